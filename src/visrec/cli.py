@@ -1,0 +1,88 @@
+"""The ``visrec`` command line.
+
+Each subcommand lives in ``visrec.commands.<name>`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking
+the parsed ``argparse.Namespace`` and returning an exit status. Heavy imports (torch,
+sklearn) happen inside those callables, so ``visrec --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from visrec import __version__
+from visrec.errors import VisrecError
+
+# Order here is the order in ``visrec --help``.
+COMMAND_MODULES = (
+    "demo",
+    "data",
+    "fetch",
+    "embed",
+    "cluster",
+    "knn_rating",
+    "train",
+    "recommend",
+    "evaluate",
+    "rating_eval",
+    "similar",
+)
+
+DESCRIPTION = """\
+visrec: does what a product looks like make recommendations better?
+
+Typical flow:
+  visrec data summary reviews.json.gz          # what is in the data
+  visrec embed IMAGES_DIR -o vectors.parquet   # image -> vector (EfficientNet-Lite0)
+  visrec cluster vectors.parquet --labels styles.csv --id-col id --label-col masterCategory
+  visrec knn-rating --interactions u.data --vectors vectors.parquet
+  visrec evaluate --interactions u.data --vectors vectors.parquet --protocol cold-items
+  visrec demo                                  # all of it on a generated catalogue
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="visrec",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"visrec {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        modname = f"visrec.commands.{name}"
+        try:
+            module = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name == modname:  # command not built in this version
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except VisrecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc.filename or exc}: no such file or directory", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the visrec CLI, one module each (see visrec.cli)."""

@@ -1,0 +1,230 @@
+"""The ``Interactions`` container and the ``IdMap`` that turns raw ids into indices.
+
+Orientation is always users x items. One ``IdMap`` per axis is built from the training
+data, never mutated afterwards, and saved with every model; raw ids (ASINs, movie ids)
+only appear at the edges (CLI, reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from visrec.errors import VisrecError
+
+# Canonical column names used by every loader.
+USER = "user_id"
+ITEM = "item_id"
+RATING = "rating"
+TIMESTAMP = "timestamp"
+
+
+@dataclass(frozen=True)
+class IdMap:
+    """Immutable bijection between raw string ids and dense indices ``0..n-1``.
+
+    Parameters
+    ----------
+    ids : ndarray of str, shape (n,)
+        Raw ids in index order. Must be unique.
+    """
+
+    ids: np.ndarray
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ids = np.asarray([str(x) for x in self.ids], dtype=object)
+        index = {v: i for i, v in enumerate(ids)}
+        if len(index) != len(ids):
+            seen: set[str] = set()
+            dup = next(v for v in ids if v in seen or seen.add(v))  # type: ignore[func-returns-value]
+            raise VisrecError(f"id map: duplicate id {dup!r}")
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "_index", index)
+
+    @classmethod
+    def from_values(cls, values: Iterable[object]) -> IdMap:
+        """Build a map from raw values in order of first appearance."""
+        return cls(np.asarray(pd.unique(pd.Series([str(v) for v in values], dtype=object))))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, raw: object) -> bool:
+        return str(raw) in self._index
+
+    def to_index(
+        self, raw: Iterable[object], missing: Literal["error", "ignore", "minus_one"] = "error"
+    ) -> np.ndarray:
+        """Map raw ids to int64 indices.
+
+        ``missing="error"`` raises naming the first unknown id, ``"minus_one"`` returns -1
+        for unknown ids, ``"ignore"`` drops them.
+        """
+        out = []
+        for r in raw:
+            i = self._index.get(str(r))
+            if i is None:
+                if missing == "error":
+                    raise VisrecError(f"unknown id {str(r)!r} (not in the training data)")
+                if missing == "ignore":
+                    continue
+                i = -1
+            out.append(i)
+        return np.asarray(out, dtype=np.int64)
+
+    def to_raw(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Map indices back to raw string ids."""
+        return self.ids[np.asarray(idx, dtype=np.int64)]
+
+    def to_list(self) -> list[str]:
+        return [str(x) for x in self.ids]
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """User-item interactions as parallel index arrays (users x items).
+
+    Attributes
+    ----------
+    user_map, item_map : IdMap
+        Raw id <-> index maps; ``item_map`` may include items with no interactions
+        (e.g. cold-start candidates that only have images).
+    user_idx, item_idx : ndarray of int32, shape (n,)
+    rating : ndarray of float32, shape (n,) or None
+    timestamp : ndarray of int64, shape (n,) or None
+    """
+
+    user_map: IdMap
+    item_map: IdMap
+    user_idx: np.ndarray
+    item_idx: np.ndarray
+    rating: np.ndarray | None = None
+    timestamp: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("user_idx", "item_idx", "rating", "timestamp"):
+            arr = getattr(self, name)
+            if arr is not None:
+                arr = np.asarray(arr)
+                arr.setflags(write=False)
+                object.__setattr__(self, name, arr)
+        n = len(self.user_idx)
+        for name in ("item_idx", "rating", "timestamp"):
+            arr = getattr(self, name)
+            if arr is not None and len(arr) != n:
+                raise VisrecError(f"interactions: {name} has {len(arr)} rows, expected {n}")
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        *,
+        user_map: IdMap | None = None,
+        item_map: IdMap | None = None,
+        extra_items: Iterable[object] = (),
+    ) -> Interactions:
+        """Build from a frame with canonical columns ``user_id``, ``item_id``
+        and optionally ``rating``, ``timestamp``.
+
+        When ``user_map``/``item_map`` are given (e.g. the training maps), rows whose ids
+        are not in them raise; otherwise maps are built from ``df`` (plus ``extra_items``
+        appended to the item map).
+        """
+        for col in (USER, ITEM):
+            if col not in df.columns:
+                raise VisrecError(
+                    f"interactions table has no {col!r} column (columns: {list(df.columns)})"
+                )
+        users = df[USER].astype(str).to_numpy()
+        items = df[ITEM].astype(str).to_numpy()
+        if user_map is None:
+            user_map = IdMap.from_values(users)
+        if item_map is None:
+            item_map = IdMap.from_values(list(items) + [str(x) for x in extra_items])
+        rating = (
+            df[RATING].to_numpy(dtype=np.float32)
+            if RATING in df.columns and df[RATING].notna().all()
+            else None
+        )
+        ts = (
+            df[TIMESTAMP].to_numpy(dtype=np.int64)
+            if TIMESTAMP in df.columns and df[TIMESTAMP].notna().all()
+            else None
+        )
+        return cls(
+            user_map=user_map,
+            item_map=item_map,
+            user_idx=user_map.to_index(users).astype(np.int32),
+            item_idx=item_map.to_index(items).astype(np.int32),
+            rating=rating,
+            timestamp=ts,
+        )
+
+    def subset(self, mask_or_index: np.ndarray) -> Interactions:
+        """Rows selected by a boolean mask or index array; id maps are kept as they are."""
+        sel = np.asarray(mask_or_index)
+        return Interactions(
+            user_map=self.user_map,
+            item_map=self.item_map,
+            user_idx=self.user_idx[sel],
+            item_idx=self.item_idx[sel],
+            rating=None if self.rating is None else self.rating[sel],
+            timestamp=None if self.timestamp is None else self.timestamp[sel],
+        )
+
+    # ------------------------------------------------------------------ views
+    @property
+    def n_users(self) -> int:
+        return len(self.user_map)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_map)
+
+    def __len__(self) -> int:
+        return len(self.user_idx)
+
+    def to_csr(self, values: Literal["binary", "rating"] = "binary") -> sp.csr_matrix:
+        """Users x items sparse matrix; duplicates are collapsed (binary) or the last
+        rating wins (rating)."""
+        if values == "rating":
+            if self.rating is None:
+                raise VisrecError("interactions have no ratings")
+            data = self.rating.astype(np.float32)
+            # keep the last occurrence of each (user, item) pair
+            key = self.user_idx.astype(np.int64) * self.n_items + self.item_idx
+            _, last = np.unique(key[::-1], return_index=True)
+            keep = len(key) - 1 - last
+            m = sp.csr_matrix(
+                (data[keep], (self.user_idx[keep], self.item_idx[keep])),
+                shape=(self.n_users, self.n_items),
+            )
+        else:
+            m = sp.csr_matrix(
+                (np.ones(len(self), dtype=np.float32), (self.user_idx, self.item_idx)),
+                shape=(self.n_users, self.n_items),
+            )
+            m.data[:] = 1.0
+        m.sort_indices()
+        return m
+
+    def to_frame(self) -> pd.DataFrame:
+        """Raw-id frame with canonical columns."""
+        out = pd.DataFrame(
+            {
+                USER: self.user_map.to_raw(self.user_idx),
+                ITEM: self.item_map.to_raw(self.item_idx),
+            }
+        )
+        if self.rating is not None:
+            out[RATING] = self.rating
+        if self.timestamp is not None:
+            out[TIMESTAMP] = self.timestamp
+        return out

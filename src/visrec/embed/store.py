@@ -1,0 +1,142 @@
+"""Item vectors on disk: one Parquet file, ``item_id`` / ``vector`` / ``has_image``.
+
+Schema metadata (key ``visrec``) records the backbone, dim, preprocessing and visrec
+version, so vectors from different backbones are never mixed up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from visrec._atomic import atomic_path
+from visrec.errors import VisrecError
+
+META_KEY = b"visrec"
+
+
+@dataclass
+class ItemVectors:
+    """Image vectors for a set of items.
+
+    Attributes
+    ----------
+    ids : ndarray of str, shape (n,)
+    vectors : ndarray of float32, shape (n, d)
+        Zero rows where ``has_image`` is False.
+    has_image : ndarray of bool, shape (n,)
+    meta : dict
+        backbone, dim, preprocessing, visrec_version, ...
+    """
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    has_image: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ids = np.asarray([str(x) for x in self.ids], dtype=object)
+        self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        self.has_image = np.asarray(self.has_image, dtype=bool)
+        n = len(self.ids)
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.has_image) != n:
+            raise VisrecError(
+                f"item vectors: {n} ids, vectors of shape {self.vectors.shape}, "
+                f"{len(self.has_image)} has_image flags; expected (n, d) with n = {n}"
+            )
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def align(self, item_ids: np.ndarray | list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Rows for ``item_ids`` in that order: ``(vectors (m, d), has_image (m,))``.
+
+        Items absent from this store get a zero row and ``has_image=False``: an item
+        never borrows another item's row.
+        """
+        index = {v: i for i, v in enumerate(self.ids)}
+        pos = np.asarray([index.get(str(i), -1) for i in item_ids], dtype=np.int64)
+        out = np.zeros((len(pos), self.dim), dtype=np.float32)
+        has = np.zeros(len(pos), dtype=bool)
+        ok = pos >= 0
+        out[ok] = self.vectors[pos[ok]]
+        has[ok] = self.has_image[pos[ok]]
+        return out, has
+
+
+def vectors_to_table(iv: ItemVectors) -> pa.Table:
+    d = iv.dim
+    flat = pa.array(iv.vectors.reshape(-1), type=pa.float32())
+    vec = pa.FixedSizeListArray.from_arrays(flat, d)
+    table = pa.table(
+        {
+            "item_id": pa.array(list(iv.ids), type=pa.string()),
+            "vector": vec,
+            "has_image": pa.array(iv.has_image, type=pa.bool_()),
+        }
+    )
+    meta = dict(iv.meta)
+    meta.setdefault("dim", d)
+    return table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+
+
+def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
+    for col in ("item_id", "vector", "has_image"):
+        if col not in table.column_names:
+            raise VisrecError(
+                f"{source}: not a visrec vectors file (no {col!r} column; "
+                f"columns: {table.column_names})"
+            )
+    vec_col = table.column("vector").combine_chunks()
+    if len(table) == 0:
+        d = int(getattr(vec_col.type, "list_size", 0) or 0)
+        vectors = np.zeros((0, d), dtype=np.float32)
+    elif pa.types.is_fixed_size_list(vec_col.type):
+        d = vec_col.type.list_size
+        vectors = vec_col.flatten().to_numpy(zero_copy_only=False).reshape(-1, d)
+    else:
+        vectors = np.stack(vec_col.to_numpy(zero_copy_only=False))
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    meta = json.loads(raw) if raw else {}
+    return ItemVectors(
+        ids=np.asarray(table.column("item_id").to_pylist(), dtype=object),
+        vectors=vectors.astype(np.float32, copy=False),
+        has_image=np.asarray(table.column("has_image").to_pylist(), dtype=bool),
+        meta=meta,
+    )
+
+
+def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
+    """Write ``iv`` to a Parquet file atomically."""
+    table = vectors_to_table(iv)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
+    """Read a vectors Parquet file written by ``write_vectors`` / ``visrec embed``."""
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise VisrecError(f"vectors file {p!r} does not exist")
+    try:
+        table = pq.read_table(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
+    return table_to_vectors(table, source=p)
+
+
+def read_vectors_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Only the schema metadata of a vectors file (cheap)."""
+    schema = pq.read_schema(os.fspath(path))
+    raw = (schema.metadata or {}).get(META_KEY)
+    return json.loads(raw) if raw else {}
