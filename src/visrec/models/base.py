@@ -1,0 +1,307 @@
+"""The ``Recommender`` base class every model derives from.
+
+Conventions (see ``../shared/CONVENTIONS.md``):
+
+* hyperparameters are keyword arguments of ``__init__``, stored unchanged;
+* ``fit(interactions, item_vectors=None)`` starts from scratch and returns ``self``;
+* learned state ends with ``_``; arrays listed in ``_array_attrs`` are what ``save``
+  writes (plain ``.npz`` + JSON, never pickle) and ``load`` restores;
+* everything here speaks in *indices* of the id maps learned in ``fit``
+  (``user_map_``, ``item_map_``); raw ids only appear at the CLI edge.
+
+Items in ``item_map_`` with no training interactions (e.g. cold-start candidates that
+only have an image) are legal: models that use vectors score them from the vector,
+others give them ``-inf`` through ``cold_score``. Items that arrive after training are
+scored with ``score_new_items`` by models whose ``scores_new_items`` is True.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from visrec import __version__
+from visrec._atomic import atomic_path, write_text_atomic
+from visrec.data.interactions import IdMap, Interactions
+from visrec.embed.store import ItemVectors
+from visrec.errors import NotFittedError, VisrecError
+
+MODEL_JSON = "model.json"
+ARRAYS_NPZ = "arrays.npz"
+
+
+class Recommender(ABC):
+    """Base class: fit on implicit feedback, score / recommend by index.
+
+    Subclasses implement ``_fit`` and ``_score`` (and ``_score_new`` when they can score
+    items from image vectors alone) and list their learned arrays in ``_array_attrs``.
+    """
+
+    #: registry name, also written to ``model.json``
+    name: ClassVar[str] = "base"
+    #: True when ``fit`` needs item vectors
+    uses_vectors: ClassVar[bool] = False
+    #: True when items never seen in training can be scored from their vectors
+    scores_new_items: ClassVar[bool] = False
+    #: learned ndarray attributes saved by ``save`` (besides the id maps and ``seen_``)
+    _array_attrs: ClassVar[tuple[str, ...]] = ()
+
+    # learned in fit
+    user_map_: IdMap
+    item_map_: IdMap
+    seen_: sp.csr_matrix
+
+    # ------------------------------------------------------------------ params
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__``."""
+        sig = inspect.signature(type(self).__init__)
+        kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return {
+            p: getattr(self, p)
+            for p, spec in sig.parameters.items()
+            if p != "self" and spec.kind in kinds
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, interactions: Interactions, item_vectors: ItemVectors | None = None) -> Self:
+        """Learn from ``interactions`` (every row an implicit positive).
+
+        Parameters
+        ----------
+        interactions : Interactions
+            Training data; its id maps become the model's (``user_map_``, ``item_map_``).
+        item_vectors : ItemVectors, optional
+            Image vectors; aligned to ``item_map_`` (missing items get a zero row and
+            ``has_image=False``). Required when ``uses_vectors`` is True.
+        """
+        if len(interactions) == 0:
+            raise VisrecError("cannot fit on an empty interactions table")
+        if self.uses_vectors and item_vectors is None:
+            raise VisrecError(f"model {self.name!r} needs item vectors (--vectors)")
+        self.user_map_ = interactions.user_map
+        self.item_map_ = interactions.item_map
+        self.seen_ = interactions.to_csr("binary")
+        vectors = has_image = None
+        if item_vectors is not None:
+            vectors, has_image = item_vectors.align(self.item_map_.ids)
+            self.vector_meta_ = dict(item_vectors.meta)
+        self._fit(interactions, vectors, has_image)
+        return self
+
+    @abstractmethod
+    def _fit(
+        self,
+        interactions: Interactions,
+        vectors: np.ndarray | None,
+        has_image: np.ndarray | None,
+    ) -> None:
+        """Learn state; ``vectors`` is ``(n_items, d)`` aligned to ``item_map_``."""
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "item_map_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() first")
+
+    # ------------------------------------------------------------------ scoring
+    @abstractmethod
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        """Scores of shape ``(len(user_idx), n_items)`` over all items in ``item_map_``."""
+
+    def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        raise VisrecError(f"model {self.name!r} cannot score items unseen in training")
+
+    def _check_users(self, user_idx: np.ndarray | list[int] | int) -> np.ndarray:
+        u = np.atleast_1d(np.asarray(user_idx, dtype=np.int64))
+        bad = (u < 0) | (u >= len(self.user_map_))
+        if bad.any():
+            raise VisrecError(
+                f"unknown user index {int(u[bad][0])} (model has {len(self.user_map_)} users)"
+            )
+        return u
+
+    def _check_items(self, item_idx: np.ndarray | list[int]) -> np.ndarray:
+        i = np.asarray(item_idx, dtype=np.int64).ravel()
+        bad = (i < 0) | (i >= len(self.item_map_))
+        if bad.any():
+            raise VisrecError(
+                f"unknown item index {int(i[bad][0])} (model has {len(self.item_map_)} items)"
+            )
+        return i
+
+    def score(
+        self, user_idx: np.ndarray | list[int] | int, item_idx: np.ndarray | list[int] | None = None
+    ) -> np.ndarray:
+        """Scores of shape ``(n_users_query, n_items_query)`` (float32; higher is better)."""
+        self._check_fitted()
+        u = self._check_users(user_idx)
+        s = self._score(u)
+        if item_idx is not None:
+            s = s[:, self._check_items(item_idx)]
+        return np.asarray(s, dtype=np.float32)
+
+    def score_new_items(
+        self, user_idx: np.ndarray | list[int] | int, vectors: np.ndarray
+    ) -> np.ndarray:
+        """Scores ``(n_users_query, m)`` for ``m`` items never seen in training,
+        from their image vectors ``(m, d)`` alone."""
+        self._check_fitted()
+        u = self._check_users(user_idx)
+        v = np.asarray(vectors, dtype=np.float32)
+        if v.ndim != 2:
+            raise VisrecError(f"vectors must have shape (m, d), got {v.shape}")
+        return np.asarray(self._score_new(u, v), dtype=np.float32)
+
+    def recommend(
+        self,
+        user_idx: np.ndarray | list[int] | int,
+        n: int = 10,
+        filter_seen: bool = True,
+        items: np.ndarray | list[int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` item indices and scores per user, each of shape ``(n_users_query, n)``.
+
+        ``filter_seen`` drops the user's training items; ``items`` restricts candidates.
+        Rows with fewer than ``n`` candidates are padded with index -1 and score -inf.
+        """
+        self._check_fitted()
+        u = self._check_users(user_idx)
+        scores = self._score(u).astype(np.float64, copy=True)
+        if items is not None:
+            mask = np.ones(scores.shape[1], dtype=bool)
+            mask[self._check_items(items)] = False
+            scores[:, mask] = -np.inf
+        if filter_seen:
+            seen = self.seen_[u]
+            rows = np.repeat(np.arange(len(u)), np.diff(seen.indptr))
+            scores[rows, seen.indices] = -np.inf
+        return top_n(scores, n)
+
+    def similar_items(
+        self, item_idx: np.ndarray | list[int] | int, n: int = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` most similar items (cosine of ``_item_embeddings``), excluding itself."""
+        self._check_fitted()
+        i = self._check_items(np.atleast_1d(np.asarray(item_idx)))
+        emb = self._item_embeddings().astype(np.float64)
+        norm = np.linalg.norm(emb, axis=1, keepdims=True)
+        emb = emb / np.where(norm == 0, 1.0, norm)
+        sims = emb[i] @ emb.T
+        sims[np.arange(len(i)), i] = -np.inf
+        return top_n(sims, n)
+
+    def _item_embeddings(self) -> np.ndarray:
+        raise VisrecError(f"model {self.name!r} has no item embeddings for similar_items")
+
+    # ------------------------------------------------------------------ persistence
+    def _extra_state(self) -> dict[str, Any]:
+        """JSON-serialisable learned state besides the arrays (override when needed)."""
+        return {}
+
+    def _set_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027
+        """Restore what ``_extra_state`` returned."""
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``model.json`` + ``arrays.npz`` into folder ``path`` (atomically each)."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {
+            "user_ids": np.asarray(self.user_map_.to_list(), dtype=np.str_),
+            "item_ids": np.asarray(self.item_map_.to_list(), dtype=np.str_),
+            "seen_indptr": self.seen_.indptr,
+            "seen_indices": self.seen_.indices,
+        }
+        for attr in self._array_attrs:
+            arrays[attr] = np.asarray(getattr(self, attr))
+        with atomic_path(folder / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        meta = {
+            "model": self.name,
+            "params": self.get_params(),
+            "visrec_version": __version__,
+            "n_users": len(self.user_map_),
+            "n_items": len(self.item_map_),
+            "vector_meta": getattr(self, "vector_meta_", None),
+            "extra": self._extra_state(),
+        }
+        write_text_atomic(folder / MODEL_JSON, json.dumps(meta, indent=2, default=_json_default))
+        return folder
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Recommender:
+        """Load a model saved by ``save``; dispatches on the name in ``model.json``.
+
+        Loading runs no code from the file: arrays come from ``np.load`` with
+        ``allow_pickle=False``.
+        """
+        from visrec.models.registry import get_model_class
+
+        folder = Path(path)
+        mj = folder / MODEL_JSON
+        if not mj.is_file():
+            raise VisrecError(f"{folder}: not a visrec model folder (no {MODEL_JSON})")
+        try:
+            meta = json.loads(mj.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise VisrecError(f"{mj}: invalid JSON ({exc})") from exc
+        klass = get_model_class(meta["model"])
+        if cls is not Recommender and not issubclass(klass, cls):
+            raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
+        model = klass(**meta.get("params", {}))
+        with np.load(folder / ARRAYS_NPZ, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        model.user_map_ = IdMap(arrays["user_ids"])
+        model.item_map_ = IdMap(arrays["item_ids"])
+        n_u, n_i = len(model.user_map_), len(model.item_map_)
+        indices = arrays["seen_indices"]
+        model.seen_ = sp.csr_matrix(
+            (np.ones(len(indices), dtype=np.float32), indices, arrays["seen_indptr"]),
+            shape=(n_u, n_i),
+        )
+        for attr in klass._array_attrs:
+            setattr(model, attr, arrays[attr])
+        if meta.get("vector_meta") is not None:
+            model.vector_meta_ = meta["vector_meta"]
+        model._set_extra_state(meta.get("extra", {}))
+        return model
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``n`` largest entries per row, best first.
+
+    Entries equal to ``-inf`` are never returned: they become index -1 / score -inf.
+    Ties break by lower index (stable), so results are deterministic.
+    """
+    if n <= 0:
+        raise VisrecError(f"n must be positive, got {n}")
+    scores = np.atleast_2d(scores)
+    k = min(n, scores.shape[1])
+    if k < scores.shape[1]:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        part = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    vals = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -vals), axis=1)
+    idx = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    out_idx = np.full((scores.shape[0], n), -1, dtype=np.int64)
+    out_val = np.full((scores.shape[0], n), -np.inf, dtype=np.float64)
+    out_idx[:, :k] = np.where(np.isneginf(vals), -1, idx)
+    out_val[:, :k] = vals
+    return out_idx, out_val
