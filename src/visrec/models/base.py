@@ -224,7 +224,7 @@ class Recommender(ABC):
         for attr in self._array_attrs:
             arrays[attr] = np.asarray(getattr(self, attr))
         with atomic_path(folder / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
         meta = {
             "model": self.name,
             "params": self.get_params(),

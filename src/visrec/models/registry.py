@@ -26,7 +26,8 @@ def get_model_class(name: str) -> type[Recommender]:
     if target is None:
         raise VisrecError(f"unknown model {name!r}; choose from: {', '.join(MODELS)}")
     module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    klass: type[Recommender] = getattr(importlib.import_module(module), cls)
+    return klass
 
 
 def make_model(name: str, **params: object) -> Recommender:
