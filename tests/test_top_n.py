@@ -33,12 +33,15 @@ def test_rejects_bad_n() -> None:
 
 
 @given(
-    arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 30)),
-           elements=st.floats(-5, 5, allow_nan=False)),
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 4), st.integers(1, 30)),
+        elements=st.floats(-5, 5, allow_nan=False),
+    ),
     st.integers(1, 35),
 )
 def test_matches_full_sort(scores: np.ndarray, n: int) -> None:
-    idx, val = top_n(scores, n)
+    idx, _ = top_n(scores, n)
     for row in range(scores.shape[0]):
         order = sorted(range(scores.shape[1]), key=lambda j: (-scores[row, j], j))[:n]
         k = len(order)

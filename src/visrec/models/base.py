@@ -294,6 +294,13 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(n, scores.shape[1])
     if k < scores.shape[1]:
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        # argpartition picks arbitrary members of a tie at the k-th place; redo those rows
+        # so the lowest indices win and results never depend on the partition algorithm.
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
+        n_ge = (scores >= kth[:, None]).sum(axis=1)
+        for row in np.flatnonzero(n_ge > k):
+            cand = np.flatnonzero(scores[row] >= kth[row])
+            part[row] = cand[np.lexsort((cand, -scores[row, cand]))][:k]
     else:
         part = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
     vals = np.take_along_axis(scores, part, axis=1)
