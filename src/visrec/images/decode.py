@@ -1,0 +1,213 @@
+"""Decode one image file (or bytes) into an RGB ``PIL.Image``, robustly.
+
+Real catalogues hold PDFs renamed ``.jpg``, 0-byte files, truncated downloads, CMYK
+JPEGs, 16-bit PNGs, transparent PNGs, palette GIFs, EXIF-rotated phone photos and the
+occasional decompression bomb. :func:`load_image` turns each into either an RGB image or
+a :class:`BadImageError` with a short reason; it never crashes and never allocates a
+huge buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from visrec.errors import VisrecError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "BadImageError", "load_image"]
+
+#: Pillow's own limit (about 89.5 megapixels): far above any product photo.
+DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+# We enforce our own pixel limit from the header (below) before anything is decoded, so
+# Pillow's advisory warning for images between 1x and 2x its limit is redundant noise.
+# (A filter rather than ``catch_warnings``: the latter is not thread-safe before 3.14
+# and decoding runs in worker threads.)
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+_MAGIC = (
+    (b"%PDF", "PDF document"),
+    (b"<!DOCTYPE html", "HTML page"),
+    (b"<html", "HTML page"),
+    (b"<?xml", "XML/SVG document"),
+    (b"<svg", "SVG document"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"{", "JSON/text"),
+)
+
+
+class BadImageError(VisrecError):
+    """An image that cannot be used; ``reason`` is a short phrase for summaries."""
+
+    def __init__(self, reason: str, source: str = "") -> None:
+        self.reason = reason
+        self.source = source
+        super().__init__(f"{source}: {reason}" if source else reason)
+
+
+def _sniff(head: bytes) -> str:
+    stripped = head.lstrip().lower()
+    for magic, what in _MAGIC:
+        if stripped.startswith(magic.lower()):
+            return f"not an image ({what})"
+    return "not an image"
+
+
+def _bomb_reason(exc: Exception) -> str:
+    m = re.search(r"\((\d+) pixels\)", str(exc))
+    return f"decompression bomb ({m.group(1)} pixels)" if m else "decompression bomb"
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; transparency is composited on white."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        # Pillow's I -> L conversion clips at 255 instead of rescaling 16-bit data.
+        arr = np.asarray(img, dtype=np.float64)
+        if mode.startswith("I;16") or (mode == "I" and arr.size and arr.max() > 255):
+            arr = arr / 257.0
+        elif mode == "F" and arr.size and arr.max() <= 1.0:
+            arr = arr * 255.0
+        gray = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), mode="L")
+        return gray.convert("RGB")
+    if mode == "P":
+        mode = "RGBA" if "transparency" in img.info else "RGB"
+        img = img.convert(mode)
+        if mode == "RGB":
+            return img
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def load_image(
+    src: str | os.PathLike[str] | bytes,
+    *,
+    draft_size: tuple[int, int] | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Decode ``src`` into an RGB image with EXIF orientation applied.
+
+    Parameters
+    ----------
+    src : path or bytes
+        An image file, or its raw bytes.
+    draft_size : (width, height), optional
+        Smallest size the caller needs. JPEGs are then decoded at a reduced DCT scale
+        (``Image.draft``) that still covers this size in both dimensions: much faster
+        for large photos that will be downscaled anyway.
+    max_pixels : int, default about 89.5 M (Pillow's limit)
+        Images declaring more pixels than this in their header are rejected before
+        decoding (decompression bomb protection).
+
+    Returns
+    -------
+    PIL.Image.Image
+        Mode ``"RGB"``, fully decoded and detached from the file.
+
+    Raises
+    ------
+    BadImageError
+        With ``reason`` one of ``"empty file"``, ``"file not found"``,
+        ``"not an image"`` / ``"not an image (PDF document)"``, ``"truncated"``,
+        ``"decompression bomb (W x H)"``, ``"unreadable: ..."``.
+    """
+    label = "<bytes>" if isinstance(src, bytes | bytearray) else os.fspath(src)
+    fh: IO[bytes]
+    if isinstance(src, bytes | bytearray):
+        if len(src) == 0:
+            raise BadImageError("empty file", label)
+        fh = io.BytesIO(src)
+    else:
+        path = Path(src)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise BadImageError("file not found", label) from None
+        except OSError as exc:
+            raise BadImageError(f"unreadable: {exc.strerror or exc}", label) from None
+        if size == 0:
+            raise BadImageError("empty file", label)
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 -- closed in the finally below
+        except OSError as exc:
+            raise BadImageError(f"unreadable: {exc.strerror or exc}", label) from None
+    try:
+        return _decode(fh, draft_size, max_pixels, label)
+    finally:
+        fh.close()
+
+
+def _decode(
+    fh: IO[bytes], draft_size: tuple[int, int] | None, max_pixels: int, label: str
+) -> Image.Image:
+    head = fh.read(64)
+    fh.seek(0)
+    try:
+        img = Image.open(fh)
+    except UnidentifiedImageError:
+        raise BadImageError(_sniff(head), label) from None
+    except Image.DecompressionBombError as exc:
+        raise BadImageError(_bomb_reason(exc), label) from None
+    except Exception as exc:  # Pillow raises many types on malformed headers
+        raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
+    with img:
+        w, h = img.size
+        if w <= 0 or h <= 0:
+            raise BadImageError(f"invalid size ({w} x {h})", label)
+        if w * h > max_pixels:
+            raise BadImageError(f"decompression bomb ({w} x {h})", label)
+        if draft_size is not None and img.format == "JPEG":
+            # Only JPEG supports reduced-scale decoding; draft keeps both sides >= size
+            # (EXIF rotation later swaps sides, so require the larger side on both).
+            side = max(draft_size)
+            with contextlib.suppress(OSError, ValueError):
+                img.draft("RGB", (side, side))
+        try:
+            img.load()
+        except Image.DecompressionBombError as exc:
+            raise BadImageError(_bomb_reason(exc), label) from None
+        except OSError as exc:
+            msg = str(exc)
+            if "truncated" in msg or "broken data stream" in msg or "premature end" in msg:
+                raise BadImageError("truncated", label) from None
+            raise BadImageError(f"unreadable: {msg}", label) from None
+        except MemoryError:
+            raise BadImageError(f"too large to decode ({w} x {h})", label) from None
+        except Exception as exc:
+            raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
+        try:
+            oriented = ImageOps.exif_transpose(img)
+        except Exception:
+            # A corrupt EXIF block should not cost us an otherwise good image.
+            oriented = img
+        try:
+            out = _to_rgb(oriented)
+        except Exception as exc:
+            raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
+        if out is img:
+            out = img.copy()  # detach from the file handle we are about to close
+        return out
+
+
+# Truncated files must raise, not be half-decoded silently (Pillow's default, restated
+# because some libraries flip this global on import).
+if ImageFile.LOAD_TRUNCATED_IMAGES:  # pragma: no cover
+    warnings.warn(
+        "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True (set by another library): truncated "
+        "images may decode partially instead of being reported",
+        RuntimeWarning,
+        stacklevel=1,
+    )

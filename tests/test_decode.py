@@ -1,0 +1,189 @@
+"""visrec.images.decode: every odd or broken image kind found in real catalogues."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from visrec.images.decode import BadImageError, load_image
+
+
+def _save(img: Image.Image, path: Path, **kw: object) -> Path:
+    img.save(path, **kw)
+    return path
+
+
+def _png_with_size(width: int, height: int) -> bytes:
+    """A tiny valid PNG whose IHDR then claims ``width x height`` (CRC fixed)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    # IHDR chunk: 8-byte signature, 4-byte length, b"IHDR", then width/height.
+    assert data[12:16] == b"IHDR"
+    data[16:24] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF
+    data[29:33] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+def test_rgb_jpeg_roundtrip(tmp_path: Path) -> None:
+    p = _save(Image.new("RGB", (40, 30), (200, 100, 50)), tmp_path / "a.jpg", quality=95)
+    img = load_image(p)
+    assert img.mode == "RGB" and img.size == (40, 30)
+    px = np.asarray(img)[15, 20].astype(int)
+    assert np.all(np.abs(px - [200, 100, 50]) <= 3)
+
+
+def test_cmyk_jpeg(tmp_path: Path) -> None:
+    p = _save(Image.new("CMYK", (32, 24), (0, 255, 255, 0)), tmp_path / "cmyk.jpg")
+    img = load_image(p)
+    assert img.mode == "RGB" and img.size == (32, 24)
+    r, g, b = np.asarray(img)[12, 16].astype(int)
+    assert r > 200 and g < 60 and b < 60  # C=0, M=Y=full -> red
+
+
+def test_rgba_png_composited_on_white(tmp_path: Path) -> None:
+    arr = np.zeros((10, 10, 4), dtype=np.uint8)
+    arr[:, :5] = (0, 0, 255, 255)  # opaque blue left half, transparent right half
+    p = _save(Image.fromarray(arr, "RGBA"), tmp_path / "rgba.png")
+    out = np.asarray(load_image(p))
+    assert tuple(out[5, 1]) == (0, 0, 255)
+    assert tuple(out[5, 8]) == (255, 255, 255)
+
+
+def test_palette_gif_with_transparency(tmp_path: Path) -> None:
+    img = Image.new("P", (12, 12), 0)
+    img.putpalette([255, 0, 0, 0, 255, 0] + [0] * (254 * 3))
+    img.paste(1, (6, 0, 12, 12))
+    p = _save(img, tmp_path / "pal.gif", transparency=0)
+    out = np.asarray(load_image(p))
+    assert tuple(out[6, 2]) == (255, 255, 255)  # transparent index -> white
+    assert tuple(out[6, 9]) == (0, 255, 0)
+
+
+def test_palette_gif_opaque(tmp_path: Path) -> None:
+    img = Image.new("P", (4, 4), 1)
+    img.putpalette([0, 0, 0, 10, 20, 30] + [0] * (254 * 3))
+    out = np.asarray(load_image(_save(img, tmp_path / "p.gif")))
+    assert tuple(out[0, 0]) == (10, 20, 30)
+
+
+def test_16bit_png_is_rescaled_not_clipped(tmp_path: Path) -> None:
+    arr = np.full((6, 6), 32768, dtype=np.uint16)
+    arr[:, 3:] = 65535
+    img = Image.fromarray(arr)
+    assert img.mode.startswith("I;16")
+    p = _save(img, tmp_path / "deep.png")
+    reopened = Image.open(p)
+    assert reopened.mode in ("I;16", "I")
+    out = np.asarray(load_image(p))
+    assert out.shape == (6, 6, 3)
+    assert tuple(out[0, 0]) == (128, 128, 128)  # 32768 / 257 = 127.5 -> 128
+    assert tuple(out[0, 5]) == (255, 255, 255)
+
+
+def test_grayscale(tmp_path: Path) -> None:
+    p = _save(Image.new("L", (9, 7), 77), tmp_path / "g.png")
+    out = np.asarray(load_image(p))
+    assert out.shape == (7, 9, 3) and np.all(out == 77)
+
+
+def test_exif_rotation_swaps_size(tmp_path: Path) -> None:
+    arr = np.zeros((20, 40, 3), dtype=np.uint8)
+    arr[:, :20] = (255, 0, 0)  # left half red in the stored pixels
+    img = Image.fromarray(arr)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 CW to display
+    p = _save(img, tmp_path / "rot.jpg", exif=exif.tobytes(), quality=95)
+    assert Image.open(p).size == (40, 20)
+    out = load_image(p)
+    assert out.size == (20, 40)
+    a = np.asarray(out).astype(int)
+    # Rotating 90 CW moves the stored left half to the top.
+    assert a[5, 10, 0] > 200 and a[35, 10, 0] < 60
+
+
+def test_jpeg_draft_downscales_but_covers_size(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 255, (900, 1200, 3), dtype=np.uint8)
+    p = _save(Image.fromarray(arr), tmp_path / "big.jpg")
+    full = load_image(p)
+    small = load_image(p, draft_size=(224, 224))
+    assert full.size == (1200, 900)
+    assert small.size == (300, 225)  # DCT scale 1/4: smallest scale keeping both >= 224
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "reason"),
+    [
+        ("empty.jpg", b"", "empty file"),
+        ("doc.jpg", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n", "not an image (PDF"),
+        ("page.jpg", b"<!DOCTYPE html><html><body>404</body></html>", "not an image (HTML"),
+        ("noise.jpg", bytes(range(256)) * 4, "not an image"),
+    ],
+)
+def test_non_images(tmp_path: Path, name: str, payload: bytes, reason: str) -> None:
+    p = tmp_path / name
+    p.write_bytes(payload)
+    with pytest.raises(BadImageError) as info:
+        load_image(p)
+    assert info.value.reason.startswith(reason)
+    assert name in str(info.value)
+    with pytest.raises(BadImageError):
+        load_image(payload)
+
+
+def test_truncated_jpeg(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(buf, "JPEG")
+    data = buf.getvalue()
+    p = tmp_path / "cut.jpg"
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(BadImageError) as info:
+        load_image(p)
+    assert info.value.reason == "truncated"
+
+
+def test_decompression_bomb_above_pillows_hard_limit(tmp_path: Path) -> None:
+    p = tmp_path / "bomb.png"
+    p.write_bytes(_png_with_size(30_000, 30_000))
+    assert p.stat().st_size < 200
+    with pytest.raises(BadImageError) as info:
+        load_image(p)
+    assert info.value.reason == "decompression bomb (900000000 pixels)"
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_decompression_bomb_our_limit(tmp_path: Path) -> None:
+    p = tmp_path / "bomb2.png"
+    p.write_bytes(_png_with_size(12_000, 10_000))  # between Pillow's warn and error limits
+    with pytest.raises(BadImageError) as info:
+        load_image(p)
+    assert info.value.reason == "decompression bomb (12000 x 10000)"
+    ok = _save(Image.new("RGB", (100, 100)), tmp_path / "ok.png")
+    with pytest.raises(BadImageError, match=r"decompression bomb \(100 x 100\)"):
+        load_image(ok, max_pixels=9_999)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(BadImageError) as info:
+        load_image(tmp_path / "nope.jpg")
+    assert info.value.reason == "file not found"
+
+
+def test_bytes_input_and_detached_result(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (5, 5), (1, 2, 3)).save(buf, "PNG")
+    img = load_image(buf.getvalue())
+    assert tuple(np.asarray(img)[0, 0]) == (1, 2, 3)
+    p = _save(Image.new("RGB", (5, 5), (4, 5, 6)), tmp_path / "x.png")
+    img2 = load_image(p)
+    p.unlink()  # the returned image must not depend on the file any more
+    assert tuple(np.asarray(img2)[4, 4]) == (4, 5, 6)
