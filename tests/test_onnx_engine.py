@@ -1,0 +1,210 @@
+"""ONNX Runtime engine: same vectors as the PyTorch reference, cached export, devices."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+pytest.importorskip("onnx", reason="onnx is not installed")
+
+from PIL import Image
+
+from visrec.embed import onnx_engine
+from visrec.embed.backbones import EfficientNetLite0, get_backbone
+from visrec.embed.onnx_engine import OnnxEngine, cached_onnx_path, export_key
+from visrec.errors import VisrecError
+
+
+def _images() -> list[Image.Image]:
+    """Five unlike images: noise, gradients, flat colours, non-square sizes."""
+    rng = np.random.default_rng(0)
+    out = [Image.fromarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8))]
+    yy, xx = np.mgrid[0:300, 0:200]
+    grad = np.stack([xx * 255 // 199, yy * 255 // 299, (xx + yy) % 256], -1).astype(np.uint8)
+    out.append(Image.fromarray(grad))
+    out.append(Image.new("RGB", (224, 224), (200, 30, 30)))
+    out.append(Image.new("RGB", (100, 400), (20, 160, 240)))
+    checker = ((xx // 25 + yy // 25) % 2 * 255).astype(np.uint8)
+    out.append(Image.fromarray(np.stack([checker] * 3, -1)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def backbone() -> EfficientNetLite0:
+    return get_backbone("efficientnet-lite0")  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def batch(backbone: EfficientNetLite0) -> np.ndarray:
+    return np.stack([backbone.preprocess(im) for im in _images()])
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def engine(backbone: EfficientNetLite0, model_dir: Path) -> OnnxEngine:
+    return OnnxEngine(backbone, "cpu", model_dir=model_dir)
+
+
+@pytest.fixture(scope="module")
+def reference(backbone: EfficientNetLite0, batch: np.ndarray) -> np.ndarray:
+    import torch
+
+    model = backbone.build_model().eval()
+    with torch.inference_mode():
+        return model(torch.from_numpy(batch)).numpy()
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_same_vectors_as_torch(engine: OnnxEngine, batch: np.ndarray, reference: np.ndarray):
+    out = engine(batch)
+    assert out.shape == (5, 1280)
+    assert out.dtype == np.float32
+    assert _cosine(out, reference).min() >= 0.9999
+    assert np.abs(out - reference).max() < 1e-3
+    # Different images give clearly different vectors (the comparison above is not vacuous).
+    assert _cosine(reference[:1], reference[2:3])[0] < 0.99
+
+
+def test_batch_size_does_not_change_vectors(engine: OnnxEngine, batch: np.ndarray):
+    whole = engine(batch)
+    one_by_one = np.concatenate([engine(batch[i : i + 1]) for i in range(len(batch))])
+    np.testing.assert_allclose(one_by_one, whole, atol=1e-4)
+
+
+def test_empty_batch(engine: OnnxEngine):
+    assert engine(np.zeros((0, 3, 224, 224), np.float32)).shape == (0, 1280)
+
+
+def test_engine_attributes(engine: OnnxEngine, model_dir: Path):
+    assert engine.name == "onnx"
+    assert engine.device == "cpu"
+    assert engine.batch_size == onnx_engine.DEFAULT_CPU_BATCH
+    assert engine.threads >= 1
+    assert engine.model_path.parent == model_dir
+    assert engine.model_path.with_suffix(".sha256").is_file()
+
+
+def test_cached_export_is_reused(backbone, engine: OnnxEngine, model_dir: Path, monkeypatch):
+    def no_export(*args, **kwargs):
+        raise AssertionError("the cached export should have been reused")
+
+    monkeypatch.setattr(onnx_engine, "export_onnx", no_export)
+    assert cached_onnx_path(backbone, model_dir) == engine.model_path
+    OnnxEngine(backbone, "cpu", model_dir=model_dir, batch_size=3)
+
+
+def test_corrupted_cache_is_exported_again(
+    backbone, engine: OnnxEngine, batch: np.ndarray, tmp_path: Path, monkeypatch
+):
+    good = engine.model_path
+    path = tmp_path / good.name
+    shutil.copy(good, path)
+    shutil.copy(good.with_suffix(".sha256"), path.with_suffix(".sha256"))
+    path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])  # truncated
+    calls = []
+
+    def fake_export(bb, target):
+        # Re-exporting for real takes seconds; copying the known-good export is what a
+        # successful export leaves behind.
+        calls.append(target)
+        shutil.copy(good, target)
+        shutil.copy(good.with_suffix(".sha256"), Path(target).with_suffix(".sha256"))
+        return Path(target)
+
+    monkeypatch.setattr(onnx_engine, "export_onnx", fake_export)
+    fresh = OnnxEngine(backbone, "cpu", model_dir=tmp_path)
+    assert calls == [path]
+    np.testing.assert_allclose(fresh(batch[:2]), engine(batch[:2]), atol=1e-6)
+
+
+def test_missing_digest_is_exported_again(backbone, engine, tmp_path: Path, monkeypatch):
+    shutil.copy(engine.model_path, tmp_path / engine.model_path.name)  # no .sha256
+    calls = []
+    monkeypatch.setattr(onnx_engine, "export_onnx", lambda bb, target: calls.append(target))
+    cached_onnx_path(backbone, tmp_path)
+    assert calls == [tmp_path / engine.model_path.name]
+
+
+def test_changed_preprocessing_or_weights_changes_the_cache_key(backbone):
+    class OtherMean(EfficientNetLite0):
+        mean = (0.5, 0.5, 0.5)
+
+    class OtherWeights(EfficientNetLite0):
+        @property
+        def weights_id(self) -> str:
+            return "finetuned.pth:0123456789ab"
+
+    key = export_key(backbone)
+    assert key.startswith("efficientnet-lite0-efficientnet-lite0-")
+    assert export_key(get_backbone("efficientnet-lite0")) == key
+    assert export_key(OtherMean()) != key
+    assert export_key(OtherWeights()) != key
+
+
+def test_cache_dir_follows_environment(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("VISREC_CACHE", str(tmp_path / "c"))
+    assert onnx_engine.cache_dir() == tmp_path / "c" / "onnx"
+    monkeypatch.delenv("VISREC_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert onnx_engine.cache_dir() == tmp_path / "xdg" / "visrec" / "onnx"
+
+
+def test_cuda_without_provider_is_a_clear_error(backbone, model_dir: Path, monkeypatch):
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    with pytest.raises(VisrecError, match="CUDAExecutionProvider"):
+        OnnxEngine(backbone, "cuda", model_dir=model_dir)
+    with pytest.raises(VisrecError, match="unknown device"):
+        OnnxEngine(backbone, "tpu", model_dir=model_dir)
+
+
+def test_cuda_provider_is_chosen_when_available(backbone, model_dir: Path, monkeypatch):
+    import onnxruntime
+
+    seen = {}
+
+    def fake_session(path, opts, providers):
+        seen["providers"] = providers
+        return object()
+
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPU"]
+    )
+    monkeypatch.setattr(onnxruntime, "InferenceSession", fake_session)
+    eng = OnnxEngine(backbone, "auto", model_dir=model_dir)
+    assert eng.device == "cuda"
+    assert eng.batch_size == onnx_engine.DEFAULT_CUDA_BATCH
+    assert seen["providers"][0] == ("CUDAExecutionProvider", {"device_id": 0})
+    eng = OnnxEngine(backbone, "cuda:1", model_dir=model_dir)
+    assert seen["providers"][0] == ("CUDAExecutionProvider", {"device_id": 1})
+
+
+def test_make_engine_auto_and_onnx_use_this_engine(backbone, engine, monkeypatch):
+    from visrec.embed.engines import make_engine
+
+    made = []
+
+    def fake(bb, device):
+        made.append((bb, device))
+        return engine
+
+    monkeypatch.setattr(onnx_engine, "OnnxEngine", fake)
+    assert make_engine(backbone, "auto", "cpu") is engine
+    assert make_engine(backbone, "onnx", "cpu") is engine
+    assert made == [(backbone, "cpu"), (backbone, "cpu")]
+
+
+def test_physical_cores_is_positive():
+    assert onnx_engine.physical_cores() >= 1
