@@ -1,0 +1,182 @@
+"""``visrec embed``: item images -> a Parquet file of image vectors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+EPILOG = """\
+examples:
+  visrec embed images/ -o vectors.parquet                  # EfficientNet-Lite0, 1280-d
+  visrec embed images/ -o vectors.parquet --backbone resnet18   # the tutorial's, 512-d
+  visrec embed --manifest items.csv -o vectors.parquet      # CSV: item_id,path
+  visrec embed images/ -o vectors.parquet --engine torch --device cuda
+  visrec embed images/ -o vectors.parquet --engine ray --ray-address auto
+  visrec embed --list-backbones
+
+Images are files named <item_id>.<jpg|png|webp|gif|bmp|tif>. Bad files (not an image,
+truncated, empty, decompression bomb) never stop the run: they get a zero vector and
+has_image=false, and are listed in the summary.
+
+The run is resumable: vectors are written in chunks to OUTPUT.parts/ as they are
+computed. After an interruption (Ctrl-C, kill -9, a crash) run the same command again:
+only missing chunks are computed. Re-running after success reuses the output
+("reused N"). A different backbone, weights or preprocessing never reuses old vectors.
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "embed",
+        help="item images -> image vectors (Parquet)",
+        description=(
+            "Embed every item image with a pretrained CNN and write item_id / vector / "
+            "has_image to a Parquet file, with the backbone, weights and preprocessing "
+            "recorded in its metadata."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "images_dir", metavar="IMAGES_DIR", nargs="?", help="folder of <item_id>.<ext> images"
+    )
+    p.add_argument("-o", "--output", metavar="OUT", help="vectors Parquet file to write")
+    p.add_argument(
+        "--manifest", metavar="CSV", help="item_id,path CSV/TSV instead of IMAGES_DIR"
+    )
+    p.add_argument(
+        "--backbone",
+        default="efficientnet-lite0",
+        metavar="NAME",
+        help="see --list-backbones (default efficientnet-lite0)",
+    )
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "torch", "onnx", "ray"),
+        help="inference engine; auto = ONNX Runtime if installed, else torch (default auto)",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="auto uses CUDA when available (default auto)",
+    )
+    p.add_argument("--batch-size", type=int, metavar="N", help="default: the engine's best")
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="decode threads (default min(4, CPUs))"
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=512,
+        metavar="N",
+        help="images per resumable chunk (default 512)",
+    )
+    p.add_argument(
+        "--ray-address", metavar="ADDR", help="with --engine ray: existing cluster (or 'auto')"
+    )
+    p.add_argument("--json", metavar="OUT", help="also write the summary (all failures) as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--list-backbones", action="store_true", help="list available backbones and exit"
+    )
+    p.set_defaults(func=run)
+
+
+def _list_backbones() -> int:
+    from visrec.embed.backbones import DEFAULT_BACKBONE, get_backbone, list_backbones
+
+    for name in list_backbones():
+        bb = get_backbone(name)
+        pp = bb.preprocessing
+        h, w = pp["input_size"]
+        resize = (
+            f"shorter side {pp['resize_size']}, center crop {h}x{w}"
+            if pp["resize"] == "shorter"
+            else f"resize to {h}x{w}"
+        )
+        default = "  (default)" if name == DEFAULT_BACKBONE else ""
+        print(f"{name:<20} {bb.dim:>5}-d  {resize}, {pp['interpolation']}, "
+              f"mean {pp['mean'][0]:.3f}.., std {pp['std'][0]:.3f}..{default}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_backbones:
+        return _list_backbones()
+
+    from visrec._atomic import write_text_atomic
+    from visrec.embed.extract import embed_images, find_item_images
+    from visrec.errors import VisrecError
+
+    if not args.output:
+        raise VisrecError("give the output file: visrec embed IMAGES_DIR -o vectors.parquet")
+    if bool(args.images_dir) == bool(args.manifest):
+        raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
+    if args.manifest:
+        from visrec.data.images_index import load_manifest
+
+        items: Any = load_manifest(args.manifest)
+        source = args.manifest
+    else:
+        items = find_item_images(args.images_dir)
+        source = args.images_dir
+    if not items:
+        raise VisrecError(f"{source}: no images named <item_id>.<jpg|png|...> found")
+
+    result = embed_images(
+        items,
+        args.output,
+        backbone=args.backbone,
+        engine=args.engine,
+        device=args.device,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        progress=not args.quiet,
+        chunk_size=args.chunk_size,
+        ray_address=args.ray_address,
+    )
+    rate = result.images_per_second
+    print(
+        f"embedded {result.n:,} images from {source} with {result.backbone} "
+        f"(engine {result.engine}) -> {args.output}"
+    )
+    print(
+        f"  ok {result.n_ok:,}, failed {len(result.failures):,}, "
+        f"reused {result.n_reused:,}, computed {result.n_computed:,}"
+    )
+    print(f"  {result.seconds:.1f} s, {rate:.1f} img/s (computed images / wall time)")
+    for msg in result.notes:
+        print(f"  note: {msg}")
+    if result.failures:
+        limit = 50
+        print(f"failed images ({len(result.failures):,}; zero vector, has_image=false):")
+        for item_id, path, reason in result.failures[:limit]:
+            print(f"  {os.path.basename(path)} (item {item_id}): {reason}")
+        if len(result.failures) > limit:
+            more = len(result.failures) - limit
+            print(f"  ... and {more:,} more (--json OUT lists all)")
+    if args.json:
+        summary = {
+            "n": result.n,
+            "n_ok": result.n_ok,
+            "n_reused": result.n_reused,
+            "n_computed": result.n_computed,
+            "seconds": round(result.seconds, 3),
+            "images_per_second": round(rate, 2),
+            "backbone": result.backbone,
+            "engine": result.engine,
+            "output": str(args.output),
+            "failures": [
+                {"item_id": i, "path": p, "reason": r} for i, p, r in result.failures
+            ],
+            "notes": result.notes,
+        }
+        write_text_atomic(args.json, json.dumps(summary, indent=2))
+        print(f"wrote {args.json}")
+    sys.stdout.flush()
+    return 0

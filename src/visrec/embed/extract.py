@@ -1,0 +1,675 @@
+"""Image files -> item vectors: streaming, parallel, crash-safe and resumable.
+
+How a run works (``embed_images(items, "vectors.parquet")``):
+
+1. Items are cut into fixed chunks in input order (``chunk_size``, default 512). Each
+   chunk gets a fingerprint: a hash of the *key* (backbone name, weights id,
+   preprocessing) and of every item's id, file size and modification time.
+2. Chunks already computed -- files ``vectors.parquet.parts/chunk-<fingerprint>.parquet``
+   left by an interrupted run, or row groups of an existing ``vectors.parquet`` whose
+   metadata lists that fingerprint -- are reused. A changed backbone, weights,
+   preprocessing or image file changes the fingerprint, so stale vectors are never
+   reused.
+3. Missing chunks are computed: worker threads decode and preprocess images (JPEG
+   draft mode, bounded prefetch) while the main thread runs the engine on batches that
+   never cross a chunk boundary, so results do not depend on the number of workers or
+   on which chunks an earlier run finished. Each chunk is written atomically.
+4. The output is assembled by streaming chunk after chunk (one Parquet row group each)
+   into a temporary file that is renamed over ``vectors.parquet``; the parts folder is
+   then removed. Memory stays at about one chunk whatever the number of images.
+
+A ``kill -9`` at any point loses at most the chunks in flight; re-running the same
+command recomputes only those, and the final file equals an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from visrec import __version__
+from visrec._atomic import atomic_path
+from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
+from visrec.embed.store import META_KEY, ItemVectors, read_vectors
+from visrec.errors import VisrecError
+from visrec.images.decode import BadImageError, load_image
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "EmbedResult",
+    "backbone_key",
+    "embed_folder",
+    "embed_images",
+    "parts_dir",
+]
+
+DEFAULT_CHUNK_SIZE = 512
+_FORMAT = "visrec-embed-chunks/1"
+
+ItemsArg = Mapping[str, str | os.PathLike[str]] | Sequence[tuple[str, str | os.PathLike[str]]]
+
+
+@dataclass
+class EmbedResult:
+    """What ``embed_images`` did.
+
+    Attributes
+    ----------
+    ids : list of str
+        Item ids in input order.
+    failures : list of (item_id, path, reason)
+        Items that got a zero vector and ``has_image=False``.
+    n_reused : int
+        Items whose vectors came from a previous (interrupted or finished) run.
+    n_computed : int
+        Items decoded and embedded in this run (failures included).
+    seconds : float
+        Wall time of the call, model loading included.
+    output : Path or None
+    backbone, engine : str
+    notes : list of str
+        Why something was recomputed (stale key, changed files), for the summary.
+    """
+
+    ids: list[str]
+    failures: list[tuple[str, str, str]]
+    n_reused: int
+    n_computed: int
+    seconds: float
+    output: Path | None
+    backbone: str
+    engine: str
+    notes: list[str] = field(default_factory=list)
+    _vectors: ItemVectors | None = field(default=None, repr=False)
+
+    @property
+    def vectors(self) -> ItemVectors:
+        """All vectors, input order; read from ``output`` on first access when written."""
+        if self._vectors is None:
+            if self.output is None:
+                raise VisrecError("embed result has neither vectors nor an output file")
+            self._vectors = read_vectors(self.output)
+        return self._vectors
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_ok(self) -> int:
+        return self.n - len(self.failures)
+
+    @property
+    def images_per_second(self) -> float:
+        return self.n_computed / self.seconds if self.seconds > 0 else 0.0
+
+
+def backbone_key(backbone: Backbone) -> str:
+    """Hash of what determines a vector: backbone name, weights id, preprocessing, dim."""
+    blob = json.dumps(
+        {
+            "backbone": backbone.name,
+            "weights_id": backbone.weights_id,
+            "preprocessing": backbone.preprocessing,
+            "dim": backbone.dim,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def parts_dir(output: str | os.PathLike[str]) -> Path:
+    """Folder holding the chunks of an unfinished run for ``output``."""
+    out = Path(output)
+    return out.with_name(out.name + ".parts")
+
+
+def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
+    pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for k, entry in enumerate(pairs):
+        try:
+            item_id, path = entry
+        except (TypeError, ValueError):
+            raise VisrecError(
+                f"items[{k}]: expected an (item_id, path) pair, got {entry!r}"
+            ) from None
+        sid = str(item_id)
+        if sid in seen:
+            raise VisrecError(f"item id {sid!r} is listed twice (second at position {k})")
+        seen.add(sid)
+        out.append((sid, os.fspath(path)))
+    return out
+
+
+def _signature(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _fingerprint(key: str, chunk: Sequence[tuple[str, str]]) -> str:
+    h = hashlib.sha256(key.encode())
+    for item_id, path in chunk:
+        h.update(f"\n{item_id}\t{_signature(path)}".encode())
+    return h.hexdigest()[:24]
+
+
+def _table(
+    ids: Sequence[str], vectors: np.ndarray, has_image: np.ndarray, errors: Sequence[str | None]
+) -> pa.Table:
+    d = vectors.shape[1]
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1), pa.float32())
+    return pa.table(
+        {
+            "item_id": pa.array(list(ids), pa.string()),
+            "vector": pa.FixedSizeListArray.from_arrays(flat, d),
+            "has_image": pa.array(has_image, pa.bool_()),
+            "error": pa.array(list(errors), pa.string()),
+        }
+    )
+
+
+def _output_schema(dim: int, meta: dict[str, Any]) -> pa.Schema:
+    schema = pa.schema(
+        [
+            ("item_id", pa.string()),
+            ("vector", pa.list_(pa.float32(), dim)),
+            ("has_image", pa.bool_()),
+        ]
+    )
+    return schema.with_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+
+
+class _Decoder:
+    """Decode + preprocess in worker threads, results in input order, bounded prefetch.
+
+    Pillow's decoders and resizers release the GIL, so threads overlap decoding with
+    inference without the cost of pickling arrays between processes.
+    """
+
+    def __init__(self, backbone: Backbone, workers: int, max_inflight: int) -> None:
+        self.backbone = backbone
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="visrec-decode")
+        self.max_inflight = max(1, max_inflight)
+
+    def _one(self, path: str) -> tuple[np.ndarray | None, str | None]:
+        if path.lower().startswith(("http://", "https://")):
+            return None, "URL, not a local file (download it first: visrec fetch)"
+        try:
+            img = load_image(path, draft_size=self.backbone.draft_size)
+            return self.backbone.preprocess(img), None
+        except BadImageError as exc:
+            return None, exc.reason
+        except Exception as exc:  # never let one odd file end a long run
+            return None, f"unreadable: {type(exc).__name__}: {exc}"
+
+    def map(
+        self, paths: Iterator[str]
+    ) -> Generator[tuple[np.ndarray | None, str | None], None, None]:
+        window: deque[Future[tuple[np.ndarray | None, str | None]]] = deque()
+        for path in paths:
+            window.append(self.pool.submit(self._one, path))
+            if len(window) >= self.max_inflight:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _run_batch(
+    engine: Any,
+    dim: int,
+    rows: list[int],
+    arrays: list[np.ndarray],
+    vectors: np.ndarray,
+    has: np.ndarray,
+) -> None:
+    out = np.asarray(engine(np.stack(arrays)), dtype=np.float32)
+    if out.shape != (len(rows), dim):
+        raise VisrecError(
+            f"engine {engine.name!r} returned shape {out.shape}, expected ({len(rows)}, {dim})"
+        )
+    vectors[rows] = out
+    has[rows] = True
+
+
+def _compute_chunks(
+    todo: list[tuple[int, list[tuple[str, str]]]],
+    backbone: Backbone,
+    engine: Any,
+    workers: int,
+    on_chunk: Callable[[int, np.ndarray, np.ndarray, list[str | None]], None],
+    on_progress: Callable[[int], None],
+) -> None:
+    """Embed the chunks in ``todo``; ``on_chunk(index, vectors, has_image, errors)``."""
+    bs = int(engine.batch_size)
+    decoder = _Decoder(backbone, workers, max_inflight=max(2 * bs, 4 * workers))
+    flat = (path for _, chunk in todo for _, path in chunk)
+    decoded = decoder.map(flat)
+    try:
+        for index, chunk in todo:
+            n = len(chunk)
+            vectors = np.zeros((n, backbone.dim), dtype=np.float32)
+            has = np.zeros(n, dtype=bool)
+            errors: list[str | None] = [None] * n
+            rows: list[int] = []
+            arrays: list[np.ndarray] = []
+
+            for row in range(n):
+                arr, reason = next(decoded)
+                if arr is None:
+                    errors[row] = reason or "unreadable"
+                    on_progress(1)
+                    continue
+                rows.append(row)
+                arrays.append(arr)
+                if len(rows) == bs:
+                    _run_batch(engine, backbone.dim, rows, arrays, vectors, has)
+                    on_progress(len(rows))
+                    rows, arrays = [], []
+            if rows:  # batches never cross a chunk boundary: results are reproducible
+                _run_batch(engine, backbone.dim, rows, arrays, vectors, has)
+                on_progress(len(rows))
+            on_chunk(index, vectors, has, errors)
+    finally:
+        decoded.close()
+        decoder.close()
+
+
+def _read_chunk_file(path: Path, key: str, fp: str) -> pa.Table | None:
+    try:
+        table = pq.read_table(path)
+    except Exception:
+        return None
+    meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
+    if meta.get("key") != key or meta.get("fingerprint") != fp:
+        return None
+    return table
+
+
+def embed_images(
+    items: ItemsArg,
+    output: str | os.PathLike[str] | None = None,
+    *,
+    backbone: str | Backbone = DEFAULT_BACKBONE,
+    engine: str = "auto",
+    device: str = "auto",
+    batch_size: int | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ray_address: str | None = None,
+) -> EmbedResult:
+    """Embed item images into vectors, streaming to ``output`` and resuming if possible.
+
+    Parameters
+    ----------
+    items : mapping of item_id -> path, or sequence of (item_id, path)
+        Output rows follow this order. ``http(s)://`` locations are reported as failures.
+    output : path, optional
+        Parquet file (``visrec.embed.store`` format). With an output the run is
+        chunked, crash-safe and resumable; without one everything stays in memory.
+    backbone : str or Backbone, default "efficientnet-lite0"
+    engine : {"auto", "torch", "onnx", "ray"}, default "auto"
+        ``"auto"`` uses ONNX Runtime when available, else PyTorch. ``"ray"`` runs the
+        same extraction as a Ray Data pipeline (``visrec.embed.ray_engine``).
+    device : {"auto", "cpu", "cuda"}, default "auto"
+    batch_size : int, optional
+        Default: the engine's preferred batch (16 on CPU).
+    workers : int, optional
+        Decode threads; default min(4, number of CPUs). Does not change the result.
+    progress : bool, default True
+        tqdm progress bar and notes on stderr.
+    chunk_size : int, default 512
+        Images per resumable chunk (and per Parquet row group).
+    ray_address : str, optional
+        Only for ``engine="ray"``: an existing cluster; default a local Ray instance.
+
+    Returns
+    -------
+    EmbedResult
+        ``.vectors`` is an ``ItemVectors`` with zero rows and ``has_image=False`` for
+        the items listed in ``.failures``.
+    """
+    t0 = time.perf_counter()
+    pairs = _normalise_items(items)
+    if chunk_size < 1:
+        raise VisrecError(f"chunk size must be >= 1, got {chunk_size}")
+    if workers is not None and workers < 1:
+        raise VisrecError(f"workers must be >= 1, got {workers}")
+    if engine.strip().lower() == "ray":
+        try:
+            from visrec.embed.ray_engine import embed_with_ray
+        except ModuleNotFoundError as exc:
+            raise VisrecError(f"engine 'ray' is not available ({exc})") from exc
+        result: EmbedResult = embed_with_ray(
+            pairs,
+            output,
+            backbone=backbone,
+            device=device,
+            batch_size=batch_size,
+            workers=workers,
+            progress=progress,
+            ray_address=ray_address,
+        )
+        return result
+
+    bb = get_backbone(backbone) if isinstance(backbone, str) else backbone
+    key = backbone_key(bb)
+    meta: dict[str, Any] = {
+        "backbone": bb.name,
+        "dim": bb.dim,
+        "preprocessing": bb.preprocessing,
+        "weights_id": bb.weights_id,
+        "visrec_version": __version__,
+        "key": key,
+        "chunk_size": chunk_size,
+    }
+    notes: list[str] = []
+
+    def note(msg: str) -> None:
+        notes.append(msg)
+        if progress:
+            print(msg, file=sys.stderr)
+
+    chunks = [pairs[i : i + chunk_size] for i in range(0, len(pairs), chunk_size)]
+    ids = [i for i, _ in pairs]
+    path_of = dict(pairs)
+
+    if output is None:
+        return _embed_in_memory(
+            pairs, chunks, bb, meta, engine, device, batch_size, workers, progress, t0
+        )
+
+    out = Path(output)
+    fps = [_fingerprint(key, c) for c in chunks]
+    parts = parts_dir(out)
+
+    # --- what can be reused -------------------------------------------------------
+    old_groups: dict[str, int] = {}
+    old_failures: dict[str, str] = {}
+    if out.exists():
+        try:
+            pf = pq.ParquetFile(out)
+            old_meta = json.loads((pf.schema_arrow.metadata or {}).get(META_KEY, b"{}"))
+        except Exception:
+            pf, old_meta = None, {}
+            note(f"{out}: existing file is not a visrec vectors file; it will be replaced")
+        if pf is not None and old_meta:
+            old_chunks = old_meta.get("chunks") or []
+            if old_meta.get("key") != key:
+                note(
+                    f"{out}: existing vectors were computed with a different backbone, "
+                    f"weights or preprocessing ({old_meta.get('backbone')}, "
+                    f"{old_meta.get('weights_id')}); recomputing"
+                )
+            elif len(old_chunks) == pf.metadata.num_row_groups:
+                old_groups = {fp: g for g, fp in enumerate(old_chunks)}
+                old_failures = {i: r for i, _, r in old_meta.get("failures", [])}
+            if old_groups and old_chunks == fps and pf.metadata.num_rows == len(pairs):
+                kept = [(i, path_of[i], r) for i, r in old_failures.items() if i in path_of]
+                if progress:
+                    print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
+                return EmbedResult(
+                    ids=ids,
+                    failures=kept,
+                    n_reused=len(pairs),
+                    n_computed=0,
+                    seconds=time.perf_counter() - t0,
+                    output=out,
+                    backbone=bb.name,
+                    engine="reused",
+                    notes=notes,
+                )
+        elif pf is not None and not old_meta:
+            note(f"{out}: existing file has no visrec metadata; it will be replaced")
+
+    part_files: dict[str, Path] = {}
+    if parts.is_dir():
+        wanted = set(fps)
+        stale_key = stale_input = 0
+        for f in sorted(parts.glob("chunk-*.parquet")):
+            fp = f.stem.removeprefix("chunk-")
+            if fp in wanted:
+                part_files[fp] = f
+                continue
+            try:
+                m = json.loads(pq.read_schema(f).metadata.get(META_KEY, b"{}"))
+            except Exception:
+                m = {}
+            if m.get("key") not in (None, key):
+                stale_key += 1
+            else:
+                stale_input += 1
+        if stale_key:
+            note(
+                f"{parts}: ignoring {stale_key} chunk(s) computed with a different backbone, "
+                "weights or preprocessing"
+            )
+        if stale_input:
+            note(f"{parts}: ignoring {stale_input} chunk(s) for other or changed images")
+
+    # --- compute what is missing ----------------------------------------------------
+    todo: list[tuple[int, list[tuple[str, str]]]] = []
+    n_reused = 0
+    for k, fp in enumerate(fps):
+        if fp in part_files or fp in old_groups:
+            n_reused += len(chunks[k])
+        else:
+            todo.append((k, chunks[k]))
+    if n_reused and progress:
+        print(
+            f"resuming: reused {n_reused} vectors, {len(pairs) - n_reused} to compute",
+            file=sys.stderr,
+        )
+
+    engine_name = "reused"
+    if todo:
+        from visrec.embed.engines import make_engine
+
+        eng = make_engine(bb, engine, device, batch_size=batch_size)
+        engine_name = eng.name
+        parts.mkdir(parents=True, exist_ok=True)
+
+        def save_chunk(
+            index: int, vectors: np.ndarray, has: np.ndarray, errors: list[str | None]
+        ) -> None:
+            fp = fps[index]
+            chunk_meta = {"format": _FORMAT, "key": key, "fingerprint": fp, "index": index}
+            table = _table([i for i, _ in chunks[index]], vectors, has, errors)
+            table = table.replace_schema_metadata(
+                {META_KEY: json.dumps(chunk_meta, sort_keys=True).encode()}
+            )
+            dest = parts / f"chunk-{fp}.parquet"
+            with atomic_path(dest) as tmp:
+                pq.write_table(table, tmp)
+            part_files[fp] = dest
+
+        bar = _progress_bar(len(pairs), n_reused, progress, f"embed ({eng.name})")
+        try:
+            _compute_chunks(todo, bb, eng, workers or _default_workers(), save_chunk, bar.update)
+        finally:
+            bar.close()
+
+    # --- assemble -------------------------------------------------------------------
+    failures: list[tuple[str, str, str]] = []
+    sources: list[tuple[str, Any]] = []
+    for k, fp in enumerate(fps):
+        if fp in part_files:
+            table = _read_chunk_file(part_files[fp], key, fp)
+            if table is None:
+                raise VisrecError(f"{part_files[fp]}: unreadable chunk; delete it and re-run")
+            for i, err in zip(
+                table.column("item_id").to_pylist(), table.column("error").to_pylist(), strict=True
+            ):
+                if err is not None:
+                    failures.append((i, path_of[i], err))
+            sources.append(("part", part_files[fp]))
+        else:
+            for i, _ in chunks[k]:
+                if i in old_failures:
+                    failures.append((i, path_of[i], old_failures[i]))
+            sources.append(("old", old_groups[fp]))
+    meta["chunks"] = fps
+    meta["failures"] = [list(f) for f in failures]
+    meta["n"] = len(pairs)
+    meta["n_ok"] = len(pairs) - len(failures)
+    schema = _output_schema(bb.dim, meta)
+    old_file = pq.ParquetFile(out) if any(s == "old" for s, _ in sources) else None
+    with atomic_path(out) as tmp:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for kind, src in sources:
+                if kind == "part":
+                    t = pq.read_table(src, columns=["item_id", "vector", "has_image"])
+                else:
+                    assert old_file is not None
+                    t = old_file.read_row_group(src, columns=["item_id", "vector", "has_image"])
+                writer.write_table(t.cast(schema), row_group_size=max(1, len(t)))
+        if old_file is not None:
+            old_file.close()
+    if parts.exists():
+        shutil.rmtree(parts, ignore_errors=True)
+    return EmbedResult(
+        ids=ids,
+        failures=failures,
+        n_reused=n_reused,
+        n_computed=len(pairs) - n_reused,
+        seconds=time.perf_counter() - t0,
+        output=out,
+        backbone=bb.name,
+        engine=engine_name,
+        notes=notes,
+    )
+
+
+def _progress_bar(total: int, initial: int, enabled: bool, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="img",
+        desc=desc,
+        disable=not enabled,
+        smoothing=0.1,
+        file=sys.stderr,
+    )
+
+
+def _embed_in_memory(
+    pairs: list[tuple[str, str]],
+    chunks: list[list[tuple[str, str]]],
+    bb: Backbone,
+    meta: dict[str, Any],
+    engine: str,
+    device: str,
+    batch_size: int | None,
+    workers: int | None,
+    progress: bool,
+    t0: float,
+) -> EmbedResult:
+    from visrec.embed.engines import make_engine
+
+    n = len(pairs)
+    vectors = np.zeros((n, bb.dim), dtype=np.float32)
+    has = np.zeros(n, dtype=bool)
+    failures: list[tuple[str, str, str]] = []
+    starts = np.cumsum([0] + [len(c) for c in chunks])
+    engine_name = "none"
+    if n:
+        eng = make_engine(bb, engine, device, batch_size=batch_size)
+        engine_name = eng.name
+
+        def keep(index: int, v: np.ndarray, h: np.ndarray, errors: list[str | None]) -> None:
+            s = int(starts[index])
+            vectors[s : s + len(v)] = v
+            has[s : s + len(v)] = h
+            for j, err in enumerate(errors):
+                if err is not None:
+                    failures.append((pairs[s + j][0], pairs[s + j][1], err))
+
+        bar = _progress_bar(n, 0, progress, f"embed ({eng.name})")
+        try:
+            _compute_chunks(
+                list(enumerate(chunks)), bb, eng, workers or _default_workers(), keep, bar.update
+            )
+        finally:
+            bar.close()
+    meta = {k: v for k, v in meta.items() if k != "chunk_size"}
+    iv = ItemVectors(
+        ids=np.asarray([i for i, _ in pairs], dtype=object),
+        vectors=vectors,
+        has_image=has,
+        meta=meta,
+    )
+    return EmbedResult(
+        ids=[i for i, _ in pairs],
+        failures=failures,
+        n_reused=0,
+        n_computed=n,
+        seconds=time.perf_counter() - t0,
+        output=None,
+        backbone=bb.name,
+        engine=engine_name,
+        _vectors=iv,
+    )
+
+
+def _find_images_fallback(folder: Path) -> dict[str, Path]:
+    exts = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+    if not folder.is_dir():
+        raise VisrecError(f"{folder}: expected a folder of <item_id>.<jpg|png|...> images")
+    found: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in exts:
+            if p.stem in found:
+                raise VisrecError(
+                    f"{folder}: two images for item {p.stem!r}: {found[p.stem].name} and {p.name}"
+                )
+            found[p.stem] = p
+    return found
+
+
+def find_item_images(folder: str | os.PathLike[str]) -> dict[str, Path]:
+    """``<item_id>.<ext>`` files in ``folder`` (``visrec.data.images_index`` when present)."""
+    try:
+        from visrec.data.images_index import find_images
+    except ImportError:
+        return _find_images_fallback(Path(folder))
+    return find_images(Path(folder))
+
+
+def embed_folder(
+    images_dir: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    **kw: Any,
+) -> EmbedResult:
+    """``embed_images`` on every ``<item_id>.<ext>`` image in ``images_dir``."""
+    found = find_item_images(images_dir)
+    if not found:
+        raise VisrecError(f"{images_dir}: no images named <item_id>.<jpg|png|...> found")
+    return embed_images(found, output, **kw)
