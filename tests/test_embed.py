@@ -1,0 +1,423 @@
+"""visrec.embed: backbones, engines, extraction (bad images, determinism, reuse, resume)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from PIL import Image
+
+from visrec.cli import main as cli_main
+from visrec.embed import engines as engines_mod
+from visrec.embed.backbones import Backbone, get_backbone, list_backbones
+from visrec.embed.engines import TorchEngine, make_engine
+from visrec.embed.extract import EmbedResult, embed_folder, embed_images, parts_dir
+from visrec.embed.store import read_vectors
+from visrec.errors import VisrecError
+from visrec.images.decode import load_image
+
+
+class TinyBackbone(Backbone):
+    """A 8-d random conv net: the same code paths as a real backbone, in milliseconds."""
+
+    name = "tiny-test"
+    dim = 8
+    input_size = (32, 32)
+    resize = "shorter"
+    resize_size = 32
+    mean = (0.5, 0.5, 0.5)
+    std = (0.25, 0.25, 0.25)
+
+    @property
+    def weights_id(self) -> str:
+        return "tiny-seed-0"
+
+    def build_model(self) -> torch.nn.Module:
+        gen = torch.Generator().manual_seed(0)
+        conv = torch.nn.Conv2d(3, self.dim, 5, stride=2)
+        with torch.no_grad():
+            conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * 0.1)
+            conv.bias.copy_(torch.randn(conv.bias.shape, generator=gen) * 0.1)
+        return torch.nn.Sequential(conv, torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                                   torch.nn.Flatten()).eval()
+
+
+class TinySquash(TinyBackbone):
+    resize = "squash"
+
+
+def _images(folder: Path, n: int, seed: int = 0, size: tuple[int, int] = (40, 30)) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        arr = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+        Image.fromarray(arr).save(folder / f"{i:03d}.jpg", quality=90)
+    return folder
+
+
+def _bad_images(folder: Path) -> None:
+    (folder / "doc.jpg").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (folder / "empty.jpg").write_bytes(b"")
+    buf = (folder / "000.jpg").read_bytes()
+    (folder / "cut.jpg").write_bytes(buf[: len(buf) // 2])
+
+
+def _reference(bb: Backbone, paths: list[Path]) -> np.ndarray:
+    model = bb.build_model()
+    x = torch.from_numpy(np.stack([bb.preprocess(load_image(p, draft_size=bb.draft_size))
+                                   for p in paths]))
+    with torch.inference_mode():
+        return model(x).numpy()
+
+
+# ----------------------------------------------------------------------- backbones
+
+
+def test_registry_lists_default_first() -> None:
+    assert list_backbones()[0] == "efficientnet-lite0"
+    assert "resnet18" in list_backbones()
+    with pytest.raises(VisrecError, match=r"unknown backbone 'vgg'.*efficientnet-lite0"):
+        get_backbone("vgg")
+
+
+def test_efficientnet_preprocessing_and_weights_id() -> None:
+    bb = get_backbone()
+    assert bb.name == "efficientnet-lite0" and bb.dim == 1280
+    pp = bb.preprocessing
+    assert pp["input_size"] == [224, 224] and pp["resize"] == "shorter"
+    assert pp["mean"] == [round(127 / 255, 8)] * 3 and pp["std"] == [round(128 / 255, 8)] * 3
+    json.dumps(pp)  # JSON-able
+    assert bb.weights_id.startswith("efficientnet-lite0-57934424.pth:")
+    # White -> (255 - 127) / 128 = 1.0 exactly; black -> -127/128.
+    white = bb.preprocess(Image.new("RGB", (300, 200), (255, 255, 255)))
+    assert white.shape == (3, 224, 224) and white.dtype == np.float32
+    np.testing.assert_allclose(white, 1.0, atol=1e-6)
+    black = bb.preprocess(Image.new("RGB", (50, 80), (0, 0, 0)))
+    np.testing.assert_allclose(black, -127 / 128, atol=1e-6)
+
+
+def test_resize_shorter_side_then_center_crop() -> None:
+    bb = TinyBackbone()
+    arr = np.zeros((32, 96, 3), dtype=np.uint8)  # wide image: left/middle/right thirds
+    arr[:, :32] = (255, 0, 0)
+    arr[:, 32:64] = (0, 255, 0)
+    arr[:, 64:] = (0, 0, 255)
+    out = np.asarray(bb.resized(Image.fromarray(arr)))
+    assert out.shape == (32, 32, 3)
+    assert tuple(out[16, 16]) == (0, 255, 0)  # only the centre third survives the crop
+    squashed = np.asarray(TinySquash().resized(Image.fromarray(arr)))
+    assert squashed.shape == (32, 32, 3)
+    assert squashed[16, 2, 0] > 200 and squashed[16, 29, 2] > 200
+
+
+def test_efficientnet_features_are_pooled_head_before_classifier() -> None:
+    bb = get_backbone()
+    feats_model = bb.build_model()
+    x = torch.from_numpy(np.stack([
+        bb.preprocess(Image.new("RGB", (224, 224), (200, 30, 30))),
+        bb.preprocess(Image.new("RGB", (224, 224), (30, 30, 200))),
+    ]))
+    with torch.inference_mode():
+        feats = feats_model(x)
+        logits = feats_model.net(x)  # the package's full classifier
+        refit = feats_model.net._fc(feats)
+    assert feats.shape == (2, 1280)
+    # fc(features) reproduces the classifier's logits: features are the pooled head.
+    torch.testing.assert_close(refit, logits, atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(feats[0], feats[1])
+
+
+def test_resnet18_from_local_torchvision_state_dict(tmp_path: Path, monkeypatch: Any) -> None:
+    from visrec.embed.backbones import _plain_resnet18
+
+    ref = _plain_resnet18().eval()
+    for m in ref.modules():  # non-trivial BN statistics so a mis-load would show
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    path = tmp_path / "resnet18.pth"
+    torch.save(ref.state_dict(), path)
+    assert "layer1.0.conv1.weight" in ref.state_dict()
+    assert "layer2.0.downsample.1.running_var" in ref.state_dict()
+
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    ref.fc = torch.nn.Identity()
+    with torch.inference_mode():
+        expected = ref(x)
+    bb = get_backbone("resnet18", weights=path)
+    assert bb.dim == 512 and bb.preprocessing["resize_size"] == 256
+    assert bb.weights_id.startswith("resnet18.pth:")
+    with torch.inference_mode():
+        got = bb.build_model()(x)
+    assert got.shape == (2, 512)
+    assert torch.equal(got, expected)
+
+    monkeypatch.setenv("VISREC_RESNET18_WEIGHTS", str(path))
+    with torch.inference_mode():
+        assert torch.equal(get_backbone("resnet18").build_model()(x), expected)
+
+
+def test_resnet18_bad_weights_and_missing_torchvision(tmp_path: Path, monkeypatch: Any) -> None:
+    bad = tmp_path / "other.pth"
+    torch.save({"foo.weight": torch.zeros(3)}, bad)
+    with pytest.raises(VisrecError, match="not a torchvision resnet18 state_dict"):
+        get_backbone("resnet18", weights=bad).build_model()
+    with pytest.raises(VisrecError, match="does not exist"):
+        get_backbone("resnet18", weights=tmp_path / "nope.pth").build_model()
+    monkeypatch.delenv("VISREC_RESNET18_WEIGHTS", raising=False)
+    try:
+        import torchvision  # noqa: F401
+    except Exception:
+        with pytest.raises(VisrecError, match=r"torchvision==0\.29\.1.*VISREC_RESNET18_WEIGHTS"):
+            get_backbone("resnet18").build_model()
+
+
+# ----------------------------------------------------------------------- engines
+
+
+def test_make_engine_choices() -> None:
+    bb = TinyBackbone()
+    eng = make_engine(bb, "torch", "cpu", batch_size=3)
+    assert isinstance(eng, TorchEngine) and eng.name == "torch" and eng.batch_size == 3
+    x = np.random.default_rng(0).normal(size=(5, 3, 32, 32)).astype(np.float32)
+    a, b = eng(x), eng(x)
+    assert a.shape == (5, 8) and a.dtype == np.float32 and np.array_equal(a, b)
+    with pytest.raises(VisrecError, match="unknown engine"):
+        make_engine(bb, "tensorrt")
+    with pytest.raises(VisrecError, match="ray engine runs a whole pipeline"):
+        make_engine(bb, "ray")
+    with pytest.raises(VisrecError, match="unknown device"):
+        make_engine(bb, "torch", "tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(VisrecError, match="no CUDA GPU"):
+            make_engine(bb, "torch", "cuda")
+
+
+def test_auto_engine_falls_back_to_torch(monkeypatch: Any) -> None:
+    monkeypatch.setattr(engines_mod, "_onnx_available", lambda: False)
+    assert make_engine(TinyBackbone(), "auto", "cpu").name == "torch"
+    with pytest.raises(VisrecError, match="needs onnxruntime"):
+        make_engine(TinyBackbone(), "onnx", "cpu")
+
+
+# ----------------------------------------------------------------------- extraction
+
+
+def test_embed_bad_images_zero_rows_in_input_order(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 5)
+    _bad_images(folder)
+    bb = TinyBackbone()
+    res = embed_folder(folder, backbone=bb, engine="torch", batch_size=2, progress=False)
+    iv = res.vectors
+    assert list(iv.ids) == ["000", "001", "002", "003", "004", "cut", "doc", "empty"]
+    assert iv.vectors.shape == (8, 8)
+    assert iv.has_image.tolist() == [True] * 5 + [False] * 3
+    assert np.all(iv.vectors[5:] == 0) and np.all(np.abs(iv.vectors[:5]).sum(1) > 0)
+    reasons = {i: r for i, _, r in res.failures}
+    assert reasons == {"cut": "truncated", "doc": "not an image (PDF document)",
+                       "empty": "empty file"}
+    assert res.n_ok == 5 and res.n_reused == 0 and res.n_computed == 8
+    expected = _reference(bb, [folder / f"{i:03d}.jpg" for i in range(5)])
+    np.testing.assert_allclose(iv.vectors[:5], expected, rtol=1e-5, atol=1e-6)
+    assert iv.meta["backbone"] == "tiny-test" and iv.meta["weights_id"] == "tiny-seed-0"
+
+
+def test_embed_deterministic_across_workers_and_runs(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 11, size=(64, 48))
+    items = [(p.stem, p) for p in sorted(folder.iterdir())][::-1]  # order is the caller's
+    kw: dict[str, Any] = {"backbone": TinyBackbone(), "engine": "torch", "batch_size": 4,
+                          "progress": False}
+    a = embed_images(items, workers=1, **kw).vectors
+    b = embed_images(items, workers=4, chunk_size=3, **kw).vectors
+    c = embed_images(dict(items), tmp_path / "v.parquet", workers=3, **kw).vectors
+    assert list(a.ids) == [i for i, _ in items]
+    assert np.array_equal(a.vectors, b.vectors)
+    assert np.array_equal(a.vectors, c.vectors) and list(c.ids) == list(a.ids)
+
+
+def test_embed_duplicate_ids_rejected(tmp_path: Path) -> None:
+    with pytest.raises(VisrecError, match="'a' is listed twice"):
+        embed_images([("a", tmp_path / "x.jpg"), ("a", tmp_path / "y.jpg")],
+                      backbone=TinyBackbone(), progress=False)
+
+
+def _run(folder: Path, out: Path, bb: Backbone | None = None, **kw: Any) -> EmbedResult:
+    params: dict[str, Any] = {"backbone": bb or TinyBackbone(), "engine": "torch",
+                              "batch_size": 2, "chunk_size": 4, "progress": False}
+    params.update(kw)
+    return embed_folder(folder, out, **params)
+
+
+def test_output_file_format_and_reuse(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 10)
+    _bad_images(folder)
+    out = tmp_path / "v.parquet"
+    first = _run(folder, out)
+    assert not parts_dir(out).exists()
+    pf = pq.ParquetFile(out)
+    assert pf.metadata.num_row_groups == 4  # 13 items in chunks of 4
+    assert [f.name for f in pf.schema_arrow] == ["item_id", "vector", "has_image"]
+    vtype = pf.schema_arrow.field("vector").type
+    assert pa.types.is_fixed_size_list(vtype) and vtype.list_size == 8
+    assert vtype.value_type == pa.float32()
+    meta = read_vectors(out).meta
+    assert meta["dim"] == 8 and meta["preprocessing"] == TinyBackbone().preprocessing
+    assert meta["visrec_version"] and meta["key"]
+    assert len(meta["failures"]) == 3
+
+    second = _run(folder, out)
+    assert second.n_reused == 13 and second.n_computed == 0
+    assert sorted(second.failures) == sorted(first.failures)
+    assert np.array_equal(second.vectors.vectors, first.vectors.vectors)
+
+
+def test_changed_preprocessing_never_reuses(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 6)
+    out = tmp_path / "v.parquet"
+    _run(folder, out)
+    before = read_vectors(out)
+    res = _run(folder, out, bb=TinySquash())
+    assert res.n_reused == 0 and res.n_computed == 6
+    assert any("different backbone, weights or preprocessing" in n for n in res.notes)
+    after = read_vectors(out)
+    assert after.meta["preprocessing"]["resize"] == "squash"
+    assert not np.allclose(after.vectors, before.vectors)
+    # A chunk left in the parts folder by a crashed run with other preprocessing is
+    # ignored too, and the note says why.
+    out2 = tmp_path / "v2.parquet"
+    assert _crash_after(folder, out2, TinyBackbone(), n_chunks=1)
+    assert len(list(parts_dir(out2).glob("chunk-*.parquet"))) == 1
+    res2 = _run(folder, out2, bb=TinySquash())
+    assert res2.n_reused == 0 and res2.n_computed == 6
+    assert any("ignoring 1 chunk(s) computed with a different" in n for n in res2.notes)
+    assert np.array_equal(read_vectors(out2).vectors, after.vectors)
+
+
+def test_changed_image_recomputes_only_its_chunk(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 10)
+    out = tmp_path / "v.parquet"
+    _run(folder, out)
+    old = read_vectors(out)
+    Image.new("RGB", (40, 30), (250, 250, 0)).save(folder / "005.jpg")
+    res = _run(folder, out)
+    assert res.n_reused == 6 and res.n_computed == 4  # chunk 004-007 recomputed
+    new = read_vectors(out)
+    changed = np.flatnonzero(np.any(new.vectors != old.vectors, axis=1))
+    assert changed.tolist() == [5]
+
+
+class _Boom(RuntimeError):
+    pass
+
+
+def _crash_after(folder: Path, out: Path, bb: Backbone, n_chunks: int) -> bool:
+    """Run an embedding whose engine dies after ``n_chunks`` chunks (2 batches each)."""
+    real = engines_mod.make_engine
+    calls = {"n": 0}
+
+    def dying(*args: Any, **kw: Any) -> Any:
+        eng = real(*args, **kw)
+
+        class Dying:
+            name = eng.name
+            batch_size = eng.batch_size
+
+            def __call__(self, batch: np.ndarray) -> np.ndarray:
+                calls["n"] += 1
+                if calls["n"] > 2 * n_chunks:
+                    raise _Boom
+                return eng(batch)
+
+        return Dying()
+
+    engines_mod.make_engine = dying  # type: ignore[assignment]
+    try:
+        _run(folder, out, bb=bb)
+    except _Boom:
+        return True
+    finally:
+        engines_mod.make_engine = real  # type: ignore[assignment]
+    return False
+
+
+def test_interrupted_run_resumes_in_process(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 14)
+    ref = _run(folder, tmp_path / "ref.parquet").vectors
+    out = tmp_path / "v.parquet"
+    assert _crash_after(folder, out, TinyBackbone(), n_chunks=2)
+    assert not out.exists()
+    assert len(list(parts_dir(out).glob("chunk-*.parquet"))) == 2
+    res = _run(folder, out)
+    assert res.n_reused == 8 and res.n_computed == 6
+    got = read_vectors(out)
+    assert list(got.ids) == list(ref.ids)
+    assert np.array_equal(got.vectors, ref.vectors)
+    assert not parts_dir(out).exists()
+
+
+# ----------------------------------------------------------------------- CLI
+
+
+def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
+    folder = _images(tmp_path / "imgs", 4, size=(60, 90))
+    (folder / "broken.jpg").write_bytes(b"%PDF-1.5 not a jpeg")
+    out = tmp_path / "v.parquet"
+    summary = tmp_path / "s.json"
+    argv = ["embed", str(folder), "-o", str(out), "--engine", "torch", "--batch-size", "2",
+            "--quiet", "--json", str(summary)]
+    assert cli_main(argv) == 0
+    text = capsys.readouterr().out
+    assert "embedded 5 images" in text and "ok 4, failed 1, reused 0" in text
+    assert "broken.jpg (item broken): not an image (PDF document)" in text
+    iv = read_vectors(out)
+    assert iv.vectors.shape == (5, 1280) and iv.has_image.tolist() == [True] * 4 + [False]
+    assert iv.meta["backbone"] == "efficientnet-lite0"
+    data = json.loads(summary.read_text())
+    assert data["failures"] == [{"item_id": "broken", "path": str(folder / "broken.jpg"),
+                                 "reason": "not an image (PDF document)"}]
+
+    assert cli_main(argv) == 0
+    assert "reused 5" in capsys.readouterr().out
+    assert np.array_equal(read_vectors(out).vectors, iv.vectors)
+
+
+def test_cli_embed_manifest_and_errors(tmp_path: Path, capsys: Any) -> None:
+    folder = _images(tmp_path / "imgs", 2)
+    manifest = tmp_path / "items.csv"
+    manifest.write_text("item_id,path\nb,imgs/001.jpg\na,imgs/000.jpg\n"
+                        "u,https://example.invalid/x.jpg\n")
+    out = tmp_path / "v.parquet"
+    assert cli_main(["embed", "--manifest", str(manifest), "-o", str(out), "--engine", "torch",
+                     "--quiet"]) == 0
+    assert "URL, not a local file" in capsys.readouterr().out
+    iv = read_vectors(out)
+    assert list(iv.ids) == ["b", "a", "u"] and iv.has_image.tolist() == [True, True, False]
+    assert cli_main(["embed", str(folder)]) == 2
+    assert "give the output file" in capsys.readouterr().err
+    assert cli_main(["embed", str(tmp_path / "missing"), "-o", str(out)]) == 2
+    assert cli_main(["embed", str(folder), "-o", str(out), "--backbone", "vgg"]) == 2
+    assert "unknown backbone 'vgg'" in capsys.readouterr().err
+    assert cli_main(["embed", "--list-backbones"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.splitlines()[0].startswith("efficientnet-lite0") and "resnet18" in listing
+
+
+# ----------------------------------------------------------------------- real data
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_embed_all_movielens_posters(shared_data: Path, tmp_path: Path) -> None:
+    posters = shared_data / "movielens-100k-posters" / "posters"
+    res = embed_folder(posters, tmp_path / "ml.parquet", progress=False)
+    iv = res.vectors
+    assert iv.vectors.shape == (1663, 1280)
+    assert iv.has_image.all() and res.failures == []
+    assert "1" in set(iv.ids) and iv.meta["backbone"] == "efficientnet-lite0"
+    assert np.all(np.linalg.norm(iv.vectors, axis=1) > 0)
