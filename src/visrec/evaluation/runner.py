@@ -1,0 +1,372 @@
+"""The experiment runner: split x models x seeds -> metrics with mean and spread.
+
+For every seed the runner makes one split with the chosen protocol, fits every model on
+its training set (the popularity baseline is always included), scores *all* candidates
+for every test user in batches, removes each user's training items, and computes AUC,
+Recall@K, NDCG@K, HitRate@K and catalogue coverage@K with :mod:`visrec.evaluation.metrics`.
+
+Candidates: all training items for the ``warm`` and ``time`` protocols; exactly the
+held-out items for ``cold-items``, scored through ``Recommender.score_new_items`` from
+their image vectors. A model that cannot score new items (``scores_new_items`` False)
+gives them all the same score, so its AUC is 0.5 and its top-K is the first K
+candidates (ties break by index): the honest "no information" line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from visrec._atomic import write_text_atomic
+from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors
+from visrec.errors import VisrecError
+from visrec.evaluation import metrics as M
+from visrec.evaluation.protocols import PROTOCOLS, Split, make_split
+from visrec.models.base import Recommender
+
+ModelSpec = str | tuple[str, dict[str, Any]]
+BASELINE = "popularity"
+METRICS = ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s")
+
+__all__ = ["ExperimentResult", "evaluate_model", "parse_model_specs", "run_experiment"]
+
+
+@dataclass
+class ExperimentResult:
+    """Per-run metrics and their summary.
+
+    Attributes
+    ----------
+    runs : DataFrame
+        One row per (seed, model): ``seed, model, auc, recall, ndcg, hit_rate, coverage,
+        fit_s, score_s, n_test_users, n_candidates``.
+    protocol : str
+    k : int
+    info : dict
+        Split statistics per seed (sizes, dropped rows), for the JSON report.
+    """
+
+    runs: pd.DataFrame
+    protocol: str
+    k: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """Mean and standard deviation per model and metric.
+
+        Columns are a MultiIndex ``(metric, "mean"|"std")``; models keep the order they
+        were given in. The std is the sample standard deviation over seeds (ddof=1);
+        0 with a single seed.
+        """
+        order = list(dict.fromkeys(self.runs["model"]))
+        g = self.runs.groupby("model", sort=False)[list(METRICS)]
+        out = pd.concat({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0)}, axis=1)
+        out = out.swaplevel(axis=1)[[(m, s) for m in METRICS for s in ("mean", "std")]]
+        return out.loc[order]
+
+    def table(self) -> str:
+        """A plain-text comparison table: ``mean ± std`` per metric, fit seconds."""
+        summ = self.summary()
+        k = self.k
+        names = {
+            "auc": "AUC",
+            "recall": f"Recall@{k}",
+            "ndcg": f"NDCG@{k}",
+            "hit_rate": f"HitRate@{k}",
+            "coverage": f"Coverage@{k}",
+            "fit_s": "fit s",
+        }
+        rows = []
+        for model, r in summ.iterrows():
+            row = {"model": str(model)}
+            for m in METRICS:
+                mu, sd = r[(m, "mean")], r[(m, "std")]
+                row[names[m]] = f"{mu:.1f} ± {sd:.1f}" if m == "fit_s" else f"{mu:.3f} ± {sd:.3f}"
+            rows.append(row)
+        return pd.DataFrame(rows).to_string(index=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        summ = self.summary()
+        models = {
+            str(model): {
+                m: {"mean": _num(r[(m, "mean")]), "std": _num(r[(m, "std")])} for m in METRICS
+            }
+            for model, r in summ.iterrows()
+        }
+        return {
+            "protocol": self.protocol,
+            "k": self.k,
+            "seeds": sorted({int(s) for s in self.runs["seed"]}),
+            "summary": models,
+            "runs": [
+                {str(c): _plain(v) for c, v in r.items()}
+                for r in self.runs.to_dict(orient="records")
+            ],
+            "splits": self.info,
+        }
+
+    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The result as JSON; written atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            write_text_atomic(path, text + "\n")
+        return text
+
+
+def _num(v: Any) -> float | None:
+    f = float(v)
+    return None if math.isnan(f) else f
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float | np.floating):
+        return _num(v)
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict[str, Any]]]:
+    """Normalise ``"a,b"`` / ``["a", ("b", {...})]`` to ``[(name, params), ...]`` with the
+    popularity baseline first when it was not listed."""
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",") if m.strip()]
+    out: list[tuple[str, dict[str, Any]]] = []
+    for spec in models:
+        if isinstance(spec, str):
+            out.append((spec, {}))
+        else:
+            name, params = spec
+            out.append((str(name), dict(params)))
+    names = [n for n, _ in out]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise VisrecError(f"model {dup!r} is listed twice")
+    if BASELINE not in names:
+        out.insert(0, (BASELINE, {}))
+    return out
+
+
+def _make(name: str, params: dict[str, Any], seed: int) -> Recommender:
+    from visrec.models.registry import make_model
+
+    params = dict(params)
+    klass_params = _init_params(name)
+    if "random_state" in klass_params and "random_state" not in params:
+        params["random_state"] = seed
+    return make_model(name, **params)
+
+
+def _init_params(name: str) -> set[str]:
+    from visrec.models.registry import get_model_class
+
+    return set(inspect.signature(get_model_class(name).__init__).parameters) - {"self"}
+
+
+def evaluate_model(
+    model: Recommender,
+    split: Split,
+    k: int = 20,
+    item_vectors: ItemVectors | None = None,
+    batch_size: int = 512,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Metrics of one fitted model on one split.
+
+    Parameters
+    ----------
+    model : Recommender
+        Fitted on ``split.train``.
+    split : Split
+    k : int, default 20
+    item_vectors : ItemVectors, optional
+        Needed for ``cold-items`` by models with ``scores_new_items``.
+    batch_size : int, default 512
+        Users scored at a time (memory is ``batch_size x n_candidates`` floats).
+
+    Returns
+    -------
+    dict with ``auc, recall, ndcg, hit_rate, coverage`` (means over test users),
+    ``score_s``, ``n_test_users``, ``n_candidates``.
+    """
+    test, train = split.test, split.train
+    n_cand = test.n_items
+    test_csr = test.to_csr("binary")
+    users = np.unique(np.asarray(test.user_idx))
+    new_vectors = None
+    if split.cold and model.scores_new_items:
+        if item_vectors is None:
+            raise VisrecError(
+                f"model {model.name!r} scores cold items from image vectors: pass item vectors"
+            )
+        new_vectors, _ = item_vectors.align(test.item_map.ids)
+    seen = None if split.cold else train.to_csr("binary")
+    per: dict[str, list[np.ndarray]] = {m: [] for m in ("auc", "recall", "ndcg", "hit_rate")}
+    recommended: set[int] = set()
+    t0 = time.perf_counter()
+    starts = range(0, len(users), batch_size)
+    for s in tqdm(starts, desc=f"  score {model.name}", disable=not progress, leave=False):
+        u = users[s : s + batch_size]
+        if split.cold:
+            if new_vectors is not None:
+                scores = model.score_new_items(u, new_vectors)
+            else:
+                scores = np.zeros((len(u), n_cand), dtype=np.float32)
+            exclude = None
+        else:
+            scores = model.score(u)
+            assert seen is not None
+            exclude = seen[u].toarray().astype(bool)
+        if scores.shape != (len(u), n_cand):
+            raise VisrecError(
+                f"model {model.name!r} returned scores of shape {scores.shape}, "
+                f"expected {(len(u), n_cand)}"
+            )
+        relevant = test_csr[u].toarray().astype(bool)
+        per["auc"].append(M.auc(scores, relevant, exclude))
+        top = M.top_k(scores, k, exclude)
+        if exclude is not None:
+            relevant &= ~exclude
+        per["recall"].append(M.recall_at_k(top, relevant))
+        per["ndcg"].append(M.ndcg_at_k(top, relevant))
+        per["hit_rate"].append(M.hit_rate_at_k(top, relevant))
+        recommended.update(int(i) for i in np.unique(top[top >= 0]))
+    out = {m: M.mean(np.concatenate(v)) if v else float("nan") for m, v in per.items()}
+    out["coverage"] = len(recommended) / n_cand if n_cand else float("nan")
+    out["score_s"] = time.perf_counter() - t0
+    out["n_test_users"] = float(len(users))
+    out["n_candidates"] = float(n_cand)
+    return out
+
+
+def _as_frame(data: pd.DataFrame | Interactions) -> pd.DataFrame:
+    if isinstance(data, Interactions):
+        return data.to_frame()
+    if isinstance(data, pd.DataFrame):
+        return data
+    raise VisrecError(f"expected a DataFrame or Interactions, got {type(data).__name__}")
+
+
+def run_experiment(
+    data: pd.DataFrame | Interactions,
+    item_vectors: ItemVectors | None,
+    protocol: str,
+    models: Sequence[ModelSpec] | str = ("popularity",),
+    seeds: Sequence[int] = (0, 1, 2),
+    k: int = 20,
+    test_ratio: float = 0.2,
+    batch_size: int = 512,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> ExperimentResult:
+    """Split, fit and score every model for every seed.
+
+    Parameters
+    ----------
+    data : DataFrame (canonical columns ``user_id``, ``item_id``, optional ``rating``,
+        ``timestamp``) or Interactions
+        Every row is an implicit positive; duplicates are collapsed by the protocol.
+    item_vectors : ItemVectors or None
+        Image vectors; needed by models with ``uses_vectors`` and for ``cold-items``
+        (where only items with an image are held out).
+    protocol : {"warm", "time", "cold-items"}
+    models : list of names or ``(name, params)``, or a comma-separated string
+        The popularity baseline is added first when missing. A model's
+        ``random_state`` is set to the seed unless given in its params.
+    seeds : sequence of int, default (0, 1, 2)
+        One split and one fit per seed (``time`` splits are the same for every seed;
+        only model initialisation changes).
+    k : int, default 20
+    test_ratio : float, default 0.2
+    batch_size : int, default 512
+    progress : bool, default True
+        tqdm progress bars.
+    log : callable, optional
+        Receives one line per split/model (e.g. ``print`` to stderr).
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    if protocol not in PROTOCOLS:
+        raise VisrecError(f"unknown protocol {protocol!r}; choose from: {', '.join(PROTOCOLS)}")
+    if k <= 0:
+        raise VisrecError(f"k must be positive, got {k}")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise VisrecError("need at least one seed")
+    specs = parse_model_specs(models)
+    from visrec.models.registry import get_model_class
+
+    classes = {name: get_model_class(name) for name, _ in specs}  # fail fast on typos
+    if item_vectors is None:
+        needs = [n for n, c in classes.items() if c.uses_vectors]
+        if needs:
+            raise VisrecError(f"model(s) {', '.join(needs)} need item vectors (--vectors)")
+        if protocol == "cold-items":
+            raise VisrecError("protocol 'cold-items' needs item vectors (--vectors)")
+    frame = _as_frame(data)
+    eligible = None
+    if protocol == "cold-items" and item_vectors is not None:
+        eligible = item_vectors.ids[item_vectors.has_image]
+    rows: list[dict[str, Any]] = []
+    info: dict[str, Any] = {}
+    bar = tqdm(total=len(seeds) * len(specs), desc=f"evaluate {protocol}", disable=not progress)
+    try:
+        for seed in seeds:
+            split = make_split(
+                frame, protocol, seed=seed, test_ratio=test_ratio, eligible_items=eligible
+            )
+            stats = {
+                "n_train": len(split.train),
+                "n_test": len(split.test),
+                "n_users": split.train.n_users,
+                "n_train_items": split.train.n_items,
+                "n_candidates": split.test.n_items,
+                "n_dropped_users": split.n_dropped_users,
+                "n_dropped_items": split.n_dropped_items,
+                "n_duplicates": split.n_duplicates,
+            }
+            info[str(seed)] = stats
+            if log is not None:
+                log(
+                    f"seed {seed}: {stats['n_train']} train / {stats['n_test']} test rows, "
+                    f"{stats['n_candidates']} candidates; dropped {split.n_dropped_users} "
+                    f"test rows of unknown users, {split.n_dropped_items} of unknown items, "
+                    f"collapsed {split.n_duplicates} duplicates"
+                )
+            for name, params in specs:
+                bar.set_postfix_str(f"seed {seed} {name}")
+                model = _make(name, params, seed)
+                t0 = time.perf_counter()
+                model.fit(split.train, item_vectors)
+                fit_s = time.perf_counter() - t0
+                res = evaluate_model(
+                    model,
+                    split,
+                    k=k,
+                    item_vectors=item_vectors,
+                    batch_size=batch_size,
+                    progress=progress,
+                )
+                rows.append({"seed": seed, "model": name, **res, "fit_s": fit_s})
+                if log is not None:
+                    log(
+                        f"  {name}: AUC {res['auc']:.3f} Recall@{k} {res['recall']:.3f} "
+                        f"NDCG@{k} {res['ndcg']:.3f} fit {fit_s:.1f}s"
+                    )
+                bar.update(1)
+    finally:
+        bar.close()
+    cols = ["seed", "model", *METRICS, "score_s", "n_test_users", "n_candidates"]
+    runs = pd.DataFrame(rows)[cols]
+    return ExperimentResult(runs=runs, protocol=protocol, k=k, info=info)
