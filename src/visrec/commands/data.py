@@ -1,0 +1,69 @@
+"""``visrec data``: inspect datasets (``visrec data summary PATH...``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+SUMMARY_EPILOG = """\
+examples:
+  visrec data summary ../shared/data/amazon/AMAZON_FASHION_5.json.gz
+  visrec data summary AMAZON_FASHION_5.json.gz All_Beauty_5.json.gz   # one table
+  visrec data summary movielens-100k-posters/        # u.data + posters/ folder
+  visrec data summary ratings.csv --json summary.json
+
+PATH can be:
+  Amazon review files (.json / .json.gz; JSON lines or pretty-printed objects);
+    several of them are combined into one table with a category per file
+  Amazon metadata files (meta_<Category>.json[.gz])
+  an interactions table: CSV/TSV with a header such as user_id,item_id,rating,timestamp
+    (aliases like userId, movieId, reviewerID, asin, overall are recognised), parquet,
+    or MovieLens u.data (tab-separated, no header)
+  a dataset folder: u.data / ratings.csv plus an image folder (posters/ or images/)
+    named <item_id>.<jpg|png|...>, and/or an item table (u.item, styles.csv)
+
+Records that cannot be used (null rating, missing id, broken JSON, wrong field count)
+are not kept; they are counted and the first few are listed as file:line.
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "data",
+        help="inspect datasets (data summary PATH...)",
+        description="Inspect datasets before using them.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="data_command", metavar="ACTION")
+    s = sub.add_parser(
+        "summary",
+        help="count rows, users, items, ratings, images and bad records",
+        description=(
+            "Print counts for one or more datasets: rows, users, items, the rating "
+            "histogram, reviews/items with images, categories and bad records."
+        ),
+        epilog=SUMMARY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
+    s.add_argument("--json", default=None, metavar="OUT", help="also write the counts as JSON")
+    s.set_defaults(func=run_summary)
+    p.set_defaults(func=lambda args: _usage(p))
+
+
+def _usage(p: argparse.ArgumentParser) -> int:
+    p.print_help()
+    return 2
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    from visrec._atomic import write_text_atomic
+    from visrec.data.summary import format_summary, summarize
+
+    sections = summarize(args.paths)
+    print(format_summary(sections))
+    if args.json:
+        write_text_atomic(args.json, json.dumps({"sections": sections}, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0

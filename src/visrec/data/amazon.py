@@ -1,0 +1,308 @@
+"""Amazon Review Data (2018) loaders: review files and product metadata files.
+
+Both layouts found in the wild are read: JSON lines (one object per line, as
+distributed) and pretty-printed concatenated objects (one object spread over many
+lines, objects back to back). Files are decoded with one streaming
+``json.JSONDecoder.raw_decode`` pass, so each record's starting line is known for
+error reports and neither layout needs to be declared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
+from visrec.data.tables import BadRecord, LoadResult, PathLike, _read_text
+from visrec.errors import VisrecError
+
+REVIEW_COLUMNS = (
+    "review_id", USER, ITEM, RATING, TIMESTAMP, "verified", "image", "category",
+)
+META_COLUMNS = (ITEM, "title", "category", "main_cat", "categories", "image_urls")
+
+_NONWS = re.compile(r"\S")
+_DECODER = json.JSONDecoder()
+
+
+def category_from_filename(path: PathLike) -> str:
+    """``AMAZON_FASHION_5.json.gz`` -> ``AMAZON_FASHION``; ``meta_All_Beauty.json`` ->
+    ``All_Beauty``; also strips the 2014 ``reviews_`` prefix."""
+    name = Path(path).name
+    for ext in (".gz", ".json", ".jsonl", ".txt"):
+        name = name.removesuffix(ext)
+    for prefix in ("meta_", "reviews_"):
+        name = name.removeprefix(prefix)
+    return re.sub(r"_\d+$", "", name) or name
+
+
+def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | BadRecord]]:
+    """Yield ``(line, object)`` for each top-level JSON value, or ``(line, BadRecord)``.
+
+    Works for JSON lines and for concatenated (pretty-printed) objects alike. After a
+    parse error it resumes at the next line that starts with ``{`` after the broken
+    record's first line, which is the next record in both layouts. A top-level array
+    yields its elements (all with the array's line). Commas between top-level objects
+    are tolerated.
+    """
+    pos = 0
+    line = 1
+    counted_to = 0
+    n = len(text)
+    while pos < n:
+        m = _NONWS.search(text, pos)
+        if m is None:
+            break
+        pos = m.start()
+        line += text.count("\n", counted_to, pos)
+        counted_to = pos
+        if text[pos] == ",":
+            pos += 1
+            continue
+        try:
+            obj, end = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            err_line = line + text.count("\n", pos, exc.pos)
+            detail = exc.msg if err_line == line else f"{exc.msg} (line {err_line})"
+            yield line, BadRecord(where, line, "invalid JSON", f"invalid JSON: {detail}")
+            nxt = text.find("\n{", pos)
+            pos = n if nxt < 0 else nxt + 1
+            continue
+        if isinstance(obj, list):
+            for el in obj:
+                yield line, el
+        else:
+            yield line, obj
+        pos = end
+
+
+def _load_json_file(p: Path) -> tuple[str, list[tuple[int, object | BadRecord]], str]:
+    where = str(p)
+    text = _read_text(p)
+    records = list(iter_json_records(text, where))
+    # Layout is informational: JSON lines iff every record started on its own line
+    # and the file has about as many non-blank lines as records.
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if not records:
+        layout = "empty"
+    elif n_lines <= len(records) + 1:
+        layout = "JSON lines"
+    else:
+        layout = "concatenated JSON objects (pretty-printed)"
+    return where, records, layout
+
+
+def _as_id(v: object) -> str | None:
+    if v is None:
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _review_time(rec: dict[str, object]) -> int | None:
+    t = rec.get("unixReviewTime")
+    if t is not None:
+        try:
+            return int(t)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            pass
+    rt = rec.get("reviewTime")
+    if isinstance(rt, str):
+        try:
+            return int(datetime.strptime(rt.strip(), "%m %d, %Y").replace(tzinfo=UTC).timestamp())
+        except ValueError:
+            return None
+    return None
+
+
+def _url_list(v: object) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list):
+        return []
+    return [u.strip() for u in v if isinstance(u, str) and u.strip()]
+
+
+def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    out = [Path(p) for p in paths]
+    if not out:
+        raise VisrecError("no input files given")
+    for p in out:
+        if not p.exists():
+            raise FileNotFoundError(2, "No such file or directory", str(p))
+        if p.is_dir():
+            raise VisrecError(f"{p}: is a folder, expected an Amazon .json or .json.gz file")
+    return out
+
+
+def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
+    """Load one or more Amazon review files into one table.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        ``<Category>[_5].json`` or ``.json.gz`` files, JSON lines or pretty-printed
+        concatenated objects.
+
+    Returns
+    -------
+    LoadResult
+        ``frame`` columns: ``review_id`` (str, ``<asin>_<reviewerID>_<unixReviewTime>``
+        with ``_2``, ``_3``... appended to repeats, unique across all files, in file
+        order), ``user_id`` (reviewerID), ``item_id`` (asin), ``rating`` (overall,
+        float64), ``timestamp`` (unixReviewTime, int64; parsed from ``reviewTime``
+        when absent), ``verified`` (bool, False when absent), ``image`` (list of
+        review photo URLs, empty when none) and ``category`` (from the file name).
+        Records with a missing/null/non-numeric rating, a missing reviewerID or asin,
+        no usable time, or unparsable JSON are in ``bad`` with file and line.
+    """
+    files = _as_paths(paths)
+    cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
+    bad: list[BadRecord] = []
+    formats: dict[str, str] = {}
+    n_read = 0
+    seen: dict[str, int] = {}
+    for p in files:
+        category = category_from_filename(p)
+        where, records, layout = _load_json_file(p)
+        formats[where] = layout
+        for line, rec in records:
+            n_read += 1
+            if isinstance(rec, BadRecord):
+                bad.append(rec)
+                continue
+            if not isinstance(rec, dict):
+                bad.append(BadRecord(where, line, "not an object",
+                                     f"expected a JSON object, got {type(rec).__name__}"))
+                continue
+            problem = _review_problem(rec)
+            if problem is not None:
+                bad.append(BadRecord(where, line, problem[0], problem[1]))
+                continue
+            user = _as_id(rec["reviewerID"])
+            item = _as_id(rec["asin"])
+            ts = _review_time(rec)
+            if ts is None:
+                bad.append(BadRecord(where, line, "missing time",
+                                     "no usable unixReviewTime or reviewTime"))
+                continue
+            key = f"{item}_{user}_{ts}"
+            k = seen.get(key, 0) + 1
+            seen[key] = k
+            cols["review_id"].append(key if k == 1 else f"{key}_{k}")
+            cols[USER].append(user)
+            cols[ITEM].append(item)
+            cols[RATING].append(float(rec["overall"]))  # type: ignore[arg-type]
+            cols[TIMESTAMP].append(ts)
+            cols["verified"].append(bool(rec.get("verified", False)))
+            cols["image"].append(_url_list(rec.get("image")))
+            cols["category"].append(category)
+    frame = pd.DataFrame(
+        {
+            "review_id": pd.Series(cols["review_id"], dtype=str),
+            USER: pd.Series(cols[USER], dtype=str),
+            ITEM: pd.Series(cols[ITEM], dtype=str),
+            RATING: pd.Series(cols[RATING], dtype="float64"),
+            TIMESTAMP: pd.Series(cols[TIMESTAMP], dtype="int64"),
+            "verified": pd.Series(cols["verified"], dtype=bool),
+            "image": pd.Series(cols["image"], dtype=object),
+            "category": pd.Series(cols["category"], dtype=str),
+        }
+    )
+    return LoadResult(
+        frame=frame, bad=bad, files=[str(p) for p in files], formats=formats, n_read=n_read
+    )
+
+
+def _review_problem(rec: dict[str, object]) -> tuple[str, str] | None:
+    for key in ("reviewerID", "asin"):
+        if key not in rec:
+            return f"missing {key}", f"no {key!r} field"
+        if _as_id(rec[key]) is None:
+            return f"missing {key}", f"{key!r} is null or empty"
+    if "overall" not in rec:
+        return "missing rating", "no 'overall' field"
+    v = rec["overall"]
+    if v is None:
+        return "null rating", "'overall' is null"
+    if isinstance(v, bool):
+        return "non-numeric rating", f"'overall' is {v!r}, expected a number"
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "non-numeric rating", f"'overall' is {v!r}, expected a number"
+    if f != f or f in (float("inf"), float("-inf")):
+        return "non-numeric rating", f"'overall' is {v!r}, expected a finite number"
+    return None
+
+
+def load_amazon_meta(paths: PathLike | Sequence[PathLike]) -> LoadResult:
+    """Load Amazon metadata files (``meta_<Category>.json[.gz]``).
+
+    Returns
+    -------
+    LoadResult
+        ``frame`` columns: ``item_id`` (asin), ``title``, ``category`` (from the file
+        name, like the review loader), ``main_cat``, ``categories`` (the record's own
+        ``category`` breadcrumb list) and ``image_urls`` (``imageURLHighRes`` when
+        non-empty, else ``imageURL``; list, empty when none). Records without an asin,
+        unparsable JSON and repeated asins (first kept) are in ``bad``.
+    """
+    files = _as_paths(paths)
+    rows: list[dict[str, object]] = []
+    bad: list[BadRecord] = []
+    formats: dict[str, str] = {}
+    first_seen: dict[str, str] = {}
+    n_read = 0
+    for p in files:
+        category = category_from_filename(p)
+        where, records, layout = _load_json_file(p)
+        formats[where] = layout
+        for line, rec in records:
+            n_read += 1
+            if isinstance(rec, BadRecord):
+                bad.append(rec)
+                continue
+            if not isinstance(rec, dict):
+                bad.append(BadRecord(where, line, "not an object",
+                                     f"expected a JSON object, got {type(rec).__name__}"))
+                continue
+            item = _as_id(rec.get("asin"))
+            if item is None:
+                bad.append(BadRecord(where, line, "missing asin", "no asin (null or absent)"))
+                continue
+            if item in first_seen:
+                bad.append(BadRecord(where, line, "duplicate asin",
+                                     f"asin {item!r} already at {first_seen[item]} (kept that)"))
+                continue
+            first_seen[item] = f"{where}:{line}"
+            urls = _url_list(rec.get("imageURLHighRes")) or _url_list(rec.get("imageURL"))
+            cats = rec.get("category")
+            rows.append(
+                {
+                    ITEM: item,
+                    "title": str(rec.get("title") or ""),
+                    "category": category,
+                    "main_cat": str(rec.get("main_cat") or ""),
+                    "categories": [str(c) for c in cats] if isinstance(cats, list) else [],
+                    "image_urls": urls,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=list(META_COLUMNS))
+    return LoadResult(
+        frame=frame, bad=bad, files=[str(p) for p in files], formats=formats, n_read=n_read
+    )
+
+
+def is_meta_file(path: PathLike) -> bool:
+    """True for ``meta_*.json[.gz]`` file names."""
+    return Path(path).name.startswith("meta_")

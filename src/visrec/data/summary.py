@@ -1,0 +1,290 @@
+"""``visrec data summary``: what is in a dataset, counted.
+
+Paths are grouped into sections: all Amazon review files form one table (as the
+loaders combine them), all Amazon meta files another, and every other path (a
+MovieLens-style folder, ``u.data``, a CSV/TSV/parquet table, an image folder) is its own
+section. Each section is a plain dict (JSON-ready) that :func:`format_summary` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
+from visrec.data.images_index import IMAGE_SUFFIXES, find_images
+from visrec.data.interactions import ITEM, RATING, USER
+from visrec.data.tables import LoadResult, PathLike, load_interactions, load_item_table
+
+_JSON_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
+_IMAGE_SUBDIRS = ("posters", "images", "photos", "img")
+_INTERACTION_FILES = ("u.data", "ratings.csv", "ratings.dat", "interactions.csv")
+_ITEM_FILES = ("u.item", "styles.csv", "items.csv")
+# Item-table columns shown as categories when present, in order of preference.
+_CATEGORY_COLUMNS = ("masterCategory", "category", "main_cat", "genre")
+MAX_BAD_SHOWN = 5
+
+
+def _is_json(p: Path) -> bool:
+    return p.name.lower().endswith(_JSON_SUFFIXES)
+
+
+def summarize(paths: Sequence[PathLike]) -> list[dict[str, Any]]:
+    """Summaries of ``paths``, one dict per section (see module docstring)."""
+    ps = [Path(p) for p in paths]
+    for p in ps:
+        if not p.exists():
+            raise FileNotFoundError(2, "No such file or directory", str(p))
+    reviews = [p for p in ps if p.is_file() and _is_json(p) and not is_meta_file(p)]
+    metas = [p for p in ps if p.is_file() and _is_json(p) and is_meta_file(p)]
+    sections: list[dict[str, Any]] = []
+    if reviews:
+        sections.append(_summarize_reviews(load_amazon_reviews(reviews)))
+    if metas:
+        sections.append(_summarize_meta(load_amazon_meta(metas)))
+    for p in ps:
+        if p in reviews or p in metas:
+            continue
+        sections.append(_summarize_folder(p) if p.is_dir() else _summarize_table(p))
+    return sections
+
+
+# ---------------------------------------------------------------------- sections
+def _base(kind: str, res: LoadResult) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "files": list(res.files),
+        "formats": dict(res.formats),
+        "records_read": res.n_read,
+        "rows": res.n_rows,
+        "bad": _bad(res),
+    }
+
+
+def _bad(res: LoadResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "count": res.n_bad,
+        "by_kind": res.bad_by_kind(),
+        "first": [str(b) for b in res.bad[:MAX_BAD_SHOWN]],
+    }
+    if res.warnings:
+        out["repaired"] = len(res.warnings)
+        out["repaired_first"] = [str(b) for b in res.warnings[:MAX_BAD_SHOWN]]
+    return out
+
+
+def _interaction_counts(df: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "users": int(df[USER].nunique()),
+        "items": int(df[ITEM].nunique()),
+        "duplicate_pairs": int(df.duplicated([USER, ITEM]).sum()),
+    }
+    if RATING in df.columns and len(df):
+        r = df[RATING].to_numpy(dtype=np.float64)
+        values, counts = np.unique(r, return_counts=True)
+        if len(values) <= 20:
+            out["ratings"] = {_num(v): int(c) for v, c in zip(values, counts, strict=True)}
+        else:
+            out["rating_stats"] = {
+                "min": float(r.min()), "median": float(np.median(r)), "max": float(r.max()),
+                "mean": float(r.mean()),
+            }
+        out["rating_mean"] = round(float(r.mean()), 4)
+    return out
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def _summarize_reviews(res: LoadResult) -> dict[str, Any]:
+    df = res.frame
+    out = _base("Amazon reviews", res)
+    out.update(_interaction_counts(df))
+    has_photo = df["image"].map(len).to_numpy() > 0 if len(df) else np.zeros(0, dtype=bool)
+    out["reviews_with_photos"] = int(has_photo.sum())
+    out["photo_urls"] = int(df["image"].map(len).sum()) if len(df) else 0
+    out["items_with_review_photos"] = int(df.loc[has_photo, ITEM].nunique())
+    out["categories"] = {str(k): int(v) for k, v in df["category"].value_counts().items()}
+    return out
+
+
+def _summarize_meta(res: LoadResult) -> dict[str, Any]:
+    df = res.frame
+    out = _base("Amazon metadata", res)
+    out["items"] = len(df)
+    out["items_with_image_urls"] = int((df["image_urls"].map(len) > 0).sum()) if len(df) else 0
+    out["categories"] = {str(k): int(v) for k, v in df["category"].value_counts().items()}
+    mc = df["main_cat"][df["main_cat"] != ""]
+    if len(mc):
+        out["main_cat"] = {str(k): int(v) for k, v in mc.value_counts().head(10).items()}
+    return out
+
+
+def _summarize_table(p: Path) -> dict[str, Any]:
+    if p.name in _ITEM_FILES:
+        return _summarize_items(_load_items_guess(p))
+    res = load_interactions(p)
+    if _is_json(p):
+        return _summarize_reviews(res)
+    out = _base("interactions", res)
+    out.update(_interaction_counts(res.frame))
+    return out
+
+
+def _summarize_items(res: LoadResult) -> dict[str, Any]:
+    out = _base("item table", res)
+    out["items"] = res.n_rows
+    for col in _CATEGORY_COLUMNS:
+        if col in res.frame.columns:
+            counts = res.frame[col].value_counts()
+            out["category_column"] = col
+            out["categories"] = {str(k): int(v) for k, v in counts.head(20).items()}
+            if len(counts) > 20:
+                out["categories_not_shown"] = len(counts) - 20
+            break
+    return out
+
+
+def _image_folder(p: Path) -> Path | None:
+    for name in _IMAGE_SUBDIRS:
+        if (p / name).is_dir():
+            return p / name
+    if any(c.suffix.lower() in IMAGE_SUFFIXES for c in p.iterdir() if c.is_file()):
+        return p
+    return None
+
+
+def _summarize_folder(p: Path) -> dict[str, Any]:
+    inter = next((p / n for n in _INTERACTION_FILES if (p / n).is_file()), None)
+    items_file = next((p / n for n in _ITEM_FILES if (p / n).is_file()), None)
+    img_dir = _image_folder(p)
+    images = find_images(img_dir) if img_dir is not None else {}
+    out: dict[str, Any]
+    if inter is not None:
+        res = load_interactions(inter)
+        out = _base("interactions", res)
+        out.update(_interaction_counts(res.frame))
+        item_ids = set(res.frame[ITEM].unique())
+    elif items_file is not None:
+        res = _load_items_guess(items_file)
+        out = _summarize_items(res)
+        item_ids = set(res.frame[ITEM].unique())
+    else:
+        if img_dir is None:
+            listing = ", ".join(sorted(c.name for c in p.iterdir())[:10])
+            from visrec.errors import VisrecError
+
+            raise VisrecError(
+                f"{p}: found no interactions ({', '.join(_INTERACTION_FILES)}), item table "
+                f"({', '.join(_ITEM_FILES)}) or images here (contents: {listing})"
+            )
+        out = {"kind": "image folder", "files": [], "formats": {}, "rows": 0,
+               "bad": {"count": 0, "by_kind": {}, "first": []}}
+        item_ids = set()
+    out["folder"] = str(p)
+    if inter is not None and items_file is not None:
+        cat = _load_items_guess(items_file)
+        out["catalogue_items"] = cat.n_rows
+    if img_dir is not None:
+        out["image_folder"] = str(img_dir)
+        out["images_found"] = len(images)
+        if item_ids:
+            with_img = item_ids & images.keys()
+            out["items_with_image"] = len(with_img)
+            out["images_without_item"] = len(images.keys() - item_ids)
+            if inter is not None:
+                out["rows_on_items_with_image"] = int(
+                    res.frame[ITEM].isin(with_img).sum()
+                )
+    return out
+
+
+def _load_items_guess(path: Path) -> LoadResult:
+    if path.name == "u.item":
+        return load_item_table(path)
+    header = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    id_col = next((c for c in ("item_id", "id", "asin") if c in header.split(",")), "id")
+    return load_item_table(path, id_col=id_col)
+
+
+# ---------------------------------------------------------------------- printing
+def _pct(n: int, total: int) -> str:
+    return f"({100.0 * n / total:.1f}%)" if total else ""
+
+
+def format_summary(sections: Sequence[dict[str, Any]]) -> str:
+    """Human-readable text for :func:`summarize`'s output."""
+    blocks = []
+    for s in sections:
+        lines: list[str] = []
+        where = s.get("folder") or ", ".join(s["files"])
+        fmts = sorted(set(s.get("formats", {}).values()))
+        lines.append(f"== {where}")
+        lines.append(f"   {s['kind']}" + (f"; {', '.join(fmts)}" if fmts else ""))
+
+        def row(label: str, value: int, total: int | None = None, out: list[str] = lines) -> None:
+            pct = f"  {_pct(value, total)}" if total else ""
+            out.append(f"   {label:<32}{value:>10,}{pct}")
+
+        rows = int(s.get("rows", 0))
+        if s["kind"] in ("Amazon reviews", "interactions"):
+            row("rows (reviews)" if s["kind"] == "Amazon reviews" else "rows (interactions)", rows)
+            row("users", s["users"])
+            row("items", s["items"])
+            if s.get("duplicate_pairs"):
+                row("repeated (user, item) pairs", s["duplicate_pairs"], rows)
+            if "ratings" in s:
+                lines.append(f"   ratings (mean {s['rating_mean']:.3f})")
+                for k, v in s["ratings"].items():
+                    lines.append(f"     {k:<30}{v:>10,}  {_pct(v, rows)}")
+            elif "rating_stats" in s:
+                st = s["rating_stats"]
+                lines.append(
+                    f"   ratings: min {st['min']:g}, median {st['median']:g}, "
+                    f"mean {st['mean']:.3f}, max {st['max']:g}"
+                )
+        if s["kind"] == "Amazon reviews":
+            row("reviews with photo URLs", s["reviews_with_photos"], rows)
+            row("photo URLs", s["photo_urls"])
+            row("items with any review photo", s["items_with_review_photos"], s["items"])
+        if s["kind"] in ("Amazon metadata", "item table"):
+            row("items", s["items"])
+        if s["kind"] == "Amazon metadata":
+            row("items with image URLs", s["items_with_image_urls"], s["items"])
+        if "catalogue_items" in s:
+            row("items in the item table", s["catalogue_items"])
+        if "images_found" in s:
+            row(f"images in {Path(s['image_folder']).name}/", s["images_found"])
+        if "items_with_image" in s:
+            base = s.get("items") or s.get("catalogue_items") or 0
+            row("items with an image", s["items_with_image"], base)
+            row("images matching no item", s["images_without_item"])
+        if "rows_on_items_with_image" in s:
+            row("rows on items with an image", s["rows_on_items_with_image"], rows)
+        if s.get("categories"):
+            col = s.get("category_column", "category")
+            lines.append(f"   categories ({col})")
+            total = sum(s["categories"].values())
+            for k, v in s["categories"].items():
+                lines.append(f"     {k:<30}{v:>10,}  {_pct(v, total)}")
+            if s.get("categories_not_shown"):
+                lines.append(f"     ... and {s['categories_not_shown']} more")
+        bad = s["bad"]
+        if bad["count"]:
+            kinds = ", ".join(f"{k} {n:,}" for k, n in bad["by_kind"].items())
+            lines.append(f"   bad records (not kept): {bad['count']:,} ({kinds})")
+            lines += [f"     {b}" for b in bad["first"]]
+            if bad["count"] > len(bad["first"]):
+                lines.append(f"     ... and {bad['count'] - len(bad['first']):,} more")
+        else:
+            lines.append("   bad records (not kept): 0")
+        if bad.get("repaired"):
+            lines.append(f"   repaired rows (kept): {bad['repaired']:,}")
+            lines += [f"     {b}" for b in bad["repaired_first"]]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -1,0 +1,668 @@
+"""Generic table loaders: interactions (CSV/TSV/parquet/MovieLens) and item tables.
+
+Every loader returns a :class:`LoadResult`: the parsed frame with canonical column
+names plus the records that could not be used, each with file and line, so nothing is
+dropped silently. Amazon review files (``.json`` / ``.json.gz``) are handled by
+:mod:`visrec.data.amazon`, which :func:`load_interactions` dispatches to.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions
+from visrec.errors import VisrecError
+
+PathLike = str | Path
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """One input record that was not kept (or was repaired, see ``LoadResult.warnings``).
+
+    Attributes
+    ----------
+    file : str
+        The file as given by the caller.
+    line : int
+        1-based line number (row number for parquet, where ``kind`` says so).
+    kind : str
+        Short category used to group records in summaries, e.g. ``"null rating"``.
+    reason : str
+        Full explanation naming the bad value and what was expected.
+    """
+
+    file: str
+    line: int
+    kind: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+@dataclass
+class LoadResult:
+    """A parsed table and the records that were not kept.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The kept rows with canonical column names (see the loader's docstring).
+    bad : list of BadRecord
+        Records that were dropped, in file/line order.
+    warnings : list of BadRecord
+        Records that were kept after a repair (e.g. extra unquoted commas merged into
+        the last column); reported so the repair is visible.
+    files : list of str
+        The files read, in order.
+    formats : dict of str to str
+        Detected layout per file, e.g. ``"JSON lines"`` or ``"MovieLens u.data"``.
+    n_read : int
+        Records read in total (kept + bad).
+    """
+
+    frame: pd.DataFrame
+    bad: list[BadRecord] = field(default_factory=list)
+    warnings: list[BadRecord] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    formats: dict[str, str] = field(default_factory=dict)
+    n_read: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
+
+    @property
+    def n_bad(self) -> int:
+        return len(self.bad)
+
+    def bad_by_kind(self) -> dict[str, int]:
+        """Counts of dropped records per ``kind``, most frequent first."""
+        return dict(Counter(b.kind for b in self.bad).most_common())
+
+    def describe_bad(self, limit: int = 5) -> str:
+        """Human-readable lines: counts per kind, then the first ``limit`` records."""
+        if not self.bad:
+            return "bad records: 0"
+        kinds = ", ".join(f"{k} {n:,}" for k, n in self.bad_by_kind().items())
+        lines = [f"bad records: {self.n_bad:,} ({kinds})"]
+        lines += [f"  {b}" for b in self.bad[:limit]]
+        if self.n_bad > limit:
+            lines.append(f"  ... and {self.n_bad - limit:,} more")
+        return "\n".join(lines)
+
+    def to_interactions(self) -> Interactions:
+        """Build an :class:`~visrec.data.interactions.Interactions` from ``frame``."""
+        return Interactions.from_frame(self.frame)
+
+    @classmethod
+    def concat(cls, results: Sequence[LoadResult]) -> LoadResult:
+        """Combine several results into one table (frames stacked in order)."""
+        frames = [r.frame for r in results]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        out = cls(frame=frame)
+        for r in results:
+            out.bad += r.bad
+            out.warnings += r.warnings
+            out.files += r.files
+            out.formats.update(r.formats)
+            out.n_read += r.n_read
+        return out
+
+
+# --------------------------------------------------------------------- column aliases
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_\-.]", "", name.strip().lower())
+
+
+# Normalised (lowercase, no separators) header names mapped to canonical columns.
+ALIASES: dict[str, tuple[str, ...]] = {
+    USER: ("userid", "user", "reviewerid", "customerid", "uid", "visitorid", "memberid"),
+    ITEM: (
+        "itemid", "item", "movieid", "asin", "productid", "iid", "articleid", "bookid",
+        "isbn", "product", "movie",
+    ),
+    RATING: ("rating", "overall", "score", "stars", "starrating", "ratingvalue"),
+    TIMESTAMP: ("timestamp", "unixreviewtime", "time", "ts", "datetime", "date", "unixtime"),
+}
+
+
+def _match_columns(
+    header: Sequence[str], explicit: dict[str, str | None], where: str
+) -> dict[str, int]:
+    """Map canonical names to column positions in ``header``.
+
+    Explicit names must exist; otherwise the first header name whose normalised form
+    is an alias wins (exact canonical names take priority over aliases).
+    """
+    normed = [_norm(h) for h in header]
+    found: dict[str, int] = {}
+    for canon, aliases in ALIASES.items():
+        want = explicit.get(canon)
+        if want is not None:
+            if want in header:
+                found[canon] = list(header).index(want)
+                continue
+            if _norm(want) in normed:
+                found[canon] = normed.index(_norm(want))
+                continue
+            raise VisrecError(f"{where}: no column {want!r} (columns: {list(header)})")
+        for alias in aliases:
+            if alias in normed and normed.index(alias) not in found.values():
+                found[canon] = normed.index(alias)
+                break
+    for canon in (USER, ITEM):
+        if canon not in found:
+            raise VisrecError(
+                f"{where}: cannot tell which column holds the {canon.split('_')[0]} ids "
+                f"(columns: {list(header)}); expected a header like "
+                "'user_id,item_id,rating,timestamp' or pass user_col=/item_col= "
+                "(--user-col/--item-col)"
+            )
+    return found
+
+
+# --------------------------------------------------------------------- text reading
+def _read_text(path: Path, encoding: str = "utf-8") -> str:
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise VisrecError(f"{path}: is a folder, expected a file") from None
+    if path.suffix == ".gz":
+        import gzip
+
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise VisrecError(f"{path}: not a valid gzip file ({exc})") from None
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        # MovieLens and other older sets are latin-1; every byte decodes, nothing lost.
+        text = raw.decode("latin-1")
+    return text.removeprefix("\ufeff")
+
+
+_ML_ROW = re.compile(r"^\s*\d+(\t|::)\d+\1\d+(\.\d+)?\1\d+\s*$")
+
+
+def _sniff_sep(first_line: str, suffix: str) -> str:
+    if "::" in first_line:
+        return "::"
+    if suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in first_line):
+        return "\t"
+    counts = {s: first_line.count(s) for s in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] > 0 else ","
+
+
+def _split_rows(text: str, sep: str) -> Iterable[tuple[int, list[str]]]:
+    """Yield ``(line_number, fields)`` for non-blank rows."""
+    if len(sep) == 1:
+        reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=False)
+        start = 1
+        for row in reader:
+            # A blank line gives [] (or [""] / ["  "]); multi-field rows are never blank.
+            if len(row) > 1 or (row and row[0].strip()):
+                yield start, row
+            start = reader.line_num + 1
+    else:
+        for i, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                yield i, line.split(sep)
+
+
+def _resolve_folder(path: Path, names: Sequence[str], what: str) -> Path:
+    for name in names:
+        if (path / name).is_file():
+            return path / name
+    listing = ", ".join(sorted(p.name for p in path.iterdir())[:10])
+    raise VisrecError(
+        f"{path}: folder has no {what} file (looked for {', '.join(names)}; found: {listing})"
+    )
+
+
+# --------------------------------------------------------------------- interactions
+def load_interactions(
+    path: PathLike,
+    *,
+    sep: str | None = None,
+    user_col: str | None = None,
+    item_col: str | None = None,
+    rating_col: str | None = None,
+    timestamp_col: str | None = None,
+) -> LoadResult:
+    """Load a user-item interactions table.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV/TSV file (a header ``user_id,item_id[,rating,timestamp]`` is always
+        accepted; common aliases such as ``userId``, ``movieId``, ``reviewerID``,
+        ``asin``, ``overall``, ``unixReviewTime`` are recognised), a parquet file, a
+        MovieLens ``u.data`` (tab-separated, no header) or ``ratings.dat`` (``::``),
+        a folder holding one of those, or an Amazon review file (``.json[.gz]``).
+        A headerless file of 2-4 numeric columns is read as user, item, rating,
+        timestamp.
+    sep : str, optional
+        Field separator; sniffed from the first line when omitted.
+    user_col, item_col, rating_col, timestamp_col : str, optional
+        Column names to use instead of the aliases.
+
+    Returns
+    -------
+    LoadResult
+        ``frame`` has ``user_id`` and ``item_id`` (str), and when present ``rating``
+        (float64) and ``timestamp`` (int64 seconds). Rows with a wrong field count, an
+        empty id, a non-numeric rating or timestamp are in ``bad`` with line numbers.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(p))
+    if p.is_dir():
+        p = _resolve_folder(
+            p, ("u.data", "ratings.csv", "ratings.dat", "interactions.csv"), "interactions"
+        )
+    name = p.name.lower()
+    explicit = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
+    if name.endswith((".json", ".json.gz", ".jsonl", ".jsonl.gz")):
+        from visrec.data.amazon import load_amazon_reviews
+
+        return load_amazon_reviews(p)
+    if name.endswith(".parquet"):
+        return _load_parquet_interactions(p, explicit)
+
+    text = _read_text(p)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if not first:
+        raise VisrecError(f"{p}: file is empty, expected an interactions table")
+    suffix = "".join(p.suffixes[-1:]).lower()
+    if sep is None:
+        sep = _sniff_sep(first, suffix)
+    rows = _split_rows(text, sep)
+    where = str(path)
+
+    headerless = all(v is None for v in explicit.values()) and (
+        name == "u.data"
+        or bool(_ML_ROW.match(first))
+        or all(re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", f) for f in _split_first(first, sep))
+    )
+    if headerless:
+        n_fields = len(_split_first(first, sep))
+        if not 2 <= n_fields <= 4:
+            raise VisrecError(
+                f"{where} line 1: a headerless table needs 2-4 fields "
+                f"(user item [rating [timestamp]]), got {n_fields}"
+            )
+        cols = {c: i for i, c in enumerate((USER, ITEM, RATING, TIMESTAMP)[:n_fields])}
+        n_expected = n_fields
+        fmt = "MovieLens u.data" if sep == "\t" and n_fields == 4 else "headerless table"
+        if sep == "::":
+            fmt = "MovieLens ratings.dat"
+    else:
+        _, header = next(iter(rows))
+        header = [h.strip() for h in header]
+        cols = _match_columns(header, explicit, where)
+        n_expected = len(header)
+        fmt = f"table with header ({', '.join(header)})"
+
+    skip = 0 if headerless else 1
+    fast = _fast_parse(text, sep, cols, n_expected, skip, where)
+    result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
+    result.files = [str(path)]
+    result.formats = {str(path): f"{fmt}, sep {sep!r}"}
+    return result
+
+
+def _split_first(line: str, sep: str) -> list[str]:
+    if len(sep) == 1:
+        return next(csv.reader([line], delimiter=sep))
+    return line.split(sep)
+
+
+def _parse_rows(
+    rows: Iterable[tuple[int, list[str]]], cols: dict[str, int], n_expected: int, where: str
+) -> LoadResult:
+    """Row-by-row parse: checks field counts, then validates values column-wise."""
+    bad: list[BadRecord] = []
+    lines: list[int] = []
+    values: dict[str, list[str]] = {c: [] for c in cols}
+    n_read = 0
+    pairs = list(cols.items())
+    for line, fields in rows:
+        n_read += 1
+        if len(fields) != n_expected:
+            bad.append(
+                BadRecord(
+                    where, line, "wrong field count",
+                    f"expected {n_expected} fields, got {len(fields)}",
+                )
+            )
+            continue
+        lines.append(line)
+        for c, j in pairs:
+            values[c].append(fields[j])
+    series = {c: pd.Series(v, dtype=str) for c, v in values.items()}
+    result = _validate(series, np.asarray(lines, dtype=np.int64), where)
+    result.bad = sorted(bad + result.bad, key=lambda b: b.line)
+    result.n_read = n_read
+    return result
+
+
+def _fast_parse(
+    text: str, sep: str, cols: dict[str, int], n_expected: int, skip: int, where: str
+) -> LoadResult | None:
+    """The pandas C parser for clean files; None when the slow path must decide.
+
+    Only used when line numbers stay exact: no quotes and no blank lines.
+    """
+    if len(sep) != 1 or not text[:1].strip() or '"' in text or "\r" in text:
+        return None
+    if "\n\n" in text.rstrip("\n"):
+        return None
+    try:
+        df = pd.read_csv(
+            io.StringIO(text), sep=sep, header=None, skiprows=skip, dtype=str,
+            keep_default_na=False, na_filter=False, engine="c", quoting=csv.QUOTE_NONE,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return None
+    if df.shape[1] != n_expected:
+        return None
+    series = {c: df.iloc[:, j].astype(str) for c, j in cols.items()}
+    lines = np.arange(1 + skip, 1 + skip + len(df), dtype=np.int64)
+    result = _validate(series, lines, where)
+    result.n_read = len(df)
+    return result
+
+
+def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> LoadResult:
+    """Strip, check ids and parse numbers column-wise; build the canonical frame."""
+    n = len(lines)
+    keep = np.ones(n, dtype=bool)
+    problems: list[BadRecord] = []
+    frame: dict[str, object] = {}
+    for c, label in ((USER, "user"), (ITEM, "item")):
+        s = series[c].str.strip() if n else series[c]
+        empty = (s == "").to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
+        for j in np.flatnonzero(empty & keep):
+            problems.append(BadRecord(where, int(lines[j]), f"empty {label} id",
+                                      f"empty {label} id"))
+        keep &= ~empty
+        frame[c] = s
+    if RATING in series:
+        raw = series[RATING].str.strip() if n else series[RATING]
+        num = _to_float(raw)
+        bad_mask = ~np.isfinite(num)
+        for j in np.flatnonzero(bad_mask & keep):
+            v = raw.iloc[j]
+            kind = "missing rating" if v == "" else "non-numeric rating"
+            reason = "missing rating" if v == "" else f"rating {v!r} is not a number"
+            problems.append(BadRecord(where, int(lines[j]), kind, reason))
+        keep &= ~bad_mask
+        frame[RATING] = num
+    if TIMESTAMP in series:
+        raw = series[TIMESTAMP].str.strip() if n else series[TIMESTAMP]
+        ts, ts_bad = _parse_timestamps(raw)
+        for j in np.flatnonzero(ts_bad & keep):
+            problems.append(
+                BadRecord(where, int(lines[j]), "bad timestamp",
+                          f"timestamp {raw.iloc[j]!r} is not a number or a date")
+            )
+        keep &= ~ts_bad
+        frame[TIMESTAMP] = ts
+    problems.sort(key=lambda b: b.line)
+    df = pd.DataFrame(frame)
+    if not keep.all():
+        df = df[keep].reset_index(drop=True)
+    df[USER] = df[USER].astype(str)
+    df[ITEM] = df[ITEM].astype(str)
+    if TIMESTAMP in df.columns:
+        df[TIMESTAMP] = df[TIMESTAMP].astype("int64")
+    return LoadResult(frame=df, bad=problems, n_read=n)
+
+
+def _to_float(s: pd.Series) -> np.ndarray:
+    """Floats with NaN where a value does not parse."""
+    try:
+        # numpy's own str -> float cast is ~10x faster than to_numeric on clean columns.
+        return np.asarray(s.to_numpy(dtype=object), dtype=np.float64)
+    except (ValueError, TypeError):
+        return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+
+
+def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer seconds; falls back to date parsing when no value is numeric."""
+    num = _to_float(s)
+    bad = ~np.isfinite(num)
+    if len(s) and bad.all():
+        dt = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+        ok = dt.notna().to_numpy()
+        secs = np.zeros(len(s), dtype=np.float64)
+        secs[ok] = (dt[ok] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+        return np.where(ok, secs, 0).astype(np.int64), ~ok
+    return np.where(bad, 0, num).astype(np.int64), bad
+
+
+def _load_parquet_interactions(p: Path, explicit: dict[str, str | None]) -> LoadResult:
+    try:
+        df = pd.read_parquet(p)
+    except Exception as exc:  # pyarrow raises many types for corrupt files
+        raise VisrecError(f"{p}: cannot read parquet ({exc})") from None
+    where = str(p)
+    cols = _match_columns([str(c) for c in df.columns], explicit, where)
+    # Reuse the text path's validation: parquet rows become string fields.
+    names = [c for c in (USER, ITEM, RATING, TIMESTAMP) if c in cols]
+    sub = df.iloc[:, [cols[c] for c in names]]
+    sub = sub.astype(object).where(sub.notna(), "")
+    rows = (
+        (k + 1, [str(v) for v in row])
+        for k, row in enumerate(sub.itertuples(index=False, name=None))
+    )
+    result = _parse_rows(rows, {c: j for j, c in enumerate(names)}, len(names), where)
+    # Parquet has no lines; say "row" so the numbers are not misread.
+    result.bad = [
+        BadRecord(b.file, b.line, b.kind, f"row {b.line}: {b.reason}") for b in result.bad
+    ]
+    result.files = [where]
+    result.formats = {where: "parquet"}
+    return result
+
+
+# --------------------------------------------------------------------- item tables
+ML_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+)
+
+
+def load_item_table(
+    path: PathLike, id_col: str = "id", label_col: str | None = None, *, sep: str | None = None
+) -> LoadResult:
+    """Load an item table (id plus attributes such as a category).
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV/TSV/parquet with a header, e.g. fashion-products ``styles.csv``; or a
+        MovieLens ``u.item`` (pipe-separated, latin-1, no header) or a folder holding
+        it, which gives columns ``item_id``, ``title``, ``release_date``, ``genres``
+        (``|``-joined) and ``genre`` (the first listed genre).
+    id_col : str, default "id"
+        Column with the item ids; renamed to ``item_id`` (str). Ignored for u.item.
+    label_col : str, optional
+        Column that must be present; rows with an empty label are dropped and reported.
+    sep : str, optional
+        Field separator; sniffed when omitted.
+
+    Returns
+    -------
+    LoadResult
+        Rows with more fields than the header (unquoted commas in a free-text column)
+        are repaired by joining the extra fields into the last column when that is not
+        the id or label column (listed in ``warnings``), otherwise dropped (``bad``).
+        Rows with too few fields, empty ids or duplicate ids (first kept) are in ``bad``.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(p))
+    if p.is_dir():
+        p = _resolve_folder(p, ("u.item", "styles.csv", "items.csv"), "item table")
+    if p.name == "u.item":
+        result = _load_ml_items(p)
+    elif p.name.lower().endswith(".parquet"):
+        df = pd.read_parquet(p)
+        if id_col not in df.columns:
+            raise VisrecError(f"{p}: no column {id_col!r} (columns: {list(df.columns)})")
+        df = df.rename(columns={id_col: ITEM})
+        df[ITEM] = df[ITEM].astype(str)
+        result = LoadResult(frame=df, n_read=len(df), files=[str(p)], formats={str(p): "parquet"})
+        result = _dedupe_items(result, str(p), [i + 1 for i in range(len(df))])
+    else:
+        result = _load_text_items(p, id_col, sep)
+    if label_col is not None:
+        col = "genre" if p.name == "u.item" and label_col in ("genre", "genres") else label_col
+        if col not in result.frame.columns:
+            raise VisrecError(
+                f"{p}: no label column {label_col!r} (columns: {list(result.frame.columns)})"
+            )
+        lab = result.frame[col]
+        empty = (lab.isna() | (lab.astype(str).str.strip() == "")).to_numpy()
+        if empty.any():
+            lines = result.frame["_line"].to_numpy() if "_line" in result.frame else None
+            for j in np.flatnonzero(empty):
+                ln = int(lines[j]) if lines is not None else int(j) + 2
+                result.bad.append(
+                    BadRecord(str(p), ln, "empty label",
+                              f"item {result.frame[ITEM].iloc[j]!r}: empty {label_col!r}")
+                )
+            result.frame = result.frame[~empty].reset_index(drop=True)
+            result.bad.sort(key=lambda b: b.line)
+    if "_line" in result.frame.columns:
+        result.frame = result.frame.drop(columns="_line")
+    return result
+
+
+def _load_text_items(p: Path, id_col: str, sep: str | None) -> LoadResult:
+    text = _read_text(p)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if not first:
+        raise VisrecError(f"{p}: file is empty, expected an item table with a header")
+    if sep is None:
+        sep = _sniff_sep(first, p.suffix.lower())
+    rows = iter(_split_rows(text, sep))
+    _, header = next(rows)
+    header = [h.strip() for h in header]
+    where = str(p)
+    if id_col not in header:
+        raise VisrecError(f"{where}: no id column {id_col!r} (columns: {header})")
+    idx = header.index(id_col)
+    n = len(header)
+    bad: list[BadRecord] = []
+    warnings: list[BadRecord] = []
+    data: list[list[str]] = []
+    lines: list[int] = []
+    n_read = 0
+    for line, fields in rows:
+        n_read += 1
+        if len(fields) > n and idx != n - 1:
+            warnings.append(
+                BadRecord(where, line, "extra fields merged",
+                          f"expected {n} fields, got {len(fields)}; joined the extra fields "
+                          f"into {header[-1]!r}")
+            )
+            fields = [*fields[: n - 1], sep.join(fields[n - 1 :])]
+        elif len(fields) != n:
+            bad.append(
+                BadRecord(where, line, "wrong field count",
+                          f"expected {n} fields, got {len(fields)}")
+            )
+            continue
+        if not fields[idx].strip():
+            bad.append(BadRecord(where, line, "empty item id", f"empty {id_col!r}"))
+            continue
+        data.append([f.strip() for f in fields])
+        lines.append(line)
+    df = pd.DataFrame(data, columns=header)
+    df = df.rename(columns={id_col: ITEM})
+    df[ITEM] = df[ITEM].astype(str)
+    result = LoadResult(
+        frame=df, bad=bad, warnings=warnings, n_read=n_read, files=[where],
+        formats={where: f"table with header, sep {sep!r}"},
+    )
+    return _dedupe_items(result, where, lines)
+
+
+def _dedupe_items(result: LoadResult, where: str, lines: list[int]) -> LoadResult:
+    df = result.frame
+    df["_line"] = np.asarray(lines, dtype=np.int64)
+    dup = df.duplicated(ITEM, keep="first").to_numpy()
+    if dup.any():
+        first_line = df.drop_duplicates(ITEM).set_index(ITEM)["_line"]
+        for j in np.flatnonzero(dup):
+            item = df[ITEM].iloc[j]
+            result.bad.append(
+                BadRecord(where, int(df["_line"].iloc[j]), "duplicate item id",
+                          f"item {item!r} already on line {int(first_line[item])} (kept that)")
+            )
+        result.bad.sort(key=lambda b: b.line)
+        df = df[~dup].reset_index(drop=True)
+    result.frame = df
+    return result
+
+
+def _load_ml_items(p: Path) -> LoadResult:
+    text = _read_text(p, encoding="latin-1")
+    genres = list(ML_GENRES)
+    genre_file = p.with_name("u.genre")
+    if genre_file.is_file():
+        named = [
+            ln.split("|")[0] for ln in genre_file.read_text(encoding="latin-1").splitlines()
+            if "|" in ln
+        ]
+        if named:
+            genres = named
+    where = str(p)
+    n_expected = 5 + len(genres)
+    bad: list[BadRecord] = []
+    rows: list[dict[str, object]] = []
+    lines: list[int] = []
+    n_read = 0
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        n_read += 1
+        f = raw.split("|")
+        if len(f) != n_expected or not f[0].strip():
+            bad.append(
+                BadRecord(where, line, "wrong field count",
+                          f"expected {n_expected} '|'-separated fields, got {len(f)}")
+            )
+            continue
+        flags = [g for g, v in zip(genres, f[5:], strict=True) if v.strip() == "1"]
+        rows.append(
+            {
+                ITEM: f[0].strip(),
+                "title": f[1],
+                "release_date": f[2],
+                "genres": "|".join(flags),
+                "genre": flags[0] if flags else "unknown",
+            }
+        )
+        lines.append(line)
+    df = pd.DataFrame(rows, columns=[ITEM, "title", "release_date", "genres", "genre"])
+    result = LoadResult(
+        frame=df, bad=bad, n_read=n_read, files=[where], formats={where: "MovieLens u.item"}
+    )
+    return _dedupe_items(result, where, lines)
