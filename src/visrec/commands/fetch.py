@@ -140,10 +140,10 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     out = Path(args.output) if args.output else cache / "manifest.csv"
     rows = [(k, report.paths[u], u) for k, u in urls.items() if u in report.paths]
-    n = write_manifest(out, rows)
-    print(f"wrote {out} ({n:,} images)")
+    n_rows = write_manifest(out, rows)
+    print(f"wrote {out} ({n_rows:,} images)")
     if args.json:
         data = report.to_dict()
-        data.update({"n_keys": len(urls), "manifest": str(out), "manifest_rows": n})
+        data.update({"n_keys": len(urls), "manifest": str(out), "manifest_rows": n_rows})
         write_text_atomic(args.json, json.dumps(data, indent=2) + "\n")
-    return 1 if urls and n == 0 else 0
+    return 1 if urls and n_rows == 0 else 0

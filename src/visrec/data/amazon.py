@@ -201,7 +201,7 @@ def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
             cols["review_id"].append(key if k == 1 else f"{key}_{k}")
             cols[USER].append(user)
             cols[ITEM].append(item)
-            cols[RATING].append(float(rec["overall"]))  # type: ignore[arg-type]
+            cols[RATING].append(float(rec["overall"]))
             cols[TIMESTAMP].append(ts)
             cols["verified"].append(bool(rec.get("verified", False)))
             cols["image"].append(_url_list(rec.get("image")))

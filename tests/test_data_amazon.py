@@ -1,0 +1,307 @@
+"""Amazon review/meta loaders: both file layouts, bad records with line numbers, real files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from visrec.cli import main
+from visrec.data.amazon import (
+    category_from_filename,
+    iter_json_records,
+    load_amazon_meta,
+    load_amazon_reviews,
+)
+from visrec.data.summary import summarize
+from visrec.data.tables import BadRecord, load_interactions
+from visrec.errors import VisrecError
+
+
+def review(asin: str, user: str, t: int, overall: object = 5.0, **extra: object) -> dict:
+    rec = {"overall": overall, "verified": True, "reviewerID": user, "asin": asin,
+           "reviewText": "ok", "unixReviewTime": t}
+    rec.update(extra)
+    return rec
+
+
+GOOD_1 = review("B01", "U1", 100, image=["http://x/1.jpg", "http://x/1b.jpg"])
+NULL_RATING = review("B01", "U2", 101, overall=None)
+NO_ASIN = {k: v for k, v in review("B02", "U3", 102).items() if k != "asin"}
+GOOD_2 = review("B02", "U1", 103, overall=3.0, verified=False)
+DUP_OF_1 = review("B01", "U1", 100, overall=4.0)
+
+
+def write_jsonl(path: Path, items: list[dict | str]) -> None:
+    """Items are dicts (dumped) or raw strings (written as-is, e.g. broken JSON)."""
+    text = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in items) + "\n"
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+
+
+def write_pretty(path: Path, items: list[dict | str]) -> list[int]:
+    """Pretty-printed concatenated objects; returns each item's first line number."""
+    starts, chunks, line = [], [], 1
+    for x in items:
+        chunk = x if isinstance(x, str) else json.dumps(x, indent=2)
+        starts.append(line)
+        chunks.append(chunk)
+        line += chunk.count("\n") + 1
+    text = "\n".join(chunks) + "\n"
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return starts
+
+
+ITEMS: list[dict | str] = [
+    GOOD_1, NULL_RATING, NO_ASIN, '{"overall": 5.0, "asin": "B09", "reviewerID"', GOOD_2, DUP_OF_1,
+]
+
+
+def test_jsonl_gz_keeps_good_records_and_reports_bad_lines(tmp_path: Path) -> None:
+    f = tmp_path / "AMAZON_FASHION_5.json.gz"
+    write_jsonl(f, ITEMS)
+    res = load_amazon_reviews(f)
+    df = res.frame
+    assert list(df["review_id"]) == ["B01_U1_100", "B02_U1_103", "B01_U1_100_2"]
+    assert list(df["user_id"]) == ["U1", "U1", "U1"]
+    assert list(df["item_id"]) == ["B01", "B02", "B01"]
+    assert list(df["rating"]) == [5.0, 3.0, 4.0]
+    assert list(df["timestamp"]) == [100, 103, 100]
+    assert str(df["timestamp"].dtype) == "int64"
+    assert list(df["verified"]) == [True, False, True]
+    assert list(df["image"]) == [["http://x/1.jpg", "http://x/1b.jpg"], [], []]
+    assert set(df["category"]) == {"AMAZON_FASHION"}
+    assert [(b.line, b.kind) for b in res.bad] == [
+        (2, "null rating"), (3, "missing asin"), (4, "invalid JSON"),
+    ]
+    assert all(b.file == str(f) for b in res.bad)
+    assert res.n_read == 6 and res.n_rows == 3
+    assert res.formats[str(f)] == "JSON lines"
+
+
+def test_pretty_printed_layout_gives_same_table_and_object_start_lines(tmp_path: Path) -> None:
+    broken = json.dumps(review("B09", "U9", 1), indent=2)[:-2]  # cut before the last "}"
+    items: list[dict | str] = [GOOD_1, NULL_RATING, NO_ASIN, broken, GOOD_2, DUP_OF_1]
+    f = tmp_path / "All_Beauty_5.json"
+    starts = write_pretty(f, items)
+    res = load_amazon_reviews(f)
+    jl = tmp_path / "All_Beauty_5.jsonl.json"
+    write_jsonl(jl, ITEMS)
+    ref = load_amazon_reviews(jl)
+    cols = ["review_id", "user_id", "item_id", "rating", "timestamp", "verified"]
+    assert res.frame[cols].equals(ref.frame[cols])
+    assert [(b.line, b.kind) for b in res.bad] == [
+        (starts[1], "null rating"), (starts[2], "missing asin"), (starts[3], "invalid JSON"),
+    ]
+    assert starts[1] > 2  # really multi-line objects
+    assert res.formats[str(f)].startswith("concatenated")
+
+
+def test_other_bad_values(tmp_path: Path) -> None:
+    items: list[dict | str] = [
+        review("B1", "U1", 1, overall="five"),
+        review("B1", "", 2),
+        {k: v for k, v in review("B1", "U3", 3).items() if k != "overall"},
+        review("B1", "U4", 4, overall="4.0"),  # numeric string: accepted
+        [1, 2],  # type: ignore[list-item]
+        "not json at all",
+        review("B1", "U5", 5, overall=True),
+    ]
+    f = tmp_path / "X_5.json"
+    write_jsonl(f, [json.dumps(x) if isinstance(x, list) else x for x in items])
+    res = load_amazon_reviews(f)
+    assert list(res.frame["user_id"]) == ["U4"]
+    assert res.frame["rating"].iloc[0] == 4.0
+    assert [(b.line, b.kind) for b in res.bad] == [
+        (1, "non-numeric rating"), (2, "missing reviewerID"), (3, "missing rating"),
+        (5, "not an object"), (5, "not an object"), (6, "invalid JSON"),
+        (7, "non-numeric rating"),
+    ]
+    assert str(res.bad[0]) == f"{f}:1: 'overall' is 'five', expected a number"
+
+
+def test_review_time_falls_back_to_review_time_text(tmp_path: Path) -> None:
+    rec = {k: v for k, v in review("B1", "U1", 0).items() if k != "unixReviewTime"}
+    rec["reviewTime"] = "09 4, 2015"
+    f = tmp_path / "C.json"
+    write_jsonl(f, [rec])
+    res = load_amazon_reviews(f)
+    assert res.frame["timestamp"].iloc[0] == 1441324800  # 2015-09-04 UTC
+
+
+def test_several_files_make_one_table_with_unique_review_ids(tmp_path: Path) -> None:
+    a, b = tmp_path / "AMAZON_FASHION_5.json.gz", tmp_path / "meta_free" / "All_Beauty_5.json"
+    b.parent.mkdir()
+    write_jsonl(a, [GOOD_1, GOOD_2])
+    write_pretty(b, [GOOD_1, review("B7", "U7", 7)])
+    res = load_amazon_reviews([a, b])
+    assert list(res.frame["category"]) == ["AMAZON_FASHION"] * 2 + ["All_Beauty"] * 2
+    assert list(res.frame["review_id"]) == [
+        "B01_U1_100", "B02_U1_103", "B01_U1_100_2", "B7_U7_7",
+    ]
+    assert res.frame["review_id"].is_unique
+    assert res.files == [str(a), str(b)]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("AMAZON_FASHION_5.json.gz", "AMAZON_FASHION"),
+        ("All_Beauty_5.json", "All_Beauty"),
+        ("meta_Luxury_Beauty.json.gz", "Luxury_Beauty"),
+        ("reviews_Clothing_Shoes_and_Jewelry_5.json.gz", "Clothing_Shoes_and_Jewelry"),
+        ("Software.jsonl", "Software"),
+    ],
+)
+def test_category_from_filename(name: str, expected: str) -> None:
+    assert category_from_filename(Path("/x") / name) == expected
+
+
+def test_top_level_array_and_commas_between_objects() -> None:
+    recs = list(iter_json_records('[{"a": 1}, {"a": 2}]\n{"a": 3},\n{"a": 4}', "f"))
+    assert recs == [(1, {"a": 1}), (1, {"a": 2}), (2, {"a": 3}), (3, {"a": 4})]
+
+
+def test_load_interactions_dispatches_json(tmp_path: Path) -> None:
+    f = tmp_path / "Y_5.json.gz"
+    write_jsonl(f, [GOOD_1, NULL_RATING])
+    res = load_interactions(f)
+    assert list(res.frame["user_id"]) == ["U1"] and res.n_bad == 1
+    inter = res.to_interactions()
+    assert inter.n_users == 1 and inter.rating is not None and inter.rating[0] == 5.0
+
+
+def test_missing_file_and_folder_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_amazon_reviews(tmp_path / "nope.json")
+    with pytest.raises(VisrecError, match="is a folder"):
+        load_amazon_reviews(tmp_path)
+    bad_gz = tmp_path / "Z.json.gz"
+    bad_gz.write_bytes(b"\x1f\x8b\x08garbage")
+    with pytest.raises(VisrecError, match="not a valid gzip"):
+        load_amazon_reviews(bad_gz)
+
+
+def test_meta_prefers_high_res_urls_and_reports_duplicates(tmp_path: Path) -> None:
+    f = tmp_path / "meta_AMAZON_FASHION.json.gz"
+    write_jsonl(f, [
+        {"asin": "B1", "title": "Shoe", "main_cat": "Shoes", "category": ["A", "B"],
+         "imageURL": ["http://s/1.jpg"], "imageURLHighRes": ["http://h/1.jpg"]},
+        {"asin": "B2", "title": "Hat", "imageURL": ["http://s/2.jpg"], "imageURLHighRes": []},
+        {"asin": "B3", "title": "Bag"},
+        {"title": "no asin"},
+        {"asin": "B1", "title": "again"},
+    ])
+    res = load_amazon_meta(f)
+    df = res.frame
+    assert list(df["item_id"]) == ["B1", "B2", "B3"]
+    assert list(df["image_urls"]) == [["http://h/1.jpg"], ["http://s/2.jpg"], []]
+    assert list(df["category"]) == ["AMAZON_FASHION"] * 3
+    assert df["categories"].iloc[0] == ["A", "B"] and df["main_cat"].iloc[0] == "Shoes"
+    assert [(b.line, b.kind) for b in res.bad] == [(4, "missing asin"), (5, "duplicate asin")]
+    assert f"{f}:1" in res.bad[1].reason
+
+
+# ------------------------------------------------------------------ property test
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+    max_leaves=8,
+)
+objects = st.lists(st.dictionaries(st.text(max_size=6), json_value, max_size=4), max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(objects, st.booleans())
+def test_stream_parser_round_trips_both_layouts(objs: list[dict], pretty: bool) -> None:
+    text = "\n".join(json.dumps(o, indent=2 if pretty else None) for o in objs)
+    got = list(iter_json_records(text, "f"))
+    assert [o for _, o in got] == objs
+    assert not any(isinstance(o, BadRecord) for _, o in got)
+    if not pretty:
+        assert [ln for ln, _ in got] == list(range(1, len(objs) + 1))
+
+
+# ------------------------------------------------------------------ real data
+def test_real_fashion_counts_and_speed(shared_data: Path) -> None:
+    f = shared_data / "amazon" / "AMAZON_FASHION_5.json.gz"
+    t0 = time.process_time()  # CPU time: robust to other jobs on a shared machine
+    res = load_amazon_reviews(f)
+    elapsed = time.process_time() - t0
+    df = res.frame
+    assert (len(df), df["user_id"].nunique(), df["item_id"].nunique()) == (3176, 406, 31)
+    assert int((df["image"].map(len) > 0).sum()) == 106
+    assert res.n_bad == 0 and df["review_id"].is_unique
+    assert round((df["rating"] == 5).mean(), 3) == 0.679
+    assert elapsed < 2.0  # ~0.1 s of CPU
+
+
+def test_real_both_files_one_table(shared_data: Path) -> None:
+    a = shared_data / "amazon" / "AMAZON_FASHION_5.json.gz"
+    b = shared_data / "amazon" / "All_Beauty_5.json.gz"
+    beauty = load_amazon_reviews(b).frame
+    assert (len(beauty), beauty["user_id"].nunique(), beauty["item_id"].nunique()) == (
+        5269, 991, 85,
+    )
+    assert int((beauty["image"].map(len) > 0).sum()) == 98
+    both = load_amazon_reviews([a, b]).frame
+    assert len(both) == 3176 + 5269
+    assert both["category"].value_counts().to_dict() == {"All_Beauty": 5269,
+                                                         "AMAZON_FASHION": 3176}
+    assert both["review_id"].is_unique
+
+
+def test_real_file_pretty_printed_with_nulls(shared_data: Path, tmp_path: Path) -> None:
+    """The variant found in the wild: pretty-printed, some "overall": null."""
+    src = shared_data / "amazon" / "AMAZON_FASHION_5.json.gz"
+    recs = [json.loads(ln) for ln in gzip.decompress(src.read_bytes()).splitlines()]
+    for i in (0, 10, 3175):
+        recs[i]["overall"] = None
+    out = tmp_path / "AMAZON_FASHION_5.json.gz"
+    starts = write_pretty(out, recs)
+    res = load_amazon_reviews(out)
+    assert res.n_rows == 3173
+    assert [b.line for b in res.bad] == [starts[0], starts[10], starts[3175]]
+    assert {b.kind for b in res.bad} == {"null rating"}
+    assert res.frame["user_id"].nunique() == 406
+
+
+def test_real_summary_cli(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    a = shared_data / "amazon" / "AMAZON_FASHION_5.json.gz"
+    b = shared_data / "amazon" / "All_Beauty_5.json.gz"
+    out = tmp_path / "s.json"
+    assert main(["data", "summary", str(a), str(b), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "AMAZON_FASHION                     3,176  (37.6%)" in text
+    sec = json.loads(out.read_text())["sections"]
+    assert len(sec) == 1
+    assert sec[0]["rows"] == 8445 and sec[0]["reviews_with_photos"] == 204
+    one = summarize([a])[0]
+    assert (one["rows"], one["users"], one["items"], one["reviews_with_photos"]) == (
+        3176, 406, 31, 106,
+    )
+    assert one["ratings"]["5"] == 2158
+    beauty = summarize([b])[0]
+    assert (beauty["rows"], beauty["users"], beauty["items"], beauty["reviews_with_photos"]) == (
+        5269, 991, 85, 98,
+    )
+
+
+def test_summary_cli_reports_bad_records(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    f = tmp_path / "AMAZON_FASHION_5.json"
+    write_jsonl(f, ITEMS)
+    assert main(["data", "summary", str(f)]) == 0
+    text = capsys.readouterr().out
+    assert "bad records (not kept): 3 (null rating 1, missing asin 1, invalid JSON 1)" in text
+    assert f"{f}:2: 'overall' is null" in text
+    assert "reviews with photo URLs                  1  (33.3%)" in text
