@@ -117,7 +117,7 @@ def _make_onnx(backbone: Backbone, device: str, batch_size: int | None) -> Engin
 
 def make_engine(
     backbone: Backbone,
-    engine: str = "auto",
+    engine: str | Engine = "auto",
     device: str = "auto",
     *,
     batch_size: int | None = None,
@@ -138,6 +138,8 @@ def make_engine(
     -------
     Engine
     """
+    if not isinstance(engine, str):  # a ready engine object, e.g. ray_engine.RayPipeline
+        return engine
     name = engine.strip().lower()
     if name not in ENGINES:
         raise VisrecError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")

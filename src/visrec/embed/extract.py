@@ -266,6 +266,10 @@ def _compute_chunks(
     on_progress: Callable[[int], None],
 ) -> None:
     """Embed the chunks in ``todo``; ``on_chunk(index, vectors, has_image, errors)``."""
+    pipeline = getattr(engine, "compute_chunks", None)
+    if pipeline is not None:  # a pipeline engine (Ray) decodes and infers by itself
+        pipeline(todo, on_chunk, on_progress)
+        return
     bs = int(engine.batch_size)
     decoder = _Decoder(backbone, workers, max_inflight=max(2 * bs, 4 * workers))
     flat = (path for _, chunk in todo for _, path in chunk)
@@ -316,7 +320,7 @@ def embed_images(
     output: str | os.PathLike[str] | None = None,
     *,
     backbone: str | Backbone = DEFAULT_BACKBONE,
-    engine: str = "auto",
+    engine: str | Any = "auto",
     device: str = "auto",
     batch_size: int | None = None,
     workers: int | None = None,
@@ -337,6 +341,7 @@ def embed_images(
     engine : {"auto", "torch", "onnx", "ray"}, default "auto"
         ``"auto"`` uses ONNX Runtime when available, else PyTorch. ``"ray"`` runs the
         same extraction as a Ray Data pipeline (``visrec.embed.ray_engine``).
+        An engine object (e.g. ``ray_engine.RayPipeline``) is used as given.
     device : {"auto", "cpu", "cuda"}, default "auto"
     batch_size : int, optional
         Default: the engine's preferred batch (16 on CPU).
@@ -361,7 +366,7 @@ def embed_images(
         raise VisrecError(f"chunk size must be >= 1, got {chunk_size}")
     if workers is not None and workers < 1:
         raise VisrecError(f"workers must be >= 1, got {workers}")
-    if engine.strip().lower() == "ray":
+    if isinstance(engine, str) and engine.strip().lower() == "ray":
         try:
             from visrec.embed.ray_engine import embed_with_ray
         except ModuleNotFoundError as exc:
@@ -375,6 +380,7 @@ def embed_images(
             workers=workers,
             progress=progress,
             ray_address=ray_address,
+            chunk_size=chunk_size,
         )
         return result
 
@@ -489,9 +495,7 @@ def embed_images(
 
     engine_name = "reused"
     if todo:
-        from visrec.embed.engines import make_engine
-
-        eng = make_engine(bb, engine, device, batch_size=batch_size)
+        eng = _engine_for(bb, engine, device, batch_size)
         engine_name = eng.name
         parts.mkdir(parents=True, exist_ok=True)
 
@@ -566,6 +570,15 @@ def embed_images(
     )
 
 
+def _engine_for(bb: Backbone, engine: Any, device: str, batch_size: int | None) -> Any:
+    """An engine name -> ``make_engine``; an engine object is used as given."""
+    if not isinstance(engine, str):
+        return engine
+    from visrec.embed.engines import make_engine
+
+    return make_engine(bb, engine, device, batch_size=batch_size)
+
+
 def _progress_bar(total: int, initial: int, enabled: bool, desc: str) -> Any:
     from tqdm import tqdm
 
@@ -585,15 +598,13 @@ def _embed_in_memory(
     chunks: list[list[tuple[str, str]]],
     bb: Backbone,
     meta: dict[str, Any],
-    engine: str,
+    engine: Any,
     device: str,
     batch_size: int | None,
     workers: int | None,
     progress: bool,
     t0: float,
 ) -> EmbedResult:
-    from visrec.embed.engines import make_engine
-
     n = len(pairs)
     vectors = np.zeros((n, bb.dim), dtype=np.float32)
     has = np.zeros(n, dtype=bool)
@@ -601,7 +612,7 @@ def _embed_in_memory(
     starts = np.cumsum([0] + [len(c) for c in chunks])
     engine_name = "none"
     if n:
-        eng = make_engine(bb, engine, device, batch_size=batch_size)
+        eng = _engine_for(bb, engine, device, batch_size)
         engine_name = eng.name
 
         def keep(index: int, v: np.ndarray, h: np.ndarray, errors: list[str | None]) -> None:
