@@ -377,7 +377,9 @@ def _fast_parse(
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
         return None
-    if df.shape[1] != n_expected:
+    # The C parser rejects rows with too many fields but pads short ones; equal
+    # separator totals prove that no row is short.
+    if df.shape[1] != n_expected or text.count(sep) != (n_expected - 1) * (len(df) + skip):
         return None
     series = {c: df.iloc[:, j].astype(str) for c, j in cols.items()}
     lines = np.arange(1 + skip, 1 + skip + len(df), dtype=np.int64)
@@ -463,7 +465,12 @@ def _load_parquet_interactions(p: Path, explicit: dict[str, str | None]) -> Load
     cols = _match_columns([str(c) for c in df.columns], explicit, where)
     # Reuse the text path's validation: parquet rows become string fields.
     names = [c for c in (USER, ITEM, RATING, TIMESTAMP) if c in cols]
-    sub = df.iloc[:, [cols[c] for c in names]]
+    sub = df.iloc[:, [cols[c] for c in names]].copy()
+    for c in sub.columns[:2]:
+        col = sub[c]
+        # Integer ids stored as float (a null forces float64) must not become "1.0".
+        if pd.api.types.is_float_dtype(col) and (col.dropna() % 1 == 0).all():
+            sub[c] = col.astype("Int64")
     sub = sub.astype(object).where(sub.notna(), "")
     rows = (
         (k + 1, [str(v) for v in row])
@@ -530,7 +537,7 @@ def load_item_table(
         result = LoadResult(frame=df, n_read=len(df), files=[str(p)], formats={str(p): "parquet"})
         result = _dedupe_items(result, str(p), [i + 1 for i in range(len(df))])
     else:
-        result = _load_text_items(p, id_col, sep)
+        result = _load_text_items(p, id_col, label_col, sep)
     if label_col is not None:
         col = "genre" if p.name == "u.item" and label_col in ("genre", "genres") else label_col
         if col not in result.frame.columns:
@@ -554,7 +561,9 @@ def load_item_table(
     return result
 
 
-def _load_text_items(p: Path, id_col: str, sep: str | None) -> LoadResult:
+def _load_text_items(
+    p: Path, id_col: str, label_col: str | None, sep: str | None
+) -> LoadResult:
     text = _read_text(p)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     if not first:
@@ -569,6 +578,8 @@ def _load_text_items(p: Path, id_col: str, sep: str | None) -> LoadResult:
         raise VisrecError(f"{where}: no id column {id_col!r} (columns: {header})")
     idx = header.index(id_col)
     n = len(header)
+    # Extra fields can only be merged into a last column that is free text.
+    mergeable = header[-1] not in (id_col, label_col)
     bad: list[BadRecord] = []
     warnings: list[BadRecord] = []
     data: list[list[str]] = []
@@ -576,7 +587,7 @@ def _load_text_items(p: Path, id_col: str, sep: str | None) -> LoadResult:
     n_read = 0
     for line, fields in rows:
         n_read += 1
-        if len(fields) > n and idx != n - 1:
+        if len(fields) > n and mergeable:
             warnings.append(
                 BadRecord(where, line, "extra fields merged",
                           f"expected {n} fields, got {len(fields)}; joined the extra fields "

@@ -1,0 +1,283 @@
+"""Generic loaders: interactions tables (CSV/TSV/parquet/MovieLens) and item tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from visrec.cli import main
+from visrec.data.summary import format_summary, summarize
+from visrec.data.tables import load_interactions, load_item_table
+from visrec.errors import VisrecError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_canonical_header_csv(tmp_path: Path) -> None:
+    f = write(tmp_path / "r.csv", "user_id,item_id,rating,timestamp\nu1,i1,5,100\nu2,i1,3.5,200\n")
+    res = load_interactions(f)
+    df = res.frame
+    assert list(df.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert list(df["user_id"]) == ["u1", "u2"] and list(df["item_id"]) == ["i1", "i1"]
+    assert list(df["rating"]) == [5.0, 3.5] and list(df["timestamp"]) == [100, 200]
+    assert df["timestamp"].dtype == np.int64 and df["rating"].dtype == np.float64
+    assert res.n_bad == 0 and res.n_read == 2
+
+
+def test_ids_only_and_aliases(tmp_path: Path) -> None:
+    f = write(tmp_path / "a.csv", "user_id,item_id\n1,10\n2,20\n")
+    assert list(load_interactions(f).frame.columns) == ["user_id", "item_id"]
+    g = write(tmp_path / "ml.csv", "userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n")
+    df = load_interactions(g).frame
+    assert (df["user_id"].iloc[0], df["item_id"].iloc[0], df["rating"].iloc[0]) == ("1", "31", 2.5)
+    h = write(tmp_path / "am.tsv", "reviewerID\tasin\toverall\tunixReviewTime\nA1\tB1\t4\t9\n")
+    df = load_interactions(h).frame
+    assert list(df.iloc[0]) == ["A1", "B1", 4.0, 9]
+
+
+def test_explicit_columns_and_semicolon(tmp_path: Path) -> None:
+    f = write(tmp_path / "x.txt", "who;what;stars\nann;lamp;4\nbob;desk;2\n")
+    res = load_interactions(f, user_col="who", item_col="what", rating_col="stars")
+    assert list(res.frame["user_id"]) == ["ann", "bob"] and list(res.frame["rating"]) == [4, 2]
+    with pytest.raises(VisrecError, match="no column 'nope'"):
+        load_interactions(f, user_col="nope", item_col="what")
+    with pytest.raises(VisrecError, match="cannot tell which column holds the user ids"):
+        load_interactions(f)
+
+
+def test_udata_headerless_and_folder(tmp_path: Path) -> None:
+    (tmp_path / "ml").mkdir()
+    f = write(tmp_path / "ml" / "u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n")
+    for p in (f, tmp_path / "ml"):
+        res = load_interactions(p)
+        assert list(res.frame["user_id"]) == ["196", "186"]
+        assert list(res.frame["timestamp"]) == [881250949, 891717742]
+        assert "MovieLens u.data" in next(iter(res.formats.values()))
+    dat = write(tmp_path / "ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n")
+    assert list(load_interactions(dat).frame["item_id"]) == ["1193", "661"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(VisrecError, match="no interactions file"):
+        load_interactions(tmp_path / "empty")
+
+
+BAD_CSV = (
+    "user_id,item_id,rating,timestamp\n"
+    "u1,i1,5,100\n"       # 2 ok
+    "u2,i2,abc,101\n"     # 3 non-numeric rating
+    ",i3,4,102\n"         # 4 empty user
+    "u4,i4,3\n"           # 5 wrong field count
+    "u5,i5,,104\n"        # 6 missing rating
+    "u6,i6,2,tomorrow\n"  # 7 bad timestamp
+    "u7,,2,105\n"         # 8 empty item
+    "u8,i8,1,106\n"       # 9 ok
+)
+
+
+@pytest.mark.parametrize("variant", ["fast", "slow"])
+def test_bad_rows_reported_with_line_numbers(tmp_path: Path, variant: str) -> None:
+    text = BAD_CSV
+    if variant == "slow":  # a quoted field sends it through the row-by-row parser
+        text = text.replace("u8,i8", '"u8",i8')
+    f = write(tmp_path / "bad.csv", text)
+    res = load_interactions(f)
+    assert list(res.frame["user_id"]) == ["u1", "u8"]
+    assert [(b.line, b.kind) for b in res.bad] == [
+        (3, "non-numeric rating"), (4, "empty user id"), (5, "wrong field count"),
+        (6, "missing rating"), (7, "bad timestamp"), (8, "empty item id"),
+    ]
+    assert str(res.bad[0]) == f"{f}:3: rating 'abc' is not a number"
+    assert str(res.bad[2]) == f"{f}:5: expected 4 fields, got 3"
+    assert res.n_read == 8
+
+
+def test_blank_lines_keep_line_numbers(tmp_path: Path) -> None:
+    f = write(tmp_path / "b.csv", "user_id,item_id,rating\n\nu1,i1,5\n\nu2,i2,x\n")
+    res = load_interactions(f)
+    assert [(b.line, b.kind) for b in res.bad] == [(5, "non-numeric rating")]
+    assert list(res.frame["user_id"]) == ["u1"]
+
+
+def test_date_timestamps(tmp_path: Path) -> None:
+    f = write(tmp_path / "d.csv", "user_id,item_id,timestamp\na,b,1970-01-02\nc,d,never\n")
+    res = load_interactions(f)
+    assert list(res.frame["timestamp"]) == [86400]
+    assert [b.line for b in res.bad] == [3]
+
+
+def test_parquet(tmp_path: Path) -> None:
+    f = tmp_path / "r.parquet"
+    pd.DataFrame(
+        {"userId": [1, 2, None], "movieId": [5, 6, 7], "rating": [4.0, None, 3.0]}
+    ).to_parquet(f)
+    res = load_interactions(f)
+    assert list(res.frame["user_id"]) == ["1"]  # not "1.0" although the column is float
+    assert [(b.line, b.kind) for b in res.bad] == [(2, "missing rating"), (3, "empty user id")]
+    assert res.bad[0].reason.startswith("row 2:")
+
+
+def test_parquet_string_ids(tmp_path: Path) -> None:
+    f = tmp_path / "s.parquet"
+    pd.DataFrame({"user_id": ["a", "b"], "item_id": ["x", "y"]}).to_parquet(f)
+    assert list(load_interactions(f).frame["item_id"]) == ["x", "y"]
+
+
+def test_empty_and_missing(tmp_path: Path) -> None:
+    with pytest.raises(VisrecError, match="empty"):
+        load_interactions(write(tmp_path / "e.csv", "\n"))
+    with pytest.raises(FileNotFoundError):
+        load_interactions(tmp_path / "missing.csv")
+
+
+# ------------------------------------------------------------------ property test
+ids = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")),
+    min_size=1, max_size=8,
+).map(str.strip).filter(bool)
+rows = st.lists(
+    st.tuples(ids, ids, st.floats(-1e6, 1e6, allow_nan=False), st.integers(0, 2**40)),
+    min_size=1, max_size=30,
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows, st.sampled_from([",", "\t", ";"]))
+def test_csv_round_trip(tmp_path: Path, data: list[tuple[str, str, float, int]], sep: str) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=sep, lineterminator="\n")
+    w.writerow(["user_id", "item_id", "rating", "timestamp"])
+    w.writerows(data)
+    f = tmp_path / "rt.csv"
+    f.write_text(buf.getvalue(), encoding="utf-8")
+    res = load_interactions(f, sep=sep)
+    assert res.n_bad == 0
+    assert list(res.frame["user_id"]) == [r[0] for r in data]
+    assert list(res.frame["item_id"]) == [r[1] for r in data]
+    assert np.allclose(res.frame["rating"], [r[2] for r in data])
+    assert list(res.frame["timestamp"]) == [r[3] for r in data]
+
+
+# ------------------------------------------------------------------ item tables
+def test_item_table_repairs_extra_commas_and_reports(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "styles.csv",
+        "id,masterCategory,productDisplayName\n"
+        "1,Apparel,Blue shirt\n"
+        "2,Footwear,Shoe, black, size 9\n"   # extra commas in the free text -> repaired
+        "3,Apparel\n"                          # too few -> bad
+        ",Apparel,No id\n"                     # empty id -> bad
+        "1,Accessories,duplicate\n"            # duplicate id -> bad
+        "5,,No label\n",                       # empty label -> bad (label_col given)
+    )
+    res = load_item_table(f, "id", "masterCategory")
+    df = res.frame
+    assert list(df["item_id"]) == ["1", "2"]
+    assert df["productDisplayName"].iloc[1] == "Shoe, black, size 9"
+    assert [(w.line, w.kind) for w in res.warnings] == [(3, "extra fields merged")]
+    assert [(b.line, b.kind) for b in res.bad] == [
+        (4, "wrong field count"), (5, "empty item id"), (6, "duplicate item id"),
+        (7, "empty label"),
+    ]
+    assert "already on line 2" in res.bad[2].reason
+
+
+def test_item_table_extra_fields_in_label_column_are_bad(tmp_path: Path) -> None:
+    f = write(tmp_path / "t.csv", "id,label\n1,a\n2,b,c\n")
+    res = load_item_table(f, "id", "label")
+    assert list(res.frame["item_id"]) == ["1"] and [b.line for b in res.bad] == [3]
+    assert "_line" not in res.frame.columns
+
+
+def test_item_table_errors(tmp_path: Path) -> None:
+    f = write(tmp_path / "t.csv", "id,label\n1,a\n")
+    with pytest.raises(VisrecError, match="no id column 'sku'"):
+        load_item_table(f, "sku")
+    with pytest.raises(VisrecError, match="no label column 'color'"):
+        load_item_table(f, "id", "color")
+
+
+def test_movielens_u_item(tmp_path: Path) -> None:
+    flags = ["0"] * 19
+    f1, f2 = flags.copy(), flags.copy()
+    f1[3] = f1[5] = "1"  # Animation, Comedy
+    text = (
+        "1|Toy Story (1995)|01-Jan-1995||http://x|" + "|".join(f1) + "\n"
+        "2|Caf\xe9 (1996)|01-Jan-1996||http://y|" + "|".join(f2) + "\n"
+        "3|short|line\n"
+    )
+    f = tmp_path / "u.item"
+    f.write_bytes(text.encode("latin-1"))
+    res = load_item_table(f)
+    df = res.frame
+    assert list(df["item_id"]) == ["1", "2"]
+    assert df["title"].iloc[1] == "Café (1996)"
+    assert list(df["genres"]) == ["Animation|Comedy", ""]
+    assert list(df["genre"]) == ["Animation", "unknown"]
+    assert [(b.line, b.kind) for b in res.bad] == [(3, "wrong field count")]
+
+
+# ------------------------------------------------------------------ summary
+def test_summary_of_generic_csv(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    f = write(tmp_path / "r.csv", "user_id,item_id,rating\na,x,5\na,y,4\nb,x,5\nb,x,5\nc,z,oops\n")
+    out = tmp_path / "s.json"
+    assert main(["data", "summary", str(f), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "rows (interactions)                      4" in text
+    assert "     5                                      3  (75.0%)" in text
+    assert f"{f}:6: rating 'oops' is not a number" in text
+    s = json.loads(out.read_text())["sections"][0]
+    assert (s["users"], s["items"], s["duplicate_pairs"]) == (2, 2, 1)
+    assert s["ratings"] == {"4": 1, "5": 3}
+
+
+def test_summary_of_folder_with_images(tmp_path: Path) -> None:
+    d = tmp_path / "set"
+    (d / "posters").mkdir(parents=True)
+    write(d / "u.data", "1\t10\t5\t1\n2\t10\t4\t2\n2\t11\t3\t3\n3\t12\t1\t4\n")
+    for name in ("10.jpg", "12.PNG", "99.jpg", "notes.txt"):
+        (d / "posters" / name).write_bytes(b"x")
+    s = summarize([d])[0]
+    assert (s["rows"], s["users"], s["items"]) == (4, 3, 3)
+    assert (s["images_found"], s["items_with_image"], s["images_without_item"]) == (3, 2, 1)
+    assert s["rows_on_items_with_image"] == 3
+    assert "items with an image                      2  (66.7%)" in format_summary([s])
+
+
+# ------------------------------------------------------------------ real data
+def test_real_udata(shared_data: Path) -> None:
+    ml = shared_data / "movielens-100k-posters"
+    for p in (ml / "u.data", ml):
+        res = load_interactions(p)
+        df = res.frame
+        assert (len(df), df["user_id"].nunique(), df["item_id"].nunique()) == (100000, 943, 1682)
+        assert res.n_bad == 0
+    assert df["rating"].value_counts().to_dict() == {4: 34174, 3: 27145, 5: 21201, 2: 11370,
+                                                     1: 6110}
+
+
+def test_real_summary_movielens_folder(shared_data: Path) -> None:
+    s = summarize([shared_data / "movielens-100k-posters"])[0]
+    assert (s["rows"], s["users"], s["items"]) == (100000, 943, 1682)
+    assert s["items_with_image"] == 1663 and s["rows_on_items_with_image"] == 99815
+
+
+def test_real_item_tables(shared_data: Path) -> None:
+    styles = load_item_table(shared_data / "fashion-products" / "styles.csv", "id",
+                             "masterCategory")
+    assert styles.n_rows == 3000 and styles.n_bad == 0
+    counts = styles.frame["masterCategory"].value_counts()
+    assert (counts["Apparel"], counts["Footwear"], counts["Accessories"]) == (1683, 651, 650)
+    items = load_item_table(shared_data / "movielens-100k-posters" / "u.item")
+    assert items.n_rows == 1682 and items.frame["title"].iloc[0] == "Toy Story (1995)"
