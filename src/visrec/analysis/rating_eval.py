@@ -100,8 +100,10 @@ class RatingEvalResult:
             str(name): {c: float(v) for c, v in row.items()} for name, row in self.table.iterrows()
         }
         runs = [
-            {k: (v if isinstance(v, str) else float(v) if k != "seed" else int(v))
-             for k, v in rec.items()}
+            {
+                k: (v if isinstance(v, str) else float(v) if k != "seed" else int(v))
+                for k, v in rec.items()
+            }
             for rec in self.runs.to_dict(orient="records")
         ]
         return {
@@ -119,13 +121,18 @@ class RatingEvalResult:
         head = (
             f"rating prediction, all models on the same split: {self.n_train:,} train / "
             f"{self.n_test:,} test ratings; "
-            + (f"{len(self.seeds)} seeds ({', '.join(map(str, self.seeds))}), mean ± sd"
-               if multi else f"random_state {self.seeds[0]}")
+            + (
+                f"{len(self.seeds)} seeds ({', '.join(map(str, self.seeds))}), mean ± sd"
+                if multi
+                else f"random_state {self.seeds[0]}"
+            )
         )
         width = max(len(str(n)) for n in self.table.index) + 2
-        cols = f"{'model':<{width}}" + "".join(
-            f"{c:>{16 if multi else 10}}" for c in ("accuracy", "MAE", "RMSE")
-        ) + f"{'fit s':>8}"
+        cols = (
+            f"{'model':<{width}}"
+            + "".join(f"{c:>{16 if multi else 10}}" for c in ("accuracy", "MAE", "RMSE"))
+            + f"{'fit s':>8}"
+        )
         lines = [head, "", cols]
         for name, row in self.table.iterrows():
             cells = []
@@ -182,9 +189,6 @@ def rating_eval(
     from sklearn.model_selection import train_test_split
     from tqdm import tqdm
 
-    from visrec.analysis.rating_knn import knn_predict
-    from visrec.models.rating_mf import RatingMF
-
     for col in (USER, ITEM, RATING):
         if col not in frame.columns:
             raise VisrecError(
@@ -223,60 +227,18 @@ def rating_eval(
     seeds = [int(random_state) + s for s in range(n_seeds)]
     records: list[dict[str, Any]] = []
     n_models = 6 if item_vectors is not None else 4
-    bar = tqdm(total=n_seeds * n_models, desc="rating-eval", unit="model", disable=not progress)
-    n_train = n_test = 0
-    for seed in seeds:
-        idx_train, idx_test = train_test_split(
-            np.arange(len(df)), test_size=test_size, random_state=seed
-        )
-        train, test = df.iloc[idx_train], df.iloc[idx_test]
-        n_train, n_test = len(train), len(test)
-        # maps from the training split; every item with a vector or a test rating is
-        # known too, so an unseen item can still be scored from its picture
-        extra = list(test[ITEM].unique())
-        if item_vectors is not None:
-            extra += [str(x) for x in item_vectors.ids]
-        inter = Interactions.from_frame(train, extra_items=extra)
-        test_u = inter.user_map.to_index(test[USER], missing="minus_one")
-        test_i = inter.item_map.to_index(test[ITEM], missing="minus_one")
-        y_tr = train[RATING].to_numpy()
-        y_te = test[RATING].to_numpy()
-        levels = np.unique(y_tr)
-
-        def record(name: str, fit: Callable[[], np.ndarray], seed: int = seed) -> None:
-            t0 = time.perf_counter()
-            pred = fit()
-            secs = time.perf_counter() - t0
-            records.append(
-                {"seed": seed, "model": name, **rating_metrics(pred, y_te, levels),
-                 "fit_seconds": secs}
+    n_train = n_test = n_cold = 0
+    with tqdm(
+        total=n_seeds * n_models, desc="rating-eval", unit="model", disable=not progress
+    ) as bar:
+        for seed in seeds:
+            idx_train, idx_test = train_test_split(
+                np.arange(len(df)), test_size=test_size, random_state=seed
             )
-            bar.update(1)
-
-        values, counts = np.unique(y_tr, return_counts=True)
-        majority = float(values[int(np.argmax(counts))])
-        record(f"majority class ({_fmt(majority)})", lambda: np.full(len(y_te), majority))
-        mu = float(y_tr.mean())
-        record("global mean", lambda: np.full(len(y_te), mu))
-        record("item mean", lambda: _item_mean(inter, test_i, mu))
-        vecs = has = None
-        if item_vectors is not None:
-            vecs, has = item_vectors.align(inter.item_map.ids)
-            v_tr = vecs[np.asarray(inter.item_idx)]
-            v_te = vecs[test_i]  # every test item is in the map (extra_items)
-            record(f"KNN k={knn_k} (image)", lambda: knn_predict(v_tr, y_tr, v_te, k=knn_k))
-        record(
-            "biased MF",
-            lambda: RatingMF(visual=False, **mf_kw).fit(inter).predict(test_u, test_i),
-        )
-        if vecs is not None:
-            record(
-                "biased MF + visual",
-                lambda: RatingMF(visual=True, **mf_kw)
-                .fit(inter, vecs, has)
-                .predict(test_u, test_i),
-            )
-    bar.close()
+            train, test = df.iloc[idx_train], df.iloc[idx_test]
+            n_train, n_test = len(train), len(test)
+            recs, n_cold = _eval_split(train, test, item_vectors, knn_k, mf_kw, bar.update)
+            records += [{"seed": seed, **r} for r in recs]
 
     runs = pd.DataFrame.from_records(records)
     order = list(dict.fromkeys(runs["model"]))
@@ -287,12 +249,68 @@ def rating_eval(
         for m in METRICS:
             table[m + "_std"] = std[m]
     table.index.name = "model"
-    n_cold = int((test_i < 0).sum())
     if n_cold:
-        notes.append(f"{n_cold:,} test ratings are of items unknown to the model")
+        notes.append(
+            f"{n_cold:,} test ratings (last split) are by users absent from training: "
+            "the models' fallbacks (mean, item mean, item bias + visual term) score them"
+        )
     return RatingEvalResult(
         table=table, runs=runs, n_train=n_train, n_test=n_test, seeds=seeds, notes=notes
     )
+
+
+def _eval_split(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    item_vectors: ItemVectors | None,
+    knn_k: int,
+    mf_kw: dict[str, Any],
+    tick: Callable[[int], Any],
+) -> tuple[list[dict[str, Any]], int]:
+    """Fit and score every model on one split; returns (records, test rows of new users)."""
+    from visrec.analysis.rating_knn import knn_predict
+    from visrec.models.rating_mf import RatingMF
+
+    # maps from the training split; every item with a vector or a test rating is known
+    # too, so an item without training ratings can still be scored from its picture
+    extra = list(test[ITEM].unique())
+    if item_vectors is not None:
+        extra += [str(x) for x in item_vectors.ids]
+    inter = Interactions.from_frame(train, extra_items=extra)
+    test_u = inter.user_map.to_index(test[USER], missing="minus_one")
+    test_i = inter.item_map.to_index(test[ITEM])  # all test items are in the map
+    y_tr = train[RATING].to_numpy()
+    y_te = test[RATING].to_numpy()
+    levels = np.unique(y_tr)
+    records: list[dict[str, Any]] = []
+
+    def record(name: str, fit: Callable[[], np.ndarray]) -> None:
+        t0 = time.perf_counter()
+        pred = fit()
+        secs = time.perf_counter() - t0
+        records.append({"model": name, **rating_metrics(pred, y_te, levels), "fit_seconds": secs})
+        tick(1)
+
+    values, counts = np.unique(y_tr, return_counts=True)
+    majority = float(values[int(np.argmax(counts))])
+    record(f"majority class ({_fmt(majority)})", lambda: np.full(len(y_te), majority))
+    mu = float(y_tr.mean())
+    record("global mean", lambda: np.full(len(y_te), mu))
+    record("item mean", lambda: _item_mean(inter, test_i, mu))
+    if item_vectors is None:
+        record(
+            "biased MF", lambda: RatingMF(visual=False, **mf_kw).fit(inter).predict(test_u, test_i)
+        )
+        return records, int((test_u < 0).sum())
+    vecs, has = item_vectors.align(inter.item_map.ids)
+    v_tr, v_te = vecs[np.asarray(inter.item_idx)], vecs[test_i]
+    record(f"KNN k={knn_k} (image)", lambda: knn_predict(v_tr, y_tr, v_te, k=knn_k))
+    record("biased MF", lambda: RatingMF(visual=False, **mf_kw).fit(inter).predict(test_u, test_i))
+    record(
+        "biased MF + visual",
+        lambda: RatingMF(visual=True, **mf_kw).fit(inter, vecs, has).predict(test_u, test_i),
+    )
+    return records, int((test_u < 0).sum())
 
 
 def _item_mean(inter: Interactions, test_i: np.ndarray, mu: float) -> np.ndarray:
@@ -307,4 +325,3 @@ def _item_mean(inter: Interactions, test_i: np.ndarray, mu: float) -> np.ndarray
 
 def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else str(v)
-

@@ -59,64 +59,28 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, int]:
-    """Read an item table as strings; returns ``(frame, n_malformed_lines_skipped)``.
+def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, list[str]]:
+    """Item ids and labels of an item table (``visrec.data.tables.load_item_table``).
 
-    Uses ``visrec.data.tables.load_item_table`` when the package has it; otherwise
-    pandas, skipping (and counting) lines with the wrong number of fields.
+    Returns ``(ids, labels, notes)``: two aligned string Series (ids unique, labels
+    non-empty) and lines saying which records were dropped or repaired and why.
     """
-    import pandas as pd
+    from visrec.data.interactions import ITEM
+    from visrec.data.tables import load_item_table
 
     if not os.path.exists(path):
         raise VisrecError(f"label table {path!r} does not exist")
-    try:
-        from visrec.data.tables import load_item_table  # type: ignore[attr-defined]
-    except ImportError:
-        load_item_table = None
-    if load_item_table is not None:
-        try:
-            loaded = load_item_table(path)
-        except TypeError:  # a signature this command does not know: read it ourselves
-            loaded = None
-        frame = getattr(loaded, "frame", loaded)
-        skipped = int(getattr(loaded, "n_bad", 0) or 0)
-        if isinstance(frame, pd.DataFrame):
-            return _check_cols(frame.astype(str, copy=False), path, id_col, label_col), skipped
-
-    skipped_lines: list[list[str]] = []
-
-    def bad_line(fields: list[str]) -> None:
-        skipped_lines.append(fields)
-        return None
-
-    lower = path.lower()
-    try:
-        if lower.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-            frame = frame.astype({c: str for c in frame.columns if c in (id_col, label_col)})
-        else:
-            sep = "\t" if lower.endswith((".tsv", ".tab", ".tsv.gz")) else ","
-            frame = pd.read_csv(
-                path,
-                sep=sep,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                engine="python",
-                on_bad_lines=bad_line,
-            )
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise VisrecError(f"{path}: cannot read as a table ({exc})") from exc
-    return _check_cols(frame, path, id_col, label_col), len(skipped_lines)
-
-
-def _check_cols(frame: Any, path: str, id_col: str, label_col: str) -> Any:
-    for col in (id_col, label_col):
-        if col not in frame.columns:
-            raise VisrecError(
-                f"{path}: no column {col!r} (columns: {', '.join(map(str, frame.columns))})"
-            )
-    return frame
+    loaded = load_item_table(path, id_col=id_col, label_col=label_col)
+    notes: list[str] = []
+    if loaded.n_bad:
+        notes.append(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(3))
+    if loaded.warnings:
+        notes.append(
+            f"{path}: repaired {len(loaded.warnings):,} line(s) with extra fields "
+            f"(e.g. {loaded.warnings[0]})"
+        )
+    frame = loaded.frame
+    return frame[ITEM].astype(str), frame[label_col].astype(str).str.strip(), notes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,22 +91,10 @@ def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
 
     iv = read_vectors(args.vectors)
-    table, n_bad = read_label_table(args.labels, args.id_col, args.label_col)
-    if n_bad:
-        print(f"{args.labels}: skipped {n_bad:,} malformed line(s)")
-
-    ids = table[args.id_col].astype(str).str.strip()
-    labs = table[args.label_col]
-    ok = labs.notna() & (labs.astype(str).str.strip() != "") & ids.ne("")
-    label_of: dict[str, str] = {}
-    n_dup = 0
-    for i, lab in zip(ids[ok], labs[ok].astype(str).str.strip(), strict=True):
-        if i in label_of:
-            n_dup += 1
-            continue
-        label_of[i] = lab
-    if n_dup:
-        print(f"{args.labels}: {n_dup:,} repeated id(s); the first row of each is used")
+    ids, labs, notes = read_label_table(args.labels, args.id_col, args.label_col)
+    for line in notes:
+        print(line)
+    label_of = dict(zip(ids, labs, strict=True))
 
     n_total = len(iv)
     no_image = ~iv.has_image

@@ -65,45 +65,18 @@ def register(subparsers: Any) -> None:
 def load_interactions_frame(path: str) -> Any:
     """Ratings table with canonical columns (``user_id``, ``item_id``, ``rating``, ...).
 
-    Uses ``visrec.data.tables.load_interactions`` when the package has it; otherwise
-    reads Parquet, a CSV/TSV with a header naming ``user_id``/``item_id``, or a
-    headerless MovieLens ``u.data`` (tab-separated user, item, rating, timestamp).
+    Any layout ``visrec.data.tables.load_interactions`` reads (CSV/TSV/Parquet with a
+    header, MovieLens ``u.data``, Amazon review files, which add ``review_id``). Dropped
+    records are reported on stdout.
     """
-    import pandas as pd
+    from visrec.data.tables import load_interactions
 
     if not os.path.exists(path):
         raise VisrecError(f"interactions file {path!r} does not exist")
-    try:
-        from visrec.data.tables import load_interactions  # type: ignore[attr-defined]
-    except ImportError:
-        load_interactions = None
-    if load_interactions is not None:
-        loaded = load_interactions(path)
-        frame = getattr(loaded, "frame", loaded)
-        if isinstance(frame, pd.DataFrame):
-            return frame
-
-    lower = path.lower()
-    try:
-        if lower.endswith(".parquet"):
-            return pd.read_parquet(path)
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            first = fh.readline()
-        sep = "\t" if "\t" in first else ","
-        fields = [f.strip() for f in first.rstrip("\n").split(sep)]
-        if "user_id" in fields or "item_id" in fields:
-            return pd.read_csv(path, sep=sep, dtype={"user_id": str, "item_id": str})
-        if sep == "\t" and len(fields) in (3, 4):
-            names = ["user_id", "item_id", "rating", "timestamp"][: len(fields)]
-            return pd.read_csv(
-                path, sep="\t", header=None, names=names, dtype={"user_id": str, "item_id": str}
-            )
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise VisrecError(f"{path}: cannot read as an interactions table ({exc})") from exc
-    raise VisrecError(
-        f"{path} line 1: expected a header with user_id,item_id[,rating,timestamp] or "
-        f"MovieLens u.data (tab-separated user, item, rating, timestamp), got {first[:80]!r}"
-    )
+    loaded = load_interactions(path)
+    if loaded.n_bad:
+        print(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(3))
+    return loaded.frame
 
 
 def ratings_with_vectors(

@@ -242,11 +242,7 @@ class RatingMF:
                 f"RatingMF: vectors of shape {v.shape}, expected ({n_items}, d) aligned "
                 "to the item map"
             )
-        has = (
-            np.abs(v).sum(axis=1) > 0
-            if has_image is None
-            else np.asarray(has_image, dtype=bool)
-        )
+        has = np.abs(v).sum(axis=1) > 0 if has_image is None else np.asarray(has_image, dtype=bool)
         if len(has) != n_items:
             raise VisrecError(f"RatingMF: has_image has {len(has)} rows, expected {n_items}")
         dim = v.shape[1] if self.visual_dim is None else min(int(self.visual_dim), v.shape[1])
@@ -254,11 +250,10 @@ class RatingMF:
         if has.any():
             centred = v[has] - v[has].mean(axis=0)
             if dim < v.shape[1]:
-                from threadpoolctl import threadpool_limits
-
                 # the leading principal components carry most of the variance, cost
                 # a fraction of the full width per step, and are less to overfit
                 from sklearn.utils.extmath import randomized_svd
+                from threadpoolctl import threadpool_limits
 
                 dim = min(dim, int(has.sum()))
                 with threadpool_limits(limits=1, user_api="blas"):  # see fit

@@ -1,0 +1,174 @@
+"""Clusters vs categories: scores on fixtures with a known answer, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.analysis.cluster import cluster_vs_labels, purity_score
+from visrec.cli import main
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import VisrecError
+
+
+def blobs(n_per: int = 30, labels: tuple[str, ...] = ("shoe", "shirt", "bag"), seed: int = 0):
+    """Well-separated Gaussian blobs in 6-d, one per label (blob j centred at 20 * e_j)."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for j, lab in enumerate(labels):
+        centre = np.zeros(6)
+        centre[j] = 20.0
+        xs.append(centre + rng.normal(scale=0.5, size=(n_per, 6)))
+        ys += [lab] * n_per
+    return np.vstack(xs).astype(np.float32), ys
+
+
+def test_purity_by_hand():
+    # cluster 0: 5 of A, 1 of B -> 5; cluster 1: 2 of A, 2 of B -> 2; (5 + 2) / 10
+    assert purity_score(np.array([[5, 1], [2, 2]])) == pytest.approx(0.7)
+    assert purity_score(pd.DataFrame([[0, 3], [4, 0], [1, 2]])) == pytest.approx(9 / 10)
+    with pytest.raises(VisrecError):
+        purity_score(np.zeros((2, 2)))
+
+
+def test_separated_blobs_match_labels_exactly():
+    x, y = blobs()
+    res = cluster_vs_labels(x, y)
+    assert res.k == 3 and res.n == 90
+    assert res.ari == pytest.approx(1.0)
+    assert res.nmi == pytest.approx(1.0)
+    assert res.purity == pytest.approx(1.0)
+    # clusters are renumbered so the table is diagonal, labels most frequent first
+    # (all tie at 30, so alphabetical)
+    assert list(res.table.columns) == ["bag", "shirt", "shoe"]
+    np.testing.assert_array_equal(res.table.to_numpy(), np.diag([30, 30, 30]))
+    lab = np.asarray(y)
+    for c in range(3):
+        assert len(set(lab[res.assignments == c])) == 1
+
+
+def test_shuffled_labels_score_near_chance():
+    x, y = blobs(n_per=100)
+    shuffled = list(np.random.default_rng(1).permutation(y))
+    res = cluster_vs_labels(x, shuffled)
+    assert abs(res.ari) < 0.03
+    assert res.nmi < 0.03
+    # each cluster holds ~1/3 of each label; purity can't fall below 1/3
+    assert 1 / 3 <= res.purity < 0.45
+
+
+def test_k_differs_from_label_count_and_json_shape():
+    x, y = blobs()
+    res = cluster_vs_labels(x, y, k=6, random_state=3)
+    assert res.k == 6 and res.table.shape == (6, 3)
+    assert res.table.to_numpy().sum() == 90
+    assert res.purity == pytest.approx(1.0)  # splitting pure blobs keeps them pure
+    assert res.ari < 1.0
+    out = res.to_json()
+    assert set(out) == {"k", "n", "ari", "nmi", "purity", "table"}
+    assert set(out["table"]) == {str(c) for c in range(6)}
+    assert sum(sum(row.values()) for row in out["table"].values()) == 90
+    json.dumps(out)  # plain JSON types only
+    text = res.format()
+    assert "ARI" in text and "purity" in text and "cluster 5" in text
+
+
+def test_bad_input_raises():
+    x, y = blobs()
+    with pytest.raises(VisrecError, match="labels"):
+        cluster_vs_labels(x, y[:-1])
+    with pytest.raises(VisrecError, match="k=200"):
+        cluster_vs_labels(x, y, k=200)
+    x2 = x.copy()
+    x2[0, 0] = np.nan
+    with pytest.raises(VisrecError, match="NaN"):
+        cluster_vs_labels(x2, y)
+
+
+def _write_fixture(tmp_path: Path) -> tuple[Path, Path]:
+    x, y = blobs(n_per=20)
+    ids = [f"p{i}" for i in range(len(y))]
+    has = np.ones(len(y), dtype=bool)
+    has[0] = False  # no image: must be left out even though it has a label
+    x[0] = 0.0
+    extra_ids = [*ids, "nolabel"]
+    vecs = np.vstack([x, np.full((1, 6), 20.0, dtype=np.float32)])
+    write_vectors(
+        tmp_path / "v.parquet",
+        ItemVectors(ids=extra_ids, vectors=vecs, has_image=np.append(has, True)),
+    )
+    lines = ["id,kind,other"]
+    lines += [f"{i},{lab},x" for i, lab in zip(ids, y, strict=True)]
+    lines.append("extra,kind,with,unquoted,commas")  # repaired: extras join 'other'
+    lines.append("short,line")  # too few fields: skipped
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path / "v.parquet", tmp_path / "labels.csv"
+
+
+def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys):
+    v, labels = _write_fixture(tmp_path)
+    out = tmp_path / "res" / "c.json"
+    rc = main(
+        [
+            "cluster",
+            str(v),
+            "--labels",
+            str(labels),
+            "--id-col",
+            "id",
+            "--label-col",
+            "kind",
+            "--json",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "skipped 1 record" in text and "repaired 1 line" in text
+    assert "left out 1 without an image and 1 without a label" in text
+    data = json.loads(out.read_text())
+    assert set(data) == {"k", "n", "ari", "nmi", "purity", "table"}
+    assert data["k"] == 3 and data["n"] == 59
+    assert data["ari"] == pytest.approx(1.0) and data["purity"] == pytest.approx(1.0)
+    assert sorted(sum(r.values()) for r in data["table"].values()) == [19, 20, 20]
+
+
+def test_cli_cluster_keep_and_top_labels(tmp_path, capsys):
+    v, labels = _write_fixture(tmp_path)
+    base = ["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "kind"]
+    out = tmp_path / "k.json"
+    assert main([*base, "--keep", "shoe,bag", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["k"] == 2 and data["n"] == 39  # p0 (shoe) has no image
+    assert "left out 20 items with other labels" in capsys.readouterr().out
+    assert main([*base, "--top-labels", "1", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    # shirt and bag have 20 labelled images each, shoe 19: the top label is a 20
+    assert data["k"] == 1 and data["n"] == 20
+    assert main([*base, "--keep", "hat"]) == 2
+    assert "'hat'" in capsys.readouterr().err
+
+
+def test_cli_cluster_missing_column_is_a_clear_error(tmp_path, capsys):
+    v, labels = _write_fixture(tmp_path)
+    rc = main(["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "x"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "'x'" in err and "labels.csv" in err
+
+
+def test_real_styles_table_reads_cleanly(shared_data):
+    from visrec.commands.cluster import read_label_table
+
+    path = shared_data / "fashion-products" / "styles.csv"
+    ids, labels, notes = read_label_table(str(path), "id", "masterCategory")
+    assert len(ids) == len(labels) == 3000 and notes == []
+    counts = labels.value_counts()
+    assert counts["Apparel"] == 1683
+    assert counts["Footwear"] == 651
+    assert counts["Accessories"] == 650
+    assert ids.iloc[0] == "10001" and ids.is_unique
