@@ -95,7 +95,7 @@ class Split:
         return self.test.item_map.ids
 
 
-def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def _check_frame(frame: pd.DataFrame | Interactions) -> pd.DataFrame:
     if isinstance(frame, Interactions):
         frame = frame.to_frame()
     for col in (USER, ITEM):
@@ -111,7 +111,7 @@ def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def collapse_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def collapse_duplicates(frame: pd.DataFrame | Interactions) -> tuple[pd.DataFrame, int]:
     """Keep one row per ``(user_id, item_id)``: the latest by timestamp when there is a
     timestamp column, else the last row. Returns ``(frame, n_removed)``; row order of
     the kept rows is preserved."""
@@ -162,7 +162,7 @@ def _check_ratio(test_ratio: float) -> None:
         raise VisrecError(f"test_ratio must be in (0, 1), got {test_ratio}")
 
 
-def warm_split(frame: pd.DataFrame, test_ratio: float = 0.2, seed: int = 0) -> Split:
+def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed: int = 0) -> Split:
     """Per-user random split (see the module docstring).
 
     Parameters
@@ -190,7 +190,7 @@ def warm_split(frame: pd.DataFrame, test_ratio: float = 0.2, seed: int = 0) -> S
     return _build("warm", df[~is_test], df[is_test], n_dup, info)
 
 
-def time_split(frame: pd.DataFrame) -> Split:
+def time_split(frame: pd.DataFrame | Interactions) -> Split:
     """Leave-last-out by timestamp (see the module docstring); deterministic."""
     df, n_dup = collapse_duplicates(frame)
     if TIMESTAMP not in df.columns or df[TIMESTAMP].isna().any():
@@ -217,7 +217,7 @@ def time_split(frame: pd.DataFrame) -> Split:
 
 
 def cold_items_split(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Interactions,
     test_ratio: float = 0.2,
     seed: int = 0,
     eligible_items: np.ndarray | list[str] | None = None,
@@ -266,7 +266,7 @@ def cold_items_split(
 
 
 def make_split(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Interactions,
     protocol: str,
     seed: int = 0,
     test_ratio: float = 0.2,
