@@ -1,0 +1,271 @@
+"""Image fetching against a local HTTP server started by the tests (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from visrec.cli import main
+from visrec.data.images_index import load_manifest
+from visrec.images.fetch import cache_key, fetch_images
+
+
+def _image_bytes(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
+    buf = io.BytesIO()
+    img = Image.new("RGB", size, (200, 30, 30))
+    for x in range(0, size[0], 4):  # some structure so the JPEG has real scan data
+        img.putpixel((x, x % size[1]), (0, 0, 255))
+    img.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+JPEG = _image_bytes("JPEG", (320, 240))
+PNG = _image_bytes("PNG")
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n"
+HTML = b"<!doctype html><html><body>Sorry, this page is not available</body></html>"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # the slow handler writes to sockets the client already closed
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, Counter]]:
+    hits: Counter = Counter()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, code: int, body: bytes, length: int | None = None,
+                  ctype: str = "image/jpeg") -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body) if length is None else length))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            with lock:
+                hits[path] += 1
+                n = hits[path]
+            if path == "/ok.jpg":
+                self._send(200, JPEG)
+            elif path == "/ok.png":
+                self._send(200, PNG, ctype="image/png")
+            elif path == "/png-named.jpg":  # content decides, not the extension
+                self._send(200, PNG)
+            elif path == "/missing.jpg":
+                self._send(404, b"not found", ctype="text/plain")
+            elif path == "/slow.jpg":
+                time.sleep(1.5)
+                self._send(200, JPEG)
+            elif path == "/short.jpg":  # Content-Length larger than the body
+                self._send(200, JPEG[:500], length=len(JPEG))
+            elif path == "/cut.jpg":  # complete transfer of a cut-off JPEG
+                self._send(200, JPEG[: len(JPEG) // 2])
+            elif path == "/page.jpg":
+                self._send(200, HTML, ctype="text/html")
+            elif path == "/doc.jpg":
+                self._send(200, PDF, ctype="application/pdf")
+            elif path == "/empty.jpg":
+                self._send(200, b"")
+            elif path == "/flaky.jpg":  # 503 first, then the image
+                if n == 1:
+                    self._send(503, b"busy", ctype="text/plain")
+                else:
+                    self._send(200, JPEG)
+            elif path == "/down.jpg":
+                self._send(503, b"busy", ctype="text/plain")
+            elif path == "/huge-declared.jpg":
+                self._send(200, b"", length=10**9)
+            elif path == "/huge-stream.jpg":  # no Content-Length: HTTP/1.0 body until close
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"\xff" * 300_000)
+            else:
+                self._send(404, b"?", ctype="text/plain")
+
+    srv = _Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}", hits
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+FAST = {"timeout": 0.3, "backoff": 0.01, "progress": False, "workers": 8}
+
+
+def test_good_images_cached_by_url_hash_then_reused(server: tuple[str, Counter],
+                                                    tmp_path: Path) -> None:
+    base, hits = server
+    urls = [f"{base}/ok.jpg", f"{base}/ok.png", f"{base}/png-named.jpg", f"{base}/ok.jpg"]
+    before = {p: hits[p] for p in ("/ok.jpg", "/ok.png", "/png-named.jpg")}
+    rep = fetch_images(urls, tmp_path / "c", **FAST)
+    assert len(rep) == 3 and rep.n_downloaded == 3 and rep.n_cached == 0 and not rep.errors
+    assert rep[urls[0]] == tmp_path / "c" / f"{cache_key(urls[0])}.jpg"
+    assert rep[urls[1]] == tmp_path / "c" / f"{cache_key(urls[1])}.png"
+    assert Path(rep[urls[2]]).suffix == ".png"  # decoded as PNG despite the .jpg URL
+    assert Path(rep[urls[0]]).read_bytes() == JPEG
+    after_first = {p: hits[p] for p in before}
+    assert {p: after_first[p] - before[p] for p in before} == {
+        "/ok.jpg": 1, "/ok.png": 1, "/png-named.jpg": 1,
+    }
+    rep2 = fetch_images(urls, tmp_path / "c", **FAST)
+    assert rep2.n_cached == 3 and rep2.n_downloaded == 0
+    assert {p: hits[p] for p in before} == after_first  # no request at all
+    assert dict(rep2.paths) == dict(rep.paths)
+
+
+def test_failures_grouped_by_reason_and_nothing_partial_in_cache(
+    server: tuple[str, Counter], tmp_path: Path
+) -> None:
+    base, hits = server
+    bad = {
+        "/missing.jpg": "http 404",
+        "/slow.jpg": "timeout",
+        "/short.jpg": "truncated download",
+        "/cut.jpg": "broken image",
+        "/page.jpg": "not an image",
+        "/doc.jpg": "not an image",
+        "/empty.jpg": "not an image",
+        "/down.jpg": "http 503",
+        "/huge-declared.jpg": "too large",
+        "/huge-stream.jpg": "too large",
+    }
+    before = Counter(hits)
+    cache = tmp_path / "c"
+    t0 = time.perf_counter()
+    rep = fetch_images([base + p for p in bad] + ["file:///etc/passwd"], cache,
+                       retries=2, max_bytes=100_000, **FAST)
+    elapsed = time.perf_counter() - t0
+    assert not rep.paths
+    kinds = {u.removeprefix(base): e.split(":", 1)[0] for u, e in rep.errors.items()}
+    assert kinds == {**bad, "file:///etc/passwd": "invalid url"}
+    assert rep.failures_by_kind() == {
+        "not an image": 3, "too large": 2, "http 404": 1, "timeout": 1,
+        "truncated download": 1, "broken image": 1, "http 503": 1, "invalid url": 1,
+    }
+    made = {p: hits[p] - before[p] for p in bad}
+    # Retried (1 + 2 retries): timeouts, truncated transfers, 5xx. Never: 404, bad content.
+    assert made == {
+        "/missing.jpg": 1, "/slow.jpg": 3, "/short.jpg": 3, "/cut.jpg": 1, "/page.jpg": 1,
+        "/doc.jpg": 1, "/empty.jpg": 1, "/down.jpg": 3, "/huge-declared.jpg": 1,
+        "/huge-stream.jpg": 1,
+    }
+    assert list(cache.iterdir()) == []  # no partial or temp files left behind
+    assert elapsed < 6.0  # 3 timeouts of 0.3 s, not 3 x 1.5 s
+    text = rep.summary()
+    assert "fetched 0 of 11 image URLs (0 from cache, 0 downloaded); 11 failed" in text
+    assert "  not an image               3" in text
+    assert isinstance(rep[base + "/missing.jpg"], str)
+
+
+def test_retry_after_503_succeeds(server: tuple[str, Counter], tmp_path: Path) -> None:
+    base, hits = server
+    before = hits["/flaky.jpg"]
+    rep = fetch_images([f"{base}/flaky.jpg"], tmp_path, retries=1, **FAST)
+    assert not rep.errors and rep.n_downloaded == 1
+    assert hits["/flaky.jpg"] - before == 2
+    with Image.open(rep[f"{base}/flaky.jpg"]) as im:
+        assert im.size == (320, 240)
+
+
+def test_no_retries_means_one_attempt(server: tuple[str, Counter], tmp_path: Path) -> None:
+    base, hits = server
+    before = hits["/down.jpg"]
+    rep = fetch_images([f"{base}/down.jpg"], tmp_path, retries=0, **FAST)
+    assert rep.errors[f"{base}/down.jpg"].startswith("http 503")
+    assert hits["/down.jpg"] - before == 1
+
+
+def test_connection_refused_is_reported(tmp_path: Path) -> None:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    url = f"http://127.0.0.1:{port}/x.jpg"
+    rep = fetch_images([url], tmp_path, retries=1, **FAST)
+    assert rep.errors[url].startswith("connection error")
+
+
+def test_cli_fetch_from_manifest_and_review_file(server: tuple[str, Counter], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    base, _ = server
+    urls = tmp_path / "urls.csv"
+    urls.write_text(f"item_id,url\nA,{base}/ok.jpg\nB,{base}/missing.jpg\nC,{base}/ok.png\n")
+    cache = tmp_path / "cache"
+    out = tmp_path / "out" / "fetched.csv"
+    js = tmp_path / "f.json"
+    rc = main(["fetch", str(urls), "--cache", str(cache), "-o", str(out), "--no-progress",
+               "--retries", "0", "--timeout", "1", "--json", str(js)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "fetched 2 of 3 image URLs" in text and "http 404" in text
+    got = load_manifest(out)
+    assert list(got) == ["A", "C"]
+    assert Path(got["A"]).read_bytes() == JPEG
+    assert json.loads(js.read_text())["failures_by_kind"] == {"http 404": 1}
+
+    reviews = tmp_path / "AMAZON_FASHION_5.json.gz"
+    recs = [
+        {"overall": 5.0, "reviewerID": "U1", "asin": "B1", "unixReviewTime": 1,
+         "image": [f"{base}/ok.jpg", f"{base}/ok.png"]},
+        {"overall": 4.0, "reviewerID": "U2", "asin": "B1", "unixReviewTime": 2},
+        {"overall": None, "reviewerID": "U3", "asin": "B1", "unixReviewTime": 3,
+         "image": [f"{base}/ok.png"]},
+        {"overall": 3.0, "reviewerID": "U4", "asin": "B2", "unixReviewTime": 4,
+         "image": [f"{base}/page.jpg"]},
+    ]
+    reviews.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in recs).encode()))
+    out2 = tmp_path / "photos.csv"
+    rc = main(["fetch", str(reviews), "--cache", str(cache), "-o", str(out2), "--no-progress",
+               "--retries", "0"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "4 reviews" not in text and "3 reviews, 2 with photos" in text
+    assert "null rating 1" in text
+    got = load_manifest(out2)
+    assert list(got) == ["B1_U1_1"]  # first photo only; ok.jpg came from the cache
+    assert got["B1_U1_1"] == str((cache / f"{cache_key(base + '/ok.jpg')}.jpg").resolve())
+    assert "1 from cache" in text
+
+
+def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(server: tuple[str, Counter],
+                                                       tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    base, _ = server
+    urls = tmp_path / "urls.csv"
+    urls.write_text(f"item_id,url\nA,{base}/missing.jpg\n")
+    assert main(["fetch", str(urls), "--cache", str(tmp_path / "c"), "--no-progress"]) == 1
+    assert load_manifest_rows(tmp_path / "c" / "manifest.csv") == 0
+    meta = tmp_path / "meta_X.json"
+    meta.write_text('{"asin": "B1", "imageURL": ["http://h/1.jpg"]}\n')
+    assert main(["fetch", str(meta), "--cache", str(tmp_path / "c"),
+                 "--what", "review-photos"]) == 2
+    assert "a meta file has product images" in capsys.readouterr().err
+
+
+def load_manifest_rows(path: Path) -> int:
+    return len(path.read_text().strip().splitlines()) - 1

@@ -1,0 +1,95 @@
+"""Image folder index and manifests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from visrec.data.images_index import find_images, load_manifest
+from visrec.errors import VisrecError
+
+
+def touch(p: Path) -> Path:
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(b"x")
+    return p
+
+
+def test_find_images_extensions_case_and_order(tmp_path: Path) -> None:
+    for name in ("10.jpg", "2.JPEG", "b.png", "a.WebP", "c.gif", "d.bmp", "e.tif", "f.TIFF",
+                 "notes.txt", ".hidden.jpg", "readme"):
+        touch(tmp_path / name)
+    (tmp_path / "sub.jpg").mkdir()  # a folder with an image-like name is not an image
+    touch(tmp_path / "nested" / "99.jpg")  # not recursive
+    found = find_images(tmp_path)
+    assert list(found) == ["10", "2", "a", "b", "c", "d", "e", "f"]
+    assert found["2"] == tmp_path / "2.JPEG"
+
+
+def test_find_images_duplicate_id_names_both(tmp_path: Path) -> None:
+    touch(tmp_path / "12.jpg")
+    touch(tmp_path / "12.png")
+    with pytest.raises(VisrecError, match=r"two images for item '12': 12.jpg and 12.png"):
+        find_images(tmp_path)
+
+
+def test_find_images_not_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(VisrecError, match="expected a folder"):
+        find_images(touch(tmp_path / "x.jpg"))
+    with pytest.raises(FileNotFoundError):
+        find_images(tmp_path / "missing")
+
+
+def test_manifest_resolves_relative_paths_and_keeps_urls(tmp_path: Path) -> None:
+    d = tmp_path / "m"
+    d.mkdir()
+    m = d / "manifest.csv"
+    m.write_text(
+        "item_id,path,url\n"
+        "a,img/a.jpg,\n"
+        "b,/abs/b.png,http://ignored\n"
+        "c,,https://example.org/c.jpg\n"
+        "\n"
+        "d,../up/d.jpg,\n",
+        encoding="utf-8",
+    )
+    got = load_manifest(m)
+    assert got == {
+        "a": str(d.resolve() / "img" / "a.jpg"),
+        "b": "/abs/b.png",
+        "c": "https://example.org/c.jpg",
+        "d": str(d.resolve() / ".." / "up" / "d.jpg"),
+    }
+    assert list(got) == ["a", "b", "c", "d"]
+
+
+def test_manifest_tsv_url_only(tmp_path: Path) -> None:
+    m = tmp_path / "urls.tsv"
+    m.write_text("id\turl\nx\thttp://h/x.jpg\n", encoding="utf-8")
+    assert load_manifest(m) == {"x": "http://h/x.jpg"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("item,where\na,b\n", "needs an 'item_id' column"),
+        ("item_id,path\na,x.jpg\na,y.jpg\n", "line 3: item 'a' listed twice .first on line 2"),
+        ("item_id,path\na,x.jpg,extra\n", "line 2: expected 2 fields, got 3"),
+        ("item_id,path\n,x.jpg\n", "line 2: empty item id"),
+        ("item_id,path\na,\n", "line 2: item 'a' has no path or url"),
+        ("", "empty manifest"),
+    ],
+)
+def test_manifest_errors(tmp_path: Path, text: str, message: str) -> None:
+    m = tmp_path / "bad.csv"
+    m.write_text(text, encoding="utf-8")
+    with pytest.raises(VisrecError, match=message):
+        load_manifest(m)
+
+
+def test_real_posters(shared_data: Path) -> None:
+    found = find_images(shared_data / "movielens-100k-posters" / "posters")
+    assert len(found) == 1663
+    assert found["1"].name == "1.jpg"
+    assert list(found) == sorted(found)
