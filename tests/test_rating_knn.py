@@ -1,0 +1,184 @@
+"""The tutorial's rating KNN: values on fixtures with known answers, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+
+from visrec.analysis.rating_knn import knn_predict, knn_rating
+from visrec.cli import main
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import VisrecError
+
+
+def blob_ratings(n_per: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Five far-apart blobs; a vector's rating is its blob number + 1."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(5, 8) * 50.0
+    x = np.vstack([c + rng.normal(scale=0.3, size=(n_per, 8)) for c in centres])
+    y = np.repeat(np.arange(1, 6), n_per).astype(float)
+    return x.astype(np.float32), y
+
+
+def test_ratings_determined_by_blob_are_predicted_exactly():
+    x, y = blob_ratings()
+    res = knn_rating(x, y)
+    assert res.accuracy == 1.0 and res.mae == 0.0
+    assert res.n_train == 160 and res.n_test == 40
+    conf = res.confusion.to_numpy()
+    assert conf.trace() == 40 and conf.sum() == 40
+    assert (conf - np.diag(np.diag(conf))).sum() == 0
+
+
+def test_constant_vectors_vote_of_first_training_rows_by_hand():
+    # every training row is at distance 0: the 3 neighbours are the first 3 training
+    # rows (ratings 1, 2, 2) -> predicts 2 for every test row
+    x_train = np.ones((5, 4), dtype=np.float32)
+    pred = knn_predict(x_train, np.array([1.0, 2.0, 2.0, 3.0, 5.0]), np.ones((3, 4)), k=3)
+    np.testing.assert_array_equal(pred, [2.0, 2.0, 2.0])
+    # accuracy on true ratings [2, 2, 5] is 2/3
+    assert np.mean(pred == np.array([2.0, 2.0, 5.0])) == pytest.approx(2 / 3)
+    # a three-way tie in the vote goes to the smallest rating, as in scikit-learn
+    pred = knn_predict(np.ones((3, 2)), np.array([3.0, 5.0, 4.0]), np.ones((1, 2)), k=3)
+    assert pred.tolist() == [3.0]
+
+
+def test_repeated_vectors_expand_to_rows_in_distance_order():
+    a, b = [0.0, 0.0], [1.0, 0.0]
+    x_train = np.array([a, b, a, b, b], dtype=np.float32)
+    y_train = np.array([1.0, 5.0, 1.0, 5.0, 5.0])
+    # near a: the two a-rows (1, 1) then the first b-row (5) -> 1
+    assert knn_predict(x_train, y_train, np.array([[0.1, 0.0]]), k=3).tolist() == [1.0]
+    # k=5 takes all rows: three 5s beat two 1s
+    assert knn_predict(x_train, y_train, np.array([[0.1, 0.0]]), k=5).tolist() == [5.0]
+
+
+def test_same_predictions_as_sklearn_on_distinct_vectors():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 6)).astype(np.float32)
+    y = rng.integers(1, 6, 300).astype(float)
+    xt = rng.normal(size=(120, 6)).astype(np.float32)
+    for k in (1, 3, 7):
+        ours = knn_predict(x, y, xt, k=k)
+        ref = KNeighborsClassifier(n_neighbors=k).fit(x, y).predict(xt)
+        np.testing.assert_array_equal(ours, ref)
+
+
+def test_majority_class_is_learned_on_the_training_split():
+    n = 10
+    idx_train, idx_test = train_test_split(np.arange(n), test_size=0.5, random_state=1234)
+    y = np.zeros(n)
+    # train: three 4s, two 5s -> majority 4; test: four 5s and a 1. Over all rows 5
+    # is the most common (6 of 10), so a majority taken on all data would score 0.8.
+    y[idx_train] = [4, 4, 4, 5, 5]
+    y[idx_test] = [5, 5, 5, 5, 1]
+    x = np.arange(n, dtype=np.float32)[:, None]
+    res = knn_rating(x, y, k=1, test_size=0.5)
+    assert res.majority_class == 4.0
+    assert res.majority_accuracy == 0.0
+    assert res.majority_mae == pytest.approx((1 + 1 + 1 + 1 + 3) / 5)
+    assert res.labels == [1.0, 4.0, 5.0]
+    assert res.confusion.to_numpy().sum() == 5
+
+
+def test_format_never_shows_accuracy_without_baseline_and_json_keys():
+    x, y = blob_ratings(n_per=10)
+    res = knn_rating(x, y)
+    text = res.format()
+    assert "majority class" in text and f"{res.majority_accuracy:.3f}" in text
+    assert f"{res.accuracy:.3f}" in text and "MAE" in text and "confusion" in text
+    out = res.to_json()
+    for key in ("accuracy", "majority_accuracy", "mae", "majority_class", "confusion"):
+        assert key in out
+    assert out["accuracy"] == 1.0
+    assert out["confusion"]["labels"] == [1, 2, 3, 4, 5]
+    json.dumps(out)
+
+
+def test_bad_input_raises():
+    with pytest.raises(VisrecError, match="ratings"):
+        knn_rating(np.zeros((4, 2)), np.array([1.0, 2.0, 3.0]))
+    with pytest.raises(VisrecError, match="non-finite"):
+        knn_rating(np.zeros((4, 2)), np.array([1.0, np.nan, 3.0, 4.0]))
+
+
+def _cli_fixture(tmp_path):
+    """30 items in 3 blobs (rating = blob + 3), 3 ratings each; item 'i0' has no image
+    and 'ghost' has no vector at all."""
+    rng = np.random.default_rng(0)
+    ids = [f"i{j}" for j in range(30)]
+    blob = np.arange(30) % 3
+    vecs = (np.eye(3, 5)[blob] * 40 + rng.normal(scale=0.2, size=(30, 5))).astype(np.float32)
+    has = np.ones(30, dtype=bool)
+    has[0] = False
+    vecs[0] = 0.0
+    write_vectors(tmp_path / "v.parquet", ItemVectors(ids=ids, vectors=vecs, has_image=has))
+    rows = [(f"u{u}", ids[j], float(blob[j] + 3)) for j in range(30) for u in range(3)]
+    rows.append(("u0", "ghost", 1.0))
+    pd.DataFrame(rows, columns=["user_id", "item_id", "rating"]).to_csv(
+        tmp_path / "r.csv", index=False
+    )
+    return tmp_path / "r.csv", tmp_path / "v.parquet"
+
+
+def test_cli_knn_rating_json_and_dropped_rows(tmp_path, capsys):
+    r, v = _cli_fixture(tmp_path)
+    out = tmp_path / "knn.json"
+    rc = main(["knn-rating", "--interactions", str(r), "--vectors", str(v), "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "left out 4 of 91 rows" in text  # 3 ratings of i0 + the one of 'ghost'
+    assert "majority class" in text
+    data = json.loads(out.read_text())
+    assert data["n_train"] + data["n_test"] == 87
+    assert data["accuracy"] == 1.0 and data["mae"] == 0.0
+    assert 0.0 < data["majority_accuracy"] < 0.6
+    assert data["include_missing"] is False
+
+
+def test_cli_knn_rating_include_missing_keeps_zero_vectors(tmp_path, capsys):
+    r, v = _cli_fixture(tmp_path)
+    out = tmp_path / "knn.json"
+    rc = main(
+        [
+            "knn-rating",
+            "--interactions",
+            str(r),
+            "--vectors",
+            str(v),
+            "--include-missing",
+            "--k",
+            "1",
+            "--json",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    assert "4 of 91 rows have no image: kept with an all-zero vector" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["n_train"] + data["n_test"] == 91 and data["k"] == 1
+
+
+def test_cli_knn_rating_bad_key_column(tmp_path, capsys):
+    r, v = _cli_fixture(tmp_path)
+    rc = main(
+        ["knn-rating", "--interactions", str(r), "--vectors", str(v), "--key-col", "review_id"]
+    )
+    assert rc == 2
+    assert "review_id" in capsys.readouterr().err
+
+
+def test_real_movielens_ratings_load(shared_data):
+    from visrec.commands.knn_rating import load_interactions_frame
+
+    frame = load_interactions_frame(str(shared_data / "movielens-100k-posters" / "u.data"))
+    assert len(frame) == 100_000
+    assert frame["user_id"].nunique() == 943 and frame["item_id"].nunique() == 1682
+    counts = frame["rating"].value_counts()
+    # always predicting 4 stars is right for 34,174 of the 100,000 ratings
+    assert counts.idxmax() == 4 and counts[4] == 34_174
