@@ -1,0 +1,188 @@
+"""``visrec evaluate``: recommenders side by side on one protocol, several seeds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from visrec.errors import VisrecError
+
+DEFAULT_MODELS = "popularity,bpr,vbpr"
+
+EPILOG = """\
+examples:
+  visrec evaluate --interactions u.data --vectors ml100k.parquet --protocol warm
+  visrec evaluate --interactions u.data --vectors ml100k.parquet --protocol cold-items \\
+      --models popularity,bpr,vbpr,visual-cf --seeds 3 --json cold.json
+  visrec evaluate --interactions ratings.csv --protocol time --models popularity,bpr \\
+      --param bpr.epochs=20 --min-rating 4
+
+protocols:
+  warm        per-user random 80/20 (users with >= 2 interactions give test rows)
+  time        leave-last-out: each user's latest interaction is the test (needs timestamps)
+  cold-items  20% of the items (among those with an image vector) held out with all their
+              interactions; candidates are exactly those items, scored from their vectors
+
+Every row is an implicit positive (use --min-rating to keep only ratings >= a value);
+duplicate (user, item) rows are collapsed. Metrics are computed over all candidates
+except each user's training items: AUC (ties count 0.5), Recall@K = hits /
+min(K, |test|), NDCG@K (binary), HitRate@K, Coverage@K (distinct recommended items /
+candidates), mean ± std over seeds 0..N-1. The popularity baseline is always included.
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="compare recommenders (AUC, Recall@K, NDCG@K...) on a warm/time/cold split",
+        description=(
+            "Split the interactions with a protocol, fit every model on the training part "
+            "for several seeds, and print mean ± std of AUC, Recall@K, NDCG@K, HitRate@K, "
+            "catalogue coverage and fit seconds, next to the popularity baseline."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--interactions",
+        required=True,
+        metavar="F",
+        help="interactions: CSV/TSV/Parquet with user_id,item_id[,rating,timestamp], "
+        "MovieLens u.data, Amazon reviews .json.gz",
+    )
+    p.add_argument(
+        "--vectors",
+        default=None,
+        metavar="V",
+        help="item vectors Parquet from `visrec embed` (needed by vbpr and cold-items)",
+    )
+    p.add_argument(
+        "--protocol", choices=("warm", "time", "cold-items"), default="warm", help="default warm"
+    )
+    p.add_argument(
+        "--models",
+        default=DEFAULT_MODELS,
+        help=f"comma-separated registered models (default {DEFAULT_MODELS})",
+    )
+    p.add_argument("--seeds", type=int, default=3, help="number of seeds 0..N-1 (default 3)")
+    p.add_argument("--k", type=int, default=20, help="list length for @K metrics (default 20)")
+    p.add_argument(
+        "--test-ratio", type=float, default=0.2, help="held-out share (default 0.2; not time)"
+    )
+    p.add_argument(
+        "--min-rating",
+        type=float,
+        default=None,
+        help="keep only rows with rating >= this value (default: every row is a positive)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="MODEL.NAME=VALUE",
+        help="a model hyperparameter, e.g. --param vbpr.epochs=30 (repeatable; VALUE is JSON "
+        "or a string)",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=512, help="users scored at a time (default 512)"
+    )
+    p.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-seed lines")
+    p.set_defaults(func=run)
+
+
+def parse_params(items: list[str], models: list[str]) -> dict[str, dict[str, Any]]:
+    """``["vbpr.epochs=30"]`` -> ``{"vbpr": {"epochs": 30}}`` (values parsed as JSON)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        model, dot, name = key.partition(".")
+        if not sep or not dot or not model or not name:
+            raise VisrecError(f"--param {item!r}: expected MODEL.NAME=VALUE, e.g. bpr.epochs=20")
+        if model not in models:
+            raise VisrecError(
+                f"--param {item!r}: model {model!r} is not in --models ({', '.join(models)})"
+            )
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(model, {})[name] = value
+    return out
+
+
+def load_frame(path: str, min_rating: float | None, log: Any) -> Any:
+    """Interactions with canonical columns; every kept row is an implicit positive."""
+    import os
+
+    from visrec.data.tables import load_interactions
+
+    if not os.path.exists(path):
+        raise VisrecError(f"interactions file {path!r} does not exist")
+    loaded = load_interactions(path)
+    if loaded.n_bad:
+        log(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(3))
+    frame = loaded.frame
+    if min_rating is not None:
+        if "rating" not in frame.columns:
+            raise VisrecError(f"--min-rating given but {path} has no rating column")
+        keep = frame["rating"] >= min_rating
+        log(
+            f"--min-rating {min_rating:g}: kept {int(keep.sum()):,} of {len(frame):,} rows "
+            f"({int((~keep).sum()):,} below the threshold dropped)"
+        )
+        frame = frame[keep].reset_index(drop=True)
+    if len(frame) == 0:
+        raise VisrecError(f"{path}: no interactions left to evaluate")
+    return frame
+
+
+def run(args: argparse.Namespace) -> int:
+    from visrec.embed.store import read_vectors
+    from visrec.evaluation.runner import parse_model_specs, run_experiment
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr)
+
+    if args.seeds < 1:
+        raise VisrecError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.k < 1:
+        raise VisrecError(f"--k must be at least 1, got {args.k}")
+    if not 0.0 < args.test_ratio < 1.0:
+        raise VisrecError(f"--test-ratio must be between 0 and 1, got {args.test_ratio}")
+    names = [n for n, _ in parse_model_specs(args.models)]
+    params = parse_params(args.param, names)
+    specs = [(n, params.get(n, {})) for n in names]
+    frame = load_frame(args.interactions, args.min_rating, log)
+    iv = read_vectors(args.vectors) if args.vectors else None
+    if iv is not None:
+        n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())
+        log(
+            f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "
+            "are on an item with an image"
+        )
+    res = run_experiment(
+        frame,
+        iv,
+        args.protocol,
+        specs,
+        seeds=range(args.seeds),
+        k=args.k,
+        test_ratio=args.test_ratio,
+        batch_size=args.batch_size,
+        progress=not args.quiet and sys.stderr.isatty(),
+        log=log,
+    )
+    first = res.info[next(iter(res.info))]
+    print(
+        f"protocol {args.protocol}: {first['n_train']:,} train / {first['n_test']:,} test rows, "
+        f"{first['n_candidates']:,} candidates, seeds {args.seeds} (mean ± std)"
+    )
+    print(res.table())
+    if args.json:
+        res.to_json(args.json)
+        print(f"\nwrote {args.json}")
+    return 0
