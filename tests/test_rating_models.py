@@ -1,0 +1,255 @@
+"""Rating models (biased MF with a visual term) and the rating-eval comparison."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import train_test_split
+
+from visrec.analysis.rating_eval import nearest_level, rating_eval, rating_metrics
+from visrec.cli import main
+from visrec.data.interactions import IdMap, Interactions
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import NotFittedError, VisrecError
+from visrec.models.rating_mf import RatingMF
+
+
+def planted(
+    n_users: int = 150,
+    n_items: int = 120,
+    rank: int = 3,
+    density: float = 0.5,
+    noise: float = 0.1,
+    seed: int = 0,
+    d: int = 10,
+    visual: bool = False,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Ratings ``3.5 + b_u + b_i + p_u . q_i + noise`` on a random half of the matrix.
+
+    With ``visual=True`` the item bias and factors are linear in the item's vector
+    (``b_i = w . f_i``, ``q_i = A f_i``), so an item's picture predicts its ratings.
+    Returns the rating frame (ids ``u<k>`` / ``i<k>``) and the item vectors (n_items, d).
+    """
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=(n_items, d))
+    if visual:
+        bi = f @ rng.normal(scale=0.25, size=d)
+        q = f @ rng.normal(scale=0.35, size=(d, rank))
+    else:
+        bi = rng.normal(scale=0.5, size=n_items)
+        q = rng.normal(scale=0.8, size=(n_items, rank))
+    bu = rng.normal(scale=0.3, size=n_users)
+    p = rng.normal(scale=0.8, size=(n_users, rank))
+    truth = 3.5 + bu[:, None] + bi[None, :] + p @ q.T
+    uu, ii = np.nonzero(rng.random((n_users, n_items)) < density)
+    r = truth[uu, ii] + rng.normal(scale=noise, size=len(uu))
+    frame = pd.DataFrame({"user_id": [f"u{u}" for u in uu], "item_id": [f"i{i}" for i in ii]})
+    frame["rating"] = r
+    return frame, f.astype(np.float32)
+
+
+def rmse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+def item_mean_pred(train: Interactions, test_items: np.ndarray) -> np.ndarray:
+    assert train.rating is not None
+    s = np.bincount(train.item_idx, weights=train.rating, minlength=train.n_items)
+    c = np.bincount(train.item_idx, minlength=train.n_items)
+    means = np.where(c > 0, s / np.maximum(c, 1), float(train.rating.mean()))
+    return means[test_items]
+
+
+# ---------------------------------------------------------------------- RatingMF
+def test_recovers_planted_low_rank_ratings():
+    frame, _ = planted()
+    inter = Interactions.from_frame(frame)
+    tr, te = train_test_split(np.arange(len(frame)), test_size=0.2, random_state=0)
+    train, test = inter.subset(tr), inter.subset(te)
+    m = RatingMF(visual=False).fit(train)
+    got = rmse(m.predict(test.user_idx, test.item_idx), test.rating)
+    baseline = rmse(item_mean_pred(train, test.item_idx), test.rating)
+    assert baseline > 1.0  # users and their tastes matter in this fixture
+    assert got < 0.35 * baseline
+    assert got < 0.4  # noise is 0.1; what is left is shrinkage
+
+
+def test_visual_term_scores_items_unseen_in_training():
+    frame, f = planted(n_users=200, n_items=150, visual=True, seed=1)
+    inter = Interactions.from_frame(frame)
+    # items 0..29 of the item map have all their ratings held out
+    cold = inter.item_idx < 30
+    train, test = inter.subset(~cold), inter.subset(cold)
+    vectors = f[[int(i[1:]) for i in inter.item_map.ids]]
+    plain = RatingMF(visual=False).fit(train)
+    vis = RatingMF(visual=True).fit(train, vectors)
+    assert not vis.item_seen_[:30].any() and vis.item_seen_[30:].all()
+    e_plain = rmse(plain.predict(test.user_idx, test.item_idx), test.rating)
+    e_vis = rmse(vis.predict(test.user_idx, test.item_idx), test.rating)
+    # plain MF can only say mu + b_u for a new item; the picture carries b_i and q_i
+    assert e_vis < 0.6 * e_plain
+    # and for such an item plain MF's prediction is exactly that fallback
+    u, i = test.user_idx[:5], test.item_idx[:5]
+    np.testing.assert_allclose(
+        plain.predict(u, i),
+        np.clip(plain.global_mean_ + plain.user_bias_[u], plain.rating_min_, plain.rating_max_),
+    )
+
+
+def test_explicit_fallbacks_for_unknown_users_and_items():
+    frame, f = planted(n_users=40, n_items=30, seed=2, visual=True)
+    inter = Interactions.from_frame(frame)
+    vectors = f[[int(i[1:]) for i in inter.item_map.ids]]
+    m = RatingMF(visual=True, n_epochs=50).fit(inter, vectors)
+    # unknown user: no bias, no taste; the item's bias and visual bias remain
+    assert m.visual_bias_ is not None
+    expected = m.global_mean_ + m.item_bias_[3] + m.item_visual_[3] @ m.visual_bias_
+    got = m.predict(np.array([-1]), np.array([3]))[0]
+    assert got == pytest.approx(np.clip(expected, m.rating_min_, m.rating_max_))
+    # unknown user and unknown item: the global mean
+    assert m.predict([-1], [-1])[0] == pytest.approx(m.global_mean_)
+    with pytest.raises(VisrecError, match="item index 30 out of range"):
+        m.predict([0], [30])
+    with pytest.raises(VisrecError, match="user index -2"):
+        m.predict([-2], [0])
+
+
+def test_predictions_clipped_deterministic_and_from_scratch():
+    frame, _ = planted(n_users=60, n_items=40, seed=3)
+    frame["rating"] = frame["rating"].round().clip(1, 5)
+    inter = Interactions.from_frame(frame)
+    m = RatingMF(visual=False, n_epochs=60, random_state=7)
+    users = np.repeat(np.arange(inter.n_users), inter.n_items)
+    items = np.tile(np.arange(inter.n_items), inter.n_users)
+    a = m.fit(inter).predict(users, items)
+    assert a.min() >= 1.0 and a.max() <= 5.0
+    b = m.fit(inter).predict(users, items)  # refit: no warm start
+    np.testing.assert_array_equal(a, b)
+    c = RatingMF(visual=False, n_epochs=60, random_state=8).fit(inter).predict(users, items)
+    assert not np.array_equal(a, c)
+    assert m.get_params()["random_state"] == 7 and m.get_params()["n_epochs"] == 60
+
+
+def test_errors_before_fit_and_on_bad_input():
+    frame, _ = planted(n_users=20, n_items=10, seed=4)
+    inter = Interactions.from_frame(frame)
+    with pytest.raises(NotFittedError):
+        RatingMF().predict([0], [0])
+    with pytest.raises(VisrecError, match="vectors"):
+        RatingMF(visual=True).fit(inter)
+    with pytest.raises(VisrecError, match=r"\(10, d\)"):
+        RatingMF(visual=True).fit(inter, np.zeros((9, 4)))
+    no_ratings = Interactions(
+        user_map=IdMap.from_values(["a"]),
+        item_map=IdMap.from_values(["x"]),
+        user_idx=np.array([0]),
+        item_idx=np.array([0]),
+    )
+    with pytest.raises(VisrecError, match="ratings"):
+        RatingMF(visual=False).fit(no_ratings)
+
+
+# ---------------------------------------------------------------------- rating_eval
+def test_nearest_level_and_metrics_by_hand():
+    levels = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    got = nearest_level(np.array([0.4, 1.5, 2.49, 4.7, 9.0]), levels)
+    np.testing.assert_array_equal(got, [1, 2, 2, 5, 5])  # halves round up
+    np.testing.assert_array_equal(nearest_level(np.array([3.2, 3.3]), [3.0, 3.5]), [3.0, 3.5])
+    m = rating_metrics(np.array([1.0, 2.2, 4.0]), np.array([1.0, 3.0, 3.0]), levels)
+    assert m["accuracy"] == pytest.approx(1 / 3)
+    assert m["mae"] == pytest.approx((0 + 0.8 + 1.0) / 3)
+    assert m["rmse"] == pytest.approx(np.sqrt((0.64 + 1.0) / 3))
+
+
+def _star_fixture(seed: int = 5):
+    frame, f = planted(n_users=100, n_items=80, seed=seed, visual=True, density=0.6)
+    frame["rating"] = frame["rating"].round().clip(1, 5)
+    ids = [f"i{k}" for k in range(80)]
+    iv = ItemVectors(ids=ids, vectors=f, has_image=np.ones(80, dtype=bool))
+    return frame, iv
+
+
+def test_rating_eval_compares_every_model_on_one_split():
+    frame, iv = _star_fixture()
+    res = rating_eval(frame, iv, n_seeds=1)
+    # the majority class, recomputed by hand on the same split
+    tr, te = train_test_split(np.arange(len(frame)), test_size=0.2, random_state=1234)
+    y_tr, y_te = frame["rating"].to_numpy()[tr], frame["rating"].to_numpy()[te]
+    vals, counts = np.unique(y_tr, return_counts=True)
+    maj = int(vals[np.argmax(counts)])
+    name = f"majority class ({maj})"
+    assert list(res.table.index) == [
+        name,
+        "global mean",
+        "item mean",
+        "KNN k=3 (image)",
+        "biased MF",
+        "biased MF + visual",
+    ]
+    t = res.table
+    assert t.loc[name, "accuracy"] == pytest.approx(np.mean(y_te == maj))
+    assert t.loc[name, "mae"] == pytest.approx(np.mean(np.abs(y_te - maj)))
+    assert t.loc["global mean", "rmse"] == pytest.approx(
+        rmse(np.full(len(y_te), y_tr.mean()), y_te)
+    )
+    assert res.n_train == len(tr) and res.n_test == len(te)
+    assert t.loc["biased MF", "rmse"] < 0.8 * t.loc["item mean", "rmse"]
+    assert t.loc["item mean", "rmse"] < t.loc["global mean", "rmse"]
+    assert t.loc["biased MF", "accuracy"] > t.loc[name, "accuracy"]
+    text = res.format()
+    assert name in text and "RMSE" in text
+
+
+def test_rating_eval_seeds_report_spread():
+    frame, _ = _star_fixture(seed=6)
+    res = rating_eval(frame, None, n_seeds=2, random_state=10, mf_params={"n_epochs": 40})
+    assert res.seeds == [10, 11]
+    assert len(res.runs) == 2 * 4  # no vectors: no KNN, no visual MF
+    assert "rmse_std" in res.table.columns
+    assert (res.table["rmse_std"] >= 0).all()
+    assert any("no item vectors" in n for n in res.notes)
+    out = res.to_json()
+    assert set(out["models"]["biased MF"]) >= {"accuracy", "mae", "rmse", "rmse_std"}
+    json.dumps(out)
+
+
+def test_cli_rating_eval_writes_json(tmp_path, capsys):
+    frame, iv = _star_fixture(seed=7)
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    write_vectors(tmp_path / "v.parquet", iv)
+    out = tmp_path / "re.json"
+    rc = main(
+        [
+            "rating-eval",
+            "--interactions",
+            str(tmp_path / "r.csv"),
+            "--vectors",
+            str(tmp_path / "v.parquet"),
+            "--n-epochs",
+            "60",
+            "--json",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    assert "biased MF + visual" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert len(data["models"]) == 6 and data["seeds"] == [1234]
+    assert data["n_train"] + data["n_test"] == len(frame)
+    assert data["models"]["biased MF"]["rmse"] < data["models"]["item mean"]["rmse"]
+
+
+@pytest.mark.slow
+def test_real_movielens_mf_beats_item_mean(shared_data):
+    from visrec.commands.knn_rating import load_interactions_frame
+
+    frame = load_interactions_frame(str(shared_data / "movielens-100k-posters" / "u.data"))
+    res = rating_eval(frame, None)
+    t = res.table
+    assert res.n_train == 80_000 and res.n_test == 20_000
+    assert t.loc["item mean", "rmse"] == pytest.approx(1.029, abs=0.002)
+    assert t.loc["biased MF", "rmse"] < 0.94
+    assert t.loc["majority class (4)", "accuracy"] == pytest.approx(0.345, abs=0.002)
