@@ -1,0 +1,289 @@
+"""The experiment runner and ``visrec evaluate``: hand-computed and checkerboard cases.
+
+Test-only models (registered through a monkeypatched registry) keep these tests
+independent of the real models; one test uses the real registry end to end, and one
+checks the popularity figures of the issue's judge on MovieLens-100K.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.cli import main
+from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import VisrecError
+from visrec.evaluation import runner as R
+from visrec.evaluation.protocols import time_split
+from visrec.models import registry
+from visrec.models.base import Recommender
+
+
+class CountPopularity(Recommender):
+    """Scores an item by its training count (test-only twin of the real baseline)."""
+
+    name = "popularity"
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, interactions: Interactions, vectors: Any, has_image: Any) -> None:
+        self.counts_ = np.asarray(self.seen_.sum(axis=0)).ravel()
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return np.tile(self.counts_, (len(user_idx), 1)).astype(np.float32)
+
+
+class GroupOracle(Recommender):
+    """Knows the checkerboard: a user's group is the vector group of their items.
+
+    ``score(u, i) = <mean vector of u's training items, vector of i>``, for training
+    items and for new items alike; records the ``random_state`` it was given.
+    """
+
+    name = "oracle"
+    uses_vectors = True
+    scores_new_items = True
+    seeds_seen: ClassVar[list[int]] = []
+
+    def __init__(self, random_state: int = 0, scale: float = 1.0) -> None:
+        self.random_state = random_state
+        self.scale = scale
+
+    def _fit(self, interactions: Interactions, vectors: Any, has_image: Any) -> None:
+        GroupOracle.seeds_seen.append(self.random_state)
+        seen = self.seen_.toarray()
+        self.vectors_ = vectors
+        self.profile_ = seen @ vectors / seen.sum(axis=1, keepdims=True)
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return self.scale * self.profile_[user_idx] @ self.vectors_.T
+
+    def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        return self.scale * self.profile_[user_idx] @ vectors.T
+
+
+TEST_MODELS = {"popularity": CountPopularity, "oracle": GroupOracle}
+
+
+@pytest.fixture(autouse=True)
+def _test_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = registry.get_model_class
+
+    def get(name: str) -> type[Recommender]:
+        return TEST_MODELS[name] if name in TEST_MODELS else original(name)
+
+    monkeypatch.setattr(registry, "get_model_class", get)
+    GroupOracle.seeds_seen.clear()
+
+
+def checkerboard(n_users: int = 12, n_items: int = 20) -> tuple[pd.DataFrame, ItemVectors]:
+    """Users 0..n/2-1 interact with every even item, the others with every odd item;
+    item vectors are one-hot on the item's parity."""
+    rows = [
+        (f"u{u}", f"i{i}", 100 * u + i)
+        for u in range(n_users)
+        for i in range(n_items)
+        if i % 2 == (0 if u < n_users // 2 else 1)
+    ]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
+    ids = [f"i{i}" for i in range(n_items)]
+    vecs = np.zeros((n_items, 2), dtype=np.float32)
+    vecs[np.arange(n_items), np.arange(n_items) % 2] = 1.0
+    return frame, ItemVectors(ids, vecs, np.ones(n_items, dtype=bool), {"backbone": "onehot"})
+
+
+# ------------------------------------------------------------------ hand-computed
+def _hand_frame() -> pd.DataFrame:
+    # time split -> train  u0: a b | u1: a c | u2: c d | u3: d | u4: a | u5: a | u6: c
+    #               test   u0: c   | u1: b   | u2: a
+    # training counts a 4, c 3, d 2, b 1
+    rows = [
+        ("u0", "a", 1), ("u0", "b", 2), ("u0", "c", 3),
+        ("u1", "a", 1), ("u1", "c", 2), ("u1", "b", 3),
+        ("u2", "c", 1), ("u2", "d", 2), ("u2", "a", 3),
+        ("u3", "d", 1), ("u4", "a", 1), ("u5", "a", 1), ("u6", "c", 1),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
+
+
+def test_popularity_by_hand_time_protocol() -> None:
+    frame = _hand_frame()
+    split = time_split(frame)
+    model = CountPopularity().fit(split.train)
+    # u0: candidates c(3) d(2), test c -> AUC 1, top-1 c (hit)
+    # u1: candidates b(1) d(2), test b -> AUC 0, top-1 d (miss)
+    # u2: candidates a(4) b(1), test a -> AUC 1, top-1 a (hit)
+    r1 = R.evaluate_model(model, split, k=1)
+    assert r1["auc"] == pytest.approx(2 / 3)
+    assert r1["recall"] == pytest.approx(2 / 3)
+    assert r1["ndcg"] == pytest.approx(2 / 3)
+    assert r1["hit_rate"] == pytest.approx(2 / 3)
+    assert r1["coverage"] == pytest.approx(3 / 4)  # {c, d, a} of 4 candidates
+    assert (r1["n_test_users"], r1["n_candidates"]) == (3, 4)
+    # K=2: every test item is found; u1's at rank 2 -> NDCG 1/log2(3)
+    r2 = R.evaluate_model(model, split, k=2)
+    assert r2["recall"] == 1.0
+    assert r2["ndcg"] == pytest.approx((2 + 1 / math.log2(3)) / 3)
+    assert r2["coverage"] == 1.0
+
+
+def test_run_experiment_time_protocol_table_and_json(tmp_path: Path) -> None:
+    res = R.run_experiment(_hand_frame(), None, "time", ["popularity"], seeds=(0, 1), k=1,
+                           progress=False)  # fmt: skip
+    assert list(res.runs["model"]) == ["popularity", "popularity"]
+    summ = res.summary()
+    assert summ.loc["popularity", ("auc", "mean")] == pytest.approx(2 / 3)
+    assert summ.loc["popularity", ("auc", "std")] == 0.0
+    table = res.table()
+    assert "Recall@1" in table and "0.667 ± 0.000" in table
+    out = tmp_path / "res.json"
+    res.to_json(out)
+    data = json.loads(out.read_text())
+    assert data["protocol"] == "time" and data["seeds"] == [0, 1]
+    assert data["summary"]["popularity"]["recall"]["mean"] == pytest.approx(2 / 3)
+    assert data["splits"]["0"]["n_test"] == 3
+    assert len(data["runs"]) == 2
+
+
+# ------------------------------------------------------------------ checkerboard
+def test_checkerboard_warm_oracle_is_perfect_and_baseline_added() -> None:
+    frame, iv = checkerboard()
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(3, 4), k=5, progress=False)
+    summ = res.summary()
+    # the baseline is added first although it was not asked for
+    assert list(summ.index) == ["popularity", "oracle"]
+    for metric in ("auc", "recall", "ndcg", "hit_rate"):
+        assert summ.loc["oracle", (metric, "mean")] == 1.0
+        assert summ.loc["oracle", (metric, "std")] == 0.0
+    # random_state follows the seed when not given
+    assert GroupOracle.seeds_seen == [3, 4]
+    # each user has 10 items -> 2 test rows; 12 users
+    assert res.info["3"]["n_test"] == 24 and res.info["3"]["n_candidates"] == 20
+    assert (res.runs["fit_s"] >= 0).all()
+
+
+def test_checkerboard_cold_items() -> None:
+    frame, iv = checkerboard()
+    res = R.run_experiment(
+        frame, iv, "cold-items", ["popularity", ("oracle", {"random_state": 7})],
+        seeds=(0, 1, 2), k=4, progress=False,
+    )  # fmt: skip
+    summ = res.summary()
+    assert GroupOracle.seeds_seen == [7, 7, 7]
+    # floor(0.2 * 20) = 4 held-out items are the candidates
+    assert set(res.runs["n_candidates"]) == {4.0}
+    assert summ.loc["oracle", ("auc", "mean")] == 1.0
+    assert summ.loc["oracle", ("recall", "mean")] == 1.0
+    # popularity cannot score new items: one constant score -> AUC exactly 0.5
+    assert summ.loc["popularity", ("auc", "mean")] == 0.5
+    assert summ.loc["popularity", ("auc", "std")] == 0.0
+
+
+def test_cold_items_holds_out_only_items_with_images() -> None:
+    frame, iv = checkerboard()
+    has = np.zeros(len(iv), dtype=bool)
+    has[:10] = True  # only i0..i9 have an image
+    iv = ItemVectors(iv.ids, iv.vectors * has[:, None], has, iv.meta)
+    res = R.run_experiment(frame, iv, "cold-items", ["popularity"], seeds=range(5), k=2,
+                           progress=False)  # fmt: skip
+    assert set(res.runs["n_candidates"]) == {2.0}  # floor(0.2 * 10)
+
+
+def test_scaled_scores_change_nothing() -> None:
+    frame, iv = checkerboard()
+    a = R.run_experiment(frame, iv, "warm", [("oracle", {"scale": 1.0})], seeds=(0,), k=3,
+                         progress=False)  # fmt: skip
+    b = R.run_experiment(frame, iv, "warm", [("oracle", {"scale": 5.0})], seeds=(0,), k=3,
+                         progress=False)  # fmt: skip
+    cols = ["auc", "recall", "ndcg", "hit_rate", "coverage"]
+    pd.testing.assert_frame_equal(a.runs[cols], b.runs[cols])
+
+
+def test_errors() -> None:
+    frame, iv = checkerboard()
+    with pytest.raises(VisrecError, match="need item vectors"):
+        R.run_experiment(frame, None, "warm", ["oracle"], seeds=(0,), progress=False)
+    with pytest.raises(VisrecError, match="cold-items' needs item vectors"):
+        R.run_experiment(frame, None, "cold-items", ["popularity"], seeds=(0,), progress=False)
+    with pytest.raises(VisrecError, match="unknown protocol"):
+        R.run_experiment(frame, iv, "bogus", ["popularity"], progress=False)
+    with pytest.raises(VisrecError, match="listed twice"):
+        R.parse_model_specs("oracle,oracle")
+    with pytest.raises(VisrecError, match="unknown model 'nope'"):
+        R.run_experiment(frame, iv, "warm", ["nope"], progress=False)
+    with pytest.raises(VisrecError, match="at least one seed"):
+        R.run_experiment(frame, iv, "warm", ["popularity"], seeds=(), progress=False)
+    assert R.parse_model_specs("oracle, bpr") == [("popularity", {}), ("oracle", {}), ("bpr", {})]
+
+
+# ------------------------------------------------------------------ CLI
+def test_cli_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame, iv = checkerboard()
+    csv = tmp_path / "train.csv"
+    frame.to_csv(csv, index=False)
+    vec = tmp_path / "v.parquet"
+    write_vectors(vec, iv)
+    out = tmp_path / "out.json"
+    rc = main([
+        "evaluate", "--interactions", str(csv), "--vectors", str(vec), "--protocol",
+        "cold-items", "--models", "oracle", "--seeds", "2", "--k", "4", "--json", str(out),
+        "--param", "oracle.scale=2.5", "--quiet",
+    ])  # fmt: skip
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "oracle" in text and "popularity" in text and "Recall@4" in text
+    data = json.loads(out.read_text())
+    assert data["summary"]["oracle"]["auc"]["mean"] == 1.0
+    assert data["summary"]["popularity"]["auc"]["mean"] == 0.5
+    assert data["seeds"] == [0, 1]
+
+
+def test_cli_evaluate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame, _ = checkerboard()
+    csv = tmp_path / "train.csv"
+    frame.drop(columns="timestamp").to_csv(csv, index=False)
+    assert main(["evaluate", "--interactions", str(csv), "--protocol", "time",
+                 "--models", "popularity", "--quiet"]) == 2  # fmt: skip
+    assert "needs a timestamp" in capsys.readouterr().err
+    assert main(["evaluate", "--interactions", str(csv), "--models", "popularity",
+                 "--param", "bpr.epochs=3", "--quiet"]) == 2  # fmt: skip
+    assert "not in --models" in capsys.readouterr().err
+    assert main(["evaluate", "--interactions", str(csv), "--models", "popularity",
+                 "--min-rating", "4", "--quiet"]) == 2  # fmt: skip
+    assert "no rating column" in capsys.readouterr().err
+
+
+def test_real_registry_end_to_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real popularity model through the real registry, on the hand-made table."""
+    monkeypatch.undo()
+    res = R.run_experiment(_hand_frame(), None, "time", ["popularity"], seeds=(0,), k=1,
+                           progress=False)  # fmt: skip
+    assert res.summary().loc["popularity", ("auc", "mean")] == pytest.approx(2 / 3)
+
+
+@pytest.mark.realdata
+def test_movielens_popularity_matches_judge(shared_data: Path) -> None:
+    """Popularity on ML-100K, warm 80/20: the issue's judge reports AUC 0.856,
+    Recall@20 0.219, NDCG@20 0.210 (its own split); seed 0 here gives the values below,
+    within 0.01 of those."""
+    path = shared_data / "movielens-100k-posters" / "u.data"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    frame = pd.read_csv(path, sep="\t", names=["user_id", "item_id", "rating", "timestamp"])
+    res = R.run_experiment(frame, None, "warm", ["popularity"], seeds=(0,), k=20,
+                           progress=False)  # fmt: skip
+    row = res.runs.iloc[0]
+    assert row["auc"] == pytest.approx(0.8586, abs=5e-4)
+    assert row["recall"] == pytest.approx(0.2256, abs=5e-4)
+    assert row["ndcg"] == pytest.approx(0.2188, abs=5e-4)
+    for got, judge in ((row["auc"], 0.856), (row["recall"], 0.219), (row["ndcg"], 0.210)):
+        assert abs(got - judge) < 0.01
+    assert res.info["0"]["n_test"] + res.info["0"]["n_train"] + 28 == 100_000
