@@ -24,8 +24,14 @@ from visrec.errors import VisrecError
 
 
 def review(asin: str, user: str, t: int, overall: object = 5.0, **extra: object) -> dict:
-    rec = {"overall": overall, "verified": True, "reviewerID": user, "asin": asin,
-           "reviewText": "ok", "unixReviewTime": t}
+    rec = {
+        "overall": overall,
+        "verified": True,
+        "reviewerID": user,
+        "asin": asin,
+        "reviewText": "ok",
+        "unixReviewTime": t,
+    }
     rec.update(extra)
     return rec
 
@@ -63,7 +69,12 @@ def write_pretty(path: Path, items: list[dict | str]) -> list[int]:
 
 
 ITEMS: list[dict | str] = [
-    GOOD_1, NULL_RATING, NO_ASIN, '{"overall": 5.0, "asin": "B09", "reviewerID"', GOOD_2, DUP_OF_1,
+    GOOD_1,
+    NULL_RATING,
+    NO_ASIN,
+    '{"overall": 5.0, "asin": "B09", "reviewerID"',
+    GOOD_2,
+    DUP_OF_1,
 ]
 
 
@@ -82,7 +93,9 @@ def test_jsonl_gz_keeps_good_records_and_reports_bad_lines(tmp_path: Path) -> No
     assert list(df["image"]) == [["http://x/1.jpg", "http://x/1b.jpg"], [], []]
     assert set(df["category"]) == {"AMAZON_FASHION"}
     assert [(b.line, b.kind) for b in res.bad] == [
-        (2, "null rating"), (3, "missing asin"), (4, "invalid JSON"),
+        (2, "null rating"),
+        (3, "missing asin"),
+        (4, "invalid JSON"),
     ]
     assert all(b.file == str(f) for b in res.bad)
     assert res.n_read == 6 and res.n_rows == 3
@@ -101,7 +114,9 @@ def test_pretty_printed_layout_gives_same_table_and_object_start_lines(tmp_path:
     cols = ["review_id", "user_id", "item_id", "rating", "timestamp", "verified"]
     assert res.frame[cols].equals(ref.frame[cols])
     assert [(b.line, b.kind) for b in res.bad] == [
-        (starts[1], "null rating"), (starts[2], "missing asin"), (starts[3], "invalid JSON"),
+        (starts[1], "null rating"),
+        (starts[2], "missing asin"),
+        (starts[3], "invalid JSON"),
     ]
     assert starts[1] > 2  # really multi-line objects
     assert res.formats[str(f)].startswith("concatenated")
@@ -123,8 +138,12 @@ def test_other_bad_values(tmp_path: Path) -> None:
     assert list(res.frame["user_id"]) == ["U4"]
     assert res.frame["rating"].iloc[0] == 4.0
     assert [(b.line, b.kind) for b in res.bad] == [
-        (1, "non-numeric rating"), (2, "missing reviewerID"), (3, "missing rating"),
-        (5, "not an object"), (5, "not an object"), (6, "invalid JSON"),
+        (1, "non-numeric rating"),
+        (2, "missing reviewerID"),
+        (3, "missing rating"),
+        (5, "not an object"),
+        (5, "not an object"),
+        (6, "invalid JSON"),
         (7, "non-numeric rating"),
     ]
     assert str(res.bad[0]) == f"{f}:1: 'overall' is 'five', expected a number"
@@ -147,7 +166,10 @@ def test_several_files_make_one_table_with_unique_review_ids(tmp_path: Path) -> 
     res = load_amazon_reviews([a, b])
     assert list(res.frame["category"]) == ["AMAZON_FASHION"] * 2 + ["All_Beauty"] * 2
     assert list(res.frame["review_id"]) == [
-        "B01_U1_100", "B02_U1_103", "B01_U1_100_2", "B7_U7_7",
+        "B01_U1_100",
+        "B02_U1_103",
+        "B01_U1_100_2",
+        "B7_U7_7",
     ]
     assert res.frame["review_id"].is_unique
     assert res.files == [str(a), str(b)]
@@ -194,14 +216,23 @@ def test_missing_file_and_folder_errors(tmp_path: Path) -> None:
 
 def test_meta_prefers_high_res_urls_and_reports_duplicates(tmp_path: Path) -> None:
     f = tmp_path / "meta_AMAZON_FASHION.json.gz"
-    write_jsonl(f, [
-        {"asin": "B1", "title": "Shoe", "main_cat": "Shoes", "category": ["A", "B"],
-         "imageURL": ["http://s/1.jpg"], "imageURLHighRes": ["http://h/1.jpg"]},
-        {"asin": "B2", "title": "Hat", "imageURL": ["http://s/2.jpg"], "imageURLHighRes": []},
-        {"asin": "B3", "title": "Bag"},
-        {"title": "no asin"},
-        {"asin": "B1", "title": "again"},
-    ])
+    write_jsonl(
+        f,
+        [
+            {
+                "asin": "B1",
+                "title": "Shoe",
+                "main_cat": "Shoes",
+                "category": ["A", "B"],
+                "imageURL": ["http://s/1.jpg"],
+                "imageURLHighRes": ["http://h/1.jpg"],
+            },
+            {"asin": "B2", "title": "Hat", "imageURL": ["http://s/2.jpg"], "imageURLHighRes": []},
+            {"asin": "B3", "title": "Bag"},
+            {"title": "no asin"},
+            {"asin": "B1", "title": "again"},
+        ],
+    )
     res = load_amazon_meta(f)
     df = res.frame
     assert list(df["item_id"]) == ["B1", "B2", "B3"]
@@ -214,7 +245,7 @@ def test_meta_prefers_high_res_urls_and_reports_duplicates(tmp_path: Path) -> No
 
 # ------------------------------------------------------------------ property test
 json_value = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8),
     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
     max_leaves=8,
 )
@@ -251,13 +282,14 @@ def test_real_both_files_one_table(shared_data: Path) -> None:
     b = shared_data / "amazon" / "All_Beauty_5.json.gz"
     beauty = load_amazon_reviews(b).frame
     assert (len(beauty), beauty["user_id"].nunique(), beauty["item_id"].nunique()) == (
-        5269, 991, 85,
+        5269,
+        991,
+        85,
     )
     assert int((beauty["image"].map(len) > 0).sum()) == 98
     both = load_amazon_reviews([a, b]).frame
     assert len(both) == 3176 + 5269
-    assert both["category"].value_counts().to_dict() == {"All_Beauty": 5269,
-                                                         "AMAZON_FASHION": 3176}
+    assert both["category"].value_counts().to_dict() == {"All_Beauty": 5269, "AMAZON_FASHION": 3176}
     assert both["review_id"].is_unique
 
 
@@ -288,12 +320,18 @@ def test_real_summary_cli(shared_data: Path, tmp_path: Path, capsys: pytest.Capt
     assert sec[0]["rows"] == 8445 and sec[0]["reviews_with_photos"] == 204
     one = summarize([a])[0]
     assert (one["rows"], one["users"], one["items"], one["reviews_with_photos"]) == (
-        3176, 406, 31, 106,
+        3176,
+        406,
+        31,
+        106,
     )
     assert one["ratings"]["5"] == 2158
     beauty = summarize([b])[0]
     assert (beauty["rows"], beauty["users"], beauty["items"], beauty["reviews_with_photos"]) == (
-        5269, 991, 85, 98,
+        5269,
+        991,
+        85,
+        98,
     )
 
 

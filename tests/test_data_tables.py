@@ -73,14 +73,14 @@ def test_udata_headerless_and_folder(tmp_path: Path) -> None:
 
 BAD_CSV = (
     "user_id,item_id,rating,timestamp\n"
-    "u1,i1,5,100\n"       # 2 ok
-    "u2,i2,abc,101\n"     # 3 non-numeric rating
-    ",i3,4,102\n"         # 4 empty user
-    "u4,i4,3\n"           # 5 wrong field count
-    "u5,i5,,104\n"        # 6 missing rating
+    "u1,i1,5,100\n"  # 2 ok
+    "u2,i2,abc,101\n"  # 3 non-numeric rating
+    ",i3,4,102\n"  # 4 empty user
+    "u4,i4,3\n"  # 5 wrong field count
+    "u5,i5,,104\n"  # 6 missing rating
     "u6,i6,2,tomorrow\n"  # 7 bad timestamp
-    "u7,,2,105\n"         # 8 empty item
-    "u8,i8,1,106\n"       # 9 ok
+    "u7,,2,105\n"  # 8 empty item
+    "u8,i8,1,106\n"  # 9 ok
 )
 
 
@@ -93,8 +93,12 @@ def test_bad_rows_reported_with_line_numbers(tmp_path: Path, variant: str) -> No
     res = load_interactions(f)
     assert list(res.frame["user_id"]) == ["u1", "u8"]
     assert [(b.line, b.kind) for b in res.bad] == [
-        (3, "non-numeric rating"), (4, "empty user id"), (5, "wrong field count"),
-        (6, "missing rating"), (7, "bad timestamp"), (8, "empty item id"),
+        (3, "non-numeric rating"),
+        (4, "empty user id"),
+        (5, "wrong field count"),
+        (6, "missing rating"),
+        (7, "bad timestamp"),
+        (8, "empty item id"),
     ]
     assert str(res.bad[0]) == f"{f}:3: rating 'abc' is not a number"
     assert str(res.bad[2]) == f"{f}:5: expected 4 fields, got 3"
@@ -140,13 +144,19 @@ def test_empty_and_missing(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ property test
-ids = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")),
-    min_size=1, max_size=8,
-).map(str.strip).filter(bool)
+ids = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc")),
+        min_size=1,
+        max_size=8,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 rows = st.lists(
     st.tuples(ids, ids, st.floats(-1e6, 1e6, allow_nan=False), st.integers(0, 2**40)),
-    min_size=1, max_size=30,
+    min_size=1,
+    max_size=30,
 )
 
 
@@ -175,11 +185,11 @@ def test_item_table_repairs_extra_commas_and_reports(tmp_path: Path) -> None:
         tmp_path / "styles.csv",
         "id,masterCategory,productDisplayName\n"
         "1,Apparel,Blue shirt\n"
-        "2,Footwear,Shoe, black, size 9\n"   # extra commas in the free text -> repaired
-        "3,Apparel\n"                          # too few -> bad
-        ",Apparel,No id\n"                     # empty id -> bad
-        "1,Accessories,duplicate\n"            # duplicate id -> bad
-        "5,,No label\n",                       # empty label -> bad (label_col given)
+        "2,Footwear,Shoe, black, size 9\n"  # extra commas in the free text -> repaired
+        "3,Apparel\n"  # too few -> bad
+        ",Apparel,No id\n"  # empty id -> bad
+        "1,Accessories,duplicate\n"  # duplicate id -> bad
+        "5,,No label\n",  # empty label -> bad (label_col given)
     )
     res = load_item_table(f, "id", "masterCategory")
     df = res.frame
@@ -187,7 +197,9 @@ def test_item_table_repairs_extra_commas_and_reports(tmp_path: Path) -> None:
     assert df["productDisplayName"].iloc[1] == "Shoe, black, size 9"
     assert [(w.line, w.kind) for w in res.warnings] == [(3, "extra fields merged")]
     assert [(b.line, b.kind) for b in res.bad] == [
-        (4, "wrong field count"), (5, "empty item id"), (6, "duplicate item id"),
+        (4, "wrong field count"),
+        (5, "empty item id"),
+        (6, "duplicate item id"),
         (7, "empty label"),
     ]
     assert "already on line 2" in res.bad[2].reason
@@ -263,8 +275,13 @@ def test_real_udata(shared_data: Path) -> None:
         df = res.frame
         assert (len(df), df["user_id"].nunique(), df["item_id"].nunique()) == (100000, 943, 1682)
         assert res.n_bad == 0
-    assert df["rating"].value_counts().to_dict() == {4: 34174, 3: 27145, 5: 21201, 2: 11370,
-                                                     1: 6110}
+    assert df["rating"].value_counts().to_dict() == {
+        4: 34174,
+        3: 27145,
+        5: 21201,
+        2: 11370,
+        1: 6110,
+    }
 
 
 def test_real_summary_movielens_folder(shared_data: Path) -> None:
@@ -274,8 +291,9 @@ def test_real_summary_movielens_folder(shared_data: Path) -> None:
 
 
 def test_real_item_tables(shared_data: Path) -> None:
-    styles = load_item_table(shared_data / "fashion-products" / "styles.csv", "id",
-                             "masterCategory")
+    styles = load_item_table(
+        shared_data / "fashion-products" / "styles.csv", "id", "masterCategory"
+    )
     assert styles.n_rows == 3000 and styles.n_bad == 0
     counts = styles.frame["masterCategory"].value_counts()
     assert (counts["Apparel"], counts["Footwear"], counts["Accessories"]) == (1683, 651, 650)

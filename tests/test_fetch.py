@@ -52,8 +52,9 @@ def server() -> Iterator[tuple[str, Counter]]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def _send(self, code: int, body: bytes, length: int | None = None,
-                  ctype: str = "image/jpeg") -> None:
+        def _send(
+            self, code: int, body: bytes, length: int | None = None, ctype: str = "image/jpeg"
+        ) -> None:
             self.send_response(code)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body) if length is None else length))
@@ -115,8 +116,9 @@ def server() -> Iterator[tuple[str, Counter]]:
 FAST = {"timeout": 0.3, "backoff": 0.01, "progress": False, "workers": 8}
 
 
-def test_good_images_cached_by_url_hash_then_reused(server: tuple[str, Counter],
-                                                    tmp_path: Path) -> None:
+def test_good_images_cached_by_url_hash_then_reused(
+    server: tuple[str, Counter], tmp_path: Path
+) -> None:
     base, hits = server
     urls = [f"{base}/ok.jpg", f"{base}/ok.png", f"{base}/png-named.jpg", f"{base}/ok.jpg"]
     before = {p: hits[p] for p in ("/ok.jpg", "/ok.png", "/png-named.jpg")}
@@ -128,7 +130,9 @@ def test_good_images_cached_by_url_hash_then_reused(server: tuple[str, Counter],
     assert Path(rep[urls[0]]).read_bytes() == JPEG
     after_first = {p: hits[p] for p in before}
     assert {p: after_first[p] - before[p] for p in before} == {
-        "/ok.jpg": 1, "/ok.png": 1, "/png-named.jpg": 1,
+        "/ok.jpg": 1,
+        "/ok.png": 1,
+        "/png-named.jpg": 1,
     }
     rep2 = fetch_images(urls, tmp_path / "c", **FAST)
     assert rep2.n_cached == 3 and rep2.n_downloaded == 0
@@ -155,21 +159,39 @@ def test_failures_grouped_by_reason_and_nothing_partial_in_cache(
     before = Counter(hits)
     cache = tmp_path / "c"
     t0 = time.perf_counter()
-    rep = fetch_images([base + p for p in bad] + ["file:///etc/passwd"], cache,
-                       retries=2, max_bytes=100_000, **FAST)
+    rep = fetch_images(
+        [base + p for p in bad] + ["file:///etc/passwd"],
+        cache,
+        retries=2,
+        max_bytes=100_000,
+        **FAST,
+    )
     elapsed = time.perf_counter() - t0
     assert not rep.paths
     kinds = {u.removeprefix(base): e.split(":", 1)[0] for u, e in rep.errors.items()}
     assert kinds == {**bad, "file:///etc/passwd": "invalid url"}
     assert rep.failures_by_kind() == {
-        "not an image": 3, "too large": 2, "http 404": 1, "timeout": 1,
-        "truncated download": 1, "broken image": 1, "http 503": 1, "invalid url": 1,
+        "not an image": 3,
+        "too large": 2,
+        "http 404": 1,
+        "timeout": 1,
+        "truncated download": 1,
+        "broken image": 1,
+        "http 503": 1,
+        "invalid url": 1,
     }
     made = {p: hits[p] - before[p] for p in bad}
     # Retried (1 + 2 retries): timeouts, truncated transfers, 5xx. Never: 404, bad content.
     assert made == {
-        "/missing.jpg": 1, "/slow.jpg": 3, "/short.jpg": 3, "/cut.jpg": 1, "/page.jpg": 1,
-        "/doc.jpg": 1, "/empty.jpg": 1, "/down.jpg": 3, "/huge-declared.jpg": 1,
+        "/missing.jpg": 1,
+        "/slow.jpg": 3,
+        "/short.jpg": 3,
+        "/cut.jpg": 1,
+        "/page.jpg": 1,
+        "/doc.jpg": 1,
+        "/empty.jpg": 1,
+        "/down.jpg": 3,
+        "/huge-declared.jpg": 1,
         "/huge-stream.jpg": 1,
     }
     assert list(cache.iterdir()) == []  # no partial or temp files left behind
@@ -210,16 +232,32 @@ def test_connection_refused_is_reported(tmp_path: Path) -> None:
     assert rep.errors[url].startswith("connection error")
 
 
-def test_cli_fetch_from_manifest_and_review_file(server: tuple[str, Counter], tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture) -> None:
+def test_cli_fetch_from_manifest_and_review_file(
+    server: tuple[str, Counter], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     base, _ = server
     urls = tmp_path / "urls.csv"
     urls.write_text(f"item_id,url\nA,{base}/ok.jpg\nB,{base}/missing.jpg\nC,{base}/ok.png\n")
     cache = tmp_path / "cache"
     out = tmp_path / "out" / "fetched.csv"
     js = tmp_path / "f.json"
-    rc = main(["fetch", str(urls), "--cache", str(cache), "-o", str(out), "--no-progress",
-               "--retries", "0", "--timeout", "1", "--json", str(js)])
+    rc = main(
+        [
+            "fetch",
+            str(urls),
+            "--cache",
+            str(cache),
+            "-o",
+            str(out),
+            "--no-progress",
+            "--retries",
+            "0",
+            "--timeout",
+            "1",
+            "--json",
+            str(js),
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "fetched 2 of 3 image URLs" in text and "http 404" in text
@@ -230,18 +268,44 @@ def test_cli_fetch_from_manifest_and_review_file(server: tuple[str, Counter], tm
 
     reviews = tmp_path / "AMAZON_FASHION_5.json.gz"
     recs = [
-        {"overall": 5.0, "reviewerID": "U1", "asin": "B1", "unixReviewTime": 1,
-         "image": [f"{base}/ok.jpg", f"{base}/ok.png"]},
+        {
+            "overall": 5.0,
+            "reviewerID": "U1",
+            "asin": "B1",
+            "unixReviewTime": 1,
+            "image": [f"{base}/ok.jpg", f"{base}/ok.png"],
+        },
         {"overall": 4.0, "reviewerID": "U2", "asin": "B1", "unixReviewTime": 2},
-        {"overall": None, "reviewerID": "U3", "asin": "B1", "unixReviewTime": 3,
-         "image": [f"{base}/ok.png"]},
-        {"overall": 3.0, "reviewerID": "U4", "asin": "B2", "unixReviewTime": 4,
-         "image": [f"{base}/page.jpg"]},
+        {
+            "overall": None,
+            "reviewerID": "U3",
+            "asin": "B1",
+            "unixReviewTime": 3,
+            "image": [f"{base}/ok.png"],
+        },
+        {
+            "overall": 3.0,
+            "reviewerID": "U4",
+            "asin": "B2",
+            "unixReviewTime": 4,
+            "image": [f"{base}/page.jpg"],
+        },
     ]
     reviews.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in recs).encode()))
     out2 = tmp_path / "photos.csv"
-    rc = main(["fetch", str(reviews), "--cache", str(cache), "-o", str(out2), "--no-progress",
-               "--retries", "0"])
+    rc = main(
+        [
+            "fetch",
+            str(reviews),
+            "--cache",
+            str(cache),
+            "-o",
+            str(out2),
+            "--no-progress",
+            "--retries",
+            "0",
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "4 reviews" not in text and "3 reviews, 2 with photos" in text
@@ -252,9 +316,9 @@ def test_cli_fetch_from_manifest_and_review_file(server: tuple[str, Counter], tm
     assert "1 from cache" in text
 
 
-def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(server: tuple[str, Counter],
-                                                       tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture) -> None:
+def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(
+    server: tuple[str, Counter], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     base, _ = server
     urls = tmp_path / "urls.csv"
     urls.write_text(f"item_id,url\nA,{base}/missing.jpg\n")
@@ -262,8 +326,9 @@ def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(server: tuple[str, Counte
     assert load_manifest_rows(tmp_path / "c" / "manifest.csv") == 0
     meta = tmp_path / "meta_X.json"
     meta.write_text('{"asin": "B1", "imageURL": ["http://h/1.jpg"]}\n')
-    assert main(["fetch", str(meta), "--cache", str(tmp_path / "c"),
-                 "--what", "review-photos"]) == 2
+    assert (
+        main(["fetch", str(meta), "--cache", str(tmp_path / "c"), "--what", "review-photos"]) == 2
+    )
     assert "a meta file has product images" in capsys.readouterr().err
 
 

@@ -17,8 +17,19 @@ def touch(p: Path) -> Path:
 
 
 def test_find_images_extensions_case_and_order(tmp_path: Path) -> None:
-    for name in ("10.jpg", "2.JPEG", "b.png", "a.WebP", "c.gif", "d.bmp", "e.tif", "f.TIFF",
-                 "notes.txt", ".hidden.jpg", "readme"):
+    for name in (
+        "10.jpg",
+        "2.JPEG",
+        "b.png",
+        "a.WebP",
+        "c.gif",
+        "d.bmp",
+        "e.tif",
+        "f.TIFF",
+        "notes.txt",
+        ".hidden.jpg",
+        "readme",
+    ):
         touch(tmp_path / name)
     (tmp_path / "sub.jpg").mkdir()  # a folder with an image-like name is not an image
     touch(tmp_path / "nested" / "99.jpg")  # not recursive

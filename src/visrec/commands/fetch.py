@@ -44,17 +44,34 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="review, meta or manifest files")
     p.add_argument("--cache", required=True, metavar="DIR", help="image cache folder")
-    p.add_argument("-o", "--output", default=None, metavar="MANIFEST",
-                   help="manifest CSV to write (default: DIR/manifest.csv)")
-    p.add_argument("--what", choices=("review-photos", "product-images"), default=None,
-                   help="what to fetch from Amazon files (default: by file name; meta_* "
-                   "files give product images, others review photos)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="MANIFEST",
+        help="manifest CSV to write (default: DIR/manifest.csv)",
+    )
+    p.add_argument(
+        "--what",
+        choices=("review-photos", "product-images"),
+        default=None,
+        help="what to fetch from Amazon files (default: by file name; meta_* "
+        "files give product images, others review photos)",
+    )
     p.add_argument("--workers", type=int, default=16, help="parallel downloads (default 16)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
-    p.add_argument("--retries", type=int, default=3,
-                   help="extra attempts on timeouts/5xx/connection errors (default 3)")
-    p.add_argument("--max-bytes", type=int, default=20_000_000,
-                   help="largest accepted image in bytes (default 20000000)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="extra attempts on timeouts/5xx/connection errors (default 3)",
+    )
+    p.add_argument(
+        "--max-bytes",
+        type=int,
+        default=20_000_000,
+        help="largest accepted image in bytes (default 20000000)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", default=None, metavar="OUT", help="write counts and failures as JSON")
     p.set_defaults(func=run)
@@ -64,9 +81,7 @@ def _is_json(p: Path) -> bool:
     return p.name.lower().endswith((".json", ".json.gz", ".jsonl", ".jsonl.gz"))
 
 
-def collect_urls(
-    sources: list[str], what: str | None = None
-) -> tuple[dict[str, str], list[str]]:
+def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str, str], list[str]]:
     """Map key -> URL from the sources; also return notes (bad records, skips) to print.
 
     Keys are review ids for review files, asins for meta files, item ids for manifests.
@@ -83,11 +98,15 @@ def collect_urls(
     reviews = [p for p in paths if _is_json(p) and not is_meta_file(p)]
     manifests = [p for p in paths if not _is_json(p)]
     if what == "review-photos" and meta:
-        raise VisrecError(f"{meta[0]}: a meta file has product images, not review photos "
-                          "(drop --what or use --what product-images)")
+        raise VisrecError(
+            f"{meta[0]}: a meta file has product images, not review photos "
+            "(drop --what or use --what product-images)"
+        )
     if what == "product-images" and reviews:
-        raise VisrecError(f"{reviews[0]}: a review file has review photos, not product "
-                          "images (drop --what or use --what review-photos)")
+        raise VisrecError(
+            f"{reviews[0]}: a review file has review photos, not product "
+            "images (drop --what or use --what review-photos)"
+        )
     urls: dict[str, str] = {}
     notes: list[str] = []
     if reviews:
@@ -97,8 +116,10 @@ def collect_urls(
             if imgs:
                 urls.setdefault(str(rid), imgs[0])
                 n += 1
-        notes.append(f"{len(reviews)} review file(s): {res.n_rows:,} reviews, {n:,} with "
-                     f"photos (first photo each; {len(set(urls.values())):,} distinct URLs)")
+        notes.append(
+            f"{len(reviews)} review file(s): {res.n_rows:,} reviews, {n:,} with "
+            f"photos (first photo each; {len(set(urls.values())):,} distinct URLs)"
+        )
         if res.n_bad:
             notes.append(res.describe_bad())
     if meta:
@@ -134,8 +155,13 @@ def run(args: argparse.Namespace) -> int:
         print(n)
     cache = Path(args.cache).expanduser()
     report = fetch_images(
-        urls.values(), cache, workers=args.workers, timeout=args.timeout,
-        retries=args.retries, max_bytes=args.max_bytes, progress=not args.no_progress,
+        urls.values(),
+        cache,
+        workers=args.workers,
+        timeout=args.timeout,
+        retries=args.retries,
+        max_bytes=args.max_bytes,
+        progress=not args.no_progress,
     )
     print(report.summary())
     out = Path(args.output) if args.output else cache / "manifest.csv"

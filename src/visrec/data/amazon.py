@@ -22,7 +22,14 @@ from visrec.data.tables import BadRecord, LoadResult, PathLike, _read_text
 from visrec.errors import VisrecError
 
 REVIEW_COLUMNS = (
-    "review_id", USER, ITEM, RATING, TIMESTAMP, "verified", "image", "category",
+    "review_id",
+    USER,
+    ITEM,
+    RATING,
+    TIMESTAMP,
+    "verified",
+    "image",
+    "category",
 )
 META_COLUMNS = (ITEM, "title", "category", "main_cat", "categories", "image_urls")
 
@@ -181,8 +188,14 @@ def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
                 bad.append(rec)
                 continue
             if not isinstance(rec, dict):
-                bad.append(BadRecord(where, line, "not an object",
-                                     f"expected a JSON object, got {type(rec).__name__}"))
+                bad.append(
+                    BadRecord(
+                        where,
+                        line,
+                        "not an object",
+                        f"expected a JSON object, got {type(rec).__name__}",
+                    )
+                )
                 continue
             problem = _review_problem(rec)
             if problem is not None:
@@ -192,8 +205,9 @@ def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
             item = _as_id(rec["asin"])
             ts = _review_time(rec)
             if ts is None:
-                bad.append(BadRecord(where, line, "missing time",
-                                     "no usable unixReviewTime or reviewTime"))
+                bad.append(
+                    BadRecord(where, line, "missing time", "no usable unixReviewTime or reviewTime")
+                )
                 continue
             key = f"{item}_{user}_{ts}"
             k = seen.get(key, 0) + 1
@@ -273,16 +287,28 @@ def load_amazon_meta(paths: PathLike | Sequence[PathLike]) -> LoadResult:
                 bad.append(rec)
                 continue
             if not isinstance(rec, dict):
-                bad.append(BadRecord(where, line, "not an object",
-                                     f"expected a JSON object, got {type(rec).__name__}"))
+                bad.append(
+                    BadRecord(
+                        where,
+                        line,
+                        "not an object",
+                        f"expected a JSON object, got {type(rec).__name__}",
+                    )
+                )
                 continue
             item = _as_id(rec.get("asin"))
             if item is None:
                 bad.append(BadRecord(where, line, "missing asin", "no asin (null or absent)"))
                 continue
             if item in first_seen:
-                bad.append(BadRecord(where, line, "duplicate asin",
-                                     f"asin {item!r} already at {first_seen[item]} (kept that)"))
+                bad.append(
+                    BadRecord(
+                        where,
+                        line,
+                        "duplicate asin",
+                        f"asin {item!r} already at {first_seen[item]} (kept that)",
+                    )
+                )
                 continue
             first_seen[item] = f"{where}:{line}"
             urls = _url_list(rec.get("imageURLHighRes")) or _url_list(rec.get("imageURL"))

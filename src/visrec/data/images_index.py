@@ -50,8 +50,7 @@ def find_images(folder: str | Path) -> dict[str, Path]:
         item = p.stem
         if item in found:
             raise VisrecError(
-                f"{root}: two images for item {item!r}: {found[item].name} and {p.name}; "
-                "keep one"
+                f"{root}: two images for item {item!r}: {found[item].name} and {p.name}; keep one"
             )
         found[item] = p
     return dict(sorted(found.items()))
@@ -105,8 +104,7 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     url_i = _pick(header, _URL_COLUMNS)
     if id_i is None or (path_i is None and url_i is None):
         raise VisrecError(
-            f"{p}: manifest header {header} needs an 'item_id' column and a 'path' or 'url' "
-            "column"
+            f"{p}: manifest header {header} needs an 'item_id' column and a 'path' or 'url' column"
         )
     base = p.resolve().parent
     out: dict[str, str] = {}

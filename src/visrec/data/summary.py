@@ -90,7 +90,9 @@ def _interaction_counts(df: pd.DataFrame) -> dict[str, Any]:
             out["ratings"] = {_num(v): int(c) for v, c in zip(values, counts, strict=True)}
         else:
             out["rating_stats"] = {
-                "min": float(r.min()), "median": float(np.median(r)), "max": float(r.max()),
+                "min": float(r.min()),
+                "median": float(np.median(r)),
+                "max": float(r.max()),
                 "mean": float(r.mean()),
             }
         out["rating_mean"] = round(float(r.mean()), 4)
@@ -183,8 +185,13 @@ def _summarize_folder(p: Path) -> dict[str, Any]:
                 f"{p}: found no interactions ({', '.join(_INTERACTION_FILES)}), item table "
                 f"({', '.join(_ITEM_FILES)}) or images here (contents: {listing})"
             )
-        out = {"kind": "image folder", "files": [], "formats": {}, "rows": 0,
-               "bad": {"count": 0, "by_kind": {}, "first": []}}
+        out = {
+            "kind": "image folder",
+            "files": [],
+            "formats": {},
+            "rows": 0,
+            "bad": {"count": 0, "by_kind": {}, "first": []},
+        }
         item_ids = set()
     out["folder"] = str(p)
     if inter is not None and items_file is not None:
@@ -198,9 +205,7 @@ def _summarize_folder(p: Path) -> dict[str, Any]:
             out["items_with_image"] = len(with_img)
             out["images_without_item"] = len(images.keys() - item_ids)
             if inter is not None:
-                out["rows_on_items_with_image"] = int(
-                    res.frame[ITEM].isin(with_img).sum()
-                )
+                out["rows_on_items_with_image"] = int(res.frame[ITEM].isin(with_img).sum())
     return out
 
 

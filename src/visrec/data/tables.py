@@ -129,8 +129,17 @@ def _norm(name: str) -> str:
 ALIASES: dict[str, tuple[str, ...]] = {
     USER: ("userid", "user", "reviewerid", "customerid", "uid", "visitorid", "memberid"),
     ITEM: (
-        "itemid", "item", "movieid", "asin", "productid", "iid", "articleid", "bookid",
-        "isbn", "product", "movie",
+        "itemid",
+        "item",
+        "movieid",
+        "asin",
+        "productid",
+        "iid",
+        "articleid",
+        "bookid",
+        "isbn",
+        "product",
+        "movie",
     ),
     RATING: ("rating", "overall", "score", "stars", "starrating", "ratingvalue"),
     TIMESTAMP: ("timestamp", "unixreviewtime", "time", "ts", "datetime", "date", "unixtime"),
@@ -344,7 +353,9 @@ def _parse_rows(
         if len(fields) != n_expected:
             bad.append(
                 BadRecord(
-                    where, line, "wrong field count",
+                    where,
+                    line,
+                    "wrong field count",
                     f"expected {n_expected} fields, got {len(fields)}",
                 )
             )
@@ -372,8 +383,15 @@ def _fast_parse(
         return None
     try:
         df = pd.read_csv(
-            io.StringIO(text), sep=sep, header=None, skiprows=skip, dtype=str,
-            keep_default_na=False, na_filter=False, engine="c", quoting=csv.QUOTE_NONE,
+            io.StringIO(text),
+            sep=sep,
+            header=None,
+            skiprows=skip,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            engine="c",
+            quoting=csv.QUOTE_NONE,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
         return None
@@ -398,8 +416,9 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
         s = series[c].str.strip() if n else series[c]
         empty = (s == "").to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
         for j in np.flatnonzero(empty & keep):
-            problems.append(BadRecord(where, int(lines[j]), f"empty {label} id",
-                                      f"empty {label} id"))
+            problems.append(
+                BadRecord(where, int(lines[j]), f"empty {label} id", f"empty {label} id")
+            )
         keep &= ~empty
         frame[c] = s
     if RATING in series:
@@ -418,8 +437,12 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
         ts, ts_bad = _parse_timestamps(raw)
         for j in np.flatnonzero(ts_bad & keep):
             problems.append(
-                BadRecord(where, int(lines[j]), "bad timestamp",
-                          f"timestamp {raw.iloc[j]!r} is not a number or a date")
+                BadRecord(
+                    where,
+                    int(lines[j]),
+                    "bad timestamp",
+                    f"timestamp {raw.iloc[j]!r} is not a number or a date",
+                )
             )
         keep &= ~ts_bad
         frame[TIMESTAMP] = ts
@@ -488,9 +511,25 @@ def _load_parquet_interactions(p: Path, explicit: dict[str, str | None]) -> Load
 
 # --------------------------------------------------------------------- item tables
 ML_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 
 
@@ -551,8 +590,12 @@ def load_item_table(
             for j in np.flatnonzero(empty):
                 ln = int(lines[j]) if lines is not None else int(j) + 2
                 result.bad.append(
-                    BadRecord(str(p), ln, "empty label",
-                              f"item {result.frame[ITEM].iloc[j]!r}: empty {label_col!r}")
+                    BadRecord(
+                        str(p),
+                        ln,
+                        "empty label",
+                        f"item {result.frame[ITEM].iloc[j]!r}: empty {label_col!r}",
+                    )
                 )
             result.frame = result.frame[~empty].reset_index(drop=True)
             result.bad.sort(key=lambda b: b.line)
@@ -561,9 +604,7 @@ def load_item_table(
     return result
 
 
-def _load_text_items(
-    p: Path, id_col: str, label_col: str | None, sep: str | None
-) -> LoadResult:
+def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | None) -> LoadResult:
     text = _read_text(p)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     if not first:
@@ -589,15 +630,20 @@ def _load_text_items(
         n_read += 1
         if len(fields) > n and mergeable:
             warnings.append(
-                BadRecord(where, line, "extra fields merged",
-                          f"expected {n} fields, got {len(fields)}; joined the extra fields "
-                          f"into {header[-1]!r}")
+                BadRecord(
+                    where,
+                    line,
+                    "extra fields merged",
+                    f"expected {n} fields, got {len(fields)}; joined the extra fields "
+                    f"into {header[-1]!r}",
+                )
             )
             fields = [*fields[: n - 1], sep.join(fields[n - 1 :])]
         elif len(fields) != n:
             bad.append(
-                BadRecord(where, line, "wrong field count",
-                          f"expected {n} fields, got {len(fields)}")
+                BadRecord(
+                    where, line, "wrong field count", f"expected {n} fields, got {len(fields)}"
+                )
             )
             continue
         if not fields[idx].strip():
@@ -609,7 +655,11 @@ def _load_text_items(
     df = df.rename(columns={id_col: ITEM})
     df[ITEM] = df[ITEM].astype(str)
     result = LoadResult(
-        frame=df, bad=bad, warnings=warnings, n_read=n_read, files=[where],
+        frame=df,
+        bad=bad,
+        warnings=warnings,
+        n_read=n_read,
+        files=[where],
         formats={where: f"table with header, sep {sep!r}"},
     )
     return _dedupe_items(result, where, lines)
@@ -624,8 +674,12 @@ def _dedupe_items(result: LoadResult, where: str, lines: list[int]) -> LoadResul
         for j in np.flatnonzero(dup):
             item = df[ITEM].iloc[j]
             result.bad.append(
-                BadRecord(where, int(df["_line"].iloc[j]), "duplicate item id",
-                          f"item {item!r} already on line {int(first_line[item])} (kept that)")
+                BadRecord(
+                    where,
+                    int(df["_line"].iloc[j]),
+                    "duplicate item id",
+                    f"item {item!r} already on line {int(first_line[item])} (kept that)",
+                )
             )
         result.bad.sort(key=lambda b: b.line)
         df = df[~dup].reset_index(drop=True)
@@ -639,7 +693,8 @@ def _load_ml_items(p: Path) -> LoadResult:
     genre_file = p.with_name("u.genre")
     if genre_file.is_file():
         named = [
-            ln.split("|")[0] for ln in genre_file.read_text(encoding="latin-1").splitlines()
+            ln.split("|")[0]
+            for ln in genre_file.read_text(encoding="latin-1").splitlines()
             if "|" in ln
         ]
         if named:
@@ -657,8 +712,12 @@ def _load_ml_items(p: Path) -> LoadResult:
         f = raw.split("|")
         if len(f) != n_expected or not f[0].strip():
             bad.append(
-                BadRecord(where, line, "wrong field count",
-                          f"expected {n_expected} '|'-separated fields, got {len(f)}")
+                BadRecord(
+                    where,
+                    line,
+                    "wrong field count",
+                    f"expected {n_expected} '|'-separated fields, got {len(f)}",
+                )
             )
             continue
         flags = [g for g, v in zip(genres, f[5:], strict=True) if v.strip() == "1"]

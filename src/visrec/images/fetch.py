@@ -266,7 +266,10 @@ def fetch_images(
         else:
             todo.append(url)
     with tqdm(
-        total=len(report.urls), initial=report.n_cached, desc="fetch", unit="img",
+        total=len(report.urls),
+        initial=report.n_cached,
+        desc="fetch",
+        unit="img",
         disable=not progress,
     ) as bar:
         if todo:
@@ -291,9 +294,7 @@ def fetch_images(
     return report
 
 
-def write_manifest(
-    path: str | Path, rows: Iterable[tuple[str, Path | str, str]]
-) -> int:
+def write_manifest(path: str | Path, rows: Iterable[tuple[str, Path | str, str]]) -> int:
     """Write ``item_id,path,url`` rows to a CSV atomically; return the row count.
 
     Paths inside the manifest's folder are written relative to it (so the pair can be
