@@ -146,8 +146,8 @@ def run(args: argparse.Namespace) -> int:
         f"(engine {result.engine}) -> {args.output}"
     )
     print(
-        f"  ok {result.n_ok:,}, failed {len(result.failures):,}, "
-        f"reused {result.n_reused:,}, computed {result.n_computed:,}"
+        f"  ok {result.n_ok}, failed {len(result.failures)}, "
+        f"reused {result.n_reused}, computed {result.n_computed}"
     )
     print(f"  {result.seconds:.1f} s, {rate:.1f} img/s (computed images / wall time)")
     for msg in result.notes:
