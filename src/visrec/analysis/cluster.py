@@ -154,17 +154,11 @@ def cluster_vs_labels(
         .reindex(index=range(k_eff), columns=lab_order, fill_value=0)
         .astype(np.int64)
     )
-    rank = {lab: i for i, lab in enumerate(lab_order)}
-    order = sorted(
-        range(k_eff),
-        key=lambda c: (
-            rank[counts.columns[int(np.argmax(counts.loc[c].to_numpy()))]]
-            if counts.loc[c].sum() > 0
-            else len(rank),
-            -int(counts.loc[c].sum()),
-            c,
-        ),
-    )
+    # columns are in label order, so a cluster's argmax column is its majority label's rank
+    mat = counts.to_numpy()
+    sizes = mat.sum(axis=1)
+    major = np.where(sizes > 0, mat.argmax(axis=1), mat.shape[1])
+    order = sorted(range(k_eff), key=lambda c: (int(major[c]), -int(sizes[c]), c))
     renumber = np.empty(k_eff, dtype=np.int64)
     renumber[np.asarray(order)] = np.arange(k_eff)
     assignments = renumber[raw]
