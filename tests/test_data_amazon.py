@@ -264,6 +264,7 @@ def test_stream_parser_round_trips_both_layouts(objs: list[dict], pretty: bool) 
 
 
 # ------------------------------------------------------------------ real data
+@pytest.mark.realdata
 def test_real_fashion_counts_and_speed(shared_data: Path) -> None:
     f = shared_data / "amazon" / "AMAZON_FASHION_5.json.gz"
     t0 = time.process_time()  # CPU time: robust to other jobs on a shared machine
@@ -277,6 +278,7 @@ def test_real_fashion_counts_and_speed(shared_data: Path) -> None:
     assert elapsed < 2.0  # ~0.1 s of CPU
 
 
+@pytest.mark.realdata
 def test_real_both_files_one_table(shared_data: Path) -> None:
     a = shared_data / "amazon" / "AMAZON_FASHION_5.json.gz"
     b = shared_data / "amazon" / "All_Beauty_5.json.gz"
@@ -293,6 +295,7 @@ def test_real_both_files_one_table(shared_data: Path) -> None:
     assert both["review_id"].is_unique
 
 
+@pytest.mark.realdata
 def test_real_file_pretty_printed_with_nulls(shared_data: Path, tmp_path: Path) -> None:
     """The variant found in the wild: pretty-printed, some "overall": null."""
     src = shared_data / "amazon" / "AMAZON_FASHION_5.json.gz"
@@ -308,6 +311,7 @@ def test_real_file_pretty_printed_with_nulls(shared_data: Path, tmp_path: Path) 
     assert res.frame["user_id"].nunique() == 406
 
 
+@pytest.mark.realdata
 def test_real_summary_cli(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     a = shared_data / "amazon" / "AMAZON_FASHION_5.json.gz"
     b = shared_data / "amazon" / "All_Beauty_5.json.gz"

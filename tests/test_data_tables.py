@@ -268,6 +268,7 @@ def test_summary_of_folder_with_images(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ real data
+@pytest.mark.realdata
 def test_real_udata(shared_data: Path) -> None:
     ml = shared_data / "movielens-100k-posters"
     for p in (ml / "u.data", ml):
@@ -284,12 +285,14 @@ def test_real_udata(shared_data: Path) -> None:
     }
 
 
+@pytest.mark.realdata
 def test_real_summary_movielens_folder(shared_data: Path) -> None:
     s = summarize([shared_data / "movielens-100k-posters"])[0]
     assert (s["rows"], s["users"], s["items"]) == (100000, 943, 1682)
     assert s["items_with_image"] == 1663 and s["rows_on_items_with_image"] == 99815
 
 
+@pytest.mark.realdata
 def test_real_item_tables(shared_data: Path) -> None:
     styles = load_item_table(
         shared_data / "fashion-products" / "styles.csv", "id", "masterCategory"

@@ -158,7 +158,6 @@ def test_failures_grouped_by_reason_and_nothing_partial_in_cache(
     }
     before = Counter(hits)
     cache = tmp_path / "c"
-    t0 = time.perf_counter()
     rep = fetch_images(
         [base + p for p in bad] + ["file:///etc/passwd"],
         cache,
@@ -166,7 +165,6 @@ def test_failures_grouped_by_reason_and_nothing_partial_in_cache(
         max_bytes=100_000,
         **FAST,
     )
-    elapsed = time.perf_counter() - t0
     assert not rep.paths
     kinds = {u.removeprefix(base): e.split(":", 1)[0] for u, e in rep.errors.items()}
     assert kinds == {**bad, "file:///etc/passwd": "invalid url"}
@@ -195,7 +193,6 @@ def test_failures_grouped_by_reason_and_nothing_partial_in_cache(
         "/huge-stream.jpg": 1,
     }
     assert list(cache.iterdir()) == []  # no partial or temp files left behind
-    assert elapsed < 6.0  # 3 timeouts of 0.3 s, not 3 x 1.5 s
     text = rep.summary()
     assert "fetched 0 of 11 image URLs (0 from cache, 0 downloaded); 11 failed" in text
     assert "  not an image               3" in text

@@ -99,6 +99,7 @@ def test_manifest_errors(tmp_path: Path, text: str, message: str) -> None:
         load_manifest(m)
 
 
+@pytest.mark.realdata
 def test_real_posters(shared_data: Path) -> None:
     found = find_images(shared_data / "movielens-100k-posters" / "posters")
     assert len(found) == 1663
