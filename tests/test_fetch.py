@@ -331,3 +331,24 @@ def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(
 
 def load_manifest_rows(path: Path) -> int:
     return len(path.read_text().strip().splitlines()) - 1
+
+
+def test_cache_file_mode_and_stale_temp_cleanup(
+    server: tuple[str, Counter], tmp_path: Path
+) -> None:
+    import os
+
+    base, _ = server
+    cache = tmp_path / "c"
+    cache.mkdir()
+    stale, fresh = cache / ".old.jpg.abc.part", cache / ".new.jpg.def.part"
+    stale.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    old_mask = os.umask(0o027)
+    try:
+        rep = fetch_images([f"{base}/ok.jpg"], cache, **FAST)
+    finally:
+        os.umask(old_mask)
+    assert not stale.exists() and fresh.exists()  # a fresh one may be another run's
+    assert Path(rep[f"{base}/ok.jpg"]).stat().st_mode & 0o777 == 0o640

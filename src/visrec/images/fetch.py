@@ -8,11 +8,13 @@ and is never downloaded again.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import http.client
 import io
 import os
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,10 +25,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from visrec import __version__
-from visrec._atomic import atomic_path, write_bytes_atomic
+from visrec._atomic import atomic_path
 
 _EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
 _CHUNK = 64 * 1024
+_TMP_SUFFIX = ".part"
+_STALE_TMP_S = 3600.0  # a temp file this old belongs to a killed run
+
+
+def _current_umask() -> int:
+    # Read once, in the calling thread, before workers start: os.umask can only be read
+    # by setting it, which would race with files other threads create meanwhile.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_atomic(target: Path, data: bytes, mode: int) -> None:
+    """Write ``data`` to a temp file next to ``target``, fsync-free, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TMP_SUFFIX, dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 class _FetchError(Exception):
@@ -114,10 +140,17 @@ def cache_key(url: str) -> str:
 def _scan_cache(cache_dir: Path) -> dict[str, Path]:
     # One listing instead of a glob per URL: O(n) for large caches.
     out: dict[str, Path] = {}
+    now = time.time()
     with os.scandir(cache_dir) as it:
         for e in it:
-            if e.name.startswith(".") or not e.is_file():
-                continue  # temp files of in-flight or interrupted writes start with "."
+            if e.name.startswith("."):
+                # Temp files of in-flight writes; old ones are left by killed runs.
+                if e.name.endswith(_TMP_SUFFIX) and now - e.stat().st_mtime > _STALE_TMP_S:
+                    with contextlib.suppress(OSError):
+                        os.unlink(e.path)
+                continue
+            if not e.is_file():
+                continue
             stem, _, _ = e.name.partition(".")
             out[stem] = Path(e.path)
     return out
@@ -192,7 +225,13 @@ def _download(url: str, timeout: float, max_bytes: int) -> bytes:
 
 
 def _fetch_one(
-    url: str, cache_dir: Path, timeout: float, retries: int, backoff: float, max_bytes: int
+    url: str,
+    cache_dir: Path,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    max_bytes: int,
+    mode: int,
 ) -> Path:
     if not url.lower().startswith(("http://", "https://")):
         # Never file:// or other schemes: a manifest must not read local files this way.
@@ -203,7 +242,7 @@ def _fetch_one(
             data = _download(url, timeout, max_bytes)
             ext = _verify_image(data)
             target = cache_dir / f"{cache_key(url)}.{ext}"
-            write_bytes_atomic(target, data)
+            _write_atomic(target, data, mode)
             return target
         except _FetchError as exc:
             if not exc.retry or attempt >= retries:
@@ -273,9 +312,11 @@ def fetch_images(
         disable=not progress,
     ) as bar:
         if todo:
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            mode = 0o666 & ~_current_umask()
+            pool = ThreadPoolExecutor(max_workers=max(1, workers))
+            try:
                 futures = {
-                    pool.submit(_fetch_one, u, cache, timeout, retries, backoff, max_bytes): u
+                    pool.submit(_fetch_one, u, cache, timeout, retries, backoff, max_bytes, mode): u
                     for u in todo
                 }
                 for fut in as_completed(futures):
@@ -288,6 +329,9 @@ def fetch_images(
                     except Exception as exc:  # a bug or disk error must not lose the rest
                         report.errors[url] = f"error: {type(exc).__name__}: {exc}"
                     bar.update(1)
+            finally:
+                # On Ctrl-C, drop queued downloads instead of waiting for all of them.
+                pool.shutdown(wait=True, cancel_futures=True)
     # Keep input order in both dicts so reports and manifests are deterministic.
     report.paths = {u: report.paths[u] for u in report.urls if u in report.paths}
     report.errors = {u: report.errors[u] for u in report.urls if u in report.errors}
