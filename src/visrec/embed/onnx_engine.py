@@ -85,10 +85,19 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
+def _torch_version() -> str:
+    # From the package metadata: importing torch costs seconds, and a cache hit (e.g. in
+    # a Ray actor) needs no torch at all.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return "none"
+
+
 def export_key(backbone: Any) -> str:
     """Cache file stem for ``backbone``: ``<name>-<weights_id>-<hash>``."""
-    import torch
-
     payload = json.dumps(
         {
             "name": backbone.name,
@@ -96,7 +105,7 @@ def export_key(backbone: Any) -> str:
             "dim": int(backbone.dim),
             "preprocessing": backbone.preprocessing,
             "opset": OPSET,
-            "torch": torch.__version__,
+            "torch": _torch_version(),
         },
         sort_keys=True,
         default=str,

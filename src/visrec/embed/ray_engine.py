@@ -1,0 +1,414 @@
+"""Scale-out: the same extraction as ``visrec embed``, run as a Ray Data pipeline.
+
+::
+
+    rows (chunk, row, path)
+      -> map_batches(decode + preprocess)            Ray tasks, 1 CPU each
+      -> map_batches(_InferActor, ActorPoolStrategy) actors holding the model/engine
+      -> driver: rows grouped back into chunks -> visrec.embed.extract writes them
+
+Only decode and inference move to the cluster. Chunking, resuming, the stale-key checks
+and the Parquet output are ``visrec.embed.extract``'s own (``RayPipeline`` is handed to
+it as the engine), so the file is the local engine's file: same ids, order,
+``has_image``, failures and metadata. Inside each actor the default inner engine is the
+one ``engine="auto"`` picks locally (ONNX Runtime when installed); its vectors do not
+depend on the batch size, so the output is identical to a local run on the same kind of
+CPU, not merely close.
+
+Ray is an optional dependency (``pip install 'visrec[ray]'``); it is imported only
+here. By default a local Ray instance is started (and shut down afterwards); with
+``ray_address`` an existing cluster is used (``"auto"``, ``"ray://host:10001"`` or
+``"host:6379"``). Every node needs visrec installed and the image paths readable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
+from visrec.errors import VisrecError
+
+__all__ = ["RayPipeline", "embed_with_ray", "ray_available"]
+
+log = logging.getLogger(__name__)
+
+Todo = list[tuple[int, list[tuple[str, str]]]]
+OnChunk = Callable[[int, np.ndarray, np.ndarray, list[str | None]], None]
+
+
+def ray_available() -> bool:
+    """True when ``ray.data`` can be imported."""
+    try:
+        import ray.data  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+        import ray.data
+    except ImportError as exc:
+        raise VisrecError(
+            f"engine 'ray' needs Ray Data: pip install 'visrec[ray]' (or 'ray[data]'); ({exc})"
+        ) from exc
+    return ray
+
+
+def _decode_batch(batch: dict[str, np.ndarray], backbone: Backbone) -> dict[str, np.ndarray]:
+    """Ray task: decode + preprocess a batch of paths exactly as the local engine does."""
+    from visrec.embed.extract import _Decoder
+
+    paths = [str(p) for p in batch["path"]]
+    n = len(paths)
+    decoder = _Decoder(backbone, workers=1, max_inflight=1)
+    try:
+        decoded = [decoder._one(p) for p in paths]
+    finally:
+        decoder.close()
+    shape = next((a.shape for a, _ in decoded if a is not None), None)
+    pixels = np.zeros((n, *(shape or (3, 1, 1))), dtype=np.float32)
+    ok = np.zeros(n, dtype=bool)
+    reason = np.empty(n, dtype=object)
+    for i, (arr, why) in enumerate(decoded):
+        if arr is not None and arr.shape == shape:
+            pixels[i] = arr
+            ok[i] = True
+            reason[i] = ""
+        else:
+            reason[i] = why or "unreadable"
+    return {
+        "chunk": batch["chunk"],
+        "row": batch["row"],
+        "pixels": pixels,
+        "ok": ok,
+        "reason": reason,
+    }
+
+
+def _spread() -> dict[str, Any]:
+    return {"scheduling_strategy": "SPREAD"}
+
+
+class _InferActor:
+    """Ray actor: holds one inference engine and embeds the decoded rows it is given."""
+
+    def __init__(
+        self, backbone: Backbone, engine: str, device: str, batch_size: int | None, threads: int
+    ) -> None:
+        from visrec.embed.engines import make_engine
+        from visrec.embed.onnx_engine import OnnxEngine, onnx_available
+
+        self.dim = backbone.dim
+        use_onnx = engine == "onnx"
+        if engine == "auto" and onnx_available():
+            # The same choice as make_engine's "auto", made here so that ONNX Runtime
+            # gets this actor's CPU share as its thread count, not every core.
+            import onnxruntime
+
+            providers = onnxruntime.get_available_providers()
+            use_onnx = device == "cpu" or "CUDAExecutionProvider" in providers
+        if use_onnx:
+            self.engine: Any = OnnxEngine(backbone, device, batch_size=batch_size, threads=threads)
+        else:
+            import torch
+
+            torch.set_num_threads(threads)
+            self.engine = make_engine(backbone, "torch", device, batch_size=batch_size)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ok = np.asarray(batch["ok"], dtype=bool)
+        n = len(ok)
+        vectors = np.zeros((n, self.dim), dtype=np.float32)
+        good = np.flatnonzero(ok)
+        if len(good):
+            pixels = np.asarray(batch["pixels"])[good]
+            bs = int(self.engine.batch_size)
+            vectors[good] = np.concatenate(
+                [self.engine(pixels[i : i + bs]) for i in range(0, len(good), bs)]
+            )
+        return {
+            "chunk": batch["chunk"],
+            "row": batch["row"],
+            "vector": vectors,
+            "ok": ok,
+            "reason": batch["reason"],
+        }
+
+
+def _resolve_ray_device(ray: Any, device: str) -> str:
+    dev = (device or "auto").strip().lower()
+    gpus = float(ray.cluster_resources().get("GPU", 0))
+    if dev == "auto":
+        return "cuda" if gpus > 0 else "cpu"
+    if dev.startswith("cuda") and gpus <= 0:
+        raise VisrecError(
+            f"--device {device}: the Ray cluster has no GPUs "
+            f"(resources: {ray.cluster_resources()}); use --device cpu"
+        )
+    if dev != "cpu" and not dev.startswith("cuda"):
+        raise VisrecError(f"unknown device {device!r}; expected auto, cpu or cuda")
+    return dev
+
+
+class RayPipeline:
+    """An engine for ``visrec.embed.extract`` that computes whole chunks on Ray.
+
+    Parameters
+    ----------
+    backbone : Backbone
+    device : {"auto", "cpu", "cuda"}, default "auto"
+        ``"auto"``: GPUs when the Ray cluster has any (one per actor), else CPUs.
+    batch_size : int, optional
+        Inference batch inside each actor; default the inner engine's (16 on CPU).
+    ray_address : str, optional
+        Existing cluster to join; default: start a local Ray instance for this run.
+    num_actors : int, optional
+        Inference actors; default one per GPU, or on CPUs one per ``cpus_per_actor``
+        CPUs while keeping at least a quarter of the CPUs (at least one) for decoding.
+    cpus_per_actor : int, optional
+        CPUs reserved by (and threads used in) each CPU actor; default
+        ``min(4, max(1, cluster CPUs // 2))``.
+    engine : {"auto", "onnx", "torch"}, default "auto"
+        Inner engine in each actor, as for the local path.
+    num_cpus : int, optional
+        CPUs of the local Ray instance when one is started; default all.
+
+    Notes
+    -----
+    ``compute_chunks`` is what ``extract`` calls; ``__call__`` is not supported (the
+    pipeline needs whole chunks, not batches).
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        device: str = "auto",
+        *,
+        batch_size: int | None = None,
+        ray_address: str | None = None,
+        num_actors: int | None = None,
+        cpus_per_actor: int | None = None,
+        engine: str = "auto",
+        num_cpus: int | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.backbone = backbone
+        self.device = device
+        self.batch_size = int(batch_size or 16)
+        self._batch_size_arg = batch_size
+        self.ray_address = ray_address
+        self.num_actors = num_actors
+        self.cpus_per_actor = cpus_per_actor
+        self.engine = engine.strip().lower()
+        if self.engine not in ("auto", "onnx", "torch"):
+            raise VisrecError(f"inner engine for Ray must be auto, onnx or torch, got {engine!r}")
+        self.num_cpus = num_cpus
+        self.progress = progress
+        if batch_size is not None and batch_size < 1:
+            raise VisrecError(f"batch size must be >= 1, got {batch_size}")
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        raise VisrecError("the ray engine embeds whole chunks (compute_chunks), not batches")
+
+    def _start(self, ray: Any) -> bool:
+        """Connect to or start Ray; True when this call started it (and must stop it)."""
+        if ray.is_initialized():
+            return False
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "logging_level": logging.WARNING,
+            "log_to_driver": True,
+        }
+        if self.ray_address:
+            kwargs["address"] = self.ray_address
+        else:
+            kwargs["num_cpus"] = self.num_cpus or os.cpu_count() or 1
+        try:
+            ray.init(**kwargs)
+        except Exception as exc:
+            where = self.ray_address or "a local instance"
+            raise VisrecError(f"cannot start/connect Ray ({where}): {exc}") from exc
+        return True
+
+    def _plan(self, ray: Any, device: str) -> tuple[int, int, int]:
+        """(actors, cpus per actor, gpus per actor)."""
+        res = ray.cluster_resources()
+        cpus = max(1, int(res.get("CPU", 1)))
+        if device.startswith("cuda"):
+            gpus = max(1, int(res.get("GPU", 1)))
+            return self.num_actors or gpus, 1, 1
+        per = self.cpus_per_actor or min(4, max(1, cpus // 2))
+        per = min(per, max(1, cpus - 1)) if cpus > 1 else 1
+        actors = self.num_actors or max(1, (cpus - max(1, cpus // 4)) // per)
+        return actors, per, 0
+
+    def compute_chunks(
+        self, todo: Todo, on_chunk: OnChunk, on_progress: Callable[[int], None]
+    ) -> None:
+        """Embed ``todo`` chunks; call ``on_chunk(index, vectors, has_image, errors)``.
+
+        Chunks are handed over as soon as all their rows are back (in any order), so
+        the driver holds at most the chunks in flight.
+        """
+        if not todo:
+            return
+        ray = _import_ray()
+        started = self._start(ray)
+        try:
+            self._run(ray, todo, on_chunk, on_progress)
+        finally:
+            if started:
+                ray.shutdown()
+
+    def _run(
+        self, ray: Any, todo: Todo, on_chunk: OnChunk, on_progress: Callable[[int], None]
+    ) -> None:
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False  # extract's tqdm bar counts the same rows
+        ctx.print_on_execution_start = False
+        ctx.enable_auto_log_stats = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+        device = _resolve_ray_device(ray, self.device)
+        actors, per, gpus = self._plan(ray, device)
+        bs = self.batch_size
+        rows = [
+            {"chunk": k, "row": r, "path": path}
+            for k, chunk in todo
+            for r, (_, path) in enumerate(chunk)
+        ]
+        # Several blocks per actor keep every stage busy without huge blocks.
+        blocks = max(1, min(len(rows) // bs or 1, 4 * actors * 8))
+        ds = ray.data.from_items(rows, override_num_blocks=blocks)
+        ds = ds.map_batches(
+            _decode_batch,
+            fn_kwargs={"backbone": self.backbone},
+            batch_size=bs,
+            batch_format="numpy",
+            num_cpus=1,
+            # Spread decoding over the nodes. Having a remote-args function also keeps
+            # Ray from fusing decoding into the inference actors, where it would run
+            # in turn with inference instead of alongside it.
+            ray_remote_args_fn=_spread,
+        )
+        ds = ds.map_batches(
+            _InferActor,
+            fn_constructor_kwargs={
+                "backbone": self.backbone,
+                "engine": self.engine,
+                "device": device,
+                "batch_size": self._batch_size_arg,
+                "threads": per,
+            },
+            batch_size=bs,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=per,
+            num_gpus=gpus,
+        )
+
+        sizes = {k: len(chunk) for k, chunk in todo}
+        pending: dict[int, tuple[np.ndarray, np.ndarray, list[str | None], list[int]]] = {}
+        dim = self.backbone.dim
+        try:
+            for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                for k, r, vec, ok, why in zip(
+                    batch["chunk"],
+                    batch["row"],
+                    batch["vector"],
+                    batch["ok"],
+                    batch["reason"],
+                    strict=True,
+                ):
+                    k, r = int(k), int(r)
+                    if k not in pending:
+                        n = sizes[k]
+                        pending[k] = (
+                            np.zeros((n, dim), np.float32),
+                            np.zeros(n, bool),
+                            [None] * n,
+                            [0],
+                        )
+                    vectors, has, errors, count = pending[k]
+                    if ok:
+                        vectors[r] = vec
+                        has[r] = True
+                    else:
+                        errors[r] = str(why) or "unreadable"
+                    count[0] += 1
+                    if count[0] == sizes[k]:
+                        del pending[k]
+                        on_chunk(k, vectors, has, errors)
+                on_progress(len(batch["row"]))
+        except VisrecError:
+            raise
+        except Exception as exc:
+            raise VisrecError(f"Ray pipeline failed: {type(exc).__name__}: {exc}") from exc
+        if pending:
+            missing = sum(sizes[k] - c[3][0] for k, c in pending.items())
+            raise VisrecError(f"Ray pipeline returned no result for {missing} image(s)")
+
+    def __repr__(self) -> str:
+        where = self.ray_address or "local"
+        return f"<RayPipeline {self.backbone.name} device={self.device} ray={where}>"
+
+
+def embed_with_ray(
+    items: Sequence[tuple[str, str]] | Any,
+    output: str | os.PathLike[str] | None = None,
+    *,
+    backbone: str | Backbone = DEFAULT_BACKBONE,
+    device: str = "auto",
+    batch_size: int | None = None,
+    ray_address: str | None = None,
+    progress: bool = True,
+    workers: int | None = None,
+    num_actors: int | None = None,
+    engine: str = "auto",
+    **extract_options: Any,
+) -> Any:
+    """``visrec.embed.extract.embed_images`` with decode and inference on Ray.
+
+    Parameters
+    ----------
+    items, output, backbone, device, batch_size, progress
+        As for ``embed_images``; the result and the output file are the same.
+    ray_address : str, optional
+        Existing Ray cluster; default a local instance started (and stopped) here.
+    workers : int, optional
+        Ignored (decoding runs as Ray tasks); accepted for a uniform call.
+    num_actors : int, optional
+        Inference actors (see ``RayPipeline``).
+    engine : {"auto", "onnx", "torch"}, default "auto"
+        Inner engine in each actor.
+    **extract_options
+        Passed to ``embed_images`` (e.g. ``chunk_size``).
+
+    Returns
+    -------
+    EmbedResult
+    """
+    from visrec.embed.extract import embed_images
+
+    bb = get_backbone(backbone) if isinstance(backbone, str) else backbone
+    pipeline = RayPipeline(
+        bb,
+        device,
+        batch_size=batch_size,
+        ray_address=ray_address,
+        num_actors=num_actors,
+        engine=engine,
+        progress=progress,
+    )
+    return embed_images(
+        items, output, backbone=bb, engine=pipeline, progress=progress, **extract_options
+    )

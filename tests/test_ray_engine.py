@@ -1,0 +1,119 @@
+"""Ray engine: a local 2-CPU Ray gives exactly the local engine's output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'visrec[ray]')")
+pytest.importorskip("ray.data", reason="ray[data] is not installed")
+
+from PIL import Image  # noqa: E402
+
+from visrec.embed.extract import embed_images  # noqa: E402
+from visrec.embed.ray_engine import RayPipeline  # noqa: E402
+from visrec.embed.store import read_vectors  # noqa: E402
+from visrec.errors import VisrecError  # noqa: E402
+
+
+def _make_items(folder: Path) -> list[tuple[str, str]]:
+    """20 images in different sizes, colours and formats, 3 of them bad."""
+    rng = np.random.default_rng(7)
+    items: list[tuple[str, str]] = []
+    for k in range(17):
+        h, w = int(rng.integers(60, 300)), int(rng.integers(60, 300))
+        base = rng.integers(0, 256, 3)
+        arr = np.clip(base + rng.normal(0, 40, (h, w, 3)), 0, 255).astype(np.uint8)
+        ext = ".png" if k % 4 == 0 else ".jpg"
+        path = folder / f"item{k:02d}{ext}"
+        Image.fromarray(arr).save(path)
+        items.append((f"item{k:02d}", str(path)))
+    (folder / "doc.jpg").write_bytes(b"%PDF-1.4\n% not an image\n")
+    (folder / "empty.jpg").write_bytes(b"")
+    good = (folder / "item01.jpg").read_bytes()
+    (folder / "cut.jpg").write_bytes(good[: len(good) // 3])
+    items.insert(2, ("doc", str(folder / "doc.jpg")))
+    items.insert(9, ("empty", str(folder / "empty.jpg")))
+    items.insert(15, ("cut", str(folder / "cut.jpg")))
+    return items
+
+
+@pytest.fixture(scope="module")
+def local_ray(tmp_path_factory: pytest.TempPathFactory):
+    # Workers inherit the environment at start-up: share one ONNX export cache.
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VISREC_CACHE", str(tmp_path_factory.mktemp("visrec-cache")))
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()
+    mp.undo()
+
+
+@pytest.mark.slow
+def test_ray_output_equals_local_engine(local_ray, tmp_path: Path):
+    items = _make_items(tmp_path)
+    local = embed_images(items, tmp_path / "local.parquet", progress=False, chunk_size=8)
+    distributed = embed_images(
+        items, tmp_path / "ray.parquet", engine="ray", progress=False, chunk_size=8
+    )
+    assert distributed.engine == "ray"
+    assert local.engine == "onnx"  # the same inner engine, so identical vectors
+
+    a = read_vectors(tmp_path / "local.parquet")
+    b = read_vectors(tmp_path / "ray.parquet")
+    assert list(b.ids) == [i for i, _ in items]
+    assert list(a.ids) == list(b.ids)
+    np.testing.assert_array_equal(b.has_image, a.has_image)
+    assert int(b.has_image.sum()) == 17
+    assert not b.has_image[[2, 9, 15]].any()
+    np.testing.assert_array_equal(b.vectors, a.vectors)
+    assert np.abs(b.vectors[b.has_image]).sum(1).min() > 0
+    assert not b.vectors[~b.has_image].any()
+    assert b.meta == a.meta  # backbone, preprocessing, chunk fingerprints, failures
+    assert distributed.failures == local.failures
+    assert {i for i, _, _ in distributed.failures} == {"doc", "empty", "cut"}
+    reasons = {i: r for i, _, r in distributed.failures}
+    assert reasons["empty"] == "empty file"
+    assert reasons["doc"].startswith("not an image")
+
+    # Re-running reuses the finished file whichever engine wrote it.
+    again = embed_images(
+        items, tmp_path / "ray.parquet", engine="ray", progress=False, chunk_size=8
+    )
+    assert again.n_reused == len(items)
+    assert again.n_computed == 0
+
+
+def test_pipeline_is_not_a_batch_engine():
+    from visrec.embed.backbones import get_backbone
+
+    pipe = RayPipeline(get_backbone())
+    with pytest.raises(VisrecError, match="whole chunks"):
+        pipe(np.zeros((1, 3, 224, 224), np.float32))
+    with pytest.raises(VisrecError, match="auto, onnx or torch"):
+        RayPipeline(get_backbone(), engine="ray")
+
+
+def test_actor_plan_leaves_cpus_for_decoding():
+    from visrec.embed.backbones import get_backbone
+
+    class FakeRay:
+        def __init__(self, res):
+            self.res = res
+
+        def cluster_resources(self):
+            return self.res
+
+    pipe = RayPipeline(get_backbone())
+    assert pipe._plan(FakeRay({"CPU": 2.0}), "cpu") == (1, 1, 0)
+    assert pipe._plan(FakeRay({"CPU": 16.0}), "cpu") == (3, 4, 0)
+    assert pipe._plan(FakeRay({"CPU": 64.0, "GPU": 4.0}), "cuda") == (4, 1, 1)
+    assert RayPipeline(get_backbone(), num_actors=2)._plan(FakeRay({"CPU": 8.0}), "cpu") == (
+        2,
+        4,
+        0,
+    )
