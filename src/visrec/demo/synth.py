@@ -5,8 +5,8 @@ mugs on a white background, each with a random colour, pattern, size, position a
 rotation) and invents users whose star ratings depend on what the items look like:
 
 ``rating = round(3 + colour_appeal[colour] + pattern_appeal[pattern]
-                 + 0.8 * [category == user's favourite] - 1.0 * [colour == user's disliked]
-                 + N(0, 0.6))`` clipped to 1..5.
+                 + 0.5 * [category == user's favourite] - 0.7 * [colour == user's disliked]
+                 + N(0, 0.4))`` clipped to 1..5 (appeal from +1.5 for red to -1.5 for grey).
 
 So the right answers are known: K-means clusters of good image vectors should match the
 categories, and an item's picture carries information about its ratings (bright red or
@@ -42,21 +42,21 @@ CATEGORIES: tuple[str, ...] = ("t-shirt", "sneaker", "handbag", "mug")
 
 # name -> (RGB, appeal): appeal is the colour's contribution to every user's rating.
 COLOURS: dict[str, tuple[tuple[int, int, int], float]] = {
-    "red": ((200, 32, 40), 1.0),
-    "orange": ((235, 120, 20), 0.7),
-    "yellow": ((232, 200, 40), 0.3),
-    "green": ((40, 140, 60), 0.0),
-    "blue": ((35, 80, 190), 0.3),
-    "purple": ((110, 50, 150), -0.4),
-    "grey": ((128, 128, 128), -1.0),
-    "brown": ((115, 75, 40), -0.8),
+    "red": ((200, 32, 40), 1.5),
+    "orange": ((235, 120, 20), 1.0),
+    "yellow": ((232, 200, 40), 0.4),
+    "green": ((40, 140, 60), -0.1),
+    "blue": ((35, 80, 190), 0.4),
+    "purple": ((110, 50, 150), -0.6),
+    "grey": ((128, 128, 128), -1.5),
+    "brown": ((115, 75, 40), -1.2),
 }
 
-PATTERNS: dict[str, float] = {"plain": -0.2, "stripes": 0.3, "dots": 0.1}
+PATTERNS: dict[str, float] = {"plain": -0.3, "stripes": 0.4, "dots": 0.2}
 
-FAVOURITE_BONUS = 0.8
-DISLIKED_PENALTY = 1.0
-NOISE_SD = 0.6
+FAVOURITE_BONUS = 0.5
+DISLIKED_PENALTY = 0.7
+NOISE_SD = 0.4
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ class Catalogue:
 # "trim" (a neutral colour), "dark" (near black).
 
 Part = tuple[str, list[tuple[float, float]], str, float]
+RGB = tuple[int, int, int]
 
 
 def _arc(
@@ -96,11 +97,20 @@ def _tshirt(rng: np.random.Generator) -> list[Part]:
     w = rng.uniform(0.45, 0.55)  # body half-width
     sleeve = rng.uniform(0.85, 0.98)
     body = [
-        (-0.22, -0.80), (-0.55, -0.72), (-sleeve, -0.36), (-sleeve + 0.2, -0.12),
-        (-w, -0.32), (-w, 0.86), (w, 0.86), (w, -0.32), (sleeve - 0.2, -0.12),
-        (sleeve, -0.36), (0.55, -0.72), (0.22, -0.80),
+        (-0.22, -0.80),
+        (-0.55, -0.72),
+        (-sleeve, -0.36),
+        (-sleeve + 0.2, -0.12),
+        (-w, -0.32),
+        (-w, 0.86),
+        (w, 0.86),
+        (w, -0.32),
+        (sleeve - 0.2, -0.12),
+        (sleeve, -0.36),
+        (0.55, -0.72),
+        (0.22, -0.80),
         *_arc(0.0, -0.80, 0.22, 0.14, 0, 180, 12)[1:-1],
-    ]  # fmt: skip
+    ]
     collar = _arc(0.0, -0.80, 0.22, 0.14, 0, 180, 16)
     parts: list[Part] = [
         ("poly", body, "body", 0.0),
@@ -116,23 +126,34 @@ def _tshirt(rng: np.random.Generator) -> list[Part]:
 def _sneaker(rng: np.random.Generator) -> list[Part]:
     h = rng.uniform(-0.05, 0.08)  # shaft height variation
     upper = [
-        (-0.92, 0.28), (-0.90, -0.18 - h), (-0.62, -0.30 - h), (-0.40, -0.18 - h),
-        (-0.18, -0.48 - h), (0.02, -0.44 - h), (0.30, -0.14), (0.62, -0.02),
-        (0.88, 0.10), (0.96, 0.28),
-    ]  # fmt: skip
+        (-0.92, 0.28),
+        (-0.90, -0.18 - h),
+        (-0.62, -0.30 - h),
+        (-0.40, -0.18 - h),
+        (-0.18, -0.48 - h),
+        (0.02, -0.44 - h),
+        (0.30, -0.14),
+        (0.62, -0.02),
+        (0.88, 0.10),
+        (0.96, 0.28),
+    ]
     sole = [(-0.94, 0.26), (0.98, 0.26), (0.96, 0.44), (0.80, 0.50), (-0.90, 0.50), (-0.96, 0.40)]
     stripe = [(-0.55, 0.18), (-0.15, -0.16), (0.20, 0.05), (-0.05, 0.18)]
-    laces = [
-        ("line", [(-0.16 + 0.1 * i, -0.36 + 0.08 * i), (-0.05 + 0.1 * i, -0.40 + 0.08 * i)],
-         "trim", 0.035)
+    laces: list[Part] = [
+        (
+            "line",
+            [(-0.16 + 0.1 * i, -0.36 + 0.08 * i), (-0.05 + 0.1 * i, -0.40 + 0.08 * i)],
+            "trim",
+            0.035,
+        )
         for i in range(4)
-    ]  # fmt: skip
+    ]
     return [
         ("poly", upper, "body", 0.0),
         ("poly", stripe, "trim", 0.0),
         ("poly", sole, "trim", 0.0),
         ("line", [(-0.94, 0.36), (0.96, 0.36)], "accent", 0.03),
-        *laces,  # type: ignore[list-item]
+        *laces,
     ]
 
 
@@ -166,13 +187,16 @@ def _mug(rng: np.random.Generator) -> list[Part]:
 _DRAWERS = {"t-shirt": _tshirt, "sneaker": _sneaker, "handbag": _handbag, "mug": _mug}
 
 
-def _shade(rgb: tuple[int, int, int], f: float) -> tuple[int, int, int]:
-    return tuple(int(np.clip(c * f, 0, 255)) for c in rgb)  # type: ignore[return-value]
+def _rgb(values: Sequence[float]) -> RGB:
+    r, g, b = (int(np.clip(v, 0, 255)) for v in values)
+    return (r, g, b)
 
 
-def _pattern_layer(
-    size: int, rgb: tuple[int, int, int], pattern: str, rng: np.random.Generator
-) -> Image.Image:
+def _shade(rgb: RGB, f: float) -> RGB:
+    return _rgb([c * f for c in rgb])
+
+
+def _pattern_layer(size: int, rgb: RGB, pattern: str, rng: np.random.Generator) -> Image.Image:
     layer = Image.new("RGB", (size, size), rgb)
     if pattern == "plain":
         return layer
@@ -208,7 +232,7 @@ def render_product(
         raise VisrecError(f"unknown category {category!r}; expected one of {list(_DRAWERS)}")
     big = size * 2
     base_rgb = COLOURS[colour][0]
-    rgb = tuple(int(np.clip(c + rng.normal(0, 12), 0, 255)) for c in base_rgb)
+    rgb = _rgb([c + rng.normal(0, 12) for c in base_rgb])
     parts = _DRAWERS[category](rng)
     scale = big * rng.uniform(0.30, 0.40)
     angle = math.radians(rng.uniform(-20, 20))
@@ -222,8 +246,8 @@ def render_product(
         return [(cx + scale * (x * ca - y * sa), cy + scale * (x * sa + y * ca)) for x, y in pts]
 
     # a warm or cool off-white studio background with a soft shadow under the product
-    bg = tuple(int(v) for v in rng.integers(246, 256, size=3))
-    img = Image.new("RGB", (big, big), bg)  # type: ignore[arg-type]
+    bg = _rgb(rng.integers(246, 256, size=3).tolist())
+    img = Image.new("RGB", (big, big), bg)
     shadow = Image.new("L", (big, big), 0)
     sd = ImageDraw.Draw(shadow)
     sy = cy + scale * 0.95
@@ -231,14 +255,15 @@ def render_product(
     shadow = shadow.filter(ImageFilter.GaussianBlur(big / 40))
     img.paste(Image.new("RGB", (big, big), (90, 90, 90)), (0, 0), shadow)
 
-    body = _pattern_layer(big, rgb, pattern, rng)  # type: ignore[arg-type]
+    body = _pattern_layer(big, rgb, pattern, rng)
     # soft top-down light: darken towards the bottom of the canvas
     grad = Image.linear_gradient("L").resize((big, big))
-    body = Image.composite(Image.new("RGB", (big, big), _shade(rgb, 0.75)), body,
-                           grad.point(lambda v: v * 0.35))  # type: ignore[arg-type]  # fmt: skip
-    trim_rgb = (240, 240, 235) if rng.random() < 0.6 else (30, 30, 30)
+    body = Image.composite(
+        Image.new("RGB", (big, big), _shade(rgb, 0.75)), body, grad.point(lambda v: v * 0.35)
+    )
+    trim_rgb: RGB = (240, 240, 235) if rng.random() < 0.6 else (30, 30, 30)
     paints = {
-        "accent": _shade(rgb, 0.7),  # type: ignore[arg-type]
+        "accent": _shade(rgb, 0.7),
         "trim": trim_rgb,
         "dark": (45, 40, 38),
     }
@@ -255,7 +280,7 @@ def render_product(
         else:
             img.paste(Image.new("RGB", (big, big), paints[role]), (0, 0), mask)
         if kind == "poly":  # a thin darker outline, as on a product shot's edge
-            ImageDraw.Draw(img).line([*xy, xy[0]], fill=_shade(rgb, 0.55), width=2)  # type: ignore[arg-type]
+            ImageDraw.Draw(img).line([*xy, xy[0]], fill=_shade(rgb, 0.55), width=2)
     return img.resize((size, size), Image.Resampling.LANCZOS)
 
 
@@ -338,9 +363,7 @@ def make_catalogue(
         {"user_id": user_ids, "favourite_category": fav, "disliked_colour": disliked}
     )
 
-    appeal = np.array([COLOURS[c][1] for c in colours]) + np.array(
-        [PATTERNS[p] for p in patterns]
-    )
+    appeal = np.array([COLOURS[c][1] for c in colours]) + np.array([PATTERNS[p] for p in patterns])
     per_user = min(ratings_per_user, n_items)
     rows_u: list[str] = []
     rows_i: list[int] = []

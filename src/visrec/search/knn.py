@@ -133,8 +133,6 @@ class SimilarItems:
         return out
 
 
-def similar_items(
-    vectors: ItemVectors, ids: Iterable[object], n: int = 10
-) -> list[Neighbours]:
+def similar_items(vectors: ItemVectors, ids: Iterable[object], n: int = 10) -> list[Neighbours]:
     """Shortcut for ``SimilarItems(vectors).query(ids, n)``."""
     return SimilarItems(vectors).query(ids, n)

@@ -1,0 +1,155 @@
+"""Dataset folders the demo recognises, read into one common shape.
+
+Layouts (checked in this order)::
+
+    movielens-100k-posters/   u.data + posters/<item_id>.jpg (+ u.item: category =
+                              the movie's first listed genre)
+    fashion-products/         styles.csv + images/<id>.jpg (category = masterCategory;
+                              no interactions, so the rating sections are skipped)
+    generic                   items.csv (item_id, category) + images/<item_id>.<ext>
+                              (+ interactions.csv: user_id,item_id[,rating,timestamp])
+
+The generated demo catalogue is written in the generic layout and read back through it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from visrec.errors import VisrecError
+
+EXPECTED_LAYOUTS = """\
+expected one of these layouts:
+  MovieLens posters: u.data and posters/<item_id>.jpg (u.item optional, gives genres)
+  fashion products:  styles.csv (id, masterCategory) and images/<id>.jpg
+  generic:           items.csv (item_id, category) and images/<item_id>.<jpg|png|...>,
+                     optionally interactions.csv (user_id,item_id[,rating,timestamp])"""
+
+
+@dataclass
+class DemoDataset:
+    """A dataset in the demo's common shape.
+
+    Attributes
+    ----------
+    name : str
+        Short name shown in the output (e.g. ``movielens-100k-posters``).
+    layout : str
+        ``movielens``, ``fashion`` or ``generic``.
+    root : Path
+    images : dict of str to Path
+        item_id -> image file.
+    labels : dict of str to str
+        item_id -> category, for items that have one.
+    label_name : str
+        What the category is (``category``, ``first genre``, ``masterCategory``).
+    interactions : DataFrame or None
+        Columns user_id, item_id and, when present, rating and timestamp.
+    notes : list of str
+        Rows or items that were dropped while loading, counted.
+    """
+
+    name: str
+    layout: str
+    root: Path
+    images: dict[str, Path]
+    labels: dict[str, str]
+    label_name: str
+    interactions: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_ratings(self) -> bool:
+        return (
+            self.interactions is not None
+            and "rating" in self.interactions.columns
+            and bool(self.interactions["rating"].notna().any())
+        )
+
+
+def _labels(path: Path, id_col: str, label_col: str, notes: list[str]) -> dict[str, str]:
+    from visrec.data.tables import load_item_table
+
+    res = load_item_table(path, id_col=id_col, label_col=label_col)
+    if res.n_bad:
+        notes.append(f"{path.name}: {res.describe_bad(limit=3)}")
+    col = "genre" if path.name == "u.item" else label_col
+    frame = res.frame
+    return dict(zip(frame["item_id"].astype(str), frame[col].astype(str), strict=True))
+
+
+def _interactions(path: Path, notes: list[str]) -> pd.DataFrame:
+    from visrec.data.tables import load_interactions
+
+    res = load_interactions(path)
+    if res.n_bad:
+        notes.append(f"{path.name}: {res.describe_bad(limit=3)}")
+    frame = res.frame.copy()
+    frame["user_id"] = frame["user_id"].astype(str)
+    frame["item_id"] = frame["item_id"].astype(str)
+    return frame
+
+
+def load_demo_dataset(data_dir: str | os.PathLike[str]) -> DemoDataset:
+    """Recognise the layout of ``data_dir`` and load it (see the module docstring).
+
+    Raises
+    ------
+    VisrecError
+        When the folder matches none of the layouts; the message lists them.
+    """
+    from visrec.data.images_index import find_images
+
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise VisrecError(f"dataset folder {str(root)!r} does not exist or is not a folder")
+    notes: list[str] = []
+    if (root / "u.data").is_file() and (root / "posters").is_dir():
+        images = find_images(root / "posters")
+        labels = (
+            _labels(root / "u.item", "item_id", "genre", notes)
+            if (root / "u.item").is_file()
+            else {}
+        )
+        return DemoDataset(
+            name=root.name,
+            layout="movielens",
+            root=root,
+            images=images,
+            labels=labels,
+            label_name="first genre",
+            interactions=_interactions(root / "u.data", notes),
+            notes=notes,
+        )
+    if (root / "styles.csv").is_file() and (root / "images").is_dir():
+        return DemoDataset(
+            name=root.name,
+            layout="fashion",
+            root=root,
+            images=find_images(root / "images"),
+            labels=_labels(root / "styles.csv", "id", "masterCategory", notes),
+            label_name="masterCategory",
+            interactions=None,
+            notes=notes,
+        )
+    if (root / "items.csv").is_file() and (root / "images").is_dir():
+        inter = root / "interactions.csv"
+        return DemoDataset(
+            name=root.name,
+            layout="generic",
+            root=root,
+            images=find_images(root / "images"),
+            labels=_labels(root / "items.csv", "item_id", "category", notes),
+            label_name="category",
+            interactions=_interactions(inter, notes) if inter.is_file() else None,
+            notes=notes,
+        )
+    present = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())[:12]
+    raise VisrecError(
+        f"{root}: not a dataset folder visrec demo recognises "
+        f"(found: {', '.join(present) or 'nothing'}); {EXPECTED_LAYOUTS}"
+    )

@@ -1,0 +1,420 @@
+"""The whole pipeline in one call: catalogue -> image vectors -> clusters -> rating KNN -> report.
+
+``run_demo(out_dir)`` generates the small catalogue of :mod:`visrec.demo.synth` (where
+the right answers are known), or reads a real dataset folder (``data_dir``, see
+:mod:`visrec.demo.datasets`), then
+
+1. embeds every item image (:func:`visrec.embed.extract.embed_images`, default backbone;
+   a re-run reuses the vectors file),
+2. runs K-means and compares the clusters with the item categories
+   (:func:`visrec.analysis.cluster.cluster_vs_labels`),
+3. predicts each rating row's star rating from its item's image vector with KNN, next to
+   the majority-class baseline (:func:`visrec.analysis.rating_knn.knn_rating`),
+4. writes a self-contained HTML report (:func:`visrec.report.html.write_report`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from visrec._atomic import write_text_atomic
+from visrec.demo.datasets import DemoDataset, load_demo_dataset
+from visrec.errors import VisrecError
+
+DEFAULT_OUT = "demo-out"
+DEFAULT_REPORT = os.path.join("report", "index.html")
+
+
+@dataclass
+class DemoResult:
+    """What :func:`run_demo` computed; ``format()`` is what the CLI prints.
+
+    Attributes
+    ----------
+    dataset : str
+        Dataset name.
+    layout : str
+        ``generated``, ``movielens``, ``fashion`` or ``generic``.
+    n_items : int
+        Items with an image file.
+    n_embedded : int
+        Items whose image gave a vector (``has_image``).
+    failures : list of (item_id, path, reason)
+        Images that could not be used.
+    n_interactions : int
+        Rating rows in the dataset (0 when it has none).
+    cluster : ClusterResult or None
+    cluster_note : str or None
+        Why clustering was skipped, or what was left out of it.
+    knn : KnnRatingResult or None
+    knn_note : str or None
+        Why the rating KNN was skipped (e.g. "no ratings in this dataset"), or what
+        was left out.
+    vectors_path, report_path, results_path : Path
+    timings : dict of str to float
+        Seconds per stage.
+    notes : list of str
+        Loader notes (dropped rows, counted).
+    label_name : str
+        What the categories are (``category``, ``first genre``, ``masterCategory``).
+    """
+
+    dataset: str
+    layout: str
+    n_items: int
+    n_embedded: int
+    failures: list[tuple[str, str, str]]
+    n_interactions: int
+    cluster: Any
+    cluster_note: str | None
+    knn: Any
+    knn_note: str | None
+    vectors_path: Path
+    report_path: Path
+    results_path: Path
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    label_name: str = "category"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "layout": self.layout,
+            "n_items": self.n_items,
+            "n_embedded": self.n_embedded,
+            "n_failures": len(self.failures),
+            "failures": [list(map(str, f)) for f in self.failures],
+            "n_interactions": self.n_interactions,
+            "cluster": self.cluster.to_json() if self.cluster is not None else None,
+            "cluster_note": self.cluster_note,
+            "knn_rating": self.knn.to_json() if self.knn is not None else None,
+            "knn_note": self.knn_note,
+            "vectors": str(self.vectors_path),
+            "report": str(self.report_path),
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "notes": self.notes,
+        }
+
+    def format(self) -> str:
+        """The summary the CLI prints: clusters table + scores, KNN vs baseline."""
+        lines = [f"== clusters vs {self.label_name} =="]
+        if self.cluster is not None:
+            lines.append(self.cluster.format())
+        if self.cluster_note:
+            lines.append(f"note: {self.cluster_note}")
+        lines += ["", "== rating KNN on image vectors =="]
+        if self.knn is not None:
+            lines.append(self.knn.format())
+        if self.knn_note:
+            lines.append(("note: " if self.knn is not None else "skipped: ") + self.knn_note)
+        return "\n".join(lines)
+
+
+Echo = Callable[[str], None]
+
+
+def _sample_per_cluster(
+    assignments: np.ndarray, ids: np.ndarray, per_cluster: int, rng: np.random.Generator
+) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for c in np.unique(assignments):
+        members = np.flatnonzero(assignments == c)
+        pick = rng.choice(members, size=min(per_cluster, len(members)), replace=False)
+        out[int(c)] = [str(ids[i]) for i in np.sort(pick)]
+    return out
+
+
+def _pca_2d(x: np.ndarray) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    if x.shape[0] < 2:
+        return np.zeros((x.shape[0], 2))
+    n_comp = min(2, x.shape[0], x.shape[1])
+    coords = PCA(n_components=n_comp, random_state=0).fit_transform(x.astype(np.float64))
+    if n_comp < 2:
+        coords = np.hstack([coords, np.zeros((len(coords), 2 - n_comp))])
+    return np.asarray(coords)
+
+
+def run_demo(
+    out_dir: str | os.PathLike[str] = DEFAULT_OUT,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    report_path: str | os.PathLike[str] | None = None,
+    n_items: int = 320,
+    n_users: int = 150,
+    image_size: int = 224,
+    backbone: str = "efficientnet-lite0",
+    engine: str = "auto",
+    batch_size: int | None = None,
+    workers: int | None = None,
+    k: int | None = None,
+    knn_k: int = 3,
+    test_size: float = 0.2,
+    min_label_share: float = 0.02,
+    max_items: int | None = None,
+    random_state: int = 0,
+    progress: bool = True,
+    echo: Echo | None = print,
+) -> DemoResult:
+    """Run the demo pipeline and write the report.
+
+    Parameters
+    ----------
+    out_dir : path, default "demo-out"
+        Working folder: ``catalogue/`` (the generated data, when ``data_dir`` is None),
+        ``vectors.parquet`` and ``results.json``.
+    data_dir : path, optional
+        A real dataset folder instead of the generated catalogue (layouts in
+        :mod:`visrec.demo.datasets`).
+    report_path : path, optional
+        Where the HTML report goes; default ``report/index.html`` under the current
+        folder.
+    n_items, n_users, image_size : int, default 320, 150, 224
+        Size of the generated catalogue (ignored with ``data_dir``).
+    backbone, engine, batch_size, workers
+        Passed to :func:`visrec.embed.extract.embed_images`.
+    k : int, optional
+        K-means clusters; default the number of categories clustered.
+    knn_k : int, default 3
+        Neighbours in the rating KNN (the tutorial's value).
+    test_size : float, default 0.2
+        Share of rating rows held out (split seed 1234, the tutorial's).
+    min_label_share : float, default 0.02
+        Categories with fewer than this share of the labelled items are left out of the
+        clustering (counted in ``cluster_note``): a category of 1 item would otherwise
+        force K-means to spend a cluster on it.
+    max_items : int, optional
+        Use a random sample of this many items (seeded by ``random_state``), with their
+        rating rows: a quicker look at a large dataset.
+    random_state : int, default 0
+        Seed for the catalogue, K-means, the item sample and the report's samples.
+    progress : bool, default True
+        Show progress bars while embedding.
+    echo : callable, optional
+        Receives progress lines (default ``print``); None for silence.
+
+    Returns
+    -------
+    DemoResult
+    """
+    from visrec.analysis.cluster import cluster_vs_labels
+    from visrec.analysis.rating_knn import knn_rating
+    from visrec.embed.extract import embed_images
+    from visrec.report.html import ReportData, write_report
+
+    say: Echo = echo if echo is not None else (lambda _s: None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report = Path(report_path) if report_path is not None else Path(DEFAULT_REPORT)
+    timings: dict[str, float] = {}
+    rng = np.random.default_rng(random_state)
+
+    # 1. the data
+    t0 = time.perf_counter()
+    if data_dir is None:
+        from visrec.demo.synth import make_catalogue
+
+        say(f"generating a catalogue of {n_items} product images and {n_users} users ...")
+        cat = make_catalogue(
+            out / "catalogue",
+            n_items=n_items,
+            n_users=n_users,
+            image_size=image_size,
+            random_state=random_state,
+        )
+        ds = load_demo_dataset(cat.root)
+        ds.name, layout = "generated catalogue", "generated"
+        timings["generate catalogue"] = time.perf_counter() - t0
+    else:
+        ds = load_demo_dataset(data_dir)
+        layout = ds.layout
+        timings["load data"] = time.perf_counter() - t0
+    if not ds.images:
+        raise VisrecError(f"{ds.root}: no images found, so there is nothing to embed")
+    notes = list(ds.notes)
+    images = ds.images
+    if max_items is not None and max_items < len(images):
+        keep = sorted(rng.choice(sorted(images), size=max_items, replace=False).tolist())
+        notes.append(f"random sample of {max_items:,} of {len(images):,} items (--max-items)")
+        images = {i: images[i] for i in keep}
+    say(
+        f"dataset: {ds.name} ({len(images):,} item images, "
+        f"{len(ds.interactions) if ds.interactions is not None else 0:,} interaction rows)"
+    )
+    for n in notes:
+        say(f"note: {n}")
+
+    # 2. image vectors
+    t0 = time.perf_counter()
+    vectors_path = out / "vectors.parquet"
+    say(f"embedding {len(images):,} images with {backbone} -> {vectors_path} ...")
+    emb = embed_images(
+        images,
+        vectors_path,
+        backbone=backbone,
+        engine=engine,
+        batch_size=batch_size,
+        workers=workers,
+        progress=progress,
+    )
+    iv = emb.vectors
+    timings["embed images"] = time.perf_counter() - t0
+    failures = [(str(a), str(b), str(c)) for a, b, c in emb.failures]
+    if failures:
+        say(f"{len(failures):,} images could not be used (zero vector, has_image=false):")
+        for iid, path, reason in failures[:10]:
+            say(f"  {iid}: {path}: {reason}")
+        if len(failures) > 10:
+            say(f"  ... and {len(failures) - 10:,} more (all listed in results.json)")
+    ok_ids = iv.ids[iv.has_image]
+    ok_vecs = iv.vectors[iv.has_image]
+
+    # 3. clusters vs categories
+    t0 = time.perf_counter()
+    cluster = None
+    cluster_note: str | None = None
+    proj = proj_labels = None
+    samples: dict[int, list[tuple[str, Path]]] = {}
+    lab = np.asarray([ds.labels.get(str(i), "") for i in ok_ids], dtype=object)
+    labelled = lab != ""
+    if not labelled.any():
+        cluster_note = f"no {ds.label_name} labels for the embedded items, so no clustering"
+    else:
+        counts = pd.Series(lab[labelled]).value_counts()
+        small = counts[counts < min_label_share * labelled.sum()]
+        use = labelled & ~pd.Series(lab).isin(small.index).to_numpy()
+        parts = []
+        if (~labelled).sum():
+            parts.append(f"{int((~labelled).sum()):,} embedded items have no {ds.label_name}")
+        if len(small):
+            listing = ", ".join(f"{k} {v}" for k, v in small.items())
+            parts.append(
+                f"{int(small.sum()):,} items in {len(small)} small categories "
+                f"(< {min_label_share:.0%} of items) left out: {listing}"
+            )
+        cluster_note = "; ".join(parts) or None
+        if use.sum() < 2 or len(set(lab[use])) < 1:
+            cluster_note = (cluster_note + "; " if cluster_note else "") + "too few items"
+        else:
+            x = ok_vecs[use]
+            say(f"clustering {int(use.sum()):,} items (K-means) ...")
+            cluster = cluster_vs_labels(x, lab[use], k=k, random_state=random_state)
+            sample_ids = _sample_per_cluster(cluster.assignments, ok_ids[use], 12, rng)
+            samples = {c: [(i, images[i]) for i in v] for c, v in sample_ids.items()}
+            proj = _pca_2d(x)
+            proj_labels = [str(v) for v in lab[use]]
+    timings["cluster"] = time.perf_counter() - t0
+
+    # 4. rating KNN
+    t0 = time.perf_counter()
+    knn = None
+    knn_note: str | None = None
+    n_inter = 0 if ds.interactions is None else len(ds.interactions)
+    if not ds.has_ratings:
+        knn_note = "no ratings in this dataset"
+    else:
+        assert ds.interactions is not None
+        inter = ds.interactions[ds.interactions["rating"].notna()]
+        ok_set = {str(i) for i in ok_ids}
+        has_vec = inter["item_id"].astype(str).isin(ok_set).to_numpy()
+        if (~has_vec).sum():
+            knn_note = (
+                f"{int((~has_vec).sum()):,} of {len(inter):,} rating rows left out: "
+                "their item has no usable image"
+            )
+        inter = inter[has_vec]
+        if len(inter) < max(knn_k + 1, 5):
+            knn_note = (knn_note + "; " if knn_note else "") + (
+                f"only {len(inter)} rating rows with an image: too few for rating KNN"
+            )
+        else:
+            x_rows, _ = iv.align(inter["item_id"].astype(str).to_numpy())
+            say(f"rating KNN on {len(inter):,} rating rows ...")
+            knn = knn_rating(
+                x_rows, inter["rating"].to_numpy(dtype=np.float64), k=knn_k, test_size=test_size
+            )
+    timings["rating KNN"] = time.perf_counter() - t0
+
+    # 5. report
+    t0 = time.perf_counter()
+    summary: dict[str, Any] = {
+        "dataset": ds.name,
+        "folder": str(ds.root),
+        "items with an image file": len(images),
+        "images embedded": int(iv.has_image.sum()),
+        "images that could not be used": len(failures),
+        f"{ds.label_name} values": len(set(ds.labels.values())) if ds.labels else 0,
+        "backbone": str(iv.meta.get("backbone", backbone)),
+        "vector dimension": iv.dim,
+    }
+    if ds.interactions is not None:
+        inter_all = ds.interactions
+        summary["interaction rows"] = len(inter_all)
+        summary["users"] = int(inter_all["user_id"].nunique())
+        summary["items rated"] = int(inter_all["item_id"].nunique())
+        if ds.has_ratings:
+            hist = inter_all["rating"].value_counts().sort_index()
+            summary["rating histogram"] = ", ".join(
+                f"{_num(r)}: {c:,} ({c / len(inter_all):.0%})" for r, c in hist.items()
+            )
+    else:
+        summary["interaction rows"] = "none (no interactions file)"
+    for i, note in enumerate(notes, 1):
+        summary[f"note {i}"] = note
+    data = ReportData(
+        title="visrec demo report" if layout == "generated" else f"visrec report: {ds.name}",
+        dataset=ds.name,
+        summary=summary,
+        cluster=cluster,
+        cluster_samples=samples,
+        cluster_note=cluster_note,
+        projection=proj,
+        projection_labels=proj_labels or [],
+        knn=knn,
+        knn_note=knn_note,
+        recommenders=None,
+        recommenders_note="recommenders (BPR vs VBPR) are compared by `visrec evaluate`; "
+        "the demo does not train them",
+        timings=timings,
+    )
+    write_report(report, data)
+    timings["report"] = time.perf_counter() - t0
+
+    result = DemoResult(
+        dataset=ds.name,
+        layout=layout,
+        n_items=len(images),
+        n_embedded=int(iv.has_image.sum()),
+        failures=failures,
+        n_interactions=n_inter,
+        cluster=cluster,
+        cluster_note=cluster_note,
+        knn=knn,
+        knn_note=knn_note,
+        vectors_path=vectors_path,
+        report_path=report,
+        results_path=out / "results.json",
+        timings=timings,
+        notes=notes,
+        label_name=ds.label_name,
+    )
+    write_text_atomic(result.results_path, json.dumps(result.to_json(), indent=2))
+    return result
+
+
+def _num(v: Any) -> str:
+    f = float(v)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
+
+
+__all__ = ["DEFAULT_OUT", "DEFAULT_REPORT", "DemoDataset", "DemoResult", "run_demo"]

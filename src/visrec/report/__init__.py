@@ -1,0 +1,1 @@
+"""visrec.report"""

@@ -1,0 +1,329 @@
+"""A single self-contained HTML report (``report/index.html``) of a visrec run.
+
+Plots are PNGs and thumbnails are JPEGs, both embedded as base64 ``data:`` URIs; there
+are no scripts and no links to anything outside the file, so it can be mailed or opened
+offline. Every piece of text that comes from data (item ids, labels, file names) is
+escaped with ``html.escape``. The file is written atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from visrec import __version__
+from visrec._atomic import write_text_atomic
+from visrec.report import plots
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows; sections whose data is None say why they are empty.
+
+    Attributes
+    ----------
+    title : str
+    dataset : str
+        Dataset name shown in the heading (e.g. ``generated catalogue``).
+    summary : mapping of str to object
+        Dataset summary rows (label -> value), shown as a two-column table.
+    cluster : ClusterResult, optional
+        From :func:`visrec.analysis.cluster.cluster_vs_labels`.
+    cluster_samples : mapping of int to list of (item_id, image path)
+        Sample items per cluster for the image grids.
+    cluster_note : str, optional
+        Why the clustering section is empty, or a caveat about it.
+    projection : ndarray of shape (n, 2), optional
+        2-D coordinates of the items, with ``projection_labels`` (n,) to colour them.
+    knn : KnnRatingResult, optional
+        From :func:`visrec.analysis.rating_knn.knn_rating`.
+    knn_note : str, optional
+        Why the rating section is empty (e.g. "no ratings in this dataset").
+    recommenders : DataFrame, optional
+        A model x metric table; ``recommenders_note`` explains it or why it is absent.
+    timings : mapping of str to float
+        Seconds per stage.
+    """
+
+    title: str
+    dataset: str
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    cluster: Any = None
+    cluster_samples: Mapping[int, Sequence[tuple[str, str | os.PathLike[str]]]] = field(
+        default_factory=dict
+    )
+    cluster_note: str | None = None
+    projection: np.ndarray | None = None
+    projection_labels: Sequence[str] = ()
+    projection_method: str = "PCA"
+    knn: Any = None
+    knn_note: str | None = None
+    recommenders: pd.DataFrame | None = None
+    recommenders_note: str | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _img(png: bytes, alt: str, mime: str = "image/png", cls: str = "plot") -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img class="{cls}" alt="{_e(alt)}" src="data:{mime};base64,{data}">'
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}"
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        return f"{int(f):,}" if f.is_integer() and abs(f) < 1e15 else f"{f:.3f}"
+    return str(v)
+
+
+def _table(frame: pd.DataFrame, index_name: str = "", total: bool = False) -> str:
+    """An escaped HTML table of ``frame`` (values formatted with ``_fmt``)."""
+    cols = [str(c) for c in frame.columns]
+    head = "".join(f"<th>{_e(c)}</th>" for c in [index_name, *cols, *(["total"] if total else [])])
+    rows = []
+    for idx, row in frame.iterrows():
+        cells = "".join(f'<td class="num">{_e(_fmt(v))}</td>' for v in row.to_list())
+        if total:
+            cells += f'<td class="num total">{_e(_fmt(row.sum()))}</td>'
+        rows.append(f"<tr><th>{_e(idx)}</th>{cells}</tr>")
+    return (
+        f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def _kv_table(rows: Mapping[str, Any]) -> str:
+    body = "".join(
+        f'<tr><th>{_e(k)}</th><td class="num">{_e(_fmt(v))}</td></tr>' for k, v in rows.items()
+    )
+    return f'<table class="kv"><tbody>{body}</tbody></table>'
+
+
+def _section(sid: str, title: str, body: str) -> str:
+    return f'<section id="{sid}"><h2>{_e(title)}</h2>\n{body}\n</section>'
+
+
+def _note(text: str | None, cls: str = "note") -> str:
+    return f'<p class="{cls}">{_e(text)}</p>' if text else ""
+
+
+def _cluster_sections(data: ReportData) -> list[str]:
+    res = data.cluster
+    if res is None:
+        msg = data.cluster_note or "clustering was not run"
+        return [_section("clusters", "Clusters vs categories", _note(msg, "skipped"))]
+    table = res.table.copy()
+    table.index = [f"cluster {c}" for c in table.index]
+    body = [
+        f"<p>K-means with k = {res.k} on {res.n:,} item vectors, compared with the "
+        "item categories (rows: clusters, columns: categories, cells: item counts).</p>",
+        _table(table, "", total=True),
+        _kv_table({"ARI": float(res.ari), "NMI": float(res.nmi), "purity": float(res.purity)}),
+        '<p class="explain">ARI (adjusted Rand index) is 1 when the clusters are exactly '
+        "the categories and about 0 when they are no better than chance; NMI measures the "
+        "same agreement as shared information (0 to 1). Purity is the share of items whose "
+        "cluster's most common category is their own: it rises with more clusters, so "
+        "read it together with ARI.</p>",
+        _note(data.cluster_note),
+    ]
+    sections = [_section("clusters", "Clusters vs categories", "\n".join(body))]
+
+    grids = []
+    labels_by_cluster = {c: str(res.table.loc[c].idxmax()) for c in res.table.index}
+    for c in res.table.index:
+        samples = data.cluster_samples.get(int(c), [])
+        tiles = []
+        for item_id, path in samples:
+            jpg = plots.thumbnail_jpeg(path)
+            inner = (
+                _img(jpg, f"item {item_id}", mime="image/jpeg", cls="thumb")
+                if jpg
+                else '<span class="thumb missing">?</span>'
+            )
+            tiles.append(
+                f'<figure title="{_e(item_id)}">{inner}<figcaption>{_e(item_id)}'
+                "</figcaption></figure>"
+            )
+        n_c = int(res.table.loc[c].sum())
+        grids.append(
+            f'<div class="cluster"><h3>cluster {_e(c)} &middot; {n_c:,} items &middot; '
+            f"mostly {_e(labels_by_cluster[c])}</h3>"
+            f'<div class="tiles">{"".join(tiles) or "<p>(no images)</p>"}</div></div>'
+        )
+    sections.append(
+        _section(
+            "cluster-grids",
+            "What each cluster looks like",
+            '<p class="explain">A sample of items from each cluster. If the image vectors '
+            "capture what a product is, each row shows one kind of product.</p>\n"
+            + "\n".join(grids),
+        )
+    )
+    return sections
+
+
+def _projection_section(data: ReportData) -> str:
+    if data.projection is None or len(data.projection) == 0:
+        return _section(
+            "projection", "2-D map of the image vectors", _note("no vectors to project", "skipped")
+        )
+    png = plots.projection_png(
+        np.asarray(data.projection),
+        data.projection_labels,
+        title=f"{data.projection_method} of the image vectors, coloured by category",
+    )
+    body = (
+        _img(png, f"{data.projection_method} scatter coloured by category")
+        + f'<p class="explain">Each dot is an item, placed by a {_e(data.projection_method)} '
+        "projection of its image vector to two dimensions. Categories that form separate "
+        "clouds are easy to tell apart from pictures alone; overlapping clouds are not "
+        "(a 2-D map loses information, so the cluster scores above are the firmer "
+        "measure).</p>"
+    )
+    return _section("projection", "2-D map of the image vectors", body)
+
+
+def _knn_sections(data: ReportData) -> list[str]:
+    res = data.knn
+    if res is None:
+        msg = data.knn_note or "rating KNN was not run"
+        return [
+            _section("knn", "Rating KNN vs the majority-class baseline", _note(msg, "skipped")),
+            _section("confusion", "Rating confusion matrix", _note(msg, "skipped")),
+        ]
+    maj = plots._short(res.majority_class)
+    diff = res.accuracy - res.majority_accuracy
+    verdict = "beats" if diff > 0 else ("ties with" if diff == 0 else "does not beat")
+    numbers = pd.DataFrame(
+        {
+            "accuracy": [res.accuracy, res.majority_accuracy],
+            "MAE (stars)": [res.mae, res.majority_mae],
+        },
+        index=[f"KNN (k={res.k}) on image vectors", f"majority class (always {maj} stars)"],
+    )
+    body = "\n".join(
+        [
+            f"<p>Each rating row's image vector predicts its star rating: "
+            f"{res.n_train:,} training rows, {res.n_test:,} test rows.</p>",
+            _table(numbers),
+            _img(
+                plots.knn_bar_png(res.accuracy, res.majority_accuracy, maj),
+                "bar chart of KNN accuracy and majority-class accuracy",
+            ),
+            f'<p class="verdict">KNN {verdict} the majority class by '
+            f"{diff * 100:+.1f} percentage points of accuracy.</p>",
+            '<p class="explain">The majority-class baseline always predicts the most common '
+            "rating of the training rows. A rating model is only useful if it beats it; "
+            "an accuracy reported without this baseline says little, because ratings are "
+            "usually skewed towards the top stars. MAE is the mean distance in stars "
+            "between the prediction and the true rating (lower is better).</p>",
+            _note(data.knn_note),
+        ]
+    )
+    conf = res.confusion.copy()
+    conf.index = [f"true {plots._short(v)}" for v in conf.index]
+    conf.columns = [f"pred {plots._short(v)}" for v in conf.columns]
+    conf_body = "\n".join(
+        [
+            _img(plots.confusion_png(res.confusion), "confusion matrix heatmap"),
+            _table(conf),
+            '<p class="explain">Rows are the true ratings of the test rows, columns what '
+            "KNN predicted; counts on the diagonal are correct predictions. Mass far from "
+            "the diagonal means large errors.</p>",
+        ]
+    )
+    return [
+        _section("knn", "Rating KNN vs the majority-class baseline", body),
+        _section("confusion", "Rating confusion matrix", conf_body),
+    ]
+
+
+def _recommender_section(data: ReportData) -> str:
+    if data.recommenders is None:
+        return _section(
+            "recommenders", "Recommenders", _note(data.recommenders_note or "not run", "skipped")
+        )
+    return _section(
+        "recommenders",
+        "Recommenders",
+        _table(data.recommenders) + _note(data.recommenders_note, "explain"),
+    )
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1000px;
+color:#222;padding:0 1em;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;
+margin-top:1.8em}h3{font-size:1em;margin:.8em 0 .3em}
+table{border-collapse:collapse;margin:.6em 0}th,td{padding:.25em .7em;border:1px solid #ddd}
+thead th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.total{color:#666}table.kv th{text-align:left;background:#fafafa}
+.explain{color:#444;font-size:.95em;max-width:48em}.skipped{color:#8a5a00;background:#fff6e0;
+padding:.5em .8em;border-radius:4px}.verdict{font-weight:600}
+img.plot{max-width:100%;height:auto;display:block;margin:.5em 0}
+.tiles{display:flex;flex-wrap:wrap;gap:6px}.tiles figure{margin:0;width:76px;text-align:center}
+.tiles figcaption{font-size:.65em;color:#666;overflow:hidden;text-overflow:ellipsis;
+white-space:nowrap}img.thumb{width:72px;height:72px;object-fit:contain;border:1px solid #eee;
+background:#fff}.missing{display:inline-block;width:72px;height:72px;background:#eee}
+footer{margin-top:2em;color:#777;font-size:.85em}
+"""
+
+
+def render_report(data: ReportData) -> str:
+    """The report as an HTML string (see :func:`write_report`)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(data.title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(data.title)}</h1>",
+        f'<p class="explain">Dataset: <b>{_e(data.dataset)}</b>. '
+        "Items are turned into vectors by a pretrained image network; the sections below "
+        "ask whether those vectors know what a product is (clusters vs categories) and "
+        "whether they say anything about how people rate it (rating KNN vs a baseline)."
+        "</p>",
+        _section("summary", "Dataset summary", _kv_table(data.summary)),
+        *_cluster_sections(data),
+        _projection_section(data),
+        *_knn_sections(data),
+        _recommender_section(data),
+    ]
+    if data.timings:
+        parts.append(
+            _section(
+                "timings", "Run time", _kv_table({k: f"{v:.1f} s" for k, v in data.timings.items()})
+            )
+        )
+    parts.append(f"<footer>visrec {_e(__version__)} &middot; generated {_e(now)}</footer>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
+    """Render ``data`` and write it to ``path`` atomically; returns the path.
+
+    Parameters
+    ----------
+    path : path
+        Usually ``.../report/index.html``; parent folders are created.
+    data : ReportData
+    """
+    target = Path(path)
+    write_text_atomic(target, render_report(data))
+    return target

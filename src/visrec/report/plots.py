@@ -1,0 +1,143 @@
+"""Plots for the HTML report, each returned as PNG bytes (matplotlib, Agg backend).
+
+Nothing here touches the screen or global matplotlib state beyond selecting the
+non-interactive Agg backend; every figure is closed after rendering.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# A colour-blind-safe qualitative palette (Okabe & Ito), repeated for many labels.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#D55E00",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+)
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    plt = _plt()
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def projection_png(
+    coords: np.ndarray, labels: Sequence[str], title: str = "PCA of the image vectors"
+) -> bytes:
+    """Scatter of 2-D ``coords`` (n, 2) coloured by ``labels`` (most frequent first).
+
+    Labels beyond the eighth most frequent are drawn in grey as "other".
+    """
+    plt = _plt()
+    labs = pd.Series([str(v) for v in labels])
+    order = list(labs.value_counts().index)
+    shown = order[: len(PALETTE)]
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    rest = ~labs.isin(shown).to_numpy()
+    if rest.any():
+        ax.scatter(coords[rest, 0], coords[rest, 1], s=8, c="#BBBBBB", label="other", alpha=0.6)
+    for lab, colour in zip(shown, PALETTE, strict=False):
+        m = (labs == lab).to_numpy()
+        ax.scatter(
+            coords[m, 0],
+            coords[m, 1],
+            s=10,
+            c=colour,
+            label=f"{lab} ({m.sum()})",
+            alpha=0.75,
+            edgecolors="none",
+        )
+    ax.set_title(title)
+    ax.set_xlabel("component 1")
+    ax.set_ylabel("component 2")
+    ax.legend(fontsize=8, markerscale=1.5, loc="best", frameon=False)
+    return _png(fig)
+
+
+def knn_bar_png(accuracy: float, majority_accuracy: float, majority_class: str) -> bytes:
+    """Two bars: KNN accuracy and the majority-class baseline on the same test rows."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    names = ["KNN on image vectors", f"always {majority_class} stars\n(majority class)"]
+    vals = [accuracy, majority_accuracy]
+    bars = ax.barh(names, vals, color=[PALETTE[0], "#999999"])
+    for b, v in zip(bars, vals, strict=True):
+        ax.text(v + 0.01, b.get_y() + b.get_height() / 2, f"{v:.3f}", va="center")
+    ax.set_xlim(0, 1.12)
+    ax.set_xlabel("accuracy on the test rows")
+    ax.invert_yaxis()
+    return _png(fig)
+
+
+def confusion_png(confusion: pd.DataFrame) -> bytes:
+    """Heatmap of a true x predicted count table, each cell annotated with its count."""
+    plt = _plt()
+    counts = confusion.to_numpy(dtype=np.int64)
+    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    im = ax.imshow(counts, cmap="Blues")
+    ticks = [_short(v) for v in confusion.columns]
+    ax.set_xticks(range(len(ticks)), ticks)
+    ax.set_yticks(range(len(confusion.index)), [_short(v) for v in confusion.index])
+    ax.set_xlabel("predicted rating")
+    ax.set_ylabel("true rating")
+    top = counts.max() if counts.size else 0
+    for (r, c), v in np.ndenumerate(counts):
+        ax.text(
+            c,
+            r,
+            str(v),
+            ha="center",
+            va="center",
+            color="white" if v > top / 2 else "black",
+            fontsize=9,
+        )
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return _png(fig)
+
+
+def _short(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
+
+
+def thumbnail_jpeg(path: str | Path, size: int = 72) -> bytes | None:
+    """A small JPEG of the image at ``path`` (longest side ``size``), or None if unreadable."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            im.thumbnail((size, size))
+            buf = io.BytesIO()
+            im.convert("RGB").save(buf, format="JPEG", quality=80)
+            return buf.getvalue()
+    except Exception:  # any undecodable file just shows as a blank tile
+        return None
