@@ -361,6 +361,24 @@ def test_interrupted_run_resumes_in_process(tmp_path: Path) -> None:
     assert not parts_dir(out).exists()
 
 
+def test_damaged_chunk_file_is_recomputed(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 10)
+    ref = _run(folder, tmp_path / "ref.parquet").vectors
+    out = tmp_path / "v.parquet"
+    assert _crash_after(folder, out, TinyBackbone(), n_chunks=2)
+    first, _ = sorted(parts_dir(out).glob("chunk-*.parquet"))
+    first.write_bytes(b"PAR1 this is not parquet")
+    res = _run(folder, out)
+    assert res.n_reused == 4 and res.n_computed == 6
+    assert any("damaged chunk file" in n for n in res.notes)
+    assert np.array_equal(read_vectors(out).vectors, ref.vectors)
+
+
+def test_empty_item_list_writes_empty_file(tmp_path: Path) -> None:
+    res = embed_images([], tmp_path / "v.parquet", backbone=TinyBackbone(), progress=False)
+    assert res.n == 0 and res.vectors.vectors.shape == (0, 8)
+
+
 # ----------------------------------------------------------------------- CLI
 
 

@@ -128,18 +128,25 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         raise VisrecError(f"{source}: no images named <item_id>.<jpg|png|...> found")
 
-    result = embed_images(
-        items,
-        args.output,
-        backbone=args.backbone,
-        engine=args.engine,
-        device=args.device,
-        batch_size=args.batch_size,
-        workers=args.workers,
-        progress=not args.quiet,
-        chunk_size=args.chunk_size,
-        ray_address=args.ray_address,
-    )
+    try:
+        result = embed_images(
+            items,
+            args.output,
+            backbone=args.backbone,
+            engine=args.engine,
+            device=args.device,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            progress=not args.quiet,
+            chunk_size=args.chunk_size,
+            ray_address=args.ray_address,
+        )
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished chunks are kept; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
     rate = result.images_per_second
     print(
         f"embedded {result.n:,} images from {source} with {result.backbone} "

@@ -304,9 +304,12 @@ def _compute_chunks(
         decoder.close()
 
 
-def _read_chunk_file(path: Path, key: str, fp: str) -> pa.Table | None:
+def _read_chunk_file(
+    path: Path, key: str, fp: str, columns: list[str] | None = None
+) -> pa.Table | None:
+    """The chunk's table, or None when it is unreadable or not for (key, fingerprint)."""
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path, columns=columns)
     except Exception:
         return None
     meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
@@ -461,7 +464,12 @@ def embed_images(
         for f in sorted(parts.glob("chunk-*.parquet")):
             fp = f.stem.removeprefix("chunk-")
             if fp in wanted:
-                part_files[fp] = f
+                # Validate now (cheap: ids and errors only) so a damaged file is simply
+                # recomputed rather than failing the final assembly.
+                if _read_chunk_file(f, key, fp, ["item_id", "error"]) is not None:
+                    part_files[fp] = f
+                else:
+                    note(f"{f}: damaged chunk file, recomputing it")
                 continue
             try:
                 m = json.loads(pq.read_schema(f).metadata.get(META_KEY, b"{}"))
@@ -524,7 +532,7 @@ def embed_images(
     sources: list[tuple[str, Any]] = []
     for k, fp in enumerate(fps):
         if fp in part_files:
-            table = _read_chunk_file(part_files[fp], key, fp)
+            table = _read_chunk_file(part_files[fp], key, fp, ["item_id", "error"])
             if table is None:
                 raise VisrecError(f"{part_files[fp]}: unreadable chunk; delete it and re-run")
             for i, err in zip(
