@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from visrec.images.decode import BadImageError, load_image
@@ -187,3 +189,52 @@ def test_bytes_input_and_detached_result(tmp_path: Path) -> None:
     img2 = load_image(p)
     p.unlink()  # the returned image must not depend on the file any more
     assert tuple(np.asarray(img2)[4, 4]) == (4, 5, 6)
+
+
+def _valid_files() -> list[bytes]:
+    out = []
+    rng = np.random.default_rng(3)
+    arr = rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    for fmt, mode in (("JPEG", "RGB"), ("PNG", "RGBA"), ("GIF", "P"), ("BMP", "RGB"),
+                      ("TIFF", "CMYK"), ("WEBP", "RGB")):
+        buf = io.BytesIO()
+        Image.fromarray(arr).convert(mode).save(buf, format=fmt)
+        out.append(buf.getvalue())
+    return out
+
+
+_VALID = _valid_files()
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
+@settings(max_examples=150, deadline=None)
+@given(
+    which=st.integers(0, len(_VALID) - 1),
+    cut=st.floats(0.0, 1.0),
+    flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 255)), max_size=6),
+)
+def test_corrupted_files_never_crash(
+    which: int, cut: float, flips: list[tuple[float, int]]
+) -> None:
+    """Any truncation / byte damage of a real image: an RGB image or BadImageError."""
+    data = bytearray(_VALID[which])
+    for pos, value in flips:
+        data[int(pos * (len(data) - 1))] = value
+    data = data[: int(cut * len(data))] if cut < 0.98 else data
+    try:
+        img = load_image(bytes(data), draft_size=(16, 16))
+    except BadImageError as exc:
+        assert exc.reason
+    else:
+        assert img.mode == "RGB" and img.size[0] > 0 and img.size[1] > 0
+        img.tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=512))
+def test_random_bytes_never_crash(data: bytes) -> None:
+    try:
+        img = load_image(data)
+    except BadImageError:
+        return
+    assert img.mode == "RGB"
