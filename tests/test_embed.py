@@ -419,6 +419,8 @@ def test_cli_embed_manifest_and_errors(tmp_path: Path, capsys: Any) -> None:
     assert cli_main(["embed", str(folder)]) == 2
     assert "give the output file" in capsys.readouterr().err
     assert cli_main(["embed", str(tmp_path / "missing"), "-o", str(out)]) == 2
+    assert cli_main(["embed", str(folder), "-o", str(tmp_path), "--engine", "torch"]) == 2
+    assert "is a folder" in capsys.readouterr().err
     assert cli_main(["embed", str(folder), "-o", str(out), "--backbone", "vgg"]) == 2
     assert "unknown backbone 'vgg'" in capsys.readouterr().err
     assert cli_main(["embed", "--list-backbones"]) == 0

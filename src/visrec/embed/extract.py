@@ -415,6 +415,8 @@ def embed_images(
         )
 
     out = Path(output)
+    if out.is_dir():
+        raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
     fps = [_fingerprint(key, c) for c in chunks]
     parts = parts_dir(out)
 
