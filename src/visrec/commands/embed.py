@@ -141,6 +141,11 @@ def run(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size,
             ray_address=args.ray_address,
         )
+    except OSError as exc:  # e.g. an unwritable output folder: a message, not a traceback
+        if isinstance(exc, FileNotFoundError):
+            raise
+        where = exc.filename or args.output
+        raise VisrecError(f"{where}: {exc.strerror or exc}") from exc
     except KeyboardInterrupt:
         print(
             "interrupted: finished chunks are kept; run the same command again to resume",
