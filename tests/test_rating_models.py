@@ -253,3 +253,25 @@ def test_real_movielens_mf_beats_item_mean(shared_data):
     assert t.loc["item mean", "rmse"] == pytest.approx(1.029, abs=0.002)
     assert t.loc["biased MF", "rmse"] < 0.94
     assert t.loc["majority class (4)", "accuracy"] == pytest.approx(0.345, abs=0.002)
+
+
+def test_cold_items_split_holds_out_whole_items():
+    frame, iv = _star_fixture(seed=8)
+    from visrec.analysis.rating_eval import split_rows
+
+    tr, te = split_rows(frame, "cold-items", 0.25, seed=3)
+    assert len(tr) + len(te) == len(frame)
+    train_items = set(frame["item_id"].iloc[tr])
+    test_items = set(frame["item_id"].iloc[te])
+    assert not train_items & test_items
+    assert len(test_items) == 20  # 25% of 80 items
+
+    res = rating_eval(frame, iv, protocol="cold-items", test_size=0.25, random_state=3)
+    t = res.table
+    assert res.protocol == "cold-items" and res.n_test == len(te)
+    # every test item is new: the item mean can only fall back to the global mean
+    assert t.loc["item mean", "rmse"] == pytest.approx(t.loc["global mean", "rmse"])
+    # ratings here follow the pictures, so the visual term carries what ids cannot
+    assert t.loc["biased MF + visual", "rmse"] < 0.85 * t.loc["biased MF", "rmse"]
+    with pytest.raises(VisrecError, match="protocol"):
+        rating_eval(frame, iv, protocol="by-time")

@@ -13,6 +13,10 @@ the tutorial; several seeds optional):
 * ``biased MF`` -- :class:`visrec.models.rating_mf.RatingMF` without images;
 * ``biased MF + visual`` -- the same with the visual term.
 
+``protocol="cold-items"`` instead holds out a random 20% of the items with all their
+ratings: the item mean and plain MF know nothing about those items, the KNN and the
+visual MF see their pictures.
+
 Metrics: accuracy (the prediction rounded to the nearest rating value seen in training,
 so regressors and classifiers are comparable), MAE and RMSE of the raw prediction.
 Users and items are indexed with maps built from the training split (all items with a
@@ -35,6 +39,32 @@ from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 
 METRICS = ("accuracy", "mae", "rmse")
+PROTOCOLS = ("random", "cold-items")
+
+
+def split_rows(
+    frame: pd.DataFrame, protocol: str, test_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(train, test)`` of ``frame`` for a protocol (see :func:`rating_eval`).
+
+    ``"random"`` is ``train_test_split(rows, test_size, random_state=seed)``, the same
+    rows ``visrec knn-rating`` holds out; ``"cold-items"`` draws ``round(test_size *
+    n_items)`` items (at least one) with ``numpy.random.default_rng(seed)`` and holds
+    out all their rows.
+    """
+    rows = np.arange(len(frame))
+    if protocol == "random":
+        from sklearn.model_selection import train_test_split
+
+        tr, te = train_test_split(rows, test_size=test_size, random_state=seed)
+        return np.asarray(tr), np.asarray(te)
+    items = pd.unique(frame[ITEM])
+    n_cold = max(1, round(test_size * len(items)))
+    if n_cold >= len(items):
+        raise VisrecError(f"cold-items split: {len(items)} items, cannot hold out {n_cold}")
+    cold = set(np.random.default_rng(seed).choice(items, size=n_cold, replace=False).tolist())
+    is_test = frame[ITEM].isin(cold).to_numpy()
+    return rows[~is_test], rows[is_test]
 
 
 def nearest_level(pred: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -80,11 +110,14 @@ class RatingEvalResult:
     runs : DataFrame
         One row per (seed, model): ``seed``, ``model``, the metrics, ``fit_seconds``.
     n_train, n_test : int
-        Rows in each split (the same for every seed).
+        Rows in each split (the same for every seed with ``"random"``; the last seed's
+        with ``"cold-items"``, where item sizes vary).
     seeds : list of int
         The ``random_state`` of each split.
     notes : list of str
         What was left out or filled in, in words.
+    protocol : str
+        ``"random"`` or ``"cold-items"``.
     """
 
     table: pd.DataFrame
@@ -93,9 +126,11 @@ class RatingEvalResult:
     n_test: int
     seeds: list[int]
     notes: list[str] = field(default_factory=list)
+    protocol: str = "random"
 
     def to_json(self) -> dict[str, Any]:
-        """``{"n_train", "n_test", "seeds", "notes", "models": {name: {...}}, "runs"}``."""
+        """``{"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {...}},
+        "runs"}``."""
         models = {
             str(name): {c: float(v) for c, v in row.items()} for name, row in self.table.iterrows()
         }
@@ -110,6 +145,7 @@ class RatingEvalResult:
             "n_train": int(self.n_train),
             "n_test": int(self.n_test),
             "seeds": [int(s) for s in self.seeds],
+            "protocol": self.protocol,
             "notes": list(self.notes),
             "models": models,
             "runs": runs,
@@ -120,7 +156,7 @@ class RatingEvalResult:
         multi = len(self.seeds) > 1
         head = (
             f"rating prediction, all models on the same split: {self.n_train:,} train / "
-            f"{self.n_test:,} test ratings; "
+            f"{self.n_test:,} test ratings, {self.protocol} split; "
             + (
                 f"{len(self.seeds)} seeds ({', '.join(map(str, self.seeds))}), mean ± sd"
                 if multi
@@ -157,6 +193,7 @@ def rating_eval(
     test_size: float = 0.2,
     random_state: int = 1234,
     n_seeds: int = 1,
+    protocol: str = "random",
     knn_k: int = 3,
     mf_params: dict[str, Any] | None = None,
     progress: bool = False,
@@ -175,6 +212,10 @@ def rating_eval(
         Seed of the first split; seed ``s`` uses ``random_state + s``.
     n_seeds : int, default 1
         Number of splits; the table reports mean and standard deviation.
+    protocol : {"random", "cold-items"}, default "random"
+        ``"random"``: ``test_size`` of the rating rows, as the tutorial did.
+        ``"cold-items"``: ``test_size`` of the *items*, with all their ratings, are held
+        out, so every test item is new: only the picture can tell the models about it.
     knn_k : int, default 3
         Neighbours of the tutorial's KNN.
     mf_params : dict, optional
@@ -186,7 +227,6 @@ def rating_eval(
     -------
     RatingEvalResult
     """
-    from sklearn.model_selection import train_test_split
     from tqdm import tqdm
 
     for col in (USER, ITEM, RATING):
@@ -195,6 +235,8 @@ def rating_eval(
                 f"rating-eval: the ratings have no {col!r} column "
                 f"(columns: {', '.join(map(str, frame.columns))})"
             )
+    if protocol not in PROTOCOLS:
+        raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
     if n_seeds < 1:
         raise VisrecError(f"rating-eval: n_seeds must be at least 1, got {n_seeds}")
     notes: list[str] = []
@@ -232,9 +274,7 @@ def rating_eval(
         total=n_seeds * n_models, desc="rating-eval", unit="model", disable=not progress
     ) as bar:
         for seed in seeds:
-            idx_train, idx_test = train_test_split(
-                np.arange(len(df)), test_size=test_size, random_state=seed
-            )
+            idx_train, idx_test = split_rows(df, protocol, test_size, seed)
             train, test = df.iloc[idx_train], df.iloc[idx_test]
             n_train, n_test = len(train), len(test)
             recs, n_cold = _eval_split(train, test, item_vectors, knn_k, mf_kw, bar.update)
@@ -255,7 +295,13 @@ def rating_eval(
             "the models' fallbacks (mean, item mean, item bias + visual term) score them"
         )
     return RatingEvalResult(
-        table=table, runs=runs, n_train=n_train, n_test=n_test, seeds=seeds, notes=notes
+        table=table,
+        runs=runs,
+        n_train=n_train,
+        n_test=n_test,
+        seeds=seeds,
+        notes=notes,
+        protocol=protocol,
     )
 
 

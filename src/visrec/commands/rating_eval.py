@@ -13,12 +13,13 @@ examples:
   visrec rating-eval --interactions u.data --vectors ml100k.parquet
   visrec rating-eval --interactions ratings.csv --vectors v.parquet --seeds 3 --json re.json
   visrec rating-eval --interactions ratings.csv          # no vectors: baselines and MF only
+  visrec rating-eval --interactions u.data --vectors ml100k.parquet --protocol cold-items
 
 Models, all on the same random 80/20 split of rating rows: majority class, global mean,
 item mean, the tutorial's KNN (k=3) on image vectors, biased matrix factorisation, and
 biased MF with a visual term (the image vector shifts the item's factors and bias).
 Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in stars.
---json writes {"n_train", "n_test", "seeds", "notes", "models": {name: {accuracy, mae,
+--json writes {"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {accuracy, mae,
 rmse, fit_seconds[, *_std]}}, "runs": [...]}.
 """
 
@@ -43,6 +44,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--vectors", default=None, metavar="V", help="item vectors Parquet (`visrec embed`)"
+    )
+    p.add_argument(
+        "--protocol",
+        choices=("random", "cold-items"),
+        default="random",
+        help="random: hold out rating rows (the tutorial's split, default); cold-items: "
+        "hold out whole items, so only their pictures are known",
     )
     p.add_argument("--seeds", type=int, default=1, help="number of splits (default 1)")
     p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
@@ -85,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         test_size=args.test_size,
         random_state=args.random_state,
         n_seeds=args.seeds,
+        protocol=args.protocol,
         knn_k=args.k,
         mf_params=mf,
         progress=sys.stderr.isatty(),
