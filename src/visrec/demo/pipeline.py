@@ -298,9 +298,11 @@ def run_demo(
             parts.append(f"{int((~labelled).sum()):,} embedded items have no {ds.label_name}")
         if len(small):
             listing = ", ".join(f"{k} {v}" for k, v in small.items())
+            n_small, n_cat = int(small.sum()), len(small)
             parts.append(
-                f"{int(small.sum()):,} items in {len(small)} small categories "
-                f"(< {min_label_share:.0%} of items) left out: {listing}"
+                f"{n_small:,} item{'s' * (n_small != 1)} in {n_cat} small "
+                f"categor{'ies' if n_cat != 1 else 'y'} (< {min_label_share:.0%} of items) "
+                f"left out of clustering: {listing}"
             )
         cluster_note = "; ".join(parts) or None
         if use.sum() < 2 or len(set(lab[use])) < 1:

@@ -87,8 +87,7 @@ def _fmt(v: object) -> str:
     if isinstance(v, int | np.integer):
         return f"{int(v):,}"
     if isinstance(v, float | np.floating):
-        f = float(v)
-        return f"{int(f):,}" if f.is_integer() and abs(f) < 1e15 else f"{f:.3f}"
+        return f"{float(v):.3f}"
     return str(v)
 
 

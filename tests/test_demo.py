@@ -1,0 +1,274 @@
+"""visrec demo: the generated catalogue, dataset folders, and the pipeline end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import visrec.embed.extract as extract
+from visrec.cli import main
+from visrec.demo.datasets import load_demo_dataset
+from visrec.demo.pipeline import run_demo
+from visrec.demo.synth import CATEGORIES, COLOURS, make_catalogue
+from visrec.embed.store import ItemVectors
+from visrec.errors import VisrecError
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+# --- the generated catalogue -----------------------------------------------------------
+
+
+def test_catalogue_files_and_counts(tmp_path: Path) -> None:
+    cat = make_catalogue(tmp_path, n_items=40, n_users=10, ratings_per_user=6, image_size=48)
+    items = pd.read_csv(cat.items_csv)
+    users = pd.read_csv(cat.users_csv)
+    inter = pd.read_csv(cat.interactions_csv)
+    assert (cat.n_items, cat.n_users, cat.n_interactions) == (40, 10, 60)
+    assert list(items.columns) == ["item_id", "category", "colour", "pattern", "image"]
+    assert list(inter.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert len(items) == 40 and items.item_id.is_unique
+    assert items.category.value_counts().to_dict() == {c: 10 for c in CATEGORIES}
+    assert set(items.colour) <= set(COLOURS)
+    assert len(users) == 10 and len(inter) == 60
+    assert inter.groupby("user_id").size().tolist() == [6] * 10
+    assert not inter.duplicated(["user_id", "item_id"]).any()
+    assert set(inter.item_id) <= set(items.item_id)
+    assert inter.rating.between(1, 5).all() and inter.timestamp.is_monotonic_increasing
+    images = sorted(p.name for p in cat.images_dir.iterdir())
+    assert images == sorted(f"{i}.jpg" for i in items.item_id)
+    with Image.open(cat.images_dir / images[0]) as im:
+        assert im.size == (48, 48) and im.mode == "RGB"
+        # white-ish studio background in the corner, a coloured product in the middle
+        corner = np.asarray(im)[:3, :3].mean()
+        assert corner > 235
+
+
+def test_catalogue_is_deterministic(tmp_path: Path) -> None:
+    a = make_catalogue(tmp_path / "a", n_items=12, n_users=5, image_size=40, random_state=3)
+    b = make_catalogue(tmp_path / "b", n_items=12, n_users=5, image_size=40, random_state=3)
+    c = make_catalogue(tmp_path / "c", n_items=12, n_users=5, image_size=40, random_state=4)
+    assert _digest(a.root) == _digest(b.root)
+    assert _digest(a.root) != _digest(c.root)
+
+
+def test_images_differ_within_a_category(tmp_path: Path) -> None:
+    cat = make_catalogue(tmp_path, n_items=16, n_users=2, image_size=64)
+    items = pd.read_csv(cat.items_csv)
+    shirts = items.loc[items.category == "t-shirt", "item_id"].tolist()
+    arrays = [np.asarray(Image.open(cat.images_dir / f"{i}.jpg"), dtype=float) for i in shirts]
+    for i in range(len(arrays)):
+        for j in range(i + 1, len(arrays)):
+            assert np.abs(arrays[i] - arrays[j]).mean() > 2.0
+
+
+def test_ratings_depend_on_what_items_look_like(tmp_path: Path) -> None:
+    cat = make_catalogue(tmp_path, n_items=160, n_users=120, image_size=32, random_state=1)
+    inter = pd.read_csv(cat.interactions_csv).merge(pd.read_csv(cat.items_csv), on="item_id")
+    inter = inter.merge(pd.read_csv(cat.users_csv), on="user_id")
+    by_colour = inter.groupby("colour").rating.mean()
+    # appeal red +1.5, grey -1.5: a 3-star gap before clipping and noise
+    assert by_colour["red"] - by_colour["grey"] > 2.2
+    assert by_colour.idxmax() == "red"
+    assert by_colour.idxmin() == "grey"
+    # the favourite-category bonus (+0.5) shows up too
+    fav = inter.category == inter.favourite_category
+    gap = inter[fav].rating.mean() - inter[~fav].rating.mean()
+    assert 0.25 < gap < 0.8
+    # the majority class is far from everything: there is something to learn
+    assert inter.rating.value_counts(normalize=True).max() < 0.45
+
+
+def test_catalogue_rejects_bad_sizes(tmp_path: Path) -> None:
+    with pytest.raises(VisrecError, match="n_items=2"):
+        make_catalogue(tmp_path, n_items=2)
+    with pytest.raises(VisrecError, match="image_size=8"):
+        make_catalogue(tmp_path, image_size=8)
+
+
+# --- dataset folders -------------------------------------------------------------------
+
+
+def _colour_embedder(calls: list[int]):
+    """A stand-in for embed_images: mean colour + a coarse 4x4 thumbnail, no model."""
+
+    def embed(items: Mapping[str, Any], output=None, **kw: Any) -> Any:
+        calls.append(len(items))
+        ids, rows, ok, fails = [], [], [], []
+        for iid, path in items.items():
+            try:
+                with Image.open(path) as im:
+                    a = np.asarray(im.convert("RGB").resize((4, 4)), dtype=np.float32) / 255
+                rows.append(a.ravel())
+                ok.append(True)
+            except OSError as exc:
+                rows.append(np.zeros(48, np.float32))
+                ok.append(False)
+                fails.append((iid, str(path), str(exc)))
+            ids.append(iid)
+        iv = ItemVectors(np.array(ids, dtype=object), np.stack(rows), np.array(ok), {})
+
+        class Result:
+            vectors = iv
+            failures = fails
+            n_reused = 0
+
+        return Result()
+
+    return embed
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    monkeypatch.setattr(extract, "embed_images", _colour_embedder(calls))
+    return calls
+
+
+def _fashion_like(root: Path) -> Path:
+    (root / "images").mkdir(parents=True)
+    rows = []
+    colours = {"Apparel": (200, 0, 0), "Footwear": (0, 0, 200), "Personal Care": (0, 200, 0)}
+    n = {"Apparel": 8, "Footwear": 8, "Personal Care": 1}
+    k = 0
+    for cat, count in n.items():
+        for _ in range(count):
+            k += 1
+            Image.new("RGB", (32, 32), colours[cat]).save(root / "images" / f"{k}.jpg")
+            rows.append({"id": k, "gender": "Men", "masterCategory": cat})
+    (root / "images" / "99.jpg").write_bytes(b"%PDF-1.4 not an image")
+    rows.append({"id": 99, "gender": "Men", "masterCategory": "Apparel"})
+    pd.DataFrame(rows).to_csv(root / "styles.csv", index=False)
+    return root
+
+
+def test_fashion_layout_without_ratings(tmp_path: Path, stand_in: list[int]) -> None:
+    folder = _fashion_like(tmp_path / "fashion-products")
+    res = run_demo(
+        tmp_path / "out", folder, report_path=tmp_path / "r.html", min_label_share=0.1,
+        progress=False, echo=None,
+    )  # fmt: skip
+    assert res.layout == "fashion" and res.n_items == 18 and res.n_embedded == 17
+    assert [f[0] for f in res.failures] == ["99"]
+    assert res.knn is None and res.knn_note == "no ratings in this dataset"
+    # the 1-item category is left out of K-means and said so
+    assert res.cluster.k == 2 and res.cluster.n == 16
+    assert res.cluster.ari == pytest.approx(1.0)
+    assert (
+        "1 item in 1 small category (< 10% of items) left out of clustering: Personal Care 1"
+        in (res.cluster_note)
+    )
+    html = (tmp_path / "r.html").read_text()
+    assert html.count("no ratings in this dataset") == 2
+    assert f'<th>ARI</th><td class="num">{res.cluster.ari:.3f}</td>' in html
+    saved = json.loads(res.results_path.read_text())
+    assert saved["knn_rating"] is None and saved["n_failures"] == 1
+    assert saved["cluster"]["ari"] == pytest.approx(res.cluster.ari)
+
+
+def test_unrecognised_folder_lists_layouts(tmp_path: Path) -> None:
+    (tmp_path / "stuff.txt").write_text("x")
+    with pytest.raises(VisrecError) as info:
+        load_demo_dataset(tmp_path)
+    msg = str(info.value)
+    assert "stuff.txt" in msg and "u.data" in msg and "styles.csv" in msg
+    assert "items.csv" in msg
+
+
+def test_cli_demo_bad_folder_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_generated_demo_with_stand_in(tmp_path: Path, stand_in: list[int]) -> None:
+    res = run_demo(
+        tmp_path / "out",
+        report_path=tmp_path / "report" / "index.html",
+        n_items=40,
+        n_users=30,
+        image_size=48,
+        progress=False,
+        echo=None,
+    )
+    assert stand_in == [40]
+    assert res.layout == "generated" and res.n_interactions == 360
+    assert res.knn is not None and res.knn.n_test == 72
+    # every test row's item also has training rows: an exact-duplicate vector, so KNN
+    # reads the item's own ratings and must beat always answering the majority class
+    assert res.knn.accuracy > res.knn.majority_accuracy
+    html = res.report_path.read_text()
+    assert f"{res.knn.accuracy:.3f}" in html and f"{res.knn.mae:.3f}" in html
+
+
+def test_max_items_samples(tmp_path: Path, stand_in: list[int]) -> None:
+    cat = make_catalogue(tmp_path / "cat", n_items=20, n_users=10, image_size=32)
+    res = run_demo(
+        tmp_path / "out", cat.root, report_path=tmp_path / "r.html", max_items=8,
+        progress=False, echo=None,
+    )  # fmt: skip
+    assert stand_in == [8] and res.n_items == 8
+    assert any("random sample of 8 of 20" in n for n in res.notes)
+    # rating rows of items outside the sample are counted, not silently used
+    assert res.knn_note is None or "left out" in res.knn_note
+
+
+# --- real model, end to end ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_real_backbone(tmp_path: Path) -> None:
+    """The real default backbone separates the generated categories perfectly."""
+    report = tmp_path / "report" / "index.html"
+    res = run_demo(
+        tmp_path / "out", report_path=report, n_items=40, n_users=30, image_size=96,
+        progress=False, echo=None,
+    )  # fmt: skip
+    assert res.n_embedded == 40 and not res.failures
+    assert res.cluster.k == 4
+    assert res.cluster.ari > 0.9 and res.cluster.purity > 0.95
+    assert res.knn.accuracy > res.knn.majority_accuracy
+    html = report.read_text()
+    for sid in ("summary", "clusters", "cluster-grids", "projection", "knn", "confusion"):
+        assert f'<section id="{sid}">' in html
+    assert f'<th>ARI</th><td class="num">{res.cluster.ari:.3f}</td>' in html
+    assert f'<th>NMI</th><td class="num">{res.cluster.nmi:.3f}</td>' in html
+    assert f"{res.knn.accuracy:.3f}" in html and f"{res.knn.majority_accuracy:.3f}" in html
+    assert html.count('class="thumb"') == 40  # 4 clusters x 10 items, all under 12
+    saved = json.loads(res.results_path.read_text())
+    assert saved["knn_rating"]["accuracy"] == pytest.approx(res.knn.accuracy)
+    assert saved["cluster"]["table"] == res.cluster.to_json()["table"]
+
+
+# --- real dataset folders --------------------------------------------------------------
+
+
+def test_real_movielens_folder(shared_data: Path) -> None:
+    ds = load_demo_dataset(shared_data / "movielens-100k-posters")
+    assert ds.layout == "movielens" and ds.label_name == "first genre"
+    assert len(ds.images) == 1663
+    assert ds.interactions is not None and len(ds.interactions) == 100_000
+    assert ds.has_ratings
+    assert ds.labels["1"] == "Animation"  # Toy Story: Animation|Children's|Comedy
+    assert ds.labels["2"] == "Action"
+
+
+def test_real_fashion_folder(shared_data: Path) -> None:
+    ds = load_demo_dataset(shared_data / "fashion-products")
+    assert ds.layout == "fashion" and ds.interactions is None and not ds.has_ratings
+    assert len(ds.images) == 3000
+    counts = pd.Series(list(ds.labels.values())).value_counts()
+    assert counts[["Apparel", "Footwear", "Accessories"]].tolist() == [1683, 651, 650]

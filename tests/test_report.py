@@ -1,0 +1,117 @@
+"""The self-contained HTML report (visrec.report.html)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from visrec.analysis.cluster import cluster_vs_labels
+from visrec.analysis.rating_knn import knn_rating
+from visrec.report.html import ReportData, render_report, write_report
+
+EVIL = '<script>alert("x")</script>'
+
+
+@pytest.fixture
+def report_data(tmp_path: Path) -> ReportData:
+    rng = np.random.default_rng(0)
+    # two well separated blobs labelled with names that need escaping
+    x = np.vstack([rng.normal(0, 0.1, (10, 3)), rng.normal(5, 0.1, (10, 3))])
+    labels = [EVIL] * 10 + ["Bags & Co"] * 10
+    cluster = cluster_vs_labels(x, labels)
+    img = tmp_path / "thumb.png"
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(img)
+    samples = {0: [(f"{EVIL}-item", img)], 1: [("plain", img), ("broken", tmp_path / "nope")]}
+    # ratings that follow the blob: KNN is perfect, the majority class half right
+    y = np.array([5.0] * 10 + [1.0] * 10)
+    knn = knn_rating(np.repeat(x, 3, axis=0), np.repeat(y, 3), k=3)
+    return ReportData(
+        title="test report",
+        dataset=f"set {EVIL}",
+        summary={"items": 20, "note": "a < b & c"},
+        cluster=cluster,
+        cluster_samples=samples,
+        projection=x[:, :2],
+        projection_labels=labels,
+        knn=knn,
+        timings={"embed": 1.25},
+    )
+
+
+def test_sections_and_numbers(report_data: ReportData) -> None:
+    html = render_report(report_data)
+    for sid in ("summary", "clusters", "cluster-grids", "projection", "knn", "confusion"):
+        assert f'<section id="{sid}">' in html
+    c, k = report_data.cluster, report_data.knn
+    assert c.ari == pytest.approx(1.0)
+    assert f'<th>ARI</th><td class="num">{c.ari:.3f}</td>' in html
+    assert f'<th>purity</th><td class="num">{c.purity:.3f}</td>' in html
+    assert f"{k.accuracy:.3f}" in html and f"{k.majority_accuracy:.3f}" in html
+    assert k.accuracy == pytest.approx(1.0)
+    assert "KNN beats the majority class" in html
+    assert "1.2 s" in html  # timings
+
+
+def test_all_text_is_escaped(report_data: ReportData) -> None:
+    html = render_report(report_data)
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "Bags &amp; Co" in html
+    assert "a &lt; b &amp; c" in html
+
+
+def test_self_contained(report_data: ReportData) -> None:
+    html = render_report(report_data)
+    assert "http://" not in html and "https://" not in html
+    assert "<link" not in html and "<script" not in html
+    srcs = re.findall(r'src="([^"]*)"', html)
+    assert srcs and all(s.startswith("data:image/") for s in srcs)
+    # 3 plots + 2 readable thumbnails; the unreadable one is a placeholder
+    pngs = [s for s in srcs if s.startswith("data:image/png")]
+    jpgs = [s for s in srcs if s.startswith("data:image/jpeg")]
+    assert len(pngs) == 3 and len(jpgs) == 2
+    assert 'class="thumb missing"' in html
+    raw = base64.b64decode(pngs[0].split(",", 1)[1])
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_skipped_sections_say_why(tmp_path: Path) -> None:
+    data = ReportData(
+        title="t",
+        dataset="d",
+        summary={"items": 3},
+        cluster_note="no category labels",
+        knn_note="no ratings in this dataset",
+    )
+    html = render_report(data)
+    assert html.count("no ratings in this dataset") == 2  # KNN and confusion sections
+    assert "no category labels" in html
+    assert "<img" not in html
+
+
+def test_write_is_atomic_and_creates_folders(report_data: ReportData, tmp_path: Path) -> None:
+    target = tmp_path / "report" / "index.html"
+    assert write_report(target, report_data) == target
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in target.parent.iterdir()] == ["index.html"]  # no temp files
+    target.write_text("old")
+    report_data.summary = {"boom": object()}
+    report_data.cluster = "not a cluster result"  # rendering fails half way
+    with pytest.raises(AttributeError):
+        write_report(target, report_data)
+    assert target.read_text() == "old"
+
+
+def test_confusion_table_matches_knn(report_data: ReportData) -> None:
+    html = render_report(report_data)
+    conf: pd.DataFrame = report_data.knn.confusion
+    assert list(conf.index) == [1.0, 5.0]
+    n1 = int(conf.loc[1.0, 1.0])
+    assert n1 > 0
+    assert f'<th>true 1</th><td class="num">{n1}</td>' in html

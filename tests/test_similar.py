@@ -1,0 +1,125 @@
+"""Similar items by image vector: exact cosine neighbours (visrec.search.knn, visrec similar)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from visrec.cli import main
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import VisrecError
+from visrec.search.knn import SimilarItems, similar_items
+
+
+@pytest.fixture
+def vectors() -> ItemVectors:
+    # a, b, c on the unit circle at 0, 10 and 90 degrees; d opposite a; e has no image;
+    # f is scaled a (cosine 1 with a, so it must rank first for a despite its length).
+    deg = np.radians
+    rows = [
+        [1.0, 0.0],
+        [math.cos(deg(10)), math.sin(deg(10))],
+        [0.0, 1.0],
+        [-1.0, 0.0],
+        [0.0, 0.0],
+        [5.0, 0.0],
+    ]
+    return ItemVectors(
+        ids=np.array(["a", "b", "c", "d", "e", "f"], dtype=object),
+        vectors=np.array(rows, dtype=np.float32),
+        has_image=np.array([True, True, True, True, False, True]),
+        meta={"backbone": "test"},
+    )
+
+
+def test_neighbours_in_cosine_order_without_self(vectors: ItemVectors) -> None:
+    (res,) = similar_items(vectors, ["a"], n=3)
+    assert res.query == "a"
+    assert res.ids == ["f", "b", "c"]
+    np.testing.assert_allclose(res.scores, [1.0, math.cos(math.radians(10)), 0.0], atol=1e-6)
+
+
+def test_item_without_image_is_neither_indexed_nor_returned(vectors: ItemVectors) -> None:
+    index = SimilarItems(vectors)
+    assert len(index) == 5
+    (res,) = index.query(["c"], n=10)
+    # everything but c itself and e (no image); d is at 90 degrees like a and f -> ties
+    # keep store order
+    assert res.ids == ["b", "a", "d", "f"]
+    assert "e" not in res.ids and "c" not in res.ids
+    np.testing.assert_allclose(res.scores[1:], [0.0, 0.0, 0.0], atol=1e-6)
+    assert res.scores[0] == pytest.approx(math.sin(math.radians(10)), abs=1e-6)
+
+
+def test_opposite_vector_is_last(vectors: ItemVectors) -> None:
+    (res,) = similar_items(vectors, ["d"], n=4)
+    assert res.ids[-1] in ("a", "f")
+    assert res.scores[-1] == pytest.approx(-1.0, abs=1e-6)
+
+
+def test_several_queries_keep_order(vectors: ItemVectors) -> None:
+    out = similar_items(vectors, ["b", "a"], n=1)
+    assert [r.query for r in out] == ["b", "a"]
+    assert [r.ids for r in out] == [["a"], ["f"]]  # a and f tie for b; a comes first
+
+
+def test_unknown_id_is_named(vectors: ItemVectors) -> None:
+    with pytest.raises(VisrecError, match="'zz'"):
+        similar_items(vectors, ["a", "zz"], n=2)
+
+
+def test_item_without_image_is_an_error(vectors: ItemVectors) -> None:
+    with pytest.raises(VisrecError, match="'e' has no usable image"):
+        similar_items(vectors, ["e"], n=2)
+
+
+def test_n_must_be_positive(vectors: ItemVectors) -> None:
+    with pytest.raises(VisrecError, match="n must be at least 1"):
+        similar_items(vectors, ["a"], n=0)
+
+
+def test_cli_prints_and_writes_json(
+    vectors: ItemVectors, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vpath = tmp_path / "v.parquet"
+    write_vectors(vpath, vectors)
+    out = tmp_path / "sim.json"
+    assert main(["similar", str(vpath), "a", "c", "--n", "2", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "5 of 6 items have an image" in printed
+    assert "items most like a:" in printed
+    data = json.loads(out.read_text())
+    assert [d["item_id"] for d in data] == ["a", "c"]
+    assert [n["item_id"] for n in data[0]["neighbours"]] == ["f", "b"]
+    assert data[0]["neighbours"][0]["rank"] == 1
+    assert data[0]["neighbours"][0]["score"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_cli_unknown_id_exit_2(vectors: ItemVectors, tmp_path, capsys) -> None:
+    vpath = tmp_path / "v.parquet"
+    write_vectors(vpath, vectors)
+    assert main(["similar", str(vpath), "nope"]) == 2
+    assert "unknown item id 'nope'" in capsys.readouterr().err
+
+
+def test_real_fashion_neighbours_share_category(shared_data, tmp_path) -> None:
+    """On 3 real product photos per kind, a shoe's nearest neighbours are shoes."""
+    import pandas as pd
+
+    from visrec.embed.extract import embed_images
+
+    folder = shared_data / "fashion-products"
+    styles = pd.read_csv(folder / "styles.csv")
+    picks = []
+    for cat in ("Footwear", "Apparel", "Accessories"):
+        ids = styles.loc[styles.masterCategory == cat, "id"].astype(str).tolist()[:4]
+        picks += [(i, cat) for i in ids]
+    items = {i: folder / "images" / f"{i}.jpg" for i, _ in picks}
+    iv = embed_images(items, None, progress=False).vectors
+    cat_of = dict(picks)
+    shoes = [i for i, c in picks if c == "Footwear"]
+    for res in similar_items(iv, shoes, n=2):
+        assert [cat_of[i] for i in res.ids] == ["Footwear", "Footwear"], res
