@@ -58,7 +58,7 @@ def split_rows(
 
         tr, te = train_test_split(rows, test_size=test_size, random_state=seed)
         return np.asarray(tr), np.asarray(te)
-    items = pd.unique(frame[ITEM])
+    items = np.asarray(pd.unique(frame[ITEM]))
     n_cold = max(1, round(test_size * len(items)))
     if n_cold >= len(items):
         raise VisrecError(f"cold-items split: {len(items)} items, cannot hold out {n_cold}")
