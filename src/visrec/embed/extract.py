@@ -24,6 +24,7 @@ command recomputes only those, and the final file equals an uninterrupted run's.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -424,13 +425,15 @@ def embed_images(
     old_groups: dict[str, int] = {}
     old_failures: dict[str, str] = {}
     if out.exists():
+        readable = True
         try:
-            pf = pq.ParquetFile(out)
-            old_meta = json.loads((pf.schema_arrow.metadata or {}).get(META_KEY, b"{}"))
+            with pq.ParquetFile(out) as pf:
+                old_meta = json.loads((pf.schema_arrow.metadata or {}).get(META_KEY, b"{}"))
+                old_groups_n, old_rows = pf.metadata.num_row_groups, pf.metadata.num_rows
         except Exception:
-            pf, old_meta = None, {}
+            readable, old_meta = False, {}
             note(f"{out}: existing file is not a visrec vectors file; it will be replaced")
-        if pf is not None and old_meta:
+        if readable and old_meta:
             old_chunks = old_meta.get("chunks") or []
             if old_meta.get("key") != key:
                 note(
@@ -438,10 +441,10 @@ def embed_images(
                     f"weights or preprocessing ({old_meta.get('backbone')}, "
                     f"{old_meta.get('weights_id')}); recomputing"
                 )
-            elif len(old_chunks) == pf.metadata.num_row_groups:
+            elif len(old_chunks) == old_groups_n:
                 old_groups = {fp: g for g, fp in enumerate(old_chunks)}
                 old_failures = {i: r for i, _, r in old_meta.get("failures", [])}
-            if old_groups and old_chunks == fps and pf.metadata.num_rows == len(pairs):
+            if old_groups and old_chunks == fps and old_rows == len(pairs):
                 kept = [(i, path_of[i], r) for i, r in old_failures.items() if i in path_of]
                 if progress:
                     print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
@@ -456,7 +459,7 @@ def embed_images(
                     engine="reused",
                     notes=notes,
                 )
-        elif pf is not None and not old_meta:
+        elif readable and not old_meta:
             note(f"{out}: existing file has no visrec metadata; it will be replaced")
 
     part_files: dict[str, Path] = {}
@@ -553,18 +556,22 @@ def embed_images(
     meta["n"] = len(pairs)
     meta["n_ok"] = len(pairs) - len(failures)
     schema = _output_schema(bb.dim, meta)
-    old_file = pq.ParquetFile(out) if any(s == "old" for s, _ in sources) else None
-    with atomic_path(out) as tmp:
+    columns = ["item_id", "vector", "has_image"]
+    with contextlib.ExitStack() as stack:
+        old_file = None
+        if any(kind == "old" for kind, _ in sources):
+            old_file = stack.enter_context(pq.ParquetFile(out))
+        tmp = stack.enter_context(atomic_path(out))
+        # The old output is read while the new one is written next to it: the rename
+        # at the end replaces it only once everything is in place.
         with pq.ParquetWriter(tmp, schema) as writer:
             for kind, src in sources:
                 if kind == "part":
-                    t = pq.read_table(src, columns=["item_id", "vector", "has_image"])
+                    t = pq.read_table(src, columns=columns)
                 else:
                     assert old_file is not None
-                    t = old_file.read_row_group(src, columns=["item_id", "vector", "has_image"])
+                    t = old_file.read_row_group(src, columns=columns)
                 writer.write_table(t.cast(schema), row_group_size=max(1, len(t)))
-        if old_file is not None:
-            old_file.close()
     if parts.exists():
         shutil.rmtree(parts, ignore_errors=True)
     return EmbedResult(
