@@ -15,7 +15,8 @@ examples:
   visrec rating-eval --interactions ratings.csv          # no vectors: baselines and MF only
   visrec rating-eval --interactions u.data --vectors ml100k.parquet --protocol cold-items
 
-Models, all on the same random 80/20 split of rating rows: majority class, global mean,
+Models, all on the same split (default: a random 20% of rating rows held out, as the
+tutorial did; --protocol cold-items holds out 20% of the items): majority class, global mean,
 item mean, the tutorial's KNN (k=3) on image vectors, biased matrix factorisation, and
 biased MF with a visual term (the image vector shifts the item's factors and bias).
 Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in stars.
