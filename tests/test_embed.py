@@ -17,7 +17,13 @@ from visrec.cli import main as cli_main
 from visrec.embed import engines as engines_mod
 from visrec.embed.backbones import Backbone, get_backbone, list_backbones
 from visrec.embed.engines import TorchEngine, make_engine
-from visrec.embed.extract import EmbedResult, embed_folder, embed_images, parts_dir
+from visrec.embed.extract import (
+    EmbedResult,
+    cut_chunks,
+    embed_folder,
+    embed_images,
+    parts_dir,
+)
 from visrec.embed.store import read_vectors
 from visrec.errors import VisrecError
 from visrec.images.decode import load_image
@@ -261,7 +267,10 @@ def test_output_file_format_and_reuse(tmp_path: Path) -> None:
     first = _run(folder, out)
     assert not parts_dir(out).exists()
     pf = pq.ParquetFile(out)
-    assert pf.metadata.num_row_groups == 4  # 13 items in chunks of 4
+    sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)]
+    ids = sorted(p.stem for p in folder.iterdir())
+    assert sizes == [len(c) for c in cut_chunks([(i, "") for i in ids], 4)]
+    assert sum(sizes) == 13 and max(sizes) <= 8 and len(sizes) >= 2
     assert [f.name for f in pf.schema_arrow] == ["item_id", "vector", "has_image"]
     vtype = pf.schema_arrow.field("vector").type
     assert pa.types.is_fixed_size_list(vtype) and vtype.list_size == 8
@@ -292,7 +301,7 @@ def test_changed_preprocessing_never_reuses(tmp_path: Path) -> None:
     # ignored too, and the note says why.
     out2 = tmp_path / "v2.parquet"
     assert _crash_after(folder, out2, TinyBackbone(), n_chunks=1)
-    assert len(list(parts_dir(out2).glob("chunk-*.parquet"))) == 1
+    assert _rows_in_parts(out2)[0] == 1
     res2 = _run(folder, out2, bb=TinySquash())
     assert res2.n_reused == 0 and res2.n_computed == 6
     assert any("ignoring 1 chunk(s) computed with a different" in n for n in res2.notes)
@@ -306,7 +315,9 @@ def test_changed_image_recomputes_only_its_chunk(tmp_path: Path) -> None:
     old = read_vectors(out)
     Image.new("RGB", (40, 30), (250, 250, 0)).save(folder / "005.jpg")
     res = _run(folder, out)
-    assert res.n_reused == 6 and res.n_computed == 4  # chunk 004-007 recomputed
+    chunk = next(c for c in cut_chunks([(f"{i:03d}", "") for i in range(10)], 4)
+                 if ("005", "") in c)
+    assert res.n_computed == len(chunk) < 10 and res.n_reused == 10 - len(chunk)
     new = read_vectors(out)
     changed = np.flatnonzero(np.any(new.vectors != old.vectors, axis=1))
     assert changed.tolist() == [5]
@@ -316,10 +327,15 @@ class _Boom(RuntimeError):
     pass
 
 
+def _rows_in_parts(out: Path) -> tuple[int, int]:
+    """(chunk files, rows in them) in the parts folder of ``out``."""
+    files = sorted(parts_dir(out).glob("chunk-*.parquet"))
+    return len(files), sum(pq.read_metadata(f).num_rows for f in files)
+
+
 def _crash_after(folder: Path, out: Path, bb: Backbone, n_chunks: int) -> bool:
-    """Run an embedding whose engine dies after ``n_chunks`` chunks (2 batches each)."""
+    """Run an embedding whose engine dies once ``n_chunks`` chunks are on disk."""
     real = engines_mod.make_engine
-    calls = {"n": 0}
 
     def dying(*args: Any, **kw: Any) -> Any:
         eng = real(*args, **kw)
@@ -329,8 +345,7 @@ def _crash_after(folder: Path, out: Path, bb: Backbone, n_chunks: int) -> bool:
             batch_size = eng.batch_size
 
             def __call__(self, batch: np.ndarray) -> np.ndarray:
-                calls["n"] += 1
-                if calls["n"] > 2 * n_chunks:
+                if _rows_in_parts(out)[0] >= n_chunks:
                     raise _Boom
                 return eng(batch)
 
@@ -352,9 +367,10 @@ def test_interrupted_run_resumes_in_process(tmp_path: Path) -> None:
     out = tmp_path / "v.parquet"
     assert _crash_after(folder, out, TinyBackbone(), n_chunks=2)
     assert not out.exists()
-    assert len(list(parts_dir(out).glob("chunk-*.parquet"))) == 2
+    n_files, n_rows = _rows_in_parts(out)
+    assert n_files == 2 and 0 < n_rows < 14
     res = _run(folder, out)
-    assert res.n_reused == 8 and res.n_computed == 6
+    assert res.n_reused == n_rows and res.n_computed == 14 - n_rows
     got = read_vectors(out)
     assert list(got.ids) == list(ref.ids)
     assert np.array_equal(got.vectors, ref.vectors)
@@ -366,12 +382,41 @@ def test_damaged_chunk_file_is_recomputed(tmp_path: Path) -> None:
     ref = _run(folder, tmp_path / "ref.parquet").vectors
     out = tmp_path / "v.parquet"
     assert _crash_after(folder, out, TinyBackbone(), n_chunks=2)
-    first, _ = sorted(parts_dir(out).glob("chunk-*.parquet"))
+    first, second = sorted(parts_dir(out).glob("chunk-*.parquet"))
+    kept = pq.read_metadata(second).num_rows
     first.write_bytes(b"PAR1 this is not parquet")
     res = _run(folder, out)
-    assert res.n_reused == 4 and res.n_computed == 6
+    assert res.n_reused == kept and res.n_computed == 10 - kept
     assert any("damaged chunk file" in n for n in res.notes)
     assert np.array_equal(read_vectors(out).vectors, ref.vectors)
+
+
+def test_cut_chunks_sizes_and_locality() -> None:
+    pairs = [(str(i), "") for i in range(5000)]
+    chunks = cut_chunks(pairs, 64)
+    sizes = [len(c) for c in chunks]
+    assert [p for c in chunks for p in c] == pairs  # order kept, nothing lost
+    assert min(sizes[:-1]) >= 16 and max(sizes) <= 128
+    assert 50 <= np.mean(sizes) <= 70
+    assert cut_chunks(pairs, 64) == chunks  # deterministic
+    inserted = [*pairs[:2500], ("new", ""), *pairs[2500:]]
+    before = {tuple(c) for c in chunks}
+    changed = [c for c in cut_chunks(inserted, 64) if tuple(c) not in before]
+    assert 1 <= len(changed) <= 2
+    assert [len(c) for c in cut_chunks(pairs[:5], 1)] == [1] * 5
+
+
+def test_added_image_recomputes_one_or_two_chunks(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 120, size=(16, 16))
+    out = tmp_path / "v.parquet"
+    _run(folder, out, chunk_size=8)
+    Image.new("RGB", (16, 16), (9, 99, 199)).save(folder / "050a.jpg")  # sorts mid-way
+    res = _run(folder, out, chunk_size=8)
+    assert res.n == 121 and 1 <= res.n_computed <= 32 and res.n_reused == 121 - res.n_computed
+    fresh = _run(folder, tmp_path / "fresh.parquet", chunk_size=8).vectors
+    got = read_vectors(out)
+    assert list(got.ids) == list(fresh.ids)
+    np.testing.assert_allclose(got.vectors, fresh.vectors, rtol=1e-6, atol=1e-7)
 
 
 def test_empty_item_list_writes_empty_file(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def register(subparsers: Any) -> None:
         type=int,
         default=512,
         metavar="N",
-        help="images per resumable chunk (default 512)",
+        help="mean images per resumable chunk (default 512)",
     )
     p.add_argument(
         "--ray-address", metavar="ADDR", help="with --engine ray: existing cluster (or 'auto')"

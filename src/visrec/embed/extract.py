@@ -2,9 +2,11 @@
 
 How a run works (``embed_images(items, "vectors.parquet")``):
 
-1. Items are cut into fixed chunks in input order (``chunk_size``, default 512). Each
-   chunk gets a fingerprint: a hash of the *key* (backbone name, weights id,
-   preprocessing) and of every item's id, file size and modification time.
+1. Items are cut into chunks of about ``chunk_size`` (default 512) consecutive items,
+   with content-defined boundaries (a hash of the ids), so adding an image changes one
+   or two chunks, not every chunk after it. Each chunk gets a fingerprint: a hash of
+   the *key* (backbone name, weights id, preprocessing) and of every item's id, file
+   size and modification time.
 2. Chunks already computed -- files ``vectors.parquet.parts/chunk-<fingerprint>.parquet``
    left by an interrupted run, or row groups of an existing ``vectors.parquet`` whose
    metadata lists that fingerprint -- are reused. A changed backbone, weights,
@@ -53,6 +55,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "EmbedResult",
     "backbone_key",
+    "cut_chunks",
     "embed_folder",
     "embed_images",
     "parts_dir",
@@ -156,6 +159,35 @@ def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
         seen.add(sid)
         out.append((sid, os.fspath(path)))
     return out
+
+
+def cut_chunks(pairs: Sequence[tuple[str, str]], chunk_size: int) -> list[list[tuple[str, str]]]:
+    """Cut ``pairs`` into consecutive chunks of about ``chunk_size`` items.
+
+    Boundaries are content-defined: a chunk ends after an item whose id hashes to a
+    "cut" value (once the chunk holds at least ``chunk_size // 4`` items; at most
+    ``2 * chunk_size``). They depend only on the ids near them, so adding or removing an
+    image shifts at most a chunk or two, and every other chunk is reused as it is.
+    """
+    size = max(1, int(chunk_size))
+    min_len, max_len = max(1, size // 4), 2 * size
+    period = max(1, size - min_len + 1)  # mean length ~= min_len - 1 + period = size
+    chunks: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for pair in pairs:
+        current.append(pair)
+        n = len(current)
+        if n >= max_len or (
+            n >= min_len
+            and int.from_bytes(hashlib.blake2b(pair[0].encode(), digest_size=8).digest())
+            % period
+            == 0
+        ):
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _signature(path: str) -> str:
@@ -354,7 +386,8 @@ def embed_images(
     progress : bool, default True
         tqdm progress bar and notes on stderr.
     chunk_size : int, default 512
-        Images per resumable chunk (and per Parquet row group).
+        Mean images per resumable chunk (and per Parquet row group); chunks hold
+        between ``chunk_size // 4`` and ``2 * chunk_size`` images (see ``cut_chunks``).
     ray_address : str, optional
         Only for ``engine="ray"``: an existing cluster; default a local Ray instance.
 
@@ -406,7 +439,7 @@ def embed_images(
         if progress:
             print(msg, file=sys.stderr)
 
-    chunks = [pairs[i : i + chunk_size] for i in range(0, len(pairs), chunk_size)]
+    chunks = cut_chunks(pairs, chunk_size)
     ids = [i for i, _ in pairs]
     path_of = dict(pairs)
 
