@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from visrec.analysis.cluster import cluster_vs_labels, purity_score
 from visrec.cli import main
@@ -172,3 +174,15 @@ def test_real_styles_table_reads_cleanly(shared_data):
     assert counts["Footwear"] == 651
     assert counts["Accessories"] == 650
     assert ids.iloc[0] == "10001" and ids.is_unique
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 20), min_size=3, max_size=3), min_size=1, max_size=6))
+def test_purity_bounds(rows):
+    table = np.array(rows)
+    if table.sum() == 0:
+        return
+    p = purity_score(table)
+    # each cluster's maximum is at least its count of any one label, so purity is at
+    # least the share of the most frequent label; and at most 1
+    assert table.sum(axis=0).max() / table.sum() - 1e-12 <= p <= 1.0

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.model_selection import train_test_split
 
 from visrec.analysis.rating_eval import nearest_level, rating_eval, rating_metrics
@@ -275,3 +277,39 @@ def test_cold_items_split_holds_out_whole_items():
     assert t.loc["biased MF + visual", "rmse"] < 0.85 * t.loc["biased MF", "rmse"]
     with pytest.raises(VisrecError, match="protocol"):
         rating_eval(frame, iv, protocol="by-time")
+
+
+# ---------------------------------------------------------------------- properties
+@settings(max_examples=60, deadline=None)
+@given(
+    preds=st.lists(st.floats(-10, 10, allow_nan=False), min_size=1, max_size=30),
+    levels=st.sets(st.integers(-4, 12).map(lambda v: v / 2), min_size=1, max_size=8),
+)
+def test_nearest_level_picks_a_closest_level(preds, levels):
+    lv = np.array(sorted(levels))
+    got = nearest_level(np.array(preds), lv)
+    for p, g in zip(preds, got, strict=True):
+        assert g in levels
+        assert abs(p - g) <= np.min(np.abs(lv - p)) + 1e-12
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    items=st.lists(st.integers(0, 15), min_size=4, max_size=60),
+    share=st.floats(0.05, 0.6),
+    seed=st.integers(0, 1000),
+)
+def test_cold_items_split_partitions_rows_by_item(items, share, seed):
+    from visrec.analysis.rating_eval import split_rows
+
+    frame = pd.DataFrame({"item_id": [str(i) for i in items]})
+    n_items = len(set(items))
+    if n_items < 2:
+        return
+    tr, te = split_rows(frame, "cold-items", share, seed)
+    assert sorted(np.concatenate([tr, te]).tolist()) == list(range(len(items)))
+    test_items = set(frame["item_id"].iloc[te])
+    assert not test_items & set(frame["item_id"].iloc[tr])
+    expected = max(1, round(share * n_items))
+    if expected < n_items:
+        assert len(test_items) == expected
