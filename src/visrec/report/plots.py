@@ -7,8 +7,8 @@ non-interactive Agg backend; every figure is closed after rendering.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -128,13 +128,13 @@ def _short(v: Any) -> str:
     return str(int(f)) if f.is_integer() else f"{f:g}"
 
 
-def thumbnail_jpeg(path: str | Path, size: int = 72) -> bytes | None:
+def thumbnail_jpeg(path: str | os.PathLike[str], size: int = 72) -> bytes | None:
     """A small JPEG of the image at ``path`` (longest side ``size``), or None if unreadable."""
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
+        with Image.open(path) as src:
+            im = ImageOps.exif_transpose(src)
             im.thumbnail((size, size))
             buf = io.BytesIO()
             im.convert("RGB").save(buf, format="JPEG", quality=80)
