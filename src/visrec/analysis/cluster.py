@@ -72,6 +72,7 @@ class ClusterResult:
         ``table`` is a nested dict ``{cluster (str): {label: count}}`` with every label
         present in every cluster (zeros included), clusters in ``table`` order.
         """
+        mat = self.table.to_numpy(dtype=np.int64)
         return {
             "k": int(self.k),
             "n": int(self.n),
@@ -79,8 +80,8 @@ class ClusterResult:
             "nmi": float(self.nmi),
             "purity": float(self.purity),
             "table": {
-                str(c): {str(lab): int(v) for lab, v in row.items()}
-                for c, row in self.table.iterrows()
+                str(c): {str(lab): int(mat[r, j]) for j, lab in enumerate(self.table.columns)}
+                for r, c in enumerate(self.table.index)
             },
         }
 
