@@ -17,6 +17,7 @@ MODELS: dict[str, str] = {
     "popularity": "visrec.models.popularity:Popularity",
     "bpr": "visrec.models.bpr:BPR",
     "vbpr": "visrec.models.vbpr:VBPR",
+    "visual-cf": "visrec.models.visual_cf:VisualCF",
 }
 
 

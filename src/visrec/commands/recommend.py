@@ -1,0 +1,161 @@
+"""``visrec recommend``: top-n items for every training user of a saved model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from visrec.errors import VisrecError
+
+EPILOG = """\
+examples:
+  visrec recommend models/bpr --n 20 -o recs.csv
+  visrec recommend models/vbpr --n 20 -o recs.csv --items candidates.txt
+  visrec recommend models/vbpr --n 20 -o recs.csv --items new.txt --vectors new.parquet
+
+Output: CSV with header user_id,item_id,rank,score (rank 1..n), n rows per training
+user (fewer only when fewer candidates are left), never one of the user's training
+items. --items (one item_id per line) restricts the candidates. Candidates unseen in
+training are scored from their image vectors (--vectors, else the vectors file recorded
+by `visrec train` when it still exists) by models that can (vbpr, visual-cf); a model
+that cannot, or a candidate with no vector, is reported once on stderr and such
+candidates are ranked after all scored ones, in file order, with score -inf.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "recommend",
+        help="write the top-n items for every training user of a saved model",
+        description="Rank candidate items for every user a saved model was trained on.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model_dir", help="model folder written by `visrec train`")
+    p.add_argument("--n", type=int, default=20, help="items per user (default 20)")
+    p.add_argument("-o", "--output", required=True, help="output CSV")
+    p.add_argument("--items", help="candidate item ids, one per line (default: all known items)")
+    p.add_argument("--vectors", help="item vectors parquet for candidates unseen in training")
+    p.add_argument(
+        "--batch-users", type=int, default=None, help="users scored per batch (default: auto)"
+    )
+    p.set_defaults(func=run)
+
+
+def read_candidates(path: str) -> list[str]:
+    """Item ids from a text file, one per line; blank lines skipped, an ``item_id``
+    header line skipped, duplicates kept once (first occurrence)."""
+    p = Path(path)
+    if not p.is_file():
+        raise VisrecError(f"candidates file {path!r} does not exist")
+    out: list[str] = []
+    seen: set[str] = set()
+    dup = 0
+    for lineno, line in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), 1):
+        item = line.strip()
+        if not item or (lineno == 1 and item.lower() == "item_id"):
+            continue
+        if "," in item or "\t" in item:
+            raise VisrecError(
+                f"candidates file {path!r} line {lineno}: expected one item id per line, "
+                f"got {item!r}"
+            )
+        if item in seen:
+            dup += 1
+            continue
+        seen.add(item)
+        out.append(item)
+    if dup:
+        print(f"{path}: {dup:,} duplicate candidate ids kept once", file=sys.stderr)
+    if not out:
+        raise VisrecError(f"candidates file {path!r} holds no item ids")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from visrec._atomic import atomic_path
+    from visrec.embed.store import read_vectors
+    from visrec.models.base import Recommender
+    from visrec.models.candidates import CandidateSet, iter_recommendations
+
+    if args.n < 1:
+        raise VisrecError(f"--n must be >= 1, got {args.n}")
+    t0 = time.perf_counter()
+    model = Recommender.load(args.model_dir)
+    provenance: dict[str, Any] = {}
+    tj = Path(args.model_dir) / "train.json"
+    if tj.is_file():
+        try:
+            provenance = json.loads(tj.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            provenance = {}
+
+    if args.items:
+        raw = np.asarray(read_candidates(args.items), dtype=object)
+    else:
+        raw = np.asarray(model.item_map_.to_list(), dtype=object)
+    known = model.item_map_.to_index(raw, missing="minus_one")
+    unseen_pos = np.flatnonzero(known < 0)
+    new_vectors = None
+    new_pos = np.zeros(0, dtype=np.int64)
+    if len(unseen_pos):
+        n_unseen = len(unseen_pos)
+        if not model.scores_new_items:
+            print(
+                f"note: model {model.name!r} cannot score items unseen in training; "
+                f"{n_unseen:,} such candidates are ranked last",
+                file=sys.stderr,
+            )
+        else:
+            vpath = args.vectors or provenance.get("vectors")
+            if vpath and Path(vpath).is_file():
+                iv = read_vectors(vpath)
+                vecs, has = iv.align(raw[unseen_pos])
+                new_pos = unseen_pos[has]
+                new_vectors = vecs[has]
+                missing = n_unseen - len(new_pos)
+                if missing:
+                    print(
+                        f"note: {missing:,} of {n_unseen:,} candidates unseen in training have "
+                        f"no image vector in {vpath}; they are ranked last",
+                        file=sys.stderr,
+                    )
+            else:
+                where = f" ({vpath} does not exist)" if vpath else ""
+                print(
+                    f"note: no vectors file for the {n_unseen:,} candidates unseen in "
+                    f"training{where}; pass --vectors. They are ranked last",
+                    file=sys.stderr,
+                )
+    cands = CandidateSet(raw_ids=raw, known_idx=known, new_vectors=new_vectors, new_pos=new_pos)
+
+    n_rows = 0
+    user_ids = model.user_map_.ids
+    with atomic_path(args.output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write("user_id,item_id,rank,score\n")
+        for u, pos, val in iter_recommendations(model, cands, args.n, args.batch_users):
+            ok = pos >= 0
+            rows, cols = np.nonzero(ok)
+            frame = pd.DataFrame(
+                {
+                    "user_id": user_ids[u[rows]],
+                    "item_id": raw[pos[rows, cols]],
+                    "rank": cols + 1,
+                    "score": val[rows, cols],
+                }
+            )
+            frame.to_csv(fh, header=False, index=False, float_format="%.6g")
+            n_rows += len(frame)
+    print(
+        f"recommended for {len(user_ids):,} users from {len(raw):,} candidates "
+        f"({len(unseen_pos):,} unseen in training): {n_rows:,} rows in "
+        f"{time.perf_counter() - t0:.1f} s -> {args.output}"
+    )
+    return 0

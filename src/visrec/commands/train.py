@@ -1,0 +1,168 @@
+"""``visrec train``: fit a recommender on an interactions file and save it to a folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from visrec.errors import VisrecError
+
+#: provenance written next to the model (read by ``visrec recommend``)
+TRAIN_JSON = "train.json"
+
+EPILOG = """\
+examples:
+  visrec train --model bpr --interactions train.csv -o models/bpr
+  visrec train --model vbpr --interactions train.csv --vectors vectors.parquet -o models/vbpr
+  visrec train --model visual-cf --interactions u.data --vectors vectors.parquet \\
+      -o models/vcf --seed 1
+  visrec recommend models/vcf --n 20 -o recs.csv --items new_items.txt
+
+Every row of the interactions file is an implicit positive (ratings are ignored,
+duplicate user-item pairs collapse). Accepted layouts: a CSV with header
+user_id,item_id[,rating,timestamp] (and common aliases), MovieLens u.data, parquet.
+Models: popularity, bpr, vbpr, visual-cf (vbpr and visual-cf need --vectors); defaults
+are the tuned ones (see docs/models.md).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "train",
+        help="fit a recommender (popularity, bpr, vbpr, visual-cf) and save it",
+        description="Fit a recommender on implicit feedback and save it to a model folder "
+        "(plain arrays + JSON; loading runs no code).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="model name (popularity, bpr, vbpr, visual-cf)")
+    p.add_argument("--interactions", required=True, help="training interactions file")
+    p.add_argument("--vectors", help="item vectors parquet from `visrec embed`")
+    p.add_argument("-o", "--output", required=True, help="model folder to write")
+    p.add_argument("--seed", type=int, default=0, help="random_state of the model (default 0)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a hyperparameter, e.g. --param factors=32 (repeatable; JSON values)",
+    )
+    p.add_argument("--verbose", action="store_true", help="show a progress bar over epochs")
+    p.set_defaults(func=run)
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``["factors=32", "device=\\"cpu\\""]`` -> ``{"factors": 32, "device": "cpu"}``;
+    a value that is not JSON is taken as a string."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise VisrecError(f"--param {item!r}: expected KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from visrec.data.interactions import ITEM, USER, Interactions
+    from visrec.data.tables import load_interactions
+    from visrec.embed.store import read_vectors
+    from visrec.models.registry import get_model_class
+
+    klass = get_model_class(args.model)
+    params = parse_params(args.param)
+    if "random_state" in klass().get_params():
+        params.setdefault("random_state", args.seed)
+    if args.verbose and "verbose" in klass().get_params():
+        params["verbose"] = True
+    try:
+        model = klass(**params)
+    except TypeError as exc:
+        raise VisrecError(f"model {args.model!r}: bad --param ({exc})") from exc
+
+    t0 = time.perf_counter()
+    loaded = load_interactions(args.interactions)
+    if loaded.n_bad:
+        print(
+            f"{args.interactions}: skipped {loaded.n_bad:,} unusable rows\n"
+            + loaded.describe_bad(),
+            file=sys.stderr,
+        )
+    if loaded.n_rows == 0:
+        raise VisrecError(f"{args.interactions}: no usable interactions")
+    frame = loaded.frame[[USER, ITEM]]
+    inter = Interactions.from_frame(frame)
+    n_pairs = int(inter.to_csr("binary").nnz)
+
+    vectors = None
+    if args.vectors:
+        vectors = read_vectors(args.vectors)
+        _, has = vectors.align(inter.item_map.ids)
+        missing = len(has) - int(has.sum())
+        if missing:
+            print(
+                f"{args.vectors}: {missing:,} of {len(has):,} training items have no image "
+                "vector (their visual term is neutral)",
+                file=sys.stderr,
+            )
+    elif model.uses_vectors:
+        raise VisrecError(f"model {args.model!r} needs item vectors: pass --vectors V.parquet")
+
+    t1 = time.perf_counter()
+    model.fit(inter, vectors if model.uses_vectors else None)
+    fit_s = time.perf_counter() - t1
+
+    out = Path(args.output)
+    provenance = {
+        "model": args.model,
+        "params": model.get_params(),
+        "interactions": str(Path(args.interactions).resolve()),
+        "vectors": str(Path(args.vectors).resolve()) if args.vectors else None,
+        "seed": args.seed,
+        "n_users": inter.n_users,
+        "n_items": inter.n_items,
+        "n_rows": len(inter),
+        "n_pairs": n_pairs,
+        "fit_seconds": round(fit_s, 3),
+    }
+    save_model_folder(model, out, provenance)
+    total = time.perf_counter() - t0
+    print(
+        f"trained {args.model}: {inter.n_users:,} users, {inter.n_items:,} items, "
+        f"{len(inter):,} rows ({n_pairs:,} distinct pairs); fit {fit_s:.1f} s, "
+        f"total {total:.1f} s -> {out}"
+    )
+    return 0
+
+
+def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None:
+    """Save into a temporary sibling folder, then swap it in, so a reader never sees a
+    half-written model (an existing folder is replaced only once the new one is complete)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise VisrecError(f"{out} exists and is not a folder")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        model.save(tmp)
+        (tmp / TRAIN_JSON).write_text(json.dumps(provenance, indent=2), encoding="utf-8")
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

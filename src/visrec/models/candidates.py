@@ -1,0 +1,103 @@
+"""Ranking a mixed candidate list: items the model knows plus items it never saw.
+
+``visrec recommend --items`` may name items that were not in the training data. Models
+with ``scores_new_items`` score those from their image vectors; every candidate that
+cannot be scored (the model cannot score new items, the item has no vector, or the model
+gives it ``-inf``) is ranked after all scored candidates, in candidate-list order, with
+score ``-inf``. The user's training items are never returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from visrec.models.base import Recommender, top_n
+
+
+@dataclass
+class CandidateSet:
+    """Candidates split by how they can be scored.
+
+    Attributes
+    ----------
+    raw_ids : ndarray of str, shape (c,)
+        All candidates, in output-tiebreak order.
+    known_idx : ndarray of int64, shape (c,)
+        Model item index per candidate, -1 when the model never saw it.
+    new_vectors : ndarray of float32, shape (m, d) or None
+        Vectors of the unseen candidates that the model will score, in candidate order.
+    new_pos : ndarray of int64, shape (m,)
+        Positions (into ``raw_ids``) of the rows of ``new_vectors``.
+    """
+
+    raw_ids: np.ndarray
+    known_idx: np.ndarray
+    new_vectors: np.ndarray | None
+    new_pos: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.raw_ids)
+
+
+def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -> np.ndarray:
+    """Scores ``(len(user_idx), len(cands))``; ``-inf`` where a candidate cannot be scored,
+    NaN where it is one of the user's training items."""
+    c = len(cands)
+    out = np.full((len(user_idx), c), -np.inf, dtype=np.float64)
+    known_pos = np.flatnonzero(cands.known_idx >= 0)
+    if len(known_pos):
+        out[:, known_pos] = model.score(user_idx, cands.known_idx[known_pos])
+        # the user's training items: map model item index -> candidate position
+        col_of = np.full(len(model.item_map_), -1, dtype=np.int64)
+        col_of[cands.known_idx[known_pos]] = known_pos
+        seen = model.seen_[user_idx]
+        rows = np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr))
+        cols = col_of[seen.indices]
+        hit = cols >= 0
+        out[rows[hit], cols[hit]] = np.nan
+    if cands.new_vectors is not None and len(cands.new_pos):
+        out[:, cands.new_pos] = model.score_new_items(user_idx, cands.new_vectors)
+    return out
+
+
+def rank_block(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``n`` candidate positions and scores per row: scored candidates by score, then
+    unscorable ones (``-inf``) in candidate order; NaN (training items) never.
+
+    Returns ``(positions, scores)`` of shape ``(rows, n)``; -1 / NaN pads rows with fewer
+    than ``n`` eligible candidates.
+    """
+    finite = np.where(np.isfinite(scores), scores, -np.inf)
+    idx1, val1 = top_n(finite, n)
+    # unscorable-but-eligible candidates, first in candidate order
+    order_key = np.where(
+        np.isneginf(scores), -np.arange(scores.shape[1], dtype=np.float64), -np.inf
+    )
+    idx2, _ = top_n(order_key, n)
+    idx = np.hstack([idx1, idx2])
+    val = np.hstack([val1, np.where(idx2 >= 0, -np.inf, np.nan)])
+    first = np.argsort(idx < 0, axis=1, kind="stable")[:, :n]
+    idx = np.take_along_axis(idx, first, axis=1)
+    val = np.take_along_axis(val, first, axis=1)
+    val[idx < 0] = np.nan
+    return idx, val
+
+
+def iter_recommendations(
+    model: Recommender,
+    cands: CandidateSet,
+    n: int,
+    batch_users: int | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield ``(user_idx (b,), positions (b, n), scores (b, n))`` for every model user,
+    in batches sized so one score block stays around 16 M entries."""
+    n_users = len(model.user_map_)
+    if batch_users is None:
+        batch_users = max(1, min(4096, 16_000_000 // max(len(cands), 1)))
+    for start in range(0, n_users, batch_users):
+        u = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
+        pos, val = rank_block(score_block(model, u, cands), n)
+        yield u, pos, val

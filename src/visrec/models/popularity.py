@@ -1,0 +1,38 @@
+"""Popularity baseline: every user gets the most-interacted-with items."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from visrec.data.interactions import Interactions
+from visrec.models.base import Recommender
+
+
+class Popularity(Recommender):
+    """Scores an item by its number of distinct training users.
+
+    Items with no training interactions score ``-inf`` (a count of 0 says nothing about
+    an item nobody could interact with); items unseen in training cannot be scored.
+    """
+
+    name = "popularity"
+    _array_attrs: ClassVar[tuple[str, ...]] = ("item_counts_",)
+
+    item_counts_: np.ndarray
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(
+        self,
+        interactions: Interactions,
+        vectors: np.ndarray | None,
+        has_image: np.ndarray | None,
+    ) -> None:
+        self.item_counts_ = np.asarray(self.seen_.sum(axis=0)).ravel().astype(np.float32)
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        row = np.where(self.item_counts_ > 0, self.item_counts_, -np.inf).astype(np.float32)
+        return np.broadcast_to(row, (len(user_idx), len(row))).copy()

@@ -1,0 +1,245 @@
+"""VBPR: visual Bayesian personalised ranking (He & McAuley, AAAI 2016), in PyTorch."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from visrec.data.interactions import Interactions
+from visrec.errors import VisrecError
+from visrec.models._train import FeatureScaler, TripleSampler, fit_pairwise, resolve_device
+from visrec.models.base import Recommender
+
+
+class VBPR(Recommender):
+    """``score(u, i) = beta_i + gamma_u . gamma_i + theta_u . (E f_i) + beta' . f_i``.
+
+    ``f_i`` is the item's image vector, centred and scaled (statistics of the training
+    items, saved with the model); ``E`` (d x ``visual_factors``) projects it into the
+    user's visual taste space and ``beta'`` gives a visual bias ("how popular does an
+    item that looks like this tend to be"). An item never seen in training has no
+    ``beta_i``/``gamma_i`` and is scored from its vector alone:
+    ``theta_u . (E f) + beta' . f``.
+
+    Training is minibatch Adam on the BPR loss. With probability ``item_dropout`` a
+    triple is trained with the free item terms (``beta_i``, ``gamma_i``) of both items
+    switched off, so the visual terms alone must rank the pair -- exactly the situation
+    of a new item -- instead of leaving all the signal to the free terms (DropoutNet,
+    Volkovs et al. 2017). ``item_dropout=0`` is the original VBPR.
+
+    Parameters
+    ----------
+    factors : int, default 64
+        Dimension of ``gamma_u``/``gamma_i``.
+    visual_factors : int, default 64
+        Dimension of ``theta_u`` (columns of ``E``).
+    epochs : int, default 40
+    lr : float, default 0.005
+    reg : float, default 0.01
+        L2 penalty on the user/item terms used in each batch.
+    reg_visual : float, default 1e-4
+        L2 penalty on ``E`` and ``beta'`` (per batch, on the whole matrices).
+    item_dropout : float, default 0.3
+        Probability of training a triple on visual terms only.
+    batch_size : int, default 1024
+    init_std : float, default 0.01
+    device : str or None, default None
+        ``None`` -> CUDA when available, else CPU.
+    random_state : int or None, default 0
+    verbose : bool, default False
+
+    Items in the training id map with neither interactions nor an image score ``-inf``.
+    """
+
+    name = "vbpr"
+    uses_vectors = True
+    scores_new_items = True
+    _array_attrs: ClassVar[tuple[str, ...]] = (
+        "user_factors_",
+        "item_factors_",
+        "item_bias_",
+        "user_visual_factors_",
+        "projection_",
+        "visual_bias_",
+        "item_visual_",
+        "item_visual_bias_",
+        "item_scorable_",
+        "feature_mean_",
+        "feature_scale_",
+    )
+
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+    item_bias_: np.ndarray
+    user_visual_factors_: np.ndarray
+    projection_: np.ndarray
+    visual_bias_: np.ndarray
+    item_visual_: np.ndarray
+    item_visual_bias_: np.ndarray
+    item_scorable_: np.ndarray
+    feature_mean_: np.ndarray
+    feature_scale_: np.ndarray
+
+    def __init__(
+        self,
+        factors: int = 64,
+        visual_factors: int = 64,
+        epochs: int = 40,
+        lr: float = 0.005,
+        reg: float = 0.01,
+        reg_visual: float = 1e-4,
+        item_dropout: float = 0.3,
+        batch_size: int = 1024,
+        init_std: float = 0.01,
+        device: str | None = None,
+        random_state: int | None = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.factors = factors
+        self.visual_factors = visual_factors
+        self.epochs = epochs
+        self.lr = lr
+        self.reg = reg
+        self.reg_visual = reg_visual
+        self.item_dropout = item_dropout
+        self.batch_size = batch_size
+        self.init_std = init_std
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _validate(self) -> None:
+        for name in ("factors", "visual_factors", "epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise VisrecError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("lr", "reg", "reg_visual", "init_std"):
+            if float(getattr(self, name)) < 0:
+                raise VisrecError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 <= float(self.item_dropout) < 1.0:
+            raise VisrecError(f"item_dropout must be in [0, 1), got {self.item_dropout!r}")
+
+    def _fit(
+        self,
+        interactions: Interactions,
+        vectors: np.ndarray | None,
+        has_image: np.ndarray | None,
+    ) -> None:
+        self._validate()
+        assert vectors is not None and has_image is not None  # base checks uses_vectors
+        rng = np.random.default_rng(self.random_state)
+        n_users, n_items = self.seen_.shape
+        trained = np.diff(self.seen_.tocsc().indptr) > 0
+        scaler = FeatureScaler().fit(vectors, has_image & trained)
+        feats = scaler.transform(vectors)
+        feats[~has_image] = 0.0  # no image: the average look, a neutral visual term
+        self.feature_mean_ = np.asarray(scaler.mean_, dtype=np.float32)
+        self.feature_scale_ = np.asarray([scaler.scale_], dtype=np.float32)
+
+        dev = resolve_device(self.device)
+        k, k2, d = int(self.factors), int(self.visual_factors), feats.shape[1]
+        module = _VBPRModule(
+            feats,
+            rng.normal(0, self.init_std, (n_users, k)),
+            rng.normal(0, self.init_std, (n_items, k)),
+            rng.normal(0, self.init_std, (n_users, k2)),
+            rng.normal(0, self.init_std, (d, k2)),
+            self.reg,
+            self.reg_visual,
+        )
+        p = float(self.item_dropout)
+        fit_pairwise(
+            module,
+            TripleSampler(self.seen_),
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            rng=rng,
+            device=dev,
+            desc="vbpr",
+            extra={"drop": lambda m: (rng.random(m) < p).astype(np.float32)},
+            verbose=self.verbose,
+        )
+        with torch.no_grad():
+            self.user_factors_ = _np(module.user)
+            self.item_factors_ = _np(module.item)
+            self.item_bias_ = _np(module.bias)
+            self.user_visual_factors_ = _np(module.user_visual)
+            self.projection_ = _np(module.proj)
+            self.visual_bias_ = _np(module.visual_bias)
+        self.item_visual_ = feats @ self.projection_
+        self.item_visual_bias_ = feats @ self.visual_bias_
+        # items with no interactions have untrained free terms: visual terms only
+        self.item_factors_[~trained] = 0.0
+        self.item_bias_[~trained] = 0.0
+        self.item_scorable_ = trained | has_image
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        s = (
+            self.user_factors_[user_idx] @ self.item_factors_.T
+            + self.user_visual_factors_[user_idx] @ self.item_visual_.T
+            + (self.item_bias_ + self.item_visual_bias_)
+        )
+        s[:, ~self.item_scorable_] = -np.inf
+        return s
+
+    def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        f = self._transform(vectors)
+        return (
+            self.user_visual_factors_[user_idx] @ (f @ self.projection_).T + f @ self.visual_bias_
+        )
+
+    def _transform(self, vectors: np.ndarray) -> np.ndarray:
+        if vectors.shape[1] != len(self.feature_mean_):
+            raise VisrecError(
+                f"vectors have dimension {vectors.shape[1]}, the model was trained on "
+                f"{len(self.feature_mean_)}-d vectors (use the same backbone)"
+            )
+        return ((vectors - self.feature_mean_) / self.feature_scale_[0]).astype(np.float32)
+
+    def _item_embeddings(self) -> np.ndarray:
+        return np.hstack([self.item_factors_, self.item_visual_])
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy().astype(np.float32)
+
+
+class _VBPRModule(torch.nn.Module):
+    def __init__(
+        self,
+        feats: np.ndarray,
+        user: np.ndarray,
+        item: np.ndarray,
+        user_visual: np.ndarray,
+        proj: np.ndarray,
+        reg: float,
+        reg_visual: float,
+    ) -> None:
+        super().__init__()
+        f32 = torch.float32
+        self.register_buffer("feats", torch.tensor(feats, dtype=f32))
+        self.user = torch.nn.Parameter(torch.tensor(user, dtype=f32))
+        self.item = torch.nn.Parameter(torch.tensor(item, dtype=f32))
+        self.bias = torch.nn.Parameter(torch.zeros(item.shape[0], dtype=f32))
+        self.user_visual = torch.nn.Parameter(torch.tensor(user_visual, dtype=f32))
+        self.proj = torch.nn.Parameter(torch.tensor(proj, dtype=f32))
+        self.visual_bias = torch.nn.Parameter(torch.zeros(feats.shape[1], dtype=f32))
+        self.reg = reg
+        self.reg_visual = reg_visual
+
+    def forward(
+        self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor, drop: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        pu, qi, qj = self.user[u], self.item[i], self.item[j]
+        bi, bj = self.bias[i], self.bias[j]
+        tu = self.user_visual[u]
+        # E f is linear, so project the feature difference once per triple
+        df = self.feats[i] - self.feats[j]
+        free = (bi - bj + (pu * (qi - qj)).sum(1)) * (1.0 - drop)
+        x = free + (tu * (df @ self.proj)).sum(1) + df @ self.visual_bias
+        penalty = self.reg * (
+            (pu**2).sum(1) + (qi**2).sum(1) + (qj**2).sum(1) + bi**2 + bj**2 + (tu**2).sum(1)
+        ).mean() + self.reg_visual * ((self.proj**2).sum() + (self.visual_bias**2).sum())
+        return x, penalty

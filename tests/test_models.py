@@ -1,0 +1,296 @@
+"""The shared recommender contract (one mixin, one class per model) and per-model checks
+on a checkerboard: two user groups x two item groups, each group only interacting with
+its own items, item vectors that say which group an item belongs to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.data.interactions import IdMap, Interactions
+from visrec.embed.store import ItemVectors
+from visrec.errors import NotFittedError, VisrecError
+from visrec.models.base import Recommender
+from visrec.models.registry import MODELS, get_model_class, make_model
+
+N_USERS, N_ITEMS, DIM = 24, 20, 16
+
+
+def checkerboard(seed: int = 0) -> tuple[Interactions, ItemVectors]:
+    """Users 0..11 (group A) like items 0..9, users 12..23 (group B) items 10..19; each
+    user saw 6 of their group's 10 items. Items of group A have vectors near +e, group B
+    near -e (plus noise); item popularity within a group decreases with the index."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(N_USERS):
+        group = u // (N_USERS // 2)
+        base = 10 * group
+        # popular items (low index in the group) are picked more often
+        p = np.linspace(2.0, 1.0, 10)
+        picks = rng.choice(10, size=6, replace=False, p=p / p.sum())
+        rows += [(f"u{u}", f"i{base + k}") for k in picks]
+    df = pd.DataFrame(rows, columns=["user_id", "item_id"])
+    users = IdMap([f"u{u}" for u in range(N_USERS)])
+    items = IdMap([f"i{i}" for i in range(N_ITEMS)])
+    inter = Interactions.from_frame(df, user_map=users, item_map=items)
+    return inter, ItemVectors(
+        ids=np.asarray(items.ids),
+        vectors=group_vectors(np.arange(N_ITEMS) >= 10, rng),
+        has_image=np.ones(N_ITEMS, dtype=bool),
+        meta={"backbone": "test"},
+    )
+
+
+def group_vectors(is_b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Vectors ``(len(is_b), DIM)``: group A around +1 on the first half of the
+    dimensions, group B on the second half, plus small noise."""
+    v = rng.normal(0, 0.1, (len(is_b), DIM)).astype(np.float32)
+    v[~is_b, : DIM // 2] += 1.0
+    v[is_b, DIM // 2 :] += 1.0
+    return np.abs(v)
+
+
+# small, fast settings: the contract tests check behaviour, not quality
+FAST: dict[str, dict[str, Any]] = {
+    "popularity": {},
+    "bpr": {"factors": 4, "epochs": 40, "lr": 0.05, "reg": 0.05, "batch_size": 32},
+    "vbpr": {"factors": 4, "visual_factors": 4, "reg": 0.05, "epochs": 40, "lr": 0.05, "batch_size": 32},
+    "visual-cf": {"factors": 4, "reg": 0.05, "epochs": 40, "lr": 0.05, "batch_size": 32, "alpha": 1.0},
+}
+
+
+class RecommenderContract:
+    """Tests every registered model must pass. Subclasses set ``model_name``."""
+
+    model_name: ClassVar[str]
+
+    def make(self, **kw: Any) -> Recommender:
+        params = {**FAST[self.model_name], **kw}
+        return make_model(self.model_name, **params)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def data(cls) -> tuple[Interactions, ItemVectors]:
+        return checkerboard()
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def fitted(cls, data: tuple[Interactions, ItemVectors]) -> Recommender:
+        inter, vec = data
+        return make_model(cls.model_name, **FAST[cls.model_name]).fit(inter, vec)
+
+    def test_fit_returns_self(self, data: tuple[Interactions, ItemVectors]) -> None:
+        inter, vec = data
+        m = self.make()
+        assert m.fit(inter, vec) is m
+        assert m.name == self.model_name
+        assert get_model_class(self.model_name) is type(m)
+
+    def test_not_fitted(self) -> None:
+        m = self.make()
+        with pytest.raises(NotFittedError, match="not fitted"):
+            m.score([0])
+        with pytest.raises(NotFittedError):
+            m.recommend([0])
+        with pytest.raises(NotFittedError):
+            m.save("unused")
+
+    def test_params_stored_unchanged(self) -> None:
+        m = self.make()
+        assert m.get_params() == {**m.get_params(), **FAST[self.model_name]}
+        assert type(m)(**m.get_params()).get_params() == m.get_params()
+
+    def test_score_shape(self, fitted: Recommender) -> None:
+        s = fitted.score([0, 5, 13])
+        assert s.shape == (3, N_ITEMS) and s.dtype == np.float32
+        assert fitted.score([2], [3, 1]).shape == (1, 2)
+        np.testing.assert_allclose(
+            fitted.score([2], [3, 1])[0], s[0][[3, 1]] * 0 + fitted.score([2])[0][[3, 1]]
+        )
+
+    def test_recommend_shape_order_filter(self, fitted: Recommender) -> None:
+        users = np.arange(N_USERS)
+        idx, val = fitted.recommend(users, n=4)
+        assert idx.shape == val.shape == (N_USERS, 4)
+        assert np.all(np.diff(val, axis=1) <= 0), "scores must be sorted best first"
+        full = fitted.score(users)
+        for u in users:
+            seen = set(fitted.seen_[u].indices)
+            assert not seen & set(idx[u].tolist())
+            np.testing.assert_allclose(val[u], full[u, idx[u]], rtol=1e-5)
+
+    def test_recommend_without_filter_returns_best(self, fitted: Recommender) -> None:
+        idx, _ = fitted.recommend([0], n=1, filter_seen=False)
+        assert idx[0, 0] == int(np.argmax(fitted.score([0])[0]))
+
+    def test_recommend_items_restriction(self, fitted: Recommender) -> None:
+        allowed = [1, 2, 3, 15, 16]
+        idx, _ = fitted.recommend(np.arange(N_USERS), n=5, items=allowed)
+        got = set(idx[idx >= 0].tolist())
+        assert got <= set(allowed)
+        # the user's training items among the allowed ones are padded with -1
+        for u in range(N_USERS):
+            n_free = len(set(allowed) - set(fitted.seen_[u].indices))
+            assert (idx[u] >= 0).sum() == n_free
+
+    def test_unknown_ids(self, fitted: Recommender) -> None:
+        with pytest.raises(VisrecError, match="unknown user index 99"):
+            fitted.score([99])
+        with pytest.raises(VisrecError, match="unknown item index 20"):
+            fitted.score([0], [20])
+        with pytest.raises(VisrecError, match="unknown user"):
+            fitted.recommend([-1])
+
+    def test_save_load_roundtrip(self, fitted: Recommender, tmp_path: Path) -> None:
+        fitted.save(tmp_path / "m")
+        loaded = Recommender.load(tmp_path / "m")
+        assert type(loaded) is type(fitted)
+        assert loaded.get_params() == fitted.get_params()
+        assert loaded.user_map_.to_list() == fitted.user_map_.to_list()
+        assert loaded.item_map_.to_list() == fitted.item_map_.to_list()
+        np.testing.assert_array_equal(
+            loaded.score(np.arange(N_USERS)), fitted.score(np.arange(N_USERS))
+        )
+        np.testing.assert_array_equal(
+            loaded.recommend([0, 20], n=5)[0], fitted.recommend([0, 20], n=5)[0]
+        )
+        assert (loaded.seen_ != fitted.seen_).nnz == 0
+
+    def test_deterministic(self, data: tuple[Interactions, ItemVectors]) -> None:
+        inter, vec = data
+        a = self.make(**self.seed_kw(3)).fit(inter, vec).score(np.arange(N_USERS))
+        b = self.make(**self.seed_kw(3)).fit(inter, vec).score(np.arange(N_USERS))
+        np.testing.assert_array_equal(a, b)
+
+    def test_refit_starts_from_scratch(self, data: tuple[Interactions, ItemVectors]) -> None:
+        inter, vec = data
+        m = self.make()
+        first = m.fit(inter, vec).score(np.arange(N_USERS))
+        # fit on only group A's rows, then on everything again: same as a fresh fit
+        m.fit(inter.subset(inter.user_idx < 12), vec)
+        again = m.fit(inter, vec).score(np.arange(N_USERS))
+        np.testing.assert_array_equal(first, again)
+
+    def test_own_group_ranked_first(self, fitted: Recommender) -> None:
+        if self.model_name == "popularity":
+            pytest.skip("popularity is not personalised")
+        idx, _ = fitted.recommend(np.arange(N_USERS), n=4)
+        for u in range(N_USERS):
+            own = range(0, 10) if u < 12 else range(10, 20)
+            assert set(idx[u].tolist()) <= set(own), f"user {u}: {idx[u]}"
+
+    @staticmethod
+    def seed_kw(seed: int) -> dict[str, Any]:
+        return {"random_state": seed}
+
+
+class NewItemContract(RecommenderContract):
+    """Extra tests for models that score items unseen in training from their vectors."""
+
+    def test_new_item_of_own_group_ranked_higher(self, fitted: Recommender) -> None:
+        rng = np.random.default_rng(7)
+        new = group_vectors(np.array([False, True]), rng)  # one A-looking, one B-looking
+        s = fitted.score_new_items(np.arange(N_USERS), new)
+        assert s.shape == (N_USERS, 2)
+        assert np.all(s[:12, 0] > s[:12, 1]), s[:12]
+        assert np.all(s[12:, 1] > s[12:, 0]), s[12:]
+
+    def test_new_items_scores_roundtrip(self, fitted: Recommender, tmp_path: Path) -> None:
+        new = group_vectors(np.array([False, True, True]), np.random.default_rng(1))
+        fitted.save(tmp_path / "m")
+        loaded = Recommender.load(tmp_path / "m")
+        np.testing.assert_array_equal(
+            loaded.score_new_items([0, 13], new), fitted.score_new_items([0, 13], new)
+        )
+
+    def test_new_items_wrong_dim(self, fitted: Recommender) -> None:
+        with pytest.raises(VisrecError, match="dimension"):
+            fitted.score_new_items([0], np.zeros((2, DIM + 1), dtype=np.float32))
+
+    def test_needs_vectors(self, data: tuple[Interactions, ItemVectors]) -> None:
+        with pytest.raises(VisrecError, match="needs item vectors"):
+            self.make().fit(data[0], None)
+
+    def test_item_without_interactions_scored_from_vector(self) -> None:
+        inter, vec = checkerboard()
+        # add an item nobody interacted with, but whose image looks like group A
+        items = IdMap([*inter.item_map.to_list(), "fresh"])
+        df = inter.to_frame()
+        inter2 = Interactions.from_frame(df, user_map=inter.user_map, item_map=items)
+        v = np.vstack([vec.vectors, group_vectors(np.array([False]), np.random.default_rng(3))])
+        vec2 = ItemVectors(ids=np.asarray(items.ids), vectors=v, has_image=np.ones(21, bool))
+        m = self.make().fit(inter2, vec2)
+        s = m.score(np.arange(N_USERS))
+        assert np.isfinite(s[:, 20]).all()
+        np.testing.assert_allclose(
+            s[:, 20], m.score_new_items(np.arange(N_USERS), v[20:])[:, 0], rtol=1e-5
+        )
+        assert s[0, 20] > s[0, 15]
+
+
+class TestPopularity(RecommenderContract):
+    model_name = "popularity"
+
+    @staticmethod
+    def seed_kw(seed: int) -> dict[str, Any]:
+        return {}
+
+    def test_counts(self, fitted: Recommender) -> None:
+        seen = fitted.seen_.toarray()
+        np.testing.assert_array_equal(fitted.score([0])[0], seen.sum(axis=0))
+        assert not fitted.scores_new_items
+        with pytest.raises(VisrecError, match="cannot score items unseen"):
+            fitted.score_new_items([0], np.zeros((1, DIM), np.float32))
+
+    def test_duplicates_collapse(self) -> None:
+        df = pd.DataFrame({"user_id": ["a", "a", "a", "b"], "item_id": ["x", "x", "y", "y"]})
+        m = make_model("popularity").fit(Interactions.from_frame(df))
+        np.testing.assert_array_equal(m.score([0])[0], [1, 2])
+
+
+class TestBPR(RecommenderContract):
+    model_name = "bpr"
+
+    def test_item_without_interactions_is_unrankable(self) -> None:
+        inter, _ = checkerboard()
+        items = IdMap([*inter.item_map.to_list(), "fresh"])
+        inter2 = Interactions.from_frame(inter.to_frame(), user_map=inter.user_map, item_map=items)
+        m = self.make().fit(inter2)
+        assert np.isneginf(m.score([0])[0, 20])
+        assert 20 not in m.recommend([0], n=20)[0][0]
+
+    def test_bad_params(self, data: tuple[Interactions, ItemVectors]) -> None:
+        with pytest.raises(VisrecError, match="factors must be >= 1"):
+            self.make(factors=0).fit(data[0])
+
+
+class TestVBPR(NewItemContract):
+    model_name = "vbpr"
+
+    def test_bad_dropout(self, data: tuple[Interactions, ItemVectors]) -> None:
+        with pytest.raises(VisrecError, match="item_dropout"):
+            self.make(item_dropout=1.0).fit(*data)
+
+
+class TestVisualCF(NewItemContract):
+    model_name = "visual-cf"
+
+    def test_known_items_use_bpr_factors(self, fitted: Recommender) -> None:
+        inter, _ = checkerboard()
+        bpr = make_model("bpr", **FAST["bpr"]).fit(inter)
+        np.testing.assert_allclose(fitted.score([0, 13]), bpr.score([0, 13]), rtol=1e-5, atol=1e-6)
+
+
+def test_every_registered_model_has_a_contract_class() -> None:
+    covered = {
+        c.model_name
+        for c in globals().values()
+        if isinstance(c, type) and issubclass(c, RecommenderContract) and hasattr(c, "model_name")
+    }
+    mine = {"popularity", "bpr", "vbpr", "visual-cf"}
+    assert mine <= covered
+    assert mine <= set(MODELS)
