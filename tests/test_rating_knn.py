@@ -105,6 +105,8 @@ def test_bad_input_raises():
         knn_rating(np.zeros((4, 2)), np.array([1.0, 2.0, 3.0]))
     with pytest.raises(VisrecError, match="non-finite"):
         knn_rating(np.zeros((4, 2)), np.array([1.0, np.nan, 3.0, 4.0]))
+    with pytest.raises(VisrecError, match="NaN"):
+        knn_rating(np.full((4, 2), np.inf), np.array([1.0, 2.0, 3.0, 4.0]))
 
 
 def _cli_fixture(tmp_path):
@@ -182,3 +184,54 @@ def test_real_movielens_ratings_load(shared_data):
     counts = frame["rating"].value_counts()
     # always predicting 4 stars is right for 34,174 of the 100,000 ratings
     assert counts.idxmax() == 4 and counts[4] == 34_174
+
+
+def test_cli_knn_rating_per_review_photo_on_amazon_file(tmp_path, capsys):
+    """The tutorial's setting: one photo per Amazon review, keyed by review_id; a review
+    with a null rating is reported by the loader and not used."""
+    import gzip
+
+    rng = np.random.default_rng(4)
+    recs, ids, vecs = [], [], []
+    for n in range(40):
+        stars = 5.0 if n % 2 else 2.0
+        rec = {
+            "overall": stars,
+            "reviewerID": f"R{n}",
+            "asin": f"B{n % 3}",
+            "unixReviewTime": 1_500_000_000 + n,
+        }
+        recs.append(rec)
+        if n < 30:  # the last 10 reviews have no photo
+            ids.append(f"B{n % 3}_R{n}_{1_500_000_000 + n}")
+            centre = np.full(4, 10.0 if stars == 5.0 else -10.0)
+            vecs.append(centre + rng.normal(scale=0.1, size=4))
+    recs.append({"overall": None, "reviewerID": "RX", "asin": "B0", "unixReviewTime": 1})
+    path = tmp_path / "AMAZON_FASHION_5.json.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write("\n".join(json.dumps(r) for r in recs) + "\n")
+    write_vectors(
+        tmp_path / "photos.parquet",
+        ItemVectors(ids=ids, vectors=np.array(vecs), has_image=np.ones(30, dtype=bool)),
+    )
+    out = tmp_path / "knn.json"
+    rc = main(
+        [
+            "knn-rating",
+            "--interactions",
+            str(path),
+            "--vectors",
+            str(tmp_path / "photos.parquet"),
+            "--key-col",
+            "review_id",
+            "--json",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "skipped 1 record" in text
+    assert "left out 10 of 40 rows whose review_id has no image" in text
+    data = json.loads(out.read_text())
+    assert data["n_train"] + data["n_test"] == 30 and data["key_col"] == "review_id"
+    assert data["accuracy"] == 1.0  # a photo's blob decides its review's stars

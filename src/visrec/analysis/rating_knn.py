@@ -213,6 +213,8 @@ def knn_rating(
         )
     if not np.isfinite(y).all():
         raise VisrecError("rating KNN: ratings contain missing or non-finite values")
+    if not np.isfinite(x).all():
+        raise VisrecError("rating KNN: vectors contain NaN or infinite values")
     if k < 1:
         raise VisrecError(f"rating KNN: k must be at least 1, got {k}")
     if len(y) < 2:

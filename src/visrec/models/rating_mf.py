@@ -242,6 +242,8 @@ class RatingMF:
                 f"RatingMF: vectors of shape {v.shape}, expected ({n_items}, d) aligned "
                 "to the item map"
             )
+        if not np.isfinite(v).all():
+            raise VisrecError("RatingMF: vectors contain NaN or infinite values")
         has = np.abs(v).sum(axis=1) > 0 if has_image is None else np.asarray(has_image, dtype=bool)
         if len(has) != n_items:
             raise VisrecError(f"RatingMF: has_image has {len(has)} rows, expected {n_items}")
