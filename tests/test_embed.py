@@ -448,6 +448,10 @@ def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
     assert cli_main(argv) == 0
     assert "reused 5" in capsys.readouterr().out
     assert np.array_equal(read_vectors(out).vectors, iv.vectors)
+    # Determinism of the real model: a fresh run (in memory, one decode worker) gives
+    # bit-identical vectors.
+    again = embed_folder(folder, engine="torch", batch_size=2, workers=1, progress=False)
+    assert np.array_equal(again.vectors.vectors, iv.vectors)
 
 
 def test_cli_embed_manifest_and_errors(tmp_path: Path, capsys: Any) -> None:
