@@ -1,0 +1,262 @@
+"""How fast is ``visrec embed`` compared with the tutorial and with the hardware limit?
+
+In one run, on the same images and backbone, this prints images/second for
+
+(a) the tutorial-style loop: PyTorch eager, one image at a time, open + decode +
+    preprocess + forward per image (what the tutorial's forward-hook loop does);
+(b) the full ``visrec embed`` path end to end: ``embed_images`` with the default
+    engine and batch size into a fresh Parquet file (decode + preprocess + inference +
+    write, model set-up included, nothing reused);
+(c) forward only on ready tensors with the fastest engine at its best batch size (the
+    limit of this machine for this backbone);
+
+and the ratios b/a and b/c. It also runs (b) in fresh subprocesses on all the images and
+on a tenth of them and prints both peak RSS values and their difference (vectors stream
+to disk in chunks, so memory must not grow with the number of images).
+
+(b) and (c) are measured ``--repeat`` times, interleaved, and the best of each is used
+for the ratios (on a shared machine the best run is the one least disturbed by other
+jobs); every measurement is printed.
+
+Usage::
+
+    python benchmarks/embed_throughput.py ../shared/data/fashion-products/images
+    python benchmarks/embed_throughput.py IMAGES_DIR --limit 500 --json bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
+TORCH_BATCH_SIZES = (1, 4, 16)  # eager torch is far slower; a few sizes show it
+
+
+def list_images(folder: Path, limit: int | None) -> list[Path]:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    if not paths:
+        raise SystemExit(f"error: no images ({', '.join(sorted(IMAGE_EXTS))}) in {folder}")
+    return paths[:limit] if limit else paths
+
+
+def tutorial_loop(paths: list[Path], backbone: Any) -> float:
+    """Seconds for the tutorial's loop: one image at a time, eager PyTorch, forward hook."""
+    import torch
+    from PIL import Image
+
+    model = backbone.build_model().eval()
+    captured: list[torch.Tensor] = []
+    # The tutorial read the features with a forward hook on the pooling layer; do the same
+    # when the model has one, so the per-image Python overhead matches.
+    pool = getattr(getattr(model, "net", None), "_avg_pooling", None)
+    hook = pool.register_forward_hook(lambda m, i, o: captured.append(o)) if pool else None
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for p in paths:
+            img = Image.open(p).convert("RGB")
+            x = torch.from_numpy(backbone.preprocess(img)).unsqueeze(0)
+            out = model(x)
+            vec = captured.pop().flatten().numpy() if hook else out[0].numpy()
+            assert vec.shape == (backbone.dim,)
+    seconds = time.perf_counter() - t0
+    if hook:
+        hook.remove()
+    return seconds
+
+
+def ready_tensors(paths: list[Path], backbone: Any, n: int = 64) -> np.ndarray:
+    from visrec.images.decode import load_image
+
+    return np.stack(
+        [backbone.preprocess(load_image(p, draft_size=backbone.draft_size)) for p in paths[:n]]
+    )
+
+
+def forward_rate(engine: Any, tensors: np.ndarray, batch: int, min_seconds: float) -> float:
+    """img/s of ``engine`` on ready tensors at batch size ``batch``."""
+    reps = int(np.ceil(batch / len(tensors)))
+    x = np.ascontiguousarray(np.concatenate([tensors] * reps)[:batch])
+    engine(x)  # warm-up: first calls allocate
+    n, t0 = 0, time.perf_counter()
+    while True:
+        engine(x)
+        n += batch
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_seconds and n >= 2 * batch:
+            return n / elapsed
+
+
+def full_path(paths: list[Path], backbone_name: str, engine: str, workdir: Path) -> float:
+    """Seconds for ``embed_images`` end to end into a fresh file (nothing reused)."""
+    from visrec.embed.extract import embed_images
+    from visrec.embed.store import read_vectors
+
+    out = Path(tempfile.mkdtemp(dir=workdir)) / "vectors.parquet"
+    items = [(p.stem, str(p)) for p in paths]
+    t0 = time.perf_counter()
+    result = embed_images(items, out, backbone=backbone_name, engine=engine, progress=False)
+    seconds = time.perf_counter() - t0
+    if result.n_reused:
+        raise SystemExit(f"error: run (b) reused {result.n_reused} vectors; expected none")
+    written = read_vectors(out)
+    if len(written) != len(paths):
+        raise SystemExit(f"error: run (b) wrote {len(written)} rows for {len(paths)} images")
+    return seconds
+
+
+def peak_rss_mb(folder: Path, n: int, backbone: str, engine: str) -> float:
+    """Peak RSS (MB) of a fresh process that embeds the first ``n`` images of ``folder``."""
+    cmd = [sys.executable, __file__, str(folder), "--limit", str(n), "--backbone", backbone]
+    cmd += ["--engine", engine, "--rss-child"]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"error: RSS child for {n} images failed:\n{done.stderr[-2000:]}")
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_mb"])
+
+
+def rss_child(args: argparse.Namespace) -> int:
+    paths = list_images(args.images_dir, args.limit)
+    with tempfile.TemporaryDirectory(prefix="visrec-bench-") as tmp:
+        full_path(paths, args.backbone, args.engine, Path(tmp))
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"n": len(paths), "peak_rss_mb": max(own, kids) / 1024}))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("images_dir", type=Path, metavar="IMAGES_DIR")
+    parser.add_argument("--limit", type=int, default=None, help="use the first N images")
+    parser.add_argument("--backbone", default="efficientnet-lite0")
+    parser.add_argument(
+        "--engine", default="auto", help="engine for (b), as `visrec embed --engine` (auto)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="measurements of (b) and (c) (default 3)"
+    )
+    parser.add_argument(
+        "--tutorial-limit",
+        type=int,
+        default=None,
+        help="time (a) on the first N images only (default: all; (a) is slow)",
+    )
+    parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS runs")
+    parser.add_argument("--json", type=Path, default=None, metavar="OUT")
+    parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rss_child:
+        return rss_child(args)
+
+    import onnxruntime
+    import torch
+
+    from visrec.embed.backbones import get_backbone
+    from visrec.embed.engines import make_engine
+
+    paths = list_images(args.images_dir, args.limit)
+    n = len(paths)
+    backbone = get_backbone(args.backbone)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"images: {n} from {args.images_dir}; backbone {backbone.name} ({backbone.dim}-d)")
+    print(
+        f"machine: {cpus} CPUs; torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"onnxruntime {onnxruntime.__version__}"
+    )
+    report: dict[str, Any] = {"n_images": n, "backbone": backbone.name, "cpus": cpus}
+
+    # (c) first: it also exports/caches the ONNX model, so (b) never pays for the export.
+    tensors = ready_tensors(paths, backbone)
+    engines = {
+        "onnx": make_engine(backbone, "onnx", "cpu"),
+        "torch": make_engine(backbone, "torch", "cpu"),
+    }
+    sweep: dict[str, dict[int, float]] = {}
+    print("\n(c) forward only on ready tensors, img/s by batch size:")
+    for name, eng in engines.items():
+        sizes = BATCH_SIZES if name != "torch" else TORCH_BATCH_SIZES
+        sweep[name] = {b: forward_rate(eng, tensors, b, 1.5) for b in sizes}
+        row = "  ".join(f"{b}: {r:.1f}" for b, r in sweep[name].items())
+        print(f"  {name:5s}  {row}")
+    best_engine, best_batch = max(
+        ((e, b) for e in sweep for b in sweep[e]), key=lambda eb: sweep[eb[0]][eb[1]]
+    )
+    print(f"  fastest: {best_engine} at batch {best_batch}")
+    report["forward_sweep"] = {e: {str(b): r for b, r in s.items()} for e, s in sweep.items()}
+
+    # (a)
+    tut_paths = paths[: args.tutorial_limit] if args.tutorial_limit else paths
+    a_sec = tutorial_loop(tut_paths, backbone)
+    a = len(tut_paths) / a_sec
+    print(
+        f"\n(a) tutorial loop (eager PyTorch, one image at a time): {a:.1f} img/s "
+        f"({len(tut_paths)} images in {a_sec:.1f} s)"
+    )
+
+    # (b) and (c), interleaved
+    b_runs: list[float] = []
+    c_runs: list[float] = [sweep[best_engine][best_batch]]
+    with tempfile.TemporaryDirectory(prefix="visrec-bench-") as tmp:
+        for _ in range(args.repeat):
+            b_runs.append(n / full_path(paths, backbone.name, args.engine, Path(tmp)))
+            c_runs.append(forward_rate(engines[best_engine], tensors, best_batch, 3.0))
+    b, c = max(b_runs), max(c_runs)
+    print(
+        f"(b) visrec embed end to end (engine {args.engine}, default batch): {b:.1f} img/s "
+        f"(runs: {', '.join(f'{r:.1f}' for r in b_runs)})"
+    )
+    print(
+        f"(c) forward only, {best_engine} batch {best_batch}: {c:.1f} img/s "
+        f"(runs: {', '.join(f'{r:.1f}' for r in c_runs)})"
+    )
+    print(f"b/a = {b / a:.2f}   (target >= 5)")
+    print(f"b/c = {b / c:.2f}   (target >= 0.75)")
+    report.update(
+        tutorial_img_s=a,
+        embed_img_s=b,
+        embed_runs=b_runs,
+        forward_img_s=c,
+        forward_runs=c_runs,
+        forward_engine=best_engine,
+        forward_batch=best_batch,
+        b_over_a=b / a,
+        b_over_c=b / c,
+    )
+
+    if not args.no_rss:
+        small = max(1, n // 10)
+        rss_big = peak_rss_mb(args.images_dir, n, backbone.name, args.engine)
+        rss_small = peak_rss_mb(args.images_dir, small, backbone.name, args.engine)
+        print(
+            f"\npeak RSS, visrec embed in a fresh process: {n} images {rss_big:.0f} MB, "
+            f"{small} images {rss_small:.0f} MB, difference {rss_big - rss_small:+.0f} MB "
+            "(target < 100 MB)"
+        )
+        report.update(
+            rss_mb={str(n): rss_big, str(small): rss_small}, rss_diff_mb=rss_big - rss_small
+        )
+
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
