@@ -201,6 +201,7 @@ def test_generated_demo_with_stand_in(tmp_path: Path, stand_in: list[int]) -> No
         n_items=40,
         n_users=30,
         image_size=48,
+        recommenders=False,
         progress=False,
         echo=None,
     )
@@ -212,6 +213,27 @@ def test_generated_demo_with_stand_in(tmp_path: Path, stand_in: list[int]) -> No
     assert res.knn.accuracy > res.knn.majority_accuracy
     html = res.report_path.read_text()
     assert f"{res.knn.accuracy:.3f}" in html and f"{res.knn.mae:.3f}" in html
+    assert res.recommenders is None and "not run" in (res.recommenders_note or "")
+
+
+@pytest.mark.slow
+def test_recommender_section(tmp_path: Path, stand_in: list[int]) -> None:
+    res = run_demo(
+        tmp_path / "out", report_path=tmp_path / "r.html", n_items=40, n_users=40,
+        image_size=32, progress=False, echo=None,
+    )  # fmt: skip
+    table = res.recommenders
+    assert table is not None, res.recommenders_note
+    assert table.groupby("protocol").size().to_dict() == {"cold-items": 3, "warm": 3}
+    cold = table[table.protocol == "cold-items"]
+    # models that cannot read pictures give every unseen item the same score
+    assert cold.loc["popularity", "AUC"] == pytest.approx(0.5)
+    assert cold.loc["bpr", "AUC"] == pytest.approx(0.5)
+    html = res.report_path.read_text()
+    assert '<section id="recommenders">' in html
+    assert f"{cold.loc['vbpr', 'AUC']:.3f}" in html
+    saved = json.loads(res.results_path.read_text())
+    assert len(saved["recommenders"]) == 6
 
 
 def test_max_items_samples(tmp_path: Path, stand_in: list[int]) -> None:

@@ -94,6 +94,13 @@ def register(subparsers: Any) -> None:
         default=3,
         help="neighbours in the rating KNN (default 3, the tutorial's)",
     )
+    p.add_argument(
+        "--recommenders",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also compare popularity, BPR and VBPR (warm and cold-start items; default: "
+        "on for the generated catalogue, off with --data)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", metavar="OUT", help="also write the results JSON here")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -126,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         k=args.k,
         knn_k=args.knn_k,
         max_items=args.max_items,
+        recommenders=args.recommenders,
         random_state=args.seed,
         progress=not args.no_progress,
     )

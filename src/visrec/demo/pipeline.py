@@ -59,6 +59,10 @@ class DemoResult:
     knn_note : str or None
         Why the rating KNN was skipped (e.g. "no ratings in this dataset"), or what
         was left out.
+    recommenders : DataFrame or None
+        One row per (protocol, model): AUC, Recall@10, NDCG@10, fit seconds.
+    recommenders_note : str or None
+        What the recommender comparison means, or why it was skipped.
     vectors_path, report_path, results_path : Path
     timings : dict of str to float
         Seconds per stage.
@@ -78,6 +82,8 @@ class DemoResult:
     cluster_note: str | None
     knn: Any
     knn_note: str | None
+    recommenders: pd.DataFrame | None
+    recommenders_note: str | None
     vectors_path: Path
     report_path: Path
     results_path: Path
@@ -98,6 +104,10 @@ class DemoResult:
             "cluster_note": self.cluster_note,
             "knn_rating": self.knn.to_json() if self.knn is not None else None,
             "knn_note": self.knn_note,
+            "recommenders": None
+            if self.recommenders is None
+            else self.recommenders.reset_index().to_dict(orient="records"),
+            "recommenders_note": self.recommenders_note,
             "vectors": str(self.vectors_path),
             "report": str(self.report_path),
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
@@ -116,6 +126,11 @@ class DemoResult:
             lines.append(self.knn.format())
         if self.knn_note:
             lines.append(("note: " if self.knn is not None else "skipped: ") + self.knn_note)
+        lines += ["", "== recommenders: popularity vs BPR vs VBPR =="]
+        if self.recommenders is not None:
+            lines.append(self.recommenders.to_string(float_format=lambda v: f"{v:.3f}"))
+        if self.recommenders_note:
+            lines.append(self.recommenders_note)
         return "\n".join(lines)
 
 
@@ -162,6 +177,7 @@ def run_demo(
     test_size: float = 0.2,
     min_label_share: float = 0.02,
     max_items: int | None = None,
+    recommenders: bool | None = None,
     random_state: int = 0,
     progress: bool = True,
     echo: Echo | None = print,
@@ -196,6 +212,10 @@ def run_demo(
     max_items : int, optional
         Use a random sample of this many items (seeded by ``random_state``), with their
         rating rows: a quicker look at a large dataset.
+    recommenders : bool, optional
+        Also compare popularity, BPR and VBPR (one seed, warm and cold-start items
+        protocols, :func:`visrec.evaluation.runner.run_experiment`). Default: on for the
+        generated catalogue, off for ``data_dir`` (use ``visrec evaluate`` there).
     random_state : int, default 0
         Seed for the catalogue, K-means, the item sample and the report's samples.
     progress : bool, default True
@@ -347,7 +367,24 @@ def run_demo(
             )
     timings["rating KNN"] = time.perf_counter() - t0
 
-    # 5. report
+    # 5. recommenders (optional; a missing model or runner is a "skipped" line)
+    t0 = time.perf_counter()
+    if recommenders is None:
+        recommenders = data_dir is None
+    rec_table: pd.DataFrame | None = None
+    if not recommenders:
+        rec_note = "not run (on by default for the generated catalogue; --recommenders)"
+    elif ds.interactions is None or len(ds.interactions) == 0:
+        rec_note = "skipped: no interactions in this dataset"
+    else:
+        say("comparing recommenders (popularity, BPR, VBPR; warm and cold-start items) ...")
+        rec_table, rec_note = _compare_recommenders(ds.interactions, iv, random_state)
+        if rec_table is not None:
+            timings["recommenders"] = time.perf_counter() - t0
+    if rec_table is None:
+        say(f"recommenders: {rec_note}")
+
+    # 6. report
     t0 = time.perf_counter()
     summary: dict[str, Any] = {
         "dataset": ds.name,
@@ -384,9 +421,8 @@ def run_demo(
         projection_labels=proj_labels or [],
         knn=knn,
         knn_note=knn_note,
-        recommenders=None,
-        recommenders_note="recommenders (BPR vs VBPR) are compared by `visrec evaluate`; "
-        "the demo does not train them",
+        recommenders=rec_table,
+        recommenders_note=rec_note,
         timings=timings,
     )
     write_report(report, data)
@@ -403,6 +439,8 @@ def run_demo(
         cluster_note=cluster_note,
         knn=knn,
         knn_note=knn_note,
+        recommenders=rec_table,
+        recommenders_note=rec_note,
         vectors_path=vectors_path,
         report_path=report,
         results_path=out / "results.json",
@@ -412,6 +450,54 @@ def run_demo(
     )
     write_text_atomic(result.results_path, json.dumps(result.to_json(), indent=2))
     return result
+
+
+REC_K = 10
+
+
+def _compare_recommenders(
+    interactions: pd.DataFrame, iv: Any, random_state: int
+) -> tuple[pd.DataFrame | None, str]:
+    """Popularity, BPR and VBPR on the warm and cold-start-items protocols, one seed.
+
+    Returns ``(table, note)``; ``table`` is None with the reason in ``note`` when the
+    models or the runner are not available or the data is too small.
+    """
+    try:
+        from visrec.evaluation.runner import run_experiment
+    except ImportError as exc:
+        return None, f"skipped: the evaluation runner is not available ({exc})"
+    frames = []
+    for protocol in ("warm", "cold-items"):
+        try:
+            res = run_experiment(
+                interactions[["user_id", "item_id"]], iv, protocol,
+                models=("popularity", "bpr", "vbpr"), seeds=(random_state,), k=REC_K,
+                progress=False,
+            )  # fmt: skip
+        except (ImportError, VisrecError) as exc:
+            return None, f"skipped: {protocol} protocol failed ({exc})"
+        runs = res.runs.set_index("model")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "protocol": protocol,
+                    "AUC": runs["auc"],
+                    f"Recall@{REC_K}": runs["recall"],
+                    f"NDCG@{REC_K}": runs["ndcg"],
+                    "fit s": runs["fit_s"],
+                }
+            )
+        )
+    table = pd.concat(frames)
+    table.index.name = "model"
+    note = (
+        f"Top-{REC_K} recommendation of held-out interactions, one seed. warm: a random 20% "
+        "of each user's items held out; cold-items: 20% of the items held out with all "
+        "their interactions, so only a model that reads the pictures (VBPR) can rank them "
+        "(the others score them all the same: AUC 0.5). AUC 0.5 is chance, 1 is perfect."
+    )
+    return table, note
 
 
 def _num(v: Any) -> str:

@@ -255,12 +255,15 @@ def _knn_sections(data: ReportData) -> list[str]:
 def _recommender_section(data: ReportData) -> str:
     if data.recommenders is None:
         return _section(
-            "recommenders", "Recommenders", _note(data.recommenders_note or "not run", "skipped")
+            "recommenders",
+            "Recommenders: popularity vs BPR vs VBPR",
+            _note(data.recommenders_note or "not run", "skipped"),
         )
     return _section(
         "recommenders",
-        "Recommenders",
-        _table(data.recommenders) + _note(data.recommenders_note, "explain"),
+        "Recommenders: popularity vs BPR vs VBPR",
+        _table(data.recommenders, str(data.recommenders.index.name or ""))
+        + _note(data.recommenders_note, "explain"),
     )
 
 
