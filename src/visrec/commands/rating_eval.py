@@ -64,6 +64,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--n-epochs", type=int, default=None, help="MF training steps")
     p.add_argument("--reg", type=float, default=None, help="MF L2 regularisation")
+    p.add_argument(
+        "--reg-visual",
+        type=float,
+        default=None,
+        help="L2 penalty on the visual term of MF + visual (default 0.01; lower lets "
+        "pictures say more, which helps only when they carry signal)",
+    )
     p.add_argument("--json", default=None, metavar="OUT", help="write the table as JSON")
     p.set_defaults(func=run)
 
@@ -85,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
     iv = read_vectors(args.vectors) if args.vectors else None
     mf: dict[str, Any] = {}
-    for name in ("n_factors", "n_epochs", "reg"):
+    for name in ("n_factors", "n_epochs", "reg", "reg_visual"):
         if getattr(args, name) is not None:
             mf[name] = getattr(args, name)
     res = rating_eval(
