@@ -258,6 +258,9 @@ class OnnxEngine:
         Intra-op threads on CPU; default the number of physical cores.
     model_dir : path, optional
         Where the exported model is cached; default ``cache_dir()``.
+    spinning : bool, default False
+        Let idle ONNX Runtime threads busy-wait for work (its own default). Off here:
+        spinning threads take CPU from the decode threads of the embed pipeline.
 
     Attributes
     ----------
@@ -279,6 +282,7 @@ class OnnxEngine:
         batch_size: int | None = None,
         threads: int | None = None,
         model_dir: str | os.PathLike[str] | None = None,
+        spinning: bool = False,
     ) -> None:
         if not onnx_available():
             raise VisrecError(
@@ -305,7 +309,7 @@ class OnnxEngine:
         opts.inter_op_num_threads = 1
         # Idle pool threads otherwise spin for a while after each run and steal the
         # cores the decode threads need between batches.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         opts.log_severity_level = 3
         providers: list[Any] = ["CPUExecutionProvider"]
         if self.device == "cuda":
