@@ -117,3 +117,22 @@ def test_actor_plan_leaves_cpus_for_decoding():
         4,
         0,
     )
+
+
+def test_device_follows_the_cluster():
+    from visrec.embed.ray_engine import _resolve_ray_device
+
+    class FakeRay:
+        def __init__(self, res):
+            self.res = res
+
+        def cluster_resources(self):
+            return self.res
+
+    assert _resolve_ray_device(FakeRay({"CPU": 8.0}), "auto") == "cpu"
+    assert _resolve_ray_device(FakeRay({"CPU": 8.0, "GPU": 2.0}), "auto") == "cuda"
+    assert _resolve_ray_device(FakeRay({"CPU": 8.0, "GPU": 2.0}), "cpu") == "cpu"
+    with pytest.raises(VisrecError, match="no GPUs"):
+        _resolve_ray_device(FakeRay({"CPU": 8.0}), "cuda")
+    with pytest.raises(VisrecError, match="unknown device"):
+        _resolve_ray_device(FakeRay({"CPU": 8.0}), "tpu")
