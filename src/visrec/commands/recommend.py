@@ -27,7 +27,7 @@ candidates are ranked after all scored ones, in file order, with score -inf.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "recommend",
         help="write the top-n items for every training user of a saved model",

@@ -33,7 +33,7 @@ are the tuned ones (see docs/models.md).
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
         help="fit a recommender (popularity, bpr, vbpr, visual-cf) and save it",

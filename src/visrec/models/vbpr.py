@@ -219,6 +219,7 @@ class _VBPRModule(torch.nn.Module):
     ) -> None:
         super().__init__()
         f32 = torch.float32
+        self.feats: torch.Tensor
         self.register_buffer("feats", torch.tensor(feats, dtype=f32))
         self.user = torch.nn.Parameter(torch.tensor(user, dtype=f32))
         self.item = torch.nn.Parameter(torch.tensor(item, dtype=f32))

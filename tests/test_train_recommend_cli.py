@@ -1,0 +1,181 @@
+"""`visrec train` + `visrec recommend` end to end on small generated files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.cli import main
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.models.candidates import rank_block
+
+N_USERS, N_ITEMS, DIM = 16, 12, 8
+FAST = [f"--param={kv}" for kv in ("epochs=40", "factors=4", "batch_size=16", "lr=0.05", "reg=0.05")]
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> dict[str, Path]:
+    """Two groups: users u0..u7 like items m0..m5, u8..u15 like m6..m11 (4 each);
+    item 'new' exists only in the vectors file; 'ghost' nowhere."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(N_USERS):
+        base = 0 if u < 8 else 6
+        for k in rng.choice(6, size=4, replace=False):
+            rows.append((f"u{u}", f"m{base + k}", 4, 880000000 + u))
+    rows.append((*rows[0][:2], 5, 1))  # a duplicate pair: collapses
+    df = pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"])
+    train = tmp_path / "train.csv"
+    df.to_csv(train, index=False)
+    ids = [f"m{i}" for i in range(N_ITEMS)] + ["new"]
+    vec = rng.normal(0, 0.05, (len(ids), DIM)).astype(np.float32)
+    vec[:6, :4] += 1
+    vec[6:12, 4:] += 1
+    vec[12, :4] += 1  # 'new' looks like group A
+    vectors = tmp_path / "v.parquet"
+    write_vectors(vectors, ItemVectors(np.asarray(ids), np.abs(vec), np.ones(len(ids), bool)))
+    cands = tmp_path / "cands.txt"
+    cands.write_text("m1\nm2\nm7\nnew\nghost\n")
+    return {"train": train, "vectors": vectors, "cands": cands}
+
+
+def _train(files: dict[str, Path], tmp_path: Path, model: str) -> Path:
+    out = tmp_path / f"model_{model}"
+    argv = ["train", "--model", model, "--interactions", str(files["train"]), "-o", str(out)]
+    if model in ("vbpr", "visual-cf"):
+        argv += ["--vectors", str(files["vectors"])]
+    if model != "popularity":
+        argv += FAST
+    assert main(argv) == 0
+    return out
+
+
+def _check_recs(recs: pd.DataFrame, train: pd.DataFrame, n: int) -> None:
+    assert list(recs.columns) == ["user_id", "item_id", "rank", "score"]
+    assert set(recs.user_id) == set(train.user_id)
+    seen = set(zip(train.user_id, train.item_id, strict=True))
+    assert not any((u, i) in seen for u, i in zip(recs.user_id, recs.item_id, strict=True))
+    for _, g in recs.groupby("user_id"):
+        assert list(g["rank"]) == list(range(1, len(g) + 1))
+        assert len(g) <= n
+        assert g.item_id.is_unique
+
+
+@pytest.mark.parametrize("model", ["popularity", "bpr", "vbpr", "visual-cf"])
+def test_train_recommend_all_items(
+    files: dict[str, Path], tmp_path: Path, model: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _train(files, tmp_path, model)
+    out = capsys.readouterr().out
+    assert f"trained {model}: 16 users, 12 items, 65 rows (64 distinct pairs)" in out
+    prov = json.loads((folder / "train.json").read_text())
+    assert prov["n_users"] == 16 and prov["seed"] == 0
+    recs_path = tmp_path / "recs.csv"
+    assert main(["recommend", str(folder), "--n", "5", "-o", str(recs_path)]) == 0
+    recs = pd.read_csv(recs_path, dtype={"user_id": str, "item_id": str})
+    train = pd.read_csv(files["train"], dtype=str)
+    _check_recs(recs, train, 5)
+    # every user has 8 unseen items left, so exactly 5 rows each
+    assert len(recs) == 16 * 5
+    if model != "popularity":
+        # group A users get group A items first
+        top = recs[recs["rank"] == 1]
+        a = top[top.user_id.isin([f"u{u}" for u in range(8)])]
+        assert a.item_id.isin([f"m{i}" for i in range(6)]).mean() >= 0.75
+
+
+@pytest.mark.parametrize("model", ["bpr", "vbpr"])
+def test_recommend_candidates_with_unseen(
+    files: dict[str, Path], tmp_path: Path, model: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _train(files, tmp_path, model)
+    capsys.readouterr()
+    recs_path = tmp_path / "recs.csv"
+    argv = ["recommend", str(folder), "--n", "5", "-o", str(recs_path)]
+    argv += ["--items", str(files["cands"])]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    recs = pd.read_csv(recs_path, dtype={"user_id": str, "item_id": str})
+    train = pd.read_csv(files["train"], dtype=str)
+    _check_recs(recs, train, 5)
+    assert set(recs.item_id) <= {"m1", "m2", "m7", "new", "ghost"}
+    known = {"m1", "m2", "m7"}
+    for user, g in recs.groupby("user_id"):
+        free = known - set(train[train.user_id == user].item_id)
+        assert len(g) == len(free) + 2  # 'new' and 'ghost' are never training items
+        assert g.item_id.iloc[-1] == "ghost", "no vector anywhere: ranked last"
+        assert np.isneginf(g.score.iloc[-1])
+        if model == "bpr":
+            assert list(g.item_id.iloc[-2:]) == ["new", "ghost"]
+            assert set(g.item_id.iloc[: len(free)]) == free
+    if model == "bpr":
+        assert err.count("cannot score items unseen in training") == 1
+        assert "2 such candidates are ranked last" in err
+    else:
+        assert np.isfinite(recs[recs.item_id == "new"].score).all()
+        assert err.count("have no image vector") == 1
+        assert "1 of 2 candidates unseen in training" in err
+        # 'new' looks like group A: above the group B item m7 for group A users
+        for u in range(8):
+            g = recs[recs.user_id == f"u{u}"].set_index("item_id")
+            if "m7" in g.index:
+                assert g.loc["new", "rank"] < g.loc["m7", "rank"]
+
+
+def test_recommend_uses_vectors_given_on_command_line(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _train(files, tmp_path, "vbpr")
+    moved = tmp_path / "moved.parquet"
+    files["vectors"].rename(moved)
+    recs_path = tmp_path / "recs.csv"
+    argv = ["recommend", str(folder), "-o", str(recs_path), "--items", str(files["cands"])]
+    assert main(argv) == 0
+    assert "no vectors file for the 2 candidates" in capsys.readouterr().err
+    assert main([*argv, "--vectors", str(moved)]) == 0
+    recs = pd.read_csv(recs_path, dtype={"user_id": str, "item_id": str})
+    assert np.isfinite(recs[recs.item_id == "new"].score).all()
+
+
+def test_train_errors(files: dict[str, Path], tmp_path: Path) -> None:
+    out = str(tmp_path / "m")
+    assert main(["train", "--model", "nope", "--interactions", str(files["train"]), "-o", out]) == 2
+    assert main(["train", "--model", "vbpr", "--interactions", str(files["train"]), "-o", out]) == 2
+    bad = ["train", "--model", "bpr", "--interactions", str(files["train"]), "-o", out]
+    assert main([*bad, "--param", "factors"]) == 2
+    assert main([*bad, "--param", "nonsense=1"]) == 2
+    assert not Path(out).exists()
+
+
+def test_retrain_replaces_folder(files: dict[str, Path], tmp_path: Path) -> None:
+    folder = _train(files, tmp_path, "popularity")
+    (folder / "stale.txt").write_text("x")
+    _train(files, tmp_path, "popularity")
+    assert not (folder / "stale.txt").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model_")]
+
+
+def test_recommend_errors(files: dict[str, Path], tmp_path: Path) -> None:
+    folder = _train(files, tmp_path, "popularity")
+    out = str(tmp_path / "r.csv")
+    assert main(["recommend", str(tmp_path), "-o", out]) == 2  # not a model folder
+    assert main(["recommend", str(folder), "-o", out, "--n", "0"]) == 2
+    bad = tmp_path / "bad.txt"
+    bad.write_text("m1,m2\n")
+    assert main(["recommend", str(folder), "-o", out, "--items", str(bad)]) == 2
+    assert not Path(out).exists()
+
+
+def test_rank_block_order() -> None:
+    nan, inf = np.nan, np.inf
+    scores = np.array([[0.5, -inf, 2.0, nan, -inf, 1.0]])
+    pos, val = rank_block(scores, 5)
+    assert pos.tolist() == [[2, 5, 0, 1, 4]]
+    np.testing.assert_array_equal(val, [[2.0, 1.0, 0.5, -inf, -inf]])
+    pos, val = rank_block(scores, 7)
+    assert pos.tolist() == [[2, 5, 0, 1, 4, -1, -1]]
+    assert np.isnan(val[0, -1])
