@@ -66,6 +66,14 @@ def test_catalogue_is_deterministic(tmp_path: Path) -> None:
     assert _digest(a.root) != _digest(c.root)
 
 
+def test_smaller_catalogue_replaces_larger(tmp_path: Path) -> None:
+    make_catalogue(tmp_path, n_items=12, n_users=3, image_size=32)
+    (tmp_path / "images" / "keep-me.png").write_bytes(b"x")  # not ours: left alone
+    cat = make_catalogue(tmp_path, n_items=8, n_users=3, image_size=32)
+    names = sorted(p.name for p in cat.images_dir.iterdir())
+    assert names == sorted([f"item{i:04d}.jpg" for i in range(1, 9)] + ["keep-me.png"])
+
+
 def test_images_differ_within_a_category(tmp_path: Path) -> None:
     cat = make_catalogue(tmp_path, n_items=16, n_users=2, image_size=64)
     items = pd.read_csv(cat.items_csv)

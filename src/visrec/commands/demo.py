@@ -57,6 +57,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--items",
         type=int,
+        metavar="N",
         default=320,
         dest="n_items",
         help="generated catalogue: number of items (default 320)",
@@ -64,6 +65,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--users",
         type=int,
+        metavar="N",
         default=150,
         dest="n_users",
         help="generated catalogue: number of users (default 150)",
@@ -71,6 +73,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--image-size",
         type=int,
+        metavar="PX",
         default=224,
         help="generated catalogue: image size in pixels (default 224)",
     )

@@ -300,7 +300,8 @@ def make_catalogue(
     Parameters
     ----------
     out_dir : path
-        Created if missing; existing files of the same names are replaced.
+        Created if missing; existing files of the same names are replaced, and item
+        images (``images/item*.jpg``) of an earlier catalogue there are removed.
     n_items : int, default 320
         Items, spread evenly over the four categories (at least 4).
     n_users : int, default 150
@@ -345,6 +346,11 @@ def make_catalogue(
         with atomic_path(path) as tmp:
             img.save(tmp, format="JPEG", quality=90)
         image_rel.append(f"images/{iid}.jpg")
+    # a previous, larger catalogue in the same folder must not leave extra images behind
+    keep = {f"{iid}.jpg" for iid in item_ids}
+    for old in images_dir.glob("item*.jpg"):
+        if old.name not in keep:
+            old.unlink()
     items = pd.DataFrame(
         {
             "item_id": item_ids,
