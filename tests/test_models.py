@@ -54,12 +54,13 @@ def group_vectors(is_b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.abs(v)
 
 
+_SGD: dict[str, Any] = {"factors": 4, "epochs": 40, "lr": 0.05, "reg": 0.05, "batch_size": 32}
 # small, fast settings: the contract tests check behaviour, not quality
 FAST: dict[str, dict[str, Any]] = {
     "popularity": {},
-    "bpr": {"factors": 4, "epochs": 40, "lr": 0.05, "reg": 0.05, "batch_size": 32},
-    "vbpr": {"factors": 4, "visual_factors": 4, "reg": 0.05, "epochs": 40, "lr": 0.05, "batch_size": 32},
-    "visual-cf": {"factors": 4, "reg": 0.05, "epochs": 40, "lr": 0.05, "batch_size": 32, "alpha": 1.0},
+    "bpr": {**_SGD},
+    "vbpr": {**_SGD, "visual_factors": 4},
+    "visual-cf": {**_SGD, "alpha": 1.0},
 }
 
 
