@@ -302,3 +302,17 @@ def test_real_fashion_folder(shared_data: Path) -> None:
     assert len(ds.images) == 3000
     counts = pd.Series(list(ds.labels.values())).value_counts()
     assert counts[["Apparel", "Footwear", "Accessories"]].tolist() == [1683, 651, 650]
+
+
+@pytest.mark.slow
+def test_real_fashion_demo_sample(shared_data: Path, tmp_path: Path) -> None:
+    """A 120-item sample of the real photos: the three big categories form clusters."""
+    res = run_demo(
+        tmp_path / "out", shared_data / "fashion-products", report_path=tmp_path / "r.html",
+        max_items=120, progress=False, echo=None,
+    )  # fmt: skip
+    assert res.n_items == 120 and res.n_embedded == 120
+    assert res.knn is None and res.knn_note == "no ratings in this dataset"
+    assert list(res.cluster.table.columns) == ["Apparel", "Footwear", "Accessories"]
+    assert res.cluster.ari > 0.6 and res.cluster.purity > 0.85
+    assert '<section id="cluster-grids">' in (tmp_path / "r.html").read_text()
