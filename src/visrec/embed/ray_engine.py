@@ -37,6 +37,9 @@ __all__ = ["RayPipeline", "embed_with_ray", "ray_available"]
 
 log = logging.getLogger(__name__)
 
+# Bytes reserved per decode task: a batch of decoded images plus Pillow's buffers.
+DECODE_TASK_MEMORY = 256 * 1024**2
+
 Todo = list[tuple[int, list[tuple[str, str]]]]
 OnChunk = Callable[[int, np.ndarray, np.ndarray, list[str | None]], None]
 
@@ -90,10 +93,6 @@ def _decode_batch(batch: dict[str, np.ndarray], backbone: Backbone) -> dict[str,
         "ok": ok,
         "reason": reason,
     }
-
-
-def _spread() -> dict[str, Any]:
-    return {"scheduling_strategy": "SPREAD"}
 
 
 class _InferActor:
@@ -276,7 +275,9 @@ class RayPipeline:
         ctx.enable_progress_bars = False  # extract's tqdm bar counts the same rows
         ctx.print_on_execution_start = False
         ctx.enable_auto_log_stats = False
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        # Ray Data narrates every run at INFO/WARNING (progress-bar notices, plans);
+        # failures still surface as exceptions.
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
 
         device = _resolve_ray_device(ray, self.device)
         actors, per, gpus = self._plan(ray, device)
@@ -295,10 +296,10 @@ class RayPipeline:
             batch_size=bs,
             batch_format="numpy",
             num_cpus=1,
-            # Spread decoding over the nodes. Having a remote-args function also keeps
-            # Ray from fusing decoding into the inference actors, where it would run
-            # in turn with inference instead of alongside it.
-            ray_remote_args_fn=_spread,
+            # A memory hint for the decode tasks; its being different from the actors'
+            # resources also keeps Ray from fusing decoding into the inference actors,
+            # where it would run in turn with inference instead of alongside it.
+            memory=DECODE_TASK_MEMORY,
         )
         ds = ds.map_batches(
             _InferActor,
