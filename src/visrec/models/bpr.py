@@ -23,7 +23,7 @@ class BPR(Recommender):
     ----------
     factors : int, default 64
         Latent dimension.
-    epochs : int, default 40
+    epochs : int, default 80
     lr : float, default 0.005
         Adam learning rate.
     reg : float, default 0.01
@@ -51,7 +51,7 @@ class BPR(Recommender):
     def __init__(
         self,
         factors: int = 64,
-        epochs: int = 40,
+        epochs: int = 80,
         lr: float = 0.005,
         reg: float = 0.01,
         batch_size: int = 1024,

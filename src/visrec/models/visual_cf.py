@@ -27,7 +27,7 @@ class VisualCF(Recommender):
     ----------
     factors, epochs, lr, reg, batch_size, init_std
         BPR hyperparameters, as in :class:`visrec.models.bpr.BPR`
-        (defaults 64, 40, 0.005, 0.01, 1024, 0.01).
+        (defaults 64, 80, 0.005, 0.01, 1024, 0.01).
     alpha : float, default 100.0
         Ridge penalty of the image -> (factors, bias) map, on vectors centred and scaled
         to unit mean norm.
@@ -67,7 +67,7 @@ class VisualCF(Recommender):
     def __init__(
         self,
         factors: int = 64,
-        epochs: int = 40,
+        epochs: int = 80,
         lr: float = 0.005,
         reg: float = 0.01,
         batch_size: int = 1024,
