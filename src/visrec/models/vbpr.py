@@ -35,11 +35,11 @@ class VBPR(Recommender):
         Dimension of ``gamma_u``/``gamma_i``.
     visual_factors : int, default 64
         Dimension of ``theta_u`` (columns of ``E``).
-    epochs : int, default 40
+    epochs : int, default 80
     lr : float, default 0.005
     reg : float, default 0.01
         L2 penalty on the user/item terms used in each batch.
-    reg_visual : float, default 1e-4
+    reg_visual : float, default 1e-3
         L2 penalty on ``E`` and ``beta'`` (per batch, on the whole matrices).
     item_dropout : float, default 0.3
         Probability of training a triple on visual terms only.
@@ -86,10 +86,10 @@ class VBPR(Recommender):
         self,
         factors: int = 64,
         visual_factors: int = 64,
-        epochs: int = 40,
+        epochs: int = 80,
         lr: float = 0.005,
         reg: float = 0.01,
-        reg_visual: float = 1e-4,
+        reg_visual: float = 1e-3,
         item_dropout: float = 0.3,
         batch_size: int = 1024,
         init_std: float = 0.01,
