@@ -212,6 +212,16 @@ class NewItemContract(RecommenderContract):
         with pytest.raises(VisrecError, match="dimension"):
             fitted.score_new_items([0], np.zeros((2, DIM + 1), dtype=np.float32))
 
+    def test_new_item_without_image_is_average_looking(self, fitted: Recommender) -> None:
+        # an all-zero row marks "no image": scored like the mean training vector
+        mean = np.asarray(fitted.feature_mean_)[None, :]  # type: ignore[attr-defined]
+        zero = np.zeros_like(mean)
+        np.testing.assert_allclose(
+            fitted.score_new_items(np.arange(N_USERS), zero),
+            fitted.score_new_items(np.arange(N_USERS), mean),
+            atol=1e-6,
+        )
+
     def test_needs_vectors(self, data: tuple[Interactions, ItemVectors]) -> None:
         with pytest.raises(VisrecError, match="needs item vectors"):
             self.make().fit(data[0], None)

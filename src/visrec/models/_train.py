@@ -118,6 +118,22 @@ class FeatureScaler:
         return ((vectors - self.mean_) / self.scale_).astype(np.float32)
 
 
+def scale_vectors(vectors: np.ndarray, mean: np.ndarray, scale: float) -> np.ndarray:
+    """Centre and scale ``vectors (m, d)`` with saved training statistics.
+
+    An all-zero row is how a vector store marks "no image": it maps to the neutral
+    (average-looking) feature 0 instead of to ``-mean``.
+    """
+    if vectors.shape[1] != len(mean):
+        raise VisrecError(
+            f"vectors have dimension {vectors.shape[1]}, the model was trained on "
+            f"{len(mean)}-d vectors (use the same backbone)"
+        )
+    out = ((vectors - mean) / scale).astype(np.float32)
+    out[~vectors.any(axis=1)] = 0.0
+    return out
+
+
 def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Ridge regression with an unpenalised intercept.
 

@@ -9,7 +9,13 @@ import torch
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
-from visrec.models._train import FeatureScaler, TripleSampler, fit_pairwise, resolve_device
+from visrec.models._train import (
+    FeatureScaler,
+    TripleSampler,
+    fit_pairwise,
+    resolve_device,
+    scale_vectors,
+)
 from visrec.models.base import Recommender
 
 
@@ -191,12 +197,7 @@ class VBPR(Recommender):
         )
 
     def _transform(self, vectors: np.ndarray) -> np.ndarray:
-        if vectors.shape[1] != len(self.feature_mean_):
-            raise VisrecError(
-                f"vectors have dimension {vectors.shape[1]}, the model was trained on "
-                f"{len(self.feature_mean_)}-d vectors (use the same backbone)"
-            )
-        return ((vectors - self.feature_mean_) / self.feature_scale_[0]).astype(np.float32)
+        return scale_vectors(vectors, self.feature_mean_, float(self.feature_scale_[0]))
 
     def _item_embeddings(self) -> np.ndarray:
         return np.hstack([self.item_factors_, self.item_visual_])

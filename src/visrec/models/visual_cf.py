@@ -9,7 +9,7 @@ import numpy as np
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
-from visrec.models._train import FeatureScaler, ridge
+from visrec.models._train import FeatureScaler, ridge, scale_vectors
 from visrec.models.base import Recommender
 from visrec.models.bpr import fit_bpr_factors
 
@@ -152,12 +152,7 @@ class VisualCF(Recommender):
         return s
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        if vectors.shape[1] != len(self.feature_mean_):
-            raise VisrecError(
-                f"vectors have dimension {vectors.shape[1]}, the model was trained on "
-                f"{len(self.feature_mean_)}-d vectors (use the same backbone)"
-            )
-        f = ((vectors - self.feature_mean_) / self.feature_scale_[0]).astype(np.float32)
+        f = scale_vectors(vectors, self.feature_mean_, float(self.feature_scale_[0]))
         mq, mb = self._map(f)
         return self.user_factors_[user_idx] @ mq.T + mb
 
