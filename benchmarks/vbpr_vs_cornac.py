@@ -172,13 +172,13 @@ def run_split(split: Split, iv: ItemVectors, args: argparse.Namespace) -> dict[s
 
 
 def print_table(protocol: str, res: dict[str, Any], k: int) -> None:
-    print(f"\n{protocol}: {res['n_candidates']} candidates")
+    print(f"\n{protocol}: {res['n_candidates']} candidates", flush=True)
     print(f"{'model':<12} {'fit s':>8} {'AUC':>7} {f'Recall@{k}':>10} {f'NDCG@{k}':>9}")
     for name, m in res["models"].items():
         print(
             f"{name:<12} {m['fit_s']:>8.1f} {m['auc']:>7.3f} {m['recall']:>10.3f} {m['ndcg']:>9.3f}"
         )
-    print(f"fit time ratio visrec / Cornac = {res['ratio']:.3f} (target <= 0.2)")
+    print(f"fit time ratio visrec / Cornac = {res['ratio']:.3f} (target <= 0.2)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,17 +200,17 @@ def main(argv: list[str] | None = None) -> int:
             raise VisrecError(f"data folder {args.data} does not exist (see --data)")
         frame = load_frame(args.data)
         iv = load_vectors(args.vectors, args.data)
+        print(f"k={args.k} k2={args.k2} epochs={args.epochs} seed={args.seed}")
         results = {"warm": run_split(warm_split(frame, seed=args.seed), iv, args)}
+        print_table("warm", results["warm"], args.top_k)
         if args.cold:
             eligible = iv.ids[iv.has_image]
             split = cold_items_split(frame, seed=args.seed, eligible_items=eligible)
             results["cold-items"] = run_split(split, iv, args)
+            print_table("cold-items", results["cold-items"], args.top_k)
     except VisrecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"\nk={args.k} k2={args.k2} epochs={args.epochs} seed={args.seed}")
-    for protocol, res in results.items():
-        print_table(protocol, res, args.top_k)
     if args.json:
         write_text_atomic(
             args.json,
