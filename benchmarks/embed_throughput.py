@@ -134,10 +134,23 @@ def rss_child(args: argparse.Namespace) -> int:
     paths = list_images(args.images_dir, args.limit)
     with tempfile.TemporaryDirectory(prefix="visrec-bench-") as tmp:
         full_path(paths, args.backbone, args.engine, Path(tmp))  # (wall, CPU) unused
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"n": len(paths), "peak_rss_mb": max(own, kids) / 1024}))
+    print(json.dumps({"n": len(paths), "peak_rss_mb": _peak_rss_kb() / 1024}))
     return 0
+
+
+def _peak_rss_kb() -> int:
+    """This process's peak RSS in kB.
+
+    VmHWM, not ``getrusage(...).ru_maxrss``: Linux carries ru_maxrss across fork + exec,
+    so a child started by a big parent would report the parent's size.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def main(argv: list[str] | None = None) -> int:
