@@ -33,11 +33,12 @@ from visrec.errors import VisrecError
 log = logging.getLogger(__name__)
 
 OPSET = 17
-# Measured on the 2-core CPU machine (benchmarks/embed_throughput.py, forward only,
-# EfficientNet-Lite0): img/s was flat within noise from batch 2 to 32 and fell at 64
-# (larger activations leave the cache). 16 keeps per-call overhead negligible and the
-# batch small enough for the decode threads to keep up.
-DEFAULT_CPU_BATCH = 16
+# Measured on the 2-core CPU machine (benchmarks/embed_throughput.py and CPU time per
+# image, EfficientNet-Lite0): forward-only img/s is highest at batch 2-4 and falls
+# slowly beyond (larger activations leave the cache: 274 img/s at 2, 239 at 16, 213 at
+# 64 on an idle machine); inside the embed pipeline batch 4-8 cost the least CPU per
+# image (~9.5 ms vs ~11.5 ms at 16). 8 also keeps Python's per-batch work negligible.
+DEFAULT_CPU_BATCH = 8
 # On a GPU larger batches amortise the host->device copy and kernel launches.
 DEFAULT_CUDA_BATCH = 128
 INPUT_NAME = "input"
@@ -253,7 +254,7 @@ class OnnxEngine:
         ``"auto"`` (CUDA when onnxruntime has a CUDA provider, else CPU), ``"cpu"``,
         ``"cuda"`` or ``"cuda:N"``.
     batch_size : int, optional
-        Preferred batch size for callers; default 16 on CPU, 128 on CUDA.
+        Preferred batch size for callers; default 8 on CPU, 128 on CUDA.
     threads : int, optional
         Intra-op threads on CPU; default the number of physical cores.
     model_dir : path, optional
