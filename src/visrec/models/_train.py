@@ -82,11 +82,12 @@ class TripleSampler:
         j = self.negatives[rng.integers(0, len(self.negatives), size=len(u))]
         # a few rounds of rejection; the rare leftovers (users who saw almost everything)
         # stay as they are, which only adds a little noise to the gradient
+        bad = np.flatnonzero(self._is_pos(u, j))
         for _ in range(10):
-            bad = self._is_pos(u, j)
-            if not bad.any():
+            if len(bad) == 0:
                 break
-            j[bad] = self.negatives[rng.integers(0, len(self.negatives), size=int(bad.sum()))]
+            j[bad] = self.negatives[rng.integers(0, len(self.negatives), size=len(bad))]
+            bad = bad[self._is_pos(u[bad], j[bad])]  # re-check only the re-drawn ones
         return u, i, j
 
 

@@ -237,10 +237,14 @@ class _VBPRModule(torch.nn.Module):
         pu, qi, qj = self.user[u], self.item[i], self.item[j]
         bi, bj = self.bias[i], self.bias[j]
         tu = self.user_visual[u]
-        # E f is linear, so project the feature difference once per triple
-        df = self.feats[i] - self.feats[j]
+        # [E f, beta' . f] once per distinct item of the batch (popular items recur
+        # often), instead of gathering and projecting 2 x batch feature rows
+        both = torch.cat([i, j])
+        uniq, inv = torch.unique(both, return_inverse=True)
+        z = self.feats[uniq] @ torch.cat([self.proj, self.visual_bias[:, None]], dim=1)
+        dz = z[inv[: len(i)]] - z[inv[len(i) :]]
         free = (bi - bj + (pu * (qi - qj)).sum(1)) * (1.0 - drop)
-        x = free + (tu * (df @ self.proj)).sum(1) + df @ self.visual_bias
+        x = free + (tu * dz[:, :-1]).sum(1) + dz[:, -1]
         penalty = self.reg * (
             (pu**2).sum(1) + (qi**2).sum(1) + (qj**2).sum(1) + bi**2 + bj**2 + (tu**2).sum(1)
         ).mean() + self.reg_visual * ((self.proj**2).sum() + (self.visual_bias**2).sum())
