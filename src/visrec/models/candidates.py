@@ -46,7 +46,7 @@ def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -
     """Scores ``(len(user_idx), len(cands))``; ``-inf`` where a candidate cannot be scored,
     NaN where it is one of the user's training items."""
     c = len(cands)
-    out = np.full((len(user_idx), c), -np.inf, dtype=np.float64)
+    out = np.full((len(user_idx), c), -np.inf, dtype=np.float32)
     known_pos = np.flatnonzero(cands.known_idx >= 0)
     if len(known_pos):
         out[:, known_pos] = model.score(user_idx, cands.known_idx[known_pos])
@@ -72,6 +72,8 @@ def rank_block(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """
     finite = np.where(np.isfinite(scores), scores, -np.inf)
     idx1, val1 = top_n(finite, n)
+    if not (idx1 < 0).any():  # every row filled by scored candidates: the common case
+        return idx1, val1
     # unscorable-but-eligible candidates, first in candidate order
     order_key = np.where(
         np.isneginf(scores), -np.arange(scores.shape[1], dtype=np.float64), -np.inf
