@@ -177,8 +177,6 @@ class RecommenderContract:
         np.testing.assert_array_equal(first, again)
 
     def test_own_group_ranked_first(self, fitted: Recommender) -> None:
-        if self.model_name == "popularity":
-            pytest.skip("popularity is not personalised")
         idx, _ = fitted.recommend(np.arange(N_USERS), n=4)
         for u in range(N_USERS):
             own = range(0, 10) if u < 12 else range(10, 20)
@@ -249,6 +247,15 @@ class TestPopularity(RecommenderContract):
     @staticmethod
     def seed_kw(seed: int) -> dict[str, Any]:
         return {}
+
+    def test_own_group_ranked_first(self, fitted: Recommender) -> None:
+        # not personalised: everyone gets the most popular unseen items, whatever group
+        counts = fitted.seen_.toarray().sum(axis=0)
+        idx, val = fitted.recommend(np.arange(N_USERS), n=3)
+        for u in range(N_USERS):
+            unseen = np.setdiff1d(np.arange(N_ITEMS), fitted.seen_[u].indices)
+            assert val[u, 0] == counts[unseen].max()
+            np.testing.assert_array_equal(val[u], counts[idx[u]])
 
     def test_counts(self, fitted: Recommender) -> None:
         seen = fitted.seen_.toarray()
