@@ -47,7 +47,7 @@ class VBPR(Recommender):
         L2 penalty on the user/item terms used in each batch.
     reg_visual : float, default 1e-3
         L2 penalty on ``E`` and ``beta'`` (per batch, on the whole matrices).
-    item_dropout : float, default 0.3
+    item_dropout : float, default 0.2
         Probability of training a triple on visual terms only.
     batch_size : int, default 1024
     init_std : float, default 0.01
@@ -96,7 +96,7 @@ class VBPR(Recommender):
         lr: float = 0.005,
         reg: float = 0.01,
         reg_visual: float = 1e-3,
-        item_dropout: float = 0.3,
+        item_dropout: float = 0.2,
         batch_size: int = 1024,
         init_std: float = 0.01,
         device: str | None = None,
