@@ -108,6 +108,17 @@ class Recommender(ABC):
     ) -> None:
         """Learn state; ``vectors`` is ``(n_items, d)`` aligned to ``item_map_``."""
 
+    def _check_params(
+        self, at_least_one: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()
+    ) -> None:
+        """Validate hyperparameters at ``fit`` time (``__init__`` stores them unchanged)."""
+        for name in at_least_one:
+            if int(getattr(self, name)) < 1:
+                raise VisrecError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name in non_negative:
+            if float(getattr(self, name)) < 0:
+                raise VisrecError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "item_map_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() first")

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from visrec.data.interactions import Interactions
-from visrec.errors import VisrecError
 from visrec.models._train import TripleSampler, fit_pairwise, resolve_device
 from visrec.models.base import Recommender
 
@@ -71,12 +70,10 @@ class BPR(Recommender):
         self.verbose = verbose
 
     def _validate(self) -> None:
-        for name in ("factors", "epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise VisrecError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        for name in ("lr", "reg", "init_std"):
-            if float(getattr(self, name)) < 0:
-                raise VisrecError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        self._check_params(
+            at_least_one=("factors", "epochs", "batch_size"),
+            non_negative=("lr", "reg", "init_std"),
+        )
 
     def _fit(
         self,

@@ -117,12 +117,10 @@ class VBPR(Recommender):
         self.verbose = verbose
 
     def _validate(self) -> None:
-        for name in ("factors", "visual_factors", "epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise VisrecError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        for name in ("lr", "reg", "reg_visual", "init_std"):
-            if float(getattr(self, name)) < 0:
-                raise VisrecError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        self._check_params(
+            at_least_one=("factors", "visual_factors", "epochs", "batch_size"),
+            non_negative=("lr", "reg", "reg_visual", "init_std"),
+        )
         if not 0.0 <= float(self.item_dropout) < 1.0:
             raise VisrecError(f"item_dropout must be in [0, 1), got {self.item_dropout!r}")
 

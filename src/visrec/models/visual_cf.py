@@ -91,12 +91,10 @@ class VisualCF(Recommender):
         self.verbose = verbose
 
     def _validate(self) -> None:
-        for name in ("factors", "epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise VisrecError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        for name in ("lr", "reg", "init_std", "alpha", "bias_weight"):
-            if float(getattr(self, name)) < 0:
-                raise VisrecError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        self._check_params(
+            at_least_one=("factors", "epochs", "batch_size"),
+            non_negative=("lr", "reg", "init_std", "alpha", "bias_weight"),
+        )
 
     def _fit(
         self,
