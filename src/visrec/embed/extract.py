@@ -304,9 +304,29 @@ def _compute_chunks(
         pipeline(todo, on_chunk, on_progress)
         return
     bs = int(engine.batch_size)
-    decoder = _Decoder(backbone, workers, max_inflight=max(2 * bs, 4 * workers))
+    # Engines that can run several batches at once (ONNX on CPU: one single-threaded
+    # run per core) get a small pool; results land by row index, so order is unchanged.
+    parallel = max(1, int(getattr(engine, "parallel", 1)))
+    infer = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="visrec-infer")
+    decoder = _Decoder(backbone, workers, max_inflight=max(2 * bs * parallel, 4 * workers))
     flat = (path for _, chunk in todo for _, path in chunk)
     decoded = decoder.map(flat)
+    pending: deque[tuple[Future[None], int]] = deque()
+
+    def finish_oldest() -> None:
+        fut, n_rows = pending.popleft()
+        fut.result()
+        on_progress(n_rows)  # from this thread only: progress callbacks need no lock
+
+    def submit(
+        rows: list[int], arrays: list[np.ndarray], vectors: np.ndarray, has: np.ndarray
+    ) -> None:
+        # bounded: at most two batches per inference thread wait, so memory stays flat
+        while len(pending) >= 2 * parallel:
+            finish_oldest()
+        fut = infer.submit(_run_batch, engine, backbone.dim, rows, arrays, vectors, has)
+        pending.append((fut, len(rows)))
+
     try:
         for index, chunk in todo:
             n = len(chunk)
@@ -325,16 +345,17 @@ def _compute_chunks(
                 rows.append(row)
                 arrays.append(arr)
                 if len(rows) == bs:
-                    _run_batch(engine, backbone.dim, rows, arrays, vectors, has)
-                    on_progress(len(rows))
+                    submit(rows, arrays, vectors, has)
                     rows, arrays = [], []
             if rows:  # batches never cross a chunk boundary: results are reproducible
-                _run_batch(engine, backbone.dim, rows, arrays, vectors, has)
-                on_progress(len(rows))
+                submit(rows, arrays, vectors, has)
+            while pending:  # the chunk is complete only when all its batches are
+                finish_oldest()
             on_chunk(index, vectors, has, errors)
     finally:
         decoded.close()
         decoder.close()
+        infer.shutdown(wait=True, cancel_futures=True)
 
 
 def _read_chunk_file(
