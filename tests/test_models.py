@@ -210,8 +210,14 @@ class NewItemContract(RecommenderContract):
         with pytest.raises(VisrecError, match="dimension"):
             fitted.score_new_items([0], np.zeros((2, DIM + 1), dtype=np.float32))
 
-    def test_new_item_without_image_is_average_looking(self, fitted: Recommender) -> None:
-        # an all-zero row marks "no image": scored like the mean training vector
+    def test_new_item_without_image_is_average_looking(
+        self, fitted: Recommender, data: tuple[Interactions, ItemVectors]
+    ) -> None:
+        # an all-zero row marks "no image": scored like the mean training vector. The mean
+        # is a raw vector only without a feature transform, so compare with that setting.
+        if "feature_norm" in fitted.get_params():
+            params = {**fitted.get_params(), "feature_norm": "none"}
+            fitted = type(fitted)(**params).fit(*data)
         mean = np.asarray(fitted.feature_mean_)[None, :]  # type: ignore[attr-defined]
         zero = np.zeros_like(mean)
         np.testing.assert_allclose(
@@ -219,6 +225,15 @@ class NewItemContract(RecommenderContract):
             fitted.score_new_items(np.arange(N_USERS), mean),
             atol=1e-6,
         )
+
+    def test_zero_row_stays_neutral_after_feature_transform(self) -> None:
+        from visrec.models._train import power_normalise
+
+        v = np.array([[0.0, 0.0, 0.0], [4.0, 0.0, 9.0], [-4.0, 1.0, 0.0]], dtype=np.float32)
+        out = power_normalise(v)
+        np.testing.assert_array_equal(out[0], [0, 0, 0])
+        np.testing.assert_allclose(out[1], np.array([2.0, 0.0, 3.0]) / np.sqrt(13.0), rtol=1e-6)
+        np.testing.assert_allclose(out[2], np.array([-2.0, 1.0, 0.0]) / np.sqrt(5.0), rtol=1e-6)
 
     def test_needs_vectors(self, data: tuple[Interactions, ItemVectors]) -> None:
         with pytest.raises(VisrecError, match="needs item vectors"):

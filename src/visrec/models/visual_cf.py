@@ -9,7 +9,7 @@ import numpy as np
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
-from visrec.models._train import FeatureScaler, ridge, scale_vectors
+from visrec.models._train import FeatureScaler, power_normalise, ridge, scale_vectors
 from visrec.models.base import Recommender
 from visrec.models.bpr import fit_bpr_factors
 
@@ -37,6 +37,10 @@ class VisualCF(Recommender):
         ``visrec evaluate`` cold splits, 1 and 2 give the same Recall@20 (0.177) and 1
         the better AUC (0.643 vs 0.637); on another split 2 gave the better Recall@20
         (0.234 vs 0.212) -- the split matters more than this knob.
+    feature_norm : {"sqrt-l2", "none"}, default "sqrt-l2"
+        Transform of the image vectors before centring and scaling: signed square root
+        and unit L2 norm per item (ML-100K cold splits, mean of three: Recall@20 0.187
+        vs 0.177, AUC 0.647 vs 0.643), or none.
     device : str or None, default None
     random_state : int or None, default 0
     verbose : bool, default False
@@ -75,6 +79,7 @@ class VisualCF(Recommender):
         init_std: float = 0.01,
         alpha: float = 100.0,
         bias_weight: float = 1.0,
+        feature_norm: str = "sqrt-l2",
         device: str | None = None,
         random_state: int | None = 0,
         verbose: bool = False,
@@ -87,6 +92,7 @@ class VisualCF(Recommender):
         self.init_std = init_std
         self.alpha = alpha
         self.bias_weight = bias_weight
+        self.feature_norm = feature_norm
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -124,6 +130,11 @@ class VisualCF(Recommender):
             raise VisrecError(
                 "visual-cf needs at least 2 items with both interactions and an image vector"
             )
+        if self.feature_norm not in ("sqrt-l2", "none"):
+            raise VisrecError(
+                f"feature_norm must be 'sqrt-l2' or 'none', got {self.feature_norm!r}"
+            )
+        vectors = self._normalise(vectors)
         scaler = FeatureScaler().fit(vectors, learn)
         feats = scaler.transform(vectors)
         feats[~has_image] = 0.0
@@ -141,6 +152,9 @@ class VisualCF(Recommender):
         self.user_factors_, self.item_factors_, self.item_bias_ = p, q, b
         self.item_scorable_ = trained | has_image
 
+    def _normalise(self, vectors: np.ndarray) -> np.ndarray:
+        return power_normalise(vectors) if self.feature_norm == "sqrt-l2" else vectors
+
     def _map(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = feats @ self.map_weights_ + self.map_intercept_
         return t[:, :-1], float(self.bias_weight) * t[:, -1]
@@ -151,7 +165,9 @@ class VisualCF(Recommender):
         return s
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        f = scale_vectors(vectors, self.feature_mean_, float(self.feature_scale_[0]))
+        f = scale_vectors(
+            self._normalise(vectors), self.feature_mean_, float(self.feature_scale_[0])
+        )
         mq, mb = self._map(f)
         return self.user_factors_[user_idx] @ mq.T + mb
 
