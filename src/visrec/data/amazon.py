@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -151,6 +152,31 @@ def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
     return out
 
 
+def _json_objects(
+    files: list[Path], formats: dict[str, str], bad: list[BadRecord], read: list[int]
+) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+    """Every JSON object of ``files`` as ``(category, where, line, record)``.
+
+    Unparsable records and non-objects go to ``bad``; ``formats`` gets each file's
+    layout and ``read[0]`` counts every record read, good or bad.
+    """
+    for p in files:
+        category = category_from_filename(p)
+        where, records, layout = _load_json_file(p)
+        formats[where] = layout
+        for line, rec in records:
+            read[0] += 1
+            if isinstance(rec, BadRecord):
+                bad.append(rec)
+            elif not isinstance(rec, dict):
+                kind = type(rec).__name__
+                bad.append(
+                    BadRecord(where, line, "not an object", f"expected a JSON object, got {kind}")
+                )
+            else:
+                yield category, where, line, rec
+
+
 def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
     """Load one or more Amazon review files into one table.
 
@@ -176,50 +202,32 @@ def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
     bad: list[BadRecord] = []
     formats: dict[str, str] = {}
-    n_read = 0
     seen: dict[str, int] = {}
-    for p in files:
-        category = category_from_filename(p)
-        where, records, layout = _load_json_file(p)
-        formats[where] = layout
-        for line, rec in records:
-            n_read += 1
-            if isinstance(rec, BadRecord):
-                bad.append(rec)
-                continue
-            if not isinstance(rec, dict):
-                bad.append(
-                    BadRecord(
-                        where,
-                        line,
-                        "not an object",
-                        f"expected a JSON object, got {type(rec).__name__}",
-                    )
-                )
-                continue
-            problem = _review_problem(rec)
-            if problem is not None:
-                bad.append(BadRecord(where, line, problem[0], problem[1]))
-                continue
-            user = _as_id(rec["reviewerID"])
-            item = _as_id(rec["asin"])
-            ts = _review_time(rec)
-            if ts is None:
-                bad.append(
-                    BadRecord(where, line, "missing time", "no usable unixReviewTime or reviewTime")
-                )
-                continue
-            key = f"{item}_{user}_{ts}"
-            k = seen.get(key, 0) + 1
-            seen[key] = k
-            cols["review_id"].append(key if k == 1 else f"{key}_{k}")
-            cols[USER].append(user)
-            cols[ITEM].append(item)
-            cols[RATING].append(float(rec["overall"]))
-            cols[TIMESTAMP].append(ts)
-            cols["verified"].append(bool(rec.get("verified", False)))
-            cols["image"].append(_url_list(rec.get("image")))
-            cols["category"].append(category)
+    read = [0]
+    for category, where, line, rec in _json_objects(files, formats, bad, read):
+        problem = _review_problem(rec)
+        if problem is not None:
+            bad.append(BadRecord(where, line, problem[0], problem[1]))
+            continue
+        user = _as_id(rec["reviewerID"])
+        item = _as_id(rec["asin"])
+        ts = _review_time(rec)
+        if ts is None:
+            bad.append(
+                BadRecord(where, line, "missing time", "no usable unixReviewTime or reviewTime")
+            )
+            continue
+        key = f"{item}_{user}_{ts}"
+        k = seen.get(key, 0) + 1
+        seen[key] = k
+        cols["review_id"].append(key if k == 1 else f"{key}_{k}")
+        cols[USER].append(user)
+        cols[ITEM].append(item)
+        cols[RATING].append(float(rec["overall"]))
+        cols[TIMESTAMP].append(ts)
+        cols["verified"].append(bool(rec.get("verified", False)))
+        cols["image"].append(_url_list(rec.get("image")))
+        cols["category"].append(category)
     frame = pd.DataFrame(
         {
             "review_id": pd.Series(cols["review_id"], dtype=str),
@@ -233,7 +241,7 @@ def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
         }
     )
     return LoadResult(
-        frame=frame, bad=bad, files=[str(p) for p in files], formats=formats, n_read=n_read
+        frame=frame, bad=bad, files=[str(p) for p in files], formats=formats, n_read=read[0]
     )
 
 
@@ -276,56 +284,38 @@ def load_amazon_meta(paths: PathLike | Sequence[PathLike]) -> LoadResult:
     bad: list[BadRecord] = []
     formats: dict[str, str] = {}
     first_seen: dict[str, str] = {}
-    n_read = 0
-    for p in files:
-        category = category_from_filename(p)
-        where, records, layout = _load_json_file(p)
-        formats[where] = layout
-        for line, rec in records:
-            n_read += 1
-            if isinstance(rec, BadRecord):
-                bad.append(rec)
-                continue
-            if not isinstance(rec, dict):
-                bad.append(
-                    BadRecord(
-                        where,
-                        line,
-                        "not an object",
-                        f"expected a JSON object, got {type(rec).__name__}",
-                    )
+    read = [0]
+    for category, where, line, rec in _json_objects(files, formats, bad, read):
+        item = _as_id(rec.get("asin"))
+        if item is None:
+            bad.append(BadRecord(where, line, "missing asin", "no asin (null or absent)"))
+            continue
+        if item in first_seen:
+            bad.append(
+                BadRecord(
+                    where,
+                    line,
+                    "duplicate asin",
+                    f"asin {item!r} already at {first_seen[item]} (kept that)",
                 )
-                continue
-            item = _as_id(rec.get("asin"))
-            if item is None:
-                bad.append(BadRecord(where, line, "missing asin", "no asin (null or absent)"))
-                continue
-            if item in first_seen:
-                bad.append(
-                    BadRecord(
-                        where,
-                        line,
-                        "duplicate asin",
-                        f"asin {item!r} already at {first_seen[item]} (kept that)",
-                    )
-                )
-                continue
-            first_seen[item] = f"{where}:{line}"
-            urls = _url_list(rec.get("imageURLHighRes")) or _url_list(rec.get("imageURL"))
-            cats = rec.get("category")
-            rows.append(
-                {
-                    ITEM: item,
-                    "title": str(rec.get("title") or ""),
-                    "category": category,
-                    "main_cat": str(rec.get("main_cat") or ""),
-                    "categories": [str(c) for c in cats] if isinstance(cats, list) else [],
-                    "image_urls": urls,
-                }
             )
+            continue
+        first_seen[item] = f"{where}:{line}"
+        urls = _url_list(rec.get("imageURLHighRes")) or _url_list(rec.get("imageURL"))
+        cats = rec.get("category")
+        rows.append(
+            {
+                ITEM: item,
+                "title": str(rec.get("title") or ""),
+                "category": category,
+                "main_cat": str(rec.get("main_cat") or ""),
+                "categories": [str(c) for c in cats] if isinstance(cats, list) else [],
+                "image_urls": urls,
+            }
+        )
     frame = pd.DataFrame(rows, columns=list(META_COLUMNS))
     return LoadResult(
-        frame=frame, bad=bad, files=[str(p) for p in files], formats=formats, n_read=n_read
+        frame=frame, bad=bad, files=[str(p) for p in files], formats=formats, n_read=read[0]
     )
 
 
