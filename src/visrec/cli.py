@@ -53,14 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"visrec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        modname = f"visrec.commands.{name}"
-        try:
-            module = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name == modname:  # command not built in this version
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"visrec.commands.{name}").register(sub)
     return parser
 
 

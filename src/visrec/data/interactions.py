@@ -41,8 +41,8 @@ class IdMap:
         ids = np.asarray([str(x) for x in self.ids], dtype=object)
         index = {v: i for i, v in enumerate(ids)}
         if len(index) != len(ids):
-            seen: set[str] = set()
-            dup = next(v for v in ids if v in seen or seen.add(v))  # type: ignore[func-returns-value]
+            # the dict kept each id's last position; the first id whose position differs
+            dup = next(v for i, v in enumerate(ids) if index[v] != i)
             raise VisrecError(f"id map: duplicate id {dup!r}")
         object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "_index", index)

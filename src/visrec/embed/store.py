@@ -74,20 +74,30 @@ class ItemVectors:
         return out, has
 
 
-def vectors_to_table(iv: ItemVectors) -> pa.Table:
-    d = iv.dim
-    flat = pa.array(iv.vectors.reshape(-1), type=pa.float32())
-    vec = pa.FixedSizeListArray.from_arrays(flat, d)
-    table = pa.table(
-        {
-            "item_id": pa.array(list(iv.ids), type=pa.string()),
-            "vector": vec,
-            "has_image": pa.array(iv.has_image, type=pa.bool_()),
-        }
+def vectors_schema(dim: int, meta: dict[str, Any] | None = None) -> pa.Schema:
+    """The Parquet schema of a vectors file: item_id, vector (fixed-size float32), has_image,
+    with ``meta`` (plus ``dim``) as JSON under the ``visrec`` metadata key."""
+    schema = pa.schema(
+        [
+            ("item_id", pa.string()),
+            ("vector", pa.list_(pa.float32(), dim)),
+            ("has_image", pa.bool_()),
+        ]
     )
-    meta = dict(iv.meta)
-    meta.setdefault("dim", d)
-    return table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+    full = {**(meta or {}), "dim": dim}
+    return schema.with_metadata({META_KEY: json.dumps(full, sort_keys=True).encode()})
+
+
+def vectors_to_table(iv: ItemVectors) -> pa.Table:
+    flat = pa.array(iv.vectors.reshape(-1), type=pa.float32())
+    return pa.Table.from_arrays(
+        [
+            pa.array(list(iv.ids), type=pa.string()),
+            pa.FixedSizeListArray.from_arrays(flat, iv.dim),
+            pa.array(iv.has_image, type=pa.bool_()),
+        ],
+        schema=vectors_schema(iv.dim, iv.meta),
+    )
 
 
 def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
