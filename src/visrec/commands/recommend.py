@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from visrec._atomic import atomic_path
+    from visrec.commands.train import TRAIN_JSON
     from visrec.embed.store import read_vectors
     from visrec.models.base import Recommender
     from visrec.models.candidates import CandidateSet, iter_recommendations
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)
     provenance: dict[str, Any] = {}
-    tj = Path(args.model_dir) / "train.json"
+    tj = Path(args.model_dir) / TRAIN_JSON
     if tj.is_file():
         try:
             provenance = json.loads(tj.read_text(encoding="utf-8"))

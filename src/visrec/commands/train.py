@@ -81,9 +81,10 @@ def run(args: argparse.Namespace) -> int:
 
     klass = get_model_class(args.model)
     params = parse_params(args.param)
-    if "random_state" in klass().get_params():
+    defaults = klass().get_params()
+    if "random_state" in defaults:
         params.setdefault("random_state", args.seed)
-    if args.verbose and "verbose" in klass().get_params():
+    if args.verbose and "verbose" in defaults:
         params["verbose"] = True
     try:
         model = klass(**params)
@@ -102,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"{args.interactions}: no usable interactions")
     frame = loaded.frame[[USER, ITEM]]
     inter = Interactions.from_frame(frame)
-    n_pairs = int(inter.to_csr("binary").nnz)
 
     vectors = None
     if args.vectors:
@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     t1 = time.perf_counter()
     model.fit(inter, vectors if model.uses_vectors else None)
     fit_s = time.perf_counter() - t1
+    n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
 
     out = Path(args.output)
     provenance = {

@@ -3,7 +3,7 @@ map for the ones nobody has (cold start)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -102,6 +102,10 @@ class VisualCF(Recommender):
             at_least_one=("factors", "epochs", "batch_size"),
             non_negative=("lr", "reg", "init_std", "alpha", "bias_weight"),
         )
+        if self.feature_norm not in ("sqrt-l2", "none"):
+            raise VisrecError(
+                f"feature_norm must be 'sqrt-l2' or 'none', got {self.feature_norm!r}"
+            )
 
     def _fit(
         self,
@@ -111,6 +115,13 @@ class VisualCF(Recommender):
     ) -> None:
         self._validate()
         assert vectors is not None and has_image is not None
+        # checked before the (slow) BPR fit, which does not depend on them
+        trained = np.diff(self.seen_.tocsc().indptr) > 0
+        learn = trained & has_image
+        if learn.sum() < 2:
+            raise VisrecError(
+                "visual-cf needs at least 2 items with both interactions and an image vector"
+            )
         rng = np.random.default_rng(self.random_state)
         p, q, b = fit_bpr_factors(
             self.seen_,
@@ -124,16 +135,6 @@ class VisualCF(Recommender):
             rng=rng,
             verbose=self.verbose,
         )
-        trained = np.diff(self.seen_.tocsc().indptr) > 0
-        learn = trained & has_image
-        if learn.sum() < 2:
-            raise VisrecError(
-                "visual-cf needs at least 2 items with both interactions and an image vector"
-            )
-        if self.feature_norm not in ("sqrt-l2", "none"):
-            raise VisrecError(
-                f"feature_norm must be 'sqrt-l2' or 'none', got {self.feature_norm!r}"
-            )
         vectors = self._normalise(vectors)
         scaler = FeatureScaler().fit(vectors, learn)
         feats = scaler.transform(vectors)
@@ -173,6 +174,3 @@ class VisualCF(Recommender):
 
     def _item_embeddings(self) -> np.ndarray:
         return self.item_factors_
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {}
