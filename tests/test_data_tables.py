@@ -71,6 +71,14 @@ def test_udata_headerless_and_folder(tmp_path: Path) -> None:
         load_interactions(tmp_path / "empty")
 
 
+def test_folder_bad_rows_name_the_file_found(tmp_path: Path) -> None:
+    (tmp_path / "ml").mkdir()
+    f = write(tmp_path / "ml" / "u.data", "196\t242\t3\t881250949\n186\t302\tx\t891717742\n")
+    res = load_interactions(tmp_path / "ml")
+    assert res.files == [str(f)]
+    assert [str(b) for b in res.bad] == [f"{f}:2: rating 'x' is not a number"]
+
+
 BAD_CSV = (
     "user_id,item_id,rating,timestamp\n"
     "u1,i1,5,100\n"  # 2 ok

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
         description=(
             "Download images concurrently into an on-disk cache (timeouts, retries with "
             "backoff, a size cap, content checked by decoding) and write a manifest "
-            "item_id,path for `visrec embed`."
+            "item_id,path,url for `visrec embed`."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -55,8 +55,8 @@ def register(subparsers: Any) -> None:
         "--what",
         choices=("review-photos", "product-images"),
         default=None,
-        help="what to fetch from Amazon files (default: by file name; meta_* "
-        "files give product images, others review photos)",
+        help="check that every Amazon file is of this kind (what is fetched always "
+        "follows the file name: meta_* files give product images, others review photos)",
     )
     p.add_argument("--workers", type=int, default=16, help="parallel downloads (default 16)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
@@ -77,10 +77,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _is_json(p: Path) -> bool:
-    return p.name.lower().endswith((".json", ".json.gz", ".jsonl", ".jsonl.gz"))
-
-
 def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str, str], list[str]]:
     """Map key -> URL from the sources; also return notes (bad records, skips) to print.
 
@@ -89,14 +85,15 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
     """
     from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
     from visrec.data.images_index import load_manifest
+    from visrec.data.tables import is_json_file
 
     paths = [Path(s) for s in sources]
     for p in paths:
         if not p.exists():
             raise FileNotFoundError(2, "No such file or directory", str(p))
-    meta = [p for p in paths if _is_json(p) and is_meta_file(p)]
-    reviews = [p for p in paths if _is_json(p) and not is_meta_file(p)]
-    manifests = [p for p in paths if not _is_json(p)]
+    meta = [p for p in paths if is_json_file(p) and is_meta_file(p)]
+    reviews = [p for p in paths if is_json_file(p) and not is_meta_file(p)]
+    manifests = [p for p in paths if not is_json_file(p)]
     if what == "review-photos" and meta:
         raise VisrecError(
             f"{meta[0]}: a meta file has product images, not review photos "

@@ -18,19 +18,21 @@ import pandas as pd
 from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
 from visrec.data.images_index import IMAGE_SUFFIXES, find_images
 from visrec.data.interactions import ITEM, RATING, USER
-from visrec.data.tables import LoadResult, PathLike, load_interactions, load_item_table
+from visrec.data.tables import (
+    INTERACTION_FILES,
+    ITEM_FILES,
+    LoadResult,
+    PathLike,
+    is_json_file,
+    load_interactions,
+    load_item_table,
+)
+from visrec.errors import VisrecError
 
-_JSON_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
 _IMAGE_SUBDIRS = ("posters", "images", "photos", "img")
-_INTERACTION_FILES = ("u.data", "ratings.csv", "ratings.dat", "interactions.csv")
-_ITEM_FILES = ("u.item", "styles.csv", "items.csv")
 # Item-table columns shown as categories when present, in order of preference.
 _CATEGORY_COLUMNS = ("masterCategory", "category", "main_cat", "genre")
 MAX_BAD_SHOWN = 5
-
-
-def _is_json(p: Path) -> bool:
-    return p.name.lower().endswith(_JSON_SUFFIXES)
 
 
 def summarize(paths: Sequence[PathLike]) -> list[dict[str, Any]]:
@@ -39,8 +41,8 @@ def summarize(paths: Sequence[PathLike]) -> list[dict[str, Any]]:
     for p in ps:
         if not p.exists():
             raise FileNotFoundError(2, "No such file or directory", str(p))
-    reviews = [p for p in ps if p.is_file() and _is_json(p) and not is_meta_file(p)]
-    metas = [p for p in ps if p.is_file() and _is_json(p) and is_meta_file(p)]
+    reviews = [p for p in ps if p.is_file() and is_json_file(p) and not is_meta_file(p)]
+    metas = [p for p in ps if p.is_file() and is_json_file(p) and is_meta_file(p)]
     sections: list[dict[str, Any]] = []
     if reviews:
         sections.append(_summarize_reviews(load_amazon_reviews(reviews)))
@@ -128,11 +130,10 @@ def _summarize_meta(res: LoadResult) -> dict[str, Any]:
 
 
 def _summarize_table(p: Path) -> dict[str, Any]:
-    if p.name in _ITEM_FILES:
+    if p.name in ITEM_FILES:
         return _summarize_items(_load_items_guess(p))
+    # Amazon review files never get here: summarize() groups them into one section.
     res = load_interactions(p)
-    if _is_json(p):
-        return _summarize_reviews(res)
     out = _base("interactions", res)
     out.update(_interaction_counts(res.frame))
     return out
@@ -162,8 +163,8 @@ def _image_folder(p: Path) -> Path | None:
 
 
 def _summarize_folder(p: Path) -> dict[str, Any]:
-    inter = next((p / n for n in _INTERACTION_FILES if (p / n).is_file()), None)
-    items_file = next((p / n for n in _ITEM_FILES if (p / n).is_file()), None)
+    inter = next((p / n for n in INTERACTION_FILES if (p / n).is_file()), None)
+    items_file = next((p / n for n in ITEM_FILES if (p / n).is_file()), None)
     img_dir = _image_folder(p)
     images = find_images(img_dir) if img_dir is not None else {}
     out: dict[str, Any]
@@ -179,11 +180,9 @@ def _summarize_folder(p: Path) -> dict[str, Any]:
     else:
         if img_dir is None:
             listing = ", ".join(sorted(c.name for c in p.iterdir())[:10])
-            from visrec.errors import VisrecError
-
             raise VisrecError(
-                f"{p}: found no interactions ({', '.join(_INTERACTION_FILES)}), item table "
-                f"({', '.join(_ITEM_FILES)}) or images here (contents: {listing})"
+                f"{p}: found no interactions ({', '.join(INTERACTION_FILES)}), item table "
+                f"({', '.join(ITEM_FILES)}) or images here (contents: {listing})"
             )
         out = {
             "kind": "image folder",
@@ -212,7 +211,8 @@ def _summarize_folder(p: Path) -> dict[str, Any]:
 def _load_items_guess(path: Path) -> LoadResult:
     if path.name == "u.item":
         return load_item_table(path)
-    header = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        header = fh.readline().rstrip("\r\n")
     id_col = next((c for c in ("item_id", "id", "asin") if c in header.split(",")), "id")
     return load_item_table(path, id_col=id_col)
 

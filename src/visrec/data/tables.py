@@ -24,6 +24,17 @@ from visrec.errors import VisrecError
 
 PathLike = str | Path
 
+# File names searched in a dataset folder, in order of preference.
+INTERACTION_FILES = ("u.data", "ratings.csv", "ratings.dat", "interactions.csv")
+ITEM_FILES = ("u.item", "styles.csv", "items.csv")
+# Names that load_interactions hands to the Amazon review loader.
+JSON_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
+
+
+def is_json_file(path: PathLike) -> bool:
+    """True for ``.json``, ``.json.gz``, ``.jsonl`` and ``.jsonl.gz`` names."""
+    return Path(path).name.lower().endswith(JSON_SUFFIXES)
+
 
 @dataclass(frozen=True)
 class BadRecord:
@@ -279,12 +290,10 @@ def load_interactions(
     if not p.exists():
         raise FileNotFoundError(2, "No such file or directory", str(p))
     if p.is_dir():
-        p = _resolve_folder(
-            p, ("u.data", "ratings.csv", "ratings.dat", "interactions.csv"), "interactions"
-        )
+        p = _resolve_folder(p, INTERACTION_FILES, "interactions")
     name = p.name.lower()
     explicit = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
-    if name.endswith((".json", ".json.gz", ".jsonl", ".jsonl.gz")):
+    if is_json_file(p):
         from visrec.data.amazon import load_amazon_reviews
 
         return load_amazon_reviews(p)
@@ -299,7 +308,8 @@ def load_interactions(
     if sep is None:
         sep = _sniff_sep(first, suffix)
     rows = _split_rows(text, sep)
-    where = str(path)
+    # The file itself, not the folder it was found in, so "file:line" points at it.
+    where = str(p)
 
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
@@ -328,8 +338,8 @@ def load_interactions(
     skip = 0 if headerless else 1
     fast = _fast_parse(text, sep, cols, n_expected, skip, where)
     result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
-    result.files = [str(path)]
-    result.formats = {str(path): f"{fmt}, sep {sep!r}"}
+    result.files = [where]
+    result.formats = {where: f"{fmt}, sep {sep!r}"}
     return result
 
 
@@ -564,7 +574,7 @@ def load_item_table(
     if not p.exists():
         raise FileNotFoundError(2, "No such file or directory", str(p))
     if p.is_dir():
-        p = _resolve_folder(p, ("u.item", "styles.csv", "items.csv"), "item table")
+        p = _resolve_folder(p, ITEM_FILES, "item table")
     if p.name == "u.item":
         result = _load_ml_items(p)
     elif p.name.lower().endswith(".parquet"):
@@ -574,7 +584,7 @@ def load_item_table(
         df = df.rename(columns={id_col: ITEM})
         df[ITEM] = df[ITEM].astype(str)
         result = LoadResult(frame=df, n_read=len(df), files=[str(p)], formats={str(p): "parquet"})
-        result = _dedupe_items(result, str(p), [i + 1 for i in range(len(df))])
+        result = _dedupe_items(result, str(p), list(range(1, len(df) + 1)))
     else:
         result = _load_text_items(p, id_col, label_col, sep)
     if label_col is not None:
@@ -586,21 +596,20 @@ def load_item_table(
         lab = result.frame[col]
         empty = (lab.isna() | (lab.astype(str).str.strip() == "")).to_numpy()
         if empty.any():
-            lines = result.frame["_line"].to_numpy() if "_line" in result.frame else None
+            # Every branch above went through _dedupe_items, which adds "_line".
+            lines = result.frame["_line"].to_numpy()
             for j in np.flatnonzero(empty):
-                ln = int(lines[j]) if lines is not None else int(j) + 2
                 result.bad.append(
                     BadRecord(
                         str(p),
-                        ln,
+                        int(lines[j]),
                         "empty label",
                         f"item {result.frame[ITEM].iloc[j]!r}: empty {label_col!r}",
                     )
                 )
             result.frame = result.frame[~empty].reset_index(drop=True)
             result.bad.sort(key=lambda b: b.line)
-    if "_line" in result.frame.columns:
-        result.frame = result.frame.drop(columns="_line")
+    result.frame = result.frame.drop(columns="_line")
     return result
 
 
