@@ -314,7 +314,7 @@ def _eval_split(
     tick: Callable[[int], Any],
 ) -> tuple[list[dict[str, Any]], int]:
     """Fit and score every model on one split; returns (records, test rows of new users)."""
-    from visrec.analysis.rating_knn import knn_predict
+    from visrec.analysis.rating_knn import _fmt, knn_predict, majority_class
     from visrec.models.rating_mf import RatingMF
 
     # maps from the training split; every item with a vector or a test rating is known
@@ -337,8 +337,7 @@ def _eval_split(
         records.append({"model": name, **rating_metrics(pred, y_te, levels), "fit_seconds": secs})
         tick(1)
 
-    values, counts = np.unique(y_tr, return_counts=True)
-    majority = float(values[int(np.argmax(counts))])
+    majority = majority_class(y_tr)
     record(f"majority class ({_fmt(majority)})", lambda: np.full(len(y_te), majority))
     mu = float(y_tr.mean())
     record("global mean", lambda: np.full(len(y_te), mu))
@@ -367,7 +366,3 @@ def _item_mean(inter: Interactions, test_i: np.ndarray, mu: float) -> np.ndarray
     cnts = np.bincount(inter.item_idx, minlength=n_items)
     means = np.where(cnts > 0, sums / np.maximum(cnts, 1), mu)
     return np.where(test_i >= 0, means[np.maximum(test_i, 0)], mu)
-
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else str(v)

@@ -167,6 +167,12 @@ class KnnRatingResult:
         return "\n".join(lines)
 
 
+def majority_class(y: np.ndarray) -> float:
+    """Most common value of ``y`` (the smallest on ties)."""
+    values, counts = np.unique(np.asarray(y, dtype=np.float64), return_counts=True)
+    return float(values[int(np.argmax(counts))])
+
+
 def _num(v: Any) -> int | float:
     f = float(v)
     return int(f) if f.is_integer() else f
@@ -225,8 +231,7 @@ def knn_rating(
     y_train, y_test = y[idx_train], y[idx_test]
     pred = knn_predict(x[idx_train], y_train, x[idx_test], k=k)
 
-    values, counts = np.unique(y_train, return_counts=True)
-    majority = float(values[int(np.argmax(counts))])
+    majority = majority_class(y_train)
     labels = sorted(float(v) for v in np.unique(y))
     confusion = (
         pd.crosstab(pd.Series(y_test, name="true"), pd.Series(pred, name="predicted"))

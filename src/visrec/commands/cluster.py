@@ -110,9 +110,10 @@ def run(args: argparse.Namespace) -> int:
         present = item_labels[keep].astype(str)
         if args.keep:
             wanted = [w.strip() for w in args.keep.split(",") if w.strip()]
-            missing = [w for w in wanted if w not in set(present.tolist())]
+            present_set = set(present.tolist())
+            missing = [w for w in wanted if w not in present_set]
             if missing:
-                values = sorted(set(present.tolist()))
+                values = sorted(present_set)
                 raise VisrecError(
                     f"--keep: no item has label(s) {', '.join(map(repr, missing))} "
                     f"(labels present: {', '.join(values[:30])})"

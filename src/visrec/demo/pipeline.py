@@ -325,7 +325,7 @@ def run_demo(
                 f"left out of clustering: {listing}"
             )
         cluster_note = "; ".join(parts) or None
-        if use.sum() < 2 or len(set(lab[use])) < 1:
+        if use.sum() < 2:
             cluster_note = (cluster_note + "; " if cluster_note else "") + "too few items"
         else:
             x = ok_vecs[use]

@@ -69,7 +69,6 @@ class SimilarItems:
     """
 
     def __init__(self, vectors: ItemVectors) -> None:
-        self.vectors = vectors
         norms = np.linalg.norm(vectors.vectors, axis=1)
         keep = vectors.has_image & (norms > 0) & np.isfinite(norms)
         self.ids_ = vectors.ids[keep]
