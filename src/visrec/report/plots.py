@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# A colour-blind-safe qualitative palette (Okabe & Ito), repeated for many labels.
+# A colour-blind-safe qualitative palette (Okabe & Ito); projection_png draws labels
+# beyond the eighth in grey as "other".
 PALETTE = (
     "#0072B2",
     "#E69F00",
