@@ -4,35 +4,37 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 
-def _read_umask() -> int:
-    # os.umask can only be read by setting it; do that once, at import, not from threads.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
+    """Create a new empty file with mode 0666 minus the process umask.
 
-
-_UMASK = _read_umask()
+    mkstemp would make it 0600; creating it with O_EXCL and mode 0o666 lets the kernel
+    apply the umask in force now, which needs no (racy) os.umask read from threads.
+    """
+    while True:
+        name = f"{prefix}{os.urandom(6).hex()}{suffix}"
+        try:
+            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return folder / name
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it over ``path``.
 
     On error the temporary file is removed and ``path`` is left untouched, so readers
     never see a half-written file (rename is atomic on POSIX within one filesystem).
+    The temporary file is ``.<name>.<random><suffix>`` in the same folder.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    # mkstemp creates 0600; give the final file the usual umask-based mode.
-    os.chmod(tmp_path, 0o666 & ~_UMASK)
+    tmp_path = _create_temp(target.parent, f".{target.name}.", suffix)
     try:
         yield tmp_path
         os.replace(tmp_path, target)

@@ -14,7 +14,6 @@ import hashlib
 import http.client
 import io
 import os
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -31,28 +30,6 @@ _EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp",
 _CHUNK = 64 * 1024
 _TMP_SUFFIX = ".part"
 _STALE_TMP_S = 3600.0  # a temp file this old belongs to a killed run
-
-
-def _current_umask() -> int:
-    # Read once, in the calling thread, before workers start: os.umask can only be read
-    # by setting it, which would race with files other threads create meanwhile.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(target: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` to a temp file next to ``target``, fsync-free, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TMP_SUFFIX, dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class _FetchError(Exception):
@@ -231,7 +208,6 @@ def _fetch_one(
     retries: int,
     backoff: float,
     max_bytes: int,
-    mode: int,
 ) -> Path:
     if not url.lower().startswith(("http://", "https://")):
         # Never file:// or other schemes: a manifest must not read local files this way.
@@ -242,7 +218,8 @@ def _fetch_one(
             data = _download(url, timeout, max_bytes)
             ext = _verify_image(data)
             target = cache_dir / f"{cache_key(url)}.{ext}"
-            _write_atomic(target, data, mode)
+            with atomic_path(target, suffix=_TMP_SUFFIX) as tmp:
+                tmp.write_bytes(data)
             return target
         except _FetchError as exc:
             if not exc.retry or attempt >= retries:
@@ -312,11 +289,10 @@ def fetch_images(
         disable=not progress,
     ) as bar:
         if todo:
-            mode = 0o666 & ~_current_umask()
             pool = ThreadPoolExecutor(max_workers=max(1, workers))
             try:
                 futures = {
-                    pool.submit(_fetch_one, u, cache, timeout, retries, backoff, max_bytes, mode): u
+                    pool.submit(_fetch_one, u, cache, timeout, retries, backoff, max_bytes): u
                     for u in todo
                 }
                 for fut in as_completed(futures):
