@@ -212,6 +212,20 @@ def test_auto_engine_falls_back_to_torch(monkeypatch: Any) -> None:
         make_engine(TinyBackbone(), "onnx", "cpu")
 
 
+def test_resolve_device_cpu_without_torch() -> None:
+    # The ONNX path must not pay for importing torch just to pick the device.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from visrec.embed.engines import resolve_device; "
+        "assert resolve_device('cpu') == 'cpu'; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
 # ----------------------------------------------------------------------- extraction
 
 

@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 from visrec import __version__
 from visrec._atomic import atomic_path
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
-from visrec.embed.store import META_KEY, ItemVectors, read_vectors
+from visrec.embed.store import META_KEY, ItemVectors, read_vectors, vectors_schema
 from visrec.errors import VisrecError
 from visrec.images.decode import BadImageError, load_image
 
@@ -218,17 +218,6 @@ def _table(
             "error": pa.array(list(errors), pa.string()),
         }
     )
-
-
-def _output_schema(dim: int, meta: dict[str, Any]) -> pa.Schema:
-    schema = pa.schema(
-        [
-            ("item_id", pa.string()),
-            ("vector", pa.list_(pa.float32(), dim)),
-            ("has_image", pa.bool_()),
-        ]
-    )
-    return schema.with_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
 
 
 class _Decoder:
@@ -609,7 +598,7 @@ def embed_images(
     meta["failures"] = [list(f) for f in failures]
     meta["n"] = len(pairs)
     meta["n_ok"] = len(pairs) - len(failures)
-    schema = _output_schema(bb.dim, meta)
+    schema = vectors_schema(bb.dim, meta)
     columns = ["item_id", "vector", "has_image"]
     with contextlib.ExitStack() as stack:
         old_file = None

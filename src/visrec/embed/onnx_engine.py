@@ -37,7 +37,7 @@ OPSET = 17
 # image, EfficientNet-Lite0): forward-only img/s is highest at batch 2-4 and falls
 # slowly beyond (larger activations leave the cache: 274 img/s at 2, 239 at 16, 213 at
 # 64 on an idle machine); inside the embed pipeline batch 4-8 cost the least CPU per
-# image (~9.5 ms vs ~11.5 ms at 16). 8 also keeps Python's per-batch work negligible.
+# image (~9.5 ms vs ~11.5 ms at 16), 4 slightly less than 8 (docs/scale.md).
 DEFAULT_CPU_BATCH = 4
 # On a GPU larger batches amortise the host->device copy and kernel launches.
 DEFAULT_CUDA_BATCH = 128
@@ -254,7 +254,7 @@ class OnnxEngine:
         ``"auto"`` (CUDA when onnxruntime has a CUDA provider, else CPU), ``"cpu"``,
         ``"cuda"`` or ``"cuda:N"``.
     batch_size : int, optional
-        Preferred batch size for callers; default 8 on CPU, 128 on CUDA.
+        Preferred batch size for callers; default 4 on CPU, 128 on CUDA.
     threads : int, optional
         Intra-op threads on CPU; default the number of physical cores.
     model_dir : path, optional
@@ -262,6 +262,9 @@ class OnnxEngine:
     spinning : bool, default False
         Let idle ONNX Runtime threads busy-wait for work (its own default). Off here:
         spinning threads take CPU from the decode threads of the embed pipeline.
+    parallel : int, optional
+        Batches the embed pipeline runs at once; default on CPU the physical cores
+        divided by ``threads`` (one single-threaded run per core), 1 on CUDA.
 
     Attributes
     ----------
