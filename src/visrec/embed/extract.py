@@ -710,27 +710,10 @@ def _embed_in_memory(
     )
 
 
-def _find_images_fallback(folder: Path) -> dict[str, Path]:
-    exts = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-    if not folder.is_dir():
-        raise VisrecError(f"{folder}: expected a folder of <item_id>.<jpg|png|...> images")
-    found: dict[str, Path] = {}
-    for p in sorted(folder.iterdir()):
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in exts:
-            if p.stem in found:
-                raise VisrecError(
-                    f"{folder}: two images for item {p.stem!r}: {found[p.stem].name} and {p.name}"
-                )
-            found[p.stem] = p
-    return found
-
-
 def find_item_images(folder: str | os.PathLike[str]) -> dict[str, Path]:
-    """``<item_id>.<ext>`` files in ``folder`` (``visrec.data.images_index`` when present)."""
-    try:
-        from visrec.data.images_index import find_images
-    except ImportError:
-        return _find_images_fallback(Path(folder))
+    """``<item_id>.<ext>`` files in ``folder`` (``visrec.data.images_index.find_images``)."""
+    from visrec.data.images_index import find_images
+
     return find_images(Path(folder))
 
 
