@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+from visrec.data.images_index import IMAGE_SUFFIXES as IMAGE_EXTS
+
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
 TORCH_BATCH_SIZES = (1, 4, 16)  # eager torch is far slower; a few sizes show it
 
