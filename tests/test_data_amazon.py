@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from visrec.cli import main
 from visrec.data.amazon import (
+    _JsonScan,
     category_from_filename,
     iter_json_records,
     load_amazon_meta,
@@ -120,6 +121,58 @@ def test_pretty_printed_layout_gives_same_table_and_object_start_lines(tmp_path:
     ]
     assert starts[1] > 2  # really multi-line objects
     assert res.formats[str(f)].startswith("concatenated")
+
+
+def test_json_lines_with_blank_lines_is_still_json_lines(tmp_path: Path) -> None:
+    f = tmp_path / "AMAZON_FASHION_5.json"
+    lines = [json.dumps(x) for x in (GOOD_1, GOOD_2, DUP_OF_1)]
+    f.write_text("\n" + "\n\n".join(lines) + "\n\n\n", encoding="utf-8")
+    res = load_amazon_reviews(f)
+    assert res.n_rows == 3 and res.formats[str(f)] == "JSON lines"
+    crlf = tmp_path / "All_Beauty_5.json"
+    crlf.write_bytes(("\r\n\r\n".join(lines) + "\r\n \r\n").encode())
+    assert load_amazon_reviews(crlf).formats[str(crlf)] == "JSON lines"
+    # one object over two lines is not JSON lines, however short
+    two = tmp_path / "X_5.json"
+    two.write_text(lines[0] + "\n" + json.dumps(GOOD_2).replace(", ", ",\n", 1) + "\n")
+    assert load_amazon_reviews(two).formats[str(two)].startswith("concatenated")
+
+
+def test_ids_only_keeps_reviews_without_rating_or_time(tmp_path: Path) -> None:
+    no_overall = {k: v for k, v in review("B03", "U3", 3).items() if k != "overall"}
+    no_time = {k: v for k, v in review("B04", "U4", 4).items() if k != "unixReviewTime"}
+    f = tmp_path / "AMAZON_FASHION_5.json"
+    write_jsonl(f, [GOOD_1, NULL_RATING, NO_ASIN, no_overall, no_time, "{broken", GOOD_2])
+    full = load_amazon_reviews(f)
+    assert full.n_rows == 2
+    res = load_amazon_reviews(f, ids_only=True)
+    assert list(res.frame.columns) == ["user_id", "item_id"]
+    assert list(zip(res.frame["user_id"], res.frame["item_id"], strict=True)) == [
+        ("U1", "B01"),
+        ("U2", "B01"),
+        ("U3", "B03"),
+        ("U4", "B04"),
+        ("U1", "B02"),
+    ]
+    assert [(b.line, b.kind) for b in res.bad] == [(3, "missing asin"), (6, "invalid JSON")]
+    assert res.n_read == 7 and res.formats[str(f)] == "JSON lines"
+    via_tables = load_interactions(f, ids_only=True)
+    assert via_tables.frame.equals(res.frame) and via_tables.n_bad == 2
+
+
+def test_json_scan_counts_what_it_read(tmp_path: Path) -> None:
+    f = tmp_path / "meta_X.json"
+    write_jsonl(f, [{"asin": "B1"}, "[1, 2]", "oops", {"asin": "B2"}])
+    scan = _JsonScan([f])
+    assert [(line, rec["asin"]) for _, _, line, rec in scan.objects()] == [(1, "B1"), (4, "B2")]
+    assert scan.n_read == 5  # the array's two elements count as two records
+    assert [(b.line, b.kind) for b in scan.bad] == [
+        (2, "not an object"),
+        (2, "not an object"),
+        (3, "invalid JSON"),
+    ]
+    res = load_amazon_meta(f)
+    assert res.n_read == 5 and res.n_rows == 2 and res.n_bad == 3
 
 
 def test_other_bad_values(tmp_path: Path) -> None:

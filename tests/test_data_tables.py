@@ -144,6 +144,55 @@ def test_parquet_string_ids(tmp_path: Path) -> None:
     assert list(load_interactions(f).frame["item_id"]) == ["x", "y"]
 
 
+# ------------------------------------------------------------------ ids_only
+def test_ids_only_keeps_rows_with_blank_or_bad_rating_and_timestamp(tmp_path: Path) -> None:
+    text = "user_id,item_id,rating,timestamp\nu1,i1,5,1\nu1,i2,,2\nu2,i1,x,\nu3,,4,4\nu4,i4\n"
+    f = write(tmp_path / "TRAIN.csv", text)
+    full = load_interactions(f)
+    assert list(full.frame["item_id"]) == ["i1"]  # the default still drops them
+    res = load_interactions(f, ids_only=True)
+    assert list(res.frame.columns) == ["user_id", "item_id"]
+    assert list(zip(res.frame["user_id"], res.frame["item_id"], strict=True)) == [
+        ("u1", "i1"),
+        ("u1", "i2"),
+        ("u2", "i1"),
+    ]
+    # an empty id or a short row is still unusable, and still reported
+    assert [(b.line, b.kind) for b in res.bad] == [(5, "empty item id"), (6, "wrong field count")]
+    assert res.n_read == 5
+    inter = res.to_interactions()
+    assert len(inter) == 3 and inter.rating is None and inter.timestamp is None
+
+
+def test_ids_only_tsv_and_udata(tmp_path: Path) -> None:
+    t = write(tmp_path / "r.tsv", "userId\tmovieId\trating\ttimestamp\n1\t10\t\t5\n2\t20\t3\tnow\n")
+    assert load_interactions(t).n_rows == 0
+    res = load_interactions(t, ids_only=True)
+    assert list(res.frame["item_id"]) == ["10", "20"] and res.n_bad == 0
+    u = write(tmp_path / "u.data", "196\t242\t3\t881250949\n186\t302\t\t891717742\n")
+    assert load_interactions(u).n_rows == 1
+    res = load_interactions(u, ids_only=True)
+    assert list(res.frame["user_id"]) == ["196", "186"] and res.n_bad == 0
+    assert "MovieLens u.data" in next(iter(res.formats.values()))
+
+
+def test_ids_only_parquet(tmp_path: Path) -> None:
+    f = tmp_path / "r.parquet"
+    pd.DataFrame(
+        {"userId": [1, 2, None], "movieId": [5, 6, 7], "rating": [4.0, None, 3.0]}
+    ).to_parquet(f)
+    res = load_interactions(f, ids_only=True)
+    assert list(res.frame.columns) == ["user_id", "item_id"]
+    assert list(res.frame["user_id"]) == ["1", "2"]  # the null rating no longer drops row 2
+    assert [(b.line, b.kind) for b in res.bad] == [(3, "empty user id")]
+
+
+def test_ids_only_with_rating_column_is_an_error(tmp_path: Path) -> None:
+    f = write(tmp_path / "x.csv", "who,what,stars\nann,lamp,4\n")
+    with pytest.raises(VisrecError, match="ids_only reads only the user and item columns"):
+        load_interactions(f, user_col="who", item_col="what", rating_col="stars", ids_only=True)
+
+
 def test_empty_and_missing(tmp_path: Path) -> None:
     with pytest.raises(VisrecError, match="empty"):
         load_interactions(write(tmp_path / "e.csv", "\n"))
@@ -273,6 +322,24 @@ def test_summary_of_folder_with_images(tmp_path: Path) -> None:
     assert (s["images_found"], s["items_with_image"], s["images_without_item"]) == (3, 2, 1)
     assert s["rows_on_items_with_image"] == 3
     assert "items with an image                      2  (66.7%)" in format_summary([s])
+
+
+@pytest.mark.parametrize("sep", ["\t", ",", ";", "|"])
+def test_summary_of_item_table_sniffs_the_separator(tmp_path: Path, sep: str) -> None:
+    rows = [["item_id", "category"], ["a", "mug"], ["b", "mug"], ["c", "bag"]]
+    f = write(tmp_path / "items.csv", "".join(sep.join(r) + "\n" for r in rows))
+    s = summarize([f])[0]
+    assert s["kind"] == "item table" and s["items"] == 3
+    assert s["categories"] == {"mug": 2, "bag": 1}
+
+
+def test_summary_of_folder_with_tab_separated_item_table(tmp_path: Path) -> None:
+    d = tmp_path / "set"
+    (d / "images").mkdir(parents=True)
+    write(d / "items.csv", "item_id\tcategory\n1\tApparel\n2\tFootwear\n")
+    (d / "images" / "1.jpg").write_bytes(b"x")
+    s = summarize([d])[0]
+    assert (s["items"], s["items_with_image"], s["category_column"]) == (2, 1, "category")
 
 
 # ------------------------------------------------------------------ real data

@@ -92,3 +92,30 @@ def test_frame_roundtrip_property(pairs: list[tuple[int, int]]) -> None:
     assert back["user_id"].tolist() == df["user_id"].tolist()
     assert back["item_id"].tolist() == df["item_id"].tolist()
     assert inter.to_csr().nnz == len(set(pairs))
+
+
+def test_missing_ratings_raise_instead_of_dropping_the_column() -> None:
+    df = _frame()
+    df.loc[[1, 3], "rating"] = np.nan
+    with pytest.raises(VisrecError) as info:
+        Interactions.from_frame(df)
+    msg = str(info.value)
+    assert "2 of 5 rating values are missing" in msg
+    assert "position 1 (user 'u1', item 'i2')" in msg and "position 3 (user 'u3'" in msg
+    # implicit feedback: leaving the column out is the explicit way to drop it
+    inter = Interactions.from_frame(df[["user_id", "item_id"]])
+    assert inter.rating is None and len(inter) == 5
+
+
+def test_missing_timestamps_raise_and_long_lists_are_cut() -> None:
+    df = pd.DataFrame(
+        {"user_id": [f"u{i}" for i in range(9)], "item_id": ["i"] * 9, "timestamp": np.nan}
+    )
+    with pytest.raises(VisrecError, match=r"9 of 9 timestamp values .* and 4 more"):
+        Interactions.from_frame(df)
+
+
+def test_complete_columns_are_kept() -> None:
+    inter = Interactions.from_frame(_frame())
+    assert inter.rating is not None and inter.rating.tolist() == [5.0, 3.0, 4.0, 1.0, 2.0]
+    assert inter.timestamp is not None and inter.timestamp.tolist() == [1, 2, 3, 4, 5]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ REVIEW_COLUMNS = (
 META_COLUMNS = (ITEM, "title", "category", "main_cat", "categories", "image_urls")
 
 _NONWS = re.compile(r"\S")
+# A line holding something other than whitespace ("\r" of CRLF endings included).
+_NONBLANK_LINE = re.compile(r"^[^\S\n]*\S", re.MULTILINE)
 _DECODER = json.JSONDecoder()
 
 
@@ -93,16 +96,22 @@ def _load_json_file(p: Path) -> tuple[str, list[tuple[int, object | BadRecord]],
     where = str(p)
     text = _read_text(p)
     records = list(iter_json_records(text, where))
-    # Layout is informational: JSON lines iff every record started on its own line
-    # and the file has about as many non-blank lines as records.
-    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return where, records, _layout(text, records)
+
+
+def _layout(text: str, records: list[tuple[int, object | BadRecord]]) -> str:
+    """Informational layout label: JSON lines iff every non-blank line starts a record.
+
+    Blank lines (between records or at the end) say nothing about the layout, so only
+    non-blank lines are counted; a pretty-printed object has lines that start no record.
+    """
     if not records:
-        layout = "empty"
-    elif n_lines <= len(records) + 1:
-        layout = "JSON lines"
-    else:
-        layout = "concatenated JSON objects (pretty-printed)"
-    return where, records, layout
+        return "empty"
+    n_lines = sum(1 for _ in _NONBLANK_LINE.finditer(text))
+    n_starts = len({line for line, _ in records})  # a top-level array shares one line
+    if n_lines <= n_starts:
+        return "JSON lines"
+    return "concatenated JSON objects (pretty-printed)"
 
 
 def _as_id(v: object) -> str | None:
@@ -152,32 +161,53 @@ def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
     return out
 
 
-def _json_objects(
-    files: list[Path], formats: dict[str, str], bad: list[BadRecord], read: list[int]
-) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
-    """Every JSON object of ``files`` as ``(category, where, line, record)``.
+@dataclass
+class _JsonScan:
+    """Reads the JSON objects of ``files`` and keeps account of what it read.
 
-    Unparsable records and non-objects go to ``bad``; ``formats`` gets each file's
-    layout and ``read[0]`` counts every record read, good or bad.
+    ``bad`` gets unparsable records and non-objects (loaders append their own rejects
+    to it, so it stays in file order), ``formats`` each file's layout and ``n_read``
+    counts every record read, good or bad.
     """
-    for p in files:
-        category = category_from_filename(p)
-        where, records, layout = _load_json_file(p)
-        formats[where] = layout
-        for line, rec in records:
-            read[0] += 1
-            if isinstance(rec, BadRecord):
-                bad.append(rec)
-            elif not isinstance(rec, dict):
-                kind = type(rec).__name__
-                bad.append(
-                    BadRecord(where, line, "not an object", f"expected a JSON object, got {kind}")
-                )
-            else:
-                yield category, where, line, rec
+
+    files: list[Path]
+    bad: list[BadRecord] = field(default_factory=list)
+    formats: dict[str, str] = field(default_factory=dict)
+    n_read: int = 0
+
+    def objects(self) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+        """Every JSON object of the files as ``(category, where, line, record)``."""
+        for p in self.files:
+            category = category_from_filename(p)
+            where, records, layout = _load_json_file(p)
+            self.formats[where] = layout
+            for line, rec in records:
+                self.n_read += 1
+                if isinstance(rec, BadRecord):
+                    self.bad.append(rec)
+                elif not isinstance(rec, dict):
+                    kind = type(rec).__name__
+                    self.bad.append(
+                        BadRecord(
+                            where, line, "not an object", f"expected a JSON object, got {kind}"
+                        )
+                    )
+                else:
+                    yield category, where, line, rec
+
+    def result(self, frame: pd.DataFrame) -> LoadResult:
+        return LoadResult(
+            frame=frame,
+            bad=self.bad,
+            files=[str(p) for p in self.files],
+            formats=self.formats,
+            n_read=self.n_read,
+        )
 
 
-def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
+def load_amazon_reviews(
+    paths: PathLike | Sequence[PathLike], *, ids_only: bool = False
+) -> LoadResult:
     """Load one or more Amazon review files into one table.
 
     Parameters
@@ -185,6 +215,10 @@ def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
     paths : path or sequence of paths
         ``<Category>[_5].json`` or ``.json.gz`` files, JSON lines or pretty-printed
         concatenated objects.
+    ids_only : bool, default False
+        Read only reviewerID and asin: ``overall`` and the review time are not looked
+        at, so a record with a missing or null rating (or no time) is kept, as an
+        implicit-feedback positive.
 
     Returns
     -------
@@ -197,23 +231,24 @@ def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
         review photo URLs, empty when none) and ``category`` (from the file name).
         Records with a missing/null/non-numeric rating, a missing reviewerID or asin,
         no usable time, or unparsable JSON are in ``bad`` with file and line.
+        With ``ids_only`` the columns are ``user_id`` and ``item_id`` only, and only
+        records without a reviewerID or asin (or unparsable ones) are in ``bad``.
     """
-    files = _as_paths(paths)
+    scan = _JsonScan(_as_paths(paths))
+    if ids_only:
+        return scan.result(_review_ids(scan))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
-    bad: list[BadRecord] = []
-    formats: dict[str, str] = {}
     seen: dict[str, int] = {}
-    read = [0]
-    for category, where, line, rec in _json_objects(files, formats, bad, read):
+    for category, where, line, rec in scan.objects():
         problem = _review_problem(rec)
         if problem is not None:
-            bad.append(BadRecord(where, line, problem[0], problem[1]))
+            scan.bad.append(BadRecord(where, line, problem[0], problem[1]))
             continue
         user = _as_id(rec["reviewerID"])
         item = _as_id(rec["asin"])
         ts = _review_time(rec)
         if ts is None:
-            bad.append(
+            scan.bad.append(
                 BadRecord(where, line, "missing time", "no usable unixReviewTime or reviewTime")
             )
             continue
@@ -240,17 +275,36 @@ def load_amazon_reviews(paths: PathLike | Sequence[PathLike]) -> LoadResult:
             "category": pd.Series(cols["category"], dtype=str),
         }
     )
-    return LoadResult(
-        frame=frame, bad=bad, files=[str(p) for p in files], formats=formats, n_read=read[0]
-    )
+    return scan.result(frame)
 
 
-def _review_problem(rec: dict[str, object]) -> tuple[str, str] | None:
+def _review_ids(scan: _JsonScan) -> pd.DataFrame:
+    """``user_id``/``item_id`` of every review that has both (``ids_only``)."""
+    users: list[str] = []
+    items: list[str] = []
+    for _category, where, line, rec in scan.objects():
+        problem = _id_problem(rec)
+        if problem is not None:
+            scan.bad.append(BadRecord(where, line, problem[0], problem[1]))
+            continue
+        users.append(str(_as_id(rec["reviewerID"])))
+        items.append(str(_as_id(rec["asin"])))
+    return pd.DataFrame({USER: pd.Series(users, dtype=str), ITEM: pd.Series(items, dtype=str)})
+
+
+def _id_problem(rec: dict[str, object]) -> tuple[str, str] | None:
     for key in ("reviewerID", "asin"):
         if key not in rec:
             return f"missing {key}", f"no {key!r} field"
         if _as_id(rec[key]) is None:
             return f"missing {key}", f"{key!r} is null or empty"
+    return None
+
+
+def _review_problem(rec: dict[str, object]) -> tuple[str, str] | None:
+    problem = _id_problem(rec)
+    if problem is not None:
+        return problem
     if "overall" not in rec:
         return "missing rating", "no 'overall' field"
     v = rec["overall"]
@@ -279,19 +333,16 @@ def load_amazon_meta(paths: PathLike | Sequence[PathLike]) -> LoadResult:
         non-empty, else ``imageURL``; list, empty when none). Records without an asin,
         unparsable JSON and repeated asins (first kept) are in ``bad``.
     """
-    files = _as_paths(paths)
+    scan = _JsonScan(_as_paths(paths))
     rows: list[dict[str, object]] = []
-    bad: list[BadRecord] = []
-    formats: dict[str, str] = {}
     first_seen: dict[str, str] = {}
-    read = [0]
-    for category, where, line, rec in _json_objects(files, formats, bad, read):
+    for category, where, line, rec in scan.objects():
         item = _as_id(rec.get("asin"))
         if item is None:
-            bad.append(BadRecord(where, line, "missing asin", "no asin (null or absent)"))
+            scan.bad.append(BadRecord(where, line, "missing asin", "no asin (null or absent)"))
             continue
         if item in first_seen:
-            bad.append(
+            scan.bad.append(
                 BadRecord(
                     where,
                     line,
@@ -313,10 +364,7 @@ def load_amazon_meta(paths: PathLike | Sequence[PathLike]) -> LoadResult:
                 "image_urls": urls,
             }
         )
-    frame = pd.DataFrame(rows, columns=list(META_COLUMNS))
-    return LoadResult(
-        frame=frame, bad=bad, files=[str(p) for p in files], formats=formats, n_read=read[0]
-    )
+    return scan.result(pd.DataFrame(rows, columns=list(META_COLUMNS)))
 
 
 def is_meta_file(path: PathLike) -> bool:

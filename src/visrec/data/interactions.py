@@ -136,6 +136,14 @@ class Interactions:
         When ``user_map``/``item_map`` are given (e.g. the training maps), rows whose ids
         are not in them raise; otherwise maps are built from ``df`` (plus ``extra_items``
         appended to the item map).
+
+        Raises
+        ------
+        VisrecError
+            When a ``rating`` or ``timestamp`` column has missing values: the column
+            would otherwise have to be dropped or the rows guessed at. The loaders
+            already drop and report such rows; select ``[user_id, item_id]`` for
+            implicit feedback.
         """
         for col in (USER, ITEM):
             if col not in df.columns:
@@ -148,16 +156,11 @@ class Interactions:
             user_map = IdMap.from_values(users)
         if item_map is None:
             item_map = IdMap.from_values(list(items) + [str(x) for x in extra_items])
-        rating = (
-            df[RATING].to_numpy(dtype=np.float32)
-            if RATING in df.columns and df[RATING].notna().all()
-            else None
-        )
-        ts = (
-            df[TIMESTAMP].to_numpy(dtype=np.int64)
-            if TIMESTAMP in df.columns and df[TIMESTAMP].notna().all()
-            else None
-        )
+        for col in (RATING, TIMESTAMP):
+            if col in df.columns:
+                _check_complete(df, col)
+        rating = df[RATING].to_numpy(dtype=np.float32) if RATING in df.columns else None
+        ts = df[TIMESTAMP].to_numpy(dtype=np.int64) if TIMESTAMP in df.columns else None
         return cls(
             user_map=user_map,
             item_map=item_map,
@@ -228,3 +231,20 @@ class Interactions:
         if self.timestamp is not None:
             out[TIMESTAMP] = self.timestamp
         return out
+
+
+def _check_complete(df: pd.DataFrame, col: str, shown: int = 5) -> None:
+    """Raise naming the rows when ``df[col]`` has missing values."""
+    missing = df[col].isna().to_numpy()
+    if not missing.any():
+        return
+    pos = np.flatnonzero(missing)
+    rows = ", ".join(
+        f"position {int(j)} (user {df[USER].iloc[j]!r}, item {df[ITEM].iloc[j]!r})"
+        for j in pos[:shown]
+    )
+    more = f" and {len(pos) - shown:,} more" if len(pos) > shown else ""
+    raise VisrecError(
+        f"interactions: {len(pos):,} of {len(df):,} {col} values are missing: {rows}{more}; "
+        f"drop those rows or the {col!r} column first"
+    )

@@ -23,6 +23,8 @@ from visrec.data.tables import (
     ITEM_FILES,
     LoadResult,
     PathLike,
+    _sniff_sep,
+    _split_first,
     is_json_file,
     load_interactions,
     load_item_table,
@@ -212,8 +214,12 @@ def _load_items_guess(path: Path) -> LoadResult:
     if path.name == "u.item":
         return load_item_table(path)
     with path.open(encoding="utf-8", errors="replace") as fh:
-        header = fh.readline().rstrip("\r\n")
-    id_col = next((c for c in ("item_id", "id", "asin") if c in header.split(",")), "id")
+        header = fh.readline().rstrip("\r\n").removeprefix("\ufeff")
+    # Sniffed as the item-table loader does, so the id column is found in a tab-,
+    # semicolon- or pipe-separated header as well as a comma-separated one.
+    sep = _sniff_sep(header, path.suffix.lower())
+    names = [h.strip() for h in _split_first(header, sep)] if header.strip() else []
+    id_col = next((c for c in ("item_id", "id", "asin") if c in names), "id")
     return load_item_table(path, id_col=id_col)
 
 

@@ -261,6 +261,7 @@ def load_interactions(
     item_col: str | None = None,
     rating_col: str | None = None,
     timestamp_col: str | None = None,
+    ids_only: bool = False,
 ) -> LoadResult:
     """Load a user-item interactions table.
 
@@ -278,13 +279,20 @@ def load_interactions(
         Field separator; sniffed from the first line when omitted.
     user_col, item_col, rating_col, timestamp_col : str, optional
         Column names to use instead of the aliases.
+    ids_only : bool, default False
+        Read only the user and item columns, for implicit feedback where every row is a
+        positive: rating and timestamp fields are not parsed, so a blank or malformed
+        rating or timestamp does not drop the row (``rating_col``/``timestamp_col``
+        cannot be combined with it). Amazon review files keep records with a missing
+        ``overall`` or time.
 
     Returns
     -------
     LoadResult
-        ``frame`` has ``user_id`` and ``item_id`` (str), and when present ``rating``
-        (float64) and ``timestamp`` (int64 seconds). Rows with a wrong field count, an
-        empty id, a non-numeric rating or timestamp are in ``bad`` with line numbers.
+        ``frame`` has ``user_id`` and ``item_id`` (str), and when present (and not
+        ``ids_only``) ``rating`` (float64) and ``timestamp`` (int64 seconds). Rows with a
+        wrong field count, an empty id, a non-numeric rating or timestamp are in ``bad``
+        with line numbers.
     """
     p = Path(path)
     if not p.exists():
@@ -292,13 +300,18 @@ def load_interactions(
     if p.is_dir():
         p = _resolve_folder(p, INTERACTION_FILES, "interactions")
     name = p.name.lower()
+    if ids_only and (rating_col is not None or timestamp_col is not None):
+        raise VisrecError(
+            f"{p}: ids_only reads only the user and item columns; "
+            f"rating_col={rating_col!r}, timestamp_col={timestamp_col!r} would be ignored"
+        )
     explicit = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
     if is_json_file(p):
         from visrec.data.amazon import load_amazon_reviews
 
-        return load_amazon_reviews(p)
+        return load_amazon_reviews(p, ids_only=ids_only)
     if name.endswith(".parquet"):
-        return _load_parquet_interactions(p, explicit)
+        return _load_parquet_interactions(p, explicit, ids_only)
 
     text = _read_text(p)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
@@ -335,6 +348,9 @@ def load_interactions(
         n_expected = len(header)
         fmt = f"table with header ({', '.join(header)})"
 
+    if ids_only:
+        # The other fields still count towards the row's field count.
+        cols = {c: j for c, j in cols.items() if c in (USER, ITEM)}
     skip = 0 if headerless else 1
     fast = _fast_parse(text, sep, cols, n_expected, skip, where)
     result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
@@ -489,7 +505,9 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(bad, 0, num).astype(np.int64), bad
 
 
-def _load_parquet_interactions(p: Path, explicit: dict[str, str | None]) -> LoadResult:
+def _load_parquet_interactions(
+    p: Path, explicit: dict[str, str | None], ids_only: bool = False
+) -> LoadResult:
     try:
         df = pd.read_parquet(p)
     except Exception as exc:  # pyarrow raises many types for corrupt files
@@ -497,7 +515,8 @@ def _load_parquet_interactions(p: Path, explicit: dict[str, str | None]) -> Load
     where = str(p)
     cols = _match_columns([str(c) for c in df.columns], explicit, where)
     # Reuse the text path's validation: parquet rows become string fields.
-    names = [c for c in (USER, ITEM, RATING, TIMESTAMP) if c in cols]
+    wanted = (USER, ITEM) if ids_only else (USER, ITEM, RATING, TIMESTAMP)
+    names = [c for c in wanted if c in cols]
     sub = df.iloc[:, [cols[c] for c in names]].copy()
     for c in sub.columns[:2]:
         col = sub[c]
