@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from visrec._atomic import write_text_atomic
+from visrec.commands._common import load_interactions_frame
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors, read_vectors
 from visrec.errors import VisrecError
@@ -81,12 +82,8 @@ class CornacScores(Recommender):
 
 
 def load_frame(data: Path) -> Any:
-    from visrec.data.tables import load_interactions
-
-    loaded = load_interactions(data)
-    if loaded.n_bad:
-        print(f"{data}: skipped {loaded.n_bad} bad record(s)", file=sys.stderr)
-    return loaded.frame
+    """The ratings in the dataset folder; skipped records are reported on stderr."""
+    return load_interactions_frame(data, log=lambda msg: print(msg, file=sys.stderr))
 
 
 def load_vectors(path: str | None, data: Path) -> ItemVectors:

@@ -40,3 +40,16 @@ def test_console_script_module_entry() -> None:
         [sys.executable, "-m", "visrec", "--version"], capture_output=True, text=True
     )
     assert res.returncode == 0 and res.stdout.startswith("visrec ")
+
+
+def test_command_modules_are_the_public_ones() -> None:
+    """Every ``visrec.commands`` module is a registered command, except helpers whose
+    name starts with ``_`` (e.g. ``_common``), which have no ``register``."""
+    import pkgutil
+
+    import visrec.commands
+    from visrec.cli import COMMAND_MODULES
+
+    found = {m.name for m in pkgutil.iter_modules(visrec.commands.__path__)}
+    assert "_common" in found
+    assert set(COMMAND_MODULES) == {n for n in found if not n.startswith("_")}

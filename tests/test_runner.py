@@ -259,6 +259,21 @@ def test_cli_evaluate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["evaluate", "--interactions", str(csv), "--models", "popularity",
                  "--min-rating", "4", "--quiet"]) == 2  # fmt: skip
     assert "no rating column" in capsys.readouterr().err
+    # an unknown hyperparameter is a one-line error, not a TypeError traceback
+    assert main(["evaluate", "--interactions", str(csv), "--models", "popularity",
+                 "--param", "popularity.bogus=1", "--quiet"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.startswith("error: model 'popularity': bad parameters {'bogus': 1}")
+    assert "bogus" in err and "Traceback" not in err
+
+
+def test_make_seeds_only_models_with_a_random_state() -> None:
+    """The runner reads a model's hyperparameter names from ``get_params()``."""
+    assert R._make("oracle", {"scale": 2.0}, 7).get_params() == {"random_state": 7, "scale": 2.0}
+    assert R._make("oracle", {"random_state": 3}, 7).random_state == 3  # given wins
+    assert R._make("popularity", {}, 7).get_params() == {}  # no random_state: none added
+    with pytest.raises(VisrecError, match=r"model 'popularity': bad parameters \{'seed': 1\}"):
+        R._make("popularity", {"seed": 1}, 7)
 
 
 def test_real_registry_end_to_end(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -153,6 +153,28 @@ def test_train_errors(files: dict[str, Path], tmp_path: Path) -> None:
     assert not Path(out).exists()
 
 
+def test_train_reports_bad_lines_and_empty_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("user_id,item_id\nu1,i1\nbad\n")
+    out = tmp_path / "m"
+    argv = ["train", "--model", "popularity", "--interactions", str(path), "-o", str(out)]
+    assert main(argv) == 0
+    cap = capsys.readouterr()
+    assert f"{path}: skipped 1 record(s)" in cap.err
+    assert f"{path}:3: expected 2 fields, got 1" in cap.err  # names file and line
+    assert "1 users, 1 items, 1 rows" in cap.out
+    path.write_text("user_id,item_id\nbad\n")
+    assert main(argv) == 2
+    assert f"{path}: no usable interactions (all 1 record(s) were skipped)" in (
+        capsys.readouterr().err
+    )
+    argv[4] = str(tmp_path / "nope.csv")
+    assert main(argv) == 2
+    assert "nope.csv' does not exist" in capsys.readouterr().err
+
+
 def test_retrain_replaces_folder(files: dict[str, Path], tmp_path: Path) -> None:
     folder = _train(files, tmp_path, "popularity")
     (folder / "stale.txt").write_text("x")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from visrec.commands._common import (
+    add_interactions_args,
+    add_min_rating_arg,
+    load_interactions_frame,
+    parse_model_params,
+)
 from visrec.errors import VisrecError
 
 DEFAULT_MODELS = "popularity,bpr,vbpr"
@@ -45,13 +50,7 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--interactions",
-        required=True,
-        metavar="F",
-        help="interactions: CSV/TSV/Parquet with user_id,item_id[,rating,timestamp], "
-        "MovieLens u.data, Amazon reviews .json.gz",
-    )
+    add_interactions_args(p)
     p.add_argument(
         "--vectors",
         default=None,
@@ -71,12 +70,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--test-ratio", type=float, default=0.2, help="held-out share (default 0.2; not time)"
     )
-    p.add_argument(
-        "--min-rating",
-        type=float,
-        default=None,
-        help="keep only rows with rating >= this value (default: every row is a positive)",
-    )
+    add_min_rating_arg(p)
     p.add_argument(
         "--param",
         action="append",
@@ -91,52 +85,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-seed lines")
     p.set_defaults(func=run)
-
-
-def parse_params(items: list[str], models: list[str]) -> dict[str, dict[str, Any]]:
-    """``["vbpr.epochs=30"]`` -> ``{"vbpr": {"epochs": 30}}`` (values parsed as JSON)."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        model, dot, name = key.partition(".")
-        if not sep or not dot or not model or not name:
-            raise VisrecError(f"--param {item!r}: expected MODEL.NAME=VALUE, e.g. bpr.epochs=20")
-        if model not in models:
-            raise VisrecError(
-                f"--param {item!r}: model {model!r} is not in --models ({', '.join(models)})"
-            )
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        out.setdefault(model, {})[name] = value
-    return out
-
-
-def load_frame(path: str, min_rating: float | None, log: Any) -> Any:
-    """Interactions with canonical columns; every kept row is an implicit positive."""
-    import os
-
-    from visrec.data.tables import load_interactions
-
-    if not os.path.exists(path):
-        raise VisrecError(f"interactions file {path!r} does not exist")
-    loaded = load_interactions(path)
-    if loaded.n_bad:
-        log(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(3))
-    frame = loaded.frame
-    if min_rating is not None:
-        if "rating" not in frame.columns:
-            raise VisrecError(f"--min-rating given but {path} has no rating column")
-        keep = frame["rating"] >= min_rating
-        log(
-            f"--min-rating {min_rating:g}: kept {int(keep.sum()):,} of {len(frame):,} rows "
-            f"({int((~keep).sum()):,} below the threshold dropped)"
-        )
-        frame = frame[keep].reset_index(drop=True)
-    if len(frame) == 0:
-        raise VisrecError(f"{path}: no interactions left to evaluate")
-    return frame
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,9 +102,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 < args.test_ratio < 1.0:
         raise VisrecError(f"--test-ratio must be between 0 and 1, got {args.test_ratio}")
     names = [n for n, _ in parse_model_specs(args.models)]
-    params = parse_params(args.param, names)
+    params = parse_model_params(args.param, names)
     specs = [(n, params.get(n, {})) for n in names]
-    frame = load_frame(args.interactions, args.min_rating, log)
+    frame = load_interactions_frame(args.interactions, min_rating=args.min_rating, log=log)
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:
         n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
+from visrec.commands._common import add_interactions_args, load_interactions_frame
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -36,11 +36,9 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--interactions",
-        required=True,
-        metavar="F",
-        help="ratings: CSV/TSV/Parquet with user_id,item_id,rating, MovieLens u.data, "
+    add_interactions_args(
+        p,
+        "ratings: CSV/TSV/Parquet with user_id,item_id,rating, MovieLens u.data, "
         "or an Amazon review file",
     )
     p.add_argument("--vectors", required=True, metavar="V", help="vectors Parquet")
@@ -60,23 +58,6 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--json", default=None, metavar="OUT", help="write the results as JSON")
     p.set_defaults(func=run)
-
-
-def load_interactions_frame(path: str) -> Any:
-    """Ratings table with canonical columns (``user_id``, ``item_id``, ``rating``, ...).
-
-    Any layout ``visrec.data.tables.load_interactions`` reads (CSV/TSV/Parquet with a
-    header, MovieLens ``u.data``, Amazon review files, which add ``review_id``). Dropped
-    records are reported on stdout.
-    """
-    from visrec.data.tables import load_interactions
-
-    if not os.path.exists(path):
-        raise VisrecError(f"interactions file {path!r} does not exist")
-    loaded = load_interactions(path)
-    if loaded.n_bad:
-        print(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(3))
-    return loaded.frame
 
 
 def ratings_with_vectors(

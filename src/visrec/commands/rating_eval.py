@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from visrec.commands._common import add_interactions_args, load_interactions_frame
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -37,11 +38,8 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--interactions",
-        required=True,
-        metavar="F",
-        help="ratings: CSV/TSV/Parquet with user_id,item_id,rating or MovieLens u.data",
+    add_interactions_args(
+        p, "ratings: CSV/TSV/Parquet with user_id,item_id,rating or MovieLens u.data"
     )
     p.add_argument(
         "--vectors", default=None, metavar="V", help="item vectors Parquet (`visrec embed`)"
@@ -80,7 +78,6 @@ def run(args: argparse.Namespace) -> int:
 
     from visrec._atomic import write_text_atomic
     from visrec.analysis.rating_eval import rating_eval
-    from visrec.commands.knn_rating import load_interactions_frame
     from visrec.embed.store import read_vectors
 
     if not 0.0 < args.test_size < 1.0:

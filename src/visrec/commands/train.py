@@ -12,6 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from visrec.commands._common import (
+    add_interactions_args,
+    load_interactions_frame,
+    parse_params,
+)
 from visrec.errors import VisrecError
 
 #: provenance written next to the model (read by ``visrec recommend``)
@@ -43,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", required=True, help="model name (popularity, bpr, vbpr, visual-cf)")
-    p.add_argument("--interactions", required=True, help="training interactions file")
+    add_interactions_args(p, "training interactions file", metavar=None)
     p.add_argument("--vectors", help="item vectors parquet from `visrec embed`")
     p.add_argument("-o", "--output", required=True, help="model folder to write")
     p.add_argument("--seed", type=int, default=0, help="random_state of the model (default 0)")
@@ -58,24 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_params(items: list[str]) -> dict[str, Any]:
-    """``["factors=32", "device=\\"cpu\\""]`` -> ``{"factors": 32, "device": "cpu"}``;
-    a value that is not JSON is taken as a string."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise VisrecError(f"--param {item!r}: expected KEY=VALUE")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from visrec.data.interactions import ITEM, USER, Interactions
-    from visrec.data.tables import load_interactions
     from visrec.embed.store import read_vectors
     from visrec.models.registry import get_model_class
 
@@ -92,16 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"model {args.model!r}: bad --param ({exc})") from exc
 
     t0 = time.perf_counter()
-    loaded = load_interactions(args.interactions)
-    if loaded.n_bad:
-        print(
-            f"{args.interactions}: skipped {loaded.n_bad:,} unusable rows\n"
-            + loaded.describe_bad(),
-            file=sys.stderr,
-        )
-    if loaded.n_rows == 0:
-        raise VisrecError(f"{args.interactions}: no usable interactions")
-    frame = loaded.frame[[USER, ITEM]]
+    frame = load_interactions_frame(args.interactions, log=_stderr)[[USER, ITEM]]
     inter = Interactions.from_frame(frame)
 
     vectors = None
@@ -144,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
         f"total {total:.1f} s -> {out}"
     )
     return 0
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
 
 
 def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None:

@@ -14,7 +14,6 @@ candidates (ties break by index): the honest "no information" line.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -157,19 +156,18 @@ def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict
 
 
 def _make(name: str, params: dict[str, Any], seed: int) -> Recommender:
-    from visrec.models.registry import make_model
-
-    params = dict(params)
-    klass_params = _init_params(name)
-    if "random_state" in klass_params and "random_state" not in params:
-        params["random_state"] = seed
-    return make_model(name, **params)
-
-
-def _init_params(name: str) -> set[str]:
     from visrec.models.registry import get_model_class
 
-    return set(inspect.signature(get_model_class(name).__init__).parameters) - {"self"}
+    klass = get_model_class(name)
+    kwargs = dict(params)
+    # the hyperparameter names come from get_params() of a default instance (cheap:
+    # __init__ only stores its arguments), the one list save() and `visrec train` use
+    if "random_state" not in kwargs and "random_state" in klass().get_params():
+        kwargs["random_state"] = seed
+    try:
+        return klass(**kwargs)
+    except TypeError as exc:  # an unknown hyperparameter name, e.g. a --param typo
+        raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
 
 
 def evaluate_model(

@@ -1,0 +1,156 @@
+"""Plumbing shared by several commands: the ``--interactions`` options, loading an
+interactions file with a report of what was skipped, and ``KEY=VALUE`` overrides.
+
+The leading underscore keeps this module out of ``visrec.cli.COMMAND_MODULES``: it
+has no ``register``; it is not a command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from visrec.errors import VisrecError
+
+if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
+    import pandas as pd
+
+#: bad records listed by name (file:line) in a load report; the rest are counted
+BAD_LINES_SHOWN = 3
+
+INTERACTIONS_HELP = (
+    "interactions: CSV/TSV/Parquet with user_id,item_id[,rating,timestamp], "
+    "MovieLens u.data, Amazon reviews .json.gz"
+)
+
+
+def add_interactions_args(
+    parser: argparse.ArgumentParser, help: str = INTERACTIONS_HELP, *, metavar: str | None = "F"
+) -> None:
+    """Add the required ``--interactions`` option, read by :func:`load_interactions_frame`.
+
+    Parameters
+    ----------
+    parser : ArgumentParser
+    help : str
+        Help text (each command names the columns it needs).
+    metavar : str or None, default "F"
+        ``None`` keeps argparse's default (``INTERACTIONS``).
+    """
+    parser.add_argument("--interactions", required=True, metavar=metavar, help=help)
+
+
+def add_min_rating_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--min-rating`` (float, default None), for ``load_interactions_frame``."""
+    parser.add_argument(
+        "--min-rating",
+        type=float,
+        default=None,
+        help="keep only rows with rating >= this value (default: every row is a positive)",
+    )
+
+
+def load_interactions_frame(
+    path: str | Path,
+    *,
+    min_rating: float | None = None,
+    log: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """An interactions file as a frame with canonical columns, reporting what was dropped.
+
+    Any layout :func:`visrec.data.tables.load_interactions` reads (CSV/TSV/Parquet with a
+    header, MovieLens ``u.data``, a dataset folder, Amazon review files, which add
+    ``review_id``).
+
+    Parameters
+    ----------
+    path : str or Path
+    min_rating : float, optional
+        Keep only rows with ``rating >= min_rating``; how many were kept is logged.
+    log : callable, default print
+        Receives the report lines: records skipped by the loader (counts per kind and
+        the first few as ``file:line: reason``) and the ``--min-rating`` filter.
+
+    Returns
+    -------
+    DataFrame
+        ``user_id``, ``item_id`` (str) and, when present, ``rating``, ``timestamp``, ...
+
+    Raises
+    ------
+    VisrecError
+        The file does not exist, ``min_rating`` is given but there is no rating column,
+        or no usable row is left.
+    """
+    from visrec.data.tables import load_interactions
+
+    if not os.path.exists(path):
+        raise VisrecError(f"interactions file {str(path)!r} does not exist")
+    loaded = load_interactions(path)
+    if loaded.n_bad:
+        log(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(BAD_LINES_SHOWN))
+    frame = loaded.frame
+    if len(frame) == 0:
+        why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""
+        raise VisrecError(f"{path}: no usable interactions{why}")
+    if min_rating is not None:
+        if "rating" not in frame.columns:
+            raise VisrecError(f"--min-rating given but {path} has no rating column")
+        keep = frame["rating"] >= min_rating
+        log(
+            f"--min-rating {min_rating:g}: kept {int(keep.sum()):,} of {len(frame):,} rows "
+            f"({int((~keep).sum()):,} below the threshold dropped)"
+        )
+        frame = frame[keep].reset_index(drop=True)
+        if len(frame) == 0:
+            raise VisrecError(f"{path}: no interactions with rating >= {min_rating:g}")
+    return frame
+
+
+def parse_param(
+    item: str, *, option: str = "--param", expected: str = "KEY=VALUE"
+) -> tuple[str, Any]:
+    """``"factors=32"`` -> ``("factors", 32)``.
+
+    The value is parsed as JSON (numbers, ``true``, lists, quoted strings); a value
+    that is not JSON is taken as a string, so ``device=cpu`` works unquoted.
+    ``expected`` is the form named in the error for a missing ``=`` or an empty key.
+    """
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise VisrecError(f"{option} {item!r}: expected {expected}")
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key, value
+
+
+def parse_params(items: Sequence[str], *, option: str = "--param") -> dict[str, Any]:
+    """``["factors=32", "device=cpu"]`` -> ``{"factors": 32, "device": "cpu"}``
+    (see :func:`parse_param`; a repeated key keeps its last value)."""
+    return dict(parse_param(item, option=option) for item in items)
+
+
+def parse_model_params(
+    items: Sequence[str], models: Sequence[str], *, option: str = "--param"
+) -> dict[str, dict[str, Any]]:
+    """``["vbpr.epochs=30"]`` -> ``{"vbpr": {"epochs": 30}}``, values as in
+    :func:`parse_param`; the model must be one of ``models``."""
+    expected = "MODEL.NAME=VALUE, e.g. bpr.epochs=20"
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, value = parse_param(item, option=option, expected=expected)
+        model, dot, name = key.partition(".")
+        if not dot or not model or not name:
+            raise VisrecError(f"{option} {item!r}: expected {expected}")
+        if model not in models:
+            raise VisrecError(
+                f"{option} {item!r}: model {model!r} is not in --models ({', '.join(models)})"
+            )
+        out.setdefault(model, {})[name] = value
+    return out
