@@ -106,6 +106,19 @@ def test_catalogue_rejects_bad_sizes(tmp_path: Path) -> None:
         make_catalogue(tmp_path, n_items=2)
     with pytest.raises(VisrecError, match="image_size=8"):
         make_catalogue(tmp_path, image_size=8)
+    with pytest.raises(VisrecError, match="image_size=5000: expected 32 to 1024 pixels"):
+        make_catalogue(tmp_path, n_items=4, n_users=1, image_size=5000)
+    assert not (tmp_path / "images").exists()  # refused before anything was drawn
+
+
+@pytest.mark.parametrize("size", ["0", "-3", "31", "100000"])
+def test_cli_demo_rejects_bad_image_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], size: str
+) -> None:
+    out = tmp_path / "out"
+    assert main(["demo", "--image-size", size, "--out", str(out), "--no-progress"]) == 2
+    assert f"--image-size {size}: expected 32 to 1024 pixels" in capsys.readouterr().err
+    assert not out.exists()
 
 
 # --- dataset folders -------------------------------------------------------------------
@@ -254,6 +267,66 @@ def test_max_items_samples(tmp_path: Path, stand_in: list[int]) -> None:
     assert any("random sample of 8 of 20" in n for n in res.notes)
     # rating rows of items outside the sample are counted, not silently used
     assert res.knn_note is None or "left out" in res.knn_note
+
+
+def test_max_items_uses_the_sample_everywhere(
+    tmp_path: Path, stand_in: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import visrec.demo.pipeline as pipeline
+
+    cat = make_catalogue(tmp_path / "cat", n_items=20, n_users=10, image_size=32)
+    inter = pd.read_csv(cat.interactions_csv, dtype={"user_id": str, "item_id": str})
+    embedded: list[set[str]] = []
+    embed = extract.embed_images
+
+    def recording(items: Mapping[str, Any], output: Any = None, **kw: Any) -> Any:
+        embedded.append(set(items))
+        return embed(items, output, **kw)
+
+    monkeypatch.setattr(extract, "embed_images", recording)
+    seen: list[pd.DataFrame] = []
+
+    def compare(frame: pd.DataFrame, iv: Any, seed: int) -> tuple[pd.DataFrame, str]:
+        seen.append(frame)
+        table = pd.DataFrame({"protocol": ["warm"], "AUC": [0.5]}, index=["popularity"])
+        return table, "compared."
+
+    monkeypatch.setattr(pipeline, "_compare_recommenders", compare)
+
+    def demo(out: str) -> Any:
+        return run_demo(
+            tmp_path / out, cat.root, report_path=tmp_path / out / "r.html", max_items=8,
+            recommenders=True, progress=False, echo=None,
+        )  # fmt: skip
+
+    demo("first")
+    sample = embedded[0]
+    assert len(sample) == 8
+    # one sampled item's picture breaks: its rows are "no usable image", the rows of
+    # the 12 items outside the sample are "not in the --max-items sample"
+    mine = inter[inter.item_id.isin(sample)]
+    broken = mine.item_id.iloc[0]
+    (cat.images_dir / f"{broken}.jpg").write_bytes(b"not a jpeg")
+    res = demo("second")
+    assert embedded[1] == sample  # same seed, same sample
+    assert [f[0] for f in res.failures] == [broken]
+    n_all, n_mine, n_broken = len(inter), len(mine), int((mine.item_id == broken).sum())
+    # the recommenders get the sample's rows, not the whole dataset's
+    assert len(seen) == 2 and set(seen[1]["item_id"]) <= sample
+    assert len(seen[1]) == n_mine == res.n_interactions < n_all
+    note = next(n for n in res.notes if "random sample" in n)
+    assert f"{n_mine} of {n_all} interaction rows are of sampled items" in note
+    assert res.knn_note == (
+        f"{n_all - n_mine} of {n_all} rating rows left out: their item is not in the "
+        f"--max-items sample; {n_broken} of {n_all} rating rows left out: their item has "
+        "no usable image"
+    )
+    assert res.recommenders_note == (
+        f"compared. On the {n_mine} interaction rows of the 8 sampled items (--max-items)."
+    )
+    html = res.report_path.read_text()
+    assert f'<th>interaction rows</th><td class="num">{n_mine}</td>' in html
+    assert f'<th>items rated</th><td class="num">{mine.item_id.nunique()}</td>' in html
 
 
 # --- real model, end to end ------------------------------------------------------------

@@ -75,7 +75,7 @@ def register(subparsers: Any) -> None:
         type=int,
         metavar="PX",
         default=224,
-        help="generated catalogue: image size in pixels (default 224)",
+        help="generated catalogue: image size in pixels, 32 to 1024 (default 224)",
     )
     p.add_argument(
         "--max-items",
@@ -115,11 +115,17 @@ def run(args: argparse.Namespace) -> int:
 
     from visrec._atomic import write_text_atomic
     from visrec.demo.pipeline import run_demo
+    from visrec.demo.synth import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
     from visrec.errors import VisrecError
 
     for name in ("n_items", "n_users", "knn_k"):
         if getattr(args, name) < 1:
             raise VisrecError(f"--{name.removeprefix('n_').replace('_', '-')} must be >= 1")
+    # Checked before anything is written, with --data too (where it is not used).
+    if not MIN_IMAGE_SIZE <= args.image_size <= MAX_IMAGE_SIZE:
+        raise VisrecError(
+            f"--image-size {args.image_size}: expected {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels"
+        )
     if args.max_items is not None and args.max_items < 2:
         raise VisrecError(f"--max-items {args.max_items}: expected at least 2")
     t0 = time.perf_counter()

@@ -51,7 +51,8 @@ class DemoResult:
     failures : list of (item_id, path, reason)
         Images that could not be used.
     n_interactions : int
-        Rating rows in the dataset (0 when it has none).
+        Interaction rows used (0 when the dataset has none); with ``max_items`` only
+        those of the sampled items.
     cluster : ClusterResult or None
     cluster_note : str or None
         Why clustering was skipped, or what was left out of it.
@@ -210,8 +211,10 @@ def run_demo(
         clustering (counted in ``cluster_note``): a category of 1 item would otherwise
         force K-means to spend a cluster on it.
     max_items : int, optional
-        Use a random sample of this many items (seeded by ``random_state``), with their
-        rating rows: a quicker look at a large dataset.
+        Use a random sample of this many items (seeded by ``random_state``) and only
+        their interaction rows, in every section (rating KNN, recommenders, report
+        summary): a quicker look at a large dataset. The rows left out are counted in
+        ``notes`` and ``knn_note``.
     recommenders : bool, optional
         Also compare popularity, BPR and VBPR (one seed, warm and cold-start items
         protocols, :func:`visrec.evaluation.runner.run_experiment`). Default: on for the
@@ -263,14 +266,27 @@ def run_demo(
         raise VisrecError(f"{ds.root}: no images found, so there is nothing to embed")
     notes = list(ds.notes)
     images = ds.images
+    # The interaction rows every later section uses: those of the sampled items only.
+    interactions = ds.interactions
+    n_inter_all = 0 if interactions is None else len(interactions)
+    n_rated_outside = 0  # rating rows of items outside the --max-items sample
     if max_items is not None and max_items < len(images):
         keep = sorted(rng.choice(sorted(images), size=max_items, replace=False).tolist())
-        notes.append(f"random sample of {max_items:,} of {len(images):,} items (--max-items)")
+        note = f"random sample of {max_items:,} of {len(images):,} items (--max-items)"
         images = {i: images[i] for i in keep}
-    say(
-        f"dataset: {ds.name} ({len(images):,} item images, "
-        f"{len(ds.interactions) if ds.interactions is not None else 0:,} interaction rows)"
-    )
+        if interactions is not None:
+            in_sample = interactions["item_id"].astype(str).isin(images.keys()).to_numpy()
+            if ds.has_ratings:
+                rated = interactions["rating"].notna().to_numpy()
+                n_rated_outside = int((rated & ~in_sample).sum())
+            note += (
+                f"; {int(in_sample.sum()):,} of {len(interactions):,} interaction rows are "
+                "of sampled items and only those are used"
+            )
+            interactions = interactions[in_sample].reset_index(drop=True)
+        notes.append(note)
+    n_inter = 0 if interactions is None else len(interactions)
+    say(f"dataset: {ds.name} ({len(images):,} item images, {n_inter:,} interaction rows)")
     for n in notes:
         say(f"note: {n}")
 
@@ -341,19 +357,26 @@ def run_demo(
     t0 = time.perf_counter()
     knn = None
     knn_note: str | None = None
-    n_inter = 0 if ds.interactions is None else len(ds.interactions)
     if not ds.has_ratings:
         knn_note = "no ratings in this dataset"
     else:
-        assert ds.interactions is not None
-        inter = ds.interactions[ds.interactions["rating"].notna()]
+        assert interactions is not None
+        inter = interactions[interactions["rating"].notna()]
+        n_rated = len(inter) + n_rated_outside
         ok_set = {str(i) for i in ok_ids}
         has_vec = inter["item_id"].astype(str).isin(ok_set).to_numpy()
+        left_out = []
+        if n_rated_outside:
+            left_out.append(
+                f"{n_rated_outside:,} of {n_rated:,} rating rows left out: their item is "
+                "not in the --max-items sample"
+            )
         if (~has_vec).sum():
-            knn_note = (
-                f"{int((~has_vec).sum()):,} of {len(inter):,} rating rows left out: "
+            left_out.append(
+                f"{int((~has_vec).sum()):,} of {n_rated:,} rating rows left out: "
                 "their item has no usable image"
             )
+        knn_note = "; ".join(left_out) or None
         inter = inter[has_vec]
         if len(inter) < max(knn_k + 1, 5):
             knn_note = (knn_note + "; " if knn_note else "") + (
@@ -374,13 +397,22 @@ def run_demo(
     rec_table: pd.DataFrame | None = None
     if not recommenders:
         rec_note = "not run (on by default for the generated catalogue; --recommenders)"
-    elif ds.interactions is None or len(ds.interactions) == 0:
-        rec_note = "skipped: no interactions in this dataset"
+    elif interactions is None or len(interactions) == 0:
+        rec_note = (
+            "skipped: no interactions of the --max-items sample"
+            if n_inter_all
+            else "skipped: no interactions in this dataset"
+        )
     else:
         say("comparing recommenders (popularity, BPR, VBPR; warm and cold-start items) ...")
-        rec_table, rec_note = _compare_recommenders(ds.interactions, iv, random_state)
+        rec_table, rec_note = _compare_recommenders(interactions, iv, random_state)
         if rec_table is not None:
             timings["recommenders"] = time.perf_counter() - t0
+            if n_inter < n_inter_all:
+                rec_note += (
+                    f" On the {len(interactions):,} interaction rows of the "
+                    f"{len(images):,} sampled items (--max-items)."
+                )
     if rec_table is None:
         say(f"recommenders: {rec_note}")
 
@@ -396,8 +428,8 @@ def run_demo(
         "backbone": str(iv.meta.get("backbone", backbone)),
         "vector dimension": iv.dim,
     }
-    if ds.interactions is not None:
-        inter_all = ds.interactions
+    if interactions is not None:
+        inter_all = interactions
         summary["interaction rows"] = len(inter_all)
         summary["users"] = int(inter_all["user_id"].nunique())
         summary["items rated"] = int(inter_all["item_id"].nunique())

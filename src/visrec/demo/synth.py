@@ -54,6 +54,11 @@ COLOURS: dict[str, tuple[tuple[int, int, int], float]] = {
 
 PATTERNS: dict[str, float] = {"plain": -0.3, "stripes": 0.4, "dots": 0.2}
 
+# Generated image sizes accepted, in pixels: below 32 the products are unrecognisable;
+# above 1024 the catalogue only costs time and disk (the backbone reads 224 px anyway).
+MIN_IMAGE_SIZE = 32
+MAX_IMAGE_SIZE = 1024
+
 FAVOURITE_BONUS = 0.5
 DISLIKED_PENALTY = 0.7
 NOISE_SD = 0.4
@@ -309,7 +314,7 @@ def make_catalogue(
         Each user rates this many distinct items (capped at ``n_items``), with half of
         them drawn from the user's favourite category, as real users browse.
     image_size : int, default 224
-        Width and height of each JPEG in pixels.
+        Width and height of each JPEG in pixels, 32 to 1024.
     random_state : int, default 0
         Seed; the same seed gives byte-identical CSVs and images.
 
@@ -323,8 +328,10 @@ def make_catalogue(
         raise VisrecError(
             f"n_users={n_users}, ratings_per_user={ratings_per_user}: both must be >= 1"
         )
-    if image_size < 32:
-        raise VisrecError(f"image_size={image_size}: expected at least 32 pixels")
+    if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        raise VisrecError(
+            f"image_size={image_size}: expected {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels"
+        )
     rng = np.random.default_rng(random_state)
     root = Path(out_dir)
     images_dir = root / "images"
