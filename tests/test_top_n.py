@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from visrec.errors import VisrecError
+from visrec.evaluation import metrics as M
 from visrec.models.base import top_n
 
 
@@ -47,3 +48,25 @@ def test_matches_full_sort(scores: np.ndarray, n: int) -> None:
         k = len(order)
         assert idx[row, :k].tolist() == order
         assert (idx[row, k:] == -1).all()
+
+
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 4), st.integers(1, 20)),
+        elements=st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 2.0]),
+    ),
+    st.integers(1, 25),
+)
+def test_is_top_k_with_minus_inf_as_the_exclusion(scores: np.ndarray, n: int) -> None:
+    # one ranking rule: top_n drops -inf entries, metrics.top_k drops exactly `exclude`
+    # and ranks -inf candidates last
+    idx, val = top_n(scores, n)
+    assert idx.tolist() == M.top_k(scores, n, np.isneginf(scores)).tolist()
+    kept = M.top_k(scores, n)
+    n_finite = np.isfinite(scores).sum(axis=1)
+    for row in range(scores.shape[0]):
+        m = min(n_finite[row], n)
+        assert kept[row, :m].tolist() == idx[row, :m].tolist()
+        assert np.isneginf(scores[row, kept[row, m : scores.shape[1]]]).all()
+        assert np.array_equal(val[row, :m], scores[row, idx[row, :m]])

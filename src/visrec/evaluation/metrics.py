@@ -40,6 +40,7 @@ from typing import Literal
 import numpy as np
 from scipy.stats import rankdata
 
+from visrec._ranking import top_candidates
 from visrec.errors import VisrecError
 
 __all__ = [
@@ -99,32 +100,18 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
     ndarray of int64, shape (n_users, k)
         Candidate indices; ties break by the lower index; ``-1`` pads rows with fewer
         than ``k`` candidates left after ``exclude``.
+
+    Notes
+    -----
+    Shares its ranking with :func:`visrec.models.base.top_n`, with one difference:
+    here only ``exclude`` removes a candidate, and a ``-inf`` score (a model that cannot
+    score an item) ranks it last but keeps it in the list, since an evaluation ranks
+    every candidate; ``top_n`` treats ``-inf`` itself as the exclusion mark.
     """
     if k <= 0:
         raise VisrecError(f"k must be positive, got {k}")
     s, _, exc = _prepare(scores, None, exclude)
-    n_users, n_cand = s.shape
-    # rank key: excluded candidates go below everything, including real -inf scores
-    key = np.where(exc, -np.inf, s)
-    kk = min(k, n_cand)
-    out = np.full((n_users, k), -1, dtype=np.int64)
-    if kk == 0 or n_users == 0:
-        return out
-    cols = np.arange(n_cand)
-    if kk < n_cand:
-        # the k-th largest value per row; everything strictly above it is in, and ties
-        # at the threshold are filled by the lowest indices (stable)
-        part = np.partition(-key, kk - 1, axis=1)[:, kk - 1]
-        thresh = -part
-        cand = key >= thresh[:, None]
-    else:
-        cand = np.ones_like(key, dtype=bool)
-    # order: in the partition first, then not excluded, then by score, then by index
-    cols2d = np.broadcast_to(cols, key.shape)
-    order = np.lexsort((cols2d, -s, exc, ~cand), axis=1)[:, :kk]
-    picked_exc = np.take_along_axis(exc, order, axis=1)
-    out[:, :kk] = np.where(picked_exc, -1, order)
-    return out
+    return top_candidates(s, k, exc)[0]
 
 
 def _hits(topk: np.ndarray, relevant: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from visrec import __version__
 from visrec._atomic import atomic_path, write_text_atomic
+from visrec._ranking import top_candidates
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import NotFittedError, VisrecError
@@ -298,28 +299,14 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
     Entries equal to ``-inf`` are never returned: they become index -1 / score -inf.
     Ties break by lower index (stable), so results are deterministic.
+
+    This is :func:`visrec.evaluation.metrics.top_k`'s ranking with ``-inf`` as the
+    exclusion mark: a model scores ``-inf`` what it must not recommend (seen items,
+    items outside ``items=``, untrained items), so those are dropped rather than listed
+    last. ``top_k`` takes the exclusion as a separate mask and keeps ``-inf``-scored
+    candidates, ranked last, because an evaluation must rank every candidate.
     """
     if n <= 0:
         raise VisrecError(f"n must be positive, got {n}")
     scores = np.atleast_2d(scores)
-    k = min(n, scores.shape[1])
-    if k < scores.shape[1]:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        # argpartition picks arbitrary members of a tie at the k-th place; redo those rows
-        # so the lowest indices win and results never depend on the partition algorithm.
-        kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
-        n_ge = (scores >= kth[:, None]).sum(axis=1)
-        for row in np.flatnonzero(n_ge > k):
-            cand = np.flatnonzero(scores[row] >= kth[row])
-            part[row] = cand[np.lexsort((cand, -scores[row, cand]))][:k]
-    else:
-        part = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1)
-    idx = np.take_along_axis(part, order, axis=1)
-    vals = np.take_along_axis(vals, order, axis=1)
-    out_idx = np.full((scores.shape[0], n), -1, dtype=np.int64)
-    out_val = np.full((scores.shape[0], n), -np.inf, dtype=np.float64)
-    out_idx[:, :k] = np.where(np.isneginf(vals), -1, idx)
-    out_val[:, :k] = vals
-    return out_idx, out_val
+    return top_candidates(scores, n)

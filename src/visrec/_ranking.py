@@ -1,0 +1,72 @@
+"""The one top-k routine behind ``models.base.top_n`` and ``evaluation.metrics.top_k``.
+
+It lives at the package root because both the models (lower layer) and the metrics
+(upper layer) use it, and the models must not import the evaluation package.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def top_candidates(
+    scores: np.ndarray, n: int, exclude: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``n`` best candidates per row, best first.
+
+    One rule: entries where ``exclude`` is True are never returned; every other entry is
+    a candidate, ranked by score (higher first, ``-inf`` last) and then by the lower
+    index, so results are deterministic. Rows with fewer than ``n`` candidates are padded
+    with index -1 and value -inf.
+
+    Parameters
+    ----------
+    scores : ndarray of float, shape (n_rows, n_cols)
+        No NaN (callers check or own that).
+    n : int
+        List length, positive (callers check it and word the error).
+    exclude : ndarray of bool, shape (n_rows, n_cols), optional
+        Default: the entries equal to ``-inf`` (the scores carry the exclusion).
+
+    Returns
+    -------
+    idx : ndarray of int64, shape (n_rows, n)
+    vals : ndarray of float64, shape (n_rows, n)
+    """
+    n_rows, n_cols = scores.shape
+    k = min(n, n_cols)
+    out_idx = np.full((n_rows, n), -1, dtype=np.int64)
+    out_val = np.full((n_rows, n), -np.inf, dtype=np.float64)
+    if k == 0 or n_rows == 0:
+        return out_idx, out_val
+    # Excluded entries sink to -inf. Where they tie with -inf candidates, the exclusion
+    # flag ranks them below (``exclude`` given); by default they *are* the -inf entries,
+    # so the scores alone order everything and no full-size mask is built.
+    key = scores
+    if exclude is not None and exclude.any():
+        key = np.where(exclude, -np.inf, scores)
+    if k < n_cols:
+        part = np.argpartition(-key, k - 1, axis=1)[:, :k]
+        # argpartition picks arbitrary members of a tie at the k-th place; redo those
+        # rows with a full (stable) sort so the lowest indices win and results never
+        # depend on the partition algorithm
+        kth = np.take_along_axis(key, part, axis=1).min(axis=1)
+        tied = np.flatnonzero((key >= kth[:, None]).sum(axis=1) > k)
+        if len(tied):
+            if exclude is None:
+                part[tied] = np.argsort(-key[tied], axis=1, kind="stable")[:, :k]
+            else:  # lexsort is stable too; the flag puts excluded below -inf candidates
+                part[tied] = np.lexsort((-key[tied], exclude[tied]), axis=1)[:, :k]
+    else:
+        part = np.tile(np.arange(n_cols), (n_rows, 1))
+    vals = np.take_along_axis(key, part, axis=1)
+    if exclude is None:
+        order = np.lexsort((part, -vals), axis=1)
+    else:
+        order = np.lexsort((part, -vals, np.take_along_axis(exclude, part, axis=1)), axis=1)
+    idx = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    dropped = np.isneginf(vals) if exclude is None else np.take_along_axis(exclude, idx, axis=1)
+    out_idx[:, :k] = np.where(dropped, -1, idx)
+    out_val[:, :k] = vals
+    return out_idx, out_val
