@@ -15,6 +15,7 @@ from PIL import Image
 
 from visrec.cli import main as cli_main
 from visrec.embed import engines as engines_mod
+from visrec.embed import onnx_engine
 from visrec.embed.backbones import Backbone, get_backbone, list_backbones
 from visrec.embed.engines import TorchEngine, make_engine
 from visrec.embed.extract import (
@@ -206,7 +207,7 @@ def test_make_engine_choices() -> None:
 
 
 def test_auto_engine_falls_back_to_torch(monkeypatch: Any) -> None:
-    monkeypatch.setattr(engines_mod, "_onnx_available", lambda: False)
+    monkeypatch.setattr(onnx_engine, "onnx_available", lambda: False)
     assert make_engine(TinyBackbone(), "auto", "cpu").name == "torch"
     with pytest.raises(VisrecError, match="needs onnxruntime"):
         make_engine(TinyBackbone(), "onnx", "cpu")
@@ -224,6 +225,48 @@ def test_resolve_device_cpu_without_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_engines_share_one_device_parser() -> None:
+    # "cuda:x" used to reach torch (engines) or be taken as "cuda" (ray); every parser
+    # now rejects it up front, naming the value and the accepted forms.
+    with pytest.raises(VisrecError, match=r"unknown device 'cuda:x'; expected auto, cpu, cuda"):
+        engines_mod.resolve_device("cuda:x")
+    assert engines_mod.resolve_device(None) in ("cpu", "cuda")
+    assert engines_mod.resolve_device(" CPU ") == "cpu"
+
+
+def test_cuda_without_driver_is_refused_without_torch(monkeypatch: Any) -> None:
+    monkeypatch.setattr(engines_mod, "_cuda_driver_present", lambda: False)
+    assert engines_mod.resolve_device("auto") == "cpu"
+    with pytest.raises(VisrecError, match="no CUDA GPU"):
+        engines_mod.resolve_device("cuda:0")
+
+
+def test_make_engine_threads_sets_torch_pool() -> None:
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        make_engine(TinyBackbone(), "torch", "cpu", threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_onnx_available_does_not_import_the_packages(monkeypatch: Any) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from visrec.embed.onnx_engine import onnx_available; onnx_available(); "
+        "print('onnxruntime' in sys.modules, 'onnx' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False False"
+    # A missing package (None in sys.modules blocks its import) means "not available".
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert onnx_engine.onnx_available() is False
 
 
 # ----------------------------------------------------------------------- extraction

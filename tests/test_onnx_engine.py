@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -196,7 +197,7 @@ def test_make_engine_auto_and_onnx_use_this_engine(backbone, engine, monkeypatch
 
     made = []
 
-    def fake(bb, device):
+    def fake(bb, device, **kwargs):
         made.append((bb, device))
         return engine
 
@@ -204,6 +205,46 @@ def test_make_engine_auto_and_onnx_use_this_engine(backbone, engine, monkeypatch
     assert make_engine(backbone, "auto", "cpu") is engine
     assert make_engine(backbone, "onnx", "cpu") is engine
     assert made == [(backbone, "cpu"), (backbone, "cpu")]
+
+
+def test_make_engine_passes_batch_size_and_threads(backbone, engine, monkeypatch):
+    from visrec.embed.engines import make_engine
+
+    made = []
+
+    def fake(bb, device, **kwargs):
+        made.append(kwargs)
+        return engine
+
+    monkeypatch.setattr(onnx_engine, "OnnxEngine", fake)
+    make_engine(backbone, "auto", "cpu", batch_size=3, threads=2)
+    assert made == [{"batch_size": 3, "threads": 2}]
+
+
+def test_onnx_on_cpu_does_not_import_torch(engine: OnnxEngine, batch: np.ndarray, tmp_path):
+    # With the export cached, engine="onnx", device="cpu" runs without torch (importing
+    # it costs seconds and ~190 MB), and gives the vectors of this process's engine.
+    import subprocess
+    import sys
+
+    (tmp_path / "onnx").mkdir()
+    shutil.copy(engine.model_path, tmp_path / "onnx")
+    shutil.copy(engine.model_path.with_suffix(".sha256"), tmp_path / "onnx")
+    np.save(tmp_path / "batch.npy", batch[:2])
+    code = (
+        "import sys, numpy as np\n"
+        "from visrec.embed.backbones import get_backbone\n"
+        "from visrec.embed.engines import make_engine\n"
+        "eng = make_engine(get_backbone('efficientnet-lite0'), 'onnx', 'cpu')\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, eng(np.load({str(tmp_path / 'batch.npy')!r})))\n"
+        "print(eng.name, 'torch' in sys.modules)\n"
+    )
+    env = {**os.environ, "VISREC_CACHE": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "onnx False"
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), engine(batch[:2]))
 
 
 def test_physical_cores_is_positive():

@@ -136,3 +136,46 @@ def test_device_follows_the_cluster():
         _resolve_ray_device(FakeRay({"CPU": 8.0}), "cuda")
     with pytest.raises(VisrecError, match="unknown device"):
         _resolve_ray_device(FakeRay({"CPU": 8.0}), "tpu")
+    assert _resolve_ray_device(FakeRay({"CPU": 8.0, "GPU": 2.0}), "CUDA:1") == "cuda:1"
+    with pytest.raises(VisrecError, match="unknown device 'cuda:x'"):
+        _resolve_ray_device(FakeRay({"CPU": 8.0, "GPU": 2.0}), "cuda:x")
+
+
+def test_bad_device_fails_before_ray_starts():
+    from visrec.embed.backbones import get_backbone
+
+    with pytest.raises(VisrecError, match="unknown device 'tpu'; expected auto, cpu, cuda"):
+        RayPipeline(get_backbone(), "tpu")
+
+
+def test_actor_builds_its_engine_with_make_engine(monkeypatch):
+    from visrec.embed import engines
+    from visrec.embed.backbones import get_backbone
+    from visrec.embed.ray_engine import _InferActor
+
+    calls = []
+
+    class Fake:
+        name = "fake"
+        batch_size = 2
+
+        def __call__(self, batch):
+            return np.ones((len(batch), 1280), np.float32)
+
+    def fake_make_engine(backbone, engine, device, **kwargs):
+        calls.append((engine, device, kwargs))
+        return Fake()
+
+    monkeypatch.setattr(engines, "make_engine", fake_make_engine)
+    actor = _InferActor(get_backbone(), "auto", "cpu", None, 3)
+    assert calls == [("auto", "cpu", {"batch_size": None, "threads": 3})]
+    out = actor(
+        {
+            "chunk": np.zeros(3, int),
+            "row": np.arange(3),
+            "pixels": np.zeros((3, 3, 224, 224), np.float32),
+            "ok": np.array([True, False, True]),
+            "reason": np.array(["", "empty file", ""], dtype=object),
+        }
+    )
+    assert out["vector"][:, 0].tolist() == [1.0, 0.0, 1.0]

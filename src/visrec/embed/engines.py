@@ -10,14 +10,14 @@ whole pipeline rather than one batch, so ``visrec.embed.extract`` handles it.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import warnings
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from visrec._device import resolve_device as _resolve
+from visrec.embed import onnx_engine
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["ENGINES", "Engine", "TorchEngine", "make_engine", "resolve_device"]
 
 ENGINES = ("auto", "torch", "onnx", "ray")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @runtime_checkable
@@ -56,23 +55,28 @@ def _cuda_driver_present() -> bool:
     return True
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; validates names."""
-    dev = device.strip().lower()
-    if dev not in DEVICES and not dev.startswith("cuda:"):
-        raise VisrecError(f"unknown device {device!r}; expected one of {', '.join(DEVICES)}")
-    if dev == "cpu" or (dev == "auto" and not _cuda_driver_present()):
-        return "cpu"
+def _torch_cuda_missing() -> str | None:
+    """``None`` when torch can use CUDA, else why not (``visrec._device`` probe)."""
+    if not _cuda_driver_present():
+        return "torch sees no CUDA GPU (no NVIDIA driver found); use --device cpu"
     import torch
 
-    if dev == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if dev.startswith("cuda") and not torch.cuda.is_available():
-        raise VisrecError(
-            f"device {device!r} requested but torch sees no CUDA GPU "
-            f"(torch {torch.__version__}); use --device cpu or install a CUDA build of torch"
-        )
-    return dev
+    if torch.cuda.is_available():
+        return None
+    return (
+        f"torch sees no CUDA GPU (torch {torch.__version__}); use --device cpu or install "
+        "a CUDA build of torch"
+    )
+
+
+def resolve_device(device: str | None = "auto") -> str:
+    """The torch device for ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    ``"auto"`` (or ``None``) -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; an
+    unknown string or an unusable CUDA device raises ``VisrecError``
+    (``visrec._device.resolve_device``).
+    """
+    return _resolve(device, _torch_cuda_missing)
 
 
 class TorchEngine:
@@ -86,12 +90,24 @@ class TorchEngine:
     batch_size : int, optional
         Preferred batch; default 16 on CPU (batching barely helps a small CPU; 4-16 is
         the measured sweet spot) and 64 on CUDA.
+    threads : int, optional
+        If given, ``torch.set_num_threads(threads)``: torch's intra-op pool is
+        process-wide, so this affects every torch model in the process.
     """
 
     name = "torch"
 
-    def __init__(self, backbone: Backbone, device: str = "auto", batch_size: int | None = None):
+    def __init__(
+        self,
+        backbone: Backbone,
+        device: str = "auto",
+        batch_size: int | None = None,
+        threads: int | None = None,
+    ):
         import torch
+
+        if threads:
+            torch.set_num_threads(int(threads))
 
         self.backbone = backbone
         self.device = resolve_device(device)
@@ -123,17 +139,12 @@ class TorchEngine:
         return f"<TorchEngine {self.backbone.name} device={self.device} batch={self.batch_size}>"
 
 
-def _onnx_available() -> bool:
-    # What ``OnnxEngine`` requires (``onnx_engine.onnx_available``), checked without
-    # importing either package; missing ``onnx`` must mean "fall back", not an error.
-    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
-
-
-def _make_onnx(backbone: Backbone, device: str, batch_size: int | None) -> Engine:
-    module = importlib.import_module("visrec.embed.onnx_engine")
-    engine: Engine = module.OnnxEngine(backbone, device)
-    if batch_size:
-        engine.batch_size = int(batch_size)
+def _make_onnx(
+    backbone: Backbone, device: str, batch_size: int | None, threads: int | None
+) -> Engine:
+    engine: Engine = onnx_engine.OnnxEngine(
+        backbone, device, batch_size=batch_size, threads=threads
+    )
     return engine
 
 
@@ -143,6 +154,7 @@ def make_engine(
     device: str = "auto",
     *,
     batch_size: int | None = None,
+    threads: int | None = None,
 ) -> Engine:
     """Build an inference engine for ``backbone``.
 
@@ -152,9 +164,12 @@ def make_engine(
     engine : {"auto", "torch", "onnx"}, default "auto"
         ``"auto"``: ONNX Runtime if ``onnxruntime`` and ``onnx`` are importable (and
         it can use the requested device), else torch.
-    device : {"auto", "cpu", "cuda"}, default "auto"
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default "auto"
     batch_size : int, optional
         Overrides the engine's preferred batch size.
+    threads : int, optional
+        CPU threads for the engine (``OnnxEngine(threads=...)``, or torch's
+        process-wide pool); default the engine's own choice.
 
     Returns
     -------
@@ -173,32 +188,26 @@ def make_engine(
             "..., engine='ray') or `visrec embed --engine ray`"
         )
     if name == "torch":
-        return TorchEngine(backbone, device, batch_size)
+        return TorchEngine(backbone, device, batch_size, threads)
     if name == "onnx":
-        if not _onnx_available():
+        if not onnx_engine.onnx_available():
             raise VisrecError(
                 "engine 'onnx' needs onnxruntime and onnx (pip install onnxruntime "
                 "onnx); use --engine torch"
             )
-        return _make_onnx(backbone, device, batch_size)
-    # auto
+        return _make_onnx(backbone, device, batch_size, threads)
+    # auto: the device torch would use; ONNX Runtime only if it can run there too.
     dev = resolve_device(device)
-    if _onnx_available():
-        usable = True
-        if dev.startswith("cuda"):
-            import onnxruntime
-
-            usable = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-        if usable:
-            try:
-                return _make_onnx(backbone, dev, batch_size)
-            except VisrecError:
-                raise
-            except Exception as exc:
-                warnings.warn(
-                    f"ONNX Runtime engine unavailable ({type(exc).__name__}: {exc}); "
-                    "falling back to torch",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-    return TorchEngine(backbone, dev, batch_size)
+    if onnx_engine.onnx_available() and (dev == "cpu" or onnx_engine.ort_cuda_missing() is None):
+        try:
+            return _make_onnx(backbone, dev, batch_size, threads)
+        except VisrecError:
+            raise
+        except Exception as exc:
+            warnings.warn(
+                f"ONNX Runtime engine unavailable ({type(exc).__name__}: {exc}); "
+                "falling back to torch",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return TorchEngine(backbone, dev, batch_size, threads)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from visrec._atomic import atomic_path, write_text_atomic
+from visrec._device import parse_device, resolve_device
 from visrec.errors import VisrecError
 
 log = logging.getLogger(__name__)
@@ -46,13 +48,28 @@ OUTPUT_NAME = "features"
 
 
 def onnx_available() -> bool:
-    """True when onnxruntime and onnx can be imported (the engine can run)."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when onnxruntime and onnx are installed (the engine can run).
+
+    Checked with ``find_spec``, without importing either package: ``make_engine`` asks
+    this on every ``engine="auto"`` call, also when it then runs torch.
+    """
+    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+
+
+def ort_cuda_missing() -> str | None:
+    """``None`` when ONNX Runtime has a CUDA provider, else why not.
+
+    The availability probe for ``visrec._device.resolve_device``.
+    """
+    import onnxruntime as ort
+
+    providers = ort.get_available_providers()
+    if "CUDAExecutionProvider" in providers:
+        return None
+    return (
+        f"onnxruntime has no CUDAExecutionProvider here (available: {providers}); "
+        "install onnxruntime-gpu, or use --device cpu"
+    )
 
 
 def cache_dir() -> Path:
@@ -218,31 +235,6 @@ def cached_onnx_path(backbone: Any, directory: str | os.PathLike[str] | None = N
         ) from exc
 
 
-def _resolve_device(device: str) -> tuple[str, int]:
-    """``("cpu"|"cuda", device_id)`` for a requested device string."""
-    import onnxruntime as ort
-
-    dev = (device or "auto").lower()
-    has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
-    if dev == "auto":
-        return ("cuda", 0) if has_cuda else ("cpu", 0)
-    if dev == "cpu":
-        return "cpu", 0
-    if dev.startswith("cuda"):
-        if not has_cuda:
-            raise VisrecError(
-                f"--device {device}: onnxruntime has no CUDAExecutionProvider here "
-                f"(available: {ort.get_available_providers()}); install onnxruntime-gpu, "
-                "or use --device cpu"
-            )
-        _, _, idx = dev.partition(":")
-        try:
-            return "cuda", int(idx) if idx else 0
-        except ValueError:
-            pass
-    raise VisrecError(f"unknown device {device!r}; expected auto, cpu, cuda or cuda:N")
-
-
 class OnnxEngine:
     """Run a backbone's feature model with ONNX Runtime.
 
@@ -298,7 +290,8 @@ class OnnxEngine:
 
         self.backbone = backbone
         self.dim = int(backbone.dim)
-        self.device, device_id = _resolve_device(device)
+        kind, index = parse_device(resolve_device(device, ort_cuda_missing))
+        self.device, device_id = kind, index or 0
         self.batch_size = int(
             batch_size or (DEFAULT_CUDA_BATCH if self.device == "cuda" else DEFAULT_CPU_BATCH)
         )
@@ -310,9 +303,7 @@ class OnnxEngine:
         # (InferenceSession.run is thread-safe and releases the GIL).
         cpu = self.device != "cuda"
         self.threads = int(threads or (1 if cpu else physical_cores()))
-        self.parallel = int(
-            parallel or (max(1, physical_cores() // self.threads) if cpu else 1)
-        )
+        self.parallel = int(parallel or (max(1, physical_cores() // self.threads) if cpu else 1))
         self.model_path = cached_onnx_path(backbone, model_dir)
 
         opts = ort.SessionOptions()

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from visrec._device import parse_device, resolve_device
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
 from visrec.errors import VisrecError
 
@@ -102,24 +103,11 @@ class _InferActor:
         self, backbone: Backbone, engine: str, device: str, batch_size: int | None, threads: int
     ) -> None:
         from visrec.embed.engines import make_engine
-        from visrec.embed.onnx_engine import OnnxEngine, onnx_available
 
         self.dim = backbone.dim
-        use_onnx = engine == "onnx"
-        if engine == "auto" and onnx_available():
-            # The same choice as make_engine's "auto", made here so that ONNX Runtime
-            # gets this actor's CPU share as its thread count, not every core.
-            import onnxruntime
-
-            providers = onnxruntime.get_available_providers()
-            use_onnx = device == "cpu" or "CUDAExecutionProvider" in providers
-        if use_onnx:
-            self.engine: Any = OnnxEngine(backbone, device, batch_size=batch_size, threads=threads)
-        else:
-            import torch
-
-            torch.set_num_threads(threads)
-            self.engine = make_engine(backbone, "torch", device, batch_size=batch_size)
+        # make_engine's own "auto" choice; ``threads`` gives the engine this actor's CPU
+        # share rather than every core of the node.
+        self.engine = make_engine(backbone, engine, device, batch_size=batch_size, threads=threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ok = np.asarray(batch["ok"], dtype=bool)
@@ -141,19 +129,16 @@ class _InferActor:
         }
 
 
-def _resolve_ray_device(ray: Any, device: str) -> str:
-    dev = (device or "auto").strip().lower()
-    gpus = float(ray.cluster_resources().get("GPU", 0))
-    if dev == "auto":
-        return "cuda" if gpus > 0 else "cpu"
-    if dev.startswith("cuda") and gpus <= 0:
-        raise VisrecError(
-            f"--device {device}: the Ray cluster has no GPUs "
-            f"(resources: {ray.cluster_resources()}); use --device cpu"
-        )
-    if dev != "cpu" and not dev.startswith("cuda"):
-        raise VisrecError(f"unknown device {device!r}; expected auto, cpu or cuda")
-    return dev
+def _resolve_ray_device(ray: Any, device: str | None) -> str:
+    """``device`` resolved against the GPUs of the Ray cluster."""
+
+    def cuda_missing() -> str | None:
+        resources = ray.cluster_resources()
+        if float(resources.get("GPU", 0)) > 0:
+            return None
+        return f"the Ray cluster has no GPUs (resources: {resources}); use --device cpu"
+
+    return resolve_device(device, cuda_missing)
 
 
 class RayPipeline:
@@ -200,6 +185,7 @@ class RayPipeline:
         num_cpus: int | None = None,
         progress: bool = True,
     ) -> None:
+        parse_device(device)  # a bad device fails here, not after Ray has started
         self.backbone = backbone
         self.device = device
         self.batch_size = int(batch_size or 16)
