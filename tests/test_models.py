@@ -284,6 +284,18 @@ class TestPopularity(RecommenderContract):
         m = make_model("popularity").fit(Interactions.from_frame(df))
         np.testing.assert_array_equal(m.score([0])[0], [1, 2])
 
+    def test_score_row_built_once(self, fitted: Recommender, tmp_path: Path) -> None:
+        # the count row is derived in fit (and on load), not rebuilt per score call
+        loaded = Recommender.load(fitted.save(tmp_path / "m"))
+        for m in (fitted, loaded):
+            row = m.item_scores_  # type: ignore[attr-defined]
+            np.testing.assert_array_equal(m.score([3, 5]), np.vstack([row, row]))
+            s = m.score([3])
+            s[0, 0] = 123.0  # scores are the caller's to change
+            assert m.score([3])[0, 0] == row[0]
+        counts = fitted.item_counts_  # type: ignore[attr-defined]
+        assert np.array_equal(fitted.item_scores_, counts)  # type: ignore[attr-defined]
+
 
 class TestBPR(RecommenderContract):
     model_name = "bpr"
@@ -327,3 +339,49 @@ def test_every_registered_model_has_a_contract_class() -> None:
     mine = {"popularity", "bpr", "vbpr", "visual-cf"}
     assert mine <= covered
     assert mine <= set(MODELS)
+
+
+# ---------------------------------------------------------------- FeatureScaler
+def test_feature_scaler_state_roundtrip_and_no_image_rows() -> None:
+    from visrec.models._train import FeatureScaler
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(2.0, 1.0, (30, 5)).astype(np.float32)
+    v[3] = 0.0
+    has = np.ones(30, dtype=bool)
+    has[7] = False
+    sc = FeatureScaler().fit(v, has)
+    mean, scale = sc.to_arrays()
+    # the saved form (feature_mean_, feature_scale_ of vbpr / visual-cf)
+    assert mean.dtype == scale.dtype == np.float32 and mean.shape == (5,) and scale.shape == (1,)
+    expected = (v - mean) / scale[0]
+    # explicit mask: exactly the rows without an image become 0; an all-zero row that
+    # *has* an image is a real vector and is centred like any other
+    out = sc.transform(v, has)
+    np.testing.assert_array_equal(out[7], 0.0)
+    np.testing.assert_allclose(out[has], expected[has], rtol=1e-5)
+    # default mask: an all-zero row marks "no image" (new items from a vector store)
+    back = FeatureScaler.from_arrays(mean, scale)
+    new = back.transform(v)
+    np.testing.assert_array_equal(new[3], 0.0)
+    np.testing.assert_allclose(np.delete(new, 3, 0), np.delete(expected, 3, 0), rtol=1e-5)
+    with pytest.raises(VisrecError, match="dimension"):
+        back.transform(v[:, :4])
+    with pytest.raises(NotFittedError):
+        FeatureScaler().transform(v)
+
+
+def test_feature_scaler_projection() -> None:
+    from visrec.models._train import FeatureScaler
+
+    rng = np.random.default_rng(1)
+    v = rng.normal(0.0, 1.0, (40, 12)) @ rng.normal(0.0, 1.0, (12, 12)) + 5.0
+    sc = FeatureScaler(n_components=4, dtype=np.float64).fit(v)
+    out = sc.transform(v)
+    assert out.shape == (40, 4) and out.dtype == np.float64
+    np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-12)  # centred
+    assert np.sqrt((out**2).sum(axis=1).mean()) == pytest.approx(1.0)  # unit mean norm
+    # n_components >= d (or None): no projection
+    assert FeatureScaler(n_components=12).fit(v).components_ is None
+    with pytest.raises(VisrecError, match="projected"):
+        sc.to_arrays()

@@ -319,3 +319,42 @@ def test_cold_items_split_partitions_rows_by_item(items, share, seed):
     expected = max(1, round(share * n_items))
     if expected < n_items:
         assert len(test_items) == expected
+
+
+def test_get_params_follows_the_signature():
+    m = RatingMF(n_factors=4, visual_dim=None)
+    params = m.get_params()
+    assert list(params) == [
+        "n_factors", "visual", "reg", "reg_visual", "n_epochs", "lr", "init_scale",
+        "visual_dim", "random_state",
+    ]  # fmt: skip
+    assert params["n_factors"] == 4 and params["visual_dim"] is None
+    assert RatingMF(**params).get_params() == params
+    assert repr(m).startswith("RatingMF(n_factors=4, visual=True, ")
+
+    class Wider(RatingMF):  # a new hyperparameter shows up without touching get_params
+        def __init__(self, n_factors: int = 32, extra: int = 3):
+            super().__init__(n_factors=n_factors)
+            self.extra = extra
+
+    assert Wider(extra=5).get_params() == {"n_factors": 32, "extra": 5}
+
+
+def test_visual_features_standardised():
+    frame, f = planted(n_users=40, n_items=30, seed=6, visual=True, d=10)
+    inter = Interactions.from_frame(frame)
+    vectors = f[[int(i[1:]) for i in inter.item_map.ids]]
+    has = np.ones(inter.n_items, dtype=bool)
+    has[[2, 5]] = False
+    m = RatingMF(visual=True, n_epochs=2, visual_dim=4).fit(inter, vectors, has)
+    fv = m.item_visual_
+    assert fv is not None and fv.shape == (inter.n_items, 4)
+    np.testing.assert_array_equal(fv[~has], 0.0)  # no image: the neutral row
+    np.testing.assert_allclose(fv[has].mean(axis=0), 0.0, atol=1e-12)
+    assert np.sqrt((fv[has] ** 2).sum(axis=1).mean()) == pytest.approx(1.0)
+    # no image anywhere: zero features of the requested width
+    none = RatingMF(visual=True, n_epochs=2, visual_dim=4).fit(
+        inter, vectors, np.zeros(inter.n_items, dtype=bool)
+    )
+    assert none.item_visual_ is not None
+    np.testing.assert_array_equal(none.item_visual_, np.zeros((inter.n_items, 4)))

@@ -1,5 +1,5 @@
-"""Shared helpers for the pairwise (BPR-style) models: device choice, vectorised
-triple sampling, feature scaling and ridge regression.
+"""Shared helpers for the models: device choice, vectorised triple sampling, feature
+scaling and ridge regression.
 
 Everything random takes a ``numpy.random.Generator`` made from the model's
 ``random_state``; nothing seeds global state.
@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
-from visrec.errors import VisrecError
+from visrec.errors import NotFittedError, VisrecError
 
 if TYPE_CHECKING:
     import torch
@@ -92,31 +93,96 @@ class TripleSampler:
 
 
 class FeatureScaler:
-    """Standardises image vectors: per-dimension centring, then one global scale so the
-    average row has unit norm. Fitted on training items with an image only."""
+    """Standardises image vectors: per-dimension centring, optionally a projection on the
+    leading principal components, then one global scale so the average row has unit
+    norm. Fitted on the rows given (callers pass training items with an image only).
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    n_components : int or None, default None
+        Keep this many principal components (fewer when there are fewer rows); None, or
+        a value >= the input dimension, keeps every dimension unprojected.
+    dtype : numpy dtype, default float32
+        Dtype of ``mean_`` and of what ``transform`` returns.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (d,)
+    components_ : ndarray of shape (n_components, d) or None
+    scale_ : float
+    """
+
+    def __init__(self, n_components: int | None = None, dtype: npt.DTypeLike = np.float32) -> None:
+        self.n_components = n_components
+        self.dtype = dtype
         self.mean_: np.ndarray | None = None
+        self.components_: np.ndarray | None = None
         self.scale_: float = 1.0
 
     def fit(self, vectors: np.ndarray, mask: np.ndarray | None = None) -> FeatureScaler:
+        """Learn the statistics from ``vectors (n, d)``, or from its rows where ``mask``."""
         rows = vectors if mask is None else vectors[mask]
         if len(rows) == 0:
             raise VisrecError("no item has an image vector: cannot fit on vectors")
-        self.mean_ = rows.mean(axis=0).astype(np.float32)
+        self.mean_ = rows.mean(axis=0).astype(self.dtype)
         centred = rows - self.mean_
+        self.components_ = None
+        if self.n_components is not None and int(self.n_components) < rows.shape[1]:
+            # the leading principal components carry most of the variance, cost a
+            # fraction of the full width downstream, and are less to overfit
+            from sklearn.utils.extmath import randomized_svd
+            from threadpoolctl import threadpool_limits
+
+            k = min(int(self.n_components), len(rows))
+            # one BLAS thread: the matrices are small and hand-offs cost more than they
+            # gain on a busy machine
+            with threadpool_limits(limits=1, user_api="blas"):
+                _, _, self.components_ = randomized_svd(centred, k, random_state=0)
+            centred = centred @ self.components_.T
         norm = float(np.sqrt((centred.astype(np.float64) ** 2).sum(axis=1).mean()))
         self.scale_ = norm if norm > 0 else 1.0
         return self
 
-    def transform(self, vectors: np.ndarray) -> np.ndarray:
-        assert self.mean_ is not None
+    def transform(self, vectors: np.ndarray, has_image: np.ndarray | None = None) -> np.ndarray:
+        """Centre, project and scale ``vectors (m, d)``.
+
+        Rows without an image map to 0, the neutral (average-looking) feature, instead
+        of to ``-mean``. ``has_image`` defaults to the rows that are not all zero, which
+        is how a vector store marks "no image".
+        """
+        if self.mean_ is None:
+            raise NotFittedError("FeatureScaler is not fitted yet: call fit() first")
         if vectors.shape[1] != len(self.mean_):
             raise VisrecError(
                 f"vectors have dimension {vectors.shape[1]}, the model was trained on "
                 f"{len(self.mean_)}-d vectors (use the same backbone)"
             )
-        return ((vectors - self.mean_) / self.scale_).astype(np.float32)
+        centred = vectors - self.mean_
+        if self.components_ is not None:
+            centred = centred @ self.components_.T
+        out = (centred / self.scale_).astype(self.dtype)
+        out[~(vectors.any(axis=1) if has_image is None else has_image)] = 0.0
+        return out
+
+    def to_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean (d,), [scale])`` as float32, the form models save (``feature_mean_``,
+        ``feature_scale_``); see :meth:`from_arrays`. Projected scalers are not saved."""
+        if self.mean_ is None:
+            raise NotFittedError("FeatureScaler is not fitted yet: call fit() first")
+        if self.components_ is not None:
+            raise VisrecError("to_arrays: a projected FeatureScaler has no array form")
+        return (
+            np.asarray(self.mean_, dtype=np.float32),
+            np.asarray([self.scale_], dtype=np.float32),
+        )
+
+    @classmethod
+    def from_arrays(cls, mean: np.ndarray, scale: np.ndarray) -> FeatureScaler:
+        """The fitted scaler that :meth:`to_arrays` returned the state of."""
+        scaler = cls()
+        scaler.mean_ = np.asarray(mean, dtype=np.float32)
+        scaler.scale_ = float(np.asarray(scale).ravel()[0])
+        return scaler
 
 
 def power_normalise(vectors: np.ndarray) -> np.ndarray:
@@ -129,22 +195,6 @@ def power_normalise(vectors: np.ndarray) -> np.ndarray:
     out = np.sign(vectors) * np.sqrt(np.abs(vectors, dtype=np.float32))
     norm = np.linalg.norm(out, axis=1, keepdims=True)
     return (out / np.where(norm == 0, 1.0, norm)).astype(np.float32)
-
-
-def scale_vectors(vectors: np.ndarray, mean: np.ndarray, scale: float) -> np.ndarray:
-    """Centre and scale ``vectors (m, d)`` with saved training statistics.
-
-    An all-zero row is how a vector store marks "no image": it maps to the neutral
-    (average-looking) feature 0 instead of to ``-mean``.
-    """
-    if vectors.shape[1] != len(mean):
-        raise VisrecError(
-            f"vectors have dimension {vectors.shape[1]}, the model was trained on "
-            f"{len(mean)}-d vectors (use the same backbone)"
-        )
-    out = ((vectors - mean) / scale).astype(np.float32)
-    out[~vectors.any(axis=1)] = 0.0
-    return out
 
 
 def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:

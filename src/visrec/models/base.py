@@ -38,7 +38,27 @@ MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
 
 
-class Recommender(ABC):
+class ParamsMixin:
+    """``get_params`` and ``__repr__`` read from the ``__init__`` signature, so they can
+    never go stale when a hyperparameter is added (``__init__`` stores each one unchanged
+    under its own name, scikit-learn style)."""
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__``."""
+        sig = inspect.signature(type(self).__init__)
+        kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return {
+            p: getattr(self, p)
+            for p, spec in sig.parameters.items()
+            if p != "self" and spec.kind in kinds
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Recommender(ParamsMixin, ABC):
     """Base class: fit on implicit feedback, score / recommend by index.
 
     Subclasses implement ``_fit`` and ``_score`` (and ``_score_new`` when they can score
@@ -58,21 +78,6 @@ class Recommender(ABC):
     user_map_: IdMap
     item_map_: IdMap
     seen_: sp.csr_matrix
-
-    # ------------------------------------------------------------------ params
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters as given to ``__init__``."""
-        sig = inspect.signature(type(self).__init__)
-        kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        return {
-            p: getattr(self, p)
-            for p, spec in sig.parameters.items()
-            if p != "self" and spec.kind in kinds
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     # ------------------------------------------------------------------ fit
     def fit(self, interactions: Interactions, item_vectors: ItemVectors | None = None) -> Self:
@@ -219,7 +224,7 @@ class Recommender(ABC):
         """JSON-serialisable learned state besides the arrays (override when needed)."""
         return {}
 
-    def _set_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027
+    def _set_extra_state(self, state: dict[str, Any]) -> None:
         """Restore what ``_extra_state`` returned."""
 
     def save(self, path: str | os.PathLike[str]) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,6 +21,9 @@ class Popularity(Recommender):
     _array_attrs: ClassVar[tuple[str, ...]] = ("item_counts_",)
 
     item_counts_: np.ndarray
+    #: the score row: counts, with -inf for items without interactions; derived from
+    #: ``item_counts_`` (so not saved) once, in ``fit`` and on ``load``
+    item_scores_: np.ndarray
 
     def __init__(self) -> None:
         pass
@@ -32,7 +35,13 @@ class Popularity(Recommender):
         has_image: np.ndarray | None,
     ) -> None:
         self.item_counts_ = np.asarray(self.seen_.sum(axis=0)).ravel().astype(np.float32)
+        self._set_extra_state({})
+
+    def _set_extra_state(self, state: dict[str, Any]) -> None:
+        counts = self.item_counts_
+        self.item_scores_ = np.where(counts > 0, counts, -np.inf).astype(np.float32)
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        row = np.where(self.item_counts_ > 0, self.item_counts_, -np.inf).astype(np.float32)
+        row = self.item_scores_
+        # a fresh array per call: callers may write into their scores (e.g. -inf masks)
         return np.broadcast_to(row, (len(user_idx), len(row))).copy()

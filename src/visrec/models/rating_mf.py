@@ -27,16 +27,18 @@ proportion to how often they appear, which keeps one ``reg`` right for both.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
 
 from visrec.data.interactions import Interactions
 from visrec.errors import NotFittedError, VisrecError
+from visrec.models._train import FeatureScaler
+from visrec.models.base import ParamsMixin
 
 
-class RatingMF:
+class RatingMF(ParamsMixin):
     """Biased matrix factorisation for star ratings, optionally with image vectors.
 
     Parameters
@@ -247,25 +249,14 @@ class RatingMF:
         has = np.abs(v).sum(axis=1) > 0 if has_image is None else np.asarray(has_image, dtype=bool)
         if len(has) != n_items:
             raise VisrecError(f"RatingMF: has_image has {len(has)} rows, expected {n_items}")
-        dim = v.shape[1] if self.visual_dim is None else min(int(self.visual_dim), v.shape[1])
-        out = np.zeros((n_items, dim))
-        if has.any():
-            centred = v[has] - v[has].mean(axis=0)
-            if dim < v.shape[1]:
-                # the leading principal components carry most of the variance, cost
-                # a fraction of the full width per step, and are less to overfit
-                from sklearn.utils.extmath import randomized_svd
-                from threadpoolctl import threadpool_limits
-
-                dim = min(dim, int(has.sum()))
-                with threadpool_limits(limits=1, user_api="blas"):  # see fit
-                    _, _, vt = randomized_svd(centred, dim, random_state=0)
-                centred = centred @ vt.T
-                out = np.zeros((n_items, dim))
-            # rows of unit norm on average, so reg_visual means the same for any backbone
-            scale = float(np.sqrt((centred**2).sum(axis=1).mean())) or 1.0
-            out[has] = centred / scale
-        return out
+        if not has.any():
+            dim = v.shape[1] if self.visual_dim is None else min(int(self.visual_dim), v.shape[1])
+            return np.zeros((n_items, dim))
+        # centred, reduced to the leading principal components (cheaper per step, less
+        # to overfit), rows of unit norm on average so reg_visual means the same for
+        # any backbone; items without an image get the neutral zero row
+        scaler = FeatureScaler(n_components=self.visual_dim, dtype=np.float64).fit(v, has)
+        return scaler.transform(v, has)
 
     # ------------------------------------------------------------------ predict
     def predict(self, user_idx: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
@@ -308,24 +299,6 @@ class RatingMF:
             bi = bi + f @ self.visual_bias_
         pred = self.global_mean_ + bu + bi + (p * q).sum(axis=1)
         return np.clip(pred, self.rating_min_, self.rating_max_)
-
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters as given to ``__init__``."""
-        return {
-            "n_factors": self.n_factors,
-            "visual": self.visual,
-            "reg": self.reg,
-            "reg_visual": self.reg_visual,
-            "n_epochs": self.n_epochs,
-            "lr": self.lr,
-            "init_scale": self.init_scale,
-            "visual_dim": self.visual_dim,
-            "random_state": self.random_state,
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"RatingMF({args})"
 
 
 def _pair_dot(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -9,13 +9,7 @@ import torch
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
-from visrec.models._train import (
-    FeatureScaler,
-    TripleSampler,
-    fit_pairwise,
-    resolve_device,
-    scale_vectors,
-)
+from visrec.models._train import FeatureScaler, TripleSampler, fit_pairwise, resolve_device
 from visrec.models.base import Recommender
 
 
@@ -136,10 +130,9 @@ class VBPR(Recommender):
         n_users, n_items = self.seen_.shape
         trained = np.diff(self.seen_.tocsc().indptr) > 0
         scaler = FeatureScaler().fit(vectors, has_image & trained)
-        feats = scaler.transform(vectors)
-        feats[~has_image] = 0.0  # no image: the average look, a neutral visual term
-        self.feature_mean_ = np.asarray(scaler.mean_, dtype=np.float32)
-        self.feature_scale_ = np.asarray([scaler.scale_], dtype=np.float32)
+        # no image: the average look, a neutral visual term
+        feats = scaler.transform(vectors, has_image)
+        self.feature_mean_, self.feature_scale_ = scaler.to_arrays()
 
         dev = resolve_device(self.device)
         k, k2, d = int(self.factors), int(self.visual_factors), feats.shape[1]
@@ -195,7 +188,7 @@ class VBPR(Recommender):
         )
 
     def _transform(self, vectors: np.ndarray) -> np.ndarray:
-        return scale_vectors(vectors, self.feature_mean_, float(self.feature_scale_[0]))
+        return FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_).transform(vectors)
 
     def _item_embeddings(self) -> np.ndarray:
         return np.hstack([self.item_factors_, self.item_visual_])

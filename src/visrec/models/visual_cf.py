@@ -9,7 +9,7 @@ import numpy as np
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
-from visrec.models._train import FeatureScaler, power_normalise, ridge, scale_vectors
+from visrec.models._train import FeatureScaler, power_normalise, ridge
 from visrec.models.base import Recommender
 from visrec.models.bpr import fit_bpr_factors
 
@@ -137,10 +137,8 @@ class VisualCF(Recommender):
         )
         vectors = self._normalise(vectors)
         scaler = FeatureScaler().fit(vectors, learn)
-        feats = scaler.transform(vectors)
-        feats[~has_image] = 0.0
-        self.feature_mean_ = np.asarray(scaler.mean_, dtype=np.float32)
-        self.feature_scale_ = np.asarray([scaler.scale_], dtype=np.float32)
+        feats = scaler.transform(vectors, has_image)
+        self.feature_mean_, self.feature_scale_ = scaler.to_arrays()
         target = np.hstack([q, b[:, None]])
         self.map_weights_, self.map_intercept_ = ridge(
             feats[learn], target[learn], float(self.alpha)
@@ -166,9 +164,8 @@ class VisualCF(Recommender):
         return s
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        f = scale_vectors(
-            self._normalise(vectors), self.feature_mean_, float(self.feature_scale_[0])
-        )
+        scaler = FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_)
+        f = scaler.transform(self._normalise(vectors))
         mq, mb = self._map(f)
         return self.user_factors_[user_idx] @ mq.T + mb
 
