@@ -38,6 +38,7 @@ class Popularity(Recommender):
         self._set_extra_state({})
 
     def _set_extra_state(self, state: dict[str, Any]) -> None:
+        # ``load`` calls this once the arrays are back, so fit and load share it
         counts = self.item_counts_
         self.item_scores_ = np.where(counts > 0, counts, -np.inf).astype(np.float32)
 
