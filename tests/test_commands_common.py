@@ -143,3 +143,22 @@ def test_load_min_rating_needs_a_rating_column(tmp_path: Path) -> None:
     path = _write(tmp_path / "r.csv", "user_id,item_id\nu1,i1\n")
     with pytest.raises(VisrecError, match=r"--min-rating given but .* has no rating column"):
         load_interactions_frame(path, min_rating=4)
+
+
+def test_load_ids_only_keeps_rows_with_blank_rating_or_time(tmp_path: Path) -> None:
+    text = "user_id,item_id,rating,timestamp\nu1,i1,5,1\nu1,i2,,2\nu2,i1,3,\nu2,i3,x,4\n"
+    path = _write(tmp_path / "r.csv", text)
+    lines: list[str] = []
+    full = load_interactions_frame(path, log=lines.append)
+    assert len(full) == 1 and "skipped 3 record(s)" in lines[0]  # rating/time are parsed
+    lines.clear()
+    ids = load_interactions_frame(path, ids_only=True, log=lines.append)
+    assert ids[["user_id", "item_id"]].values.tolist() == [
+        ["u1", "i1"],
+        ["u1", "i2"],
+        ["u2", "i1"],
+        ["u2", "i3"],
+    ]
+    assert lines == []
+    with pytest.raises(VisrecError, match="--min-rating needs the rating column"):
+        load_interactions_frame(path, ids_only=True, min_rating=4)

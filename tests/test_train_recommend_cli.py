@@ -175,6 +175,28 @@ def test_train_reports_bad_lines_and_empty_files(
     assert "nope.csv' does not exist" in capsys.readouterr().err
 
 
+def test_train_keeps_implicit_rows_with_blank_rating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every TRAIN.csv row is an implicit positive: a blank rating/timestamp field must not
+    # drop it (the rating and timestamp columns are not used for training)
+    path = tmp_path / "t.csv"
+    path.write_text("user_id,item_id,rating,timestamp\nu1,i1,5,1\nu1,i2,,2\nu2,i1,3,\nu2,i3,4,4\n")
+    argv = [
+        "train",
+        "--model",
+        "popularity",
+        "--interactions",
+        str(path),
+        "-o",
+        str(tmp_path / "m"),
+    ]
+    assert main(argv) == 0
+    cap = capsys.readouterr()
+    assert "2 users, 3 items, 4 rows" in cap.out
+    assert "skipped" not in cap.err
+
+
 def test_retrain_replaces_folder(files: dict[str, Path], tmp_path: Path) -> None:
     folder = _train(files, tmp_path, "popularity")
     (folder / "stale.txt").write_text("x")

@@ -58,6 +58,7 @@ def load_interactions_frame(
     path: str | Path,
     *,
     min_rating: float | None = None,
+    ids_only: bool = False,
     log: Callable[[str], None] = print,
 ) -> pd.DataFrame:
     """An interactions file as a frame with canonical columns, reporting what was dropped.
@@ -71,6 +72,9 @@ def load_interactions_frame(
     path : str or Path
     min_rating : float, optional
         Keep only rows with ``rating >= min_rating``; how many were kept is logged.
+    ids_only : bool, default False
+        Read only the user and item ids (implicit feedback: every row is a positive, so
+        a blank or malformed rating/timestamp field must not drop it).
     log : callable, default print
         Receives the report lines: records skipped by the loader (counts per kind and
         the first few as ``file:line: reason``) and the ``--min-rating`` filter.
@@ -90,7 +94,9 @@ def load_interactions_frame(
 
     if not os.path.exists(path):
         raise VisrecError(f"interactions file {str(path)!r} does not exist")
-    loaded = load_interactions(path)
+    if ids_only and min_rating is not None:
+        raise VisrecError("--min-rating needs the rating column; it cannot be used on ids only")
+    loaded = load_interactions(path, ids_only=ids_only)
     if loaded.n_bad:
         log(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(BAD_LINES_SHOWN))
     frame = loaded.frame

@@ -104,7 +104,12 @@ def run(args: argparse.Namespace) -> int:
     names = [n for n, _ in parse_model_specs(args.models)]
     params = parse_model_params(args.param, names)
     specs = [(n, params.get(n, {})) for n in names]
-    frame = load_interactions_frame(args.interactions, min_rating=args.min_rating, log=log)
+    # implicit feedback: unless ratings (--min-rating) or times (--protocol time) are
+    # needed, a blank rating/timestamp field must not cost the row
+    ids_only = args.min_rating is None and args.protocol != "time"
+    frame = load_interactions_frame(
+        args.interactions, min_rating=args.min_rating, ids_only=ids_only, log=log
+    )
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:
         n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"model {args.model!r}: bad --param ({exc})") from exc
 
     t0 = time.perf_counter()
-    frame = load_interactions_frame(args.interactions, log=_stderr)[[USER, ITEM]]
+    frame = load_interactions_frame(args.interactions, ids_only=True, log=_stderr)[[USER, ITEM]]
     inter = Interactions.from_frame(frame)
 
     vectors = None
