@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from visrec import _device as device_mod
 from visrec.cli import main as cli_main
 from visrec.embed import engines as engines_mod
 from visrec.embed import onnx_engine
@@ -51,8 +52,9 @@ class TinyBackbone(Backbone):
         with torch.no_grad():
             conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * 0.1)
             conv.bias.copy_(torch.randn(conv.bias.shape, generator=gen) * 0.1)
-        return torch.nn.Sequential(conv, torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
-                                   torch.nn.Flatten()).eval()
+        return torch.nn.Sequential(
+            conv, torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()
+        ).eval()
 
 
 class TinySquash(TinyBackbone):
@@ -77,8 +79,9 @@ def _bad_images(folder: Path) -> None:
 
 def _reference(bb: Backbone, paths: list[Path]) -> np.ndarray:
     model = bb.build_model()
-    x = torch.from_numpy(np.stack([bb.preprocess(load_image(p, draft_size=bb.draft_size))
-                                   for p in paths]))
+    x = torch.from_numpy(
+        np.stack([bb.preprocess(load_image(p, draft_size=bb.draft_size)) for p in paths])
+    )
     with torch.inference_mode():
         return model(x).numpy()
 
@@ -126,10 +129,14 @@ def test_resize_shorter_side_then_center_crop() -> None:
 def test_efficientnet_features_are_pooled_head_before_classifier() -> None:
     bb = get_backbone()
     feats_model = bb.build_model()
-    x = torch.from_numpy(np.stack([
-        bb.preprocess(Image.new("RGB", (224, 224), (200, 30, 30))),
-        bb.preprocess(Image.new("RGB", (224, 224), (30, 30, 200))),
-    ]))
+    x = torch.from_numpy(
+        np.stack(
+            [
+                bb.preprocess(Image.new("RGB", (224, 224), (200, 30, 30))),
+                bb.preprocess(Image.new("RGB", (224, 224), (30, 30, 200))),
+            ]
+        )
+    )
     with torch.inference_mode():
         feats = feats_model(x)
         logits = feats_model.net(x)  # the package's full classifier
@@ -222,8 +229,7 @@ def test_resolve_device_cpu_without_torch() -> None:
         "import sys; from visrec.embed.engines import resolve_device; "
         "assert resolve_device('cpu') == 'cpu'; print('torch' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
@@ -237,7 +243,7 @@ def test_engines_share_one_device_parser() -> None:
 
 
 def test_cuda_without_driver_is_refused_without_torch(monkeypatch: Any) -> None:
-    monkeypatch.setattr(engines_mod, "_cuda_driver_present", lambda: False)
+    monkeypatch.setattr(device_mod, "cuda_driver_present", lambda: False)
     assert engines_mod.resolve_device("auto") == "cpu"
     with pytest.raises(VisrecError, match="no CUDA GPU"):
         engines_mod.resolve_device("cuda:0")
@@ -261,8 +267,7 @@ def test_onnx_available_does_not_import_the_packages(monkeypatch: Any) -> None:
         "import sys; from visrec.embed.onnx_engine import onnx_available; onnx_available(); "
         "print('onnxruntime' in sys.modules, 'onnx' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
     # A missing package (None in sys.modules blocks its import) means "not available".
     monkeypatch.setitem(sys.modules, "onnx", None)
@@ -283,8 +288,11 @@ def test_embed_bad_images_zero_rows_in_input_order(tmp_path: Path) -> None:
     assert iv.has_image.tolist() == [True] * 5 + [False] * 3
     assert np.all(iv.vectors[5:] == 0) and np.all(np.abs(iv.vectors[:5]).sum(1) > 0)
     reasons = {i: r for i, _, r in res.failures}
-    assert reasons == {"cut": "truncated", "doc": "not an image (PDF document)",
-                       "empty": "empty file"}
+    assert reasons == {
+        "cut": "truncated",
+        "doc": "not an image (PDF document)",
+        "empty": "empty file",
+    }
     assert res.n_ok == 5 and res.n_reused == 0 and res.n_computed == 8
     expected = _reference(bb, [folder / f"{i:03d}.jpg" for i in range(5)])
     np.testing.assert_allclose(iv.vectors[:5], expected, rtol=1e-5, atol=1e-6)
@@ -294,8 +302,12 @@ def test_embed_bad_images_zero_rows_in_input_order(tmp_path: Path) -> None:
 def test_embed_deterministic_across_workers_and_runs(tmp_path: Path) -> None:
     folder = _images(tmp_path / "imgs", 11, size=(64, 48))
     items = [(p.stem, p) for p in sorted(folder.iterdir())][::-1]  # order is the caller's
-    kw: dict[str, Any] = {"backbone": TinyBackbone(), "engine": "torch", "batch_size": 4,
-                          "progress": False}
+    kw: dict[str, Any] = {
+        "backbone": TinyBackbone(),
+        "engine": "torch",
+        "batch_size": 4,
+        "progress": False,
+    }
     a = embed_images(items, workers=1, **kw).vectors
     b = embed_images(items, workers=4, chunk_size=3, **kw).vectors
     c = embed_images(dict(items), tmp_path / "v.parquet", workers=3, **kw).vectors
@@ -306,13 +318,21 @@ def test_embed_deterministic_across_workers_and_runs(tmp_path: Path) -> None:
 
 def test_embed_duplicate_ids_rejected(tmp_path: Path) -> None:
     with pytest.raises(VisrecError, match="'a' is listed twice"):
-        embed_images([("a", tmp_path / "x.jpg"), ("a", tmp_path / "y.jpg")],
-                      backbone=TinyBackbone(), progress=False)
+        embed_images(
+            [("a", tmp_path / "x.jpg"), ("a", tmp_path / "y.jpg")],
+            backbone=TinyBackbone(),
+            progress=False,
+        )
 
 
 def _run(folder: Path, out: Path, bb: Backbone | None = None, **kw: Any) -> EmbedResult:
-    params: dict[str, Any] = {"backbone": bb or TinyBackbone(), "engine": "torch",
-                              "batch_size": 2, "chunk_size": 4, "progress": False}
+    params: dict[str, Any] = {
+        "backbone": bb or TinyBackbone(),
+        "engine": "torch",
+        "batch_size": 2,
+        "chunk_size": 4,
+        "progress": False,
+    }
     params.update(kw)
     return embed_folder(folder, out, **params)
 
@@ -372,8 +392,9 @@ def test_changed_image_recomputes_only_its_chunk(tmp_path: Path) -> None:
     old = read_vectors(out)
     Image.new("RGB", (40, 30), (250, 250, 0)).save(folder / "005.jpg")
     res = _run(folder, out)
-    chunk = next(c for c in cut_chunks([(f"{i:03d}", "") for i in range(10)], 4)
-                 if ("005", "") in c)
+    chunk = next(
+        c for c in cut_chunks([(f"{i:03d}", "") for i in range(10)], 4) if ("005", "") in c
+    )
     assert res.n_computed == len(chunk) < 10 and res.n_reused == 10 - len(chunk)
     new = read_vectors(out)
     changed = np.flatnonzero(np.any(new.vectors != old.vectors, axis=1))
@@ -489,8 +510,19 @@ def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
     (folder / "broken.jpg").write_bytes(b"%PDF-1.5 not a jpeg")
     out = tmp_path / "v.parquet"
     summary = tmp_path / "s.json"
-    argv = ["embed", str(folder), "-o", str(out), "--engine", "torch", "--batch-size", "2",
-            "--quiet", "--json", str(summary)]
+    argv = [
+        "embed",
+        str(folder),
+        "-o",
+        str(out),
+        "--engine",
+        "torch",
+        "--batch-size",
+        "2",
+        "--quiet",
+        "--json",
+        str(summary),
+    ]
     assert cli_main(argv) == 0
     text = capsys.readouterr().out
     assert "embedded 5 images" in text and "ok 4, failed 1, reused 0" in text
@@ -499,8 +531,13 @@ def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
     assert iv.vectors.shape == (5, 1280) and iv.has_image.tolist() == [True] * 4 + [False]
     assert iv.meta["backbone"] == "efficientnet-lite0"
     data = json.loads(summary.read_text())
-    assert data["failures"] == [{"item_id": "broken", "path": str(folder / "broken.jpg"),
-                                 "reason": "not an image (PDF document)"}]
+    assert data["failures"] == [
+        {
+            "item_id": "broken",
+            "path": str(folder / "broken.jpg"),
+            "reason": "not an image (PDF document)",
+        }
+    ]
 
     assert cli_main(argv) == 0
     assert "reused 5" in capsys.readouterr().out
@@ -514,11 +551,16 @@ def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
 def test_cli_embed_manifest_and_errors(tmp_path: Path, capsys: Any) -> None:
     folder = _images(tmp_path / "imgs", 2)
     manifest = tmp_path / "items.csv"
-    manifest.write_text("item_id,path\nb,imgs/001.jpg\na,imgs/000.jpg\n"
-                        "u,https://example.invalid/x.jpg\n")
+    manifest.write_text(
+        "item_id,path\nb,imgs/001.jpg\na,imgs/000.jpg\nu,https://example.invalid/x.jpg\n"
+    )
     out = tmp_path / "v.parquet"
-    assert cli_main(["embed", "--manifest", str(manifest), "-o", str(out), "--engine", "torch",
-                     "--quiet"]) == 0
+    assert (
+        cli_main(
+            ["embed", "--manifest", str(manifest), "-o", str(out), "--engine", "torch", "--quiet"]
+        )
+        == 0
+    )
     assert "URL, not a local file" in capsys.readouterr().out
     iv = read_vectors(out)
     assert list(iv.ids) == ["b", "a", "u"] and iv.has_image.tolist() == [True, True, False]

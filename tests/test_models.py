@@ -385,3 +385,12 @@ def test_feature_scaler_projection() -> None:
     assert FeatureScaler(n_components=12).fit(v).components_ is None
     with pytest.raises(VisrecError, match="projected"):
         sc.to_arrays()
+
+
+def test_training_device_uses_the_shared_parser() -> None:
+    from visrec.models._train import resolve_device
+
+    assert str(resolve_device("cpu")) == "cpu"
+    assert str(resolve_device(None)) in ("cpu", "cuda")
+    with pytest.raises(VisrecError, match=r"unknown device 'gpu'; expected auto, cpu, cuda"):
+        resolve_device("gpu")

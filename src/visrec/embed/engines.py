@@ -10,13 +10,12 @@ whole pipeline rather than one batch, so ``visrec.embed.extract`` handles it.
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from visrec._device import resolve_device as _resolve
+from visrec._device import torch_device
 from visrec.embed import onnx_engine
 from visrec.errors import VisrecError
 
@@ -40,35 +39,6 @@ class Engine(Protocol):
         ...
 
 
-def _cuda_driver_present() -> bool:
-    """False when the NVIDIA driver library cannot be loaded, so torch cannot see a GPU.
-
-    Answering "cpu" from this avoids importing torch (~190 MB, seconds) on the ONNX path
-    of a machine without a GPU; with a driver present, torch still decides.
-    """
-    import ctypes
-
-    try:
-        ctypes.CDLL("nvcuda.dll" if os.name == "nt" else "libcuda.so.1")
-    except OSError:
-        return False
-    return True
-
-
-def _torch_cuda_missing() -> str | None:
-    """``None`` when torch can use CUDA, else why not (``visrec._device`` probe)."""
-    if not _cuda_driver_present():
-        return "torch sees no CUDA GPU (no NVIDIA driver found); use --device cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return None
-    return (
-        f"torch sees no CUDA GPU (torch {torch.__version__}); use --device cpu or install "
-        "a CUDA build of torch"
-    )
-
-
 def resolve_device(device: str | None = "auto") -> str:
     """The torch device for ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
 
@@ -76,7 +46,7 @@ def resolve_device(device: str | None = "auto") -> str:
     unknown string or an unusable CUDA device raises ``VisrecError``
     (``visrec._device.resolve_device``).
     """
-    return _resolve(device, _torch_cuda_missing)
+    return torch_device(device)
 
 
 class TorchEngine:

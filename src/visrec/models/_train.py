@@ -22,15 +22,14 @@ if TYPE_CHECKING:
 
 
 def resolve_device(device: str | None) -> torch.device:
-    """``None``/``"auto"`` -> CUDA when available, else CPU; otherwise ``device`` as given."""
+    """``None``/``"auto"`` -> CUDA when torch sees a GPU, else CPU; ``"cpu"``, ``"cuda"``,
+    ``"cuda:N"`` as given; anything else, or CUDA without a GPU, raises ``VisrecError``
+    (the same rules as ``visrec embed --device``: ``visrec._device``)."""
     import torch
 
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError as exc:
-        raise VisrecError(f"invalid device {device!r} ({exc})") from exc
+    from visrec._device import torch_device
+
+    return torch.device(torch_device(device))
 
 
 def torch_seed(rng: np.random.Generator) -> int:
