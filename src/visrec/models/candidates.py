@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visrec.models.base import Recommender, top_n
+from visrec._ranking import top_candidates
+from visrec.models.base import Recommender
 
 
 @dataclass
@@ -70,20 +71,11 @@ def rank_block(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     Returns ``(positions, scores)`` of shape ``(rows, n)``; -1 / NaN pads rows with fewer
     than ``n`` eligible candidates.
     """
+    # one ranking rule (visrec._ranking): training items (NaN) excluded, everything else
+    # by score, the unscorable (-inf) last and among themselves by candidate position
+    exclude = np.isnan(scores)
     finite = np.where(np.isfinite(scores), scores, -np.inf)
-    idx1, val1 = top_n(finite, n)
-    if not (idx1 < 0).any():  # every row filled by scored candidates: the common case
-        return idx1, val1
-    # unscorable-but-eligible candidates, first in candidate order
-    order_key = np.where(
-        np.isneginf(scores), -np.arange(scores.shape[1], dtype=np.float64), -np.inf
-    )
-    idx2, _ = top_n(order_key, n)
-    idx = np.hstack([idx1, idx2])
-    val = np.hstack([val1, np.where(idx2 >= 0, -np.inf, np.nan)])
-    first = np.argsort(idx < 0, axis=1, kind="stable")[:, :n]
-    idx = np.take_along_axis(idx, first, axis=1)
-    val = np.take_along_axis(val, first, axis=1)
+    idx, val = top_candidates(finite, n, exclude)
     val[idx < 0] = np.nan
     return idx, val
 
