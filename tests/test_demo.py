@@ -247,7 +247,7 @@ def test_recommender_section(tmp_path: Path, stand_in: list[int]) -> None:
     )  # fmt: skip
     table = res.recommenders
     assert table is not None, res.recommenders_note
-    assert table.groupby("protocol").size().to_dict() == {"cold-items": 3, "warm": 3}
+    assert table.groupby("protocol").size().to_dict() == {"cold-items": 4, "warm": 4}
     cold = table[table.protocol == "cold-items"]
     # models that cannot read pictures give every unseen item the same score
     assert cold.loc["popularity", "AUC"] == pytest.approx(0.5)
@@ -255,8 +255,12 @@ def test_recommender_section(tmp_path: Path, stand_in: list[int]) -> None:
     html = res.report_path.read_text()
     assert '<section id="recommenders">' in html
     assert f"{cold.loc['vbpr', 'AUC']:.3f}" in html
+    assert f"{cold.loc['visual-cf', 'AUC']:.3f}" in html
+    # on warm items visual-cf is BPR exactly (the map only serves unseen items)
+    warm = table[table.protocol == "warm"]
+    assert warm.loc["visual-cf", "AUC"] == pytest.approx(warm.loc["bpr", "AUC"])
     saved = json.loads(res.results_path.read_text())
-    assert len(saved["recommenders"]) == 6
+    assert len(saved["recommenders"]) == 8
 
 
 def test_max_items_samples(tmp_path: Path, stand_in: list[int]) -> None:

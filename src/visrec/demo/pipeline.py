@@ -127,7 +127,7 @@ class DemoResult:
             lines.append(self.knn.format())
         if self.knn_note:
             lines.append(("note: " if self.knn is not None else "skipped: ") + self.knn_note)
-        lines += ["", "== recommenders: popularity vs BPR vs VBPR =="]
+        lines += ["", "== recommenders: popularity vs BPR vs VBPR vs visual-cf =="]
         if self.recommenders is not None:
             lines.append(self.recommenders.to_string(float_format=lambda v: f"{v:.3f}"))
         if self.recommenders_note:
@@ -216,7 +216,7 @@ def run_demo(
         summary): a quicker look at a large dataset. The rows left out are counted in
         ``notes`` and ``knn_note``.
     recommenders : bool, optional
-        Also compare popularity, BPR and VBPR (one seed, warm and cold-start items
+        Also compare popularity, BPR, VBPR and visual-cf (one seed, warm and cold-start items
         protocols, :func:`visrec.evaluation.runner.run_experiment`). Default: on for the
         generated catalogue, off for ``data_dir`` (use ``visrec evaluate`` there).
     random_state : int, default 0
@@ -404,7 +404,10 @@ def run_demo(
             else "skipped: no interactions in this dataset"
         )
     else:
-        say("comparing recommenders (popularity, BPR, VBPR; warm and cold-start items) ...")
+        say(
+            "comparing recommenders (popularity, BPR, VBPR, visual-cf; warm and cold-start "
+            "items) ..."
+        )
         rec_table, rec_note = _compare_recommenders(interactions, iv, random_state)
         if rec_table is not None:
             timings["recommenders"] = time.perf_counter() - t0
@@ -490,7 +493,7 @@ REC_K = 10
 def _compare_recommenders(
     interactions: pd.DataFrame, iv: Any, random_state: int
 ) -> tuple[pd.DataFrame | None, str]:
-    """Popularity, BPR and VBPR on the warm and cold-start-items protocols, one seed.
+    """Popularity, BPR, VBPR and visual-cf on the warm and cold-start-items protocols, one seed.
 
     Returns ``(table, note)``; ``table`` is None with the reason in ``note`` when the
     models or the runner are not available or the data is too small.
@@ -504,7 +507,7 @@ def _compare_recommenders(
         try:
             res = run_experiment(
                 interactions[["user_id", "item_id"]], iv, protocol,
-                models=("popularity", "bpr", "vbpr"), seeds=(random_state,), k=REC_K,
+                models=("popularity", "bpr", "vbpr", "visual-cf"), seeds=(random_state,), k=REC_K,
                 progress=False,
             )  # fmt: skip
         except (ImportError, VisrecError) as exc:
@@ -526,7 +529,8 @@ def _compare_recommenders(
     note = (
         f"Top-{REC_K} recommendation of held-out interactions, one seed. warm: a random 20% "
         "of each user's items held out; cold-items: 20% of the items held out with all "
-        "their interactions, so only a model that reads the pictures (VBPR) can rank them "
+        "their interactions, so only the models that read the pictures (VBPR; visual-cf, "
+        "which is BPR plus a map from picture to BPR factors) can rank them "
         "(the others score them all the same: AUC 0.5). AUC 0.5 is chance, 1 is perfect."
     )
     return table, note

@@ -256,12 +256,12 @@ def _recommender_section(data: ReportData) -> str:
     if data.recommenders is None:
         return _section(
             "recommenders",
-            "Recommenders: popularity vs BPR vs VBPR",
+            "Recommenders: popularity vs BPR vs VBPR vs visual-cf",
             _note(data.recommenders_note or "not run", "skipped"),
         )
     return _section(
         "recommenders",
-        "Recommenders: popularity vs BPR vs VBPR",
+        "Recommenders: popularity vs BPR vs VBPR vs visual-cf",
         _table(data.recommenders, str(data.recommenders.index.name or ""))
         + _note(data.recommenders_note, "explain"),
     )
