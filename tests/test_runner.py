@@ -246,6 +246,25 @@ def test_cli_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert data["seeds"] == [0, 1]
 
 
+def test_cli_evaluate_default_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame, iv = checkerboard()
+    csv = tmp_path / "train.csv"
+    frame.to_csv(csv, index=False)
+    vec = tmp_path / "v.parquet"
+    write_vectors(vec, iv)
+    base = ["evaluate", "--interactions", str(csv), "--seeds", "1", "--k", "4", "--quiet",
+            "--param", "bpr.epochs=2", "--json"]  # fmt: skip
+    assert main([*base, str(tmp_path / "a.json")]) == 0  # no vectors: no picture models
+    assert list(json.loads((tmp_path / "a.json").read_text())["summary"]) == [
+        "popularity", "bpr"]  # fmt: skip
+    argv = [*base, str(tmp_path / "b.json"), "--vectors", str(vec),
+            "--param", "vbpr.epochs=2", "--param", "visual-cf.epochs=2"]  # fmt: skip
+    assert main(argv) == 0
+    assert list(json.loads((tmp_path / "b.json").read_text())["summary"]) == [
+        "popularity", "bpr", "vbpr", "visual-cf"]  # fmt: skip
+    capsys.readouterr()
+
+
 def test_cli_evaluate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     frame, _ = checkerboard()
     csv = tmp_path / "train.csv"

@@ -14,7 +14,9 @@ from visrec.commands._common import (
 )
 from visrec.errors import VisrecError
 
-DEFAULT_MODELS = "popularity,bpr,vbpr"
+# with --vectors every model; without, only those that need no pictures
+DEFAULT_MODELS = "popularity,bpr,vbpr,visual-cf"
+DEFAULT_MODELS_NO_VECTORS = "popularity,bpr"
 
 EPILOG = """\
 examples:
@@ -62,8 +64,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--models",
-        default=DEFAULT_MODELS,
-        help=f"comma-separated registered models (default {DEFAULT_MODELS})",
+        default=None,
+        help=f"comma-separated registered models (default {DEFAULT_MODELS} with --vectors, "
+        f"{DEFAULT_MODELS_NO_VECTORS} without)",
     )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds 0..N-1 (default 3)")
     p.add_argument("--k", type=int, default=20, help="list length for @K metrics (default 20)")
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--k must be at least 1, got {args.k}")
     if not 0.0 < args.test_ratio < 1.0:
         raise VisrecError(f"--test-ratio must be between 0 and 1, got {args.test_ratio}")
+    if args.models is None:
+        args.models = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
     names = [n for n, _ in parse_model_specs(args.models)]
     params = parse_model_params(args.param, names)
     specs = [(n, params.get(n, {})) for n in names]
