@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +109,7 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
     notes: list[str] = []
     if reviews:
         res = load_amazon_reviews(reviews)
-        n = 0
-        for rid, imgs in zip(res.frame["review_id"], res.frame["image"], strict=True):
-            if imgs:
-                urls.setdefault(str(rid), imgs[0])
-                n += 1
+        n = _add_first_urls(urls, res.frame["review_id"], res.frame["image"])
         notes.append(
             f"{len(reviews)} review file(s): {res.n_rows:,} reviews, {n:,} with "
             f"photos (first photo each; {len(set(urls.values())):,} distinct URLs)"
@@ -121,11 +118,7 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
             notes.append(res.describe_bad())
     if meta:
         res = load_amazon_meta(meta)
-        n = 0
-        for asin, imgs in zip(res.frame["item_id"], res.frame["image_urls"], strict=True):
-            if imgs:
-                urls.setdefault(str(asin), imgs[0])
-                n += 1
+        n = _add_first_urls(urls, res.frame["item_id"], res.frame["image_urls"])
         notes.append(f"{len(meta)} meta file(s): {res.n_rows:,} products, {n:,} with images")
         if res.n_bad:
             notes.append(res.describe_bad())
@@ -139,6 +132,17 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
         for k, v in web.items():
             urls.setdefault(k, v)
     return urls, notes
+
+
+def _add_first_urls(urls: dict[str, str], ids: Iterable[Any], images: Iterable[Any]) -> int:
+    """Add each id's first image URL to ``urls`` (an id already there keeps its URL);
+    returns how many ids had at least one URL."""
+    n = 0
+    for key, imgs in zip(ids, images, strict=True):
+        if imgs:
+            urls.setdefault(str(key), imgs[0])
+            n += 1
+    return n
 
 
 def run(args: argparse.Namespace) -> int:
