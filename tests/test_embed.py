@@ -589,3 +589,15 @@ def test_embed_all_movielens_posters(shared_data: Path, tmp_path: Path) -> None:
     assert iv.has_image.all() and res.failures == []
     assert "1" in set(iv.ids) and iv.meta["backbone"] == "efficientnet-lite0"
     assert np.all(np.linalg.norm(iv.vectors, axis=1) > 0)
+
+
+def test_cli_device_is_checked_by_the_shared_parser(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    img = tmp_path / "imgs"
+    img.mkdir()
+    Image.new("RGB", (8, 8), "red").save(img / "a.jpg")
+    argv = ["embed", str(img), "-o", str(tmp_path / "v.parquet"), "--device", "gpu", "--quiet"]
+    assert cli_main(argv) == 2
+    assert "unknown device 'gpu'; expected auto, cpu, cuda or cuda:N" in capsys.readouterr().err
+    assert not (tmp_path / "v.parquet").exists()

@@ -44,9 +44,7 @@ def register(subparsers: Any) -> None:
         "images_dir", metavar="IMAGES_DIR", nargs="?", help="folder of <item_id>.<ext> images"
     )
     p.add_argument("-o", "--output", metavar="OUT", help="vectors Parquet file to write")
-    p.add_argument(
-        "--manifest", metavar="CSV", help="item_id,path CSV/TSV instead of IMAGES_DIR"
-    )
+    p.add_argument("--manifest", metavar="CSV", help="item_id,path CSV/TSV instead of IMAGES_DIR")
     p.add_argument(
         "--backbone",
         default="efficientnet-lite0",
@@ -62,13 +60,11 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--device",
         default="auto",
-        choices=("auto", "cpu", "cuda"),
-        help="auto uses CUDA when available (default auto)",
+        metavar="DEVICE",
+        help="auto, cpu, cuda or cuda:N; auto uses CUDA when available (default auto)",
     )
     p.add_argument("--batch-size", type=int, metavar="N", help="default: the engine's best")
-    p.add_argument(
-        "--workers", type=int, metavar="N", help="decode threads (default min(4, CPUs))"
-    )
+    p.add_argument("--workers", type=int, metavar="N", help="decode threads (default min(4, CPUs))")
     p.add_argument(
         "--chunk-size",
         type=int,
@@ -100,8 +96,10 @@ def _list_backbones() -> int:
             else f"resize to {h}x{w}"
         )
         default = "  (default)" if name == DEFAULT_BACKBONE else ""
-        print(f"{name:<20} {bb.dim:>5}-d  {resize}, {pp['interpolation']}, "
-              f"mean {pp['mean'][0]:.3f}.., std {pp['std'][0]:.3f}..{default}")
+        print(
+            f"{name:<20} {bb.dim:>5}-d  {resize}, {pp['interpolation']}, "
+            f"mean {pp['mean'][0]:.3f}.., std {pp['std'][0]:.3f}..{default}"
+        )
     return 0
 
 
@@ -183,9 +181,7 @@ def run(args: argparse.Namespace) -> int:
             "backbone": result.backbone,
             "engine": result.engine,
             "output": str(args.output),
-            "failures": [
-                {"item_id": i, "path": p, "reason": r} for i, p, r in result.failures
-            ],
+            "failures": [{"item_id": i, "path": p, "reason": r} for i, p, r in result.failures],
             "notes": result.notes,
         }
         write_text_atomic(args.json, json.dumps(summary, indent=2))
