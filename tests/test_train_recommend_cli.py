@@ -197,6 +197,25 @@ def test_train_keeps_implicit_rows_with_blank_rating(
     assert "skipped" not in cap.err
 
 
+def test_train_progress_bar_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("user_id,item_id\nu1,i1\nu1,i2\nu2,i1\nu2,i3\n")
+    base = ["train", "--model", "bpr", "--interactions", str(path), "--param", "epochs=2"]
+
+    def params(*flags: str) -> dict[str, object]:
+        out = tmp_path / ("m" + "".join(flags))
+        assert main([*base, "-o", str(out), *flags]) == 0
+        return json.loads((out / "train.json").read_text())["params"]
+
+    # stderr is captured (not a terminal): no bar unless asked for
+    assert params()["verbose"] is False
+    assert params("--verbose")["verbose"] is True
+    assert params("--quiet")["verbose"] is False
+    with pytest.raises(SystemExit):
+        main([*base, "-o", str(tmp_path / "x"), "--verbose", "--quiet"])
+    capsys.readouterr()
+
+
 def test_retrain_replaces_folder(files: dict[str, Path], tmp_path: Path) -> None:
     folder = _train(files, tmp_path, "popularity")
     (folder / "stale.txt").write_text("x")

@@ -30,7 +30,8 @@ examples:
       -o models/vcf --seed 1
   visrec recommend models/vcf --n 20 -o recs.csv --items new_items.txt
 
-Every row of the interactions file is an implicit positive (ratings are ignored,
+A progress bar shows on a terminal (--quiet hides it). Every row of the interactions
+file is an implicit positive (ratings and timestamps are not read,
 duplicate user-item pairs collapse). Accepted layouts: a CSV with header
 user_id,item_id[,rating,timestamp] (and common aliases), MovieLens u.data, parquet.
 Models: popularity, bpr, vbpr, visual-cf (vbpr and visual-cf need --vectors); defaults
@@ -59,7 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a hyperparameter, e.g. --param factors=32 (repeatable; JSON values)",
     )
-    p.add_argument("--verbose", action="store_true", help="show a progress bar over epochs")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show a progress bar over epochs (default: only when stderr is a terminal)",
+    )
+    bar.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -73,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     defaults = klass().get_params()
     if "random_state" in defaults:
         params.setdefault("random_state", args.seed)
-    if args.verbose and "verbose" in defaults:
-        params["verbose"] = True
+    # a progress bar on long fits, unless output goes to a file/pipe (or --quiet)
+    show_bar = args.verbose or (not args.quiet and sys.stderr.isatty())
+    if show_bar and "verbose" in defaults:
+        params.setdefault("verbose", True)
     try:
         model = klass(**params)
     except TypeError as exc:
