@@ -330,6 +330,24 @@ class TestVisualCF(NewItemContract):
         np.testing.assert_allclose(fitted.score([0, 13]), bpr.score([0, 13]), rtol=1e-5, atol=1e-6)
 
 
+def test_load_calls_after_load_once_state_is_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inter, _ = checkerboard()
+    folder = make_model("popularity").fit(inter).save(tmp_path / "m")
+    calls: list[str] = []
+    klass = get_model_class("popularity")
+    monkeypatch.setattr(klass, "_set_extra_state", lambda self, state: calls.append("extra"))
+
+    def after_load(self: Recommender) -> None:
+        assert hasattr(self, "item_counts_") and hasattr(self, "seen_")
+        calls.append("after")
+
+    monkeypatch.setattr(klass, "_after_load", after_load)
+    Recommender.load(folder)
+    assert calls == ["extra", "after"]
+
+
 def test_every_registered_model_has_a_contract_class() -> None:
     covered = {
         c.model_name

@@ -227,6 +227,13 @@ class Recommender(ParamsMixin, ABC):
     def _set_extra_state(self, state: dict[str, Any]) -> None:
         """Restore what ``_extra_state`` returned."""
 
+    def _after_load(self) -> None:
+        """Rebuild state derived from the saved arrays and JSON state (no-op by default).
+
+        ``load`` calls this last, once every array and ``_set_extra_state`` are restored,
+        so derived attributes need not be saved.
+        """
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``model.json`` + ``arrays.npz`` into folder ``path`` (atomically each)."""
         self._check_fitted()
@@ -290,6 +297,7 @@ class Recommender(ParamsMixin, ABC):
         if meta.get("vector_meta") is not None:
             model.vector_meta_ = meta["vector_meta"]
         model._set_extra_state(meta.get("extra", {}))
+        model._after_load()
         return model
 
 

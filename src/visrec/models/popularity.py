@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -35,10 +35,10 @@ class Popularity(Recommender):
         has_image: np.ndarray | None,
     ) -> None:
         self.item_counts_ = np.asarray(self.seen_.sum(axis=0)).ravel().astype(np.float32)
-        self._set_extra_state({})
+        # the score row is derived the same way after fit as after load
+        self._after_load()
 
-    def _set_extra_state(self, state: dict[str, Any]) -> None:
-        # ``load`` calls this once the arrays are back, so fit and load share it
+    def _after_load(self) -> None:
         counts = self.item_counts_
         self.item_scores_ = np.where(counts > 0, counts, -np.inf).astype(np.float32)
 
