@@ -23,9 +23,12 @@ here. By default a local Ray instance is started (and shut down afterwards); wit
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
+from importlib.machinery import PathFinder
 from typing import Any
 
 import numpy as np
@@ -46,12 +49,20 @@ OnChunk = Callable[[int, np.ndarray, np.ndarray, list[str | None]], None]
 
 
 def ray_available() -> bool:
-    """True when ``ray.data`` can be imported."""
-    try:
-        import ray.data  # noqa: F401
-    except ImportError:
+    """True when ``ray.data`` can be imported (Ray and its ``ray.data`` subpackage are
+    installed; its other needs, pandas and pyarrow, are visrec's own dependencies).
+
+    Checked with ``find_spec``, without importing Ray (which takes seconds):
+    ``find_spec("ray.data")`` would import the parent package, so unless Ray is already
+    imported the subpackage is looked up in Ray's own folder instead.
+    """
+    ray_spec = importlib.util.find_spec("ray")  # top-level: imports nothing
+    if ray_spec is None:
         return False
-    return True
+    if "ray" in sys.modules:  # already imported: the plain lookup costs nothing
+        return importlib.util.find_spec("ray.data") is not None
+    folders = ray_spec.submodule_search_locations
+    return folders is not None and PathFinder.find_spec("ray.data", list(folders)) is not None
 
 
 def _import_ray() -> Any:
