@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from visrec.cli import main
 from visrec.data.summary import format_summary, summarize
-from visrec.data.tables import load_interactions, load_item_table
+from visrec.data.tables import load_interactions, load_item_table, sniff_sep, split_first
 from visrec.errors import VisrecError
 
 
@@ -377,3 +377,24 @@ def test_real_item_tables(shared_data: Path) -> None:
     assert (counts["Apparel"], counts["Footwear"], counts["Accessories"]) == (1683, 651, 650)
     items = load_item_table(shared_data / "movielens-100k-posters" / "u.item")
     assert items.n_rows == 1682 and items.frame["title"].iloc[0] == "Toy Story (1995)"
+
+
+@pytest.mark.parametrize(
+    ("line", "suffix", "sep"),
+    [
+        ("1::2::5::881250949", ".dat", "::"),
+        ("a,b,c", ".tsv", "\t"),
+        ("a\tb", ".txt", "\t"),
+        ("a\tb\tc,d", ".csv", "\t"),  # .csv only stops a single tab from deciding
+        ("a;b;c,d", ".csv", ";"),
+        ("a|b|c", ".txt", "|"),
+        ("abc", ".txt", ","),
+    ],
+)
+def test_sniff_sep(line: str, suffix: str, sep: str) -> None:
+    assert sniff_sep(line, suffix) == sep
+
+
+def test_split_first_quotes_one_char_separators_only() -> None:
+    assert split_first('id,"a, b",c', ",") == ["id", "a, b", "c"]
+    assert split_first('1::"x::y"', "::") == ["1", '"x', 'y"']

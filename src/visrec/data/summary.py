@@ -23,11 +23,11 @@ from visrec.data.tables import (
     ITEM_FILES,
     LoadResult,
     PathLike,
-    _sniff_sep,
-    _split_first,
     is_json_file,
     load_interactions,
     load_item_table,
+    sniff_sep,
+    split_first,
 )
 from visrec.errors import VisrecError
 
@@ -217,8 +217,8 @@ def _load_items_guess(path: Path) -> LoadResult:
         header = fh.readline().rstrip("\r\n").removeprefix("\ufeff")
     # Sniffed as the item-table loader does, so the id column is found in a tab-,
     # semicolon- or pipe-separated header as well as a comma-separated one.
-    sep = _sniff_sep(header, path.suffix.lower())
-    names = [h.strip() for h in _split_first(header, sep)] if header.strip() else []
+    sep = sniff_sep(header, path.suffix.lower())
+    names = [h.strip() for h in split_first(header, sep)] if header.strip() else []
     id_col = next((c for c in ("item_id", "id", "asin") if c in names), "id")
     return load_item_table(path, id_col=id_col)
 

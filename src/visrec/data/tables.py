@@ -216,7 +216,23 @@ def _read_text(path: Path, encoding: str = "utf-8") -> str:
 _ML_ROW = re.compile(r"^\s*\d+(\t|::)\d+\1\d+(\.\d+)?\1\d+\s*$")
 
 
-def _sniff_sep(first_line: str, suffix: str) -> str:
+def sniff_sep(first_line: str, suffix: str) -> str:
+    """Field separator of a delimited table, guessed from its first line.
+
+    Parameters
+    ----------
+    first_line : str
+        The file's first line (header or first record).
+    suffix : str
+        The file's lower-case suffix (``".csv"``, ``".tsv"``, ...).
+
+    Returns
+    -------
+    str
+        ``"::"`` when the line holds it (MovieLens ``.dat``); a tab for ``.tsv``/``.tab``
+        or, unless the suffix is ``.csv``, when the line holds one; else the most
+        frequent of comma, tab, ``;`` and ``|`` (comma when none occurs).
+    """
     if "::" in first_line:
         return "::"
     if suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in first_line):
@@ -319,7 +335,7 @@ def load_interactions(
         raise VisrecError(f"{p}: file is empty, expected an interactions table")
     suffix = "".join(p.suffixes[-1:]).lower()
     if sep is None:
-        sep = _sniff_sep(first, suffix)
+        sep = sniff_sep(first, suffix)
     rows = _split_rows(text, sep)
     # The file itself, not the folder it was found in, so "file:line" points at it.
     where = str(p)
@@ -327,10 +343,10 @@ def load_interactions(
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
         or bool(_ML_ROW.match(first))
-        or all(re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", f) for f in _split_first(first, sep))
+        or all(re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", f) for f in split_first(first, sep))
     )
     if headerless:
-        n_fields = len(_split_first(first, sep))
+        n_fields = len(split_first(first, sep))
         if not 2 <= n_fields <= 4:
             raise VisrecError(
                 f"{where} line 1: a headerless table needs 2-4 fields "
@@ -359,7 +375,12 @@ def load_interactions(
     return result
 
 
-def _split_first(line: str, sep: str) -> list[str]:
+def split_first(line: str, sep: str) -> list[str]:
+    """Fields of one line as the table reader splits them.
+
+    A one-character ``sep`` follows CSV quoting (``"a,b"`` stays one field); a longer
+    one (``"::"``) is a plain split.
+    """
     if len(sep) == 1:
         return next(csv.reader([line], delimiter=sep))
     return line.split(sep)
@@ -638,7 +659,7 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     if not first:
         raise VisrecError(f"{p}: file is empty, expected an item table with a header")
     if sep is None:
-        sep = _sniff_sep(first, p.suffix.lower())
+        sep = sniff_sep(first, p.suffix.lower())
     rows = iter(_split_rows(text, sep))
     _, header = next(rows)
     header = [h.strip() for h in header]
