@@ -400,3 +400,18 @@ def test_summary_cli_reports_bad_records(tmp_path: Path, capsys: pytest.CaptureF
     assert "bad records (not kept): 3 (null rating 1, missing asin 1, invalid JSON 1)" in text
     assert f"{f}:2: 'overall' is null" in text
     assert "reviews with photo URLs                  1  (33.3%)" in text
+
+
+def test_ids_only_rejects_bad_ids_exactly_as_the_full_loader(tmp_path: Path) -> None:
+    f = tmp_path / "X_5.json"
+    no_user = {k: v for k, v in review("B2", "U2", 2).items() if k != "reviewerID"}
+    write_jsonl(f, [GOOD_1, no_user, review("B3", " ", 3), NO_ASIN, review(" ", "U5", 5)])
+    full, ids = load_amazon_reviews(f), load_amazon_reviews(f, ids_only=True)
+    assert [str(b) for b in ids.bad] == [str(b) for b in full.bad]
+    assert [(b.line, b.kind) for b in ids.bad] == [
+        (2, "missing reviewerID"),
+        (3, "missing reviewerID"),
+        (4, "missing asin"),
+        (5, "missing asin"),
+    ]
+    assert ids.frame.equals(full.frame[["user_id", "item_id"]])

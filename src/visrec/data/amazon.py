@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -239,30 +239,24 @@ def load_amazon_reviews(
         return scan.result(_review_ids(scan))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
     seen: dict[str, int] = {}
-    for category, where, line, rec in scan.objects():
-        problem = _review_problem(rec)
-        if problem is not None:
-            scan.bad.append(BadRecord(where, line, problem[0], problem[1]))
-            continue
-        user = _as_id(rec["reviewerID"])
-        item = _as_id(rec["asin"])
-        ts = _review_time(rec)
+    for r in _checked_reviews(scan, _review_problem):
+        ts = _review_time(r.rec)
         if ts is None:
             scan.bad.append(
-                BadRecord(where, line, "missing time", "no usable unixReviewTime or reviewTime")
+                BadRecord(r.where, r.line, "missing time", "no usable unixReviewTime or reviewTime")
             )
             continue
-        key = f"{item}_{user}_{ts}"
+        key = f"{r.item}_{r.user}_{ts}"
         k = seen.get(key, 0) + 1
         seen[key] = k
         cols["review_id"].append(key if k == 1 else f"{key}_{k}")
-        cols[USER].append(user)
-        cols[ITEM].append(item)
-        cols[RATING].append(float(rec["overall"]))
+        cols[USER].append(r.user)
+        cols[ITEM].append(r.item)
+        cols[RATING].append(float(r.rec["overall"]))
         cols[TIMESTAMP].append(ts)
-        cols["verified"].append(bool(rec.get("verified", False)))
-        cols["image"].append(_url_list(rec.get("image")))
-        cols["category"].append(category)
+        cols["verified"].append(bool(r.rec.get("verified", False)))
+        cols["image"].append(_url_list(r.rec.get("image")))
+        cols["category"].append(r.category)
     frame = pd.DataFrame(
         {
             "review_id": pd.Series(cols["review_id"], dtype=str),
@@ -282,14 +276,36 @@ def _review_ids(scan: _JsonScan) -> pd.DataFrame:
     """``user_id``/``item_id`` of every review that has both (``ids_only``)."""
     users: list[str] = []
     items: list[str] = []
-    for _category, where, line, rec in scan.objects():
-        problem = _id_problem(rec)
+    for r in _checked_reviews(scan, _id_problem):
+        users.append(r.user)
+        items.append(r.item)
+    return pd.DataFrame({USER: pd.Series(users, dtype=str), ITEM: pd.Series(items, dtype=str)})
+
+
+class _Review(NamedTuple):
+    """A review record that passed its check, with its reviewerID and asin cleaned."""
+
+    category: str
+    where: str
+    line: int
+    rec: dict[str, Any]
+    user: str
+    item: str
+
+
+def _checked_reviews(
+    scan: _JsonScan, problem_of: Callable[[dict[str, Any]], tuple[str, str] | None]
+) -> Iterator[_Review]:
+    """The review objects of ``scan`` that pass ``problem_of`` (it returns ``None``);
+    one it gives a ``(kind, message)`` goes to ``scan.bad`` instead, in file order."""
+    for category, where, line, rec in scan.objects():
+        problem = problem_of(rec)
         if problem is not None:
             scan.bad.append(BadRecord(where, line, problem[0], problem[1]))
             continue
-        users.append(str(_as_id(rec["reviewerID"])))
-        items.append(str(_as_id(rec["asin"])))
-    return pd.DataFrame({USER: pd.Series(users, dtype=str), ITEM: pd.Series(items, dtype=str)})
+        user, item = _as_id(rec["reviewerID"]), _as_id(rec["asin"])
+        assert user is not None and item is not None  # vetted by problem_of
+        yield _Review(category, where, line, rec, user, item)
 
 
 def _id_problem(rec: dict[str, object]) -> tuple[str, str] | None:
