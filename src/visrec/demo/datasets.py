@@ -94,6 +94,81 @@ def _interactions(path: Path, notes: list[str]) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """One recognised layout: the files that mark it and where its parts are."""
+
+    name: str
+    #: a folder is this layout when it holds the file ``marker`` and the folder ``images``
+    marker: str
+    images: str
+    #: item table with the labels, read when present (``id_col`` -> ``label_col``)
+    items: str
+    id_col: str
+    label_col: str
+    label_name: str
+    #: interactions file, read when present; ``None`` for a layout that has none
+    interactions: str | None
+
+    def matches(self, root: Path) -> bool:
+        return (root / self.marker).is_file() and (root / self.images).is_dir()
+
+    def load(self, root: Path) -> DemoDataset:
+        from visrec.data.images_index import find_images
+
+        notes: list[str] = []
+        images = find_images(root / self.images)
+        items = root / self.items
+        labels = _labels(items, self.id_col, self.label_col, notes) if items.is_file() else {}
+        inter = None if self.interactions is None else root / self.interactions
+        interactions = _interactions(inter, notes) if inter and inter.is_file() else None
+        return DemoDataset(
+            name=root.name,
+            layout=self.name,
+            root=root,
+            images=images,
+            labels=labels,
+            label_name=self.label_name,
+            interactions=interactions,
+            notes=notes,
+        )
+
+
+# In the order they are checked (the module docstring describes them).
+_LAYOUTS = (
+    _Layout(
+        "movielens",
+        marker="u.data",
+        images="posters",
+        items="u.item",
+        id_col="item_id",
+        label_col="genre",
+        label_name="first genre",
+        interactions="u.data",
+    ),
+    _Layout(
+        "fashion",
+        marker="styles.csv",
+        images="images",
+        items="styles.csv",
+        id_col="id",
+        label_col="masterCategory",
+        label_name="masterCategory",
+        interactions=None,
+    ),
+    _Layout(
+        "generic",
+        marker="items.csv",
+        images="images",
+        items="items.csv",
+        id_col="item_id",
+        label_col="category",
+        label_name="category",
+        interactions="interactions.csv",
+    ),
+)
+
+
 def load_demo_dataset(data_dir: str | os.PathLike[str]) -> DemoDataset:
     """Recognise the layout of ``data_dir`` and load it (see the module docstring).
 
@@ -102,52 +177,12 @@ def load_demo_dataset(data_dir: str | os.PathLike[str]) -> DemoDataset:
     VisrecError
         When the folder matches none of the layouts; the message lists them.
     """
-    from visrec.data.images_index import find_images
-
     root = Path(data_dir)
     if not root.is_dir():
         raise VisrecError(f"dataset folder {str(root)!r} does not exist or is not a folder")
-    notes: list[str] = []
-    if (root / "u.data").is_file() and (root / "posters").is_dir():
-        images = find_images(root / "posters")
-        labels = (
-            _labels(root / "u.item", "item_id", "genre", notes)
-            if (root / "u.item").is_file()
-            else {}
-        )
-        return DemoDataset(
-            name=root.name,
-            layout="movielens",
-            root=root,
-            images=images,
-            labels=labels,
-            label_name="first genre",
-            interactions=_interactions(root / "u.data", notes),
-            notes=notes,
-        )
-    if (root / "styles.csv").is_file() and (root / "images").is_dir():
-        return DemoDataset(
-            name=root.name,
-            layout="fashion",
-            root=root,
-            images=find_images(root / "images"),
-            labels=_labels(root / "styles.csv", "id", "masterCategory", notes),
-            label_name="masterCategory",
-            interactions=None,
-            notes=notes,
-        )
-    if (root / "items.csv").is_file() and (root / "images").is_dir():
-        inter = root / "interactions.csv"
-        return DemoDataset(
-            name=root.name,
-            layout="generic",
-            root=root,
-            images=find_images(root / "images"),
-            labels=_labels(root / "items.csv", "item_id", "category", notes),
-            label_name="category",
-            interactions=_interactions(inter, notes) if inter.is_file() else None,
-            notes=notes,
-        )
+    for layout in _LAYOUTS:
+        if layout.matches(root):
+            return layout.load(root)
     present = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())[:12]
     raise VisrecError(
         f"{root}: not a dataset folder visrec demo recognises "
