@@ -96,9 +96,10 @@ class BPR(Recommender):
             verbose=self.verbose,
         )
         self.user_factors_, self.item_factors_, self.item_bias_ = p, q, b
-        self.item_trained_ = np.asarray(self.seen_.sum(axis=0)).ravel() > 0
+        self._after_load()
 
-    def _set_extra_state(self, state: dict[str, Any]) -> None:
+    def _after_load(self) -> None:
+        # Derived, not saved: items with no training interaction rank last.
         self.item_trained_ = np.diff(self.seen_.tocsc().indptr) > 0
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
