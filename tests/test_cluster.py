@@ -161,6 +161,8 @@ def test_cli_cluster_missing_column_is_a_clear_error(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "'x'" in err and "labels.csv" in err
+    # the file's own column names, not the loader's internal "_line" or renamed "item_id"
+    assert "(columns: ['id', 'kind', 'other'])" in err and "_line" not in err
 
 
 def test_real_styles_table_reads_cleanly(shared_data):

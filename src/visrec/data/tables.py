@@ -630,9 +630,10 @@ def load_item_table(
     if label_col is not None:
         col = "genre" if p.name == "u.item" and label_col in ("genre", "genres") else label_col
         if col not in result.frame.columns:
-            raise VisrecError(
-                f"{p}: no label column {label_col!r} (columns: {list(result.frame.columns)})"
-            )
+            # The file's own names: not the internal "_line", the id column as spelled there.
+            id_name = ITEM if p.name == "u.item" else id_col
+            shown = [id_name if c == ITEM else c for c in result.frame.columns if c != "_line"]
+            raise VisrecError(f"{p}: no label column {label_col!r} (columns: {shown})")
         lab = result.frame[col]
         empty = (lab.isna() | (lab.astype(str).str.strip() == "")).to_numpy()
         if empty.any():
