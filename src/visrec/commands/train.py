@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
     from visrec.models.registry import get_model_class
 
+    out = Path(args.output)
+    check_model_folder(out)  # before training: never lose an hour's fit to a bad -o
     klass = get_model_class(args.model)
     params = parse_params(args.param)
     defaults = klass().get_params()
@@ -112,7 +114,6 @@ def run(args: argparse.Namespace) -> int:
     fit_s = time.perf_counter() - t1
     n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
 
-    out = Path(args.output)
     provenance = {
         "model": args.model,
         "params": model.get_params(),
@@ -139,12 +140,56 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def check_model_folder(out: Path) -> None:
+    """Refuse an ``-o`` folder that ``save_model_folder`` must not replace.
+
+    A missing folder, an empty one and a visrec model folder (one a previous
+    ``visrec train`` wrote) are fine; anything else would be deleted by the swap, so it
+    is an error, raised before any training. So is the current folder or a parent of it
+    (it cannot be swapped out from under the process).
+
+    Raises
+    ------
+    VisrecError
+        Naming the folder and why it cannot be used.
+    """
+    resolved = out.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise VisrecError(
+            f"{out}: is the current folder or one above it; name a folder for the model, "
+            "e.g. -o models/bpr"
+        )
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        what = "it is a file" if out.is_file() else "it is not a folder"
+        raise VisrecError(f"{out} exists and is not a visrec model folder ({what})")
+    if is_model_folder(out) or not any(out.iterdir()):
+        return
+    raise VisrecError(
+        f"{out} exists and is not a visrec model folder (no visrec model.json in it); "
+        "name a new or empty folder, or an earlier model folder to replace"
+    )
+
+
+def is_model_folder(folder: Path) -> bool:
+    """True when ``folder`` holds a ``model.json`` as ``Recommender.save`` writes it."""
+    from visrec.models.base import MODEL_JSON
+
+    try:
+        meta = json.loads((folder / MODEL_JSON).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(meta, dict) and "model" in meta and "visrec_version" in meta
+
+
 def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None:
     """Save into a temporary sibling folder, then swap it in, so a reader never sees a
-    half-written model (an existing folder is replaced only once the new one is complete)."""
+    half-written model (an existing folder is replaced only once the new one is complete,
+    and only when :func:`check_model_folder` allows it)."""
+    check_model_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists() and not out.is_dir():
-        raise VisrecError(f"{out} exists and is not a folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         model.save(tmp)
@@ -152,9 +197,11 @@ def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None
         os.chmod(tmp, 0o755)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                os.replace(out, old / out.name)
+                os.replace(tmp, out)
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
     except BaseException:

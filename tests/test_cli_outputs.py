@@ -1,0 +1,106 @@
+"""Where commands write: ``train -o`` never deletes a folder it did not write, output
+paths that are folders are one-line errors (found by a new-user walkthrough)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from visrec.cli import main
+
+
+@pytest.fixture()
+def train_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "train.csv"
+    path.write_text("user_id,item_id\nu1,i1\nu1,i2\nu2,i1\nu2,i3\nu3,i2\nu3,i3\n")
+    return path
+
+
+def _train(train_csv: Path, out: Path | str) -> list[str]:
+    return ["train", "--model", "popularity", "--interactions", str(train_csv), "-o", str(out)]
+
+
+# ------------------------------------------------------------------ train -o
+def test_train_refuses_a_folder_it_did_not_write(
+    train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scratch = tmp_path / "scratch"
+    (scratch / "sub").mkdir(parents=True)
+    (scratch / "keep.txt").write_text("important")
+    assert main(_train(train_csv, scratch)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {scratch} exists and is not a visrec model folder (")
+    assert err.count("\n") == 1
+    assert (scratch / "keep.txt").read_text() == "important"
+    assert (scratch / "sub").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scratch", "train.csv"]
+
+
+def test_train_refuses_a_folder_with_a_foreign_model_json(
+    train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "model.json").write_text('{"name": "someone else\'s"}')
+    assert main(_train(train_csv, other)) == 2
+    assert "is not a visrec model folder" in capsys.readouterr().err
+    assert (other / "model.json").exists()
+
+
+def test_train_refuses_a_file(
+    train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("keep")
+    assert main(_train(train_csv, target)) == 2
+    err = capsys.readouterr().err
+    assert f"{target} exists and is not a visrec model folder (it is a file)" in err
+    assert target.read_text() == "keep"
+
+
+def test_train_checks_the_folder_before_training(
+    train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "keep.txt").write_text("x")
+    # the interactions file is missing too: the -o check comes first, before any load
+    argv = _train(tmp_path / "missing.csv", scratch)
+    assert main(argv) == 2
+    assert "is not a visrec model folder" in capsys.readouterr().err
+
+
+def test_train_uses_an_empty_folder_and_replaces_its_own(
+    train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    assert main(_train(train_csv, out)) == 0
+    assert (out / "model.json").is_file() and (out / "train.json").is_file()
+    (out / "stale.txt").write_text("x")
+    assert main(_train(train_csv, out)) == 0  # a model folder: replaced whole
+    assert not (out / "stale.txt").exists()
+    assert (out / "model.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("target", [".", "..", "sub/.."])
+def test_train_refuses_the_current_folder_and_its_parents(
+    target: str,
+    train_csv: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    before = sorted(os.listdir(tmp_path)), sorted(os.listdir(work))
+    assert main(_train(train_csv, target)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {Path(target)}: is the current folder or one above it")
+    assert "Traceback" not in err
+    assert (sorted(os.listdir(tmp_path)), sorted(os.listdir(work))) == before
