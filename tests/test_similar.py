@@ -98,6 +98,21 @@ def test_cli_prints_and_writes_json(
     assert data[0]["neighbours"][0]["score"] == pytest.approx(1.0, abs=1e-6)
 
 
+def test_cli_explains_an_empty_neighbour_list(tmp_path, capsys) -> None:
+    # "a" is the only item with an image: nothing to compare with, and the output says so
+    iv = ItemVectors(
+        ids=np.array(["a", "b"], dtype=object),
+        vectors=np.array([[1.0, 0.0], [0.0, 0.0]], dtype=np.float32),
+        has_image=np.array([True, False]),
+    )
+    vpath = tmp_path / "v.parquet"
+    write_vectors(vpath, iv)
+    assert main(["similar", str(vpath), "a"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 of 2 items have an image" in printed
+    assert "items most like a:\n  (none: no other item in the file has a usable image" in printed
+
+
 def test_cli_unknown_id_exit_2(vectors: ItemVectors, tmp_path, capsys) -> None:
     vpath = tmp_path / "v.parquet"
     write_vectors(vpath, vectors)

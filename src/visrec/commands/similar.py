@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nitems most like {res.query}:")
         for rank, (iid, score) in enumerate(zip(res.ids, res.scores, strict=True), 1):
             print(f"  {rank:>3}  {iid:<24} {score:.3f}")
+        if not res.ids:  # the query is the only item with a usable image
+            print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:
         write_text_atomic(args.json, json.dumps([r.to_json() for r in results], indent=2))
         print(f"\nwrote {args.json}")
