@@ -11,7 +11,7 @@ import pytest
 
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
-from visrec.models.candidates import rank_block
+from visrec.models.candidates import rank_block, tie_key
 
 N_USERS, N_ITEMS, DIM = 16, 12, 8
 FAST = [
@@ -109,10 +109,11 @@ def test_recommend_candidates_with_unseen(
     for user, g in recs.groupby("user_id"):
         free = known - set(train[train.user_id == user].item_id)
         assert len(g) == len(free) + 2  # 'new' and 'ghost' are never training items
-        assert g.item_id.iloc[-1] == "ghost", "no vector anywhere: ranked last"
+        if model == "vbpr":
+            assert g.item_id.iloc[-1] == "ghost", "no vector anywhere: ranked last"
         assert np.isneginf(g.score.iloc[-1])
         if model == "bpr":
-            assert list(g.item_id.iloc[-2:]) == ["new", "ghost"]
+            assert set(g.item_id.iloc[-2:]) == {"new", "ghost"}
             assert set(g.item_id.iloc[: len(free)]) == free
     if model == "bpr":
         assert err.count("cannot score items unseen in training") == 1
@@ -244,6 +245,58 @@ def test_rank_block_order() -> None:
     pos, val = rank_block(scores, 7)
     assert pos.tolist() == [[2, 5, 0, 1, 4, -1, -1]]
     assert np.isnan(val[0, -1])
+
+
+def test_rank_block_tie_key_orders_only_the_unscorable() -> None:
+    nan, inf = np.nan, np.inf
+    scores = np.array(
+        [[1.0, -inf, 2.0, nan, -inf, 1.0, -inf], [-inf, -inf, nan, -inf, 0.0, 0.0, 0.0]]
+    )
+    key = np.array([6, 5, 4, 3, 2, 1, 0])  # reversed candidate order
+    pos, val = rank_block(scores, 7, key)
+    # finite ties (1.0, 1.0 / 0.0 x3) keep candidate order; the -inf tail follows the key
+    assert pos.tolist() == [[2, 0, 5, 6, 4, 1, -1], [4, 5, 6, 3, 1, 0, -1]]
+    np.testing.assert_array_equal(val[:, :6], [[2, 1, 1, -inf, -inf, -inf], [0, 0, 0] + [-inf] * 3])
+    assert np.isnan(val[:, 6]).all()
+    # a short list cuts the re-ordered tail, not the candidate-order one
+    pos, _ = rank_block(scores, 4, key)
+    assert pos.tolist() == [[2, 0, 5, 6], [4, 5, 6, 3]]
+
+
+def test_tie_key_ignores_candidate_order() -> None:
+    ids = np.asarray([f"x{i}" for i in range(40)], dtype=object)
+    key = dict(zip(ids, tie_key(ids, 3), strict=True))
+    rev = ids[::-1]
+    assert dict(zip(rev, tie_key(rev, 3), strict=True)) == key
+    assert sorted(key.values()) == list(range(40))
+    assert [key[i] for i in ids] != list(range(40)), "not the given order"
+    assert dict(zip(ids, tie_key(ids, 4), strict=True)) != key, "the seed matters"
+
+
+@pytest.mark.parametrize("model", ["popularity", "bpr"])
+def test_recommend_unscorable_order_does_not_follow_file(
+    files: dict[str, Path], tmp_path: Path, model: str
+) -> None:
+    # a model that cannot score unseen items: their order must not be the file's
+    folder = _train(files, tmp_path, model)
+    unseen = [f"z{i:02d}" for i in range(30)]
+    out = {}
+    for name, order in (("fwd", unseen), ("rev", unseen[::-1])):
+        cands = tmp_path / f"{name}.txt"
+        cands.write_text("\n".join(["m1", *order, "m7"]) + "\n")
+        path = tmp_path / f"{name}.csv"
+        argv = ["recommend", str(folder), "--n", "20", "-o", str(path), "--items", str(cands)]
+        assert main(argv) == 0
+        out[name] = pd.read_csv(path, dtype={"user_id": str, "item_id": str})
+    pd.testing.assert_frame_equal(out["fwd"], out["rev"])
+    train = pd.read_csv(files["train"], dtype=str)
+    for user, g in out["fwd"].groupby("user_id"):
+        free = {"m1", "m7"} - set(train[train.user_id == user].item_id)
+        assert set(g.item_id.iloc[: len(free)]) == free, "scored items rank first"
+        tail = g.iloc[len(free) :]
+        assert np.isneginf(tail.score).all()
+        assert list(tail.item_id) != unseen[: len(tail)], "not the file's order"
+        assert list(tail.item_id) != unseen[::-1][: len(tail)]
 
 
 @pytest.mark.realdata

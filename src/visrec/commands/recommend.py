@@ -23,7 +23,9 @@ items. --items (one item_id per line) restricts the candidates. Candidates unsee
 training are scored from their image vectors (--vectors, else the vectors file recorded
 by `visrec train` when it still exists) by models that can (vbpr, visual-cf); a model
 that cannot, or a candidate with no vector, is reported once on stderr and such
-candidates are ranked after all scored ones, in file order, with score -inf.
+candidates are ranked after all scored ones, with score -inf; among themselves they are
+in a pseudo-random order seeded by the model's random_state (the same for any order of
+the --items file, whose order would otherwise decide them).
 """
 
 
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.commands.train import TRAIN_JSON
     from visrec.embed.store import read_vectors
     from visrec.models.base import Recommender
-    from visrec.models.candidates import CandidateSet, iter_recommendations
+    from visrec.models.candidates import CandidateSet, iter_recommendations, tie_key, tie_seed
 
     if args.n < 1:
         raise VisrecError(f"--n must be >= 1, got {args.n}")
@@ -135,7 +137,13 @@ def run(args: argparse.Namespace) -> int:
                     f"training{where}; pass --vectors. They are ranked last",
                     file=sys.stderr,
                 )
-    cands = CandidateSet(raw_ids=raw, known_idx=known, new_vectors=new_vectors, new_pos=new_pos)
+    cands = CandidateSet(
+        raw_ids=raw,
+        known_idx=known,
+        new_vectors=new_vectors,
+        new_pos=new_pos,
+        tie_key=tie_key(raw, tie_seed(model)),
+    )
 
     n_rows = 0
     user_ids = model.user_map_.ids

@@ -3,8 +3,12 @@
 ``visrec recommend --items`` may name items that were not in the training data. Models
 with ``scores_new_items`` score those from their image vectors; every candidate that
 cannot be scored (the model cannot score new items, the item has no vector, or the model
-gives it ``-inf``) is ranked after all scored candidates, in candidate-list order, with
-score ``-inf``. The user's training items are never returned.
+gives it ``-inf``) is ranked after all scored candidates, with score ``-inf``. Among
+themselves those are in a seeded pseudo-random order (:func:`tie_key`), not in candidate
+order: a candidate file's order can carry a signal (MovieLens ids roughly follow
+popularity, so a numerically sorted list would let the order decide a constant scorer's
+top-n), which is why ``visrec evaluate`` shuffles its cold candidates the same way. The
+user's training items are never returned.
 """
 
 from __future__ import annotations
@@ -32,15 +36,50 @@ class CandidateSet:
         Vectors of the unseen candidates that the model will score, in candidate order.
     new_pos : ndarray of int64, shape (m,)
         Positions (into ``raw_ids``) of the rows of ``new_vectors``.
+    tie_key : ndarray of int64, shape (c,) or None, default None
+        Order among unscorable (``-inf``) candidates, lowest first (:func:`tie_key`);
+        None keeps candidate order.
     """
 
     raw_ids: np.ndarray
     known_idx: np.ndarray
     new_vectors: np.ndarray | None
     new_pos: np.ndarray
+    tie_key: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.raw_ids)
+
+
+def tie_seed(model: Recommender) -> int:
+    """The model's integer ``random_state`` (0 when it has none), so the tie order of its
+    unscorable candidates is fixed for a given model and seed."""
+    seed = getattr(model, "random_state", None)
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
+
+
+def tie_key(raw_ids: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A seeded pseudo-random rank per candidate, independent of the candidates' order.
+
+    The ids are sorted first, then ranked by a ``numpy.random.default_rng(seed)``
+    permutation, so the same candidate set in any file order gets the same keys.
+
+    Parameters
+    ----------
+    raw_ids : ndarray of str, shape (c,)
+        Distinct candidate ids.
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray of int64, shape (c,)
+        A permutation of ``0..c-1``; ``key[i]`` is candidate ``i``'s place among ties.
+    """
+    ids = np.asarray([str(x) for x in raw_ids], dtype=object)
+    by_id = np.argsort(ids, kind="stable")
+    key = np.empty(len(ids), dtype=np.int64)
+    key[by_id] = np.random.default_rng(seed).permutation(len(ids))
+    return key
 
 
 def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -> np.ndarray:
@@ -64,20 +103,47 @@ def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -
     return out
 
 
-def rank_block(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def rank_block(
+    scores: np.ndarray, n: int, tie_key: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``n`` candidate positions and scores per row: scored candidates by score, then
-    unscorable ones (``-inf``) in candidate order; NaN (training items) never.
+    unscorable ones (``-inf``) by ``tie_key`` (default: candidate order); NaN (training
+    items) never. Equal finite scores keep candidate order.
 
     Returns ``(positions, scores)`` of shape ``(rows, n)``; -1 / NaN pads rows with fewer
     than ``n`` eligible candidates.
     """
     # one ranking rule (visrec._ranking): training items (NaN) excluded, everything else
-    # by score, the unscorable (-inf) last and among themselves by candidate position
+    # by score, the unscorable (-inf) last and among themselves by candidate position;
+    # tie_key then reorders that -inf tail
     exclude = np.isnan(scores)
     finite = np.where(np.isfinite(scores), scores, -np.inf)
     idx, val = top_candidates(finite, n, exclude)
+    if tie_key is not None:
+        _reorder_unscorable(idx, val, finite, exclude, tie_key)
     val[idx < 0] = np.nan
     return idx, val
+
+
+def _reorder_unscorable(
+    idx: np.ndarray, val: np.ndarray, finite: np.ndarray, exclude: np.ndarray, key: np.ndarray
+) -> None:
+    """Refill, in place, the ``-inf`` tail of each row of ``idx`` with that row's
+    unscorable candidates in ``key`` order (the tail holds the first ones by position)."""
+    tail = np.isneginf(val) & (idx >= 0)
+    rows = np.flatnonzero(tail.any(axis=1))
+    if not len(rows):
+        return
+    n = idx.shape[1]
+    order = np.argsort(key, kind="stable")  # candidate positions in tie order
+    eligible = np.isneginf(finite[rows][:, order]) & ~exclude[rows][:, order]
+    # the same top-k rule on a 0 / -inf matrix: the first eligible columns in tie order
+    first, _ = top_candidates(np.where(eligible, 0.0, -np.inf), n)
+    first = np.where(first >= 0, order[first], -1)
+    n_scored = (~tail[rows] & (idx[rows] >= 0)).sum(axis=1)
+    src = np.arange(n)[None, :] - n_scored[:, None]
+    refill = np.take_along_axis(first, np.clip(src, 0, n - 1), axis=1)
+    idx[rows] = np.where(src < 0, idx[rows], refill)
 
 
 def iter_recommendations(
@@ -93,5 +159,5 @@ def iter_recommendations(
         batch_users = max(1, min(4096, 16_000_000 // max(len(cands), 1)))
     for start in range(0, n_users, batch_users):
         u = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
-        pos, val = rank_block(score_block(model, u, cands), n)
+        pos, val = rank_block(score_block(model, u, cands), n, cands.tie_key)
         yield u, pos, val
