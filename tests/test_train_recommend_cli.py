@@ -225,11 +225,16 @@ def test_retrain_replaces_folder(files: dict[str, Path], tmp_path: Path) -> None
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model_")]
 
 
-def test_recommend_errors(files: dict[str, Path], tmp_path: Path) -> None:
+def test_recommend_errors(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = _train(files, tmp_path, "popularity")
     out = str(tmp_path / "r.csv")
     assert main(["recommend", str(tmp_path), "-o", out]) == 2  # not a model folder
     assert main(["recommend", str(folder), "-o", out, "--n", "0"]) == 2
+    for b in ("0", "-5"):
+        assert main(["recommend", str(folder), "-o", out, "--batch-users", b]) == 2
+        assert f"error: --batch-users must be >= 1, got {b}\n" in capsys.readouterr().err
     bad = tmp_path / "bad.txt"
     bad.write_text("m1,m2\n")
     assert main(["recommend", str(folder), "-o", out, "--items", str(bad)]) == 2

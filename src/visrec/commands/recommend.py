@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise VisrecError(f"--n must be >= 1, got {args.n}")
+    if args.batch_users is not None and args.batch_users < 1:
+        raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)
     provenance: dict[str, Any] = {}
