@@ -235,6 +235,10 @@ def test_recommend_errors(
     for b in ("0", "-5"):
         assert main(["recommend", str(folder), "-o", out, "--batch-users", b]) == 2
         assert f"error: --batch-users must be >= 1, got {b}\n" in capsys.readouterr().err
+    assert main(["recommend", str(folder), "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: output {str(tmp_path)!r} is a directory; give a CSV file path\n"
+    )
     bad = tmp_path / "bad.txt"
     bad.write_text("m1,m2\n")
     assert main(["recommend", str(folder), "-o", out, "--items", str(bad)]) == 2

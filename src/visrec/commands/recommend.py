@@ -92,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--n must be >= 1, got {args.n}")
     if args.batch_users is not None and args.batch_users < 1:
         raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
+    # checked before any work: the CSV is only opened once every user is ranked
+    if Path(args.output).is_dir():
+        raise VisrecError(f"output {args.output!r} is a directory; give a CSV file path")
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)
     provenance: dict[str, Any] = {}
