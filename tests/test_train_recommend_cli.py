@@ -144,6 +144,26 @@ def test_recommend_uses_vectors_given_on_command_line(
     assert np.isfinite(recs[recs.item_id == "new"].score).all()
 
 
+@pytest.mark.parametrize("model", ["popularity", "vbpr"])
+def test_recommend_explicit_vectors_must_exist(
+    files: dict[str, Path], tmp_path: Path, model: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a mistyped --vectors is an error for every model, not a note (or nothing at all)
+    folder = _train(files, tmp_path, model)
+    out = tmp_path / "r.csv"
+    argv = ["recommend", str(folder), "-o", str(out), "--items", str(files["cands"])]
+    capsys.readouterr()
+    assert main([*argv, "--vectors", "nope.parquet"]) == 2
+    assert capsys.readouterr().err == "error: vectors file 'nope.parquet' does not exist\n"
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_text("not parquet")
+    assert main([*argv, "--vectors", str(garbage)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: vectors file {str(garbage)!r} cannot be read as Parquet")
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
 def test_train_errors(files: dict[str, Path], tmp_path: Path) -> None:
     out = str(tmp_path / "m")
     assert main(["train", "--model", "nope", "--interactions", str(files["train"]), "-o", out]) == 2

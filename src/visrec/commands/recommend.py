@@ -78,6 +78,26 @@ def read_candidates(path: str) -> list[str]:
     return out
 
 
+def vectors_file_meta(path: str) -> dict[str, Any]:
+    """Schema metadata of a vectors file named on the command line.
+
+    Raises ``VisrecError`` when it does not exist or cannot be read: an explicit path is
+    never silently skipped (only the path recorded by ``visrec train`` may have gone).
+    """
+    import pyarrow as pa
+
+    from visrec.embed.store import read_vectors_meta
+
+    p = Path(path)
+    if not p.is_file():
+        what = "is a directory, not a file" if p.is_dir() else "does not exist"
+        raise VisrecError(f"vectors file {path!r} {what}")
+    try:
+        return read_vectors_meta(p)
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
@@ -95,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     # checked before any work: the CSV is only opened once every user is ranked
     if Path(args.output).is_dir():
         raise VisrecError(f"output {args.output!r} is a directory; give a CSV file path")
+    if args.vectors:
+        vectors_file_meta(args.vectors)
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)
     provenance: dict[str, Any] = {}
