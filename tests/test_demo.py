@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,49 @@ def test_cli_demo_rejects_bad_image_size(
     assert main([*argv, "--no-progress"]) == 2
     assert f"--image-size {size}: expected 32 to 1024 pixels" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "tty", "bar"),
+    [
+        ([], False, False),  # `visrec demo > log 2>&1`: no bar redraws in the log
+        (["--verbose"], False, True),
+        ([], True, True),
+        (["--no-progress"], True, False),  # the older spelling of --quiet
+    ],
+)
+def test_cli_demo_bar_only_on_a_terminal(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    tty: bool,
+    bar: bool,
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    # the real embedding (its tqdm bar is what is checked) of a tiny catalogue
+    argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32", "--no-recommenders",
+            "--out", str(tmp_path / "out"), "--report", str(tmp_path / "r.html")]  # fmt: skip
+    assert main([*argv, *flags]) == 0
+    captured = capsys.readouterr()
+    assert ("\r" in captured.err) is bar, captured.err
+    assert "embed (" in captured.err if bar else "embed (" not in captured.err
+    # the summary is printed either way
+    assert "report:  " in captured.out and "results: " in captured.out
+
+
+def test_cli_demo_without_bar_still_shows_embedding_notes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "vectors.parquet").write_text("not parquet")  # replaced, and said so
+    argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32", "--no-recommenders",
+            "--out", str(out), "--report", str(tmp_path / "r.html")]  # fmt: skip
+    assert main(argv) == 0  # stderr is not a terminal under capsys: no bar
+    captured = capsys.readouterr()
+    assert "\r" not in captured.err
+    assert "note: " in captured.out and "not a visrec vectors file" in captured.out
 
 
 # --- dataset folders -------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -574,6 +575,55 @@ def test_cli_embed_manifest_and_errors(tmp_path: Path, capsys: Any) -> None:
     assert cli_main(["embed", "--list-backbones"]) == 0
     listing = capsys.readouterr().out
     assert listing.splitlines()[0].startswith("efficientnet-lite0") and "resnet18" in listing
+
+
+def _tiny_cli_embed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`visrec embed` with the tiny backbone: the CLI's code paths in milliseconds."""
+    import visrec.embed.extract as extract_mod
+
+    def embed(*args: Any, **kw: Any) -> EmbedResult:
+        kw["backbone"] = TinyBackbone()
+        return embed_images(*args, **kw)
+
+    monkeypatch.setattr(extract_mod, "embed_images", embed)
+
+
+@pytest.mark.parametrize(
+    ("flags", "tty", "bar"),
+    [
+        ([], False, False),  # a log file / pipe: no bar by default
+        (["--verbose"], False, True),  # forced
+        ([], True, True),  # a terminal
+        (["--quiet"], True, False),
+    ],
+)
+def test_cli_embed_bar_only_on_a_terminal(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    tty: bool,
+    bar: bool,
+) -> None:
+    _tiny_cli_embed(monkeypatch)
+    folder = _images(tmp_path / "imgs", 3)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    assert cli_main(["embed", str(folder), "-o", str(tmp_path / "v.parquet"), *flags]) == 0
+    captured = capsys.readouterr()
+    assert ("\r" in captured.err) is bar, captured.err
+    assert "embed (" in captured.err if bar else captured.err == ""
+    # the summary is printed either way
+    assert "embedded 3 images" in captured.out and "ok 3, failed 0" in captured.out
+
+
+def test_cli_embed_verbose_and_quiet_exclude_each_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli_main(
+            ["embed", str(tmp_path), "-o", str(tmp_path / "v.parquet"), "--verbose", "--quiet"]
+        )
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------- real data

@@ -6,6 +6,8 @@ import argparse
 import time
 from typing import Any
 
+from visrec.commands._progress import add_progress_args, show_progress
+
 EPILOG = """\
 examples:
   visrec demo                                   # generated catalogue, ~1-3 min on 2 cores
@@ -106,7 +108,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", metavar="OUT", help="also write the results JSON here")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress_args(p, what="progress bars", quiet_aliases=("--no-progress",))
     p.set_defaults(func=run)
 
 
@@ -144,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         max_items=args.max_items,
         recommenders=args.recommenders,
         random_state=args.seed,
-        progress=not args.no_progress,
+        progress=show_progress(args),
     )
     print()
     print(result.format())

@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Any
 
+from visrec.commands._progress import add_progress_args, show_progress
+
 EPILOG = """\
 examples:
   visrec embed images/ -o vectors.parquet                  # EfficientNet-Lite0, 1280-d
@@ -25,6 +27,7 @@ The run is resumable: vectors are written in chunks to OUTPUT.parts/ as they are
 computed. After an interruption (Ctrl-C, kill -9, a crash) run the same command again:
 only missing chunks are computed. Re-running after success reuses the output
 ("reused N"). A different backbone, weights or preprocessing never reuses old vectors.
+A progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
 """
 
 
@@ -76,7 +79,7 @@ def register(subparsers: Any) -> None:
         "--ray-address", metavar="ADDR", help="with --engine ray: existing cluster (or 'auto')"
     )
     p.add_argument("--json", metavar="OUT", help="also write the summary (all failures) as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_args(p)
     p.add_argument(
         "--list-backbones", action="store_true", help="list available backbones and exit"
     )
@@ -135,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             batch_size=args.batch_size,
             workers=args.workers,
-            progress=not args.quiet,
+            progress=show_progress(args),
             chunk_size=args.chunk_size,
             ray_address=args.ray_address,
         )

@@ -222,7 +222,8 @@ def run_demo(
     random_state : int, default 0
         Seed for the catalogue, K-means, the item sample and the report's samples.
     progress : bool, default True
-        Show progress bars while embedding.
+        Show progress bars while embedding (and the embedding's notes on stderr; without
+        progress they go to ``echo``).
     echo : callable, optional
         Receives progress lines (default ``print``); None for silence.
 
@@ -305,6 +306,9 @@ def run_demo(
     )
     iv = emb.vectors
     timings["embed images"] = time.perf_counter() - t0
+    if not progress:  # embed_images printed its notes (e.g. "recomputing") only with progress
+        for msg in getattr(emb, "notes", []):
+            say(f"note: {msg}")
     failures = [(str(a), str(b), str(c)) for a, b, c in emb.failures]
     if failures:
         say(f"{len(failures):,} images could not be used (zero vector, has_image=false):")

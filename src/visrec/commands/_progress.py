@@ -1,0 +1,48 @@
+"""When a command shows progress bars: the ``--verbose`` / ``--quiet`` rule of ``visrec train``.
+
+A bar redraws itself with ``\\r``; on a terminal that is one updating line, in a log file
+(``visrec embed ... > log 2>&1``) it is thousands of lines. So bars show only when stderr
+is a terminal, unless ``--verbose`` forces them or ``--quiet`` hides them.
+
+The leading underscore keeps this module out of ``visrec.cli.COMMAND_MODULES``: it has
+no ``register``; it is not a command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def add_progress_args(
+    parser: argparse.ArgumentParser,
+    *,
+    what: str = "a progress bar",
+    quiet_aliases: Sequence[str] = (),
+) -> None:
+    """Add the mutually exclusive ``--verbose`` and ``--quiet`` flags (read by
+    :func:`show_progress`).
+
+    Parameters
+    ----------
+    parser : ArgumentParser
+    what : str, default "a progress bar"
+        What the flags show or hide, for the help text.
+    quiet_aliases : sequence of str, default ()
+        Older spellings of ``--quiet`` that keep working (e.g. ``--no-progress``).
+    """
+    bar = parser.add_mutually_exclusive_group()
+    bar.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"show {what} (default: only when stderr is a terminal)",
+    )
+    bar.add_argument(
+        "--quiet", *quiet_aliases, dest="quiet", action="store_true", help=f"no {what}"
+    )
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """True when bars should show: ``--verbose``, or stderr is a terminal and no ``--quiet``."""
+    return bool(args.verbose or (not args.quiet and sys.stderr.isatty()))
