@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from visrec.cli import main
-from visrec.embed.store import ItemVectors, write_vectors
+from visrec.embed.store import ItemVectors, read_vectors, write_vectors
 from visrec.models.candidates import rank_block, tie_key
 
 N_USERS, N_ITEMS, DIM = 16, 12, 8
@@ -162,6 +162,28 @@ def test_recommend_explicit_vectors_must_exist(
     assert err.startswith(f"error: vectors file {str(garbage)!r} cannot be read as Parquet")
     assert err.count("\n") == 1
     assert not out.exists()
+
+
+def test_recommend_warns_on_other_backbone(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    iv = read_vectors(files["vectors"])
+    iv.meta["backbone"] = "efficientnet-lite0"
+    write_vectors(files["vectors"], iv)
+    folder = _train(files, tmp_path, "vbpr")
+    other = tmp_path / "other.parquet"
+    write_vectors(other, ItemVectors(iv.ids, iv.vectors, iv.has_image, {"backbone": "resnet18"}))
+    argv = ["recommend", str(folder), "-o", str(tmp_path / "r.csv"), "--items", str(files["cands"])]
+    capsys.readouterr()
+    assert main([*argv, "--vectors", str(files["vectors"])]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*argv, "--vectors", str(other)]) == 0  # same dimension: a warning only
+    err = capsys.readouterr().err
+    assert err.count("warning: ") == 1
+    assert (
+        f"warning: vectors file {str(other)!r} holds 'resnet18' vectors, but model 'vbpr' " in err
+    )
+    assert "was trained on 'efficientnet-lite0' vectors" in err
 
 
 def test_train_errors(files: dict[str, Path], tmp_path: Path) -> None:

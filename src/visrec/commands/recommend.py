@@ -98,6 +98,23 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
         raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
 
 
+def warn_other_backbone(
+    path: str, meta: dict[str, Any], model_meta: dict[str, Any] | None, model_name: str
+) -> None:
+    """One stderr warning when the vectors file names another backbone than the vectors
+    the model was trained on (a different dimension is an error later, when scoring;
+    the same dimension from another network would give meaningless scores silently)."""
+    mine = (model_meta or {}).get("backbone")
+    theirs = meta.get("backbone")
+    if mine and theirs and mine != theirs:
+        print(
+            f"warning: vectors file {path!r} holds {theirs!r} vectors, but model "
+            f"{model_name!r} was trained on {mine!r} vectors; scores of unseen candidates "
+            "may be meaningless",
+            file=sys.stderr,
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
@@ -115,10 +132,11 @@ def run(args: argparse.Namespace) -> int:
     # checked before any work: the CSV is only opened once every user is ranked
     if Path(args.output).is_dir():
         raise VisrecError(f"output {args.output!r} is a directory; give a CSV file path")
-    if args.vectors:
-        vectors_file_meta(args.vectors)
+    vmeta = vectors_file_meta(args.vectors) if args.vectors else None
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)
+    if vmeta is not None:
+        warn_other_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
     provenance: dict[str, Any] = {}
     tj = Path(args.model_dir) / TRAIN_JSON
     if tj.is_file():
