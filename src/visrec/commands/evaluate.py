@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     names = [n for n, _ in parse_model_specs(args.models)]
     params = parse_model_params(args.param, names)
     specs = [(n, params.get(n, {})) for n in names]
+    _check_params(specs)
     # implicit feedback: unless ratings (--min-rating) or times (--protocol time) are
     # needed, a blank rating/timestamp field must not cost the row
     ids_only = args.min_rating is None and args.protocol != "time"
@@ -144,3 +145,16 @@ def run(args: argparse.Namespace) -> int:
         res.to_json(args.json)
         print(f"\nwrote {args.json}")
     return 0
+
+
+def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
+    """Fail before loading and splitting on a wrong-type ``--param`` value (the runner
+    would only meet it at that model's first fit)."""
+    from visrec.models.registry import get_model_class
+
+    for name, params in specs:
+        try:
+            model = get_model_class(name)(**params)
+        except TypeError:  # an unknown name: the runner reports it, naming the model
+            continue
+        model.check_param_types()

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         model = klass(**params)
     except TypeError as exc:
         raise VisrecError(f"model {args.model!r}: bad --param ({exc})") from exc
+    model.check_param_types()  # a wrong-type --param fails now, not mid-fit
 
     t0 = time.perf_counter()
     frame = load_interactions_frame(args.interactions, ids_only=True, log=_stderr)[[USER, ITEM]]

@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
+import numbers
 import os
+import types
+import typing
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -56,6 +60,32 @@ class ParamsMixin:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+    def check_param_types(self) -> None:
+        """Check every hyperparameter against the type ``__init__`` declares for it.
+
+        Only plain annotations are checked (``int``, ``float``, ``bool``, ``str`` and
+        their ``| None`` forms); others are left to the model. ``int`` rejects bools and
+        floats (even ``2.0``), ``float`` accepts ints but not bools and must be finite,
+        ``None`` is accepted only where the annotation allows it. NumPy scalars count as
+        their Python kinds.
+
+        Raises
+        ------
+        VisrecError
+            One line naming the model, the parameter, the value and the expected type,
+            e.g. ``model 'bpr': epochs='abc' must be an integer``.
+        """
+        try:
+            hints = typing.get_type_hints(type(self).__init__)
+        except (NameError, TypeError):  # an annotation that does not resolve: unchecked
+            return
+        for name, value in self.get_params().items():
+            allowed = _plain_types(hints.get(name))
+            if allowed is None or _is_of(value, allowed):
+                continue
+            label = getattr(self, "name", type(self).__name__)
+            raise VisrecError(f"model {label!r}: {name}={value!r} must be {_describe(allowed)}")
 
 
 class Recommender(ParamsMixin, ABC):
@@ -95,6 +125,7 @@ class Recommender(ParamsMixin, ABC):
             raise VisrecError("cannot fit on an empty interactions table")
         if self.uses_vectors and item_vectors is None:
             raise VisrecError(f"model {self.name!r} needs item vectors (--vectors)")
+        self.check_param_types()
         self.user_map_ = interactions.user_map
         self.item_map_ = interactions.item_map
         self.seen_ = interactions.to_csr("binary")
@@ -299,6 +330,52 @@ class Recommender(ParamsMixin, ABC):
         model._set_extra_state(meta.get("extra", {}))
         model._after_load()
         return model
+
+
+#: the annotations ``check_param_types`` checks, and how its errors name them
+_PLAIN_TYPES: dict[type, str] = {
+    int: "an integer",
+    float: "a finite number",
+    bool: "true or false",
+    str: "a string",
+    type(None): "null (None)",
+}
+
+
+def _plain_types(annotation: Any) -> tuple[type, ...] | None:
+    """``int | None`` -> ``(int, NoneType)``; ``None`` for annotations not checked."""
+    if annotation is None:
+        return None
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    kinds = typing.get_args(annotation) if union else (annotation,)
+    if all(isinstance(k, type) and k in _PLAIN_TYPES for k in kinds):
+        return tuple(kinds)
+    return None
+
+
+def _is_of(value: Any, kinds: tuple[type, ...]) -> bool:
+    is_bool = isinstance(value, bool | np.bool_)
+    for kind in kinds:
+        if kind is type(None) and value is None:
+            return True
+        if kind is bool and is_bool:
+            return True
+        if kind is int and isinstance(value, numbers.Integral) and not is_bool:
+            return True
+        if (
+            kind is float
+            and isinstance(value, numbers.Real)
+            and not is_bool
+            and math.isfinite(float(value))
+        ):
+            return True
+        if kind is str and isinstance(value, str):
+            return True
+    return False
+
+
+def _describe(kinds: tuple[type, ...]) -> str:
+    return " or ".join(_PLAIN_TYPES[k] for k in kinds)
 
 
 def _json_default(obj: Any) -> Any:

@@ -1,0 +1,144 @@
+"""Hyperparameter type checks (``ParamsMixin.check_param_types``) for every registered
+model, through the Python API and the CLI, and one-line errors for broken model folders."""
+
+from __future__ import annotations
+
+import math
+import typing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.cli import main
+from visrec.data.interactions import Interactions
+from visrec.errors import VisrecError
+from visrec.models.registry import MODELS, get_model_class
+
+#: wrong values per declared type; ``None`` is added where the annotation forbids it
+BAD: dict[type, list[Any]] = {
+    int: ["abc", 1.5, 2.0, True, np.bool_(True), [1]],
+    float: ["x", True, math.nan, math.inf, [0.1]],
+    bool: ["yes", 1, 0.0],
+    str: [1, 2.5, True],
+}
+#: right values of another Python/NumPy kind that must pass
+GOOD: dict[type, list[Any]] = {
+    int: [np.int64(3), 7],
+    float: [1, np.float32(0.5), np.int32(2), 0.25],
+    bool: [np.bool_(False), True],
+    str: ["cpu"],
+}
+
+
+def _declared(name: str) -> list[tuple[str, tuple[type, ...]]]:
+    init = get_model_class(name).__init__
+    hints = typing.get_type_hints(init)
+    out = []
+    for param in get_model_class(name)().get_params():
+        hint = hints[param]
+        kinds = typing.get_args(hint) or (hint,)
+        out.append((param, tuple(kinds)))
+    return out
+
+
+def _cases() -> list[tuple[str, str, Any]]:
+    cases = []
+    for name in MODELS:
+        for param, kinds in _declared(name):
+            main_kind = next(k for k in kinds if k is not type(None))
+            bad = list(BAD[main_kind])
+            if type(None) not in kinds:
+                bad.append(None)
+            cases += [(name, param, v) for v in bad]
+    return cases
+
+
+CASES = _cases()
+
+
+def test_the_table_covers_every_hyperparameter() -> None:
+    checked = {(m, p) for m, p, _ in CASES}
+    declared = {(m, p) for m in MODELS for p, _ in _declared(m)}
+    assert checked == declared
+    assert ("bpr", "epochs") in checked and ("visual-cf", "bias_weight") in checked
+
+
+@pytest.mark.parametrize(("model", "param", "value"), CASES)
+def test_wrong_type_is_a_one_line_error(model: str, param: str, value: Any) -> None:
+    est = get_model_class(model)(**{param: value})
+    with pytest.raises(VisrecError) as info:
+        est.check_param_types()
+    msg = str(info.value)
+    assert msg.startswith(f"model {model!r}: {param}={value!r} must be ")
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_right_types_pass(model: str) -> None:
+    get_model_class(model)().check_param_types()  # the defaults
+    for param, kinds in _declared(model):
+        for kind in kinds:
+            for value in GOOD.get(kind, [None]):
+                get_model_class(model)(**{param: value}).check_param_types()
+
+
+def test_error_names_the_expected_type() -> None:
+    bpr = get_model_class("bpr")
+    with pytest.raises(VisrecError, match=r"^model 'bpr': epochs='abc' must be an integer$"):
+        bpr(epochs="abc").check_param_types()
+    with pytest.raises(VisrecError, match=r"reg=None must be a finite number$"):
+        bpr(reg=None).check_param_types()
+    with pytest.raises(VisrecError, match=r"random_state='x' must be an integer or null"):
+        bpr(random_state="x").check_param_types()
+    bpr(random_state=None, device=None).check_param_types()
+
+
+def test_fit_checks_types_first() -> None:
+    inter = Interactions.from_frame(pd.DataFrame({"user_id": ["u1", "u2"], "item_id": ["a", "b"]}))
+    with pytest.raises(VisrecError, match=r"epochs=1\.5 must be an integer"):
+        get_model_class("bpr")(epochs=1.5).fit(inter)
+
+
+# ------------------------------------------------------------------ CLI
+@pytest.fixture()
+def train_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "train.csv"
+    path.write_text("user_id,item_id\nu1,i1\nu1,i2\nu2,i1\nu2,i3\nu3,i2\nu3,i3\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("model", "param", "expected"),
+    [
+        ("bpr", "epochs=abc", "epochs='abc' must be an integer"),
+        ("bpr", "epochs=1.5", "epochs=1.5 must be an integer"),
+        ("bpr", 'lr="x"', "lr='x' must be a finite number"),
+        ("bpr", "factors=true", "factors=True must be an integer"),
+        ("bpr", "reg=null", "reg=None must be a finite number"),
+        ("visual-cf", 'bias_weight="x"', "bias_weight='x' must be a finite number"),
+    ],
+)
+def test_train_and_evaluate_bad_param_type(
+    model: str,
+    param: str,
+    expected: str,
+    train_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "m"
+    argv = ["train", "--model", model, "--interactions", str(train_csv), "-o", str(out)]
+    assert main([*argv, "--param", param]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: model {model!r}: {expected}\n"
+    assert not out.exists()
+
+    argv = ["evaluate", "--interactions", str(train_csv), "--models", model, "--quiet"]
+    argv += ["--param", f"{model}.{param}", "--json", str(tmp_path / "r.json")]
+    if model == "visual-cf":
+        argv += ["--vectors", str(tmp_path / "never-read.parquet")]  # checked before load
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"error: model {model!r}: {expected}\n"
