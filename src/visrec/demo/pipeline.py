@@ -1,4 +1,5 @@
-"""The whole pipeline in one call: catalogue -> image vectors -> clusters -> rating KNN -> report.
+"""The whole pipeline in one call: catalogue -> image vectors -> clusters -> rating KNN ->
+recommenders -> report.
 
 ``run_demo(out_dir)`` generates the small catalogue of :mod:`visrec.demo.synth` (where
 the right answers are known), or reads a real dataset folder (``data_dir``, see
@@ -10,7 +11,9 @@ the right answers are known), or reads a real dataset folder (``data_dir``, see
    (:func:`visrec.analysis.cluster.cluster_vs_labels`),
 3. predicts each rating row's star rating from its item's image vector with KNN, next to
    the majority-class baseline (:func:`visrec.analysis.rating_knn.knn_rating`),
-4. writes a self-contained HTML report (:func:`visrec.report.html.write_report`).
+4. compares popularity, BPR, VBPR and visual-cf on warm and cold-start items (by default
+   on the generated catalogue only; ``recommenders``),
+5. writes a self-contained HTML report (:func:`visrec.report.html.write_report`).
 """
 
 from __future__ import annotations
