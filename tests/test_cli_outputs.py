@@ -104,3 +104,29 @@ def test_train_refuses_the_current_folder_and_its_parents(
     assert err.startswith(f"error: {Path(target)}: is the current folder or one above it")
     assert "Traceback" not in err
     assert (sorted(os.listdir(tmp_path)), sorted(os.listdir(work))) == before
+
+
+# ------------------------------------------------------------------ evaluate
+def _evaluate(train_csv: Path, *extra: str) -> list[str]:
+    return ["evaluate", "--interactions", str(train_csv), "--models", "popularity", "--quiet",
+            "--k", "2", *extra]  # fmt: skip
+
+
+@pytest.mark.parametrize("size", ["0", "-3"])
+def test_evaluate_batch_size_must_be_positive(
+    size: str, train_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_evaluate(train_csv, "--batch-size", size)) == 2
+    assert capsys.readouterr().err == f"error: --batch-size must be at least 1, got {size}\n"
+
+
+def test_evaluate_one_seed_prints_no_spread(
+    train_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_evaluate(train_csv, "--seeds", "1")) == 0
+    out = capsys.readouterr().out
+    assert "±" not in out and "seeds 1" not in out
+    assert "1 seed (no spread)" in out
+    assert main(_evaluate(train_csv, "--seeds", "2")) == 0
+    out = capsys.readouterr().out
+    assert "seeds 2 (mean ± std)" in out and " ± 0." in out

@@ -100,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise VisrecError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.batch_size < 1:
+        raise VisrecError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.k < 1:
         raise VisrecError(f"--k must be at least 1, got {args.k}")
     if not 0.0 < args.test_ratio < 1.0:
@@ -138,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     first = res.info[next(iter(res.info))]
     print(
         f"protocol {args.protocol}: {first['n_train']:,} train / {first['n_test']:,} test rows, "
-        f"{first['n_candidates']:,} candidates, seeds {args.seeds} (mean ± std)"
+        f"{first['n_candidates']:,} candidates, "
+        + (f"seeds {args.seeds} (mean ± std)" if args.seeds > 1 else "1 seed (no spread)")
     )
     print(res.table())
     if args.json:

@@ -75,8 +75,10 @@ class ExperimentResult:
         return out.loc[order]
 
     def table(self) -> str:
-        """A plain-text comparison table: ``mean ± std`` per metric, fit seconds."""
+        """A plain-text comparison table: ``mean ± std`` per metric, fit seconds (the
+        mean alone when there was a single seed: its std says nothing)."""
         summ = self.summary()
+        spread = self.runs["seed"].nunique() > 1
         k = self.k
         names = {
             "auc": "AUC",
@@ -91,7 +93,9 @@ class ExperimentResult:
             row = {"model": str(model)}
             for m in METRICS:
                 mu, sd = r[(m, "mean")], r[(m, "std")]
-                row[names[m]] = f"{mu:.1f} ± {sd:.1f}" if m == "fit_s" else f"{mu:.3f} ± {sd:.3f}"
+                digits = 1 if m == "fit_s" else 3
+                cell = f"{mu:.{digits}f}"
+                row[names[m]] = f"{cell} ± {sd:.{digits}f}" if spread else cell
             rows.append(row)
         return pd.DataFrame(rows).to_string(index=False)
 
