@@ -626,6 +626,31 @@ def test_cli_embed_verbose_and_quiet_exclude_each_other(
     assert "not allowed with argument" in capsys.readouterr().err
 
 
+def test_cli_embed_refuses_to_replace_a_file_that_is_not_vectors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tiny_cli_embed(monkeypatch)
+    folder = _images(tmp_path / "imgs", 3)
+    text = tmp_path / "ratings.parquet"
+    text.write_text("user_id,item_id\n1,2\n")
+    plain = tmp_path / "plain.parquet"  # Parquet, but not written by visrec
+    pq.write_table(pa.table({"user_id": ["1"], "item_id": ["2"]}), plain)
+    for out in (text, plain):
+        before = out.read_bytes()
+        assert cli_main(["embed", str(folder), "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"{out} exists and is not a visrec vectors file" in err and "--overwrite" in err
+        assert len(err.strip().splitlines()) == 1
+        assert out.read_bytes() == before  # refused up front: untouched
+        assert not parts_dir(out).exists()
+
+    assert cli_main(["embed", str(folder), "-o", str(text), "--overwrite"]) == 0
+    assert read_vectors(text).vectors.shape == (3, 8)
+    # a real vectors file is still resumed in place without --overwrite
+    assert cli_main(["embed", str(folder), "-o", str(text)]) == 0
+    assert "reused 3, computed 0" in capsys.readouterr().out
+
+
 # ----------------------------------------------------------------------- real data
 
 

@@ -27,6 +27,7 @@ The run is resumable: vectors are written in chunks to OUTPUT.parts/ as they are
 computed. After an interruption (Ctrl-C, kill -9, a crash) run the same command again:
 only missing chunks are computed. Re-running after success reuses the output
 ("reused N"). A different backbone, weights or preprocessing never reuses old vectors.
+An existing OUT that is not a vectors file is left alone unless --overwrite is given.
 A progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
 """
 
@@ -79,6 +80,11 @@ def register(subparsers: Any) -> None:
         "--ray-address", metavar="ADDR", help="with --engine ray: existing cluster (or 'auto')"
     )
     p.add_argument("--json", metavar="OUT", help="also write the summary (all failures) as JSON")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing OUT that is not a visrec vectors file (default: refuse)",
+    )
     add_progress_args(p)
     p.add_argument(
         "--list-backbones", action="store_true", help="list available backbones and exit"
@@ -106,6 +112,28 @@ def _list_backbones() -> int:
     return 0
 
 
+def _refuse_foreign_output(path: str) -> None:
+    """Raise if ``path`` is an existing file that is not a visrec vectors file.
+
+    A vectors file is resumed or recomputed in place; anything else (a typo'd ``-o
+    ratings.parquet``) would be replaced, so that needs ``--overwrite``.
+    """
+    from visrec.embed.store import read_vectors_meta
+    from visrec.errors import VisrecError
+
+    if not os.path.isfile(path):
+        return
+    try:
+        meta = read_vectors_meta(path)
+    except (OSError, ValueError):  # ValueError: not Parquet (ArrowInvalid) or bad JSON
+        meta = {}
+    if not meta:
+        raise VisrecError(
+            f"{path} exists and is not a visrec vectors file; give another -o, or "
+            "--overwrite to replace it"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_backbones:
         return _list_backbones()
@@ -118,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError("give the output file: visrec embed IMAGES_DIR -o vectors.parquet")
     if bool(args.images_dir) == bool(args.manifest):
         raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
+    if not args.overwrite:
+        _refuse_foreign_output(args.output)
     if args.manifest:
         from visrec.data.images_index import load_manifest
 
