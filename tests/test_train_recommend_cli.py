@@ -117,16 +117,35 @@ def test_recommend_candidates_with_unseen(
             assert set(g.item_id.iloc[: len(free)]) == free
     if model == "bpr":
         assert err.count("cannot score items unseen in training") == 1
-        assert "2 such candidates are ranked last" in err
+        assert f"2 such candidates are ranked last ({files['cands']}: 'new', 'ghost')\n" in err
     else:
         assert np.isfinite(recs[recs.item_id == "new"].score).all()
         assert err.count("have no image vector") == 1
         assert "1 of 2 candidates unseen in training" in err
+        assert f"they are ranked last ({files['cands']}: 'ghost')\n" in err
         # 'new' looks like group A: above the group B item m7 for group A users
         for u in range(8):
             g = recs[recs.user_id == f"u{u}"].set_index("item_id")
             if "m7" in g.index:
                 assert g.loc["new", "rank"] < g.loc["m7", "rank"]
+
+
+def test_recommend_names_unknown_candidates(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _train(files, tmp_path, "popularity")
+    cands = tmp_path / "c.txt"
+    out = str(tmp_path / "r.csv")
+    cands.write_text("m1\n99999\n")
+    capsys.readouterr()
+    assert main(["recommend", str(folder), "-o", out, "--items", str(cands)]) == 0
+    err = capsys.readouterr().err
+    assert f"; 1 such candidate is ranked last ({cands}: '99999')\n" in err
+    cands.write_text("m1\n99999\nabc\nx1\nx2\nm2\nx3\nx4\n")
+    assert main(["recommend", str(folder), "-o", out, "--items", str(cands)]) == 0
+    err = capsys.readouterr().err
+    assert f"6 such candidates are ranked last ({cands}: '99999', 'abc', 'x1', 'x2', " in err
+    assert "'x3' and 1 more)\n" in err
 
 
 def test_recommend_uses_vectors_given_on_command_line(
@@ -138,7 +157,9 @@ def test_recommend_uses_vectors_given_on_command_line(
     recs_path = tmp_path / "recs.csv"
     argv = ["recommend", str(folder), "-o", str(recs_path), "--items", str(files["cands"])]
     assert main(argv) == 0
-    assert "no vectors file for the 2 candidates" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no vectors file for the 2 candidates" in err
+    assert f"They are ranked last ({files['cands']}: 'new', 'ghost')\n" in err
     assert main([*argv, "--vectors", str(moved)]) == 0
     recs = pd.read_csv(recs_path, dtype={"user_id": str, "item_id": str})
     assert np.isfinite(recs[recs.item_id == "new"].score).all()

@@ -6,10 +6,16 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from visrec.models.base import Recommender
 
 EPILOG = """\
 examples:
@@ -115,13 +121,72 @@ def warn_other_backbone(
         )
 
 
+def name_ids(ids: np.ndarray | Sequence[object], source: str | None, limit: int = 5) -> str:
+    """``" (FILE: 'a', 'b', ... and N more)"``: the first ``limit`` ids, for a note."""
+    shown = ", ".join(repr(str(i)) for i in ids[:limit])
+    more = f" and {len(ids) - limit:,} more" if len(ids) > limit else ""
+    return f" ({source}: {shown}{more})" if source else f" ({shown}{more})"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def unseen_vectors(
+    model: Recommender,
+    raw: np.ndarray,
+    unseen_pos: np.ndarray,
+    vpath: str | None,
+    items_path: str | None,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Vectors of the candidates at ``unseen_pos`` (unseen in training) that ``model`` can
+    score, and their positions; one note on stderr naming those it cannot.
+
+    ``vpath`` is ``--vectors`` (already checked) or the path recorded at training time,
+    which may have gone: then the note says so and the candidates are ranked last.
+    """
+    import numpy as np
+
+    from visrec.embed.store import read_vectors
+
+    none = np.zeros(0, dtype=np.int64)
+    n_unseen = len(unseen_pos)
+    if not n_unseen:
+        return None, none
+    if not model.scores_new_items:
+        print(
+            f"note: model {model.name!r} cannot score items unseen in training; "
+            f"{_n(n_unseen, 'such candidate')} {'is' if n_unseen == 1 else 'are'} ranked last"
+            + name_ids(raw[unseen_pos], items_path),
+            file=sys.stderr,
+        )
+        return None, none
+    if not vpath or not Path(vpath).is_file():
+        where = f" ({vpath} does not exist)" if vpath else ""
+        print(
+            f"note: no vectors file for the {_n(n_unseen, 'candidate')} unseen in "
+            f"training{where}; pass --vectors. They are ranked last"
+            + name_ids(raw[unseen_pos], items_path),
+            file=sys.stderr,
+        )
+        return None, none
+    vecs, has = read_vectors(vpath).align(raw[unseen_pos])
+    if not has.all():
+        print(
+            f"note: {(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
+            f"no image vector in {vpath}; they are ranked last"
+            + name_ids(raw[unseen_pos[~has]], items_path),
+            file=sys.stderr,
+        )
+    return vecs[has], unseen_pos[has]
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
     from visrec._atomic import atomic_path
     from visrec.commands.train import TRAIN_JSON
-    from visrec.embed.store import read_vectors
     from visrec.models.base import Recommender
     from visrec.models.candidates import CandidateSet, iter_recommendations, tie_key, tie_seed
 
@@ -151,37 +216,8 @@ def run(args: argparse.Namespace) -> int:
         raw = np.asarray(model.item_map_.to_list(), dtype=object)
     known = model.item_map_.to_index(raw, missing="minus_one")
     unseen_pos = np.flatnonzero(known < 0)
-    new_vectors = None
-    new_pos = np.zeros(0, dtype=np.int64)
-    if len(unseen_pos):
-        n_unseen = len(unseen_pos)
-        if not model.scores_new_items:
-            print(
-                f"note: model {model.name!r} cannot score items unseen in training; "
-                f"{n_unseen:,} such candidates are ranked last",
-                file=sys.stderr,
-            )
-        else:
-            vpath = args.vectors or provenance.get("vectors")
-            if vpath and Path(vpath).is_file():
-                iv = read_vectors(vpath)
-                vecs, has = iv.align(raw[unseen_pos])
-                new_pos = unseen_pos[has]
-                new_vectors = vecs[has]
-                missing = n_unseen - len(new_pos)
-                if missing:
-                    print(
-                        f"note: {missing:,} of {n_unseen:,} candidates unseen in training have "
-                        f"no image vector in {vpath}; they are ranked last",
-                        file=sys.stderr,
-                    )
-            else:
-                where = f" ({vpath} does not exist)" if vpath else ""
-                print(
-                    f"note: no vectors file for the {n_unseen:,} candidates unseen in "
-                    f"training{where}; pass --vectors. They are ranked last",
-                    file=sys.stderr,
-                )
+    vpath = args.vectors or provenance.get("vectors")
+    new_vectors, new_pos = unseen_vectors(model, raw, unseen_pos, vpath, args.items)
     cands = CandidateSet(
         raw_ids=raw,
         known_idx=known,
