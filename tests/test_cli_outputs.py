@@ -130,3 +130,61 @@ def test_evaluate_one_seed_prints_no_spread(
     assert main(_evaluate(train_csv, "--seeds", "2")) == 0
     out = capsys.readouterr().out
     assert "seeds 2 (mean ± std)" in out and " ± 0." in out
+
+
+# ------------------------------------------------------------------ output files
+def test_atomic_writers_refuse_a_folder(tmp_path: Path) -> None:
+    from visrec._atomic import OutputPathError, atomic_path, write_bytes_atomic, write_text_atomic
+    from visrec.errors import VisrecError
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for write in (
+        lambda: write_text_atomic(folder, "x"),
+        lambda: write_bytes_atomic(folder, b"x"),
+    ):
+        with pytest.raises(VisrecError, match=r"^output path '.*out' is a directory; name a file$"):
+            write()
+    with pytest.raises(IsADirectoryError), atomic_path(folder):  # still an OSError
+        pass
+    assert issubclass(OutputPathError, VisrecError)
+    assert os.listdir(folder) == [] and sorted(os.listdir(tmp_path)) == ["out"]  # no temp
+    (tmp_path / "f").write_text("a file")
+    with pytest.raises(VisrecError, match=r"'.*f' is a file, not a folder"):
+        write_text_atomic(tmp_path / "f" / "sub" / "x.json", "x")
+    assert (tmp_path / "f").read_text() == "a file"
+
+
+def test_check_output_file(tmp_path: Path) -> None:
+    from visrec.commands._common import check_output_file
+    from visrec.errors import VisrecError
+
+    check_output_file(None, "--json")
+    check_output_file(tmp_path / "new" / "r.json", "--json")  # missing folders are made later
+    with pytest.raises(VisrecError, match=r"^--json: output path '.*' is a directory; name a"):
+        check_output_file(tmp_path, "--json")
+
+
+def test_evaluate_json_folder_fails_before_the_run(
+    train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    # the interactions file is missing too: the --json check comes first
+    assert main(_evaluate(tmp_path / "missing.csv", "--json", str(folder))) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --json: output path '{folder}' is a directory; name a file\n"
+    assert os.listdir(folder) == []
+
+
+def test_recommend_output_folder_is_a_one_line_error(
+    train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "model"
+    assert main(_train(train_csv, model)) == 0
+    folder = tmp_path / "recs"
+    folder.mkdir()
+    assert main(["recommend", str(model), "-o", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "is a directory" in err and "Traceback" not in err
+    assert os.listdir(folder) == []

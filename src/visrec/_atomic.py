@@ -7,6 +7,37 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from visrec.errors import VisrecError
+
+
+class OutputPathError(VisrecError, IsADirectoryError):
+    """An output path names a folder. A :class:`VisrecError` (one line at the CLI) that
+    stays an ``OSError`` for callers that handle failed writes as such."""
+
+
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a ``Path``, checked to be writable as a file by :func:`atomic_path`.
+
+    Raises
+    ------
+    OutputPathError
+        ``path`` is an existing folder (the rename over it would fail only after all
+        the work that made the file).
+    VisrecError
+        A file is in the way of the folders above ``path``.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise OutputPathError(f"output path {str(target)!r} is a directory; name a file")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise VisrecError(
+                    f"output path {str(target)!r}: {str(parent)!r} is a file, not a folder"
+                )
+            break
+    return target
+
 
 def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
     """Create a new empty file with mode 0666 minus the process umask.
@@ -30,9 +61,11 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
 
     On error the temporary file is removed and ``path`` is left untouched, so readers
     never see a half-written file (rename is atomic on POSIX within one filesystem).
-    The temporary file is ``.<name>.<random><suffix>`` in the same folder.
+    The temporary file is ``.<name>.<random><suffix>`` in the same folder. A ``path``
+    that is a folder, or under a file, is an error before anything is created
+    (:func:`check_output_path`).
     """
-    target = Path(path)
+    target = check_output_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = _create_temp(target.parent, f".{target.name}.", suffix)
     try:

@@ -117,6 +117,28 @@ def load_interactions_frame(
     return frame
 
 
+def check_output_file(path: str | os.PathLike[str] | None, option: str) -> None:
+    """Fail at startup, before any work, when an output-file option cannot be written
+    (it names a folder, or a file is in the way of its folders); ``None`` passes.
+
+    Writers check again (``visrec._atomic.atomic_path``), but only once the result
+    exists: a command calls this first so a long run is not lost to a typo.
+
+    Raises
+    ------
+    VisrecError
+        ``"--json: output path 'out' is a directory; name a file"``.
+    """
+    from visrec._atomic import check_output_path
+
+    if path is None:
+        return
+    try:
+        check_output_path(path)
+    except VisrecError as exc:
+        raise VisrecError(f"{option}: {exc}") from exc
+
+
 def parse_param(
     item: str, *, option: str = "--param", expected: str = "KEY=VALUE"
 ) -> tuple[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from visrec.commands._common import (
     add_interactions_args,
     add_min_rating_arg,
+    check_output_file,
     load_interactions_frame,
     parse_model_params,
 )
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr)
 
+    check_output_file(args.json, "--json")  # before the run, not after it
     if args.seeds < 1:
         raise VisrecError(f"--seeds must be at least 1, got {args.seeds}")
     if args.batch_size < 1:
