@@ -52,8 +52,13 @@ def test_explicit_columns_and_semicolon(tmp_path: Path) -> None:
     assert list(res.frame["user_id"]) == ["ann", "bob"] and list(res.frame["rating"]) == [4, 2]
     with pytest.raises(VisrecError, match="no column 'nope'"):
         load_interactions(f, user_col="nope", item_col="what")
-    with pytest.raises(VisrecError, match="cannot tell which column holds the user ids"):
+    with pytest.raises(VisrecError, match="cannot tell which column holds the user ids") as info:
         load_interactions(f)
+    # the CLI has no column options: the message says what to put in the file instead
+    msg = str(info.value)
+    assert "--user-col" not in msg and "--item-col" not in msg
+    assert "rename that column in the header to user_id" in msg and "reviewerid" in msg
+    assert "MovieLens u.data" in msg and "user_col=, item_col=" in msg
 
 
 def test_udata_headerless_and_folder(tmp_path: Path) -> None:

@@ -183,11 +183,14 @@ def _match_columns(
                 break
     for canon in (USER, ITEM):
         if canon not in found:
+            kind = canon.split("_")[0]
             raise VisrecError(
-                f"{where}: cannot tell which column holds the {canon.split('_')[0]} ids "
-                f"(columns: {list(header)}); expected a header like "
-                "'user_id,item_id,rating,timestamp' or pass user_col=/item_col= "
-                "(--user-col/--item-col)"
+                f"{where}: cannot tell which column holds the {kind} ids "
+                f"(columns: {list(header)}); rename that column in the header to {canon} "
+                f"(or one of {', '.join(ALIASES[canon])}; case, spaces, '_', '-', '.' "
+                "ignored), e.g. 'user_id,item_id,rating,timestamp', or drop the header "
+                "for numeric ids (user item [rating [timestamp]], like MovieLens u.data); "
+                "from Python, load_interactions(..., user_col=, item_col=) names the columns"
             )
     return found
 
