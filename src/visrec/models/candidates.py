@@ -75,7 +75,7 @@ def tie_key(raw_ids: np.ndarray, seed: int = 0) -> np.ndarray:
     ndarray of int64, shape (c,)
         A permutation of ``0..c-1``; ``key[i]`` is candidate ``i``'s place among ties.
     """
-    ids = np.asarray([str(x) for x in raw_ids], dtype=object)
+    ids = np.asarray(raw_ids).astype(np.str_)
     by_id = np.argsort(ids, kind="stable")
     key = np.empty(len(ids), dtype=np.int64)
     key[by_id] = np.random.default_rng(seed).permutation(len(ids))
@@ -135,14 +135,27 @@ def _reorder_unscorable(
     if not len(rows):
         return
     n = idx.shape[1]
-    order = np.argsort(key, kind="stable")  # candidate positions in tie order
-    eligible = np.isneginf(finite[rows][:, order]) & ~exclude[rows][:, order]
-    # the same top-k rule on a 0 / -inf matrix: the first eligible columns in tie order
-    first, _ = top_candidates(np.where(eligible, 0.0, -np.inf), n)
-    first = np.where(first >= 0, order[first], -1)
+    n_tail = tail[rows].sum(axis=1)
     n_scored = (~tail[rows] & (idx[rows] >= 0)).sum(axis=1)
+    order = np.argsort(key, kind="stable")  # candidate positions in tie order
+    first = np.full((len(rows), n), -1, dtype=np.int64)
+    todo = np.arange(len(rows))
+    # usually the first few columns in tie order hold enough unscorable candidates for
+    # every row; only rows they do not fill look at all columns
+    width = min(len(order), 4 * n)
+    while len(todo):
+        cols = order[:width]
+        grid = np.ix_(rows[todo], cols)
+        eligible = np.isneginf(finite[grid]) & ~exclude[grid]
+        done = (eligible.sum(axis=1) >= n_tail[todo]) | (width == len(order))
+        # the same top-k rule on a 0 / -inf matrix: the first eligible columns
+        f, _ = top_candidates(np.where(eligible[done], np.float32(0), np.float32(-np.inf)), n)
+        first[todo[done]] = np.where(f >= 0, cols[f], -1)
+        todo = todo[~done]
+        width = len(order)
     src = np.arange(n)[None, :] - n_scored[:, None]
     refill = np.take_along_axis(first, np.clip(src, 0, n - 1), axis=1)
+    refill[src >= n_tail[:, None]] = -1
     idx[rows] = np.where(src < 0, idx[rows], refill)
 
 
