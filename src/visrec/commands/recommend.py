@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--n must be >= 1, got {args.n}")
     if args.batch_users is not None and args.batch_users < 1:
         raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
-    # checked before any work: the CSV is only opened once every user is ranked
+    # checked before any work: the final rename onto a directory fails only at the end
     if Path(args.output).is_dir():
         raise VisrecError(f"output {args.output!r} is a directory; give a CSV file path")
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None
