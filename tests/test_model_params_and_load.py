@@ -142,3 +142,73 @@ def test_train_and_evaluate_bad_param_type(
         argv += ["--vectors", str(tmp_path / "never-read.parquet")]  # checked before load
     assert main(argv) == 2
     assert capsys.readouterr().err == f"error: model {model!r}: {expected}\n"
+
+
+# ------------------------------------------------------------------ load
+@pytest.fixture()
+def model_dir(train_csv: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "model"
+    argv = ["train", "--model", "bpr", "--interactions", str(train_csv), "-o", str(out)]
+    assert main([*argv, "--param", "epochs=1", "--quiet"]) == 0
+    return out
+
+
+def _load_error(folder: Path) -> str:
+    from visrec.models.base import Recommender
+
+    with pytest.raises(VisrecError) as info:
+        Recommender.load(folder)
+    msg = str(info.value)
+    assert "\n" not in msg
+    return msg
+
+
+@pytest.mark.parametrize("keep", [0, 10, 0.5, -10])
+def test_load_truncated_arrays(
+    keep: float, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    npz = model_dir / "arrays.npz"
+    data = npz.read_bytes()
+    npz.write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    msg = _load_error(model_dir)
+    assert msg.startswith(f"{npz}: unreadable or corrupt (")
+    assert msg.endswith("train the model again")
+    # the CLI: one line, no zipfile.BadZipFile traceback
+    out = model_dir.parent / "recs.csv"
+    assert main(["recommend", str(model_dir), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {npz}: unreadable or corrupt") and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_load_missing_arrays(model_dir: Path) -> None:
+    npz = model_dir / "arrays.npz"
+    with np.load(npz) as z:
+        arrays = {k: z[k] for k in z.files if k != "item_factors_"}
+    assert len(arrays) < len(z.files)
+    np.savez(npz.with_name("x.npz"), **arrays)  # type: ignore[arg-type]
+    npz.with_name("x.npz").replace(npz)
+    assert _load_error(model_dir) == (
+        f"{npz}: missing array(s) item_factors_; train the model again"
+    )
+    npz.unlink()
+    assert _load_error(model_dir).startswith(f"{npz}: missing; the model folder is incomplete")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"model": "bpr", ', "invalid JSON"),
+        (b"\xff\xfe\x00", "cannot be read"),
+        (b"[1, 2]", "not a visrec model.json"),
+        (b'{"params": {}}', "not a visrec model.json"),
+        (b'{"model": "bpr", "params": [1]}', "not a visrec model.json"),
+        (b'{"model": "nope", "params": {}}', "unknown model 'nope'"),
+        (b'{"model": "bpr", "params": {"bogus": 1}}', "parameters do not fit model 'bpr'"),
+    ],
+)
+def test_load_bad_model_json(content: bytes, expected: str, model_dir: Path) -> None:
+    mj = model_dir / "model.json"
+    mj.write_bytes(content)
+    msg = _load_error(model_dir)
+    assert msg.startswith(f"{mj}: ") and expected in msg

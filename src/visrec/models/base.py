@@ -24,6 +24,8 @@ import numbers
 import os
 import types
 import typing
+import zipfile
+import zlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -305,24 +307,33 @@ class Recommender(ParamsMixin, ABC):
         mj = folder / MODEL_JSON
         if not mj.is_file():
             raise VisrecError(f"{folder}: not a visrec model folder (no {MODEL_JSON})")
+        meta = _read_model_json(mj)
         try:
-            meta = json.loads(mj.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise VisrecError(f"{mj}: invalid JSON ({exc})") from exc
-        klass = get_model_class(meta["model"])
+            klass = get_model_class(meta["model"])
+        except VisrecError as exc:
+            raise VisrecError(f"{mj}: {exc}") from exc
         if cls is not Recommender and not issubclass(klass, cls):
             raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
-        model = klass(**meta.get("params", {}))
-        with np.load(folder / ARRAYS_NPZ, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        try:
+            model = klass(**meta.get("params", {}))
+        except TypeError as exc:  # a parameter this version's model does not take
+            raise VisrecError(
+                f"{mj}: parameters do not fit model {meta['model']!r} ({exc})"
+            ) from exc
+        npz = folder / ARRAYS_NPZ
+        needed = ("user_ids", "item_ids", "seen_indptr", "seen_indices", *klass._array_attrs)
+        arrays = _read_arrays(npz, needed)
         model.user_map_ = IdMap(arrays["user_ids"])
         model.item_map_ = IdMap(arrays["item_ids"])
         n_u, n_i = len(model.user_map_), len(model.item_map_)
         indices = arrays["seen_indices"]
-        model.seen_ = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), indices, arrays["seen_indptr"]),
-            shape=(n_u, n_i),
-        )
+        try:
+            model.seen_ = sp.csr_matrix(
+                (np.ones(len(indices), dtype=np.float32), indices, arrays["seen_indptr"]),
+                shape=(n_u, n_i),
+            )
+        except ValueError as exc:
+            raise VisrecError(f"{npz}: the seen_ arrays do not fit the id maps ({exc})") from exc
         for attr in klass._array_attrs:
             setattr(model, attr, arrays[attr])
         if meta.get("vector_meta") is not None:
@@ -330,6 +341,44 @@ class Recommender(ParamsMixin, ABC):
         model._set_extra_state(meta.get("extra", {}))
         model._after_load()
         return model
+
+
+def _read_model_json(mj: Path) -> dict[str, Any]:
+    """``model.json`` as a dict with a ``model`` name; a one-line error otherwise."""
+    try:
+        meta = json.loads(mj.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise VisrecError(f"{mj}: invalid JSON ({exc})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VisrecError(f"{mj}: cannot be read ({exc})") from exc
+    if (
+        not isinstance(meta, dict)
+        or not isinstance(meta.get("model"), str)
+        or not isinstance(meta.get("params", {}), dict)
+    ):
+        raise VisrecError(
+            f"{mj}: not a visrec {MODEL_JSON} (expected an object with a 'model' name "
+            "and a 'params' object)"
+        )
+    return meta
+
+
+def _read_arrays(npz: Path, needed: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Every array of ``npz`` (no pickles); a one-line error naming the file when it is
+    missing, truncated or corrupt, or lacks one of ``needed``."""
+    if not npz.is_file():
+        raise VisrecError(f"{npz}: missing; the model folder is incomplete (train it again)")
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise VisrecError(
+            f"{npz}: unreadable or corrupt ({type(exc).__name__}: {exc}); train the model again"
+        ) from exc
+    missing = [k for k in needed if k not in arrays]
+    if missing:
+        raise VisrecError(f"{npz}: missing array(s) {', '.join(missing)}; train the model again")
+    return arrays
 
 
 #: the annotations ``check_param_types`` checks, and how its errors name them
