@@ -51,7 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="model name (popularity, bpr, vbpr, visual-cf)")
     add_interactions_args(p, "training interactions file", metavar=None)
     p.add_argument("--vectors", help="item vectors parquet from `visrec embed`")
-    p.add_argument("-o", "--output", required=True, help="model folder to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="model folder to write: new, empty, or an earlier model folder (replaced whole)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random_state of the model (default 0)")
     p.add_argument(
         "--param",
