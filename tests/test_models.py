@@ -412,3 +412,36 @@ def test_training_device_uses_the_shared_parser() -> None:
     assert str(resolve_device(None)) in ("cpu", "cuda")
     with pytest.raises(VisrecError, match=r"unknown device 'gpu'; expected auto, cpu, cuda"):
         resolve_device("gpu")
+
+
+def test_pairwise_training_updates_only_the_rows_in_the_batch() -> None:
+    """Row tables (user/item factors, biases) train with lazy Adam on sparse gradients,
+    so a step costs the batch's rows, not the whole catalogue; dense parts (VBPR's E and
+    beta') keep plain Adam."""
+    import torch
+
+    from visrec.models._train import _optimizers, rows
+    from visrec.models.bpr import _BPRModule
+    from visrec.models.vbpr import _VBPRModule
+
+    rng = np.random.default_rng(0)
+    vb = _VBPRModule(
+        rng.random((6, 4)), rng.random((5, 3)), rng.random((6, 3)), rng.random((5, 2)),
+        rng.random((4, 2)), 0.01, 0.001,
+    )
+    kinds = {type(o).__name__: o for o in _optimizers(vb, 0.01)}
+    assert set(kinds) == {"SparseAdam", "Adam"}
+    dense = {id(p) for g in kinds["Adam"].param_groups for p in g["params"]}
+    assert dense == {id(vb.proj), id(vb.visual_bias)}
+
+    m = _BPRModule(rng.normal(0, 0.1, (5, 3)), rng.normal(0, 0.1, (6, 3)), 0.01)
+    (opt,) = _optimizers(m, 0.1)
+    before = m.item.detach().clone()
+    u, i, j = (torch.tensor(v) for v in ([0, 1], [2, 3], [4, 4]))
+    x, penalty = m(u, i, j)
+    (-torch.nn.functional.logsigmoid(x).mean() + penalty).backward()
+    assert m.item.grad is not None and m.item.grad.is_sparse
+    opt.step()
+    moved = (m.item.detach() != before).any(dim=1).numpy()
+    np.testing.assert_array_equal(moved, [False, False, True, True, True, False])
+    assert rows(m.user, torch.tensor([1])).shape == (1, 3)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from visrec.data.interactions import Interactions
-from visrec.models._train import TripleSampler, fit_pairwise, resolve_device
+from visrec.models._train import TripleSampler, fit_pairwise, resolve_device, rows
 from visrec.models.base import Recommender
 
 
@@ -151,23 +151,26 @@ def fit_bpr_factors(
         return (
             module.user.detach().cpu().numpy().astype(np.float32),
             module.item.detach().cpu().numpy().astype(np.float32),
-            module.bias.detach().cpu().numpy().astype(np.float32),
+            module.bias.detach().cpu().numpy().astype(np.float32).ravel(),
         )
 
 
 class _BPRModule(torch.nn.Module):
+    # looked up row by row: trained with lazy (sparse) Adam, see _train._optimizers
+    row_tables = ("user", "item", "bias")
+
     def __init__(self, user: np.ndarray, item: np.ndarray, reg: float) -> None:
         super().__init__()
         self.user = torch.nn.Parameter(torch.tensor(user, dtype=torch.float32))
         self.item = torch.nn.Parameter(torch.tensor(item, dtype=torch.float32))
-        self.bias = torch.nn.Parameter(torch.zeros(item.shape[0], dtype=torch.float32))
+        self.bias = torch.nn.Parameter(torch.zeros((item.shape[0], 1), dtype=torch.float32))
         self.reg = reg
 
     def forward(
         self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        pu, qi, qj = self.user[u], self.item[i], self.item[j]
-        bi, bj = self.bias[i], self.bias[j]
+        pu, qi, qj = rows(self.user, u), rows(self.item, i), rows(self.item, j)
+        bi, bj = rows(self.bias, i)[:, 0], rows(self.bias, j)[:, 0]
         x = bi - bj + (pu * (qi - qj)).sum(dim=1)
         penalty = (
             self.reg * ((pu**2).sum(1) + (qi**2).sum(1) + (qj**2).sum(1) + bi**2 + bj**2).mean()

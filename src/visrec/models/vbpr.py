@@ -9,7 +9,13 @@ import torch
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
-from visrec.models._train import FeatureScaler, TripleSampler, fit_pairwise, resolve_device
+from visrec.models._train import (
+    FeatureScaler,
+    TripleSampler,
+    fit_pairwise,
+    resolve_device,
+    rows,
+)
 from visrec.models.base import Recommender
 
 
@@ -161,7 +167,7 @@ class VBPR(Recommender):
         with torch.no_grad():
             self.user_factors_ = _np(module.user)
             self.item_factors_ = _np(module.item)
-            self.item_bias_ = _np(module.bias)
+            self.item_bias_ = _np(module.bias).ravel()
             self.user_visual_factors_ = _np(module.user_visual)
             self.projection_ = _np(module.proj)
             self.visual_bias_ = _np(module.visual_bias)
@@ -199,6 +205,9 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 class _VBPRModule(torch.nn.Module):
+    # looked up row by row: lazy (sparse) Adam; proj and visual_bias get dense Adam
+    row_tables = ("user", "item", "bias", "user_visual")
+
     def __init__(
         self,
         feats: np.ndarray,
@@ -215,7 +224,7 @@ class _VBPRModule(torch.nn.Module):
         self.register_buffer("feats", torch.tensor(feats, dtype=f32))
         self.user = torch.nn.Parameter(torch.tensor(user, dtype=f32))
         self.item = torch.nn.Parameter(torch.tensor(item, dtype=f32))
-        self.bias = torch.nn.Parameter(torch.zeros(item.shape[0], dtype=f32))
+        self.bias = torch.nn.Parameter(torch.zeros((item.shape[0], 1), dtype=f32))
         self.user_visual = torch.nn.Parameter(torch.tensor(user_visual, dtype=f32))
         self.proj = torch.nn.Parameter(torch.tensor(proj, dtype=f32))
         self.visual_bias = torch.nn.Parameter(torch.zeros(feats.shape[1], dtype=f32))
@@ -225,9 +234,9 @@ class _VBPRModule(torch.nn.Module):
     def forward(
         self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor, drop: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        pu, qi, qj = self.user[u], self.item[i], self.item[j]
-        bi, bj = self.bias[i], self.bias[j]
-        tu = self.user_visual[u]
+        pu, qi, qj = rows(self.user, u), rows(self.item, i), rows(self.item, j)
+        bi, bj = rows(self.bias, i)[:, 0], rows(self.bias, j)[:, 0]
+        tu = rows(self.user_visual, u)
         # [E f, beta' . f] once per distinct item of the batch (popular items recur
         # often), instead of gathering and projecting 2 x batch feature rows
         both = torch.cat([i, j])

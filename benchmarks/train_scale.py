@@ -1,0 +1,112 @@
+"""Benchmark: training and recommending time of the pairwise models on a larger catalogue.
+
+MovieLens-100K (943 users, 1,682 items) is small; shop data is not. This generates an
+implicit-feedback set of the given size (item popularity follows a power law, like real
+catalogues) with random 1280-d "image" vectors, trains each model for a few epochs,
+and prints seconds per epoch, the time the default 80 epochs would take, and the time
+to recommend 20 items to every user. Quality is meaningless here (the data is random);
+``benchmarks/vbpr_vs_cornac.py`` measures quality on real data.
+
+Usage::
+
+    python benchmarks/train_scale.py                       # 30k users, 12k items, 560k pairs
+    python benchmarks/train_scale.py --users 100000 --items 50000 --pairs 2000000 \\
+        --models bpr --epochs 2 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from visrec._atomic import write_text_atomic
+from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors
+from visrec.errors import VisrecError
+from visrec.models.registry import make_model
+
+
+def make_data(
+    n_users: int, n_items: int, n_pairs: int, dim: int, seed: int
+) -> tuple[Interactions, ItemVectors]:
+    """Power-law item popularity, uniform users; vectors are non-negative like CNN output."""
+    rng = np.random.default_rng(seed)
+    pop = 1.0 / (np.arange(n_items) + 10.0) ** 0.8
+    rng.shuffle(pop)
+    users = rng.integers(0, n_users, n_pairs)
+    items = rng.choice(n_items, n_pairs, p=pop / pop.sum())
+    frame = pd.DataFrame(
+        {"user_id": [f"u{u}" for u in users], "item_id": [f"i{i}" for i in items]}
+    ).drop_duplicates()
+    inter = Interactions.from_frame(frame)
+    ids = np.asarray(inter.item_map.ids)
+    vectors = np.abs(rng.normal(size=(len(ids), dim))).astype(np.float32)
+    return inter, ItemVectors(ids=ids, vectors=vectors, has_image=np.ones(len(ids), dtype=bool))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--users", type=int, default=30_000)
+    ap.add_argument("--items", type=int, default=12_000)
+    ap.add_argument(
+        "--pairs", type=int, default=600_000, help="pairs drawn (before de-duplication)"
+    )
+    ap.add_argument("--dim", type=int, default=1280, help="vector dimension")
+    ap.add_argument("--models", default="bpr,vbpr,visual-cf")
+    ap.add_argument("--epochs", type=int, default=3, help="epochs timed per model")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args(argv)
+    try:
+        if min(args.users, args.items, args.pairs, args.dim, args.epochs) < 1:
+            raise VisrecError("--users, --items, --pairs, --dim and --epochs must be >= 1")
+        inter, iv = make_data(args.users, args.items, args.pairs, args.dim, args.seed)
+        n_users, n_items = inter.n_users, inter.n_items
+        print(
+            f"data: {n_users:,} users, {n_items:,} items, {len(inter):,} pairs, "
+            f"{args.dim}-d vectors",
+            flush=True,
+        )
+        rows = []
+        for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+            model = make_model(name, epochs=args.epochs, random_state=args.seed)
+            t0 = time.perf_counter()
+            model.fit(inter, iv if model.uses_vectors else None)
+            fit_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            model.recommend(np.arange(n_users), n=20, filter_seen=True)
+            rec_s = time.perf_counter() - t0
+            per_epoch = fit_s / args.epochs
+            row = {
+                "model": name,
+                "epochs": args.epochs,
+                "fit_s": round(fit_s, 2),
+                "s_per_epoch": round(per_epoch, 3),
+                "fit_80_epochs_s": round(80 * per_epoch, 1),
+                "recommend_all_s": round(rec_s, 2),
+            }
+            rows.append(row)
+            print(
+                f"{name:10s} fit {fit_s:7.1f} s for {args.epochs} epochs ({per_epoch:.2f} s/epoch, "
+                f"~{80 * per_epoch:.0f} s for 80)   recommend 20 x {n_users:,} users {rec_s:.1f} s",
+                flush=True,
+            )
+        if args.json:
+            write_text_atomic(
+                args.json, json.dumps({"args": vars(args), "results": rows}, indent=2)
+            )
+    except VisrecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
