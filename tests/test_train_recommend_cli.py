@@ -319,41 +319,6 @@ def test_rank_block_order() -> None:
     assert np.isnan(val[0, -1])
 
 
-def test_rank_block_tie_key_orders_only_the_unscorable() -> None:
-    nan, inf = np.nan, np.inf
-    scores = np.array(
-        [[1.0, -inf, 2.0, nan, -inf, 1.0, -inf], [-inf, -inf, nan, -inf, 0.0, 0.0, 0.0]]
-    )
-    key = np.array([6, 5, 4, 3, 2, 1, 0])  # reversed candidate order
-    pos, val = rank_block(scores, 7, key)
-    # finite ties (1.0, 1.0 / 0.0 x3) keep candidate order; the -inf tail follows the key
-    assert pos.tolist() == [[2, 0, 5, 6, 4, 1, -1], [4, 5, 6, 3, 1, 0, -1]]
-    np.testing.assert_array_equal(val[:, :6], [[2, 1, 1, -inf, -inf, -inf], [0, 0, 0] + [-inf] * 3])
-    assert np.isnan(val[:, 6]).all()
-    # a short list cuts the re-ordered tail, not the candidate-order one
-    pos, _ = rank_block(scores, 4, key)
-    assert pos.tolist() == [[2, 0, 5, 6], [4, 5, 6, 3]]
-
-
-def test_rank_block_tie_key_matches_a_plain_sort() -> None:
-    # reference: finite scores high to low (ties by position), then the -inf ones by key
-    rng = np.random.default_rng(7)
-    for _ in range(200):
-        c, n, n_rows = int(rng.integers(1, 60)), int(rng.integers(1, 30)), 3
-        scores = rng.integers(0, 3, (n_rows, c)).astype(float)
-        scores[rng.random((n_rows, c)) < rng.random()] = -np.inf
-        scores[rng.random((n_rows, c)) < 0.2] = np.nan
-        key = rng.permutation(c)
-        want = []
-        for row in scores:
-            ok = [j for j in range(c) if not np.isnan(row[j])]
-            fin = sorted((j for j in ok if np.isfinite(row[j])), key=lambda j: (-row[j], j))
-            tail = sorted((j for j in ok if np.isneginf(row[j])), key=lambda j: key[j])
-            ranked = (fin + tail)[:n]
-            want.append(ranked + [-1] * (n - len(ranked)))
-        assert rank_block(scores, n, key)[0].tolist() == want
-
-
 def test_tie_key_ignores_candidate_order() -> None:
     ids = np.asarray([f"x{i}" for i in range(40)], dtype=object)
     key = dict(zip(ids, tie_key(ids, 3), strict=True))

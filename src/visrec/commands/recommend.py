@@ -218,12 +218,17 @@ def run(args: argparse.Namespace) -> int:
     unseen_pos = np.flatnonzero(known < 0)
     vpath = args.vectors or provenance.get("vectors")
     new_vectors, new_pos = unseen_vectors(model, raw, unseen_pos, vpath, args.items)
+    # ranking breaks ties (equal scores, the unscorable) by candidate position: put the
+    # candidates in a seeded order so the file's order cannot decide them
+    order = np.argsort(tie_key(raw, tie_seed(model)), kind="stable")
+    place = np.empty_like(order)
+    place[order] = np.arange(len(order))
+    raw, known, new_pos = raw[order], known[order], place[new_pos]
     cands = CandidateSet(
         raw_ids=raw,
         known_idx=known,
         new_vectors=new_vectors,
         new_pos=new_pos,
-        tie_key=tie_key(raw, tie_seed(model)),
     )
 
     n_rows = 0

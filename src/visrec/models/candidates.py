@@ -3,9 +3,10 @@
 ``visrec recommend --items`` may name items that were not in the training data. Models
 with ``scores_new_items`` score those from their image vectors; every candidate that
 cannot be scored (the model cannot score new items, the item has no vector, or the model
-gives it ``-inf``) is ranked after all scored candidates, with score ``-inf``. Among
-themselves those are in a seeded pseudo-random order (:func:`tie_key`), not in candidate
-order: a candidate file's order can carry a signal (MovieLens ids roughly follow
+gives it ``-inf``) is ranked after all scored candidates, with score ``-inf``. Ties,
+those included, are broken by a seeded pseudo-random order of the candidates
+(:func:`tie_key`; ``visrec recommend`` puts the candidates in that order), not by
+candidate-file order: a file's order can carry a signal (MovieLens ids roughly follow
 popularity, so a numerically sorted list would let the order decide a constant scorer's
 top-n), which is why ``visrec evaluate`` shuffles its cold candidates the same way. The
 user's training items are never returned.
@@ -36,16 +37,12 @@ class CandidateSet:
         Vectors of the unseen candidates that the model will score, in candidate order.
     new_pos : ndarray of int64, shape (m,)
         Positions (into ``raw_ids``) of the rows of ``new_vectors``.
-    tie_key : ndarray of int64, shape (c,) or None, default None
-        Order among unscorable (``-inf``) candidates, lowest first (:func:`tie_key`);
-        None keeps candidate order.
     """
 
     raw_ids: np.ndarray
     known_idx: np.ndarray
     new_vectors: np.ndarray | None
     new_pos: np.ndarray
-    tie_key: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.raw_ids)
@@ -103,60 +100,21 @@ def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -
     return out
 
 
-def rank_block(
-    scores: np.ndarray, n: int, tie_key: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def rank_block(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-``n`` candidate positions and scores per row: scored candidates by score, then
-    unscorable ones (``-inf``) by ``tie_key`` (default: candidate order); NaN (training
-    items) never. Equal finite scores keep candidate order.
+    unscorable ones (``-inf``) in candidate order; NaN (training items) never. Callers
+    put the candidates in :func:`tie_key` order first, so ties do not follow a file.
 
     Returns ``(positions, scores)`` of shape ``(rows, n)``; -1 / NaN pads rows with fewer
     than ``n`` eligible candidates.
     """
     # one ranking rule (visrec._ranking): training items (NaN) excluded, everything else
-    # by score, the unscorable (-inf) last and among themselves by candidate position;
-    # tie_key then reorders that -inf tail
+    # by score, the unscorable (-inf) last and among themselves by candidate position
     exclude = np.isnan(scores)
     finite = np.where(np.isfinite(scores), scores, -np.inf)
     idx, val = top_candidates(finite, n, exclude)
-    if tie_key is not None:
-        _reorder_unscorable(idx, val, finite, exclude, tie_key)
     val[idx < 0] = np.nan
     return idx, val
-
-
-def _reorder_unscorable(
-    idx: np.ndarray, val: np.ndarray, finite: np.ndarray, exclude: np.ndarray, key: np.ndarray
-) -> None:
-    """Refill, in place, the ``-inf`` tail of each row of ``idx`` with that row's
-    unscorable candidates in ``key`` order (the tail holds the first ones by position)."""
-    tail = np.isneginf(val) & (idx >= 0)
-    rows = np.flatnonzero(tail.any(axis=1))
-    if not len(rows):
-        return
-    n = idx.shape[1]
-    n_tail = tail[rows].sum(axis=1)
-    n_scored = (~tail[rows] & (idx[rows] >= 0)).sum(axis=1)
-    order = np.argsort(key, kind="stable")  # candidate positions in tie order
-    first = np.full((len(rows), n), -1, dtype=np.int64)
-    todo = np.arange(len(rows))
-    # usually the first few columns in tie order hold enough unscorable candidates for
-    # every row; only rows they do not fill look at all columns
-    width = min(len(order), 4 * n)
-    while len(todo):
-        cols = order[:width]
-        grid = np.ix_(rows[todo], cols)
-        eligible = np.isneginf(finite[grid]) & ~exclude[grid]
-        done = (eligible.sum(axis=1) >= n_tail[todo]) | (width == len(order))
-        # the same top-k rule on a 0 / -inf matrix: the first eligible columns
-        f, _ = top_candidates(np.where(eligible[done], np.float32(0), np.float32(-np.inf)), n)
-        first[todo[done]] = np.where(f >= 0, cols[f], -1)
-        todo = todo[~done]
-        width = len(order)
-    src = np.arange(n)[None, :] - n_scored[:, None]
-    refill = np.take_along_axis(first, np.clip(src, 0, n - 1), axis=1)
-    refill[src >= n_tail[:, None]] = -1
-    idx[rows] = np.where(src < 0, idx[rows], refill)
 
 
 def iter_recommendations(
@@ -172,5 +130,5 @@ def iter_recommendations(
         batch_users = max(1, min(4096, 16_000_000 // max(len(cands), 1)))
     for start in range(0, n_users, batch_users):
         u = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
-        pos, val = rank_block(score_block(model, u, cands), n, cands.tie_key)
+        pos, val = rank_block(score_block(model, u, cands), n)
         yield u, pos, val
