@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -311,6 +312,35 @@ def test_cli_fetch_from_manifest_and_review_file(
     assert list(got) == ["B1_U1_1"]  # first photo only; ok.jpg came from the cache
     assert got["B1_U1_1"] == str((cache / f"{cache_key(base + '/ok.jpg')}.jpg").resolve())
     assert "1 from cache" in text
+
+
+@pytest.mark.parametrize(
+    ("flags", "tty", "bar"),
+    [
+        ([], False, False),  # `visrec fetch ... > log 2>&1`: no `\r` redraws in the log
+        (["--verbose"], False, True),  # forced
+        ([], True, True),  # a terminal
+        (["--quiet"], True, False),
+        (["--no-progress"], True, False),  # the older spelling of --quiet
+    ],
+)
+def test_cli_fetch_bar_only_on_a_terminal(
+    server: tuple[str, Counter],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    tty: bool,
+    bar: bool,
+) -> None:
+    base, _ = server
+    urls = tmp_path / "urls.csv"
+    urls.write_text(f"item_id,url\nA,{base}/ok.png\n")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    assert main(["fetch", str(urls), "--cache", str(tmp_path / "c"), *flags]) == 0
+    captured = capsys.readouterr()
+    assert ("\r" in captured.err) is bar, captured.err
+    assert "fetched 1 of 1 image URLs" in captured.out  # the summary either way
 
 
 def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(

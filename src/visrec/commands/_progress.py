@@ -20,6 +20,7 @@ def add_progress_args(
     *,
     what: str = "a progress bar",
     quiet_aliases: Sequence[str] = (),
+    quiet_help: str | None = None,
 ) -> None:
     """Add the mutually exclusive ``--verbose`` and ``--quiet`` flags (read by
     :func:`show_progress`).
@@ -31,6 +32,9 @@ def add_progress_args(
         What the flags show or hide, for the help text.
     quiet_aliases : sequence of str, default ()
         Older spellings of ``--quiet`` that keep working (e.g. ``--no-progress``).
+    quiet_help : str, optional
+        Help text of ``--quiet`` when it hides more than the bars (default: "no "
+        and ``what`` without its article).
     """
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument(
@@ -38,9 +42,9 @@ def add_progress_args(
         action="store_true",
         help=f"show {what} (default: only when stderr is a terminal)",
     )
-    bar.add_argument(
-        "--quiet", *quiet_aliases, dest="quiet", action="store_true", help=f"no {what}"
-    )
+    if quiet_help is None:
+        quiet_help = "no " + what.removeprefix("a ").removeprefix("an ")
+    bar.add_argument("--quiet", *quiet_aliases, dest="quiet", action="store_true", help=quiet_help)
 
 
 def show_progress(args: argparse.Namespace) -> bool:

@@ -13,6 +13,7 @@ from visrec.commands._common import (
     load_interactions_frame,
     parse_model_params,
 )
+from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
 # with --vectors every model; without, only those that need no pictures
@@ -87,7 +88,7 @@ def register(subparsers: Any) -> None:
         "--batch-size", type=int, default=512, help="users scored at a time (default 512)"
     )
     p.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or per-seed lines")
+    add_progress_args(p, what="progress bars", quiet_help="no progress bars or per-seed lines")
     p.set_defaults(func=run)
 
 
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         k=args.k,
         test_ratio=args.test_ratio,
         batch_size=args.batch_size,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=show_progress(args),
         log=log,
     )
     first = res.info[next(iter(res.info))]

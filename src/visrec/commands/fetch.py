@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -27,7 +28,8 @@ SOURCE kinds:
 Each URL is cached once under DIR as <sha256(url)>.<ext> after it decoded as an image;
 cached URLs are not downloaded again. The manifest (-o, default DIR/manifest.csv) lists
 item_id,path,url for the images that were fetched; failures are summarised by reason.
-Exit status 1 when there were URLs and none could be fetched.
+Exit status 1 when there were URLs and none could be fetched. A progress bar shows on a
+terminal (--quiet, or --no-progress, hides it; --verbose shows it in a log too).
 """
 
 
@@ -73,7 +75,7 @@ def register(subparsers: Any) -> None:
         default=20_000_000,
         help="largest accepted image in bytes (default 20000000)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_args(p, quiet_aliases=("--no-progress",))
     p.add_argument("--json", default=None, metavar="OUT", help="write counts and failures as JSON")
     p.set_defaults(func=run)
 
@@ -162,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         retries=args.retries,
         max_bytes=args.max_bytes,
-        progress=not args.no_progress,
+        progress=show_progress(args),
     )
     print(report.summary())
     out = Path(args.output) if args.output else cache / "manifest.csv"

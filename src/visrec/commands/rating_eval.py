@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from visrec.commands._common import add_interactions_args, load_interactions_frame
+from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -22,7 +23,8 @@ item mean, the tutorial's KNN (k=3) on image vectors, biased matrix factorisatio
 biased MF with a visual term (the image vector shifts the item's factors and bias).
 Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in stars.
 --json writes {"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {accuracy, mae,
-rmse, fit_seconds[, *_std]}}, "runs": [...]}.
+rmse, fit_seconds[, *_std]}}, "runs": [...]}. A progress bar shows on a terminal (--quiet
+hides it, --verbose shows it in a log too).
 """
 
 
@@ -70,12 +72,11 @@ def register(subparsers: Any) -> None:
         "pictures say more, which helps only when they carry signal)",
     )
     p.add_argument("--json", default=None, metavar="OUT", help="write the table as JSON")
+    add_progress_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
     from visrec._atomic import write_text_atomic
     from visrec.analysis.rating_eval import rating_eval
     from visrec.embed.store import read_vectors
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         protocol=args.protocol,
         knn_k=args.k,
         mf_params=mf,
-        progress=sys.stderr.isatty(),
+        progress=show_progress(args),
     )
     print(res.format())
     if args.json:

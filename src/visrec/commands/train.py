@@ -17,6 +17,7 @@ from visrec.commands._common import (
     load_interactions_frame,
     parse_params,
 )
+from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
 #: provenance written next to the model (read by ``visrec recommend``)
@@ -65,13 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a hyperparameter, e.g. --param factors=32 (repeatable; JSON values)",
     )
-    bar = p.add_mutually_exclusive_group()
-    bar.add_argument(
-        "--verbose",
-        action="store_true",
-        help="show a progress bar over epochs (default: only when stderr is a terminal)",
-    )
-    bar.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_args(p, what="a progress bar over epochs", quiet_help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -88,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if "random_state" in defaults:
         params.setdefault("random_state", args.seed)
     # a progress bar on long fits, unless output goes to a file/pipe (or --quiet)
-    show_bar = args.verbose or (not args.quiet and sys.stderr.isatty())
-    if show_bar and "verbose" in defaults:
+    if show_progress(args) and "verbose" in defaults:
         params.setdefault("verbose", True)
     try:
         model = klass(**params)
