@@ -59,8 +59,10 @@ def _usage(p: argparse.ArgumentParser) -> int:
 
 def run_summary(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
+    from visrec.commands._common import check_output_file
     from visrec.data.summary import format_summary, summarize
 
+    check_output_file(args.json, "--json")  # before reading the data, not after it
     sections = summarize(args.paths)
     print(format_summary(sections))
     if args.json:

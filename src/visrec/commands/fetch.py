@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from visrec.commands._common import check_output_file
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
@@ -153,10 +154,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1 or args.retries < 0 or args.max_bytes < 1 or args.timeout <= 0:
         raise VisrecError("--workers and --max-bytes must be >= 1, --retries >= 0, --timeout > 0")
+    cache = Path(args.cache).expanduser()
+    out = Path(args.output) if args.output else cache / "manifest.csv"
+    # before the downloads, not after them
+    check_output_file(out, "-o" if args.output else "--cache (its manifest.csv)")
+    check_output_file(args.json, "--json")
     urls, notes = collect_urls(args.sources, args.what)
     for n in notes:
         print(n)
-    cache = Path(args.cache).expanduser()
     report = fetch_images(
         urls.values(),
         cache,
@@ -167,7 +172,6 @@ def run(args: argparse.Namespace) -> int:
         progress=show_progress(args),
     )
     print(report.summary())
-    out = Path(args.output) if args.output else cache / "manifest.csv"
     rows = [(k, report.paths[u], u) for k, u in urls.items() if u in report.paths]
     n_rows = write_manifest(out, rows)
     print(f"wrote {out} ({n_rows:,} images)")

@@ -6,7 +6,11 @@ import argparse
 import json
 from typing import Any
 
-from visrec.commands._common import add_interactions_args, load_interactions_frame
+from visrec.commands._common import (
+    add_interactions_args,
+    check_output_file,
+    load_interactions_frame,
+)
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
@@ -81,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.analysis.rating_eval import rating_eval
     from visrec.embed.store import read_vectors
 
+    check_output_file(args.json, "--json")  # before the run, not after it
     if not 0.0 < args.test_size < 1.0:
         raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_size}")
     if args.seeds < 1:

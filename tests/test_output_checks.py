@@ -1,0 +1,67 @@
+"""Output-file options (``--json``, ``-o``) are checked at startup, before any work, so
+a long run is not lost to a folder named by mistake (``commands._common.check_output_file``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from visrec.cli import main
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "results"
+    path.mkdir()
+    return path
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], option: str, path: Path) -> None:
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {option}: output path '{path}' is a directory; name a file\n"
+    assert captured.out == ""  # nothing was read or summarised first
+
+
+def test_data_summary_json_folder_fails_before_the_summary(
+    tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id,item_id,rating\nu1,i1,5\nu2,i1,3\n")
+    assert main(["data", "summary", str(ratings), "--json", str(folder)]) == 2
+    _one_line_error(capsys, "--json", folder)
+    assert os.listdir(folder) == []
+    out = tmp_path / "s.json"
+    assert main(["data", "summary", str(ratings), "--json", str(out)]) == 0
+    assert out.exists() and f"wrote {out}" in capsys.readouterr().out
+
+
+def test_rating_eval_json_folder_fails_before_the_run(
+    tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the interactions file is missing too: the --json check comes first
+    argv = ["rating-eval", "--interactions", str(tmp_path / "missing.csv")]
+    assert main([*argv, "--json", str(folder)]) == 2
+    _one_line_error(capsys, "--json", folder)
+    assert os.listdir(folder) == []
+
+
+@pytest.mark.parametrize("option", ["-o", "--json"])
+def test_fetch_output_folder_fails_before_downloading(
+    option: str, tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a missing source would fail too, but later: nothing is read or fetched first
+    argv = ["fetch", str(tmp_path / "missing.csv"), "--cache", str(tmp_path / "c")]
+    assert main([*argv, option, str(folder)]) == 2
+    _one_line_error(capsys, option, folder)
+    assert os.listdir(folder) == [] and not (tmp_path / "c").exists()
+
+
+def test_fetch_default_manifest_that_is_a_folder_fails_before_downloading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "c" / "manifest.csv"
+    blocked.mkdir(parents=True)
+    assert main(["fetch", str(tmp_path / "missing.csv"), "--cache", str(tmp_path / "c")]) == 2
+    _one_line_error(capsys, "--cache (its manifest.csv)", blocked)
