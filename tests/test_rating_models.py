@@ -160,6 +160,26 @@ def test_errors_before_fit_and_on_bad_input():
         RatingMF(visual=False).fit(no_ratings)
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_epochs": "abc"}, "n_epochs='abc' must be an integer"),
+        ({"n_factors": 2.0}, "n_factors=2.0 must be an integer"),
+        ({"reg": "0.1"}, "reg='0.1' must be a finite number"),
+        ({"visual_dim": "4"}, r"visual_dim='4' must be an integer or null \(None\)$"),
+    ],
+)
+def test_fit_rejects_a_wrong_type_hyperparameter_in_one_line(params, message):
+    frame, _ = planted(n_users=20, n_items=10, seed=4)
+    inter = Interactions.from_frame(frame)
+    with pytest.raises(VisrecError, match=f"^model 'RatingMF': {message}") as info:
+        RatingMF(visual=True, **params).fit(inter, np.ones((inter.n_items, 4)))
+    assert "\n" not in str(info.value)
+    # through the comparison's Python API too (the CLI's --n-epochs etc. are typed)
+    with pytest.raises(VisrecError, match=f"^model 'RatingMF': {message}"):
+        rating_eval(frame, None, mf_params=params)
+
+
 # ---------------------------------------------------------------------- rating_eval
 def test_nearest_level_and_metrics_by_hand():
     levels = np.array([1.0, 2.0, 3.0, 4.0, 5.0])

@@ -132,6 +132,7 @@ class RatingMF(ParamsMixin):
         """
         from threadpoolctl import threadpool_limits
 
+        self.check_param_types()  # n_epochs="abc": one line naming it, not a TypeError
         if interactions.rating is None:
             raise VisrecError("RatingMF needs ratings; the interactions have none")
         if len(interactions) == 0:
