@@ -133,6 +133,9 @@ def test_popularity_by_hand_time_protocol() -> None:
     assert r2["recall"] == 1.0
     assert r2["ndcg"] == pytest.approx((2 + 1 / math.log2(3)) / 3)
     assert r2["coverage"] == 1.0
+    for size in (0, -1):  # -1 used to score no user and return NaN means
+        with pytest.raises(VisrecError, match=f"^batch_size must be at least 1, got {size}$"):
+            R.evaluate_model(model, split, k=2, batch_size=size)
 
 
 def test_run_experiment_time_protocol_table_and_json(tmp_path: Path) -> None:
@@ -221,6 +224,9 @@ def test_errors() -> None:
         R.run_experiment(frame, iv, "warm", ["nope"], progress=False)
     with pytest.raises(VisrecError, match="at least one seed"):
         R.run_experiment(frame, iv, "warm", ["popularity"], seeds=(), progress=False)
+    for size in (0, -3):  # checked by the Python API too, not only by the CLI
+        with pytest.raises(VisrecError, match=f"^batch_size must be at least 1, got {size}$"):
+            R.run_experiment(frame, iv, "warm", ["popularity"], batch_size=size, progress=False)
     assert R.parse_model_specs("oracle, bpr") == [("popularity", {}), ("oracle", {}), ("bpr", {})]
 
 

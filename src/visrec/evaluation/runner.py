@@ -174,6 +174,11 @@ def _make(name: str, params: dict[str, Any], seed: int) -> Recommender:
         raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
 
 
+def _check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise VisrecError(f"batch_size must be at least 1, got {batch_size}")
+
+
 def evaluate_model(
     model: Recommender,
     split: Split,
@@ -193,13 +198,14 @@ def evaluate_model(
     item_vectors : ItemVectors, optional
         Needed for ``cold-items`` by models with ``scores_new_items``.
     batch_size : int, default 512
-        Users scored at a time (memory is ``batch_size x n_candidates`` floats).
+        Users scored at a time (memory is ``batch_size x n_candidates`` floats); >= 1.
 
     Returns
     -------
     dict with ``auc, recall, ndcg, hit_rate, coverage`` (means over test users),
     ``score_s``, ``n_test_users``, ``n_candidates``.
     """
+    _check_batch_size(batch_size)  # 0 would fail in range(), < 0 would score no user
     test, train = split.test, split.train
     n_cand = test.n_items
     test_csr = test.to_csr("binary")
@@ -290,6 +296,7 @@ def run_experiment(
     k : int, default 20
     test_ratio : float, default 0.2
     batch_size : int, default 512
+        Users scored at a time, >= 1 (see :func:`evaluate_model`).
     progress : bool, default True
         tqdm progress bars.
     log : callable, optional
@@ -303,6 +310,7 @@ def run_experiment(
         raise VisrecError(f"unknown protocol {protocol!r}; choose from: {', '.join(PROTOCOLS)}")
     if k <= 0:
         raise VisrecError(f"k must be positive, got {k}")
+    _check_batch_size(batch_size)  # now, not at the first model's scoring after its fit
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise VisrecError("need at least one seed")
