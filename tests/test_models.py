@@ -414,13 +414,13 @@ def test_training_device_uses_the_shared_parser() -> None:
         resolve_device("gpu")
 
 
-def test_pairwise_training_updates_only_the_rows_in_the_batch() -> None:
-    """Row tables (user/item factors, biases) train with lazy Adam on sparse gradients,
-    so a step costs the batch's rows, not the whole catalogue; dense parts (VBPR's E and
-    beta') keep plain Adam."""
+def test_pairwise_training_goes_lazy_on_large_row_tables() -> None:
+    """Large row tables (user/item factors, biases) train with lazy Adam on sparse
+    gradients, so a step costs the batch's rows, not the whole catalogue; dense parts
+    (VBPR's E and beta') keep plain Adam; small tables keep dense Adam."""
     import torch
 
-    from visrec.models._train import _optimizers, rows
+    from visrec.models._train import LAZY_ROWS_PER_BATCH, _optimizers, rows
     from visrec.models.bpr import _BPRModule
     from visrec.models.vbpr import _VBPRModule
 
@@ -429,13 +429,16 @@ def test_pairwise_training_updates_only_the_rows_in_the_batch() -> None:
         rng.random((6, 4)), rng.random((5, 3)), rng.random((6, 3)), rng.random((5, 2)),
         rng.random((4, 2)), 0.01, 0.001,
     )
-    kinds = {type(o).__name__: o for o in _optimizers(vb, 0.01)}
-    assert set(kinds) == {"SparseAdam", "Adam"}
+    # 5 + 6 + 6 + 5 rows in the row tables
+    (small,) = _optimizers(vb, 0.01, batch_size=22 // LAZY_ROWS_PER_BATCH + 1)
+    assert type(small) is torch.optim.Adam and not vb.lazy_rows
+    kinds = {type(o).__name__: o for o in _optimizers(vb, 0.01, batch_size=1)}
+    assert vb.lazy_rows and set(kinds) == {"SparseAdam", "Adam"}
     dense = {id(p) for g in kinds["Adam"].param_groups for p in g["params"]}
     assert dense == {id(vb.proj), id(vb.visual_bias)}
 
     m = _BPRModule(rng.normal(0, 0.1, (5, 3)), rng.normal(0, 0.1, (6, 3)), 0.01)
-    (opt,) = _optimizers(m, 0.1)
+    (opt,) = _optimizers(m, 0.1, batch_size=1)
     before = m.item.detach().clone()
     u, i, j = (torch.tensor(v) for v in ([0, 1], [2, 3], [4, 4]))
     x, penalty = m(u, i, j)
@@ -444,4 +447,6 @@ def test_pairwise_training_updates_only_the_rows_in_the_batch() -> None:
     opt.step()
     moved = (m.item.detach() != before).any(dim=1).numpy()
     np.testing.assert_array_equal(moved, [False, False, True, True, True, False])
-    assert rows(m.user, torch.tensor([1])).shape == (1, 3)
+    m.user.grad = None
+    rows(m.user, torch.tensor([1]), False).sum().backward()
+    assert m.user.grad is not None and not m.user.grad.is_sparse

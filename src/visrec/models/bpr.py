@@ -156,8 +156,9 @@ def fit_bpr_factors(
 
 
 class _BPRModule(torch.nn.Module):
-    # looked up row by row: trained with lazy (sparse) Adam, see _train._optimizers
+    # looked up row by row: lazy (sparse) Adam when they are large, see _train._optimizers
     row_tables = ("user", "item", "bias")
+    lazy_rows = False
 
     def __init__(self, user: np.ndarray, item: np.ndarray, reg: float) -> None:
         super().__init__()
@@ -169,8 +170,9 @@ class _BPRModule(torch.nn.Module):
     def forward(
         self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        pu, qi, qj = rows(self.user, u), rows(self.item, i), rows(self.item, j)
-        bi, bj = rows(self.bias, i)[:, 0], rows(self.bias, j)[:, 0]
+        lazy = self.lazy_rows
+        pu, qi, qj = rows(self.user, u, lazy), rows(self.item, i, lazy), rows(self.item, j, lazy)
+        bi, bj = rows(self.bias, i, lazy)[:, 0], rows(self.bias, j, lazy)[:, 0]
         x = bi - bj + (pu * (qi - qj)).sum(dim=1)
         penalty = (
             self.reg * ((pu**2).sum(1) + (qi**2).sum(1) + (qj**2).sum(1) + bi**2 + bj**2).mean()

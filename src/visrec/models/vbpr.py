@@ -205,8 +205,10 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 class _VBPRModule(torch.nn.Module):
-    # looked up row by row: lazy (sparse) Adam; proj and visual_bias get dense Adam
+    # looked up row by row: lazy (sparse) Adam when they are large, see
+    # _train._optimizers; proj and visual_bias always get dense Adam
     row_tables = ("user", "item", "bias", "user_visual")
+    lazy_rows = False
 
     def __init__(
         self,
@@ -234,9 +236,10 @@ class _VBPRModule(torch.nn.Module):
     def forward(
         self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor, drop: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        pu, qi, qj = rows(self.user, u), rows(self.item, i), rows(self.item, j)
-        bi, bj = rows(self.bias, i)[:, 0], rows(self.bias, j)[:, 0]
-        tu = rows(self.user_visual, u)
+        lazy = self.lazy_rows
+        pu, qi, qj = rows(self.user, u, lazy), rows(self.item, i, lazy), rows(self.item, j, lazy)
+        bi, bj = rows(self.bias, i, lazy)[:, 0], rows(self.bias, j, lazy)[:, 0]
+        tu = rows(self.user_visual, u, lazy)
         # [E f, beta' . f] once per distinct item of the batch (popular items recur
         # often), instead of gathering and projecting 2 x batch feature rows
         both = torch.cat([i, j])
