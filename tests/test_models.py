@@ -450,3 +450,21 @@ def test_pairwise_training_goes_lazy_on_large_row_tables() -> None:
     m.user.grad = None
     rows(m.user, torch.tensor([1]), False).sum().backward()
     assert m.user.grad is not None and not m.user.grad.is_sparse
+
+
+def test_recommend_in_user_blocks_matches_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    from visrec.models import base
+    from visrec.models.popularity import Popularity
+
+    rng = np.random.default_rng(3)
+    users_raw, items_raw = rng.integers(0, 30, 400), rng.integers(0, 25, 400)
+    frame = pd.DataFrame({"user_id": users_raw.astype(str), "item_id": items_raw.astype(str)})
+    frame = frame.drop_duplicates()
+    model = Popularity().fit(Interactions.from_frame(frame))
+    users = np.arange(len(model.user_map_))
+    whole = model.recommend(users, n=30, items=np.arange(20))
+    monkeypatch.setattr(base, "RECOMMEND_BLOCK", 50)  # 2 users per block
+    parts = model.recommend(users, n=30, items=np.arange(20))
+    np.testing.assert_array_equal(whole[0], parts[0])
+    np.testing.assert_array_equal(whole[1], parts[1])
+    assert whole[0].shape == (len(users), 30)

@@ -44,6 +44,10 @@ MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
 
 
+# scores per block in Recommender.recommend (4M float64 = 32 MB)
+RECOMMEND_BLOCK = 4_000_000
+
+
 class ParamsMixin:
     """``get_params`` and ``__repr__`` read from the ``__init__`` signature, so they can
     never go stale when a hyperparameter is added (``__init__`` stores each one unchanged
@@ -225,11 +229,27 @@ class Recommender(ParamsMixin, ABC):
         """
         self._check_fitted()
         u = self._check_users(user_idx)
-        scores = self._score(u).astype(np.float64, copy=True)
+        excluded = None
         if items is not None:
-            mask = np.ones(scores.shape[1], dtype=bool)
-            mask[self._check_items(items)] = False
-            scores[:, mask] = -np.inf
+            excluded = np.ones(len(self.item_map_), dtype=bool)
+            excluded[self._check_items(items)] = False
+        # users in blocks of about RECOMMEND_BLOCK scores: all 30k users x 12k items at
+        # once would hold 2.9 GB of float64 scores
+        step = max(1, RECOMMEND_BLOCK // max(len(self.item_map_), 1))
+        parts = [
+            self._recommend_block(u[s : s + step], n, filter_seen, excluded)
+            for s in range(0, len(u), step)
+        ]
+        if not parts:
+            return top_n(np.empty((0, len(self.item_map_))), n)
+        return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+    def _recommend_block(
+        self, u: np.ndarray, n: int, filter_seen: bool, excluded: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        scores = self._score(u).astype(np.float64, copy=True)
+        if excluded is not None:
+            scores[:, excluded] = -np.inf
         if filter_seen:
             seen = self.seen_[u]
             rows = np.repeat(np.arange(len(u)), np.diff(seen.indptr))
