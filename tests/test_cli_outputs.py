@@ -188,3 +188,31 @@ def test_recommend_output_folder_is_a_one_line_error(
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "is a directory" in err and "Traceback" not in err
     assert os.listdir(folder) == []
+
+
+def test_save_model_folder_keeps_the_old_model_when_the_swap_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from visrec.commands import train as train_cmd
+    from visrec.data.interactions import Interactions
+    from visrec.models.popularity import Popularity
+
+    frame = pd.DataFrame({"user_id": ["a", "a", "b"], "item_id": ["x", "y", "x"]})
+    model = Popularity().fit(Interactions.from_frame(frame))
+    out = tmp_path / "m"
+    train_cmd.save_model_folder(model, out, {"run": 1})
+    before = sorted(p.name for p in out.iterdir())
+    real_replace = os.replace
+
+    def fail_onto_out(src: object, dst: object) -> None:
+        if Path(str(dst)) == out and ".old." not in str(src):
+            raise OSError("disk full")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(train_cmd.os, "replace", fail_onto_out)
+    with pytest.raises(OSError, match="disk full"):
+        train_cmd.save_model_folder(model, out, {"run": 2})
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m"], "no temporary folders left"

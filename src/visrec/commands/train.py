@@ -199,7 +199,11 @@ def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             try:
                 os.replace(out, old / out.name)
-                os.replace(tmp, out)
+                try:
+                    os.replace(tmp, out)
+                except BaseException:
+                    os.replace(old / out.name, out)  # put the previous model back
+                    raise
             finally:
                 shutil.rmtree(old, ignore_errors=True)
         else:
