@@ -20,7 +20,7 @@ from visrec.models.registry import MODELS, get_model_class
 #: wrong values per declared type; ``None`` is added where the annotation forbids it
 BAD: dict[type, list[Any]] = {
     int: ["abc", 1.5, 2.0, True, np.bool_(True), [1]],
-    float: ["x", True, math.nan, math.inf, [0.1]],
+    float: ["x", True, math.nan, math.inf, [0.1], 10**400],
     bool: ["yes", 1, 0.0],
     str: [1, 2.5, True],
 }
@@ -100,6 +100,31 @@ def test_fit_checks_types_first() -> None:
     inter = Interactions.from_frame(pd.DataFrame({"user_id": ["u1", "u2"], "item_id": ["a", "b"]}))
     with pytest.raises(VisrecError, match=r"epochs=1\.5 must be an integer"):
         get_model_class("bpr")(epochs=1.5).fit(inter)
+
+
+@pytest.mark.parametrize("model", ["bpr", "vbpr", "visual-cf"])
+@pytest.mark.parametrize(
+    ("param", "value", "expected"),
+    [("lr", 0.0, "lr must be > 0"), ("random_state", -1, "random_state must be >= 0")],
+)
+def test_out_of_range_values_are_one_line_errors(
+    model: str, param: str, value: Any, expected: str
+) -> None:
+    # lr=0 used to pass here and fail inside torch's SparseAdam on large catalogues
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"user_id": rng.integers(0, 9, 40), "item_id": rng.integers(0, 7, 40)})
+    inter = Interactions.from_frame(frame.astype(str).drop_duplicates())
+    ids = np.asarray(inter.item_map.ids)
+    from visrec.embed.store import ItemVectors
+
+    iv = ItemVectors(
+        ids=ids,
+        vectors=rng.random((len(ids), 4), dtype=np.float32),
+        has_image=np.ones(len(ids), dtype=bool),
+    )
+    klass = get_model_class(model)
+    with pytest.raises(VisrecError, match=expected):
+        klass(**{param: value}).fit(inter, iv if klass.uses_vectors else None)
 
 
 # ------------------------------------------------------------------ CLI

@@ -152,15 +152,25 @@ class Recommender(ParamsMixin, ABC):
         """Learn state; ``vectors`` is ``(n_items, d)`` aligned to ``item_map_``."""
 
     def _check_params(
-        self, at_least_one: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()
+        self,
+        at_least_one: tuple[str, ...] = (),
+        non_negative: tuple[str, ...] = (),
+        positive: tuple[str, ...] = (),
     ) -> None:
-        """Validate hyperparameters at ``fit`` time (``__init__`` stores them unchanged)."""
+        """Validate hyperparameters at ``fit`` time (``__init__`` stores them unchanged);
+        ``random_state``, where a model has one, must be None or >= 0 (numpy's rule)."""
         for name in at_least_one:
             if int(getattr(self, name)) < 1:
                 raise VisrecError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         for name in non_negative:
             if float(getattr(self, name)) < 0:
                 raise VisrecError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in positive:
+            if not float(getattr(self, name)) > 0:
+                raise VisrecError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        seed = getattr(self, "random_state", None)
+        if seed is not None and int(seed) < 0:
+            raise VisrecError(f"random_state must be >= 0 or None, got {seed!r}")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "item_map_"):
@@ -431,13 +441,12 @@ def _is_of(value: Any, kinds: tuple[type, ...]) -> bool:
             return True
         if kind is int and isinstance(value, numbers.Integral) and not is_bool:
             return True
-        if (
-            kind is float
-            and isinstance(value, numbers.Real)
-            and not is_bool
-            and math.isfinite(float(value))
-        ):
-            return True
+        if kind is float and isinstance(value, numbers.Real) and not is_bool:
+            try:
+                if math.isfinite(float(value)):
+                    return True
+            except OverflowError:  # an int too large for a float
+                pass
         if kind is str and isinstance(value, str):
             return True
     return False

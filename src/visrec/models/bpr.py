@@ -72,7 +72,8 @@ class BPR(Recommender):
     def _validate(self) -> None:
         self._check_params(
             at_least_one=("factors", "epochs", "batch_size"),
-            non_negative=("lr", "reg", "init_std"),
+            non_negative=("reg", "init_std"),
+            positive=("lr",),
         )
 
     def _fit(

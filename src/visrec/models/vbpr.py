@@ -119,7 +119,8 @@ class VBPR(Recommender):
     def _validate(self) -> None:
         self._check_params(
             at_least_one=("factors", "visual_factors", "epochs", "batch_size"),
-            non_negative=("lr", "reg", "reg_visual", "init_std"),
+            non_negative=("reg", "reg_visual", "init_std"),
+            positive=("lr",),
         )
         if not 0.0 <= float(self.item_dropout) < 1.0:
             raise VisrecError(f"item_dropout must be in [0, 1), got {self.item_dropout!r}")

@@ -100,7 +100,8 @@ class VisualCF(Recommender):
     def _validate(self) -> None:
         self._check_params(
             at_least_one=("factors", "epochs", "batch_size"),
-            non_negative=("lr", "reg", "init_std", "alpha", "bias_weight"),
+            non_negative=("reg", "init_std", "alpha", "bias_weight"),
+            positive=("lr",),
         )
         if self.feature_norm not in ("sqrt-l2", "none"):
             raise VisrecError(
