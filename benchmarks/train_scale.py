@@ -9,7 +9,7 @@ to recommend 20 items to every user. Quality is meaningless here (the data is ra
 
 Usage::
 
-    python benchmarks/train_scale.py                       # 30k users, 12k items, 560k pairs
+    python benchmarks/train_scale.py                       # 30k users, 12k items, 596k pairs
     python benchmarks/train_scale.py --users 100000 --items 50000 --pairs 2000000 \\
         --models bpr --epochs 2 --json out.json
 """

@@ -253,6 +253,12 @@ def fit_pairwise(
     function ``n -> ndarray (n,)`` called once per epoch (e.g. drop flags drawn from the
     caller's generator); its slices are passed to the module. Returns the mean loss per
     epoch.
+
+    A module may name its per-row parameters (user/item factors and biases) in a
+    ``row_tables`` class attribute; it must then look them up only through
+    ``rows(table, idx, self.lazy_rows)``, because ``fit_pairwise`` sets ``lazy_rows`` to
+    train large tables with lazy Adam, which needs sparse gradients (see
+    :func:`_optimizers`).
     """
     from tqdm.auto import tqdm
 
@@ -270,31 +276,33 @@ def fit_pairwise(
 # Lazy Adam pays off once the row tables are much larger than what a batch touches
 # (at most 3 x batch_size rows per table): measured per batch of 1024 on one CPU thread,
 # ML-100K (943 users, 1,682 items) dense Adam 2.2 ms vs lazy 3.4 ms; 30k users x 12k
-# items dense 13.6 ms vs lazy 5.6 ms.
+# items dense 13.6 ms vs lazy 5.6 ms. GPUs were not measured, so they keep dense Adam.
 LAZY_ROWS_PER_BATCH = 16
 
 
 def _optimizers(module: torch.nn.Module, lr: float, batch_size: int) -> list[torch.optim.Optimizer]:
-    """Adam, or for large row tables lazy Adam on them and Adam for the rest.
+    """Adam, or on CPU with large row tables lazy Adam on them and Adam for the rest.
 
     The row tables (``module.row_tables``: user/item factors and biases) are looked up
     a few thousand rows per batch. Dense Adam updates every row at every step, so an
-    epoch costs ``batches x (users + items)`` (10 minutes for 80 BPR epochs at 30k
-    users / 12k items / 560k pairs). When the tables hold more than
-    ``LAZY_ROWS_PER_BATCH x batch_size`` rows in all, they are looked up with sparse
-    gradients (``module.lazy_rows``, see :func:`rows`) and ``SparseAdam`` updates only
-    the rows in the batch; small tables keep dense Adam, which is faster there.
+    epoch costs ``batches x rows`` (12 minutes for 80 BPR epochs at 30k users / 12k
+    items / 596k pairs). When the row tables hold more than
+    ``LAZY_ROWS_PER_BATCH x batch_size`` rows in all (bias tables included), they are
+    looked up with sparse gradients (``module.lazy_rows``, see :func:`rows`) and
+    ``SparseAdam`` updates only the rows in the batch; small tables keep dense Adam,
+    which is faster there.
     """
     import torch
 
     names = set(getattr(module, "row_tables", ()))
-    rows = [p for n, p in module.named_parameters() if n in names]
-    lazy = sum(p.shape[0] for p in rows) > LAZY_ROWS_PER_BATCH * batch_size
+    tables = [p for n, p in module.named_parameters() if n in names]
+    on_cpu = all(p.device.type == "cpu" for p in tables)
+    lazy = on_cpu and sum(p.shape[0] for p in tables) > LAZY_ROWS_PER_BATCH * batch_size
     setattr(module, "lazy_rows", lazy)  # noqa: B010 -- read by the module's forward
     if not lazy:
         return [torch.optim.Adam(module.parameters(), lr=lr)]
     dense = [p for n, p in module.named_parameters() if n not in names]
-    opts: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(rows, lr=lr)]
+    opts: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(tables, lr=lr)]
     if dense:
         opts.append(torch.optim.Adam(dense, lr=lr))
     return opts
