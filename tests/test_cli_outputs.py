@@ -193,6 +193,8 @@ def test_recommend_output_folder_is_a_one_line_error(
 def test_save_model_folder_keeps_the_old_model_when_the_swap_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import json
+
     import pandas as pd
 
     from visrec.commands import train as train_cmd
@@ -215,4 +217,40 @@ def test_save_model_folder_keeps_the_old_model_when_the_swap_fails(
     with pytest.raises(OSError, match="disk full"):
         train_cmd.save_model_folder(model, out, {"run": 2})
     assert sorted(p.name for p in out.iterdir()) == before
+    assert json.loads((out / "train.json").read_text())["run"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["m"], "no temporary folders left"
+
+
+def test_save_model_folder_names_the_parked_model_when_it_cannot_restore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import pandas as pd
+
+    from visrec.commands import train as train_cmd
+    from visrec.data.interactions import Interactions
+    from visrec.errors import VisrecError
+    from visrec.models.popularity import Popularity
+
+    frame = pd.DataFrame({"user_id": ["a", "a", "b"], "item_id": ["x", "y", "x"]})
+    model = Popularity().fit(Interactions.from_frame(frame))
+    out = tmp_path / "m"
+    train_cmd.save_model_folder(model, out, {"run": 1})
+    real_replace = os.replace
+    moves: list[str] = []
+
+    def only_first_move(src: object, dst: object) -> None:
+        # os.replace is patched module-wide: count only the folder swaps, not the
+        # atomic file writes of model.save
+        if out in (Path(str(src)), Path(str(dst))):
+            moves.append(str(src))
+            if len(moves) > 1:  # the swap and the restore both fail
+                raise OSError("I/O error")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(train_cmd.os, "replace", only_first_move)
+    with pytest.raises(VisrecError, match="the previous model is in") as err:
+        train_cmd.save_model_folder(model, out, {"run": 2})
+    parked = Path(str(err.value).rsplit(" ", 1)[-1])
+    assert json.loads((parked / "train.json").read_text())["run"] == 1

@@ -184,6 +184,31 @@ def is_model_folder(folder: Path) -> bool:
     return isinstance(meta, dict) and "model" in meta and "visrec_version" in meta
 
 
+def _swap_in(new: Path, out: Path) -> None:
+    """Replace folder ``out`` by ``new``; on failure the previous ``out`` is put back,
+    or, if even that fails, kept in a ``.NAME.old.*`` folder that the error names."""
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    parked = old / out.name
+    try:
+        os.replace(out, parked)
+    except BaseException:
+        old.rmdir()
+        raise
+    try:
+        os.replace(new, out)
+    except BaseException as exc:
+        try:
+            os.replace(parked, out)  # put the previous model back
+        except OSError as restore_exc:
+            raise VisrecError(
+                f"{out}: could not replace the model folder ({exc}) nor put the previous "
+                f"one back ({restore_exc}); the previous model is in {parked}"
+            ) from exc
+        old.rmdir()
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None:
     """Save into a temporary sibling folder, then swap it in, so a reader never sees a
     half-written model (an existing folder is replaced only once the new one is complete,
@@ -196,16 +221,7 @@ def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None
         (tmp / TRAIN_JSON).write_text(json.dumps(provenance, indent=2), encoding="utf-8")
         os.chmod(tmp, 0o755)
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            try:
-                os.replace(out, old / out.name)
-                try:
-                    os.replace(tmp, out)
-                except BaseException:
-                    os.replace(old / out.name, out)  # put the previous model back
-                    raise
-            finally:
-                shutil.rmtree(old, ignore_errors=True)
+            _swap_in(tmp, out)
         else:
             os.replace(tmp, out)
     except BaseException:
