@@ -65,3 +65,56 @@ def test_fetch_default_manifest_that_is_a_folder_fails_before_downloading(
     blocked.mkdir(parents=True)
     assert main(["fetch", str(tmp_path / "missing.csv"), "--cache", str(tmp_path / "c")]) == 2
     _one_line_error(capsys, "--cache (its manifest.csv)", blocked)
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["embed", "{missing}", "-o", "{folder}"], "-o"),
+        (["embed", "{missing}", "-o", "{tmp}/v.parquet", "--json", "{folder}"], "--json"),
+        (["demo", "--out", "{tmp}/d", "--json", "{folder}"], "--json"),
+        (["demo", "--out", "{tmp}/d", "--report", "{folder}"], "--report"),
+        (
+            [
+                "cluster",
+                "{missing}",
+                "--labels",
+                "{missing}",
+                "--id-col",
+                "id",
+                "--label-col",
+                "c",
+                "--json",
+                "{folder}",
+            ],
+            "--json",
+        ),
+        (
+            [
+                "knn-rating",
+                "--interactions",
+                "{missing}",
+                "--vectors",
+                "{missing}",
+                "--json",
+                "{folder}",
+            ],
+            "--json",
+        ),
+        (["similar", "{missing}", "x", "--json", "{folder}"], "--json"),
+        (["recommend", "{missing}", "-o", "{folder}"], "-o"),
+    ],
+)
+def test_commands_check_output_paths_first(
+    argv: list[str],
+    option: str,
+    tmp_path: Path,
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # every input is missing too: the output check must come first
+    names = {"missing": str(tmp_path / "missing"), "folder": str(folder), "tmp": str(tmp_path)}
+    assert main([a.format(**names) for a in argv]) == 2
+    _one_line_error(capsys, option, folder)
+    assert os.listdir(folder) == []
+    assert not (tmp_path / "d").exists()

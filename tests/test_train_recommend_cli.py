@@ -300,7 +300,7 @@ def test_recommend_errors(
         assert f"error: --batch-users must be >= 1, got {b}\n" in capsys.readouterr().err
     assert main(["recommend", str(folder), "-o", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
-        f"error: output {str(tmp_path)!r} is a directory; give a CSV file path\n"
+        f"error: -o: output path {str(tmp_path)!r} is a directory; name a file\n"
     )
     bad = tmp_path / "bad.txt"
     bad.write_text("m1,m2\n")

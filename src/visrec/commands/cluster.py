@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from visrec.commands._common import check_output_file
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.analysis.cluster import cluster_vs_labels
     from visrec.embed.store import read_vectors
 
+    check_output_file(args.json, "--json")
     iv = read_vectors(args.vectors)
     ids, labs, notes = read_label_table(args.labels, args.id_col, args.label_col)
     for line in notes:

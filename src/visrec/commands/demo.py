@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from visrec.commands._common import check_output_file
 from visrec.commands._progress import add_progress_args, show_progress
 
 EPILOG = """\
@@ -124,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     from visrec.demo.synth import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
     from visrec.errors import VisrecError
 
+    check_output_file(args.json, "--json")
+    check_output_file(args.report, "--report")
     for name in ("n_items", "n_users", "knn_k"):
         if getattr(args, name) < 1:
             raise VisrecError(f"--{name.removeprefix('n_').replace('_', '-')} must be >= 1")

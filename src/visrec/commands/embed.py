@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from visrec.commands._common import check_output_file
 from visrec.commands._progress import add_progress_args, show_progress
 
 EPILOG = """\
@@ -146,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError("give the output file: visrec embed IMAGES_DIR -o vectors.parquet")
     if bool(args.images_dir) == bool(args.manifest):
         raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
+    check_output_file(args.output, "-o")
+    check_output_file(args.json, "--json")
     if not args.overwrite:
         _refuse_foreign_output(args.output)
     if args.manifest:

@@ -6,7 +6,11 @@ import argparse
 import json
 from typing import Any
 
-from visrec.commands._common import add_interactions_args, load_interactions_frame
+from visrec.commands._common import (
+    add_interactions_args,
+    check_output_file,
+    load_interactions_frame,
+)
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -112,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.test_size < 1.0:
         raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_size}")
+    check_output_file(args.json, "--json")
     frame = load_interactions_frame(args.interactions)
     frame, vecs, _, notes = ratings_with_vectors(
         frame, args.vectors, args.key_col, args.include_missing

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from visrec.commands._common import check_output_file
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -195,8 +196,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_users is not None and args.batch_users < 1:
         raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
     # checked before any work: the final rename onto a directory fails only at the end
-    if Path(args.output).is_dir():
-        raise VisrecError(f"output {args.output!r} is a directory; give a CSV file path")
+    check_output_file(args.output, "-o")
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)

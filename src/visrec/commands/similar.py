@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from visrec.commands._common import check_output_file
+
 EPILOG = """\
 examples:
   visrec embed images/ -o vectors.parquet
@@ -38,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
     from visrec.search.knn import SimilarItems
 
+    check_output_file(args.json, "--json")
     vectors = read_vectors(args.vectors)
     index = SimilarItems(vectors)
     results = index.query(args.item_ids, n=args.n)
