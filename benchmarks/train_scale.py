@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import write_text_atomic
+from visrec.commands._common import check_output_file
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args(argv)
     try:
+        check_output_file(args.json, "--json")
         if min(args.users, args.items, args.pairs, args.dim, args.epochs) < 1:
             raise VisrecError("--users, --items, --pairs, --dim and --epochs must be >= 1")
         inter, iv = make_data(args.users, args.items, args.pairs, args.dim, args.seed)

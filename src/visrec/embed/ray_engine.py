@@ -49,8 +49,9 @@ OnChunk = Callable[[int, np.ndarray, np.ndarray, list[str | None]], None]
 
 
 def ray_available() -> bool:
-    """True when ``ray.data`` can be imported (Ray and its ``ray.data`` subpackage are
-    installed; its other needs, pandas and pyarrow, are visrec's own dependencies).
+    """True when Ray and its ``ray.data`` subpackage are installed (its other needs,
+    pandas and pyarrow, are visrec's own dependencies). An installed Ray that fails to
+    import still counts: ``--engine ray`` then reports the import error itself.
 
     Checked with ``find_spec``, without importing Ray (which takes seconds):
     ``find_spec("ray.data")`` would import the parent package, so unless Ray is already

@@ -14,6 +14,7 @@ user's training items are never returned.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -34,7 +35,8 @@ class CandidateSet:
     known_idx : ndarray of int64, shape (c,)
         Model item index per candidate, -1 when the model never saw it.
     new_vectors : ndarray of float32, shape (m, d) or None
-        Vectors of the unseen candidates that the model will score, in candidate order.
+        Vectors of the unseen candidates that the model will score (row ``k`` is the
+        candidate at ``new_pos[k]``).
     new_pos : ndarray of int64, shape (m,)
         Positions (into ``raw_ids``) of the rows of ``new_vectors``.
     """
@@ -49,10 +51,10 @@ class CandidateSet:
 
 
 def tie_seed(model: Recommender) -> int:
-    """The model's integer ``random_state`` (0 when it has none), so the tie order of its
-    unscorable candidates is fixed for a given model and seed."""
+    """The model's integer ``random_state`` (0 when it has none, e.g. popularity), so the
+    tie order of its candidates is fixed for a given model and seed."""
     seed = getattr(model, "random_state", None)
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
+    return int(seed) if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) else 0
 
 
 def tie_key(raw_ids: np.ndarray, seed: int = 0) -> np.ndarray:
