@@ -53,3 +53,34 @@ def test_command_modules_are_the_public_ones() -> None:
     found = {m.name for m in pkgutil.iter_modules(visrec.commands.__path__)}
     assert "_common" in found
     assert set(COMMAND_MODULES) == {n for n in found if not n.startswith("_")}
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`visrec ... | head`: the reader leaves early; no traceback, exit 141 like a shell."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from visrec import cli\n"
+        "def run(args):\n"
+        "    for _ in range(200_000):\n"
+        "        print('x' * 80)\n"
+        "    return 0\n"
+        "build = cli.build_parser\n"
+        "def parser():\n"
+        "    p = build()\n"
+        "    p.set_defaults(func=run)\n"
+        "    return p\n"
+        "cli.build_parser = parser\n"
+        "sys.exit(cli.main([]))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)
+    proc.stdout.close()  # the reader goes away mid-output
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err

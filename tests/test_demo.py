@@ -305,6 +305,11 @@ def test_recommender_section(tmp_path: Path, stand_in: list[int]) -> None:
     assert warm.loc["visual-cf", "AUC"] == pytest.approx(warm.loc["bpr", "AUC"])
     saved = json.loads(res.results_path.read_text())
     assert len(saved["recommenders"]) == 8
+    # the printed table: a header line, then one line per model (no row for the index name)
+    text = res.format()
+    section = text.split("== recommenders")[1].splitlines()[1:]
+    assert section[0].split()[0] == "protocol"
+    assert [line.split()[0] for line in section[1:9]] == list(table.index)
 
 
 def test_max_items_samples(tmp_path: Path, stand_in: list[int]) -> None:

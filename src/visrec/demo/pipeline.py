@@ -132,7 +132,9 @@ class DemoResult:
             lines.append(("note: " if self.knn is not None else "skipped: ") + self.knn_note)
         lines += ["", "== recommenders: popularity vs BPR vs VBPR vs visual-cf =="]
         if self.recommenders is not None:
-            lines.append(self.recommenders.to_string(float_format=lambda v: f"{v:.3f}"))
+            # without the index name, which to_string prints as a row of its own
+            table = self.recommenders.rename_axis(None)
+            lines.append(table.to_string(float_format=lambda v: f"{v:.3f}"))
         if self.recommenders_note:
             lines.append(self.recommenders_note)
         return "\n".join(lines)

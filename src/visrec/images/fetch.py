@@ -14,6 +14,7 @@ import hashlib
 import http.client
 import io
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -144,7 +145,9 @@ def _verify_image(data: bytes) -> str:
     except Image.DecompressionBombError as exc:
         raise _FetchError("too large", f"image has too many pixels ({exc})", retry=False) from None
     except Exception as exc:  # Pillow raises several types for non-images
-        raise _FetchError("not an image", f"{type(exc).__name__}: {exc}", retry=False) from None
+        # Pillow names the in-memory buffer by its address: drop it so reports are stable
+        detail = re.sub(r" <_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc))
+        raise _FetchError("not an image", f"{type(exc).__name__}: {detail}", retry=False) from None
     try:
         with im:
             fmt = im.format or ""
