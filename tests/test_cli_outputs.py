@@ -190,11 +190,9 @@ def test_recommend_output_folder_is_a_one_line_error(
     assert os.listdir(folder) == []
 
 
-def test_save_model_folder_keeps_the_old_model_when_the_swap_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import json
-
+@pytest.fixture
+def saved_model(tmp_path: Path) -> tuple[object, Path]:
+    """A fitted popularity model and the folder it was saved to with ``{"run": 1}``."""
     import pandas as pd
 
     from visrec.commands import train as train_cmd
@@ -205,6 +203,17 @@ def test_save_model_folder_keeps_the_old_model_when_the_swap_fails(
     model = Popularity().fit(Interactions.from_frame(frame))
     out = tmp_path / "m"
     train_cmd.save_model_folder(model, out, {"run": 1})
+    return model, out
+
+
+def test_save_model_folder_keeps_the_old_model_when_the_swap_fails(
+    saved_model: tuple[object, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from visrec.commands import train as train_cmd
+
+    model, out = saved_model
     before = sorted(p.name for p in out.iterdir())
     real_replace = os.replace
 
@@ -222,21 +231,14 @@ def test_save_model_folder_keeps_the_old_model_when_the_swap_fails(
 
 
 def test_save_model_folder_names_the_parked_model_when_it_cannot_restore(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    saved_model: tuple[object, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
 
-    import pandas as pd
-
     from visrec.commands import train as train_cmd
-    from visrec.data.interactions import Interactions
     from visrec.errors import VisrecError
-    from visrec.models.popularity import Popularity
 
-    frame = pd.DataFrame({"user_id": ["a", "a", "b"], "item_id": ["x", "y", "x"]})
-    model = Popularity().fit(Interactions.from_frame(frame))
-    out = tmp_path / "m"
-    train_cmd.save_model_folder(model, out, {"run": 1})
+    model, out = saved_model
     real_replace = os.replace
     moves: list[str] = []
 
