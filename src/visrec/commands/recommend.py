@@ -154,30 +154,31 @@ def unseen_vectors(
     n_unseen = len(unseen_pos)
     if not n_unseen:
         return None, none
+    def note(text: str, pos: np.ndarray) -> None:
+        print(f"note: {text}" + name_ids(raw[pos], items_path), file=sys.stderr)
+
     if not model.scores_new_items:
-        print(
-            f"note: model {model.name!r} cannot score items unseen in training; "
-            f"{_n(n_unseen, 'such candidate')} {'is' if n_unseen == 1 else 'are'} ranked last"
-            + name_ids(raw[unseen_pos], items_path),
-            file=sys.stderr,
+        are = "is" if n_unseen == 1 else "are"
+        note(
+            f"model {model.name!r} cannot score items unseen in training; "
+            f"{_n(n_unseen, 'such candidate')} {are} ranked last",
+            unseen_pos,
         )
         return None, none
     if not vpath or not Path(vpath).is_file():
         where = f" ({vpath} does not exist)" if vpath else ""
-        print(
-            f"note: no vectors file for the {_n(n_unseen, 'candidate')} unseen in "
-            f"training{where}; pass --vectors. They are ranked last"
-            + name_ids(raw[unseen_pos], items_path),
-            file=sys.stderr,
+        note(
+            f"no vectors file for the {_n(n_unseen, 'candidate')} unseen in "
+            f"training{where}; pass --vectors. They are ranked last",
+            unseen_pos,
         )
         return None, none
     vecs, has = read_vectors(vpath).align(raw[unseen_pos])
     if not has.all():
-        print(
-            f"note: {(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
-            f"no image vector in {vpath}; they are ranked last"
-            + name_ids(raw[unseen_pos[~has]], items_path),
-            file=sys.stderr,
+        note(
+            f"{(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
+            f"no image vector in {vpath}; they are ranked last",
+            unseen_pos[~has],
         )
     return vecs[has], unseen_pos[has]
 
