@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -15,3 +17,32 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+#: the progress-bar rule every long command shares (``commands/_progress``):
+#: ``(flags, stderr is a terminal, bar expected)``
+BAR_CASES = [
+    ([], False, False),  # `visrec ... > log 2>&1`: no `\r` redraws in the log
+    (["--verbose"], False, True),  # forced
+    ([], True, True),  # a terminal
+    (["--quiet"], True, False),
+]
+
+
+class BarCase(NamedTuple):
+    flags: list[str]
+    bar: bool  # expected
+    tty: bool
+    monkeypatch: pytest.MonkeyPatch
+
+    def apply(self) -> None:
+        """Make stderr look like a terminal or not. Called from the test body: pytest
+        swaps ``sys.stderr`` between fixture setup and the test call."""
+        self.monkeypatch.setattr(sys.stderr, "isatty", lambda: self.tty)
+
+
+@pytest.fixture(params=BAR_CASES, ids=["log", "log-verbose", "terminal", "terminal-quiet"])
+def bar_case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> BarCase:
+    """One case of the shared progress-bar rule; call ``.apply()`` before the command."""
+    flags, tty, bar = request.param
+    return BarCase(flags, bar, tty, monkeypatch)

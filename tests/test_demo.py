@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,9 @@ from visrec.demo.pipeline import run_demo
 from visrec.demo.synth import CATEGORIES, COLOURS, make_catalogue
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    from conftest import BarCase
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -124,24 +126,11 @@ def test_cli_demo_rejects_bad_image_size(
     assert not out.exists()
 
 
-@pytest.mark.parametrize(
-    ("flags", "tty", "bar"),
-    [
-        ([], False, False),  # `visrec demo > log 2>&1`: no bar redraws in the log
-        (["--verbose"], False, True),
-        ([], True, True),
-        (["--no-progress"], True, False),  # the older spelling of --quiet
-    ],
-)
 def test_cli_demo_bar_only_on_a_terminal(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    flags: list[str],
-    tty: bool,
-    bar: bool,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bar_case: BarCase
 ) -> None:
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    flags, bar = bar_case.flags, bar_case.bar
+    bar_case.apply()
     # the real embedding (its tqdm bar is what is checked) of a tiny catalogue
     argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32", "--no-recommenders",
             "--out", str(tmp_path / "out"), "--report", str(tmp_path / "r.html")]  # fmt: skip

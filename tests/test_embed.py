@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +30,9 @@ from visrec.embed.extract import (
 from visrec.embed.store import read_vectors
 from visrec.errors import VisrecError
 from visrec.images.decode import load_image
+
+if TYPE_CHECKING:
+    from conftest import BarCase
 
 
 class TinyBackbone(Backbone):
@@ -224,7 +227,6 @@ def test_auto_engine_falls_back_to_torch(monkeypatch: Any) -> None:
 def test_resolve_device_cpu_without_torch() -> None:
     # The ONNX path must not pay for importing torch just to pick the device.
     import subprocess
-    import sys
 
     code = (
         "import sys; from visrec.embed.engines import resolve_device; "
@@ -262,7 +264,6 @@ def test_make_engine_threads_sets_torch_pool() -> None:
 
 def test_onnx_available_does_not_import_the_packages(monkeypatch: Any) -> None:
     import subprocess
-    import sys
 
     code = (
         "import sys; from visrec.embed.onnx_engine import onnx_available; onnx_available(); "
@@ -588,26 +589,16 @@ def _tiny_cli_embed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(extract_mod, "embed_images", embed)
 
 
-@pytest.mark.parametrize(
-    ("flags", "tty", "bar"),
-    [
-        ([], False, False),  # a log file / pipe: no bar by default
-        (["--verbose"], False, True),  # forced
-        ([], True, True),  # a terminal
-        (["--quiet"], True, False),
-    ],
-)
 def test_cli_embed_bar_only_on_a_terminal(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    flags: list[str],
-    tty: bool,
-    bar: bool,
+    bar_case: BarCase,
 ) -> None:
+    flags, bar = bar_case.flags, bar_case.bar
+    bar_case.apply()
     _tiny_cli_embed(monkeypatch)
     folder = _images(tmp_path / "imgs", 3)
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
     assert cli_main(["embed", str(folder), "-o", str(tmp_path / "v.parquet"), *flags]) == 0
     captured = capsys.readouterr()
     assert ("\r" in captured.err) is bar, captured.err

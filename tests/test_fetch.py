@@ -5,13 +5,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
@@ -19,6 +19,9 @@ from PIL import Image
 from visrec.cli import main
 from visrec.data.images_index import load_manifest
 from visrec.images.fetch import cache_key, fetch_images
+
+if TYPE_CHECKING:
+    from conftest import BarCase
 
 
 def _image_bytes(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
@@ -317,29 +320,17 @@ def test_cli_fetch_from_manifest_and_review_file(
     assert "1 from cache" in text
 
 
-@pytest.mark.parametrize(
-    ("flags", "tty", "bar"),
-    [
-        ([], False, False),  # `visrec fetch ... > log 2>&1`: no `\r` redraws in the log
-        (["--verbose"], False, True),  # forced
-        ([], True, True),  # a terminal
-        (["--quiet"], True, False),
-        (["--no-progress"], True, False),  # the older spelling of --quiet
-    ],
-)
 def test_cli_fetch_bar_only_on_a_terminal(
     server: tuple[str, Counter],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    flags: list[str],
-    tty: bool,
-    bar: bool,
+    bar_case: BarCase,
 ) -> None:
+    flags, bar = bar_case.flags, bar_case.bar
+    bar_case.apply()
     base, _ = server
     urls = tmp_path / "urls.csv"
     urls.write_text(f"item_id,url\nA,{base}/ok.png\n")
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
     assert main(["fetch", str(urls), "--cache", str(tmp_path / "c"), *flags]) == 0
     captured = capsys.readouterr()
     assert ("\r" in captured.err) is bar, captured.err

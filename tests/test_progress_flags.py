@@ -3,19 +3,15 @@ a bar only when stderr is a terminal, ``--verbose`` forces it, ``--quiet`` hides
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from visrec.cli import main
 
-CASES = [
-    ([], False, False),  # `visrec ... > log 2>&1`: no `\r` redraws in the log
-    (["--verbose"], False, True),  # forced
-    ([], True, True),  # a terminal
-    (["--quiet"], True, False),
-]
+if TYPE_CHECKING:
+    from conftest import BarCase
 
 
 @pytest.fixture
@@ -27,32 +23,30 @@ def ratings_csv(tmp_path: Path) -> Path:
     return path
 
 
-def _bar_shown(
-    argv: list[str], tty: bool, capsys: pytest.CaptureFixture[str], mp: pytest.MonkeyPatch
-) -> bool:
-    mp.setattr(sys.stderr, "isatty", lambda: tty)
+def _bar_shown(argv: list[str], capsys: pytest.CaptureFixture[str]) -> bool:
     assert main(argv) == 0
     return "\r" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("flags", "tty", "bar"), CASES)
 def test_train_bar_only_on_a_terminal(
-    flags: list[str], tty: bool, bar: bool, ratings_csv: Path, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    bar_case: BarCase, ratings_csv: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
+    flags, bar = bar_case.flags, bar_case.bar
+    bar_case.apply()
     argv = ["train", "--model", "bpr", "--interactions", str(ratings_csv), "--param",
             "epochs=2", "-o", str(tmp_path / "m"), *flags]  # fmt: skip
-    assert _bar_shown(argv, tty, capsys, monkeypatch) is bar
+    assert _bar_shown(argv, capsys) is bar
 
 
-@pytest.mark.parametrize(("flags", "tty", "bar"), CASES)
 def test_evaluate_bar_only_on_a_terminal(
-    flags: list[str], tty: bool, bar: bool, ratings_csv: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    bar_case: BarCase, ratings_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags, bar = bar_case.flags, bar_case.bar
+    bar_case.apply()
     argv = ["evaluate", "--interactions", str(ratings_csv), "--models", "popularity",
             "--seeds", "1", "--k", "2", *flags]  # fmt: skip
-    assert _bar_shown(argv, tty, capsys, monkeypatch) is bar
+    assert _bar_shown(argv, capsys) is bar
 
 
 def test_evaluate_quiet_also_hides_the_per_seed_lines(
@@ -69,10 +63,19 @@ def test_evaluate_quiet_also_hides_the_per_seed_lines(
     assert "not allowed with argument" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("flags", "tty", "bar"), CASES)
 def test_rating_eval_bar_only_on_a_terminal(
-    flags: list[str], tty: bool, bar: bool, ratings_csv: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    bar_case: BarCase, ratings_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags, bar = bar_case.flags, bar_case.bar
+    bar_case.apply()
     argv = ["rating-eval", "--interactions", str(ratings_csv), "--n-epochs", "2", *flags]
-    assert _bar_shown(argv, tty, capsys, monkeypatch) is bar
+    assert _bar_shown(argv, capsys) is bar
+
+
+@pytest.mark.parametrize("command", ["demo", "fetch"])
+def test_no_progress_is_the_older_spelling_of_quiet(command: str) -> None:
+    from visrec.cli import build_parser
+
+    extra = ["x", "--cache", "c"] if command == "fetch" else []
+    args = build_parser().parse_args([command, *extra, "--no-progress"])
+    assert args.quiet is True and args.verbose is False

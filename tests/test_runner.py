@@ -231,12 +231,21 @@ def test_errors() -> None:
 
 
 # ------------------------------------------------------------------ CLI
-def test_cli_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def cli_files(tmp_path: Path) -> tuple[Path, Path]:
+    """The checkerboard as ``train.csv`` and its vectors as ``v.parquet``."""
     frame, iv = checkerboard()
     csv = tmp_path / "train.csv"
     frame.to_csv(csv, index=False)
     vec = tmp_path / "v.parquet"
     write_vectors(vec, iv)
+    return csv, vec
+
+
+def test_cli_evaluate(
+    cli_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv, vec = cli_files
     out = tmp_path / "out.json"
     rc = main([
         "evaluate", "--interactions", str(csv), "--vectors", str(vec), "--protocol",
@@ -252,12 +261,10 @@ def test_cli_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert data["seeds"] == [0, 1]
 
 
-def test_cli_evaluate_default_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    frame, iv = checkerboard()
-    csv = tmp_path / "train.csv"
-    frame.to_csv(csv, index=False)
-    vec = tmp_path / "v.parquet"
-    write_vectors(vec, iv)
+def test_cli_evaluate_default_models(
+    cli_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv, vec = cli_files
     base = ["evaluate", "--interactions", str(csv), "--seeds", "1", "--k", "4", "--quiet",
             "--param", "bpr.epochs=2", "--json"]  # fmt: skip
     assert main([*base, str(tmp_path / "a.json")]) == 0  # no vectors: no picture models
