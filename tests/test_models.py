@@ -420,7 +420,7 @@ def test_pairwise_training_goes_lazy_on_large_row_tables() -> None:
     (VBPR's E and beta') keep plain Adam; small tables keep dense Adam."""
     import torch
 
-    from visrec.models._train import LAZY_ROWS_PER_BATCH, _optimizers, rows
+    from visrec.models._train import LAZY_ROWS_PER_BATCH, _lazy_rows, _optimizers, rows
     from visrec.models.bpr import _BPRModule
     from visrec.models.vbpr import _VBPRModule
 
@@ -430,15 +430,18 @@ def test_pairwise_training_goes_lazy_on_large_row_tables() -> None:
         rng.random((4, 2)), 0.01, 0.001,
     )
     # 5 + 6 + 6 + 5 rows in the row tables
-    (small,) = _optimizers(vb, 0.01, batch_size=22 // LAZY_ROWS_PER_BATCH + 1)
-    assert type(small) is torch.optim.Adam and not vb.lazy_rows
-    kinds = {type(o).__name__: o for o in _optimizers(vb, 0.01, batch_size=1)}
-    assert vb.lazy_rows and set(kinds) == {"SparseAdam", "Adam"}
+    assert not _lazy_rows(vb, batch_size=22 // LAZY_ROWS_PER_BATCH + 1)
+    (small,) = _optimizers(vb, 0.01, lazy=False)
+    assert type(small) is torch.optim.Adam
+    assert _lazy_rows(vb, batch_size=1)
+    kinds = {type(o).__name__: o for o in _optimizers(vb, 0.01, lazy=True)}
+    assert set(kinds) == {"SparseAdam", "Adam"}
     dense = {id(p) for g in kinds["Adam"].param_groups for p in g["params"]}
     assert dense == {id(vb.proj), id(vb.visual_bias)}
 
     m = _BPRModule(rng.normal(0, 0.1, (5, 3)), rng.normal(0, 0.1, (6, 3)), 0.01)
-    (opt,) = _optimizers(m, 0.1, batch_size=1)
+    m.lazy_rows = True  # as fit_pairwise sets it
+    (opt,) = _optimizers(m, 0.1, lazy=True)
     before = m.item.detach().clone()
     u, i, j = (torch.tensor(v) for v in ([0, 1], [2, 3], [4, 4]))
     x, penalty = m(u, i, j)
@@ -481,8 +484,8 @@ def test_lazy_adam_fit_learns_the_checkerboard(
     chosen: list[bool] = []
     real = _train._optimizers
 
-    def spy(module: Any, lr: float, batch_size: int) -> Any:
-        opts = real(module, lr, batch_size)
+    def spy(module: Any, lr: float, lazy: bool) -> Any:
+        opts = real(module, lr, lazy)
         chosen.append(module.lazy_rows)
         return opts
 

@@ -227,7 +227,7 @@ def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.nd
 
 def rows(table: torch.Tensor, idx: torch.Tensor, sparse: bool) -> torch.Tensor:
     """``table[idx]``; with ``sparse`` the gradient is sparse (for lazy Adam, see
-    ``_optimizers``)."""
+    ``_lazy_rows``)."""
     import torch.nn.functional as F
 
     return F.embedding(idx, table, sparse=sparse)
@@ -258,12 +258,15 @@ def fit_pairwise(
     ``row_tables`` class attribute; it must then look them up only through
     ``rows(table, idx, self.lazy_rows)``, because ``fit_pairwise`` sets ``lazy_rows`` to
     train large tables with lazy Adam, which needs sparse gradients (see
-    :func:`_optimizers`).
+    :func:`_lazy_rows`).
     """
     from tqdm.auto import tqdm
 
     module.to(device)
-    opts = _optimizers(module, lr, batch_size)
+    lazy = _lazy_rows(module, batch_size)
+    # the module's forward reads this to look its row tables up with sparse gradients
+    setattr(module, "lazy_rows", lazy)  # noqa: B010 -- nn.Module typing rejects a bool
+    opts = _optimizers(module, lr, lazy)
     losses: list[float] = []
     bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not verbose, leave=False)
     with single_cpu_thread(device):
@@ -280,27 +283,32 @@ def fit_pairwise(
 LAZY_ROWS_PER_BATCH = 16
 
 
-def _optimizers(module: torch.nn.Module, lr: float, batch_size: int) -> list[torch.optim.Optimizer]:
-    """Adam, or on CPU with large row tables lazy Adam on them and Adam for the rest.
+def _lazy_rows(module: torch.nn.Module, batch_size: int) -> bool:
+    """Whether ``module``'s row tables should train with lazy Adam.
 
     The row tables (``module.row_tables``: user/item factors and biases) are looked up
     a few thousand rows per batch. Dense Adam updates every row at every step, so an
     epoch costs ``batches x rows`` (12 minutes for 80 BPR epochs at 30k users / 12k
-    items / 596k pairs). When the row tables hold more than
-    ``LAZY_ROWS_PER_BATCH x batch_size`` rows in all (bias tables included), they are
-    looked up with sparse gradients (``module.lazy_rows``, see :func:`rows`) and
-    ``SparseAdam`` updates only the rows in the batch; small tables keep dense Adam,
-    which is faster there.
+    items / 596k pairs). Lazy Adam (``SparseAdam``) updates only the rows in the batch,
+    which pays off on the CPU once the row tables hold more than
+    ``LAZY_ROWS_PER_BATCH x batch_size`` rows in all (bias tables included); small
+    tables train faster with dense Adam.
     """
-    import torch
-
     names = set(getattr(module, "row_tables", ()))
     tables = [p for n, p in module.named_parameters() if n in names]
     on_cpu = all(p.device.type == "cpu" for p in tables)
-    lazy = on_cpu and sum(p.shape[0] for p in tables) > LAZY_ROWS_PER_BATCH * batch_size
-    setattr(module, "lazy_rows", lazy)  # noqa: B010 -- read by the module's forward
+    return on_cpu and sum(p.shape[0] for p in tables) > LAZY_ROWS_PER_BATCH * batch_size
+
+
+def _optimizers(module: torch.nn.Module, lr: float, lazy: bool) -> list[torch.optim.Optimizer]:
+    """Adam on everything, or (``lazy``) ``SparseAdam`` on the row tables and Adam on
+    the rest (e.g. VBPR's ``E`` and ``beta'``)."""
+    import torch
+
     if not lazy:
         return [torch.optim.Adam(module.parameters(), lr=lr)]
+    names = set(getattr(module, "row_tables", ()))
+    tables = [p for n, p in module.named_parameters() if n in names]
     dense = [p for n, p in module.named_parameters() if n not in names]
     opts: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(tables, lr=lr)]
     if dense:

@@ -157,7 +157,7 @@ def fit_bpr_factors(
 
 
 class _BPRModule(torch.nn.Module):
-    # looked up row by row: lazy (sparse) Adam when they are large, see _train._optimizers
+    # looked up row by row: lazy (sparse) Adam when they are large, see _train._lazy_rows
     row_tables = ("user", "item", "bias")
     lazy_rows = False
 

@@ -207,7 +207,7 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 class _VBPRModule(torch.nn.Module):
     # looked up row by row: lazy (sparse) Adam when they are large, see
-    # _train._optimizers; proj and visual_bias always get dense Adam
+    # _train._lazy_rows; proj and visual_bias always get dense Adam
     row_tables = ("user", "item", "bias", "user_visual")
     lazy_rows = False
 
