@@ -507,6 +507,24 @@ def test_empty_item_list_writes_empty_file(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------- CLI
 
 
+def test_library_refuses_to_replace_a_file_that_is_not_vectors(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 5)
+    text = tmp_path / "ratings.parquet"
+    text.write_text("user_id,item_id\n1,2\n")
+    plain = tmp_path / "plain.parquet"  # Parquet, but not written by visrec
+    pq.write_table(pa.table({"user_id": ["1"], "item_id": ["2"]}), plain)
+    for out in (text, plain):
+        before = out.read_bytes()
+        with pytest.raises(VisrecError, match=r"is not a visrec vectors file.*overwrite=True"):
+            _run(folder, out)
+        assert out.read_bytes() == before and not parts_dir(out).exists()
+        res = _run(folder, out, overwrite=True)
+        assert res.n_computed == 5 and any("will be replaced" in n for n in res.notes)
+        assert read_vectors(out).vectors.shape == (5, 8)
+        again = _run(folder, out)  # now a vectors file: resumed in place, no overwrite needed
+        assert again.n_reused == 5 and again.n_computed == 0
+
+
 def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
     folder = _images(tmp_path / "imgs", 4, size=(60, 90))
     (folder / "broken.jpg").write_bytes(b"%PDF-1.5 not a jpeg")

@@ -88,6 +88,15 @@ def test_ray_output_equals_local_engine(local_ray, tmp_path: Path):
     assert again.n_computed == 0
 
 
+def test_ray_engine_refuses_a_file_that_is_not_vectors(tmp_path: Path):
+    # refused before Ray is started, with the file untouched
+    out = tmp_path / "notes.parquet"
+    out.write_text("my notes")
+    with pytest.raises(VisrecError, match="not a visrec vectors file"):
+        embed_images(_make_items(tmp_path), out, engine="ray", progress=False)
+    assert out.read_text() == "my notes"
+
+
 def test_pipeline_is_not_a_batch_engine():
     from visrec.embed.backbones import get_backbone
 

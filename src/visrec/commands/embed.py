@@ -113,34 +113,13 @@ def _list_backbones() -> int:
     return 0
 
 
-def _refuse_foreign_output(path: str) -> None:
-    """Raise if ``path`` is an existing file that is not a visrec vectors file.
-
-    A vectors file is resumed or recomputed in place; anything else (a typo'd ``-o
-    ratings.parquet``) would be replaced, so that needs ``--overwrite``.
-    """
-    from visrec.embed.store import read_vectors_meta
-    from visrec.errors import VisrecError
-
-    if not os.path.isfile(path):
-        return
-    try:
-        meta = read_vectors_meta(path)
-    except (OSError, ValueError):  # ValueError: not Parquet (ArrowInvalid) or bad JSON
-        meta = {}
-    if not meta:
-        raise VisrecError(
-            f"{path} exists and is not a visrec vectors file; give another -o, or "
-            "--overwrite to replace it"
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     if args.list_backbones:
         return _list_backbones()
 
     from visrec._atomic import write_text_atomic
     from visrec.embed.extract import embed_images, find_item_images
+    from visrec.embed.store import is_foreign_file
     from visrec.errors import VisrecError
 
     if not args.output:
@@ -149,8 +128,12 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
     check_output_file(args.output, "-o")
     check_output_file(args.json, "--json")
-    if not args.overwrite:
-        _refuse_foreign_output(args.output)
+    if not args.overwrite and is_foreign_file(args.output):
+        # refused before the images are even listed; embed_images would refuse too
+        raise VisrecError(
+            f"{args.output} exists and is not a visrec vectors file; give another -o, or "
+            "--overwrite to replace it"
+        )
     if args.manifest:
         from visrec.data.images_index import load_manifest
 
@@ -174,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             progress=show_progress(args),
             chunk_size=args.chunk_size,
             ray_address=args.ray_address,
+            overwrite=args.overwrite,
         )
     except OSError as exc:  # e.g. an unwritable output folder: a message, not a traceback
         if isinstance(exc, FileNotFoundError):

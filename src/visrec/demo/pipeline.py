@@ -308,6 +308,7 @@ def run_demo(
         batch_size=batch_size,
         workers=workers,
         progress=progress,
+        overwrite=True,  # the demo's own output folder: a damaged file there is replaced
     )
     iv = emb.vectors
     timings["embed images"] = time.perf_counter() - t0

@@ -47,7 +47,13 @@ import pyarrow.parquet as pq
 from visrec import __version__
 from visrec._atomic import atomic_path
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
-from visrec.embed.store import META_KEY, ItemVectors, read_vectors, vectors_schema
+from visrec.embed.store import (
+    META_KEY,
+    ItemVectors,
+    is_foreign_file,
+    read_vectors,
+    vectors_schema,
+)
 from visrec.errors import VisrecError
 from visrec.images.decode import BadImageError, load_image
 
@@ -373,6 +379,7 @@ def embed_images(
     progress: bool = True,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     ray_address: str | None = None,
+    overwrite: bool = False,
 ) -> EmbedResult:
     """Embed item images into vectors, streaming to ``output`` and resuming if possible.
 
@@ -400,6 +407,10 @@ def embed_images(
         between ``chunk_size // 4`` and ``2 * chunk_size`` images (see ``cut_chunks``).
     ray_address : str, optional
         Only for ``engine="ray"``: an existing cluster; default a local Ray instance.
+    overwrite : bool, default False
+        Replace an existing ``output`` that is not a visrec vectors file. Without it such
+        a file is left untouched and ``VisrecError`` is raised before any work. A vectors
+        file is always resumed or recomputed in place.
 
     Returns
     -------
@@ -428,6 +439,7 @@ def embed_images(
             progress=progress,
             ray_address=ray_address,
             chunk_size=chunk_size,
+            overwrite=overwrite,
         )
         return result
 
@@ -461,22 +473,25 @@ def embed_images(
     out = Path(output)
     if out.is_dir():
         raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
+    foreign = is_foreign_file(out)
+    if foreign and not overwrite:
+        raise VisrecError(
+            f"{out} exists and is not a visrec vectors file; give another output, or "
+            "overwrite=True to replace it"
+        )
     fps = [_fingerprint(key, c) for c in chunks]
     parts = parts_dir(out)
 
     # --- what can be reused -------------------------------------------------------
     old_groups: dict[str, int] = {}
     old_failures: dict[str, str] = {}
-    if out.exists():
-        readable = True
-        try:
-            with pq.ParquetFile(out) as pf:
-                old_meta = json.loads((pf.schema_arrow.metadata or {}).get(META_KEY, b"{}"))
-                old_groups_n, old_rows = pf.metadata.num_row_groups, pf.metadata.num_rows
-        except Exception:
-            readable, old_meta = False, {}
-            note(f"{out}: existing file is not a visrec vectors file; it will be replaced")
-        if readable and old_meta:
+    if foreign:
+        note(f"{out}: existing file is not a visrec vectors file; it will be replaced")
+    elif out.exists():
+        with pq.ParquetFile(out) as pf:
+            old_meta = json.loads((pf.schema_arrow.metadata or {}).get(META_KEY, b"{}"))
+            old_groups_n, old_rows = pf.metadata.num_row_groups, pf.metadata.num_rows
+        if old_meta:
             old_chunks = old_meta.get("chunks") or []
             if old_meta.get("key") != key:
                 note(
@@ -502,8 +517,6 @@ def embed_images(
                     engine="reused",
                     notes=notes,
                 )
-        elif readable and not old_meta:
-            note(f"{out}: existing file has no visrec metadata; it will be replaced")
 
     part_files: dict[str, Path] = {}
     if parts.is_dir():

@@ -150,3 +150,15 @@ def read_vectors_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     schema = pq.read_schema(os.fspath(path))
     raw = (schema.metadata or {}).get(META_KEY)
     return json.loads(raw) if raw else {}
+
+
+def is_foreign_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` exists but is not a visrec vectors file (not Parquet, or
+    Parquet without visrec metadata): writing vectors there would destroy someone's data.
+    """
+    if not os.path.exists(path):
+        return False
+    try:
+        return not read_vectors_meta(path)
+    except (OSError, ValueError):  # ValueError: not Parquet (ArrowInvalid) or bad JSON
+        return True
