@@ -504,16 +504,18 @@ def test_empty_item_list_writes_empty_file(tmp_path: Path) -> None:
     assert res.n == 0 and res.vectors.vectors.shape == (0, 8)
 
 
-# ----------------------------------------------------------------------- CLI
-
-
-def test_library_refuses_to_replace_a_file_that_is_not_vectors(tmp_path: Path) -> None:
-    folder = _images(tmp_path / "imgs", 5)
+def _foreign_outputs(tmp_path: Path) -> list[Path]:
+    """Existing files at an output path that are not vectors files: text, plain Parquet."""
     text = tmp_path / "ratings.parquet"
     text.write_text("user_id,item_id\n1,2\n")
     plain = tmp_path / "plain.parquet"  # Parquet, but not written by visrec
     pq.write_table(pa.table({"user_id": ["1"], "item_id": ["2"]}), plain)
-    for out in (text, plain):
+    return [text, plain]
+
+
+def test_library_refuses_to_replace_a_file_that_is_not_vectors(tmp_path: Path) -> None:
+    folder = _images(tmp_path / "imgs", 5)
+    for out in _foreign_outputs(tmp_path):
         before = out.read_bytes()
         with pytest.raises(VisrecError, match=r"is not a visrec vectors file.*overwrite=True"):
             _run(folder, out)
@@ -523,6 +525,9 @@ def test_library_refuses_to_replace_a_file_that_is_not_vectors(tmp_path: Path) -
         assert read_vectors(out).vectors.shape == (5, 8)
         again = _run(folder, out)  # now a vectors file: resumed in place, no overwrite needed
         assert again.n_reused == 5 and again.n_computed == 0
+
+
+# ----------------------------------------------------------------------- CLI
 
 
 def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
@@ -640,11 +645,7 @@ def test_cli_embed_refuses_to_replace_a_file_that_is_not_vectors(
 ) -> None:
     _tiny_cli_embed(monkeypatch)
     folder = _images(tmp_path / "imgs", 3)
-    text = tmp_path / "ratings.parquet"
-    text.write_text("user_id,item_id\n1,2\n")
-    plain = tmp_path / "plain.parquet"  # Parquet, but not written by visrec
-    pq.write_table(pa.table({"user_id": ["1"], "item_id": ["2"]}), plain)
-    for out in (text, plain):
+    for out in _foreign_outputs(tmp_path):
         before = out.read_bytes()
         assert cli_main(["embed", str(folder), "-o", str(out)]) == 2
         err = capsys.readouterr().err
@@ -653,6 +654,7 @@ def test_cli_embed_refuses_to_replace_a_file_that_is_not_vectors(
         assert out.read_bytes() == before  # refused up front: untouched
         assert not parts_dir(out).exists()
 
+    text = tmp_path / "ratings.parquet"
     assert cli_main(["embed", str(folder), "-o", str(text), "--overwrite"]) == 0
     assert read_vectors(text).vectors.shape == (3, 8)
     # a real vectors file is still resumed in place without --overwrite
