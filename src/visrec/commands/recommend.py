@@ -154,6 +154,7 @@ def unseen_vectors(
     n_unseen = len(unseen_pos)
     if not n_unseen:
         return None, none
+
     def note(text: str, pos: np.ndarray) -> None:
         print(f"note: {text}" + name_ids(raw[pos], items_path), file=sys.stderr)
 
@@ -180,6 +181,15 @@ def unseen_vectors(
             f"no image vector in {vpath}; they are ranked last",
             unseen_pos[~has],
         )
+    broken = has & ~np.isfinite(vecs).all(axis=1)
+    if broken.any():
+        # NaN in a vector makes every user's score NaN: unscorable, never a silent drop
+        note(
+            f"{broken.sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
+            f"NaN or infinite values in their vector in {vpath}; they are ranked last",
+            unseen_pos[broken],
+        )
+        has &= ~broken
     return vecs[has], unseen_pos[has]
 
 

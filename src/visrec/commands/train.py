@@ -71,6 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from visrec.commands.recommend import name_ids
     from visrec.data.interactions import ITEM, USER, Interactions
     from visrec.embed.store import read_vectors
     from visrec.models.registry import get_model_class
@@ -98,7 +101,16 @@ def run(args: argparse.Namespace) -> int:
     vectors = None
     if args.vectors:
         vectors = read_vectors(args.vectors)
-        _, has = vectors.align(inter.item_map.ids)
+        aligned, has = vectors.align(inter.item_map.ids)
+        broken = has & ~np.isfinite(aligned).all(axis=1)
+        if broken.any():
+            # one NaN vector turns the scaler's mean, and with it every score, into NaN
+            raise VisrecError(
+                f"{args.vectors}: {int(broken.sum()):,} training item vector(s) hold NaN "
+                "or infinite values"
+                + name_ids(inter.item_map.ids[broken], None)
+                + "; re-embed those images or mark them has_image=false"
+            )
         missing = len(has) - int(has.sum())
         if missing:
             print(

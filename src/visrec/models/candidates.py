@@ -82,13 +82,20 @@ def tie_key(raw_ids: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -> np.ndarray:
-    """Scores ``(len(user_idx), len(cands))``; ``-inf`` where a candidate cannot be scored,
-    NaN where it is one of the user's training items."""
+    """Scores ``(len(user_idx), len(cands))``; ``-inf`` where a candidate cannot be scored
+    (a NaN score from the model counts as that), NaN where it is one of the user's
+    training items."""
     c = len(cands)
     out = np.full((len(user_idx), c), -np.inf, dtype=np.float32)
+    if cands.new_vectors is not None and len(cands.new_pos):
+        out[:, cands.new_pos] = model.score_new_items(user_idx, cands.new_vectors)
     known_pos = np.flatnonzero(cands.known_idx >= 0)
     if len(known_pos):
         out[:, known_pos] = model.score(user_idx, cands.known_idx[known_pos])
+    # NaN marks the user's training items below; a NaN score (e.g. from a NaN vector)
+    # would silently drop the candidate from every list, so it is unscorable instead
+    out[np.isnan(out)] = -np.inf
+    if len(known_pos):
         # the user's training items: map model item index -> candidate position
         col_of = np.full(len(model.item_map_), -1, dtype=np.int64)
         col_of[cands.known_idx[known_pos]] = known_pos
@@ -97,8 +104,6 @@ def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -
         cols = col_of[seen.indices]
         hit = cols >= 0
         out[rows[hit], cols[hit]] = np.nan
-    if cands.new_vectors is not None and len(cands.new_pos):
-        out[:, cands.new_pos] = model.score_new_items(user_idx, cands.new_vectors)
     return out
 
 
