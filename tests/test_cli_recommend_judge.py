@@ -108,3 +108,31 @@ def test_score_block_nan_model_score_is_unscorable() -> None:
     assert np.isneginf(scores[1, 1]) and np.isnan(scores[1, 2])
     pos, _ = rank_block(scores, 3)
     assert pos.tolist() == [[2, -1, -1], [0, 1, -1]]
+
+
+def test_recommend_reads_latin1_and_quoted_candidates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # TRAIN.csv in latin-1 is read (the loader falls back); before the fix a candidates
+    # file in the same encoding was a UnicodeDecodeError traceback, and an id that a CSV
+    # writer quoted for its comma ("a,b") was refused
+    train = tmp_path / "t.csv"
+    train.write_bytes(b'user_id,item_id\nu1,caf\xe9\nu1,x\nu2,"a,b"\nu2,c\n')
+    model = tmp_path / "m"
+    argv = ["train", "--model", "popularity", "--interactions", str(train), "-o", str(model)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    cands = tmp_path / "c.txt"
+    cands.write_bytes(b'caf\xe9\r\n"a,b"\r\n"c"\r\n')
+    recs_path = tmp_path / "r.csv"
+    assert main(["recommend", str(model), "-o", str(recs_path), "--items", str(cands)]) == 0
+    assert "note" not in capsys.readouterr().err
+    recs = pd.read_csv(recs_path, dtype=str, keep_default_na=False)
+    assert sorted(recs[recs.user_id == "u1"].item_id) == ["a,b", "c"]
+    assert recs[recs.user_id == "u2"].item_id.tolist() == ["café"]
+    cands.write_text('c\n"a","b"\n')
+    assert main(["recommend", str(model), "-o", str(recs_path), "--items", str(cands)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: candidates file {str(cands)!r} line 2: expected one item id per line, "
+        'got \'"a","b"\'\n'
+    )

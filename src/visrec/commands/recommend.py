@@ -57,21 +57,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def read_candidates(path: str) -> list[str]:
     """Item ids from a text file, one per line; blank lines skipped, an ``item_id``
-    header line skipped, duplicates kept once (first occurrence)."""
+    header line skipped, duplicates kept once (first occurrence).
+
+    The file is decoded like an interactions file (UTF-8 with or without a BOM, else
+    latin-1, so ids match those read from a latin-1 TRAIN.csv), and a line in double
+    quotes is one CSV field: CSV writers quote an id holding a comma (``"a,b"``).
+    """
+    import csv
+
+    from visrec.data.tables import read_text
+
     p = Path(path)
     if not p.is_file():
         raise VisrecError(f"candidates file {path!r} does not exist")
     out: list[str] = []
     seen: set[str] = set()
     dup = 0
-    for lineno, line in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), 1):
-        item = line.strip()
+    for lineno, line in enumerate(read_text(p).splitlines(), 1):
+        text = line.strip()
+        quoted = text.startswith('"')
+        fields = next(csv.reader([text])) if quoted else [text]
+        item = fields[0].strip() if len(fields) == 1 else text
         if not item or (lineno == 1 and item.lower() == "item_id"):
             continue
-        if "," in item or "\t" in item:
+        if len(fields) != 1 or (not quoted and ("," in item or "\t" in item)):
             raise VisrecError(
                 f"candidates file {path!r} line {lineno}: expected one item id per line, "
-                f"got {item!r}"
+                f"got {text!r}"
             )
         if item in seen:
             dup += 1

@@ -216,6 +216,18 @@ def _read_text(path: Path, encoding: str = "utf-8") -> str:
     return text.removeprefix("\ufeff")
 
 
+def read_text(path: PathLike) -> str:
+    """A whole text file as the table loaders read it: ``.gz`` decompressed, UTF-8
+    (a BOM dropped) or, when that fails, latin-1 (every byte decodes; nothing lost).
+
+    Raises
+    ------
+    VisrecError
+        ``path`` is a folder or not valid gzip.
+    """
+    return _read_text(Path(path))
+
+
 _ML_ROW = re.compile(r"^\s*\d+(\t|::)\d+\1\d+(\.\d+)?\1\d+\s*$")
 
 
