@@ -136,3 +136,22 @@ def test_recommend_reads_latin1_and_quoted_candidates(
         f"error: candidates file {str(cands)!r} line 2: expected one item id per line, "
         'got \'"a","b"\'\n'
     )
+
+
+def test_train_names_ids_when_no_vector_matches(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ids spelt differently in TRAIN.csv and V.parquet ('7' vs '007'): say so, with
+    # examples from both files, instead of a bare "cannot fit on vectors"
+    other = shop["dir"] / "other.parquet"
+    ids = np.asarray([f"00{i}" for i in range(6)])
+    write_vectors(other, ItemVectors(ids, np.ones((6, 4), np.float32), np.ones(6, bool)))
+    assert main(_argv_train(shop, "vbpr", other)) == 2
+    assert capsys.readouterr().err == (
+        f"error: {other}: none of the 6 training items has an image vector; item ids must "
+        f"be spelt the same in both files ({shop['train']} ('i0', 'i1', 'i2' and 3 more), "
+        f"{other} ('000', '001', '002' and 3 more))\n"
+    )
+    # a model that does not use vectors says so and trains
+    assert main(_argv_train(shop, "bpr", other)) == 0
+    assert capsys.readouterr().err == "note: model 'bpr' does not use --vectors\n"

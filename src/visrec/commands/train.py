@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visrec.commands._common import (
     add_interactions_args,
@@ -19,6 +19,11 @@ from visrec.commands._common import (
 )
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from visrec.embed.store import ItemVectors
 
 #: provenance written next to the model (read by ``visrec recommend``)
 TRAIN_JSON = "train.json"
@@ -71,9 +76,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from visrec.commands.recommend import name_ids
     from visrec.data.interactions import ITEM, USER, Interactions
     from visrec.embed.store import read_vectors
     from visrec.models.registry import get_model_class
@@ -101,23 +103,10 @@ def run(args: argparse.Namespace) -> int:
     vectors = None
     if args.vectors:
         vectors = read_vectors(args.vectors)
-        aligned, has = vectors.align(inter.item_map.ids)
-        broken = has & ~np.isfinite(aligned).all(axis=1)
-        if broken.any():
-            # one NaN vector turns the scaler's mean, and with it every score, into NaN
-            raise VisrecError(
-                f"{args.vectors}: {int(broken.sum()):,} training item vector(s) hold NaN "
-                "or infinite values"
-                + name_ids(inter.item_map.ids[broken], None)
-                + "; re-embed those images or mark them has_image=false"
-            )
-        missing = len(has) - int(has.sum())
-        if missing:
-            print(
-                f"{args.vectors}: {missing:,} of {len(has):,} training items have no image "
-                "vector (their visual term is neutral)",
-                file=sys.stderr,
-            )
+        if model.uses_vectors:
+            check_training_vectors(vectors, inter.item_map.ids, args.vectors, args.interactions)
+        else:
+            print(f"note: model {args.model!r} does not use --vectors", file=sys.stderr)
     elif model.uses_vectors:
         raise VisrecError(f"model {args.model!r} needs item vectors: pass --vectors V.parquet")
 
@@ -146,6 +135,45 @@ def run(args: argparse.Namespace) -> int:
         f"total {total:.1f} s -> {out}"
     )
     return 0
+
+
+def check_training_vectors(
+    vectors: ItemVectors, item_ids: np.ndarray, vpath: str, ipath: str
+) -> None:
+    """Refuse vectors a fit cannot use; report training items without one.
+
+    Raises
+    ------
+    VisrecError
+        A training item's vector holds NaN or infinity (one such row turns the feature
+        scaler's mean, and with it every score, into NaN), or no training item has a
+        vector at all (ids spelt differently in the two files, e.g. ``7`` vs ``007``).
+    """
+    import numpy as np
+
+    from visrec.commands.recommend import name_ids
+
+    aligned, has = vectors.align(item_ids)
+    broken = has & ~np.isfinite(aligned).all(axis=1)
+    if broken.any():
+        raise VisrecError(
+            f"{vpath}: {int(broken.sum()):,} training item vector(s) hold NaN or infinite "
+            f"values{name_ids(item_ids[broken], None)}; re-embed those images or mark "
+            "them has_image=false"
+        )
+    missing = len(has) - int(has.sum())
+    if missing == len(has):
+        raise VisrecError(
+            f"{vpath}: none of the {len(has):,} training items has an image vector; item "
+            f"ids must be spelt the same in both files ({ipath}"
+            f"{name_ids(item_ids, None, 3)}, {vpath}{name_ids(vectors.ids, None, 3)})"
+        )
+    if missing:
+        print(
+            f"{vpath}: {missing:,} of {len(has):,} training items have no image vector "
+            f"(their visual term is neutral){name_ids(item_ids[~has], None)}",
+            file=sys.stderr,
+        )
 
 
 def _stderr(msg: str) -> None:
