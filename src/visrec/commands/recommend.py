@@ -29,10 +29,10 @@ user (fewer only when fewer candidates are left), never one of the user's traini
 items. --items (one item_id per line) restricts the candidates. Candidates unseen in
 training are scored from their image vectors (--vectors, else the vectors file recorded
 by `visrec train` when it still exists) by models that can (vbpr, visual-cf); a model
-that cannot, or a candidate with no vector, is reported once on stderr and such
-candidates are ranked after all scored ones, with score -inf; among themselves they are
-in a pseudo-random order seeded by the model's random_state (the same for any order of
-the --items file, whose order would otherwise decide them).
+that cannot, or a candidate with no vector (or one holding NaN), is reported once on
+stderr and such candidates are ranked after all scored ones, with score -inf; among
+themselves they are in a pseudo-random order seeded by the model's random_state (the
+same for any order of the --items file, whose order would otherwise decide them).
 """
 
 
