@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import check_output_file
 from visrec.errors import VisrecError
 
@@ -92,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
 
     check_output_file(args.json, "--json")
+    check_at_least(args.k, 1, "--k")
+    check_at_least(args.top_labels, 1, "--top-labels")
+    check_seed(args.random_state, "--random-state")
     iv = read_vectors(args.vectors)
     ids, labs, notes = read_label_table(args.labels, args.id_col, args.label_col)
     for line in notes:
@@ -121,8 +125,6 @@ def run(args: argparse.Namespace) -> int:
                     f"(labels present: {', '.join(values[:30])})"
                 )
         else:
-            if args.top_labels < 1:
-                raise VisrecError(f"--top-labels must be at least 1, got {args.top_labels}")
             import pandas as pd
 
             wanted = pd.Series(present).value_counts().index[: args.top_labels].tolist()

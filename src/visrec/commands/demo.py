@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from visrec.commands._checks import check_seed
 from visrec.commands._common import check_output_file
 from visrec.commands._progress import add_progress_args, show_progress
 
@@ -137,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.max_items is not None and args.max_items < 2:
         raise VisrecError(f"--max-items {args.max_items}: expected at least 2")
+    check_seed(args.seed, "--seed")
     t0 = time.perf_counter()
     result = run_demo(
         args.out,

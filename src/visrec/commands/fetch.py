@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from visrec.commands._checks import check_at_least
 from visrec.commands._common import check_output_file
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
@@ -152,8 +153,11 @@ def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
     from visrec.images.fetch import fetch_images, write_manifest
 
-    if args.workers < 1 or args.retries < 0 or args.max_bytes < 1 or args.timeout <= 0:
-        raise VisrecError("--workers and --max-bytes must be >= 1, --retries >= 0, --timeout > 0")
+    check_at_least(args.workers, 1, "--workers")
+    check_at_least(args.max_bytes, 1, "--max-bytes")
+    check_at_least(args.retries, 0, "--retries")
+    if not args.timeout > 0:  # `not >` also refuses NaN
+        raise VisrecError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
     cache = Path(args.cache).expanduser()
     out = Path(args.output) if args.output else cache / "manifest.csv"
     # before the downloads, not after them

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
     add_interactions_args,
     check_output_file,
@@ -116,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.test_size < 1.0:
         raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_size}")
+    check_at_least(args.k, 1, "--k")
+    check_seed(args.random_state, "--random-state")
     check_output_file(args.json, "--json")
     frame = load_interactions_frame(args.interactions)
     frame, vecs, _, notes = ratings_with_vectors(

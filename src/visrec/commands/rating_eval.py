@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
     add_interactions_args,
     check_output_file,
@@ -63,11 +64,11 @@ def register(subparsers: Any) -> None:
         "--random-state", type=int, default=1234, help="seed of the first split (default 1234)"
     )
     p.add_argument("--k", type=int, default=3, help="neighbours of the KNN (default 3)")
+    p.add_argument("--n-factors", type=int, default=None, help="MF latent factors (default 32)")
     p.add_argument(
-        "--n-factors", type=int, default=None, help="MF latent factors (default: RatingMF's)"
+        "--n-epochs", type=int, default=None, help="MF full-batch Adam steps (default 150)"
     )
-    p.add_argument("--n-epochs", type=int, default=None, help="MF training steps")
-    p.add_argument("--reg", type=float, default=None, help="MF L2 regularisation")
+    p.add_argument("--reg", type=float, default=None, help="MF L2 regularisation (default 0.1)")
     p.add_argument(
         "--reg-visual",
         type=float,
@@ -90,6 +91,12 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_size}")
     if args.seeds < 1:
         raise VisrecError(f"--seeds must be at least 1, got {args.seeds}")
+    check_seed(args.random_state, "--random-state", count=args.seeds)
+    check_at_least(args.k, 1, "--k")
+    check_at_least(args.n_factors, 0, "--n-factors")  # 0: biases only
+    check_at_least(args.n_epochs, 1, "--n-epochs")
+    check_at_least(args.reg, 0, "--reg")
+    check_at_least(args.reg_visual, 0, "--reg-visual")
     frame = load_interactions_frame(args.interactions)
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")

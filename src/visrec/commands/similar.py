@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from visrec.commands._checks import check_at_least
 from visrec.commands._common import check_output_file
 
 EPILOG = """\
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.search.knn import SimilarItems
 
     check_output_file(args.json, "--json")
+    check_at_least(args.n, 1, "--n")
     vectors = read_vectors(args.vectors)
     index = SimilarItems(vectors)
     results = index.query(args.item_ids, n=args.n)

@@ -1,0 +1,93 @@
+"""Numeric options out of range: a one-line ``error:`` naming the option (exit 2), given
+before any file is read, never a traceback from scikit-learn/numpy nor a silent run.
+
+The input paths below do not exist on purpose: an option check that ran after loading
+would report the missing file instead of the option.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from visrec.cli import main
+from visrec.commands._checks import SEED_MAX, check_at_least, check_seed
+from visrec.errors import VisrecError
+
+CASES = [
+    # (command line after the input paths, expected message)
+    (["cluster", "{v}", "--labels", "{t}", "--id-col", "id", "--label-col", "c",
+      "--random-state", "-1"],
+     f"--random-state must be between 0 and {SEED_MAX}, got -1"),
+    (["cluster", "{v}", "--labels", "{t}", "--id-col", "id", "--label-col", "c",
+      "--random-state", str(SEED_MAX + 1)],
+     f"--random-state must be between 0 and {SEED_MAX}, got {SEED_MAX + 1}"),
+    (["cluster", "{v}", "--labels", "{t}", "--id-col", "id", "--label-col", "c", "--k", "0"],
+     "--k must be at least 1, got 0"),
+    (["cluster", "{v}", "--labels", "{t}", "--id-col", "id", "--label-col", "c",
+      "--top-labels", "0"],
+     "--top-labels must be at least 1, got 0"),
+    (["knn-rating", "--interactions", "{t}", "--vectors", "{v}", "--random-state", "-1"],
+     f"--random-state must be between 0 and {SEED_MAX}, got -1"),
+    (["knn-rating", "--interactions", "{t}", "--vectors", "{v}", "--k", "0"],
+     "--k must be at least 1, got 0"),
+    (["rating-eval", "--interactions", "{t}", "--random-state", "-1"],
+     f"--random-state must be between 0 and {SEED_MAX}, got -1"),
+    (["rating-eval", "--interactions", "{t}", "--random-state", str(SEED_MAX), "--seeds", "2"],
+     f"--random-state must be between 0 and {SEED_MAX - 1} (with 2 seeds, the last one is "
+     f"--random-state + 1), got {SEED_MAX}"),
+    (["rating-eval", "--interactions", "{t}", "--vectors", "{v}", "--k", "0"],
+     "--k must be at least 1, got 0"),
+    (["rating-eval", "--interactions", "{t}", "--reg", "-0.1"],
+     "--reg must be at least 0, got -0.1"),
+    (["rating-eval", "--interactions", "{t}", "--reg-visual", "-1"],
+     "--reg-visual must be at least 0, got -1"),
+    (["rating-eval", "--interactions", "{t}", "--reg", "nan"], "--reg must be at least 0, got nan"),
+    (["rating-eval", "--interactions", "{t}", "--n-factors", "-1"],
+     "--n-factors must be at least 0, got -1"),
+    (["rating-eval", "--interactions", "{t}", "--n-epochs", "0"],
+     "--n-epochs must be at least 1, got 0"),
+    (["demo", "--seed", "-1", "--out", "{o}"], f"--seed must be between 0 and {SEED_MAX}, got -1"),
+    (["similar", "{v}", "a", "--n", "0"], "--n must be at least 1, got 0"),
+    (["fetch", "{t}", "--cache", "{o}", "--workers", "0"], "--workers must be at least 1, got 0"),
+    (["fetch", "{t}", "--cache", "{o}", "--retries", "-1"], "--retries must be at least 0, got -1"),
+    (["fetch", "{t}", "--cache", "{o}", "--max-bytes", "0"],
+     "--max-bytes must be at least 1, got 0"),
+    (["fetch", "{t}", "--cache", "{o}", "--timeout", "nan"],
+     "--timeout must be more than 0 seconds, got nan"),
+    (["evaluate", "--interactions", "{t}", "--models", "popularity,bpr",
+      "--param", "bpr.bogus=3"],
+     "model 'bpr': bad parameters {'bogus': 3} (BPR.__init__() got an unexpected keyword"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"), CASES, ids=[" ".join(a[:1] + a[-2:]) for a, _ in CASES]
+)
+def test_out_of_range_option_is_a_one_line_error_before_reading(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = {"v": str(tmp_path / "missing.parquet"), "t": str(tmp_path / "missing.csv"),
+             "o": str(tmp_path / "out")}  # fmt: skip
+    assert main([a.format(**paths) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}"), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_check_seed_bounds() -> None:
+    check_seed(0, "--seed")
+    check_seed(SEED_MAX, "--seed")
+    check_seed(SEED_MAX - 2, "--seed", count=3)
+    with pytest.raises(VisrecError, match="--seed must be between 0 and"):
+        check_seed(SEED_MAX - 1, "--seed", count=3)
+
+
+def test_check_at_least_passes_defaults_and_the_minimum() -> None:
+    check_at_least(None, 1, "--k")  # an option left at its default
+    check_at_least(1, 1, "--k")
+    check_at_least(0.0, 0, "--reg")
+    with pytest.raises(VisrecError, match="--k must be at least 1, got 0"):
+        check_at_least(0, 1, "--k")
