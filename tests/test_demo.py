@@ -228,6 +228,10 @@ def test_fashion_layout_without_ratings(tmp_path: Path, stand_in: list[int]) -> 
         "1 item in 1 small category (< 10% of items) left out of clustering: Personal Care 1"
         in (res.cluster_note)
     )
+    # no interactions at all: say so, instead of hinting at --recommenders, which
+    # could not help
+    assert res.recommenders is None
+    assert res.recommenders_note == "skipped: no interactions in this dataset"
     html = (tmp_path / "r.html").read_text()
     assert html.count("no ratings in this dataset") == 2
     assert f'<th>ARI</th><td class="num">{res.cluster.ari:.3f}</td>' in html

@@ -405,14 +405,16 @@ def run_demo(
     if recommenders is None:
         recommenders = data_dir is None
     rec_table: pd.DataFrame | None = None
-    if not recommenders:
-        rec_note = "not run (on by default for the generated catalogue; --recommenders)"
-    elif interactions is None or len(interactions) == 0:
+    # no interactions first: hinting at --recommenders for a dataset without any
+    # (fashion-products) would send the user to an option that cannot help
+    if interactions is None or len(interactions) == 0:
         rec_note = (
             "skipped: no interactions of the --max-items sample"
             if n_inter_all
             else "skipped: no interactions in this dataset"
         )
+    elif not recommenders:
+        rec_note = "not run (on by default for the generated catalogue; --recommenders)"
     else:
         say(
             "comparing recommenders (popularity, BPR, VBPR, visual-cf; warm and cold-start "
