@@ -19,6 +19,15 @@ def test_help_lists_core_commands(capsys: pytest.CaptureFixture[str]) -> None:
         assert cmd in out
 
 
+def test_top_level_help_says_demo_reads_real_data_too(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "demo run the whole pipeline (generated catalogue, or --data DIR)" in text
+
+
 def test_every_subcommand_has_help() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")

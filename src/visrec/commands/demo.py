@@ -38,7 +38,8 @@ OUT/results.json (all figures), and the report (default report/index.html).
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="run the whole pipeline on a generated catalogue and write an HTML report",
+        help="run the whole pipeline (generated catalogue, or --data DIR) and write an HTML "
+        "report",
         description="Image vectors -> clusters vs categories -> rating KNN vs baseline -> "
         "recommenders (popularity, BPR, VBPR, visual-cf) -> report, on a small catalogue "
         "visrec generates offline (or on --data DIR).",
