@@ -265,6 +265,7 @@ def test_cli_fetch_from_manifest_and_review_file(
     assert rc == 0
     text = capsys.readouterr().out
     assert "fetched 2 of 3 image URLs" in text and "http 404" in text
+    assert f"wrote {out} (2 images)" in text
     got = load_manifest(out)
     assert list(got) == ["A", "C"]
     assert Path(got["A"]).read_bytes() == JPEG
@@ -318,6 +319,7 @@ def test_cli_fetch_from_manifest_and_review_file(
     assert list(got) == ["B1_U1_1"]  # first photo only; ok.jpg came from the cache
     assert got["B1_U1_1"] == str((cache / f"{cache_key(base + '/ok.jpg')}.jpg").resolve())
     assert "1 from cache" in text
+    assert f"wrote {out2} (1 image)\n" in text
 
 
 def test_cli_fetch_bar_only_on_a_terminal(

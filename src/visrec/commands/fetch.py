@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     rows = [(k, report.paths[u], u) for k, u in urls.items() if u in report.paths]
     n_rows = write_manifest(out, rows)
-    print(f"wrote {out} ({n_rows:,} images)")
+    print(f"wrote {out} ({n_rows:,} image{'' if n_rows == 1 else 's'})")
     if args.json:
         data = report.to_dict()
         data.update({"n_keys": len(urls), "manifest": str(out), "manifest_rows": n_rows})
