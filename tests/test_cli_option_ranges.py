@@ -49,6 +49,10 @@ CASES = [
     (["rating-eval", "--interactions", "{t}", "--n-epochs", "0"],
      "--n-epochs must be at least 1, got 0"),
     (["demo", "--seed", "-1", "--out", "{o}"], f"--seed must be between 0 and {SEED_MAX}, got -1"),
+    (["demo", "--batch-size", "0", "--out", "{o}"], "--batch-size must be at least 1, got 0"),
+    (["demo", "--k", "0", "--out", "{o}"], "--k must be at least 1, got 0"),
+    (["demo", "--backbone", "nope", "--out", "{o}"],
+     "unknown backbone 'nope'; available: efficientnet-lite0"),
     (["similar", "{v}", "a", "--n", "0"], "--n must be at least 1, got 0"),
     (["fetch", "{t}", "--cache", "{o}", "--workers", "0"], "--workers must be at least 1, got 0"),
     (["fetch", "{t}", "--cache", "{o}", "--retries", "-1"], "--retries must be at least 0, got -1"),
@@ -75,6 +79,15 @@ def test_out_of_range_option_is_a_one_line_error_before_reading(
     assert err.startswith(f"error: {message}"), err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_demo_engine_is_a_choice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown engine stops at the parser, before the catalogue is generated."""
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--engine", "foo", "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert "invalid choice: 'foo'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_check_seed_bounds() -> None:

@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Any
 
-from visrec.commands._checks import check_seed
+from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import check_output_file
 from visrec.commands._progress import add_progress_args, show_progress
 
@@ -38,8 +38,7 @@ OUT/results.json (all figures), and the report (default report/index.html).
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="run the whole pipeline (generated catalogue, or --data DIR) and write an HTML "
-        "report",
+        help="run the whole pipeline (generated catalogue, or --data DIR) and write an HTML report",
         description="Image vectors -> clusters vs categories -> rating KNN vs baseline -> "
         "recommenders (popularity, BPR, VBPR, visual-cf) -> report, on a small catalogue "
         "visrec generates offline (or on --data DIR).",
@@ -97,7 +96,12 @@ def register(subparsers: Any) -> None:
         default="efficientnet-lite0",
         help="image network (default efficientnet-lite0)",
     )
-    p.add_argument("--engine", default="auto", help="inference engine: auto, torch, onnx")
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "torch", "onnx", "ray"),
+        help="inference engine (default auto: ONNX Runtime if installed, else torch)",
+    )
     p.add_argument("--batch-size", type=int, help="images per inference batch")
     p.add_argument("--k", type=int, help="K-means clusters (default: number of categories)")
     p.add_argument(
@@ -125,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
     from visrec.demo.pipeline import run_demo
     from visrec.demo.synth import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+    from visrec.embed.backbones import get_backbone
     from visrec.errors import VisrecError
 
     check_output_file(args.json, "--json")
@@ -140,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_items is not None and args.max_items < 2:
         raise VisrecError(f"--max-items {args.max_items}: expected at least 2")
     check_seed(args.seed, "--seed")
+    check_at_least(args.batch_size, 1, "--batch-size")
+    check_at_least(args.k, 1, "--k")
+    get_backbone(args.backbone)  # an unknown name fails here, not after the catalogue
     t0 = time.perf_counter()
     result = run_demo(
         args.out,
