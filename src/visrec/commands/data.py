@@ -63,9 +63,27 @@ def run_summary(args: argparse.Namespace) -> int:
     from visrec.data.summary import format_summary, summarize
 
     check_output_file(args.json, "--json")  # before reading the data, not after it
-    sections = summarize(args.paths)
+    sections = summarize(_distinct_paths(args.paths))
     print(format_summary(sections))
     if args.json:
         write_text_atomic(args.json, json.dumps({"sections": sections}, indent=2) + "\n")
         print(f"\nwrote {args.json}")
     return 0
+
+
+def _distinct_paths(paths: list[str]) -> list[str]:
+    """``paths`` without repeats of the same file (``a.json.gz ./a.json.gz``, or two
+    overlapping globs), first spelling kept: review files given together form one table,
+    so a repeat would count every review twice. Each repeat is reported."""
+    import os
+
+    seen: set[str] = set()
+    kept: list[str] = []
+    for p in paths:
+        key = os.path.realpath(p)
+        if key in seen:
+            print(f"note: {p} was given more than once; counted once")
+            continue
+        seen.add(key)
+        kept.append(p)
+    return kept

@@ -1,0 +1,35 @@
+"""``visrec data summary``: a file named twice is counted once."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from visrec.cli import main
+
+
+def _reviews(path: Path) -> Path:
+    recs = [
+        {"overall": 5.0, "reviewerID": "U1", "asin": "B1", "unixReviewTime": 1},
+        {"overall": 4.0, "reviewerID": "U2", "asin": "B1", "unixReviewTime": 2},
+        {"overall": 3.0, "reviewerID": "U2", "asin": "B2", "unixReviewTime": 3},
+    ]
+    path.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in recs).encode()))
+    return path
+
+
+def test_a_file_given_twice_is_counted_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = _reviews(tmp_path / "AMAZON_FASHION_5.json.gz")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "s.json"
+    # the same file under two spellings, as two overlapping shell globs would give it
+    assert main(["data", "summary", str(f), "./AMAZON_FASHION_5.json.gz", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "note: ./AMAZON_FASHION_5.json.gz was given more than once; counted once" in text
+    (section,) = json.loads(out.read_text())["sections"]
+    assert section["rows"] == 3 and section["files"] == [str(f)]
