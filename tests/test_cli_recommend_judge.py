@@ -155,3 +155,33 @@ def test_train_names_ids_when_no_vector_matches(
     # a model that does not use vectors says so and trains
     assert main(_argv_train(shop, "bpr", other)) == 0
     assert capsys.readouterr().err == "note: model 'bpr' does not use --vectors\n"
+
+
+def test_ids_round_trip_verbatim(tmp_path: Path) -> None:
+    # ids that a careless reader turns into numbers or NaN ('007' -> 7, '1.0', 'NA')
+    # come out exactly as they went in, known and unseen candidates alike
+    users = ["007", "07", "NA", "1.0", "u,1"]
+    items = ["007", "7", "0070", "1e3", "nan", "i"]
+    rows = [(u, items[(k + j) % len(items)]) for k, u in enumerate(users) for j in range(3)]
+    train = tmp_path / "train.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
+    rng = np.random.default_rng(1)
+    ids = np.asarray([*items, "00700"])  # '00700' is unseen in training
+    vectors = tmp_path / "v.parquet"
+    vec = rng.normal(size=(len(ids), 4)).astype(np.float32)
+    write_vectors(vectors, ItemVectors(ids, vec, np.ones(len(ids), bool)))
+    model = tmp_path / "m"
+    argv = ["train", "--model", "visual-cf", "--interactions", str(train)]
+    assert main([*argv, "--vectors", str(vectors), "-o", str(model), *FAST]) == 0
+    cands = tmp_path / "c.txt"
+    cands.write_text("\n".join([*items, "00700"]) + "\n")
+    recs_path = tmp_path / "r.csv"
+    assert main(["recommend", str(model), "-o", str(recs_path), "--items", str(cands)]) == 0
+    recs = pd.read_csv(recs_path, dtype=str, keep_default_na=False)
+    assert set(recs.user_id) == set(users)
+    assert set(recs.item_id) == {*items, "00700"}
+    for user, got in recs.groupby("user_id"):
+        bought = {i for u, i in rows if u == user}
+        assert set(got.item_id) == {*items, "00700"} - bought
+        assert got["rank"].tolist() == [str(r) for r in range(1, len(got) + 1)]
+        assert np.isfinite(got.score.astype(float)).all()
