@@ -51,6 +51,9 @@ class _Server(ThreadingHTTPServer):
 def server() -> Iterator[tuple[str, Counter]]:
     hits: Counter = Counter()
     lock = threading.Lock()
+    # /slow.jpg answers only at teardown, so it times out whatever the machine's load;
+    # the other paths answer at once and get a timeout long enough for a busy machine
+    release = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -79,7 +82,7 @@ def server() -> Iterator[tuple[str, Counter]]:
             elif path == "/missing.jpg":
                 self._send(404, b"not found", ctype="text/plain")
             elif path == "/slow.jpg":
-                time.sleep(1.5)
+                release.wait(60)
                 self._send(200, JPEG)
             elif path == "/short.jpg":  # Content-Length larger than the body
                 self._send(200, JPEG[:500], length=len(JPEG))
@@ -113,11 +116,12 @@ def server() -> Iterator[tuple[str, Counter]]:
     try:
         yield f"http://127.0.0.1:{srv.server_address[1]}", hits
     finally:
+        release.set()
         srv.shutdown()
         srv.server_close()
 
 
-FAST = {"timeout": 0.3, "backoff": 0.01, "progress": False, "workers": 8}
+FAST = {"timeout": 1.0, "backoff": 0.01, "progress": False, "workers": 8}
 
 
 def test_good_images_cached_by_url_hash_then_reused(
