@@ -81,3 +81,13 @@ def test_resolve_cuda_normalises_or_says_why_not() -> None:
 def test_resolve_validates_before_probing() -> None:
     with pytest.raises(VisrecError, match="unknown device 'tpu'"):
         resolve_device("tpu", _must_not_ask)
+
+
+def test_torch_cuda_message_fits_embed_and_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    # train has no --device: the advice names both embed's option and a model's parameter
+    from visrec import _device
+
+    monkeypatch.setattr(_device, "cuda_driver_present", lambda: False)
+    with pytest.raises(VisrecError) as err:
+        _device.torch_device("cuda")
+    assert "--device cpu" in str(err.value) and "--param device=cpu" in str(err.value)

@@ -104,16 +104,20 @@ def cuda_driver_present() -> bool:
     return True
 
 
+# embed takes --device; models take a device parameter (train/evaluate --param device=...)
+_USE_CPU = "use device cpu (visrec embed --device cpu; a model's --param device=cpu)"
+
+
 def torch_cuda_missing() -> str | None:
     """``None`` when torch can use CUDA, else why not (the probe for ``resolve_device``)."""
     if not cuda_driver_present():
-        return "torch sees no CUDA GPU (no NVIDIA driver found); use --device cpu"
+        return f"torch sees no CUDA GPU (no NVIDIA driver found); {_USE_CPU}"
     import torch
 
     if torch.cuda.is_available():
         return None
     return (
-        f"torch sees no CUDA GPU (torch {torch.__version__}); use --device cpu or install "
+        f"torch sees no CUDA GPU (torch {torch.__version__}); {_USE_CPU}, or install "
         "a CUDA build of torch"
     )
 
