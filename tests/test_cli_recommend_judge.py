@@ -148,9 +148,16 @@ def test_train_names_ids_when_no_vector_matches(
     write_vectors(other, ItemVectors(ids, np.ones((6, 4), np.float32), np.ones(6, bool)))
     assert main(_argv_train(shop, "vbpr", other)) == 2
     assert capsys.readouterr().err == (
-        f"error: {other}: none of the 6 training items has an image vector; item ids must "
-        f"be spelt the same in both files ({shop['train']} ('i0', 'i1', 'i2' and 3 more), "
+        f"error: {other}: none of the 6 training items is in it; item ids must be spelt "
+        f"the same in both files ({shop['train']} ('i0', 'i1', 'i2' and 3 more), "
         f"{other} ('000', '001', '002' and 3 more))\n"
+    )
+    ids = np.asarray([f"i{i}" for i in range(6)])
+    write_vectors(other, ItemVectors(ids, np.zeros((6, 4), np.float32), np.zeros(6, bool)))
+    assert main(_argv_train(shop, "visual-cf", other)) == 2
+    assert capsys.readouterr().err == (
+        f"error: {other}: none of the 6 training items has an image vector "
+        "(has_image is false for all of them)\n"
     )
     # a model that does not use vectors says so and trains
     assert main(_argv_train(shop, "bpr", other)) == 0

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         model = klass(**params)
     except TypeError as exc:
         raise VisrecError(f"model {args.model!r}: bad --param ({exc})") from exc
-    model.check_param_types()  # a wrong-type --param fails now, not mid-fit
+    model.check_params()  # a wrong-type or out-of-range --param fails now, not mid-fit
 
     t0 = time.perf_counter()
     frame = load_interactions_frame(args.interactions, ids_only=True, log=_stderr)[[USER, ITEM]]
@@ -163,10 +163,16 @@ def check_training_vectors(
         )
     missing = len(has) - int(has.sum())
     if missing == len(has):
+        known = set(vectors.ids)
+        if not any(i in known for i in item_ids):
+            raise VisrecError(
+                f"{vpath}: none of the {len(has):,} training items is in it; item ids must "
+                f"be spelt the same in both files ({ipath}{name_ids(item_ids, None, 3)}, "
+                f"{vpath}{name_ids(vectors.ids, None, 3)})"
+            )
         raise VisrecError(
-            f"{vpath}: none of the {len(has):,} training items has an image vector; item "
-            f"ids must be spelt the same in both files ({ipath}"
-            f"{name_ids(item_ids, None, 3)}, {vpath}{name_ids(vectors.ids, None, 3)})"
+            f"{vpath}: none of the {len(has):,} training items has an image vector "
+            "(has_image is false for all of them)"
         )
     if missing:
         print(
