@@ -144,9 +144,13 @@ def train_csv(tmp_path: Path) -> Path:
         ("bpr", "factors=true", "factors=True must be an integer"),
         ("bpr", "reg=null", "reg=None must be a finite number"),
         ("visual-cf", 'bias_weight="x"', "bias_weight='x' must be a finite number"),
+        # out of range: checked up front too, not at the first fit
+        ("bpr", "epochs=0", "epochs must be >= 1, got 0"),
+        ("vbpr", "reg=-1", "reg must be >= 0, got -1"),
+        ("visual-cf", "alpha=-0.5", "alpha must be >= 0, got -0.5"),
     ],
 )
-def test_train_and_evaluate_bad_param_type(
+def test_train_and_evaluate_bad_param(
     model: str,
     param: str,
     expected: str,
@@ -163,7 +167,7 @@ def test_train_and_evaluate_bad_param_type(
 
     argv = ["evaluate", "--interactions", str(train_csv), "--models", model, "--quiet"]
     argv += ["--param", f"{model}.{param}", "--json", str(tmp_path / "r.json")]
-    if model == "visual-cf":
+    if model in ("vbpr", "visual-cf"):
         argv += ["--vectors", str(tmp_path / "never-read.parquet")]  # checked before load
     assert main(argv) == 2
     assert capsys.readouterr().err == f"error: model {model!r}: {expected}\n"

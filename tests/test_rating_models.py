@@ -167,9 +167,15 @@ def test_errors_before_fit_and_on_bad_input():
         ({"n_factors": 2.0}, "n_factors=2.0 must be an integer"),
         ({"reg": "0.1"}, "reg='0.1' must be a finite number"),
         ({"visual_dim": "4"}, r"visual_dim='4' must be an integer or null \(None\)$"),
+        # values out of range, e.g. a negative penalty, which used to train silently
+        ({"reg": -1.0}, r"reg must be >= 0, got -1\.0$"),
+        ({"reg_visual": -0.1}, r"reg_visual must be >= 0, got -0\.1$"),
+        ({"n_epochs": 0}, r"n_epochs must be >= 1, got 0$"),
+        ({"lr": 0.0}, r"lr must be > 0, got 0\.0$"),
+        ({"visual_dim": 0}, r"visual_dim must be >= 1, got 0$"),
     ],
 )
-def test_fit_rejects_a_wrong_type_hyperparameter_in_one_line(params, message):
+def test_fit_rejects_a_bad_hyperparameter_in_one_line(params, message):
     frame, _ = planted(n_users=20, n_items=10, seed=4)
     inter = Interactions.from_frame(frame)
     with pytest.raises(VisrecError, match=f"^model 'RatingMF': {message}") as info:

@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
     """Fail before loading and splitting on an unknown ``--param`` name or a wrong-type
-    value (the runner would only meet them at that model's first fit)."""
+    or out-of-range value (the runner would only meet them at that model's first fit)."""
     from visrec.models.registry import get_model_class
 
     for name, params in specs:
@@ -163,4 +163,4 @@ def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
             model = get_model_class(name)(**params)
         except TypeError as exc:  # an unknown name: the runner's message, only sooner
             raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
-        model.check_param_types()
+        model.check_params()

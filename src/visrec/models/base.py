@@ -93,6 +93,34 @@ class ParamsMixin:
             label = getattr(self, "name", type(self).__name__)
             raise VisrecError(f"model {label!r}: {name}={value!r} must be {_describe(allowed)}")
 
+    def check_params(self) -> None:
+        """Check every hyperparameter's type (``check_param_types``) and value
+        (``_validate``). ``fit`` calls it; the CLI calls it before reading any file."""
+        self.check_param_types()
+        self._validate()
+
+    def _validate(self) -> None:
+        """Value checks beyond the types (ranges, choices); models override it."""
+
+    def _check_params(
+        self,
+        at_least_one: tuple[str, ...] = (),
+        non_negative: tuple[str, ...] = (),
+        positive: tuple[str, ...] = (),
+    ) -> None:
+        """Range checks for ``_validate``; ``random_state``, where a model has one, must
+        be None or >= 0 (numpy's rule). Errors name the model, like ``check_param_types``."""
+        rules = [(n, ">= 1", lambda v: int(v) >= 1) for n in at_least_one]
+        rules += [(n, ">= 0", lambda v: float(v) >= 0) for n in non_negative]
+        rules += [(n, "> 0", lambda v: float(v) > 0) for n in positive]
+        if getattr(self, "random_state", None) is not None:
+            rules.append(("random_state", ">= 0 or None", lambda v: int(v) >= 0))
+        for name, rule, ok in rules:
+            value = getattr(self, name)
+            if not ok(value):
+                label = getattr(self, "name", type(self).__name__)
+                raise VisrecError(f"model {label!r}: {name} must be {rule}, got {value!r}")
+
 
 class Recommender(ParamsMixin, ABC):
     """Base class: fit on implicit feedback, score / recommend by index.
@@ -131,7 +159,7 @@ class Recommender(ParamsMixin, ABC):
             raise VisrecError("cannot fit on an empty interactions table")
         if self.uses_vectors and item_vectors is None:
             raise VisrecError(f"model {self.name!r} needs item vectors (--vectors)")
-        self.check_param_types()
+        self.check_params()
         self.user_map_ = interactions.user_map
         self.item_map_ = interactions.item_map
         self.seen_ = interactions.to_csr("binary")
@@ -150,27 +178,6 @@ class Recommender(ParamsMixin, ABC):
         has_image: np.ndarray | None,
     ) -> None:
         """Learn state; ``vectors`` is ``(n_items, d)`` aligned to ``item_map_``."""
-
-    def _check_params(
-        self,
-        at_least_one: tuple[str, ...] = (),
-        non_negative: tuple[str, ...] = (),
-        positive: tuple[str, ...] = (),
-    ) -> None:
-        """Validate hyperparameters at ``fit`` time (``__init__`` stores them unchanged);
-        ``random_state``, where a model has one, must be None or >= 0 (numpy's rule)."""
-        for name in at_least_one:
-            if int(getattr(self, name)) < 1:
-                raise VisrecError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        for name in non_negative:
-            if float(getattr(self, name)) < 0:
-                raise VisrecError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in positive:
-            if not float(getattr(self, name)) > 0:
-                raise VisrecError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        seed = getattr(self, "random_state", None)
-        if seed is not None and int(seed) < 0:
-            raise VisrecError(f"random_state must be >= 0 or None, got {seed!r}")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "item_map_"):

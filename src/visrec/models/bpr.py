@@ -82,7 +82,6 @@ class BPR(Recommender):
         vectors: np.ndarray | None,
         has_image: np.ndarray | None,
     ) -> None:
-        self._validate()
         rng = np.random.default_rng(self.random_state)
         p, q, b = fit_bpr_factors(
             self.seen_,

@@ -105,6 +105,15 @@ class RatingMF(ParamsMixin):
         self.visual_dim = visual_dim
         self.random_state = random_state
 
+    def _validate(self) -> None:
+        self._check_params(
+            at_least_one=("n_epochs",),
+            non_negative=("n_factors", "reg", "reg_visual", "init_scale"),
+            positive=("lr",),
+        )
+        if self.visual_dim is not None:
+            self._check_params(at_least_one=("visual_dim",))
+
     # ------------------------------------------------------------------ fit
     def fit(
         self,
@@ -132,16 +141,11 @@ class RatingMF(ParamsMixin):
         """
         from threadpoolctl import threadpool_limits
 
-        self.check_param_types()  # n_epochs="abc": one line naming it, not a TypeError
+        self.check_params()  # n_epochs="abc", reg=-1: one line naming it, not a TypeError
         if interactions.rating is None:
             raise VisrecError("RatingMF needs ratings; the interactions have none")
         if len(interactions) == 0:
             raise VisrecError("RatingMF: no training ratings")
-        if self.n_factors < 0 or self.n_epochs < 1 or self.lr <= 0:
-            raise VisrecError(
-                f"RatingMF: need n_factors >= 0, n_epochs >= 1, lr > 0; got "
-                f"{self.n_factors}, {self.n_epochs}, {self.lr}"
-            )
         n_users, n_items = interactions.n_users, interactions.n_items
         u = np.asarray(interactions.user_idx, dtype=np.int64)
         i = np.asarray(interactions.item_idx, dtype=np.int64)

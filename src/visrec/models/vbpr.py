@@ -131,7 +131,6 @@ class VBPR(Recommender):
         vectors: np.ndarray | None,
         has_image: np.ndarray | None,
     ) -> None:
-        self._validate()
         assert vectors is not None and has_image is not None  # base checks uses_vectors
         rng = np.random.default_rng(self.random_state)
         n_users, n_items = self.seen_.shape

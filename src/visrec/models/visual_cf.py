@@ -114,7 +114,6 @@ class VisualCF(Recommender):
         vectors: np.ndarray | None,
         has_image: np.ndarray | None,
     ) -> None:
-        self._validate()
         assert vectors is not None and has_image is not None
         # checked before the (slow) BPR fit, which does not depend on them
         trained = np.diff(self.seen_.tocsc().indptr) > 0
