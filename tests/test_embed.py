@@ -640,6 +640,39 @@ def test_cli_embed_verbose_and_quiet_exclude_each_other(
     assert "not allowed with argument" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+        (["--workers", "0"], "--workers must be at least 1, got 0"),
+        (["--chunk-size", "-3"], "--chunk-size must be at least 1, got -3"),
+        (["--ray-address", "auto"], "--ray-address needs --engine ray"),  # not a local run
+    ],
+)
+def test_cli_embed_bad_options_name_the_option(
+    flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "v.parquet"
+    assert cli_main(["embed", str(tmp_path / "never-read"), "-o", str(out), *flags]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert not out.exists()
+
+
+def test_cli_embed_summary_of_one_image_and_of_a_reuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tiny_cli_embed(monkeypatch)
+    folder = _images(tmp_path / "imgs", 1)
+    argv = ["embed", str(folder), "-o", str(tmp_path / "v.parquet")]
+    assert cli_main(argv) == 0
+    first = capsys.readouterr().out
+    assert "embedded 1 image from" in first and "img/s" in first
+    assert cli_main(argv) == 0
+    again = capsys.readouterr().out
+    assert "reused 1, computed 0" in again and "nothing to compute" in again
+    assert "img/s" not in again  # no meaningless 0.0 img/s
+
+
 def test_cli_embed_refuses_to_replace_a_file_that_is_not_vectors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         return _list_backbones()
 
     from visrec._atomic import write_text_atomic
+    from visrec.commands._checks import check_at_least
     from visrec.embed.extract import embed_images, find_item_images
     from visrec.embed.store import is_foreign_file
     from visrec.errors import VisrecError
@@ -128,6 +129,15 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
     check_output_file(args.output, "-o")
     check_output_file(args.json, "--json")
+    for option, value in (
+        ("--batch-size", args.batch_size),
+        ("--workers", args.workers),
+        ("--chunk-size", args.chunk_size),
+    ):
+        check_at_least(value, 1, option)
+    if args.ray_address and args.engine != "ray":
+        # it would otherwise run locally without a word
+        raise VisrecError("--ray-address needs --engine ray")
     if not args.overwrite and is_foreign_file(args.output):
         # refused before the images are even listed; embed_images would refuse too
         raise VisrecError(
@@ -171,15 +181,19 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     rate = result.images_per_second
+    images = "image" if result.n == 1 else "images"
     print(
-        f"embedded {result.n:,} images from {source} with {result.backbone} "
+        f"embedded {result.n:,} {images} from {source} with {result.backbone} "
         f"(engine {result.engine}) -> {args.output}"
     )
     print(
         f"  ok {result.n_ok}, failed {len(result.failures)}, "
         f"reused {result.n_reused}, computed {result.n_computed}"
     )
-    print(f"  {result.seconds:.1f} s, {rate:.1f} img/s (computed images / wall time)")
+    if result.n_computed:
+        print(f"  {result.seconds:.1f} s, {rate:.1f} img/s (computed images / wall time)")
+    else:
+        print(f"  {result.seconds:.1f} s, nothing to compute")
     for msg in result.notes:
         print(f"  note: {msg}")
     if result.failures:
