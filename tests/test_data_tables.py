@@ -205,6 +205,35 @@ def test_empty_and_missing(tmp_path: Path) -> None:
         load_interactions(tmp_path / "missing.csv")
 
 
+def test_binary_files_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # random bytes without a NUL used to come back as garbled column names, and with a
+    # lone CR as a traceback from inside the csv module
+    rng = np.random.default_rng(3)
+    noise = bytes(b for b in rng.integers(1, 256, 4000).tolist())
+    cases = {"noise.bin": noise, "nul.csv": b"user_id,item_id\n\x00\x01,b\n"}
+    cases["utf16.csv"] = "user_id,item_id\nu1,i1\n".encode("utf-16")
+    for name, raw in cases.items():
+        (tmp_path / name).write_bytes(raw)
+        with pytest.raises(VisrecError, match="looks like a binary file"):
+            load_interactions(tmp_path / name)
+        assert main(["data", "summary", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {tmp_path / name}: looks like a binary")
+        assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_old_mac_and_windows_line_ends(tmp_path: Path, newline: str) -> None:
+    text = newline.join(["user_id,item_id,rating", "u1,i1,5", "u2,i2,3", ""])
+    f = tmp_path / "r.csv"
+    f.write_bytes(text.encode())
+    df = load_interactions(f).frame
+    assert df.values.tolist() == [["u1", "i1", 5.0], ["u2", "i2", 3.0]]
+    g = tmp_path / "items.csv"
+    g.write_bytes(newline.join(["item_id,title", "i1,One", "i2,Two", ""]).encode())
+    assert list(load_item_table(g, id_col="item_id").frame["item_id"]) == ["i1", "i2"]
+
+
 # ------------------------------------------------------------------ property test
 ids = (
     st.text(

@@ -208,12 +208,28 @@ def _read_text(path: Path, encoding: str = "utf-8") -> str:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
             raise VisrecError(f"{path}: not a valid gzip file ({exc})") from None
+    if _looks_binary(raw[:8192]):
+        # such bytes would reach the CSV reader and come back as garbled column names
+        raise VisrecError(
+            f"{path}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 "
+            "text table"
+        )
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError:
         # MovieLens and other older sets are latin-1; every byte decodes, nothing lost.
         text = raw.decode("latin-1")
+    if "\r" in text:  # Windows and old Mac line ends; the CSV reader wants "\n" only
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text.removeprefix("\ufeff")
+
+
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes, or over 5% control characters other than tab, line and form feeds."""
+    if b"\x00" in head:
+        return True
+    control = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
+    return control > 0.05 * len(head)
 
 
 def read_text(path: PathLike) -> str:
@@ -257,16 +273,19 @@ def sniff_sep(first_line: str, suffix: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _split_rows(text: str, sep: str) -> Iterable[tuple[int, list[str]]]:
+def _split_rows(text: str, sep: str, where: str) -> Iterable[tuple[int, list[str]]]:
     """Yield ``(line_number, fields)`` for non-blank rows."""
     if len(sep) == 1:
         reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=False)
         start = 1
-        for row in reader:
-            # A blank line gives [] (or [""] / ["  "]); multi-field rows are never blank.
-            if len(row) > 1 or (row and row[0].strip()):
-                yield start, row
-            start = reader.line_num + 1
+        try:
+            for row in reader:
+                # A blank line gives [] (or [""] / ["  "]); multi-field rows are never blank.
+                if len(row) > 1 or (row and row[0].strip()):
+                    yield start, row
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise VisrecError(f"{where} line {start}: not readable as a table ({exc})") from None
     else:
         for i, line in enumerate(text.splitlines(), start=1):
             if line.strip():
@@ -351,9 +370,9 @@ def load_interactions(
     suffix = "".join(p.suffixes[-1:]).lower()
     if sep is None:
         sep = sniff_sep(first, suffix)
-    rows = _split_rows(text, sep)
     # The file itself, not the folder it was found in, so "file:line" points at it.
     where = str(p)
+    rows = _split_rows(text, sep, where)
 
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
@@ -676,10 +695,10 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
         raise VisrecError(f"{p}: file is empty, expected an item table with a header")
     if sep is None:
         sep = sniff_sep(first, p.suffix.lower())
-    rows = iter(_split_rows(text, sep))
+    where = str(p)
+    rows = iter(_split_rows(text, sep, where))
     _, header = next(rows)
     header = [h.strip() for h in header]
-    where = str(p)
     if id_col not in header:
         raise VisrecError(f"{where}: no id column {id_col!r} (columns: {header})")
     idx = header.index(id_col)
