@@ -36,7 +36,12 @@ def test_train_bar_only_on_a_terminal(
     bar_case.apply()
     argv = ["train", "--model", "bpr", "--interactions", str(ratings_csv), "--param",
             "epochs=2", "-o", str(tmp_path / "m"), *flags]  # fmt: skip
-    assert _bar_shown(argv, capsys) is bar
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert ("\r" in err) is bar
+    # with no bar, and unless --quiet, one line says that the fit has started
+    started = "training bpr on 8 users x 6 items (48 rows) ..." in err
+    assert started is (not bar and "--quiet" not in flags)
 
 
 def test_evaluate_bar_only_on_a_terminal(

@@ -110,6 +110,14 @@ def run(args: argparse.Namespace) -> int:
     elif model.uses_vectors:
         raise VisrecError(f"model {args.model!r} needs item vectors: pass --vectors V.parquet")
 
+    if not args.quiet and not show_progress(args):
+        # no bar in a log file: at least say that a (possibly long) fit has started
+        print(
+            f"training {args.model} on {inter.n_users:,} users x {inter.n_items:,} items "
+            f"({len(inter):,} rows) ...",
+            file=sys.stderr,
+            flush=True,
+        )
     t1 = time.perf_counter()
     model.fit(inter, vectors if model.uses_vectors else None)
     fit_s = time.perf_counter() - t1
