@@ -182,6 +182,7 @@ def test_recommend_output_folder_is_a_one_line_error(
 ) -> None:
     model = tmp_path / "model"
     assert main(_train(train_csv, model)) == 0
+    capsys.readouterr()  # train's own lines
     folder = tmp_path / "recs"
     folder.mkdir()
     assert main(["recommend", str(model), "-o", str(folder)]) == 2
