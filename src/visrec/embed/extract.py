@@ -483,76 +483,33 @@ def embed_images(
     parts = parts_dir(out)
 
     # --- what can be reused -------------------------------------------------------
-    old_groups: dict[str, int] = {}
-    old_failures: dict[str, str] = {}
     if foreign:
         note(f"{out}: existing file is not a visrec vectors file; it will be replaced")
-    elif out.exists():
-        with pq.ParquetFile(out) as pf:
-            old_meta = json.loads((pf.schema_arrow.metadata or {}).get(META_KEY, b"{}"))
-            old_groups_n, old_rows = pf.metadata.num_row_groups, pf.metadata.num_rows
-        if old_meta:
-            old_chunks = old_meta.get("chunks") or []
-            if old_meta.get("key") != key:
-                note(
-                    f"{out}: existing vectors were computed with a different backbone, "
-                    f"weights or preprocessing ({old_meta.get('backbone')}, "
-                    f"{old_meta.get('weights_id')}); recomputing"
-                )
-            elif len(old_chunks) == old_groups_n:
-                old_groups = {fp: g for g, fp in enumerate(old_chunks)}
-                old_failures = {i: r for i, _, r in old_meta.get("failures", [])}
-            if old_groups and old_chunks == fps and old_rows == len(pairs):
-                kept = [(i, path_of[i], r) for i, r in old_failures.items() if i in path_of]
-                if progress:
-                    print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
-                return EmbedResult(
-                    ids=ids,
-                    failures=kept,
-                    n_reused=len(pairs),
-                    n_computed=0,
-                    seconds=time.perf_counter() - t0,
-                    output=out,
-                    backbone=bb.name,
-                    engine="reused",
-                    notes=notes,
-                )
-
-    part_files: dict[str, Path] = {}
-    if parts.is_dir():
-        wanted = set(fps)
-        stale_key = stale_input = 0
-        for f in sorted(parts.glob("chunk-*.parquet")):
-            fp = f.stem.removeprefix("chunk-")
-            if fp in wanted:
-                # Validate now (cheap: ids and errors only) so a damaged file is simply
-                # recomputed rather than failing the final assembly.
-                if _read_chunk_file(f, key, fp, ["item_id", "error"]) is not None:
-                    part_files[fp] = f
-                else:
-                    note(f"{f}: damaged chunk file, recomputing it")
-                continue
-            try:
-                m = json.loads(pq.read_schema(f).metadata.get(META_KEY, b"{}"))
-            except Exception:
-                m = {}
-            if m.get("key") not in (None, key):
-                stale_key += 1
-            else:
-                stale_input += 1
-        if stale_key:
-            note(
-                f"{parts}: ignoring {stale_key} chunk(s) computed with a different backbone, "
-                "weights or preprocessing"
-            )
-        if stale_input:
-            note(f"{parts}: ignoring {stale_input} chunk(s) for other or changed images")
+        old = _OldOutput()
+    else:
+        old = _old_output(out, key, note)
+    if old.groups and old.chunks == fps and old.n_rows == len(pairs):
+        kept = [(i, path_of[i], r) for i, r in old.failures.items() if i in path_of]
+        if progress:
+            print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
+        return EmbedResult(
+            ids=ids,
+            failures=kept,
+            n_reused=len(pairs),
+            n_computed=0,
+            seconds=time.perf_counter() - t0,
+            output=out,
+            backbone=bb.name,
+            engine="reused",
+            notes=notes,
+        )
+    part_files = _finished_parts(parts, key, fps, note)
 
     # --- compute what is missing ----------------------------------------------------
     todo: list[tuple[int, list[tuple[str, str]]]] = []
     n_reused = 0
     for k, fp in enumerate(fps):
-        if fp in part_files or fp in old_groups:
+        if fp in part_files or fp in old.groups:
             n_reused += len(chunks[k])
         else:
             todo.append((k, chunks[k]))
@@ -589,6 +546,109 @@ def embed_images(
             bar.close()
 
     # --- assemble -------------------------------------------------------------------
+    failures = _assemble(out, chunks, fps, part_files, old, path_of, meta, bb, key)
+    if parts.exists():
+        shutil.rmtree(parts, ignore_errors=True)
+    return EmbedResult(
+        ids=ids,
+        failures=failures,
+        n_reused=n_reused,
+        n_computed=len(pairs) - n_reused,
+        seconds=time.perf_counter() - t0,
+        output=out,
+        backbone=bb.name,
+        engine=engine_name,
+        notes=notes,
+    )
+
+
+@dataclass
+class _OldOutput:
+    """What an existing vectors file at the output path offers for reuse."""
+
+    groups: dict[str, int] = field(default_factory=dict)  # chunk fingerprint -> row group
+    failures: dict[str, str] = field(default_factory=dict)  # item id -> reason
+    chunks: list[str] = field(default_factory=list)
+    n_rows: int = 0
+
+
+def _old_output(out: Path, key: str, note: Callable[[str], None]) -> _OldOutput:
+    """The reusable row groups of the vectors file ``out`` (none when it is missing or
+    was computed with another backbone, weights or preprocessing)."""
+    if not out.exists():
+        return _OldOutput()
+    with pq.ParquetFile(out) as pf:
+        meta = json.loads((pf.schema_arrow.metadata or {}).get(META_KEY, b"{}"))
+        n_groups, n_rows = pf.metadata.num_row_groups, pf.metadata.num_rows
+    chunks = meta.get("chunks") or []
+    if meta.get("key") != key:
+        note(
+            f"{out}: existing vectors were computed with a different backbone, "
+            f"weights or preprocessing ({meta.get('backbone')}, "
+            f"{meta.get('weights_id')}); recomputing"
+        )
+        return _OldOutput()
+    if len(chunks) != n_groups:
+        return _OldOutput()
+    return _OldOutput(
+        groups={fp: g for g, fp in enumerate(chunks)},
+        failures={i: r for i, _, r in meta.get("failures", [])},
+        chunks=chunks,
+        n_rows=n_rows,
+    )
+
+
+def _finished_parts(
+    parts: Path, key: str, fps: list[str], note: Callable[[str], None]
+) -> dict[str, Path]:
+    """Chunk files of an interrupted run that belong to this one (fingerprint -> file);
+    damaged ones are recomputed, those for other images or another backbone ignored."""
+    found: dict[str, Path] = {}
+    if not parts.is_dir():
+        return found
+    wanted = set(fps)
+    stale_key = stale_input = 0
+    for f in sorted(parts.glob("chunk-*.parquet")):
+        fp = f.stem.removeprefix("chunk-")
+        if fp in wanted:
+            # Validate now (cheap: ids and errors only) so a damaged file is simply
+            # recomputed rather than failing the final assembly.
+            if _read_chunk_file(f, key, fp, ["item_id", "error"]) is not None:
+                found[fp] = f
+            else:
+                note(f"{f}: damaged chunk file, recomputing it")
+            continue
+        try:
+            m = json.loads(pq.read_schema(f).metadata.get(META_KEY, b"{}"))
+        except Exception:
+            m = {}
+        if m.get("key") not in (None, key):
+            stale_key += 1
+        else:
+            stale_input += 1
+    if stale_key:
+        note(
+            f"{parts}: ignoring {stale_key} chunk(s) computed with a different backbone, "
+            "weights or preprocessing"
+        )
+    if stale_input:
+        note(f"{parts}: ignoring {stale_input} chunk(s) for other or changed images")
+    return found
+
+
+def _assemble(
+    out: Path,
+    chunks: list[list[tuple[str, str]]],
+    fps: list[str],
+    part_files: dict[str, Path],
+    old: _OldOutput,
+    path_of: dict[str, str],
+    meta: dict[str, Any],
+    bb: Backbone,
+    key: str,
+) -> list[tuple[str, str, str]]:
+    """Write ``out`` from the chunk files and the reused row groups, in input order;
+    returns the failures ``(item_id, path, reason)``."""
     failures: list[tuple[str, str, str]] = []
     sources: list[tuple[str, Any]] = []
     for k, fp in enumerate(fps):
@@ -604,13 +664,16 @@ def embed_images(
             sources.append(("part", part_files[fp]))
         else:
             for i, _ in chunks[k]:
-                if i in old_failures:
-                    failures.append((i, path_of[i], old_failures[i]))
-            sources.append(("old", old_groups[fp]))
-    meta["chunks"] = fps
-    meta["failures"] = [list(f) for f in failures]
-    meta["n"] = len(pairs)
-    meta["n_ok"] = len(pairs) - len(failures)
+                if i in old.failures:
+                    failures.append((i, path_of[i], old.failures[i]))
+            sources.append(("old", old.groups[fp]))
+    meta = {
+        **meta,
+        "chunks": fps,
+        "failures": [list(f) for f in failures],
+        "n": len(path_of),
+        "n_ok": len(path_of) - len(failures),
+    }
     schema = vectors_schema(bb.dim, meta)
     columns = ["item_id", "vector", "has_image"]
     with contextlib.ExitStack() as stack:
@@ -628,19 +691,7 @@ def embed_images(
                     assert old_file is not None
                     t = old_file.read_row_group(src, columns=columns)
                 writer.write_table(t.cast(schema), row_group_size=max(1, len(t)))
-    if parts.exists():
-        shutil.rmtree(parts, ignore_errors=True)
-    return EmbedResult(
-        ids=ids,
-        failures=failures,
-        n_reused=n_reused,
-        n_computed=len(pairs) - n_reused,
-        seconds=time.perf_counter() - t0,
-        output=out,
-        backbone=bb.name,
-        engine=engine_name,
-        notes=notes,
-    )
+    return failures
 
 
 def _engine_for(bb: Backbone, engine: Any, device: str, batch_size: int | None) -> Any:
