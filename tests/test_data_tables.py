@@ -14,8 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from visrec.cli import main
+from visrec.data.item_tables import load_item_table
 from visrec.data.summary import format_summary, summarize
-from visrec.data.tables import load_interactions, load_item_table, sniff_sep, split_first
+from visrec.data.tables import load_interactions
+from visrec.data.text_files import sniff_sep, split_first
 from visrec.errors import VisrecError
 
 

@@ -62,13 +62,13 @@ def register(subparsers: Any) -> None:
 
 
 def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, list[str]]:
-    """Item ids and labels of an item table (``visrec.data.tables.load_item_table``).
+    """Item ids and labels of an item table (``visrec.data.item_tables.load_item_table``).
 
     Returns ``(ids, labels, notes)``: two aligned string Series (ids unique, labels
     non-empty) and lines saying which records were dropped or repaired and why.
     """
     from visrec.data.interactions import ITEM
-    from visrec.data.tables import load_item_table
+    from visrec.data.item_tables import load_item_table
 
     if not os.path.exists(path):
         raise VisrecError(f"label table {path!r} does not exist")

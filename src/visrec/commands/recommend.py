@@ -65,7 +65,7 @@ def read_candidates(path: str) -> list[str]:
     """
     import csv
 
-    from visrec.data.tables import read_text
+    from visrec.data.text_files import read_text
 
     p = Path(path)
     if not p.is_file():

@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
-from visrec.data.tables import BadRecord, LoadResult, PathLike, _read_text
+from visrec.data.tables import BadRecord, LoadResult
+from visrec.data.text_files import PathLike, read_text
 from visrec.errors import VisrecError
 
 REVIEW_COLUMNS = (
@@ -94,7 +95,7 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
 
 def _load_json_file(p: Path) -> tuple[str, list[tuple[int, object | BadRecord]], str]:
     where = str(p)
-    text = _read_text(p)
+    text = read_text(p)
     records = list(iter_json_records(text, where))
     return where, records, _layout(text, records)
 

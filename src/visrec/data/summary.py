@@ -18,17 +18,9 @@ import pandas as pd
 from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
 from visrec.data.images_index import IMAGE_SUFFIXES, find_images
 from visrec.data.interactions import ITEM, RATING, USER
-from visrec.data.tables import (
-    INTERACTION_FILES,
-    ITEM_FILES,
-    LoadResult,
-    PathLike,
-    is_json_file,
-    load_interactions,
-    load_item_table,
-    sniff_sep,
-    split_first,
-)
+from visrec.data.item_tables import ITEM_FILES, load_item_table
+from visrec.data.tables import INTERACTION_FILES, LoadResult, is_json_file, load_interactions
+from visrec.data.text_files import PathLike, sniff_sep, split_first
 from visrec.errors import VisrecError
 
 _IMAGE_SUBDIRS = ("posters", "images", "photos", "img")

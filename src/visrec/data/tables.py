@@ -1,4 +1,4 @@
-"""Generic table loaders: interactions (CSV/TSV/parquet/MovieLens) and item tables.
+"""Interactions loader: CSV/TSV/parquet/MovieLens tables of user-item rows.
 
 Every loader returns a :class:`LoadResult`: the parsed frame with canonical column
 names plus the records that could not be used, each with file and line, so nothing is
@@ -20,13 +20,18 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions
+from visrec.data.text_files import (
+    PathLike,
+    read_text,
+    resolve_folder,
+    sniff_sep,
+    split_first,
+    split_rows,
+)
 from visrec.errors import VisrecError
-
-PathLike = str | Path
 
 # File names searched in a dataset folder, in order of preference.
 INTERACTION_FILES = ("u.data", "ratings.csv", "ratings.dat", "interactions.csv")
-ITEM_FILES = ("u.item", "styles.csv", "items.csv")
 # Names that load_interactions hands to the Amazon review loader.
 JSON_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
 
@@ -195,114 +200,10 @@ def _match_columns(
     return found
 
 
-# --------------------------------------------------------------------- text reading
-def _read_text(path: Path, encoding: str = "utf-8") -> str:
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise VisrecError(f"{path}: is a folder, expected a file") from None
-    if path.suffix == ".gz":
-        import gzip
-
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise VisrecError(f"{path}: not a valid gzip file ({exc})") from None
-    if _looks_binary(raw[:8192]):
-        # such bytes would reach the CSV reader and come back as garbled column names
-        raise VisrecError(
-            f"{path}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 "
-            "text table"
-        )
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError:
-        # MovieLens and other older sets are latin-1; every byte decodes, nothing lost.
-        text = raw.decode("latin-1")
-    if "\r" in text:  # Windows and old Mac line ends; the CSV reader wants "\n" only
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.removeprefix("\ufeff")
-
-
-def _looks_binary(head: bytes) -> bool:
-    """NUL bytes, or over 5% control characters other than tab, line and form feeds."""
-    if b"\x00" in head:
-        return True
-    control = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
-    return control > 0.05 * len(head)
-
-
-def read_text(path: PathLike) -> str:
-    """A whole text file as the table loaders read it: ``.gz`` decompressed, UTF-8
-    (a BOM dropped) or, when that fails, latin-1 (every byte decodes; nothing lost).
-
-    Raises
-    ------
-    VisrecError
-        ``path`` is a folder or not valid gzip.
-    """
-    return _read_text(Path(path))
-
-
+# --------------------------------------------------------------------- interactions
 _ML_ROW = re.compile(r"^\s*\d+(\t|::)\d+\1\d+(\.\d+)?\1\d+\s*$")
 
 
-def sniff_sep(first_line: str, suffix: str) -> str:
-    """Field separator of a delimited table, guessed from its first line.
-
-    Parameters
-    ----------
-    first_line : str
-        The file's first line (header or first record).
-    suffix : str
-        The file's lower-case suffix (``".csv"``, ``".tsv"``, ...).
-
-    Returns
-    -------
-    str
-        ``"::"`` when the line holds it (MovieLens ``.dat``); a tab for ``.tsv``/``.tab``
-        or, unless the suffix is ``.csv``, when the line holds one; else the most
-        frequent of comma, tab, ``;`` and ``|`` (comma when none occurs).
-    """
-    if "::" in first_line:
-        return "::"
-    if suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in first_line):
-        return "\t"
-    counts = {s: first_line.count(s) for s in (",", "\t", ";", "|")}
-    best = max(counts, key=lambda s: counts[s])
-    return best if counts[best] > 0 else ","
-
-
-def _split_rows(text: str, sep: str, where: str) -> Iterable[tuple[int, list[str]]]:
-    """Yield ``(line_number, fields)`` for non-blank rows."""
-    if len(sep) == 1:
-        reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=False)
-        start = 1
-        try:
-            for row in reader:
-                # A blank line gives [] (or [""] / ["  "]); multi-field rows are never blank.
-                if len(row) > 1 or (row and row[0].strip()):
-                    yield start, row
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise VisrecError(f"{where} line {start}: not readable as a table ({exc})") from None
-    else:
-        for i, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                yield i, line.split(sep)
-
-
-def _resolve_folder(path: Path, names: Sequence[str], what: str) -> Path:
-    for name in names:
-        if (path / name).is_file():
-            return path / name
-    listing = ", ".join(sorted(p.name for p in path.iterdir())[:10])
-    raise VisrecError(
-        f"{path}: folder has no {what} file (looked for {', '.join(names)}; found: {listing})"
-    )
-
-
-# --------------------------------------------------------------------- interactions
 def load_interactions(
     path: PathLike,
     *,
@@ -348,7 +249,7 @@ def load_interactions(
     if not p.exists():
         raise FileNotFoundError(2, "No such file or directory", str(p))
     if p.is_dir():
-        p = _resolve_folder(p, INTERACTION_FILES, "interactions")
+        p = resolve_folder(p, INTERACTION_FILES, "interactions")
     name = p.name.lower()
     if ids_only and (rating_col is not None or timestamp_col is not None):
         raise VisrecError(
@@ -363,7 +264,7 @@ def load_interactions(
     if name.endswith(".parquet"):
         return _load_parquet_interactions(p, explicit, ids_only)
 
-    text = _read_text(p)
+    text = read_text(p)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     if not first:
         raise VisrecError(f"{p}: file is empty, expected an interactions table")
@@ -372,7 +273,7 @@ def load_interactions(
         sep = sniff_sep(first, suffix)
     # The file itself, not the folder it was found in, so "file:line" points at it.
     where = str(p)
-    rows = _split_rows(text, sep, where)
+    rows = split_rows(text, sep, where)
 
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
@@ -407,17 +308,6 @@ def load_interactions(
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     return result
-
-
-def split_first(line: str, sep: str) -> list[str]:
-    """Fields of one line as the table reader splits them.
-
-    A one-character ``sep`` follows CSV quoting (``"a,b"`` stays one field); a longer
-    one (``"::"``) is a plain split.
-    """
-    if len(sep) == 1:
-        return next(csv.reader([line], delimiter=sep))
-    return line.split(sep)
 
 
 def _parse_rows(
@@ -591,232 +481,3 @@ def _load_parquet_interactions(
     result.files = [where]
     result.formats = {where: "parquet"}
     return result
-
-
-# --------------------------------------------------------------------- item tables
-ML_GENRES = (
-    "unknown",
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children's",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-)
-
-
-def load_item_table(
-    path: PathLike, id_col: str = "id", label_col: str | None = None, *, sep: str | None = None
-) -> LoadResult:
-    """Load an item table (id plus attributes such as a category).
-
-    Parameters
-    ----------
-    path : str or Path
-        CSV/TSV/parquet with a header, e.g. fashion-products ``styles.csv``; or a
-        MovieLens ``u.item`` (pipe-separated, latin-1, no header) or a folder holding
-        it, which gives columns ``item_id``, ``title``, ``release_date``, ``genres``
-        (``|``-joined) and ``genre`` (the first listed genre).
-    id_col : str, default "id"
-        Column with the item ids; renamed to ``item_id`` (str). Ignored for u.item.
-    label_col : str, optional
-        Column that must be present; rows with an empty label are dropped and reported.
-    sep : str, optional
-        Field separator; sniffed when omitted.
-
-    Returns
-    -------
-    LoadResult
-        Rows with more fields than the header (unquoted commas in a free-text column)
-        are repaired by joining the extra fields into the last column when that is not
-        the id or label column (listed in ``warnings``), otherwise dropped (``bad``).
-        Rows with too few fields, empty ids or duplicate ids (first kept) are in ``bad``.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(p))
-    if p.is_dir():
-        p = _resolve_folder(p, ITEM_FILES, "item table")
-    if p.name == "u.item":
-        result = _load_ml_items(p)
-    elif p.name.lower().endswith(".parquet"):
-        df = pd.read_parquet(p)
-        if id_col not in df.columns:
-            raise VisrecError(f"{p}: no column {id_col!r} (columns: {list(df.columns)})")
-        df = df.rename(columns={id_col: ITEM})
-        df[ITEM] = df[ITEM].astype(str)
-        result = LoadResult(frame=df, n_read=len(df), files=[str(p)], formats={str(p): "parquet"})
-        result = _dedupe_items(result, str(p), list(range(1, len(df) + 1)))
-    else:
-        result = _load_text_items(p, id_col, label_col, sep)
-    if label_col is not None:
-        col = "genre" if p.name == "u.item" and label_col in ("genre", "genres") else label_col
-        if col not in result.frame.columns:
-            # The file's own names: not the internal "_line", the id column as spelled there.
-            id_name = ITEM if p.name == "u.item" else id_col
-            shown = [id_name if c == ITEM else c for c in result.frame.columns if c != "_line"]
-            raise VisrecError(f"{p}: no label column {label_col!r} (columns: {shown})")
-        lab = result.frame[col]
-        empty = (lab.isna() | (lab.astype(str).str.strip() == "")).to_numpy()
-        if empty.any():
-            # Every branch above went through _dedupe_items, which adds "_line".
-            lines = result.frame["_line"].to_numpy()
-            for j in np.flatnonzero(empty):
-                result.bad.append(
-                    BadRecord(
-                        str(p),
-                        int(lines[j]),
-                        "empty label",
-                        f"item {result.frame[ITEM].iloc[j]!r}: empty {label_col!r}",
-                    )
-                )
-            result.frame = result.frame[~empty].reset_index(drop=True)
-            result.bad.sort(key=lambda b: b.line)
-    result.frame = result.frame.drop(columns="_line")
-    return result
-
-
-def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | None) -> LoadResult:
-    text = _read_text(p)
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    if not first:
-        raise VisrecError(f"{p}: file is empty, expected an item table with a header")
-    if sep is None:
-        sep = sniff_sep(first, p.suffix.lower())
-    where = str(p)
-    rows = iter(_split_rows(text, sep, where))
-    _, header = next(rows)
-    header = [h.strip() for h in header]
-    if id_col not in header:
-        raise VisrecError(f"{where}: no id column {id_col!r} (columns: {header})")
-    idx = header.index(id_col)
-    n = len(header)
-    # Extra fields can only be merged into a last column that is free text.
-    mergeable = header[-1] not in (id_col, label_col)
-    bad: list[BadRecord] = []
-    warnings: list[BadRecord] = []
-    data: list[list[str]] = []
-    lines: list[int] = []
-    n_read = 0
-    for line, fields in rows:
-        n_read += 1
-        if len(fields) > n and mergeable:
-            warnings.append(
-                BadRecord(
-                    where,
-                    line,
-                    "extra fields merged",
-                    f"expected {n} fields, got {len(fields)}; joined the extra fields "
-                    f"into {header[-1]!r}",
-                )
-            )
-            fields = [*fields[: n - 1], sep.join(fields[n - 1 :])]
-        elif len(fields) != n:
-            bad.append(
-                BadRecord(
-                    where, line, "wrong field count", f"expected {n} fields, got {len(fields)}"
-                )
-            )
-            continue
-        if not fields[idx].strip():
-            bad.append(BadRecord(where, line, "empty item id", f"empty {id_col!r}"))
-            continue
-        data.append([f.strip() for f in fields])
-        lines.append(line)
-    df = pd.DataFrame(data, columns=header)
-    df = df.rename(columns={id_col: ITEM})
-    df[ITEM] = df[ITEM].astype(str)
-    result = LoadResult(
-        frame=df,
-        bad=bad,
-        warnings=warnings,
-        n_read=n_read,
-        files=[where],
-        formats={where: f"table with header, sep {sep!r}"},
-    )
-    return _dedupe_items(result, where, lines)
-
-
-def _dedupe_items(result: LoadResult, where: str, lines: list[int]) -> LoadResult:
-    df = result.frame
-    df["_line"] = np.asarray(lines, dtype=np.int64)
-    dup = df.duplicated(ITEM, keep="first").to_numpy()
-    if dup.any():
-        first_line = df.drop_duplicates(ITEM).set_index(ITEM)["_line"]
-        for j in np.flatnonzero(dup):
-            item = df[ITEM].iloc[j]
-            result.bad.append(
-                BadRecord(
-                    where,
-                    int(df["_line"].iloc[j]),
-                    "duplicate item id",
-                    f"item {item!r} already on line {int(first_line[item])} (kept that)",
-                )
-            )
-        result.bad.sort(key=lambda b: b.line)
-        df = df[~dup].reset_index(drop=True)
-    result.frame = df
-    return result
-
-
-def _load_ml_items(p: Path) -> LoadResult:
-    text = _read_text(p, encoding="latin-1")
-    genres = list(ML_GENRES)
-    genre_file = p.with_name("u.genre")
-    if genre_file.is_file():
-        named = [
-            ln.split("|")[0]
-            for ln in genre_file.read_text(encoding="latin-1").splitlines()
-            if "|" in ln
-        ]
-        if named:
-            genres = named
-    where = str(p)
-    n_expected = 5 + len(genres)
-    bad: list[BadRecord] = []
-    rows: list[dict[str, object]] = []
-    lines: list[int] = []
-    n_read = 0
-    for line, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        n_read += 1
-        f = raw.split("|")
-        if len(f) != n_expected or not f[0].strip():
-            bad.append(
-                BadRecord(
-                    where,
-                    line,
-                    "wrong field count",
-                    f"expected {n_expected} '|'-separated fields, got {len(f)}",
-                )
-            )
-            continue
-        flags = [g for g, v in zip(genres, f[5:], strict=True) if v.strip() == "1"]
-        rows.append(
-            {
-                ITEM: f[0].strip(),
-                "title": f[1],
-                "release_date": f[2],
-                "genres": "|".join(flags),
-                "genre": flags[0] if flags else "unknown",
-            }
-        )
-        lines.append(line)
-    df = pd.DataFrame(rows, columns=[ITEM, "title", "release_date", "genres", "genre"])
-    result = LoadResult(
-        frame=df, bad=bad, n_read=n_read, files=[where], formats={where: "MovieLens u.item"}
-    )
-    return _dedupe_items(result, where, lines)

@@ -72,7 +72,7 @@ class DemoDataset:
 
 
 def _labels(path: Path, id_col: str, label_col: str, notes: list[str]) -> dict[str, str]:
-    from visrec.data.tables import load_item_table
+    from visrec.data.item_tables import load_item_table
 
     res = load_item_table(path, id_col=id_col, label_col=label_col)
     if res.n_bad:
