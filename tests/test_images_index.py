@@ -81,6 +81,17 @@ def test_manifest_tsv_url_only(tmp_path: Path) -> None:
     assert load_manifest(m) == {"x": "http://h/x.jpg"}
 
 
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_manifest_old_mac_and_windows_line_ends(tmp_path: Path, newline: str) -> None:
+    m = tmp_path / "m.csv"
+    rows = ["item_id,url", "x,http://h/x.jpg", "y,http://h/y.jpg", ""]
+    m.write_bytes(newline.join(rows).encode())
+    assert load_manifest(m) == {"x": "http://h/x.jpg", "y": "http://h/y.jpg"}
+    m.write_bytes(newline.join(["item_id,url", "x,http://h/x.jpg", "x,http://h/z.jpg"]).encode())
+    with pytest.raises(VisrecError, match="line 3: item 'x' listed twice"):
+        load_manifest(m)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

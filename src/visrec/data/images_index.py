@@ -93,6 +93,8 @@ def load_manifest(path: str | Path) -> dict[str, str]:
         raise VisrecError(f"{p}: is a folder, expected a manifest CSV") from None
     except UnicodeDecodeError as exc:
         raise VisrecError(f"{p}: not a UTF-8 text manifest ({exc.reason})") from None
+    # old-Mac CR line ends: the csv reader would fail on them inside its loop
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = text.split("\n", 1)[0]
     sep = "\t" if "\t" in first or p.suffix.lower() == ".tsv" else ","
     reader = csv.reader(io.StringIO(text), delimiter=sep)
