@@ -53,6 +53,8 @@ def test_parse_model_params_groups_by_model() -> None:
         ["vbpr.epochs=30", "bpr.lr=0.1", "vbpr.device=cpu"], ["popularity", "bpr", "vbpr"]
     )
     assert got == {"vbpr": {"epochs": 30, "device": "cpu"}, "bpr": {"lr": 0.1}}
+    # a variant's label may hold a dot: the key's last dot separates the name
+    assert parse_model_params(["bpr@0.1.reg=0.1"], ["bpr", "bpr@0.1"]) == {"bpr@0.1": {"reg": 0.1}}
 
 
 @pytest.mark.parametrize("item", ["epochs=3", ".epochs=3", "bpr.=3", "bpr.epochs", "bpr"])

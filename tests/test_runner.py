@@ -261,6 +261,30 @@ def test_cli_evaluate(
     assert data["seeds"] == [0, 1]
 
 
+def test_cli_evaluate_variants_of_one_model(
+    cli_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # NAME@LABEL: the same model with its own --param, a row of its own in the table
+    csv, vec = cli_files
+    out = tmp_path / "out.json"
+    rc = main([
+        "evaluate", "--interactions", str(csv), "--vectors", str(vec), "--models",
+        "oracle,oracle@2.5", "--param", "oracle@2.5.scale=2.5", "--seeds", "1", "--k", "4",
+        "--json", str(out), "--quiet",
+    ])  # fmt: skip
+    assert rc == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines[2:5]] == ["popularity", "oracle", "oracle@2.5"]
+    data = json.loads(out.read_text())
+    assert data["params"]["oracle"] == {"scale": 1.0}
+    assert data["params"]["oracle@2.5"] == {"scale": 2.5}
+    assert set(data["summary"]) == {"popularity", "oracle", "oracle@2.5"}
+    for bad, message in [("oracle@", "give a label after '@'"), ("nope@x", "unknown model 'nope'")]:
+        assert main(["evaluate", "--interactions", str(csv), "--vectors", str(vec),
+                     "--models", bad, "--quiet"]) == 2  # fmt: skip
+        assert message in capsys.readouterr().err
+
+
 def test_cli_evaluate_default_models(
     cli_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -173,7 +173,7 @@ def parse_model_params(
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         key, value = parse_param(item, option=option, expected=expected)
-        model, dot, name = key.partition(".")
+        model, dot, name = key.rpartition(".")  # a variant label may hold a dot (bpr@0.1)
         if not dot or not model or not name:
             raise VisrecError(f"{option} {item!r}: expected {expected}")
         if model not in models:

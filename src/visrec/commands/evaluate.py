@@ -27,6 +27,8 @@ examples:
       --models popularity,bpr,vbpr,visual-cf --seeds 3 --json cold.json
   visrec evaluate --interactions ratings.csv --protocol time --models popularity,bpr \\
       --param bpr.epochs=20 --min-rating 4
+  visrec evaluate --interactions ratings.csv --models popularity,bpr,bpr@strong \\
+      --param bpr@strong.reg=0.1          # the same model with two settings, one table
 
 protocols:
   warm        per-user random 80/20 (users with >= 2 interactions give test rows)
@@ -68,7 +70,8 @@ def register(subparsers: Any) -> None:
         "--models",
         default=None,
         help=f"comma-separated registered models (default {DEFAULT_MODELS} with --vectors, "
-        f"{DEFAULT_MODELS_NO_VECTORS} without)",
+        f"{DEFAULT_MODELS_NO_VECTORS} without); NAME@LABEL adds a variant with its own "
+        "--param NAME@LABEL.KEY=VALUE, e.g. bpr@strong",
     )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds 0..N-1 (default 3)")
     p.add_argument("--k", type=int, default=20, help="list length for @K metrics (default 20)")
@@ -156,11 +159,11 @@ def run(args: argparse.Namespace) -> int:
 def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
     """Fail before loading and splitting on an unknown ``--param`` name or a wrong-type
     or out-of-range value (the runner would only meet them at that model's first fit)."""
-    from visrec.models.registry import get_model_class
+    from visrec.evaluation.runner import model_class
 
     for name, params in specs:
         try:
-            model = get_model_class(name)(**params)
+            model = model_class(name)(**params)
         except TypeError as exc:  # an unknown name: the runner's message, only sooner
             raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
         model.check_params()

@@ -54,12 +54,16 @@ class ExperimentResult:
     k : int
     info : dict
         Split statistics per seed (sizes, dropped rows), for the JSON report.
+    params : dict
+        Every hyperparameter of each model, defaults included (``random_state`` is the
+        split seed), so the JSON report says what was run.
     """
 
     runs: pd.DataFrame
     protocol: str
     k: int
     info: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation per model and metric.
@@ -117,6 +121,7 @@ class ExperimentResult:
                 for r in self.runs.to_dict(orient="records")
             ],
             "splits": self.info,
+            "params": {m: {n: _plain(v) for n, v in p.items()} for m, p in self.params.items()},
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
@@ -159,10 +164,20 @@ def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict
     return out
 
 
-def _make(name: str, params: dict[str, Any], seed: int) -> Recommender:
+def model_class(spec: str) -> type[Recommender]:
+    """The class of a model spec name: a registered name, or ``NAME@LABEL`` for a
+    variant of it (``bpr@strong`` with its own ``--param bpr@strong.reg=0.1``), so that
+    one table can compare settings of the same model."""
     from visrec.models.registry import get_model_class
 
-    klass = get_model_class(name)
+    name, at, label = spec.partition("@")
+    if at and not label.strip():
+        raise VisrecError(f"model {spec!r}: give a label after '@', e.g. {name}@strong")
+    return get_model_class(name)
+
+
+def _make(name: str, params: dict[str, Any], seed: int) -> Recommender:
+    klass = model_class(name)
     kwargs = dict(params)
     # the hyperparameter names come from get_params() of a default instance (cheap:
     # __init__ only stores its arguments), the one list save() and `visrec train` use
@@ -315,15 +330,17 @@ def run_experiment(
     if not seeds:
         raise VisrecError("need at least one seed")
     specs = parse_model_specs(models)
-    from visrec.models.registry import get_model_class
-
-    classes = {name: get_model_class(name) for name, _ in specs}  # fail fast on typos
+    classes = {name: model_class(name) for name, _ in specs}  # fail fast on typos
     if item_vectors is None:
         needs = [n for n, c in classes.items() if c.uses_vectors]
         if needs:
             raise VisrecError(f"model(s) {', '.join(needs)} need item vectors (--vectors)")
         if protocol == "cold-items":
             raise VisrecError("protocol 'cold-items' needs item vectors (--vectors)")
+    used: dict[str, dict[str, Any]] = {}
+    for name, params in specs:
+        defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
+        used[name] = {n: v for n, v in defaults.items() if n != "random_state"}
     frame = _as_frame(data)
     eligible = None
     if protocol == "cold-items" and item_vectors is not None:
@@ -379,4 +396,4 @@ def run_experiment(
         bar.close()
     cols = ["seed", "model", *METRICS, "score_s", "n_test_users", "n_candidates"]
     runs = pd.DataFrame(rows)[cols]
-    return ExperimentResult(runs=runs, protocol=protocol, k=k, info=info)
+    return ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
