@@ -36,6 +36,12 @@ examples:
       -o models/vcf --seed 1
   visrec recommend models/vcf --n 20 -o recs.csv --items new_items.txt
 
+A long fit saves its training state every minute in a hidden folder next to the model
+folder (.NAME.checkpoint); if it is interrupted (Ctrl-C, a crash, a killed job), the same
+command resumes from the last saved epoch and gives the same model as an uninterrupted
+run. Other data or settings start over; --no-resume always does. The folder is removed
+once the model is saved.
+
 A progress bar shows on a terminal (--quiet hides it). Every row of the interactions
 file is an implicit positive (ratings and timestamps are not read,
 duplicate user-item pairs collapse). Accepted layouts: a CSV with header
@@ -70,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a hyperparameter, e.g. --param factors=32 (repeatable; JSON values)",
+    )
+    p.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="ignore the saved state of an interrupted run of this command and start over",
     )
     add_progress_args(p, what="a progress bar over epochs", quiet_help="no progress bar")
     p.set_defaults(func=run)
@@ -118,8 +129,23 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+    from visrec.models._checkpoint import checkpointing
+
+    ckpt_dir = checkpoint_folder(out)
+    if args.no_resume and ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)
+    key = _fit_key(args, model.get_params())
     t1 = time.perf_counter()
-    model.fit(inter, vectors if model.uses_vectors else None)
+    try:
+        with checkpointing(ckpt_dir, key, log=_stderr):
+            model.fit(inter, vectors if model.uses_vectors else None)
+    except KeyboardInterrupt:
+        saved = " (state saved every minute)" if ckpt_dir.exists() else ""
+        print(
+            f"interrupted{saved}: run the same command again to resume the fit",
+            file=sys.stderr,
+        )
+        return 130
     fit_s = time.perf_counter() - t1
     n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
 
@@ -136,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         "fit_seconds": round(fit_s, 3),
     }
     save_model_folder(model, out, provenance)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
     total = time.perf_counter() - t0
     print(
         f"trained {args.model}: {inter.n_users:,} users, {inter.n_items:,} items, "
@@ -188,6 +215,37 @@ def check_training_vectors(
             f"(their visual term is neutral){name_ids(item_ids[~has], None)}",
             file=sys.stderr,
         )
+
+
+def checkpoint_folder(out: Path) -> Path:
+    """Where an interrupted ``visrec train -o OUT`` keeps its training state."""
+    return out.parent / f".{out.name}.checkpoint"
+
+
+def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
+    """Fingerprint of what decides a fit: the input files (path, size, modification
+    time), the model and its hyperparameters, and the library versions."""
+    import hashlib
+
+    import torch
+
+    from visrec import __version__
+
+    def stamp(path: str | None) -> list[Any] | None:
+        if not path:
+            return None
+        st = os.stat(path)
+        return [str(Path(path).resolve()), st.st_size, st.st_mtime_ns]
+
+    what = {
+        "model": args.model,
+        "params": {k: v for k, v in params.items() if k != "verbose"},  # bar only
+        "interactions": stamp(args.interactions),
+        "vectors": stamp(args.vectors),
+        "min_rating": getattr(args, "min_rating", None),
+        "versions": [__version__, torch.__version__],
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _stderr(msg: str) -> None:

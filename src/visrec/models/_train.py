@@ -8,6 +8,7 @@ Everything random takes a ``numpy.random.Generator`` made from the model's
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from visrec.errors import NotFittedError, VisrecError
+from visrec.models import _checkpoint
 
 if TYPE_CHECKING:
     import torch
@@ -30,11 +32,6 @@ def resolve_device(device: str | None) -> torch.device:
     from visrec._device import torch_device
 
     return torch.device(torch_device(device))
-
-
-def torch_seed(rng: np.random.Generator) -> int:
-    """A seed for a ``torch.Generator`` drawn from ``rng`` (keeps one source of randomness)."""
-    return int(rng.integers(0, 2**62))
 
 
 class TripleSampler:
@@ -259,6 +256,10 @@ def fit_pairwise(
     ``rows(table, idx, self.lazy_rows)``, because ``fit_pairwise`` sets ``lazy_rows`` to
     train large tables with lazy Adam, which needs sparse gradients (see
     :func:`_lazy_rows`).
+
+    Inside a ``_checkpoint.checkpointing`` block the training state is saved now and
+    then under the name ``desc``, and a saved state of the same key is resumed (see
+    :mod:`visrec.models._checkpoint`).
     """
     from tqdm.auto import tqdm
 
@@ -268,11 +269,28 @@ def fit_pairwise(
     setattr(module, "lazy_rows", lazy)  # noqa: B010 -- nn.Module typing rejects a bool
     opts = _optimizers(module, lr, lazy)
     losses: list[float] = []
-    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not verbose, leave=False)
+    ckpt = _checkpoint.active()
+    start = 0
+    if ckpt is not None:
+        start, losses = _checkpoint.restore_state(ckpt, desc, module, opts, rng, epochs)
+    saved_at = time.monotonic()
+    bar = tqdm(
+        range(start, epochs),
+        desc=desc,
+        unit="epoch",
+        initial=start,
+        total=epochs,
+        disable=not verbose,
+        leave=False,
+    )
     with single_cpu_thread(device):
-        for _ in bar:
+        for epoch in bar:
             _epoch(module, opts, sampler, rng, device, batch_size, extra, losses)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            due = ckpt is not None and time.monotonic() - saved_at >= ckpt.every_s
+            if ckpt is not None and due and epoch + 1 < epochs:
+                _checkpoint.save_state(ckpt, desc, epoch + 1, module, opts, rng, losses)
+                saved_at = time.monotonic()
     return losses
 
 

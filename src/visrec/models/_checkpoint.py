@@ -1,0 +1,169 @@
+"""Training checkpoints: an interrupted ``fit_pairwise`` resumes where it stopped.
+
+A long fit (VBPR on a million pairs runs half an hour) saves its whole training state -
+parameters, optimizer moments, the random generator, the epoch - every ``every_s``
+seconds at an epoch boundary, while a ``checkpointing(folder, key)`` block is active
+(``visrec train`` opens one). Run again with the same inputs and hyperparameters (the
+same ``key``), the fit continues from the last saved epoch and ends with exactly the
+arrays an uninterrupted fit gives. Outside such a block nothing is saved, so library
+fits and ``visrec evaluate`` are unchanged.
+
+The files are written with ``torch.save`` and read with ``torch.load(weights_only=True)``,
+which restores tensors and plain values only (no code runs on load).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from visrec._atomic import atomic_path
+from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    import torch
+
+_FORMAT = 1
+#: default seconds between saves: a few per hour-long fit, none for short ones
+SAVE_EVERY_S = 60.0
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where fits save their state, under which key, and how often."""
+
+    folder: Path
+    key: str
+    every_s: float = 60.0
+    log: Callable[[str], None] = _stderr
+
+    def path(self, desc: str) -> Path:
+        """The file of the fit named ``desc`` (``"bpr"``, ``"vbpr"``)."""
+        return self.folder / f"{desc}.pt"
+
+
+_ACTIVE: contextvars.ContextVar[Checkpoint | None] = contextvars.ContextVar(
+    "visrec_checkpoint", default=None
+)
+
+
+@contextlib.contextmanager
+def checkpointing(
+    folder: str | Path,
+    key: str,
+    *,
+    every_s: float | None = None,
+    log: Callable[[str], None] = _stderr,
+) -> Iterator[Checkpoint]:
+    """Save and resume the training state of every ``fit_pairwise`` run inside the block.
+
+    Parameters
+    ----------
+    folder : path
+        Where the state files go (created when the first one is saved).
+    key : str
+        Fingerprint of everything that decides the fit (data, hyperparameters, versions);
+        a file saved under another key is ignored, never resumed.
+    every_s : float, optional
+        Seconds between saves, at epoch ends (0 = after every epoch); default
+        ``SAVE_EVERY_S`` (60).
+    log : callable
+        Receives the one-line notes ("resuming bpr at epoch 41 of 80").
+    """
+    every = SAVE_EVERY_S if every_s is None else every_s
+    token = _ACTIVE.set(Checkpoint(Path(folder), key, every, log))
+    try:
+        yield _ACTIVE.get()  # type: ignore[misc]
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active() -> Checkpoint | None:
+    """The checkpoint of the enclosing ``checkpointing`` block, if any."""
+    return _ACTIVE.get()
+
+
+def save_state(
+    ckpt: Checkpoint,
+    desc: str,
+    epoch: int,
+    module: torch.nn.Module,
+    opts: list[torch.optim.Optimizer],
+    rng: np.random.Generator,
+    losses: list[float],
+) -> None:
+    """Write the state after ``epoch`` finished epochs, atomically."""
+    import torch
+
+    state = {
+        "format": _FORMAT,
+        "key": ckpt.key,
+        "epoch": epoch,
+        "module": module.state_dict(),
+        "opts": [o.state_dict() for o in opts],
+        "rng": json.dumps(rng.bit_generator.state),
+        "losses": list(losses),
+    }
+    ckpt.folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(ckpt.path(desc)) as tmp:
+        torch.save(state, tmp)
+
+
+def restore_state(
+    ckpt: Checkpoint,
+    desc: str,
+    module: torch.nn.Module,
+    opts: list[torch.optim.Optimizer],
+    rng: np.random.Generator,
+    epochs: int,
+) -> tuple[int, list[float]]:
+    """Load the saved state of ``desc`` into ``module``, ``opts`` and ``rng``.
+
+    Returns ``(finished epochs, losses)``; ``(0, [])`` when there is nothing usable to
+    resume (no file, another key, another shape, a damaged file: each said once).
+    """
+    import torch
+
+    path = ckpt.path(desc)
+    if not path.is_file():
+        return 0, []
+    try:
+        state: dict[str, Any] = torch.load(path, weights_only=True)
+    except Exception as exc:  # a torn or foreign file: start over, it is only a cache
+        ckpt.log(f"note: {path}: unreadable training checkpoint, starting over ({exc})")
+        return 0, []
+    if state.get("format") != _FORMAT or state.get("key") != ckpt.key:
+        ckpt.log(f"note: {path}: checkpoint of other data or settings, starting over")
+        return 0, []
+    epoch = int(state["epoch"])
+    saved = state["module"]
+    own = module.state_dict()
+    fits = set(saved) == set(own) and all(saved[n].shape == t.shape for n, t in own.items())
+    if not 0 < epoch < epochs or not fits or len(state["opts"]) != len(opts):
+        ckpt.log(f"note: {path}: checkpoint does not fit this fit, starting over")
+        return 0, []
+    try:
+        module.load_state_dict(saved)
+        for opt, opt_state in zip(opts, state["opts"], strict=True):
+            opt.load_state_dict(opt_state)
+        rng.bit_generator.state = json.loads(state["rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        # part of the state may be loaded already: starting over would not be the fit
+        # an uninterrupted run gives, so say so instead
+        raise VisrecError(
+            f"{path}: damaged training checkpoint ({exc}); delete {ckpt.folder} and re-run"
+        ) from exc
+    ckpt.log(f"resuming {desc} at epoch {epoch + 1} of {epochs} (from {path})")
+    return epoch, [float(x) for x in state["losses"]]

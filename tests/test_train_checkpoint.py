@@ -1,0 +1,183 @@
+"""Training checkpoints: an interrupted fit resumes and ends with the arrays an
+uninterrupted fit gives (``models/_checkpoint``, ``visrec train``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.cli import main
+from visrec.commands.train import checkpoint_folder
+from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import VisrecError
+from visrec.models import _checkpoint, _train
+from visrec.models.registry import make_model
+
+
+@pytest.fixture
+def data() -> tuple[Interactions, ItemVectors]:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"user_id": rng.integers(0, 60, 900).astype(str), "item_id": rng.integers(0, 40, 900)}
+    ).astype(str)
+    inter = Interactions.from_frame(frame.drop_duplicates())
+    ids = np.asarray(inter.item_map.ids)
+    vectors = rng.random((len(ids), 8), dtype=np.float32)
+    return inter, ItemVectors(ids=ids, vectors=vectors, has_image=np.ones(len(ids), bool))
+
+
+def _interrupt_at(monkeypatch: pytest.MonkeyPatch, call: int) -> None:
+    """Make the ``call``-th epoch raise KeyboardInterrupt (Ctrl-C mid-fit)."""
+    real = _train._epoch
+    calls = {"n": 0}
+
+    def epoch(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "_epoch", epoch)
+
+
+def _fit_interrupted(
+    monkeypatch: pytest.MonkeyPatch,
+    folder: Path,
+    key: str,
+    call: int,
+    name: str,
+    params: dict[str, Any],
+    *fit_args: Any,
+    log: Any = None,
+) -> None:
+    """A fit inside ``checkpointing(folder, key)`` (saving after every epoch) that is
+    interrupted at its ``call``-th epoch."""
+    with monkeypatch.context() as mp:
+        _interrupt_at(mp, call)
+        with (
+            pytest.raises(KeyboardInterrupt),
+            _checkpoint.checkpointing(folder, key, every_s=0, log=log or (lambda _: None)),
+        ):
+            make_model(name, **params).fit(*fit_args)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("name", ["bpr", "vbpr", "visual-cf"])
+def test_interrupted_fit_resumes_to_the_same_arrays(
+    name: str,
+    lazy: bool,
+    data: tuple[Interactions, ItemVectors],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # lazy: the SparseAdam path of large catalogues, forced on this small one
+    monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0 if lazy else 16)
+    inter, iv = data
+    params = {"epochs": 6, "batch_size": 64}
+    whole = make_model(name, **params).fit(inter, iv)
+
+    notes: list[str] = []
+    # epochs 1-3 done and saved, the 4th interrupted
+    _fit_interrupted(monkeypatch, tmp_path, "key", 4, name, params, inter, iv, log=notes.append)
+    with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
+        resumed = make_model(name, **params).fit(inter, iv)
+    desc = "vbpr" if name == "vbpr" else "bpr"
+    assert notes == [f"resuming {desc} at epoch 4 of 6 (from {tmp_path / (desc + '.pt')})"]
+    for attr in resumed._array_attrs:
+        np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
+
+
+def test_other_key_or_damaged_file_starts_over(
+    data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inter, _ = data
+    whole = make_model("bpr", epochs=5).fit(inter)
+    notes: list[str] = []
+    _fit_interrupted(monkeypatch, tmp_path, "old", 3, "bpr", {"epochs": 5}, inter)
+    with _checkpoint.checkpointing(tmp_path, "new", every_s=0, log=notes.append):
+        fresh = make_model("bpr", epochs=5).fit(inter)
+    assert notes == [f"note: {tmp_path / 'bpr.pt'}: checkpoint of other data or settings, "
+                     "starting over"]  # fmt: skip
+    np.testing.assert_array_equal(fresh.item_factors_, whole.item_factors_)
+
+    (tmp_path / "bpr.pt").write_bytes(b"torn")
+    notes.clear()
+    with _checkpoint.checkpointing(tmp_path, "new", every_s=0, log=notes.append):
+        again = make_model("bpr", epochs=5).fit(inter)
+    assert len(notes) == 1 and "unreadable training checkpoint, starting over" in notes[0]
+    np.testing.assert_array_equal(again.item_factors_, whole.item_factors_)
+
+
+def test_no_checkpoint_outside_a_block(
+    data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_checkpoint, "SAVE_EVERY_S", 0.0)
+    make_model("bpr", epochs=3).fit(data[0])
+    assert _checkpoint.active() is None and list(tmp_path.iterdir()) == []
+
+
+def test_cli_train_resumes_after_ctrl_c(
+    data: tuple[Interactions, ItemVectors],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    inter, iv = data
+    train = tmp_path / "train.csv"
+    users, items = inter.user_map.ids[inter.user_idx], inter.item_map.ids[inter.item_idx]
+    pd.DataFrame({"user_id": users, "item_id": items}).to_csv(train, index=False)
+    vec = tmp_path / "v.parquet"
+    write_vectors(vec, iv)
+    out = tmp_path / "model"
+    argv = ["train", "--model", "vbpr", "--interactions", str(train), "--vectors", str(vec),
+            "-o", str(out), "--param", "epochs=6", "--quiet"]  # fmt: skip
+    monkeypatch.setattr(_checkpoint, "SAVE_EVERY_S", 0.0)
+
+    with monkeypatch.context() as mp:
+        _interrupt_at(mp, 5)
+        assert main(argv) == 130
+    assert "interrupted (state saved every minute): run the same command again" in (
+        capsys.readouterr().err
+    )
+    assert not out.exists() and (checkpoint_folder(out) / "vbpr.pt").is_file()
+
+    assert main(argv) == 0
+    assert "resuming vbpr at epoch 5 of 6" in capsys.readouterr().err
+    assert not checkpoint_folder(out).exists()  # removed once the model is saved
+    resumed = np.load(out / "arrays.npz")["item_factors_"]
+
+    assert main([*argv[:-1], "--no-resume"]) == 0  # a plain fit from scratch, for reference
+    np.testing.assert_array_equal(np.load(out / "arrays.npz")["item_factors_"], resumed)
+
+    # changed data: the saved state is not used
+    with monkeypatch.context() as mp:
+        _interrupt_at(mp, 5)
+        assert main(argv) == 130
+    train.write_text(train.read_text() + "new_user,new_item\n")
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "checkpoint of other data or settings, starting over" in capsys.readouterr().err
+
+
+def test_damaged_state_that_loads_is_an_error(
+    data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    inter, _ = data
+    _fit_interrupted(monkeypatch, tmp_path, "k", 3, "bpr", {"epochs": 5}, inter)
+
+    state = torch.load(tmp_path / "bpr.pt", weights_only=True)
+    state["opts"][0]["state"] = {0: {"step": "x"}}  # shapes fit, contents do not
+    torch.save(state, tmp_path / "bpr.pt")
+    with (
+        pytest.raises(VisrecError, match="damaged training checkpoint"),
+        _checkpoint.checkpointing(tmp_path, "k", every_s=0),
+    ):
+        make_model("bpr", epochs=5).fit(inter)
