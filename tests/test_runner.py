@@ -52,12 +52,17 @@ class GroupOracle(Recommender):
     uses_vectors = True
     scores_new_items = True
     seeds_seen: ClassVar[list[int]] = []
+    # raise this on the fit after `fail_after` fits (an interruption mid-experiment)
+    fail_after: ClassVar[int | None] = None
+    failure: ClassVar[type[BaseException]] = KeyboardInterrupt
 
     def __init__(self, random_state: int = 0, scale: float = 1.0) -> None:
         self.random_state = random_state
         self.scale = scale
 
     def _fit(self, interactions: Interactions, vectors: Any, has_image: Any) -> None:
+        if GroupOracle.fail_after is not None and len(self.seeds_seen) >= self.fail_after:
+            raise GroupOracle.failure()
         GroupOracle.seeds_seen.append(self.random_state)
         seen = self.seen_.toarray()
         self.vectors_ = vectors
@@ -82,6 +87,8 @@ def _test_registry(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(registry, "get_model_class", get)
     GroupOracle.seeds_seen.clear()
+    monkeypatch.setattr(GroupOracle, "fail_after", None)
+    monkeypatch.setattr(GroupOracle, "failure", KeyboardInterrupt)
 
 
 def checkerboard(n_users: int = 12, n_items: int = 20) -> tuple[pd.DataFrame, ItemVectors]:
@@ -358,3 +365,178 @@ def test_movielens_popularity_matches_judge(shared_data: Path) -> None:
     for got, judge in ((row["auc"], 0.856), (row["recall"], 0.219), (row["ndcg"], 0.210)):
         assert abs(got - judge) < 0.01
     assert res.info["0"]["n_test"] + res.info["0"]["n_train"] + 28 == 100_000
+
+
+# ------------------------------------------------------------------ resume
+TIMINGS = ["fit_s", "score_s"]
+
+
+def _interrupted(frame: pd.DataFrame, iv: ItemVectors, record: Path, **kw: Any) -> None:
+    """Seeds 0..2 x (popularity, oracle), stopped at the third oracle fit: five of the
+    six runs are recorded."""
+    GroupOracle.seeds_seen.clear()
+    GroupOracle.fail_after = 2
+    with pytest.raises(KeyboardInterrupt):
+        R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                         progress=False, resume=record, **kw)  # fmt: skip
+    GroupOracle.fail_after = None
+    GroupOracle.seeds_seen.clear()
+    assert len(record.read_text().splitlines()) == 5
+
+
+def _recorded_timings(record: Path) -> dict[tuple[int, str], float]:
+    recs = [json.loads(line) for line in record.read_text().splitlines()]
+    return {(r["seed"], r["model"]): r["row"]["fit_s"] for r in recs}
+
+
+def test_resume_fits_only_the_missing_runs_and_equals_an_uninterrupted_run(
+    tmp_path: Path,
+) -> None:
+    frame, iv = checkerboard()
+    whole = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                             progress=False)  # fmt: skip
+    assert not list(tmp_path.iterdir())  # the Python API records nothing by default
+    GroupOracle.seeds_seen.clear()
+    record = tmp_path / "rec.jsonl"
+    _interrupted(frame, iv, record)
+    timings = _recorded_timings(record)
+    notes: list[str] = []
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                           progress=False, resume=record, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [2]  # only the missing run was fitted
+    assert notes == [f"resuming: 5 of 6 runs already done ({record})"]
+    assert not record.exists()  # complete: the record is gone
+    pd.testing.assert_frame_equal(res.runs.drop(columns=TIMINGS),
+                                  whole.runs.drop(columns=TIMINGS))  # fmt: skip
+    for (seed, model), fit_s in timings.items():  # reused runs keep their recorded time
+        row = res.runs[(res.runs["seed"] == seed) & (res.runs["model"] == model)]
+        assert row["fit_s"].item() == fit_s
+    got, want = res.to_dict(), whole.to_dict()
+    for d in (got, want):
+        for run in d["runs"]:
+            del run["fit_s"], run["score_s"]
+        for m in d["summary"].values():
+            del m["fit_s"]
+    assert got == want
+    assert res.table().replace("0.0 ± 0.0", "") == whole.table().replace("0.0 ± 0.0", "")
+
+
+def test_resume_tolerates_a_torn_last_line_and_skips_a_fully_recorded_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame, iv = checkerboard()
+    record = tmp_path / "rec.jsonl"
+    _interrupted(frame, iv, record)
+    with record.open("a") as fh:
+        fh.write('{"fp": {"visrec": "0.')  # a kill during the append
+    splits: list[int] = []
+    make_split = R.make_split
+
+    def counting_split(*a: Any, **kw: Any) -> Any:
+        splits.append(kw["seed"])
+        return make_split(*a, **kw)
+
+    monkeypatch.setattr(R, "make_split", counting_split)
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                           progress=False, resume=record)  # fmt: skip
+    assert GroupOracle.seeds_seen == [2] and splits == [2]
+    assert res.info["0"]["n_test"] == 24 and len(res.runs) == 6
+
+
+def test_resume_ignores_runs_of_other_inputs_or_parameters(tmp_path: Path) -> None:
+    frame, iv = checkerboard()
+    record = tmp_path / "rec.jsonl"
+    # a changed interactions table: nothing is reused
+    _interrupted(frame, iv, record)
+    notes: list[str] = []
+    R.run_experiment(frame.iloc[1:], iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                     progress=False, resume=record, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [0, 1, 2]
+    assert notes == [f"resume: ignoring 5 run(s) recorded in {record} with other inputs "
+                     "(interactions changed); they are fitted again"]  # fmt: skip
+    # changed vectors, k or test ratio: nothing is reused either
+    for change, what in [
+        ({"iv": ItemVectors(iv.ids, iv.vectors * 2, iv.has_image, iv.meta)}, "vectors"),
+        ({"k": 4}, "k"),
+        ({"test_ratio": 0.3}, "test_ratio"),
+    ]:
+        _interrupted(frame, iv, record)
+        notes.clear()
+        kw: dict[str, Any] = {"k": 3, **change}
+        R.run_experiment(frame, kw.pop("iv", iv), "warm", ["oracle"], seeds=(0, 1, 2),
+                         progress=False, resume=record, note=notes.append, **kw)  # fmt: skip
+        assert GroupOracle.seeds_seen == [0, 1, 2], change
+        assert f"({what} changed)" in notes[0]
+    # a changed hyperparameter: only that model's runs are fitted again
+    _interrupted(frame, iv, record)
+    notes.clear()
+    R.run_experiment(frame, iv, "warm", [("oracle", {"scale": 2.0})], seeds=(0, 1, 2), k=3,
+                     progress=False, resume=record, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [0, 1, 2]
+    assert notes == [
+        f"resume: ignoring 2 run(s) recorded in {record} with other inputs (oracle "
+        "parameters changed); they are fitted again",
+        f"resuming: 3 of 6 runs already done ({record})",
+    ]
+    assert not record.exists()
+
+
+def _evaluate_argv(csv: Path, vec: Path, *extra: str) -> list[str]:
+    return ["evaluate", "--interactions", str(csv), "--vectors", str(vec), "--models",
+            "oracle", "--seeds", "3", "--k", "3", "--quiet", *extra]  # fmt: skip
+
+
+def test_cli_evaluate_resumes_after_an_interruption(
+    cli_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv, vec = cli_files
+    whole, out = tmp_path / "whole.json", tmp_path / "out.json"
+    assert main(_evaluate_argv(csv, vec, "--json", str(whole))) == 0
+    table = capsys.readouterr().out.splitlines()[:-2]  # less "wrote ..."
+    GroupOracle.seeds_seen.clear()
+    record = tmp_path / "out.json.partial.jsonl"
+    GroupOracle.fail_after = 2
+    assert main(_evaluate_argv(csv, vec, "--json", str(out))) == 130
+    err = capsys.readouterr().err
+    assert err == (f"interrupted: finished runs are kept in {record}; run the same command "
+                   "again to resume\n")  # fmt: skip
+    assert len(record.read_text().splitlines()) == 5 and not out.exists()
+    GroupOracle.fail_after = None
+    GroupOracle.seeds_seen.clear()
+    assert main(_evaluate_argv(csv, vec, "--json", str(out))) == 0
+    captured = capsys.readouterr()
+    assert captured.err == f"resuming: 5 of 6 runs already done ({record})\n"  # --quiet too
+    assert GroupOracle.seeds_seen == [2]
+    assert captured.out.splitlines()[:-2] == table
+    assert not record.exists()
+    got, want = json.loads(out.read_text()), json.loads(whole.read_text())
+    for d in (got, want):
+        for run in d["runs"]:
+            del run["fit_s"], run["score_s"]
+        for m in d["summary"].values():
+            del m["fit_s"]
+    assert got == want
+
+
+def test_cli_evaluate_crash_keeps_runs_and_no_resume_starts_over(
+    cli_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # without --json the record lives in the cache folder
+    monkeypatch.setenv("VISREC_CACHE", str(tmp_path / "cache"))
+    csv, vec = cli_files
+    GroupOracle.fail_after, GroupOracle.failure = 2, RuntimeError  # a crash in a fit
+    with pytest.raises(RuntimeError):
+        main(_evaluate_argv(csv, vec))
+    assert "finished runs are kept in" in capsys.readouterr().err
+    (record,) = (tmp_path / "cache" / "evaluate").iterdir()
+    assert record.name.startswith("train.csv-") and record.suffix == ".jsonl"
+    assert len(record.read_text().splitlines()) == 5
+    GroupOracle.fail_after = None
+    GroupOracle.seeds_seen.clear()
+    assert main(_evaluate_argv(csv, vec, "--no-resume")) == 0
+    assert "resuming" not in capsys.readouterr().err
+    assert GroupOracle.seeds_seen == [0, 1, 2]  # every run fitted again
+    assert not record.exists()

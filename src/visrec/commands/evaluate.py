@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from visrec.commands._common import (
@@ -41,6 +45,15 @@ duplicate (user, item) rows are collapsed. Metrics are computed over all candida
 except each user's training items: AUC (ties count 0.5), Recall@K = hits /
 min(K, |test|), NDCG@K (binary), HitRate@K, Coverage@K (distinct recommended items /
 candidates), mean ± std over seeds 0..N-1. The popularity baseline is always included.
+
+interrupted runs:
+  Every finished (seed, model) run is recorded at once in OUT.partial.jsonl next to
+  --json OUT (without --json: in $VISREC_CACHE/evaluate/, default
+  ~/.cache/visrec/evaluate/). Run the same command again after Ctrl-C, a kill or a
+  crash and only the missing runs are fitted; the table and JSON are those of an
+  uninterrupted run. Records made with other data, vectors, settings or
+  hyperparameters are ignored (with a note). The record is removed on success;
+  --no-resume starts over.
 """
 
 
@@ -91,6 +104,13 @@ def register(subparsers: Any) -> None:
         "--batch-size", type=int, default=512, help="users scored at a time (default 512)"
     )
     p.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
+    p.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="start over: discard the runs recorded by an interrupted earlier run instead "
+        "of reusing them (see 'interrupted runs' below)",
+    )
     add_progress_args(p, what="progress bars", quiet_help="no progress bars or per-seed lines")
     p.set_defaults(func=run)
 
@@ -131,18 +151,41 @@ def run(args: argparse.Namespace) -> int:
             f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "
             "are on an item with an image"
         )
-    res = run_experiment(
-        frame,
-        iv,
-        args.protocol,
-        specs,
-        seeds=range(args.seeds),
-        k=args.k,
-        test_ratio=args.test_ratio,
-        batch_size=args.batch_size,
-        progress=show_progress(args),
-        log=log,
-    )
+    record = _record_path(args)
+    if record is not None and not args.resume:
+        record.unlink(missing_ok=True)  # start over; this run's runs are recorded afresh
+    try:
+        res = run_experiment(
+            frame,
+            iv,
+            args.protocol,
+            specs,
+            seeds=range(args.seeds),
+            k=args.k,
+            test_ratio=args.test_ratio,
+            batch_size=args.batch_size,
+            progress=show_progress(args),
+            log=log,
+            resume=record,
+            note=lambda msg: print(msg, file=sys.stderr),  # shown with --quiet too
+        )
+    except KeyboardInterrupt:
+        if record is not None and record.exists():
+            print(
+                f"interrupted: finished runs are kept in {record}; run the same command "
+                "again to resume",
+                file=sys.stderr,
+            )
+        else:
+            print("interrupted: no run had finished", file=sys.stderr)
+        return 130
+    except Exception:
+        if record is not None and record.exists():
+            print(
+                f"finished runs are kept in {record}; run the same command again to resume",
+                file=sys.stderr,
+            )
+        raise
     first = res.info[next(iter(res.info))]
     print(
         f"protocol {args.protocol}: {first['n_train']:,} train / {first['n_test']:,} test rows, "
@@ -167,3 +210,40 @@ def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
         except TypeError as exc:  # an unknown name: the runner's message, only sooner
             raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
         model.check_params()
+
+
+def _record_path(args: argparse.Namespace) -> Path | None:
+    """Where finished runs are recorded: ``OUT.partial.jsonl`` next to ``--json OUT``,
+    else a file in the cache folder named after the inputs and settings (the runner
+    checks the contents of the inputs too). None, with a note, when its folder cannot
+    be made: the run goes on without a record."""
+    if args.json:
+        path = Path(args.json + ".partial.jsonl")
+    else:
+        key = json.dumps([
+            str(Path(args.interactions).resolve()),
+            str(Path(args.vectors).resolve()) if args.vectors else None,
+            args.protocol, args.k, args.test_ratio, args.min_rating,
+        ])  # fmt: skip
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        path = _cache_dir() / f"{Path(args.interactions).name}-{digest}.jsonl"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(
+            f"note: cannot make {path.parent} ({exc.strerror or exc}): finished runs are "
+            "not recorded, an interrupted run would start over",
+            file=sys.stderr,
+        )
+        return None
+    return path
+
+
+def _cache_dir() -> Path:
+    """``$VISREC_CACHE/evaluate``, else ``$XDG_CACHE_HOME`` or ``~/.cache``
+    ``/visrec/evaluate`` (the layout of the ONNX model cache)."""
+    root = os.environ.get("VISREC_CACHE")
+    if root:
+        return Path(root) / "evaluate"
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "visrec" / "evaluate"

@@ -10,22 +10,34 @@ held-out items for ``cold-items``, scored through ``Recommender.score_new_items`
 their image vectors. A model that cannot score new items (``scores_new_items`` False)
 gives them all the same score, so its AUC is 0.5 and its top-K is the first K
 candidates (ties break by index): the honest "no information" line.
+
+Resume: with ``resume=PATH`` every finished (seed, model) run is appended to a JSON-lines
+record as soon as it finishes, keyed by a fingerprint of everything that determines it
+(a content hash of the interactions and of the item vectors, protocol, k, test ratio,
+the model's full hyperparameters, the seed, the visrec version). A second call with the
+same path fits only the runs not recorded yet and returns exactly what one
+uninterrupted call would have (``fit_s`` of a reused run is the recorded one); the
+record is removed once the experiment is complete.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from visrec import __version__
 from visrec._atomic import write_text_atomic
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
@@ -271,6 +283,136 @@ def evaluate_model(
     return out
 
 
+# ------------------------------------------------------------------ resume record
+def _digest(*parts: bytes) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))  # no two part lists hash alike
+        h.update(part)
+    return h.hexdigest()
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    # hash_pandas_object is vectorised: about a second per 10M rows, nothing next to
+    # the fits a resume saves
+    cols = json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode()
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return _digest(cols, rows.tobytes())
+
+
+def _vectors_digest(iv: ItemVectors) -> str:
+    ids = pd.util.hash_pandas_object(pd.Series(iv.ids, dtype=str), index=False).to_numpy()
+    vecs = np.ascontiguousarray(iv.vectors)
+    return _digest(
+        ids.tobytes(), str(vecs.dtype).encode(), str(vecs.shape).encode(), vecs.tobytes(),
+        np.asarray(iv.has_image, dtype=bool).tobytes(),
+    )  # fmt: skip
+
+
+def _fingerprint(
+    frame: pd.DataFrame,
+    item_vectors: ItemVectors | None,
+    protocol: str,
+    k: int,
+    test_ratio: float,
+) -> dict[str, Any]:
+    """What every run of one experiment shares; a record made under another one is
+    not reused. ``batch_size`` is left out: the figures do not depend on it."""
+    return {
+        "visrec": __version__,
+        "interactions": _frame_digest(frame),
+        "vectors": None if item_vectors is None else _vectors_digest(item_vectors),
+        "protocol": protocol,
+        "k": int(k),
+        "test_ratio": float(test_ratio),
+    }
+
+
+def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters as they read back from JSON (tuples become lists), so that a
+    recorded set compares equal to the same set made again."""
+    out: dict[str, Any] = json.loads(json.dumps(params, default=repr, sort_keys=True))
+    return out
+
+
+_RECORD_KEYS = frozenset({"fp", "seed", "model", "params", "split", "row"})
+
+
+def _read_record(path: Path) -> list[dict[str, Any]]:
+    """The complete records in ``path``; a torn last line (a kill during the append)
+    and unreadable lines are skipped, a missing file is empty."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise VisrecError(f"cannot read the resume record {path}: {exc.strerror or exc}") from exc
+    out = []
+    for line in data.split(b"\n")[:-1]:  # the part after the last newline is torn
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and set(rec) >= _RECORD_KEYS:
+            out.append(rec)
+    return out
+
+
+def _append_record(path: Path, rec: dict[str, Any]) -> None:
+    """One finished run, as one line: written and synced before the next fit starts,
+    so a kill loses at most the run in progress (and leaves at worst a torn line)."""
+    line = json.dumps(rec, default=repr) + "\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _load_done(
+    path: Path,
+    fp: dict[str, Any],
+    plan: dict[tuple[int, str], dict[str, Any]],
+    note: Callable[[str], None],
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``.
+
+    Records of other inputs or settings are dropped with a one-line note naming what
+    changed; the file is rewritten (atomically) with the kept ones, which also drops a
+    torn last line so that the next append starts on a line of its own.
+    """
+    records = _read_record(path)
+    done: dict[tuple[int, str], dict[str, Any]] = {}
+    kept: list[dict[str, Any]] = []  # also runs of seeds/models not asked for this time
+    changed: set[str] = set()
+    n_stale = 0
+    for rec in records:
+        key = (rec["seed"], rec["model"])
+        if rec["fp"] != fp:
+            n_stale += 1
+            old = rec["fp"] if isinstance(rec["fp"], dict) else {}
+            changed.update(n for n in fp if old.get(n) != fp[n])
+        elif key in plan and rec["params"] != plan[key]:
+            n_stale += 1
+            changed.add(f"{rec['model']} parameters")
+        else:
+            kept.append(rec)
+            if key in plan:
+                done[key] = rec
+    if n_stale:
+        what = ", ".join(sorted(changed)) or "settings"
+        note(
+            f"resume: ignoring {n_stale} run(s) recorded in {path} with other inputs "
+            f"({what} changed); they are fitted again"
+        )
+    if records or path.exists():
+        if kept:
+            text = "".join(json.dumps(r, default=repr) + "\n" for r in kept)
+            write_text_atomic(path, text)
+        else:
+            path.unlink(missing_ok=True)
+    return done
+
+
 def _as_frame(data: pd.DataFrame | Interactions) -> pd.DataFrame:
     if isinstance(data, Interactions):
         return data.to_frame()
@@ -290,6 +432,8 @@ def run_experiment(
     batch_size: int = 512,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> ExperimentResult:
     """Split, fit and score every model for every seed.
 
@@ -316,6 +460,15 @@ def run_experiment(
         tqdm progress bars.
     log : callable, optional
         Receives one line per split/model (e.g. ``print`` to stderr).
+    resume : path, optional
+        A JSON-lines record of finished runs (default None: nothing is recorded). Each
+        (seed, model) run is appended as soon as it finishes; runs already recorded for
+        the same data, vectors, protocol, k, test ratio, hyperparameters, seed and
+        visrec version are not fitted again, and records made under anything else are
+        ignored with a note. The file is removed when the experiment is complete.
+    note : callable, optional
+        Receives the resume notes ("resuming: N of M runs already done"); default
+        ``log``.
 
     Returns
     -------
@@ -342,36 +495,59 @@ def run_experiment(
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
         used[name] = {n: v for n, v in defaults.items() if n != "random_state"}
     frame = _as_frame(data)
+    record = None if resume is None else Path(resume)
+    done: dict[tuple[int, str], dict[str, Any]] = {}
+    fp: dict[str, Any] = {}
+    plan: dict[tuple[int, str], dict[str, Any]] = {}
+    if record is not None:
+        say = note or log or (lambda _msg: None)
+        fp = _fingerprint(frame, item_vectors, protocol, k, test_ratio)
+        plan = {
+            (seed, name): _json_params(_make(name, params, seed).get_params())
+            for seed in seeds
+            for name, params in specs
+        }
+        done = _load_done(record, fp, plan, say)
+        if done:
+            say(f"resuming: {len(done)} of {len(plan)} runs already done ({record})")
     eligible = None
     if protocol == "cold-items" and item_vectors is not None:
         eligible = item_vectors.ids[item_vectors.has_image]
     rows: list[dict[str, Any]] = []
     info: dict[str, Any] = {}
-    bar = tqdm(total=len(seeds) * len(specs), desc=f"evaluate {protocol}", disable=not progress)
+    bar = tqdm(
+        total=len(seeds) * len(specs),
+        initial=len(done),
+        desc=f"evaluate {protocol}",
+        disable=not progress,
+    )
     try:
         for seed in seeds:
-            split = make_split(
-                frame, protocol, seed=seed, test_ratio=test_ratio, eligible_items=eligible
-            )
-            stats = {
-                "n_train": len(split.train),
-                "n_test": len(split.test),
-                "n_users": split.train.n_users,
-                "n_train_items": split.train.n_items,
-                "n_candidates": split.test.n_items,
-                "n_dropped_users": split.n_dropped_users,
-                "n_dropped_items": split.n_dropped_items,
-                "n_duplicates": split.n_duplicates,
-            }
+            todo = [(n, p) for n, p in specs if (seed, n) not in done]
+            split: Split | None = None
+            if todo:
+                split = make_split(
+                    frame, protocol, seed=seed, test_ratio=test_ratio, eligible_items=eligible
+                )
+                stats = _split_stats(split)
+            else:  # every model of this seed is recorded: no need to split again
+                stats = dict(done[(seed, specs[0][0])]["split"])
             info[str(seed)] = stats
             if log is not None:
                 log(
                     f"seed {seed}: {stats['n_train']} train / {stats['n_test']} test rows, "
-                    f"{stats['n_candidates']} candidates; dropped {split.n_dropped_users} "
-                    f"test rows of unknown users, {split.n_dropped_items} of unknown items, "
-                    f"collapsed {split.n_duplicates} duplicates"
+                    f"{stats['n_candidates']} candidates; dropped {stats['n_dropped_users']} "
+                    f"test rows of unknown users, {stats['n_dropped_items']} of unknown "
+                    f"items, collapsed {stats['n_duplicates']} duplicates"
                 )
             for name, params in specs:
+                if (seed, name) in done:
+                    row = dict(done[(seed, name)]["row"])
+                    rows.append(row)
+                    if log is not None:
+                        log(f"  {name}: {_run_line(row, k)} (recorded)")
+                    continue
+                assert split is not None
                 bar.set_postfix_str(f"seed {seed} {name}")
                 model = _make(name, params, seed)
                 t0 = time.perf_counter()
@@ -385,15 +561,53 @@ def run_experiment(
                     batch_size=batch_size,
                     progress=progress,
                 )
-                rows.append({"seed": seed, "model": name, **res, "fit_s": fit_s})
+                row = {"seed": seed, "model": name, **res, "fit_s": fit_s}
+                rows.append(row)
+                if record is not None:
+                    rec = {"fp": fp, "seed": seed, "model": name,
+                           "params": plan[(seed, name)], "split": stats, "row": row}  # fmt: skip
+                    _append_record(record, {n: _plain_tree(v) for n, v in rec.items()})
                 if log is not None:
-                    log(
-                        f"  {name}: AUC {res['auc']:.3f} Recall@{k} {res['recall']:.3f} "
-                        f"NDCG@{k} {res['ndcg']:.3f} fit {fit_s:.1f}s"
-                    )
+                    log(f"  {name}: {_run_line(row, k)}")
                 bar.update(1)
     finally:
         bar.close()
     cols = ["seed", "model", *METRICS, "score_s", "n_test_users", "n_candidates"]
     runs = pd.DataFrame(rows)[cols]
-    return ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
+    result = ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
+    if record is not None:
+        with contextlib.suppress(FileNotFoundError):
+            record.unlink()  # complete: nothing left to resume
+    return result
+
+
+def _split_stats(split: Split) -> dict[str, int]:
+    return {
+        "n_train": len(split.train),
+        "n_test": len(split.test),
+        "n_users": int(split.train.n_users),
+        "n_train_items": int(split.train.n_items),
+        "n_candidates": int(split.test.n_items),
+        "n_dropped_users": int(split.n_dropped_users),
+        "n_dropped_items": int(split.n_dropped_items),
+        "n_duplicates": int(split.n_duplicates),
+    }
+
+
+def _run_line(row: dict[str, Any], k: int) -> str:
+    return (
+        f"AUC {row['auc']:.3f} Recall@{k} {row['recall']:.3f} "
+        f"NDCG@{k} {row['ndcg']:.3f} fit {row['fit_s']:.1f}s"
+    )
+
+
+def _plain_tree(v: Any) -> Any:
+    """``v`` with numpy scalars as Python ones, for JSON; floats keep every bit
+    (json writes their repr), NaN stays NaN."""
+    if isinstance(v, dict):
+        return {str(n): _plain_tree(x) for n, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain_tree(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
