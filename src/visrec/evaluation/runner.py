@@ -523,9 +523,8 @@ def run_experiment(
     )
     try:
         for seed in seeds:
-            todo = [(n, p) for n, p in specs if (seed, n) not in done]
             split: Split | None = None
-            if todo:
+            if any((seed, name) not in done for name, _ in specs):
                 split = make_split(
                     frame, protocol, seed=seed, test_ratio=test_ratio, eligible_items=eligible
                 )
