@@ -79,7 +79,9 @@ TEST_MODELS = {"popularity": CountPopularity, "oracle": GroupOracle}
 
 
 @pytest.fixture(autouse=True)
-def _test_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+def _test_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # `visrec evaluate` without --json records finished runs in the cache folder
+    monkeypatch.setenv("VISREC_CACHE", str(tmp_path / "visrec-cache"))
     original = registry.get_model_class
 
     def get(name: str) -> type[Recommender]:
