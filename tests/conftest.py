@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -46,3 +47,18 @@ def bar_case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     """One case of the shared progress-bar rule; call ``.apply()`` before the command."""
     flags, tty, bar = request.param
     return BarCase(flags, bar, tty, monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def _evaluate_records_in_tmp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``visrec evaluate`` without --json keeps its resume record in the user's cache
+    folder; tests keep it in a temporary one (the ONNX model cache stays where it is)."""
+    import visrec.commands.evaluate as evaluate_cmd
+
+    folder = tmp_path_factory.getbasetemp() / "evaluate-records"
+    real = evaluate_cmd._cache_dir  # kept where a test sets VISREC_CACHE itself
+    monkeypatch.setattr(
+        evaluate_cmd, "_cache_dir", lambda: real() if os.environ.get("VISREC_CACHE") else folder
+    )
