@@ -1,0 +1,155 @@
+"""The resume record of ``run_experiment``: one JSON line per finished (seed, model) run.
+
+An interrupted ``visrec evaluate`` (Ctrl-C, a kill, a crash in the eleventh fit) keeps
+what it finished: each run is appended, synced, as soon as it ends, with a fingerprint of
+everything that decides its figures (content hashes of the interactions and vectors,
+protocol, k, test ratio, the model's hyperparameters, the seed, the visrec version). A
+re-run reuses the runs whose fingerprint matches and fits only the rest; records made
+under other inputs are dropped with a note, never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from visrec import __version__
+from visrec._atomic import write_text_atomic
+from visrec.embed.store import ItemVectors
+from visrec.errors import VisrecError
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))  # no two part lists hash alike
+        h.update(part)
+    return h.hexdigest()
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    # hash_pandas_object is vectorised: about a second per 10M rows, nothing next to
+    # the fits a resume saves
+    cols = json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode()
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return _digest(cols, rows.tobytes())
+
+
+def _vectors_digest(iv: ItemVectors) -> str:
+    ids = pd.util.hash_pandas_object(pd.Series(iv.ids, dtype=str), index=False).to_numpy()
+    vecs = np.ascontiguousarray(iv.vectors)
+    return _digest(
+        ids.tobytes(), str(vecs.dtype).encode(), str(vecs.shape).encode(), vecs.tobytes(),
+        np.asarray(iv.has_image, dtype=bool).tobytes(),
+    )  # fmt: skip
+
+
+def fingerprint(
+    frame: pd.DataFrame,
+    item_vectors: ItemVectors | None,
+    protocol: str,
+    k: int,
+    test_ratio: float,
+) -> dict[str, Any]:
+    """What every run of one experiment shares; a record made under another one is
+    not reused. ``batch_size`` is left out: the figures do not depend on it."""
+    return {
+        "visrec": __version__,
+        "interactions": _frame_digest(frame),
+        "vectors": None if item_vectors is None else _vectors_digest(item_vectors),
+        "protocol": protocol,
+        "k": int(k),
+        "test_ratio": float(test_ratio),
+    }
+
+
+def json_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters as they read back from JSON (tuples become lists), so that a
+    recorded set compares equal to the same set made again."""
+    out: dict[str, Any] = json.loads(json.dumps(params, default=repr, sort_keys=True))
+    return out
+
+
+_RECORD_KEYS = frozenset({"fp", "seed", "model", "params", "split", "row"})
+
+
+def read_record(path: Path) -> list[dict[str, Any]]:
+    """The complete records in ``path``; a torn last line (a kill during the append)
+    and unreadable lines are skipped, a missing file is empty."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise VisrecError(f"cannot read the resume record {path}: {exc.strerror or exc}") from exc
+    out = []
+    for line in data.split(b"\n")[:-1]:  # the part after the last newline is torn
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and set(rec) >= _RECORD_KEYS:
+            out.append(rec)
+    return out
+
+
+def append_record(path: Path, rec: dict[str, Any]) -> None:
+    """One finished run, as one line: written and synced before the next fit starts,
+    so a kill loses at most the run in progress (and leaves at worst a torn line)."""
+    line = json.dumps(rec, default=repr) + "\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def load_done(
+    path: Path,
+    fp: dict[str, Any],
+    plan: dict[tuple[int, str], dict[str, Any]],
+    note: Callable[[str], None],
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``.
+
+    Records of other inputs or settings are dropped with a one-line note naming what
+    changed; the file is rewritten (atomically) with the kept ones, which also drops a
+    torn last line so that the next append starts on a line of its own.
+    """
+    records = read_record(path)
+    done: dict[tuple[int, str], dict[str, Any]] = {}
+    kept: list[dict[str, Any]] = []  # also runs of seeds/models not asked for this time
+    changed: set[str] = set()
+    n_stale = 0
+    for rec in records:
+        key = (rec["seed"], rec["model"])
+        if rec["fp"] != fp:
+            n_stale += 1
+            old = rec["fp"] if isinstance(rec["fp"], dict) else {}
+            changed.update(n for n in fp if old.get(n) != fp[n])
+        elif key in plan and rec["params"] != plan[key]:
+            n_stale += 1
+            changed.add(f"{rec['model']} parameters")
+        else:
+            kept.append(rec)
+            if key in plan:
+                done[key] = rec
+    if n_stale:
+        what = ", ".join(sorted(changed)) or "settings"
+        note(
+            f"resume: ignoring {n_stale} run(s) recorded in {path} with other inputs "
+            f"({what} changed); they are fitted again"
+        )
+    if records or path.exists():
+        if kept:
+            text = "".join(json.dumps(r, default=repr) + "\n" for r in kept)
+            write_text_atomic(path, text)
+        else:
+            path.unlink(missing_ok=True)
+    return done
