@@ -251,16 +251,19 @@ def cli_files(tmp_path: Path) -> tuple[Path, Path]:
     return csv, vec
 
 
+def _evaluate(cli_files: tuple[Path, Path], *flags: str) -> list[str]:
+    """``visrec evaluate`` on the checkerboard files, quiet, with ``flags``."""
+    csv, vec = cli_files
+    return ["evaluate", "--interactions", str(csv), "--vectors", str(vec), *flags, "--quiet"]
+
+
 def test_cli_evaluate(
     cli_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    csv, vec = cli_files
     out = tmp_path / "out.json"
-    rc = main([
-        "evaluate", "--interactions", str(csv), "--vectors", str(vec), "--protocol",
-        "cold-items", "--models", "oracle", "--seeds", "2", "--k", "4", "--json", str(out),
-        "--param", "oracle.scale=2.5", "--quiet",
-    ])  # fmt: skip
+    flags = ["--protocol", "cold-items", "--models", "oracle", "--seeds", "2", "--k", "4",
+             "--json", str(out), "--param", "oracle.scale=2.5"]  # fmt: skip
+    rc = main(_evaluate(cli_files, *flags))
     assert rc == 0
     text = capsys.readouterr().out
     assert "oracle" in text and "popularity" in text and "Recall@4" in text
@@ -274,13 +277,10 @@ def test_cli_evaluate_variants_of_one_model(
     cli_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # NAME@LABEL: the same model with its own --param, a row of its own in the table
-    csv, vec = cli_files
     out = tmp_path / "out.json"
-    rc = main([
-        "evaluate", "--interactions", str(csv), "--vectors", str(vec), "--models",
-        "oracle,oracle@2.5", "--param", "oracle@2.5.scale=2.5", "--seeds", "1", "--k", "4",
-        "--json", str(out), "--quiet",
-    ])  # fmt: skip
+    flags = ["--models", "oracle,oracle@2.5", "--param", "oracle@2.5.scale=2.5", "--seeds", "1",
+             "--k", "4", "--json", str(out)]  # fmt: skip
+    rc = main(_evaluate(cli_files, *flags))
     assert rc == 0
     lines = capsys.readouterr().out.splitlines()
     assert [ln.split()[0] for ln in lines[2:5]] == ["popularity", "oracle", "oracle@2.5"]
@@ -289,8 +289,7 @@ def test_cli_evaluate_variants_of_one_model(
     assert data["params"]["oracle@2.5"] == {"scale": 2.5}
     assert set(data["summary"]) == {"popularity", "oracle", "oracle@2.5"}
     for bad, message in [("oracle@", "give a label after '@'"), ("nope@x", "unknown model 'nope'")]:
-        assert main(["evaluate", "--interactions", str(csv), "--vectors", str(vec),
-                     "--models", bad, "--quiet"]) == 2  # fmt: skip
+        assert main(_evaluate(cli_files, "--models", bad)) == 2
         assert message in capsys.readouterr().err
 
 
@@ -414,12 +413,7 @@ def test_resume_fits_only_the_missing_runs_and_equals_an_uninterrupted_run(
         row = res.runs[(res.runs["seed"] == seed) & (res.runs["model"] == model)]
         assert row["fit_s"].item() == fit_s
     got, want = res.to_dict(), whole.to_dict()
-    for d in (got, want):
-        for run in d["runs"]:
-            del run["fit_s"], run["score_s"]
-        for m in d["summary"].values():
-            del m["fit_s"]
-    assert got == want
+    assert _without_timings(got) == _without_timings(want)
     assert res.table().replace("0.0 ± 0.0", "") == whole.table().replace("0.0 ± 0.0", "")
 
 
@@ -483,9 +477,18 @@ def test_resume_ignores_runs_of_other_inputs_or_parameters(tmp_path: Path) -> No
     assert not record.exists()
 
 
+def _without_timings(report: dict[str, Any]) -> dict[str, Any]:
+    """An evaluate JSON report without its seconds (they differ from run to run)."""
+    for run in report["runs"]:
+        del run["fit_s"], run["score_s"]
+    for m in report["summary"].values():
+        del m["fit_s"]
+    return report
+
+
 def _evaluate_argv(csv: Path, vec: Path, *extra: str) -> list[str]:
-    return ["evaluate", "--interactions", str(csv), "--vectors", str(vec), "--models",
-            "oracle", "--seeds", "3", "--k", "3", "--quiet", *extra]  # fmt: skip
+    """Three seeds of the oracle on the checkerboard files."""
+    return _evaluate((csv, vec), "--models", "oracle", "--seeds", "3", "--k", "3", *extra)
 
 
 def test_cli_evaluate_resumes_after_an_interruption(
@@ -512,12 +515,7 @@ def test_cli_evaluate_resumes_after_an_interruption(
     assert captured.out.splitlines()[:-2] == table
     assert not record.exists()
     got, want = json.loads(out.read_text()), json.loads(whole.read_text())
-    for d in (got, want):
-        for run in d["runs"]:
-            del run["fit_s"], run["score_s"]
-        for m in d["summary"].values():
-            del m["fit_s"]
-    assert got == want
+    assert _without_timings(got) == _without_timings(want)
 
 
 def test_cli_evaluate_crash_keeps_runs_and_no_resume_starts_over(
