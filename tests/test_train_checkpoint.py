@@ -181,3 +181,67 @@ def test_damaged_state_that_loads_is_an_error(
         _checkpoint.checkpointing(tmp_path, "k", every_s=0),
     ):
         make_model("bpr", epochs=5).fit(inter)
+
+
+def test_a_save_that_fails_does_not_stop_the_fit(
+    data: tuple[Interactions, ItemVectors], tmp_path: Path
+) -> None:
+    # a file where the state folder goes (as a read-only or full disk would): one note,
+    # and the fit ends as an uninterrupted one
+    inter, _ = data
+    whole = make_model("bpr", epochs=4).fit(inter)
+    blocked = tmp_path / ".model.checkpoint"
+    blocked.write_text("in the way")
+    notes: list[str] = []
+    with _checkpoint.checkpointing(blocked, "k", every_s=0, log=notes.append):
+        fitted = make_model("bpr", epochs=4).fit(inter)
+    assert len(notes) == 1 and notes[0].startswith(
+        f"note: cannot save the training state in {blocked}"
+    )
+    np.testing.assert_array_equal(fitted.item_factors_, whole.item_factors_)
+
+
+def _write_train_csv(inter: Interactions, path: Path) -> None:
+    users, items = inter.user_map.ids[inter.user_idx], inter.item_map.ids[inter.item_idx]
+    pd.DataFrame({"user_id": users, "item_id": items}).to_csv(path, index=False)
+
+
+def test_cli_no_resume_removes_a_file_in_the_way(
+    data: tuple[Interactions, ItemVectors],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    train = tmp_path / "train.csv"
+    _write_train_csv(data[0], train)
+    out = tmp_path / "model"
+    checkpoint_folder(out).write_text("in the way")
+    monkeypatch.setattr(_checkpoint, "SAVE_EVERY_S", 0.0)
+    argv = ["train", "--model", "bpr", "--interactions", str(train), "-o", str(out),
+            "--param", "epochs=3", "--quiet"]  # fmt: skip
+    assert main(argv) == 0  # the save fails with a note; the model is still saved
+    assert "cannot save the training state" in capsys.readouterr().err
+    assert main([*argv, "--no-resume"]) == 0
+    assert not checkpoint_folder(out).exists()
+
+
+def test_fit_key_sees_a_file_edited_inside_a_dataset_folder(tmp_path: Path) -> None:
+    import argparse
+    import os
+
+    from visrec.commands.train import _fit_key
+
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    udata = folder / "u.data"
+    udata.write_text("1\t10\t5\t100\n2\t20\t4\t200\n")
+    args = argparse.Namespace(model="bpr", interactions=str(folder), vectors=None)
+    before = _fit_key(args, {"epochs": 3})
+    folder_times = os.stat(folder).st_mtime_ns
+    udata.write_text("1\t20\t5\t100\n2\t10\t4\t200\n")  # same size, other pairs
+    os.utime(udata, ns=(1, 1))
+    assert os.stat(folder).st_mtime_ns == folder_times  # the folder itself looks unchanged
+    assert _fit_key(args, {"epochs": 3}) != before
+    # the same file named relatively gives the same key
+    rel = argparse.Namespace(model="bpr", interactions=os.path.relpath(folder), vectors=None)
+    assert _fit_key(rel, {"epochs": 3}) == _fit_key(args, {"epochs": 3})

@@ -132,8 +132,8 @@ def run(args: argparse.Namespace) -> int:
     from visrec.models._checkpoint import checkpointing
 
     ckpt_dir = checkpoint_folder(out)
-    if args.no_resume and ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
+    if args.no_resume:
+        _remove_checkpoint(ckpt_dir)
     key = _fit_key(args, model.get_params())
     t1 = time.perf_counter()
     try:
@@ -222,6 +222,20 @@ def checkpoint_folder(out: Path) -> Path:
     return out.parent / f".{out.name}.checkpoint"
 
 
+def _remove_checkpoint(folder: Path) -> None:
+    """Delete the saved training state (``--no-resume``): a folder, or whatever is in the
+    way under its reserved name; failing that, stop rather than resume it."""
+    try:
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder)
+        elif folder.exists() or folder.is_symlink():
+            folder.unlink()
+    except OSError as exc:
+        raise VisrecError(
+            f"--no-resume: cannot remove the saved training state {folder} ({exc.strerror or exc})"
+        ) from exc
+
+
 def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     """Fingerprint of what decides a fit: the input files (path, size, modification
     time), the model and its hyperparameters, and the library versions."""
@@ -234,8 +248,17 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     def stamp(path: str | None) -> list[Any] | None:
         if not path:
             return None
-        st = os.stat(path)
-        return [str(Path(path).resolve()), st.st_size, st.st_mtime_ns]
+        top = Path(path).resolve()
+        if not top.is_dir():
+            st = top.stat()
+            return [str(top), st.st_size, st.st_mtime_ns]
+        # a dataset folder: editing a file in it leaves the folder's own times alone
+        found = []
+        for f in sorted(top.rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                found.append([str(f.relative_to(top)), st.st_size, st.st_mtime_ns])
+        return [str(top), found]
 
     what = {
         "model": args.model,

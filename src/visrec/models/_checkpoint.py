@@ -103,8 +103,13 @@ def save_state(
     opts: list[torch.optim.Optimizer],
     rng: np.random.Generator,
     losses: list[float],
-) -> None:
-    """Write the state after ``epoch`` finished epochs, atomically."""
+) -> bool:
+    """Write the state after ``epoch`` finished epochs, atomically.
+
+    Returns False, after a note, when it cannot be written (a read-only or full disk, a
+    file in the way, the folder removed by a concurrent run): the checkpoint is only a
+    cache, so the fit goes on without it.
+    """
     import torch
 
     state = {
@@ -116,9 +121,17 @@ def save_state(
         "rng": json.dumps(rng.bit_generator.state),
         "losses": list(losses),
     }
-    ckpt.folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(ckpt.path(desc)) as tmp:
-        torch.save(state, tmp)
+    try:
+        ckpt.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(ckpt.path(desc)) as tmp:
+            torch.save(state, tmp)
+    except (OSError, VisrecError, RuntimeError) as exc:  # torch.save wraps write errors
+        ckpt.log(
+            f"note: cannot save the training state in {ckpt.folder} ({exc}); "
+            "the fit goes on, but an interrupted one would start over"
+        )
+        return False
+    return True
 
 
 def restore_state(

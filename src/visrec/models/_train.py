@@ -289,7 +289,8 @@ def fit_pairwise(
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
             due = ckpt is not None and time.monotonic() - saved_at >= ckpt.every_s
             if ckpt is not None and due and epoch + 1 < epochs:
-                _checkpoint.save_state(ckpt, desc, epoch + 1, module, opts, rng, losses)
+                if not _checkpoint.save_state(ckpt, desc, epoch + 1, module, opts, rng, losses):
+                    ckpt = None  # said once; no retry every epoch
                 saved_at = time.monotonic()
     return losses
 
