@@ -540,3 +540,47 @@ def test_cli_evaluate_crash_keeps_runs_and_no_resume_starts_over(
     assert "resuming" not in capsys.readouterr().err
     assert GroupOracle.seeds_seen == [0, 1, 2]  # every run fitted again
     assert not record.exists()
+
+
+def test_resume_refuses_a_file_that_is_not_a_record(tmp_path: Path) -> None:
+    # e.g. resume= naming the JSON report by mistake: it is not deleted or rewritten
+    frame, iv = checkerboard()
+    report = tmp_path / "results.json"
+    report.write_text('{\n  "protocol": "warm"\n}\n')
+    with pytest.raises(VisrecError, match=r"results\.json.*not a resume record"):
+        R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3,
+                         progress=False, resume=report)  # fmt: skip
+    assert report.read_text() == '{\n  "protocol": "warm"\n}\n'
+    # records of the right shape but impossible values are skipped, not a crash
+    record = tmp_path / "rec.jsonl"
+    _interrupted(frame, iv, record)
+    with record.open("a") as fh:
+        fh.write(json.dumps({"fp": {}, "seed": [0], "model": {}, "params": {}, "split": {},
+                             "row": {}}) + "\n")  # fmt: skip
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                           progress=False, resume=record)  # fmt: skip
+    assert GroupOracle.seeds_seen == [2] and len(res.runs) == 6
+
+
+def test_resume_record_in_a_new_folder(tmp_path: Path) -> None:
+    frame, iv = checkerboard()
+    record = tmp_path / "new" / "sub" / "rec.jsonl"
+    _interrupted(frame, iv, record)  # the folder is made: the finished runs are kept
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                           progress=False, resume=record)  # fmt: skip
+    assert GroupOracle.seeds_seen == [2] and len(res.runs) == 6
+
+
+def test_cli_evaluate_garbage_record_is_one_line_error(
+    cli_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv, vec = cli_files
+    out = tmp_path / "out.json"
+    record = tmp_path / "out.json.partial.jsonl"
+    record.write_bytes(b"\xff\xfe garbage\nmore garbage\n")
+    assert main(_evaluate_argv(csv, vec, "--json", str(out))) == 2
+    err = capsys.readouterr().err
+    assert "not a resume record" in err and "finished runs are kept" not in err
+    assert GroupOracle.seeds_seen == []  # nothing fitted
+    assert main(_evaluate_argv(csv, vec, "--json", str(out), "--no-resume")) == 0
+    assert not record.exists() and out.exists()

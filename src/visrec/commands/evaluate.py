@@ -154,6 +154,11 @@ def run(args: argparse.Namespace) -> int:
     record = _record_path(args)
     if record is not None and not args.resume:
         record.unlink(missing_ok=True)  # start over; this run's runs are recorded afresh
+    if record is not None:
+        from visrec.evaluation.run_record import read_record
+
+        read_record(record)  # a file that is not a record: an error now, without the
+        # "finished runs are kept" hint below
     try:
         res = run_experiment(
             frame,

@@ -80,9 +80,26 @@ def json_params(params: dict[str, Any]) -> dict[str, Any]:
 _RECORD_KEYS = frozenset({"fp", "seed", "model", "params", "split", "row"})
 
 
+def _is_record(rec: Any) -> bool:
+    return (
+        isinstance(rec, dict)
+        and set(rec) >= _RECORD_KEYS
+        and isinstance(rec["seed"], int)
+        and isinstance(rec["model"], str)
+        and all(isinstance(rec[n], dict) for n in ("fp", "params", "split", "row"))
+    )
+
+
 def read_record(path: Path) -> list[dict[str, Any]]:
     """The complete records in ``path``; a torn last line (a kill during the append)
-    and unreadable lines are skipped, a missing file is empty."""
+    and unreadable lines are skipped, a missing file is empty.
+
+    Raises
+    ------
+    VisrecError
+        ``path`` cannot be read, or it has complete lines and none is a record (another
+        file, e.g. the JSON report, named by mistake: it is left alone, not rewritten).
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -90,13 +107,19 @@ def read_record(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise VisrecError(f"cannot read the resume record {path}: {exc.strerror or exc}") from exc
     out = []
-    for line in data.split(b"\n")[:-1]:  # the part after the last newline is torn
+    lines = [line for line in data.split(b"\n")[:-1] if line.strip()]  # after the last \n: torn
+    for line in lines:
         try:
             rec = json.loads(line)
         except ValueError:
             continue
-        if isinstance(rec, dict) and set(rec) >= _RECORD_KEYS:
+        if _is_record(rec):
             out.append(rec)
+    if lines and not out:
+        raise VisrecError(
+            f"{path}: not a resume record of run_experiment (no line of it is one); "
+            "name another file, or delete this one to start over"
+        )
     return out
 
 
@@ -123,6 +146,12 @@ def load_done(
     torn last line so that the next append starts on a line of its own.
     """
     records = read_record(path)
+    try:  # now, not at the first append after a fit
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VisrecError(
+            f"cannot make the folder of the resume record {path}: {exc.strerror or exc}"
+        ) from exc
     done: dict[tuple[int, str], dict[str, Any]] = {}
     kept: list[dict[str, Any]] = []  # also runs of seeds/models not asked for this time
     changed: set[str] = set()
