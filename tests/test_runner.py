@@ -288,7 +288,12 @@ def test_cli_evaluate_variants_of_one_model(
     assert data["params"]["oracle"] == {"scale": 1.0}
     assert data["params"]["oracle@2.5"] == {"scale": 2.5}
     assert set(data["summary"]) == {"popularity", "oracle", "oracle@2.5"}
-    for bad, message in [("oracle@", "give a label after '@'"), ("nope@x", "unknown model 'nope'")]:
+    for bad, message in [
+        ("oracle@", "give a label after '@'"),
+        ("nope@x", "unknown model 'nope'"),
+        ("@x", "model '@x': give a model name before '@', e.g. bpr@x"),
+        ("@", "give a model name before '@'"),
+    ]:
         assert main(_evaluate(cli_files, "--models", bad)) == 2
         assert message in capsys.readouterr().err
 

@@ -182,6 +182,8 @@ def model_class(spec: str) -> type[Recommender]:
     from visrec.models.registry import get_model_class
 
     name, at, label = spec.partition("@")
+    if at and not name.strip():
+        raise VisrecError(f"model {spec!r}: give a model name before '@', e.g. bpr{spec}")
     if at and not label.strip():
         raise VisrecError(f"model {spec!r}: give a label after '@', e.g. {name}@strong")
     return get_model_class(name)
