@@ -589,3 +589,20 @@ def test_cli_evaluate_garbage_record_is_one_line_error(
     assert GroupOracle.seeds_seen == []  # nothing fitted
     assert main(_evaluate_argv(csv, vec, "--json", str(out), "--no-resume")) == 0
     assert not record.exists() and out.exists()
+
+
+def test_a_complete_run_keeps_the_recorded_runs_of_another_experiment(
+    tmp_path: Path,
+) -> None:
+    # interrupted oracle run, then a quick popularity-only run on the same record: its
+    # completion must not throw away the oracle runs that are still to be resumed
+    frame, iv = checkerboard()
+    record = tmp_path / "rec.jsonl"
+    _interrupted(frame, iv, record)
+    R.run_experiment(frame, iv, "warm", ["popularity"], seeds=(0, 1), k=3,
+                     progress=False, resume=record)  # fmt: skip
+    assert sorted(_recorded_timings(record)) == [(0, "oracle"), (1, "oracle"), (2, "popularity")]
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                           progress=False, resume=record)  # fmt: skip
+    assert GroupOracle.seeds_seen == [2] and len(res.runs) == 6
+    assert not record.exists()

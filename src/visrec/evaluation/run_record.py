@@ -182,3 +182,13 @@ def load_done(
         else:
             path.unlink(missing_ok=True)
     return done
+
+
+def forget(path: Path, plan: dict[tuple[int, str], dict[str, Any]]) -> None:
+    """Drop the runs of ``plan`` (a completed experiment) from the record; the runs of
+    other models or seeds stay for their own resume, and a record left empty is removed."""
+    rest = [r for r in read_record(path) if (r["seed"], r["model"]) not in plan]
+    if rest:
+        write_text_atomic(path, "".join(json.dumps(r, default=repr) + "\n" for r in rest))
+    else:
+        path.unlink(missing_ok=True)

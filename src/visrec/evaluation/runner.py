@@ -16,13 +16,13 @@ record as soon as it finishes, keyed by a fingerprint of everything that determi
 (a content hash of the interactions and of the item vectors, protocol, k, test ratio,
 the model's full hyperparameters, the seed, the visrec version). A second call with the
 same path fits only the runs not recorded yet and returns exactly what one
-uninterrupted call would have (``fit_s`` of a reused run is the recorded one); the
-record is removed once the experiment is complete.
+uninterrupted call would have (``fit_s`` of a reused run is the recorded one); its
+runs leave the record once the experiment is complete (runs of other models or seeds
+stay, for their own resume; an empty record is removed).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -336,7 +336,8 @@ def run_experiment(
         (seed, model) run is appended as soon as it finishes; runs already recorded for
         the same data, vectors, protocol, k, test ratio, hyperparameters, seed and
         visrec version are not fitted again, and records made under anything else are
-        ignored with a note. The file is removed when the experiment is complete.
+        ignored with a note. On completion this experiment's runs leave the record
+        (runs of other models or seeds stay); the file goes when nothing is left.
     note : callable, optional
         Receives the resume notes ("resuming: N of M runs already done"); default
         ``log``.
@@ -446,8 +447,7 @@ def run_experiment(
     runs = pd.DataFrame(rows)[cols]
     result = ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
     if record is not None:
-        with contextlib.suppress(FileNotFoundError):
-            record.unlink()  # complete: nothing left to resume
+        run_record.forget(record, plan)  # complete: nothing of this experiment to resume
     return result
 
 
