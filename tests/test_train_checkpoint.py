@@ -112,6 +112,15 @@ def test_other_key_or_damaged_file_starts_over(
     assert len(notes) == 1 and "unreadable training checkpoint, starting over" in notes[0]
     np.testing.assert_array_equal(again.item_factors_, whole.item_factors_)
 
+    import torch
+
+    torch.save([1, 2], tmp_path / "bpr.pt")  # readable by torch, but no state
+    notes.clear()
+    with _checkpoint.checkpointing(tmp_path, "new", every_s=0, log=notes.append):
+        again = make_model("bpr", epochs=5).fit(inter)
+    assert notes == [f"note: {tmp_path / 'bpr.pt'}: not a training checkpoint, starting over"]
+    np.testing.assert_array_equal(again.item_factors_, whole.item_factors_)
+
 
 def test_no_checkpoint_outside_a_block(
     data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

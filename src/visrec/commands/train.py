@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         with checkpointing(ckpt_dir, key, log=_stderr):
             model.fit(inter, vectors if model.uses_vectors else None)
     except KeyboardInterrupt:
-        saved = " (state saved every minute)" if ckpt_dir.exists() else ""
+        saved = " (state saved every minute)" if ckpt_dir.is_dir() else ""
         print(
             f"interrupted{saved}: run the same command again to resume the fit",
             file=sys.stderr,

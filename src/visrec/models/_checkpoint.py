@@ -157,6 +157,9 @@ def restore_state(
     except Exception as exc:  # a torn or foreign file: start over, it is only a cache
         ckpt.log(f"note: {path}: unreadable training checkpoint, starting over ({exc})")
         return 0, []
+    if not isinstance(state, dict):  # a foreign file that torch can read
+        ckpt.log(f"note: {path}: not a training checkpoint, starting over")
+        return 0, []
     if state.get("format") != _FORMAT or state.get("key") != ckpt.key:
         ckpt.log(f"note: {path}: checkpoint of other data or settings, starting over")
         return 0, []
