@@ -244,21 +244,19 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     import torch
 
     from visrec import __version__
+    from visrec.data.tables import INTERACTION_FILES
+    from visrec.data.text_files import resolve_folder
 
     def stamp(path: str | None) -> list[Any] | None:
         if not path:
             return None
         top = Path(path).resolve()
-        if not top.is_dir():
-            st = top.stat()
-            return [str(top), st.st_size, st.st_mtime_ns]
-        # a dataset folder: editing a file in it leaves the folder's own times alone
-        found = []
-        for f in sorted(top.rglob("*")):
-            if f.is_file():
-                st = f.stat()
-                found.append([str(f.relative_to(top)), st.st_size, st.st_mtime_ns])
-        return [str(top), found]
+        if top.is_dir():
+            # the file load_interactions reads there: editing it leaves the folder's
+            # own times alone, and the rest of the folder (images) does not matter
+            top = resolve_folder(top, INTERACTION_FILES, "interactions")
+        st = top.stat()
+        return [str(top), st.st_size, st.st_mtime_ns]
 
     what = {
         "model": args.model,
