@@ -241,6 +241,7 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     time), the model and its hyperparameters, and the library versions."""
     import hashlib
 
+    import numpy as np
     import torch
 
     from visrec import __version__
@@ -264,7 +265,8 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
         "interactions": stamp(args.interactions),
         "vectors": stamp(args.vectors),
         "min_rating": getattr(args, "min_rating", None),
-        "versions": [__version__, torch.__version__],
+        # numpy: its random streams decide the sampled triples
+        "versions": [__version__, torch.__version__, np.__version__],
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
