@@ -293,6 +293,7 @@ def test_cli_evaluate_variants_of_one_model(
         ("nope@x", "unknown model 'nope'"),
         ("@x", "model '@x': give a model name before '@', e.g. bpr@x"),
         ("@", "give a model name before '@'"),
+        ("oracle@x=y", "a label cannot hold '='"),  # --param could never address it
     ]:
         assert main(_evaluate(cli_files, "--models", bad)) == 2
         assert message in capsys.readouterr().err

@@ -186,6 +186,8 @@ def model_class(spec: str) -> type[Recommender]:
         raise VisrecError(f"model {spec!r}: give a model name before '@', e.g. bpr{spec}")
     if at and not label.strip():
         raise VisrecError(f"model {spec!r}: give a label after '@', e.g. {name}@strong")
+    if "=" in label:  # --param NAME@LABEL.KEY=VALUE could never address it
+        raise VisrecError(f"model {spec!r}: a label cannot hold '=', e.g. {name}@strong")
     return get_model_class(name)
 
 
