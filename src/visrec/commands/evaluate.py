@@ -154,11 +154,6 @@ def run(args: argparse.Namespace) -> int:
     record = _record_path(args)
     if record is not None and not args.resume:
         record.unlink(missing_ok=True)  # start over; this run's runs are recorded afresh
-    if record is not None:
-        from visrec.evaluation.run_record import read_record
-
-        read_record(record)  # a file that is not a record: an error now, without the
-        # "finished runs are kept" hint below
     try:
         res = run_experiment(
             frame,
@@ -175,21 +170,13 @@ def run(args: argparse.Namespace) -> int:
             note=lambda msg: print(msg, file=sys.stderr),  # shown with --quiet too
         )
     except KeyboardInterrupt:
-        if record is not None and record.exists():
-            print(
-                f"interrupted: finished runs are kept in {record}; run the same command "
-                "again to resume",
-                file=sys.stderr,
-            )
-        else:
-            print("interrupted: no run had finished", file=sys.stderr)
+        kept = _kept_runs(record)
+        print(f"interrupted: {kept or 'no run had finished'}", file=sys.stderr)
         return 130
     except Exception:
-        if record is not None and record.exists():
-            print(
-                f"finished runs are kept in {record}; run the same command again to resume",
-                file=sys.stderr,
-            )
+        kept = _kept_runs(record)
+        if kept:
+            print(kept, file=sys.stderr)
         raise
     first = res.info[next(iter(res.info))]
     print(
@@ -215,6 +202,19 @@ def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
         except TypeError as exc:  # an unknown name: the runner's message, only sooner
             raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
         model.check_params()
+
+
+def _kept_runs(record: Path | None) -> str:
+    """How to resume after a failure, when ``record`` holds finished runs ("" when it
+    holds none, or is not a record at all: the runner refused it before any fit)."""
+    from visrec.evaluation.run_record import read_record
+
+    try:
+        if record is None or not read_record(record):
+            return ""
+    except VisrecError:
+        return ""
+    return f"finished runs are kept in {record}; run the same command again to resume"
 
 
 def _record_path(args: argparse.Namespace) -> Path | None:

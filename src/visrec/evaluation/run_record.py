@@ -126,9 +126,8 @@ def read_record(path: Path) -> list[dict[str, Any]]:
 def append_record(path: Path, rec: dict[str, Any]) -> None:
     """One finished run, as one line: written and synced before the next fit starts,
     so a kill loses at most the run in progress (and leaves at worst a torn line)."""
-    line = json.dumps(rec, default=repr) + "\n"
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line)
+        fh.write(_line(rec))
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -176,19 +175,23 @@ def load_done(
             f"({what} changed); they are fitted again"
         )
     if records or path.exists():
-        if kept:
-            text = "".join(json.dumps(r, default=repr) + "\n" for r in kept)
-            write_text_atomic(path, text)
-        else:
-            path.unlink(missing_ok=True)
+        _rewrite(path, kept)
     return done
 
 
 def forget(path: Path, plan: dict[tuple[int, str], dict[str, Any]]) -> None:
     """Drop the runs of ``plan`` (a completed experiment) from the record; the runs of
     other models or seeds stay for their own resume, and a record left empty is removed."""
-    rest = [r for r in read_record(path) if (r["seed"], r["model"]) not in plan]
-    if rest:
-        write_text_atomic(path, "".join(json.dumps(r, default=repr) + "\n" for r in rest))
+    _rewrite(path, [r for r in read_record(path) if (r["seed"], r["model"]) not in plan])
+
+
+def _line(rec: dict[str, Any]) -> str:
+    return json.dumps(rec, default=repr) + "\n"
+
+
+def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:
+    """``path`` holding exactly ``records`` (atomically), or gone when there are none."""
+    if records:
+        write_text_atomic(path, "".join(_line(r) for r in records))
     else:
         path.unlink(missing_ok=True)

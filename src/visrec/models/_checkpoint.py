@@ -46,8 +46,8 @@ class Checkpoint:
 
     folder: Path
     key: str
-    every_s: float = 60.0
-    log: Callable[[str], None] = _stderr
+    every_s: float
+    log: Callable[[str], None]
 
     def path(self, desc: str) -> Path:
         """The file of the fit named ``desc`` (``"bpr"``, ``"vbpr"``)."""
@@ -82,10 +82,10 @@ def checkpointing(
     log : callable
         Receives the one-line notes ("resuming bpr at epoch 41 of 80").
     """
-    every = SAVE_EVERY_S if every_s is None else every_s
-    token = _ACTIVE.set(Checkpoint(Path(folder), key, every, log))
+    ckpt = Checkpoint(Path(folder), key, SAVE_EVERY_S if every_s is None else every_s, log)
+    token = _ACTIVE.set(ckpt)
     try:
-        yield _ACTIVE.get()  # type: ignore[misc]
+        yield ckpt
     finally:
         _ACTIVE.reset(token)
 

@@ -287,8 +287,11 @@ def fit_pairwise(
         for epoch in bar:
             _epoch(module, opts, sampler, rng, device, batch_size, extra, losses)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            due = ckpt is not None and time.monotonic() - saved_at >= ckpt.every_s
-            if ckpt is not None and due and epoch + 1 < epochs:
+            if (
+                ckpt is not None
+                and epoch + 1 < epochs  # the finished fit is saved as the model instead
+                and time.monotonic() - saved_at >= ckpt.every_s
+            ):
                 if not _checkpoint.save_state(ckpt, desc, epoch + 1, module, opts, rng, losses):
                     ckpt = None  # said once; no retry every epoch
                 saved_at = time.monotonic()
