@@ -1,5 +1,6 @@
 """Plumbing shared by several commands: the ``--interactions`` options, loading an
-interactions file with a report of what was skipped, and ``KEY=VALUE`` overrides.
+interactions file with a report of what was skipped, ``KEY=VALUE`` overrides, and
+naming ids in a note.
 
 The leading underscore keeps this module out of ``visrec.cli.COMMAND_MODULES``: it
 has no ``register``; it is not a command.
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
+    import numpy as np
     import pandas as pd
 
 #: bad records listed by name (file:line) in a load report; the rest are counted
@@ -182,3 +184,10 @@ def parse_model_params(
             )
         out.setdefault(model, {})[name] = value
     return out
+
+
+def name_ids(ids: np.ndarray | Sequence[object], source: str | None, limit: int = 5) -> str:
+    """``" (FILE: 'a', 'b', ... and N more)"``: the first ``limit`` ids, for a note."""
+    shown = ", ".join(repr(str(i)) for i in ids[:limit])
+    more = f" and {len(ids) - limit:,} more" if len(ids) > limit else ""
+    return f" ({source}: {shown}{more})" if source else f" ({shown}{more})"

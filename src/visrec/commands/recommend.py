@@ -6,11 +6,10 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec.commands._common import check_output_file
+from visrec.commands._common import check_output_file, name_ids
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -132,13 +131,6 @@ def warn_other_backbone(
             "may be meaningless",
             file=sys.stderr,
         )
-
-
-def name_ids(ids: np.ndarray | Sequence[object], source: str | None, limit: int = 5) -> str:
-    """``" (FILE: 'a', 'b', ... and N more)"``: the first ``limit`` ids, for a note."""
-    shown = ", ".join(repr(str(i)) for i in ids[:limit])
-    more = f" and {len(ids) - limit:,} more" if len(ids) > limit else ""
-    return f" ({source}: {shown}{more})" if source else f" ({shown}{more})"
 
 
 def _n(count: int, noun: str) -> str:

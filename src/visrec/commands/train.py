@@ -186,7 +186,7 @@ def check_training_vectors(
     """
     import numpy as np
 
-    from visrec.commands.recommend import name_ids
+    from visrec.commands._common import name_ids
 
     aligned, has = vectors.align(item_ids)
     broken = has & ~np.isfinite(aligned).all(axis=1)
@@ -240,9 +240,7 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     """Fingerprint of what decides a fit: the input files (path, size, modification
     time), the model and its hyperparameters, and the library versions."""
     import hashlib
-
-    import numpy as np
-    import torch
+    from importlib.metadata import version
 
     from visrec import __version__
     from visrec.data.tables import INTERACTION_FILES
@@ -265,8 +263,9 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
         "interactions": stamp(args.interactions),
         "vectors": stamp(args.vectors),
         "min_rating": getattr(args, "min_rating", None),
-        # numpy: its random streams decide the sampled triples
-        "versions": [__version__, torch.__version__, np.__version__],
+        # numpy: its random streams decide the sampled triples; read from the package
+        # metadata, so a popularity fit does not import torch for its key
+        "versions": [__version__, version("torch"), version("numpy")],
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
