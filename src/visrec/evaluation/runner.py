@@ -66,8 +66,8 @@ class ExperimentResult:
     info : dict
         Split statistics per seed (sizes, dropped rows), for the JSON report.
     params : dict
-        Every hyperparameter of each model, defaults included (``random_state`` is the
-        split seed), so the JSON report says what was run.
+        Every hyperparameter of each model, defaults included, so the JSON report says
+        what was run; ``random_state`` is left out (each run uses its split's seed).
     """
 
     runs: pd.DataFrame
