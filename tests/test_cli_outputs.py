@@ -3,6 +3,8 @@ paths that are folders are one-line errors (found by a new-user walkthrough)."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 from pathlib import Path
 
@@ -130,6 +132,27 @@ def test_evaluate_one_seed_prints_no_spread(
     assert main(_evaluate(train_csv, "--seeds", "2")) == 0
     out = capsys.readouterr().out
     assert "seeds 2 (mean ± std)" in out and " ± 0." in out
+
+
+@pytest.mark.parametrize("protocol", ["warm", "time"])
+def test_evaluate_reads_amazon_reviews_with_photo_lists(
+    protocol: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Amazon frames carry lists of photo URLs; the resume record's content hash once
+    # crashed on them ("unhashable type: 'list'") whenever all columns were kept (time).
+    reviews = [
+        {"overall": 5.0, "reviewerID": f"U{u}", "asin": f"B{(u + j) % 7}",
+         "unixReviewTime": 1000 * u + j, "image": [f"http://x/{u}_{j}.jpg"]}
+        for u in range(12) for j in range(4)
+    ]  # fmt: skip
+    path = tmp_path / "Reviews_5.json.gz"
+    path.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in reviews).encode()))
+    argv = ["evaluate", "--interactions", str(path), "--protocol", protocol,
+            "--models", "popularity", "--seeds", "1", "--k", "2", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert f"protocol {protocol}:" in out and "\npopularity " in out
 
 
 # ------------------------------------------------------------------ output files

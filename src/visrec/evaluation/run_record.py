@@ -22,6 +22,7 @@ import pandas as pd
 
 from visrec import __version__
 from visrec._atomic import write_text_atomic
+from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 
@@ -35,8 +36,10 @@ def _digest(*parts: bytes) -> str:
 
 
 def _frame_digest(frame: pd.DataFrame) -> str:
-    # hash_pandas_object is vectorised: about a second per 10M rows, nothing next to
-    # the fits a resume saves
+    # Only the columns the protocols read: an Amazon review frame also holds lists of
+    # photo URLs, which cannot be hashed and decide nothing. hash_pandas_object is
+    # vectorised: about a second per 10M rows, nothing next to the fits a resume saves.
+    frame = frame[[c for c in (USER, ITEM, RATING, TIMESTAMP) if c in frame.columns]]
     cols = json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode()
     rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return _digest(cols, rows.tobytes())
