@@ -55,8 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def read_candidates(path: str) -> list[str]:
-    """Item ids from a text file, one per line; blank lines skipped, an ``item_id``
-    header line skipped, duplicates kept once (first occurrence).
+    """Item ids from a text file, one per line; blank lines skipped, a header line
+    skipped (``item_id`` or another name the interactions loader takes for the item
+    column, e.g. ``asin``, ``itemId``, ``product_id``), duplicates kept once (first
+    occurrence).
 
     The file is decoded like an interactions file (UTF-8 with or without a BOM, else
     latin-1, so ids match those read from a latin-1 TRAIN.csv), and a line in double
@@ -64,6 +66,7 @@ def read_candidates(path: str) -> list[str]:
     """
     import csv
 
+    from visrec.data.tables import is_item_header
     from visrec.data.text_files import read_text
 
     p = Path(path)
@@ -77,7 +80,8 @@ def read_candidates(path: str) -> list[str]:
         quoted = text.startswith('"')
         fields = next(csv.reader([text])) if quoted else [text]
         item = fields[0].strip() if len(fields) == 1 else text
-        if not item or (lineno == 1 and item.lower() == "item_id"):
+        # an unskipped 'asin' header became a candidate ranked in every user's list
+        if not item or (lineno == 1 and not quoted and is_item_header(item)):
             continue
         if len(fields) != 1 or (not quoted and ("," in item or "\t" in item)):
             raise VisrecError(

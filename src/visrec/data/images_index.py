@@ -10,7 +10,7 @@ from visrec.errors import VisrecError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
-_ID_COLUMNS = ("item_id", "id", "review_id")
+_ID_COLUMNS = ("item_id", "id", "review_id", "asin")
 _PATH_COLUMNS = ("path", "file", "filename", "image_path")
 _URL_COLUMNS = ("url", "image_url")
 
@@ -70,7 +70,7 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     Parameters
     ----------
     path : str or Path
-        CSV or TSV with a header holding ``item_id`` (or ``id``/``review_id``) and
+        CSV or TSV with a header holding ``item_id`` (or ``id``/``review_id``/``asin``) and
         ``path`` (or ``file``/``filename``/``image_path``) or ``url`` (``image_url``).
         When both a path and a URL column exist, a non-empty path wins.
 

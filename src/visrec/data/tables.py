@@ -158,8 +158,24 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "movie",
     ),
     RATING: ("rating", "overall", "score", "stars", "starrating", "ratingvalue"),
-    TIMESTAMP: ("timestamp", "unixreviewtime", "time", "ts", "datetime", "date", "unixtime"),
+    # reviewTime: Amazon's "09 1, 2016" date, the time of a table made from the JSON
+    TIMESTAMP: (
+        "timestamp",
+        "unixreviewtime",
+        "reviewtime",
+        "time",
+        "ts",
+        "datetime",
+        "date",
+        "unixtime",
+    ),
 }
+
+
+def is_item_header(name: str) -> bool:
+    """True when ``name`` is a header the loader takes for the item column (``item_id``,
+    ``asin``, ``itemId``, ...): a one-column id list may start with one."""
+    return name.strip().lower() == ITEM or _norm(name) in ALIASES[ITEM]
 
 
 def _match_columns(

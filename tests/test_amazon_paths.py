@@ -1,0 +1,112 @@
+"""Every command on Amazon-shaped input: asin / reviewerID ids, the 2018 field names,
+repeated reviews, headers named after Amazon's fields."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.cli import main
+from visrec.commands.recommend import read_candidates
+from visrec.data.amazon import load_amazon_reviews
+from visrec.data.images_index import load_manifest
+from visrec.data.tables import load_interactions
+from visrec.embed.store import ItemVectors, write_vectors
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "amazon"
+
+
+def _review(asin: str, user: str, t: int, overall: float = 5.0) -> dict[str, object]:
+    day = pd.Timestamp(t, unit="s")
+    return {
+        "overall": overall,
+        "verified": True,
+        "reviewTime": f"{day.month:02d} {day.day}, {day.year}",
+        "reviewerID": user,
+        "asin": asin,
+        "style": {"Size:": " Large", "Color:": " Black"},
+        "reviewText": "fits well, nice colour",
+        "unixReviewTime": t,
+        "vote": "1,234",
+    }
+
+
+def _shop(tmp_path: Path) -> tuple[Path, Path]:
+    """An Amazon review file (8 users x asins B0..B5, times at midnight UTC as in the
+    real files, the first five reviews repeated) and vectors for B0..B5 and unseen B9."""
+    recs = []
+    for u in range(8):
+        for k in range(3):
+            recs.append(_review(f"B{(u + k) % 6}", f"A{u}X", 86_400 * (16_204 + u + k)))
+    recs += recs[:5]  # the 5-core files repeat reviews
+    path = tmp_path / "Shop_5.json.gz"
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in recs).encode()))
+    ids = [f"B{i}" for i in range(6)] + ["B9"]
+    vec = np.random.default_rng(0).normal(size=(len(ids), 4)).astype(np.float32)
+    vectors = tmp_path / "v.parquet"
+    write_vectors(vectors, ItemVectors(np.asarray(ids), vec, np.ones(len(ids), bool)))
+    return path, vectors
+
+
+# ------------------------------------------------------------------ recommend --items
+@pytest.mark.parametrize("header", ["asin", "ASIN", "itemId", "product_id", "item_id"])
+def test_candidates_file_header_named_after_the_item_column_is_not_an_item(
+    tmp_path: Path, header: str
+) -> None:
+    cands = tmp_path / "c.csv"
+    cands.write_text(f"{header}\nB0000530HU\nB00006L9LC\n")
+    assert read_candidates(str(cands)) == ["B0000530HU", "B00006L9LC"]
+
+
+def test_candidates_header_only_on_the_first_line(tmp_path: Path) -> None:
+    cands = tmp_path / "c.txt"
+    cands.write_text("B01\nasin\n")
+    assert read_candidates(str(cands)) == ["B01", "asin"]
+
+
+def test_recommend_with_an_asin_headed_candidates_file(tmp_path: Path) -> None:
+    reviews, vectors = _shop(tmp_path)
+    model, recs = tmp_path / "m", tmp_path / "recs.csv"
+    cands = tmp_path / "cands.csv"
+    cands.write_text("asin\nB0\nB1\nB9\n")
+    args = ["--param=epochs=3", "--param=factors=4"]
+    train = ["train", "--model", "visual-cf", "--interactions", str(reviews)]
+    assert main([*train, "--vectors", str(vectors), "-o", str(model), *args]) == 0
+    assert main(["recommend", str(model), "-o", str(recs), "--items", str(cands)]) == 0
+    out = pd.read_csv(recs, dtype={"user_id": str, "item_id": str})
+    assert set(out["item_id"]) <= {"B0", "B1", "B9"}
+    assert sorted(out["user_id"].unique()) == [f"A{u}X" for u in range(8)]
+
+
+# ------------------------------------------------------------ reviewTime as the time
+def test_review_time_header_is_the_timestamp(tmp_path: Path) -> None:
+    reviews, _ = _shop(tmp_path)
+    amazon = load_amazon_reviews(reviews).frame
+    table = tmp_path / "train.csv"
+    pd.DataFrame({
+        "reviewerID": amazon["user_id"], "asin": amazon["item_id"],
+        "overall": amazon["rating"],
+        "reviewTime": [_review("x", "y", int(t))["reviewTime"] for t in amazon["timestamp"]],
+    }).to_csv(table, index=False)  # fmt: skip
+    frame = load_interactions(table).frame
+    assert list(frame.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert frame["timestamp"].tolist() == amazon["timestamp"].tolist()
+
+
+def test_unix_review_time_wins_over_review_time(tmp_path: Path) -> None:
+    table = tmp_path / "train.csv"
+    table.write_text('reviewTime,reviewerID,asin,unixReviewTime\n"09 1, 2016",A1,B1,7\n')
+    assert load_interactions(table).frame["timestamp"].tolist() == [7]
+
+
+# ------------------------------------------------------------------- embed manifest
+def test_manifest_keyed_by_asin(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    man = tmp_path / "m.csv"
+    man.write_text("asin,path\n0000031852,a.jpg\n")
+    assert load_manifest(man) == {"0000031852": str(tmp_path / "a.jpg")}
