@@ -135,3 +135,68 @@ def test_rating_eval_counts_a_repeated_review_once(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(
         res.table.drop(columns="fit_seconds"), expect.table.drop(columns="fit_seconds")
     )
+
+
+# ------------------------------------------------- a folder of Amazon review files
+def _two_categories(tmp_path: Path) -> Path:
+    """A folder with two categories' review files (as the tutorial combined), a meta
+    file that is not reviews, and the vectors one level up."""
+    folder = tmp_path / "amazon"
+    folder.mkdir()
+    reviews, _ = _shop(tmp_path)
+    reviews.rename(folder / "Shop_5.json.gz")
+    other = [_review(f"C{i % 3}", f"Z{i}", 86_400 * (16_300 + i)) for i in range(8)]
+    (folder / "Other_5.json").write_text("".join(json.dumps(r) + "\n" for r in other))
+    (folder / "meta_Shop.json").write_text(json.dumps({"asin": "B0", "title": "t"}) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("ids_only", [False, True])
+def test_folder_of_review_files_is_one_table(tmp_path: Path, ids_only: bool) -> None:
+    folder = _two_categories(tmp_path)
+    got = load_interactions(folder, ids_only=ids_only)
+    files = [folder / "Other_5.json", folder / "Shop_5.json.gz"]
+    want = load_amazon_reviews(files, ids_only=ids_only)
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert got.files == [str(f) for f in files]
+    assert len(got.frame) == 8 + 29
+
+
+def test_folder_without_review_files_still_says_what_it_looked_for(tmp_path: Path) -> None:
+    (tmp_path / "meta_Shop.json").write_text(json.dumps({"asin": "B0"}) + "\n")
+    with pytest.raises(Exception, match="folder has no interactions file"):
+        load_interactions(tmp_path)
+
+
+def test_commands_on_a_folder_of_review_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _two_categories(tmp_path)
+    vectors = tmp_path / "v.parquet"
+    assert main(["data", "summary", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "Other" in out and "Shop" in out and "37" in out
+    model, recs = tmp_path / "m", tmp_path / "recs.csv"
+    fast = ["--param=epochs=3", "--param=factors=4"]
+    argv = ["train", "--model", "bpr", "--interactions", str(folder), "-o", str(model), *fast]
+    assert main(argv) == 0
+    assert main(["recommend", str(model), "-o", str(recs)]) == 0
+    users = set(pd.read_csv(recs, dtype=str)["user_id"])
+    assert users == {f"A{u}X" for u in range(8)} | {f"Z{u}" for u in range(8)}
+    ev = ["evaluate", "--interactions", str(folder), "--vectors", str(vectors)]
+    assert main([*ev, "--models", "popularity", "--seeds", "1", "--quiet"]) == 0
+    assert "protocol warm" in capsys.readouterr().out
+
+
+def test_train_resume_key_sees_each_review_file_of_a_folder(tmp_path: Path) -> None:
+    import argparse
+    import os
+
+    from visrec.commands.train import _fit_key
+
+    folder = _two_categories(tmp_path)
+    args = argparse.Namespace(model="bpr", interactions=str(folder), vectors=None)
+    before = _fit_key(args, {})
+    st = (folder / "Other_5.json").stat()
+    os.utime(folder / "Other_5.json", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert _fit_key(args, {}) != before

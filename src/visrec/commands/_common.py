@@ -26,7 +26,7 @@ BAD_LINES_SHOWN = 3
 
 INTERACTIONS_HELP = (
     "interactions: CSV/TSV/Parquet with user_id,item_id[,rating,timestamp], "
-    "MovieLens u.data, Amazon reviews .json.gz"
+    "MovieLens u.data, Amazon reviews .json.gz (or a folder of them: one table)"
 )
 
 

@@ -243,19 +243,19 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     from importlib.metadata import version
 
     from visrec import __version__
-    from visrec.data.tables import INTERACTION_FILES
-    from visrec.data.text_files import resolve_folder
+    from visrec.data.tables import interaction_sources
 
     def stamp(path: str | None) -> list[Any] | None:
         if not path:
             return None
         top = Path(path).resolve()
-        if top.is_dir():
-            # the file load_interactions reads there: editing it leaves the folder's
-            # own times alone, and the rest of the folder (images) does not matter
-            top = resolve_folder(top, INTERACTION_FILES, "interactions")
-        st = top.stat()
-        return [str(top), st.st_size, st.st_mtime_ns]
+        if not top.is_dir():
+            st = top.stat()
+            return [str(top), st.st_size, st.st_mtime_ns]
+        # the files load_interactions reads there (one table, or a folder of Amazon
+        # review files): editing one leaves the folder's own times alone, and the rest
+        # of the folder (images) does not matter
+        return [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in interaction_sources(top)]
 
     what = {
         "model": args.model,

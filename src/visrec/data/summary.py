@@ -2,8 +2,9 @@
 
 Paths are grouped into sections: all Amazon review files form one table (as the
 loaders combine them), all Amazon meta files another, and every other path (a
-MovieLens-style folder, ``u.data``, a CSV/TSV/parquet table, an image folder) is its own
-section. Each section is a plain dict (JSON-ready) that :func:`format_summary` prints.
+MovieLens-style folder, ``u.data``, a CSV/TSV/parquet table, an image folder, a folder of
+Amazon review files) is its own section. Each section is a plain dict (JSON-ready) that
+:func:`format_summary` prints.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_revie
 from visrec.data.images_index import IMAGE_SUFFIXES, find_images
 from visrec.data.interactions import ITEM, RATING, USER
 from visrec.data.item_tables import ITEM_FILES, load_item_table
-from visrec.data.tables import INTERACTION_FILES, LoadResult, is_json_file, load_interactions
+from visrec.data.tables import (
+    INTERACTION_FILES,
+    LoadResult,
+    amazon_review_files,
+    is_json_file,
+    load_interactions,
+)
 from visrec.data.text_files import PathLike, sniff_sep, split_first
 from visrec.errors import VisrecError
 
@@ -158,6 +165,9 @@ def _image_folder(p: Path) -> Path | None:
 
 def _summarize_folder(p: Path) -> dict[str, Any]:
     inter = next((p / n for n in INTERACTION_FILES if (p / n).is_file()), None)
+    reviews = amazon_review_files(p) if inter is None else []
+    if reviews:  # the one table load_interactions reads from this folder
+        return _summarize_reviews(load_amazon_reviews(reviews))
     items_file = next((p / n for n in ITEM_FILES if (p / n).is_file()), None)
     img_dir = _image_folder(p)
     images = find_images(img_dir) if img_dir is not None else {}

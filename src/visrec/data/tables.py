@@ -41,6 +41,40 @@ def is_json_file(path: PathLike) -> bool:
     return Path(path).name.lower().endswith(JSON_SUFFIXES)
 
 
+def amazon_review_files(folder: PathLike) -> list[Path]:
+    """The Amazon review files directly in ``folder`` (``.json[l][.gz]`` names, not
+    ``meta_*``), sorted by name: what ``load_interactions`` reads from a folder holding
+    no interactions table."""
+    return sorted(
+        (
+            c
+            for c in Path(folder).iterdir()
+            if c.is_file() and is_json_file(c) and not c.name.startswith("meta_")
+        ),
+        key=lambda c: c.name,
+    )
+
+
+def interaction_sources(path: PathLike) -> list[Path]:
+    """The files ``load_interactions(path)`` reads: ``path`` itself, or for a folder the
+    first of ``INTERACTION_FILES`` in it, else its Amazon review files (all of them, as
+    one table).
+
+    Raises
+    ------
+    VisrecError
+        A folder holding none of those, naming what was looked for and what is there.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        return [p]
+    if not any((p / n).is_file() for n in INTERACTION_FILES):
+        reviews = amazon_review_files(p)
+        if reviews:
+            return reviews
+    return [resolve_folder(p, INTERACTION_FILES, "interactions")]
+
+
 @dataclass(frozen=True)
 class BadRecord:
     """One input record that was not kept (or was repaired, see ``LoadResult.warnings``).
@@ -239,7 +273,9 @@ def load_interactions(
         accepted; common aliases such as ``userId``, ``movieId``, ``reviewerID``,
         ``asin``, ``overall``, ``unixReviewTime`` are recognised), a parquet file, a
         MovieLens ``u.data`` (tab-separated, no header) or ``ratings.dat`` (``::``),
-        a folder holding one of those, or an Amazon review file (``.json[.gz]``).
+        a folder holding one of those, an Amazon review file (``.json[.gz]``), or a
+        folder of Amazon review files (read together as one table, see
+        :func:`interaction_sources`).
         A headerless file of 2-4 numeric columns is read as user, item, rating,
         timestamp.
     sep : str, optional
@@ -265,7 +301,13 @@ def load_interactions(
     if not p.exists():
         raise FileNotFoundError(2, "No such file or directory", str(p))
     if p.is_dir():
-        p = resolve_folder(p, INTERACTION_FILES, "interactions")
+        sources = interaction_sources(p)
+        if len(sources) > 1 or is_json_file(sources[0]):
+            # Amazon's categories come one file each (the tutorial combined three)
+            from visrec.data.amazon import load_amazon_reviews
+
+            return load_amazon_reviews(sources, ids_only=ids_only)
+        p = sources[0]
     name = p.name.lower()
     if ids_only and (rating_col is not None or timestamp_col is not None):
         raise VisrecError(
