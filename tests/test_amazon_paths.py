@@ -200,3 +200,52 @@ def test_train_resume_key_sees_each_review_file_of_a_folder(tmp_path: Path) -> N
     st = (folder / "Other_5.json").stat()
     os.utime(folder / "Other_5.json", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     assert _fit_key(args, {}) != before
+
+
+# ----------------------------------------------- cluster --labels meta_<Category>.json
+def _meta(tmp_path: Path) -> Path:
+    rows = [
+        {"asin": f"B{i}", "title": f"t{i}", "main_cat": "Beauty" if i % 2 else "Fashion",
+         "category": ["Clothing", "Women"] if i % 2 == 0 else [], "imageURL": []}
+        for i in range(6)
+    ]  # fmt: skip
+    rows[3]["main_cat"] = ""
+    path = tmp_path / "meta_Shop.json"
+    path.write_text("\n".join(json.dumps(r, indent=1) for r in rows) + "\n")
+    return path
+
+
+def test_item_table_from_amazon_metadata(tmp_path: Path) -> None:
+    from visrec.data.item_tables import load_item_table
+
+    meta = _meta(tmp_path)
+    res = load_item_table(meta, id_col="asin", label_col="main_cat")
+    assert res.frame["item_id"].tolist() == ["B0", "B1", "B2", "B4", "B5"]
+    assert res.frame["main_cat"].tolist() == ["Fashion", "Beauty", "Fashion", "Fashion", "Beauty"]
+    assert res.frame["categories"].tolist() == ["Clothing > Women", "", "Clothing > Women",
+                                                "Clothing > Women", ""]  # fmt: skip
+    [bad] = res.bad  # B3: empty main_cat, on the line its object starts
+    start = meta.read_text().splitlines().index(' "asin": "B3",')  # 0-based: the "{" line
+    assert (bad.kind, bad.line, bad.file) == ("empty label", start, str(meta))
+
+
+def test_item_table_from_amazon_metadata_names_its_id_column(tmp_path: Path) -> None:
+    from visrec.data.item_tables import load_item_table
+    from visrec.errors import VisrecError
+
+    with pytest.raises(VisrecError, match="keyed by 'asin'"):
+        load_item_table(_meta(tmp_path), id_col="id", label_col="main_cat")
+    reviews, _ = _shop(tmp_path)
+    with pytest.raises(VisrecError, match="review file, not an item table"):
+        load_item_table(reviews, id_col="asin", label_col="category")
+
+
+def test_cluster_with_amazon_metadata_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, vectors = _shop(tmp_path)
+    argv = ["cluster", str(vectors), "--labels", str(_meta(tmp_path)), "--id-col", "asin"]
+    assert main([*argv, "--label-col", "main_cat", "--k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "left out 0 without an image and 2 without a label" in out  # B3 and B9
+    assert "Beauty" in out and "Fashion" in out

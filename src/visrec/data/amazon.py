@@ -338,7 +338,9 @@ def _review_problem(rec: dict[str, object]) -> tuple[str, str] | None:
     return None
 
 
-def load_amazon_meta(paths: PathLike | Sequence[PathLike]) -> LoadResult:
+def load_amazon_meta(
+    paths: PathLike | Sequence[PathLike], *, with_lines: bool = False
+) -> LoadResult:
     """Load Amazon metadata files (``meta_<Category>.json[.gz]``).
 
     Returns
@@ -349,6 +351,8 @@ def load_amazon_meta(paths: PathLike | Sequence[PathLike]) -> LoadResult:
         ``category`` breadcrumb list) and ``image_urls`` (``imageURLHighRes`` when
         non-empty, else ``imageURL``; list, empty when none). Records without an asin,
         unparsable JSON and repeated asins (first kept) are in ``bad``.
+        ``with_lines`` adds ``_line``, the line where each record's object starts (for
+        reports on records dropped later, e.g. an empty label).
     """
     scan = _JsonScan(_as_paths(paths))
     rows: list[dict[str, object]] = []
@@ -373,6 +377,7 @@ def load_amazon_meta(paths: PathLike | Sequence[PathLike]) -> LoadResult:
         cats = rec.get("category")
         rows.append(
             {
+                "_line": line,
                 ITEM: item,
                 "title": str(rec.get("title") or ""),
                 "category": category,
@@ -381,7 +386,8 @@ def load_amazon_meta(paths: PathLike | Sequence[PathLike]) -> LoadResult:
                 "image_urls": urls,
             }
         )
-    return scan.result(pd.DataFrame(rows, columns=list(META_COLUMNS)))
+    columns = ["_line", *META_COLUMNS] if with_lines else list(META_COLUMNS)
+    return scan.result(pd.DataFrame(rows, columns=columns))
 
 
 def is_meta_file(path: PathLike) -> bool:

@@ -1,8 +1,9 @@
 """Item-table loader: an item id plus attributes (category, title, ...) per row.
 
-CSV/TSV (separator sniffed), Parquet, and MovieLens ``u.item`` (pipe-separated,
-latin-1, 19 genre flags). Like the interactions loader it returns a
-:class:`~visrec.data.tables.LoadResult` that keeps every record it could not use.
+CSV/TSV (separator sniffed), Parquet, MovieLens ``u.item`` (pipe-separated,
+latin-1, 19 genre flags) and Amazon ``meta_<Category>.json[.gz]`` metadata. Like the
+interactions loader it returns a :class:`~visrec.data.tables.LoadResult` that keeps
+every record it could not use.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.interactions import ITEM
-from visrec.data.tables import BadRecord, LoadResult
+from visrec.data.tables import BadRecord, LoadResult, is_json_file
 from visrec.data.text_files import PathLike, read_text, resolve_folder, sniff_sep, split_rows
 from visrec.errors import VisrecError
 
@@ -54,7 +55,9 @@ def load_item_table(
         CSV/TSV/parquet with a header, e.g. fashion-products ``styles.csv``; or a
         MovieLens ``u.item`` (pipe-separated, latin-1, no header) or a folder holding
         it, which gives columns ``item_id``, ``title``, ``release_date``, ``genres``
-        (``|``-joined) and ``genre`` (the first listed genre).
+        (``|``-joined) and ``genre`` (the first listed genre); or an Amazon
+        ``meta_<Category>.json[.gz]`` (``id_col`` ``"asin"``), which gives the columns of
+        :func:`visrec.data.amazon.load_amazon_meta` with ``categories`` joined by " > ".
     id_col : str, default "id"
         Column with the item ids; renamed to ``item_id`` (str). Ignored for u.item.
     label_col : str, optional
@@ -77,6 +80,8 @@ def load_item_table(
         p = resolve_folder(p, ITEM_FILES, "item table")
     if p.name == "u.item":
         result = _load_ml_items(p)
+    elif is_json_file(p):
+        result = _load_meta_items(p, id_col)
     elif p.name.lower().endswith(".parquet"):
         df = pd.read_parquet(p)
         if id_col not in df.columns:
@@ -111,6 +116,24 @@ def load_item_table(
             result.frame = result.frame[~empty].reset_index(drop=True)
             result.bad.sort(key=lambda b: b.line)
     result.frame = result.frame.drop(columns="_line")
+    return result
+
+
+def _load_meta_items(p: Path, id_col: str) -> LoadResult:
+    """An Amazon ``meta_<Category>.json[.gz]`` file as an item table (``item_id`` =
+    asin; ``categories``, the record's breadcrumb list, joined with " > ")."""
+    from visrec.data.amazon import is_meta_file, load_amazon_meta
+
+    if not is_meta_file(p):
+        # a review file repeats each asin once per review: not one row per item
+        raise VisrecError(
+            f"{p}: an Amazon review file, not an item table; give the category's "
+            "meta_<Category>.json[.gz] or a CSV such as 'asin,category'"
+        )
+    if id_col not in ("asin", ITEM):
+        raise VisrecError(f"{p}: Amazon metadata is keyed by 'asin'; got id column {id_col!r}")
+    result = load_amazon_meta(p, with_lines=True)
+    result.frame["categories"] = [" > ".join(c) for c in result.frame["categories"]]
     return result
 
 
