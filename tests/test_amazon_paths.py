@@ -249,3 +249,23 @@ def test_cluster_with_amazon_metadata_labels(
     out = capsys.readouterr().out
     assert "left out 0 without an image and 2 without a label" in out  # B3 and B9
     assert "Beauty" in out and "Fashion" in out
+
+
+# --------------------------------------------------------- fetch SOURCE as a folder
+def test_fetch_sources_from_a_folder_of_amazon_files(tmp_path: Path) -> None:
+    from visrec.commands.fetch import collect_urls
+
+    folder = tmp_path / "amazon"
+    folder.mkdir()
+    rec = _review("B1", "A1", 86_400 * 16_204)
+    rec["image"] = ["https://x/r.jpg"]
+    (folder / "Shop_5.json").write_text(json.dumps(rec) + "\n")
+    meta = {"asin": "B1", "imageURLHighRes": ["https://x/p.jpg"]}
+    (folder / "meta_Shop.json").write_text(json.dumps(meta) + "\n")
+    (folder / "notes.txt").write_text("not a source\n")
+    urls, _ = collect_urls([str(folder)])
+    assert urls == {"B1_A1_1400025600": "https://x/r.jpg", "B1": "https://x/p.jpg"}
+    urls, _ = collect_urls([str(folder)], what="product-images")
+    assert urls == {"B1": "https://x/p.jpg"}
+    with pytest.raises(Exception, match="no Amazon review or meta files"):
+        collect_urls([str(tmp_path)])  # holds only the folder

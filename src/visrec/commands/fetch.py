@@ -47,7 +47,12 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("sources", nargs="+", metavar="SOURCE", help="review, meta or manifest files")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="review, meta or manifest files, or folders of review/meta files",
+    )
     p.add_argument("--cache", required=True, metavar="DIR", help="image cache folder")
     p.add_argument(
         "-o",
@@ -92,10 +97,25 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
     from visrec.data.images_index import load_manifest
     from visrec.data.tables import is_json_file
 
-    paths = [Path(s) for s in sources]
-    for p in paths:
+    paths: list[Path] = []
+    for s in sources:
+        p = Path(s)
         if not p.exists():
             raise FileNotFoundError(2, "No such file or directory", str(p))
+        if not p.is_dir():
+            paths.append(p)
+            continue
+        # a folder of Amazon files (one per category), as the other commands take it;
+        # --what picks the kind, so a folder holding both kinds fits either
+        found = sorted(c for c in p.iterdir() if c.is_file() and is_json_file(c))
+        if what is not None:
+            found = [c for c in found if is_meta_file(c) == (what == "product-images")]
+        if not found:
+            raise VisrecError(
+                f"{p}: folder holds no Amazon review or meta files (.json[l][.gz])"
+                + (f" for --what {what}" if what else "")
+            )
+        paths += found
     meta = [p for p in paths if is_json_file(p) and is_meta_file(p)]
     reviews = [p for p in paths if is_json_file(p) and not is_meta_file(p)]
     manifests = [p for p in paths if not is_json_file(p)]
