@@ -269,3 +269,18 @@ def test_fetch_sources_from_a_folder_of_amazon_files(tmp_path: Path) -> None:
     assert urls == {"B1": "https://x/p.jpg"}
     with pytest.raises(Exception, match="no Amazon review or meta files"):
         collect_urls([str(tmp_path)])  # holds only the folder
+
+
+# ------------------------------------------------------ data summary of a vectors file
+def test_data_summary_of_a_vectors_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vectors = tmp_path / "v.parquet"
+    has = np.array([True, True, False])
+    vec = np.ones((3, 5), np.float32) * has[:, None]
+    write_vectors(vectors, ItemVectors(np.asarray(["B1", "0012", "B3"]), vec, has,
+                                       {"backbone": "efficientnet-lite0"}))  # fmt: skip
+    assert main(["data", "summary", str(vectors)]) == 0
+    out = capsys.readouterr().out
+    assert "item vectors (efficientnet-lite0, 5 dimensions)" in out
+    assert "items with an image                      2  (66.7%)" in out

@@ -133,11 +133,35 @@ def _summarize_meta(res: LoadResult) -> dict[str, Any]:
 def _summarize_table(p: Path) -> dict[str, Any]:
     if p.name in ITEM_FILES:
         return _summarize_items(_load_items_guess(p))
+    if p.name.lower().endswith(".parquet"):
+        vectors = _summarize_vectors(p)
+        if vectors is not None:
+            return vectors
     # Amazon review files never get here: summarize() groups them into one section.
     res = load_interactions(p)
     out = _base("interactions", res)
     out.update(_interaction_counts(res.frame))
     return out
+
+
+def _summarize_vectors(p: Path) -> dict[str, Any] | None:
+    """A ``visrec embed`` vectors file (None for other Parquet): read as interactions it
+    failed with "cannot tell which column holds the user ids"."""
+    from visrec.embed.store import is_foreign_file, read_vectors
+
+    if is_foreign_file(p):
+        return None
+    iv = read_vectors(p)
+    return {
+        "kind": "item vectors",
+        "files": [str(p)],
+        "formats": {str(p): "parquet"},
+        "backbone": str(iv.meta.get("backbone", "unknown backbone")),
+        "dim": iv.dim,
+        "items": len(iv),
+        "items_with_image": int(iv.has_image.sum()),
+        "bad": {"count": 0, "by_kind": {}, "first": []},
+    }
 
 
 def _summarize_items(res: LoadResult) -> dict[str, Any]:
@@ -238,6 +262,15 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
         where = s.get("folder") or ", ".join(s["files"])
         fmts = sorted(set(s.get("formats", {}).values()))
         lines.append(f"== {where}")
+        if s["kind"] == "item vectors":
+            lines.append(f"   item vectors ({s['backbone']}, {s['dim']} dimensions)")
+            lines.append(f"   {'items':<32}{s['items']:>10,}")
+            lines.append(
+                f"   {'items with an image':<32}{s['items_with_image']:>10,}  "
+                + _pct(s["items_with_image"], s["items"])
+            )
+            blocks.append("\n".join(lines))
+            continue
         lines.append(f"   {s['kind']}" + (f"; {', '.join(fmts)}" if fmts else ""))
 
         def row(label: str, value: int, total: int | None = None, out: list[str] = lines) -> None:
