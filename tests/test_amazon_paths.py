@@ -272,9 +272,7 @@ def test_fetch_sources_from_a_folder_of_amazon_files(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------ data summary of a vectors file
-def test_data_summary_of_a_vectors_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_data_summary_of_a_vectors_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     vectors = tmp_path / "v.parquet"
     has = np.array([True, True, False])
     vec = np.ones((3, 5), np.float32) * has[:, None]
