@@ -282,3 +282,19 @@ def test_data_summary_of_a_vectors_file(tmp_path: Path, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "item vectors (efficientnet-lite0, 5 dimensions)" in out
     assert "items with an image                      2  (66.7%)" in out
+
+
+# ------------------------------------------------- evaluate on a small catalogue
+def test_evaluate_says_when_k_covers_every_candidate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AMAZON_FASHION_5 cold-items: 5 candidates, so Recall@20 = HitRate@20 = 1.000 for
+    every model, popularity included; the table alone reads as a perfect score."""
+    reviews, vectors = _shop(tmp_path)
+    argv = ["evaluate", "--interactions", str(reviews), "--vectors", str(vectors)]
+    argv += ["--models", "popularity", "--seeds", "1", "--quiet", "--protocol", "cold-items"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "1 candidate(s) <= --k 20: Recall@20 and HitRate@20 are 1 for any ranking" in err
+    assert main([*argv, "--protocol", "warm", "--k", "3"]) == 0  # 6 candidates
+    assert "are 1 for any ranking" not in capsys.readouterr().err
