@@ -2,7 +2,9 @@
 
 Both models are trained in one run on the same split with the same factors and epochs
 (Cornac: ``k``, ``k2``, ``n_epochs``, learning rate 0.005, its default batch of 100;
-ours: ``factors``, ``visual_factors``, ``epochs``, its defaults otherwise), and both are
+ours: ``factors``, ``visual_factors``, ``epochs``, its defaults otherwise, except that
+its fine-tuning epochs of the free terms, which come on top of ``epochs``, are off
+unless ``--finetune-epochs N`` is given, so that both train the same number), and both are
 scored by visrec's metrics (AUC, Recall@K, NDCG@K over all candidates except the
 user's training items). Cornac is a benchmark-only dependency (``pip install
 'visrec[bench]'``); the visrec package never imports it.
@@ -144,6 +146,7 @@ def run_split(split: Split, iv: ItemVectors, args: argparse.Namespace) -> dict[s
         factors=args.k,
         visual_factors=args.k2,
         epochs=args.epochs,
+        finetune_epochs=args.finetune_epochs,
         random_state=args.seed,
     )
     t0 = time.perf_counter()
@@ -185,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MovieLens-100K posters folder")
     p.add_argument("--vectors", default=None, help="item vectors Parquet (default: embed posters)")
     p.add_argument("--epochs", type=int, default=30)
+    p.add_argument(
+        "--finetune-epochs",
+        type=int,
+        default=0,
+        help="our VBPR's extra epochs on the free terms alone (default 0: same epochs as Cornac)",
+    )
     p.add_argument("--k", type=int, default=10, help="latent factors (gamma)")
     p.add_argument("--k2", type=int, default=10, help="visual factors (theta)")
     p.add_argument("--seed", type=int, default=0, help="split and initialisation seed")

@@ -319,6 +319,26 @@ class TestVBPR(NewItemContract):
     def test_bad_dropout(self, data: tuple[Interactions, ItemVectors]) -> None:
         with pytest.raises(VisrecError, match="item_dropout"):
             self.make(item_dropout=1.0).fit(*data)
+        with pytest.raises(VisrecError, match="finetune_epochs must be >= 0"):
+            self.make(finetune_epochs=-1).fit(*data)
+
+    def test_finetuning_trains_only_the_free_terms(
+        self, data: tuple[Interactions, ItemVectors]
+    ) -> None:
+        # the visual terms are frozen: new items score exactly as without fine-tuning,
+        # while the free terms (and so known items' scores) move
+        plain = self.make(finetune_epochs=0).fit(*data)
+        tuned = self.make(finetune_epochs=5).fit(*data)
+        for attr in ("user_visual_factors_", "projection_", "visual_bias_", "item_visual_"):
+            np.testing.assert_array_equal(getattr(tuned, attr), getattr(plain, attr))
+        users = np.arange(N_USERS)
+        new = group_vectors(np.array([False, True]), np.random.default_rng(5))
+        np.testing.assert_array_equal(
+            tuned.score_new_items(users, new), plain.score_new_items(users, new)
+        )
+        for attr in ("user_factors_", "item_factors_", "item_bias_"):
+            assert not np.array_equal(getattr(tuned, attr), getattr(plain, attr)), attr
+        assert not np.array_equal(tuned.score(users), plain.score(users))
 
 
 class TestVisualCF(NewItemContract):
@@ -493,7 +513,7 @@ def test_lazy_adam_fit_learns_the_checkerboard(
     monkeypatch.setattr(_train, "_optimizers", spy)
     inter, vec = checkerboard()
     m = make_model(name, **FAST[name]).fit(inter, vec if name != "bpr" else None)
-    assert chosen == [True]
+    assert chosen == [True] * (2 if name == "vbpr" else 1)  # vbpr: + its fine-tuning
     top, _ = m.recommend(np.arange(N_USERS), n=4)
     own = (top >= 10) == (np.arange(N_USERS) >= N_USERS // 2)[:, None]
     assert own.all()

@@ -92,6 +92,26 @@ def test_interrupted_fit_resumes_to_the_same_arrays(
         np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
 
 
+def test_vbpr_interrupted_in_its_finetuning_resumes_to_the_same_arrays(
+    data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # two fits in one: the main epochs, then the free terms alone, each with its state
+    inter, iv = data
+    params = {"epochs": 4, "finetune_epochs": 5, "batch_size": 64}
+    whole = make_model("vbpr", **params).fit(inter, iv)
+    notes: list[str] = []
+    # main epochs 1-4 done (1-3 saved), fine-tuning epochs 1-2 done and saved, 3rd stopped
+    _fit_interrupted(monkeypatch, tmp_path, "key", 7, "vbpr", params, inter, iv)
+    with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
+        resumed = make_model("vbpr", **params).fit(inter, iv)
+    assert notes == [
+        f"resuming vbpr at epoch 4 of 4 (from {tmp_path / 'vbpr.pt'})",
+        f"resuming vbpr-finetune at epoch 3 of 5 (from {tmp_path / 'vbpr-finetune.pt'})",
+    ]
+    for attr in resumed._array_attrs:
+        np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
+
+
 def test_other_key_or_damaged_file_starts_over(
     data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -323,15 +323,17 @@ def _lazy_rows(module: torch.nn.Module, batch_size: int) -> bool:
 
 
 def _optimizers(module: torch.nn.Module, lr: float, lazy: bool) -> list[torch.optim.Optimizer]:
-    """Adam on everything, or (``lazy``) ``SparseAdam`` on the row tables and Adam on
-    the rest (e.g. VBPR's ``E`` and ``beta'``)."""
+    """Adam on every trainable parameter, or (``lazy``) ``SparseAdam`` on the row
+    tables and Adam on the rest (e.g. VBPR's ``E`` and ``beta'``). Frozen parameters
+    (``requires_grad`` off, as in VBPR's fine-tuning) get no optimizer state."""
     import torch
 
+    trainable = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
     if not lazy:
-        return [torch.optim.Adam(module.parameters(), lr=lr)]
+        return [torch.optim.Adam([p for _, p in trainable], lr=lr)]
     names = set(getattr(module, "row_tables", ()))
-    tables = [p for n, p in module.named_parameters() if n in names]
-    dense = [p for n, p in module.named_parameters() if n not in names]
+    tables = [p for n, p in trainable if n in names]
+    dense = [p for n, p in trainable if n not in names]
     opts: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(tables, lr=lr)]
     if dense:
         opts.append(torch.optim.Adam(dense, lr=lr))
