@@ -61,6 +61,7 @@ def load_interactions_frame(
     *,
     min_rating: float | None = None,
     ids_only: bool = False,
+    keep_time: bool = False,
     log: Callable[[str], None] = print,
 ) -> pd.DataFrame:
     """An interactions file as a frame with canonical columns, reporting what was dropped.
@@ -77,6 +78,9 @@ def load_interactions_frame(
     ids_only : bool, default False
         Read only the user and item ids (implicit feedback: every row is a positive, so
         a blank or malformed rating/timestamp field must not drop it).
+    keep_time : bool, default False
+        With ``ids_only``, read the timestamp too (a split by time needs it; a row
+        without one is still skipped and reported).
     log : callable, default print
         Receives the report lines: records skipped by the loader (counts per kind and
         the first few as ``file:line: reason``) and the ``--min-rating`` filter.
@@ -98,7 +102,7 @@ def load_interactions_frame(
         raise VisrecError(f"interactions file {str(path)!r} does not exist")
     if ids_only and min_rating is not None:
         raise VisrecError("--min-rating needs the rating column; it cannot be used on ids only")
-    loaded = load_interactions(path, ids_only=ids_only)
+    loaded = load_interactions(path, ids_only=ids_only, keep_time=keep_time)
     if loaded.n_bad:
         log(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(BAD_LINES_SHOWN))
     frame = loaded.frame

@@ -138,11 +138,15 @@ def run(args: argparse.Namespace) -> int:
     params = parse_model_params(args.param, names)
     specs = [(n, params.get(n, {})) for n in names]
     _check_params(specs)
-    # implicit feedback: unless ratings (--min-rating) or times (--protocol time) are
-    # needed, a blank rating/timestamp field must not cost the row
-    ids_only = args.min_rating is None and args.protocol != "time"
+    # implicit feedback: unless ratings are needed (--min-rating), a blank rating field
+    # must not cost the row, nor a blank time unless the split is by time
+    ids_only = args.min_rating is None
     frame = load_interactions_frame(
-        args.interactions, min_rating=args.min_rating, ids_only=ids_only, log=log
+        args.interactions,
+        min_rating=args.min_rating,
+        ids_only=ids_only,
+        keep_time=ids_only and args.protocol == "time",
+        log=log,
     )
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:

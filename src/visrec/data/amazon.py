@@ -207,7 +207,7 @@ class _JsonScan:
 
 
 def load_amazon_reviews(
-    paths: PathLike | Sequence[PathLike], *, ids_only: bool = False
+    paths: PathLike | Sequence[PathLike], *, ids_only: bool = False, keep_time: bool = False
 ) -> LoadResult:
     """Load one or more Amazon review files into one table.
 
@@ -220,6 +220,9 @@ def load_amazon_reviews(
         Read only reviewerID and asin: ``overall`` and the review time are not looked
         at, so a record with a missing or null rating (or no time) is kept, as an
         implicit-feedback positive.
+    keep_time : bool, default False
+        With ``ids_only``, also read the review time (``timestamp``), for a split by
+        time: a record without a usable time is in ``bad``, one without a rating is kept.
 
     Returns
     -------
@@ -232,20 +235,19 @@ def load_amazon_reviews(
         review photo URLs, empty when none) and ``category`` (from the file name).
         Records with a missing/null/non-numeric rating, a missing reviewerID or asin,
         no usable time, or unparsable JSON are in ``bad`` with file and line.
-        With ``ids_only`` the columns are ``user_id`` and ``item_id`` only, and only
-        records without a reviewerID or asin (or unparsable ones) are in ``bad``.
+        With ``ids_only`` the columns are ``user_id`` and ``item_id`` only (and
+        ``timestamp`` with ``keep_time``), and only records without a reviewerID or asin
+        (or a usable time, with ``keep_time``), or unparsable ones, are in ``bad``.
     """
     scan = _JsonScan(_as_paths(paths))
     if ids_only:
-        return scan.result(_review_ids(scan))
+        return scan.result(_review_ids(scan, keep_time))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
     seen: dict[str, int] = {}
     for r in _checked_reviews(scan, _review_problem):
         ts = _review_time(r.rec)
         if ts is None:
-            scan.bad.append(
-                BadRecord(r.where, r.line, "missing time", "no usable unixReviewTime or reviewTime")
-            )
+            scan.bad.append(_no_time(r))
             continue
         key = f"{r.item}_{r.user}_{ts}"
         k = seen.get(key, 0) + 1
@@ -273,14 +275,32 @@ def load_amazon_reviews(
     return scan.result(frame)
 
 
-def _review_ids(scan: _JsonScan) -> pd.DataFrame:
-    """``user_id``/``item_id`` of every review that has both (``ids_only``)."""
+def _review_ids(scan: _JsonScan, keep_time: bool = False) -> pd.DataFrame:
+    """``user_id``/``item_id`` (and ``timestamp`` with ``keep_time``) of every review that
+    has them (``ids_only``)."""
     users: list[str] = []
     items: list[str] = []
+    times: list[int] = []
     for r in _checked_reviews(scan, _id_problem):
+        if keep_time:
+            ts = _review_time(r.rec)
+            if ts is None:
+                scan.bad.append(_no_time(r))
+                continue
+            times.append(ts)
         users.append(r.user)
         items.append(r.item)
-    return pd.DataFrame({USER: pd.Series(users, dtype=str), ITEM: pd.Series(items, dtype=str)})
+    cols: dict[str, pd.Series] = {
+        USER: pd.Series(users, dtype=str),
+        ITEM: pd.Series(items, dtype=str),
+    }
+    if keep_time:
+        cols[TIMESTAMP] = pd.Series(times, dtype="int64")
+    return pd.DataFrame(cols)
+
+
+def _no_time(r: _Review) -> BadRecord:
+    return BadRecord(r.where, r.line, "missing time", "no usable unixReviewTime or reviewTime")
 
 
 class _Review(NamedTuple):

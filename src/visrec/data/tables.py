@@ -263,6 +263,7 @@ def load_interactions(
     rating_col: str | None = None,
     timestamp_col: str | None = None,
     ids_only: bool = False,
+    keep_time: bool = False,
 ) -> LoadResult:
     """Load a user-item interactions table.
 
@@ -288,12 +289,16 @@ def load_interactions(
         rating or timestamp does not drop the row (``rating_col``/``timestamp_col``
         cannot be combined with it). Amazon review files keep records with a missing
         ``overall`` or time.
+    keep_time : bool, default False
+        With ``ids_only``, read the timestamp too (for a split by time): a row without a
+        usable time is still dropped and reported, one without a usable rating is not.
 
     Returns
     -------
     LoadResult
         ``frame`` has ``user_id`` and ``item_id`` (str), and when present (and not
-        ``ids_only``) ``rating`` (float64) and ``timestamp`` (int64 seconds). Rows with a
+        ``ids_only``) ``rating`` (float64) and ``timestamp`` (int64 seconds; also with
+        ``ids_only`` and ``keep_time``). Rows with a
         wrong field count, an empty id, a non-numeric rating or timestamp are in ``bad``
         with line numbers.
     """
@@ -306,10 +311,12 @@ def load_interactions(
             # Amazon's categories come one file each (the tutorial combined three)
             from visrec.data.amazon import load_amazon_reviews
 
-            return load_amazon_reviews(sources, ids_only=ids_only)
+            return load_amazon_reviews(sources, ids_only=ids_only, keep_time=keep_time)
         p = sources[0]
     name = p.name.lower()
-    if ids_only and (rating_col is not None or timestamp_col is not None):
+    if keep_time and not ids_only:
+        raise VisrecError(f"{p}: keep_time only applies with ids_only (the time is read anyway)")
+    if ids_only and (rating_col is not None or (timestamp_col is not None and not keep_time)):
         raise VisrecError(
             f"{p}: ids_only reads only the user and item columns; "
             f"rating_col={rating_col!r}, timestamp_col={timestamp_col!r} would be ignored"
@@ -318,9 +325,9 @@ def load_interactions(
     if is_json_file(p):
         from visrec.data.amazon import load_amazon_reviews
 
-        return load_amazon_reviews(p, ids_only=ids_only)
+        return load_amazon_reviews(p, ids_only=ids_only, keep_time=keep_time)
     if name.endswith(".parquet"):
-        return _load_parquet_interactions(p, explicit, ids_only)
+        return _load_parquet_interactions(p, explicit, ids_only, keep_time)
 
     text = read_text(p)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
@@ -359,7 +366,8 @@ def load_interactions(
 
     if ids_only:
         # The other fields still count towards the row's field count.
-        cols = {c: j for c, j in cols.items() if c in (USER, ITEM)}
+        kept = (USER, ITEM, TIMESTAMP) if keep_time else (USER, ITEM)
+        cols = {c: j for c, j in cols.items() if c in kept}
     skip = 0 if headerless else 1
     fast = _fast_parse(text, sep, cols, n_expected, skip, where)
     result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
@@ -509,7 +517,7 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_parquet_interactions(
-    p: Path, explicit: dict[str, str | None], ids_only: bool = False
+    p: Path, explicit: dict[str, str | None], ids_only: bool = False, keep_time: bool = False
 ) -> LoadResult:
     try:
         df = pd.read_parquet(p)
@@ -518,7 +526,9 @@ def _load_parquet_interactions(
     where = str(p)
     cols = _match_columns([str(c) for c in df.columns], explicit, where)
     # Reuse the text path's validation: parquet rows become string fields.
-    wanted = (USER, ITEM) if ids_only else (USER, ITEM, RATING, TIMESTAMP)
+    wanted: tuple[str, ...] = (USER, ITEM, RATING, TIMESTAMP)
+    if ids_only:
+        wanted = (USER, ITEM, TIMESTAMP) if keep_time else (USER, ITEM)
     names = [c for c in wanted if c in cols]
     sub = df.iloc[:, [cols[c] for c in names]].copy()
     for c in sub.columns[:2]:
