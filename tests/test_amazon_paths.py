@@ -348,3 +348,13 @@ def test_amazon_null_overall_is_a_positive_with_its_time(tmp_path: Path) -> None
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))
     res = load_interactions(path, ids_only=True, keep_time=True)
     assert [(b.line, b.kind) for b in res.bad] == [(2, "missing time")]
+
+
+def test_cold_items_with_no_matching_vector_says_why(tmp_path: Path) -> None:
+    """Vectors keyed by review_id (review photos) against asins: nothing is eligible."""
+    from visrec.errors import VisrecError
+    from visrec.evaluation.protocols import cold_items_split
+
+    frame = pd.DataFrame({"user_id": ["A1", "A1", "A2"], "item_id": ["B1", "B2", "B1"]})
+    with pytest.raises(VisrecError, match=r"0 eligible items \(of the 2 items, those with an"):
+        cold_items_split(frame, eligible_items=["B1_A1_1400025600"])

@@ -248,8 +248,14 @@ def cold_items_split(
         pool = items
     n_hold = int(np.floor(test_ratio * len(pool)))
     if n_hold < 1 or n_hold >= len(items):
+        # eligible = has an image vector: 0 of them usually means ids spelt differently
+        which = (
+            f" (of the {len(items):,} items, those with an image vector)"
+            if eligible_items is not None
+            else ""
+        )
         raise VisrecError(
-            f"cold-items split: {len(pool)} eligible items x test_ratio {test_ratio} "
+            f"cold-items split: {len(pool)} eligible items{which} x test_ratio {test_ratio} "
             f"gives {n_hold} held-out items; need at least 1 and fewer than all {len(items)}"
         )
     rng = np.random.default_rng(seed)
