@@ -63,6 +63,12 @@ def test_candidates_file_header_named_after_the_item_column_is_not_an_item(
     assert read_candidates(str(cands)) == ["B0000530HU", "B00006L9LC"]
 
 
+def test_candidates_header_quoted_by_a_csv_writer(tmp_path: Path) -> None:
+    cands = tmp_path / "c.csv"
+    pd.Series(["B01", "0012"], name="item_id").to_csv(cands, index=False, quoting=1)
+    assert read_candidates(str(cands)) == ["B01", "0012"]
+
+
 def test_candidates_header_only_on_the_first_line(tmp_path: Path) -> None:
     cands = tmp_path / "c.txt"
     cands.write_text("B01\nasin\n")

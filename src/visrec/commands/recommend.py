@@ -81,7 +81,7 @@ def read_candidates(path: str) -> list[str]:
         fields = next(csv.reader([text])) if quoted else [text]
         item = fields[0].strip() if len(fields) == 1 else text
         # an unskipped 'asin' header became a candidate ranked in every user's list
-        if not item or (lineno == 1 and not quoted and is_item_header(item)):
+        if not item or (lineno == 1 and is_item_header(item)):
             continue
         if len(fields) != 1 or (not quoted and ("," in item or "\t" in item)):
             raise VisrecError(
