@@ -364,3 +364,11 @@ def test_cold_items_with_no_matching_vector_says_why(tmp_path: Path) -> None:
     frame = pd.DataFrame({"user_id": ["A1", "A1", "A2"], "item_id": ["B1", "B2", "B1"]})
     with pytest.raises(VisrecError, match=r"0 eligible items \(of the 2 items, those with an"):
         cold_items_split(frame, eligible_items=["B1_A1_1400025600"])
+
+
+def test_knn_rating_says_how_many_rows_repeat_a_review(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reviews, vectors = _shop(tmp_path)
+    assert main(["knn-rating", "--interactions", str(reviews), "--vectors", str(vectors)]) == 0
+    assert "5 of 29 rows repeat an earlier row's (user, item)" in capsys.readouterr().out

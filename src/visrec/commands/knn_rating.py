@@ -124,6 +124,14 @@ def run(args: argparse.Namespace) -> int:
     frame, vecs, _, notes = ratings_with_vectors(
         frame, args.vectors, args.key_col, args.include_missing
     )
+    n_rep = int(frame.duplicated(["user_id", "item_id"]).sum())
+    if n_rep:
+        # the 5-core files list some reviews more than once (All_Beauty_5: 1,177)
+        notes.append(
+            f"{n_rep:,} of {len(frame):,} rows repeat an earlier row's (user, item); the "
+            "tutorial's row split can train on a copy of a test row (visrec rating-eval "
+            "counts each pair once)"
+        )
     for line in notes:
         print(line)
     if len(frame) < 2:
