@@ -301,8 +301,11 @@ def test_evaluate_says_when_k_covers_every_candidate(
     argv += ["--models", "popularity", "--seeds", "1", "--quiet", "--protocol", "cold-items"]
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "1 candidate(s) <= --k 20: Recall@20 and HitRate@20 are 1 for any ranking" in err
-    assert main([*argv, "--protocol", "warm", "--k", "3"]) == 0  # 6 candidates
+    assert "1 candidate(s) per test user at most, <= --k 20: Recall@20 and HitRate@20" in err
+    # warm: 6 candidates, less the user's own training item(s)
+    assert main([*argv, "--protocol", "warm", "--k", "5"]) == 0
+    assert "5 candidate(s) per test user at most, <= --k 5" in capsys.readouterr().err
+    assert main([*argv, "--protocol", "warm", "--k", "4"]) == 0
     assert "are 1 for any ranking" not in capsys.readouterr().err
 
 
