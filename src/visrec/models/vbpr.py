@@ -260,6 +260,8 @@ class _VBPRModule(torch.nn.Module):
         self.visual_bias = torch.nn.Parameter(torch.zeros(feats.shape[1], dtype=f32))
         self.reg = reg
         self.reg_visual = reg_visual
+        # not a buffer: a cache, kept out of the state a checkpoint saves
+        self._frozen_z: torch.Tensor | None = None
 
     def forward(
         self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor, drop: torch.Tensor
@@ -270,10 +272,18 @@ class _VBPRModule(torch.nn.Module):
         tu = rows(self.user_visual, u, lazy)
         # [E f, beta' . f] once per distinct item of the batch (popular items recur
         # often), instead of gathering and projecting 2 x batch feature rows
-        both = torch.cat([i, j])
-        uniq, inv = torch.unique(both, return_inverse=True)
-        z = self.feats[uniq] @ torch.cat([self.proj, self.visual_bias[:, None]], dim=1)
-        dz = z[inv[: len(i)]] - z[inv[len(i) :]]
+        if self.proj.requires_grad:
+            both = torch.cat([i, j])
+            uniq, inv = torch.unique(both, return_inverse=True)
+            z = self.feats[uniq] @ torch.cat([self.proj, self.visual_bias[:, None]], dim=1)
+            dz = z[inv[: len(i)]] - z[inv[len(i) :]]
+        else:  # fine-tuning: E and beta' are frozen, so project every item once
+            if self._frozen_z is None:
+                with torch.no_grad():
+                    self._frozen_z = self.feats @ torch.cat(
+                        [self.proj, self.visual_bias[:, None]], dim=1
+                    )
+            dz = self._frozen_z[i] - self._frozen_z[j]
         free = (bi - bj + (pu * (qi - qj)).sum(1)) * (1.0 - drop)
         x = free + (tu * dz[:, :-1]).sum(1) + dz[:, -1]
         penalty = self.reg * (
