@@ -95,7 +95,7 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
     """
     from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
     from visrec.data.images_index import load_manifest
-    from visrec.data.tables import is_json_file
+    from visrec.data.tables import amazon_review_files, is_json_file
 
     paths: list[Path] = []
     for s in sources:
@@ -106,10 +106,14 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
             paths.append(p)
             continue
         # a folder of Amazon files (one per category), as the other commands take it;
-        # --what picks the kind, so a folder holding both kinds fits either
-        found = sorted(c for c in p.iterdir() if c.is_file() and is_json_file(c))
-        if what is not None:
-            found = [c for c in found if is_meta_file(c) == (what == "product-images")]
+        # --what picks the kind, so a folder holding both kinds fits either. Review files
+        # as load_interactions picks them: another JSON there (a result file) is not one.
+        found: list[Path] = []
+        if what != "review-photos":
+            found += [c for c in p.iterdir() if c.is_file() and is_json_file(c) and is_meta_file(c)]
+        if what != "product-images":
+            found += amazon_review_files(p)
+        found.sort()
         if not found:
             raise VisrecError(
                 f"{p}: folder holds no Amazon review or meta files (.json[l][.gz])"

@@ -41,18 +41,46 @@ def is_json_file(path: PathLike) -> bool:
     return Path(path).name.lower().endswith(JSON_SUFFIXES)
 
 
+# How much of a JSON file's (decompressed) start is searched for a review's field name.
+_SNIFF_BYTES = 1 << 16
+
+
 def amazon_review_files(folder: PathLike) -> list[Path]:
     """The Amazon review files directly in ``folder`` (``.json[l][.gz]`` names, not
-    ``meta_*``), sorted by name: what ``load_interactions`` reads from a folder holding
-    no interactions table."""
+    ``meta_*``, holding a ``"reviewerID"`` near the start), sorted by name: what
+    ``load_interactions`` reads from a folder holding no interactions table."""
     return sorted(
         (
             c
             for c in Path(folder).iterdir()
-            if c.is_file() and is_json_file(c) and not c.name.startswith("meta_")
+            if c.is_file()
+            and is_json_file(c)
+            and not c.name.startswith("meta_")
+            and _looks_like_reviews(c)
         ),
         key=lambda c: c.name,
     )
+
+
+def _looks_like_reviews(path: Path) -> bool:
+    """False for a JSON file whose start holds no ``"reviewerID"`` field (a visrec
+    ``model.json``, an ``evaluate --json`` result): read as reviews, each of its records
+    was a bad record, and a model folder given as --interactions failed with "no
+    'reviewerID' field" instead of "no interactions file". A file that cannot be read
+    counts as reviews, so the loader names the problem."""
+    import gzip
+    import zlib
+
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(_SNIFF_BYTES)
+        else:
+            with path.open("rb") as fh:
+                head = fh.read(_SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error):
+        return True
+    return b'"reviewerID"' in head
 
 
 def interaction_sources(path: PathLike) -> list[Path]:
@@ -305,6 +333,8 @@ def load_interactions(
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(2, "No such file or directory", str(p))
+    if keep_time and not ids_only:
+        raise VisrecError(f"{p}: keep_time only applies with ids_only (the time is read anyway)")
     if p.is_dir():
         sources = interaction_sources(p)
         if len(sources) > 1 or is_json_file(sources[0]):
@@ -314,8 +344,6 @@ def load_interactions(
             return load_amazon_reviews(sources, ids_only=ids_only, keep_time=keep_time)
         p = sources[0]
     name = p.name.lower()
-    if keep_time and not ids_only:
-        raise VisrecError(f"{p}: keep_time only applies with ids_only (the time is read anyway)")
     if ids_only and (rating_col is not None or (timestamp_col is not None and not keep_time)):
         raise VisrecError(
             f"{p}: ids_only reads only the user and item columns; "
