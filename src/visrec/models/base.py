@@ -137,6 +137,9 @@ class Recommender(ParamsMixin, ABC):
     scores_new_items: ClassVar[bool] = False
     #: learned ndarray attributes saved by ``save`` (besides the id maps and ``seen_``)
     _array_attrs: ClassVar[tuple[str, ...]] = ()
+    #: hyperparameters added after models were first saved, with the value that stands
+    #: for how a model saved without them was trained (its default may differ)
+    _params_before_added: ClassVar[dict[str, Any]] = {}
 
     # learned in fit
     user_map_: IdMap
@@ -351,8 +354,11 @@ class Recommender(ParamsMixin, ABC):
             raise VisrecError(f"{mj}: {exc}") from exc
         if cls is not Recommender and not issubclass(klass, cls):
             raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
+        # a model.json older than a hyperparameter: the value it was trained with, not
+        # today's default
+        params = {**klass._params_before_added, **meta.get("params", {})}
         try:
-            model = klass(**meta.get("params", {}))
+            model = klass(**params)
         except TypeError as exc:  # a parameter this version's model does not take
             raise VisrecError(
                 f"{mj}: parameters do not fit model {meta['model']!r} ({exc})"

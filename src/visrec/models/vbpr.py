@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -85,6 +85,8 @@ class VBPR(Recommender):
         "feature_mean_",
         "feature_scale_",
     )
+    # saved before fine-tuning existed: trained without it
+    _params_before_added: ClassVar[dict[str, Any]] = {"finetune_epochs": 0}
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray

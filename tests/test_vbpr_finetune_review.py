@@ -1,0 +1,84 @@
+"""VBPR's fine-tuning epochs: a model saved before they existed, and resuming with
+lazy (sparse) Adam when interrupted at the first or a later fine-tuning epoch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors
+from visrec.models import _checkpoint, _train
+from visrec.models.base import Recommender
+from visrec.models.registry import make_model
+
+PARAMS = {"epochs": 3, "finetune_epochs": 3, "batch_size": 64}
+
+
+@pytest.fixture
+def data() -> tuple[Interactions, ItemVectors]:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"user_id": rng.integers(0, 40, 500), "item_id": rng.integers(0, 30, 500)}
+    ).astype(str)
+    inter = Interactions.from_frame(frame.drop_duplicates())
+    ids = np.asarray(inter.item_map.ids)
+    vectors = rng.random((len(ids), 6), dtype=np.float32)
+    return inter, ItemVectors(ids=ids, vectors=vectors, has_image=np.ones(len(ids), bool))
+
+
+def test_a_vbpr_saved_before_finetune_epochs_loads_as_trained_without_them(
+    tmp_path: Path, data: tuple[Interactions, ItemVectors]
+) -> None:
+    # its model.json has no finetune_epochs; it was trained without fine-tuning, so the
+    # loaded model must not claim today's default of 10
+    model = make_model("vbpr", **{**PARAMS, "finetune_epochs": 0}).fit(*data)
+    folder = model.save(tmp_path / "m")
+    meta = json.loads((folder / "model.json").read_text())
+    del meta["params"]["finetune_epochs"]
+    (folder / "model.json").write_text(json.dumps(meta))
+    loaded = Recommender.load(folder)
+    assert loaded.get_params() == model.get_params()
+    assert loaded.get_params()["finetune_epochs"] == 0
+    # a model.json that has it keeps its own value
+    tuned = make_model("vbpr", **PARAMS).fit(*data).save(tmp_path / "t")
+    assert Recommender.load(tuned).get_params()["finetune_epochs"] == 3
+
+
+@pytest.mark.parametrize("call", [4, 5])  # the 1st / 2nd fine-tuning epoch
+def test_lazy_adam_fit_interrupted_in_its_finetuning_resumes_to_the_same_arrays(
+    call: int,
+    data: tuple[Interactions, ItemVectors],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0)  # SparseAdam on the row tables
+    whole = make_model("vbpr", **PARAMS).fit(*data)
+    real = _train._epoch
+    calls = {"n": 0}
+
+    def epoch(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        real(*args, **kwargs)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(_train, "_epoch", epoch)
+        with (
+            pytest.raises(KeyboardInterrupt),
+            _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=lambda _: None),
+        ):
+            make_model("vbpr", **PARAMS).fit(*data)
+    notes: list[str] = []
+    with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
+        resumed = make_model("vbpr", **PARAMS).fit(*data)
+    assert notes[0] == f"resuming vbpr at epoch 3 of 3 (from {tmp_path / 'vbpr.pt'})"
+    assert len(notes) == (1 if call == 4 else 2), notes
+    for attr in resumed._array_attrs:
+        np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
