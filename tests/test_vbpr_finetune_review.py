@@ -82,3 +82,18 @@ def test_lazy_adam_fit_interrupted_in_its_finetuning_resumes_to_the_same_arrays(
     assert len(notes) == (1 if call == 4 else 2), notes
     for attr in resumed._array_attrs:
         np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
+
+
+def test_finetune_epochs_is_part_of_trains_resume_key(tmp_path: Path) -> None:
+    # a checkpoint of another fine-tuning length (or of a visrec that had none) must not
+    # be resumed: its key differs
+    import argparse
+
+    from visrec.commands.train import _fit_key
+    from visrec.models.vbpr import VBPR
+
+    (tmp_path / "train.csv").write_text("user_id,item_id\nu1,i1\n")
+    args = argparse.Namespace(model="vbpr", interactions=str(tmp_path / "train.csv"), vectors=None)
+    keys = {_fit_key(args, VBPR(finetune_epochs=n).get_params()) for n in (0, 5, 10)}
+    without = {k: v for k, v in VBPR().get_params().items() if k != "finetune_epochs"}
+    assert len(keys | {_fit_key(args, without)}) == 4
