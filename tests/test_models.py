@@ -59,7 +59,7 @@ _SGD: dict[str, Any] = {"factors": 4, "epochs": 40, "lr": 0.05, "reg": 0.05, "ba
 FAST: dict[str, dict[str, Any]] = {
     "popularity": {},
     "bpr": {**_SGD},
-    "vbpr": {**_SGD, "visual_factors": 4},
+    "vbpr": {**_SGD, "visual_factors": 4, "visual_dim": 4},  # the reduction, as by default
     "visual-cf": {**_SGD, "alpha": 1.0},
 }
 
@@ -321,6 +321,26 @@ class TestVBPR(NewItemContract):
             self.make(item_dropout=1.0).fit(*data)
         with pytest.raises(VisrecError, match="finetune_epochs must be >= 0"):
             self.make(finetune_epochs=-1).fit(*data)
+
+    def test_reduced_vectors_score_new_items_like_known_ones(
+        self, fitted: Recommender, data: tuple[Interactions, ItemVectors]
+    ) -> None:
+        # trained on 4 principal components of 16-d vectors; the saved E and beta' have
+        # the reduction folded in, so a known item's vector given as a new item gets
+        # exactly its visual terms
+        _, vec = data
+        assert fitted.get_params()["visual_dim"] == 4
+        assert fitted.projection_.shape == (DIM, 4) and fitted.visual_bias_.shape == (DIM,)
+        users = np.arange(N_USERS)
+        visual = fitted.user_visual_factors_ @ fitted.item_visual_.T + fitted.item_visual_bias_
+        np.testing.assert_allclose(
+            fitted.score_new_items(users, vec.vectors), visual, rtol=1e-4, atol=1e-5
+        )
+        full = self.make(visual_dim=None).fit(*data)
+        assert full.projection_.shape == (DIM, 4)
+        assert not np.allclose(full.projection_, fitted.projection_)
+        with pytest.raises(VisrecError, match="visual_dim must be >= 1"):
+            self.make(visual_dim=0).fit(*data)
 
     def test_finetuning_trains_only_the_free_terms(
         self, data: tuple[Interactions, ItemVectors]

