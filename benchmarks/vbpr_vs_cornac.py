@@ -4,7 +4,9 @@ Both models are trained in one run on the same split with the same factors and e
 (Cornac: ``k``, ``k2``, ``n_epochs``, learning rate 0.005, its default batch of 100;
 ours: ``factors``, ``visual_factors``, ``epochs``, its defaults otherwise, except that
 its fine-tuning epochs of the free terms, which come on top of ``epochs``, are off
-unless ``--finetune-epochs N`` is given, so that both train the same number), and both are
+unless ``--finetune-epochs N`` is given, so that both train the same number; ours
+trains on 256 principal components of the vectors, its default, where Cornac uses all:
+``--visual-dim 0`` gives ours the full width too), and both are
 scored by visrec's metrics (AUC, Recall@K, NDCG@K over all candidates except the
 user's training items). Cornac is a benchmark-only dependency (``pip install
 'visrec[bench]'``); the visrec package never imports it.
@@ -147,6 +149,7 @@ def run_split(split: Split, iv: ItemVectors, args: argparse.Namespace) -> dict[s
         visual_factors=args.k2,
         epochs=args.epochs,
         finetune_epochs=args.finetune_epochs,
+        visual_dim=args.visual_dim or None,
         random_state=args.seed,
     )
     t0 = time.perf_counter()
@@ -194,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="our VBPR's extra epochs on the free terms alone (default 0: same epochs as Cornac)",
     )
+    p.add_argument(
+        "--visual-dim",
+        type=int,
+        default=256,
+        help="principal components our VBPR trains on (default 256, its default; 0: all)",
+    )
     p.add_argument("--k", type=int, default=10, help="latent factors (gamma)")
     p.add_argument("--k2", type=int, default=10, help="visual factors (theta)")
     p.add_argument("--seed", type=int, default=0, help="split and initialisation seed")
@@ -206,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
             raise VisrecError(f"data folder {args.data} does not exist (see --data)")
         frame = load_frame(args.data)
         iv = load_vectors(args.vectors, args.data)
-        print(f"k={args.k} k2={args.k2} epochs={args.epochs} seed={args.seed}")
+        print(
+            f"k={args.k} k2={args.k2} epochs={args.epochs} seed={args.seed} "
+            f"(ours: visual_dim={args.visual_dim or 'all'}, "
+            f"finetune_epochs={args.finetune_epochs})"
+        )
         results = {"warm": run_split(warm_split(frame, seed=args.seed), iv, args)}
         print_table("warm", results["warm"], args.top_k)
         if args.cold:
