@@ -66,8 +66,8 @@ class VBPR(Recommender):
         terms frozen); 0 skips them.
     visual_dim : int or None, default 256
         Principal components of the image vectors that training sees (None, or at least
-        the vector dimension, keeps every dimension). ML-100K: same warm quality,
-        cold-start as good, the fit about 45% faster than with all 1280.
+        the vector dimension, keeps every dimension). ML-100K: the same warm and
+        cold-start quality as all 1280 dimensions in about half the fit time.
     batch_size : int, default 1024
     init_std : float, default 0.01
     device : str or None, default None
