@@ -262,11 +262,12 @@ def rating_eval(
             df[TIMESTAMP] = ts
     # A review listed twice (Amazon's 5-core files repeat them) must not be split into
     # a training rating and its own copy as a test rating: only MF could look it up.
+    kept = "the latest" if TIMESTAMP in df.columns else "the last row"
     df, n_dup = collapse_duplicates(df)
     df = df[[USER, ITEM, RATING]]
     if n_dup:
         notes.append(
-            f"{n_dup:,} repeated (user, item) ratings collapsed to one (the latest) before "
+            f"{n_dup:,} repeated (user, item) ratings collapsed to one ({kept}) before "
             "splitting"
         )
     if len(df) < 10:
