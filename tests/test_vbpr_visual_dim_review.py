@@ -188,3 +188,21 @@ def test_cli_train_then_recommend_unseen_items(tmp_path: Path) -> None:
     u = model.user_map_.to_index(rows["user_id"])
     k = np.searchsorted(new_ids, rows["item_id"].to_numpy())
     np.testing.assert_allclose(rows["score"], new_scores[u, k], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("visual_dim", [3, None])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("cold", [False, True])
+def test_a_non_finite_vector_is_refused_naming_the_item(
+    visual_dim: int | None, bad: float, cold: bool
+) -> None:
+    # before: with visual_dim the SVD raised sklearn's bare "Input contains NaN." from
+    # deep inside the fit; with None the fit went through and every score came out NaN
+    # (an item without interactions is still drawn as a negative)
+    inter, vec = _with_cold() if cold else checkerboard()
+    row = len(vec.ids) - 1 if cold else 3
+    vectors = vec.vectors.copy()
+    vectors[row, 2] = bad
+    iv = ItemVectors(ids=vec.ids, vectors=vectors, has_image=vec.has_image, meta=vec.meta)
+    with pytest.raises(VisrecError, match=rf"item '{vec.ids[row]}'.*NaN or infinite"):
+        make_model("vbpr", **{**PARAMS, "visual_dim": visual_dim}).fit(inter, iv)
