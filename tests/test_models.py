@@ -206,6 +206,17 @@ class NewItemContract(RecommenderContract):
             loaded.score_new_items([0, 13], new), fitted.score_new_items([0, 13], new)
         )
 
+    def test_non_finite_training_vector_is_refused(
+        self, data: tuple[Interactions, ItemVectors]
+    ) -> None:
+        inter, vec = data
+        bad = vec.vectors.copy()
+        bad[3, 1] = np.nan
+        bad[5, 0] = np.inf
+        broken = ItemVectors(ids=vec.ids, vectors=bad, has_image=vec.has_image)
+        with pytest.raises(VisrecError, match=r"item 'i3' holds NaN .*\(2 item\(s\) in all\)"):
+            self.make().fit(inter, broken)
+
     def test_new_items_wrong_dim(self, fitted: Recommender) -> None:
         with pytest.raises(VisrecError, match="dimension"):
             fitted.score_new_items([0], np.zeros((2, DIM + 1), dtype=np.float32))

@@ -170,6 +170,16 @@ class Recommender(ParamsMixin, ABC):
         if item_vectors is not None:
             vectors, has_image = item_vectors.align(self.item_map_.ids)
             self.vector_meta_ = dict(item_vectors.meta)
+            if self.uses_vectors:
+                # one such row makes a whole model NaN (VBPR draws every item as a
+                # negative; visual-cf's ridge mixes all rows), or fails inside sklearn
+                broken = np.flatnonzero(has_image & ~np.isfinite(vectors).all(axis=1))
+                if len(broken):
+                    raise VisrecError(
+                        f"model {self.name!r}: the vector of item "
+                        f"{self.item_map_.ids[broken[0]]!r} holds NaN or infinite values "
+                        f"({len(broken):,} item(s) in all); re-embed or drop them"
+                    )
         self._fit(interactions, vectors, has_image)
         return self
 

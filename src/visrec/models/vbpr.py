@@ -162,14 +162,6 @@ class VBPR(Recommender):
         rng = np.random.default_rng(self.random_state)
         n_users, n_items = self.seen_.shape
         trained = np.diff(self.seen_.tocsc().indptr) > 0
-        # one such row makes the whole model NaN (items without interactions are drawn
-        # as negatives too), and the principal components' SVD fails on it inside sklearn
-        broken = np.flatnonzero(has_image & ~np.isfinite(vectors).all(axis=1))
-        if len(broken):
-            raise VisrecError(
-                f"model 'vbpr': the vector of item {self.item_map_.ids[broken[0]]!r} holds "
-                f"NaN or infinite values ({len(broken):,} item(s) in all); re-embed or drop them"
-            )
         scaler = FeatureScaler(n_components=self.visual_dim).fit(vectors, has_image & trained)
         # no image: the average look, a neutral visual term
         feats = scaler.transform(vectors, has_image)
