@@ -276,6 +276,23 @@ def test_cli_rating_eval_writes_json(tmp_path, capsys):
     assert data["models"]["biased MF"]["rmse"] < data["models"]["item mean"]["rmse"]
 
 
+def test_cli_rating_eval_refuses_a_nan_vector_naming_the_item(tmp_path, capsys):
+    # the KNN used to fail deep inside sklearn ("Input X contains NaN")
+    frame, iv = _star_fixture(seed=7)
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    vecs = iv.vectors.copy()
+    rated = set(frame["item_id"].astype(str))
+    row = next(k for k, i in enumerate(iv.ids) if str(i) in rated)
+    vecs[row, 0] = np.nan
+    write_vectors(tmp_path / "v.parquet", ItemVectors(iv.ids, vecs, iv.has_image))
+    argv = ["rating-eval", "--interactions", str(tmp_path / "r.csv"),
+            "--vectors", str(tmp_path / "v.parquet"), "--n-epochs", "5"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: rating-eval: the vector of item {str(iv.ids[row])!r} holds NaN or "
+                   "infinite values (1 item(s) in all); re-embed or drop them\n")  # fmt: skip
+
+
 @pytest.mark.slow
 def test_real_movielens_mf_beats_item_mean(shared_data):
     from visrec.commands.knn_rating import load_interactions_frame

@@ -275,6 +275,14 @@ def rating_eval(
     if item_vectors is None:
         notes.append("no item vectors: the KNN and the visual MF were skipped")
     else:
+        rated = pd.unique(df[ITEM])
+        vecs, has = item_vectors.align(list(rated))
+        broken = np.flatnonzero(has & ~np.isfinite(vecs).all(axis=1))
+        if len(broken):  # the KNN would fail inside sklearn, the MF turn NaN
+            raise VisrecError(
+                f"rating-eval: the vector of item {str(rated[broken[0]])!r} holds NaN or "
+                f"infinite values ({len(broken):,} item(s) in all); re-embed or drop them"
+            )
         _, has_row = item_vectors.align(df[ITEM].tolist())
         if (~has_row).any():
             notes.append(
