@@ -76,6 +76,16 @@ def test_item_without_image_is_an_error(vectors: ItemVectors) -> None:
         similar_items(vectors, ["e"], n=2)
 
 
+def test_item_with_a_nan_vector_is_neither_indexed_nor_queryable(vectors: ItemVectors) -> None:
+    vecs = vectors.vectors.copy()
+    vecs[1, 0] = np.nan  # b
+    bad = ItemVectors(ids=vectors.ids, vectors=vecs, has_image=vectors.has_image)
+    (res,) = similar_items(bad, ["a"], n=10)
+    assert "b" not in res.ids and np.isfinite(res.scores).all()
+    with pytest.raises(VisrecError, match="'b' has no usable image .*not finite"):
+        similar_items(bad, ["b"], n=2)
+
+
 def test_n_must_be_positive(vectors: ItemVectors) -> None:
     with pytest.raises(VisrecError, match="n must be at least 1"):
         similar_items(vectors, ["a"], n=0)

@@ -57,8 +57,8 @@ class SimilarItems:
     Parameters
     ----------
     vectors : ItemVectors
-        Items without an image, and items whose vector is all zeros, are left out of
-        the index (they can be neither queried nor returned).
+        Items without an image, and items whose vector is all zeros or holds NaN or
+        infinity, are left out of the index (they can be neither queried nor returned).
 
     Attributes
     ----------
@@ -89,7 +89,7 @@ class SimilarItems:
                     raise VisrecError(f"unknown item id {iid!r}: not in the vectors file")
                 raise VisrecError(
                     f"item {iid!r} has no usable image (has_image is false or its vector "
-                    "is all zeros), so it has no picture to compare"
+                    "is all zeros or not finite), so it has no picture to compare"
                 )
             rows.append(row)
         return np.asarray(rows, dtype=np.int64)
