@@ -82,7 +82,7 @@ def test_item_with_a_nan_vector_is_neither_indexed_nor_queryable(vectors: ItemVe
     bad = ItemVectors(ids=vectors.ids, vectors=vecs, has_image=vectors.has_image)
     (res,) = similar_items(bad, ["a"], n=10)
     assert "b" not in res.ids and np.isfinite(res.scores).all()
-    with pytest.raises(VisrecError, match="'b' has no usable image .*not finite"):
+    with pytest.raises(VisrecError, match=r"'b' has no usable image .*not finite"):
         similar_items(bad, ["b"], n=2)
 
 
