@@ -92,21 +92,31 @@ def test_interrupted_fit_resumes_to_the_same_arrays(
         np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
 
 
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("call", [5, 6, 7])  # the 1st, 2nd, 3rd fine-tuning epoch
 def test_vbpr_interrupted_in_its_finetuning_resumes_to_the_same_arrays(
-    data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    call: int,
+    lazy: bool,
+    data: tuple[Interactions, ItemVectors],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # two fits in one: the main epochs, then the free terms alone, each with its state
+    monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0 if lazy else 16)
     inter, iv = data
     params = {"epochs": 4, "finetune_epochs": 5, "batch_size": 64}
     whole = make_model("vbpr", **params).fit(inter, iv)
     notes: list[str] = []
-    # main epochs 1-4 done (1-3 saved), fine-tuning epochs 1-2 done and saved, 3rd stopped
-    _fit_interrupted(monkeypatch, tmp_path, "key", 7, "vbpr", params, inter, iv)
+    # main epochs 1-4 done (1-3 saved), fine-tuning epochs before `call` done and saved
+    _fit_interrupted(monkeypatch, tmp_path, "key", call, "vbpr", params, inter, iv)
     with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
         resumed = make_model("vbpr", **params).fit(inter, iv)
+    done = call - 5  # fine-tuning epochs saved before the interruption
+    state = tmp_path / "vbpr-finetune.pt"
+    tuned = f"resuming vbpr-finetune at epoch {done + 1} of 5 (from {state})"
     assert notes == [
         f"resuming vbpr at epoch 4 of 4 (from {tmp_path / 'vbpr.pt'})",
-        f"resuming vbpr-finetune at epoch 3 of 5 (from {tmp_path / 'vbpr-finetune.pt'})",
+        *([tuned] if done else []),
     ]
     for attr in resumed._array_attrs:
         np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))

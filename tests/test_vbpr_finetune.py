@@ -1,11 +1,10 @@
-"""VBPR's fine-tuning epochs: a model saved before they existed, and resuming with
-lazy (sparse) Adam when interrupted at the first or a later fine-tuning epoch."""
+"""VBPR's fine-tuning epochs: a model saved before they existed, and the train resume
+key (resuming inside the fine-tuning is in test_train_checkpoint.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,6 @@ import pytest
 
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
-from visrec.models import _checkpoint, _train
 from visrec.models.base import Recommender
 from visrec.models.registry import make_model
 
@@ -51,40 +49,6 @@ def test_a_vbpr_saved_before_finetune_epochs_loads_as_trained_without_them(
     # a model.json that has it keeps its own value
     tuned = make_model("vbpr", **PARAMS).fit(*data).save(tmp_path / "t")
     assert Recommender.load(tuned).get_params()["finetune_epochs"] == 3
-
-
-@pytest.mark.parametrize("call", [4, 5])  # the 1st / 2nd fine-tuning epoch
-def test_lazy_adam_fit_interrupted_in_its_finetuning_resumes_to_the_same_arrays(
-    call: int,
-    data: tuple[Interactions, ItemVectors],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0)  # SparseAdam on the row tables
-    whole = make_model("vbpr", **PARAMS).fit(*data)
-    real = _train._epoch
-    calls = {"n": 0}
-
-    def epoch(*args: Any, **kwargs: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == call:
-            raise KeyboardInterrupt
-        real(*args, **kwargs)
-
-    with monkeypatch.context() as mp:
-        mp.setattr(_train, "_epoch", epoch)
-        with (
-            pytest.raises(KeyboardInterrupt),
-            _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=lambda _: None),
-        ):
-            make_model("vbpr", **PARAMS).fit(*data)
-    notes: list[str] = []
-    with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
-        resumed = make_model("vbpr", **PARAMS).fit(*data)
-    assert notes[0] == f"resuming vbpr at epoch 3 of 3 (from {tmp_path / 'vbpr.pt'})"
-    assert len(notes) == (1 if call == 4 else 2), notes
-    for attr in resumed._array_attrs:
-        np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
 
 
 def test_finetune_epochs_is_part_of_trains_resume_key(tmp_path: Path) -> None:
