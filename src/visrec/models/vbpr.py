@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -180,35 +181,29 @@ class VBPR(Recommender):
             self.reg,
             self.reg_visual,
         )
-        p = float(self.item_dropout)
         sampler = TripleSampler(self.seen_)
-        fit_pairwise(
-            module,
-            sampler,
-            epochs=int(self.epochs),
-            batch_size=int(self.batch_size),
-            lr=float(self.lr),
-            rng=rng,
-            device=dev,
-            desc="vbpr",
-            extra={"drop": lambda m: (rng.random(m) < p).astype(np.float32)},
-            verbose=self.verbose,
-        )
-        if int(self.finetune_epochs) > 0:
-            for frozen in (module.user_visual, module.proj, module.visual_bias):
-                frozen.requires_grad_(False)
+
+        def train(epochs: int, desc: str, drop: Callable[[int], np.ndarray]) -> None:
             fit_pairwise(
                 module,
                 sampler,
-                epochs=int(self.finetune_epochs),
+                epochs=epochs,
                 batch_size=int(self.batch_size),
                 lr=float(self.lr),
                 rng=rng,
                 device=dev,
-                desc="vbpr-finetune",
-                extra={"drop": lambda m: np.zeros(m, dtype=np.float32)},
+                desc=desc,
+                extra={"drop": drop},
                 verbose=self.verbose,
             )
+
+        p = float(self.item_dropout)
+        train(int(self.epochs), "vbpr", lambda m: (rng.random(m) < p).astype(np.float32))
+        if int(self.finetune_epochs) > 0:
+            for frozen in (module.user_visual, module.proj, module.visual_bias):
+                frozen.requires_grad_(False)
+            # no dropout, and no draws: the sampler alone moves the generator
+            train(int(self.finetune_epochs), "vbpr-finetune", lambda m: np.zeros(m, np.float32))
         with torch.no_grad():
             self.user_factors_ = _np(module.user)
             self.item_factors_ = _np(module.item)
