@@ -275,7 +275,7 @@ def rating_eval(
     if item_vectors is None:
         notes.append("no item vectors: the KNN and the visual MF were skipped")
     else:
-        rated = pd.unique(df[ITEM])
+        codes, rated = pd.factorize(df[ITEM])
         vecs, has = item_vectors.align(list(rated))
         broken = np.flatnonzero(has & ~np.isfinite(vecs).all(axis=1))
         if len(broken):  # the KNN would fail inside sklearn, the MF turn NaN
@@ -283,7 +283,7 @@ def rating_eval(
                 f"rating-eval: the vector of item {str(rated[broken[0]])!r} holds NaN or "
                 f"infinite values ({len(broken):,} item(s) in all); re-embed or drop them"
             )
-        _, has_row = item_vectors.align(df[ITEM].tolist())
+        has_row = has[codes]  # per rating, from the one alignment of its items
         if (~has_row).any():
             notes.append(
                 f"{int((~has_row).sum()):,} of {len(df):,} ratings are of items without an "
