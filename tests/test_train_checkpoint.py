@@ -66,6 +66,29 @@ def _fit_interrupted(
             make_model(name, **params).fit(*fit_args)
 
 
+def _resumed_equals_whole(
+    monkeypatch: pytest.MonkeyPatch,
+    folder: Path,
+    call: int,
+    name: str,
+    params: dict[str, Any],
+    lazy: bool,
+    data: tuple[Interactions, ItemVectors],
+) -> list[str]:
+    """Interrupt a fit at its ``call``-th epoch, resume it, check the arrays equal an
+    uninterrupted fit's (``lazy``: the SparseAdam path of large catalogues, forced on
+    this small one); returns the notes of both runs."""
+    monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0 if lazy else 16)
+    whole = make_model(name, **params).fit(*data)
+    notes: list[str] = []
+    _fit_interrupted(monkeypatch, folder, "key", call, name, params, *data, log=notes.append)
+    with _checkpoint.checkpointing(folder, "key", every_s=0, log=notes.append):
+        resumed = make_model(name, **params).fit(*data)
+    for attr in resumed._array_attrs:
+        np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
+    return notes
+
+
 @pytest.mark.parametrize("lazy", [False, True])
 @pytest.mark.parametrize("name", ["bpr", "vbpr", "visual-cf"])
 def test_interrupted_fit_resumes_to_the_same_arrays(
@@ -75,21 +98,11 @@ def test_interrupted_fit_resumes_to_the_same_arrays(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # lazy: the SparseAdam path of large catalogues, forced on this small one
-    monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0 if lazy else 16)
-    inter, iv = data
     params = {"epochs": 6, "batch_size": 64}
-    whole = make_model(name, **params).fit(inter, iv)
-
-    notes: list[str] = []
     # epochs 1-3 done and saved, the 4th interrupted
-    _fit_interrupted(monkeypatch, tmp_path, "key", 4, name, params, inter, iv, log=notes.append)
-    with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
-        resumed = make_model(name, **params).fit(inter, iv)
+    notes = _resumed_equals_whole(monkeypatch, tmp_path, 4, name, params, lazy, data)
     desc = "vbpr" if name == "vbpr" else "bpr"
     assert notes == [f"resuming {desc} at epoch 4 of 6 (from {tmp_path / (desc + '.pt')})"]
-    for attr in resumed._array_attrs:
-        np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
 
 
 @pytest.mark.parametrize("lazy", [False, True])
@@ -102,15 +115,9 @@ def test_vbpr_interrupted_in_its_finetuning_resumes_to_the_same_arrays(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # two fits in one: the main epochs, then the free terms alone, each with its state
-    monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0 if lazy else 16)
-    inter, iv = data
     params = {"epochs": 4, "finetune_epochs": 5, "batch_size": 64}
-    whole = make_model("vbpr", **params).fit(inter, iv)
-    notes: list[str] = []
     # main epochs 1-4 done (1-3 saved), fine-tuning epochs before `call` done and saved
-    _fit_interrupted(monkeypatch, tmp_path, "key", call, "vbpr", params, inter, iv)
-    with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
-        resumed = make_model("vbpr", **params).fit(inter, iv)
+    notes = _resumed_equals_whole(monkeypatch, tmp_path, call, "vbpr", params, lazy, data)
     done = call - 5  # fine-tuning epochs saved before the interruption
     state = tmp_path / "vbpr-finetune.pt"
     tuned = f"resuming vbpr-finetune at epoch {done + 1} of 5 (from {state})"
@@ -118,8 +125,6 @@ def test_vbpr_interrupted_in_its_finetuning_resumes_to_the_same_arrays(
         f"resuming vbpr at epoch 4 of 4 (from {tmp_path / 'vbpr.pt'})",
         *([tuned] if done else []),
     ]
-    for attr in resumed._array_attrs:
-        np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
 
 
 def test_other_key_or_damaged_file_starts_over(
