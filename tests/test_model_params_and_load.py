@@ -49,7 +49,8 @@ def _cases() -> list[tuple[str, str, Any]]:
     for name in MODELS:
         for param, kinds in _declared(name):
             main_kind = next(k for k in kinds if k is not type(None))
-            bad = list(BAD[main_kind])
+            # a string is no wrong type where one is allowed (reg: a number or "auto")
+            bad = [v for v in BAD[main_kind] if not (str in kinds and isinstance(v, str))]
             if type(None) not in kinds:
                 bad.append(None)
             cases += [(name, param, v) for v in bad]
@@ -89,7 +90,7 @@ def test_error_names_the_expected_type() -> None:
     bpr = get_model_class("bpr")
     with pytest.raises(VisrecError, match=r"^model 'bpr': epochs='abc' must be an integer$"):
         bpr(epochs="abc").check_param_types()
-    with pytest.raises(VisrecError, match=r"reg=None must be a finite number$"):
+    with pytest.raises(VisrecError, match=r"reg=None must be a finite number or a string$"):
         bpr(reg=None).check_param_types()
     with pytest.raises(VisrecError, match=r"random_state='x' must be an integer or null"):
         bpr(random_state="x").check_param_types()
@@ -142,11 +143,12 @@ def train_csv(tmp_path: Path) -> Path:
         ("bpr", "epochs=1.5", "epochs=1.5 must be an integer"),
         ("bpr", 'lr="x"', "lr='x' must be a finite number"),
         ("bpr", "factors=true", "factors=True must be an integer"),
-        ("bpr", "reg=null", "reg=None must be a finite number"),
+        ("bpr", "reg=null", "reg=None must be a finite number or a string"),
+        ("bpr", "reg=strong", "reg must be a number >= 0 or 'auto', got 'strong'"),
         ("visual-cf", 'bias_weight="x"', "bias_weight='x' must be a finite number"),
         # out of range: checked up front too, not at the first fit
         ("bpr", "epochs=0", "epochs must be >= 1, got 0"),
-        ("vbpr", "reg=-1", "reg must be >= 0, got -1"),
+        ("vbpr", "reg=-1", "reg must be a number >= 0 or 'auto', got -1"),
         ("visual-cf", "alpha=-0.5", "alpha must be >= 0, got -0.5"),
     ],
 )

@@ -59,7 +59,8 @@ _SGD: dict[str, Any] = {"factors": 4, "epochs": 40, "lr": 0.05, "reg": 0.05, "ba
 FAST: dict[str, dict[str, Any]] = {
     "popularity": {},
     "bpr": {**_SGD},
-    "vbpr": {**_SGD, "visual_factors": 4, "visual_dim": 4},  # the reduction, as by default
+    # the reduction, as by default; both penalties fixed: no reg="auto" validation fits
+    "vbpr": {**_SGD, "visual_factors": 4, "visual_dim": 4, "reg_visual": 1e-3},
     "visual-cf": {**_SGD, "alpha": 1.0},
 }
 

@@ -378,10 +378,10 @@ def test_popularity_cli_on_movielens(shared_data: Path, tmp_path: Path) -> None:
     )
 
 
-def test_train_notes_sparse_data_for_bpr_and_visual_cf(
+def test_train_says_what_reg_auto_chose_on_sparse_data(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 64 distinct pairs over 12 items: 5.3 per item, far below ML-100K's 59
+    # 64 distinct pairs over 12 items: 5.3 per item, far below ML-100K's 48-59
     def err(model: str, *extra: str) -> str:
         argv = ["train", "--model", model, "--interactions", str(files["train"]),
                 "--vectors", str(files["vectors"]), "-o", str(tmp_path / model),
@@ -391,18 +391,19 @@ def test_train_notes_sparse_data_for_bpr_and_visual_cf(
         assert main(argv) == 0
         return capsys.readouterr().err
 
-    assert ("note: 5.3 distinct interactions per item, sparser than the MovieLens data "
-            "the default reg=0.01 was tuned on (59); on data this sparse reg=0.1 often "
-            "ranks better: compare with visrec evaluate --models popularity,visual-cf,"
-            "visual-cf@0.1 --param visual-cf@0.1.reg=0.1") in err("visual-cf")  # fmt: skip
-    assert "--models popularity,bpr,bpr@0.1 --param bpr@0.1.reg=0.1" in err("bpr")
-    assert "distinct interactions per item" not in err("bpr", "--param", "reg=0.03")
-    assert "distinct interactions per item" not in err("vbpr")  # VBPR did not follow
-    assert "distinct interactions per item" not in err("popularity")
+    head = ("reg=auto: sparse data (5.3 distinct interactions per item, under 40), so the "
+            "penalties were chosen on an inner validation split (Recall@20: ")  # fmt: skip
+    assert head + "reg=0.01 -> " in err("visual-cf")
+    assert head + "reg=0.01 -> " in err("bpr")
+    assert head + "reg=0.01, reg_visual=0.001 -> " in err("vbpr")
+    assert "reg=auto" not in err("bpr", "--param", "reg=0.03")
+    assert "reg=auto" not in err("popularity")
 
     dense = tmp_path / "dense.csv"  # 40 users x 2 items: 40 pairs per item
     dense.write_text("user_id,item_id\n" + "".join(f"u{u},a\nu{u},b\n" for u in range(40)))
     argv = ["train", "--model", "bpr", "--interactions", str(dense), "-o",
             str(tmp_path / "dense"), "--param", "epochs=2"]  # fmt: skip
     assert main(argv) == 0
-    assert "distinct interactions per item" not in capsys.readouterr().err
+    assert "reg=auto" not in capsys.readouterr().err
+    assert json.loads((tmp_path / "dense" / "model.json").read_text())["extra"] == {
+        "penalties": {"reg": 0.01}, "reg_validation": {}}

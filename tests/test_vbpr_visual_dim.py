@@ -32,6 +32,8 @@ PARAMS: dict[str, Any] = {
     "batch_size": 32,
     "visual_dim": 3,
     "device": "cpu",
+    "reg": 0.01,  # fixed: reg="auto" would add validation fits on this sparse board
+    "reg_visual": 1e-3,
 }
 USERS = np.arange(N_USERS)
 

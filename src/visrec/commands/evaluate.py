@@ -189,6 +189,9 @@ def run(args: argparse.Namespace) -> int:
         + (f"seeds {args.seeds} (mean ± std)" if args.seeds > 1 else "1 seed (no spread)")
     )
     print(res.table())
+    tuned = res.tuned_note()
+    if tuned:
+        print(tuned)
     # small catalogues (an Amazon 5-core category has 30-90 items; 5 held out): a test
     # user of warm/time has a training item, which is no candidate for that user
     n_cand = int(first["n_candidates"]) - (args.protocol != "cold-items")

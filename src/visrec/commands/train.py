@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from visrec.embed.store import ItemVectors
+    from visrec.models.base import Recommender
 
 #: provenance written next to the model (read by ``visrec recommend``)
 TRAIN_JSON = "train.json"
@@ -121,8 +122,6 @@ def run(args: argparse.Namespace) -> int:
     elif model.uses_vectors:
         raise VisrecError(f"model {args.model!r} needs item vectors: pass --vectors V.parquet")
 
-    if args.model in SPARSE_NOTE_MODELS and "reg" not in params:
-        sparse_note(args.model, inter.to_csr("binary").nnz, inter.n_items)
     if not args.quiet and not show_progress(args):
         # no bar in a log file: at least say that a (possibly long) fit has started
         print(
@@ -149,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     fit_s = time.perf_counter() - t1
+    note = reg_note(model)
+    if note:
+        print(note, file=sys.stderr)
     n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
 
     provenance = {
@@ -174,24 +176,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-# BPR's reg=0.01 was tuned on ML-100K (59 distinct pairs per item); on two cuts of it
-# with 9 and 14 per item reg=0.1 ranked better and the default fell below popularity
-# (docs/models.md, "Sparse data and the reg default"). VBPR did not follow that pattern.
-SPARSE_NOTE_MODELS = ("bpr", "visual-cf")
-SPARSE_PAIRS_PER_ITEM = 20.0
+def reg_note(model: Recommender) -> str | None:
+    """One line on what ``reg="auto"`` chose, when it ran its validation fits."""
+    from visrec.models._auto_reg import DENSE_PAIRS_PER_ITEM, pairs_per_item
 
-
-def sparse_note(model: str, n_pairs: int, n_items: int) -> None:
-    """Point at the sparse-data measurements when the default ``reg`` may be too weak."""
-    per_item = n_pairs / max(n_items, 1)
-    if per_item >= SPARSE_PAIRS_PER_ITEM:
-        return
-    print(
-        f"note: {per_item:.1f} distinct interactions per item, sparser than the MovieLens "
-        f"data the default reg=0.01 was tuned on (59); on data this sparse reg=0.1 often "
-        f"ranks better: compare with visrec evaluate --models popularity,{model},"
-        f"{model}@0.1 --param {model}@0.1.reg=0.1 (docs/models.md, sparse data)",
-        file=sys.stderr,
+    scores = getattr(model, "reg_validation_", None)
+    if not scores:
+        return None
+    tried = "; ".join(f"{setting} -> {recall:.3f}" for setting, recall in scores.items())
+    best = max(scores, key=lambda s: scores[s])
+    return (
+        f"reg=auto: sparse data ({pairs_per_item(model.seen_):.1f} distinct interactions "
+        f"per item, under {DENSE_PAIRS_PER_ITEM:.0f}), so the penalties were chosen on an "
+        f"inner validation split (Recall@20: {tried}): {best}"
     )
 
 

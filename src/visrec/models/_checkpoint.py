@@ -90,6 +90,16 @@ def checkpointing(
         _ACTIVE.reset(token)
 
 
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """No checkpointing inside the block (fits that are not the one being resumed)."""
+    token = _ACTIVE.set(None)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
 def active() -> Checkpoint | None:
     """The checkpoint of the enclosing ``checkpointing`` block, if any."""
     return _ACTIVE.get()

@@ -180,8 +180,14 @@ class Recommender(ParamsMixin, ABC):
                         f"{self.item_map_.ids[broken[0]]!r} holds NaN or infinite values "
                         f"({len(broken):,} item(s) in all); re-embed or drop them"
                     )
+        self._before_fit(interactions, item_vectors, self.seen_)
         self._fit(interactions, vectors, has_image)
         return self
+
+    def _before_fit(
+        self, interactions: Interactions, item_vectors: ItemVectors | None, seen: sp.csr_matrix
+    ) -> None:
+        """Choose data-dependent settings before ``_fit`` (``reg="auto"``); no-op here."""
 
     @abstractmethod
     def _fit(

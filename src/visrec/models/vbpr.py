@@ -10,6 +10,7 @@ import torch
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
+from visrec.models._auto_reg import AutoRegMixin
 from visrec.models._train import (
     FeatureScaler,
     TripleSampler,
@@ -20,7 +21,7 @@ from visrec.models._train import (
 from visrec.models.base import Recommender
 
 
-class VBPR(Recommender):
+class VBPR(AutoRegMixin, Recommender):
     """``score(u, i) = beta_i + gamma_u . gamma_i + theta_u . (E f_i) + beta' . f_i``.
 
     ``f_i`` is the item's image vector, centred and scaled (statistics of the training
@@ -56,10 +57,15 @@ class VBPR(Recommender):
         Dimension of ``theta_u`` (columns of ``E``).
     epochs : int, default 80
     lr : float, default 0.005
-    reg : float, default 0.01
+    reg : float or "auto", default "auto"
         L2 penalty on the user/item terms used in each batch.
-    reg_visual : float, default 1e-3
+    reg_visual : float or "auto", default "auto"
         L2 penalty on ``E`` and ``beta'`` (per batch, on the whole matrices).
+        ``"auto"`` (either or both): ``reg=0.01, reg_visual=1e-3`` on data with at
+        least 40 distinct interactions per item, else the best of that and
+        ``0.03, 0.03`` and ``0.1, 0.1`` on an inner validation split (three more fits;
+        see :mod:`visrec.models._auto_reg`). The values used are ``reg_`` and
+        ``reg_visual_``.
     item_dropout : float, default 0.2
         Probability of training a triple on visual terms only.
     finetune_epochs : int, default 10
@@ -97,6 +103,14 @@ class VBPR(Recommender):
     )
     # saved before fine-tuning existed: trained without it
     _params_before_added: ClassVar[dict[str, Any]] = {"finetune_epochs": 0, "visual_dim": None}
+    # on sparse data a stronger reg alone made VBPR worse; with reg_visual raised too it
+    # ranked better (docs/models.md, "Sparse data and reg=auto")
+    _auto_grid: ClassVar[tuple[dict[str, float], ...]] = (
+        {"reg": 0.01, "reg_visual": 1e-3},
+        {"reg": 0.03, "reg_visual": 0.03},
+        {"reg": 0.1, "reg_visual": 0.1},
+    )
+    reg_visual_: float
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -116,8 +130,8 @@ class VBPR(Recommender):
         visual_factors: int = 64,
         epochs: int = 80,
         lr: float = 0.005,
-        reg: float = 0.01,
-        reg_visual: float = 1e-3,
+        reg: float | str = "auto",
+        reg_visual: float | str = "auto",
         item_dropout: float = 0.2,
         finetune_epochs: int = 10,
         visual_dim: int | None = 256,
@@ -145,9 +159,10 @@ class VBPR(Recommender):
     def _validate(self) -> None:
         self._check_params(
             at_least_one=("factors", "visual_factors", "epochs", "batch_size"),
-            non_negative=("reg", "reg_visual", "init_std", "finetune_epochs"),
+            non_negative=("init_std", "finetune_epochs"),
             positive=("lr",),
         )
+        self._check_reg()
         if self.visual_dim is not None:
             self._check_params(at_least_one=("visual_dim",))
         if not 0.0 <= float(self.item_dropout) < 1.0:
@@ -178,8 +193,8 @@ class VBPR(Recommender):
             rng.normal(0, self.init_std, (n_items, k)),
             rng.normal(0, self.init_std, (n_users, k2)),
             rng.normal(0, self.init_std, (d, k2)),
-            self.reg,
-            self.reg_visual,
+            self.reg_,
+            self.reg_visual_,
         )
         sampler = TripleSampler(self.seen_)
 

@@ -9,12 +9,13 @@ import numpy as np
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
+from visrec.models._auto_reg import AutoRegMixin
 from visrec.models._train import FeatureScaler, power_normalise, ridge
 from visrec.models.base import Recommender
 from visrec.models.bpr import fit_bpr_factors
 
 
-class VisualCF(Recommender):
+class VisualCF(AutoRegMixin, Recommender):
     """BPR-MF plus a ridge map from an item's image vector to its BPR factors and bias.
 
     ``score(u, i) = b_i + p_u . q_i`` with the BPR item terms for items seen in training,
@@ -27,7 +28,8 @@ class VisualCF(Recommender):
     ----------
     factors, epochs, lr, reg, batch_size, init_std
         BPR hyperparameters, as in :class:`visrec.models.bpr.BPR`
-        (defaults 64, 80, 0.005, 0.01, 1024, 0.01).
+        (defaults 64, 80, 0.005, "auto", 1024, 0.01). ``reg="auto"`` is chosen by the
+        known items' validation Recall@20, as for BPR.
     alpha : float, default 100.0
         Ridge penalty of the image -> (factors, bias) map, on vectors centred and scaled
         to unit mean norm.
@@ -74,7 +76,7 @@ class VisualCF(Recommender):
         factors: int = 64,
         epochs: int = 80,
         lr: float = 0.005,
-        reg: float = 0.01,
+        reg: float | str = "auto",
         batch_size: int = 1024,
         init_std: float = 0.01,
         alpha: float = 100.0,
@@ -100,9 +102,10 @@ class VisualCF(Recommender):
     def _validate(self) -> None:
         self._check_params(
             at_least_one=("factors", "epochs", "batch_size"),
-            non_negative=("reg", "init_std", "alpha", "bias_weight"),
+            non_negative=("init_std", "alpha", "bias_weight"),
             positive=("lr",),
         )
+        self._check_reg()
         if self.feature_norm not in ("sqrt-l2", "none"):
             raise VisrecError(
                 f"feature_norm must be 'sqrt-l2' or 'none', got {self.feature_norm!r}"
@@ -128,7 +131,7 @@ class VisualCF(Recommender):
             factors=int(self.factors),
             epochs=int(self.epochs),
             lr=float(self.lr),
-            reg=float(self.reg),
+            reg=self.reg_,
             batch_size=int(self.batch_size),
             init_std=float(self.init_std),
             device=self.device,

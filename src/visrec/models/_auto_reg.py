@@ -1,0 +1,188 @@
+"""``reg="auto"``: the L2 penalties of a BPR-family model, chosen on the data it is fitted on.
+
+``reg=0.01`` was tuned on ML-100K (48-59 distinct interactions per item). On sparser
+cuts of it stronger penalties ranked better, and there the default BPR and VBPR fell
+below popularity (docs/models.md, "Sparse data and reg=auto"). So on data with fewer
+than ``DENSE_PAIRS_PER_ITEM`` distinct interactions per trained item, ``fit`` holds out a
+random 20% of each user's items, fits the model once per setting of its grid on the rest
+(BPR: ``reg`` in ``GRID``; VBPR: ``reg`` with ``reg_visual``), and keeps the setting with
+the best validation Recall@20; then it fits on everything with that setting. Denser data
+gets the grid's first (the ML-100K) setting without the extra fits (validation chose it
+on ML-100K too), so a large dense fit costs what it did.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from visrec.data.interactions import Interactions
+from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    from visrec.embed.store import ItemVectors
+    from visrec.models.base import Recommender
+
+AUTO = "auto"
+#: the values of ``reg`` tried, weakest first (a tie keeps the weaker penalty)
+GRID = (0.01, 0.03, 0.1)
+#: at or above this many distinct interactions per trained item, DEFAULT_REG is used
+#: unvalidated. ML-100K's warm training split has 48; the sparse cuts where a stronger
+#: penalty won had 9-32.
+DENSE_PAIRS_PER_ITEM = 40.0
+VALID_RATIO = 0.2
+K = 20
+# users scored at a time in validation (memory: block x n_items floats)
+_BLOCK = 1024
+
+
+def pairs_per_item(seen: sp.csr_matrix) -> float:
+    """Distinct interactions per item that has at least one."""
+    trained = int((np.diff(seen.tocsc().indptr) > 0).sum())
+    return float(seen.nnz) / max(trained, 1)
+
+
+def inner_split(seen: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
+    """Mask over ``seen``'s stored entries (CSR order): True for the validation ones.
+
+    Per user, ``round(VALID_RATIO * n)`` random items (at least 1, and never all of
+    them; users with one item keep it), the rule of ``visrec evaluate``'s warm split.
+    """
+    counts = np.diff(seen.indptr)
+    n_val = np.clip(np.rint(VALID_RATIO * counts).astype(np.int64), 1, None)
+    n_val = np.where(counts >= 2, np.minimum(n_val, counts - 1), 0)
+    users = np.repeat(np.arange(len(counts)), counts)
+    # a random position of each entry within its user's row
+    order = np.lexsort((rng.random(seen.nnz), users))
+    pos = np.empty(seen.nnz, dtype=np.int64)
+    pos[order] = np.arange(seen.nnz) - seen.indptr[users[order]]
+    return np.asarray(pos < n_val[users])
+
+
+def validation_recall(model: Recommender, train: sp.csr_matrix, valid: sp.csr_matrix) -> float:
+    """Mean Recall@K over users with validation items, ranking every item but the
+    user's ``train`` items (``visrec evaluate``'s definition)."""
+    from visrec.evaluation import metrics as M
+
+    users = np.flatnonzero(np.diff(valid.indptr) > 0)
+    per: list[np.ndarray] = []
+    for s in range(0, len(users), _BLOCK):
+        u = users[s : s + _BLOCK]
+        exclude = train[u].toarray().astype(bool)
+        relevant = valid[u].toarray().astype(bool)
+        per.append(M.recall_at_k(M.top_k(model.score(u), K, exclude), relevant))
+    return M.mean(np.concatenate(per)) if per else float("nan")
+
+
+def choose_penalties(
+    model: Recommender,
+    interactions: Interactions,
+    item_vectors: ItemVectors | None,
+    seen: sp.csr_matrix,
+    grid: list[dict[str, float]],
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The penalties an ``auto`` model trains with (one entry of ``grid``, weakest
+    first), and the validation Recall@K of each entry by its label (empty when the data
+    is dense enough for the first entry)."""
+    if pairs_per_item(seen) >= DENSE_PAIRS_PER_ITEM:
+        return grid[0], {}
+    from visrec.models._checkpoint import suspended
+
+    rs = getattr(model, "random_state", None)
+    # a stream of its own: the split must not shift with the model's own draws
+    rng = np.random.default_rng(None if rs is None else [int(rs), 0xA7])
+    coo = seen.tocoo()
+    is_val = inner_split(seen, rng)
+    inner = Interactions(
+        user_map=interactions.user_map,
+        item_map=interactions.item_map,
+        user_idx=coo.row[~is_val].astype(np.int32),
+        item_idx=coo.col[~is_val].astype(np.int32),
+    )
+    valid = sp.csr_matrix(
+        (np.ones(int(is_val.sum()), dtype=np.float32), (coo.row[is_val], coo.col[is_val])),
+        shape=seen.shape,
+    )
+    train = inner.to_csr("binary")
+    params = model.get_params()
+    scores: dict[str, float] = {}
+    verbose = bool(params.get("verbose", False))
+    for values in tqdm(grid, desc=f"{model.name} reg=auto", disable=not verbose, leave=False):
+        trial = type(model)(**{**params, **values, "verbose": False})
+        # a trial is not the fit `visrec train` resumes: keep it out of the checkpoint
+        with suspended():
+            trial.fit(inner, item_vectors)
+        scores[label(values)] = validation_recall(trial, train, valid)
+    # max() keeps the first of equals: a tie goes to the weaker penalty
+    best = max(grid, key=lambda v: scores[label(v)])
+    return best, scores
+
+
+def label(values: dict[str, float]) -> str:
+    """``{"reg": 0.1}`` -> ``"reg=0.1"``."""
+    return ", ".join(f"{k}={v!r}" for k, v in values.items())
+
+
+class AutoRegMixin:
+    """L2 penalties that may be ``"auto"`` (see the module docstring).
+
+    ``_auto_grid`` lists the settings tried, weakest first, each a dict over the
+    penalties it sets; the penalties given as ``"auto"`` are chosen together from it
+    (numbers given for the others are kept). After ``fit``, ``NAME_`` holds the value
+    each penalty was trained with and ``reg_validation_`` the validation Recall@K of
+    each setting tried (empty when none was); both are saved in ``model.json``.
+    """
+
+    name: ClassVar[str]
+    _auto_grid: ClassVar[tuple[dict[str, float], ...]] = tuple({"reg": r} for r in GRID)
+    reg_: float
+    reg_validation_: dict[str, float]
+
+    def _penalties(self) -> tuple[str, ...]:
+        return tuple(self._auto_grid[0])
+
+    def _check_reg(self) -> None:
+        for name in self._penalties():
+            value = getattr(self, name)
+            ok = value == AUTO if isinstance(value, str) else float(value) >= 0
+            if not ok:
+                raise VisrecError(
+                    f"model {self.name!r}: {name} must be a number >= 0 or 'auto', "
+                    f"got {value!r}"
+                )
+
+    def _before_fit(
+        self, interactions: Interactions, item_vectors: ItemVectors | None, seen: sp.csr_matrix
+    ) -> None:
+        given = {n: getattr(self, n) for n in self._penalties()}
+        auto = [n for n, v in given.items() if v == AUTO]
+        chosen = {n: float(v) for n, v in given.items() if n not in auto}
+        self.reg_validation_ = {}
+        if auto:
+            grid: list[dict[str, float]] = []
+            for entry in self._auto_grid:  # distinct settings of the auto penalties
+                values = {n: entry[n] for n in auto}
+                if values not in grid:
+                    grid.append(values)
+            best, self.reg_validation_ = choose_penalties(
+                self, interactions, item_vectors, seen, grid  # type: ignore[arg-type]
+            )
+            chosen.update(best)
+        for n, v in chosen.items():
+            setattr(self, f"{n}_", v)
+
+    def _extra_state(self) -> dict[str, Any]:
+        chosen = {n: getattr(self, f"{n}_") for n in self._penalties()}
+        return {"penalties": chosen, "reg_validation": self.reg_validation_}
+
+    def _set_extra_state(self, state: dict[str, Any]) -> None:
+        chosen = state.get("penalties", {})
+        for n in self._penalties():
+            v = chosen.get(n, getattr(self, n))  # saved before "auto": its own number
+            if not isinstance(v, int | float) or isinstance(v, bool):
+                raise VisrecError(f"model {self.name!r}: model.json holds no usable {n} ({v!r})")
+            setattr(self, f"{n}_", float(v))
+        self.reg_validation_ = dict(state.get("reg_validation", {}))

@@ -1,0 +1,220 @@
+"""``reg="auto"``: the inner split, when validation runs, what it chooses, and that the
+final fit is exactly the fit with the chosen value."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from test_models import FAST, checkerboard
+from test_train_checkpoint import _fit_interrupted
+from visrec.cli import main
+from visrec.data.interactions import Interactions
+from visrec.errors import VisrecError
+from visrec.models import _auto_reg, _checkpoint
+from visrec.models.base import Recommender
+from visrec.models.registry import make_model
+
+AUTO_MODELS = ("bpr", "visual-cf", "vbpr")
+
+
+def fast(name: str, **kw: Any) -> Recommender:
+    auto = {"reg": "auto", "reg_visual": "auto"} if name == "vbpr" else {"reg": "auto"}
+    return make_model(name, **{**FAST[name], **auto, **kw})
+
+
+def grid_of(name: str) -> list[dict[str, float]]:
+    return list(type(make_model(name))._auto_grid)  # type: ignore[attr-defined]
+
+
+def test_inner_split_holds_out_a_fifth_of_each_user_never_all() -> None:
+    counts = np.array([1, 2, 3, 5, 10, 11])
+    rows = np.repeat(np.arange(len(counts)), counts)
+    cols = np.concatenate([np.arange(c) for c in counts])
+    seen = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(counts), 11))
+    is_val = _auto_reg.inner_split(seen, np.random.default_rng(0))
+    per_user = np.add.reduceat(is_val.astype(int), seen.indptr[:-1])
+    # round(0.2 n), at least 1, at most n - 1; a user with one item keeps it
+    assert per_user.tolist() == [0, 1, 1, 1, 2, 2]
+    again = _auto_reg.inner_split(seen, np.random.default_rng(0))
+    assert np.array_equal(is_val, again)
+    other = [_auto_reg.inner_split(seen, np.random.default_rng(s)) for s in range(1, 6)]
+    assert any(not np.array_equal(is_val, o) for o in other), "the held-out items are random"
+
+
+def test_pairs_per_item_counts_only_items_with_interactions() -> None:
+    seen = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0]]))
+    assert _auto_reg.pairs_per_item(seen) == 2.5  # 5 pairs, 2 of 4 items trained
+
+
+@pytest.mark.parametrize("name", AUTO_MODELS)
+def test_sparse_data_chooses_by_validation_and_refits_with_the_choice(name: str) -> None:
+    inter, vec = checkerboard()  # 144 pairs over 20 items: 7.2 per item, sparse
+    auto = fast(name).fit(inter, vec)
+    scores = auto.reg_validation_  # type: ignore[attr-defined]
+    grid = grid_of(name)
+    assert list(scores) == [_auto_reg.label(g) for g in grid]
+    assert all(0.0 <= v <= 1.0 for v in scores.values())
+    best = max(grid, key=lambda g: scores[_auto_reg.label(g)])
+    assert {n: getattr(auto, f"{n}_") for n in best} == best
+    # the validation fits draw from their own generators: the final model is exactly
+    # the one the chosen numbers give
+    explicit = fast(name, **best).fit(inter, vec)
+    np.testing.assert_array_equal(auto.score(np.arange(inter.n_users)),
+                                  explicit.score(np.arange(inter.n_users)))  # fmt: skip
+    assert explicit.reg_validation_ == {}  # type: ignore[attr-defined]
+
+
+def test_vbpr_tunes_only_the_penalties_left_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    inter, vec = checkerboard()
+    tried: list[tuple[float, float]] = []
+
+    def spy(model: Recommender, *_a: Any) -> float:
+        tried.append((model.reg, model.reg_visual))  # type: ignore[attr-defined]
+        return 0.5 if model.reg_visual == 0.03 else 0.1  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(_auto_reg, "validation_recall", spy)
+    m = fast("vbpr", reg=0.05).fit(inter, vec)
+    assert tried == [(0.05, 1e-3), (0.05, 0.03), (0.05, 0.1)]
+    assert (m.reg_, m.reg_visual_) == (0.05, 0.03)  # type: ignore[attr-defined]
+    assert list(m.reg_validation_) == ["reg_visual=0.001", "reg_visual=0.03", "reg_visual=0.1"]  # type: ignore[attr-defined]
+    tried.clear()
+    m = fast("vbpr", reg=0.05, reg_visual=0.2).fit(inter, vec)  # nothing left auto
+    assert tried == [] and (m.reg_, m.reg_visual_) == (0.05, 0.2)  # type: ignore[attr-defined]
+
+
+def test_validation_scores_are_the_trial_models_recall(monkeypatch: pytest.MonkeyPatch) -> None:
+    inter, vec = checkerboard()
+    trials: list[float] = []
+
+    def spy(model: Recommender, train: sp.csr_matrix, valid: sp.csr_matrix) -> float:
+        # each trial is trained without the validation pairs and scored on them
+        assert train.multiply(valid).nnz == 0
+        assert train.nnz + valid.nnz == model.seen_.nnz + valid.nnz == inter.to_csr().nnz
+        trials.append(model.reg)  # type: ignore[attr-defined]
+        return {0.01: 0.2, 0.03: 0.5, 0.1: 0.4}[model.reg]  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(_auto_reg, "validation_recall", spy)
+    m = fast("bpr").fit(inter, vec)
+    assert trials == list(_auto_reg.GRID)
+    assert m.reg_ == 0.03  # type: ignore[attr-defined]
+
+
+def test_dense_data_takes_the_default_without_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 users x 3 items, everyone saw everything: 40 pairs per item
+    df = pd.DataFrame([(f"u{u}", f"i{i}") for u in range(40) for i in range(3)],
+                      columns=["user_id", "item_id"])  # fmt: skip
+    inter = Interactions.from_frame(df)
+
+    def fail(*_a: Any, **_k: Any) -> float:
+        raise AssertionError("no validation fit on dense data")
+
+    monkeypatch.setattr(_auto_reg, "validation_recall", fail)
+    m = fast("bpr").fit(inter)
+    assert m.reg_ == 0.01 and m.reg_validation_ == {}  # type: ignore[attr-defined]
+
+
+def test_ties_keep_the_weaker_penalty(monkeypatch: pytest.MonkeyPatch) -> None:
+    inter, vec = checkerboard()
+    monkeypatch.setattr(_auto_reg, "validation_recall", lambda *_a: 0.25)
+    assert fast("bpr").fit(inter, vec).reg_ == 0.01  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", AUTO_MODELS)
+def test_save_load_keeps_the_choice(name: str, tmp_path: Path) -> None:
+    inter, vec = checkerboard()
+    m = fast(name).fit(inter, vec)
+    back = Recommender.load(m.save(tmp_path / name))
+    assert back.get_params()["reg"] == "auto"
+    for n in grid_of(name)[0]:
+        assert getattr(back, f"{n}_") == getattr(m, f"{n}_")
+    assert back.reg_validation_ == m.reg_validation_  # type: ignore[attr-defined]
+
+
+def test_model_saved_before_auto_loads_with_its_number(tmp_path: Path) -> None:
+    inter, vec = checkerboard()
+    folder = fast("bpr", reg=0.05).fit(inter, vec).save(tmp_path / "old")
+    mj = folder / "model.json"
+    meta = json.loads(mj.read_text())
+    meta["extra"] = {}  # what save wrote before reg="auto" existed
+    mj.write_text(json.dumps(meta))
+    back = Recommender.load(folder)
+    assert back.reg_ == 0.05 and back.reg_validation_ == {}  # type: ignore[attr-defined]
+    meta["params"]["reg"] = "auto"  # an "auto" model.json must say what it chose
+    mj.write_text(json.dumps(meta))
+    with pytest.raises(VisrecError, match=r"'bpr': model.json holds no usable reg \('auto'\)"):
+        Recommender.load(folder)
+
+
+@pytest.mark.parametrize(
+    ("name", "param", "value", "message"),
+    [
+        ("bpr", "reg", "fast", "model 'bpr': reg must be a number >= 0 or 'auto', got 'fast'"),
+        ("bpr", "reg", -0.1, "model 'bpr': reg must be a number >= 0 or 'auto', got -0.1"),
+        ("bpr", "reg", True, "model 'bpr': reg=True must be a finite number or a string"),
+        ("vbpr", "reg_visual", "x",
+         "model 'vbpr': reg_visual must be a number >= 0 or 'auto', got 'x'"),
+    ],
+)  # fmt: skip
+def test_bad_reg_is_one_clear_error(name: str, param: str, value: Any, message: str) -> None:
+    inter, vec = checkerboard()
+    with pytest.raises(VisrecError) as err:
+        fast(name, **{param: value}).fit(inter, vec)
+    assert str(err.value) == message
+
+
+def test_trial_fits_leave_no_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inter, vec = checkerboard()
+    saved: list[str] = []
+    real = _checkpoint.save_state
+
+    def spy(ckpt: Any, desc: str, *a: Any, **k: Any) -> bool:
+        saved.append(desc)
+        return real(ckpt, desc, *a, **k)
+
+    monkeypatch.setattr(_checkpoint, "save_state", spy)
+    with _checkpoint.checkpointing(tmp_path / "ck", "key", every_s=0, log=lambda _m: None):
+        fast("bpr", epochs=5).fit(inter, vec)
+    # the final fit alone: one save after each of its first 4 epochs
+    assert saved == ["bpr"] * 4
+
+
+def test_train_says_what_auto_chose_on_sparse_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inter, _ = checkerboard()
+    csv = tmp_path / "train.csv"
+    inter.to_frame().to_csv(csv, index=False)
+    argv = ["train", "--model", "bpr", "--interactions", str(csv), "-o", str(tmp_path / "m"),
+            "--param", "epochs=3", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    chosen = Recommender.load(tmp_path / "m").reg_  # type: ignore[attr-defined]
+    assert "reg=auto: sparse data (7.2 distinct interactions per item, under 40)" in err
+    assert f"): reg={chosen}\n" in err and "(Recall@20: reg=0.01 -> " in err
+    assert main([*argv, "--param", "reg=0.1"]) == 0
+    assert "reg=auto" not in capsys.readouterr().err
+
+
+def test_interrupted_auto_fit_resumes_to_the_same_arrays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inter, vec = checkerboard()
+    params = {**FAST["bpr"], "reg": "auto", "epochs": 5}
+    whole = make_model("bpr", **params).fit(inter, vec)
+    # three validation fits of 5 epochs, then the 4th epoch of the final fit
+    _fit_interrupted(monkeypatch, tmp_path, "key", 3 * 5 + 4, "bpr", params, inter, vec)
+    notes: list[str] = []
+    with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
+        resumed = make_model("bpr", **params).fit(inter, vec)
+    # validation runs again (deterministic), the final fit resumes where it stopped
+    assert notes == [f"resuming bpr at epoch 4 of 5 (from {tmp_path / 'bpr.pt'})"]
+    assert resumed.reg_validation_ == whole.reg_validation_  # type: ignore[attr-defined]
+    for attr in resumed._array_attrs:
+        np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
