@@ -218,3 +218,21 @@ def test_interrupted_auto_fit_resumes_to_the_same_arrays(
     assert resumed.reg_validation_ == whole.reg_validation_  # type: ignore[attr-defined]
     for attr in resumed._array_attrs:
         np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
+
+
+def test_evaluate_reports_what_auto_chose_per_run() -> None:
+    from visrec.evaluation.runner import run_experiment
+
+    inter, _ = checkerboard()
+    res = run_experiment(
+        inter.to_frame(), None, "warm",
+        models=[("bpr", {**FAST["bpr"], "reg": "auto"}), ("bpr@fixed", FAST["bpr"])],
+        seeds=[0, 1], progress=False,
+    )  # fmt: skip
+    tuned = res.runs.set_index(["model", "seed"])["tuned"]
+    assert tuned["popularity"].isna().all() and tuned["bpr@fixed"].isna().all()
+    assert set(tuned["bpr"]) <= {_auto_reg.label({"reg": r}) for r in _auto_reg.GRID}
+    note = res.tuned_note()
+    assert note is not None and note.splitlines()[1].startswith("  bpr: reg=")
+    assert "(2 runs)" in note or note.count("(1 run)") == 2
+    assert [r["tuned"] for r in res.to_dict()["runs"]][1] == tuned["bpr"][0]

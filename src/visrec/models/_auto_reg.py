@@ -111,7 +111,8 @@ def choose_penalties(
     scores: dict[str, float] = {}
     verbose = bool(params.get("verbose", False))
     for values in tqdm(grid, desc=f"{model.name} reg=auto", disable=not verbose, leave=False):
-        trial = type(model)(**{**params, **values, "verbose": False})
+        trial_params = getattr(model, "_trial_params", {})
+        trial = type(model)(**{**params, **trial_params, **values, "verbose": False})
         # a trial is not the fit `visrec train` resumes: keep it out of the checkpoint
         with suspended():
             trial.fit(inner, item_vectors)
@@ -138,6 +139,8 @@ class AutoRegMixin:
 
     name: ClassVar[str]
     _auto_grid: ClassVar[tuple[dict[str, float], ...]] = tuple({"reg": r} for r in GRID)
+    #: hyperparameters of the trial fits besides the penalties (what validation needs)
+    _trial_params: ClassVar[dict[str, Any]] = {}
     reg_: float
     reg_validation_: dict[str, float]
 

@@ -140,6 +140,9 @@ class Recommender(ParamsMixin, ABC):
     #: hyperparameters added after models were first saved, with the value that stands
     #: for how a model saved without them was trained (its default may differ)
     _params_before_added: ClassVar[dict[str, Any]] = {}
+    #: arrays of ``_array_attrs`` added after models were first saved: a folder without
+    #: them still loads, and ``_after_load`` derives them
+    _arrays_before_added: ClassVar[tuple[str, ...]] = ()
 
     # learned in fit
     user_map_: IdMap
@@ -380,7 +383,8 @@ class Recommender(ParamsMixin, ABC):
                 f"{mj}: parameters do not fit model {meta['model']!r} ({exc})"
             ) from exc
         npz = folder / ARRAYS_NPZ
-        needed = ("user_ids", "item_ids", "seen_indptr", "seen_indices", *klass._array_attrs)
+        own = [a for a in klass._array_attrs if a not in klass._arrays_before_added]
+        needed = ("user_ids", "item_ids", "seen_indptr", "seen_indices", *own)
         arrays = _read_arrays(npz, needed)
         model.user_map_ = IdMap(arrays["user_ids"])
         model.item_map_ = IdMap(arrays["item_ids"])
@@ -394,7 +398,8 @@ class Recommender(ParamsMixin, ABC):
         except ValueError as exc:
             raise VisrecError(f"{npz}: the seen_ arrays do not fit the id maps ({exc})") from exc
         for attr in klass._array_attrs:
-            setattr(model, attr, arrays[attr])
+            if attr in arrays:
+                setattr(model, attr, arrays[attr])
         if meta.get("vector_meta") is not None:
             model.vector_meta_ = meta["vector_meta"]
         model._set_extra_state(meta.get("extra", {}))

@@ -128,11 +128,13 @@ def fit_bpr_factors(
     device: str | None,
     rng: np.random.Generator,
     verbose: bool = False,
+    desc: str = "bpr",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train BPR-MF on the binary matrix ``seen`` (n_users, n_items).
 
     Returns user factors ``(n_users, factors)``, item factors ``(n_items, factors)`` and
-    item biases ``(n_items,)``, all float32.
+    item biases ``(n_items,)``, all float32. ``desc`` names the progress bar and the
+    checkpoint: two fits within one model need two names.
     """
     n_users, n_items = seen.shape
     dev = resolve_device(device)
@@ -149,7 +151,7 @@ def fit_bpr_factors(
         lr=lr,
         rng=rng,
         device=dev,
-        desc="bpr",
+        desc=desc,
         verbose=verbose,
     )
     with torch.no_grad():

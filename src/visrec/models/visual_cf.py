@@ -3,7 +3,7 @@ map for the ones nobody has (cold start)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -28,8 +28,16 @@ class VisualCF(AutoRegMixin, Recommender):
     ----------
     factors, epochs, lr, reg, batch_size, init_std
         BPR hyperparameters, as in :class:`visrec.models.bpr.BPR`
-        (defaults 64, 80, 0.005, "auto", 1024, 0.01). ``reg="auto"`` is chosen by the
-        known items' validation Recall@20, as for BPR.
+        (defaults 64, 80, 0.005, "auto", 1024, 0.01). ``reg`` is the penalty of the BPR
+        that scores known items; ``"auto"`` is chosen by their validation Recall@20, as
+        for BPR.
+    map_reg : float or None, default 0.01
+        Penalty of the BPR whose item factors and biases the image map learns, and whose
+        user factors score the items known only by an image. When it differs from the
+        ``reg`` used, a second BPR is fitted for the map. On sparse data, where
+        ``reg="auto"`` chooses a stronger penalty for known items, new items still rank
+        best from a BPR at 0.01 (the stronger penalty shrinks the user's taste
+        direction and leaves mostly predicted popularity). None: the known items' BPR.
     alpha : float, default 100.0
         Ridge penalty of the image -> (factors, bias) map, on vectors centred and scaled
         to unit mean norm.
@@ -56,16 +64,24 @@ class VisualCF(AutoRegMixin, Recommender):
         "item_factors_",
         "item_bias_",
         "item_scorable_",
+        "image_user_factors_",
         "map_weights_",
         "map_intercept_",
         "feature_mean_",
         "feature_scale_",
     )
 
+    # saved before map_reg existed: the map learned from the known items' BPR
+    _params_before_added: ClassVar[dict[str, Any]] = {"map_reg": None}
+    _arrays_before_added: ClassVar[tuple[str, ...]] = ("image_user_factors_",)
+    # validation ranks known items only: the map's BPR would be a wasted fit
+    _trial_params: ClassVar[dict[str, Any]] = {"map_reg": None}
+
     user_factors_: np.ndarray
     item_factors_: np.ndarray
     item_bias_: np.ndarray
     item_scorable_: np.ndarray
+    image_user_factors_: np.ndarray
     map_weights_: np.ndarray
     map_intercept_: np.ndarray
     feature_mean_: np.ndarray
@@ -79,6 +95,7 @@ class VisualCF(AutoRegMixin, Recommender):
         reg: float | str = "auto",
         batch_size: int = 1024,
         init_std: float = 0.01,
+        map_reg: float | None = 0.01,
         alpha: float = 100.0,
         bias_weight: float = 1.0,
         feature_norm: str = "sqrt-l2",
@@ -92,6 +109,7 @@ class VisualCF(AutoRegMixin, Recommender):
         self.reg = reg
         self.batch_size = batch_size
         self.init_std = init_std
+        self.map_reg = map_reg
         self.alpha = alpha
         self.bias_weight = bias_weight
         self.feature_norm = feature_norm
@@ -106,6 +124,8 @@ class VisualCF(AutoRegMixin, Recommender):
             positive=("lr",),
         )
         self._check_reg()
+        if self.map_reg is not None:
+            self._check_params(non_negative=("map_reg",))
         if self.feature_norm not in ("sqrt-l2", "none"):
             raise VisrecError(
                 f"feature_norm must be 'sqrt-l2' or 'none', got {self.feature_norm!r}"
@@ -125,24 +145,31 @@ class VisualCF(AutoRegMixin, Recommender):
             raise VisrecError(
                 "visual-cf needs at least 2 items with both interactions and an image vector"
             )
-        rng = np.random.default_rng(self.random_state)
-        p, q, b = fit_bpr_factors(
-            self.seen_,
-            factors=int(self.factors),
-            epochs=int(self.epochs),
-            lr=float(self.lr),
-            reg=self.reg_,
-            batch_size=int(self.batch_size),
-            init_std=float(self.init_std),
-            device=self.device,
-            rng=rng,
-            verbose=self.verbose,
-        )
+        def bpr(reg: float, desc: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            # a generator each: each fit is exactly BPR(reg=reg)'s, so known items rank
+            # as bpr's and new items as with reg=map_reg
+            return fit_bpr_factors(
+                self.seen_,
+                factors=int(self.factors),
+                epochs=int(self.epochs),
+                lr=float(self.lr),
+                reg=reg,
+                batch_size=int(self.batch_size),
+                init_std=float(self.init_std),
+                device=self.device,
+                rng=np.random.default_rng(self.random_state),
+                verbose=self.verbose,
+                desc=desc,
+            )
+
+        map_reg = self.reg_ if self.map_reg is None else float(self.map_reg)
+        p, q, b = bpr(self.reg_, "bpr")
+        pm, qm, bm = (p, q, b) if map_reg == self.reg_ else bpr(map_reg, "bpr-map")
         vectors = self._normalise(vectors)
         scaler = FeatureScaler().fit(vectors, learn)
         feats = scaler.transform(vectors, has_image)
         self.feature_mean_, self.feature_scale_ = scaler.to_arrays()
-        target = np.hstack([q, b[:, None]])
+        target = np.hstack([qm, bm[:, None]])
         self.map_weights_, self.map_intercept_ = ridge(
             feats[learn], target[learn], float(self.alpha)
         )
@@ -152,7 +179,16 @@ class VisualCF(AutoRegMixin, Recommender):
             mq, mb = self._map(feats[image_only])
             q[image_only], b[image_only] = mq, mb
         self.user_factors_, self.item_factors_, self.item_bias_ = p, q, b
+        self.image_user_factors_ = pm
         self.item_scorable_ = trained | has_image
+        self._after_load()
+
+    def _after_load(self) -> None:
+        if not hasattr(self, "image_user_factors_"):  # saved before map_reg: one BPR
+            self.image_user_factors_ = self.user_factors_
+        # derived, not saved: the items scored by mapped terms
+        untrained = np.diff(self.seen_.tocsc().indptr) == 0
+        self.image_only_ = np.flatnonzero(self.item_scorable_ & untrained)
 
     def _normalise(self, vectors: np.ndarray) -> np.ndarray:
         return power_normalise(vectors) if self.feature_norm == "sqrt-l2" else vectors
@@ -163,6 +199,11 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         s = self.user_factors_[user_idx] @ self.item_factors_.T + self.item_bias_
+        if self.image_user_factors_ is not self.user_factors_ and len(self.image_only_):
+            # mapped terms live in the map's BPR space: score them with its users
+            io = self.image_only_
+            s[:, io] = self.image_user_factors_[user_idx] @ self.item_factors_[io].T
+            s[:, io] += self.item_bias_[io]
         s[:, ~self.item_scorable_] = -np.inf
         return s
 
@@ -170,7 +211,7 @@ class VisualCF(AutoRegMixin, Recommender):
         scaler = FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_)
         f = scaler.transform(self._normalise(vectors))
         mq, mb = self._map(f)
-        return self.user_factors_[user_idx] @ mq.T + mb
+        return self.image_user_factors_[user_idx] @ mq.T + mb
 
     def _item_embeddings(self) -> np.ndarray:
         return self.item_factors_
