@@ -16,6 +16,7 @@ from test_models import FAST, checkerboard
 from test_train_checkpoint import _fit_interrupted
 from visrec.cli import main
 from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 from visrec.models import _auto_reg, _checkpoint
 from visrec.models.base import Recommender
@@ -236,3 +237,20 @@ def test_evaluate_reports_what_auto_chose_per_run() -> None:
     assert note is not None and note.splitlines()[1].startswith("  bpr: reg=")
     assert "(2 runs)" in note or note.count("(1 run)") == 2
     assert [r["tuned"] for r in res.to_dict()["runs"]][1] == tuned["bpr"][0]
+
+
+def test_no_validation_possible_falls_back_to_the_dense_setting() -> None:
+    # every user has one item: nothing to hold out
+    single = Interactions.from_frame(pd.DataFrame({"user_id": ["u1", "u2", "u3"],
+                                                   "item_id": ["a", "b", "c"]}))  # fmt: skip
+    m = fast("bpr", epochs=2).fit(single)
+    assert m.reg_ == 0.01 and m.reg_validation_ == {}  # type: ignore[attr-defined]
+    # visual-cf needs 2 items with an image and interactions; holding out u1's second
+    # item leaves one (c has no image): the full data fits, the 80% would not
+    frame = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u3"], "item_id": ["a", "b", "c", "c"]})
+    inter = Interactions.from_frame(frame)
+    ids = np.asarray(inter.item_map.ids)
+    vec = ItemVectors(ids=ids, vectors=np.eye(3, 4, dtype=np.float32),
+                      has_image=ids != "c")  # fmt: skip
+    m = fast("visual-cf", epochs=2).fit(inter, vec)
+    assert m.reg_ == 0.01 and m.reg_validation_ == {}  # type: ignore[attr-defined]

@@ -85,8 +85,10 @@ def choose_penalties(
     grid: list[dict[str, float]],
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The penalties an ``auto`` model trains with (one entry of ``grid``, weakest
-    first), and the validation Recall@K of each entry by its label (empty when the data
-    is dense enough for the first entry)."""
+    first), and the validation Recall@K of each entry by its label. The first entry,
+    with no scores, when the data is dense enough, when no user has a second item to
+    hold out, or when the 80% cannot be fitted (e.g. visual-cf left with one image item).
+    """
     if pairs_per_item(seen) >= DENSE_PAIRS_PER_ITEM:
         return grid[0], {}
     from visrec.models._checkpoint import suspended
@@ -106,6 +108,8 @@ def choose_penalties(
         (np.ones(int(is_val.sum()), dtype=np.float32), (coo.row[is_val], coo.col[is_val])),
         shape=seen.shape,
     )
+    if not is_val.any():  # every user has a single item: nothing to validate on
+        return grid[0], {}
     train = inner.to_csr("binary")
     params = model.get_params()
     scores: dict[str, float] = {}
@@ -114,8 +118,13 @@ def choose_penalties(
         trial_params = getattr(model, "_trial_params", {})
         trial = type(model)(**{**params, **trial_params, **values, "verbose": False})
         # a trial is not the fit `visrec train` resumes: keep it out of the checkpoint
-        with suspended():
-            trial.fit(inner, item_vectors)
+        try:
+            with suspended():
+                trial.fit(inner, item_vectors)
+        except VisrecError:
+            # data the full fit can use but its 80% cannot (visual-cf: fewer than 2
+            # items with an image left): no validation, the dense-data setting
+            return grid[0], {}
         scores[label(values)] = validation_recall(trial, train, valid)
     # max() keeps the first of equals: a tie goes to the weaker penalty
     best = max(grid, key=lambda v: scores[label(v)])
