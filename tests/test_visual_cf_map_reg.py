@@ -118,3 +118,13 @@ def test_interrupted_two_bpr_fit_resumes_to_the_same_arrays(
                                   (inter, iv))  # fmt: skip
     desc, epoch = ("bpr", 3) if call == 3 else ("bpr-map", 3)
     assert notes[-1] == f"resuming {desc} at epoch {epoch} of 6 (from {tmp_path / (desc + '.pt')})"
+
+
+def test_one_bpr_model_scores_image_only_items_as_saved(tmp_path: Path) -> None:
+    # map_reg == reg (dense data's default): one BPR, whose user factors `save` writes
+    # under both names; loaded, the image-only item must score bit for bit as before
+    inter, vec = with_image_only_item()
+    m = vcf(reg=0.01).fit(inter, vec)
+    back = Recommender.load(m.save(tmp_path / "m"))
+    assert back.image_user_factors_ is back.user_factors_  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(back.score(USERS), m.score(USERS))

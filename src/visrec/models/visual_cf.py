@@ -184,7 +184,12 @@ class VisualCF(AutoRegMixin, Recommender):
         self._after_load()
 
     def _after_load(self) -> None:
-        if not hasattr(self, "image_user_factors_"):  # saved before map_reg: one BPR
+        # one BPR (saved before map_reg, or map_reg == reg): `save` wrote its user factors
+        # twice; share them again, so image-only items score as before saving (the
+        # one-column product of the two-BPR path differs in the last float bit)
+        if not hasattr(self, "image_user_factors_") or np.array_equal(
+            self.image_user_factors_, self.user_factors_
+        ):
             self.image_user_factors_ = self.user_factors_
         # derived, not saved: the items scored by mapped terms
         untrained = np.diff(self.seen_.tocsc().indptr) == 0
