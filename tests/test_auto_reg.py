@@ -254,3 +254,64 @@ def test_no_validation_possible_falls_back_to_the_dense_setting() -> None:
                       has_image=ids != "c")  # fmt: skip
     m = fast("visual-cf", epochs=2).fit(inter, vec)
     assert m.reg_ == 0.01 and m.reg_validation_ == {}  # type: ignore[attr-defined]
+
+
+def test_evaluate_resumes_records_written_before_the_tuned_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from visrec.evaluation import runner as R
+
+    inter, _ = checkerboard()
+    frame = inter.to_frame()
+    record = tmp_path / "out.json.partial.jsonl"
+    models = [("bpr", {**FAST["bpr"], "reg": "auto"})]
+    real = R.evaluate_model
+    calls: list[str] = []
+
+    def stop_at_fourth(model: Recommender, *a: Any, **k: Any) -> Any:
+        calls.append(model.name)
+        if len(calls) == 4:  # popularity and bpr of seed 0, popularity of seed 1 done
+            raise KeyboardInterrupt
+        return real(model, *a, **k)
+
+    monkeypatch.setattr(R, "evaluate_model", stop_at_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        R.run_experiment(frame, None, "warm", models=models, seeds=[0, 1], progress=False,
+                         resume=record)  # fmt: skip
+    monkeypatch.setattr(R, "evaluate_model", real)
+    recs = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [r["row"]["tuned"] for r in recs] == [None, recs[1]["row"]["tuned"], None]
+    assert recs[1]["row"]["tuned"].startswith("reg=")
+    for r in recs:  # what a record written before the field existed holds
+        del r["row"]["tuned"]
+    record.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    notes: list[str] = []
+    res = R.run_experiment(frame, None, "warm", models=models, seeds=[0, 1], progress=False,
+                           resume=record, note=notes.append)  # fmt: skip
+    assert notes == [f"resuming: 3 of 4 runs already done ({record})"]
+    tuned = res.runs.set_index(["model", "seed"])["tuned"]
+    assert tuned.drop(("bpr", 1)).isna().all()  # recorded runs: not known
+    assert tuned[("bpr", 1)].startswith("reg=")  # fitted now: what it chose
+    note = res.tuned_note()
+    assert note is not None and note.splitlines()[1] == f"  bpr: {tuned[('bpr', 1)]} (1 run)"
+    assert [r["tuned"] for r in json.loads(res.to_json())["runs"]][:3] == [None, None, None]
+
+
+def test_train_says_when_sparse_data_left_no_validation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "single.csv"  # every user has one item: nothing to hold out
+    pd.DataFrame({"user_id": ["u1", "u2", "u3"], "item_id": ["a", "b", "c"]}).to_csv(
+        csv, index=False
+    )
+    argv = ["train", "--model", "bpr", "--interactions", str(csv), "-o", str(tmp_path / "m"),
+            "--param", "epochs=2", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert (
+        "reg=auto: sparse data (1.0 distinct interactions per item, under 40), but too "
+        "little to hold out an inner validation split" in err
+    )
+    assert "): reg=0.01, the dense-data setting\n" in err
+    assert main([*argv, "--param", "reg=0.01"]) == 0  # an explicit penalty: no line
+    assert "reg=auto" not in capsys.readouterr().err

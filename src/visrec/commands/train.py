@@ -177,18 +177,35 @@ def run(args: argparse.Namespace) -> int:
 
 
 def reg_note(model: Recommender) -> str | None:
-    """One line on what ``reg="auto"`` chose, when it ran its validation fits."""
-    from visrec.models._auto_reg import DENSE_PAIRS_PER_ITEM, pairs_per_item
+    """One line on what ``reg="auto"`` did on sparse data: the setting its validation
+    fits chose, or that none could run (the dense-data setting was used)."""
+    from visrec.models._auto_reg import (
+        AUTO,
+        DENSE_PAIRS_PER_ITEM,
+        chosen_label,
+        label,
+        pairs_per_item,
+    )
 
-    scores = getattr(model, "reg_validation_", None)
-    if not scores:
+    penalties = getattr(model, "_penalties", lambda: ())()
+    auto = [n for n in penalties if getattr(model, n) == AUTO]
+    per_item = pairs_per_item(model.seen_)
+    if not auto or per_item >= DENSE_PAIRS_PER_ITEM:
         return None
+    sparse = f"reg=auto: sparse data ({per_item:.1f} distinct interactions per item, under "
+    sparse += f"{DENSE_PAIRS_PER_ITEM:.0f}), "
+    best = chosen_label(model)
+    if best is None:
+        used = label({n: getattr(model, f"{n}_") for n in auto})
+        return (
+            sparse + "but too little to hold out an inner validation split (no user with "
+            f"a second item, or too few items left to fit): {used}, the dense-data setting"
+        )
+    scores = model.reg_validation_  # type: ignore[attr-defined]
     tried = "; ".join(f"{setting} -> {recall:.3f}" for setting, recall in scores.items())
-    best = max(scores, key=lambda s: scores[s])
     return (
-        f"reg=auto: sparse data ({pairs_per_item(model.seen_):.1f} distinct interactions "
-        f"per item, under {DENSE_PAIRS_PER_ITEM:.0f}), so the penalties were chosen on an "
-        f"inner validation split (Recall@20: {tried}): {best}"
+        sparse + f"so the penalties were chosen on an inner validation split "
+        f"(Recall@20: {tried}): {best}"
     )
 
 

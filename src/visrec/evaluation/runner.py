@@ -43,6 +43,7 @@ from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
 from visrec.evaluation.protocols import PROTOCOLS, Split, make_split
+from visrec.models._auto_reg import chosen_label
 from visrec.models.base import Recommender
 
 ModelSpec = str | tuple[str, dict[str, Any]]
@@ -451,7 +452,7 @@ def run_experiment(
                     progress=progress,
                 )
                 row = {"seed": seed, "model": name, **res, "fit_s": fit_s,
-                       "tuned": _tuned(model)}  # fmt: skip
+                       "tuned": chosen_label(model)}  # fmt: skip
                 rows.append(row)
                 if record is not None:
                     rec = {"fp": fp, "seed": seed, "model": name,
@@ -469,12 +470,6 @@ def run_experiment(
     if record is not None:
         run_record.forget(record, plan)  # complete: nothing of this experiment to resume
     return result
-
-
-def _tuned(model: Recommender) -> str | None:
-    """``"reg=0.1"``: what ``reg="auto"`` chose, when it ran validation fits."""
-    scores = getattr(model, "reg_validation_", None)
-    return max(scores, key=lambda s: scores[s]) if scores else None
 
 
 def _split_stats(split: Split) -> dict[str, int]:

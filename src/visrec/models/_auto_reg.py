@@ -136,6 +136,14 @@ def label(values: dict[str, float]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in values.items())
 
 
+def chosen_label(model: object) -> str | None:
+    """``"reg=0.1"``: the setting a fitted model's ``reg="auto"`` chose by validation
+    (the best of ``reg_validation_``, first of equals as in ``choose_penalties``); None
+    when it ran no validation (dense data, explicit penalties, or none possible)."""
+    scores: dict[str, float] | None = getattr(model, "reg_validation_", None)
+    return max(scores, key=scores.__getitem__) if scores else None
+
+
 class AutoRegMixin:
     """L2 penalties that may be ``"auto"`` (see the module docstring).
 

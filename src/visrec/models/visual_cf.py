@@ -145,6 +145,7 @@ class VisualCF(AutoRegMixin, Recommender):
             raise VisrecError(
                 "visual-cf needs at least 2 items with both interactions and an image vector"
             )
+
         def bpr(reg: float, desc: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             # a generator each: each fit is exactly BPR(reg=reg)'s, so known items rank
             # as bpr's and new items as with reg=map_reg
