@@ -315,3 +315,24 @@ def test_train_says_when_sparse_data_left_no_validation(
     assert "): reg=0.01, the dense-data setting\n" in err
     assert main([*argv, "--param", "reg=0.01"]) == 0  # an explicit penalty: no line
     assert "reg=auto" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", AUTO_MODELS)
+def test_a_stronger_choice_refits_exactly_as_the_explicit_fit(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the checkerboard ties every setting (Recall 1.0), so the weakest wins there; make
+    # validation prefer the strongest, so the refit is checked with a value not first
+    inter, vec = checkerboard()
+    strongest = grid_of(name)[-1]
+    monkeypatch.setattr(
+        _auto_reg, "validation_recall", lambda m, *_a: float(m.reg == strongest["reg"])
+    )
+    auto = fast(name).fit(inter, vec)
+    assert {n: getattr(auto, f"{n}_") for n in strongest} == strongest
+    explicit = fast(name, **strongest).fit(inter, vec)
+    for attr in auto._array_attrs:
+        np.testing.assert_array_equal(getattr(auto, attr), getattr(explicit, attr))
+    weakest = fast(name, **grid_of(name)[0]).fit(inter, vec)
+    assert not np.array_equal(auto.score(np.arange(inter.n_users)),
+                              weakest.score(np.arange(inter.n_users)))  # fmt: skip
