@@ -336,3 +336,28 @@ def test_a_stronger_choice_refits_exactly_as_the_explicit_fit(
     weakest = fast(name, **grid_of(name)[0]).fit(inter, vec)
     assert not np.array_equal(auto.score(np.arange(inter.n_users)),
                               weakest.score(np.arange(inter.n_users)))  # fmt: skip
+
+
+def test_a_rerun_that_chooses_otherwise_does_not_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with random_state=None (or trial fits that are not deterministic) the rerun's
+    # validation may choose another penalty: the fit interrupted under 0.1 must not
+    # be resumed under 0.01
+    inter, vec = checkerboard()
+    params = {**FAST["bpr"], "reg": "auto", "epochs": 5}
+    prefer: dict[str, float] = {}
+    monkeypatch.setattr(_auto_reg, "validation_recall",
+                        lambda model, *_a: prefer.get(model.reg, 0.0))  # fmt: skip
+    prefer[0.1] = 1.0
+    _fit_interrupted(monkeypatch, tmp_path, "key", 3 * 5 + 4, "bpr", params, inter, vec)
+    prefer.clear()
+    prefer[0.01] = 1.0
+    notes: list[str] = []
+    with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
+        m = make_model("bpr", **params).fit(inter, vec)
+    assert m.reg_ == 0.01  # type: ignore[attr-defined]
+    assert notes == [f"note: {tmp_path / 'bpr.pt'}: checkpoint of other data or settings, "
+                     "starting over"]  # fmt: skip
+    explicit = make_model("bpr", **{**params, "reg": 0.01}).fit(inter, vec)
+    np.testing.assert_array_equal(m.item_factors_, explicit.item_factors_)  # type: ignore[attr-defined]

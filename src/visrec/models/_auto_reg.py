@@ -194,6 +194,10 @@ class AutoRegMixin:
         for n, v in chosen.items():
             setattr(self, f"{n}_", v)
 
+    def _checkpoint_extra(self) -> str:
+        # a rerun that chose otherwise (random_state=None) must not resume this fit
+        return label({n: getattr(self, f"{n}_") for n in self._penalties()})
+
     def _extra_state(self) -> dict[str, Any]:
         chosen = {n: getattr(self, f"{n}_") for n in self._penalties()}
         return {"penalties": chosen, "reg_validation": self.reg_validation_}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -86,6 +87,22 @@ def checkpointing(
     token = _ACTIVE.set(ckpt)
     try:
         yield ckpt
+    finally:
+        _ACTIVE.reset(token)
+
+
+@contextlib.contextmanager
+def keyed(extra: str) -> Iterator[None]:
+    """Inside the block, fits save and resume under the active key plus ``extra``: what
+    the model decided from the data before training (``reg="auto"``'s choice), which the
+    caller's key cannot know. An empty ``extra`` or no active block changes nothing."""
+    ckpt = _ACTIVE.get()
+    if ckpt is None or not extra:
+        yield
+        return
+    token = _ACTIVE.set(dataclasses.replace(ckpt, key=f"{ckpt.key}|{extra}"))
+    try:
+        yield
     finally:
         _ACTIVE.reset(token)
 

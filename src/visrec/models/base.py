@@ -184,8 +184,16 @@ class Recommender(ParamsMixin, ABC):
                         f"({len(broken):,} item(s) in all); re-embed or drop them"
                     )
         self._before_fit(interactions, item_vectors, self.seen_)
-        self._fit(interactions, vectors, has_image)
+        from visrec.models._checkpoint import keyed
+
+        # a resumed fit must have made the same data-dependent choices
+        with keyed(self._checkpoint_extra()):
+            self._fit(interactions, vectors, has_image)
         return self
+
+    def _checkpoint_extra(self) -> str:
+        """What ``_before_fit`` chose, for the checkpoint key; empty here."""
+        return ""
 
     def _before_fit(
         self, interactions: Interactions, item_vectors: ItemVectors | None, seen: sp.csr_matrix
