@@ -361,3 +361,25 @@ def test_a_rerun_that_chooses_otherwise_does_not_resume(
                      "starting over"]  # fmt: skip
     explicit = make_model("bpr", **{**params, "reg": 0.01}).fit(inter, vec)
     np.testing.assert_array_equal(m.item_factors_, explicit.item_factors_)  # type: ignore[attr-defined]
+
+
+def test_validation_recall_is_evaluates_recall() -> None:
+    from visrec.evaluation import metrics as M
+
+    rng = np.random.default_rng(4)  # random data: a ranking with hits and misses
+    frame = pd.DataFrame({"user_id": rng.integers(0, 30, 400), "item_id": rng.integers(0, 50, 400)})
+    inter = Interactions.from_frame(frame.astype(str))
+    seen = inter.to_csr("binary")
+    is_val = _auto_reg.inner_split(seen, rng)
+    coo = seen.tocoo()
+    shape = seen.shape
+    train = sp.csr_matrix((np.ones((~is_val).sum()), (coo.row[~is_val], coo.col[~is_val])), shape)
+    valid = sp.csr_matrix((np.ones(is_val.sum()), (coo.row[is_val], coo.col[is_val])), shape)
+    m = make_model("bpr", **{**FAST["bpr"], "epochs": 3}).fit(
+        Interactions(inter.user_map, inter.item_map, coo.row[~is_val], coo.col[~is_val]))
+    users = np.arange(shape[0])
+    exclude = train.toarray().astype(bool)
+    relevant = valid.toarray().astype(bool)
+    expected = M.mean(M.recall_at_k(M.top_k(m.score(users), _auto_reg.K, exclude), relevant))
+    assert _auto_reg.validation_recall(m, train, valid) == pytest.approx(expected, abs=1e-12)
+    assert 0.0 < expected < 1.0  # a real ranking, not a degenerate one

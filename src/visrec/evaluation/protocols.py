@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from visrec._holdout import per_user_holdout
 from visrec.data.interactions import ITEM, TIMESTAMP, USER, IdMap, Interactions
 from visrec.errors import VisrecError
 
@@ -175,17 +176,8 @@ def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed
     _check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
     rng = np.random.default_rng(seed)
-    users = df[USER].to_numpy()
-    ucode, uinv = np.unique(users, return_inverse=True)
-    counts = np.bincount(uinv, minlength=len(ucode))
-    n_test = np.clip(np.rint(test_ratio * counts).astype(np.int64), 1, None)
-    n_test = np.where(counts >= 2, np.minimum(n_test, counts - 1), 0)
-    # a random position of each row within its user: sort by (user, random key)
-    order = np.lexsort((rng.random(len(df)), uinv))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos = np.empty(len(df), dtype=np.int64)
-    pos[order] = np.arange(len(df)) - starts[uinv[order]]
-    is_test = pos < n_test[uinv]
+    ucode, uinv = np.unique(df[USER].to_numpy(), return_inverse=True)
+    is_test = per_user_holdout(uinv, len(ucode), test_ratio, rng)
     info = {"seed": seed, "test_ratio": test_ratio}
     return _build("warm", df[~is_test], df[is_test], n_dup, info)
 

@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from visrec._holdout import per_user_holdout
+from visrec._ranking import top_candidates
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
 
@@ -49,32 +51,30 @@ def inner_split(seen: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
     """Mask over ``seen``'s stored entries (CSR order): True for the validation ones.
 
     Per user, ``round(VALID_RATIO * n)`` random items (at least 1, and never all of
-    them; users with one item keep it), the rule of ``visrec evaluate``'s warm split.
+    them; users with one item keep it): the rule of ``visrec evaluate``'s warm split.
     """
-    counts = np.diff(seen.indptr)
-    n_val = np.clip(np.rint(VALID_RATIO * counts).astype(np.int64), 1, None)
-    n_val = np.where(counts >= 2, np.minimum(n_val, counts - 1), 0)
-    users = np.repeat(np.arange(len(counts)), counts)
-    # a random position of each entry within its user's row
-    order = np.lexsort((rng.random(seen.nnz), users))
-    pos = np.empty(seen.nnz, dtype=np.int64)
-    pos[order] = np.arange(seen.nnz) - seen.indptr[users[order]]
-    return np.asarray(pos < n_val[users])
+    users = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
+    return per_user_holdout(users, seen.shape[0], VALID_RATIO, rng)
 
 
 def validation_recall(model: Recommender, train: sp.csr_matrix, valid: sp.csr_matrix) -> float:
     """Mean Recall@K over users with validation items, ranking every item but the
-    user's ``train`` items (``visrec evaluate``'s definition)."""
-    from visrec.evaluation import metrics as M
-
+    user's ``train`` items: hits / min(K, held-out items), ``visrec evaluate``'s
+    definition (computed here, as models do not import the evaluation package)."""
     users = np.flatnonzero(np.diff(valid.indptr) > 0)
     per: list[np.ndarray] = []
     for s in range(0, len(users), _BLOCK):
         u = users[s : s + _BLOCK]
         exclude = train[u].toarray().astype(bool)
-        relevant = valid[u].toarray().astype(bool)
-        per.append(M.recall_at_k(M.top_k(model.score(u), K, exclude), relevant))
-    return M.mean(np.concatenate(per)) if per else float("nan")
+        relevant = valid[u].toarray().astype(bool) & ~exclude
+        scores = model.score(u).astype(np.float64)
+        scores[np.isnan(scores)] = -np.inf  # a diverged trial ranks nothing
+        top, _ = top_candidates(scores, K, exclude)
+        hits = np.take_along_axis(relevant, np.where(top >= 0, top, 0), axis=1) & (top >= 0)
+        n_rel = relevant.sum(axis=1)
+        per.append(hits.sum(axis=1)[n_rel > 0] / np.minimum(n_rel[n_rel > 0], K))
+    values = np.concatenate(per) if per else np.empty(0)
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def choose_penalties(
