@@ -48,7 +48,10 @@ file is an implicit positive (ratings and timestamps are not read,
 duplicate user-item pairs collapse). Accepted layouts: a CSV with header
 user_id,item_id[,rating,timestamp] (and common aliases), MovieLens u.data, parquet.
 Models: popularity, bpr, vbpr, visual-cf (vbpr and visual-cf need --vectors); defaults
-are the tuned ones (see docs/models.md).
+are the tuned ones (see docs/models.md). On sparse data (under 40 distinct interactions
+per item) bpr, vbpr and visual-cf choose their L2 penalties on an inner validation split
+(reg=auto: three extra fits, one line on stderr says what was chosen); --param reg=0.01
+(vbpr: and --param reg_visual=0.001) keeps the MovieLens values without it.
 """
 
 
