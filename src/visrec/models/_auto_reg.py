@@ -96,8 +96,10 @@ def choose_penalties(
     rs = getattr(model, "random_state", None)
     # a stream of its own: the split must not shift with the model's own draws
     rng = np.random.default_rng(None if rs is None else [int(rs), 0xA7])
-    coo = seen.tocoo()
     is_val = inner_split(seen, rng)
+    if not is_val.any():  # every user has a single item: nothing to validate on
+        return grid[0], {}
+    coo = seen.tocoo()
     inner = Interactions(
         user_map=interactions.user_map,
         item_map=interactions.item_map,
@@ -108,15 +110,12 @@ def choose_penalties(
         (np.ones(int(is_val.sum()), dtype=np.float32), (coo.row[is_val], coo.col[is_val])),
         shape=seen.shape,
     )
-    if not is_val.any():  # every user has a single item: nothing to validate on
-        return grid[0], {}
     train = inner.to_csr("binary")
-    params = model.get_params()
+    params = {**model.get_params(), **getattr(model, "_trial_params", {}), "verbose": False}
     scores: dict[str, float] = {}
-    verbose = bool(params.get("verbose", False))
+    verbose = bool(getattr(model, "verbose", False))
     for values in tqdm(grid, desc=f"{model.name} reg=auto", disable=not verbose, leave=False):
-        trial_params = getattr(model, "_trial_params", {})
-        trial = type(model)(**{**params, **trial_params, **values, "verbose": False})
+        trial = type(model)(**{**params, **values})
         # a trial is not the fit `visrec train` resumes: keep it out of the checkpoint
         try:
             with suspended():
@@ -194,13 +193,16 @@ class AutoRegMixin:
         for n, v in chosen.items():
             setattr(self, f"{n}_", v)
 
+    def _chosen(self) -> dict[str, float]:
+        """The value each penalty was trained with."""
+        return {n: getattr(self, f"{n}_") for n in self._penalties()}
+
     def _checkpoint_extra(self) -> str:
         # a rerun that chose otherwise (random_state=None) must not resume this fit
-        return label({n: getattr(self, f"{n}_") for n in self._penalties()})
+        return label(self._chosen())
 
     def _extra_state(self) -> dict[str, Any]:
-        chosen = {n: getattr(self, f"{n}_") for n in self._penalties()}
-        return {"penalties": chosen, "reg_validation": self.reg_validation_}
+        return {"penalties": self._chosen(), "reg_validation": self.reg_validation_}
 
     def _set_extra_state(self, state: dict[str, Any]) -> None:
         chosen = state.get("penalties", {})
