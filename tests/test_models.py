@@ -59,8 +59,16 @@ _SGD: dict[str, Any] = {"factors": 4, "epochs": 40, "lr": 0.05, "reg": 0.05, "ba
 FAST: dict[str, dict[str, Any]] = {
     "popularity": {},
     "bpr": {**_SGD},
-    # the reduction, as by default; both penalties fixed: no reg="auto" validation fits
-    "vbpr": {**_SGD, "visual_factors": 4, "visual_dim": 4, "reg_visual": 1e-3},
+    # the reduction, as by default; both penalties fixed: no reg="auto" validation fits;
+    # new items from the model's own fit (the second fit: test_vbpr_new_item_reg.py)
+    "vbpr": {
+        **_SGD,
+        "visual_factors": 4,
+        "visual_dim": 4,
+        "reg_visual": 1e-3,
+        "new_item_reg": None,
+        "new_item_reg_visual": None,
+    },
     "visual-cf": {**_SGD, "alpha": 1.0},
 }
 

@@ -20,6 +20,15 @@ from visrec.models._train import (
 )
 from visrec.models.base import Recommender
 
+#: the visual terms new items and image-only items are scored with
+_NEW_ITEM_ARRAYS = (
+    "new_user_visual_factors_",
+    "new_projection_",
+    "new_visual_bias_",
+    "new_item_visual_",
+    "new_item_visual_bias_",
+)
+
 
 class VBPR(AutoRegMixin, Recommender):
     """``score(u, i) = beta_i + gamma_u . gamma_i + theta_u . (E f_i) + beta' . f_i``.
@@ -75,6 +84,13 @@ class VBPR(AutoRegMixin, Recommender):
         Principal components of the image vectors that training sees (None, or at least
         the vector dimension, keeps every dimension). ML-100K: the same warm and
         cold-start quality as all 1280 dimensions in about half the fit time.
+    new_item_reg, new_item_reg_visual : float or None, default 0.01 and 1e-3
+        Penalties of the fit whose visual terms score items known only by an image (new
+        items, and items in the id map with no interactions). When they differ from
+        the penalties used, a second VBPR is fitted for them. On sparse data, where
+        ``reg="auto"`` chooses stronger penalties for known items, those penalties
+        flatten the visual terms' personal part and new items rank about as by chance;
+        with the weak ones they rank as before. None: the model's own.
     batch_size : int, default 1024
     init_std : float, default 0.01
     device : str or None, default None
@@ -100,9 +116,18 @@ class VBPR(AutoRegMixin, Recommender):
         "item_scorable_",
         "feature_mean_",
         "feature_scale_",
+        *_NEW_ITEM_ARRAYS,
     )
-    # saved before fine-tuning existed: trained without it
-    _params_before_added: ClassVar[dict[str, Any]] = {"finetune_epochs": 0, "visual_dim": None}
+    # saved before these existed: trained without fine-tuning, reduction or a second fit
+    _params_before_added: ClassVar[dict[str, Any]] = {
+        "finetune_epochs": 0,
+        "visual_dim": None,
+        "new_item_reg": None,
+        "new_item_reg_visual": None,
+    }
+    _arrays_before_added: ClassVar[tuple[str, ...]] = _NEW_ITEM_ARRAYS
+    # validation ranks known items only: the new-item fit would be wasted there
+    _trial_params: ClassVar[dict[str, Any]] = {"new_item_reg": None, "new_item_reg_visual": None}
     # on sparse data a stronger reg alone made VBPR worse; with reg_visual raised too it
     # ranked better (docs/models.md, "Sparse data and reg=auto")
     _auto_grid: ClassVar[tuple[dict[str, float], ...]] = (
@@ -111,6 +136,11 @@ class VBPR(AutoRegMixin, Recommender):
         {"reg": 0.1, "reg_visual": 0.1},
     )
     reg_visual_: float
+    new_user_visual_factors_: np.ndarray
+    new_projection_: np.ndarray
+    new_visual_bias_: np.ndarray
+    new_item_visual_: np.ndarray
+    new_item_visual_bias_: np.ndarray
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -135,6 +165,8 @@ class VBPR(AutoRegMixin, Recommender):
         item_dropout: float = 0.2,
         finetune_epochs: int = 10,
         visual_dim: int | None = 256,
+        new_item_reg: float | None = 0.01,
+        new_item_reg_visual: float | None = 1e-3,
         batch_size: int = 1024,
         init_std: float = 0.01,
         device: str | None = None,
@@ -150,6 +182,8 @@ class VBPR(AutoRegMixin, Recommender):
         self.item_dropout = item_dropout
         self.finetune_epochs = finetune_epochs
         self.visual_dim = visual_dim
+        self.new_item_reg = new_item_reg
+        self.new_item_reg_visual = new_item_reg_visual
         self.batch_size = batch_size
         self.init_std = init_std
         self.device = device
@@ -165,6 +199,9 @@ class VBPR(AutoRegMixin, Recommender):
         self._check_reg()
         if self.visual_dim is not None:
             self._check_params(at_least_one=("visual_dim",))
+        for name in ("new_item_reg", "new_item_reg_visual"):
+            if getattr(self, name) is not None:
+                self._check_params(non_negative=(name,))
         if not 0.0 <= float(self.item_dropout) < 1.0:
             raise VisrecError(f"item_dropout must be in [0, 1), got {self.item_dropout!r}")
 
@@ -175,8 +212,6 @@ class VBPR(AutoRegMixin, Recommender):
         has_image: np.ndarray | None,
     ) -> None:
         assert vectors is not None and has_image is not None  # base checks uses_vectors
-        rng = np.random.default_rng(self.random_state)
-        n_users, n_items = self.seen_.shape
         trained = np.diff(self.seen_.tocsc().indptr) > 0
         scaler = FeatureScaler(n_components=self.visual_dim).fit(vectors, has_image & trained)
         # no image: the average look, a neutral visual term
@@ -184,7 +219,38 @@ class VBPR(AutoRegMixin, Recommender):
         assert scaler.mean_ is not None
         self.feature_mean_ = np.asarray(scaler.mean_, dtype=np.float32)
         self.feature_scale_ = np.asarray([scaler.scale_], dtype=np.float32)
+        comps = None if scaler.components_ is None else np.asarray(scaler.components_, np.float32)
 
+        own = (self.reg_, self.reg_visual_)
+        new = (
+            own[0] if self.new_item_reg is None else float(self.new_item_reg),
+            own[1] if self.new_item_reg_visual is None else float(self.new_item_reg_visual),
+        )
+        m = self._train(feats, comps, *own, "vbpr")
+        # new items: the visual terms of a fit at the weaker penalties (see __init__)
+        v = m if new == own else self._train(feats, comps, *new, "vbpr-new")
+        self.user_factors_, self.item_factors_, self.item_bias_ = m["user"], m["item"], m["bias"]
+        self.user_visual_factors_, self.projection_ = m["user_visual"], m["proj"]
+        self.visual_bias_ = m["visual_bias"]
+        self.item_visual_, self.item_visual_bias_ = m["item_visual"], m["item_visual_bias"]
+        self.new_user_visual_factors_, self.new_projection_ = v["user_visual"], v["proj"]
+        self.new_visual_bias_ = v["visual_bias"]
+        self.new_item_visual_ = v["item_visual"]
+        self.new_item_visual_bias_ = v["item_visual_bias"]
+        # items with no interactions have untrained free terms: visual terms only
+        self.item_factors_[~trained] = 0.0
+        self.item_bias_[~trained] = 0.0
+        self.item_scorable_ = trained | has_image
+        self._after_load()
+
+    def _train(
+        self, feats: np.ndarray, comps: np.ndarray | None, reg: float, reg_visual: float, desc: str
+    ) -> dict[str, np.ndarray]:
+        """One VBPR fit with these penalties (its own generator, so it is exactly the
+        fit a model with them as ``reg``/``reg_visual`` makes); ``desc`` names its
+        progress bars and checkpoints."""
+        rng = np.random.default_rng(self.random_state)
+        n_users, n_items = self.seen_.shape
         dev = resolve_device(self.device)
         k, k2, d = int(self.factors), int(self.visual_factors), feats.shape[1]
         module = _VBPRModule(
@@ -193,12 +259,12 @@ class VBPR(AutoRegMixin, Recommender):
             rng.normal(0, self.init_std, (n_items, k)),
             rng.normal(0, self.init_std, (n_users, k2)),
             rng.normal(0, self.init_std, (d, k2)),
-            self.reg_,
-            self.reg_visual_,
+            reg,
+            reg_visual,
         )
         sampler = TripleSampler(self.seen_)
 
-        def train(epochs: int, desc: str, drop: Callable[[int], np.ndarray]) -> None:
+        def train(epochs: int, name: str, drop: Callable[[int], np.ndarray]) -> None:
             fit_pairwise(
                 module,
                 sampler,
@@ -207,37 +273,50 @@ class VBPR(AutoRegMixin, Recommender):
                 lr=float(self.lr),
                 rng=rng,
                 device=dev,
-                desc=desc,
+                desc=name,
                 extra={"drop": drop},
                 verbose=self.verbose,
             )
 
         p = float(self.item_dropout)
-        train(int(self.epochs), "vbpr", lambda m: (rng.random(m) < p).astype(np.float32))
+        train(int(self.epochs), desc, lambda m: (rng.random(m) < p).astype(np.float32))
         if int(self.finetune_epochs) > 0:
             for frozen in (module.user_visual, module.proj, module.visual_bias):
                 frozen.requires_grad_(False)
             # no dropout, and no draws: the sampler alone moves the generator
-            train(int(self.finetune_epochs), "vbpr-finetune", lambda m: np.zeros(m, np.float32))
+            train(int(self.finetune_epochs), f"{desc}-finetune", lambda m: np.zeros(m, np.float32))
         with torch.no_grad():
-            self.user_factors_ = _np(module.user)
-            self.item_factors_ = _np(module.item)
-            self.item_bias_ = _np(module.bias).ravel()
-            self.user_visual_factors_ = _np(module.user_visual)
+            out = {
+                "user": _np(module.user),
+                "item": _np(module.item),
+                "bias": _np(module.bias).ravel(),
+                "user_visual": _np(module.user_visual),
+            }
             proj, visual_bias = _np(module.proj), _np(module.visual_bias)
-        self.item_visual_ = feats @ proj
-        self.item_visual_bias_ = feats @ visual_bias
-        if scaler.components_ is not None:
+        out["item_visual"] = feats @ proj
+        out["item_visual_bias"] = feats @ visual_bias
+        if comps is not None:
             # fold the reduction in: new items are then scored from the full-width
             # centred, scaled vector, as an unreduced model scores them
-            comps = np.asarray(scaler.components_, dtype=np.float32)
             proj, visual_bias = comps.T @ proj, comps.T @ visual_bias
-        self.projection_ = proj
-        self.visual_bias_ = visual_bias
-        # items with no interactions have untrained free terms: visual terms only
-        self.item_factors_[~trained] = 0.0
-        self.item_bias_[~trained] = 0.0
-        self.item_scorable_ = trained | has_image
+        out["proj"], out["visual_bias"] = proj, visual_bias
+        return out
+
+    def _after_load(self) -> None:
+        own = ("user_visual_factors_", "projection_", "visual_bias_", "item_visual_",
+               "item_visual_bias_")  # fmt: skip
+        # one fit (saved before new_item_reg, or its penalties were the model's own):
+        # the new-item terms are the model's, and image-only items need no second pass
+        self._one_fit = all(
+            not hasattr(self, f"new_{a}")
+            or np.array_equal(getattr(self, f"new_{a}"), getattr(self, a))
+            for a in own
+        )
+        if self._one_fit:
+            for a in own:
+                setattr(self, f"new_{a}", getattr(self, a))
+        untrained = np.diff(self.seen_.tocsc().indptr) == 0
+        self._image_only = np.flatnonzero(self.item_scorable_ & untrained)
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         s = (
@@ -245,14 +324,18 @@ class VBPR(AutoRegMixin, Recommender):
             + self.user_visual_factors_[user_idx] @ self.item_visual_.T
             + (self.item_bias_ + self.item_visual_bias_)
         )
+        if not self._one_fit and len(self._image_only):
+            # items known only by an image: the new-item terms, as for unseen items
+            io = self._image_only
+            s[:, io] = self.new_user_visual_factors_[user_idx] @ self.new_item_visual_[io].T
+            s[:, io] += self.new_item_visual_bias_[io]
         s[:, ~self.item_scorable_] = -np.inf
         return s
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         f = self._transform(vectors)
-        return (
-            self.user_visual_factors_[user_idx] @ (f @ self.projection_).T + f @ self.visual_bias_
-        )
+        theta = self.new_user_visual_factors_[user_idx]
+        return theta @ (f @ self.new_projection_).T + f @ self.new_visual_bias_
 
     def _transform(self, vectors: np.ndarray) -> np.ndarray:
         return FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_).transform(vectors)

@@ -1,0 +1,114 @@
+"""VBPR's ``new_item_reg`` / ``new_item_reg_visual``: known items rank with the fit at
+the model's penalties, items known only by an image with the visual terms of a second
+fit at the new-item penalties (fitted only when the two differ)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_models import FAST, N_USERS, checkerboard, group_vectors
+from test_train_checkpoint import _resumed_equals_whole
+from test_visual_cf_map_reg import with_image_only_item
+from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors
+from visrec.models import _train
+from visrec.models.base import Recommender
+from visrec.models.registry import make_model
+
+USERS = np.arange(N_USERS)
+#: the model's own penalties stronger than the new-item defaults (0.01, 1e-3)
+STRONG = {"reg": 0.1, "reg_visual": 0.1}
+ONE_FIT = {"new_item_reg": None, "new_item_reg_visual": None}
+
+
+def vbpr(**kw: Any) -> Recommender:
+    params = {k: v for k, v in FAST["vbpr"].items() if k not in ONE_FIT}
+    return make_model("vbpr", **{**params, **kw})
+
+
+def test_known_items_rank_as_the_strong_fit_and_image_items_as_the_weak_one() -> None:
+    inter, vec = with_image_only_item()
+    both = vbpr(**STRONG).fit(inter, vec)  # new items at (0.01, 1e-3): a second fit
+    strong = vbpr(**STRONG, **ONE_FIT).fit(inter, vec)
+    weak = vbpr(reg=0.01, reg_visual=1e-3).fit(inter, vec)  # what VBPR gave before
+    known = np.arange(inter.n_items - 1)
+    np.testing.assert_array_equal(both.score(USERS)[:, known], strong.score(USERS)[:, known])
+    # the image-only item (to float rounding: a one-column product) and new items: the
+    # weak fit's visual terms
+    np.testing.assert_allclose(both.score(USERS)[:, -1], weak.score(USERS)[:, -1], rtol=1e-5)
+    new = group_vectors(np.array([False, True]), np.random.default_rng(5))
+    np.testing.assert_array_equal(both.score_new_items(USERS, new),
+                                  weak.score_new_items(USERS, new))  # fmt: skip
+    assert not np.array_equal(both.score_new_items(USERS, new), strong.score_new_items(USERS, new))
+
+
+def test_one_fit_when_the_penalties_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    inter, vec = checkerboard()
+    descs: list[str] = []
+    real = _train.fit_pairwise
+
+    def spy(*a: Any, **k: Any) -> Any:
+        descs.append(k["desc"])
+        return real(*a, **k)
+
+    monkeypatch.setattr("visrec.models.vbpr.fit_pairwise", spy)
+    vbpr(reg=0.01, reg_visual=1e-3).fit(inter, vec)
+    vbpr(**STRONG, **ONE_FIT).fit(inter, vec)
+    assert descs == ["vbpr", "vbpr-finetune"] * 2
+    descs.clear()
+    vbpr(**STRONG).fit(inter, vec)
+    assert descs == ["vbpr", "vbpr-finetune", "vbpr-new", "vbpr-new-finetune"]
+
+
+def test_saved_before_new_item_reg_loads_and_scores_as_saved(tmp_path: Path) -> None:
+    inter, vec = with_image_only_item()
+    m = vbpr(**STRONG, **ONE_FIT).fit(inter, vec)
+    folder = m.save(tmp_path / "old")
+    meta = json.loads((folder / "model.json").read_text())
+    for name in ONE_FIT:  # what an older version wrote: no such params or arrays
+        del meta["params"][name]
+    (folder / "model.json").write_text(json.dumps(meta))
+    with np.load(folder / "arrays.npz") as z:
+        arrays = {k: z[k] for k in z.files if not k.startswith("new_")}
+    np.savez(folder / "arrays.npz", **arrays)  # type: ignore[arg-type]
+    back = Recommender.load(folder)
+    assert back.get_params()["new_item_reg"] is None
+    np.testing.assert_array_equal(back.score(USERS), m.score(USERS))
+    new = group_vectors(np.array([True]), np.random.default_rng(3))
+    np.testing.assert_array_equal(back.score_new_items(USERS, new), m.score_new_items(USERS, new))
+
+
+@pytest.mark.parametrize("kw", [STRONG, {"reg": 0.01, "reg_visual": 1e-3}])
+def test_save_load_round_trip(kw: dict[str, float], tmp_path: Path) -> None:
+    inter, vec = with_image_only_item()
+    m = vbpr(**kw).fit(inter, vec)
+    back = Recommender.load(m.save(tmp_path / "m"))
+    np.testing.assert_array_equal(back.score(USERS), m.score(USERS))
+    new = group_vectors(np.array([True]), np.random.default_rng(3))
+    np.testing.assert_array_equal(back.score_new_items(USERS, new), m.score_new_items(USERS, new))
+
+
+@pytest.mark.parametrize("call", [3, 11])  # in the known items' fit, in the new-item fit
+def test_interrupted_two_fit_resumes_to_the_same_arrays(
+    call: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"user_id": rng.integers(0, 60, 3000), "item_id": rng.integers(0, 40, 3000)}
+    ).astype(str)
+    inter = Interactions.from_frame(frame.drop_duplicates())
+    ids = np.asarray(inter.item_map.ids)
+    iv = ItemVectors(ids=ids, vectors=rng.random((len(ids), 8), dtype=np.float32),
+                     has_image=np.ones(len(ids), bool))  # fmt: skip
+    # 6 + 2 epochs per fit: call 11 is the 3rd main epoch of the second fit
+    params = {"epochs": 6, "finetune_epochs": 2, "batch_size": 64, **STRONG}
+    notes = _resumed_equals_whole(monkeypatch, tmp_path, call, "vbpr", params, False,
+                                  (inter, iv))  # fmt: skip
+    desc = "vbpr" if call == 3 else "vbpr-new"
+    assert notes[-1] == f"resuming {desc} at epoch 3 of 6 (from {tmp_path / (desc + '.pt')})"
