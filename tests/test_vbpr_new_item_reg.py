@@ -17,6 +17,7 @@ from test_train_checkpoint import _resumed_equals_whole
 from test_visual_cf_map_reg import with_image_only_item
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
+from visrec.errors import VisrecError
 from visrec.models import _train
 from visrec.models.base import Recommender
 from visrec.models.registry import make_model
@@ -94,9 +95,15 @@ def test_save_load_round_trip(kw: dict[str, float], tmp_path: Path) -> None:
     np.testing.assert_array_equal(back.score_new_items(USERS, new), m.score_new_items(USERS, new))
 
 
-@pytest.mark.parametrize("call", [3, 11])  # in the known items' fit, in the new-item fit
+# 6 + 2 epochs per fit: call 3 is the 3rd main epoch of the known items' fit, call 11
+# the 3rd main epoch of the new-item fit, call 16 the 2nd fine-tuning epoch of the latter
+@pytest.mark.parametrize(
+    ("call", "resumed"),
+    [(3, "vbpr at epoch 3 of 6"), (11, "vbpr-new at epoch 3 of 6"),
+     (16, "vbpr-new-finetune at epoch 2 of 2")],
+)  # fmt: skip
 def test_interrupted_two_fit_resumes_to_the_same_arrays(
-    call: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    call: int, resumed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
@@ -106,9 +113,57 @@ def test_interrupted_two_fit_resumes_to_the_same_arrays(
     ids = np.asarray(inter.item_map.ids)
     iv = ItemVectors(ids=ids, vectors=rng.random((len(ids), 8), dtype=np.float32),
                      has_image=np.ones(len(ids), bool))  # fmt: skip
-    # 6 + 2 epochs per fit: call 11 is the 3rd main epoch of the second fit
     params = {"epochs": 6, "finetune_epochs": 2, "batch_size": 64, **STRONG}
     notes = _resumed_equals_whole(monkeypatch, tmp_path, call, "vbpr", params, False,
                                   (inter, iv))  # fmt: skip
-    desc = "vbpr" if call == 3 else "vbpr-new"
-    assert notes[-1] == f"resuming {desc} at epoch 3 of 6 (from {tmp_path / (desc + '.pt')})"
+    desc = resumed.split()[0]
+    assert notes[-1] == f"resuming {resumed} (from {tmp_path / (desc + '.pt')})"
+
+
+def test_recommend_over_known_and_image_only_candidates_uses_both_fits() -> None:
+    inter, vec = with_image_only_item()
+    both = vbpr(**STRONG).fit(inter, vec)
+    strong = vbpr(**STRONG, **ONE_FIT).fit(inter, vec)
+    weak = vbpr(reg=0.01, reg_visual=1e-3).fit(inter, vec)
+    io = inter.n_items - 1
+    cand = np.array([io, 0, 1, inter.n_items // 2, inter.n_items - 2])
+    expected = strong.score(USERS)[:, cand].astype(np.float64)
+    expected[:, 0] = weak.score(USERS)[:, io]
+    seen = both.seen_[USERS].toarray()[:, cand] > 0
+    ids, scores = both.recommend(USERS, n=len(cand), items=cand)
+    for u in USERS:
+        keep = ~seen[u]
+        assert sorted(ids[u][ids[u] >= 0].tolist()) == sorted(cand[keep].tolist())
+        got = dict(zip(ids[u].tolist(), scores[u].tolist(), strict=True))
+        np.testing.assert_allclose([got[c] for c in cand[keep]], expected[u, keep], rtol=1e-5)
+        assert (np.diff(scores[u][ids[u] >= 0]) <= 0).all()
+
+
+def _without_arrays(folder: Path, names: list[str]) -> None:
+    with np.load(folder / "arrays.npz") as z:
+        arrays = {k: z[k] for k in z.files if k not in names}
+    np.savez(folder / "arrays.npz", **arrays)  # type: ignore[arg-type]
+
+
+NEW_ARRAYS = ["new_user_visual_factors_", "new_projection_", "new_visual_bias_",
+              "new_item_visual_", "new_item_visual_bias_"]  # fmt: skip
+
+
+# one of them, or all (a two-fit folder must not pass for one saved before new_item_reg)
+@pytest.mark.parametrize("dropped", [["new_projection_"], NEW_ARRAYS])
+def test_a_two_fit_folder_missing_new_item_arrays_is_a_clear_error(
+    dropped: list[str], tmp_path: Path
+) -> None:
+    inter, vec = with_image_only_item()
+    folder = vbpr(**STRONG).fit(inter, vec).save(tmp_path / "m")
+    _without_arrays(folder, dropped)
+    with pytest.raises(VisrecError, match=rf"^model 'vbpr': arrays\.npz lacks {dropped[0]}"):
+        Recommender.load(folder)
+
+
+def test_a_one_fit_folder_missing_some_new_item_arrays_is_a_clear_error(tmp_path: Path) -> None:
+    inter, vec = with_image_only_item()
+    folder = vbpr(**STRONG, **ONE_FIT).fit(inter, vec).save(tmp_path / "m")
+    _without_arrays(folder, ["new_visual_bias_"])
+    with pytest.raises(VisrecError, match=r"lacks new_visual_bias_ \(the new-item fit at "):
+        Recommender.load(folder)

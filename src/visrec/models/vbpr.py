@@ -221,11 +221,7 @@ class VBPR(AutoRegMixin, Recommender):
         self.feature_scale_ = np.asarray([scaler.scale_], dtype=np.float32)
         comps = None if scaler.components_ is None else np.asarray(scaler.components_, np.float32)
 
-        own = (self.reg_, self.reg_visual_)
-        new = (
-            own[0] if self.new_item_reg is None else float(self.new_item_reg),
-            own[1] if self.new_item_reg_visual is None else float(self.new_item_reg_visual),
-        )
+        own, new = self._penalties_used()
         m = self._train(feats, comps, *own, "vbpr")
         # new items: the visual terms of a fit at the weaker penalties (see __init__)
         v = m if new == own else self._train(feats, comps, *new, "vbpr-new")
@@ -302,9 +298,30 @@ class VBPR(AutoRegMixin, Recommender):
         out["proj"], out["visual_bias"] = proj, visual_bias
         return out
 
+    def _penalties_used(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """``(reg, reg_visual)`` of the known items' fit and of the new items' fit."""
+        own = (self.reg_, self.reg_visual_)
+        new = (
+            own[0] if self.new_item_reg is None else float(self.new_item_reg),
+            own[1] if self.new_item_reg_visual is None else float(self.new_item_reg_visual),
+        )
+        return own, new
+
     def _after_load(self) -> None:
         own = ("user_visual_factors_", "projection_", "visual_bias_", "item_visual_",
                "item_visual_bias_")  # fmt: skip
+        # a folder saved with a second fit must hold all of its arrays: without them
+        # new items would fail deep in scoring, or silently get the known items' terms
+        present = [a for a in _NEW_ITEM_ARRAYS if hasattr(self, a)]
+        penalties = self._penalties_used()
+        if present or penalties[0] != penalties[1]:
+            missing = [a for a in _NEW_ITEM_ARRAYS if a not in present]
+            if missing:
+                raise VisrecError(
+                    f"model {self.name!r}: arrays.npz lacks {', '.join(missing)} (the "
+                    f"new-item fit at reg={penalties[1][0]!r}, "
+                    f"reg_visual={penalties[1][1]!r}); train the model again"
+                )
         # one fit (saved before new_item_reg, or its penalties were the model's own):
         # the new-item terms are the model's, and image-only items need no second pass
         self._one_fit = all(
