@@ -383,3 +383,27 @@ def test_validation_recall_is_evaluates_recall() -> None:
     expected = M.mean(M.recall_at_k(M.top_k(m.score(users), _auto_reg.K, exclude), relevant))
     assert _auto_reg.validation_recall(m, train, valid) == pytest.approx(expected, abs=1e-12)
     assert 0.0 < expected < 1.0  # a real ranking, not a degenerate one
+
+
+def test_train_line_names_the_second_fit_for_new_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.embed.store import write_vectors
+
+    inter, vec = checkerboard()
+    csv, vpath = tmp_path / "train.csv", tmp_path / "v.parquet"
+    inter.to_frame().to_csv(csv, index=False)
+    write_vectors(vpath, vec)
+    # validation prefers the strongest setting: new items then get a second fit
+    monkeypatch.setattr(_auto_reg, "validation_recall", lambda model, *_a: model.reg)
+    second = {"visual-cf": "reg=0.01", "vbpr": "reg=0.01, reg_visual=0.001", "bpr": None}
+    for name, expected in second.items():
+        argv = ["train", "--model", name, "--interactions", str(csv), "--vectors", str(vpath),
+                "-o", str(tmp_path / name), "--param", "epochs=2", "--quiet"]  # fmt: skip
+        assert main(argv) == 0
+        err = capsys.readouterr().err
+        assert "): reg=0.1" in err
+        tail = "; items known only by an image use a second fit at "
+        assert (tail + str(expected) + "\n" in err) if expected else tail not in err
+        model = Recommender.load(tmp_path / name)
+        assert getattr(model, "new_item_fit", lambda: None)() == expected

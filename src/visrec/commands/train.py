@@ -206,9 +206,11 @@ def reg_note(model: Recommender) -> str | None:
         )
     scores = model.reg_validation_  # type: ignore[attr-defined]
     tried = "; ".join(f"{setting} -> {recall:.3f}" for setting, recall in scores.items())
+    second = getattr(model, "new_item_fit", lambda: None)()
+    extra = f"; items known only by an image use a second fit at {second}" if second else ""
     return (
         sparse + f"so the penalties were chosen on an inner validation split "
-        f"(Recall@20: {tried}): {best}"
+        f"(Recall@20: {tried}): {best}{extra}"
     )
 
 

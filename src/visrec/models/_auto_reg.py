@@ -193,6 +193,11 @@ class AutoRegMixin:
         for n, v in chosen.items():
             setattr(self, f"{n}_", v)
 
+    def new_item_fit(self) -> str | None:
+        """The penalties of a second fit that scores items known only by an image
+        (``"reg=0.01, reg_visual=0.001"``), or None when the model made one fit."""
+        return None
+
     def _chosen(self) -> dict[str, float]:
         """The value each penalty was trained with."""
         return {n: getattr(self, f"{n}_") for n in self._penalties()}

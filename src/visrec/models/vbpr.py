@@ -298,6 +298,10 @@ class VBPR(AutoRegMixin, Recommender):
         out["proj"], out["visual_bias"] = proj, visual_bias
         return out
 
+    def new_item_fit(self) -> str | None:
+        own, new = self._penalties_used()
+        return None if new == own else f"reg={new[0]!r}, reg_visual={new[1]!r}"
+
     def _penalties_used(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """``(reg, reg_visual)`` of the known items' fit and of the new items' fit."""
         own = (self.reg_, self.reg_visual_)

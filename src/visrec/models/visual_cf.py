@@ -196,6 +196,10 @@ class VisualCF(AutoRegMixin, Recommender):
         untrained = np.diff(self.seen_.tocsc().indptr) == 0
         self.image_only_ = np.flatnonzero(self.item_scorable_ & untrained)
 
+    def new_item_fit(self) -> str | None:
+        map_reg = self.reg_ if self.map_reg is None else float(self.map_reg)
+        return None if map_reg == self.reg_ else f"reg={map_reg!r}"
+
     def _normalise(self, vectors: np.ndarray) -> np.ndarray:
         return power_normalise(vectors) if self.feature_norm == "sqrt-l2" else vectors
 
