@@ -158,7 +158,7 @@ def test_model_saved_before_auto_loads_with_its_number(tmp_path: Path) -> None:
     [
         ("bpr", "reg", "fast", "model 'bpr': reg must be a number >= 0 or 'auto', got 'fast'"),
         ("bpr", "reg", -0.1, "model 'bpr': reg must be a number >= 0 or 'auto', got -0.1"),
-        ("bpr", "reg", True, "model 'bpr': reg=True must be a finite number or a string"),
+        ("bpr", "reg", True, "model 'bpr': reg=True must be a number >= 0 or 'auto'"),
         ("vbpr", "reg_visual", "x",
          "model 'vbpr': reg_visual must be a number >= 0 or 'auto', got 'x'"),
     ],

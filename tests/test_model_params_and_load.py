@@ -90,7 +90,7 @@ def test_error_names_the_expected_type() -> None:
     bpr = get_model_class("bpr")
     with pytest.raises(VisrecError, match=r"^model 'bpr': epochs='abc' must be an integer$"):
         bpr(epochs="abc").check_param_types()
-    with pytest.raises(VisrecError, match=r"reg=None must be a finite number or a string$"):
+    with pytest.raises(VisrecError, match=r"reg=None must be a number >= 0 or 'auto'$"):
         bpr(reg=None).check_param_types()
     with pytest.raises(VisrecError, match=r"random_state='x' must be an integer or null"):
         bpr(random_state="x").check_param_types()
@@ -143,7 +143,7 @@ def train_csv(tmp_path: Path) -> Path:
         ("bpr", "epochs=1.5", "epochs=1.5 must be an integer"),
         ("bpr", 'lr="x"', "lr='x' must be a finite number"),
         ("bpr", "factors=true", "factors=True must be an integer"),
-        ("bpr", "reg=null", "reg=None must be a finite number or a string"),
+        ("bpr", "reg=null", "reg=None must be a number >= 0 or 'auto'"),
         ("bpr", "reg=strong", "reg must be a number >= 0 or 'auto', got 'strong'"),
         ("visual-cf", 'bias_weight="x"', "bias_weight='x' must be a finite number"),
         # out of range: checked up front too, not at the first fit

@@ -13,6 +13,8 @@ on ML-100K too), so a large dense fit costs what it did.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -143,6 +145,15 @@ def chosen_label(model: object) -> str | None:
     return max(scores, key=scores.__getitem__) if scores else None
 
 
+def _finite_number(value: Any) -> bool:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool | np.bool_):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 class AutoRegMixin:
     """L2 penalties that may be ``"auto"`` (see the module docstring).
 
@@ -162,6 +173,17 @@ class AutoRegMixin:
 
     def _penalties(self) -> tuple[str, ...]:
         return tuple(self._auto_grid[0])
+
+    def check_param_types(self) -> None:
+        # a penalty is a number or the one string "auto": say so, not "a string"
+        for name in self._penalties():
+            value = getattr(self, name)
+            if isinstance(value, str) or _finite_number(value):
+                continue
+            raise VisrecError(
+                f"model {self.name!r}: {name}={value!r} must be a number >= 0 or 'auto'"
+            )
+        super().check_param_types()  # type: ignore[misc]
 
     def _check_reg(self) -> None:
         for name in self._penalties():
