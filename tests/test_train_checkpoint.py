@@ -21,6 +21,11 @@ from visrec.models.registry import make_model
 
 @pytest.fixture
 def data() -> tuple[Interactions, ItemVectors]:
+    return dense_data()
+
+
+def dense_data() -> tuple[Interactions, ItemVectors]:
+    """60 users x 40 items with random 8-d vectors."""
     rng = np.random.default_rng(0)
     # about 43 distinct pairs per item, as dense as ML-100K: reg="auto" runs no
     # validation fits, so the epochs counted here are the model's own

@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from test_models import FAST, N_USERS, checkerboard, group_vectors
-from test_train_checkpoint import _resumed_equals_whole
-from test_visual_cf_map_reg import with_image_only_item
-from visrec.data.interactions import Interactions
-from visrec.embed.store import ItemVectors
+from test_train_checkpoint import _resumed_equals_whole, dense_data
+from test_visual_cf_map_reg import assert_same_scores, assert_two_fits, with_image_only_item
 from visrec.errors import VisrecError
 from visrec.models import _train
 from visrec.models.base import Recommender
@@ -38,14 +35,8 @@ def test_known_items_rank_as_the_strong_fit_and_image_items_as_the_weak_one() ->
     both = vbpr(**STRONG).fit(inter, vec)  # new items at (0.01, 1e-3): a second fit
     strong = vbpr(**STRONG, **ONE_FIT).fit(inter, vec)
     weak = vbpr(reg=0.01, reg_visual=1e-3).fit(inter, vec)  # what VBPR gave before
-    known = np.arange(inter.n_items - 1)
-    np.testing.assert_array_equal(both.score(USERS)[:, known], strong.score(USERS)[:, known])
-    # the image-only item (to float rounding: a one-column product) and new items: the
-    # weak fit's visual terms
-    np.testing.assert_allclose(both.score(USERS)[:, -1], weak.score(USERS)[:, -1], rtol=1e-5)
+    assert_two_fits(both, strong, weak)
     new = group_vectors(np.array([False, True]), np.random.default_rng(5))
-    np.testing.assert_array_equal(both.score_new_items(USERS, new),
-                                  weak.score_new_items(USERS, new))  # fmt: skip
     assert not np.array_equal(both.score_new_items(USERS, new), strong.score_new_items(USERS, new))
 
 
@@ -80,9 +71,7 @@ def test_saved_before_new_item_reg_loads_and_scores_as_saved(tmp_path: Path) -> 
     np.savez(folder / "arrays.npz", **arrays)  # type: ignore[arg-type]
     back = Recommender.load(folder)
     assert back.get_params()["new_item_reg"] is None
-    np.testing.assert_array_equal(back.score(USERS), m.score(USERS))
-    new = group_vectors(np.array([True]), np.random.default_rng(3))
-    np.testing.assert_array_equal(back.score_new_items(USERS, new), m.score_new_items(USERS, new))
+    assert_same_scores(back, m)
 
 
 @pytest.mark.parametrize("kw", [STRONG, {"reg": 0.01, "reg_visual": 1e-3}])
@@ -90,9 +79,7 @@ def test_save_load_round_trip(kw: dict[str, float], tmp_path: Path) -> None:
     inter, vec = with_image_only_item()
     m = vbpr(**kw).fit(inter, vec)
     back = Recommender.load(m.save(tmp_path / "m"))
-    np.testing.assert_array_equal(back.score(USERS), m.score(USERS))
-    new = group_vectors(np.array([True]), np.random.default_rng(3))
-    np.testing.assert_array_equal(back.score_new_items(USERS, new), m.score_new_items(USERS, new))
+    assert_same_scores(back, m)
 
 
 # 6 + 2 epochs per fit: call 3 is the 3rd main epoch of the known items' fit, call 11
@@ -105,14 +92,7 @@ def test_save_load_round_trip(kw: dict[str, float], tmp_path: Path) -> None:
 def test_interrupted_two_fit_resumes_to_the_same_arrays(
     call: int, resumed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
-        {"user_id": rng.integers(0, 60, 3000), "item_id": rng.integers(0, 40, 3000)}
-    ).astype(str)
-    inter = Interactions.from_frame(frame.drop_duplicates())
-    ids = np.asarray(inter.item_map.ids)
-    iv = ItemVectors(ids=ids, vectors=rng.random((len(ids), 8), dtype=np.float32),
-                     has_image=np.ones(len(ids), bool))  # fmt: skip
+    inter, iv = dense_data()
     params = {"epochs": 6, "finetune_epochs": 2, "batch_size": 64, **STRONG}
     notes = _resumed_equals_whole(monkeypatch, tmp_path, call, "vbpr", params, False,
                                   (inter, iv))  # fmt: skip

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from test_models import FAST, N_USERS, checkerboard, group_vectors
-from test_train_checkpoint import _resumed_equals_whole
+from test_train_checkpoint import _resumed_equals_whole, dense_data
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import ItemVectors
 from visrec.models import visual_cf
@@ -40,19 +39,31 @@ def with_image_only_item() -> tuple[Interactions, ItemVectors]:
     )
 
 
+def assert_two_fits(both: Recommender, known_as: Recommender, image_as: Recommender) -> None:
+    """``both`` (fitted on ``with_image_only_item``) scores its known items exactly as
+    ``known_as``, and its image-only item (to float rounding: a one-column product) and
+    new items as ``image_as``."""
+    known = np.arange(len(both.item_map_) - 1)
+    np.testing.assert_array_equal(both.score(USERS)[:, known], known_as.score(USERS)[:, known])
+    np.testing.assert_allclose(both.score(USERS)[:, -1], image_as.score(USERS)[:, -1], rtol=1e-5)
+    new = group_vectors(np.array([False, True]), np.random.default_rng(5))
+    np.testing.assert_array_equal(both.score_new_items(USERS, new),
+                                  image_as.score_new_items(USERS, new))  # fmt: skip
+
+
+def assert_same_scores(a: Recommender, b: Recommender) -> None:
+    """Known and new items score alike in both (e.g. a model and its loaded copy)."""
+    np.testing.assert_array_equal(a.score(USERS), b.score(USERS))
+    new = group_vectors(np.array([True]), np.random.default_rng(3))
+    np.testing.assert_array_equal(a.score_new_items(USERS, new), b.score_new_items(USERS, new))
+
+
 def test_known_items_rank_as_bpr_and_image_items_as_with_map_reg() -> None:
     inter, vec = with_image_only_item()
     both = vcf(reg=0.1).fit(inter, vec)  # map_reg 0.01 by default: two BPRs
     bpr = make_model("bpr", **{**FAST["bpr"], "reg": 0.1}).fit(inter)
     weak = vcf(reg=0.01).fit(inter, vec)  # one BPR at 0.01, as before map_reg existed
-    known = np.arange(inter.n_items - 1)
-    np.testing.assert_array_equal(both.score(USERS)[:, known], bpr.score(USERS)[:, known])
-    # the image-only item (to float rounding: a one-column product) and new items: the
-    # weak model's scores
-    np.testing.assert_allclose(both.score(USERS)[:, -1], weak.score(USERS)[:, -1], rtol=1e-6)
-    new = group_vectors(np.array([False, True]), np.random.default_rng(5))
-    np.testing.assert_array_equal(both.score_new_items(USERS, new),
-                                  weak.score_new_items(USERS, new))  # fmt: skip
+    assert_two_fits(both, bpr, weak)
     assert not np.array_equal(both.user_factors_, both.image_user_factors_)  # type: ignore[attr-defined]
 
 
@@ -87,32 +98,21 @@ def test_saved_before_map_reg_loads_and_scores_as_saved(tmp_path: Path) -> None:
     np.savez(folder / "arrays.npz", **arrays)  # type: ignore[arg-type]
     back = Recommender.load(folder)
     assert back.get_params()["map_reg"] is None
-    np.testing.assert_array_equal(back.score(USERS), m.score(USERS))
-    new = group_vectors(np.array([True]), np.random.default_rng(3))
-    np.testing.assert_array_equal(back.score_new_items(USERS, new), m.score_new_items(USERS, new))
+    assert_same_scores(back, m)
 
 
 def test_two_bpr_save_load_round_trip(tmp_path: Path) -> None:
     inter, vec = with_image_only_item()
     m = vcf(reg=0.1).fit(inter, vec)
     back = Recommender.load(m.save(tmp_path / "m"))
-    np.testing.assert_array_equal(back.score(USERS), m.score(USERS))
-    new = group_vectors(np.array([True]), np.random.default_rng(3))
-    np.testing.assert_array_equal(back.score_new_items(USERS, new), m.score_new_items(USERS, new))
+    assert_same_scores(back, m)
 
 
 @pytest.mark.parametrize("call", [3, 9])  # in the known items' BPR, in the map's
 def test_interrupted_two_bpr_fit_resumes_to_the_same_arrays(
     call: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(  # dense: reg="auto" would add no fit, but reg is fixed here
-        {"user_id": rng.integers(0, 60, 3000), "item_id": rng.integers(0, 40, 3000)}
-    ).astype(str)
-    inter = Interactions.from_frame(frame.drop_duplicates())
-    ids = np.asarray(inter.item_map.ids)
-    iv = ItemVectors(ids=ids, vectors=rng.random((len(ids), 8), dtype=np.float32),
-                     has_image=np.ones(len(ids), bool))  # fmt: skip
+    inter, iv = dense_data()
     params = {"epochs": 6, "batch_size": 64, "reg": 0.05}  # map_reg 0.01: two fits
     notes = _resumed_equals_whole(monkeypatch, tmp_path, call, "visual-cf", params, False,
                                   (inter, iv))  # fmt: skip
