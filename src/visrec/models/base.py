@@ -410,8 +410,11 @@ class Recommender(ParamsMixin, ABC):
                 setattr(model, attr, arrays[attr])
         if meta.get("vector_meta") is not None:
             model.vector_meta_ = meta["vector_meta"]
-        model._set_extra_state(meta.get("extra", {}))
-        model._after_load()
+        try:
+            model._set_extra_state(meta.get("extra", {}))
+            model._after_load()
+        except VisrecError as exc:  # say which folder
+            raise VisrecError(f"{folder}: {exc}") from exc
         return model
 
 
