@@ -144,9 +144,25 @@ def test_a_two_fit_folder_missing_new_item_arrays_is_a_clear_error(
         Recommender.load(folder)
 
 
-def test_a_one_fit_folder_missing_some_new_item_arrays_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_one_fit_folder_with_some_new_item_arrays_is_a_clear_error(tmp_path: Path) -> None:
+    # a one-fit folder holds none of them (save leaves the copies out); some but not
+    # all means a damaged folder
     inter, vec = with_image_only_item()
     folder = vbpr(**STRONG, **ONE_FIT).fit(inter, vec).save(tmp_path / "m")
-    _without_arrays(folder, ["new_visual_bias_"])
-    with pytest.raises(VisrecError, match=r"lacks new_visual_bias_ \(the new-item fit at "):
+    with np.load(folder / "arrays.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    for name in NEW_ARRAYS[:-1]:
+        arrays[name] = arrays[name.removeprefix("new_")]
+    np.savez(folder / "arrays.npz", **arrays)  # type: ignore[arg-type]
+    with pytest.raises(VisrecError, match=r"lacks new_item_visual_bias_ \(the new-item fit at "):
         Recommender.load(folder)
+
+
+def test_a_one_fit_folder_leaves_the_new_item_copies_out(tmp_path: Path) -> None:
+    inter, vec = with_image_only_item()
+    for kw, saved in ((ONE_FIT, False), ({}, True)):
+        m = vbpr(**STRONG, **kw).fit(inter, vec)
+        folder = m.save(tmp_path / str(saved))
+        with np.load(folder / "arrays.npz") as z:
+            assert all((a in z.files) == saved for a in NEW_ARRAYS)
+        assert_same_scores(Recommender.load(folder), m)

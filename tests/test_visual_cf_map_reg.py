@@ -128,3 +128,13 @@ def test_one_bpr_model_scores_image_only_items_as_saved(tmp_path: Path) -> None:
     back = Recommender.load(m.save(tmp_path / "m"))
     assert back.image_user_factors_ is back.user_factors_  # type: ignore[attr-defined]
     np.testing.assert_array_equal(back.score(USERS), m.score(USERS))
+
+
+def test_a_one_bpr_folder_leaves_the_user_factor_copy_out(tmp_path: Path) -> None:
+    inter, vec = with_image_only_item()
+    for kw, saved in (({"map_reg": None}, False), ({}, True)):
+        m = vcf(reg=0.1, **kw).fit(inter, vec)
+        folder = m.save(tmp_path / str(saved))
+        with np.load(folder / "arrays.npz") as z:
+            assert ("image_user_factors_" in z.files) == saved
+        assert_same_scores(Recommender.load(folder), m)

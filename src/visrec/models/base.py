@@ -191,6 +191,11 @@ class Recommender(ParamsMixin, ABC):
             self._fit(interactions, vectors, has_image)
         return self
 
+    def _derivable(self, attr: str) -> bool:
+        """True when ``attr`` (one of ``_arrays_before_added``) holds nothing that
+        ``_after_load`` would not rebuild, so ``save`` can leave it out."""
+        return False
+
     def _checkpoint_extra(self) -> str:
         """What ``_before_fit`` chose, for the checkpoint key; empty here."""
         return ""
@@ -346,6 +351,8 @@ class Recommender(ParamsMixin, ABC):
             "seen_indices": self.seen_.indices,
         }
         for attr in self._array_attrs:
+            if attr in self._arrays_before_added and self._derivable(attr):
+                continue  # load's _after_load rebuilds it, as for an older folder
             arrays[attr] = np.asarray(getattr(self, attr))
         with atomic_path(folder / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]

@@ -298,6 +298,10 @@ class VBPR(AutoRegMixin, Recommender):
         out["proj"], out["visual_bias"] = proj, visual_bias
         return out
 
+    def _derivable(self, attr: str) -> bool:
+        # one fit: the new-item terms are the model's own
+        return self._one_fit
+
     def new_item_fit(self) -> str | None:
         own, new = self._penalties_used()
         return None if new == own else f"reg={new[0]!r}, reg_visual={new[1]!r}"

@@ -185,9 +185,9 @@ class VisualCF(AutoRegMixin, Recommender):
         self._after_load()
 
     def _after_load(self) -> None:
-        # one BPR (saved before map_reg, or map_reg == reg): `save` wrote its user factors
-        # twice; share them again, so image-only items score as before saving (the
-        # one-column product of the two-BPR path differs in the last float bit)
+        # one BPR (saved before map_reg, or map_reg == reg: `save` leaves the copy out):
+        # share the known items' user factors, so image-only items score as before
+        # saving (the one-column product of the two-BPR path differs in the last bit)
         if not hasattr(self, "image_user_factors_") or np.array_equal(
             self.image_user_factors_, self.user_factors_
         ):
@@ -195,6 +195,10 @@ class VisualCF(AutoRegMixin, Recommender):
         # derived, not saved: the items scored by mapped terms
         untrained = np.diff(self.seen_.tocsc().indptr) == 0
         self.image_only_ = np.flatnonzero(self.item_scorable_ & untrained)
+
+    def _derivable(self, attr: str) -> bool:
+        # one BPR: image items use the known items' user factors
+        return self.image_user_factors_ is self.user_factors_
 
     def new_item_fit(self) -> str | None:
         map_reg = self.reg_ if self.map_reg is None else float(self.map_reg)
