@@ -330,12 +330,11 @@ class VBPR(AutoRegMixin, Recommender):
                     f"new-item fit at reg={penalties[1][0]!r}, "
                     f"reg_visual={penalties[1][1]!r}); train the model again"
                 )
-        # one fit (saved before new_item_reg, or its penalties were the model's own):
-        # the new-item terms are the model's, and image-only items need no second pass
-        self._one_fit = all(
-            not hasattr(self, f"new_{a}")
-            or np.array_equal(getattr(self, f"new_{a}"), getattr(self, a))
-            for a in own
+        # one fit (saved before new_item_reg, or its penalties were the model's own; save
+        # leaves the copies out, _fit shares them): the new-item terms are the model's,
+        # and image-only items need no second pass
+        self._one_fit = not present or all(
+            getattr(self, f"new_{a}") is getattr(self, a) for a in own
         )
         if self._one_fit:
             for a in own:

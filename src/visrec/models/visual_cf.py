@@ -188,9 +188,7 @@ class VisualCF(AutoRegMixin, Recommender):
         # one BPR (saved before map_reg, or map_reg == reg: `save` leaves the copy out):
         # share the known items' user factors, so image-only items score as before
         # saving (the one-column product of the two-BPR path differs in the last bit)
-        if not hasattr(self, "image_user_factors_") or np.array_equal(
-            self.image_user_factors_, self.user_factors_
-        ):
+        if not hasattr(self, "image_user_factors_"):
             self.image_user_factors_ = self.user_factors_
         # derived, not saved: the items scored by mapped terms
         untrained = np.diff(self.seen_.tocsc().indptr) == 0
