@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from visrec.embed.store import ItemVectors
-    from visrec.models.base import Recommender
 
 #: provenance written next to the model (read by ``visrec recommend``)
 TRAIN_JSON = "train.json"
@@ -151,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     fit_s = time.perf_counter() - t1
-    note = reg_note(model)
+    from visrec.models._auto_reg import auto_note
+
+    note = auto_note(model)
     if note:
         print(note, file=sys.stderr)
     n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
@@ -177,41 +178,6 @@ def run(args: argparse.Namespace) -> int:
         f"total {total:.1f} s -> {out}"
     )
     return 0
-
-
-def reg_note(model: Recommender) -> str | None:
-    """One line on what ``reg="auto"`` did on sparse data: the setting its validation
-    fits chose, or that none could run (the dense-data setting was used)."""
-    from visrec.models._auto_reg import (
-        AUTO,
-        DENSE_PAIRS_PER_ITEM,
-        chosen_label,
-        label,
-        pairs_per_item,
-    )
-
-    penalties = getattr(model, "_penalties", lambda: ())()
-    auto = [n for n in penalties if getattr(model, n) == AUTO]
-    per_item = pairs_per_item(model.seen_)
-    if not auto or per_item >= DENSE_PAIRS_PER_ITEM:
-        return None
-    sparse = f"reg=auto: sparse data ({per_item:.1f} distinct interactions per item, under "
-    sparse += f"{DENSE_PAIRS_PER_ITEM:.0f}), "
-    best = chosen_label(model)
-    if best is None:
-        used = label({n: getattr(model, f"{n}_") for n in auto})
-        return (
-            sparse + "but too little to hold out an inner validation split (no user with "
-            f"a second item, or too few items left to fit): {used}, the dense-data setting"
-        )
-    scores = model.reg_validation_  # type: ignore[attr-defined]
-    tried = "; ".join(f"{setting} -> {recall:.3f}" for setting, recall in scores.items())
-    second = getattr(model, "new_item_fit", lambda: None)()
-    extra = f"; items known only by an image use a second fit at {second}" if second else ""
-    return (
-        sparse + f"so the penalties were chosen on an inner validation split "
-        f"(Recall@20: {tried}): {best}{extra}"
-    )
 
 
 def check_training_vectors(

@@ -145,6 +145,33 @@ def chosen_label(model: object) -> str | None:
     return max(scores, key=scores.__getitem__) if scores else None
 
 
+def auto_note(model: object) -> str | None:
+    """One line on what ``reg="auto"`` did on sparse data: the setting its validation
+    fits chose, or that none could run (the dense-data setting was used)."""
+    penalties = getattr(model, "_penalties", lambda: ())()
+    auto = [n for n in penalties if getattr(model, n) == AUTO]
+    per_item = pairs_per_item(model.seen_)  # type: ignore[attr-defined]
+    if not auto or per_item >= DENSE_PAIRS_PER_ITEM:
+        return None
+    sparse = f"reg=auto: sparse data ({per_item:.1f} distinct interactions per item, under "
+    sparse += f"{DENSE_PAIRS_PER_ITEM:.0f}), "
+    best = chosen_label(model)
+    if best is None:
+        used = label({n: getattr(model, f"{n}_") for n in auto})
+        return (
+            sparse + "but too little to hold out an inner validation split (no user with "
+            f"a second item, or too few items left to fit): {used}, the dense-data setting"
+        )
+    scores = model.reg_validation_  # type: ignore[attr-defined]
+    tried = "; ".join(f"{setting} -> {recall:.3f}" for setting, recall in scores.items())
+    second = getattr(model, "new_item_fit", lambda: None)()
+    extra = f"; items known only by an image use a second fit at {second}" if second else ""
+    return (
+        sparse + f"so the penalties were chosen on an inner validation split "
+        f"(Recall@20: {tried}): {best}{extra}"
+    )
+
+
 def _finite_number(value: Any) -> bool:
     if not isinstance(value, numbers.Real) or isinstance(value, bool | np.bool_):
         return False
