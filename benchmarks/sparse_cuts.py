@@ -46,8 +46,7 @@ def cuts(ratings: pd.DataFrame) -> dict[str, pd.DataFrame]:
     by_time = ratings.sort_values(["user_id", "timestamp"], kind="stable")
     rng = np.random.default_rng(0)
     few = pd.concat(
-        g.sample(n=int(rng.integers(4, 9)), random_state=rng)
-        for _, g in ratings.groupby("user_id")
+        g.sample(n=int(rng.integers(4, 9)), random_state=rng) for _, g in ratings.groupby("user_id")
     )
     return {
         "first12": k_core(by_time.groupby("user_id").head(12), 5),

@@ -376,7 +376,8 @@ def test_validation_recall_is_evaluates_recall() -> None:
     train = sp.csr_matrix((np.ones((~is_val).sum()), (coo.row[~is_val], coo.col[~is_val])), shape)
     valid = sp.csr_matrix((np.ones(is_val.sum()), (coo.row[is_val], coo.col[is_val])), shape)
     m = make_model("bpr", **{**FAST["bpr"], "epochs": 3}).fit(
-        Interactions(inter.user_map, inter.item_map, coo.row[~is_val], coo.col[~is_val]))
+        Interactions(inter.user_map, inter.item_map, coo.row[~is_val], coo.col[~is_val])
+    )
     users = np.arange(shape[0])
     exclude = train.toarray().astype(bool)
     relevant = valid.toarray().astype(bool)

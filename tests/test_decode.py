@@ -195,8 +195,14 @@ def _valid_files() -> list[bytes]:
     out = []
     rng = np.random.default_rng(3)
     arr = rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)
-    for fmt, mode in (("JPEG", "RGB"), ("PNG", "RGBA"), ("GIF", "P"), ("BMP", "RGB"),
-                      ("TIFF", "CMYK"), ("WEBP", "RGB")):
+    for fmt, mode in (
+        ("JPEG", "RGB"),
+        ("PNG", "RGBA"),
+        ("GIF", "P"),
+        ("BMP", "RGB"),
+        ("TIFF", "CMYK"),
+        ("WEBP", "RGB"),
+    ):
         buf = io.BytesIO()
         Image.fromarray(arr).convert(mode).save(buf, format=fmt)
         out.append(buf.getvalue())

@@ -38,15 +38,26 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path: Path, capsys: Any) ->
     images = tmp_path / "imgs"
     _make_images(images)
     # The default engine (ONNX Runtime when installed): the command users run.
-    args = ["embed", str(images), "--batch-size", "2", "--chunk-size", str(CHUNK),
-            "--workers", "2", "--quiet"]
+    args = [
+        "embed",
+        str(images),
+        "--batch-size",
+        "2",
+        "--chunk-size",
+        str(CHUNK),
+        "--workers",
+        "2",
+        "--quiet",
+    ]
     out = tmp_path / "vectors.parquet"
     parts = parts_dir(out)
 
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "visrec", *args, "-o", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     deadline = time.monotonic() + 180
     try:

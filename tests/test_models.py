@@ -486,8 +486,13 @@ def test_pairwise_training_goes_lazy_on_large_row_tables() -> None:
 
     rng = np.random.default_rng(0)
     vb = _VBPRModule(
-        rng.random((6, 4)), rng.random((5, 3)), rng.random((6, 3)), rng.random((5, 2)),
-        rng.random((4, 2)), 0.01, 0.001,
+        rng.random((6, 4)),
+        rng.random((5, 3)),
+        rng.random((6, 3)),
+        rng.random((5, 2)),
+        rng.random((4, 2)),
+        0.01,
+        0.001,
     )
     # 5 + 6 + 6 + 5 rows in the row tables
     assert not _lazy_rows(vb, batch_size=22 // LAZY_ROWS_PER_BATCH + 1)
@@ -534,9 +539,7 @@ def test_recommend_in_user_blocks_matches_one_block(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize("name", ["bpr", "vbpr", "visual-cf"])
-def test_lazy_adam_fit_learns_the_checkerboard(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_lazy_adam_fit_learns_the_checkerboard(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The lazy path end to end (on real catalogues it starts at 16 x batch_size rows;
     forced here): the model still ranks the user's own group first."""
     from visrec.models import _train

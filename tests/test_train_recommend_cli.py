@@ -406,4 +406,6 @@ def test_train_says_what_reg_auto_chose_on_sparse_data(
     assert main(argv) == 0
     assert "reg=auto" not in capsys.readouterr().err
     assert json.loads((tmp_path / "dense" / "model.json").read_text())["extra"] == {
-        "penalties": {"reg": 0.01}, "reg_validation": {}}
+        "penalties": {"reg": 0.01},
+        "reg_validation": {},
+    }

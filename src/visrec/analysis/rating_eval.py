@@ -267,8 +267,7 @@ def rating_eval(
     df = df[[USER, ITEM, RATING]]
     if n_dup:
         notes.append(
-            f"{n_dup:,} repeated (user, item) ratings collapsed to one ({kept}) before "
-            "splitting"
+            f"{n_dup:,} repeated (user, item) ratings collapsed to one ({kept}) before splitting"
         )
     if len(df) < 10:
         raise VisrecError(f"rating-eval: need at least 10 ratings, got {len(df)}")

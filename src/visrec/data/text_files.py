@@ -42,8 +42,7 @@ def read_text(path: PathLike, encoding: str = "utf-8") -> str:
     if _looks_binary(raw[:8192]):
         # such bytes would reach the CSV reader and come back as garbled column names
         raise VisrecError(
-            f"{path}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 "
-            "text table"
+            f"{path}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 text table"
         )
     try:
         text = raw.decode(encoding)

@@ -185,8 +185,7 @@ def cut_chunks(pairs: Sequence[tuple[str, str]], chunk_size: int) -> list[list[t
         n = len(current)
         if n >= max_len or (
             n >= min_len
-            and int.from_bytes(hashlib.blake2b(pair[0].encode(), digest_size=8).digest())
-            % period
+            and int.from_bytes(hashlib.blake2b(pair[0].encode(), digest_size=8).digest()) % period
             == 0
         ):
             chunks.append(current)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -218,8 +218,7 @@ class AutoRegMixin:
             ok = value == AUTO if isinstance(value, str) else float(value) >= 0
             if not ok:
                 raise VisrecError(
-                    f"model {self.name!r}: {name} must be a number >= 0 or 'auto', "
-                    f"got {value!r}"
+                    f"model {self.name!r}: {name} must be a number >= 0 or 'auto', got {value!r}"
                 )
 
     def _before_fit(
@@ -235,8 +234,9 @@ class AutoRegMixin:
                 values = {n: entry[n] for n in auto}
                 if values not in grid:
                     grid.append(values)
+            model = cast("Recommender", self)
             best, self.reg_validation_ = choose_penalties(
-                self, interactions, item_vectors, seen, grid  # type: ignore[arg-type]
+                model, interactions, item_vectors, seen, grid
             )
             chosen.update(best)
         for n, v in chosen.items():
