@@ -11,6 +11,7 @@ import pytest
 
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, read_vectors, write_vectors
+from visrec.models.base import Recommender
 from visrec.models.candidates import rank_block, tie_key
 
 N_USERS, N_ITEMS, DIM = 16, 12, 8
@@ -280,12 +281,28 @@ def test_train_progress_bar_flags(tmp_path: Path, capsys: pytest.CaptureFixture[
     capsys.readouterr()
 
 
-def test_retrain_replaces_folder(files: dict[str, Path], tmp_path: Path) -> None:
+def test_retrain_replaces_folder(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = _train(files, tmp_path, "popularity")
-    (folder / "stale.txt").write_text("x")
+    (folder / "arrays.npz").write_bytes(b"damaged")  # the retrain must replace it
     _train(files, tmp_path, "popularity")
-    assert not (folder / "stale.txt").exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz", "model.json", "train.json"]
+    Recommender.load(folder)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model_")]
+
+    # a file that is not the model's own would be deleted with the folder: refused, before
+    # training, naming it; the folder is left as it was (the input file included)
+    (folder / "notes.txt").write_text("keep me")
+    data = folder / "train.csv"
+    data.write_bytes(files["train"].read_bytes())
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    argv = ["train", "--model", "popularity", "--interactions", str(data), "-o", str(folder)]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "notes.txt, train.csv" in err and str(folder) in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_recommend_errors(

@@ -70,7 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-o",
         "--output",
         required=True,
-        help="model folder to write: new, empty, or an earlier model folder (replaced whole)",
+        help="model folder to write: new, empty, or an earlier model folder holding only "
+        "what visrec train wrote there (replaced whole)",
     )
     p.add_argument("--seed", type=int, default=0, help="random_state of the model (default 0)")
     p.add_argument(
@@ -307,7 +308,21 @@ def check_model_folder(out: Path) -> None:
     if not out.is_dir():
         what = "it is a file" if out.is_file() else "it is not a folder"
         raise VisrecError(f"{out} exists and is not a visrec model folder ({what})")
-    if is_model_folder(out) or not any(out.iterdir()):
+    if not any(out.iterdir()):
+        return
+    if is_model_folder(out):
+        # the swap deletes the whole folder: only a model's own files may be in it
+        from visrec.models.base import ARRAYS_NPZ, MODEL_JSON
+
+        own = {MODEL_JSON, ARRAYS_NPZ, TRAIN_JSON}  # what save_model_folder writes
+        other = sorted(p.name for p in out.iterdir() if p.name not in own)
+        if other:
+            shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+            raise VisrecError(
+                f"{out} is an earlier model folder but also holds {shown}, which replacing "
+                f"it would delete; move them out (a model folder holds only {MODEL_JSON}, "
+                f"{ARRAYS_NPZ} and {TRAIN_JSON}) or name another folder"
+            )
         return
     raise VisrecError(
         f"{out} exists and is not a visrec model folder (no visrec model.json in it); "
