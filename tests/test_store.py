@@ -65,3 +65,59 @@ def test_bad_files(tmp_path: Path) -> None:
     pq.write_table(pa.table({"x": [1]}), other)
     with pytest.raises(VisrecError, match="not a visrec vectors file"):
         read_vectors(other)
+
+
+def _write(path: Path, ids: list[str | None], vectors: pa.Array, has: list[bool | None]) -> Path:
+    pq.write_table(pa.table({"item_id": ids, "vector": vectors, "has_image": has}), path)
+    return path
+
+
+def test_plain_list_vectors_are_read(tmp_path: Path) -> None:
+    # a vectors file written by other tools (pandas: variable-length lists, float64)
+    rows = [[0.5, 1.0], [2.0, -1.0], [0.0, 0.0]]
+    path = _write(tmp_path / "v.parquet", ["x", "y", "z"], pa.array(rows), [True, True, False])
+    back = read_vectors(path)
+    assert back.vectors.dtype == np.float32 and back.ids.tolist() == ["x", "y", "z"]
+    np.testing.assert_array_equal(back.vectors, np.asarray(rows, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("ids", "vectors", "has", "message"),
+    [
+        (
+            ["x", "y", "z"],
+            pa.array([[0.5], [2.0, 1.0], [1.0, 1.0]]),
+            [True, True, True],
+            r"v\.parquet: item 'x' has a vector of length 1 where 2 items have length 2 \(1 row",
+        ),
+        (
+            ["x", "y"],
+            pa.array([["a", "b"], ["c", "d"]]),
+            [True, True],
+            r"v\.parquet: column 'vector' must hold lists of numbers, not lists of string",
+        ),
+        (["x", "y"], pa.array(["1,2", "3,4"]), [True, True], r"not string"),
+        (["x", "y"], pa.array([[1.0], None]), [True, True], r"item 'y' has no vector"),
+        (["x", None], pa.array([[1.0], [2.0]]), [True, True], r"row 2 has no item_id"),
+        (["x", "y"], pa.array([[1.0], [2.0]]), [True, None], r"row 2 has no has_image"),
+        (
+            ["x", "y", "x", "y", "z"],
+            pa.array([[1.0], [2.0], [3.0], [4.0], [5.0]]),
+            [True] * 5,
+            r"v\.parquet: item vectors: item id 'x' has 2 rows \(2 id\(s\) repeated\)",
+        ),
+    ],
+)
+def test_malformed_vectors_are_one_line_errors(
+    tmp_path: Path, ids: list[str | None], vectors: pa.Array, has: list[bool | None], message: str
+) -> None:
+    path = _write(tmp_path / "v.parquet", ids, vectors, has)
+    with pytest.raises(VisrecError, match=message) as err:
+        read_vectors(path)
+    assert "\n" not in str(err.value)
+
+
+def test_repeated_ids_are_refused_in_memory() -> None:
+    # align() keeps one row per id, so a repeated id would silently lose a vector
+    with pytest.raises(VisrecError, match=r"item id 'a' has 2 rows"):
+        ItemVectors(ids=["a", "b", "a"], vectors=np.eye(3), has_image=[True] * 3)

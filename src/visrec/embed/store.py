@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path
@@ -49,6 +51,14 @@ class ItemVectors:
             raise VisrecError(
                 f"item vectors: {n} ids, vectors of shape {self.vectors.shape}, "
                 f"{len(self.has_image)} has_image flags; expected (n, d) with n = {n}"
+            )
+        # align() maps each id to one row: a second row would silently win
+        if len(set(self.ids)) != n:
+            counts = Counter(self.ids)
+            dup = [i for i in self.ids if counts[i] > 1]
+            raise VisrecError(
+                f"item vectors: item id {dup[0]!r} has {counts[dup[0]]} rows "
+                f"({len(set(dup)):,} id(s) repeated); each item needs exactly one vector"
             )
 
     @property
@@ -107,23 +117,56 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
                 f"{source}: not a visrec vectors file (no {col!r} column; "
                 f"columns: {table.column_names})"
             )
-    vec_col = table.column("vector").combine_chunks()
-    if len(table) == 0:
-        d = int(getattr(vec_col.type, "list_size", 0) or 0)
-        vectors = np.zeros((0, d), dtype=np.float32)
-    elif pa.types.is_fixed_size_list(vec_col.type):
-        d = vec_col.type.list_size
-        vectors = vec_col.flatten().to_numpy(zero_copy_only=False).reshape(-1, d)
-    else:
-        vectors = np.stack(vec_col.to_numpy(zero_copy_only=False))
+    ids = table.column("item_id").to_pylist()
+    for col, values in (("item_id", ids), ("has_image", table.column("has_image").to_pylist())):
+        if None in values:
+            raise VisrecError(f"{source}: row {values.index(None) + 1} has no {col}")
+    vectors = _vector_rows(table.column("vector").combine_chunks(), ids, source)
     raw = (table.schema.metadata or {}).get(META_KEY)
     meta = json.loads(raw) if raw else {}
-    return ItemVectors(
-        ids=np.asarray(table.column("item_id").to_pylist(), dtype=object),
-        vectors=vectors.astype(np.float32, copy=False),
-        has_image=np.asarray(table.column("has_image").to_pylist(), dtype=bool),
-        meta=meta,
-    )
+    try:
+        return ItemVectors(
+            ids=np.asarray(ids, dtype=object),
+            vectors=vectors,
+            has_image=np.asarray(table.column("has_image").to_pylist(), dtype=bool),
+            meta=meta,
+        )
+    except VisrecError as exc:
+        raise VisrecError(f"{source}: {exc}") from exc
+
+
+def _vector_rows(col: pa.Array, ids: list[Any], source: str) -> np.ndarray:
+    """The ``vector`` column as float32 ``(n, d)``; a one-line error naming the file and
+    the first bad item for anything else (not lists of numbers, a missing vector, rows
+    of different lengths)."""
+    kind = col.type
+    if not (
+        pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+    ):
+        raise VisrecError(f"{source}: column 'vector' must hold lists of numbers, not {kind}")
+    value = kind.value_type
+    if not (pa.types.is_floating(value) or pa.types.is_integer(value)):
+        raise VisrecError(
+            f"{source}: column 'vector' must hold lists of numbers, not lists of {value}"
+        )
+    if col.null_count:
+        first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        raise VisrecError(f"{source}: item {ids[first]!r} has no vector (null)")
+    if pa.types.is_fixed_size_list(kind):
+        d = kind.list_size
+    else:
+        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+        values, counts = np.unique(lengths, return_counts=True)
+        d = int(values[np.argmax(counts)]) if len(values) else 0  # the usual length
+        odd = np.flatnonzero(lengths != d)
+        if len(odd):
+            raise VisrecError(
+                f"{source}: item {ids[int(odd[0])]!r} has a vector of length "
+                f"{int(lengths[odd[0]])} where {int(counts.max()):,} items have length {d} "
+                f"({len(odd):,} row(s) differ); all vectors need one length"
+            )
+    flat = col.flatten().to_numpy(zero_copy_only=False)
+    return np.asarray(flat, dtype=np.float32).reshape(len(col), d)
 
 
 def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
