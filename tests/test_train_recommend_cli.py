@@ -207,6 +207,14 @@ def test_recommend_warns_on_other_backbone(
     )
     assert "was trained on 'efficientnet-lite0' vectors" in err
 
+    # another dimension: one error naming the file, before any note about the candidates
+    narrow = tmp_path / "narrow.parquet"
+    write_vectors(narrow, ItemVectors(iv.ids, iv.vectors[:, :2], iv.has_image, dict(iv.meta)))
+    assert main([*argv, "--vectors", str(narrow)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {narrow}: vectors have dimension 2, the model was trained on")
+    assert err.count("\n") == 1
+
 
 def test_train_errors(files: dict[str, Path], tmp_path: Path) -> None:
     out = str(tmp_path / "m")

@@ -182,7 +182,15 @@ def unseen_vectors(
             unseen_pos,
         )
         return None, none
-    vecs, has = read_vectors(vpath).align(raw[unseen_pos])
+    store = read_vectors(vpath)
+    trained = (getattr(model, "vector_meta_", None) or {}).get("dim")
+    if isinstance(trained, int) and store.dim != trained:
+        raise VisrecError(
+            f"{vpath}: vectors have dimension {store.dim}, the model was trained on "
+            f"{trained}-d vectors; pass the vectors it was trained with (or one embedded "
+            "with the same backbone)"
+        )
+    vecs, has = store.align(raw[unseen_pos])
     if not has.all():
         note(
             f"{(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
