@@ -48,6 +48,19 @@ def test_ids_only_and_aliases(tmp_path: Path) -> None:
     assert list(df.iloc[0]) == ["A1", "B1", 4.0, 9]
 
 
+def test_repeated_column_is_refused(tmp_path: Path) -> None:
+    # which of two item columns holds the ids would be a silent guess
+    f = write(tmp_path / "d.csv", "user_id,item_id,Item ID\nu1,a,b\nu2,b,c\n")
+    with pytest.raises(VisrecError, match=r"d\.csv: the header names the item_id column more"):
+        load_interactions(f)
+    g = write(tmp_path / "r.csv", "user_id,item_id,rating,rating\nu1,a,1,5\n")
+    with pytest.raises(VisrecError, match=r"the rating column more than once \('rating', 'rat"):
+        load_interactions(g)
+    # a repeated column that is not used is fine
+    h = write(tmp_path / "n.csv", "user_id,item_id,note,note\nu1,a,x,y\n")
+    assert list(load_interactions(h).frame["item_id"]) == ["a"]
+
+
 def test_explicit_columns_and_semicolon(tmp_path: Path) -> None:
     f = write(tmp_path / "x.txt", "who;what;stars\nann;lamp;4\nbob;desk;2\n")
     res = load_interactions(f, user_col="who", item_col="what", rating_col="stars")

@@ -275,6 +275,13 @@ def _match_columns(
                 "for numeric ids (user item [rating [timestamp]], like MovieLens u.data); "
                 "from Python, load_interactions(..., user_col=, item_col=) names the columns"
             )
+    for canon, pos in found.items():
+        if normed.count(normed[pos]) > 1:  # which one is meant would be a silent guess
+            twins = ", ".join(repr(header[j]) for j, n in enumerate(normed) if n == normed[pos])
+            raise VisrecError(
+                f"{where}: the header names the {canon} column more than once ({twins}); "
+                "rename or drop the extra ones"
+            )
     return found
 
 
