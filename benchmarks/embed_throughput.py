@@ -45,11 +45,30 @@ BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
 TORCH_BATCH_SIZES = (1, 4, 16)  # eager torch is far slower; a few sizes show it
 
 
-def list_images(folder: Path, limit: int | None) -> list[Path]:
+def list_images(folder: Path, limit: int | None, quiet: bool = False) -> list[Path]:
+    """The first ``limit`` images of ``folder`` that decode: the tutorial's loop has no
+    answer for a broken file, so all three paths time the same readable images."""
+    from visrec.images.decode import BadImageError, load_image
+
+    if not folder.is_dir():
+        raise SystemExit(f"error: {folder} is not a folder")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
-    if not paths:
-        raise SystemExit(f"error: no images ({', '.join(sorted(IMAGE_EXTS))}) in {folder}")
-    return paths[:limit] if limit else paths
+    good: list[Path] = []
+    bad: list[str] = []
+    for p in paths:
+        if limit and len(good) == limit:
+            break
+        try:
+            load_image(p)
+        except BadImageError as exc:
+            bad.append(str(exc))
+            continue
+        good.append(p)
+    if bad and not quiet:
+        print(f"skipped {len(bad)} unreadable image(s), e.g. {bad[0]}")
+    if not good:
+        raise SystemExit(f"error: no readable images ({', '.join(sorted(IMAGE_EXTS))}) in {folder}")
+    return good
 
 
 def tutorial_loop(paths: list[Path], backbone: Any) -> tuple[float, float]:
@@ -140,7 +159,7 @@ def peak_rss_mb(folder: Path, n: int, backbone: str, engine: str) -> float:
 
 
 def rss_child(args: argparse.Namespace) -> int:
-    paths = list_images(args.images_dir, args.limit)
+    paths = list_images(args.images_dir, args.limit, quiet=True)
     with tempfile.TemporaryDirectory(prefix="visrec-bench-") as tmp:
         full_path(paths, args.backbone, args.engine, Path(tmp))  # (wall, CPU) unused
     print(json.dumps({"n": len(paths), "peak_rss_mb": _peak_rss_kb() / 1024}))
