@@ -344,6 +344,67 @@ def test_rank_block_order() -> None:
     assert np.isnan(val[0, -1])
 
 
+def test_rank_block_new_slots() -> None:
+    nan, inf = np.nan, np.inf
+    # candidates 0-3 known, 4-6 new (6 unscorable); row 1 already ranks new item 5 high
+    scores = np.array(
+        [
+            [9.0, 8.0, 7.0, 6.0, 1.0, 2.0, -inf],
+            [9.0, nan, 7.0, 6.0, 1.0, 8.5, -inf],
+            [nan, nan, nan, 6.0, 1.0, 2.0, -inf],
+        ]
+    )
+    new = np.array([4, 5, 6])
+    pos, val = rank_block(scores, 4, new, 2)
+    # row 0: the two best new (5, then 4) replace the two lowest known (3, 2)
+    assert pos[0].tolist() == [0, 1, 5, 4]
+    np.testing.assert_array_equal(val[0], [9.0, 8.0, 2.0, 1.0])
+    # row 1: 5 is in already; 4 takes the last known place (3); training item 1 never
+    assert pos[1].tolist() == [0, 5, 2, 4]
+    # row 2: places are free (3 known are training items): nothing known is dropped, and
+    # the unscorable new item 6 gets no reserved place
+    assert pos[2].tolist() == [3, 5, 4, 6]
+    np.testing.assert_array_equal(val[2], [6.0, 2.0, 1.0, -inf])
+    # more slots than scorable new items: only those; 0 slots: the plain ranking
+    assert rank_block(scores, 4, new, 4)[0][0].tolist() == [0, 1, 5, 4]
+    assert rank_block(scores, 4, new, 0)[0].tolist() == rank_block(scores, 4)[0].tolist()
+    assert rank_block(scores, 4)[0][0].tolist() == [0, 1, 2, 3]
+
+
+def test_recommend_new_slots(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _train(files, tmp_path, "visual-cf")
+    cands = tmp_path / "mixed.txt"
+    cands.write_text("\n".join([f"m{i}" for i in range(12)] + ["new", "ghost"]) + "\n")
+    base = ["recommend", str(folder), "--n", "2", "--items", str(cands)]
+    plain, slots = tmp_path / "plain.csv", tmp_path / "slots.csv"
+    assert main([*base, "-o", str(plain)]) == 0
+    assert main([*base, "-o", str(slots), "--new-slots", "1"]) == 0
+    recs = pd.read_csv(slots, dtype={"user_id": str, "item_id": str})
+    before = pd.read_csv(plain, dtype={"user_id": str, "item_id": str})
+    _check_recs(recs, pd.read_csv(files["train"], dtype=str), 2)
+    assert (recs.groupby("user_id").score.diff().dropna() <= 0).all(), "still in score order"
+    # every list holds 'new' ('ghost' has no vector: no place kept for it)
+    assert (recs[recs.item_id == "new"].groupby("user_id").size() == 1).all()
+    assert recs.user_id[recs.item_id == "new"].nunique() == N_USERS
+    assert "ghost" not in set(recs.item_id)
+    # where 'new' was not in the plain top 2, it took the second place's slot
+    for user, g in recs.groupby("user_id"):
+        b = before[before.user_id == user]
+        if "new" not in set(b.item_id):
+            assert g.item_id.tolist() == [b.item_id.iloc[0], "new"]
+    assert before.user_id[before.item_id == "new"].nunique() < N_USERS, "cases for the above"
+    capsys.readouterr()
+    assert main([*base, "-o", str(slots), "--new-slots", "3"]) == 2
+    assert "--new-slots must be between 0 and --n (2), got 3" in capsys.readouterr().err
+    bpr = _train(files, tmp_path, "bpr")
+    assert main(["recommend", str(bpr), "-o", str(slots), "--new-slots", "1"]) == 0
+    assert "note: --new-slots has no effect: no candidate is unseen in training" in (
+        capsys.readouterr().err
+    )
+
+
 def test_tie_key_ignores_candidate_order() -> None:
     ids = np.asarray([f"x{i}" for i in range(40)], dtype=object)
     key = dict(zip(ids, tie_key(ids, 3), strict=True))

@@ -22,6 +22,8 @@ examples:
   visrec recommend models/bpr --n 20 -o recs.csv
   visrec recommend models/vbpr --n 20 -o recs.csv --items candidates.txt
   visrec recommend models/vbpr --n 20 -o recs.csv --items new.txt --vectors new.parquet
+  visrec recommend models/visual-cf --n 20 --new-slots 5 -o recs.csv \\
+      --items catalogue_and_new.txt --vectors all.parquet
 
 Output: CSV with header user_id,item_id,rank,score (rank 1..n), n rows per training
 user (fewer only when fewer candidates are left), never one of the user's training
@@ -32,6 +34,9 @@ that cannot, or a candidate with no vector (or one holding NaN), is reported onc
 stderr and such candidates are ranked after all scored ones, with score -inf; among
 themselves they are in a pseudo-random order seeded by the model's random_state (the
 same for any order of the --items file, whose order would otherwise decide them).
+A new item's score is what the model expects from its picture alone, so next to items
+people bought it rarely reaches the top n: --new-slots K keeps K places per list for
+the best-scored unseen candidates (the list stays in score order).
 """
 
 
@@ -48,6 +53,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="output CSV")
     p.add_argument("--items", help="candidate item ids, one per line (default: all known items)")
     p.add_argument("--vectors", help="item vectors parquet for candidates unseen in training")
+    p.add_argument(
+        "--new-slots",
+        type=int,
+        default=0,
+        metavar="K",
+        help="keep K of the n places of every list for candidates unseen in training "
+        "(the best-scored ones), for models that score them from vectors; default 0: one "
+        "ranking by score, where new items rarely reach the top next to bought ones",
+    )
     p.add_argument(
         "--batch-users", type=int, default=None, help="users scored per batch (default: auto)"
     )
@@ -222,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--n must be >= 1, got {args.n}")
     if args.batch_users is not None and args.batch_users < 1:
         raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
+    if not 0 <= args.new_slots <= args.n:
+        raise VisrecError(f"--new-slots must be between 0 and --n ({args.n}), got {args.new_slots}")
     # checked before any work: the final rename onto a directory fails only at the end
     check_output_file(args.output, "-o")
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None
@@ -245,6 +261,9 @@ def run(args: argparse.Namespace) -> int:
     unseen_pos = np.flatnonzero(known < 0)
     vpath = args.vectors or provenance.get("vectors")
     new_vectors, new_pos = unseen_vectors(model, raw, unseen_pos, vpath, args.items)
+    if args.new_slots and not len(new_pos):
+        why = "no candidate is unseen in training" if not len(unseen_pos) else "none is scored"
+        print(f"note: --new-slots has no effect: {why}", file=sys.stderr)
     # ranking breaks ties (equal scores, the unscorable) by candidate position: put the
     # candidates in a seeded order so the file's order cannot decide them
     order = np.argsort(tie_key(raw, tie_seed(model)), kind="stable")
@@ -262,7 +281,8 @@ def run(args: argparse.Namespace) -> int:
     user_ids = model.user_map_.ids
     with atomic_path(args.output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write("user_id,item_id,rank,score\n")
-        for u, pos, val in iter_recommendations(model, cands, args.n, args.batch_users):
+        batches = iter_recommendations(model, cands, args.n, args.batch_users, args.new_slots)
+        for u, pos, val in batches:
             ok = pos >= 0
             rows, cols = np.nonzero(ok)
             frame = pd.DataFrame(

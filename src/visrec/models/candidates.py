@@ -107,10 +107,17 @@ def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -
     return out
 
 
-def rank_block(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def rank_block(
+    scores: np.ndarray, n: int, new_pos: np.ndarray | None = None, new_slots: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``n`` candidate positions and scores per row: scored candidates by score, then
     unscorable ones (``-inf``) in candidate order; NaN (training items) never. Callers
     put the candidates in :func:`tie_key` order first, so ties do not follow a file.
+
+    With ``new_slots`` > 0, each row holds at least ``min(new_slots, n)`` of the scored
+    candidates at ``new_pos`` (those unseen in training), fewer only when fewer are
+    scorable: the best-scored of them replace the lowest-ranked others. The row stays
+    in score order.
 
     Returns ``(positions, scores)`` of shape ``(rows, n)``; -1 / NaN pads rows with fewer
     than ``n`` eligible candidates.
@@ -120,8 +127,46 @@ def rank_block(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     exclude = np.isnan(scores)
     finite = np.where(np.isfinite(scores), scores, -np.inf)
     idx, val = top_candidates(finite, n, exclude)
+    if new_slots > 0 and new_pos is not None and len(new_pos):
+        _reserve_new(idx, val, finite, new_pos, min(new_slots, n))
     val[idx < 0] = np.nan
     return idx, val
+
+
+def _reserve_new(
+    idx: np.ndarray, val: np.ndarray, finite: np.ndarray, new_pos: np.ndarray, k: int
+) -> None:
+    """Make room in each row of ``idx``/``val`` (in place) for the ``k`` best-scored
+    candidates at ``new_pos``.
+
+    A new item's score is the model's expectation from its picture alone, so it rarely
+    reaches a list next to the items people did buy; a shop that wants new items shown
+    reserves places for them. The top-n already holds the best new items it has, so
+    the next ones in score order replace its lowest-ranked other candidates.
+    """
+    sub = finite[:, new_pos]
+    best, _ = top_candidates(sub, k, ~np.isfinite(sub))  # unscorable: no reserved place
+    is_new = np.zeros(finite.shape[1], dtype=bool)
+    is_new[new_pos] = True
+    n = idx.shape[1]
+    for r in range(len(idx)):
+        want = new_pos[best[r][best[r] >= 0]]
+        row = idx[r][idx[r] >= 0]
+        add = want[~np.isin(want, row)][: len(want) - int(is_new[row].sum())]
+        if not len(add):
+            continue
+        # drop the lowest-ranked others beyond the places left free
+        drop = max(0, len(row) + len(add) - n)
+        others = np.flatnonzero(~is_new[row])
+        keep = np.ones(len(row), dtype=bool)
+        keep[others[len(others) - drop :]] = False
+        merged = np.concatenate([row[keep], add])
+        order = np.lexsort((merged, -finite[r, merged]))  # by score, then position
+        merged = merged[order]
+        idx[r] = -1
+        val[r] = -np.inf
+        idx[r, : len(merged)] = merged
+        val[r, : len(merged)] = finite[r, merged]
 
 
 def iter_recommendations(
@@ -129,13 +174,15 @@ def iter_recommendations(
     cands: CandidateSet,
     n: int,
     batch_users: int | None = None,
+    new_slots: int = 0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(user_idx (b,), positions (b, n), scores (b, n))`` for every model user,
-    in batches sized so one score block stays around 16 M entries."""
+    in batches sized so one score block stays around 16 M entries; ``new_slots`` as in
+    :func:`rank_block`, for the candidates the model scores from their vectors."""
     n_users = len(model.user_map_)
     if batch_users is None:
         batch_users = max(1, min(4096, 16_000_000 // max(len(cands), 1)))
     for start in range(0, n_users, batch_users):
         u = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
-        pos, val = rank_block(score_block(model, u, cands), n)
+        pos, val = rank_block(score_block(model, u, cands), n, cands.new_pos, new_slots)
         yield u, pos, val
