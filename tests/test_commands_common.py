@@ -164,3 +164,24 @@ def test_load_ids_only_keeps_rows_with_blank_rating_or_time(tmp_path: Path) -> N
     assert lines == []
     with pytest.raises(VisrecError, match="--min-rating needs the rating column"):
         load_interactions_frame(path, ids_only=True, min_rating=4)
+
+
+def test_load_min_rating_on_ids_and_ratings_keeps_rows_with_a_bad_time(tmp_path: Path) -> None:
+    text = "user_id,item_id,rating,timestamp\nu1,i1,5,1\nu1,i2,4,\nu2,i1,5,45x\nu2,i3,x,4\n"
+    path = _write(tmp_path / "r.csv", text)
+    lines: list[str] = []
+    frame = load_interactions_frame(
+        path, min_rating=4, ids_only=True, keep_rating=True, log=lines.append
+    )
+    assert frame.values.tolist() == [["u1", "i1", 5.0], ["u1", "i2", 4.0], ["u2", "i1", 5.0]]
+    assert lines == [
+        f"{path}: skipped 1 record(s); bad records: 1 (non-numeric rating 1)\n"
+        f"  {path}:5: rating 'x' is not a number",
+        "--min-rating 4: kept 3 of 3 rows (0 below the threshold dropped)",
+    ]
+    lines.clear()
+    timed = load_interactions_frame(
+        path, min_rating=4, ids_only=True, keep_rating=True, keep_time=True, log=lines.append
+    )
+    assert timed.values.tolist() == [["u1", "i1", 5.0, 1]]
+    assert "skipped 3 record(s)" in lines[0] and "bad timestamp 2" in lines[0]

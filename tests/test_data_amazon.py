@@ -160,6 +160,44 @@ def test_ids_only_keeps_reviews_without_rating_or_time(tmp_path: Path) -> None:
     assert via_tables.frame.equals(res.frame) and via_tables.n_bad == 2
 
 
+def test_keep_rating_keeps_reviews_without_time_and_drops_bad_ratings(tmp_path: Path) -> None:
+    no_time = {k: v for k, v in review("B04", "U4", 4).items() if k != "unixReviewTime"}
+    bad_time = review("B05", "U5", 0, overall=2.0, unixReviewTime="soon")
+    no_time_bad_rating = {**no_time, "overall": "five"}
+    f = tmp_path / "AMAZON_FASHION_5.json"
+    write_jsonl(f, [GOOD_1, NULL_RATING, no_time, bad_time, no_time_bad_rating, GOOD_2])
+    assert load_amazon_reviews(f).n_rows == 2  # the full loader needs a time
+    res = load_amazon_reviews(f, ids_only=True, keep_rating=True)
+    assert list(res.frame.columns) == ["user_id", "item_id", "rating"]
+    assert res.frame.values.tolist() == [
+        ["U1", "B01", 5.0],
+        ["U4", "B04", 5.0],
+        ["U5", "B05", 2.0],
+        ["U1", "B02", 3.0],
+    ]
+    assert [(b.line, b.kind) for b in res.bad] == [(2, "null rating"), (5, "non-numeric rating")]
+    via_tables = load_interactions(f, ids_only=True, keep_rating=True)
+    assert via_tables.frame.equals(res.frame) and via_tables.n_bad == 2
+    # a folder of review files goes the same way
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    write_jsonl(folder / "A_5.json", [GOOD_1, no_time])
+    write_jsonl(folder / "B_5.json", [NULL_RATING, GOOD_2])
+    in_folder = load_interactions(folder, ids_only=True, keep_rating=True)
+    assert in_folder.frame["item_id"].tolist() == ["B01", "B04", "B02"]
+    both = load_amazon_reviews(f, ids_only=True, keep_rating=True, keep_time=True)
+    assert list(both.frame.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert both.frame.values.tolist() == [["U1", "B01", 5.0, 100], ["U1", "B02", 3.0, 103]]
+    assert [(b.line, b.kind) for b in both.bad] == [
+        (2, "null rating"),
+        (3, "missing time"),
+        (4, "missing time"),
+        (5, "non-numeric rating"),
+    ]
+    with pytest.raises(VisrecError, match="keep_rating only applies with ids_only"):
+        load_amazon_reviews(f, keep_rating=True)
+
+
 def test_json_scan_counts_what_it_read(tmp_path: Path) -> None:
     f = tmp_path / "meta_X.json"
     write_jsonl(f, [{"asin": "B1"}, "[1, 2]", "oops", {"asin": "B2"}])

@@ -213,6 +213,66 @@ def test_ids_only_with_rating_column_is_an_error(tmp_path: Path) -> None:
         load_interactions(f, user_col="who", item_col="what", rating_col="stars", ids_only=True)
 
 
+# rows 3 and 4 have a blank and a malformed time, row 5 a malformed rating
+_KEEP_RATING_CSV = (
+    "user_id,item_id,rating,timestamp\nu1,i1,5,10\nu1,i2,4,\nu2,i1,3,45x\nu2,i2,x,40\n"
+)
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["fast-path", "csv-fallback"])
+def test_keep_rating_reads_the_rating_but_not_the_time(tmp_path: Path, slow: bool) -> None:
+    # a quoted field sends the file to the row-by-row csv parse
+    text = _KEEP_RATING_CSV.replace("u1,i1,", '"u1",i1,') if slow else _KEEP_RATING_CSV
+    f = write(tmp_path / "r.csv", text)
+    assert load_interactions(f).n_rows == 1  # the full loader needs every field
+    res = load_interactions(f, ids_only=True, keep_rating=True)
+    assert list(res.frame.columns) == ["user_id", "item_id", "rating"]
+    assert res.frame.values.tolist() == [["u1", "i1", 5.0], ["u1", "i2", 4.0], ["u2", "i1", 3.0]]
+    # a rating that cannot be read is still a reason to drop the row
+    assert [(b.line, b.kind) for b in res.bad] == [(5, "non-numeric rating")]
+    both = load_interactions(f, ids_only=True, keep_rating=True, keep_time=True)
+    assert list(both.frame.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert both.frame.values.tolist() == [["u1", "i1", 5.0, 10]]
+    assert [(b.line, b.kind) for b in both.bad] == [
+        (3, "bad timestamp"),
+        (4, "bad timestamp"),
+        (5, "non-numeric rating"),
+    ]
+
+
+def test_keep_rating_parquet(tmp_path: Path) -> None:
+    f = tmp_path / "r.parquet"
+    pd.DataFrame(
+        {
+            "userId": [1, 2, 3, 4],
+            "movieId": [5, 6, 7, 8],
+            "rating": [4.0, 5.0, None, 3.0],
+            "timestamp": ["10", "", "30", "soon"],
+        }
+    ).to_parquet(f)
+    assert load_interactions(f).n_rows == 1
+    res = load_interactions(f, ids_only=True, keep_rating=True)
+    assert list(res.frame.columns) == ["user_id", "item_id", "rating"]
+    assert list(res.frame["user_id"]) == ["1", "2", "4"]  # blank and bad times kept
+    assert list(res.frame["rating"]) == [4.0, 5.0, 3.0]
+    assert [(b.line, b.kind) for b in res.bad] == [(3, "missing rating")]
+
+
+def test_keep_rating_and_keep_time_need_ids_only_and_name_columns(tmp_path: Path) -> None:
+    f = write(tmp_path / "x.csv", "who,what,stars,when\nann,lamp,4,\nbob,lamp,5,7\n")
+    with pytest.raises(VisrecError, match=r"keep_rating only applies with ids_only"):
+        load_interactions(f, keep_rating=True)
+    named = {"user_col": "who", "item_col": "what", "rating_col": "stars"}
+    res = load_interactions(f, **named, ids_only=True, keep_rating=True)
+    assert list(res.frame["rating"]) == [4.0, 5.0] and res.n_bad == 0
+    # the time column is named but would not be read
+    with pytest.raises(VisrecError, match=r"timestamp_col='when' would be ignored"):
+        load_interactions(f, **named, timestamp_col="when", ids_only=True, keep_rating=True)
+    res = load_interactions(f, **named, timestamp_col="when", ids_only=True, keep_rating=True,
+                            keep_time=True)  # fmt: skip
+    assert list(res.frame["timestamp"]) == [7] and [b.line for b in res.bad] == [2]
+
+
 def test_empty_and_missing(tmp_path: Path) -> None:
     with pytest.raises(VisrecError, match="empty"):
         load_interactions(write(tmp_path / "e.csv", "\n"))

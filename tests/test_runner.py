@@ -337,6 +337,41 @@ def test_cli_evaluate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "bogus" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("protocol", "n_skipped", "n_rows"),
+    [("warm", 1, 118), ("cold-items", 1, 118), ("time", 5, 114)],
+)
+def test_cli_evaluate_min_rating_needs_no_time_unless_the_split_is_by_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], protocol: str, n_skipped: int, n_rows: int
+) -> None:
+    """--min-rating reads the ratings; a blank or malformed time costs the row only when
+    the split is by time (was: every protocol dropped it)."""
+    frame, iv = checkerboard()  # 120 rows, distinct (user, item) pairs
+    frame["rating"] = "5"
+    frame["timestamp"] = frame["timestamp"].astype(str)
+    frame.loc[[3, 50], "timestamp"] = ""
+    frame.loc[[7, 90], "timestamp"] = "45x"
+    frame.loc[20, "rating"] = "x"  # cannot be compared with the threshold: always dropped
+    frame.loc[30, "rating"] = "2"  # below it
+    csv = tmp_path / "r.csv"
+    frame.to_csv(csv, index=False)
+    vec = tmp_path / "v.parquet"
+    write_vectors(vec, iv)
+    out = tmp_path / "o.json"
+    argv = ["evaluate", "--interactions", str(csv), "--vectors", str(vec), "--models",
+            "popularity", "--seeds", "1", "--k", "3", "--min-rating", "4", "--protocol",
+            protocol, "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"skipped {n_skipped} record(s)" in err
+    assert ("bad timestamp 4" in err) == (protocol == "time")
+    assert f"--min-rating 4: kept {n_rows} of {n_rows + 1} rows" in err
+    split = json.loads(out.read_text())["splits"]["0"]
+    assert split["n_duplicates"] == 0
+    n_split = sum(split[c] for c in ("n_train", "n_test", "n_dropped_users", "n_dropped_items"))
+    assert n_split == n_rows
+
+
 def test_make_seeds_only_models_with_a_random_state() -> None:
     """The runner reads a model's hyperparameter names from ``get_params()``."""
     assert R._make("oracle", {"scale": 2.0}, 7).get_params() == {"random_state": 7, "scale": 2.0}

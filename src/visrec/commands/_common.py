@@ -61,6 +61,7 @@ def load_interactions_frame(
     *,
     min_rating: float | None = None,
     ids_only: bool = False,
+    keep_rating: bool = False,
     keep_time: bool = False,
     log: Callable[[str], None] = print,
 ) -> pd.DataFrame:
@@ -76,8 +77,12 @@ def load_interactions_frame(
     min_rating : float, optional
         Keep only rows with ``rating >= min_rating``; how many were kept is logged.
     ids_only : bool, default False
-        Read only the user and item ids (implicit feedback: every row is a positive, so
-        a blank or malformed rating/timestamp field must not drop it).
+        Read only the user and item ids, plus what ``keep_rating``/``keep_time`` ask
+        for (implicit feedback: every row is a positive, so a blank or malformed field
+        that is not needed must not drop it).
+    keep_rating : bool, default False
+        With ``ids_only``, read the rating too; ``min_rating`` with ``ids_only`` needs
+        it. A row without a usable rating is then skipped and reported.
     keep_time : bool, default False
         With ``ids_only``, read the timestamp too (a split by time needs it; a row
         without one is still skipped and reported).
@@ -100,9 +105,13 @@ def load_interactions_frame(
 
     if not os.path.exists(path):
         raise VisrecError(f"interactions file {str(path)!r} does not exist")
-    if ids_only and min_rating is not None:
-        raise VisrecError("--min-rating needs the rating column; it cannot be used on ids only")
-    loaded = load_interactions(path, ids_only=ids_only, keep_time=keep_time)
+    if ids_only and min_rating is not None and not keep_rating:
+        raise VisrecError(
+            "--min-rating needs the rating column; with ids_only, read it with keep_rating"
+        )
+    loaded = load_interactions(
+        path, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
+    )
     if loaded.n_bad:
         log(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(BAD_LINES_SHOWN))
     frame = loaded.frame

@@ -138,14 +138,14 @@ def run(args: argparse.Namespace) -> int:
     params = parse_model_params(args.param, names)
     specs = [(n, params.get(n, {})) for n in names]
     _check_params(specs)
-    # implicit feedback: unless ratings are needed (--min-rating), a blank rating field
-    # must not cost the row, nor a blank time unless the split is by time
-    ids_only = args.min_rating is None
+    # implicit feedback: a blank or malformed field must not cost the row unless it is
+    # needed: the rating for --min-rating, the time for a split by time
     frame = load_interactions_frame(
         args.interactions,
         min_rating=args.min_rating,
-        ids_only=ids_only,
-        keep_time=ids_only and args.protocol == "time",
+        ids_only=True,
+        keep_rating=args.min_rating is not None,
+        keep_time=args.protocol == "time",
         log=log,
     )
     iv = read_vectors(args.vectors) if args.vectors else None

@@ -207,7 +207,11 @@ class _JsonScan:
 
 
 def load_amazon_reviews(
-    paths: PathLike | Sequence[PathLike], *, ids_only: bool = False, keep_time: bool = False
+    paths: PathLike | Sequence[PathLike],
+    *,
+    ids_only: bool = False,
+    keep_rating: bool = False,
+    keep_time: bool = False,
 ) -> LoadResult:
     """Load one or more Amazon review files into one table.
 
@@ -220,9 +224,14 @@ def load_amazon_reviews(
         Read only reviewerID and asin: ``overall`` and the review time are not looked
         at, so a record with a missing or null rating (or no time) is kept, as an
         implicit-feedback positive.
+    keep_rating : bool, default False
+        With ``ids_only``, also read ``overall`` (``rating``), for a rating threshold: a
+        record with a missing, null or non-numeric rating is in ``bad``, one without a
+        time is kept (unless ``keep_time``).
     keep_time : bool, default False
         With ``ids_only``, also read the review time (``timestamp``), for a split by
-        time: a record without a usable time is in ``bad``, one without a rating is kept.
+        time: a record without a usable time is in ``bad``, one without a rating is kept
+        (unless ``keep_rating``).
 
     Returns
     -------
@@ -236,12 +245,16 @@ def load_amazon_reviews(
         Records with a missing/null/non-numeric rating, a missing reviewerID or asin,
         no usable time, or unparsable JSON are in ``bad`` with file and line.
         With ``ids_only`` the columns are ``user_id`` and ``item_id`` only (and
-        ``timestamp`` with ``keep_time``), and only records without a reviewerID or asin
-        (or a usable time, with ``keep_time``), or unparsable ones, are in ``bad``.
+        ``rating`` with ``keep_rating``, ``timestamp`` with ``keep_time``), and only
+        records without a reviewerID or asin (or a usable rating or time, when read), or
+        unparsable ones, are in ``bad``.
     """
+    if (keep_rating or keep_time) and not ids_only:
+        what = "keep_rating" if keep_rating else "keep_time"
+        raise VisrecError(f"{what} only applies with ids_only (every field is read anyway)")
     scan = _JsonScan(_as_paths(paths))
     if ids_only:
-        return scan.result(_review_ids(scan, keep_time))
+        return scan.result(_review_ids(scan, keep_rating, keep_time))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
     seen: dict[str, int] = {}
     for r in _checked_reviews(scan, _review_problem):
@@ -275,25 +288,34 @@ def load_amazon_reviews(
     return scan.result(frame)
 
 
-def _review_ids(scan: _JsonScan, keep_time: bool = False) -> pd.DataFrame:
-    """``user_id``/``item_id`` (and ``timestamp`` with ``keep_time``) of every review that
-    has them (``ids_only``)."""
+def _review_ids(
+    scan: _JsonScan, keep_rating: bool = False, keep_time: bool = False
+) -> pd.DataFrame:
+    """``user_id``/``item_id`` (and ``rating`` with ``keep_rating``, ``timestamp`` with
+    ``keep_time``) of every review that has them (``ids_only``)."""
     users: list[str] = []
     items: list[str] = []
+    ratings: list[float] = []
     times: list[int] = []
-    for r in _checked_reviews(scan, _id_problem):
+    # the full loader's checks in its order (ids, then rating, then time), less the
+    # fields that are not read
+    for r in _checked_reviews(scan, _review_problem if keep_rating else _id_problem):
         if keep_time:
             ts = _review_time(r.rec)
             if ts is None:
                 scan.bad.append(_no_time(r))
                 continue
             times.append(ts)
+        if keep_rating:
+            ratings.append(float(r.rec["overall"]))
         users.append(r.user)
         items.append(r.item)
     cols: dict[str, pd.Series] = {
         USER: pd.Series(users, dtype=str),
         ITEM: pd.Series(items, dtype=str),
     }
+    if keep_rating:
+        cols[RATING] = pd.Series(ratings, dtype="float64")
     if keep_time:
         cols[TIMESTAMP] = pd.Series(times, dtype="int64")
     return pd.DataFrame(cols)

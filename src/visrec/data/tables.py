@@ -298,6 +298,7 @@ def load_interactions(
     rating_col: str | None = None,
     timestamp_col: str | None = None,
     ids_only: bool = False,
+    keep_rating: bool = False,
     keep_time: bool = False,
 ) -> LoadResult:
     """Load a user-item interactions table.
@@ -319,27 +320,37 @@ def load_interactions(
     user_col, item_col, rating_col, timestamp_col : str, optional
         Column names to use instead of the aliases.
     ids_only : bool, default False
-        Read only the user and item columns, for implicit feedback where every row is a
-        positive: rating and timestamp fields are not parsed, so a blank or malformed
-        rating or timestamp does not drop the row (``rating_col``/``timestamp_col``
-        cannot be combined with it). Amazon review files keep records with a missing
+        Read only the user and item columns (plus those ``keep_rating``/``keep_time``
+        ask for), for implicit feedback where every row is a positive: a field that is
+        not read is not parsed, so a blank or malformed rating or timestamp there does
+        not drop the row. ``rating_col``/``timestamp_col`` need ``keep_rating``/
+        ``keep_time`` with it. Amazon review files keep records with a missing
         ``overall`` or time.
+    keep_rating : bool, default False
+        With ``ids_only``, read the rating too (for a ``--min-rating`` threshold): a row
+        without a usable rating is still dropped and reported, one without a usable time
+        is not (unless ``keep_time``).
     keep_time : bool, default False
         With ``ids_only``, read the timestamp too (for a split by time): a row without a
-        usable time is still dropped and reported, one without a usable rating is not.
+        usable time is still dropped and reported, one without a usable rating is not
+        (unless ``keep_rating``).
 
     Returns
     -------
     LoadResult
-        ``frame`` has ``user_id`` and ``item_id`` (str), and when present (and not
-        ``ids_only``) ``rating`` (float64) and ``timestamp`` (int64 seconds; also with
-        ``ids_only`` and ``keep_time``). Rows with a
-        wrong field count, an empty id, a non-numeric rating or timestamp are in ``bad``
-        with line numbers.
+        ``frame`` has ``user_id`` and ``item_id`` (str), and when present ``rating``
+        (float64) and ``timestamp`` (int64 seconds); with ``ids_only``, only those of
+        the two that ``keep_rating``/``keep_time`` ask for. Rows with a wrong field
+        count, an empty id, or a non-numeric rating or timestamp in a column that is
+        read are in ``bad`` with line numbers.
     """
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(2, "No such file or directory", str(p))
+    if keep_rating and not ids_only:
+        raise VisrecError(
+            f"{p}: keep_rating only applies with ids_only (the rating is read anyway)"
+        )
     if keep_time and not ids_only:
         raise VisrecError(f"{p}: keep_time only applies with ids_only (the time is read anyway)")
     if p.is_dir():
@@ -348,21 +359,29 @@ def load_interactions(
             # Amazon's categories come one file each (the tutorial combined three)
             from visrec.data.amazon import load_amazon_reviews
 
-            return load_amazon_reviews(sources, ids_only=ids_only, keep_time=keep_time)
+            return load_amazon_reviews(
+                sources, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
+            )
         p = sources[0]
     name = p.name.lower()
-    if ids_only and (rating_col is not None or (timestamp_col is not None and not keep_time)):
+    if ids_only and (
+        (rating_col is not None and not keep_rating)
+        or (timestamp_col is not None and not keep_time)
+    ):
         raise VisrecError(
-            f"{p}: ids_only reads only the user and item columns; "
-            f"rating_col={rating_col!r}, timestamp_col={timestamp_col!r} would be ignored"
+            f"{p}: ids_only reads only the user and item columns (and the rating with "
+            f"keep_rating, the time with keep_time); rating_col={rating_col!r}, "
+            f"timestamp_col={timestamp_col!r} would be ignored"
         )
     explicit = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
     if is_json_file(p):
         from visrec.data.amazon import load_amazon_reviews
 
-        return load_amazon_reviews(p, ids_only=ids_only, keep_time=keep_time)
+        return load_amazon_reviews(
+            p, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
+        )
     if name.endswith(".parquet"):
-        return _load_parquet_interactions(p, explicit, ids_only, keep_time)
+        return _load_parquet_interactions(p, explicit, ids_only, keep_rating, keep_time)
 
     text = read_text(p)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
@@ -401,7 +420,7 @@ def load_interactions(
 
     if ids_only:
         # The other fields still count towards the row's field count.
-        kept = (USER, ITEM, TIMESTAMP) if keep_time else (USER, ITEM)
+        kept = _ids_only_columns(keep_rating, keep_time)
         cols = {c: j for c, j in cols.items() if c in kept}
     skip = 0 if headerless else 1
     fast = _fast_parse(text, sep, cols, n_expected, skip, where)
@@ -409,6 +428,11 @@ def load_interactions(
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     return result
+
+
+def _ids_only_columns(keep_rating: bool, keep_time: bool) -> tuple[str, ...]:
+    """The canonical columns ``ids_only`` reads, in frame order."""
+    return (USER, ITEM) + ((RATING,) if keep_rating else ()) + ((TIMESTAMP,) if keep_time else ())
 
 
 def _parse_rows(
@@ -552,7 +576,11 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_parquet_interactions(
-    p: Path, explicit: dict[str, str | None], ids_only: bool = False, keep_time: bool = False
+    p: Path,
+    explicit: dict[str, str | None],
+    ids_only: bool = False,
+    keep_rating: bool = False,
+    keep_time: bool = False,
 ) -> LoadResult:
     try:
         df = pd.read_parquet(p)
@@ -563,7 +591,7 @@ def _load_parquet_interactions(
     # Reuse the text path's validation: parquet rows become string fields.
     wanted: tuple[str, ...] = (USER, ITEM, RATING, TIMESTAMP)
     if ids_only:
-        wanted = (USER, ITEM, TIMESTAMP) if keep_time else (USER, ITEM)
+        wanted = _ids_only_columns(keep_rating, keep_time)
     names = [c for c in wanted if c in cols]
     sub = df.iloc[:, [cols[c] for c in names]].copy()
     for c in sub.columns[:2]:
