@@ -399,9 +399,12 @@ def test_load_calls_after_load_once_state_is_restored(
     klass = get_model_class("popularity")
     monkeypatch.setattr(klass, "_set_extra_state", lambda self, state: calls.append("extra"))
 
+    real_after_load = klass._after_load
+
     def after_load(self: Recommender) -> None:
         assert hasattr(self, "item_counts_") and hasattr(self, "seen_")
         calls.append("after")
+        real_after_load(self)  # load scores two users to check the arrays: needs its state
 
     monkeypatch.setattr(klass, "_after_load", after_load)
     Recommender.load(folder)

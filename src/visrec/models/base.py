@@ -18,6 +18,7 @@ scored with ``score_new_items`` by models whose ``scores_new_items`` is True.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import math
 import numbers
@@ -27,6 +28,7 @@ import typing
 import zipfile
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -339,14 +341,46 @@ class Recommender(ParamsMixin, ABC):
         so derived attributes need not be saved.
         """
 
+    def _check_loaded(self, npz: Path) -> None:
+        """Score the first and the last user over all items, and (for models that score
+        new items, when ``vector_meta_`` gives the dimension) one zero vector: arrays
+        whose shapes do not fit the id maps fail here, with one line naming ``npz``,
+        instead of deep inside ``recommend``. Cheap: two rows of scores."""
+        n_users, n_items = len(self.user_map_), len(self.item_map_)
+        if n_users == 0:
+            return
+        users = np.unique(np.array([0, n_users - 1], dtype=np.int64))
+        dim = _vector_dim(getattr(self, "vector_meta_", None))
+        checks: list[tuple[str, Callable[[], np.ndarray], tuple[int, ...]]] = [
+            ("scoring", lambda: self._score(users), (len(users), n_items))
+        ]
+        if self.scores_new_items and dim is not None:
+            zero = np.zeros((1, dim), dtype=np.float32)
+            checks.append(
+                ("scoring a new item", lambda: self._score_new(users, zero), (len(users), 1))
+            )
+        for what, call, expected in checks:
+            try:
+                shape = np.shape(call())
+            except _DAMAGE_OR_REFUSED as exc:
+                detail = _one_line(exc)
+            else:
+                if shape == expected:
+                    continue
+                detail = f"scores of shape {shape}, expected {expected}"
+            raise VisrecError(
+                f"{npz}: the saved arrays do not fit together ({what}: {detail}); "
+                "train the model again"
+            )
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``model.json`` + ``arrays.npz`` into folder ``path`` (atomically each)."""
         self._check_fitted()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {
-            "user_ids": np.asarray(self.user_map_.to_list(), dtype=np.str_),
-            "item_ids": np.asarray(self.item_map_.to_list(), dtype=np.str_),
+            **_pack_ids("user_ids", self.user_map_.to_list()),
+            **_pack_ids("item_ids", self.item_map_.to_list()),
             "seen_indptr": self.seen_.indptr,
             "seen_indices": self.seen_.indices,
         }
@@ -398,20 +432,15 @@ class Recommender(ParamsMixin, ABC):
                 f"{mj}: parameters do not fit model {meta['model']!r} ({exc})"
             ) from exc
         npz = folder / ARRAYS_NPZ
+        arrays = _read_arrays(npz)
         own = [a for a in klass._array_attrs if a not in klass._arrays_before_added]
-        needed = ("user_ids", "item_ids", "seen_indptr", "seen_indices", *own)
-        arrays = _read_arrays(npz, needed)
-        model.user_map_ = IdMap(arrays["user_ids"])
-        model.item_map_ = IdMap(arrays["item_ids"])
-        n_u, n_i = len(model.user_map_), len(model.item_map_)
-        indices = arrays["seen_indices"]
-        try:
-            model.seen_ = sp.csr_matrix(
-                (np.ones(len(indices), dtype=np.float32), indices, arrays["seen_indptr"]),
-                shape=(n_u, n_i),
-            )
-        except ValueError as exc:
-            raise VisrecError(f"{npz}: the seen_ arrays do not fit the id maps ({exc})") from exc
+        ids = (*_id_keys(arrays, "user_ids"), *_id_keys(arrays, "item_ids"))
+        _require(npz, arrays, (*ids, "seen_indptr", "seen_indices", *own))
+        model.user_map_ = _unpack_ids(npz, arrays, "user_ids")
+        model.item_map_ = _unpack_ids(npz, arrays, "item_ids")
+        # checked in full before scipy sees them: an index out of range makes tocsc()
+        # write outside its buffer (a segmentation fault, not an exception)
+        model.seen_ = _seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
         for attr in klass._array_attrs:
             if attr in arrays:
                 setattr(model, attr, arrays[attr])
@@ -419,9 +448,22 @@ class Recommender(ParamsMixin, ABC):
             model.vector_meta_ = meta["vector_meta"]
         try:
             model._set_extra_state(meta.get("extra", {}))
-            model._after_load()
         except VisrecError as exc:  # say which folder
             raise VisrecError(f"{folder}: {exc}") from exc
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise VisrecError(
+                f"{mj}: unusable saved state ({_one_line(exc)}); train the model again"
+            ) from exc
+        try:
+            model._after_load()
+        except VisrecError as exc:
+            raise VisrecError(f"{folder}: {exc}") from exc
+        except _DAMAGE as exc:  # arrays of the wrong shape or kind
+            raise VisrecError(
+                f"{npz}: the saved arrays do not fit together ({_one_line(exc)}); "
+                "train the model again"
+            ) from exc
+        model._check_loaded(npz)
         return model
 
 
@@ -445,22 +487,133 @@ def _read_model_json(mj: Path) -> dict[str, Any]:
     return meta
 
 
-def _read_arrays(npz: Path, needed: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _read_arrays(npz: Path) -> dict[str, np.ndarray]:
     """Every array of ``npz`` (no pickles); a one-line error naming the file when it is
-    missing, truncated or corrupt, or lacks one of ``needed``."""
+    missing, truncated or corrupt (``_require`` checks that the needed ones are there)."""
     if not npz.is_file():
         raise VisrecError(f"{npz}: missing; the model folder is incomplete (train it again)")
     try:
         with np.load(npz, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise VisrecError(
             f"{npz}: unreadable or corrupt ({type(exc).__name__}: {exc}); train the model again"
         ) from exc
+
+
+#: what arrays of the wrong shape or kind raise inside numpy and the models
+_DAMAGE: tuple[type[Exception], ...] = (IndexError, ValueError, TypeError, RuntimeError)
+_DAMAGE_OR_REFUSED: tuple[type[Exception], ...] = (*_DAMAGE, VisrecError)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, VisrecError) else text
+
+
+def _require(npz: Path, arrays: dict[str, np.ndarray], needed: tuple[str, ...]) -> None:
     missing = [k for k in needed if k not in arrays]
     if missing:
         raise VisrecError(f"{npz}: missing array(s) {', '.join(missing)}; train the model again")
-    return arrays
+
+
+def _pack_ids(name: str, ids: list[str]) -> dict[str, np.ndarray]:
+    """Ids as ``NAME_utf8`` (their UTF-8 bytes, concatenated) and ``NAME_offsets``
+    (int64, ``n + 1``: id ``k`` is bytes ``offsets[k]:offsets[k + 1]``).
+
+    A fixed-width string array would take ``n x longest id x 4`` bytes: one 100,000
+    character id made a 3,000-item model 364 MB. ``surrogatepass`` lets any ``str``
+    round-trip, even one holding a lone surrogate."""
+    encoded = [i.encode("utf-8", "surrogatepass") for i in ids]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    return {
+        f"{name}_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+        f"{name}_offsets": offsets,
+    }
+
+
+def _id_keys(arrays: dict[str, np.ndarray], name: str) -> tuple[str, ...]:
+    """The arrays that hold the ids ``name``: a folder saved before ``_pack_ids`` has
+    one fixed-width string array under ``name`` itself."""
+    if name in arrays and f"{name}_utf8" not in arrays:
+        return (name,)
+    return (f"{name}_utf8", f"{name}_offsets")
+
+
+def _unpack_ids(npz: Path, arrays: dict[str, np.ndarray], name: str) -> IdMap:
+    """The id map ``_pack_ids`` wrote (or an older folder's string array); a one-line
+    error naming ``npz`` when the arrays are inconsistent or hold duplicate ids."""
+
+    def bad(why: str) -> VisrecError:
+        return VisrecError(f"{npz}: {name} {why}; train the model again")
+
+    keys = _id_keys(arrays, name)
+    if len(keys) == 1:
+        old = arrays[name]
+        if old.ndim != 1:
+            raise bad(f"must be one-dimensional, got shape {old.shape}")
+        ids: list[str] = [str(x) for x in old]
+    else:
+        data, offsets = arrays[keys[0]], arrays[keys[1]]
+        if data.dtype != np.uint8 or data.ndim != 1:
+            raise bad(f"bytes must be a 1-d uint8 array, got {data.dtype} {data.shape}")
+        if offsets.dtype.kind not in "iu" or offsets.ndim != 1 or len(offsets) == 0:
+            raise bad(
+                "offsets must be a non-empty 1-d integer array, "
+                f"got {offsets.dtype} {offsets.shape}"
+            )
+        ends = offsets.astype(np.int64)
+        if ends[0] != 0 or ends[-1] != len(data) or (np.diff(ends) < 0).any():
+            raise bad(f"offsets must rise from 0 to {len(data):,} (the byte count)")
+        buf = data.tobytes()
+        try:
+            ids = [
+                buf[a:b].decode("utf-8", "surrogatepass")
+                for a, b in itertools.pairwise(ends.tolist())
+            ]
+        except UnicodeDecodeError as exc:
+            raise bad(f"holds invalid UTF-8 ({exc.reason})") from exc
+    try:
+        return IdMap(np.asarray(ids, dtype=object))
+    except VisrecError as exc:  # a duplicate id
+        raise VisrecError(f"{npz}: {exc}; train the model again") from exc
+
+
+def _seen_matrix(
+    npz: Path, arrays: dict[str, np.ndarray], n_users: int, n_items: int
+) -> sp.csr_matrix:
+    """The training matrix from ``seen_indptr``/``seen_indices``, checked in full:
+    ``indptr`` rises from 0 to ``len(indices)`` over ``n_users + 1`` entries and every
+    index lies in ``[0, n_items)``."""
+    indptr, indices = arrays["seen_indptr"], arrays["seen_indices"]
+    why = None
+    if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
+        why = f"must be integers, got {indptr.dtype} and {indices.dtype}"
+    elif indptr.ndim != 1 or indices.ndim != 1:
+        why = f"must be one-dimensional, got shapes {indptr.shape} and {indices.shape}"
+    elif len(indptr) != n_users + 1:
+        why = f"seen_indptr has {len(indptr):,} entries for {n_users:,} users (expected n + 1)"
+    elif indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
+        why = f"seen_indptr must rise from 0 to {len(indices):,} (the number of entries)"
+    elif len(indices) and (indices.min() < 0 or indices.max() >= n_items):
+        bad = indices[(indices < 0) | (indices >= n_items)][0]
+        why = f"seen_indices holds item index {int(bad)}; the model has {n_items:,} items"
+    if why is not None:
+        raise VisrecError(
+            f"{npz}: the seen_ arrays do not fit the id maps ({why}); train the model again"
+        )
+    return sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(n_users, n_items)
+    )
+
+
+def _vector_dim(meta: Any) -> int | None:
+    """The vectors' dimension that ``vector_meta_`` records, if it records one."""
+    dim = meta.get("dim") if isinstance(meta, dict) else None
+    if isinstance(dim, int) and not isinstance(dim, bool) and dim > 0:
+        return dim
+    return None
 
 
 #: the annotations ``check_param_types`` checks, and how its errors name them

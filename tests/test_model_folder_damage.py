@@ -1,0 +1,344 @@
+"""Damaged model folders are refused on load with one line naming ``arrays.npz`` (never
+a segmentation fault inside scipy or a traceback at scoring time), and ids are stored
+compactly (UTF-8 bytes + offsets), whatever their length, while older folders with
+fixed-width string arrays still load."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_models import DIM, FAST, N_USERS, checkerboard
+from visrec.cli import main
+from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors
+from visrec.errors import VisrecError
+from visrec.models.base import Recommender
+from visrec.models.registry import MODELS, make_model
+
+Arrays = dict[str, np.ndarray]
+ALL = list(MODELS)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> dict[str, Recommender]:
+    inter, vec = checkerboard()
+    # the dimension in the metadata, as a vectors file records it: load then also
+    # scores one new item from a zero vector of that width
+    vec = ItemVectors(vec.ids, vec.vectors, vec.has_image, meta={**vec.meta, "dim": DIM})
+    return {name: make_model(name, **FAST[name]).fit(inter, vec) for name in MODELS}
+
+
+def _saved(fitted: dict[str, Recommender], name: str, tmp_path: Path) -> Path:
+    return fitted[name].save(tmp_path / name)
+
+
+def _rewrite(folder: Path, change: Callable[[Arrays], None]) -> Path:
+    npz = folder / "arrays.npz"
+    with np.load(npz) as z:
+        arrays = {k: z[k] for k in z.files}
+    change(arrays)
+    np.savez(npz, **arrays)  # type: ignore[arg-type]
+    return npz
+
+
+def _packed(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The documented id layout, written independently of ``save``."""
+    encoded = [i.encode("utf-8") for i in ids]
+    offsets = np.cumsum([0, *map(len, encoded)]).astype(np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+def _ids(arrays: Arrays, name: str) -> list[str]:
+    data, offsets = arrays[f"{name}_utf8"].tobytes(), arrays[f"{name}_offsets"]
+    return [data[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets.tolist())]
+
+
+def _set_ids(arrays: Arrays, name: str, ids: list[str]) -> None:
+    arrays[f"{name}_utf8"], arrays[f"{name}_offsets"] = _packed(ids)
+
+
+def _load_error(folder: Path) -> str:
+    with pytest.raises(VisrecError) as info:
+        Recommender.load(folder)
+    msg = str(info.value)
+    assert "\n" not in msg
+    return msg
+
+
+def _load_error_in_child(folder: Path) -> str:
+    """``Recommender.load`` in a child process: before the fix these folders crashed
+    the interpreter (SIGSEGV in scipy's ``tocsc``), which would take pytest down too."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from visrec.errors import VisrecError
+        from visrec.models.base import Recommender
+        try:
+            Recommender.load(sys.argv[1])
+        except VisrecError as exc:
+            print(exc)
+            sys.exit(2)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.count("\n") == 1, proc.stdout
+    return proc.stdout.strip()
+
+
+# ---------------------------------------------------------------- the seen_ matrix
+
+
+def _seen_index_out_of_range(arrays: Arrays) -> None:
+    arrays["seen_indices"] = arrays["seen_indices"].copy()
+    arrays["seen_indices"][5] = 99999
+
+
+def _seen_index_negative(arrays: Arrays) -> None:
+    arrays["seen_indices"] = arrays["seen_indices"].copy()
+    arrays["seen_indices"][-1] = -3
+
+
+def _indptr_not_rising(arrays: Arrays) -> None:
+    indptr = arrays["seen_indptr"].copy()
+    indptr[3] = indptr[-1] + 50  # one row claims entries past the end
+    arrays["seen_indptr"] = indptr
+
+
+def _indptr_short(arrays: Arrays) -> None:
+    arrays["seen_indptr"] = arrays["seen_indptr"][:-1]
+
+
+def _item_ids_short(arrays: Arrays) -> None:
+    _set_ids(arrays, "item_ids", _ids(arrays, "item_ids")[:-5])
+
+
+SEEN_DAMAGE = {
+    "index-out-of-range": (_seen_index_out_of_range, r"seen_indices holds item index 99999"),
+    "index-negative": (_seen_index_negative, r"seen_indices holds item index -3"),
+    "indptr-not-rising": (_indptr_not_rising, r"seen_indptr must rise from 0 to "),
+    "indptr-short": (_indptr_short, rf"seen_indptr has {N_USERS:,} entries for {N_USERS:,} us"),
+    "item-ids-short": (_item_ids_short, r"seen_indices holds item index 1[5-9]; the model has 15 "),
+}
+
+
+@pytest.mark.parametrize("damage", list(SEEN_DAMAGE))
+@pytest.mark.parametrize("name", ALL)
+def test_seen_arrays_that_do_not_fit_are_refused(
+    name: str, damage: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    change, detail = SEEN_DAMAGE[damage]
+    npz = _rewrite(_saved(fitted, name, tmp_path), change)
+    msg = _load_error_in_child(npz.parent)
+    assert msg.startswith(f"{npz}: the seen_ arrays do not fit the id maps ("), msg
+    assert msg.endswith("; train the model again")
+    assert re.search(detail, msg), msg
+
+
+# ---------------------------------------------------------------- learned arrays
+
+
+def _cut(attr: str, rows: int = 0, cols: int = 0) -> Callable[[Arrays], None]:
+    def change(arrays: Arrays) -> None:
+        a = arrays[attr]
+        a = a[: len(a) - rows] if rows else a
+        arrays[attr] = a[:, : a.shape[1] - cols] if cols else a
+
+    return change
+
+
+ARRAY_DAMAGE = {
+    # (model, damage): what the check reports
+    ("bpr", "item_factors_ columns"): (_cut("item_factors_", cols=2), "scoring: ValueError"),
+    ("bpr", "user_factors_ rows"): (_cut("user_factors_", rows=3), "scoring: IndexError"),
+    ("bpr", "item_bias_ rows"): (_cut("item_bias_", rows=3), "scoring: ValueError"),
+    ("vbpr", "user_factors_ rows"): (_cut("user_factors_", rows=3), "scoring: IndexError"),
+    ("vbpr", "item_visual_ rows"): (_cut("item_visual_", rows=1), "scoring: ValueError"),
+    ("vbpr", "item_scorable_ rows"): (_cut("item_scorable_", rows=2), "ValueError"),
+    ("vbpr", "feature_mean_"): (_cut("feature_mean_", rows=1), "scoring a new item: "),
+    ("visual-cf", "user_factors_ rows"): (_cut("user_factors_", rows=3), "scoring: IndexError"),
+    ("visual-cf", "item_factors_ columns"): (_cut("item_factors_", cols=1), "scoring: ValueErr"),
+    ("visual-cf", "map_weights_ rows"): (_cut("map_weights_", rows=1), "scoring a new item: "),
+    ("popularity", "item_counts_ rows"): (
+        _cut("item_counts_", rows=3),
+        "scoring: scores of shape (2, 17), expected (2, 20)",
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "damage"), list(ARRAY_DAMAGE))
+def test_learned_arrays_that_do_not_fit_are_refused(
+    name: str, damage: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    change, detail = ARRAY_DAMAGE[name, damage]
+    npz = _rewrite(_saved(fitted, name, tmp_path), change)
+    msg = _load_error(npz.parent)
+    assert msg.startswith(f"{npz}: the saved arrays do not fit together ("), msg
+    assert msg.endswith("; train the model again")
+    assert detail in msg
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        (lambda a: a.__setitem__("item_ids_offsets", a["item_ids_offsets"][:-1]), "must rise"),
+        (lambda a: a.__setitem__("item_ids_utf8", a["item_ids_utf8"][:-1]), "must rise from 0"),
+        (lambda a: a.__setitem__("user_ids_utf8", np.array([0xFF], np.uint8)), "must rise"),
+        (lambda a: _set_ids(a, "user_ids", ["u0"] * N_USERS), "duplicate id 'u0'"),
+        (lambda a: a.__setitem__("item_ids_utf8", a["item_ids_utf8"].astype(np.int32)), "uint8"),
+        (lambda a: a.__setitem__("item_ids_offsets", a["item_ids_offsets"] * 1.0), "integer"),
+    ],
+    ids=["offsets-short", "bytes-short", "bytes-replaced", "duplicate", "bytes-int", "offs-float"],
+)
+def test_id_arrays_that_do_not_fit_are_refused(
+    change: Callable[[Arrays], None], detail: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    npz = _rewrite(_saved(fitted, "bpr", tmp_path), change)
+    msg = _load_error(npz.parent)
+    assert msg.startswith(f"{npz}: ") and msg.endswith("; train the model again"), msg
+    assert detail in msg
+
+
+def test_invalid_utf8_in_ids_is_refused(fitted: dict[str, Recommender], tmp_path: Path) -> None:
+    def change(arrays: Arrays) -> None:
+        data = arrays["item_ids_utf8"].copy()
+        data[0] = 0xFF
+        arrays["item_ids_utf8"] = data
+
+    npz = _rewrite(_saved(fitted, "bpr", tmp_path), change)
+    assert _load_error(npz.parent) == (
+        f"{npz}: item_ids holds invalid UTF-8 (invalid start byte); train the model again"
+    )
+
+
+def test_recommend_cli_refuses_a_damaged_folder_in_one_line(
+    fitted: dict[str, Recommender], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    npz = _rewrite(_saved(fitted, "vbpr", tmp_path), _cut("user_factors_", rows=3))
+    out = tmp_path / "recs.csv"
+    assert main(["recommend", str(npz.parent), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {npz}: the saved arrays do not fit together (scoring: ")
+    assert err.count("\n") == 1 and not out.exists()
+
+
+def test_recommend_cli_in_a_process_refuses_a_seen_index_out_of_range(
+    fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # the QA report's case: `visrec recommend` died with "Segmentation fault" (rc 139)
+    npz = _rewrite(_saved(fitted, "bpr", tmp_path), _seen_index_out_of_range)
+    out = tmp_path / "recs.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "visrec", "recommend", str(npz.parent), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stderr == (
+        f"error: {npz}: the seen_ arrays do not fit the id maps (seen_indices holds item "
+        "index 99999; the model has 20 items); train the model again\n"
+    )
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- intact folders
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_intact_folders_load_and_score_bit_identically(
+    name: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    model = fitted[name]
+    loaded = Recommender.load(_saved(fitted, name, tmp_path))
+    users = np.arange(N_USERS)
+    np.testing.assert_array_equal(loaded.score(users), model.score(users))
+    if model.scores_new_items:
+        new = np.random.default_rng(1).random((3, DIM)).astype(np.float32)
+        np.testing.assert_array_equal(
+            loaded.score_new_items(users, new), model.score_new_items(users, new)
+        )
+
+
+def _old_layout(arrays: Arrays) -> None:
+    """A folder as ``save`` wrote it before the packed ids: fixed-width strings."""
+    for name in ("user_ids", "item_ids"):
+        arrays[name] = np.asarray(_ids(arrays, name), dtype=np.str_)
+        del arrays[f"{name}_utf8"], arrays[f"{name}_offsets"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_folder_with_string_id_arrays_still_loads(
+    name: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    model = fitted[name]
+    npz = _rewrite(_saved(fitted, name, tmp_path), _old_layout)
+    with np.load(npz) as z:
+        assert "item_ids" in z.files and "item_ids_utf8" not in z.files
+        assert z["item_ids"].dtype.kind == "U"
+    loaded = Recommender.load(npz.parent)
+    assert loaded.user_map_.to_list() == model.user_map_.to_list()
+    assert loaded.item_map_.to_list() == model.item_map_.to_list()
+    users = np.arange(N_USERS)
+    np.testing.assert_array_equal(loaded.score(users), model.score(users))
+    np.testing.assert_array_equal(loaded.recommend(users, n=5)[0], model.recommend(users, n=5)[0])
+    # saved again: the compact layout
+    with np.load(loaded.save(tmp_path / "again") / "arrays.npz") as z:
+        assert "item_ids" not in z.files and _ids(dict(z), "item_ids") == loaded.item_map_.to_list()
+
+
+def test_old_layout_with_seen_index_out_of_range_is_refused(
+    fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    def change(arrays: Arrays) -> None:
+        _old_layout(arrays)
+        _seen_index_out_of_range(arrays)
+
+    npz = _rewrite(_saved(fitted, "bpr", tmp_path), change)
+    assert "seen_indices holds item index 99999" in _load_error_in_child(npz.parent)
+
+
+def test_missing_id_arrays_are_named(fitted: dict[str, Recommender], tmp_path: Path) -> None:
+    npz = _rewrite(_saved(fitted, "bpr", tmp_path), lambda a: a.pop("item_ids_offsets"))
+    assert _load_error(npz.parent) == (
+        f"{npz}: missing array(s) item_ids_offsets; train the model again"
+    )
+
+
+# ---------------------------------------------------------------- long and odd ids
+
+
+def test_long_ids_keep_the_folder_small_and_round_trip(tmp_path: Path) -> None:
+    long_len, n_items = 50_000, 60
+    odd = ["", "é", "日本語", "𝄞 clef", " spaced ", "a,b\tc", "x" * long_len]
+    items = odd + [f"item{k}" for k in range(n_items - len(odd))]
+    users = [f"user{k}" for k in range(40)] + ["u" * long_len]
+    # 5 items per user, in turn: every item is trained
+    rows = [(u, items[(5 * j + k) % n_items]) for j, u in enumerate(users) for k in range(5)]
+    inter = Interactions.from_frame(pd.DataFrame(rows, columns=["user_id", "item_id"]))
+    model = make_model("popularity").fit(inter)
+    folder = model.save(tmp_path / "m")
+    size = (folder / "arrays.npz").stat().st_size
+    # fixed-width strings: n x longest x 4 bytes (12 MB here); packed: the ids' bytes
+    id_bytes = sum(len(i.encode()) for i in items + users)
+    assert size < id_bytes + 20_000, size
+    assert size < n_items * long_len * 4 / 50
+    loaded = Recommender.load(folder)
+    assert loaded.item_map_.to_list() == model.item_map_.to_list()
+    assert set(loaded.item_map_.to_list()) == set(items)
+    assert loaded.user_map_.to_list() == model.user_map_.to_list()
+    np.testing.assert_array_equal(loaded.score([0, len(users) - 1]), model.score([0, 40]))
+    idx, _ = loaded.recommend(loaded.user_map_.to_index(["u" * long_len]), n=3)
+    assert all(i in items for i in loaded.item_map_.to_raw(idx[0]))
