@@ -81,12 +81,14 @@ def test_train_uses_an_empty_folder_and_replaces_its_own(
     out.mkdir()
     assert main(_train(train_csv, out)) == 0
     assert (out / "model.json").is_file() and (out / "train.json").is_file()
-    (out / "stale.txt").write_text("x")
     assert main(_train(train_csv, out)) == 0  # a model folder: replaced whole
-    assert not (out / "stale.txt").exists()
-    assert (out / "model.json").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["arrays.npz", "model.json", "train.json"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    (out / "stale.txt").write_text("x")  # not the model's: replacing would delete it
     capsys.readouterr()
+    assert main(_train(train_csv, out)) == 2
+    assert "also holds stale.txt" in capsys.readouterr().err
+    assert (out / "stale.txt").read_text() == "x"
 
 
 @pytest.mark.parametrize("target", [".", "..", "sub/.."])
