@@ -6,6 +6,7 @@ fixed-width string arrays still load."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import subprocess
 import sys
@@ -342,3 +343,17 @@ def test_long_ids_keep_the_folder_small_and_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.score([0, len(users) - 1]), model.score([0, 40]))
     idx, _ = loaded.recommend(loaded.user_map_.to_index(["u" * long_len]), n=3)
     assert all(i in items for i in loaded.item_map_.to_raw(idx[0]))
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n != "popularity"])
+def test_edited_hyperparameter_is_refused_on_load(
+    name: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # a value of the wrong type failed later, deep in scoring, or not at all
+    folder = _saved(fitted, name, tmp_path)
+    mj = folder / "model.json"
+    meta = json.loads(mj.read_text())
+    meta["params"]["factors"] = "x"
+    mj.write_text(json.dumps(meta))
+    msg = _load_error(folder)
+    assert msg.startswith(f"{mj}: ") and "factors" in msg

@@ -431,6 +431,10 @@ class Recommender(ParamsMixin, ABC):
             raise VisrecError(
                 f"{mj}: parameters do not fit model {meta['model']!r} ({exc})"
             ) from exc
+        try:  # an edited value ("factors": "x") would fail later, deep in scoring
+            model.check_params()
+        except VisrecError as exc:
+            raise VisrecError(f"{mj}: {exc}") from exc
         npz = folder / ARRAYS_NPZ
         arrays = _read_arrays(npz)
         own = [a for a in klass._array_attrs if a not in klass._arrays_before_added]
