@@ -91,17 +91,32 @@ def test_visual_term_scores_items_unseen_in_training():
     assert not vis.item_seen_[:30].any() and vis.item_seen_[30:].all()
     e_plain = rmse(plain.predict(test.user_idx, test.item_idx), test.rating)
     e_vis = rmse(vis.predict(test.user_idx, test.item_idx), test.rating)
-    # plain MF can only say mu + b_u for a new item; the picture carries b_i and q_i
+    # plain MF can only say the user's mean for a new item; the picture carries b_i, q_i
     assert e_vis < 0.6 * e_plain
     # with a weak penalty on E and w the linear map is recovered almost to the noise
     # (0.1); the default penalty is set for real posters, which say far less
     loose = RatingMF(visual=True, reg_visual=1e-4).fit(train, vectors)
     assert rmse(loose.predict(test.user_idx, test.item_idx), test.rating) < 0.35
-    # and for such an item plain MF's prediction is exactly that fallback
+    # and for such an item plain MF's prediction is exactly that fallback: the user's
+    # mean training rating (by hand), not mu + b_u
     u, i = test.user_idx[:5], test.item_idx[:5]
+    by_user = pd.Series(train.rating).groupby(train.user_idx).mean()
     np.testing.assert_allclose(
-        plain.predict(u, i),
-        np.clip(plain.global_mean_ + plain.user_bias_[u], plain.rating_min_, plain.rating_max_),
+        plain.predict(u, i), np.clip(by_user[u].to_numpy(), plain.rating_min_, plain.rating_max_)
+    )
+    mu_bu = plain.global_mean_ + plain.user_bias_[u]
+    assert not np.allclose(plain.predict(u, i), np.clip(mu_bu, 1, 5))
+    # a known item still starts from mu + b_u + b_i
+    w = train.item_idx[:3]
+    wu = train.user_idx[:3]
+    expected = (
+        plain.global_mean_
+        + plain.user_bias_[wu]
+        + plain.item_bias_[w]
+        + (plain.user_factors_[wu] * plain.item_factors_[w]).sum(axis=1)
+    )
+    np.testing.assert_allclose(
+        plain.predict(wu, w), np.clip(expected, plain.rating_min_, plain.rating_max_)
     )
 
 
@@ -219,6 +234,7 @@ def test_rating_eval_compares_every_model_on_one_split():
         name,
         "global mean",
         "item mean",
+        "user mean",
         "KNN k=3 (image)",
         "biased MF",
         "biased MF + visual",
@@ -229,6 +245,12 @@ def test_rating_eval_compares_every_model_on_one_split():
     assert t.loc["global mean", "rmse"] == pytest.approx(
         rmse(np.full(len(y_te), y_tr.mean()), y_te)
     )
+    # user mean by hand: each test row's user's mean training rating (all users train)
+    users = frame["user_id"].to_numpy()
+    ratings = frame["rating"].to_numpy()
+    by_user = pd.Series(ratings[tr]).groupby(users[tr]).mean()
+    assert set(users[te]) <= set(by_user.index)
+    assert t.loc["user mean", "rmse"] == pytest.approx(rmse(by_user[users[te]].to_numpy(), y_te))
     assert res.n_train == len(tr) and res.n_test == len(te)
     assert t.loc["biased MF", "rmse"] < 0.8 * t.loc["item mean", "rmse"]
     assert t.loc["item mean", "rmse"] < t.loc["global mean", "rmse"]
@@ -241,7 +263,7 @@ def test_rating_eval_seeds_report_spread():
     frame, _ = _star_fixture(seed=6)
     res = rating_eval(frame, None, n_seeds=2, random_state=10, mf_params={"n_epochs": 40})
     assert res.seeds == [10, 11]
-    assert len(res.runs) == 2 * 4  # no vectors: no KNN, no visual MF
+    assert len(res.runs) == 2 * 5  # no vectors: no KNN, no visual MF
     assert "rmse_std" in res.table.columns
     assert (res.table["rmse_std"] >= 0).all()
     assert any("no item vectors" in n for n in res.notes)
@@ -271,7 +293,7 @@ def test_cli_rating_eval_writes_json(tmp_path, capsys):
     assert rc == 0
     assert "biased MF + visual" in capsys.readouterr().out
     data = json.loads(out.read_text())
-    assert len(data["models"]) == 6 and data["seeds"] == [1234]
+    assert len(data["models"]) == 7 and data["seeds"] == [1234]
     assert data["n_train"] + data["n_test"] == len(frame)
     assert data["models"]["biased MF"]["rmse"] < data["models"]["item mean"]["rmse"]
 
@@ -302,6 +324,7 @@ def test_real_movielens_mf_beats_item_mean(shared_data):
     t = res.table
     assert res.n_train == 80_000 and res.n_test == 20_000
     assert t.loc["item mean", "rmse"] == pytest.approx(1.029, abs=0.002)
+    assert t.loc["user mean", "rmse"] > t.loc["biased MF", "rmse"]
     assert t.loc["biased MF", "rmse"] < 0.94
     assert t.loc["majority class (4)", "accuracy"] == pytest.approx(0.345, abs=0.002)
 

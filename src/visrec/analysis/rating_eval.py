@@ -10,6 +10,8 @@ side of the split is a lookup, not a prediction):
 * ``majority class`` -- always the most common training rating;
 * ``global mean`` -- the mean training rating;
 * ``item mean`` -- the item's mean training rating (global mean for unseen items);
+* ``user mean`` -- the user's mean training rating (global mean for new users): some
+  people rate everything high, and on review data that alone can beat the item mean;
 * ``KNN k=3 (image)`` -- the tutorial's KNN classifier on the rated item's image vector
   (items without an image get the zero vector, as the tutorial did);
 * ``biased MF`` -- :class:`visrec.models.rating_mf.RatingMF` without images;
@@ -318,7 +320,8 @@ def rating_eval(
     if n_cold:
         notes.append(
             f"{n_cold:,} test ratings (last split) are by users absent from training: "
-            "the models' fallbacks (mean, item mean, item bias + visual term) score them"
+            "the models' fallbacks (mean, item mean, global mean for the user mean, item "
+            "bias + visual term) score them"
         )
     return RatingEvalResult(
         table=table,
@@ -367,7 +370,8 @@ def _eval_split(
     record(f"majority class ({_fmt(majority)})", lambda: np.full(len(y_te), majority))
     mu = float(y_tr.mean())
     record("global mean", lambda: np.full(len(y_te), mu))
-    record("item mean", lambda: _item_mean(inter, test_i, mu))
+    record("item mean", lambda: _group_mean(inter.item_idx, inter, test_i, mu))
+    record("user mean", lambda: _group_mean(inter.user_idx, inter, test_u, mu))
     if item_vectors is None:
         record(
             "biased MF", lambda: RatingMF(visual=False, **mf_kw).fit(inter).predict(test_u, test_i)
@@ -384,11 +388,15 @@ def _eval_split(
     return records, int((test_u < 0).sum())
 
 
-def _item_mean(inter: Interactions, test_i: np.ndarray, mu: float) -> np.ndarray:
-    """Mean training rating of each test row's item; ``mu`` for items without one."""
+def _group_mean(
+    train_idx: np.ndarray, inter: Interactions, test_idx: np.ndarray, mu: float
+) -> np.ndarray:
+    """Mean training rating of each test row's item (or user): ``train_idx`` indexes the
+    training rows' items (users), ``test_idx`` the test rows'; ``mu`` for an index
+    without training ratings or -1 (unknown)."""
     assert inter.rating is not None
-    n_items = inter.n_items
-    sums = np.bincount(inter.item_idx, weights=inter.rating, minlength=n_items)
-    cnts = np.bincount(inter.item_idx, minlength=n_items)
+    n = int(max(train_idx.max(initial=-1), test_idx.max(initial=-1))) + 1
+    sums = np.bincount(train_idx, weights=inter.rating, minlength=n)
+    cnts = np.bincount(train_idx, minlength=n)
     means = np.where(cnts > 0, sums / np.maximum(cnts, 1), mu)
-    return np.where(test_i >= 0, means[np.maximum(test_i, 0)], mu)
+    return np.where(test_idx >= 0, means[np.maximum(test_idx, 0)], mu)

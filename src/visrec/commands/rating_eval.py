@@ -24,7 +24,7 @@ examples:
 
 Models, all on the same split (default: a random 20% of rating rows held out, as the
 tutorial did; --protocol cold-items holds out 20% of the items): majority class, global mean,
-item mean, the tutorial's KNN (k=3) on image vectors, biased matrix factorisation, and
+item mean, user mean, the tutorial's KNN (k=3) on image vectors, biased matrix factorisation, and
 biased MF with a visual term (the image vector shifts the item's factors and bias).
 Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in stars.
 --json writes {"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {accuracy, mae,
