@@ -357,3 +357,21 @@ def test_edited_hyperparameter_is_refused_on_load(
     mj.write_text(json.dumps(meta))
     msg = _load_error(folder)
     assert msg.startswith(f"{mj}: ") and "factors" in msg
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_non_finite_learned_array_is_refused(
+    name: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # a NaN factor made that item score NaN for everyone: ranked last, silently
+    folder = _saved(fitted, name, tmp_path)
+    attr = fitted[name]._array_attrs[0]
+
+    def poison(arrays: Arrays) -> None:
+        arrays[attr] = arrays[attr].astype(np.float64)
+        arrays[attr].reshape(-1)[0] = np.nan
+
+    npz = _rewrite(folder, poison)
+    assert _load_error(folder) == (
+        f"{npz}: {attr} holds NaN or infinite values; train the model again"
+    )

@@ -447,7 +447,13 @@ class Recommender(ParamsMixin, ABC):
         model.seen_ = _seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
         for attr in klass._array_attrs:
             if attr in arrays:
-                setattr(model, attr, arrays[attr])
+                value = arrays[attr]
+                # a NaN here reaches every score silently: those items rank last for all
+                if value.dtype.kind == "f" and not np.isfinite(value).all():
+                    raise VisrecError(
+                        f"{npz}: {attr} holds NaN or infinite values; train the model again"
+                    )
+                setattr(model, attr, value)
         if meta.get("vector_meta") is not None:
             model.vector_meta_ = meta["vector_meta"]
         try:
