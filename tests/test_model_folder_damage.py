@@ -375,3 +375,22 @@ def test_non_finite_learned_array_is_refused(
     assert _load_error(folder) == (
         f"{npz}: {attr} holds NaN or infinite values; train the model again"
     )
+
+
+@pytest.mark.parametrize("name", ["vbpr", "visual-cf"])
+def test_vector_meta_records_the_width_trained_on(name: str, tmp_path: Path) -> None:
+    # a cut copy of the vectors that kept its metadata ("dim": the full width) made an
+    # intact folder look damaged on load: fit records the width it was given
+    inter, vec = checkerboard()
+    cut = ItemVectors(vec.ids, vec.vectors[:, : DIM // 2], vec.has_image, {"dim": DIM})
+    model = make_model(name, **FAST[name]).fit(inter, cut)
+    assert model.vector_meta_["dim"] == DIM // 2 == model.vector_dim()
+    back = Recommender.load(model.save(tmp_path / name))
+    zero = np.zeros((1, DIM // 2), dtype=np.float32)
+    np.testing.assert_array_equal(back.score_new_items([0], zero), model.score_new_items([0], zero))
+
+
+def test_a_diverged_fit_is_an_error_not_a_saved_model() -> None:
+    inter, _ = checkerboard()
+    with pytest.raises(VisrecError, match=r"model 'bpr': the fit diverged \(\w+ holds NaN"):
+        make_model("bpr", **{**FAST["bpr"], "lr": 1e30, "reg": 0.01}).fit(inter)

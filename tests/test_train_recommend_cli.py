@@ -214,6 +214,11 @@ def test_recommend_warns_on_other_backbone(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {narrow}: vectors have dimension 2, the model was trained on")
     assert err.count("\n") == 1
+    # also when no candidate is new (nothing would be scored from it): a wrong file
+    plain = ["recommend", str(folder), "-o", str(tmp_path / "r2.csv"), "--vectors", str(narrow)]
+    assert main(plain) == 2
+    assert "vectors have dimension 2" in capsys.readouterr().err
+    assert not (tmp_path / "r2.csv").exists()
 
 
 def test_train_errors(files: dict[str, Path], tmp_path: Path) -> None:

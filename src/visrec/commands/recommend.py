@@ -151,6 +151,18 @@ def warn_other_backbone(
         )
 
 
+def check_vector_dim(path: str, dim: Any, model: Recommender) -> None:
+    """A vectors file whose width is not the one ``model`` scores new items from is an
+    error naming it (``dim`` not an int: unknown, nothing to check)."""
+    want = model.vector_dim()
+    if want is not None and isinstance(dim, int) and dim != want:
+        raise VisrecError(
+            f"{path}: vectors have dimension {dim}, the model was trained on {want}-d "
+            "vectors; pass the vectors it was trained with (or one embedded with the same "
+            "backbone)"
+        )
+
+
 def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
@@ -197,13 +209,7 @@ def unseen_vectors(
         )
         return None, none
     store = read_vectors(vpath)
-    trained = (getattr(model, "vector_meta_", None) or {}).get("dim")
-    if isinstance(trained, int) and store.dim != trained:
-        raise VisrecError(
-            f"{vpath}: vectors have dimension {store.dim}, the model was trained on "
-            f"{trained}-d vectors; pass the vectors it was trained with (or one embedded "
-            "with the same backbone)"
-        )
+    check_vector_dim(vpath, store.dim, model)
     vecs, has = store.align(raw[unseen_pos])
     if not has.all():
         note(
@@ -244,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)
     if vmeta is not None:
+        # checked even when no candidate is new: a wrong file is a mistake either way
+        check_vector_dim(args.vectors, vmeta.get("dim"), model)
         warn_other_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
     provenance: dict[str, Any] = {}
     tj = Path(args.model_dir) / TRAIN_JSON

@@ -174,7 +174,8 @@ class Recommender(ParamsMixin, ABC):
         vectors = has_image = None
         if item_vectors is not None:
             vectors, has_image = item_vectors.align(self.item_map_.ids)
-            self.vector_meta_ = dict(item_vectors.meta)
+            # the width trained on, whatever the meta says (a cut copy may keep the old)
+            self.vector_meta_ = {**item_vectors.meta, "dim": item_vectors.dim}
             if self.uses_vectors:
                 # one such row makes a whole model NaN (VBPR draws every item as a
                 # negative; visual-cf's ridge mixes all rows), or fails inside sklearn
@@ -191,7 +192,21 @@ class Recommender(ParamsMixin, ABC):
         # a resumed fit must have made the same data-dependent choices
         with keyed(self._checkpoint_extra()):
             self._fit(interactions, vectors, has_image)
+        for attr in self._array_attrs:
+            value = getattr(self, attr, None)
+            # a non-finite array would be saved, then refused on load
+            floats = isinstance(value, np.ndarray) and value.dtype.kind == "f"
+            if floats and not np.isfinite(np.asarray(value)).all():
+                raise VisrecError(
+                    f"model {self.name!r}: the fit diverged ({attr} holds NaN or "
+                    "infinite values); lower lr or raise reg"
+                )
         return self
+
+    def vector_dim(self) -> int | None:
+        """The width of the image vectors that new items are scored from (``None`` for
+        models that read no vectors)."""
+        return None
 
     def _derivable(self, attr: str) -> bool:
         """True when ``attr`` (one of ``_arrays_before_added``) holds nothing that
@@ -343,14 +358,14 @@ class Recommender(ParamsMixin, ABC):
 
     def _check_loaded(self, npz: Path) -> None:
         """Score the first and the last user over all items, and (for models that score
-        new items, when ``vector_meta_`` gives the dimension) one zero vector: arrays
+        new items) one zero vector of ``vector_dim()``: arrays
         whose shapes do not fit the id maps fail here, with one line naming ``npz``,
         instead of deep inside ``recommend``. Cheap: two rows of scores."""
         n_users, n_items = len(self.user_map_), len(self.item_map_)
         if n_users == 0:
             return
         users = np.unique(np.array([0, n_users - 1], dtype=np.int64))
-        dim = _vector_dim(getattr(self, "vector_meta_", None))
+        dim = self.vector_dim()
         checks: list[tuple[str, Callable[[], np.ndarray], tuple[int, ...]]] = [
             ("scoring", lambda: self._score(users), (len(users), n_items))
         ]
@@ -616,14 +631,6 @@ def _seen_matrix(
     return sp.csr_matrix(
         (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(n_users, n_items)
     )
-
-
-def _vector_dim(meta: Any) -> int | None:
-    """The vectors' dimension that ``vector_meta_`` records, if it records one."""
-    dim = meta.get("dim") if isinstance(meta, dict) else None
-    if isinstance(dim, int) and not isinstance(dim, bool) and dim > 0:
-        return dim
-    return None
 
 
 #: the annotations ``check_param_types`` checks, and how its errors name them

@@ -356,6 +356,9 @@ class VBPR(AutoRegMixin, Recommender):
         s[:, ~self.item_scorable_] = -np.inf
         return s
 
+    def vector_dim(self) -> int | None:
+        return int(self.feature_mean_.shape[0])  # the scaler's width is the input's
+
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         f = self._transform(vectors)
         theta = self.new_user_visual_factors_[user_idx]

@@ -219,6 +219,9 @@ class VisualCF(AutoRegMixin, Recommender):
         s[:, ~self.item_scorable_] = -np.inf
         return s
 
+    def vector_dim(self) -> int | None:
+        return int(self.feature_mean_.shape[0])  # the scaler's width is the input's
+
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         scaler = FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_)
         f = scaler.transform(self._normalise(vectors))
