@@ -56,9 +56,25 @@ def test_repeated_column_is_refused(tmp_path: Path) -> None:
     g = write(tmp_path / "r.csv", "user_id,item_id,rating,rating\nu1,a,1,5\n")
     with pytest.raises(VisrecError, match=r"the rating column more than once \('rating', 'rat"):
         load_interactions(g)
-    # a repeated column that is not used is fine
+    # a repeated column that is not read is fine (train reads ids only), and so is one
+    # named exactly
     h = write(tmp_path / "n.csv", "user_id,item_id,note,note\nu1,a,x,y\n")
     assert list(load_interactions(h).frame["item_id"]) == ["a"]
+    assert list(load_interactions(g, ids_only=True).frame["item_id"]) == ["a"]
+    with pytest.raises(VisrecError, match="rating column more than once"):
+        load_interactions(g, ids_only=True, keep_rating=True)
+    u = write(tmp_path / "u.csv", "user_id,User ID,item_id\nu1,x,a\n")
+    with pytest.raises(VisrecError, match="user_id column more than once"):
+        load_interactions(u)
+    assert list(load_interactions(u, user_col="user_id").frame["user_id"]) == ["u1"]
+    assert list(load_interactions(u, user_col="User ID").frame["user_id"]) == ["x"]
+    pq_path = tmp_path / "r.parquet"
+    pd.DataFrame(
+        [["u1", "a", 1, 5]], columns=["user_id", "item_id", "rating", "Rating"]
+    ).to_parquet(pq_path)
+    assert list(load_interactions(pq_path, ids_only=True).frame["item_id"]) == ["a"]
+    with pytest.raises(VisrecError, match="rating column more than once"):
+        load_interactions(pq_path)
 
 
 def test_explicit_columns_and_semicolon(tmp_path: Path) -> None:

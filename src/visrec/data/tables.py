@@ -241,12 +241,16 @@ def is_item_header(name: str) -> bool:
 
 
 def _match_columns(
-    header: Sequence[str], explicit: dict[str, str | None], where: str
+    header: Sequence[str],
+    explicit: dict[str, str | None],
+    where: str,
+    used: Sequence[str] = (USER, ITEM, RATING, TIMESTAMP),
 ) -> dict[str, int]:
     """Map canonical names to column positions in ``header``.
 
     Explicit names must exist; otherwise the first header name whose normalised form
-    is an alias wins (exact canonical names take priority over aliases).
+    is an alias wins (exact canonical names take priority over aliases). A column that
+    will be read (``used``) and is not named explicitly must match one header name only.
     """
     normed = [_norm(h) for h in header]
     found: dict[str, int] = {}
@@ -276,6 +280,8 @@ def _match_columns(
                 "from Python, load_interactions(..., user_col=, item_col=) names the columns"
             )
     for canon, pos in found.items():
+        if canon not in used or explicit.get(canon) is not None:
+            continue
         if normed.count(normed[pos]) > 1:  # which one is meant would be a silent guess
             twins = ", ".join(repr(header[j]) for j, n in enumerate(normed) if n == normed[pos])
             raise VisrecError(
@@ -414,7 +420,8 @@ def load_interactions(
     else:
         _, header = next(iter(rows))
         header = [h.strip() for h in header]
-        cols = _match_columns(header, explicit, where)
+        used = _ids_only_columns(keep_rating, keep_time) if ids_only else ALL_COLUMNS
+        cols = _match_columns(header, explicit, where, used)
         n_expected = len(header)
         fmt = f"table with header ({', '.join(header)})"
 
@@ -428,6 +435,10 @@ def load_interactions(
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     return result
+
+
+#: the canonical columns a full (not ``ids_only``) load reads
+ALL_COLUMNS: tuple[str, ...] = (USER, ITEM, RATING, TIMESTAMP)
 
 
 def _ids_only_columns(keep_rating: bool, keep_time: bool) -> tuple[str, ...]:
@@ -587,11 +598,9 @@ def _load_parquet_interactions(
     except Exception as exc:  # pyarrow raises many types for corrupt files
         raise VisrecError(f"{p}: cannot read parquet ({exc})") from None
     where = str(p)
-    cols = _match_columns([str(c) for c in df.columns], explicit, where)
+    wanted = _ids_only_columns(keep_rating, keep_time) if ids_only else ALL_COLUMNS
+    cols = _match_columns([str(c) for c in df.columns], explicit, where, wanted)
     # Reuse the text path's validation: parquet rows become string fields.
-    wanted: tuple[str, ...] = (USER, ITEM, RATING, TIMESTAMP)
-    if ids_only:
-        wanted = _ids_only_columns(keep_rating, keep_time)
     names = [c for c in wanted if c in cols]
     sub = df.iloc[:, [cols[c] for c in names]].copy()
     for c in sub.columns[:2]:
