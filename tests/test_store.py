@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -67,7 +68,7 @@ def test_bad_files(tmp_path: Path) -> None:
         read_vectors(other)
 
 
-def _write(path: Path, ids: list[str | None], vectors: pa.Array, has: list[bool | None]) -> Path:
+def _write(path: Path, ids: list[str | None], vectors: pa.Array, has: list[Any]) -> Path:
     pq.write_table(pa.table({"item_id": ids, "vector": vectors, "has_image": has}), path)
     return path
 
@@ -101,6 +102,13 @@ def test_plain_list_vectors_are_read(tmp_path: Path) -> None:
         (["x", None], pa.array([[1.0], [2.0]]), [True, True], r"row 2 has no item_id"),
         (["x", "y"], pa.array([[1.0], [2.0]]), [True, None], r"row 2 has no has_image"),
         (
+            ["x", "y"],
+            pa.array([[1.0], [2.0]]),
+            ["false", "true"],
+            r"column 'has_image' must hold true/false \(or 1/0\), not string",
+        ),
+        (["x", "y"], pa.array([[1.0], [2.0]]), [1, 2], r"'has_image' must hold 1 or 0"),
+        (
             ["x", "y", "x", "y", "z"],
             pa.array([[1.0], [2.0], [3.0], [4.0], [5.0]]),
             [True] * 5,
@@ -109,12 +117,17 @@ def test_plain_list_vectors_are_read(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_vectors_are_one_line_errors(
-    tmp_path: Path, ids: list[str | None], vectors: pa.Array, has: list[bool | None], message: str
+    tmp_path: Path, ids: list[str | None], vectors: pa.Array, has: list[Any], message: str
 ) -> None:
     path = _write(tmp_path / "v.parquet", ids, vectors, has)
     with pytest.raises(VisrecError, match=message) as err:
         read_vectors(path)
     assert "\n" not in str(err.value)
+
+
+def test_integer_has_image_is_read(tmp_path: Path) -> None:
+    path = _write(tmp_path / "v.parquet", ["x", "y"], pa.array([[1.0], [2.0]]), [1, 0])
+    assert read_vectors(path).has_image.tolist() == [True, False]
 
 
 def test_repeated_ids_are_refused_in_memory() -> None:

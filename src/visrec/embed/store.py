@@ -118,9 +118,17 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
                 f"columns: {table.column_names})"
             )
     ids = table.column("item_id").to_pylist()
-    for col, values in (("item_id", ids), ("has_image", table.column("has_image").to_pylist())):
+    flags = table.column("has_image")
+    if not (pa.types.is_boolean(flags.type) or pa.types.is_integer(flags.type)):
+        # bool("false") is True: a text column would mark every item as having an image
+        raise VisrecError(
+            f"{source}: column 'has_image' must hold true/false (or 1/0), not {flags.type}"
+        )
+    for col, values in (("item_id", ids), ("has_image", flags.to_pylist())):
         if None in values:
             raise VisrecError(f"{source}: row {values.index(None) + 1} has no {col}")
+    if pa.types.is_integer(flags.type) and not set(flags.to_pylist()) <= {0, 1}:
+        raise VisrecError(f"{source}: column 'has_image' must hold 1 or 0 as integers")
     vectors = _vector_rows(table.column("vector").combine_chunks(), ids, source)
     raw = (table.schema.metadata or {}).get(META_KEY)
     meta = json.loads(raw) if raw else {}
