@@ -77,6 +77,18 @@ def test_repeated_column_is_refused(tmp_path: Path) -> None:
         load_interactions(pq_path)
 
 
+def test_bad_timestamp_reason_says_how_the_column_is_read(tmp_path: Path) -> None:
+    f = write(tmp_path / "t.csv", "user_id,item_id,timestamp\nu1,a,5\nu1,b,2020-01-02\n")
+    res = load_interactions(f)
+    assert [b.reason for b in res.bad] == [
+        "timestamp '2020-01-02' is not a number (the column holds numbers)"
+    ]
+    g = write(tmp_path / "d.csv", "user_id,item_id,timestamp\nu1,a,2020-01-02\nu1,b,soon\n")
+    assert [b.reason for b in load_interactions(g).bad] == [
+        "timestamp 'soon' is not a number or a date"
+    ]
+
+
 def test_explicit_columns_and_semicolon(tmp_path: Path) -> None:
     f = write(tmp_path / "x.txt", "who;what;stars\nann;lamp;4\nbob;desk;2\n")
     res = load_interactions(f, user_col="who", item_col="what", rating_col="stars")

@@ -542,13 +542,16 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
     if TIMESTAMP in series:
         raw = series[TIMESTAMP].str.strip() if n else series[TIMESTAMP]
         ts, ts_bad = _parse_timestamps(raw)
+        # a column read as numbers (any value is one) rejects a date
+        as_numbers = ts_bad.any() and bool(np.isfinite(_to_float(raw)).any())
+        what = "a number (the column holds numbers)" if as_numbers else "a number or a date"
         for j in np.flatnonzero(ts_bad & keep):
             problems.append(
                 BadRecord(
                     where,
                     int(lines[j]),
                     "bad timestamp",
-                    f"timestamp {raw.iloc[j]!r} is not a number or a date",
+                    f"timestamp {raw.iloc[j]!r} is not {what}",
                 )
             )
         keep &= ~ts_bad
