@@ -147,10 +147,14 @@ def test_cli_cluster_keep_and_top_labels(tmp_path, capsys):
     data = json.loads(out.read_text())
     assert data["k"] == 2 and data["n"] == 39  # p0 (shoe) has no image
     assert "left out 20 items with other labels" in capsys.readouterr().out
-    assert main([*base, "--top-labels", "1", "--json", str(out)]) == 0
+    assert main([*base, "--top-labels", "2", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
-    # shirt and bag have 20 labelled images each, shoe 19: the top label is a 20
-    assert data["k"] == 1 and data["n"] == 20
+    # shirt and bag have 20 labelled images each, shoe 19: the top two are the 20s
+    assert data["k"] == 2 and data["n"] == 40
+    assert sorted(next(iter(data["table"].values()))) == ["bag", "shirt"]
+    # one label left: scores fixed by construction, refused
+    assert main([*base, "--top-labels", "1"]) == 2
+    assert "at least 2 distinct labels" in capsys.readouterr().err
     assert main([*base, "--keep", "hat"]) == 2
     assert "'hat'" in capsys.readouterr().err
 

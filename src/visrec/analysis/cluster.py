@@ -115,7 +115,8 @@ def cluster_vs_labels(
     vectors : ndarray of shape (n, d)
         One row per item (raw features; no scaling is applied, as in the tutorial).
     labels : sequence of str, length n
-        Category of each item.
+        Category of each item; at least 2 distinct labels (one label would make the
+        scores meaningless: a VisrecError).
     k : int, optional
         Number of clusters; default the number of distinct labels.
     random_state : int, default 0
@@ -137,12 +138,23 @@ def cluster_vs_labels(
         raise VisrecError(f"cluster: {n} vectors but {len(labs)} labels")
     if not np.isfinite(x).all():
         raise VisrecError("cluster: vectors contain NaN or infinite values")
-    n_labels = len(set(labs.tolist()))
+    if n == 0:
+        raise VisrecError("cluster: no items to cluster")
+    distinct = sorted(set(labs.tolist()))
+    if len(distinct) < 2:
+        # One label makes every partition agree (k=1: ARI = NMI = purity = 1) or
+        # disagree (ARI = NMI = 0) by construction, and purity is 1 whatever the clusters.
+        raise VisrecError(
+            f"cluster: all {n:,} items have the label {distinct[0]!r}; comparing clusters "
+            "with labels needs at least 2 distinct labels (with one, ARI, NMI and purity "
+            "are fixed by construction)"
+        )
+    n_labels = len(distinct)
     k_eff = n_labels if k is None else int(k)
     if k_eff < 1:
         raise VisrecError(f"cluster: k must be at least 1, got {k_eff}")
     if n < k_eff:
-        raise VisrecError(f"cluster: {n} items cannot form k={k_eff} clusters")
+        raise VisrecError(f"cluster: {n:,} items cannot form k={k_eff} clusters (at most {n:,})")
 
     km = KMeans(n_clusters=k_eff, n_init=10, random_state=random_state)
     raw = km.fit_predict(x).astype(np.int64)

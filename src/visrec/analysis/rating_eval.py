@@ -57,16 +57,23 @@ def split_rows(
     n_items)`` items (at least one) with ``numpy.random.default_rng(seed)`` and holds
     out all their rows.
     """
+    if protocol not in PROTOCOLS:
+        raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
+    if not 0.0 < test_size < 1.0:
+        raise VisrecError(f"rating-eval: test size must be between 0 and 1, got {test_size}")
     rows = np.arange(len(frame))
     if protocol == "random":
-        from sklearn.model_selection import train_test_split
+        from visrec.analysis.rating_knn import random_split
 
-        tr, te = train_test_split(rows, test_size=test_size, random_state=seed)
-        return np.asarray(tr), np.asarray(te)
+        return random_split(len(frame), test_size, seed, who="rating-eval", unit="ratings")
     items = np.asarray(pd.unique(frame[ITEM]))
     n_cold = max(1, round(test_size * len(items)))
     if n_cold >= len(items):
-        raise VisrecError(f"cold-items split: {len(items)} items, cannot hold out {n_cold}")
+        raise VisrecError(
+            f"rating-eval: cold-items split with test size {test_size} of {len(items):,} "
+            f"item(s) holds out {n_cold:,} and leaves {len(items) - n_cold:,} to train on; "
+            "need at least one training item (lower the test size or give more items)"
+        )
     cold = set(np.random.default_rng(seed).choice(items, size=n_cold, replace=False).tolist())
     is_test = frame[ITEM].isin(cold).to_numpy()
     return rows[~is_test], rows[is_test]
@@ -246,6 +253,10 @@ def rating_eval(
         raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
     if n_seeds < 1:
         raise VisrecError(f"rating-eval: n_seeds must be at least 1, got {n_seeds}")
+    if not 0.0 < test_size < 1.0:
+        raise VisrecError(f"rating-eval: test size must be between 0 and 1, got {test_size}")
+    if knn_k < 1:
+        raise VisrecError(f"rating-eval: knn_k must be at least 1, got {knn_k}")
     notes: list[str] = []
     rating = pd.to_numeric(frame[RATING], errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(rating)
@@ -305,6 +316,12 @@ def rating_eval(
             idx_train, idx_test = split_rows(df, protocol, test_size, seed)
             train, test = df.iloc[idx_train], df.iloc[idx_test]
             n_train, n_test = len(train), len(test)
+            if item_vectors is not None and n_train < knn_k:
+                raise VisrecError(
+                    f"rating-eval: the {protocol} split with test size {test_size} leaves "
+                    f"{n_train:,} training rating(s) of {len(df):,}, fewer than the KNN's "
+                    f"k={knn_k}; lower the test size or k"
+                )
             recs, n_cold = _eval_split(train, test, item_vectors, knn_k, mf_kw, bar.update)
             records += [{"seed": seed, **r} for r in recs]
 

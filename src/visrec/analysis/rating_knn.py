@@ -17,6 +17,7 @@ On data without repeated vectors it gives the same predictions as
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,50 @@ import numpy as np
 import pandas as pd
 
 from visrec.errors import VisrecError
+
+
+def random_split(
+    n_rows: int,
+    test_size: float,
+    random_state: int,
+    who: str = "rating KNN",
+    unit: str = "rows",
+) -> tuple[np.ndarray, np.ndarray]:
+    """``train_test_split(arange(n_rows), test_size=..., random_state=...)``, sizes checked.
+
+    scikit-learn holds out ``ceil(test_size * n_rows)`` rows; when that leaves no row to
+    train on (or none to test) it fails with a long traceback, so the sizes are checked
+    here first and a one-line error names them.
+
+    Parameters
+    ----------
+    n_rows : int
+    test_size : float
+        Share of rows held out, strictly between 0 and 1.
+    random_state : int
+    who : str, default "rating KNN"
+        Start of the error message (the caller's name).
+    unit : str, default "rows"
+        What the rows are, for the error message.
+
+    Returns
+    -------
+    (train, test) : two ndarrays of int64 row indices
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < test_size < 1.0:
+        raise VisrecError(f"{who}: test size must be between 0 and 1, got {test_size}")
+    n_test = math.ceil(test_size * n_rows)  # scikit-learn's rule
+    n_train = n_rows - n_test
+    if n_train < 1 or n_test < 1:
+        raise VisrecError(
+            f"{who}: test size {test_size} of {n_rows:,} {unit} holds out {n_test:,} "
+            f"(ceil({test_size} x {n_rows:,})) and leaves {n_train:,} to train on; "
+            "need at least one on each side (lower the test size or give more data)"
+        )
+    tr, te = train_test_split(np.arange(n_rows), test_size=test_size, random_state=random_state)
+    return np.asarray(tr), np.asarray(te)
 
 
 def _unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +109,10 @@ def knn_predict(
     x_test = np.asarray(x_test, dtype=np.float32)
     y_train = np.asarray(y_train)
     if len(x_train) < k:
-        raise VisrecError(f"rating KNN: k={k} but only {len(x_train)} training rows")
+        raise VisrecError(
+            f"rating KNN: k={k} neighbours but only {len(x_train):,} training row(s); "
+            "lower k or the test size"
+        )
     classes, y_code = np.unique(y_train, return_inverse=True)
 
     u_train, g_train = _unique_rows(x_train)
@@ -208,8 +256,6 @@ def knn_rating(
     -------
     KnnRatingResult
     """
-    from sklearn.model_selection import train_test_split
-
     x = np.asarray(vectors, dtype=np.float32)
     y = np.asarray(ratings, dtype=np.float64)
     if x.ndim != 2 or len(x) != len(y):
@@ -225,9 +271,12 @@ def knn_rating(
         raise VisrecError(f"rating KNN: k must be at least 1, got {k}")
     if len(y) < 2:
         raise VisrecError(f"rating KNN: need at least 2 rating rows, got {len(y)}")
-    idx_train, idx_test = train_test_split(
-        np.arange(len(y)), test_size=test_size, random_state=random_state
-    )
+    idx_train, idx_test = random_split(len(y), test_size, random_state)
+    if len(idx_train) < k:
+        raise VisrecError(
+            f"rating KNN: test size {test_size} of {len(y):,} rows leaves {len(idx_train):,} "
+            f"training row(s), fewer than k={k} neighbours; lower the test size or k"
+        )
     y_train, y_test = y[idx_train], y[idx_test]
     pred = knn_predict(x[idx_train], y_train, x[idx_test], k=k)
 

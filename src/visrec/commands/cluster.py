@@ -115,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.keep or args.top_labels is not None:
         present = item_labels[keep].astype(str)
         if args.keep:
-            wanted = [w.strip() for w in args.keep.split(",") if w.strip()]
+            # repeats dropped: "--keep Apparel,Apparel" is one label, not two
+            wanted = list(dict.fromkeys(w.strip() for w in args.keep.split(",") if w.strip()))
             present_set = set(present.tolist())
             missing = [w for w in wanted if w not in present_set]
             if missing:
@@ -138,6 +139,20 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(
             f"no item of {args.vectors} has both an image and a label in {args.labels} "
             f"(are the ids in column {args.id_col!r} the same as the vector ids?)"
+        )
+    distinct = sorted(set(item_labels[keep].astype(str).tolist()))
+    if len(distinct) < 2:
+        how = (
+            f" (--keep {args.keep})"
+            if args.keep
+            else f" (--top-labels {args.top_labels})"
+            if args.top_labels is not None
+            else ""
+        )
+        raise VisrecError(
+            f"all {int(keep.sum()):,} items left to cluster have the label {distinct[0]!r}"
+            f"{how}: clusters can only be compared with at least 2 distinct labels (with "
+            "one, ARI, NMI and purity are fixed by construction); keep more labels"
         )
     res = cluster_vs_labels(
         iv.vectors[keep], item_labels[keep].astype(str), k=args.k, random_state=args.random_state

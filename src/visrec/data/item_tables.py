@@ -71,7 +71,9 @@ def load_item_table(
         Rows with more fields than the header (unquoted commas in a free-text column)
         are repaired by joining the extra fields into the last column when that is not
         the id or label column (listed in ``warnings``), otherwise dropped (``bad``).
-        Rows with too few fields, empty ids or duplicate ids (first kept) are in ``bad``.
+        Rows with too few fields, empty ids, empty labels or duplicate ids are in
+        ``bad``; of the rows sharing an id, the first one not rejected for another reason
+        is kept (a row with an empty label does not shadow a later labelled one).
     """
     p = Path(path)
     if not p.exists():
@@ -88,8 +90,8 @@ def load_item_table(
             raise VisrecError(f"{p}: no column {id_col!r} (columns: {list(df.columns)})")
         df = df.rename(columns={id_col: ITEM})
         df[ITEM] = df[ITEM].astype(str)
+        df["_line"] = np.arange(1, len(df) + 1, dtype=np.int64)
         result = LoadResult(frame=df, n_read=len(df), files=[str(p)], formats={str(p): "parquet"})
-        result = _dedupe_items(result, str(p), list(range(1, len(df) + 1)))
     else:
         result = _load_text_items(p, id_col, label_col, sep)
     if label_col is not None:
@@ -102,7 +104,7 @@ def load_item_table(
         lab = result.frame[col]
         empty = (lab.isna() | (lab.astype(str).str.strip() == "")).to_numpy()
         if empty.any():
-            # Every branch above went through _dedupe_items, which adds "_line".
+            # Every branch above adds "_line", the record's line (row) in the file.
             lines = result.frame["_line"].to_numpy()
             for j in np.flatnonzero(empty):
                 result.bad.append(
@@ -115,6 +117,10 @@ def load_item_table(
                 )
             result.frame = result.frame[~empty].reset_index(drop=True)
             result.bad.sort(key=lambda b: b.line)
+    # Repeated ids are resolved only now, among the rows that survived the label check:
+    # a rejected row must not count as the item's first occurrence, or a later valid row
+    # would be dropped as its "duplicate" and the item left with no row at all.
+    result = _dedupe_items(result, str(p))
     result.frame = result.frame.drop(columns="_line")
     return result
 
@@ -195,12 +201,14 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
         files=[where],
         formats={where: f"table with header, sep {sep!r}"},
     )
-    return _dedupe_items(result, where, lines)
-
-
-def _dedupe_items(result: LoadResult, where: str, lines: list[int]) -> LoadResult:
-    df = result.frame
     df["_line"] = np.asarray(lines, dtype=np.int64)
+    return result
+
+
+def _dedupe_items(result: LoadResult, where: str) -> LoadResult:
+    """Drop rows whose id appeared on an earlier kept row (first kept), listing them in
+    ``bad``; the frame must have ``_line``."""
+    df = result.frame
     dup = df.duplicated(ITEM, keep="first").to_numpy()
     if dup.any():
         first_line = df.drop_duplicates(ITEM).set_index(ITEM)["_line"]
@@ -268,4 +276,5 @@ def _load_ml_items(p: Path) -> LoadResult:
     result = LoadResult(
         frame=df, bad=bad, n_read=n_read, files=[where], formats={where: "MovieLens u.item"}
     )
-    return _dedupe_items(result, where, lines)
+    df["_line"] = np.asarray(lines, dtype=np.int64)
+    return result
