@@ -347,6 +347,9 @@ def test_cli_evaluate_min_rating_needs_no_time_unless_the_split_is_by_time(
     """--min-rating reads the ratings; a blank or malformed time costs the row only when
     the split is by time (was: every protocol dropped it)."""
     frame, iv = checkerboard()  # 120 rows, distinct (user, item) pairs
+    # times in a scrambled order: in the checkerboard's own, every user's latest item is
+    # the same one, whose test rows all drop (no training row), leaving no test user
+    frame["timestamp"] = np.random.default_rng(0).permutation(len(frame))
     frame["rating"] = "5"
     frame["timestamp"] = frame["timestamp"].astype(str)
     frame.loc[[3, 50], "timestamp"] = ""
@@ -623,8 +626,10 @@ def test_cli_evaluate_garbage_record_is_one_line_error(
     err = capsys.readouterr().err
     assert "not a resume record" in err and "finished runs are kept" not in err
     assert GroupOracle.seeds_seen == []  # nothing fitted
+    # --no-resume starts over without deleting a file it did not write
     assert main(_evaluate_argv(csv, vec, "--json", str(out), "--no-resume")) == 0
-    assert not record.exists() and out.exists()
+    assert "is not a resume record, so it is left as it is" in capsys.readouterr().err
+    assert record.read_bytes() == b"\xff\xfe garbage\nmore garbage\n" and out.exists()
 
 
 def test_a_complete_run_keeps_the_recorded_runs_of_another_experiment(

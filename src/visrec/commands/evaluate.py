@@ -52,8 +52,9 @@ interrupted runs:
   ~/.cache/visrec/evaluate/). Run the same command again after Ctrl-C, a kill or a
   crash and only the missing runs are fitted; the table and JSON are those of an
   uninterrupted run. Records made with other data, vectors, settings or
-  hyperparameters are ignored (with a note). The record is removed on success;
-  --no-resume starts over.
+  hyperparameters are ignored (with a note). The record is removed once the JSON is
+  written (without --json: once the table is printed); --no-resume starts over (a file
+  there that is no record is left alone, and nothing is recorded).
 """
 
 
@@ -117,11 +118,19 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
-    from visrec.evaluation.runner import parse_model_specs, run_experiment
+    from visrec.evaluation.runner import (
+        check_item_vectors,
+        model_class,
+        parse_model_specs,
+        run_experiment,
+    )
 
     def log(msg: str) -> None:
         if not args.quiet:
             print(msg, file=sys.stderr)
+
+    def say(msg: str) -> None:  # what was lost or changed: shown with --quiet too
+        print(msg, file=sys.stderr)
 
     check_output_file(args.json, "--json")  # before the run, not after it
     if args.seeds < 1:
@@ -134,6 +143,12 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--test-ratio must be between 0 and 1, got {args.test_ratio}")
     if args.models is None:
         args.models = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
+    elif not any(m.strip() for m in args.models.split(",")):
+        default = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
+        raise VisrecError(
+            f"--models is empty; name at least one model, or leave the option out for "
+            f"the default {default}"
+        )
     names = [n for n, _ in parse_model_specs(args.models)]
     params = parse_model_params(args.param, names)
     specs = [(n, params.get(n, {})) for n in names]
@@ -146,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         ids_only=True,
         keep_rating=args.min_rating is not None,
         keep_time=args.protocol == "time",
-        log=log,
+        log=say,  # skipped records and the --min-rating counts: data lost, never hidden
     )
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:
@@ -155,9 +170,13 @@ def run(args: argparse.Namespace) -> int:
             f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "
             "are on an item with an image"
         )
+        if any(
+            c.uses_vectors or c.scores_new_items for c in (model_class(n) for n in names)
+        ):  # a held-out item's vector reaches no fit: check them all now, naming the file
+            check_item_vectors(frame, iv, source=args.vectors)
     record = _record_path(args)
     if record is not None and not args.resume:
-        record.unlink(missing_ok=True)  # start over; this run's runs are recorded afresh
+        record = _start_over(record)
     try:
         res = run_experiment(
             frame,
@@ -171,22 +190,42 @@ def run(args: argparse.Namespace) -> int:
             progress=show_progress(args),
             log=log,
             resume=record,
-            note=lambda msg: print(msg, file=sys.stderr),  # shown with --quiet too
+            note=say,
+            keep_record=True,  # until the results are out: see _report
         )
+        _report(args, res, record)
     except KeyboardInterrupt:
         kept = _kept_runs(record)
         print(f"interrupted: {kept or 'no run had finished'}", file=sys.stderr)
         return 130
-    except Exception:
+    except Exception:  # BrokenPipeError included: `... | head` before the table ends
         kept = _kept_runs(record)
         if kept:
             print(kept, file=sys.stderr)
         raise
-    first = res.info[next(iter(res.info))]
+    return 0
+
+
+def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
+    """The JSON (first: a closed stdout must not lose it), the table, the notes; the
+    resume record is dropped only once the results are out, the JSON written or,
+    without ``--json``, the table flushed to stdout."""
+    from visrec.evaluation import run_record
+
+    if args.json:
+        res.to_json(args.json)  # atomically
+        if record is not None:
+            run_record.forget(record, res.run_keys())
+    stats = [s for s in res.info.values() if "skipped" not in s]
+    n_seeds = len(stats)
+    left_out = [seed for seed, s in res.info.items() if "skipped" in s]
+    seeds = f"seeds {n_seeds} (mean ± std)" if n_seeds > 1 else "1 seed (no spread)"
+    if left_out:
+        seeds += f"; seed(s) {', '.join(left_out)} left out: no test user"
+    # ranges over the seeds: a warm or cold-items split differs from seed to seed
     print(
-        f"protocol {args.protocol}: {first['n_train']:,} train / {first['n_test']:,} test rows, "
-        f"{first['n_candidates']:,} candidates, "
-        + (f"seeds {args.seeds} (mean ± std)" if args.seeds > 1 else "1 seed (no spread)")
+        f"protocol {args.protocol}: {_span(stats, 'n_train')} train / "
+        f"{_span(stats, 'n_test')} test rows, {_span(stats, 'n_candidates')} candidates, " + seeds
     )
     print(res.table())
     tuned = res.tuned_note()
@@ -194,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
         print(tuned)
     # small catalogues (an Amazon 5-core category has 30-90 items; 5 held out): a test
     # user of warm/time has a training item, which is no candidate for that user
-    n_cand = int(first["n_candidates"]) - (args.protocol != "cold-items")
+    n_cand = max(int(s["n_candidates"]) for s in stats) - (args.protocol != "cold-items")
     if n_cand <= args.k:
         print(
             f"note: {n_cand:,} candidate(s) per test user at most, <= --k {args.k}: "
@@ -203,9 +242,34 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.json:
-        res.to_json(args.json)
         print(f"\nwrote {args.json}")
-    return 0
+    sys.stdout.flush()  # a closed pipe fails here, while the record still exists
+    if record is not None and not args.json:
+        run_record.forget(record, res.run_keys())
+
+
+def _span(stats: list[dict[str, Any]], key: str) -> str:
+    """``"80,000"``, or ``"79,981-80,012"`` when the seeds' splits differ."""
+    lo, hi = min(int(s[key]) for s in stats), max(int(s[key]) for s in stats)
+    return f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"
+
+
+def _start_over(record: Path) -> Path | None:
+    """``--no-resume``: delete the record, unless the file there is no record (another
+    file, named by mistake): that one is left as it is and nothing is recorded."""
+    from visrec.evaluation.run_record import read_record
+
+    try:
+        read_record(record)
+    except VisrecError:  # not a record, or unreadable: not ours to delete
+        print(
+            f"note: --no-resume: {record} is not a resume record, so it is left as it is; "
+            "finished runs are not recorded, an interrupted run would start over",
+            file=sys.stderr,
+        )
+        return None
+    record.unlink(missing_ok=True)  # start over; this run's runs are recorded afresh
+    return record
 
 
 def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -219,6 +283,23 @@ def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
         except TypeError as exc:  # an unknown name: the runner's message, only sooner
             raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
         model.check_params()
+        device = model.get_params().get("device")
+        if device is not None:  # check_params leaves it to the fit: resolve_device's rules
+            _check_device(name, device)
+
+
+def _check_device(name: str, device: Any) -> None:
+    """A model's ``device`` as its fit would resolve it (``resolve_device`` in
+    ``visrec.models._train`` is ``torch_device``): an unknown string, or CUDA where
+    torch sees no GPU, is an error now, not at that model's first fit. ``"auto"`` and
+    ``"cpu"`` need no probe (and no torch import)."""
+    from visrec._device import parse_device, torch_device
+
+    try:
+        if parse_device(device)[0] == "cuda":
+            torch_device(device)
+    except VisrecError as exc:
+        raise VisrecError(f"model {name!r}: {exc}") from exc
 
 
 def _kept_runs(record: Path | None) -> str:
@@ -237,8 +318,9 @@ def _kept_runs(record: Path | None) -> str:
 def _record_path(args: argparse.Namespace) -> Path | None:
     """Where finished runs are recorded: ``OUT.partial.jsonl`` next to ``--json OUT``,
     else a file in the cache folder named after the inputs and settings (the runner
-    checks the contents of the inputs too). None, with a note, when its folder cannot
-    be made: the run goes on without a record."""
+    checks the contents of the inputs too). None, with a note, when the cache folder
+    cannot be made: the run goes on without a record (the table still reaches stdout).
+    The folder of ``--json`` must be made: an error now, before any work."""
     if args.json:
         path = Path(args.json + ".partial.jsonl")
     else:
@@ -252,6 +334,10 @@ def _record_path(args: argparse.Namespace) -> Path | None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        if args.json:  # the report itself would fail to be written, after every fit
+            raise VisrecError(
+                f"--json: cannot make the folder {str(path.parent)!r} ({exc.strerror or exc})"
+            ) from exc
         print(
             f"note: cannot make {path.parent} ({exc.strerror or exc}): finished runs are "
             "not recorded, an interrupted run would start over",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -182,9 +182,10 @@ def load_done(
     return done
 
 
-def forget(path: Path, plan: dict[tuple[int, str], dict[str, Any]]) -> None:
-    """Drop the runs of ``plan`` (a completed experiment) from the record; the runs of
-    other models or seeds stay for their own resume, and a record left empty is removed."""
+def forget(path: Path, plan: Collection[tuple[int, str]]) -> None:
+    """Drop the runs of ``plan`` (the ``(seed, model)`` keys of a completed experiment)
+    from the record; the runs of other models or seeds stay for their own resume, and a
+    record left empty is removed."""
     _rewrite(path, [r for r in read_record(path) if (r["seed"], r["model"]) not in plan])
 
 

@@ -50,7 +50,13 @@ ModelSpec = str | tuple[str, dict[str, Any]]
 BASELINE = "popularity"
 METRICS = ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s")
 
-__all__ = ["ExperimentResult", "evaluate_model", "parse_model_specs", "run_experiment"]
+__all__ = [
+    "ExperimentResult",
+    "check_item_vectors",
+    "evaluate_model",
+    "parse_model_specs",
+    "run_experiment",
+]
 
 
 @dataclass
@@ -130,6 +136,11 @@ class ExperimentResult:
             "reg=auto on sparse data chose, on an inner validation split of each training "
             "set:\n" + "\n".join(lines)
         )
+
+    def run_keys(self) -> set[tuple[int, str]]:
+        """``(seed, model)`` of every run, as ``run_record.forget`` takes them."""
+        pairs = zip(self.runs["seed"], self.runs["model"], strict=True)
+        return {(int(s), str(m)) for s, m in pairs}
 
     def to_dict(self) -> dict[str, Any]:
         summ = self.summary()
@@ -255,6 +266,12 @@ def evaluate_model(
     _check_batch_size(batch_size)  # 0 would fail in range(), < 0 would score no user
     test, train = split.test, split.train
     n_cand = test.n_items
+    if k <= 0:
+        raise VisrecError(f"k must be positive, got {k}")
+    # A list longer than the candidates holds the same hits (-1 pads the rest), and
+    # Recall@K / NDCG@K use min(K, |test|) with |test| <= candidates: the figures of
+    # any k >= n_cand are those of k = n_cand, without a users x k array for k = 10**8.
+    k_list = min(k, max(n_cand, 1))
     test_csr = test.to_csr("binary")
     users = np.unique(np.asarray(test.user_idx))
     new_vectors = None
@@ -288,7 +305,7 @@ def evaluate_model(
             )
         relevant = test_csr[u].toarray().astype(bool)
         per["auc"].append(M.auc(scores, relevant, exclude))
-        top = M.top_k(scores, k, exclude)
+        top = M.top_k(scores, k_list, exclude)
         if exclude is not None:
             relevant &= ~exclude
         per["recall"].append(M.recall_at_k(top, relevant))
@@ -296,7 +313,8 @@ def evaluate_model(
         per["hit_rate"].append(M.hit_rate_at_k(top, relevant))
         recommended.update(int(i) for i in np.unique(top[top >= 0]))
     out = {m: M.mean(np.concatenate(v)) if v else float("nan") for m, v in per.items()}
-    out["coverage"] = len(recommended) / n_cand if n_cand else float("nan")
+    # no test user, no list: an empty evaluation covers nothing, and says so (not 0)
+    out["coverage"] = len(recommended) / n_cand if n_cand and len(users) else float("nan")
     out["score_s"] = time.perf_counter() - t0
     out["n_test_users"] = float(len(users))
     out["n_candidates"] = float(n_cand)
@@ -324,6 +342,7 @@ def run_experiment(
     log: Callable[[str], None] | None = None,
     resume: str | os.PathLike[str] | None = None,
     note: Callable[[str], None] | None = None,
+    keep_record: bool = False,
 ) -> ExperimentResult:
     """Split, fit and score every model for every seed.
 
@@ -358,12 +377,26 @@ def run_experiment(
         ignored with a note. On completion this experiment's runs leave the record
         (runs of other models or seeds stay); the file goes when nothing is left.
     note : callable, optional
-        Receives the resume notes ("resuming: N of M runs already done"); default
-        ``log``.
+        Receives the resume notes ("resuming: N of M runs already done") and the seeds
+        left out for want of a test user; default ``log``.
+    keep_record : bool, default False
+        Leave this experiment's runs in the ``resume`` record on completion, for a
+        caller that first writes the results somewhere safe and then drops them with
+        ``run_record.forget(resume, result.run_keys())`` (as ``visrec evaluate`` does
+        once its ``--json`` is written).
 
     Returns
     -------
     ExperimentResult
+
+    Raises
+    ------
+    VisrecError
+        Among others: an item of ``data`` whose image vector holds NaN or infinity when
+        a model scores from vectors, or a protocol that leaves no test user on any
+        seed (e.g. no user with 2 or more interactions for ``warm``/``time``). A seed
+        whose split alone has no test user is left out, with a note, and is listed
+        in ``info`` with ``"skipped"`` (its reason); ``runs`` has no row for it.
     """
     if protocol not in PROTOCOLS:
         raise VisrecError(f"unknown protocol {protocol!r}; choose from: {', '.join(PROTOCOLS)}")
@@ -386,6 +419,10 @@ def run_experiment(
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
         used[name] = {n: v for n, v in defaults.items() if n != "random_state"}
     frame = _as_frame(data)
+    if item_vectors is not None and any(
+        c.uses_vectors or c.scores_new_items for c in classes.values()
+    ):
+        check_item_vectors(frame, item_vectors)
     record = None if resume is None else Path(resume)
     done: dict[tuple[int, str], dict[str, Any]] = {}
     fp: dict[str, Any] = {}
@@ -406,6 +443,7 @@ def run_experiment(
         eligible = item_vectors.ids[item_vectors.has_image]
     rows: list[dict[str, Any]] = []
     info: dict[str, Any] = {}
+    skipped: dict[int, str] = {}  # seed -> why its split has no test user
     bar = tqdm(
         total=len(seeds) * len(specs),
         initial=len(done),
@@ -430,6 +468,11 @@ def run_experiment(
                     f"test rows of unknown users, {stats['n_dropped_items']} of unknown "
                     f"items, collapsed {stats['n_duplicates']} duplicates"
                 )
+            if not stats["n_test"]:  # every metric would be NaN: fit nothing, say why
+                skipped[seed] = _why_no_test(protocol, stats)
+                info[str(seed)] = {**stats, "skipped": skipped[seed]}
+                bar.update(sum((seed, name) not in done for name, _ in specs))
+                continue
             for name, params in specs:
                 if (seed, name) in done:
                     row = dict(done[(seed, name)]["row"])
@@ -463,13 +506,84 @@ def run_experiment(
                 bar.update(1)
     finally:
         bar.close()
+    if skipped and not rows:
+        reasons = list(dict.fromkeys(skipped.values()))
+        where = " on any seed" if len(seeds) > 1 else ""
+        raise VisrecError(
+            f"protocol {protocol!r} leaves no test user to evaluate{where}: " + "; ".join(reasons)
+        )
+    if skipped:
+        (note or log or (lambda _msg: None))(
+            "; ".join(f"seed {s}: no test user ({why})" for s, why in skipped.items())
+            + "; left out: the results are over seed(s) "
+            + ", ".join(str(s) for s in seeds if s not in skipped)
+        )
     cols = ["seed", "model", *METRICS, "score_s", "n_test_users", "n_candidates", "tuned"]
     # runs recorded before the column existed lack it
     runs = pd.DataFrame(rows).reindex(columns=cols)
     result = ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
-    if record is not None:
+    if record is not None and not keep_record:
         run_record.forget(record, plan)  # complete: nothing of this experiment to resume
     return result
+
+
+def check_item_vectors(
+    data: pd.DataFrame | Interactions,
+    item_vectors: ItemVectors,
+    source: str = "item vectors",
+) -> None:
+    """Refuse image vectors holding NaN or infinity for any item of ``data``.
+
+    Every item may be scored from its vector: a training item in a fit, a held-out
+    item of ``cold-items`` (which no fit sees) as a candidate. One such row turns
+    scores into NaN, so the run is refused before any work, naming the items.
+    Items of the vectors that ``data`` never mentions, and rows with ``has_image``
+    False, are not looked at.
+
+    Parameters
+    ----------
+    data : DataFrame or Interactions
+    item_vectors : ItemVectors
+    source : str, default "item vectors"
+        Names the vectors in the message (``visrec evaluate`` gives the file).
+
+    Raises
+    ------
+    VisrecError
+        ``"v.parquet: 1 item vector(s) hold NaN or infinite values ('b'); ..."``.
+    """
+    iv = item_vectors
+    bad = np.zeros(len(iv), dtype=bool)
+    step = 65536  # rows at a time: a full-size mask of a large catalogue is gigabytes
+    for s in range(0, len(iv), step):
+        bad[s : s + step] = ~np.isfinite(iv.vectors[s : s + step]).all(axis=1)
+    bad &= iv.has_image
+    if not bad.any():
+        return
+    used = set(_as_frame(data)["item_id"].astype(str))
+    ids = [i for i in iv.ids[bad] if i in used]
+    if ids:
+        shown = ", ".join(repr(i) for i in ids[:5])
+        more = f" and {len(ids) - 5:,} more" if len(ids) > 5 else ""
+        raise VisrecError(
+            f"{source}: {len(ids):,} item vector(s) hold NaN or infinite values "
+            f"({shown}{more}); re-embed those images or mark them has_image=false"
+        )
+
+
+def _why_no_test(protocol: str, stats: dict[str, Any]) -> str:
+    """Why a split has no test row, from its statistics."""
+    dropped = []
+    if stats["n_dropped_users"]:
+        dropped.append(f"{stats['n_dropped_users']:,} by users with no training row")
+    if stats["n_dropped_items"]:
+        dropped.append(f"{stats['n_dropped_items']:,} on items with no training row")
+    if dropped:
+        return "every test row was dropped: " + ", ".join(dropped)
+    if protocol in ("warm", "time"):
+        # a user with 2+ interactions always gives a test row, dropped only as above
+        return "no user has 2 or more interactions to split (a single one stays in training)"
+    return "no test row left"
 
 
 def _split_stats(split: Split) -> dict[str, int]:
