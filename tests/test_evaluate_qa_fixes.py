@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_runner import write_case
 from visrec.cli import main
 from visrec.commands._common import check_output_file
 from visrec.data.interactions import Interactions
@@ -101,12 +102,7 @@ def _uneven(n_users: int = 16, n_items: int = 24) -> tuple[pd.DataFrame, ItemVec
 
 @pytest.fixture
 def files(tmp_path: Path) -> tuple[Path, Path]:
-    frame, iv = _uneven()
-    csv = tmp_path / "train.csv"
-    frame.to_csv(csv, index=False)
-    vec = tmp_path / "v.parquet"
-    write_vectors(vec, iv)
-    return csv, vec
+    return write_case(tmp_path, *_uneven())
 
 
 def _argv(csv: Path, *flags: str) -> list[str]:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_model_params_and_load import _load_error
 from test_models import DIM, FAST, N_USERS, checkerboard
 from visrec.cli import main
 from visrec.data.interactions import Interactions
@@ -66,14 +67,6 @@ def _ids(arrays: Arrays, name: str) -> list[str]:
 
 def _set_ids(arrays: Arrays, name: str, ids: list[str]) -> None:
     arrays[f"{name}_utf8"], arrays[f"{name}_offsets"] = _packed(ids)
-
-
-def _load_error(folder: Path) -> str:
-    with pytest.raises(VisrecError) as info:
-        Recommender.load(folder)
-    msg = str(info.value)
-    assert "\n" not in msg
-    return msg
 
 
 def _load_error_in_child(folder: Path) -> str:

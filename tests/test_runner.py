@@ -240,15 +240,19 @@ def test_errors() -> None:
 
 
 # ------------------------------------------------------------------ CLI
+def write_case(folder: Path, frame: pd.DataFrame, iv: ItemVectors) -> tuple[Path, Path]:
+    """``frame`` as ``folder/train.csv`` and ``iv`` as ``folder/v.parquet``."""
+    csv = folder / "train.csv"
+    frame.to_csv(csv, index=False)
+    vec = folder / "v.parquet"
+    write_vectors(vec, iv)
+    return csv, vec
+
+
 @pytest.fixture
 def cli_files(tmp_path: Path) -> tuple[Path, Path]:
     """The checkerboard as ``train.csv`` and its vectors as ``v.parquet``."""
-    frame, iv = checkerboard()
-    csv = tmp_path / "train.csv"
-    frame.to_csv(csv, index=False)
-    vec = tmp_path / "v.parquet"
-    write_vectors(vec, iv)
-    return csv, vec
+    return write_case(tmp_path, *checkerboard())
 
 
 def _evaluate(cli_files: tuple[Path, Path], *flags: str) -> list[str]:
