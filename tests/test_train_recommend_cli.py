@@ -376,6 +376,31 @@ def test_rank_block_new_slots() -> None:
     assert rank_block(scores, 4)[0][0].tolist() == [0, 1, 2, 3]
 
 
+def test_rank_block_new_slots_matches_a_plain_definition() -> None:
+    # the list = the plain top-n's new items and the k best scorable new ones, filled up
+    # with the best others, in score order (scores without ties: one right answer)
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(300, 15))
+    mark = rng.random(scores.shape)
+    scores[mark < 0.2] = np.nan  # training items
+    scores[mark > 0.9] = -np.inf  # unscorable
+    new = rng.permutation(15)[:6]
+    is_new = np.isin(np.arange(15), new)
+    for n, k in ((5, 2), (8, 5), (15, 6), (3, 3)):
+        plain, _ = rank_block(scores, n)
+        pos, val = rank_block(scores, n, new, k)
+        for r, row in enumerate(scores):
+            scorable = new[np.isfinite(row[new])]
+            best_new = scorable[np.argsort(-row[scorable])][:k]
+            listed_new = [p for p in plain[r] if p >= 0 and is_new[p]]
+            chosen = set(best_new.tolist()) | set(listed_new)
+            others = [p for p in plain[r] if p >= 0 and not is_new[p]]
+            chosen |= set(others[: max(n - len(chosen), 0)])
+            want = sorted(chosen, key=lambda p: (-row[p], p))
+            assert pos[r].tolist() == want + [-1] * (n - len(want))
+            np.testing.assert_array_equal(val[r, : len(want)], row[want])
+
+
 def test_recommend_new_slots(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

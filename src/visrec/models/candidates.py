@@ -148,25 +148,35 @@ def _reserve_new(
     best, _ = top_candidates(sub, k, ~np.isfinite(sub))  # unscorable: no reserved place
     is_new = np.zeros(finite.shape[1], dtype=bool)
     is_new[new_pos] = True
-    n = idx.shape[1]
-    for r in range(len(idx)):
-        want = new_pos[best[r][best[r] >= 0]]
-        row = idx[r][idx[r] >= 0]
-        add = want[~np.isin(want, row)][: len(want) - int(is_new[row].sum())]
-        if not len(add):
-            continue
-        # drop the lowest-ranked others beyond the places left free
-        drop = max(0, len(row) + len(add) - n)
-        others = np.flatnonzero(~is_new[row])
-        keep = np.ones(len(row), dtype=bool)
-        keep[others[len(others) - drop :]] = False
-        merged = np.concatenate([row[keep], add])
-        order = np.lexsort((merged, -finite[r, merged]))  # by score, then position
-        merged = merged[order]
-        idx[r] = -1
-        val[r] = -np.inf
-        idx[r, : len(merged)] = merged
-        val[r, : len(merged)] = finite[r, merged]
+    rows, n = idx.shape
+    r = np.arange(rows)[:, None]
+    listed = idx >= 0  # a prefix of each row: -1 pads the end
+    in_list = np.zeros(finite.shape, dtype=bool)
+    in_list[np.broadcast_to(r, idx.shape)[listed], idx[listed]] = True
+    new_listed = listed & is_new[np.where(listed, idx, 0)]
+    wanted = best >= 0
+    want = np.where(wanted, new_pos[np.where(wanted, best, 0)], -1)
+    fresh = wanted & ~in_list[r, np.maximum(want, 0)]  # wanted, not listed yet
+    # the new items listed are among the best wanted, so `fresh` holds enough
+    take = np.maximum(wanted.sum(axis=1) - new_listed.sum(axis=1), 0)
+    todo = np.flatnonzero(take)
+    if not len(todo):
+        return
+    idx_t, listed_t, want_t, take_t = idx[todo], listed[todo], want[todo], take[todo]
+    add = fresh[todo] & (np.cumsum(fresh[todo], axis=1) <= take_t[:, None])
+    # drop the lowest-ranked others beyond the places left free
+    drop = np.maximum(listed_t.sum(axis=1) + take_t - n, 0)
+    others = listed_t & ~new_listed[todo]
+    from_end = np.cumsum(others[:, ::-1], axis=1)[:, ::-1]  # others at or after each place
+    keep = listed_t & ~(others & (from_end <= drop[:, None]))
+    merged = np.concatenate([idx_t, want_t], axis=1)
+    use = np.concatenate([keep, add], axis=1)
+    score = finite[todo[:, None], np.maximum(merged, 0)]
+    order = np.lexsort((merged, -score, ~use), axis=1)[:, :n]  # by score, then position
+    merged = np.take_along_axis(merged, order, axis=1)
+    use = np.take_along_axis(use, order, axis=1)
+    idx[todo] = np.where(use, merged, -1)
+    val[todo] = np.where(use, np.take_along_axis(score, order, axis=1), -np.inf)
 
 
 def iter_recommendations(
