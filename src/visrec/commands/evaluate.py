@@ -118,12 +118,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
-    from visrec.evaluation.runner import (
-        check_item_vectors,
-        model_class,
-        parse_model_specs,
-        run_experiment,
-    )
+    from visrec.evaluation.runner import parse_model_specs, run_experiment
 
     def log(msg: str) -> None:
         if not args.quiet:
@@ -170,10 +165,6 @@ def run(args: argparse.Namespace) -> int:
             f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "
             "are on an item with an image"
         )
-        if any(
-            c.uses_vectors or c.scores_new_items for c in (model_class(n) for n in names)
-        ):  # a held-out item's vector reaches no fit: check them all now, naming the file
-            check_item_vectors(frame, iv, source=args.vectors)
     record = _record_path(args)
     if record is not None and not args.resume:
         record = _start_over(record)
@@ -192,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
             resume=record,
             note=say,
             keep_record=True,  # until the results are out: see _report
+            vectors_source=str(args.vectors),  # a NaN vector's error names the file
         )
         _report(args, res, record)
     except KeyboardInterrupt:

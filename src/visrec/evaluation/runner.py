@@ -343,6 +343,7 @@ def run_experiment(
     resume: str | os.PathLike[str] | None = None,
     note: Callable[[str], None] | None = None,
     keep_record: bool = False,
+    vectors_source: str = "item vectors",
 ) -> ExperimentResult:
     """Split, fit and score every model for every seed.
 
@@ -384,6 +385,9 @@ def run_experiment(
         caller that first writes the results somewhere safe and then drops them with
         ``run_record.forget(resume, result.run_keys())`` (as ``visrec evaluate`` does
         once its ``--json`` is written).
+    vectors_source : str, default "item vectors"
+        Names ``item_vectors`` in errors (``visrec evaluate`` gives the file), as in
+        :func:`check_item_vectors`.
 
     Returns
     -------
@@ -422,7 +426,7 @@ def run_experiment(
     if item_vectors is not None and any(
         c.uses_vectors or c.scores_new_items for c in classes.values()
     ):
-        check_item_vectors(frame, item_vectors)
+        check_item_vectors(frame, item_vectors, source=vectors_source)
     record = None if resume is None else Path(resume)
     done: dict[tuple[int, str], dict[str, Any]] = {}
     fp: dict[str, Any] = {}
