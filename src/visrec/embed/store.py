@@ -124,10 +124,11 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
         raise VisrecError(
             f"{source}: column 'has_image' must hold true/false (or 1/0), not {flags.type}"
         )
-    for col, values in (("item_id", ids), ("has_image", flags.to_pylist())):
+    flag_values = flags.to_pylist()
+    for col, values in (("item_id", ids), ("has_image", flag_values)):
         if None in values:
             raise VisrecError(f"{source}: row {values.index(None) + 1} has no {col}")
-    if pa.types.is_integer(flags.type) and not set(flags.to_pylist()) <= {0, 1}:
+    if pa.types.is_integer(flags.type) and not set(flag_values) <= {0, 1}:
         raise VisrecError(f"{source}: column 'has_image' must hold 1 or 0 as integers")
     vectors = _vector_rows(table.column("vector").combine_chunks(), ids, source)
     raw = (table.schema.metadata or {}).get(META_KEY)
@@ -136,7 +137,7 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
         return ItemVectors(
             ids=np.asarray(ids, dtype=object),
             vectors=vectors,
-            has_image=np.asarray(table.column("has_image").to_pylist(), dtype=bool),
+            has_image=np.asarray(flag_values, dtype=bool),
             meta=meta,
         )
     except VisrecError as exc:
