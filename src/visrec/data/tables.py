@@ -240,11 +240,15 @@ def is_item_header(name: str) -> bool:
     return name.strip().lower() == ITEM or _norm(name) in ALIASES[ITEM]
 
 
+#: the canonical columns a full (not ``ids_only``) load reads
+ALL_COLUMNS: tuple[str, ...] = (USER, ITEM, RATING, TIMESTAMP)
+
+
 def _match_columns(
     header: Sequence[str],
     explicit: dict[str, str | None],
     where: str,
-    used: Sequence[str] = (USER, ITEM, RATING, TIMESTAMP),
+    used: Sequence[str] = ALL_COLUMNS,
 ) -> dict[str, int]:
     """Map canonical names to column positions in ``header``.
 
@@ -435,10 +439,6 @@ def load_interactions(
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     return result
-
-
-#: the canonical columns a full (not ``ids_only``) load reads
-ALL_COLUMNS: tuple[str, ...] = (USER, ITEM, RATING, TIMESTAMP)
 
 
 def _ids_only_columns(keep_rating: bool, keep_time: bool) -> tuple[str, ...]:
