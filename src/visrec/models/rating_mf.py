@@ -314,9 +314,10 @@ class RatingMF(ParamsMixin):
             f = self.item_visual_[ii] * ki[:, None]
             q = q + f @ self.visual_projection_.T
             bi = bi + f @ self.visual_bias_
-        # an item without training ratings: anchored on the user's plain mean
-        anchor = np.where(ki & self.item_seen_[ii], self.global_mean_ + bu, self.user_mean_[uu])
-        anchor = np.where(ku | (ki & self.item_seen_[ii]), anchor, self.global_mean_)
+        # an item without training ratings: anchored on the user's plain mean (mu for
+        # an unknown user)
+        user_mean = np.where(ku, self.user_mean_[uu], self.global_mean_)
+        anchor = np.where(ki & self.item_seen_[ii], self.global_mean_ + bu, user_mean)
         pred = anchor + bi + (p * q).sum(axis=1)
         return np.clip(pred, self.rating_min_, self.rating_max_)
 
