@@ -136,10 +136,10 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--k must be at least 1, got {args.k}")
     if not 0.0 < args.test_ratio < 1.0:
         raise VisrecError(f"--test-ratio must be between 0 and 1, got {args.test_ratio}")
+    default = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
     if args.models is None:
-        args.models = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
+        args.models = default
     elif not any(m.strip() for m in args.models.split(",")):
-        default = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
         raise VisrecError(
             f"--models is empty; name at least one model, or leave the option out for "
             f"the default {default}"
