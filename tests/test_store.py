@@ -10,7 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from visrec.embed.store import ItemVectors, read_vectors, read_vectors_meta, write_vectors
+from visrec.embed.store import (
+    ItemVectors,
+    check_finite_vectors,
+    read_vectors,
+    read_vectors_meta,
+    write_vectors,
+)
 from visrec.errors import VisrecError
 
 
@@ -134,3 +140,20 @@ def test_repeated_ids_are_refused_in_memory() -> None:
     # align() keeps one row per id, so a repeated id would silently lose a vector
     with pytest.raises(VisrecError, match=r"item id 'a' has 2 rows"):
         ItemVectors(ids=["a", "b", "a"], vectors=np.eye(3), has_image=[True] * 3)
+
+
+def test_check_finite_vectors_names_the_used_items_with_a_broken_vector() -> None:
+    ids = [f"i{k}" for k in range(9)]
+    v = np.ones((9, 2), dtype=np.float32)
+    v[[1, 2, 3, 4, 5, 6, 7], 0] = [np.nan, np.inf, -np.inf, np.nan, np.nan, np.nan, np.nan]
+    has = np.ones(9, dtype=bool)
+    has[2] = False  # no image: its row is not looked at
+    iv = ItemVectors(ids, v, has)
+    used = ["i8", "i7", "i6", "i5", "i4", "i3", "i2", "i1", "i0"]
+    with pytest.raises(VisrecError) as err:
+        check_finite_vectors(iv, used, "v.parquet", noun="training item")
+    assert str(err.value) == (
+        "v.parquet: 6 training item vector(s) hold NaN or infinite values ('i1', 'i3', "
+        "'i4', 'i5', 'i6' and 1 more); re-embed those images or mark them has_image=false"
+    )
+    check_finite_vectors(iv, ["i0", "i2", "i8", "zz"], "v.parquet")  # none used is broken

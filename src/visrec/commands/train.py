@@ -193,18 +193,11 @@ def check_training_vectors(
         scaler's mean, and with it every score, into NaN), or no training item has a
         vector at all (ids spelt differently in the two files, e.g. ``7`` vs ``007``).
     """
-    import numpy as np
-
     from visrec.commands._common import name_ids
+    from visrec.embed.store import check_finite_vectors
 
-    aligned, has = vectors.align(item_ids)
-    broken = has & ~np.isfinite(aligned).all(axis=1)
-    if broken.any():
-        raise VisrecError(
-            f"{vpath}: {int(broken.sum()):,} training item vector(s) hold NaN or infinite "
-            f"values{name_ids(item_ids[broken], None)}; re-embed those images or mark "
-            "them has_image=false"
-        )
+    check_finite_vectors(vectors, item_ids, vpath, noun="training item")
+    _, has = vectors.align(item_ids)
     missing = len(has) - int(has.sum())
     if missing == len(has):
         known = set(vectors.ids)

@@ -84,6 +84,49 @@ class ItemVectors:
         return out, has
 
 
+def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str = "item") -> None:
+    """Refuse vectors holding NaN or infinity for any of ``item_ids``.
+
+    One such row turns every score of a model into NaN (a feature scaler's mean, a
+    ridge fit), so it is refused before any work, naming the items in the order of
+    ``iv``. Rows with ``has_image`` False, and items not in ``item_ids``, are not
+    looked at.
+
+    Parameters
+    ----------
+    iv : ItemVectors
+    item_ids : array-like of str
+        The items that will be scored (``visrec train``: the training items,
+        ``visrec evaluate``: every item of the interactions).
+    source : str
+        Names the vectors in the message (the file).
+    noun : str, default "item"
+        What the items are, in the message (``"training item"``).
+
+    Raises
+    ------
+    VisrecError
+        ``"v.parquet: 1 item vector(s) hold NaN or infinite values ('b'); re-embed
+        those images or mark them has_image=false"``.
+    """
+    bad = np.zeros(len(iv), dtype=bool)
+    step = 65536  # rows at a time: a full-size mask of a large catalogue is gigabytes
+    for s in range(0, len(iv), step):
+        bad[s : s + step] = ~np.isfinite(iv.vectors[s : s + step]).all(axis=1)
+    bad &= iv.has_image
+    if not bad.any():
+        return
+    used = {str(i) for i in item_ids}
+    ids = [i for i in iv.ids[bad] if i in used]
+    if ids:
+        shown = ", ".join(repr(i) for i in ids[:5])
+        more = f" and {len(ids) - 5:,} more" if len(ids) > 5 else ""
+        raise VisrecError(
+            f"{source}: {len(ids):,} {noun} vector(s) hold NaN or infinite values "
+            f"({shown}{more}); re-embed those images or mark them has_image=false"
+        )
+
+
 def vectors_schema(dim: int, meta: dict[str, Any] | None = None) -> pa.Schema:
     """The Parquet schema of a vectors file: item_id, vector (fixed-size float32), has_image,
     with ``meta`` (plus ``dim``) as JSON under the ``visrec`` metadata key."""

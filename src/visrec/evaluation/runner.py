@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from visrec._atomic import write_text_atomic
 from visrec.data.interactions import Interactions
-from visrec.embed.store import ItemVectors
+from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
@@ -556,23 +556,7 @@ def check_item_vectors(
     VisrecError
         ``"v.parquet: 1 item vector(s) hold NaN or infinite values ('b'); ..."``.
     """
-    iv = item_vectors
-    bad = np.zeros(len(iv), dtype=bool)
-    step = 65536  # rows at a time: a full-size mask of a large catalogue is gigabytes
-    for s in range(0, len(iv), step):
-        bad[s : s + step] = ~np.isfinite(iv.vectors[s : s + step]).all(axis=1)
-    bad &= iv.has_image
-    if not bad.any():
-        return
-    used = set(_as_frame(data)["item_id"].astype(str))
-    ids = [i for i in iv.ids[bad] if i in used]
-    if ids:
-        shown = ", ".join(repr(i) for i in ids[:5])
-        more = f" and {len(ids) - 5:,} more" if len(ids) > 5 else ""
-        raise VisrecError(
-            f"{source}: {len(ids):,} item vector(s) hold NaN or infinite values "
-            f"({shown}{more}); re-embed those images or mark them has_image=false"
-        )
+    check_finite_vectors(item_vectors, _as_frame(data)["item_id"], source)
 
 
 def _why_no_test(protocol: str, stats: dict[str, Any]) -> str:
