@@ -138,8 +138,9 @@ def warn_other_backbone(
     path: str, meta: dict[str, Any], model_meta: dict[str, Any] | None, model_name: str
 ) -> None:
     """One stderr warning when the vectors file names another backbone than the vectors
-    the model was trained on (a different dimension is an error later, when scoring;
-    the same dimension from another network would give meaningless scores silently)."""
+    the model was trained on (a different dimension is an error, from
+    :func:`check_vector_dim`; the same dimension from another network would give
+    meaningless scores silently)."""
     mine = (model_meta or {}).get("backbone")
     theirs = meta.get("backbone")
     if mine and theirs and mine != theirs:
