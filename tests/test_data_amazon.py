@@ -334,6 +334,31 @@ def test_meta_prefers_high_res_urls_and_reports_duplicates(tmp_path: Path) -> No
     assert f"{f}:1" in res.bad[1].reason
 
 
+def test_meta_as_label_table_keeps_the_first_record_with_a_label(tmp_path: Path) -> None:
+    from visrec.data.item_tables import load_item_table
+
+    f = tmp_path / "meta_AMAZON_FASHION.json"
+    write_jsonl(
+        f,
+        [
+            {"asin": "B1", "title": "Shoe", "main_cat": ""},
+            {"asin": "B2", "title": "Hat", "main_cat": "Hats"},
+            {"asin": "B1", "title": "Shoe again", "main_cat": "Shoes"},
+            {"asin": "B2", "title": "Hat again", "main_cat": "Caps"},
+        ],
+    )
+    res = load_item_table(f, id_col="asin", label_col="main_cat")
+    # B1's first record has no label: its later one is used, not dropped as a repeat
+    assert dict(zip(res.frame["item_id"], res.frame["main_cat"], strict=True)) == {
+        "B1": "Shoes",
+        "B2": "Hats",
+    }
+    assert [(b.line, b.kind) for b in res.bad] == [(1, "empty label"), (4, "duplicate item id")]
+    assert "already on line 2 (kept that)" in res.bad[1].reason
+    # the loader on its own still keeps the first record of a repeated asin
+    assert list(load_amazon_meta(f).frame["title"]) == ["Shoe", "Hat"]
+
+
 # ------------------------------------------------------------------ property test
 json_value = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8),

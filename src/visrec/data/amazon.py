@@ -381,7 +381,7 @@ def _review_problem(rec: dict[str, object]) -> tuple[str, str] | None:
 
 
 def load_amazon_meta(
-    paths: PathLike | Sequence[PathLike], *, with_lines: bool = False
+    paths: PathLike | Sequence[PathLike], *, with_lines: bool = False, keep_repeats: bool = False
 ) -> LoadResult:
     """Load Amazon metadata files (``meta_<Category>.json[.gz]``).
 
@@ -394,7 +394,9 @@ def load_amazon_meta(
         non-empty, else ``imageURL``; list, empty when none). Records without an asin,
         unparsable JSON and repeated asins (first kept) are in ``bad``.
         ``with_lines`` adds ``_line``, the line where each record's object starts (for
-        reports on records dropped later, e.g. an empty label).
+        reports on records dropped later, e.g. an empty label). ``keep_repeats`` keeps
+        every record of a repeated asin, for a caller that picks one after its own
+        checks (an item table keeps the first with a label).
     """
     scan = _JsonScan(_as_paths(paths))
     rows: list[dict[str, object]] = []
@@ -404,7 +406,7 @@ def load_amazon_meta(
         if item is None:
             scan.bad.append(BadRecord(where, line, "missing asin", "no asin (null or absent)"))
             continue
-        if item in first_seen:
+        if item in first_seen and not keep_repeats:
             scan.bad.append(
                 BadRecord(
                     where,

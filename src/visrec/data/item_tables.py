@@ -138,7 +138,8 @@ def _load_meta_items(p: Path, id_col: str) -> LoadResult:
         )
     if id_col not in ("asin", ITEM):
         raise VisrecError(f"{p}: Amazon metadata is keyed by 'asin'; got id column {id_col!r}")
-    result = load_amazon_meta(p, with_lines=True)
+    # repeated asins are resolved after the label check, as for other tables
+    result = load_amazon_meta(p, with_lines=True, keep_repeats=True)
     result.frame["categories"] = [" > ".join(c) for c in result.frame["categories"]]
     return result
 
