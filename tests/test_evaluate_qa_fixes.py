@@ -449,3 +449,17 @@ def test_the_summary_line_spans_the_seeds(
         f"protocol cold-items: {span('n_train')} train / {span('n_test')} test rows, "
         f"{span('n_candidates')} candidates, seeds 3 (mean ± std)"
     )
+
+
+@pytest.mark.parametrize("model", ["bpr", "vbpr", "visual-cf"])
+def test_train_checks_the_device_before_any_file_is_read(
+    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the same up-front check as evaluate's (commands._common.check_model_device)
+    argv = ["train", "--model", model, "--interactions", str(tmp_path / "absent.csv"),
+            "-o", str(tmp_path / "m"), "--param", 'device="tpu"']  # fmt: skip
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"error: model {model!r}: unknown device 'tpu'; expected auto, cpu, cuda or cuda:N\n"
+    )
+    assert not (tmp_path / "m").exists()

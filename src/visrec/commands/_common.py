@@ -228,3 +228,21 @@ def name_ids(ids: np.ndarray | Sequence[object], source: str | None, limit: int 
     shown = ", ".join(repr(str(i)) for i in ids[:limit])
     more = f" and {len(ids) - limit:,} more" if len(ids) > limit else ""
     return f" ({source}: {shown}{more})" if source else f" ({shown}{more})"
+
+
+def check_model_device(model: Any, label: str | None = None) -> None:
+    """The model's ``device`` hyperparameter as its fit would resolve it
+    (``visrec.models._train.resolve_device`` is ``torch_device``): an unknown string, or
+    CUDA where torch sees no GPU, is an error before any file is read, not at the fit.
+    ``"auto"`` and ``"cpu"`` need no probe (and no torch import). Not part of
+    ``check_params``: a model trained on a GPU must still load on a CPU machine."""
+    from visrec._device import parse_device, torch_device
+
+    device = model.get_params().get("device")
+    if device is None:
+        return
+    try:
+        if parse_device(device)[0] == "cuda":
+            torch_device(device)
+    except VisrecError as exc:
+        raise VisrecError(f"model {label or model.name!r}: {exc}") from exc

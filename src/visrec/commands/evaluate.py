@@ -13,6 +13,7 @@ from typing import Any
 from visrec.commands._common import (
     add_interactions_args,
     add_min_rating_arg,
+    check_model_device,
     check_output_file,
     load_interactions_frame,
     parse_model_params,
@@ -275,23 +276,7 @@ def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
         except TypeError as exc:  # an unknown name: the runner's message, only sooner
             raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
         model.check_params()
-        device = model.get_params().get("device")
-        if device is not None:  # check_params leaves it to the fit: resolve_device's rules
-            _check_device(name, device)
-
-
-def _check_device(name: str, device: Any) -> None:
-    """A model's ``device`` as its fit would resolve it (``resolve_device`` in
-    ``visrec.models._train`` is ``torch_device``): an unknown string, or CUDA where
-    torch sees no GPU, is an error now, not at that model's first fit. ``"auto"`` and
-    ``"cpu"`` need no probe (and no torch import)."""
-    from visrec._device import parse_device, torch_device
-
-    try:
-        if parse_device(device)[0] == "cuda":
-            torch_device(device)
-    except VisrecError as exc:
-        raise VisrecError(f"model {name!r}: {exc}") from exc
+        check_model_device(model, name)
 
 
 def _kept_runs(record: Path | None) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from visrec.commands._common import (
     add_interactions_args,
+    check_model_device,
     load_interactions_frame,
     parse_params,
 )
@@ -110,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     except TypeError as exc:
         raise VisrecError(f"model {args.model!r}: bad --param ({exc})") from exc
     model.check_params()  # a wrong-type or out-of-range --param fails now, not mid-fit
+    check_model_device(model)
 
     t0 = time.perf_counter()
     frame = load_interactions_frame(args.interactions, ids_only=True, log=_stderr)[[USER, ITEM]]
