@@ -39,6 +39,29 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def probe_writable(target: Path) -> None:
+    """Check for real that a file can be created next to ``target``: missing folders are
+    made, an empty file is created in the last one, then both are removed again, so
+    nothing is left behind (permission bits say little to root, and nothing about
+    ``/proc``). Raises ``OSError`` when it cannot."""
+    folder = target.parent
+    missing = []
+    for p in (folder, *folder.parents):
+        if p.exists():
+            break
+        missing.append(p)
+    made: list[Path] = []
+    try:
+        for p in reversed(missing):
+            p.mkdir()
+            made.append(p)
+        _create_temp(folder, f".{target.name}.", ".probe").unlink()
+    finally:
+        for p in reversed(made):
+            with contextlib.suppress(OSError):
+                p.rmdir()
+
+
 def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
     """Create a new empty file with mode 0666 minus the process umask.
 

@@ -9,7 +9,6 @@ has no ``register``; it is not a command.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -140,9 +139,7 @@ def check_output_file(path: str | os.PathLike[str] | None, option: str) -> None:
 
     Writers check again (``visrec._atomic.atomic_path``), but only once the result
     exists: a command calls this first so a long run is not lost to a typo. The folder
-    is tried for real (permission bits say little to root, and nothing about
-    ``/proc``): missing folders are made, an empty file is created in the last one,
-    then both are removed again, so nothing is left behind.
+    is tried for real (``visrec._atomic.probe_writable``).
 
     Raises
     ------
@@ -150,7 +147,7 @@ def check_output_file(path: str | os.PathLike[str] | None, option: str) -> None:
         ``"--json: output path 'out' is a directory; name a file"``, ``"--json: cannot
         write 'a/b.json' (Permission denied)"``.
     """
-    from visrec._atomic import _create_temp, check_output_path
+    from visrec._atomic import check_output_path, probe_writable
 
     if path is None:
         return
@@ -158,24 +155,10 @@ def check_output_file(path: str | os.PathLike[str] | None, option: str) -> None:
         target = check_output_path(path)
     except VisrecError as exc:
         raise VisrecError(f"{option}: {exc}") from exc
-    folder = target.parent
-    made: list[Path] = []  # the folders this check creates, outermost first
-    missing = []
-    for p in (folder, *folder.parents):
-        if p.exists():
-            break
-        missing.append(p)
     try:
-        for p in reversed(missing):
-            p.mkdir()
-            made.append(p)
-        _create_temp(folder, f".{target.name}.", ".probe").unlink()
+        probe_writable(target)
     except OSError as exc:
         raise VisrecError(f"{option}: cannot write {str(path)!r} ({exc.strerror or exc})") from exc
-    finally:
-        for p in reversed(made):
-            with contextlib.suppress(OSError):
-                p.rmdir()
 
 
 def parse_param(
