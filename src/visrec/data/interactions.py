@@ -44,6 +44,7 @@ class IdMap:
             # the dict kept each id's last position; the first id whose position differs
             dup = next(v for i, v in enumerate(ids) if index[v] != i)
             raise VisrecError(f"id map: duplicate id {dup!r}")
+        ids.setflags(write=False)  # the map is shared (model.item_map_): keep it fixed
         object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "_index", index)
 
@@ -111,7 +112,9 @@ class Interactions:
         for name in ("user_idx", "item_idx", "rating", "timestamp"):
             arr = getattr(self, name)
             if arr is not None:
-                arr = np.asarray(arr)
+                # a copy: read-only flags on the caller's array (or a view of it) would
+                # neither stop its owner writing nor leave the caller's array writable
+                arr = np.array(arr)
                 arr.setflags(write=False)
                 object.__setattr__(self, name, arr)
         n = len(self.user_idx)

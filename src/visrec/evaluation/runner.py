@@ -274,13 +274,13 @@ def evaluate_model(
     k_list = min(k, max(n_cand, 1))
     test_csr = test.to_csr("binary")
     users = np.unique(np.asarray(test.user_idx))
-    new_vectors = None
+    new_vectors = new_has_image = None
     if split.cold and model.scores_new_items:
         if item_vectors is None:
             raise VisrecError(
                 f"model {model.name!r} scores cold items from image vectors: pass item vectors"
             )
-        new_vectors, _ = item_vectors.align(test.item_map.ids)
+        new_vectors, new_has_image = item_vectors.align(test.item_map.ids)
     seen = None if split.cold else train.to_csr("binary")
     per: dict[str, list[np.ndarray]] = {m: [] for m in ("auc", "recall", "ndcg", "hit_rate")}
     recommended: set[int] = set()
@@ -290,7 +290,7 @@ def evaluate_model(
         u = users[s : s + batch_size]
         if split.cold:
             if new_vectors is not None:
-                scores = model.score_new_items(u, new_vectors)
+                scores = model.score_new_items(u, new_vectors, new_has_image)
             else:
                 scores = np.zeros((len(u), n_cand), dtype=np.float32)
             exclude = None

@@ -41,6 +41,7 @@ from visrec._ranking import top_candidates
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import NotFittedError, VisrecError
+from visrec.models._indices import as_indices
 
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
@@ -55,8 +56,9 @@ class ParamsMixin:
     never go stale when a hyperparameter is added (``__init__`` stores each one unchanged
     under its own name, scikit-learn style)."""
 
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters as given to ``__init__``."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__`` (``deep`` is accepted for
+        scikit-learn's ``clone``; there are no nested estimators)."""
         sig = inspect.signature(type(self).__init__)
         kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         return {
@@ -64,6 +66,18 @@ class ParamsMixin:
             for p, spec in sig.parameters.items()
             if p != "self" and spec.kind in kinds
         }
+
+    def set_params(self, **params: Any) -> Self:
+        """Set hyperparameters by name (scikit-learn style); checked in ``fit``."""
+        known = self.get_params()
+        for name, value in params.items():
+            if name not in known:
+                raise VisrecError(
+                    f"{type(self).__name__} has no hyperparameter {name!r}; "
+                    f"known: {', '.join(known)}"
+                )
+            setattr(self, name, value)
+        return self
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -163,6 +177,16 @@ class Recommender(ParamsMixin, ABC):
             Image vectors; aligned to ``item_map_`` (missing items get a zero row and
             ``has_image=False``). Required when ``uses_vectors`` is True.
         """
+        # from scratch: nothing of an earlier fit survives, and a fit that fails leaves
+        # the model unfitted rather than old arrays under the new id maps
+        forget_fit(self)
+        try:
+            return self._fit_all(interactions, item_vectors)
+        except BaseException:
+            forget_fit(self)
+            raise
+
+    def _fit_all(self, interactions: Interactions, item_vectors: ItemVectors | None) -> Self:
         if len(interactions) == 0:
             raise VisrecError("cannot fit on an empty interactions table")
         if self.uses_vectors and item_vectors is None:
@@ -244,7 +268,7 @@ class Recommender(ParamsMixin, ABC):
         raise VisrecError(f"model {self.name!r} cannot score items unseen in training")
 
     def _check_users(self, user_idx: np.ndarray | list[int] | int) -> np.ndarray:
-        u = np.atleast_1d(np.asarray(user_idx, dtype=np.int64))
+        u = as_indices(user_idx, "user")
         bad = (u < 0) | (u >= len(self.user_map_))
         if bad.any():
             raise VisrecError(
@@ -252,8 +276,8 @@ class Recommender(ParamsMixin, ABC):
             )
         return u
 
-    def _check_items(self, item_idx: np.ndarray | list[int]) -> np.ndarray:
-        i = np.asarray(item_idx, dtype=np.int64).ravel()
+    def _check_items(self, item_idx: np.ndarray | list[int] | int) -> np.ndarray:
+        i = as_indices(item_idx, "item")
         bad = (i < 0) | (i >= len(self.item_map_))
         if bad.any():
             raise VisrecError(
@@ -273,16 +297,52 @@ class Recommender(ParamsMixin, ABC):
         return np.asarray(s, dtype=np.float32)
 
     def score_new_items(
-        self, user_idx: np.ndarray | list[int] | int, vectors: np.ndarray
+        self,
+        user_idx: np.ndarray | list[int] | int,
+        vectors: np.ndarray,
+        has_image: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Scores ``(n_users_query, m)`` for ``m`` items never seen in training,
-        from their image vectors ``(m, d)`` alone."""
+        """Scores for ``m`` items never seen in training, from their image vectors alone.
+
+        Parameters
+        ----------
+        user_idx : int or array-like of int
+            Positions in ``user_map_``.
+        vectors : ndarray of shape (m, d)
+            The new items' image vectors (``ItemVectors.align`` gives them with the mask).
+        has_image : ndarray of bool, shape (m,), optional
+            Rows that hold a real image. Items without one score ``-inf`` (a zero row
+            would otherwise be scored as an average look). Default: every row.
+
+        Returns
+        -------
+        ndarray of float32, shape (n_users_query, m)
+            Vectors holding NaN or infinity on an image row are an error naming the row.
+        """
         self._check_fitted()
         u = self._check_users(user_idx)
         v = np.asarray(vectors, dtype=np.float32)
         if v.ndim != 2:
             raise VisrecError(f"vectors must have shape (m, d), got {v.shape}")
-        return np.asarray(self._score_new(u, v), dtype=np.float32)
+        has = np.ones(len(v), dtype=bool)
+        if has_image is not None:
+            has = np.asarray(has_image)
+            if has.dtype != bool or has.shape != (len(v),):
+                raise VisrecError(
+                    f"has_image must be a boolean array of shape ({len(v)},), "
+                    f"got {has.dtype.name} of shape {has.shape}"
+                )
+        broken = np.flatnonzero(has & ~np.isfinite(v).all(axis=1))
+        if len(broken):
+            raise VisrecError(
+                f"vectors row {int(broken[0])} holds NaN or infinite values "
+                f"({len(broken):,} row(s) in all); re-embed it or mark it has_image=False"
+            )
+        if not has.all():
+            v = np.where(has[:, None], v, np.float32(0.0))
+        scores = np.asarray(self._score_new(u, v), dtype=np.float32)
+        scores[:, ~has] = -np.inf
+        return scores
 
     def recommend(
         self,
@@ -291,7 +351,8 @@ class Recommender(ParamsMixin, ABC):
         filter_seen: bool = True,
         items: np.ndarray | list[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``n`` item indices and scores per user, each of shape ``(n_users_query, n)``.
+        """Top-``n`` item indices (int64) and scores (float64) per user, each of shape
+        ``(n_users_query, n)``; a single user gives one row, ``(1, n)``.
 
         ``filter_seen`` drops the user's training items; ``items`` restricts candidates.
         Rows with fewer than ``n`` candidates are padded with index -1 and score -inf.
@@ -328,15 +389,29 @@ class Recommender(ParamsMixin, ABC):
     def similar_items(
         self, item_idx: np.ndarray | list[int] | int, n: int = 10
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``n`` most similar items (cosine of ``_item_embeddings``), excluding itself."""
+        """Top-``n`` most similar items (cosine of ``_item_embeddings``), excluding itself.
+
+        Items the model cannot score (``score`` gives them ``-inf``: no training
+        interaction and, for image models, no image) hold untrained factors, so they
+        are never returned, and such a query item gets an empty row (index -1, score
+        -inf). Shapes: ``(n_queries, n)``, padded like ``recommend``.
+        """
         self._check_fitted()
-        i = self._check_items(np.atleast_1d(np.asarray(item_idx)))
+        i = self._check_items(item_idx)
         emb = self._item_embeddings().astype(np.float64)
         norm = np.linalg.norm(emb, axis=1, keepdims=True)
         emb = emb / np.where(norm == 0, 1.0, norm)
         sims = emb[i] @ emb.T
         sims[np.arange(len(i)), i] = -np.inf
+        scorable = self._scorable_items()
+        if scorable is not None:
+            sims[:, ~scorable] = -np.inf
+            sims[~scorable[i]] = -np.inf
         return top_n(sims, n)
+
+    def _scorable_items(self) -> np.ndarray | None:
+        """Boolean mask of the items ``_score`` does not set to ``-inf`` (None: all)."""
+        return None
 
     def _item_embeddings(self) -> np.ndarray:
         raise VisrecError(f"model {self.name!r} has no item embeddings for similar_items")
@@ -682,6 +757,13 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def forget_fit(estimator: object) -> None:
+    """Drop every learned attribute (public names ending in ``_``, as scikit-learn's
+    ``check_is_fitted`` reads them), leaving the hyperparameters."""
+    for name in [k for k in vars(estimator) if k.endswith("_") and not k.startswith("_")]:
+        delattr(estimator, name)
 
 
 def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

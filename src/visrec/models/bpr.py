@@ -112,6 +112,9 @@ class BPR(AutoRegMixin, Recommender):
         s[:, ~self.item_trained_] = -np.inf
         return s
 
+    def _scorable_items(self) -> np.ndarray | None:
+        return self.item_trained_
+
     def _item_embeddings(self) -> np.ndarray:
         return self.item_factors_
 

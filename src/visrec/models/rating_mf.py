@@ -36,8 +36,9 @@ import scipy.sparse as sp
 
 from visrec.data.interactions import Interactions
 from visrec.errors import NotFittedError, VisrecError
+from visrec.models._indices import as_indices
 from visrec.models._train import FeatureScaler
-from visrec.models.base import ParamsMixin
+from visrec.models.base import ParamsMixin, forget_fit
 
 
 class RatingMF(ParamsMixin):
@@ -148,6 +149,21 @@ class RatingMF(ParamsMixin):
         -------
         self
         """
+        # from scratch, and a failed fit leaves the model unfitted (not old arrays
+        # under a new data set)
+        forget_fit(self)
+        try:
+            return self._fit_all(interactions, vectors, has_image)
+        except BaseException:
+            forget_fit(self)
+            raise
+
+    def _fit_all(
+        self,
+        interactions: Interactions,
+        vectors: np.ndarray | None,
+        has_image: np.ndarray | None,
+    ) -> Self:
         from threadpoolctl import threadpool_limits
 
         self.check_params()  # n_epochs="abc", reg=-1: one line naming it, not a TypeError
@@ -293,8 +309,8 @@ class RatingMF(ParamsMixin):
         """
         if not hasattr(self, "global_mean_"):
             raise NotFittedError("RatingMF is not fitted yet; call fit() first")
-        u = np.atleast_1d(np.asarray(user_idx, dtype=np.int64))
-        i = np.atleast_1d(np.asarray(item_idx, dtype=np.int64))
+        u = as_indices(user_idx, "user")
+        i = as_indices(item_idx, "item")
         if u.shape != i.shape:
             raise VisrecError(f"predict: {u.shape} user indices vs {i.shape} item indices")
         for name, idx, n in (("user", u, self.n_users_), ("item", i, self.n_items_)):

@@ -367,6 +367,9 @@ class VBPR(AutoRegMixin, Recommender):
     def _transform(self, vectors: np.ndarray) -> np.ndarray:
         return FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_).transform(vectors)
 
+    def _scorable_items(self) -> np.ndarray | None:
+        return self.item_scorable_
+
     def _item_embeddings(self) -> np.ndarray:
         return np.hstack([self.item_factors_, self.item_visual_])
 

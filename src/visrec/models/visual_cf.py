@@ -228,5 +228,8 @@ class VisualCF(AutoRegMixin, Recommender):
         mq, mb = self._map(f)
         return self.image_user_factors_[user_idx] @ mq.T + mb
 
+    def _scorable_items(self) -> np.ndarray | None:
+        return self.item_scorable_
+
     def _item_embeddings(self) -> np.ndarray:
         return self.item_factors_

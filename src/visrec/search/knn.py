@@ -99,9 +99,9 @@ class SimilarItems:
 
         Parameters
         ----------
-        item_ids : iterable of str
-            Query ids; every one must be in the index (a clear error names the first
-            unknown id or the first id without an image).
+        item_ids : str or iterable of str
+            Query ids (one string is one id); every one must be in the index (a clear
+            error names the first unknown id or the first id without an image).
         n : int, default 10
             Neighbours per query; the query itself is excluded. Ties break by store
             order, so results are deterministic.
@@ -112,7 +112,8 @@ class SimilarItems:
         """
         if int(n) < 1:
             raise VisrecError(f"n must be at least 1, got {n}")
-        queries = [str(i) for i in item_ids]
+        # one id given as a string is one query, not one per character
+        queries = [item_ids] if isinstance(item_ids, str) else [str(i) for i in item_ids]
         rows = self._rows(queries)
         out: list[Neighbours] = []
         for start in range(0, len(rows), _BATCH):

@@ -1,0 +1,214 @@
+"""The Python API's contract where a wrong call used to give a silently wrong answer:
+raw ids or masks taken as positions, a failed refit leaving old arrays under new id
+maps, untrained items as "similar", new items without an image scored as an average
+look, one string id split into characters, and shared arrays left writable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from test_models import FAST, checkerboard
+from visrec.data.interactions import IdMap, Interactions
+from visrec.embed.store import ItemVectors
+from visrec.errors import NotFittedError, VisrecError
+from visrec.evaluation.protocols import cold_items_split
+from visrec.evaluation.runner import evaluate_model
+from visrec.models.rating_mf import RatingMF
+from visrec.models.registry import make_model
+from visrec.search.knn import similar_items as knn_similar
+
+
+@pytest.fixture(scope="module")
+def fitted() -> dict[str, object]:
+    inter, iv = checkerboard()
+    return {name: make_model(name, **FAST[name]).fit(inter, iv) for name in FAST}
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.parametrize("bad", [["3"], "3", [True, False], np.array([0.0, 1.9]), 1.0], ids=repr)
+def test_non_integer_user_indices_are_refused(fitted, name, bad) -> None:
+    model = fitted[name]
+    with pytest.raises(VisrecError, match=r"user indices must be integer positions .*to_index"):
+        model.score(bad)
+    with pytest.raises(VisrecError, match="user indices must be integer"):
+        model.recommend(bad, n=3)
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_non_integer_item_indices_are_refused(fitted, name) -> None:
+    model = fitted[name]
+    mask = np.zeros(len(model.item_map_), dtype=bool)
+    mask[[5, 7]] = True
+    for bad in (mask, ["i5", "i7"], np.array([5.0, 7.0])):
+        with pytest.raises(VisrecError, match="item indices must be integer"):
+            model.recommend(0, n=3, items=bad)
+        with pytest.raises(VisrecError, match="item indices must be integer"):
+            model.score(0, bad)
+
+
+def test_integer_like_indices_still_work(fitted) -> None:
+    model = fitted["bpr"]
+    want = model.score([0, 3])
+    for ok in ([0, 3], np.array([0, 3], dtype=np.uint8), pd.Series([0, 3], dtype=object)):
+        np.testing.assert_array_equal(model.score(ok), want)
+    assert model.score([]).shape == (0, len(model.item_map_))
+    ids, _ = model.recommend(np.int32(2), n=3)
+    assert ids.shape == (1, 3)
+
+
+def test_rating_mf_predict_refuses_raw_ids() -> None:
+    inter, _ = checkerboard()
+    rated = Interactions(
+        inter.user_map, inter.item_map, inter.user_idx, inter.item_idx,
+        rating=np.linspace(1, 5, len(inter)).astype(np.float32),
+    )  # fmt: skip
+    model = RatingMF(n_factors=2, n_epochs=2, visual=False, random_state=0).fit(rated)
+    assert model.predict([3], [4]).shape == (1,)
+    with pytest.raises(VisrecError, match="user indices must be integer"):
+        model.predict(["3"], [4])
+    with pytest.raises(VisrecError, match="item indices must be integer"):
+        model.predict([3], [True])
+
+
+# ---------------------------------------------------------------- refits
+
+
+def _other_data(prefix: str) -> tuple[Interactions, ItemVectors]:
+    """The checkerboard under other ids, with no item image at all."""
+    inter, iv = checkerboard(seed=1)
+    users = IdMap([f"{prefix}{u}" for u in inter.user_map.ids])
+    items = IdMap([f"{prefix}{i}" for i in inter.item_map.ids])
+    inter2 = Interactions(users, items, inter.user_idx, inter.item_idx)
+    none = ItemVectors(items.ids, iv.vectors, np.zeros(len(items), dtype=bool), iv.meta)
+    return inter2, none
+
+
+@pytest.mark.parametrize("name", ["vbpr", "visual-cf"])
+def test_a_failed_refit_leaves_the_model_unfitted(name) -> None:
+    inter, iv = checkerboard()
+    model = make_model(name, **FAST[name]).fit(inter, iv)
+    inter2, no_images = _other_data("z")
+    with pytest.raises(VisrecError):  # no image vector among the new data's items
+        model.fit(inter2, no_images)
+    for attr in ("user_map_", "item_map_", "seen_", "user_factors_", "vector_meta_"):
+        assert not hasattr(model, attr), attr
+    with pytest.raises(NotFittedError):
+        model.recommend(0, n=3)
+    model.fit(inter, iv)  # and it can be fitted again
+    assert model.recommend(0, n=3)[0].shape == (1, 3)
+
+
+def test_refit_without_vectors_forgets_the_old_vector_meta() -> None:
+    inter, iv = checkerboard()
+    model = make_model("bpr", **FAST["bpr"]).fit(inter, iv)
+    assert model.vector_meta_["dim"] == iv.dim
+    model.fit(inter)
+    assert not hasattr(model, "vector_meta_")
+
+
+def test_a_failed_rating_mf_refit_leaves_it_unfitted() -> None:
+    inter, iv = checkerboard()
+    rated = Interactions(
+        inter.user_map, inter.item_map, inter.user_idx, inter.item_idx,
+        rating=np.full(len(inter), 4.0, dtype=np.float32),
+    )  # fmt: skip
+    model = RatingMF(n_factors=2, n_epochs=2, visual=True, random_state=0)
+    model.fit(rated, iv.vectors)
+    with pytest.raises(VisrecError):
+        model.fit(rated, iv.vectors[:3])  # vectors not aligned to the items
+    with pytest.raises(NotFittedError):
+        model.predict([0], [0])
+
+
+# ---------------------------------------------------------------- similar items
+
+
+def _with_untrained_items() -> tuple[Interactions, ItemVectors]:
+    """The checkerboard plus 5 items in the id map with no interaction and no image."""
+    inter, iv = checkerboard()
+    items = IdMap([*inter.item_map.ids, *(f"x{k}" for k in range(5))])
+    inter2 = Interactions(inter.user_map, items, inter.user_idx, inter.item_idx)
+    return inter2, iv  # the store lacks the x items: no image for them
+
+
+@pytest.mark.parametrize("name", ["bpr", "vbpr", "visual-cf"])
+def test_similar_items_never_returns_items_the_model_cannot_score(name) -> None:
+    inter, iv = _with_untrained_items()
+    model = make_model(name, **FAST[name]).fit(inter, iv)
+    untrained = np.arange(20, 25)
+    assert np.isneginf(model.score(0)[0, untrained]).all()
+    ids, sims = model.similar_items(np.arange(20), n=24)
+    assert not np.isin(ids, untrained).any()
+    # 19 scorable others per query: the rest of the row is padding
+    assert (ids[:, :19] >= 0).all() and (ids[:, 19:] == -1).all()
+    ids, sims = model.similar_items([21, 3], n=4)
+    assert (ids[0] == -1).all() and np.isneginf(sims[0]).all()
+    assert (ids[1] >= 0).all()
+
+
+def test_knn_similar_items_takes_one_string_as_one_id() -> None:
+    _, iv = checkerboard()
+    iv12 = ItemVectors(np.asarray([f"{k}" for k in range(20)]), iv.vectors, iv.has_image)
+    (one,) = knn_similar(iv12, "12", n=3)
+    assert one.query == "12"
+    assert [n.query for n in knn_similar(iv12, ["1", "2"], n=3)] == ["1", "2"]
+
+
+# ---------------------------------------------------------------- new items
+
+
+@pytest.mark.parametrize("name", ["vbpr", "visual-cf"])
+def test_score_new_items_ranks_items_without_an_image_last(fitted, name) -> None:
+    model = fitted[name]
+    _, iv = checkerboard(seed=3)
+    v = iv.vectors[:4].copy()
+    has = np.array([True, False, True, False])
+    v[3] = np.nan  # no image: its row is never read
+    s = model.score_new_items([0, 1], v, has)
+    assert np.isneginf(s[:, [1, 3]]).all() and np.isfinite(s[:, [0, 2]]).all()
+    np.testing.assert_array_equal(s[:, [0, 2]], model.score_new_items([0, 1], v[[0, 2]]))
+    with pytest.raises(VisrecError, match=r"vectors row 3 holds NaN .*has_image=False"):
+        model.score_new_items([0], v)
+    with pytest.raises(VisrecError, match="has_image must be a boolean array of shape"):
+        model.score_new_items([0], v, has[:3])
+
+
+def test_evaluate_cold_items_ranks_a_held_out_item_without_image_last() -> None:
+    inter, iv = checkerboard()
+    split = cold_items_split(inter, seed=0)
+    held = list(split.test.item_map.ids)
+    model = make_model("visual-cf", **FAST["visual-cf"]).fit(split.train, iv)
+    v, has = iv.vectors.copy(), iv.has_image.copy()
+    row = list(iv.ids).index(held[0])
+    v[row], has[row] = np.nan, False  # the documented remedy for a broken vector
+    broken = ItemVectors(iv.ids, v, has, iv.meta)
+    got = evaluate_model(model, split, k=5, item_vectors=broken)
+    assert np.isfinite(got["auc"]) and 0.0 <= got["auc"] <= 1.0
+    whole = evaluate_model(model, split, k=5, item_vectors=iv)
+    assert got["auc"] <= whole["auc"]
+
+
+# ---------------------------------------------------------------- shared state
+
+
+def test_interactions_copy_the_callers_arrays() -> None:
+    users, items = IdMap(["a", "b"]), IdMap(["x", "y"])
+    base = np.array([0, 1, 0, 1])
+    inter = Interactions(users, items, base[:3], np.array([0, 1, 1]))
+    base[0] = 1  # the caller's array stays theirs, and writable
+    assert inter.user_idx.tolist() == [0, 1, 0]
+    assert not inter.user_idx.flags.writeable
+    with pytest.raises(ValueError):
+        users.ids[0] = "zz"
+
+
+def test_scikit_learn_clone_and_set_params(fitted) -> None:
+    model = fitted["bpr"]
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "item_map_")
+    assert copy.set_params(factors=3) is copy and copy.factors == 3
+    with pytest.raises(VisrecError, match="has no hyperparameter 'factor'"):
+        copy.set_params(factor=3)
