@@ -41,7 +41,7 @@ def test_find_images_extensions_case_and_order(tmp_path: Path) -> None:
 def test_find_images_duplicate_id_names_both(tmp_path: Path) -> None:
     touch(tmp_path / "12.jpg")
     touch(tmp_path / "12.png")
-    with pytest.raises(VisrecError, match=r"two images for item '12': 12.jpg and 12.png"):
+    with pytest.raises(VisrecError, match=r"two images for item '12': '12\.jpg' and '12\.png'"):
         find_images(tmp_path)
 
 

@@ -20,15 +20,19 @@ examples:
   visrec embed images/ -o vectors.parquet --engine ray --ray-address auto
   visrec embed --list-backbones
 
-Images are files named <item_id>.<jpg|png|webp|gif|bmp|tif>. Bad files (not an image,
-truncated, empty, decompression bomb) never stop the run: they get a zero vector and
-has_image=false, and are listed in the summary.
+Images are files named <item_id>.<jpg|jpeg|jfif|png|webp|gif|bmp|tif|tiff> (and .avif
+when Pillow can decode it) in IMAGES_DIR itself; spaces around the id are dropped, as
+every ratings loader does. Subfolders and other files are skipped, with a note. Bad
+files (not an image, truncated, empty, decompression bomb) never stop the run: they get
+a zero vector and has_image=false, and are listed in the summary.
 
 The run is resumable: vectors are written in chunks to OUTPUT.parts/ as they are
 computed. After an interruption (Ctrl-C, kill -9, a crash) run the same command again:
 only missing chunks are computed. Re-running after success reuses the output
 ("reused N"). A different backbone, weights or preprocessing never reuses old vectors.
-An existing OUT that is not a vectors file is left alone unless --overwrite is given.
+An existing OUT that is not a vectors file, or a vectors file more than half of whose
+items are not in this run, is left alone unless --overwrite is given; a vectors file
+losing fewer items is updated, with a note naming them.
 A progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
 """
 
@@ -83,8 +87,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", metavar="OUT", help="also write the summary (all failures) as JSON")
     p.add_argument(
         "--overwrite",
+        "--replace",
         action="store_true",
-        help="replace an existing OUT that is not a visrec vectors file (default: refuse)",
+        help=(
+            "replace an existing OUT that is not a visrec vectors file, or one more than "
+            "half of whose items this run would drop (default: refuse)"
+        ),
     )
     add_progress_args(p)
     p.add_argument(
@@ -119,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
     from visrec._atomic import write_text_atomic
     from visrec.commands._checks import check_at_least
-    from visrec.embed.extract import embed_images, find_item_images
+    from visrec.embed.backbones import get_backbone
+    from visrec.embed.extract import check_dropped, embed_images, no_images_message
     from visrec.embed.store import is_foreign_file
     from visrec.errors import VisrecError
 
@@ -138,22 +147,39 @@ def run(args: argparse.Namespace) -> int:
     if args.ray_address and args.engine != "ray":
         # it would otherwise run locally without a word
         raise VisrecError("--ray-address needs --engine ray")
+    get_backbone(args.backbone)  # a typo'd name before any file is read (cheap: no weights)
     if not args.overwrite and is_foreign_file(args.output):
         # refused before the images are even listed; embed_images would refuse too
         raise VisrecError(
             f"{args.output} exists and is not a visrec vectors file; give another -o, or "
             "--overwrite to replace it"
         )
+    skipped = None
     if args.manifest:
         from visrec.data.images_index import load_manifest
 
         items: Any = load_manifest(args.manifest)
         source = args.manifest
     else:
-        items = find_item_images(args.images_dir)
+        from visrec.data.images_index import scan_images
+
+        scan = scan_images(args.images_dir)
+        items = scan.images
         source = args.images_dir
+        skipped = scan.skipped_note()
     if not items:
-        raise VisrecError(f"{source}: no images named <item_id>.<jpg|png|...> found")
+        raise VisrecError(no_images_message(source, skipped))
+    # refused before the model is loaded; embed_images would refuse too, in its words
+    check_dropped(
+        args.output,
+        list(items),
+        args.overwrite,
+        "choose another -o, or pass --overwrite to replace it",
+    )
+    if skipped:
+        skipped = f"{source}: {skipped}"
+        if show_progress(args):
+            print(f"note: {skipped}", file=sys.stderr)
 
     try:
         result = embed_images(
@@ -194,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {result.seconds:.1f} s, {rate:.1f} img/s (computed images / wall time)")
     else:
         print(f"  {result.seconds:.1f} s, nothing to compute")
-    for msg in result.notes:
+    notes = ([skipped] if skipped else []) + result.notes
+    for msg in notes:
         print(f"  note: {msg}")
     if result.failures:
         limit = 50
@@ -216,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
             "engine": result.engine,
             "output": str(args.output),
             "failures": [{"item_id": i, "path": p, "reason": r} for i, p, r in result.failures],
-            "notes": result.notes,
+            "notes": notes,
         }
         write_text_atomic(args.json, json.dumps(summary, indent=2))
         print(f"wrote {args.json}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections import Counter
 from typing import Any
 
 from visrec.commands._checks import check_at_least
@@ -16,8 +18,9 @@ examples:
   visrec similar vectors.parquet 10001 --n 20 --json similar.json
 
 Exact cosine nearest neighbours among items that have an image; the query item itself
-is never listed. --json writes [{"item_id", "neighbours": [{"item_id", "rank",
-"score"}, ...]}, ...].
+is never listed. An id given twice is answered once. When fewer than --n other items
+have an image, all of them are listed (a note on stderr says so). --json writes
+[{"item_id", "neighbours": [{"item_id", "rank", "score"}, ...]}, ...].
 """
 
 
@@ -45,7 +48,21 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.n, 1, "--n")
     vectors = read_vectors(args.vectors)
     index = SimilarItems(vectors)
-    results = index.query(args.item_ids, n=args.n)
+    queries = list(dict.fromkeys(args.item_ids))  # each distinct id once, in given order
+    results = index.query(queries, n=args.n)
+    repeated = [f"{i!r} ({k} times)" for i, k in Counter(args.item_ids).items() if k > 1]
+    if repeated:
+        print(
+            f"note: given more than once: {', '.join(repeated)}; each is answered once",
+            file=sys.stderr,
+        )
+    others = len(index) - 1  # every query has an image (query() refuses one without)
+    if 0 < others < args.n:
+        print(
+            f"note: only {others:,} other {'item has' if others == 1 else 'items have'} an "
+            f"image; showing {others:,} per item, not {args.n:,}",
+            file=sys.stderr,
+        )
     backbone = vectors.meta.get("backbone", "unknown backbone")
     print(
         f"{len(index):,} of {len(vectors):,} items have an image ({backbone}); "

@@ -4,15 +4,142 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from visrec.errors import VisrecError
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+
+def _image_suffixes() -> frozenset[str]:
+    # .jfif is JPEG under another name; AVIF only where this Pillow can decode it
+    # (a plugin since Pillow 11.2): listing a file we cannot decode would turn it into a
+    # failed image instead of a skipped one.
+    suffixes = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+    try:
+        from PIL import features
+
+        if "avif" in features.modules and features.check_module("avif"):
+            suffixes.add(".avif")
+    except Exception:  # an old or broken Pillow: no AVIF, the rest still works
+        pass
+    return frozenset(suffixes)
+
+
+#: The one list of image file extensions (lower case) that a folder of images is read
+#: with: ``visrec embed IMAGES_DIR`` and ``visrec data summary`` use it through
+#: ``find_images``.
+IMAGE_SUFFIXES = _image_suffixes()
 
 _ID_COLUMNS = ("item_id", "id", "review_id", "asin")
 _PATH_COLUMNS = ("path", "file", "filename", "image_path")
 _URL_COLUMNS = ("url", "image_url")
+
+SUBFOLDER = "a subfolder: only the top folder is read"
+NOT_IMAGE = "not an image extension visrec reads"
+BROKEN_LINK = "a broken link"
+NOT_FILE = "not a regular file"
+NO_ID = "no item id before the extension"
+
+
+def suffix_list() -> str:
+    """``jpg|jpeg|...``: the extensions of ``IMAGE_SUFFIXES`` for messages."""
+    order = [".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"]
+    names = [s for s in order if s in IMAGE_SUFFIXES] + sorted(IMAGE_SUFFIXES - set(order))
+    return "|".join(s.lstrip(".") for s in names)
+
+
+@dataclass
+class FolderImages:
+    """What ``scan_images`` found in a folder.
+
+    Attributes
+    ----------
+    images : dict of str to Path
+        Item id -> image file, sorted by id.
+    skipped : list of (str, str)
+        ``(name, reason)`` for every entry that is not read (a subfolder, another
+        extension, a broken link), in name order; hidden entries are not listed.
+    """
+
+    images: dict[str, Path]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def skipped_note(self, examples: int = 3) -> str | None:
+        """One line naming what was skipped, with counts and a few examples per reason
+        (``skipped 3 entries: more/ (a subfolder: ...), 2.bin, 3.txt (not an image
+        extension visrec reads)``); None when nothing was."""
+        if not self.skipped:
+            return None
+        by_reason: dict[str, list[str]] = {}
+        for name, reason in self.skipped:
+            by_reason.setdefault(reason, []).append(name)
+        parts = []
+        for reason, names in by_reason.items():
+            shown = ", ".join(names[:examples])
+            if len(names) > examples:
+                shown += f" and {len(names) - examples:,} more"
+            parts.append(f"{shown} ({reason})")
+        n = len(self.skipped)
+        return f"skipped {n:,} {'entry' if n == 1 else 'entries'}: " + "; ".join(parts)
+
+
+def scan_images(folder: str | Path) -> FolderImages:
+    """The ``<item_id>.<ext>`` images in ``folder`` and what else is there.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Searched non-recursively. Extensions (case-insensitive): ``IMAGE_SUFFIXES``
+        (jpg, jpeg, jfif, png, webp, gif, bmp, tif, tiff, and avif when Pillow can
+        decode it). The item id is the file name without its last extension and
+        without spaces around it (as every interaction loader strips ids), so
+        ``trail .jpg`` is item ``trail``. Hidden entries (``.name``) are ignored; other
+        entries that are not read are listed in ``skipped``. Whether a file really is
+        an image is checked later, when it is decoded.
+
+    Returns
+    -------
+    FolderImages
+
+    Raises
+    ------
+    VisrecError
+        When ``folder`` is not a folder, or two files give one id (``12.jpg`` and
+        ``12.png``, or ``12.jpg`` and ``12 .jpg``), naming both.
+    FileNotFoundError
+        When ``folder`` does not exist.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        if root.exists():
+            raise VisrecError(f"{root}: expected a folder of <item_id>.<{suffix_list()}> images")
+        raise FileNotFoundError(2, "No such file or directory", str(root))
+    found: dict[str, Path] = {}
+    skipped: list[tuple[str, str]] = []
+    for p in sorted(root.iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_dir():  # a link to a folder too
+            skipped.append((p.name + "/", SUBFOLDER))
+            continue
+        if not p.is_file():
+            reason = BROKEN_LINK if p.is_symlink() and not p.exists() else NOT_FILE
+            skipped.append((p.name, reason))
+            continue
+        if p.suffix.lower() not in IMAGE_SUFFIXES:
+            skipped.append((p.name, NOT_IMAGE))
+            continue
+        item = p.stem.strip()
+        if not item:
+            skipped.append((p.name, NO_ID))
+            continue
+        if item in found:
+            raise VisrecError(
+                f"{root}: two images for item {item!r}: {found[item].name!r} and "
+                f"{p.name!r}; keep one"
+            )
+        found[item] = p
+    return FolderImages(dict(sorted(found.items())), skipped)
 
 
 def find_images(folder: str | Path) -> dict[str, Path]:
@@ -21,9 +148,8 @@ def find_images(folder: str | Path) -> dict[str, Path]:
     Parameters
     ----------
     folder : str or Path
-        Searched non-recursively. Extensions (case-insensitive): jpg, jpeg, png, webp,
-        gif, bmp, tif, tiff. Hidden files and other extensions are ignored. Whether a
-        file really is an image is checked later, when it is decoded.
+        See ``scan_images``: non-recursive, ``IMAGE_SUFFIXES`` (case-insensitive),
+        ids without spaces around them, hidden and other entries ignored.
 
     Returns
     -------
@@ -36,24 +162,7 @@ def find_images(folder: str | Path) -> dict[str, Path]:
         When ``folder`` is not a folder, or two files share an id (``12.jpg`` and
         ``12.png``), naming both.
     """
-    root = Path(folder)
-    if not root.is_dir():
-        if root.exists():
-            raise VisrecError(f"{root}: expected a folder of <item_id>.<jpg|png|...> images")
-        raise FileNotFoundError(2, "No such file or directory", str(root))
-    found: dict[str, Path] = {}
-    for p in sorted(root.iterdir()):
-        if p.name.startswith(".") or p.suffix.lower() not in IMAGE_SUFFIXES:
-            continue
-        if not p.is_file():
-            continue
-        item = p.stem
-        if item in found:
-            raise VisrecError(
-                f"{root}: two images for item {item!r}: {found[item].name} and {p.name}; keep one"
-            )
-        found[item] = p
-    return dict(sorted(found.items()))
+    return scan_images(folder).images
 
 
 def _pick(header: list[str], names: tuple[str, ...]) -> int | None:

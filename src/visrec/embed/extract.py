@@ -61,6 +61,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "EmbedResult",
     "backbone_key",
+    "check_dropped",
     "cut_chunks",
     "embed_folder",
     "embed_images",
@@ -146,6 +147,52 @@ def parts_dir(output: str | os.PathLike[str]) -> Path:
     """Folder holding the chunks of an unfinished run for ``output``."""
     out = Path(output)
     return out.with_name(out.name + ".parts")
+
+
+def dropped_items(output: str | os.PathLike[str], ids: Sequence[str]) -> tuple[int, list[str]]:
+    """What writing ``ids`` to ``output`` would drop from the vectors file there.
+
+    Returns
+    -------
+    (int, list of str)
+        The number of items in the existing file and, in its order, those of them that
+        are not in ``ids``. ``(0, [])`` when ``output`` is missing, is not a vectors file
+        (``is_foreign_file`` handles those) or its ids cannot be read.
+    """
+    if not os.path.isfile(output) or is_foreign_file(output):
+        return 0, []
+    try:
+        old = pq.read_table(output, columns=["item_id"]).column("item_id").to_pylist()
+    except Exception:  # a damaged file: nothing to keep from it anyway
+        return 0, []
+    wanted = set(ids)
+    return len(old), [str(i) for i in old if i not in wanted]
+
+
+def check_dropped(
+    output: str | os.PathLike[str],
+    ids: Sequence[str],
+    replace: bool,
+    advice: str = "choose another output, or pass overwrite=True to replace it",
+) -> str | None:
+    """Refuse (``VisrecError``) to replace the vectors file ``output`` when more than half
+    of its items are not in ``ids`` (a copy-pasted output path would otherwise turn a
+    big file into a small one without a word), unless ``replace``; otherwise return a
+    note naming what is dropped, or None when nothing is."""
+    n_old, gone = dropped_items(output, ids)
+    if not gone:
+        return None
+    if 2 * len(gone) > n_old and not replace:
+        raise VisrecError(
+            f"{output} holds {n_old:,} items, {len(gone):,} of them not in this run; they "
+            f"would be dropped: {advice}"
+        )
+    example = ", ".join(repr(i) for i in gone[:3]) + (", ..." if len(gone) > 3 else "")
+    verb = "is" if len(gone) == 1 else "are"
+    return (
+        f"{output}: {len(gone):,} of its {n_old:,} items {verb} not in this run and "
+        f"{verb} dropped from it ({example})"
+    )
 
 
 def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
@@ -407,9 +454,11 @@ def embed_images(
     ray_address : str, optional
         Only for ``engine="ray"``: an existing cluster; default a local Ray instance.
     overwrite : bool, default False
-        Replace an existing ``output`` that is not a visrec vectors file. Without it such
-        a file is left untouched and ``VisrecError`` is raised before any work. A vectors
-        file is always resumed or recomputed in place.
+        Replace an existing ``output`` that is not a visrec vectors file, or a vectors
+        file more than half of whose items are not in ``items`` (``check_dropped``).
+        Without it such a file is left untouched and ``VisrecError`` is raised before
+        any work. Otherwise a vectors file is resumed or recomputed in place; the items
+        of it that are not in ``items`` are dropped, with a note.
 
     Returns
     -------
@@ -478,6 +527,7 @@ def embed_images(
             f"{out} exists and is not a visrec vectors file; give another output, or "
             "overwrite=True to replace it"
         )
+    dropped = None if foreign else check_dropped(out, ids, overwrite)
     fps = [_fingerprint(key, c) for c in chunks]
     parts = parts_dir(out)
 
@@ -487,6 +537,8 @@ def embed_images(
         old = _OldOutput()
     else:
         old = _old_output(out, key, note)
+    if dropped:
+        note(dropped)
     if old.groups and old.chunks == fps and old.n_rows == len(pairs):
         kept = [(i, path_of[i], r) for i, r in old.failures.items() if i in path_of]
         if progress:
@@ -786,7 +838,21 @@ def embed_folder(
     **kw: Any,
 ) -> EmbedResult:
     """``embed_images`` on every ``<item_id>.<ext>`` image in ``images_dir``."""
-    found = find_item_images(images_dir)
-    if not found:
-        raise VisrecError(f"{images_dir}: no images named <item_id>.<jpg|png|...> found")
-    return embed_images(found, output, **kw)
+    from visrec.data.images_index import scan_images
+
+    scan = scan_images(Path(images_dir))
+    if not scan.images:
+        raise VisrecError(no_images_message(images_dir, scan.skipped_note()))
+    result = embed_images(scan.images, output, **kw)
+    skipped = scan.skipped_note()
+    if skipped:
+        result.notes.insert(0, f"{images_dir}: {skipped}")
+    return result
+
+
+def no_images_message(source: str | os.PathLike[str], skipped: str | None) -> str:
+    """The error for a folder with no ``<item_id>.<ext>`` image, with what was skipped."""
+    from visrec.data.images_index import suffix_list
+
+    msg = f"{source}: no images named <item_id>.<{suffix_list()}> found"
+    return f"{msg} ({skipped})" if skipped else msg
