@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
+import os
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,10 @@ SOURCE kinds:
 Each URL is cached once under DIR as <sha256(url)>.<ext> after it decoded as an image;
 cached URLs are not downloaded again. The manifest (-o, default DIR/manifest.csv) lists
 item_id,path,url for the images that were fetched; failures are summarised by reason.
+A manifest entry meant as a URL that is not http(s) (ftp://, file://, //host/x,
+127.0.0.1/x.jpg) is a failure (invalid url) naming its item and line; local paths in a
+manifest are skipped. An item listed in two sources with different URLs is an error.
+--timeout bounds the connection and each read; --max-time bounds a whole download.
 Exit status 1 when there were URLs and none could be fetched. A progress bar shows on a
 terminal (--quiet, or --no-progress, hides it; --verbose shows it in a log too).
 """
@@ -69,7 +78,20 @@ def register(subparsers: Any) -> None:
         "follows the file name: meta_* files give product images, others review photos)",
     )
     p.add_argument("--workers", type=int, default=16, help="parallel downloads (default 16)")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the connection and for each read (default 10)",
+    )
+    p.add_argument(
+        "--max-time",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds one download attempt may take in all, redirects included (default "
+        "6 x --timeout: 60); a slower one is stopped and counts as a timeout (retried)",
+    )
     p.add_argument(
         "--retries",
         type=int,
@@ -87,14 +109,90 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str, str], list[str]]:
-    """Map key -> URL from the sources; also return notes (bad records, skips) to print.
+# Schemes that make a manifest entry a URL even without "//" after them (``file:/x``,
+# ``data:image/png;...``); any other ``scheme://`` is one too. Two letters at least, so
+# a Windows drive ``C:\\x`` is a path.
+_URL_SCHEMES = frozenset(
+    {"http", "https", "file", "ftp", "ftps", "sftp", "data", "mailto", "javascript", "blob"}
+)
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+# a host written without its scheme: an IPv4 address, localhost, www.*, or name:port
+_HOST_FIRST = re.compile(
+    r"(?:\d{1,3}(?:\.\d{1,3}){3}|localhost|www\.[^/]+|[A-Za-z0-9.-]+:\d{1,5})(?::\d{1,5})?(?:/|$)",
+    re.IGNORECASE,
+)
 
-    Keys are review ids for review files, asins for meta files, item ids for manifests.
-    The first URL seen for a key wins.
+
+def looks_like_url(loc: str, base: Path) -> bool:
+    """Whether a manifest entry is meant as a URL (not a local path for `visrec embed`).
+
+    ``http(s)://...``, any ``scheme://...``, ``file:``/``ftp:``/``data:``..., ``//host/x``,
+    and, unless such a file exists under ``base``, a path that starts with a host:
+    ``127.0.0.1/x.jpg``, ``localhost:8000/x.jpg``, ``www.shop.com/x.jpg``.
     """
-    from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
-    from visrec.data.images_index import load_manifest
+    if loc.startswith("//"):
+        return True
+    m = _SCHEME.match(loc)
+    if m and (loc[m.end() :].startswith("//") or m.group(1).lower() in _URL_SCHEMES):
+        return True
+    return bool(_HOST_FIRST.match(loc)) and not (base / Path(loc).expanduser()).exists()
+
+
+def _manifest_locations(path: Path) -> list[tuple[str, str, int]]:
+    """``(item_id, location as written, line)`` for each row of a manifest that
+    :func:`load_manifest` has read without error (which resolves paths, so a URL typo
+    such as ``htps://x`` would no longer be shown as written)."""
+    from visrec.data.images_index import _ID_COLUMNS, _PATH_COLUMNS, _URL_COLUMNS, _pick
+
+    text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    first = text.split("\n", 1)[0]
+    sep = "\t" if "\t" in first or path.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    header = next(reader)
+    id_i = _pick(header, _ID_COLUMNS)
+    path_i = _pick(header, _PATH_COLUMNS)
+    url_i = _pick(header, _URL_COLUMNS)
+    assert id_i is not None  # load_manifest checked the header
+    out: list[tuple[str, str, int]] = []
+    line = 1
+    for row in reader:
+        line_start = line + 1
+        line = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        loc = row[path_i].strip() if path_i is not None else ""
+        if not loc and url_i is not None:
+            loc = row[url_i].strip()
+        out.append((row[id_i].strip(), loc, line_start))
+    return out
+
+
+@dataclass
+class Sources:
+    """What ``visrec fetch`` read from its SOURCEs.
+
+    Attributes
+    ----------
+    files : list of Path
+        The source files, folders expanded, each file once.
+    urls : dict of str to str
+        Key (review id, asin, item id) -> URL as written, in source order.
+    where : dict of str to str
+        Key -> where its URL came from (``"urls.csv line 4"``), for error messages.
+    notes : list of str
+        Lines to print: counts, bad records, skipped local paths.
+    """
+
+    files: list[Path] = field(default_factory=list)
+    urls: dict[str, str] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def source_files(sources: list[str], what: str | None = None) -> list[Path]:
+    """The files SOURCE names: folders expanded to their Amazon files, repeats once."""
+    from visrec.data.amazon import is_meta_file
     from visrec.data.tables import amazon_review_files, is_json_file
 
     paths: list[Path] = []
@@ -120,9 +218,33 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
                 + (f" for --what {what}" if what else "")
             )
         paths += found
-    meta = [p for p in paths if is_json_file(p) and is_meta_file(p)]
-    reviews = [p for p in paths if is_json_file(p) and not is_meta_file(p)]
-    manifests = [p for p in paths if not is_json_file(p)]
+    # the same file named twice (or through a link) is read once
+    seen: set[Path] = set()
+    unique = []
+    for p in paths:
+        r = p.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(p)
+    return unique
+
+
+def read_sources(files: list[Path], what: str | None = None) -> Sources:
+    """Read the URLs of :func:`source_files`' files.
+
+    Manifest entries that are local paths are skipped with a note (a manifest may list
+    files for `visrec embed` too); entries meant as URLs (:func:`looks_like_url`) are
+    kept, valid or not, so that a bad one is reported as a failure. An id given in two
+    sources with different URLs is an error naming both; with the same URL it is
+    fetched once.
+    """
+    from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
+    from visrec.data.images_index import load_manifest
+    from visrec.data.tables import is_json_file
+
+    meta = [p for p in files if is_json_file(p) and is_meta_file(p)]
+    reviews = [p for p in files if is_json_file(p) and not is_meta_file(p)]
+    manifests = [p for p in files if not is_json_file(p)]
     if what == "review-photos" and meta:
         raise VisrecError(
             f"{meta[0]}: a meta file has product images, not review photos "
@@ -133,11 +255,12 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
             f"{reviews[0]}: a review file has review photos, not product "
             "images (drop --what or use --what review-photos)"
         )
-    urls: dict[str, str] = {}
-    notes: list[str] = []
+    out = Sources(files=list(files))
+    urls, notes = out.urls, out.notes
     if reviews:
         res = load_amazon_reviews(reviews)
-        n = _add_first_urls(urls, res.frame["review_id"], res.frame["image"])
+        label = str(reviews[0]) if len(reviews) == 1 else f"the {len(reviews)} review files"
+        n = _add_first_urls(out, res.frame["review_id"], res.frame["image"], label)
         notes.append(
             f"{len(reviews)} review file(s): {res.n_rows:,} reviews, {n:,} with "
             f"photos (first photo each; {len(set(urls.values())):,} distinct URLs)"
@@ -146,60 +269,129 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
             notes.append(res.describe_bad())
     if meta:
         res = load_amazon_meta(meta)
-        n = _add_first_urls(urls, res.frame["item_id"], res.frame["image_urls"])
+        label = str(meta[0]) if len(meta) == 1 else f"the {len(meta)} meta files"
+        n = _add_first_urls(out, res.frame["item_id"], res.frame["image_urls"], label)
         notes.append(f"{len(meta)} meta file(s): {res.n_rows:,} products, {n:,} with images")
         if res.n_bad:
             notes.append(res.describe_bad())
     for m in manifests:
-        entries = load_manifest(m)
-        web = {k: v for k, v in entries.items() if v.lower().startswith(("http://", "https://"))}
-        if not web:
+        load_manifest(m)  # its errors (columns, field counts, repeated ids) name the line
+        base = m.resolve().parent
+        n_local = n_web = 0
+        for key, loc, line in _manifest_locations(m):
+            if not looks_like_url(loc, base):
+                n_local += 1
+                continue
+            n_web += 1
+            here = f"{m} line {line}"
+            if key in urls and urls[key] != loc:
+                raise VisrecError(
+                    f"{here}: item {key!r} has URL {loc!r}, but {out.where[key]} gives it "
+                    f"{urls[key]!r}; keep one"
+                )
+            if key not in urls:
+                urls[key] = loc
+                out.where[key] = here
+        if not n_web:
             raise VisrecError(f"{m}: no http(s) URLs in this manifest (nothing to fetch)")
-        if len(web) < len(entries):
-            notes.append(f"{m}: skipped {len(entries) - len(web):,} entries that are local paths")
-        for k, v in web.items():
-            urls.setdefault(k, v)
-    return urls, notes
+        if n_local:
+            what_ = "entry that is a local path" if n_local == 1 else "entries that are local paths"
+            notes.append(f"{m}: skipped {n_local:,} {what_} (for `visrec embed`, not fetched)")
+    return out
 
 
-def _add_first_urls(urls: dict[str, str], ids: Iterable[Any], images: Iterable[Any]) -> int:
-    """Add each id's first image URL to ``urls`` (an id already there keeps its URL);
+def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str, str], list[str]]:
+    """Map key -> URL from the sources; also return notes (bad records, skips) to print.
+
+    Keys are review ids for review files, asins for meta files, item ids for manifests.
+    See :func:`read_sources`.
+    """
+    got = read_sources(source_files(sources, what), what)
+    return got.urls, got.notes
+
+
+def _add_first_urls(out: Sources, ids: Iterable[Any], images: Iterable[Any], label: str) -> int:
+    """Add each id's first image URL to ``out`` (an id already there keeps its URL);
     returns how many ids had at least one URL."""
     n = 0
     for key, imgs in zip(ids, images, strict=True):
         if imgs:
-            urls.setdefault(str(key), imgs[0])
+            k = str(key)
+            if k not in out.urls:
+                out.urls[k] = imgs[0]
+                out.where[k] = label
             n += 1
     return n
 
 
+def _check_not_a_source(path: str | Path | None, option: str, files: list[Path]) -> None:
+    """Refuse an output that is one of the inputs: writing it would replace the URL list
+    (with only the images that were fetched) before anyone noticed."""
+    if path is None:
+        return
+    p = Path(path).expanduser()
+    for f in files:
+        if p.resolve() == f.resolve() or (p.exists() and os.path.samefile(p, f)):
+            raise VisrecError(
+                f"{option}: {str(path)!r} is the source file {str(f)!r}; writing it would "
+                "replace that list. Name another output file"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
-    from visrec.images.fetch import fetch_images, write_manifest
+    from visrec.images.fetch import MAX_TIME_FACTOR, fetch_images, normalize_url, write_manifest
 
     check_at_least(args.workers, 1, "--workers")
     check_at_least(args.max_bytes, 1, "--max-bytes")
     check_at_least(args.retries, 0, "--retries")
     if not args.timeout > 0:  # `not >` also refuses NaN
         raise VisrecError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
+    max_time = MAX_TIME_FACTOR * args.timeout if args.max_time is None else args.max_time
+    if not max_time > 0:
+        raise VisrecError(f"--max-time must be more than 0 seconds, got {max_time:g}")
     cache = Path(args.cache).expanduser()
     out = Path(args.output) if args.output else cache / "manifest.csv"
+    out_option = "-o" if args.output else "--cache (its manifest.csv)"
     # before the downloads, not after them
-    check_output_file(out, "-o" if args.output else "--cache (its manifest.csv)")
+    check_output_file(out, out_option)
     check_output_file(args.json, "--json")
-    urls, notes = collect_urls(args.sources, args.what)
-    for n in notes:
+    files = source_files(args.sources, args.what)
+    _check_not_a_source(out, out_option, files)
+    _check_not_a_source(args.json, "--json", files)
+    if args.json and Path(args.json).expanduser().resolve() == out.resolve():
+        raise VisrecError(
+            f"--json: {args.json!r} is also the manifest ({out_option}); name another"
+        )
+    got = read_sources(files, args.what)
+    for n in got.notes:
         print(n)
+    # A URL that cannot be requested (ftp://, //host/x, htps://) fails here, naming its
+    # items and where they are, and is never requested.
+    refused: dict[str, tuple[str, list[str]]] = {}
+    for key, url in got.urls.items():
+        if url in refused:
+            refused[url][1].append(f"{key!r} ({got.where[key]})")
+            continue
+        try:
+            normalize_url(url)
+        except ValueError as exc:
+            refused[url] = (str(exc), [f"{key!r} ({got.where[key]})"])
     report = fetch_images(
-        urls.values(),
+        [u for u in got.urls.values() if u not in refused],
         cache,
         workers=args.workers,
         timeout=args.timeout,
         retries=args.retries,
         max_bytes=args.max_bytes,
+        max_time=max_time,
         progress=show_progress(args),
     )
+    for url, (reason, items) in refused.items():
+        shown = ", ".join(items[:3]) + (f" and {len(items) - 3:,} more" if len(items) > 3 else "")
+        report.add_failure(url, f"invalid url: item {shown}: {reason}")
     print(report.summary())
+    urls = got.urls
     rows = [(k, report.paths[u], u) for k, u in urls.items() if u in report.paths]
     n_rows = write_manifest(out, rows)
     print(f"wrote {out} ({n_rows:,} image{'' if n_rows == 1 else 's'})")

@@ -13,30 +13,50 @@ import csv
 import hashlib
 import http.client
 import io
+import ipaddress
 import os
 import re
+import socket
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from visrec import __version__
 from visrec._atomic import atomic_path
+
+# Also installs decode's filter for Pillow's DecompressionBombWarning: the pixel limit is
+# checked here from the header, so the warning would only be noise on stderr.
+from visrec.images.decode import DEFAULT_MAX_PIXELS
 
 _EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
 _CHUNK = 64 * 1024
 _TMP_SUFFIX = ".part"
 _STALE_TMP_S = 3600.0  # a temp file this old belongs to a killed run
+#: ``max_time`` when not given: this many times the per-read ``timeout``.
+MAX_TIME_FACTOR = 6
+# Characters sent as they are (besides letters, digits and ``_.-~``); the rest (space,
+# control characters, ``"<>\``, non-ASCII) are percent-encoded as UTF-8, as browsers do.
+# ``%`` is kept so that ``%20`` stays ``%20``.
+_PATH_SAFE = "/%!$&'()*+,;=:@[]|^"
+_QUERY_SAFE = _PATH_SAFE + "?`{}"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 class _FetchError(Exception):
     """One failed attempt; ``retry`` says whether another attempt may succeed."""
 
     def __init__(self, kind: str, detail: str, retry: bool) -> None:
+        # one line, whatever the library said (urllib's redirect-loop reason spans three)
+        detail = " ".join(detail.split())
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.retry = retry
@@ -49,7 +69,7 @@ class FetchReport(Mapping[str, "Path | str"]):
     Error strings start with a short kind followed by ``": "`` and details, e.g.
     ``"http 404: Not Found"``, ``"timeout: ..."``, ``"too large: ..."``,
     ``"not an image: ..."``, ``"broken image: ..."``, ``"truncated download: ..."``,
-    ``"connection error: ..."``, ``"invalid url: ..."``.
+    ``"connection error: ..."``, ``"invalid url: ..."``. Every error is one line.
 
     Attributes
     ----------
@@ -79,6 +99,14 @@ class FetchReport(Mapping[str, "Path | str"]):
 
     def __len__(self) -> int:
         return len(self.urls)
+
+    def add_failure(self, url: str, error: str) -> None:
+        """Record ``url`` as failed with ``error`` (``"kind: details"``), e.g. one the
+        caller refused before fetching; it is counted like the others."""
+        if url not in self.errors and url not in self.paths:
+            self.urls.append(url)
+        self.paths.pop(url, None)
+        self.errors[url] = " ".join(error.split())
 
     def failures_by_kind(self) -> dict[str, int]:
         """Failed URL counts per error kind, most frequent first."""
@@ -134,8 +162,69 @@ def _scan_cache(cache_dir: Path) -> dict[str, Path]:
     return out
 
 
-def _verify_image(data: bytes) -> str:
-    """Decode ``data`` fully; return the file extension for its format."""
+def normalize_url(url: str) -> str:
+    """Return the http(s) URL as it is requested, or raise ``ValueError`` saying why not.
+
+    The path and query are percent-encoded the way browsers do it: spaces, control
+    characters, ``"<>\\`` and non-ASCII characters (as UTF-8) are encoded, an existing
+    ``%XX`` is kept as it is, a ``%`` that starts no ``%XX`` becomes ``%25``. A non-ASCII
+    host name is IDNA-encoded; the fragment is dropped. Ordinary URLs come back unchanged.
+
+    Raises
+    ------
+    ValueError
+        Not ``http://`` or ``https://`` (``file://``, ``ftp://``, ``//host/x``, a URL
+        without a scheme), no host, a host that is not a name or address, a bad port:
+        ``"scheme 'ftp' is not http or https"``.
+    """
+    # urlsplit and .port raise ValueError themselves for a bad port or IPv6 literal
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    if not scheme:
+        if url.startswith("//"):
+            raise ValueError("no scheme (starts with //): write http:// or https://")
+        raise ValueError("no scheme: expected http:// or https://")
+    if scheme not in ("http", "https"):
+        raise ValueError(f"scheme {parts.scheme!r} is not http or https")
+    host = parts.hostname
+    if not url.lstrip()[len(scheme) + 1 :].startswith("//") or not host:
+        raise ValueError(f"no host: expected {scheme}://host/...")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"bad port ({exc})") from None
+    if ":" in host:  # an IPv6 literal (urlsplit took off the brackets)
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise ValueError(f"host {host!r} is not an IPv6 address") from None
+        shown_host = f"[{host}]"
+    else:
+        if not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError as exc:
+                raise ValueError(f"host {parts.hostname!r} is not a valid name ({exc})") from None
+        if not _HOST_CHARS.fullmatch(host):
+            raise ValueError(f"host {host!r} is not a valid name")
+        shown_host = host
+    netloc = parts.netloc
+    if not netloc.isascii():
+        user, at, _ = netloc.rpartition("@")
+        netloc = (urllib.parse.quote(user, safe=":%") + at if at else "") + shown_host
+        if port is not None:
+            netloc += f":{port}"
+    path = _STRAY_PERCENT.sub("%25", urllib.parse.quote(parts.path, safe=_PATH_SAFE))
+    query = _STRAY_PERCENT.sub("%25", urllib.parse.quote(parts.query, safe=_QUERY_SAFE))
+    return urllib.parse.urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _verify_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
+    """Decode ``data`` fully; return the file extension for its format.
+
+    An image over ``max_pixels`` (``visrec embed``'s limit) is refused from its header,
+    before anything is decoded.
+    """
     from PIL import Image
 
     if not data:
@@ -143,7 +232,7 @@ def _verify_image(data: bytes) -> str:
     try:
         im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise _FetchError("too large", f"image has too many pixels ({exc})", retry=False) from None
+        raise _FetchError("too large", _bomb_detail(str(exc), max_pixels), retry=False) from None
     except Exception as exc:  # Pillow raises several types for non-images
         # Pillow names the in-memory buffer by its address: drop it so reports are stable
         detail = re.sub(r" <_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc))
@@ -151,21 +240,143 @@ def _verify_image(data: bytes) -> str:
     try:
         with im:
             fmt = im.format or ""
+            w, h = im.size
+            if w * h > max_pixels:
+                raise _FetchError(
+                    "too large", _bomb_detail(f"{w:,} x {h:,} pixels", max_pixels), False
+                )
             # JPEG decodes at reduced scale but still reads the whole stream, so a
             # cut-off file fails here just the same, at a fraction of the cost.
             im.draft("RGB", (256, 256))
             im.load()
+    except _FetchError:
+        raise
     except Image.DecompressionBombError as exc:
-        raise _FetchError("too large", f"image has too many pixels ({exc})", retry=False) from None
+        raise _FetchError("too large", _bomb_detail(str(exc), max_pixels), retry=False) from None
     except Exception as exc:
         raise _FetchError("broken image", f"{type(exc).__name__}: {exc}", retry=False) from None
     return _EXT.get(fmt, fmt.lower() or "img")
 
 
-def _download(url: str, timeout: float, max_bytes: int) -> bytes:
+def _bomb_detail(what: str, max_pixels: int) -> str:
+    m = re.search(r"\((\d+) pixels\)", what)  # Pillow's own message
+    size = f"{int(m.group(1)):,} pixels" if m else what
+    return f"decompression bomb ({size}; visrec embed's limit is {max_pixels:,} pixels)"
+
+
+class _Watchdog:
+    """Ends one download attempt when its time is up.
+
+    The per-read ``timeout`` of ``urlopen`` never trips while a server sends a byte now
+    and then, so a timer shuts down the attempt's sockets (those of redirects too); the
+    blocked read then returns and the attempt is reported as a timeout.
+    """
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.expired = False
+        self._lock = threading.Lock()
+        # the sockets themselves: a connection drops its reference once the response
+        # headers are in, while the body is still read from the socket
+        self._socks: list[socket.socket] = []
+        self._timer = threading.Timer(limit, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def connected(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            if self.expired:  # the time ran out while this one was connecting
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for s in self._socks:
+                _shut(s)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedHTTP(http.client.HTTPConnection):
+    watchdog: _Watchdog
+
+    def connect(self) -> None:
+        super().connect()
+        self.watchdog.connected(self.sock)
+
+
+class _WatchedHTTPS(http.client.HTTPSConnection):
+    watchdog: _Watchdog
+
+    def connect(self) -> None:
+        super().connect()
+        self.watchdog.connected(self.sock)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._watchdog = watchdog
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        def make(host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
+            conn = _WatchedHTTP(host, **kwargs)
+            conn.watchdog = self._watchdog
+            return conn
+
+        return self.do_open(make, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._watchdog = watchdog
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        def make(host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
+            conn = _WatchedHTTPS(host, **kwargs)
+            conn.watchdog = self._watchdog
+            return conn
+
+        return self.do_open(make, req)
+
+
+def _download(url: str, timeout: float, max_bytes: int, max_time: float) -> bytes:
     req = urllib.request.Request(url, headers={"User-Agent": f"visrec/{__version__}"})
+    with _Watchdog(max_time) as dog:
+        try:
+            data = _read(req, dog, timeout, max_bytes)
+        except _FetchError:
+            if dog.expired:
+                raise _FetchError("timeout", _too_slow(max_time), True) from None
+            raise
+        except Exception:
+            if dog.expired:  # whatever the shut-down socket made the reader raise
+                raise _FetchError("timeout", _too_slow(max_time), True) from None
+            raise
+        if dog.expired:  # a body without Content-Length "ends" when its socket is shut
+            raise _FetchError("timeout", _too_slow(max_time), True)
+        return data
+
+
+def _too_slow(max_time: float) -> str:
+    return f"download not finished within {max_time:g}s (max_time)"
+
+
+def _read(req: urllib.request.Request, dog: _Watchdog, timeout: float, max_bytes: int) -> bytes:
+    opener = urllib.request.build_opener(_HTTPHandler(dog), _HTTPSHandler(dog))
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             length_h = resp.headers.get("Content-Length")
             length = int(length_h) if length_h and length_h.strip().isdigit() else None
             if length is not None and length > max_bytes:
@@ -198,6 +409,8 @@ def _download(url: str, timeout: float, max_bytes: int) -> bytes:
         raise _FetchError("timeout", f"no data within {timeout:g}s", True) from None
     except http.client.IncompleteRead as exc:
         raise _FetchError("truncated download", f"got {len(exc.partial):,} bytes", True) from None
+    except http.client.InvalidURL as exc:  # what normalize_url let through; never retried
+        raise _FetchError("invalid url", str(exc), False) from None
     except (http.client.HTTPException, OSError) as exc:
         raise _FetchError("connection error", f"{type(exc).__name__}: {exc}", True) from None
     except ValueError as exc:  # malformed URL inside urllib
@@ -211,15 +424,19 @@ def _fetch_one(
     retries: int,
     backoff: float,
     max_bytes: int,
+    max_time: float,
 ) -> Path:
-    if not url.lower().startswith(("http://", "https://")):
+    try:
         # Never file:// or other schemes: a manifest must not read local files this way.
-        raise _FetchError("invalid url", "expected http:// or https://", retry=False)
+        request_url = normalize_url(url)
+    except ValueError as exc:
+        raise _FetchError("invalid url", str(exc), retry=False) from None
     attempt = 0
     while True:
         try:
-            data = _download(url, timeout, max_bytes)
+            data = _download(request_url, timeout, max_bytes, max_time)
             ext = _verify_image(data)
+            # keyed by the URL as given, so a cache made before URLs were encoded is kept
             target = cache_dir / f"{cache_key(url)}.{ext}"
             with atomic_path(target, suffix=_TMP_SUFFIX) as tmp:
                 tmp.write_bytes(data)
@@ -240,6 +457,7 @@ def fetch_images(
     retries: int = 3,
     backoff: float = 0.5,
     max_bytes: int = 20_000_000,
+    max_time: float | None = None,
     progress: bool = True,
 ) -> FetchReport:
     """Fetch image URLs into ``cache_dir``; cached URLs are not downloaded again.
@@ -261,6 +479,11 @@ def fetch_images(
     backoff : float, default 0.5
     max_bytes : int, default 20_000_000
         Larger bodies are refused (by Content-Length, or by stopping the read).
+    max_time : float, optional
+        Seconds one download attempt may take in all (connection, redirects, headers,
+        body); a slower one is stopped and counts as a ``timeout`` (retried). Default
+        ``MAX_TIME_FACTOR * timeout`` (60 s for the default timeout): ``timeout`` alone
+        only bounds each read, which a server sending a byte now and then never trips.
     progress : bool, default True
         Show a tqdm progress bar.
 
@@ -272,6 +495,8 @@ def fetch_images(
     """
     from tqdm import tqdm
 
+    if max_time is None:
+        max_time = MAX_TIME_FACTOR * timeout
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     report = FetchReport(urls=list(dict.fromkeys(urls)))
@@ -295,7 +520,9 @@ def fetch_images(
             pool = ThreadPoolExecutor(max_workers=max(1, workers))
             try:
                 futures = {
-                    pool.submit(_fetch_one, u, cache, timeout, retries, backoff, max_bytes): u
+                    pool.submit(
+                        _fetch_one, u, cache, timeout, retries, backoff, max_bytes, max_time
+                    ): u
                     for u in todo
                 }
                 for fut in as_completed(futures):
