@@ -119,9 +119,10 @@ def server() -> Iterator[tuple[str, Counter]]:
                 self._dribble(head + JPEG, 40)
             elif self.path == "/bomb.png":
                 self._send(BOMB, "image/png")
-            elif self.path == "/loop":
+            elif self.path in ("/loop", "/to-ftp"):
                 self.send_response(302)
-                self.send_header("Location", "/loop")
+                where = "/loop" if self.path == "/loop" else "ftp://127.0.0.1/x.jpg"
+                self.send_header("Location", where)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
             else:
@@ -399,3 +400,15 @@ def test_a_redirect_loop_is_reported_on_one_line(
     assert err.startswith("http 302: ") and "infinite loop" in err
     assert "\n" not in err
     assert len(rep.summary().splitlines()) == 3  # totals, the kind, one example
+
+
+def test_a_redirect_to_another_scheme_is_an_invalid_url(
+    server: tuple[str, Counter], tmp_path: Path
+) -> None:
+    base, hits = server
+    before = hits["/to-ftp"]
+    rep = fetch_images([f"{base}/to-ftp"], tmp_path, timeout=2.0, retries=2, **FAST)
+    assert rep.errors[f"{base}/to-ftp"] == (
+        "invalid url: redirected to 'ftp://127.0.0.1/x.jpg': not http(s)"
+    )
+    assert hits["/to-ftp"] - before == 1  # not retried

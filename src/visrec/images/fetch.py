@@ -351,6 +351,22 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         return self.do_open(make, req)
 
 
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        scheme = urllib.parse.urlsplit(newurl).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise _FetchError("invalid url", f"redirected to {newurl!r}: not http(s)", False)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _download(url: str, timeout: float, max_bytes: int, max_time: float) -> bytes:
     req = urllib.request.Request(url, headers={"User-Agent": f"visrec/{__version__}"})
     with _Watchdog(max_time) as dog:
@@ -374,7 +390,18 @@ def _too_slow(max_time: float) -> str:
 
 
 def _read(req: urllib.request.Request, dog: _Watchdog, timeout: float, max_bytes: int) -> bytes:
-    opener = urllib.request.build_opener(_HTTPHandler(dog), _HTTPSHandler(dog))
+    # build_opener's defaults would also follow a redirect to ftp://
+    opener = urllib.request.OpenerDirector()
+    for h in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        _HTTPHandler(dog),
+        _HTTPSHandler(dog),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _RedirectHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(h)
     try:
         with opener.open(req, timeout=timeout) as resp:
             length_h = resp.headers.get("Content-Length")
