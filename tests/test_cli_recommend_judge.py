@@ -192,3 +192,29 @@ def test_ids_round_trip_verbatim(tmp_path: Path) -> None:
         assert set(got.item_id) == {*items, "00700"} - bought
         assert got["rank"].tolist() == [str(r) for r in range(1, len(got) + 1)]
         assert np.isfinite(got.score.astype(float)).all()
+
+
+def test_recommend_warns_when_no_new_candidate_is_in_the_vectors_file(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ids spelt differently in the two files used to give chance-level lists and a note
+    assert main(_argv_train(shop, "visual-cf", shop["vectors"])) == 0
+    cands = shop["dir"] / "other.txt"
+    cands.write_text("N0\nN1\n")
+    capsys.readouterr()
+    recs_path = shop["dir"] / "recs.csv"
+    argv = ["recommend", str(shop["dir"] / "m_visual-cf"), "-o", str(recs_path)]
+    assert main([*argv, "--items", str(cands), "--vectors", str(shop["vectors"])]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"warning: none of the 2 candidates unseen in training is in {shop['vectors']} "
+        "(its ids look like 'i0', 'i1', 'i2'; the candidates' like 'N0', 'N1'): they are "
+        "all ranked last. Are the ids spelt the same way in both files?\n"
+    ) in err
+    recs = pd.read_csv(recs_path)
+    assert len(recs) == 6 * 2 and np.isneginf(recs.score).all()
+    # one candidate in the file: the usual note, no warning
+    cands.write_text("N0\nn1\n")
+    assert main([*argv, "--items", str(cands), "--vectors", str(shop["vectors"])]) == 0
+    err = capsys.readouterr().err
+    assert "warning: none" not in err and "1 of 2 candidates unseen" in err

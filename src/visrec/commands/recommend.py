@@ -212,7 +212,18 @@ def unseen_vectors(
     store = read_vectors(vpath)
     check_vector_dim(vpath, store.dim, model)
     vecs, has = store.align(raw[unseen_pos])
-    if not has.all():
+    in_store = np.isin(raw[unseen_pos].astype(str), store.ids.astype(str))
+    if not in_store.any():
+        # every new candidate unscorable: most likely ids spelt differently in the two
+        # files, which would otherwise give chance-level lists with only a note
+        print(
+            f"warning: none of the {_n(n_unseen, 'candidate')} unseen in training is in "
+            f"{vpath} (its ids look like {', '.join(repr(str(i)) for i in store.ids[:3])}; "
+            f"the candidates' like {', '.join(repr(str(i)) for i in raw[unseen_pos][:3])}): "
+            "they are all ranked last. Are the ids spelt the same way in both files?",
+            file=sys.stderr,
+        )
+    elif not has.all():
         note(
             f"{(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
             f"no image vector in {vpath}; they are ranked last",
