@@ -142,7 +142,12 @@ def _manifest_locations(path: Path) -> list[tuple[str, str, int]]:
     """``(item_id, location as written, line)`` for each row of a manifest that
     :func:`load_manifest` has read without error (which resolves paths, so a URL typo
     such as ``htps://x`` would no longer be shown as written)."""
-    from visrec.data.images_index import _ID_COLUMNS, _PATH_COLUMNS, _URL_COLUMNS, _pick
+    from visrec.data.images_index import (
+        MANIFEST_ID_COLUMNS,
+        MANIFEST_PATH_COLUMNS,
+        MANIFEST_URL_COLUMNS,
+        pick_column,
+    )
 
     text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -150,9 +155,9 @@ def _manifest_locations(path: Path) -> list[tuple[str, str, int]]:
     sep = "\t" if "\t" in first or path.suffix.lower() == ".tsv" else ","
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     header = next(reader)
-    id_i = _pick(header, _ID_COLUMNS)
-    path_i = _pick(header, _PATH_COLUMNS)
-    url_i = _pick(header, _URL_COLUMNS)
+    id_i = pick_column(header, MANIFEST_ID_COLUMNS)
+    path_i = pick_column(header, MANIFEST_PATH_COLUMNS)
+    url_i = pick_column(header, MANIFEST_URL_COLUMNS)
     assert id_i is not None  # load_manifest checked the header
     out: list[tuple[str, str, int]] = []
     line = 1

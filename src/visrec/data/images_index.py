@@ -30,9 +30,9 @@ def _image_suffixes() -> frozenset[str]:
 #: ``find_images``.
 IMAGE_SUFFIXES = _image_suffixes()
 
-_ID_COLUMNS = ("item_id", "id", "review_id", "asin")
-_PATH_COLUMNS = ("path", "file", "filename", "image_path")
-_URL_COLUMNS = ("url", "image_url")
+MANIFEST_ID_COLUMNS = ("item_id", "id", "review_id", "asin")
+MANIFEST_PATH_COLUMNS = ("path", "file", "filename", "image_path")
+MANIFEST_URL_COLUMNS = ("url", "image_url")
 
 SUBFOLDER = "a subfolder: only the top folder is read"
 NOT_IMAGE = "not an image extension visrec reads"
@@ -165,7 +165,8 @@ def find_images(folder: str | Path) -> dict[str, Path]:
     return scan_images(folder).images
 
 
-def _pick(header: list[str], names: tuple[str, ...]) -> int | None:
+def pick_column(header: list[str], names: tuple[str, ...]) -> int | None:
+    """Position of the first of ``names`` in ``header`` (case- and space-insensitive)."""
     lower = [h.strip().lower() for h in header]
     for n in names:
         if n in lower:
@@ -210,9 +211,9 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     header = next(reader, None)
     if not header:
         raise VisrecError(f"{p}: empty manifest, expected a header 'item_id,path' or 'item_id,url'")
-    id_i = _pick(header, _ID_COLUMNS)
-    path_i = _pick(header, _PATH_COLUMNS)
-    url_i = _pick(header, _URL_COLUMNS)
+    id_i = pick_column(header, MANIFEST_ID_COLUMNS)
+    path_i = pick_column(header, MANIFEST_PATH_COLUMNS)
+    url_i = pick_column(header, MANIFEST_URL_COLUMNS)
     if id_i is None or (path_i is None and url_i is None):
         raise VisrecError(
             f"{p}: manifest header {header} needs an 'item_id' column and a 'path' or 'url' column"
