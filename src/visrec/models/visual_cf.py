@@ -51,6 +51,17 @@ class VisualCF(AutoRegMixin, Recommender):
         Transform of the image vectors before centring and scaling: signed square root
         and unit L2 norm per item (ML-100K cold splits, mean of three: Recall@20 0.187
         vs 0.177, AUC 0.647 vs 0.643), or none.
+    profile_weight : float, default 0.0
+        Weight of a visual taste term for items scored from their image: the cosine
+        between the item's picture and the mean picture of the user's training items
+        (in ``profile_dim`` principal components of the scaled vectors), rescaled to the
+        spread of the mapped scores. 0 turns it off. Opt in for catalogues where
+        people choose by look (fashion, decor): on a generated shop whose users pick by
+        article type and colour, 1 raised cold-start Recall@20 from 0.24 to 0.29; on
+        ML-100K posters it lowers it (0.187 -> 0.161), and a validation split could not
+        tell the two apart reliably, so it is not on by default (docs/models.md).
+    profile_dim : int, default 64
+        Principal components the taste term compares pictures in.
     device : str or None, default None
     random_state : int or None, default 0
     verbose : bool, default False
@@ -69,11 +80,25 @@ class VisualCF(AutoRegMixin, Recommender):
         "map_intercept_",
         "feature_mean_",
         "feature_scale_",
+        "profile_components_",
+        "user_profiles_",
+        "image_only_profiles_",
+        "profile_scale_",
     )
 
     # saved before map_reg existed: the map learned from the known items' BPR
-    _params_before_added: ClassVar[dict[str, Any]] = {"map_reg": None}
-    _arrays_before_added: ClassVar[tuple[str, ...]] = ("image_user_factors_",)
+    _params_before_added: ClassVar[dict[str, Any]] = {
+        "map_reg": None,
+        "profile_weight": 0.0,
+        "profile_dim": 64,
+    }
+    _profile_arrays: ClassVar[tuple[str, ...]] = (
+        "profile_components_",
+        "user_profiles_",
+        "image_only_profiles_",
+        "profile_scale_",
+    )
+    _arrays_before_added: ClassVar[tuple[str, ...]] = ("image_user_factors_", *_profile_arrays)
     # validation ranks known items only: the map's BPR would be a wasted fit
     _trial_params: ClassVar[dict[str, Any]] = {"map_reg": None}
 
@@ -86,6 +111,13 @@ class VisualCF(AutoRegMixin, Recommender):
     map_intercept_: np.ndarray
     feature_mean_: np.ndarray
     feature_scale_: np.ndarray
+    # the taste term (empty when profile_weight is 0): components (k, d) of the scaled
+    # vectors, each user's unit mean picture (n_users, k), the image-only items' unit
+    # pictures (in image_only_ order) and the factor that puts cosines on the scores' scale
+    profile_components_: np.ndarray
+    user_profiles_: np.ndarray
+    image_only_profiles_: np.ndarray
+    profile_scale_: np.ndarray
 
     def __init__(
         self,
@@ -99,6 +131,8 @@ class VisualCF(AutoRegMixin, Recommender):
         alpha: float = 100.0,
         bias_weight: float = 1.0,
         feature_norm: str = "sqrt-l2",
+        profile_weight: float = 0.0,
+        profile_dim: int = 64,
         device: str | None = None,
         random_state: int | None = 0,
         verbose: bool = False,
@@ -113,14 +147,16 @@ class VisualCF(AutoRegMixin, Recommender):
         self.alpha = alpha
         self.bias_weight = bias_weight
         self.feature_norm = feature_norm
+        self.profile_weight = profile_weight
+        self.profile_dim = profile_dim
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
     def _validate(self) -> None:
         self._check_params(
-            at_least_one=("factors", "epochs", "batch_size"),
-            non_negative=("init_std", "alpha", "bias_weight"),
+            at_least_one=("factors", "epochs", "batch_size", "profile_dim"),
+            non_negative=("init_std", "alpha", "bias_weight", "profile_weight"),
             positive=("lr",),
         )
         self._check_reg()
@@ -182,7 +218,50 @@ class VisualCF(AutoRegMixin, Recommender):
         self.user_factors_, self.item_factors_, self.item_bias_ = p, q, b
         self.image_user_factors_ = pm
         self.item_scorable_ = trained | has_image
+        self._fit_profiles(feats, has_image, learn, image_only)
         self._after_load()
+
+    def _fit_profiles(
+        self, feats: np.ndarray, has_image: np.ndarray, learn: np.ndarray, image_only: np.ndarray
+    ) -> None:
+        """The taste term's arrays (empty ones when ``profile_weight`` is 0)."""
+        n_users, d = self.seen_.shape[0], feats.shape[1]
+        if float(self.profile_weight) == 0:
+            self.profile_components_ = np.zeros((0, d), dtype=np.float32)
+            self.user_profiles_ = np.zeros((n_users, 0), dtype=np.float32)
+            self.image_only_profiles_ = np.zeros((int(image_only.sum()), 0), dtype=np.float32)
+            self.profile_scale_ = np.zeros(1, dtype=np.float32)
+            return
+        # feats are centred on the learn items already: components only, no second mean
+        pca = FeatureScaler(n_components=int(self.profile_dim)).fit(feats, learn)
+        comps = pca.components_
+        self.profile_components_ = np.asarray(
+            np.eye(d, dtype=np.float32) if comps is None else comps, dtype=np.float32
+        )
+        g = self._pictures(feats) * has_image[:, None]
+        seen_img = self.seen_.multiply(has_image[None, :]).tocsr()
+        self.user_profiles_ = _unit(np.asarray(seen_img @ g, dtype=np.float32))
+        self.image_only_profiles_ = g[image_only]
+        # rescaled so a cosine moves a score as much as the mapped terms vary: the two
+        # spreads over a sample of users x learn items
+        rng = np.random.default_rng(0 if self.random_state is None else self.random_state)
+        users = rng.choice(n_users, min(500, n_users), replace=False)
+        rows = np.flatnonzero(learn)
+        items = rng.choice(rows, min(2000, len(rows)), replace=False)
+        mq, mb = self._map(feats[items])
+        mapped = self.image_user_factors_[users] @ mq.T + mb
+        cosines = self.user_profiles_[users] @ g[items].T
+        spread = float(cosines.std())
+        scale = float(mapped.std()) / spread if spread > 0 else 0.0
+        self.profile_scale_ = np.asarray([scale], dtype=np.float32)
+
+    def _pictures(self, feats: np.ndarray) -> np.ndarray:
+        """Unit-length principal-component coordinates of scaled features."""
+        return _unit(feats @ self.profile_components_.T)
+
+    def _taste(self, user_idx: np.ndarray, pictures: np.ndarray) -> np.ndarray:
+        weight = float(self.profile_weight) * float(self.profile_scale_[0])
+        return weight * (self.user_profiles_[user_idx] @ pictures.T)
 
     def _after_load(self) -> None:
         # one BPR (saved before map_reg, or map_reg == reg: `save` leaves the copy out):
@@ -193,8 +272,16 @@ class VisualCF(AutoRegMixin, Recommender):
         # derived, not saved: the items scored by mapped terms
         untrained = np.diff(self.seen_.tocsc().indptr) == 0
         self.image_only_ = np.flatnonzero(self.item_scorable_ & untrained)
+        if not hasattr(self, "profile_scale_"):  # saved without the taste term
+            d = len(self.feature_mean_)
+            self.profile_components_ = np.zeros((0, d), dtype=np.float32)
+            self.user_profiles_ = np.zeros((self.seen_.shape[0], 0), dtype=np.float32)
+            self.image_only_profiles_ = np.zeros((len(self.image_only_), 0), dtype=np.float32)
+            self.profile_scale_ = np.zeros(1, dtype=np.float32)
 
     def _derivable(self, attr: str) -> bool:
+        if attr in self._profile_arrays:  # no taste term: _after_load makes the empties
+            return float(self.profile_weight) == 0
         # one BPR: image items use the known items' user factors
         return self.image_user_factors_ is self.user_factors_
 
@@ -216,6 +303,8 @@ class VisualCF(AutoRegMixin, Recommender):
             io = self.image_only_
             s[:, io] = self.image_user_factors_[user_idx] @ self.item_factors_[io].T
             s[:, io] += self.item_bias_[io]
+        if float(self.profile_weight) and len(self.image_only_):
+            s[:, self.image_only_] += self._taste(user_idx, self.image_only_profiles_)
         s[:, ~self.item_scorable_] = -np.inf
         return s
 
@@ -226,10 +315,19 @@ class VisualCF(AutoRegMixin, Recommender):
         scaler = FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_)
         f = scaler.transform(self._normalise(vectors))
         mq, mb = self._map(f)
-        return self.image_user_factors_[user_idx] @ mq.T + mb
+        s = self.image_user_factors_[user_idx] @ mq.T + mb
+        if float(self.profile_weight):
+            s += self._taste(user_idx, self._pictures(f))
+        return s
 
     def _scorable_items(self) -> np.ndarray | None:
         return self.item_scorable_
 
     def _item_embeddings(self) -> np.ndarray:
         return self.item_factors_
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length; all-zero rows stay zero."""
+    norm = np.linalg.norm(a, axis=1, keepdims=True)
+    return (a / np.where(norm == 0, 1.0, norm)).astype(np.float32)

@@ -1,0 +1,114 @@
+"""visual-cf's opt-in taste term (``profile_weight``): new items that look like what a
+user took rank higher for that user, scored the same through every path, and saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_models import FAST, N_ITEMS, checkerboard, group_vectors
+from visrec.data.interactions import IdMap, Interactions
+from visrec.embed.store import ItemVectors
+from visrec.errors import VisrecError
+from visrec.models.base import Recommender
+from visrec.models.visual_cf import VisualCF
+
+
+def _fit(weight: float, inter: Interactions | None = None) -> VisualCF:
+    data, iv = checkerboard()
+    params = {**FAST["visual-cf"], "profile_weight": weight, "profile_dim": 4}
+    return VisualCF(**params).fit(inter or data, iv)
+
+
+def _new_items() -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of 10 new items, the first 5 looking like group A, the rest like group B."""
+    is_b = np.arange(10) >= 5
+    return group_vectors(is_b, np.random.default_rng(7)), is_b
+
+
+def _group_margin(model: VisualCF) -> float:
+    """Mean score of own-group new items minus other-group ones, over all users."""
+    vecs, is_b = _new_items()
+    s = model.score_new_items(np.arange(24), vecs)
+    user_b = np.arange(24) >= 12
+    own = np.where(user_b[:, None] == is_b[None, :], s, np.nan)
+    other = np.where(user_b[:, None] != is_b[None, :], s, np.nan)
+    return float(np.nanmean(own) - np.nanmean(other))
+
+
+def test_the_taste_term_ranks_new_items_like_the_users_own_higher() -> None:
+    margins = [_group_margin(_fit(w)) for w in (0.0, 1.0, 4.0)]
+    assert margins[0] < margins[1] < margins[2]
+    strong = _fit(4.0)
+    vecs, is_b = _new_items()
+    top = strong.score_new_items(np.arange(24), vecs).argmax(axis=1)
+    # every user's best new item is one of their own group's
+    assert (is_b[top] == (np.arange(24) >= 12)).all()
+
+
+def test_weight_zero_saves_no_taste_arrays(tmp_path: Path) -> None:
+    model = _fit(0.0)
+    model.save(tmp_path / "m")
+    with np.load(tmp_path / "m" / "arrays.npz") as npz:
+        assert not any(k.startswith(("profile", "user_profiles", "image_only_prof")) for k in npz)
+    loaded = Recommender.load(tmp_path / "m")
+    vecs, _ = _new_items()
+    np.testing.assert_array_equal(
+        loaded.score_new_items([0, 13], vecs), model.score_new_items([0, 13], vecs)
+    )
+
+
+def test_taste_round_trips_and_image_only_items_score_like_new_ones(tmp_path: Path) -> None:
+    data, iv = checkerboard()
+    # two items in the id map with an image but no interaction: scored as new ones
+    items = IdMap([*data.item_map.ids, "x0", "x1"])
+    inter = Interactions(data.user_map, items, data.user_idx, data.item_idx)
+    vecs, _ = _new_items()
+    iv2 = ItemVectors(
+        np.asarray([*iv.ids, "x0", "x1"]),
+        np.vstack([iv.vectors, vecs[[0, 9]]]),
+        np.ones(N_ITEMS + 2, dtype=bool),
+    )
+    params = {**FAST["visual-cf"], "profile_weight": 2.0, "profile_dim": 4}
+    model = VisualCF(**params).fit(inter, iv2)
+    in_map = model.score(np.arange(24), [N_ITEMS, N_ITEMS + 1])
+    as_new = model.score_new_items(np.arange(24), vecs[[0, 9]])
+    np.testing.assert_allclose(in_map, as_new, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "m")
+    loaded = Recommender.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.score(np.arange(24)), model.score(np.arange(24)))
+    np.testing.assert_array_equal(
+        loaded.score_new_items(np.arange(24), vecs), model.score_new_items(np.arange(24), vecs)
+    )
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "match"),
+    [("profile_weight", -1.0, "profile_weight"), ("profile_dim", 0, "profile_dim")],
+)
+def test_bad_taste_params_are_refused(param: str, value: float, match: str) -> None:
+    data, iv = checkerboard()
+    with pytest.raises(VisrecError, match=match):
+        VisualCF(**{**FAST["visual-cf"], param: value}).fit(data, iv)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda a: a.__setitem__("user_profiles_", a["user_profiles_"][:, :2]),
+        lambda a: a.__setitem__("profile_components_", a["profile_components_"][:, :3]),
+        lambda a: a.__setitem__("user_profiles_", a["user_profiles_"][:-1]),
+    ],
+    ids=["profile width", "component width", "one user short"],
+)
+def test_a_damaged_taste_array_is_refused_on_load(tmp_path: Path, damage) -> None:
+    folder = _fit(1.0).save(tmp_path / "m")
+    npz = folder / "arrays.npz"
+    with np.load(npz) as z:
+        arrays = {k: z[k] for k in z.files}
+    damage(arrays)
+    np.savez(npz, **arrays)
+    with pytest.raises(VisrecError, match=r"arrays\.npz: .*train the model again"):
+        Recommender.load(folder)
