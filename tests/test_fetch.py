@@ -9,13 +9,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
 
+from quiet_http import QuietServer
 from visrec.cli import main
 from visrec.data.images_index import load_manifest
 from visrec.images.fetch import cache_key, fetch_images
@@ -37,18 +38,6 @@ JPEG = _image_bytes("JPEG", (320, 240))
 PNG = _image_bytes("PNG")
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n"
 HTML = b"<!doctype html><html><body>Sorry, this page is not available</body></html>"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    # 8 fetch workers connect at once: with the default backlog of 5 a busy machine
-    # refused some connections, which the fetcher then retried, so the per-path
-    # request counts the tests assert came out one short now and then
-    request_queue_size = 64
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # the slow handler writes to sockets the client already closed
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +103,7 @@ def server() -> Iterator[tuple[str, Counter]]:
             else:
                 self._send(404, b"?", ctype="text/plain")
 
-    srv = _Server(("127.0.0.1", 0), Handler)
+    srv = QuietServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:

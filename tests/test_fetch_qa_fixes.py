@@ -19,12 +19,13 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from quiet_http import QuietServer
 from visrec.cli import main
 from visrec.data.images_index import load_manifest
 from visrec.images.decode import DEFAULT_MAX_PIXELS
@@ -61,15 +62,6 @@ def _bomb_png(side: int) -> bytes:
 BOMB_SIDE = 10_400  # 108 Mpx: over embed's limit, under the 2x at which Pillow raises
 assert DEFAULT_MAX_PIXELS < BOMB_SIDE**2 < 2 * DEFAULT_MAX_PIXELS
 BOMB = _bomb_png(BOMB_SIDE)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 64
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # the slow handlers write to sockets the client has shut
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +122,7 @@ def server() -> Iterator[tuple[str, Counter]]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-    srv = _Server(("127.0.0.1", 0), Handler)
+    srv = QuietServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:

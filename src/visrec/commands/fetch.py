@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import re
@@ -139,38 +137,11 @@ def looks_like_url(loc: str, base: Path) -> bool:
 
 
 def _manifest_locations(path: Path) -> list[tuple[str, str, int]]:
-    """``(item_id, location as written, line)`` for each row of a manifest that
-    :func:`load_manifest` has read without error (which resolves paths, so a URL typo
-    such as ``htps://x`` would no longer be shown as written)."""
-    from visrec.data.images_index import (
-        MANIFEST_ID_COLUMNS,
-        MANIFEST_PATH_COLUMNS,
-        MANIFEST_URL_COLUMNS,
-        pick_column,
-    )
+    """``(item_id, location as written, line)`` for each row of a manifest (load_manifest
+    resolves paths, so a URL typo such as ``htps://x`` would no longer show as written)."""
+    from visrec.data.images_index import read_manifest_rows
 
-    text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    first = text.split("\n", 1)[0]
-    sep = "\t" if "\t" in first or path.suffix.lower() == ".tsv" else ","
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    header = next(reader)
-    id_i = pick_column(header, MANIFEST_ID_COLUMNS)
-    path_i = pick_column(header, MANIFEST_PATH_COLUMNS)
-    url_i = pick_column(header, MANIFEST_URL_COLUMNS)
-    assert id_i is not None  # load_manifest checked the header
-    out: list[tuple[str, str, int]] = []
-    line = 1
-    for row in reader:
-        line_start = line + 1
-        line = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        loc = row[path_i].strip() if path_i is not None else ""
-        if not loc and url_i is not None:
-            loc = row[url_i].strip()
-        out.append((row[id_i].strip(), loc, line_start))
-    return out
+    return read_manifest_rows(path)
 
 
 @dataclass

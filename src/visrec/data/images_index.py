@@ -196,6 +196,19 @@ def load_manifest(path: str | Path) -> dict[str, str]:
         Missing columns, a row with the wrong field count, an empty id or location, or
         an id listed twice -- naming the line.
     """
+    base = Path(path).resolve().parent
+    out: dict[str, str] = {}
+    for item, loc, _ in read_manifest_rows(path):
+        if not loc.lower().startswith(("http://", "https://")):
+            lp = Path(loc).expanduser()
+            loc = str(lp if lp.is_absolute() else (base / lp))
+        out[item] = loc
+    return out
+
+
+def read_manifest_rows(path: str | Path) -> list[tuple[str, str, int]]:
+    """``(item_id, location as written, line)`` for each row of a manifest, checked as
+    :func:`load_manifest` describes (``visrec fetch`` reports locations as written)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8").removeprefix("\ufeff")
@@ -218,8 +231,7 @@ def load_manifest(path: str | Path) -> dict[str, str]:
         raise VisrecError(
             f"{p}: manifest header {header} needs an 'item_id' column and a 'path' or 'url' column"
         )
-    base = p.resolve().parent
-    out: dict[str, str] = {}
+    out: list[tuple[str, str, int]] = []
     first_line: dict[str, int] = {}
     line = 1
     for row in reader:
@@ -239,14 +251,11 @@ def load_manifest(path: str | Path) -> dict[str, str]:
             raise VisrecError(f"{p} line {line_start}: empty item id")
         if not loc:
             raise VisrecError(f"{p} line {line_start}: item {item!r} has no path or url")
-        if item in out:
+        if item in first_line:
             raise VisrecError(
                 f"{p} line {line_start}: item {item!r} listed twice "
                 f"(first on line {first_line[item]})"
             )
-        if not loc.lower().startswith(("http://", "https://")):
-            lp = Path(loc).expanduser()
-            loc = str(lp if lp.is_absolute() else (base / lp))
-        out[item] = loc
+        out.append((item, loc, line_start))
         first_line[item] = line_start
     return out
