@@ -348,7 +348,8 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
             conn.watchdog = self._watchdog
             return conn
 
-        return self.do_open(make, req)
+        # the handler's own SSL context, as urllib's https_open passes it
+        return self.do_open(make, req, context=getattr(self, "_context", None))
 
 
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
