@@ -31,5 +31,25 @@ def test_a_file_given_twice_is_counted_once(
     assert main(["data", "summary", str(f), "./AMAZON_FASHION_5.json.gz", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "note: ./AMAZON_FASHION_5.json.gz was given more than once; counted once" in text
-    (section,) = json.loads(out.read_text())["sections"]
+    (section,) = json.loads(out.read_text())["sections"]["sections"]
     assert section["rows"] == 3 and section["files"] == [str(f)]
+
+
+def test_an_image_folder_summary_names_what_embed_would_skip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "imgs"
+    (folder / "more").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(folder / "a.jpg")
+    Image.new("RGB", (8, 8)).save(folder / "more" / "b.jpg")
+    (folder / "c.bin").write_bytes(b"x")
+    out = tmp_path / "s.json"
+    assert main(["data", "summary", str(folder), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "images in imgs/" in text
+    note = "skipped 2 entries: c.bin (not an image extension visrec reads); more/ (a subfolder"
+    assert note in text
+    (section,) = json.loads(out.read_text())["sections"]
+    assert section["images_found"] == 1 and section["images_skipped"].startswith(note)

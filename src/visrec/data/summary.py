@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
-from visrec.data.images_index import IMAGE_SUFFIXES, find_images
+from visrec.data.images_index import IMAGE_SUFFIXES, scan_images
 from visrec.data.interactions import ITEM, RATING, USER
 from visrec.data.item_tables import ITEM_FILES, load_item_table
 from visrec.data.tables import (
@@ -194,7 +194,8 @@ def _summarize_folder(p: Path) -> dict[str, Any]:
         return _summarize_reviews(load_amazon_reviews(reviews))
     items_file = next((p / n for n in ITEM_FILES if (p / n).is_file()), None)
     img_dir = _image_folder(p)
-    images = find_images(img_dir) if img_dir is not None else {}
+    scan = scan_images(img_dir) if img_dir is not None else None
+    images = scan.images if scan is not None else {}
     out: dict[str, Any]
     if inter is not None:
         res = load_interactions(inter)
@@ -227,6 +228,8 @@ def _summarize_folder(p: Path) -> dict[str, Any]:
     if img_dir is not None:
         out["image_folder"] = str(img_dir)
         out["images_found"] = len(images)
+        # what `visrec embed` would skip in the same folder, said the same way
+        out["images_skipped"] = scan.skipped_note() if scan is not None else None
         if item_ids:
             with_img = item_ids & images.keys()
             out["items_with_image"] = len(with_img)
@@ -306,6 +309,8 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
             row("items in the item table", s["catalogue_items"])
         if "images_found" in s:
             row(f"images in {Path(s['image_folder']).name}/", s["images_found"])
+            if s.get("images_skipped"):
+                lines.append(f"   {s['images_skipped']}")
         if "items_with_image" in s:
             base = s.get("items") or s.get("catalogue_items") or 0
             row("items with an image", s["items_with_image"], base)
