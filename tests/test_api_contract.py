@@ -5,6 +5,8 @@ look, one string id split into characters, and shared arrays left writable."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,6 +49,15 @@ def test_non_integer_item_indices_are_refused(fitted, name) -> None:
             model.recommend(0, n=3, items=bad)
         with pytest.raises(VisrecError, match="item indices must be integer"):
             model.score(0, bad)
+
+
+def test_the_message_names_the_first_value_that_is_not_an_integer(fitted) -> None:
+    model = fitted["bpr"]
+    for bad, shown in (([1, None], "None at position 1"), ([0, 1.5], "1.5 at position 1")):
+        with pytest.raises(VisrecError, match=f"got {re.escape(shown)} "):
+            model.score(bad)
+    with pytest.raises(VisrecError, match=r"got 2\.0 at position 0"):
+        model.score([2.0, 3.0])  # whole floats are still refused: name the first
 
 
 def test_integer_like_indices_still_work(fitted) -> None:

@@ -194,27 +194,31 @@ def test_ids_round_trip_verbatim(tmp_path: Path) -> None:
         assert np.isfinite(got.score.astype(float)).all()
 
 
-def test_recommend_warns_when_no_new_candidate_is_in_the_vectors_file(
+def test_recommend_warns_when_the_vectors_file_shares_no_id_with_the_model(
     shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # ids spelt differently in the two files used to give chance-level lists and a note
     assert main(_argv_train(shop, "visual-cf", shop["vectors"])) == 0
-    cands = shop["dir"] / "other.txt"
-    cands.write_text("N0\nN1\n")
+    other = shop["dir"] / "other.parquet"
+    ids = ["I0", "I1", "N0", "N1"]
+    vec = np.random.default_rng(1).normal(size=(4, 4)).astype(np.float32)
+    write_vectors(other, ItemVectors(np.asarray(ids), vec, np.ones(4, bool)))
     capsys.readouterr()
     recs_path = shop["dir"] / "recs.csv"
     argv = ["recommend", str(shop["dir"] / "m_visual-cf"), "-o", str(recs_path)]
-    assert main([*argv, "--items", str(cands), "--vectors", str(shop["vectors"])]) == 0
+    assert main([*argv, "--items", str(shop["cands"]), "--vectors", str(other)]) == 0
     err = capsys.readouterr().err
     assert (
-        f"warning: none of the 2 candidates unseen in training is in {shop['vectors']} "
-        "(its ids look like 'i0', 'i1', 'i2'; the candidates' like 'N0', 'N1'): they are "
-        "all ranked last. Are the ids spelt the same way in both files?\n"
+        f"warning: {other} holds none of the model's items nor any of the 3 candidates "
+        "unseen in training (its ids look like 'I0', 'I1', 'N0'; the candidates' like "
+        "'n0', 'n_bad', 'n1'), so those candidates are ranked last. Are the ids spelt "
+        "the same way in both?\n"
     ) in err
     recs = pd.read_csv(recs_path)
-    assert len(recs) == 6 * 2 and np.isneginf(recs.score).all()
-    # one candidate in the file: the usual note, no warning
-    cands.write_text("N0\nn1\n")
+    assert len(recs) == 6 * 3 and np.isneginf(recs.score).all()
+    # a file that knows the model's items but lacks the new ones: the usual note
+    cands = shop["dir"] / "missing.txt"
+    cands.write_text("zz\n")
     assert main([*argv, "--items", str(cands), "--vectors", str(shop["vectors"])]) == 0
     err = capsys.readouterr().err
-    assert "warning: none" not in err and "1 of 2 candidates unseen" in err
+    assert "warning" not in err and "1 of 1 candidate unseen in training have" in err

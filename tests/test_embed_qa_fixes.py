@@ -125,6 +125,20 @@ def test_library_refuses_too_unless_overwrite(tmp_path: Path) -> None:
     assert any("6 of its 8 items are not in this run" in n for n in res.notes)
 
 
+def test_ids_that_only_lost_their_spaces_are_not_dropped(tmp_path: Path) -> None:
+    # a vectors file from before ids were stripped: 'a ' and 'b ' are 'a', 'b' now
+    items = {
+        i: _save(tmp_path / f"{i.strip()}.png", k, "PNG") for k, i in enumerate(["a ", "b ", "c"])
+    }
+    out = tmp_path / "v.parquet"
+    embed_images(items, out, backbone=TinyBackbone(), progress=False)
+    assert sorted(read_vectors(out).ids) == ["a ", "b ", "c"]
+    renamed = {i.strip(): p for i, p in items.items()}
+    res = embed_images(renamed, out, backbone=TinyBackbone(), progress=False)
+    assert sorted(read_vectors(out).ids) == ["a", "b", "c"]
+    assert not any("not in this run" in n for n in res.notes)
+
+
 # ----------------------------------------------- 2. entries that are not read
 
 

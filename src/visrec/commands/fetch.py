@@ -88,7 +88,7 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="SECONDS",
         help="seconds one download attempt may take in all, redirects included (default "
-        "6 x --timeout: 60); a slower one is stopped and counts as a timeout (retried)",
+        "6 x --timeout: 60); a slower one is stopped and counts as a timeout (not retried)",
     )
     p.add_argument(
         "--retries",
@@ -134,14 +134,6 @@ def looks_like_url(loc: str, base: Path) -> bool:
     if m and (loc[m.end() :].startswith("//") or m.group(1).lower() in _URL_SCHEMES):
         return True
     return bool(_HOST_FIRST.match(loc)) and not (base / Path(loc).expanduser()).exists()
-
-
-def _manifest_locations(path: Path) -> list[tuple[str, str, int]]:
-    """``(item_id, location as written, line)`` for each row of a manifest (load_manifest
-    resolves paths, so a URL typo such as ``htps://x`` would no longer show as written)."""
-    from visrec.data.images_index import read_manifest_rows
-
-    return read_manifest_rows(path)
 
 
 @dataclass
@@ -215,7 +207,7 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
     fetched once.
     """
     from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
-    from visrec.data.images_index import load_manifest
+    from visrec.data.images_index import read_manifest_rows
     from visrec.data.tables import is_json_file
 
     meta = [p for p in files if is_json_file(p) and is_meta_file(p)]
@@ -251,10 +243,11 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
         if res.n_bad:
             notes.append(res.describe_bad())
     for m in manifests:
-        load_manifest(m)  # its errors (columns, field counts, repeated ids) name the line
         base = m.resolve().parent
         n_local = n_web = 0
-        for key, loc, line in _manifest_locations(m):
+        # locations as written (load_manifest would resolve a typo such as htps://x
+        # into a path); its errors (columns, field counts, repeated ids) name the line
+        for key, loc, line in read_manifest_rows(m):
             if not looks_like_url(loc, base):
                 n_local += 1
                 continue

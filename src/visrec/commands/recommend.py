@@ -212,15 +212,21 @@ def unseen_vectors(
     store = read_vectors(vpath)
     check_vector_dim(vpath, store.dim, model)
     vecs, has = store.align(raw[unseen_pos])
-    in_store = np.isin(raw[unseen_pos].astype(str), store.ids.astype(str))
-    if not in_store.any():
-        # every new candidate unscorable: most likely ids spelt differently in the two
-        # files, which would otherwise give chance-level lists with only a note
+    store_ids = store.ids.astype(str)
+    shared = (
+        np.isin(raw[unseen_pos].astype(str), store_ids).any()
+        or np.isin(np.asarray(model.item_map_.ids, dtype=str), store_ids).any()
+    )
+    if not shared:
+        # the file knows none of the model's items nor of the new candidates: most
+        # likely ids spelt differently, which would give chance-level lists with a note
+        theirs = ", ".join(repr(str(i)) for i in store.ids[:3])
+        ours = ", ".join(repr(str(i)) for i in raw[unseen_pos][:3])
         print(
-            f"warning: none of the {_n(n_unseen, 'candidate')} unseen in training is in "
-            f"{vpath} (its ids look like {', '.join(repr(str(i)) for i in store.ids[:3])}; "
-            f"the candidates' like {', '.join(repr(str(i)) for i in raw[unseen_pos][:3])}): "
-            "they are all ranked last. Are the ids spelt the same way in both files?",
+            f"warning: {vpath} holds none of the model's items nor any of the "
+            f"{_n(n_unseen, 'candidate')} unseen in training (its ids look like {theirs}; "
+            f"the candidates' like {ours}), so those candidates are ranked last. Are the "
+            "ids spelt the same way in both?",
             file=sys.stderr,
         )
     elif not has.all():

@@ -156,8 +156,11 @@ def dropped_items(output: str | os.PathLike[str], ids: Sequence[str]) -> tuple[i
     -------
     (int, list of str)
         The number of items in the existing file and, in its order, those of them that
-        are not in ``ids``. ``(0, [])`` when ``output`` is missing, is not a vectors file
-        (``is_foreign_file`` handles those) or its ids cannot be read.
+        are not in ``ids``. An old id that is in ``ids`` once stripped of surrounding
+        spaces (ids from file names are stripped now; ``"a .jpg"`` used to be item
+        ``'a '``) is the same item renamed, not dropped. ``(0, [])`` when ``output`` is
+        missing, is not a vectors file (``is_foreign_file`` handles those) or its ids
+        cannot be read.
     """
     if not os.path.isfile(output) or is_foreign_file(output):
         return 0, []
@@ -166,7 +169,7 @@ def dropped_items(output: str | os.PathLike[str], ids: Sequence[str]) -> tuple[i
     except Exception:  # a damaged file: nothing to keep from it anyway
         return 0, []
     wanted = set(ids)
-    return len(old), [str(i) for i in old if i not in wanted]
+    return len(old), [str(i) for i in old if i not in wanted and str(i).strip() not in wanted]
 
 
 def check_dropped(

@@ -369,20 +369,22 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
 
 
 def _download(url: str, timeout: float, max_bytes: int, max_time: float) -> bytes:
+    # a max_time stop is not retried: a link this slow would spend max_time again and
+    # fail again (four 60 s attempts per URL at the defaults)
     req = urllib.request.Request(url, headers={"User-Agent": f"visrec/{__version__}"})
     with _Watchdog(max_time) as dog:
         try:
             data = _read(req, dog, timeout, max_bytes)
         except _FetchError:
             if dog.expired:
-                raise _FetchError("timeout", _too_slow(max_time), True) from None
+                raise _FetchError("timeout", _too_slow(max_time), False) from None
             raise
         except Exception:
             if dog.expired:  # whatever the shut-down socket made the reader raise
-                raise _FetchError("timeout", _too_slow(max_time), True) from None
+                raise _FetchError("timeout", _too_slow(max_time), False) from None
             raise
         if dog.expired:  # a body without Content-Length "ends" when its socket is shut
-            raise _FetchError("timeout", _too_slow(max_time), True)
+            raise _FetchError("timeout", _too_slow(max_time), False)
         return data
 
 

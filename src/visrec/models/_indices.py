@@ -27,20 +27,27 @@ def as_indices(values: Any, what: str, owner: str = "model") -> np.ndarray:
         What holds the id map, for the message (``model.user_map_``).
     """
     a = np.atleast_1d(np.asarray(values))
-    if a.size and not _integral(a):
-        first = a.ravel()[0]
-        example = first.item() if isinstance(first, np.generic) else first
+    bad = _first_non_integer(a)
+    if bad is not None:
+        value = a.ravel()[bad]
+        example = value.item() if isinstance(value, np.generic) else value
         raise VisrecError(
             f"{what} indices must be integer positions in the {what} id map, got "
-            f"{example!r} ({a.dtype.name}); map raw ids first, e.g. "
+            f"{example!r} at position {bad} ({a.dtype.name}); map raw ids first, e.g. "
             f"{owner}.{what}_map_.to_index([...])"
         )
     return a.astype(np.int64).ravel()
 
 
-def _integral(a: np.ndarray) -> bool:
-    if a.dtype.kind in "iu":
-        return True
+def _first_non_integer(a: np.ndarray) -> int | None:
+    """Position (in ``a.ravel()``) of the first value that is not an integer, if any."""
+    if a.dtype.kind in "iu" or a.size == 0:
+        return None
+    flat = a.ravel()
     if a.dtype.kind == "O":  # e.g. a pandas object column of Python ints
-        return all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in a.flat)
-    return False
+        ok = [isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in flat]
+        return None if all(ok) else ok.index(False)
+    if a.dtype.kind == "f":  # name the value that is no whole number (NaN, 1.5), if any
+        frac = ~np.isfinite(flat) | (flat != np.round(flat))
+        return int(np.argmax(frac)) if frac.any() else 0
+    return 0

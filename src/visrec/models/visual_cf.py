@@ -224,14 +224,10 @@ class VisualCF(AutoRegMixin, Recommender):
     def _fit_profiles(
         self, feats: np.ndarray, has_image: np.ndarray, learn: np.ndarray, image_only: np.ndarray
     ) -> None:
-        """The taste term's arrays (empty ones when ``profile_weight`` is 0)."""
-        n_users, d = self.seen_.shape[0], feats.shape[1]
+        """The taste term's arrays (weight 0: none; ``_after_load`` makes empty ones)."""
         if float(self.profile_weight) == 0:
-            self.profile_components_ = np.zeros((0, d), dtype=np.float32)
-            self.user_profiles_ = np.zeros((n_users, 0), dtype=np.float32)
-            self.image_only_profiles_ = np.zeros((int(image_only.sum()), 0), dtype=np.float32)
-            self.profile_scale_ = np.zeros(1, dtype=np.float32)
             return
+        n_users, d = self.seen_.shape[0], feats.shape[1]
         # feats are centred on the learn items already: components only, no second mean
         pca = FeatureScaler(n_components=int(self.profile_dim)).fit(feats, learn)
         comps = pca.components_
@@ -272,7 +268,7 @@ class VisualCF(AutoRegMixin, Recommender):
         # derived, not saved: the items scored by mapped terms
         untrained = np.diff(self.seen_.tocsc().indptr) == 0
         self.image_only_ = np.flatnonzero(self.item_scorable_ & untrained)
-        if not hasattr(self, "profile_scale_"):  # saved without the taste term
+        if not hasattr(self, "profile_scale_"):  # weight 0, or saved before the term
             d = len(self.feature_mean_)
             self.profile_components_ = np.zeros((0, d), dtype=np.float32)
             self.user_profiles_ = np.zeros((self.seen_.shape[0], 0), dtype=np.float32)
