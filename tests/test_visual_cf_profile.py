@@ -3,9 +3,11 @@ user took rank higher for that user, scored the same through every path, and sav
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from test_models import FAST, N_ITEMS, checkerboard, group_vectors
@@ -112,3 +114,109 @@ def test_a_damaged_taste_array_is_refused_on_load(tmp_path: Path, damage) -> Non
     np.savez(npz, **arrays)
     with pytest.raises(VisrecError, match=r"arrays\.npz: .*train the model again"):
         Recommender.load(folder)
+
+
+def _shop(visual: bool, seed: int = 0) -> tuple[Interactions, ItemVectors]:
+    """800 users x 1,000 items. ``visual``: 100 looks of 10 items (a random direction
+    per look plus noise), each user takes 8 items of their 2 looks, by popularity: more
+    tastes than the 4-factor map can carry. Else: vectors are noise and users take
+    items by popularity alone."""
+    rng = np.random.default_rng(seed)
+    look = np.arange(1000) % 100
+    vec = rng.normal(0, 0.5, (1000, 32)).astype(np.float32)
+    if visual:
+        vec += 2.0 * rng.normal(0, 1, (100, 32)).astype(np.float32)[look]
+    pop = rng.lognormal(0, 1.0, 1000)
+    rows = []
+    for u in range(800):
+        liked = [u % 100, (7 * u + 3) % 100]
+        pool = np.flatnonzero(np.isin(look, liked)) if visual else np.arange(1000)
+        p = pop[pool] / pop[pool].sum()
+        rows += [(f"u{u}", f"i{i}") for i in rng.choice(pool, 8, replace=False, p=p)]
+    df = pd.DataFrame(rows, columns=["user_id", "item_id"])
+    items = IdMap([f"i{i}" for i in range(1000)])
+    inter = Interactions.from_frame(df, item_map=items)
+    return inter, ItemVectors(np.asarray(items.ids), vec, np.ones(1000, dtype=bool))
+
+
+AUTO = {**FAST["visual-cf"], "batch_size": 256, "profile_weight": "auto", "profile_dim": 8}
+
+
+def test_auto_turns_the_taste_term_on_where_people_choose_by_look() -> None:
+    inter, iv = _shop(visual=True)
+    model = VisualCF(**AUTO).fit(inter, iv)
+    val = model.profile_validation_
+    assert set(val) == {f"profile_weight={w:g}" for w in (0, 0.5, 1, 2)}
+    best = max(val, key=val.get)
+    assert best != "profile_weight=0" and val[best] >= 1.1 * val["profile_weight=0"]
+    assert float(model.profile_scale_[0]) > 0
+    # the chosen weight is the one a fixed weight gives: same scores
+    chosen = float(best.split("=")[1])
+    assert model.chosen_profile_weight() == chosen
+    assert model.profile_note().startswith("profile_weight=auto: validation Recall@20 on 3 ")
+    assert model.profile_note().endswith(f": {chosen:g}")
+    fixed = VisualCF(**{**AUTO, "profile_weight": chosen}).fit(inter, iv)
+    vecs = iv.vectors[:10]
+    np.testing.assert_allclose(
+        model.score_new_items(np.arange(5), vecs), fixed.score_new_items(np.arange(5), vecs)
+    )
+
+
+def test_auto_keeps_it_off_where_the_look_says_nothing(tmp_path: Path) -> None:
+    inter, iv = _shop(visual=False)
+    model = VisualCF(**AUTO).fit(inter, iv)
+    val = model.profile_validation_
+    assert len(val) == 4 and max(val.values()) < 1.1 * val["profile_weight=0"]
+    assert float(model.profile_scale_[0]) == 0 and model.chosen_profile_weight() == 0
+    assert model.profile_note().endswith(": 0 (none gains 10% over 0)")
+    plain = VisualCF(**{**AUTO, "profile_weight": 0.0}).fit(inter, iv)
+    vecs = iv.vectors[:10]
+    np.testing.assert_array_equal(
+        model.score_new_items(np.arange(5), vecs), plain.score_new_items(np.arange(5), vecs)
+    )
+    # the validation is kept with the model
+    loaded = Recommender.load(model.save(tmp_path / "m"))
+    assert loaded.profile_validation_ == val
+
+
+def test_auto_on_too_few_items_is_off_without_validation() -> None:
+    model = VisualCF(**{**AUTO}).fit(*checkerboard())
+    assert model.profile_validation_ == {} and float(model.profile_scale_[0]) == 0
+
+
+def test_train_prints_what_auto_chose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from visrec.cli import main
+    from visrec.embed.store import write_vectors
+
+    inter, iv = _shop(visual=True)
+    train = tmp_path / "train.csv"
+    pd.DataFrame(
+        {
+            "user_id": inter.user_map.to_raw(inter.user_idx),
+            "item_id": inter.item_map.to_raw(inter.item_idx),
+        }
+    ).to_csv(train, index=False)
+    write_vectors(tmp_path / "v.parquet", iv)
+    params = [f"--param={k}={json.dumps(v)}" for k, v in AUTO.items()]
+    argv = ["train", "--model", "visual-cf", "--interactions", str(train)]
+    argv += ["--vectors", str(tmp_path / "v.parquet"), "-o", str(tmp_path / "m"), *params]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "profile_weight=auto: validation Recall@20 on 3 folds of held-out items (0 -> " in err
+    loaded = Recommender.load(tmp_path / "m")
+    assert loaded.chosen_profile_weight() > 0
+
+
+def test_evaluate_records_the_chosen_weight() -> None:
+    from visrec.evaluation.runner import run_experiment
+
+    inter, iv = _shop(visual=True)
+    res = run_experiment(
+        inter, iv, "cold-items", models=["popularity", ("visual-cf", AUTO)], seeds=(0,),
+        progress=False,
+    )  # fmt: skip
+    tuned = res.runs.set_index("model")["tuned"]
+    assert tuned["visual-cf"].startswith("profile_weight=") and tuned["visual-cf"] != (
+        "profile_weight=0"
+    )
+    assert "  visual-cf: profile_weight=" in res.tuned_note()

@@ -158,6 +158,9 @@ def run(args: argparse.Namespace) -> int:
     note = auto_note(model)
     if note:
         print(note, file=sys.stderr)
+    profile = getattr(model, "profile_note", lambda: None)()
+    if profile:
+        print(profile, file=sys.stderr)
     n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
 
     provenance = {

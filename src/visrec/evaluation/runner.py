@@ -133,8 +133,8 @@ class ExperimentResult:
             parts = [f"{setting} ({n} run{'s' if n > 1 else ''})" for setting, n in counts.items()]
             lines.append(f"  {model}: {', '.join(parts)}")
         return (
-            "reg=auto on sparse data chose, on an inner validation split of each training "
-            "set:\n" + "\n".join(lines)
+            "validation chose (reg=auto on sparse data, visual-cf's profile_weight=auto), "
+            "on inner splits of each training set:\n" + "\n".join(lines)
         )
 
     def run_keys(self) -> set[tuple[int, str]]:
@@ -169,6 +169,18 @@ class ExperimentResult:
         if path is not None:
             write_text_atomic(path, text + "\n")
         return text
+
+
+def _tuned(model: Recommender) -> str | None:
+    """What validation chose in ``model``'s fit: ``reg=auto``'s penalties and visual-cf's
+    ``profile_weight="auto"``, e.g. ``"reg=0.03, profile_weight=2"``; None if neither ran."""
+    parts = [chosen_label(model)]
+    if getattr(model, "profile_weight", None) == "auto" and getattr(
+        model, "profile_validation_", None
+    ):
+        parts.append(f"profile_weight={model.chosen_profile_weight():g}")  # type: ignore[attr-defined]
+    found = [p for p in parts if p]
+    return ", ".join(found) if found else None
 
 
 def _num(v: Any) -> float | None:
@@ -499,7 +511,7 @@ def run_experiment(
                     progress=progress,
                 )
                 row = {"seed": seed, "model": name, **res, "fit_s": fit_s,
-                       "tuned": chosen_label(model)}  # fmt: skip
+                       "tuned": _tuned(model)}  # fmt: skip
                 rows.append(row)
                 if record is not None:
                     rec = {"fp": fp, "seed": seed, "model": name,
