@@ -220,3 +220,52 @@ def test_evaluate_records_the_chosen_weight() -> None:
         "profile_weight=0"
     )
     assert "  visual-cf: profile_weight=" in res.tuned_note()
+
+
+def test_reg_auto_trials_do_not_validate_the_taste_term(monkeypatch: pytest.MonkeyPatch) -> None:
+    inter, iv = _shop(visual=True)  # 8 items per user: sparse, so reg=auto validates
+    fits: list[str] = []
+    real = VisualCF._bpr
+
+    def counted(self: VisualCF, seen: object, reg: float, desc: str) -> object:
+        fits.append(desc)
+        return real(self, seen, reg, desc)
+
+    monkeypatch.setattr(VisualCF, "_bpr", counted)
+    model = VisualCF(**{**AUTO, "reg": "auto"}).fit(inter, iv)
+    assert model.reg_validation_  # the trials ran
+    assert [d for d in fits if d.startswith("profile fold")] == [
+        "profile fold 1",
+        "profile fold 2",
+        "profile fold 3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("off", r"profile_weight must be a number >= 0 or 'auto', got 'off'"),
+        ("Auto", r"profile_weight must be a number >= 0 or 'auto', got 'Auto'"),
+        (-0.5, r"profile_weight must be a number >= 0 or 'auto', got -0\.5"),
+        (float("inf"), r"profile_weight=inf must be a finite number"),
+    ],
+)
+def test_a_bad_profile_weight_is_one_clear_error(value: object, match: str) -> None:
+    with pytest.raises(VisrecError, match=match):
+        VisualCF(**{**FAST["visual-cf"], "profile_weight": value}).fit(*checkerboard())
+
+
+def test_auto_without_any_user_to_validate_on_is_off() -> None:
+    # every user has one item: nobody has a held-out item and another one
+    rng = np.random.default_rng(0)
+    items = IdMap([f"i{i}" for i in range(600)])
+    df = pd.DataFrame(
+        {"user_id": [f"u{u}" for u in range(1200)], "item_id": [f"i{u % 600}" for u in range(1200)]}
+    )
+    inter = Interactions.from_frame(df, item_map=items)
+    iv = ItemVectors(
+        np.asarray(items.ids), rng.normal(size=(600, 8)).astype(np.float32), np.ones(600, bool)
+    )
+    model = VisualCF(**AUTO).fit(inter, iv)
+    assert model.profile_validation_ == {} and model.chosen_profile_weight() == 0
+    assert "no validation possible" in model.profile_note()

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
-from visrec.models._auto_reg import AUTO, AutoRegMixin
+from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number
 from visrec.models._train import FeatureScaler, power_normalise, ridge
 from visrec.models.base import Recommender
 from visrec.models.bpr import fit_bpr_factors
@@ -104,7 +104,9 @@ class VisualCF(AutoRegMixin, Recommender):
     )
     _arrays_before_added: ClassVar[tuple[str, ...]] = ("image_user_factors_", *_profile_arrays)
     # validation ranks known items only: the map's BPR would be a wasted fit
-    _trial_params: ClassVar[dict[str, Any]] = {"map_reg": None}
+    # (and no taste term: known items only, and its own validation would be 3 more fits
+    # per trial, with items the trial's split leaves image-only scored by it)
+    _trial_params: ClassVar[dict[str, Any]] = {"map_reg": None, "profile_weight": 0.0}
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -164,8 +166,11 @@ class VisualCF(AutoRegMixin, Recommender):
             positive=("lr",),
         )
         self._check_reg()
-        if self.profile_weight != AUTO:
-            self._check_params(non_negative=("profile_weight",))
+        w = self.profile_weight
+        if not (w == AUTO or (_finite_number(w) and float(w) >= 0)):
+            raise VisrecError(
+                f"model {self.name!r}: profile_weight must be a number >= 0 or 'auto', got {w!r}"
+            )
         if self.map_reg is not None:
             self._check_params(non_negative=("map_reg",))
         if self.feature_norm not in ("sqrt-l2", "none"):
@@ -276,7 +281,7 @@ class VisualCF(AutoRegMixin, Recommender):
         from visrec.models._checkpoint import suspended
 
         rows = np.flatnonzero(learn)
-        if len(rows) < 5 * MIN_FOLD_ITEMS:
+        if len(rows) < 5 * MIN_FOLD_ITEMS:  # folds of fewer candidates rank all of them
             return 0.0, {}
         rs = self.random_state
         rng = np.random.default_rng(None if rs is None else [int(rs), 0x7A57E])
@@ -298,11 +303,11 @@ class VisualCF(AutoRegMixin, Recommender):
             spread = _spread_factor(p, mq, mb, profiles, g, keep, rs)
             test = sp.csr_matrix(self.seen_[:, held])
             users = np.flatnonzero((np.diff(test.indptr) > 0) & (np.diff(inner.indptr) > 0))
-            users = users[:PROFILE_USERS]
-            mapped = p[users] @ mq[held].T + mb[held]
-            taste = spread * (profiles[users] @ g[held].T)
-            for j, weight in enumerate(PROFILE_WEIGHTS):
-                recall[j] += _recall_at(mapped + weight * taste, test[users], K_VALID)
+            if not len(users):  # no user with a held-out item and another one
+                return 0.0, {}
+            if len(users) > PROFILE_USERS:  # a random sample: ids may follow signup order
+                users = np.sort(rng.choice(users, PROFILE_USERS, replace=False))
+            recall += _fold_recall(p, mq[held], mb[held], spread, profiles, g[held], test, users)
         recall /= len(folds)
         scores = {
             f"profile_weight={w:g}": round(float(r), 4)
@@ -317,8 +322,9 @@ class VisualCF(AutoRegMixin, Recommender):
         val = self.profile_validation_
         if not val:
             return (
-                "profile_weight=auto: too few items with interactions and an image to "
-                f"validate on (under {5 * MIN_FOLD_ITEMS}): 0, the taste term is off"
+                "profile_weight=auto: no validation possible (fewer than "
+                f"{5 * MIN_FOLD_ITEMS} items with interactions and an image, or no user with "
+                "a held-out item and another): 0, the taste term is off"
             )
         scores = "; ".join(f"{k.split('=')[1]} -> {v:.3f}" for k, v in val.items())
         chosen = self.chosen_profile_weight()
@@ -423,7 +429,7 @@ PROFILE_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 PROFILE_FOLDS = 3
 PROFILE_MARGIN = 0.10
 #: fewer items with interactions and an image than 5x this: no validation, weight 0
-MIN_FOLD_ITEMS = 20
+MIN_FOLD_ITEMS = 5 * 20  # five times the list length (K_VALID)
 #: users scored per fold (bounds the cost on large data)
 PROFILE_USERS = 5000
 K_VALID = 20
@@ -465,9 +471,37 @@ def _spread_factor(
     return float(mapped.std()) / spread if spread > 0 else 0.0
 
 
-def _recall_at(scores: np.ndarray, test: sp.csr_matrix, k: int) -> float:
-    """Mean over rows of hits in the top ``k`` / min(k, |test row|)."""
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    hit = np.asarray(test.toarray(), dtype=bool)
-    hits = np.take_along_axis(hit, top, axis=1).sum(axis=1)
-    return float(np.mean(hits / np.minimum(k, np.diff(test.indptr))))
+def _fold_recall(
+    user_factors: np.ndarray,
+    mq: np.ndarray,
+    mb: np.ndarray,
+    spread: float,
+    profiles: np.ndarray,
+    pictures: np.ndarray,
+    test: sp.csr_matrix,
+    users: np.ndarray,
+) -> np.ndarray:
+    """Mean Recall@``K_VALID`` of ``users`` over the held-out items (the columns of
+    ``test``) for each weight of ``PROFILE_WEIGHTS``, scored in blocks of users (a
+    users x items array of a million-item catalogue would not fit)."""
+    total = np.zeros(len(PROFILE_WEIGHTS))
+    step = max(1, 2_000_000 // max(len(mb), 1))
+    for start in range(0, len(users), step):
+        ub = users[start : start + step]
+        mapped = user_factors[ub] @ mq.T + mb
+        taste = spread * (profiles[ub] @ pictures.T)
+        tb = test[ub]
+        relevant = np.minimum(K_VALID, np.diff(tb.indptr))
+        rows = np.arange(len(ub))[:, None]
+        for j, weight in enumerate(PROFILE_WEIGHTS):
+            top = _top(mapped + weight * taste, K_VALID)
+            hits = np.asarray(tb[np.broadcast_to(rows, top.shape), top].sum(axis=1)).ravel()
+            total[j] += float((hits / relevant).sum())
+    return total / len(users)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's ``k`` best scores (in no particular order)."""
+    if scores.shape[1] <= k:
+        return np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+    return np.argpartition(-scores, k - 1, axis=1)[:, :k]
