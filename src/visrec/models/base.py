@@ -30,7 +30,7 @@ import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,6 +43,7 @@ from visrec.embed.store import ItemVectors
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._indices import as_indices
 
+_T = TypeVar("_T")
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
 
@@ -177,14 +178,7 @@ class Recommender(ParamsMixin, ABC):
             Image vectors; aligned to ``item_map_`` (missing items get a zero row and
             ``has_image=False``). Required when ``uses_vectors`` is True.
         """
-        # from scratch: nothing of an earlier fit survives, and a fit that fails leaves
-        # the model unfitted rather than old arrays under the new id maps
-        forget_fit(self)
-        try:
-            return self._fit_all(interactions, item_vectors)
-        except BaseException:
-            forget_fit(self)
-            raise
+        return fit_from_scratch(self, lambda: self._fit_all(interactions, item_vectors))
 
     def _fit_all(self, interactions: Interactions, item_vectors: ItemVectors | None) -> Self:
         if len(interactions) == 0:
@@ -764,6 +758,17 @@ def forget_fit(estimator: object) -> None:
     ``check_is_fitted`` reads them), leaving the hyperparameters."""
     for name in [k for k in vars(estimator) if k.endswith("_") and not k.startswith("_")]:
         delattr(estimator, name)
+
+
+def fit_from_scratch(estimator: object, fit: Callable[[], _T]) -> _T:
+    """Run ``fit`` on a clean ``estimator``: nothing of an earlier fit survives, and a
+    fit that fails leaves it unfitted rather than old arrays under new id maps."""
+    forget_fit(estimator)
+    try:
+        return fit()
+    except BaseException:
+        forget_fit(estimator)
+        raise
 
 
 def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -38,7 +38,7 @@ from visrec.data.interactions import Interactions
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._indices import as_indices
 from visrec.models._train import FeatureScaler
-from visrec.models.base import ParamsMixin, forget_fit
+from visrec.models.base import ParamsMixin, fit_from_scratch
 
 
 class RatingMF(ParamsMixin):
@@ -149,14 +149,7 @@ class RatingMF(ParamsMixin):
         -------
         self
         """
-        # from scratch, and a failed fit leaves the model unfitted (not old arrays
-        # under a new data set)
-        forget_fit(self)
-        try:
-            return self._fit_all(interactions, vectors, has_image)
-        except BaseException:
-            forget_fit(self)
-            raise
+        return fit_from_scratch(self, lambda: self._fit_all(interactions, vectors, has_image))
 
     def _fit_all(
         self,

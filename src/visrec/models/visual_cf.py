@@ -3,11 +3,13 @@ map for the ones nobody has (cold start)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
+from visrec._ranking import top_candidates
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
 from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number
@@ -264,10 +266,10 @@ class VisualCF(AutoRegMixin, Recommender):
             return
         self.user_profiles_ = _profiles(self.seen_, has_image, g)
         self.image_only_profiles_ = g[image_only]
-        mq, mb = self._map(feats)  # the final map, for the spread factor
         spread = _spread_factor(
-            self.image_user_factors_, mq, mb, self.user_profiles_, g, learn, self.random_state
-        )
+            self.image_user_factors_, self._map, feats, self.user_profiles_, g, learn,
+            self.random_state,
+        )  # fmt: skip
         self.profile_scale_ = np.asarray([weight * spread], dtype=np.float32)
 
     def _choose_profile_weight(
@@ -297,17 +299,21 @@ class VisualCF(AutoRegMixin, Recommender):
                 p, q, b = self._bpr(inner, map_reg, f"profile fold {k + 1}")
             keep = learn & ~out
             w, c = ridge(feats[keep], np.hstack([q, b[:, None]])[keep], float(self.alpha))
-            t = feats @ w + c
-            mq, mb = t[:, :-1], float(self.bias_weight) * t[:, -1]
+
+            def fold_map(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                t = f @ w + c  # noqa: B023 (called within this iteration only)
+                return t[:, :-1], float(self.bias_weight) * t[:, -1]
+
             profiles = _profiles(inner, has_image & ~out, g)
-            spread = _spread_factor(p, mq, mb, profiles, g, keep, rs)
+            spread = _spread_factor(p, fold_map, feats, profiles, g, keep, rs)
             test = sp.csr_matrix(self.seen_[:, held])
             users = np.flatnonzero((np.diff(test.indptr) > 0) & (np.diff(inner.indptr) > 0))
             if not len(users):  # no user with a held-out item and another one
                 return 0.0, {}
             if len(users) > PROFILE_USERS:  # a random sample: ids may follow signup order
                 users = np.sort(rng.choice(users, PROFILE_USERS, replace=False))
-            recall += _fold_recall(p, mq[held], mb[held], spread, profiles, g[held], test, users)
+            mq, mb = fold_map(feats[held])
+            recall += _fold_recall(p, mq, mb, spread, profiles, g[held], test, users)
         recall /= len(folds)
         scores = {
             f"profile_weight={w:g}": round(float(r), 4)
@@ -453,20 +459,22 @@ def _profiles(seen: sp.csr_matrix, has_image: np.ndarray, g: np.ndarray) -> np.n
 
 def _spread_factor(
     user_factors: np.ndarray,
-    mq: np.ndarray,
-    mb: np.ndarray,
+    image_map: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    feats: np.ndarray,
     profiles: np.ndarray,
     g: np.ndarray,
     items_mask: np.ndarray,
     random_state: int | None,
 ) -> float:
     """What a cosine is multiplied by to move a score as much as the mapped terms vary:
-    the ratio of the two spreads over a sample of users x items of ``items_mask``."""
+    the ratio of the two spreads over a sample of users x items of ``items_mask`` (only
+    the sampled items are mapped)."""
     rng = np.random.default_rng(0 if random_state is None else random_state)
     users = rng.choice(len(user_factors), min(500, len(user_factors)), replace=False)
     rows = np.flatnonzero(items_mask)
     items = rng.choice(rows, min(2000, len(rows)), replace=False)
-    mapped = user_factors[users] @ mq[items].T + mb[items]
+    mq, mb = image_map(feats[items])
+    mapped = user_factors[users] @ mq.T + mb
     spread = float((profiles[users] @ g[items].T).std())
     return float(mapped.std()) / spread if spread > 0 else 0.0
 
@@ -494,14 +502,7 @@ def _fold_recall(
         relevant = np.minimum(K_VALID, np.diff(tb.indptr))
         rows = np.arange(len(ub))[:, None]
         for j, weight in enumerate(PROFILE_WEIGHTS):
-            top = _top(mapped + weight * taste, K_VALID)
+            top, _ = top_candidates(mapped + weight * taste, K_VALID)
             hits = np.asarray(tb[np.broadcast_to(rows, top.shape), top].sum(axis=1)).ravel()
             total[j] += float((hits / relevant).sum())
     return total / len(users)
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of each row's ``k`` best scores (in no particular order)."""
-    if scores.shape[1] <= k:
-        return np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
-    return np.argpartition(-scores, k - 1, axis=1)[:, :k]
