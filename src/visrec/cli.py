@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "train",
     "recommend",
     "evaluate",
+    "report",
     "rating_eval",
     "similar",
 )
@@ -41,7 +42,8 @@ Typical flow:
   visrec embed IMAGES_DIR -o vectors.parquet   # image -> vector (EfficientNet-Lite0)
   visrec cluster vectors.parquet --labels styles.csv --id-col id --label-col masterCategory
   visrec knn-rating --interactions u.data --vectors vectors.parquet
-  visrec evaluate --interactions u.data --vectors vectors.parquet --protocol cold-items
+  visrec evaluate --interactions u.data --vectors vectors.parquet --protocol cold-items \\
+      --report cold.html                       # does the picture help? table, plots, seeds
   visrec demo                                  # all of it on a generated catalogue
 """
 

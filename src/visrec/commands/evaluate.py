@@ -29,7 +29,7 @@ EPILOG = """\
 examples:
   visrec evaluate --interactions u.data --vectors ml100k.parquet --protocol warm
   visrec evaluate --interactions u.data --vectors ml100k.parquet --protocol cold-items \\
-      --models popularity,bpr,vbpr,visual-cf --seeds 3 --json cold.json
+      --models popularity,bpr,vbpr,visual-cf --seeds 3 --json cold.json --report cold.html
   visrec evaluate --interactions ratings.csv --protocol time --models popularity,bpr \\
       --param bpr.epochs=20 --min-rating 4
   visrec evaluate --interactions ratings.csv --models popularity,bpr,bpr@strong \\
@@ -107,6 +107,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
     p.add_argument(
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="also write a self-contained HTML report: does the best model with pictures "
+        "beat the best without, seed by seed; bar plots; splits; hyperparameters (from a "
+        "saved --json later: visrec report OUT.json)",
+    )
+    p.add_argument(
         "--no-resume",
         dest="resume",
         action="store_false",
@@ -129,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr)
 
     check_output_file(args.json, "--json")  # before the run, not after it
+    check_output_file(args.report, "--report")
+    if args.report and args.json and _same_file(args.report, args.json):
+        raise VisrecError("--report and --json name the same file; give two files")
     if args.seeds < 1:
         raise VisrecError(f"--seeds must be at least 1, got {args.seeds}")
     if args.batch_size < 1:
@@ -234,11 +245,23 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
             f"is in the top {args.k}); compare AUC and NDCG@{args.k}, or lower --k",
             file=sys.stderr,
         )
-    if args.json:
-        print(f"\nwrote {args.json}")
+    if args.report:
+        from visrec.report.evaluation import write_evaluation_report
+
+        inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
+        if args.min_rating is not None:
+            inputs["rows kept"] = f"rating >= {args.min_rating:g}"
+        write_evaluation_report(args.report, res.to_dict(), inputs)
+    written = [path for path in (args.json, args.report) if path]
+    if written:
+        print("\n" + "\n".join(f"wrote {path}" for path in written))
     sys.stdout.flush()  # a closed pipe fails here, while the record still exists
     if record is not None and not args.json:
         run_record.forget(record, res.run_keys())
+
+
+def _same_file(a: str, b: str) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def _span(stats: list[dict[str, Any]], key: str) -> str:

@@ -142,3 +142,49 @@ def thumbnail_jpeg(path: str | os.PathLike[str], size: int = 72) -> bytes | None
             return buf.getvalue()
     except Exception:  # any undecodable file just shows as a blank tile
         return None
+
+
+def metric_bars_png(
+    runs: pd.DataFrame,
+    models: Sequence[str],
+    metrics: Sequence[tuple[str, str, float]],
+    image_models: Sequence[str] = (),
+) -> bytes:
+    """One panel per ``(column, title, chance)`` in ``metrics``: a bar per model from
+    ``chance`` (0, or 0.5 for AUC) to the mean over seeds, a line for the spread (min to
+    max) and a dot per seed.
+
+    ``runs`` has one row per (seed, model) with the metric columns. Models in
+    ``image_models`` are drawn in blue, the popularity baseline in grey, the rest in
+    orange, so "with pictures" and "without" read at a glance.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(3.3 * len(metrics), 0.6 + 0.42 * len(models)), squeeze=False
+    )
+    image = set(image_models)
+    colours = [
+        "#999999" if m == "popularity" else PALETTE[0] if m in image else PALETTE[1] for m in models
+    ]
+    ys = np.arange(len(models))
+    for ax, (col, title, chance) in zip(axes[0], metrics, strict=True):
+        values = [runs.loc[runs["model"] == m, col].to_numpy(dtype=float) for m in models]
+        values = [v[np.isfinite(v)] for v in values]
+        means = np.array([v.mean() if v.size else np.nan for v in values])
+        shown = np.nan_to_num(means, nan=chance)
+        ax.barh(ys, shown - chance, left=chance, color=colours, alpha=0.85)
+        for y, v, mu in zip(ys, values, means, strict=True):
+            if v.size > 1:
+                ax.plot([v.min(), v.max()], [y, y], color="#222222", lw=1)
+            ax.scatter(v, np.full(v.size, y), s=12, color="#222222", zorder=3)
+            if np.isfinite(mu):
+                ax.text(mu, y + 0.3, f" {mu:.3f}", fontsize=8, va="center")
+        top = max([float(v.max()) for v in values if v.size] + [chance + 1e-6])
+        ax.set_xlim(chance - (0.05 if chance else 0.0), chance + (top - chance) * 1.2)
+        ax.set_yticks(ys, [str(m) for m in models])
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+        if ax is not axes[0][0]:
+            ax.tick_params(labelleft=False)
+    return _png(fig)
