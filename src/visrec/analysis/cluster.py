@@ -188,3 +188,29 @@ def cluster_vs_labels(
         table=table,
         assignments=assignments,
     )
+
+
+def sample_per_cluster(
+    assignments: np.ndarray, ids: np.ndarray, per_cluster: int, rng: np.random.Generator
+) -> dict[int, list[str]]:
+    """Up to ``per_cluster`` ids of each cluster, drawn without replacement, in id order
+    of position (for the report's image grids)."""
+    out: dict[int, list[str]] = {}
+    for c in np.unique(assignments):
+        members = np.flatnonzero(assignments == c)
+        pick = rng.choice(members, size=min(per_cluster, len(members)), replace=False)
+        out[int(c)] = [str(ids[i]) for i in np.sort(pick)]
+    return out
+
+
+def pca_2d(x: np.ndarray) -> np.ndarray:
+    """``(n, 2)`` PCA coordinates of ``x`` (zeros where there are fewer dimensions)."""
+    from sklearn.decomposition import PCA
+
+    if x.shape[0] < 2:
+        return np.zeros((x.shape[0], 2))
+    n_comp = min(2, x.shape[0], x.shape[1])
+    coords = PCA(n_components=n_comp, random_state=0).fit_transform(x.astype(np.float64))
+    if n_comp < 2:
+        coords = np.hstack([coords, np.zeros((len(coords), 2 - n_comp))])
+    return np.asarray(coords)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
@@ -18,10 +19,14 @@ examples:
   visrec cluster fashion.parquet --labels styles.csv --id-col id \\
       --label-col masterCategory --top-labels 3 --json clusters.json
   visrec cluster vectors.parquet --labels items.tsv --id-col item_id --label-col genre --k 8
+  visrec cluster fashion.parquet --labels styles.csv --id-col id --label-col masterCategory \
+      --report clusters.html --images images/     # the table, a PCA map, photos per cluster
 
 Items without an image (has_image false) or without a label are left out and counted.
 --json writes {"k", "n", "ari", "nmi", "purity", "table"}; "table" is a nested dict
-{cluster: {label: count}}.
+{cluster: {label: count}}. --report writes one self-contained HTML file: the table and
+scores, a 2-D PCA map of the vectors coloured by label, and with --images (the folder
+given to `visrec embed`) twelve photos of each cluster.
 """
 
 
@@ -58,6 +63,19 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--random-state", type=int, default=0, help="K-means seed (default 0)")
     p.add_argument("--json", default=None, metavar="OUT", help="write the scores and table")
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="also write an HTML report: table, scores, a PCA map, photos per cluster",
+    )
+    p.add_argument(
+        "--images",
+        default=None,
+        metavar="DIR",
+        help="with --report: the folder of <item_id>.<ext> images (as for `visrec embed`) "
+        "to show twelve photos of each cluster",
+    )
     p.set_defaults(func=run)
 
 
@@ -93,6 +111,11 @@ def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
 
     check_output_file(args.json, "--json")
+    check_output_file(args.report, "--report")
+    if args.images is not None and args.report is None:
+        raise VisrecError("--images is for the report's photos: give --report HTML too")
+    if args.images is not None and not os.path.isdir(args.images):
+        raise VisrecError(f"--images: {args.images!r} is not a folder")
     check_at_least(args.k, 1, "--k")
     check_at_least(args.top_labels, 1, "--top-labels")
     check_seed(args.random_state, "--random-state")
@@ -161,5 +184,65 @@ def run(args: argparse.Namespace) -> int:
     print(res.format())
     if args.json:
         write_text_atomic(args.json, json.dumps(res.to_json(), indent=2) + "\n")
-        print(f"\nwrote {args.json}")
+    if args.report:
+        summary = {
+            "vectors": args.vectors,
+            "labels": f"{args.labels}, column {args.label_col}",
+            "items clustered": int(keep.sum()),
+            "left out: no image": int(no_image.sum()),
+            "left out: no label": int(no_label.sum()),
+            "K-means seed": str(args.random_state),
+        }
+        _write_report(args, res, iv.ids[keep], iv.vectors[keep], item_labels[keep], summary)
+    written = [path for path in (args.json, args.report) if path]
+    if written:
+        print("\n" + "\n".join(f"wrote {path}" for path in written))
     return 0
+
+
+def _write_report(
+    args: argparse.Namespace,
+    res: Any,
+    ids: Any,
+    vectors: Any,
+    labels: Any,
+    summary: dict[str, Any],
+) -> None:
+    """The HTML report: the demo's cluster sections, with photos from ``--images``."""
+    import numpy as np
+
+    from visrec.analysis.cluster import pca_2d, sample_per_cluster
+    from visrec.report.html import ReportData, write_report
+
+    samples: dict[int, list[tuple[str, Path]]] = {}
+    images_note = "give --images DIR (the folder given to `visrec embed`) to see photos"
+    if args.images is not None:
+        from visrec.data.images_index import scan_images
+
+        files = scan_images(args.images).images
+        has_file = np.asarray([str(i) in files for i in ids], dtype=bool)
+        if has_file.any():
+            picked = sample_per_cluster(
+                res.assignments[has_file],
+                np.asarray(ids)[has_file],
+                12,
+                np.random.default_rng(args.random_state),
+            )
+            samples = {c: [(i, files[i]) for i in v] for c, v in picked.items()}
+        images_note = f"no image in {args.images} is named after a clustered item id"
+    data = ReportData(
+        title=f"visrec cluster: {args.vectors} vs {args.label_col}",
+        dataset=f"{args.vectors}, labels {args.label_col} from {args.labels}",
+        summary=summary,
+        cluster=res,
+        cluster_samples=samples,
+        projection=pca_2d(np.asarray(vectors)),
+        projection_labels=[str(v) for v in labels],
+        parts=("summary", "clusters", "projection"),
+        intro=(
+            "K-means on the image vectors, compared with the items' categories: do the "
+            "pictures alone sort the items the way the catalogue does?"
+        ),
+        images_note=images_note,
+    )
+    write_report(args.report, data)

@@ -62,6 +62,13 @@ def register(subparsers: Any) -> None:
         "behaviour); by default they are left out and counted",
     )
     p.add_argument("--json", default=None, metavar="OUT", help="write the results as JSON")
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="also write an HTML report: accuracy and MAE next to the majority class, a "
+        "bar chart, the confusion matrix",
+    )
     p.set_defaults(func=run)
 
 
@@ -120,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.k, 1, "--k")
     check_seed(args.random_state, "--random-state")
     check_output_file(args.json, "--json")
+    check_output_file(args.report, "--report")
     frame = load_interactions_frame(args.interactions)
     frame, vecs, _, notes = ratings_with_vectors(
         frame, args.vectors, args.key_col, args.include_missing
@@ -152,5 +160,33 @@ def run(args: argparse.Namespace) -> int:
         out["include_missing"] = bool(args.include_missing)
         out["key_col"] = args.key_col
         write_text_atomic(args.json, json.dumps(out, indent=2) + "\n")
-        print(f"\nwrote {args.json}")
+    if args.report:
+        from visrec.report.html import ReportData, write_report
+
+        data = ReportData(
+            title=f"visrec knn-rating: {args.interactions}",
+            dataset=f"{args.interactions}, vectors {args.vectors}",
+            summary={
+                "rating rows used": len(frame),
+                "vectors joined on": args.key_col,
+                "rows without an image": "kept, zero vector"
+                if args.include_missing
+                else "left out",
+                "neighbours k": args.k,
+                "test share": args.test_size,
+                "split seed": str(args.random_state),
+            },
+            knn=res,
+            knn_note="; ".join(notes) or None,
+            parts=("summary", "knn"),
+            intro=(
+                "The tutorial's question: does an item's picture predict the star rating "
+                "people give it? A KNN on the image vectors, next to the baseline that "
+                "always predicts the most common rating."
+            ),
+        )
+        write_report(args.report, data)
+    written = [path for path in (args.json, args.report) if path]
+    if written:
+        print("\n" + "\n".join(f"wrote {path}" for path in written))
     return 0

@@ -143,29 +143,6 @@ class DemoResult:
 Echo = Callable[[str], None]
 
 
-def _sample_per_cluster(
-    assignments: np.ndarray, ids: np.ndarray, per_cluster: int, rng: np.random.Generator
-) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for c in np.unique(assignments):
-        members = np.flatnonzero(assignments == c)
-        pick = rng.choice(members, size=min(per_cluster, len(members)), replace=False)
-        out[int(c)] = [str(ids[i]) for i in np.sort(pick)]
-    return out
-
-
-def _pca_2d(x: np.ndarray) -> np.ndarray:
-    from sklearn.decomposition import PCA
-
-    if x.shape[0] < 2:
-        return np.zeros((x.shape[0], 2))
-    n_comp = min(2, x.shape[0], x.shape[1])
-    coords = PCA(n_components=n_comp, random_state=0).fit_transform(x.astype(np.float64))
-    if n_comp < 2:
-        coords = np.hstack([coords, np.zeros((len(coords), 2 - n_comp))])
-    return np.asarray(coords)
-
-
 def run_demo(
     out_dir: str | os.PathLike[str] = DEFAULT_OUT,
     data_dir: str | os.PathLike[str] | None = None,
@@ -236,7 +213,7 @@ def run_demo(
     -------
     DemoResult
     """
-    from visrec.analysis.cluster import cluster_vs_labels
+    from visrec.analysis.cluster import cluster_vs_labels, pca_2d, sample_per_cluster
     from visrec.analysis.rating_knn import knn_rating
     from visrec.embed.extract import embed_images
     from visrec.report.html import ReportData, write_report
@@ -357,9 +334,9 @@ def run_demo(
             x = ok_vecs[use]
             say(f"clustering {int(use.sum()):,} items (K-means) ...")
             cluster = cluster_vs_labels(x, lab[use], k=k, random_state=random_state)
-            sample_ids = _sample_per_cluster(cluster.assignments, ok_ids[use], 12, rng)
+            sample_ids = sample_per_cluster(cluster.assignments, ok_ids[use], 12, rng)
             samples = {c: [(i, images[i]) for i in v] for c, v in sample_ids.items()}
-            proj = _pca_2d(x)
+            proj = pca_2d(x)
             proj_labels = [str(v) for v in lab[use]]
     timings["cluster"] = time.perf_counter() - t0
 

@@ -52,6 +52,13 @@ class ReportData:
         A model x metric table; ``recommenders_note`` explains it or why it is absent.
     timings : mapping of str to float
         Seconds per stage.
+    parts : tuple of str
+        The sections to show, of ``PARTS`` (``visrec cluster --report`` shows only the
+        clusters and the map; the demo shows all).
+    intro : str, optional
+        The paragraph under the heading (default: the demo's).
+    images_note : str, optional
+        Shown instead of the cluster image grids when there are no samples.
     """
 
     title: str
@@ -70,6 +77,17 @@ class ReportData:
     recommenders: pd.DataFrame | None = None
     recommenders_note: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    parts: tuple[str, ...] = ("summary", "clusters", "projection", "knn", "recommenders")
+    intro: str | None = None
+    images_note: str | None = None
+
+
+PARTS = ("summary", "clusters", "projection", "knn", "recommenders")
+DEMO_INTRO = (
+    "Items are turned into vectors by a pretrained image network; the sections below ask "
+    "whether those vectors know what a product is (clusters vs categories) and whether "
+    "they say anything about how people rate it (rating KNN vs a baseline)."
+)
 
 
 def _e(x: object) -> str:
@@ -141,6 +159,12 @@ def _cluster_sections(data: ReportData) -> list[str]:
         _note(data.cluster_note),
     ]
     sections = [_section("clusters", "Clusters vs categories", "\n".join(body))]
+    if not data.cluster_samples:
+        note = data.images_note or "no images to show"
+        sections.append(
+            _section("cluster-grids", "What each cluster looks like", _note(note, "skipped"))
+        )
+        return sections
 
     grids = []
     labels_by_cluster = {c: str(res.table.loc[c].idxmax()) for c in res.table.index}
@@ -207,7 +231,15 @@ def _knn_sections(data: ReportData) -> list[str]:
         ]
     maj = plots._short(res.majority_class)
     diff = res.accuracy - res.majority_accuracy
-    verdict = "beats" if diff > 0 else ("ties with" if diff == 0 else "does not beat")
+    if diff > 0:
+        verdict = f"KNN beats the majority class by {diff * 100:.1f} percentage points of accuracy."
+    elif diff == 0:
+        verdict = "KNN ties with the majority class on accuracy."
+    else:
+        verdict = (
+            f"KNN does not beat the majority class: it is {-diff * 100:.1f} percentage "
+            "points of accuracy below it."
+        )
     numbers = pd.DataFrame(
         {
             "accuracy": [res.accuracy, res.majority_accuracy],
@@ -224,8 +256,7 @@ def _knn_sections(data: ReportData) -> list[str]:
                 plots.knn_bar_png(res.accuracy, res.majority_accuracy, maj),
                 "bar chart of KNN accuracy and majority-class accuracy",
             ),
-            f'<p class="verdict">KNN {verdict} the majority class by '
-            f"{diff * 100:+.1f} percentage points of accuracy.</p>",
+            f'<p class="verdict">{_e(verdict)}</p>',
             '<p class="explain">The majority-class baseline always predicts the most common '
             "rating of the training rows. A rating model is only useful if it beats it; "
             "an accuracy reported without this baseline says little, because ratings are "
@@ -296,16 +327,21 @@ def render_report(data: ReportData) -> str:
         f"<title>{_e(data.title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{_e(data.title)}</h1>",
         f'<p class="explain">Dataset: <b>{_e(data.dataset)}</b>. '
-        "Items are turned into vectors by a pretrained image network; the sections below "
-        "ask whether those vectors know what a product is (clusters vs categories) and "
-        "whether they say anything about how people rate it (rating KNN vs a baseline)."
-        "</p>",
-        _section("summary", "Dataset summary", _kv_table(data.summary)),
-        *_cluster_sections(data),
-        _projection_section(data),
-        *_knn_sections(data),
-        _recommender_section(data),
+        f"{_e(data.intro or DEMO_INTRO)}</p>",
     ]
+    unknown = [p for p in data.parts if p not in PARTS]
+    if unknown:
+        raise ValueError(f"unknown report parts {unknown}; known: {', '.join(PARTS)}")
+    if "summary" in data.parts:
+        parts.append(_section("summary", "Dataset summary", _kv_table(data.summary)))
+    if "clusters" in data.parts:
+        parts += _cluster_sections(data)
+    if "projection" in data.parts:
+        parts.append(_projection_section(data))
+    if "knn" in data.parts:
+        parts += _knn_sections(data)
+    if "recommenders" in data.parts:
+        parts.append(_recommender_section(data))
     if data.timings:
         parts.append(
             _section(
