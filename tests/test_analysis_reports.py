@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -15,6 +16,7 @@ from test_cluster import _write_fixture
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
 from visrec.report.html import ReportData, render_report
+from visrec.report.rating import rating_verdict
 
 
 def _sections(page: str) -> list[str]:
@@ -98,3 +100,57 @@ def test_knn_rating_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_report_parts_must_be_known() -> None:
     with pytest.raises(ValueError, match="unknown report parts"):
         render_report(ReportData(title="t", dataset="d", parts=("summary", "nope")))
+
+
+def _rating_runs(mf: list[float], visual: list[float]) -> pd.DataFrame:
+    rows = []
+    for seed, (a, b) in enumerate(zip(mf, visual, strict=True)):
+        rows += [
+            {"seed": seed, "model": "majority class (4)", "rmse": 1.22},
+            {"seed": seed, "model": "item mean", "rmse": 1.03},
+            {"seed": seed, "model": "KNN k=3 (image)", "rmse": 1.50},
+            {"seed": seed, "model": "biased MF", "rmse": a},
+            {"seed": seed, "model": "biased MF + visual", "rmse": b},
+        ]
+    return pd.DataFrame(rows)
+
+
+def test_rating_verdict() -> None:
+    lines = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.92, 0.90]))
+    assert lines[0] == "Lowest RMSE: biased MF + visual, 0.910 stars."
+    assert lines[1] == (
+        "The tutorial's KNN on the picture alone: RMSE 1.500, 0.470 worse than the best "
+        "baseline (item mean, 1.030)."
+    )
+    assert lines[2].startswith("The picture helps the MF: -0.0100 RMSE on average")
+    assert "better on 3 of 3 seeds (biased MF itself moves 0.0100" in lines[2]
+    mixed = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.94, 0.92]))
+    assert mixed[2].startswith("No clear difference from the picture in the MF")
+    worse = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.93, 0.94, 0.92]))
+    assert worse[2].startswith("The picture does not help the MF: +0.0100")
+    two = rating_verdict(_rating_runs([0.92, 0.93], [0.91, 0.92]))
+    assert two[2].endswith("run --seeds 3 or more to call it.")
+
+
+def test_rating_eval_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(1)
+    n_items, n_users = 30, 40
+    ids = [f"i{i}" for i in range(n_items)]
+    vecs = rng.normal(size=(n_items, 4)).astype(np.float32)
+    write_vectors(tmp_path / "v.parquet", ItemVectors(ids, vecs, np.ones(n_items, dtype=bool)))
+    rows = ["user_id,item_id,rating"]
+    for u in range(n_users):
+        for i in rng.choice(n_items, size=12, replace=False):
+            rows.append(f"u{u},i{i},{int(np.clip(round(3 + vecs[i, 0] + rng.normal()), 1, 5))}")
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n")
+    out, js = tmp_path / "r.html", tmp_path / "r.json"
+    argv = ["rating-eval", "--interactions", str(tmp_path / "r.csv"), "--vectors",
+            str(tmp_path / "v.parquet"), "--n-epochs", "3", "--quiet", "--report", str(out),
+            "--json", str(js)]  # fmt: skip
+    assert main(argv) == 0
+    assert capsys.readouterr().out.endswith(f"\nwrote {js}\nwrote {out}\n")
+    page = out.read_text()
+    assert _sections(page) == ["verdict", "results", "seeds"]
+    assert "Lowest RMSE:" in page and "run --seeds 3 or more to call it" in page
+    assert "<td>ratings + picture</td>" in page and "<td>baseline</td>" in page
+    assert len(re.findall(r"data:image/png;base64", page)) == 1 and "<script" not in page

@@ -77,6 +77,13 @@ def register(subparsers: Any) -> None:
         "pictures say more, which helps only when they carry signal)",
     )
     p.add_argument("--json", default=None, metavar="OUT", help="write the table as JSON")
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="also write an HTML report: does the picture predict stars (KNN vs the "
+        "baselines; MF with vs without the visual term, seed by seed), table, bar plots",
+    )
     add_progress_args(p)
     p.set_defaults(func=run)
 
@@ -87,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
 
     check_output_file(args.json, "--json")  # before the run, not after it
+    check_output_file(args.report, "--report")
     if not 0.0 < args.test_size < 1.0:
         raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_size}")
     if args.seeds < 1:
@@ -119,5 +127,12 @@ def run(args: argparse.Namespace) -> int:
     print(res.format())
     if args.json:
         write_text_atomic(args.json, json.dumps(res.to_json(), indent=2) + "\n")
-        print(f"\nwrote {args.json}")
+    if args.report:
+        from visrec.report.rating import write_rating_report
+
+        inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
+        write_rating_report(args.report, res.to_json(), inputs)
+    written = [path for path in (args.json, args.report) if path]
+    if written:
+        print("\n" + "\n".join(f"wrote {path}" for path in written))
     return 0

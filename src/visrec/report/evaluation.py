@@ -99,7 +99,7 @@ def _runs(result: Mapping[str, Any]) -> pd.DataFrame:
     return runs
 
 
-def _mean_std(v: pd.Series, digits: int = 3) -> str:
+def mean_std(v: pd.Series, digits: int = 3) -> str:
     v = v.dropna()
     if v.empty:
         return "n/a"
@@ -186,7 +186,7 @@ def _results_table(runs: pd.DataFrame, models: list[str], k: int, img: set[str])
     rows = []
     for m in models:
         r = runs[runs["model"] == m]
-        cells = "".join(f'<td class="num">{_e(_mean_std(r[c], d))}</td>' for c, _, d in cols)
+        cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
         pictures = "yes" if m in img else "no"
         rows.append(f"<tr><th>{_e(m)}</th><td>{pictures}</td>{cells}</tr>")
     return (
@@ -195,7 +195,7 @@ def _results_table(runs: pd.DataFrame, models: list[str], k: int, img: set[str])
     )
 
 
-def _per_seed_table(runs: pd.DataFrame, models: list[str], col: str, title: str) -> str:
+def per_seed_table(runs: pd.DataFrame, models: list[str], col: str, title: str) -> str:
     table = runs.pivot_table(index="model", columns="seed", values=col).reindex(models)
     head = "".join(f"<th>seed {_e(s)}</th>" for s in table.columns)
     rows = []
@@ -337,8 +337,8 @@ def render_evaluation_report(
                 "from another.",
                 "explain",
             )
-            + _per_seed_table(runs, models, "recall", f"Recall@{k}")
-            + _per_seed_table(runs, models, "auc", "AUC"),
+            + per_seed_table(runs, models, "recall", f"Recall@{k}")
+            + per_seed_table(runs, models, "auc", "AUC"),
         ),
         _section("splits", "Splits", _splits_table(result.get("splits") or {})),
     ]

@@ -149,14 +149,15 @@ def metric_bars_png(
     models: Sequence[str],
     metrics: Sequence[tuple[str, str, float]],
     image_models: Sequence[str] = (),
+    baselines: Sequence[str] = ("popularity",),
 ) -> bytes:
     """One panel per ``(column, title, chance)`` in ``metrics``: a bar per model from
     ``chance`` (0, or 0.5 for AUC) to the mean over seeds, a line for the spread (min to
     max) and a dot per seed.
 
     ``runs`` has one row per (seed, model) with the metric columns. Models in
-    ``image_models`` are drawn in blue, the popularity baseline in grey, the rest in
-    orange, so "with pictures" and "without" read at a glance.
+    ``image_models`` are drawn in blue, ``baselines`` in grey, the rest in orange, so
+    "with pictures" and "without" read at a glance.
     """
     plt = _plt()
     fig, axes = plt.subplots(
@@ -164,7 +165,7 @@ def metric_bars_png(
     )
     image = set(image_models)
     colours = [
-        "#999999" if m == "popularity" else PALETTE[0] if m in image else PALETTE[1] for m in models
+        "#999999" if m in baselines else PALETTE[0] if m in image else PALETTE[1] for m in models
     ]
     ys = np.arange(len(models))
     for ax, (col, title, chance) in zip(axes[0], metrics, strict=True):
