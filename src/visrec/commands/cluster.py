@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
-from visrec.commands._common import check_output_file
+from visrec.commands._common import check_output_file, check_outputs_distinct
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -112,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
+    check_outputs_distinct(
+        {"--json": args.json, "--report": args.report},
+        {"VECTORS": args.vectors, "--labels": args.labels},
+    )
     if args.images is not None and args.report is None:
         raise VisrecError("--images is for the report's photos: give --report HTML too")
     if args.images is not None and not os.path.isdir(args.images):

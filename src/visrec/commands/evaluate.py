@@ -15,6 +15,7 @@ from visrec.commands._common import (
     add_min_rating_arg,
     check_model_device,
     check_output_file,
+    check_outputs_distinct,
     load_interactions_frame,
     parse_model_params,
 )
@@ -138,8 +139,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")
-    if args.report and args.json and _same_file(args.report, args.json):
-        raise VisrecError("--report and --json name the same file; give two files")
+    check_outputs_distinct(
+        {"--json": args.json, "--report": args.report},
+        {"--interactions": args.interactions, "--vectors": args.vectors},
+    )
     if args.seeds < 1:
         raise VisrecError(f"--seeds must be at least 1, got {args.seeds}")
     if args.batch_size < 1:
@@ -258,10 +261,6 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     sys.stdout.flush()  # a closed pipe fails here, while the record still exists
     if record is not None and not args.json:
         run_record.forget(record, res.run_keys())
-
-
-def _same_file(a: str, b: str) -> bool:
-    return Path(a).resolve() == Path(b).resolve()
 
 
 def _span(stats: list[dict[str, Any]], key: str) -> str:

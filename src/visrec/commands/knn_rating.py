@@ -10,6 +10,7 @@ from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
     add_interactions_args,
     check_output_file,
+    check_outputs_distinct,
     load_interactions_frame,
 )
 from visrec.errors import VisrecError
@@ -128,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
     check_seed(args.random_state, "--random-state")
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
+    check_outputs_distinct(
+        {"--json": args.json, "--report": args.report},
+        {"--interactions": args.interactions, "--vectors": args.vectors},
+    )
     frame = load_interactions_frame(args.interactions)
     frame, vecs, _, notes = ratings_with_vectors(
         frame, args.vectors, args.key_col, args.include_missing

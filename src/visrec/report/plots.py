@@ -180,10 +180,13 @@ def metric_bars_png(
             ax.scatter(v, np.full(v.size, y), s=12, color="#222222", zorder=3)
             if np.isfinite(mu):
                 ax.text(mu, y + 0.3, f" {mu:.3f}", fontsize=8, va="center")
-        top = max([float(v.max()) for v in values if v.size] + [chance + 1e-6])
-        ax.set_xlim(chance - (0.05 if chance else 0.0), chance + (top - chance) * 1.2)
+        seen = [float(x) for v in values for x in v]
+        top = max([*seen, chance + 1e-6])
+        low = min([*seen, chance])  # an AUC below chance stays on the axis
+        pad = 0.05 if chance or low < chance else 0.0
+        ax.set_xlim(low - pad, top + (top - low) * 0.2)
         ax.set_yticks(ys, [str(m) for m in models])
-        ax.invert_yaxis()
+        ax.set_ylim(len(models) - 0.4, -0.6)  # top to bottom, no blank margin
         ax.set_title(title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
         if ax is not axes[0][0]:
