@@ -186,7 +186,7 @@ def test_recommend_explicit_vectors_must_exist(
     assert not out.exists()
 
 
-def test_recommend_warns_on_other_backbone(
+def test_recommend_refuses_vectors_of_another_backbone(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     iv = read_vectors(files["vectors"])
@@ -194,18 +194,29 @@ def test_recommend_warns_on_other_backbone(
     write_vectors(files["vectors"], iv)
     folder = _train(files, tmp_path, "vbpr")
     other = tmp_path / "other.parquet"
-    write_vectors(other, ItemVectors(iv.ids, iv.vectors, iv.has_image, {"backbone": "resnet18"}))
-    argv = ["recommend", str(folder), "-o", str(tmp_path / "r.csv"), "--items", str(files["cands"])]
+    meta = {"backbone": "efficientnet-lite2"}  # the same width: only the name tells
+    write_vectors(other, ItemVectors(iv.ids, iv.vectors, iv.has_image, meta))
+    out = tmp_path / "r.csv"
+    argv = ["recommend", str(folder), "-o", str(out), "--items", str(files["cands"])]
     capsys.readouterr()
     assert main([*argv, "--vectors", str(files["vectors"])]) == 0
     assert "warning" not in capsys.readouterr().err
-    assert main([*argv, "--vectors", str(other)]) == 0  # same dimension: a warning only
+    out.unlink()
+    assert main([*argv, "--vectors", str(other)]) == 2
     err = capsys.readouterr().err
-    assert err.count("warning: ") == 1
-    assert (
-        f"warning: vectors file {str(other)!r} holds 'resnet18' vectors, but model 'vbpr' " in err
+    assert err == (
+        f"error: {other}: holds efficientnet-lite2 vectors, but model 'vbpr' was trained on "
+        "efficientnet-lite0 vectors, so its scores of new items from these would be "
+        "meaningless; embed the new items with `visrec embed --backbone efficientnet-lite0`, "
+        "or train on efficientnet-lite2 vectors\n"
     )
-    assert "was trained on 'efficientnet-lite0' vectors" in err
+    assert not out.exists()
+    # The file recorded at training time, re-embedded since with another backbone: the
+    # same error when recommend falls back to it.
+    write_vectors(files["vectors"], ItemVectors(iv.ids, iv.vectors, iv.has_image, meta))
+    assert main(argv) == 2
+    assert "holds efficientnet-lite2 vectors" in capsys.readouterr().err
+    write_vectors(files["vectors"], iv)
 
     # another dimension: one error naming the file, before any note about the candidates
     narrow = tmp_path / "narrow.parquet"

@@ -134,21 +134,21 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
         raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
 
 
-def warn_other_backbone(
+def check_same_backbone(
     path: str, meta: dict[str, Any], model_meta: dict[str, Any] | None, model_name: str
 ) -> None:
-    """One stderr warning when the vectors file names another backbone than the vectors
-    the model was trained on (a different dimension is an error, from
-    :func:`check_vector_dim`; the same dimension from another network would give
-    meaningless scores silently)."""
+    """A vectors file from another backbone than the vectors the model was trained on is
+    an error: the model maps one network's features, and another network's (the
+    EfficientNet-Lite family are all 1280-d, so :func:`check_vector_dim` cannot tell)
+    would give meaningless scores without a sign."""
     mine = (model_meta or {}).get("backbone")
     theirs = meta.get("backbone")
     if mine and theirs and mine != theirs:
-        print(
-            f"warning: vectors file {path!r} holds {theirs!r} vectors, but model "
-            f"{model_name!r} was trained on {mine!r} vectors; scores of unseen candidates "
-            "may be meaningless",
-            file=sys.stderr,
+        raise VisrecError(
+            f"{path}: holds {theirs} vectors, but model {model_name!r} was trained on "
+            f"{mine} vectors, so its scores of new items from these would be meaningless; "
+            f"embed the new items with `visrec embed --backbone {mine}`, or train on "
+            f"{theirs} vectors"
         )
 
 
@@ -211,6 +211,7 @@ def unseen_vectors(
         return None, none
     store = read_vectors(vpath)
     check_vector_dim(vpath, store.dim, model)
+    check_same_backbone(vpath, store.meta, getattr(model, "vector_meta_", None), model.name)
     vecs, has = store.align(raw[unseen_pos])
     store_ids = store.ids.astype(str)
     shared = (
@@ -271,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
     if vmeta is not None:
         # checked even when no candidate is new: a wrong file is a mistake either way
         check_vector_dim(args.vectors, vmeta.get("dim"), model)
-        warn_other_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
+        check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
     provenance: dict[str, Any] = {}
     tj = Path(args.model_dir) / TRAIN_JSON
     if tj.is_file():
