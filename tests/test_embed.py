@@ -130,27 +130,6 @@ def test_resize_shorter_side_then_center_crop() -> None:
     assert squashed[16, 2, 0] > 200 and squashed[16, 29, 2] > 200
 
 
-def test_efficientnet_features_are_pooled_head_before_classifier() -> None:
-    bb = get_backbone()
-    feats_model = bb.build_model()
-    x = torch.from_numpy(
-        np.stack(
-            [
-                bb.preprocess(Image.new("RGB", (224, 224), (200, 30, 30))),
-                bb.preprocess(Image.new("RGB", (224, 224), (30, 30, 200))),
-            ]
-        )
-    )
-    with torch.inference_mode():
-        feats = feats_model(x)
-        logits = feats_model.net(x)  # the package's full classifier
-        refit = feats_model.net._fc(feats)
-    assert feats.shape == (2, 1280)
-    # fc(features) reproduces the classifier's logits: features are the pooled head.
-    torch.testing.assert_close(refit, logits, atol=1e-4, rtol=1e-4)
-    assert not torch.allclose(feats[0], feats[1])
-
-
 def test_resnet18_from_local_torchvision_state_dict(tmp_path: Path, monkeypatch: Any) -> None:
     from visrec.embed.backbones import _plain_resnet18
 

@@ -15,7 +15,6 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from visrec import __version__
 from visrec._atomic import write_text_atomic
 from visrec.errors import VisrecError
 from visrec.report import plots
-from visrec.report.html import CSS, _e, _img, _kv_table, _note, _section
+from visrec.report.html import _e, _img, _kv_table, _note, _section, page_foot, page_head
 
 __all__ = [
     "image_models",
@@ -394,13 +393,8 @@ def render_evaluation_report(
         [("auc", "AUC", 0.5), ("recall", f"Recall@{k}", 0.0), ("ndcg", f"NDCG@{k}", 0.0)],
         image_models=img,
     )
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(heading)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{_e(heading)}</h1>",
+        *page_head(heading),
         _kv_table(info),
         _section(
             "verdict",
@@ -457,8 +451,7 @@ def render_evaluation_report(
                 "explain",
             ),
         ),
-        f"<footer>visrec {_e(__version__)} &middot; generated {_e(now)}</footer>",
-        "</body></html>\n",
+        *page_foot(),
     ]
     return "\n".join(parts)
 

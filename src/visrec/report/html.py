@@ -317,15 +317,30 @@ footer{margin-top:2em;color:#777;font-size:.85em}
 """
 
 
-def render_report(data: ReportData) -> str:
-    """The report as an HTML string (see :func:`write_report`)."""
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts = [
+def page_head(title: str) -> list[str]:
+    """The opening lines of a report page: doctype, head with the style, the heading."""
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(data.title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{_e(data.title)}</h1>",
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+    ]
+
+
+def page_foot() -> list[str]:
+    """The closing lines of a report page: the version and the time it was made."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        f"<footer>visrec {_e(__version__)} &middot; generated {_e(now)}</footer>",
+        "</body></html>\n",
+    ]
+
+
+def render_report(data: ReportData) -> str:
+    """The report as an HTML string (see :func:`write_report`)."""
+    parts = [
+        *page_head(data.title),
         f'<p class="explain">Dataset: <b>{_e(data.dataset)}</b>. '
         f"{_e(data.intro or DEMO_INTRO)}</p>",
     ]
@@ -348,8 +363,7 @@ def render_report(data: ReportData) -> str:
                 "timings", "Run time", _kv_table({k: f"{v:.1f} s" for k, v in data.timings.items()})
             )
         )
-    parts.append(f"<footer>visrec {_e(__version__)} &middot; generated {_e(now)}</footer>")
-    parts.append("</body></html>\n")
+    parts += page_foot()
     return "\n".join(parts)
 
 

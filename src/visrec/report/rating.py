@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from visrec import __version__
 from visrec._atomic import write_text_atomic
 from visrec.report import plots
 from visrec.report.evaluation import mean_std, per_seed_table
-from visrec.report.html import CSS, _e, _img, _kv_table, _note, _section
+from visrec.report.html import _e, _img, _kv_table, _note, _section, page_foot, page_head
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
@@ -122,14 +120,9 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
         **{k: v for k, v in inputs.items() if v},
     }
     title = "visrec rating-eval: who rated, what it looks like, and the baselines"
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     notes = "".join(_note(n) for n in result.get("notes", []))
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
+        *page_head(title),
         _kv_table(info),
         _section(
             "verdict",
@@ -151,8 +144,7 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
             + notes,
         ),
         _section("seeds", "Seed by seed", per_seed_table(runs, models, "rmse", "RMSE")),
-        f"<footer>visrec {_e(__version__)} &middot; generated {_e(now)}</footer>",
-        "</body></html>\n",
+        *page_foot(),
     ]
     return "\n".join(parts)
 
