@@ -126,10 +126,20 @@ def test_rating_verdict() -> None:
     assert "better on 3 of 3 seeds (biased MF itself moves 0.0100" in lines[2]
     mixed = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.94, 0.92]))
     assert mixed[2].startswith("No clear difference from the picture in the MF")
-    worse = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.93, 0.94, 0.92]))
-    assert worse[2].startswith("The picture does not help the MF: +0.0100")
+    worse = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.94, 0.95, 0.93]))
+    assert worse[2].startswith("The picture does not help the MF: +0.0200")
     two = rating_verdict(_rating_runs([0.92, 0.93], [0.91, 0.92]))
     assert two[2].endswith("run --seeds 3 or more to call it.")
+    # Every seed a little better, by less than the MF moves between splits (ML-100K).
+    small = rating_verdict(_rating_runs([0.920, 0.930, 0.910], [0.919, 0.929, 0.909]))
+    assert small[2].startswith("The picture helps the MF, consistently but by little: -0.0010")
+    same = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.92, 0.93, 0.91]))
+    assert same[2].endswith("no difference, the same RMSE on every seed.")
+    plain = _rating_runs([0.92, 0.93, 0.91], [0.92, 0.93, 0.91])
+    plain = plain[~plain["model"].isin(["KNN k=3 (image)", "biased MF + visual"])]
+    lines = rating_verdict(plain)
+    assert lines[0].startswith("No item vectors were given (--vectors), so the picture was not")
+    assert lines[1] == "Lowest RMSE: biased MF, 0.920 stars." and len(lines) == 2
 
 
 def test_rating_eval_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,3 +164,63 @@ def test_rating_eval_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "Lowest RMSE:" in page and "run --seeds 3 or more to call it" in page
     assert "<td>ratings + picture</td>" in page and "<td>baseline</td>" in page
     assert len(re.findall(r"data:image/png;base64", page)) == 1 and "<script" not in page
+
+
+def test_cluster_report_survives_dollar_labels_and_guards_the_photos(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v, _ = _write_fixture(tmp_path)
+    labels = tmp_path / "dollars.csv"
+    kinds = ["$\\foo$ shoes", "$10-$20", "$5 # $10"]
+    labels.write_text("id,kind\n" + "".join(f'p{i},"{kinds[i // 20]}"\n' for i in range(60)))
+    images = tmp_path / "imgs"
+    images.mkdir()
+    Image.new("RGB", (30, 20), (200, 0, 0)).save(images / "p1.jpg")
+    (images / "p25.jpg").write_bytes(b"not a jpeg")  # sampled, cannot be read
+    out = tmp_path / "c.html"
+    base = ["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "kind",
+            "--top-labels", "2"]  # fmt: skip
+    assert main([*base, "--report", str(out), "--images", str(images)]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "note: 1 of the sampled photos cannot be read and show as '?' in the report: 'p25'" in text
+    )
+    page = out.read_text()
+    assert "$10-$20" in page and "labels kept" in page and "left out: other labels" in page
+    # An output that would replace a photo; two photos of one id: before any clustering.
+    err = _refused_cluster([*base, "--report", str(images / "p1.jpg"), "--images", str(images)],
+                           capsys)  # fmt: skip
+    assert "is the --images photo p1.jpg file" in err
+    Image.new("RGB", (30, 20)).save(images / "p1.png")
+    json_out = tmp_path / "c.json"
+    err = _refused_cluster(
+        [*base, "--report", str(out), "--images", str(images), "--json", str(json_out)], capsys
+    )
+    assert "p1.jpg" in err and "p1.png" in err and not json_out.exists()
+
+
+def _refused_cluster(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "K-means" not in captured.out  # refused before the clustering
+    return captured.err
+
+
+def test_rating_eval_cold_items_gives_every_seeds_split_sizes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(2)
+    rows = ["user_id,item_id,rating"]
+    for u in range(40):
+        for i in rng.choice(30, size=int(rng.integers(5, 15)), replace=False):
+            rows.append(f"u{u},i{i},{int(rng.integers(1, 6))}")
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "r.html"
+    argv = ["rating-eval", "--interactions", str(tmp_path / "r.csv"), "--protocol",
+            "cold-items", "--seeds", "3", "--n-epochs", "2", "--quiet",
+            "--report", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    sizes = re.search(r"same split: ([\d,]+)-([\d,]+) train / ([\d,]+)-([\d,]+) test", head)
+    assert sizes is not None, head  # cold-items splits differ from seed to seed
+    assert f"{sizes.group(1)}-{sizes.group(2)} train" in out.read_text()

@@ -83,3 +83,20 @@ def test_recommend_output_is_not_its_candidates_or_vectors(
     out = tmp_path / "recs.csv"
     assert main([*rec, "-o", str(out)]) == 0  # a fresh file is fine
     assert any(line.startswith("u0,") for line in out.read_text().splitlines())
+
+
+def test_recommend_output_is_not_a_file_of_the_model(
+    case: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv, _ = case
+    model = tmp_path / "m"
+    assert (
+        main(["train", "--model", "popularity", "--interactions", str(csv), "-o", str(model)]) == 0
+    )
+    capsys.readouterr()
+    for name in ("model.json", "train.json"):
+        err = _refused(["recommend", str(model), "-o", str(model / name)], capsys, model / name)
+        assert f"is the model folder's {name} file" in err
+    # Next to the model's files is fine.
+    assert main(["recommend", str(model), "-o", str(model / "recs.csv")]) == 0
+    assert main(["recommend", str(model), "-o", str(tmp_path / "again.csv")]) == 0

@@ -231,6 +231,21 @@ def test_recommend_refuses_vectors_of_another_backbone(
     assert "vectors have dimension 2" in capsys.readouterr().err
     assert not (tmp_path / "r2.csv").exists()
 
+    # A file that does not say its backbone cannot be checked: a note, and it is used.
+    bare = tmp_path / "bare.parquet"
+    write_vectors(bare, ItemVectors(iv.ids, iv.vectors, iv.has_image, {}))
+    assert main([*argv, "--vectors", str(bare)]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {bare} does not say which backbone made it, so it cannot be checked" in err
+    # A model.json whose vector metadata is damaged: no traceback.
+    meta_path = folder / "model.json"
+    saved = json.loads(meta_path.read_text())
+    saved["vector_meta"] = "efficientnet-lite0"
+    meta_path.write_text(json.dumps(saved))
+    code = main([*argv, "--vectors", str(other)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and (code == 0 or err.count("\n") == 1)
+
 
 def test_train_errors(files: dict[str, Path], tmp_path: Path) -> None:
     out = str(tmp_path / "m")

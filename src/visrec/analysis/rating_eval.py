@@ -123,7 +123,7 @@ class RatingEvalResult:
         One row per (seed, model): ``seed``, ``model``, the metrics, ``fit_seconds``.
     n_train, n_test : int
         Rows in each split (the same for every seed with ``"random"``; the last seed's
-        with ``"cold-items"``, where item sizes vary).
+        with ``"cold-items"``, where item sizes vary: ``sizes`` has every seed's).
     seeds : list of int
         The ``random_state`` of each split.
     notes : list of str
@@ -139,6 +139,14 @@ class RatingEvalResult:
     seeds: list[int]
     notes: list[str] = field(default_factory=list)
     protocol: str = "random"
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+
+    def size_text(self) -> str:
+        """``"80,000 train / 20,000 test"``, or ranges over the seeds when they differ."""
+        pairs = self.sizes or [(self.n_train, self.n_test)]
+        return " / ".join(
+            f"{_span([p[j] for p in pairs])} {what}" for j, what in ((0, "train"), (1, "test"))
+        )
 
     def to_json(self) -> dict[str, Any]:
         """``{"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {...}},
@@ -159,6 +167,7 @@ class RatingEvalResult:
             "seeds": [int(s) for s in self.seeds],
             "protocol": self.protocol,
             "notes": list(self.notes),
+            "sizes": [[int(a), int(b)] for a, b in self.sizes],
             "models": models,
             "runs": runs,
         }
@@ -167,8 +176,8 @@ class RatingEvalResult:
         """The comparison table, baselines first."""
         multi = len(self.seeds) > 1
         head = (
-            f"rating prediction, all models on the same split: {self.n_train:,} train / "
-            f"{self.n_test:,} test ratings, {self.protocol} split; "
+            f"rating prediction, all models on the same split: {self.size_text()} "
+            f"ratings, {self.protocol} split; "
             + (
                 f"{len(self.seeds)} seeds ({', '.join(map(str, self.seeds))}), mean ± sd"
                 if multi
@@ -309,6 +318,7 @@ def rating_eval(
     records: list[dict[str, Any]] = []
     n_models = 6 if item_vectors is not None else 4
     n_train = n_test = n_cold = 0
+    sizes: list[tuple[int, int]] = []  # (train, test) per seed: cold-items splits differ
     with tqdm(
         total=n_seeds * n_models, desc="rating-eval", unit="model", disable=not progress
     ) as bar:
@@ -316,6 +326,7 @@ def rating_eval(
             idx_train, idx_test = split_rows(df, protocol, test_size, seed)
             train, test = df.iloc[idx_train], df.iloc[idx_test]
             n_train, n_test = len(train), len(test)
+            sizes.append((n_train, n_test))
             if item_vectors is not None and n_train < knn_k:
                 raise VisrecError(
                     f"rating-eval: the {protocol} split with test size {test_size} leaves "
@@ -348,6 +359,7 @@ def rating_eval(
         seeds=seeds,
         notes=notes,
         protocol=protocol,
+        sizes=sizes,
     )
 
 
@@ -417,3 +429,8 @@ def _group_mean(
     cnts = np.bincount(train_idx, minlength=n)
     means = np.where(cnts > 0, sums / np.maximum(cnts, 1), mu)
     return np.where(test_idx >= 0, means[np.maximum(test_idx, 0)], mu)
+
+
+def _span(values: list[int]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"

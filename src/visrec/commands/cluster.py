@@ -120,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError("--images is for the report's photos: give --report HTML too")
     if args.images is not None and not os.path.isdir(args.images):
         raise VisrecError(f"--images: {args.images!r} is not a folder")
+    photos = _scan_photos(args)  # before the clustering: two files of one id stop it here
     check_at_least(args.k, 1, "--k")
     check_at_least(args.top_labels, 1, "--top-labels")
     check_seed(args.random_state, "--random-state")
@@ -139,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         f"image and {int(no_label.sum()):,} without a label in {args.labels}"
     )
 
+    selection: dict[str, Any] = {}
     if args.keep or args.top_labels is not None:
         present = item_labels[keep].astype(str)
         if args.keep:
@@ -161,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         n_out = int((keep & ~in_set).sum())
         keep &= in_set
         print(f"kept labels {', '.join(wanted)}; left out {n_out:,} items with other labels")
+        selection = {"labels kept": ", ".join(wanted), "left out: other labels": n_out}
 
     if not keep.any():
         raise VisrecError(
@@ -195,13 +198,41 @@ def run(args: argparse.Namespace) -> int:
             "items clustered": int(keep.sum()),
             "left out: no image": int(no_image.sum()),
             "left out: no label": int(no_label.sum()),
+            **selection,
             "K-means seed": str(args.random_state),
         }
-        _write_report(args, res, iv.ids[keep], iv.vectors[keep], item_labels[keep], summary)
+        _write_report(args, res, iv.ids[keep], iv.vectors[keep], item_labels[keep], summary, photos)
     written = [path for path in (args.json, args.report) if path]
     if written:
         print("\n" + "\n".join(f"wrote {path}" for path in written))
     return 0
+
+
+def _scan_photos(args: argparse.Namespace) -> dict[str, Path] | None:
+    """``--images``: item id -> photo, read before any work; an output that would replace
+    one of the photos is refused."""
+    if args.images is None:
+        return None
+    from visrec.data.images_index import scan_images
+
+    files = scan_images(args.images).images
+    check_outputs_distinct(
+        {"--json": args.json, "--report": args.report},
+        {f"--images photo {p.name}": p for p in files.values()},
+    )
+    return files
+
+
+def _note_unreadable(samples: dict[int, list[tuple[str, Path]]]) -> None:
+    """One note when sampled photos cannot be decoded (they show as "?" tiles)."""
+    from visrec.report.plots import thumbnail_jpeg
+
+    bad = [i for tiles in samples.values() for i, p in tiles if thumbnail_jpeg(p) is None]
+    if bad:
+        print(
+            f"note: {len(bad):,} of the sampled photos cannot be read and show as '?' in "
+            f"the report: {', '.join(map(repr, bad[:5]))}{', ...' if len(bad) > 5 else ''}"
+        )
 
 
 def _write_report(
@@ -211,6 +242,7 @@ def _write_report(
     vectors: Any,
     labels: Any,
     summary: dict[str, Any],
+    photos: dict[str, Path] | None,
 ) -> None:
     """The HTML report: the demo's cluster sections, with photos from ``--images``."""
     import numpy as np
@@ -220,10 +252,8 @@ def _write_report(
 
     samples: dict[int, list[tuple[str, Path]]] = {}
     images_note = "give --images DIR (the folder given to `visrec embed`) to see photos"
-    if args.images is not None:
-        from visrec.data.images_index import scan_images
-
-        files = scan_images(args.images).images
+    if photos is not None:
+        files = photos
         has_file = np.asarray([str(i) in files for i in ids], dtype=bool)
         if has_file.any():
             picked = sample_per_cluster(
@@ -233,6 +263,7 @@ def _write_report(
                 np.random.default_rng(args.random_state),
             )
             samples = {c: [(i, files[i]) for i in v] for c, v in picked.items()}
+            _note_unreadable(samples)
         images_note = f"no image in {args.images} is named after a clustered item id"
     data = ReportData(
         title=f"visrec cluster: {args.vectors} vs {args.label_col}",

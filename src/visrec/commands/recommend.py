@@ -129,9 +129,15 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
         what = "is a directory, not a file" if p.is_dir() else "does not exist"
         raise VisrecError(f"vectors file {path!r} {what}")
     try:
-        return read_vectors_meta(p)
+        meta = read_vectors_meta(p)
     except (pa.ArrowInvalid, OSError, ValueError) as exc:
         raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise VisrecError(
+            f"vectors file {path!r}: its visrec metadata is damaged (a {type(meta).__name__}, "
+            "not an object); embed the items again"
+        )
+    return meta
 
 
 def check_same_backbone(
@@ -141,9 +147,18 @@ def check_same_backbone(
     an error: the model maps one network's features, and another network's (the
     EfficientNet-Lite family are all 1280-d, so :func:`check_vector_dim` cannot tell)
     would give meaningless scores without a sign."""
-    mine = (model_meta or {}).get("backbone")
-    theirs = meta.get("backbone")
-    if mine and theirs and mine != theirs:
+    mine = model_meta.get("backbone") if isinstance(model_meta, dict) else None
+    theirs = meta.get("backbone") if isinstance(meta, dict) else None
+    if not isinstance(mine, str) or not mine:
+        return  # trained on vectors that do not say (e.g. made outside visrec embed)
+    if not isinstance(theirs, str) or not theirs:
+        print(
+            f"note: {path} does not say which backbone made it, so it cannot be checked "
+            f"against the {mine} vectors model {model_name!r} was trained on",
+            file=sys.stderr,
+        )
+        return
+    if mine != theirs:
         raise VisrecError(
             f"{path}: holds {theirs} vectors, but model {model_name!r} was trained on "
             f"{mine} vectors, so its scores of new items from these would be meaningless; "
@@ -174,12 +189,14 @@ def unseen_vectors(
     unseen_pos: np.ndarray,
     vpath: str | None,
     items_path: str | None,
+    checked: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Vectors of the candidates at ``unseen_pos`` (unseen in training) that ``model`` can
     score, and their positions; one note on stderr naming those it cannot.
 
     ``vpath`` is ``--vectors`` (already checked) or the path recorded at training time,
     which may have gone: then the note says so and the candidates are ranked last.
+    ``checked``: ``vpath`` is ``--vectors``, whose backbone ``run`` checked already.
     """
     import numpy as np
 
@@ -211,7 +228,8 @@ def unseen_vectors(
         return None, none
     store = read_vectors(vpath)
     check_vector_dim(vpath, store.dim, model)
-    check_same_backbone(vpath, store.meta, getattr(model, "vector_meta_", None), model.name)
+    if not checked:
+        check_same_backbone(vpath, store.meta, getattr(model, "vector_meta_", None), model.name)
     vecs, has = store.align(raw[unseen_pos])
     store_ids = store.ids.astype(str)
     shared = (
@@ -265,7 +283,13 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--new-slots must be between 0 and --n ({args.n}), got {args.new_slots}")
     # checked before any work: the final rename onto a directory fails only at the end
     check_output_file(args.output, "-o")
-    check_outputs_distinct({"-o": args.output}, {"--items": args.items, "--vectors": args.vectors})
+    folder = Path(args.model_dir)
+    model_files = {  # the model's own files: model.json, arrays.npz, train.json
+        f"model folder's {p.name}": p for p in (folder.iterdir() if folder.is_dir() else ())
+    }
+    check_outputs_distinct(
+        {"-o": args.output}, {"--items": args.items, "--vectors": args.vectors, **model_files}
+    )
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)
@@ -288,7 +312,9 @@ def run(args: argparse.Namespace) -> int:
     known = model.item_map_.to_index(raw, missing="minus_one")
     unseen_pos = np.flatnonzero(known < 0)
     vpath = args.vectors or provenance.get("vectors")
-    new_vectors, new_pos = unseen_vectors(model, raw, unseen_pos, vpath, args.items)
+    new_vectors, new_pos = unseen_vectors(
+        model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors)
+    )
     if args.new_slots and not len(new_pos):
         why = "no candidate is unseen in training" if not len(unseen_pos) else "none is scored"
         print(f"note: --new-slots has no effect: {why}", file=sys.stderr)

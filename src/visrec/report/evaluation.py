@@ -201,10 +201,10 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
         call = f"No difference: {best_img} and {best_plain} have the same Recall@{k} on every seed."
     elif diff.size == 1:
         call = f"{diff[0]:+.4f} Recall@{k} on one seed: run --seeds 3 or more."
-    elif _sign_p(wins, losses) <= SIGN_P:
-        call = f"Pictures help here: {said}."
-    elif _sign_p(losses, wins) <= SIGN_P:
-        call = f"Pictures do not help here: {said}."
+    elif sign_p(wins, losses) <= SIGN_P:
+        call = f"Pictures help here{_by_little(diff, b)}: {said}."
+    elif sign_p(losses, wins) <= SIGN_P:
+        call = f"Pictures do not help here{_by_little(diff, b)}: {said}."
     elif diff.size < 3:
         call = f"Too few seeds to call: {said}; run --seeds 3 or more."
     else:
@@ -225,7 +225,14 @@ TIE = 1e-9  # Recall@K differences below this are ties (the same ranking)
 SIGN_P = 0.125  # one-sided sign test: 3 of 3 seeds is p = 0.125
 
 
-def _sign_p(wins: int, losses: int) -> float:
+def _by_little(diff: np.ndarray, plain: pd.Series) -> str:
+    """ ", consistently but by little" when the mean change is smaller than the model
+    without pictures moves between seeds: a real but small effect, said as such."""
+    spread = plain.std(ddof=1) if len(plain) > 1 else float("nan")
+    return ", consistently but by little" if abs(diff.mean()) < spread else ""
+
+
+def sign_p(wins: int, losses: int) -> float:
     """One-sided sign test: P(at least ``wins`` of ``wins + losses`` fair coin flips)."""
     n = wins + losses
     if n == 0:
@@ -403,7 +410,9 @@ def render_evaluation_report(
         ),
         _section(
             "results",
-            f"Results (mean ± std over {len(seeds)} seed{'s' if len(seeds) > 1 else ''})",
+            f"Results (mean ± std over {len(seeds)} seeds)"
+            if len(seeds) > 1
+            else "Results (1 seed)",
             _results_table(runs, models, k, set(img))
             + _img(plot, f"AUC, Recall@{k} and NDCG@{k} per model, one dot per seed")
             + _note(

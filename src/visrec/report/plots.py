@@ -28,6 +28,12 @@ PALETTE = (
 )
 
 
+def _text(s: str) -> str:
+    """``s`` drawn as written: matplotlib reads text between two ``$`` as TeX math (a
+    label "$10-$20" would be set in italics, "$\\foo$" would stop the plot)."""
+    return s.replace("$", r"\$")
+
+
 def _plt() -> Any:
     import matplotlib
 
@@ -69,11 +75,11 @@ def projection_png(
             coords[m, 1],
             s=10,
             c=colour,
-            label=f"{lab} ({m.sum()})",
+            label=_text(f"{lab} ({m.sum()})"),
             alpha=0.75,
             edgecolors="none",
         )
-    ax.set_title(title)
+    ax.set_title(_text(title))
     ax.set_xlabel("component 1")
     ax.set_ylabel("component 2")
     ax.legend(fontsize=8, markerscale=1.5, loc="best", frameon=False)
@@ -84,7 +90,7 @@ def knn_bar_png(accuracy: float, majority_accuracy: float, majority_class: str) 
     """Two bars: KNN accuracy and the majority-class baseline on the same test rows."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.0, 3.2))
-    names = ["KNN on image vectors", f"always {majority_class} stars\n(majority class)"]
+    names = ["KNN on image vectors", _text(f"always {majority_class} stars\n(majority class)")]
     vals = [accuracy, majority_accuracy]
     bars = ax.barh(names, vals, color=[PALETTE[0], "#999999"])
     for b, v in zip(bars, vals, strict=True):
@@ -102,8 +108,8 @@ def confusion_png(confusion: pd.DataFrame) -> bytes:
     fig, ax = plt.subplots(figsize=(4.6, 4.0))
     im = ax.imshow(counts, cmap="Blues")
     ticks = [_short(v) for v in confusion.columns]
-    ax.set_xticks(range(len(ticks)), ticks)
-    ax.set_yticks(range(len(confusion.index)), [_short(v) for v in confusion.index])
+    ax.set_xticks(range(len(ticks)), [_text(t) for t in ticks])
+    ax.set_yticks(range(len(confusion.index)), [_text(_short(v)) for v in confusion.index])
     ax.set_xlabel("predicted rating")
     ax.set_ylabel("true rating")
     top = counts.max() if counts.size else 0
@@ -185,9 +191,9 @@ def metric_bars_png(
         low = min([*seen, chance])  # an AUC below chance stays on the axis
         pad = 0.05 if chance or low < chance else 0.0
         ax.set_xlim(low - pad, top + (top - low) * 0.2)
-        ax.set_yticks(ys, [str(m) for m in models])
+        ax.set_yticks(ys, [_text(str(m)) for m in models])
         ax.set_ylim(len(models) - 0.4, -0.6)  # top to bottom, no blank margin
-        ax.set_title(title, fontsize=10)
+        ax.set_title(_text(title), fontsize=10)
         ax.grid(axis="x", alpha=0.3)
         if ax is not axes[0][0]:
             ax.tick_params(labelleft=False)

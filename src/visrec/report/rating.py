@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from visrec._atomic import write_text_atomic
 from visrec.report import plots
-from visrec.report.evaluation import mean_std, per_seed_table
+from visrec.report.evaluation import SIGN_P, TIE, mean_std, per_seed_table, sign_p
 from visrec.report.html import _e, _img, _kv_table, _note, _section, page_foot, page_head
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
@@ -34,11 +35,32 @@ def _is_image(model: str) -> bool:
     return "(image)" in model or model.endswith("+ visual")
 
 
+def _sizes(result: Mapping[str, Any]) -> str:
+    pairs = result.get("sizes") or [(result["n_train"], result["n_test"])]
+    spans = []
+    for j, what in ((0, "train"), (1, "test")):
+        lo, hi = min(int(p[j]) for p in pairs), max(int(p[j]) for p in pairs)
+        spans.append(f"{lo:,} {what}" if lo == hi else f"{lo:,}-{hi:,} {what}")
+    return " / ".join(spans)
+
+
 def rating_verdict(runs: pd.DataFrame) -> list[str]:
-    """Plain sentences on RMSE (lower is better), from the per-seed runs."""
+    """Plain sentences on RMSE (lower is better), from the per-seed runs.
+
+    The visual term is judged like ``evaluate``'s pictures: a one-sided sign test over
+    the seeds where the two MFs differ (p <= 0.125), ties apart, and "by little" when
+    the mean change is smaller than the plain MF's own spread between splits.
+    """
     rmse = runs.groupby("model", sort=False)["rmse"].mean()
     best = str(rmse.idxmin())
     lines = [f"Lowest RMSE: {best}, {rmse[best]:.3f} stars."]
+    if not any(_is_image(str(m)) for m in rmse.index):
+        lines.insert(
+            0,
+            "No item vectors were given (--vectors), so the picture was not tested: "
+            "only the baselines and the MF of who rated what ran.",
+        )
+        return lines
     baselines = [m for m in rmse.index if _is_baseline(str(m))]
     knn = [m for m in rmse.index if "(image)" in str(m)]
     if baselines and knn:
@@ -50,29 +72,41 @@ def rating_verdict(runs: pd.DataFrame) -> list[str]:
             f"{word} than the best baseline ({base}, {rmse[base]:.3f})."
         )
     if "biased MF" in rmse.index and "biased MF + visual" in rmse.index:
-        pair = runs.pivot_table(index="seed", columns="model", values="rmse")
-        pair = pair[["biased MF", "biased MF + visual"]].dropna()
-        diff = (pair["biased MF + visual"] - pair["biased MF"]).to_numpy()
-        wins = int((diff < 0).sum())
-        said = (
-            f"{diff.mean():+.4f} RMSE on average (negative is better), better on {wins} of "
-            f"{diff.size} seed{'s' if diff.size != 1 else ''}"
-        )
-        if diff.size < 3:
-            lines.append(
-                f"The picture in the MF (biased MF + visual vs biased MF): {said}; run "
-                "--seeds 3 or more to call it."
-            )
-        else:
-            if wins == diff.size:
-                call = f"The picture helps the MF: {said}"
-            elif wins == 0:
-                call = f"The picture does not help the MF: {said}"
-            else:
-                call = f"No clear difference from the picture in the MF: {said}"
-            spread = runs.loc[runs["model"] == "biased MF", "rmse"].std(ddof=1)
-            lines.append(f"{call} (biased MF itself moves {spread:.4f} between the splits).")
+        lines.append(_visual_term(runs))
     return lines
+
+
+def _visual_term(runs: pd.DataFrame) -> str:
+    pair = runs.pivot_table(index="seed", columns="model", values="rmse")
+    pair = pair[["biased MF", "biased MF + visual"]].dropna()
+    diff = (pair["biased MF + visual"] - pair["biased MF"]).to_numpy()
+    wins, losses = int((diff < -TIE).sum()), int((diff > TIE).sum())
+    ties = diff.size - wins - losses
+    said = (
+        f"{diff.mean():+.4f} RMSE on average (negative is better), better on {wins} of "
+        f"{diff.size} seed{'s' if diff.size != 1 else ''}"
+    )
+    if losses and ties:
+        said += f", worse on {losses}, equal on {ties}"
+    elif ties:
+        said += f", equal on {ties}"
+    what = "The picture in the MF (biased MF + visual vs biased MF)"
+    if ties == diff.size:
+        return f"{what}: no difference, the same RMSE on every seed."
+    spread = pair["biased MF"].std(ddof=1) if len(pair) > 1 else float("nan")
+    little = bool(np.isfinite(spread) and abs(diff.mean()) < spread)
+    if sign_p(wins, losses) <= SIGN_P:
+        call = f"The picture helps the MF{', consistently but by little' if little else ''}"
+    elif sign_p(losses, wins) <= SIGN_P:
+        call = f"The picture does not help the MF{', by little' if little else ''}"
+    elif diff.size < 3:
+        return f"{what}: {said}; run --seeds 3 or more to call it."
+    else:
+        call = "No clear difference from the picture in the MF"
+    tail = (
+        f" (biased MF itself moves {spread:.4f} between the splits)" if np.isfinite(spread) else ""
+    )
+    return f"{call}: {said}{tail}."
 
 
 def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -> str:
@@ -115,7 +149,7 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
     )
     info = {
         "split": str(result.get("protocol", "random")),
-        "ratings": f"{int(result['n_train']):,} train / {int(result['n_test']):,} test",
+        "ratings": _sizes(result),
         "seeds": ", ".join(map(str, seeds)),
         **{k: v for k, v in inputs.items() if v},
     }
@@ -131,7 +165,9 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
         ),
         _section(
             "results",
-            f"Results (mean ± std over {len(seeds)} seed{'s' if len(seeds) > 1 else ''})",
+            f"Results (mean ± std over {len(seeds)} seeds)"
+            if len(seeds) > 1
+            else "Results (1 seed)",
             table
             + _img(plot, "RMSE, MAE and accuracy per model, one dot per seed")
             + _note(
