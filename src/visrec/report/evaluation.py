@@ -25,7 +25,17 @@ from visrec import __version__
 from visrec._atomic import write_text_atomic
 from visrec.errors import VisrecError
 from visrec.report import plots
-from visrec.report.html import _e, _img, _kv_table, _note, _section, page_foot, page_head
+from visrec.report.html import (
+    _e,
+    _img,
+    _kv_table,
+    _note,
+    _section,
+    page_foot,
+    page_head,
+    results_title,
+    verdict_section,
+)
 
 __all__ = [
     "image_models",
@@ -403,16 +413,10 @@ def render_evaluation_report(
     parts = [
         *page_head(heading),
         _kv_table(info),
-        _section(
-            "verdict",
-            "Do pictures help here?",
-            "".join(f'<p class="verdict">{_e(s)}</p>' for s in verdict(result)),
-        ),
+        verdict_section("Do pictures help here?", verdict(result)),
         _section(
             "results",
-            f"Results (mean ± std over {len(seeds)} seeds)"
-            if len(seeds) > 1
-            else "Results (1 seed)",
+            results_title(len(seeds)),
             _results_table(runs, models, k, set(img))
             + _img(plot, f"AUC, Recall@{k} and NDCG@{k} per model, one dot per seed")
             + _note(

@@ -328,6 +328,16 @@ def page_head(title: str) -> list[str]:
     ]
 
 
+def verdict_section(question: str, sentences: Sequence[str]) -> str:
+    """The section that answers a report's question in plain sentences."""
+    body = "".join(f'<p class="verdict">{_e(s)}</p>' for s in sentences)
+    return _section("verdict", question, body)
+
+
+def results_title(n_seeds: int) -> str:
+    return f"Results (mean ± std over {n_seeds} seeds)" if n_seeds > 1 else "Results (1 seed)"
+
+
 def page_foot() -> list[str]:
     """The closing lines of a report page: the version and the time it was made."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -20,7 +20,17 @@ import pandas as pd
 from visrec._atomic import write_text_atomic
 from visrec.report import plots
 from visrec.report.evaluation import SIGN_P, TIE, mean_std, per_seed_table, sign_p
-from visrec.report.html import _e, _img, _kv_table, _note, _section, page_foot, page_head
+from visrec.report.html import (
+    _e,
+    _img,
+    _kv_table,
+    _note,
+    _section,
+    page_foot,
+    page_head,
+    results_title,
+    verdict_section,
+)
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
@@ -158,16 +168,10 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
     parts = [
         *page_head(title),
         _kv_table(info),
-        _section(
-            "verdict",
-            "Does the picture predict stars?",
-            "".join(f'<p class="verdict">{_e(s)}</p>' for s in rating_verdict(runs)),
-        ),
+        verdict_section("Does the picture predict stars?", rating_verdict(runs)),
         _section(
             "results",
-            f"Results (mean ± std over {len(seeds)} seeds)"
-            if len(seeds) > 1
-            else "Results (1 seed)",
+            results_title(len(seeds)),
             table
             + _img(plot, "RMSE, MAE and accuracy per model, one dot per seed")
             + _note(
