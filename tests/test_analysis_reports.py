@@ -224,3 +224,38 @@ def test_rating_eval_cold_items_gives_every_seeds_split_sizes(
     sizes = re.search(r"same split: ([\d,]+)-([\d,]+) train / ([\d,]+)-([\d,]+) test", head)
     assert sizes is not None, head  # cold-items splits differ from seed to seed
     assert f"{sizes.group(1)}-{sizes.group(2)} train" in out.read_text()
+
+
+def test_similar_report_shows_each_query_next_to_its_neighbours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Four items on a line of angles: b is nearest a, then c, then d.
+    angles = {"a": 0.0, "b": 0.1, "c": 0.3, "<d>": 0.6}
+    vecs = np.array([[np.cos(t), np.sin(t)] for t in angles.values()], dtype=np.float32)
+    v = tmp_path / "v.parquet"
+    write_vectors(v, ItemVectors(list(angles), vecs, np.ones(4, dtype=bool)))
+    images = tmp_path / "imgs"
+    images.mkdir()
+    for item in ("a", "b", "c"):  # '<d>' has no photo
+        Image.new("RGB", (20, 20), (40 * len(item), 0, 0)).save(images / f"{item}.png")
+    out = tmp_path / "s.html"
+    argv = ["similar", str(v), "a", "--n", "3", "--report", str(out), "--images", str(images)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.endswith(f"\nwrote {out}\n")
+    page = out.read_text()
+    assert "<script" not in page and "&lt;d&gt;" in page and "<d>" not in page
+    captions = re.findall(r"<figcaption>([^<]*)<br>([^<]*)</figcaption>", page)
+    assert [c[0] for c in captions] == ["a", "b", "c", "&lt;d&gt;"]
+    assert captions[0][1] == "query" and captions[1][1].startswith("1. cosine 0.995")
+    assert len(re.findall(r"data:image/jpeg;base64", page)) == 3  # '<d>' is a grey tile
+
+    assert main(["similar", str(v), "a", "--report", str(out)]) == 0
+    assert "give --images DIR to see them" in out.read_text()
+    capsys.readouterr()
+    assert main(["similar", str(v), "a", "--images", str(images)]) == 2
+    assert "give --report HTML too" in capsys.readouterr().err
+    photo = images / "a.png"
+    before = photo.read_bytes()
+    assert main(["similar", str(v), "a", "--report", str(photo), "--images", str(images)]) == 2
+    assert "is the --images photo a.png file" in capsys.readouterr().err
+    assert photo.read_bytes() == before

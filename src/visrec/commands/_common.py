@@ -263,3 +263,24 @@ def check_outputs_distinct(
                 )
             raise VisrecError(f"{option} and {name} name the same file {str(out)!r}")
         seen.append((option, target))
+
+
+def scan_photos(
+    images: str | None,
+    report: str | None,
+    outputs: Mapping[str, str | os.PathLike[str] | None],
+) -> dict[str, Path] | None:
+    """``--images DIR`` of a command's ``--report``: item id -> photo, read before any
+    work (two photos of one id are an error now, not after the work); an output that
+    would replace one of the photos is refused. None without ``--images``."""
+    if images is None:
+        return None
+    if report is None:
+        raise VisrecError("--images is for the report's photos: give --report HTML too")
+    if not os.path.isdir(images):
+        raise VisrecError(f"--images: {images!r} is not a folder")
+    from visrec.data.images_index import scan_images
+
+    files = scan_images(images).images
+    check_outputs_distinct(outputs, {f"--images photo {p.name}": p for p in files.values()})
+    return files

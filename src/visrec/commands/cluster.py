@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
-from visrec.commands._common import check_output_file, check_outputs_distinct
+from visrec.commands._common import check_output_file, check_outputs_distinct, scan_photos
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -116,11 +116,8 @@ def run(args: argparse.Namespace) -> int:
         {"--json": args.json, "--report": args.report},
         {"VECTORS": args.vectors, "--labels": args.labels},
     )
-    if args.images is not None and args.report is None:
-        raise VisrecError("--images is for the report's photos: give --report HTML too")
-    if args.images is not None and not os.path.isdir(args.images):
-        raise VisrecError(f"--images: {args.images!r} is not a folder")
-    photos = _scan_photos(args)  # before the clustering: two files of one id stop it here
+    # before the clustering: two files of one id stop it here
+    photos = scan_photos(args.images, args.report, {"--json": args.json, "--report": args.report})
     check_at_least(args.k, 1, "--k")
     check_at_least(args.top_labels, 1, "--top-labels")
     check_seed(args.random_state, "--random-state")
@@ -206,21 +203,6 @@ def run(args: argparse.Namespace) -> int:
     if written:
         print("\n" + "\n".join(f"wrote {path}" for path in written))
     return 0
-
-
-def _scan_photos(args: argparse.Namespace) -> dict[str, Path] | None:
-    """``--images``: item id -> photo, read before any work; an output that would replace
-    one of the photos is refused."""
-    if args.images is None:
-        return None
-    from visrec.data.images_index import scan_images
-
-    files = scan_images(args.images).images
-    check_outputs_distinct(
-        {"--json": args.json, "--report": args.report},
-        {f"--images photo {p.name}": p for p in files.values()},
-    )
-    return files
 
 
 def _note_unreadable(samples: dict[int, list[tuple[str, Path]]]) -> None:

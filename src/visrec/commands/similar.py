@@ -9,18 +9,21 @@ from collections import Counter
 from typing import Any
 
 from visrec.commands._checks import check_at_least
-from visrec.commands._common import check_output_file, check_outputs_distinct
+from visrec.commands._common import check_output_file, check_outputs_distinct, scan_photos
 
 EPILOG = """\
 examples:
   visrec embed images/ -o vectors.parquet
   visrec similar vectors.parquet 10001 10002 --n 5
   visrec similar vectors.parquet 10001 --n 20 --json similar.json
+  visrec similar vectors.parquet 10001 10002 --report similar.html --images images/
 
 Exact cosine nearest neighbours among items that have an image; the query item itself
 is never listed. An id given twice is answered once. When fewer than --n other items
 have an image, all of them are listed (a note on stderr says so). --json writes
-[{"item_id", "neighbours": [{"item_id", "rank", "score"}, ...]}, ...].
+[{"item_id", "neighbours": [{"item_id", "rank", "score"}, ...]}, ...]. --report writes
+one self-contained HTML page showing each query's photo next to its neighbours' photos
+(from --images, the folder given to `visrec embed`), with rank and cosine.
 """
 
 
@@ -36,6 +39,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("item_ids", metavar="ITEM_ID", nargs="+", help="query item id(s)")
     p.add_argument("--n", type=int, default=10, help="neighbours per item (default 10)")
     p.add_argument("--json", metavar="OUT", help="also write the neighbours as JSON")
+    p.add_argument(
+        "--report",
+        metavar="HTML",
+        help="also write an HTML page: each query's photo next to its neighbours' photos",
+    )
+    p.add_argument(
+        "--images",
+        metavar="DIR",
+        help="with --report: the folder of <item_id>.<ext> images (as for `visrec embed`)",
+    )
     p.set_defaults(func=run)
 
 
@@ -45,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from visrec.search.knn import SimilarItems
 
     check_output_file(args.json, "--json")
-    check_outputs_distinct({"--json": args.json}, {"VECTORS": args.vectors})
+    check_output_file(args.report, "--report")
+    outputs = {"--json": args.json, "--report": args.report}
+    check_outputs_distinct(outputs, {"VECTORS": args.vectors})
+    photos = scan_photos(args.images, args.report, outputs)
     check_at_least(args.n, 1, "--n")
     vectors = read_vectors(args.vectors)
     index = SimilarItems(vectors)
@@ -77,5 +93,12 @@ def run(args: argparse.Namespace) -> int:
             print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:
         write_text_atomic(args.json, json.dumps([r.to_json() for r in results], indent=2))
-        print(f"\nwrote {args.json}")
+    if args.report:
+        from visrec.report.similar import write_similar_report
+
+        info = {"vectors": args.vectors, "backbone": str(backbone), "images": args.images or ""}
+        write_similar_report(args.report, results, photos, {k: v for k, v in info.items() if v})
+    written = [path for path in (args.json, args.report) if path]
+    if written:
+        print("\n" + "\n".join(f"wrote {path}" for path in written))
     return 0

@@ -1,0 +1,80 @@
+"""An HTML page of ``visrec similar``: each query's photo next to its neighbours' photos.
+
+The question is visual (do the nearest vectors look alike?), so the page shows the
+pictures, each with its rank and cosine; without a photo an item is a grey tile with
+its id. Self-contained (photos as small embedded JPEGs, no scripts, no links out),
+every id escaped, written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from visrec._atomic import write_text_atomic
+from visrec.report import plots
+from visrec.report.html import _e, _img, _kv_table, _note, _section, page_foot, page_head
+
+__all__ = ["render_similar_report", "write_similar_report"]
+
+
+def _tile(item_id: str, caption: str, photo: Path | None) -> str:
+    jpg = plots.thumbnail_jpeg(photo) if photo is not None else None
+    inner = (
+        _img(jpg, f"item {item_id}", mime="image/jpeg", cls="thumb")
+        if jpg
+        else '<span class="thumb missing"></span>'
+    )
+    return (
+        f'<figure title="{_e(item_id)}">{inner}<figcaption>{_e(item_id)}<br>'
+        f"{_e(caption)}</figcaption></figure>"
+    )
+
+
+def render_similar_report(
+    results: Sequence[Any],
+    photos: Mapping[str, Path] | None,
+    info: Mapping[str, Any],
+) -> str:
+    """The page: one row per query (``Neighbours``: ``query``, ``ids``, ``scores``)."""
+    photos = photos or {}
+    rows = []
+    for res in results:
+        tiles = [_tile(str(res.query), "query", photos.get(str(res.query)))]
+        tiles += [
+            _tile(str(i), f"{rank}. cosine {score:.3f}", photos.get(str(i)))
+            for rank, (i, score) in enumerate(zip(res.ids, res.scores, strict=True), 1)
+        ]
+        empty = "" if len(res.ids) else _note("no other item has a usable image", "skipped")
+        rows.append(
+            f"<h3>items most like {_e(res.query)}</h3>"
+            f'<div class="tiles">{"".join(tiles)}</div>{empty}'
+        )
+    how = (
+        "Nearest neighbours by cosine similarity of the image vectors (1 = same "
+        "direction), best first; the query itself is never listed. If the vectors capture "
+        "what a product looks like, each row shows look-alikes."
+    )
+    missing = "" if photos else _note("no photos: give --images DIR to see them", "skipped")
+    return "\n".join(
+        [
+            *page_head("visrec similar: items that look alike"),
+            _kv_table(dict(info)),
+            _section("neighbours", "Neighbours", _note(how, "explain") + missing + "".join(rows)),
+            *page_foot(),
+        ]
+    )
+
+
+def write_similar_report(
+    path: str | os.PathLike[str],
+    results: Sequence[Any],
+    photos: Mapping[str, Path] | None,
+    info: Mapping[str, Any],
+) -> Path:
+    """Render the page and write it to ``path`` atomically."""
+    target = Path(path)
+    write_text_atomic(target, render_similar_report(results, photos, info))
+    return target
