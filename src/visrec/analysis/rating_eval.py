@@ -31,7 +31,7 @@ absent from training get index -1 and the model's explicit fallback.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,10 +143,7 @@ class RatingEvalResult:
 
     def size_text(self) -> str:
         """``"80,000 train / 20,000 test"``, or ranges over the seeds when they differ."""
-        pairs = self.sizes or [(self.n_train, self.n_test)]
-        return " / ".join(
-            f"{_span([p[j] for p in pairs])} {what}" for j, what in ((0, "train"), (1, "test"))
-        )
+        return format_sizes(self.sizes or [(self.n_train, self.n_test)])
 
     def to_json(self) -> dict[str, Any]:
         """``{"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {...}},
@@ -431,6 +428,11 @@ def _group_mean(
     return np.where(test_idx >= 0, means[np.maximum(test_idx, 0)], mu)
 
 
-def _span(values: list[int]) -> str:
-    lo, hi = min(values), max(values)
-    return f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"
+def format_sizes(pairs: Sequence[Sequence[int]]) -> str:
+    """``(train, test)`` rows per seed as ``"80,000 train / 20,000 test"``, each a range
+    (``"80,154-81,020"``) where the seeds' splits differ."""
+    spans = []
+    for j, what in ((0, "train"), (1, "test")):
+        lo, hi = min(int(p[j]) for p in pairs), max(int(p[j]) for p in pairs)
+        spans.append(f"{lo:,} {what}" if lo == hi else f"{lo:,}-{hi:,} {what}")
+    return " / ".join(spans)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -233,36 +233,54 @@ def check_model_device(model: Any, label: str | None = None) -> None:
 
 def check_outputs_distinct(
     outputs: Mapping[str, str | os.PathLike[str] | None],
-    inputs: Mapping[str, str | os.PathLike[str] | None],
+    inputs: Mapping[str, str | os.PathLike[str] | None]
+    | Iterable[tuple[str, str | os.PathLike[str] | None]],
 ) -> None:
     """Refuse, before any work, an output option that names one of the command's input
     files (through a symlink or hard link too) or the same file as another output: the
     write would replace the user's data (hours of embedding, the only copy of a table).
 
-    ``outputs`` and ``inputs`` map option names (``"--report"``, ``"--interactions"``)
-    to paths; None entries are ignored.
+    ``outputs`` maps option names (``"--report"``) to paths, ``inputs`` names
+    (``"--interactions"``, ``"source"``) to paths, as a mapping or as pairs when one name
+    stands for several files; None entries are ignored. Each path is resolved once (a
+    folder of photos can be thousands of inputs).
     """
-    seen: list[tuple[str, Path]] = [
-        (name, Path(p).expanduser()) for name, p in inputs.items() if p is not None
+    pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
+    known: list[tuple[str, Path, bool]] = [  # (name, path, is an input)
+        (name, Path(p).expanduser(), True) for name, p in pairs if p is not None
     ]
-    n_inputs = len(seen)
+    by_path = {path.resolve(): (name, path, is_input) for name, path, is_input in known}
+    by_inode: dict[tuple[int, int], tuple[str, Path, bool]] | None = None
     for option, out in outputs.items():
         if out is None:
             continue
         target = Path(out).expanduser()
-        for k, (name, other) in enumerate(seen):
-            same = target.resolve() == other.resolve() or (
-                target.exists() and other.exists() and os.path.samefile(target, other)
+        hit = by_path.get(target.resolve())
+        if hit is None and target.exists():  # a hard link resolves elsewhere
+            if by_inode is None:
+                by_inode = {}
+                for entry in by_path.values():
+                    try:
+                        st = entry[1].stat()
+                    except OSError:
+                        continue
+                    by_inode[(st.st_dev, st.st_ino)] = entry
+            st = target.stat()
+            hit = by_inode.get((st.st_dev, st.st_ino))
+        if hit is not None:
+            name, path, is_input = hit
+            if not is_input:
+                raise VisrecError(f"{option} and {name} name the same file {str(out)!r}")
+            where = "" if str(path) == str(target) else f" {str(path)!r}"
+            raise VisrecError(
+                f"{option}: {str(out)!r} is the {name} file{where}; writing it would replace "
+                "it. Name another output file"
             )
-            if not same:
-                continue
-            if k < n_inputs:
-                raise VisrecError(
-                    f"{option}: {str(out)!r} is the {name} file; writing it would replace "
-                    "it. Name another output file"
-                )
-            raise VisrecError(f"{option} and {name} name the same file {str(out)!r}")
-        seen.append((option, target))
+        entry = (option, target, False)
+        by_path[target.resolve()] = entry
+        if by_inode is not None and target.exists():
+            st = target.stat()
+            by_inode[(st.st_dev, st.st_ino)] = entry
 
 
 def scan_photos(
@@ -284,3 +302,10 @@ def scan_photos(
     files = scan_images(images).images
     check_outputs_distinct(outputs, {f"--images photo {p.name}": p for p in files.values()})
     return files
+
+
+def say_written(*paths: str | os.PathLike[str] | None) -> None:
+    """After a command's printed results, one ``wrote PATH`` line per output written."""
+    written = [str(p) for p in paths if p]
+    if written:
+        print("\n" + "\n".join(f"wrote {p}" for p in written))

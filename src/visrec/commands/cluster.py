@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
-from visrec.commands._common import check_output_file, check_outputs_distinct, scan_photos
+from visrec.commands._common import (
+    check_output_file,
+    check_outputs_distinct,
+    say_written,
+    scan_photos,
+)
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -199,9 +204,7 @@ def run(args: argparse.Namespace) -> int:
             "K-means seed": str(args.random_state),
         }
         _write_report(args, res, iv.ids[keep], iv.vectors[keep], item_labels[keep], summary, photos)
-    written = [path for path in (args.json, args.report) if path]
-    if written:
-        print("\n" + "\n".join(f"wrote {path}" for path in written))
+    say_written(args.json, args.report)
     return 0
 
 

@@ -18,6 +18,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     load_interactions_frame,
     parse_model_params,
+    say_written,
 )
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
@@ -255,9 +256,7 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
         if args.min_rating is not None:
             inputs["rows kept"] = f"rating >= {args.min_rating:g}"
         write_evaluation_report(args.report, res.to_dict(), inputs)
-    written = [path for path in (args.json, args.report) if path]
-    if written:
-        print("\n" + "\n".join(f"wrote {path}" for path in written))
+    say_written(args.json, args.report)
     sys.stdout.flush()  # a closed pipe fails here, while the record still exists
     if record is not None and not args.json:
         run_record.forget(record, res.run_keys())

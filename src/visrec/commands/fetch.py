@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from visrec.commands._checks import check_at_least
-from visrec.commands._common import check_output_file
+from visrec.commands._common import check_output_file, check_outputs_distinct
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
@@ -293,20 +292,6 @@ def _add_first_urls(out: Sources, ids: Iterable[Any], images: Iterable[Any], lab
     return n
 
 
-def _check_not_a_source(path: str | Path | None, option: str, files: list[Path]) -> None:
-    """Refuse an output that is one of the inputs: writing it would replace the URL list
-    (with only the images that were fetched) before anyone noticed."""
-    if path is None:
-        return
-    p = Path(path).expanduser()
-    for f in files:
-        if p.resolve() == f.resolve() or (p.exists() and os.path.samefile(p, f)):
-            raise VisrecError(
-                f"{option}: {str(path)!r} is the source file {str(f)!r}; writing it would "
-                "replace that list. Name another output file"
-            )
-
-
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
     from visrec.images.fetch import MAX_TIME_FACTOR, fetch_images, normalize_url, write_manifest
@@ -326,12 +311,12 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(out, out_option)
     check_output_file(args.json, "--json")
     files = source_files(args.sources, args.what)
-    _check_not_a_source(out, out_option, files)
-    _check_not_a_source(args.json, "--json", files)
     if args.json and Path(args.json).expanduser().resolve() == out.resolve():
         raise VisrecError(
             f"--json: {args.json!r} is also the manifest ({out_option}); name another"
         )
+    # writing a source would replace the URL list with only the images fetched
+    check_outputs_distinct({out_option: out, "--json": args.json}, [("source", f) for f in files])
     got = read_sources(files, args.what)
     for n in got.notes:
         print(n)

@@ -12,6 +12,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     load_interactions_frame,
+    say_written,
 )
 from visrec.errors import VisrecError
 
@@ -191,7 +192,5 @@ def run(args: argparse.Namespace) -> int:
             ),
         )
         write_report(args.report, data)
-    written = [path for path in (args.json, args.report) if path]
-    if written:
-        print("\n" + "\n".join(f"wrote {path}" for path in written))
+    say_written(args.json, args.report)
     return 0

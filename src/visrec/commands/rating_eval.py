@@ -12,6 +12,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     load_interactions_frame,
+    say_written,
 )
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
@@ -137,7 +138,5 @@ def run(args: argparse.Namespace) -> int:
 
         inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
         write_rating_report(args.report, res.to_json(), inputs)
-    written = [path for path in (args.json, args.report) if path]
-    if written:
-        print("\n" + "\n".join(f"wrote {path}" for path in written))
+    say_written(args.json, args.report)
     return 0

@@ -9,7 +9,12 @@ from collections import Counter
 from typing import Any
 
 from visrec.commands._checks import check_at_least
-from visrec.commands._common import check_output_file, check_outputs_distinct, scan_photos
+from visrec.commands._common import (
+    check_output_file,
+    check_outputs_distinct,
+    say_written,
+    scan_photos,
+)
 
 EPILOG = """\
 examples:
@@ -98,7 +103,5 @@ def run(args: argparse.Namespace) -> int:
 
         info = {"vectors": args.vectors, "backbone": str(backbone), "images": args.images or ""}
         write_similar_report(args.report, results, photos, {k: v for k, v in info.items() if v})
-    written = [path for path in (args.json, args.report) if path]
-    if written:
-        print("\n" + "\n".join(f"wrote {path}" for path in written))
+    say_written(args.json, args.report)
     return 0

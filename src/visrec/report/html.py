@@ -139,6 +139,24 @@ def _note(text: str | None, cls: str = "note") -> str:
     return f'<p class="{cls}">{_e(text)}</p>' if text else ""
 
 
+def photo_tile(
+    item_id: str, photo: str | os.PathLike[str] | None, caption: str | None = None
+) -> str:
+    """A small embedded photo captioned with the item id (and ``caption`` under it); a
+    grey "?" tile when there is no photo or it cannot be decoded."""
+    jpg = plots.thumbnail_jpeg(photo) if photo is not None else None
+    inner = (
+        _img(jpg, f"item {item_id}", mime="image/jpeg", cls="thumb")
+        if jpg
+        else '<span class="thumb missing">?</span>'
+    )
+    under = f"<br>{_e(caption)}" if caption else ""
+    return (
+        f'<figure title="{_e(item_id)}">{inner}<figcaption>{_e(item_id)}{under}'
+        "</figcaption></figure>"
+    )
+
+
 def _cluster_sections(data: ReportData) -> list[str]:
     res = data.cluster
     if res is None:
@@ -170,18 +188,7 @@ def _cluster_sections(data: ReportData) -> list[str]:
     labels_by_cluster = {c: str(res.table.loc[c].idxmax()) for c in res.table.index}
     for c in res.table.index:
         samples = data.cluster_samples.get(int(c), [])
-        tiles = []
-        for item_id, path in samples:
-            jpg = plots.thumbnail_jpeg(path)
-            inner = (
-                _img(jpg, f"item {item_id}", mime="image/jpeg", cls="thumb")
-                if jpg
-                else '<span class="thumb missing">?</span>'
-            )
-            tiles.append(
-                f'<figure title="{_e(item_id)}">{inner}<figcaption>{_e(item_id)}'
-                "</figcaption></figure>"
-            )
+        tiles = [photo_tile(item_id, path) for item_id, path in samples]
         n_c = int(res.table.loc[c].sum())
         grids.append(
             f'<div class="cluster"><h3>cluster {_e(c)} &middot; {n_c:,} items &middot; '

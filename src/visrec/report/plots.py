@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -137,6 +138,15 @@ def _short(v: Any) -> str:
 
 def thumbnail_jpeg(path: str | os.PathLike[str], size: int = 72) -> bytes | None:
     """A small JPEG of the image at ``path`` (longest side ``size``), or None if unreadable."""
+    try:  # the file's time and size in the key: a replaced photo is decoded again
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _thumbnail(os.fspath(path), size, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=1024)  # cluster --report decodes its samples for a note, then the page
+def _thumbnail(path: str, size: int, mtime_ns: int, n_bytes: int) -> bytes | None:
     from PIL import Image, ImageOps
 
     try:

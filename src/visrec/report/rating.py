@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import write_text_atomic
+from visrec.analysis.rating_eval import format_sizes
 from visrec.report import plots
 from visrec.report.evaluation import SIGN_P, TIE, mean_std, per_seed_table, sign_p
 from visrec.report.html import (
@@ -43,15 +44,6 @@ def _is_baseline(model: str) -> bool:
 
 def _is_image(model: str) -> bool:
     return "(image)" in model or model.endswith("+ visual")
-
-
-def _sizes(result: Mapping[str, Any]) -> str:
-    pairs = result.get("sizes") or [(result["n_train"], result["n_test"])]
-    spans = []
-    for j, what in ((0, "train"), (1, "test")):
-        lo, hi = min(int(p[j]) for p in pairs), max(int(p[j]) for p in pairs)
-        spans.append(f"{lo:,} {what}" if lo == hi else f"{lo:,}-{hi:,} {what}")
-    return " / ".join(spans)
 
 
 def rating_verdict(runs: pd.DataFrame) -> list[str]:
@@ -159,7 +151,7 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
     )
     info = {
         "split": str(result.get("protocol", "random")),
-        "ratings": _sizes(result),
+        "ratings": format_sizes(result.get("sizes") or [(result["n_train"], result["n_test"])]),
         "seeds": ", ".join(map(str, seeds)),
         **{k: v for k, v in inputs.items() if v},
     }

@@ -14,23 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from visrec._atomic import write_text_atomic
-from visrec.report import plots
-from visrec.report.html import _e, _img, _kv_table, _note, _section, page_foot, page_head
+from visrec.report.html import _e, _kv_table, _note, _section, page_foot, page_head, photo_tile
 
 __all__ = ["render_similar_report", "write_similar_report"]
-
-
-def _tile(item_id: str, caption: str, photo: Path | None) -> str:
-    jpg = plots.thumbnail_jpeg(photo) if photo is not None else None
-    inner = (
-        _img(jpg, f"item {item_id}", mime="image/jpeg", cls="thumb")
-        if jpg
-        else '<span class="thumb missing"></span>'
-    )
-    return (
-        f'<figure title="{_e(item_id)}">{inner}<figcaption>{_e(item_id)}<br>'
-        f"{_e(caption)}</figcaption></figure>"
-    )
 
 
 def render_similar_report(
@@ -42,9 +28,9 @@ def render_similar_report(
     photos = photos or {}
     rows = []
     for res in results:
-        tiles = [_tile(str(res.query), "query", photos.get(str(res.query)))]
+        tiles = [photo_tile(str(res.query), photos.get(str(res.query)), "query")]
         tiles += [
-            _tile(str(i), f"{rank}. cosine {score:.3f}", photos.get(str(i)))
+            photo_tile(str(i), photos.get(str(i)), f"{rank}. cosine {score:.3f}")
             for rank, (i, score) in enumerate(zip(res.ids, res.scores, strict=True), 1)
         ]
         empty = "" if len(res.ids) else _note("no other item has a usable image", "skipped")
