@@ -263,12 +263,17 @@ def test_a_manifest_of_only_invalid_urls_exits_1_and_local_only_is_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("item_id,url\na,ftp://h/x.jpg\nb,127.0.0.1/x.jpg\n")
+    bad.write_text("item_id,url\na,ftp://h/x.jpg\nb,127.0.0.1/x.jpg\nc,cdn.shop.com/x.jpg\n")
     assert main(["fetch", str(bad), "--cache", str(tmp_path / "c"), "--quiet"]) == 1
     out = capsys.readouterr().out
-    assert re.search(r"\n  invalid url +2\n", out) and f"{bad} line 3" in out, out
+    assert re.search(r"\n  invalid url +3\n", out) and f"{bad} line 4" in out, out
     local = tmp_path / "local.csv"
-    local.write_text("item_id,path\na,x.jpg\nb,/data/y.png\n")
+    # folders named like hosts are paths when the file is there
+    (tmp_path / "img.v2").mkdir()
+    (tmp_path / "img.v2" / "z.jpg").write_bytes(b"")
+    (tmp_path / "shop.de").mkdir()
+    (tmp_path / "shop.de" / "w.jpg").write_bytes(b"")
+    local.write_text("item_id,path\na,x.jpg\nb,/data/y.png\nc,img.v2/z.jpg\nd,shop.de/w.jpg\n")
     assert main(["fetch", str(local), "--cache", str(tmp_path / "c"), "--quiet"]) == 2
     assert "no http(s) URLs in this manifest" in capsys.readouterr().err
 

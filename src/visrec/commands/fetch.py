@@ -33,8 +33,9 @@ Each URL is cached once under DIR as <sha256(url)>.<ext> after it decoded as an 
 cached URLs are not downloaded again. The manifest (-o, default DIR/manifest.csv) lists
 item_id,path,url for the images that were fetched; failures are summarised by reason.
 A manifest entry meant as a URL that is not http(s) (ftp://, file://, //host/x,
-127.0.0.1/x.jpg) is a failure (invalid url) naming its item and line; local paths in a
-manifest are skipped. An item listed in two sources with different URLs is an error.
+127.0.0.1/x.jpg, cdn.shop.com/x.jpg) is a failure (invalid url) naming its item and
+line; local paths in a manifest are skipped. An item listed in two sources with
+different URLs is an error.
 --timeout bounds the connection and each read; --max-time bounds a whole download.
 Exit status 1 when there were URLs and none could be fetched. A progress bar shows on a
 terminal (--quiet, or --no-progress, hides it; --verbose shows it in a log too).
@@ -113,9 +114,13 @@ _URL_SCHEMES = frozenset(
     {"http", "https", "file", "ftp", "ftps", "sftp", "data", "mailto", "javascript", "blob"}
 )
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
-# a host written without its scheme: an IPv4 address, localhost, www.*, or name:port
+# a host written without its scheme: an IPv4 address, localhost, www.*, name:port, or a
+# domain name with a common or two-letter top-level domain (cdn.shop.com/x.jpg); a folder
+# named like that is still a path when the file exists (checked in looks_like_url)
 _HOST_FIRST = re.compile(
-    r"(?:\d{1,3}(?:\.\d{1,3}){3}|localhost|www\.[^/]+|[A-Za-z0-9.-]+:\d{1,5})(?::\d{1,5})?(?:/|$)",
+    r"(?:\d{1,3}(?:\.\d{1,3}){3}|localhost|www\.[^/]+|[A-Za-z0-9.-]+:\d{1,5}"
+    r"|(?:[A-Za-z0-9-]+\.)+(?:com|net|org|edu|gov|info|biz|io|co|app|dev|cloud|shop|store"
+    r"|[A-Za-z]{2})(?=/))(?::\d{1,5})?(?:/|$)",
     re.IGNORECASE,
 )
 
@@ -125,7 +130,8 @@ def looks_like_url(loc: str, base: Path) -> bool:
 
     ``http(s)://...``, any ``scheme://...``, ``file:``/``ftp:``/``data:``..., ``//host/x``,
     and, unless such a file exists under ``base``, a path that starts with a host:
-    ``127.0.0.1/x.jpg``, ``localhost:8000/x.jpg``, ``www.shop.com/x.jpg``.
+    ``127.0.0.1/x.jpg``, ``localhost:8000/x.jpg``, ``www.shop.com/x.jpg``,
+    ``cdn.shop.com/x.jpg``.
     """
     if loc.startswith("//"):
         return True
