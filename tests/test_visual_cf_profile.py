@@ -234,11 +234,56 @@ def test_reg_auto_trials_do_not_validate_the_taste_term(monkeypatch: pytest.Monk
     monkeypatch.setattr(VisualCF, "_bpr", counted)
     model = VisualCF(**{**AUTO, "reg": "auto"}).fit(inter, iv)
     assert model.reg_validation_  # the trials ran
-    assert [d for d in fits if d.startswith("profile fold")] == [
-        "profile fold 1",
-        "profile fold 2",
-        "profile fold 3",
+    assert [d for d in fits if d.startswith("profile-fold")] == [
+        "profile-fold-1",
+        "profile-fold-2",
+        "profile-fold-3",
     ]
+
+
+def test_an_interrupted_validation_resumes_its_fold_and_skips_finished_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_train_checkpoint import _fit_interrupted
+    from visrec.models import _checkpoint
+
+    inter, iv = _shop(visual=True)
+    params = {**AUTO, "epochs": 4}
+    whole = VisualCF(**params).fit(inter, iv)
+    # epochs: the model's BPR 1-4, the map's BPR (another reg) 5-8, fold 1's 9-12,
+    # fold 2's 13-16: stop at fold 2's 3rd
+    notes: list[str] = []
+    _fit_interrupted(monkeypatch, tmp_path, "k", 15, "visual-cf", params, inter, iv)
+    saved = sorted(p.name for p in tmp_path.iterdir())
+    assert saved == [
+        "bpr-map.pt",
+        "bpr.pt",
+        "profile-fold-1.json",
+        "profile-fold-1.pt",
+        "profile-fold-2.pt",
+    ]
+    fits: list[str] = []
+    real = VisualCF._bpr
+
+    def counted(self: VisualCF, seen: object, reg: float, desc: str) -> object:
+        fits.append(desc)
+        return real(self, seen, reg, desc)
+
+    monkeypatch.setattr(VisualCF, "_bpr", counted)
+    with _checkpoint.checkpointing(tmp_path, "k", every_s=0, log=notes.append):
+        resumed = VisualCF(**params).fit(inter, iv)
+    # fold 1 is not refitted
+    assert fits == ["bpr", "bpr-map", "profile-fold-2", "profile-fold-3"]
+    assert notes[2] == f"reusing profile-fold-1 (from {tmp_path / 'profile-fold-1.json'})"
+    assert notes[3].startswith("resuming profile-fold-2 at epoch 3 of 4")
+    assert resumed.profile_validation_ == whole.profile_validation_
+    for attr in resumed._array_attrs:
+        np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
+    # another key (other data or settings) reuses nothing
+    fits.clear()
+    with _checkpoint.checkpointing(tmp_path, "other", every_s=0, log=notes.append):
+        VisualCF(**params).fit(inter, iv)
+    assert fits == ["bpr", "bpr-map", "profile-fold-1", "profile-fold-2", "profile-fold-3"]
 
 
 @pytest.mark.parametrize(

@@ -161,6 +161,44 @@ def save_state(
     return True
 
 
+def save_values(ckpt: Checkpoint, desc: str, values: list[float]) -> None:
+    """Keep the result of a finished step (a validation fold's scores) under the active
+    key, so that a resumed run skips it; a failed write is only a note."""
+    text = json.dumps({"format": _FORMAT, "key": ckpt.key, "values": values})
+    try:
+        ckpt.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(ckpt.folder / f"{desc}.json") as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except (OSError, VisrecError) as exc:
+        ckpt.log(f"note: cannot save {desc} in {ckpt.folder} ({exc}); a resumed run redoes it")
+
+
+def load_values(ckpt: Checkpoint, desc: str, n: int) -> list[float] | None:
+    """The ``n`` values :func:`save_values` kept for ``desc`` under this key, or None
+    (nothing saved, another key, a damaged file: the step is simply redone)."""
+    path = ckpt.folder / f"{desc}.json"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        ckpt.log(f"note: {path}: unreadable, redoing {desc}")
+        return None
+    if not isinstance(state, dict):
+        return None
+    values = state.get("values")
+    if (
+        state.get("format") != _FORMAT
+        or state.get("key") != ckpt.key
+        or not isinstance(values, list)
+        or len(values) != n
+        or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in values)
+    ):
+        return None
+    ckpt.log(f"reusing {desc} (from {path})")
+    return [float(v) for v in values]
+
+
 def restore_state(
     ckpt: Checkpoint,
     desc: str,

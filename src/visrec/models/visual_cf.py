@@ -280,7 +280,9 @@ class VisualCF(AutoRegMixin, Recommender):
         have interactions and an image (a BPR refitted without them, the map and the
         profiles learned on the rest; the held-out items are the candidates, as in the
         cold-items protocol). 0 unless the best gains ``PROFILE_MARGIN`` over it."""
-        from visrec.models._checkpoint import suspended
+        import hashlib
+
+        from visrec.models import _checkpoint
 
         rows = np.flatnonzero(learn)
         if len(rows) < 5 * MIN_FOLD_ITEMS:  # folds of fewer candidates rank all of them
@@ -288,38 +290,74 @@ class VisualCF(AutoRegMixin, Recommender):
         rs = self.random_state
         rng = np.random.default_rng(None if rs is None else [int(rs), 0x7A57E])
         map_reg = self.reg_ if self.map_reg is None else float(self.map_reg)
-        recall = np.zeros(len(PROFILE_WEIGHTS))
+        n_w = len(PROFILE_WEIGHTS)
+        recall = np.zeros(n_w)
         folds = np.array_split(rng.permutation(rows), 5)[:PROFILE_FOLDS]
         for k, held in enumerate(folds):
             out = np.zeros(self.seen_.shape[1], dtype=bool)
             out[held] = True
             inner = sp.csr_matrix(self.seen_.multiply(~out[None, :]))
             inner.eliminate_zeros()
-            with suspended():  # not the fit `visrec train` resumes
-                p, q, b = self._bpr(inner, map_reg, f"profile fold {k + 1}")
-            keep = learn & ~out
-            w, c = ridge(feats[keep], np.hstack([q, b[:, None]])[keep], float(self.alpha))
-
-            def fold_map(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                t = f @ w + c  # noqa: B023 (called within this iteration only)
-                return t[:, :-1], float(self.bias_weight) * t[:, -1]
-
-            profiles = _profiles(inner, has_image & ~out, g)
-            spread = _spread_factor(p, fold_map, feats, profiles, g, keep, rs)
             test = sp.csr_matrix(self.seen_[:, held])
             users = np.flatnonzero((np.diff(test.indptr) > 0) & (np.diff(inner.indptr) > 0))
             if not len(users):  # no user with a held-out item and another one
                 return 0.0, {}
             if len(users) > PROFILE_USERS:  # a random sample: ids may follow signup order
                 users = np.sort(rng.choice(users, PROFILE_USERS, replace=False))
-            mq, mb = fold_map(feats[held])
-            recall += _fold_recall(p, mq, mb, spread, profiles, g[held], test, users)
+            # `visrec train` resumes the fold's fit and skips a finished fold; keyed by
+            # the fold's items, so that a run with random_state=None (other folds) or
+            # another map_reg never reuses them
+            desc = f"profile-fold-{k + 1}"
+            digest = hashlib.sha1(np.asarray(held, np.int64).tobytes()).hexdigest()[:16]
+            with _checkpoint.keyed(f"{desc}:{digest}:{map_reg!r}"):
+                ckpt = _checkpoint.active()
+                done = None if ckpt is None else _checkpoint.load_values(ckpt, desc, n_w)
+                if done is None:
+                    fold = self._fold_scores(
+                        desc, feats, has_image, learn, g, held, inner, test, users
+                    )
+                    if ckpt is not None:
+                        _checkpoint.save_values(ckpt, desc, fold.tolist())
+                else:
+                    fold = np.asarray(done)
+            recall += fold
         recall /= len(folds)
         scores = {
             f"profile_weight={w:g}": round(float(r), 4)
             for w, r in zip(PROFILE_WEIGHTS, recall, strict=True)
         }
         return _decide(scores), scores
+
+    def _fold_scores(
+        self,
+        desc: str,
+        feats: np.ndarray,
+        has_image: np.ndarray,
+        learn: np.ndarray,
+        g: np.ndarray,
+        held: np.ndarray,
+        inner: sp.csr_matrix,
+        test: sp.csr_matrix,
+        users: np.ndarray,
+    ) -> np.ndarray:
+        """Validation Recall@20 of each profile weight on one fold: BPR refitted on
+        ``inner`` (the interactions without the ``held`` items), the map and the
+        profiles learned on the other items, the held-out items as candidates."""
+        map_reg = self.reg_ if self.map_reg is None else float(self.map_reg)
+        p, q, b = self._bpr(inner, map_reg, desc)
+        out = np.zeros(len(learn), dtype=bool)
+        out[held] = True
+        keep = learn & ~out
+        w, c = ridge(feats[keep], np.hstack([q, b[:, None]])[keep], float(self.alpha))
+
+        def fold_map(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            t = f @ w + c
+            return t[:, :-1], float(self.bias_weight) * t[:, -1]
+
+        profiles = _profiles(inner, has_image & ~out, g)
+        spread = _spread_factor(p, fold_map, feats, profiles, g, keep, self.random_state)
+        mq, mb = fold_map(feats[held])
+        return _fold_recall(p, mq, mb, spread, profiles, g[held], test, users)
 
     def profile_note(self) -> str | None:
         """One line on what ``profile_weight="auto"`` chose, or None when not asked."""
