@@ -153,21 +153,88 @@ def _cut(attr: str, rows: int = 0, cols: int = 0) -> Callable[[Arrays], None]:
     return change
 
 
+def _as(attr: str, value: Callable[[np.ndarray], np.ndarray]) -> Callable[[Arrays], None]:
+    def change(arrays: Arrays) -> None:
+        arrays[attr] = value(arrays[attr])
+
+    return change
+
+
 ARRAY_DAMAGE = {
-    # (model, damage): what the check reports
-    ("bpr", "item_factors_ columns"): (_cut("item_factors_", cols=2), "scoring: ValueError"),
-    ("bpr", "user_factors_ rows"): (_cut("user_factors_", rows=3), "scoring: IndexError"),
-    ("bpr", "item_bias_ rows"): (_cut("item_bias_", rows=3), "scoring: ValueError"),
-    ("vbpr", "user_factors_ rows"): (_cut("user_factors_", rows=3), "scoring: IndexError"),
-    ("vbpr", "item_visual_ rows"): (_cut("item_visual_", rows=1), "scoring: ValueError"),
-    ("vbpr", "item_scorable_ rows"): (_cut("item_scorable_", rows=2), "ValueError"),
-    ("vbpr", "feature_mean_"): (_cut("feature_mean_", rows=1), "scoring a new item: "),
-    ("visual-cf", "user_factors_ rows"): (_cut("user_factors_", rows=3), "scoring: IndexError"),
-    ("visual-cf", "item_factors_ columns"): (_cut("item_factors_", cols=1), "scoring: ValueErr"),
-    ("visual-cf", "map_weights_ rows"): (_cut("map_weights_", rows=1), "scoring a new item: "),
+    # (model, damage): what the check reports, after "NPZ: "
+    ("bpr", "item_factors_ columns"): (
+        _cut("item_factors_", cols=2),
+        "item_factors_ has shape (20, 2), expected (items, factors) with factors = 4 "
+        "from model.json's factors (axis 1)",
+    ),
+    ("bpr", "user_factors_ rows"): (
+        _cut("user_factors_", rows=3),
+        "user_factors_ has shape (21, 4), expected (users, factors) with users = 24 from "
+        "the user ids (axis 0)",
+    ),
+    ("bpr", "item_bias_ rows"): (_cut("item_bias_", rows=3), "item_bias_ has shape (17,)"),
+    # passed the two-user scoring probe, then failed deep in recommend
+    ("bpr", "item_bias_ two rows"): (
+        _as("item_bias_", lambda a: np.vstack([a, a])),
+        "item_bias_ has shape (2, 20), expected (items)",
+    ),
+    # loaded: every score moved by 5
+    ("bpr", "item_bias_ scalar"): (
+        _as("item_bias_", lambda a: np.float32(5.0)),
+        "item_bias_ has shape (), expected (items)",
+    ),
+    ("bpr", "item_bias_ integers"): (
+        _as("item_bias_", lambda a: a.astype(np.int64)),
+        "item_bias_ holds int64 values, expected floating-point numbers",
+    ),
+    # loaded, the imaginary part dropped with only a warning
+    ("bpr", "item_bias_ complex"): (
+        _as("item_bias_", lambda a: a.astype(np.complex64)),
+        "item_bias_ holds complex64 values, expected floating-point numbers",
+    ),
+    ("vbpr", "user_factors_ rows"): (_cut("user_factors_", rows=3), "user_factors_ has shape"),
+    ("vbpr", "item_visual_ rows"): (
+        _cut("item_visual_", rows=1),
+        "item_visual_ has shape (19, 4), expected (items, visual_factors)",
+    ),
+    ("vbpr", "item_scorable_ rows"): (
+        _cut("item_scorable_", rows=2),
+        "item_scorable_ has shape (18,), expected (items)",
+    ),
+    # ~ on integers is not "not": 1 became -2, and one item scored -inf for everyone
+    ("vbpr", "item_scorable_ integers"): (
+        _as("item_scorable_", lambda a: a.astype(np.int8)),
+        "item_scorable_ holds int8 values, expected true/false values",
+    ),
+    ("vbpr", "feature_mean_"): (
+        _cut("feature_mean_", rows=1),
+        "feature_mean_ has shape (15,), expected (vector_dim) with vector_dim = 16 from "
+        "projection_ (axis 0)",
+    ),
+    ("vbpr", "feature_scale_"): (
+        _as("feature_scale_", lambda a: np.ones(3, np.float32)),
+        "feature_scale_ has shape (3,), expected (1) with 1 = 1 (axis 0)",
+    ),
+    ("visual-cf", "user_factors_ rows"): (
+        _cut("user_factors_", rows=3),
+        "user_factors_ has shape (21, 4)",
+    ),
+    ("visual-cf", "item_factors_ columns"): (
+        _cut("item_factors_", cols=1),
+        "item_factors_ has shape (20, 3)",
+    ),
+    ("visual-cf", "map_weights_ columns"): (
+        _cut("map_weights_", cols=1),
+        "map_weights_ has shape (16, 4), expected (vector_dim, factors + 1) with "
+        "factors + 1 = 5 from model.json's factors + 1 (axis 1)",
+    ),
+    ("visual-cf", "item_scorable_ floats"): (
+        _as("item_scorable_", lambda a: a.astype(np.float32)),
+        "item_scorable_ holds float32 values, expected true/false values",
+    ),
     ("popularity", "item_counts_ rows"): (
         _cut("item_counts_", rows=3),
-        "scoring: scores of shape (2, 17), expected (2, 20)",
+        "item_counts_ has shape (17,), expected (items) with items = 20",
     ),
 }
 
@@ -179,9 +246,58 @@ def test_learned_arrays_that_do_not_fit_are_refused(
     change, detail = ARRAY_DAMAGE[name, damage]
     npz = _rewrite(_saved(fitted, name, tmp_path), change)
     msg = _load_error(npz.parent)
-    assert msg.startswith(f"{npz}: the saved arrays do not fit together ("), msg
+    assert msg.startswith(f"{npz}: {detail}"), msg
     assert msg.endswith("; train the model again")
-    assert detail in msg
+
+
+def test_the_scoring_probe_still_catches_what_no_declared_axis_covers(
+    fitted: dict[str, Recommender], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from visrec.models.bpr import BPR
+
+    monkeypatch.setattr(BPR, "_array_dims", {})  # as if an array had no declared axes
+    npz = _rewrite(_saved(fitted, "bpr", tmp_path), _cut("item_factors_", cols=2))
+    msg = _load_error(npz.parent)
+    assert msg.startswith(f"{npz}: the saved arrays do not fit together (scoring: ValueError")
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n != "popularity"])
+def test_arrays_of_another_factor_count_than_model_json_are_refused(
+    name: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # loaded before: get_params() then said how the model was not trained
+    folder = _saved(fitted, name, tmp_path)
+    mj = folder / "model.json"
+    meta = json.loads(mj.read_text())
+    meta["params"]["factors"] = 8
+    mj.write_text(json.dumps(meta))
+    msg = _load_error(folder)
+    assert "user_factors_ has shape (24, 4), expected (users, factors) with factors = 8" in msg
+
+
+@pytest.mark.parametrize("key", ["n_users", "n_items"])
+def test_model_json_of_another_fit_is_refused(
+    key: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    folder = _saved(fitted, "bpr", tmp_path)
+    mj = folder / "model.json"
+    meta = json.loads(mj.read_text())
+    meta[key] = 3
+    mj.write_text(json.dumps(meta))
+    assert _load_error(folder).startswith(f"{mj}: {key} is 3, but arrays.npz holds ")
+
+
+@pytest.mark.parametrize("value", [float("nan"), -0.01, float("inf")])
+def test_a_saved_penalty_that_is_no_penalty_is_refused(
+    value: float, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # NaN != NaN made load look for a second fit's arrays and blame arrays.npz
+    folder = _saved(fitted, "vbpr", tmp_path)
+    mj = folder / "model.json"
+    meta = json.loads(mj.read_text())
+    meta["extra"]["penalties"]["reg"] = value
+    mj.write_text(json.dumps(meta))
+    assert "model.json holds no usable reg" in _load_error(folder)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +340,7 @@ def test_recommend_cli_refuses_a_damaged_folder_in_one_line(
     out = tmp_path / "recs.csv"
     assert main(["recommend", str(npz.parent), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {npz}: the saved arrays do not fit together (scoring: ")
+    assert err.startswith(f"error: {npz}: user_factors_ has shape (21, 4), expected (users, ")
     assert err.count("\n") == 1 and not out.exists()
 
 

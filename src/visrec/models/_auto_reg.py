@@ -262,7 +262,8 @@ class AutoRegMixin:
         chosen = state.get("penalties", {})
         for n in self._penalties():
             v = chosen.get(n, getattr(self, n))  # saved before "auto": its own number
-            if not isinstance(v, int | float) or isinstance(v, bool):
+            usable = isinstance(v, int | float) and not isinstance(v, bool)
+            if not usable or not math.isfinite(v) or v < 0:
                 raise VisrecError(f"model {self.name!r}: model.json holds no usable {n} ({v!r})")
             setattr(self, f"{n}_", float(v))
         self.reg_validation_ = dict(state.get("reg_validation", {}))

@@ -153,7 +153,13 @@ class Recommender(ParamsMixin, ABC):
     #: True when items never seen in training can be scored from their vectors
     scores_new_items: ClassVar[bool] = False
     #: learned ndarray attributes saved by ``save`` (besides the id maps and ``seen_``)
+    #: and their axes: ``"users"``/``"items"`` (the id maps' sizes), an int, ``"*"``
+    #: (any), or another name with one size across the arrays (and ``_expected_dims``);
+    #: ``load`` checks them, so an edited array fails with one line, not wrong scores
+    _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {}
     _array_attrs: ClassVar[tuple[str, ...]] = ()
+    #: boolean arrays (masks) among them; every other one holds floats
+    _mask_arrays: ClassVar[tuple[str, ...]] = ()
     #: hyperparameters added after models were first saved, with the value that stands
     #: for how a model saved without them was trained (its default may differ)
     _params_before_added: ClassVar[dict[str, Any]] = {}
@@ -220,6 +226,13 @@ class Recommender(ParamsMixin, ABC):
                     "infinite values); lower lr or raise reg"
                 )
         return self
+
+    def _expected_dims(self) -> dict[str, int]:
+        """Sizes of the axes of ``_array_dims`` named after a hyperparameter
+        (``"factors"``): the value in ``model.json`` must be the arrays' width."""
+        params = self.get_params()
+        named = {d for dims in self._array_dims.values() for d in dims if isinstance(d, str)}
+        return {n: int(params[n]) for n in named if isinstance(params.get(n), int)}
 
     def vector_dim(self) -> int | None:
         """The width of the image vectors that new items are scored from (``None`` for
@@ -529,6 +542,8 @@ class Recommender(ParamsMixin, ABC):
         # checked in full before scipy sees them: an index out of range makes tocsc()
         # write outside its buffer (a segmentation fault, not an exception)
         model.seen_ = _seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
+        _check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
+        _check_array_forms(npz, model, arrays)
         for attr in klass._array_attrs:
             if attr in arrays:
                 value = arrays[attr]
@@ -603,6 +618,58 @@ _DAMAGE_OR_REFUSED: tuple[type[Exception], ...] = (*_DAMAGE, VisrecError)
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, VisrecError) else text
+
+
+def _check_counts(mj: Path, meta: dict[str, Any], n_users: int, n_items: int) -> None:
+    """``model.json``'s ``n_users``/``n_items`` must be the id maps' sizes: a folder
+    with arrays from one fit and a model.json from another is refused."""
+    for key, n in (("n_users", n_users), ("n_items", n_items)):
+        if key in meta and meta[key] != n:
+            raise VisrecError(
+                f"{mj}: {key} is {meta[key]!r}, but {ARRAYS_NPZ} holds {n:,} "
+                f"{key[2:-1]} ids (files of two different fits?); train the model again"
+            )
+
+
+def _check_array_forms(npz: Path, model: Recommender, arrays: dict[str, np.ndarray]) -> None:
+    """Kind and shape of every saved array against ``_array_dims``: a mask saved as
+    integers, a vector where a matrix belongs or a factor width that is not the one in
+    ``model.json`` would otherwise load and score wrongly, or fail deep in scoring."""
+    sizes: dict[str, int] = {
+        "users": len(model.user_map_),
+        "items": len(model.item_map_),
+        **model._expected_dims(),
+    }
+    source = {"users": "the user ids", "items": "the item ids"}
+    source.update({d: f"{MODEL_JSON}'s {d}" for d in sizes if d not in source})
+    masks = set(model._mask_arrays)
+    for attr, dims in model._array_dims.items():
+        if attr not in arrays:
+            continue
+        value = arrays[attr]
+        kind = "b" if attr in masks else "f"
+        if value.dtype.kind != kind:
+            want = "true/false values" if kind == "b" else "floating-point numbers"
+            raise VisrecError(
+                f"{npz}: {attr} holds {value.dtype} values, expected {want}; train the model again"
+            )
+        named = ", ".join(str(d) for d in dims)
+        if value.ndim != len(dims):
+            raise VisrecError(
+                f"{npz}: {attr} has shape {value.shape}, expected ({named}); train the model again"
+            )
+        for axis, (size, dim) in enumerate(zip(value.shape, dims, strict=True)):
+            if dim == "*":
+                continue
+            if isinstance(dim, str) and dim not in sizes:
+                sizes[dim], source[dim] = size, attr
+            want_size = dim if isinstance(dim, int) else sizes[dim]
+            if size != want_size:
+                given = "" if isinstance(dim, int) else f" from {source[dim]}"
+                raise VisrecError(
+                    f"{npz}: {attr} has shape {value.shape}, expected ({named}) with "
+                    f"{dim} = {want_size:,}{given} (axis {axis}); train the model again"
+                )
 
 
 def _require(npz: Path, arrays: dict[str, np.ndarray], needed: tuple[str, ...]) -> None:

@@ -45,7 +45,12 @@ class BPR(AutoRegMixin, Recommender):
     """
 
     name = "bpr"
-    _array_attrs: ClassVar[tuple[str, ...]] = ("user_factors_", "item_factors_", "item_bias_")
+    _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
+        "user_factors_": ("users", "factors"),
+        "item_factors_": ("items", "factors"),
+        "item_bias_": ("items",),
+    }
+    _array_attrs: ClassVar[tuple[str, ...]] = tuple(_array_dims)
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray

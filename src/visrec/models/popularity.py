@@ -18,7 +18,8 @@ class Popularity(Recommender):
     """
 
     name = "popularity"
-    _array_attrs: ClassVar[tuple[str, ...]] = ("item_counts_",)
+    _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {"item_counts_": ("items",)}
+    _array_attrs: ClassVar[tuple[str, ...]] = tuple(_array_dims)
 
     item_counts_: np.ndarray
     #: the score row: counts, with -inf for items without interactions; derived from

@@ -104,20 +104,26 @@ class VBPR(AutoRegMixin, Recommender):
     name = "vbpr"
     uses_vectors = True
     scores_new_items = True
-    _array_attrs: ClassVar[tuple[str, ...]] = (
-        "user_factors_",
-        "item_factors_",
-        "item_bias_",
-        "user_visual_factors_",
-        "projection_",
-        "visual_bias_",
-        "item_visual_",
-        "item_visual_bias_",
-        "item_scorable_",
-        "feature_mean_",
-        "feature_scale_",
-        *_NEW_ITEM_ARRAYS,
-    )
+    _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
+        "user_factors_": ("users", "factors"),
+        "item_factors_": ("items", "factors"),
+        "item_bias_": ("items",),
+        "user_visual_factors_": ("users", "visual_factors"),
+        "projection_": ("vector_dim", "visual_factors"),
+        "visual_bias_": ("vector_dim",),
+        "item_visual_": ("items", "visual_factors"),
+        "item_visual_bias_": ("items",),
+        "item_scorable_": ("items",),
+        "feature_mean_": ("vector_dim",),
+        "feature_scale_": (1,),
+        "new_user_visual_factors_": ("users", "visual_factors"),
+        "new_projection_": ("vector_dim", "visual_factors"),
+        "new_visual_bias_": ("vector_dim",),
+        "new_item_visual_": ("items", "visual_factors"),
+        "new_item_visual_bias_": ("items",),
+    }
+    _array_attrs: ClassVar[tuple[str, ...]] = tuple(_array_dims)
+    _mask_arrays: ClassVar[tuple[str, ...]] = ("item_scorable_",)
     # saved before these existed: trained without fine-tuning, reduction or a second fit
     _params_before_added: ClassVar[dict[str, Any]] = {
         "finetune_epochs": 0,

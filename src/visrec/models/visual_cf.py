@@ -76,21 +76,23 @@ class VisualCF(AutoRegMixin, Recommender):
     name = "visual-cf"
     uses_vectors = True
     scores_new_items = True
-    _array_attrs: ClassVar[tuple[str, ...]] = (
-        "user_factors_",
-        "item_factors_",
-        "item_bias_",
-        "item_scorable_",
-        "image_user_factors_",
-        "map_weights_",
-        "map_intercept_",
-        "feature_mean_",
-        "feature_scale_",
-        "profile_components_",
-        "user_profiles_",
-        "image_only_profiles_",
-        "profile_scale_",
-    )
+    _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
+        "user_factors_": ("users", "factors"),
+        "item_factors_": ("items", "factors"),
+        "item_bias_": ("items",),
+        "item_scorable_": ("items",),
+        "image_user_factors_": ("users", "factors"),
+        "map_weights_": ("vector_dim", "factors + 1"),
+        "map_intercept_": ("factors + 1",),
+        "feature_mean_": ("vector_dim",),
+        "feature_scale_": (1,),
+        "profile_components_": ("components", "vector_dim"),
+        "user_profiles_": ("users", "components"),
+        "image_only_profiles_": ("*", "components"),
+        "profile_scale_": (1,),
+    }
+    _array_attrs: ClassVar[tuple[str, ...]] = tuple(_array_dims)
+    _mask_arrays: ClassVar[tuple[str, ...]] = ("item_scorable_",)
 
     # saved before map_reg existed: the map learned from the known items' BPR
     _params_before_added: ClassVar[dict[str, Any]] = {
@@ -445,6 +447,10 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def vector_dim(self) -> int | None:
         return int(self.feature_mean_.shape[0])  # the scaler's width is the input's
+
+    def _expected_dims(self) -> dict[str, int]:
+        dims = super()._expected_dims()
+        return {**dims, "factors + 1": dims["factors"] + 1}
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         scaler = FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_)
