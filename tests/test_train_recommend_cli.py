@@ -131,6 +131,42 @@ def test_recommend_candidates_with_unseen(
                 assert g.loc["new", "rank"] < g.loc["m7", "rank"]
 
 
+@pytest.mark.parametrize(
+    ("content", "note"),
+    [
+        (b"[]", "train.json is not a JSON object; its vectors path is not used"),
+        (b'{"vectors": 5}', "train.json: 'vectors' is not a path (5); not used"),
+        (b'{"x": "\xff"}', "train.json is unreadable ("),
+        (b"{", "train.json is unreadable ("),
+        (b'{"vectors": "."}', "(. is a directory, not a file)"),
+    ],
+)
+def test_a_damaged_train_json_is_a_note_not_a_traceback(
+    content: bytes,
+    note: str,
+    files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # train.json only gives the default for --vectors: its damage never stops a run
+    folder = _train(files, tmp_path, "visual-cf")
+    (folder / "train.json").write_bytes(content)
+    capsys.readouterr()
+    out = tmp_path / "recs.csv"
+    argv = ["recommend", str(folder), "--n", "5", "-o", str(out), "--items", str(files["cands"])]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert note in err and "Traceback" not in err
+    assert "no vectors file for the 2 candidates unseen in training" in err
+    recs = pd.read_csv(out, dtype=str)
+    assert set(recs.item_id) <= {"m1", "m2", "m7", "new", "ghost"}
+    # with --vectors the new item is scored from its picture as usual
+    assert main([*argv, "--vectors", str(files["vectors"])]) == 0
+    assert np.isfinite(
+        pd.read_csv(out, dtype={"item_id": str}).query("item_id == 'new'").score
+    ).all()
+
+
 def test_recommend_names_unknown_candidates(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

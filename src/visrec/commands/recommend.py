@@ -114,6 +114,27 @@ def read_candidates(path: str) -> list[str]:
     return out
 
 
+def recorded_vectors(tj: Path) -> str | None:
+    """The vectors path ``visrec train`` recorded in the model folder's ``train.json``,
+    or None, with a note when the file is there but unusable (only a default for
+    ``--vectors``, so damage there never stops a run)."""
+    if not tj.is_file():
+        return None
+    try:
+        provenance = json.loads(tj.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"note: {tj} is unreadable ({exc}); its vectors path is not used", file=sys.stderr)
+        return None
+    if not isinstance(provenance, dict):
+        print(f"note: {tj} is not a JSON object; its vectors path is not used", file=sys.stderr)
+        return None
+    path = provenance.get("vectors")
+    if path is None or isinstance(path, str):
+        return path or None
+    print(f"note: {tj}: 'vectors' is not a path ({path!r}); not used", file=sys.stderr)
+    return None
+
+
 def vectors_file_meta(path: str) -> dict[str, Any]:
     """Schema metadata of a vectors file named on the command line.
 
@@ -219,7 +240,8 @@ def unseen_vectors(
         )
         return None, none
     if not vpath or not Path(vpath).is_file():
-        where = f" ({vpath} does not exist)" if vpath else ""
+        what = "is a directory, not a file" if vpath and Path(vpath).is_dir() else "does not exist"
+        where = f" ({vpath} {what})" if vpath else ""
         note(
             f"no vectors file for the {_n(n_unseen, 'candidate')} unseen in "
             f"training{where}; pass --vectors. They are ranked last",
@@ -297,13 +319,7 @@ def run(args: argparse.Namespace) -> int:
         # checked even when no candidate is new: a wrong file is a mistake either way
         check_vector_dim(args.vectors, vmeta.get("dim"), model)
         check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
-    provenance: dict[str, Any] = {}
-    tj = Path(args.model_dir) / TRAIN_JSON
-    if tj.is_file():
-        try:
-            provenance = json.loads(tj.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            provenance = {}
+    recorded = recorded_vectors(Path(args.model_dir) / TRAIN_JSON)
 
     if args.items:
         raw = np.asarray(read_candidates(args.items), dtype=object)
@@ -311,7 +327,7 @@ def run(args: argparse.Namespace) -> int:
         raw = np.asarray(model.item_map_.to_list(), dtype=object)
     known = model.item_map_.to_index(raw, missing="minus_one")
     unseen_pos = np.flatnonzero(known < 0)
-    vpath = args.vectors or provenance.get("vectors")
+    vpath = args.vectors or recorded
     new_vectors, new_pos = unseen_vectors(
         model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors)
     )
