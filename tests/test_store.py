@@ -157,3 +157,41 @@ def test_check_finite_vectors_names_the_used_items_with_a_broken_vector() -> Non
         "'i4', 'i5', 'i6' and 1 more); re-embed those images or mark them has_image=false"
     )
     check_finite_vectors(iv, ["i0", "i2", "i8", "zz"], "v.parquet")  # none used is broken
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        (b"{not json", "not JSON: "),
+        (b"\xff\xfe", "not JSON: "),
+        (b"[1, 2]", "a JSON list, not an object"),
+        (b'{"backbone": 5}', "backbone 5 is not a name"),
+        (b'{"backbone": "x", "dim": "wide"}', "dim 'wide' is not a width"),
+    ],
+)
+def test_damaged_metadata_is_one_error_in_every_command(
+    raw: bytes, detail: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.cli import main
+    from visrec.embed.store import META_KEY, vectors_to_table
+
+    # a vectors file whose schema metadata was edited: tracebacks in train and evaluate
+    # before, and {"backbone": 5} silently skipped recommend's backbone check
+    table = vectors_to_table(_iv())
+    path = tmp_path / "v.parquet"
+    pq.write_table(table.replace_schema_metadata({META_KEY: raw}), path)
+    want = f"{path}: the visrec metadata in its Parquet schema is damaged ({detail}"
+    for read in (read_vectors, read_vectors_meta):
+        with pytest.raises(VisrecError) as info:
+            read(path)
+        assert str(info.value).startswith(want)
+    inter = tmp_path / "t.csv"
+    inter.write_text("user_id,item_id\n" + "".join(f"u{u},{i}\n" for u in range(4) for i in "abd"))
+    for argv in (
+        ["train", "--model", "vbpr", "--interactions", str(inter), "-o", str(tmp_path / "m")],
+        ["evaluate", "--interactions", str(inter), "--models", "popularity", "--seeds", "1"],
+    ):
+        capsys.readouterr()
+        assert main([*argv, "--vectors", str(path), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {want}") and err.count("\n") == 1, err

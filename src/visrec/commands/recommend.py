@@ -150,15 +150,9 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
         what = "is a directory, not a file" if p.is_dir() else "does not exist"
         raise VisrecError(f"vectors file {path!r} {what}")
     try:
-        meta = read_vectors_meta(p)
-    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        return read_vectors_meta(p)
+    except (pa.ArrowInvalid, OSError) as exc:
         raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
-    if not isinstance(meta, dict):
-        raise VisrecError(
-            f"vectors file {path!r}: its visrec metadata is damaged (a {type(meta).__name__}, "
-            "not an object); embed the items again"
-        )
-    return meta
 
 
 def check_same_backbone(

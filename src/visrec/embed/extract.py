@@ -51,6 +51,7 @@ from visrec.embed.store import (
     META_KEY,
     ItemVectors,
     is_foreign_file,
+    parse_meta,
     read_vectors,
     vectors_schema,
 )
@@ -408,9 +409,9 @@ def _read_chunk_file(
     """The chunk's table, or None when it is unreadable or not for (key, fingerprint)."""
     try:
         table = pq.read_table(path, columns=columns)
+        meta = parse_meta((table.schema.metadata or {}).get(META_KEY), str(path))
     except Exception:
         return None
-    meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
     if meta.get("key") != key or meta.get("fingerprint") != fp:
         return None
     return table
@@ -632,8 +633,13 @@ def _old_output(out: Path, key: str, note: Callable[[str], None]) -> _OldOutput:
     if not out.exists():
         return _OldOutput()
     with pq.ParquetFile(out) as pf:
-        meta = json.loads((pf.schema_arrow.metadata or {}).get(META_KEY, b"{}"))
+        raw = (pf.schema_arrow.metadata or {}).get(META_KEY)
         n_groups, n_rows = pf.metadata.num_row_groups, pf.metadata.num_rows
+    try:
+        meta = parse_meta(raw, str(out))
+    except VisrecError as exc:
+        note(f"{exc}: nothing of it is reused; recomputing")
+        return _OldOutput()
     chunks = meta.get("chunks") or []
     if meta.get("key") != key:
         note(
@@ -673,7 +679,7 @@ def _finished_parts(
                 note(f"{f}: damaged chunk file, recomputing it")
             continue
         try:
-            m = json.loads(pq.read_schema(f).metadata.get(META_KEY, b"{}"))
+            m = parse_meta(pq.read_schema(f).metadata.get(META_KEY), str(f))
         except Exception:
             m = {}
         if m.get("key") not in (None, key):

@@ -174,8 +174,7 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
     if pa.types.is_integer(flags.type) and not set(flag_values) <= {0, 1}:
         raise VisrecError(f"{source}: column 'has_image' must hold 1 or 0 as integers")
     vectors = _vector_rows(table.column("vector").combine_chunks(), ids, source)
-    raw = (table.schema.metadata or {}).get(META_KEY)
-    meta = json.loads(raw) if raw else {}
+    meta = parse_meta((table.schema.metadata or {}).get(META_KEY), source)
     try:
         return ItemVectors(
             ids=np.asarray(ids, dtype=object),
@@ -243,8 +242,33 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
 def read_vectors_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Only the schema metadata of a vectors file (cheap)."""
     schema = pq.read_schema(os.fspath(path))
-    raw = (schema.metadata or {}).get(META_KEY)
-    return json.loads(raw) if raw else {}
+    return parse_meta((schema.metadata or {}).get(META_KEY), os.fspath(path))
+
+
+def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
+    """The visrec metadata of a vectors file's schema (``{}`` when it has none); a
+    one-line error naming ``source`` when it is damaged: not JSON, not an object, or a
+    ``backbone`` / ``dim`` of the wrong type (the backbone check would be skipped)."""
+    if not raw:
+        return {}
+    try:
+        meta = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        detail = f"not JSON: {exc}"
+    else:
+        dim = meta.get("dim") if isinstance(meta, dict) else None
+        if not isinstance(meta, dict):
+            detail = f"a JSON {type(meta).__name__}, not an object"
+        elif not isinstance(meta.get("backbone", ""), str):
+            detail = f"backbone {meta['backbone']!r} is not a name"
+        elif dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
+            detail = f"dim {dim!r} is not a width"
+        else:
+            return meta
+    raise VisrecError(
+        f"{source}: the visrec metadata in its Parquet schema is damaged ({detail}); "
+        "embed the items again"
+    )
 
 
 def is_foreign_file(path: str | os.PathLike[str]) -> bool:
@@ -255,5 +279,5 @@ def is_foreign_file(path: str | os.PathLike[str]) -> bool:
         return False
     try:
         return not read_vectors_meta(path)
-    except (OSError, ValueError):  # ValueError: not Parquet (ArrowInvalid) or bad JSON
+    except (OSError, ValueError, VisrecError):  # not Parquet (ArrowInvalid), damaged meta
         return True
