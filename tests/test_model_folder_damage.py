@@ -503,3 +503,35 @@ def test_a_diverged_fit_is_an_error_not_a_saved_model() -> None:
     inter, _ = checkerboard()
     with pytest.raises(VisrecError, match=r"model 'bpr': the fit diverged \(\w+ holds NaN"):
         make_model("bpr", **{**FAST["bpr"], "lr": 1e30, "reg": 0.01}).fit(inter)
+
+
+def test_files_of_two_saves_are_refused_and_older_folders_still_load(
+    fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # save replaces arrays.npz, then model.json: a crash between left a mixed folder
+    first = fitted["bpr"].save(tmp_path / "a")
+    second = fitted["bpr"].save(tmp_path / "b")
+    (first / "model.json").write_bytes((second / "model.json").read_bytes())
+    assert _load_error(first) == (
+        f"{first}: model.json and arrays.npz come from two different saves (an interrupted "
+        "save or a file copied in); train the model again"
+    )
+    # a folder saved before the token: in neither file, loads as before
+    mj = second / "model.json"
+    meta = json.loads(mj.read_text())
+    del meta["save_token"]
+    mj.write_text(json.dumps(meta))
+    _rewrite(second, lambda arrays: arrays.pop("save_token"))
+    np.testing.assert_array_equal(
+        Recommender.load(second).score(np.arange(3)), fitted["bpr"].score(np.arange(3))
+    )
+
+
+def test_saving_over_a_trained_folder_drops_its_train_json(
+    fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # train.json records the earlier fit's inputs (recommend reads its vectors path)
+    folder = fitted["visual-cf"].save(tmp_path / "m")
+    (folder / "train.json").write_text('{"vectors": "old.parquet"}')
+    fitted["visual-cf"].save(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz", "model.json"]

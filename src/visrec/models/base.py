@@ -23,6 +23,7 @@ import json
 import math
 import numbers
 import os
+import secrets
 import types
 import typing
 import zipfile
@@ -46,6 +47,8 @@ from visrec.models._indices import as_indices
 _T = TypeVar("_T")
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
+#: in both files of a save (see ``save``)
+SAVE_TOKEN = "save_token"
 
 
 # scores per block in Recommender.recommend (4M float64 = 32 MB)
@@ -485,10 +488,18 @@ class Recommender(ParamsMixin, ABC):
             if attr in self._arrays_before_added and self._derivable(attr):
                 continue  # load's _after_load rebuilds it, as for an older folder
             arrays[attr] = np.asarray(getattr(self, attr))
+        # the two files are replaced one after the other: a crash between them would
+        # leave one save's arrays with another's model.json, which load tells by this
+        token = secrets.token_hex(8)
+        arrays[SAVE_TOKEN] = np.asarray(token)
         with atomic_path(folder / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
+        stale = folder / "train.json"  # `visrec train`'s record of an earlier fit
+        if stale.is_file():
+            stale.unlink()
         meta = {
             "model": self.name,
+            SAVE_TOKEN: token,
             "params": self.get_params(),
             "visrec_version": __version__,
             "n_users": len(self.user_map_),
@@ -542,6 +553,7 @@ class Recommender(ParamsMixin, ABC):
         # checked in full before scipy sees them: an index out of range makes tocsc()
         # write outside its buffer (a segmentation fault, not an exception)
         model.seen_ = _seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
+        _check_same_save(folder, meta, arrays)
         _check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
         _check_array_forms(npz, model, arrays)
         for attr in klass._array_attrs:
@@ -618,6 +630,18 @@ _DAMAGE_OR_REFUSED: tuple[type[Exception], ...] = (*_DAMAGE, VisrecError)
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, VisrecError) else text
+
+
+def _check_same_save(folder: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """``model.json`` and ``arrays.npz`` must come from one ``save`` (folders saved
+    before the token existed have it in neither file)."""
+    ours = meta.get(SAVE_TOKEN)
+    theirs = str(arrays[SAVE_TOKEN]) if SAVE_TOKEN in arrays else None
+    if ours != theirs:
+        raise VisrecError(
+            f"{folder}: {MODEL_JSON} and {ARRAYS_NPZ} come from two different saves (an "
+            "interrupted save or a file copied in); train the model again"
+        )
 
 
 def _check_counts(mj: Path, meta: dict[str, Any], n_users: int, n_items: int) -> None:
