@@ -198,7 +198,7 @@ def test_train_says_what_auto_chose_on_sparse_data(
     err = capsys.readouterr().err
     chosen = Recommender.load(tmp_path / "m").reg_  # type: ignore[attr-defined]
     assert "reg=auto: sparse data (7.2 distinct interactions per item, under 40)" in err
-    assert f"): reg={chosen}\n" in err and "(Recall@20: reg=0.01 -> " in err
+    assert err.endswith(f": reg={chosen}\n") and "(Recall@20: reg=0.01 -> " in err
     assert main([*argv, "--param", "reg=0.1"]) == 0
     assert "reg=auto" not in capsys.readouterr().err
 
@@ -315,6 +315,25 @@ def test_train_says_when_sparse_data_left_no_validation(
     assert "): reg=0.01, the dense-data setting\n" in err
     assert main([*argv, "--param", "reg=0.01"]) == 0  # an explicit penalty: no line
     assert "reg=auto" not in capsys.readouterr().err
+
+
+def test_train_says_when_validation_could_not_tell_the_settings_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 12 items, 4 per user: every trial's top 20 holds every candidate, so every
+    # setting scores Recall@20 = 1 and the note must not claim a choice
+    rows = [(f"u{u}", f"i{(u + k) % 12}") for u in range(30) for k in range(4)]
+    csv = tmp_path / "small.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(csv, index=False)
+    argv = ["train", "--model", "bpr", "--interactions", str(csv), "-o", str(tmp_path / "m"),
+            "--param", "epochs=2", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert (
+        "but its inner validation split could not tell the settings apart (Recall@20: "
+        "reg=0.01 -> 1.000; reg=0.03 -> 1.000; reg=0.1 -> 1.000, all equal), so the weakest "
+        "was kept: reg=0.01\n" in err
+    ), err
 
 
 @pytest.mark.parametrize("name", AUTO_MODELS)

@@ -166,6 +166,12 @@ def auto_note(model: object) -> str | None:
     tried = "; ".join(f"{setting} -> {recall:.3f}" for setting, recall in scores.items())
     second = getattr(model, "new_item_fit", lambda: None)()
     extra = f"; items known only by an image use a second fit at {second}" if second else ""
+    if len(scores) > 1 and len({round(float(r), 12) for r in scores.values()}) == 1:
+        # e.g. every user has at most 20 candidates: each trial lists all of them
+        return (
+            sparse + f"but its inner validation split could not tell the settings apart "
+            f"(Recall@20: {tried}, all equal), so the weakest was kept: {best}{extra}"
+        )
     return (
         sparse + f"so the penalties were chosen on an inner validation split "
         f"(Recall@20: {tried}): {best}{extra}"
