@@ -15,7 +15,7 @@ import pytest
 from visrec.cli import main
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
-from visrec.models.registry import MODELS, get_model_class
+from visrec.models.registry import MODELS, get_model_class, make_model
 
 #: wrong values per declared type; ``None`` is added where the annotation forbids it
 BAD: dict[type, list[Any]] = {
@@ -243,3 +243,19 @@ def test_load_bad_model_json(content: bytes, expected: str, model_dir: Path) -> 
     mj.write_bytes(content)
     msg = _load_error(model_dir)
     assert msg.startswith(f"{mj}: ") and expected in msg
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_fit_state_is_named_with_a_trailing_underscore_and_a_failed_refit_drops_it(
+    name: str,
+) -> None:
+    from test_models import FAST, checkerboard
+
+    # the convention scikit-learn's check_is_fitted reads; forget_fit drops only these
+    model = make_model(name, **FAST[name]).fit(*checkerboard())
+    params = set(model.get_params())
+    state = [k for k in vars(model) if k not in params]
+    assert state and all(k.endswith("_") and not k.startswith("_") for k in state), state
+    with pytest.raises(VisrecError):
+        model.fit(Interactions.from_frame(pd.DataFrame({"user_id": [], "item_id": []})))
+    assert [k for k in vars(model) if k not in params] == []

@@ -159,6 +159,10 @@ class VBPR(AutoRegMixin, Recommender):
     item_scorable_: np.ndarray
     feature_mean_: np.ndarray
     feature_scale_: np.ndarray
+    # derived on load: whether new items use the model's own terms, and the items in
+    # the id map known only by an image
+    one_fit_: bool
+    image_only_: np.ndarray
 
     def __init__(
         self,
@@ -306,7 +310,7 @@ class VBPR(AutoRegMixin, Recommender):
 
     def _derivable(self, attr: str) -> bool:
         # one fit: the new-item terms are the model's own
-        return self._one_fit
+        return self.one_fit_
 
     def new_item_fit(self) -> str | None:
         own, new = self._penalties_used()
@@ -339,14 +343,14 @@ class VBPR(AutoRegMixin, Recommender):
         # one fit (saved before new_item_reg, or its penalties were the model's own; save
         # leaves the copies out, _fit shares them): the new-item terms are the model's,
         # and image-only items need no second pass
-        self._one_fit = not present or all(
+        self.one_fit_ = not present or all(
             getattr(self, f"new_{a}") is getattr(self, a) for a in own
         )
-        if self._one_fit:
+        if self.one_fit_:
             for a in own:
                 setattr(self, f"new_{a}", getattr(self, a))
         untrained = np.diff(self.seen_.tocsc().indptr) == 0
-        self._image_only = np.flatnonzero(self.item_scorable_ & untrained)
+        self.image_only_ = np.flatnonzero(self.item_scorable_ & untrained)
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         s = (
@@ -354,9 +358,9 @@ class VBPR(AutoRegMixin, Recommender):
             + self.user_visual_factors_[user_idx] @ self.item_visual_.T
             + (self.item_bias_ + self.item_visual_bias_)
         )
-        if not self._one_fit and len(self._image_only):
+        if not self.one_fit_ and len(self.image_only_):
             # items known only by an image: the new-item terms, as for unseen items
-            io = self._image_only
+            io = self.image_only_
             s[:, io] = self.new_user_visual_factors_[user_idx] @ self.new_item_visual_[io].T
             s[:, io] += self.new_item_visual_bias_[io]
         s[:, ~self.item_scorable_] = -np.inf
