@@ -193,3 +193,22 @@ def test_top_k_matches_stable_sort(case: tuple[np.ndarray, np.ndarray, np.ndarra
         expected = np.full(k, -1)
         expected[: len(ranked)] = ranked
         assert got[u].tolist() == expected.tolist()
+
+
+def test_the_shared_hit_rule_never_counts_padding_as_the_last_column() -> None:
+    from visrec._ranking import hits_in_top, recall_rows
+
+    # row 0: 2 candidates listed, the rest padding; the last column is relevant and
+    # an unmasked -1 would read it
+    top = np.array([[0, 1, -1, -1], [3, 2, 1, 0], [0, 1, 2, 3]])
+    relevant = np.array([[False, True, False, True], [True, False, False, True], [False] * 4])
+    assert hits_in_top(top, relevant).tolist() == [
+        [False, True, False, False],
+        [True, False, False, True],
+        [False] * 4,
+    ]
+    got = recall_rows(top, relevant)
+    np.testing.assert_allclose(got[:2], [1 / 2, 2 / 2])
+    assert np.isnan(got[2])
+    # recall_rows is the metrics' "min" denominator
+    np.testing.assert_allclose(M.recall_at_k(top, relevant)[:2], got[:2])

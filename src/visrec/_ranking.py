@@ -1,4 +1,5 @@
-"""The one top-k routine behind ``models.base.top_n`` and ``evaluation.metrics.top_k``.
+"""The one top-k routine behind ``models.base.top_n`` and ``evaluation.metrics.top_k``,
+and the one hit / Recall@K rule behind the metrics and the models' validation scores.
 
 It lives at the package root because both the models (lower layer) and the metrics
 (upper layer) use it, and the models must not import the evaluation package.
@@ -70,3 +71,23 @@ def top_candidates(
     out_idx[:, :k] = np.where(dropped, -1, idx)
     out_val[:, :k] = vals
     return out_idx, out_val
+
+
+def hits_in_top(top: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """``(n_rows, n)`` bool: whether each listed index is relevant in its row; the
+    padding index -1 is never a hit (it would read the last column).
+
+    The one hit rule behind ``evaluation.metrics`` and the models' validation scores.
+    """
+    valid = top >= 0
+    return np.take_along_axis(relevant, np.where(valid, top, 0), axis=1) & valid
+
+
+def recall_rows(top: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """Recall@n per row, hits / ``min(n, |relevant|)`` (``visrec evaluate``'s
+    definition); NaN for rows with no relevant item."""
+    rel = relevant.astype(bool, copy=False)
+    n_rel = rel.sum(axis=1)
+    hits = hits_in_top(top, rel).sum(axis=1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_rel > 0, hits / np.maximum(np.minimum(n_rel, top.shape[1]), 1), np.nan)

@@ -40,7 +40,7 @@ from typing import Literal
 import numpy as np
 from scipy.stats import rankdata
 
-from visrec._ranking import top_candidates
+from visrec._ranking import hits_in_top, top_candidates
 from visrec.errors import VisrecError
 
 __all__ = [
@@ -119,9 +119,7 @@ def _hits(topk: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     rel = _as_2d("relevant", relevant).astype(bool)
     if topk.shape[0] != rel.shape[0]:
         raise VisrecError(f"top-k lists have {topk.shape[0]} users, relevance has {rel.shape[0]}")
-    valid = topk >= 0
-    safe = np.where(valid, topk, 0)
-    return np.take_along_axis(rel, safe, axis=1) & valid
+    return hits_in_top(topk, rel)
 
 
 def recall_at_k(

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from visrec._holdout import per_user_holdout
-from visrec._ranking import top_candidates
+from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
 
@@ -72,9 +72,8 @@ def validation_recall(model: Recommender, train: sp.csr_matrix, valid: sp.csr_ma
         scores = model.score(u).astype(np.float64)
         scores[np.isnan(scores)] = -np.inf  # a diverged trial ranks nothing
         top, _ = top_candidates(scores, K, exclude)
-        hits = np.take_along_axis(relevant, np.where(top >= 0, top, 0), axis=1) & (top >= 0)
-        n_rel = relevant.sum(axis=1)
-        per.append(hits.sum(axis=1)[n_rel > 0] / np.minimum(n_rel[n_rel > 0], K))
+        recall = recall_rows(top, relevant)
+        per.append(recall[~np.isnan(recall)])
     values = np.concatenate(per) if per else np.empty(0)
     return float(values.mean()) if len(values) else float("nan")
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from visrec._ranking import top_candidates
+from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
 from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number
@@ -542,11 +542,8 @@ def _fold_recall(
         ub = users[start : start + step]
         mapped = user_factors[ub] @ mq.T + mb
         taste = spread * (profiles[ub] @ pictures.T)
-        tb = test[ub]
-        relevant = np.minimum(K_VALID, np.diff(tb.indptr))
-        rows = np.arange(len(ub))[:, None]
+        relevant = test[ub].toarray().astype(bool)  # users with a held-out item only
         for j, weight in enumerate(PROFILE_WEIGHTS):
             top, _ = top_candidates(mapped + weight * taste, K_VALID)
-            hits = np.asarray(tb[np.broadcast_to(rows, top.shape), top].sum(axis=1)).ravel()
-            total[j] += float((hits / relevant).sum())
+            total[j] += float(recall_rows(top, relevant).sum())
     return total / len(users)
