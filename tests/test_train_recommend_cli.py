@@ -588,3 +588,22 @@ def test_train_says_what_reg_auto_chose_on_sparse_data(
         "penalties": {"reg": 0.01},
         "reg_validation": {},
     }
+
+
+def test_train_min_rating_keeps_the_rows_evaluate_keeps(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the rows rated 5 (one duplicate pair) are all of u0's first item
+    out = tmp_path / "m"
+    argv = ["train", "--model", "popularity", "--interactions", str(files["train"]), "-o",
+            str(out), "--min-rating", "5", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert "--min-rating 5: kept 1 of 65 rows" in capsys.readouterr().err
+    prov = json.loads((out / "train.json").read_text())
+    assert prov["min_rating"] == 5.0 and prov["n_rows"] == 1
+    bare = tmp_path / "bare.csv"
+    bare.write_text("user_id,item_id\nu,i\n")
+    argv = ["train", "--model", "popularity", "--interactions", str(bare), "-o",
+            str(tmp_path / "m2"), "--min-rating", "4"]  # fmt: skip
+    assert main(argv) == 2
+    assert "rating" in capsys.readouterr().err

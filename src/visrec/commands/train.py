@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from visrec.commands._common import (
     add_interactions_args,
+    add_min_rating_arg,
     check_model_device,
     load_interactions_frame,
     parse_params,
@@ -44,8 +45,9 @@ run. Other data or settings start over; --no-resume always does. The folder is r
 once the model is saved.
 
 A progress bar shows on a terminal (--quiet hides it). Every row of the interactions
-file is an implicit positive (ratings and timestamps are not read,
-duplicate user-item pairs collapse). Accepted layouts: a CSV with header
+file is an implicit positive (ratings and timestamps are not read, unless --min-rating
+keeps only rows rated at least that, as in visrec evaluate; duplicate user-item pairs
+collapse). Accepted layouts: a CSV with header
 user_id,item_id[,rating,timestamp] (and common aliases), MovieLens u.data, parquet.
 Models: popularity, bpr, vbpr, visual-cf (vbpr and visual-cf need --vectors); defaults
 are the tuned ones (see docs/models.md). On sparse data (under 40 distinct interactions
@@ -67,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="model name (popularity, bpr, vbpr, visual-cf)")
     add_interactions_args(p, "training interactions file", metavar=None)
     p.add_argument("--vectors", help="item vectors parquet from `visrec embed`")
+    add_min_rating_arg(p)
     p.add_argument(
         "-o",
         "--output",
@@ -114,7 +117,13 @@ def run(args: argparse.Namespace) -> int:
     check_model_device(model)
 
     t0 = time.perf_counter()
-    frame = load_interactions_frame(args.interactions, ids_only=True, log=_stderr)[[USER, ITEM]]
+    frame = load_interactions_frame(
+        args.interactions,
+        ids_only=True,
+        min_rating=args.min_rating,
+        keep_rating=args.min_rating is not None,
+        log=_stderr,
+    )[[USER, ITEM]]
     inter = Interactions.from_frame(frame)
 
     vectors = None
@@ -169,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         "interactions": str(Path(args.interactions).resolve()),
         "vectors": str(Path(args.vectors).resolve()) if args.vectors else None,
         "seed": args.seed,
+        "min_rating": args.min_rating,
         "n_users": inter.n_users,
         "n_items": inter.n_items,
         "n_rows": len(inter),
@@ -269,7 +279,7 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
         "params": {k: v for k, v in params.items() if k != "verbose"},  # bar only
         "interactions": stamp(args.interactions),
         "vectors": stamp(args.vectors),
-        "min_rating": getattr(args, "min_rating", None),
+        "min_rating": args.min_rating,
         # numpy: its random streams decide the sampled triples; read from the package
         # metadata, so a popularity fit does not import torch for its key
         "versions": [__version__, version("torch"), version("numpy")],
