@@ -163,6 +163,18 @@ def test_other_key_or_damaged_file_starts_over(
     assert notes == [f"note: {tmp_path / 'bpr.pt'}: not a training checkpoint, starting over"]
     np.testing.assert_array_equal(again.item_factors_, whole.item_factors_)
 
+    # the right format and key but odd fields: a KeyError / TypeError before
+    real = torch.load(tmp_path / "bpr.pt", weights_only=True)  # the last fit's, epoch 4
+    for odd in ({}, {"epoch": "x", "module": {}}, {"epoch": 2, "module": 5, "opts": []}):
+        torch.save({"format": real["format"], "key": real["key"], **odd}, tmp_path / "bpr.pt")
+        notes.clear()
+        with _checkpoint.checkpointing(tmp_path, "new", every_s=0, log=notes.append):
+            again = make_model("bpr", epochs=5).fit(inter)
+        assert notes == [
+            f"note: {tmp_path / 'bpr.pt'}: checkpoint does not fit this fit, starting over"
+        ]
+        np.testing.assert_array_equal(again.item_factors_, whole.item_factors_)
+
 
 def test_no_checkpoint_outside_a_block(
     data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -286,7 +298,7 @@ def test_fit_key_sees_a_file_edited_inside_a_dataset_folder(tmp_path: Path) -> N
     folder.mkdir()
     udata = folder / "u.data"
     udata.write_text("1\t10\t5\t100\n2\t20\t4\t200\n")
-    args = argparse.Namespace(model="bpr", interactions=str(folder), vectors=None)
+    args = argparse.Namespace(model="bpr", interactions=str(folder), vectors=None, min_rating=None)
     before = _fit_key(args, {"epochs": 3})
     folder_times = os.stat(folder).st_mtime_ns
     udata.write_text("1\t20\t5\t100\n2\t10\t4\t200\n")  # same size, other pairs
@@ -294,5 +306,7 @@ def test_fit_key_sees_a_file_edited_inside_a_dataset_folder(tmp_path: Path) -> N
     assert os.stat(folder).st_mtime_ns == folder_times  # the folder itself looks unchanged
     assert _fit_key(args, {"epochs": 3}) != before
     # the same file named relatively gives the same key
-    rel = argparse.Namespace(model="bpr", interactions=os.path.relpath(folder), vectors=None)
+    rel = argparse.Namespace(
+        model="bpr", interactions=os.path.relpath(folder), vectors=None, min_rating=None
+    )
     assert _fit_key(rel, {"epochs": 3}) == _fit_key(args, {"epochs": 3})

@@ -228,11 +228,16 @@ def restore_state(
     if state.get("format") != _FORMAT or state.get("key") != ckpt.key:
         ckpt.log(f"note: {path}: checkpoint of other data or settings, starting over")
         return 0, []
-    epoch = int(state["epoch"])
-    saved = state["module"]
     own = module.state_dict()
-    fits = set(saved) == set(own) and all(saved[n].shape == t.shape for n, t in own.items())
-    if not 0 < epoch < epochs or not fits or len(state["opts"]) != len(opts):
+    try:  # fields of the right kind: a file with the key but odd contents starts over
+        epoch = int(state["epoch"])
+        saved = state["module"]
+        fits = set(saved) == set(own) and all(saved[n].shape == t.shape for n, t in own.items())
+        fits = fits and len(state["opts"]) == len(opts) and isinstance(state["rng"], str)
+        fits = fits and isinstance(state["losses"], list)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        fits = False
+    if not fits or not 0 < epoch < epochs:
         ckpt.log(f"note: {path}: checkpoint does not fit this fit, starting over")
         return 0, []
     try:
