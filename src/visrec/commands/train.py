@@ -279,7 +279,7 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
         "params": {k: v for k, v in params.items() if k != "verbose"},  # bar only
         "interactions": stamp(args.interactions),
         "vectors": stamp(args.vectors),
-        "min_rating": args.min_rating,
+        "min_rating": getattr(args, "min_rating", None),  # callers may build args bare
         # numpy: its random streams decide the sampled triples; read from the package
         # metadata, so a popularity fit does not import torch for its key
         "versions": [__version__, version("torch"), version("numpy")],
