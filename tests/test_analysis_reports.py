@@ -259,3 +259,48 @@ def test_similar_report_shows_each_query_next_to_its_neighbours(
     assert main(["similar", str(v), "a", "--report", str(photo), "--images", str(images)]) == 2
     assert "is the --images photo a.png file" in capsys.readouterr().err
     assert photo.read_bytes() == before
+
+
+class _ClosedPipe:
+    """A stdout whose reader went away (`visrec cluster ... | head -1`)."""
+
+    def __init__(self, keep: int) -> None:
+        self.left = keep  # writes that go through before the reader leaves
+
+    def write(self, s: str) -> int:
+        if self.left <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.left -= 1
+        return len(s)
+
+    def flush(self) -> None:
+        if self.left <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self) -> int:
+        import io
+
+        raise io.UnsupportedOperation("no fileno")
+
+
+@pytest.mark.parametrize("keep", [0, 3])
+def test_a_closed_stdout_still_writes_the_json_and_the_report(
+    keep: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `visrec cluster ... --json --report | head -1` wrote neither file (exit 141)
+    import json
+    import sys
+
+    v, labels = _write_fixture(tmp_path)
+    out, js = tmp_path / "c.html", tmp_path / "c.json"
+    argv = ["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col",
+            "kind", "--report", str(out), "--json", str(js)]  # fmt: skip
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe(keep))
+    assert main(argv) == 141
+    assert json.loads(js.read_text())["k"] == 3 and "<html" in out.read_text()
+    assert isinstance(sys.stdout, _ClosedPipe)  # put back
+    # the same for similar
+    js.unlink()
+    argv = ["similar", str(v), "p1", "--n", "3", "--json", str(js)]
+    assert main(argv) == 141
+    assert js.is_file()

@@ -309,3 +309,54 @@ def say_written(*paths: str | os.PathLike[str] | None) -> None:
     written = [str(p) for p in paths if p]
     if written:
         print("\n" + "\n".join(f"wrote {p}" for p in written))
+
+
+class _StdoutGuard:
+    """Stands in for ``sys.stdout``: after the reader has gone (``BrokenPipeError``),
+    further output is dropped instead of stopping the command."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return int(self.stream.write(text))
+            except BrokenPipeError:
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self.broken = True
+
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, ...
+        return getattr(self.stream, name)
+
+
+def survives_closed_stdout(run: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+    """For commands that print, then write files (``--json``, ``--report``):
+    ``visrec cluster ... --report r.html | head`` closed stdout after the first lines,
+    and the files were never written. Output after that is dropped, the files are
+    written, then ``BrokenPipeError`` ends the command (``cli.main``: exit 141)."""
+    import functools
+    import sys
+
+    @functools.wraps(run)
+    def guarded(args: argparse.Namespace) -> int:
+        guard = _StdoutGuard(sys.stdout)
+        sys.stdout = guard
+        try:
+            code = run(args)
+            guard.flush()  # a pipe closed while the last lines sat in the buffer
+        finally:
+            sys.stdout = guard.stream
+        if guard.broken:
+            raise BrokenPipeError(32, "Broken pipe")
+        return code
+
+    return guarded

@@ -14,6 +14,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     say_written,
     scan_photos,
+    survives_closed_stdout,
 )
 from visrec.errors import VisrecError
 
@@ -108,6 +109,7 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     return frame[ITEM].astype(str), frame[label_col].astype(str).str.strip(), notes
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
-from visrec.commands._common import check_output_file
+from visrec.commands._common import check_output_file, survives_closed_stdout
 from visrec.commands._progress import add_progress_args, show_progress
 
 EPILOG = """\
@@ -123,6 +123,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     import json
 

@@ -13,6 +13,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     load_interactions_frame,
     say_written,
+    survives_closed_stdout,
 )
 from visrec.errors import VisrecError
 
@@ -120,6 +121,7 @@ def ratings_with_vectors(
     return frame, vecs, has, notes
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
     from visrec.analysis.rating_knn import knn_rating

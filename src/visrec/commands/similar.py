@@ -14,6 +14,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     say_written,
     scan_photos,
+    survives_closed_stdout,
 )
 
 EPILOG = """\
@@ -57,6 +58,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
     from visrec.embed.store import read_vectors
