@@ -360,3 +360,30 @@ def survives_closed_stdout(run: Callable[[argparse.Namespace], int]) -> Callable
         return code
 
     return guarded
+
+
+def check_vectors_match(
+    vectors: Any, item_ids: Any, vpath: str, ipath: str, noun: str = "items"
+) -> None:
+    """Refuse a vectors file that has no image vector for any of ``item_ids`` (the ids
+    of the interactions file ``ipath``): a file of another dataset, or ids spelt
+    differently (``7`` vs ``007``). Every image model would run on nothing, and the
+    error came late, from deep inside, or not at all. ``vectors`` is an ``ItemVectors``.
+    """
+    import numpy as np
+
+    ids = np.asarray(list(dict.fromkeys(str(i) for i in item_ids)), dtype=object)
+    _, has = vectors.align(ids)
+    if has.any() or not len(ids):
+        return
+    known = set(vectors.ids)
+    if not any(i in known for i in ids):
+        raise VisrecError(
+            f"{vpath}: none of the {len(ids):,} {noun} is in it; item ids must be spelt the "
+            f"same in both files ({ipath}{name_ids(ids, None, 3)}, "
+            f"{vpath}{name_ids(vectors.ids, None, 3)})"
+        )
+    raise VisrecError(
+        f"{vpath}: none of the {len(ids):,} {noun} has an image vector (has_image is false "
+        "for all of them)"
+    )

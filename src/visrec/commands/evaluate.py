@@ -16,6 +16,7 @@ from visrec.commands._common import (
     check_model_device,
     check_output_file,
     check_outputs_distinct,
+    check_vectors_match,
     load_interactions_frame,
     parse_model_params,
     say_written,
@@ -176,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
     )
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:
+        check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
         n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())
         log(
             f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "

@@ -11,6 +11,7 @@ from visrec.commands._common import (
     add_interactions_args,
     check_output_file,
     check_outputs_distinct,
+    check_vectors_match,
     load_interactions_frame,
     say_written,
     survives_closed_stdout,
@@ -76,7 +77,7 @@ def register(subparsers: Any) -> None:
 
 
 def ratings_with_vectors(
-    frame: Any, vectors_path: str, key_col: str, include_missing: bool
+    frame: Any, vectors_path: str, key_col: str, include_missing: bool, source: str = "ratings"
 ) -> tuple[Any, Any, Any, list[str]]:
     """Rows that have a rating, their vectors and a has-image mask.
 
@@ -89,9 +90,7 @@ def ratings_with_vectors(
 
     for col in (key_col, "rating"):
         if col not in frame.columns:
-            raise VisrecError(
-                f"interactions have no {col!r} column (columns: {', '.join(frame.columns)})"
-            )
+            raise VisrecError(f"{source}: no {col!r} column (columns: {', '.join(frame.columns)})")
     notes: list[str] = []
     rating = frame["rating"].astype("float64")
     bad = ~np.isfinite(rating.to_numpy())
@@ -103,6 +102,8 @@ def ratings_with_vectors(
         notes.append(f"left out {int((no_key & ~bad).sum()):,} rows without a {key_col}")
     frame = frame.loc[~bad & ~no_key].reset_index(drop=True)
     iv = read_vectors(vectors_path)
+    # --include-missing would otherwise run on all-zero vectors, silently
+    check_vectors_match(iv, frame[key_col], vectors_path, source, noun=f"{key_col} values")
     vecs, has = iv.align(frame[key_col].astype(str).tolist())
     n_missing = int((~has).sum())
     if include_missing:
@@ -138,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     )
     frame = load_interactions_frame(args.interactions)
     frame, vecs, _, notes = ratings_with_vectors(
-        frame, args.vectors, args.key_col, args.include_missing
+        frame, args.vectors, args.key_col, args.include_missing, args.interactions
     )
     n_rep = int(frame.duplicated(["user_id", "item_id"]).sum())
     if n_rep:

@@ -11,6 +11,7 @@ from visrec.commands._common import (
     add_interactions_args,
     check_output_file,
     check_outputs_distinct,
+    check_vectors_match,
     load_interactions_frame,
     say_written,
 )
@@ -115,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
     iv = read_vectors(args.vectors) if args.vectors else None
+    if iv is not None:
+        check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
     mf: dict[str, Any] = {}
     for name in ("n_factors", "n_epochs", "reg", "reg_visual"):
         if getattr(args, name) is not None:

@@ -208,24 +208,13 @@ def check_training_vectors(
         scaler's mean, and with it every score, into NaN), or no training item has a
         vector at all (ids spelt differently in the two files, e.g. ``7`` vs ``007``).
     """
-    from visrec.commands._common import name_ids
+    from visrec.commands._common import check_vectors_match, name_ids
     from visrec.embed.store import check_finite_vectors
 
     check_finite_vectors(vectors, item_ids, vpath, noun="training item")
+    check_vectors_match(vectors, item_ids, vpath, ipath, noun="training items")
     _, has = vectors.align(item_ids)
     missing = len(has) - int(has.sum())
-    if missing == len(has):
-        known = set(vectors.ids)
-        if not any(i in known for i in item_ids):
-            raise VisrecError(
-                f"{vpath}: none of the {len(has):,} training items is in it; item ids must "
-                f"be spelt the same in both files ({ipath}{name_ids(item_ids, None, 3)}, "
-                f"{vpath}{name_ids(vectors.ids, None, 3)})"
-            )
-        raise VisrecError(
-            f"{vpath}: none of the {len(has):,} training items has an image vector "
-            "(has_image is false for all of them)"
-        )
     if missing:
         print(
             f"{vpath}: {missing:,} of {len(has):,} training items have no image vector "
