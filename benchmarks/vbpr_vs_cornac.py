@@ -9,7 +9,7 @@ trains on 256 principal components of the vectors, its default, where Cornac use
 ``--visual-dim 0`` gives ours the full width too), and both are
 scored by visrec's metrics (AUC, Recall@K, NDCG@K over all candidates except the
 user's training items). Cornac is a benchmark-only dependency (``pip install
-'visrec[bench]'``); the visrec package never imports it.
+'.[bench]'`` in a checkout, i.e. ``cornac==3.0.1``); the visrec package never imports it.
 
 Cold split (``--cold``): Cornac's VBPR only scores items it was trained on. For the
 held-out items this script applies Cornac's own learned visual terms,
@@ -26,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -104,12 +105,18 @@ def load_vectors(path: str | None, data: Path) -> ItemVectors:
     return read_vectors(out)
 
 
+CORNAC_MISSING = (
+    "this benchmark needs Cornac: pip install cornac==3.0.1 (the bench extra: "
+    "pip install -e '.[bench]')"
+)
+
+
 def fit_cornac(split: Split, iv: ItemVectors, args: argparse.Namespace) -> tuple[Any, float]:
     try:
         import cornac
         from cornac.data import ImageModality
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise VisrecError("this benchmark needs Cornac: pip install 'visrec[bench]'") from exc
+        raise VisrecError(CORNAC_MISSING) from exc
     frame = split.train.to_frame()
     triples = list(zip(frame["user_id"], frame["item_id"], np.ones(len(frame)), strict=True))
     train_set = cornac.data.Dataset.from_uir(triples, seed=args.seed)
@@ -211,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default=None, help="write the figures as JSON")
     args = p.parse_args(argv)
     try:
+        if importlib.util.find_spec("cornac") is None:  # before minutes of our own fit
+            raise VisrecError(CORNAC_MISSING)
         if not args.data.exists():
             raise VisrecError(f"data folder {args.data} does not exist (see --data)")
         frame = load_frame(args.data)

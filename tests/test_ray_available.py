@@ -46,7 +46,7 @@ def test_false_when_ray_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_true_with_the_real_ray() -> None:
     if importlib.util.find_spec("ray") is None:
-        pytest.skip("ray is not installed (pip install 'visrec[ray]')")
+        pytest.skip("ray is not installed (pip install -e '.[ray]')")
     assert ray_available() is True
 
 

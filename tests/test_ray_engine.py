@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'visrec[ray]')")
+ray = pytest.importorskip("ray", reason="ray is not installed (pip install -e '.[ray]')")
 pytest.importorskip("ray.data", reason="ray[data] is not installed")
 
 from PIL import Image  # noqa: E402

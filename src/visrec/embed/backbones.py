@@ -347,7 +347,7 @@ class ResNet18(Backbone):
 
     ENV = "VISREC_RESNET18_WEIGHTS"
     INSTALL_HINT = (
-        "resnet18 needs torchvision (pip install 'visrec[resnet]', i.e. "
+        "resnet18 needs torchvision (in a visrec checkout pip install -e '.[resnet]', i.e. "
         "pip install torch==2.14.1 torchvision==0.29.1) or a local torchvision-format "
         "state_dict file given by the environment variable VISREC_RESNET18_WEIGHTS"
     )

@@ -15,10 +15,11 @@ one ``engine="auto"`` picks locally (ONNX Runtime when installed); its vectors d
 depend on the batch size, so the output is identical to a local run on the same kind of
 CPU, not merely close.
 
-Ray is an optional dependency (``pip install 'visrec[ray]'``); it is imported only
-here. By default a local Ray instance is started (and shut down afterwards); with
-``ray_address`` an existing cluster is used (``"auto"``, ``"ray://host:10001"`` or
-``"host:6379"``). Every node needs visrec installed and the image paths readable.
+Ray is an optional dependency (``ray[data]``: ``pip install -e '.[ray]'`` in a
+checkout); it is imported only here. By default a local Ray instance is started (and
+shut down afterwards); with ``ray_address`` an existing cluster is used (``"auto"``,
+``"ray://host:10001"`` or ``"host:6379"``). Every node needs visrec installed and the
+image paths readable.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def _import_ray() -> Any:
         import ray.data
     except ImportError as exc:
         raise VisrecError(
-            f"engine 'ray' needs Ray Data: pip install 'visrec[ray]' (or 'ray[data]'); ({exc})"
+            "engine 'ray' needs Ray Data: pip install 'ray[data]' (the ray extra: "
+            f"pip install -e '.[ray]' in a visrec checkout); ({exc})"
         ) from exc
     return ray
 
