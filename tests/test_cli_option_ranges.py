@@ -62,7 +62,13 @@ CASES = [
      "--timeout must be more than 0 seconds, got nan"),
     (["evaluate", "--interactions", "{t}", "--models", "popularity,bpr",
       "--param", "bpr.bogus=3"],
-     "model 'bpr': bad parameters {'bogus': 3} (BPR.__init__() got an unexpected keyword"),
+     "model 'bpr' has no hyperparameter 'bogus' (its hyperparameters: factors, epochs, lr, "),
+    (["evaluate", "--interactions", "{t}", "--models", "popularity,bpr",
+      "--param", "bpr.epoch=3"],
+     "model 'bpr' has no hyperparameter 'epoch'; did you mean bpr.epochs=VALUE? (its "),
+    (["train", "--model", "bpr", "--interactions", "{t}", "-o", "{o}",
+      "--param", "bpr.epochs=3"],  # evaluate's form
+     "model 'bpr' has no hyperparameter 'bpr.epochs'; did you mean epochs=VALUE? (its "),
 ]  # fmt: skip
 
 

@@ -337,7 +337,7 @@ def test_cli_evaluate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["evaluate", "--interactions", str(csv), "--models", "popularity",
                  "--param", "popularity.bogus=1", "--quiet"]) == 2  # fmt: skip
     err = capsys.readouterr().err
-    assert err.startswith("error: model 'popularity': bad parameters {'bogus': 1}")
+    assert err.startswith("error: model 'popularity' has no hyperparameter 'bogus' (it has none)")
     assert "bogus" in err and "Traceback" not in err
 
 

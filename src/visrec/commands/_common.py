@@ -387,3 +387,23 @@ def check_vectors_match(
         f"{vpath}: none of the {len(ids):,} {noun} has an image vector (has_image is false "
         "for all of them)"
     )
+
+
+def check_param_names(
+    klass: Any, params: Mapping[str, Any], label: str, item_form: str = "{name}=VALUE"
+) -> None:
+    """Unknown hyperparameter names in ``params`` are one error listing the model's
+    names (with the closest as a suggestion), instead of Python's ``__init__() got an
+    unexpected keyword argument``. ``item_form`` says how a name is written on this
+    command line (``train``: ``epochs=5``; ``evaluate``: ``bpr.epochs=5``)."""
+    import difflib
+
+    known = list(klass().get_params())
+    for name in params:
+        if name in known:
+            continue
+        base = name.rpartition(".")[2]  # `train --param bpr.epochs=5`: evaluate's form
+        guess = [base] if base in known else difflib.get_close_matches(base, known, n=1)
+        hint = f"; did you mean {item_form.format(name=guess[0])}?" if guess else ""
+        listed = f"its hyperparameters: {', '.join(known)}" if known else "it has none"
+        raise VisrecError(f"model {label!r} has no hyperparameter {name!r}{hint} ({listed})")

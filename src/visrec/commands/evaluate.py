@@ -16,6 +16,7 @@ from visrec.commands._common import (
     check_model_device,
     check_output_file,
     check_outputs_distinct,
+    check_param_names,
     check_vectors_match,
     load_interactions_frame,
     parse_model_params,
@@ -294,6 +295,7 @@ def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
     from visrec.evaluation.runner import model_class
 
     for name, params in specs:
+        check_param_names(model_class(name), params, name, f"{name}.{{name}}=VALUE")
         try:
             model = model_class(name)(**params)
         except TypeError as exc:  # an unknown name: the runner's message, only sooner

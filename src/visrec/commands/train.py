@@ -16,6 +16,7 @@ from visrec.commands._common import (
     add_interactions_args,
     add_min_rating_arg,
     check_model_device,
+    check_param_names,
     load_interactions_frame,
     parse_params,
 )
@@ -103,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     check_model_folder(out)  # before training: never lose an hour's fit to a bad -o
     klass = get_model_class(args.model)
     params = parse_params(args.param)
+    check_param_names(klass, params, args.model)
     defaults = klass().get_params()
     if "random_state" in defaults:
         params.setdefault("random_state", args.seed)
