@@ -195,3 +195,24 @@ def test_damaged_metadata_is_one_error_in_every_command(
         assert main([*argv, "--vectors", str(path), "--quiet"]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"error: {want}") and err.count("\n") == 1, err
+
+
+def test_swapped_or_folder_paths_are_named_for_what_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.cli import main
+
+    vec = tmp_path / "v.parquet"
+    write_vectors(vec, _iv())
+    inter = tmp_path / "t.csv"
+    inter.write_text("user_id,item_id\nu,a\nu,b\nw,a\n")
+    # the vectors file given as --interactions: not a header-renaming lecture
+    argv = ["train", "--model", "bpr", "--interactions", str(vec), "-o", str(tmp_path / "m")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"error: {vec} is an item vectors file (from visrec embed), not interactions: give "
+        "it as --vectors, and the user-item table as --interactions\n"
+    )
+    # a folder as --vectors: not pyarrow's dataset message about some file inside
+    with pytest.raises(VisrecError, match=r"is a directory, not a file$"):
+        read_vectors(tmp_path)

@@ -600,6 +600,12 @@ def _load_parquet_interactions(
         df = pd.read_parquet(p)
     except Exception as exc:  # pyarrow raises many types for corrupt files
         raise VisrecError(f"{p}: cannot read parquet ({exc})") from None
+    if {"item_id", "vector", "has_image"} <= set(map(str, df.columns)) and "user_id" not in df:
+        # swapped arguments: the header advice below would be about the wrong file
+        raise VisrecError(
+            f"{p} is an item vectors file (from visrec embed), not interactions: give it "
+            "as --vectors, and the user-item table as --interactions"
+        )
     where = str(p)
     wanted = _ids_only_columns(keep_rating, keep_time) if ids_only else ALL_COLUMNS
     cols = _match_columns([str(c) for c in df.columns], explicit, where, wanted)

@@ -232,6 +232,8 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
     p = os.fspath(path)
     if not os.path.exists(p):
         raise VisrecError(f"vectors file {p!r} does not exist")
+    if os.path.isdir(p):  # pyarrow would read it as a dataset of every file inside
+        raise VisrecError(f"vectors file {p!r} is a directory, not a file")
     try:
         table = pq.read_table(p)
     except (pa.ArrowInvalid, OSError) as exc:
