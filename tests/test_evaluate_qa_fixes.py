@@ -429,6 +429,31 @@ def test_no_resume_leaves_a_file_that_is_not_a_record(
     assert json.loads(out.read_text())["seeds"] == [0]
 
 
+TIME_NOTE = (
+    "note: --test-ratio has no effect with --protocol time "
+    "(each user's latest interaction is the test)"
+)
+
+
+@pytest.mark.parametrize(
+    ("flags", "noted"),
+    [
+        (("--protocol", "time", "--test-ratio", "0.3"), True),
+        (("--protocol", "time"), False),
+        (("--protocol", "warm", "--test-ratio", "0.3"), False),
+    ],
+)
+def test_test_ratio_with_the_time_protocol_is_noted(
+    files: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    flags: tuple[str, ...],
+    noted: bool,
+) -> None:
+    csv, _ = files
+    assert main(_argv(csv, "--models", "popularity", "--seeds", "1", *flags)) == 0
+    assert capsys.readouterr().err.count(TIME_NOTE) == (1 if noted else 0)
+
+
 def test_the_summary_line_spans_the_seeds(
     files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -27,12 +27,21 @@ Records that cannot be used (null rating, missing id, broken JSON, wrong field c
 are not kept; they are counted and the first few are listed as file:line.
 """
 
+DATA_EPILOG = """\
+examples:
+  visrec data summary ../shared/data/amazon/AMAZON_FASHION_5.json.gz
+  visrec data summary movielens-100k-posters/        # u.data + posters/ folder
+  visrec data summary ratings.csv --json summary.json
+  visrec data summary --help                         # what PATH can be
+"""
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "data",
         help="inspect datasets (data summary PATH...)",
         description="Inspect datasets before using them.",
+        epilog=DATA_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")

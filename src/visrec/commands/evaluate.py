@@ -154,6 +154,11 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--k must be at least 1, got {args.k}")
     if not 0.0 < args.test_ratio < 1.0:
         raise VisrecError(f"--test-ratio must be between 0 and 1, got {args.test_ratio}")
+    if args.protocol == "time" and args.test_ratio != 0.2:  # 0.2: the option's default
+        say(
+            "note: --test-ratio has no effect with --protocol time "
+            "(each user's latest interaction is the test)"
+        )
     default = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
     if args.models is None:
         args.models = default

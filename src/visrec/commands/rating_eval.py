@@ -42,7 +42,8 @@ def register(subparsers: Any) -> None:
         help="rating prediction: KNN on images vs MF (with/without images) vs baselines",
         description=(
             "Compare rating predictors on the same split: majority class, global mean, item "
-            "mean, the tutorial's image KNN, biased MF and biased MF with a visual term. "
+            "mean, user mean, the tutorial's image KNN, biased MF and biased MF with a visual "
+            "term. "
             "Prints accuracy, MAE and RMSE."
         ),
         epilog=EPILOG,
