@@ -408,8 +408,13 @@ def test_item_table_extra_fields_in_label_column_are_bad(tmp_path: Path) -> None
 
 def test_item_table_errors(tmp_path: Path) -> None:
     f = write(tmp_path / "t.csv", "id,label\n1,a\n")
-    with pytest.raises(VisrecError, match="no id column 'sku'"):
+    with pytest.raises(VisrecError, match="no id column 'sku'") as info:
         load_item_table(f, "sku")
+    assert "looks like data" not in str(info.value)
+    # a headerless table (u.data given as --labels): its first row was read as the header
+    g = write(tmp_path / "u.tsv", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n")
+    with pytest.raises(VisrecError, match="its first line looks like data, not a header"):
+        load_item_table(g, "item_id", "kind")
     with pytest.raises(VisrecError, match="no label column 'color'"):
         load_item_table(f, "id", "color")
 

@@ -156,7 +156,14 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     _, header = next(rows)
     header = [h.strip() for h in header]
     if id_col not in header:
-        raise VisrecError(f"{where}: no id column {id_col!r} (columns: {header})")
+        numeric = all(h.replace(".", "", 1).lstrip("-").isdigit() for h in header if h)
+        hint = (
+            "; its first line looks like data, not a header: the table needs a header line "
+            "naming the id and label columns"
+            if numeric
+            else ""
+        )
+        raise VisrecError(f"{where}: no id column {id_col!r} (columns: {header}){hint}")
     idx = header.index(id_col)
     n = len(header)
     # Extra fields can only be merged into a last column that is free text.
