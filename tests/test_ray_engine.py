@@ -54,12 +54,14 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.mark.slow
-def test_ray_output_equals_local_engine(local_ray, tmp_path: Path):
+def test_ray_output_equals_local_engine(local_ray, tmp_path: Path, capfd):
     items = _make_items(tmp_path)
     local = embed_images(items, tmp_path / "local.parquet", progress=False, chunk_size=8)
     distributed = embed_images(
         items, tmp_path / "ray.parquet", engine="ray", progress=False, chunk_size=8
     )
+    # no error line from Ray's core about the actors' constructor arguments
+    assert "constructor arguments" not in capfd.readouterr().err
     assert distributed.engine == "ray"
     assert local.engine == "onnx"  # the same inner engine, so identical vectors
 

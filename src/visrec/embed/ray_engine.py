@@ -315,6 +315,10 @@ class RayPipeline:
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=per,
             num_gpus=gpus,
+            # no actor restarts: a lost actor's chunks are recomputed by the next run
+            # anyway, and with restarts Ray logs an error line about the constructor's
+            # arguments into the user's output (ray-project/ray#57733)
+            max_restarts=0,
         )
 
         sizes = {k: len(chunk) for k, chunk in todo}
