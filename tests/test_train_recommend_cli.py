@@ -356,9 +356,25 @@ def test_train_progress_bar_flags(tmp_path: Path, capsys: pytest.CaptureFixture[
     capsys.readouterr()
 
 
+@pytest.mark.parametrize("one_step", [True, False])
 def test_retrain_replaces_folder(
-    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    one_step: bool,
+    files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from visrec.commands import train
+
+    # one step: the two folders swapped at once (Linux); else two renames
+    if one_step:
+        probe = tmp_path / "probe"
+        (probe / "a").mkdir(parents=True)
+        (probe / "b").mkdir()
+        if not train._exchange(probe / "a", probe / "b"):
+            pytest.skip("this system cannot swap two paths in one step")
+    else:
+        monkeypatch.setattr(train, "_exchange", lambda a, b: False)
     folder = _train(files, tmp_path, "popularity")
     (folder / "arrays.npz").write_bytes(b"damaged")  # the retrain must replace it
     _train(files, tmp_path, "popularity")

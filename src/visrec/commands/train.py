@@ -340,9 +340,33 @@ def is_model_folder(folder: Path) -> bool:
     return isinstance(meta, dict) and "model" in meta and "visrec_version" in meta
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``), so a
+    reader sees the old folder or the new one, never neither. False where the system or
+    file system cannot (the caller then renames in two steps)."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError, TypeError):  # no libc found, or glibc < 2.28
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(done == 0)
+
+
 def _swap_in(new: Path, out: Path) -> None:
-    """Replace folder ``out`` by ``new``; on failure the previous ``out`` is put back,
-    or, if even that fails, kept in a ``.NAME.old.*`` folder that the error names."""
+    """Replace folder ``out`` by ``new``: in one step where the system can swap two
+    paths, else in two renames; on failure the previous ``out`` is put back, or, if
+    even that fails, kept in a ``.NAME.old.*`` folder that the error names."""
+    if _exchange(new, out):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the previous model
+        return
     old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
     parked = old / out.name
     try:
