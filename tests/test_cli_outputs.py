@@ -240,6 +240,7 @@ def test_save_model_folder_keeps_the_old_model_when_the_swap_fails(
     from visrec.commands import train as train_cmd
 
     model, out = saved_model
+    monkeypatch.setattr(train_cmd, "_exchange", lambda a, b: False)  # the two-rename path
     before = sorted(p.name for p in out.iterdir())
     real_replace = os.replace
 
@@ -265,6 +266,7 @@ def test_save_model_folder_names_the_parked_model_when_it_cannot_restore(
     from visrec.errors import VisrecError
 
     model, out = saved_model
+    monkeypatch.setattr(train_cmd, "_exchange", lambda a, b: False)  # the two-rename path
     real_replace = os.replace
     moves: list[str] = []
 
