@@ -147,6 +147,7 @@ def test_cli_demo_without_bar_still_shows_embedding_notes(
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
+    (out / ".visrec-demo").touch()  # an earlier demo's folder
     (out / "vectors.parquet").write_text("not parquet")  # replaced, and said so
     argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32", "--no-recommenders",
             "--out", str(out), "--report", str(tmp_path / "r.html")]  # fmt: skip
@@ -154,6 +155,30 @@ def test_cli_demo_without_bar_still_shows_embedding_notes(
     captured = capsys.readouterr()
     assert "\r" not in captured.err
     assert "note: " in captured.out and "not a visrec vectors file" in captured.out
+
+
+@pytest.mark.parametrize("mine", [["vectors.parquet"], ["vectors.parquet", "ratings.csv"]])
+def test_cli_demo_refuses_an_out_folder_it_did_not_make(
+    mine: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a user's vectors.parquet in --out was cut to the demo's items with only a note
+    out = tmp_path / "mine"
+    out.mkdir()
+    for name in mine:
+        (out / name).write_text("the user's")
+    argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32", "--no-recommenders",
+            "--out", str(out), "--report", str(tmp_path / "r.html")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    what = "holds files no demo wrote (ratings.csv)" if len(mine) > 1 else "was not made by a demo"
+    assert err.startswith(f"error: --out {str(out)!r} {what}; ") and err.count("\n") == 1
+    assert all((out / name).read_text() == "the user's" for name in mine)
+    assert not (tmp_path / "r.html").exists()
+    # the same file for two outputs: refused before any work
+    argv = ["demo", "--items", "8", "--out", str(tmp_path / "new"), "--report",
+            str(tmp_path / "x.html"), "--json", str(tmp_path / "x.html")]  # fmt: skip
+    assert main(argv) == 2
+    assert "--report and --json name the same file" in capsys.readouterr().err
 
 
 # --- dataset folders -------------------------------------------------------------------

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
-from visrec.commands._common import check_output_file, survives_closed_stdout
+from visrec.commands._common import (
+    check_output_file,
+    check_outputs_distinct,
+    survives_closed_stdout,
+)
 from visrec.commands._progress import add_progress_args, show_progress
+from visrec.errors import VisrecError
 
 EPILOG = """\
 examples:
@@ -54,7 +60,8 @@ def register(subparsers: Any) -> None:
         "--out",
         metavar="DIR",
         default="demo-out",
-        help="working folder for data, vectors and results.json (default: demo-out)",
+        help="working folder for data, vectors and results.json (default: demo-out): new, "
+        "empty, or an earlier demo's (the demo replaces what it writes there)",
     )
     p.add_argument(
         "--report",
@@ -123,6 +130,29 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def check_demo_folder(out: Path) -> None:
+    """``--out`` must be new, empty, or a folder a demo wrote: the demo replaces
+    ``vectors.parquet`` there without asking, and an existing one of the user's (hours
+    of embedding) was cut to the demo's items with only a note. Hidden entries (the
+    embedding's resume parts, temporary files) are the demo's own."""
+    from visrec.demo.pipeline import DEMO_MARKER  # pandas: not for `visrec --help`
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise VisrecError(f"--out {str(out)!r} is a file, not a folder")
+    entries = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    if not entries or (out / DEMO_MARKER).exists() or "results.json" in entries:
+        return
+    foreign = [e for e in entries if e not in ("catalogue", "vectors.parquet")]
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    what = f"holds files no demo wrote ({shown})" if foreign else "was not made by a demo"
+    raise VisrecError(
+        f"--out {str(out)!r} {what}; the demo writes vectors.parquet and results.json "
+        "there, replacing what is there: choose a new or empty folder"
+    )
+
+
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     import json
@@ -135,6 +165,22 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
+    check_demo_folder(Path(args.out))
+    out = Path(args.out)
+    data_files = (
+        [("--data", f) for f in Path(args.data).rglob("*") if f.is_file()]
+        if args.data and Path(args.data).is_dir()
+        else []
+    )
+    check_outputs_distinct(
+        {
+            "--json": args.json,
+            "--report": args.report,
+            "OUT/results.json": out / "results.json",
+            "OUT/vectors.parquet": out / "vectors.parquet",
+        },
+        data_files,
+    )
     for name in ("n_items", "n_users", "knn_k"):
         if getattr(args, name) < 1:
             raise VisrecError(f"--{name.removeprefix('n_').replace('_', '-')} must be >= 1")

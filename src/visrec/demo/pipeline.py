@@ -34,6 +34,9 @@ from visrec.demo.datasets import DemoDataset, load_demo_dataset
 from visrec.errors import VisrecError
 
 DEFAULT_OUT = "demo-out"
+#: written into the output folder first: `visrec demo` may reuse and replace what is in
+#: a folder that holds it (commands.demo.check_demo_folder)
+DEMO_MARKER = ".visrec-demo"
 DEFAULT_REPORT = os.path.join("report", "index.html")
 
 
@@ -221,6 +224,7 @@ def run_demo(
     say: Echo = echo if echo is not None else (lambda _s: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / DEMO_MARKER).touch()
     report = Path(report_path) if report_path is not None else Path(DEFAULT_REPORT)
     timings: dict[str, float] = {}
     rng = np.random.default_rng(random_state)
