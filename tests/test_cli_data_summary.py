@@ -53,3 +53,23 @@ def test_an_image_folder_summary_names_what_embed_would_skip(
     assert note in text
     (section,) = json.loads(out.read_text())["sections"]
     assert section["images_found"] == 1 and section["images_skipped"].startswith(note)
+
+
+def test_summary_json_never_replaces_an_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `data summary rr.csv --json rr.csv` replaced the user's table with the counts
+    table = tmp_path / "rr.csv"
+    table.write_text("user_id,item_id,rating\nu1,i1,5\n")
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "u.data").write_text("1\t2\t3\t881250949\n")
+    for argv in (
+        ["data", "summary", str(table), "--json", str(table)],
+        ["data", "summary", str(folder), "--json", str(folder / "u.data")],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --json: ") and "is the PATH file" in err, err
+    assert table.read_text() == "user_id,item_id,rating\nu1,i1,5\n"
+    assert (folder / "u.data").read_text() == "1\t2\t3\t881250949\n"
