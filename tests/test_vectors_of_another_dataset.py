@@ -73,3 +73,25 @@ def test_knn_rating_names_the_file_without_ratings(
     bare.write_text("user_id,item_id\nu,10001\n")
     assert main(["knn-rating", "--interactions", str(bare), "--vectors", str(vec)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {bare}: no 'rating' column")
+
+
+def test_cluster_and_knn_rating_name_the_item_whose_vector_is_not_finite(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # they said "vectors contain NaN or infinite values", naming neither file nor item
+    ratings, _ = files
+    rng = np.random.default_rng(1)
+    ids = np.asarray([str(i) for i in range(12)])
+    vecs = rng.random((12, 4), dtype=np.float32)
+    vecs[5, 2] = np.nan
+    vec = tmp_path / "nan.parquet"
+    write_vectors(vec, ItemVectors(ids, vecs, np.ones(12, bool)))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,kind\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(12)))
+    want = f"error: {vec}: 1 item vector(s) hold NaN or infinite values ('5'); re-embed"
+    for argv in (
+        ["cluster", str(vec), "--labels", str(labels), "--id-col", "id", "--label-col", "kind"],
+        ["knn-rating", "--interactions", str(ratings), "--vectors", str(vec)],
+    ):
+        assert main(argv) == 2
+        assert capsys.readouterr().err.startswith(want)

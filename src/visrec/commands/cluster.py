@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
     from visrec._atomic import write_text_atomic
     from visrec.analysis.cluster import cluster_vs_labels
-    from visrec.embed.store import read_vectors
+    from visrec.embed.store import check_finite_vectors, read_vectors
 
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
@@ -188,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
             f"{how}: clusters can only be compared with at least 2 distinct labels (with "
             "one, ARI, NMI and purity are fixed by construction); keep more labels"
         )
+    # names the file and the items, where the analysis could only say "NaN somewhere"
+    check_finite_vectors(iv, iv.ids[keep], args.vectors)
     res = cluster_vs_labels(
         iv.vectors[keep], item_labels[keep].astype(str), k=args.k, random_state=args.random_state
     )

@@ -86,7 +86,7 @@ def ratings_with_vectors(
     """
     import numpy as np
 
-    from visrec.embed.store import read_vectors
+    from visrec.embed.store import check_finite_vectors, read_vectors
 
     for col in (key_col, "rating"):
         if col not in frame.columns:
@@ -104,6 +104,7 @@ def ratings_with_vectors(
     iv = read_vectors(vectors_path)
     # --include-missing would otherwise run on all-zero vectors, silently
     check_vectors_match(iv, frame[key_col], vectors_path, source, noun=f"{key_col} values")
+    check_finite_vectors(iv, frame[key_col].astype(str).unique(), vectors_path)
     vecs, has = iv.align(frame[key_col].astype(str).tolist())
     n_missing = int((~has).sum())
     if include_missing:
