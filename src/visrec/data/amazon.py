@@ -122,20 +122,61 @@ def _as_id(v: object) -> str | None:
     return s or None
 
 
-def _review_time(rec: dict[str, object]) -> int | None:
+def _review_time(rec: dict[str, object]) -> int | str:
+    """The review's time in whole seconds, or why there is none (for the bad record).
+
+    ``unixReviewTime`` must be whole seconds within int64 (``Infinity``, ``1e30``, ``1.5``
+    or ``true`` are not); when it is absent or unusable, ``reviewTime`` ("09 1, 2016")
+    is parsed instead.
+    """
     t = rec.get("unixReviewTime")
-    if t is not None:
-        try:
-            return int(t)  # type: ignore[call-overload]
-        except (TypeError, ValueError):
-            pass
+    secs = _whole_seconds(t)
+    if secs is not None:
+        return secs
     rt = rec.get("reviewTime")
     if isinstance(rt, str):
         try:
             return int(datetime.strptime(rt.strip(), "%m %d, %Y").replace(tzinfo=UTC).timestamp())
         except ValueError:
+            pass
+    if t is None:
+        return "no usable unixReviewTime or reviewTime"
+    return (
+        f"'unixReviewTime' is {_shown(t)}, expected whole seconds within int64, "
+        "and no usable reviewTime"
+    )
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _whole_seconds(t: object) -> int | None:
+    """``t`` as int64 seconds: an int, a whole float or an integer string; else None."""
+    if t is None or isinstance(t, bool):
+        return None
+    if isinstance(t, float):
+        if not t.is_integer():  # also NaN and +-Infinity
             return None
-    return None
+        v = int(t)
+    elif isinstance(t, int):
+        v = t
+    elif isinstance(t, str):
+        try:
+            v = int(t.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return v if _INT64_MIN <= v <= _INT64_MAX else None
+
+
+def _shown(v: object) -> str:
+    """A JSON value as it was written (``Infinity``, ``1e+30``, ``"soon"``), shortened."""
+    try:
+        text = json.dumps(v)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _url_list(v: object) -> list[str]:
@@ -259,8 +300,8 @@ def load_amazon_reviews(
     seen: dict[str, int] = {}
     for r in _checked_reviews(scan, _review_problem):
         ts = _review_time(r.rec)
-        if ts is None:
-            scan.bad.append(_no_time(r))
+        if isinstance(ts, str):
+            scan.bad.append(_no_time(r, ts))
             continue
         key = f"{r.item}_{r.user}_{ts}"
         k = seen.get(key, 0) + 1
@@ -302,8 +343,8 @@ def _review_ids(
     for r in _checked_reviews(scan, _review_problem if keep_rating else _id_problem):
         if keep_time:
             ts = _review_time(r.rec)
-            if ts is None:
-                scan.bad.append(_no_time(r))
+            if isinstance(ts, str):
+                scan.bad.append(_no_time(r, ts))
                 continue
             times.append(ts)
         if keep_rating:
@@ -321,8 +362,8 @@ def _review_ids(
     return pd.DataFrame(cols)
 
 
-def _no_time(r: _Review) -> BadRecord:
-    return BadRecord(r.where, r.line, "missing time", "no usable unixReviewTime or reviewTime")
+def _no_time(r: _Review, why: str) -> BadRecord:
+    return BadRecord(r.where, r.line, "missing time", why)
 
 
 class _Review(NamedTuple):
