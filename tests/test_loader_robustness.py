@@ -4,9 +4,11 @@ silently are bad records (or reported), with file and line."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 from visrec.data.amazon import load_amazon_reviews
+from visrec.data.tables import load_interactions
 
 
 def _jsonl(path: Path, lines: list[str]) -> Path:
@@ -42,3 +44,29 @@ def test_amazon_time_out_of_range_is_a_bad_record(tmp_path: Path) -> None:
     assert load_amazon_reviews(g).frame["timestamp"].tolist() == [86_400]
     # ids only: the time is not read, so the record is kept
     assert load_amazon_reviews(f, ids_only=True).n_rows == 5
+
+
+# ------------------------------------------------------------ 2. timestamps beyond int64
+def test_timestamp_beyond_int64_is_a_bad_record(tmp_path: Path) -> None:
+    # 1e30 became -9223372036854775808 with only a numpy RuntimeWarning
+    f = tmp_path / "r.csv"
+    f.write_text(
+        "user_id,item_id,rating,timestamp\n"
+        "1,007,5,1e30\n"
+        "2,008,4,9223372036854775807\n"
+        "3,009,4,9223372036854775808\n"
+        "4,010,3,-1e19\n"
+        "5,011,3,9007199254740993\n"
+        "6,012,2,100\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning either
+        res = load_interactions(f)
+        quoted = f.with_name("q.csv")  # the row-by-row path (quotes) does the same
+        quoted.write_text(f.read_text().replace("1,007", '"1",007'))
+        res_q = load_interactions(quoted)
+    for r in (res, res_q):
+        assert r.frame["timestamp"].tolist() == [2**63 - 1, 9007199254740993, 100]
+        assert [(b.line, b.kind) for b in r.bad] == [(k, "bad timestamp") for k in (2, 4, 5)]
+        assert str(r.bad[0]).endswith(":2: timestamp '1e30' is out of range (int64 seconds)")
+        assert "'9223372036854775808' is out of range" in str(r.bad[1])

@@ -541,19 +541,17 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
         frame[RATING] = num
     if TIMESTAMP in series:
         raw = series[TIMESTAMP].str.strip() if n else series[TIMESTAMP]
-        ts, ts_bad = _parse_timestamps(raw)
+        ts, ts_bad, ts_huge = _parse_timestamps(raw)
         # a column read as numbers (any value is one) rejects a date
         as_numbers = ts_bad.any() and bool(np.isfinite(_to_float(raw)).any())
         what = "a number (the column holds numbers)" if as_numbers else "a number or a date"
         for j in np.flatnonzero(ts_bad & keep):
-            problems.append(
-                BadRecord(
-                    where,
-                    int(lines[j]),
-                    "bad timestamp",
-                    f"timestamp {raw.iloc[j]!r} is not {what}",
-                )
+            reason = (
+                f"timestamp {raw.iloc[j]!r} is out of range (int64 seconds)"
+                if ts_huge[j]
+                else f"timestamp {raw.iloc[j]!r} is not {what}"
             )
+            problems.append(BadRecord(where, int(lines[j]), "bad timestamp", reason))
         keep &= ~ts_bad
         frame[TIMESTAMP] = ts
     problems.sort(key=lambda b: b.line)
@@ -576,8 +574,18 @@ def _to_float(s: pd.Series) -> np.ndarray:
         return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
 
 
-def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer seconds; falls back to date parsing when no value is numeric."""
+# int64 seconds; float64 holds every integer exactly up to 2**53 only
+_INT64_LIMIT = 2.0**63
+_EXACT_FLOAT = 2.0**53
+
+
+def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integer seconds; falls back to date parsing when no value is numeric.
+
+    Returns the seconds, the mask of values that are no time, and the mask of those
+    among them that are numbers beyond int64 (``1e30``), reported as out of range
+    instead of wrapping round to -9223372036854775808.
+    """
     num = _to_float(s)
     bad = ~np.isfinite(num)
     if len(s) and bad.all():
@@ -585,8 +593,21 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         ok = dt.notna().to_numpy()
         secs = np.zeros(len(s), dtype=np.float64)
         secs[ok] = (dt[ok] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
-        return np.where(ok, secs, 0).astype(np.int64), ~ok
-    return np.where(bad, 0, num).astype(np.int64), bad
+        return np.where(ok, secs, 0).astype(np.int64), ~ok, np.zeros(len(s), dtype=bool)
+    big = ~bad & (np.abs(num) >= _EXACT_FLOAT)
+    out_of_range = ~bad & ((num >= _INT64_LIMIT) | (num < -_INT64_LIMIT))
+    ts = np.where(bad | out_of_range, 0, num).astype(np.int64)
+    for j in np.flatnonzero(big):
+        # an integer written out beyond 2**53 is judged and taken exactly, not as the
+        # float64 it rounds to (9223372036854775807 rounds to 2**63)
+        try:
+            v = int(str(s.iloc[j]).strip())
+        except ValueError:
+            continue  # "1e30": the float's judgement stands
+        out_of_range[j] = not -(2**63) <= v < 2**63
+        ts[j] = 0 if out_of_range[j] else v
+    bad |= out_of_range
+    return ts, bad, out_of_range
 
 
 def _load_parquet_interactions(
