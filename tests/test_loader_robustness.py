@@ -7,8 +7,12 @@ import json
 import warnings
 from pathlib import Path
 
+import pytest
+
 from visrec.data.amazon import load_amazon_reviews
+from visrec.data.item_tables import load_item_table
 from visrec.data.tables import load_interactions
+from visrec.errors import VisrecError
 
 
 def _jsonl(path: Path, lines: list[str]) -> Path:
@@ -70,3 +74,25 @@ def test_timestamp_beyond_int64_is_a_bad_record(tmp_path: Path) -> None:
         assert [(b.line, b.kind) for b in r.bad] == [(k, "bad timestamp") for k in (2, 4, 5)]
         assert str(r.bad[0]).endswith(":2: timestamp '1e30' is out of range (int64 seconds)")
         assert "'9223372036854775808' is out of range" in str(r.bad[1])
+
+
+# ------------------------------------------------------------ 4. repeated item-table columns
+def test_item_table_with_a_repeated_column_is_refused(tmp_path: Path) -> None:
+    # was an AttributeError traceback later, in `visrec cluster --labels`
+    f = tmp_path / "styles.csv"
+    f.write_text("id,masterCategory,masterCategory\n1,Apparel,Footwear\n")
+    with pytest.raises(
+        VisrecError,
+        match=r"styles\.csv: the header names column 'masterCategory' more than once; rename",
+    ):
+        load_item_table(f, label_col="masterCategory")
+    g = tmp_path / "ids.csv"
+    g.write_text("id,x, id\n1,a,2\n")
+    with pytest.raises(VisrecError, match=r"column 'id' more than once"):
+        load_item_table(g)
+    # the id column becomes item_id: a second item_id column would repeat it
+    h = tmp_path / "both.csv"
+    h.write_text("id,item_id,cat\n1,a,b\n")
+    with pytest.raises(VisrecError, match=r"column 'item_id' clashes with the loader's own"):
+        load_item_table(h)
+    assert load_item_table(h, id_col="item_id").frame["id"].tolist() == ["1"]

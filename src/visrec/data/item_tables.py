@@ -155,6 +155,21 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     rows = iter(split_rows(text, sep, where))
     _, header = next(rows)
     header = [h.strip() for h in header]
+    repeated = sorted({h for h in header if header.count(h) > 1}, key=header.index)
+    if repeated:
+        # every column becomes a frame column: two of one name broke `cluster --labels`
+        names = ", ".join(repr(h) for h in repeated)
+        raise VisrecError(
+            f"{where}: the header names column {names} more than once; rename or drop "
+            "the extra ones"
+        )
+    taken = [h for h in header if h == "_line" or (h == ITEM and id_col != ITEM)]
+    if taken and id_col in header:
+        # the id column is renamed item_id and "_line" holds each row's line
+        raise VisrecError(
+            f"{where}: column {taken[0]!r} clashes with the loader's own {taken[0]!r} "
+            f"(the id column {id_col!r} becomes {ITEM!r}); rename it"
+        )
     if id_col not in header:
         numeric = all(h.replace(".", "", 1).lstrip("-").isdigit() for h in header if h)
         hint = (
