@@ -7,8 +7,10 @@ import json
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from visrec.cli import main
 from visrec.data.amazon import load_amazon_reviews
 from visrec.data.item_tables import load_item_table
 from visrec.data.tables import load_interactions
@@ -96,3 +98,32 @@ def test_item_table_with_a_repeated_column_is_refused(tmp_path: Path) -> None:
     with pytest.raises(VisrecError, match=r"column 'item_id' clashes with the loader's own"):
         load_item_table(h)
     assert load_item_table(h, id_col="item_id").frame["id"].tolist() == ["1"]
+
+
+# ------------------------------------------------------------ 5. float ids in parquet
+def test_parquet_float_ids_read_alike_in_both_loaders(tmp_path: Path) -> None:
+    # item tables gave "10001.0" (never matching the vectors) and "nan" for a null id
+    items = tmp_path / "items.parquet"
+    pd.DataFrame({"id": [10001.0, None, 10003.0], "cat": ["a", "b", "c"]}).to_parquet(items)
+    res = load_item_table(items, label_col="cat")
+    assert res.frame["item_id"].tolist() == ["10001", "10003"]
+    assert [str(b) for b in res.bad] == [f"{items}:2: row 2: empty 'id'"]
+    inter = tmp_path / "r.parquet"
+    pd.DataFrame({"user_id": ["u1", "u2", "u3"], "item_id": [10001.0, None, 10003.0]}).to_parquet(
+        inter
+    )
+    got = load_interactions(inter)
+    assert got.frame["item_id"].tolist() == ["10001", "10003"]
+    assert [(b.line, b.kind) for b in got.bad] == [(2, "empty item id")]
+
+
+def test_parquet_float_id_beyond_exact_integers_is_kept_as_written(tmp_path: Path) -> None:
+    # 1e20 was "TypeError: cannot safely cast non-equivalent float64 to int64"
+    big = tmp_path / "big.parquet"
+    pd.DataFrame({"user_id": [1.0, 1e20], "item_id": [5.0, None], "rating": [4, 5]}).to_parquet(big)
+    res = load_interactions(big)
+    assert res.frame[["user_id", "item_id"]].values.tolist() == [["1", "5"]]
+    assert [(b.line, b.kind) for b in res.bad] == [(2, "empty item id")]
+    pd.DataFrame({"user_id": [1.0, 1e20], "item_id": [5.0, 6.0]}).to_parquet(big)
+    assert load_interactions(big).frame["user_id"].tolist() == ["1", "1e+20"]
+    assert main(["data", "summary", str(big)]) == 0

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.interactions import ITEM
-from visrec.data.tables import BadRecord, LoadResult, is_json_file
+from visrec.data.tables import BadRecord, LoadResult, ids_as_text, is_json_file
 from visrec.data.text_files import PathLike, read_text, resolve_folder, sniff_sep, split_rows
 from visrec.errors import VisrecError
 
@@ -85,13 +85,7 @@ def load_item_table(
     elif is_json_file(p):
         result = _load_meta_items(p, id_col)
     elif p.name.lower().endswith(".parquet"):
-        df = pd.read_parquet(p)
-        if id_col not in df.columns:
-            raise VisrecError(f"{p}: no column {id_col!r} (columns: {list(df.columns)})")
-        df = df.rename(columns={id_col: ITEM})
-        df[ITEM] = df[ITEM].astype(str)
-        df["_line"] = np.arange(1, len(df) + 1, dtype=np.int64)
-        result = LoadResult(frame=df, n_read=len(df), files=[str(p)], formats={str(p): "parquet"})
+        result = _load_parquet_items(p, id_col)
     else:
         result = _load_text_items(p, id_col, label_col, sep)
     if label_col is not None:
@@ -123,6 +117,37 @@ def load_item_table(
     result = _dedupe_items(result, str(p))
     result.frame = result.frame.drop(columns="_line")
     return result
+
+
+def _load_parquet_items(p: Path, id_col: str) -> LoadResult:
+    """A parquet item table; ids as the interactions loader reads them (whole-number
+    floats as integers), a null or empty id is a bad record with its row number."""
+    try:
+        df = pd.read_parquet(p)
+    except Exception as exc:  # pyarrow raises many types for corrupt files
+        raise VisrecError(f"{p}: cannot read parquet ({exc})") from None
+    if id_col not in df.columns:
+        raise VisrecError(f"{p}: no column {id_col!r} (columns: {list(df.columns)})")
+    if ITEM in df.columns and id_col != ITEM:
+        raise VisrecError(
+            f"{p}: column {ITEM!r} clashes with the loader's own {ITEM!r} "
+            f"(the id column {id_col!r} becomes {ITEM!r}); rename it"
+        )
+    where = str(p)
+    ids = ids_as_text(df[id_col]).str.strip()
+    empty = (ids.isna() | (ids == "")).to_numpy()
+    lines = np.arange(1, len(df) + 1, dtype=np.int64)
+    bad = [
+        BadRecord(where, int(lines[j]), "empty item id", f"row {lines[j]}: empty {id_col!r}")
+        for j in np.flatnonzero(empty)
+    ]
+    df = df.rename(columns={id_col: ITEM})
+    df[ITEM] = ids
+    df["_line"] = lines
+    df = df[~empty].reset_index(drop=True)
+    return LoadResult(
+        frame=df, bad=bad, n_read=len(lines), files=[where], formats={where: "parquet"}
+    )
 
 
 def _load_meta_items(p: Path, id_col: str) -> LoadResult:

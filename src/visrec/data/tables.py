@@ -610,6 +610,28 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return ts, bad, out_of_range
 
 
+def ids_as_text(col: pd.Series) -> pd.Series:
+    """A parquet id column as text (object dtype), ``None`` where null.
+
+    Integer ids stored as float (a null forces float64) are written as integers, ``"1"``
+    not ``"1.0"``, when every value is a whole number, up to 2**53, beyond which a
+    float64 is not an exact integer: a larger one (``1e+20``) is kept as the float is
+    written. Shared by the interactions and item-table loaders, so ids match.
+    """
+    null = col.isna().to_numpy()
+    values = col.to_numpy(dtype=object)
+    as_int = pd.api.types.is_float_dtype(col) and bool((col.dropna() % 1 == 0).all())
+    out = np.empty(len(col), dtype=object)
+    for j, v in enumerate(values):
+        if null[j]:
+            out[j] = None
+        elif as_int and abs(v) <= _EXACT_FLOAT:
+            out[j] = str(int(v))
+        else:
+            out[j] = str(v)
+    return pd.Series(out, index=col.index, dtype=object)
+
+
 def _load_parquet_interactions(
     p: Path,
     explicit: dict[str, str | None],
@@ -633,12 +655,9 @@ def _load_parquet_interactions(
     # Reuse the text path's validation: parquet rows become string fields.
     names = [c for c in wanted if c in cols]
     sub = df.iloc[:, [cols[c] for c in names]].copy()
-    for c in sub.columns[:2]:
-        col = sub[c]
-        # Integer ids stored as float (a null forces float64) must not become "1.0".
-        if pd.api.types.is_float_dtype(col) and (col.dropna() % 1 == 0).all():
-            sub[c] = col.astype("Int64")
     sub = sub.astype(object).where(sub.notna(), "")
+    for j in range(2):  # user and item ids; a null one becomes "" (an empty id)
+        sub.iloc[:, j] = ids_as_text(df.iloc[:, cols[names[j]]]).fillna("")
     rows = (
         (k + 1, [str(v) for v in row])
         for k, row in enumerate(sub.itertuples(index=False, name=None))
