@@ -127,3 +127,23 @@ def test_parquet_float_id_beyond_exact_integers_is_kept_as_written(tmp_path: Pat
     pd.DataFrame({"user_id": [1.0, 1e20], "item_id": [5.0, 6.0]}).to_parquet(big)
     assert load_interactions(big).frame["user_id"].tolist() == ["1", "1e+20"]
     assert main(["data", "summary", str(big)]) == 0
+
+
+# ------------------------------------------------------------ 6. "verified" as text
+def test_verified_strings_and_numbers(tmp_path: Path) -> None:
+    # "false" (a string) was True
+    values = ['"false"', '"true"', '"FALSE "', "0", "1", "true", "false", "null", '"yes"', "2"]
+    f = _jsonl(tmp_path / "A_5.json", [_review(str(k), verified=None) for k in range(10)])
+    f.write_text(
+        "".join(
+            ln.replace('"verified": null', f'"verified": {v}') + "\n"
+            for ln, v in zip(f.read_text().splitlines(), values, strict=True)
+        )
+    )
+    res = load_amazon_reviews(f)
+    want = [False, True, False, False, True, True, False, False, False, False]
+    assert res.frame["verified"].tolist() == want and res.n_bad == 0
+    assert [str(w) for w in res.warnings] == [
+        f"{f}:9: 'verified' is \"yes\", expected true or false (kept as false)",
+        f"{f}:10: 'verified' is 2, expected true or false (kept as false)",
+    ]

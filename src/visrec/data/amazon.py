@@ -298,6 +298,7 @@ def load_amazon_reviews(
         return scan.result(_review_ids(scan, keep_rating, keep_time))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
     seen: dict[str, int] = {}
+    warnings: list[BadRecord] = []
     for r in _checked_reviews(scan, _review_problem):
         ts = _review_time(r.rec)
         if isinstance(ts, str):
@@ -311,7 +312,18 @@ def load_amazon_reviews(
         cols[ITEM].append(r.item)
         cols[RATING].append(float(r.rec["overall"]))
         cols[TIMESTAMP].append(ts)
-        cols["verified"].append(bool(r.rec.get("verified", False)))
+        verified = _verified(r.rec.get("verified"))
+        if verified is None:
+            warnings.append(
+                BadRecord(
+                    r.where,
+                    r.line,
+                    "unreadable verified",
+                    f"'verified' is {_shown(r.rec['verified'])}, expected true or false "
+                    "(kept as false)",
+                )
+            )
+        cols["verified"].append(bool(verified))
         cols["image"].append(_url_list(r.rec.get("image")))
         cols["category"].append(r.category)
     frame = pd.DataFrame(
@@ -326,7 +338,27 @@ def load_amazon_reviews(
             "category": pd.Series(cols["category"], dtype=str),
         }
     )
-    return scan.result(frame)
+    result = scan.result(frame)
+    result.warnings = warnings
+    return result
+
+
+_TRUE = ("true", "1")
+_FALSE = ("false", "0", "")
+
+
+def _verified(v: object) -> bool | None:
+    """``verified`` as a bool: JSON true/false, the strings "true"/"false" (any case),
+    1/0 or "1"/"0"; absent, null or "" is False; None for anything else."""
+    if v is None or isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, int | float) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str):
+        t = v.strip().lower()
+        if t in _TRUE or t in _FALSE:
+            return t in _TRUE
+    return None
 
 
 def _review_ids(
