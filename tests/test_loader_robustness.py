@@ -147,3 +147,35 @@ def test_verified_strings_and_numbers(tmp_path: Path) -> None:
         f"{f}:9: 'verified' is \"yes\", expected true or false (kept as false)",
         f"{f}:10: 'verified' is 2, expected true or false (kept as false)",
     ]
+
+
+# ------------------------------------------------------------ 7. review photos, any rating
+def test_for_photos_keeps_reviews_without_rating_or_time(tmp_path: Path) -> None:
+    # fetch read reviews with the full loader: a photo on an "overall": null review was
+    # a bad record, and its URL was not fetched
+    pic = ["http://x/p.jpg"]
+    recs = [
+        {"overall": None, "reviewerID": "U1", "asin": "B1", "unixReviewTime": 7, "image": pic},
+        {"overall": 5.0, "reviewerID": "U1", "asin": "B1", "unixReviewTime": 7, "image": pic},
+        {"overall": 4.0, "reviewerID": "U1", "asin": "B1", "unixReviewTime": 7},
+        {"overall": 4.0, "reviewerID": "U2", "asin": "B1", "image": pic},
+        {"overall": None, "reviewerID": "U2", "asin": "B1", "image": pic},
+        {"overall": 4.0, "asin": "B1", "unixReviewTime": 7, "image": pic},
+    ]
+    f = _jsonl(tmp_path / "A_5.json", [json.dumps(r) for r in recs])
+    full = load_amazon_reviews(f)
+    res = load_amazon_reviews(f, for_photos=True)
+    assert list(res.frame.columns) == ["review_id", "user_id", "item_id", "image", "category"]
+    assert res.frame["review_id"].tolist() == [
+        "B1_U1_7_x",
+        "B1_U1_7",
+        "B1_U1_7_2",
+        "B1_U2_x",
+        "B1_U2_2_x",
+    ]
+    # the reviews the full load keeps have its ids, so photos match rating rows
+    assert full.frame["review_id"].tolist() == ["B1_U1_7", "B1_U1_7_2"]
+    assert res.frame["image"].map(len).tolist() == [1, 1, 0, 1, 1]
+    assert [(b.line, b.kind) for b in res.bad] == [(6, "missing reviewerID")]
+    with pytest.raises(VisrecError, match="for_photos and ids_only"):
+        load_amazon_reviews(f, for_photos=True, ids_only=True)

@@ -34,6 +34,7 @@ REVIEW_COLUMNS = (
     "image",
     "category",
 )
+PHOTO_COLUMNS = ("review_id", USER, ITEM, "image", "category")
 META_COLUMNS = (ITEM, "title", "category", "main_cat", "categories", "image_urls")
 
 _NONWS = re.compile(r"\S")
@@ -253,6 +254,7 @@ def load_amazon_reviews(
     ids_only: bool = False,
     keep_rating: bool = False,
     keep_time: bool = False,
+    for_photos: bool = False,
 ) -> LoadResult:
     """Load one or more Amazon review files into one table.
 
@@ -289,13 +291,24 @@ def load_amazon_reviews(
         ``rating`` with ``keep_rating``, ``timestamp`` with ``keep_time``), and only
         records without a reviewerID or asin (or a usable rating or time, when read), or
         unparsable ones, are in ``bad``.
+    for_photos : bool, default False
+        Read the records for their review photos (``visrec fetch``): the columns are
+        ``review_id``, ``user_id``, ``item_id``, ``image`` and ``category``, and a
+        record needs only its reviewerID and asin, so one with no usable rating or time
+        (``"overall": null``) keeps its photos. A record the full load keeps has the
+        same ``review_id`` here; any other gets ``<asin>_<reviewerID>[_<time>]_x``
+        (``_2``... before the ``_x`` on repeats), which no full load gives.
     """
     if (keep_rating or keep_time) and not ids_only:
         what = "keep_rating" if keep_rating else "keep_time"
         raise VisrecError(f"{what} only applies with ids_only (every field is read anyway)")
+    if for_photos and ids_only:
+        raise VisrecError("for_photos and ids_only are two different tables; give one")
     scan = _JsonScan(_as_paths(paths))
     if ids_only:
         return scan.result(_review_ids(scan, keep_rating, keep_time))
+    if for_photos:
+        return scan.result(_review_photos(scan))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
     seen: dict[str, int] = {}
     warnings: list[BadRecord] = []
@@ -341,6 +354,32 @@ def load_amazon_reviews(
     result = scan.result(frame)
     result.warnings = warnings
     return result
+
+
+def _review_photos(scan: _JsonScan) -> pd.DataFrame:
+    """The ``for_photos`` table: every review with a reviewerID and asin; the ids of
+    those the full load keeps are its own (same order, same repeat numbering)."""
+    cols: dict[str, list[object]] = {c: [] for c in PHOTO_COLUMNS}
+    seen: dict[str, int] = {}  # as in the full load, for the records it keeps
+    seen_x: dict[str, int] = {}  # the others, in a name space ending in "_x"
+    for r in _checked_reviews(scan, _id_problem):
+        ts = _review_time(r.rec)
+        if _review_problem(r.rec) is None and not isinstance(ts, str):
+            key = f"{r.item}_{r.user}_{ts}"
+            k = seen[key] = seen.get(key, 0) + 1
+            review_id = key if k == 1 else f"{key}_{k}"
+        else:
+            key = f"{r.item}_{r.user}" + ("" if isinstance(ts, str) else f"_{ts}")
+            k = seen_x[key] = seen_x.get(key, 0) + 1
+            review_id = f"{key}_x" if k == 1 else f"{key}_{k}_x"
+        cols["review_id"].append(review_id)
+        cols[USER].append(r.user)
+        cols[ITEM].append(r.item)
+        cols["image"].append(_url_list(r.rec.get("image")))
+        cols["category"].append(r.category)
+    return pd.DataFrame(
+        {c: pd.Series(v, dtype=object if c == "image" else str) for c, v in cols.items()}
+    )
 
 
 _TRUE = ("true", "1")
