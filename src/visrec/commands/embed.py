@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from visrec.commands._common import check_output_file
+from visrec.commands._common import check_output_file, check_outputs_distinct
 from visrec.commands._progress import add_progress_args, show_progress
 
 EPILOG = """\
@@ -34,7 +34,13 @@ only missing chunks are computed. Re-running after success reuses the output
 An existing OUT that is not a vectors file, or a vectors file more than half of whose
 items are not in this run, is left alone unless --overwrite is given; a vectors file
 losing fewer items is updated, with a note naming them.
+Images that failed with a read error of the system (permission denied, too many open
+files, an I/O error, out of memory) are tried again by the next run; the others stay
+failed until their file changes. -o and --json must not name the manifest, one of the
+images or each other.
 A progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
+Exit status 1 when there were images and none could be embedded (the output and the
+summary are still written).
 """
 
 
@@ -142,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
     check_output_file(args.output, "-o")
     check_output_file(args.json, "--json")
+    outputs = {"-o": args.output, "--json": args.json}
+    check_outputs_distinct(outputs, {"--manifest": args.manifest})
     for option, value in (
         ("--batch-size", args.batch_size),
         ("--workers", args.workers),
@@ -173,6 +181,15 @@ def run(args: argparse.Namespace) -> int:
         skipped = scan.skipped_note()
     if not items:
         raise VisrecError(no_images_message(source, skipped))
+    # an output named like one of the images would replace it (before the model loads)
+    check_outputs_distinct(
+        outputs,
+        [
+            (f"image {os.path.basename(path)}", path)
+            for path in items.values()
+            if not str(path).lower().startswith(("http://", "https://"))
+        ],
+    )
     # refused before the model is loaded; embed_images would refuse too, in its words
     check_dropped(
         args.output,
@@ -251,5 +268,14 @@ def run(args: argparse.Namespace) -> int:
         }
         write_text_atomic(args.json, json.dumps(summary, indent=2))
         print(f"wrote {args.json}")
+    if result.n and not result.n_ok:
+        # like visrec fetch: a script must not go on with a file of zero vectors only
+        print(
+            f"error: none of the {result.n:,} {images} could be embedded "
+            f"(all failed; see above); {args.output} has zero vectors only",
+            file=sys.stderr,
+        )
+        sys.stdout.flush()
+        return 1
     sys.stdout.flush()
     return 0

@@ -39,6 +39,7 @@ NOT_IMAGE = "not an image extension visrec reads"
 BROKEN_LINK = "a broken link"
 NOT_FILE = "not a regular file"
 NO_ID = "no item id before the extension"
+NOT_UTF8 = "a name that is not valid UTF-8: rename it"
 
 
 def suffix_list() -> str:
@@ -94,7 +95,8 @@ def scan_images(folder: str | Path) -> FolderImages:
         decode it). The item id is the file name without its last extension and
         without spaces around it (as every interaction loader strips ids), so
         ``trail .jpg`` is item ``trail``. Hidden entries (``.name``) are ignored; other
-        entries that are not read are listed in ``skipped``. Whether a file really is
+        entries that are not read are listed in ``skipped`` (a name that is not valid
+        UTF-8 by its ``repr``). Whether a file really is
         an image is checked later, when it is decoded.
 
     Returns
@@ -118,6 +120,13 @@ def scan_images(folder: str | Path) -> FolderImages:
     skipped: list[tuple[str, str]] = []
     for p in sorted(root.iterdir()):
         if p.name.startswith("."):
+            continue
+        try:
+            p.name.encode("utf-8")
+        except UnicodeEncodeError:
+            # undecodable bytes (os.fsdecode's surrogates): no id a table can hold, and
+            # no name a terminal can print, so the note shows its repr
+            skipped.append((repr(p.name), NOT_UTF8))
             continue
         if p.is_dir():  # a link to a folder too
             skipped.append((p.name + "/", SUBFOLDER))

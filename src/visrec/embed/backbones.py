@@ -47,6 +47,9 @@ __all__ = [
 DEFAULT_BACKBONE = "efficientnet-lite0"
 
 _INTERP = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}
+# ``Backbone.resized``: a longer side past this many crop sizes is resampled in the crop's
+# box only (aspect ratio above 4: no product photo or poster)
+_MAX_STRETCH = 4
 
 
 @lru_cache(maxsize=16)
@@ -127,11 +130,19 @@ class Backbone:
             nw, nh = s, int(s * h / w)
         else:
             nw, nh = int(s * w / h), s
-        if (nw, nh) != (w, h):
-            img = img.resize((nw, nh), interp)
         # torchvision.transforms.CenterCrop rounding.
         top = round((nh - th) / 2.0)
         left = round((nw - tw) / 2.0)
+        if max(nw, nh) > _MAX_STRETCH * max(th, tw, s) and s >= max(th, tw):
+            # A very thin image (1 x 20000) would become gigapixels before the crop:
+            # resample only the crop's box of the source (Pillow's filter reaches past
+            # the box, so the pixels match the full resize up to float rounding).
+            # Ordinary aspect ratios never come here: their pixels stay bit-identical.
+            sx, sy = w / nw, h / nh
+            box = (left * sx, top * sy, min(w, (left + tw) * sx), min(h, (top + th) * sy))
+            return img.resize((tw, th), interp, box=box)
+        if (nw, nh) != (w, h):
+            img = img.resize((nw, nh), interp)
         if (nw, nh) != (tw, th):
             img = img.crop((left, top, left + tw, top + th))
         return img

@@ -56,7 +56,7 @@ from visrec.embed.store import (
     vectors_schema,
 )
 from visrec.errors import VisrecError
-from visrec.images.decode import BadImageError, load_image
+from visrec.images.decode import BadImageError, is_transient, load_image, os_failure
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -71,6 +71,8 @@ __all__ = [
 
 DEFAULT_CHUNK_SIZE = 512
 _FORMAT = "visrec-embed-chunks/1"
+# in the output's list of chunks: a chunk holding a failure that may pass (a read error)
+_RETRY = "retry-"
 
 ItemsArg = Mapping[str, str | os.PathLike[str]] | Sequence[tuple[str, str | os.PathLike[str]]]
 
@@ -211,6 +213,12 @@ def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
                 f"items[{k}]: expected an (item_id, path) pair, got {entry!r}"
             ) from None
         sid = str(item_id)
+        try:
+            sid.encode("utf-8")
+        except UnicodeEncodeError:  # a file name's undecodable bytes: Parquet needs UTF-8
+            raise VisrecError(
+                f"item id {sid!r} (position {k}) is not valid UTF-8; rename its file"
+            ) from None
         if sid in seen:
             raise VisrecError(f"item id {sid!r} is listed twice (second at position {k})")
         seen.add(sid)
@@ -296,6 +304,12 @@ class _Decoder:
             return self.backbone.preprocess(img), None
         except BadImageError as exc:
             return None, exc.reason
+        except MemoryError:  # in the resize: memory taken by others may be free next run
+            return None, BadImageError("out of memory while resizing", transient=True).reason
+        except OSError as exc:
+            if exc.errno is not None:  # a read error of the system: tried again next run
+                return None, os_failure(exc).reason
+            return None, f"unreadable: {type(exc).__name__}: {exc}"
         except Exception as exc:  # never let one odd file end a long run
             return None, f"unreadable: {type(exc).__name__}: {exc}"
 
@@ -650,6 +664,9 @@ def _old_output(out: Path, key: str, note: Callable[[str], None]) -> _OldOutput:
         return _OldOutput()
     if len(chunks) != n_groups:
         return _OldOutput()
+    retried = sum(1 for fp in chunks if str(fp).startswith(_RETRY))
+    if retried:
+        note(f"{out}: computing again {retried} chunk(s) with images that had a read error")
     return _OldOutput(
         groups={fp: g for g, fp in enumerate(chunks)},
         failures={i: r for i, _, r in meta.get("failures", [])},
@@ -667,16 +684,19 @@ def _finished_parts(
     if not parts.is_dir():
         return found
     wanted = set(fps)
-    stale_key = stale_input = 0
+    stale_key = stale_input = retried = 0
     for f in sorted(parts.glob("chunk-*.parquet")):
         fp = f.stem.removeprefix("chunk-")
         if fp in wanted:
             # Validate now (cheap: ids and errors only) so a damaged file is simply
             # recomputed rather than failing the final assembly.
-            if _read_chunk_file(f, key, fp, ["item_id", "error"]) is not None:
-                found[fp] = f
-            else:
+            table = _read_chunk_file(f, key, fp, ["item_id", "error"])
+            if table is None:
                 note(f"{f}: damaged chunk file, recomputing it")
+            elif any(is_transient(e) for e in table.column("error").to_pylist()):
+                retried += 1  # a read error may have passed: computed again
+            else:
+                found[fp] = f
             continue
         try:
             m = parse_meta(pq.read_schema(f).metadata.get(META_KEY), str(f))
@@ -693,6 +713,8 @@ def _finished_parts(
         )
     if stale_input:
         note(f"{parts}: ignoring {stale_input} chunk(s) for other or changed images")
+    if retried:
+        note(f"{parts}: computing again {retried} chunk(s) with images that had a read error")
     return found
 
 
@@ -711,25 +733,32 @@ def _assemble(
     returns the failures ``(item_id, path, reason)``."""
     failures: list[tuple[str, str, str]] = []
     sources: list[tuple[str, Any]] = []
+    listed: list[str] = []  # the fingerprints the next run may reuse, in row-group order
     for k, fp in enumerate(fps):
         if fp in part_files:
             table = _read_chunk_file(part_files[fp], key, fp, ["item_id", "error"])
             if table is None:
                 raise VisrecError(f"{part_files[fp]}: unreadable chunk; delete it and re-run")
+            retry = False
             for i, err in zip(
                 table.column("item_id").to_pylist(), table.column("error").to_pylist(), strict=True
             ):
                 if err is not None:
                     failures.append((i, path_of[i], err))
+                    retry = retry or is_transient(err)
             sources.append(("part", part_files[fp]))
+            # a read error may pass: listed under another name, the chunk matches no
+            # fingerprint of the next run, which computes it again
+            listed.append(_RETRY + fp if retry else fp)
         else:
             for i, _ in chunks[k]:
                 if i in old.failures:
                     failures.append((i, path_of[i], old.failures[i]))
             sources.append(("old", old.groups[fp]))
+            listed.append(fp)
     meta = {
         **meta,
-        "chunks": fps,
+        "chunks": listed,
         "failures": [list(f) for f in failures],
         "n": len(path_of),
         "n_ok": len(path_of) - len(failures),

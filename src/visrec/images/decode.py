@@ -10,6 +10,7 @@ huge buffer.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import re
@@ -22,7 +23,14 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from visrec.errors import VisrecError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "BadImageError", "load_image"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "RETRY_PREFIX",
+    "BadImageError",
+    "is_transient",
+    "load_image",
+    "os_failure",
+]
 
 #: Pillow's own limit (about 89.5 megapixels): far above any product photo.
 DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
@@ -44,13 +52,45 @@ _MAGIC = (
 )
 
 
-class BadImageError(VisrecError):
-    """An image that cannot be used; ``reason`` is a short phrase for summaries."""
+#: Start of the reason of a failure that may pass (a read error of the system, memory
+#: running out): the reason is stored with the vectors, so the mark travels with it and
+#: the next ``embed`` run tries such an image again instead of reusing the failure.
+RETRY_PREFIX = "read error, retried next run: "
 
-    def __init__(self, reason: str, source: str = "") -> None:
-        self.reason = reason
+# errors of the file itself, not of the moment: no use trying again
+_PERMANENT_ERRNOS = frozenset({errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG})
+
+
+def is_transient(reason: str | None) -> bool:
+    """Whether a failure reason (``BadImageError.reason``) may pass on another try."""
+    return reason is not None and reason.startswith(RETRY_PREFIX)
+
+
+class BadImageError(VisrecError):
+    """An image that cannot be used; ``reason`` is a short phrase for summaries.
+
+    ``transient`` failures (permission denied, too many open files, an I/O error, out of
+    memory) may pass: their ``reason`` starts with ``RETRY_PREFIX``. The others (not an
+    image, empty, truncated, decompression bomb) stay failed until the file changes.
+    """
+
+    def __init__(self, reason: str, source: str = "", *, transient: bool = False) -> None:
+        self.transient = transient
+        self.reason = RETRY_PREFIX + reason if transient else reason
         self.source = source
-        super().__init__(f"{source}: {reason}" if source else reason)
+        super().__init__(f"{source}: {self.reason}" if source else self.reason)
+
+
+def os_failure(exc: OSError, source: str = "") -> BadImageError:
+    """The failure for an ``OSError`` of the system while reading an image: transient
+    unless it is about the path itself (missing, a folder). Pillow's own errors about a
+    malformed file carry no ``errno`` and are not read errors."""
+    if exc.errno == errno.ENOENT:
+        return BadImageError("file not found", source)
+    if exc.errno == errno.EISDIR:
+        return BadImageError("a folder, not a file", source)
+    what = exc.strerror or str(exc) or type(exc).__name__
+    return BadImageError(what, source, transient=exc.errno not in _PERMANENT_ERRNOS)
 
 
 def _sniff(head: bytes) -> str:
@@ -122,7 +162,8 @@ def load_image(
     BadImageError
         With ``reason`` one of ``"empty file"``, ``"file not found"``,
         ``"not an image"`` / ``"not an image (PDF document)"``, ``"truncated"``,
-        ``"decompression bomb (W x H)"``, ``"unreadable: ..."``.
+        ``"decompression bomb (W x H)"``, ``"unreadable: ..."``; a read error of the
+        system (``transient``) starts with ``RETRY_PREFIX``.
     """
     label = "<bytes>" if isinstance(src, bytes | bytearray) else os.fspath(src)
     fh: IO[bytes]
@@ -134,18 +175,19 @@ def load_image(
         path = Path(src)
         try:
             size = path.stat().st_size
-        except FileNotFoundError:
-            raise BadImageError("file not found", label) from None
-        except OSError as exc:
-            raise BadImageError(f"unreadable: {exc.strerror or exc}", label) from None
-        if size == 0:
-            raise BadImageError("empty file", label)
-        try:
+            if size == 0:
+                raise BadImageError("empty file", label)
             fh = open(path, "rb")  # noqa: SIM115 -- closed in the finally below
         except OSError as exc:
-            raise BadImageError(f"unreadable: {exc.strerror or exc}", label) from None
+            raise os_failure(exc, label) from None
     try:
         return _decode(fh, draft_size, max_pixels, label)
+    except MemoryError:  # memory taken by others may be free on the next run
+        raise BadImageError("out of memory while decoding", label, transient=True) from None
+    except OSError as exc:  # a read error of the system that Pillow let through
+        if exc.errno is None:
+            raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
+        raise os_failure(exc, label) from None
     finally:
         fh.close()
 
@@ -161,6 +203,10 @@ def _decode(
         raise BadImageError(_sniff(head), label) from None
     except Image.DecompressionBombError as exc:
         raise BadImageError(_bomb_reason(exc), label) from None
+    except OSError as exc:
+        if exc.errno is not None:  # the system's read error, not a malformed header
+            raise os_failure(exc, label) from None
+        raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
     except Exception as exc:  # Pillow raises many types on malformed headers
         raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
     with img:
@@ -180,12 +226,16 @@ def _decode(
         except Image.DecompressionBombError as exc:
             raise BadImageError(_bomb_reason(exc), label) from None
         except OSError as exc:
+            if exc.errno is not None:  # the system's read error, not a damaged file
+                raise os_failure(exc, label) from None
             msg = str(exc)
             if "truncated" in msg or "broken data stream" in msg or "premature end" in msg:
                 raise BadImageError("truncated", label) from None
             raise BadImageError(f"unreadable: {msg}", label) from None
-        except MemoryError:
-            raise BadImageError(f"too large to decode ({w} x {h})", label) from None
+        except MemoryError:  # memory taken by others may be free on the next run
+            raise BadImageError(
+                f"out of memory while decoding ({w} x {h})", label, transient=True
+            ) from None
         except Exception as exc:
             raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
         try:
