@@ -13,7 +13,9 @@ import pytest
 from visrec.cli import main
 from visrec.data.amazon import load_amazon_reviews
 from visrec.data.item_tables import load_item_table
+from visrec.data.summary import format_summary, summarize
 from visrec.data.tables import load_interactions
+from visrec.data.text_files import read_text
 from visrec.errors import VisrecError
 
 
@@ -179,3 +181,81 @@ def test_for_photos_keeps_reviews_without_rating_or_time(tmp_path: Path) -> None
     assert [(b.line, b.kind) for b in res.bad] == [(6, "missing reviewerID")]
     with pytest.raises(VisrecError, match="for_photos and ids_only"):
         load_amazon_reviews(f, for_photos=True, ids_only=True)
+
+
+# ------------------------------------------------------------ 3. one bad byte in a UTF-8 file
+MIXED = b"user_id,item_id,rating\nu1,caf\xc3\xa9,5\nu2,na\xc3\xafve,4\nu3,x\xff,3\n"
+
+
+def test_one_bad_byte_keeps_the_utf8_lines(tmp_path: Path) -> None:
+    # the whole file was read as latin-1: 'cafÃ©', 'naÃ¯ve', 'xÿ', with no warning
+    f = tmp_path / "r.csv"
+    f.write_bytes(MIXED)
+    res = load_interactions(f)
+    assert res.frame["item_id"].tolist() == ["café", "naïve"]
+    assert [str(b) for b in res.bad] == [
+        f"{f}:4: not valid UTF-8 (byte 0xff at column 5; the rest of the file is UTF-8)"
+    ]
+    assert res.bad[0].kind == "invalid UTF-8" and res.n_read == 3
+    assert load_interactions(f, ids_only=True).frame["item_id"].tolist() == ["café", "naïve"]
+    # a quoted field over two lines: the record starting on line 2 holds line 3
+    g = tmp_path / "q.csv"
+    g.write_bytes(
+        b'user_id,item_id,note\nu1,caf\xc3\xa9,"a\nb\xff"\nu2,na\xc3\xafve,c\nu3,d\xc3\xa9,e\n'
+    )
+    got = load_interactions(g)
+    assert got.frame["user_id"].tolist() == ["u2", "u3"]
+    assert str(got.bad[0]).startswith(f"{g}:2: line 3: not valid UTF-8 (byte 0xff")
+    # an item table and an Amazon file the same way
+    t = tmp_path / "items.csv"
+    t.write_bytes(b"id,cat\ncaf\xc3\xa9,a\nna\xc3\xafve,b\nx\xff,c\n")
+    items = load_item_table(t, label_col="cat")
+    assert items.frame["item_id"].tolist() == ["café", "naïve"]
+    assert [(b.line, b.kind) for b in items.bad] == [(4, "invalid UTF-8")]
+    a = tmp_path / "A_5.json"
+    a.write_bytes(
+        b"".join(
+            _review(asin=asin).encode("latin-1").replace(b"?", bad) + b"\n"
+            for asin, bad in (("caf?", b"\xc3\xa9"), ("na?ve", b"\xc3\xaf"), ("x?", b"\xff"))
+        )
+    )
+    reviews = load_amazon_reviews(a)
+    assert reviews.frame["item_id"].tolist() == ["café", "naïve"]
+    assert [(b.line, b.kind) for b in reviews.bad] == [(3, "invalid UTF-8")]
+    # a header that is not UTF-8 cannot be read
+    h = tmp_path / "h.csv"
+    h.write_bytes(b"user_id,item\xff\nu1,caf\xc3\xa9\nu2,na\xc3\xafve\n")
+    with pytest.raises(VisrecError, match=r"h\.csv:1: not valid UTF-8 .*; the header must be"):
+        load_interactions(h)
+
+
+def test_latin1_files_stay_latin1(tmp_path: Path) -> None:
+    f = tmp_path / "t.csv"
+    f.write_bytes(b"user_id,item_id\nu1,caf\xe9\nu2,na\xefve\nu3,x\n")
+    res = load_interactions(f)
+    assert res.frame["item_id"].tolist() == ["café", "naïve", "x"]
+    assert res.n_bad == 0 and res.warnings == []
+    assert read_text(f).splitlines()[1] == "u1,café"  # as `recommend --items` reads
+    # latin-1 wins the majority, but a line of valid UTF-8 is now garbled: say so
+    f.write_bytes(b"user_id,item_id\nu1,caf\xe9\nu2,na\xefve\nu3,caf\xc3\xa9\n")
+    res = load_interactions(f)
+    assert res.frame["item_id"].tolist() == ["café", "naïve", "cafÃ©"]
+    assert [(w.line, w.kind) for w in res.warnings] == [(2, "read as latin-1")]
+    assert "1 line(s) of it are valid UTF-8 (first: line 4)" in res.warnings[0].reason
+    t = tmp_path / "items.csv"
+    t.write_bytes(b"id,cat\ncaf\xe9,a\nx,b\n")
+    assert load_item_table(t).frame["item_id"].tolist() == ["café", "x"]
+
+
+def test_real_movielens_items_still_latin1(shared_data: Path) -> None:
+    res = load_item_table(shared_data / "movielens-100k-posters" / "u.item")
+    assert res.n_bad == 0 and res.n_rows == 1682 and res.warnings == []
+    assert any("é" in t for t in res.frame["title"])
+
+
+def test_summary_shows_load_warnings(tmp_path: Path) -> None:
+    f = tmp_path / "t.csv"
+    f.write_bytes(b"user_id,item_id\nu1,caf\xe9\nu2,na\xefve\nu3,caf\xc3\xa9\n")
+    text = format_summary(summarize([f]))
+    assert "   warnings (rows kept): 1\n" in text
+    assert f"     {f}:2: not valid UTF-8 here, so the file is read as latin-1" in text

@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
-from visrec.data.tables import BadRecord, LoadResult
-from visrec.data.text_files import PathLike, read_text
+from visrec.data.tables import BadRecord, LoadResult, encoding_problems, encoding_warnings
+from visrec.data.text_files import PathLike, decode_text
 from visrec.errors import VisrecError
 
 REVIEW_COLUMNS = (
@@ -94,11 +94,19 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
         pos = end
 
 
-def _load_json_file(p: Path) -> tuple[str, list[tuple[int, object | BadRecord]], str]:
+def _load_json_file(
+    p: Path,
+) -> tuple[str, list[tuple[int, object | BadRecord]], str, list[BadRecord]]:
+    """``(where, records, layout, warnings)``: a record on a line that is not valid
+    UTF-8 (in a file that otherwise is) is that bad record."""
     where = str(p)
-    text = read_text(p)
+    decoded = decode_text(p)
+    text = decoded.text
     records = list(iter_json_records(text, where))
-    return where, records, _layout(text, records)
+    if decoded.bad_lines:
+        undecodable = encoding_problems(decoded, [line for line, _ in records], where)
+        records = [(line, undecodable.get(line, rec)) for line, rec in records]
+    return where, records, _layout(text, records), encoding_warnings(decoded, where)
 
 
 def _layout(text: str, records: list[tuple[int, object | BadRecord]]) -> str:
@@ -215,6 +223,7 @@ class _JsonScan:
 
     files: list[Path]
     bad: list[BadRecord] = field(default_factory=list)
+    warnings: list[BadRecord] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)
     n_read: int = 0
 
@@ -222,8 +231,9 @@ class _JsonScan:
         """Every JSON object of the files as ``(category, where, line, record)``."""
         for p in self.files:
             category = category_from_filename(p)
-            where, records, layout = _load_json_file(p)
+            where, records, layout, warnings = _load_json_file(p)
             self.formats[where] = layout
+            self.warnings += warnings
             for line, rec in records:
                 self.n_read += 1
                 if isinstance(rec, BadRecord):
@@ -242,6 +252,7 @@ class _JsonScan:
         return LoadResult(
             frame=frame,
             bad=self.bad,
+            warnings=self.warnings,
             files=[str(p) for p in self.files],
             formats=self.formats,
             n_read=self.n_read,
@@ -311,7 +322,6 @@ def load_amazon_reviews(
         return scan.result(_review_photos(scan))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
     seen: dict[str, int] = {}
-    warnings: list[BadRecord] = []
     for r in _checked_reviews(scan, _review_problem):
         ts = _review_time(r.rec)
         if isinstance(ts, str):
@@ -327,7 +337,7 @@ def load_amazon_reviews(
         cols[TIMESTAMP].append(ts)
         verified = _verified(r.rec.get("verified"))
         if verified is None:
-            warnings.append(
+            scan.warnings.append(
                 BadRecord(
                     r.where,
                     r.line,
@@ -351,9 +361,7 @@ def load_amazon_reviews(
             "category": pd.Series(cols["category"], dtype=str),
         }
     )
-    result = scan.result(frame)
-    result.warnings = warnings
-    return result
+    return scan.result(frame)
 
 
 def _review_photos(scan: _JsonScan) -> pd.DataFrame:

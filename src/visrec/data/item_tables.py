@@ -14,8 +14,22 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.interactions import ITEM
-from visrec.data.tables import BadRecord, LoadResult, ids_as_text, is_json_file
-from visrec.data.text_files import PathLike, read_text, resolve_folder, sniff_sep, split_rows
+from visrec.data.tables import (
+    BadRecord,
+    LoadResult,
+    encoding_problems,
+    encoding_warnings,
+    ids_as_text,
+    is_json_file,
+)
+from visrec.data.text_files import (
+    PathLike,
+    decode_text,
+    read_text,
+    resolve_folder,
+    sniff_sep,
+    split_rows,
+)
 from visrec.errors import VisrecError
 
 # File names searched in a dataset folder, in order of preference.
@@ -170,7 +184,8 @@ def _load_meta_items(p: Path, id_col: str) -> LoadResult:
 
 
 def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | None) -> LoadResult:
-    text = read_text(p)
+    decoded = decode_text(p)
+    text = decoded.text
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     if not first:
         raise VisrecError(f"{p}: file is empty, expected an item table with a header")
@@ -178,7 +193,14 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
         sep = sniff_sep(first, p.suffix.lower())
     where = str(p)
     rows = iter(split_rows(text, sep, where))
-    _, header = next(rows)
+    undecodable: dict[int, BadRecord] = {}
+    if decoded.bad_lines:
+        listed = list(rows)
+        undecodable = encoding_problems(decoded, [ln for ln, _ in listed], where)
+        rows = iter(listed)
+    head_line, header = next(rows)
+    if head_line in undecodable:
+        raise VisrecError(f"{undecodable[head_line]}; the header must be readable")
     header = [h.strip() for h in header]
     repeated = sorted({h for h in header if header.count(h) > 1}, key=header.index)
     if repeated:
@@ -209,12 +231,15 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     # Extra fields can only be merged into a last column that is free text.
     mergeable = header[-1] not in (id_col, label_col)
     bad: list[BadRecord] = []
-    warnings: list[BadRecord] = []
+    warnings = encoding_warnings(decoded, where)
     data: list[list[str]] = []
     lines: list[int] = []
     n_read = 0
     for line, fields in rows:
         n_read += 1
+        if line in undecodable:
+            bad.append(undecodable[line])
+            continue
         if len(fields) > n and mergeable:
             warnings.append(
                 BadRecord(

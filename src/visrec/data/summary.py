@@ -335,7 +335,9 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
         else:
             lines.append("   bad records (not kept): 0")
         if bad.get("repaired"):
-            lines.append(f"   repaired rows (kept): {bad['repaired']:,}")
+            # rows repaired (extra fields merged) or kept with a doubt (an unreadable
+            # 'verified', a file read as latin-1 although some lines were UTF-8)
+            lines.append(f"   warnings (rows kept): {bad['repaired']:,}")
             lines += [f"     {b}" for b in bad["repaired_first"]]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -7,9 +7,13 @@ that every file is decoded and split the same way.
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from visrec.errors import VisrecError
@@ -17,10 +21,49 @@ from visrec.errors import VisrecError
 PathLike = str | Path
 
 
+@dataclass(frozen=True)
+class DecodedText:
+    """A text file as the table loaders read it (see :func:`decode_text`).
+
+    Attributes
+    ----------
+    text : str
+        The decoded text, line ends made ``\\n``, a BOM dropped.
+    encoding : str
+        ``"utf-8"`` (or the encoding asked for), or ``"latin-1"`` when the file was
+        read that way.
+    bad_lines : dict of int to str
+        Lines that are not valid UTF-8 in a file that otherwise is (1-based line ->
+        reason, without the line); they hold U+FFFD where the bytes were, and the
+        loaders report the records on them as bad records.
+    warning : tuple of (int, str), optional
+        ``(line, message)`` when the file was read as latin-1 although some of its lines
+        are valid UTF-8 (garbled now): the line is the first that is not UTF-8.
+    """
+
+    text: str
+    encoding: str
+    bad_lines: dict[int, str] = field(default_factory=dict)
+    warning: tuple[int, str] | None = None
+
+
 def read_text(path: PathLike, encoding: str = "utf-8") -> str:
+    """A whole text file as the table loaders read it: the text of :func:`decode_text`."""
+    return decode_text(path, encoding).text
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     """A whole text file as the table loaders read it: ``.gz`` decompressed, ``encoding``
-    (a BOM dropped) or, when that fails, latin-1 (every byte decodes; nothing lost),
-    line ends made ``\\n``.
+    (a BOM dropped), line ends made ``\\n``.
+
+    A file that is not valid UTF-8 is read line by line: when most of its non-ASCII
+    lines are valid UTF-8, those stay UTF-8 and the others are ``bad_lines`` (one bad
+    byte must not turn ``café`` into ``cafÃ©`` in the whole file); otherwise it is read
+    as latin-1 (MovieLens and other older sets; every byte decodes, nothing lost), with
+    a ``warning`` when some of its lines were valid UTF-8.
 
     Raises
     ------
@@ -45,13 +88,62 @@ def read_text(path: PathLike, encoding: str = "utf-8") -> str:
             f"{path}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 text table"
         )
     try:
-        text = raw.decode(encoding)
+        out = DecodedText(raw.decode(encoding), encoding)
     except UnicodeDecodeError:
-        # MovieLens and other older sets are latin-1; every byte decodes, nothing lost.
-        text = raw.decode("latin-1")
+        if codecs.lookup(encoding).name != "utf-8":
+            out = DecodedText(raw.decode("latin-1"), "latin-1")
+        else:
+            out = _decode_mixed(raw)
+    text = out.text
     if "\r" in text:  # Windows and old Mac line ends; the CSV reader wants "\n" only
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.removeprefix("\ufeff")
+    return DecodedText(text.removeprefix("\ufeff"), out.encoding, out.bad_lines, out.warning)
+
+
+def _decode_mixed(raw: bytes) -> DecodedText:
+    """A file that is not valid UTF-8: UTF-8 line by line when most of its non-ASCII
+    lines are (the others are ``bad_lines``), else latin-1."""
+    lines = _LINE_END.split(raw)  # line k of the text is lines[k - 1]
+    n_utf8 = 0
+    first_utf8 = 0
+    invalid: dict[int, str] = {}
+    for k, ln in enumerate(lines, start=1):
+        if ln.isascii():
+            continue
+        try:
+            ln.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            invalid[k] = (
+                f"not valid UTF-8 (byte 0x{ln[exc.start]:02x} at column {exc.start + 1}; "
+                "the rest of the file is UTF-8)"
+            )
+        else:
+            n_utf8 += 1
+            first_utf8 = first_utf8 or k
+    if n_utf8 > len(invalid):
+        text = "\n".join(ln.decode("utf-8", errors="replace") for ln in lines)
+        return DecodedText(text, "utf-8", invalid)
+    warning = None
+    if n_utf8:
+        first = min(invalid)
+        warning = (
+            first,
+            f"not valid UTF-8 here, so the file is read as latin-1, but {n_utf8:,} "
+            f"line(s) of it are valid UTF-8 (first: line {first_utf8}), now garbled "
+            "('é' read as 'Ã©'); save the file as UTF-8",
+        )
+    return DecodedText(raw.decode("latin-1"), "latin-1", {}, warning)
+
+
+def records_on_lines(starts: Sequence[int], lines: Iterable[int]) -> dict[int, int]:
+    """The record holding each of ``lines``: ``{line: start}``, where ``start`` is the
+    last of ``starts`` (record start lines, ascending) at or before the line; a line
+    before the first record maps to 0."""
+    out: dict[int, int] = {}
+    for line in lines:
+        k = bisect.bisect_right(starts, line)
+        out[line] = starts[k - 1] if k else 0
+    return out
 
 
 def _looks_binary(head: bytes) -> bool:
