@@ -310,13 +310,15 @@ def test_cli_fetch_from_manifest_and_review_file(
     )
     assert rc == 0
     text = capsys.readouterr().out
-    assert "4 reviews" not in text and "3 reviews, 2 with photos" in text
-    assert "null rating 1" in text
+    # a photo needs no rating: the review with "overall": null is fetched too (its id
+    # ends in _x, as no rating row can have it)
+    assert "4 reviews, 3 with photos" in text and "null rating" not in text
     got = load_manifest(out2)
-    assert list(got) == ["B1_U1_1"]  # first photo only; ok.jpg came from the cache
+    assert list(got) == ["B1_U1_1", "B1_U3_3_x"]  # first photo only; both from the cache
     assert got["B1_U1_1"] == str((cache / f"{cache_key(base + '/ok.jpg')}.jpg").resolve())
-    assert "1 from cache" in text
-    assert f"wrote {out2} (1 image)\n" in text
+    assert got["B1_U3_3_x"] == str((cache / f"{cache_key(base + '/ok.png')}.png").resolve())
+    assert "2 from cache" in text
+    assert f"wrote {out2} (2 images)\n" in text
 
 
 def test_cli_fetch_bar_only_on_a_terminal(

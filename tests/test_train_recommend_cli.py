@@ -623,3 +623,18 @@ def test_train_min_rating_keeps_the_rows_evaluate_keeps(
             str(tmp_path / "m2"), "--min-rating", "4"]  # fmt: skip
     assert main(argv) == 2
     assert "rating" in capsys.readouterr().err
+
+
+def test_train_prints_the_loaders_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # rows kept with a caveat (here: a latin-1 file with one UTF-8 line, now garbled)
+    # were said by data summary and cluster only
+    csv = tmp_path / "lat.csv"
+    csv.write_bytes(b"user_id,item_id\nu1,caf\xe9\nu2,na\xefve\nu3,b\xc3\xa9b\xc3\xa9\nu1,x\n")
+    argv = ["train", "--model", "popularity", "--interactions", str(csv), "-o",
+            str(tmp_path / "m"), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"{csv}: 1 warning(s), rows kept: {csv}:2: not valid UTF-8 here" in err
+    assert "(first: line 4)" in err

@@ -100,10 +100,9 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     notes: list[str] = []
     if loaded.n_bad:
         notes.append(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(3))
-    if loaded.warnings:
+    if loaded.warnings:  # lines with extra fields merged, latin-1 text: rows kept
         notes.append(
-            f"{path}: repaired {len(loaded.warnings):,} line(s) with extra fields "
-            f"(e.g. {loaded.warnings[0]})"
+            f"{path}: {len(loaded.warnings):,} warning(s), rows kept (e.g. {loaded.warnings[0]})"
         )
     frame = loaded.frame
     return frame[ITEM].astype(str), frame[label_col].astype(str).str.strip(), notes

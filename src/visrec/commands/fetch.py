@@ -231,7 +231,7 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
     out = Sources(files=list(files))
     urls, notes = out.urls, out.notes
     if reviews:
-        res = load_amazon_reviews(reviews)
+        res = load_amazon_reviews(reviews, for_photos=True)  # rating and time not needed
         label = str(reviews[0]) if len(reviews) == 1 else f"the {len(reviews)} review files"
         n = _add_first_urls(out, res.frame["review_id"], res.frame["image"], label)
         notes.append(
