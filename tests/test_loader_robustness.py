@@ -188,45 +188,46 @@ MIXED = b"user_id,item_id,rating\nu1,caf\xc3\xa9,5\nu2,na\xc3\xafve,4\nu3,x\xff,
 
 
 def test_one_bad_byte_keeps_the_utf8_lines(tmp_path: Path) -> None:
-    # the whole file was read as latin-1: 'cafÃ©', 'naÃ¯ve', 'xÿ', with no warning
+    # the whole file was read as latin-1: 'cafÃ©', 'naÃ¯ve', 'xÿ', with no warning; the
+    # odd line is read as latin-1 and kept (a stray byte in a review's text must not
+    # cost the review), with a warning naming it
     f = tmp_path / "r.csv"
     f.write_bytes(MIXED)
     res = load_interactions(f)
-    assert res.frame["item_id"].tolist() == ["café", "naïve"]
-    assert [str(b) for b in res.bad] == [
-        f"{f}:4: not valid UTF-8 (byte 0xff at column 5; the rest of the file is UTF-8)"
+    assert res.frame["item_id"].tolist() == ["café", "naïve", "xÿ"] and res.n_bad == 0
+    assert [str(w) for w in res.warnings] == [
+        f"{f}:4: 1 line(s) not valid UTF-8 (first: byte 0xff at column 5), read as "
+        "latin-1, the rest of the file as UTF-8; save the file as UTF-8"
     ]
-    assert res.bad[0].kind == "invalid UTF-8" and res.n_read == 3
-    assert load_interactions(f, ids_only=True).frame["item_id"].tolist() == ["café", "naïve"]
-    # a quoted field over two lines: the record starting on line 2 holds line 3
+    assert res.warnings[0].kind == "mixed encodings"
+    assert load_interactions(f, ids_only=True).frame["item_id"].tolist() == [
+        "café",
+        "naïve",
+        "xÿ",
+    ]
+    assert read_text(f).splitlines()[3] == "u3,xÿ,3"  # `recommend --items` reads it alike
+    # a latin-1 id in a UTF-8 file is read right
     g = tmp_path / "q.csv"
-    g.write_bytes(
-        b'user_id,item_id,note\nu1,caf\xc3\xa9,"a\nb\xff"\nu2,na\xc3\xafve,c\nu3,d\xc3\xa9,e\n'
-    )
-    got = load_interactions(g)
-    assert got.frame["user_id"].tolist() == ["u2", "u3"]
-    assert str(got.bad[0]).startswith(f"{g}:2: line 3: not valid UTF-8 (byte 0xff")
-    # an item table and an Amazon file the same way
+    g.write_bytes(b"user_id,item_id\nu1,caf\xc3\xa91\nu2,caf\xc3\xa92\nu3,caf\xe93\n")
+    assert load_interactions(g).frame["item_id"].tolist() == ["café1", "café2", "café3"]
+    # an item table and an Amazon file the same way, a stray byte in a review's text too
     t = tmp_path / "items.csv"
     t.write_bytes(b"id,cat\ncaf\xc3\xa9,a\nna\xc3\xafve,b\nx\xff,c\n")
     items = load_item_table(t, label_col="cat")
-    assert items.frame["item_id"].tolist() == ["café", "naïve"]
-    assert [(b.line, b.kind) for b in items.bad] == [(4, "invalid UTF-8")]
+    assert items.frame["item_id"].tolist() == ["café", "naïve", "xÿ"] and items.n_bad == 0
+    assert [(w.line, w.kind) for w in items.warnings] == [(4, "mixed encodings")]
     a = tmp_path / "A_5.json"
     a.write_bytes(
         b"".join(
             _review(asin=asin).encode("latin-1").replace(b"?", bad) + b"\n"
-            for asin, bad in (("caf?", b"\xc3\xa9"), ("na?ve", b"\xc3\xaf"), ("x?", b"\xff"))
+            for asin, bad in (("caf?", b"\xc3\xa9"), ("na?ve", b"\xc3\xaf"), ("x?", b"\x92"))
         )
     )
     reviews = load_amazon_reviews(a)
-    assert reviews.frame["item_id"].tolist() == ["café", "naïve"]
-    assert [(b.line, b.kind) for b in reviews.bad] == [(3, "invalid UTF-8")]
-    # a header that is not UTF-8 cannot be read
-    h = tmp_path / "h.csv"
-    h.write_bytes(b"user_id,item\xff\nu1,caf\xc3\xa9\nu2,na\xc3\xafve\n")
-    with pytest.raises(VisrecError, match=r"h\.csv:1: not valid UTF-8 .*; the header must be"):
-        load_interactions(h)
+    assert reviews.frame["item_id"].tolist() == ["café", "naïve", "x\x92"]
+    assert reviews.n_bad == 0 and [(w.line, w.kind) for w in reviews.warnings] == [
+        (3, "mixed encodings")
+    ]
 
 
 def test_latin1_files_stay_latin1(tmp_path: Path) -> None:
@@ -240,7 +241,7 @@ def test_latin1_files_stay_latin1(tmp_path: Path) -> None:
     f.write_bytes(b"user_id,item_id\nu1,caf\xe9\nu2,na\xefve\nu3,caf\xc3\xa9\n")
     res = load_interactions(f)
     assert res.frame["item_id"].tolist() == ["café", "naïve", "cafÃ©"]
-    assert [(w.line, w.kind) for w in res.warnings] == [(2, "read as latin-1")]
+    assert [(w.line, w.kind) for w in res.warnings] == [(2, "mixed encodings")]
     assert "1 line(s) of it are valid UTF-8 (first: line 4)" in res.warnings[0].reason
     t = tmp_path / "items.csv"
     t.write_bytes(b"id,cat\ncaf\xe9,a\nx,b\n")

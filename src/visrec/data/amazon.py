@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
-from visrec.data.tables import BadRecord, LoadResult, encoding_problems, encoding_warnings
+from visrec.data.tables import BadRecord, LoadResult, encoding_warnings
 from visrec.data.text_files import PathLike, decode_text
 from visrec.errors import VisrecError
 
@@ -103,9 +103,6 @@ def _load_json_file(
     decoded = decode_text(p)
     text = decoded.text
     records = list(iter_json_records(text, where))
-    if decoded.bad_lines:
-        undecodable = encoding_problems(decoded, [line for line, _ in records], where)
-        records = [(line, undecodable.get(line, rec)) for line, rec in records]
     return where, records, _layout(text, records), encoding_warnings(decoded, where)
 
 

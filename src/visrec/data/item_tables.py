@@ -17,7 +17,6 @@ from visrec.data.interactions import ITEM
 from visrec.data.tables import (
     BadRecord,
     LoadResult,
-    encoding_problems,
     encoding_warnings,
     ids_as_text,
     is_json_file,
@@ -193,14 +192,7 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
         sep = sniff_sep(first, p.suffix.lower())
     where = str(p)
     rows = iter(split_rows(text, sep, where))
-    undecodable: dict[int, BadRecord] = {}
-    if decoded.bad_lines:
-        listed = list(rows)
-        undecodable = encoding_problems(decoded, [ln for ln, _ in listed], where)
-        rows = iter(listed)
-    head_line, header = next(rows)
-    if head_line in undecodable:
-        raise VisrecError(f"{undecodable[head_line]}; the header must be readable")
+    _, header = next(rows)
     header = [h.strip() for h in header]
     repeated = sorted({h for h in header if header.count(h) > 1}, key=header.index)
     if repeated:
@@ -237,9 +229,6 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     n_read = 0
     for line, fields in rows:
         n_read += 1
-        if line in undecodable:
-            bad.append(undecodable[line])
-            continue
         if len(fields) > n and mergeable:
             warnings.append(
                 BadRecord(

@@ -24,7 +24,6 @@ from visrec.data.text_files import (
     DecodedText,
     PathLike,
     decode_text,
-    records_on_lines,
     resolve_folder,
     sniff_sep,
     split_first,
@@ -200,31 +199,13 @@ class LoadResult:
         return out
 
 
-def encoding_problems(
-    decoded: DecodedText, starts: Sequence[int], where: str
-) -> dict[int, BadRecord]:
-    """The records holding a line that is not valid UTF-8 in a file that otherwise is
-    (``decoded.bad_lines``), as ``{record start line: BadRecord}`` (the first such line
-    of each record; named in the reason when it is not the start)."""
-    out: dict[int, BadRecord] = {}
-    for line, start in records_on_lines(starts, sorted(decoded.bad_lines)).items():
-        start = start or line
-        if start in out:
-            continue
-        reason = decoded.bad_lines[line]
-        if line != start:
-            reason = f"line {line}: {reason}"
-        out[start] = BadRecord(where, start, "invalid UTF-8", reason)
-    return out
-
-
 def encoding_warnings(decoded: DecodedText, where: str) -> list[BadRecord]:
-    """``decoded.warning`` (a latin-1 reading of a file with some UTF-8 lines) as a
+    """``decoded.warning`` (a file mixing UTF-8 and latin-1 lines) as a
     ``LoadResult.warnings`` entry."""
     if decoded.warning is None:
         return []
     line, message = decoded.warning
-    return [BadRecord(where, line, "read as latin-1", message)]
+    return [BadRecord(where, line, "mixed encodings", message)]
 
 
 # --------------------------------------------------------------------- column aliases
@@ -433,11 +414,6 @@ def load_interactions(
     # The file itself, not the folder it was found in, so "file:line" points at it.
     where = str(p)
     rows: Iterator[tuple[int, list[str]]] = iter(split_rows(text, sep, where))
-    undecodable: dict[int, BadRecord] = {}
-    if decoded.bad_lines:
-        listed = list(rows)
-        undecodable = encoding_problems(decoded, [ln for ln, _ in listed], where)
-        rows = iter(listed)
 
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
@@ -457,9 +433,7 @@ def load_interactions(
         if sep == "::":
             fmt = "MovieLens ratings.dat"
     else:
-        head_line, header = next(rows)
-        if head_line in undecodable:
-            raise VisrecError(f"{undecodable[head_line]}; the header must be readable")
+        _, header = next(rows)
         header = [h.strip() for h in header]
         used = _ids_only_columns(keep_rating, keep_time) if ids_only else ALL_COLUMNS
         cols = _match_columns(header, explicit, where, used)
@@ -471,8 +445,8 @@ def load_interactions(
         kept = _ids_only_columns(keep_rating, keep_time)
         cols = {c: j for c, j in cols.items() if c in kept}
     skip = 0 if headerless else 1
-    fast = None if undecodable else _fast_parse(text, sep, cols, n_expected, skip, where)
-    result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where, undecodable)
+    fast = _fast_parse(text, sep, cols, n_expected, skip, where)
+    result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
     result.warnings = encoding_warnings(decoded, where)
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
@@ -489,12 +463,8 @@ def _parse_rows(
     cols: dict[str, int],
     n_expected: int,
     where: str,
-    undecodable: dict[int, BadRecord] | None = None,
 ) -> LoadResult:
-    """Row-by-row parse: checks field counts, then validates values column-wise.
-
-    Rows starting on a line of ``undecodable`` (see :func:`encoding_problems`) are that
-    bad record."""
+    """Row-by-row parse: checks field counts, then validates values column-wise."""
     bad: list[BadRecord] = []
     lines: list[int] = []
     values: dict[str, list[str]] = {c: [] for c in cols}
@@ -502,9 +472,6 @@ def _parse_rows(
     pairs = list(cols.items())
     for line, fields in rows:
         n_read += 1
-        if undecodable and line in undecodable:
-            bad.append(undecodable[line])
-            continue
         if len(fields) != n_expected:
             bad.append(
                 BadRecord(

@@ -7,13 +7,12 @@ that every file is decoded and split the same way.
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from visrec.errors import VisrecError
@@ -32,18 +31,14 @@ class DecodedText:
     encoding : str
         ``"utf-8"`` (or the encoding asked for), or ``"latin-1"`` when the file was
         read that way.
-    bad_lines : dict of int to str
-        Lines that are not valid UTF-8 in a file that otherwise is (1-based line ->
-        reason, without the line); they hold U+FFFD where the bytes were, and the
-        loaders report the records on them as bad records.
     warning : tuple of (int, str), optional
-        ``(line, message)`` when the file was read as latin-1 although some of its lines
-        are valid UTF-8 (garbled now): the line is the first that is not UTF-8.
+        ``(line, message)`` when the file mixes encodings: a UTF-8 file with lines that
+        are not (read as latin-1), or a latin-1 file with lines of valid UTF-8 (garbled
+        now); the line is the first that is not UTF-8.
     """
 
     text: str
     encoding: str
-    bad_lines: dict[int, str] = field(default_factory=dict)
     warning: tuple[int, str] | None = None
 
 
@@ -60,10 +55,11 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     (a BOM dropped), line ends made ``\\n``.
 
     A file that is not valid UTF-8 is read line by line: when most of its non-ASCII
-    lines are valid UTF-8, those stay UTF-8 and the others are ``bad_lines`` (one bad
-    byte must not turn ``café`` into ``cafÃ©`` in the whole file); otherwise it is read
-    as latin-1 (MovieLens and other older sets; every byte decodes, nothing lost), with
-    a ``warning`` when some of its lines were valid UTF-8.
+    lines are valid UTF-8, those stay UTF-8 and the others are read as latin-1, with a
+    ``warning`` naming them (one bad byte must not turn ``café`` into ``cafÃ©`` in the
+    whole file, nor drop a review over a stray byte in its text); otherwise the file is
+    read as latin-1 (MovieLens and other older sets; every byte decodes, nothing lost),
+    with a ``warning`` when some of its lines were valid UTF-8.
 
     Raises
     ------
@@ -97,12 +93,13 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     text = out.text
     if "\r" in text:  # Windows and old Mac line ends; the CSV reader wants "\n" only
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return DecodedText(text.removeprefix("\ufeff"), out.encoding, out.bad_lines, out.warning)
+    return DecodedText(text.removeprefix("\ufeff"), out.encoding, out.warning)
 
 
 def _decode_mixed(raw: bytes) -> DecodedText:
     """A file that is not valid UTF-8: UTF-8 line by line when most of its non-ASCII
-    lines are (the others are ``bad_lines``), else latin-1."""
+    lines are (the others latin-1, each byte its own character, as a whole-file latin-1
+    reading gives them), else latin-1."""
     lines = _LINE_END.split(raw)  # line k of the text is lines[k - 1]
     n_utf8 = 0
     first_utf8 = 0
@@ -113,16 +110,25 @@ def _decode_mixed(raw: bytes) -> DecodedText:
         try:
             ln.decode("utf-8")
         except UnicodeDecodeError as exc:
-            invalid[k] = (
-                f"not valid UTF-8 (byte 0x{ln[exc.start]:02x} at column {exc.start + 1}; "
-                "the rest of the file is UTF-8)"
-            )
+            invalid[k] = f"byte 0x{ln[exc.start]:02x} at column {exc.start + 1}"
         else:
             n_utf8 += 1
             first_utf8 = first_utf8 or k
     if n_utf8 > len(invalid):
-        text = "\n".join(ln.decode("utf-8", errors="replace") for ln in lines)
-        return DecodedText(text, "utf-8", invalid)
+        text = "\n".join(
+            ln.decode("latin-1") if k in invalid else ln.decode("utf-8")
+            for k, ln in enumerate(lines, start=1)
+        )
+        first = min(invalid)
+        return DecodedText(
+            text,
+            "utf-8",
+            (
+                first,
+                f"{len(invalid):,} line(s) not valid UTF-8 (first: {invalid[first]}), read "
+                "as latin-1, the rest of the file as UTF-8; save the file as UTF-8",
+            ),
+        )
     warning = None
     if n_utf8:
         first = min(invalid)
@@ -132,18 +138,7 @@ def _decode_mixed(raw: bytes) -> DecodedText:
             f"line(s) of it are valid UTF-8 (first: line {first_utf8}), now garbled "
             "('é' read as 'Ã©'); save the file as UTF-8",
         )
-    return DecodedText(raw.decode("latin-1"), "latin-1", {}, warning)
-
-
-def records_on_lines(starts: Sequence[int], lines: Iterable[int]) -> dict[int, int]:
-    """The record holding each of ``lines``: ``{line: start}``, where ``start`` is the
-    last of ``starts`` (record start lines, ascending) at or before the line; a line
-    before the first record maps to 0."""
-    out: dict[int, int] = {}
-    for line in lines:
-        k = bisect.bisect_right(starts, line)
-        out[line] = starts[k - 1] if k else 0
-    return out
+    return DecodedText(raw.decode("latin-1"), "latin-1", warning)
 
 
 def _looks_binary(head: bytes) -> bool:
