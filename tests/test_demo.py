@@ -157,7 +157,10 @@ def test_cli_demo_without_bar_still_shows_embedding_notes(
     assert "note: " in captured.out and "not a visrec vectors file" in captured.out
 
 
-@pytest.mark.parametrize("mine", [["vectors.parquet"], ["vectors.parquet", "ratings.csv"]])
+@pytest.mark.parametrize(
+    "mine",
+    [["vectors.parquet"], ["vectors.parquet", "ratings.csv"], ["vectors.parquet", "results.json"]],
+)
 def test_cli_demo_refuses_an_out_folder_it_did_not_make(
     mine: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -170,7 +173,12 @@ def test_cli_demo_refuses_an_out_folder_it_did_not_make(
             "--out", str(out), "--report", str(tmp_path / "r.html")]  # fmt: skip
     assert main(argv) == 2
     err = capsys.readouterr().err
-    what = "holds files no demo wrote (ratings.csv)" if len(mine) > 1 else "was not made by a demo"
+    # a results.json of evaluate's (any file of that name let the vectors go, before)
+    what = (
+        "holds files no demo wrote (ratings.csv)"
+        if "ratings.csv" in mine
+        else f"holds {', '.join(sorted(mine))} but no sign that a demo wrote them"
+    )
     assert err.startswith(f"error: --out {str(out)!r} {what}; ") and err.count("\n") == 1
     assert all((out / name).read_text() == "the user's" for name in mine)
     assert not (tmp_path / "r.html").exists()
@@ -471,3 +479,18 @@ def test_cli_demo_help_names_every_step_and_model(capsys: pytest.CaptureFixture[
     assert "rating KNN vs baseline -> recommenders (popularity, BPR, VBPR, visual-cf)" in text
     assert "also compare popularity, BPR, VBPR and visual-cf" in text
     assert "~15-35 s on 2 cores" in text and "min on 2 cores" not in text
+
+
+def test_a_folder_of_an_older_demo_is_recognised_by_its_results(tmp_path: Path) -> None:
+
+    from visrec.commands.demo import check_demo_folder
+
+    out = tmp_path / "old-demo"  # from before the marker: vectors and a demo's results
+    out.mkdir()
+    (out / "vectors.parquet").write_text("x")
+    results = {"dataset": "d", "layout": "generated", "n_embedded": 8, "timings": {}}
+    (out / "results.json").write_text(json.dumps(results))
+    check_demo_folder(out)  # no error
+    (out / "results.json").write_text(json.dumps({"summary": {}, "k": 20}))  # evaluate's
+    with pytest.raises(VisrecError, match="but no sign that a demo wrote them"):
+        check_demo_folder(out)

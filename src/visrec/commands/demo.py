@@ -142,15 +142,31 @@ def check_demo_folder(out: Path) -> None:
     if not out.is_dir():
         raise VisrecError(f"--out {str(out)!r} is a file, not a folder")
     entries = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    if not entries or (out / DEMO_MARKER).exists() or "results.json" in entries:
+    if not entries or (out / DEMO_MARKER).exists() or _demo_results(out / "results.json"):
         return
-    foreign = [e for e in entries if e not in ("catalogue", "vectors.parquet")]
+    foreign = [e for e in entries if e not in ("catalogue", "vectors.parquet", "results.json")]
     shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-    what = f"holds files no demo wrote ({shown})" if foreign else "was not made by a demo"
+    what = (
+        f"holds files no demo wrote ({shown})"
+        if foreign
+        else f"holds {', '.join(entries)} but no sign that a demo wrote them"
+    )
     raise VisrecError(
         f"--out {str(out)!r} {what}; the demo writes vectors.parquet and results.json "
         "there, replacing what is there: choose a new or empty folder"
     )
+
+
+def _demo_results(path: Path) -> bool:
+    """Whether ``path`` is a results.json a demo wrote (folders of demos older than the
+    marker): any file of that name would let a user's vectors.parquet be replaced."""
+    import json
+
+    try:
+        got = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(got, dict) and {"dataset", "layout", "n_embedded", "timings"} <= set(got)
 
 
 @survives_closed_stdout
