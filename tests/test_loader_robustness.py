@@ -100,6 +100,20 @@ def test_item_table_with_a_repeated_column_is_refused(tmp_path: Path) -> None:
     with pytest.raises(VisrecError, match=r"column 'item_id' clashes with the loader's own"):
         load_item_table(h)
     assert load_item_table(h, id_col="item_id").frame["id"].tolist() == ["1"]
+    # repeats of columns that are neither the id nor the label are numbered, not refused:
+    # a spreadsheet export's blank trailing columns, two note columns
+    x = tmp_path / "excel.csv"
+    x.write_text("id,masterCategory,note,note,,\n1,Apparel,a,b,,\n2,Footwear,c,d,,\n")
+    got = load_item_table(x, label_col="masterCategory")
+    assert list(got.frame.columns[:6]) == [
+        "item_id",
+        "masterCategory",
+        "note",
+        "note.1",
+        "unnamed",
+        "unnamed.1",
+    ]
+    assert got.frame["masterCategory"].tolist() == ["Apparel", "Footwear"] and got.n_bad == 0
 
 
 # ------------------------------------------------------------ 5. float ids in parquet

@@ -182,6 +182,26 @@ def _load_meta_items(p: Path, id_col: str) -> LoadResult:
     return result
 
 
+def _unique_names(header: list[str]) -> list[str]:
+    """Header names made unique: the first of each non-blank name keeps it; a repeat
+    gets ``.1``, ``.2``, ... and a blank one becomes ``unnamed`` (numbered the same way)."""
+    first = {h: k for k, h in reversed(list(enumerate(header))) if h}
+    taken = set(first)
+    out: list[str] = []
+    for k, h in enumerate(header):
+        if h and first[h] == k:
+            out.append(h)
+            continue
+        base, n = h or "unnamed", 0
+        name = base if not h and base not in taken else f"{base}.{n + 1}"
+        while name in taken:
+            n += 1
+            name = f"{base}.{n + 1}"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
 def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | None) -> LoadResult:
     decoded = decode_text(p)
     text = decoded.text
@@ -194,14 +214,16 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     rows = iter(split_rows(text, sep, where))
     _, header = next(rows)
     header = [h.strip() for h in header]
-    repeated = sorted({h for h in header if header.count(h) > 1}, key=header.index)
+    # every column becomes a frame column: the id or label column twice broke `cluster
+    # --labels`, so that is refused; other repeats (an export's blank trailing columns,
+    # two 'note' columns) are numbered as pandas does ('note', 'note.1'; blank: 'unnamed')
+    repeated = [h for h in (id_col, label_col) if h is not None and header.count(h) > 1]
     if repeated:
-        # every column becomes a frame column: two of one name broke `cluster --labels`
-        names = ", ".join(repr(h) for h in repeated)
         raise VisrecError(
-            f"{where}: the header names column {names} more than once; rename or drop "
-            "the extra ones"
+            f"{where}: the header names column {repeated[0]!r} more than once; rename or "
+            "drop the extra ones"
         )
+    header = _unique_names(header)
     taken = [h for h in header if h == "_line" or (h == ITEM and id_col != ITEM)]
     if taken and id_col in header:
         # the id column is renamed item_id and "_line" holds each row's line
