@@ -414,3 +414,14 @@ def check_param_names(
         hint = f"; did you mean {item_form.format(name=guess[0])}?" if guess else ""
         listed = f"its hyperparameters: {', '.join(known)}" if known else "it has none"
         raise VisrecError(f"model {label!r} has no hyperparameter {name!r}{hint} ({listed})")
+
+
+def named_like_outputs(
+    outputs: Mapping[str, str | os.PathLike[str] | None], paths: Iterable[Any]
+) -> list[Path]:
+    """The ``paths`` (of a folder of thousands of inputs) whose file name is that of one
+    of ``outputs``: the only ones :func:`check_outputs_distinct` needs to resolve there,
+    so a large folder is not stat-ed file by file (a hard link under another name is
+    not caught this way)."""
+    names = {Path(o).name for o in outputs.values() if o is not None}
+    return [Path(p) for p in paths if names and Path(p).name in names]

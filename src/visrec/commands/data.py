@@ -70,17 +70,20 @@ def run_summary(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from visrec._atomic import write_text_atomic
-    from visrec.commands._common import check_output_file, check_outputs_distinct
+    from visrec.commands._common import (
+        check_output_file,
+        check_outputs_distinct,
+        named_like_outputs,
+    )
     from visrec.data.summary import format_summary, summarize
 
     check_output_file(args.json, "--json")  # before reading the data, not after it
-    # a dataset folder's files are inputs too: --json must not replace one of them
-    inputs = [
-        ("PATH", f)
-        for p in map(Path, args.paths)
-        for f in ([p] if not p.is_dir() else [x for x in p.rglob("*") if x.is_file()])
-    ]
-    check_outputs_distinct({"--json": args.json}, inputs)
+    if args.json:  # a dataset folder's files are inputs too: --json must not replace one
+        outputs = {"--json": args.json}
+        paths = [Path(p) for p in args.paths]
+        inside = (f for p in paths if p.is_dir() for f in p.rglob("*"))
+        files = [p for p in paths if not p.is_dir()] + named_like_outputs(outputs, inside)
+        check_outputs_distinct(outputs, [("PATH", f) for f in files])
     sections = summarize(_distinct_paths(args.paths))
     print(format_summary(sections))
     if args.json:

@@ -11,6 +11,7 @@ from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
+    named_like_outputs,
     survives_closed_stdout,
 )
 from visrec.commands._progress import add_progress_args, show_progress
@@ -183,20 +184,15 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.report, "--report")
     check_demo_folder(Path(args.out))
     out = Path(args.out)
-    data_files = (
-        [("--data", f) for f in Path(args.data).rglob("*") if f.is_file()]
-        if args.data and Path(args.data).is_dir()
-        else []
-    )
-    check_outputs_distinct(
-        {
-            "--json": args.json,
-            "--report": args.report,
-            "OUT/results.json": out / "results.json",
-            "OUT/vectors.parquet": out / "vectors.parquet",
-        },
-        data_files,
-    )
+    outputs = {
+        "--json": args.json,
+        "--report": args.report,
+        "OUT/results.json": out / "results.json",
+        "OUT/vectors.parquet": out / "vectors.parquet",
+    }
+    data = Path(args.data) if args.data else None
+    files = data.rglob("*") if data is not None and data.is_dir() else []
+    check_outputs_distinct(outputs, [("--data", f) for f in named_like_outputs(outputs, files)])
     for name in ("n_items", "n_users", "knn_k"):
         if getattr(args, name) < 1:
             raise VisrecError(f"--{name.removeprefix('n_').replace('_', '-')} must be >= 1")

@@ -8,7 +8,11 @@ import os
 import sys
 from typing import Any
 
-from visrec.commands._common import check_output_file, check_outputs_distinct
+from visrec.commands._common import (
+    check_output_file,
+    check_outputs_distinct,
+    named_like_outputs,
+)
 from visrec.commands._progress import add_progress_args, show_progress
 
 EPILOG = """\
@@ -182,13 +186,9 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         raise VisrecError(no_images_message(source, skipped))
     # an output named like one of the images would replace it (before the model loads)
+    local = (p for p in items.values() if not str(p).lower().startswith(("http://", "https://")))
     check_outputs_distinct(
-        outputs,
-        [
-            (f"image {os.path.basename(path)}", path)
-            for path in items.values()
-            if not str(path).lower().startswith(("http://", "https://"))
-        ],
+        outputs, [(f"image {p.name}", p) for p in named_like_outputs(outputs, local)]
     )
     # refused before the model is loaded; embed_images would refuse too, in its words
     check_dropped(
