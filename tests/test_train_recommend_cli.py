@@ -381,6 +381,15 @@ def test_retrain_replaces_folder(
     assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz", "model.json", "train.json"]
     Recommender.load(folder)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model_")]
+    # -o a link to a model folder: the link becomes the new folder (its target is left
+    # as it was), and nothing is left behind
+    real = tmp_path / "real"
+    folder.rename(real)
+    folder.symlink_to(real)
+    _train(files, tmp_path, "popularity")
+    assert folder.is_dir() and not folder.is_symlink() and (real / "model.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model_")]
+    real.rename(tmp_path / "kept")  # out of the way of the checks below
 
     # a file that is not the model's own would be deleted with the folder: refused, before
     # training, naming it; the folder is left as it was (the input file included)

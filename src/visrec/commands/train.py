@@ -365,7 +365,11 @@ def _swap_in(new: Path, out: Path) -> None:
     paths, else in two renames; on failure the previous ``out`` is put back, or, if
     even that fails, kept in a ``.NAME.old.*`` folder that the error names."""
     if _exchange(new, out):
-        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the previous model
+        # `new` now holds the previous model, or the link `out` was (its target stays)
+        if new.is_symlink():
+            new.unlink()
+        else:
+            shutil.rmtree(new, ignore_errors=True)
         return
     old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
     parked = old / out.name
