@@ -629,22 +629,18 @@ def ids_as_text(col: pd.Series) -> pd.Series:
     """A parquet id column as text (object dtype), ``None`` where null.
 
     Integer ids stored as float (a null forces float64) are written as integers, ``"1"``
-    not ``"1.0"``, when every value is a whole number, up to 2**53, beyond which a
-    float64 is not an exact integer: a larger one (``1e+20``) is kept as the float is
-    written. Shared by the interactions and item-table loaders, so ids match.
+    not ``"1.0"``, when every value is a whole number; one beyond int64 (``1e+20``) is
+    kept as the float is written. Shared by the interactions and item-table loaders, so
+    ids match.
     """
     null = col.isna().to_numpy()
-    values = col.to_numpy(dtype=object)
-    as_int = pd.api.types.is_float_dtype(col) and bool((col.dropna() % 1 == 0).all())
-    out = np.empty(len(col), dtype=object)
-    for j, v in enumerate(values):
-        if null[j]:
-            out[j] = None
-        elif as_int and abs(v) <= _EXACT_FLOAT:
-            out[j] = str(int(v))
-        else:
-            out[j] = str(v)
-    return pd.Series(out, index=col.index, dtype=object)
+    text = col.astype(str).to_numpy(dtype=object)
+    if pd.api.types.is_float_dtype(col) and bool((col.dropna() % 1 == 0).all()):
+        values = col.to_numpy(dtype=np.float64)
+        fits = ~null & (np.abs(values) < 2.0**63)
+        text[fits] = values[fits].astype(np.int64).astype(str)
+    text[null] = None
+    return pd.Series(text, index=col.index, dtype=object)
 
 
 def _load_parquet_interactions(
