@@ -380,7 +380,7 @@ def check_vectors_match(
     import numpy as np
 
     ids = np.asarray(list(dict.fromkeys(str(i) for i in item_ids)), dtype=object)
-    _, has = vectors.align(ids)
+    has = vectors.has_image_for(ids)  # not align: an (n, d) copy of a large catalogue
     if has.any() or not len(ids):
         return
     known = set(vectors.ids)

@@ -215,7 +215,7 @@ def check_training_vectors(
 
     check_finite_vectors(vectors, item_ids, vpath, noun="training item")
     check_vectors_match(vectors, item_ids, vpath, ipath, noun="training items")
-    _, has = vectors.align(item_ids)
+    has = vectors.has_image_for(item_ids)
     missing = len(has) - int(has.sum())
     if missing:
         print(

@@ -232,7 +232,9 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
             f"(the id column {id_col!r} becomes {ITEM!r}); rename it"
         )
     if id_col not in header:
-        numeric = all(h.replace(".", "", 1).lstrip("-").isdigit() for h in header if h)
+        numeric = any(header) and all(
+            h.replace(".", "", 1).lstrip("-").isdigit() for h in header if h
+        )
         hint = (
             "; its first line looks like data, not a header: the table needs a header line "
             "naming the id and label columns"

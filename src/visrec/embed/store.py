@@ -68,6 +68,15 @@ class ItemVectors:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def has_image_for(self, item_ids: Any) -> np.ndarray:
+        """``has_image`` for ``item_ids`` in that order (False for absent items): what
+        ``align`` gives without building the ``(m, d)`` rows."""
+        index = {v: i for i, v in enumerate(self.ids)}
+        pos = np.asarray([index.get(str(i), -1) for i in item_ids], dtype=np.int64)
+        has = np.zeros(len(pos), dtype=bool)
+        has[pos >= 0] = self.has_image[pos[pos >= 0]]
+        return has
+
     def align(self, item_ids: np.ndarray | list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Rows for ``item_ids`` in that order: ``(vectors (m, d), has_image (m,))``.
 
