@@ -222,8 +222,8 @@ def test_evaluate_records_the_chosen_weight() -> None:
     assert "  visual-cf: profile_weight=" in res.tuned_note()
 
 
-def test_reg_auto_trials_do_not_validate_the_taste_term(monkeypatch: pytest.MonkeyPatch) -> None:
-    inter, iv = _shop(visual=True)  # 8 items per user: sparse, so reg=auto validates
+def _count_bpr_fits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of visual-cf's BPR fits from now on, in order."""
     fits: list[str] = []
     real = VisualCF._bpr
 
@@ -232,6 +232,12 @@ def test_reg_auto_trials_do_not_validate_the_taste_term(monkeypatch: pytest.Monk
         return real(self, seen, reg, desc)
 
     monkeypatch.setattr(VisualCF, "_bpr", counted)
+    return fits
+
+
+def test_reg_auto_trials_do_not_validate_the_taste_term(monkeypatch: pytest.MonkeyPatch) -> None:
+    inter, iv = _shop(visual=True)  # 8 items per user: sparse, so reg=auto validates
+    fits = _count_bpr_fits(monkeypatch)
     model = VisualCF(**{**AUTO, "reg": "auto"}).fit(inter, iv)
     assert model.reg_validation_  # the trials ran
     assert [d for d in fits if d.startswith("profile-fold")] == [
@@ -262,14 +268,7 @@ def test_an_interrupted_validation_resumes_its_fold_and_skips_finished_ones(
         "profile-fold-1.pt",
         "profile-fold-2.pt",
     ]
-    fits: list[str] = []
-    real = VisualCF._bpr
-
-    def counted(self: VisualCF, seen: object, reg: float, desc: str) -> object:
-        fits.append(desc)
-        return real(self, seen, reg, desc)
-
-    monkeypatch.setattr(VisualCF, "_bpr", counted)
+    fits = _count_bpr_fits(monkeypatch)
     with _checkpoint.checkpointing(tmp_path, "k", every_s=0, log=notes.append):
         resumed = VisualCF(**params).fit(inter, iv)
     # fold 1 is not refitted
