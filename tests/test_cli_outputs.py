@@ -284,3 +284,37 @@ def test_save_model_folder_names_the_parked_model_when_it_cannot_restore(
         train_cmd.save_model_folder(model, out, {"run": 2})
     parked = Path(str(err.value).rsplit(" ", 1)[-1])
     assert json.loads((parked / "train.json").read_text())["run"] == 1
+
+
+def test_leftovers_of_killed_writes_are_swept_once_stale(
+    saved_model: tuple[object, Path], tmp_path: Path
+) -> None:
+    import time
+
+    from visrec import _atomic
+    from visrec.commands import train as train_cmd
+
+    # a kill -9 mid-write leaves .NAME.<random>.tmp (a file) or .NAME.<8 chars> (a model
+    # folder being saved); the next write of the same name removes them once stale
+    target = tmp_path / "out.json"
+    old_file = tmp_path / ".out.json.0123456789ab.tmp"
+    new_file = tmp_path / ".out.json.ba9876543210.tmp"
+    other = tmp_path / ".other.json.0123456789ab.tmp"
+    for f in (old_file, new_file, other):
+        f.write_text("partial")
+    hour_ago = time.time() - _atomic.STALE_AFTER_S - 60
+    for f in (old_file, other):
+        os.utime(f, (hour_ago, hour_ago))
+    _atomic.write_text_atomic(target, "{}")
+    assert not old_file.exists() and new_file.exists() and other.exists()
+
+    model, out = saved_model
+    stale = out.parent / f".{out.name}.abcd_123"
+    parked = out.parent / f".{out.name}.old.abcd1234"  # an error named it: kept
+    ckpt = out.parent / f".{out.name}.checkpoint"
+    for d in (stale, parked, ckpt):
+        d.mkdir()
+        (d / "model.json").write_text("{}")
+        os.utime(d, (hour_ago, hour_ago))
+    train_cmd.save_model_folder(model, out, {"run": 2})
+    assert not stale.exists() and parked.exists() and ckpt.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,36 @@ def probe_writable(target: Path) -> None:
                 p.rmdir()
 
 
+#: a temporary file or folder this old was left by a killed process (kill -9, a power
+#: cut): no write takes that long between two changes of its file
+STALE_AFTER_S = 3600.0
+
+
+def sweep_stale(folder: Path, prefix: str, pattern: str, *, dirs: bool = False) -> None:
+    """Remove the leftovers of writes that were killed before they could clean up:
+    entries of ``folder`` named ``prefix`` + ``pattern`` (a regex; files, or folders with
+    ``dirs``) not changed for ``STALE_AFTER_S``. Best effort: errors are ignored."""
+    import shutil
+    import time
+
+    name = re.compile(re.escape(prefix) + pattern)
+    now = time.time()
+    try:
+        entries = [e for e in os.scandir(folder) if name.fullmatch(e.name)]
+    except OSError:
+        return
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if entry.is_symlink() or entry.is_dir() != dirs:
+                continue
+            if now - entry.stat().st_mtime < STALE_AFTER_S:
+                continue
+            if dirs:
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+
+
 def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
     """Create a new empty file with mode 0666 minus the process umask.
 
@@ -90,6 +121,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
     """
     target = check_output_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale(target.parent, f".{target.name}.", r"[0-9a-f]{12}" + re.escape(suffix))
     tmp_path = _create_temp(target.parent, f".{target.name}.", suffix)
     try:
         yield tmp_path

@@ -399,6 +399,11 @@ def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None
     and only when :func:`check_model_folder` allows it)."""
     check_model_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # folders of saves killed before they could clean up (mkdtemp: 8 characters); the
+    # .NAME.old.* ones are left alone: an error named them as holding a previous model
+    from visrec._atomic import sweep_stale
+
+    sweep_stale(out.parent, f".{out.name}.", r"[a-z0-9_]{8}", dirs=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         model.save(tmp)
