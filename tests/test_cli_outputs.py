@@ -305,7 +305,10 @@ def test_leftovers_of_killed_writes_are_swept_once_stale(
     hour_ago = time.time() - _atomic.STALE_AFTER_S - 60
     for f in (old_file, other):
         os.utime(f, (hour_ago, hour_ago))
-    _atomic.write_text_atomic(target, "{}")
+    _atomic.write_text_atomic(target, "{}")  # small outputs: no sweep (fetch's cache)
+    assert old_file.exists()
+    with _atomic.atomic_path(target, sweep=True) as tmp:  # a vectors file's write
+        tmp.write_text("{}")
     assert not old_file.exists() and new_file.exists() and other.exists()
 
     model, out = saved_model

@@ -110,18 +110,24 @@ def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike[str], suffix: str = ".tmp", *, sweep: bool = False
+) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it over ``path``.
 
     On error the temporary file is removed and ``path`` is left untouched, so readers
     never see a half-written file (rename is atomic on POSIX within one filesystem).
-    The temporary file is ``.<name>.<random><suffix>`` in the same folder. A ``path``
+    The temporary file is ``.<name>.<random><suffix>`` in the same folder; with
+    ``sweep``, such files of killed earlier writes are removed once stale (for big
+    outputs: a vectors file). A ``path``
     that is a folder, or under a file, is an error before anything is created
     (:func:`check_output_path`).
     """
     target = check_output_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale(target.parent, f".{target.name}.", r"[0-9a-f]{12}" + re.escape(suffix))
+    if sweep:  # not by default: a folder of many small outputs (fetch's cache) would
+        # be listed on every write
+        sweep_stale(target.parent, f".{target.name}.", r"[0-9a-f]{12}" + re.escape(suffix))
     tmp_path = _create_temp(target.parent, f".{target.name}.", suffix)
     try:
         yield tmp_path

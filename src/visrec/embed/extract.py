@@ -769,7 +769,7 @@ def _assemble(
         old_file = None
         if any(kind == "old" for kind, _ in sources):
             old_file = stack.enter_context(pq.ParquetFile(out))
-        tmp = stack.enter_context(atomic_path(out))
+        tmp = stack.enter_context(atomic_path(out, sweep=True))
         # The old output is read while the new one is written next to it: the rename
         # at the end replaces it only once everything is in place.
         with pq.ParquetWriter(tmp, schema) as writer:

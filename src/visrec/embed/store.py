@@ -232,7 +232,7 @@ def _vector_rows(col: pa.Array, ids: list[Any], source: str) -> np.ndarray:
 def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
     """Write ``iv`` to a Parquet file atomically."""
     table = vectors_to_table(iv)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, sweep=True) as tmp:
         pq.write_table(table, tmp)
 
 
