@@ -211,7 +211,7 @@ def test_one_bad_byte_keeps_the_utf8_lines(tmp_path: Path) -> None:
     assert res.frame["item_id"].tolist() == ["café", "naïve", "xÿ"] and res.n_bad == 0
     assert [str(w) for w in res.warnings] == [
         f"{f}:4: 1 line(s) not valid UTF-8 (first: byte 0xff at column 5), read as "
-        "latin-1, the rest of the file as UTF-8; save the file as UTF-8"
+        "Windows-1252 (latin-1), the rest of the file as UTF-8; save the file as UTF-8"
     ]
     assert res.warnings[0].kind == "mixed encodings"
     assert load_interactions(f, ids_only=True).frame["item_id"].tolist() == [
@@ -238,7 +238,7 @@ def test_one_bad_byte_keeps_the_utf8_lines(tmp_path: Path) -> None:
         )
     )
     reviews = load_amazon_reviews(a)
-    assert reviews.frame["item_id"].tolist() == ["café", "naïve", "x\x92"]
+    assert reviews.frame["item_id"].tolist() == ["café", "naïve", "x\u2019"]  # cp1252 ’
     assert reviews.n_bad == 0 and [(w.line, w.kind) for w in reviews.warnings] == [
         (3, "mixed encodings")
     ]
@@ -262,6 +262,35 @@ def test_latin1_files_stay_latin1(tmp_path: Path) -> None:
     assert load_item_table(t).frame["item_id"].tolist() == ["café", "x"]
 
 
+def test_windows_1252_ids_read_as_written_in_both_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 0x80-0x9f were latin-1's invisible controls: 'café \x801', '\x93quoted\x94'; a
+    # UTF-8 TRAIN.csv with a Windows candidates file then missed both ids
+    from visrec.cli import main
+
+    ids = ["café €1", "“quoted”", "B0014HA6VG"]
+    u8 = tmp_path / "train.csv"
+    u8.write_text(
+        "user_id,item_id\n" + "".join(f"u{u},{i}\n" for u in range(3) for i in ids[u:]),
+        encoding="utf-8",
+    )
+    cands = tmp_path / "cands.txt"
+    cands.write_bytes("\n".join(ids).encode("cp1252") + b"\n")
+    assert read_text(cands).splitlines() == ids
+    assert main(["train", "--model", "popularity", "--interactions", str(u8), "-o",
+                 str(tmp_path / "m"), "--quiet"]) == 0  # fmt: skip
+    out = tmp_path / "recs.csv"
+    assert main(["recommend", str(tmp_path / "m"), "-o", str(out), "--items", str(cands)]) == 0
+    assert "unseen in training" not in capsys.readouterr().err
+    recs = pd.read_csv(out, dtype=str, encoding="utf-8")
+    assert set(recs["item_id"]) == {"café €1", "“quoted”"}  # B0014HA6VG: everyone has it
+    # the same TRAIN.csv saved by Windows reads to the same ids
+    w = tmp_path / "train_cp.csv"
+    w.write_bytes(u8.read_text(encoding="utf-8").encode("cp1252"))
+    assert sorted(set(load_interactions(w).frame["item_id"])) == sorted(ids)
+
+
 def test_real_movielens_items_still_latin1(shared_data: Path) -> None:
     res = load_item_table(shared_data / "movielens-100k-posters" / "u.item")
     assert res.n_bad == 0 and res.n_rows == 1682 and res.warnings == []
@@ -273,4 +302,4 @@ def test_summary_shows_load_warnings(tmp_path: Path) -> None:
     f.write_bytes(b"user_id,item_id\nu1,caf\xe9\nu2,na\xefve\nu3,caf\xc3\xa9\n")
     text = format_summary(summarize([f]))
     assert "   warnings (rows kept): 1\n" in text
-    assert f"     {f}:2: not valid UTF-8 here, so the file is read as latin-1" in text
+    assert f"     {f}:2: not valid UTF-8 here, so the file is read as Windows-1252" in text

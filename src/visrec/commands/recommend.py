@@ -75,7 +75,7 @@ def read_candidates(path: str) -> list[str]:
     occurrence).
 
     The file is decoded like an interactions file (UTF-8 with or without a BOM, else
-    latin-1, so ids match those read from a latin-1 TRAIN.csv), and a line in double
+    Windows-1252, so ids match those read from such a TRAIN.csv), and a line in double
     quotes is one CSV field: CSV writers quote an id holding a comma (``"a,b"``).
     """
     import csv

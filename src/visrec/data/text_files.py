@@ -29,12 +29,12 @@ class DecodedText:
     text : str
         The decoded text, line ends made ``\\n``, a BOM dropped.
     encoding : str
-        ``"utf-8"`` (or the encoding asked for), or ``"latin-1"`` when the file was
-        read that way.
+        ``"utf-8"`` (or the encoding asked for), or ``"cp1252"`` when the file was
+        read as Windows-1252 (:func:`decode_8bit`).
     warning : tuple of (int, str), optional
         ``(line, message)`` when the file mixes encodings: a UTF-8 file with lines that
-        are not (read as latin-1), or a latin-1 file with lines of valid UTF-8 (garbled
-        now); the line is the first that is not UTF-8.
+        are not (read as Windows-1252), or a Windows-1252 file with lines of valid
+        UTF-8 (garbled now); the line is the first that is not UTF-8.
     """
 
     text: str
@@ -55,10 +55,11 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     (a BOM dropped), line ends made ``\\n``.
 
     A file that is not valid UTF-8 is read line by line: when most of its non-ASCII
-    lines are valid UTF-8, those stay UTF-8 and the others are read as latin-1, with a
+    lines are valid UTF-8, those stay UTF-8 and the others are read as Windows-1252
+    (:func:`decode_8bit`), with a
     ``warning`` naming them (one bad byte must not turn ``café`` into ``cafÃ©`` in the
     whole file, nor drop a review over a stray byte in its text); otherwise the file is
-    read as latin-1 (MovieLens and other older sets; every byte decodes, nothing lost),
+    read as Windows-1252 (MovieLens and other older sets; every byte decodes),
     with a ``warning`` when some of its lines were valid UTF-8.
 
     Raises
@@ -96,10 +97,26 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     return DecodedText(text.removeprefix("\ufeff"), out.encoding, out.warning)
 
 
+def _undefined_as_latin1(exc: UnicodeError) -> tuple[str, int]:
+    # the five bytes Windows-1252 leaves undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d)
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("visrec-latin1", _undefined_as_latin1)
+
+
+def decode_8bit(raw: bytes) -> str:
+    """Text that is not UTF-8, as Windows-1252: latin-1 but for 0x80-0x9f, where
+    latin-1 has invisible control characters and Windows files have '€', '“', '’' ...
+    (an id 'café €1' saved by Excel must not become 'café \\x801'). Every byte decodes."""
+    return raw.decode("cp1252", errors="visrec-latin1")
+
+
 def _decode_mixed(raw: bytes) -> DecodedText:
     """A file that is not valid UTF-8: UTF-8 line by line when most of its non-ASCII
-    lines are (the others latin-1, each byte its own character, as a whole-file latin-1
-    reading gives them), else latin-1."""
+    lines are (the others as a whole-file Windows-1252 reading gives them), else
+    Windows-1252."""
     lines = _LINE_END.split(raw)  # line k of the text is lines[k - 1]
     n_utf8 = 0
     first_utf8 = 0
@@ -116,7 +133,7 @@ def _decode_mixed(raw: bytes) -> DecodedText:
             first_utf8 = first_utf8 or k
     if n_utf8 > len(invalid):
         text = "\n".join(
-            ln.decode("latin-1") if k in invalid else ln.decode("utf-8")
+            decode_8bit(ln) if k in invalid else ln.decode("utf-8")
             for k, ln in enumerate(lines, start=1)
         )
         first = min(invalid)
@@ -126,7 +143,8 @@ def _decode_mixed(raw: bytes) -> DecodedText:
             (
                 first,
                 f"{len(invalid):,} line(s) not valid UTF-8 (first: {invalid[first]}), read "
-                "as latin-1, the rest of the file as UTF-8; save the file as UTF-8",
+                "as Windows-1252 (latin-1), the rest of the file as UTF-8; save the file as "
+                "UTF-8",
             ),
         )
     warning = None
@@ -134,11 +152,11 @@ def _decode_mixed(raw: bytes) -> DecodedText:
         first = min(invalid)
         warning = (
             first,
-            f"not valid UTF-8 here, so the file is read as latin-1, but {n_utf8:,} "
+            f"not valid UTF-8 here, so the file is read as Windows-1252 (latin-1), but {n_utf8:,} "
             f"line(s) of it are valid UTF-8 (first: line {first_utf8}), now garbled "
             "('é' read as 'Ã©'); save the file as UTF-8",
         )
-    return DecodedText(raw.decode("latin-1"), "latin-1", warning)
+    return DecodedText(decode_8bit(raw), "cp1252", warning)
 
 
 def _looks_binary(head: bytes) -> bool:
