@@ -647,3 +647,26 @@ def test_train_prints_the_loaders_warnings(
     err = capsys.readouterr().err
     assert f"{csv}: 1 warning(s), rows kept: {csv}:2: not valid UTF-8 here" in err
     assert "(first: line 4)" in err
+
+
+def test_recommend_counts_users_left_with_no_candidate(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # they have no row (nothing to recommend); the summary said "for 16 users" anyway
+    folder = _train(files, tmp_path, "bpr")
+    train = pd.read_csv(files["train"], dtype=str)
+    only = train.item_id.value_counts().index[0]  # the most taken item
+    takers = train[train.item_id == only].user_id.nunique()
+    cands = tmp_path / "one.txt"
+    cands.write_text(f"{only}\n")
+    out = tmp_path / "recs.csv"
+    capsys.readouterr()
+    assert main(["recommend", str(folder), "-o", str(out), "--items", str(cands)]) == 0
+    recs = pd.read_csv(out, dtype=str)
+    assert recs.user_id.nunique() == N_USERS - takers and only not in set(
+        recs.merge(train, on=["user_id", "item_id"]).item_id
+    )
+    assert (
+        f"recommended for {N_USERS - takers:,} users ({takers:,} users with no candidate "
+        "left, every one a training item: no rows) from 1 candidate (0 unseen in training)"
+    ) in capsys.readouterr().out

@@ -26,7 +26,8 @@ examples:
       --items catalogue_and_new.txt --vectors all.parquet
 
 Output: CSV with header user_id,item_id,rank,score (rank 1..n), n rows per training
-user (fewer only when fewer candidates are left), never one of the user's training
+user (fewer only when fewer candidates are left; none for a user whose every
+candidate is a training item, counted in the summary), never one of the user's training
 items. --items (one item_id per line) restricts the candidates. Candidates unseen in
 training are scored from their image vectors (--vectors, else the vectors file recorded
 by `visrec train` when it still exists) by models that can (vbpr, visual-cf); a model
@@ -341,13 +342,14 @@ def run(args: argparse.Namespace) -> int:
         new_pos=new_pos,
     )
 
-    n_rows = 0
+    n_rows = n_empty = 0
     user_ids = model.user_map_.ids
     with atomic_path(args.output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write("user_id,item_id,rank,score\n")
         batches = iter_recommendations(model, cands, args.n, args.batch_users, args.new_slots)
         for u, pos, val in batches:
             ok = pos >= 0
+            n_empty += int((~ok.any(axis=1)).sum())  # every candidate is a training item
             rows, cols = np.nonzero(ok)
             frame = pd.DataFrame(
                 {
@@ -359,8 +361,15 @@ def run(args: argparse.Namespace) -> int:
             )
             frame.to_csv(fh, header=False, index=False, float_format="%.6g")
             n_rows += len(frame)
+    n_users = len(user_ids) - n_empty
+    empty = (
+        f" ({_n(n_empty, 'user')} with no candidate left, every one a training item: "
+        "no rows)"
+        if n_empty
+        else ""
+    )
     print(
-        f"recommended for {len(user_ids):,} users from {len(raw):,} candidates "
+        f"recommended for {_n(n_users, 'user')}{empty} from {_n(len(raw), 'candidate')} "
         f"({len(unseen_pos):,} unseen in training): {n_rows:,} rows in "
         f"{time.perf_counter() - t0:.1f} s -> {args.output}"
     )
