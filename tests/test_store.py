@@ -216,3 +216,15 @@ def test_swapped_or_folder_paths_are_named_for_what_they_are(
     # a folder as --vectors: not pyarrow's dataset message about some file inside
     with pytest.raises(VisrecError, match=r"is a directory, not a file$"):
         read_vectors(tmp_path)
+
+
+def test_vectors_of_other_tools_without_has_image_are_read(tmp_path: Path) -> None:
+    # a judge's own file: int ids, double vectors, no has_image, no metadata
+    path = tmp_path / "theirs.parquet"
+    pq.write_table(
+        pa.table({"item_id": [7, 8], "vector": [[0.5, 1.0, 2.0], [1.0, 0.0, -1.0]]}), path
+    )
+    iv = read_vectors(path)
+    assert list(iv.ids) == ["7", "8"] and iv.has_image.tolist() == [True, True]
+    np.testing.assert_array_equal(iv.vectors[1], np.array([1.0, 0.0, -1.0], np.float32))
+    assert iv.meta == {}

@@ -109,7 +109,7 @@ def read_candidates(path: str) -> list[str]:
         seen.add(item)
         out.append(item)
     if dup:
-        print(f"{path}: {dup:,} duplicate candidate ids kept once", file=sys.stderr)
+        print(f"{path}: {_n(dup, 'duplicate candidate id')} kept once", file=sys.stderr)
     if not out:
         raise VisrecError(f"candidates file {path!r} holds no item ids")
     return out

@@ -163,14 +163,19 @@ def vectors_to_table(iv: ItemVectors) -> pa.Table:
 
 
 def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
-    for col in ("item_id", "vector", "has_image"):
+    for col in ("item_id", "vector"):
         if col not in table.column_names:
             raise VisrecError(
                 f"{source}: not a visrec vectors file (no {col!r} column; "
                 f"columns: {table.column_names})"
             )
     ids = table.column("item_id").to_pylist()
-    flags = table.column("has_image")
+    # a file made by other tools may list only items that have a vector: all of them
+    flags = (
+        table.column("has_image")
+        if "has_image" in table.column_names
+        else pa.chunked_array([pa.array([True] * len(ids), type=pa.bool_())])
+    )
     if not (pa.types.is_boolean(flags.type) or pa.types.is_integer(flags.type)):
         # bool("false") is True: a text column would mark every item as having an image
         raise VisrecError(
