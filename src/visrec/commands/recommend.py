@@ -363,8 +363,7 @@ def run(args: argparse.Namespace) -> int:
             n_rows += len(frame)
     n_users = len(user_ids) - n_empty
     empty = (
-        f" ({_n(n_empty, 'user')} with no candidate left, every one a training item: "
-        "no rows)"
+        f" ({_n(n_empty, 'user')} with no candidate left, every one a training item: no rows)"
         if n_empty
         else ""
     )
