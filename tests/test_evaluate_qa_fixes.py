@@ -488,3 +488,28 @@ def test_train_checks_the_device_before_any_file_is_read(
         f"error: model {model!r}: unknown device 'tpu'; expected auto, cpu, cuda or cuda:N\n"
     )
     assert not (tmp_path / "m").exists()
+
+
+def test_an_interrupt_between_the_json_and_the_report_keeps_the_record(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the record was dropped once the JSON was written: Ctrl-C before the report left a
+    # new JSON beside an old report, "no run had finished", and a full refit
+    from visrec.report import evaluation as report_module
+
+    csv, vec = files
+    out = tmp_path / "pp.json"
+    argv = _argv(csv, "--vectors", str(vec), "--models", "dot", "--seeds", "2", "--k", "3")
+    argv += ["--json", str(out), "--report", str(tmp_path / "pp.html")]
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(report_module, "write_evaluation_report", interrupted)
+        assert main(argv) == 130
+    assert Path(f"{out}.partial.jsonl").exists()  # the record is kept
+    fits = DotModel.fits
+    assert main(argv) == 0
+    assert DotModel.fits == fits  # resumed: nothing fitted again
+    assert (tmp_path / "pp.html").is_file() and not Path(f"{out}.partial.jsonl").exists()

@@ -223,15 +223,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
-    """The JSON (first: a closed stdout must not lose it), the table, the notes; the
-    resume record is dropped only once the results are out, the JSON written or,
-    without ``--json``, the table flushed to stdout."""
+    """The JSON and the report (first: a closed stdout must not lose them), the table,
+    the notes; the resume record is dropped only once the results are out, the files
+    written (both: an interrupt between them kept a new JSON beside an old report and
+    no record) or, without ``--json``, the table flushed to stdout."""
     from visrec.evaluation import run_record
 
     if args.json:
         res.to_json(args.json)  # atomically
-        if record is not None:
-            run_record.forget(record, res.run_keys())
+    if args.report:
+        from visrec.report.evaluation import write_evaluation_report
+
+        inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
+        if args.min_rating is not None:
+            inputs["rows kept"] = f"rating >= {args.min_rating:g}"
+        write_evaluation_report(args.report, res.to_dict(), inputs)
+    if args.json and record is not None:
+        run_record.forget(record, res.run_keys())
     stats = [s for s in res.info.values() if "skipped" not in s]
     n_seeds = len(stats)
     left_out = [seed for seed, s in res.info.items() if "skipped" in s]
@@ -257,13 +265,6 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
             f"is in the top {args.k}); compare AUC and NDCG@{args.k}, or lower --k",
             file=sys.stderr,
         )
-    if args.report:
-        from visrec.report.evaluation import write_evaluation_report
-
-        inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
-        if args.min_rating is not None:
-            inputs["rows kept"] = f"rating >= {args.min_rating:g}"
-        write_evaluation_report(args.report, res.to_dict(), inputs)
     say_written(args.json, args.report)
     sys.stdout.flush()  # a closed pipe fails here, while the record still exists
     if record is not None and not args.json:
