@@ -209,6 +209,13 @@ def test_cli_train_resumes_after_ctrl_c(
         capsys.readouterr().err
     )
     assert not out.exists() and (checkpoint_folder(out) / "vbpr.pt").is_file()
+    # interrupted before any save: no resume is promised
+    with monkeypatch.context() as mp:
+        mp.setattr(_checkpoint, "SAVE_EVERY_S", 3600.0)
+        _interrupt_at(mp, 2)
+        other = [*argv[:8], str(tmp_path / "other"), *argv[9:]]
+        assert main(other) == 130
+    assert "interrupted before the training state was first saved" in capsys.readouterr().err
 
     assert main(argv) == 0
     assert "resuming vbpr at epoch 5 of 6" in capsys.readouterr().err

@@ -157,11 +157,14 @@ def run(args: argparse.Namespace) -> int:
         with checkpointing(ckpt_dir, key, log=_stderr):
             model.fit(inter, vectors if model.uses_vectors else None)
     except KeyboardInterrupt:
-        saved = " (state saved every minute)" if ckpt_dir.is_dir() else ""
-        print(
-            f"interrupted{saved}: run the same command again to resume the fit",
-            file=sys.stderr,
-        )
+        if ckpt_dir.is_dir():
+            what = "interrupted (state saved every minute): run the same command again to resume"
+        else:  # no state was saved: a resume would find nothing
+            what = (
+                "interrupted before the training state was first saved (once a minute): "
+                "the same command starts the fit over"
+            )
+        print(what, file=sys.stderr)
         return 130
     fit_s = time.perf_counter() - t1
     from visrec.models._auto_reg import auto_note
