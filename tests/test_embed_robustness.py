@@ -331,3 +331,22 @@ def test_cli_exits_1_when_every_image_failed(
     assert cli_main(argv) == 1  # a reuse of the same failures too
     _folder(folder, 1)
     assert cli_main(argv) == 0  # one image embedded is a success
+
+
+def test_an_idle_parts_folder_goes_once_the_output_is_up_to_date(tmp_path: Path) -> None:
+    # a run killed after another one finished the same output left its chunk files
+    # for good: each later run said "up to date" and kept them
+    folder = _folder(tmp_path / "img", 6)
+    out = tmp_path / "v.parquet"
+    _embed(folder, out)
+    parts = parts_dir(out)
+    parts.mkdir()
+    stray = parts / "chunk-0123.parquet"
+    stray.write_bytes(b"partial")
+    res = _embed(folder, out)  # a run may still be writing it: kept
+    assert res.n_reused == 6 and stray.exists()
+    old = stray.stat().st_mtime - extract_mod.PARTS_IDLE_S - 1
+    os.utime(stray, (old, old))
+    res = _embed(folder, out)
+    assert res.n_reused == 6 and not parts.exists()
+    assert any("chunk files of an interrupted run removed" in n for n in res.notes)

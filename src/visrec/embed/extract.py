@@ -561,6 +561,7 @@ def embed_images(
         kept = [(i, path_of[i], r) for i, r in old.failures.items() if i in path_of]
         if progress:
             print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
+        _drop_idle_parts(parts, note)
         return EmbedResult(
             ids=ids,
             failures=kept,
@@ -673,6 +674,25 @@ def _old_output(out: Path, key: str, note: Callable[[str], None]) -> _OldOutput:
         chunks=chunks,
         n_rows=n_rows,
     )
+
+
+#: a parts folder untouched this long belongs to no running embed (a chunk takes seconds)
+PARTS_IDLE_S = 120.0
+
+
+def _drop_idle_parts(parts: Path, note: Callable[[str], None]) -> None:
+    """The chunk files of an interrupted run, once the output is up to date without
+    them (a run killed after another finished the same output): removed, unless one
+    was written lately (a run still going)."""
+    if not parts.is_dir():
+        return
+    try:
+        newest = max((f.stat().st_mtime for f in parts.iterdir()), default=0.0)
+    except OSError:
+        return
+    if time.time() - newest >= PARTS_IDLE_S:
+        shutil.rmtree(parts, ignore_errors=True)
+        note(f"{parts}: chunk files of an interrupted run removed (the output is up to date)")
 
 
 def _finished_parts(
