@@ -28,6 +28,7 @@ import importlib.util
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from importlib.machinery import PathFinder
 from typing import Any
@@ -301,25 +302,29 @@ class RayPipeline:
             # where it would run in turn with inference instead of alongside it.
             memory=DECODE_TASK_MEMORY,
         )
-        ds = ds.map_batches(
-            _InferActor,
-            fn_constructor_kwargs={
-                "backbone": self.backbone,
-                "engine": self.engine,
-                "device": device,
-                "batch_size": self._batch_size_arg,
-                "threads": per,
-            },
-            batch_size=bs,
-            batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=actors),
-            num_cpus=per,
-            num_gpus=gpus,
-            # no actor restarts: a lost actor's chunks are recomputed by the next run
-            # anyway, and with restarts Ray logs an error line about the constructor's
-            # arguments into the user's output (ray-project/ray#57733)
-            max_restarts=0,
-        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*ray_remote_args.* is deprecated")
+            ds = ds.map_batches(
+                _InferActor,
+                fn_constructor_kwargs={
+                    "backbone": self.backbone,
+                    "engine": self.engine,
+                    "device": device,
+                    "batch_size": self._batch_size_arg,
+                    "threads": per,
+                },
+                batch_size=bs,
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=actors),
+                num_cpus=per,
+                num_gpus=gpus,
+                # no actor restarts: a lost actor's chunks are recomputed by the next run
+                # anyway, and with restarts Ray logs an error line about the constructor's
+                # arguments into the user's output (ray-project/ray#57733). Ray 2.60 has no
+                # named parameter for it yet: an extra keyword argument, whose deprecation
+                # warning is silenced
+                max_restarts=0,
+            )
 
         sizes = {k: len(chunk) for k, chunk in todo}
         pending: dict[int, tuple[np.ndarray, np.ndarray, list[str | None], list[int]]] = {}
