@@ -494,7 +494,9 @@ class Recommender(ParamsMixin, ABC):
         arrays[SAVE_TOKEN] = np.asarray(token)
         with atomic_path(folder / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
-        stale = folder / "train.json"  # `visrec train`'s record of an earlier fit
+        # `visrec train`'s record of an earlier fit (commands.train.TRAIN_JSON; the
+        # command layer is not imported here)
+        stale = folder / "train.json"
         if stale.is_file():
             stale.unlink()
         meta = {

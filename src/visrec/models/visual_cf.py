@@ -316,7 +316,7 @@ class VisualCF(AutoRegMixin, Recommender):
                 done = None if ckpt is None else _checkpoint.load_values(ckpt, desc, n_w)
                 if done is None:
                     fold = self._fold_scores(
-                        desc, feats, has_image, learn, g, held, inner, test, users
+                        desc, map_reg, feats, has_image, learn, g, held, inner, test, users
                     )
                     if ckpt is not None:
                         _checkpoint.save_values(ckpt, desc, fold.tolist())
@@ -333,6 +333,7 @@ class VisualCF(AutoRegMixin, Recommender):
     def _fold_scores(
         self,
         desc: str,
+        map_reg: float,
         feats: np.ndarray,
         has_image: np.ndarray,
         learn: np.ndarray,
@@ -345,7 +346,6 @@ class VisualCF(AutoRegMixin, Recommender):
         """Validation Recall@20 of each profile weight on one fold: BPR refitted on
         ``inner`` (the interactions without the ``held`` items), the map and the
         profiles learned on the other items, the held-out items as candidates."""
-        map_reg = self.reg_ if self.map_reg is None else float(self.map_reg)
         p, q, b = self._bpr(inner, map_reg, desc)
         out = np.zeros(len(learn), dtype=bool)
         out[held] = True
