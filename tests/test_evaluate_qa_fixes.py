@@ -439,6 +439,7 @@ TIME_NOTE = (
     ("flags", "noted"),
     [
         (("--protocol", "time", "--test-ratio", "0.3"), True),
+        (("--protocol", "time", "--test-ratio", "0.2"), True),  # the default, typed out
         (("--protocol", "time"), False),
         (("--protocol", "warm", "--test-ratio", "0.3"), False),
     ],

@@ -95,7 +95,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seeds", type=int, default=3, help="number of seeds 0..N-1 (default 3)")
     p.add_argument("--k", type=int, default=20, help="list length for @K metrics (default 20)")
     p.add_argument(
-        "--test-ratio", type=float, default=0.2, help="held-out share (default 0.2; not time)"
+        "--test-ratio",
+        type=float,
+        default=None,  # None, not 0.2: an explicit 0.2 with --protocol time gets its note
+        help="held-out share (default 0.2; not time)",
     )
     add_min_rating_arg(p)
     p.add_argument(
@@ -152,13 +155,15 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.k < 1:
         raise VisrecError(f"--k must be at least 1, got {args.k}")
-    if not 0.0 < args.test_ratio < 1.0:
+    if args.test_ratio is not None and not 0.0 < args.test_ratio < 1.0:
         raise VisrecError(f"--test-ratio must be between 0 and 1, got {args.test_ratio}")
-    if args.protocol == "time" and args.test_ratio != 0.2:  # 0.2: the option's default
+    if args.protocol == "time" and args.test_ratio is not None:
         say(
             "note: --test-ratio has no effect with --protocol time "
             "(each user's latest interaction is the test)"
         )
+    if args.test_ratio is None:
+        args.test_ratio = 0.2
     default = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
     if args.models is None:
         args.models = default
