@@ -106,11 +106,11 @@ def _rating_runs(mf: list[float], visual: list[float]) -> pd.DataFrame:
     rows = []
     for seed, (a, b) in enumerate(zip(mf, visual, strict=True)):
         rows += [
-            {"seed": seed, "model": "majority class (4)", "rmse": 1.22},
-            {"seed": seed, "model": "item mean", "rmse": 1.03},
-            {"seed": seed, "model": "KNN k=3 (image)", "rmse": 1.50},
-            {"seed": seed, "model": "biased MF", "rmse": a},
-            {"seed": seed, "model": "biased MF + visual", "rmse": b},
+            {"seed": seed, "model": "majority class (4)", "uses": "baseline", "rmse": 1.22},
+            {"seed": seed, "model": "item mean", "uses": "baseline", "rmse": 1.03},
+            {"seed": seed, "model": "KNN k=3 (image)", "uses": "picture", "rmse": 1.50},
+            {"seed": seed, "model": "biased MF", "uses": "ratings", "rmse": a},
+            {"seed": seed, "model": "biased MF + visual", "uses": "ratings + picture", "rmse": b},
         ]
     return pd.DataFrame(rows)
 
@@ -140,6 +140,21 @@ def test_rating_verdict() -> None:
     lines = rating_verdict(plain)
     assert lines[0].startswith("No item vectors were given (--vectors), so the picture was not")
     assert lines[1] == "Lowest RMSE: biased MF, 0.920 stars." and len(lines) == 2
+
+
+def test_rating_verdict_goes_by_what_models_use_not_their_names() -> None:
+    runs = _rating_runs([0.92, 0.93, 0.91], [0.94, 0.95, 0.93])
+    runs["model"] = runs["model"].map({
+        "majority class (4)": "mode", "item mean": "per-item average",
+        "KNN k=3 (image)": "look-alikes", "biased MF": "MF", "biased MF + visual": "VMF",
+    })  # fmt: skip
+    lines = rating_verdict(runs)
+    assert lines[1] == (
+        "The tutorial's KNN on the picture alone: RMSE 1.500, 0.470 worse than the best "
+        "baseline (per-item average, 1.030)."
+    )
+    assert lines[2].startswith("The picture does not help the MF: +0.0200")
+    assert "(MF itself moves 0.0100 between the splits)" in lines[2]
 
 
 def test_rating_eval_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

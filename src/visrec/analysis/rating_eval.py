@@ -45,6 +45,12 @@ from visrec.evaluation.protocols import collapse_duplicates
 
 METRICS = ("accuracy", "mae", "rmse")
 PROTOCOLS = ("random", "cold-items")
+# What each model draws on (the runs' ``uses`` column): the report groups, colours and
+# compares models by these, not by their display names.
+BASELINE = "baseline"  # neither the picture nor who rated
+PICTURE = "picture"  # the tutorial's KNN on the item vector alone
+RATINGS = "ratings"  # who rated what
+RATINGS_PICTURE = "ratings + picture"
 
 
 def split_rows(
@@ -120,7 +126,9 @@ class RatingEvalResult:
         ``rmse``, ``fit_seconds`` (means over seeds) and, with several seeds,
         ``accuracy_std``, ``mae_std``, ``rmse_std``.
     runs : DataFrame
-        One row per (seed, model): ``seed``, ``model``, the metrics, ``fit_seconds``.
+        One row per (seed, model): ``seed``, ``model``, ``uses`` (what the model draws
+        on: :data:`BASELINE`, :data:`PICTURE`, :data:`RATINGS` or
+        :data:`RATINGS_PICTURE`), the metrics, ``fit_seconds``.
     n_train, n_test : int
         Rows in each split (the same for every seed with ``"random"``; the last seed's
         with ``"cold-items"``, where item sizes vary: ``sizes`` has every seed's).
@@ -385,30 +393,34 @@ def _eval_split(
     levels = np.unique(y_tr)
     records: list[dict[str, Any]] = []
 
-    def record(name: str, fit: Callable[[], np.ndarray]) -> None:
+    def record(name: str, uses: str, fit: Callable[[], np.ndarray]) -> None:
         t0 = time.perf_counter()
         pred = fit()
         secs = time.perf_counter() - t0
-        records.append({"model": name, **rating_metrics(pred, y_te, levels), "fit_seconds": secs})
+        metrics = rating_metrics(pred, y_te, levels)
+        records.append({"model": name, "uses": uses, **metrics, "fit_seconds": secs})
         tick(1)
 
     majority = majority_class(y_tr)
-    record(f"majority class ({_fmt(majority)})", lambda: np.full(len(y_te), majority))
+    record(f"majority class ({_fmt(majority)})", BASELINE, lambda: np.full(len(y_te), majority))
     mu = float(y_tr.mean())
-    record("global mean", lambda: np.full(len(y_te), mu))
-    record("item mean", lambda: _group_mean(inter.item_idx, inter, test_i, mu))
-    record("user mean", lambda: _group_mean(inter.user_idx, inter, test_u, mu))
+    record("global mean", BASELINE, lambda: np.full(len(y_te), mu))
+    record("item mean", BASELINE, lambda: _group_mean(inter.item_idx, inter, test_i, mu))
+    record("user mean", BASELINE, lambda: _group_mean(inter.user_idx, inter, test_u, mu))
+
+    def plain_mf() -> np.ndarray:
+        return RatingMF(visual=False, **mf_kw).fit(inter).predict(test_u, test_i)
+
     if item_vectors is None:
-        record(
-            "biased MF", lambda: RatingMF(visual=False, **mf_kw).fit(inter).predict(test_u, test_i)
-        )
+        record("biased MF", RATINGS, plain_mf)
         return records, int((test_u < 0).sum())
     vecs, has = item_vectors.align(inter.item_map.ids)
     v_tr, v_te = vecs[np.asarray(inter.item_idx)], vecs[test_i]
-    record(f"KNN k={knn_k} (image)", lambda: knn_predict(v_tr, y_tr, v_te, k=knn_k))
-    record("biased MF", lambda: RatingMF(visual=False, **mf_kw).fit(inter).predict(test_u, test_i))
+    record(f"KNN k={knn_k} (image)", PICTURE, lambda: knn_predict(v_tr, y_tr, v_te, k=knn_k))
+    record("biased MF", RATINGS, plain_mf)
     record(
         "biased MF + visual",
+        RATINGS_PICTURE,
         lambda: RatingMF(visual=True, **mf_kw).fit(inter, vecs, has).predict(test_u, test_i),
     )
     return records, int((test_u < 0).sum())

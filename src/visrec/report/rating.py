@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import write_text_atomic
-from visrec.analysis.rating_eval import format_sizes
+from visrec.analysis.rating_eval import (
+    BASELINE,
+    PICTURE,
+    RATINGS,
+    RATINGS_PICTURE,
+    format_sizes,
+)
 from visrec.report import plots
 from visrec.report.evaluation import SIGN_P, TIE, mean_std, per_seed_table, sign_p
 from visrec.report.html import (
@@ -35,36 +41,36 @@ from visrec.report.html import (
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
-BASELINE_PREFIXES = ("majority class", "global mean", "item mean", "user mean")
+
+def _uses(runs: pd.DataFrame) -> dict[str, str]:
+    """Each model's ``uses`` (what it draws on), in run order."""
+    return {str(m): str(u) for m, u in zip(runs["model"], runs["uses"], strict=True)}
 
 
-def _is_baseline(model: str) -> bool:
-    return model.startswith(BASELINE_PREFIXES)
-
-
-def _is_image(model: str) -> bool:
-    return "(image)" in model or model.endswith("+ visual")
+def _with(uses: dict[str, str], *kinds: str) -> list[str]:
+    return [m for m, u in uses.items() if u in kinds]
 
 
 def rating_verdict(runs: pd.DataFrame) -> list[str]:
-    """Plain sentences on RMSE (lower is better), from the per-seed runs.
+    """Plain sentences on RMSE (lower is better), from the per-seed runs (``model``,
+    ``uses``, ``seed``, ``rmse``).
 
     The visual term is judged like ``evaluate``'s pictures: a one-sided sign test over
     the seeds where the two MFs differ (p <= 0.125), ties apart, and "by little" when
     the mean change is smaller than the plain MF's own spread between splits.
     """
     rmse = runs.groupby("model", sort=False)["rmse"].mean()
+    uses = _uses(runs)
     best = str(rmse.idxmin())
     lines = [f"Lowest RMSE: {best}, {rmse[best]:.3f} stars."]
-    if not any(_is_image(str(m)) for m in rmse.index):
+    if not _with(uses, PICTURE, RATINGS_PICTURE):
         lines.insert(
             0,
             "No item vectors were given (--vectors), so the picture was not tested: "
             "only the baselines and the MF of who rated what ran.",
         )
         return lines
-    baselines = [m for m in rmse.index if _is_baseline(str(m))]
-    knn = [m for m in rmse.index if "(image)" in str(m)]
+    baselines, knn = _with(uses, BASELINE), _with(uses, PICTURE)
     if baselines and knn:
         base = str(rmse[baselines].idxmin())
         gap = rmse[knn[0]] - rmse[base]
@@ -73,15 +79,16 @@ def rating_verdict(runs: pd.DataFrame) -> list[str]:
             f"The tutorial's KNN on the picture alone: RMSE {rmse[knn[0]]:.3f}, {abs(gap):.3f} "
             f"{word} than the best baseline ({base}, {rmse[base]:.3f})."
         )
-    if "biased MF" in rmse.index and "biased MF + visual" in rmse.index:
-        lines.append(_visual_term(runs))
+    plain, visual = _with(uses, RATINGS), _with(uses, RATINGS_PICTURE)
+    if plain and visual:
+        lines.append(_visual_term(runs, plain[0], visual[0]))
     return lines
 
 
-def _visual_term(runs: pd.DataFrame) -> str:
+def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     pair = runs.pivot_table(index="seed", columns="model", values="rmse")
-    pair = pair[["biased MF", "biased MF + visual"]].dropna()
-    diff = (pair["biased MF + visual"] - pair["biased MF"]).to_numpy()
+    pair = pair[[plain, visual]].dropna()
+    diff = (pair[visual] - pair[plain]).to_numpy()
     wins, losses = int((diff < -TIE).sum()), int((diff > TIE).sum())
     ties = diff.size - wins - losses
     said = (
@@ -92,10 +99,10 @@ def _visual_term(runs: pd.DataFrame) -> str:
         said += f", worse on {losses}, equal on {ties}"
     elif ties:
         said += f", equal on {ties}"
-    what = "The picture in the MF (biased MF + visual vs biased MF)"
+    what = f"The picture in the MF ({visual} vs {plain})"
     if ties == diff.size:
         return f"{what}: no difference, the same RMSE on every seed."
-    spread = pair["biased MF"].std(ddof=1) if len(pair) > 1 else float("nan")
+    spread = pair[plain].std(ddof=1) if len(pair) > 1 else float("nan")
     little = bool(np.isfinite(spread) and abs(diff.mean()) < spread)
     if sign_p(wins, losses) <= SIGN_P:
         call = f"The picture helps the MF{', consistently but by little' if little else ''}"
@@ -105,9 +112,7 @@ def _visual_term(runs: pd.DataFrame) -> str:
         return f"{what}: {said}; run --seeds 3 or more to call it."
     else:
         call = "No clear difference from the picture in the MF"
-    tail = (
-        f" (biased MF itself moves {spread:.4f} between the splits)" if np.isfinite(spread) else ""
-    )
+    tail = f" ({plain} itself moves {spread:.4f} between the splits)" if np.isfinite(spread) else ""
     return f"{call}: {said}{tail}."
 
 
@@ -115,7 +120,8 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
     """The report of ``result`` (``RatingEvalResult.to_json()``) as an HTML string."""
     runs = pd.DataFrame(result["runs"])
     runs["model"] = runs["model"].astype(str)
-    models = list(dict.fromkeys(runs["model"]))
+    uses = _uses(runs)
+    models = list(uses)
     seeds = sorted({int(s) for s in runs["seed"]})
     cols = [("accuracy", "accuracy", 3), ("mae", "MAE", 3), ("rmse", "RMSE", 3)]
     head = "".join(f"<th>{_e(t)}</th>" for _, t, _ in cols) + "<th>fit s</th>"
@@ -124,16 +130,7 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
         r = runs[runs["model"] == m]
         cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
         cells += f'<td class="num">{_e(mean_std(r["fit_seconds"], 1))}</td>'
-        kind = (
-            "baseline"
-            if _is_baseline(m)
-            else "picture"
-            if "(image)" in m
-            else "ratings + picture"
-            if _is_image(m)
-            else "ratings"
-        )
-        rows.append(f"<tr><th>{_e(m)}</th><td>{kind}</td>{cells}</tr>")
+        rows.append(f"<tr><th>{_e(m)}</th><td>{_e(uses[m])}</td>{cells}</tr>")
     table = (
         f'<table class="grid"><thead><tr><th>model</th><th>uses</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
@@ -146,8 +143,8 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
             ("mae", "MAE", 0.0),
             ("accuracy", "accuracy", 0.0),
         ],
-        image_models=[m for m in models if _is_image(m)],
-        baselines=[m for m in models if _is_baseline(m)],
+        image_models=_with(uses, PICTURE, RATINGS_PICTURE),
+        baselines=_with(uses, BASELINE),
     )
     info = {
         "split": str(result.get("protocol", "random")),
