@@ -1,10 +1,16 @@
-"""Atomic file writes: write to a temp file in the same folder, then rename."""
+"""Atomic file writes: write to a temp file in the same folder, then rename; and one
+writer per output at a time (:func:`exclusive_lock`)."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
 import re
+import socket
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,12 +79,16 @@ def sweep_stale(folder: Path, prefix: str, pattern: str, *, dirs: bool = False) 
     entries of ``folder`` named ``prefix`` + ``pattern`` (a regex; files, or folders with
     ``dirs``) not changed for ``STALE_AFTER_S``. Best effort: errors are ignored."""
     import shutil
-    import time
 
     name = re.compile(re.escape(prefix) + pattern)
     now = time.time()
     try:
-        entries = [e for e in os.scandir(folder) if name.fullmatch(e.name)]
+        # never a lock file (exclusive_lock): a long run holds it for hours, unchanged
+        entries = [
+            e
+            for e in os.scandir(folder)
+            if name.fullmatch(e.name) and not e.name.endswith(LOCK_SUFFIX)
+        ]
     except OSError:
         return
     for entry in entries:
@@ -148,3 +158,115 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+LOCK_SUFFIX = ".lock"
+
+
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """The lock file of :func:`exclusive_lock` for ``path``: ``.<name>.lock`` beside it
+    (hidden, like the temporary files of :func:`atomic_path`)."""
+    target = Path(path)
+    return target.with_name(f".{target.name}{LOCK_SUFFIX}")
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock, from what it wrote into the lock file."""
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode())
+        pid, started = int(info["pid"]), float(info["started"])
+        host = str(info.get("host") or "")
+        when = time.localtime(started)
+    except (OSError, ValueError, KeyError, TypeError, OverflowError):
+        return "another process"  # not written yet, or by something else
+    fmt = "%H:%M:%S" if when[:3] == time.localtime()[:3] else "%Y-%m-%d %H:%M:%S"
+    on = f" on {host}" if host and host != socket.gethostname() else ""
+    return f"pid {pid}{on}, started {time.strftime(fmt, when)}"
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike[str], what: str) -> Iterator[None]:
+    """Hold ``path`` for one writer: a second ``exclusive_lock`` on it, from any process
+    (or a second call in this one), raises :class:`VisrecError` at once, naming the
+    holder's pid and start time: ``PATH is being written by another WHAT (pid 1234,
+    started 12:03:04); wait for it to finish, or give another output``.
+
+    An advisory ``flock`` on :func:`lock_path`, which records the holder's pid, host and
+    start time and is removed on release. The system releases a flock when its process
+    dies (``kill -9``), so a lock file left behind never blocks: the next run locks it.
+    A no-op where no lock can be had: on Windows (no ``fcntl``), where the lock file
+    cannot be created (a read-only folder: nothing is written there then) and on a
+    filesystem without ``flock``.
+    """
+    if sys.platform == "win32":
+        yield
+        return
+    target = Path(path)
+    lock = lock_path(target)
+    with contextlib.suppress(OSError):  # else no lock, and the write says what is wrong
+        target.parent.mkdir(parents=True, exist_ok=True)
+    fd = _acquire(lock, target, what)
+    if fd is None:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):  # the details of the message only
+            info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        yield
+    finally:
+        # unlinked while still locked: whoever opened this file meanwhile finds, once
+        # it has the lock, that the path no longer names it (``_same_file``), and retries
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def _acquire(lock: Path, target: Path, what: str) -> int | None:
+    """The descriptor of ``lock``, flocked; None where locking is not possible."""
+    import fcntl
+
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError:
+            try:  # another user's lock file: flock works on a read-only descriptor too
+                fd = os.open(lock, os.O_RDONLY)
+            except OSError:
+                return None
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            released = not _same_file(fd, lock)  # its holder just finished: try again
+            os.close(fd)
+            if released:
+                continue
+            raise VisrecError(
+                f"{target} is being written by another {what} ({holder}); wait for it "
+                "to finish, or give another output"
+            ) from None
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
+                return None  # a filesystem without flock
+            raise
+        # The holder may have unlinked the file between our open and flock, and a third
+        # process created and locked a new one at the path: only the file the path
+        # names now counts, else two processes would each hold a lock.
+        if _same_file(fd, lock):
+            return fd
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    fst = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (fst.st_dev, fst.st_ino)

@@ -34,7 +34,8 @@ a zero vector and has_image=false, and are listed in the summary.
 The run is resumable: vectors are written in chunks to OUTPUT.parts/ as they are
 computed. After an interruption (Ctrl-C, kill -9, a crash) run the same command again:
 only missing chunks are computed. Re-running after success reuses the output
-("reused N"). A different backbone, weights or preprocessing never reuses old vectors.
+("reused N"). One run per OUT at a time: a second one stops at once, naming the
+first one's pid. A different backbone, weights or preprocessing never reuses old vectors.
 An existing OUT that is not a vectors file, or a vectors file more than half of whose
 items are not in this run, is left alone unless --overwrite is given; a vectors file
 losing fewer items is updated, with a note naming them.

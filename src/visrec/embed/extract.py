@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visrec import __version__
-from visrec._atomic import atomic_path
+from visrec._atomic import atomic_path, exclusive_lock
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
 from visrec.embed.store import (
     META_KEY,
@@ -454,6 +454,8 @@ def embed_images(
     output : path, optional
         Parquet file (``visrec.embed.store`` format). With an output the run is
         chunked, crash-safe and resumable; without one everything stays in memory.
+        One run per output at a time: while another holds it (``exclusive_lock``),
+        ``VisrecError`` is raised at once, naming the other's pid.
     backbone : str or Backbone, default "efficientnet-lite0"
     engine : {"auto", "torch", "onnx", "ray"}, default "auto"
         ``"auto"`` uses ONNX Runtime when available, else PyTorch. ``"ray"`` runs the
@@ -539,97 +541,102 @@ def embed_images(
     out = Path(output)
     if out.is_dir():
         raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
-    foreign = is_foreign_file(out)
-    if foreign and not overwrite:
-        raise VisrecError(
-            f"{out} exists and is not a visrec vectors file; give another output, or "
-            "overwrite=True to replace it"
-        )
-    dropped = None if foreign else check_dropped(out, ids, overwrite)
-    fps = [_fingerprint(key, c) for c in chunks]
-    parts = parts_dir(out)
+    # One run per output: a second one would read this one's chunk files mid-write, or
+    # lose its parts folder when this one removes it, and fail with a wrong hint.
+    with exclusive_lock(out, "visrec embed"):
+        foreign = is_foreign_file(out)
+        if foreign and not overwrite:
+            raise VisrecError(
+                f"{out} exists and is not a visrec vectors file; give another output, or "
+                "overwrite=True to replace it"
+            )
+        dropped = None if foreign else check_dropped(out, ids, overwrite)
+        fps = [_fingerprint(key, c) for c in chunks]
+        parts = parts_dir(out)
 
-    # --- what can be reused -------------------------------------------------------
-    if foreign:
-        note(f"{out}: existing file is not a visrec vectors file; it will be replaced")
-        old = _OldOutput()
-    else:
-        old = _old_output(out, key, note)
-    if dropped:
-        note(dropped)
-    if old.groups and old.chunks == fps and old.n_rows == len(pairs):
-        kept = [(i, path_of[i], r) for i, r in old.failures.items() if i in path_of]
-        if progress:
-            print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
-        _drop_idle_parts(parts, note)
+        # --- what can be reused -------------------------------------------------------
+        if foreign:
+            note(f"{out}: existing file is not a visrec vectors file; it will be replaced")
+            old = _OldOutput()
+        else:
+            old = _old_output(out, key, note)
+        if dropped:
+            note(dropped)
+        if old.groups and old.chunks == fps and old.n_rows == len(pairs):
+            kept = [(i, path_of[i], r) for i, r in old.failures.items() if i in path_of]
+            if progress:
+                print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
+            _drop_idle_parts(parts, note)
+            return EmbedResult(
+                ids=ids,
+                failures=kept,
+                n_reused=len(pairs),
+                n_computed=0,
+                seconds=time.perf_counter() - t0,
+                output=out,
+                backbone=bb.name,
+                engine="reused",
+                notes=notes,
+            )
+        part_files = _finished_parts(parts, key, fps, note)
+
+        # --- compute what is missing --------------------------------------------------
+        todo: list[tuple[int, list[tuple[str, str]]]] = []
+        n_reused = 0
+        for k, fp in enumerate(fps):
+            if fp in part_files or fp in old.groups:
+                n_reused += len(chunks[k])
+            else:
+                todo.append((k, chunks[k]))
+        if n_reused and progress:
+            print(
+                f"resuming: reused {n_reused} vectors, {len(pairs) - n_reused} to compute",
+                file=sys.stderr,
+            )
+
+        engine_name = "reused"
+        if todo:
+            eng = _engine_for(bb, engine, device, batch_size)
+            engine_name = eng.name
+            parts.mkdir(parents=True, exist_ok=True)
+
+            def save_chunk(
+                index: int, vectors: np.ndarray, has: np.ndarray, errors: list[str | None]
+            ) -> None:
+                fp = fps[index]
+                chunk_meta = {"format": _FORMAT, "key": key, "fingerprint": fp, "index": index}
+                table = _table([i for i, _ in chunks[index]], vectors, has, errors)
+                table = table.replace_schema_metadata(
+                    {META_KEY: json.dumps(chunk_meta, sort_keys=True).encode()}
+                )
+                dest = parts / f"chunk-{fp}.parquet"
+                with atomic_path(dest) as tmp:
+                    pq.write_table(table, tmp)
+                part_files[fp] = dest
+
+            bar = _progress_bar(len(pairs), n_reused, progress, f"embed ({eng.name})")
+            try:
+                _compute_chunks(
+                    todo, bb, eng, workers or _default_workers(), save_chunk, bar.update
+                )
+            finally:
+                bar.close()
+
+        # --- assemble -----------------------------------------------------------------
+        failures = _assemble(out, chunks, fps, part_files, old, path_of, meta, bb, key)
+        if parts.exists():
+            shutil.rmtree(parts, ignore_errors=True)
         return EmbedResult(
             ids=ids,
-            failures=kept,
-            n_reused=len(pairs),
-            n_computed=0,
+            failures=failures,
+            n_reused=n_reused,
+            n_computed=len(pairs) - n_reused,
             seconds=time.perf_counter() - t0,
             output=out,
             backbone=bb.name,
-            engine="reused",
+            engine=engine_name,
             notes=notes,
         )
-    part_files = _finished_parts(parts, key, fps, note)
-
-    # --- compute what is missing ----------------------------------------------------
-    todo: list[tuple[int, list[tuple[str, str]]]] = []
-    n_reused = 0
-    for k, fp in enumerate(fps):
-        if fp in part_files or fp in old.groups:
-            n_reused += len(chunks[k])
-        else:
-            todo.append((k, chunks[k]))
-    if n_reused and progress:
-        print(
-            f"resuming: reused {n_reused} vectors, {len(pairs) - n_reused} to compute",
-            file=sys.stderr,
-        )
-
-    engine_name = "reused"
-    if todo:
-        eng = _engine_for(bb, engine, device, batch_size)
-        engine_name = eng.name
-        parts.mkdir(parents=True, exist_ok=True)
-
-        def save_chunk(
-            index: int, vectors: np.ndarray, has: np.ndarray, errors: list[str | None]
-        ) -> None:
-            fp = fps[index]
-            chunk_meta = {"format": _FORMAT, "key": key, "fingerprint": fp, "index": index}
-            table = _table([i for i, _ in chunks[index]], vectors, has, errors)
-            table = table.replace_schema_metadata(
-                {META_KEY: json.dumps(chunk_meta, sort_keys=True).encode()}
-            )
-            dest = parts / f"chunk-{fp}.parquet"
-            with atomic_path(dest) as tmp:
-                pq.write_table(table, tmp)
-            part_files[fp] = dest
-
-        bar = _progress_bar(len(pairs), n_reused, progress, f"embed ({eng.name})")
-        try:
-            _compute_chunks(todo, bb, eng, workers or _default_workers(), save_chunk, bar.update)
-        finally:
-            bar.close()
-
-    # --- assemble -------------------------------------------------------------------
-    failures = _assemble(out, chunks, fps, part_files, old, path_of, meta, bb, key)
-    if parts.exists():
-        shutil.rmtree(parts, ignore_errors=True)
-    return EmbedResult(
-        ids=ids,
-        failures=failures,
-        n_reused=n_reused,
-        n_computed=len(pairs) - n_reused,
-        seconds=time.perf_counter() - t0,
-        output=out,
-        backbone=bb.name,
-        engine=engine_name,
-        notes=notes,
-    )
 
 
 @dataclass
@@ -683,7 +690,9 @@ PARTS_IDLE_S = 120.0
 def _drop_idle_parts(parts: Path, note: Callable[[str], None]) -> None:
     """The chunk files of an interrupted run, once the output is up to date without
     them (a run killed after another finished the same output): removed, unless one
-    was written lately (a run still going)."""
+    was written lately (a run still going: the output's lock keeps out other runs of
+    this version, but not one without it, such as an older visrec or a run where the
+    filesystem has no ``flock``)."""
     if not parts.is_dir():
         return
     try:
