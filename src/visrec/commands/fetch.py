@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visrec.commands._checks import check_at_least
 from visrec.commands._common import check_output_file, check_outputs_distinct
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    from visrec.images.fetch import FetchReport
 
 EPILOG = """\
 examples:
@@ -30,8 +34,10 @@ SOURCE kinds:
   a manifest CSV/TSV with columns item_id,url
 
 Each URL is cached once under DIR as <sha256(url)>.<ext> after it decoded as an image;
-cached URLs are not downloaded again. The manifest (-o, default DIR/manifest.csv) lists
-item_id,path,url for the images that were fetched; failures are summarised by reason.
+cached URLs are not downloaded again. Ctrl-C stops at once, keeping what was fetched
+(nothing partial): run the same command again to resume. The manifest (-o, default
+DIR/manifest.csv) lists item_id,path,url for the images that were fetched; failures are
+summarised by reason.
 A manifest entry meant as a URL that is not http(s) (ftp://, file://, //host/x,
 127.0.0.1/x.jpg, cdn.shop.com/x.jpg) is a failure (invalid url) naming its item and
 line; local paths in a manifest are skipped. An item listed in two sources with
@@ -298,9 +304,29 @@ def _add_first_urls(out: Sources, ids: Iterable[Any], images: Iterable[Any], lab
     return n
 
 
+def _interrupted_note(report: FetchReport, n_stopped: int) -> str:
+    """The line printed on Ctrl-C: what was dropped, what is kept, what to do."""
+    stopped = ""
+    if n_stopped:
+        s = "" if n_stopped == 1 else "s"
+        stopped = f"{n_stopped:,} download{s} in progress stopped (nothing of them kept); "
+    n_kept, n_urls = len(report.paths), len(report.urls)
+    images = "image" if n_urls == 1 else "images"
+    return (
+        f"interrupted: {stopped}the cache has {n_kept:,} of the {n_urls:,} {images}; "
+        "run the same command again to fetch the rest and write the manifest"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
-    from visrec.images.fetch import MAX_TIME_FACTOR, fetch_images, normalize_url, write_manifest
+    from visrec.images.fetch import (
+        MAX_TIME_FACTOR,
+        FetchInterrupted,
+        fetch_images,
+        normalize_url,
+        write_manifest,
+    )
 
     check_at_least(args.workers, 1, "--workers")
     check_at_least(args.max_bytes, 1, "--max-bytes")
@@ -337,16 +363,20 @@ def run(args: argparse.Namespace) -> int:
             normalize_url(url)
         except ValueError as exc:
             refused[url] = (str(exc), [f"{key!r} ({got.where[key]})"])
-    report = fetch_images(
-        [u for u in got.urls.values() if u not in refused],
-        cache,
-        workers=args.workers,
-        timeout=args.timeout,
-        retries=args.retries,
-        max_bytes=args.max_bytes,
-        max_time=max_time,
-        progress=show_progress(args),
-    )
+    try:
+        report = fetch_images(
+            [u for u in got.urls.values() if u not in refused],
+            cache,
+            workers=args.workers,
+            timeout=args.timeout,
+            retries=args.retries,
+            max_bytes=args.max_bytes,
+            max_time=max_time,
+            progress=show_progress(args),
+        )
+    except FetchInterrupted as exc:
+        print(_interrupted_note(exc.report, exc.n_stopped), file=sys.stderr)
+        return 130
     for url, (reason, items) in refused.items():
         shown = ", ".join(items[:3]) + (f" and {len(items) - 3:,} more" if len(items) > 3 else "")
         report.add_failure(url, f"invalid url: item {shown}: {reason}")

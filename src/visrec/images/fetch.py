@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,9 @@ _EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp",
 _CHUNK = 64 * 1024
 _TMP_SUFFIX = ".part"
 _STALE_TMP_S = 3600.0  # a temp file this old belongs to a killed run
+# On Ctrl-C, how long to wait for the downloads in progress to notice that their sockets
+# were shut (milliseconds, normally) before giving up on them
+_STOP_WAIT_S = 2.0
 #: ``max_time`` when not given: this many times the per-read ``timeout``.
 MAX_TIME_FACTOR = 6
 # Characters sent as they are (besides letters, digits and ``_.-~``); the rest (space,
@@ -60,6 +63,10 @@ class _FetchError(Exception):
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.retry = retry
+
+
+class _Stopped(Exception):
+    """A download given up because the whole fetch is being stopped (Ctrl-C)."""
 
 
 @dataclass
@@ -136,6 +143,27 @@ class FetchReport(Mapping[str, "Path | str"]):
             "failures_by_kind": self.failures_by_kind(),
             "errors": dict(self.errors),
         }
+
+
+class FetchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`fetch_images`, raised once the downloads in progress stopped.
+
+    Nothing of a stopped download is written; the images fetched before are in the
+    cache, so the same call again downloads only the rest.
+
+    Attributes
+    ----------
+    report : FetchReport
+        What was done before the interrupt: ``paths`` are the cached images (those
+        already there and those downloaded), ``errors`` the failures seen so far.
+    n_stopped : int
+        Downloads that were in progress and were given up.
+    """
+
+    def __init__(self, report: FetchReport, n_stopped: int) -> None:
+        super().__init__(f"fetch interrupted; {n_stopped} download(s) in progress stopped")
+        self.report = report
+        self.n_stopped = n_stopped
 
 
 def cache_key(url: str) -> str:
@@ -264,17 +292,56 @@ def _bomb_detail(what: str, max_pixels: int) -> str:
     return f"decompression bomb ({size}; visrec embed's limit is {max_pixels:,} pixels)"
 
 
+class _Stop:
+    """Stops a whole fetch (Ctrl-C): no new attempt starts, backoff waits end, and the
+    attempts in progress have their sockets shut at once, so a read blocked for up to
+    ``timeout`` returns now instead of being waited for."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._dogs: set[_Watchdog] = set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds``, or less when stopped; whether stopped."""
+        return self._event.wait(seconds)
+
+    def set(self) -> None:
+        with self._lock:
+            self._event.set()
+            dogs = list(self._dogs)
+        for dog in dogs:
+            dog.halt()
+
+    def track(self, dog: _Watchdog) -> None:
+        with self._lock:
+            self._dogs.add(dog)
+            stopped = self._event.is_set()
+        if stopped:  # set() ran just before: it did not see this one
+            dog.halt()
+
+    def untrack(self, dog: _Watchdog) -> None:
+        with self._lock:
+            self._dogs.discard(dog)
+
+
 class _Watchdog:
-    """Ends one download attempt when its time is up.
+    """Ends one download attempt when its time is up, or when the fetch is stopped.
 
     The per-read ``timeout`` of ``urlopen`` never trips while a server sends a byte now
     and then, so a timer shuts down the attempt's sockets (those of redirects too); the
-    blocked read then returns and the attempt is reported as a timeout.
+    blocked read then returns and the attempt is reported as a timeout. ``halt`` (from
+    :class:`_Stop`) does the same at once.
     """
 
-    def __init__(self, limit: float) -> None:
+    def __init__(self, limit: float, stop: _Stop | None = None) -> None:
         self.limit = limit
-        self.expired = False
+        self.expired = False  # max_time ran out
+        self.stopped = False  # halted by the fetch's _Stop
+        self._stop = stop
         self._lock = threading.Lock()
         # the sockets themselves: a connection drops its reference once the response
         # headers are in, while the body is still read from the socket
@@ -284,20 +351,30 @@ class _Watchdog:
 
     def __enter__(self) -> _Watchdog:
         self._timer.start()
+        if self._stop is not None:
+            self._stop.track(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._timer.cancel()
+        if self._stop is not None:
+            self._stop.untrack(self)
 
     def connected(self, sock: socket.socket) -> None:
         with self._lock:
             self._socks.append(sock)
-            if self.expired:  # the time ran out while this one was connecting
+            if self.expired or self.stopped:  # that happened while this one connected
                 _shut(sock)
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
+            for s in self._socks:
+                _shut(s)
+
+    def halt(self) -> None:
+        with self._lock:
+            self.stopped = True
             for s in self._socks:
                 _shut(s)
 
@@ -368,22 +445,26 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def _download(url: str, timeout: float, max_bytes: int, max_time: float) -> bytes:
+def _download(
+    url: str, timeout: float, max_bytes: int, max_time: float, stop: _Stop | None = None
+) -> bytes:
     # a max_time stop is not retried: a link this slow would spend max_time again and
     # fail again (four 60 s attempts per URL at the defaults)
     req = urllib.request.Request(url, headers={"User-Agent": f"visrec/{__version__}"})
-    with _Watchdog(max_time) as dog:
+    with _Watchdog(max_time, stop) as dog:
         try:
             data = _read(req, dog, timeout, max_bytes)
-        except _FetchError:
+        except Exception:
+            # whatever the shut-down socket made the reader raise
+            if dog.stopped:
+                raise _Stopped from None
             if dog.expired:
                 raise _FetchError("timeout", _too_slow(max_time), False) from None
             raise
-        except Exception:
-            if dog.expired:  # whatever the shut-down socket made the reader raise
-                raise _FetchError("timeout", _too_slow(max_time), False) from None
-            raise
-        if dog.expired:  # a body without Content-Length "ends" when its socket is shut
+        # a body without Content-Length "ends" when its socket is shut
+        if dog.stopped:
+            raise _Stopped
+        if dog.expired:
             raise _FetchError("timeout", _too_slow(max_time), False)
         return data
 
@@ -415,6 +496,9 @@ def _read(req: urllib.request.Request, dog: _Watchdog, timeout: float, max_bytes
                 )
             buf = bytearray()
             while True:
+                # Ctrl-C: a blocked read returns as its socket is shut; no further read
+                if dog.stopped:
+                    raise _Stopped
                 chunk = resp.read(_CHUNK)
                 if not chunk:
                     break
@@ -455,6 +539,7 @@ def _fetch_one(
     backoff: float,
     max_bytes: int,
     max_time: float,
+    stop: _Stop,
 ) -> Path:
     try:
         # Never file:// or other schemes: a manifest must not read local files this way.
@@ -463,8 +548,10 @@ def _fetch_one(
         raise _FetchError("invalid url", str(exc), retry=False) from None
     attempt = 0
     while True:
+        if stop.is_set():
+            raise _Stopped
         try:
-            data = _download(request_url, timeout, max_bytes, max_time)
+            data = _download(request_url, timeout, max_bytes, max_time, stop)
             ext = _verify_image(data)
             # keyed by the URL as given, so a cache made before URLs were encoded is kept
             target = cache_dir / f"{cache_key(url)}.{ext}"
@@ -474,7 +561,8 @@ def _fetch_one(
         except _FetchError as exc:
             if not exc.retry or attempt >= retries:
                 raise
-            time.sleep(backoff * (2**attempt))
+            if stop.wait(backoff * (2**attempt)):
+                raise _Stopped from None
             attempt += 1
 
 
@@ -522,6 +610,13 @@ def fetch_images(
     FetchReport
         ``report[url]`` is the cached path or an error string; ``report.summary()``
         groups the failures by kind.
+
+    Raises
+    ------
+    FetchInterrupted
+        A ``KeyboardInterrupt`` (Ctrl-C) while downloading: queued downloads are dropped
+        and those in progress stopped at once (their sockets are shut), without writing
+        anything of them; the exception holds the report so far.
     """
     from tqdm import tqdm
 
@@ -547,27 +642,69 @@ def fetch_images(
         disable=not progress,
     ) as bar:
         if todo:
+            stop = _Stop()
             pool = ThreadPoolExecutor(max_workers=max(1, workers))
+            futures: dict[Future[Path], str] = {}
+            finished = False
             try:
                 futures = {
                     pool.submit(
-                        _fetch_one, u, cache, timeout, retries, backoff, max_bytes, max_time
+                        _fetch_one, u, cache, timeout, retries, backoff, max_bytes, max_time, stop
                     ): u
                     for u in todo
                 }
                 for fut in as_completed(futures):
-                    url = futures[fut]
-                    try:
-                        report.paths[url] = fut.result()
-                        report.n_downloaded += 1
-                    except _FetchError as exc:
-                        report.errors[url] = str(exc)
-                    except Exception as exc:  # a bug or disk error must not lose the rest
-                        report.errors[url] = f"error: {type(exc).__name__}: {exc}"
+                    _collect(report, futures[fut], fut)
                     bar.update(1)
+                finished = True
+            except KeyboardInterrupt:
+                raise _interrupt(report, futures, pool, stop) from None
             finally:
-                # On Ctrl-C, drop queued downloads instead of waiting for all of them.
-                pool.shutdown(wait=True, cancel_futures=True)
+                if not finished:  # an error here: the downloads must not go on for it
+                    stop.set()
+                # waits only when all are done: an interrupted fetch does not wait for
+                # a worker still connecting (up to ``timeout``)
+                pool.shutdown(wait=finished, cancel_futures=True)
+    return _in_input_order(report)
+
+
+def _collect(report: FetchReport, url: str, fut: Future[Path]) -> None:
+    try:
+        report.paths[url] = fut.result()
+        report.n_downloaded += 1
+    except _FetchError as exc:
+        report.errors[url] = str(exc)
+    except Exception as exc:  # a bug or disk error must not lose the rest
+        report.errors[url] = f"error: {type(exc).__name__}: {exc}"
+
+
+def _interrupt(
+    report: FetchReport,
+    futures: Mapping[Future[Path], str],
+    pool: ThreadPoolExecutor,
+    stop: _Stop,
+) -> FetchInterrupted:
+    """Stop the fetch after Ctrl-C; the exception to raise, with the report so far."""
+    # Queued downloads first, so that no worker starts another one; then those in
+    # progress, whose sockets are shut: they end in milliseconds. One still connecting
+    # (a connect is not interrupted) is waited for ``_STOP_WAIT_S`` at most, then left:
+    # its socket is shut as it connects, and it writes nothing.
+    pool.shutdown(wait=False, cancel_futures=True)
+    running = [f for f in futures if not f.done()]
+    stop.set()
+    wait(running, timeout=_STOP_WAIT_S)
+    n_stopped = 0
+    for fut, url in futures.items():
+        if fut.cancelled() or url in report.paths or url in report.errors:
+            continue
+        if not fut.done() or isinstance(fut.exception(), _Stopped):
+            n_stopped += 1
+        else:  # ended on its own before it was stopped: an image written, or a failure
+            _collect(report, url, fut)
+    return FetchInterrupted(_in_input_order(report), n_stopped)
+
+
+def _in_input_order(report: FetchReport) -> FetchReport:
     # Keep input order in both dicts so reports and manifests are deterministic.
     report.paths = {u: report.paths[u] for u in report.urls if u in report.paths}
     report.errors = {u: report.errors[u] for u in report.urls if u in report.errors}
