@@ -223,3 +223,63 @@ def test_ctrl_c_ends_a_backoff_wait_between_retries(server: Server, tmp_path: Pa
     assert out.split() == ["1", "0", "0"]  # stopped, not reported as a failure
     assert server.hits["/busy-1.jpg"] == 1  # no attempt after the interrupt
     assert sorted(os.listdir(cache)) == []
+
+
+def test_ctrl_c_ends_a_connect_to_a_silent_host(tmp_path: Path) -> None:
+    # A listener whose accept queue is full: Linux drops further SYNs, so a connect
+    # blocks until --timeout (20 s here) unless the stop shuts its socket first.
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    probe = socket.socket()
+    probe.settimeout(1.0)
+    try:
+        probe.connect(("127.0.0.1", port))
+        pytest.skip("this system accepts connections past a full listen queue")
+    except TimeoutError:
+        pass
+    finally:
+        probe.close()
+    urls = tmp_path / "urls.csv"
+    urls.write_text(f"item_id,url\na,http://127.0.0.1:{port}/a.jpg\n")
+    cache = tmp_path / "cache"
+    started = time.monotonic()
+    cmd = [sys.executable, "-m", "visrec", "fetch", str(urls), "--cache", str(cache)]
+    try:
+        rc, _, err, took = _interrupt(
+            [*cmd, "--quiet", "--timeout", "20"],
+            lambda: time.monotonic() - started > 2.0,  # started, and connecting
+            tmp_path,
+        )
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
+    assert rc == 130, err
+    assert took < PROMPT_S, f"took {took:.1f}s after Ctrl-C; stderr: {err}"
+    assert "1 download in progress stopped" in err, err
+    assert sorted(os.listdir(cache)) == []
+
+
+def test_the_note_of_a_ctrl_c_after_every_url_was_tried() -> None:
+    from visrec.commands.fetch import _interrupted_note
+    from visrec.images.fetch import FetchReport
+
+    report = FetchReport(urls=["u1", "u2", "u3"])
+    report.paths = {"u1": Path("a.jpg"), "u2": Path("b.jpg")}
+    report.errors = {"u3": "http 404: Not Found"}
+    assert _interrupted_note(report, 0) == (
+        "interrupted: the cache has 2 of the 3 images (every URL was tried); run the same "
+        "command again to write the manifest"
+    )
+    del report.errors["u3"]  # u3 neither fetched nor failed: it was still to come
+    assert _interrupted_note(report, 0).endswith("to fetch the rest and write the manifest")

@@ -312,6 +312,11 @@ def _interrupted_note(report: FetchReport, n_stopped: int) -> str:
         stopped = f"{n_stopped:,} download{s} in progress stopped (nothing of them kept); "
     n_kept, n_urls = len(report.paths), len(report.urls)
     images = "image" if n_urls == 1 else "images"
+    if not n_stopped and n_kept + len(report.errors) == n_urls:  # every URL was tried
+        return (
+            f"interrupted: the cache has {n_kept:,} of the {n_urls:,} {images} (every URL "
+            "was tried); run the same command again to write the manifest"
+        )
     return (
         f"interrupted: {stopped}the cache has {n_kept:,} of the {n_urls:,} {images}; "
         "run the same command again to fetch the rest and write the manifest"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import http.client
 import io
@@ -384,19 +385,52 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+def _watched_connection(
+    dog: _Watchdog,
+    address: tuple[str, int],
+    timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+    source_address: tuple[str, int] | None = None,
+) -> socket.socket:
+    """``socket.create_connection`` that hands each socket to ``dog`` before it
+    connects: a stop (Ctrl-C) or ``max_time`` then ends a connect blocked on a silent
+    host at once (``shutdown`` aborts it), not after ``timeout``. The name lookup before
+    it cannot be cut short."""
+    host, port = address
+    err: OSError | None = None
+    for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            dog.connected(sock)
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            if dog.expired or dog.stopped:  # shut on purpose: no other address
+                raise
+            err = exc
+    raise err if err is not None else OSError(f"no address found for {host!r}")
+
+
 class _WatchedHTTP(http.client.HTTPConnection):
     watchdog: _Watchdog
 
     def connect(self) -> None:
+        self._create_connection = functools.partial(_watched_connection, self.watchdog)
         super().connect()
-        self.watchdog.connected(self.sock)
 
 
 class _WatchedHTTPS(http.client.HTTPSConnection):
     watchdog: _Watchdog
 
     def connect(self) -> None:
+        self._create_connection = functools.partial(_watched_connection, self.watchdog)
         super().connect()
+        # the TLS socket that replaced the raw one (detached by wrap_socket); a TLS
+        # handshake stalled by the server is not cut short, only the connect before it
         self.watchdog.connected(self.sock)
 
 
