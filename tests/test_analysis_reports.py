@@ -15,6 +15,7 @@ from PIL import Image
 from test_cluster import _write_fixture
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import VisrecError
 from visrec.report.html import ReportData, render_report
 from visrec.report.rating import rating_verdict
 
@@ -140,6 +141,12 @@ def test_rating_verdict() -> None:
     lines = rating_verdict(plain)
     assert lines[0].startswith("No item vectors were given (--vectors), so the picture was not")
     assert lines[1] == "Lowest RMSE: biased MF, 0.920 stars." and len(lines) == 2
+
+
+def test_rating_runs_without_uses_are_refused_in_one_line() -> None:
+    runs = _rating_runs([0.92], [0.91]).drop(columns="uses")
+    with pytest.raises(VisrecError, match=r"no 'uses' field .*run visrec rating-eval again"):
+        rating_verdict(runs)
 
 
 def test_rating_verdict_goes_by_what_models_use_not_their_names() -> None:

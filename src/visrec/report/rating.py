@@ -25,6 +25,7 @@ from visrec.analysis.rating_eval import (
     RATINGS_PICTURE,
     format_sizes,
 )
+from visrec.errors import VisrecError
 from visrec.report import plots
 from visrec.report.evaluation import SIGN_P, TIE, mean_std, per_seed_table, sign_p
 from visrec.report.html import (
@@ -44,6 +45,11 @@ __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
 def _uses(runs: pd.DataFrame) -> dict[str, str]:
     """Each model's ``uses`` (what it draws on), in run order."""
+    if "uses" not in runs.columns:
+        raise VisrecError(
+            "the rating-eval runs have no 'uses' field (made by an older visrec); "
+            "run visrec rating-eval again"
+        )
     return {str(m): str(u) for m, u in zip(runs["model"], runs["uses"], strict=True)}
 
 
