@@ -74,10 +74,14 @@ def probe_writable(target: Path) -> None:
 STALE_AFTER_S = 3600.0
 
 
-def sweep_stale(folder: Path, prefix: str, pattern: str, *, dirs: bool = False) -> None:
+def sweep_stale(
+    folder: Path, prefix: str, pattern: str, *, dirs: bool = False, max_age: float = STALE_AFTER_S
+) -> None:
     """Remove the leftovers of writes that were killed before they could clean up:
     entries of ``folder`` named ``prefix`` + ``pattern`` (a regex; files, or folders with
-    ``dirs``) not changed for ``STALE_AFTER_S``. Best effort: errors are ignored."""
+    ``dirs``) not changed for ``max_age`` seconds. ``max_age=0`` removes them whatever
+    their age: only for a caller that holds the output (:func:`exclusive_lock`), so no
+    other writer can be using them. Best effort: errors are ignored."""
     import shutil
 
     name = re.compile(re.escape(prefix) + pattern)
@@ -95,7 +99,7 @@ def sweep_stale(folder: Path, prefix: str, pattern: str, *, dirs: bool = False) 
         with contextlib.suppress(OSError):
             if entry.is_symlink() or entry.is_dir() != dirs:
                 continue
-            if now - entry.stat().st_mtime < STALE_AFTER_S:
+            if max_age > 0 and now - entry.stat().st_mtime < max_age:
                 continue
             if dirs:
                 shutil.rmtree(entry.path)
@@ -119,6 +123,16 @@ def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
         return folder / name
 
 
+def sweep_temp_files(
+    path: str | os.PathLike[str], suffix: str = ".tmp", *, max_age: float = STALE_AFTER_S
+) -> None:
+    """Remove the temporary files of killed :func:`atomic_path` writes of ``path``
+    (``.<name>.<12 hex><suffix>`` beside it) older than ``max_age`` (:func:`sweep_stale`)."""
+    target = Path(path)
+    pattern = r"[0-9a-f]{12}" + re.escape(suffix)
+    sweep_stale(target.parent, f".{target.name}.", pattern, max_age=max_age)
+
+
 @contextlib.contextmanager
 def atomic_path(
     path: str | os.PathLike[str], suffix: str = ".tmp", *, sweep: bool = False
@@ -137,7 +151,7 @@ def atomic_path(
     target.parent.mkdir(parents=True, exist_ok=True)
     if sweep:  # not by default: a folder of many small outputs (fetch's cache) would
         # be listed on every write
-        sweep_stale(target.parent, f".{target.name}.", r"[0-9a-f]{12}" + re.escape(suffix))
+        sweep_temp_files(target, suffix)
     tmp_path = _create_temp(target.parent, f".{target.name}.", suffix)
     try:
         yield tmp_path
@@ -185,7 +199,7 @@ def _holder(fd: int) -> str:
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: str | os.PathLike[str], what: str) -> Iterator[None]:
+def exclusive_lock(path: str | os.PathLike[str], what: str) -> Iterator[bool]:
     """Hold ``path`` for one writer: a second ``exclusive_lock`` on it, from any process
     (or a second call in this one), raises :class:`VisrecError` at once, naming the
     holder's pid and start time: ``PATH is being written by another WHAT (pid 1234,
@@ -196,10 +210,11 @@ def exclusive_lock(path: str | os.PathLike[str], what: str) -> Iterator[None]:
     dies (``kill -9``), so a lock file left behind never blocks: the next run locks it.
     A no-op where no lock can be had: on Windows (no ``fcntl``), where the lock file
     cannot be created (a read-only folder: nothing is written there then) and on a
-    filesystem without ``flock``.
+    filesystem without ``flock``. Yields True when the lock is held, False in those
+    cases (a caller may then not assume it is the only writer).
     """
     if sys.platform == "win32":
-        yield
+        yield False
         return
     target = Path(path)
     lock = lock_path(target)
@@ -207,14 +222,14 @@ def exclusive_lock(path: str | os.PathLike[str], what: str) -> Iterator[None]:
         target.parent.mkdir(parents=True, exist_ok=True)
     fd = _acquire(lock, target, what)
     if fd is None:
-        yield
+        yield False
         return
     try:
         with contextlib.suppress(OSError):  # the details of the message only
             info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(info).encode(), 0)
-        yield
+        yield True
     finally:
         # unlinked while still locked: whoever opened this file meanwhile finds, once
         # it has the lock, that the path no longer names it (``_same_file``), and retries

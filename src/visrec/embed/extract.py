@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visrec import __version__
-from visrec._atomic import atomic_path, exclusive_lock
+from visrec._atomic import atomic_path, exclusive_lock, sweep_temp_files
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
 from visrec.embed.store import (
     META_KEY,
@@ -543,7 +543,10 @@ def embed_images(
         raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
     # One run per output: a second one would read this one's chunk files mid-write, or
     # lose its parts folder when this one removes it, and fail with a wrong hint.
-    with exclusive_lock(out, "visrec embed"):
+    with exclusive_lock(out, "visrec embed") as held:
+        if held:  # no other writer: a temp file of the output is a killed run's, maybe
+            # as big as the output itself; without the lock the hour-old rule stands
+            sweep_temp_files(out, max_age=0.0)
         foreign = is_foreign_file(out)
         if foreign and not overwrite:
             raise VisrecError(
