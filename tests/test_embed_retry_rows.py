@@ -4,18 +4,26 @@ killed run's temporary output is removed by the next run at once."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+import visrec.embed.extract as extract_mod
+import visrec.images.decode as decode_mod
 from test_embed import TinyBackbone
 from visrec import _atomic
-from visrec.embed.extract import EmbedResult, embed_images
+from visrec.embed.extract import EmbedResult, cut_chunks, embed_images, parts_dir
+from visrec.embed.store import read_vectors, read_vectors_meta
 
 
 def _folder(folder: Path, n: int) -> Path:
@@ -34,15 +42,177 @@ def _items(folder: Path) -> list[tuple[str, Path]]:
 def _embed(folder: Path, out: Path | None, **kw: Any) -> EmbedResult:
     kw.setdefault("chunk_size", 8)
     kw.setdefault("engine", "torch")
-    return embed_images(
-        _items(folder),
-        out,
-        backbone=TinyBackbone(),
-        batch_size=3,
-        workers=2,
-        progress=False,
-        **kw,
-    )
+    kw.setdefault("progress", False)
+    return embed_images(_items(folder), out, backbone=TinyBackbone(), batch_size=3, workers=2, **kw)
+
+
+def _meta(out: Path) -> dict[str, Any]:
+    return read_vectors_meta(out)
+
+
+def _rewrite_meta(out: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite the visrec metadata of ``out`` with ``edit``, row groups unchanged: a
+    file as an earlier visrec wrote it."""
+    with pq.ParquetFile(out) as pf:
+        meta = json.loads(pf.schema_arrow.metadata[b"visrec"])
+        groups = [pf.read_row_group(g) for g in range(pf.num_row_groups)]
+        schema = pf.schema_arrow
+    edit(meta)
+    schema = schema.with_metadata({b"visrec": json.dumps(meta).encode()})
+    with pq.ParquetWriter(out, schema) as writer:
+        for t in groups:
+            writer.write_table(t.cast(schema))
+
+
+class Flaky:
+    """The decoder's ``open`` fails with EIO for the files named in ``failing`` (remove
+    a name to heal it); ``seen`` counts the images decoded, by file name."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, failing: set[str]) -> None:
+        self.failing = failing
+        self.seen: Counter[str] = Counter()
+        real_load = extract_mod.load_image
+
+        def fake_open(path: Any, *args: Any, **kw: Any) -> Any:
+            if Path(path).name in self.failing:
+                raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+            return open(path, *args, **kw)
+
+        def load(path: Any, **kw: Any) -> Any:
+            self.seen[Path(path).name] += 1
+            return real_load(path, **kw)
+
+        monkeypatch.setattr(decode_mod, "open", fake_open, raising=False)
+        monkeypatch.setattr(extract_mod, "load_image", load)
+
+
+def _same_as(res: EmbedResult, clean: EmbedResult) -> None:
+    """``res``'s output equals the from-scratch run ``clean``: ids, order, vectors."""
+    got, want = read_vectors(res.output or ""), clean.vectors
+    assert list(got.ids) == list(want.ids)
+    assert np.array_equal(got.vectors, want.vectors)
+    assert np.array_equal(got.has_image, want.has_image)
+    assert res.failures == clean.failures
+
+
+# ----------------------------------------------- 1. a read error: that image only
+
+
+def test_a_read_error_recomputes_only_that_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _folder(tmp_path / "imgs", 20)
+    (folder / "doc.jpg").write_bytes(b"%PDF-1.4\n%%EOF\n")  # a failure that stays
+    clean = _embed(folder, tmp_path / "clean.parquet")
+    assert [i for i, _, _ in clean.failures] == ["doc"]
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, {"002.jpg", "004.jpg", "011.jpg"})  # in both chunks
+    first = _embed(folder, out)
+    assert sorted(i for i, _, _ in first.failures) == ["002", "004", "011", "doc"]
+    meta = _meta(out)
+    # the real fingerprints, and apart the images to compute again
+    assert all(not fp.startswith("retry-") for fp in meta["chunks"])
+    assert sorted(meta["retry"].values()) == [["002", "004"], ["011"]]
+
+    flaky.failing.clear()  # chmod or the disk fixed: the files' mtimes unchanged
+    flaky.seen.clear()
+    second = _embed(folder, out, progress=True)
+    assert flaky.seen == Counter({"002.jpg": 1, "004.jpg": 1, "011.jpg": 1})
+    assert second.n_computed == 3 and second.n_reused == 18
+    err = capsys.readouterr().err
+    assert "resuming: reused 18 vectors, 3 to compute" in err
+    assert "computing again 3 image(s) that had a read error" in err
+    _same_as(second, clean)
+    assert _meta(out)["retry"] == {} and _meta(out)["chunks"] == _meta(clean.output)["chunks"]
+    assert not parts_dir(out).exists()
+
+    flaky.seen.clear()
+    third = _embed(folder, out)
+    assert third.n_computed == 0 and third.engine == "reused" and not flaky.seen
+
+
+def test_an_image_still_failing_is_tried_again_next_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path / "imgs", 20)
+    clean = _embed(folder, None)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, {"003.jpg", "007.jpg"})
+    _embed(folder, out)
+    flaky.failing.discard("007.jpg")
+    flaky.seen.clear()
+    second = _embed(folder, out)
+    assert second.n_computed == 2 and set(flaky.seen) == {"003.jpg", "007.jpg"}
+    assert [i for i, _, _ in second.failures] == ["003"]
+    assert list(_meta(out)["retry"].values()) == [["003"]]
+    flaky.failing.clear()
+    flaky.seen.clear()
+    third = _embed(folder, out)
+    assert third.n_computed == 1 and set(flaky.seen) == {"003.jpg"}
+    _same_as(third, clean)
+
+
+def test_a_read_error_in_an_interrupted_runs_chunk_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path / "imgs", 20)
+    clean = _embed(folder, None)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, {"009.jpg"})
+
+    def crash(*args: Any, **kw: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(extract_mod, "_assemble", crash)
+        with pytest.raises(KeyboardInterrupt):
+            _embed(folder, out)
+    assert len(list(parts_dir(out).glob("chunk-*.parquet"))) == 2
+    flaky.failing.clear()
+    flaky.seen.clear()
+    again = _embed(folder, out)
+    assert again.n_computed == 1 and set(flaky.seen) == {"009.jpg"}
+    _same_as(again, clean)
+
+
+def test_a_changed_chunk_is_computed_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the retry list holds only for the chunk as it was: a changed image in it changes
+    # its fingerprint, and the whole chunk is computed as before
+    folder = _folder(tmp_path / "imgs", 20)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, {"002.jpg"})
+    _embed(folder, out)
+    flaky.failing.clear()
+    flaky.seen.clear()
+    later = time.time() + 5
+    os.utime(folder / "001.jpg", (later, later))
+    again = _embed(folder, out)
+    assert again.n_computed == 6 and len(flaky.seen) == 6  # 000-005
+    _same_as(again, _embed(folder, None))
+
+
+def test_an_output_of_the_earlier_format_recomputes_the_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path / "imgs", 20)
+    clean = _embed(folder, None)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, {"012.jpg"})
+    _embed(folder, out)
+
+    def earlier(meta: dict[str, Any]) -> None:  # "retry-" + fingerprint, no retry field
+        retry = meta.pop("retry")
+        meta.pop("engines", None)
+        meta["chunks"] = ["retry-" + fp if fp in retry else fp for fp in meta["chunks"]]
+
+    _rewrite_meta(out, earlier)
+    flaky.failing.clear()
+    flaky.seen.clear()
+    again = _embed(folder, out)
+    second_chunk = cut_chunks([(f"{i:03d}", "") for i in range(20)], 8)[1]
+    assert again.n_computed == len(second_chunk) == len(flaky.seen) == 14
+    assert any("computing again 1 chunk(s)" in n for n in again.notes)
+    _same_as(again, clean)
 
 
 # ----------------------------------------------- 3. temp files of killed runs

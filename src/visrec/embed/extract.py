@@ -11,7 +11,9 @@ How a run works (``embed_images(items, "vectors.parquet")``):
    left by an interrupted run, or row groups of an existing ``vectors.parquet`` whose
    metadata lists that fingerprint -- are reused. A changed backbone, weights,
    preprocessing or image file changes the fingerprint, so stale vectors are never
-   reused.
+   reused. Images whose read failed with an error that may pass (``is_transient``: a
+   read error, out of memory) are listed per chunk (the output's ``retry``; in a chunk
+   file, their errors): only they are computed again, into the chunk's other rows.
 3. Missing chunks are computed: worker threads decode and preprocess images (JPEG
    draft mode, bounded prefetch) while the main thread runs the engine on batches that
    never cross a chunk boundary, so results do not depend on the number of workers or
@@ -53,6 +55,7 @@ from visrec.embed.store import (
     is_foreign_file,
     parse_meta,
     read_vectors,
+    table_to_vectors,
     vectors_schema,
 )
 from visrec.errors import VisrecError
@@ -71,7 +74,8 @@ __all__ = [
 
 DEFAULT_CHUNK_SIZE = 512
 _FORMAT = "visrec-embed-chunks/1"
-# in the output's list of chunks: a chunk holding a failure that may pass (a read error)
+# in the list of chunks of an output written before per-image retries (the ``retry``
+# field): a chunk holding a failure that may pass (a read error), computed whole again
 _RETRY = "retry-"
 
 ItemsArg = Mapping[str, str | os.PathLike[str]] | Sequence[tuple[str, str | os.PathLike[str]]]
@@ -565,7 +569,7 @@ def embed_images(
             old = _old_output(out, key, note)
         if dropped:
             note(dropped)
-        if old.groups and old.chunks == fps and old.n_rows == len(pairs):
+        if old.groups and old.chunks == fps and old.n_rows == len(pairs) and not old.retry:
             kept = [(i, path_of[i], r) for i, r in old.failures.items() if i in path_of]
             if progress:
                 print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
@@ -581,16 +585,37 @@ def embed_images(
                 engine="reused",
                 notes=notes,
             )
-        part_files = _finished_parts(parts, key, fps, note)
+        part_files, part_retry = _finished_parts(parts, key, fps, chunks, note)
 
         # --- compute what is missing --------------------------------------------------
+        # A chunk file or row group holding images whose read error may pass: only those
+        # images are computed again, into the chunk's other rows (``partial``: chunk ->
+        # where its rows are kept, the items computed again).
         todo: list[tuple[int, list[tuple[str, str]]]] = []
+        partial: dict[int, tuple[Path | int, list[tuple[str, str]]]] = {}
         n_reused = 0
-        for k, fp in enumerate(fps):
-            if fp in part_files or fp in old.groups:
-                n_reused += len(chunks[k])
+        for k, (fp, chunk) in enumerate(zip(fps, chunks, strict=True)):
+            if fp in part_retry and fp in old.groups and fp not in old.retry:
+                del part_files[fp]  # the old output has the chunk whole
+            if fp in part_files:
+                base: Path | int = part_files[fp]
+                again = part_retry.get(fp, set())
+            elif fp in old.groups:
+                base, again = old.groups[fp], old.retry.get(fp, set())
             else:
-                todo.append((k, chunks[k]))
+                todo.append((k, chunk))
+                continue
+            redo = [item for item in chunk if item[0] in again]
+            if redo:
+                partial[k] = (base, redo)
+                todo.append((k, redo))
+            n_reused += len(chunk) - len(redo)
+        if partial:
+            n_again = sum(len(redo) for _, redo in partial.values())
+            note(
+                f"{out}: computing again {n_again} image(s) that had a read error (the "
+                f"other vectors of their {len(partial)} chunk(s) are reused)"
+            )
         if n_reused and progress:
             print(
                 f"resuming: reused {n_reused} vectors, {len(pairs) - n_reused} to compute",
@@ -607,8 +632,14 @@ def embed_images(
                 index: int, vectors: np.ndarray, has: np.ndarray, errors: list[str | None]
             ) -> None:
                 fp = fps[index]
+                ids = [i for i, _ in chunks[index]]
+                if index in partial:  # the images computed again, among the kept rows
+                    base, redo = partial[index]
+                    vectors, has, errors = _with_kept_rows(
+                        base, out, old, ids, redo, vectors, has, errors
+                    )
                 chunk_meta = {"format": _FORMAT, "key": key, "fingerprint": fp, "index": index}
-                table = _table([i for i, _ in chunks[index]], vectors, has, errors)
+                table = _table(ids, vectors, has, errors)
                 table = table.replace_schema_metadata(
                     {META_KEY: json.dumps(chunk_meta, sort_keys=True).encode()}
                 )
@@ -649,6 +680,8 @@ class _OldOutput:
     groups: dict[str, int] = field(default_factory=dict)  # chunk fingerprint -> row group
     failures: dict[str, str] = field(default_factory=dict)  # item id -> reason
     chunks: list[str] = field(default_factory=list)
+    # fingerprint -> ids of the chunk whose read error may pass: computed again
+    retry: dict[str, set[str]] = field(default_factory=dict)
     n_rows: int = 0
 
 
@@ -675,13 +708,21 @@ def _old_output(out: Path, key: str, note: Callable[[str], None]) -> _OldOutput:
         return _OldOutput()
     if len(chunks) != n_groups:
         return _OldOutput()
+    retry = meta.get("retry") or {}
+    if not isinstance(retry, dict) or not all(isinstance(v, list) for v in retry.values()):
+        note(f"{out}: its list of images to compute again is damaged; recomputing")
+        return _OldOutput()
+    # files written before per-image retries list such a chunk under another
+    # name, which matches no fingerprint: it is computed whole
     retried = sum(1 for fp in chunks if str(fp).startswith(_RETRY))
     if retried:
         note(f"{out}: computing again {retried} chunk(s) with images that had a read error")
+    groups = {fp: g for g, fp in enumerate(chunks)}
     return _OldOutput(
-        groups={fp: g for g, fp in enumerate(chunks)},
+        groups=groups,
         failures={i: r for i, _, r in meta.get("failures", [])},
         chunks=chunks,
+        retry={fp: {str(i) for i in ids} for fp, ids in retry.items() if fp in groups and ids},
         n_rows=n_rows,
     )
 
@@ -708,27 +749,37 @@ def _drop_idle_parts(parts: Path, note: Callable[[str], None]) -> None:
 
 
 def _finished_parts(
-    parts: Path, key: str, fps: list[str], note: Callable[[str], None]
-) -> dict[str, Path]:
-    """Chunk files of an interrupted run that belong to this one (fingerprint -> file);
-    damaged ones are recomputed, those for other images or another backbone ignored."""
+    parts: Path,
+    key: str,
+    fps: list[str],
+    chunks: list[list[tuple[str, str]]],
+    note: Callable[[str], None],
+) -> tuple[dict[str, Path], dict[str, set[str]]]:
+    """Chunk files of an interrupted run that belong to this one (fingerprint -> file),
+    and for those holding images whose read error may pass, their ids (fingerprint ->
+    ids, computed again); damaged ones are recomputed, those for other images or
+    another backbone ignored."""
     found: dict[str, Path] = {}
+    retry: dict[str, set[str]] = {}
     if not parts.is_dir():
-        return found
-    wanted = set(fps)
-    stale_key = stale_input = retried = 0
+        return found, retry
+    wanted = {fp: k for k, fp in enumerate(fps)}
+    stale_key = stale_input = 0
     for f in sorted(parts.glob("chunk-*.parquet")):
         fp = f.stem.removeprefix("chunk-")
         if fp in wanted:
             # Validate now (cheap: ids and errors only) so a damaged file is simply
             # recomputed rather than failing the final assembly.
             table = _read_chunk_file(f, key, fp, ["item_id", "error"])
-            if table is None:
+            ids = None if table is None else table.column("item_id").to_pylist()
+            if table is None or ids != [i for i, _ in chunks[wanted[fp]]]:
                 note(f"{f}: damaged chunk file, recomputing it")
-            elif any(is_transient(e) for e in table.column("error").to_pylist()):
-                retried += 1  # a read error may have passed: computed again
-            else:
-                found[fp] = f
+                continue
+            found[fp] = f
+            errors = table.column("error").to_pylist()
+            again = {i for i, e in zip(ids, errors, strict=True) if is_transient(e)}
+            if again:
+                retry[fp] = again
             continue
         try:
             m = parse_meta(pq.read_schema(f).metadata.get(META_KEY), str(f))
@@ -745,9 +796,42 @@ def _finished_parts(
         )
     if stale_input:
         note(f"{parts}: ignoring {stale_input} chunk(s) for other or changed images")
-    if retried:
-        note(f"{parts}: computing again {retried} chunk(s) with images that had a read error")
-    return found
+    return found, retry
+
+
+def _with_kept_rows(
+    base: Path | int,
+    out: Path,
+    old: _OldOutput,
+    ids: list[str],
+    redo: list[tuple[str, str]],
+    vectors: np.ndarray,
+    has: np.ndarray,
+    errors: list[str | None],
+) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """The whole chunk of ``ids``: the rows of ``redo`` just computed (``vectors``,
+    ``has``, ``errors``) put among the rows kept from ``base``, a chunk file or a row
+    group of the old output."""
+    columns = ["item_id", "vector", "has_image"]
+    if isinstance(base, Path):
+        table = pq.read_table(base, columns=[*columns, "error"])
+        kept_errors: list[str | None] = table.column("error").to_pylist()
+        source = str(base)
+    else:
+        with pq.ParquetFile(out) as pf:
+            table = pf.read_row_group(base, columns=columns)
+        kept_errors = [old.failures.get(i) for i in ids]
+        source = str(out)
+    kept = table_to_vectors(table.select(columns), source)
+    if list(kept.ids) != ids:
+        raise VisrecError(f"{source}: a chunk does not hold the images listed for it; re-run")
+    row = {i: r for r, i in enumerate(ids)}
+    at = [row[i] for i, _ in redo]
+    full, full_has = kept.vectors.copy(), kept.has_image.copy()
+    full[at], full_has[at] = vectors, has
+    for r, err in zip(at, errors, strict=True):
+        kept_errors[r] = err
+    return full, full_has, kept_errors
 
 
 def _assemble(
@@ -766,22 +850,24 @@ def _assemble(
     failures: list[tuple[str, str, str]] = []
     sources: list[tuple[str, Any]] = []
     listed: list[str] = []  # the fingerprints the next run may reuse, in row-group order
+    retry: dict[str, list[str]] = {}  # fingerprint -> ids the next run computes again
     for k, fp in enumerate(fps):
         if fp in part_files:
             table = _read_chunk_file(part_files[fp], key, fp, ["item_id", "error"])
             if table is None:
                 raise VisrecError(f"{part_files[fp]}: unreadable chunk; delete it and re-run")
-            retry = False
+            again: list[str] = []
             for i, err in zip(
                 table.column("item_id").to_pylist(), table.column("error").to_pylist(), strict=True
             ):
                 if err is not None:
                     failures.append((i, path_of[i], err))
-                    retry = retry or is_transient(err)
+                    if is_transient(err):  # a read error may pass: the next run tries again
+                        again.append(i)
+            if again:
+                retry[fp] = again
             sources.append(("part", part_files[fp]))
-            # a read error may pass: listed under another name, the chunk matches no
-            # fingerprint of the next run, which computes it again
-            listed.append(_RETRY + fp if retry else fp)
+            listed.append(fp)
         else:
             for i, _ in chunks[k]:
                 if i in old.failures:
@@ -791,6 +877,7 @@ def _assemble(
     meta = {
         **meta,
         "chunks": listed,
+        "retry": retry,
         "failures": [list(f) for f in failures],
         "n": len(path_of),
         "n_ok": len(path_of) - len(failures),
