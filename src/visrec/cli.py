@@ -9,13 +9,12 @@ sklearn) happen inside those callables, so ``visrec --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 
 from visrec import __version__
+from visrec.commands._common import closed_stdout_status
 from visrec.errors import VisrecError
 
 # Order here is the order in ``visrec --help``.
@@ -69,22 +68,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(func(args) or 0)
+        status = int(func(args) or 0)
     except VisrecError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        status = 2
     except FileNotFoundError as exc:
         print(f"error: {exc.filename or exc}: no such file or directory", file=sys.stderr)
-        return 2
+        status = 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        status = 130
     except BrokenPipeError:
-        # the reader went away (`visrec ... | head`): stop quietly, and point stdout at
-        # devnull so the interpreter's final flush does not raise again
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        # the safety net: output outside a `survives_closed_stdout` command (whose
+        # files are then lost) met a reader that went away (`visrec ... | head`)
+        return closed_stdout_status()
+    try:
+        # unread lines still buffered: a closed pipe shows here, as the same status,
+        # not in the interpreter's last flush (a traceback-like note, exit 120)
+        if sys.stdout is not None:  # None: started with stdout closed (`>&-`)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return closed_stdout_status(status)
+    return status
 
 
 if __name__ == "__main__":

@@ -318,6 +318,11 @@ def say_written(*paths: str | os.PathLike[str] | None) -> None:
         print("\n" + "\n".join(f"wrote {p}" for p in written))
 
 
+#: exit status after the reader of stdout went away (``visrec ... | head``): 128 + SIGPIPE,
+#: what a shell reports for a writer the signal ended
+CLOSED_STDOUT_STATUS = 141
+
+
 class _StdoutGuard:
     """Stands in for ``sys.stdout``: after the reader has gone (``BrokenPipeError``),
     further output is dropped instead of stopping the command."""
@@ -345,26 +350,62 @@ class _StdoutGuard:
         return getattr(self.stream, name)
 
 
+def closed_stdout_status(status: int = 0) -> int:
+    """The exit status once stdout's reader has gone: ``status`` when the command failed
+    on its own (1, 130: the more useful answer), else ``CLOSED_STDOUT_STATUS``. Points
+    stdout's descriptor at devnull first: the interpreter's last flush of the unread
+    lines would fail again, print ``Exception ignored ... BrokenPipeError`` and exit 120.
+    """
+    import contextlib
+    import sys
+
+    with contextlib.suppress(OSError, ValueError):  # no descriptor (a test's stand-in)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    return status or CLOSED_STDOUT_STATUS
+
+
+def stdout_closed() -> bool:
+    """In a command run under :func:`survives_closed_stdout`: has the reader of stdout
+    gone (the lines printed so far flushed first, so a buffered table counts)? For what
+    must wait until the output was read (evaluate keeps its resume record). Always
+    False outside such a command, where a closed stdout raises instead."""
+    import sys
+
+    out = sys.stdout
+    if not isinstance(out, _StdoutGuard):
+        return False
+    out.flush()
+    return out.broken
+
+
 def survives_closed_stdout(run: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
-    """For commands that print, then write files (``--json``, ``--report``):
-    ``visrec cluster ... --report r.html | head`` closed stdout after the first lines,
-    and the files were never written. Output after that is dropped, the files are
-    written, then ``BrokenPipeError`` ends the command (``cli.main``: exit 141)."""
+    """The one way commands that print survive ``visrec ... | head``: the reader may
+    leave after the first lines, and the command must still write its files
+    (``--json``, ``--report``, ``-o``), whatever order it prints and writes in. Output
+    after that is dropped, no traceback, and the exit status is
+    :func:`closed_stdout_status` (141, or the command's own failure status).
+    ``visrec.cli.main`` stays the safety net for output outside such a command."""
     import functools
     import sys
 
     @functools.wraps(run)
     def guarded(args: argparse.Namespace) -> int:
+        # a command run by another keeps the one guard; None: started with stdout
+        # closed (`>&-`), where print() writes nothing and raises nothing
+        if sys.stdout is None or isinstance(sys.stdout, _StdoutGuard):
+            return run(args)
         guard = _StdoutGuard(sys.stdout)
         sys.stdout = guard
         try:
             code = run(args)
             guard.flush()  # a pipe closed while the last lines sat in the buffer
-        finally:
+        finally:  # after an error, cli.main's last flush finds a closed pipe too
             sys.stdout = guard.stream
-        if guard.broken:
-            raise BrokenPipeError(32, "Broken pipe")
-        return code
+        return closed_stdout_status(code) if guard.broken else code
 
     return guarded
 

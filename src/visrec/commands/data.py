@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from visrec.commands._common import survives_closed_stdout
+
 SUMMARY_EPILOG = """\
 examples:
   visrec data summary ../shared/data/amazon/AMAZON_FASHION_5.json.gz
@@ -66,6 +68,7 @@ def _usage(p: argparse.ArgumentParser) -> int:
     return 2
 
 
+@survives_closed_stdout
 def run_summary(args: argparse.Namespace) -> int:
     from pathlib import Path
 

@@ -21,6 +21,8 @@ from visrec.commands._common import (
     load_interactions_frame,
     parse_model_params,
     say_written,
+    stdout_closed,
+    survives_closed_stdout,
 )
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
@@ -132,6 +134,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
     from visrec.evaluation.runner import parse_model_specs, run_experiment
@@ -219,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
         kept = _kept_runs(record)
         print(f"interrupted: {kept or 'no run had finished'}", file=sys.stderr)
         return 130
-    except Exception:  # BrokenPipeError included: `... | head` before the table ends
+    except Exception:  # a model's fit, or writing the files, failed
         kept = _kept_runs(record)
         if kept:
             print(kept, file=sys.stderr)
@@ -228,10 +231,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
-    """The JSON and the report (first: a closed stdout must not lose them), the table,
-    the notes; the resume record is dropped only once the results are out, the files
-    written (both: an interrupt between them kept a new JSON beside an old report and
-    no record) or, without ``--json``, the table flushed to stdout."""
+    """The JSON and the report, the table, the notes; the resume record is dropped only
+    once the results are out, the files written (both: an interrupt between them kept a
+    new JSON beside an old report and no record) or, without ``--json``, the table read
+    from stdout (``... | head`` closed it: the record stays for a rerun)."""
     from visrec.evaluation import run_record
 
     if args.json:
@@ -271,8 +274,13 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
             file=sys.stderr,
         )
     say_written(args.json, args.report)
-    sys.stdout.flush()  # a closed pipe fails here, while the record still exists
-    if record is not None and not args.json:
+    if record is None or args.json:
+        return
+    if stdout_closed():  # the table, the only copy of the results, was not all read
+        kept = _kept_runs(record)
+        if kept:
+            print(kept, file=sys.stderr)
+    else:
         run_record.forget(record, res.run_keys())
 
 

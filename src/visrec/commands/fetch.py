@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visrec.commands._checks import check_at_least
-from visrec.commands._common import check_output_file, check_outputs_distinct
+from visrec.commands._common import (
+    check_output_file,
+    check_outputs_distinct,
+    survives_closed_stdout,
+)
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
@@ -323,6 +327,7 @@ def _interrupted_note(report: FetchReport, n_stopped: int) -> str:
     )
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
     from visrec.images.fetch import (

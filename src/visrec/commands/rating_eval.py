@@ -14,6 +14,7 @@ from visrec.commands._common import (
     check_vectors_match,
     load_interactions_frame,
     say_written,
+    survives_closed_stdout,
 )
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
@@ -92,6 +93,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
     from visrec.analysis.rating_eval import rating_eval

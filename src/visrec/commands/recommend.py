@@ -9,7 +9,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec.commands._common import check_output_file, check_outputs_distinct, name_ids
+from visrec.commands._common import (
+    check_output_file,
+    check_outputs_distinct,
+    name_ids,
+    survives_closed_stdout,
+)
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -283,6 +288,7 @@ def unseen_vectors(
     return vecs[has], unseen_pos[has]
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd

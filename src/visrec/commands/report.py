@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from visrec.commands._common import check_output_file, check_outputs_distinct
+from visrec.commands._common import (
+    check_output_file,
+    check_outputs_distinct,
+    survives_closed_stdout,
+)
 
 EPILOG = """\
 examples:
@@ -35,6 +39,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec.report.evaluation import read_result, write_evaluation_report
 

@@ -19,6 +19,7 @@ from visrec.commands._common import (
     check_param_names,
     load_interactions_frame,
     parse_params,
+    survives_closed_stdout,
 )
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
@@ -95,6 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec.data.interactions import ITEM, USER, Interactions
     from visrec.embed.store import read_vectors

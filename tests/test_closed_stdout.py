@@ -1,0 +1,216 @@
+"""`visrec COMMAND ... | head -1`: every command that prints to stdout still writes its
+files when the reader leaves early, with no traceback and one exit status (141, or the
+command's own failure status), through the one helper
+(``commands._common.survives_closed_stdout``). Each command runs as a subprocess on a
+tiny generated input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from quiet_http import QuietServer
+from visrec.cli import main
+from visrec.embed.store import ItemVectors, write_vectors
+
+# Runs `visrec ARGV...`; its stdout lets the first KEEP lines out, then waits until the
+# reader has closed the pipe, so the rest meets a closed pipe every time (with `| head`
+# the command's short output often sits whole in the pipe before the reader leaves).
+_CHILD = """
+import select, sys
+from visrec.cli import main
+
+class WaitForReader:
+    def __init__(self, stream, keep):
+        self.stream, self.left = stream, keep
+        if keep == 0:
+            self._wait()
+
+    def _wait(self):
+        self.stream.flush()
+        poll = select.poll()
+        poll.register(self.stream.fileno(), select.POLLERR)
+        poll.poll(30_000)  # POLLERR on a pipe's write end: its reader has gone
+
+    def write(self, text):
+        n = self.stream.write(text)
+        if self.left > 0 and "\\n" in text:
+            self.left -= 1
+            if self.left == 0:
+                self._wait()
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+sys.stdout = WaitForReader(sys.stdout, int(sys.argv[1]))
+sys.exit(main(sys.argv[2:]))
+"""
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
+    b"\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe"
+    b"\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@dataclass
+class Case:
+    argv: list[str]
+    keep: int  # lines the reader takes before it closes the pipe
+    checks: dict[str, Callable[[Path], bool]]  # output file -> is it complete
+    status: int = 141
+
+
+def _json(path: Path) -> bool:
+    return bool(json.loads(path.read_text()))
+
+
+def _html(path: Path) -> bool:
+    return path.read_text().rstrip().endswith("</html>")
+
+
+def _csv_rows(n: int) -> Callable[[Path], bool]:
+    return lambda path: len(path.read_text().splitlines()) == n + 1  # with the header
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 items in 3 picture groups, 8 users' ratings, labels, a trained model and an
+    evaluate result: the inputs of every case, made once."""
+    d = tmp_path_factory.mktemp("inputs")
+    rng = np.random.default_rng(0)
+    items = [f"i{i}" for i in range(12)]
+    groups = np.arange(12) % 3
+    vecs = (np.eye(4)[groups] * 5 + rng.normal(0, 0.1, (12, 4))).astype(np.float32)
+    write_vectors(
+        d / "v.parquet", ItemVectors(np.array(items, dtype=object), vecs, np.ones(12, bool))
+    )
+    (d / "labels.csv").write_text(
+        "id,kind\n" + "".join(f"{i},k{g}\n" for i, g in zip(items, groups, strict=True))
+    )
+    rows = ["user_id,item_id,rating"]
+    for u in range(8):
+        for i in rng.choice(12, size=7, replace=False):
+            rows.append(f"u{u},i{i},{1 + (u + groups[i]) % 5}")
+    (d / "ratings.csv").write_text("\n".join(rows) + "\n")
+    base = ["--interactions", str(d / "ratings.csv")]
+    assert main(["train", "--model", "popularity", *base, "-o", str(d / "model")]) == 0
+    argv = ["evaluate", *base, "--models", "popularity", "--k", "3", "--quiet"]
+    assert main([*argv, "--json", str(d / "eval.json")]) == 0
+    return d
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """127.0.0.1 only: /ok*.png are images, anything else is a 404."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            ok = self.path.startswith("/ok")
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG) if ok else 0))
+            self.end_headers()
+            if ok:
+                self.wfile.write(PNG)
+
+    srv = QuietServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _case(name: str, d: Path, out: Path, url: str) -> Case:
+    v, ratings = str(d / "v.parquet"), str(d / "ratings.csv")
+    js, html = out / "out.json", out / "out.html"
+    both = {"out.json": _json, "out.html": _html}
+    files = ["--json", str(js), "--report", str(html)]
+    fetch = ["fetch", str(out / "urls.csv"), "--cache", str(out / "cache"), "--quiet",
+             "--retries", "0", "--timeout", "5", "--json", str(js),
+             "-o", str(out / "m.csv")]  # fmt: skip
+    if name == "evaluate":
+        argv = ["evaluate", "--interactions", ratings, "--vectors", v, "--models",
+                "popularity", "--k", "3", "--quiet", *files]  # fmt: skip
+        return Case(argv, 1, both)
+    if name == "rating-eval":
+        argv = ["rating-eval", "--interactions", ratings, "--vectors", v, "--n-epochs", "2",
+                "--quiet", *files]  # fmt: skip
+        return Case(argv, 1, both)
+    if name == "cluster":
+        argv = ["cluster", v, "--labels", str(d / "labels.csv"), "--id-col", "id",
+                "--label-col", "kind", *files]  # fmt: skip
+        return Case(argv, 1, both)
+    if name == "knn-rating":
+        return Case(["knn-rating", "--interactions", ratings, "--vectors", v, *files], 1, both)
+    if name == "similar":
+        return Case(["similar", v, "i0", "i1", "--n", "3", *files], 1, both)
+    if name == "demo":
+        argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32",
+                "--no-recommenders", "--out", str(out / "demo"), *files]  # fmt: skip
+        return Case(argv, 1, {**both, "demo/results.json": _json})
+    if name == "data-summary":
+        return Case(["data", "summary", ratings, "--json", str(js)], 1, {"out.json": _json})
+    if name == "fetch":
+        (out / "urls.csv").write_text(f"item_id,url\nA,{url}/ok1.png\nB,{url}/ok2.png\n")
+        return Case(fetch, 1, {"out.json": _json, "m.csv": _csv_rows(2)})
+    if name == "fetch-all-failed":  # the command's own failure status wins over 141
+        (out / "urls.csv").write_text(f"item_id,url\nA,{url}/gone.png\n")
+        return Case(fetch, 1, {"out.json": _json, "m.csv": _csv_rows(0)}, status=1)
+    # one line each, after their file: the reader leaves before it
+    if name == "train":
+        argv = ["train", "--model", "popularity", "--interactions", ratings, "-o",
+                str(out / "model")]  # fmt: skip
+        return Case(argv, 0, {"model/model.json": _json})
+    if name == "recommend":
+        argv = ["recommend", str(d / "model"), "--n", "2", "-o", str(out / "rec.csv")]
+        return Case(argv, 0, {"rec.csv": _csv_rows(16)})
+    if name == "report":
+        return Case(["report", str(d / "eval.json"), "-o", str(html)], 0, {"out.html": _html})
+    raise AssertionError(name)
+
+
+COMMANDS = ["evaluate", "rating-eval", "cluster", "knn-rating", "similar", "demo",
+            "data-summary", "fetch", "fetch-all-failed",
+            "train", "recommend", "report"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_reader_that_leaves_early_loses_no_file(
+    name: str, data: Path, server: str, tmp_path: Path
+) -> None:
+    case = _case(name, data, tmp_path, server)
+    # stdout block-buffered, as a user's is: the unread lines fail at the last flush
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(case.keep), *case.argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    lines = [proc.stdout.readline() for _ in range(case.keep)]
+    proc.stdout.close()  # the reader goes away
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == case.status, err
+    assert all(lines), f"the command printed fewer than {case.keep} line(s)"
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception" not in err, err
+    for rel, complete in case.checks.items():
+        assert complete(tmp_path / rel), rel
