@@ -166,6 +166,15 @@ def _case(name: str, d: Path, out: Path, url: str) -> Case:
         argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32",
                 "--no-recommenders", "--out", str(out / "demo"), *files]  # fmt: skip
         return Case(argv, 1, {**both, "demo/results.json": _json})
+    if name == "embed":  # the default backbone's weights are installed locally
+        from PIL import Image
+
+        (out / "imgs").mkdir()
+        for i in range(3):
+            Image.new("RGB", (40, 40), (80 * i, 20, 200)).save(out / "imgs" / f"{i}.jpg")
+        argv = ["embed", str(out / "imgs"), "-o", str(out / "v.parquet"), "--quiet",
+                "--json", str(js)]  # fmt: skip
+        return Case(argv, 1, {"out.json": _json, "v.parquet": lambda p: p.stat().st_size > 0})
     if name == "data-summary":
         return Case(["data", "summary", ratings, "--json", str(js)], 1, {"out.json": _json})
     if name == "fetch":
@@ -188,7 +197,7 @@ def _case(name: str, d: Path, out: Path, url: str) -> Case:
 
 
 COMMANDS = ["evaluate", "rating-eval", "cluster", "knn-rating", "similar", "demo",
-            "data-summary", "fetch", "fetch-all-failed",
+            "embed", "data-summary", "fetch", "fetch-all-failed",
             "train", "recommend", "report"]  # fmt: skip
 
 

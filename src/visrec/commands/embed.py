@@ -12,6 +12,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     named_like_outputs,
+    survives_closed_stdout,
 )
 from visrec.commands._progress import add_progress_args, show_progress
 
@@ -136,6 +137,7 @@ def _list_backbones() -> int:
     return 0
 
 
+@survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     if args.list_backbones:
         return _list_backbones()
