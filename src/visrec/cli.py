@@ -9,9 +9,13 @@ sklearn) happen inside those callables, so ``visrec --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 
 from visrec import __version__
 from visrec.commands._common import closed_stdout_status
@@ -60,6 +64,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _ctrl_c_seen() -> Iterator[list[bool]]:
+    """Notes whether Ctrl-C was pressed (``seen[0]``), keeping Python's own handler.
+
+    A KeyboardInterrupt raised inside compiled code, an import of one for example, can
+    come out as another exception (a ValueError was seen in knn-rating): after a Ctrl-C
+    any failure is the interrupt, not a traceback. Only where Python's default handler
+    is installed, from the main thread: otherwise nothing changes.
+    """
+    seen = [False]
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield seen
+        return
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        seen[0] = True
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,6 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    with _ctrl_c_seen() as ctrl_c:
+        return _run(func, args, ctrl_c)
+
+
+def _run(
+    func: Callable[[argparse.Namespace], int], args: argparse.Namespace, ctrl_c: list[bool]
+) -> int:
     try:
         status = int(func(args) or 0)
     except VisrecError as exc:
@@ -82,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the safety net: output outside a `survives_closed_stdout` command (whose
         # files are then lost) met a reader that went away (`visrec ... | head`)
         return closed_stdout_status()
+    except Exception:
+        if not ctrl_c[0]:
+            raise  # a bug: its traceback is what a report needs
+        print("interrupted", file=sys.stderr)
+        status = 130
     try:
         # unread lines still buffered: a closed pipe shows here, as the same status,
         # not in the interpreter's last flush (a traceback-like note, exit 120)

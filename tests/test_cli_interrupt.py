@@ -1,0 +1,50 @@
+"""After a Ctrl-C, any failure is reported as the interrupt (exit 130, one line), not a
+traceback: compiled code can turn the KeyboardInterrupt into another exception."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from collections.abc import Callable
+
+import pytest
+
+import visrec.commands.report as report_cmd
+from visrec.cli import main
+
+
+def _ctrl_c_then(exc: Exception) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            raise exc from None  # what an interrupted compiled import did
+        raise AssertionError("no KeyboardInterrupt")
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _default_handler() -> None:
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("Python's default SIGINT handler is not installed here")
+
+
+def test_a_failure_after_ctrl_c_is_the_interrupt(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(report_cmd, "run", _ctrl_c_then(ValueError("half-imported module")))
+    assert main(["report", "r.json", "-o", "r.html"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_a_failure_without_ctrl_c_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def run(args: argparse.Namespace) -> int:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(report_cmd, "run", run)
+    with pytest.raises(ValueError, match="a bug"):
+        main(["report", "r.json", "-o", "r.html"])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
