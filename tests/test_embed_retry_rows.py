@@ -215,6 +215,90 @@ def test_an_output_of_the_earlier_format_recomputes_the_chunk(
     _same_as(again, clean)
 
 
+# ----------------------------------------------- 2. the engine of each chunk
+
+
+class Renamed:
+    """The torch engine under another name: a second engine with known vectors."""
+
+    def __init__(self, name: str) -> None:
+        from visrec.embed.engines import make_engine
+
+        self.inner = make_engine(TinyBackbone(), "torch", "cpu", batch_size=3)
+        self.name = name
+        self.batch_size = self.inner.batch_size
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.inner(batch))
+
+
+def _touch(path: Path) -> None:
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+def test_each_chunk_records_its_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _folder(tmp_path / "imgs", 20)
+    out = tmp_path / "v.parquet"
+    first = _embed(folder, out)
+    assert first.engine == "torch" and _meta(out)["engines"] == ["torch", "torch"]
+    _touch(folder / "010.jpg")  # the second chunk only: not part of the resume key
+    second = _embed(folder, out, engine=Renamed("onnx"))
+    assert second.n_computed == 14
+    assert _meta(out)["engines"] == ["torch", "onnx"]
+    assert read_vectors(out).meta["engines"] == ["torch", "onnx"]
+    assert _embed(folder, out, engine=Renamed("other")).n_computed == 0  # not in the key
+
+    # a read error computed again by another engine: the chunk holds both engines' rows
+    flaky = Flaky(monkeypatch, {"003.jpg"})
+    _touch(folder / "001.jpg")
+    _embed(folder, out, engine=Renamed("onnx"))
+    assert _meta(out)["engines"] == ["onnx", "onnx"]
+    flaky.failing.clear()
+    third = _embed(folder, out)
+    assert third.n_computed == 1 and _meta(out)["engines"] == ["onnx+torch", "onnx"]
+
+
+def test_chunk_files_record_their_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _folder(tmp_path / "imgs", 20)
+    out = tmp_path / "v.parquet"
+
+    def crash(*args: Any, **kw: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(extract_mod, "_assemble", crash)
+        with pytest.raises(KeyboardInterrupt):
+            _embed(folder, out)
+    files = sorted(parts_dir(out).glob("chunk-*.parquet"))
+    assert [read_vectors_meta(f)["engine"] for f in files] == ["torch", "torch"]
+    # a chunk file written before engines were recorded: its engine is unknown
+    first = next(f for f in files if read_vectors_meta(f)["index"] == 0)
+    table = pq.read_table(first)
+    meta = json.loads(table.schema.metadata[b"visrec"])
+    del meta["engine"]
+    pq.write_table(table.replace_schema_metadata({b"visrec": json.dumps(meta)}), first)
+    res = _embed(folder, out, engine=Renamed("onnx"))  # nothing to compute
+    assert res.n_computed == 0 and _meta(out)["engines"] == [None, "torch"]
+
+
+def test_an_output_without_engines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _folder(tmp_path / "imgs", 20)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, {"015.jpg"})
+    _embed(folder, out)
+    _rewrite_meta(out, lambda meta: meta.pop("engines"))
+    assert "engines" not in read_vectors_meta(out)  # the store reads it as before
+    assert len(read_vectors(out)) == 20
+    _touch(folder / "002.jpg")
+    flaky.failing.clear()
+    res = _embed(folder, out)
+    # the first chunk computed whole; the second one's rows kept but for 015: by an
+    # unknown engine and torch, so unknown
+    assert res.n_computed == 6 + 1 and _meta(out)["engines"] == ["torch", None]
+    _same_as(res, _embed(folder, None))
+
+
 # ----------------------------------------------- 3. temp files of killed runs
 
 

@@ -20,7 +20,9 @@ How a run works (``embed_images(items, "vectors.parquet")``):
    on which chunks an earlier run finished. Each chunk is written atomically.
 4. The output is assembled by streaming chunk after chunk (one Parquet row group each)
    into a temporary file that is renamed over ``vectors.parquet``; the parts folder is
-   then removed. Memory stays at about one chunk whatever the number of images.
+   then removed. Memory stays at about one chunk whatever the number of images. Its
+   metadata lists, per chunk, the fingerprint (``chunks``) and the engine that computed
+   it (``engines``: not part of the key, as ONNX and torch vectors differ by ~1e-5).
 
 A ``kill -9`` at any point loses at most the chunks in flight; re-running the same
 command recomputes only those, and the final file equals an uninterrupted run's.
@@ -626,6 +628,7 @@ def embed_images(
         if todo:
             eng = _engine_for(bb, engine, device, batch_size)
             engine_name = eng.name
+            made_by_eng = _vectors_engine(eng)
             parts.mkdir(parents=True, exist_ok=True)
 
             def save_chunk(
@@ -633,12 +636,20 @@ def embed_images(
             ) -> None:
                 fp = fps[index]
                 ids = [i for i, _ in chunks[index]]
+                made_by: str | None = made_by_eng
                 if index in partial:  # the images computed again, among the kept rows
                     base, redo = partial[index]
-                    vectors, has, errors = _with_kept_rows(
-                        base, out, old, ids, redo, vectors, has, errors
+                    vectors, has, errors, kept_by = _with_kept_rows(
+                        base, out, old, fp, ids, redo, vectors, has, errors
                     )
-                chunk_meta = {"format": _FORMAT, "key": key, "fingerprint": fp, "index": index}
+                    made_by = _engines_of(kept_by, made_by)
+                chunk_meta = {
+                    "format": _FORMAT,
+                    "key": key,
+                    "fingerprint": fp,
+                    "index": index,
+                    "engine": made_by,
+                }
                 table = _table(ids, vectors, has, errors)
                 table = table.replace_schema_metadata(
                     {META_KEY: json.dumps(chunk_meta, sort_keys=True).encode()}
@@ -682,6 +693,8 @@ class _OldOutput:
     chunks: list[str] = field(default_factory=list)
     # fingerprint -> ids of the chunk whose read error may pass: computed again
     retry: dict[str, set[str]] = field(default_factory=dict)
+    # fingerprint -> the engine that computed the chunk (None: unknown, an older file)
+    engines: dict[str, str | None] = field(default_factory=dict)
     n_rows: int = 0
 
 
@@ -718,11 +731,16 @@ def _old_output(out: Path, key: str, note: Callable[[str], None]) -> _OldOutput:
     if retried:
         note(f"{out}: computing again {retried} chunk(s) with images that had a read error")
     groups = {fp: g for g, fp in enumerate(chunks)}
+    engines = meta.get("engines")
+    if not isinstance(engines, list) or len(engines) != len(chunks):
+        engines = [None] * len(chunks)  # written before engines were recorded
+    made_by = [e if isinstance(e, str) else None for e in engines]
     return _OldOutput(
         groups=groups,
         failures={i: r for i, _, r in meta.get("failures", [])},
         chunks=chunks,
         retry={fp: {str(i) for i in ids} for fp, ids in retry.items() if fp in groups and ids},
+        engines=dict(zip(chunks, made_by, strict=True)),
         n_rows=n_rows,
     )
 
@@ -803,24 +821,27 @@ def _with_kept_rows(
     base: Path | int,
     out: Path,
     old: _OldOutput,
+    fp: str,
     ids: list[str],
     redo: list[tuple[str, str]],
     vectors: np.ndarray,
     has: np.ndarray,
     errors: list[str | None],
-) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
-    """The whole chunk of ``ids``: the rows of ``redo`` just computed (``vectors``,
-    ``has``, ``errors``) put among the rows kept from ``base``, a chunk file or a row
-    group of the old output."""
+) -> tuple[np.ndarray, np.ndarray, list[str | None], str | None]:
+    """The whole chunk ``fp`` of ``ids``: the rows of ``redo`` just computed
+    (``vectors``, ``has``, ``errors``) put among the rows kept from ``base``, a chunk
+    file or a row group of the old output; and the engine of the kept rows."""
     columns = ["item_id", "vector", "has_image"]
     if isinstance(base, Path):
         table = pq.read_table(base, columns=[*columns, "error"])
         kept_errors: list[str | None] = table.column("error").to_pylist()
+        kept_by = _chunk_engine(table)
         source = str(base)
     else:
         with pq.ParquetFile(out) as pf:
             table = pf.read_row_group(base, columns=columns)
         kept_errors = [old.failures.get(i) for i in ids]
+        kept_by = old.engines.get(fp)
         source = str(out)
     kept = table_to_vectors(table.select(columns), source)
     if list(kept.ids) != ids:
@@ -831,7 +852,51 @@ def _with_kept_rows(
     full[at], full_has[at] = vectors, has
     for r, err in zip(at, errors, strict=True):
         kept_errors[r] = err
-    return full, full_has, kept_errors
+    return full, full_has, kept_errors, kept_by
+
+
+def _vectors_engine(eng: Any) -> str:
+    """The engine recorded for the vectors ``eng`` computes: its name; for the Ray
+    pipeline the engine inside its actors, which decides the vectors (``"ray"`` where
+    the driver cannot tell: "auto" on a cluster, whose nodes choose for themselves)."""
+    name = str(eng.name)
+    inner = getattr(eng, "engine", None)  # RayPipeline: "auto", "onnx" or "torch"
+    if name != "ray" or inner not in ("auto", "onnx", "torch"):
+        return name
+    if inner != "auto":
+        return str(inner)
+    if getattr(eng, "ray_address", None):
+        return name
+    # a local Ray instance: its actors choose as make_engine's "auto" does here
+    from visrec.embed import onnx_engine
+    from visrec.embed.engines import resolve_device
+
+    try:
+        dev = resolve_device(getattr(eng, "device", "auto"))
+    except VisrecError:
+        return name
+    if onnx_engine.onnx_available() and (dev == "cpu" or onnx_engine.ort_cuda_missing() is None):
+        return "onnx"
+    return "torch"
+
+
+def _chunk_engine(table: pa.Table) -> str | None:
+    """The engine recorded in a chunk file's metadata (None: a file written before
+    engines were recorded)."""
+    try:
+        engine = parse_meta((table.schema.metadata or {}).get(META_KEY), "").get("engine")
+    except VisrecError:
+        return None
+    return engine if isinstance(engine, str) else None
+
+
+def _engines_of(kept_by: str | None, made_by: str | None) -> str | None:
+    """The engine entry of a chunk whose rows are ``kept_by``'s, but for those just
+    computed by ``made_by``: one name when they agree, ``"onnx+torch"`` when not (their
+    vectors differ by up to ~1e-5), None when either is unknown."""
+    if kept_by is None or made_by is None:
+        return None
+    return "+".join(sorted({*kept_by.split("+"), made_by}))
 
 
 def _assemble(
@@ -851,6 +916,7 @@ def _assemble(
     sources: list[tuple[str, Any]] = []
     listed: list[str] = []  # the fingerprints the next run may reuse, in row-group order
     retry: dict[str, list[str]] = {}  # fingerprint -> ids the next run computes again
+    engines: list[str | None] = []  # per chunk, as ``listed``: the engine that made it
     for k, fp in enumerate(fps):
         if fp in part_files:
             table = _read_chunk_file(part_files[fp], key, fp, ["item_id", "error"])
@@ -868,15 +934,18 @@ def _assemble(
                 retry[fp] = again
             sources.append(("part", part_files[fp]))
             listed.append(fp)
+            engines.append(_chunk_engine(table))
         else:
             for i, _ in chunks[k]:
                 if i in old.failures:
                     failures.append((i, path_of[i], old.failures[i]))
             sources.append(("old", old.groups[fp]))
             listed.append(fp)
+            engines.append(old.engines.get(fp))
     meta = {
         **meta,
         "chunks": listed,
+        "engines": engines,
         "retry": retry,
         "failures": [list(f) for f in failures],
         "n": len(path_of),
