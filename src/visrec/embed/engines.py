@@ -118,6 +118,14 @@ def _make_onnx(
     return engine
 
 
+def auto_engine_name(device: str) -> str:
+    """What ``engine="auto"`` runs on ``device`` (a resolved one: "cpu", "cuda:N"): the
+    device torch would use; ONNX Runtime only if it can run there too."""
+    if onnx_engine.onnx_available() and (device == "cpu" or onnx_engine.ort_cuda_missing() is None):
+        return "onnx"
+    return "torch"
+
+
 def make_engine(
     backbone: Backbone,
     engine: str | Engine = "auto",
@@ -166,9 +174,8 @@ def make_engine(
                 "onnx); use --engine torch"
             )
         return _make_onnx(backbone, device, batch_size, threads)
-    # auto: the device torch would use; ONNX Runtime only if it can run there too.
     dev = resolve_device(device)
-    if onnx_engine.onnx_available() and (dev == "cpu" or onnx_engine.ort_cuda_missing() is None):
+    if auto_engine_name(dev) == "onnx":
         try:
             return _make_onnx(backbone, dev, batch_size, threads)
         except VisrecError:

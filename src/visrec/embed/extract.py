@@ -868,16 +868,12 @@ def _vectors_engine(eng: Any) -> str:
     if getattr(eng, "ray_address", None):
         return name
     # a local Ray instance: its actors choose as make_engine's "auto" does here
-    from visrec.embed import onnx_engine
-    from visrec.embed.engines import resolve_device
+    from visrec.embed.engines import auto_engine_name, resolve_device
 
     try:
-        dev = resolve_device(getattr(eng, "device", "auto"))
+        return auto_engine_name(resolve_device(getattr(eng, "device", "auto")))
     except VisrecError:
         return name
-    if onnx_engine.onnx_available() and (dev == "cpu" or onnx_engine.ort_cuda_missing() is None):
-        return "onnx"
-    return "torch"
 
 
 def _chunk_engine(table: pa.Table) -> str | None:
