@@ -223,3 +223,32 @@ def test_a_reader_that_leaves_early_loses_no_file(
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception" not in err, err
     for rel, complete in case.checks.items():
         assert complete(tmp_path / rel), rel
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_a_stdout_that_cannot_be_written_is_one_error_line(data: Path, tmp_path: Path) -> None:
+    js = tmp_path / "out.json"
+    argv = ["data", "summary", str(data / "ratings.csv"), "--json", str(js)]
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "visrec", *argv], stdout=full, stderr=subprocess.PIPE
+        )
+    assert proc.returncode == 1
+    assert proc.stderr.decode() == "error: cannot write to stdout (No space left on device)\n"
+    assert _json(js)  # the command's file is made all the same
+
+
+def test_a_command_started_with_stdout_closed(tmp_path: Path) -> None:
+    from PIL import Image
+
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (40, 40), (10, 20, 200)).save(tmp_path / "imgs" / "a.jpg")
+    out, js = tmp_path / "v.parquet", tmp_path / "e.json"
+    cmd = (
+        f"'{sys.executable}' -m visrec embed '{tmp_path / 'imgs'}' -o '{out}' --quiet "
+        f"--json '{js}' >&-"
+    )
+    proc = subprocess.run(["sh", "-c", cmd], stderr=subprocess.PIPE)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stderr.decode() == ""
+    assert _json(js) and out.stat().st_size > 0

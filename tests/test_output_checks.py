@@ -118,3 +118,40 @@ def test_commands_check_output_paths_first(
     _one_line_error(capsys, option, folder)
     assert os.listdir(folder) == []
     assert not (tmp_path / "d").exists()
+
+
+def test_a_pipe_or_dash_as_output_is_refused_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /dev/stdout as root was replaced by a regular file: a pipe stands in for it here
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id,item_id,rating\nu1,i1,5\nu2,i1,3\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "stdout"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        assert main(["data", "summary", str(ratings), "--json", str(target)]) == 2
+        assert capsys.readouterr().err == (
+            f"error: --json: output path '{target}' is not a regular file (a device, pipe "
+            "or terminal); name a file\n"
+        )
+    assert link.is_symlink() and fifo.exists() and not fifo.is_file()
+    monkeypatch.chdir(tmp_path)  # a refused "-" must not be made here either
+    assert main(["data", "summary", str(ratings), "--json", "-"]) == 2
+    assert "writing to stdout is not supported" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()
+
+
+def test_an_output_through_a_symlink_writes_the_file_and_keeps_the_link(
+    tmp_path: Path,
+) -> None:
+    from visrec._atomic import write_text_atomic
+
+    real = tmp_path / "store" / "summary.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "summary.json"
+    link.symlink_to(real)
+    write_text_atomic(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import socket
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -31,11 +32,25 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         ``path`` is an existing folder (the rename over it would fail only after all
         the work that made the file).
     VisrecError
-        A file is in the way of the folders above ``path``.
+        A file is in the way of the folders above ``path``; ``path`` is ``-`` or names
+        something other than a regular file (``/dev/stdout``, a pipe).
     """
     target = Path(path)
+    if str(path) == "-":  # not stdout: a file named "-" nobody asked for
+        raise VisrecError("output path '-': writing to stdout is not supported; name a file")
     if target.is_dir():
         raise OutputPathError(f"output path {str(target)!r} is a directory; name a file")
+    try:
+        st = os.stat(target)  # through symlinks: /dev/stdout -> /proc/self/fd/1
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        # the rename would put a file in place of the device or pipe (of /dev/stdout
+        # itself, as root), and nothing would reach it
+        raise VisrecError(
+            f"output path {str(target)!r} is not a regular file (a device, pipe or "
+            "terminal); name a file"
+        )
     for parent in target.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -148,6 +163,8 @@ def atomic_path(
     (:func:`check_output_path`).
     """
     target = check_output_path(path)
+    if target.is_symlink():  # write the file it names and keep the link
+        target = Path(os.path.realpath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     if sweep:  # not by default: a folder of many small outputs (fetch's cache) would
         # be listed on every write

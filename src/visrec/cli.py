@@ -133,6 +133,9 @@ def _run(
             sys.stdout.flush()
     except BrokenPipeError:
         return closed_stdout_status(status)
+    except OSError as exc:  # `> /dev/full`
+        print(f"error: cannot write to stdout ({exc.strerror or exc})", file=sys.stderr)
+        return closed_stdout_status(status or 1)
     return status
 
 

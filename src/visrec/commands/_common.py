@@ -325,26 +325,33 @@ CLOSED_STDOUT_STATUS = 141
 
 class _StdoutGuard:
     """Stands in for ``sys.stdout``: after the reader has gone (``BrokenPipeError``),
-    further output is dropped instead of stopping the command."""
+    or stdout failed otherwise (a full disk: ``failed``), further output is dropped
+    instead of stopping the command."""
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
         self.broken = False
+        self.failed: OSError | None = None
 
     def write(self, text: str) -> int:
         if not self.broken:
             try:
                 return int(self.stream.write(text))
-            except BrokenPipeError:
-                self.broken = True
+            except OSError as exc:
+                self._lost(exc)
         return len(text)
 
     def flush(self) -> None:
         if not self.broken:
             try:
                 self.stream.flush()
-            except BrokenPipeError:
-                self.broken = True
+            except OSError as exc:
+                self._lost(exc)
+
+    def _lost(self, exc: OSError) -> None:
+        self.broken = True
+        if not isinstance(exc, BrokenPipeError):
+            self.failed = exc
 
     def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, ...
         return getattr(self.stream, name)
@@ -370,9 +377,11 @@ def closed_stdout_status(status: int = 0) -> int:
 
 def stdout_closed() -> bool:
     """In a command run under :func:`survives_closed_stdout`: has the reader of stdout
-    gone (the lines printed so far flushed first, so a buffered table counts)? For what
-    must wait until the output was read (evaluate keeps its resume record). Always
-    False outside such a command, where a closed stdout raises instead."""
+    gone, or stdout failed (the lines printed so far flushed first, so a buffered table
+    counts)? For what must wait until the output was handed over (evaluate keeps its
+    resume record). A table that fit into the pipe before the reader left (``| head -1``
+    on a small one) counts as handed over: a pipe cannot tell. Always False outside
+    such a command, where a closed stdout raises instead."""
     import sys
 
     out = sys.stdout
@@ -387,7 +396,8 @@ def survives_closed_stdout(run: Callable[[argparse.Namespace], int]) -> Callable
     leave after the first lines, and the command must still write its files
     (``--json``, ``--report``, ``-o``), whatever order it prints and writes in. Output
     after that is dropped, no traceback, and the exit status is
-    :func:`closed_stdout_status` (141, or the command's own failure status).
+    :func:`closed_stdout_status` (141, or the command's own failure status). Any other
+    failure to write stdout (``> /dev/full``) is one ``error:`` line and status 1.
     ``visrec.cli.main`` stays the safety net for output outside such a command."""
     import functools
     import sys
@@ -405,6 +415,10 @@ def survives_closed_stdout(run: Callable[[argparse.Namespace], int]) -> Callable
             guard.flush()  # a pipe closed while the last lines sat in the buffer
         finally:  # after an error, cli.main's last flush finds a closed pipe too
             sys.stdout = guard.stream
+        if guard.failed is not None:  # e.g. `> /dev/full`: the command's files are made
+            why = guard.failed.strerror or guard.failed
+            print(f"error: cannot write to stdout ({why})", file=sys.stderr)
+            return closed_stdout_status(code or 1)
         return closed_stdout_status(code) if guard.broken else code
 
     return guarded

@@ -278,7 +278,5 @@ def run(args: argparse.Namespace) -> int:
             f"(all failed; see above); {args.output} has zero vectors only",
             file=sys.stderr,
         )
-        sys.stdout.flush()
         return 1
-    sys.stdout.flush()
     return 0

@@ -49,7 +49,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visrec import __version__
-from visrec._atomic import atomic_path, exclusive_lock, sweep_temp_files
+from visrec._atomic import (
+    atomic_path,
+    check_output_path,
+    exclusive_lock,
+    sweep_temp_files,
+)
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
 from visrec.embed.store import (
     META_KEY,
@@ -547,6 +552,7 @@ def embed_images(
     out = Path(output)
     if out.is_dir():
         raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
+    check_output_path(out)  # not a pipe or device: reading it for reuse would block
     # One run per output: a second one would read this one's chunk files mid-write, or
     # lose its parts folder when this one removes it, and fail with a wrong hint.
     with exclusive_lock(out, "visrec embed") as held:
