@@ -27,7 +27,9 @@ from visrec.errors import VisrecError
 if TYPE_CHECKING:
     import numpy as np
 
+    from visrec.data.interactions import Interactions
     from visrec.embed.store import ItemVectors
+    from visrec.models.base import Recommender
 
 #: provenance written next to the model (read by ``visrec recommend``)
 TRAIN_JSON = "train.json"
@@ -98,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
+    from visrec._atomic import exclusive_lock
     from visrec.data.interactions import ITEM, USER, Interactions
     from visrec.embed.store import read_vectors
     from visrec.models.registry import get_model_class
@@ -148,6 +151,20 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+    # one fit per folder: two would share the saved training state and swap the
+    # folder under each other
+    with exclusive_lock(out, "visrec train"):
+        return _fit_and_save(args, out, model, inter, vectors, t0)
+
+
+def _fit_and_save(
+    args: argparse.Namespace,
+    out: Path,
+    model: Recommender,
+    inter: Interactions,
+    vectors: ItemVectors | None,
+    t0: float,
+) -> int:
     from visrec.models._checkpoint import checkpointing
 
     ckpt_dir = checkpoint_folder(out)
