@@ -514,3 +514,20 @@ def test_an_interrupt_between_the_json_and_the_report_keeps_the_record(
     assert main(argv) == 0
     assert DotModel.fits == fits  # resumed: nothing fitted again
     assert (tmp_path / "pp.html").is_file() and not Path(f"{out}.partial.jsonl").exists()
+
+
+def test_a_second_evaluate_on_the_same_result_stops_and_keeps_the_first_ones_record(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec._atomic import exclusive_lock
+
+    csv, _ = files
+    out = tmp_path / "r.json"
+    record = tmp_path / "r.json.partial.jsonl"
+    record.write_text("the first run's record\n")
+    with exclusive_lock(out, "visrec evaluate"):  # a run in progress
+        argv = _argv(csv, "--models", "popularity", "--seeds", "1", "--json", str(out))
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out} is being written by another visrec evaluate (pid " in err
+    assert record.read_text() == "the first run's record\n" and not out.exists()

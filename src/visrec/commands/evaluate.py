@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -136,6 +137,7 @@ def register(subparsers: Any) -> None:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
+    from visrec._atomic import exclusive_lock
     from visrec.embed.store import read_vectors
     from visrec.evaluation.runner import parse_model_specs, run_experiment
 
@@ -198,35 +200,41 @@ def run(args: argparse.Namespace) -> int:
             "are on an item with an image"
         )
     record = _record_path(args)
-    if record is not None and not args.resume:
-        record = _start_over(record)
-    try:
-        res = run_experiment(
-            frame,
-            iv,
-            args.protocol,
-            specs,
-            seeds=range(args.seeds),
-            k=args.k,
-            test_ratio=args.test_ratio,
-            batch_size=args.batch_size,
-            progress=show_progress(args),
-            log=log,
-            resume=record,
-            note=say,
-            keep_record=True,  # until the results are out: see _report
-            vectors_source=str(args.vectors),  # a NaN vector's error names the file
-        )
-        _report(args, res, record)
-    except KeyboardInterrupt:
-        kept = _kept_runs(record)
-        print(f"interrupted: {kept or 'no run had finished'}", file=sys.stderr)
-        return 130
-    except Exception:  # a model's fit, or writing the files, failed
-        kept = _kept_runs(record)
-        if kept:
-            print(kept, file=sys.stderr)
-        raise
+    # one run per result (or, without --json, per resume record): two would append
+    # to one record and drop it under each other
+    held = Path(args.json) if args.json else record
+    with contextlib.ExitStack() as stack:
+        if held is not None:
+            stack.enter_context(exclusive_lock(held, "visrec evaluate"))
+        if record is not None and not args.resume:
+            record = _start_over(record)
+        try:
+            res = run_experiment(
+                frame,
+                iv,
+                args.protocol,
+                specs,
+                seeds=range(args.seeds),
+                k=args.k,
+                test_ratio=args.test_ratio,
+                batch_size=args.batch_size,
+                progress=show_progress(args),
+                log=log,
+                resume=record,
+                note=say,
+                keep_record=True,  # until the results are out: see _report
+                vectors_source=str(args.vectors),  # a NaN vector's error names the file
+            )
+            _report(args, res, record)
+        except KeyboardInterrupt:
+            kept = _kept_runs(record)
+            print(f"interrupted: {kept or 'no run had finished'}", file=sys.stderr)
+            return 130
+        except Exception:  # a model's fit, or writing the files, failed
+            kept = _kept_runs(record)
+            if kept:
+                print(kept, file=sys.stderr)
+            raise
     return 0
 
 
