@@ -35,9 +35,16 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         A file is in the way of the folders above ``path``; ``path`` is ``-`` or names
         something other than a regular file (``/dev/stdout``, a pipe).
     """
+    raw = os.fspath(path)
     target = Path(path)
     if str(path) == "-":  # not stdout: a file named "-" nobody asked for
         raise VisrecError("output path '-': writing to stdout is not supported; name a file")
+    if not raw:  # Path("") is the current folder
+        raise VisrecError("output path is empty; name a file")
+    if raw.endswith("/") or raw.endswith(os.sep):  # Path() drops the slash: "out/" -> "out"
+        raise OutputPathError(
+            f"output path {raw!r} ends with '/', so it names a folder; name a file"
+        )
     if target.is_dir():
         raise OutputPathError(f"output path {str(target)!r} is a directory; name a file")
     try:

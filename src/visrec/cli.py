@@ -121,6 +121,16 @@ def _run(
         # the safety net: output outside a `survives_closed_stdout` command (whose
         # files are then lost) met a reader that went away (`visrec ... | head`)
         return closed_stdout_status()
+    except OSError as exc:
+        # the system refused (a full disk, no permission, a name too long): not a bug,
+        # so one line naming the path; writes are atomic, so no output was damaged
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
+        status = 1
+    except RuntimeError as exc:
+        if not str(exc).startswith("Symlink loop"):  # Path.resolve before Python 3.13
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        status = 2
     except Exception:
         if not ctrl_c[0]:
             raise  # a bug: its traceback is what a report needs
@@ -137,6 +147,13 @@ def _run(
         print(f"error: cannot write to stdout ({exc.strerror or exc})", file=sys.stderr)
         return closed_stdout_status(status or 1)
     return status
+
+
+def _os_error(exc: OSError) -> str:
+    """``PATH: No space left on device`` (``A -> B: ...`` for a rename)."""
+    why = exc.strerror or str(exc)
+    names = [repr(str(f)) for f in (exc.filename, exc.filename2) if f is not None]
+    return f"{' -> '.join(names)}: {why}" if names else why
 
 
 if __name__ == "__main__":

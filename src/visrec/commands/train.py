@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -106,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     from visrec.models.registry import get_model_class
 
     out = Path(args.output)
+    if out.is_symlink() and out.is_dir():  # swap in the folder it names; keep the link
+        out = Path(os.path.realpath(out))
     check_model_folder(out)  # before training: never lose an hour's fit to a bad -o
     klass = get_model_class(args.model)
     params = parse_params(args.param)
@@ -278,9 +281,12 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     def stamp(path: str | None) -> list[Any] | None:
         if not path:
             return None
-        top = Path(path).resolve()
+        top = Path(os.path.realpath(path))
         if not top.is_dir():
-            st = top.stat()
+            st = os.stat(path)  # through links: `<(cat f)` is /proc/PID/fd/N -> a pipe
+            if not stat.S_ISREG(st.st_mode):
+                # a pipe is read once and has no size or time to key on: never resumed
+                return [str(path), "not a regular file", time.time_ns()]
             return [str(top), st.st_size, st.st_mtime_ns]
         # the files load_interactions reads there (one table, or a folder of Amazon
         # review files): editing one leaves the folder's own times alone, and the rest
@@ -304,6 +310,17 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def _check_writable(out: Path) -> None:
+    """The model is saved into a temporary folder beside ``out``, then swapped in: try
+    that folder for real now, not after the fit (a read-only disk, a name too long)."""
+    from visrec._atomic import probe_writable
+
+    try:
+        probe_writable(out)
+    except OSError as exc:
+        raise VisrecError(f"-o: cannot write {str(out)!r} ({exc.strerror or exc})") from exc
+
+
 def check_model_folder(out: Path) -> None:
     """Refuse an ``-o`` folder that ``save_model_folder`` must not replace.
 
@@ -317,18 +334,20 @@ def check_model_folder(out: Path) -> None:
     VisrecError
         Naming the folder and why it cannot be used.
     """
-    resolved = out.resolve()
-    cwd = Path.cwd().resolve()
+    resolved = Path(os.path.realpath(out))  # not Path.resolve: a symlink loop raises there
+    cwd = Path(os.path.realpath(Path.cwd()))
     if resolved == cwd or resolved in cwd.parents:
         raise VisrecError(
             f"{out}: is the current folder or one above it; name a folder for the model, "
             "e.g. -o models/bpr"
         )
     if not out.exists() and not out.is_symlink():
+        _check_writable(out)
         return
     if not out.is_dir():
         what = "it is a file" if out.is_file() else "it is not a folder"
         raise VisrecError(f"{out} exists and is not a visrec model folder ({what})")
+    _check_writable(out)
     if not any(out.iterdir()):
         return
     if is_model_folder(out):

@@ -1,0 +1,116 @@
+"""Awkward paths and a refusing system: one `error:` line, no traceback, no fit lost
+to an output that cannot be written, links kept."""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from visrec.cli import main
+
+CSV = "user_id,item_id\n" + "".join(f"u{u},i{(u + k) % 9}\n" for u in range(12) for k in range(4))
+
+
+def _train(tmp_path: Path, out: Path | str, *extra: str) -> int:
+    data = tmp_path / "t.csv"
+    data.write_text(CSV)
+    argv = ["train", "--model", "popularity", "--interactions", str(data), "-o", str(out)]
+    return main([*argv, "--quiet", *extra])
+
+
+def test_a_system_error_is_one_line_naming_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from visrec.commands import data as data_cmd
+
+    def full(*args: object, **kw: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "s.json"))
+
+    data = tmp_path / "t.csv"
+    data.write_text(CSV)
+    monkeypatch.setattr(data_cmd, "write_text_atomic", full, raising=False)
+    monkeypatch.setattr("visrec._atomic.write_text_atomic", full)
+    assert main(["data", "summary", str(data), "--json", str(tmp_path / "s.json")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: '{tmp_path / 's.json'}': No space left on device\n"
+
+
+def test_a_symlink_loop_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    assert _train(tmp_path, loop) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    data = tmp_path / "t.csv"
+    assert main(["data", "summary", str(data), "--json", str(loop)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ("s.json/", "ends with '/', so it names a folder; name a file"),
+    ("", "output path is empty; name a file"),
+])  # fmt: skip
+def test_a_file_output_named_like_a_folder_or_empty_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str, said: str
+) -> None:
+    data = tmp_path / "t.csv"
+    data.write_text(CSV)
+    target = f"{tmp_path}/{given}" if given else ""
+    assert main(["data", "summary", str(data), "--json", target]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_train_tries_its_output_before_the_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import visrec._atomic as atomic
+
+    fits = []
+
+    def read_only(target: Path) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(atomic, "probe_writable", read_only)
+    from visrec.models.popularity import Popularity
+
+    monkeypatch.setattr(Popularity, "fit", lambda self, *a, **k: fits.append(1))
+    assert _train(tmp_path, tmp_path / "m") == 2
+    assert capsys.readouterr().err == (
+        f"error: -o: cannot write '{tmp_path / 'm'}' (Read-only file system)\n"
+    )
+    assert fits == []
+
+
+def test_train_through_a_link_to_a_model_folder_keeps_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "store" / "m"
+    assert _train(tmp_path, real) == 0
+    link = tmp_path / "current"
+    link.symlink_to(real, target_is_directory=True)
+    assert _train(tmp_path, link, "--seed", "3") == 0
+    assert link.is_symlink() and (link / "model.json").is_file()
+    assert '"seed": 3' in (real / "train.json").read_text()
+
+
+def test_train_reads_interactions_from_a_pipe(tmp_path: Path) -> None:
+    # `--interactions <(cat t.csv)`: a /proc/self/fd link to a pipe, read once
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("no /proc/self/fd on this system")
+    r, w = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(w, "w") as fh:
+            fh.write(CSV)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        argv = ["train", "--model", "popularity", "--interactions", f"/proc/self/fd/{r}"]
+        assert main([*argv, "-o", str(tmp_path / "m"), "--quiet"]) == 0
+    finally:
+        writer.join(5)
+        os.close(r)
+    assert (tmp_path / "m" / "model.json").is_file()
