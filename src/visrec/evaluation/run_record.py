@@ -10,6 +10,7 @@ under other inputs are dropped with a note, never reused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -128,11 +129,24 @@ def read_record(path: Path) -> list[dict[str, Any]]:
 
 def append_record(path: Path, rec: dict[str, Any]) -> None:
     """One finished run, as one line: written and synced before the next fit starts,
-    so a kill loses at most the run in progress (and leaves at worst a torn line)."""
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(_line(rec))
-        fh.flush()
-        os.fsync(fh.fileno())
+    so a kill loses at most the run in progress (and leaves at worst a torn line).
+
+    Raises
+    ------
+    OSError
+        The line cannot be written (a full or read-only disk); a record file that the
+        failure left empty is removed first, so no 0-byte file stays behind.
+    """
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(_line(rec))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        with contextlib.suppress(OSError):
+            if path.stat().st_size == 0:  # created by this open: it held nothing before
+                path.unlink()
+        raise
 
 
 def load_done(
@@ -185,8 +199,12 @@ def load_done(
 def forget(path: Path, plan: Collection[tuple[int, str]]) -> None:
     """Drop the runs of ``plan`` (the ``(seed, model)`` keys of a completed experiment)
     from the record; the runs of other models or seeds stay for their own resume, and a
-    record left empty is removed."""
-    _rewrite(path, [r for r in read_record(path) if (r["seed"], r["model"]) not in plan])
+    record left empty is removed. A record that cannot be rewritten (a full or
+    read-only disk) is left as it is: its runs are finished ones, and a rerun with the
+    same inputs reuses them, so failing the experiment over it would lose more."""
+    kept = [r for r in read_record(path) if (r["seed"], r["model"]) not in plan]
+    with contextlib.suppress(OSError):
+        _rewrite(path, kept)
 
 
 def _line(rec: dict[str, Any]) -> str:
