@@ -47,8 +47,9 @@ A manifest entry meant as a URL that is not http(s) (ftp://, file://, //host/x,
 line; local paths in a manifest are skipped. An item listed in two sources with
 different URLs is an error.
 --timeout bounds the connection and each read; --max-time bounds a whole download.
-Exit status 1 when there were URLs and none could be fetched. A progress bar shows on a
-terminal (--quiet, or --no-progress, hides it; --verbose shows it in a log too).
+Exit status 1 when there were URLs and none could be fetched; an existing manifest is
+then left as it was. A progress bar shows on a terminal (--quiet, or --no-progress,
+hides it; --verbose shows it in a log too).
 """
 
 
@@ -332,7 +333,9 @@ def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
     from visrec.images.fetch import (
         MAX_TIME_FACTOR,
+        CacheDirError,
         FetchInterrupted,
+        check_cache_dir,
         fetch_images,
         normalize_url,
         write_manifest,
@@ -349,7 +352,12 @@ def run(args: argparse.Namespace) -> int:
     cache = Path(args.cache).expanduser()
     out = Path(args.output) if args.output else cache / "manifest.csv"
     out_option = "-o" if args.output else "--cache (its manifest.csv)"
-    # before the downloads, not after them
+    # before the downloads, not after them: on a cache that takes no file every
+    # download would fail only once transferred
+    try:
+        check_cache_dir(cache, make=False)  # nothing made yet: a source may still fail
+    except CacheDirError as exc:
+        raise VisrecError(f"--cache: {exc}") from exc
     check_output_file(out, out_option)
     check_output_file(args.json, "--json")
     files = source_files(args.sources, args.what)
@@ -393,10 +401,19 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     urls = got.urls
     rows = [(k, report.paths[u], u) for k, u in urls.items() if u in report.paths]
-    n_rows = write_manifest(out, rows)
-    print(f"wrote {out} ({n_rows:,} image{'' if n_rows == 1 else 's'})")
+    written = bool(rows) or not urls or not out.exists()
+    if written:
+        n_rows = write_manifest(out, rows)
+        print(f"wrote {out} ({n_rows:,} image{'' if n_rows == 1 else 's'})")
+    else:  # a header-only manifest would replace the images of an earlier run
+        n_rows = 0
+        print(
+            f"{out} left as it was: none of the {len(urls):,} URL(s) could be fetched",
+            file=sys.stderr,
+        )
     if args.json:
         data = report.to_dict()
-        data.update({"n_keys": len(urls), "manifest": str(out), "manifest_rows": n_rows})
+        data.update({"n_keys": len(urls), "manifest": str(out), "manifest_rows": n_rows,
+                     "manifest_written": written})  # fmt: skip
         write_text_atomic(args.json, json.dumps(data, indent=2) + "\n")
     return 1 if urls and n_rows == 0 else 0

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from visrec import __version__
-from visrec._atomic import atomic_path
+from visrec._atomic import atomic_path, probe_writable
+from visrec.errors import VisrecError
 
 # Also installs decode's filter for Pillow's DecompressionBombWarning: the pixel limit is
 # checked here from the header, so the warning would only be noise on stderr.
@@ -64,6 +65,40 @@ class _FetchError(Exception):
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.retry = retry
+
+
+class CacheDirError(VisrecError, OSError):
+    """The image cache folder cannot be made or written to (:func:`check_cache_dir`).
+    A :class:`VisrecError` (one line at the CLI) that stays an ``OSError`` for callers
+    that handle a failed write as such."""
+
+
+def check_cache_dir(cache_dir: str | os.PathLike[str], *, make: bool = True) -> Path:
+    """``cache_dir`` as a ``Path``, checked for real to take files: made when missing
+    (with ``make``; without it, folders made for the check are removed again), and an
+    empty file created in it and removed. Run before any download: on a read-only
+    cache every download would fail only after its transfer.
+
+    Raises
+    ------
+    CacheDirError
+        ``cache_dir`` is a file, a link to nothing, or cannot be made or written to.
+    """
+    cache = Path(cache_dir)
+    if cache.is_symlink() and not cache.exists():
+        raise CacheDirError(
+            f"{str(cache)!r} is a link to {os.readlink(cache)!r}, which does not exist; "
+            "make that folder or name another"
+        )
+    if cache.exists() and not cache.is_dir():
+        raise CacheDirError(f"{str(cache)!r} is not a folder; name a folder")
+    try:
+        if make:
+            cache.mkdir(parents=True, exist_ok=True)
+        probe_writable(cache / "cache")
+    except OSError as exc:
+        raise CacheDirError(f"cannot write to {str(cache)!r} ({exc.strerror or exc})") from exc
+    return cache
 
 
 class _Stopped(Exception):
@@ -619,7 +654,8 @@ def fetch_images(
     urls : iterable of str
         http(s) URLs; repeats are fetched once.
     cache_dir : str or Path
-        Created when missing. Files are named ``<sha256(url)>.<ext>``.
+        Created when missing. Files are named ``<sha256(url)>.<ext>``. Checked to take
+        files before any download (:func:`check_cache_dir`).
     workers : int, default 16
         Concurrent downloads (threads).
     timeout : float, default 10.0
@@ -647,6 +683,8 @@ def fetch_images(
 
     Raises
     ------
+    CacheDirError
+        ``cache_dir`` is no folder, or cannot be made or written to; nothing was fetched.
     FetchInterrupted
         A ``KeyboardInterrupt`` (Ctrl-C) while downloading: queued downloads are dropped
         and those in progress stopped at once (their sockets are shut), without writing
@@ -656,8 +694,7 @@ def fetch_images(
 
     if max_time is None:
         max_time = MAX_TIME_FACTOR * timeout
-    cache = Path(cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = check_cache_dir(cache_dir)
     report = FetchReport(urls=list(dict.fromkeys(urls)))
     cached = _scan_cache(cache)
     todo: list[str] = []
