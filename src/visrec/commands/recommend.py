@@ -90,12 +90,24 @@ def read_candidates(path: str) -> list[str]:
     from visrec.data.text_files import read_text
 
     p = Path(path)
-    if not p.is_file():
-        raise VisrecError(f"candidates file {path!r} does not exist")
+    # is_file() said "does not exist" of a pipe (--items <(...)), which reads fine, and
+    # of a folder; the file is read once: a pipe cannot be read twice
+    try:
+        is_dir = p.is_dir()
+    except OSError:
+        is_dir = False
+    if is_dir:
+        raise VisrecError(f"candidates file {path!r} is a folder; name a file of item ids")
+    try:
+        text = read_text(p)
+    except FileNotFoundError:
+        raise VisrecError(f"candidates file {path!r} does not exist") from None
+    except OSError as exc:  # no permission, an I/O error: one line, not a traceback
+        raise VisrecError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     out: list[str] = []
     seen: set[str] = set()
     dup = 0
-    for lineno, line in enumerate(read_text(p).splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         text = line.strip()
         quoted = text.startswith('"')
         fields = next(csv.reader([text])) if quoted else [text]
