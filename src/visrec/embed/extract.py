@@ -553,6 +553,10 @@ def embed_images(
     if out.is_dir():
         raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
     check_output_path(out)  # not a pipe or device: reading it for reuse would block
+    parts = parts_dir(out)
+    if os.path.lexists(parts) and not parts.is_dir():
+        # now, not at its mkdir once the model is loaded ("File exists" says not what to do)
+        raise VisrecError(f"{parts} is in the way (not a folder): remove it")
     # One run per output: a second one would read this one's chunk files mid-write, or
     # lose its parts folder when this one removes it, and fail with a wrong hint.
     with exclusive_lock(out, "visrec embed") as held:
@@ -567,7 +571,6 @@ def embed_images(
             )
         dropped = None if foreign else check_dropped(out, ids, overwrite)
         fps = [_fingerprint(key, c) for c in chunks]
-        parts = parts_dir(out)
 
         # --- what can be reused -------------------------------------------------------
         if foreign:
@@ -670,6 +673,13 @@ def embed_images(
                 _compute_chunks(
                     todo, bb, eng, workers or _default_workers(), save_chunk, bar.update
                 )
+            except BaseException:
+                # failed (a full disk, Ctrl-C) before its first chunk was saved: the empty
+                # folder is junk. One holding chunk files is the resume: rmdir keeps it.
+                with contextlib.suppress(OSError):
+                    if not parts.is_symlink():
+                        parts.rmdir()
+                raise
             finally:
                 bar.close()
 
