@@ -381,15 +381,17 @@ def test_retrain_replaces_folder(
     assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz", "model.json", "train.json"]
     Recommender.load(folder)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model_")]
-    # -o a link to a model folder: the link becomes the new folder (its target is left
-    # as it was), and nothing is left behind
+    # -o a link to a model folder: the folder it names is replaced and the link kept
+    # (as for file outputs), and nothing is left behind
     real = tmp_path / "real"
     folder.rename(real)
     folder.symlink_to(real)
+    (real / "arrays.npz").write_bytes(b"damaged")
     _train(files, tmp_path, "popularity")
-    assert folder.is_dir() and not folder.is_symlink() and (real / "model.json").is_file()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model_")]
-    real.rename(tmp_path / "kept")  # out of the way of the checks below
+    assert folder.is_symlink() and Recommender.load(real) is not None
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".model_", ".real"))]
+    folder.unlink()
+    real.rename(folder)  # a plain folder again for the checks below
 
     # a file that is not the model's own would be deleted with the folder: refused, before
     # training, naming it; the folder is left as it was (the input file included)
