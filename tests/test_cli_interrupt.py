@@ -4,6 +4,7 @@ traceback: compiled code can turn the KeyboardInterrupt into another exception."
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 from collections.abc import Callable
@@ -48,3 +49,28 @@ def test_a_failure_without_ctrl_c_keeps_its_traceback(monkeypatch: pytest.Monkey
     with pytest.raises(ValueError, match="a bug"):
         main(["report", "r.json", "-o", "r.html"])
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize(
+    "exc", [RuntimeError("CUDA error"), OSError(5, "Input/output error"), MemoryError()]
+)
+def test_any_failure_after_ctrl_c_is_the_interrupt(
+    exc: Exception, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(report_cmd, "run", _ctrl_c_then(exc))
+    assert main(["report", "r.json", "-o", "r.html"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+@pytest.mark.parametrize(
+    "exc", [io.UnsupportedOperation("fileno"), OSError("a library's own OSError, no errno")]
+)
+def test_an_oserror_that_is_a_bug_keeps_its_traceback(
+    exc: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run(args: argparse.Namespace) -> int:
+        raise exc
+
+    monkeypatch.setattr(report_cmd, "run", run)
+    with pytest.raises(type(exc)):
+        main(["report", "r.json", "-o", "r.html"])

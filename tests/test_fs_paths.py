@@ -114,3 +114,38 @@ def test_train_reads_interactions_from_a_pipe(tmp_path: Path) -> None:
         writer.join(5)
         os.close(r)
     assert (tmp_path / "m" / "model.json").is_file()
+
+
+def test_a_fit_on_a_pipe_keeps_no_training_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a rerun cannot tell what came through the pipe, so there is nothing to resume
+    import visrec.models._checkpoint as ckpt
+
+    used: list[str] = []
+    real = ckpt.checkpointing
+
+    def spy(folder: object, key: str, **kw: object):  # type: ignore[no-untyped-def]
+        used.append(key)
+        return real(folder, key, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ckpt, "checkpointing", spy)
+    assert _train(tmp_path, tmp_path / "m1") == 0  # a file: state kept while fitting
+    assert len(used) == 1
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("no /proc/self/fd on this system")
+    r, w = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(w, "w") as fh:
+            fh.write(CSV)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        argv = ["train", "--model", "popularity", "--interactions", f"/proc/self/fd/{r}"]
+        assert main([*argv, "-o", str(tmp_path / "m2"), "--quiet"]) == 0
+    finally:
+        writer.join(5)
+        os.close(r)
+    assert len(used) == 1

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import io
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
+from typing import TypeGuard
 
 from visrec import __version__
 from visrec.commands._common import closed_stdout_status
@@ -121,21 +123,20 @@ def _run(
         # the safety net: output outside a `survives_closed_stdout` command (whose
         # files are then lost) met a reader that went away (`visrec ... | head`)
         return closed_stdout_status()
-    except OSError as exc:
-        # the system refused (a full disk, no permission, a name too long): not a bug,
-        # so one line naming the path; writes are atomic, so no output was damaged
-        print(f"error: {_os_error(exc)}", file=sys.stderr)
-        status = 1
-    except RuntimeError as exc:
-        if not str(exc).startswith("Symlink loop"):  # Path.resolve before Python 3.13
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        status = 2
-    except Exception:
-        if not ctrl_c[0]:
+    except Exception as exc:
+        if ctrl_c[0]:  # whatever it became on its way out of compiled code
+            print("interrupted", file=sys.stderr)
+            status = 130
+        elif _refused_by_system(exc):
+            # a full disk, no permission, a name too long: not a bug, so one line
+            # naming the path; writes are atomic, so no output was damaged
+            print(f"error: {_os_error(exc)}", file=sys.stderr)
+            status = 1
+        elif isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop"):
+            print(f"error: {exc}", file=sys.stderr)  # Path.resolve before Python 3.13
+            status = 2
+        else:
             raise  # a bug: its traceback is what a report needs
-        print("interrupted", file=sys.stderr)
-        status = 130
     try:
         # unread lines still buffered: a closed pipe shows here, as the same status,
         # not in the interpreter's last flush (a traceback-like note, exit 120)
@@ -147,6 +148,16 @@ def _run(
         print(f"error: cannot write to stdout ({exc.strerror or exc})", file=sys.stderr)
         return closed_stdout_status(status or 1)
     return status
+
+
+def _refused_by_system(exc: BaseException) -> TypeGuard[OSError]:
+    """An OSError of the system (it has an errno), not one a library raises for a bad
+    value (``io.UnsupportedOperation``, Pillow's UnidentifiedImageError: no errno)."""
+    return (
+        isinstance(exc, OSError)
+        and exc.errno is not None
+        and not isinstance(exc, io.UnsupportedOperation)
+    )
 
 
 def _os_error(exc: OSError) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -174,12 +175,20 @@ def _fit_and_save(
     if args.no_resume:
         _remove_checkpoint(ckpt_dir)
     key = _fit_key(args, model.get_params())
+    # a pipe (`<(cat f)`) is read once: a rerun cannot tell its data, so no state is kept
+    streamed = _is_stream(args.interactions)
+    saving = contextlib.nullcontext() if streamed else checkpointing(ckpt_dir, key, log=_stderr)
     t1 = time.perf_counter()
     try:
-        with checkpointing(ckpt_dir, key, log=_stderr):
+        with saving:
             model.fit(inter, vectors if model.uses_vectors else None)
     except KeyboardInterrupt:
-        if ckpt_dir.is_dir():
+        if streamed:
+            what = (
+                "interrupted: the interactions came from a pipe, so no training state was "
+                "kept; the same command starts the fit over"
+            )
+        elif ckpt_dir.is_dir():
             what = "interrupted (state saved every minute): run the same command again to resume"
         else:  # no state was saved: a resume would find nothing
             what = (
@@ -284,9 +293,8 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
         top = Path(os.path.realpath(path))
         if not top.is_dir():
             st = os.stat(path)  # through links: `<(cat f)` is /proc/PID/fd/N -> a pipe
-            if not stat.S_ISREG(st.st_mode):
-                # a pipe is read once and has no size or time to key on: never resumed
-                return [str(path), "not a regular file", time.time_ns()]
+            if not stat.S_ISREG(st.st_mode):  # no size or time to key on (nor resumed)
+                return [str(path), "not a regular file"]
             return [str(top), st.st_size, st.st_mtime_ns]
         # the files load_interactions reads there (one table, or a folder of Amazon
         # review files): editing one leaves the folder's own times alone, and the rest
@@ -304,6 +312,17 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
         "versions": [__version__, version("torch"), version("numpy")],
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _is_stream(path: str | None) -> bool:
+    """Whether ``path`` is a pipe or device (``<(cat f)``), not a file or folder."""
+    if not path:
+        return False
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _stderr(msg: str) -> None:
