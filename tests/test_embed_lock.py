@@ -231,3 +231,20 @@ def test_a_killed_holder_leaves_a_lock_file_that_blocks_nobody(tmp_path: Path) -
     assert lock_path(out).exists()  # no cleanup after kill -9 ...
     assert _embed(folder, out).n == 5  # ... and none needed
     assert not lock_path(out).exists()
+
+
+def test_two_links_to_one_output_share_its_lock(tmp_path: Path) -> None:
+    from visrec._atomic import exclusive_lock
+
+    real = tmp_path / "store" / "v.parquet"
+    real.parent.mkdir()
+    real.write_bytes(b"")
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    a.symlink_to(real)
+    b.symlink_to(real)
+    with (
+        exclusive_lock(a, "visrec embed"),
+        pytest.raises(VisrecError, match="being written by another visrec embed"),
+        exclusive_lock(b, "visrec embed"),
+    ):
+        pass

@@ -241,6 +241,8 @@ def exclusive_lock(path: str | os.PathLike[str], what: str) -> Iterator[bool]:
         yield False
         return
     target = Path(path)
+    if target.is_symlink():  # the file atomic_path writes: two links to it, one lock
+        target = Path(os.path.realpath(target))
     lock = lock_path(target)
     with contextlib.suppress(OSError):  # else no lock, and the write says what is wrong
         target.parent.mkdir(parents=True, exist_ok=True)
