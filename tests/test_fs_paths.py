@@ -95,8 +95,8 @@ def test_train_through_a_link_to_a_model_folder_keeps_the_link(tmp_path: Path) -
     assert '"seed": 3' in (real / "train.json").read_text()
 
 
-def test_train_reads_interactions_from_a_pipe(tmp_path: Path) -> None:
-    # `--interactions <(cat t.csv)`: a /proc/self/fd link to a pipe, read once
+def _train_from_a_pipe(out: Path) -> int:
+    """`visrec train --interactions <(cat t.csv)`: a /proc/self/fd link to a pipe."""
     if not Path("/proc/self/fd").is_dir():
         pytest.skip("no /proc/self/fd on this system")
     r, w = os.pipe()
@@ -109,10 +109,14 @@ def test_train_reads_interactions_from_a_pipe(tmp_path: Path) -> None:
     writer.start()
     try:
         argv = ["train", "--model", "popularity", "--interactions", f"/proc/self/fd/{r}"]
-        assert main([*argv, "-o", str(tmp_path / "m"), "--quiet"]) == 0
+        return main([*argv, "-o", str(out), "--quiet"])
     finally:
         writer.join(5)
         os.close(r)
+
+
+def test_train_reads_interactions_from_a_pipe(tmp_path: Path) -> None:
+    assert _train_from_a_pipe(tmp_path / "m") == 0
     assert (tmp_path / "m" / "model.json").is_file()
 
 
@@ -132,20 +136,5 @@ def test_a_fit_on_a_pipe_keeps_no_training_state(
     monkeypatch.setattr(ckpt, "checkpointing", spy)
     assert _train(tmp_path, tmp_path / "m1") == 0  # a file: state kept while fitting
     assert len(used) == 1
-    if not Path("/proc/self/fd").is_dir():
-        pytest.skip("no /proc/self/fd on this system")
-    r, w = os.pipe()
-
-    def feed() -> None:
-        with os.fdopen(w, "w") as fh:
-            fh.write(CSV)
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    try:
-        argv = ["train", "--model", "popularity", "--interactions", f"/proc/self/fd/{r}"]
-        assert main([*argv, "-o", str(tmp_path / "m2"), "--quiet"]) == 0
-    finally:
-        writer.join(5)
-        os.close(r)
+    assert _train_from_a_pipe(tmp_path / "m2") == 0
     assert len(used) == 1
