@@ -15,41 +15,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image
 
 import visrec.embed.extract as extract_mod
 from test_embed import TinyBackbone
+from tiny_embed import embed_tiny, image_folder
 from visrec._atomic import STALE_AFTER_S, exclusive_lock, lock_path, sweep_stale
 from visrec.cli import main as cli_main
-from visrec.data.images_index import scan_images
 from visrec.embed.extract import EmbedResult, embed_images, parts_dir
 from visrec.errors import VisrecError
 
 WHAT = "visrec embed"
-
-
-def _folder(folder: Path, n: int) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        arr = rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)
-        Image.fromarray(arr).save(folder / f"{i:03d}.jpg", quality=90)
-    return folder
-
-
-def _embed(folder: Path, out: Path | None) -> EmbedResult:
-    return embed_images(
-        scan_images(folder).images,
-        out,
-        backbone=TinyBackbone(),
-        engine="torch",
-        batch_size=3,
-        workers=2,
-        progress=False,
-        chunk_size=4,
-    )
 
 
 # ------------------------------------------------------------------ the helper
@@ -137,10 +113,10 @@ def test_the_stale_sweep_never_removes_a_lock_file(tmp_path: Path) -> None:
 
 
 def test_embed_on_an_output_being_written_stops_and_touches_nothing(tmp_path: Path) -> None:
-    folder = _folder(tmp_path / "img", 10)
+    folder = image_folder(tmp_path / "img", 10)
     out = tmp_path / "v.parquet"
-    _embed(folder, out)
-    _folder(tmp_path / "img", 14)  # work to do: 4 new images
+    embed_tiny(folder, out)
+    image_folder(tmp_path / "img", 14)  # work to do: 4 new images
     parts = parts_dir(out)
     parts.mkdir()
     chunk = parts / "chunk-0123.parquet"  # the other run's, mid-way
@@ -148,18 +124,18 @@ def test_embed_on_an_output_being_written_stops_and_touches_nothing(tmp_path: Pa
     before = out.read_bytes()
     with exclusive_lock(out, WHAT):
         with pytest.raises(VisrecError) as err:
-            _embed(folder, out)
+            embed_tiny(folder, out)
         assert f"(pid {os.getpid()}, started " in str(err.value)
         assert str(out) in str(err.value)
     assert out.read_bytes() == before
     assert chunk.read_bytes() == b"partial" and sorted(parts.iterdir()) == [chunk]
-    res = _embed(folder, out)  # once it is done: a run as any other
+    res = embed_tiny(folder, out)  # once it is done: a run as any other
     assert res.n == 14 and not parts.exists() and not lock_path(out).exists()
 
 
 def test_in_memory_embedding_takes_no_lock(tmp_path: Path) -> None:
-    folder = _folder(tmp_path / "img", 3)
-    res = _embed(folder, None)
+    folder = image_folder(tmp_path / "img", 3)
+    res = embed_tiny(folder, None)
     assert res.n == 3
     assert not any(p.name.endswith(".lock") for p in tmp_path.rglob("*"))
 
@@ -172,7 +148,7 @@ def test_cli_says_so_in_one_line(
         return embed_images(*args, **kw)
 
     monkeypatch.setattr(extract_mod, "embed_images", embed)
-    folder = _folder(tmp_path / "img", 3)
+    folder = image_folder(tmp_path / "img", 3)
     out = tmp_path / "v.parquet"
     argv = ["embed", str(folder), "-o", str(out), "--engine", "torch", "--quiet"]
     with exclusive_lock(out, WHAT):
@@ -208,28 +184,28 @@ def _holder(out: Path) -> subprocess.Popen[str]:
 
 
 def test_another_process_holding_the_output_is_named_then_let_go(tmp_path: Path) -> None:
-    folder = _folder(tmp_path / "img", 5)
+    folder = image_folder(tmp_path / "img", 5)
     out = tmp_path / "v.parquet"
     proc = _holder(out)
     try:
         with pytest.raises(VisrecError, match=rf"another visrec embed \(pid {proc.pid}, "):
-            _embed(folder, out)
+            embed_tiny(folder, out)
         assert not out.exists()
     finally:
         proc.communicate("", timeout=30)  # it finishes
     assert proc.returncode == 0 and not lock_path(out).exists()
-    assert _embed(folder, out).n == 5
+    assert embed_tiny(folder, out).n == 5
 
 
 def test_a_killed_holder_leaves_a_lock_file_that_blocks_nobody(tmp_path: Path) -> None:
-    folder = _folder(tmp_path / "img", 5)
+    folder = image_folder(tmp_path / "img", 5)
     out = tmp_path / "v.parquet"
     proc = _holder(out)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert lock_path(out).exists()  # no cleanup after kill -9 ...
-    assert _embed(folder, out).n == 5  # ... and none needed
+    assert embed_tiny(folder, out).n == 5  # ... and none needed
     assert not lock_path(out).exists()
 
 

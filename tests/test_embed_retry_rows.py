@@ -16,23 +16,14 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
 
 import visrec.embed.extract as extract_mod
 import visrec.images.decode as decode_mod
 from test_embed import TinyBackbone
+from tiny_embed import image_folder
 from visrec import _atomic
 from visrec.embed.extract import EmbedResult, cut_chunks, embed_images, parts_dir
 from visrec.embed.store import read_vectors, read_vectors_meta
-
-
-def _folder(folder: Path, n: int) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        arr = rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)
-        Image.fromarray(arr).save(folder / f"{i:03d}.jpg", quality=90)
-    return folder
 
 
 def _items(folder: Path) -> list[tuple[str, Path]]:
@@ -101,7 +92,7 @@ def _same_as(res: EmbedResult, clean: EmbedResult) -> None:
 def test_a_read_error_recomputes_only_that_image(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 20)
+    folder = image_folder(tmp_path / "imgs", 20)
     (folder / "doc.jpg").write_bytes(b"%PDF-1.4\n%%EOF\n")  # a failure that stays
     clean = _embed(folder, tmp_path / "clean.parquet")
     assert [i for i, _, _ in clean.failures] == ["doc"]
@@ -134,7 +125,7 @@ def test_a_read_error_recomputes_only_that_image(
 def test_an_image_still_failing_is_tried_again_next_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 20)
+    folder = image_folder(tmp_path / "imgs", 20)
     clean = _embed(folder, None)
     out = tmp_path / "v.parquet"
     flaky = Flaky(monkeypatch, {"003.jpg", "007.jpg"})
@@ -155,7 +146,7 @@ def test_an_image_still_failing_is_tried_again_next_time(
 def test_a_read_error_in_an_interrupted_runs_chunk_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 20)
+    folder = image_folder(tmp_path / "imgs", 20)
     clean = _embed(folder, None)
     out = tmp_path / "v.parquet"
     flaky = Flaky(monkeypatch, {"009.jpg"})
@@ -178,7 +169,7 @@ def test_a_read_error_in_an_interrupted_runs_chunk_file(
 def test_a_changed_chunk_is_computed_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the retry list holds only for the chunk as it was: a changed image in it changes
     # its fingerprint, and the whole chunk is computed as before
-    folder = _folder(tmp_path / "imgs", 20)
+    folder = image_folder(tmp_path / "imgs", 20)
     out = tmp_path / "v.parquet"
     flaky = Flaky(monkeypatch, {"002.jpg"})
     _embed(folder, out)
@@ -194,7 +185,7 @@ def test_a_changed_chunk_is_computed_whole(tmp_path: Path, monkeypatch: pytest.M
 def test_an_output_of_the_earlier_format_recomputes_the_chunk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 20)
+    folder = image_folder(tmp_path / "imgs", 20)
     clean = _embed(folder, None)
     out = tmp_path / "v.parquet"
     flaky = Flaky(monkeypatch, {"012.jpg"})
@@ -238,7 +229,7 @@ def _touch(path: Path) -> None:
 
 
 def test_each_chunk_records_its_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = _folder(tmp_path / "imgs", 20)
+    folder = image_folder(tmp_path / "imgs", 20)
     out = tmp_path / "v.parquet"
     first = _embed(folder, out)
     assert first.engine == "torch" and _meta(out)["engines"] == ["torch", "torch"]
@@ -260,7 +251,7 @@ def test_each_chunk_records_its_engine(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_chunk_files_record_their_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = _folder(tmp_path / "imgs", 20)
+    folder = image_folder(tmp_path / "imgs", 20)
     out = tmp_path / "v.parquet"
 
     def crash(*args: Any, **kw: Any) -> Any:
@@ -283,7 +274,7 @@ def test_chunk_files_record_their_engine(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_an_output_without_engines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = _folder(tmp_path / "imgs", 20)
+    folder = image_folder(tmp_path / "imgs", 20)
     out = tmp_path / "v.parquet"
     flaky = Flaky(monkeypatch, {"015.jpg"})
     _embed(folder, out)
@@ -303,7 +294,7 @@ def test_an_output_without_engines(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_embed_removes_its_outputs_temp_files_at_once(tmp_path: Path) -> None:
-    folder = _folder(tmp_path / "imgs", 4)
+    folder = image_folder(tmp_path / "imgs", 4)
     out = tmp_path / "v.parquet"
     # a kill -9 mid-assembly leaves .v.parquet.<12 hex>.tmp, as big as the output: the
     # next run holds the output's lock, so it is nobody's and goes at once
@@ -339,7 +330,7 @@ def test_without_the_lock_the_hour_rule_stands(
         return Unheld()
 
     monkeypatch.setattr(extract_mod, "exclusive_lock", no_flock)
-    folder = _folder(tmp_path / "imgs", 4)
+    folder = image_folder(tmp_path / "imgs", 4)
     out = tmp_path / "v.parquet"
     fresh = tmp_path / ".v.parquet.0123456789ab.tmp"  # maybe a concurrent run's
     stale = tmp_path / ".v.parquet.ba9876543210.tmp"

@@ -17,6 +17,7 @@ from PIL import Image
 import visrec.embed.extract as extract_mod
 import visrec.images.decode as decode_mod
 from test_embed import TinyBackbone
+from tiny_embed import embed_tiny, image_folder
 from visrec.cli import main as cli_main
 from visrec.data.images_index import scan_images
 from visrec.embed.backbones import _INTERP, Backbone, get_backbone, list_backbones
@@ -24,15 +25,6 @@ from visrec.embed.extract import EmbedResult, embed_images, parts_dir
 from visrec.embed.store import read_vectors
 from visrec.errors import VisrecError
 from visrec.images.decode import BadImageError, load_image
-
-
-def _folder(folder: Path, n: int, size: tuple[int, int] = (40, 30)) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        arr = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
-        Image.fromarray(arr).save(folder / f"{i:03d}.jpg", quality=90)
-    return folder
 
 
 @pytest.fixture
@@ -46,27 +38,13 @@ def tiny_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(extract_mod, "embed_images", embed)
 
 
-def _embed(folder: Path, out: Path | None, **kw: Any) -> EmbedResult:
-    kw.setdefault("chunk_size", 4)
-    return embed_images(
-        scan_images(folder).images,
-        out,
-        backbone=TinyBackbone(),
-        engine="torch",
-        batch_size=3,
-        workers=2,
-        progress=False,
-        **kw,
-    )
-
-
 # ----------------------------------------------- 1. outputs that name an input
 
 
 def test_cli_refuses_json_over_vectors_and_manifest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_cli: None
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 3)
+    folder = image_folder(tmp_path / "imgs", 3)
     out = tmp_path / "v.parquet"
     argv = ["embed", str(folder), "-o", str(out), "--engine", "torch", "--quiet"]
     assert cli_main([*argv, "--json", str(out)]) == 2
@@ -87,7 +65,7 @@ def test_cli_refuses_json_over_vectors_and_manifest(
 def test_cli_refuses_an_output_that_would_replace_an_image(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_cli: None
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 3)
+    folder = image_folder(tmp_path / "imgs", 3)
     photo = folder / "001.jpg"
     before = photo.read_bytes()
     base = ["embed", str(folder), "--engine", "torch", "--quiet"]
@@ -110,7 +88,7 @@ def test_cli_refuses_an_output_that_would_replace_an_image(
 
 
 def test_os_errors_are_classified_where_they_are_made(tmp_path: Path) -> None:
-    img = _folder(tmp_path / "imgs", 1) / "000.jpg"
+    img = image_folder(tmp_path / "imgs", 1) / "000.jpg"
     assert not decode_mod.is_transient(None) and not decode_mod.is_transient("truncated")
     for code in (errno.EACCES, errno.EMFILE, errno.EIO):
         exc = decode_mod.os_failure(OSError(code, os.strerror(code)), str(img))
@@ -145,33 +123,33 @@ def _flaky_open(monkeypatch: pytest.MonkeyPatch, name: str, code: int) -> list[i
 def test_read_error_is_retried_by_the_next_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 10)
-    clean = _embed(folder, tmp_path / "clean.parquet")
+    folder = image_folder(tmp_path / "imgs", 10)
+    clean = embed_tiny(folder, tmp_path / "clean.parquet")
     assert not clean.failures
     out = tmp_path / "v.parquet"
     healed = _flaky_open(monkeypatch, "004.jpg", code)
-    first = _embed(folder, out)
+    first = embed_tiny(folder, out)
     assert [(i, r) for i, _, r in first.failures] == [
         ("004", decode_mod.RETRY_PREFIX + os.strerror(code))
     ]
     assert not read_vectors(out).has_image[4]
 
     healed.append(1)  # chmod, ulimit or the disk fixed: mtime unchanged
-    second = _embed(folder, out)
+    second = embed_tiny(folder, out)
     assert second.n_computed > 0 and not second.failures
     assert second.n_reused == 10 - second.n_computed  # only the chunk of 004
     assert any("read error" in n for n in second.notes)
     assert np.array_equal(read_vectors(out).vectors, clean.vectors.vectors)
     assert read_vectors(out).has_image.all()
-    third = _embed(folder, out)
+    third = embed_tiny(folder, out)
     assert third.n_computed == 0 and third.engine == "reused"
 
 
 def test_read_error_in_an_interrupted_runs_chunk_is_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 10)
-    clean = _embed(folder, None).vectors.vectors
+    folder = image_folder(tmp_path / "imgs", 10)
+    clean = embed_tiny(folder, None).vectors.vectors
     out = tmp_path / "v.parquet"
     healed = _flaky_open(monkeypatch, "002.jpg", errno.EIO)
 
@@ -181,10 +159,10 @@ def test_read_error_in_an_interrupted_runs_chunk_is_retried(
     with monkeypatch.context() as m:
         m.setattr(extract_mod, "_assemble", crash)
         with pytest.raises(KeyboardInterrupt):
-            _embed(folder, out)
+            embed_tiny(folder, out)
     assert len(list(parts_dir(out).glob("chunk-*.parquet"))) >= 2
     healed.append(1)
-    again = _embed(folder, out)
+    again = embed_tiny(folder, out)
     assert 0 < again.n_computed < 10 and not again.failures
     assert np.array_equal(read_vectors(out).vectors, clean)
 
@@ -192,7 +170,7 @@ def test_read_error_in_an_interrupted_runs_chunk_is_retried(
 def test_memory_error_is_retried_and_permanent_failures_are_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 8)
+    folder = image_folder(tmp_path / "imgs", 8)
     (folder / "doc.jpg").write_bytes(b"%PDF-1.4\n%%EOF\n")
     (folder / "empty.jpg").write_bytes(b"")
     out = tmp_path / "v.parquet"
@@ -205,15 +183,15 @@ def test_memory_error_is_retried_and_permanent_failures_are_reused(
         return real(path, **kw)
 
     monkeypatch.setattr(extract_mod, "load_image", loader)
-    first = _embed(folder, out, chunk_size=2)
+    first = embed_tiny(folder, out, chunk_size=2)
     reasons = {i: r for i, _, r in first.failures}
     assert decode_mod.is_transient(reasons.pop("006"))
     assert reasons == {"doc": "not an image (PDF document)", "empty": "empty file"}
     short_of_memory[0] = False
-    second = _embed(folder, out, chunk_size=2)
+    second = embed_tiny(folder, out, chunk_size=2)
     assert 0 < second.n_computed < 10
     assert sorted(i for i, _, _ in second.failures) == ["doc", "empty"]
-    third = _embed(folder, out, chunk_size=2)  # permanent failures are reused as before
+    third = embed_tiny(folder, out, chunk_size=2)  # permanent failures are reused as before
     assert third.n_computed == 0 and len(third.failures) == 2
 
 
@@ -270,9 +248,9 @@ def test_resized_thin_image_stays_small(
 
 
 def test_embed_a_one_pixel_wide_image(tmp_path: Path) -> None:
-    folder = _folder(tmp_path / "imgs", 2)
+    folder = image_folder(tmp_path / "imgs", 2)
     Image.new("RGB", (1, 20000), (200, 10, 10)).save(folder / "thin.png")
-    result = _embed(folder, tmp_path / "v.parquet")
+    result = embed_tiny(folder, tmp_path / "v.parquet")
     assert not result.failures and read_vectors(tmp_path / "v.parquet").has_image.all()
 
 
@@ -288,7 +266,7 @@ def _bad_name(folder: Path) -> str:
 def test_non_utf8_file_name_is_skipped_with_a_note(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_cli: None
 ) -> None:
-    folder = _folder(tmp_path / "imgs", 2)
+    folder = image_folder(tmp_path / "imgs", 2)
     try:
         name = _bad_name(folder)
     except OSError:  # a file system that only stores UTF-8 names
@@ -305,7 +283,7 @@ def test_non_utf8_file_name_is_skipped_with_a_note(
 
 
 def test_library_refuses_an_id_that_is_not_utf8(tmp_path: Path) -> None:
-    img = _folder(tmp_path / "imgs", 1) / "000.jpg"
+    img = image_folder(tmp_path / "imgs", 1) / "000.jpg"
     with pytest.raises(VisrecError, match="not valid UTF-8"):
         embed_images({"caf\udce9": img}, tmp_path / "v.parquet", backbone=TinyBackbone())
 
@@ -329,24 +307,24 @@ def test_cli_exits_1_when_every_image_failed(
     assert len(errors) == 1 and str(out) in errors[0]
     assert not read_vectors(out).has_image.any()
     assert cli_main(argv) == 1  # a reuse of the same failures too
-    _folder(folder, 1)
+    image_folder(folder, 1)
     assert cli_main(argv) == 0  # one image embedded is a success
 
 
 def test_an_idle_parts_folder_goes_once_the_output_is_up_to_date(tmp_path: Path) -> None:
     # a run killed after another one finished the same output left its chunk files
     # for good: each later run said "up to date" and kept them
-    folder = _folder(tmp_path / "img", 6)
+    folder = image_folder(tmp_path / "img", 6)
     out = tmp_path / "v.parquet"
-    _embed(folder, out)
+    embed_tiny(folder, out)
     parts = parts_dir(out)
     parts.mkdir()
     stray = parts / "chunk-0123.parquet"
     stray.write_bytes(b"partial")
-    res = _embed(folder, out)  # a run may still be writing it: kept
+    res = embed_tiny(folder, out)  # a run may still be writing it: kept
     assert res.n_reused == 6 and stray.exists()
     old = stray.stat().st_mtime - extract_mod.PARTS_IDLE_S - 1
     os.utime(stray, (old, old))
-    res = _embed(folder, out)
+    res = embed_tiny(folder, out)
     assert res.n_reused == 6 and not parts.exists()
     assert any("chunk files of an interrupted run removed" in n for n in res.notes)
