@@ -155,3 +155,16 @@ def test_an_output_through_a_symlink_writes_the_file_and_keeps_the_link(
     link.symlink_to(real)
     write_text_atomic(link, "new")
     assert link.is_symlink() and real.read_text() == "new"
+
+
+def test_an_output_name_near_the_systems_limit_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the temporary names add about 20 bytes: a legal 250-byte name must still work
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id,item_id,rating\nu1,i1,5\nu2,i1,3\n")
+    out = tmp_path / ("a" * 245 + ".json")
+    assert main(["data", "summary", str(ratings), "--json", str(out)]) == 0
+    assert out.is_file() and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [out.name, "r.csv"]
+    )

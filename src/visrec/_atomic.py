@@ -129,12 +129,21 @@ def sweep_stale(
                 os.unlink(entry.path)
 
 
+#: the longest file name most filesystems take, in bytes
+_NAME_MAX = 255
+
+
 def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
     """Create a new empty file with mode 0666 minus the process umask.
 
     mkstemp would make it 0600; creating it with O_EXCL and mode 0o666 lets the kernel
     apply the umask in force now, which needs no (racy) os.umask read from threads.
     """
+    room = _NAME_MAX - 12 - len(os.fsencode(suffix))
+    if len(os.fsencode(prefix)) > room:
+        # a long output name (up to the system's 255 bytes) would make a temporary name
+        # too long for the folder: cut it (such a file escapes sweep_stale, only that)
+        prefix = os.fsencode(prefix)[: room - 2].decode(errors="ignore") + "~."
     while True:
         name = f"{prefix}{os.urandom(6).hex()}{suffix}"
         try:
