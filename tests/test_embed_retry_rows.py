@@ -206,6 +206,24 @@ def test_an_output_of_the_earlier_format_recomputes_the_chunk(
     _same_as(again, clean)
 
 
+def test_a_read_error_is_retried_when_an_older_visrec_dropped_the_retry_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a visrec from before per-image retries rewrites the file without "retry", but its
+    # failures still say "read error, retried next run": the image is still retried
+    folder = image_folder(tmp_path / "imgs", 20)
+    clean = _embed(folder, None)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, {"002.jpg"})
+    _embed(folder, out)
+    _rewrite_meta(out, lambda meta: meta.pop("retry"))
+    flaky.failing.clear()
+    flaky.seen.clear()
+    again = _embed(folder, out)  # not "up to date"
+    assert again.n_computed == 1 and set(flaky.seen) == {"002.jpg"}
+    _same_as(again, clean)
+
+
 # ----------------------------------------------- 2. the engine of each chunk
 
 
@@ -244,6 +262,8 @@ def test_each_chunk_records_its_engine(tmp_path: Path, monkeypatch: pytest.Monke
     flaky = Flaky(monkeypatch, {"003.jpg"})
     _touch(folder / "001.jpg")
     _embed(folder, out, engine=Renamed("onnx"))
+    assert _meta(out)["engines"] == ["onnx", "onnx"]
+    _embed(folder, out)  # by torch, failing again: no torch vector in the chunk
     assert _meta(out)["engines"] == ["onnx", "onnx"]
     flaky.failing.clear()
     third = _embed(folder, out)
@@ -308,6 +328,18 @@ def test_embed_removes_its_outputs_temp_files_at_once(tmp_path: Path) -> None:
     mine.write_bytes(b"partial")  # also when there is nothing to compute
     assert _embed(folder, out).n_computed == 0
     assert not mine.exists() and other.exists()
+
+
+def test_a_symlinked_outputs_temp_files_go_at_once_too(tmp_path: Path) -> None:
+    folder = image_folder(tmp_path / "imgs", 4)
+    (tmp_path / "data").mkdir()
+    real = tmp_path / "data" / "real.parquet"
+    link = tmp_path / "v.parquet"
+    link.symlink_to(real)
+    killed = tmp_path / "data" / ".real.parquet.0123456789ab.tmp"  # where it is written
+    killed.write_bytes(b"partial")
+    _embed(folder, link)
+    assert link.is_symlink() and real.is_file() and not killed.exists()
 
 
 def test_without_the_lock_the_hour_rule_stands(

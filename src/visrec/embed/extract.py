@@ -562,7 +562,8 @@ def embed_images(
     with exclusive_lock(out, "visrec embed") as held:
         if held:  # no other writer: a temp file of the output is a killed run's, maybe
             # as big as the output itself; without the lock the hour-old rule stands
-            sweep_temp_files(out, max_age=0.0)
+            # beside the file a symlinked output names: where atomic_path writes
+            sweep_temp_files(os.path.realpath(out), max_age=0.0)
         foreign = is_foreign_file(out)
         if foreign and not overwrite:
             raise VisrecError(
@@ -580,7 +581,10 @@ def embed_images(
             old = _old_output(out, key, note)
         if dropped:
             note(dropped)
-        if old.groups and old.chunks == fps and old.n_rows == len(pairs) and not old.retry:
+        # A read error that may pass is retried whether or not the file lists it under
+        # ``retry``: a visrec from before per-image retries rewrites the file without it.
+        pending = bool(old.retry) or any(is_transient(r) for r in old.failures.values())
+        if old.groups and old.chunks == fps and old.n_rows == len(pairs) and not pending:
             kept = [(i, path_of[i], r) for i, r in old.failures.items() if i in path_of]
             if progress:
                 print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
@@ -606,13 +610,16 @@ def embed_images(
         partial: dict[int, tuple[Path | int, list[tuple[str, str]]]] = {}
         n_reused = 0
         for k, (fp, chunk) in enumerate(zip(fps, chunks, strict=True)):
-            if fp in part_retry and fp in old.groups and fp not in old.retry:
+            old_again = old.retry.get(fp, set()) | {
+                i for i, _ in chunk if is_transient(old.failures.get(i))
+            }
+            if fp in part_retry and fp in old.groups and not old_again:
                 del part_files[fp]  # the old output has the chunk whole
             if fp in part_files:
                 base: Path | int = part_files[fp]
                 again = part_retry.get(fp, set())
             elif fp in old.groups:
-                base, again = old.groups[fp], old.retry.get(fp, set())
+                base, again = old.groups[fp], old_again
             else:
                 todo.append((k, chunk))
                 continue
@@ -648,10 +655,11 @@ def embed_images(
                 made_by: str | None = made_by_eng
                 if index in partial:  # the images computed again, among the kept rows
                     base, redo = partial[index]
+                    computed = bool(np.asarray(has).any())  # failing again: no vector
                     vectors, has, errors, kept_by = _with_kept_rows(
                         base, out, old, fp, ids, redo, vectors, has, errors
                     )
-                    made_by = _engines_of(kept_by, made_by)
+                    made_by = _engines_of(kept_by, made_by) if computed else kept_by
                 chunk_meta = {
                     "format": _FORMAT,
                     "key": key,
