@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TypeGuard
 
 from visrec import __version__
-from visrec.commands._common import closed_stdout_status
+from visrec.commands._common import closed_stdout_status, stdout_failed_status
 from visrec.errors import VisrecError
 
 # Order here is the order in ``visrec --help``.
@@ -145,8 +145,7 @@ def _run(
     except BrokenPipeError:
         return closed_stdout_status(status)
     except OSError as exc:  # `> /dev/full`
-        print(f"error: cannot write to stdout ({exc.strerror or exc})", file=sys.stderr)
-        return closed_stdout_status(status or 1)
+        return stdout_failed_status(exc, status)
     return status
 
 

@@ -375,6 +375,16 @@ def closed_stdout_status(status: int = 0) -> int:
     return status or CLOSED_STDOUT_STATUS
 
 
+def stdout_failed_status(exc: OSError, status: int = 0) -> int:
+    """Stdout could not be written for another reason than its reader leaving (``>
+    /dev/full``): one ``error:`` line, then :func:`closed_stdout_status` of ``status``
+    or 1."""
+    import sys
+
+    print(f"error: cannot write to stdout ({exc.strerror or exc})", file=sys.stderr)
+    return closed_stdout_status(status or 1)
+
+
 def stdout_closed() -> bool:
     """In a command run under :func:`survives_closed_stdout`: has the reader of stdout
     gone, or stdout failed (the lines printed so far flushed first, so a buffered table
@@ -416,9 +426,7 @@ def survives_closed_stdout(run: Callable[[argparse.Namespace], int]) -> Callable
         finally:  # after an error, cli.main's last flush finds a closed pipe too
             sys.stdout = guard.stream
         if guard.failed is not None:  # e.g. `> /dev/full`: the command's files are made
-            why = guard.failed.strerror or guard.failed
-            print(f"error: cannot write to stdout ({why})", file=sys.stderr)
-            return closed_stdout_status(code or 1)
+            return stdout_failed_status(guard.failed, code)
         return closed_stdout_status(code) if guard.broken else code
 
     return guarded

@@ -290,11 +290,11 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     def stamp(path: str | None) -> list[Any] | None:
         if not path:
             return None
+        if _is_stream(path):  # no size or time to key on (nor resumed)
+            return [str(path), "not a regular file"]
         top = Path(os.path.realpath(path))
         if not top.is_dir():
-            st = os.stat(path)  # through links: `<(cat f)` is /proc/PID/fd/N -> a pipe
-            if not stat.S_ISREG(st.st_mode):  # no size or time to key on (nor resumed)
-                return [str(path), "not a regular file"]
+            st = top.stat()
             return [str(top), st.st_size, st.st_mtime_ns]
         # the files load_interactions reads there (one table, or a folder of Amazon
         # review files): editing one leaves the folder's own times alone, and the rest

@@ -403,14 +403,15 @@ class _Watchdog:
                 _shut(sock)
 
     def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for s in self._socks:
-                _shut(s)
+        self._end("expired")
 
     def halt(self) -> None:
+        self._end("stopped")
+
+    def _end(self, why: str) -> None:
+        """Mark the attempt ``expired`` or ``stopped`` and shut its sockets."""
         with self._lock:
-            self.stopped = True
+            setattr(self, why, True)
             for s in self._socks:
                 _shut(s)
 
