@@ -99,7 +99,7 @@ def read_candidates(path: str) -> list[str]:
     if is_dir:
         raise VisrecError(f"candidates file {path!r} is a folder; name a file of item ids")
     try:
-        text = read_text(p)
+        content = read_text(p)
     except FileNotFoundError:
         raise VisrecError(f"candidates file {path!r} does not exist") from None
     except OSError as exc:  # no permission, an I/O error: one line, not a traceback
@@ -107,7 +107,7 @@ def read_candidates(path: str) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     dup = 0
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(content.splitlines(), 1):
         text = line.strip()
         quoted = text.startswith('"')
         fields = next(csv.reader([text])) if quoted else [text]
