@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -84,7 +85,7 @@ def probe_writable(target: Path) -> None:
         for p in reversed(missing):
             p.mkdir()
             made.append(p)
-        _create_temp(folder, f".{target.name}.", ".probe").unlink()
+        _create_temp(folder, side_prefix(target.name), ".probe").unlink()
     finally:
         for p in reversed(made):
             with contextlib.suppress(OSError):
@@ -131,6 +132,24 @@ def sweep_stale(
 
 #: the longest file name most filesystems take, in bytes
 _NAME_MAX = 255
+#: bytes left after :func:`side_prefix` for the rest of a side file's name (the longest
+#: is a temporary file's 12 random hex digits and suffix, e.g. ``.probe``)
+_TAIL_ROOM = 32
+
+
+def side_prefix(name: str) -> str:
+    """``.<name>.``: how the hidden files beside output ``name`` start (temporary and
+    probe files, the lock). When that leaves less than ``_TAIL_ROOM`` of the system's
+    255 bytes, the name is cut and a digest of the whole name added
+    (``.<start of name>~<8 hex>.``): one name always gets one prefix, so the sweep of a
+    killed write's temporary files and the lock find them for long names too."""
+    prefix = f".{name}."
+    room = _NAME_MAX - _TAIL_ROOM
+    raw = os.fsencode(name)
+    if len(os.fsencode(prefix)) <= room:
+        return prefix
+    digest = hashlib.sha256(raw).hexdigest()[:8]
+    return f".{os.fsdecode(raw[: room - 11])}~{digest}."  # 11: the dots, '~' and digest
 
 
 def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
@@ -139,11 +158,6 @@ def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
     mkstemp would make it 0600; creating it with O_EXCL and mode 0o666 lets the kernel
     apply the umask in force now, which needs no (racy) os.umask read from threads.
     """
-    room = _NAME_MAX - 12 - len(os.fsencode(suffix))
-    if len(os.fsencode(prefix)) > room:
-        # a long output name (up to the system's 255 bytes) would make a temporary name
-        # too long for the folder: cut it (such a file escapes sweep_stale, only that)
-        prefix = os.fsencode(prefix)[: room - 2].decode(errors="ignore") + "~."
     while True:
         name = f"{prefix}{os.urandom(6).hex()}{suffix}"
         try:
@@ -161,7 +175,7 @@ def sweep_temp_files(
     (``.<name>.<12 hex><suffix>`` beside it) older than ``max_age`` (:func:`sweep_stale`)."""
     target = Path(path)
     pattern = r"[0-9a-f]{12}" + re.escape(suffix)
-    sweep_stale(target.parent, f".{target.name}.", pattern, max_age=max_age)
+    sweep_stale(target.parent, side_prefix(target.name), pattern, max_age=max_age)
 
 
 @contextlib.contextmanager
@@ -185,7 +199,7 @@ def atomic_path(
     if sweep:  # not by default: a folder of many small outputs (fetch's cache) would
         # be listed on every write
         sweep_temp_files(target, suffix)
-    tmp_path = _create_temp(target.parent, f".{target.name}.", suffix)
+    tmp_path = _create_temp(target.parent, side_prefix(target.name), suffix)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -212,9 +226,9 @@ LOCK_SUFFIX = ".lock"
 
 def lock_path(path: str | os.PathLike[str]) -> Path:
     """The lock file of :func:`exclusive_lock` for ``path``: ``.<name>.lock`` beside it
-    (hidden, like the temporary files of :func:`atomic_path`)."""
+    (hidden, like the temporary files of :func:`atomic_path`; see :func:`side_prefix`)."""
     target = Path(path)
-    return target.with_name(f".{target.name}{LOCK_SUFFIX}")
+    return target.with_name(side_prefix(target.name) + LOCK_SUFFIX[1:])
 
 
 def _holder(fd: int) -> str:

@@ -1,0 +1,80 @@
+"""Outputs whose names are near the system's 255-byte limit: the hidden files beside
+them (temporary, probe, lock) get a cut name that is the same on every run, so a killed
+write's leftovers are still swept and two writers still exclude each other."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from visrec import _atomic
+from visrec._atomic import (
+    atomic_path,
+    exclusive_lock,
+    lock_path,
+    side_prefix,
+    sweep_temp_files,
+    write_text_atomic,
+)
+from visrec.errors import VisrecError
+
+LONG = "a" * 245 + ".json"  # 250 bytes: a legal name
+LONG_UTF8 = "é" * 122 + ".json"  # 249 bytes, two per character: the cut may split one
+
+
+def test_short_names_keep_the_plain_prefix() -> None:
+    assert side_prefix("v.parquet") == ".v.parquet."
+    assert lock_path(Path("d/v.parquet")) == Path("d/.v.parquet.lock")
+
+
+@pytest.mark.parametrize("name", [LONG, LONG_UTF8])
+def test_a_long_name_gets_a_cut_prefix_that_is_stable(name: str) -> None:
+    prefix = side_prefix(name)
+    assert prefix == side_prefix(name)  # the same on every run: the sweep relies on it
+    assert len(os.fsencode(prefix)) + 32 <= 255
+    assert prefix.startswith(".") and prefix.endswith(".")
+    # another long name with the same start gets another prefix (the digest)
+    other = name[:-6] + "b.json"
+    assert side_prefix(other) != prefix
+
+
+@pytest.mark.parametrize("name", [LONG, LONG_UTF8])
+def test_a_killed_writes_temporary_file_of_a_long_name_is_swept(tmp_path: Path, name: str) -> None:
+    target = tmp_path / name
+    write_text_atomic(target, "old")
+    # what a kill -9 in the middle of atomic_path leaves: its temporary file, no rename
+    left = _atomic._create_temp(tmp_path, side_prefix(name), ".tmp")
+    left.write_text("half")
+    sweep_temp_files(target)  # too young: another write may still be using it
+    assert left.exists()
+    old = time.time() - 2 * _atomic.STALE_AFTER_S
+    os.utime(left, (old, old))
+    sweep_temp_files(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    assert target.read_text() == "old"
+
+
+def test_atomic_path_on_a_long_name_sweeps_with_sweep_true(tmp_path: Path) -> None:
+    target = tmp_path / LONG
+    left = _atomic._create_temp(tmp_path, side_prefix(LONG), ".tmp")
+    os.utime(left, (0, 0))
+    with atomic_path(target, sweep=True) as tmp:
+        tmp.write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LONG]
+
+
+@pytest.mark.parametrize("name", [LONG, LONG_UTF8])
+def test_two_writers_of_a_long_name_exclude_each_other(tmp_path: Path, name: str) -> None:
+    target = tmp_path / name
+    with exclusive_lock(target, "visrec embed") as held:
+        assert held  # the lock file could be made: its name fits
+        assert lock_path(target).exists()
+        with (
+            pytest.raises(VisrecError, match="being written by another visrec embed"),
+            exclusive_lock(target, "visrec embed"),
+        ):
+            pass
+    assert list(tmp_path.iterdir()) == []
