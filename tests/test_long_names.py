@@ -4,6 +4,7 @@ write's leftovers are still swept and two writers still exclude each other."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -78,3 +79,35 @@ def test_two_writers_of_a_long_name_exclude_each_other(tmp_path: Path, name: str
         ):
             pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stale_lock_file_we_cannot_write_is_replaced_by_our_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # another user's lock file of a run that died: we may flock it (read-only) but not
+    # write our pid into it; a third run must be told our pid, not the dead one's
+    target = tmp_path / "v.parquet"
+    lock = lock_path(target)
+    lock.write_text(json.dumps({"pid": 999_999, "started": time.time() - 60}))
+    theirs = os.stat(lock).st_ino
+    real_open = os.open
+
+    def open_as_another_user(path: object, flags: int, *args: object) -> int:
+        if os.fspath(path) == os.fspath(lock) and flags & os.O_RDWR:
+            try:
+                if os.stat(lock).st_ino == theirs:
+                    raise PermissionError(13, "Permission denied", os.fspath(path))
+            except FileNotFoundError:
+                pass
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_atomic.os, "open", open_as_another_user)
+    with exclusive_lock(target, "visrec embed") as held:
+        assert held
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+        with (
+            pytest.raises(VisrecError, match=f"pid {os.getpid()}"),
+            exclusive_lock(target, "visrec embed"),
+        ):
+            pass
+    assert not lock.exists()

@@ -291,7 +291,9 @@ def _acquire(lock: Path, target: Path, what: str) -> int | None:
     """The descriptor of ``lock``, flocked; None where locking is not possible."""
     import fcntl
 
+    replaced = False
     while True:
+        readonly = False
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
         except PermissionError:
@@ -299,6 +301,7 @@ def _acquire(lock: Path, target: Path, what: str) -> int | None:
                 fd = os.open(lock, os.O_RDONLY)
             except OSError:
                 return None
+            readonly = True
         except OSError:
             return None
         try:
@@ -321,9 +324,18 @@ def _acquire(lock: Path, target: Path, what: str) -> int | None:
         # The holder may have unlinked the file between our open and flock, and a third
         # process created and locked a new one at the path: only the file the path
         # names now counts, else two processes would each hold a lock.
-        if _same_file(fd, lock):
-            return fd
-        os.close(fd)
+        if not _same_file(fd, lock):
+            os.close(fd)
+            continue
+        if readonly and not replaced:
+            # its holder is gone, but we cannot write our pid into its file: put a file
+            # of our own in its place, else the next run is told a dead holder's pid
+            replaced = True
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+                os.close(fd)
+                continue
+        return fd
 
 
 def _same_file(fd: int, path: Path) -> bool:
