@@ -557,6 +557,12 @@ def embed_images(
     if os.path.lexists(parts) and not parts.is_dir():
         # now, not at its mkdir once the model is loaded ("File exists" says not what to do)
         raise VisrecError(f"{parts} is in the way (not a folder): remove it")
+    if parts.is_symlink():
+        # its chunk files would land in the linked folder, and at the end only the link
+        # could be removed (rmtree does not follow it): they would be left there
+        raise VisrecError(
+            f"{parts} is a symlink: remove it (visrec keeps its chunk files in a folder of its own)"
+        )
     # One run per output: a second one would read this one's chunk files mid-write, or
     # lose its parts folder when this one removes it, and fail with a wrong hint.
     with exclusive_lock(out, "visrec embed") as held:
