@@ -1,17 +1,20 @@
 """`visrec embed`: a parts folder that is a symlink is refused before any work (its
-chunk files would be left in the folder it names)."""
+chunk files would be left in the folder it names), and a chunk's ``engines`` entry
+names the engines of the vectors it holds now, also after its read errors healed."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import visrec.embed.extract as extract_mod
+from test_embed_retry_rows import Flaky, Renamed, _embed, _meta, _same_as
 from tiny_embed import embed_tiny, image_folder
 from visrec.cli import main as cli_main
-from visrec.embed.extract import parts_dir
+from visrec.embed.extract import cut_chunks, parts_dir
 from visrec.embed.store import read_vectors
 from visrec.errors import VisrecError
 
@@ -93,3 +96,102 @@ def test_cli_names_a_symlinked_parts_folder(
         "in a folder of its own)\n"
     )
     assert not out.exists() and sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
+
+
+# ----------------------------------------------- 2. engines after read errors heal
+
+
+def _first_chunk(n: int) -> set[str]:
+    """File names of the first chunk of ``n`` images cut as ``_embed`` cuts them."""
+    chunk = cut_chunks([(f"{i:03d}", "") for i in range(n)], 8)[0]
+    return {f"{i}.jpg" for i, _ in chunk}
+
+
+def test_a_chunk_of_read_errors_healed_by_another_engine_is_that_engines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = image_folder(tmp_path / "imgs", 20)
+    clean = _embed(folder, None)
+    out = tmp_path / "v.parquet"
+    first = _first_chunk(20)
+    assert len(first) == 6  # 000-005, and 14 in the second chunk
+    flaky = Flaky(monkeypatch, set(first))  # the whole chunk unreadable for a while
+    _embed(folder, out)
+    assert _meta(out)["engines"] == ["torch", "torch"]
+    assert not read_vectors(out).has_image[:6].any()
+    flaky.failing.clear()
+    res = _embed(folder, out, engine=Renamed("onnx"))
+    assert res.n_computed == 6
+    # every vector of the chunk is onnx's: no torch in its entry
+    assert _meta(out)["engines"] == ["onnx", "torch"]
+    _same_as(res, clean)
+
+
+def test_a_chunk_healed_in_steps_by_one_engine_is_that_engines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = image_folder(tmp_path / "imgs", 20)
+    clean = _embed(folder, None)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, _first_chunk(20))
+    _embed(folder, out)  # by torch: no vector in the first chunk
+    flaky.failing.discard("000.jpg")
+    _embed(folder, out, engine=Renamed("onnx"))
+    assert _meta(out)["engines"] == ["onnx", "torch"]
+    assert list(_meta(out)["retry"].values()) == [["001", "002", "003", "004", "005"]]
+    flaky.failing.clear()  # the rest heals by the same engine as 000
+    res = _embed(folder, out, engine=Renamed("onnx"))
+    assert res.n_computed == 5 and _meta(out)["engines"] == ["onnx", "torch"]
+    assert _meta(out)["retry"] == {}
+    _same_as(res, clean)
+
+
+def test_a_chunk_healed_by_two_engines_names_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = image_folder(tmp_path / "imgs", 20)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, _first_chunk(20))
+    _embed(folder, out)
+    flaky.failing.discard("000.jpg")
+    _embed(folder, out, engine=Renamed("onnx"))
+    flaky.failing.clear()
+    _embed(folder, out)  # 001-005 by torch, beside 000 by onnx
+    assert _meta(out)["engines"] == ["onnx+torch", "torch"]
+
+
+def test_a_read_error_healed_by_the_engine_of_the_rest_after_another_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = image_folder(tmp_path / "imgs", 20)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, {"003.jpg"})
+    _embed(folder, out)
+    _embed(folder, out, engine=Renamed("onnx"))  # failing again: no onnx vector
+    assert _meta(out)["engines"] == ["torch", "torch"]
+    flaky.failing.clear()
+    res = _embed(folder, out)
+    assert res.n_computed == 1 and _meta(out)["engines"] == ["torch", "torch"]
+
+
+def test_a_chunk_file_of_read_errors_healed_by_another_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the kept rows come from an interrupted run's chunk file rather than the output
+    folder = image_folder(tmp_path / "imgs", 20)
+    clean = _embed(folder, None)
+    out = tmp_path / "v.parquet"
+    flaky = Flaky(monkeypatch, _first_chunk(20))
+
+    def crash(*args: Any, **kw: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(extract_mod, "_assemble", crash)
+        with pytest.raises(KeyboardInterrupt):
+            _embed(folder, out)
+    assert len(list(parts_dir(out).glob("chunk-*.parquet"))) == 2
+    flaky.failing.clear()
+    res = _embed(folder, out, engine=Renamed("onnx"))
+    assert res.n_computed == 6 and _meta(out)["engines"] == ["onnx", "torch"]
+    _same_as(res, clean)

@@ -665,7 +665,9 @@ def embed_images(
                     vectors, has, errors, kept_by = _with_kept_rows(
                         base, out, old, fp, ids, redo, vectors, has, errors
                     )
-                    made_by = _engines_of(kept_by, made_by) if computed else kept_by
+                    redone = {i for i, _ in redo}
+                    kept_any = any(h for i, h in zip(ids, has, strict=True) if i not in redone)
+                    made_by = _engines_of(kept_by, kept_any, made_by, computed)
                 chunk_meta = {
                     "format": _FORMAT,
                     "key": key,
@@ -916,10 +918,21 @@ def _chunk_engine(table: pa.Table) -> str | None:
     return engine if isinstance(engine, str) else None
 
 
-def _engines_of(kept_by: str | None, made_by: str | None) -> str | None:
-    """The engine entry of a chunk whose rows are ``kept_by``'s, but for those just
-    computed by ``made_by``: one name when they agree, ``"onnx+torch"`` when not (their
-    vectors differ by up to ~1e-5), None when either is unknown."""
+def _engines_of(kept_by: str | None, kept: bool, made_by: str | None, made: bool) -> str | None:
+    """The engine entry of a chunk whose rows are kept from an entry ``kept_by``, but for
+    those just computed again by ``made_by``: the engines of the vectors it holds now.
+
+    ``kept`` / ``made``: whether the kept rows / the rows computed again hold a vector.
+    One name when only one engine made them, ``"onnx+torch"`` when both did (their
+    vectors differ by up to ~1e-5), None when one of them is unknown; a chunk with no
+    vector at all keeps its entry. No record per image is needed: only images without
+    a vector (a read error) are ever computed again into a chunk (one that changed is
+    computed whole), so its kept vectors are exactly those ``kept_by`` names.
+    """
+    if not made:  # failing again: the chunk's vectors are the kept ones
+        return kept_by
+    if not kept:  # the kept rows are all failures: their engine made none of its vectors
+        return made_by
     if kept_by is None or made_by is None:
         return None
     return "+".join(sorted({*kept_by.split("+"), made_by}))
