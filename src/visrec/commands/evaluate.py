@@ -349,7 +349,10 @@ def _record_path(args: argparse.Namespace) -> Path | None:
     else a file in the cache folder named after the inputs and settings (the runner
     checks the contents of the inputs too). None, with a note, when the cache folder
     cannot be made: the run goes on without a record (the table still reaches stdout).
-    The folder of ``--json`` must be made: an error now, before any work."""
+    The folder of ``--json`` must be made, and a pipe, folder or device in the record's
+    place is refused: an error now, before any work."""
+    from visrec.models._checkpoint import check_side_file
+
     if args.json:
         path = Path(args.json + ".partial.jsonl")
     else:
@@ -373,6 +376,7 @@ def _record_path(args: argparse.Namespace) -> Path | None:
             file=sys.stderr,
         )
         return None
+    check_side_file(path, "its resume record")  # a pipe there: reading it waits for ever
     return path
 
 

@@ -390,9 +390,13 @@ def check_model_folder(out: Path) -> None:
 
 
 def is_model_folder(folder: Path) -> bool:
-    """True when ``folder`` holds a ``model.json`` as ``Recommender.save`` writes it."""
+    """True when ``folder`` holds a ``model.json`` as ``Recommender.save`` writes it
+    (a regular file: reading a pipe there would wait for ever)."""
+    from visrec.models._checkpoint import not_regular
     from visrec.models.base import MODEL_JSON
 
+    if not_regular(folder / MODEL_JSON) is not None:
+        return False
     try:
         meta = json.loads((folder / MODEL_JSON).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):

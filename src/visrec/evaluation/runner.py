@@ -44,6 +44,7 @@ from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
 from visrec.evaluation.protocols import PROTOCOLS, Split, make_split
 from visrec.models._auto_reg import chosen_label
+from visrec.models._checkpoint import check_side_file
 from visrec.models.base import Recommender
 
 ModelSpec = str | tuple[str, dict[str, Any]]
@@ -388,7 +389,8 @@ def run_experiment(
         the same data, vectors, protocol, k, test ratio, hyperparameters, seed and
         visrec version are not fitted again, and records made under anything else are
         ignored with a note. On completion this experiment's runs leave the record
-        (runs of other models or seeds stay); the file goes when nothing is left.
+        (runs of other models or seeds stay); the file goes when nothing is left. A
+        pipe, folder or device at this path is an error before any fit.
     note : callable, optional
         Receives the resume notes ("resuming: N of M runs already done") and the seeds
         left out for want of a test user; default ``log``.
@@ -440,6 +442,8 @@ def run_experiment(
     ):
         check_item_vectors(frame, item_vectors, source=vectors_source)
     record = None if resume is None else Path(resume)
+    if record is not None:  # a pipe there would block the first read for ever
+        check_side_file(record, "its resume record")
     done: dict[tuple[int, str], dict[str, Any]] = {}
     fp: dict[str, Any] = {}
     plan: dict[tuple[int, str], dict[str, Any]] = {}
