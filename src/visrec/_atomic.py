@@ -69,6 +69,50 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def not_regular(path: str | os.PathLike[str]) -> str | None:
+    """What ``path`` is when it exists but is no regular file, symlinks followed ("a
+    pipe", "a folder", ...); None when it is missing or a regular file.
+
+    For the side files visrec reads back on a rerun (resume records, saved training
+    state): opening a pipe with no writer for reading waits for ever, a device may never
+    end, so such a thing is refused or skipped before it is opened. Errors other than a
+    symlink loop are left to the reader, which names them.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return "a symlink loop" if exc.errno == errno.ELOOP else None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def check_side_file(path: str | os.PathLike[str], keeps: str) -> None:
+    """Refuse a ``path`` where visrec keeps ``keeps`` that is no regular file (see
+    :func:`not_regular`), in one line naming it, before anything opens it.
+
+    Raises
+    ------
+    VisrecError
+        ``"out.json.partial.jsonl is not a regular file (a pipe): remove it, visrec
+        keeps its resume record there"``.
+    """
+    kind = not_regular(path)
+    if kind is not None:
+        raise VisrecError(
+            f"{os.fspath(path)} is not a regular file ({kind}): remove it, visrec keeps "
+            f"{keeps} there"
+        )
+
+
 def probe_writable(target: Path) -> None:
     """Check for real that a file can be created next to ``target``: missing folders are
     made, an empty file is created in the last one, then both are removed again, so

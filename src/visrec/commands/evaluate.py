@@ -351,7 +351,7 @@ def _record_path(args: argparse.Namespace) -> Path | None:
     cannot be made: the run goes on without a record (the table still reaches stdout).
     The folder of ``--json`` must be made, and a pipe, folder or device in the record's
     place is refused: an error now, before any work."""
-    from visrec.models._checkpoint import check_side_file
+    from visrec._atomic import check_side_file
 
     if args.json:
         path = Path(args.json + ".partial.jsonl")

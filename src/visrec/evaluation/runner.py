@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from visrec._atomic import write_text_atomic
+from visrec._atomic import check_side_file, write_text_atomic
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError
@@ -44,7 +44,6 @@ from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
 from visrec.evaluation.protocols import PROTOCOLS, Split, make_split
 from visrec.models._auto_reg import chosen_label
-from visrec.models._checkpoint import check_side_file
 from visrec.models.base import Recommender
 
 ModelSpec = str | tuple[str, dict[str, Any]]
