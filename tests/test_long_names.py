@@ -111,3 +111,20 @@ def test_a_stale_lock_file_we_cannot_write_is_replaced_by_our_own(
         ):
             pass
     assert not lock.exists()
+
+
+def test_train_saves_and_replaces_a_model_folder_with_a_long_name(tmp_path: Path) -> None:
+    # the temporary folder of the save, the parked previous model and the lock all sit
+    # beside the model folder with names built from it: all must fit in 255 bytes
+    from visrec.cli import main
+
+    data = tmp_path / "t.csv"
+    data.write_text("user_id,item_id\nu1,i1\nu1,i2\nu2,i1\nu3,i3\n")
+    out = tmp_path / ("m" * 250)
+    argv = ["train", "--model", "popularity", "--interactions", str(data), "-o", str(out)]
+    assert main([*argv, "--quiet"]) == 0
+    first = (out / "model.json").read_text()
+    data.write_text("user_id,item_id\nu1,i1\nu2,i2\nu3,i2\n")
+    assert main([*argv, "--quiet"]) == 0  # over the earlier model: swapped in
+    assert (out / "model.json").read_text() != first
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, "t.csv"])

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from visrec._atomic import side_prefix
 from visrec.commands._common import (
     add_interactions_args,
     add_min_rating_arg,
@@ -261,7 +262,7 @@ def check_training_vectors(
 
 def checkpoint_folder(out: Path) -> Path:
     """Where an interrupted ``visrec train -o OUT`` keeps its training state."""
-    return out.parent / f".{out.name}.checkpoint"
+    return out.parent / f"{side_prefix(out.name)}checkpoint"
 
 
 def _remove_checkpoint(folder: Path) -> None:
@@ -392,7 +393,7 @@ def check_model_folder(out: Path) -> None:
 def is_model_folder(folder: Path) -> bool:
     """True when ``folder`` holds a ``model.json`` as ``Recommender.save`` writes it
     (a regular file: reading a pipe there would wait for ever)."""
-    from visrec.models._checkpoint import not_regular
+    from visrec._atomic import not_regular
     from visrec.models.base import MODEL_JSON
 
     if not_regular(folder / MODEL_JSON) is not None:
@@ -435,7 +436,7 @@ def _swap_in(new: Path, out: Path) -> None:
         else:
             shutil.rmtree(new, ignore_errors=True)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    old = Path(tempfile.mkdtemp(prefix=f"{side_prefix(out.name)}old.", dir=out.parent))
     parked = old / out.name
     try:
         os.replace(out, parked)
@@ -467,8 +468,8 @@ def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None
     # .NAME.old.* ones are left alone: an error named them as holding a previous model
     from visrec._atomic import sweep_stale
 
-    sweep_stale(out.parent, f".{out.name}.", r"[a-z0-9_]{8}", dirs=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    sweep_stale(out.parent, side_prefix(out.name), r"[a-z0-9_]{8}", dirs=True)
+    tmp = Path(tempfile.mkdtemp(prefix=side_prefix(out.name), dir=out.parent))
     try:
         model.save(tmp)
         (tmp / TRAIN_JSON).write_text(json.dumps(provenance, indent=2), encoding="utf-8")
