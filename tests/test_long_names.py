@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from pathlib import Path
 
@@ -128,3 +129,50 @@ def test_train_saves_and_replaces_a_model_folder_with_a_long_name(tmp_path: Path
     assert main([*argv, "--quiet"]) == 0  # over the earlier model: swapped in
     assert (out / "model.json").read_text() != first
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, "t.csv"])
+
+
+def _ratings(path: Path) -> None:
+    rng = random.Random(0)
+    rows = {(f"u{rng.randrange(40)}", f"i{rng.randrange(50)}") for _ in range(400)}
+    path.write_text("user_id,item_id\n" + "".join(f"{u},{i}\n" for u, i in sorted(rows)))
+
+
+def test_evaluate_records_its_runs_beside_a_long_json_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OUT.partial.jsonl does not fit beside a 250-byte --json OUT: it goes hidden
+    from visrec.cli import main
+    from visrec.commands import evaluate as evaluate_cmd
+
+    data = tmp_path / "t.csv"
+    _ratings(data)
+    out = tmp_path / ("e" * 245 + ".json")
+    argv = ["evaluate", "--interactions", str(data), "--protocol", "warm"]
+    argv += ["--models", "popularity", "--seeds", "1", "--json", str(out)]
+    recorded: list[Path] = []
+    real = evaluate_cmd._record_path
+
+    def spy(args: object) -> Path | None:
+        path = real(args)  # type: ignore[arg-type]
+        assert path is not None
+        recorded.append(path)
+        return path
+
+    monkeypatch.setattr(evaluate_cmd, "_record_path", spy)
+    assert main(argv) == 0
+    assert out.is_file() and recorded[0].parent == tmp_path
+    assert recorded[0].name.startswith(".") and len(os.fsencode(recorded[0].name)) <= 255
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, "t.csv"])
+
+
+def test_evaluate_without_json_on_a_long_interactions_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the record in the cache folder is named after the interactions file
+    from visrec.cli import main
+
+    monkeypatch.setenv("VISREC_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / ("r" * 246 + ".csv")
+    _ratings(data)
+    argv = ["evaluate", "--interactions", str(data), "--protocol", "warm"]
+    assert main([*argv, "--models", "popularity", "--seeds", "1"]) == 0

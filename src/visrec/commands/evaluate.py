@@ -351,10 +351,12 @@ def _record_path(args: argparse.Namespace) -> Path | None:
     cannot be made: the run goes on without a record (the table still reaches stdout).
     The folder of ``--json`` must be made, and a pipe, folder or device in the record's
     place is refused: an error now, before any work."""
-    from visrec._atomic import check_side_file
+    from visrec._atomic import check_side_file, side_prefix
 
     if args.json:
         path = Path(args.json + ".partial.jsonl")
+        if len(os.fsencode(path.name)) > 255:  # a legal --json name near the limit
+            path = path.with_name(side_prefix(Path(args.json).name) + "partial.jsonl")
     else:
         key = json.dumps([
             str(Path(args.interactions).resolve()),
@@ -362,7 +364,10 @@ def _record_path(args: argparse.Namespace) -> Path | None:
             args.protocol, args.k, args.test_ratio, args.min_rating,
         ])  # fmt: skip
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        path = _cache_dir() / f"{Path(args.interactions).name}-{digest}.jsonl"
+        # the name only helps a reader: the digest tells records apart (and a name
+        # near the 255-byte limit would leave no room for it)
+        name = os.fsdecode(os.fsencode(Path(args.interactions).name)[:100])
+        path = _cache_dir() / f"{name}-{digest}.jsonl"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
