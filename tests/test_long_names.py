@@ -176,3 +176,24 @@ def test_evaluate_without_json_on_a_long_interactions_name(
     _ratings(data)
     argv = ["evaluate", "--interactions", str(data), "--protocol", "warm"]
     assert main([*argv, "--models", "popularity", "--seeds", "1"]) == 0
+
+
+def test_embed_resumes_into_a_long_output_name(tmp_path: Path) -> None:
+    # OUT.parts does not fit beside a 250-byte OUT: the chunks go to a hidden folder
+    import numpy as np
+
+    from test_embed import TinyBackbone, _crash_after, _images, _rows_in_parts, _run
+    from visrec.embed.extract import parts_dir
+    from visrec.embed.store import read_vectors
+
+    folder = _images(tmp_path / "imgs", 14)
+    ref = _run(folder, tmp_path / "ref.parquet").vectors
+    out = tmp_path / ("v" * 242 + ".parquet")
+    assert parts_dir(out).name.startswith(".") and parts_dir(out).parent == tmp_path
+    assert _crash_after(folder, out, TinyBackbone(), n_chunks=2)
+    n_files, n_rows = _rows_in_parts(out)
+    assert n_files == 2 and 0 < n_rows < 14
+    res = _run(folder, out)
+    assert res.n_reused == n_rows
+    assert np.array_equal(read_vectors(out).vectors, ref.vectors)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["imgs", out.name, "ref.parquet"])

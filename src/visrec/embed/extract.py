@@ -53,6 +53,7 @@ from visrec._atomic import (
     atomic_path,
     check_output_path,
     exclusive_lock,
+    side_prefix,
     sweep_temp_files,
 )
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
@@ -158,8 +159,11 @@ def backbone_key(backbone: Backbone) -> str:
 
 
 def parts_dir(output: str | os.PathLike[str]) -> Path:
-    """Folder holding the chunks of an unfinished run for ``output``."""
+    """Folder holding the chunks of an unfinished run for ``output``: ``OUT.parts``, or
+    a hidden name beside it when ``OUT`` is too long for that (see ``side_prefix``)."""
     out = Path(output)
+    if len(os.fsencode(out.name + ".parts")) > 255:
+        return out.with_name(side_prefix(out.name) + "parts")
     return out.with_name(out.name + ".parts")
 
 
