@@ -377,3 +377,25 @@ def test_cache_file_mode_and_stale_temp_cleanup(
         os.umask(old_mask)
     assert not stale.exists() and fresh.exists()  # a fresh one may be another run's
     assert Path(rep[f"{base}/ok.jpg"]).stat().st_mode & 0o777 == 0o640
+
+
+def test_a_pipe_or_dead_link_at_a_cache_name_is_replaced_by_the_download(
+    server: tuple[str, Counter], tmp_path: Path
+) -> None:
+    # the write of the download refuses to put a file in place of a pipe: left there,
+    # the URL failed on every rerun
+    import os
+
+    base, _ = server
+    cache = tmp_path / "c"
+    cache.mkdir()
+    urls = [f"{base}/ok.jpg", f"{base}/ok.png"]
+    os.mkfifo(cache / f"{cache_key(urls[0])}.jpg")
+    (cache / f"{cache_key(urls[1])}.png").symlink_to(tmp_path / "gone.png")
+    mine = cache / "notes.txt"
+    os.mkfifo(mine)  # not one of our names: left alone
+    rep = fetch_images(urls, cache, **FAST)
+    assert not rep.errors and rep.n_downloaded == 2
+    assert Path(rep[urls[0]]).read_bytes() == JPEG
+    assert Path(rep[urls[1]]).is_file() and not Path(rep[urls[1]]).is_symlink()
+    assert mine.exists()

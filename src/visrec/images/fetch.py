@@ -202,6 +202,10 @@ class FetchInterrupted(KeyboardInterrupt):
         self.n_stopped = n_stopped
 
 
+#: a cache file's stem: :func:`cache_key`
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
 def cache_key(url: str) -> str:
     """Hex sha256 of the URL: the cache file's stem."""
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
@@ -219,9 +223,15 @@ def _scan_cache(cache_dir: Path) -> dict[str, Path]:
                     with contextlib.suppress(OSError):
                         os.unlink(e.path)
                 continue
-            if not e.is_file():
-                continue
             stem, _, _ = e.name.partition(".")
+            if not e.is_file():
+                # a pipe, socket or dead link at one of our names: every rerun's write of
+                # that URL would fail (atomic_path does not replace them); the cache is
+                # ours, so it goes and the URL is downloaded again
+                if _KEY.fullmatch(stem) and not e.is_dir():
+                    with contextlib.suppress(OSError):
+                        os.unlink(e.path)
+                continue
             out[stem] = Path(e.path)
     return out
 
