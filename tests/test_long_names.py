@@ -24,31 +24,38 @@ from visrec._atomic import (
 from visrec.errors import VisrecError
 
 LONG = "a" * 245 + ".json"  # 250 bytes: a legal name
-LONG_UTF8 = "é" * 122 + ".json"  # 249 bytes, two per character: the cut may split one
+LONG_UTF8 = "中" * 81 + ".json"  # 248 bytes, three per character: cuts split some
+UNDECODABLE = os.fsdecode(b"\xff" * 245 + b".json")  # not UTF-8: one byte per character
 
 
 def test_short_names_keep_the_plain_prefix() -> None:
-    assert side_prefix("v.parquet") == ".v.parquet."
+    assert side_prefix("v.parquet", 18) == ".v.parquet."
     assert lock_path(Path("d/v.parquet")) == Path("d/.v.parquet.lock")
+    # plain as long as the whole side name fits: 5 + 4 + 246 = 255 bytes
+    assert side_prefix("a" * 244 + ".json", 4) == "." + "a" * 244 + ".json."
 
 
-@pytest.mark.parametrize("name", [LONG, LONG_UTF8])
-def test_a_long_name_gets_a_cut_prefix_that_is_stable(name: str) -> None:
-    prefix = side_prefix(name)
-    assert prefix == side_prefix(name)  # the same on every run: the sweep relies on it
-    assert len(os.fsencode(prefix)) + 32 <= 255
+@pytest.mark.parametrize("name", [LONG, LONG_UTF8, UNDECODABLE])
+@pytest.mark.parametrize("tail", [4, 18, 32])
+def test_a_long_name_gets_a_cut_prefix_that_is_stable(name: str, tail: int) -> None:
+    prefix = side_prefix(name, tail)
+    assert prefix == side_prefix(name, tail)  # the same on every run: the sweep relies on it
+    raw = os.fsencode(prefix)
+    assert len(raw) + tail <= 255 and len(raw) + tail >= 253  # cut as little as needed
     assert prefix.startswith(".") and prefix.endswith(".")
+    if name != UNDECODABLE:  # valid UTF-8 in, valid UTF-8 out: no character split
+        assert raw.decode("utf-8").encode("utf-8") == raw
     # another long name with the same start gets another prefix (the digest)
     other = name[:-6] + "b.json"
-    assert side_prefix(other) != prefix
+    assert side_prefix(other, tail) != prefix
 
 
-@pytest.mark.parametrize("name", [LONG, LONG_UTF8])
+@pytest.mark.parametrize("name", [LONG, LONG_UTF8, UNDECODABLE])
 def test_a_killed_writes_temporary_file_of_a_long_name_is_swept(tmp_path: Path, name: str) -> None:
     target = tmp_path / name
     write_text_atomic(target, "old")
     # what a kill -9 in the middle of atomic_path leaves: its temporary file, no rename
-    left = _atomic._create_temp(tmp_path, side_prefix(name), ".tmp")
+    left = _atomic._create_temp(tmp_path, name, ".tmp")
     left.write_text("half")
     sweep_temp_files(target)  # too young: another write may still be using it
     assert left.exists()
@@ -61,14 +68,14 @@ def test_a_killed_writes_temporary_file_of_a_long_name_is_swept(tmp_path: Path, 
 
 def test_atomic_path_on_a_long_name_sweeps_with_sweep_true(tmp_path: Path) -> None:
     target = tmp_path / LONG
-    left = _atomic._create_temp(tmp_path, side_prefix(LONG), ".tmp")
+    left = _atomic._create_temp(tmp_path, LONG, ".tmp")
     os.utime(left, (0, 0))
     with atomic_path(target, sweep=True) as tmp:
         tmp.write_text("new")
     assert sorted(p.name for p in tmp_path.iterdir()) == [LONG]
 
 
-@pytest.mark.parametrize("name", [LONG, LONG_UTF8])
+@pytest.mark.parametrize("name", [LONG, LONG_UTF8, UNDECODABLE])
 def test_two_writers_of_a_long_name_exclude_each_other(tmp_path: Path, name: str) -> None:
     target = tmp_path / name
     with exclusive_lock(target, "visrec embed") as held:
@@ -114,14 +121,17 @@ def test_a_stale_lock_file_we_cannot_write_is_replaced_by_our_own(
     assert not lock.exists()
 
 
-def test_train_saves_and_replaces_a_model_folder_with_a_long_name(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["m" * 250, "中" * 83])
+def test_train_saves_and_replaces_a_model_folder_with_a_long_name(
+    tmp_path: Path, name: str
+) -> None:
     # the temporary folder of the save, the parked previous model and the lock all sit
     # beside the model folder with names built from it: all must fit in 255 bytes
     from visrec.cli import main
 
     data = tmp_path / "t.csv"
     data.write_text("user_id,item_id\nu1,i1\nu1,i2\nu2,i1\nu3,i3\n")
-    out = tmp_path / ("m" * 250)
+    out = tmp_path / name
     argv = ["train", "--model", "popularity", "--interactions", str(data), "-o", str(out)]
     assert main([*argv, "--quiet"]) == 0
     first = (out / "model.json").read_text()
@@ -178,8 +188,18 @@ def test_evaluate_without_json_on_a_long_interactions_name(
     assert main([*argv, "--models", "popularity", "--seeds", "1"]) == 0
 
 
-def test_embed_resumes_into_a_long_output_name(tmp_path: Path) -> None:
-    # OUT.parts does not fit beside a 250-byte OUT: the chunks go to a hidden folder
+@pytest.mark.parametrize(
+    "name",
+    [
+        "v" * 242 + ".parquet",
+        "中" * 75 + ".parquet",
+        "中" * 78 + ".parquet",
+        "中" * 80 + ".parquet",
+    ],
+)
+def test_embed_resumes_into_a_long_output_name(tmp_path: Path, name: str) -> None:
+    # the temporary files (pyarrow refuses a path that is not UTF-8: no character may
+    # be split) and, past 249 bytes, the parts folder take cut hidden names
     import numpy as np
 
     from test_embed import TinyBackbone, _crash_after, _images, _rows_in_parts, _run
@@ -188,8 +208,9 @@ def test_embed_resumes_into_a_long_output_name(tmp_path: Path) -> None:
 
     folder = _images(tmp_path / "imgs", 14)
     ref = _run(folder, tmp_path / "ref.parquet").vectors
-    out = tmp_path / ("v" * 242 + ".parquet")
-    assert parts_dir(out).name.startswith(".") and parts_dir(out).parent == tmp_path
+    out = tmp_path / name
+    assert parts_dir(out).parent == tmp_path
+    assert parts_dir(out).name.startswith(".") == (len(os.fsencode(name)) > 249)
     assert _crash_after(folder, out, TinyBackbone(), n_chunks=2)
     n_files, n_rows = _rows_in_parts(out)
     assert n_files == 2 and 0 < n_rows < 14
@@ -197,3 +218,28 @@ def test_embed_resumes_into_a_long_output_name(tmp_path: Path) -> None:
     assert res.n_reused == n_rows
     assert np.array_equal(read_vectors(out).vectors, ref.vectors)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["imgs", out.name, "ref.parquet"])
+
+
+def test_a_lock_file_removed_between_our_two_opens_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # another user's lock file (no write access) whose holder removes it just before
+    # our read-only open: that is a released lock, not a reason to run unlocked
+    target = tmp_path / "v.parquet"
+    lock = lock_path(target)
+    real_open = os.open
+    calls: list[str] = []
+
+    def racing_open(path: object, flags: int, *args: object) -> int:
+        if os.fspath(path) == os.fspath(lock) and not calls:
+            calls.append("rdwr")
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        if os.fspath(path) == os.fspath(lock) and calls == ["rdwr"]:
+            calls.append("rdonly")
+            raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_atomic.os, "open", racing_open)
+    with exclusive_lock(target, "visrec embed") as held:
+        assert held and calls == ["rdwr", "rdonly"]
+        assert json.loads(lock.read_text())["pid"] == os.getpid()

@@ -129,7 +129,7 @@ def probe_writable(target: Path) -> None:
         for p in reversed(missing):
             p.mkdir()
             made.append(p)
-        _create_temp(folder, side_prefix(target.name), ".probe").unlink()
+        _create_temp(folder, target.name, ".probe").unlink()
     finally:
         for p in reversed(made):
             with contextlib.suppress(OSError):
@@ -176,40 +176,56 @@ def sweep_stale(
 
 #: the longest file name most filesystems take, in bytes
 _NAME_MAX = 255
-#: bytes left after :func:`side_prefix` for the rest of a side file's name (the longest
-#: is a temporary file's 12 random hex digits and suffix, e.g. ``.probe``)
-_TAIL_ROOM = 32
 
 
-def side_prefix(name: str) -> str:
-    """``.<name>.``: how the hidden files beside output ``name`` start (temporary and
-    probe files, the lock). When that leaves less than ``_TAIL_ROOM`` of the system's
-    255 bytes, the name is cut and a digest of the whole name added
-    (``.<start of name>~<8 hex>.``): one name always gets one prefix, so the sweep of a
-    killed write's temporary files and the lock find them for long names too."""
+def cut_name(name: str, max_bytes: int) -> str:
+    """The longest start of ``name`` that takes at most ``max_bytes`` bytes on disk, cut
+    between characters (a split one is not valid UTF-8: pyarrow, for one, refuses such
+    a path)."""
+    out, n = [], 0
+    for ch in name:
+        n += len(os.fsencode(ch))  # an undecodable byte (surrogate escape) counts 1
+        if n > max_bytes:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def side_prefix(name: str, tail: int) -> str:
+    """``.<name>.``: how a hidden file beside output ``name`` starts when ``tail`` more
+    bytes follow (a temporary file's random part and suffix, ``lock``). Where that would
+    pass the system's 255 bytes, the name is cut and a digest of the whole name added
+    (``.<start of name>~<8 hex>.``); one name and tail always get one prefix, so the
+    sweep of a killed write's temporary files and the lock find them for long names
+    too, and every name that fits keeps its plain form."""
     prefix = f".{name}."
-    room = _NAME_MAX - _TAIL_ROOM
-    raw = os.fsencode(name)
-    if len(os.fsencode(prefix)) <= room:
+    if len(os.fsencode(prefix)) + tail <= _NAME_MAX:
         return prefix
-    digest = hashlib.sha256(raw).hexdigest()[:8]
-    return f".{os.fsdecode(raw[: room - 11])}~{digest}."  # 11: the dots, '~' and digest
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
+    return f".{cut_name(name, _NAME_MAX - tail - 11)}~{digest}."  # 11: dots, '~', digest
 
 
-def _create_temp(folder: Path, prefix: str, suffix: str) -> Path:
-    """Create a new empty file with mode 0666 minus the process umask.
+def _temp_prefix(name: str, suffix: str) -> str:
+    """The prefix of :func:`_create_temp`'s files for output ``name``."""
+    return side_prefix(name, 12 + len(os.fsencode(suffix)))
+
+
+def _create_temp(folder: Path, name: str, suffix: str) -> Path:
+    """Create a new empty file ``.<name>.<12 hex><suffix>`` in ``folder`` (see
+    :func:`side_prefix`) with mode 0666 minus the process umask.
 
     mkstemp would make it 0600; creating it with O_EXCL and mode 0o666 lets the kernel
     apply the umask in force now, which needs no (racy) os.umask read from threads.
     """
+    prefix = _temp_prefix(name, suffix)
     while True:
-        name = f"{prefix}{os.urandom(6).hex()}{suffix}"
+        path = folder / f"{prefix}{os.urandom(6).hex()}{suffix}"
         try:
-            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
         os.close(fd)
-        return folder / name
+        return path
 
 
 def sweep_temp_files(
@@ -219,7 +235,7 @@ def sweep_temp_files(
     (``.<name>.<12 hex><suffix>`` beside it) older than ``max_age`` (:func:`sweep_stale`)."""
     target = Path(path)
     pattern = r"[0-9a-f]{12}" + re.escape(suffix)
-    sweep_stale(target.parent, side_prefix(target.name), pattern, max_age=max_age)
+    sweep_stale(target.parent, _temp_prefix(target.name, suffix), pattern, max_age=max_age)
 
 
 @contextlib.contextmanager
@@ -243,7 +259,7 @@ def atomic_path(
     if sweep:  # not by default: a folder of many small outputs (fetch's cache) would
         # be listed on every write
         sweep_temp_files(target, suffix)
-    tmp_path = _create_temp(target.parent, side_prefix(target.name), suffix)
+    tmp_path = _create_temp(target.parent, target.name, suffix)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -272,7 +288,8 @@ def lock_path(path: str | os.PathLike[str]) -> Path:
     """The lock file of :func:`exclusive_lock` for ``path``: ``.<name>.lock`` beside it
     (hidden, like the temporary files of :func:`atomic_path`; see :func:`side_prefix`)."""
     target = Path(path)
-    return target.with_name(side_prefix(target.name) + LOCK_SUFFIX[1:])
+    tail = LOCK_SUFFIX[1:]
+    return target.with_name(side_prefix(target.name, len(tail)) + tail)
 
 
 def _holder(fd: int) -> str:
@@ -343,6 +360,8 @@ def _acquire(lock: Path, target: Path, what: str) -> int | None:
         except PermissionError:
             try:  # another user's lock file: flock works on a read-only descriptor too
                 fd = os.open(lock, os.O_RDONLY)
+            except FileNotFoundError:  # its holder just removed it: try again
+                continue
             except OSError:
                 return None
             readonly = True

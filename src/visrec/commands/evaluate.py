@@ -56,7 +56,8 @@ candidates), mean ± std over seeds 0..N-1. The popularity baseline is always in
 
 interrupted runs:
   Every finished (seed, model) run is recorded at once in OUT.partial.jsonl next to
-  --json OUT (without --json: in $VISREC_CACHE/evaluate/, default
+  --json OUT (hidden, with a cut name, for an OUT name near the system's 255 bytes;
+  without --json: in $VISREC_CACHE/evaluate/, default
   ~/.cache/visrec/evaluate/). Run the same command again after Ctrl-C, a kill or a
   crash and only the missing runs are fitted; the table and JSON are those of an
   uninterrupted run. Records made with other data, vectors, settings or
@@ -351,12 +352,13 @@ def _record_path(args: argparse.Namespace) -> Path | None:
     cannot be made: the run goes on without a record (the table still reaches stdout).
     The folder of ``--json`` must be made, and a pipe, folder or device in the record's
     place is refused: an error now, before any work."""
-    from visrec._atomic import check_side_file, side_prefix
+    from visrec._atomic import check_side_file, cut_name, side_prefix
 
     if args.json:
         path = Path(args.json + ".partial.jsonl")
         if len(os.fsencode(path.name)) > 255:  # a legal --json name near the limit
-            path = path.with_name(side_prefix(Path(args.json).name) + "partial.jsonl")
+            tail = "partial.jsonl"
+            path = path.with_name(side_prefix(Path(args.json).name, len(tail)) + tail)
     else:
         key = json.dumps([
             str(Path(args.interactions).resolve()),
@@ -366,8 +368,7 @@ def _record_path(args: argparse.Namespace) -> Path | None:
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         # the name only helps a reader: the digest tells records apart (and a name
         # near the 255-byte limit would leave no room for it)
-        name = os.fsdecode(os.fsencode(Path(args.interactions).name)[:100])
-        path = _cache_dir() / f"{name}-{digest}.jsonl"
+        path = _cache_dir() / f"{cut_name(Path(args.interactions).name, 100)}-{digest}.jsonl"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

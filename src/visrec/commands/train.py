@@ -262,7 +262,7 @@ def check_training_vectors(
 
 def checkpoint_folder(out: Path) -> Path:
     """Where an interrupted ``visrec train -o OUT`` keeps its training state."""
-    return out.parent / f"{side_prefix(out.name)}checkpoint"
+    return out.parent / f"{side_prefix(out.name, len('checkpoint'))}checkpoint"
 
 
 def _remove_checkpoint(folder: Path) -> None:
@@ -436,7 +436,8 @@ def _swap_in(new: Path, out: Path) -> None:
         else:
             shutil.rmtree(new, ignore_errors=True)
         return
-    old = Path(tempfile.mkdtemp(prefix=f"{side_prefix(out.name)}old.", dir=out.parent))
+    # mkdtemp adds 8 characters
+    old = Path(tempfile.mkdtemp(prefix=f"{side_prefix(out.name, 12)}old.", dir=out.parent))
     parked = old / out.name
     try:
         os.replace(out, parked)
@@ -468,8 +469,8 @@ def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None
     # .NAME.old.* ones are left alone: an error named them as holding a previous model
     from visrec._atomic import sweep_stale
 
-    sweep_stale(out.parent, side_prefix(out.name), r"[a-z0-9_]{8}", dirs=True)
-    tmp = Path(tempfile.mkdtemp(prefix=side_prefix(out.name), dir=out.parent))
+    sweep_stale(out.parent, side_prefix(out.name, 8), r"[a-z0-9_]{8}", dirs=True)
+    tmp = Path(tempfile.mkdtemp(prefix=side_prefix(out.name, 8), dir=out.parent))
     try:
         model.save(tmp)
         (tmp / TRAIN_JSON).write_text(json.dumps(provenance, indent=2), encoding="utf-8")

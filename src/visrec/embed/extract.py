@@ -163,7 +163,7 @@ def parts_dir(output: str | os.PathLike[str]) -> Path:
     a hidden name beside it when ``OUT`` is too long for that (see ``side_prefix``)."""
     out = Path(output)
     if len(os.fsencode(out.name + ".parts")) > 255:
-        return out.with_name(side_prefix(out.name) + "parts")
+        return out.with_name(side_prefix(out.name, len("parts")) + "parts")
     return out.with_name(out.name + ".parts")
 
 
