@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib
 import io
+import os
 import signal
 import sys
 import threading
@@ -101,8 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    _print_any_name()
     with _ctrl_c_seen() as ctrl_c:
         return _run(func, args, ctrl_c)
+
+
+def _print_any_name() -> None:
+    """Let stdout print file names with bytes that are not UTF-8 (as ``ls`` does), as
+    Python does by itself under the C locale; under others such a print failed."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
+        with contextlib.suppress(Exception):  # a stream that cannot: leave it as it is
+            reconfigure(errors="surrogateescape")
 
 
 def _run(
@@ -132,6 +143,15 @@ def _run(
             # naming the path; writes are atomic, so no output was damaged
             print(f"error: {_os_error(exc)}", file=sys.stderr)
             status = 1
+        elif _undecodable_name(exc):
+            # a path that is not UTF-8 (Linux allows any bytes) meets a library that
+            # encodes paths strictly: pyarrow, for every Parquet file
+            print(
+                f"error: '{_shown_bytes(exc.object)}': a file name that is not valid UTF-8 "
+                "cannot be used here; rename it",
+                file=sys.stderr,
+            )
+            status = 2
         elif isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop"):
             print(f"error: {exc}", file=sys.stderr)  # Path.resolve before Python 3.13
             status = 2
@@ -147,6 +167,23 @@ def _run(
     except OSError as exc:  # `> /dev/full`
         return stdout_failed_status(exc, status)
     return status
+
+
+def _undecodable_name(exc: BaseException) -> TypeGuard[UnicodeEncodeError]:
+    """Encoding a name with undecodable bytes (Python keeps them as lone surrogates)."""
+    return (
+        isinstance(exc, UnicodeEncodeError)
+        and exc.reason == "surrogates not allowed"
+        and isinstance(exc.object, str)
+    )
+
+
+def _shown_bytes(name: str) -> str:
+    """``name`` with its undecodable bytes as ``\\xff``, as ``ls -b`` shows them."""
+    try:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # a lone surrogate of another origin
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _refused_by_system(exc: BaseException) -> TypeGuard[OSError]:
