@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -28,10 +29,22 @@ LONG_UTF8 = "中" * 81 + ".json"  # 248 bytes, three per character: cuts split s
 UNDECODABLE = os.fsdecode(b"\xff" * 245 + b".json")  # not UTF-8: one byte per character
 
 
+def _can_store(folder: Path, name: str) -> None:
+    if name != UNDECODABLE:
+        return
+    if sys.getfilesystemencoding() != "utf-8":
+        pytest.skip("file names are not read as UTF-8 here")
+    try:
+        (folder / name).touch()
+        (folder / name).unlink()
+    except OSError:  # a file system that only stores UTF-8 names (APFS, ZFS utf8only)
+        pytest.skip("file system refuses non-UTF-8 names")
+
+
 def test_short_names_keep_the_plain_prefix() -> None:
     assert side_prefix("v.parquet", 18) == ".v.parquet."
     assert lock_path(Path("d/v.parquet")) == Path("d/.v.parquet.lock")
-    # plain as long as the whole side name fits: 5 + 4 + 246 = 255 bytes
+    # plain as long as the whole side name fits: ".<249-byte name>." (251) + 4 = 255
     assert side_prefix("a" * 244 + ".json", 4) == "." + "a" * 244 + ".json."
 
 
@@ -52,6 +65,7 @@ def test_a_long_name_gets_a_cut_prefix_that_is_stable(name: str, tail: int) -> N
 
 @pytest.mark.parametrize("name", [LONG, LONG_UTF8, UNDECODABLE])
 def test_a_killed_writes_temporary_file_of_a_long_name_is_swept(tmp_path: Path, name: str) -> None:
+    _can_store(tmp_path, name)
     target = tmp_path / name
     write_text_atomic(target, "old")
     # what a kill -9 in the middle of atomic_path leaves: its temporary file, no rename
@@ -77,6 +91,7 @@ def test_atomic_path_on_a_long_name_sweeps_with_sweep_true(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("name", [LONG, LONG_UTF8, UNDECODABLE])
 def test_two_writers_of_a_long_name_exclude_each_other(tmp_path: Path, name: str) -> None:
+    _can_store(tmp_path, name)
     target = tmp_path / name
     with exclusive_lock(target, "visrec embed") as held:
         assert held  # the lock file could be made: its name fits
@@ -243,3 +258,26 @@ def test_a_lock_file_removed_between_our_two_opens_is_tried_again(
     with exclusive_lock(target, "visrec embed") as held:
         assert held and calls == ["rdwr", "rdonly"]
         assert json.loads(lock.read_text())["pid"] == os.getpid()
+
+
+def test_no_lock_in_a_folder_where_no_lock_file_can_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a folder we may not write (as another user): creating the lock file is refused and
+    # there is none to open read-only; the run goes on unlocked instead of trying for ever
+    lock = lock_path(tmp_path / "v.parquet")
+    real_open = os.open
+    calls = []
+
+    def read_only_folder(path: object, flags: int, *args: object) -> int:
+        if os.fspath(path) == os.fspath(lock):
+            calls.append(flags)
+            if flags & os.O_CREAT:
+                raise PermissionError(13, "Permission denied", os.fspath(path))
+            raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_atomic.os, "open", read_only_folder)
+    with exclusive_lock(tmp_path / "v.parquet", "visrec embed") as held:
+        assert not held
+    assert 2 <= len(calls) <= 10

@@ -13,13 +13,26 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from visrec import cli
 from visrec.cli import main
 
 ODD = os.fsdecode(b"\xff")  # the byte 0xff: no UTF-8 character
 
+pytestmark = pytest.mark.skipif(
+    sys.getfilesystemencoding() != "utf-8", reason="file names are not read as UTF-8 here"
+)
+
+
+def _odd_file(path: Path) -> Path:
+    try:
+        path.write_text("")
+    except OSError:  # a file system that only stores UTF-8 names (APFS, ZFS utf8only)
+        pytest.skip("file system refuses non-UTF-8 names")
+    return path
+
 
 def _ratings(path: Path) -> Path:
-    path.write_text("user_id,item_id\nu1,i1\nu2,i1\nu2,i2\n")
+    _odd_file(path).write_text("user_id,item_id\nu1,i1\nu2,i1\nu2,i2\n")
     return path
 
 
@@ -30,6 +43,7 @@ def test_a_strict_stdout_prints_such_a_name(
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
     monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "__stdout__", out)  # the process's own stdout, so it is changed
     data = _ratings(tmp_path / f"r{ODD}.csv")
     model = tmp_path / f"m{ODD}"
     argv = ["train", "--model", "popularity", "--interactions", str(data), "-o", str(model)]
@@ -38,10 +52,21 @@ def test_a_strict_stdout_prints_such_a_name(
     assert b"-> " + os.fsencode(model) in raw.getvalue()  # the name's own bytes
 
 
-def test_a_parquet_output_with_such_a_name_is_one_line(
+def test_a_stdout_that_is_not_the_processes_own_is_left_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a caller's capture (pytest's capsys): changing it would outlive the call
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdout", out)
+    cli._print_any_name()
+    assert out.errors == "strict"
+
+
+def test_a_parquet_output_with_such_a_name_is_refused_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # pyarrow encodes paths as strict UTF-8: a traceback from deep inside it before
+    # pyarrow encodes paths as strict UTF-8: a traceback from deep inside it before,
+    # after the first chunk had been computed
     folder = tmp_path / "imgs"
     folder.mkdir()
     for i in range(2):
@@ -49,7 +74,47 @@ def test_a_parquet_output_with_such_a_name_is_one_line(
         Image.fromarray(arr).save(folder / f"{i}.jpg")
     out = tmp_path / f"{ODD}.parquet"
     assert main(["embed", str(folder), "-o", str(out), "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"error: '{tmp_path}/\\xff.parquet") and err.count("\n") == 1
-    assert "not valid UTF-8" in err and "Traceback" not in err
+    assert capsys.readouterr().err == (
+        f"error: output '{tmp_path}/\\xff.parquet': the name is not valid UTF-8, which "
+        "Parquet files need; rename it\n"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["imgs"]  # nothing left behind
+
+
+def test_vectors_with_such_a_name_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vectors = _odd_file(tmp_path / f"v{ODD}.parquet")
+    data = _ratings(tmp_path / "r.csv")
+    argv = ["train", "--model", "vbpr", "--interactions", str(data), "--vectors", str(vectors)]
+    assert main([*argv, "-o", str(tmp_path / "m"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: '{tmp_path}/v\\xff.parquet': a file name that is not valid UTF-8 cannot be "
+        "used here; rename it\n"
+    )
+
+
+def test_a_report_quoting_such_a_name_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the HTML report names the interactions file; UTF-8 cannot hold the odd byte
+    data = _odd_file(tmp_path / f"r{ODD}.csv")
+    rows = {(f"u{(7 * i) % 30}", f"i{(i * i) % 40}") for i in range(400)}
+    data.write_text("user_id,item_id\n" + "".join(f"{u},{i}\n" for u, i in sorted(rows)))
+    report = tmp_path / "o.html"
+    argv = ["evaluate", "--interactions", str(data), "--protocol", "warm"]
+    argv += ["--models", "popularity", "--seeds", "1", "--report", str(report)]
+    assert main(argv) == 0
+    assert "r\\udcff.csv" in report.read_text(encoding="utf-8")
+
+
+def test_other_text_that_cannot_be_encoded_keeps_its_traceback() -> None:
+    # only a string that can be a path is taken for an odd file name
+    doc = f"<html>\n{ODD}\n</html>"
+    with pytest.raises(UnicodeEncodeError) as info:
+        doc.encode("utf-8")
+    assert not cli._undecodable_name(info.value)
+    with pytest.raises(UnicodeEncodeError) as info:
+        f"/data/{ODD}.parquet".encode()
+    assert cli._undecodable_name(info.value)

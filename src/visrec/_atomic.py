@@ -174,6 +174,25 @@ def sweep_stale(
                 os.unlink(entry.path)
 
 
+def utf8_path(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is valid UTF-8 on disk (Linux allows any bytes; pyarrow, for
+    one, takes only UTF-8 paths)."""
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``path`` for a message, its bytes that are not UTF-8 as ``\\xff`` (as ``ls -b``)."""
+    name = os.fspath(path)
+    try:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # a lone surrogate of another origin
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 #: the longest file name most filesystems take, in bytes
 _NAME_MAX = 255
 
@@ -270,9 +289,11 @@ def atomic_path(
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically. A file name with bytes that are not
+    UTF-8 quoted in ``text`` (a lone surrogate in Python) is written escaped (``\\udcff``),
+    as UTF-8 has no way to hold it."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
@@ -353,6 +374,7 @@ def _acquire(lock: Path, target: Path, what: str) -> int | None:
     import fcntl
 
     replaced = False
+    missing = 0
     while True:
         readonly = False
         try:
@@ -360,7 +382,12 @@ def _acquire(lock: Path, target: Path, what: str) -> int | None:
         except PermissionError:
             try:  # another user's lock file: flock works on a read-only descriptor too
                 fd = os.open(lock, os.O_RDONLY)
-            except FileNotFoundError:  # its holder just removed it: try again
+            except FileNotFoundError:
+                # its holder just removed it: try again, a few times; the lock file may
+                # also be missing in a folder we cannot write (no lock can be had there)
+                missing += 1
+                if missing > 3:
+                    return None
                 continue
             except OSError:
                 return None

@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import importlib
 import io
-import os
 import signal
 import sys
 import threading
@@ -21,6 +20,7 @@ from types import FrameType
 from typing import TypeGuard
 
 from visrec import __version__
+from visrec._atomic import shown_path
 from visrec.commands._common import closed_stdout_status, stdout_failed_status
 from visrec.errors import VisrecError
 
@@ -110,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _print_any_name() -> None:
     """Let stdout print file names with bytes that are not UTF-8 (as ``ls`` does), as
     Python does by itself under the C locale; under others such a print failed."""
+    if sys.stdout is None or sys.stdout is not sys.__stdout__:
+        return  # not the process's own: a caller's capture (pytest) or a redirect
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
         with contextlib.suppress(Exception):  # a stream that cannot: leave it as it is
@@ -147,7 +149,7 @@ def _run(
             # a path that is not UTF-8 (Linux allows any bytes) meets a library that
             # encodes paths strictly: pyarrow, for every Parquet file
             print(
-                f"error: '{_shown_bytes(exc.object)}': a file name that is not valid UTF-8 "
+                f"error: '{shown_path(exc.object)}': a file name that is not valid UTF-8 "
                 "cannot be used here; rename it",
                 file=sys.stderr,
             )
@@ -170,20 +172,16 @@ def _run(
 
 
 def _undecodable_name(exc: BaseException) -> TypeGuard[UnicodeEncodeError]:
-    """Encoding a name with undecodable bytes (Python keeps them as lone surrogates)."""
+    """Encoding a path with undecodable bytes (Python keeps them as lone surrogates).
+    Only a string that can be a path: any other text holding one (a report quoting such
+    a name) is a bug to mend, whose traceback says where."""
     return (
         isinstance(exc, UnicodeEncodeError)
         and exc.reason == "surrogates not allowed"
         and isinstance(exc.object, str)
+        and "\n" not in exc.object
+        and len(exc.object) <= 4096  # PATH_MAX
     )
-
-
-def _shown_bytes(name: str) -> str:
-    """``name`` with its undecodable bytes as ``\\xff``, as ``ls -b`` shows them."""
-    try:
-        return os.fsencode(name).decode("utf-8", "backslashreplace")
-    except UnicodeError:  # a lone surrogate of another origin
-        return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _refused_by_system(exc: BaseException) -> TypeGuard[OSError]:

@@ -53,8 +53,10 @@ from visrec._atomic import (
     atomic_path,
     check_output_path,
     exclusive_lock,
+    shown_path,
     side_prefix,
     sweep_temp_files,
+    utf8_path,
 )
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
 from visrec.embed.store import (
@@ -557,6 +559,11 @@ def embed_images(
     if out.is_dir():
         raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
     check_output_path(out)  # not a pipe or device: reading it for reuse would block
+    if not utf8_path(out):  # pyarrow would refuse it only at the first chunk's write
+        raise VisrecError(
+            f"output '{shown_path(out)}': the name is not valid UTF-8, which Parquet files "
+            "need; rename it"
+        )
     parts = parts_dir(out)
     if os.path.lexists(parts) and not parts.is_dir():
         # now, not at its mkdir once the model is loaded ("File exists" says not what to do)
