@@ -26,13 +26,23 @@ so regressors and classifiers are comparable), MAE and RMSE of the raw predictio
 Users and items are indexed with maps built from the training split (all items with a
 rating or a vector are known, so test-only items can use their image); test users
 absent from training get index -1 and the model's explicit fallback.
+
+Resume: with ``resume=PATH`` every finished seed (all its models) is appended to a
+JSON-lines record (:mod:`visrec.evaluation.run_record`, model name ``"rating-eval"``)
+as soon as it finishes, keyed by a content hash of the ratings and the item vectors,
+the protocol, test size, KNN k, the MF hyperparameters, the seed and the visrec
+version. A second call with the same path fits only the seeds not recorded yet and
+returns exactly what one uninterrupted call would have (a reused seed keeps its
+recorded ``fit_seconds``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +61,8 @@ BASELINE = "baseline"  # neither the picture nor who rated
 PICTURE = "picture"  # the tutorial's KNN on the item vector alone
 RATINGS = "ratings"  # who rated what
 RATINGS_PICTURE = "ratings + picture"
+#: the model name of a seed's line in the resume record (one line holds every model)
+RECORD_MODEL = "rating-eval"
 
 
 def split_rows(
@@ -149,6 +161,10 @@ class RatingEvalResult:
     protocol: str = "random"
     sizes: list[tuple[int, int]] = field(default_factory=list)
 
+    def run_keys(self) -> list[tuple[int, str]]:
+        """``(seed, "rating-eval")`` of every seed, as ``run_record.forget`` takes them."""
+        return [(int(s), RECORD_MODEL) for s in self.seeds]
+
     def size_text(self) -> str:
         """``"80,000 train / 20,000 test"``, or ranges over the seeds when they differ."""
         return format_sizes(self.sizes or [(self.n_train, self.n_test)])
@@ -223,6 +239,9 @@ def rating_eval(
     knn_k: int = 3,
     mf_params: dict[str, Any] | None = None,
     progress: bool = False,
+    resume: str | os.PathLike[str] | None = None,
+    note: Callable[[str], None] | None = None,
+    keep_record: bool = False,
 ) -> RatingEvalResult:
     """Compare rating predictors on the same split(s).
 
@@ -250,12 +269,33 @@ def rating_eval(
         Keyword arguments for both :class:`RatingMF` models (besides ``visual``).
     progress : bool, default False
         Show a tqdm progress bar.
+    resume : path, optional
+        A JSON-lines record of finished seeds (default None: nothing is recorded). Each
+        seed is appended as soon as all its models are scored; seeds already recorded
+        for the same ratings, vectors, protocol, test size, ``knn_k``, MF
+        hyperparameters and visrec version are not fitted again (their rows, with
+        their ``fit_seconds``, are the recorded ones), and records made under anything
+        else are ignored with a note. On completion this call's seeds leave the
+        record; the file goes when nothing is left. A pipe, folder or device at this
+        path is an error before any fit.
+    note : callable, optional
+        Receives the resume notes ("resuming: N of M seeds already done (PATH)", a
+        record ignored or that cannot be written); default: not shown.
+    keep_record : bool, default False
+        Leave this call's seeds in the ``resume`` record on completion, for a caller
+        that first writes the results somewhere safe and then drops them with
+        ``run_record.forget(resume, result.run_keys())`` (as ``visrec rating-eval``
+        does).
 
     Returns
     -------
     RatingEvalResult
     """
     from tqdm import tqdm
+
+    from visrec._atomic import check_side_file
+    from visrec.evaluation import run_record
+    from visrec.models.rating_mf import RatingMF
 
     for col in (USER, ITEM, RATING):
         if col not in frame.columns:
@@ -320,14 +360,41 @@ def rating_eval(
     mf_kw = dict(mf_params or {})
     mf_kw.pop("visual", None)
     seeds = [int(random_state) + s for s in range(n_seeds)]
+    say = note or (lambda _msg: None)
+    record = None if resume is None else Path(resume)
+    done: dict[int, dict[str, Any]] = {}  # seed -> its recorded line
+    fp: dict[str, Any] = {}
+    plan: dict[tuple[int, str], dict[str, Any]] = {}
+    if record is not None:
+        check_side_file(record, "its resume record")  # a pipe there: read for ever
+        fp = run_record.fingerprint(frame, item_vectors, protocol, knn_k, test_size)
+        mf_full = RatingMF(**mf_kw).get_params()  # defaults too: a changed one refits
+        mf_full.pop("visual", None)
+        params = run_record.json_params(mf_full)
+        plan = {(seed, RECORD_MODEL): params for seed in seeds}
+        found = run_record.load_done(record, fp, plan, say)
+        done = {seed: rec for (seed, _), rec in found.items()}
+        if done:
+            say(f"resuming: {len(done)} of {len(seeds)} seeds already done ({record})")
+    recording = record is not None  # False once an append has failed
     records: list[dict[str, Any]] = []
     n_models = 6 if item_vectors is not None else 4
     n_train = n_test = n_cold = 0
     sizes: list[tuple[int, int]] = []  # (train, test) per seed: cold-items splits differ
     with tqdm(
-        total=n_seeds * n_models, desc="rating-eval", unit="model", disable=not progress
+        total=n_seeds * n_models,
+        initial=len(done) * n_models,
+        desc="rating-eval",
+        unit="model",
+        disable=not progress,
     ) as bar:
         for seed in seeds:
+            if seed in done:  # every model of this seed, as recorded
+                split = done[seed]["split"]
+                n_train, n_test, n_cold = split["n_train"], split["n_test"], split["n_cold"]
+                sizes.append((n_train, n_test))
+                records += [{"seed": seed, **r} for r in done[seed]["row"]["runs"]]
+                continue
             idx_train, idx_test = split_rows(df, protocol, test_size, seed)
             train, test = df.iloc[idx_train], df.iloc[idx_test]
             n_train, n_test = len(train), len(test)
@@ -340,6 +407,22 @@ def rating_eval(
                 )
             recs, n_cold = _eval_split(train, test, item_vectors, knn_k, mf_kw, bar.update)
             records += [{"seed": seed, **r} for r in recs]
+            if record is not None and recording:
+                split = {"n_train": n_train, "n_test": n_test, "n_cold": n_cold}
+                line = {"fp": fp, "seed": seed, "model": RECORD_MODEL,
+                        "params": plan[(seed, RECORD_MODEL)], "split": split,
+                        "row": {"runs": recs}}  # fmt: skip
+                try:
+                    run_record.append_record(record, line)
+                except OSError as exc:
+                    # a full or read-only disk: the record is a safety net, the results
+                    # are what was asked for, so the fits go on without it
+                    recording = False
+                    say(
+                        f"note: cannot record finished seeds in {record} "
+                        f"({exc.strerror or exc}): the rest of this run is not recorded, "
+                        "an interrupted run would fit it again"
+                    )
 
     runs = pd.DataFrame.from_records(records)
     order = list(dict.fromkeys(runs["model"]))
@@ -356,6 +439,8 @@ def rating_eval(
             "the models' fallbacks (mean, item mean, global mean for the user mean, item "
             "bias + visual term) score them"
         )
+    if record is not None and not keep_record:
+        run_record.forget(record, plan)  # complete: nothing of this call to resume
     return RatingEvalResult(
         table=table,
         runs=runs,

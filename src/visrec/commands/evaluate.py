@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
-import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from visrec.commands import _resume
 from visrec.commands._common import (
     add_interactions_args,
     add_min_rating_arg,
@@ -22,7 +19,6 @@ from visrec.commands._common import (
     load_interactions_frame,
     parse_model_params,
     say_written,
-    stdout_closed,
     survives_closed_stdout,
 )
 from visrec.commands._progress import add_progress_args, show_progress
@@ -138,7 +134,6 @@ def register(subparsers: Any) -> None:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    from visrec._atomic import exclusive_lock
     from visrec.embed.store import read_vectors
     from visrec.evaluation.runner import parse_model_specs, run_experiment
 
@@ -201,42 +196,27 @@ def run(args: argparse.Namespace) -> int:
             "are on an item with an image"
         )
     record = _record_path(args)
-    # one run per result (or, without --json, per resume record): two would append
-    # to one record and drop it under each other
-    held = Path(args.json) if args.json else record
-    with contextlib.ExitStack() as stack:
-        if held is not None:
-            stack.enter_context(exclusive_lock(held, "visrec evaluate"))
-        if record is not None and not args.resume:
-            record = _start_over(record)
-        try:
-            res = run_experiment(
-                frame,
-                iv,
-                args.protocol,
-                specs,
-                seeds=range(args.seeds),
-                k=args.k,
-                test_ratio=args.test_ratio,
-                batch_size=args.batch_size,
-                progress=show_progress(args),
-                log=log,
-                resume=record,
-                note=say,
-                keep_record=True,  # until the results are out: see _report
-                vectors_source=str(args.vectors),  # a NaN vector's error names the file
-            )
-            _report(args, res, record)
-        except KeyboardInterrupt:
-            kept = _kept_runs(record)
-            print(f"interrupted: {kept or 'no run had finished'}", file=sys.stderr)
-            return 130
-        except Exception:  # a model's fit, or writing the files, failed
-            kept = _kept_runs(record)
-            if kept:
-                print(kept, file=sys.stderr)
-            raise
-    return 0
+
+    def body(record: Path | None) -> None:
+        res = run_experiment(
+            frame,
+            iv,
+            args.protocol,
+            specs,
+            seeds=range(args.seeds),
+            k=args.k,
+            test_ratio=args.test_ratio,
+            batch_size=args.batch_size,
+            progress=show_progress(args),
+            log=log,
+            resume=record,
+            note=say,
+            keep_record=True,  # until the results are out: see _report
+            vectors_source=str(args.vectors),  # a NaN vector's error names the file
+        )
+        _report(args, res, record)
+
+    return _resume.run_resumable("visrec evaluate", args.json, record, args.resume, body)
 
 
 def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
@@ -283,38 +263,14 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
             file=sys.stderr,
         )
     say_written(args.json, args.report)
-    if record is None or args.json:
-        return
-    if stdout_closed():  # the table, the only copy of the results, was not all read
-        kept = _kept_runs(record)
-        if kept:
-            print(kept, file=sys.stderr)
-    else:
-        run_record.forget(record, res.run_keys())
+    if not args.json:  # the table, the only copy of the results, must have been read
+        _resume.drop_when_read(record, res.run_keys())
 
 
 def _span(stats: list[dict[str, Any]], key: str) -> str:
     """``"80,000"``, or ``"79,981-80,012"`` when the seeds' splits differ."""
     lo, hi = min(int(s[key]) for s in stats), max(int(s[key]) for s in stats)
     return f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"
-
-
-def _start_over(record: Path) -> Path | None:
-    """``--no-resume``: delete the record, unless the file there is no record (another
-    file, named by mistake): that one is left as it is and nothing is recorded."""
-    from visrec.evaluation.run_record import read_record
-
-    try:
-        read_record(record)
-    except VisrecError:  # not a record, or unreadable: not ours to delete
-        print(
-            f"note: --no-resume: {record} is not a resume record, so it is left as it is; "
-            "finished runs are not recorded, an interrupted run would start over",
-            file=sys.stderr,
-        )
-        return None
-    record.unlink(missing_ok=True)  # start over; this run's runs are recorded afresh
-    return record
 
 
 def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -332,65 +288,19 @@ def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
         check_model_device(model, name)
 
 
-def _kept_runs(record: Path | None) -> str:
-    """How to resume after a failure, when ``record`` holds finished runs ("" when it
-    holds none, or is not a record at all: the runner refused it before any fit)."""
-    from visrec.evaluation.run_record import read_record
-
-    try:
-        if record is None or not read_record(record):
-            return ""
-    except VisrecError:
-        return ""
-    return f"finished runs are kept in {record}; run the same command again to resume"
-
-
 def _record_path(args: argparse.Namespace) -> Path | None:
-    """Where finished runs are recorded: ``OUT.partial.jsonl`` next to ``--json OUT``,
-    else a file in the cache folder named after the inputs and settings (the runner
-    checks the contents of the inputs too). None, with a note, when the cache folder
-    cannot be made: the run goes on without a record (the table still reaches stdout).
-    The folder of ``--json`` must be made, and a pipe, folder or device in the record's
-    place is refused: an error now, before any work."""
-    from visrec._atomic import check_side_file, cut_name, side_prefix
-
-    if args.json:
-        path = Path(args.json + ".partial.jsonl")
-        if len(os.fsencode(path.name)) > 255:  # a legal --json name near the limit
-            tail = "partial.jsonl"
-            path = path.with_name(side_prefix(Path(args.json).name, len(tail)) + tail)
-    else:
-        key = json.dumps([
-            str(Path(args.interactions).resolve()),
-            str(Path(args.vectors).resolve()) if args.vectors else None,
-            args.protocol, args.k, args.test_ratio, args.min_rating,
-        ])  # fmt: skip
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        # the name only helps a reader: the digest tells records apart (and a name
-        # near the 255-byte limit would leave no room for it)
-        path = _cache_dir() / f"{cut_name(Path(args.interactions).name, 100)}-{digest}.jsonl"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        if args.json:  # the report itself would fail to be written, after every fit
-            raise VisrecError(
-                f"--json: cannot make the folder {str(path.parent)!r} ({exc.strerror or exc})"
-            ) from exc
-        print(
-            f"note: cannot make {path.parent} ({exc.strerror or exc}): finished runs are "
-            "not recorded, an interrupted run would start over",
-            file=sys.stderr,
-        )
-        return None
-    check_side_file(path, "its resume record")  # a pipe there: reading it waits for ever
-    return path
+    """Where finished runs are recorded (:func:`visrec.commands._resume.record_path`):
+    ``OUT.partial.jsonl`` next to ``--json OUT``, else a file in :func:`_cache_dir`
+    named after the inputs and settings."""
+    key = [
+        str(Path(args.interactions).resolve()),
+        str(Path(args.vectors).resolve()) if args.vectors else None,
+        args.protocol, args.k, args.test_ratio, args.min_rating,
+    ]  # fmt: skip
+    return _resume.record_path(args.json, args.interactions, key, lambda: _cache_dir())
 
 
 def _cache_dir() -> Path:
     """``$VISREC_CACHE/evaluate``, else ``$XDG_CACHE_HOME`` or ``~/.cache``
     ``/visrec/evaluate`` (the layout of the ONNX model cache)."""
-    root = os.environ.get("VISREC_CACHE")
-    if root:
-        return Path(root) / "evaluate"
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "visrec" / "evaluate"
+    return _resume.cache_dir("evaluate")

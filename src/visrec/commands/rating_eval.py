@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
+from visrec.commands import _resume
 from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
     add_interactions_args,
@@ -34,6 +37,16 @@ Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in
 --json writes {"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {accuracy, mae,
 rmse, fit_seconds[, *_std]}}, "runs": [...]}. A progress bar shows on a terminal (--quiet
 hides it, --verbose shows it in a log too).
+
+interrupted runs:
+  Every finished seed (all its models) is recorded at once in OUT.partial.jsonl next to
+  --json OUT (without --json: in $VISREC_CACHE/rating-eval/, default
+  ~/.cache/visrec/rating-eval/). Run the same command again after Ctrl-C, a kill or a
+  crash and only the missing seeds are fitted; the table and JSON are those of an
+  uninterrupted run. Records made with other data, vectors, settings or MF
+  hyperparameters are ignored (with a note). The record is removed once the JSON and
+  report are written (without --json: once the table is printed); --no-resume starts
+  over (a file there that is no record is left alone, and nothing is recorded).
 """
 
 
@@ -89,15 +102,24 @@ def register(subparsers: Any) -> None:
         help="also write an HTML report: does the picture predict stars (KNN vs the "
         "baselines; MF with vs without the visual term, seed by seed), table, bar plots",
     )
+    p.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="start over: discard the seeds recorded by an interrupted earlier run instead "
+        "of reusing them (see 'interrupted runs' below)",
+    )
     add_progress_args(p)
     p.set_defaults(func=run)
 
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    from visrec._atomic import write_text_atomic
     from visrec.analysis.rating_eval import rating_eval
     from visrec.embed.store import read_vectors
+
+    def say(msg: str) -> None:  # resume notes: shown with --quiet too
+        print(msg, file=sys.stderr)
 
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")
@@ -125,17 +147,35 @@ def run(args: argparse.Namespace) -> int:
     for name in ("n_factors", "n_epochs", "reg", "reg_visual"):
         if getattr(args, name) is not None:
             mf[name] = getattr(args, name)
-    res = rating_eval(
-        frame,
-        iv,
-        test_size=args.test_size,
-        random_state=args.random_state,
-        n_seeds=args.seeds,
-        protocol=args.protocol,
-        knn_k=args.k,
-        mf_params=mf,
-        progress=show_progress(args),
-    )
+    record = _record_path(args)
+
+    def body(record: Path | None) -> None:
+        res = rating_eval(
+            frame,
+            iv,
+            test_size=args.test_size,
+            random_state=args.random_state,
+            n_seeds=args.seeds,
+            protocol=args.protocol,
+            knn_k=args.k,
+            mf_params=mf,
+            progress=show_progress(args),
+            resume=record,
+            note=say,
+            keep_record=True,  # until the results are out: see _report
+        )
+        _report(args, res, record)
+
+    return _resume.run_resumable("visrec rating-eval", args.json, record, args.resume, body)
+
+
+def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
+    """The table, the JSON and the report; the resume record is dropped only once the
+    results are out: the files written or, without ``--json``, the table read from
+    stdout (``... | head`` closed it: the record stays for a rerun)."""
+    from visrec._atomic import write_text_atomic
+    from visrec.evaluation import run_record
+
     print(res.format())
     if args.json:
         write_text_atomic(args.json, json.dumps(res.to_json(), indent=2) + "\n")
@@ -144,5 +184,26 @@ def run(args: argparse.Namespace) -> int:
 
         inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
         write_rating_report(args.report, res.to_json(), inputs)
+    if args.json and record is not None:
+        run_record.forget(record, res.run_keys())
     say_written(args.json, args.report)
-    return 0
+    if not args.json:  # the table, the only copy of the results, must have been read
+        _resume.drop_when_read(record, res.run_keys())
+
+
+def _record_path(args: argparse.Namespace) -> Path | None:
+    """Where finished seeds are recorded (:func:`visrec.commands._resume.record_path`):
+    ``OUT.partial.jsonl`` next to ``--json OUT``, else a file in :func:`_cache_dir`
+    named after the inputs and settings (the record checks the contents too)."""
+    key = [
+        str(Path(args.interactions).resolve()),
+        str(Path(args.vectors).resolve()) if args.vectors else None,
+        args.protocol, args.k, args.test_size,
+    ]  # fmt: skip
+    return _resume.record_path(args.json, args.interactions, key, lambda: _cache_dir())
+
+
+def _cache_dir() -> Path:
+    """``$VISREC_CACHE/rating-eval``, else ``$XDG_CACHE_HOME`` or ``~/.cache``
+    ``/visrec/rating-eval``."""
+    return _resume.cache_dir("rating-eval")

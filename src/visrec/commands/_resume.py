@@ -1,0 +1,157 @@
+"""Resumable commands (``visrec evaluate``, ``visrec rating-eval``): where their record of
+finished runs lives, one run per output at a time, ``--no-resume``, what Ctrl-C says.
+
+The record itself (its lines, fingerprint and reuse) is :mod:`visrec.evaluation.run_record`;
+this module is the command-line part the commands share: the record's path (beside
+``--json OUT``, else in a cache folder of the command), the exclusive lock, starting
+over, the "finished runs are kept in ...; run the same command again to resume" line,
+exit status 130 on Ctrl-C, and dropping the record once the results are out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+from visrec.errors import VisrecError
+
+
+def cache_dir(sub: str) -> Path:
+    """``$VISREC_CACHE/SUB``, else ``$XDG_CACHE_HOME`` or ``~/.cache`` ``/visrec/SUB``
+    (the layout of the ONNX model cache)."""
+    root = os.environ.get("VISREC_CACHE")
+    if root:
+        return Path(root) / sub
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "visrec" / sub
+
+
+def record_path(
+    json_out: str | None,
+    interactions: str,
+    key: Sequence[Any],
+    folder: Callable[[], Path],
+) -> Path | None:
+    """Where finished runs are recorded: ``OUT.partial.jsonl`` next to ``--json OUT``,
+    else a file in the cache ``folder()`` named after the ``interactions`` file and a
+    digest of ``key`` (the paths and settings; the runner checks the contents of the
+    inputs too). None, with a note, when the cache folder cannot be made: the run goes
+    on without a record (the table still reaches stdout). The folder of ``--json`` must
+    be made, and a pipe, folder or device in the record's place is refused: an error
+    now, before any work."""
+    from visrec._atomic import check_side_file, cut_name, side_prefix
+
+    if json_out:
+        path = Path(json_out + ".partial.jsonl")
+        if len(os.fsencode(path.name)) > 255:  # a legal --json name near the limit
+            tail = "partial.jsonl"
+            path = path.with_name(side_prefix(Path(json_out).name, len(tail)) + tail)
+    else:
+        digest = hashlib.sha256(json.dumps(list(key)).encode()).hexdigest()[:16]
+        # the name only helps a reader: the digest tells records apart (and a name
+        # near the 255-byte limit would leave no room for it)
+        path = folder() / f"{cut_name(Path(interactions).name, 100)}-{digest}.jsonl"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if json_out:  # the report itself would fail to be written, after every fit
+            raise VisrecError(
+                f"--json: cannot make the folder {str(path.parent)!r} ({exc.strerror or exc})"
+            ) from exc
+        print(
+            f"note: cannot make {path.parent} ({exc.strerror or exc}): finished runs are "
+            "not recorded, an interrupted run would start over",
+            file=sys.stderr,
+        )
+        return None
+    check_side_file(path, "its resume record")  # a pipe there: reading it waits for ever
+    return path
+
+
+def start_over(record: Path) -> Path | None:
+    """``--no-resume``: delete the record, unless the file there is no record (another
+    file, named by mistake): that one is left as it is and nothing is recorded."""
+    from visrec.evaluation.run_record import read_record
+
+    try:
+        read_record(record)
+    except VisrecError:  # not a record, or unreadable: not ours to delete
+        print(
+            f"note: --no-resume: {record} is not a resume record, so it is left as it is; "
+            "finished runs are not recorded, an interrupted run would start over",
+            file=sys.stderr,
+        )
+        return None
+    record.unlink(missing_ok=True)  # start over; this run's runs are recorded afresh
+    return record
+
+
+def kept_runs(record: Path | None) -> str:
+    """How to resume after a failure, when ``record`` holds finished runs ("" when it
+    holds none, or is not a record at all: the runner refused it before any fit)."""
+    from visrec.evaluation.run_record import read_record
+
+    try:
+        if record is None or not read_record(record):
+            return ""
+    except VisrecError:
+        return ""
+    return f"finished runs are kept in {record}; run the same command again to resume"
+
+
+def run_resumable(
+    what: str,
+    json_out: str | None,
+    record: Path | None,
+    resume: bool,
+    body: Callable[[Path | None], None],
+) -> int:
+    """Run ``body(record)`` holding the output (``--json OUT``, else the record) for
+    one writer (``what`` names the command in the other writer's error), after
+    ``--no-resume`` (``resume`` False) started over. Ctrl-C prints where the finished
+    runs are kept and returns 130; any other failure says so too, and is raised."""
+    from visrec._atomic import exclusive_lock
+
+    # one run per result (or, without --json, per resume record): two would append
+    # to one record and drop it under each other
+    held = Path(json_out) if json_out else record
+    with contextlib.ExitStack() as stack:
+        if held is not None:
+            stack.enter_context(exclusive_lock(held, what))
+        if record is not None and not resume:
+            record = start_over(record)
+        try:
+            body(record)
+        except KeyboardInterrupt:
+            kept = kept_runs(record)
+            print(f"interrupted: {kept or 'no run had finished'}", file=sys.stderr)
+            return 130
+        except Exception:  # a fit, or writing the files, failed
+            kept = kept_runs(record)
+            if kept:
+                print(kept, file=sys.stderr)
+            raise
+    return 0
+
+
+def drop_when_read(record: Path | None, keys: Collection[tuple[int, str]]) -> None:
+    """Without ``--json``, after the table (the only copy of the results) was printed:
+    drop this run's ``keys`` from the record once stdout was read; a closed stdout
+    (``... | head``) keeps them for a rerun, and says so."""
+    from visrec.commands._common import stdout_closed
+    from visrec.evaluation import run_record
+
+    if record is None:
+        return
+    if stdout_closed():  # the table was not all read
+        kept = kept_runs(record)
+        if kept:
+            print(kept, file=sys.stderr)
+    else:
+        run_record.forget(record, keys)
