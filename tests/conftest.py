@@ -53,12 +53,17 @@ def bar_case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 def _evaluate_records_in_tmp(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """``visrec evaluate`` without --json keeps its resume record in the user's cache
-    folder; tests keep it in a temporary one (the ONNX model cache stays where it is)."""
+    """``visrec evaluate`` and ``rating-eval`` without --json keep their resume records in
+    the user's cache folder; tests keep them in a temporary one (the ONNX model cache
+    stays where it is)."""
     import visrec.commands.evaluate as evaluate_cmd
+    import visrec.commands.rating_eval as rating_eval_cmd
 
-    folder = tmp_path_factory.getbasetemp() / "evaluate-records"
-    real = evaluate_cmd._cache_dir  # kept where a test sets VISREC_CACHE itself
-    monkeypatch.setattr(
-        evaluate_cmd, "_cache_dir", lambda: real() if os.environ.get("VISREC_CACHE") else folder
-    )
+    for cmd, name in ((evaluate_cmd, "evaluate"), (rating_eval_cmd, "rating-eval")):
+        folder = tmp_path_factory.getbasetemp() / f"{name}-records"
+        real = cmd._cache_dir  # kept where a test sets VISREC_CACHE itself
+        monkeypatch.setattr(
+            cmd,
+            "_cache_dir",
+            lambda real=real, folder=folder: real() if os.environ.get("VISREC_CACHE") else folder,
+        )
