@@ -121,7 +121,7 @@ def read_record(path: Path) -> list[dict[str, Any]]:
             out.append(rec)
     if lines and not out:
         raise VisrecError(
-            f"{path}: not a resume record of run_experiment (no line of it is one); "
+            f"{path}: not a resume record of visrec (no line of it is one); "
             "name another file, or delete this one to start over"
         )
     return out
