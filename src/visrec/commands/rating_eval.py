@@ -34,9 +34,9 @@ tutorial did; --protocol cold-items holds out 20% of the items): majority class,
 item mean, user mean, the tutorial's KNN (k=3) on image vectors, biased matrix factorisation, and
 biased MF with a visual term (the image vector shifts the item's factors and bias).
 Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in stars.
---json writes {"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {accuracy, mae,
-rmse, fit_seconds[, *_std]}}, "runs": [...]}. A progress bar shows on a terminal (--quiet
-hides it, --verbose shows it in a log too).
+--json writes {"n_train", "n_test", "seeds", "protocol", "notes", "sizes", "models": {name:
+{accuracy, mae, rmse, fit_seconds[, *_std]}}, "runs": [...]} ("sizes": [train, test] per
+seed). A progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
 
 interrupted runs:
   Every finished seed (all its models) is recorded at once in OUT.partial.jsonl next to

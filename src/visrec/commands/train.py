@@ -90,7 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a hyperparameter, e.g. --param factors=32 (repeatable; JSON values)",
+        help="override a hyperparameter, e.g. --param factors=32 (repeatable; a value is "
+        "read as JSON, else as a plain string)",
     )
     p.add_argument(
         "--no-resume",

@@ -480,7 +480,7 @@ def embed_images(
         An engine object (e.g. ``ray_engine.RayPipeline``) is used as given.
     device : {"auto", "cpu", "cuda"}, default "auto"
     batch_size : int, optional
-        Default: the engine's preferred batch (16 on CPU).
+        Default: the engine's preferred batch (on CPU 4 for ONNX Runtime, 16 for torch).
     workers : int, optional
         Decode threads; default min(4, number of CPUs). Does not change the result.
     progress : bool, default True

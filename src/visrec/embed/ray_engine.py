@@ -165,7 +165,8 @@ class RayPipeline:
     device : {"auto", "cpu", "cuda"}, default "auto"
         ``"auto"``: GPUs when the Ray cluster has any (one per actor), else CPUs.
     batch_size : int, optional
-        Inference batch inside each actor; default the inner engine's (16 on CPU).
+        Inference batch inside each actor; default the inner engine's (on CPU 4 for ONNX
+        Runtime, 16 for torch).
     ray_address : str, optional
         Existing cluster to join; default: start a local Ray instance for this run.
     num_actors : int, optional

@@ -124,7 +124,7 @@ class ExperimentResult:
 
     def tuned_note(self) -> str | None:
         """One line per model whose ``reg="auto"`` chose by validation: the setting
-        chosen and in how many runs, e.g. ``bpr: reg=0.1 (2 runs), reg=0.03 (1)``."""
+        chosen and in how many runs, e.g. ``bpr: reg=0.1 (2 runs), reg=0.03 (1 run)``."""
         if "tuned" not in self.runs or self.runs["tuned"].isna().all():
             return None
         lines = []
