@@ -245,3 +245,30 @@ def test_train_into_a_folder_whose_model_json_is_a_pipe_is_refused_at_once(
         "it); name a new or empty folder, or an earlier model folder to replace\n"
     )
     assert not (out / "model.json").is_file()  # the user's folder is left as it was
+
+
+def test_a_training_state_that_is_a_pipe_is_replaced_by_the_fits_own(tmp_path: Path) -> None:
+    # bpr.pt as a pipe: the fit started over, silently, and could never save its state
+    # there (the atomic write does not replace a pipe), so no interruption could resume
+    import numpy as np
+    import pandas as pd
+
+    from visrec.data.interactions import Interactions
+    from visrec.models.registry import make_model
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"user_id": rng.integers(0, 30, 600), "item_id": rng.integers(0, 20, 600)}
+    ).astype(str)
+    inter = Interactions.from_frame(frame.drop_duplicates())
+    state = tmp_path / "bpr.pt"
+    os.mkfifo(state)
+    notes: list[str] = []
+    with (
+        unjammed(state) as jammed,
+        _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append),
+    ):
+        make_model("bpr", epochs=3, batch_size=64, reg=0.01).fit(inter)
+    assert not jammed
+    assert notes == [f"note: {state}: not a regular file (a pipe), starting over"]
+    assert state.is_file()  # the fit's own state, saved after its epochs

@@ -173,16 +173,25 @@ def save_values(ckpt: Checkpoint, desc: str, values: list[float]) -> None:
         ckpt.log(f"note: cannot save {desc} in {ckpt.folder} ({exc}); a resumed run redoes it")
 
 
+def _cleared_odd_file(ckpt: Checkpoint, path: Path, then: str) -> bool:
+    """Whether ``path`` is there but no regular file (a pipe would block the read for
+    ever), said in a note like a damaged file; it is removed, else every later save
+    there would fail too (a folder is left: it may hold someone's files)."""
+    kind = not_regular(path)
+    if kind is None:
+        return False
+    ckpt.log(f"note: {path}: not a regular file ({kind}), {then}")
+    if kind != "a folder":
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return True
+
+
 def load_values(ckpt: Checkpoint, desc: str, n: int) -> list[float] | None:
     """The ``n`` values :func:`save_values` kept for ``desc`` under this key, or None
     (nothing saved, another key, a damaged file: the step is simply redone)."""
     path = ckpt.folder / f"{desc}.json"
-    kind = not_regular(path)
-    if kind is not None:  # a pipe would block the read for ever: redone, as a damaged file
-        ckpt.log(f"note: {path}: not a regular file ({kind}), redoing {desc}")
-        if kind != "a folder":  # in the way of save_values, which would only note that
-            with contextlib.suppress(OSError):
-                path.unlink()
+    if _cleared_odd_file(ckpt, path, f"redoing {desc}"):
         return None
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
@@ -222,7 +231,7 @@ def restore_state(
     import torch
 
     path = ckpt.path(desc)
-    if not path.is_file():
+    if _cleared_odd_file(ckpt, path, "starting over") or not path.is_file():
         return 0, []
     try:
         state: dict[str, Any] = torch.load(path, weights_only=True)
