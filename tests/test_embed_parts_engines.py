@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import visrec.embed.extract as extract_mod
 from test_embed_retry_rows import Flaky, Renamed, _embed, _meta, _same_as
-from tiny_embed import embed_tiny, image_folder
+from tiny_embed import embed_tiny, image_folder, stopped_before_output
 from visrec.cli import main as cli_main
 from visrec.embed.extract import cut_chunks, parts_dir
 from visrec.embed.store import read_vectors
@@ -183,13 +182,7 @@ def test_a_chunk_file_of_read_errors_healed_by_another_engine(
     out = tmp_path / "v.parquet"
     flaky = Flaky(monkeypatch, _first_chunk(20))
 
-    def crash(*args: Any, **kw: Any) -> Any:
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as m:
-        m.setattr(extract_mod, "_assemble", crash)
-        with pytest.raises(KeyboardInterrupt):
-            _embed(folder, out)
+    stopped_before_output(monkeypatch, lambda: _embed(folder, out))
     assert len(list(parts_dir(out).glob("chunk-*.parquet"))) == 2
     flaky.failing.clear()
     res = _embed(folder, out, engine=Renamed("onnx"))

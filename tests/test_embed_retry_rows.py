@@ -20,7 +20,7 @@ import pytest
 import visrec.embed.extract as extract_mod
 import visrec.images.decode as decode_mod
 from test_embed import TinyBackbone
-from tiny_embed import image_folder
+from tiny_embed import image_folder, stopped_before_output
 from visrec import _atomic
 from visrec.embed.extract import EmbedResult, cut_chunks, embed_images, parts_dir
 from visrec.embed.store import read_vectors, read_vectors_meta
@@ -151,13 +151,7 @@ def test_a_read_error_in_an_interrupted_runs_chunk_file(
     out = tmp_path / "v.parquet"
     flaky = Flaky(monkeypatch, {"009.jpg"})
 
-    def crash(*args: Any, **kw: Any) -> Any:
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as m:
-        m.setattr(extract_mod, "_assemble", crash)
-        with pytest.raises(KeyboardInterrupt):
-            _embed(folder, out)
+    stopped_before_output(monkeypatch, lambda: _embed(folder, out))
     assert len(list(parts_dir(out).glob("chunk-*.parquet"))) == 2
     flaky.failing.clear()
     flaky.seen.clear()
@@ -274,13 +268,7 @@ def test_chunk_files_record_their_engine(tmp_path: Path, monkeypatch: pytest.Mon
     folder = image_folder(tmp_path / "imgs", 20)
     out = tmp_path / "v.parquet"
 
-    def crash(*args: Any, **kw: Any) -> Any:
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as m:
-        m.setattr(extract_mod, "_assemble", crash)
-        with pytest.raises(KeyboardInterrupt):
-            _embed(folder, out)
+    stopped_before_output(monkeypatch, lambda: _embed(folder, out))
     files = sorted(parts_dir(out).glob("chunk-*.parquet"))
     assert [read_vectors_meta(f)["engine"] for f in files] == ["torch", "torch"]
     # a chunk file written before engines were recorded: its engine is unknown

@@ -17,7 +17,7 @@ from PIL import Image
 import visrec.embed.extract as extract_mod
 import visrec.images.decode as decode_mod
 from test_embed import TinyBackbone
-from tiny_embed import embed_tiny, image_folder
+from tiny_embed import embed_tiny, image_folder, stopped_before_output
 from visrec.cli import main as cli_main
 from visrec.data.images_index import scan_images
 from visrec.embed.backbones import _INTERP, Backbone, get_backbone, list_backbones
@@ -153,13 +153,7 @@ def test_read_error_in_an_interrupted_runs_chunk_is_retried(
     out = tmp_path / "v.parquet"
     healed = _flaky_open(monkeypatch, "002.jpg", errno.EIO)
 
-    def crash(*args: Any, **kw: Any) -> Any:
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as m:
-        m.setattr(extract_mod, "_assemble", crash)
-        with pytest.raises(KeyboardInterrupt):
-            embed_tiny(folder, out)
+    stopped_before_output(monkeypatch, lambda: embed_tiny(folder, out))
     assert len(list(parts_dir(out).glob("chunk-*.parquet"))) >= 2
     healed.append(1)
     again = embed_tiny(folder, out)

@@ -3,12 +3,15 @@ net, no weights)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
+import visrec.embed.extract as extract_mod
 from test_embed import TinyBackbone
 from visrec.data.images_index import scan_images
 from visrec.embed.extract import EmbedResult, embed_images
@@ -37,3 +40,16 @@ def embed_tiny(folder: Path, out: Path | None, **kw: Any) -> EmbedResult:
         progress=False,
         **kw,
     )
+
+
+def stopped_before_output(monkeypatch: pytest.MonkeyPatch, run: Callable[[], Any]) -> None:
+    """Run ``run`` (an embed) so that Ctrl-C stops it once its chunk files are written,
+    before the output is put together: what an interrupted run leaves behind."""
+
+    def crash(*args: Any, **kw: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(extract_mod, "_assemble", crash)
+        with pytest.raises(KeyboardInterrupt):
+            run()
