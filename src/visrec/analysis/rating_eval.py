@@ -363,8 +363,8 @@ def rating_eval(
     say = note or (lambda _msg: None)
     record = None if resume is None else Path(resume)
     done: dict[int, dict[str, Any]] = {}  # seed -> its recorded line
-    fp: dict[str, Any] = {}
     plan: dict[tuple[int, str], dict[str, Any]] = {}
+    recorder = None
     if record is not None:
         check_side_file(record, "its resume record")  # a pipe there: read for ever
         fp = run_record.fingerprint(frame, item_vectors, protocol, knn_k, test_size)
@@ -376,7 +376,7 @@ def rating_eval(
         done = {seed: rec for (seed, _), rec in found.items()}
         if done:
             say(f"resuming: {len(done)} of {len(seeds)} seeds already done ({record})")
-    recording = record is not None  # False once an append has failed
+        recorder = run_record.Recorder(record, fp, say, what="seeds")
     records: list[dict[str, Any]] = []
     n_models = 6 if item_vectors is not None else 4
     n_train = n_test = n_cold = 0
@@ -407,22 +407,9 @@ def rating_eval(
                 )
             recs, n_cold = _eval_split(train, test, item_vectors, knn_k, mf_kw, bar.update)
             records += [{"seed": seed, **r} for r in recs]
-            if record is not None and recording:
+            if recorder is not None:
                 split = {"n_train": n_train, "n_test": n_test, "n_cold": n_cold}
-                line = {"fp": fp, "seed": seed, "model": RECORD_MODEL,
-                        "params": plan[(seed, RECORD_MODEL)], "split": split,
-                        "row": {"runs": recs}}  # fmt: skip
-                try:
-                    run_record.append_record(record, line)
-                except OSError as exc:
-                    # a full or read-only disk: the record is a safety net, the results
-                    # are what was asked for, so the fits go on without it
-                    recording = False
-                    say(
-                        f"note: cannot record finished seeds in {record} "
-                        f"({exc.strerror or exc}): the rest of this run is not recorded, "
-                        "an interrupted run would fit it again"
-                    )
+                recorder.add(seed, RECORD_MODEL, plan[(seed, RECORD_MODEL)], split, {"runs": recs})
 
     runs = pd.DataFrame.from_records(records)
     order = list(dict.fromkeys(runs["model"]))

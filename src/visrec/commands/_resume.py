@@ -36,10 +36,10 @@ def record_path(
     json_out: str | None,
     interactions: str,
     key: Sequence[Any],
-    folder: Callable[[], Path],
+    folder: Path,
 ) -> Path | None:
     """Where finished runs are recorded: ``OUT.partial.jsonl`` next to ``--json OUT``,
-    else a file in the cache ``folder()`` named after the ``interactions`` file and a
+    else a file in the cache ``folder`` named after the ``interactions`` file and a
     digest of ``key`` (the paths and settings; the runner checks the contents of the
     inputs too). None, with a note, when the cache folder cannot be made: the run goes
     on without a record (the table still reaches stdout). The folder of ``--json`` must
@@ -56,7 +56,7 @@ def record_path(
         digest = hashlib.sha256(json.dumps(list(key)).encode()).hexdigest()[:16]
         # the name only helps a reader: the digest tells records apart (and a name
         # near the 255-byte limit would leave no room for it)
-        path = folder() / f"{cut_name(Path(interactions).name, 100)}-{digest}.jsonl"
+        path = folder / f"{cut_name(Path(interactions).name, 100)}-{digest}.jsonl"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

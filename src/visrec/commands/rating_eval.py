@@ -200,7 +200,7 @@ def _record_path(args: argparse.Namespace) -> Path | None:
         str(Path(args.vectors).resolve()) if args.vectors else None,
         args.protocol, args.k, args.test_size,
     ]  # fmt: skip
-    return _resume.record_path(args.json, args.interactions, key, lambda: _cache_dir())
+    return _resume.record_path(args.json, args.interactions, key, _cache_dir())
 
 
 def _cache_dir() -> Path:

@@ -149,6 +149,36 @@ def append_record(path: Path, rec: dict[str, Any]) -> None:
         raise
 
 
+class Recorder:
+    """Appends finished runs made under ``fp`` to the record ``path`` until an append
+    fails (a full or read-only disk): then one note, and the rest of the run goes
+    unrecorded. The record is a safety net; the results are what was asked for, so the
+    fits go on without it. ``what`` names the runs in the note ("runs", "seeds")."""
+
+    def __init__(
+        self, path: Path, fp: dict[str, Any], note: Callable[[str], None], what: str = "runs"
+    ) -> None:
+        self.path, self.fp, self.note, self.what = path, fp, note, what
+        self.recording = True
+
+    def add(
+        self, seed: int, model: str, params: dict[str, Any], split: dict[str, Any], row: Any
+    ) -> None:
+        if not self.recording:
+            return
+        rec = {"fp": self.fp, "seed": seed, "model": model, "params": params,
+               "split": split, "row": row}  # fmt: skip
+        try:
+            append_record(self.path, rec)
+        except OSError as exc:
+            self.recording = False
+            self.note(
+                f"note: cannot record finished {self.what} in {self.path} "
+                f"({exc.strerror or exc}): the rest of this run is not recorded, an "
+                "interrupted run would fit it again"
+            )
+
+
 def load_done(
     path: Path,
     fp: dict[str, Any],

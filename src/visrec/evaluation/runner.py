@@ -444,12 +444,12 @@ def run_experiment(
     if record is not None:  # a pipe there would block the first read for ever
         check_side_file(record, "its resume record")
     done: dict[tuple[int, str], dict[str, Any]] = {}
-    fp: dict[str, Any] = {}
     plan: dict[tuple[int, str], dict[str, Any]] = {}
-    recording = record is not None  # False once an append has failed
+    recorder = None
     if record is not None:
         say = note or log or (lambda _msg: None)
         fp = run_record.fingerprint(frame, item_vectors, protocol, k, test_ratio)
+        recorder = run_record.Recorder(record, fp, say)
         plan = {
             (seed, name): run_record.json_params(_make(name, params, seed).get_params())
             for seed in seeds
@@ -517,22 +517,10 @@ def run_experiment(
                 row = {"seed": seed, "model": name, **res, "fit_s": fit_s,
                        "tuned": _tuned(model)}  # fmt: skip
                 rows.append(row)
-                if record is not None and recording:
-                    rec = {"fp": fp, "seed": seed, "model": name,
-                           "params": plan[(seed, name)], "split": stats, "row": row}  # fmt: skip
-                    try:
-                        run_record.append_record(
-                            record, {n: _plain_tree(v) for n, v in rec.items()}
-                        )
-                    except OSError as exc:
-                        # a full or read-only disk: the record is a safety net, the
-                        # results are what was asked for, so the fits go on without it
-                        recording = False
-                        (note or log or (lambda _msg: None))(
-                            f"note: cannot record finished runs in {record} "
-                            f"({exc.strerror or exc}): the rest of this run is not "
-                            "recorded, an interrupted run would fit it again"
-                        )
+                if recorder is not None:
+                    recorder.add(
+                        seed, name, plan[(seed, name)], _plain_tree(stats), _plain_tree(row)
+                    )
                 if log is not None:
                     log(f"  {name}: {_run_line(row, k)}")
                 bar.update(1)
