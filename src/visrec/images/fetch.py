@@ -768,9 +768,9 @@ def _interrupt(
 ) -> FetchInterrupted:
     """Stop the fetch after Ctrl-C; the exception to raise, with the report so far."""
     # Queued downloads first, so that no worker starts another one; then those in
-    # progress, whose sockets are shut: they end in milliseconds. One still connecting
-    # (a connect is not interrupted) is waited for ``_STOP_WAIT_S`` at most, then left:
-    # its socket is shut as it connects, and it writes nothing.
+    # progress, whose sockets are shut (also while connecting): they end in
+    # milliseconds. One stuck in a name lookup or a TLS handshake, which cannot be cut
+    # short, is waited for ``_STOP_WAIT_S`` at most, then left: it writes nothing.
     pool.shutdown(wait=False, cancel_futures=True)
     running = [f for f in futures if not f.done()]
     stop.set()
