@@ -221,4 +221,7 @@ def test_recommend_warns_when_the_vectors_file_shares_no_id_with_the_model(
     cands.write_text("zz\n")
     assert main([*argv, "--items", str(cands), "--vectors", str(shop["vectors"])]) == 0
     err = capsys.readouterr().err
-    assert "warning" not in err and "1 of 1 candidate unseen in training have" in err
+    assert "holds none of the model's items" not in err
+    assert "1 of 1 candidate unseen in training have" in err
+    # ... and, as nothing at all can be scored, a warning that says so
+    assert "warning: no candidate can be scored" in err

@@ -448,10 +448,13 @@ def check_vectors_match(
         return
     known = set(vectors.ids)
     if not any(i in known for i in ids):
+        from visrec.data.id_spelling import respelt, respelt_hint
+
         raise VisrecError(
             f"{vpath}: none of the {len(ids):,} {noun} is in it; item ids must be spelt the "
             f"same in both files ({ipath}{name_ids(ids, None, 3)}, "
             f"{vpath}{name_ids(vectors.ids, None, 3)})"
+            + respelt_hint(respelt(ids, vectors.ids), "it")
         )
     raise VisrecError(
         f"{vpath}: none of the {len(ids):,} {noun} has an image vector (has_image is false "

@@ -283,11 +283,20 @@ def unseen_vectors(
             file=sys.stderr,
         )
     elif not has.all():
+        from visrec.data.id_spelling import respelt, respelt_hint
+
+        hint = respelt_hint(respelt(raw[unseen_pos[~has]], store.ids), "it")
         note(
             f"{(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
-            f"no image vector in {vpath}; they are ranked last",
+            f"no image vector in {vpath}; they are ranked last{hint}",
             unseen_pos[~has],
         )
+        if not has.any() and n_unseen == len(raw):
+            print(
+                f"warning: no candidate can be scored (none is a training item or has an "
+                f"image vector in {vpath}): every list is in arbitrary order",
+                file=sys.stderr,
+            )
     broken = has & ~np.isfinite(vecs).all(axis=1)
     if broken.any():
         # NaN in a vector makes every user's score NaN: unscorable, never a silent drop
@@ -298,6 +307,25 @@ def unseen_vectors(
         )
         has &= ~broken
     return vecs[has], unseen_pos[has]
+
+
+def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str | None) -> None:
+    """A note when candidates unseen in training are training items spelt otherwise
+    (``150.0`` for ``150``): compared as written, they are new items, and a user's own
+    training item could be recommended to them under its other spelling."""
+    from visrec.data.id_spelling import respelt
+
+    pairs = respelt(unseen, model.item_map_.ids) if len(unseen) else []
+    if pairs:
+        shown = ", ".join(f"{a!r} as {b!r}" for a, b in pairs[:3])
+        more = ", ..." if len(pairs) > 3 else ""
+        print(
+            f"note: {items}: {_n(len(pairs), 'candidate')} unseen in training "
+            f"{'is a training item' if len(pairs) == 1 else 'are training items'} spelt "
+            f"otherwise ({shown}{more}); ids are compared as written, so "
+            f"{'it is a new item' if len(pairs) == 1 else 'they are new items'} here",
+            file=sys.stderr,
+        )
 
 
 @survives_closed_stdout
@@ -340,6 +368,7 @@ def run(args: argparse.Namespace) -> int:
         raw = np.asarray(model.item_map_.to_list(), dtype=object)
     known = model.item_map_.to_index(raw, missing="minus_one")
     unseen_pos = np.flatnonzero(known < 0)
+    note_respelt_candidates(raw[unseen_pos], model, args.items)
     vpath = args.vectors or recorded
     new_vectors, new_pos = unseen_vectors(
         model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors)
@@ -360,7 +389,8 @@ def run(args: argparse.Namespace) -> int:
         new_pos=new_pos,
     )
 
-    n_rows = n_empty = 0
+    n_rows = n_empty = n_short = 0
+    full = min(args.n, len(raw))  # a list's length before the user's training items go
     user_ids = model.user_map_.ids
     with atomic_path(args.output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write("user_id,item_id,rank,score\n")
@@ -368,6 +398,8 @@ def run(args: argparse.Namespace) -> int:
         for u, pos, val in batches:
             ok = pos >= 0
             n_empty += int((~ok.any(axis=1)).sum())  # every candidate is a training item
+            n_ok = ok.sum(axis=1)
+            n_short += int(((n_ok > 0) & (n_ok < full)).sum())
             rows, cols = np.nonzero(ok)
             frame = pd.DataFrame(
                 {
@@ -385,6 +417,11 @@ def run(args: argparse.Namespace) -> int:
         if n_empty
         else ""
     )
+    if n_short:  # lists cut short by the user's own training items
+        empty += (
+            f" ({_n(n_short, 'user')} with fewer than {full} candidates left once their "
+            "training items are out: shorter lists)"
+        )
     print(
         f"recommended for {_n(n_users, 'user')}{empty} from {_n(len(raw), 'candidate')} "
         f"({len(unseen_pos):,} unseen in training): {n_rows:,} rows in "

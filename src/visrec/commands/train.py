@@ -138,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         log=_stderr,
     )[[USER, ITEM]]
     inter = Interactions.from_frame(frame)
+    note_id_spellings(inter, args.interactions)
 
     vectors = None
     if args.vectors:
@@ -247,6 +248,7 @@ def check_training_vectors(
         vector at all (ids spelt differently in the two files, e.g. ``7`` vs ``007``).
     """
     from visrec.commands._common import check_vectors_match, name_ids
+    from visrec.data.id_spelling import respelt, respelt_hint
     from visrec.embed.store import check_finite_vectors
 
     check_finite_vectors(vectors, item_ids, vpath, noun="training item")
@@ -254,11 +256,40 @@ def check_training_vectors(
     has = vectors.has_image_for(item_ids)
     missing = len(has) - int(has.sum())
     if missing:
+        # '086' in the interactions and 86 in the vectors: say so, it is not a photo gap
+        hint = respelt_hint(respelt(item_ids[~has], vectors.ids), "the vectors file")
         print(
             f"{vpath}: {missing:,} of {len(has):,} training items have no image vector "
-            f"(their visual term is neutral){name_ids(item_ids[~has], None)}",
+            f"(their visual term is neutral){name_ids(item_ids[~has], None)}{hint}",
             file=sys.stderr,
         )
+
+
+def note_id_spellings(inter: Interactions, ipath: str) -> None:
+    """Say when the training file spells one whole number in two ways (``7`` and
+    ``007``: two items, as written) or has ids that other tools read as missing
+    (``NA``: kept as an id, but ``pandas.read_csv`` of the recommendations makes it
+    NaN)."""
+    from visrec.commands._common import name_ids
+    from visrec.data.id_spelling import missing_words, spelt_two_ways
+
+    for noun, ids in (("user", inter.user_map.ids), ("item", inter.item_map.ids)):
+        groups = spelt_two_ways(ids)
+        if groups:
+            shown = "; ".join(", ".join(repr(i) for i in g) for g in groups[:3])
+            more = f"; and {len(groups) - 3:,} more" if len(groups) > 3 else ""
+            print(
+                f"note: {ipath}: {len(groups):,} {noun} id(s) spelt in more than one way "
+                f"({shown}{more}); each spelling is a different {noun}, as written",
+                file=sys.stderr,
+            )
+        words = missing_words(ids)
+        if words:
+            print(
+                f"note: {ipath}: {noun} id(s) that other tools read as a missing value "
+                f"are kept as ids{name_ids(words, None)}",
+                file=sys.stderr,
+            )
 
 
 def checkpoint_folder(out: Path) -> Path:

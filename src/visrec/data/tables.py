@@ -448,6 +448,18 @@ def load_interactions(
     fast = _fast_parse(text, sep, cols, n_expected, skip, where)
     result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
     result.warnings = encoding_warnings(decoded, where)
+    if decoded.encoding == "cp1252" and decoded.first_8bit is not None and not result.warnings:
+        # right for old Windows files, but the ids are written out as UTF-8: not byte
+        # for byte those of this file
+        result.warnings.append(
+            BadRecord(
+                where,
+                decoded.first_8bit,
+                "not UTF-8",
+                "not valid UTF-8 from here, so the file is read as Windows-1252 (latin-1); "
+                "its ids are written out as UTF-8",
+            )
+        )
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     return result

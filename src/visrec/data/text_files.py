@@ -35,11 +35,14 @@ class DecodedText:
         ``(line, message)`` when the file mixes encodings: a UTF-8 file with lines that
         are not (read as Windows-1252), or a Windows-1252 file with lines of valid
         UTF-8 (garbled now); the line is the first that is not UTF-8.
+    first_8bit : int, optional
+        With ``encoding`` ``"cp1252"``: the first line that is not valid UTF-8.
     """
 
     text: str
     encoding: str
     warning: tuple[int, str] | None = None
+    first_8bit: int | None = None
 
 
 def read_text(path: PathLike, encoding: str = "utf-8") -> str:
@@ -94,7 +97,7 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     text = out.text
     if "\r" in text:  # Windows and old Mac line ends; the CSV reader wants "\n" only
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return DecodedText(text.removeprefix("\ufeff"), out.encoding, out.warning)
+    return DecodedText(text.removeprefix("\ufeff"), out.encoding, out.warning, out.first_8bit)
 
 
 def _undefined_as_latin1(exc: UnicodeError) -> tuple[str, int]:
@@ -156,7 +159,7 @@ def _decode_mixed(raw: bytes) -> DecodedText:
             f"line(s) of it are valid UTF-8 (first: line {first_utf8}), now garbled "
             "('é' read as 'Ã©'); save the file as UTF-8",
         )
-    return DecodedText(decode_8bit(raw), "cp1252", warning)
+    return DecodedText(decode_8bit(raw), "cp1252", warning, min(invalid, default=None))
 
 
 def _looks_binary(head: bytes) -> bool:

@@ -1,0 +1,178 @@
+"""Ids compared as written, and said so: a whole number spelt two ways ('086' / '86',
+'150.0' / '150'), ids other tools read as missing ('NA'), a latin-1 training file, and
+users whose list is shorter than --n."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.cli import main
+from visrec.data.id_spelling import missing_words, respelt, respelt_hint, spelt_two_ways
+from visrec.embed.store import ItemVectors, write_vectors
+
+FAST = ["--param=epochs=3", "--param=factors=4", "--param=batch_size=16"]
+
+
+def test_respelt_pairs_whole_numbers_only() -> None:
+    missing = ["086", "150.0", " 7 ", "+9", "A-007", "0.5", "000", "12"]
+    reference = ["86", "150", "7", "9", "A-7", "0", "x"]
+    assert respelt(missing, reference) == [
+        ("086", "86"),
+        ("150.0", "150"),
+        (" 7 ", "7"),
+        ("+9", "9"),
+        ("000", "0"),
+    ]
+    assert respelt(["abc", "12"], reference) == []  # nothing number-like to look up
+    hint = respelt_hint(respelt(["086", "150.0"], reference), "v.parquet")
+    assert hint == (
+        "; 2 of them are in v.parquet spelt otherwise ('086' as '86', '150.0' as '150'): "
+        "ids are compared as written"
+    )
+    assert respelt_hint([], "v.parquet") == ""
+
+
+def test_spelt_two_ways_groups_and_missing_words() -> None:
+    groups = spelt_two_ways(["7", "007", "7.0", "8", "A-007", "A-7", "70", "9"])
+    assert groups == [["7", "007", "7.0"]]
+    assert spelt_two_ways(["1", "2", "10", "A-007"]) == []  # plain spellings only
+    assert missing_words(["a", "NA", "null", "None2", "nan"]) == ["NA", "null", "nan"]
+
+
+@pytest.fixture()
+def shop(tmp_path: Path) -> dict[str, Path]:
+    """Ten users x items 1..8 written plain, vectors keyed the same."""
+    rows = [(u, 1 + (u + k) % 8) for u in range(10) for k in range(3)]
+    train = tmp_path / "train.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
+    ids = np.asarray([str(i) for i in range(1, 11)])  # 9 and 10 are unseen in training
+    vec = np.random.default_rng(0).normal(size=(len(ids), 4)).astype(np.float32)
+    vectors = tmp_path / "v.parquet"
+    write_vectors(vectors, ItemVectors(ids, vec, np.ones(len(ids), bool)))
+    return {"train": train, "vectors": vectors, "dir": tmp_path}
+
+
+def _train(shop: dict[str, Path], model: str, train: Path | None = None) -> Path:
+    out = shop["dir"] / f"m_{model}"
+    argv = ["train", "--model", model, "--interactions", str(train or shop["train"])]
+    if model != "popularity":
+        argv += ["--vectors", str(shop["vectors"]), *FAST]
+    assert main([*argv, "-o", str(out)]) == 0
+    return out
+
+
+def test_train_names_zero_padded_ids_found_in_vectors(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    padded = shop["dir"] / "padded.csv"
+    frame = pd.read_csv(shop["train"], dtype=str)
+    frame.loc[frame.item_id.isin(["3", "4"]), "item_id"] = frame.item_id.str.zfill(3)
+    frame.to_csv(padded, index=False)
+    capsys.readouterr()
+    _train(shop, "visual-cf", padded)
+    err = capsys.readouterr().err
+    assert "2 of 8 training items have no image vector" in err
+    assert "2 of them are in the vectors file spelt otherwise ('003' as '3', '004' as '4')" in err
+
+
+def test_train_refusal_names_the_other_spelling(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    floats = shop["dir"] / "floats.csv"
+    frame = pd.read_csv(shop["train"], dtype=str)
+    frame["item_id"] = frame.item_id + ".0"
+    frame.to_csv(floats, index=False)
+    argv = ["train", "--model", "vbpr", "--interactions", str(floats)]
+    argv += ["--vectors", str(shop["vectors"]), "-o", str(shop["dir"] / "m"), *FAST]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "none of the 8 training items is in it" in err
+    assert (
+        "8 of them are in it spelt otherwise ('1.0' as '1', '2.0' as '2', '3.0' as '3', ...)" in err
+    )
+
+
+def test_train_notes_one_number_spelt_two_ways_and_missing_words(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    mixed = shop["dir"] / "mixed.csv"
+    mixed.write_text("user_id,item_id\n1,7\n1,007\n2,7.0\nNA,7\n3,null\n")
+    _train(shop, "popularity", mixed)
+    err = capsys.readouterr().err
+    assert (
+        f"note: {mixed}: 1 item id(s) spelt in more than one way ('7', '007', '7.0'); "
+        "each spelling is a different item, as written"
+    ) in err
+    assert f"note: {mixed}: user id(s) that other tools read as a missing value" in err
+    assert "('NA')" in err and "('null')" in err
+    assert "user id(s) spelt" not in err
+
+
+def test_recommend_says_candidates_are_training_items_spelt_otherwise(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = _train(shop, "visual-cf")
+    cands = shop["dir"] / "c.txt"
+    cands.write_text("1.0\n2.0\n3.0\n")  # training items 1-3, none has a vector so spelt
+    recs = shop["dir"] / "r.csv"
+    capsys.readouterr()
+    assert main(["recommend", str(model), "--n", "3", "-o", str(recs), "--items", str(cands)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"note: {cands}: 3 candidates unseen in training are training items spelt "
+        "otherwise ('1.0' as '1', '2.0' as '2', '3.0' as '3'); ids are compared as "
+        "written, so they are new items here"
+    ) in err
+    assert "warning: no candidate can be scored" in err
+    # a candidate that is scored keeps the warning away
+    cands.write_text("1.0\n9\n")
+    assert main(["recommend", str(model), "--n", "2", "-o", str(recs), "--items", str(cands)]) == 0
+    err = capsys.readouterr().err
+    assert "1 candidate unseen in training is a training item spelt otherwise" in err
+    assert "warning" not in err
+    assert set(pd.read_csv(recs, dtype=str).groupby("user_id").item_id.first()) == {"9"}
+
+
+def test_recommend_counts_users_with_short_lists(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = _train(shop, "popularity")
+    cands = shop["dir"] / "c.txt"
+    cands.write_text("1\n2\n3\n4\n")
+    recs = shop["dir"] / "r.csv"
+    capsys.readouterr()
+    assert main(["recommend", str(model), "--n", "3", "-o", str(recs), "--items", str(cands)]) == 0
+    out = capsys.readouterr().out
+    got = pd.read_csv(recs, dtype=str).groupby("user_id").size()
+    train = pd.read_csv(shop["train"], dtype=str)
+    left = {u: 4 - len(set(g.item_id) & {"1", "2", "3", "4"}) for u, g in train.groupby("user_id")}
+    short = sum(0 < n < 3 for n in left.values())
+    assert short > 0  # the fixture must have some
+    assert (got.reindex(list(left)).fillna(0) == [min(3, n) for n in left.values()]).all()
+    assert (
+        f"({short} users with fewer than 3 candidates left once their training items are "
+        "out: shorter lists)"
+    ) in out
+    # fewer candidates than --n: every list is short, which the candidate count says
+    cands.write_text("1\n2\n")
+    assert main(["recommend", str(model), "--n", "3", "-o", str(recs), "--items", str(cands)]) == 0
+    out = capsys.readouterr().out
+    n_short = sum(1 for g in train.groupby("user_id") if len(set(g[1].item_id) & {"1", "2"}) == 1)
+    assert n_short > 0 and f"({n_short} user" in out and "fewer than 2 candidates" in out
+
+
+def test_latin1_training_file_is_said_to_be_read_as_windows_1252(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    latin = shop["dir"] / "latin.csv"
+    latin.write_bytes("user_id,item_id\n1,a\n2,caf\u00e9\n".encode("latin-1"))
+    out = _train(shop, "popularity", latin)
+    err = capsys.readouterr().err
+    assert f"{latin}:3: not valid UTF-8 from here, so the file is read as Windows-1252" in err
+    recs = shop["dir"] / "r.csv"
+    assert main(["recommend", str(out), "--n", "2", "-o", str(recs)]) == 0
+    assert "café" in recs.read_text(encoding="utf-8")
