@@ -570,6 +570,12 @@ def test_cli_embed_manifest_and_errors(tmp_path: Path, capsys: Any) -> None:
     assert list(iv.ids) == ["b", "a", "u"] and iv.has_image.tolist() == [True, True, False]
     assert cli_main(["embed", str(folder)]) == 2
     assert "give the output file" in capsys.readouterr().err
+    # the manifest given where the folder goes: the command to type instead
+    assert cli_main(["embed", str(manifest), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {manifest}: a file, not a folder of images; a manifest (item_id,path) is "
+        f"given with --manifest: visrec embed --manifest {manifest} -o {out}\n"
+    )
     assert cli_main(["embed", str(tmp_path / "missing"), "-o", str(out)]) == 2
     assert cli_main(["embed", str(folder), "-o", str(tmp_path), "--engine", "torch"]) == 2
     assert "-o: output path" in capsys.readouterr().err  # checked before any image is read

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from visrec.commands._common import (
@@ -153,6 +154,13 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError("give the output file: visrec embed IMAGES_DIR -o vectors.parquet")
     if bool(args.images_dir) == bool(args.manifest):
         raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
+    table = args.images_dir and Path(args.images_dir).suffix.lower() in {".csv", ".tsv", ".txt"}
+    if table and Path(args.images_dir).is_file():  # e.g. the manifest `visrec fetch` wrote
+        raise VisrecError(
+            f"{args.images_dir}: a file, not a folder of images; a manifest "
+            f"(item_id,path) is given with --manifest: visrec embed --manifest "
+            f"{args.images_dir} -o {args.output}"
+        )
     check_output_file(args.output, "-o")
     check_output_file(args.json, "--json")
     outputs = {"-o": args.output, "--json": args.json}
