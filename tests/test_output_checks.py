@@ -143,6 +143,51 @@ def test_a_pipe_or_dash_as_output_is_refused_and_left_alone(
     assert not (tmp_path / "-").exists()
 
 
+def test_the_file_stdout_is_redirected_to_is_refused_as_output(tmp_path: Path) -> None:
+    # `-o /dev/stdout > f` passed as a regular file: the rename replaced f, and the
+    # summary line went to the old, unlinked f (lost); `-o f > f` the same
+    import subprocess
+    import sys
+
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id,item_id\nu1,i1\nu2,i1\n")
+    model = tmp_path / "pop"
+    assert (
+        main(["train", "--model", "popularity", "--interactions", str(ratings), "-o", str(model)])
+        == 0
+    )
+    shown = tmp_path / "shown.txt"
+    for target, stream in (("/dev/stdout", "standard output"), (str(shown), "standard output")):
+        with open(shown, "w") as fh:
+            run = subprocess.run(
+                [sys.executable, "-m", "visrec", "recommend", str(model), "-o", target],
+                stdout=fh,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        assert run.returncode == 2
+        assert run.stderr == (
+            f"error: -o: output path '{target}' is this command's {stream} (redirected to "
+            "that file); name another file\n"
+        )
+        assert shown.read_text() == ""  # not replaced by the recommendations
+    with open(shown, "w") as fh:  # standard error too; another file is fine
+        run = subprocess.run(
+            [sys.executable, "-m", "visrec", "recommend", str(model), "-o", "/dev/stderr"],
+            stdout=subprocess.PIPE,
+            stderr=fh,
+            text=True,
+        )
+    assert run.returncode == 2 and "is this command's standard error" in shown.read_text()
+    out = tmp_path / "recs.csv"
+    with open(shown, "w") as fh:
+        run = subprocess.run(
+            [sys.executable, "-m", "visrec", "recommend", str(model), "-o", str(out)], stdout=fh
+        )
+    assert run.returncode == 0 and f"-> {out}" in shown.read_text()
+    assert out.read_text().startswith("user_id,item_id,rank,score\n")
+
+
 def test_an_output_through_a_symlink_writes_the_file_and_keeps_the_link(
     tmp_path: Path,
 ) -> None:

@@ -118,3 +118,20 @@ def test_other_text_that_cannot_be_encoded_keeps_its_traceback() -> None:
     with pytest.raises(UnicodeEncodeError) as info:
         f"/data/{ODD}.parquet".encode()
     assert cli._undecodable_name(info.value)
+
+
+def test_a_line_break_in_a_file_name_keeps_the_error_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Linux allows '\n' in a name; the error printed it raw, cut in two lines
+    empty = tmp_path / "a\nb.csv"
+    empty.write_text("")
+    assert (
+        main(["train", "--model", "bpr", "--interactions", str(empty), "-o", str(tmp_path / "m")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err == f"error: {tmp_path}/a\\nb.csv: file is empty, expected an interactions table\n"
+    missing = tmp_path / "c\rd"
+    assert main(["embed", str(missing), "-o", str(tmp_path / "v.parquet")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path}/c\\rd: no such file or directory\n"

@@ -59,6 +59,14 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
             f"output path {str(target)!r} is not a regular file (a device, pipe or "
             "terminal); name a file"
         )
+    stream = _own_stream(st) if st is not None else None
+    if stream is not None:
+        # `-o /dev/stdout > f`, or `-o f > f`: the rename replaces f, and what the
+        # command prints goes to the old, unlinked file, lost
+        raise VisrecError(
+            f"output path {str(target)!r} is this command's {stream} (redirected to that "
+            "file); name another file"
+        )
     for parent in target.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -67,6 +75,19 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
                 )
             break
     return target
+
+
+def _own_stream(st: os.stat_result) -> str | None:
+    """ "standard output" / "standard error" when the file of ``st`` is where this
+    process writes them, else None."""
+    for fd, name in ((1, "standard output"), (2, "standard error")):
+        try:
+            fst = os.fstat(fd)
+        except OSError:  # closed (`>&-`)
+            continue
+        if (fst.st_dev, fst.st_ino) == (st.st_dev, st.st_ino):
+            return name
+    return None
 
 
 def not_regular(path: str | os.PathLike[str]) -> str | None:

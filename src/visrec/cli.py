@@ -124,10 +124,12 @@ def _run(
     try:
         status = int(func(args) or 0)
     except VisrecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         status = 2
     except FileNotFoundError as exc:
-        print(f"error: {exc.filename or exc}: no such file or directory", file=sys.stderr)
+        print(
+            f"error: {_one_line(exc.filename or exc)}: no such file or directory", file=sys.stderr
+        )
         status = 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -143,19 +145,19 @@ def _run(
         elif _refused_by_system(exc):
             # a full disk, no permission, a name too long: not a bug, so one line
             # naming the path; writes are atomic, so no output was damaged
-            print(f"error: {_os_error(exc)}", file=sys.stderr)
+            print(f"error: {_one_line(_os_error(exc))}", file=sys.stderr)
             status = 1
         elif _undecodable_name(exc):
             # a path that is not UTF-8 (Linux allows any bytes) meets a library that
             # encodes paths strictly: pyarrow, for every Parquet file
             print(
-                f"error: '{shown_path(exc.object)}': a file name that is not valid UTF-8 "
-                "cannot be used here; rename it",
+                f"error: '{_one_line(shown_path(exc.object))}': a file name that is not "
+                "valid UTF-8 cannot be used here; rename it",
                 file=sys.stderr,
             )
             status = 2
         elif isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop"):
-            print(f"error: {exc}", file=sys.stderr)  # Path.resolve before Python 3.13
+            print(f"error: {_one_line(exc)}", file=sys.stderr)  # Path.resolve before 3.13
             status = 2
         else:
             raise  # a bug: its traceback is what a report needs
@@ -169,6 +171,12 @@ def _run(
     except OSError as exc:  # `> /dev/full`
         return stdout_failed_status(exc, status)
     return status
+
+
+def _one_line(what: object) -> str:
+    """An error as the one line it must be: a line break in a file name (Linux allows
+    one) is shown as ``\\n``, so the message is not cut in two."""
+    return str(what).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _undecodable_name(exc: BaseException) -> TypeGuard[UnicodeEncodeError]:

@@ -407,8 +407,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {out} ({n_rows:,} image{'' if n_rows == 1 else 's'})")
     else:  # a header-only manifest would replace the images of an earlier run
         n_rows = 0
+        n_urls = len(set(urls.values()))  # urls maps each photo's key; one URL may serve many
         print(
-            f"{out} left as it was: none of the {len(urls):,} URL(s) could be fetched",
+            f"{out} left as it was: none of the {n_urls:,} URL(s) could be fetched "
+            f"(for {len(urls):,} image(s))",
             file=sys.stderr,
         )
     if args.json:
