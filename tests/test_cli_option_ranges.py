@@ -37,6 +37,13 @@ CASES = [
     (["rating-eval", "--interactions", "{t}", "--random-state", str(SEED_MAX), "--seeds", "2"],
      f"--random-state must be between 0 and {SEED_MAX - 1} (with 2 seeds, the last one is "
      f"--random-state + 1), got {SEED_MAX}"),
+    # a typo's 10**11 seeds filled memory (evaluate) or overflowed the message (rating-eval)
+    (["rating-eval", "--interactions", "{t}", "--seeds", "100000000000"],
+     "--seeds must be between 1 and 1000 (each seed is a whole experiment), got 100000000000"),
+    (["evaluate", "--interactions", "{t}", "--seeds", "100000000000"],
+     "--seeds must be between 1 and 1000 (each seed is a whole experiment), got 100000000000"),
+    (["evaluate", "--interactions", "{t}", "--seeds", "0"],
+     "--seeds must be between 1 and 1000 (each seed is a whole experiment), got 0"),
     (["rating-eval", "--interactions", "{t}", "--vectors", "{v}", "--k", "0"],
      "--k must be at least 1, got 0"),
     (["rating-eval", "--interactions", "{t}", "--reg", "-0.1"],

@@ -167,6 +167,36 @@ def test_cli_cluster_missing_column_is_a_clear_error(tmp_path, capsys):
     assert "'x'" in err and "labels.csv" in err
     # the file's own column names, not the loader's internal "_line" or renamed "item_id"
     assert "(columns: ['id', 'kind', 'other'])" in err and "_line" not in err
+    # the id column named as the label column: it is there, so say what is wrong
+    rc = main(["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "id"])
+    assert rc == 2
+    assert capsys.readouterr().err == (
+        f"error: {labels}: 'id' is the id column, so it cannot be the label column too; "
+        "name another (columns: ['id', 'kind', 'other'])\n"
+    )
+
+
+def test_cli_cluster_names_labels_spelt_otherwise(tmp_path, capsys):
+    # half the table's ids zero-padded: "left out 10 without a label", no hint why
+    x, y = blobs(n_per=10)
+    ids = [str(100 + i) for i in range(len(y))]
+    v = tmp_path / "v.parquet"
+    write_vectors(v, ItemVectors(ids=ids, vectors=x, has_image=np.ones(len(y), dtype=bool)))
+    spelt = [i.zfill(6) if n % 3 == 0 else i for n, i in enumerate(ids)]
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "id,kind\n" + "".join(f"{i},{lab}\n" for i, lab in zip(spelt, y, strict=True))
+    )
+    assert (
+        main(["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "kind"])
+        == 0
+    )
+    got = capsys.readouterr()
+    assert "left out 0 without an image and 10 without a label" in got.out
+    assert got.err == (
+        f"note: 10 of the items without a label are in {labels} spelt otherwise ('100' as "
+        "'000100', '103' as '000103', '106' as '000106', ...): ids are compared as written\n"
+    )
 
 
 def test_real_styles_table_reads_cleanly(shared_data):

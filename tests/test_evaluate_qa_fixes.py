@@ -531,3 +531,23 @@ def test_a_second_evaluate_on_the_same_result_stops_and_keeps_the_first_ones_rec
     err = capsys.readouterr().err
     assert f"error: {out} is being written by another visrec evaluate (pid " in err
     assert record.read_text() == "the first run's record\n" and not out.exists()
+
+
+def test_time_protocol_says_when_the_row_order_picks_the_test_item(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Amazon's whole-day times: most users' latest time is shared by several items
+    rows = ["user_id,item_id,timestamp"]
+    rows += [
+        f"u{u},i{(u + k) % 6},{100 + (k if u % 2 else min(k, 2))}"
+        for u in range(8)
+        for k in range(4)
+    ]
+    data = tmp_path / "t.csv"
+    data.write_text("\n".join(rows) + "\n")
+    argv = ["evaluate", "--interactions", str(data), "--protocol", "time"]
+    assert main([*argv, "--models", "popularity", "--seeds", "1", "--quiet"]) == 0
+    assert (
+        "note: 4 of 8 users have several items at their latest time; the later row in the "
+        "file is their test item\n"
+    ) in capsys.readouterr().err

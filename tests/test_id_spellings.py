@@ -176,3 +176,27 @@ def test_latin1_training_file_is_said_to_be_read_as_windows_1252(
     recs = shop["dir"] / "r.csv"
     assert main(["recommend", str(out), "--n", "2", "-o", str(recs)]) == 0
     assert "café" in recs.read_text(encoding="utf-8")
+
+
+def test_evaluate_notes_ids_spelt_otherwise(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # evaluate ran on the rest without a word: the padded items (often the popular,
+    # low-numbered ones) were items without a picture
+    padded = shop["dir"] / "padded.csv"
+    frame = pd.read_csv(shop["train"], dtype=str)
+    frame.loc[frame.item_id.isin(["3", "4"]), "item_id"] = frame.item_id.str.zfill(3)
+    frame.loc[len(frame)] = ["0", "3"]  # and one of them spelt both ways
+    frame.to_csv(padded, index=False)
+    argv = ["evaluate", "--interactions", str(padded), "--vectors", str(shop["vectors"])]
+    capsys.readouterr()
+    assert main([*argv, "--models", "popularity", "--seeds", "1", "--quiet"]) == 0
+    got = capsys.readouterr()
+    assert (
+        f"note: {shop['vectors']}: 2 of the 9 items of {padded} have no image vector; 2 of "
+        "them are in it spelt otherwise ('003' as '3', '004' as '4'): ids are compared as "
+        "written, and they count as items without a picture"
+    ) in got.err
+    assert f"note: {padded}: 1 item id(s) spelt in more than one way ('003', '3')" in (
+        got.out + got.err
+    )

@@ -13,6 +13,7 @@ from visrec.errors import VisrecError
 from visrec.evaluation.protocols import (
     cold_items_split,
     collapse_duplicates,
+    latest_ties,
     make_split,
     time_split,
     warm_split,
@@ -114,6 +115,20 @@ def test_time_split_ties_broken_by_row_order_and_needs_timestamps() -> None:
         time_split(df.drop(columns="timestamp"))
     with pytest.raises(VisrecError, match="1 rows without one"):
         time_split(df.assign(timestamp=[1.0, None, 3.0, 1.0, 1.0]))
+
+
+def test_latest_ties_counts_users_whose_test_item_the_row_order_picks() -> None:
+    df = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b", "b", "c", "d", "d", "d"],
+            "item_id": ["x", "y", "z", "y", "y", "z", "x", "y", "z"],
+            "timestamp": [5, 7, 7, 1, 1, 1, 2, 3, 1],
+        }
+    )
+    # a: y and z both at 7 (tied); b: one item twice (a duplicate, not a tie, and one
+    # item is no test user); c: one row; d: a single latest item
+    assert latest_ties(df) == (1, 2)
+    assert latest_ties(df.assign(timestamp=4)) == (2, 2)  # every time equal: a and d
 
 
 def test_cold_items_split_holds_out_items_entirely() -> None:

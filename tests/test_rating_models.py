@@ -351,6 +351,31 @@ def test_cold_items_split_holds_out_whole_items():
         rating_eval(frame, iv, protocol="by-time")
 
 
+def test_cold_items_holds_out_only_items_with_a_picture():
+    # a new item is known by its picture: one without was scored on a zero vector
+    frame, iv = _star_fixture(seed=8)
+    has = np.arange(80) % 2 == 0  # half the items have an image
+    half = ItemVectors(ids=iv.ids, vectors=iv.vectors, has_image=has)
+    with_image = set(np.asarray(iv.ids)[has])
+    from visrec.analysis.rating_eval import split_rows
+
+    for seed in range(3):
+        tr, te = split_rows(
+            frame, "cold-items", 0.25, seed, eligible=np.asarray(sorted(with_image))
+        )
+        test_items = set(frame["item_id"].iloc[te])
+        assert test_items <= with_image and len(test_items) == 10  # 25% of the 40
+        assert not test_items & set(frame["item_id"].iloc[tr])
+    res = rating_eval(frame, half, protocol="cold-items", test_size=0.25, random_state=0)
+    _, te = split_rows(frame, "cold-items", 0.25, 0, eligible=np.asarray(sorted(with_image)))
+    assert res.n_test == len(te)
+    # without vectors any item may be held out, as before
+    _, te_all = split_rows(frame, "cold-items", 0.25, 0)
+    assert not set(frame["item_id"].iloc[te_all]) <= with_image
+    with pytest.raises(VisrecError, match="no rated item has an image"):
+        split_rows(frame, "cold-items", 0.25, 0, eligible=np.asarray(["nope"]))
+
+
 # ---------------------------------------------------------------------- properties
 @settings(max_examples=60, deadline=None)
 @given(

@@ -127,7 +127,17 @@ def test_cli_unknown_id_exit_2(vectors: ItemVectors, tmp_path, capsys) -> None:
     vpath = tmp_path / "v.parquet"
     write_vectors(vpath, vectors)
     assert main(["similar", str(vpath), "nope"]) == 2
-    assert "unknown item id 'nope'" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"error: {vpath}: unknown item id 'nope': not in the vectors file\n"
+    )
+    numbered = tmp_path / "n.parquet"
+    vecs = np.eye(2, dtype=np.float32)
+    write_vectors(numbered, ItemVectors(np.asarray(["7", "8"]), vecs, np.ones(2, bool)))
+    assert main(["similar", str(numbered), "007"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {numbered}: unknown item id '007': not in the vectors file (it has '7'; "
+        "ids are compared as written)\n"
+    )
 
 
 def test_real_fashion_neighbours_share_category(shared_data, tmp_path) -> None:

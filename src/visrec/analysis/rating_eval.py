@@ -18,8 +18,8 @@ side of the split is a lookup, not a prediction):
 * ``biased MF + visual`` -- the same with the visual term.
 
 ``protocol="cold-items"`` instead holds out a random 20% of the items with all their
-ratings: the item mean and plain MF know nothing about those items, the KNN and the
-visual MF see their pictures.
+ratings (of those with an image, when vectors are given): the item mean and plain MF
+know nothing about those items, the KNN and the visual MF see their pictures.
 
 Metrics: accuracy (the prediction rounded to the nearest rating value seen in training,
 so regressors and classifiers are comparable), MAE and RMSE of the raw prediction.
@@ -66,14 +66,19 @@ RECORD_MODEL = "rating-eval"
 
 
 def split_rows(
-    frame: pd.DataFrame, protocol: str, test_size: float, seed: int
+    frame: pd.DataFrame,
+    protocol: str,
+    test_size: float,
+    seed: int,
+    eligible: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row indices ``(train, test)`` of ``frame`` for a protocol (see :func:`rating_eval`).
 
     ``"random"`` is ``train_test_split(rows, test_size, random_state=seed)``, the same
     rows ``visrec knn-rating`` holds out; ``"cold-items"`` draws ``round(test_size *
     n_items)`` items (at least one) with ``numpy.random.default_rng(seed)`` and holds
-    out all their rows.
+    out all their rows. ``eligible``: the items that may be held out (those with an
+    image: a new item is known by its picture only), all of them when None.
     """
     if protocol not in PROTOCOLS:
         raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
@@ -85,6 +90,12 @@ def split_rows(
 
         return random_split(len(frame), test_size, seed, who="rating-eval", unit="ratings")
     items = np.asarray(pd.unique(frame[ITEM]))
+    if eligible is not None:
+        items = items[np.isin(items, eligible)]
+        if not len(items):
+            raise VisrecError(
+                "rating-eval: cold-items split: no rated item has an image to hold out"
+            )
     n_cold = max(1, round(test_size * len(items)))
     if n_cold >= len(items):
         raise VisrecError(
@@ -261,8 +272,9 @@ def rating_eval(
         Number of splits; the table reports mean and standard deviation.
     protocol : {"random", "cold-items"}, default "random"
         ``"random"``: ``test_size`` of the rating rows, as the tutorial did.
-        ``"cold-items"``: ``test_size`` of the *items*, with all their ratings, are held
-        out, so every test item is new: only the picture can tell the models about it.
+        ``"cold-items"``: ``test_size`` of the *items* (of those with an image, when
+        ``item_vectors`` is given), with all their ratings, are held out, so every test
+        item is new: only the picture can tell the models about it.
     knn_k : int, default 3
         Neighbours of the tutorial's KNN.
     mf_params : dict, optional
@@ -338,6 +350,7 @@ def rating_eval(
         )
     if len(df) < 10:
         raise VisrecError(f"rating-eval: need at least 10 ratings, got {len(df)}")
+    eligible = None  # items a cold-items split may hold out; None: any
     if item_vectors is None:
         notes.append("no item vectors: the KNN and the visual MF were skipped")
     else:
@@ -349,6 +362,8 @@ def rating_eval(
                 f"rating-eval: the vector of item {str(rated[broken[0]])!r} holds NaN or "
                 f"infinite values ({len(broken):,} item(s) in all); re-embed or drop them"
             )
+        if protocol == "cold-items":  # as visrec evaluate: new items have a picture
+            eligible = np.asarray(rated)[has]
         has_row = has[codes]  # per rating, from the one alignment of its items
         if (~has_row).any():
             notes.append(
@@ -368,6 +383,8 @@ def rating_eval(
     if record is not None:
         check_side_file(record, "its resume record")  # a pipe there: read for ever
         fp = run_record.fingerprint(frame, item_vectors, protocol, knn_k, test_size)
+        if eligible is not None:  # records of splits that held out items with no picture
+            fp["held_out"] = "items with an image"
         mf_full = RatingMF(**mf_kw).get_params()  # defaults too: a changed one refits
         mf_full.pop("visual", None)
         params = run_record.json_params(mf_full)
@@ -395,7 +412,7 @@ def rating_eval(
                 sizes.append((n_train, n_test))
                 records += [{"seed": seed, **r} for r in done[seed]["row"]["runs"]]
                 continue
-            idx_train, idx_test = split_rows(df, protocol, test_size, seed)
+            idx_train, idx_test = split_rows(df, protocol, test_size, seed, eligible)
             train, test = df.iloc[idx_train], df.iloc[idx_test]
             n_train, n_test = len(train), len(test)
             sizes.append((n_train, n_test))

@@ -15,6 +15,19 @@ from visrec.errors import VisrecError
 #: the largest seed scikit-learn accepts (``random_state`` must fit in 32 bits)
 SEED_MAX = 2**32 - 1
 
+#: the most seeds (whole experiments) one run takes: a typo's 10**11 filled memory
+#: with the list of seeds before the first fit
+SEEDS_MAX = 1000
+
+
+def check_seeds(value: int) -> None:
+    """Refuse a ``--seeds`` count outside ``1 .. SEEDS_MAX``."""
+    if not 1 <= value <= SEEDS_MAX:
+        raise VisrecError(
+            f"--seeds must be between 1 and {SEEDS_MAX} (each seed is a whole "
+            f"experiment), got {value}"
+        )
+
 
 def check_seed(value: int, option: str, *, count: int = 1) -> None:
     """Refuse a seed outside ``0 .. 2**32 - 1``.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,6 +126,7 @@ def load_interactions_frame(
     if len(frame) == 0:
         why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""
         raise VisrecError(f"{path}: no usable interactions{why}")
+    note_id_spellings(frame, str(path), log)
     if min_rating is not None:
         if "rating" not in frame.columns:
             raise VisrecError(f"--min-rating given but {path} has no rating column")
@@ -137,6 +139,32 @@ def load_interactions_frame(
         if len(frame) == 0:
             raise VisrecError(f"{path}: no interactions with rating >= {min_rating:g}")
     return frame
+
+
+def note_id_spellings(frame: pd.DataFrame, source: str, log: Callable[[str], None]) -> None:
+    """Say when ``source`` spells one whole number in two ways (``7`` and ``007``: two
+    items, as written) or has ids that other tools read as missing (``NA``: kept as an
+    id, but ``pandas.read_csv`` of the recommendations makes it NaN)."""
+    from visrec.data.id_spelling import missing_words, spelt_two_ways
+
+    for noun, col in (("user", "user_id"), ("item", "item_id")):
+        if col not in frame.columns:
+            continue
+        ids = frame[col].unique()
+        groups = spelt_two_ways(ids)
+        if groups:
+            shown = "; ".join(", ".join(repr(i) for i in g) for g in groups[:3])
+            more = f"; and {len(groups) - 3:,} more" if len(groups) > 3 else ""
+            log(
+                f"note: {source}: {len(groups):,} {noun} id(s) spelt in more than one way "
+                f"({shown}{more}); each spelling is a different {noun}, as written"
+            )
+        words = missing_words(ids)
+        if words:
+            log(
+                f"note: {source}: {noun} id(s) that other tools read as a missing value "
+                f"are kept as ids{name_ids(words, None)}"
+            )
 
 
 def check_output_file(path: str | os.PathLike[str] | None, option: str) -> None:
@@ -433,23 +461,42 @@ def survives_closed_stdout(run: Callable[[argparse.Namespace], int]) -> Callable
 
 
 def check_vectors_match(
-    vectors: Any, item_ids: Any, vpath: str, ipath: str, noun: str = "items"
+    vectors: Any,
+    item_ids: Any,
+    vpath: str,
+    ipath: str,
+    noun: str = "items",
+    respelt_note: bool = True,
 ) -> None:
     """Refuse a vectors file that has no image vector for any of ``item_ids`` (the ids
     of the interactions file ``ipath``): a file of another dataset, or ids spelt
     differently (``7`` vs ``007``). Every image model would run on nothing, and the
     error came late, from deep inside, or not at all. ``vectors`` is an ``ItemVectors``.
+
+    When only some lack a vector and the file holds them under another spelling of the
+    same whole number (``'007'`` as ``'7'``), a note on stderr says so (``respelt_note``;
+    ``visrec train`` says it in its own note): they count as items without a picture,
+    which is no photo gap.
     """
     import numpy as np
 
+    from visrec.data.id_spelling import respelt, respelt_hint
+
     ids = np.asarray(list(dict.fromkeys(str(i) for i in item_ids)), dtype=object)
     has = vectors.has_image_for(ids)  # not align: an (n, d) copy of a large catalogue
+    if has.any() and not has.all() and respelt_note:
+        hint = respelt_hint(respelt(ids[~has], vectors.ids), "it")
+        if hint:
+            print(
+                f"note: {vpath}: {int((~has).sum()):,} of the {len(ids):,} {noun} of "
+                f"{ipath} have no image vector{hint}, and they count as items without "
+                "a picture",
+                file=sys.stderr,
+            )
     if has.any() or not len(ids):
         return
     known = set(vectors.ids)
     if not any(i in known for i in ids):
-        from visrec.data.id_spelling import respelt, respelt_hint
-
         raise VisrecError(
             f"{vpath}: none of the {len(ids):,} {noun} is in it; item ids must be spelt the "
             f"same in both files ({ipath}{name_ids(ids, None, 3)}, "

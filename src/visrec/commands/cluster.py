@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +141,21 @@ def run(args: argparse.Namespace) -> int:
     keep = ~no_image & ~no_label
     print(
         f"{args.vectors}: {n_total:,} items; left out {int(no_image.sum()):,} without an "
-        f"image and {int(no_label.sum()):,} without a label in {args.labels}"
+        f"image and {int(no_label.sum()):,} without a label in {args.labels} (not in it, "
+        "or with an empty label)"
     )
+    if no_label.any():
+        from visrec.data.id_spelling import respelt
+
+        pairs = respelt(iv.ids[no_label], ids)
+        if pairs:  # '10001' in the vectors, '010001' in the table: no label gap
+            shown = ", ".join(f"{a!r} as {b!r}" for a, b in pairs[:3])
+            print(
+                f"note: {len(pairs):,} of the items without a label are in {args.labels} "
+                f"spelt otherwise ({shown}{', ...' if len(pairs) > 3 else ''}): ids are "
+                "compared as written",
+                file=sys.stderr,
+            )
 
     selection: dict[str, Any] = {}
     if args.keep or args.top_labels is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from visrec.commands import _resume
+from visrec.commands._checks import check_seeds
 from visrec.commands._common import (
     add_interactions_args,
     add_min_rating_arg,
@@ -150,8 +151,7 @@ def run(args: argparse.Namespace) -> int:
         {"--json": args.json, "--report": args.report},
         {"--interactions": args.interactions, "--vectors": args.vectors},
     )
-    if args.seeds < 1:
-        raise VisrecError(f"--seeds must be at least 1, got {args.seeds}")
+    check_seeds(args.seeds)
     if args.batch_size < 1:
         raise VisrecError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.k < 1:
@@ -187,6 +187,15 @@ def run(args: argparse.Namespace) -> int:
         keep_time=args.protocol == "time",
         log=say,  # skipped records and the --min-rating counts: data lost, never hidden
     )
+    if args.protocol == "time" and "timestamp" in frame.columns:
+        from visrec.evaluation.protocols import latest_ties
+
+        tied, tested = latest_ties(frame)
+        if tied:  # the file's row order picks their test item: say so
+            say(
+                f"note: {tied:,} of {tested:,} users have several items at their latest "
+                "time; the later row in the file is their test item"
+            )
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:
         check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)

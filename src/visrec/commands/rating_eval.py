@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from visrec.commands import _resume
-from visrec.commands._checks import check_at_least, check_seed
+from visrec.commands._checks import check_at_least, check_seed, check_seeds
 from visrec.commands._common import (
     add_interactions_args,
     check_output_file,
@@ -74,7 +74,8 @@ def register(subparsers: Any) -> None:
         choices=("random", "cold-items"),
         default="random",
         help="random: hold out rating rows (the tutorial's split, default); cold-items: "
-        "hold out whole items, so only their pictures are known",
+        "hold out whole items (with --vectors, items that have an image), so only "
+        "their pictures are known",
     )
     p.add_argument("--seeds", type=int, default=1, help="number of splits (default 1)")
     p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
@@ -129,8 +130,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if not 0.0 < args.test_size < 1.0:
         raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_size}")
-    if args.seeds < 1:
-        raise VisrecError(f"--seeds must be at least 1, got {args.seeds}")
+    check_seeds(args.seeds)
     check_seed(args.random_state, "--random-state", count=args.seeds)
     check_at_least(args.k, 1, "--k")
     check_at_least(args.n_factors, 0, "--n-factors")  # 0: biases only

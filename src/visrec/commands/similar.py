@@ -16,6 +16,7 @@ from visrec.commands._common import (
     scan_photos,
     survives_closed_stdout,
 )
+from visrec.errors import VisrecError
 
 EPILOG = """\
 examples:
@@ -73,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
     vectors = read_vectors(args.vectors)
     index = SimilarItems(vectors)
     queries = list(dict.fromkeys(args.item_ids))  # each distinct id once, in given order
-    results = index.query(queries, n=args.n)
+    try:
+        results = index.query(queries, n=args.n)
+    except VisrecError as exc:  # which vectors file
+        raise VisrecError(f"{args.vectors}: {exc}") from None
     repeated = [f"{i!r} ({k} times)" for i, k in Counter(args.item_ids).items() if k > 1]
     if repeated:
         print(

@@ -138,7 +138,6 @@ def run(args: argparse.Namespace) -> int:
         log=_stderr,
     )[[USER, ITEM]]
     inter = Interactions.from_frame(frame)
-    note_id_spellings(inter, args.interactions)
 
     vectors = None
     if args.vectors:
@@ -252,7 +251,7 @@ def check_training_vectors(
     from visrec.embed.store import check_finite_vectors
 
     check_finite_vectors(vectors, item_ids, vpath, noun="training item")
-    check_vectors_match(vectors, item_ids, vpath, ipath, noun="training items")
+    check_vectors_match(vectors, item_ids, vpath, ipath, noun="training items", respelt_note=False)
     has = vectors.has_image_for(item_ids)
     missing = len(has) - int(has.sum())
     if missing:
@@ -263,33 +262,6 @@ def check_training_vectors(
             f"(their visual term is neutral){name_ids(item_ids[~has], None)}{hint}",
             file=sys.stderr,
         )
-
-
-def note_id_spellings(inter: Interactions, ipath: str) -> None:
-    """Say when the training file spells one whole number in two ways (``7`` and
-    ``007``: two items, as written) or has ids that other tools read as missing
-    (``NA``: kept as an id, but ``pandas.read_csv`` of the recommendations makes it
-    NaN)."""
-    from visrec.commands._common import name_ids
-    from visrec.data.id_spelling import missing_words, spelt_two_ways
-
-    for noun, ids in (("user", inter.user_map.ids), ("item", inter.item_map.ids)):
-        groups = spelt_two_ways(ids)
-        if groups:
-            shown = "; ".join(", ".join(repr(i) for i in g) for g in groups[:3])
-            more = f"; and {len(groups) - 3:,} more" if len(groups) > 3 else ""
-            print(
-                f"note: {ipath}: {len(groups):,} {noun} id(s) spelt in more than one way "
-                f"({shown}{more}); each spelling is a different {noun}, as written",
-                file=sys.stderr,
-            )
-        words = missing_words(ids)
-        if words:
-            print(
-                f"note: {ipath}: {noun} id(s) that other tools read as a missing value "
-                f"are kept as ids{name_ids(words, None)}",
-                file=sys.stderr,
-            )
 
 
 def checkpoint_folder(out: Path) -> Path:

@@ -107,6 +107,11 @@ def load_item_table(
             # The file's own names: not the internal "_line", the id column as spelled there.
             id_name = ITEM if p.name == "u.item" else id_col
             shown = [id_name if c == ITEM else c for c in result.frame.columns if c != "_line"]
+            if label_col == id_name:  # it is there: read as the ids
+                raise VisrecError(
+                    f"{p}: {label_col!r} is the id column, so it cannot be the label "
+                    f"column too; name another (columns: {shown})"
+                )
             raise VisrecError(f"{p}: no label column {label_col!r} (columns: {shown})")
         lab = result.frame[col]
         empty = (lab.isna() | (lab.astype(str).str.strip() == "")).to_numpy()

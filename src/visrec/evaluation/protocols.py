@@ -182,6 +182,18 @@ def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed
     return _build("warm", df[~is_test], df[is_test], n_dup, info)
 
 
+def latest_ties(frame: pd.DataFrame) -> tuple[int, int]:
+    """``(tied, users)``: of the ``users`` with 2 or more interactions (those
+    :func:`time_split` tests), how many have several items at their latest time, where
+    the later row decides their test item (Amazon's review times are whole days)."""
+    df = frame.drop_duplicates([USER, ITEM, TIMESTAMP])[[USER, ITEM, TIMESTAMP]]
+    df = df.drop_duplicates([USER, ITEM], keep="last")
+    by_user = df.groupby(USER, sort=False)[TIMESTAMP]
+    at_latest = (df[TIMESTAMP] == by_user.transform("max")).groupby(df[USER], sort=False).sum()
+    tested = by_user.size() >= 2
+    return int(((at_latest > 1) & tested).sum()), int(tested.sum())
+
+
 def time_split(frame: pd.DataFrame | Interactions) -> Split:
     """Leave-last-out by timestamp (see the module docstring); deterministic."""
     df, n_dup = collapse_duplicates(frame)

@@ -86,7 +86,14 @@ class SimilarItems:
             row = self._row.get(iid)
             if row is None:
                 if iid not in self._all:
-                    raise VisrecError(f"unknown item id {iid!r}: not in the vectors file")
+                    from visrec.data.id_spelling import respelt
+
+                    # '007' asked, '7' there: ids are compared as written
+                    there = respelt([iid], self._all)
+                    hint = (
+                        f" (it has {there[0][1]!r}; ids are compared as written)" if there else ""
+                    )
+                    raise VisrecError(f"unknown item id {iid!r}: not in the vectors file{hint}")
                 raise VisrecError(
                     f"item {iid!r} has no usable image (has_image is false or its vector "
                     "is all zeros or not finite), so it has no picture to compare"
