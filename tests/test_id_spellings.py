@@ -38,8 +38,12 @@ def test_respelt_pairs_whole_numbers_only() -> None:
 
 def test_spelt_two_ways_groups_and_missing_words() -> None:
     groups = spelt_two_ways(["7", "007", "7.0", "8", "A-007", "A-7", "70", "9"])
-    assert groups == [["7", "007", "7.0"]]
-    assert spelt_two_ways(["1", "2", "10", "A-007"]) == []  # plain spellings only
+    assert groups == (1, [["7", "007", "7.0"]])
+    assert spelt_two_ways(["1", "2", "10", "A-007"]) == (0, [])  # plain spellings only
+    # zero-padded SKUs used consistently are no group; the count goes past the shown
+    assert spelt_two_ways([f"{i:05d}" for i in range(50)]) == (0, [])
+    n, shown = spelt_two_ways([*(f"{i:03d}" for i in range(10)), *(str(i) for i in range(5))])
+    assert n == 5 and shown == [["000", "0"], ["001", "1"], ["002", "2"]]
     assert missing_words(["a", "NA", "null", "None2", "nan"]) == ["NA", "null", "nan"]
 
 
@@ -128,6 +132,8 @@ def test_recommend_says_candidates_are_training_items_spelt_otherwise(
         "written, so they are new items here"
     ) in err
     assert "warning: no candidate can be scored" in err
+    # the spelling is named once, not again in the note on missing vectors
+    assert err.count("'1.0' as '1'") == 1
     # a candidate that is scored keeps the warning away
     cands.write_text("1.0\n9\n")
     assert main(["recommend", str(model), "--n", "2", "-o", str(recs), "--items", str(cands)]) == 0
@@ -157,12 +163,12 @@ def test_recommend_counts_users_with_short_lists(
         f"({short} users with fewer than 3 candidates left once their training items are "
         "out: shorter lists)"
     ) in out
-    # fewer candidates than --n: every list is short, which the candidate count says
+    # fewer candidates than --n: every list is short by construction, and the summary's
+    # candidate count says so (counting users there told nothing, on every small shop)
     cands.write_text("1\n2\n")
     assert main(["recommend", str(model), "--n", "3", "-o", str(recs), "--items", str(cands)]) == 0
     out = capsys.readouterr().out
-    n_short = sum(1 for g in train.groupby("user_id") if len(set(g[1].item_id) & {"1", "2"}) == 1)
-    assert n_short > 0 and f"({n_short} user" in out and "fewer than 2 candidates" in out
+    assert "from 2 candidates" in out and "shorter lists" not in out
 
 
 def test_latin1_training_file_is_said_to_be_read_as_windows_1252(
@@ -172,10 +178,18 @@ def test_latin1_training_file_is_said_to_be_read_as_windows_1252(
     latin.write_bytes("user_id,item_id\n1,a\n2,caf\u00e9\n".encode("latin-1"))
     out = _train(shop, "popularity", latin)
     err = capsys.readouterr().err
-    assert f"{latin}:3: not valid UTF-8 from here, so the file is read as Windows-1252" in err
+    assert (
+        f"{latin}:3: not valid UTF-8 (first here), so the whole file is read as "
+        "Windows-1252 (latin-1); its ids with accents are written out as UTF-8"
+    ) in err
     recs = shop["dir"] / "r.csv"
     assert main(["recommend", str(out), "--n", "2", "-o", str(recs)]) == 0
     assert "café" in recs.read_text(encoding="utf-8")
+    # an accent only in a column that is not an id changes no id: no warning
+    titled = shop["dir"] / "titled.csv"
+    titled.write_bytes("user_id,item_id,title\n1,a,x\n2,b,caf\u00e9\n".encode("latin-1"))
+    _train(shop, "popularity", titled)
+    assert "Windows-1252" not in capsys.readouterr().err
 
 
 def test_evaluate_notes_ids_spelt_otherwise(

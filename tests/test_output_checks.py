@@ -179,6 +179,24 @@ def test_the_file_stdout_is_redirected_to_is_refused_as_output(tmp_path: Path) -
             text=True,
         )
     assert run.returncode == 2 and "is this command's standard error" in shown.read_text()
+    # another hard link to the file stdout goes to is another name: replaced alone
+    twin = tmp_path / "twin.csv"
+    os.link(shown, twin)
+    with open(shown, "w") as fh:
+        run = subprocess.run(
+            [sys.executable, "-m", "visrec", "recommend", str(model), "-o", str(twin)], stdout=fh
+        )
+    assert run.returncode == 0 and f"-> {twin}" in shown.read_text()
+    assert twin.read_text().startswith("user_id,item_id,rank,score\n")
+    os.link(twin, shown.with_name("again.txt"))  # and the stream's own name, linked
+    with open(twin, "w") as fh:
+        run = subprocess.run(
+            [sys.executable, "-m", "visrec", "recommend", str(model), "-o", str(twin)],
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert run.returncode == 2 and "is this command's standard output" in run.stderr
     out = tmp_path / "recs.csv"
     with open(shown, "w") as fh:
         run = subprocess.run(

@@ -129,6 +129,13 @@ def test_latest_ties_counts_users_whose_test_item_the_row_order_picks() -> None:
     # item is no test user); c: one row; d: a single latest item
     assert latest_ties(df) == (1, 2)
     assert latest_ties(df.assign(timestamp=4)) == (2, 2)  # every time equal: a and d
+    # a pair repeated at two times counts at its latest, as the split keeps it: A@10
+    # ties with B@10 (keeping the file's last row, A@5, found no tie)
+    rep = pd.DataFrame(
+        {"user_id": ["u", "u", "u"], "item_id": ["A", "A", "B"], "timestamp": [10, 5, 10]}
+    )
+    assert latest_ties(rep) == (1, 1)
+    assert len(time_split(rep).train) == 1  # and the split has those two rows
 
 
 def test_cold_items_split_holds_out_items_entirely() -> None:

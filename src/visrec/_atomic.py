@@ -59,7 +59,7 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
             f"output path {str(target)!r} is not a regular file (a device, pipe or "
             "terminal); name a file"
         )
-    stream = _own_stream(st) if st is not None else None
+    stream = _own_stream(target, st) if st is not None else None
     if stream is not None:
         # `-o /dev/stdout > f`, or `-o f > f`: the rename replaces f, and what the
         # command prints goes to the old, unlinked file, lost
@@ -77,15 +77,24 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _own_stream(st: os.stat_result) -> str | None:
-    """ "standard output" / "standard error" when the file of ``st`` is where this
-    process writes them, else None."""
+def _own_stream(target: Path, st: os.stat_result) -> str | None:
+    """The stream ("standard output", "standard error") this process writes to the
+    file named ``target`` (whose stat is ``st``), else None. Another hard link to that
+    file is not it: the rename replaces only that name, and the stream's file stays."""
     for fd, name in ((1, "standard output"), (2, "standard error")):
         try:
             fst = os.fstat(fd)
         except OSError:  # closed (`>&-`)
             continue
-        if (fst.st_dev, fst.st_ino) == (st.st_dev, st.st_ino):
+        if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
+            continue
+        if st.st_nlink <= 1:
+            return name
+        try:  # which of the names the stream was opened by (Linux)
+            opened = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return name  # cannot tell: refused, as losing the stream's file is worse
+        if os.path.realpath(target) == opened:
             return name
     return None
 

@@ -126,7 +126,7 @@ def load_interactions_frame(
     if len(frame) == 0:
         why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""
         raise VisrecError(f"{path}: no usable interactions{why}")
-    note_id_spellings(frame, str(path), log)
+    note_id_spellings(frame, str(path))
     if min_rating is not None:
         if "rating" not in frame.columns:
             raise VisrecError(f"--min-rating given but {path} has no rating column")
@@ -141,29 +141,31 @@ def load_interactions_frame(
     return frame
 
 
-def note_id_spellings(frame: pd.DataFrame, source: str, log: Callable[[str], None]) -> None:
-    """Say when ``source`` spells one whole number in two ways (``7`` and ``007``: two
-    items, as written) or has ids that other tools read as missing (``NA``: kept as an
-    id, but ``pandas.read_csv`` of the recommendations makes it NaN)."""
-    from visrec.data.id_spelling import missing_words, spelt_two_ways
+def note_id_spellings(frame: pd.DataFrame, source: str) -> None:
+    """Say on stderr when ``source`` spells one whole number in two ways (``7`` and
+    ``007``: two items, as written) or has ids that other tools read as missing (``NA``:
+    kept as an id, but ``pandas.read_csv`` of the recommendations makes it NaN)."""
+    from visrec.data.id_spelling import missing_words, shown, spelt_two_ways
 
     for noun, col in (("user", "user_id"), ("item", "item_id")):
         if col not in frame.columns:
             continue
         ids = frame[col].unique()
-        groups = spelt_two_ways(ids)
-        if groups:
-            shown = "; ".join(", ".join(repr(i) for i in g) for g in groups[:3])
-            more = f"; and {len(groups) - 3:,} more" if len(groups) > 3 else ""
-            log(
-                f"note: {source}: {len(groups):,} {noun} id(s) spelt in more than one way "
-                f"({shown}{more}); each spelling is a different {noun}, as written"
+        n_groups, groups = spelt_two_ways(ids)
+        if n_groups:
+            listed = "; ".join(", ".join(shown(i) for i in g) for g in groups)
+            more = f"; and {n_groups - len(groups):,} more" if n_groups > len(groups) else ""
+            print(
+                f"note: {source}: {n_groups:,} {noun} id(s) spelt in more than one way "
+                f"({listed}{more}); each spelling is a different {noun}, as written",
+                file=sys.stderr,
             )
         words = missing_words(ids)
         if words:
-            log(
+            print(
                 f"note: {source}: {noun} id(s) that other tools read as a missing value "
-                f"are kept as ids{name_ids(words, None)}"
+                f"are kept as ids{name_ids(words, None)}",
+                file=sys.stderr,
             )
 
 
@@ -485,12 +487,14 @@ def check_vectors_match(
     ids = np.asarray(list(dict.fromkeys(str(i) for i in item_ids)), dtype=object)
     has = vectors.has_image_for(ids)  # not align: an (n, d) copy of a large catalogue
     if has.any() and not has.all() and respelt_note:
-        hint = respelt_hint(respelt(ids[~has], vectors.ids), "it")
+        # only spellings that have an image: respelling to one without would not help
+        hint = respelt_hint(respelt(ids[~has], vectors.ids[vectors.has_image]), "it")
         if hint:
+            n = int((~has).sum())
             print(
-                f"note: {vpath}: {int((~has).sum()):,} of the {len(ids):,} {noun} of "
-                f"{ipath} have no image vector{hint}, and they count as items without "
-                "a picture",
+                f"note: {vpath}: {n:,} of the {len(ids):,} {noun} of {ipath} "
+                f"{'has' if n == 1 else 'have'} no image vector{hint}, and they count as "
+                "items without a picture",
                 file=sys.stderr,
             )
     if has.any() or not len(ids):

@@ -156,10 +156,12 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
     table = args.images_dir and Path(args.images_dir).suffix.lower() in {".csv", ".tsv", ".txt"}
     if table and Path(args.images_dir).is_file():  # e.g. the manifest `visrec fetch` wrote
+        import shlex
+
         raise VisrecError(
             f"{args.images_dir}: a file, not a folder of images; a manifest "
             f"(item_id,path) is given with --manifest: visrec embed --manifest "
-            f"{args.images_dir} -o {args.output}"
+            f"{shlex.quote(args.images_dir)} -o {shlex.quote(args.output)} ..."
         )
     check_output_file(args.output, "-o")
     check_output_file(args.json, "--json")

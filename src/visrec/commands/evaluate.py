@@ -93,7 +93,9 @@ def register(subparsers: Any) -> None:
         f"{DEFAULT_MODELS_NO_VECTORS} without); NAME@LABEL adds a variant with its own "
         "--param NAME@LABEL.KEY=VALUE, e.g. bpr@strong",
     )
-    p.add_argument("--seeds", type=int, default=3, help="number of seeds 0..N-1 (default 3)")
+    p.add_argument(
+        "--seeds", type=int, default=3, help="number of seeds 0..N-1 (default 3, at most 1000)"
+    )
     p.add_argument("--k", type=int, default=20, help="list length for @K metrics (default 20)")
     p.add_argument(
         "--test-ratio",

@@ -77,7 +77,9 @@ def register(subparsers: Any) -> None:
         "hold out whole items (with --vectors, items that have an image), so only "
         "their pictures are known",
     )
-    p.add_argument("--seeds", type=int, default=1, help="number of splits (default 1)")
+    p.add_argument(
+        "--seeds", type=int, default=1, help="number of splits (default 1, at most 1000)"
+    )
     p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
     p.add_argument(
         "--random-state", type=int, default=1234, help="seed of the first split (default 1234)"

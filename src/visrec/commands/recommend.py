@@ -18,6 +18,8 @@ from visrec.commands._common import (
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     import numpy as np
 
     from visrec.models.base import Recommender
@@ -223,6 +225,7 @@ def unseen_vectors(
     vpath: str | None,
     items_path: str | None,
     checked: bool = False,
+    named: Collection[str] = (),
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Vectors of the candidates at ``unseen_pos`` (unseen in training) that ``model`` can
     score, and their positions; one note on stderr naming those it cannot.
@@ -230,6 +233,7 @@ def unseen_vectors(
     ``vpath`` is ``--vectors`` (already checked) or the path recorded at training time,
     which may have gone: then the note says so and the candidates are ranked last.
     ``checked``: ``vpath`` is ``--vectors``, whose backbone ``run`` checked already.
+    ``named``: candidates a note already named as training items spelt otherwise.
     """
     import numpy as np
 
@@ -240,8 +244,8 @@ def unseen_vectors(
     if not n_unseen:
         return None, none
 
-    def note(text: str, pos: np.ndarray) -> None:
-        print(f"note: {text}" + name_ids(raw[pos], items_path), file=sys.stderr)
+    def note(text: str, pos: np.ndarray, tail: str = "") -> None:
+        print(f"note: {text}" + name_ids(raw[pos], items_path) + tail, file=sys.stderr)
 
     if not model.scores_new_items:
         are = "is" if n_unseen == 1 else "are"
@@ -285,11 +289,13 @@ def unseen_vectors(
     elif not has.all():
         from visrec.data.id_spelling import respelt, respelt_hint
 
-        hint = respelt_hint(respelt(raw[unseen_pos[~has]], store.ids), "it")
+        lacking = [str(i) for i in raw[unseen_pos[~has]] if str(i) not in named]
+        hint = respelt_hint(respelt(lacking, store.ids[store.has_image]), "it")
         note(
             f"{(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
-            f"no image vector in {vpath}; they are ranked last{hint}",
+            f"no image vector in {vpath}; they are ranked last",
             unseen_pos[~has],
+            hint,
         )
         if not has.any() and n_unseen == len(raw):
             print(
@@ -309,23 +315,25 @@ def unseen_vectors(
     return vecs[has], unseen_pos[has]
 
 
-def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str | None) -> None:
+def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str | None) -> set[str]:
     """A note when candidates unseen in training are training items spelt otherwise
     (``150.0`` for ``150``): compared as written, they are new items, and a user's own
-    training item could be recommended to them under its other spelling."""
-    from visrec.data.id_spelling import respelt
+    training item could be recommended to them under its other spelling. Returns the
+    candidates named (no other note names them again)."""
+    from visrec.data.id_spelling import respelt, shown
 
     pairs = respelt(unseen, model.item_map_.ids) if len(unseen) else []
     if pairs:
-        shown = ", ".join(f"{a!r} as {b!r}" for a, b in pairs[:3])
+        listed = ", ".join(f"{shown(a)} as {shown(b)}" for a, b in pairs[:3])
         more = ", ..." if len(pairs) > 3 else ""
         print(
             f"note: {items}: {_n(len(pairs), 'candidate')} unseen in training "
             f"{'is a training item' if len(pairs) == 1 else 'are training items'} spelt "
-            f"otherwise ({shown}{more}); ids are compared as written, so "
+            f"otherwise ({listed}{more}); ids are compared as written, so "
             f"{'it is a new item' if len(pairs) == 1 else 'they are new items'} here",
             file=sys.stderr,
         )
+    return {a for a, _ in pairs}
 
 
 @survives_closed_stdout
@@ -368,10 +376,10 @@ def run(args: argparse.Namespace) -> int:
         raw = np.asarray(model.item_map_.to_list(), dtype=object)
     known = model.item_map_.to_index(raw, missing="minus_one")
     unseen_pos = np.flatnonzero(known < 0)
-    note_respelt_candidates(raw[unseen_pos], model, args.items)
+    named = note_respelt_candidates(raw[unseen_pos], model, args.items)
     vpath = args.vectors or recorded
     new_vectors, new_pos = unseen_vectors(
-        model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors)
+        model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors), named=named
     )
     if args.new_slots and not len(new_pos):
         why = "no candidate is unseen in training" if not len(unseen_pos) else "none is scored"
@@ -390,7 +398,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     n_rows = n_empty = n_short = 0
-    full = min(args.n, len(raw))  # a list's length before the user's training items go
+    # lists cut short by the user's own training items; with fewer candidates than
+    # --n every list is short, which the candidate count already says
+    full = args.n if len(raw) >= args.n else 0
     user_ids = model.user_map_.ids
     with atomic_path(args.output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write("user_id,item_id,rank,score\n")
@@ -417,7 +427,7 @@ def run(args: argparse.Namespace) -> int:
         if n_empty
         else ""
     )
-    if n_short:  # lists cut short by the user's own training items
+    if n_short:
         empty += (
             f" ({_n(n_short, 'user')} with fewer than {full} candidates left once their "
             "training items are out: shorter lists)"

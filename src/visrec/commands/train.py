@@ -256,7 +256,9 @@ def check_training_vectors(
     missing = len(has) - int(has.sum())
     if missing:
         # '086' in the interactions and 86 in the vectors: say so, it is not a photo gap
-        hint = respelt_hint(respelt(item_ids[~has], vectors.ids), "the vectors file")
+        hint = respelt_hint(
+            respelt(item_ids[~has], vectors.ids[vectors.has_image]), "the vectors file"
+        )
         print(
             f"{vpath}: {missing:,} of {len(has):,} training items have no image vector "
             f"(their visual term is neutral){name_ids(item_ids[~has], None)}{hint}",

@@ -448,21 +448,35 @@ def load_interactions(
     fast = _fast_parse(text, sep, cols, n_expected, skip, where)
     result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
     result.warnings = encoding_warnings(decoded, where)
-    if decoded.encoding == "cp1252" and decoded.first_8bit is not None and not result.warnings:
-        # right for old Windows files, but the ids are written out as UTF-8: not byte
-        # for byte those of this file
+    if (
+        decoded.encoding == "cp1252"
+        and decoded.first_8bit is not None
+        and not result.warnings
+        and _any_non_ascii_id(result.frame)
+    ):
+        # right for old Windows files, but such ids are written out as UTF-8: not byte
+        # for byte those of this file (an accent in a title column changes nothing)
         result.warnings.append(
             BadRecord(
                 where,
                 decoded.first_8bit,
                 "not UTF-8",
-                "not valid UTF-8 from here, so the file is read as Windows-1252 (latin-1); "
-                "its ids are written out as UTF-8",
+                "not valid UTF-8 (first here), so the whole file is read as Windows-1252 "
+                "(latin-1); its ids with accents are written out as UTF-8",
             )
         )
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     return result
+
+
+def _any_non_ascii_id(frame: pd.DataFrame) -> bool:
+    """Whether a user or item id has a character beyond ASCII."""
+    return any(
+        not all(str(v).isascii() for v in frame[col].unique())
+        for col in (USER, ITEM)
+        if col in frame.columns
+    )
 
 
 def _ids_only_columns(keep_rating: bool, keep_time: bool) -> tuple[str, ...]:

@@ -185,13 +185,19 @@ def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed
 def latest_ties(frame: pd.DataFrame) -> tuple[int, int]:
     """``(tied, users)``: of the ``users`` with 2 or more interactions (those
     :func:`time_split` tests), how many have several items at their latest time, where
-    the later row decides their test item (Amazon's review times are whole days)."""
-    df = frame.drop_duplicates([USER, ITEM, TIMESTAMP])[[USER, ITEM, TIMESTAMP]]
-    df = df.drop_duplicates([USER, ITEM], keep="last")
-    by_user = df.groupby(USER, sort=False)[TIMESTAMP]
-    at_latest = (df[TIMESTAMP] == by_user.transform("max")).groupby(df[USER], sort=False).sum()
-    tested = by_user.size() >= 2
-    return int(((at_latest > 1) & tested).sum()), int(tested.sum())
+    the later row decides their test item (Amazon's review times are whole days).
+    Counted on the rows :func:`time_split` uses (:func:`collapse_duplicates`)."""
+    df, _ = collapse_duplicates(frame[[USER, ITEM, TIMESTAMP]])
+    uinv = pd.factorize(df[USER])[0]
+    ts = df[TIMESTAMP].to_numpy()
+    order = np.lexsort((ts, uinv))  # by user, then time
+    u, t = uinv[order], ts[order]
+    last = np.ones(len(u), dtype=bool)  # each user's latest row (in time order)
+    last[:-1] = u[1:] != u[:-1]
+    tied = np.zeros(len(u), dtype=bool)  # the row before it: same user, same time
+    tied[1:] = (u[1:] == u[:-1]) & (t[1:] == t[:-1])
+    counts = np.bincount(uinv)
+    return int((last & tied).sum()), int((counts >= 2).sum())
 
 
 def time_split(frame: pd.DataFrame | Interactions) -> Split:
