@@ -69,13 +69,21 @@ def _train(shop: dict[str, Path], model: str, train: Path | None = None) -> Path
     return out
 
 
-def test_train_names_zero_padded_ids_found_in_vectors(
-    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
+def _padded(shop: dict[str, Path], also: tuple[str, str] | None = None) -> Path:
+    """The training file with items 3 and 4 written '003', '004' (plus row ``also``)."""
     padded = shop["dir"] / "padded.csv"
     frame = pd.read_csv(shop["train"], dtype=str)
     frame.loc[frame.item_id.isin(["3", "4"]), "item_id"] = frame.item_id.str.zfill(3)
+    if also is not None:
+        frame.loc[len(frame)] = list(also)
     frame.to_csv(padded, index=False)
+    return padded
+
+
+def test_train_names_zero_padded_ids_found_in_vectors(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    padded = _padded(shop)
     capsys.readouterr()
     _train(shop, "visual-cf", padded)
     err = capsys.readouterr().err
@@ -197,11 +205,7 @@ def test_evaluate_notes_ids_spelt_otherwise(
 ) -> None:
     # evaluate ran on the rest without a word: the padded items (often the popular,
     # low-numbered ones) were items without a picture
-    padded = shop["dir"] / "padded.csv"
-    frame = pd.read_csv(shop["train"], dtype=str)
-    frame.loc[frame.item_id.isin(["3", "4"]), "item_id"] = frame.item_id.str.zfill(3)
-    frame.loc[len(frame)] = ["0", "3"]  # and one of them spelt both ways
-    frame.to_csv(padded, index=False)
+    padded = _padded(shop, also=("0", "3"))  # and one of them spelt both ways
     argv = ["evaluate", "--interactions", str(padded), "--vectors", str(shop["vectors"])]
     capsys.readouterr()
     assert main([*argv, "--models", "popularity", "--seeds", "1", "--quiet"]) == 0
