@@ -42,6 +42,15 @@ class BarCase(NamedTuple):
         self.monkeypatch.setattr(sys.stderr, "isatty", lambda: self.tty)
 
 
+@pytest.fixture(name="csv")
+def small_interactions_csv(tmp_path: Path) -> Path:
+    """``train.csv``: 20 users x 5 of 20 items (100 rows), a small input for evaluate."""
+    rows = [(f"u{u}", f"i{(u * 7 + j * 3) % 20}") for u in range(20) for j in range(5)]
+    path = tmp_path / "train.csv"
+    path.write_text("user_id,item_id\n" + "".join(f"{u},{i}\n" for u, i in rows))
+    return path
+
+
 @pytest.fixture(params=BAR_CASES, ids=["log", "log-verbose", "terminal", "terminal-quiet"])
 def bar_case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> BarCase:
     """One case of the shared progress-bar rule; call ``.apply()`` before the command."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import visrec.embed.extract as extract_mod
-from test_embed_retry_rows import Flaky, Renamed, _embed, _meta, _same_as
+from test_embed_retry_rows import Renamed, _embed, _meta, _same_as, flaky_case
 from tiny_embed import embed_tiny, image_folder, stopped_before_output
 from visrec.cli import main as cli_main
 from visrec.embed.extract import cut_chunks, parts_dir
@@ -109,12 +109,10 @@ def _first_chunk(n: int) -> set[str]:
 def test_a_chunk_of_read_errors_healed_by_another_engine_is_that_engines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = image_folder(tmp_path / "imgs", 20)
-    clean = _embed(folder, None)
-    out = tmp_path / "v.parquet"
     first = _first_chunk(20)
     assert len(first) == 6  # 000-005, and 14 in the second chunk
-    flaky = Flaky(monkeypatch, set(first))  # the whole chunk unreadable for a while
+    # the whole chunk unreadable for a while
+    folder, out, flaky, clean = flaky_case(tmp_path, monkeypatch, set(first))
     _embed(folder, out)
     assert _meta(out)["engines"] == ["torch", "torch"]
     assert not read_vectors(out).has_image[:6].any()
@@ -129,10 +127,7 @@ def test_a_chunk_of_read_errors_healed_by_another_engine_is_that_engines(
 def test_a_chunk_healed_in_steps_by_one_engine_is_that_engines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = image_folder(tmp_path / "imgs", 20)
-    clean = _embed(folder, None)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, _first_chunk(20))
+    folder, out, flaky, clean = flaky_case(tmp_path, monkeypatch, _first_chunk(20))
     _embed(folder, out)  # by torch: no vector in the first chunk
     flaky.failing.discard("000.jpg")
     _embed(folder, out, engine=Renamed("onnx"))
@@ -148,9 +143,7 @@ def test_a_chunk_healed_in_steps_by_one_engine_is_that_engines(
 def test_a_chunk_healed_by_two_engines_names_both(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = image_folder(tmp_path / "imgs", 20)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, _first_chunk(20))
+    folder, out, flaky, _ = flaky_case(tmp_path, monkeypatch, _first_chunk(20))
     _embed(folder, out)
     flaky.failing.discard("000.jpg")
     _embed(folder, out, engine=Renamed("onnx"))
@@ -162,9 +155,7 @@ def test_a_chunk_healed_by_two_engines_names_both(
 def test_a_read_error_healed_by_the_engine_of_the_rest_after_another_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = image_folder(tmp_path / "imgs", 20)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, {"003.jpg"})
+    folder, out, flaky, _ = flaky_case(tmp_path, monkeypatch, {"003.jpg"})
     _embed(folder, out)
     _embed(folder, out, engine=Renamed("onnx"))  # failing again: no onnx vector
     assert _meta(out)["engines"] == ["torch", "torch"]
@@ -177,10 +168,7 @@ def test_a_chunk_file_of_read_errors_healed_by_another_engine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the kept rows come from an interrupted run's chunk file rather than the output
-    folder = image_folder(tmp_path / "imgs", 20)
-    clean = _embed(folder, None)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, _first_chunk(20))
+    folder, out, flaky, clean = flaky_case(tmp_path, monkeypatch, _first_chunk(20))
 
     stopped_before_output(monkeypatch, lambda: _embed(folder, out))
     assert len(list(parts_dir(out).glob("chunk-*.parquet"))) == 2

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -77,6 +77,20 @@ class Flaky:
         monkeypatch.setattr(extract_mod, "load_image", load)
 
 
+class FlakyCase(NamedTuple):
+    folder: Path  # 20 images, 000-019.jpg
+    out: Path  # its output, not yet written
+    flaky: Flaky
+    clean: EmbedResult  # the folder embedded from scratch, before any read failed
+
+
+def flaky_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: set[str]) -> FlakyCase:
+    """The setup of the retry tests: an image folder whose reads of ``failing`` fail."""
+    folder = image_folder(tmp_path / "imgs", 20)
+    clean = _embed(folder, None)
+    return FlakyCase(folder, tmp_path / "v.parquet", Flaky(monkeypatch, failing), clean)
+
+
 def _same_as(res: EmbedResult, clean: EmbedResult) -> None:
     """``res``'s output equals the from-scratch run ``clean``: ids, order, vectors."""
     got, want = read_vectors(res.output or ""), clean.vectors
@@ -125,10 +139,7 @@ def test_a_read_error_recomputes_only_that_image(
 def test_an_image_still_failing_is_tried_again_next_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = image_folder(tmp_path / "imgs", 20)
-    clean = _embed(folder, None)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, {"003.jpg", "007.jpg"})
+    folder, out, flaky, clean = flaky_case(tmp_path, monkeypatch, {"003.jpg", "007.jpg"})
     _embed(folder, out)
     flaky.failing.discard("007.jpg")
     flaky.seen.clear()
@@ -146,10 +157,7 @@ def test_an_image_still_failing_is_tried_again_next_time(
 def test_a_read_error_in_an_interrupted_runs_chunk_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = image_folder(tmp_path / "imgs", 20)
-    clean = _embed(folder, None)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, {"009.jpg"})
+    folder, out, flaky, clean = flaky_case(tmp_path, monkeypatch, {"009.jpg"})
 
     stopped_before_output(monkeypatch, lambda: _embed(folder, out))
     assert len(list(parts_dir(out).glob("chunk-*.parquet"))) == 2
@@ -163,9 +171,7 @@ def test_a_read_error_in_an_interrupted_runs_chunk_file(
 def test_a_changed_chunk_is_computed_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the retry list holds only for the chunk as it was: a changed image in it changes
     # its fingerprint, and the whole chunk is computed as before
-    folder = image_folder(tmp_path / "imgs", 20)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, {"002.jpg"})
+    folder, out, flaky, _ = flaky_case(tmp_path, monkeypatch, {"002.jpg"})
     _embed(folder, out)
     flaky.failing.clear()
     flaky.seen.clear()
@@ -179,10 +185,7 @@ def test_a_changed_chunk_is_computed_whole(tmp_path: Path, monkeypatch: pytest.M
 def test_an_output_of_the_earlier_format_recomputes_the_chunk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = image_folder(tmp_path / "imgs", 20)
-    clean = _embed(folder, None)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, {"012.jpg"})
+    folder, out, flaky, clean = flaky_case(tmp_path, monkeypatch, {"012.jpg"})
     _embed(folder, out)
 
     def earlier(meta: dict[str, Any]) -> None:  # "retry-" + fingerprint, no retry field
@@ -205,10 +208,7 @@ def test_a_read_error_is_retried_when_an_older_visrec_dropped_the_retry_list(
 ) -> None:
     # a visrec from before per-image retries rewrites the file without "retry", but its
     # failures still say "read error, retried next run": the image is still retried
-    folder = image_folder(tmp_path / "imgs", 20)
-    clean = _embed(folder, None)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, {"002.jpg"})
+    folder, out, flaky, clean = flaky_case(tmp_path, monkeypatch, {"002.jpg"})
     _embed(folder, out)
     _rewrite_meta(out, lambda meta: meta.pop("retry"))
     flaky.failing.clear()
@@ -282,9 +282,7 @@ def test_chunk_files_record_their_engine(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_an_output_without_engines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = image_folder(tmp_path / "imgs", 20)
-    out = tmp_path / "v.parquet"
-    flaky = Flaky(monkeypatch, {"015.jpg"})
+    folder, out, flaky, _ = flaky_case(tmp_path, monkeypatch, {"015.jpg"})
     _embed(folder, out)
     _rewrite_meta(out, lambda meta: meta.pop("engines"))
     assert "engines" not in read_vectors_meta(out)  # the store reads it as before

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from visrec.cli import main
@@ -39,14 +38,6 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> type[_FullDisk]:
     _FullDisk.calls = 0
     monkeypatch.setattr(run_record, "open", _FullDisk, raising=False)
     return _FullDisk
-
-
-@pytest.fixture
-def csv(tmp_path: Path) -> Path:
-    rows = [(f"u{u}", f"i{(u * 7 + j * 3) % 20}") for u in range(20) for j in range(5)]
-    path = tmp_path / "train.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(path, index=False)
-    return path
 
 
 def _argv(csv: Path, *flags: str) -> list[str]:

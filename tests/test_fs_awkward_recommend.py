@@ -30,9 +30,13 @@ def fifo(tmp_path: Path) -> Iterator[Path]:
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     yield path
-    if writer.is_alive():  # nobody read it: open it so the writer can end
-        with open(path):
-            pass
+    if writer.is_alive():  # nobody read it, or the writer is still ending
+        # non-blocking: a blocking open waited for ever when the writer had just closed
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            writer.join(5)  # the writer's open pairs with this one, if it still waits
+        finally:
+            os.close(fd)
     writer.join(5)
 
 

@@ -54,17 +54,22 @@ def unjammed(fifo: Path) -> Iterator[list[bool]]:
         thread.join()
 
 
-@pytest.fixture
-def csv(tmp_path: Path) -> Path:
-    rows = [(f"u{u}", f"i{(u * 7 + j * 3) % 20}") for u in range(20) for j in range(5)]
-    path = tmp_path / "train.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(path, index=False)
-    return path
-
-
 def _evaluate(interactions: Path | str, out: Path, *flags: str) -> list[str]:
     return ["evaluate", "--interactions", str(interactions), "--quiet", "--models",
             "popularity", "--seeds", "1", "--k", "3", "--json", str(out), *flags]  # fmt: skip
+
+
+def _refused_as_a_pipe(argv: list[str], record: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``visrec ARGV`` stops at once with one line, not reading the pipe ``record``."""
+    with unjammed(record) as jammed:
+        rc = main(argv)
+    assert not jammed, "evaluate waited on the pipe"
+    captured = capsys.readouterr()
+    assert (rc, captured.out) == (2, "")
+    assert captured.err == (
+        f"error: {record} is not a regular file (a pipe): remove it, visrec keeps its "
+        "resume record there\n"
+    )
 
 
 # ------------------------------------------------------------ evaluate's resume record
@@ -75,15 +80,7 @@ def test_a_pipe_as_the_resume_record_is_one_line_not_a_hang(
     out = tmp_path / "o.json"
     record = tmp_path / "o.json.partial.jsonl"
     os.mkfifo(record)
-    with unjammed(record) as jammed:
-        rc = main(_evaluate(csv, out, *flags))
-    assert not jammed, "evaluate waited on the pipe"
-    captured = capsys.readouterr()
-    assert (rc, captured.out) == (2, "")
-    assert captured.err == (
-        f"error: {record} is not a regular file (a pipe): remove it, visrec keeps its "
-        "resume record there\n"
-    )
+    _refused_as_a_pipe(_evaluate(csv, out, *flags), record, capsys)
     assert not out.exists()  # stopped before any fit: nothing written
     assert record.exists() and not record.is_file()  # not ours to delete
 
@@ -134,15 +131,7 @@ def test_a_record_in_the_cache_that_is_a_pipe_is_refused_too(
     (record,) = (tmp_path / "cache" / "evaluate").iterdir()
     record.unlink()
     os.mkfifo(record)
-    with unjammed(record) as jammed:
-        rc = main(argv)
-    assert not jammed, "evaluate waited on the pipe"
-    captured = capsys.readouterr()
-    assert (rc, captured.out) == (2, "")
-    assert captured.err == (
-        f"error: {record} is not a regular file (a pipe): remove it, visrec keeps its "
-        "resume record there\n"
-    )
+    _refused_as_a_pipe(argv, record, capsys)
 
 
 def test_a_symlink_to_a_record_is_followed(

@@ -145,15 +145,13 @@ def run(args: argparse.Namespace) -> int:
         "or with an empty label)"
     )
     if no_label.any():
-        from visrec.data.id_spelling import respelt
+        from visrec.data.id_spelling import examples, respelt
 
         pairs = respelt(iv.ids[no_label], ids)
         if pairs:  # '10001' in the vectors, '010001' in the table: no label gap
-            shown = ", ".join(f"{a!r} as {b!r}" for a, b in pairs[:3])
             print(
                 f"note: {len(pairs):,} of the items without a label are in {args.labels} "
-                f"spelt otherwise ({shown}{', ...' if len(pairs) > 3 else ''}): ids are "
-                "compared as written",
+                f"spelt otherwise ({examples(pairs)}): ids are compared as written",
                 file=sys.stderr,
             )
 

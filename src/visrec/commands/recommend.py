@@ -320,16 +320,14 @@ def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str |
     (``150.0`` for ``150``): compared as written, they are new items, and a user's own
     training item could be recommended to them under its other spelling. Returns the
     candidates named (no other note names them again)."""
-    from visrec.data.id_spelling import respelt, shown
+    from visrec.data.id_spelling import examples, respelt
 
     pairs = respelt(unseen, model.item_map_.ids) if len(unseen) else []
     if pairs:
-        listed = ", ".join(f"{shown(a)} as {shown(b)}" for a, b in pairs[:3])
-        more = ", ..." if len(pairs) > 3 else ""
         print(
             f"note: {items}: {_n(len(pairs), 'candidate')} unseen in training "
             f"{'is a training item' if len(pairs) == 1 else 'are training items'} spelt "
-            f"otherwise ({listed}{more}); ids are compared as written, so "
+            f"otherwise ({examples(pairs)}); ids are compared as written, so "
             f"{'it is a new item' if len(pairs) == 1 else 'they are new items'} here",
             file=sys.stderr,
         )

@@ -73,17 +73,21 @@ def respelt(missing: Iterable[object], reference: Iterable[object]) -> list[tupl
     ]
 
 
-def respelt_hint(pairs: Sequence[tuple[str, str]], where: str, limit: int = 3) -> str:
+def examples(pairs: Sequence[tuple[str, str]], limit: int = 3) -> str:
+    """``"'086' as '86', '087' as '87', ..."``: the first ``limit`` pairs, for a note."""
+    listed = ", ".join(f"{shown(a)} as {shown(b)}" for a, b in pairs[:limit])
+    return listed + (", ..." if len(pairs) > limit else "")
+
+
+def respelt_hint(pairs: Sequence[tuple[str, str]], where: str) -> str:
     """``"; 3 of them are in WHERE spelt otherwise ('086' as '86', ...): ids are
     compared as written"`` ("" without pairs), to end a note on unmatched ids."""
     if not pairs:
         return ""
-    listed = ", ".join(f"{shown(a)} as {shown(b)}" for a, b in pairs[:limit])
-    more = ", ..." if len(pairs) > limit else ""
     n = len(pairs)
     return (
         f"; {n:,} of them {'is' if n == 1 else 'are'} in {where} spelt otherwise "
-        f"({listed}{more}): ids are compared as written"
+        f"({examples(pairs)}): ids are compared as written"
     )
 
 
