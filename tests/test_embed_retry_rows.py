@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+import visrec.embed.compute as compute_mod
 import visrec.embed.extract as extract_mod
 import visrec.images.decode as decode_mod
 from test_embed import TinyBackbone
@@ -62,7 +63,7 @@ class Flaky:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, failing: set[str]) -> None:
         self.failing = failing
         self.seen: Counter[str] = Counter()
-        real_load = extract_mod.load_image
+        real_load = compute_mod.load_image
 
         def fake_open(path: Any, *args: Any, **kw: Any) -> Any:
             if Path(path).name in self.failing:
@@ -74,7 +75,7 @@ class Flaky:
             return real_load(path, **kw)
 
         monkeypatch.setattr(decode_mod, "open", fake_open, raising=False)
-        monkeypatch.setattr(extract_mod, "load_image", load)
+        monkeypatch.setattr(compute_mod, "load_image", load)
 
 
 class FlakyCase(NamedTuple):
@@ -331,7 +332,6 @@ def test_a_symlinked_outputs_temp_files_go_at_once_too(tmp_path: Path) -> None:
 def test_without_the_lock_the_hour_rule_stands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import visrec.embed.extract as extract_mod
 
     real = _atomic.exclusive_lock
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import visrec.embed.compute as compute_mod
 import visrec.embed.extract as extract_mod
 import visrec.images.decode as decode_mod
 from test_embed import TinyBackbone
@@ -21,6 +22,7 @@ from tiny_embed import embed_tiny, image_folder, stopped_before_output
 from visrec.cli import main as cli_main
 from visrec.data.images_index import scan_images
 from visrec.embed.backbones import _INTERP, Backbone, get_backbone, list_backbones
+from visrec.embed.chunk_files import PARTS_IDLE_S
 from visrec.embed.extract import EmbedResult, embed_images, parts_dir
 from visrec.embed.store import read_vectors
 from visrec.errors import VisrecError
@@ -168,7 +170,7 @@ def test_memory_error_is_retried_and_permanent_failures_are_reused(
     (folder / "doc.jpg").write_bytes(b"%PDF-1.4\n%%EOF\n")
     (folder / "empty.jpg").write_bytes(b"")
     out = tmp_path / "v.parquet"
-    real = extract_mod.load_image
+    real = compute_mod.load_image
     short_of_memory = [True]
 
     def loader(path: Any, **kw: Any) -> Any:
@@ -176,7 +178,7 @@ def test_memory_error_is_retried_and_permanent_failures_are_reused(
             raise MemoryError
         return real(path, **kw)
 
-    monkeypatch.setattr(extract_mod, "load_image", loader)
+    monkeypatch.setattr(compute_mod, "load_image", loader)
     first = embed_tiny(folder, out, chunk_size=2)
     reasons = {i: r for i, _, r in first.failures}
     assert decode_mod.is_transient(reasons.pop("006"))
@@ -317,7 +319,7 @@ def test_an_idle_parts_folder_goes_once_the_output_is_up_to_date(tmp_path: Path)
     stray.write_bytes(b"partial")
     res = embed_tiny(folder, out)  # a run may still be writing it: kept
     assert res.n_reused == 6 and stray.exists()
-    old = stray.stat().st_mtime - extract_mod.PARTS_IDLE_S - 1
+    old = stray.stat().st_mtime - PARTS_IDLE_S - 1
     os.utime(stray, (old, old))
     res = embed_tiny(folder, out)
     assert res.n_reused == 6 and not parts.exists()

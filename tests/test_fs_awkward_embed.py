@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import visrec.embed.chunk_files as chunk_files_mod
 import visrec.embed.extract as extract_mod
 from test_embed import TinyBackbone
 from visrec.embed.extract import embed_images, parts_dir
@@ -37,7 +38,7 @@ def _embed(items: list[tuple[str, Path]], out: Path) -> Any:
 
 def _disk_full_after(monkeypatch: pytest.MonkeyPatch, n_ok: int) -> None:
     """Chunk writes fail with ENOSPC once ``n_ok`` of them have been written."""
-    real = extract_mod.pq.write_table
+    real = chunk_files_mod.pq.write_table
     calls = [0]
 
     def write_table(table: Any, where: Any, *args: Any, **kwargs: Any) -> None:
@@ -46,7 +47,7 @@ def _disk_full_after(monkeypatch: pytest.MonkeyPatch, n_ok: int) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
         real(table, where, *args, **kwargs)
 
-    monkeypatch.setattr(extract_mod.pq, "write_table", write_table)
+    monkeypatch.setattr(chunk_files_mod.pq, "write_table", write_table)
 
 
 def test_a_full_disk_before_the_first_chunk_leaves_no_parts_folder(

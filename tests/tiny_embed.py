@@ -50,6 +50,6 @@ def stopped_before_output(monkeypatch: pytest.MonkeyPatch, run: Callable[[], Any
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(extract_mod, "_assemble", crash)
+        m.setattr(extract_mod, "assemble", crash)
         with pytest.raises(KeyboardInterrupt):
             run()

@@ -82,11 +82,11 @@ def _import_ray() -> Any:
 
 def _decode_batch(batch: dict[str, np.ndarray], backbone: Backbone) -> dict[str, np.ndarray]:
     """Ray task: decode + preprocess a batch of paths exactly as the local engine does."""
-    from visrec.embed.extract import _Decoder
+    from visrec.embed.compute import Decoder
 
     paths = [str(p) for p in batch["path"]]
     n = len(paths)
-    decoder = _Decoder(backbone, workers=1, max_inflight=1)
+    decoder = Decoder(backbone, workers=1, max_inflight=1)
     try:
         decoded = [decoder._one(p) for p in paths]
     finally:

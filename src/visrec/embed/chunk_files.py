@@ -1,0 +1,266 @@
+"""The chunks of an embed run and their files in the parts folder.
+
+Items are cut into chunks with content-defined boundaries (``cut_chunks``); each chunk
+has a fingerprint of the key (backbone, weights, preprocessing) and of its items' ids
+and file signatures, and is saved as ``OUT.parts/chunk-<fingerprint>.parquet`` once
+computed, so an interrupted run resumes from the chunks it finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from visrec._atomic import atomic_path, side_prefix
+from visrec.embed.backbones import Backbone
+from visrec.embed.store import META_KEY, parse_meta
+from visrec.errors import VisrecError
+from visrec.images.decode import is_transient
+
+__all__ = [
+    "CHUNK_FORMAT",
+    "PARTS_IDLE_S",
+    "backbone_key",
+    "chunk_engine",
+    "cut_chunks",
+    "drop_idle_parts",
+    "fingerprint",
+    "finished_parts",
+    "parts_dir",
+    "read_chunk_file",
+    "vectors_engine",
+    "write_chunk",
+]
+
+CHUNK_FORMAT = "visrec-embed-chunks/1"
+
+
+def backbone_key(backbone: Backbone) -> str:
+    """Hash of what determines a vector: backbone name, weights id, preprocessing, dim."""
+    blob = json.dumps(
+        {
+            "backbone": backbone.name,
+            "weights_id": backbone.weights_id,
+            "preprocessing": backbone.preprocessing,
+            "dim": backbone.dim,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def parts_dir(output: str | os.PathLike[str]) -> Path:
+    """Folder holding the chunks of an unfinished run for ``output``: ``OUT.parts``, or
+    a hidden name beside it when ``OUT`` is too long for that (see ``side_prefix``)."""
+    out = Path(output)
+    if len(os.fsencode(out.name + ".parts")) > 255:
+        return out.with_name(side_prefix(out.name, len("parts")) + "parts")
+    return out.with_name(out.name + ".parts")
+
+
+def cut_chunks(pairs: Sequence[tuple[str, str]], chunk_size: int) -> list[list[tuple[str, str]]]:
+    """Cut ``pairs`` into consecutive chunks of about ``chunk_size`` items.
+
+    Boundaries are content-defined: a chunk ends after an item whose id hashes to a
+    "cut" value (once the chunk holds at least ``chunk_size // 4`` items; at most
+    ``2 * chunk_size``). They depend only on the ids near them, so adding or removing an
+    image shifts at most a chunk or two, and every other chunk is reused as it is.
+    """
+    size = max(1, int(chunk_size))
+    min_len, max_len = max(1, size // 4), 2 * size
+    period = max(1, size - min_len + 1)  # mean length ~= min_len - 1 + period = size
+    chunks: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for pair in pairs:
+        current.append(pair)
+        n = len(current)
+        if n >= max_len or (
+            n >= min_len
+            and int.from_bytes(hashlib.blake2b(pair[0].encode(), digest_size=8).digest()) % period
+            == 0
+        ):
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _signature(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def fingerprint(key: str, chunk: Sequence[tuple[str, str]]) -> str:
+    h = hashlib.sha256(key.encode())
+    for item_id, path in chunk:
+        h.update(f"\n{item_id}\t{_signature(path)}".encode())
+    return h.hexdigest()[:24]
+
+
+def chunk_table(
+    ids: Sequence[str], vectors: np.ndarray, has_image: np.ndarray, errors: Sequence[str | None]
+) -> pa.Table:
+    d = vectors.shape[1]
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1), pa.float32())
+    return pa.table(
+        {
+            "item_id": pa.array(list(ids), pa.string()),
+            "vector": pa.FixedSizeListArray.from_arrays(flat, d),
+            "has_image": pa.array(has_image, pa.bool_()),
+            "error": pa.array(list(errors), pa.string()),
+        }
+    )
+
+
+def write_chunk(
+    parts: Path,
+    key: str,
+    fp: str,
+    index: int,
+    engine: str | None,
+    ids: Sequence[str],
+    vectors: np.ndarray,
+    has_image: np.ndarray,
+    errors: Sequence[str | None],
+) -> Path:
+    """Save chunk ``index`` (fingerprint ``fp``) atomically in ``parts``; returns its file.
+    ``engine`` is the engine that made its vectors, recorded in the file's metadata."""
+    meta = {"format": CHUNK_FORMAT, "key": key, "fingerprint": fp, "index": index, "engine": engine}
+    table = chunk_table(ids, vectors, has_image, errors).replace_schema_metadata(
+        {META_KEY: json.dumps(meta, sort_keys=True).encode()}
+    )
+    dest = parts / f"chunk-{fp}.parquet"
+    with atomic_path(dest) as tmp:
+        pq.write_table(table, tmp)
+    return dest
+
+
+def read_chunk_file(
+    path: Path, key: str, fp: str, columns: list[str] | None = None
+) -> pa.Table | None:
+    """The chunk's table, or None when it is unreadable or not for (key, fingerprint)."""
+    try:
+        table = pq.read_table(path, columns=columns)
+        meta = parse_meta((table.schema.metadata or {}).get(META_KEY), str(path))
+    except Exception:
+        return None
+    if meta.get("key") != key or meta.get("fingerprint") != fp:
+        return None
+    return table
+
+
+#: a parts folder untouched this long belongs to no running embed (a chunk takes seconds)
+PARTS_IDLE_S = 120.0
+
+
+def drop_idle_parts(parts: Path, note: Callable[[str], None]) -> None:
+    """The chunk files of an interrupted run, once the output is up to date without
+    them (a run killed after another finished the same output): removed, unless one
+    was written lately (a run still going: the output's lock keeps out other runs of
+    this version, but not one without it, such as an older visrec or a run where the
+    filesystem has no ``flock``)."""
+    if not parts.is_dir():
+        return
+    try:
+        newest = max((f.stat().st_mtime for f in parts.iterdir()), default=0.0)
+    except OSError:
+        return
+    if time.time() - newest >= PARTS_IDLE_S:
+        shutil.rmtree(parts, ignore_errors=True)
+        note(f"{parts}: chunk files of an interrupted run removed (the output is up to date)")
+
+
+def finished_parts(
+    parts: Path,
+    key: str,
+    fps: list[str],
+    chunks: list[list[tuple[str, str]]],
+    note: Callable[[str], None],
+) -> tuple[dict[str, Path], dict[str, set[str]]]:
+    """Chunk files of an interrupted run that belong to this one (fingerprint -> file),
+    and for those holding images whose read error may pass, their ids (fingerprint ->
+    ids, computed again); damaged ones are recomputed, those for other images or
+    another backbone ignored."""
+    found: dict[str, Path] = {}
+    retry: dict[str, set[str]] = {}
+    if not parts.is_dir():
+        return found, retry
+    wanted = {fp: k for k, fp in enumerate(fps)}
+    stale_key = stale_input = 0
+    for f in sorted(parts.glob("chunk-*.parquet")):
+        fp = f.stem.removeprefix("chunk-")
+        if fp in wanted:
+            # Validate now (cheap: ids and errors only) so a damaged file is simply
+            # recomputed rather than failing the final assembly.
+            table = read_chunk_file(f, key, fp, ["item_id", "error"])
+            ids = None if table is None else table.column("item_id").to_pylist()
+            if table is None or ids != [i for i, _ in chunks[wanted[fp]]]:
+                note(f"{f}: damaged chunk file, recomputing it")
+                continue
+            found[fp] = f
+            errors = table.column("error").to_pylist()
+            again = {i for i, e in zip(ids, errors, strict=True) if is_transient(e)}
+            if again:
+                retry[fp] = again
+            continue
+        try:
+            m = parse_meta(pq.read_schema(f).metadata.get(META_KEY), str(f))
+        except Exception:
+            m = {}
+        if m.get("key") not in (None, key):
+            stale_key += 1
+        else:
+            stale_input += 1
+    if stale_key:
+        note(
+            f"{parts}: ignoring {stale_key} chunk(s) computed with a different backbone, "
+            "weights or preprocessing"
+        )
+    if stale_input:
+        note(f"{parts}: ignoring {stale_input} chunk(s) for other or changed images")
+    return found, retry
+
+
+def vectors_engine(eng: Any) -> str:
+    """The engine recorded for the vectors ``eng`` computes: its name; for the Ray
+    pipeline the engine inside its actors, which decides the vectors (``"ray"`` where
+    the driver cannot tell: "auto" on a cluster, whose nodes choose for themselves)."""
+    name = str(eng.name)
+    inner = getattr(eng, "engine", None)  # RayPipeline: "auto", "onnx" or "torch"
+    if name != "ray" or inner not in ("auto", "onnx", "torch"):
+        return name
+    if inner != "auto":
+        return str(inner)
+    if getattr(eng, "ray_address", None):
+        return name
+    # a local Ray instance: its actors choose as make_engine's "auto" does here
+    from visrec.embed.engines import auto_engine_name, resolve_device
+
+    try:
+        return auto_engine_name(resolve_device(getattr(eng, "device", "auto")))
+    except VisrecError:
+        return name
+
+
+def chunk_engine(table: pa.Table) -> str | None:
+    """The engine recorded in a chunk file's metadata (None: a file written before
+    engines were recorded)."""
+    try:
+        engine = parse_meta((table.schema.metadata or {}).get(META_KEY), "").get("engine")
+    except VisrecError:
+        return None
+    return engine if isinstance(engine, str) else None
