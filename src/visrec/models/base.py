@@ -5,7 +5,8 @@ Conventions (see ``../shared/CONVENTIONS.md``):
 * hyperparameters are keyword arguments of ``__init__``, stored unchanged;
 * ``fit(interactions, item_vectors=None)`` starts from scratch and returns ``self``;
 * learned state ends with ``_``; arrays listed in ``_array_attrs`` are what ``save``
-  writes (plain ``.npz`` + JSON, never pickle) and ``load`` restores;
+  writes (plain ``.npz`` + JSON, never pickle; ``model_folder`` reads and checks
+  the files) and ``load`` restores;
 * everything here speaks in *indices* of the id maps learned in ``fit``
   (``user_map_``, ``item_map_``); raw ids only appear at the CLI edge.
 
@@ -17,17 +18,9 @@ scored with ``score_new_items`` by models whose ``scores_new_items`` is True.
 
 from __future__ import annotations
 
-import inspect
-import itertools
 import json
-import math
-import numbers
 import os
 import secrets
-import types
-import typing
-import zipfile
-import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -43,103 +36,42 @@ from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._indices import as_indices
+from visrec.models.model_folder import (
+    ARRAYS_NPZ,
+    DAMAGE,
+    DAMAGE_OR_REFUSED,
+    MODEL_JSON,
+    SAVE_TOKEN,
+    check_array_forms,
+    check_counts,
+    check_same_save,
+    id_keys,
+    json_default,
+    one_line,
+    pack_ids,
+    read_arrays,
+    read_model_json,
+    require_arrays,
+    seen_matrix,
+    unpack_ids,
+)
+from visrec.models.params import ParamsMixin
+
+__all__ = [
+    "ARRAYS_NPZ",
+    "MODEL_JSON",
+    "ParamsMixin",
+    "Recommender",
+    "fit_from_scratch",
+    "forget_fit",
+    "top_n",
+]
 
 _T = TypeVar("_T")
-MODEL_JSON = "model.json"
-ARRAYS_NPZ = "arrays.npz"
-#: in both files of a save (see ``save``)
-SAVE_TOKEN = "save_token"
 
 
 # scores per block in Recommender.recommend (4M float64 = 32 MB)
 RECOMMEND_BLOCK = 4_000_000
-
-
-class ParamsMixin:
-    """``get_params`` and ``__repr__`` read from the ``__init__`` signature, so they can
-    never go stale when a hyperparameter is added (``__init__`` stores each one unchanged
-    under its own name, scikit-learn style)."""
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters as given to ``__init__`` (``deep`` is accepted for
-        scikit-learn's ``clone``; there are no nested estimators)."""
-        sig = inspect.signature(type(self).__init__)
-        kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        return {
-            p: getattr(self, p)
-            for p, spec in sig.parameters.items()
-            if p != "self" and spec.kind in kinds
-        }
-
-    def set_params(self, **params: Any) -> Self:
-        """Set hyperparameters by name (scikit-learn style); checked in ``fit``."""
-        known = self.get_params()
-        for name, value in params.items():
-            if name not in known:
-                raise VisrecError(
-                    f"{type(self).__name__} has no hyperparameter {name!r}; "
-                    f"known: {', '.join(known)}"
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-    def check_param_types(self) -> None:
-        """Check every hyperparameter against the type ``__init__`` declares for it.
-
-        Only plain annotations are checked (``int``, ``float``, ``bool``, ``str`` and
-        their ``| None`` forms); others are left to the model. ``int`` rejects bools and
-        floats (even ``2.0``), ``float`` accepts ints but not bools and must be finite,
-        ``None`` is accepted only where the annotation allows it. NumPy scalars count as
-        their Python kinds.
-
-        Raises
-        ------
-        VisrecError
-            One line naming the model, the parameter, the value and the expected type,
-            e.g. ``model 'bpr': epochs='abc' must be an integer``.
-        """
-        try:
-            hints = typing.get_type_hints(type(self).__init__)
-        except (NameError, TypeError):  # an annotation that does not resolve: unchecked
-            return
-        for name, value in self.get_params().items():
-            allowed = _plain_types(hints.get(name))
-            if allowed is None or _is_of(value, allowed):
-                continue
-            label = getattr(self, "name", type(self).__name__)
-            raise VisrecError(f"model {label!r}: {name}={value!r} must be {_describe(allowed)}")
-
-    def check_params(self) -> None:
-        """Check every hyperparameter's type (``check_param_types``) and value
-        (``_validate``). ``fit`` calls it; the CLI calls it before reading any file."""
-        self.check_param_types()
-        self._validate()
-
-    def _validate(self) -> None:
-        """Value checks beyond the types (ranges, choices); models override it."""
-
-    def _check_params(
-        self,
-        at_least_one: tuple[str, ...] = (),
-        non_negative: tuple[str, ...] = (),
-        positive: tuple[str, ...] = (),
-    ) -> None:
-        """Range checks for ``_validate``; ``random_state``, where a model has one, must
-        be None or >= 0 (numpy's rule). Errors name the model, like ``check_param_types``."""
-        rules = [(n, ">= 1", lambda v: int(v) >= 1) for n in at_least_one]
-        rules += [(n, ">= 0", lambda v: float(v) >= 0) for n in non_negative]
-        rules += [(n, "> 0", lambda v: float(v) > 0) for n in positive]
-        if getattr(self, "random_state", None) is not None:
-            rules.append(("random_state", ">= 0 or None", lambda v: int(v) >= 0))
-        for name, rule, ok in rules:
-            value = getattr(self, name)
-            if not ok(value):
-                label = getattr(self, "name", type(self).__name__)
-                raise VisrecError(f"model {label!r}: {name} must be {rule}, got {value!r}")
 
 
 class Recommender(ParamsMixin, ABC):
@@ -462,8 +394,8 @@ class Recommender(ParamsMixin, ABC):
         for what, call, expected in checks:
             try:
                 shape = np.shape(call())
-            except _DAMAGE_OR_REFUSED as exc:
-                detail = _one_line(exc)
+            except DAMAGE_OR_REFUSED as exc:
+                detail = one_line(exc)
             else:
                 if shape == expected:
                     continue
@@ -479,8 +411,8 @@ class Recommender(ParamsMixin, ABC):
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {
-            **_pack_ids("user_ids", self.user_map_.to_list()),
-            **_pack_ids("item_ids", self.item_map_.to_list()),
+            **pack_ids("user_ids", self.user_map_.to_list()),
+            **pack_ids("item_ids", self.item_map_.to_list()),
             "seen_indptr": self.seen_.indptr,
             "seen_indices": self.seen_.indices,
         }
@@ -509,7 +441,7 @@ class Recommender(ParamsMixin, ABC):
             "vector_meta": getattr(self, "vector_meta_", None),
             "extra": self._extra_state(),
         }
-        write_text_atomic(folder / MODEL_JSON, json.dumps(meta, indent=2, default=_json_default))
+        write_text_atomic(folder / MODEL_JSON, json.dumps(meta, indent=2, default=json_default))
         return folder
 
     @classmethod
@@ -525,7 +457,7 @@ class Recommender(ParamsMixin, ABC):
         mj = folder / MODEL_JSON
         if not mj.is_file():
             raise VisrecError(f"{folder}: not a visrec model folder (no {MODEL_JSON})")
-        meta = _read_model_json(mj)
+        meta = read_model_json(mj)
         try:
             klass = get_model_class(meta["model"])
         except VisrecError as exc:
@@ -546,18 +478,18 @@ class Recommender(ParamsMixin, ABC):
         except VisrecError as exc:
             raise VisrecError(f"{mj}: {exc}") from exc
         npz = folder / ARRAYS_NPZ
-        arrays = _read_arrays(npz)
+        arrays = read_arrays(npz)
         own = [a for a in klass._array_attrs if a not in klass._arrays_before_added]
-        ids = (*_id_keys(arrays, "user_ids"), *_id_keys(arrays, "item_ids"))
-        _require(npz, arrays, (*ids, "seen_indptr", "seen_indices", *own))
-        model.user_map_ = _unpack_ids(npz, arrays, "user_ids")
-        model.item_map_ = _unpack_ids(npz, arrays, "item_ids")
+        ids = (*id_keys(arrays, "user_ids"), *id_keys(arrays, "item_ids"))
+        require_arrays(npz, arrays, (*ids, "seen_indptr", "seen_indices", *own))
+        model.user_map_ = unpack_ids(npz, arrays, "user_ids")
+        model.item_map_ = unpack_ids(npz, arrays, "item_ids")
         # checked in full before scipy sees them: an index out of range makes tocsc()
         # write outside its buffer (a segmentation fault, not an exception)
-        model.seen_ = _seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
-        _check_same_save(folder, meta, arrays)
-        _check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
-        _check_array_forms(npz, model, arrays)
+        model.seen_ = seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
+        check_same_save(folder, meta, arrays)
+        check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
+        check_array_forms(npz, model, arrays)
         for attr in klass._array_attrs:
             if attr in arrays:
                 value = arrays[attr]
@@ -575,275 +507,19 @@ class Recommender(ParamsMixin, ABC):
             raise VisrecError(f"{folder}: {exc}") from exc
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise VisrecError(
-                f"{mj}: unusable saved state ({_one_line(exc)}); train the model again"
+                f"{mj}: unusable saved state ({one_line(exc)}); train the model again"
             ) from exc
         try:
             model._after_load()
         except VisrecError as exc:
             raise VisrecError(f"{folder}: {exc}") from exc
-        except _DAMAGE as exc:  # arrays of the wrong shape or kind
+        except DAMAGE as exc:  # arrays of the wrong shape or kind
             raise VisrecError(
-                f"{npz}: the saved arrays do not fit together ({_one_line(exc)}); "
+                f"{npz}: the saved arrays do not fit together ({one_line(exc)}); "
                 "train the model again"
             ) from exc
         model._check_loaded(npz)
         return model
-
-
-def _read_model_json(mj: Path) -> dict[str, Any]:
-    """``model.json`` as a dict with a ``model`` name; a one-line error otherwise."""
-    try:
-        meta = json.loads(mj.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise VisrecError(f"{mj}: invalid JSON ({exc})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise VisrecError(f"{mj}: cannot be read ({exc})") from exc
-    if (
-        not isinstance(meta, dict)
-        or not isinstance(meta.get("model"), str)
-        or not isinstance(meta.get("params", {}), dict)
-    ):
-        raise VisrecError(
-            f"{mj}: not a visrec {MODEL_JSON} (expected an object with a 'model' name "
-            "and a 'params' object)"
-        )
-    return meta
-
-
-def _read_arrays(npz: Path) -> dict[str, np.ndarray]:
-    """Every array of ``npz`` (no pickles); a one-line error naming the file when it is
-    missing, truncated or corrupt (``_require`` checks that the needed ones are there)."""
-    if not npz.is_file():
-        raise VisrecError(f"{npz}: missing; the model folder is incomplete (train it again)")
-    try:
-        with np.load(npz, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise VisrecError(
-            f"{npz}: unreadable or corrupt ({type(exc).__name__}: {exc}); train the model again"
-        ) from exc
-
-
-#: what arrays of the wrong shape or kind raise inside numpy and the models
-_DAMAGE: tuple[type[Exception], ...] = (IndexError, ValueError, TypeError, RuntimeError)
-_DAMAGE_OR_REFUSED: tuple[type[Exception], ...] = (*_DAMAGE, VisrecError)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if not isinstance(exc, VisrecError) else text
-
-
-def _check_same_save(folder: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    """``model.json`` and ``arrays.npz`` must come from one ``save`` (folders saved
-    before the token existed have it in neither file)."""
-    ours = meta.get(SAVE_TOKEN)
-    theirs = str(arrays[SAVE_TOKEN]) if SAVE_TOKEN in arrays else None
-    if ours != theirs:
-        raise VisrecError(
-            f"{folder}: {MODEL_JSON} and {ARRAYS_NPZ} come from two different saves (an "
-            "interrupted save or a file copied in); train the model again"
-        )
-
-
-def _check_counts(mj: Path, meta: dict[str, Any], n_users: int, n_items: int) -> None:
-    """``model.json``'s ``n_users``/``n_items`` must be the id maps' sizes: a folder
-    with arrays from one fit and a model.json from another is refused."""
-    for key, n in (("n_users", n_users), ("n_items", n_items)):
-        if key in meta and meta[key] != n:
-            raise VisrecError(
-                f"{mj}: {key} is {meta[key]!r}, but {ARRAYS_NPZ} holds {n:,} "
-                f"{key[2:-1]} ids (files of two different fits?); train the model again"
-            )
-
-
-def _check_array_forms(npz: Path, model: Recommender, arrays: dict[str, np.ndarray]) -> None:
-    """Kind and shape of every saved array against ``_array_dims``: a mask saved as
-    integers, a vector where a matrix belongs or a factor width that is not the one in
-    ``model.json`` would otherwise load and score wrongly, or fail deep in scoring."""
-    sizes: dict[str, int] = {
-        "users": len(model.user_map_),
-        "items": len(model.item_map_),
-        **model._expected_dims(),
-    }
-    source = {"users": "the user ids", "items": "the item ids"}
-    source.update({d: f"{MODEL_JSON}'s {d}" for d in sizes if d not in source})
-    masks = set(model._mask_arrays)
-    for attr, dims in model._array_dims.items():
-        if attr not in arrays:
-            continue
-        value = arrays[attr]
-        kind = "b" if attr in masks else "f"
-        if value.dtype.kind != kind:
-            want = "true/false values" if kind == "b" else "floating-point numbers"
-            raise VisrecError(
-                f"{npz}: {attr} holds {value.dtype} values, expected {want}; train the model again"
-            )
-        named = ", ".join(str(d) for d in dims)
-        if value.ndim != len(dims):
-            raise VisrecError(
-                f"{npz}: {attr} has shape {value.shape}, expected ({named}); train the model again"
-            )
-        for axis, (size, dim) in enumerate(zip(value.shape, dims, strict=True)):
-            if dim == "*":
-                continue
-            if isinstance(dim, str) and dim not in sizes:
-                sizes[dim], source[dim] = size, attr
-            want_size = dim if isinstance(dim, int) else sizes[dim]
-            if size != want_size:
-                given = "" if isinstance(dim, int) else f" from {source[dim]}"
-                raise VisrecError(
-                    f"{npz}: {attr} has shape {value.shape}, expected ({named}) with "
-                    f"{dim} = {want_size:,}{given} (axis {axis}); train the model again"
-                )
-
-
-def _require(npz: Path, arrays: dict[str, np.ndarray], needed: tuple[str, ...]) -> None:
-    missing = [k for k in needed if k not in arrays]
-    if missing:
-        raise VisrecError(f"{npz}: missing array(s) {', '.join(missing)}; train the model again")
-
-
-def _pack_ids(name: str, ids: list[str]) -> dict[str, np.ndarray]:
-    """Ids as ``NAME_utf8`` (their UTF-8 bytes, concatenated) and ``NAME_offsets``
-    (int64, ``n + 1``: id ``k`` is bytes ``offsets[k]:offsets[k + 1]``).
-
-    A fixed-width string array would take ``n x longest id x 4`` bytes: one 100,000
-    character id made a 3,000-item model 364 MB. ``surrogatepass`` lets any ``str``
-    round-trip, even one holding a lone surrogate."""
-    encoded = [i.encode("utf-8", "surrogatepass") for i in ids]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    return {
-        f"{name}_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-        f"{name}_offsets": offsets,
-    }
-
-
-def _id_keys(arrays: dict[str, np.ndarray], name: str) -> tuple[str, ...]:
-    """The arrays that hold the ids ``name``: a folder saved before ``_pack_ids`` has
-    one fixed-width string array under ``name`` itself."""
-    if name in arrays and f"{name}_utf8" not in arrays:
-        return (name,)
-    return (f"{name}_utf8", f"{name}_offsets")
-
-
-def _unpack_ids(npz: Path, arrays: dict[str, np.ndarray], name: str) -> IdMap:
-    """The id map ``_pack_ids`` wrote (or an older folder's string array); a one-line
-    error naming ``npz`` when the arrays are inconsistent or hold duplicate ids."""
-
-    def bad(why: str) -> VisrecError:
-        return VisrecError(f"{npz}: {name} {why}; train the model again")
-
-    keys = _id_keys(arrays, name)
-    if len(keys) == 1:
-        old = arrays[name]
-        if old.ndim != 1:
-            raise bad(f"must be one-dimensional, got shape {old.shape}")
-        ids: list[str] = [str(x) for x in old]
-    else:
-        data, offsets = arrays[keys[0]], arrays[keys[1]]
-        if data.dtype != np.uint8 or data.ndim != 1:
-            raise bad(f"bytes must be a 1-d uint8 array, got {data.dtype} {data.shape}")
-        if offsets.dtype.kind not in "iu" or offsets.ndim != 1 or len(offsets) == 0:
-            raise bad(
-                "offsets must be a non-empty 1-d integer array, "
-                f"got {offsets.dtype} {offsets.shape}"
-            )
-        ends = offsets.astype(np.int64)
-        if ends[0] != 0 or ends[-1] != len(data) or (np.diff(ends) < 0).any():
-            raise bad(f"offsets must rise from 0 to {len(data):,} (the byte count)")
-        buf = data.tobytes()
-        try:
-            ids = [
-                buf[a:b].decode("utf-8", "surrogatepass")
-                for a, b in itertools.pairwise(ends.tolist())
-            ]
-        except UnicodeDecodeError as exc:
-            raise bad(f"holds invalid UTF-8 ({exc.reason})") from exc
-    try:
-        return IdMap(np.asarray(ids, dtype=object))
-    except VisrecError as exc:  # a duplicate id
-        raise VisrecError(f"{npz}: {exc}; train the model again") from exc
-
-
-def _seen_matrix(
-    npz: Path, arrays: dict[str, np.ndarray], n_users: int, n_items: int
-) -> sp.csr_matrix:
-    """The training matrix from ``seen_indptr``/``seen_indices``, checked in full:
-    ``indptr`` rises from 0 to ``len(indices)`` over ``n_users + 1`` entries and every
-    index lies in ``[0, n_items)``."""
-    indptr, indices = arrays["seen_indptr"], arrays["seen_indices"]
-    why = None
-    if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
-        why = f"must be integers, got {indptr.dtype} and {indices.dtype}"
-    elif indptr.ndim != 1 or indices.ndim != 1:
-        why = f"must be one-dimensional, got shapes {indptr.shape} and {indices.shape}"
-    elif len(indptr) != n_users + 1:
-        why = f"seen_indptr has {len(indptr):,} entries for {n_users:,} users (expected n + 1)"
-    elif indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
-        why = f"seen_indptr must rise from 0 to {len(indices):,} (the number of entries)"
-    elif len(indices) and (indices.min() < 0 or indices.max() >= n_items):
-        bad = indices[(indices < 0) | (indices >= n_items)][0]
-        why = f"seen_indices holds item index {int(bad)}; the model has {n_items:,} items"
-    if why is not None:
-        raise VisrecError(
-            f"{npz}: the seen_ arrays do not fit the id maps ({why}); train the model again"
-        )
-    return sp.csr_matrix(
-        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(n_users, n_items)
-    )
-
-
-#: the annotations ``check_param_types`` checks, and how its errors name them
-_PLAIN_TYPES: dict[type, str] = {
-    int: "an integer",
-    float: "a finite number",
-    bool: "true or false",
-    str: "a string",
-    type(None): "null (None)",
-}
-
-
-def _plain_types(annotation: Any) -> tuple[type, ...] | None:
-    """``int | None`` -> ``(int, NoneType)``; ``None`` for annotations not checked."""
-    if annotation is None:
-        return None
-    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
-    kinds = typing.get_args(annotation) if union else (annotation,)
-    if all(isinstance(k, type) and k in _PLAIN_TYPES for k in kinds):
-        return tuple(kinds)
-    return None
-
-
-def _is_of(value: Any, kinds: tuple[type, ...]) -> bool:
-    is_bool = isinstance(value, bool | np.bool_)
-    for kind in kinds:
-        if kind is type(None) and value is None:
-            return True
-        if kind is bool and is_bool:
-            return True
-        if kind is int and isinstance(value, numbers.Integral) and not is_bool:
-            return True
-        if kind is float and isinstance(value, numbers.Real) and not is_bool:
-            try:
-                if math.isfinite(float(value)):
-                    return True
-            except OverflowError:  # an int too large for a float
-                pass
-        if kind is str and isinstance(value, str):
-            return True
-    return False
-
-
-def _describe(kinds: tuple[type, ...]) -> str:
-    return " or ".join(_PLAIN_TYPES[k] for k in kinds)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def forget_fit(estimator: object) -> None:

@@ -38,7 +38,8 @@ from visrec.data.interactions import Interactions
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._indices import as_indices
 from visrec.models._train import FeatureScaler
-from visrec.models.base import ParamsMixin, fit_from_scratch
+from visrec.models.base import fit_from_scratch
+from visrec.models.params import ParamsMixin
 
 
 class RatingMF(ParamsMixin):

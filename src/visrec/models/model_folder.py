@@ -1,0 +1,238 @@
+"""The files of a saved model folder: ``model.json`` (name, hyperparameters, JSON
+state) and ``arrays.npz`` (id maps, the training matrix, learned arrays; read without
+pickle), and the checks that refuse a damaged or mismatched folder with one line
+naming the file, instead of a failure deep inside scoring."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import zipfile
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from visrec.data.interactions import IdMap
+from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    from visrec.models.base import Recommender
+
+MODEL_JSON = "model.json"
+ARRAYS_NPZ = "arrays.npz"
+#: in both files of a save (see ``Recommender.save``)
+SAVE_TOKEN = "save_token"
+
+
+def read_model_json(mj: Path) -> dict[str, Any]:
+    """``model.json`` as a dict with a ``model`` name; a one-line error otherwise."""
+    try:
+        meta = json.loads(mj.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise VisrecError(f"{mj}: invalid JSON ({exc})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VisrecError(f"{mj}: cannot be read ({exc})") from exc
+    if (
+        not isinstance(meta, dict)
+        or not isinstance(meta.get("model"), str)
+        or not isinstance(meta.get("params", {}), dict)
+    ):
+        raise VisrecError(
+            f"{mj}: not a visrec {MODEL_JSON} (expected an object with a 'model' name "
+            "and a 'params' object)"
+        )
+    return meta
+
+
+def read_arrays(npz: Path) -> dict[str, np.ndarray]:
+    """Every array of ``npz`` (no pickles); a one-line error naming the file when it is
+    missing, truncated or corrupt (``require_arrays`` checks that the needed ones are there)."""
+    if not npz.is_file():
+        raise VisrecError(f"{npz}: missing; the model folder is incomplete (train it again)")
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise VisrecError(
+            f"{npz}: unreadable or corrupt ({type(exc).__name__}: {exc}); train the model again"
+        ) from exc
+
+
+#: what arrays of the wrong shape or kind raise inside numpy and the models
+DAMAGE: tuple[type[Exception], ...] = (IndexError, ValueError, TypeError, RuntimeError)
+DAMAGE_OR_REFUSED: tuple[type[Exception], ...] = (*DAMAGE, VisrecError)
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, VisrecError) else text
+
+
+def check_same_save(folder: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """``model.json`` and ``arrays.npz`` must come from one ``save`` (folders saved
+    before the token existed have it in neither file)."""
+    ours = meta.get(SAVE_TOKEN)
+    theirs = str(arrays[SAVE_TOKEN]) if SAVE_TOKEN in arrays else None
+    if ours != theirs:
+        raise VisrecError(
+            f"{folder}: {MODEL_JSON} and {ARRAYS_NPZ} come from two different saves (an "
+            "interrupted save or a file copied in); train the model again"
+        )
+
+
+def check_counts(mj: Path, meta: dict[str, Any], n_users: int, n_items: int) -> None:
+    """``model.json``'s ``n_users``/``n_items`` must be the id maps' sizes: a folder
+    with arrays from one fit and a model.json from another is refused."""
+    for key, n in (("n_users", n_users), ("n_items", n_items)):
+        if key in meta and meta[key] != n:
+            raise VisrecError(
+                f"{mj}: {key} is {meta[key]!r}, but {ARRAYS_NPZ} holds {n:,} "
+                f"{key[2:-1]} ids (files of two different fits?); train the model again"
+            )
+
+
+def check_array_forms(npz: Path, model: Recommender, arrays: dict[str, np.ndarray]) -> None:
+    """Kind and shape of every saved array against ``_array_dims``: a mask saved as
+    integers, a vector where a matrix belongs or a factor width that is not the one in
+    ``model.json`` would otherwise load and score wrongly, or fail deep in scoring."""
+    sizes: dict[str, int] = {
+        "users": len(model.user_map_),
+        "items": len(model.item_map_),
+        **model._expected_dims(),
+    }
+    source = {"users": "the user ids", "items": "the item ids"}
+    source.update({d: f"{MODEL_JSON}'s {d}" for d in sizes if d not in source})
+    masks = set(model._mask_arrays)
+    for attr, dims in model._array_dims.items():
+        if attr not in arrays:
+            continue
+        value = arrays[attr]
+        kind = "b" if attr in masks else "f"
+        if value.dtype.kind != kind:
+            want = "true/false values" if kind == "b" else "floating-point numbers"
+            raise VisrecError(
+                f"{npz}: {attr} holds {value.dtype} values, expected {want}; train the model again"
+            )
+        named = ", ".join(str(d) for d in dims)
+        if value.ndim != len(dims):
+            raise VisrecError(
+                f"{npz}: {attr} has shape {value.shape}, expected ({named}); train the model again"
+            )
+        for axis, (size, dim) in enumerate(zip(value.shape, dims, strict=True)):
+            if dim == "*":
+                continue
+            if isinstance(dim, str) and dim not in sizes:
+                sizes[dim], source[dim] = size, attr
+            want_size = dim if isinstance(dim, int) else sizes[dim]
+            if size != want_size:
+                given = "" if isinstance(dim, int) else f" from {source[dim]}"
+                raise VisrecError(
+                    f"{npz}: {attr} has shape {value.shape}, expected ({named}) with "
+                    f"{dim} = {want_size:,}{given} (axis {axis}); train the model again"
+                )
+
+
+def require_arrays(npz: Path, arrays: dict[str, np.ndarray], needed: tuple[str, ...]) -> None:
+    missing = [k for k in needed if k not in arrays]
+    if missing:
+        raise VisrecError(f"{npz}: missing array(s) {', '.join(missing)}; train the model again")
+
+
+def pack_ids(name: str, ids: list[str]) -> dict[str, np.ndarray]:
+    """Ids as ``NAME_utf8`` (their UTF-8 bytes, concatenated) and ``NAME_offsets``
+    (int64, ``n + 1``: id ``k`` is bytes ``offsets[k]:offsets[k + 1]``).
+
+    A fixed-width string array would take ``n x longest id x 4`` bytes: one 100,000
+    character id made a 3,000-item model 364 MB. ``surrogatepass`` lets any ``str``
+    round-trip, even one holding a lone surrogate."""
+    encoded = [i.encode("utf-8", "surrogatepass") for i in ids]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    return {
+        f"{name}_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+        f"{name}_offsets": offsets,
+    }
+
+
+def id_keys(arrays: dict[str, np.ndarray], name: str) -> tuple[str, ...]:
+    """The arrays that hold the ids ``name``: a folder saved before ``pack_ids`` has
+    one fixed-width string array under ``name`` itself."""
+    if name in arrays and f"{name}_utf8" not in arrays:
+        return (name,)
+    return (f"{name}_utf8", f"{name}_offsets")
+
+
+def unpack_ids(npz: Path, arrays: dict[str, np.ndarray], name: str) -> IdMap:
+    """The id map ``pack_ids`` wrote (or an older folder's string array); a one-line
+    error naming ``npz`` when the arrays are inconsistent or hold duplicate ids."""
+
+    def bad(why: str) -> VisrecError:
+        return VisrecError(f"{npz}: {name} {why}; train the model again")
+
+    keys = id_keys(arrays, name)
+    if len(keys) == 1:
+        old = arrays[name]
+        if old.ndim != 1:
+            raise bad(f"must be one-dimensional, got shape {old.shape}")
+        ids: list[str] = [str(x) for x in old]
+    else:
+        data, offsets = arrays[keys[0]], arrays[keys[1]]
+        if data.dtype != np.uint8 or data.ndim != 1:
+            raise bad(f"bytes must be a 1-d uint8 array, got {data.dtype} {data.shape}")
+        if offsets.dtype.kind not in "iu" or offsets.ndim != 1 or len(offsets) == 0:
+            raise bad(
+                "offsets must be a non-empty 1-d integer array, "
+                f"got {offsets.dtype} {offsets.shape}"
+            )
+        ends = offsets.astype(np.int64)
+        if ends[0] != 0 or ends[-1] != len(data) or (np.diff(ends) < 0).any():
+            raise bad(f"offsets must rise from 0 to {len(data):,} (the byte count)")
+        buf = data.tobytes()
+        try:
+            ids = [
+                buf[a:b].decode("utf-8", "surrogatepass")
+                for a, b in itertools.pairwise(ends.tolist())
+            ]
+        except UnicodeDecodeError as exc:
+            raise bad(f"holds invalid UTF-8 ({exc.reason})") from exc
+    try:
+        return IdMap(np.asarray(ids, dtype=object))
+    except VisrecError as exc:  # a duplicate id
+        raise VisrecError(f"{npz}: {exc}; train the model again") from exc
+
+
+def seen_matrix(
+    npz: Path, arrays: dict[str, np.ndarray], n_users: int, n_items: int
+) -> sp.csr_matrix:
+    """The training matrix from ``seen_indptr``/``seen_indices``, checked in full:
+    ``indptr`` rises from 0 to ``len(indices)`` over ``n_users + 1`` entries and every
+    index lies in ``[0, n_items)``."""
+    indptr, indices = arrays["seen_indptr"], arrays["seen_indices"]
+    why = None
+    if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
+        why = f"must be integers, got {indptr.dtype} and {indices.dtype}"
+    elif indptr.ndim != 1 or indices.ndim != 1:
+        why = f"must be one-dimensional, got shapes {indptr.shape} and {indices.shape}"
+    elif len(indptr) != n_users + 1:
+        why = f"seen_indptr has {len(indptr):,} entries for {n_users:,} users (expected n + 1)"
+    elif indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
+        why = f"seen_indptr must rise from 0 to {len(indices):,} (the number of entries)"
+    elif len(indices) and (indices.min() < 0 or indices.max() >= n_items):
+        bad = indices[(indices < 0) | (indices >= n_items)][0]
+        why = f"seen_indices holds item index {int(bad)}; the model has {n_items:,} items"
+    if why is not None:
+        raise VisrecError(
+            f"{npz}: the seen_ arrays do not fit the id maps ({why}); train the model again"
+        )
+    return sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(n_users, n_items)
+    )
+
+
+def json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,0 +1,150 @@
+"""Hyperparameters of estimators, scikit-learn style: ``get_params``/``set_params`` and
+``__repr__`` read from the ``__init__`` signature, and type and range checks with
+one-line errors that name the model and the parameter."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import types
+import typing
+from typing import Any, Self
+
+import numpy as np
+
+from visrec.errors import VisrecError
+
+__all__ = ["ParamsMixin"]
+
+
+class ParamsMixin:
+    """``get_params`` and ``__repr__`` read from the ``__init__`` signature, so they can
+    never go stale when a hyperparameter is added (``__init__`` stores each one unchanged
+    under its own name, scikit-learn style)."""
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__`` (``deep`` is accepted for
+        scikit-learn's ``clone``; there are no nested estimators)."""
+        sig = inspect.signature(type(self).__init__)
+        kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return {
+            p: getattr(self, p)
+            for p, spec in sig.parameters.items()
+            if p != "self" and spec.kind in kinds
+        }
+
+    def set_params(self, **params: Any) -> Self:
+        """Set hyperparameters by name (scikit-learn style); checked in ``fit``."""
+        known = self.get_params()
+        for name, value in params.items():
+            if name not in known:
+                raise VisrecError(
+                    f"{type(self).__name__} has no hyperparameter {name!r}; "
+                    f"known: {', '.join(known)}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def check_param_types(self) -> None:
+        """Check every hyperparameter against the type ``__init__`` declares for it.
+
+        Only plain annotations are checked (``int``, ``float``, ``bool``, ``str`` and
+        their ``| None`` forms); others are left to the model. ``int`` rejects bools and
+        floats (even ``2.0``), ``float`` accepts ints but not bools and must be finite,
+        ``None`` is accepted only where the annotation allows it. NumPy scalars count as
+        their Python kinds.
+
+        Raises
+        ------
+        VisrecError
+            One line naming the model, the parameter, the value and the expected type,
+            e.g. ``model 'bpr': epochs='abc' must be an integer``.
+        """
+        try:
+            hints = typing.get_type_hints(type(self).__init__)
+        except (NameError, TypeError):  # an annotation that does not resolve: unchecked
+            return
+        for name, value in self.get_params().items():
+            allowed = _plain_types(hints.get(name))
+            if allowed is None or _is_of(value, allowed):
+                continue
+            label = getattr(self, "name", type(self).__name__)
+            raise VisrecError(f"model {label!r}: {name}={value!r} must be {_describe(allowed)}")
+
+    def check_params(self) -> None:
+        """Check every hyperparameter's type (``check_param_types``) and value
+        (``_validate``). ``fit`` calls it; the CLI calls it before reading any file."""
+        self.check_param_types()
+        self._validate()
+
+    def _validate(self) -> None:
+        """Value checks beyond the types (ranges, choices); models override it."""
+
+    def _check_params(
+        self,
+        at_least_one: tuple[str, ...] = (),
+        non_negative: tuple[str, ...] = (),
+        positive: tuple[str, ...] = (),
+    ) -> None:
+        """Range checks for ``_validate``; ``random_state``, where a model has one, must
+        be None or >= 0 (numpy's rule). Errors name the model, like ``check_param_types``."""
+        rules = [(n, ">= 1", lambda v: int(v) >= 1) for n in at_least_one]
+        rules += [(n, ">= 0", lambda v: float(v) >= 0) for n in non_negative]
+        rules += [(n, "> 0", lambda v: float(v) > 0) for n in positive]
+        if getattr(self, "random_state", None) is not None:
+            rules.append(("random_state", ">= 0 or None", lambda v: int(v) >= 0))
+        for name, rule, ok in rules:
+            value = getattr(self, name)
+            if not ok(value):
+                label = getattr(self, "name", type(self).__name__)
+                raise VisrecError(f"model {label!r}: {name} must be {rule}, got {value!r}")
+
+
+#: the annotations ``check_param_types`` checks, and how its errors name them
+_PLAIN_TYPES: dict[type, str] = {
+    int: "an integer",
+    float: "a finite number",
+    bool: "true or false",
+    str: "a string",
+    type(None): "null (None)",
+}
+
+
+def _plain_types(annotation: Any) -> tuple[type, ...] | None:
+    """``int | None`` -> ``(int, NoneType)``; ``None`` for annotations not checked."""
+    if annotation is None:
+        return None
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    kinds = typing.get_args(annotation) if union else (annotation,)
+    if all(isinstance(k, type) and k in _PLAIN_TYPES for k in kinds):
+        return tuple(kinds)
+    return None
+
+
+def _is_of(value: Any, kinds: tuple[type, ...]) -> bool:
+    is_bool = isinstance(value, bool | np.bool_)
+    for kind in kinds:
+        if kind is type(None) and value is None:
+            return True
+        if kind is bool and is_bool:
+            return True
+        if kind is int and isinstance(value, numbers.Integral) and not is_bool:
+            return True
+        if kind is float and isinstance(value, numbers.Real) and not is_bool:
+            try:
+                if math.isfinite(float(value)):
+                    return True
+            except OverflowError:  # an int too large for a float
+                pass
+        if kind is str and isinstance(value, str):
+            return True
+    return False
+
+
+def _describe(kinds: tuple[type, ...]) -> str:
+    return " or ".join(_PLAIN_TYPES[k] for k in kinds)
