@@ -22,9 +22,9 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def download(url: str, *args: object) -> bytes:
         seen.append(url)
-        raise fetch_mod._FetchError("connection error", "refused", False)
+        raise fetch_mod.FetchError("connection error", "refused", False)
 
-    monkeypatch.setattr(fetch_mod, "_download", download)
+    monkeypatch.setattr(fetch_mod, "download", download)
     return seen
 
 

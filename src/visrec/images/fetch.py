@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import functools
 import hashlib
-import http.client
 import io
 import ipaddress
 import os
 import re
-import socket
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -28,18 +24,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from visrec import __version__
 from visrec._atomic import atomic_path, probe_writable
 from visrec.errors import VisrecError
 
 # Also installs decode's filter for Pillow's DecompressionBombWarning: the pixel limit is
 # checked here from the header, so the warning would only be noise on stderr.
 from visrec.images.decode import DEFAULT_MAX_PIXELS
+from visrec.images.http_get import FetchError, Stop, Stopped, download
 
 _EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
-_CHUNK = 64 * 1024
 _TMP_SUFFIX = ".part"
 _STALE_TMP_S = 3600.0  # a temp file this old belongs to a killed run
 # On Ctrl-C, how long to wait for the downloads in progress to notice that their sockets
@@ -54,17 +48,6 @@ _PATH_SAFE = "/%!$&'()*+,;=:@[]|^"
 _QUERY_SAFE = _PATH_SAFE + "?`{}"
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _HOST_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
-
-
-class _FetchError(Exception):
-    """One failed attempt; ``retry`` says whether another attempt may succeed."""
-
-    def __init__(self, kind: str, detail: str, retry: bool) -> None:
-        # one line, whatever the library said (urllib's redirect-loop reason spans three)
-        detail = " ".join(detail.split())
-        super().__init__(f"{kind}: {detail}")
-        self.kind = kind
-        self.retry = retry
 
 
 class CacheDirError(VisrecError, OSError):
@@ -99,10 +82,6 @@ def check_cache_dir(cache_dir: str | os.PathLike[str], *, make: bool = True) -> 
     except OSError as exc:
         raise CacheDirError(f"cannot write to {str(cache)!r} ({exc.strerror or exc})") from exc
     return cache
-
-
-class _Stopped(Exception):
-    """A download given up because the whole fetch is being stopped (Ctrl-C)."""
 
 
 @dataclass
@@ -302,33 +281,33 @@ def _verify_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
     from PIL import Image
 
     if not data:
-        raise _FetchError("not an image", "empty body", retry=False)
+        raise FetchError("not an image", "empty body", retry=False)
     try:
         im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise _FetchError("too large", _bomb_detail(str(exc), max_pixels), retry=False) from None
+        raise FetchError("too large", _bomb_detail(str(exc), max_pixels), retry=False) from None
     except Exception as exc:  # Pillow raises several types for non-images
         # Pillow names the in-memory buffer by its address: drop it so reports are stable
         detail = re.sub(r" <_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc))
-        raise _FetchError("not an image", f"{type(exc).__name__}: {detail}", retry=False) from None
+        raise FetchError("not an image", f"{type(exc).__name__}: {detail}", retry=False) from None
     try:
         with im:
             fmt = im.format or ""
             w, h = im.size
             if w * h > max_pixels:
-                raise _FetchError(
+                raise FetchError(
                     "too large", _bomb_detail(f"{w:,} x {h:,} pixels", max_pixels), False
                 )
             # JPEG decodes at reduced scale but still reads the whole stream, so a
             # cut-off file fails here just the same, at a fraction of the cost.
             im.draft("RGB", (256, 256))
             im.load()
-    except _FetchError:
+    except FetchError:
         raise
     except Image.DecompressionBombError as exc:
-        raise _FetchError("too large", _bomb_detail(str(exc), max_pixels), retry=False) from None
+        raise FetchError("too large", _bomb_detail(str(exc), max_pixels), retry=False) from None
     except Exception as exc:
-        raise _FetchError("broken image", f"{type(exc).__name__}: {exc}", retry=False) from None
+        raise FetchError("broken image", f"{type(exc).__name__}: {exc}", retry=False) from None
     return _EXT.get(fmt, fmt.lower() or "img")
 
 
@@ -336,279 +315,6 @@ def _bomb_detail(what: str, max_pixels: int) -> str:
     m = re.search(r"\((\d+) pixels\)", what)  # Pillow's own message
     size = f"{int(m.group(1)):,} pixels" if m else what
     return f"decompression bomb ({size}; visrec embed's limit is {max_pixels:,} pixels)"
-
-
-class _Stop:
-    """Stops a whole fetch (Ctrl-C): no new attempt starts, backoff waits end, and the
-    attempts in progress have their sockets shut at once, so a read blocked for up to
-    ``timeout`` returns now instead of being waited for."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._dogs: set[_Watchdog] = set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep ``seconds``, or less when stopped; whether stopped."""
-        return self._event.wait(seconds)
-
-    def set(self) -> None:
-        with self._lock:
-            self._event.set()
-            dogs = list(self._dogs)
-        for dog in dogs:
-            dog.halt()
-
-    def track(self, dog: _Watchdog) -> None:
-        with self._lock:
-            self._dogs.add(dog)
-            stopped = self._event.is_set()
-        if stopped:  # set() ran just before: it did not see this one
-            dog.halt()
-
-    def untrack(self, dog: _Watchdog) -> None:
-        with self._lock:
-            self._dogs.discard(dog)
-
-
-class _Watchdog:
-    """Ends one download attempt when its time is up, or when the fetch is stopped.
-
-    The per-read ``timeout`` of ``urlopen`` never trips while a server sends a byte now
-    and then, so a timer shuts down the attempt's sockets (those of redirects too); the
-    blocked read then returns and the attempt is reported as a timeout. ``halt`` (from
-    :class:`_Stop`) does the same at once.
-    """
-
-    def __init__(self, limit: float, stop: _Stop | None = None) -> None:
-        self.limit = limit
-        self.expired = False  # max_time ran out
-        self.stopped = False  # halted by the fetch's _Stop
-        self._stop = stop
-        self._lock = threading.Lock()
-        # the sockets themselves: a connection drops its reference once the response
-        # headers are in, while the body is still read from the socket
-        self._socks: list[socket.socket] = []
-        self._timer = threading.Timer(limit, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Watchdog:
-        self._timer.start()
-        if self._stop is not None:
-            self._stop.track(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-        if self._stop is not None:
-            self._stop.untrack(self)
-
-    def connected(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socks.append(sock)
-            if self.expired or self.stopped:  # that happened while this one connected
-                _shut(sock)
-
-    def _expire(self) -> None:
-        self._end("expired")
-
-    def halt(self) -> None:
-        self._end("stopped")
-
-    def _end(self, why: str) -> None:
-        """Mark the attempt ``expired`` or ``stopped`` and shut its sockets."""
-        with self._lock:
-            setattr(self, why, True)
-            for s in self._socks:
-                _shut(s)
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-def _watched_connection(
-    dog: _Watchdog,
-    address: tuple[str, int],
-    timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
-    source_address: tuple[str, int] | None = None,
-) -> socket.socket:
-    """``socket.create_connection`` that hands each socket to ``dog`` before it
-    connects: a stop (Ctrl-C) or ``max_time`` then ends a connect blocked on a silent
-    host at once (``shutdown`` aborts it), not after ``timeout``. The name lookup before
-    it cannot be cut short."""
-    host, port = address
-    err: OSError | None = None
-    for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
-        sock = socket.socket(family, kind, proto)
-        try:
-            dog.connected(sock)
-            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
-                sock.settimeout(timeout)
-            if source_address:
-                sock.bind(source_address)
-            sock.connect(sockaddr)
-            return sock
-        except OSError as exc:
-            sock.close()
-            if dog.expired or dog.stopped:  # shut on purpose: no other address
-                raise
-            err = exc
-    raise err if err is not None else OSError(f"no address found for {host!r}")
-
-
-class _WatchedHTTP(http.client.HTTPConnection):
-    watchdog: _Watchdog
-
-    def connect(self) -> None:
-        self._create_connection = functools.partial(_watched_connection, self.watchdog)
-        super().connect()
-
-
-class _WatchedHTTPS(http.client.HTTPSConnection):
-    watchdog: _Watchdog
-
-    def connect(self) -> None:
-        self._create_connection = functools.partial(_watched_connection, self.watchdog)
-        super().connect()
-        # the TLS socket that replaced the raw one (detached by wrap_socket); a TLS
-        # handshake stalled by the server is not cut short, only the connect before it
-        self.watchdog.connected(self.sock)
-
-
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, watchdog: _Watchdog) -> None:
-        super().__init__()
-        self._watchdog = watchdog
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def make(host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
-            conn = _WatchedHTTP(host, **kwargs)
-            conn.watchdog = self._watchdog
-            return conn
-
-        return self.do_open(make, req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, watchdog: _Watchdog) -> None:
-        super().__init__()
-        self._watchdog = watchdog
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def make(host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
-            conn = _WatchedHTTPS(host, **kwargs)
-            conn.watchdog = self._watchdog
-            return conn
-
-        # the handler's own SSL context, as urllib's https_open passes it
-        return self.do_open(make, req, context=getattr(self, "_context", None))
-
-
-class _RedirectHandler(urllib.request.HTTPRedirectHandler):
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        scheme = urllib.parse.urlsplit(newurl).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise _FetchError("invalid url", f"redirected to {newurl!r}: not http(s)", False)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def _download(
-    url: str, timeout: float, max_bytes: int, max_time: float, stop: _Stop | None = None
-) -> bytes:
-    # a max_time stop is not retried: a link this slow would spend max_time again and
-    # fail again (four 60 s attempts per URL at the defaults)
-    req = urllib.request.Request(url, headers={"User-Agent": f"visrec/{__version__}"})
-    with _Watchdog(max_time, stop) as dog:
-        try:
-            data = _read(req, dog, timeout, max_bytes)
-        except Exception:
-            # whatever the shut-down socket made the reader raise
-            if dog.stopped:
-                raise _Stopped from None
-            if dog.expired:
-                raise _FetchError("timeout", _too_slow(max_time), False) from None
-            raise
-        # a body without Content-Length "ends" when its socket is shut
-        if dog.stopped:
-            raise _Stopped
-        if dog.expired:
-            raise _FetchError("timeout", _too_slow(max_time), False)
-        return data
-
-
-def _too_slow(max_time: float) -> str:
-    return f"download not finished within {max_time:g}s (max_time)"
-
-
-def _read(req: urllib.request.Request, dog: _Watchdog, timeout: float, max_bytes: int) -> bytes:
-    # build_opener's defaults would also follow a redirect to ftp://
-    opener = urllib.request.OpenerDirector()
-    for h in (
-        urllib.request.ProxyHandler(),
-        urllib.request.UnknownHandler(),
-        _HTTPHandler(dog),
-        _HTTPSHandler(dog),
-        urllib.request.HTTPDefaultErrorHandler(),
-        _RedirectHandler(),
-        urllib.request.HTTPErrorProcessor(),
-    ):
-        opener.add_handler(h)
-    try:
-        with opener.open(req, timeout=timeout) as resp:
-            length_h = resp.headers.get("Content-Length")
-            length = int(length_h) if length_h and length_h.strip().isdigit() else None
-            if length is not None and length > max_bytes:
-                raise _FetchError(
-                    "too large", f"Content-Length {length:,} > max_bytes {max_bytes:,}", False
-                )
-            buf = bytearray()
-            while True:
-                # Ctrl-C: a blocked read returns as its socket is shut; no further read
-                if dog.stopped:
-                    raise _Stopped
-                chunk = resp.read(_CHUNK)
-                if not chunk:
-                    break
-                buf += chunk
-                if len(buf) > max_bytes:
-                    raise _FetchError("too large", f"body exceeds max_bytes {max_bytes:,}", False)
-            if length is not None and len(buf) < length:
-                raise _FetchError(
-                    "truncated download", f"got {len(buf):,} of {length:,} bytes", True
-                )
-            return bytes(buf)
-    except _FetchError:
-        raise
-    except urllib.error.HTTPError as exc:
-        retry = exc.code >= 500 or exc.code == 429
-        raise _FetchError(f"http {exc.code}", str(exc.reason), retry) from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise _FetchError("timeout", f"no answer within {timeout:g}s", True) from None
-        raise _FetchError("connection error", str(exc.reason), True) from None
-    except TimeoutError:
-        raise _FetchError("timeout", f"no data within {timeout:g}s", True) from None
-    except http.client.IncompleteRead as exc:
-        raise _FetchError("truncated download", f"got {len(exc.partial):,} bytes", True) from None
-    except http.client.InvalidURL as exc:  # what normalize_url let through; never retried
-        raise _FetchError("invalid url", str(exc), False) from None
-    except (http.client.HTTPException, OSError) as exc:
-        raise _FetchError("connection error", f"{type(exc).__name__}: {exc}", True) from None
-    except ValueError as exc:  # malformed URL inside urllib
-        raise _FetchError("invalid url", str(exc), False) from None
 
 
 def _fetch_one(
@@ -619,30 +325,30 @@ def _fetch_one(
     backoff: float,
     max_bytes: int,
     max_time: float,
-    stop: _Stop,
+    stop: Stop,
 ) -> Path:
     try:
         # Never file:// or other schemes: a manifest must not read local files this way.
         request_url = normalize_url(url)
     except ValueError as exc:
-        raise _FetchError("invalid url", str(exc), retry=False) from None
+        raise FetchError("invalid url", str(exc), retry=False) from None
     attempt = 0
     while True:
         if stop.is_set():
-            raise _Stopped
+            raise Stopped
         try:
-            data = _download(request_url, timeout, max_bytes, max_time, stop)
+            data = download(request_url, timeout, max_bytes, max_time, stop)
             ext = _verify_image(data)
             # keyed by the URL as given, so a cache made before URLs were encoded is kept
             target = cache_dir / f"{cache_key(url)}.{ext}"
             with atomic_path(target, suffix=_TMP_SUFFIX) as tmp:
                 tmp.write_bytes(data)
             return target
-        except _FetchError as exc:
+        except FetchError as exc:
             if not exc.retry or attempt >= retries:
                 raise
             if stop.wait(backoff * (2**attempt)):
-                raise _Stopped from None
+                raise Stopped from None
             attempt += 1
 
 
@@ -724,7 +430,7 @@ def fetch_images(
         disable=not progress,
     ) as bar:
         if todo:
-            stop = _Stop()
+            stop = Stop()
             pool = ThreadPoolExecutor(max_workers=max(1, workers))
             futures: dict[Future[Path], str] = {}
             finished = False
@@ -754,7 +460,7 @@ def _collect(report: FetchReport, url: str, fut: Future[Path]) -> None:
     try:
         report.paths[url] = fut.result()
         report.n_downloaded += 1
-    except _FetchError as exc:
+    except FetchError as exc:
         report.errors[url] = str(exc)
     except Exception as exc:  # a bug or disk error must not lose the rest
         report.errors[url] = f"error: {type(exc).__name__}: {exc}"
@@ -764,7 +470,7 @@ def _interrupt(
     report: FetchReport,
     futures: Mapping[Future[Path], str],
     pool: ThreadPoolExecutor,
-    stop: _Stop,
+    stop: Stop,
 ) -> FetchInterrupted:
     """Stop the fetch after Ctrl-C; the exception to raise, with the report so far."""
     # Queued downloads first, so that no worker starts another one; then those in
@@ -779,7 +485,7 @@ def _interrupt(
     for fut, url in futures.items():
         if fut.cancelled() or url in report.paths or url in report.errors:
             continue
-        if not fut.done() or isinstance(fut.exception(), _Stopped):
+        if not fut.done() or isinstance(fut.exception(), Stopped):
             n_stopped += 1
         else:  # ended on its own before it was stopped: an image written, or a failure
             _collect(report, url, fut)
