@@ -436,6 +436,12 @@ def test_rank_block_order() -> None:
     pos, val = rank_block(scores, 7)
     assert pos.tolist() == [[2, 5, 0, 1, 4, -1, -1]]
     assert np.isnan(val[0, -1])
+    # +inf (an overflowed score) is the best score, not an unscorable candidate
+    pos, val = rank_block(np.array([[1.0, inf, 0.5]]), 3)
+    assert pos.tolist() == [[1, 0, 2]]
+    np.testing.assert_array_equal(val, [[inf, 1.0, 0.5]])
+    pos, _ = rank_block(np.array([[1.0, 3.0, inf, 0.5]]), 2, np.array([2, 3]), 1)
+    assert pos.tolist() == [[2, 1]]
 
 
 def test_rank_block_new_slots() -> None:

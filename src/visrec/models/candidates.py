@@ -123,18 +123,19 @@ def rank_block(
     than ``n`` eligible candidates.
     """
     # one ranking rule (visrec._ranking): training items (NaN) excluded, everything else
-    # by score, the unscorable (-inf) last and among themselves by candidate position
+    # by score, the unscorable (-inf) last and among themselves by candidate position;
+    # +inf (a score that overflowed) is a score like any other: first
     exclude = np.isnan(scores)
-    finite = np.where(np.isfinite(scores), scores, -np.inf)
-    idx, val = top_candidates(finite, n, exclude)
+    key = np.where(exclude, -np.inf, scores)
+    idx, val = top_candidates(key, n, exclude)
     if new_slots > 0 and new_pos is not None and len(new_pos):
-        _reserve_new(idx, val, finite, new_pos, min(new_slots, n))
+        _reserve_new(idx, val, key, new_pos, min(new_slots, n))
     val[idx < 0] = np.nan
     return idx, val
 
 
 def _reserve_new(
-    idx: np.ndarray, val: np.ndarray, finite: np.ndarray, new_pos: np.ndarray, k: int
+    idx: np.ndarray, val: np.ndarray, key: np.ndarray, new_pos: np.ndarray, k: int
 ) -> None:
     """Make room in each row of ``idx``/``val`` (in place) for the ``k`` best-scored
     candidates at ``new_pos``.
@@ -144,14 +145,14 @@ def _reserve_new(
     reserves places for them. The top-n already holds the best new items it has, so
     the next ones in score order replace its lowest-ranked other candidates.
     """
-    sub = finite[:, new_pos]
-    best, _ = top_candidates(sub, k, ~np.isfinite(sub))  # unscorable: no reserved place
-    is_new = np.zeros(finite.shape[1], dtype=bool)
+    sub = key[:, new_pos]
+    best, _ = top_candidates(sub, k, np.isneginf(sub))  # unscorable: no reserved place
+    is_new = np.zeros(key.shape[1], dtype=bool)
     is_new[new_pos] = True
     rows, n = idx.shape
     r = np.arange(rows)[:, None]
     listed = idx >= 0  # a prefix of each row: -1 pads the end
-    in_list = np.zeros(finite.shape, dtype=bool)
+    in_list = np.zeros(key.shape, dtype=bool)
     in_list[np.broadcast_to(r, idx.shape)[listed], idx[listed]] = True
     new_listed = listed & is_new[np.where(listed, idx, 0)]
     wanted = best >= 0
@@ -171,7 +172,7 @@ def _reserve_new(
     keep = listed_t & ~(others & (from_end <= drop[:, None]))
     merged = np.concatenate([idx_t, want_t], axis=1)
     use = np.concatenate([keep, add], axis=1)
-    score = finite[todo[:, None], np.maximum(merged, 0)]
+    score = key[todo[:, None], np.maximum(merged, 0)]
     order = np.lexsort((merged, -score, ~use), axis=1)[:, :n]  # by score, then position
     merged = np.take_along_axis(merged, order, axis=1)
     use = np.take_along_axis(use, order, axis=1)
