@@ -281,24 +281,7 @@ def embed_images(
         )
 
     out = Path(output)
-    if out.is_dir():
-        raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
-    check_output_path(out)  # not a pipe or device: reading it for reuse would block
-    if not utf8_path(out):  # pyarrow would refuse it only at the first chunk's write
-        raise VisrecError(
-            f"output '{shown_path(out)}': the name is not valid UTF-8, which Parquet files "
-            "need; rename it"
-        )
-    parts = parts_dir(out)
-    if os.path.lexists(parts) and not parts.is_dir():
-        # now, not at its mkdir once the model is loaded ("File exists" says not what to do)
-        raise VisrecError(f"{parts} is in the way (not a folder): remove it")
-    if parts.is_symlink():
-        # its chunk files would land in the linked folder, and at the end only the link
-        # could be removed (rmtree does not follow it): they would be left there
-        raise VisrecError(
-            f"{parts} is a symlink: remove it (visrec keeps its chunk files in a folder of its own)"
-        )
+    parts = _check_output(out)
     # One run per output: a second one would read this one's chunk files mid-write, or
     # lose its parts folder when this one removes it, and fail with a wrong hint.
     with exclusive_lock(out, "visrec embed") as held:
@@ -412,6 +395,30 @@ def embed_images(
             engine=engine_name,
             notes=notes,
         )
+
+
+def _check_output(out: Path) -> Path:
+    """Refuse an output path that cannot work, before any model is loaded; returns the
+    parts folder of its chunk files."""
+    if out.is_dir():
+        raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
+    check_output_path(out)  # not a pipe or device: reading it for reuse would block
+    if not utf8_path(out):  # pyarrow would refuse it only at the first chunk's write
+        raise VisrecError(
+            f"output '{shown_path(out)}': the name is not valid UTF-8, which Parquet files "
+            "need; rename it"
+        )
+    parts = parts_dir(out)
+    if os.path.lexists(parts) and not parts.is_dir():
+        # now, not at its mkdir once the model is loaded ("File exists" says not what to do)
+        raise VisrecError(f"{parts} is in the way (not a folder): remove it")
+    if parts.is_symlink():
+        # its chunk files would land in the linked folder, and at the end only the link
+        # could be removed (rmtree does not follow it): they would be left there
+        raise VisrecError(
+            f"{parts} is a symlink: remove it (visrec keeps its chunk files in a folder of its own)"
+        )
+    return parts
 
 
 Chunk = list[tuple[str, str]]
