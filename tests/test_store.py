@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,23 @@ def test_bad_files(tmp_path: Path) -> None:
         read_vectors(tmp_path / "nope.parquet")
     junk = tmp_path / "junk.parquet"
     junk.write_bytes(b"not parquet")
+    with pytest.raises(VisrecError, match=r"junk.parquet: not a Parquet file \(it looks like text"):
+        read_vectors(junk)
+    # what a wrong file given as vectors is, said instead of pyarrow's "magic bytes"
+    for content, kind in (
+        (b"item_id,label\n1,a\n", "it looks like a CSV/TSV table"),
+        (b'{"asin": "B0"}\n', "it looks like JSON"),
+        (b"\x1f\x8b\x08\x00rest", "it is gzip-compressed"),
+        (b"\xff\xd8\xff\xe0JFIF", "it is an image"),
+        (b"", "it is empty"),
+    ):
+        junk.write_bytes(content)
+        with pytest.raises(VisrecError, match=re.escape(f"not a Parquet file ({kind})")):
+            read_vectors(junk)
+    # a Parquet file cut short starts as one: pyarrow's reason is passed on
+    whole = tmp_path / "whole.parquet"
+    write_vectors(whole, ItemVectors(ids=["a"], vectors=np.ones((1, 2)), has_image=[True]))
+    junk.write_bytes(whole.read_bytes()[:40])
     with pytest.raises(VisrecError, match="cannot read as Parquet"):
         read_vectors(junk)
     other = tmp_path / "other.parquet"
@@ -214,7 +232,7 @@ def test_swapped_or_folder_paths_are_named_for_what_they_are(
         "it as --vectors, and the user-item table as --interactions\n"
     )
     # a folder as --vectors: not pyarrow's dataset message about some file inside
-    with pytest.raises(VisrecError, match=r"is a directory, not a file$"):
+    with pytest.raises(VisrecError, match=r"is a directory, not a file \(vectors of a folder"):
         read_vectors(tmp_path)
 
 

@@ -22,6 +22,7 @@ from typing import TypeGuard
 from visrec import __version__
 from visrec._atomic import shown_path
 from visrec.commands._common import closed_stdout_status, stdout_failed_status
+from visrec.commands._help import HelpFormatter, Parser
 from visrec.errors import VisrecError
 
 # Order here is the order in ``visrec --help``.
@@ -55,13 +56,9 @@ Typical flow:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="visrec",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = Parser(prog="visrec", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"visrec {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(f"visrec.commands.{name}").register(sub)
     return parser
@@ -97,7 +94,9 @@ def _ctrl_c_seen() -> Iterator[list[bool]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the (sub)command's own parser: its usage, and a hint
+        _command_parser(parser, args).unknown_options(extra)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
@@ -105,6 +104,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     _print_any_name()
     with _ctrl_c_seen() as ctrl_c:
         return _run(func, args, ctrl_c)
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Parser:
+    """The parser of the (sub)command ``args`` were parsed for (``data summary``'s for
+    ``visrec data summary ...``)."""
+    found = parser
+    while True:
+        subs = [a for a in found._actions if isinstance(a, argparse._SubParsersAction)]
+        chosen = getattr(args, subs[0].dest, None) if subs else None
+        if chosen is None or chosen not in subs[0].choices:
+            break
+        found = subs[0].choices[chosen]
+    assert isinstance(found, Parser)
+    return found
 
 
 def _print_any_name() -> None:

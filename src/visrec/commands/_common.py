@@ -57,6 +57,37 @@ def add_min_rating_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_vectors_positional(parser: argparse.ArgumentParser) -> None:
+    """The vectors file as the first positional ``VECTORS``, or as ``--vectors`` like
+    every other command takes it; :func:`take_vectors_arg` settles which was given."""
+    parser.add_argument(
+        "vectors",
+        metavar="VECTORS",
+        nargs="?",
+        help="vectors Parquet from `visrec embed` (required; --vectors VECTORS works too)",
+    )
+    parser.add_argument("--vectors", dest="vectors_opt", metavar="VECTORS", help=argparse.SUPPRESS)
+
+
+def take_vectors_arg(args: argparse.Namespace, command: str, more: str | None = None) -> None:
+    """Set ``args.vectors`` from ``VECTORS`` or ``--vectors``. With ``--vectors``, every
+    positional is one of ``more`` (the list attribute of the positionals after VECTORS;
+    argparse gave the first of them to VECTORS)."""
+    given = args.vectors_opt
+    if given is not None:
+        if args.vectors is not None:
+            if more is None:
+                raise VisrecError(
+                    f"two vectors files: {args.vectors} and --vectors {given}; give one"
+                )
+            getattr(args, more).insert(0, args.vectors)
+        args.vectors = given
+    if args.vectors is None:
+        raise VisrecError(
+            f"give the vectors file (from visrec embed): visrec {command} VECTORS ..."
+        )
+
+
 def load_interactions_frame(
     path: str | Path,
     *,

@@ -12,26 +12,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 
 
 def add_progress_args(
     parser: argparse.ArgumentParser,
     *,
     what: str = "a progress bar",
-    quiet_aliases: Sequence[str] = (),
     quiet_help: str | None = None,
 ) -> None:
     """Add the mutually exclusive ``--verbose`` and ``--quiet`` flags (read by
-    :func:`show_progress`).
+    :func:`show_progress`); ``--no-progress`` is another name of ``--quiet``.
 
     Parameters
     ----------
     parser : ArgumentParser
     what : str, default "a progress bar"
         What the flags show or hide, for the help text.
-    quiet_aliases : sequence of str, default ()
-        Older spellings of ``--quiet`` that keep working (e.g. ``--no-progress``).
     quiet_help : str, optional
         Help text of ``--quiet`` when it hides more than the bars (default: "no "
         and ``what`` without its article).
@@ -44,7 +40,7 @@ def add_progress_args(
     )
     if quiet_help is None:
         quiet_help = "no " + what.removeprefix("a ").removeprefix("an ")
-    bar.add_argument("--quiet", *quiet_aliases, dest="quiet", action="store_true", help=quiet_help)
+    bar.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true", help=quiet_help)
 
 
 def show_progress(args: argparse.Namespace) -> bool:

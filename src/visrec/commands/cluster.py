@@ -11,12 +11,15 @@ from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
+    add_vectors_positional,
     check_output_file,
     check_outputs_distinct,
     say_written,
     scan_photos,
     survives_closed_stdout,
+    take_vectors_arg,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -46,9 +49,9 @@ def register(subparsers: Any) -> None:
             "category column: prints the cluster x category table, ARI, NMI and purity."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
-    p.add_argument("vectors", metavar="VECTORS", help="vectors Parquet from `visrec embed`")
+    add_vectors_positional(p)
     p.add_argument(
         "--labels", required=True, metavar="TABLE", help="item table (CSV, TSV or Parquet)"
     )
@@ -68,7 +71,7 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="only items with one of the N most frequent labels",
     )
-    p.add_argument("--random-state", type=int, default=0, help="K-means seed (default 0)")
+    p.add_argument("--random-state", "--seed", type=int, default=0, help="K-means seed (default 0)")
     p.add_argument("--json", default=None, metavar="OUT", help="write the scores and table")
     p.add_argument(
         "--report",
@@ -117,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.analysis.cluster import cluster_vs_labels
     from visrec.embed.store import check_finite_vectors, read_vectors
 
+    take_vectors_arg(args, "cluster")
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
     check_outputs_distinct(

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from visrec.commands._common import survives_closed_stdout
+from visrec.commands._help import HelpFormatter
 
 SUMMARY_EPILOG = """\
 examples:
@@ -44,7 +45,7 @@ def register(subparsers: Any) -> None:
         help="inspect datasets (data summary PATH...)",
         description="Inspect datasets before using them.",
         epilog=DATA_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
     s = sub.add_parser(
@@ -55,7 +56,7 @@ def register(subparsers: Any) -> None:
             "histogram, reviews/items with images, categories and bad records."
         ),
         epilog=SUMMARY_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
     s.add_argument("--json", default=None, metavar="OUT", help="also write the counts as JSON")

@@ -14,6 +14,7 @@ from visrec.commands._common import (
     named_like_outputs,
     survives_closed_stdout,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
@@ -50,7 +51,7 @@ def register(subparsers: Any) -> None:
         "recommenders (popularity, BPR, VBPR, visual-cf) -> report, on a small catalogue "
         "visrec generates offline (or on --data DIR).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--data",
@@ -127,7 +128,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", metavar="OUT", help="also write the results JSON here")
-    add_progress_args(p, what="progress bars", quiet_aliases=("--no-progress",))
+    add_progress_args(p, what="progress bars")
     p.set_defaults(func=run)
 
 

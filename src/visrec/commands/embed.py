@@ -15,6 +15,7 @@ from visrec.commands._common import (
     named_like_outputs,
     survives_closed_stdout,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
 
 EPILOG = """\
@@ -33,7 +34,7 @@ every ratings loader does. Subfolders and other files are skipped, with a note. 
 files (not an image, truncated, empty, decompression bomb) never stop the run: they get
 a zero vector and has_image=false, and are listed in the summary.
 
-The run is resumable: vectors are written in chunks to OUTPUT.parts/ as they are
+The run is resumable: vectors are written in chunks to OUT.parts/ as they are
 computed. After an interruption (Ctrl-C, kill -9, a crash) run the same command again:
 only missing chunks are computed. Re-running after success reuses the output
 ("reused N"). One run per OUT at a time: a second one stops at once, naming the
@@ -61,12 +62,17 @@ def register(subparsers: Any) -> None:
             "recorded in its metadata."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "images_dir", metavar="IMAGES_DIR", nargs="?", help="folder of <item_id>.<ext> images"
     )
-    p.add_argument("-o", "--output", metavar="OUT", help="vectors Parquet file to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="vectors Parquet file to write (required, except with --list-backbones)",
+    )
     p.add_argument("--manifest", metavar="CSV", help="item_id,path CSV/TSV instead of IMAGES_DIR")
     p.add_argument(
         "--backbone",

@@ -22,6 +22,7 @@ from visrec.commands._common import (
     say_written,
     survives_closed_stdout,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
@@ -74,7 +75,7 @@ def register(subparsers: Any) -> None:
             "catalogue coverage and fit seconds, next to the popularity baseline."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_interactions_args(p)
     p.add_argument(
@@ -99,6 +100,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--k", type=int, default=20, help="list length for @K metrics (default 20)")
     p.add_argument(
         "--test-ratio",
+        "--test-size",
         type=float,
         default=None,  # None, not 0.2: an explicit 0.2 with --protocol time gets its note
         help="held-out share (default 0.2; not time)",
@@ -122,7 +124,7 @@ def register(subparsers: Any) -> None:
         metavar="HTML",
         help="also write a self-contained HTML report: does the best model with pictures "
         "beat the best without, seed by seed; bar plots; splits; hyperparameters (from a "
-        "saved --json later: visrec report OUT.json)",
+        "saved --json later: visrec report OUT.json -o HTML)",
     )
     p.add_argument(
         "--no-resume",

@@ -17,6 +17,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     survives_closed_stdout,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
@@ -63,7 +64,7 @@ def register(subparsers: Any) -> None:
             "item_id,path,url for `visrec embed`."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "sources",
@@ -83,8 +84,9 @@ def register(subparsers: Any) -> None:
         "--what",
         choices=("review-photos", "product-images"),
         default=None,
-        help="check that every Amazon file is of this kind (what is fetched always "
-        "follows the file name: meta_* files give product images, others review photos)",
+        help="for a folder SOURCE: fetch only the Amazon files of this kind; for files: "
+        "check that each is of this kind (what is fetched follows the file name: meta_* "
+        "files give product images, others review photos)",
     )
     p.add_argument("--workers", type=int, default=16, help="parallel downloads (default 16)")
     p.add_argument(
@@ -113,7 +115,7 @@ def register(subparsers: Any) -> None:
         default=20_000_000,
         help="largest accepted image in bytes (default 20000000)",
     )
-    add_progress_args(p, quiet_aliases=("--no-progress",))
+    add_progress_args(p)
     p.add_argument("--json", default=None, metavar="OUT", help="write counts and failures as JSON")
     p.set_defaults(func=run)
 

@@ -16,6 +16,7 @@ from visrec.commands._common import (
     say_written,
     survives_closed_stdout,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -43,7 +44,7 @@ def register(subparsers: Any) -> None:
             "majority-class baseline, MAE and the confusion matrix."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_interactions_args(
         p,
@@ -54,11 +55,14 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--key-col",
         default="item_id",
-        help="column joined to the vector ids (default item_id; review_id for review photos)",
+        help="column joined to the vector ids (default item_id; pass review_id with vectors "
+        "of Amazon review photos)",
     )
     p.add_argument("--k", type=int, default=3, help="neighbours (default 3)")
     p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
-    p.add_argument("--random-state", type=int, default=1234, help="split seed (default 1234)")
+    p.add_argument(
+        "--random-state", "--seed", type=int, default=1234, help="split seed (default 1234)"
+    )
     p.add_argument(
         "--include-missing",
         action="store_true",

@@ -19,6 +19,7 @@ from visrec.commands._common import (
     say_written,
     survives_closed_stdout,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
@@ -61,7 +62,7 @@ def register(subparsers: Any) -> None:
             "Prints accuracy, MAE and RMSE."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_interactions_args(
         p, "ratings: CSV/TSV/Parquet with user_id,item_id,rating or MovieLens u.data"
@@ -82,7 +83,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
     p.add_argument(
-        "--random-state", type=int, default=1234, help="seed of the first split (default 1234)"
+        "--random-state",
+        "--seed",
+        type=int,
+        default=1234,
+        help="seed of the first split (default 1234)",
     )
     p.add_argument("--k", type=int, default=3, help="neighbours of the KNN (default 3)")
     p.add_argument("--n-factors", type=int, default=None, help="MF latent factors (default 32)")

@@ -15,6 +15,7 @@ from visrec.commands._common import (
     name_ids,
     survives_closed_stdout,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the top-n items for every training user of a saved model",
         description="Rank candidate items for every user a saved model was trained on.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("model_dir", help="model folder written by `visrec train`")
     p.add_argument("--n", type=int, default=20, help="items per user (default 20)")

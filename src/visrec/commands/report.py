@@ -10,6 +10,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     survives_closed_stdout,
 )
+from visrec.commands._help import HelpFormatter
 
 EPILOG = """\
 examples:
@@ -31,7 +32,7 @@ def register(subparsers: Any) -> None:
         help="an HTML report of a saved `visrec evaluate --json` result",
         description="Write the HTML report of a `visrec evaluate --json` result file.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("result", metavar="RESULT.json", help="a `visrec evaluate --json` file")
     p.add_argument("-o", "--output", required=True, metavar="HTML", help="the report to write")

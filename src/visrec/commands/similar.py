@@ -10,12 +10,15 @@ from typing import Any
 
 from visrec.commands._checks import check_at_least
 from visrec.commands._common import (
+    add_vectors_positional,
     check_output_file,
     check_outputs_distinct,
     say_written,
     scan_photos,
     survives_closed_stdout,
+    take_vectors_arg,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -40,9 +43,9 @@ def register(subparsers: Any) -> None:
         help="items whose pictures look most like the given items",
         description="Nearest neighbours of items by cosine similarity of image vectors.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
-    p.add_argument("vectors", metavar="VECTORS", help="vectors Parquet from `visrec embed`")
+    add_vectors_positional(p)
     p.add_argument("item_ids", metavar="ITEM_ID", nargs="+", help="query item id(s)")
     p.add_argument("--n", type=int, default=10, help="neighbours per item (default 10)")
     p.add_argument("--json", metavar="OUT", help="also write the neighbours as JSON")
@@ -65,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.embed.store import read_vectors
     from visrec.search.knn import SimilarItems
 
+    take_vectors_arg(args, "similar", "item_ids")
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
     outputs = {"--json": args.json, "--report": args.report}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from visrec._atomic import side_prefix
 from visrec.commands._common import (
+    INTERACTIONS_HELP,
     add_interactions_args,
     add_min_rating_arg,
     check_model_device,
@@ -24,6 +25,7 @@ from visrec.commands._common import (
     parse_params,
     survives_closed_stdout,
 )
+from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
@@ -55,7 +57,8 @@ A progress bar shows on a terminal (--quiet hides it). Every row of the interact
 file is an implicit positive (ratings and timestamps are not read, unless --min-rating
 keeps only rows rated at least that, as in visrec evaluate; duplicate user-item pairs
 collapse). Accepted layouts: a CSV with header
-user_id,item_id[,rating,timestamp] (and common aliases), MovieLens u.data, parquet.
+user_id,item_id[,rating,timestamp] (and common aliases; TSV too), MovieLens u.data,
+Parquet, Amazon reviews .json.gz.
 Models: popularity, bpr, vbpr, visual-cf (vbpr and visual-cf need --vectors); defaults
 are the tuned ones (see docs/models.md). On sparse data (under 40 distinct interactions
 per item) bpr, vbpr and visual-cf choose their L2 penalties on an inner validation split
@@ -71,10 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fit a recommender on implicit feedback and save it to a model folder "
         "(plain arrays + JSON; loading runs no code).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--model", required=True, help="model name (popularity, bpr, vbpr, visual-cf)")
-    add_interactions_args(p, "training interactions file", metavar=None)
+    add_interactions_args(p, f"training {INTERACTIONS_HELP}; every row a positive", metavar=None)
     p.add_argument("--vectors", help="item vectors parquet from `visrec embed`")
     add_min_rating_arg(p)
     p.add_argument(
@@ -84,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="model folder to write: new, empty, or an earlier model folder holding only "
         "what visrec train wrote there (replaced whole)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random_state of the model (default 0)")
+    p.add_argument("--seed", type=int, default=None, help="random_state of the model (default 0)")
     p.add_argument(
         "--param",
         action="append",
@@ -117,8 +120,13 @@ def run(args: argparse.Namespace) -> int:
     params = parse_params(args.param)
     check_param_names(klass, params, args.model)
     defaults = klass().get_params()
+    if args.seed is not None and params.get("random_state", args.seed) != args.seed:
+        raise VisrecError(
+            f"--seed {args.seed} and --param random_state={params['random_state']} disagree; "
+            "give one of them"
+        )
     if "random_state" in defaults:
-        params.setdefault("random_state", args.seed)
+        params.setdefault("random_state", 0 if args.seed is None else args.seed)
     # a progress bar on long fits, unless output goes to a file/pipe (or --quiet)
     if show_progress(args) and "verbose" in defaults:
         params.setdefault("verbose", True)
@@ -215,7 +223,7 @@ def _fit_and_save(
         "params": model.get_params(),
         "interactions": str(Path(args.interactions).resolve()),
         "vectors": str(Path(args.vectors).resolve()) if args.vectors else None,
-        "seed": args.seed,
+        "seed": model.get_params().get("random_state", 0 if args.seed is None else args.seed),
         "min_rating": args.min_rating,
         "n_users": inter.n_users,
         "n_items": inter.n_items,

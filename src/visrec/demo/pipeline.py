@@ -383,6 +383,7 @@ def run_demo(
 
     # 5. recommenders (optional; a missing model or runner is a "skipped" line)
     t0 = time.perf_counter()
+    turned_off = recommenders is False  # by the caller (--no-recommenders), not by default
     if recommenders is None:
         recommenders = data_dir is None
     rec_table: pd.DataFrame | None = None
@@ -395,7 +396,12 @@ def run_demo(
             else "skipped: no interactions in this dataset"
         )
     elif not recommenders:
-        rec_note = "not run (on by default for the generated catalogue; --recommenders)"
+        rec_note = (
+            "not run (--no-recommenders)"
+            if turned_off
+            else "not run (on by default for the generated catalogue; --recommenders runs "
+            "them here)"
+        )
     else:
         say(
             "comparing recommenders (popularity, BPR, VBPR, visual-cf; warm and cold-start "

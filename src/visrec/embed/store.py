@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from visrec._atomic import atomic_path
+from visrec._atomic import atomic_path, shown_path, utf8_path
 from visrec.errors import VisrecError
 
 META_KEY = b"visrec"
@@ -247,12 +247,53 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
     if not os.path.exists(p):
         raise VisrecError(f"vectors file {p!r} does not exist")
     if os.path.isdir(p):  # pyarrow would read it as a dataset of every file inside
-        raise VisrecError(f"vectors file {p!r} is a directory, not a file")
+        raise VisrecError(
+            f"vectors file {p!r} is a directory, not a file (vectors of a folder of "
+            f"images: visrec embed {p} -o vectors.parquet)"
+        )
+    if not utf8_path(p):  # pyarrow encodes the name strictly: said before the content
+        raise VisrecError(
+            f"'{shown_path(p)}': a file name that is not valid UTF-8 cannot be used here; rename it"
+        )
+    kind = _not_parquet(p)
+    if kind is not None:  # pyarrow would say only "magic bytes not found in footer"
+        raise VisrecError(
+            f"{p}: not a Parquet file ({kind}); vectors are the .parquet file that "
+            "visrec embed writes"
+        )
     try:
         table = pq.read_table(p)
     except (pa.ArrowInvalid, OSError) as exc:
         raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
     return table_to_vectors(table, source=p)
+
+
+def _not_parquet(path: str) -> str | None:
+    """What ``path`` looks like when it does not start as a Parquet file does (b"PAR1"),
+    else None; a damaged Parquet file is left to pyarrow's own message."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return None  # pyarrow says why
+    if head.startswith(b"PAR1"):
+        return None
+    if not head:
+        return "it is empty"
+    if head[:2] == b"\x1f\x8b":
+        return "it is gzip-compressed"
+    if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "it is an image"
+    text = head.lstrip()
+    if text[:1] in (b"{", b"["):
+        return "it looks like JSON"
+    try:
+        first = head.decode("utf-8").splitlines()[0]
+    except (UnicodeDecodeError, IndexError):
+        return "its first bytes are not Parquet's"
+    if "," in first or "\t" in first or ";" in first:
+        return "it looks like a CSV/TSV table"
+    return "it looks like text"
 
 
 def read_vectors_meta(path: str | os.PathLike[str]) -> dict[str, Any]:

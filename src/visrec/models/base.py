@@ -455,6 +455,8 @@ class Recommender(ParamsMixin, ABC):
 
         folder = Path(path)
         mj = folder / MODEL_JSON
+        if not folder.exists():
+            raise VisrecError(f"model folder {str(folder)!r} does not exist")
         if not mj.is_file():
             raise VisrecError(f"{folder}: not a visrec model folder (no {MODEL_JSON})")
         meta = read_model_json(mj)

@@ -1,0 +1,188 @@
+"""How options are read: no abbreviations, hints for unknown options, aliases of the
+same meaning across commands, VECTORS as a positional or --vectors, wrapped help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from visrec.cli import build_parser, main
+from visrec.commands.evaluate import EPILOG
+from visrec.embed.store import ItemVectors, write_vectors
+
+
+def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The last stderr line of a command that argparse refuses (exit 2)."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        # --seed was taken for --seeds: 42 seeds of evaluate without a word
+        (
+            ["evaluate", "--interactions", "x", "--seed", "42"],
+            "visrec evaluate: error: unrecognized arguments: --seed 42; --seeds N is how many "
+            "split seeds to run, 0..N-1",
+        ),
+        # --n was taken for --no-resume
+        (
+            ["evaluate", "--interactions", "x", "--n", "10"],
+            "visrec evaluate: error: unrecognized arguments: --n 10; --k K is the list length "
+            "of Recall@K and NDCG@K here",
+        ),
+        (
+            ["recommend", "m", "-o", "r.csv", "--k", "5"],
+            "visrec recommend: error: unrecognized arguments: --k 5; --n N is the list length here",
+        ),
+        (
+            ["recommend", "m", "-o", "r.csv", "--batch-size", "9"],
+            "visrec recommend: error: unrecognized arguments: --batch-size 9; --batch-users N is "
+            "the users scored at a time here",
+        ),
+        (
+            ["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--sed", "3"],
+            "visrec train: error: unrecognized arguments: --sed 3; did you mean --seed?",
+        ),
+        # a prefix of an option is not the option any more
+        (
+            ["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--vec", "v"],
+            "visrec train: error: unrecognized arguments: --vec v; did you mean --vectors?",
+        ),
+        # the parser of the subcommand that was given says it, nested ones too
+        (
+            ["data", "summary", "x", "--jsn", "o.json"],
+            "visrec data summary: error: unrecognized arguments: --jsn o.json; did you mean "
+            "--json?",
+        ),
+        (
+            ["data", "summary", "x", "--zzz"],
+            "visrec data summary: error: unrecognized arguments: --zzz",
+        ),
+    ],
+)
+def test_unknown_options_get_a_hint(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert error_of(argv, capsys) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "dest", "value"),
+    [
+        (["knn-rating", "--interactions", "x", "--vectors", "v", "--seed", "7"], "random_state", 7),
+        (["cluster", "v", "--labels", "t", "--id-col", "a", "--label-col", "b", "--seed", "4"],
+         "random_state", 4),
+        (["rating-eval", "--interactions", "x", "--seed", "9"], "random_state", 9),
+        (["evaluate", "--interactions", "x", "--test-size", "0.3"], "test_ratio", 0.3),
+        (["evaluate", "--interactions", "x", "--no-progress"], "quiet", True),
+        (["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--no-progress"],
+         "quiet", True),
+    ],
+)  # fmt: skip
+def test_one_meaning_one_name_across_commands(argv: list[str], dest: str, value: object) -> None:
+    args = build_parser().parse_args(argv)
+    assert getattr(args, dest) == value
+
+
+@pytest.fixture
+def vectors_file(tmp_path: Path) -> Path:
+    path = tmp_path / "v.parquet"
+    rows = np.array([[1, 0], [0.9, 0.1], [0, 1], [-1, 0]], dtype=np.float32)
+    write_vectors(path, ItemVectors(ids=["a", "b", "c", "d"], vectors=rows, has_image=[True] * 4))
+    return path
+
+
+def test_similar_takes_vectors_as_option_too(
+    vectors_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = []
+    for argv in (
+        ["similar", str(vectors_file), "a", "c", "--n", "2"],
+        ["similar", "--vectors", str(vectors_file), "a", "c", "--n", "2"],
+        ["similar", "a", "c", "--vectors", str(vectors_file), "--n", "2"],
+    ):
+        out = tmp_path / f"n{len(runs)}.json"
+        assert main([*argv, "--json", str(out)]) == 0
+        capsys.readouterr()
+        runs.append(json.loads(out.read_text()))
+    assert runs[0] == runs[1] == runs[2]
+    # both queries answered: with --vectors the first positional is a query, not a file
+    assert [r["item_id"] for r in runs[0]] == ["a", "c"]
+    assert [n["item_id"] for n in runs[0][0]["neighbours"]] == ["b", "c"]
+
+
+def test_vectors_file_given_twice_or_not_at_all(
+    vectors_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = ["--labels", "t.csv", "--id-col", "id", "--label-col", "c"]
+    assert main(["cluster", str(vectors_file), "--vectors", "other.parquet", *labels]) == 2
+    assert capsys.readouterr().err == (
+        f"error: two vectors files: {vectors_file} and --vectors other.parquet; give one\n"
+    )
+    assert main(["cluster", *labels]) == 2
+    assert capsys.readouterr().err == (
+        "error: give the vectors file (from visrec embed): visrec cluster VECTORS ...\n"
+    )
+    assert main(["similar", "a"]) == 2  # the id is not taken for a file name
+    assert capsys.readouterr().err == (
+        "error: give the vectors file (from visrec embed): visrec similar VECTORS ...\n"
+    )
+
+
+def test_train_seed_and_param_random_state_must_agree(
+    csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["train", "--model", "bpr", "--interactions", str(csv), "--quiet"]
+    fast = ["--param", "epochs=1"]
+    assert main([*base, "-o", str(tmp_path / "a"), "--seed", "3", *fast,
+                 "--param", "random_state=5"]) == 2  # fmt: skip
+    assert capsys.readouterr().err == (
+        "error: --seed 3 and --param random_state=5 disagree; give one of them\n"
+    )
+    assert not (tmp_path / "a").exists()
+    # either alone, or both the same: trained with that seed, recorded as such
+    for name, extra in (
+        ("b", ["--seed", "3"]),
+        ("c", ["--param", "random_state=3"]),
+        ("d", ["--seed", "3", "--param", "random_state=3"]),
+    ):
+        assert main([*base, "-o", str(tmp_path / name), *fast, *extra]) == 0
+        model = json.loads((tmp_path / name / "model.json").read_text())
+        assert model["params"]["random_state"] == 3
+        assert json.loads((tmp_path / name / "train.json").read_text())["seed"] == 3
+
+
+def test_recommend_names_a_missing_model_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope"
+    assert main(["recommend", str(missing), "-o", str(tmp_path / "r.csv")]) == 2
+    assert capsys.readouterr().err == f"error: model folder {str(missing)!r} does not exist\n"
+    missing.mkdir()
+    assert main(["recommend", str(missing), "-o", str(tmp_path / "r.csv")]) == 2
+    assert "not a visrec model folder (no model.json)" in capsys.readouterr().err
+
+
+def test_help_prose_is_wrapped_and_examples_kept(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    description = lines[lines.index("") + 1 : lines.index("options:") - 1]
+    assert len(description) >= 2 and max(map(len, description)) <= 80
+    # the description, one long line in the source, is still all there
+    joined = " ".join(text.split())
+    assert "and print mean ± std of AUC, Recall@K, NDCG@K, HitRate@K, catalogue coverage" in joined
+    # indented lines (the examples) are left as written
+    examples = [line for line in EPILOG.splitlines() if line.startswith("  ")]
+    assert len(examples) >= 3 and all(line in text.splitlines() for line in examples)
