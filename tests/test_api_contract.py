@@ -196,10 +196,14 @@ def test_evaluate_cold_items_ranks_a_held_out_item_without_image_last() -> None:
     row = list(iv.ids).index(held[0])
     v[row], has[row] = np.nan, False  # the documented remedy for a broken vector
     broken = ItemVectors(iv.ids, v, has, iv.meta)
+    # it is scored -inf for everyone: below every candidate with a picture
+    users = np.arange(len(split.train.user_map))
+    scores = model.score_new_items(users, *broken.align(held))
+    assert np.isneginf(scores[:, 0]).all() and np.isfinite(scores[:, 1:]).all()
     got = evaluate_model(model, split, k=5, item_vectors=broken)
     assert np.isfinite(got["auc"]) and 0.0 <= got["auc"] <= 1.0
     whole = evaluate_model(model, split, k=5, item_vectors=iv)
-    assert got["auc"] <= whole["auc"]
+    assert got["auc"] < whole["auc"]  # the users who had it in their test set lose it
 
 
 # ---------------------------------------------------------------- shared state

@@ -69,8 +69,14 @@ def test_lite_preprocessing_weights_and_pooled_features(name: str) -> None:
 
 
 def test_lite_variants_differ_in_weights() -> None:
-    ids = {get_backbone(n).weights_id for n in SIZES}
-    assert len(ids) == 3
+    ids = [get_backbone(n).weights_id for n in SIZES]
+    # "<file>:<sha256 of its content>": the contents differ, not only the names, and
+    # each matches the hash its file name carries (torch hub's "-<sha256 prefix>.pth")
+    hashes = [i.split(":")[1] for i in ids]
+    assert len(set(hashes)) == 3
+    for weights_id, digest in zip(ids, hashes, strict=True):
+        tag = weights_id.split(":")[0].removesuffix(".pth").rsplit("-", 1)[1]
+        assert digest.startswith(tag)
 
 
 def test_missing_weights_package_is_one_clear_line(

@@ -157,6 +157,15 @@ def test_train_seed_and_param_random_state_must_agree(
         model = json.loads((tmp_path / name / "model.json").read_text())
         assert model["params"]["random_state"] == 3
         assert json.loads((tmp_path / name / "train.json").read_text())["seed"] == 3
+    # the seed reaches the fit: another seed, other factors; the same seed, the same
+    assert main([*base, "-o", str(tmp_path / "e"), *fast, "--seed", "4"]) == 0
+
+    def factors(name: str) -> np.ndarray:
+        with np.load(tmp_path / name / "arrays.npz") as z:
+            return z["item_factors_"]
+
+    assert np.array_equal(factors("b"), factors("c"))
+    assert not np.array_equal(factors("b"), factors("e"))
 
 
 def test_recommend_names_a_missing_model_folder(

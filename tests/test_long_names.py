@@ -201,6 +201,17 @@ def test_evaluate_without_json_on_a_long_interactions_name(
     _ratings(data)
     argv = ["evaluate", "--interactions", str(data), "--protocol", "warm"]
     assert main([*argv, "--models", "popularity", "--seeds", "1"]) == 0
+    # the record was made in the cache folder, and removed once the table was printed
+    assert (tmp_path / "cache" / "evaluate").is_dir()
+    assert list((tmp_path / "cache" / "evaluate").iterdir()) == []
+    # its name: the file's name cut, then the digest of the settings, within 255 bytes
+    from visrec.commands import _resume
+
+    record = _resume.record_path(None, str(data), ["a"], tmp_path / "cache" / "evaluate")
+    assert record is not None and len(os.fsencode(record.name)) <= 255
+    assert record.name.startswith("r" * 50) and record.name.endswith(".jsonl")
+    other = _resume.record_path(None, str(data), ["b"], tmp_path / "cache" / "evaluate")
+    assert other is not None and other != record
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,8 @@ def test_batch_of_users_and_undefined_users() -> None:
     assert r[0] == 1.0 and np.isnan(r[1]) and r[2] == 1.0
     assert M.mean(r) == 1.0
     assert M.coverage(top, 3) == pytest.approx(2 / 3)
+    # the -1 padding of a short list is no item
+    assert M.coverage(np.array([[0, -1], [0, -1]]), 4) == 0.25
     # user whose every candidate is excluded: no negative -> nan AUC, empty top-k
     ex = np.array([[False, False, False], [True, True, True], [False, False, False]])
     assert np.isnan(M.auc(scores, rel, ex)[1])

@@ -118,9 +118,10 @@ class RecommenderContract:
         s = fitted.score([0, 5, 13])
         assert s.shape == (3, N_ITEMS) and s.dtype == np.float32
         assert fitted.score([2], [3, 1]).shape == (1, 2)
-        np.testing.assert_allclose(
-            fitted.score([2], [3, 1])[0], s[0][[3, 1]] * 0 + fitted.score([2])[0][[3, 1]]
-        )
+        np.testing.assert_allclose(fitted.score([2], [3, 1])[0], fitted.score([2])[0][[3, 1]])
+        # rows follow the users asked for, in that order
+        for row, u in enumerate([0, 5, 13]):
+            np.testing.assert_allclose(s[row], fitted.score([u])[0], rtol=1e-5, atol=1e-6)
 
     def test_recommend_shape_order_filter(self, fitted: Recommender) -> None:
         users = np.arange(N_USERS)
@@ -175,6 +176,9 @@ class RecommenderContract:
         a = self.make(**self.seed_kw(3)).fit(inter, vec).score(np.arange(N_USERS))
         b = self.make(**self.seed_kw(3)).fit(inter, vec).score(np.arange(N_USERS))
         np.testing.assert_array_equal(a, b)
+        if self.seed_kw(4):  # a seeded model: the seed reaches the fit
+            c = self.make(**self.seed_kw(4)).fit(inter, vec).score(np.arange(N_USERS))
+            assert not np.array_equal(a, c)
 
     def test_refit_starts_from_scratch(self, data: tuple[Interactions, ItemVectors]) -> None:
         inter, vec = data
@@ -320,6 +324,17 @@ class TestPopularity(RecommenderContract):
 class TestBPR(RecommenderContract):
     model_name = "bpr"
 
+    def test_score_is_bias_plus_dot_product(self, fitted: Recommender) -> None:
+        m = fitted
+        users = np.array([0, 7, 13, 23])
+        expected = m.user_factors_[users] @ m.item_factors_.T + m.item_bias_  # type: ignore[attr-defined]
+        np.testing.assert_allclose(m.score(users), expected, rtol=1e-5, atol=1e-6)
+        # the checkerboard's low-index items are the popular ones of each group: the
+        # learned bias falls with the index within a group
+        bias = m.item_bias_  # type: ignore[attr-defined]
+        for group in (bias[:10], bias[10:]):
+            assert np.corrcoef(np.arange(10), group)[0, 1] < 0
+
     def test_item_without_interactions_is_unrankable(self) -> None:
         inter, _ = checkerboard()
         items = IdMap([*inter.item_map.to_list(), "fresh"])
@@ -417,9 +432,8 @@ def test_every_registered_model_has_a_contract_class() -> None:
         for c in globals().values()
         if isinstance(c, type) and issubclass(c, RecommenderContract) and hasattr(c, "model_name")
     }
-    mine = {"popularity", "bpr", "vbpr", "visual-cf"}
-    assert mine <= covered
-    assert mine <= set(MODELS)
+    assert set(MODELS) <= covered
+    assert {"popularity", "bpr", "vbpr", "visual-cf"} <= set(MODELS)
 
 
 # ---------------------------------------------------------------- FeatureScaler

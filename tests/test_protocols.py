@@ -150,6 +150,25 @@ def test_cold_items_split_holds_out_items_entirely() -> None:
     assert s.cold and list(s.candidate_ids) == list(s.test.item_map.ids)
 
 
+def test_cold_items_candidates_are_in_a_seeded_random_order() -> None:
+    # popular items show up early in a file: candidates in first-appearance order would
+    # give a constant scorer's top-K the popular held-out items
+    df = pd.DataFrame(
+        [(f"u{u}", f"i{i:03d}") for i in range(100) for u in range(3 + (i % 4))],
+        columns=["user_id", "item_id"],
+    )
+    orders = {}
+    for seed in (0, 1, 2):
+        s = cold_items_split(df, test_ratio=0.3, seed=seed)
+        got = list(s.candidate_ids)
+        assert len(got) == 30
+        first_seen = [i for i in dict.fromkeys(df.item_id) if i in set(got)]
+        assert got != first_seen and got != sorted(got)
+        assert list(cold_items_split(df, test_ratio=0.3, seed=seed).candidate_ids) == got
+        orders[seed] = got
+    assert orders[0] != orders[1] != orders[2]
+
+
 def test_cold_items_split_eligible_items_and_dropped_users() -> None:
     df = pd.DataFrame({"user_id": ["a", "a", "b", "c", "c"], "item_id": ["x", "y", "y", "z", "x"]})
     # only y or z may be held out (e.g. the items with an image); holding out y makes

@@ -651,3 +651,26 @@ def test_a_complete_run_keeps_the_recorded_runs_of_another_experiment(
                            progress=False, resume=record)  # fmt: skip
     assert GroupOracle.seeds_seen == [2] and len(res.runs) == 6
     assert not record.exists()
+
+
+def test_summary_spread_is_the_sample_std_over_seeds() -> None:
+    # two seeds that differ: mean 0.42, sample std (ddof=1) 0.02 * sqrt(2) = 0.0283
+    runs = pd.DataFrame(
+        [
+            {"seed": s, "model": m, "auc": auc, "recall": rec, "ndcg": 0.3, "hit_rate": 0.5,
+             "coverage": 0.1, "fit_s": 1.0 + s}
+            for s, (auc, rec) in enumerate([(0.90, 0.40), (0.94, 0.44)])
+            for m in ("bpr", "popularity")
+        ]
+    )  # fmt: skip
+    res = R.ExperimentResult(runs=runs, protocol="warm", k=20)
+    summ = res.summary()
+    assert list(summ.index) == ["bpr", "popularity"]
+    assert summ.loc["bpr", ("recall", "mean")] == pytest.approx(0.42)
+    assert summ.loc["bpr", ("recall", "std")] == pytest.approx(0.02 * math.sqrt(2))
+    assert summ.loc["bpr", ("ndcg", "std")] == 0.0
+    line = res.table().splitlines()[1]
+    assert "0.920 ± 0.028" in line and "0.420 ± 0.028" in line and "1.5 ± 0.7" in line
+    # one seed: the mean alone
+    one = R.ExperimentResult(runs=runs[runs.seed == 0], protocol="warm", k=20)
+    assert "±" not in one.table() and "0.400" in one.table().splitlines()[1]

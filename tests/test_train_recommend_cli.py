@@ -64,6 +64,7 @@ def _check_recs(recs: pd.DataFrame, train: pd.DataFrame, n: int) -> None:
     assert not any((u, i) in seen for u, i in zip(recs.user_id, recs.item_id, strict=True))
     for _, g in recs.groupby("user_id"):
         assert list(g["rank"]) == list(range(1, len(g) + 1))
+        assert (g.score.diff().dropna() <= 0).all(), "scores must fall as the rank rises"
         assert len(g) <= n
         assert g.item_id.is_unique
 
@@ -84,11 +85,20 @@ def test_train_recommend_all_items(
     _check_recs(recs, train, 5)
     # every user has 8 unseen items left, so exactly 5 rows each
     assert len(recs) == 16 * 5
-    if model != "popularity":
-        # group A users get group A items first
+    if model == "popularity":
+        # the score is the item's number of training users, and rank 1 the user's
+        # most popular unseen item
+        counts = train.drop_duplicates(["user_id", "item_id"]).item_id.value_counts()
+        assert (recs.score == recs.item_id.map(counts)).all()
+        for user, g in recs.groupby("user_id"):
+            unseen = counts.drop(train.item_id[train.user_id == user], errors="ignore")
+            assert g.score.iloc[0] == unseen.max()
+    else:
+        # each group's users get their group's items first
         top = recs[recs["rank"] == 1]
-        a = top[top.user_id.isin([f"u{u}" for u in range(8)])]
-        assert a.item_id.isin([f"m{i}" for i in range(6)]).mean() >= 0.75
+        for users, items in ((range(8), range(6)), (range(8, 16), range(6, 12))):
+            mine = top[top.user_id.isin([f"u{u}" for u in users])]
+            assert mine.item_id.isin([f"m{i}" for i in items]).mean() >= 0.75
 
 
 @pytest.mark.parametrize("model", ["bpr", "vbpr"])

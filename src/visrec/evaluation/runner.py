@@ -295,7 +295,7 @@ def evaluate_model(
         new_vectors, new_has_image = item_vectors.align(test.item_map.ids)
     seen = None if split.cold else train.to_csr("binary")
     per: dict[str, list[np.ndarray]] = {m: [] for m in ("auc", "recall", "ndcg", "hit_rate")}
-    recommended: set[int] = set()
+    listed: list[np.ndarray] = []  # per batch, the distinct items of its top-K lists
     t0 = time.perf_counter()
     starts = range(0, len(users), batch_size)
     for s in tqdm(starts, desc=f"  score {model.name}", disable=not progress, leave=False):
@@ -323,10 +323,11 @@ def evaluate_model(
         per["recall"].append(M.recall_at_k(top, relevant))
         per["ndcg"].append(M.ndcg_at_k(top, relevant))
         per["hit_rate"].append(M.hit_rate_at_k(top, relevant))
-        recommended.update(int(i) for i in np.unique(top[top >= 0]))
+        listed.append(np.unique(top))
     out = {m: M.mean(np.concatenate(v)) if v else float("nan") for m, v in per.items()}
     # no test user, no list: an empty evaluation covers nothing, and says so (not 0)
-    out["coverage"] = len(recommended) / n_cand if n_cand and len(users) else float("nan")
+    covered = M.coverage(np.concatenate(listed), n_cand) if n_cand and listed else None
+    out["coverage"] = float("nan") if covered is None else covered
     out["score_s"] = time.perf_counter() - t0
     out["n_test_users"] = float(len(users))
     out["n_candidates"] = float(n_cand)
