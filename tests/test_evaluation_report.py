@@ -195,8 +195,12 @@ def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     bad.write_text(json.dumps(res))
     assert main(["report", str(bad), "-o", str(out)]) == 2
     assert "runs[0] has no 'recall'" in capsys.readouterr().err
-    assert main(["report", str(tmp_path / "missing.json"), "-o", str(out)]) == 2
-    assert "missing.json: cannot read" in capsys.readouterr().err
+    missing = tmp_path / "missing.json"
+    assert main(["report", str(missing), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: result file {str(missing)!r} does not exist\n"
+    missing.mkdir()  # there, but not readable as a file
+    assert main(["report", str(missing), "-o", str(out)]) == 2
+    assert "missing.json: cannot read (Is a directory)" in capsys.readouterr().err
     assert main(["report", str(bad), "-o", str(bad)]) == 2
     assert "is the RESULT.json file; writing it would replace it" in capsys.readouterr().err
     assert not out.exists()

@@ -1,5 +1,6 @@
-"""The shared progress-bar rule of train, evaluate and rating-eval (``commands/_progress``):
-a bar only when stderr is a terminal, ``--verbose`` forces it, ``--quiet`` hides it."""
+"""The shared progress-bar rule of train, recommend, evaluate and rating-eval
+(``commands/_progress``): a bar only when stderr is a terminal, ``--verbose`` forces
+it, ``--quiet`` hides it."""
 
 from __future__ import annotations
 
@@ -42,6 +43,21 @@ def test_train_bar_only_on_a_terminal(
     # with no bar, and unless --quiet, one line says that the fit has started
     started = "training bpr on 8 users x 6 items (48 rows) ..." in err
     assert started is (not bar and "--quiet" not in flags)
+
+
+def test_recommend_bar_only_on_a_terminal(
+    bar_case: BarCase, ratings_csv: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    model = tmp_path / "m"
+    argv = ["train", "--model", "popularity", "--interactions", str(ratings_csv), "-o", str(model)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    flags, bar = bar_case.flags, bar_case.bar
+    bar_case.apply()
+    out = tmp_path / "r.csv"
+    assert _bar_shown(["recommend", str(model), "--n", "2", "-o", str(out), *flags], capsys) is bar
+    assert len(out.read_text().splitlines()) == 1  # every item seen by every user: no rows
 
 
 def test_evaluate_bar_only_on_a_terminal(

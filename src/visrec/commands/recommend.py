@@ -16,6 +16,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
+from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ same for any order of the --items file, whose order would otherwise decide them)
 A new item's score is what the model expects from its picture alone, so next to items
 people bought it rarely reaches the top n: --new-slots K keeps K places per list for
 the best-scored unseen candidates (the list stays in score order).
+A progress bar over the users shows on a terminal (--quiet hides it, --verbose forces it).
 """
 
 
@@ -74,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--batch-users", type=int, default=None, help="users scored per batch (default: auto)"
     )
+    add_progress_args(p, what="a progress bar over the users")
     p.set_defaults(func=run)
 
 
@@ -339,6 +342,7 @@ def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str |
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
+    from tqdm import tqdm
 
     from visrec._atomic import atomic_path
     from visrec.commands.train import TRAIN_JSON
@@ -401,10 +405,23 @@ def run(args: argparse.Namespace) -> int:
     # --n every list is short, which the candidate count already says
     full = args.n if len(raw) >= args.n else 0
     user_ids = model.user_map_.ids
-    with atomic_path(args.output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+    bar = tqdm(
+        total=len(user_ids),
+        unit="user",
+        desc="recommend",
+        disable=not show_progress(args),
+        file=sys.stderr,
+        leave=False,
+    )
+    with (
+        bar,
+        atomic_path(args.output) as tmp,
+        open(tmp, "w", encoding="utf-8", newline="") as fh,
+    ):
         fh.write("user_id,item_id,rank,score\n")
         batches = iter_recommendations(model, cands, args.n, args.batch_users, args.new_slots)
         for u, pos, val in batches:
+            bar.update(len(u))
             ok = pos >= 0
             n_empty += int((~ok.any(axis=1)).sum())  # every candidate is a training item
             n_ok = ok.sum(axis=1)

@@ -59,6 +59,8 @@ METRIC_KEYS = ("auc", "recall", "ndcg", "hit_rate", "coverage")
 
 def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A ``visrec evaluate --json`` file, checked enough to report on."""
+    if not os.path.lexists(path):
+        raise VisrecError(f"result file {os.fspath(path)!r} does not exist")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
