@@ -3,6 +3,7 @@ same meaning across commands, VECTORS as a positional or --vectors, wrapped help
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from visrec.cli import build_parser, main
+from visrec.commands._help import SAME_MEANING
 from visrec.commands.evaluate import EPILOG
 from visrec.embed.store import ItemVectors, write_vectors
 
@@ -47,6 +49,32 @@ def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
             "the users scored at a time here",
         ),
         (
+            ["rating-eval", "--interactions", "x", "--seed", "3"],
+            "visrec rating-eval: error: unrecognized arguments: --seed 3; --seeds N is how many "
+            "splits to run; --random-state S seeds the first",
+        ),
+        (
+            ["cluster", "v", "--labels", "t", "--id-col", "a", "--label-col", "b", "--n", "4"],
+            "visrec cluster: error: unrecognized arguments: --n 4; --k K is the number of "
+            "clusters here",
+        ),
+        # a hyperparameter given as an option
+        (
+            ["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--epochs", "3"],
+            "visrec train: error: unrecognized arguments: --epochs 3; hyperparameters are set "
+            "with --param epochs=VALUE",
+        ),
+        (
+            ["evaluate", "--interactions", "x", "--item-dropout", "0.3"],
+            "visrec evaluate: error: unrecognized arguments: --item-dropout 0.3; "
+            "hyperparameters are set with --param MODEL.item_dropout=VALUE",
+        ),
+        # nothing close: no hint rather than a wrong one (--model is not --help)
+        (
+            ["recommend", "m", "-o", "r.csv", "--model", "bpr"],
+            "visrec recommend: error: unrecognized arguments: --model bpr",
+        ),
+        (
             ["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--sed", "3"],
             "visrec train: error: unrecognized arguments: --sed 3; did you mean --seed?",
         ),
@@ -73,13 +101,25 @@ def test_unknown_options_get_a_hint(
     assert error_of(argv, capsys) == expected
 
 
+def test_every_hint_names_an_option_of_its_command() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for command, hints in SAME_MEANING.items():
+        own = {s for a in commands[command]._actions for s in a.option_strings}
+        for typed, hint in hints.items():
+            assert typed not in own, (command, typed)  # else the hint is never shown
+            if "visrec " in hint:  # names another command's option
+                continue
+            named = {w.rstrip(";:,") for w in hint.split() if w.startswith("-")}
+            assert named and named <= own, (command, hint)
+
+
 @pytest.mark.parametrize(
     ("argv", "dest", "value"),
     [
         (["knn-rating", "--interactions", "x", "--vectors", "v", "--seed", "7"], "random_state", 7),
         (["cluster", "v", "--labels", "t", "--id-col", "a", "--label-col", "b", "--seed", "4"],
          "random_state", 4),
-        (["rating-eval", "--interactions", "x", "--seed", "9"], "random_state", 9),
         (["evaluate", "--interactions", "x", "--test-size", "0.3"], "test_ratio", 0.3),
         (["evaluate", "--interactions", "x", "--no-progress"], "quiet", True),
         (["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--no-progress"],
@@ -130,10 +170,28 @@ def test_vectors_file_given_twice_or_not_at_all(
     assert capsys.readouterr().err == (
         "error: give the vectors file (from visrec embed): visrec cluster VECTORS ...\n"
     )
-    assert main(["similar", "a"]) == 2  # the id is not taken for a file name
-    assert capsys.readouterr().err == (
-        "error: give the vectors file (from visrec embed): visrec similar VECTORS ...\n"
-    )
+    # one positional: the ids or the file are missing (argparse cannot tell which)
+    for lone in ("a", str(vectors_file)):
+        assert main(["similar", lone]) == 2
+        assert capsys.readouterr().err == (
+            "error: give the vectors file (from visrec embed) and the item ids: "
+            "visrec similar VECTORS ITEM_ID...\n"
+        )
+    # with --vectors, an existing .parquet file among the ids is a second vectors file
+    assert main(["similar", str(vectors_file), "a", "--vectors", str(vectors_file)]) == 2
+    assert "error: two vectors files: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["cluster", "similar"])
+def test_written_out_usage_lists_every_option(command: str) -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    p = sub.choices[command]
+    usage = p.format_usage()
+    for action in p._actions:
+        if action.option_strings and action.help != argparse.SUPPRESS:
+            shown = [o for o in action.option_strings if o in usage.split() or f"[{o}" in usage]
+            assert shown, (command, action.option_strings)
 
 
 def test_train_seed_and_param_random_state_must_agree(

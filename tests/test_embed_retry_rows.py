@@ -332,7 +332,6 @@ def test_a_symlinked_outputs_temp_files_go_at_once_too(tmp_path: Path) -> None:
 def test_without_the_lock_the_hour_rule_stands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-
     real = _atomic.exclusive_lock
 
     def no_flock(path: Any, what: str) -> Any:  # a filesystem without flock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,16 @@ def test_bad_files(tmp_path: Path) -> None:
         junk.write_bytes(content)
         with pytest.raises(VisrecError, match=re.escape(f"not a Parquet file ({kind})")):
             read_vectors(junk)
+    # a character cut by the 512 bytes looked at is no matter
+    for pad in range(4):
+        junk.write_bytes(("x" * pad + "id,name\n" + "1,é\n" * 200).encode())
+        with pytest.raises(VisrecError, match="it looks like a CSV/TSV table"):
+            read_vectors(junk)
+    # a pipe is not opened (that would wait for a writer): refused at once
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(VisrecError, match="is not a regular file"):
+        read_vectors(fifo)
     # a Parquet file cut short starts as one: pyarrow's reason is passed on
     whole = tmp_path / "whole.parquet"
     write_vectors(whole, ItemVectors(ids=["a"], vectors=np.ones((1, 2)), has_image=[True]))

@@ -70,22 +70,26 @@ def add_vectors_positional(parser: argparse.ArgumentParser) -> None:
 
 
 def take_vectors_arg(args: argparse.Namespace, command: str, more: str | None = None) -> None:
-    """Set ``args.vectors`` from ``VECTORS`` or ``--vectors``. With ``--vectors``, every
-    positional is one of ``more`` (the list attribute of the positionals after VECTORS;
-    argparse gave the first of them to VECTORS)."""
+    """Set ``args.vectors`` from ``VECTORS`` or ``--vectors``.
+
+    ``more``: the list attribute of the positionals after VECTORS (``similar``'s item
+    ids). With ``--vectors``, every positional is one of those (argparse gave the first
+    to VECTORS), unless it names an existing ``.parquet`` file: two vectors files.
+    Without it, argparse gives a lone positional to ``more``: VECTORS or the ids are
+    missing, and the error asks for both.
+    """
     given = args.vectors_opt
+    usage = f"visrec {command} VECTORS" + (" ITEM_ID..." if more else " ...")
     if given is not None:
-        if args.vectors is not None:
-            if more is None:
-                raise VisrecError(
-                    f"two vectors files: {args.vectors} and --vectors {given}; give one"
-                )
-            getattr(args, more).insert(0, args.vectors)
+        first = args.vectors
+        if first is not None:
+            if more is None or (first.endswith(".parquet") and os.path.isfile(first)):
+                raise VisrecError(f"two vectors files: {first} and --vectors {given}; give one")
+            getattr(args, more).insert(0, first)
         args.vectors = given
     if args.vectors is None:
-        raise VisrecError(
-            f"give the vectors file (from visrec embed): visrec {command} VECTORS ..."
-        )
+        what = "the vectors file (from visrec embed)" + (" and the item ids" if more else "")
+        raise VisrecError(f"give {what}: {usage}")
 
 
 def load_interactions_frame(

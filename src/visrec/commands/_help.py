@@ -18,20 +18,39 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-# An option another command has, and what this command calls the same thing: the hint
-# applies where the command has the option the hint names.
-SAME_MEANING: dict[str, list[tuple[str, str]]] = {
-    "--seed": [("--seeds", "--seeds N is how many split seeds to run, 0..N-1")],
-    "--n": [("--k", "--k K is the list length of Recall@K and NDCG@K here")],
-    "--k": [
-        ("--n", "--n N is the list length here"),
-    ],
-    "--batch-size": [("--batch-users", "--batch-users N is the users scored at a time here")],
-    "--batch-users": [("--batch-size", "--batch-size N is the users scored at a time here")],
-    "--out": [("-o", "-o is the output here")],
-    "--output": [("-o", "-o is the output here")],
-    "-o": [("--out", "--out DIR is the output folder here")],
+# What a command calls something another command names otherwise: command -> the
+# option typed -> the hint (each hint names an option the command has; a test checks).
+SAME_MEANING: dict[str, dict[str, str]] = {
+    "evaluate": {
+        "--seed": "--seeds N is how many split seeds to run, 0..N-1",
+        "--n": "--k K is the list length of Recall@K and NDCG@K here",
+        "--batch-users": "--batch-size N is the users scored at a time here",
+    },
+    "rating-eval": {
+        "--seed": "--seeds N is how many splits to run; --random-state S seeds the first",
+        "--n": "--k K is the number of KNN neighbours here",
+    },
+    "knn-rating": {"--n": "--k K is the number of neighbours here"},
+    "cluster": {
+        "--n": "--k K is the number of clusters here",
+        "--n-clusters": "--k K is the number of clusters here",
+    },
+    "recommend": {
+        "--k": "--n N is the list length here",
+        "--batch-size": "--batch-users N is the users scored at a time here",
+        "--seed": "the model's seed is set at training: visrec train --seed S",
+    },
+    "similar": {"--k": "--n N is the number of neighbours here"},
+    "train": {"--seeds": "--seed S is the model's seed here"},
+    "demo": {
+        "-o": "--out DIR is the output folder here",
+        "--output": "--out DIR is the output folder here",
+    },
 }
+for _command in ("train", "recommend", "embed", "report"):
+    SAME_MEANING.setdefault(_command, {})["--out"] = "-o is the output here"
+#: commands whose models take hyperparameters through --param, and how
+PARAM_FORM = {"train": "--param {name}=VALUE", "evaluate": "--param MODEL.{name}=VALUE"}
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -79,11 +98,30 @@ class Parser(argparse.ArgumentParser):
         self.error(message)
 
     def hint(self, arg: str) -> str | None:
-        """What to use instead of the unknown option ``arg``, or None."""
+        """What to use instead of the unknown option ``arg``, or None: this command's
+        option of that meaning, a hyperparameter's ``--param`` form, the one option that
+        starts so (abbreviations used to be read as that), or a close spelling."""
         name = arg.split("=", 1)[0]
-        own = [s for a in self._actions for s in a.option_strings]
-        for option, text in SAME_MEANING.get(name, []):
-            if option in own:
-                return text
-        close = difflib.get_close_matches(name, [s for s in own if s.startswith("--")], n=1)
+        command = self.prog.split()[-1]
+        if name in SAME_MEANING.get(command, {}):
+            return SAME_MEANING[command][name]
+        if command in PARAM_FORM and name.startswith("--"):
+            param = name[2:].replace("-", "_")
+            if param in hyperparameter_names():
+                return "hyperparameters are set with " + PARAM_FORM[command].format(name=param)
+        own = [
+            s for a in self._actions for s in a.option_strings
+            if s.startswith("--") and s != "--help"
+        ]  # fmt: skip
+        starting = [s for s in own if s.startswith(name)]
+        if len(starting) == 1:
+            return f"did you mean {starting[0]}?"
+        close = difflib.get_close_matches(name, own, n=1, cutoff=0.75)
         return f"did you mean {close[0]}?" if close else None
+
+
+def hyperparameter_names() -> set[str]:
+    """The hyperparameters of every registered recommender (imported only for a hint)."""
+    from visrec.models.registry import MODELS, get_model_class
+
+    return {p for name in MODELS for p in get_model_class(name)().get_params()}

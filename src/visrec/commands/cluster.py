@@ -43,6 +43,12 @@ given to `visrec embed`) twelve photos of each cluster.
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "cluster",
+        usage=(
+            "visrec cluster [-h] VECTORS --labels TABLE --id-col ID_COL --label-col LABEL_COL\n"
+            "                      [--k K] [--keep A,B,C | --top-labels N] [--random-state N]\n"
+            "                      [--json OUT] [--report HTML] [--images DIR]\n"
+            "       (or --vectors VECTORS in VECTORS' place)"
+        ),
         help="K-means on image vectors, compared with item categories (ARI, NMI, purity)",
         description=(
             "Cluster item image vectors with K-means and compare the clusters with a "

@@ -84,7 +84,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
     p.add_argument(
         "--random-state",
-        "--seed",
         type=int,
         default=1234,
         help="seed of the first split (default 1234)",

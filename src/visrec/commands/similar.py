@@ -40,6 +40,11 @@ one self-contained HTML page showing each query's photo next to its neighbours' 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "similar",
+        usage=(
+            "visrec similar [-h] VECTORS ITEM_ID [ITEM_ID ...] [--n N] [--json OUT]\n"
+            "                      [--report HTML] [--images DIR]\n"
+            "       (or --vectors VECTORS in VECTORS' place)"
+        ),
         help="items whose pictures look most like the given items",
         description="Nearest neighbours of items by cosine similarity of image vectors.",
         epilog=EPILOG,

@@ -39,7 +39,7 @@ __all__ = [
 
 # in the list of chunks of an output written before per-image retries (the ``retry``
 # field): a chunk holding a failure that may pass (a read error), computed whole again
-RETRY_PREFIX = "retry-"
+OLD_RETRY_CHUNK = "retry-"
 
 
 def dropped_items(output: str | os.PathLike[str], ids: Sequence[str]) -> tuple[int, list[str]]:
@@ -134,7 +134,7 @@ def old_output(out: Path, key: str, note: Callable[[str], None]) -> OldOutput:
         return OldOutput()
     # files written before per-image retries list such a chunk under another
     # name, which matches no fingerprint: it is computed whole
-    retried = sum(1 for fp in chunks if str(fp).startswith(RETRY_PREFIX))
+    retried = sum(1 for fp in chunks if str(fp).startswith(OLD_RETRY_CHUNK))
     if retried:
         note(f"{out}: computing again {retried} chunk(s) with images that had a read error")
     groups = {fp: g for g, fp in enumerate(chunks)}

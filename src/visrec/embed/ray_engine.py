@@ -5,11 +5,12 @@
     rows (chunk, row, path)
       -> map_batches(decode + preprocess)            Ray tasks, 1 CPU each
       -> map_batches(_InferActor, ActorPoolStrategy) actors holding the model/engine
-      -> driver: rows grouped back into chunks -> visrec.embed.extract writes them
+      -> driver: rows grouped back into chunks -> visrec.embed.extract saves them
 
 Only decode and inference move to the cluster. Chunking, resuming, the stale-key checks
-and the Parquet output are ``visrec.embed.extract``'s own (``RayPipeline`` is handed to
-it as the engine), so the file is the local engine's file: same ids, order,
+and the Parquet output stay local (``visrec.embed.extract`` runs them, with
+``chunk_files`` and ``output``; ``RayPipeline`` is handed to it as the engine), so the
+file is the local engine's file: same ids, order,
 ``has_image``, failures and metadata. Inside each actor the default inner engine is the
 one ``engine="auto"`` picks locally (ONNX Runtime when installed); its vectors do not
 depend on the batch size, so the output is identical to a local run on the same kind of

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -255,6 +256,11 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
         raise VisrecError(
             f"'{shown_path(p)}': a file name that is not valid UTF-8 cannot be used here; rename it"
         )
+    if not os.path.isfile(p):  # pyarrow reads a file whole, from its footer: no pipe
+        raise VisrecError(
+            f"vectors file {p!r} is not a regular file (a pipe or device); give the "
+            ".parquet file that visrec embed writes"
+        )
     kind = _not_parquet(p)
     if kind is not None:  # pyarrow would say only "magic bytes not found in footer"
         raise VisrecError(
@@ -269,14 +275,18 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
 
 
 def _not_parquet(path: str) -> str | None:
-    """What ``path`` looks like when it does not start as a Parquet file does (b"PAR1"),
-    else None; a damaged Parquet file is left to pyarrow's own message."""
+    """What ``path`` looks like when it is a regular file that does not start as a
+    Parquet file does (``PAR1``, or ``PARE`` with an encrypted footer), else None. A
+    pipe or device is not opened here (opening a pipe blocks until a writer comes), and
+    a damaged Parquet file is left to pyarrow's own message."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, "rb") as fh:
             head = fh.read(512)
     except OSError:
         return None  # pyarrow says why
-    if head.startswith(b"PAR1"):
+    if head[:4] in (b"PAR1", b"PARE"):
         return None
     if not head:
         return "it is empty"
@@ -284,14 +294,13 @@ def _not_parquet(path: str) -> str | None:
         return "it is gzip-compressed"
     if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n":
         return "it is an image"
-    text = head.lstrip()
-    if text[:1] in (b"{", b"["):
-        return "it looks like JSON"
-    try:
-        first = head.decode("utf-8").splitlines()[0]
-    except (UnicodeDecodeError, IndexError):
+    first = head.split(b"\n", 1)[0]
+    if b"\x00" in first:
         return "its first bytes are not Parquet's"
-    if "," in first or "\t" in first or ";" in first:
+    text = first.decode("utf-8", "ignore").strip()  # a character cut at byte 512 is no matter
+    if text[:1] in ("{", "["):
+        return "it looks like JSON"
+    if "," in text or "\t" in text or ";" in text:
         return "it looks like a CSV/TSV table"
     return "it looks like text"
 
