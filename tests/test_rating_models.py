@@ -457,3 +457,25 @@ def test_visual_features_standardised():
     )
     assert none.item_visual_ is not None
     np.testing.assert_array_equal(none.item_visual_, np.zeros((inter.n_items, 4)))
+
+
+def test_knn_rating_keeps_rows_whose_unused_timestamp_is_bad(tmp_path, capsys):
+    # knn-rating never uses the time: a blank or malformed one costs no row (it did:
+    # the full load dropped them as bad records). rating-eval reads it to keep the
+    # latest of repeated (user, item) rows, so there such rows are bad records.
+    frame, iv = _star_fixture(seed=3)
+    frame = frame.assign(timestamp=np.arange(len(frame)).astype(str))
+    frame.loc[::7, "timestamp"] = ""
+    frame.loc[3::7, "timestamp"] = "yesterday"
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    write_vectors(tmp_path / "v.parquet", iv)
+    data = ["--interactions", str(tmp_path / "r.csv"), "--vectors", str(tmp_path / "v.parquet")]
+    n = len(frame)
+    n_test = int(np.ceil(0.2 * n))
+    assert main(["knn-rating", *data, "--json", str(tmp_path / "k.json")]) == 0
+    out = capsys.readouterr()
+    assert "skipped" not in out.err and "bad record" not in out.err
+    assert f"{n - n_test:,} train / {n_test:,} test rows" in out.out
+    assert main(["rating-eval", *data, "--n-epochs", "2", "--quiet"]) == 0
+    n_bad = len(frame.loc[::7]) + len(frame.loc[3::7])
+    assert f"skipped {n_bad:,} record(s)" in capsys.readouterr().out

@@ -142,7 +142,10 @@ def run(args: argparse.Namespace) -> int:
         {"--json": args.json, "--report": args.report},
         {"--interactions": args.interactions, "--vectors": args.vectors},
     )
-    frame = load_interactions_frame(args.interactions)
+    # the ids and the rating only: a blank or malformed timestamp (never used here)
+    # costs no row; review photos are keyed by review_id, which only a full load reads
+    by_item = args.key_col == "item_id"
+    frame = load_interactions_frame(args.interactions, ids_only=by_item, keep_rating=by_item)
     frame, vecs, _, notes = ratings_with_vectors(
         frame, args.vectors, args.key_col, args.include_missing, args.interactions
     )
