@@ -544,8 +544,17 @@ def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
     ]
 
     assert cli_main(argv) == 0
-    assert "reused 5" in capsys.readouterr().out
+    out_err = capsys.readouterr()
+    assert "reused 5" in out_err.out
+    assert "note:" not in out_err.err  # a .parquet name: nothing to say
     assert np.array_equal(read_vectors(out).vectors, iv.vectors)
+    # another name is written all the same (as Parquet), with a note saying so
+    odd = tmp_path / "v.csv"
+    assert cli_main([*argv[:3], str(odd), *argv[4:-2]]) == 0
+    assert capsys.readouterr().err == (
+        f"note: {odd} is written as a Parquet file (its name does not end in .parquet)\n"
+    )
+    assert np.array_equal(read_vectors(odd).vectors, iv.vectors)
     # Determinism of the real model: a fresh run (in memory, one decode worker) gives
     # bit-identical vectors.
     again = embed_folder(folder, engine="torch", batch_size=2, workers=1, progress=False)

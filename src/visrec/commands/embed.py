@@ -183,6 +183,14 @@ def run(args: argparse.Namespace) -> int:
         # it would otherwise run locally without a word
         raise VisrecError("--ray-address needs --engine ray")
     get_backbone(args.backbone)  # a typo'd name before any file is read (cheap: no weights)
+    if not args.output.lower().endswith((".parquet", ".pq")):
+        # written all the same (a name is the user's choice), but `-o vectors.csv` would
+        # otherwise surprise whoever opens it as text
+        print(
+            f"note: {args.output} is written as a Parquet file (its name does not end in "
+            ".parquet)",
+            file=sys.stderr,
+        )
     if not args.overwrite and is_foreign_file(args.output):
         # refused before the images are even listed; embed_images would refuse too
         raise VisrecError(
