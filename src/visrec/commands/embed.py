@@ -187,8 +187,7 @@ def run(args: argparse.Namespace) -> int:
         # written all the same (a name is the user's choice), but `-o vectors.csv` would
         # otherwise surprise whoever opens it as text
         print(
-            f"note: {args.output} is written as a Parquet file (its name does not end in "
-            ".parquet)",
+            f"note: {args.output} is written as a Parquet file (its name does not end in .parquet)",
             file=sys.stderr,
         )
     if not args.overwrite and is_foreign_file(args.output):

@@ -59,11 +59,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=HelpFormatter,
     )
-    p.add_argument("model_dir", help="model folder written by `visrec train`")
-    p.add_argument("--n", type=int, default=20, help="items per user (default 20)")
-    p.add_argument("-o", "--output", required=True, help="output CSV")
-    p.add_argument("--items", help="candidate item ids, one per line (default: all known items)")
-    p.add_argument("--vectors", help="item vectors parquet for candidates unseen in training")
+    p.add_argument("model_dir", metavar="MODEL_DIR", help="model folder written by `visrec train`")
+    p.add_argument("--n", type=int, default=20, metavar="N", help="items per user (default 20)")
+    p.add_argument("-o", "--output", required=True, metavar="RECS.csv", help="output CSV")
+    p.add_argument(
+        "--items",
+        metavar="CANDIDATES.txt",
+        help="candidate item ids, one per line (default: all known items)",
+    )
+    p.add_argument(
+        "--vectors",
+        metavar="V.parquet",
+        help="item vectors parquet for candidates unseen in training",
+    )
     p.add_argument(
         "--new-slots",
         type=int,
@@ -74,7 +82,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ranking by score, where new items rarely reach the top next to bought ones",
     )
     p.add_argument(
-        "--batch-users", type=int, default=None, help="users scored per batch (default: auto)"
+        "--batch-users",
+        type=int,
+        default=None,
+        metavar="N",
+        help="users scored per batch (default: auto)",
     )
     add_progress_args(p, what="a progress bar over the users")
     p.set_defaults(func=run)

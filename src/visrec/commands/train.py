@@ -76,18 +76,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=HelpFormatter,
     )
-    p.add_argument("--model", required=True, help="model name (popularity, bpr, vbpr, visual-cf)")
-    add_interactions_args(p, f"training {INTERACTIONS_HELP}; every row a positive", metavar=None)
-    p.add_argument("--vectors", help="item vectors parquet from `visrec embed`")
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="NAME",
+        help="model name (popularity, bpr, vbpr, visual-cf)",
+    )
+    add_interactions_args(
+        p, f"training {INTERACTIONS_HELP}; every row a positive", metavar="TRAIN.csv"
+    )
+    p.add_argument(
+        "--vectors", metavar="V.parquet", help="item vectors parquet from `visrec embed`"
+    )
     add_min_rating_arg(p)
     p.add_argument(
         "-o",
         "--output",
         required=True,
+        metavar="MODEL_DIR",
         help="model folder to write: new, empty, or an earlier model folder holding only "
         "what visrec train wrote there (replaced whole)",
     )
-    p.add_argument("--seed", type=int, default=None, help="random_state of the model (default 0)")
+    p.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="random_state of the model (default 0)"
+    )
     p.add_argument(
         "--param",
         action="append",
