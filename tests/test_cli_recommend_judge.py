@@ -83,8 +83,8 @@ def test_recommend_ranks_candidate_with_nan_vector_last(
     assert main([*argv, "--items", str(shop["cands"])]) == 0
     err = capsys.readouterr().err
     assert (
-        f"note: 1 of 3 candidates unseen in training have NaN or infinite values in their "
-        f"vector in {shop['vectors']}; they are ranked last ({shop['cands']}: 'n_bad')\n"
+        f"note: 1 of 3 candidates unseen in training has NaN or infinite values in the "
+        f"vector in {shop['vectors']}; it is ranked last ({shop['cands']}: 'n_bad')\n"
     ) in err
     recs = pd.read_csv(recs_path, dtype={"user_id": str, "item_id": str})
     assert len(recs) == 6 * 3
@@ -222,6 +222,6 @@ def test_recommend_warns_when_the_vectors_file_shares_no_id_with_the_model(
     assert main([*argv, "--items", str(cands), "--vectors", str(shop["vectors"])]) == 0
     err = capsys.readouterr().err
     assert "holds none of the model's items" not in err
-    assert "1 of 1 candidate unseen in training have" in err
+    assert "1 of 1 candidate unseen in training has no image vector in" in err
     # ... and, as nothing at all can be scored, a warning that says so
     assert "warning: no candidate can be scored" in err

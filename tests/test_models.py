@@ -499,9 +499,8 @@ def test_pairwise_training_goes_lazy_on_large_row_tables() -> None:
     (VBPR's E and beta') keep plain Adam; small tables keep dense Adam."""
     import torch
 
+    from visrec.models._fit_torch import _BPRModule, _VBPRModule
     from visrec.models._train import LAZY_ROWS_PER_BATCH, _lazy_rows, _optimizers, rows
-    from visrec.models.bpr import _BPRModule
-    from visrec.models.vbpr import _VBPRModule
 
     rng = np.random.default_rng(0)
     vb = _VBPRModule(

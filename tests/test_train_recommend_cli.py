@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -688,3 +690,43 @@ def test_recommend_counts_users_left_with_no_candidate(
         f"recommended for {N_USERS - takers:,} users ({takers:,} users with no candidate "
         "left, every one a training item: no rows) from 1 candidate (0 unseen in training)"
     ) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("model", "effect"),
+    [
+        ("vbpr", "their visual term is neutral"),
+        ("visual-cf", "the image map does not learn from them; they keep their BPR terms"),
+    ],
+)
+def test_training_items_without_a_vector_say_what_it_means_for_the_model(
+    files: dict[str, Path], tmp_path: Path, model: str, effect: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    full = read_vectors(files["vectors"])
+    keep = np.array([i not in ("m10", "m11") for i in full.ids])
+    part = tmp_path / "part.parquet"
+    write_vectors(part, ItemVectors(full.ids[keep], full.vectors[keep], full.has_image[keep]))
+    argv = ["train", "--model", model, "--interactions", str(files["train"]),
+            "--vectors", str(part), "-o", str(tmp_path / "m"), *FAST]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"{part}: 2 of 12 training items have no image vector ({effect}) ('m10', 'm11')" in err
+
+
+@pytest.mark.parametrize("model", ["bpr", "vbpr", "visual-cf"])
+def test_recommend_never_loads_torch(files: dict[str, Path], tmp_path: Path, model: str) -> None:
+    # scoring a saved model is NumPy: torch (about 1.3 s to import) is for fitting only
+    folder = _train(files, tmp_path, model)
+    out = tmp_path / "r.csv"
+    code = (
+        "import sys\nfrom visrec.cli import main\n"
+        f"status = main(['recommend', {str(folder)!r}, '-o', {str(out)!r}, '--items', "
+        f"{str(files['cands'])!r}, '--vectors', {str(files['vectors'])!r}])\n"
+        "print(status, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.splitlines()[-1] == "0 False"
+    assert len(pd.read_csv(out)) > 0

@@ -50,7 +50,7 @@ def test_one_fit_when_the_penalties_agree(monkeypatch: pytest.MonkeyPatch) -> No
         descs.append(k["desc"])
         return real(*a, **k)
 
-    monkeypatch.setattr("visrec.models.vbpr.fit_pairwise", spy)
+    monkeypatch.setattr("visrec.models._fit_torch.fit_pairwise", spy)
     vbpr(reg=0.01, reg_visual=1e-3).fit(inter, vec)
     vbpr(**STRONG, **ONE_FIT).fit(inter, vec)
     assert descs == ["vbpr", "vbpr-finetune"] * 2

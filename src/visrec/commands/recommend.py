@@ -308,8 +308,9 @@ def unseen_vectors(
         lacking = [str(i) for i in raw[unseen_pos[~has]] if str(i) not in named]
         hint = respelt_hint(respelt(lacking, store.ids[store.has_image]), "it")
         note(
-            f"{(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
-            f"no image vector in {vpath}; they are ranked last",
+            f"{(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training "
+            f"{_verb(int((~has).sum()))} no image vector in {vpath}; "
+            f"{_they(int((~has).sum()))} ranked last",
             unseen_pos[~has],
             hint,
         )
@@ -323,12 +324,21 @@ def unseen_vectors(
     if broken.any():
         # NaN in a vector makes every user's score NaN: unscorable, never a silent drop
         note(
-            f"{broken.sum():,} of {_n(n_unseen, 'candidate')} unseen in training have "
-            f"NaN or infinite values in their vector in {vpath}; they are ranked last",
+            f"{broken.sum():,} of {_n(n_unseen, 'candidate')} unseen in training "
+            f"{_verb(int(broken.sum()))} NaN or infinite values in the vector in {vpath}; "
+            f"{_they(int(broken.sum()))} ranked last",
             unseen_pos[broken],
         )
         has &= ~broken
     return vecs[has], unseen_pos[has]
+
+
+def _verb(n: int) -> str:
+    return "has" if n == 1 else "have"
+
+
+def _they(n: int) -> str:
+    return "it is" if n == 1 else "they are"
 
 
 def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str | None) -> set[str]:

@@ -163,7 +163,9 @@ def run(args: argparse.Namespace) -> int:
     if args.vectors:
         vectors = read_vectors(args.vectors)
         if model.uses_vectors:
-            check_training_vectors(vectors, inter.item_map.ids, args.vectors, args.interactions)
+            check_training_vectors(
+                vectors, inter.item_map.ids, args.vectors, args.interactions, args.model
+            )
         else:
             print(f"note: model {args.model!r} does not use --vectors", file=sys.stderr)
     elif model.uses_vectors:
@@ -254,8 +256,15 @@ def _fit_and_save(
     return 0
 
 
+#: what a training item without a vector means for each model that reads vectors
+MISSING_VECTOR_EFFECT = {
+    "vbpr": "their visual term is neutral",
+    "visual-cf": "the image map does not learn from them; they keep their BPR terms",
+}
+
+
 def check_training_vectors(
-    vectors: ItemVectors, item_ids: np.ndarray, vpath: str, ipath: str
+    vectors: ItemVectors, item_ids: np.ndarray, vpath: str, ipath: str, model: str = "vbpr"
 ) -> None:
     """Refuse vectors a fit cannot use; report training items without one.
 
@@ -281,7 +290,8 @@ def check_training_vectors(
         )
         print(
             f"{vpath}: {missing:,} of {len(has):,} training items have no image vector "
-            f"(their visual term is neutral){name_ids(item_ids[~has], None)}{hint}",
+            f"({MISSING_VECTOR_EFFECT.get(model, 'they are fitted without one')})"
+            f"{name_ids(item_ids[~has], None)}{hint}",
             file=sys.stderr,
         )
 

@@ -1,15 +1,14 @@
-"""BPR matrix factorisation (Rendle et al., UAI 2009) with an item bias, in PyTorch."""
+"""BPR matrix factorisation (Rendle et al., UAI 2009) with an item bias; fitted in PyTorch
+(``_fit_torch``), scored in NumPy."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from visrec.data.interactions import Interactions
 from visrec.models._auto_reg import AutoRegMixin
-from visrec.models._train import TripleSampler, fit_pairwise, resolve_device, rows
 from visrec.models.base import Recommender
 
 
@@ -124,72 +123,9 @@ class BPR(AutoRegMixin, Recommender):
         return self.item_factors_
 
 
-def fit_bpr_factors(
-    seen: Any,
-    *,
-    factors: int,
-    epochs: int,
-    lr: float,
-    reg: float,
-    batch_size: int,
-    init_std: float,
-    device: str | None,
-    rng: np.random.Generator,
-    verbose: bool = False,
-    desc: str = "bpr",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train BPR-MF on the binary matrix ``seen`` (n_users, n_items).
+def fit_bpr_factors(seen: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train BPR-MF on the binary matrix ``seen``: ``_fit_torch.fit_bpr_factors`` (its
+    parameters), imported here so that loading a saved model never loads torch."""
+    from visrec.models._fit_torch import fit_bpr_factors as fit
 
-    Returns user factors ``(n_users, factors)``, item factors ``(n_items, factors)`` and
-    item biases ``(n_items,)``, all float32. ``desc`` names the progress bar and the
-    checkpoint: two fits within one model need two names.
-    """
-    n_users, n_items = seen.shape
-    dev = resolve_device(device)
-    module = _BPRModule(
-        rng.normal(0, init_std, (n_users, factors)),
-        rng.normal(0, init_std, (n_items, factors)),
-        reg,
-    )
-    fit_pairwise(
-        module,
-        TripleSampler(seen),
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        rng=rng,
-        device=dev,
-        desc=desc,
-        verbose=verbose,
-    )
-    with torch.no_grad():
-        return (
-            module.user.detach().cpu().numpy().astype(np.float32),
-            module.item.detach().cpu().numpy().astype(np.float32),
-            module.bias.detach().cpu().numpy().astype(np.float32).ravel(),
-        )
-
-
-class _BPRModule(torch.nn.Module):
-    # looked up row by row: lazy (sparse) Adam when they are large, see _train._lazy_rows
-    row_tables = ("user", "item", "bias")
-    lazy_rows = False
-
-    def __init__(self, user: np.ndarray, item: np.ndarray, reg: float) -> None:
-        super().__init__()
-        self.user = torch.nn.Parameter(torch.tensor(user, dtype=torch.float32))
-        self.item = torch.nn.Parameter(torch.tensor(item, dtype=torch.float32))
-        self.bias = torch.nn.Parameter(torch.zeros((item.shape[0], 1), dtype=torch.float32))
-        self.reg = reg
-
-    def forward(
-        self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        lazy = self.lazy_rows
-        pu, qi, qj = rows(self.user, u, lazy), rows(self.item, i, lazy), rows(self.item, j, lazy)
-        bi, bj = rows(self.bias, i, lazy)[:, 0], rows(self.bias, j, lazy)[:, 0]
-        x = bi - bj + (pu * (qi - qj)).sum(dim=1)
-        penalty = (
-            self.reg * ((pu**2).sum(1) + (qi**2).sum(1) + (qj**2).sum(1) + bi**2 + bj**2).mean()
-        )
-        return x, penalty
+    return fit(seen, **kwargs)

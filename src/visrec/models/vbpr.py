@@ -1,23 +1,16 @@
-"""VBPR: visual Bayesian personalised ranking (He & McAuley, AAAI 2016), in PyTorch."""
+"""VBPR: visual Bayesian personalised ranking (He & McAuley, AAAI 2016); fitted in
+PyTorch (``_fit_torch``), scored in NumPy."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
 from visrec.models._auto_reg import AutoRegMixin
-from visrec.models._train import (
-    FeatureScaler,
-    TripleSampler,
-    fit_pairwise,
-    resolve_device,
-    rows,
-)
+from visrec.models._train import FeatureScaler
 from visrec.models.base import Recommender
 
 #: the visual terms new items and image-only items are scored with
@@ -255,50 +248,28 @@ class VBPR(AutoRegMixin, Recommender):
         """One VBPR fit with these penalties (its own generator, so it is exactly the
         fit a model with them as ``reg``/``reg_visual`` makes); ``desc`` names its
         progress bars and checkpoints."""
+        from visrec.models._fit_torch import fit_vbpr_terms
+
         rng = np.random.default_rng(self.random_state)
-        n_users, n_items = self.seen_.shape
-        dev = resolve_device(self.device)
-        k, k2, d = int(self.factors), int(self.visual_factors), feats.shape[1]
-        module = _VBPRModule(
+        out = fit_vbpr_terms(
             feats,
-            rng.normal(0, self.init_std, (n_users, k)),
-            rng.normal(0, self.init_std, (n_items, k)),
-            rng.normal(0, self.init_std, (n_users, k2)),
-            rng.normal(0, self.init_std, (d, k2)),
-            reg,
-            reg_visual,
+            self.seen_,
+            factors=int(self.factors),
+            visual_factors=int(self.visual_factors),
+            init_std=float(self.init_std),
+            reg=reg,
+            reg_visual=reg_visual,
+            epochs=int(self.epochs),
+            finetune_epochs=int(self.finetune_epochs),
+            item_dropout=float(self.item_dropout),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            rng=rng,
+            device=self.device,
+            desc=desc,
+            verbose=self.verbose,
         )
-        sampler = TripleSampler(self.seen_)
-
-        def train(epochs: int, name: str, drop: Callable[[int], np.ndarray]) -> None:
-            fit_pairwise(
-                module,
-                sampler,
-                epochs=epochs,
-                batch_size=int(self.batch_size),
-                lr=float(self.lr),
-                rng=rng,
-                device=dev,
-                desc=name,
-                extra={"drop": drop},
-                verbose=self.verbose,
-            )
-
-        p = float(self.item_dropout)
-        train(int(self.epochs), desc, lambda m: (rng.random(m) < p).astype(np.float32))
-        if int(self.finetune_epochs) > 0:
-            for frozen in (module.user_visual, module.proj, module.visual_bias):
-                frozen.requires_grad_(False)
-            # no dropout, and no draws: the sampler alone moves the generator
-            train(int(self.finetune_epochs), f"{desc}-finetune", lambda m: np.zeros(m, np.float32))
-        with torch.no_grad():
-            out = {
-                "user": _np(module.user),
-                "item": _np(module.item),
-                "bias": _np(module.bias).ravel(),
-                "user_visual": _np(module.user_visual),
-            }
-            proj, visual_bias = _np(module.proj), _np(module.visual_bias)
+        proj, visual_bias = out["proj"], out["visual_bias"]
         out["item_visual"] = feats @ proj
         out["item_visual_bias"] = feats @ visual_bias
         if comps is not None:
@@ -382,67 +353,3 @@ class VBPR(AutoRegMixin, Recommender):
 
     def _item_embeddings(self) -> np.ndarray:
         return np.hstack([self.item_factors_, self.item_visual_])
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().astype(np.float32)
-
-
-class _VBPRModule(torch.nn.Module):
-    # looked up row by row: lazy (sparse) Adam when they are large, see
-    # _train._lazy_rows; proj and visual_bias always get dense Adam
-    row_tables = ("user", "item", "bias", "user_visual")
-    lazy_rows = False
-
-    def __init__(
-        self,
-        feats: np.ndarray,
-        user: np.ndarray,
-        item: np.ndarray,
-        user_visual: np.ndarray,
-        proj: np.ndarray,
-        reg: float,
-        reg_visual: float,
-    ) -> None:
-        super().__init__()
-        f32 = torch.float32
-        self.feats: torch.Tensor
-        self.register_buffer("feats", torch.tensor(feats, dtype=f32))
-        self.user = torch.nn.Parameter(torch.tensor(user, dtype=f32))
-        self.item = torch.nn.Parameter(torch.tensor(item, dtype=f32))
-        self.bias = torch.nn.Parameter(torch.zeros((item.shape[0], 1), dtype=f32))
-        self.user_visual = torch.nn.Parameter(torch.tensor(user_visual, dtype=f32))
-        self.proj = torch.nn.Parameter(torch.tensor(proj, dtype=f32))
-        self.visual_bias = torch.nn.Parameter(torch.zeros(feats.shape[1], dtype=f32))
-        self.reg = reg
-        self.reg_visual = reg_visual
-        # not a buffer: a cache, kept out of the state a checkpoint saves
-        self._frozen_z: torch.Tensor | None = None
-
-    def forward(
-        self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor, drop: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        lazy = self.lazy_rows
-        pu, qi, qj = rows(self.user, u, lazy), rows(self.item, i, lazy), rows(self.item, j, lazy)
-        bi, bj = rows(self.bias, i, lazy)[:, 0], rows(self.bias, j, lazy)[:, 0]
-        tu = rows(self.user_visual, u, lazy)
-        # [E f, beta' . f] once per distinct item of the batch (popular items recur
-        # often), instead of gathering and projecting 2 x batch feature rows
-        if self.proj.requires_grad:
-            both = torch.cat([i, j])
-            uniq, inv = torch.unique(both, return_inverse=True)
-            z = self.feats[uniq] @ torch.cat([self.proj, self.visual_bias[:, None]], dim=1)
-            dz = z[inv[: len(i)]] - z[inv[len(i) :]]
-        else:  # fine-tuning: E and beta' are frozen, so project every item once
-            if self._frozen_z is None:
-                with torch.no_grad():
-                    self._frozen_z = self.feats @ torch.cat(
-                        [self.proj, self.visual_bias[:, None]], dim=1
-                    )
-            dz = self._frozen_z[i] - self._frozen_z[j]
-        free = (bi - bj + (pu * (qi - qj)).sum(1)) * (1.0 - drop)
-        x = free + (tu * dz[:, :-1]).sum(1) + dz[:, -1]
-        penalty = self.reg * (
-            (pu**2).sum(1) + (qi**2).sum(1) + (qj**2).sum(1) + bi**2 + bj**2 + (tu**2).sum(1)
-        ).mean() + self.reg_visual * ((self.proj**2).sum() + (self.visual_bias**2).sum())
-        return x, penalty

@@ -370,7 +370,7 @@ class VisualCF(AutoRegMixin, Recommender):
             return (
                 "profile_weight=auto: no validation possible (fewer than "
                 f"{5 * MIN_FOLD_ITEMS} items with interactions and an image, or no user with "
-                "a held-out item and another): 0, the taste term is off"
+                "a held-out item and another), so profile_weight=0: no taste term"
             )
         scores = "; ".join(f"{k.split('=')[1]} -> {v:.3f}" for k, v in val.items())
         chosen = self.chosen_profile_weight()
