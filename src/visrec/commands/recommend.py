@@ -307,10 +307,10 @@ def unseen_vectors(
 
         lacking = [str(i) for i in raw[unseen_pos[~has]] if str(i) not in named]
         hint = respelt_hint(respelt(lacking, store.ids[store.has_image]), "it")
+        n_lacking = int((~has).sum())
         note(
-            f"{(~has).sum():,} of {_n(n_unseen, 'candidate')} unseen in training "
-            f"{_verb(int((~has).sum()))} no image vector in {vpath}; "
-            f"{_they(int((~has).sum()))} ranked last",
+            f"{n_lacking:,} of {_n(n_unseen, 'candidate')} unseen in training "
+            f"{_verb(n_lacking)} no image vector in {vpath}; {_they(n_lacking)} ranked last",
             unseen_pos[~has],
             hint,
         )
@@ -323,10 +323,11 @@ def unseen_vectors(
     broken = has & ~np.isfinite(vecs).all(axis=1)
     if broken.any():
         # NaN in a vector makes every user's score NaN: unscorable, never a silent drop
+        n_broken = int(broken.sum())
         note(
-            f"{broken.sum():,} of {_n(n_unseen, 'candidate')} unseen in training "
-            f"{_verb(int(broken.sum()))} NaN or infinite values in the vector in {vpath}; "
-            f"{_they(int(broken.sum()))} ranked last",
+            f"{n_broken:,} of {_n(n_unseen, 'candidate')} unseen in training "
+            f"{_verb(n_broken)} NaN or infinite values in the vector in {vpath}; "
+            f"{_they(n_broken)} ranked last",
             unseen_pos[broken],
         )
         has &= ~broken

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -275,13 +274,11 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
 
 
 def _not_parquet(path: str) -> str | None:
-    """What ``path`` looks like when it is a regular file that does not start as a
-    Parquet file does (``PAR1``, or ``PARE`` with an encrypted footer), else None. A
-    pipe or device is not opened here (opening a pipe blocks until a writer comes), and
-    a damaged Parquet file is left to pyarrow's own message."""
+    """What the regular file ``path`` looks like when it does not start as a Parquet
+    file does (``PAR1``, or ``PARE`` with an encrypted footer), else None (a damaged
+    Parquet file is left to pyarrow's own message). Never given a pipe: opening one
+    would wait for a writer."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
         with open(path, "rb") as fh:
             head = fh.read(512)
     except OSError:
