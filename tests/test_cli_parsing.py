@@ -69,6 +69,11 @@ def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
             "visrec evaluate: error: unrecognized arguments: --item-dropout 0.3; "
             "hyperparameters are set with --param MODEL.item_dropout=VALUE",
         ),
+        (
+            ["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--random-state", "3"],
+            "visrec train: error: unrecognized arguments: --random-state 3; --seed S is the "
+            "model's seed (its random_state) here",
+        ),
         # nothing close: no hint rather than a wrong one (--model is not --help)
         (
             ["recommend", "m", "-o", "r.csv", "--model", "bpr"],
@@ -170,16 +175,24 @@ def test_vectors_file_given_twice_or_not_at_all(
     assert capsys.readouterr().err == (
         "error: give the vectors file (from visrec embed): visrec cluster VECTORS ...\n"
     )
-    # one positional: the ids or the file are missing (argparse cannot tell which)
-    for lone in ("a", str(vectors_file)):
-        assert main(["similar", lone]) == 2
+    # one positional: the file without ids, or an id without the file
+    assert main(["similar", str(vectors_file)]) == 2
+    assert capsys.readouterr().err == (
+        "error: no item id after the vectors file: visrec similar VECTORS ITEM_ID...\n"
+    )
+    assert main(["similar", "a"]) == 2
+    assert capsys.readouterr().err == (
+        "error: give the vectors file (from visrec embed) and the item ids: "
+        "visrec similar VECTORS ITEM_ID...\n"
+    )
+    # with --vectors, an existing .parquet file first among the ids is a second vectors
+    # file, however many ids follow
+    for ids in (["a"], []):
+        argv = ["similar", str(vectors_file), *ids, "--vectors", str(vectors_file)]
+        assert main(argv) == 2
         assert capsys.readouterr().err == (
-            "error: give the vectors file (from visrec embed) and the item ids: "
-            "visrec similar VECTORS ITEM_ID...\n"
+            f"error: two vectors files: {vectors_file} and --vectors {vectors_file}; give one\n"
         )
-    # with --vectors, an existing .parquet file among the ids is a second vectors file
-    assert main(["similar", str(vectors_file), "a", "--vectors", str(vectors_file)]) == 2
-    assert "error: two vectors files: " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["cluster", "similar"])

@@ -80,16 +80,26 @@ def take_vectors_arg(args: argparse.Namespace, command: str, more: str | None = 
     """
     given = args.vectors_opt
     usage = f"visrec {command} VECTORS" + (" ITEM_ID..." if more else " ...")
+    rest = getattr(args, more) if more else []
     if given is not None:
         first = args.vectors
         if first is not None:
-            if more is None or (first.endswith(".parquet") and os.path.isfile(first)):
+            if more is None:
                 raise VisrecError(f"two vectors files: {first} and --vectors {given}; give one")
-            getattr(args, more).insert(0, first)
+            rest.insert(0, first)
+        if rest and _vectors_like(rest[0]):
+            raise VisrecError(f"two vectors files: {rest[0]} and --vectors {given}; give one")
         args.vectors = given
     if args.vectors is None:
+        if len(rest) == 1 and _vectors_like(rest[0]):  # argparse gave the file to ITEM_ID
+            raise VisrecError(f"no item id after the vectors file: {usage}")
         what = "the vectors file (from visrec embed)" + (" and the item ids" if more else "")
         raise VisrecError(f"give {what}: {usage}")
+
+
+def _vectors_like(arg: str) -> bool:
+    """A positional that names an existing ``.parquet`` file: a vectors file, not an id."""
+    return arg.endswith(".parquet") and os.path.isfile(arg)
 
 
 def load_interactions_frame(

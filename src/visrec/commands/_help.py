@@ -25,6 +25,7 @@ SAME_MEANING: dict[str, dict[str, str]] = {
         "--seed": "--seeds N is how many split seeds to run, 0..N-1",
         "--n": "--k K is the list length of Recall@K and NDCG@K here",
         "--batch-users": "--batch-size N is the users scored at a time here",
+        "--out": "--json OUT and --report HTML are the outputs here",
     },
     "rating-eval": {
         "--seed": "--seeds N is how many splits to run; --random-state S seeds the first",
@@ -41,7 +42,10 @@ SAME_MEANING: dict[str, dict[str, str]] = {
         "--seed": "the model's seed is set at training: visrec train --seed S",
     },
     "similar": {"--k": "--n N is the number of neighbours here"},
-    "train": {"--seeds": "--seed S is the model's seed here"},
+    "train": {
+        "--seeds": "--seed S is the model's seed here",
+        "--random-state": "--seed S is the model's seed (its random_state) here",
+    },
     "demo": {
         "-o": "--out DIR is the output folder here",
         "--output": "--out DIR is the output folder here",
