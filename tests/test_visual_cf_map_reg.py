@@ -14,7 +14,7 @@ from test_models import FAST, N_USERS, checkerboard, group_vectors
 from test_train_checkpoint import _resumed_equals_whole, dense_data
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import ItemVectors
-from visrec.models import visual_cf
+from visrec.models import _fit_torch
 from visrec.models.base import Recommender
 from visrec.models.registry import make_model
 
@@ -70,13 +70,13 @@ def test_known_items_rank_as_bpr_and_image_items_as_with_map_reg() -> None:
 def test_one_bpr_when_the_penalties_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     inter, vec = checkerboard()
     calls: list[float] = []
-    real = visual_cf.fit_bpr_factors
+    real = _fit_torch.fit_bpr_factors
 
     def spy(*a: Any, **k: Any) -> Any:
         calls.append(k["reg"])
         return real(*a, **k)
 
-    monkeypatch.setattr(visual_cf, "fit_bpr_factors", spy)
+    monkeypatch.setattr(_fit_torch, "fit_bpr_factors", spy)
     vcf(reg=0.01).fit(inter, vec)
     vcf(reg=0.1, map_reg=None).fit(inter, vec)
     assert calls == [0.01, 0.1]

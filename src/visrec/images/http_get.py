@@ -16,6 +16,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from visrec import __version__
@@ -182,18 +183,26 @@ class _WatchedHTTPS(http.client.HTTPSConnection):
         self.watchdog.connected(self.sock)
 
 
+def _watched_opener(
+    kind: type[_WatchedHTTP] | type[_WatchedHTTPS], watchdog: Watchdog
+) -> Callable[..., http.client.HTTPConnection]:
+    """The connection factory ``do_open`` takes: ``kind`` with ``watchdog`` attached."""
+
+    def make(host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
+        conn = kind(host, **kwargs)
+        conn.watchdog = watchdog
+        return conn
+
+    return make
+
+
 class _HTTPHandler(urllib.request.HTTPHandler):
     def __init__(self, watchdog: Watchdog) -> None:
         super().__init__()
         self._watchdog = watchdog
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def make(host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
-            conn = _WatchedHTTP(host, **kwargs)
-            conn.watchdog = self._watchdog
-            return conn
-
-        return self.do_open(make, req)
+        return self.do_open(_watched_opener(_WatchedHTTP, self._watchdog), req)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
@@ -202,11 +211,7 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         self._watchdog = watchdog
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def make(host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
-            conn = _WatchedHTTPS(host, **kwargs)
-            conn.watchdog = self._watchdog
-            return conn
-
+        make = _watched_opener(_WatchedHTTPS, self._watchdog)
         # the handler's own SSL context, as urllib's https_open passes it
         return self.do_open(make, req, context=getattr(self, "_context", None))
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -91,6 +91,9 @@ class BPR(AutoRegMixin, Recommender):
         vectors: np.ndarray | None,
         has_image: np.ndarray | None,
     ) -> None:
+        # torch is imported by fitting only: loading and scoring a saved model is NumPy
+        from visrec.models._fit_torch import fit_bpr_factors
+
         rng = np.random.default_rng(self.random_state)
         p, q, b = fit_bpr_factors(
             self.seen_,
@@ -121,11 +124,3 @@ class BPR(AutoRegMixin, Recommender):
 
     def _item_embeddings(self) -> np.ndarray:
         return self.item_factors_
-
-
-def fit_bpr_factors(seen: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train BPR-MF on the binary matrix ``seen``: ``_fit_torch.fit_bpr_factors`` (its
-    parameters), imported here so that loading a saved model never loads torch."""
-    from visrec.models._fit_torch import fit_bpr_factors as fit
-
-    return fit(seen, **kwargs)

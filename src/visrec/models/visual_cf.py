@@ -15,7 +15,6 @@ from visrec.errors import VisrecError
 from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number
 from visrec.models._train import FeatureScaler, power_normalise, ridge
 from visrec.models.base import Recommender
-from visrec.models.bpr import fit_bpr_factors
 
 
 class VisualCF(AutoRegMixin, Recommender):
@@ -227,6 +226,8 @@ class VisualCF(AutoRegMixin, Recommender):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # a generator each: each fit is exactly BPR(reg=reg)'s, so known items rank
         # as bpr's and new items as with reg=map_reg
+        from visrec.models._fit_torch import fit_bpr_factors
+
         return fit_bpr_factors(
             seen,
             factors=int(self.factors),
