@@ -152,12 +152,15 @@ def test_similar_takes_vectors_as_option_too(
         ["similar", str(vectors_file), "a", "c", "--n", "2"],
         ["similar", "--vectors", str(vectors_file), "a", "c", "--n", "2"],
         ["similar", "a", "c", "--vectors", str(vectors_file), "--n", "2"],
+        # ids on both sides of an option: argparse alone left "c" unrecognized
+        ["similar", "a", "--vectors", str(vectors_file), "c", "--n", "2"],
+        ["similar", str(vectors_file), "a", "--n", "2", "c"],
     ):
         out = tmp_path / f"n{len(runs)}.json"
         assert main([*argv, "--json", str(out)]) == 0
         capsys.readouterr()
         runs.append(json.loads(out.read_text()))
-    assert runs[0] == runs[1] == runs[2]
+    assert runs[0] == runs[1] == runs[2] == runs[3] == runs[4]
     # both queries answered: with --vectors the first positional is a query, not a file
     assert [r["item_id"] for r in runs[0]] == ["a", "c"]
     assert [n["item_id"] for n in runs[0][0]["neighbours"]] == ["b", "c"]
@@ -193,6 +196,18 @@ def test_vectors_file_given_twice_or_not_at_all(
         assert capsys.readouterr().err == (
             f"error: two vectors files: {vectors_file} and --vectors {vectors_file}; give one\n"
         )
+
+
+def test_words_after_an_unknown_option_are_not_taken_as_ids(
+    vectors_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["similar", str(vectors_file), "a", "--n", "2", "c", "--bogus", "x"]
+    assert error_of(argv, capsys) == ("visrec similar: error: unrecognized arguments: c --bogus x")
+    # a command without a list positional still refuses a stray word
+    labels = ["--labels", "t.csv", "--id-col", "id", "--label-col", "c"]
+    assert error_of(["cluster", str(vectors_file), "stray", *labels], capsys).endswith(
+        "error: unrecognized arguments: stray"
+    )
 
 
 @pytest.mark.parametrize("command", ["cluster", "similar"])

@@ -96,7 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # said by the (sub)command's own parser: its usage, and a hint
-        _command_parser(parser, args).unknown_options(extra)
+        command = _command_parser(parser, args)
+        extra = command.take_trailing(args, extra)
+        if extra:
+            command.unknown_options(extra)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -92,6 +92,17 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def take_trailing(self, args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
+        """Append plain words left over after an option to this command's list
+        positional (``visrec similar V 1 --n 5 2``: argparse does not resume a
+        positional after an option); what is left to report as unrecognized."""
+        lists = [a for a in self._actions if not a.option_strings and a.nargs in ("+", "*")]
+        if not extra or len(lists) != 1 or any(a.startswith("-") for a in extra):
+            return list(extra)
+        dest = lists[0].dest
+        setattr(args, dest, [*(getattr(args, dest, None) or []), *extra])
+        return []
+
     def unknown_options(self, extra: Sequence[str]) -> None:
         """Exit with the usage and 'unrecognized arguments', plus a hint per unknown
         option: what this command calls that, or the closest spelling."""
