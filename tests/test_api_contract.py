@@ -227,3 +227,130 @@ def test_scikit_learn_clone_and_set_params(fitted) -> None:
     assert copy.set_params(factors=3) is copy and copy.factors == 3
     with pytest.raises(VisrecError, match="has no hyperparameter 'factor'"):
         copy.set_params(factor=3)
+
+
+def test_to_raw_refuses_padding_floats_and_out_of_range() -> None:
+    m = IdMap.from_values(["a", "b", "c"])
+    assert m.to_raw(np.array([2, 0])).tolist() == ["c", "a"]
+    assert m.to_raw([]).tolist() == []
+    with pytest.raises(VisrecError, match=r"index -1 is out of range 0\.\.2 \(-1 pads"):
+        m.to_raw([0, -1])  # recommend's padding used to read as the last id, 'c'
+    with pytest.raises(VisrecError, match=r"index 5 is out of range 0\.\.2$"):
+        m.to_raw([5])
+    for bad in ([1.7], [True]):
+        with pytest.raises(VisrecError, match="indices must be integers"):
+            m.to_raw(bad)
+
+
+def test_padded_recommendations_are_caught_before_becoming_ids() -> None:
+    frame = pd.DataFrame({"user_id": ["a", "a", "b", "c"], "item_id": ["x", "y", "y", "z"]})
+    model = make_model("popularity").fit(Interactions.from_frame(frame))
+    ids, scores = model.recommend([0], n=4)
+    # three items: the list is three wide, and the two the user bought are padding
+    assert ids.tolist() == [[2, -1, -1]] and np.isneginf(scores[0, 1:]).all()
+    assert model.item_map_.to_raw(ids[0][ids[0] >= 0]).tolist() == ["z"]
+    with pytest.raises(VisrecError, match="-1 pads"):
+        model.item_map_.to_raw(ids[0])
+
+
+def test_list_length_and_user_lists_are_checked(fitted) -> None:
+    model = fitted["bpr"]
+    n_items = len(model.item_map_)
+    ids, _ = model.recommend([0, 1], n=10**13)  # "all": no 10**13-wide padding
+    assert ids.shape == (2, n_items)
+    for bad in (2.5, True, "3"):
+        with pytest.raises(VisrecError, match=rf"^n must be a positive integer, got {bad!r}$"):
+            model.recommend([0], n=bad)
+    with pytest.raises(VisrecError, match=r"one index or a 1-D list of them, got shape \(1, 2\)"):
+        model.recommend([[0, 1]])  # flattened, it answered for two users as if asked so
+    assert model.similar_items([0], n=10**13)[0].shape == (1, n_items)
+
+
+def test_interactions_refuse_indices_outside_their_maps() -> None:
+    um, im = IdMap.from_values(["u"]), IdMap.from_values(["i"])
+    with pytest.raises(VisrecError, match=r"item_idx holds 3, outside the id map's 0\.\.0"):
+        Interactions(user_map=um, item_map=im, user_idx=[0], item_idx=[3])
+    with pytest.raises(VisrecError, match="user_idx must be a 1-D array of integers, got float64"):
+        Interactions(user_map=um, item_map=im, user_idx=[0.7], item_idx=[0])
+
+
+def test_from_frame_ids_as_the_loaders_write_them() -> None:
+    frame = pd.DataFrame({"user_id": ["u", "v"], "item_id": [7.0, 10.0]})
+    assert Interactions.from_frame(frame).item_map.to_list() == ["7", "10"]
+    with pytest.raises(VisrecError, match=r"1 of 2 item_id values are missing \(the first at "):
+        Interactions.from_frame(pd.DataFrame({"user_id": ["u", "v"], "item_id": ["7", None]}))
+
+
+def test_from_frame_timestamps_are_seconds() -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u", "u"],
+            "item_id": ["a", "b"],
+            "timestamp": pd.to_datetime(["2020-01-02 00:00:00", "2020-01-02 00:00:07"]),
+        }
+    )
+    assert Interactions.from_frame(frame).timestamp.tolist() == [1577923200, 1577923207]
+    frame["timestamp"] = frame["timestamp"].dt.tz_localize("Europe/Paris")  # UTC+1
+    assert Interactions.from_frame(frame).timestamp.tolist() == [1577919600, 1577919607]
+    frame["timestamp"] = ["10", "soon"]
+    with pytest.raises(VisrecError, match=r"timestamp 'soon' at position 1 is not a number"):
+        Interactions.from_frame(frame)
+
+
+def test_time_split_orders_text_timestamps_as_numbers() -> None:
+    from visrec.evaluation.protocols import collapse_duplicates, time_split
+
+    frame = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "b", "b"],
+            "item_id": ["x", "y", "x", "y"],
+            "timestamp": ["2", "10", "10", "2"],  # as text: "10" sorts before "2"
+        }
+    )
+    test = time_split(frame).test.to_frame()
+    assert sorted(zip(test["user_id"], test["item_id"], strict=True)) == [("a", "y"), ("b", "x")]
+    twice = pd.DataFrame({"user_id": ["a", "a"], "item_id": ["x", "x"], "timestamp": ["10", "2"]})
+    assert collapse_duplicates(twice)[0]["timestamp"].tolist() == [10]
+
+
+@pytest.mark.parametrize("seed", [-1, "x", 1.5, True])
+def test_split_seeds_are_whole_numbers(seed: object) -> None:
+    from visrec.evaluation.protocols import warm_split
+
+    frame = pd.DataFrame({"user_id": ["a", "a", "b", "b"], "item_id": ["x", "y", "x", "y"]})
+    with pytest.raises(VisrecError, match=r"^seed must be an integer >= 0, got "):
+        warm_split(frame, seed=seed)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "flags", [["False", "True"], [1, 2], [[True, True], [True, True]]], ids=repr
+)
+def test_has_image_takes_only_booleans_or_0_1(flags: object) -> None:
+    with pytest.raises(VisrecError, match="has_image must be a 1-D array of true/false"):
+        ItemVectors(ids=["a", "b"], vectors=np.ones((2, 2)), has_image=flags)
+    ok = ItemVectors(ids=["a", "b"], vectors=np.ones((2, 2)), has_image=[1, 0])
+    assert ok.has_image.tolist() == [True, False]
+
+
+def test_a_float_item_id_column_in_a_vectors_file_reads_as_integers(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from visrec.embed.store import read_vectors
+
+    table = pa.table({"item_id": [7.0, 10.0], "vector": [[1.0, 0.0], [0.0, 1.0]]})
+    pq.write_table(table, tmp_path / "v.parquet")
+    assert read_vectors(tmp_path / "v.parquet").ids.tolist() == ["7", "10"]
+
+
+def test_load_names_the_folder_when_given_model_json(fitted, tmp_path) -> None:
+    from visrec.models.base import Recommender
+
+    fitted["popularity"].save(tmp_path / "m")
+    with pytest.raises(VisrecError, match=r"model\.json is a file; give the model folder"):
+        Recommender.load(tmp_path / "m" / "model.json")
+
+
+def test_set_params_on_a_model_without_hyperparameters() -> None:
+    with pytest.raises(VisrecError, match=r"no hyperparameter 'bogus'; it takes none$"):
+        make_model("popularity").set_params(bogus=1)

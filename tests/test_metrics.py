@@ -24,8 +24,8 @@ RELEVANT = np.array([[False, False, True, False, False, True]])
 def test_top_k_excludes_training_items_and_breaks_ties_by_index() -> None:
     # c2 and c3 tie at 4.0: the lower index comes first.
     assert M.top_k(SCORES, 3, EXCLUDE).tolist() == [[1, 2, 3]]
-    # more slots than candidates left: padded with -1
-    assert M.top_k(SCORES, 7, EXCLUDE).tolist() == [[1, 2, 3, 4, 5, -1, -1]]
+    # more slots than candidates left: as wide as the candidates, padded with -1
+    assert M.top_k(SCORES, 7, EXCLUDE).tolist() == [[1, 2, 3, 4, 5, -1]]
     # ties at the k-th place go to the lowest index, even when it is not first in memory
     assert M.top_k(np.array([[1.0, 2.0, 2.0, 2.0]]), 2).tolist() == [[1, 2]]
 
@@ -192,7 +192,7 @@ def test_top_k_matches_stable_sort(case: tuple[np.ndarray, np.ndarray, np.ndarra
     for u in range(scores.shape[0]):
         allowed = np.flatnonzero(~exc[u])
         ranked = allowed[np.argsort(-scores[u][allowed], kind="stable")][:k]
-        expected = np.full(k, -1)
+        expected = np.full(min(k, scores.shape[1]), -1)
         expected[: len(ranked)] = ranked
         assert got[u].tolist() == expected.tolist()
 
@@ -214,3 +214,17 @@ def test_the_shared_hit_rule_never_counts_padding_as_the_last_column() -> None:
     assert np.isnan(got[2])
     # recall_rows is the metrics' "min" denominator
     np.testing.assert_allclose(M.recall_at_k(top, relevant)[:2], got[:2])
+
+
+def test_lists_that_are_no_rankings_are_refused() -> None:
+    rel = np.array([[0, 1, 0, 0, 0]], dtype=bool)
+    with pytest.raises(VisrecError, match="row 0 lists candidate 1 twice"):
+        M.recall_at_k(np.array([[1, 1, 1]]), rel)  # counted three hits: Recall 3.0
+    with pytest.raises(VisrecError, match=r"row 0 holds 7, not a candidate index \(0\.\.4"):
+        M.ndcg_at_k(np.array([[7, 1]]), rel)
+    with pytest.raises(VisrecError, match="integer candidate indices, not float64"):
+        M.hit_rate_at_k(np.array([[1.0, 2.0]]), rel)
+    with pytest.raises(VisrecError, match=r"row 0 holds 9, not a candidate index \(0\.\.1"):
+        M.coverage(np.array([[0, 9]]), 2)
+    # padding may repeat
+    assert M.recall_at_k(np.array([[1, -1, -1]]), rel).tolist() == [1.0]

@@ -87,7 +87,7 @@ def test_item_with_a_nan_vector_is_neither_indexed_nor_queryable(vectors: ItemVe
 
 
 def test_n_must_be_positive(vectors: ItemVectors) -> None:
-    with pytest.raises(VisrecError, match="n must be at least 1"):
+    with pytest.raises(VisrecError, match=r"^n must be positive, got 0$"):
         similar_items(vectors, ["a"], n=0)
 
 

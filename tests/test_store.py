@@ -124,7 +124,8 @@ def test_plain_list_vectors_are_read(tmp_path: Path) -> None:
             ["x", "y", "z"],
             pa.array([[0.5], [2.0, 1.0], [1.0, 1.0]]),
             [True, True, True],
-            r"v\.parquet: item 'x' has a vector of length 1 where 2 items have length 2 \(1 row",
+            r"v\.parquet: vectors of different lengths: item 'x' has length 1 where 2 of 3 "
+            r"items have length 2; all vectors need one length$",
         ),
         (
             ["x", "y"],

@@ -4,8 +4,10 @@ visrec compares ids as written: an id is a name (``A-007`` is not ``A-7``), and 
 read back must give the ids it was given. So ``007`` in one file and ``7`` in another
 are two items, and a judge's ``7.0`` is not the training item ``7``. These helpers
 find such pairs, only to say so in the notes that report unmatched ids; nothing is
-renamed. They run on every load, so the string work is pyarrow's (a million
-zero-padded SKUs: well under a second), not Python's or pandas' regex.
+renamed (:func:`ids_as_text` only writes a float column's whole numbers as integers:
+that ``.0`` is the file format's, not the writer's). They run on every load, so the
+string work is pyarrow's (a million zero-padded SKUs: well under a second), not
+Python's or pandas' regex.
 """
 
 from __future__ import annotations
@@ -124,3 +126,21 @@ def missing_words(ids: np.ndarray | Sequence[object]) -> list[str]:
     """The ``ids`` that other tools read back as a missing value (``NA``, ``null``)."""
     s = pd.Series(np.asarray(ids, dtype=object), dtype=object)
     return [str(i) for i in s[s.isin(list(MISSING_WORDS))]]
+
+
+def ids_as_text(col: pd.Series) -> pd.Series:
+    """A parquet id column as text (object dtype), ``None`` where null.
+
+    Integer ids stored as float (a null forces float64) are written as integers, ``"1"``
+    not ``"1.0"``, when every value is a whole number; one beyond int64 (``1e+20``) is
+    kept as the float is written. Shared by the interactions and item-table loaders,
+    ``Interactions.from_frame`` and the vectors reader, so ids match.
+    """
+    null = col.isna().to_numpy()
+    text = col.astype(str).to_numpy(dtype=object)
+    if pd.api.types.is_float_dtype(col) and bool((col.dropna() % 1 == 0).all()):
+        values = col.to_numpy(dtype=np.float64)
+        fits = ~null & (np.abs(values) < 2.0**63)
+        text[fits] = values[fits].astype(np.int64).astype(str)
+    text[null] = None
+    return pd.Series(text, index=col.index, dtype=object)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from visrec.data.id_spelling import ids_as_text
 from visrec.errors import VisrecError
 
 # Canonical column names used by every loader.
@@ -80,8 +81,30 @@ class IdMap:
         return np.asarray(out, dtype=np.int64)
 
     def to_raw(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Map indices back to raw string ids."""
-        return self.ids[np.asarray(idx, dtype=np.int64)]
+        """Map indices back to raw string ids.
+
+        Raises
+        ------
+        VisrecError
+            For an index that is no integer (``1.7``, ``True``) or out of ``0..n-1``,
+            ``-1`` included: it pads a recommendation list that ran out of
+            candidates, and would otherwise read as the last id.
+        """
+        a = np.asarray(idx)
+        if a.size == 0:
+            return self.ids[np.zeros(a.shape, dtype=np.int64)]
+        if a.dtype.kind not in "iu":
+            raise VisrecError(
+                f"id map: indices must be integers, got {a.ravel()[0]!r} ({a.dtype.name})"
+            )
+        bad = (a < 0) | (a >= len(self.ids))
+        if bad.any():
+            first = int(a[bad].ravel()[0])
+            pad = (
+                " (-1 pads a list that ran out of candidates: keep ids >= 0)" if first == -1 else ""
+            )
+            raise VisrecError(f"id map: index {first} is out of range 0..{len(self.ids) - 1}{pad}")
+        return self.ids[a.astype(np.int64)]
 
     def to_list(self) -> list[str]:
         return [str(x) for x in self.ids]
@@ -122,6 +145,19 @@ class Interactions:
             arr = getattr(self, name)
             if arr is not None and len(arr) != n:
                 raise VisrecError(f"interactions: {name} has {len(arr)} rows, expected {n}")
+        for name, id_map in (("user_idx", self.user_map), ("item_idx", self.item_map)):
+            arr = getattr(self, name)
+            # a float index would be truncated, one out of range fails far away (scipy)
+            if arr.size and (arr.dtype.kind not in "iu" or arr.ndim != 1):
+                raise VisrecError(
+                    f"interactions: {name} must be a 1-D array of integers, got "
+                    f"{arr.dtype.name} of shape {arr.shape}"
+                )
+            if arr.size and (arr.min() < 0 or arr.max() >= len(id_map)):
+                bad = int(arr[(arr < 0) | (arr >= len(id_map))][0])
+                raise VisrecError(
+                    f"interactions: {name} holds {bad}, outside the id map's 0..{len(id_map) - 1}"
+                )
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -146,15 +182,21 @@ class Interactions:
             When a ``rating`` or ``timestamp`` column has missing values: the column
             would otherwise have to be dropped or the rows guessed at. The loaders
             already drop and report such rows; select ``[user_id, item_id]`` for
-            implicit feedback.
+            implicit feedback. Also for a missing id, and for a timestamp that is
+            neither a number (of seconds) nor a datetime (see :func:`timestamp_seconds`).
+
+        Notes
+        -----
+        Ids are text, written as the loaders write them: a float id column's whole
+        numbers as integers (``7``, not ``7.0``; pandas makes a column with a gap float).
         """
         for col in (USER, ITEM):
             if col not in df.columns:
                 raise VisrecError(
                     f"interactions table has no {col!r} column (columns: {list(df.columns)})"
                 )
-        users = df[USER].astype(str).to_numpy()
-        items = df[ITEM].astype(str).to_numpy()
+        users = id_column(df, USER)
+        items = id_column(df, ITEM)
         if user_map is None:
             user_map = IdMap.from_values(users)
         if item_map is None:
@@ -163,7 +205,7 @@ class Interactions:
             if col in df.columns:
                 _check_complete(df, col)
         rating = df[RATING].to_numpy(dtype=np.float32) if RATING in df.columns else None
-        ts = df[TIMESTAMP].to_numpy(dtype=np.int64) if TIMESTAMP in df.columns else None
+        ts = timestamp_seconds(df[TIMESTAMP]) if TIMESTAMP in df.columns else None
         return cls(
             user_map=user_map,
             item_map=item_map,
@@ -234,6 +276,54 @@ class Interactions:
         if self.timestamp is not None:
             out[TIMESTAMP] = self.timestamp
         return out
+
+
+def id_column(df: pd.DataFrame, col: str) -> np.ndarray:
+    """``df[col]`` as text ids, as the loaders write them (a float column's whole
+    numbers as integers: ``7``, not ``7.0``); a missing id is an error, not ``'nan'``."""
+    text = ids_as_text(df[col])
+    missing = text.isna().to_numpy()
+    if missing.any():
+        j = int(np.argmax(missing))
+        raise VisrecError(
+            f"interactions: {int(missing.sum()):,} of {len(df):,} {col} values are missing "
+            f"(the first at position {j}); drop those rows or give them an id"
+        )
+    return text.to_numpy(dtype=object)
+
+
+def timestamp_seconds(col: pd.Series) -> np.ndarray:
+    """A complete timestamp column as int64 seconds since 1970 (UTC): numbers (also
+    written as text) as they are, fractions of a second dropped; datetimes converted.
+
+    Raises
+    ------
+    VisrecError
+        For a value that is neither, naming it: sorting text would put ``"10"``
+        before ``"2"``.
+    """
+    if pd.api.types.is_datetime64_any_dtype(col):
+        if getattr(col.dt, "tz", None) is not None:
+            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        return col.to_numpy().astype("datetime64[s]").astype(np.int64)
+    if pd.api.types.is_bool_dtype(col) or not (
+        pd.api.types.is_numeric_dtype(col)
+        or col.dtype == object
+        or pd.api.types.is_string_dtype(col)
+    ):
+        raise VisrecError(f"interactions: timestamps must be numbers or datetimes, not {col.dtype}")
+    num = col if pd.api.types.is_numeric_dtype(col) else pd.to_numeric(col, errors="coerce")
+    values = np.asarray(num, dtype=np.float64)
+    bad = ~np.isfinite(values) | (np.abs(values) >= 2.0**63)
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise VisrecError(
+            f"interactions: timestamp {col.iloc[j]!r} at position {j} is not a number of "
+            "seconds; convert the column (pandas.to_datetime for dates)"
+        )
+    if pd.api.types.is_integer_dtype(col):
+        return col.to_numpy(dtype=np.int64)  # exact beyond 2**53
+    return np.floor(values).astype(np.int64)
 
 
 def _check_complete(df: pd.DataFrame, col: str, shown: int = 5) -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from visrec.data.id_spelling import ids_as_text
 from visrec.data.interactions import ITEM
 from visrec.data.tables import (
     BadRecord,
     LoadResult,
     encoding_warnings,
-    ids_as_text,
     is_json_file,
 )
 from visrec.data.text_files import (

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from visrec.data.id_spelling import ids_as_text
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions
 from visrec.data.text_files import (
     DecodedText,
@@ -649,24 +650,6 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         ts[j] = 0 if out_of_range[j] else v
     bad |= out_of_range
     return ts, bad, out_of_range
-
-
-def ids_as_text(col: pd.Series) -> pd.Series:
-    """A parquet id column as text (object dtype), ``None`` where null.
-
-    Integer ids stored as float (a null forces float64) are written as integers, ``"1"``
-    not ``"1.0"``, when every value is a whole number; one beyond int64 (``1e+20``) is
-    kept as the float is written. Shared by the interactions and item-table loaders, so
-    ids match.
-    """
-    null = col.isna().to_numpy()
-    text = col.astype(str).to_numpy(dtype=object)
-    if pd.api.types.is_float_dtype(col) and bool((col.dropna() % 1 == 0).all()):
-        values = col.to_numpy(dtype=np.float64)
-        fits = ~null & (np.abs(values) < 2.0**63)
-        text[fits] = values[fits].astype(np.int64).astype(str)
-    text[null] = None
-    return pd.Series(text, index=col.index, dtype=object)
 
 
 def _load_parquet_interactions(

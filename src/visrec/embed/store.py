@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, shown_path, utf8_path
+from visrec.data.id_spelling import ids_as_text
 from visrec.errors import VisrecError
 
 META_KEY = b"visrec"
@@ -31,8 +32,10 @@ class ItemVectors:
     ----------
     ids : ndarray of str, shape (n,)
     vectors : ndarray of float32, shape (n, d)
-        Zero rows where ``has_image`` is False.
+        Rows where ``has_image`` is False are never read by a model or a search
+        (``visrec embed`` writes zeros there).
     has_image : ndarray of bool, shape (n,)
+        True/False, or 1/0 (anything else is an error: ``bool("False")`` is True).
     meta : dict
         backbone, dim, preprocessing, visrec_version, ...
     """
@@ -45,7 +48,7 @@ class ItemVectors:
     def __post_init__(self) -> None:
         self.ids = np.asarray([str(x) for x in self.ids], dtype=object)
         self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
-        self.has_image = np.asarray(self.has_image, dtype=bool)
+        self.has_image = _flags(self.has_image)
         n = len(self.ids)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.has_image) != n:
             raise VisrecError(
@@ -91,6 +94,22 @@ class ItemVectors:
         out[ok] = self.vectors[pos[ok]]
         has[ok] = self.has_image[pos[ok]]
         return out, has
+
+
+def _flags(values: Any) -> np.ndarray:
+    """``has_image`` as a 1-D bool array; only booleans or 0/1 are taken."""
+    a = np.asarray(values)
+    ok = a.ndim == 1 and (
+        a.size == 0
+        or a.dtype.kind == "b"
+        or (a.dtype.kind in "iu" and bool(np.isin(a, (0, 1)).all()))
+    )
+    if not ok:
+        raise VisrecError(
+            f"item vectors: has_image must be a 1-D array of true/false (or 1/0), got "
+            f"{a.dtype.name} of shape {a.shape}"
+        )
+    return a.astype(bool)
 
 
 def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str = "item") -> None:
@@ -169,7 +188,13 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
                 f"{source}: not a visrec vectors file (no {col!r} column; "
                 f"columns: {table.column_names})"
             )
-    ids = table.column("item_id").to_pylist()
+    id_col = table.column("item_id")
+    # a float column (pandas makes one with a gap) holds 7.0 for the item 7
+    ids = (
+        ids_as_text(id_col.to_pandas()).tolist()
+        if pa.types.is_floating(id_col.type)
+        else id_col.to_pylist()
+    )
     # a file made by other tools may list only items that have a vector: all of them
     flags = (
         table.column("has_image")
@@ -226,9 +251,9 @@ def _vector_rows(col: pa.Array, ids: list[Any], source: str) -> np.ndarray:
         odd = np.flatnonzero(lengths != d)
         if len(odd):
             raise VisrecError(
-                f"{source}: item {ids[int(odd[0])]!r} has a vector of length "
-                f"{int(lengths[odd[0]])} where {int(counts.max()):,} items have length {d} "
-                f"({len(odd):,} row(s) differ); all vectors need one length"
+                f"{source}: vectors of different lengths: item {ids[int(odd[0])]!r} has "
+                f"length {int(lengths[odd[0]])} where {int(counts.max()):,} of {len(col):,} "
+                f"items have length {d}; all vectors need one length"
             )
     flat = col.flatten().to_numpy(zero_copy_only=False)
     return np.asarray(flat, dtype=np.float32).reshape(len(col), d)

@@ -97,9 +97,10 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
 
     Returns
     -------
-    ndarray of int64, shape (n_users, k)
+    ndarray of int64, shape (n_users, min(k, n_candidates))
         Candidate indices; ties break by the lower index; ``-1`` pads rows with fewer
-        than ``k`` candidates left after ``exclude``.
+        candidates left after ``exclude``. (Every metric is the same with ``k`` cut
+        to the candidates: a user has no more test items than candidates.)
 
     Notes
     -----
@@ -111,12 +112,37 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
     if k <= 0:
         raise VisrecError(f"k must be positive, got {k}")
     s, _, exc = _prepare(scores, None, exclude)
-    return top_candidates(s, k, exc)[0]
+    return top_candidates(s, min(k, s.shape[1]) or k, exc)[0]
+
+
+def _check_lists(topk: np.ndarray, n_candidates: int) -> np.ndarray:
+    """Top-K lists as 2-D int64 after checking they are lists: integer candidate
+    indices in ``0..n_candidates-1`` (``-1`` for an empty slot), none twice in a row.
+    A list built elsewhere with a repeat would count one hit twice (Recall 3.0)."""
+    t = _as_2d("top-k lists", topk)
+    if t.size and t.dtype.kind not in "iu":
+        raise VisrecError(f"top-k lists must hold integer candidate indices, not {t.dtype.name}")
+    t = t.astype(np.int64, copy=False)
+    bad = (t < -1) | (t >= n_candidates)
+    if bad.any():
+        row, col = (int(x) for x in np.argwhere(bad)[0])
+        raise VisrecError(
+            f"top-k lists: row {row} holds {int(t[row, col])}, not a candidate index "
+            f"(0..{n_candidates - 1}, or -1 for an empty slot)"
+        )
+    ordered = np.sort(t, axis=1)
+    twice = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
+    if twice.any():
+        row, col = (int(x) for x in np.argwhere(twice)[0])
+        raise VisrecError(
+            f"top-k lists: row {row} lists candidate {int(ordered[row, col + 1])} twice"
+        )
+    return t
 
 
 def _hits(topk: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-    topk = _as_2d("top-k lists", topk)
     rel = _as_2d("relevant", relevant).astype(bool)
+    topk = _check_lists(topk, rel.shape[1])
     if topk.shape[0] != rel.shape[0]:
         raise VisrecError(f"top-k lists have {topk.shape[0]} users, relevance has {rel.shape[0]}")
     return hits_in_top(topk, rel)
@@ -139,9 +165,10 @@ def recall_at_k(
     """
     if denominator not in ("min", "test"):
         raise VisrecError(f"denominator must be 'min' or 'test', got {denominator!r}")
-    hits = _hits(topk, relevant).sum(axis=1).astype(np.float64)
+    hits = _hits(topk, relevant)
     n_rel = _as_2d("relevant", relevant).astype(bool).sum(axis=1)
-    denom = np.minimum(n_rel, topk.shape[-1]) if denominator == "min" else n_rel
+    denom = np.minimum(n_rel, hits.shape[1]) if denominator == "min" else n_rel
+    hits = hits.sum(axis=1).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n_rel > 0, hits / np.maximum(denom, 1), np.nan)
 
@@ -207,7 +234,7 @@ def coverage(topk: np.ndarray, n_candidates: int) -> float:
     """Catalogue coverage: distinct items in any top-K list / ``n_candidates``."""
     if n_candidates <= 0:
         raise VisrecError(f"n_candidates must be positive, got {n_candidates}")
-    t = np.asarray(topk)
+    t = _check_lists(topk, n_candidates)
     return float(len(np.unique(t[t >= 0])) / n_candidates)
 
 

@@ -37,7 +37,15 @@ import numpy as np
 import pandas as pd
 
 from visrec._holdout import per_user_holdout
-from visrec.data.interactions import ITEM, TIMESTAMP, USER, IdMap, Interactions
+from visrec.data.interactions import (
+    ITEM,
+    TIMESTAMP,
+    USER,
+    IdMap,
+    Interactions,
+    id_column,
+    timestamp_seconds,
+)
 from visrec.errors import VisrecError
 
 Protocol = Literal["warm", "time", "cold-items"]
@@ -107,8 +115,12 @@ def _check_frame(frame: pd.DataFrame | Interactions) -> pd.DataFrame:
     if len(frame) == 0:
         raise VisrecError("interactions table is empty: nothing to split")
     out = frame.copy()
-    out[USER] = out[USER].astype(str)
-    out[ITEM] = out[ITEM].astype(str)
+    out[USER] = id_column(out, USER)
+    out[ITEM] = id_column(out, ITEM)
+    if TIMESTAMP in out.columns and out[TIMESTAMP].notna().all():
+        # the latest row decides duplicates and the time split's test item: text
+        # timestamps would sort "10" before "2"
+        out[TIMESTAMP] = timestamp_seconds(out[TIMESTAMP])
     return out.reset_index(drop=True)
 
 
@@ -158,6 +170,13 @@ def _build(
     )
 
 
+def _check_seed(seed: object) -> int:
+    """A split's seed: a whole number >= 0 (it is written in reports and JSON)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise VisrecError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
 def _check_ratio(test_ratio: float) -> None:
     if not 0.0 < test_ratio < 1.0:
         raise VisrecError(f"test_ratio must be in (0, 1), got {test_ratio}")
@@ -175,7 +194,7 @@ def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed
     """
     _check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_check_seed(seed))
     ucode, uinv = np.unique(df[USER].to_numpy(), return_inverse=True)
     is_test = per_user_holdout(uinv, len(ucode), test_ratio, rng)
     info = {"seed": seed, "test_ratio": test_ratio}
@@ -268,7 +287,7 @@ def cold_items_split(
             f"cold-items split: {len(pool)} eligible items{which} x test_ratio {test_ratio} "
             f"gives {n_hold} held-out items; need at least 1 and fewer than all {len(items)}"
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_check_seed(seed))
     held = set(pool[rng.choice(len(pool), size=n_hold, replace=False)])
     is_test = df[ITEM].isin(held).to_numpy()
     # Candidates in a random (seeded) order: a model with no information gives them all

@@ -326,7 +326,7 @@ def evaluate_model(
         listed.append(np.unique(top))
     out = {m: M.mean(np.concatenate(v)) if v else float("nan") for m, v in per.items()}
     # no test user, no list: an empty evaluation covers nothing, and says so (not 0)
-    covered = M.coverage(np.concatenate(listed), n_cand) if n_cand and listed else None
+    covered = M.coverage(np.unique(np.concatenate(listed)), n_cand) if n_cand and listed else None
     out["coverage"] = float("nan") if covered is None else covered
     out["score_s"] = time.perf_counter() - t0
     out["n_test_users"] = float(len(users))

@@ -27,6 +27,10 @@ def as_indices(values: Any, what: str, owner: str = "model") -> np.ndarray:
         What holds the id map, for the message (``model.user_map_``).
     """
     a = np.atleast_1d(np.asarray(values))
+    if a.ndim > 1:  # flattening would answer for a list of users as if it were one
+        raise VisrecError(
+            f"{what} indices must be one index or a 1-D list of them, got shape {a.shape}"
+        )
     bad = _first_non_integer(a)
     if bad is not None:
         value = a.ravel()[bad]

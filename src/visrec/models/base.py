@@ -294,10 +294,11 @@ class Recommender(ParamsMixin, ABC):
         items: np.ndarray | list[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` item indices (int64) and scores (float64) per user, each of shape
-        ``(n_users_query, n)``; a single user gives one row, ``(1, n)``.
+        ``(n_users_query, min(n, n_items))``; a single user gives one row.
 
         ``filter_seen`` drops the user's training items; ``items`` restricts candidates.
-        Rows with fewer than ``n`` candidates are padded with index -1 and score -inf.
+        Rows with fewer candidates are padded with index -1 and score -inf: keep
+        ``ids >= 0`` before mapping them to raw ids.
         """
         self._check_fitted()
         u = self._check_users(user_idx)
@@ -336,7 +337,7 @@ class Recommender(ParamsMixin, ABC):
         Items the model cannot score (``score`` gives them ``-inf``: no training
         interaction and, for image models, no image) hold untrained factors, so they
         are never returned, and such a query item gets an empty row (index -1, score
-        -inf). Shapes: ``(n_queries, n)``, padded like ``recommend``.
+        -inf). Shapes: ``(n_queries, min(n, n_items))``, padded like ``recommend``.
         """
         self._check_fitted()
         i = self._check_items(item_idx)
@@ -457,6 +458,10 @@ class Recommender(ParamsMixin, ABC):
         mj = folder / MODEL_JSON
         if not folder.exists():
             raise VisrecError(f"model folder {str(folder)!r} does not exist")
+        if folder.is_file():
+            raise VisrecError(
+                f"{folder} is a file; give the model folder (the one holding {MODEL_JSON})"
+            )
         if not mj.is_file():
             raise VisrecError(f"{folder}: not a visrec model folder (no {MODEL_JSON})")
         meta = read_model_json(mj)
@@ -543,7 +548,8 @@ def fit_from_scratch(estimator: object, fit: Callable[[], _T]) -> _T:
 
 
 def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``n`` largest entries per row, best first.
+    """Indices and values of the ``n`` largest entries per row, best first: two arrays
+    of shape ``(n_rows, min(n, n_cols))``.
 
     Entries equal to ``-inf`` are never returned: they become index -1 / score -inf.
     Ties break by lower index (stable), so results are deterministic.
@@ -554,7 +560,16 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     last. ``top_k`` takes the exclusion as a separate mask and keeps ``-inf``-scored
     candidates, ranked last, because an evaluation must rank every candidate.
     """
-    if n <= 0:
-        raise VisrecError(f"n must be positive, got {n}")
+    n = check_list_length(n)
     scores = np.atleast_2d(scores)
-    return top_candidates(scores, n)
+    # past the candidates every column would be padding: n=10**13 asked for "all"
+    return top_candidates(scores, min(n, scores.shape[1]) or n)
+
+
+def check_list_length(n: object, name: str = "n") -> int:
+    """``n`` as an int when it is a positive integer (``True`` and ``2.5`` are not)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise VisrecError(f"{name} must be a positive integer, got {n!r}")
+    if n <= 0:
+        raise VisrecError(f"{name} must be positive, got {n}")
+    return int(n)

@@ -41,7 +41,7 @@ class ParamsMixin:
             if name not in known:
                 raise VisrecError(
                     f"{type(self).__name__} has no hyperparameter {name!r}; "
-                    f"known: {', '.join(known)}"
+                    + (f"known: {', '.join(known)}" if known else "it takes none")
                 )
             setattr(self, name, value)
         return self

@@ -17,7 +17,7 @@ import numpy as np
 
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
-from visrec.models.base import top_n
+from visrec.models.base import check_list_length, top_n
 
 # Queries scored per matrix product: bounds memory at _BATCH x n_items floats.
 _BATCH = 256
@@ -117,8 +117,7 @@ class SimilarItems:
         -------
         list of Neighbours, one per query, in query order
         """
-        if int(n) < 1:
-            raise VisrecError(f"n must be at least 1, got {n}")
+        n = check_list_length(n)
         # one id given as a string is one query, not one per character
         queries = [item_ids] if isinstance(item_ids, str) else [str(i) for i in item_ids]
         rows = self._rows(queries)
@@ -127,7 +126,7 @@ class SimilarItems:
             batch = rows[start : start + _BATCH]
             sims = (self.unit_[batch] @ self.unit_.T).astype(np.float64)
             sims[np.arange(len(batch)), batch] = -np.inf  # never the query itself
-            idx, vals = top_n(sims, int(n))
+            idx, vals = top_n(sims, n)
             for q, r_idx, r_val in zip(batch, idx, vals, strict=True):
                 ok = r_idx >= 0
                 out.append(
