@@ -304,3 +304,51 @@ def test_summary_shows_load_warnings(tmp_path: Path) -> None:
     text = format_summary(summarize([f]))
     assert "   warnings (rows kept): 1\n" in text
     assert f"     {f}:2: not valid UTF-8 here, so the file is read as Windows-1252" in text
+
+
+# ------------------------------------------------------------ quotes left open
+def _rows_with_titles(path: Path, open_at: tuple[int, ...]) -> Path:
+    rows = ["user_id,item_id,rating,timestamp,title"]
+    for i in range(200):
+        title = '"Barbie 18 inch doll' if i in open_at else "a title"
+        rows.append(f"u{i % 20},i{i % 30},5,{1000 + i},{title}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_quote_left_open_to_the_end_is_an_error(tmp_path: Path) -> None:
+    # the rest of the file became one title: 189 of 200 rows gone without a word
+    f = _rows_with_titles(tmp_path / "t.csv", (10,))
+    with pytest.raises(VisrecError, match=r"t\.csv line 12: a quote \(\"\) opened here is never "):
+        load_interactions(f)
+    g = tmp_path / "ids.csv"
+    g.write_text('user_id,item_id\na,"007\nb,0042\nc,7\n', encoding="utf-8")
+    with pytest.raises(VisrecError, match=r"line 2: .*rest of the file \(3 lines\)"):
+        load_interactions(g)
+    # item tables (cluster --labels) read the same way
+    h = tmp_path / "labels.csv"
+    h.write_text('id,label\n1,"shoes\n2,bags\n', encoding="utf-8")
+    with pytest.raises(VisrecError, match=r"labels\.csv line 2: .*never closed"):
+        load_item_table(h, id_col="id", label_col="label")
+
+
+def test_a_quote_closed_rows_later_is_reported(tmp_path: Path) -> None:
+    f = _rows_with_titles(tmp_path / "t.csv", (10, 20))
+    res = load_interactions(f)
+    assert res.n_rows == 190  # the ten rows inside the quoted title are one field
+    assert [(w.line, w.kind) for w in res.warnings] == [(12, "quoted line breaks")]
+    assert "the first over lines 12-22" in res.warnings[0].reason
+    # an id running over lines is no id: a bad record, not a warning as well
+    g = tmp_path / "ids.csv"
+    g.write_text('user_id,item_id\na,"007\nb,7\nc,"5\nd,6\n', encoding="utf-8")
+    res = load_interactions(g)
+    assert res.frame["user_id"].tolist() == ["d"] and res.warnings == []
+    assert [(b.line, b.kind) for b in res.bad] == [(2, "line break in a value")]
+
+
+def test_line_breaks_inside_a_closed_quote_are_kept(tmp_path: Path) -> None:
+    f = tmp_path / "t.csv"
+    f.write_text('user_id,item_id,text\na,1,"a review\nover two lines"\nb,2,ok\n', "utf-8")
+    res = load_interactions(f)
+    assert res.frame["user_id"].tolist() == ["a", "b"] and res.bad == []
+    assert [w.kind for w in res.warnings] == ["quoted line breaks"]

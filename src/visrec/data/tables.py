@@ -414,7 +414,8 @@ def load_interactions(
         sep = sniff_sep(first, suffix)
     # The file itself, not the folder it was found in, so "file:line" points at it.
     where = str(p)
-    rows: Iterator[tuple[int, list[str]]] = iter(split_rows(text, sep, where))
+    multiline: list[tuple[int, int]] = []
+    rows: Iterator[tuple[int, list[str]]] = iter(split_rows(text, sep, where, multiline))
 
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
@@ -466,6 +467,22 @@ def load_interactions(
                 "(latin-1); its ids with accents are written out as UTF-8",
             )
         )
+    dropped = {b.line for b in result.bad}
+    kept_spans = [span for span in multiline if span[0] not in dropped]
+    if kept_spans:
+        # kept (a review text may hold line breaks), but two stray quotes make the lines
+        # between them one field: said, so such a loss is not silent
+        top, bottom = kept_spans[0]
+        result.warnings.append(
+            BadRecord(
+                where,
+                top,
+                "quoted line breaks",
+                f"{len(kept_spans):,} record(s) run over several lines (a quoted field with "
+                f"line breaks, the first over lines {top}-{bottom}); if a quote was left "
+                "open there, the rows inside it were read as part of one field",
+            )
+        )
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     return result
@@ -506,6 +523,17 @@ def _parse_rows(
                     line,
                     "wrong field count",
                     f"expected {n_expected} fields, got {len(fields)}",
+                )
+            )
+            continue
+        broken = next((c for c, j in pairs if "\n" in fields[j] or "\r" in fields[j]), None)
+        if broken is not None:  # a quote left open, not an id or a number
+            bad.append(
+                BadRecord(
+                    where,
+                    line,
+                    "line break in a value",
+                    f"the {broken} field runs over several lines (a quote left open?)",
                 )
             )
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -196,23 +197,56 @@ def sniff_sep(first_line: str, suffix: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def split_rows(text: str, sep: str, where: str) -> Iterable[tuple[int, list[str]]]:
-    """Yield ``(line_number, fields)`` for non-blank rows."""
+def split_rows(
+    text: str, sep: str, where: str, multiline: list[tuple[int, int]] | None = None
+) -> Iterable[tuple[int, list[str]]]:
+    """Yield ``(line_number, fields)`` for non-blank rows.
+
+    A record whose quoted field holds line breaks spans several lines: its first and
+    last line are appended to ``multiline`` when given. A quote left open to the end of
+    the file is an error naming its line: every row after it would be one field.
+    """
     if len(sep) == 1:
         reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=False)
         start = 1
+        last_span: tuple[int, int] | None = None
         try:
             for row in reader:
                 # A blank line gives [] (or [""] / ["  "]); multi-field rows are never blank.
                 if len(row) > 1 or (row and row[0].strip()):
+                    last_span = None
+                    if reader.line_num > start and any("\n" in f or "\r" in f for f in row):
+                        last_span = (start, reader.line_num)
+                        if multiline is not None:
+                            multiline.append(last_span)
                     yield start, row
                 start = reader.line_num + 1
         except csv.Error as exc:
             raise VisrecError(f"{where} line {start}: not readable as a table ({exc})") from None
+        # only the last record can hold a quote left open: it swallowed the rest
+        if last_span is not None and _open_to_the_end(text, sep, last_span[0]):
+            first, end = last_span
+            raise VisrecError(
+                f'{where} line {first}: a quote (") opened here is never closed, so the '
+                f"rest of the file ({end - first + 1:,} lines) would be one field; close "
+                'it, or write a quote inside a quoted field as two ("")'
+            )
     else:
         for i, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 yield i, line.split(sep)
+
+
+def _open_to_the_end(text: str, sep: str, line: int) -> bool:
+    """Whether a quoted field opened on ``line`` (1-based) runs to the end of ``text``:
+    the lenient reader takes that silently, the strict one says so."""
+    tail = "".join(itertools.islice(io.StringIO(text), line - 1, None))
+    try:
+        for _ in csv.reader(io.StringIO(tail), delimiter=sep, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def resolve_folder(path: Path, names: Sequence[str], what: str) -> Path:
