@@ -481,3 +481,88 @@ def test_ids_only_rejects_bad_ids_exactly_as_the_full_loader(tmp_path: Path) -> 
         (5, "missing asin"),
     ]
     assert ids.frame.equals(full.frame[["user_id", "item_id"]])
+
+
+# ------------------------------------------------------------ Amazon Reviews 2023
+REVIEWS_2023 = [
+    {
+        "rating": 5.0,
+        "title": "lovely",
+        "text": "...",
+        "images": [
+            {
+                "small_image_url": "http://x/s1.jpg",
+                "medium_image_url": "http://x/m1.jpg",
+                "large_image_url": "http://x/l1.jpg",
+                "attachment_type": "IMAGE",
+            }
+        ],
+        "asin": "B00YQ6X8EO",
+        "parent_asin": "B00YQ6X8EP",
+        "user_id": "AGKHLEW2SOWHNMFQIJGBECAF7INQ",
+        "timestamp": 1588687728923,
+        "helpful_vote": 0,
+        "verified_purchase": True,
+    },
+    {
+        "rating": 3.0,
+        "images": [],
+        "asin": "B01",
+        "parent_asin": "B01",
+        "user_id": "U2",
+        "timestamp": 1588687000000,
+        "verified_purchase": False,
+    },
+    {"rating": None, "asin": "B01", "parent_asin": "B01", "user_id": "U3", "timestamp": 1},
+]
+
+
+def _jsonl_2023(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_reviews_2023_read_like_2018(tmp_path: Path) -> None:
+    f = _jsonl_2023(tmp_path / "All_Beauty.jsonl", REVIEWS_2023)
+    res = load_amazon_reviews(f)
+    df = res.frame
+    # the product (parent_asin) is the item; milliseconds become seconds
+    assert df["item_id"].tolist() == ["B00YQ6X8EP", "B01"]
+    assert df["user_id"].tolist() == ["AGKHLEW2SOWHNMFQIJGBECAF7INQ", "U2"]
+    assert df["timestamp"].tolist() == [1588687728, 1588687000]
+    assert df["rating"].tolist() == [5.0, 3.0] and df["verified"].tolist() == [True, False]
+    assert df["image"].tolist() == [["http://x/l1.jpg"], []]
+    assert df["category"].tolist() == ["All_Beauty", "All_Beauty"]
+    assert [(b.line, b.kind) for b in res.bad] == [(3, "null rating")]
+    # through the generic loader, from the file or from its folder
+    assert load_interactions(f).frame["item_id"].tolist() == ["B00YQ6X8EP", "B01"]
+    assert load_interactions(tmp_path).n_rows == 2
+
+
+def test_meta_2023_images_and_categories(tmp_path: Path) -> None:
+    meta = {
+        "main_category": "All Beauty",
+        "title": "Howard LC0008 Leather Conditioner",
+        "images": [
+            {
+                "thumb": "http://x/t.jpg",
+                "large": "http://x/l.jpg",
+                "variant": "MAIN",
+                "hi_res": None,
+            },
+            {"thumb": "http://x/t2.jpg", "large": "http://x/l2.jpg", "hi_res": "http://x/h2.jpg"},
+        ],
+        "categories": ["Beauty", "Skin Care"],
+        "parent_asin": "B01CUPMQZE",
+    }
+    f = _jsonl_2023(tmp_path / "meta_All_Beauty.jsonl", [meta])
+    row = load_amazon_meta(f).frame.iloc[0]
+    assert row["item_id"] == "B01CUPMQZE" and row["main_cat"] == "All Beauty"
+    assert row["image_urls"] == ["http://x/l.jpg", "http://x/h2.jpg"]
+    assert row["categories"] == ["Beauty", "Skin Care"]
+
+
+def test_csv_with_both_asins_takes_the_product(tmp_path: Path) -> None:
+    f = tmp_path / "r.csv"
+    f.write_text("user_id,asin,parent_asin,rating\nu,B1-red,B1,5\nv,B1-blue,B1,4\n", "utf-8")
+    assert load_interactions(f).frame["item_id"].tolist() == ["B1", "B1"]

@@ -1,4 +1,5 @@
-"""Amazon Review Data (2018) loaders: review files and product metadata files.
+"""Amazon Review Data (2018) loaders: review files and product metadata files; the
+2023 release's records are read as their 2018 equivalents (:func:`as_2018_record`).
 
 Both layouts found in the wild are read: JSON lines (one object per line, as
 distributed) and pretty-printed concatenated objects (one object spread over many
@@ -119,6 +120,52 @@ def _layout(text: str, records: list[tuple[int, object | BadRecord]]) -> str:
     if n_lines <= n_starts:
         return "JSON lines"
     return "concatenated JSON objects (pretty-printed)"
+
+
+def is_2023_record(rec: dict[str, Any]) -> bool:
+    """An Amazon Reviews 2023 review or metadata record: it has a ``parent_asin`` and
+    none of the 2018 keys (``reviewerID``, ``asin`` without ``parent_asin``)."""
+    return "parent_asin" in rec and "reviewerID" not in rec
+
+
+def as_2018_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """A 2023 record with the 2018 field names added, so one reader serves both
+    releases; a 2018 record as it is.
+
+    The item is the ``parent_asin`` (the product; ``asin`` names one variant of it, as
+    the 2023 release's own benchmarks do), ``user_id`` is the ``reviewerID``,
+    ``rating`` the ``overall``, ``timestamp`` (milliseconds) the ``unixReviewTime``
+    (seconds), ``verified_purchase`` the ``verified``; ``images`` give the review
+    photos (``large_image_url``) or, in metadata, the ``imageURLHighRes`` (``hi_res``,
+    else ``large``); ``main_category`` and ``categories`` become ``main_cat`` and
+    ``category``.
+    """
+    if not is_2023_record(rec):
+        return rec
+    out = dict(rec)
+    out["asin"] = rec["parent_asin"]
+    renamed = {
+        "user_id": "reviewerID",
+        "rating": "overall",
+        "verified_purchase": "verified",
+        "main_category": "main_cat",
+        "categories": "category",
+    }
+    for new, old in renamed.items():
+        if new in rec:
+            out[old] = rec[new]
+    if "timestamp" in rec:
+        ms = _whole_seconds(rec["timestamp"])
+        # a value that is no whole number stays as written, for the bad record
+        out["unixReviewTime"] = rec["timestamp"] if ms is None else ms // 1000
+    images = rec.get("images")
+    if isinstance(images, list):
+        found = [im for im in images if isinstance(im, dict)]
+        if "user_id" in rec:  # a review: its photos
+            out["image"] = [im.get("large_image_url") or im.get("medium_image_url") for im in found]
+        else:
+            out["imageURLHighRes"] = [im.get("hi_res") or im.get("large") for im in found]
+    return out
 
 
 def _as_id(v: object) -> str | None:
@@ -243,7 +290,7 @@ class _JsonScan:
                         )
                     )
                 else:
-                    yield category, where, line, rec
+                    yield category, where, line, as_2018_record(rec)
 
     def result(self, frame: pd.DataFrame) -> LoadResult:
         return LoadResult(

@@ -49,7 +49,8 @@ _SNIFF_BYTES = 1 << 16
 
 def amazon_review_files(folder: PathLike) -> list[Path]:
     """The Amazon review files directly in ``folder`` (``.json[l][.gz]`` names, not
-    ``meta_*``, holding a ``"reviewerID"`` near the start), sorted by name: what
+    ``meta_*``, holding a ``"reviewerID"``, or in the 2023 release a ``"user_id"`` and
+    a ``"parent_asin"``, near the start), sorted by name: what
     ``load_interactions`` reads from a folder holding no interactions table."""
     return sorted(
         (
@@ -65,7 +66,7 @@ def amazon_review_files(folder: PathLike) -> list[Path]:
 
 
 def _looks_like_reviews(path: Path) -> bool:
-    """False for a JSON file whose start holds no ``"reviewerID"`` field (a visrec
+    """False for a JSON file whose start holds no review field (a visrec
     ``model.json``, an ``evaluate --json`` result): read as reviews, each of its records
     was a bad record, and a model folder given as --interactions failed with "no
     'reviewerID' field" instead of "no interactions file". A file that cannot be read
@@ -82,7 +83,8 @@ def _looks_like_reviews(path: Path) -> bool:
                 head = fh.read(_SNIFF_BYTES)
     except (OSError, EOFError, zlib.error):
         return True
-    return b'"reviewerID"' in head
+    # the 2018 release's field, or the 2023 release's pair (its metadata has no user_id)
+    return b'"reviewerID"' in head or (b'"user_id"' in head and b'"parent_asin"' in head)
 
 
 def interaction_sources(path: PathLike) -> list[Path]:
@@ -221,6 +223,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "itemid",
         "item",
         "movieid",
+        "parentasin",  # Amazon Reviews 2023: the product; its 'asin' is one variant
         "asin",
         "productid",
         "iid",
