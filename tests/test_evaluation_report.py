@@ -13,6 +13,7 @@ import pytest
 
 from test_runner import checkerboard, write_case
 from visrec.cli import main
+from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 from visrec.report.evaluation import (
     image_models,
@@ -120,18 +121,38 @@ def test_verdict_compares_on_shared_seeds_and_skips_unknown_and_empty_models() -
 def test_verdict_cold_start() -> None:
     cold = _result(
         "cold-items",
-        {"popularity": [0.08, 0.09], "vbpr": [0.15, 0.16], "visual-cf": [0.19, 0.2]},
-        {"popularity": [0.5, 0.5], "vbpr": [0.6, 0.62], "visual-cf": [0.64, 0.66]},
+        {"popularity": [0.08, 0.09, 0.1], "vbpr": [0.15, 0.16, 0.1], "visual-cf": [0.19, 0.2, 0.1]},
+        {"popularity": [0.5, 0.5, 0.5], "vbpr": [0.6, 0.62, 0.6], "visual-cf": [0.64, 0.66, 0.65]},
     )
     lines = verdict(cold)
     assert "Models without pictures (popularity) score every new item alike" in lines[0]
-    assert lines[1] == "Best with pictures: visual-cf, AUC 0.650 (above chance), Recall@20 0.195."
-    below = _result("cold-items", {"vbpr": [0.01, 0.02]}, {"vbpr": [0.40, 0.42]})
+    assert lines[1] == (
+        "Best with pictures: visual-cf, AUC 0.650 (above chance: above 0.5 on 3 of 3 "
+        "seeds), Recall@20 0.163."
+    )
+    below = _result("cold-items", {"vbpr": [0.01, 0.02, 0.0]}, {"vbpr": [0.40, 0.42, 0.41]})
     lines = verdict(below)
     assert "only pictures can tell them apart" in lines[0] and "(none)" not in lines[0]
-    assert "AUC 0.410 (below chance: worse than a random order)" in lines[1]
+    assert "AUC 0.410 (below chance, worse than a random order: above 0.5 on 0 of 3" in lines[1]
     plain = _result("warm", {"popularity": [0.2, 0.2], "bpr": [0.4, 0.41]})
     assert verdict(plain)[0].startswith("No model that reads pictures")
+
+
+def test_cold_verdict_goes_by_auc_seed_by_seed() -> None:
+    # one seed far above chance, one below: the mean (0.734) alone said "above chance"
+    noise = _result("cold-items", {"vbpr": [1.0, 1.0]}, {"vbpr": [0.988, 0.480]})
+    assert (
+        "(too few seeds to call: above 0.5 on 1 of 2 seeds; run --seeds 3 or more)"
+        in (verdict(noise)[1])
+    )
+    mixed = _result("cold-items", {"vbpr": [1.0] * 4}, {"vbpr": [0.6, 0.46, 0.6, 0.55]})
+    assert "(not consistently above chance: above 0.5 on 3 of 4 seeds)" in verdict(mixed)[1]
+    # Recall@K 1 for every model (no more candidates than K): the best is the best AUC
+    tiny = _result(
+        "cold-items", {"vbpr": [1.0] * 3, "visual-cf": [1.0] * 3},
+        {"vbpr": [0.55] * 3, "visual-cf": [0.564] * 3},
+    )  # fmt: skip
+    assert verdict(tiny)[1].startswith("Best with pictures: visual-cf, AUC 0.564")
 
 
 def test_report_is_self_contained_and_escapes_labels() -> None:
@@ -250,3 +271,43 @@ def test_a_binary_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     binary.write_bytes(b"PAR1\x98\x00\xff\xfe")
     assert main(["report", str(binary), "-o", str(tmp_path / "x.html")]) == 2
     assert "v.parquet: not a text file (byte 4: not UTF-8)" in capsys.readouterr().err
+
+
+def test_notes_and_inputs_stay_with_the_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame, iv = checkerboard()
+    frame = frame.sample(frac=1.0, random_state=3)  # each user's last row: mostly known
+    frame.loc[len(frame)] = ["lonely", "i0", 1]  # one item: trains, is not tested
+    frame["timestamp"] = 1  # every user's items at one time: file order picks the test
+    half = ItemVectors(iv.ids[:10], iv.vectors[:10], iv.has_image[:10], iv.meta)
+    csv, vec = write_case(tmp_path, frame, half)
+    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
+    argv = ["evaluate", "--interactions", str(csv), "--vectors", str(vec), "--quiet",
+            "--protocol", "time", "--models", "popularity", "--seeds", "1", "--k", "50",
+            "--json", str(out_json), "--report", str(out_html)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    # the image coverage is a data warning: said under --quiet too
+    assert f"{vec}: 10 item vectors; 61 of 121 rows are on an item with an image" in err
+    result = read_result(out_json)
+    assert result["notes"] == [
+        "12 of 12 users have several items at their latest time; the later row in the "
+        "file is their test item",
+        f"{vec}: 10 item vectors; 61 of 121 rows are on an item with an image",
+        "19 candidate(s) per test user at most, <= --k 50: Recall@50 and HitRate@50 are 1 "
+        "for any ranking (every candidate is in the top 50); compare AUC and NDCG@50, or "
+        "lower --k",
+    ]
+    assert result["inputs"] == {"interactions": str(csv), "vectors": str(vec)}
+    page = out_html.read_text()
+    assert '<section id="notes">' in page
+    assert all(html.escape(n, quote=True) in page for n in result["notes"])
+    # leave-last-out: one test row per user with 2+ items, not every training user
+    stats = result["splits"]["0"]
+    assert (stats["n_users"], stats["n_test_users"], stats["n_test"]) == (13, 12, 12)
+    assert "<th>training users</th>" in page and "<th>users with a test row</th>" in page
+    again = tmp_path / "again.html"
+    assert main(["report", str(out_json), "-o", str(again)]) == 0
+    rebuilt = again.read_text()
+    assert str(csv) in rebuilt and str(vec) in rebuilt and '<section id="notes">' in rebuilt

@@ -191,23 +191,30 @@ def run(args: argparse.Namespace) -> int:
         keep_time=args.protocol == "time",
         log=say,  # skipped records and the --min-rating counts: data lost, never hidden
     )
+    notes: list[str] = []  # what qualifies the figures: printed, and kept with them
     if args.protocol == "time" and "timestamp" in frame.columns:
         from visrec.evaluation.protocols import latest_ties
 
         tied, tested = latest_ties(frame)
         if tied:  # the file's row order picks their test item: say so
-            say(
-                f"note: {tied:,} of {tested:,} users have several items at their latest "
-                "time; the later row in the file is their test item"
+            notes.append(
+                f"{tied:,} of {tested:,} users have several items at their latest time; "
+                "the later row in the file is their test item"
             )
+            say(f"note: {notes[-1]}")
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:
         check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
         n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())
-        log(
+        coverage = (
             f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "
             "are on an item with an image"
         )
+        if n_known < len(frame):  # what the image models can use: said under --quiet too
+            notes.append(coverage)
+            say(coverage)
+        else:
+            log(coverage)
     record = _record_path(args)
 
     def body(record: Path | None) -> None:
@@ -227,6 +234,10 @@ def run(args: argparse.Namespace) -> int:
             keep_record=True,  # until the results are out: see _report
             vectors_source=str(args.vectors),  # a NaN vector's error names the file
         )
+        res.notes = list(notes)
+        res.inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
+        if args.min_rating is not None:
+            res.inputs["rows kept"] = f"rating >= {args.min_rating:g}"
         _report(args, res, record)
 
     return _resume.run_resumable("visrec evaluate", args.json, record, args.resume, body)
@@ -239,18 +250,26 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     from stdout (``... | head`` closed it: the record stays for a rerun)."""
     from visrec.evaluation import run_record
 
+    stats = [s for s in res.info.values() if "skipped" not in s]
+    # small catalogues (an Amazon 5-core category has 30-90 items; 5 held out): a test
+    # user of warm/time has a training item, which is no candidate for that user
+    n_cand = max(int(s["n_candidates"]) for s in stats) - (args.protocol != "cold-items")
+    trivial = None
+    if n_cand <= args.k:
+        trivial = (
+            f"{n_cand:,} candidate(s) per test user at most, <= --k {args.k}: "
+            f"Recall@{args.k} and HitRate@{args.k} are 1 for any ranking (every candidate "
+            f"is in the top {args.k}); compare AUC and NDCG@{args.k}, or lower --k"
+        )
+        res.notes.append(trivial)
     if args.json:
         res.to_json(args.json)  # atomically
     if args.report:
         from visrec.report.evaluation import write_evaluation_report
 
-        inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
-        if args.min_rating is not None:
-            inputs["rows kept"] = f"rating >= {args.min_rating:g}"
-        write_evaluation_report(args.report, res.to_dict(), inputs)
+        write_evaluation_report(args.report, res.to_dict())
     if args.json and record is not None:
         run_record.forget(record, res.run_keys())
-    stats = [s for s in res.info.values() if "skipped" not in s]
     n_seeds = len(stats)
     left_out = [seed for seed, s in res.info.items() if "skipped" in s]
     seeds = f"seeds {n_seeds} (mean ± std)" if n_seeds > 1 else "1 seed (no spread)"
@@ -265,16 +284,8 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     tuned = res.tuned_note()
     if tuned:
         print(tuned)
-    # small catalogues (an Amazon 5-core category has 30-90 items; 5 held out): a test
-    # user of warm/time has a training item, which is no candidate for that user
-    n_cand = max(int(s["n_candidates"]) for s in stats) - (args.protocol != "cold-items")
-    if n_cand <= args.k:
-        print(
-            f"note: {n_cand:,} candidate(s) per test user at most, <= --k {args.k}: "
-            f"Recall@{args.k} and HitRate@{args.k} are 1 for any ranking (every candidate "
-            f"is in the top {args.k}); compare AUC and NDCG@{args.k}, or lower --k",
-            file=sys.stderr,
-        )
+    if trivial is not None:
+        print(f"note: {trivial}", file=sys.stderr)
     say_written(args.json, args.report)
     if not args.json:  # the table, the only copy of the results, must have been read
         _resume.drop_when_read(record, res.run_keys())

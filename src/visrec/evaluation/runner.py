@@ -76,6 +76,13 @@ class ExperimentResult:
     params : dict
         Every hyperparameter of each model, defaults included, so the JSON report says
         what was run; ``random_state`` is left out (each run uses its split's seed).
+    notes : list of str
+        What qualifies the figures (``visrec evaluate`` adds its notes: ties at the
+        latest time, items without an image, a catalogue no bigger than ``k``), kept
+        with them in the JSON and the report.
+    inputs : dict of str to str
+        The files the result came from (``{"interactions": ..., "vectors": ...}``),
+        shown by the report, also one rebuilt from the JSON.
     """
 
     runs: pd.DataFrame
@@ -83,6 +90,8 @@ class ExperimentResult:
     k: int
     info: dict[str, Any] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation per model and metric.
@@ -161,6 +170,8 @@ class ExperimentResult:
             ],
             "splits": self.info,
             "params": {m: {n: _plain(v) for n, v in p.items()} for m, p in self.params.items()},
+            "notes": list(self.notes),
+            "inputs": dict(self.inputs),
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
@@ -596,6 +607,7 @@ def _split_stats(split: Split) -> dict[str, int]:
         "n_train": len(split.train),
         "n_test": len(split.test),
         "n_users": int(split.train.n_users),
+        "n_test_users": int(np.unique(split.test.user_idx).size),
         "n_train_items": int(split.train.n_items),
         "n_candidates": int(split.test.n_items),
         "n_dropped_users": int(split.n_dropped_users),

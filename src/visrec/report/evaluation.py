@@ -179,9 +179,9 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
             "No model that reads pictures has a Recall@K in this run: give --vectors and "
             "add vbpr or visual-cf to --models to ask whether pictures help.",
         ]
-    best_img = max(with_img, key=lambda m: mean[m])
     if result["protocol"] == "cold-items":
-        return [*lines, *_cold_verdict(runs, best_img, without, k)]
+        return [*lines, *_cold_verdict(runs, with_img, without, k)]
+    best_img = max(with_img, key=lambda m: mean[m])
     if not without:
         return [*lines, f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
     best_plain = max(without, key=lambda m: mean[m])
@@ -252,7 +252,10 @@ def sign_p(wins: int, losses: int) -> float:
     return sum(math.comb(n, j) for j in range(wins, n + 1)) / 2.0**n
 
 
-def _cold_verdict(runs: pd.DataFrame, best_img: str, without: list[str], k: int) -> list[str]:
+def _cold_verdict(runs: pd.DataFrame, with_img: list[str], without: list[str], k: int) -> list[str]:
+    """Cold start: the best picture model by AUC (what tells new items apart; Recall@K
+    is 1 for any ranking when there are no more candidates than K), called above or
+    below chance seed by seed with the sign test of the warm verdict."""
     auc = runs.groupby("model")["auc"].mean()
     recall = runs.groupby("model")["recall"].mean()
     lines = []
@@ -267,16 +270,26 @@ def _cold_verdict(runs: pd.DataFrame, best_img: str, without: list[str], k: int)
             "Cold start: the candidates are items nobody interacted with in training, so "
             "only pictures can tell them apart; AUC 0.5 is chance."
         )
-    a = float(auc.get(best_img, float("nan")))
-    where = (
-        "above chance"
-        if a > 0.5
-        else "at chance"
-        if a == 0.5
-        else "below chance: worse than a random order"
-    )
+    scored = [m for m in with_img if np.isfinite(auc.get(m, float("nan")))]
+    if not scored:
+        lines.append("No model that reads pictures has an AUC in this run.")
+        return lines
+    best = max(scored, key=lambda m: auc[m])
+    per_seed = runs.loc[runs["model"] == best, "auc"].dropna().to_numpy()
+    above, below = int((per_seed > 0.5 + TIE).sum()), int((per_seed < 0.5 - TIE).sum())
+    count = f"above 0.5 on {above} of {per_seed.size} seed{'s' if per_seed.size > 1 else ''}"
+    if above + below == 0:
+        where = "at chance"
+    elif sign_p(above, below) <= SIGN_P:
+        where = f"above chance: {count}"
+    elif sign_p(below, above) <= SIGN_P:
+        where = f"below chance, worse than a random order: {count}"
+    elif per_seed.size < 3:
+        where = f"too few seeds to call: {count}; run --seeds 3 or more"
+    else:
+        where = f"not consistently above chance: {count}"
     lines.append(
-        f"Best with pictures: {best_img}, AUC {a:.3f} ({where}), Recall@{k} {recall[best_img]:.3f}."
+        f"Best with pictures: {best}, AUC {auc[best]:.3f} ({where}), Recall@{k} {recall[best]:.3f}."
     )
     return lines
 
@@ -323,7 +336,8 @@ def _splits_table(splits: Mapping[str, Any]) -> str:
     names = {
         "n_train": "train rows",
         "n_test": "test rows",
-        "n_users": "test users",
+        "n_users": "training users",
+        "n_test_users": "users with a test row",
         "n_train_items": "training items",
         "n_candidates": "candidates",
         "n_dropped_users": "test rows of unknown users (dropped)",
@@ -400,12 +414,14 @@ def render_evaluation_report(
     img = image_models(models)
     seeds = sorted({int(s) for s in runs["seed"]})
     heading = title or f"visrec evaluate: {protocol} protocol"
+    shown_inputs = {**(result.get("inputs") or {}), **(inputs or {})}
     info = {
         "protocol": f"{protocol}: {PROTOCOLS.get(protocol, '')}".rstrip(": "),
         "list length K": k,
         "seeds": ", ".join(map(str, seeds)),
-        **{str(key): str(v) for key, v in (inputs or {}).items() if v},
+        **{str(key): str(v) for key, v in shown_inputs.items() if v},
     }
+    notes = [str(n) for n in result.get("notes") or []]
     plot = plots.metric_bars_png(
         runs,
         models,
@@ -416,6 +432,11 @@ def render_evaluation_report(
         *page_head(heading),
         _kv_table(info),
         verdict_section("Do pictures help here?", verdict(result)),
+        *(
+            [_section("notes", "Notes", "".join(_note(n, "explain") for n in notes))]
+            if notes
+            else []
+        ),
         _section(
             "results",
             results_title(len(seeds)),
