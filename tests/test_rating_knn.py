@@ -235,3 +235,36 @@ def test_cli_knn_rating_per_review_photo_on_amazon_file(tmp_path, capsys):
     data = json.loads(out.read_text())
     assert data["n_train"] + data["n_test"] == 30 and data["key_col"] == "review_id"
     assert data["accuracy"] == 1.0  # a photo's blob decides its review's stars
+
+
+def _result_with(confusion: list[list[int]], labels: list[float], majority: float):
+    from visrec.analysis.rating_knn import KnnRatingResult
+
+    conf = pd.DataFrame(confusion, index=labels, columns=labels)
+    n = int(np.sum(confusion))
+    diag = np.trace(np.asarray(confusion))
+    maj_right = int(conf.loc[majority].sum())
+    return KnnRatingResult(
+        accuracy=diag / n, majority_accuracy=maj_right / n, majority_class=majority,
+        mae=0.0, majority_mae=0.0, confusion=conf, n_train=4 * n, n_test=n,
+        labels=labels, k=3,
+    )  # fmt: skip
+
+
+def test_knn_beats_the_majority_only_beyond_chance() -> None:
+    # 1,000 rows of 1 and 1,000 of 5 stars; majority class 1. KNN gets 510 fives right
+    # and loses 500 ones: +0.005 accuracy, McNemar z = +0.3: level, not a win
+    level = _result_with([[500, 500], [490, 510]], [1.0, 5.0], majority=1.0)
+    assert level.accuracy - level.majority_accuracy == pytest.approx(0.005)
+    assert level.against_majority() == (
+        "level",
+        "510 test rows only KNN gets right, 500 only the majority class (McNemar z +0.3; "
+        "|z| >= 2 to call it)",
+    )
+    assert "KNN is level with the majority class: accuracy +0.005\n  510 test rows" in (
+        level.format()
+    )
+    win = _result_with([[900, 100], [300, 700]], [1.0, 5.0], majority=1.0)
+    assert win.against_majority()[0] == "beats"  # 700 vs 100: z +21.2
+    loss = _result_with([[600, 400], [900, 100]], [1.0, 5.0], majority=1.0)
+    assert loss.against_majority()[0] == "below" and "does NOT beat" in loss.format()

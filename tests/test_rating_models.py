@@ -479,3 +479,24 @@ def test_knn_rating_keeps_rows_whose_unused_timestamp_is_bad(tmp_path, capsys):
     assert main(["rating-eval", *data, "--n-epochs", "2", "--quiet"]) == 0
     n_bad = len(frame.loc[::7]) + len(frame.loc[3::7])
     assert f"skipped {n_bad:,} record(s)" in capsys.readouterr().out
+
+
+def test_majority_class_is_one_row_when_the_splits_disagree(tmp_path):
+    import json
+
+    from visrec.report.rating import render_rating_report
+
+    # items alternate 4 and 5 stars: which is the most common depends on the split
+    rows = [(f"u{u}", f"i{i}") for u in range(12) for i in range(10)]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id"])
+    frame["rating"] = [4.0, 5.0] * 60
+    res = rating_eval(frame, None, n_seeds=4, mf_params={"n_epochs": 2})
+    majority = res.runs[res.runs["model"] == "majority class"]
+    assert sorted(set(majority["class"])) == [4.0, 5.0] and len(majority) == 4
+    assert res.table.index[0] == "majority class (4 or 5, by split)"
+    assert np.isfinite(res.table.iloc[0]["accuracy_std"])  # over 4 seeds, not "± nan"
+    data = res.to_json()
+    json.dumps(data, allow_nan=False)  # strict JSON: no NaN
+    assert [r.get("class") for r in data["runs"][:2]] == [5.0, None]
+    page = render_rating_report(data, {})
+    assert "<th>majority class (4 or 5, by split)</th>" in page and "nan" not in page.lower()

@@ -38,6 +38,7 @@ recorded ``fit_seconds``).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -184,12 +185,14 @@ class RatingEvalResult:
         """``{"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {...}},
         "runs"}``."""
         models = {
-            str(name): {c: float(v) for c, v in row.items()} for name, row in self.table.iterrows()
+            str(name): {c: _finite(v) for c, v in row.items()}
+            for name, row in self.table.iterrows()
         }
         runs = [
             {
-                k: (v if isinstance(v, str) else float(v) if k != "seed" else int(v))
+                k: (v if isinstance(v, str) else _finite(v) if k != "seed" else int(v))
                 for k, v in rec.items()
+                if not (k == "class" and pd.isna(v))  # only the majority class has one
             }
             for rec in self.runs.to_dict(orient="records")
         ]
@@ -238,6 +241,12 @@ class RatingEvalResult:
         ]
         lines += self.notes
         return "\n".join(lines)
+
+
+def _finite(v: Any) -> float | None:
+    """A figure for JSON: NaN (a std over one seed) is null, which JSON parsers read."""
+    f = float(v)
+    return None if math.isnan(f) else f
 
 
 def rating_eval(
@@ -437,6 +446,7 @@ def rating_eval(
         for m in METRICS:
             table[m + "_std"] = std[m]
     table.index.name = "model"
+    table = table.rename(index={MAJORITY: majority_label(runs)})
     if n_cold:
         notes.append(
             f"{n_cold:,} test ratings (last split) are by users absent from training: "
@@ -466,7 +476,7 @@ def _eval_split(
     tick: Callable[[int], Any],
 ) -> tuple[list[dict[str, Any]], int]:
     """Fit and score every model on one split; returns (records, test rows of new users)."""
-    from visrec.analysis.rating_knn import _fmt, knn_predict, majority_class
+    from visrec.analysis.rating_knn import knn_predict, majority_class
     from visrec.models.rating_mf import RatingMF
 
     # maps from the training split; every item with a vector or a test rating is known
@@ -482,16 +492,18 @@ def _eval_split(
     levels = np.unique(y_tr)
     records: list[dict[str, Any]] = []
 
-    def record(name: str, uses: str, fit: Callable[[], np.ndarray]) -> None:
+    def record(name: str, uses: str, fit: Callable[[], np.ndarray], **extra: Any) -> None:
         t0 = time.perf_counter()
         pred = fit()
         secs = time.perf_counter() - t0
         metrics = rating_metrics(pred, y_te, levels)
-        records.append({"model": name, "uses": uses, **metrics, "fit_seconds": secs})
+        records.append({"model": name, "uses": uses, **metrics, "fit_seconds": secs, **extra})
         tick(1)
 
+    # one name on every split (the class it answers is in "class"): a name holding the
+    # class made two rows, each "± nan", where the splits' most common rating differed
     majority = majority_class(y_tr)
-    record(f"majority class ({_fmt(majority)})", BASELINE, lambda: np.full(len(y_te), majority))
+    record(MAJORITY, BASELINE, lambda: np.full(len(y_te), majority), **{"class": majority})
     mu = float(y_tr.mean())
     record("global mean", BASELINE, lambda: np.full(len(y_te), mu))
     record("item mean", BASELINE, lambda: _group_mean(inter.item_idx, inter, test_i, mu))
@@ -513,6 +525,22 @@ def _eval_split(
         lambda: RatingMF(visual=True, **mf_kw).fit(inter, vecs, has).predict(test_u, test_i),
     )
     return records, int((test_u < 0).sum())
+
+
+MAJORITY = "majority class"
+
+
+def majority_label(runs: pd.DataFrame) -> str:
+    """``"majority class (5)"``, or ``"majority class (4 or 5, by split)"`` when the
+    splits' most common training rating differs."""
+    from visrec.analysis.rating_knn import _fmt
+
+    if "class" not in runs:
+        return MAJORITY
+    values = sorted(set(runs.loc[runs["model"] == MAJORITY, "class"].dropna()))
+    if len(values) == 1:
+        return f"{MAJORITY} ({_fmt(values[0])})"
+    return f"{MAJORITY} ({' or '.join(_fmt(v) for v in values)}, by split)"
 
 
 def _group_mean(

@@ -191,10 +191,37 @@ class KnnRatingResult:
             },
         }
 
+    def against_majority(self) -> tuple[str, str]:
+        """Whether KNN's accuracy beats the majority class's beyond chance: ``("beats"
+        | "below" | "level", why)``, by McNemar's test on the test rows (read from
+        the confusion matrix): rows only KNN gets right vs rows only the majority class
+        gets right, called at |z| >= 2. A +0.005 on 6,000 rows is one standard error:
+        not a win."""
+        counts = self.confusion.to_numpy(dtype=np.int64)
+        rows = [float(v) for v in self.confusion.index]  # true ratings
+        cols = [float(v) for v in self.confusion.columns]  # predicted
+        right = [int(counts[i, cols.index(v)]) if v in cols else 0 for i, v in enumerate(rows)]
+        maj = float(self.majority_class)
+        # KNN right where the majority class is wrong, and the other way round
+        only_knn = sum(r for v, r in zip(rows, right, strict=True) if v != maj)
+        only_maj = int(counts[rows.index(maj)].sum()) - right[rows.index(maj)] if maj in rows else 0
+        n = only_knn + only_maj
+        z = (only_knn - only_maj) / math.sqrt(n) if n else 0.0
+        why = (
+            f"{only_knn:,} test rows only KNN gets right, {only_maj:,} only the majority "
+            f"class (McNemar z {z:+.1f}; |z| >= 2 to call it)"
+        )
+        return ("beats" if z >= 2 else "below" if z <= -2 else "level"), why
+
     def format(self) -> str:
         """Accuracy always next to the majority-class baseline, then MAE and confusion."""
         diff = self.accuracy - self.majority_accuracy
-        verdict = "beats" if diff > 0 else ("ties" if diff == 0 else "does NOT beat")
+        call, why = self.against_majority()
+        verdict = {
+            "beats": "beats",
+            "below": "does NOT beat",
+            "level": "is level with",
+        }[call]
         conf = self.confusion.copy()
         conf.index = [f"true {_fmt(v)}" for v in conf.index]
         conf.columns = [f"pred {_fmt(v)}" for v in conf.columns]
@@ -208,6 +235,7 @@ class KnnRatingResult:
             f"{self.majority_accuracy:9.3f}{self.majority_mae:8.3f}",
             "",
             f"KNN {verdict} the majority class: accuracy {diff:+.3f}",
+            f"  {why}",
             "",
             "confusion matrix (test rows; rows = true rating, columns = predicted):",
             conf.to_string(),

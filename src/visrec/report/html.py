@@ -238,14 +238,21 @@ def _knn_sections(data: ReportData) -> list[str]:
         ]
     maj = plots._short(res.majority_class)
     diff = res.accuracy - res.majority_accuracy
-    if diff > 0:
-        verdict = f"KNN beats the majority class by {diff * 100:.1f} percentage points of accuracy."
-    elif diff == 0:
-        verdict = "KNN ties with the majority class on accuracy."
+    call, why = res.against_majority()
+    if call == "beats":
+        verdict = (
+            f"KNN beats the majority class by {diff * 100:.1f} percentage points of "
+            f"accuracy ({why})."
+        )
+    elif call == "level":
+        verdict = (
+            f"KNN is level with the majority class: {diff * 100:+.1f} percentage points of "
+            f"accuracy, within chance ({why})."
+        )
     else:
         verdict = (
             f"KNN does not beat the majority class: it is {-diff * 100:.1f} percentage "
-            "points of accuracy below it."
+            f"points of accuracy below it ({why})."
         )
     numbers = pd.DataFrame(
         {

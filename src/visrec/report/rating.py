@@ -20,10 +20,12 @@ import pandas as pd
 from visrec._atomic import write_text_atomic
 from visrec.analysis.rating_eval import (
     BASELINE,
+    MAJORITY,
     PICTURE,
     RATINGS,
     RATINGS_PICTURE,
     format_sizes,
+    majority_label,
 )
 from visrec.errors import VisrecError
 from visrec.report import plots
@@ -125,7 +127,7 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
 def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -> str:
     """The report of ``result`` (``RatingEvalResult.to_json()``) as an HTML string."""
     runs = pd.DataFrame(result["runs"])
-    runs["model"] = runs["model"].astype(str)
+    runs["model"] = runs["model"].astype(str).replace({MAJORITY: majority_label(runs)})
     uses = _uses(runs)
     models = list(uses)
     seeds = sorted({int(s) for s in runs["seed"]})
@@ -170,8 +172,9 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
             table
             + _img(plot, "RMSE, MAE and accuracy per model, one dot per seed")
             + _note(
-                "Grey: baselines that use neither the picture nor who rated; blue: models "
-                "that use the picture; orange: models of who rated what. Accuracy: the "
+                "Grey: baselines (the most common rating; the mean rating of all, of the "
+                "item or of the user); blue: models that use the picture; orange: models "
+                "of who rated what. Accuracy: the "
                 "prediction rounded to the nearest rating seen in training; MAE and RMSE "
                 "of the raw prediction, in stars.",
                 "explain",
