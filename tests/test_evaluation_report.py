@@ -92,7 +92,7 @@ def test_verdict_sign_test_ties_and_few_seeds() -> None:
     assert call([0.40] * 10, [0.41] * 8 + [0.39] * 2).startswith("Pictures help here")
     assert call([0.40], [0.45]) == "+0.0500 Recall@20 on one seed: run --seeds 3 or more."
     # The time split is the same for every seed: only the initialisation moves.
-    assert "the seeds change only the models' initialisation" in call(
+    assert "the seeds change only the models' randomness, their initialisation" in call(
         [0.40, 0.42, 0.41], [0.41, 0.43, 0.42], "time"
     )
 

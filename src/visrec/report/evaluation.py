@@ -225,7 +225,8 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
     if np.isfinite(spread) and ties < diff.size:
         what = (
             "between seeds (the time split is the same for every seed: the seeds change "
-            "only the models' initialisation)"
+            "only the models' randomness, their initialisation and the inner split "
+            "reg=auto validates on)"
             if result["protocol"] == "time"
             else "between the splits"
         )
@@ -457,7 +458,8 @@ def render_evaluation_report(
                 "models within a column; "
                 + (
                     "the time split is the same for every seed, so the columns show how "
-                    "much the models' random initialisation moves the figures."
+                    "much the models' randomness (their initialisation, the inner split "
+                    "reg=auto validates on) moves the figures."
                     if protocol == "time"
                     else "the columns show how much one split differs from another."
                 ),
