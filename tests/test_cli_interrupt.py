@@ -15,8 +15,8 @@ import visrec.commands.report as report_cmd
 from visrec.cli import main
 
 
-def _ctrl_c_then(exc: Exception) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
+def _ctrl_c_then(exc: Exception) -> Callable[..., int]:
+    def run(*args: object) -> int:
         try:
             os.kill(os.getpid(), signal.SIGINT)
         except KeyboardInterrupt:
@@ -74,3 +74,43 @@ def test_an_oserror_that_is_a_bug_keeps_its_traceback(
     monkeypatch.setattr(report_cmd, "run", run)
     with pytest.raises(type(exc)):
         main(["report", "r.json", "-o", "r.html"])
+
+
+def test_ctrl_c_during_the_onnx_import_is_no_reason_to_fall_back(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """engine="auto" falls back to torch when ONNX Runtime cannot start; a Ctrl-C that
+    came out of its C-extension import as an ImportError used to be taken for that,
+    and the run went on with torch and exit 0."""
+    import visrec.commands.embed as embed_cmd
+    from test_embed import TinyBackbone
+    from visrec.embed import engines
+
+    monkeypatch.setattr(engines, "auto_engine_name", lambda device: "onnx")
+    monkeypatch.setattr(
+        engines,
+        "_make_onnx",
+        _ctrl_c_then(ImportError("initialization failed")),  # type: ignore[arg-type]
+    )
+    fell_back: list[object] = []
+    monkeypatch.setattr(engines, "TorchEngine", lambda *a: fell_back.append(a))
+
+    def run(args: argparse.Namespace) -> int:
+        engines.make_engine(TinyBackbone(), "auto", "cpu")
+        return 0
+
+    monkeypatch.setattr(embed_cmd, "run", run)
+    assert main(["embed", "imgs", "-o", "v.parquet"]) == 130
+    assert capsys.readouterr().err == "interrupted\n" and fell_back == []
+    # without a Ctrl-C the same ImportError is a missing engine: torch takes over
+    monkeypatch.setattr(engines, "_make_onnx", _raise(ImportError("no onnxruntime")))
+    with pytest.warns(RuntimeWarning, match="falling back to torch"):
+        assert main(["embed", "imgs", "-o", "v.parquet"]) == 0
+    assert len(fell_back) == 1
+
+
+def _raise(exc: Exception) -> Callable[..., object]:
+    def fail(*args: object, **kwargs: object) -> object:
+        raise exc
+
+    return fail

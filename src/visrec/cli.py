@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TypeGuard
 
-from visrec import __version__
+from visrec import __version__, _interrupt
 from visrec._atomic import shown_path
 from visrec.commands._common import closed_stdout_status, stdout_failed_status
 from visrec.commands._help import HelpFormatter, Parser
@@ -74,6 +74,7 @@ def _ctrl_c_seen() -> Iterator[list[bool]]:
     is installed, from the main thread: otherwise nothing changes.
     """
     seen = [False]
+    _interrupt.clear()
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
@@ -83,6 +84,7 @@ def _ctrl_c_seen() -> Iterator[list[bool]]:
 
     def note(signum: int, frame: FrameType | None) -> None:
         seen[0] = True
+        _interrupt.mark()  # for lower layers that fall back on an exception
         signal.default_int_handler(signum, frame)
 
     signal.signal(signal.SIGINT, note)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from visrec._interrupt import reraise_if_pressed
 from visrec.embed.backbones import Backbone
 from visrec.errors import VisrecError
 from visrec.images.decode import BadImageError, load_image, os_failure
@@ -50,6 +51,7 @@ class Decoder:
                 return None, os_failure(exc).reason
             return None, f"unreadable: {type(exc).__name__}: {exc}"
         except Exception as exc:  # never let one odd file end a long run
+            reraise_if_pressed(exc)  # but a Ctrl-C met in compiled code ends it: unmarked
             return None, f"unreadable: {type(exc).__name__}: {exc}"
 
     def map(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from visrec._device import torch_device
+from visrec._interrupt import reraise_if_pressed
 from visrec.embed import onnx_engine
 from visrec.errors import VisrecError
 
@@ -181,6 +182,7 @@ def make_engine(
         except VisrecError:
             raise
         except Exception as exc:
+            reraise_if_pressed(exc)  # a Ctrl-C during the import, not a missing engine
             warnings.warn(
                 f"ONNX Runtime engine unavailable ({type(exc).__name__}: {exc}); "
                 "falling back to torch",

@@ -30,6 +30,7 @@ import numpy as np
 
 from visrec._atomic import atomic_path, write_text_atomic
 from visrec._device import parse_device, resolve_device
+from visrec._interrupt import reraise_if_pressed
 from visrec.errors import VisrecError
 
 log = logging.getLogger(__name__)
@@ -325,6 +326,7 @@ class OnnxEngine:
         try:
             return ort.InferenceSession(str(self.model_path), opts, providers=providers)
         except Exception as exc:  # corrupted despite the digest (e.g. ORT version change)
+            reraise_if_pressed(exc)  # a Ctrl-C inside the C++ loader: no re-export
             log.warning("cannot load %s (%s); exporting again", self.model_path, exc)
             with contextlib.suppress(FileNotFoundError):
                 self.model_path.with_suffix(".sha256").unlink()

@@ -1,0 +1,36 @@
+"""Whether Ctrl-C was pressed in this command, for code that must not mistake it.
+
+A KeyboardInterrupt raised inside compiled code, an import of a C extension for
+example, can come out as another exception (an ``ImportError`` from ONNX Runtime's
+module initialisation). Code that falls back on such an exception (``engine="auto"``
+trying ONNX Runtime, then torch) asks :func:`pressed` first, so an interrupted run
+stops instead of carrying on with the fallback. ``visrec.cli`` marks the press.
+"""
+
+from __future__ import annotations
+
+_pressed = False
+
+
+def mark() -> None:
+    """Note a Ctrl-C (called by the CLI's SIGINT handler)."""
+    global _pressed
+    _pressed = True
+
+
+def clear() -> None:
+    """Forget it (a new command starts)."""
+    global _pressed
+    _pressed = False
+
+
+def pressed() -> bool:
+    """Whether Ctrl-C was pressed since the command started."""
+    return _pressed
+
+
+def reraise_if_pressed(exc: BaseException) -> None:
+    """Raise ``KeyboardInterrupt`` from ``exc`` when Ctrl-C was pressed: ``exc`` is
+    what the interrupt became on its way out of compiled code."""
+    if _pressed:
+        raise KeyboardInterrupt from exc
