@@ -253,7 +253,10 @@ def test_cluster_with_amazon_metadata_labels(
     argv = ["cluster", str(vectors), "--labels", str(_meta(tmp_path)), "--id-col", "asin"]
     assert main([*argv, "--label-col", "main_cat", "--k", "2"]) == 0
     out = capsys.readouterr().out
-    assert "left out 0 without an image and 2 without a label" in out  # B3 and B9
+    assert (
+        "left out 0 without an image (has_image false, or an all-zero vector) and 2 without a label"
+        in out
+    )  # B3 and B9
     assert "Beauty" in out and "Fashion" in out
 
 

@@ -185,7 +185,10 @@ def test_cli_cluster_keeps_the_valid_row_after_a_rejected_one(tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "labels.csv:2: item 'p0': empty 'kind'" in out and "already on line" not in out
-    assert "left out 0 without an image and 0 without a label" in out
+    assert (
+        "left out 0 without an image (has_image false, or an all-zero vector) and 0 without a label"
+        in out
+    )
     assert "K-means with k=2 on 10 items" in out
 
 

@@ -131,7 +131,10 @@ def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "skipped 1 record" in text and "1 warning(s), rows kept (e.g. " in text
-    assert "left out 1 without an image and 1 without a label" in text
+    assert (
+        "left out 1 without an image (has_image false, or an all-zero vector) and 1 without a label"
+        in text
+    )
     data = json.loads(out.read_text())
     assert set(data) == {"k", "n", "ari", "nmi", "purity", "table"}
     assert data["k"] == 3 and data["n"] == 59
@@ -192,7 +195,10 @@ def test_cli_cluster_names_labels_spelt_otherwise(tmp_path, capsys):
         == 0
     )
     got = capsys.readouterr()
-    assert "left out 0 without an image and 10 without a label" in got.out
+    assert (
+        "left out 0 without an image (has_image false, or an all-zero vector) and 10 without "
+        "a label" in got.out
+    )
     assert got.err == (
         f"note: 10 of the items without a label are in {labels} spelt otherwise ('100' as "
         "'000100', '103' as '000103', '106' as '000106', ...): ids are compared as written\n"
@@ -222,3 +228,25 @@ def test_purity_bounds(rows):
     # each cluster's maximum is at least its count of any one label, so purity is at
     # least the share of the most frequent label; and at most 1
     assert table.sum(axis=0).max() / table.sum() - 1e-12 <= p <= 1.0
+
+
+def test_an_all_zero_vector_is_no_image_and_placeholders_cannot_fill_k(tmp_path, capsys):
+    x, y = blobs(n_per=10)
+    x[:3] = 0.0  # a file from another tool: has_image true, zeros for no picture
+    ids = [f"p{i}" for i in range(len(y))]
+    write_vectors(tmp_path / "v.parquet", ItemVectors(ids, x, np.ones(len(y), dtype=bool)))
+    lines = ["id,kind", *(f"p{i},{lab}" for i, lab in enumerate(y))]
+    (tmp_path / "l.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "c.json"
+    argv = ["cluster", str(tmp_path / "v.parquet"), "--labels", str(tmp_path / "l.csv"),
+            "--id-col", "id", "--label-col", "kind", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    assert "left out 3 without an image (has_image false, or an all-zero vector)" in (
+        capsys.readouterr().out
+    )
+    assert json.loads(out.read_text())["n"] == len(y) - 3
+    # one picture shared by every item (a placeholder): no K-means with empty clusters
+    with pytest.raises(VisrecError, match=r"only 2 distinct vector\(s\), fewer than k=3"):
+        cluster_vs_labels(
+            np.repeat([[1.0, 0.0], [0.0, 1.0]], 5, axis=0), ["a", "b", "c"] * 3 + ["a"]
+        )

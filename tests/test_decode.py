@@ -244,3 +244,24 @@ def test_random_bytes_never_crash(data: bytes) -> None:
     except BadImageError:
         return
     assert img.mode == "RGB"
+
+
+def test_a_corrupt_exif_block_costs_no_warning_and_no_image(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((20, 30, 3), 120, np.uint8)).save(buf, "JPEG")
+    # an APP1 Exif block whose IFD claims 5 entries and holds 1 (seen in phone photos)
+    exif = (
+        b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x05\x00" + b"\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00"
+    )
+    seg = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(buf.getvalue()[:2] + seg + buf.getvalue()[2:])
+    assert load_image(path).size == (30, 20)
+    # Pillow's "Corrupt EXIF data" named no file and showed once per run; pytest's own
+    # warning filters come before visrec's, so the check runs as the CLI would
+    code = f"from visrec.images.decode import load_image; load_image({str(path)!r})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == ""

@@ -156,6 +156,13 @@ def cluster_vs_labels(
     if n < k_eff:
         raise VisrecError(f"cluster: {n:,} items cannot form k={k_eff} clusters (at most {n:,})")
 
+    n_distinct = len(np.unique(x, axis=0))
+    if n_distinct < k_eff:  # K-means would leave clusters empty (and sklearn warn)
+        raise VisrecError(
+            f"cluster: the {n:,} items have only {n_distinct:,} distinct vector(s), fewer "
+            f"than k={k_eff}: many share one picture (a placeholder?); lower k or leave "
+            "those items out"
+        )
     km = KMeans(n_clusters=k_eff, n_init=10, random_state=random_state)
     raw = km.fit_predict(x).astype(np.int64)
 
@@ -210,7 +217,9 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     if x.shape[0] < 2:
         return np.zeros((x.shape[0], 2))
     n_comp = min(2, x.shape[0], x.shape[1])
-    coords = PCA(n_components=n_comp, random_state=0).fit_transform(x.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):  # identical rows: no variance
+        coords = PCA(n_components=n_comp, random_state=0).fit_transform(x.astype(np.float64))
+    coords = np.nan_to_num(coords)
     if n_comp < 2:
         coords = np.hstack([coords, np.zeros((len(coords), 2 - n_comp))])
     return np.asarray(coords)

@@ -32,7 +32,8 @@ examples:
   visrec cluster fashion.parquet --labels styles.csv --id-col id --label-col masterCategory \\
       --report clusters.html --images images/     # the table, a PCA map, photos per cluster
 
-Items without an image (has_image false) or without a label are left out and counted.
+Items without an image (has_image false, or an all-zero vector) or without a label are left
+out and counted.
 --json writes {"k", "n", "ari", "nmi", "purity", "table"}; "table" is a nested dict
 {cluster: {label: count}}. --report writes one self-contained HTML file: the table and
 scores, a 2-D PCA map of the vectors coloured by label, and with --images (the folder
@@ -145,14 +146,16 @@ def run(args: argparse.Namespace) -> int:
     label_of = dict(zip(ids, labs, strict=True))
 
     n_total = len(iv)
-    no_image = ~iv.has_image
+    # an all-zero vector is no picture (a placeholder row of another tool), as for
+    # `visrec similar`: clustered, it made a cluster of its own
+    no_image = ~iv.has_image | ~np.any(iv.vectors != 0, axis=1)
     item_labels = np.asarray([label_of.get(str(i)) for i in iv.ids], dtype=object)
     no_label = np.asarray([lab is None for lab in item_labels]) & ~no_image
     keep = ~no_image & ~no_label
     print(
         f"{args.vectors}: {n_total:,} items; left out {int(no_image.sum()):,} without an "
-        f"image and {int(no_label.sum()):,} without a label in {args.labels} (not in it, "
-        "or with an empty label)"
+        f"image (has_image false, or an all-zero vector) and {int(no_label.sum()):,} "
+        f"without a label in {args.labels} (not in it, or with an empty label)"
     )
     if no_label.any():
         from visrec.data.id_spelling import examples, respelt

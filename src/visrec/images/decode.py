@@ -40,6 +40,9 @@ DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
 # (A filter rather than ``catch_warnings``: the latter is not thread-safe before 3.14
 # and decoding runs in worker threads.)
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# A corrupt EXIF block (common in phone photos) costs only the orientation, which
+# decode_image then leaves as it is; Pillow's warning named no file and showed once.
+warnings.filterwarnings("ignore", message=r"(Possibly )?[Cc]orrupt EXIF", category=UserWarning)
 
 _MAGIC = (
     (b"%PDF", "PDF document"),
