@@ -73,3 +73,11 @@ def test_summary_json_never_replaces_an_input(
         assert err.startswith("error: --json: ") and "is the PATH file" in err, err
     assert table.read_text() == "user_id,item_id,rating\nu1,i1,5\n"
     assert (folder / "u.data").read_text() == "1\t2\t3\t881250949\n"
+
+
+def test_an_empty_folder_is_said_to_be_empty(tmp_path, capsys) -> None:
+    from visrec.cli import main
+
+    (tmp_path / "empty").mkdir()
+    assert main(["data", "summary", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err.endswith("or images here (the folder is empty)\n")

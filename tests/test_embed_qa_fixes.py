@@ -299,3 +299,14 @@ def test_similar_answers_a_repeated_id_once(
     data = json.loads(js.read_text())
     assert [d["item_id"] for d in data] == ["b", "a"]
     assert [d["neighbours"][0]["item_id"] for d in data] == ["a", "b"]
+
+
+def test_a_manifest_without_rows_says_so(tmp_path, capsys) -> None:
+    from visrec.cli import main
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("item_id,path\n")
+    assert main(["embed", "--manifest", str(manifest), "-o", str(tmp_path / "v.parquet")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {manifest}: the manifest lists no images (no rows after its header)\n"
+    )

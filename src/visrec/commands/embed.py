@@ -210,6 +210,8 @@ def run(args: argparse.Namespace) -> int:
         source = args.images_dir
         skipped = scan.skipped_note()
     if not items:
+        if args.manifest:  # the folder's message would name files it never looked for
+            raise VisrecError(f"{source}: the manifest lists no images (no rows after its header)")
         raise VisrecError(no_images_message(source, skipped))
     # an output named like one of the images would replace it (before the model loads)
     local = (p for p in items.values() if not str(p).lower().startswith(("http://", "https://")))

@@ -211,7 +211,9 @@ def _summarize_folder(p: Path) -> dict[str, Any]:
             listing = ", ".join(sorted(c.name for c in p.iterdir())[:10])
             raise VisrecError(
                 f"{p}: found no interactions ({', '.join(INTERACTION_FILES)}), item table "
-                f"({', '.join(ITEM_FILES)}) or images here (contents: {listing})"
+                f"({', '.join(ITEM_FILES)}) or images here ("
+                + (f"contents: {listing}" if listing else "the folder is empty")
+                + ")"
             )
         out = {
             "kind": "image folder",
