@@ -267,6 +267,10 @@ def test_cli_fetch_from_manifest_and_review_file(
     assert list(got) == ["A", "C"]
     assert Path(got["A"]).read_bytes() == JPEG
     assert json.loads(js.read_text())["failures_by_kind"] == {"http 404": 1}
+    # the item missing from the manifest is named, by id, not only its URL
+    assert f"1 of 3 image(s) are not in the manifest: their URL failed ('B'; --json {js}" in text
+    failed = json.loads(js.read_text())["failed_items"]
+    assert list(failed) == ["B"] and failed["B"].startswith("http 404")
 
     reviews = tmp_path / "AMAZON_FASHION_5.json.gz"
     recs = [

@@ -311,6 +311,12 @@ def _add_first_urls(out: Sources, ids: Iterable[Any], images: Iterable[Any], lab
     return n
 
 
+def _examples_of(keys: list[str], shown: int = 3) -> str:
+    """``"'a', 'b', 'c' and 5 more"``."""
+    head = ", ".join(repr(k) for k in keys[:shown])
+    return head + (f" and {len(keys) - shown:,} more" if len(keys) > shown else "")
+
+
 def _interrupted_note(report: FetchReport, n_stopped: int) -> str:
     """The line printed on Ctrl-C: what was dropped, what is kept, what to do."""
     stopped = ""
@@ -403,6 +409,16 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     urls = got.urls
     rows = [(k, report.paths[u], u) for k, u in urls.items() if u in report.paths]
+    # the manifest lists what was fetched: say which items are missing from it, by id
+    failed = {
+        k: report.errors.get(u, "not fetched") for k, u in urls.items() if u not in report.paths
+    }
+    if failed and rows:
+        print(
+            f"{len(failed):,} of {len(urls):,} image(s) are not in the manifest: their URL "
+            f"failed ({_examples_of(list(failed))}"
+            + (f"; --json {args.json} lists them all)" if args.json else "; --json lists them)")
+        )
     written = bool(rows) or not urls or not out.exists()
     if written:
         n_rows = write_manifest(out, rows)
@@ -418,6 +434,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = report.to_dict()
         data.update({"n_keys": len(urls), "manifest": str(out), "manifest_rows": n_rows,
-                     "manifest_written": written})  # fmt: skip
+                     "manifest_written": written, "failed_items": failed})  # fmt: skip
         write_text_atomic(args.json, json.dumps(data, indent=2) + "\n")
     return 1 if urls and n_rows == 0 else 0
