@@ -76,3 +76,12 @@ def _evaluate_records_in_tmp(
             "_cache_dir",
             lambda real=real, folder=folder: real() if os.environ.get("VISREC_CACHE") else folder,
         )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that reads ``../shared/data`` (the ``shared_data`` fixture, directly or
+    through another fixture) carries the ``realdata`` marker: ``-m realdata`` selects
+    them all, and ``-m "not realdata"`` none."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realdata)

@@ -235,6 +235,10 @@ def test_evaluate_reports_what_auto_chose_per_run() -> None:
     assert set(tuned["bpr"]) <= {_auto_reg.label({"reg": r}) for r in _auto_reg.GRID}
     note = res.tuned_note()
     assert note is not None and note.splitlines()[1].startswith("  bpr: reg=")
+    # no visual-cf in the run: the heading does not name its profile_weight
+    assert note.splitlines()[0] == (
+        "validation chose (reg=auto on sparse data), on inner splits of each training set:"
+    )
     assert "(2 runs)" in note or note.count("(1 run)") == 2
     assert [r["tuned"] for r in res.to_dict()["runs"]][1] == tuned["bpr"][0]
 

@@ -52,3 +52,26 @@ def test_generic_interactions_are_optional(tmp_path: Path, with_interactions: bo
     assert (ds.layout, ds.label_name, ds.labels) == ("generic", "category", {"1": "a", "2": "b"})
     assert (ds.interactions is not None) is with_interactions
     assert not ds.has_ratings
+
+
+def test_an_unknown_folder_is_one_readable_line_before_any_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from visrec.cli import main
+
+    root = tmp_path / "data"
+    root.mkdir()
+    for k in range(14):
+        (root / f"f{k:02d}.txt").write_text("x")
+    (root / "report").mkdir()
+    (root / "report" / "index.html").write_text("old")  # the default --report's name
+    monkeypatch.chdir(root)  # --data holds ./report/index.html: said second, if at all
+    out = tmp_path / "new-out"
+    assert main(["demo", "--data", str(root), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    # the layouts listed on the one line the CLI prints (a newline showed as "\n"), the
+    # folder's listing cut with a count, and no output folder made for a run that fails
+    assert err.count("\n") == 1 and "\\n" not in err
+    assert "(found: f00.txt, f01.txt" in err and "and 3 more); expected one of" in err
+    assert "generic (items.csv with item_id, category," in err
+    assert not out.exists()

@@ -181,6 +181,10 @@ def run(args: argparse.Namespace) -> int:
     from visrec.embed.backbones import get_backbone
     from visrec.errors import VisrecError
 
+    if args.data:  # first: a wrong folder is the error to see, before outputs are made
+        from visrec.demo.datasets import dataset_layout
+
+        dataset_layout(Path(args.data))
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
     check_demo_folder(Path(args.out))

@@ -22,12 +22,14 @@ import pandas as pd
 
 from visrec.errors import VisrecError
 
-EXPECTED_LAYOUTS = """\
-expected one of these layouts:
-  MovieLens posters: u.data and posters/<item_id>.jpg (u.item optional, gives genres)
-  fashion products:  styles.csv (id, masterCategory) and images/<id>.jpg
-  generic:           items.csv (item_id, category) and images/<item_id>.<jpg|png|...>,
-                     optionally interactions.csv (user_id,item_id[,rating,timestamp])"""
+# one line: the CLI prints an error on one line (a newline would show as "\n")
+EXPECTED_LAYOUTS = (
+    "expected one of these layouts: MovieLens posters (u.data and "
+    "posters/<item_id>.jpg; u.item optional, gives genres); fashion products "
+    "(styles.csv with id, masterCategory, and images/<id>.jpg); generic (items.csv with "
+    "item_id, category, and images/<item_id>.<jpg|png|...>; optionally interactions.csv "
+    "with user_id,item_id[,rating,timestamp])"
+)
 
 
 @dataclass
@@ -178,13 +180,27 @@ def load_demo_dataset(data_dir: str | os.PathLike[str]) -> DemoDataset:
         When the folder matches none of the layouts; the message lists them.
     """
     root = Path(data_dir)
+    return dataset_layout(root).load(root)
+
+
+def dataset_layout(root: Path) -> _Layout:
+    """The layout ``root`` matches (checked by ``visrec demo`` before anything else).
+
+    Raises
+    ------
+    VisrecError
+        When it is no folder or matches none of the layouts; the message lists them.
+    """
     if not root.is_dir():
         raise VisrecError(f"dataset folder {str(root)!r} does not exist or is not a folder")
     for layout in _LAYOUTS:
         if layout.matches(root):
-            return layout.load(root)
-    present = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())[:12]
+            return layout
+    present = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+    shown = ", ".join(present[:12]) + (
+        f" and {len(present) - 12} more" if len(present) > 12 else ""
+    )
     raise VisrecError(
         f"{root}: not a dataset folder visrec demo recognises "
-        f"(found: {', '.join(present) or 'nothing'}); {EXPECTED_LAYOUTS}"
+        f"(found: {shown or 'nothing'}); {EXPECTED_LAYOUTS}"
     )

@@ -141,9 +141,12 @@ class ExperimentResult:
             counts = g["tuned"].value_counts(sort=True)
             parts = [f"{setting} ({n} run{'s' if n > 1 else ''})" for setting, n in counts.items()]
             lines.append(f"  {model}: {', '.join(parts)}")
+        chosen = " ".join(self.runs["tuned"].dropna().astype(str))
+        what = ["reg=auto on sparse data" if "reg=" in chosen else ""]
+        what.append("visual-cf's profile_weight=auto" if "profile_weight=" in chosen else "")
         return (
-            "validation chose (reg=auto on sparse data, visual-cf's profile_weight=auto), "
-            "on inner splits of each training set:\n" + "\n".join(lines)
+            f"validation chose ({', '.join(w for w in what if w)}), on inner splits of each "
+            "training set:\n" + "\n".join(lines)
         )
 
     def run_keys(self) -> set[tuple[int, str]]:
