@@ -62,7 +62,8 @@ def test_manifest_resolves_relative_paths_and_keeps_urls(tmp_path: Path) -> None
         "b,/abs/b.png,http://ignored\n"
         "c,,https://example.org/c.jpg\n"
         "\n"
-        "d,../up/d.jpg,\n",
+        "d,../up/d.jpg,\n"
+        "e,file:///abs/my%20e.jpg,\n",  # a local file written as a URL
         encoding="utf-8",
     )
     got = load_manifest(m)
@@ -71,8 +72,9 @@ def test_manifest_resolves_relative_paths_and_keeps_urls(tmp_path: Path) -> None
         "b": "/abs/b.png",
         "c": "https://example.org/c.jpg",
         "d": str(d.resolve() / ".." / "up" / "d.jpg"),
+        "e": "/abs/my e.jpg",
     }
-    assert list(got) == ["a", "b", "c", "d"]
+    assert list(got) == ["a", "b", "c", "d", "e"]
 
 
 def test_manifest_tsv_url_only(tmp_path: Path) -> None:

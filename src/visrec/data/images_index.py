@@ -197,7 +197,8 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     -------
     dict of str to str
         In file order. Relative paths are resolved against the manifest's folder
-        (returned absolute); ``http(s)://`` URLs are returned unchanged.
+        (returned absolute); a ``file://`` URL is its local path; ``http(s)://`` URLs are
+        returned unchanged.
 
     Raises
     ------
@@ -208,6 +209,11 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     base = Path(path).resolve().parent
     out: dict[str, str] = {}
     for item, loc, _ in read_manifest_rows(path):
+        if loc.lower().startswith("file://"):  # a local file written as a URL
+            from urllib.parse import urlsplit
+            from urllib.request import url2pathname
+
+            loc = url2pathname(urlsplit(loc).path)
         if not loc.lower().startswith(("http://", "https://")):
             lp = Path(loc).expanduser()
             loc = str(lp if lp.is_absolute() else (base / lp))
