@@ -81,3 +81,14 @@ def test_an_empty_folder_is_said_to_be_empty(tmp_path, capsys) -> None:
     (tmp_path / "empty").mkdir()
     assert main(["data", "summary", str(tmp_path / "empty")]) == 2
     assert capsys.readouterr().err.endswith("or images here (the folder is empty)\n")
+
+
+def test_a_table_without_users_is_not_told_to_rename_a_column(tmp_path, capsys) -> None:
+    from visrec.cli import main
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("item_id,path\na,x.jpg\n")
+    assert main(["data", "summary", str(manifest)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {manifest}: no user column, so not an interactions table")
+    assert "rename" not in err and "visrec embed --manifest" in err

@@ -138,7 +138,19 @@ def _summarize_table(p: Path) -> dict[str, Any]:
         if vectors is not None:
             return vectors
     # Amazon review files never get here: summarize() groups them into one section.
-    res = load_interactions(p)
+    try:
+        res = load_interactions(p)
+    except VisrecError as exc:
+        if "cannot tell which column holds the user ids" not in str(exc):
+            raise
+        # an image manifest or an item table by another name: advice on renaming a
+        # user column would be wrong
+        raise VisrecError(
+            f"{p}: no user column, so not an interactions table; data summary reads "
+            f"interactions tables, item tables named {', '.join(ITEM_FILES)}, Amazon "
+            "review and meta files, dataset folders and visrec vectors files (an image "
+            "manifest is read by visrec embed --manifest)"
+        ) from exc
     out = _base("interactions", res)
     out.update(_interaction_counts(res.frame))
     return out
