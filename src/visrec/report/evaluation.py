@@ -213,14 +213,13 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
         call = f"No difference: {best_img} and {best_plain} have the same Recall@{k} on every seed."
     elif diff.size == 1:
         call = f"{diff[0]:+.4f} Recall@{k} on one seed: run --seeds 3 or more."
-    elif sign_p(wins, losses) <= SIGN_P:
-        call = f"Pictures help here{_by_little(diff, b)}: {said}."
-    elif sign_p(losses, wins) <= SIGN_P:
-        call = f"Pictures do not help here{_by_little(diff, b)}: {said}."
-    elif diff.size < 3:
-        call = f"Too few seeds to call: {said}; run --seeds 3 or more."
     else:
-        call = f"No clear difference: {said}."
+        call = {
+            "up": f"Pictures help here{_by_little(diff, b)}: {said}.",
+            "down": f"Pictures do not help here{_by_little(diff, b)}: {said}.",
+            "few": f"Too few seeds to call: {said}; run --seeds 3 or more.",
+            "unclear": f"No clear difference: {said}.",
+        }[sign_call(wins, losses, diff.size)]
     spread = b.std(ddof=1) if len(b) > 1 else float("nan")
     if np.isfinite(spread) and ties < diff.size:
         what = (
@@ -243,6 +242,16 @@ def _by_little(diff: np.ndarray, plain: pd.Series) -> str:
     without pictures moves between seeds: a real but small effect, said as such."""
     spread = plain.std(ddof=1) if len(plain) > 1 else float("nan")
     return ", consistently but by little" if abs(diff.mean()) < spread else ""
+
+
+def sign_call(wins: int, losses: int, n_seeds: int) -> str:
+    """The sign test's call: ``"up"`` or ``"down"`` at p <= SIGN_P, else ``"few"``
+    (under 3 seeds: no call is possible) or ``"unclear"``."""
+    if sign_p(wins, losses) <= SIGN_P:
+        return "up"
+    if sign_p(losses, wins) <= SIGN_P:
+        return "down"
+    return "few" if n_seeds < 3 else "unclear"
 
 
 def sign_p(wins: int, losses: int) -> float:
@@ -279,16 +288,16 @@ def _cold_verdict(runs: pd.DataFrame, with_img: list[str], without: list[str], k
     per_seed = runs.loc[runs["model"] == best, "auc"].dropna().to_numpy()
     above, below = int((per_seed > 0.5 + TIE).sum()), int((per_seed < 0.5 - TIE).sum())
     count = f"above 0.5 on {above} of {per_seed.size} seed{'s' if per_seed.size > 1 else ''}"
-    if above + below == 0:
-        where = "at chance"
-    elif sign_p(above, below) <= SIGN_P:
-        where = f"above chance: {count}"
-    elif sign_p(below, above) <= SIGN_P:
-        where = f"below chance, worse than a random order: {count}"
-    elif per_seed.size < 3:
-        where = f"too few seeds to call: {count}; run --seeds 3 or more"
-    else:
-        where = f"not consistently above chance: {count}"
+    where = (
+        "at chance"
+        if above + below == 0
+        else {
+            "up": f"above chance: {count}",
+            "down": f"below chance, worse than a random order: {count}",
+            "few": f"too few seeds to call: {count}; run --seeds 3 or more",
+            "unclear": f"not consistently above chance: {count}",
+        }[sign_call(above, below, per_seed.size)]
+    )
     lines.append(
         f"Best with pictures: {best}, AUC {auc[best]:.3f} ({where}), Recall@{k} {recall[best]:.3f}."
     )

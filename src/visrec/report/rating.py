@@ -29,7 +29,7 @@ from visrec.analysis.rating_eval import (
 )
 from visrec.errors import VisrecError
 from visrec.report import plots
-from visrec.report.evaluation import SIGN_P, TIE, mean_std, per_seed_table, sign_p
+from visrec.report.evaluation import TIE, mean_std, per_seed_table, sign_call
 from visrec.report.html import (
     _e,
     _img,
@@ -112,14 +112,14 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
         return f"{what}: no difference, the same RMSE on every seed."
     spread = pair[plain].std(ddof=1) if len(pair) > 1 else float("nan")
     little = bool(np.isfinite(spread) and abs(diff.mean()) < spread)
-    if sign_p(wins, losses) <= SIGN_P:
-        call = f"The picture helps the MF{', consistently but by little' if little else ''}"
-    elif sign_p(losses, wins) <= SIGN_P:
-        call = f"The picture does not help the MF{', by little' if little else ''}"
-    elif diff.size < 3:
+    verdict = sign_call(wins, losses, diff.size)
+    if verdict == "few":
         return f"{what}: {said}; run --seeds 3 or more to call it."
-    else:
-        call = "No clear difference from the picture in the MF"
+    call = {
+        "up": f"The picture helps the MF{', consistently but by little' if little else ''}",
+        "down": f"The picture does not help the MF{', by little' if little else ''}",
+        "unclear": "No clear difference from the picture in the MF",
+    }[verdict]
     tail = f" ({plain} itself moves {spread:.4f} between the splits)" if np.isfinite(spread) else ""
     return f"{call}: {said}{tail}."
 
