@@ -354,3 +354,18 @@ def test_load_names_the_folder_when_given_model_json(fitted, tmp_path) -> None:
 def test_set_params_on_a_model_without_hyperparameters() -> None:
     with pytest.raises(VisrecError, match=r"no hyperparameter 'bogus'; it takes none$"):
         make_model("popularity").set_params(bogus=1)
+
+
+def test_time_split_keeps_fractions_of_a_second_in_order() -> None:
+    from visrec.evaluation.protocols import time_split
+
+    # whole seconds tie both users' rows, and the later row in the frame would win
+    for times in ([1.7, 1.2, 5.9, 5.1], pd.to_datetime([1700, 1200, 5900, 5100], unit="ms")):
+        frame = pd.DataFrame(
+            {"user_id": ["a", "a", "b", "b"], "item_id": ["x", "y", "y", "x"], "timestamp": times}
+        )
+        test = time_split(frame).test.to_frame()
+        assert sorted(zip(test["user_id"], test["item_id"], strict=True)) == [
+            ("a", "x"),
+            ("b", "y"),
+        ]

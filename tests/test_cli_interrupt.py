@@ -102,6 +102,9 @@ def test_ctrl_c_during_the_onnx_import_is_no_reason_to_fall_back(
     monkeypatch.setattr(embed_cmd, "run", run)
     assert main(["embed", "imgs", "-o", "v.parquet"]) == 130
     assert capsys.readouterr().err == "interrupted\n" and fell_back == []
+    from visrec import _interrupt
+
+    assert not _interrupt.pressed()  # the next call in this process starts afresh
     # without a Ctrl-C the same ImportError is a missing engine: torch takes over
     monkeypatch.setattr(engines, "_make_onnx", _raise(ImportError("no onnxruntime")))
     with pytest.warns(RuntimeWarning, match="falling back to torch"):

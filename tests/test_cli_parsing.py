@@ -155,12 +155,13 @@ def test_similar_takes_vectors_as_option_too(
         # ids on both sides of an option: argparse alone left "c" unrecognized
         ["similar", "a", "--vectors", str(vectors_file), "c", "--n", "2"],
         ["similar", str(vectors_file), "a", "--n", "2", "c"],
+        ["similar", str(vectors_file), "--n", "2", "a", "c"],  # every id after the option
     ):
         out = tmp_path / f"n{len(runs)}.json"
         assert main([*argv, "--json", str(out)]) == 0
         capsys.readouterr()
         runs.append(json.loads(out.read_text()))
-    assert runs[0] == runs[1] == runs[2] == runs[3] == runs[4]
+    assert all(run == runs[0] for run in runs) and len(runs) == 6
     # both queries answered: with --vectors the first positional is a query, not a file
     assert [r["item_id"] for r in runs[0]] == ["a", "c"]
     assert [n["item_id"] for n in runs[0][0]["neighbours"]] == ["b", "c"]

@@ -92,6 +92,8 @@ def _ctrl_c_seen() -> Iterator[list[bool]]:
         yield seen
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # a later call in this process (a notebook, a test) starts without the press
+        _interrupt.clear()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -156,7 +156,9 @@ def cluster_vs_labels(
     if n < k_eff:
         raise VisrecError(f"cluster: {n:,} items cannot form k={k_eff} clusters (at most {n:,})")
 
-    n_distinct = len(np.unique(x, axis=0))
+    # rows as opaque bytes: np.unique(axis=0) sorts lexicographically, ~10x slower
+    rows = np.ascontiguousarray(x).view(np.dtype((np.void, x.dtype.itemsize * x.shape[1])))
+    n_distinct = len(np.unique(rows.ravel()))
     if n_distinct < k_eff:  # K-means would leave clusters empty (and sklearn warn)
         raise VisrecError(
             f"cluster: the {n:,} items have only {n_distinct:,} distinct vector(s), fewer "

@@ -90,6 +90,10 @@ def take_vectors_arg(args: argparse.Namespace, command: str, more: str | None = 
         if rest and _vectors_like(rest[0]):
             raise VisrecError(f"two vectors files: {rest[0]} and --vectors {given}; give one")
         args.vectors = given
+    if args.vectors is None and len(rest) > 1 and _vectors_like(rest[0]):
+        # `similar V --n 2 1`: argparse gave V to ITEM_ID, and the id after the option
+        # joined it there (Parser.take_trailing)
+        args.vectors = rest.pop(0)
     if args.vectors is None:
         if len(rest) == 1 and _vectors_like(rest[0]):  # argparse gave the file to ITEM_ID
             raise VisrecError(f"no item id after the vectors file: {usage}")

@@ -136,11 +136,19 @@ def ids_as_text(col: pd.Series) -> pd.Series:
     kept as the float is written. Shared by the interactions and item-table loaders,
     ``Interactions.from_frame`` and the vectors reader, so ids match.
     """
+    if (isinstance(col.dtype, pd.StringDtype) and not col.isna().any()) or (
+        col.dtype == object and pd.api.types.infer_dtype(col, skipna=False) == "string"
+    ):
+        return col  # text already, no gap: what every text loader gives (no copy)
     null = col.isna().to_numpy()
-    text = col.astype(str).to_numpy(dtype=object)
     if pd.api.types.is_float_dtype(col) and bool((col.dropna() % 1 == 0).all()):
         values = col.to_numpy(dtype=np.float64)
         fits = ~null & (np.abs(values) < 2.0**63)
+        text = np.empty(len(col), dtype=object)
         text[fits] = values[fits].astype(np.int64).astype(str)
+        rest = ~fits & ~null  # beyond int64 (1e+20): as the float is written
+        text[rest] = col[rest].astype(str).to_numpy(dtype=object)
+    else:
+        text = col.astype(str).to_numpy(dtype=object)
     text[null] = None
     return pd.Series(text, index=col.index, dtype=object)

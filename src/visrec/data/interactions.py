@@ -292,20 +292,18 @@ def id_column(df: pd.DataFrame, col: str) -> np.ndarray:
     return text.to_numpy(dtype=object)
 
 
-def timestamp_seconds(col: pd.Series) -> np.ndarray:
-    """A complete timestamp column as int64 seconds since 1970 (UTC): numbers (also
-    written as text) as they are, fractions of a second dropped; datetimes converted.
+def sortable_times(col: pd.Series) -> pd.Series:
+    """A complete timestamp column in a form that sorts by time: numbers and datetimes
+    as they are (fractions of a second keep their order), text parsed as numbers.
 
     Raises
     ------
     VisrecError
-        For a value that is neither, naming it: sorting text would put ``"10"``
-        before ``"2"``.
+        For a value that is neither a number nor a datetime, naming it: sorting text
+        would put ``"10"`` before ``"2"``.
     """
     if pd.api.types.is_datetime64_any_dtype(col):
-        if getattr(col.dt, "tz", None) is not None:
-            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
-        return col.to_numpy().astype("datetime64[s]").astype(np.int64)
+        return col
     if pd.api.types.is_bool_dtype(col) or not (
         pd.api.types.is_numeric_dtype(col)
         or col.dtype == object
@@ -321,9 +319,21 @@ def timestamp_seconds(col: pd.Series) -> np.ndarray:
             f"interactions: timestamp {col.iloc[j]!r} at position {j} is not a number of "
             "seconds; convert the column (pandas.to_datetime for dates)"
         )
-    if pd.api.types.is_integer_dtype(col):
-        return col.to_numpy(dtype=np.int64)  # exact beyond 2**53
-    return np.floor(values).astype(np.int64)
+    return num
+
+
+def timestamp_seconds(col: pd.Series) -> np.ndarray:
+    """A complete timestamp column as int64 seconds since 1970 (UTC), as
+    ``Interactions`` stores it: see :func:`sortable_times`; fractions of a second are
+    dropped, datetimes converted."""
+    times = sortable_times(col)
+    if pd.api.types.is_datetime64_any_dtype(times):
+        if getattr(times.dt, "tz", None) is not None:
+            times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+        return times.to_numpy().astype("datetime64[s]").astype(np.int64)
+    if pd.api.types.is_integer_dtype(times):
+        return times.to_numpy(dtype=np.int64)  # exact beyond 2**53
+    return np.floor(np.asarray(times, dtype=np.float64)).astype(np.int64)
 
 
 def _check_complete(df: pd.DataFrame, col: str, shown: int = 5) -> None:

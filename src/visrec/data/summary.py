@@ -23,6 +23,7 @@ from visrec.data.item_tables import ITEM_FILES, load_item_table
 from visrec.data.tables import (
     INTERACTION_FILES,
     LoadResult,
+    NoIdColumnError,
     amazon_review_files,
     is_json_file,
     load_interactions,
@@ -140,8 +141,8 @@ def _summarize_table(p: Path) -> dict[str, Any]:
     # Amazon review files never get here: summarize() groups them into one section.
     try:
         res = load_interactions(p)
-    except VisrecError as exc:
-        if "cannot tell which column holds the user ids" not in str(exc):
+    except NoIdColumnError as exc:
+        if exc.column != USER:
             raise
         # an image manifest or an item table by another name: advice on renaming a
         # user column would be wrong

@@ -211,6 +211,15 @@ def encoding_warnings(decoded: DecodedText, where: str) -> list[BadRecord]:
     return [BadRecord(where, line, "mixed encodings", message)]
 
 
+class NoIdColumnError(VisrecError):
+    """A table's header names no column the loader takes for ``column`` (``user_id`` or
+    ``item_id``): ``visrec data summary`` tells a table of no users from a bad header."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
 # --------------------------------------------------------------------- column aliases
 def _norm(name: str) -> str:
     return re.sub(r"[\s_\-.]", "", name.strip().lower())
@@ -289,13 +298,14 @@ def _match_columns(
     for canon in (USER, ITEM):
         if canon not in found:
             kind = canon.split("_")[0]
-            raise VisrecError(
+            raise NoIdColumnError(
+                canon,
                 f"{where}: cannot tell which column holds the {kind} ids "
                 f"(columns: {list(header)}); rename that column in the header to {canon} "
                 f"(or one of {', '.join(ALIASES[canon])}; case, spaces, '_', '-', '.' "
                 "ignored), e.g. 'user_id,item_id,rating,timestamp', or drop the header "
                 "for numeric ids (user item [rating [timestamp]], like MovieLens u.data); "
-                "from Python, load_interactions(..., user_col=, item_col=) names the columns"
+                "from Python, load_interactions(..., user_col=, item_col=) names the columns",
             )
     for canon, pos in found.items():
         if canon not in used or explicit.get(canon) is not None:

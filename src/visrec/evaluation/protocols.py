@@ -44,7 +44,7 @@ from visrec.data.interactions import (
     IdMap,
     Interactions,
     id_column,
-    timestamp_seconds,
+    sortable_times,
 )
 from visrec.errors import VisrecError
 
@@ -119,8 +119,9 @@ def _check_frame(frame: pd.DataFrame | Interactions) -> pd.DataFrame:
     out[ITEM] = id_column(out, ITEM)
     if TIMESTAMP in out.columns and out[TIMESTAMP].notna().all():
         # the latest row decides duplicates and the time split's test item: text
-        # timestamps would sort "10" before "2"
-        out[TIMESTAMP] = timestamp_seconds(out[TIMESTAMP])
+        # timestamps would sort "10" before "2" (numbers and datetimes keep their
+        # fractions of a second here; Interactions stores whole seconds)
+        out[TIMESTAMP] = sortable_times(out[TIMESTAMP])
     return out.reset_index(drop=True)
 
 
@@ -194,7 +195,8 @@ def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed
     """
     _check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
-    rng = np.random.default_rng(_check_seed(seed))
+    seed = _check_seed(seed)  # as written in reports and JSON
+    rng = np.random.default_rng(seed)
     ucode, uinv = np.unique(df[USER].to_numpy(), return_inverse=True)
     is_test = per_user_holdout(uinv, len(ucode), test_ratio, rng)
     info = {"seed": seed, "test_ratio": test_ratio}
@@ -287,7 +289,8 @@ def cold_items_split(
             f"cold-items split: {len(pool)} eligible items{which} x test_ratio {test_ratio} "
             f"gives {n_hold} held-out items; need at least 1 and fewer than all {len(items)}"
         )
-    rng = np.random.default_rng(_check_seed(seed))
+    seed = _check_seed(seed)  # as written in reports and JSON
+    rng = np.random.default_rng(seed)
     held = set(pool[rng.choice(len(pool), size=n_hold, replace=False)])
     is_test = df[ITEM].isin(held).to_numpy()
     # Candidates in a random (seeded) order: a model with no information gives them all
