@@ -129,7 +129,8 @@ def missing_words(ids: np.ndarray | Sequence[object]) -> list[str]:
 
 
 def ids_as_text(col: pd.Series) -> pd.Series:
-    """A parquet id column as text (object dtype), ``None`` where null.
+    """An id column as text, ``None`` where null (object dtype; a text column without a
+    gap is returned as it is).
 
     Integer ids stored as float (a null forces float64) are written as integers, ``"1"``
     not ``"1.0"``, when every value is a whole number; one beyond int64 (``1e+20``) is
