@@ -560,6 +560,13 @@ def test_meta_2023_images_and_categories(tmp_path: Path) -> None:
     assert row["item_id"] == "B01CUPMQZE" and row["main_cat"] == "All Beauty"
     assert row["image_urls"] == ["http://x/l.jpg", "http://x/h2.jpg"]
     assert row["categories"] == ["Beauty", "Skin Care"]
+    # as cluster --labels, by the file's own names
+    from visrec.data.item_tables import load_item_table
+
+    table = load_item_table(f, id_col="parent_asin", label_col="main_category")
+    assert table.frame[["item_id", "main_category"]].values.tolist() == [
+        ["B01CUPMQZE", "All Beauty"]
+    ]
 
 
 def test_csv_with_both_asins_takes_the_product(tmp_path: Path) -> None:

@@ -37,6 +37,9 @@ SOURCE kinds:
   meta files (meta_<Category>.json[.gz])  product images keyed by asin; the first
       imageURLHighRes, else the first imageURL
   a manifest CSV/TSV with columns item_id,url
+  Amazon Reviews 2023 files (<Category>.jsonl[.gz], meta_<Category>.jsonl[.gz]) are read
+  the same way: parent_asin for asin, user_id for reviewerID, timestamp (ms) in seconds,
+  a review's images' large_image_url, a product's images' hi_res (else large)
 
 Each URL is cached once under DIR as <sha256(url)>.<ext> after it decoded as an image;
 cached URLs are not downloaded again. Ctrl-C stops at once, keeping what was fetched

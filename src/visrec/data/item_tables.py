@@ -69,8 +69,10 @@ def load_item_table(
         MovieLens ``u.item`` (pipe-separated, latin-1, no header) or a folder holding
         it, which gives columns ``item_id``, ``title``, ``release_date``, ``genres``
         (``|``-joined) and ``genre`` (the first listed genre); or an Amazon
-        ``meta_<Category>.json[.gz]`` (``id_col`` ``"asin"``), which gives the columns of
-        :func:`visrec.data.amazon.load_amazon_meta` with ``categories`` joined by " > ".
+        ``meta_<Category>.json[.gz]`` (``id_col`` ``"asin"``; the 2023 release's
+        ``.jsonl[.gz]``, ``"parent_asin"``), which gives the columns of
+        :func:`visrec.data.amazon.load_amazon_meta` with ``categories`` joined by " > "
+        (and ``main_cat`` also as ``main_category``, the 2023 name).
     id_col : str, default "id"
         Column with the item ids; renamed to ``item_id`` (str). Ignored for u.item.
     label_col : str, optional
@@ -179,11 +181,16 @@ def _load_meta_items(p: Path, id_col: str) -> LoadResult:
             f"{p}: an Amazon review file, not an item table; give the category's "
             "meta_<Category>.json[.gz] or a CSV such as 'asin,category'"
         )
-    if id_col not in ("asin", ITEM):
-        raise VisrecError(f"{p}: Amazon metadata is keyed by 'asin'; got id column {id_col!r}")
+    if id_col not in ("asin", "parent_asin", ITEM):  # parent_asin: the 2023 release's
+        raise VisrecError(
+            f"{p}: Amazon metadata is keyed by 'asin' ('parent_asin' in the 2023 release); "
+            f"got id column {id_col!r}"
+        )
     # repeated asins are resolved after the label check, as for other tables
     result = load_amazon_meta(p, with_lines=True, keep_repeats=True)
     result.frame["categories"] = [" > ".join(c) for c in result.frame["categories"]]
+    # the 2023 release's name for main_cat, so --label-col takes the file's own name
+    result.frame["main_category"] = result.frame["main_cat"]
     return result
 
 
