@@ -573,3 +573,35 @@ def test_csv_with_both_asins_takes_the_product(tmp_path: Path) -> None:
     f = tmp_path / "r.csv"
     f.write_text("user_id,asin,parent_asin,rating\nu,B1-red,B1,5\nv,B1-blue,B1,4\n", "utf-8")
     assert load_interactions(f).frame["item_id"].tolist() == ["B1", "B1"]
+
+
+def test_bad_2023_records_are_named_in_their_own_fields(tmp_path: Path) -> None:
+    records = [
+        {"rating": None, "parent_asin": "P1", "user_id": "U1", "timestamp": 1588687728923},
+        {"rating": 4.0, "parent_asin": "P1", "timestamp": 1588687728923},
+        {"rating": 4.0, "parent_asin": "P1", "user_id": "U2", "timestamp": "soon"},
+        {"rating": 4.0, "asin": "B1", "user_id": "U3", "timestamp": 1588687728923},
+        {"rating": 4.0, "asin": "B1", "parent_asin": None, "user_id": "U4", "timestamp": 1},
+        {"rating": 5.0, "parent_asin": "P2", "user_id": "U5", "timestamp": 1588687728923,
+         "verified_purchase": "maybe"},
+    ]  # fmt: skip
+    res = load_amazon_reviews(_jsonl_2023(tmp_path / "Beauty.jsonl", records))
+    assert res.frame["user_id"].tolist() == ["U5"]
+    assert [(w.kind, w.reason) for w in res.warnings] == [
+        (
+            "unreadable verified_purchase",
+            """'verified_purchase' is "maybe", expected true or false (kept as false)""",
+        )
+    ]
+    assert [(b.line, b.kind, b.reason) for b in res.bad] == [
+        (1, "null rating", "'rating' is null"),
+        (2, "missing user_id", "no 'user_id' field"),
+        (3, "missing time", """'timestamp' is "soon", expected whole milliseconds within int64"""),
+        # a variant asin is no product: not taken for the item
+        (4, "missing parent_asin", "no 'parent_asin' field"),
+        (5, "missing parent_asin", "'parent_asin' is null or empty"),
+    ]
+    meta = _jsonl_2023(tmp_path / "meta_Beauty.jsonl", [{"title": "x", "parent_asin": None}])
+    assert [(b.kind, b.reason) for b in load_amazon_meta(meta).bad] == [
+        ("missing parent_asin", "no parent_asin (null or absent)")
+    ]

@@ -123,9 +123,34 @@ def _layout(text: str, records: list[tuple[int, object | BadRecord]]) -> str:
 
 
 def is_2023_record(rec: dict[str, Any]) -> bool:
-    """An Amazon Reviews 2023 review or metadata record: it has a ``parent_asin`` and
-    none of the 2018 keys (``reviewerID``, ``asin`` without ``parent_asin``)."""
-    return "parent_asin" in rec and "reviewerID" not in rec
+    """An Amazon Reviews 2023 review or metadata record: a ``parent_asin`` (or a review's
+    ``user_id``) and no 2018 ``reviewerID``."""
+    return ("parent_asin" in rec or "user_id" in rec) and "reviewerID" not in rec
+
+
+# marks a record read from the 2023 layout, so a bad record names its own fields
+_FROM_2023 = "\x00visrec 2023"
+# 2018 field names in bad-record messages -> the 2023 record's (longest first)
+_NAMES_2023 = (
+    (", and no usable reviewTime", ""),
+    (" or reviewTime", ""),
+    ("unixReviewTime", "timestamp"),
+    ("whole seconds", "whole milliseconds"),
+    ("reviewerID", "user_id"),
+    ("'overall'", "'rating'"),
+    ("'asin'", "'parent_asin'"),
+    ("missing asin", "missing parent_asin"),
+    ("no asin (", "no parent_asin ("),
+    ("verified", "verified_purchase"),
+)
+
+
+def _own_names(rec: dict[str, Any], text: str) -> str:
+    """``text`` (a bad record's kind or reason) in the field names of ``rec``'s layout."""
+    if _FROM_2023 in rec:
+        for old, new in _NAMES_2023:
+            text = text.replace(old, new)
+    return text
 
 
 def as_2018_record(rec: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +168,11 @@ def as_2018_record(rec: dict[str, Any]) -> dict[str, Any]:
     if not is_2023_record(rec):
         return rec
     out = dict(rec)
-    out["asin"] = rec["parent_asin"]
+    out[_FROM_2023] = True
+    # the product; without one the record has no item (its variant asin is not it)
+    out["asin"] = rec.get("parent_asin")
+    if "parent_asin" not in rec:
+        del out["asin"]
     renamed = {
         "user_id": "reviewerID",
         "rating": "overall",
@@ -385,9 +414,12 @@ def load_amazon_reviews(
                 BadRecord(
                     r.where,
                     r.line,
-                    "unreadable verified",
-                    f"'verified' is {_shown(r.rec['verified'])}, expected true or false "
-                    "(kept as false)",
+                    _own_names(r.rec, "unreadable verified"),
+                    _own_names(
+                        r.rec,
+                        f"'verified' is {_shown(r.rec['verified'])}, expected true or false "
+                        "(kept as false)",
+                    ),
                 )
             )
         cols["verified"].append(bool(verified))
@@ -486,7 +518,7 @@ def _review_ids(
 
 
 def _no_time(r: _Review, why: str) -> BadRecord:
-    return BadRecord(r.where, r.line, "missing time", why)
+    return BadRecord(r.where, r.line, "missing time", _own_names(r.rec, why))
 
 
 class _Review(NamedTuple):
@@ -508,7 +540,8 @@ def _checked_reviews(
     for category, where, line, rec in scan.objects():
         problem = problem_of(rec)
         if problem is not None:
-            scan.bad.append(BadRecord(where, line, problem[0], problem[1]))
+            kind, reason = (_own_names(rec, text) for text in problem)
+            scan.bad.append(BadRecord(where, line, kind, reason))
             continue
         user, item = _as_id(rec["reviewerID"]), _as_id(rec["asin"])
         assert user is not None and item is not None  # vetted by problem_of
@@ -568,7 +601,10 @@ def load_amazon_meta(
     for category, where, line, rec in scan.objects():
         item = _as_id(rec.get("asin"))
         if item is None:
-            scan.bad.append(BadRecord(where, line, "missing asin", "no asin (null or absent)"))
+            kind, reason = (
+                _own_names(rec, t) for t in ("missing asin", "no asin (null or absent)")
+            )
+            scan.bad.append(BadRecord(where, line, kind, reason))
             continue
         if item in first_seen and not keep_repeats:
             scan.bad.append(
