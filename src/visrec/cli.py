@@ -65,31 +65,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def _ctrl_c_seen() -> Iterator[list[bool]]:
-    """Notes whether Ctrl-C was pressed (``seen[0]``), keeping Python's own handler.
+def _ctrl_c_seen() -> Iterator[None]:
+    """Marks a Ctrl-C in :mod:`visrec._interrupt` while a command runs, keeping
+    Python's own handler.
 
     A KeyboardInterrupt raised inside compiled code, an import of one for example, can
     come out as another exception (a ValueError was seen in knn-rating): after a Ctrl-C
     any failure is the interrupt, not a traceback. Only where Python's default handler
     is installed, from the main thread: otherwise nothing changes.
     """
-    seen = [False]
     _interrupt.clear()
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     ):
-        yield seen
+        yield
         return
 
     def note(signum: int, frame: FrameType | None) -> None:
-        seen[0] = True
-        _interrupt.mark()  # for lower layers that fall back on an exception
+        _interrupt.mark()  # read by _run and by lower layers that fall back on an exception
         signal.default_int_handler(signum, frame)
 
     signal.signal(signal.SIGINT, note)
     try:
-        yield seen
+        yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         # a later call in this process (a notebook, a test) starts without the press
@@ -109,8 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _print_any_name()
-    with _ctrl_c_seen() as ctrl_c:
-        return _run(func, args, ctrl_c)
+    with _ctrl_c_seen():
+        return _run(func, args)
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Parser:
@@ -138,9 +137,7 @@ def _print_any_name() -> None:
             reconfigure(errors="surrogateescape")
 
 
-def _run(
-    func: Callable[[argparse.Namespace], int], args: argparse.Namespace, ctrl_c: list[bool]
-) -> int:
+def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         status = int(func(args) or 0)
     except VisrecError as exc:
@@ -159,7 +156,7 @@ def _run(
         # files are then lost) met a reader that went away (`visrec ... | head`)
         return closed_stdout_status()
     except Exception as exc:
-        if ctrl_c[0]:  # whatever it became on its way out of compiled code
+        if _interrupt.pressed():  # whatever it became on its way out of compiled code
             print("interrupted", file=sys.stderr)
             status = 130
         elif _refused_by_system(exc):
