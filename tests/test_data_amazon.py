@@ -522,6 +522,14 @@ def _jsonl_2023(path: Path, records: list[dict]) -> Path:
     return path
 
 
+def test_reviews_2023_times_already_in_seconds_are_kept(tmp_path: Path) -> None:
+    # a 2023 file whose times were converted to seconds (or a mix of both) must not
+    # have them divided again, which would put the reviews in 1970
+    recs = [dict(REVIEWS_2023[1], timestamp=1588687001, user_id="U9"), REVIEWS_2023[1]]
+    df = load_amazon_reviews(_jsonl_2023(tmp_path / "Mixed.jsonl", recs)).frame
+    assert df["timestamp"].tolist() == [1588687001, 1588687000]
+
+
 def test_reviews_2023_read_like_2018(tmp_path: Path) -> None:
     f = _jsonl_2023(tmp_path / "All_Beauty.jsonl", REVIEWS_2023)
     res = load_amazon_reviews(f)

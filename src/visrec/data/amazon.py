@@ -128,6 +128,8 @@ def is_2023_record(rec: dict[str, Any]) -> bool:
     return ("parent_asin" in rec or "user_id" in rec) and "reviewerID" not in rec
 
 
+# a 2023 ``timestamp`` below this is in seconds, not the release's milliseconds
+_SECONDS_BELOW = 10**11
 # marks a record read from the 2023 layout, so a bad record names its own fields
 _FROM_2023 = "\x00visrec 2023"
 # 2018 field names in bad-record messages -> the 2023 record's (longest first)
@@ -185,8 +187,13 @@ def as_2018_record(rec: dict[str, Any]) -> dict[str, Any]:
             out[old] = rec[new]
     if "timestamp" in rec:
         ms = _whole_seconds(rec["timestamp"])
-        # a value that is no whole number stays as written, for the bad record
-        out["unixReviewTime"] = rec["timestamp"] if ms is None else ms // 1000
+        # a value that is no whole number stays as written, for the bad record; one
+        # below 1e11 is already in seconds (as milliseconds it would be before 1974,
+        # decades before online reviews): a converted file keeps its times
+        if ms is None:
+            out["unixReviewTime"] = rec["timestamp"]
+        else:
+            out["unixReviewTime"] = ms if abs(ms) < _SECONDS_BELOW else ms // 1000
     images = rec.get("images")
     if isinstance(images, list):
         found = [im for im in images if isinstance(im, dict)]
