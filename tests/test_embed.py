@@ -203,13 +203,13 @@ def test_auto_engine_falls_back_to_torch(monkeypatch: Any) -> None:
         make_engine(TinyBackbone(), "onnx", "cpu")
 
 
-def test_resolve_device_cpu_without_torch() -> None:
+def test_picking_the_device_does_not_import_torch() -> None:
     # The ONNX path must not pay for importing torch just to pick the device.
     import subprocess
 
     code = (
-        "import sys; from visrec.embed.engines import resolve_device; "
-        "assert resolve_device('cpu') == 'cpu'; print('torch' in sys.modules)"
+        "import sys; import visrec.embed.engines; from visrec._device import torch_device; "
+        "assert torch_device('cpu') == 'cpu'; print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -219,16 +219,16 @@ def test_engines_share_one_device_parser() -> None:
     # "cuda:x" used to reach torch (engines) or be taken as "cuda" (ray); every parser
     # now rejects it up front, naming the value and the accepted forms.
     with pytest.raises(VisrecError, match=r"unknown device 'cuda:x'; expected auto, cpu, cuda"):
-        engines_mod.resolve_device("cuda:x")
-    assert engines_mod.resolve_device(None) in ("cpu", "cuda")
-    assert engines_mod.resolve_device(" CPU ") == "cpu"
+        device_mod.torch_device("cuda:x")
+    assert device_mod.torch_device(None) in ("cpu", "cuda")
+    assert device_mod.torch_device(" CPU ") == "cpu"
 
 
 def test_cuda_without_driver_is_refused_without_torch(monkeypatch: Any) -> None:
     monkeypatch.setattr(device_mod, "cuda_driver_present", lambda: False)
-    assert engines_mod.resolve_device("auto") == "cpu"
+    assert device_mod.torch_device("auto") == "cpu"
     with pytest.raises(VisrecError, match="no CUDA GPU"):
-        engines_mod.resolve_device("cuda:0")
+        device_mod.torch_device("cuda:0")
 
 
 def test_make_engine_threads_sets_torch_pool() -> None:

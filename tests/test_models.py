@@ -485,12 +485,12 @@ def test_feature_scaler_projection() -> None:
 
 
 def test_training_device_uses_the_shared_parser() -> None:
-    from visrec.models._train import resolve_device
+    from visrec.models._train import fit_device
 
-    assert str(resolve_device("cpu")) == "cpu"
-    assert str(resolve_device(None)) in ("cpu", "cuda")
+    assert str(fit_device("cpu")) == "cpu"
+    assert str(fit_device(None)) in ("cpu", "cuda")
     with pytest.raises(VisrecError, match=r"unknown device 'gpu'; expected auto, cpu, cuda"):
-        resolve_device("gpu")
+        fit_device("gpu")
 
 
 def test_pairwise_training_goes_lazy_on_large_row_tables() -> None:

@@ -301,7 +301,7 @@ def name_ids(ids: np.ndarray | Sequence[object], source: str | None, limit: int 
 
 def check_model_device(model: Any, label: str | None = None) -> None:
     """The model's ``device`` hyperparameter as its fit would resolve it
-    (``visrec.models._train.resolve_device`` is ``torch_device``): an unknown string, or
+    (``visrec.models._train.fit_device`` is ``torch_device``): an unknown string, or
     CUDA where torch sees no GPU, is an error before any file is read, not at the fit.
     ``"auto"`` and ``"cpu"`` need no probe (and no torch import). Not part of
     ``check_params``: a model trained on a GPU must still load on a CPU machine."""

@@ -248,10 +248,11 @@ def vectors_engine(eng: Any) -> str:
     if getattr(eng, "ray_address", None):
         return name
     # a local Ray instance: its actors choose as make_engine's "auto" does here
-    from visrec.embed.engines import auto_engine_name, resolve_device
+    from visrec._device import torch_device
+    from visrec.embed.engines import auto_engine_name
 
     try:
-        return auto_engine_name(resolve_device(getattr(eng, "device", "auto")))
+        return auto_engine_name(torch_device(getattr(eng, "device", "auto")))
     except VisrecError:
         return name
 

@@ -23,7 +23,7 @@ from visrec.errors import VisrecError
 if TYPE_CHECKING:
     from visrec.embed.backbones import Backbone
 
-__all__ = ["ENGINES", "Engine", "TorchEngine", "make_engine", "resolve_device"]
+__all__ = ["ENGINES", "Engine", "TorchEngine", "make_engine"]
 
 ENGINES = ("auto", "torch", "onnx", "ray")
 
@@ -38,16 +38,6 @@ class Engine(Protocol):
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """float32 (B, 3, H, W) -> float32 (B, dim)."""
         ...
-
-
-def resolve_device(device: str | None = "auto") -> str:
-    """The torch device for ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-
-    ``"auto"`` (or ``None``) -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; an
-    unknown string or an unusable CUDA device raises ``VisrecError``
-    (``visrec._device.resolve_device``).
-    """
-    return torch_device(device)
 
 
 class TorchEngine:
@@ -81,7 +71,7 @@ class TorchEngine:
             torch.set_num_threads(int(threads))
 
         self.backbone = backbone
-        self.device = resolve_device(device)
+        self.device = torch_device(device)
         self.batch_size = int(batch_size or (64 if self.device.startswith("cuda") else 16))
         model = backbone.build_model().eval()
         if self.device.startswith("cuda"):
@@ -175,7 +165,7 @@ def make_engine(
                 "onnx); use --engine torch"
             )
         return _make_onnx(backbone, device, batch_size, threads)
-    dev = resolve_device(device)
+    dev = torch_device(device)
     if auto_engine_name(dev) == "onnx":
         try:
             return _make_onnx(backbone, dev, batch_size, threads)

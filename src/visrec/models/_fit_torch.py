@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from visrec.models._train import TripleSampler, fit_pairwise, resolve_device, rows
+from visrec.models._train import TripleSampler, fit_device, fit_pairwise, rows
 
 __all__ = ["fit_bpr_factors", "fit_vbpr_terms"]
 
@@ -38,7 +38,7 @@ def fit_bpr_factors(
     checkpoint: two fits within one model need two names.
     """
     n_users, n_items = seen.shape
-    dev = resolve_device(device)
+    dev = fit_device(device)
     module = _BPRModule(
         rng.normal(0, init_std, (n_users, factors)),
         rng.normal(0, init_std, (n_items, factors)),
@@ -117,7 +117,7 @@ def fit_vbpr_terms(
     fixed order (initial values, then the sampler and dropout), so a fit is repeatable.
     """
     n_users, n_items = seen.shape
-    dev = resolve_device(device)
+    dev = fit_device(device)
     k, k2, d = factors, visual_factors, feats.shape[1]
     module = _VBPRModule(
         feats,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import torch
 
 
-def resolve_device(device: str | None) -> torch.device:
+def fit_device(device: str | None) -> torch.device:
     """``None``/``"auto"`` -> CUDA when torch sees a GPU, else CPU; ``"cpu"``, ``"cuda"``,
     ``"cuda:N"`` as given; anything else, or CUDA without a GPU, raises ``VisrecError``
     (the same rules as ``visrec embed --device``: ``visrec._device``)."""
