@@ -368,9 +368,9 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from visrec._atomic import atomic_path
-    from visrec.commands.train import TRAIN_JSON
     from visrec.models.base import Recommender
     from visrec.models.candidates import CandidateSet, iter_recommendations, tie_key, tie_seed
+    from visrec.models.model_folder import TRAIN_JSON
 
     if args.n < 1:
         raise VisrecError(f"--n must be >= 1, got {args.n}")

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from visrec.models.base import Recommender
 
 #: provenance written next to the model (read by ``visrec recommend``)
-TRAIN_JSON = "train.json"
 
 EPILOG = """\
 examples:
@@ -406,10 +405,11 @@ def check_model_folder(out: Path) -> None:
     _check_writable(out)
     if not any(out.iterdir()):
         return
+    # (imported here: numpy and pandas would slow every `visrec --help`)
+    from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON, TRAIN_JSON, is_model_folder
+
     if is_model_folder(out):
         # the swap deletes the whole folder: only a model's own files may be in it
-        from visrec.models.base import ARRAYS_NPZ, MODEL_JSON
-
         own = {MODEL_JSON, ARRAYS_NPZ, TRAIN_JSON}  # what save_model_folder writes
         other = sorted(p.name for p in out.iterdir() if p.name not in own)
         if other:
@@ -424,21 +424,6 @@ def check_model_folder(out: Path) -> None:
         f"{out} exists and is not a visrec model folder (no visrec model.json in it); "
         "name a new or empty folder, or an earlier model folder to replace"
     )
-
-
-def is_model_folder(folder: Path) -> bool:
-    """True when ``folder`` holds a ``model.json`` as ``Recommender.save`` writes it
-    (a regular file: reading a pipe there would wait for ever)."""
-    from visrec._atomic import not_regular
-    from visrec.models.base import MODEL_JSON
-
-    if not_regular(folder / MODEL_JSON) is not None:
-        return False
-    try:
-        meta = json.loads((folder / MODEL_JSON).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(meta, dict) and "model" in meta and "visrec_version" in meta
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -495,7 +480,7 @@ def _swap_in(new: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None:
+def save_model_folder(model: Recommender, out: Path, provenance: dict[str, Any]) -> None:
     """Save into a temporary sibling folder, then swap it in, so a reader never sees a
     half-written model (an existing folder is replaced only once the new one is complete,
     and only when :func:`check_model_folder` allows it)."""
@@ -506,6 +491,8 @@ def save_model_folder(model: Any, out: Path, provenance: dict[str, Any]) -> None
     from visrec._atomic import sweep_stale
 
     sweep_stale(out.parent, side_prefix(out.name, 8), r"[a-z0-9_]{8}", dirs=True)
+    from visrec.models.model_folder import TRAIN_JSON
+
     tmp = Path(tempfile.mkdtemp(prefix=side_prefix(out.name, 8), dir=out.parent))
     try:
         model.save(tmp)

@@ -42,6 +42,7 @@ from visrec.models.model_folder import (
     DAMAGE_OR_REFUSED,
     MODEL_JSON,
     SAVE_TOKEN,
+    TRAIN_JSON,
     check_array_forms,
     check_counts,
     check_same_save,
@@ -427,9 +428,8 @@ class Recommender(ParamsMixin, ABC):
         arrays[SAVE_TOKEN] = np.asarray(token)
         with atomic_path(folder / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
-        # `visrec train`'s record of an earlier fit (commands.train.TRAIN_JSON; the
-        # command layer is not imported here)
-        stale = folder / "train.json"
+        # `visrec train`'s record of an earlier fit would describe another model
+        stale = folder / TRAIN_JSON
         if stale.is_file():
             stale.unlink()
         meta = {

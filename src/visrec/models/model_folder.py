@@ -25,6 +25,8 @@ MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
 #: in both files of a save (see ``Recommender.save``)
 SAVE_TOKEN = "save_token"
+#: ``visrec train``'s record of the fit (inputs, seconds), next to the model's files
+TRAIN_JSON = "train.json"
 
 
 def read_model_json(mj: Path) -> dict[str, Any]:
@@ -236,3 +238,18 @@ def json_default(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def is_model_folder(folder: Path) -> bool:
+    """True when ``folder`` holds a ``model.json`` as ``Recommender.save`` writes it
+    (a regular file: reading a pipe there would wait for ever); ``visrec train`` replaces
+    only such a folder."""
+    from visrec._atomic import not_regular
+
+    if not_regular(folder / MODEL_JSON) is not None:
+        return False
+    try:
+        meta = json.loads((folder / MODEL_JSON).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(meta, dict) and "model" in meta and "visrec_version" in meta
