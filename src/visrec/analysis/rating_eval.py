@@ -287,7 +287,8 @@ def rating_eval(
     knn_k : int, default 3
         Neighbours of the tutorial's KNN.
     mf_params : dict, optional
-        Keyword arguments for both :class:`RatingMF` models (besides ``visual``).
+        Keyword arguments for both :class:`RatingMF` models (besides ``visual``);
+        ``random_state`` defaults to each split's seed.
     progress : bool, default False
         Show a tqdm progress bar.
     resume : path, optional
@@ -396,8 +397,10 @@ def rating_eval(
             fp["held_out"] = "items with an image"
         mf_full = RatingMF(**mf_kw).get_params()  # defaults too: a changed one refits
         mf_full.pop("visual", None)
-        params = run_record.json_params(mf_full)
-        plan = {(seed, RECORD_MODEL): params for seed in seeds}
+        plan = {
+            (seed, RECORD_MODEL): run_record.json_params({**mf_full, **_split_seed(seed, mf_kw)})
+            for seed in seeds
+        }
         found = run_record.load_done(record, fp, plan, say)
         done = {seed: rec for (seed, _), rec in found.items()}
         if done:
@@ -431,7 +434,10 @@ def rating_eval(
                     f"{n_train:,} training rating(s) of {len(df):,}, fewer than the KNN's "
                     f"k={knn_k}; lower the test size or k"
                 )
-            recs, n_cold = _eval_split(train, test, item_vectors, knn_k, mf_kw, bar.update)
+            # each split's MF starts from its own random factors (as `evaluate` seeds its
+            # models), so the spread over seeds includes the fit's randomness too
+            seed_kw = {**mf_kw, **_split_seed(seed, mf_kw)}
+            recs, n_cold = _eval_split(train, test, item_vectors, knn_k, seed_kw, bar.update)
             records += [{"seed": seed, **r} for r in recs]
             if recorder is not None:
                 split = {"n_train": n_train, "n_test": n_test, "n_cold": n_cold}
@@ -465,6 +471,12 @@ def rating_eval(
         protocol=protocol,
         sizes=sizes,
     )
+
+
+def _split_seed(seed: int, mf_kw: dict[str, Any]) -> dict[str, Any]:
+    """The MF's ``random_state`` on split ``seed``: the split's seed, unless the caller
+    set one."""
+    return {} if "random_state" in mf_kw else {"random_state": seed}
 
 
 def _eval_split(
