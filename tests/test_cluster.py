@@ -70,7 +70,7 @@ def test_k_differs_from_label_count_and_json_shape():
     assert res.table.to_numpy().sum() == 90
     assert res.purity == pytest.approx(1.0)  # splitting pure blobs keeps them pure
     assert res.ari < 1.0
-    out = res.to_json()
+    out = res.to_dict()
     assert set(out) == {"k", "n", "ari", "nmi", "purity", "table"}
     assert set(out["table"]) == {str(c) for c in range(6)}
     assert sum(sum(row.values()) for row in out["table"].values()) == 90

@@ -434,7 +434,7 @@ def test_demo_end_to_end_real_backbone(tmp_path: Path) -> None:
     assert html.count('class="thumb"') == 40  # 4 clusters x 10 items, all under 12
     saved = json.loads(res.results_path.read_text())
     assert saved["knn_rating"]["accuracy"] == pytest.approx(res.knn.accuracy)
-    assert saved["cluster"]["table"] == res.cluster.to_json()["table"]
+    assert saved["cluster"]["table"] == res.cluster.to_dict()["table"]
 
 
 # --- real dataset folders --------------------------------------------------------------

@@ -76,7 +76,7 @@ def _count_fits(monkeypatch: pytest.MonkeyPatch, interrupt_at: int | None = None
 def _same(a: Any, b: Any) -> None:
     # as text: a model met on one seed only (a majority class of another value) has a
     # NaN spread, which no dict compares equal to
-    assert json.dumps(a.to_json()) == json.dumps(b.to_json())
+    assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
     pd.testing.assert_frame_equal(a.table, b.table)
     pd.testing.assert_frame_equal(a.runs, b.runs)
     assert (a.sizes, a.notes, a.seeds, a.n_train, a.n_test) == (

@@ -92,7 +92,7 @@ def test_format_never_shows_accuracy_without_baseline_and_json_keys():
     text = res.format()
     assert "majority class" in text and f"{res.majority_accuracy:.3f}" in text
     assert f"{res.accuracy:.3f}" in text and "MAE" in text and "confusion" in text
-    out = res.to_json()
+    out = res.to_dict()
     for key in ("accuracy", "majority_accuracy", "mae", "majority_class", "confusion"):
         assert key in out
     assert out["accuracy"] == 1.0

@@ -268,7 +268,7 @@ def test_rating_eval_seeds_report_spread():
     assert "rmse_std" in res.table.columns
     assert (res.table["rmse_std"] >= 0).all()
     assert any("no item vectors" in n for n in res.notes)
-    out = res.to_json()
+    out = res.to_dict()
     assert set(out["models"]["biased MF"]) >= {"accuracy", "mae", "rmse", "rmse_std"}
     json.dumps(out)
 
@@ -496,7 +496,7 @@ def test_majority_class_is_one_row_when_the_splits_disagree(tmp_path):
     assert sorted(set(majority["class"])) == [4.0, 5.0] and len(majority) == 4
     assert res.table.index[0] == "majority class (4 or 5, by split)"
     assert np.isfinite(res.table.iloc[0]["accuracy_std"])  # over 4 seeds, not "± nan"
-    data = res.to_json()
+    data = res.to_dict()
     json.dumps(data, allow_nan=False)  # strict JSON: no NaN
     assert [r.get("class") for r in data["runs"][:2]] == [5.0, None]
     page = render_rating_report(data, {})

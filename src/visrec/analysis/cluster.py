@@ -66,7 +66,7 @@ class ClusterResult:
     table: pd.DataFrame
     assignments: np.ndarray
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """``{"k", "n", "ari", "nmi", "purity", "table"}``.
 
         ``table`` is a nested dict ``{cluster (str): {label: count}}`` with every label

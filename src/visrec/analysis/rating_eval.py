@@ -181,7 +181,7 @@ class RatingEvalResult:
         """``"80,000 train / 20,000 test"``, or ranges over the seeds when they differ."""
         return format_sizes(self.sizes or [(self.n_train, self.n_test)])
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """``{"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {...}},
         "runs"}``."""
         models = {

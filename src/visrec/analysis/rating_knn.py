@@ -172,7 +172,7 @@ class KnnRatingResult:
     labels: list[float]
     k: int
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """All fields as JSON types; ``confusion`` is ``{"labels": [...], "counts":
         [[...], ...]}`` with rows = true rating, columns = predicted rating."""
         return {

@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(res.format())
     if args.json:
-        write_text_atomic(args.json, json.dumps(res.to_json(), indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(res.to_dict(), indent=2) + "\n")
     if args.report:
         summary = {
             "vectors": args.vectors,

@@ -238,6 +238,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"report:  {result.report_path}")
     print(f"results: {result.results_path}")
     if args.json:
-        write_text_atomic(args.json, json.dumps(result.to_json(), indent=2))
+        write_text_atomic(args.json, json.dumps(result.to_dict(), indent=2))
         print(f"wrote {args.json}")
     return 0

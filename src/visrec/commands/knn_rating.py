@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(res.format())
     if args.json:
-        out = res.to_json()
+        out = res.to_dict()
         out["include_missing"] = bool(args.include_missing)
         out["key_col"] = args.key_col
         write_text_atomic(args.json, json.dumps(out, indent=2) + "\n")

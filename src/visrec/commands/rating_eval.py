@@ -184,12 +184,12 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
 
     print(res.format())
     if args.json:
-        write_text_atomic(args.json, json.dumps(res.to_json(), indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(res.to_dict(), indent=2) + "\n")
     if args.report:
         from visrec.report.rating import write_rating_report
 
         inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
-        write_rating_report(args.report, res.to_json(), inputs)
+        write_rating_report(args.report, res.to_dict(), inputs)
     if args.json and record is not None:
         run_record.forget(record, res.run_keys())
     say_written(args.json, args.report)

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         if not res.ids:  # the query is the only item with a usable image
             print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:
-        write_text_atomic(args.json, json.dumps([r.to_json() for r in results], indent=2))
+        write_text_atomic(args.json, json.dumps([r.to_dict() for r in results], indent=2))
     if args.report:
         from visrec.report.similar import write_similar_report
 

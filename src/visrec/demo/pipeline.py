@@ -98,7 +98,7 @@ class DemoResult:
     notes: list[str] = field(default_factory=list)
     label_name: str = "category"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
             "layout": self.layout,
@@ -107,9 +107,9 @@ class DemoResult:
             "n_failures": len(self.failures),
             "failures": [list(map(str, f)) for f in self.failures],
             "n_interactions": self.n_interactions,
-            "cluster": self.cluster.to_json() if self.cluster is not None else None,
+            "cluster": self.cluster.to_dict() if self.cluster is not None else None,
             "cluster_note": self.cluster_note,
-            "knn_rating": self.knn.to_json() if self.knn is not None else None,
+            "knn_rating": self.knn.to_dict() if self.knn is not None else None,
             "knn_note": self.knn_note,
             "recommenders": None
             if self.recommenders is None
@@ -482,7 +482,7 @@ def run_demo(
         notes=notes,
         label_name=ds.label_name,
     )
-    write_text_atomic(result.results_path, json.dumps(result.to_json(), indent=2))
+    write_text_atomic(result.results_path, json.dumps(result.to_dict(), indent=2))
     return result
 
 

@@ -125,7 +125,7 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
 
 
 def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -> str:
-    """The report of ``result`` (``RatingEvalResult.to_json()``) as an HTML string."""
+    """The report of ``result`` (``RatingEvalResult.to_dict()``) as an HTML string."""
     runs = pd.DataFrame(result["runs"])
     runs["model"] = runs["model"].astype(str).replace({MAJORITY: majority_label(runs)})
     uses = _uses(runs)

@@ -41,7 +41,7 @@ class Neighbours:
     ids: list[str]
     scores: np.ndarray
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "item_id": self.query,
             "neighbours": [
