@@ -160,6 +160,17 @@ def test_similar_items_never_returns_items_the_model_cannot_score(name) -> None:
     assert (ids[1] >= 0).all()
 
 
+def test_popularity_never_recommends_items_nobody_took() -> None:
+    # an item in the id map with no interaction has no popularity: -inf, not a count of
+    # 0 that would put it in lists ahead of the padding
+    inter, iv = _with_untrained_items()
+    model = make_model("popularity").fit(inter, iv)
+    untrained = np.arange(20, 25)
+    assert np.isneginf(model.score(0)[0, untrained]).all()
+    ids, _ = model.recommend(np.arange(inter.n_users), n=25)
+    assert not np.isin(ids, untrained).any()
+
+
 def test_knn_similar_items_takes_one_string_as_one_id() -> None:
     _, iv = checkerboard()
     iv12 = ItemVectors(np.asarray([f"{k}" for k in range(20)]), iv.vectors, iv.has_image)

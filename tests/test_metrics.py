@@ -57,6 +57,9 @@ def test_recall_denominator_is_min_k_test() -> None:
     top = M.top_k(scores, 2)
     assert M.recall_at_k(top, rel).tolist() == [1.0]
     assert M.recall_at_k(top, rel, denominator="test")[0] == pytest.approx(2 / 3)
+    # K above |test|: both positives found; "test" divides by 2, not by K
+    two = rel & np.array([True, True, False, False])
+    assert M.recall_at_k(M.top_k(scores, 3), two, denominator="test").tolist() == [1.0]
     with pytest.raises(VisrecError, match="denominator"):
         M.recall_at_k(top, rel, denominator="bogus")  # type: ignore[arg-type]
 
@@ -73,6 +76,8 @@ def test_batch_of_users_and_undefined_users() -> None:
     r = M.recall_at_k(top, rel)
     assert r[0] == 1.0 and np.isnan(r[1]) and r[2] == 1.0
     assert M.mean(r) == 1.0
+    # a user without test items is undefined for every metric, not a zero in the mean
+    assert np.isnan(M.ndcg_at_k(top, rel)[1]) and np.isnan(M.hit_rate_at_k(top, rel)[1])
     assert M.coverage(top, 3) == pytest.approx(2 / 3)
     # the -1 padding of a short list is no item
     assert M.coverage(np.array([[0, -1], [0, -1]]), 4) == 0.25
@@ -98,6 +103,10 @@ def test_infinite_scores_rank_lowest_but_above_excluded() -> None:
     ex = np.array([[False, False, False, True]])
     rel = np.array([[True, False, False, False]])
     assert M.top_k(scores, 4, ex).tolist() == [[1, 0, 2, -1]]
+    # k below the candidates, the k-th place tied at -inf: the excluded item never takes
+    # a place from an allowed -inf item (its place would be a -1, the item lost)
+    tied = np.array([[1.0, -np.inf, -np.inf, -np.inf]])
+    assert M.top_k(tied, 2, np.array([[False, True, False, False]])).tolist() == [[0, 2]]
     # positive c0 (-inf) vs negatives c1 (1.0, loses), c2 (-inf, tie) -> 0.5 / 2
     assert M.auc(scores, rel, ex).tolist() == [0.25]
 
@@ -116,36 +125,43 @@ def test_bad_input() -> None:
 
 # ---------------------------------------------------------------- properties
 @st.composite
-def ranking_case(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ranking_case(
+    draw: st.DrawFn, overlap: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores (with ties and -inf, as a model gives an item it cannot score), test
+    positives and excluded (training) items; with ``overlap`` a positive may also be
+    excluded, which then is no positive."""
     n_users = draw(st.integers(1, 4))
     n_items = draw(st.integers(2, 12))
+    finite = st.floats(-5, 5, allow_nan=False).map(lambda x: round(x, 1))
     scores = draw(
         hnp.arrays(
             np.float64,
             (n_users, n_items),
-            elements=st.floats(-5, 5, allow_nan=False).map(lambda x: round(x, 1)),
+            elements=st.one_of(finite, finite, finite, st.just(-np.inf)),
         )
     )
     rel = draw(hnp.arrays(np.bool_, (n_users, n_items)))
-    exc = draw(hnp.arrays(np.bool_, (n_users, n_items))) & ~rel
-    return scores, rel, exc
+    exc = draw(hnp.arrays(np.bool_, (n_users, n_items)))
+    return scores, rel, exc if overlap else exc & ~rel
 
 
 @settings(max_examples=150, deadline=None)
-@given(ranking_case())
+@given(ranking_case(overlap=True))
 def test_auc_in_unit_interval_and_matches_pair_count(
     case: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
     scores, rel, exc = case
     got = M.auc(scores, rel, exc)
     for u in range(scores.shape[0]):
-        pos = scores[u][rel[u]]
+        pos = scores[u][rel[u] & ~exc[u]]  # a training item is no test positive
         neg = scores[u][~rel[u] & ~exc[u]]
         if len(pos) == 0 or len(neg) == 0:
             assert np.isnan(got[u])
             continue
-        diff = pos[:, None] - neg[None, :]
-        brute = ((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size
+        above = pos[:, None] > neg[None, :]  # compared, not subtracted: -inf - -inf is nan
+        tied = pos[:, None] == neg[None, :]
+        brute = (above.sum() + 0.5 * tied.sum()) / above.size
         assert 0.0 <= got[u] <= 1.0
         assert got[u] == pytest.approx(brute)
 
