@@ -1,9 +1,15 @@
-"""Plumbing shared by several commands: the ``--interactions`` options, loading an
-interactions file with a report of what was skipped, ``KEY=VALUE`` overrides, and
-naming ids in a note.
+"""Plumbing shared by several commands (not a command itself: ``visrec.cli`` lists
+the command modules by name).
 
-The leading underscore keeps this module out of ``visrec.cli.COMMAND_MODULES``: it
-has no ``register``; it is not a command.
+- arguments: the ``--interactions`` / ``--min-rating`` options, VECTORS given first or
+  as ``--vectors``;
+- input: loading an interactions file with a report of what was skipped, id spellings,
+  vectors that belong to another data set, photo folders;
+- parameters: ``KEY=VALUE`` overrides, their names, a model's ``device``;
+- outputs: output paths checked before any work (distinct, not an input, not stdout),
+  "wrote ..." lines;
+- stdout: a closed pipe (``visrec ... | head``) ends a command quietly, files written;
+- naming ids in a note.
 """
 
 from __future__ import annotations

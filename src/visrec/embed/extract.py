@@ -544,13 +544,6 @@ def _embed_in_memory(
     )
 
 
-def find_item_images(folder: str | os.PathLike[str]) -> dict[str, Path]:
-    """``<item_id>.<ext>`` files in ``folder`` (``visrec.data.images_index.find_images``)."""
-    from visrec.data.images_index import find_images
-
-    return find_images(Path(folder))
-
-
 def embed_folder(
     images_dir: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
