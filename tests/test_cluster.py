@@ -130,7 +130,7 @@ def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys):
     )
     assert rc == 0
     text = capsys.readouterr().out
-    assert "skipped 1 record" in text and "1 warning(s), rows kept (e.g. " in text
+    assert "skipped 1 record" in text and "1 warning(s), rows kept: " in text
     assert (
         "left out 1 without an image (has_image false, or an all-zero vector) and 1 without a label"
         in text

@@ -540,3 +540,19 @@ def test_sniff_sep(line: str, suffix: str, sep: str) -> None:
 def test_split_first_quotes_one_char_separators_only() -> None:
     assert split_first('id,"a, b",c', ",") == ["id", "a, b", "c"]
     assert split_first('1::"x::y"', "::") == ["1", '"x', 'y"']
+
+
+def test_report_lines_say_what_was_skipped_and_what_was_kept_with_a_caveat() -> None:
+    from visrec.data.tables import BadRecord, LoadResult
+
+    bad = [BadRecord("r.csv", n, "null rating", "rating is empty") for n in (2, 5)]
+    kept = [BadRecord("r.csv", n, "latin-1", "read as latin-1") for n in (3, 4, 6, 7)]
+    res = LoadResult(pd.DataFrame(), bad=bad, warnings=kept)
+    skipped, caveats = res.report_lines("r.csv", limit=3)
+    assert skipped.startswith("r.csv: skipped 2 record(s); bad records: 2 (null rating 2)")
+    assert "r.csv:5: rating is empty" in skipped
+    assert caveats == (
+        "r.csv: 4 warning(s), rows kept: r.csv:3: read as latin-1; r.csv:4: read as latin-1; "
+        "r.csv:6: read as latin-1 ... and 1 more"
+    )
+    assert LoadResult(pd.DataFrame()).report_lines("r.csv") == []

@@ -168,15 +168,8 @@ def load_interactions_frame(
     loaded = load_interactions(
         path, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
     )
-    if loaded.n_bad:
-        log(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(BAD_LINES_SHOWN))
-    if loaded.warnings:  # kept rows read with a caveat (latin-1 text, a 'verified' value)
-        shown = "; ".join(str(w) for w in loaded.warnings[:BAD_LINES_SHOWN])
-        more = len(loaded.warnings) - BAD_LINES_SHOWN
-        log(
-            f"{path}: {len(loaded.warnings):,} warning(s), rows kept: {shown}"
-            + (f" ... and {more:,} more" if more > 0 else "")
-        )
+    for line in loaded.report_lines(path, BAD_LINES_SHOWN):
+        log(line)
     frame = loaded.frame
     if len(frame) == 0:
         why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""

@@ -108,13 +108,7 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     if not os.path.exists(path):
         raise VisrecError(f"label table {path!r} does not exist")
     loaded = load_item_table(path, id_col=id_col, label_col=label_col)
-    notes: list[str] = []
-    if loaded.n_bad:
-        notes.append(f"{path}: skipped {loaded.n_bad:,} record(s); " + loaded.describe_bad(3))
-    if loaded.warnings:  # lines with extra fields merged, latin-1 text: rows kept
-        notes.append(
-            f"{path}: {len(loaded.warnings):,} warning(s), rows kept (e.g. {loaded.warnings[0]})"
-        )
+    notes = loaded.report_lines(path)
     frame = loaded.frame
     return frame[ITEM].astype(str), frame[label_col].astype(str).str.strip(), notes
 

@@ -183,6 +183,22 @@ class LoadResult:
             lines.append(f"  ... and {self.n_bad - limit:,} more")
         return "\n".join(lines)
 
+    def report_lines(self, source: PathLike, limit: int = 3) -> list[str]:
+        """What a command says about this load: the records skipped (counts per kind,
+        the first ``limit``) and the rows kept with a caveat (latin-1 text, merged extra
+        fields); empty when there is nothing to say."""
+        lines = []
+        if self.bad:
+            lines.append(f"{source}: skipped {self.n_bad:,} record(s); " + self.describe_bad(limit))
+        if self.warnings:
+            shown = "; ".join(str(w) for w in self.warnings[:limit])
+            more = len(self.warnings) - limit
+            lines.append(
+                f"{source}: {len(self.warnings):,} warning(s), rows kept: {shown}"
+                + (f" ... and {more:,} more" if more > 0 else "")
+            )
+        return lines
+
     def to_interactions(self) -> Interactions:
         """Build an :class:`~visrec.data.interactions.Interactions` from ``frame``."""
         return Interactions.from_frame(self.frame)

@@ -77,8 +77,7 @@ def _labels(path: Path, id_col: str, label_col: str, notes: list[str]) -> dict[s
     from visrec.data.item_tables import load_item_table
 
     res = load_item_table(path, id_col=id_col, label_col=label_col)
-    if res.n_bad:
-        notes.append(f"{path.name}: {res.describe_bad(limit=3)}")
+    notes += res.report_lines(path.name)
     col = "genre" if path.name == "u.item" else label_col
     frame = res.frame
     return dict(zip(frame["item_id"].astype(str), frame[col].astype(str), strict=True))
@@ -88,8 +87,7 @@ def _interactions(path: Path, notes: list[str]) -> pd.DataFrame:
     from visrec.data.tables import load_interactions
 
     res = load_interactions(path)
-    if res.n_bad:
-        notes.append(f"{path.name}: {res.describe_bad(limit=3)}")
+    notes += res.report_lines(path.name)
     frame = res.frame.copy()
     frame["user_id"] = frame["user_id"].astype(str)
     frame["item_id"] = frame["item_id"].astype(str)
