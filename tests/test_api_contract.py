@@ -380,3 +380,21 @@ def test_time_split_keeps_fractions_of_a_second_in_order() -> None:
             ("a", "x"),
             ("b", "y"),
         ]
+
+
+def test_top_level_names_resolve_without_importing_the_heavy_stack() -> None:
+    import subprocess
+    import sys
+
+    import visrec
+
+    assert sorted(visrec.__all__) == sorted(["__version__", *visrec._EXPORTS])  # for linters
+    for name in visrec._EXPORTS:
+        value = getattr(visrec, name)
+        assert value.__name__ == name and value.__module__ == visrec._EXPORTS[name]
+    assert visrec.make_model("popularity").name == "popularity"
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        visrec.nothing  # noqa: B018
+    code = "import sys, visrec; print(sorted({'numpy', 'pandas', 'torch'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
