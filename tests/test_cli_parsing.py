@@ -98,6 +98,22 @@ def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
             ["data", "summary", "x", "--zzz"],
             "visrec data summary: error: unrecognized arguments: --zzz",
         ),
+        # a misspelt required option: argparse reports the missing one first, which
+        # alone would not say what was wrong with the command line
+        (
+            ["evaluate", "--inter", "t.csv", "--protocol", "warm"],
+            "visrec evaluate: error: unrecognized arguments: --inter; did you mean "
+            "--interactions?; and the following arguments are required: --interactions",
+        ),
+        (
+            ["train", "--model=bpr", "--interaction=x", "--zzz", "-o", "m"],
+            "visrec train: error: unrecognized arguments: --interaction=x --zzz; did you mean "
+            "--interactions?; and the following arguments are required: --interactions",
+        ),
+        (
+            ["train", "--model", "bpr", "-o", "m"],
+            "visrec train: error: the following arguments are required: --interactions",
+        ),
     ],
 )
 def test_unknown_options_get_a_hint(

@@ -54,6 +54,7 @@ COVERED = {
     ("docs/demo.md", 0): "test_demo_imports_and_return_types",
     ("docs/embed.md", 0): "test_embed_folder_and_resnet18",
     ("docs/evaluation.md", 0): "test_evaluation_run_experiment",
+    ("docs/evaluation.md", 1): "test_evaluation_split_as_files",
     ("docs/models.md", 0): "test_models_visual_cf_new_items_save_load",
     ("docs/scale.md", 0): "test_scale_ray_imports_and_signatures",
 }
@@ -307,6 +308,30 @@ def test_evaluation_run_experiment(
     assert (summary[("auc", "mean")] > 0.5).all()
     saved = json.loads(Path("out.json").read_text(encoding="utf-8"))
     assert isinstance(saved, dict) and saved
+
+
+@pytest.mark.realdata
+def test_evaluation_split_as_files(
+    movielens: Subset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    ns: dict[str, Any] = {"frame": movielens.frame, "item_vectors": movielens.vectors}
+    run(block("docs/evaluation.md", 1), "docs/evaluation.md#1", ns)
+
+    train = pd.read_csv("TRAIN.csv", dtype={"user_id": str, "item_id": str})
+    test = pd.read_csv("TEST.csv", dtype={"user_id": str, "item_id": str})
+    candidates = Path("CANDIDATES.txt").read_text(encoding="utf-8").split()
+    assert list(train.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    # the candidates are exactly the held-out items: none in training, each with a picture
+    assert sorted(candidates) == sorted(set(test["item_id"]))
+    assert not set(candidates) & set(train["item_id"])
+    with_picture = set(movielens.vectors.ids[movielens.vectors.has_image])
+    assert set(candidates) <= with_picture
+    assert len(candidates) == int(0.2 * movielens.frame["item_id"].nunique())
+    # every rating is in one file, but for test rows of users with no training row
+    split = ns["split"]
+    n_pairs = len(movielens.frame.drop_duplicates(["user_id", "item_id"]))
+    assert len(train) + len(test) + split.n_dropped_users == n_pairs
 
 
 @pytest.mark.realdata

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 # What a command calls something another command names otherwise: command -> the
 # option typed -> the hint (each hint names an option the command has; a test checks).
@@ -91,6 +92,31 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # kept for error(): a misspelt required option is reported as missing first
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        """argparse's error; when a required option is missing, the options given that
+        this command does not know are named too (``--inter`` for ``--interactions``),
+        with their hints: otherwise the message blames only the missing one."""
+        if message.startswith("the following arguments are required"):
+            own = {s for a in self._actions for s in a.option_strings}
+            unknown = [
+                a for a in getattr(self, "_given", [])
+                if a.startswith("--") and a.split("=", 1)[0] not in own
+            ]  # fmt: skip
+            if unknown:
+                hints = [h for h in map(self.hint, unknown) if h]
+                found = f"unrecognized arguments: {' '.join(unknown)}"
+                if hints:
+                    found += "; " + "; ".join(dict.fromkeys(hints))
+                message = f"{found}; and {message}"
+        super().error(message)
 
     def take_trailing(self, args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         """Append plain words left over after an option to this command's list
