@@ -124,7 +124,7 @@ def test_rating_verdict() -> None:
         "baseline (item mean, 1.030)."
     )
     assert lines[2].startswith("The picture helps the MF: -0.0100 RMSE on average")
-    assert "better on 3 of 3 seeds (biased MF itself moves 0.0100" in lines[2]
+    assert "better on 3 of 3 seeds; sign test p = 0.125 (biased MF itself moves 0.0100" in lines[2]
     mixed = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.94, 0.92]))
     assert mixed[2].startswith("No clear difference from the picture in the MF")
     worse = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.94, 0.95, 0.93]))
@@ -134,6 +134,11 @@ def test_rating_verdict() -> None:
     # Every seed a little better, by less than the MF moves between splits (ML-100K).
     small = rating_verdict(_rating_runs([0.920, 0.930, 0.910], [0.919, 0.929, 0.909]))
     assert small[2].startswith("The picture helps the MF, consistently but by little: -0.0010")
+    # the lowest RMSE is not named a winner when the runner-up is within the noise
+    assert small[0] == (
+        "Lowest RMSE: biased MF + visual, 0.919 stars, level with biased MF (0.920: the gap, "
+        "0.0010, is smaller than how much they move between the splits)."
+    )
     same = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.92, 0.93, 0.91]))
     assert same[2].endswith("no difference, the same RMSE on every seed.")
     plain = _rating_runs([0.92, 0.93, 0.91], [0.92, 0.93, 0.91])

@@ -60,7 +60,8 @@ def test_verdict_pictures_help_when_better_on_every_seed() -> None:
     head, call = verdict(res)
     assert head == "Best with pictures: vbpr, Recall@20 0.430; best without: bpr, 0.410."
     assert call == (
-        "Pictures help here: +0.0200 Recall@20 on average, better on 3 of 3 seeds. "
+        "Pictures help here: +0.0200 Recall@20 on average, better on 3 of 3 seeds; sign test "
+        "p = 0.125. "
         "(bpr itself moves 0.0100 (std) between the splits.)"
     )
 
@@ -78,7 +79,7 @@ def test_verdict_sign_test_ties_and_few_seeds() -> None:
     # Two losses and a tie are two coin flips, not a call; nor are two seeds.
     assert call([0.40, 0.42, 0.41], [0.39, 0.41, 0.41]).startswith(
         "No clear difference: -0.0067 Recall@20 on average, better on 0 of 3 seeds, "
-        "worse on 2, equal on 1."
+        "worse on 2, equal on 1; sign test p = 0.250."
     )
     assert call([0.40, 0.42], [0.41, 0.43]).startswith("Too few seeds to call: +0.0100")
     # The same ranking on every seed (visual-cf with its taste term off is bpr).
@@ -115,7 +116,20 @@ def test_verdict_compares_on_shared_seeds_and_skips_unknown_and_empty_models() -
     for run in empty["runs"]:
         if run["model"] == "vbpr":
             run["recall"] = None
+    # it ran: the verdict says it has no figure, not "add vbpr to --models"
+    assert verdict(empty) == [
+        "vbpr ran but has no Recall@20 on any seed (no user with a test item could be scored)."
+    ]
+    del empty["runs"][3:]  # bpr only
     assert verdict(empty)[-1].startswith("No model that reads pictures has a Recall@K")
+    # warm with visual-cf and no vbpr: visual-cf is BPR here; vbpr would answer
+    only_new = _result("warm", {"bpr": [0.40, 0.42, 0.41], "visual-cf": [0.40, 0.42, 0.41]})
+    lines = verdict(only_new)
+    assert lines[0].startswith("visual-cf uses pictures only for items nobody interacted with")
+    assert lines[1] == (
+        "No model here uses pictures for items with interactions: add vbpr to --models to "
+        "ask whether pictures help them."
+    )
 
 
 def test_verdict_cold_start() -> None:
@@ -179,8 +193,9 @@ def test_cli_evaluate_report_and_report_from_the_saved_json(
     csv, vec = write_case(tmp_path, *checkerboard())
     out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
     argv = ["evaluate", "--interactions", str(csv), "--vectors", str(vec), "--quiet",
-            "--protocol", "warm", "--models", "popularity,bpr,visual-cf", "--seeds", "2",
+            "--protocol", "warm", "--models", "popularity,bpr,vbpr,visual-cf", "--seeds", "2",
             "--k", "3", "--param", "bpr.epochs=3", "--param", "visual-cf.epochs=3",
+            "--param", "vbpr.epochs=3",
             "--json", str(out_json), "--report", str(out_html)]  # fmt: skip
     assert main(argv) == 0
     text = capsys.readouterr().out
@@ -189,7 +204,10 @@ def test_cli_evaluate_report_and_report_from_the_saved_json(
     assert "Do pictures help here?" in page and "visual-cf" in page and str(csv) in page
     result = read_result(out_json)
     lines = verdict(result)
-    assert lines[0].startswith("Best with pictures: visual-cf, Recall@3")
+    # warm: visual-cf is BPR on known items, so the picture model compared is vbpr
+    assert lines[0].startswith("visual-cf uses pictures only for items nobody interacted")
+    assert lines[1].startswith("Best with pictures: vbpr, Recall@3")
+    assert "<td>new items only</td>" in page
     assert all(html.escape(line, quote=True) in page for line in lines)
 
     again = tmp_path / "again.html"

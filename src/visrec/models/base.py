@@ -88,6 +88,9 @@ class Recommender(ParamsMixin, ABC):
     uses_vectors: ClassVar[bool] = False
     #: True when items never seen in training can be scored from their vectors
     scores_new_items: ClassVar[bool] = False
+    #: False for a model whose scores of items with interactions ignore their vectors
+    #: (visual-cf is BPR there): on warm and time splits it does not use pictures
+    pictures_for_known_items: ClassVar[bool] = True
     #: learned ndarray attributes saved by ``save`` (besides the id maps and ``seen_``)
     #: and their axes: ``"users"``/``"items"`` (the id maps' sizes), an int, ``"*"``
     #: (any), or another name with one size across the arrays (and ``_expected_dims``);

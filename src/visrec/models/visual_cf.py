@@ -74,6 +74,7 @@ class VisualCF(AutoRegMixin, Recommender):
 
     name = "visual-cf"
     uses_vectors = True
+    pictures_for_known_items = False  # known items: exactly BPR's scores
     scores_new_items = True
     _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
         "user_factors_": ("users", "factors"),

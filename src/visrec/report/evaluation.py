@@ -115,20 +115,35 @@ def _check(result: Any, source: str) -> None:
                 raise VisrecError(f"{source}: runs[{i}] ({model}): {key} is {value}")
 
 
-def image_models(models: list[str]) -> list[str]:
-    """The models (``NAME`` or ``NAME@LABEL``) whose class reads image vectors."""
-    return [m for m in models if _uses_pictures(m) is True]
+def image_models(models: list[str], protocol: str = "cold-items") -> list[str]:
+    """The models (``NAME`` or ``NAME@LABEL``) whose class reads image vectors for the
+    candidates of ``protocol``."""
+    return [m for m in models if _uses_pictures(m, protocol) is True]
 
 
-def _uses_pictures(model: str) -> bool | None:
+def _uses_pictures(model: str, protocol: str = "cold-items") -> bool | None:
     """True / False from the model's class; None for a name this version does not know
-    (a result written by another version): such a model is shown but not classed."""
+    (a result written by another version): such a model is shown but not classed.
+
+    On warm and time splits every candidate has interactions, so a model that uses
+    pictures only for new items (visual-cf: BPR on known items) does not use them:
+    comparing it with BPR would compare BPR with itself."""
     from visrec.evaluation.runner import model_class
 
     try:
-        return bool(model_class(model).uses_vectors)
+        klass = model_class(model)
     except VisrecError:
         return None
+    if protocol != "cold-items" and not klass.pictures_for_known_items:
+        return False
+    return bool(klass.uses_vectors)
+
+
+def _new_items_only(models: list[str], protocol: str) -> list[str]:
+    """The models that read pictures but not for this protocol's candidates."""
+    if protocol == "cold-items":
+        return []
+    return [m for m in models if _uses_pictures(m) is True and _uses_pictures(m, protocol) is False]
 
 
 def _runs(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -160,20 +175,44 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
     runs = _runs(result)
     k = int(result["k"])
     models = list(dict.fromkeys(runs["model"]))
-    known = {m: _uses_pictures(m) for m in models}
+    protocol = str(result["protocol"])
+    known = {m: _uses_pictures(m, protocol) for m in models}
     with_img = [m for m in models if known[m] is True]
     without = [m for m in models if known[m] is False]
     unknown = [m for m in models if known[m] is None]
     lines: list[str] = []
+    only_new = _new_items_only(models, protocol)
+    if only_new:
+        one = len(only_new) == 1
+        lines.append(
+            f"{', '.join(only_new)} use{'s' if one else ''} pictures only for items nobody "
+            "interacted with; every candidate here has interactions, so "
+            f"{'it ranks' if one else 'they rank'} them without pictures (visual-cf as BPR "
+            f"does) and count{'s' if one else ''} as a model without pictures."
+        )
     if unknown:
         lines.append(
             f"Not classed (unknown to visrec {__version__}, so not known to use pictures "
             f"or not): {', '.join(unknown)}."
         )
     mean = runs.groupby("model")["recall"].mean().dropna()
+    no_figure = [m for m in with_img if m not in mean.index]
     with_img = [m for m in with_img if m in mean.index]
     without = [m for m in without if m in mean.index]
+    if no_figure:
+        lines.append(
+            f"{', '.join(no_figure)} ran but {'has' if len(no_figure) == 1 else 'have'} no "
+            f"Recall@{k} on any seed (no user with a test item could be scored)."
+        )
     if not with_img:
+        if no_figure:
+            return lines
+        if only_new:
+            return [
+                *lines,
+                "No model here uses pictures for items with interactions: add vbpr to "
+                "--models to ask whether pictures help them.",
+            ]
         return [
             *lines,
             "No model that reads pictures has a Recall@K in this run: give --vectors and "
@@ -209,6 +248,8 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
         said += f", worse on {losses}, equal on {ties}"
     elif ties:
         said += f", equal on {ties}"
+    if diff.size > 1 and ties < diff.size:
+        said += f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
     if ties == diff.size:
         call = f"No difference: {best_img} and {best_plain} have the same Recall@{k} on every seed."
     elif diff.size == 1:
@@ -304,7 +345,9 @@ def _cold_verdict(runs: pd.DataFrame, with_img: list[str], without: list[str], k
     return lines
 
 
-def _results_table(runs: pd.DataFrame, models: list[str], k: int, img: set[str]) -> str:
+def _results_table(
+    runs: pd.DataFrame, models: list[str], k: int, img: set[str], only_new: set[str]
+) -> str:
     cols = [
         ("auc", "AUC", 3),
         ("recall", f"Recall@{k}", 3),
@@ -319,7 +362,15 @@ def _results_table(runs: pd.DataFrame, models: list[str], k: int, img: set[str])
     for m in models:
         r = runs[runs["model"] == m]
         cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
-        pictures = "yes" if m in img else "no"
+        pictures = (
+            "yes"
+            if m in img
+            else "new items only"
+            if m in only_new
+            else "unknown"
+            if _uses_pictures(m) is None
+            else "no"
+        )
         rows.append(f"<tr><th>{_e(m)}</th><td>{pictures}</td>{cells}</tr>")
     return (
         f'<table class="grid"><thead><tr><th>model</th><th>uses pictures</th>{head}</tr>'
@@ -421,7 +472,7 @@ def render_evaluation_report(
     k = int(result["k"])
     protocol = str(result["protocol"])
     models = list(dict.fromkeys(runs["model"]))
-    img = image_models(models)
+    img = image_models(models, protocol)
     seeds = sorted({int(s) for s in runs["seed"]})
     heading = title or f"visrec evaluate: {protocol} protocol"
     shown_inputs = {**(result.get("inputs") or {}), **(inputs or {})}
@@ -450,7 +501,7 @@ def render_evaluation_report(
         _section(
             "results",
             results_title(len(seeds)),
-            _results_table(runs, models, k, set(img))
+            _results_table(runs, models, k, set(img), set(_new_items_only(models, protocol)))
             + _img(plot, f"AUC, Recall@{k} and NDCG@{k} per model, one dot per seed")
             + _note(
                 "Bars: the mean over seeds (AUC bars start at 0.5, chance); black dots: "

@@ -29,7 +29,7 @@ from visrec.analysis.rating_eval import (
 )
 from visrec.errors import VisrecError
 from visrec.report import plots
-from visrec.report.evaluation import TIE, mean_std, per_seed_table, sign_call
+from visrec.report.evaluation import TIE, mean_std, per_seed_table, sign_call, sign_p
 from visrec.report.html import (
     _e,
     _img,
@@ -70,7 +70,7 @@ def rating_verdict(runs: pd.DataFrame) -> list[str]:
     rmse = runs.groupby("model", sort=False)["rmse"].mean()
     uses = _uses(runs)
     best = str(rmse.idxmin())
-    lines = [f"Lowest RMSE: {best}, {rmse[best]:.3f} stars."]
+    lines = [f"Lowest RMSE: {best}, {rmse[best]:.3f} stars{_level_with(runs, rmse, best)}."]
     if not _with(uses, PICTURE, RATINGS_PICTURE):
         lines.insert(
             0,
@@ -93,6 +93,21 @@ def rating_verdict(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
+    """ ", level with B (0.919): ..." when the runner-up is closer to the best than
+    either moves between the splits, so the best is not named as a winner in noise."""
+    if len(rmse) < 2:
+        return ""
+    second = str(rmse.drop(best).idxmin())
+    spread = runs[runs["model"].isin([best, second])].groupby("model")["rmse"].std(ddof=1)
+    if spread.isna().any() or rmse[second] - rmse[best] >= spread.max():
+        return ""
+    return (
+        f", level with {second} ({rmse[second]:.3f}: the gap, "
+        f"{rmse[second] - rmse[best]:.4f}, is smaller than how much they move between the splits)"
+    )
+
+
 def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     pair = runs.pivot_table(index="seed", columns="model", values="rmse")
     pair = pair[[plain, visual]].dropna()
@@ -113,6 +128,7 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     spread = pair[plain].std(ddof=1) if len(pair) > 1 else float("nan")
     little = bool(np.isfinite(spread) and abs(diff.mean()) < spread)
     verdict = sign_call(wins, losses, diff.size)
+    said += f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
     if verdict == "few":
         return f"{what}: {said}; run --seeds 3 or more to call it."
     call = {
