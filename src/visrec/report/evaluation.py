@@ -314,7 +314,9 @@ def _cold_verdict(runs: pd.DataFrame, with_img: list[str], without: list[str], k
         lines.append(
             "Cold start: the candidates are items nobody interacted with in training. "
             f"Models without pictures ({', '.join(without)}) score every new item alike, "
-            "so their AUC is 0.5 and any AUC above 0.5 is what the pictures know."
+            "so their AUC is 0.5 and any AUC above 0.5 is what the pictures know; their "
+            f"Recall@{k}, NDCG@{k}, HitRate@{k} and coverage are those of one random order "
+            "of the new items, the same list for every user (chance, not a ranking)."
         )
     else:
         lines.append(
