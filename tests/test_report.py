@@ -56,6 +56,31 @@ def test_sections_and_numbers(report_data: ReportData) -> None:
     assert k.accuracy == pytest.approx(1.0)
     assert "KNN beats the majority class" in html
     assert "1.2 s" in html  # timings
+    # each blob is one cluster of one label: "mostly" it, escaped
+    assert "10 items &middot; mostly Bags &amp; Co (100%)</h3>" in html
+
+
+def test_cluster_heading_says_mostly_only_for_a_majority() -> None:
+    from visrec.report.html import cluster_label
+
+    assert cluster_label(pd.Series({"Shoes": 9, "Bags": 1})) == "mostly Shoes (90%)"
+    # a plurality is not "mostly"; a tie is said
+    assert cluster_label(pd.Series({"Drama": 39, "Comedy": 39, "Action": 42})) == (
+        "most common: Action, 42 of 120 (35%)"
+    )
+    assert cluster_label(pd.Series({"Comedy": 39, "Drama": 39, "War": 10})) == (
+        "most common: Comedy, 39 of 88 (44%), tied with Drama"
+    )
+    assert cluster_label(pd.Series({"a": 1, "b": 1})) == "most common: a, 1 of 2 (50%), tied with b"
+
+
+def test_ari_is_read_in_words(report_data: ReportData) -> None:
+    from visrec.report.html import ari_reading
+
+    assert "about chance" in ari_reading(0.038)  # MovieLens posters vs genre
+    assert "weakly" in ari_reading(0.2) and "in good part" in ari_reading(0.479)
+    assert "largely are the categories" in ari_reading(0.779)  # fashion, three categories
+    assert "ARI 1.000: the clusters largely are the categories." in render_report(report_data)
 
 
 def test_all_text_is_escaped(report_data: ReportData) -> None:

@@ -174,6 +174,7 @@ def _cluster_sections(data: ReportData) -> list[str]:
         "same agreement as shared information (0 to 1). Purity is the share of items whose "
         "cluster's most common category is their own: it rises with more clusters, so "
         "read it together with ARI.</p>",
+        f"<p><strong>{_e(ari_reading(float(res.ari)))}</strong></p>",
         _note(data.cluster_note),
     ]
     sections = [_section("clusters", "Clusters vs categories", "\n".join(body))]
@@ -185,14 +186,13 @@ def _cluster_sections(data: ReportData) -> list[str]:
         return sections
 
     grids = []
-    labels_by_cluster = {c: str(res.table.loc[c].idxmax()) for c in res.table.index}
     for c in res.table.index:
         samples = data.cluster_samples.get(int(c), [])
         tiles = [photo_tile(item_id, path) for item_id, path in samples]
         n_c = int(res.table.loc[c].sum())
         grids.append(
             f'<div class="cluster"><h3>cluster {_e(c)} &middot; {n_c:,} items &middot; '
-            f"mostly {_e(labels_by_cluster[c])}</h3>"
+            f"{_e(cluster_label(res.table.loc[c]))}</h3>"
             f'<div class="tiles">{"".join(tiles) or "<p>(no images)</p>"}</div></div>'
         )
     sections.append(
@@ -403,3 +403,29 @@ def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
     target = Path(path)
     write_text_atomic(target, render_report(data))
     return target
+
+
+def cluster_label(counts: pd.Series) -> str:
+    """What a cluster holds, in words: "mostly X (90%)" only for a majority, else the most
+    common category with its share ("most common: Drama, 39 of 120 (33%), tied with
+    Comedy")."""
+    total = int(counts.sum())
+    top = counts.sort_values(ascending=False, kind="stable")
+    first, n = str(top.index[0]), int(top.iloc[0])
+    share = f"{n / total:.0%}" if total else "0%"
+    if total and n * 2 > total:
+        return f"mostly {first} ({share})"
+    tied = [str(x) for x, v in top.items() if int(v) == n][1:]
+    tail = f", tied with {', '.join(tied)}" if tied else ""
+    return f"most common: {first}, {n:,} of {total:,} ({share}){tail}"
+
+
+def ari_reading(ari: float) -> str:
+    """ARI in words, so a score near chance is not read as a finding."""
+    if ari < 0.1:
+        return f"ARI {ari:.3f}: about chance; the clusters barely follow the categories."
+    if ari < 0.4:
+        return f"ARI {ari:.3f}: the clusters follow the categories weakly."
+    if ari < 0.7:
+        return f"ARI {ari:.3f}: the clusters follow the categories in good part."
+    return f"ARI {ari:.3f}: the clusters largely are the categories."
