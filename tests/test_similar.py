@@ -108,6 +108,24 @@ def test_cli_prints_and_writes_json(
     assert data[0]["neighbours"][0]["score"] == pytest.approx(1.0, abs=1e-6)
 
 
+def test_cli_report_with_a_folder_holding_none_of_the_photos(
+    vectors: ItemVectors, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --images was given: the page must not tell the reader to give it
+    vpath = tmp_path / "v.parquet"
+    write_vectors(vpath, vectors)
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "zz.png").write_bytes(b"not these items")
+    page = tmp_path / "sim.html"
+    argv = ["similar", str(vpath), "a", "--report", str(page), "--images", str(tmp_path / "imgs")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "holds no <item_id>.<ext> image of the items shown" in err
+    text = page.read_text(encoding="utf-8")
+    assert "give --images DIR" not in text
+    assert "holds no &lt;item_id&gt;.&lt;ext&gt; image of these items" in text
+
+
 def test_cli_explains_an_empty_neighbour_list(tmp_path, capsys) -> None:
     # "a" is the only item with an image: nothing to compare with, and the output says so
     iv = ItemVectors(

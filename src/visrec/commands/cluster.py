@@ -273,7 +273,7 @@ def _write_report(
             _note_unreadable(samples)
         images_note = f"no image in {args.images} is named after a clustered item id"
     data = ReportData(
-        title=f"visrec cluster: {args.vectors} vs {args.label_col}",
+        title=f"visrec cluster: {os.path.basename(args.vectors)} vs {args.label_col}",
         dataset=f"{args.vectors}, labels {args.label_col} from {args.labels}",
         summary=summary,
         cluster=res,

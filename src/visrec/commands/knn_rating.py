@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
@@ -181,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         from visrec.report.html import ReportData, write_report
 
         data = ReportData(
-            title=f"visrec knn-rating: {args.interactions}",
+            title=f"visrec knn-rating: {os.path.basename(args.interactions)}",
             dataset=f"{args.interactions}, vectors {args.vectors}",
             summary={
                 "rating rows used": len(frame),

@@ -113,6 +113,14 @@ def run(args: argparse.Namespace) -> int:
             print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:
         write_text_atomic(args.json, json.dumps([r.to_dict() for r in results], indent=2))
+    if args.report and args.images:
+        shown = {str(r.query) for r in results} | {str(i) for r in results for i in r.ids}
+        if not shown & set(photos or {}):
+            print(
+                f"note: {args.images} holds no <item_id>.<ext> image of the items shown; "
+                "the report shows grey tiles",
+                file=sys.stderr,
+            )
     if args.report:
         from visrec.report.similar import write_similar_report
 

@@ -425,8 +425,11 @@ def _splits_table(splits: Mapping[str, Any]) -> str:
 
 
 def _count(v: Any) -> str:
-    if isinstance(v, int | float) and not isinstance(v, bool) and float(v).is_integer():
-        return f"{int(v):,}"
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        if not math.isfinite(v):  # a field only some seeds have (pandas fills NaN)
+            return ""
+        if float(v).is_integer():
+            return f"{int(v):,}"
     return "" if v is None else str(v)
 
 

@@ -43,7 +43,16 @@ def render_similar_report(
         "direction), best first; the query itself is never listed. If the vectors capture "
         "what a product looks like, each row shows look-alikes."
     )
-    missing = "" if photos else _note("no photos: give --images DIR to see them", "skipped")
+    shown = {str(r.query) for r in results} | {str(i) for r in results for i in r.ids}
+    if shown & set(photos):
+        missing = ""
+    elif info.get("images"):
+        missing = _note(
+            f"no photos: {info['images']} holds no <item_id>.<ext> image of these items",
+            "skipped",
+        )
+    else:
+        missing = _note("no photos: give --images DIR to see them", "skipped")
     return "\n".join(
         [
             *page_head("visrec similar: items that look alike"),
