@@ -242,17 +242,17 @@ def _knn_sections(data: ReportData) -> list[str]:
     if call == "beats":
         verdict = (
             f"KNN beats the majority class by {diff * 100:.1f} percentage points of "
-            f"accuracy ({why})."
+            f"accuracy: {why}."
         )
     elif call == "level":
         verdict = (
             f"KNN is level with the majority class: {diff * 100:+.1f} percentage points of "
-            f"accuracy, within chance ({why})."
+            f"accuracy, within chance: {why}."
         )
     else:
         verdict = (
             f"KNN does not beat the majority class: it is {-diff * 100:.1f} percentage "
-            f"points of accuracy below it ({why})."
+            f"points of accuracy below it: {why}."
         )
     numbers = pd.DataFrame(
         {
