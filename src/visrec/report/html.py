@@ -85,8 +85,9 @@ class ReportData:
 PARTS = ("summary", "clusters", "projection", "knn", "recommenders")
 DEMO_INTRO = (
     "Items are turned into vectors by a pretrained image network; the sections below ask "
-    "whether those vectors know what a product is (clusters vs categories) and whether "
-    "they say anything about how people rate it (rating KNN vs a baseline)."
+    "whether those vectors know what a product is (clusters vs categories), whether "
+    "they say anything about how people rate it (rating KNN vs a baseline) and, when "
+    "the recommenders ran, whether they help recommend, new items included."
 )
 
 

@@ -68,7 +68,9 @@ def projection_png(
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     rest = ~labs.isin(shown).to_numpy()
     if rest.any():
-        ax.scatter(coords[rest, 0], coords[rest, 1], s=8, c="#BBBBBB", label="other", alpha=0.6)
+        n_rest = len(order) - len(shown)
+        other = f"other: {n_rest} more label{'s' if n_rest > 1 else ''} ({int(rest.sum())})"
+        ax.scatter(coords[rest, 0], coords[rest, 1], s=8, c="#BBBBBB", label=other, alpha=0.6)
     for lab, colour in zip(shown, PALETTE, strict=False):
         m = (labs == lab).to_numpy()
         ax.scatter(
