@@ -398,3 +398,43 @@ def test_top_level_names_resolve_without_importing_the_heavy_stack() -> None:
     code = "import sys, visrec; print(sorted({'numpy', 'pandas', 'torch'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("popularity", {}),
+        ("bpr", {}),
+        ("vbpr", {}),
+        # image-only items from the second fit's new-item terms
+        ("vbpr", {"reg": 0.05, "new_item_reg": 0.01, "new_item_reg_visual": 0.01}),
+        ("visual-cf", {}),
+        # image-only items scored with the map's own BPR users, plus the taste term
+        ("visual-cf", {"reg": 0.05, "map_reg": 0.01, "profile_weight": 1.0}),
+    ],
+    ids=["popularity", "bpr", "vbpr", "vbpr-two-fits", "visual-cf", "visual-cf-map-taste"],
+)
+def test_scoring_some_items_equals_their_columns_of_all(name, extra) -> None:
+    # score(u, items) computes only those items (a candidate file must not cost the
+    # whole catalogue); it must give the columns of the full block (to the last bit or
+    # so: BLAS sums a narrower product in another order), for items known only by an
+    # image and items that cannot be scored (-inf in both) too
+    inter, iv = checkerboard()
+    rng = np.random.default_rng(0)
+    image_only = [f"y{k}" for k in range(4)]
+    no_image = [f"x{k}" for k in range(3)]
+    items = IdMap([*inter.item_map.ids, *image_only, *no_image])
+    inter2 = Interactions(inter.user_map, items, inter.user_idx, inter.item_idx)
+    extra_vecs = iv.vectors[rng.integers(0, 20, 4)] + rng.normal(0, 0.05, (4, iv.vectors.shape[1]))
+    iv2 = ItemVectors(
+        np.asarray([*iv.ids, *image_only]),
+        np.vstack([iv.vectors, extra_vecs.astype(np.float32)]),
+        np.ones(24, dtype=bool),
+        meta=iv.meta,
+    )
+    model = make_model(name, **{**FAST[name], **extra}).fit(inter2, iv2)
+    users = np.array([0, 5, 13, 23])
+    full = model.score(users)
+    assert np.isfinite(full[:, 20:24]).all() == (name not in ("popularity", "bpr"))
+    for cols in (np.array([23, 0, 21, 26, 21, 7, 20]), np.arange(27)[::-1], np.array([22])):
+        np.testing.assert_allclose(model.score(users, cols), full[:, cols], rtol=1e-6, atol=1e-6)

@@ -11,7 +11,7 @@ import numpy as np
 
 
 def top_candidates(
-    scores: np.ndarray, n: int, exclude: np.ndarray | None = None
+    scores: np.ndarray, n: int, exclude: np.ndarray | None = None, *, masked: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the ``n`` best candidates per row, best first.
 
@@ -28,6 +28,9 @@ def top_candidates(
         List length, positive (callers check it and word the error).
     exclude : ndarray of bool, shape (n_rows, n_cols), optional
         Default: the entries equal to ``-inf`` (the scores carry the exclusion).
+    masked : bool, default False
+        The caller already set ``scores`` to ``-inf`` where ``exclude`` is True (one
+        pass over a large block saved).
 
     Returns
     -------
@@ -44,10 +47,11 @@ def top_candidates(
     # flag ranks them below (``exclude`` given); by default they *are* the -inf entries,
     # so the scores alone order everything and no full-size mask is built.
     key = scores
-    if exclude is not None and exclude.any():
+    if exclude is not None and not masked and exclude.any():
         key = np.where(exclude, -np.inf, scores)
     if k < n_cols:
-        part = np.argpartition(-key, k - 1, axis=1)[:, :k]
+        # the k largest, without a negated copy of the block
+        part = np.argpartition(key, n_cols - k, axis=1)[:, n_cols - k :]
         # argpartition picks arbitrary members of a tie at the k-th place; redo those
         # rows with a full (stable) sort so the lowest indices win and results never
         # depend on the partition algorithm

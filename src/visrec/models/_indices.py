@@ -14,6 +14,15 @@ import numpy as np
 from visrec.errors import VisrecError
 
 
+def among(subset: np.ndarray, item_idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Where the items of ``subset`` (sorted item indices) are in a score block over
+    ``item_idx`` (all items when None): ``(columns, their item indices)``."""
+    if item_idx is None:
+        return subset, subset
+    cols = np.flatnonzero(np.isin(item_idx, subset))
+    return cols, item_idx[cols]
+
+
 def as_indices(values: Any, what: str, owner: str = "model") -> np.ndarray:
     """``values`` as a 1-D int64 array; non-integer values are a clear error.
 

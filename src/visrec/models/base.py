@@ -91,6 +91,8 @@ class Recommender(ParamsMixin, ABC):
     #: False for a model whose scores of items with interactions ignore their vectors
     #: (visual-cf is BPR there): on warm and time splits it does not use pictures
     pictures_for_known_items: ClassVar[bool] = True
+    #: True when ``_score`` takes ``item_idx`` and scores only those items
+    _scores_item_subsets: ClassVar[bool] = False
     #: learned ndarray attributes saved by ``save`` (besides the id maps and ``seen_``)
     #: and their axes: ``"users"``/``"items"`` (the id maps' sizes), an int, ``"*"``
     #: (any), or another name with one size across the arrays (and ``_expected_dims``);
@@ -207,8 +209,12 @@ class Recommender(ParamsMixin, ABC):
 
     # ------------------------------------------------------------------ scoring
     @abstractmethod
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        """Scores of shape ``(len(user_idx), n_items)`` over all items in ``item_map_``."""
+    def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
+        """Scores of shape ``(len(user_idx), n_items)`` over all items in ``item_map_``,
+        or ``(len(user_idx), len(item_idx))`` for those items only (checked indices):
+        a candidate list costs its own size, not the catalogue's. A model whose
+        ``_score`` takes only ``user_idx`` leaves ``_scores_item_subsets`` False and
+        ``score`` takes the columns from the full block."""
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         raise VisrecError(f"model {self.name!r} cannot score items unseen in training")
@@ -237,9 +243,12 @@ class Recommender(ParamsMixin, ABC):
         """Scores of shape ``(n_users_query, n_items_query)`` (float32; higher is better)."""
         self._check_fitted()
         u = self._check_users(user_idx)
-        s = self._score(u)
-        if item_idx is not None:
-            s = s[:, self._check_items(item_idx)]
+        if item_idx is None:
+            s = self._score(u)
+        elif self._scores_item_subsets:
+            s = self._score(u, self._check_items(item_idx))
+        else:
+            s = self._score(u)[:, self._check_items(item_idx)]
         return np.asarray(s, dtype=np.float32)
 
     def score_new_items(

@@ -44,6 +44,7 @@ class BPR(AutoRegMixin, Recommender):
     """
 
     name = "bpr"
+    _scores_item_subsets = True
     _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
         "user_factors_": ("users", "factors"),
         "item_factors_": ("items", "factors"),
@@ -114,9 +115,10 @@ class BPR(AutoRegMixin, Recommender):
         # Derived, not saved: items with no training interaction rank last.
         self.item_trained_ = np.diff(self.seen_.tocsc().indptr) > 0
 
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        s = self.user_factors_[user_idx] @ self.item_factors_.T + self.item_bias_
-        s[:, ~self.item_trained_] = -np.inf
+    def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
+        i = slice(None) if item_idx is None else item_idx
+        s = self.user_factors_[user_idx] @ self.item_factors_[i].T + self.item_bias_[i]
+        s[:, ~self.item_trained_[i]] = -np.inf
         return s
 
     def _scorable_items(self) -> np.ndarray | None:

@@ -86,15 +86,20 @@ def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -
     (a NaN score from the model counts as that), NaN where it is one of the user's
     training items."""
     c = len(cands)
-    out = np.full((len(user_idx), c), -np.inf, dtype=np.float32)
-    if cands.new_vectors is not None and len(cands.new_pos):
-        out[:, cands.new_pos] = model.score_new_items(user_idx, cands.new_vectors)
     known_pos = np.flatnonzero(cands.known_idx >= 0)
-    if len(known_pos):
-        out[:, known_pos] = model.score(user_idx, cands.known_idx[known_pos])
+    if len(known_pos) == c:  # every candidate known: the model's block is the block
+        everything = c == len(model.item_map_) and bool((cands.known_idx == np.arange(c)).all())
+        out = model.score(user_idx, None if everything else cands.known_idx)
+    else:
+        out = np.full((len(user_idx), c), -np.inf, dtype=np.float32)
+        if cands.new_vectors is not None and len(cands.new_pos):
+            out[:, cands.new_pos] = model.score_new_items(user_idx, cands.new_vectors)
+        if len(known_pos):
+            out[:, known_pos] = model.score(user_idx, cands.known_idx[known_pos])
     # NaN marks the user's training items below; a NaN score (e.g. from a NaN vector)
     # would silently drop the candidate from every list, so it is unscorable instead
-    out[np.isnan(out)] = -np.inf
+    # (fmax takes the number: -inf for NaN, the score itself otherwise; in place)
+    np.fmax(out, -np.inf, out=out)
     if len(known_pos):
         # the user's training items: map model item index -> candidate position
         col_of = np.full(len(model.item_map_), -1, dtype=np.int64)
@@ -108,7 +113,12 @@ def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -
 
 
 def rank_block(
-    scores: np.ndarray, n: int, new_pos: np.ndarray | None = None, new_slots: int = 0
+    scores: np.ndarray,
+    n: int,
+    new_pos: np.ndarray | None = None,
+    new_slots: int = 0,
+    *,
+    overwrite: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``n`` candidate positions and scores per row: scored candidates by score, then
     unscorable ones (``-inf``) in candidate order; NaN (training items) never. Callers
@@ -120,14 +130,19 @@ def rank_block(
     in score order.
 
     Returns ``(positions, scores)`` of shape ``(rows, n)``; -1 / NaN pads rows with fewer
-    than ``n`` eligible candidates.
+    than ``n`` eligible candidates. With ``overwrite``, ``scores`` (a block the caller
+    drops afterwards) holds ``-inf`` for its NaN on return: no copy of the block.
     """
     # one ranking rule (visrec._ranking): training items (NaN) excluded, everything else
     # by score, the unscorable (-inf) last and among themselves by candidate position;
     # +inf (a score that overflowed) is a score like any other: first
     exclude = np.isnan(scores)
-    key = np.where(exclude, -np.inf, scores)
-    idx, val = top_candidates(key, n, exclude)
+    if overwrite:
+        key = scores
+        np.copyto(key, -np.inf, where=exclude)
+    else:
+        key = np.where(exclude, -np.inf, scores)
+    idx, val = top_candidates(key, n, exclude, masked=True)
     if new_slots > 0 and new_pos is not None and len(new_pos):
         _reserve_new(idx, val, key, new_pos, min(new_slots, n))
     val[idx < 0] = np.nan
@@ -195,5 +210,6 @@ def iter_recommendations(
         batch_users = max(1, min(4096, 16_000_000 // max(len(cands), 1)))
     for start in range(0, n_users, batch_users):
         u = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
-        pos, val = rank_block(score_block(model, u, cands), n, cands.new_pos, new_slots)
+        block = score_block(model, u, cands)
+        pos, val = rank_block(block, n, cands.new_pos, new_slots, overwrite=True)
         yield u, pos, val

@@ -18,6 +18,7 @@ class Popularity(Recommender):
     """
 
     name = "popularity"
+    _scores_item_subsets = True
     _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {"item_counts_": ("items",)}
     _array_attrs: ClassVar[tuple[str, ...]] = tuple(_array_dims)
 
@@ -43,7 +44,7 @@ class Popularity(Recommender):
         counts = self.item_counts_
         self.item_scores_ = np.where(counts > 0, counts, -np.inf).astype(np.float32)
 
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        row = self.item_scores_
+    def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
+        row = self.item_scores_ if item_idx is None else self.item_scores_[item_idx]
         # a fresh array per call: callers may write into their scores (e.g. -inf masks)
         return np.broadcast_to(row, (len(user_idx), len(row))).copy()

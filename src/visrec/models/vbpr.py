@@ -10,6 +10,7 @@ import numpy as np
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
 from visrec.models._auto_reg import AutoRegMixin
+from visrec.models._indices import among
 from visrec.models._train import FeatureScaler
 from visrec.models.base import Recommender
 
@@ -95,6 +96,7 @@ class VBPR(AutoRegMixin, Recommender):
     """
 
     name = "vbpr"
+    _scores_item_subsets = True
     uses_vectors = True
     scores_new_items = True
     _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
@@ -323,18 +325,19 @@ class VBPR(AutoRegMixin, Recommender):
         untrained = np.diff(self.seen_.tocsc().indptr) == 0
         self.image_only_ = np.flatnonzero(self.item_scorable_ & untrained)
 
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+    def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
+        i = slice(None) if item_idx is None else item_idx
         s = (
-            self.user_factors_[user_idx] @ self.item_factors_.T
-            + self.user_visual_factors_[user_idx] @ self.item_visual_.T
-            + (self.item_bias_ + self.item_visual_bias_)
+            self.user_factors_[user_idx] @ self.item_factors_[i].T
+            + self.user_visual_factors_[user_idx] @ self.item_visual_[i].T
+            + (self.item_bias_[i] + self.item_visual_bias_[i])
         )
         if not self.one_fit_ and len(self.image_only_):
             # items known only by an image: the new-item terms, as for unseen items
-            io = self.image_only_
-            s[:, io] = self.new_user_visual_factors_[user_idx] @ self.new_item_visual_[io].T
-            s[:, io] += self.new_item_visual_bias_[io]
-        s[:, ~self.item_scorable_] = -np.inf
+            cols, io = among(self.image_only_, item_idx)
+            s[:, cols] = self.new_user_visual_factors_[user_idx] @ self.new_item_visual_[io].T
+            s[:, cols] += self.new_item_visual_bias_[io]
+        s[:, ~self.item_scorable_[i]] = -np.inf
         return s
 
     def vector_dim(self) -> int | None:

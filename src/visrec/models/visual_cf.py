@@ -13,6 +13,7 @@ from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
 from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number
+from visrec.models._indices import among
 from visrec.models._train import FeatureScaler, power_normalise, ridge
 from visrec.models.base import Recommender
 
@@ -73,6 +74,7 @@ class VisualCF(AutoRegMixin, Recommender):
     """
 
     name = "visual-cf"
+    _scores_item_subsets = True
     uses_vectors = True
     pictures_for_known_items = False  # known items: exactly BPR's scores
     scores_new_items = True
@@ -435,16 +437,19 @@ class VisualCF(AutoRegMixin, Recommender):
         t = feats @ self.map_weights_ + self.map_intercept_
         return t[:, :-1], float(self.bias_weight) * t[:, -1]
 
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        s = self.user_factors_[user_idx] @ self.item_factors_.T + self.item_bias_
-        if self.image_user_factors_ is not self.user_factors_ and len(self.image_only_):
+    def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
+        i = slice(None) if item_idx is None else item_idx
+        s = self.user_factors_[user_idx] @ self.item_factors_[i].T + self.item_bias_[i]
+        cols, io = among(self.image_only_, item_idx)
+        if self.image_user_factors_ is not self.user_factors_ and len(io):
             # mapped terms live in the map's BPR space: score them with its users
-            io = self.image_only_
-            s[:, io] = self.image_user_factors_[user_idx] @ self.item_factors_[io].T
-            s[:, io] += self.item_bias_[io]
-        if float(self.profile_scale_[0]) and len(self.image_only_):
-            s[:, self.image_only_] += self._taste(user_idx, self.image_only_profiles_)
-        s[:, ~self.item_scorable_] = -np.inf
+            s[:, cols] = self.image_user_factors_[user_idx] @ self.item_factors_[io].T
+            s[:, cols] += self.item_bias_[io]
+        if float(self.profile_scale_[0]) and len(io):
+            # the profiles are in image_only_ order (sorted item indices)
+            rows = np.searchsorted(self.image_only_, io)
+            s[:, cols] += self._taste(user_idx, self.image_only_profiles_[rows])
+        s[:, ~self.item_scorable_[i]] = -np.inf
         return s
 
     def vector_dim(self) -> int | None:
