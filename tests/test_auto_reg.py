@@ -72,6 +72,25 @@ def test_sparse_data_chooses_by_validation_and_refits_with_the_choice(name: str)
     assert explicit.reg_validation_ == {}  # type: ignore[attr-defined]
 
 
+def test_verbose_trials_show_their_own_epoch_bars(capsys: pytest.CaptureFixture[str]) -> None:
+    # a trial on a large set takes as long as the final fit: each shows its epochs
+    inter, vec = checkerboard()
+    fast("bpr", epochs=3, verbose=True).fit(inter, vec)
+    err = capsys.readouterr().err
+    assert "bpr reg=auto" in err
+    # each epoch bar's first draw (before a loss): the trials', then the fit's
+    assert err.count("0/3 [00:00<?, ?epoch/s]") == len(grid_of("bpr")) + 1
+    fast("bpr", epochs=3).fit(inter, vec)
+    assert capsys.readouterr().err == ""  # not verbose: no bar at all
+
+
+def test_validation_scores_print_with_the_digits_that_tell_them_apart() -> None:
+    assert _auto_reg.distinct_digits([0.385, 0.399, 0.41]) == 3
+    # 0.138 / 0.138 / 0.138 read as a tie resolved to the strongest penalty
+    assert _auto_reg.distinct_digits([0.13819, 0.13824, 0.13841]) == 5
+    assert _auto_reg.distinct_digits([0.2, 0.2, float("nan")]) == 3  # equal: no more digits
+
+
 def test_vbpr_tunes_only_the_penalties_left_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     inter, vec = checkerboard()
     tried: list[tuple[float, float]] = []

@@ -112,9 +112,11 @@ def choose_penalties(
         shape=seen.shape,
     )
     train = inner.to_csr("binary")
-    params = {**model.get_params(), **getattr(model, "_trial_params", {}), "verbose": False}
-    scores: dict[str, float] = {}
     verbose = bool(getattr(model, "verbose", False))
+    # each trial shows its own epoch bar under the trials' bar: a trial on a large set
+    # takes as long as the final fit, and a bar standing at 0/3 says nothing for that long
+    params = {**model.get_params(), **getattr(model, "_trial_params", {}), "verbose": verbose}
+    scores: dict[str, float] = {}
     for values in tqdm(grid, desc=f"{model.name} reg=auto", disable=not verbose, leave=False):
         trial = type(model)(**{**params, **values})
         # a trial is not the fit `visrec train` resumes: keep it out of the checkpoint
@@ -129,6 +131,16 @@ def choose_penalties(
     # max() keeps the first of equals: a tie goes to the weaker penalty
     best = max(grid, key=lambda v: scores[label(v)])
     return best, scores
+
+
+def distinct_digits(values: list[float], least: int = 3, most: int = 6) -> int:
+    """Decimals that keep different scores apart when printed (3 unless two of them
+    would read the same: "0.138; 0.138: reg=0.1" looks like a tie broken the wrong way)."""
+    finite = [float(v) for v in values if math.isfinite(float(v))]
+    for d in range(least, most):
+        if len({round(v, d) for v in finite}) == len({round(v, 12) for v in finite}):
+            return d
+    return most
 
 
 def label(values: dict[str, float]) -> str:
@@ -162,7 +174,8 @@ def auto_note(model: object) -> str | None:
             f"a second item, or too few items left to fit): {used}, the dense-data setting"
         )
     scores = model.reg_validation_  # type: ignore[attr-defined]
-    tried = "; ".join(f"{setting} -> {recall:.3f}" for setting, recall in scores.items())
+    d = distinct_digits(list(scores.values()))
+    tried = "; ".join(f"{setting} -> {recall:.{d}f}" for setting, recall in scores.items())
     second = getattr(model, "new_item_fit", lambda: None)()
     extra = f"; items known only by an image use a second fit at {second}" if second else ""
     if len(scores) > 1 and len({round(float(r), 12) for r in scores.values()}) == 1:

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
-from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number
+from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number, distinct_digits
 from visrec.models._indices import among
 from visrec.models._train import FeatureScaler, power_normalise, ridge
 from visrec.models.base import Recommender
@@ -376,7 +376,8 @@ class VisualCF(AutoRegMixin, Recommender):
                 f"{5 * MIN_FOLD_ITEMS} items with interactions and an image, or no user with "
                 "a held-out item and another), so profile_weight=0: no taste term"
             )
-        scores = "; ".join(f"{k.split('=')[1]} -> {v:.3f}" for k, v in val.items())
+        d = distinct_digits(list(val.values()))
+        scores = "; ".join(f"{k.split('=')[1]} -> {v:.{d}f}" for k, v in val.items())
         chosen = self.chosen_profile_weight()
         why = "" if chosen else f" (none gains {PROFILE_MARGIN:.0%} over 0)"
         return (
