@@ -468,6 +468,42 @@ def test_feature_scaler_state_roundtrip_and_no_image_rows() -> None:
         FeatureScaler().transform(v)
 
 
+def test_feature_scaler_leaves_the_callers_vectors_alone_and_blocks_agree(monkeypatch) -> None:
+    # with a mask, fit centres its own copy in place; without, it must not touch the input
+    from visrec.models import _train
+
+    rng = np.random.default_rng(2)
+    v = rng.normal(1.0, 2.0, (50, 6)).astype(np.float32)
+    before = v.copy()
+    has = rng.random(50) < 0.8
+    one = _train.FeatureScaler().fit(v, has)
+    _train.FeatureScaler().fit(v)
+    np.testing.assert_array_equal(v, before)
+    monkeypatch.setattr(_train, "_ROWS", 7)  # the row norms, a few rows at a time
+    blocks = _train.FeatureScaler().fit(v, has)
+    assert blocks.scale_ == one.scale_
+    np.testing.assert_array_equal(blocks.mean_, one.mean_)
+
+
+def test_ridge_in_blocks_equals_ridge_in_one_step(monkeypatch) -> None:
+    from visrec.models import _train
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0.5, 1.0, (200, 8)).astype(np.float32)
+    y = (x @ rng.normal(0, 1, (8, 3)) + rng.normal(0, 0.1, (200, 3)) + 2.0).astype(np.float32)
+    w1, b1 = _train.ridge(x, y, alpha=3.0)
+    monkeypatch.setattr(_train, "_RIDGE_IN_ONE", 100)  # 200 x 8 is "large" now
+    monkeypatch.setattr(_train, "_ROWS", 33)
+    w2, b2 = _train.ridge(x, y, alpha=3.0)
+    np.testing.assert_allclose(w2, w1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b2, b1, rtol=1e-5, atol=1e-6)
+    # and it is a ridge fit: no penalty recovers least squares' fit on training rows
+    w0, b0 = _train.ridge(x, y, alpha=0.0)
+    lsq = np.linalg.lstsq(np.c_[x, np.ones(200)], y, rcond=None)[0]
+    np.testing.assert_allclose(w0, lsq[:8], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(b0, lsq[8], rtol=1e-3, atol=1e-4)
+
+
 def test_feature_scaler_projection() -> None:
     from visrec.models._train import FeatureScaler
 
