@@ -678,3 +678,17 @@ def test_summary_spread_is_the_sample_std_over_seeds() -> None:
     # one seed: the mean alone
     one = R.ExperimentResult(runs=runs[runs.seed == 0], protocol="warm", k=20)
     assert "±" not in one.table() and "0.400" in one.table().splitlines()[1]
+
+
+def test_progress_shows_each_fits_epochs_without_changing_the_reported_params(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    frame, _ = checkerboard()
+    res = R.run_experiment(frame, None, "warm", [("bpr", {"epochs": 2})], seeds=(0,), k=3,
+                           progress=True)  # fmt: skip
+    err = capsys.readouterr().err
+    assert "0/2 [00:00<?, ?epoch/s]" in err and "2/2 runs" in err  # popularity, bpr
+    assert res.params["bpr"]["verbose"] is False  # what was asked, not the bar
+    R.run_experiment(frame, None, "warm", [("bpr", {"epochs": 2})], seeds=(0,), k=3,
+                     progress=False)  # fmt: skip
+    assert "epoch/s" not in capsys.readouterr().err

@@ -484,6 +484,10 @@ def run_experiment(
         initial=len(done),
         desc=f"evaluate {protocol}",
         disable=not progress,
+        # no time-left estimate: runs differ by orders of magnitude (popularity's
+        # seconds against BPR's minutes), so an average over runs misleads
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs "
+        "[{elapsed}{postfix}]",
     )
     try:
         for seed in seeds:
@@ -518,6 +522,10 @@ def run_experiment(
                 assert split is not None
                 bar.set_postfix_str(f"seed {seed} {name}")
                 model = _make(name, params, seed)
+                if progress and "verbose" not in params and "verbose" in model.get_params():
+                    # a fit's epochs under the runs' bar: a long fit shows it is moving
+                    # (the instance only: the recorded and reported parameters are as given)
+                    model.set_params(verbose=True)
                 t0 = time.perf_counter()
                 model.fit(split.train, item_vectors)
                 fit_s = time.perf_counter() - t0
