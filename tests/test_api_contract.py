@@ -18,6 +18,7 @@ from visrec.embed.store import ItemVectors
 from visrec.errors import NotFittedError, VisrecError
 from visrec.evaluation.protocols import cold_items_split
 from visrec.evaluation.runner import evaluate_model
+from visrec.models.base import top_n
 from visrec.models.rating_mf import RatingMF
 from visrec.models.registry import make_model
 from visrec.search.knn import similar_items as knn_similar
@@ -438,3 +439,25 @@ def test_scoring_some_items_equals_their_columns_of_all(name, extra) -> None:
     assert np.isfinite(full[:, 20:24]).all() == (name not in ("popularity", "bpr"))
     for cols in (np.array([23, 0, 21, 26, 21, 7, 20]), np.arange(27)[::-1], np.array([22])):
         np.testing.assert_allclose(model.score(users, cols), full[:, cols], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_recommend_items_scores_only_the_candidates_and_lists_as_over_all(name) -> None:
+    # recommend(items=...) ranks the candidates alone; the lists must be what masking
+    # every other item out of the full ranking gives (ties, padding and width included)
+    inter, iv = checkerboard()
+    model = make_model(name, **FAST[name]).fit(inter, iv)
+    users = np.arange(inter.n_users)
+    full = model.score(users).astype(np.float64)
+    rng = np.random.default_rng(1)
+    for items in ([3, 12, 12, 0, 19, 7], list(rng.permutation(20)[:9]), [5], []):
+        for filter_seen in (True, False):
+            masked = np.full_like(full, -np.inf)
+            masked[:, items] = full[:, items]
+            if filter_seen:
+                masked[model.seen_[users].toarray() > 0] = -np.inf
+            want_idx, want_val = top_n(masked, 8)
+            got_idx, got_val = model.recommend(users, n=8, filter_seen=filter_seen, items=items)
+            assert got_idx.shape == (len(users), 8)
+            np.testing.assert_array_equal(got_idx, want_idx)
+            np.testing.assert_allclose(got_val, want_val, rtol=1e-6)

@@ -315,15 +315,16 @@ class Recommender(ParamsMixin, ABC):
         """
         self._check_fitted()
         u = self._check_users(user_idx)
-        excluded = None
-        if items is not None:
-            excluded = np.ones(len(self.item_map_), dtype=bool)
-            excluded[self._check_items(items)] = False
+        # the candidates in item order (ties break by the lower item index, as over
+        # all items); only they are scored where the model can score a subset
+        cand = None if items is None else np.unique(self._check_items(items))
+        width = min(n, len(self.item_map_))
         # users in blocks of about RECOMMEND_BLOCK scores: all 30k users x 12k items at
         # once would hold 2.9 GB of float64 scores
-        step = max(1, RECOMMEND_BLOCK // max(len(self.item_map_), 1))
+        n_cols = len(self.item_map_) if cand is None else len(cand)
+        step = max(1, RECOMMEND_BLOCK // max(n_cols, 1))
         parts = [
-            self._recommend_block(u[s : s + step], n, filter_seen, excluded)
+            self._recommend_block(u[s : s + step], n, filter_seen, cand, width)
             for s in range(0, len(u), step)
         ]
         if not parts:
@@ -331,16 +332,32 @@ class Recommender(ParamsMixin, ABC):
         return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
     def _recommend_block(
-        self, u: np.ndarray, n: int, filter_seen: bool, excluded: np.ndarray | None
+        self, u: np.ndarray, n: int, filter_seen: bool, cand: np.ndarray | None, width: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        scores = self._score(u).astype(np.float64, copy=True)
-        if excluded is not None:
-            scores[:, excluded] = -np.inf
+        if cand is None:
+            scores = self._score(u).astype(np.float64, copy=True)
+            col_of = None
+        else:
+            block = self._score(u, cand) if self._scores_item_subsets else self._score(u)[:, cand]
+            scores = np.asarray(block, dtype=np.float64).copy()
+            col_of = np.full(len(self.item_map_), -1, dtype=np.int64)
+            col_of[cand] = np.arange(len(cand))
         if filter_seen:
             seen = self.seen_[u]
             rows = np.repeat(np.arange(len(u)), np.diff(seen.indptr))
-            scores[rows, seen.indices] = -np.inf
-        return top_n(scores, n)
+            cols = seen.indices if col_of is None else col_of[seen.indices]
+            keep = cols >= 0
+            scores[rows[keep], cols[keep]] = -np.inf
+        idx, val = top_n(scores, n)
+        if cand is None:
+            return idx, val
+        # candidate positions -> item indices, padded to the width over all items
+        out_idx = np.full((len(u), width), -1, dtype=np.int64)
+        out_val = np.full((len(u), width), -np.inf, dtype=np.float64)
+        w = min(idx.shape[1], width) if len(cand) else 0
+        out_idx[:, :w] = np.where(idx[:, :w] >= 0, cand[np.maximum(idx[:, :w], 0)], -1)
+        out_val[:, :w] = val[:, :w]
+        return out_idx, out_val
 
     def similar_items(
         self, item_idx: np.ndarray | list[int] | int, n: int = 10
