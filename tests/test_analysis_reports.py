@@ -331,3 +331,12 @@ def test_a_closed_stdout_still_writes_the_json_and_the_report(
     argv = ["similar", str(v), "p1", "--n", "3", "--json", str(js)]
     assert main(argv) == 141
     assert js.is_file()
+
+
+def test_rating_verdict_when_the_other_models_have_no_rmse() -> None:
+    nan = float("nan")
+    runs = pd.DataFrame({"model": ["b", "b", "a", "a"], "uses": ["baseline"] * 4,
+                         "seed": [0, 1, 0, 1], "rmse": [nan, nan, 0.9, 0.92]})  # fmt: skip
+    assert rating_verdict(runs)[-1] == "Lowest RMSE: a, 0.910 stars."
+    one = rating_verdict(_rating_runs([0.92], [0.91]))
+    assert "sign test" not in one[2] and one[2].endswith("run --seeds 3 or more to call it.")

@@ -114,6 +114,11 @@ def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
             ["train", "--model", "bpr", "-o", "m"],
             "visrec train: error: the following arguments are required: --interactions",
         ),
+        # after "--" everything is a value, not an option to name
+        (
+            ["train", "--model", "bpr", "-o", "m", "--", "--weird"],
+            "visrec train: error: the following arguments are required: --interactions",
+        ),
     ],
 )
 def test_unknown_options_get_a_hint(

@@ -479,6 +479,12 @@ def test_feature_scaler_leaves_the_callers_vectors_alone_and_blocks_agree(monkey
     one = _train.FeatureScaler().fit(v, has)
     _train.FeatureScaler().fit(v)
     np.testing.assert_array_equal(v, before)
+    # float32 rows, float64 statistics: centred in float64 as before (not in place)
+    wide = _train.FeatureScaler(n_components=3, dtype=np.float64).fit(v, has)
+    ref = _train.FeatureScaler(n_components=3, dtype=np.float64).fit(v.astype(np.float64), has)
+    assert wide.components_ is not None and wide.components_.dtype == np.float64
+    np.testing.assert_allclose(wide.transform(v, has), ref.transform(v, has), atol=1e-6)
+    np.testing.assert_array_equal(v, before)
     monkeypatch.setattr(_train, "_ROWS", 7)  # the row norms, a few rows at a time
     blocks = _train.FeatureScaler().fit(v, has)
     assert blocks.scale_ == one.scale_

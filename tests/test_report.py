@@ -140,3 +140,9 @@ def test_confusion_table_matches_knn(report_data: ReportData) -> None:
     n1 = int(conf.loc[1.0, 1.0])
     assert n1 > 0
     assert f'<th>true 1</th><td class="num">{n1}</td>' in html
+
+
+def test_ari_not_available() -> None:
+    from visrec.report.html import ari_reading
+
+    assert ari_reading(float("nan")) == "ARI n/a."

@@ -70,3 +70,12 @@ def test_is_top_k_with_minus_inf_as_the_exclusion(scores: np.ndarray, n: int) ->
         assert kept[row, :m].tolist() == idx[row, :m].tolist()
         assert np.isneginf(scores[row, kept[row, m : scores.shape[1]]]).all()
         assert np.array_equal(val[row, :m], scores[row, idx[row, :m]])
+
+
+def test_nan_scores_never_take_a_place() -> None:
+    # a fit that partly diverged: NaN must not rank first (argpartition puts it there)
+    nan = np.nan
+    idx, val = top_n(np.array([[0.5, nan, 0.2, 0.9, nan]]), 2)
+    assert idx.tolist() == [[3, 0]] and val.tolist() == [[0.9, 0.5]]
+    idx, _ = top_n(np.array([[nan, nan, 0.1]]), 3)
+    assert idx.tolist() == [[2, -1, -1]]

@@ -106,10 +106,9 @@ class Parser(argparse.ArgumentParser):
         with their hints: otherwise the message blames only the missing one."""
         if message.startswith("the following arguments are required"):
             own = {s for a in self._actions for s in a.option_strings}
-            unknown = [
-                a for a in getattr(self, "_given", [])
-                if a.startswith("--") and a.split("=", 1)[0] not in own
-            ]  # fmt: skip
+            given = getattr(self, "_given", [])
+            given = given[: given.index("--")] if "--" in given else given  # then values
+            unknown = [a for a in given if a.startswith("--") and a.split("=", 1)[0] not in own]
             if unknown:
                 hints = [h for h in map(self.hint, unknown) if h]
                 found = f"unrecognized arguments: {' '.join(unknown)}"

@@ -121,7 +121,7 @@ class FeatureScaler:
         if len(rows) == 0:
             raise VisrecError("no item has an image vector: cannot fit on vectors")
         self.mean_ = rows.mean(axis=0).astype(self.dtype)
-        if mask is None:
+        if mask is None or rows.dtype != np.result_type(rows, self.mean_):
             centred = rows - self.mean_
         else:  # rows is already a copy: centre it in place (one copy of a large set less)
             centred = rows

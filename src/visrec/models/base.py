@@ -580,7 +580,8 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the ``n`` largest entries per row, best first: two arrays
     of shape ``(n_rows, min(n, n_cols))``.
 
-    Entries equal to ``-inf`` are never returned: they become index -1 / score -inf.
+    Entries equal to ``-inf`` are never returned: they become index -1 / score -inf; so
+    are NaN entries (a fit that partly diverged), which would otherwise take the top.
     Ties break by lower index (stable), so results are deterministic.
 
     This is :func:`visrec.evaluation.metrics.top_k`'s ranking with ``-inf`` as the
@@ -590,7 +591,7 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     candidates, ranked last, because an evaluation must rank every candidate.
     """
     n = check_list_length(n)
-    scores = np.atleast_2d(scores)
+    scores = np.fmax(np.atleast_2d(scores), -np.inf)  # NaN -> -inf (a copy)
     # past the candidates every column would be padding: n=10**13 asked for "all"
     return top_candidates(scores, min(n, scores.shape[1]) or n)
 

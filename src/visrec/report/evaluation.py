@@ -210,8 +210,8 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
         if only_new:
             return [
                 *lines,
-                "No model here uses pictures for items with interactions: add vbpr to "
-                "--models to ask whether pictures help them.",
+                f"No model{' known' if unknown else ''} here uses pictures for items with "
+                "interactions: add vbpr to --models to ask whether pictures help them.",
             ]
         return [
             *lines,

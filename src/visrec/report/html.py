@@ -423,6 +423,8 @@ def cluster_label(counts: pd.Series) -> str:
 
 def ari_reading(ari: float) -> str:
     """ARI in words, so a score near chance is not read as a finding."""
+    if not np.isfinite(ari):
+        return "ARI n/a."
     if ari < 0.1:
         return f"ARI {ari:.3f}: about chance; the clusters barely follow the categories."
     if ari < 0.4:

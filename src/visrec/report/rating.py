@@ -98,7 +98,10 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
     either moves between the splits, so the best is not named as a winner in noise."""
     if len(rmse) < 2:
         return ""
-    second = str(rmse.drop(best).idxmin())
+    others = rmse.drop(best).dropna()
+    if others.empty:  # the other models have no RMSE (e.g. diverged)
+        return ""
+    second = str(others.idxmin())
     spread = runs[runs["model"].isin([best, second])].groupby("model")["rmse"].std(ddof=1)
     if spread.isna().any() or rmse[second] - rmse[best] >= spread.max():
         return ""
@@ -128,7 +131,8 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     spread = pair[plain].std(ddof=1) if len(pair) > 1 else float("nan")
     little = bool(np.isfinite(spread) and abs(diff.mean()) < spread)
     verdict = sign_call(wins, losses, diff.size)
-    said += f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
+    if diff.size > 1:
+        said += f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
     if verdict == "few":
         return f"{what}: {said}; run --seeds 3 or more to call it."
     call = {
