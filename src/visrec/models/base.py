@@ -243,13 +243,15 @@ class Recommender(ParamsMixin, ABC):
         """Scores of shape ``(n_users_query, n_items_query)`` (float32; higher is better)."""
         self._check_fitted()
         u = self._check_users(user_idx)
-        if item_idx is None:
-            s = self._score(u)
-        elif self._scores_item_subsets:
-            s = self._score(u, self._check_items(item_idx))
-        else:
-            s = self._score(u)[:, self._check_items(item_idx)]
+        s = self._score(u) if item_idx is None else self._score_some(u, self._check_items(item_idx))
         return np.asarray(s, dtype=np.float32)
+
+    def _score_some(self, u: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
+        """``_score`` over ``item_idx`` only: computed for those items where the model
+        can, else the columns of the full block."""
+        return (
+            self._score(u, item_idx) if self._scores_item_subsets else self._score(u)[:, item_idx]
+        )
 
     def score_new_items(
         self,
@@ -314,6 +316,7 @@ class Recommender(ParamsMixin, ABC):
         ``ids >= 0`` before mapping them to raw ids.
         """
         self._check_fitted()
+        n = check_list_length(n)
         u = self._check_users(user_idx)
         # the candidates in item order (ties break by the lower item index, as over
         # all items); only they are scored where the model can score a subset
@@ -338,8 +341,7 @@ class Recommender(ParamsMixin, ABC):
             scores = self._score(u).astype(np.float64, copy=True)
             col_of = None
         else:
-            block = self._score(u, cand) if self._scores_item_subsets else self._score(u)[:, cand]
-            scores = np.asarray(block, dtype=np.float64).copy()
+            scores = np.asarray(self._score_some(u, cand), dtype=np.float64).copy()
             col_of = np.full(len(self.item_map_), -1, dtype=np.int64)
             col_of[cand] = np.arange(len(cand))
         if filter_seen:
