@@ -613,3 +613,16 @@ def test_bad_2023_records_are_named_in_their_own_fields(tmp_path: Path) -> None:
     assert [(b.kind, b.reason) for b in load_amazon_meta(meta).bad] == [
         ("missing parent_asin", "no parent_asin (null or absent)")
     ]
+
+
+def test_summary_of_a_folder_includes_its_metadata(tmp_path: Path) -> None:
+    # reviews and meta_<Category> side by side: both are summarised (the meta file was
+    # skipped without a word)
+    write_jsonl(
+        tmp_path / "Shoes_5.json",
+        [{"overall": 5.0, "reviewerID": "U1", "asin": "B1", "unixReviewTime": 1500000000},
+         {"overall": 3.0, "reviewerID": "U2", "asin": "B2", "unixReviewTime": 1500000001}],
+    )  # fmt: skip
+    write_jsonl(tmp_path / "meta_Shoes.json", [{"asin": "B1", "main_cat": "Shoes"}, {"asin": "B2"}])
+    kinds = [(s["kind"], s["rows"]) for s in summarize([tmp_path])]
+    assert kinds == [("Amazon reviews", 2), ("Amazon metadata", 2)]

@@ -53,7 +53,17 @@ def summarize(paths: Sequence[PathLike]) -> list[dict[str, Any]]:
     for p in ps:
         if p in reviews or p in metas:
             continue
-        sections.append(_summarize_folder(p) if p.is_dir() else _summarize_table(p))
+        if not p.is_dir():
+            sections.append(_summarize_table(p))
+            continue
+        sections.append(_summarize_folder(p))
+        # Amazon metadata beside the reviews is part of the data set: summarised too
+        # (it was left out without a word)
+        folder_metas = sorted(
+            f for f in p.iterdir() if f.is_file() and is_json_file(f) and is_meta_file(f)
+        )
+        if folder_metas:
+            sections.append(_summarize_meta(load_amazon_meta(folder_metas)))
     return sections
 
 
