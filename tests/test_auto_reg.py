@@ -91,6 +91,24 @@ def test_validation_scores_print_with_the_digits_that_tell_them_apart() -> None:
     assert _auto_reg.distinct_digits([0.2, 0.2, float("nan")]) == 3  # equal: no more digits
 
 
+def test_a_log_is_told_that_validation_fits_come_first() -> None:
+    # no bars in a log file: the start line says the fit begins with reg=auto's trials
+    inter, _ = checkerboard()  # 7.2 pairs per item
+    seen = inter.to_csr("binary")
+    said = _auto_reg.validation_ahead(fast("bpr"), seen)
+    assert said == (
+        "sparse data (7.2 pairs per item): reg=auto first fits 3 models on 80% of it to "
+        "choose the penalty, then the model (--param reg=... skips that)"
+    )
+    assert "--param reg=... --param reg_visual=... skips" in str(
+        _auto_reg.validation_ahead(fast("vbpr"), seen)
+    )
+    assert _auto_reg.validation_ahead(fast("bpr", reg=0.03), seen) is None
+    assert _auto_reg.validation_ahead(make_model("popularity"), seen) is None
+    dense = sp.csr_matrix(np.ones((60, 5)))
+    assert _auto_reg.validation_ahead(fast("bpr"), dense) is None
+
+
 def test_vbpr_tunes_only_the_penalties_left_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     inter, vec = checkerboard()
     tried: list[tuple[float, float]] = []

@@ -171,10 +171,14 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"model {args.model!r} needs item vectors: pass --vectors V.parquet")
 
     if not args.quiet and not show_progress(args):
-        # no bar in a log file: at least say that a (possibly long) fit has started
+        # no bar in a log file: at least say that a (possibly long) fit has started,
+        # and that the validation fits of reg=auto come first
+        from visrec.models._auto_reg import validation_ahead
+
+        ahead = validation_ahead(model, inter.to_csr("binary"))
         print(
             f"training {args.model} on {inter.n_users:,} users x {inter.n_items:,} items "
-            f"({len(inter):,} rows) ...",
+            f"({len(inter):,} rows) ..." + (f"\n  {ahead}" if ahead else ""),
             file=sys.stderr,
             flush=True,
         )

@@ -143,6 +143,22 @@ def distinct_digits(values: list[float], least: int = 3, most: int = 6) -> int:
     return most
 
 
+def validation_ahead(model: object, seen: sp.csr_matrix) -> str | None:
+    """What a fit of ``model`` on ``seen`` will do first when ``reg="auto"`` validates
+    (for a log that shows no bars), or None when it will not."""
+    penalties = getattr(model, "_penalties", lambda: ())()
+    auto = [n for n in penalties if getattr(model, n) == AUTO]
+    per_item = pairs_per_item(seen)
+    if not auto or per_item >= DENSE_PAIRS_PER_ITEM:
+        return None
+    n = len(getattr(model, "_auto_grid", GRID))
+    skip = " ".join(f"--param {name}=..." for name in auto)
+    return (
+        f"sparse data ({per_item:.1f} pairs per item): reg=auto first fits {n} models on "
+        f"80% of it to choose the penalty, then the model ({skip} skips that)"
+    )
+
+
 def label(values: dict[str, float]) -> str:
     """``{"reg": 0.1}`` -> ``"reg=0.1"``."""
     return ", ".join(f"{k}={v!r}" for k, v in values.items())
