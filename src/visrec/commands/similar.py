@@ -113,16 +113,15 @@ def run(args: argparse.Namespace) -> int:
             print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:
         write_text_atomic(args.json, json.dumps([r.to_dict() for r in results], indent=2))
-    if args.report and args.images:
-        shown = {str(r.query) for r in results} | {str(i) for r in results for i in r.ids}
-        if not shown & set(photos or {}):
+    if args.report:
+        from visrec.report.similar import any_photo_shown, write_similar_report
+
+        if args.images and not any_photo_shown(results, photos):
             print(
                 f"note: {args.images} holds no <item_id>.<ext> image of the items shown; "
                 "the report shows grey tiles",
                 file=sys.stderr,
             )
-    if args.report:
-        from visrec.report.similar import write_similar_report
 
         info = {"vectors": args.vectors, "backbone": str(backbone), "images": args.images or ""}
         write_similar_report(args.report, results, photos, {k: v for k, v in info.items() if v})

@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from visrec.embed.store import ItemVectors
     from visrec.models.base import Recommender
 
-#: provenance written next to the model (read by ``visrec recommend``)
-
 EPILOG = """\
 examples:
   visrec train --model bpr --interactions train.csv -o models/bpr
@@ -493,10 +491,9 @@ def save_model_folder(model: Recommender, out: Path, provenance: dict[str, Any])
     # folders of saves killed before they could clean up (mkdtemp: 8 characters); the
     # .NAME.old.* ones are left alone: an error named them as holding a previous model
     from visrec._atomic import sweep_stale
+    from visrec.models.model_folder import TRAIN_JSON  # the provenance `recommend` reads
 
     sweep_stale(out.parent, side_prefix(out.name, 8), r"[a-z0-9_]{8}", dirs=True)
-    from visrec.models.model_folder import TRAIN_JSON
-
     tmp = Path(tempfile.mkdtemp(prefix=side_prefix(out.name, 8), dir=out.parent))
     try:
         model.save(tmp)

@@ -143,14 +143,24 @@ def distinct_digits(values: list[float], least: int = 3, most: int = 6) -> int:
     return most
 
 
-def validation_ahead(model: object, seen: sp.csr_matrix) -> str | None:
-    """What a fit of ``model`` on ``seen`` will do first when ``reg="auto"`` validates
-    (for a log that shows no bars), or None when it will not."""
+def _sparse_auto(model: object, seen: sp.csr_matrix) -> tuple[list[str], float] | None:
+    """The penalties ``model`` leaves ``"auto"`` and the pairs per item of ``seen`` when
+    they are validated there (sparse data), else None."""
     penalties = getattr(model, "_penalties", lambda: ())()
     auto = [n for n in penalties if getattr(model, n) == AUTO]
     per_item = pairs_per_item(seen)
     if not auto or per_item >= DENSE_PAIRS_PER_ITEM:
         return None
+    return auto, per_item
+
+
+def validation_ahead(model: object, seen: sp.csr_matrix) -> str | None:
+    """What a fit of ``model`` on ``seen`` will do first when ``reg="auto"`` validates
+    (for a log that shows no bars), or None when it will not."""
+    sparse = _sparse_auto(model, seen)
+    if sparse is None:
+        return None
+    auto, per_item = sparse
     n = len(getattr(model, "_auto_grid", GRID))
     skip = " ".join(f"--param {name}=..." for name in auto)
     return (
@@ -175,11 +185,10 @@ def chosen_label(model: object) -> str | None:
 def auto_note(model: object) -> str | None:
     """One line on what ``reg="auto"`` did on sparse data: the setting its validation
     fits chose, or that none could run (the dense-data setting was used)."""
-    penalties = getattr(model, "_penalties", lambda: ())()
-    auto = [n for n in penalties if getattr(model, n) == AUTO]
-    per_item = pairs_per_item(model.seen_)  # type: ignore[attr-defined]
-    if not auto or per_item >= DENSE_PAIRS_PER_ITEM:
+    found = _sparse_auto(model, model.seen_)  # type: ignore[attr-defined]
+    if found is None:
         return None
+    auto, per_item = found
     sparse = f"reg=auto: sparse data ({per_item:.1f} distinct interactions per item, under "
     sparse += f"{DENSE_PAIRS_PER_ITEM:.0f}), "
     best = chosen_label(model)

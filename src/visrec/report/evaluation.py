@@ -115,35 +115,39 @@ def _check(result: Any, source: str) -> None:
                 raise VisrecError(f"{source}: runs[{i}] ({model}): {key} is {value}")
 
 
-def image_models(models: list[str], protocol: str = "cold-items") -> list[str]:
-    """The models (``NAME`` or ``NAME@LABEL``) whose class reads image vectors for the
-    candidates of ``protocol``."""
-    return [m for m in models if _uses_pictures(m, protocol) is True]
+YES, NO, NEW_ONLY, UNKNOWN = "yes", "no", "new items only", "unknown"
 
 
-def _uses_pictures(model: str, protocol: str = "cold-items") -> bool | None:
-    """True / False from the model's class; None for a name this version does not know
-    (a result written by another version): such a model is shown but not classed.
+def picture_roles(models: list[str], protocol: str) -> dict[str, str]:
+    """Whether each model (``NAME`` or ``NAME@LABEL``) uses pictures for the candidates
+    of ``protocol``, from its class: ``"yes"``, ``"no"``, ``"new items only"`` or
+    ``"unknown"`` (a name this version does not know, from a result written by another
+    version: shown but not classed).
 
     On warm and time splits every candidate has interactions, so a model that uses
-    pictures only for new items (visual-cf: BPR on known items) does not use them:
+    pictures only for new items (visual-cf: BPR on known items) does not use them there:
     comparing it with BPR would compare BPR with itself."""
     from visrec.evaluation.runner import model_class
 
-    try:
-        klass = model_class(model)
-    except VisrecError:
-        return None
-    if protocol != "cold-items" and not klass.pictures_for_known_items:
-        return False
-    return bool(klass.uses_vectors)
+    roles = {}
+    for m in models:
+        try:
+            klass = model_class(m)
+        except VisrecError:
+            roles[m] = UNKNOWN
+            continue
+        if not klass.uses_vectors:
+            roles[m] = NO
+        elif protocol != "cold-items" and not klass.pictures_for_known_items:
+            roles[m] = NEW_ONLY
+        else:
+            roles[m] = YES
+    return roles
 
 
-def _new_items_only(models: list[str], protocol: str) -> list[str]:
-    """The models that read pictures but not for this protocol's candidates."""
-    if protocol == "cold-items":
-        return []
-    return [m for m in models if _uses_pictures(m) is True and _uses_pictures(m, protocol) is False]
+def image_models(models: list[str], protocol: str = "cold-items") -> list[str]:
+    """The models that use pictures for the candidates of ``protocol``."""
+    return [m for m, role in picture_roles(models, protocol).items() if role == YES]
 
 
 def _runs(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -176,12 +180,13 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
     k = int(result["k"])
     models = list(dict.fromkeys(runs["model"]))
     protocol = str(result["protocol"])
-    known = {m: _uses_pictures(m, protocol) for m in models}
-    with_img = [m for m in models if known[m] is True]
-    without = [m for m in models if known[m] is False]
-    unknown = [m for m in models if known[m] is None]
+    roles = picture_roles(models, protocol)
+    with_img = [m for m in models if roles[m] == YES]
+    # a model that uses pictures only for new items counts as one without, here
+    without = [m for m in models if roles[m] in (NO, NEW_ONLY)]
+    unknown = [m for m in models if roles[m] == UNKNOWN]
     lines: list[str] = []
-    only_new = _new_items_only(models, protocol)
+    only_new = [m for m in models if roles[m] == NEW_ONLY]
     if only_new:
         one = len(only_new) == 1
         lines.append(
@@ -249,7 +254,7 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
     elif ties:
         said += f", equal on {ties}"
     if diff.size > 1 and ties < diff.size:
-        said += f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
+        said += sign_test_said(wins, losses)
     if ties == diff.size:
         call = f"No difference: {best_img} and {best_plain} have the same Recall@{k} on every seed."
     elif diff.size == 1:
@@ -293,6 +298,11 @@ def sign_call(wins: int, losses: int, n_seeds: int) -> str:
     if sign_p(losses, wins) <= SIGN_P:
         return "down"
     return "few" if n_seeds < 3 else "unclear"
+
+
+def sign_test_said(wins: int, losses: int) -> str:
+    """ "; sign test p = 0.125": the one-sided p in the direction the seeds went."""
+    return f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
 
 
 def sign_p(wins: int, losses: int) -> float:
@@ -347,9 +357,7 @@ def _cold_verdict(runs: pd.DataFrame, with_img: list[str], without: list[str], k
     return lines
 
 
-def _results_table(
-    runs: pd.DataFrame, models: list[str], k: int, img: set[str], only_new: set[str]
-) -> str:
+def _results_table(runs: pd.DataFrame, models: list[str], k: int, roles: dict[str, str]) -> str:
     cols = [
         ("auc", "AUC", 3),
         ("recall", f"Recall@{k}", 3),
@@ -364,16 +372,7 @@ def _results_table(
     for m in models:
         r = runs[runs["model"] == m]
         cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
-        pictures = (
-            "yes"
-            if m in img
-            else "new items only"
-            if m in only_new
-            else "unknown"
-            if _uses_pictures(m) is None
-            else "no"
-        )
-        rows.append(f"<tr><th>{_e(m)}</th><td>{pictures}</td>{cells}</tr>")
+        rows.append(f"<tr><th>{_e(m)}</th><td>{roles[m]}</td>{cells}</tr>")
     return (
         f'<table class="grid"><thead><tr><th>model</th><th>uses pictures</th>{head}</tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
@@ -477,7 +476,8 @@ def render_evaluation_report(
     k = int(result["k"])
     protocol = str(result["protocol"])
     models = list(dict.fromkeys(runs["model"]))
-    img = image_models(models, protocol)
+    roles = picture_roles(models, protocol)
+    img = [m for m in models if roles[m] == YES]
     seeds = sorted({int(s) for s in runs["seed"]})
     heading = title or f"visrec evaluate: {protocol} protocol"
     shown_inputs = {**(result.get("inputs") or {}), **(inputs or {})}
@@ -506,7 +506,7 @@ def render_evaluation_report(
         _section(
             "results",
             results_title(len(seeds)),
-            _results_table(runs, models, k, set(img), set(_new_items_only(models, protocol)))
+            _results_table(runs, models, k, roles)
             + _img(plot, f"AUC, Recall@{k} and NDCG@{k} per model, one dot per seed")
             + _note(
                 "Bars: the mean over seeds (AUC bars start at 0.5, chance); black dots: "

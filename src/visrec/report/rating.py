@@ -29,7 +29,7 @@ from visrec.analysis.rating_eval import (
 )
 from visrec.errors import VisrecError
 from visrec.report import plots
-from visrec.report.evaluation import TIE, mean_std, per_seed_table, sign_call, sign_p
+from visrec.report.evaluation import TIE, mean_std, per_seed_table, sign_call, sign_test_said
 from visrec.report.html import (
     _e,
     _img,
@@ -132,7 +132,7 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     little = bool(np.isfinite(spread) and abs(diff.mean()) < spread)
     verdict = sign_call(wins, losses, diff.size)
     if diff.size > 1:
-        said += f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
+        said += sign_test_said(wins, losses)
     if verdict == "few":
         return f"{what}: {said}; run --seeds 3 or more to call it."
     call = {

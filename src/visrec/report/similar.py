@@ -16,7 +16,13 @@ from typing import Any
 from visrec._atomic import write_text_atomic
 from visrec.report.html import _e, _kv_table, _note, _section, page_foot, page_head, photo_tile
 
-__all__ = ["render_similar_report", "write_similar_report"]
+__all__ = ["any_photo_shown", "render_similar_report", "write_similar_report"]
+
+
+def any_photo_shown(results: Sequence[Any], photos: Mapping[str, Path] | None) -> bool:
+    """Whether ``photos`` holds the photo of any query or neighbour in ``results``."""
+    shown = {str(r.query) for r in results} | {str(i) for r in results for i in r.ids}
+    return bool(shown & set(photos or {}))
 
 
 def render_similar_report(
@@ -43,8 +49,7 @@ def render_similar_report(
         "direction), best first; the query itself is never listed. If the vectors capture "
         "what a product looks like, each row shows look-alikes."
     )
-    shown = {str(r.query) for r in results} | {str(i) for r in results for i in r.ids}
-    if shown & set(photos):
+    if any_photo_shown(results, photos):
         missing = ""
     elif info.get("images"):
         missing = _note(
