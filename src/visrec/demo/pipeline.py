@@ -216,9 +216,6 @@ def run_demo(
     -------
     DemoResult
     """
-    from visrec.analysis.cluster import cluster_vs_labels, pca_2d, sample_per_cluster
-    from visrec.analysis.rating_knn import knn_rating
-    from visrec.embed.extract import embed_images
     from visrec.report.html import ReportData, write_report
 
     say: Echo = echo if echo is not None else (lambda _s: None)
@@ -229,8 +226,120 @@ def run_demo(
     timings: dict[str, float] = {}
     rng = np.random.default_rng(random_state)
 
-    # 1. the data
     t0 = time.perf_counter()
+    data = _load_data(
+        out, data_dir, n_items=n_items, n_users=n_users, image_size=image_size,
+        max_items=max_items, random_state=random_state, rng=rng, say=say,
+    )  # fmt: skip
+    timings["generate catalogue" if data_dir is None else "load data"] = time.perf_counter() - t0
+    ds, images, interactions = data.ds, data.images, data.interactions
+    n_inter = 0 if interactions is None else len(interactions)
+
+    t0 = time.perf_counter()
+    vectors_path = out / "vectors.parquet"
+    iv, failures = _embed(
+        images, vectors_path, backbone=backbone, engine=engine, batch_size=batch_size,
+        workers=workers, progress=progress, say=say,
+    )  # fmt: skip
+    timings["embed images"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    clusters = _clusters(ds, iv, images, k, min_label_share, random_state, rng, say)
+    timings["cluster"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    knn, knn_note = _rating_knn(
+        ds, interactions, iv, data.n_rated_outside, knn_k=knn_k, test_size=test_size, say=say
+    )
+    timings["rating KNN"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    if recommenders is None:
+        recommenders_on, turned_off = data_dir is None, False
+    else:  # False means the caller turned them off (--no-recommenders)
+        recommenders_on, turned_off = recommenders, not recommenders
+    rec_table, rec_note = _recommenders(
+        data, iv, on=recommenders_on, turned_off=turned_off, random_state=random_state, say=say
+    )
+    if rec_table is not None:
+        timings["recommenders"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    write_report(
+        report,
+        ReportData(
+            title="visrec demo report"
+            if data.layout == "generated"
+            else f"visrec report: {ds.name}",
+            dataset=ds.name,
+            summary=_summary(data, iv, failures, backbone),
+            cluster=clusters.cluster,
+            cluster_samples=clusters.samples,
+            cluster_note=clusters.note,
+            projection=clusters.projection,
+            projection_labels=clusters.projection_labels,
+            knn=knn,
+            knn_note=knn_note,
+            recommenders=rec_table,
+            recommenders_note=rec_note,
+            timings=timings,
+        ),
+    )
+    timings["report"] = time.perf_counter() - t0
+
+    result = DemoResult(
+        dataset=ds.name,
+        layout=data.layout,
+        n_items=len(images),
+        n_embedded=int(iv.has_image.sum()),
+        failures=failures,
+        n_interactions=n_inter,
+        cluster=clusters.cluster,
+        cluster_note=clusters.note,
+        knn=knn,
+        knn_note=knn_note,
+        recommenders=rec_table,
+        recommenders_note=rec_note,
+        vectors_path=vectors_path,
+        report_path=report,
+        results_path=out / "results.json",
+        timings=timings,
+        notes=data.notes,
+        label_name=ds.label_name,
+    )
+    write_text_atomic(result.results_path, json.dumps(result.to_dict(), indent=2))
+    return result
+
+
+@dataclass
+class _DemoData:
+    """The dataset as every section uses it: with ``max_items``, only the sampled items
+    and their interaction rows."""
+
+    ds: DemoDataset
+    layout: str
+    images: dict[str, Path]
+    interactions: pd.DataFrame | None
+    notes: list[str]
+    #: interaction rows before the item sample
+    n_inter_all: int
+    #: rating rows of items outside the ``max_items`` sample
+    n_rated_outside: int
+
+
+def _load_data(
+    out: Path,
+    data_dir: str | os.PathLike[str] | None,
+    *,
+    n_items: int,
+    n_users: int,
+    image_size: int,
+    max_items: int | None,
+    random_state: int,
+    rng: np.random.Generator,
+    say: Echo,
+) -> _DemoData:
+    """Step 1: generate the catalogue or read ``data_dir``, then sample the items."""
     if data_dir is None:
         from visrec.demo.synth import make_catalogue
 
@@ -244,19 +353,16 @@ def run_demo(
         )
         ds = load_demo_dataset(cat.root)
         ds.name, layout = "generated catalogue", "generated"
-        timings["generate catalogue"] = time.perf_counter() - t0
     else:
         ds = load_demo_dataset(data_dir)
         layout = ds.layout
-        timings["load data"] = time.perf_counter() - t0
     if not ds.images:
         raise VisrecError(f"{ds.root}: no images found, so there is nothing to embed")
     notes = list(ds.notes)
     images = ds.images
-    # The interaction rows every later section uses: those of the sampled items only.
     interactions = ds.interactions
     n_inter_all = 0 if interactions is None else len(interactions)
-    n_rated_outside = 0  # rating rows of items outside the --max-items sample
+    n_rated_outside = 0
     if max_items is not None and max_items < len(images):
         keep = sorted(rng.choice(sorted(images), size=max_items, replace=False).tolist())
         note = f"random sample of {max_items:,} of {len(images):,} items (--max-items)"
@@ -276,10 +382,23 @@ def run_demo(
     say(f"dataset: {ds.name} ({len(images):,} item images, {n_inter:,} interaction rows)")
     for n in notes:
         say(f"note: {n}")
+    return _DemoData(ds, layout, images, interactions, notes, n_inter_all, n_rated_outside)
 
-    # 2. image vectors
-    t0 = time.perf_counter()
-    vectors_path = out / "vectors.parquet"
+
+def _embed(
+    images: dict[str, Path],
+    vectors_path: Path,
+    *,
+    backbone: str,
+    engine: str,
+    batch_size: int | None,
+    workers: int | None,
+    progress: bool,
+    say: Echo,
+) -> tuple[Any, list[tuple[str, str, str]]]:
+    """Step 2: the image vectors, and the images that could not be used."""
+    from visrec.embed.extract import embed_images
+
     say(f"embedding {len(images):,} images with {backbone} -> {vectors_path} ...")
     emb = embed_images(
         images,
@@ -291,8 +410,6 @@ def run_demo(
         progress=progress,
         overwrite=True,  # the demo's own output folder: a damaged file there is replaced
     )
-    iv = emb.vectors
-    timings["embed images"] = time.perf_counter() - t0
     if not progress:  # embed_images printed its notes (e.g. "recomputing") only with progress
         for msg in getattr(emb, "notes", []):
             say(f"note: {msg}")
@@ -303,100 +420,136 @@ def run_demo(
             say(f"  {iid}: {path}: {reason}")
         if len(failures) > 10:
             say(f"  ... and {len(failures) - 10:,} more (all listed in results.json)")
-    ok_ids = iv.ids[iv.has_image]
-    ok_vecs = iv.vectors[iv.has_image]
+    return emb.vectors, failures
 
-    # 3. clusters vs categories
-    t0 = time.perf_counter()
-    cluster = None
-    cluster_note: str | None = None
-    proj = proj_labels = None
-    samples: dict[int, list[tuple[str, Path]]] = {}
+
+@dataclass
+class _Clusters:
+    cluster: Any = None
+    #: why clustering was skipped, or what was left out of it
+    note: str | None = None
+    projection: np.ndarray | None = None
+    projection_labels: list[str] = field(default_factory=list)
+    samples: dict[int, list[tuple[str, Path]]] = field(default_factory=dict)
+
+
+def _clusters(
+    ds: DemoDataset,
+    iv: Any,
+    images: dict[str, Path],
+    k: int | None,
+    min_label_share: float,
+    random_state: int,
+    rng: np.random.Generator,
+    say: Echo,
+) -> _Clusters:
+    """Step 3: K-means on the embedded items against their categories (small
+    categories left out), sample pictures per cluster and a 2-d projection."""
+    from visrec.analysis.cluster import cluster_vs_labels, pca_2d, sample_per_cluster
+
+    ok_ids = iv.ids[iv.has_image]
     lab = np.asarray([ds.labels.get(str(i), "") for i in ok_ids], dtype=object)
     labelled = lab != ""
     if not labelled.any():
-        cluster_note = f"no {ds.label_name} labels for the embedded items, so no clustering"
-    else:
-        counts = pd.Series(lab[labelled]).value_counts()
-        small = counts[counts < min_label_share * labelled.sum()]
-        use = labelled & ~pd.Series(lab).isin(small.index).to_numpy()
-        parts = []
-        if (~labelled).sum():
-            parts.append(f"{int((~labelled).sum()):,} embedded items have no {ds.label_name}")
-        if len(small):
-            listing = ", ".join(f"{k} {v}" for k, v in small.items())
-            n_small, n_cat = int(small.sum()), len(small)
-            parts.append(
-                f"{n_small:,} item{'s' * (n_small != 1)} in {n_cat} small "
-                f"categor{'ies' if n_cat != 1 else 'y'} (< {min_label_share:.0%} of items) "
-                f"left out of clustering: {listing}"
-            )
-        cluster_note = "; ".join(parts) or None
-        if use.sum() < 2:
-            cluster_note = (cluster_note + "; " if cluster_note else "") + "too few items"
-        else:
-            x = ok_vecs[use]
-            say(f"clustering {int(use.sum()):,} items (K-means) ...")
-            cluster = cluster_vs_labels(x, lab[use], k=k, random_state=random_state)
-            sample_ids = sample_per_cluster(cluster.assignments, ok_ids[use], 12, rng)
-            samples = {c: [(i, images[i]) for i in v] for c, v in sample_ids.items()}
-            proj = pca_2d(x)
-            proj_labels = [str(v) for v in lab[use]]
-    timings["cluster"] = time.perf_counter() - t0
+        return _Clusters(note=f"no {ds.label_name} labels for the embedded items, so no clustering")
+    counts = pd.Series(lab[labelled]).value_counts()
+    small = counts[counts < min_label_share * labelled.sum()]
+    use = labelled & ~pd.Series(lab).isin(small.index).to_numpy()
+    parts = []
+    if (~labelled).sum():
+        parts.append(f"{int((~labelled).sum()):,} embedded items have no {ds.label_name}")
+    if len(small):
+        listing = ", ".join(f"{k} {v}" for k, v in small.items())
+        n_small, n_cat = int(small.sum()), len(small)
+        parts.append(
+            f"{n_small:,} item{'s' * (n_small != 1)} in {n_cat} small "
+            f"categor{'ies' if n_cat != 1 else 'y'} (< {min_label_share:.0%} of items) "
+            f"left out of clustering: {listing}"
+        )
+    note = "; ".join(parts) or None
+    if use.sum() < 2:
+        return _Clusters(note=(note + "; " if note else "") + "too few items")
+    x = iv.vectors[iv.has_image][use]
+    say(f"clustering {int(use.sum()):,} items (K-means) ...")
+    cluster = cluster_vs_labels(x, lab[use], k=k, random_state=random_state)
+    sample_ids = sample_per_cluster(cluster.assignments, ok_ids[use], 12, rng)
+    return _Clusters(
+        cluster=cluster,
+        note=note,
+        projection=pca_2d(x),
+        projection_labels=[str(v) for v in lab[use]],
+        samples={c: [(i, images[i]) for i in v] for c, v in sample_ids.items()},
+    )
 
-    # 4. rating KNN
-    t0 = time.perf_counter()
-    knn = None
-    knn_note: str | None = None
+
+def _rating_knn(
+    ds: DemoDataset,
+    interactions: pd.DataFrame | None,
+    iv: Any,
+    n_rated_outside: int,
+    *,
+    knn_k: int,
+    test_size: float,
+    say: Echo,
+) -> tuple[Any, str | None]:
+    """Step 4: the tutorial's rating KNN on the rating rows whose item has a vector;
+    returns ``(result or None, note)``, the note counting the rows left out."""
+    from visrec.analysis.rating_knn import knn_rating
+
     if not ds.has_ratings:
-        knn_note = "no ratings in this dataset"
-    else:
-        assert interactions is not None
-        inter = interactions[interactions["rating"].notna()]
-        n_rated = len(inter) + n_rated_outside
-        ok_set = {str(i) for i in ok_ids}
-        has_vec = inter["item_id"].astype(str).isin(ok_set).to_numpy()
-        left_out = []
-        if n_rated_outside:
-            left_out.append(
-                f"{n_rated_outside:,} of {n_rated:,} rating rows left out: their item is "
-                "not in the --max-items sample"
-            )
-        if (~has_vec).sum():
-            left_out.append(
-                f"{int((~has_vec).sum()):,} of {n_rated:,} rating rows left out: "
-                "their item has no usable image"
-            )
-        knn_note = "; ".join(left_out) or None
-        inter = inter[has_vec]
-        if len(inter) < max(knn_k + 1, 5):
-            knn_note = (knn_note + "; " if knn_note else "") + (
-                f"only {len(inter)} rating rows with an image: too few for rating KNN"
-            )
-        else:
-            x_rows, _ = iv.align(inter["item_id"].astype(str).to_numpy())
-            say(f"rating KNN on {len(inter):,} rating rows ...")
-            knn = knn_rating(
-                x_rows, inter["rating"].to_numpy(dtype=np.float64), k=knn_k, test_size=test_size
-            )
-    timings["rating KNN"] = time.perf_counter() - t0
+        return None, "no ratings in this dataset"
+    assert interactions is not None
+    inter = interactions[interactions["rating"].notna()]
+    n_rated = len(inter) + n_rated_outside
+    ok_set = {str(i) for i in iv.ids[iv.has_image]}
+    has_vec = inter["item_id"].astype(str).isin(ok_set).to_numpy()
+    left_out = []
+    if n_rated_outside:
+        left_out.append(
+            f"{n_rated_outside:,} of {n_rated:,} rating rows left out: their item is "
+            "not in the --max-items sample"
+        )
+    if (~has_vec).sum():
+        left_out.append(
+            f"{int((~has_vec).sum()):,} of {n_rated:,} rating rows left out: "
+            "their item has no usable image"
+        )
+    note = "; ".join(left_out) or None
+    inter = inter[has_vec]
+    if len(inter) < max(knn_k + 1, 5):
+        return None, (note + "; " if note else "") + (
+            f"only {len(inter)} rating rows with an image: too few for rating KNN"
+        )
+    x_rows, _ = iv.align(inter["item_id"].astype(str).to_numpy())
+    say(f"rating KNN on {len(inter):,} rating rows ...")
+    knn = knn_rating(
+        x_rows, inter["rating"].to_numpy(dtype=np.float64), k=knn_k, test_size=test_size
+    )
+    return knn, note
 
-    # 5. recommenders (optional; a missing model or runner is a "skipped" line)
-    t0 = time.perf_counter()
-    turned_off = recommenders is False  # by the caller (--no-recommenders), not by default
-    if recommenders is None:
-        recommenders = data_dir is None
-    rec_table: pd.DataFrame | None = None
+
+def _recommenders(
+    data: _DemoData,
+    iv: Any,
+    *,
+    on: bool,
+    turned_off: bool,
+    random_state: int,
+    say: Echo,
+) -> tuple[pd.DataFrame | None, str]:
+    """Step 5 (optional): the recommender comparison, or a line saying why it did not
+    run (``turned_off``: by the caller, not by default)."""
+    interactions = data.interactions
     # no interactions first: hinting at --recommenders for a dataset without any
     # (fashion-products) would send the user to an option that cannot help
     if interactions is None or len(interactions) == 0:
-        rec_note = (
+        note = (
             "skipped: no interactions of the --max-items sample"
-            if n_inter_all
+            if data.n_inter_all
             else "skipped: no interactions in this dataset"
         )
-    elif not recommenders:
-        rec_note = (
+    elif not on:
+        note = (
             "not run (--no-recommenders)"
             if turned_off
             else "not run (on by default for the generated catalogue; --recommenders runs "
@@ -407,23 +560,27 @@ def run_demo(
             "comparing recommenders (popularity, BPR, VBPR, visual-cf; warm and cold-start "
             "items) ..."
         )
-        rec_table, rec_note = _compare_recommenders(interactions, iv, random_state)
-        if rec_table is not None:
-            timings["recommenders"] = time.perf_counter() - t0
-            if n_inter < n_inter_all:
-                rec_note += (
+        table, note = _compare_recommenders(interactions, iv, random_state)
+        if table is not None:
+            if len(interactions) < data.n_inter_all:
+                note += (
                     f" On the {len(interactions):,} interaction rows of the "
-                    f"{len(images):,} sampled items (--max-items)."
+                    f"{len(data.images):,} sampled items (--max-items)."
                 )
-    if rec_table is None:
-        say(f"recommenders: {rec_note}")
+            return table, note
+    say(f"recommenders: {note}")
+    return None, note
 
-    # 6. report
-    t0 = time.perf_counter()
+
+def _summary(
+    data: _DemoData, iv: Any, failures: list[tuple[str, str, str]], backbone: str
+) -> dict[str, Any]:
+    """The report's dataset table."""
+    ds, interactions = data.ds, data.interactions
     summary: dict[str, Any] = {
         "dataset": ds.name,
         "folder": str(ds.root),
-        "items with an image file": len(images),
+        "items with an image file": len(data.images),
         "images embedded": int(iv.has_image.sum()),
         "images that could not be used": len(failures),
         f"{ds.label_name} values": len(set(ds.labels.values())) if ds.labels else 0,
@@ -431,59 +588,19 @@ def run_demo(
         "vector dimension": iv.dim,
     }
     if interactions is not None:
-        inter_all = interactions
-        summary["interaction rows"] = len(inter_all)
-        summary["users"] = int(inter_all["user_id"].nunique())
-        summary["items rated"] = int(inter_all["item_id"].nunique())
+        summary["interaction rows"] = len(interactions)
+        summary["users"] = int(interactions["user_id"].nunique())
+        summary["items rated"] = int(interactions["item_id"].nunique())
         if ds.has_ratings:
-            hist = inter_all["rating"].value_counts().sort_index()
+            hist = interactions["rating"].value_counts().sort_index()
             summary["rating histogram"] = ", ".join(
-                f"{_num(r)}: {c:,} ({c / len(inter_all):.0%})" for r, c in hist.items()
+                f"{_num(r)}: {c:,} ({c / len(interactions):.0%})" for r, c in hist.items()
             )
     else:
         summary["interaction rows"] = "none (no interactions file)"
-    for i, note in enumerate(notes, 1):
+    for i, note in enumerate(data.notes, 1):
         summary[f"note {i}"] = note
-    data = ReportData(
-        title="visrec demo report" if layout == "generated" else f"visrec report: {ds.name}",
-        dataset=ds.name,
-        summary=summary,
-        cluster=cluster,
-        cluster_samples=samples,
-        cluster_note=cluster_note,
-        projection=proj,
-        projection_labels=proj_labels or [],
-        knn=knn,
-        knn_note=knn_note,
-        recommenders=rec_table,
-        recommenders_note=rec_note,
-        timings=timings,
-    )
-    write_report(report, data)
-    timings["report"] = time.perf_counter() - t0
-
-    result = DemoResult(
-        dataset=ds.name,
-        layout=layout,
-        n_items=len(images),
-        n_embedded=int(iv.has_image.sum()),
-        failures=failures,
-        n_interactions=n_inter,
-        cluster=cluster,
-        cluster_note=cluster_note,
-        knn=knn,
-        knn_note=knn_note,
-        recommenders=rec_table,
-        recommenders_note=rec_note,
-        vectors_path=vectors_path,
-        report_path=report,
-        results_path=out / "results.json",
-        timings=timings,
-        notes=notes,
-        label_name=ds.label_name,
-    )
-    write_text_atomic(result.results_path, json.dumps(result.to_dict(), indent=2))
-    return result
+    return summary
 
 
 REC_K = 10
