@@ -315,72 +315,13 @@ def rating_eval(
     """
     from tqdm import tqdm
 
-    from visrec._atomic import check_side_file
     from visrec.evaluation import run_record
     from visrec.models.rating_mf import RatingMF
 
-    for col in (USER, ITEM, RATING):
-        if col not in frame.columns:
-            raise VisrecError(
-                f"rating-eval: the ratings have no {col!r} column "
-                f"(columns: {', '.join(map(str, frame.columns))})"
-            )
-    if protocol not in PROTOCOLS:
-        raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
-    if n_seeds < 1:
-        raise VisrecError(f"rating-eval: n_seeds must be at least 1, got {n_seeds}")
-    if not 0.0 < test_size < 1.0:
-        raise VisrecError(f"rating-eval: test size must be between 0 and 1, got {test_size}")
-    if knn_k < 1:
-        raise VisrecError(f"rating-eval: knn_k must be at least 1, got {knn_k}")
-    notes: list[str] = []
-    rating = pd.to_numeric(frame[RATING], errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(rating)
-    if bad.any():
-        notes.append(f"left out {int(bad.sum()):,} rows without a numeric rating")
-    df = pd.DataFrame(
-        {
-            USER: frame[USER].astype(str).to_numpy()[~bad],
-            ITEM: frame[ITEM].astype(str).to_numpy()[~bad],
-            RATING: rating[~bad],
-        }
-    )
-    if TIMESTAMP in frame.columns:
-        ts = pd.to_numeric(frame[TIMESTAMP], errors="coerce").to_numpy()[~bad]
-        if np.isfinite(ts).all():
-            df[TIMESTAMP] = ts
-    # A review listed twice (Amazon's 5-core files repeat them) must not be split into
-    # a training rating and its own copy as a test rating: only MF could look it up.
-    kept = "the latest" if TIMESTAMP in df.columns else "the last row"
-    df, n_dup = collapse_duplicates(df)
-    df = df[[USER, ITEM, RATING]]
-    if n_dup:
-        notes.append(
-            f"{n_dup:,} repeated (user, item) ratings collapsed to one ({kept}) before splitting"
-        )
-    if len(df) < 10:
-        raise VisrecError(f"rating-eval: need at least 10 ratings, got {len(df)}")
-    eligible = None  # items a cold-items split may hold out; None: any
-    if item_vectors is None:
-        notes.append("no item vectors: the KNN and the visual MF were skipped")
-    else:
-        codes, rated = pd.factorize(df[ITEM])
-        vecs, has = item_vectors.align(list(rated))
-        broken = np.flatnonzero(has & ~np.isfinite(vecs).all(axis=1))
-        if len(broken):  # the KNN would fail inside sklearn, the MF turn NaN
-            raise VisrecError(
-                f"rating-eval: the vector of item {str(rated[broken[0]])!r} holds NaN or "
-                f"infinite values ({len(broken):,} item(s) in all); re-embed or drop them"
-            )
-        if protocol == "cold-items":  # as visrec evaluate: new items have a picture
-            eligible = np.asarray(rated)[has]
-        has_row = has[codes]  # per rating, from the one alignment of its items
-        if (~has_row).any():
-            notes.append(
-                f"{int((~has_row).sum()):,} of {len(df):,} ratings are of items without an "
-                "image: zero vector for the KNN (the tutorial's behaviour), no visual term "
-                "for the MF"
-            )
+    _check_args(frame, protocol, n_seeds, test_size, knn_k)
+    df, notes = _clean_ratings(frame)
+    eligible, image_notes = _check_vectors(df, item_vectors, protocol)
+    notes += image_notes
 
     mf_kw = dict(mf_params or {})
     mf_kw.pop("visual", None)
@@ -391,10 +332,7 @@ def rating_eval(
     plan: dict[tuple[int, str], dict[str, Any]] = {}
     recorder = None
     if record is not None:
-        check_side_file(record, "its resume record")  # a pipe there: read for ever
-        fp = run_record.fingerprint(frame, item_vectors, protocol, knn_k, test_size)
-        if eligible is not None:  # records of splits that held out items with no picture
-            fp["held_out"] = "items with an image"
+        fp = _fingerprint(frame, item_vectors, protocol, knn_k, test_size, eligible, record)
         mf_full = RatingMF(**mf_kw).get_params()  # defaults too: a changed one refits
         mf_full.pop("visual", None)
         plan = {
@@ -444,15 +382,6 @@ def rating_eval(
                 recorder.add(seed, RECORD_MODEL, plan[(seed, RECORD_MODEL)], split, {"runs": recs})
 
     runs = pd.DataFrame.from_records(records)
-    order = list(dict.fromkeys(runs["model"]))
-    grouped = runs.groupby("model", sort=False)
-    table = grouped[[*METRICS, "fit_seconds"]].mean().reindex(order)
-    if n_seeds > 1:
-        std = grouped[list(METRICS)].std(ddof=1).reindex(order)
-        for m in METRICS:
-            table[m + "_std"] = std[m]
-    table.index.name = "model"
-    table = table.rename(index={MAJORITY: majority_label(runs)})
     if n_cold:
         notes.append(
             f"{n_cold:,} test ratings (last split) are by users absent from training: "
@@ -462,7 +391,7 @@ def rating_eval(
     if record is not None and not keep_record:
         run_record.forget(record, plan)  # complete: nothing of this call to resume
     return RatingEvalResult(
-        table=table,
+        table=_table(runs, n_seeds),
         runs=runs,
         n_train=n_train,
         n_test=n_test,
@@ -471,6 +400,121 @@ def rating_eval(
         protocol=protocol,
         sizes=sizes,
     )
+
+
+def _check_args(
+    frame: pd.DataFrame, protocol: str, n_seeds: int, test_size: float, knn_k: int
+) -> None:
+    for col in (USER, ITEM, RATING):
+        if col not in frame.columns:
+            raise VisrecError(
+                f"rating-eval: the ratings have no {col!r} column "
+                f"(columns: {', '.join(map(str, frame.columns))})"
+            )
+    if protocol not in PROTOCOLS:
+        raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
+    if n_seeds < 1:
+        raise VisrecError(f"rating-eval: n_seeds must be at least 1, got {n_seeds}")
+    if not 0.0 < test_size < 1.0:
+        raise VisrecError(f"rating-eval: test size must be between 0 and 1, got {test_size}")
+    if knn_k < 1:
+        raise VisrecError(f"rating-eval: knn_k must be at least 1, got {knn_k}")
+
+
+def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``user_id, item_id, rating`` as strings and floats: rows without a numeric
+    rating left out and repeated ``(user, item)`` rows collapsed, each counted in a
+    note."""
+    notes: list[str] = []
+    rating = pd.to_numeric(frame[RATING], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(rating)
+    if bad.any():
+        notes.append(f"left out {int(bad.sum()):,} rows without a numeric rating")
+    df = pd.DataFrame(
+        {
+            USER: frame[USER].astype(str).to_numpy()[~bad],
+            ITEM: frame[ITEM].astype(str).to_numpy()[~bad],
+            RATING: rating[~bad],
+        }
+    )
+    if TIMESTAMP in frame.columns:
+        ts = pd.to_numeric(frame[TIMESTAMP], errors="coerce").to_numpy()[~bad]
+        if np.isfinite(ts).all():
+            df[TIMESTAMP] = ts
+    # A review listed twice (Amazon's 5-core files repeat them) must not be split into
+    # a training rating and its own copy as a test rating: only MF could look it up.
+    kept = "the latest" if TIMESTAMP in df.columns else "the last row"
+    df, n_dup = collapse_duplicates(df)
+    df = df[[USER, ITEM, RATING]]
+    if n_dup:
+        notes.append(
+            f"{n_dup:,} repeated (user, item) ratings collapsed to one ({kept}) before splitting"
+        )
+    if len(df) < 10:
+        raise VisrecError(f"rating-eval: need at least 10 ratings, got {len(df)}")
+    return df, notes
+
+
+def _check_vectors(
+    df: pd.DataFrame, item_vectors: ItemVectors | None, protocol: str
+) -> tuple[np.ndarray | None, list[str]]:
+    """Check the rated items' vectors; returns the items a cold-items split may hold
+    out (those with an image; None: any) and notes on what the vectors leave out."""
+    if item_vectors is None:
+        return None, ["no item vectors: the KNN and the visual MF were skipped"]
+    notes = []
+    codes, rated = pd.factorize(df[ITEM])
+    vecs, has = item_vectors.align(list(rated))
+    broken = np.flatnonzero(has & ~np.isfinite(vecs).all(axis=1))
+    if len(broken):  # the KNN would fail inside sklearn, the MF turn NaN
+        raise VisrecError(
+            f"rating-eval: the vector of item {str(rated[broken[0]])!r} holds NaN or "
+            f"infinite values ({len(broken):,} item(s) in all); re-embed or drop them"
+        )
+    eligible = None
+    if protocol == "cold-items":  # as visrec evaluate: new items have a picture
+        eligible = np.asarray(rated)[has]
+    has_row = has[codes]  # per rating, from the one alignment of its items
+    if (~has_row).any():
+        notes.append(
+            f"{int((~has_row).sum()):,} of {len(df):,} ratings are of items without an "
+            "image: zero vector for the KNN (the tutorial's behaviour), no visual term "
+            "for the MF"
+        )
+    return eligible, notes
+
+
+def _fingerprint(
+    frame: pd.DataFrame,
+    item_vectors: ItemVectors | None,
+    protocol: str,
+    knn_k: int,
+    test_size: float,
+    eligible: np.ndarray | None,
+    record: Path,
+) -> dict[str, Any]:
+    """What a resume record must match (see :mod:`visrec.evaluation.run_record`)."""
+    from visrec._atomic import check_side_file
+    from visrec.evaluation import run_record
+
+    check_side_file(record, "its resume record")  # a pipe there: read for ever
+    fp = run_record.fingerprint(frame, item_vectors, protocol, knn_k, test_size)
+    if eligible is not None:  # records of splits that held out items with no picture
+        fp["held_out"] = "items with an image"
+    return fp
+
+
+def _table(runs: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
+    """Mean (and, over several seeds, standard deviation) per model, in run order."""
+    order = list(dict.fromkeys(runs["model"]))
+    grouped = runs.groupby("model", sort=False)
+    table = grouped[[*METRICS, "fit_seconds"]].mean().reindex(order)
+    if n_seeds > 1:
+        std = grouped[list(METRICS)].std(ddof=1).reindex(order)
+        for m in METRICS:
+            table[m + "_std"] = std[m]
+    table.index.name = "model"
+    return table.rename(index={MAJORITY: majority_label(runs)})
 
 
 def _split_seed(seed: int, mf_kw: dict[str, Any]) -> dict[str, Any]:
