@@ -430,22 +430,8 @@ def run_experiment(
         whose split alone has no test user is left out, with a note, and is listed
         in ``info`` with ``"skipped"`` (its reason); ``runs`` has no row for it.
     """
-    if protocol not in PROTOCOLS:
-        raise VisrecError(f"unknown protocol {protocol!r}; choose from: {', '.join(PROTOCOLS)}")
-    if k <= 0:
-        raise VisrecError(f"k must be positive, got {k}")
-    _check_batch_size(batch_size)  # now, not at the first model's scoring after its fit
     seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise VisrecError("need at least one seed")
-    specs = parse_model_specs(models)
-    classes = {name: model_class(name) for name, _ in specs}  # fail fast on typos
-    if item_vectors is None:
-        needs = [n for n, c in classes.items() if c.uses_vectors]
-        if needs:
-            raise VisrecError(f"model(s) {', '.join(needs)} need item vectors (--vectors)")
-        if protocol == "cold-items":
-            raise VisrecError("protocol 'cold-items' needs item vectors (--vectors)")
+    specs, classes = _check_setup(protocol, k, batch_size, seeds, models, item_vectors)
     used: dict[str, dict[str, Any]] = {}
     for name, params in specs:
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
@@ -455,14 +441,13 @@ def run_experiment(
         c.uses_vectors or c.scores_new_items for c in classes.values()
     ):
         check_item_vectors(frame, item_vectors, source=vectors_source)
+    say = note or log or (lambda _msg: None)
     record = None if resume is None else Path(resume)
-    if record is not None:  # a pipe there would block the first read for ever
-        check_side_file(record, "its resume record")
     done: dict[tuple[int, str], dict[str, Any]] = {}
     plan: dict[tuple[int, str], dict[str, Any]] = {}
     recorder = None
     if record is not None:
-        say = note or log or (lambda _msg: None)
+        check_side_file(record, "its resume record")  # a pipe there: read for ever
         fp = run_record.fingerprint(frame, item_vectors, protocol, k, test_ratio)
         recorder = run_record.Recorder(record, fp, say)
         plan = {
@@ -521,24 +506,10 @@ def run_experiment(
                     continue
                 assert split is not None
                 bar.set_postfix_str(f"seed {seed} {name}")
-                model = _make(name, params, seed)
-                if progress and "verbose" not in params and "verbose" in model.get_params():
-                    # a fit's epochs under the runs' bar: a long fit shows it is moving
-                    # (the instance only: the recorded and reported parameters are as given)
-                    model.set_params(verbose=True)
-                t0 = time.perf_counter()
-                model.fit(split.train, item_vectors)
-                fit_s = time.perf_counter() - t0
-                res = evaluate_model(
-                    model,
-                    split,
-                    k=k,
-                    item_vectors=item_vectors,
-                    batch_size=batch_size,
-                    progress=progress,
-                )
-                row = {"seed": seed, "model": name, **res, "fit_s": fit_s,
-                       "tuned": _tuned(model)}  # fmt: skip
+                row = _fit_and_score(
+                    name, params, seed, split, item_vectors,
+                    k=k, batch_size=batch_size, progress=progress,
+                )  # fmt: skip
                 rows.append(row)
                 if recorder is not None:
                     recorder.add(
@@ -556,7 +527,7 @@ def run_experiment(
             f"protocol {protocol!r} leaves no test user to evaluate{where}: " + "; ".join(reasons)
         )
     if skipped:
-        (note or log or (lambda _msg: None))(
+        say(
             "; ".join(f"seed {s}: no test user ({why})" for s, why in skipped.items())
             + "; left out: the results are over seed(s) "
             + ", ".join(str(s) for s in seeds if s not in skipped)
@@ -568,6 +539,61 @@ def run_experiment(
     if record is not None and not keep_record:
         run_record.forget(record, plan)  # complete: nothing of this experiment to resume
     return result
+
+
+def _check_setup(
+    protocol: str,
+    k: int,
+    batch_size: int,
+    seeds: list[int],
+    models: Sequence[ModelSpec] | str,
+    item_vectors: ItemVectors | None,
+) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+    """Everything checkable before the data is read; returns the model specs
+    (:func:`parse_model_specs`) and each model's class."""
+    if protocol not in PROTOCOLS:
+        raise VisrecError(f"unknown protocol {protocol!r}; choose from: {', '.join(PROTOCOLS)}")
+    if k <= 0:
+        raise VisrecError(f"k must be positive, got {k}")
+    _check_batch_size(batch_size)  # now, not at the first model's scoring after its fit
+    if not seeds:
+        raise VisrecError("need at least one seed")
+    specs = parse_model_specs(models)
+    classes = {name: model_class(name) for name, _ in specs}  # fail fast on typos
+    if item_vectors is None:
+        needs = [n for n, c in classes.items() if c.uses_vectors]
+        if needs:
+            raise VisrecError(f"model(s) {', '.join(needs)} need item vectors (--vectors)")
+        if protocol == "cold-items":
+            raise VisrecError("protocol 'cold-items' needs item vectors (--vectors)")
+    return specs, classes
+
+
+def _fit_and_score(
+    name: str,
+    params: dict[str, Any],
+    seed: int,
+    split: Split,
+    item_vectors: ItemVectors | None,
+    *,
+    k: int,
+    batch_size: int,
+    progress: bool,
+) -> dict[str, Any]:
+    """One run: fit model ``name`` on the split's training rows and score its test
+    users; the row ``runs`` gets."""
+    model = _make(name, params, seed)
+    if progress and "verbose" not in params and "verbose" in model.get_params():
+        # a fit's epochs under the runs' bar: a long fit shows it is moving
+        # (the instance only: the recorded and reported parameters are as given)
+        model.set_params(verbose=True)
+    t0 = time.perf_counter()
+    model.fit(split.train, item_vectors)
+    fit_s = time.perf_counter() - t0
+    res = evaluate_model(
+        model, split, k=k, item_vectors=item_vectors, batch_size=batch_size, progress=progress
+    )
+    return {"seed": seed, "model": name, **res, "fit_s": fit_s, "tuned": _tuned(model)}
 
 
 def check_item_vectors(
