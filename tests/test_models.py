@@ -580,6 +580,64 @@ def test_pairwise_training_goes_lazy_on_large_row_tables() -> None:
     assert m.user.grad is not None and not m.user.grad.is_sparse
 
 
+def test_adam_rows_is_sparse_adams_step() -> None:
+    """adam_rows (dense index ops) makes SparseAdam's update and keeps its state, so the
+    hand-written BPR step and a checkpoint of the autograd path are interchangeable."""
+    import torch
+
+    from visrec.models._train import adam_rows, sum_rows
+
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(7, 3))
+    ours = torch.nn.Parameter(torch.tensor(start, dtype=torch.float32))
+    ref = torch.nn.Parameter(torch.tensor(start, dtype=torch.float32))
+    opt_ours = torch.optim.SparseAdam([ours], lr=0.1)
+    opt_ref = torch.optim.SparseAdam([ref], lr=0.1)
+    for _ in range(4):
+        idx = torch.tensor(rng.integers(0, 7, 5))  # repeats: their rows add up
+        values = torch.tensor(rng.normal(size=(5, 3)), dtype=torch.float32)
+        ref.grad = torch.sparse_coo_tensor(idx[None], values, (7, 3), check_invariants=False)
+        opt_ref.step()
+        adam_rows(opt_ours, ours, *sum_rows(idx, values))
+    np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), rtol=0, atol=1e-6)
+    assert not np.allclose(ours.detach().numpy(), start)  # it moved
+    mine, theirs = opt_ours.state_dict()["state"][0], opt_ref.state_dict()["state"][0]
+    assert mine["step"] == theirs["step"] == 4
+    for key in ("exp_avg", "exp_avg_sq"):
+        np.testing.assert_allclose(mine[key].numpy(), theirs[key].numpy(), atol=1e-6)
+
+
+def test_bpr_lazy_step_matches_the_autograd_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the lazy path BPR uses its hand-written gradients (_BPRModule.lazy_step); the
+    fit is the autograd path's with SparseAdam, up to float rounding."""
+    import scipy.sparse as sp
+
+    from visrec.models import _fit_torch, _train
+
+    monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0)  # the lazy path on small tables
+    rng = np.random.default_rng(1)
+    seen = sp.random(40, 30, density=0.2, random_state=rng, format="csr")
+    seen.data[:] = 1.0
+    kw: dict[str, Any] = {"factors": 4, "epochs": 5, "lr": 0.05, "reg": 0.01,
+                          "batch_size": 16, "init_std": 0.1, "device": "cpu"}  # fmt: skip
+    calls: list[int] = []
+    real_step = _fit_torch._BPRModule.lazy_step
+
+    def counted(self: Any, *args: Any) -> float:
+        calls.append(1)
+        return real_step(self, *args)
+
+    monkeypatch.setattr(_fit_torch._BPRModule, "lazy_step", counted)
+    by_hand = _fit_torch.fit_bpr_factors(seen, rng=np.random.default_rng(2), **kw)
+    assert len(calls) == 5 * -(-seen.nnz // 16)  # every batch of every epoch
+    monkeypatch.setattr(_fit_torch._BPRModule, "lazy_step", None)
+    by_autograd = _fit_torch.fit_bpr_factors(seen, rng=np.random.default_rng(2), **kw)
+    for a, b in zip(by_hand, by_autograd, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+    start = _fit_torch.fit_bpr_factors(seen, rng=np.random.default_rng(2), **{**kw, "epochs": 0})
+    assert np.abs(by_hand[1] - start[1]).max() > 0.05  # it trained
+
+
 def test_recommend_in_user_blocks_matches_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
     from visrec.models import base
     from visrec.models.popularity import Popularity

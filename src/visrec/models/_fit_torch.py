@@ -11,8 +11,16 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from visrec.models._train import TripleSampler, fit_device, fit_pairwise, rows
+from visrec.models._train import (
+    TripleSampler,
+    adam_rows,
+    fit_device,
+    fit_pairwise,
+    rows,
+    sum_rows,
+)
 
 __all__ = ["fit_bpr_factors", "fit_vbpr_terms"]
 
@@ -86,6 +94,39 @@ class _BPRModule(torch.nn.Module):
             self.reg * ((pu**2).sum(1) + (qi**2).sum(1) + (qj**2).sum(1) + bi**2 + bj**2).mean()
         )
         return x, penalty
+
+    def lazy_step(
+        self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor, opts: list[torch.optim.Optimizer]
+    ) -> float:
+        """One batch on the lazy path (``_train.fit_pairwise``): the gradients of
+        ``forward``'s loss written out, then ``SparseAdam``'s update of the rows the
+        batch touched (``adam_rows``). Returns the batch's mean loss."""
+        (opt,) = opts
+        with torch.no_grad():
+            # plain tensors: ops on an nn.Parameter go through Python-level dispatch
+            user, item, bias = self.user.detach(), self.item.detach(), self.bias.detach()
+            both = torch.cat([i, j])
+            pu = user.index_select(0, u)
+            qi, qj = item.index_select(0, both).split(len(i))
+            bi, bj = bias.index_select(0, both)[:, 0].split(len(i))
+            diff = qi - qj
+            x = bi - bj + (pu * diff).sum(1)
+            sq = (pu * pu).sum(1) + (qi * qi).sum(1) + (qj * qj).sum(1) + bi * bi + bj * bj
+            loss = float(-F.logsigmoid(x).mean() + self.reg * sq.mean())
+            # d loss / d x = -sigmoid(-x) / b; the penalty adds 2 reg / b times each row
+            n = len(x)
+            g = (torch.sigmoid(-x) * (-1.0 / n))[:, None]
+            r2 = 2.0 * self.reg / n
+            adam_rows(opt, self.user, *sum_rows(u, g * diff + r2 * pu))
+            gpu = g * pu
+            items, grad_q, grad_b = sum_rows(
+                both,
+                torch.cat([gpu + r2 * qi, r2 * qj - gpu]),
+                torch.cat([g[:, 0] + r2 * bi, r2 * bj - g[:, 0]])[:, None],
+            )
+            adam_rows(opt, self.item, items, grad_q)
+            adam_rows(opt, self.bias, items, grad_b)
+        return loss
 
 
 def fit_vbpr_terms(
