@@ -638,6 +638,43 @@ def test_bpr_lazy_step_matches_the_autograd_path(monkeypatch: pytest.MonkeyPatch
     assert np.abs(by_hand[1] - start[1]).max() > 0.05  # it trained
 
 
+def test_vbpr_lazy_step_matches_the_autograd_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """VBPR's hand-written step (_VBPRModule.lazy_step: item dropout, E and beta' by
+    Adam, then the fine-tuning with them frozen) is the autograd path's fit, up to float
+    rounding."""
+    import scipy.sparse as sp
+
+    from visrec.models import _fit_torch, _train
+
+    monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0)
+    rng = np.random.default_rng(3)
+    seen = sp.random(40, 30, density=0.2, random_state=rng, format="csr")
+    seen.data[:] = 1.0
+    feats = rng.normal(size=(30, 6)).astype(np.float32)
+    kw: dict[str, Any] = {"factors": 4, "visual_factors": 3, "init_std": 0.1, "reg": 0.01,
+                          "reg_visual": 0.01, "epochs": 4, "finetune_epochs": 2,
+                          "item_dropout": 0.5, "batch_size": 16, "lr": 0.05, "device": "cpu",
+                          "desc": "vbpr"}  # fmt: skip
+    calls: list[int] = []
+    real_step = _fit_torch._VBPRModule.lazy_step
+
+    def counted(self: Any, *args: Any, **extra: Any) -> float:
+        calls.append(1)
+        return real_step(self, *args, **extra)
+
+    monkeypatch.setattr(_fit_torch._VBPRModule, "lazy_step", counted)
+    by_hand = _fit_torch.fit_vbpr_terms(feats, seen, rng=np.random.default_rng(4), **kw)
+    assert len(calls) == 6 * -(-seen.nnz // 16)  # every batch, fine-tuning included
+    monkeypatch.setattr(_fit_torch._VBPRModule, "lazy_step", None)
+    by_autograd = _fit_torch.fit_vbpr_terms(feats, seen, rng=np.random.default_rng(4), **kw)
+    start = _fit_torch.fit_vbpr_terms(
+        feats, seen, rng=np.random.default_rng(4), **{**kw, "epochs": 0, "finetune_epochs": 0}
+    )
+    for name, value in by_hand.items():
+        np.testing.assert_allclose(value, by_autograd[name], rtol=0, atol=1e-5, err_msg=name)
+        assert np.abs(value - start[name]).max() > 0.01, name  # every part trained
+
+
 def test_recommend_in_user_blocks_matches_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
     from visrec.models import base
     from visrec.models.popularity import Popularity

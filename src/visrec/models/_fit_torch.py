@@ -265,3 +265,72 @@ class _VBPRModule(torch.nn.Module):
             (pu**2).sum(1) + (qi**2).sum(1) + (qj**2).sum(1) + bi**2 + bj**2 + (tu**2).sum(1)
         ).mean() + self.reg_visual * ((self.proj**2).sum() + (self.visual_bias**2).sum())
         return x, penalty
+
+    def lazy_step(
+        self,
+        u: torch.Tensor,
+        i: torch.Tensor,
+        j: torch.Tensor,
+        opts: list[torch.optim.Optimizer],
+        drop: torch.Tensor,
+    ) -> float:
+        """One batch on the lazy path (``_train.fit_pairwise``): ``forward``'s loss and
+        its gradients written out; ``SparseAdam``'s update of the rows the batch touched
+        (``adam_rows``) and, while ``E`` and ``beta'`` train, Adam on them (``opts[1]``).
+        Returns the batch's mean loss."""
+        n = len(u)
+        with torch.no_grad():
+            # plain tensors: ops on an nn.Parameter go through Python-level dispatch
+            user, item, bias = self.user.detach(), self.item.detach(), self.bias.detach()
+            proj, visual_bias = self.proj.detach(), self.visual_bias.detach()
+            both = torch.cat([i, j])
+            pu = user.index_select(0, u)
+            tu = self.user_visual.detach().index_select(0, u)
+            qi, qj = item.index_select(0, both).split(n)
+            bi, bj = bias.index_select(0, both)[:, 0].split(n)
+            visual = self.proj.requires_grad  # False while fine-tuning
+            if visual:  # [E f, beta' . f] once per distinct item, as in forward
+                uniq, inverse = torch.unique(both, return_inverse=True)
+                f = self.feats.index_select(0, uniq)
+                z = f @ torch.cat([proj, visual_bias[:, None]], dim=1)
+                at_i, at_j = inverse.split(n)
+                dz = z.index_select(0, at_i) - z.index_select(0, at_j)
+            else:
+                if self._frozen_z is None:
+                    self._frozen_z = self.feats @ torch.cat([proj, visual_bias[:, None]], dim=1)
+                dz = self._frozen_z.index_select(0, i) - self._frozen_z.index_select(0, j)
+            diff = qi - qj
+            keep = 1.0 - drop
+            x = (bi - bj + (pu * diff).sum(1)) * keep + (tu * dz[:, :-1]).sum(1) + dz[:, -1]
+            sq = (pu * pu).sum(1) + (qi * qi).sum(1) + (qj * qj).sum(1) + bi * bi + bj * bj
+            sq += (tu * tu).sum(1)
+            visual_sq = (proj * proj).sum() + (visual_bias * visual_bias).sum()
+            loss = float(
+                -F.logsigmoid(x).mean() + self.reg * sq.mean() + self.reg_visual * visual_sq
+            )
+            # d loss / d x = -sigmoid(-x) / b; the penalty adds 2 reg / b times each row
+            g = (torch.sigmoid(-x) * (-1.0 / n))[:, None]
+            g_free = g * keep[:, None]
+            r2 = 2.0 * self.reg / n
+            sparse = opts[0]
+            adam_rows(sparse, self.user, *sum_rows(u, g_free * diff + r2 * pu))
+            g_pu = g_free * pu
+            items, grad_q, grad_b = sum_rows(
+                both,
+                torch.cat([g_pu + r2 * qi, r2 * qj - g_pu]),
+                torch.cat([g_free[:, 0] + r2 * bi, r2 * bj - g_free[:, 0]])[:, None],
+            )
+            adam_rows(sparse, self.item, items, grad_q)
+            adam_rows(sparse, self.bias, items, grad_b)
+            if self.user_visual.requires_grad:
+                adam_rows(sparse, self.user_visual, *sum_rows(u, g * dz[:, :-1] + r2 * tu))
+            if visual:
+                g_dz = g * torch.cat([tu, torch.ones((n, 1), dtype=tu.dtype)], dim=1)
+                g_z = g_dz.new_zeros((len(uniq), g_dz.shape[1]))
+                g_z.index_add_(0, at_i, g_dz).index_add_(0, at_j, -g_dz)
+                g_w = f.T @ g_z
+                r2v = 2.0 * self.reg_visual
+                self.proj.grad = g_w[:, :-1] + r2v * proj
+                self.visual_bias.grad = g_w[:, -1] + r2v * visual_bias
+                opts[1].step()
+        return loss

@@ -292,9 +292,9 @@ def fit_pairwise(
     ``row_tables`` class attribute; it must then look them up only through
     ``rows(table, idx, self.lazy_rows)``, because ``fit_pairwise`` sets ``lazy_rows`` to
     train large tables with lazy Adam, which needs sparse gradients (see
-    :func:`_lazy_rows`). A module may also have ``lazy_step(u, i, j, opts) -> loss``:
-    one batch with its own gradients and :func:`adam_rows`, used instead of autograd
-    on the lazy path (no ``extra`` then).
+    :func:`_lazy_rows`). A module may also have ``lazy_step(u, i, j, opts, **batch_extra)
+    -> loss``: one batch with its own gradients and :func:`adam_rows`, used instead of
+    autograd on the lazy path.
 
     Inside a ``_checkpoint.checkpointing`` block the training state is saved now and
     then under the name ``desc``, and a saved state of the same key is resumed (see
@@ -461,8 +461,8 @@ def _epoch(
     import torch
     import torch.nn.functional as F
 
-    # hand-written gradients and lazy Adam for the modules that have them (BPR): the
-    # autograd path with SparseAdam makes the same updates about 3x slower
+    # hand-written gradients and lazy Adam for the modules that have them (BPR, VBPR):
+    # the autograd path with SparseAdam makes the same updates about 2x slower
     lazy_step = getattr(module, "lazy_step", None) if getattr(module, "lazy_rows", False) else None
     u, i, j = sampler.epoch(rng)
     tu = torch.from_numpy(u).to(device)
@@ -473,8 +473,9 @@ def _epoch(
     total = 0.0
     for start in range(0, len(u), batch_size):
         sl = slice(start, start + batch_size)
-        if lazy_step is not None and not tx:
-            total += lazy_step(tu[sl], ti[sl], tj[sl], opts) * len(tu[sl])
+        if lazy_step is not None:
+            batch_extra = {k: v[sl] for k, v in tx.items()}
+            total += lazy_step(tu[sl], ti[sl], tj[sl], opts, **batch_extra) * len(tu[sl])
             continue
         x, penalty = module(tu[sl], ti[sl], tj[sl], **{k: v[sl] for k, v in tx.items()})
         loss = -F.logsigmoid(x).mean() + penalty
