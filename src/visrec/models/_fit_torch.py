@@ -103,7 +103,7 @@ class _BPRModule(torch.nn.Module):
         batch touched (``adam_rows``). Returns the batch's mean loss."""
         (opt,) = opts
         with torch.no_grad():
-            # plain tensors: ops on an nn.Parameter go through Python-level dispatch
+            # the parameters' data: this step is its own backward, autograd stays out
             user, item, bias = self.user.detach(), self.item.detach(), self.bias.detach()
             both = torch.cat([i, j])
             pu = user.index_select(0, u)
@@ -280,7 +280,7 @@ class _VBPRModule(torch.nn.Module):
         Returns the batch's mean loss."""
         n = len(u)
         with torch.no_grad():
-            # plain tensors: ops on an nn.Parameter go through Python-level dispatch
+            # the parameters' data: this step is its own backward, autograd stays out
             user, item, bias = self.user.detach(), self.item.detach(), self.bias.detach()
             proj, visual_bias = self.proj.detach(), self.visual_bias.detach()
             both = torch.cat([i, j])

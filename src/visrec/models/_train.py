@@ -404,8 +404,6 @@ def adam_rows(
         numer = avg_update.add_(old_avg)
         denom = sq_update.add_(old_sq).sqrt_().add_(group["eps"])
         step_size = float(group["lr"]) * math.sqrt(1 - beta2**step) / (1 - beta1**step)
-        # on the plain tensor: ops on an nn.Parameter pass through its Python-level
-        # __torch_function__, which costs more than the small op itself
         param.detach().index_add_(0, rows, numer.div_(denom).mul_(-step_size))
 
 
