@@ -1,6 +1,6 @@
 """Training checkpoints: an interrupted ``fit_pairwise`` resumes where it stopped.
 
-A long fit (VBPR on a million pairs runs half an hour) saves its whole training state -
+A long fit (VBPR on a million pairs runs tens of minutes) saves its whole training state -
 parameters, optimizer moments, the random generator, the epoch - every ``every_s``
 seconds at an epoch boundary, while a ``checkpointing(folder, key)`` block is active
 (``visrec train`` opens one). Run again with the same inputs and hyperparameters (the
