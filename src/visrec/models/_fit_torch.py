@@ -103,30 +103,44 @@ class _BPRModule(torch.nn.Module):
         batch touched (``adam_rows``). Returns the batch's mean loss."""
         (opt,) = opts
         with torch.no_grad():
-            # the parameters' data: this step is its own backward, autograd stays out
-            user, item, bias = self.user.detach(), self.item.detach(), self.bias.detach()
-            both = torch.cat([i, j])
-            pu = user.index_select(0, u)
-            qi, qj = item.index_select(0, both).split(len(i))
-            bi, bj = bias.index_select(0, both)[:, 0].split(len(i))
-            diff = qi - qj
-            x = bi - bj + (pu * diff).sum(1)
-            sq = (pu * pu).sum(1) + (qi * qi).sum(1) + (qj * qj).sum(1) + bi * bi + bj * bj
-            loss = float(-F.logsigmoid(x).mean() + self.reg * sq.mean())
-            # d loss / d x = -sigmoid(-x) / b; the penalty adds 2 reg / b times each row
-            n = len(x)
-            g = (torch.sigmoid(-x) * (-1.0 / n))[:, None]
-            r2 = 2.0 * self.reg / n
-            adam_rows(opt, self.user, *sum_rows(u, g * diff + r2 * pu))
-            gpu = g * pu
-            items, grad_q, grad_b = sum_rows(
-                both,
-                torch.cat([gpu + r2 * qi, r2 * qj - gpu]),
-                torch.cat([g[:, 0] + r2 * bi, r2 * bj - g[:, 0]])[:, None],
-            )
-            adam_rows(opt, self.item, items, grad_q)
-            adam_rows(opt, self.bias, items, grad_b)
+            mf = _MFRows(self, u, i, j)
+            x = mf.free
+            loss = float(-F.logsigmoid(x).mean() + self.reg * mf.sq.mean())
+            # d loss / d x = -sigmoid(-x) / b
+            g = (torch.sigmoid(-x) * (-1.0 / len(x)))[:, None]
+            mf.step(opt, self, g, self.reg)
         return loss
+
+
+class _MFRows:
+    """One batch's rows of the matrix-factorisation terms (user and item factors, item
+    biases) for the hand-written lazy steps of BPR and VBPR: ``free`` is
+    ``b_i - b_j + p_u . (q_i - q_j)``, ``sq`` each triple's squared norms."""
+
+    def __init__(self, module: Any, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> None:
+        # the parameters' data: these steps are their own backward, autograd stays out
+        self.u, self.both = u, torch.cat([i, j])
+        self.pu = module.user.detach().index_select(0, u)
+        self.qi, self.qj = module.item.detach().index_select(0, self.both).split(len(i))
+        self.bi, self.bj = module.bias.detach().index_select(0, self.both)[:, 0].split(len(i))
+        self.diff = self.qi - self.qj
+        self.free = self.bi - self.bj + (self.pu * self.diff).sum(1)
+        pu, qi, qj, bi, bj = self.pu, self.qi, self.qj, self.bi, self.bj
+        self.sq = (pu * pu).sum(1) + (qi * qi).sum(1) + (qj * qj).sum(1) + bi * bi + bj * bj
+
+    def step(self, opt: torch.optim.Optimizer, module: Any, g: torch.Tensor, reg: float) -> None:
+        """``adam_rows`` on ``module.user``, ``.item`` and ``.bias`` with ``g`` (b, 1) =
+        d loss / d free, plus the penalty's ``2 reg / b`` times each row."""
+        r2 = 2.0 * reg / len(g)
+        adam_rows(opt, module.user, *sum_rows(self.u, g * self.diff + r2 * self.pu))
+        g_pu = g * self.pu
+        items, grad_q, grad_b = sum_rows(
+            self.both,
+            torch.cat([g_pu + r2 * self.qi, r2 * self.qj - g_pu]),
+            torch.cat([g[:, 0] + r2 * self.bi, r2 * self.bj - g[:, 0]])[:, None],
+        )
+        adam_rows(opt, module.item, items, grad_q)
+        adam_rows(opt, module.bias, items, grad_b)
 
 
 def fit_vbpr_terms(
@@ -280,17 +294,12 @@ class _VBPRModule(torch.nn.Module):
         Returns the batch's mean loss."""
         n = len(u)
         with torch.no_grad():
-            # the parameters' data: this step is its own backward, autograd stays out
-            user, item, bias = self.user.detach(), self.item.detach(), self.bias.detach()
+            mf = _MFRows(self, u, i, j)
             proj, visual_bias = self.proj.detach(), self.visual_bias.detach()
-            both = torch.cat([i, j])
-            pu = user.index_select(0, u)
             tu = self.user_visual.detach().index_select(0, u)
-            qi, qj = item.index_select(0, both).split(n)
-            bi, bj = bias.index_select(0, both)[:, 0].split(n)
             visual = self.proj.requires_grad  # False while fine-tuning
             if visual:  # [E f, beta' . f] once per distinct item, as in forward
-                uniq, inverse = torch.unique(both, return_inverse=True)
+                uniq, inverse = torch.unique(mf.both, return_inverse=True)
                 f = self.feats.index_select(0, uniq)
                 z = f @ torch.cat([proj, visual_bias[:, None]], dim=1)
                 at_i, at_j = inverse.split(n)
@@ -299,29 +308,18 @@ class _VBPRModule(torch.nn.Module):
                 if self._frozen_z is None:
                     self._frozen_z = self.feats @ torch.cat([proj, visual_bias[:, None]], dim=1)
                 dz = self._frozen_z.index_select(0, i) - self._frozen_z.index_select(0, j)
-            diff = qi - qj
             keep = 1.0 - drop
-            x = (bi - bj + (pu * diff).sum(1)) * keep + (tu * dz[:, :-1]).sum(1) + dz[:, -1]
-            sq = (pu * pu).sum(1) + (qi * qi).sum(1) + (qj * qj).sum(1) + bi * bi + bj * bj
-            sq += (tu * tu).sum(1)
+            x = mf.free * keep + (tu * dz[:, :-1]).sum(1) + dz[:, -1]
+            sq = mf.sq + (tu * tu).sum(1)
             visual_sq = (proj * proj).sum() + (visual_bias * visual_bias).sum()
             loss = float(
                 -F.logsigmoid(x).mean() + self.reg * sq.mean() + self.reg_visual * visual_sq
             )
             # d loss / d x = -sigmoid(-x) / b; the penalty adds 2 reg / b times each row
             g = (torch.sigmoid(-x) * (-1.0 / n))[:, None]
-            g_free = g * keep[:, None]
-            r2 = 2.0 * self.reg / n
             sparse = opts[0]
-            adam_rows(sparse, self.user, *sum_rows(u, g_free * diff + r2 * pu))
-            g_pu = g_free * pu
-            items, grad_q, grad_b = sum_rows(
-                both,
-                torch.cat([g_pu + r2 * qi, r2 * qj - g_pu]),
-                torch.cat([g_free[:, 0] + r2 * bi, r2 * bj - g_free[:, 0]])[:, None],
-            )
-            adam_rows(sparse, self.item, items, grad_q)
-            adam_rows(sparse, self.bias, items, grad_b)
+            mf.step(sparse, self, g * keep[:, None], self.reg)
+            r2 = 2.0 * self.reg / n
             if self.user_visual.requires_grad:
                 adam_rows(sparse, self.user_visual, *sum_rows(u, g * dz[:, :-1] + r2 * tu))
             if visual:
