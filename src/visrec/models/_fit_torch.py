@@ -120,6 +120,8 @@ class _MFRows:
     def __init__(self, module: Any, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> None:
         # the parameters' data: these steps are their own backward, autograd stays out
         self.u, self.both = u, torch.cat([i, j])
+        # the batch's distinct items, and where each of i then j stands among them
+        self.items, self.at = torch.unique(self.both, return_inverse=True)
         self.pu = module.user.detach().index_select(0, u)
         self.qi, self.qj = module.item.detach().index_select(0, self.both).split(len(i))
         self.bi, self.bj = module.bias.detach().index_select(0, self.both)[:, 0].split(len(i))
@@ -134,13 +136,11 @@ class _MFRows:
         r2 = 2.0 * reg / len(g)
         adam_rows(opt, module.user, *sum_rows(self.u, g * self.diff + r2 * self.pu))
         g_pu = g * self.pu
-        items, grad_q, grad_b = sum_rows(
-            self.both,
-            torch.cat([g_pu + r2 * self.qi, r2 * self.qj - g_pu]),
-            torch.cat([g[:, 0] + r2 * self.bi, r2 * self.bj - g[:, 0]])[:, None],
-        )
-        adam_rows(opt, module.item, items, grad_q)
-        adam_rows(opt, module.bias, items, grad_b)
+        grad_q = torch.cat([g_pu + r2 * self.qi, r2 * self.qj - g_pu])
+        grad_b = torch.cat([g[:, 0] + r2 * self.bi, r2 * self.bj - g[:, 0]])[:, None]
+        for table, grad in ((module.item, grad_q), (module.bias, grad_b)):
+            summed = grad.new_zeros((len(self.items), grad.shape[1])).index_add_(0, self.at, grad)
+            adam_rows(opt, table, self.items, summed)
 
 
 def fit_vbpr_terms(
@@ -299,10 +299,9 @@ class _VBPRModule(torch.nn.Module):
             tu = self.user_visual.detach().index_select(0, u)
             visual = self.proj.requires_grad  # False while fine-tuning
             if visual:  # [E f, beta' . f] once per distinct item, as in forward
-                uniq, inverse = torch.unique(mf.both, return_inverse=True)
-                f = self.feats.index_select(0, uniq)
+                f = self.feats.index_select(0, mf.items)
                 z = f @ torch.cat([proj, visual_bias[:, None]], dim=1)
-                at_i, at_j = inverse.split(n)
+                at_i, at_j = mf.at.split(n)
                 dz = z.index_select(0, at_i) - z.index_select(0, at_j)
             else:
                 if self._frozen_z is None:
@@ -324,7 +323,7 @@ class _VBPRModule(torch.nn.Module):
                 adam_rows(sparse, self.user_visual, *sum_rows(u, g * dz[:, :-1] + r2 * tu))
             if visual:
                 g_dz = g * torch.cat([tu, torch.ones((n, 1), dtype=tu.dtype)], dim=1)
-                g_z = g_dz.new_zeros((len(uniq), g_dz.shape[1]))
+                g_z = g_dz.new_zeros((len(mf.items), g_dz.shape[1]))
                 g_z.index_add_(0, at_i, g_dz).index_add_(0, at_j, -g_dz)
                 g_w = f.T @ g_z
                 r2v = 2.0 * self.reg_visual
