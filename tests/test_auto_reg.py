@@ -109,6 +109,37 @@ def test_a_log_is_told_that_validation_fits_come_first() -> None:
     assert _auto_reg.validation_ahead(fast("bpr"), dense) is None
 
 
+def test_log_lines_name_each_trials_epochs_and_its_score() -> None:
+    """Inside fit_lines (visrec train writing to a log file) a fit says how it is going:
+    each line names the fit and, for a reg=auto trial, which one; each trial's score is
+    said as it comes. Outside the block nothing is written."""
+    from visrec.models._fit_lines import fit_lines
+
+    inter, vec = checkerboard()
+    said: list[str] = []
+    with fit_lines(said.append, every_s=0):  # a line after every epoch
+        m = fast("bpr", epochs=2).fit(inter, vec)
+    scores = m.reg_validation_  # type: ignore[attr-defined]
+    n = len(scores)
+    for t, (lab, score) in enumerate(scores.items(), 1):
+        trial = f"bpr (reg=auto trial {t}/{n})"
+        at = next(k for k, x in enumerate(said) if x.startswith(f"  {trial}: epoch 1/2, loss "))
+        assert said[at + 1].startswith(f"  {trial}: epoch 2/2, loss ")
+        assert said[at + 2] == (
+            f"  bpr reg=auto trial {t}/{n}: {lab} -> validation Recall@20 {score:.4f}"
+        )
+    # then the final fit, under its own name
+    assert [x.split(",")[0] for x in said[-2:]] == ["  bpr: epoch 1/2", "  bpr: epoch 2/2"]
+    assert len(said) == 3 * n + 2
+    assert all(x.endswith(" s") for x in said if "epoch" in x)  # elapsed time, short fits
+
+    quiet: list[str] = []
+    with fit_lines(quiet.append, every_s=3600):  # no line before an hour has passed
+        fast("bpr", epochs=2).fit(inter, vec)
+    assert [x for x in quiet if "epoch" in x] == []
+    assert len(quiet) == n  # the trials' scores are said at once
+
+
 def test_vbpr_tunes_only_the_penalties_left_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     inter, vec = checkerboard()
     tried: list[tuple[float, float]] = []

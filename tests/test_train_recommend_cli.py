@@ -730,3 +730,25 @@ def test_recommend_never_loads_torch(files: dict[str, Path], tmp_path: Path, mod
     )
     assert done.stdout.splitlines()[-1] == "0 False"
     assert len(pd.read_csv(out)) > 0
+
+
+def test_train_into_a_log_file_says_how_the_fit_is_going(
+    files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """stderr is no terminal here (as in `visrec train ... 2> log`): no bar, but a line
+    now and then (every epoch with the interval at 0); --quiet hides them."""
+    from visrec.commands import train as train_cmd
+
+    monkeypatch.setattr(train_cmd, "LOG_LINE_EVERY_S", 0.0)
+    argv = ["train", "--model", "bpr", "--interactions", str(files["train"]),
+            "-o", str(tmp_path / "m"), *FAST, "--param=epochs=3"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if "epoch" in x]
+    assert [x.split(",")[0] for x in lines] == [f"  bpr: epoch {e}/3" for e in (1, 2, 3)]
+    assert "\r" not in err  # no bar
+    assert main([*argv, "--quiet", "--no-resume"]) == 0
+    assert "epoch" not in capsys.readouterr().err

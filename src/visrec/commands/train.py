@@ -50,7 +50,8 @@ command resumes from the last saved epoch and gives the same model as an uninter
 run. Other data or settings start over; --no-resume always does. The folder is removed
 once the model is saved.
 
-A progress bar shows on a terminal (--quiet hides it). Every row of the interactions
+A progress bar shows on a terminal; when stderr goes to a file, a line a minute tells
+how a long fit is going instead (--quiet hides both). Every row of the interactions
 file is an implicit positive (ratings and timestamps are not read, unless --min-rating
 keeps only rows rated at least that, as in visrec evaluate; duplicate user-item pairs
 collapse). Accepted layouts: a CSV with header
@@ -195,6 +196,7 @@ def _fit_and_save(
     t0: float,
 ) -> int:
     from visrec.models._checkpoint import checkpointing
+    from visrec.models._fit_lines import fit_lines
 
     ckpt_dir = checkpoint_folder(out)
     if args.no_resume:
@@ -203,9 +205,15 @@ def _fit_and_save(
     # a pipe (`<(cat f)`) is read once: a rerun cannot tell its data, so no state is kept
     streamed = _is_stream(args.interactions)
     saving = contextlib.nullcontext() if streamed else checkpointing(ckpt_dir, key, log=_stderr)
+    # no bar in a log file: a line a minute instead, so a long fit is seen to move
+    lines = (
+        fit_lines(_stderr_now, every_s=LOG_LINE_EVERY_S)
+        if not args.quiet and not show_progress(args)
+        else contextlib.nullcontext()
+    )
     t1 = time.perf_counter()
     try:
-        with saving:
+        with saving, lines:
             model.fit(inter, vectors if model.uses_vectors else None)
     except KeyboardInterrupt:
         if streamed:
@@ -365,6 +373,14 @@ def _is_stream(path: str | None) -> bool:
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+
+def _stderr_now(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+#: seconds between the progress lines of a fit whose output goes to a file
+LOG_LINE_EVERY_S = 60.0
 
 
 def _check_writable(out: Path) -> None:

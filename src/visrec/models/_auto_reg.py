@@ -25,6 +25,7 @@ from visrec._holdout import per_user_holdout
 from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
+from visrec.models import _fit_lines
 
 if TYPE_CHECKING:
     from visrec.embed.store import ItemVectors
@@ -117,17 +118,22 @@ def choose_penalties(
     # takes as long as the final fit, and a bar standing at 0/3 says nothing for that long
     params = {**model.get_params(), **getattr(model, "_trial_params", {}), "verbose": verbose}
     scores: dict[str, float] = {}
-    for values in tqdm(grid, desc=f"{model.name} reg=auto", disable=not verbose, leave=False):
+    trials = tqdm(grid, desc=f"{model.name} reg=auto", disable=not verbose, leave=False)
+    for n, values in enumerate(trials, 1):
         trial = type(model)(**{**params, **values})
         # a trial is not the fit `visrec train` resumes: keep it out of the checkpoint
         try:
-            with suspended():
+            with suspended(), _fit_lines.stage(f"reg=auto trial {n}/{len(grid)}"):
                 trial.fit(inner, item_vectors)
         except VisrecError:
             # data the full fit can use but its 80% cannot (visual-cf: fewer than 2
             # items with an image left): no validation, the dense-data setting
             return grid[0], {}
         scores[label(values)] = validation_recall(trial, train, valid)
+        _fit_lines.say(
+            f"  {model.name} reg=auto trial {n}/{len(grid)}: {label(values)} -> validation "
+            f"Recall@{K} {scores[label(values)]:.4f}"
+        )
     # max() keeps the first of equals: a tie goes to the weaker penalty
     best = max(grid, key=lambda v: scores[label(v)])
     return best, scores

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from visrec.errors import NotFittedError, VisrecError
-from visrec.models import _checkpoint
+from visrec.models import _checkpoint, _fit_lines
 
 if TYPE_CHECKING:
     import torch
@@ -298,7 +298,8 @@ def fit_pairwise(
 
     Inside a ``_checkpoint.checkpointing`` block the training state is saved now and
     then under the name ``desc``, and a saved state of the same key is resumed (see
-    :mod:`visrec.models._checkpoint`).
+    :mod:`visrec.models._checkpoint`). Inside a ``_fit_lines.fit_lines`` block a line
+    tells the progress now and then (for logs, where no bar shows).
     """
     from tqdm.auto import tqdm
 
@@ -312,7 +313,7 @@ def fit_pairwise(
     start = 0
     if ckpt is not None:
         start, losses = _checkpoint.restore_state(ckpt, desc, module, opts, rng, epochs)
-    saved_at = time.monotonic()
+    saved_at = started = time.monotonic()
     bar = tqdm(
         range(start, epochs),
         desc=desc,
@@ -326,6 +327,7 @@ def fit_pairwise(
         for epoch in bar:
             _epoch(module, opts, sampler, rng, device, batch_size, extra, losses)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            _fit_lines.epoch_done(desc, epoch + 1, epochs, losses[-1], started)
             if (
                 ckpt is not None
                 and epoch + 1 < epochs  # the finished fit is saved as the model instead

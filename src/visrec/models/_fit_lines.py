@@ -1,0 +1,78 @@
+"""Progress of long fits as plain lines, for output that goes to a log file.
+
+A progress bar redraws itself with ``\\r``; in a log file that is thousands of lines, so
+``visrec train`` shows no bar there, and a fit on a million pairs then ran for tens of
+minutes without a word. Inside a :func:`fit_lines` block, ``fit_pairwise`` writes one
+line at most every ``every_s`` seconds (``bpr: epoch 12/80, loss 0.4213, 2.1 min``), and
+``reg="auto"`` says which trial an epoch belongs to and what each trial scored. Short
+fits write nothing. Outside a block (the Python API, bars on a terminal) this is silent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+__all__ = ["epoch_done", "fit_lines", "say", "stage"]
+
+
+@dataclass
+class _Lines:
+    write: Callable[[str], None]
+    every_s: float
+    last: float = field(default_factory=time.monotonic)
+
+
+_ACTIVE: ContextVar[_Lines | None] = ContextVar("visrec_fit_lines", default=None)
+_STAGE: ContextVar[str | None] = ContextVar("visrec_fit_stage", default=None)
+
+
+@contextlib.contextmanager
+def fit_lines(write: Callable[[str], None], every_s: float = 60.0) -> Iterator[None]:
+    """Write progress lines of the fits inside the block through ``write``, the first
+    one ``every_s`` seconds after the block starts."""
+    token = _ACTIVE.set(_Lines(write, every_s))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+@contextlib.contextmanager
+def stage(label: str) -> Iterator[None]:
+    """Name the fits inside the block in their epoch lines (e.g. a ``reg=auto`` trial)."""
+    token = _STAGE.set(label)
+    try:
+        yield
+    finally:
+        _STAGE.reset(token)
+
+
+def epoch_done(desc: str, epoch: int, epochs: int, loss: float, started: float) -> None:
+    """After epoch ``epoch`` (1-based) of ``epochs`` of the fit ``desc`` that began at
+    ``started`` (``time.monotonic()``): a line, when ``every_s`` have passed since the last."""
+    lines = _ACTIVE.get()
+    if lines is None:
+        return
+    now = time.monotonic()
+    if now - lines.last < lines.every_s:
+        return
+    lines.last = now
+    where = _STAGE.get()
+    name = f"{desc} ({where})" if where else desc
+    lines.write(f"  {name}: epoch {epoch}/{epochs}, loss {loss:.4f}, {_minutes(now - started)}")
+
+
+def say(line: str) -> None:
+    """Write ``line`` now, inside a :func:`fit_lines` block (e.g. a trial's score)."""
+    lines = _ACTIVE.get()
+    if lines is not None:
+        lines.write(line)
+        lines.last = time.monotonic()
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
