@@ -551,3 +551,23 @@ def test_time_protocol_says_when_the_row_order_picks_the_test_item(
         "note: 4 of 8 users have several items at their latest time; the later row in the "
         "file is their test item\n"
     ) in capsys.readouterr().err
+
+
+def test_evaluate_into_a_log_file_says_how_each_fit_is_going(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # stderr is no terminal here: no bars, but the fits' lines (every epoch at interval 0)
+    from visrec.models import _fit_lines
+
+    monkeypatch.setattr(_fit_lines, "EVERY_S", 0.0)
+    csv, _ = files
+    argv = ["evaluate", "--interactions", str(csv), "--models", "bpr", "--seeds", "1",
+            "--param", "bpr.epochs=2", "--param", "bpr.reg=0.01"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert [x.split(",")[0] for x in err.splitlines() if "epoch" in x] == [
+        "  bpr: epoch 1/2",
+        "  bpr: epoch 2/2",
+    ]
+    assert main([*argv, "--quiet"]) == 0
+    assert "epoch" not in capsys.readouterr().err

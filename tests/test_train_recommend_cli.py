@@ -740,9 +740,9 @@ def test_train_into_a_log_file_says_how_the_fit_is_going(
 ) -> None:
     """stderr is no terminal here (as in `visrec train ... 2> log`): no bar, but a line
     now and then (every epoch with the interval at 0); --quiet hides them."""
-    from visrec.commands import train as train_cmd
+    from visrec.models import _fit_lines
 
-    monkeypatch.setattr(train_cmd, "LOG_LINE_EVERY_S", 0.0)
+    monkeypatch.setattr(_fit_lines, "EVERY_S", 0.0)
     argv = ["train", "--model", "bpr", "--interactions", str(files["train"]),
             "-o", str(tmp_path / "m"), *FAST, "--param=epochs=3"]  # fmt: skip
     assert main(argv) == 0

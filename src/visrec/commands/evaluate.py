@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,11 @@ def register(subparsers: Any) -> None:
         help="start over: discard the runs recorded by an interrupted earlier run instead "
         "of reusing them (see 'interrupted runs' below)",
     )
-    add_progress_args(p, what="progress bars", quiet_help="no progress bars or per-seed lines")
+    add_progress_args(
+        p,
+        what="progress bars",
+        quiet_help="no progress bars, per-seed lines or the minute lines of long fits in a log",
+    )
     p.set_defaults(func=run)
 
 
@@ -218,22 +223,31 @@ def run(args: argparse.Namespace) -> int:
     record = _record_path(args)
 
     def body(record: Path | None) -> None:
-        res = run_experiment(
-            frame,
-            iv,
-            args.protocol,
-            specs,
-            seeds=range(args.seeds),
-            k=args.k,
-            test_ratio=args.test_ratio,
-            batch_size=args.batch_size,
-            progress=show_progress(args),
-            log=log,
-            resume=record,
-            note=say,
-            keep_record=True,  # until the results are out: see _report
-            vectors_source=str(args.vectors),  # a NaN vector's error names the file
+        from visrec.models._fit_lines import fit_lines
+
+        # no bars in a log file: a line a minute from a long fit instead (as visrec train)
+        lines = (
+            fit_lines(lambda m: print(m, file=sys.stderr, flush=True))
+            if not args.quiet and not show_progress(args)
+            else contextlib.nullcontext()
         )
+        with lines:
+            res = run_experiment(
+                frame,
+                iv,
+                args.protocol,
+                specs,
+                seeds=range(args.seeds),
+                k=args.k,
+                test_ratio=args.test_ratio,
+                batch_size=args.batch_size,
+                progress=show_progress(args),
+                log=log,
+                resume=record,
+                note=say,
+                keep_record=True,  # until the results are out: see _report
+                vectors_source=str(args.vectors),  # a NaN vector's error names the file
+            )
         res.notes = list(notes)
         res.inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
         if args.min_rating is not None:

@@ -207,7 +207,7 @@ def _fit_and_save(
     saving = contextlib.nullcontext() if streamed else checkpointing(ckpt_dir, key, log=_stderr)
     # no bar in a log file: a line a minute instead, so a long fit is seen to move
     lines = (
-        fit_lines(_stderr_now, every_s=LOG_LINE_EVERY_S)
+        fit_lines(_stderr_now)
         if not args.quiet and not show_progress(args)
         else contextlib.nullcontext()
     )
@@ -377,10 +377,6 @@ def _stderr(msg: str) -> None:
 
 def _stderr_now(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-#: seconds between the progress lines of a fit whose output goes to a file
-LOG_LINE_EVERY_S = 60.0
 
 
 def _check_writable(out: Path) -> None:

@@ -30,11 +30,15 @@ _ACTIVE: ContextVar[_Lines | None] = ContextVar("visrec_fit_lines", default=None
 _STAGE: ContextVar[str | None] = ContextVar("visrec_fit_stage", default=None)
 
 
+#: default seconds between two lines
+EVERY_S = 60.0
+
+
 @contextlib.contextmanager
-def fit_lines(write: Callable[[str], None], every_s: float = 60.0) -> Iterator[None]:
+def fit_lines(write: Callable[[str], None], every_s: float | None = None) -> Iterator[None]:
     """Write progress lines of the fits inside the block through ``write``, the first
-    one ``every_s`` seconds after the block starts."""
-    token = _ACTIVE.set(_Lines(write, every_s))
+    one ``every_s`` (default ``EVERY_S``) seconds after the block starts."""
+    token = _ACTIVE.set(_Lines(write, EVERY_S if every_s is None else every_s))
     try:
         yield
     finally:
