@@ -4,6 +4,7 @@ final fit is exactly the fit with the chosen value."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,14 @@ def test_log_lines_name_each_trials_epochs_and_its_score() -> None:
         fast("bpr", epochs=2).fit(inter, vec)
     assert [x for x in quiet if "epoch" in x] == []
     assert len(quiet) == n  # the trials' scores are said at once
+
+    # the interval counts from each fit's start: a short fit after a long wait in the
+    # same block (another model, a split) says nothing
+    later: list[str] = []
+    with fit_lines(later.append, every_s=0.5):
+        time.sleep(0.6)
+        fast("bpr", epochs=2, reg=0.01).fit(inter, vec)
+    assert later == []
 
 
 def test_vbpr_tunes_only_the_penalties_left_auto(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -227,6 +227,8 @@ def test_errors() -> None:
         R.run_experiment(frame, None, "cold-items", ["popularity"], seeds=(0,), progress=False)
     with pytest.raises(VisrecError, match="unknown protocol"):
         R.run_experiment(frame, iv, "bogus", ["popularity"], progress=False)
+    with pytest.raises(VisrecError, match="unknown protocol"):  # checked before the seeds
+        R.run_experiment(frame, iv, "bogus", ["popularity"], seeds=["x"], progress=False)  # type: ignore[list-item]
     with pytest.raises(VisrecError, match="listed twice"):
         R.parse_model_specs("oracle,oracle")
     with pytest.raises(VisrecError, match="unknown model 'nope'"):

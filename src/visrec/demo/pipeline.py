@@ -226,12 +226,11 @@ def run_demo(
     timings: dict[str, float] = {}
     rng = np.random.default_rng(random_state)
 
-    t0 = time.perf_counter()
     data = _load_data(
         out, data_dir, n_items=n_items, n_users=n_users, image_size=image_size,
         max_items=max_items, random_state=random_state, rng=rng, say=say,
     )  # fmt: skip
-    timings["generate catalogue" if data_dir is None else "load data"] = time.perf_counter() - t0
+    timings["generate catalogue" if data_dir is None else "load data"] = data.load_s
     ds, images, interactions = data.ds, data.images, data.interactions
     n_inter = 0 if interactions is None else len(interactions)
 
@@ -325,6 +324,8 @@ class _DemoData:
     n_inter_all: int
     #: rating rows of items outside the ``max_items`` sample
     n_rated_outside: int
+    #: seconds to generate or read the dataset (before the item sample)
+    load_s: float
 
 
 def _load_data(
@@ -340,6 +341,7 @@ def _load_data(
     say: Echo,
 ) -> _DemoData:
     """Step 1: generate the catalogue or read ``data_dir``, then sample the items."""
+    t0 = time.perf_counter()
     if data_dir is None:
         from visrec.demo.synth import make_catalogue
 
@@ -356,6 +358,7 @@ def _load_data(
     else:
         ds = load_demo_dataset(data_dir)
         layout = ds.layout
+    load_s = time.perf_counter() - t0
     if not ds.images:
         raise VisrecError(f"{ds.root}: no images found, so there is nothing to embed")
     notes = list(ds.notes)
@@ -382,7 +385,7 @@ def _load_data(
     say(f"dataset: {ds.name} ({len(images):,} item images, {n_inter:,} interaction rows)")
     for n in notes:
         say(f"note: {n}")
-    return _DemoData(ds, layout, images, interactions, notes, n_inter_all, n_rated_outside)
+    return _DemoData(ds, layout, images, interactions, notes, n_inter_all, n_rated_outside, load_s)
 
 
 def _embed(

@@ -430,8 +430,7 @@ def run_experiment(
         whose split alone has no test user is left out, with a note, and is listed
         in ``info`` with ``"skipped"`` (its reason); ``runs`` has no row for it.
     """
-    seeds = [int(s) for s in seeds]
-    specs, classes = _check_setup(protocol, k, batch_size, seeds, models, item_vectors)
+    seeds, specs, classes = _check_setup(protocol, k, batch_size, seeds, models, item_vectors)
     used: dict[str, dict[str, Any]] = {}
     for name, params in specs:
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
@@ -545,17 +544,18 @@ def _check_setup(
     protocol: str,
     k: int,
     batch_size: int,
-    seeds: list[int],
+    seeds: Sequence[int],
     models: Sequence[ModelSpec] | str,
     item_vectors: ItemVectors | None,
-) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
-    """Everything checkable before the data is read; returns the model specs
-    (:func:`parse_model_specs`) and each model's class."""
+) -> tuple[list[int], list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+    """Everything checkable before the data is read; returns the seeds as ints, the
+    model specs (:func:`parse_model_specs`) and each model's class."""
     if protocol not in PROTOCOLS:
         raise VisrecError(f"unknown protocol {protocol!r}; choose from: {', '.join(PROTOCOLS)}")
     if k <= 0:
         raise VisrecError(f"k must be positive, got {k}")
     _check_batch_size(batch_size)  # now, not at the first model's scoring after its fit
+    seeds = [int(s) for s in seeds]
     if not seeds:
         raise VisrecError("need at least one seed")
     specs = parse_model_specs(models)
@@ -566,7 +566,7 @@ def _check_setup(
             raise VisrecError(f"model(s) {', '.join(needs)} need item vectors (--vectors)")
         if protocol == "cold-items":
             raise VisrecError("protocol 'cold-items' needs item vectors (--vectors)")
-    return specs, classes
+    return seeds, specs, classes
 
 
 def _fit_and_score(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-__all__ = ["epoch_done", "fit_lines", "say", "stage"]
+__all__ = ["epoch_done", "fit_lines", "fit_started", "say", "stage"]
 
 
 @dataclass
@@ -55,9 +55,18 @@ def stage(label: str) -> Iterator[None]:
         _STAGE.reset(token)
 
 
+def fit_started() -> None:
+    """A fit starts (or resumes): its first line comes ``every_s`` from now, so a fit
+    shorter than that says nothing, whatever ran before it in the block."""
+    lines = _ACTIVE.get()
+    if lines is not None:
+        lines.last = time.monotonic()
+
+
 def epoch_done(desc: str, epoch: int, epochs: int, loss: float, started: float) -> None:
-    """After epoch ``epoch`` (1-based) of ``epochs`` of the fit ``desc`` that began at
-    ``started`` (``time.monotonic()``): a line, when ``every_s`` have passed since the last."""
+    """After epoch ``epoch`` (1-based) of ``epochs`` of the fit ``desc`` that began (or
+    resumed) at ``started`` (``time.monotonic()``): a line, when ``every_s`` have passed
+    since the last line or the fit's start."""
     lines = _ACTIVE.get()
     if lines is None:
         return

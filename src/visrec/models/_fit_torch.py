@@ -322,7 +322,7 @@ class _VBPRModule(torch.nn.Module):
             if self.user_visual.requires_grad:
                 adam_rows(sparse, self.user_visual, *sum_rows(u, g * dz[:, :-1] + r2 * tu))
             if visual:
-                g_dz = g * torch.cat([tu, torch.ones((n, 1), dtype=tu.dtype)], dim=1)
+                g_dz = g * torch.cat([tu, tu.new_ones((n, 1))], dim=1)
                 g_z = g_dz.new_zeros((len(mf.items), g_dz.shape[1]))
                 g_z.index_add_(0, at_i, g_dz).index_add_(0, at_j, -g_dz)
                 g_w = f.T @ g_z
