@@ -11,6 +11,7 @@ no ``register``; it is not a command.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 
@@ -46,3 +47,13 @@ def add_progress_args(
 def show_progress(args: argparse.Namespace) -> bool:
     """True when bars should show: ``--verbose``, or stderr is a terminal and no ``--quiet``."""
     return bool(args.verbose or (not args.quiet and sys.stderr.isatty()))
+
+
+def fit_lines_in_logs(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
+    """Where no bar shows and no ``--quiet`` (stderr is a log file), a block in which
+    long fits print a line a minute to stderr (``visrec.models._fit_lines``)."""
+    if args.quiet or show_progress(args):
+        return contextlib.nullcontext()
+    from visrec.models._fit_lines import fit_lines
+
+    return fit_lines(lambda line: print(line, file=sys.stderr, flush=True))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._progress import add_progress_args, show_progress
+from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.errors import VisrecError
 
 # with --vectors every model; without, only those that need no pictures
@@ -223,15 +222,8 @@ def run(args: argparse.Namespace) -> int:
     record = _record_path(args)
 
     def body(record: Path | None) -> None:
-        from visrec.models._fit_lines import fit_lines
-
         # no bars in a log file: a line a minute from a long fit instead (as visrec train)
-        lines = (
-            fit_lines(lambda m: print(m, file=sys.stderr, flush=True))
-            if not args.quiet and not show_progress(args)
-            else contextlib.nullcontext()
-        )
-        with lines:
+        with fit_lines_in_logs(args):
             res = run_experiment(
                 frame,
                 iv,

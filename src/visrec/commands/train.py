@@ -26,7 +26,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._progress import add_progress_args, show_progress
+from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -196,7 +196,6 @@ def _fit_and_save(
     t0: float,
 ) -> int:
     from visrec.models._checkpoint import checkpointing
-    from visrec.models._fit_lines import fit_lines
 
     ckpt_dir = checkpoint_folder(out)
     if args.no_resume:
@@ -205,15 +204,10 @@ def _fit_and_save(
     # a pipe (`<(cat f)`) is read once: a rerun cannot tell its data, so no state is kept
     streamed = _is_stream(args.interactions)
     saving = contextlib.nullcontext() if streamed else checkpointing(ckpt_dir, key, log=_stderr)
-    # no bar in a log file: a line a minute instead, so a long fit is seen to move
-    lines = (
-        fit_lines(_stderr_now)
-        if not args.quiet and not show_progress(args)
-        else contextlib.nullcontext()
-    )
     t1 = time.perf_counter()
     try:
-        with saving, lines:
+        # no bar in a log file: a line a minute instead, so a long fit is seen to move
+        with saving, fit_lines_in_logs(args):
             model.fit(inter, vectors if model.uses_vectors else None)
     except KeyboardInterrupt:
         if streamed:
@@ -373,10 +367,6 @@ def _is_stream(path: str | None) -> bool:
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
-
-
-def _stderr_now(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def _check_writable(out: Path) -> None:
