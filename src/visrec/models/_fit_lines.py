@@ -36,8 +36,9 @@ EVERY_S = 60.0
 
 @contextlib.contextmanager
 def fit_lines(write: Callable[[str], None], every_s: float | None = None) -> Iterator[None]:
-    """Write progress lines of the fits inside the block through ``write``, the first
-    one ``every_s`` (default ``EVERY_S``) seconds after the block starts."""
+    """Write progress lines of the fits inside the block through ``write``: at most one
+    every ``every_s`` (default ``EVERY_S``) seconds, the first of a fit that long after
+    it starts (:func:`fit_started`)."""
     token = _ACTIVE.set(_Lines(write, EVERY_S if every_s is None else every_s))
     try:
         yield

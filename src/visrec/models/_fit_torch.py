@@ -20,6 +20,7 @@ from visrec.models._train import (
     fit_pairwise,
     rows,
     sum_rows,
+    summed_at,
 )
 
 __all__ = ["fit_bpr_factors", "fit_vbpr_terms"]
@@ -139,8 +140,7 @@ class _MFRows:
         grad_q = torch.cat([g_pu + r2 * self.qi, r2 * self.qj - g_pu])
         grad_b = torch.cat([g[:, 0] + r2 * self.bi, r2 * self.bj - g[:, 0]])[:, None]
         for table, grad in ((module.item, grad_q), (module.bias, grad_b)):
-            summed = grad.new_zeros((len(self.items), grad.shape[1])).index_add_(0, self.at, grad)
-            adam_rows(opt, table, self.items, summed)
+            adam_rows(opt, table, self.items, summed_at(self.at, len(self.items), grad))
 
 
 def fit_vbpr_terms(
@@ -323,8 +323,7 @@ class _VBPRModule(torch.nn.Module):
                 adam_rows(sparse, self.user_visual, *sum_rows(u, g * dz[:, :-1] + r2 * tu))
             if visual:
                 g_dz = g * torch.cat([tu, tu.new_ones((n, 1))], dim=1)
-                g_z = g_dz.new_zeros((len(mf.items), g_dz.shape[1]))
-                g_z.index_add_(0, at_i, g_dz).index_add_(0, at_j, -g_dz)
+                g_z = summed_at(mf.at, len(mf.items), torch.cat([g_dz, -g_dz]))
                 g_w = f.T @ g_z
                 r2v = 2.0 * self.reg_visual
                 self.proj.grad = g_w[:, :-1] + r2v * proj

@@ -371,8 +371,12 @@ def sum_rows(idx: torch.Tensor, *values: torch.Tensor) -> tuple[torch.Tensor, ..
     import torch
 
     rows, inverse = torch.unique(idx, return_inverse=True)
-    sums = [v.new_zeros((len(rows), *v.shape[1:])).index_add_(0, inverse, v) for v in values]
-    return (rows, *sums)
+    return (rows, *(summed_at(inverse, len(rows), v) for v in values))
+
+
+def summed_at(at: torch.Tensor, n: int, values: torch.Tensor) -> torch.Tensor:
+    """``(n, ...)``: row ``k`` is the sum of the ``values`` rows whose ``at`` is ``k``."""
+    return values.new_zeros((n, *values.shape[1:])).index_add_(0, at, values)
 
 
 def adam_rows(
