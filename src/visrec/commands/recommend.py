@@ -20,7 +20,7 @@ from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
     import numpy as np
 
@@ -33,11 +33,14 @@ examples:
   visrec recommend models/vbpr --n 20 -o recs.csv --items new.txt --vectors new.parquet
   visrec recommend models/visual-cf --n 20 --new-slots 5 -o recs.csv \\
       --items catalogue_and_new.txt --vectors all.parquet
+  visrec recommend models/bpr --n 10 -o recs.csv --users some_users.txt
 
 Output: CSV with header user_id,item_id,rank,score (rank 1..n), n rows per training
 user (fewer only when fewer candidates are left; none for a user whose every
 candidate is a training item, counted in the summary), never one of the user's training
-items. --items (one item_id per line) restricts the candidates. Candidates unseen in
+items. --items (one item_id per line) restricts the candidates; --users (one user_id
+per line) the users, in the file's order (a user not in training is an error: the
+model knows nothing of them). Candidates unseen in
 training are scored from their image vectors (--vectors, else the vectors file recorded
 by `visrec train` when it still exists) by models that can (vbpr, visual-cf); a model
 that cannot, or a candidate with no vector (or one holding NaN), is reported once on
@@ -73,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="item vectors parquet for candidates unseen in training",
     )
     p.add_argument(
+        "--users",
+        metavar="USERS.txt",
+        help="user ids to recommend for, one per line (default: every training user)",
+    )
+    p.add_argument(
         "--new-slots",
         type=int,
         default=0,
@@ -102,9 +110,27 @@ def read_candidates(path: str) -> list[str]:
     Windows-1252, so ids match those read from such a TRAIN.csv), and a line in double
     quotes is one CSV field: CSV writers quote an id holding a comma (``"a,b"``).
     """
+    from visrec.data.tables import is_item_header
+
+    return [i for i, _ in read_id_list(path, "candidates", "item", is_item_header)]
+
+
+def read_users(path: str) -> list[tuple[str, int]]:
+    """``(user_id, line number)`` from a text file of user ids, read as
+    :func:`read_candidates` reads item ids (a ``user_id``/``reviewerID``... header
+    skipped)."""
+    from visrec.data.tables import is_user_header
+
+    return read_id_list(path, "users", "user", is_user_header)
+
+
+def read_id_list(
+    path: str, what: str, noun: str, is_header: Callable[[str], bool]
+) -> list[tuple[str, int]]:
+    """``(id, line number)`` for each distinct id of a one-id-per-line file (``what``
+    names the file in errors, ``noun`` the id; ``is_header`` tells a first-line header)."""
     import csv
 
-    from visrec.data.tables import is_item_header
     from visrec.data.text_files import read_text
 
     p = Path(path)
@@ -115,39 +141,62 @@ def read_candidates(path: str) -> list[str]:
     except OSError:
         is_dir = False
     if is_dir:
-        raise VisrecError(f"candidates file {path!r} is a folder; name a file of item ids")
+        raise VisrecError(f"{what} file {path!r} is a folder; name a file of {noun} ids")
     try:
         content = read_text(p)
     except FileNotFoundError:
-        raise VisrecError(f"candidates file {path!r} does not exist") from None
+        raise VisrecError(f"{what} file {path!r} does not exist") from None
     except OSError as exc:  # no permission, an I/O error: one line, not a traceback
         raise VisrecError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    out: list[str] = []
+    out: list[tuple[str, int]] = []
     seen: set[str] = set()
     dup = 0
     for lineno, line in enumerate(content.splitlines(), 1):
         text = line.strip()
         quoted = text.startswith('"')
         fields = next(csv.reader([text])) if quoted else [text]
-        item = fields[0].strip() if len(fields) == 1 else text
+        one = fields[0].strip() if len(fields) == 1 else text
         # an unskipped 'asin' header became a candidate ranked in every user's list
-        if not item or (lineno == 1 and is_item_header(item)):
+        if not one or (lineno == 1 and is_header(one)):
             continue
-        if len(fields) != 1 or (not quoted and ("," in item or "\t" in item)):
+        if len(fields) != 1 or (not quoted and ("," in one or "\t" in one)):
             raise VisrecError(
-                f"candidates file {path!r} line {lineno}: expected one item id per line, "
-                f"got {text!r}"
+                f"{what} file {path!r} line {lineno}: expected one {noun} id per line, got {text!r}"
             )
-        if item in seen:
+        if one in seen:
             dup += 1
             continue
-        seen.add(item)
-        out.append(item)
+        seen.add(one)
+        out.append((one, lineno))
     if dup:
-        print(f"{path}: {_n(dup, 'duplicate candidate id')} kept once", file=sys.stderr)
+        print(f"{path}: {_n(dup, f'duplicate {noun} id')} kept once", file=sys.stderr)
     if not out:
-        raise VisrecError(f"candidates file {path!r} holds no item ids")
+        raise VisrecError(f"{what} file {path!r} holds no {noun} ids")
     return out
+
+
+def model_users(path: str, model: Recommender) -> np.ndarray:
+    """The model's user indices of the ids in the users file ``path``, in its order; an
+    id the model was not trained on is an error naming its line (with the training
+    spelling when it is one written otherwise, ``7.0`` for ``7``)."""
+    import numpy as np
+
+    from visrec.data.id_spelling import respelt, respelt_hint
+
+    listed = read_users(path)
+    ids = np.asarray([u for u, _ in listed], dtype=object)
+    idx = model.user_map_.to_index(ids, missing="minus_one")
+    unknown = np.flatnonzero(idx < 0)
+    if len(unknown):
+        first, line = listed[int(unknown[0])]
+        hint = respelt_hint(respelt(ids[unknown], model.user_map_.ids), "the model")
+        more = f" (and {len(unknown) - 1:,} more)" if len(unknown) > 1 else ""
+        raise VisrecError(
+            f"users file {path!r} line {line}: user {first!r}{more} is not a user the model "
+            f"was trained on{hint}; recommend for training users only (a new user has no "
+            "history to rank by)"
+        )
+    return np.asarray(idx, dtype=np.int64)
 
 
 def recorded_vectors(tj: Path) -> str | None:
@@ -385,7 +434,8 @@ def run(args: argparse.Namespace) -> int:
         f"model folder's {p.name}": p for p in (folder.iterdir() if folder.is_dir() else ())
     }
     check_outputs_distinct(
-        {"-o": args.output}, {"--items": args.items, "--vectors": args.vectors, **model_files}
+        {"-o": args.output},
+        {"--items": args.items, "--users": args.users, "--vectors": args.vectors, **model_files},
     )
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None
     t0 = time.perf_counter()
@@ -394,6 +444,7 @@ def run(args: argparse.Namespace) -> int:
         # checked even when no candidate is new: a wrong file is a mistake either way
         check_vector_dim(args.vectors, vmeta.get("dim"), model)
         check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
+    users = model_users(args.users, model) if args.users else None
     recorded = recorded_vectors(Path(args.model_dir) / TRAIN_JSON)
 
     if args.items:
@@ -428,8 +479,9 @@ def run(args: argparse.Namespace) -> int:
     # --n every list is short, which the candidate count already says
     full = args.n if len(raw) >= args.n else 0
     user_ids = model.user_map_.ids
+    n_asked = len(user_ids) if users is None else len(users)
     bar = tqdm(
-        total=len(user_ids),
+        total=n_asked,
         unit="user",
         desc="recommend",
         disable=not show_progress(args),
@@ -442,7 +494,9 @@ def run(args: argparse.Namespace) -> int:
         open(tmp, "w", encoding="utf-8", newline="") as fh,
     ):
         fh.write("user_id,item_id,rank,score\n")
-        batches = iter_recommendations(model, cands, args.n, args.batch_users, args.new_slots)
+        batches = iter_recommendations(
+            model, cands, args.n, args.batch_users, args.new_slots, users
+        )
         for u, pos, val in batches:
             bar.update(len(u))
             ok = pos >= 0
@@ -460,7 +514,7 @@ def run(args: argparse.Namespace) -> int:
             )
             frame.to_csv(fh, header=False, index=False, float_format="%.6g")
             n_rows += len(frame)
-    n_users = len(user_ids) - n_empty
+    n_users = n_asked - n_empty
     empty = (
         f" ({_n(n_empty, 'user')} with no candidate left, every one a training item: no rows)"
         if n_empty

@@ -279,6 +279,12 @@ def is_item_header(name: str) -> bool:
     return name.strip().lower() == ITEM or _norm(name) in ALIASES[ITEM]
 
 
+def is_user_header(name: str) -> bool:
+    """True when ``name`` is a header the loader takes for the user column (``user_id``,
+    ``reviewerID``, ``userId``, ...), as :func:`is_item_header` for items."""
+    return name.strip().lower() == USER or _norm(name) in ALIASES[USER]
+
+
 #: the canonical columns a full (not ``ids_only``) load reads
 ALL_COLUMNS: tuple[str, ...] = (USER, ITEM, RATING, TIMESTAMP)
 

@@ -201,15 +201,18 @@ def iter_recommendations(
     n: int,
     batch_users: int | None = None,
     new_slots: int = 0,
+    users: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Yield ``(user_idx (b,), positions (b, n), scores (b, n))`` for every model user,
-    in batches sized so one score block stays around 16 M entries; ``new_slots`` as in
-    :func:`rank_block`, for the candidates the model scores from their vectors."""
-    n_users = len(model.user_map_)
+    """Yield ``(user_idx (b,), positions (b, n), scores (b, n))`` for every model user
+    (or the user indices ``users``, in their order), in batches sized so one score block
+    stays around 16 M entries; ``new_slots`` as in :func:`rank_block`, for the
+    candidates the model scores from their vectors."""
+    if users is None:
+        users = np.arange(len(model.user_map_), dtype=np.int64)
     if batch_users is None:
         batch_users = max(1, min(4096, 16_000_000 // max(len(cands), 1)))
-    for start in range(0, n_users, batch_users):
-        u = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
+    for start in range(0, len(users), batch_users):
+        u = np.asarray(users[start : start + batch_users], dtype=np.int64)
         block = score_block(model, u, cands)
         pos, val = rank_block(block, n, cands.new_pos, new_slots, overwrite=True)
         yield u, pos, val

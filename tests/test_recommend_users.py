@@ -1,0 +1,81 @@
+"""`visrec recommend --users`: lists for the named training users only, in the file's
+order, the same lists as for every user; an id the model does not know is an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.cli import main
+
+FAST = ["--param=epochs=5", "--param=factors=4", "--param=batch_size=16"]
+
+
+@pytest.fixture()
+def model_dir(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(3)
+    rows = {(f"u{u}", f"i{int(i)}") for u in range(40) for i in rng.integers(0, 30, size=6)}
+    train = tmp_path / "train.csv"
+    pd.DataFrame(sorted(rows), columns=["user_id", "item_id"]).to_csv(train, index=False)
+    out = tmp_path / "m"
+    argv = ["train", "--model", "bpr", "--interactions", str(train), "-o", str(out), *FAST]
+    assert main([*argv, "--quiet"]) == 0
+    return out
+
+
+def _recs(model_dir: Path, out: Path, *extra: str) -> pd.DataFrame:
+    argv = ["recommend", str(model_dir), "--n", "5", "-o", str(out), "--quiet", *extra]
+    assert main(argv) == 0
+    return pd.read_csv(out, dtype={"user_id": str, "item_id": str})
+
+
+def test_users_file_gives_those_users_lists_in_its_order(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    everyone = _recs(model_dir, tmp_path / "all.csv")
+    users = tmp_path / "users.txt"
+    # a header, a blank line, a duplicate and CRLF line ends are all taken
+    users.write_bytes(b"user_id\r\nu7\r\nu31\r\n\r\nu2\r\nu7\r\n")
+    some = _recs(model_dir, tmp_path / "some.csv", "--users", str(users), "--batch-users", "2")
+    assert list(dict.fromkeys(some["user_id"])) == ["u7", "u31", "u2"]
+    want = everyone[everyone["user_id"].isin(["u7", "u31", "u2"])]
+    key = ["user_id", "rank"]
+    pd.testing.assert_frame_equal(
+        some.sort_values(key).reset_index(drop=True), want.sort_values(key).reset_index(drop=True)
+    )
+    out = capsys.readouterr()
+    assert "1 duplicate user id kept once" in out.err
+    assert "recommended for 3 users" in out.out
+
+
+def test_unknown_user_is_an_error_naming_its_line(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = tmp_path / "users.txt"
+    users.write_text("u1\nnobody\nu2\nghost\n")
+    out = tmp_path / "recs.csv"
+    argv = ["recommend", str(model_dir), "-o", str(out), "--users", str(users)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"users file {str(users)!r} line 2: user 'nobody' (and 1 more) is not a user" in err
+    assert not out.exists()
+
+
+def test_unknown_user_spelt_otherwise_gets_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train = tmp_path / "train.csv"
+    rows = [(u, i) for u in range(1, 9) for i in range(u % 4, u % 4 + 3)]
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
+    m = tmp_path / "m"
+    argv = ["train", "--model", "popularity", "--interactions", str(train), "-o", str(m)]
+    assert main(argv) == 0
+    users = tmp_path / "users.txt"
+    users.write_text("3\n007\n")
+    assert main(["recommend", str(m), "-o", str(tmp_path / "r.csv"), "--users", str(users)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2: user '007' is not a user the model was trained on" in err
+    assert "'007' as '7'" in err
