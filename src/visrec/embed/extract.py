@@ -255,15 +255,7 @@ def embed_images(
 
     bb = get_backbone(backbone) if isinstance(backbone, str) else backbone
     key = backbone_key(bb)
-    meta: dict[str, Any] = {
-        "backbone": bb.name,
-        "dim": bb.dim,
-        "preprocessing": bb.preprocessing,
-        "weights_id": bb.weights_id,
-        "visrec_version": __version__,
-        "key": key,
-        "chunk_size": chunk_size,
-    }
+    meta = _vectors_meta(bb, key, chunk_size)
     notes: list[str] = []
 
     def note(msg: str) -> None:
@@ -343,42 +335,10 @@ def embed_images(
 
         engine_name = "reused"
         if todo:
-            eng = _engine_for(bb, engine, device, batch_size)
-            engine_name = eng.name
-            made_by_eng = vectors_engine(eng)
-            parts.mkdir(parents=True, exist_ok=True)
-
-            def save_chunk(
-                index: int, vectors: np.ndarray, has: np.ndarray, errors: list[str | None]
-            ) -> None:
-                fp = fps[index]
-                ids = [i for i, _ in chunks[index]]
-                made_by: str | None = made_by_eng
-                if index in partial:  # the images computed again, among the kept rows
-                    base, redo = partial[index]
-                    computed = bool(np.asarray(has).any())  # failing again: no vector
-                    vectors, has, errors, kept_by = with_kept_rows(
-                        base, out, old, fp, ids, redo, vectors, has, errors
-                    )
-                    redone = {i for i, _ in redo}
-                    kept_any = any(h for i, h in zip(ids, has, strict=True) if i not in redone)
-                    made_by = engines_of(kept_by, kept_any, made_by, computed)
-                part_files[fp] = write_chunk(
-                    parts, key, fp, index, made_by, ids, vectors, has, errors
-                )
-
-            bar = _progress_bar(len(pairs), n_reused, progress, f"embed ({eng.name})")
-            try:
-                compute_chunks(todo, bb, eng, workers or default_workers(), save_chunk, bar.update)
-            except BaseException:
-                # failed (a full disk, Ctrl-C) before its first chunk was saved: the empty
-                # folder is junk. One holding chunk files is the resume: rmdir keeps it.
-                with contextlib.suppress(OSError):
-                    if not parts.is_symlink():
-                        parts.rmdir()
-                raise
-            finally:
-                bar.close()
+            job = _Job(out, parts, bb, key, fps, chunks, old, part_files, partial)
+            engine_name = _compute_missing(
+                job, todo, engine, device, batch_size, workers, progress, len(pairs), n_reused
+            )
 
         # --- assemble -----------------------------------------------------------------
         failures = assemble(out, chunks, fps, part_files, old, path_of, meta, bb, key)
@@ -395,6 +355,86 @@ def embed_images(
             engine=engine_name,
             notes=notes,
         )
+
+
+def _vectors_meta(bb: Backbone, key: str, chunk_size: int) -> dict[str, Any]:
+    """The schema metadata a vectors file records about how it was made."""
+    return {
+        "backbone": bb.name,
+        "dim": bb.dim,
+        "preprocessing": bb.preprocessing,
+        "weights_id": bb.weights_id,
+        "visrec_version": __version__,
+        "key": key,
+        "chunk_size": chunk_size,
+    }
+
+
+@dataclass
+class _Job:
+    """What one resumable run to ``out`` writes chunk files against."""
+
+    out: Path
+    parts: Path
+    bb: Backbone
+    key: str
+    fps: list[str]
+    chunks: list[Chunk]
+    old: OldOutput
+    part_files: dict[str, Path]
+    partial: dict[int, tuple[Path | int, Chunk]]
+
+
+def _compute_missing(
+    job: _Job,
+    todo: list[tuple[int, Chunk]],
+    engine: str | Any,
+    device: str,
+    batch_size: int | None,
+    workers: int | None,
+    progress: bool,
+    n_total: int,
+    n_reused: int,
+) -> str:
+    """Embed the chunks ``todo``, writing each as a chunk file under ``job.parts`` (its
+    path recorded in ``job.part_files``); returns the engine's name."""
+    bb, fps, chunks, partial, out, old = job.bb, job.fps, job.chunks, job.partial, job.out, job.old
+    eng = _engine_for(bb, engine, device, batch_size)
+    made_by_eng = vectors_engine(eng)
+    job.parts.mkdir(parents=True, exist_ok=True)
+
+    def save_chunk(
+        index: int, vectors: np.ndarray, has: np.ndarray, errors: list[str | None]
+    ) -> None:
+        fp = fps[index]
+        ids = [i for i, _ in chunks[index]]
+        made_by: str | None = made_by_eng
+        if index in partial:  # the images computed again, among the kept rows
+            base, redo = partial[index]
+            computed = bool(np.asarray(has).any())  # failing again: no vector
+            vectors, has, errors, kept_by = with_kept_rows(
+                base, out, old, fp, ids, redo, vectors, has, errors
+            )
+            redone = {i for i, _ in redo}
+            kept_any = any(h for i, h in zip(ids, has, strict=True) if i not in redone)
+            made_by = engines_of(kept_by, kept_any, made_by, computed)
+        job.part_files[fp] = write_chunk(
+            job.parts, job.key, fp, index, made_by, ids, vectors, has, errors
+        )
+
+    bar = _progress_bar(n_total, n_reused, progress, f"embed ({eng.name})")
+    try:
+        compute_chunks(todo, bb, eng, workers or default_workers(), save_chunk, bar.update)
+    except BaseException:
+        # failed (a full disk, Ctrl-C) before its first chunk was saved: the empty
+        # folder is junk. One holding chunk files is the resume: rmdir keeps it.
+        with contextlib.suppress(OSError):
+            if not job.parts.is_symlink():
+                job.parts.rmdir()
+        raise
+    finally:
+        bar.close()
+    return str(eng.name)
 
 
 def _check_output(out: Path) -> Path:
