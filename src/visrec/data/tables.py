@@ -452,6 +452,31 @@ def load_interactions(
     multiline: list[tuple[int, int]] = []
     rows: Iterator[tuple[int, list[str]]] = iter(split_rows(text, sep, where, multiline))
 
+    cols, n_expected, fmt, headerless = _table_layout(
+        name, first, sep, rows, explicit, where, ids_only, keep_rating, keep_time
+    )
+    skip = 0 if headerless else 1
+    fast = _fast_parse(text, sep, cols, n_expected, skip, where)
+    result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
+    result.warnings = _file_warnings(decoded, result, multiline, where)
+    result.files = [where]
+    result.formats = {where: f"{fmt}, sep {sep!r}"}
+    return result
+
+
+def _table_layout(
+    name: str,
+    first: str,
+    sep: str,
+    rows: Iterator[tuple[int, list[str]]],
+    explicit: dict[str, str | None],
+    where: str,
+    ids_only: bool,
+    keep_rating: bool,
+    keep_time: bool,
+) -> tuple[dict[str, int], int, str, bool]:
+    """``(column positions, fields per row, format name, headerless)`` of a text table
+    whose first line is ``first``; a header is taken from ``rows`` (consumed)."""
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
         or bool(_ML_ROW.match(first))
@@ -481,19 +506,24 @@ def load_interactions(
         # The other fields still count towards the row's field count.
         kept = _ids_only_columns(keep_rating, keep_time)
         cols = {c: j for c, j in cols.items() if c in kept}
-    skip = 0 if headerless else 1
-    fast = _fast_parse(text, sep, cols, n_expected, skip, where)
-    result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
-    result.warnings = encoding_warnings(decoded, where)
+    return cols, n_expected, fmt, headerless
+
+
+def _file_warnings(
+    decoded: DecodedText, result: LoadResult, multiline: list[tuple[int, int]], where: str
+) -> list[BadRecord]:
+    """Warnings about the file as a whole: its encoding, and records kept that ran over
+    several lines."""
+    warnings = encoding_warnings(decoded, where)
     if (
         decoded.encoding == "cp1252"
         and decoded.first_8bit is not None
-        and not result.warnings
+        and not warnings
         and _any_non_ascii_id(result.frame)
     ):
         # right for old Windows files, but such ids are written out as UTF-8: not byte
         # for byte those of this file (an accent in a title column changes nothing)
-        result.warnings.append(
+        warnings.append(
             BadRecord(
                 where,
                 decoded.first_8bit,
@@ -508,7 +538,7 @@ def load_interactions(
         # kept (a review text may hold line breaks), but two stray quotes make the lines
         # between them one field: said, so such a loss is not silent
         top, bottom = kept_spans[0]
-        result.warnings.append(
+        warnings.append(
             BadRecord(
                 where,
                 top,
@@ -518,9 +548,7 @@ def load_interactions(
                 "open there, the rows inside it were read as part of one field",
             )
         )
-    result.files = [where]
-    result.formats = {where: f"{fmt}, sep {sep!r}"}
-    return result
+    return warnings
 
 
 def _any_non_ascii_id(frame: pd.DataFrame) -> bool:
