@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visrec.commands._common import (
     check_output_file,
@@ -17,6 +17,9 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
+
+if TYPE_CHECKING:
+    from visrec.embed.extract import EmbedResult
 
 EPILOG = """\
 examples:
@@ -149,10 +152,43 @@ def run(args: argparse.Namespace) -> int:
     if args.list_backbones:
         return _list_backbones()
 
-    from visrec._atomic import write_text_atomic
+    from visrec.embed.extract import embed_images
+    from visrec.errors import VisrecError
+
+    _check_args(args)
+    items, source, skipped = _list_items(args)
+    try:
+        result = embed_images(
+            items,
+            args.output,
+            backbone=args.backbone,
+            engine=args.engine,
+            device=args.device,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            progress=show_progress(args),
+            chunk_size=args.chunk_size,
+            ray_address=args.ray_address,
+            overwrite=args.overwrite,
+        )
+    except OSError as exc:  # e.g. an unwritable output folder: a message, not a traceback
+        if isinstance(exc, FileNotFoundError):
+            raise
+        where = exc.filename or args.output
+        raise VisrecError(f"{where}: {exc.strerror or exc}") from exc
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished chunks are kept; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    return _report(args, result, source, skipped)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Refuse options and outputs that cannot work, before any image is listed."""
     from visrec.commands._checks import check_at_least
     from visrec.embed.backbones import get_backbone
-    from visrec.embed.extract import check_dropped, embed_images, no_images_message
     from visrec.embed.store import is_foreign_file
     from visrec.errors import VisrecError
 
@@ -196,6 +232,15 @@ def run(args: argparse.Namespace) -> int:
             f"{args.output} exists and is not a visrec vectors file; give another -o, or "
             "--overwrite to replace it"
         )
+
+
+def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
+    """``(item_id -> image path, where they were listed, note on skipped files)``, the
+    outputs checked against them before the model loads."""
+    from visrec.embed.extract import check_dropped, no_images_message
+    from visrec.errors import VisrecError
+
+    outputs = {"-o": args.output, "--json": args.json}
     skipped = None
     if args.manifest:
         from visrec.data.images_index import load_manifest
@@ -230,31 +275,13 @@ def run(args: argparse.Namespace) -> int:
         if show_progress(args):
             print(f"note: {skipped}", file=sys.stderr)
 
-    try:
-        result = embed_images(
-            items,
-            args.output,
-            backbone=args.backbone,
-            engine=args.engine,
-            device=args.device,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            progress=show_progress(args),
-            chunk_size=args.chunk_size,
-            ray_address=args.ray_address,
-            overwrite=args.overwrite,
-        )
-    except OSError as exc:  # e.g. an unwritable output folder: a message, not a traceback
-        if isinstance(exc, FileNotFoundError):
-            raise
-        where = exc.filename or args.output
-        raise VisrecError(f"{where}: {exc.strerror or exc}") from exc
-    except KeyboardInterrupt:
-        print(
-            "interrupted: finished chunks are kept; run the same command again to resume",
-            file=sys.stderr,
-        )
-        return 130
+    return items, source, skipped
+
+
+def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped: str | None) -> int:
+    """Print the run's summary (and write ``--json``); 1 when no image could be embedded."""
+    from visrec._atomic import write_text_atomic
+
     rate = result.images_per_second
     images = "image" if result.n == 1 else "images"
     print(
