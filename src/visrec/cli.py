@@ -151,6 +151,15 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         status = 130
+    except MemoryError as exc:
+        # an allocation numpy or torch refused (a huge --param factors=, --n or
+        # --batch-users): the cause in one line, not a traceback from deep inside
+        print(
+            f"error: out of memory ({_one_line(exc) or 'an allocation failed'}); "
+            "ask for less (e.g. fewer factors, a smaller --n or batch) or free memory",
+            file=sys.stderr,
+        )
+        status = 1
     except BrokenPipeError:
         # the safety net: output outside a `survives_closed_stdout` command (whose
         # files are then lost) met a reader that went away (`visrec ... | head`)
@@ -173,6 +182,14 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
                 file=sys.stderr,
             )
             status = 2
+        elif isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc):
+            # torch's CPU allocator says it with a RuntimeError, not a MemoryError
+            print(
+                f"error: out of memory ({_one_line(str(exc).splitlines()[0])}); ask for "
+                "less (e.g. fewer factors, a smaller --n or batch) or free memory",
+                file=sys.stderr,
+            )
+            status = 1
         elif isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop"):
             print(f"error: {_one_line(exc)}", file=sys.stderr)  # Path.resolve before 3.13
             status = 2

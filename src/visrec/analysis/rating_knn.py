@@ -258,6 +258,11 @@ def _fmt(v: Any) -> str:
     return str(_num(v))
 
 
+#: more distinct rating values than this are scores, not classes a KNN can vote for
+#: (half-star scales have 10, 1-10 scales 10, 0-10 11)
+MAX_CLASSES = 20
+
+
 def knn_rating(
     vectors: np.ndarray,
     ratings: np.ndarray,
@@ -299,6 +304,16 @@ def knn_rating(
         raise VisrecError(f"rating KNN: k must be at least 1, got {k}")
     if len(y) < 2:
         raise VisrecError(f"rating KNN: need at least 2 rating rows, got {len(y)}")
+    levels = np.unique(y)
+    if len(levels) > MAX_CLASSES:
+        # each distinct value would be a class of its own: an accuracy near 0 and a
+        # confusion matrix of thousands of cells say nothing about the pictures
+        shown = ", ".join(_fmt(v) for v in levels[:4])
+        raise VisrecError(
+            f"rating KNN: the ratings take {len(levels):,} distinct values ({shown}, ...), "
+            f"more than {MAX_CLASSES} rating classes: KNN votes for a class, like the "
+            "stars 1-5; for continuous scores use visrec rating-eval (MAE, RMSE)"
+        )
     idx_train, idx_test = random_split(len(y), test_size, random_state)
     if len(idx_train) < k:
         raise VisrecError(

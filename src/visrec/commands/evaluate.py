@@ -136,7 +136,8 @@ def register(subparsers: Any) -> None:
     add_progress_args(
         p,
         what="progress bars",
-        quiet_help="no progress bars, per-seed lines or the minute lines of long fits in a log",
+        quiet_help="no progress bars, per-seed lines (but for a seed whose split dropped test "
+        "rows) or the minute lines of long fits in a log",
     )
     p.set_defaults(func=run)
 

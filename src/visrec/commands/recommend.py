@@ -131,7 +131,7 @@ def read_id_list(
     names the file in errors, ``noun`` the id; ``is_header`` tells a first-line header)."""
     import csv
 
-    from visrec.data.text_files import read_text
+    from visrec.data.text_files import decode_text
 
     p = Path(path)
     # is_file() said "does not exist" of a pipe (--items <(...)), which reads fine, and
@@ -143,15 +143,18 @@ def read_id_list(
     if is_dir:
         raise VisrecError(f"{what} file {path!r} is a folder; name a file of {noun} ids")
     try:
-        content = read_text(p)
+        decoded = decode_text(p)
     except FileNotFoundError:
         raise VisrecError(f"{what} file {path!r} does not exist") from None
     except OSError as exc:  # no permission, an I/O error: one line, not a traceback
         raise VisrecError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if decoded.warning is not None:  # ids of lines decoded otherwise may not match
+        line_no, message = decoded.warning
+        print(f"warning: {path}:{line_no}: {message}", file=sys.stderr)
     out: list[tuple[str, int]] = []
     seen: set[str] = set()
     dup = 0
-    for lineno, line in enumerate(content.splitlines(), 1):
+    for lineno, line in enumerate(decoded.text.splitlines(), 1):
         text = line.strip()
         quoted = text.startswith('"')
         fields = next(csv.reader([text])) if quoted else [text]
@@ -169,7 +172,7 @@ def read_id_list(
         seen.add(one)
         out.append((one, lineno))
     if dup:
-        print(f"{path}: {_n(dup, f'duplicate {noun} id')} kept once", file=sys.stderr)
+        print(f"note: {path}: {_n(dup, f'duplicate {noun} id')} kept once", file=sys.stderr)
     if not out:
         raise VisrecError(f"{what} file {path!r} holds no {noun} ids")
     return out
@@ -494,8 +497,11 @@ def run(args: argparse.Namespace) -> int:
         open(tmp, "w", encoding="utf-8", newline="") as fh,
     ):
         fh.write("user_id,item_id,rank,score\n")
+        # a list never holds more than the candidates: --n beyond that sized the
+        # blocks (users x n) for nothing, up to a failed allocation
+        n_list = min(args.n, len(raw))
         batches = iter_recommendations(
-            model, cands, args.n, args.batch_users, args.new_slots, users
+            model, cands, n_list, args.batch_users, min(args.new_slots, n_list), users
         )
         for u, pos, val in batches:
             bar.update(len(u))

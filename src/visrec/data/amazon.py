@@ -211,6 +211,16 @@ def _as_id(v: object) -> str | None:
     return s or None
 
 
+def _not_an_id(key: str, v: object) -> str | None:
+    """Why ``v`` cannot be an id (``None`` when it can): an object, a list, true/false
+    or a non-finite number would become its Python spelling (``"{'a': 1}"``)."""
+    if v is None or isinstance(v, str):
+        return None
+    if isinstance(v, int | float) and not isinstance(v, bool) and v == v and abs(v) != float("inf"):
+        return None
+    return f"{key!r} is {json.dumps(v, default=str)[:60]}, expected a string id"
+
+
 def _review_time(rec: dict[str, object]) -> int | str:
     """The review's time in whole seconds, or why there is none (for the bad record).
 
@@ -559,6 +569,9 @@ def _id_problem(rec: dict[str, object]) -> tuple[str, str] | None:
     for key in ("reviewerID", "asin"):
         if key not in rec:
             return f"missing {key}", f"no {key!r} field"
+        wrong = _not_an_id(key, rec[key])
+        if wrong is not None:
+            return f"bad {key}", wrong
         if _as_id(rec[key]) is None:
             return f"missing {key}", f"{key!r} is null or empty"
     return None
@@ -606,6 +619,10 @@ def load_amazon_meta(
     rows: list[dict[str, object]] = []
     first_seen: dict[str, str] = {}
     for category, where, line, rec in scan.objects():
+        wrong = _not_an_id("asin", rec.get("asin"))
+        if wrong is not None:
+            scan.bad.append(BadRecord(where, line, "bad asin", _own_names(rec, wrong)))
+            continue
         item = _as_id(rec.get("asin"))
         if item is None:
             kind, reason = (

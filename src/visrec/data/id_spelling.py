@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from visrec.errors import VisrecError
+
 # a whole number with leading zeros, a '+', a '.0' tail or spaces around it; the
 # number without them (at least one digit: '000' is '0')
 _WHOLE = r"^\s*\+?0*(?P<n>\d+?)(?:\.0*)?\s*$"
@@ -128,6 +130,13 @@ def missing_words(ids: np.ndarray | Sequence[object]) -> list[str]:
     return [str(i) for i in s[s.isin(list(MISSING_WORDS))]]
 
 
+def _utf8_id(v: bytes) -> str:
+    try:
+        return v.decode("utf-8")
+    except UnicodeDecodeError:
+        raise VisrecError(f"id {v!r} is bytes that are not UTF-8 text") from None
+
+
 def ids_as_text(col: pd.Series) -> pd.Series:
     """An id column as text, ``None`` where null (object dtype; a text column without a
     gap is returned as it is).
@@ -142,6 +151,13 @@ def ids_as_text(col: pd.Series) -> pd.Series:
     ):
         return col  # text already, no gap: what every text loader gives (no copy)
     null = col.isna().to_numpy()
+    if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) == "bytes":
+        # a Parquet binary column (pandas writes bytes so): the text, not "b'i1'"
+        return pd.Series(
+            [None if n else _utf8_id(v) for v, n in zip(col, null, strict=True)],
+            index=col.index,
+            dtype=object,
+        )
     if pd.api.types.is_float_dtype(col) and bool((col.dropna() % 1 == 0).all()):
         values = col.to_numpy(dtype=np.float64)
         fits = ~null & (np.abs(values) < 2.0**63)

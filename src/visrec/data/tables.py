@@ -682,6 +682,9 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
             reason = (
                 f"timestamp {raw.iloc[j]!r} is out of range (int64 seconds)"
                 if ts_huge[j]
+                else f"timestamp {raw.iloc[j]!r} is not a date in the day/month order the "
+                "column's other dates show (one order is used for the whole column)"
+                if not as_numbers and re.match(_NUMERIC_DATE, str(raw.iloc[j]))
                 else f"timestamp {raw.iloc[j]!r} is not {what}"
             )
             problems.append(BadRecord(where, int(lines[j]), "bad timestamp", reason))
@@ -712,6 +715,40 @@ _INT64_LIMIT = 2.0**63
 _EXACT_FLOAT = 2.0**53
 
 
+_NUMERIC_DATE = r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$"
+
+
+def _one_day_month_order(s: pd.Series) -> pd.Series:
+    """Dates such as ``03/04/2020`` rewritten as ``2020-04-03`` by one day/month order
+    for the whole column: day first when some value's first number is above 12 (and no
+    more values say month first), else month first (the US order, pandas' default).
+    A value that contradicts the order is made unparseable: a bad record, never read
+    the other way round (``format="mixed"`` judged each value alone, so one file's
+    ``13/01/2020`` and ``01/02/2020`` were read in different orders)."""
+    parts = s.astype(str).str.extract(_NUMERIC_DATE)
+    hit = parts[0].notna().to_numpy()
+    if not hit.any():
+        return s
+    first = parts[0][hit].astype(int).to_numpy()
+    second = parts[2][hit].astype(int).to_numpy()
+    day_first = (first > 12).sum() > (second > 12).sum()
+    day, month = (first, second) if day_first else (second, first)
+    year = parts[3][hit].astype(str).to_numpy()
+    # two-digit years as strptime's %y reads them: 69-99 -> 19xx, 00-68 -> 20xx
+    year = np.asarray(
+        [y if len(y) == 4 else ("19" if int(y) >= 69 else "20") + y for y in year], dtype=object
+    )
+    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    tail = parts[4][hit].fillna("").astype(str).to_numpy()
+    iso = [
+        f"{y}-{m:02d}-{d:02d}{t}" if good else "not a date"
+        for y, m, d, t, good in zip(year, month, day, tail, ok, strict=True)
+    ]
+    out = s.astype(object).copy()
+    out.iloc[np.flatnonzero(hit)] = iso
+    return out
+
+
 def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer seconds; falls back to date parsing when no value is numeric.
 
@@ -722,7 +759,7 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     num = _to_float(s)
     bad = ~np.isfinite(num)
     if len(s) and bad.all():
-        dt = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+        dt = pd.to_datetime(_one_day_month_order(s), errors="coerce", utc=True, format="mixed")
         ok = dt.notna().to_numpy()
         secs = np.zeros(len(s), dtype=np.float64)
         secs[ok] = (dt[ok] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()

@@ -497,7 +497,7 @@ def _rating_knn(
 ) -> tuple[Any, str | None]:
     """Step 4: the tutorial's rating KNN on the rating rows whose item has a vector;
     returns ``(result or None, note)``, the note counting the rows left out."""
-    from visrec.analysis.rating_knn import knn_rating
+    from visrec.analysis.rating_knn import MAX_CLASSES, knn_rating
 
     if not ds.has_ratings:
         return None, "no ratings in this dataset"
@@ -522,6 +522,12 @@ def _rating_knn(
     if len(inter) < max(knn_k + 1, 5):
         return None, (note + "; " if note else "") + (
             f"only {len(inter)} rating rows with an image: too few for rating KNN"
+        )
+    n_levels = inter["rating"].nunique()
+    if n_levels > MAX_CLASSES:  # scores, not star classes: the step says why it is off
+        return None, (note + "; " if note else "") + (
+            f"the ratings take {n_levels:,} distinct values, not rating classes: "
+            "rating KNN skipped (visrec rating-eval scores such ratings)"
         )
     x_rows, _ = iv.align(inter["item_id"].astype(str).to_numpy())
     say(f"rating KNN on {len(inter):,} rating rows ...")

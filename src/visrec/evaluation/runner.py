@@ -484,8 +484,12 @@ def run_experiment(
             else:  # every model of this seed is recorded: no need to split again
                 stats = dict(done[(seed, specs[0][0])]["split"])
             info[str(seed)] = stats
-            if log is not None:
-                log(
+            # test rows dropped are data left out: said under --quiet too (via ``say``;
+            # a seed left with none gets its own note below)
+            lost = (stats["n_dropped_users"] or stats["n_dropped_items"]) and stats["n_test"]
+            tell = say if lost and note is not None else log
+            if tell is not None:
+                tell(
                     f"seed {seed}: {stats['n_train']} train / {stats['n_test']} test rows, "
                     f"{stats['n_candidates']} candidates; dropped {stats['n_dropped_users']} "
                     f"test rows of unknown users, {stats['n_dropped_items']} of unknown "

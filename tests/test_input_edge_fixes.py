@@ -1,0 +1,202 @@
+"""Input a QA review found mishandled: a huge --n or factor count, a candidates file of
+mixed encodings, dates in one file read in two day/month orders, Amazon ids that are
+not text, binary id columns in a vectors file, continuous ratings given to the rating
+KNN, and test rows dropped under `evaluate --quiet`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from visrec import cli
+from visrec.analysis.rating_knn import knn_rating
+from visrec.cli import main
+from visrec.data.amazon import load_amazon_reviews
+from visrec.data.tables import load_interactions
+from visrec.embed.store import ItemVectors, read_vectors, write_vectors
+from visrec.errors import VisrecError
+
+
+@pytest.fixture()
+def train_csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    rows = {(f"u{u}", f"i{int(i)}") for u in range(20) for i in rng.integers(0, 15, size=5)}
+    path = tmp_path / "train.csv"
+    pd.DataFrame(sorted(rows), columns=["user_id", "item_id"]).to_csv(path, index=False)
+    return path
+
+
+def test_recommend_n_beyond_the_catalogue_lists_every_candidate(
+    train_csv: Path, tmp_path: Path
+) -> None:
+    m = tmp_path / "m"
+    assert (
+        main(["train", "--model", "popularity", "--interactions", str(train_csv), "-o", str(m)])
+        == 0
+    )
+    out = tmp_path / "recs.csv"
+    # n x users was allocated up front: 10**12 asked for 160 TB
+    assert main(["recommend", str(m), "--n", str(10**12), "-o", str(out), "--quiet"]) == 0
+    recs = pd.read_csv(out)
+    train = pd.read_csv(train_csv)
+    n_items = train["item_id"].nunique()
+    per_user = recs.groupby("user_id").size()
+    want = n_items - train.groupby("user_id").size()
+    assert per_user.sort_index().tolist() == want.sort_index().tolist()
+
+
+def test_a_failed_allocation_is_one_line_exit_1(
+    train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", "--model", "bpr", "--interactions", str(train_csv), "-o", str(tmp_path / "m")]
+    argv += ["--param", "factors=100000000000", "--param", "epochs=1", "--param", "reg=0.01"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: out of memory (")
+    assert "Traceback" not in "\n".join(err)
+
+
+def test_torch_allocator_failure_is_out_of_memory_too(capsys: pytest.CaptureFixture[str]) -> None:
+    def fails(_args: object) -> int:
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: can't allocate memory: "
+            "you tried to allocate 400000000000 bytes.\nmore detail"
+        )
+
+    assert cli._run(fails, object()) == 1  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert err.startswith("error: out of memory ([enforce fail")
+    assert "more detail" not in err
+
+
+def test_candidates_of_mixed_encodings_are_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train = tmp_path / "t.csv"
+    train.write_bytes(b"user_id,item_id\nu1,caf\xc3\xa9\nu2,x\nu3,x\n")
+    m = tmp_path / "m"
+    assert main(["train", "--model", "popularity", "--interactions", str(train), "-o", str(m)]) == 0
+    cands = tmp_path / "c.txt"
+    cands.write_bytes(b"caf\xc3\xa9\nth\xe9\n")  # UTF-8, then a Windows-1252 line
+    capsys.readouterr()
+    out = tmp_path / "r.csv"
+    assert main(["recommend", str(m), "--items", str(cands), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {cands}:2: not valid UTF-8" in err
+
+
+def test_numeric_dates_take_one_day_month_order_per_column(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "user_id,item_id,timestamp\n"
+        "u1,i1,13/01/2020\n"  # only day-first: the column is day-first
+        "u1,i2,01/02/2020\n"  # read 1 February (format="mixed" read 2 January)
+        "u2,i1,02/03/2020 10:30\n"
+        "u2,i3,25/12/19\n"
+    )
+    res = load_interactions(path)
+    got = pd.to_datetime(res.frame["timestamp"], unit="s").dt.strftime("%Y-%m-%d %H:%M")
+    assert got.tolist() == [
+        "2020-01-13 00:00",
+        "2020-02-01 00:00",
+        "2020-03-02 10:30",
+        "2019-12-25 00:00",
+    ]
+    assert res.bad == []
+
+
+def test_a_date_against_the_columns_order_is_a_bad_record(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "user_id,item_id,timestamp\nu1,i1,13/01/2020\nu1,i2,14/01/2020\nu2,i1,01/13/2020\n"
+    )
+    res = load_interactions(path)
+    assert len(res.frame) == 2
+    assert [(b.line, b.kind) for b in res.bad] == [(4, "bad timestamp")]
+    assert "day/month order" in res.bad[0].reason
+
+
+def test_month_first_without_evidence(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("user_id,item_id,timestamp\nu1,i1,01/02/2020\nu1,i2,03/04/2020\n")
+    got = pd.to_datetime(load_interactions(path).frame["timestamp"], unit="s")
+    assert got.dt.strftime("%m-%d").tolist() == ["01-02", "03-04"]
+
+
+def test_amazon_ids_that_are_not_text_are_bad_records(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    recs = [
+        {"overall": 4, "reviewerID": "A4", "asin": {"a": 1}, "unixReviewTime": 100},
+        {"overall": 4, "reviewerID": 15, "asin": "B9", "unixReviewTime": 100},
+        {"overall": 4, "reviewerID": True, "asin": "B9", "unixReviewTime": 100},
+        {"overall": 4, "reviewerID": "A5", "asin": ["x"], "unixReviewTime": 100},
+        {"overall": 4, "reviewerID": "A6", "asin": "B9", "unixReviewTime": 100},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    res = load_amazon_reviews(path)
+    assert res.frame["user_id"].tolist() == ["15", "A6"]  # a number is an id as written
+    assert [(b.line, b.kind) for b in res.bad] == [
+        (1, "bad asin"),
+        (3, "bad reviewerID"),
+        (4, "bad asin"),
+    ]
+    assert res.bad[0].reason == """'asin' is {"a": 1}, expected a string id"""
+
+
+def _binary_vectors(path: Path, ids: list[bytes]) -> None:
+    vec = pa.array([[float(k), 1.0] for k in range(len(ids))], type=pa.list_(pa.float32(), 2))
+    table = pa.table(
+        {"item_id": pa.array(ids, type=pa.binary()), "vector": vec, "has_image": [True] * len(ids)}
+    )
+    pq.write_table(table, path)
+
+
+def test_binary_item_ids_in_a_vectors_file_are_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "v.parquet"
+    _binary_vectors(path, [b"i1", "é".encode(), b"i3"])
+    assert read_vectors(path).ids.tolist() == ["i1", "é", "i3"]
+    bad = tmp_path / "bad.parquet"
+    _binary_vectors(bad, [b"i1", b"\xff"])
+    with pytest.raises(VisrecError, match=r"bad\.parquet: item_id column: id b'\\xff' is bytes"):
+        read_vectors(bad)
+
+
+def test_rating_knn_refuses_continuous_scores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 4)).astype(np.float32)
+    with pytest.raises(VisrecError, match=r"ratings take 200 distinct values .*rating-eval"):
+        knn_rating(x, rng.uniform(-5, 5, size=200))
+    half_stars = rng.integers(1, 11, size=200) / 2  # 10 classes: a scale, still fine
+    assert len(knn_rating(x, half_stars).labels) == 10
+
+    ids = [f"i{k}" for k in range(200)]
+    vec = tmp_path / "v.parquet"
+    write_vectors(vec, ItemVectors(np.asarray(ids), x, np.ones(200, bool)))
+    csv = tmp_path / "r.csv"
+    frame = pd.DataFrame({"user_id": "u", "item_id": ids, "rating": rng.uniform(0, 1, 200)})
+    frame.to_csv(csv, index=False)
+    assert main(["knn-rating", "--interactions", str(csv), "--vectors", str(vec)]) == 2
+    assert "visrec rating-eval" in capsys.readouterr().err
+
+
+def test_evaluate_quiet_still_says_test_rows_were_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # u9's items are i90/i91 only: under warm, a test row on i91 has no training row
+    rows = [(f"u{u}", f"i{i}") for u in range(8) for i in range(6)]
+    rows += [("u9", "i90"), ("u9", "i91")]
+    csv = tmp_path / "r.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(csv, index=False)
+    argv = ["evaluate", "--interactions", str(csv), "--models", "popularity", "--seeds", "1"]
+    assert main([*argv, "--protocol", "warm", "--quiet", "--k", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "seed 0:" in err and "of unknown items" in err
+    assert "dropped 0 test rows of unknown users, 1 of unknown items" in err
