@@ -78,7 +78,7 @@ def test_train_tries_its_output_before_the_fit(
     from visrec.models.popularity import Popularity
 
     monkeypatch.setattr(Popularity, "fit", lambda self, *a, **k: fits.append(1))
-    assert _train(tmp_path, tmp_path / "m") == 2
+    assert _train(tmp_path, tmp_path / "m") == 1  # the system's refusal: exit 1
     assert capsys.readouterr().err == (
         f"error: -o: cannot write '{tmp_path / 'm'}' (Read-only file system)\n"
     )

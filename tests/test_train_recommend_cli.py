@@ -229,7 +229,10 @@ def test_recommend_explicit_vectors_must_exist(
     garbage.write_text("not parquet")
     assert main([*argv, "--vectors", str(garbage)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: vectors file {str(garbage)!r} cannot be read as Parquet")
+    assert err == (
+        f"error: {garbage}: not a Parquet file (it looks like text); vectors are the "
+        ".parquet file that visrec embed writes\n"
+    )
     assert err.count("\n") == 1
     assert not out.exists()
 

@@ -142,7 +142,7 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
         status = int(func(args) or 0)
     except VisrecError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
-        status = 2
+        status = exc.exit_status
     except FileNotFoundError as exc:
         print(
             f"error: {_one_line(exc.filename or exc)}: no such file or directory", file=sys.stderr

@@ -1,13 +1,47 @@
 """Errors that the CLI turns into a one-line message instead of a traceback."""
 
+import errno
+
 
 class VisrecError(Exception):
     """A problem with the user's input or environment, stated in words.
 
     The message names the bad file/line/id and what was expected; the CLI prints it
-    as ``error: <message>`` and exits with status 2.
+    as ``error: <message>`` and exits with ``exit_status`` (2).
     """
+
+    exit_status: int = 2
+
+
+class SystemRefusal(VisrecError):
+    """The system refused a read or write (no permission, a full disk, an I/O error):
+    said in one line like any ``VisrecError``, exit status 1 like an ``OSError``."""
+
+    exit_status = 1
 
 
 class NotFittedError(VisrecError, AttributeError):
     """An estimator method was called before ``fit``."""
+
+
+#: errnos that mean the system refused (not a wrong path or name): exit status 1
+_REFUSALS = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EIO,
+        errno.ENOMEM,
+        errno.EMFILE,
+        errno.ENFILE,
+    }
+)
+
+
+def os_error(message: str, exc: OSError) -> VisrecError:
+    """``message`` as the error to raise for ``exc``: a :class:`SystemRefusal` (exit 1)
+    when the system refused (no permission, a read-only or full disk, an I/O error),
+    else a plain ``VisrecError`` (exit 2: a folder given for a file, a missing one)."""
+    return (SystemRefusal if exc.errno in _REFUSALS else VisrecError)(message)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
     import numpy as np
@@ -243,7 +243,9 @@ def check_output_file(path: str | os.PathLike[str] | None, option: str) -> None:
     try:
         probe_writable(target)
     except OSError as exc:
-        raise VisrecError(f"{option}: cannot write {str(path)!r} ({exc.strerror or exc})") from exc
+        raise os_error(
+            f"{option}: cannot write {str(path)!r} ({exc.strerror or exc})", exc
+        ) from exc
 
 
 def parse_param(

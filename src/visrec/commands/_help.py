@@ -54,6 +54,16 @@ SAME_MEANING: dict[str, dict[str, str]] = {
 }
 for _command in ("train", "recommend", "embed", "report"):
     SAME_MEANING.setdefault(_command, {})["--out"] = "-o is the output here"
+# other tools' names for the list length and the held-out share
+for _command, _hint in (
+    ("recommend", "--n N is the list length here"),
+    ("similar", "--n N is the number of neighbours here"),
+    ("evaluate", "--k K is the list length of Recall@K and NDCG@K here"),
+):
+    for _name in ("--top", "--top-k", "--topk", "--top-n", "--topn"):
+        SAME_MEANING[_command][_name] = _hint
+for _command in ("knn-rating", "rating-eval"):
+    SAME_MEANING[_command]["--test-ratio"] = "--test-size F is the held-out share here"
 #: commands whose models take hyperparameters through --param, and how
 PARAM_FORM = {"train": "--param {name}=VALUE", "evaluate": "--param MODEL.{name}=VALUE"}
 
@@ -110,11 +120,9 @@ class Parser(argparse.ArgumentParser):
             given = given[: given.index("--")] if "--" in given else given  # then values
             unknown = [a for a in given if a.startswith("--") and a.split("=", 1)[0] not in own]
             if unknown:
-                hints = [h for h in map(self.hint, unknown) if h]
-                found = f"unrecognized arguments: {' '.join(unknown)}"
-                if hints:
-                    found += "; " + "; ".join(dict.fromkeys(hints))
-                message = f"{found}; and {message}"
+                hints = [self.hint(a) for a in unknown]
+                named = [f"{a} ({h})" if h else a for a, h in zip(unknown, hints, strict=True)]
+                message = f"unrecognized arguments: {', '.join(named)}; {message}"
         super().error(message)
 
     def take_trailing(self, args: argparse.Namespace, extra: Sequence[str]) -> list[str]:

@@ -200,7 +200,8 @@ def run(args: argparse.Namespace) -> int:
     check_outputs_distinct(outputs, [("--data", f) for f in named_like_outputs(outputs, files)])
     for name in ("n_items", "n_users", "knn_k"):
         if getattr(args, name) < 1:
-            raise VisrecError(f"--{name.removeprefix('n_').replace('_', '-')} must be >= 1")
+            option = f"--{name.removeprefix('n_').replace('_', '-')}"
+            raise VisrecError(f"{option} must be >= 1, got {getattr(args, name)}")
     # Checked before anything is written, with --data too (where it is not used).
     if not MIN_IMAGE_SIZE <= args.image_size <= MAX_IMAGE_SIZE:
         raise VisrecError(

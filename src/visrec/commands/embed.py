@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         return _list_backbones()
 
     from visrec.embed.extract import embed_images
-    from visrec.errors import VisrecError
+    from visrec.errors import os_error
 
     _check_args(args)
     items, source, skipped = _list_items(args)
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(exc, FileNotFoundError):
             raise
         where = exc.filename or args.output
-        raise VisrecError(f"{where}: {exc.strerror or exc}") from exc
+        raise os_error(f"{where}: {exc.strerror or exc}", exc) from exc
     except KeyboardInterrupt:
         print(
             "interrupted: finished chunks are kept; run the same command again to resume",
@@ -188,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
 def _check_args(args: argparse.Namespace) -> None:
     """Refuse options and outputs that cannot work, before any image is listed."""
     from visrec.commands._checks import check_at_least
+    from visrec.data.images_index import IMAGE_SUFFIXES
     from visrec.embed.backbones import get_backbone
     from visrec.embed.store import is_foreign_file
     from visrec.errors import VisrecError
@@ -219,18 +220,24 @@ def _check_args(args: argparse.Namespace) -> None:
         # it would otherwise run locally without a word
         raise VisrecError("--ray-address needs --engine ray")
     get_backbone(args.backbone)  # a typo'd name before any file is read (cheap: no weights)
-    if not args.output.lower().endswith((".parquet", ".pq")):
-        # written all the same (a name is the user's choice), but `-o vectors.csv` would
-        # otherwise surprise whoever opens it as text
-        print(
-            f"note: {args.output} is written as a Parquet file (its name does not end in .parquet)",
-            file=sys.stderr,
+    if Path(args.output).suffix.lower() in IMAGE_SUFFIXES and Path(args.output).exists():
+        # an image, most likely one of the inputs: --overwrite is not the fix
+        raise VisrecError(
+            f"-o {args.output} is an image; -o names the vectors file to write "
+            "(e.g. vectors.parquet)"
         )
     if not args.overwrite and is_foreign_file(args.output):
         # refused before the images are even listed; embed_images would refuse too
         raise VisrecError(
             f"{args.output} exists and is not a visrec vectors file; give another -o, or "
             "--overwrite to replace it"
+        )
+    if not args.output.lower().endswith((".parquet", ".pq")):
+        # written all the same (a name is the user's choice), but `-o vectors.csv` would
+        # otherwise surprise whoever opens it as text
+        print(
+            f"note: {args.output} is written as a Parquet file (its name does not end in .parquet)",
+            file=sys.stderr,
         )
 
 

@@ -202,9 +202,11 @@ def source_files(sources: list[str], what: str | None = None) -> list[Path]:
             found += amazon_review_files(p)
         found.sort()
         if not found:
+            kind = {"product-images": "meta files (meta_*.json[l][.gz])",
+                    "review-photos": "review files (.json[l][.gz])"}.get(
+                what or "", "review or meta files (.json[l][.gz])")  # fmt: skip
             raise VisrecError(
-                f"{p}: folder holds no Amazon review or meta files (.json[l][.gz])"
-                + (f" for --what {what}" if what else "")
+                f"{p}: folder holds no Amazon {kind}" + (f" for --what {what}" if what else "")
             )
         paths += found
     # the same file named twice (or through a link) is read once
@@ -416,7 +418,7 @@ def run(args: argparse.Namespace) -> int:
     failed = {
         k: report.errors.get(u, "not fetched") for k, u in urls.items() if u not in report.paths
     }
-    if failed and rows:
+    if failed:  # named when none was fetched too: which items are missing, and why
         print(
             f"{len(failed):,} of {len(urls):,} image(s) are not in the manifest: their URL "
             f"failed ({_examples_of(list(failed))}"

@@ -17,7 +17,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -147,7 +147,7 @@ def read_id_list(
     except FileNotFoundError:
         raise VisrecError(f"{what} file {path!r} does not exist") from None
     except OSError as exc:  # no permission, an I/O error: one line, not a traceback
-        raise VisrecError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        raise os_error(f"{path}: cannot read ({exc.strerror or exc})", exc) from exc
     if decoded.warning is not None:  # ids of lines decoded otherwise may not match
         line_no, message = decoded.warning
         print(f"warning: {path}:{line_no}: {message}", file=sys.stderr)
@@ -231,12 +231,18 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
     """
     import pyarrow as pa
 
-    from visrec.embed.store import read_vectors_meta
+    from visrec.embed.store import not_parquet, read_vectors_meta
 
     p = Path(path)
     if not p.is_file():
         what = "is a directory, not a file" if p.is_dir() else "does not exist"
         raise VisrecError(f"vectors file {path!r} {what}")
+    kind = not_parquet(path)
+    if kind is not None:  # said as the other commands say it, not in pyarrow's words
+        raise VisrecError(
+            f"{path}: not a Parquet file ({kind}); vectors are the .parquet file that "
+            "visrec embed writes"
+        )
     try:
         return read_vectors_meta(p)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -443,7 +449,12 @@ def run(args: argparse.Namespace) -> int:
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None
     t0 = time.perf_counter()
     model = Recommender.load(args.model_dir)
-    if vmeta is not None:
+    if vmeta is not None and not model.scores_new_items:
+        print(
+            f"note: model {model.name!r} does not score items from vectors; --vectors is not used",
+            file=sys.stderr,
+        )
+    elif vmeta is not None:
         # checked even when no candidate is new: a wrong file is a mistake either way
         check_vector_dim(args.vectors, vmeta.get("dim"), model)
         check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
@@ -462,7 +473,13 @@ def run(args: argparse.Namespace) -> int:
         model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors), named=named
     )
     if args.new_slots and not len(new_pos):
-        why = "no candidate is unseen in training" if not len(unseen_pos) else "none is scored"
+        why = (
+            "no candidate is unseen in training"
+            if not len(unseen_pos)
+            else f"model {model.name!r} cannot score the candidates unseen in training"
+            if not model.scores_new_items
+            else "none of the candidates unseen in training has a usable vector"
+        )
         print(f"note: --new-slots has no effect: {why}", file=sys.stderr)
     # ranking breaks ties (equal scores, the unscorable) by candidate position: put the
     # candidates in a seeded order so the file's order cannot decide them

@@ -27,7 +27,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:
     import numpy as np
@@ -204,6 +204,7 @@ def _fit_and_save(
     # a pipe (`<(cat f)`) is read once: a rerun cannot tell its data, so no state is kept
     streamed = _is_stream(args.interactions)
     saving = contextlib.nullcontext() if streamed else checkpointing(ckpt_dir, key, log=_stderr)
+    model.load_fit_backend()  # "fit N s" times the fit, not PyTorch's first import
     t1 = time.perf_counter()
     try:
         # no bar in a log file: a line a minute instead, so a long fit is seen to move
@@ -377,7 +378,7 @@ def _check_writable(out: Path) -> None:
     try:
         probe_writable(out)
     except OSError as exc:
-        raise VisrecError(f"-o: cannot write {str(out)!r} ({exc.strerror or exc})") from exc
+        raise os_error(f"-o: cannot write {str(out)!r} ({exc.strerror or exc})", exc) from exc
 
 
 def check_model_folder(out: Path) -> None:

@@ -290,7 +290,7 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
             f"vectors file {p!r} is not a regular file (a pipe or device); give the "
             ".parquet file that visrec embed writes"
         )
-    kind = _not_parquet(p)
+    kind = not_parquet(p)
     if kind is not None:  # pyarrow would say only "magic bytes not found in footer"
         raise VisrecError(
             f"{p}: not a Parquet file ({kind}); vectors are the .parquet file that "
@@ -303,7 +303,7 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
     return table_to_vectors(table, source=p)
 
 
-def _not_parquet(path: str) -> str | None:
+def not_parquet(path: str) -> str | None:
     """What the regular file ``path`` looks like when it does not start as a Parquet
     file does (``PAR1``, or ``PARE`` with an encrypted footer), else None (a damaged
     Parquet file is left to pyarrow's own message). Never given a pipe: opening one

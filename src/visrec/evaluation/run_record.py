@@ -25,7 +25,7 @@ from visrec import __version__
 from visrec._atomic import write_text_atomic
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.embed.store import ItemVectors
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, os_error
 
 
 def _digest(*parts: bytes) -> str:
@@ -109,7 +109,7 @@ def read_record(path: Path) -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise VisrecError(f"cannot read the resume record {path}: {exc.strerror or exc}") from exc
+        raise os_error(f"cannot read the resume record {path}: {exc.strerror or exc}", exc) from exc
     out = []
     lines = [line for line in data.split(b"\n")[:-1] if line.strip()]  # after the last \n: torn
     for line in lines:

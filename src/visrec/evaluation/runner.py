@@ -591,6 +591,7 @@ def _fit_and_score(
         # a fit's epochs under the runs' bar: a long fit shows it is moving
         # (the instance only: the recorded and reported parameters are as given)
         model.set_params(verbose=True)
+    model.load_fit_backend()  # the first run's fit_s must not hold PyTorch's import
     t0 = time.perf_counter()
     model.fit(split.train, item_vectors)
     fit_s = time.perf_counter() - t0

@@ -18,6 +18,7 @@ scored with ``score_new_items`` by models whose ``scores_new_items`` is True.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import secrets
@@ -93,6 +94,9 @@ class Recommender(ParamsMixin, ABC):
     pictures_for_known_items: ClassVar[bool] = True
     #: True when ``_score`` takes ``item_idx`` and scores only those items
     _scores_item_subsets: ClassVar[bool] = False
+    #: the module ``fit`` trains with, imported by :meth:`load_fit_backend` (PyTorch's
+    #: first import takes 6-12 s)
+    _fit_backend: ClassVar[str | None] = None
     #: learned ndarray attributes saved by ``save`` (besides the id maps and ``seen_``)
     #: and their axes: ``"users"``/``"items"`` (the id maps' sizes), an int, ``"*"``
     #: (any), or another name with one size across the arrays (and ``_expected_dims``);
@@ -114,6 +118,14 @@ class Recommender(ParamsMixin, ABC):
     seen_: sp.csr_matrix
 
     # ------------------------------------------------------------------ fit
+    def load_fit_backend(self) -> Self:
+        """Import what ``fit`` trains with (PyTorch for the factor models) now, so a
+        timer around ``fit`` times the fit and not the first import; ``fit`` imports it
+        anyway."""
+        if self._fit_backend is not None:
+            importlib.import_module(self._fit_backend)
+        return self
+
     def fit(self, interactions: Interactions, item_vectors: ItemVectors | None = None) -> Self:
         """Learn from ``interactions`` (every row an implicit positive).
 

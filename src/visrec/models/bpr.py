@@ -44,6 +44,7 @@ class BPR(AutoRegMixin, Recommender):
     """
 
     name = "bpr"
+    _fit_backend = "visrec.models._fit_torch"
     _scores_item_subsets = True
     _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
         "user_factors_": ("users", "factors"),

@@ -96,6 +96,7 @@ class VBPR(AutoRegMixin, Recommender):
     """
 
     name = "vbpr"
+    _fit_backend = "visrec.models._fit_torch"
     _scores_item_subsets = True
     uses_vectors = True
     scores_new_items = True

@@ -74,6 +74,7 @@ class VisualCF(AutoRegMixin, Recommender):
     """
 
     name = "visual-cf"
+    _fit_backend = "visrec.models._fit_torch"
     _scores_item_subsets = True
     uses_vectors = True
     pictures_for_known_items = False  # known items: exactly BPR's scores

@@ -23,7 +23,7 @@ import pandas as pd
 
 from visrec import __version__
 from visrec._atomic import write_text_atomic
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, os_error
 from visrec.report import plots
 from visrec.report.html import (
     _e,
@@ -64,7 +64,7 @@ def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise VisrecError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        raise os_error(f"{path}: cannot read ({exc.strerror or exc})", exc) from exc
     except UnicodeDecodeError as exc:  # a Parquet or .gz file named by mistake
         raise VisrecError(
             f"{path}: not a text file (byte {exc.start}: not UTF-8); give the file "
