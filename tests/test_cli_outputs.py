@@ -305,10 +305,10 @@ def test_leftovers_of_killed_writes_are_swept_once_stale(
     hour_ago = time.time() - _atomic.STALE_AFTER_S - 60
     for f in (old_file, other):
         os.utime(f, (hour_ago, hour_ago))
-    _atomic.write_text_atomic(target, "{}")  # small outputs: no sweep (fetch's cache)
-    assert old_file.exists()
-    with _atomic.atomic_path(target, sweep=True) as tmp:  # a vectors file's write
+    with _atomic.atomic_path(target) as tmp:  # no sweep by default (fetch's cache)
         tmp.write_text("{}")
+    assert old_file.exists()
+    _atomic.write_text_atomic(target, "{}")  # a report, a JSON, a vectors file: swept
     assert not old_file.exists() and new_file.exists() and other.exists()
 
     model, out = saved_model

@@ -350,6 +350,11 @@ def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(
     urls.write_text(f"item_id,url\nA,{base}/missing.jpg\n")
     assert main(["fetch", str(urls), "--cache", str(tmp_path / "c"), "--no-progress"]) == 1
     assert load_manifest_rows(tmp_path / "c" / "manifest.csv") == 0
+    # the items left out are named when none was fetched too, on the rerun as well
+    for _ in range(2):
+        assert main(["fetch", str(urls), "--cache", str(tmp_path / "c"), "--no-progress"]) == 1
+        out = capsys.readouterr().out
+        assert "1 of 1 image(s) are not in the manifest: their URL failed ('A'" in out
     meta = tmp_path / "meta_X.json"
     meta.write_text('{"asin": "B1", "imageURL": ["http://h/1.jpg"]}\n')
     assert (

@@ -503,7 +503,8 @@ def test_resume_ignores_runs_of_other_inputs_or_parameters(tmp_path: Path) -> No
                      progress=False, resume=record, note=notes.append)  # fmt: skip
     assert GroupOracle.seeds_seen == [0, 1, 2]
     assert notes == [f"resume: ignoring 5 run(s) recorded in {record} with other inputs "
-                     "(interactions changed); they are fitted again"]  # fmt: skip
+                     "(interactions changed); they are fitted again (and kept in the record until "
+                     "this run completes)"]  # fmt: skip
     # changed vectors, k or test ratio: nothing is reused either
     for change, what in [
         ({"iv": ItemVectors(iv.ids, iv.vectors * 2, iv.has_image, iv.meta)}, "vectors"),
@@ -525,10 +526,32 @@ def test_resume_ignores_runs_of_other_inputs_or_parameters(tmp_path: Path) -> No
     assert GroupOracle.seeds_seen == [0, 1, 2]
     assert notes == [
         f"resume: ignoring 2 run(s) recorded in {record} with other inputs (oracle "
-        "parameters changed); they are fitted again",
+        "parameters changed); they are fitted again (and kept in the record until this "
+        "run completes)",
         f"resuming: 3 of 6 runs already done ({record})",
     ]
     assert not record.exists()
+
+
+def test_a_run_with_other_settings_leaves_the_first_ones_record_until_it_completes(
+    tmp_path: Path,
+) -> None:
+    frame, iv = checkerboard()
+    record = tmp_path / "rec.jsonl"
+    _interrupted(frame, iv, record)  # five runs of k=3 recorded
+    # a mistyped k, stopped at its first oracle fit: the k=3 runs must survive it
+    GroupOracle.fail_after = 0
+    with pytest.raises(KeyboardInterrupt):
+        R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=4,
+                         progress=False, resume=record, note=lambda _m: None)  # fmt: skip
+    GroupOracle.fail_after = None
+    GroupOracle.seeds_seen.clear()
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                     progress=False, resume=record, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [2]  # only the run the first command never finished
+    assert f"resuming: 5 of 6 runs already done ({record})" in notes
+    assert not record.exists()  # completed: its runs, and the k=4 one, are dropped
 
 
 def _without_timings(report: dict[str, Any]) -> dict[str, Any]:

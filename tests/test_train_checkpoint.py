@@ -216,6 +216,15 @@ def test_cli_train_resumes_after_ctrl_c(
         other = [*argv[:8], str(tmp_path / "other"), *argv[9:]]
         assert main(other) == 130
     assert "interrupted before the training state was first saved" in capsys.readouterr().err
+    # other settings into the same -o, stopped before their own first save: the folder
+    # holds the first run's state, but this command's rerun would start over
+    with monkeypatch.context() as mp:
+        mp.setattr(_checkpoint, "SAVE_EVERY_S", 3600.0)
+        _interrupt_at(mp, 2)
+        assert main([*argv, "--seed", "7"]) == 130
+    err = capsys.readouterr().err
+    assert "checkpoint of other data or settings, starting over" in err
+    assert "interrupted before the training state was first saved" in err
 
     assert main(argv) == 0
     assert "resuming vbpr at epoch 5 of 6" in capsys.readouterr().err

@@ -321,14 +321,15 @@ def atomic_path(
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically. A file name with bytes that are not
     UTF-8 quoted in ``text`` (a lone surrogate in Python) is written escaped (``\\udcff``),
-    as UTF-8 has no way to hold it."""
-    with atomic_path(path) as tmp:
+    as UTF-8 has no way to hold it. Temporary files of killed earlier writes of ``path``
+    are swept (a report, a JSON: one write per run, so listing the folder costs nothing)."""
+    with atomic_path(path, sweep=True) as tmp:
         tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
+    """Write ``data`` to ``path`` atomically (sweeping as :func:`write_text_atomic`)."""
+    with atomic_path(path, sweep=True) as tmp:
         tmp.write_bytes(data)
 
 

@@ -510,7 +510,7 @@ def run(args: argparse.Namespace) -> int:
     )
     with (
         bar,
-        atomic_path(args.output) as tmp,
+        atomic_path(args.output, sweep=True) as tmp,
         open(tmp, "w", encoding="utf-8", newline="") as fh,
     ):
         fh.write("user_id,item_id,rank,score\n")

@@ -206,9 +206,10 @@ def _fit_and_save(
     saving = contextlib.nullcontext() if streamed else checkpointing(ckpt_dir, key, log=_stderr)
     model.load_fit_backend()  # "fit N s" times the fit, not PyTorch's first import
     t1 = time.perf_counter()
+    ckpt = None
     try:
         # no bar in a log file: a line a minute instead, so a long fit is seen to move
-        with saving, fit_lines_in_logs(args):
+        with saving as ckpt, fit_lines_in_logs(args):
             model.fit(inter, vectors if model.uses_vectors else None)
     except KeyboardInterrupt:
         if streamed:
@@ -216,7 +217,7 @@ def _fit_and_save(
                 "interrupted: the interactions came from a pipe, so no training state was "
                 "kept; the same command starts the fit over"
             )
-        elif ckpt_dir.is_dir():
+        elif ckpt is not None and ckpt.kept:  # saved (or resumed) under this run's key
             what = "interrupted (state saved every minute): run the same command again to resume"
         else:  # no state was saved: a resume would find nothing
             what = (

@@ -187,9 +187,12 @@ def load_done(
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``.
 
-    Records of other inputs or settings are dropped with a one-line note naming what
-    changed; the file is rewritten (atomically) with the kept ones, which also drops a
-    torn last line so that the next append starts on a line of its own.
+    Records of other inputs or settings are not used, with a one-line note naming what
+    changed; they stay in the file (the command that made them may be rerun: a mistyped
+    option and a Ctrl-C must not lose its finished runs) until :func:`forget` drops the
+    runs of the same seeds and models once this experiment completes. The file is
+    rewritten (atomically), which drops a torn last line so that the next append starts
+    on a line of its own.
     """
     records = read_record(path)
     try:  # now, not at the first append after a fit
@@ -199,7 +202,6 @@ def load_done(
             f"cannot make the folder of the resume record {path}: {exc.strerror or exc}"
         ) from exc
     done: dict[tuple[int, str], dict[str, Any]] = {}
-    kept: list[dict[str, Any]] = []  # also runs of seeds/models not asked for this time
     changed: set[str] = set()
     n_stale = 0
     for rec in records:
@@ -211,18 +213,17 @@ def load_done(
         elif key in plan and rec["params"] != plan[key]:
             n_stale += 1
             changed.add(f"{rec['model']} parameters")
-        else:
-            kept.append(rec)
-            if key in plan:
-                done[key] = rec
+        elif key in plan:
+            done[key] = rec
     if n_stale:
         what = ", ".join(sorted(changed)) or "settings"
         note(
             f"resume: ignoring {n_stale} run(s) recorded in {path} with other inputs "
-            f"({what} changed); they are fitted again"
+            f"({what} changed); they are fitted again (and kept in the record until "
+            "this run completes)"
         )
     if records or path.exists():
-        _rewrite(path, kept)
+        _rewrite(path, records)
     return done
 
 

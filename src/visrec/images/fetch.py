@@ -509,7 +509,7 @@ def write_manifest(path: str | Path, rows: Iterable[tuple[str, Path | str, str]]
     target = Path(path)
     base = target.resolve().parent
     n = 0
-    with atomic_path(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_path(target, sweep=True) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["item_id", "path", "url"])
         for item, p, url in rows:

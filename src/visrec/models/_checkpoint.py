@@ -20,7 +20,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,9 @@ class Checkpoint:
     key: str
     every_s: float
     log: Callable[[str], None]
+    #: what this block saved or resumed from under its key (shared by the copies
+    #: ``keyed`` makes): a rerun of the same command resumes only when it is not empty
+    kept: list[str] = field(default_factory=list, compare=False)
 
     def path(self, desc: str) -> Path:
         """The file of the fit named ``desc`` (``"bpr"``, ``"vbpr"``)."""
@@ -158,6 +161,7 @@ def save_state(
             "the fit goes on, but an interrupted one would start over"
         )
         return False
+    ckpt.kept.append(desc)
     return True
 
 
@@ -171,6 +175,8 @@ def save_values(ckpt: Checkpoint, desc: str, values: list[float]) -> None:
             tmp.write_text(text, encoding="utf-8")
     except (OSError, VisrecError) as exc:
         ckpt.log(f"note: cannot save {desc} in {ckpt.folder} ({exc}); a resumed run redoes it")
+        return
+    ckpt.kept.append(desc)
 
 
 def _cleared_odd_file(ckpt: Checkpoint, path: Path, then: str) -> bool:
@@ -212,6 +218,7 @@ def load_values(ckpt: Checkpoint, desc: str, n: int) -> list[float] | None:
     ):
         return None
     ckpt.log(f"reusing {desc} (from {path})")
+    ckpt.kept.append(desc)
     return [float(v) for v in values]
 
 
@@ -268,4 +275,5 @@ def restore_state(
             f"{path}: damaged training checkpoint ({exc}); delete {ckpt.folder} and re-run"
         ) from exc
     ckpt.log(f"resuming {desc} at epoch {epoch + 1} of {epochs} (from {path})")
+    ckpt.kept.append(desc)
     return epoch, [float(x) for x in state["losses"]]
