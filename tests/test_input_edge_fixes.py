@@ -200,3 +200,31 @@ def test_evaluate_quiet_still_says_test_rows_were_dropped(
     err = capsys.readouterr().err
     assert "seed 0:" in err and "of unknown items" in err
     assert "dropped 0 test rows of unknown users, 1 of unknown items" in err
+
+
+@pytest.mark.parametrize("model", ["popularity", "bpr"])
+def test_items_rated_below_min_rating_are_never_recommended_to_that_user(
+    tmp_path: Path, model: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(4)
+    rows = [(f"u{u}", f"i{i}", int(rng.integers(1, 6))) for u in range(30) for i in range(12)]
+    rows = [r for r in rows if rng.random() < 0.6]
+    csv = tmp_path / "r.csv"
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "rating"])
+    frame.to_csv(csv, index=False)
+    m = tmp_path / "m"
+    argv = ["train", "--model", model, "--interactions", str(csv), "-o", str(m), "--quiet"]
+    assert main([*argv, "--min-rating", "4", "--param", "epochs=3"] if model == "bpr" else
+                [*argv, "--min-rating", "4"]) == 0  # fmt: skip
+    assert "pair(s) rated below it are never recommended" in capsys.readouterr().err
+    out = tmp_path / "recs.csv"
+    assert main(["recommend", str(m), "--n", "12", "-o", str(out), "--quiet"]) == 0
+    recs = pd.read_csv(out, dtype=str)
+    rated = set(zip(frame["user_id"], frame["item_id"], strict=True))
+    assert not {(u, i) for u, i in zip(recs["user_id"], recs["item_id"], strict=True)} & rated
+    low = frame[frame["rating"] < 4]
+    kept_users = set(frame.loc[frame["rating"] >= 4, "user_id"])
+    kept_items = set(frame.loc[frame["rating"] >= 4, "item_id"])
+    known = low["user_id"].isin(kept_users) & low["item_id"].isin(kept_items)
+    provenance = json.loads((m / "train.json").read_text())
+    assert provenance["n_excluded_below_min_rating"] == int(known.sum()) > 0

@@ -176,17 +176,25 @@ def load_interactions_frame(
         raise VisrecError(f"{path}: no usable interactions{why}")
     note_id_spellings(frame, str(path))
     if min_rating is not None:
-        if "rating" not in frame.columns:
-            raise VisrecError(f"--min-rating given but {path} has no rating column")
-        keep = frame["rating"] >= min_rating
-        log(
-            f"--min-rating {min_rating:g}: kept {int(keep.sum()):,} of {len(frame):,} rows "
-            f"({int((~keep).sum()):,} below the threshold dropped)"
-        )
-        frame = frame[keep].reset_index(drop=True)
-        if len(frame) == 0:
-            raise VisrecError(f"{path}: no interactions with rating >= {min_rating:g}")
+        frame, _ = split_min_rating(frame, min_rating, path, log)
     return frame
+
+
+def split_min_rating(
+    frame: pd.DataFrame, min_rating: float, path: str | Path, log: Callable[[str], None]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(rows with rating >= min_rating, the rows below)``, the counts logged; an error
+    when there is no rating column or no row is kept."""
+    if "rating" not in frame.columns:
+        raise VisrecError(f"--min-rating given but {path} has no rating column")
+    keep = (frame["rating"] >= min_rating).to_numpy()
+    log(
+        f"--min-rating {min_rating:g}: kept {int(keep.sum()):,} of {len(frame):,} rows "
+        f"({int((~keep).sum()):,} below the threshold dropped)"
+    )
+    if not keep.any():
+        raise VisrecError(f"{path}: no interactions with rating >= {min_rating:g}")
+    return frame[keep].reset_index(drop=True), frame[~keep].reset_index(drop=True)
 
 
 def note_id_spellings(frame: pd.DataFrame, source: str) -> None:

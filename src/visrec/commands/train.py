@@ -23,6 +23,7 @@ from visrec.commands._common import (
     check_param_names,
     load_interactions_frame,
     parse_params,
+    split_min_rating,
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
@@ -31,6 +32,7 @@ from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
     from visrec.data.interactions import Interactions
     from visrec.embed.store import ItemVectors
@@ -149,13 +151,12 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     frame = load_interactions_frame(
-        args.interactions,
-        ids_only=True,
-        min_rating=args.min_rating,
-        keep_rating=args.min_rating is not None,
-        log=_stderr,
-    )[[USER, ITEM]]
-    inter = Interactions.from_frame(frame)
+        args.interactions, ids_only=True, keep_rating=args.min_rating is not None, log=_stderr
+    )
+    below = frame.iloc[:0]
+    if args.min_rating is not None:
+        frame, below = split_min_rating(frame, args.min_rating, args.interactions, _stderr)
+    inter = Interactions.from_frame(frame[[USER, ITEM]])
 
     vectors = None
     if args.vectors:
@@ -184,7 +185,33 @@ def run(args: argparse.Namespace) -> int:
     # one fit per folder: two would share the saved training state and swap the
     # folder under each other
     with exclusive_lock(out, "visrec train"):
-        return _fit_and_save(args, out, model, inter, vectors, t0)
+        return _fit_and_save(args, out, model, inter, vectors, t0, below)
+
+
+def _exclude_rated_below(model: Recommender, below: pd.DataFrame) -> int:
+    """Add the (user, item) pairs rated below --min-rating to the items the model never
+    recommends to their user (``seen_``): not positives to learn from, but a film
+    someone rated 2 stars is no recommendation for them. Returns how many were added
+    (pairs of users or items the model does not know cannot be recommended anyway)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from visrec.data.interactions import ITEM, USER
+
+    if not len(below):
+        return 0
+    u = model.user_map_.to_index(below[USER].to_numpy(dtype=object), missing="minus_one")
+    i = model.item_map_.to_index(below[ITEM].to_numpy(dtype=object), missing="minus_one")
+    ok = (u >= 0) & (i >= 0)
+    seen = model.seen_
+    extra = sp.csr_matrix(
+        (np.ones(int(ok.sum()), dtype=seen.dtype), (u[ok], i[ok])), shape=seen.shape
+    )
+    merged = ((seen + extra) > 0).astype(seen.dtype).tocsr()
+    merged.sort_indices()
+    n_added = int(merged.nnz - seen.nnz)
+    model.seen_ = merged
+    return n_added
 
 
 def _fit_and_save(
@@ -194,6 +221,7 @@ def _fit_and_save(
     inter: Interactions,
     vectors: ItemVectors | None,
     t0: float,
+    below: pd.DataFrame,
 ) -> int:
     from visrec.models._checkpoint import checkpointing
 
@@ -236,6 +264,13 @@ def _fit_and_save(
     if profile:
         print(profile, file=sys.stderr)
     n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
+    n_excluded = _exclude_rated_below(model, below)
+    if n_excluded:
+        print(
+            f"--min-rating: the {n_excluded:,} (user, item) pair(s) rated below it are never "
+            "recommended to their user",
+            file=sys.stderr,
+        )
 
     provenance = {
         "model": args.model,
@@ -248,6 +283,7 @@ def _fit_and_save(
         "n_items": inter.n_items,
         "n_rows": len(inter),
         "n_pairs": n_pairs,
+        "n_excluded_below_min_rating": n_excluded,
         "fit_seconds": round(fit_s, 3),
     }
     save_model_folder(model, out, provenance)
