@@ -18,9 +18,12 @@ from visrec import cli
 from visrec.analysis.rating_knn import knn_rating
 from visrec.cli import main
 from visrec.data.amazon import load_amazon_reviews
+from visrec.data.interactions import Interactions
 from visrec.data.tables import load_interactions
 from visrec.embed.store import ItemVectors, read_vectors, write_vectors
 from visrec.errors import VisrecError
+from visrec.models.base import Recommender
+from visrec.models.registry import make_model
 
 
 @pytest.fixture()
@@ -228,3 +231,41 @@ def test_items_rated_below_min_rating_are_never_recommended_to_that_user(
     known = low["user_id"].isin(kept_users) & low["item_id"].isin(kept_items)
     provenance = json.loads((m / "train.json").read_text())
     assert provenance["n_excluded_below_min_rating"] == int(known.sum()) > 0
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.5])
+def test_a_feature_scale_edited_to_zero_or_below_is_refused_on_load(
+    tmp_path: Path, scale: float
+) -> None:
+
+    rng = np.random.default_rng(2)
+    rows = {(f"u{u}", f"i{int(i)}") for u in range(20) for i in rng.integers(0, 15, size=5)}
+
+    frame = pd.DataFrame(sorted(rows), columns=["user_id", "item_id"])
+    inter = Interactions.from_frame(frame)
+    ids = inter.item_map.ids
+    iv = ItemVectors(
+        ids, rng.normal(size=(len(ids), 6)).astype(np.float32), np.ones(len(ids), bool)
+    )
+    model = make_model("vbpr", epochs=2, factors=4, visual_dim=4, reg=0.01).fit(inter, iv)
+    folder = tmp_path / "m"
+    model.save(folder)
+    arrays = dict(np.load(folder / "arrays.npz", allow_pickle=False))
+    arrays["feature_scale_"] = np.asarray([scale], dtype=np.float32)
+    np.savez(folder / "arrays.npz", **arrays)
+    with pytest.raises(VisrecError, match=rf"feature_scale_ must be positive, holds {scale}"):
+        Recommender.load(folder)
+
+
+def test_a_profile_weight_too_big_says_which_parameter() -> None:
+
+    rng = np.random.default_rng(5)
+    rows = {(f"u{u}", f"i{int(i)}") for u in range(20) for i in rng.integers(0, 15, size=5)}
+    inter = Interactions.from_frame(pd.DataFrame(sorted(rows), columns=["user_id", "item_id"]))
+    ids = inter.item_map.ids
+    iv = ItemVectors(
+        ids, rng.normal(size=(len(ids), 6)).astype(np.float32), np.ones(len(ids), bool)
+    )
+    model = make_model("visual-cf", epochs=2, factors=4, profile_weight=1e300, reg=0.01)
+    with pytest.raises(VisrecError, match=r"profile_scale_ holds NaN .*; lower profile_weight$"):
+        model.fit(inter, iv)

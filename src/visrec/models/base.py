@@ -94,6 +94,8 @@ class Recommender(ParamsMixin, ABC):
     pictures_for_known_items: ClassVar[bool] = True
     #: True when ``_score`` takes ``item_idx`` and scores only those items
     _scores_item_subsets: ClassVar[bool] = False
+    #: saved arrays that must be positive (a feature scale divides by them)
+    _positive_arrays: ClassVar[tuple[str, ...]] = ()
     #: the module ``fit`` trains with, imported by :meth:`load_fit_backend` (PyTorch's
     #: first import takes 6-12 s)
     _fit_backend: ClassVar[str | None] = None
@@ -174,9 +176,15 @@ class Recommender(ParamsMixin, ABC):
             # a non-finite array would be saved, then refused on load
             floats = isinstance(value, np.ndarray) and value.dtype.kind == "f"
             if floats and not np.isfinite(np.asarray(value)).all():
+                # the profile term's scale comes from profile_weight, not from training
+                fix = (
+                    "lower profile_weight"
+                    if attr.startswith("profile")
+                    else "lower lr or raise reg"
+                )
                 raise VisrecError(
                     f"model {self.name!r}: the fit diverged ({attr} holds NaN or "
-                    "infinite values); lower lr or raise reg"
+                    f"infinite values); {fix}"
                 )
         return self
 
@@ -547,6 +555,12 @@ class Recommender(ParamsMixin, ABC):
                 if value.dtype.kind == "f" and not np.isfinite(value).all():
                     raise VisrecError(
                         f"{npz}: {attr} holds NaN or infinite values; train the model again"
+                    )
+                # a scale divides: 0 makes every new item's score NaN, < 0 flips them
+                if attr in klass._positive_arrays and not (value > 0).all():
+                    raise VisrecError(
+                        f"{npz}: {attr} must be positive, holds {float(value.min())}; train the "
+                        "model again"
                     )
                 setattr(model, attr, value)
         if meta.get("vector_meta") is not None:

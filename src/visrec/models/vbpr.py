@@ -97,6 +97,7 @@ class VBPR(AutoRegMixin, Recommender):
 
     name = "vbpr"
     _fit_backend = "visrec.models._fit_torch"
+    _positive_arrays = ("feature_scale_",)
     _scores_item_subsets = True
     uses_vectors = True
     scores_new_items = True

@@ -75,6 +75,7 @@ class VisualCF(AutoRegMixin, Recommender):
 
     name = "visual-cf"
     _fit_backend = "visrec.models._fit_torch"
+    _positive_arrays = ("feature_scale_",)
     _scores_item_subsets = True
     uses_vectors = True
     pictures_for_known_items = False  # known items: exactly BPR's scores
@@ -277,7 +278,8 @@ class VisualCF(AutoRegMixin, Recommender):
             self.image_user_factors_, self._map, feats, self.user_profiles_, g, learn,
             self.random_state,
         )  # fmt: skip
-        self.profile_scale_ = np.asarray([weight * spread], dtype=np.float32)
+        with np.errstate(over="ignore"):  # a weight beyond float32: fit() says so in words
+            self.profile_scale_ = np.asarray([weight * spread], dtype=np.float32)
 
     def _choose_profile_weight(
         self, feats: np.ndarray, has_image: np.ndarray, learn: np.ndarray, g: np.ndarray
