@@ -269,3 +269,25 @@ def test_a_profile_weight_too_big_says_which_parameter() -> None:
     model = make_model("visual-cf", epochs=2, factors=4, profile_weight=1e300, reg=0.01)
     with pytest.raises(VisrecError, match=r"profile_scale_ holds NaN .*; lower profile_weight$"):
         model.fit(inter, iv)
+
+
+def test_data_summary_reads_vectors_made_elsewhere_and_counts_unusable_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vec = np.ones((5, 4), np.float32)
+    vec[1] = np.nan
+    vec[2] = 0.0
+    table = pa.table(
+        {
+            "item_id": [f"i{k}" for k in range(5)],
+            "vector": pa.array(vec.tolist(), type=pa.list_(pa.float32(), 4)),
+        }
+    )
+    path = tmp_path / "v.parquet"
+    pq.write_table(table, path)  # no visrec metadata, as other tools write it
+    assert main(["data", "summary", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "item vectors (unknown backbone, 4 dimensions)" in out
+    assert "items with an image                      3  (60.0%)" in out
+    assert "NaN or infinite values (refused by the recommenders): 1" in out
+    assert "all zeros (no image to cluster or compare): 1" in out

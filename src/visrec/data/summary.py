@@ -170,11 +170,25 @@ def _summarize_table(p: Path) -> dict[str, Any]:
 def _summarize_vectors(p: Path) -> dict[str, Any] | None:
     """A ``visrec embed`` vectors file (None for other Parquet): read as interactions it
     failed with "cannot tell which column holds the user ids"."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
     from visrec.embed.store import is_foreign_file, read_vectors
 
     if is_foreign_file(p):
-        return None
+        # a vectors file made by other tools (no visrec metadata), which the other
+        # commands read all the same
+        try:
+            names = set(pq.read_schema(p).names)
+        except Exception:  # pyarrow raises many types for damaged files: not vectors
+            return None
+        if not {"item_id", "vector"} <= names or "user_id" in names:
+            return None
     iv = read_vectors(p)
+    vecs = iv.vectors
+    finite = np.isfinite(vecs).all(axis=1) if vecs.size else np.ones(len(iv), dtype=bool)
+    zero = ~np.any(vecs != 0, axis=1) if vecs.size else np.ones(len(iv), dtype=bool)
+    usable = iv.has_image & finite & ~zero
     return {
         "kind": "item vectors",
         "files": [str(p)],
@@ -182,7 +196,11 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         "backbone": str(iv.meta.get("backbone", "unknown backbone")),
         "dim": iv.dim,
         "items": len(iv),
-        "items_with_image": int(iv.has_image.sum()),
+        "items_with_image": int(usable.sum()),
+        # has_image rows the commands cannot use: cluster/similar skip all-zero ones,
+        # and NaN/inf are refused by the recommenders
+        "not_finite": int((iv.has_image & ~finite).sum()),
+        "all_zero": int((iv.has_image & finite & zero).sum()),
         "bad": {"count": 0, "by_kind": {}, "first": []},
     }
 
@@ -297,6 +315,12 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
                 f"   {'items with an image':<32}{s['items_with_image']:>10,}  "
                 + _pct(s["items_with_image"], s["items"])
             )
+            for key, what in (
+                ("not_finite", "NaN or infinite values (refused by the recommenders)"),
+                ("all_zero", "all zeros (no image to cluster or compare)"),
+            ):
+                if s.get(key):
+                    lines.append(f"   has_image rows with {what}: {s[key]:,}")
             blocks.append("\n".join(lines))
             continue
         lines.append(f"   {s['kind']}" + (f"; {', '.join(fmts)}" if fmts else ""))
