@@ -291,3 +291,19 @@ def test_data_summary_reads_vectors_made_elsewhere_and_counts_unusable_rows(
     assert "items with an image                      3  (60.0%)" in out
     assert "NaN or infinite values (refused by the recommenders): 1" in out
     assert "all zeros (no image to cluster or compare): 1" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("Apparel,Footwear, Apparel", ["Apparel", "Footwear"]),
+        ('"Clothing, Shoes & Jewelry",Beauty', ["Clothing, Shoes & Jewelry", "Beauty"]),
+        ("Clothing, Shoes & Jewelry", ["Clothing, Shoes & Jewelry"]),  # one label present
+        ("Beauty, Clothing", ["Beauty", "Clothing"]),
+    ],
+)
+def test_keep_labels_takes_labels_with_commas(text: str, want: list[str]) -> None:
+    from visrec.commands.cluster import keep_labels
+
+    present = {"Apparel", "Footwear", "Clothing, Shoes & Jewelry", "Beauty", "Clothing"}
+    assert keep_labels(text, present) == want

@@ -69,7 +69,11 @@ def register(subparsers: Any) -> None:
     )
     sel = p.add_mutually_exclusive_group()
     sel.add_argument(
-        "--keep", default=None, metavar="A,B,C", help="only items with one of these labels"
+        "--keep",
+        default=None,
+        metavar="A,B,C",
+        help="only items with one of these labels (comma-separated; a label holding a "
+        "comma in double quotes: --keep '\"Clothing, Shoes & Jewelry\",Beauty')",
     )
     sel.add_argument(
         "--top-labels",
@@ -111,6 +115,18 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     notes = loaded.report_lines(path)
     frame = loaded.frame
     return frame[ITEM].astype(str), frame[label_col].astype(str).str.strip(), notes
+
+
+def keep_labels(text: str, present: set[str]) -> list[str]:
+    """The labels ``--keep`` names: comma-separated, a label holding a comma in double
+    quotes (a CSV line: Amazon's "Clothing, Shoes & Jewelry"), or the whole text when it
+    is one label present; repeats dropped ("Apparel,Apparel" is one label)."""
+    import csv
+
+    if text.strip() in present:
+        return [text.strip()]
+    fields = next(csv.reader([text], skipinitialspace=True), [])
+    return list(dict.fromkeys(f.strip() for f in fields if f.strip()))
 
 
 @survives_closed_stdout
@@ -166,15 +182,16 @@ def run(args: argparse.Namespace) -> int:
     if args.keep or args.top_labels is not None:
         present = item_labels[keep].astype(str)
         if args.keep:
-            # repeats dropped: "--keep Apparel,Apparel" is one label, not two
-            wanted = list(dict.fromkeys(w.strip() for w in args.keep.split(",") if w.strip()))
             present_set = set(present.tolist())
+            wanted = keep_labels(args.keep, present_set)
             missing = [w for w in wanted if w not in present_set]
             if missing:
                 values = sorted(present_set)
+                more = f", ... ({len(values) - 30:,} more)" if len(values) > 30 else ""
                 raise VisrecError(
                     f"--keep: no item has label(s) {', '.join(map(repr, missing))} "
-                    f"(labels present: {', '.join(values[:30])})"
+                    f"(labels present: {', '.join(map(repr, values[:30]))}{more}; a label "
+                    "holding a comma is quoted: --keep '\"Clothing, Shoes & Jewelry\",Beauty')"
                 )
         else:
             import pandas as pd
