@@ -307,3 +307,21 @@ def test_keep_labels_takes_labels_with_commas(text: str, want: list[str]) -> Non
 
     present = {"Apparel", "Footwear", "Clothing, Shoes & Jewelry", "Beauty", "Clothing"}
     assert keep_labels(text, present) == want
+
+
+def test_similar_on_large_but_finite_vectors_ranks_as_on_the_scaled_down_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(6)
+    ids = np.asarray([f"i{k}" for k in range(12)])
+    vec = rng.normal(size=(12, 8)).astype(np.float32)
+    small, big = tmp_path / "small.parquet", tmp_path / "big.parquet"
+    write_vectors(small, ItemVectors(ids, vec, np.ones(12, bool)))
+    write_vectors(big, ItemVectors(ids, vec * np.float32(1e20), np.ones(12, bool)))
+    outs = []
+    for path in (small, big):
+        assert main(["similar", str(path), "i1", "--n", "4"]) == 0
+        captured = capsys.readouterr()
+        assert "RuntimeWarning" not in captured.err
+        outs.append(captured.out.splitlines()[-4:])
+    assert outs[0] == outs[1]
