@@ -325,3 +325,13 @@ def test_similar_on_large_but_finite_vectors_ranks_as_on_the_scaled_down_ones(
         assert "RuntimeWarning" not in captured.err
         outs.append(captured.out.splitlines()[-4:])
     assert outs[0] == outs[1]
+
+
+def test_a_space_separated_table_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "ratings.txt"
+    path.write_text("1 2 5 100\n1 3 4 200\n")
+    with pytest.raises(VisrecError, match=r"ratings\.txt line 1: fields separated by spaces"):
+        load_interactions(path)
+    spaced_ids = tmp_path / "ok.csv"
+    spaced_ids.write_text("user_id,item_id\nu 1,i 2\n")  # spaces inside ids stay fine
+    assert load_interactions(spaced_ids).frame["user_id"].tolist() == ["u 1"]

@@ -139,3 +139,14 @@ def test_recommend_notes_vectors_a_model_does_not_use(
     assert (
         "note: model 'popularity' does not score items from vectors; --vectors is not used" in err
     )
+
+
+def test_an_argparse_error_is_one_line_without_the_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--seed", "1.5"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == (
+        "visrec train: error: argument --seed: invalid int value: '1.5'\n"
+    )

@@ -123,7 +123,9 @@ class Parser(argparse.ArgumentParser):
                 hints = [self.hint(a) for a in unknown]
                 named = [f"{a} ({h})" if h else a for a, h in zip(unknown, hints, strict=True)]
                 message = f"unrecognized arguments: {', '.join(named)}; {message}"
-        super().error(message)
+        # one line, like every other error (argparse printed the whole usage first;
+        # --help shows it)
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
     def take_trailing(self, args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         """Append plain words left over after an option to this command's list

@@ -447,6 +447,14 @@ def load_interactions(
     suffix = "".join(p.suffixes[-1:]).lower()
     if sep is None:
         sep = sniff_sep(first, suffix)
+        if sep == "," and "," not in first and re.fullmatch(_SPACED_NUMBERS, first):
+            # read as one column, it would fail as "cannot tell which column holds the
+            # user ids", a header problem it is not
+            raise VisrecError(
+                f"{p} line 1: fields separated by spaces ({first.strip()!r}); tables are "
+                "read with comma, tab, ';', '|' or '::' between fields: convert it, e.g. "
+                f"tr -s ' ' '\\t' < {p.name} > {p.stem}.tsv"
+            )
     # The file itself, not the folder it was found in, so "file:line" points at it.
     where = str(p)
     multiline: list[tuple[int, int]] = []
@@ -714,6 +722,9 @@ def _to_float(s: pd.Series) -> np.ndarray:
 _INT64_LIMIT = 2.0**63
 _EXACT_FLOAT = 2.0**53
 
+
+#: 2-4 numbers separated by spaces only: a whitespace-separated headerless table
+_SPACED_NUMBERS = r"\s*-?\d+(?:\.\d+)?(?: +-?\d+(?:\.\d+)?){1,3}\s*"
 
 _NUMERIC_DATE = r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$"
 
