@@ -291,11 +291,40 @@ def test_interrupted_auto_fit_resumes_to_the_same_arrays(
     notes: list[str] = []
     with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
         resumed = make_model("bpr", **params).fit(inter, vec)
-    # validation runs again (deterministic), the final fit resumes where it stopped
-    assert notes == [f"resuming bpr at epoch 4 of 5 (from {tmp_path / 'bpr.pt'})"]
+    # the three trials' scores are reused, the final fit resumes where it stopped
+    assert notes == [
+        *(f"reusing reg-auto-trial-{n} (from {tmp_path / f'reg-auto-trial-{n}.json'})"
+          for n in (1, 2, 3)),
+        f"resuming bpr at epoch 4 of 5 (from {tmp_path / 'bpr.pt'})",
+    ]  # fmt: skip
     assert resumed.reg_validation_ == whole.reg_validation_  # type: ignore[attr-defined]
     for attr in resumed._array_attrs:
         np.testing.assert_array_equal(getattr(resumed, attr), getattr(whole, attr))
+
+
+def test_a_resumed_auto_fit_refits_only_the_unfinished_trials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inter, vec = checkerboard()
+    params = {**FAST["bpr"], "reg": "auto", "epochs": 5}
+    whole = make_model("bpr", **params).fit(inter, vec)
+    # stopped in the 2nd epoch of the second trial
+    _fit_interrupted(monkeypatch, tmp_path, "key", 5 + 2, "bpr", params, inter, vec)
+    fitted: list[float] = []
+    real_fit = _auto_reg.validation_recall
+
+    def counting(model: Any, *a: Any) -> float:
+        fitted.append(model.reg)
+        return real_fit(model, *a)
+
+    monkeypatch.setattr(_auto_reg, "validation_recall", counting)
+    notes: list[str] = []
+    with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
+        resumed = make_model("bpr", **params).fit(inter, vec)
+    assert notes == [f"reusing reg-auto-trial-1 (from {tmp_path / 'reg-auto-trial-1.json'})"]
+    assert fitted == [0.03, 0.1]  # the first trial (0.01) was not fitted again
+    assert resumed.reg_validation_ == whole.reg_validation_  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(resumed.item_factors_, whole.item_factors_)  # type: ignore[attr-defined]
 
 
 def test_evaluate_reports_what_auto_chose_per_run() -> None:
@@ -453,6 +482,9 @@ def test_a_rerun_that_chooses_otherwise_does_not_resume(
     _fit_interrupted(monkeypatch, tmp_path, "key", 3 * 5 + 4, "bpr", params, inter, vec)
     prefer.clear()
     prefer[0.01] = 1.0
+    # another validation split (random_state=None): the kept trial scores do not apply
+    for kept in tmp_path.glob("reg-auto-trial-*.json"):
+        kept.unlink()
     notes: list[str] = []
     with _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append):
         m = make_model("bpr", **params).fit(inter, vec)

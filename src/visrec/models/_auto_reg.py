@@ -13,6 +13,7 @@ on ML-100K too), so a large dense fit costs what it did.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -93,7 +94,7 @@ def choose_penalties(
     """
     if pairs_per_item(seen) >= DENSE_PAIRS_PER_ITEM:
         return grid[0], {}
-    from visrec.models._checkpoint import suspended
+    from visrec.models import _checkpoint
 
     rs = getattr(model, "random_state", None)
     # a stream of its own: the split must not shift with the model's own draws
@@ -118,18 +119,31 @@ def choose_penalties(
     # takes as long as the final fit, and a bar standing at 0/3 says nothing for that long
     params = {**model.get_params(), **getattr(model, "_trial_params", {}), "verbose": verbose}
     scores: dict[str, float] = {}
+    # the validation rows in the key: random_state=None draws another split each run
+    split_id = hashlib.sha1(np.packbits(is_val).tobytes()).hexdigest()[:16]
     trials = tqdm(grid, desc=f"{model.name} reg=auto", disable=not verbose, leave=False)
     for n, values in enumerate(trials, 1):
-        trial = type(model)(**{**params, **values})
-        # a trial is not the fit `visrec train` resumes: keep it out of the checkpoint
-        try:
-            with suspended(), _fit_lines.stage(f"reg=auto trial {n}/{len(grid)}"):
-                trial.fit(inner, item_vectors)
-        except VisrecError:
-            # data the full fit can use but its 80% cannot (visual-cf: fewer than 2
-            # items with an image left): no validation, the dense-data setting
-            return grid[0], {}
-        scores[label(values)] = validation_recall(trial, train, valid)
+        # under `visrec train` a finished trial's score is kept (keyed by its penalties
+        # too): a resumed run refits only the trials it had not finished
+        desc = f"reg-auto-trial-{n}"
+        with _checkpoint.keyed(f"{desc}:{label(values)}:{split_id}"):
+            ckpt = _checkpoint.active()
+            done = None if ckpt is None else _checkpoint.load_values(ckpt, desc, 1)
+            if done is not None:
+                scores[label(values)] = done[0]
+                continue
+            trial = type(model)(**{**params, **values})
+            # the trial's epochs are not the fit `visrec train` resumes: no state saved
+            try:
+                with _checkpoint.suspended(), _fit_lines.stage(f"reg=auto trial {n}/{len(grid)}"):
+                    trial.fit(inner, item_vectors)
+            except VisrecError:
+                # data the full fit can use but its 80% cannot (visual-cf: fewer than 2
+                # items with an image left): no validation, the dense-data setting
+                return grid[0], {}
+            scores[label(values)] = validation_recall(trial, train, valid)
+            if ckpt is not None:
+                _checkpoint.save_values(ckpt, desc, [scores[label(values)]])
         _fit_lines.say(
             f"  {model.name} reg=auto trial {n}/{len(grid)}: {label(values)} -> validation "
             f"Recall@{K} {scores[label(values)]:.4f}"
