@@ -335,3 +335,13 @@ def test_a_space_separated_table_is_named_as_such(tmp_path: Path) -> None:
     spaced_ids = tmp_path / "ok.csv"
     spaced_ids.write_text("user_id,item_id\nu 1,i 2\n")  # spaces inside ids stay fine
     assert load_interactions(spaced_ids).frame["user_id"].tolist() == ["u 1"]
+
+
+def test_movielens_item_table_given_as_interactions_says_where_the_ratings_are(
+    tmp_path: Path,
+) -> None:
+    item = tmp_path / "u.item"
+    item.write_text("1|Toy Story (1995)|01-Jan-1995||http://imdb|0|0|0\n", encoding="latin-1")
+    with pytest.raises(VisrecError, match=r"u\.item: MovieLens' item table, not interactions; "
+                       r"the ratings are .*u\.data"):  # fmt: skip
+        load_interactions(item)

@@ -420,6 +420,13 @@ def load_interactions(
             )
         p = sources[0]
     name = p.name.lower()
+    if name in ("u.item", "u.user", "u.genre", "u.info"):
+        # pipe-separated item/user tables: their "cannot tell which column holds the
+        # user ids" listed 24 columns and an IMDb URL
+        raise VisrecError(
+            f"{p}: MovieLens' {name[2:]} table, not interactions; the ratings are "
+            f"{p.with_name('u.data')} (or give the folder)"
+        )
     if ids_only and (
         (rating_col is not None and not keep_rating)
         or (timestamp_col is not None and not keep_time)
