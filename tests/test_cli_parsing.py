@@ -102,13 +102,13 @@ def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         # alone would not say what was wrong with the command line
         (
             ["evaluate", "--inter", "t.csv", "--protocol", "warm"],
-            "visrec evaluate: error: unrecognized arguments: --inter (did you mean "
-            "--interactions?); the following arguments are required: --interactions",
+            "visrec evaluate: error: unrecognized arguments: --inter; did you mean "
+            "--interactions? (also: the following arguments are required: --interactions)",
         ),
         (
             ["train", "--model=bpr", "--interaction=x", "--zzz", "-o", "m"],
-            "visrec train: error: unrecognized arguments: --interaction=x (did you mean "
-            "--interactions?), --zzz; the following arguments are required: --interactions",
+            "visrec train: error: unrecognized arguments: --interaction=x --zzz; did you mean "
+            "--interactions? (also: the following arguments are required: --interactions)",
         ),
         (
             ["train", "--model", "bpr", "-o", "m"],

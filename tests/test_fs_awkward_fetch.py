@@ -55,7 +55,7 @@ def test_a_read_only_cache_is_one_error_before_any_download(
     cache = tmp_path / "ro"
     cache.mkdir()
     argv = ["fetch", str(urls), "--cache", str(cache), "-o", str(keep), "--quiet"]
-    assert main(argv) == 2
+    assert main(argv) == 1  # the system refused (read-only): exit 1
     err = capsys.readouterr().err
     assert err == f"error: --cache: cannot write to {str(cache)!r} (Read-only file system)\n"
     assert downloads == [] and keep.read_text().count("\n") == 2

@@ -6,6 +6,7 @@ KNN, and test rows dropped under `evaluate --quiet`."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +124,10 @@ def test_a_date_against_the_columns_order_is_a_bad_record(tmp_path: Path) -> Non
     assert len(res.frame) == 2
     assert [(b.line, b.kind) for b in res.bad] == [(4, "bad timestamp")]
     assert "day/month order" in res.bad[0].reason
+    # a date no order reads is not blamed on the order
+    path.write_text("user_id,item_id,timestamp\nu1,i1,13/01/2020\nu1,i2,31/02/2020\n")
+    res = load_interactions(path)
+    assert [b.reason for b in res.bad] == ["timestamp '31/02/2020' is not a number or a date"]
 
 
 def test_month_first_without_evidence(tmp_path: Path) -> None:
@@ -166,7 +171,7 @@ def test_binary_item_ids_in_a_vectors_file_are_read_as_text(tmp_path: Path) -> N
     assert read_vectors(path).ids.tolist() == ["i1", "é", "i3"]
     bad = tmp_path / "bad.parquet"
     _binary_vectors(bad, [b"i1", b"\xff"])
-    with pytest.raises(VisrecError, match=r"bad\.parquet: item_id column: id b'\\xff' is bytes"):
+    with pytest.raises(VisrecError, match=r"bad\.parquet: column .item_id.: id b'\\xff' is bytes"):
         read_vectors(bad)
 
 
@@ -315,16 +320,17 @@ def test_similar_on_large_but_finite_vectors_ranks_as_on_the_scaled_down_ones(
     rng = np.random.default_rng(6)
     ids = np.asarray([f"i{k}" for k in range(12)])
     vec = rng.normal(size=(12, 8)).astype(np.float32)
-    small, big = tmp_path / "small.parquet", tmp_path / "big.parquet"
-    write_vectors(small, ItemVectors(ids, vec, np.ones(12, bool)))
-    write_vectors(big, ItemVectors(ids, vec * np.float32(1e20), np.ones(12, bool)))
+    vec /= np.abs(vec).max()
     outs = []
-    for path in (small, big):
-        assert main(["similar", str(path), "i1", "--n", "4"]) == 0
-        captured = capsys.readouterr()
-        assert "RuntimeWarning" not in captured.err
-        outs.append(captured.out.splitlines()[-4:])
-    assert outs[0] == outs[1]
+    # 3e38: every value fits float32, the norm does not
+    for scale in (1.0, 1e20, 3e38):
+        path = tmp_path / f"v{scale:g}.parquet"
+        write_vectors(path, ItemVectors(ids, vec * np.float32(scale), np.ones(12, bool)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no overflow on the way
+            assert main(["similar", str(path), "i1", "--n", "4"]) == 0
+        outs.append(capsys.readouterr().out.splitlines()[-4:])
+    assert outs[0] == outs[1] == outs[2]
 
 
 def test_a_space_separated_table_is_named_as_such(tmp_path: Path) -> None:
@@ -345,3 +351,16 @@ def test_movielens_item_table_given_as_interactions_says_where_the_ratings_are(
     with pytest.raises(VisrecError, match=r"u\.item: MovieLens' item table, not interactions; "
                        r"the ratings are .*u\.data"):  # fmt: skip
         load_interactions(item)
+
+
+def test_binary_ids_that_are_not_utf8_name_the_interactions_file(tmp_path: Path) -> None:
+    path = tmp_path / "i.parquet"
+    table = pa.table(
+        {
+            "user_id": pa.array([b"u0", b"\xff"], type=pa.binary()),
+            "item_id": pa.array([b"i0", b"i1"], type=pa.binary()),
+        }
+    )
+    pq.write_table(table, path)
+    with pytest.raises(VisrecError, match=r"i\.parquet: column 'user_id': id b'\\xff' is bytes"):
+        load_interactions(path)

@@ -40,6 +40,11 @@ _REFUSALS = frozenset(
 )
 
 
+def refusal_status(exc: OSError) -> int:
+    """The exit status of an error raised for ``exc``: 1 when the system refused."""
+    return 1 if exc.errno in _REFUSALS else 2
+
+
 def os_error(message: str, exc: OSError) -> VisrecError:
     """``message`` as the error to raise for ``exc``: a :class:`SystemRefusal` (exit 1)
     when the system refused (no permission, a read-only or full disk, an I/O error),

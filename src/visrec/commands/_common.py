@@ -53,13 +53,14 @@ def add_interactions_args(
     parser.add_argument("--interactions", required=True, metavar=metavar, help=help)
 
 
-def add_min_rating_arg(parser: argparse.ArgumentParser) -> None:
-    """Add ``--min-rating`` (float, default None), for ``load_interactions_frame``."""
+def add_min_rating_arg(parser: argparse.ArgumentParser, more: str = "") -> None:
+    """Add ``--min-rating`` (float, default None), for ``load_interactions_frame``;
+    ``more`` ends its help (what the command does with the rows below)."""
     parser.add_argument(
         "--min-rating",
         type=float,
         default=None,
-        help="keep only rows with rating >= this value (default: every row is a positive)",
+        help="keep only rows with rating >= this value (default: every row is a positive)" + more,
     )
 
 

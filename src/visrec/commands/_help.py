@@ -119,10 +119,12 @@ class Parser(argparse.ArgumentParser):
             given = getattr(self, "_given", [])
             given = given[: given.index("--")] if "--" in given else given  # then values
             unknown = [a for a in given if a.startswith("--") and a.split("=", 1)[0] not in own]
-            if unknown:
-                hints = [self.hint(a) for a in unknown]
-                named = [f"{a} ({h})" if h else a for a, h in zip(unknown, hints, strict=True)]
-                message = f"unrecognized arguments: {', '.join(named)}; {message}"
+            if unknown:  # worded as unknown_options words it, then what is missing
+                hints = [h for h in map(self.hint, unknown) if h]
+                found = f"unrecognized arguments: {' '.join(unknown)}"
+                if hints:
+                    found += "; " + "; ".join(dict.fromkeys(hints))
+                message = f"{found} (also: {message})"
         # one line, like every other error (argparse printed the whole usage first;
         # --help shows it)
         self.exit(2, f"{self.prog}: error: {message}\n")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, os_error
 
 
 def cache_dir(sub: str) -> Path:
@@ -61,8 +61,9 @@ def record_path(
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         if json_out:  # the report itself would fail to be written, after every fit
-            raise VisrecError(
-                f"--json: cannot make the folder {str(path.parent)!r} ({exc.strerror or exc})"
+            raise os_error(
+                f"--json: cannot make the folder {str(path.parent)!r} ({exc.strerror or exc})",
+                exc,
             ) from exc
         print(
             f"note: cannot make {path.parent} ({exc.strerror or exc}): finished runs are "

@@ -370,7 +370,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_cache_dir(cache, make=False)  # nothing made yet: a source may still fail
     except CacheDirError as exc:
-        raise VisrecError(f"--cache: {exc}") from exc
+        err = VisrecError(f"--cache: {exc}")
+        err.exit_status = exc.exit_status  # a refusal of the system stays exit 1
+        raise err from exc
     check_output_file(out, out_option)
     check_output_file(args.json, "--json")
     files = source_files(args.sources, args.what)

@@ -36,17 +36,18 @@ examples:
   visrec recommend models/bpr --n 10 -o recs.csv --users some_users.txt
 
 Output: CSV with header user_id,item_id,rank,score (rank 1..n), n rows per training
-user (fewer only when fewer candidates are left; none for a user whose every
-candidate is a training item, counted in the summary), never one of the user's training
-items. --items (one item_id per line) restricts the candidates; --users (one user_id
-per line) the users, in the file's order (a user not in training is an error: the
-model knows nothing of them). Candidates unseen in
-training are scored from their image vectors (--vectors, else the vectors file recorded
-by `visrec train` when it still exists) by models that can (vbpr, visual-cf); a model
-that cannot, or a candidate with no vector (or one holding NaN), is reported once on
-stderr and such candidates are ranked after all scored ones, with score -inf; among
-themselves they are in a pseudo-random order seeded by the model's random_state (the
-same for any order of the --items file, whose order would otherwise decide them).
+user (fewer only when fewer candidates are left; none for a user whose every candidate
+is a training item, counted in the summary), never one of the user's training items
+(nor, for a model trained with --min-rating, one they rated below it). --items (one
+item_id per line) restricts the candidates; --users (one user_id per line) the users,
+in the file's order (a user not in training is an error: the model knows nothing of
+them). Candidates unseen in training are scored from their image vectors (--vectors,
+else the vectors file recorded by `visrec train` when it still exists) by models that
+can (vbpr, visual-cf); a model that cannot, or a candidate with no vector (or one
+holding NaN), is reported once on stderr and such candidates are ranked after all
+scored ones, with score -inf; among themselves they are in a pseudo-random order
+seeded by the model's random_state (the same for any order of the --items file, whose
+order would otherwise decide them).
 A new item's score is what the model expects from its picture alone, so next to items
 people bought it rarely reaches the top n: --new-slots K keeps K places per list for
 the best-scored unseen candidates (the list stays in score order).

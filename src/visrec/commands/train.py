@@ -88,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--vectors", metavar="V.parquet", help="item vectors parquet from `visrec embed`"
     )
-    add_min_rating_arg(p)
+    add_min_rating_arg(p, "; the items a user rated below it are never recommended to them either")
     p.add_argument(
         "-o",
         "--output",
@@ -351,8 +351,9 @@ def _remove_checkpoint(folder: Path) -> None:
         elif folder.exists() or folder.is_symlink():
             folder.unlink()
     except OSError as exc:
-        raise VisrecError(
-            f"--no-resume: cannot remove the saved training state {folder} ({exc.strerror or exc})"
+        raise os_error(
+            f"--no-resume: cannot remove the saved training state {folder} ({exc.strerror or exc})",
+            exc,
         ) from exc
 
 

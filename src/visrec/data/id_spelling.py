@@ -130,20 +130,25 @@ def missing_words(ids: np.ndarray | Sequence[object]) -> list[str]:
     return [str(i) for i in s[s.isin(list(MISSING_WORDS))]]
 
 
-def _utf8_id(v: bytes) -> str:
+def _utf8_id(v: bytes, col: pd.Series, where: str) -> str:
     try:
         return v.decode("utf-8")
     except UnicodeDecodeError:
-        raise VisrecError(f"id {v!r} is bytes that are not UTF-8 text") from None
+        place = f"{where}: " if where else ""
+        raise VisrecError(
+            f"{place}column {str(col.name)!r}: id {v!r} is bytes that are not UTF-8 text"
+        ) from None
 
 
-def ids_as_text(col: pd.Series) -> pd.Series:
+def ids_as_text(col: pd.Series, where: str = "") -> pd.Series:
     """An id column as text, ``None`` where null (object dtype; a text column without a
     gap is returned as it is).
 
     Integer ids stored as float (a null forces float64) are written as integers, ``"1"``
     not ``"1.0"``, when every value is a whole number; one beyond int64 (``1e+20``) is
-    kept as the float is written. Shared by the interactions and item-table loaders,
+    kept as the float is written; bytes (a Parquet binary column) as their UTF-8 text, an
+    error naming ``where`` (the file) and the column when they are not. Shared by the
+    interactions and item-table loaders,
     ``Interactions.from_frame`` and the vectors reader, so ids match.
     """
     if (isinstance(col.dtype, pd.StringDtype) and not col.isna().any()) or (
@@ -154,7 +159,7 @@ def ids_as_text(col: pd.Series) -> pd.Series:
     if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) == "bytes":
         # a Parquet binary column (pandas writes bytes so): the text, not "b'i1'"
         return pd.Series(
-            [None if n else _utf8_id(v) for v, n in zip(col, null, strict=True)],
+            [None if n else _utf8_id(v, col, where) for v, n in zip(col, null, strict=True)],
             index=col.index,
             dtype=object,
         )

@@ -154,7 +154,7 @@ def _load_parquet_items(p: Path, id_col: str) -> LoadResult:
             f"(the id column {id_col!r} becomes {ITEM!r}); rename it"
         )
     where = str(p)
-    ids = ids_as_text(df[id_col]).str.strip()
+    ids = ids_as_text(df[id_col], where).str.strip()
     empty = (ids.isna() | (ids == "")).to_numpy()
     lines = np.arange(1, len(df) + 1, dtype=np.int64)
     bad = [

@@ -186,8 +186,13 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
             return None
     iv = read_vectors(p)
     vecs = iv.vectors
-    finite = np.isfinite(vecs).all(axis=1) if vecs.size else np.ones(len(iv), dtype=bool)
-    zero = ~np.any(vecs != 0, axis=1) if vecs.size else np.ones(len(iv), dtype=bool)
+    finite = np.ones(len(iv), dtype=bool)
+    zero = np.ones(len(iv), dtype=bool)
+    if vecs.size:  # a block at a time: full-size masks of a large catalogue are gigabytes
+        for start in range(0, len(vecs), 65536):
+            block = vecs[start : start + 65536]
+            finite[start : start + 65536] = np.isfinite(block).all(axis=1)
+            zero[start : start + 65536] = ~np.any(block != 0, axis=1)
     usable = iv.has_image & finite & ~zero
     return {
         "kind": "item vectors",

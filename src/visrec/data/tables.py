@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shlex
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -460,7 +461,7 @@ def load_interactions(
             raise VisrecError(
                 f"{p} line 1: fields separated by spaces ({first.strip()!r}); tables are "
                 "read with comma, tab, ';', '|' or '::' between fields: convert it, e.g. "
-                f"tr -s ' ' '\\t' < {p.name} > {p.stem}.tsv"
+                f"tr -s ' ' '\\t' < {shlex.quote(p.name)} > {shlex.quote(p.stem + '.tsv')}"
             )
     # The file itself, not the folder it was found in, so "file:line" points at it.
     where = str(p)
@@ -699,7 +700,7 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
                 if ts_huge[j]
                 else f"timestamp {raw.iloc[j]!r} is not a date in the day/month order the "
                 "column's other dates show (one order is used for the whole column)"
-                if not as_numbers and re.match(_NUMERIC_DATE, str(raw.iloc[j]))
+                if not as_numbers and _fits_the_other_order(str(raw.iloc[j]))
                 else f"timestamp {raw.iloc[j]!r} is not {what}"
             )
             problems.append(BadRecord(where, int(lines[j]), "bad timestamp", reason))
@@ -736,6 +737,42 @@ _SPACED_NUMBERS = r"\s*-?\d+(?:\.\d+)?(?: +-?\d+(?:\.\d+)?){1,3}\s*"
 _NUMERIC_DATE = r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$"
 
 
+def _full_year(yy: int) -> int:
+    """A two-digit year as pandas (dateutil) reads it in other date formats: the year
+    ending so that is nearest now, at most 49 years ahead (``70`` is 2070 in 2026, ``80``
+    is 1980), so one column's ``3/4/70`` and ``Mar 5 70`` are the same century."""
+    import datetime
+
+    now = datetime.date.today().year
+    year = now // 100 * 100 + yy
+    if year > now + 49:
+        year -= 100
+    elif year < now - 50:
+        year += 100
+    return year
+
+
+def _fits_the_other_order(value: str) -> bool:
+    """A numeric date (``13/01/2020``) that one day/month order reads and the other does
+    not: when it failed, it went against the order its column took."""
+    import datetime
+
+    m = re.match(_NUMERIC_DATE, value)
+    if m is None:
+        return False
+    a, b, y = int(m.group(1)), int(m.group(3)), m.group(4)
+    year = int(y) if len(y) == 4 else _full_year(int(y))
+
+    def real(day: int, month: int) -> bool:
+        try:
+            datetime.date(year, month, day)
+        except ValueError:
+            return False
+        return True
+
+    return real(a, b) != real(b, a)
+
+
 def _one_day_month_order(s: pd.Series) -> pd.Series:
     """Dates such as ``03/04/2020`` rewritten as ``2020-04-03`` by one day/month order
     for the whole column: day first when some value's first number is above 12 (and no
@@ -752,10 +789,7 @@ def _one_day_month_order(s: pd.Series) -> pd.Series:
     day_first = (first > 12).sum() > (second > 12).sum()
     day, month = (first, second) if day_first else (second, first)
     year = parts[3][hit].astype(str).to_numpy()
-    # two-digit years as strptime's %y reads them: 69-99 -> 19xx, 00-68 -> 20xx
-    year = np.asarray(
-        [y if len(y) == 4 else ("19" if int(y) >= 69 else "20") + y for y in year], dtype=object
-    )
+    year = np.asarray([y if len(y) == 4 else str(_full_year(int(y))) for y in year], dtype=object)
     ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     tail = parts[4][hit].fillna("").astype(str).to_numpy()
     iso = [
@@ -823,7 +857,7 @@ def _load_parquet_interactions(
     sub = df.iloc[:, [cols[c] for c in names]].copy()
     sub = sub.astype(object).where(sub.notna(), "")
     for j in range(2):  # user and item ids; a null one becomes "" (an empty id)
-        sub.iloc[:, j] = ids_as_text(df.iloc[:, cols[names[j]]]).fillna("")
+        sub.iloc[:, j] = ids_as_text(df.iloc[:, cols[names[j]]], where).fillna("")
     rows = (
         (k + 1, [str(v) for v in row])
         for k, row in enumerate(sub.itertuples(index=False, name=None))

@@ -192,14 +192,11 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
     # a float column (pandas makes one with a gap) holds 7.0 for the item 7; a binary
     # one (pandas writes bytes so) holds the id's UTF-8 text
     binary = pa.types.is_binary(id_col.type) or pa.types.is_large_binary(id_col.type)
-    try:
-        ids = (
-            ids_as_text(id_col.to_pandas()).tolist()
-            if pa.types.is_floating(id_col.type) or binary
-            else id_col.to_pylist()
-        )
-    except VisrecError as exc:
-        raise VisrecError(f"{source}: item_id column: {exc}") from None
+    ids = (
+        ids_as_text(id_col.to_pandas().rename("item_id"), source).tolist()
+        if pa.types.is_floating(id_col.type) or binary
+        else id_col.to_pylist()
+    )
     # a file made by other tools may list only items that have a vector: all of them
     flags = (
         table.column("has_image")

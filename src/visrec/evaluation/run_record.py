@@ -198,8 +198,8 @@ def load_done(
     try:  # now, not at the first append after a fit
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise VisrecError(
-            f"cannot make the folder of the resume record {path}: {exc.strerror or exc}"
+        raise os_error(
+            f"cannot make the folder of the resume record {path}: {exc.strerror or exc}", exc
         ) from exc
     done: dict[tuple[int, str], dict[str, Any]] = {}
     changed: set[str] = set()

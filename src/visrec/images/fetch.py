@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from visrec._atomic import atomic_path, probe_writable
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, refusal_status
 
 # Also installs decode's filter for Pillow's DecompressionBombWarning: the pixel limit is
 # checked here from the header, so the warning would only be noise on stderr.
@@ -80,7 +80,9 @@ def check_cache_dir(cache_dir: str | os.PathLike[str], *, make: bool = True) -> 
             cache.mkdir(parents=True, exist_ok=True)
         probe_writable(cache / "cache")
     except OSError as exc:
-        raise CacheDirError(f"cannot write to {str(cache)!r} ({exc.strerror or exc})") from exc
+        err = CacheDirError(f"cannot write to {str(cache)!r} ({exc.strerror or exc})")
+        err.exit_status = refusal_status(exc)  # no permission: exit 1, as for a write
+        raise err from exc
     return cache
 
 

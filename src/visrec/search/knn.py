@@ -70,16 +70,20 @@ class SimilarItems:
 
     def __init__(self, vectors: ItemVectors) -> None:
         vecs = vectors.vectors
-        # in float64, a block at a time: a float32 norm of large but finite values (1e20)
-        # overflows to inf, and a float64 copy of a whole catalogue doubles its memory
-        norms = np.empty(len(vecs), dtype=np.float64)
+        # in float64, a block at a time: a float32 norm of large but finite values (1e20,
+        # or 3e38 whose norm is beyond float32) overflows to inf, and a float64 copy of a
+        # whole catalogue would double its memory
+        unit = np.zeros(vecs.shape, dtype=np.float32)
+        norms = np.zeros(len(vecs), dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, len(vecs), 65536):
                 block = np.asarray(vecs[start : start + 65536], dtype=np.float64)
-                norms[start : start + 65536] = np.linalg.norm(block, axis=1)
+                n = np.linalg.norm(block, axis=1)
+                norms[start : start + 65536] = n
+                unit[start : start + 65536] = block / np.where(n > 0, n, 1.0)[:, None]
         keep = vectors.has_image & (norms > 0) & np.isfinite(norms)
         self.ids_ = vectors.ids[keep]
-        self.unit_ = (vecs[keep] / norms[keep, None].astype(np.float32)).astype(np.float32)
+        self.unit_ = unit[keep]
         self._row = {str(v): i for i, v in enumerate(self.ids_)}
         self._all = {str(v) for v in vectors.ids}
 
