@@ -72,7 +72,7 @@ def test_cli_refuses_an_output_that_would_replace_an_image(
     before = photo.read_bytes()
     base = ["embed", str(folder), "--engine", "torch", "--quiet"]
     assert cli_main([*base, "-o", str(photo), "--overwrite"]) == 2
-    assert "image 001.jpg" in capsys.readouterr().err
+    assert f"-o {photo} is an image; -o names the vectors file" in capsys.readouterr().err
     out = tmp_path / "v.parquet"
     assert cli_main([*base, "-o", str(out), "--json", str(photo)]) == 2
     assert "image 001.jpg" in capsys.readouterr().err

@@ -162,12 +162,16 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
     except MemoryError as exc:
         # an allocation numpy or torch refused (a huge --param factors=, --n or
         # --batch-users): the cause in one line, not a traceback from deep inside
-        print(
-            f"error: out of memory ({_one_line(exc) or 'an allocation failed'}); "
-            "ask for less (e.g. fewer factors, a smaller --n or batch) or free memory",
-            file=sys.stderr,
-        )
-        status = 1
+        if _interrupt.pressed():  # what a Ctrl-C became on its way out of compiled code
+            print("interrupted", file=sys.stderr)
+            status = 130
+        else:
+            print(
+                f"error: out of memory ({_one_line(exc) or 'an allocation failed'}); "
+                "ask for less (e.g. fewer factors, a smaller --n or batch) or free memory",
+                file=sys.stderr,
+            )
+            status = 1
     except BrokenPipeError:
         # the safety net: output outside a `survives_closed_stdout` command (whose
         # files are then lost) met a reader that went away (`visrec ... | head`)
