@@ -49,17 +49,23 @@ def test_os_error_tells_a_refusal_from_a_wrong_path(code: int, kind: type, statu
     assert type(err) is kind and err.exit_status == status
 
 
-def test_recommend_output_refused_by_the_system_exits_1(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import visrec._atomic as atomic
-
+def _popularity_model(tmp_path: Path) -> Path:
+    """A popularity model of users a, b over items x, y, saved in ``tmp_path / "m"``."""
     train = tmp_path / "t.csv"
     pd.DataFrame({"user_id": ["a", "a", "b"], "item_id": ["x", "y", "x"]}).to_csv(
         train, index=False
     )
     m = tmp_path / "m"
     assert main(["train", "--model", "popularity", "--interactions", str(train), "-o", str(m)]) == 0
+    return m
+
+
+def test_recommend_output_refused_by_the_system_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import visrec._atomic as atomic
+
+    m = _popularity_model(tmp_path)
 
     def denied(_target: Path) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
@@ -123,12 +129,7 @@ def test_embed_output_naming_an_image_is_refused_as_that(
 def test_recommend_notes_vectors_a_model_does_not_use(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    train = tmp_path / "t.csv"
-    pd.DataFrame({"user_id": ["a", "a", "b"], "item_id": ["x", "y", "x"]}).to_csv(
-        train, index=False
-    )
-    m = tmp_path / "m"
-    assert main(["train", "--model", "popularity", "--interactions", str(train), "-o", str(m)]) == 0
+    m = _popularity_model(tmp_path)
     vec = tmp_path / "v.parquet"
     write_vectors(
         vec, ItemVectors(np.asarray(["x", "y"]), np.ones((2, 3), np.float32), np.ones(2, bool))
