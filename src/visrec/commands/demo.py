@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
 
     from visrec._atomic import write_text_atomic
     from visrec.demo.pipeline import run_demo
-    from visrec.demo.synth import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+    from visrec.demo.synth import CATEGORIES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
     from visrec.embed.backbones import get_backbone
     from visrec.errors import VisrecError
 
@@ -189,6 +190,12 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.report, "--report")
     check_demo_folder(Path(args.out))
     out = Path(args.out)
+    for option, path in (("--json", args.json), ("--report", args.report)):
+        # the folder is made by the run: the file check above cannot see it yet
+        if path and os.path.abspath(path) == os.path.abspath(out):
+            raise VisrecError(
+                f"{option} {path} is the --out folder; name a file (e.g. {out / 'report.html'})"
+            )
     outputs = {
         "--json": args.json,
         "--report": args.report,
@@ -198,6 +205,11 @@ def run(args: argparse.Namespace) -> int:
     data = Path(args.data) if args.data else None
     files = data.rglob("*") if data is not None and data.is_dir() else []
     check_outputs_distinct(outputs, [("--data", f) for f in named_like_outputs(outputs, files)])
+    if not args.data and args.n_items < len(CATEGORIES):  # the generated catalogue's rule
+        raise VisrecError(
+            f"--items must be >= {len(CATEGORIES)} (one item per category of the generated "
+            f"catalogue), got {args.n_items}"
+        )
     for name in ("n_items", "n_users", "knn_k"):
         if getattr(args, name) < 1:
             option = f"--{name.removeprefix('n_').replace('_', '-')}"

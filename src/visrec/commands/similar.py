@@ -13,6 +13,7 @@ from visrec.commands._common import (
     add_vectors_positional,
     check_output_file,
     check_outputs_distinct,
+    name_ids,
     say_written,
     scan_photos,
     survives_closed_stdout,
@@ -98,6 +99,16 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"note: only {others:,} other {'item has' if others == 1 else 'items have'} an "
             f"image; showing {others:,} per item, not {args.n:,}",
+            file=sys.stderr,
+        )
+    # has_image rows that are left out all the same: said, not silently dropped
+    import numpy as np
+
+    broken = vectors.has_image & ~np.isfinite(vectors.vectors).all(axis=1)
+    if broken.any():
+        print(
+            f"note: {args.vectors}: {int(broken.sum()):,} item(s) whose vector holds NaN or "
+            f"infinite values are left out{name_ids(vectors.ids[broken], None)}",
             file=sys.stderr,
         )
     backbone = vectors.meta.get("backbone", "unknown backbone")

@@ -123,7 +123,7 @@ class _Layout:
         inter = None if self.interactions is None else root / self.interactions
         interactions = _interactions(inter, notes) if inter and inter.is_file() else None
         return DemoDataset(
-            name=root.name,
+            name=root.resolve().name or str(root.resolve()),  # "." and ".." named too
             layout=self.name,
             root=root,
             images=images,

@@ -111,9 +111,14 @@ class DemoResult:
             "cluster_note": self.cluster_note,
             "knn_rating": self.knn.to_dict() if self.knn is not None else None,
             "knn_note": self.knn_note,
+            # a metric that is not defined (AUC with nothing to rank) is null, not NaN:
+            # a bare NaN is no JSON
             "recommenders": None
             if self.recommenders is None
-            else self.recommenders.reset_index().to_dict(orient="records"),
+            else [
+                {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
+                for row in self.recommenders.reset_index().to_dict(orient="records")
+            ],
             "recommenders_note": self.recommenders_note,
             "vectors": str(self.vectors_path),
             "report": str(self.report_path),
@@ -137,7 +142,7 @@ class DemoResult:
         if self.recommenders is not None:
             # without the index name, which to_string prints as a row of its own
             table = self.recommenders.rename_axis(None)
-            lines.append(table.to_string(float_format=lambda v: f"{v:.3f}"))
+            lines.append(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
         if self.recommenders_note:
             lines.append(self.recommenders_note)
         return "\n".join(lines)
@@ -472,6 +477,15 @@ def _clusters(
     note = "; ".join(parts) or None
     if use.sum() < 2:
         return _Clusters(note=(note + "; " if note else "") + "too few items")
+    left = sorted(set(lab[use].tolist()))
+    if len(left) < 2:
+        # clusters against one label are fixed by construction: skipped, not an error
+        # that would end the demo before its other steps
+        return _Clusters(
+            note=(note + "; " if note else "")
+            + f"every item left to cluster has the {ds.label_name} {left[0]!r}, so no "
+            "clustering (comparing clusters with labels needs at least 2)"
+        )
     x = iv.vectors[iv.has_image][use]
     say(f"clustering {int(use.sum()):,} items (K-means) ...")
     cluster = cluster_vs_labels(x, lab[use], k=k, random_state=random_state)
@@ -628,6 +642,7 @@ def _compare_recommenders(
     except ImportError as exc:
         return None, f"skipped: the evaluation runner is not available ({exc})"
     frames = []
+    caveats: list[str] = []
     for protocol in ("warm", "cold-items"):
         try:
             res = run_experiment(
@@ -638,6 +653,20 @@ def _compare_recommenders(
         except (ImportError, VisrecError) as exc:
             return None, f"skipped: {protocol} protocol failed ({exc})"
         runs = res.runs.set_index("model")
+        # what `visrec evaluate` says under its table, said here too
+        stats = [v for v in res.info.values() if "skipped" not in v]
+        n_cand = max((int(v["n_candidates"]) for v in stats), default=0)
+        n_cand -= protocol != "cold-items"  # a warm test user's training item is no candidate
+        if stats and n_cand <= REC_K:
+            caveats.append(
+                f"{protocol}: {n_cand:,} candidate(s) per test user at most, <= {REC_K}: "
+                f"Recall@{REC_K} is 1 for any ranking; compare AUC and NDCG@{REC_K}"
+            )
+        if runs["auc"].isna().any():
+            caveats.append(
+                f"{protocol}: AUC n/a: no test user has a candidate they did not interact "
+                "with (nothing to rank the held-out items above)"
+            )
         frames.append(
             pd.DataFrame(
                 {
@@ -658,6 +687,8 @@ def _compare_recommenders(
         "which is BPR plus a map from picture to BPR factors) can rank them "
         "(the others score them all the same: AUC 0.5). AUC 0.5 is chance, 1 is perfect."
     )
+    if caveats:
+        note += " Note: " + "; ".join(caveats) + "."
     return table, note
 
 

@@ -106,7 +106,7 @@ def _fmt(v: object) -> str:
     if isinstance(v, int | np.integer):
         return f"{int(v):,}"
     if isinstance(v, float | np.floating):
-        return f"{float(v):.3f}"
+        return "n/a" if v != v else f"{float(v):.3f}"  # NaN: a metric with nothing to rank
     return str(v)
 
 

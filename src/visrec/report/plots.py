@@ -31,8 +31,10 @@ PALETTE = (
 
 def _text(s: str) -> str:
     """``s`` drawn as written: matplotlib reads text between two ``$`` as TeX math (a
-    label "$10-$20" would be set in italics, "$\\foo$" would stop the plot)."""
-    return s.replace("$", r"\$")
+    label "$10-$20" would be set in italics, "$\\foo$" would stop the plot), and leaves
+    a legend label that starts with ``_`` out of the legend (a zero-width space keeps it)."""
+    s = s.replace("$", r"\$")
+    return "\u200b" + s if s.startswith("_") else s
 
 
 def _plt() -> Any:

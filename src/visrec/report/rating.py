@@ -82,10 +82,13 @@ def rating_verdict(runs: pd.DataFrame) -> list[str]:
     if baselines and knn:
         base = str(rmse[baselines].idxmin())
         gap = rmse[knn[0]] - rmse[base]
-        word = "worse" if gap > 0 else "better"
+        if gap == 0:
+            compared = f"the same as the best baseline ({base})"
+        else:
+            word = "worse" if gap > 0 else "better"
+            compared = f"{abs(gap):.3f} {word} than the best baseline ({base}, {rmse[base]:.3f})"
         lines.append(
-            f"The tutorial's KNN on the picture alone: RMSE {rmse[knn[0]]:.3f}, {abs(gap):.3f} "
-            f"{word} than the best baseline ({base}, {rmse[base]:.3f})."
+            f"The tutorial's KNN on the picture alone: RMSE {rmse[knn[0]]:.3f}, {compared}."
         )
     plain, visual = _with(uses, RATINGS), _with(uses, RATINGS_PICTURE)
     if plain and visual:
@@ -102,6 +105,9 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
     if others.empty:  # the other models have no RMSE (e.g. diverged)
         return ""
     second = str(others.idxmin())
+    if rmse[second] == rmse[best]:  # an exact tie (e.g. every rating the same)
+        ties = [str(m) for m in others.index if rmse[m] == rmse[best]]
+        return f", tied with {', '.join(ties)}"
     spread = runs[runs["model"].isin([best, second])].groupby("model")["rmse"].std(ddof=1)
     if spread.isna().any() or rmse[second] - rmse[best] >= spread.max():
         return ""
