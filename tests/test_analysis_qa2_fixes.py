@@ -158,3 +158,18 @@ def test_demo_items_below_the_categories_is_an_option_error(
     assert capsys.readouterr().err == (
         "error: --items must be >= 4 (one item per category of the generated catalogue), got 2\n"
     )
+
+
+def test_items_without_an_image_file_are_named(tmp_path: Path) -> None:
+    from visrec.demo.datasets import load_demo_dataset
+
+    folder = _shop(tmp_path / "shop", {"A": 3, "B": 3})
+    items = pd.read_csv(folder / "items.csv")
+    extra = pd.DataFrame({"item_id": ["zz1", "zz2"], "category": ["A", "B"]})
+    pd.concat([items, extra]).to_csv(folder / "items.csv", index=False)
+    ds = load_demo_dataset(folder)
+    assert len(ds.images) == 6
+    assert (
+        "2 item(s) of items.csv have no image in images/ and are left out ('zz1', 'zz2')"
+        in ds.notes
+    )

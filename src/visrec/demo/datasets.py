@@ -120,6 +120,14 @@ class _Layout:
         images = find_images(root / self.images)
         items = root / self.items
         labels = _labels(items, self.id_col, self.label_col, notes) if items.is_file() else {}
+        no_image = [i for i in labels if i not in images]
+        if no_image:  # left out of every step: counted and named, not silently
+            shown = ", ".join(repr(i) for i in no_image[:5])
+            more = f" and {len(no_image) - 5:,} more" if len(no_image) > 5 else ""
+            notes.append(
+                f"{len(no_image):,} item(s) of {self.items} have no image in {self.images}/ "
+                f"and are left out ({shown}{more})"
+            )
         inter = None if self.interactions is None else root / self.interactions
         interactions = _interactions(inter, notes) if inter and inter.is_file() else None
         return DemoDataset(
