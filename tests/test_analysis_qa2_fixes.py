@@ -170,6 +170,6 @@ def test_items_without_an_image_file_are_named(tmp_path: Path) -> None:
     ds = load_demo_dataset(folder)
     assert len(ds.images) == 6
     assert (
-        "2 item(s) of items.csv have no image in images/ and are left out ('zz1', 'zz2')"
-        in ds.notes
+        "2 item(s) of items.csv have no image in images/, so they are not embedded, "
+        "clustered or used by the rating KNN ('zz1', 'zz2')" in ds.notes
     )

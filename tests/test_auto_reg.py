@@ -4,6 +4,7 @@ final fit is exactly the fit with the chosen value."""
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -540,3 +541,46 @@ def test_train_line_names_the_second_fit_for_new_items(
         assert (tail + str(expected) + "\n" in err) if expected else tail not in err
         model = Recommender.load(tmp_path / name)
         assert getattr(model, "new_item_fit", lambda: None)() == expected
+
+
+def test_trial_scores_are_kept_only_when_the_split_repeats(tmp_path: Path) -> None:
+    inter, vec = checkerboard()
+    params = {**FAST["bpr"], "reg": "auto", "epochs": 2}
+    with _checkpoint.checkpointing(tmp_path / "a", "key", every_s=3600, log=lambda _m: None):
+        make_model("bpr", **params).fit(inter, vec)
+    assert sorted(p.name for p in (tmp_path / "a").glob("reg-auto-trial-*.json")) == [
+        "reg-auto-trial-1.json", "reg-auto-trial-2.json", "reg-auto-trial-3.json"
+    ]  # fmt: skip
+    # random_state=None: a rerun draws another split, so nothing is kept to reuse
+    with _checkpoint.checkpointing(tmp_path / "b", "key", every_s=3600, log=lambda _m: None):
+        make_model("bpr", **{**params, "random_state": None}).fit(inter, vec)
+    assert not list((tmp_path / "b").glob("reg-auto-trial-*.json"))
+
+
+def test_an_unusable_checkpoint_folder_is_one_note(tmp_path: Path) -> None:
+    inter, vec = checkerboard()
+    blocked = tmp_path / "ck"
+    blocked.write_text("a file where the folder would go")
+    notes: list[str] = []
+    params = {**FAST["bpr"], "reg": "auto", "epochs": 2}
+    with _checkpoint.checkpointing(blocked, "key", every_s=3600, log=notes.append):
+        make_model("bpr", **params).fit(inter, vec)
+    assert len(notes) == 1 and notes[0].startswith("note: cannot save reg-auto-trial-1 in ")
+
+
+def test_a_reused_trial_still_prints_its_score_line() -> None:
+    from visrec.models import _fit_lines
+
+    inter, vec = checkerboard()
+    params = {**FAST["bpr"], "reg": "auto", "epochs": 2}
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(2):
+            lines.clear()
+            with (
+                _checkpoint.checkpointing(Path(tmp), "key", every_s=3600, log=lambda _m: None),
+                _fit_lines.fit_lines(lines.append),
+            ):
+                make_model("bpr", **params).fit(inter, vec)
+    trials = [line for line in lines if "reg=auto trial" in line]
+    assert len(trials) == 3 and all(line.endswith("(reused)") for line in trials)

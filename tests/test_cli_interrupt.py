@@ -13,6 +13,7 @@ import pytest
 
 import visrec.commands.report as report_cmd
 from visrec.cli import main
+from visrec.errors import VisrecError
 
 
 def _ctrl_c_then(exc: Exception) -> Callable[..., int]:
@@ -52,7 +53,13 @@ def test_a_failure_without_ctrl_c_keeps_its_traceback(monkeypatch: pytest.Monkey
 
 
 @pytest.mark.parametrize(
-    "exc", [RuntimeError("CUDA error"), OSError(5, "Input/output error"), MemoryError()]
+    "exc",
+    [
+        RuntimeError("CUDA error"),
+        OSError(5, "Input/output error"),
+        MemoryError(),
+        VisrecError("x.parquet: cannot read (a wrapped interrupt)"),
+    ],
 )
 def test_any_failure_after_ctrl_c_is_the_interrupt(
     exc: Exception, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

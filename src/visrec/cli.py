@@ -149,8 +149,12 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
     try:
         status = int(func(args) or 0)
     except VisrecError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
-        status = exc.exit_status
+        if _interrupt.pressed():  # a failure a Ctrl-C caused, worded as a bad input
+            print("interrupted", file=sys.stderr)
+            status = 130
+        else:
+            print(f"error: {_one_line(exc)}", file=sys.stderr)
+            status = exc.exit_status
     except FileNotFoundError as exc:
         print(
             f"error: {_one_line(exc.filename or exc)}: no such file or directory", file=sys.stderr

@@ -78,7 +78,7 @@ def register(subparsers: Any) -> None:
         metavar="N",
         default=320,
         dest="n_items",
-        help="generated catalogue: number of items (default 320)",
+        help="generated catalogue: number of items, at least 4, one per category (default 320)",
     )
     p.add_argument(
         "--users",
@@ -190,11 +190,14 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.report, "--report")
     check_demo_folder(Path(args.out))
     out = Path(args.out)
-    for option, path in (("--json", args.json), ("--report", args.report)):
+    for option, path, example in (
+        ("--json", args.json, "results.json"),
+        ("--report", args.report, "report.html"),
+    ):
         # the folder is made by the run: the file check above cannot see it yet
         if path and os.path.abspath(path) == os.path.abspath(out):
             raise VisrecError(
-                f"{option} {path} is the --out folder; name a file (e.g. {out / 'report.html'})"
+                f"{option} {path} is the --out folder; name a file (e.g. {out / example})"
             )
     outputs = {
         "--json": args.json,

@@ -102,13 +102,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     # has_image rows that are left out all the same: said, not silently dropped
-    import numpy as np
-
-    broken = vectors.has_image & ~np.isfinite(vectors.vectors).all(axis=1)
-    if broken.any():
+    broken = index.not_finite_
+    if len(broken):
         print(
-            f"note: {args.vectors}: {int(broken.sum()):,} item(s) whose vector holds NaN or "
-            f"infinite values are left out{name_ids(vectors.ids[broken], None)}",
+            f"note: {args.vectors}: {len(broken):,} item(s) whose vector holds NaN or "
+            f"infinite values are left out{name_ids(broken, None)}",
             file=sys.stderr,
         )
     backbone = vectors.meta.get("backbone", "unknown backbone")

@@ -514,9 +514,10 @@ def _swap_in(new: Path, out: Path) -> None:
         try:
             os.replace(parked, out)  # put the previous model back
         except OSError as restore_exc:
-            raise VisrecError(
+            raise os_error(
                 f"{out}: could not replace the model folder ({exc}) nor put the previous "
-                f"one back ({restore_exc}); the previous model is in {parked}"
+                f"one back ({restore_exc}); the previous model is in {parked}",
+                restore_exc,
             ) from exc
         old.rmdir()
         raise

@@ -125,13 +125,14 @@ class _Layout:
             shown = ", ".join(repr(i) for i in no_image[:5])
             more = f" and {len(no_image) - 5:,} more" if len(no_image) > 5 else ""
             notes.append(
-                f"{len(no_image):,} item(s) of {self.items} have no image in {self.images}/ "
-                f"and are left out ({shown}{more})"
+                f"{len(no_image):,} item(s) of {self.items} have no image in {self.images}/, "
+                f"so they are not embedded, clustered or used by the rating KNN ({shown}{more})"
             )
         inter = None if self.interactions is None else root / self.interactions
         interactions = _interactions(inter, notes) if inter and inter.is_file() else None
         return DemoDataset(
-            name=root.resolve().name or str(root.resolve()),  # "." and ".." named too
+            # "." and ".." named too; a link keeps the name it was given by
+            name=Path(os.path.abspath(root)).name or os.path.abspath(root),
             layout=self.name,
             root=root,
             images=images,

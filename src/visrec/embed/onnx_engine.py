@@ -31,7 +31,7 @@ import numpy as np
 from visrec._atomic import atomic_path, write_text_atomic
 from visrec._device import parse_device, resolve_device
 from visrec._interrupt import reraise_if_pressed
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, os_error
 
 log = logging.getLogger(__name__)
 
@@ -230,9 +230,10 @@ def cached_onnx_path(backbone: Any, directory: str | os.PathLike[str] | None = N
     try:
         return export_onnx(backbone, path)
     except OSError as exc:
-        raise VisrecError(
+        raise os_error(
             f"cannot write the ONNX model cache {path} ({exc}); set VISREC_CACHE to a "
-            "writable folder"
+            "writable folder",
+            exc,
         ) from exc
 
 

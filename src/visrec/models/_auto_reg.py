@@ -127,10 +127,15 @@ def choose_penalties(
         # too): a resumed run refits only the trials it had not finished
         desc = f"reg-auto-trial-{n}"
         with _checkpoint.keyed(f"{desc}:{label(values)}:{split_id}"):
-            ckpt = _checkpoint.active()
+            # random_state=None draws another split on a rerun: nothing to keep for it
+            ckpt = None if rs is None else _checkpoint.active()
             done = None if ckpt is None else _checkpoint.load_values(ckpt, desc, 1)
             if done is not None:
                 scores[label(values)] = done[0]
+                _fit_lines.say(
+                    f"  {model.name} reg=auto trial {n}/{len(grid)}: {label(values)} -> "
+                    f"validation Recall@{K} {done[0]:.4f} (reused)"
+                )
                 continue
             trial = type(model)(**{**params, **values})
             # the trial's epochs are not the fit `visrec train` resumes: no state saved

@@ -52,6 +52,8 @@ class Checkpoint:
     #: what this block saved or resumed from under its key (shared by the copies
     #: ``keyed`` makes): a rerun of the same command resumes only when it is not empty
     kept: list[str] = field(default_factory=list, compare=False)
+    #: notes given once per block (shared like ``kept``)
+    said: set[str] = field(default_factory=set, compare=False)
 
     def path(self, desc: str) -> Path:
         """The file of the fit named ``desc`` (``"bpr"``, ``"vbpr"``)."""
@@ -174,7 +176,9 @@ def save_values(ckpt: Checkpoint, desc: str, values: list[float]) -> None:
         with atomic_path(ckpt.folder / f"{desc}.json") as tmp:
             tmp.write_text(text, encoding="utf-8")
     except (OSError, VisrecError) as exc:
-        ckpt.log(f"note: cannot save {desc} in {ckpt.folder} ({exc}); a resumed run redoes it")
+        if "cannot save" not in ckpt.said:  # once per block, not once per step
+            ckpt.said.add("cannot save")
+            ckpt.log(f"note: cannot save {desc} in {ckpt.folder} ({exc}); a resumed run redoes it")
         return
     ckpt.kept.append(desc)
 
@@ -201,7 +205,7 @@ def load_values(ckpt: Checkpoint, desc: str, n: int) -> list[float] | None:
         return None
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing saved (no usable folder)
         return None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         ckpt.log(f"note: {path}: unreadable, redoing {desc}")

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from visrec.data.interactions import IdMap
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:
     from visrec.models.base import Recommender
@@ -35,7 +35,9 @@ def read_model_json(mj: Path) -> dict[str, Any]:
         meta = json.loads(mj.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise VisrecError(f"{mj}: invalid JSON ({exc})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:  # no permission: the system's refusal, exit 1
+        raise os_error(f"{mj}: cannot be read ({exc})", exc) from exc
+    except UnicodeDecodeError as exc:
         raise VisrecError(f"{mj}: cannot be read ({exc})") from exc
     if (
         not isinstance(meta, dict)

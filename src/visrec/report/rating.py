@@ -82,7 +82,7 @@ def rating_verdict(runs: pd.DataFrame) -> list[str]:
     if baselines and knn:
         base = str(rmse[baselines].idxmin())
         gap = rmse[knn[0]] - rmse[base]
-        if gap == 0:
+        if abs(gap) <= TIE:
             compared = f"the same as the best baseline ({base})"
         else:
             word = "worse" if gap > 0 else "better"
@@ -105,8 +105,8 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
     if others.empty:  # the other models have no RMSE (e.g. diverged)
         return ""
     second = str(others.idxmin())
-    if rmse[second] == rmse[best]:  # an exact tie (e.g. every rating the same)
-        ties = [str(m) for m in others.index if rmse[m] == rmse[best]]
+    if rmse[second] - rmse[best] <= TIE:  # a tie (e.g. every rating the same)
+        ties = [str(m) for m in others.index if rmse[m] - rmse[best] <= TIE]
         return f", tied with {', '.join(ties)}"
     spread = runs[runs["model"].isin([best, second])].groupby("model")["rmse"].std(ddof=1)
     if spread.isna().any() or rmse[second] - rmse[best] >= spread.max():

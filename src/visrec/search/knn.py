@@ -66,6 +66,8 @@ class SimilarItems:
         Indexed item ids, in store order.
     unit_ : ndarray of float32, shape (n_indexed, d)
         L2-normalised vectors of those items.
+    not_finite_ : ndarray of str
+        Ids of items with an image whose vector holds NaN or infinity (left out).
     """
 
     def __init__(self, vectors: ItemVectors) -> None:
@@ -82,6 +84,8 @@ class SimilarItems:
                 norms[start : start + 65536] = n
                 unit[start : start + 65536] = block / np.where(n > 0, n, 1.0)[:, None]
         keep = vectors.has_image & (norms > 0) & np.isfinite(norms)
+        # a NaN or infinite value makes the norm so: found without an n x d mask
+        self.not_finite_ = vectors.ids[vectors.has_image & ~np.isfinite(norms)]
         self.ids_ = vectors.ids[keep]
         self.unit_ = unit[keep]
         self._row = {str(v): i for i, v in enumerate(self.ids_)}
