@@ -120,11 +120,7 @@ class Parser(argparse.ArgumentParser):
             given = given[: given.index("--")] if "--" in given else given  # then values
             unknown = [a for a in given if a.startswith("--") and a.split("=", 1)[0] not in own]
             if unknown:  # worded as unknown_options words it, then what is missing
-                hints = [h for h in map(self.hint, unknown) if h]
-                found = f"unrecognized arguments: {' '.join(unknown)}"
-                if hints:
-                    found += "; " + "; ".join(dict.fromkeys(hints))
-                message = f"{found} (also: {message})"
+                message = f"{self.unrecognized(unknown)} (also: {message})"
         # one line, like every other error (argparse printed the whole usage first;
         # --help shows it)
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -143,11 +139,15 @@ class Parser(argparse.ArgumentParser):
     def unknown_options(self, extra: Sequence[str]) -> None:
         """Exit with the usage and 'unrecognized arguments', plus a hint per unknown
         option: what this command calls that, or the closest spelling."""
+        self.error(self.unrecognized(extra))
+
+    def unrecognized(self, extra: Sequence[str]) -> str:
+        """``"unrecognized arguments: A B; HINT"``: the words, then a hint per option."""
         hints = [h for h in (self.hint(a) for a in extra if a.startswith("-")) if h]
         message = f"unrecognized arguments: {' '.join(extra)}"
         if hints:
             message += "; " + "; ".join(dict.fromkeys(hints))
-        self.error(message)
+        return message
 
     def hint(self, arg: str) -> str | None:
         """What to use instead of the unknown option ``arg``, or None: this command's

@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
     from visrec._atomic import write_text_atomic
     from visrec.analysis.cluster import cluster_vs_labels
-    from visrec.embed.store import check_finite_vectors, read_vectors
+    from visrec.embed.store import check_finite_vectors, nonzero_rows, read_vectors
 
     take_vectors_arg(args, "cluster")
     check_output_file(args.json, "--json")
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     n_total = len(iv)
     # an all-zero vector is no picture (a placeholder row of another tool), as for
     # `visrec similar`: clustered, it made a cluster of its own
-    no_image = ~iv.has_image | ~_nonzero_rows(iv.vectors)
+    no_image = ~iv.has_image | ~nonzero_rows(iv.vectors)
     item_labels = np.asarray([label_of.get(str(i)) for i in iv.ids], dtype=object)
     no_label = np.asarray([lab is None for lab in item_labels]) & ~no_image
     keep = ~no_image & ~no_label
@@ -305,14 +305,3 @@ def _write_report(
         images_note=images_note,
     )
     write_report(args.report, data)
-
-
-def _nonzero_rows(vectors: Any, block: int = 65_536) -> Any:
-    """Rows with any non-zero value, in blocks (a whole (n, d) mask of 1M x 768 vectors
-    would take 768 MB)."""
-    import numpy as np
-
-    out = np.empty(len(vectors), dtype=bool)
-    for s in range(0, len(vectors), block):
-        out[s : s + block] = np.any(vectors[s : s + block] != 0, axis=1)
-    return out

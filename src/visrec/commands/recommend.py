@@ -232,18 +232,13 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
     """
     import pyarrow as pa
 
-    from visrec.embed.store import not_parquet, read_vectors_meta
+    from visrec.embed.store import read_vectors_meta, require_parquet
 
     p = Path(path)
     if not p.is_file():
         what = "is a directory, not a file" if p.is_dir() else "does not exist"
         raise VisrecError(f"vectors file {path!r} {what}")
-    kind = not_parquet(path)
-    if kind is not None:  # said as the other commands say it, not in pyarrow's words
-        raise VisrecError(
-            f"{path}: not a Parquet file ({kind}); vectors are the .parquet file that "
-            "visrec embed writes"
-        )
+    require_parquet(path)  # said as the other commands say it, not in pyarrow's words
     try:
         return read_vectors_meta(p)
     except (pa.ArrowInvalid, OSError) as exc:

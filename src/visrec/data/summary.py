@@ -170,10 +170,9 @@ def _summarize_table(p: Path) -> dict[str, Any]:
 def _summarize_vectors(p: Path) -> dict[str, Any] | None:
     """A ``visrec embed`` vectors file (None for other Parquet): read as interactions it
     failed with "cannot tell which column holds the user ids"."""
-    import numpy as np
     import pyarrow.parquet as pq
 
-    from visrec.embed.store import is_foreign_file, read_vectors
+    from visrec.embed.store import finite_rows, is_foreign_file, nonzero_rows, read_vectors
 
     if is_foreign_file(p):
         # a vectors file made by other tools (no visrec metadata), which the other
@@ -185,14 +184,7 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         if not {"item_id", "vector"} <= names or "user_id" in names:
             return None
     iv = read_vectors(p)
-    vecs = iv.vectors
-    finite = np.ones(len(iv), dtype=bool)
-    zero = np.ones(len(iv), dtype=bool)
-    if vecs.size:  # a block at a time: full-size masks of a large catalogue are gigabytes
-        for start in range(0, len(vecs), 65536):
-            block = vecs[start : start + 65536]
-            finite[start : start + 65536] = np.isfinite(block).all(axis=1)
-            zero[start : start + 65536] = ~np.any(block != 0, axis=1)
+    finite, zero = finite_rows(iv.vectors), ~nonzero_rows(iv.vectors)
     usable = iv.has_image & finite & ~zero
     return {
         "kind": "item vectors",

@@ -137,11 +137,7 @@ def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str 
         ``"v.parquet: 1 item vector(s) hold NaN or infinite values ('b'); re-embed
         those images or mark them has_image=false"``.
     """
-    bad = np.zeros(len(iv), dtype=bool)
-    step = 65536  # rows at a time: a full-size mask of a large catalogue is gigabytes
-    for s in range(0, len(iv), step):
-        bad[s : s + step] = ~np.isfinite(iv.vectors[s : s + step]).all(axis=1)
-    bad &= iv.has_image
+    bad = ~finite_rows(iv.vectors) & iv.has_image
     if not bad.any():
         return
     used = {str(i) for i in item_ids}
@@ -153,6 +149,26 @@ def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str 
             f"{source}: {len(ids):,} {noun} vector(s) hold NaN or infinite values "
             f"({shown}{more}); re-embed those images or mark them has_image=false"
         )
+
+
+#: rows at a time for a per-row test: a whole (n, d) mask of a large catalogue is gigabytes
+ROW_BLOCK = 65536
+
+
+def finite_rows(vectors: np.ndarray) -> np.ndarray:
+    """Per row: no NaN or infinity, tested a block of rows at a time."""
+    out = np.empty(len(vectors), dtype=bool)
+    for s in range(0, len(vectors), ROW_BLOCK):
+        out[s : s + ROW_BLOCK] = np.isfinite(vectors[s : s + ROW_BLOCK]).all(axis=1)
+    return out
+
+
+def nonzero_rows(vectors: np.ndarray) -> np.ndarray:
+    """Per row: any value other than 0, tested a block of rows at a time."""
+    out = np.empty(len(vectors), dtype=bool)
+    for s in range(0, len(vectors), ROW_BLOCK):
+        out[s : s + ROW_BLOCK] = np.any(vectors[s : s + ROW_BLOCK] != 0, axis=1)
+    return out
 
 
 def vectors_schema(dim: int, meta: dict[str, Any] | None = None) -> pa.Schema:
@@ -287,17 +303,23 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
             f"vectors file {p!r} is not a regular file (a pipe or device); give the "
             ".parquet file that visrec embed writes"
         )
-    kind = not_parquet(p)
-    if kind is not None:  # pyarrow would say only "magic bytes not found in footer"
-        raise VisrecError(
-            f"{p}: not a Parquet file ({kind}); vectors are the .parquet file that "
-            "visrec embed writes"
-        )
+    require_parquet(p)
     try:
         table = pq.read_table(p)
     except (pa.ArrowInvalid, OSError) as exc:
         raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
     return table_to_vectors(table, source=p)
+
+
+def require_parquet(path: str) -> None:
+    """A regular file that does not start as Parquet is an error saying what it looks
+    like (pyarrow would say only "magic bytes not found in footer")."""
+    kind = not_parquet(path)
+    if kind is not None:
+        raise VisrecError(
+            f"{path}: not a Parquet file ({kind}); vectors are the .parquet file that "
+            "visrec embed writes"
+        )
 
 
 def not_parquet(path: str) -> str | None:

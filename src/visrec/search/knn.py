@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from visrec.embed.store import ItemVectors
+from visrec.embed.store import ROW_BLOCK, ItemVectors
 from visrec.errors import VisrecError
 from visrec.models.base import check_list_length, top_n
 
@@ -78,11 +78,11 @@ class SimilarItems:
         unit = np.zeros(vecs.shape, dtype=np.float32)
         norms = np.zeros(len(vecs), dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, len(vecs), 65536):
-                block = np.asarray(vecs[start : start + 65536], dtype=np.float64)
+            for start in range(0, len(vecs), ROW_BLOCK):
+                block = np.asarray(vecs[start : start + ROW_BLOCK], dtype=np.float64)
                 n = np.linalg.norm(block, axis=1)
-                norms[start : start + 65536] = n
-                unit[start : start + 65536] = block / np.where(n > 0, n, 1.0)[:, None]
+                norms[start : start + ROW_BLOCK] = n
+                unit[start : start + ROW_BLOCK] = block / np.where(n > 0, n, 1.0)[:, None]
         keep = vectors.has_image & (norms > 0) & np.isfinite(norms)
         # a NaN or infinite value makes the norm so: found without an n x d mask
         self.not_finite_ = vectors.ids[vectors.has_image & ~np.isfinite(norms)]
