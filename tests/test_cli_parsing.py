@@ -150,6 +150,10 @@ def test_every_hint_names_an_option_of_its_command() -> None:
         (["evaluate", "--interactions", "x", "--no-progress"], "quiet", True),
         (["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--no-progress"],
          "quiet", True),
+        (["train", "--model", "bpr", "--interactions", "x", "-o", "m", "-q"], "quiet", True),
+        (["recommend", "m", "-o", "r.csv", "-q"], "quiet", True),
+        (["embed", "imgs", "-o", "v.parquet", "-v"], "verbose", True),
+        (["evaluate", "--interactions", "x", "-v"], "verbose", True),
     ],
 )  # fmt: skip
 def test_one_meaning_one_name_across_commands(argv: list[str], dest: str, value: object) -> None:

@@ -222,12 +222,15 @@ def test_other_bad_values(tmp_path: Path) -> None:
         [1, 2],  # type: ignore[list-item]
         "not json at all",
         review("B1", "U5", 5, overall=True),
+        review("B1", "U6", 6, overall=0),  # Amazon has 1-5 stars: corrupt, not a rating
+        review("B1", "U7", 7, overall=50.0),
+        review("B1", "U8", 8, overall=1),
     ]
     f = tmp_path / "X_5.json"
     write_jsonl(f, [json.dumps(x) if isinstance(x, list) else x for x in items])
     res = load_amazon_reviews(f)
-    assert list(res.frame["user_id"]) == ["U4"]
-    assert res.frame["rating"].iloc[0] == 4.0
+    assert list(res.frame["user_id"]) == ["U4", "U8"]
+    assert res.frame["rating"].tolist() == [4.0, 1.0]
     assert [(b.line, b.kind) for b in res.bad] == [
         (1, "non-numeric rating"),
         (2, "missing reviewerID"),
@@ -236,8 +239,11 @@ def test_other_bad_values(tmp_path: Path) -> None:
         (5, "not an object"),
         (6, "invalid JSON"),
         (7, "non-numeric rating"),
+        (8, "rating out of range"),
+        (9, "rating out of range"),
     ]
     assert str(res.bad[0]) == f"{f}:1: 'overall' is 'five', expected a number"
+    assert str(res.bad[-1]) == f"{f}:9: 'overall' is 50.0, expected 1 to 5 stars"
 
 
 def test_review_time_falls_back_to_review_time_text(tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ def add_progress_args(
     quiet_help: str | None = None,
 ) -> None:
     """Add the mutually exclusive ``--verbose`` and ``--quiet`` flags (read by
-    :func:`show_progress`); ``--no-progress`` is another name of ``--quiet``.
+    :func:`show_progress`); ``-v`` / ``-q`` are their short forms and
+    ``--no-progress`` is another name of ``--quiet``.
 
     Parameters
     ----------
@@ -35,13 +36,16 @@ def add_progress_args(
     """
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument(
+        "-v",
         "--verbose",
         action="store_true",
         help=f"show {what} (default: only when stderr is a terminal)",
     )
     if quiet_help is None:
         quiet_help = "no " + what.removeprefix("a ").removeprefix("an ")
-    bar.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true", help=quiet_help)
+    bar.add_argument(
+        "-q", "--quiet", "--no-progress", dest="quiet", action="store_true", help=quiet_help
+    )
 
 
 def show_progress(args: argparse.Namespace) -> bool:

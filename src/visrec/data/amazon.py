@@ -594,6 +594,8 @@ def _review_problem(rec: dict[str, object]) -> tuple[str, str] | None:
         return "non-numeric rating", f"'overall' is {v!r}, expected a number"
     if f != f or f in (float("inf"), float("-inf")):
         return "non-numeric rating", f"'overall' is {v!r}, expected a finite number"
+    if not 1.0 <= f <= 5.0:  # Amazon's stars: a 0 or 50 is a corrupt record, not a rating
+        return "rating out of range", f"'overall' is {v!r}, expected 1 to 5 stars"
     return None
 
 
