@@ -195,7 +195,7 @@ def test_score_new_items_ranks_items_without_an_image_last(fitted, name) -> None
     np.testing.assert_array_equal(s[:, [0, 2]], model.score_new_items([0, 1], v[[0, 2]]))
     with pytest.raises(VisrecError, match=r"vectors row 3 holds NaN .*has_image=False"):
         model.score_new_items([0], v)
-    with pytest.raises(VisrecError, match="has_image must be a boolean array of shape"):
+    with pytest.raises(VisrecError, match="has_image must have shape"):
         model.score_new_items([0], v, has[:3])
 
 

@@ -252,10 +252,16 @@ def test_fit_state_is_named_with_a_trailing_underscore_and_a_failed_refit_drops_
     from test_models import FAST, checkerboard
 
     # the convention scikit-learn's check_is_fitted reads; forget_fit drops only these
-    model = make_model(name, **FAST[name]).fit(*checkerboard())
+    inter, vectors = checkerboard()
+    model = make_model(name, **FAST[name]).fit(inter, vectors)
     params = set(model.get_params())
     state = [k for k in vars(model) if k not in params]
     assert state and all(k.endswith("_") and not k.startswith("_") for k in state), state
-    with pytest.raises(VisrecError):
-        model.fit(Interactions.from_frame(pd.DataFrame({"user_id": [], "item_id": []})))
+    # a wrong argument is refused before anything is dropped: the fit stays usable
+    with pytest.raises(VisrecError, match="fit takes an Interactions"):
+        model.fit(inter.to_frame(), vectors)  # type: ignore[arg-type]
+    assert [k for k in vars(model) if k not in params] == state
+    # a fit that starts and fails leaves no old arrays under new id maps
+    with pytest.raises(VisrecError, match="empty interactions"):
+        model.fit(Interactions.from_frame(pd.DataFrame({"user_id": [], "item_id": []})), vectors)
     assert [k for k in vars(model) if k not in params] == []

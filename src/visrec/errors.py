@@ -20,8 +20,9 @@ class SystemRefusal(VisrecError):
     exit_status = 1
 
 
-class NotFittedError(VisrecError, AttributeError):
-    """An estimator method was called before ``fit``."""
+class NotFittedError(VisrecError, ValueError, AttributeError):
+    """An estimator method was called before ``fit`` (a ValueError and an
+    AttributeError, like scikit-learn's ``NotFittedError``)."""
 
 
 #: errnos that mean the system refused (not a wrong path or name): exit status 1

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from visrec.analysis._args import integer_arg, vector_matrix
 from visrec.errors import VisrecError
 
 
@@ -129,7 +130,9 @@ def cluster_vs_labels(
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    x = np.asarray(vectors, dtype=np.float64)
+    x = vector_matrix(vectors, "cluster", np.float64)
+    if k is not None:
+        integer_arg(k, "cluster: k")
     labs = np.asarray([str(v) for v in labels], dtype=object)
     if x.ndim != 2:
         raise VisrecError(f"cluster: vectors must be 2-D (n, d), got shape {x.shape}")

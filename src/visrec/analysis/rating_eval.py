@@ -39,6 +39,7 @@ recorded ``fit_seconds``).
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions
+from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions, id_column
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 from visrec.evaluation.protocols import collapse_duplicates
@@ -250,7 +251,7 @@ def _finite(v: Any) -> float | None:
 
 
 def rating_eval(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Interactions,
     item_vectors: ItemVectors | None,
     test_size: float = 0.2,
     random_state: int = 1234,
@@ -267,10 +268,10 @@ def rating_eval(
 
     Parameters
     ----------
-    frame : DataFrame
+    frame : DataFrame or Interactions
         Rating rows with columns ``user_id``, ``item_id``, ``rating`` (``timestamp``
-        optional). Repeated ``(user, item)`` rows count once: the latest by timestamp,
-        else the last row (as ``visrec evaluate`` does).
+        optional; an ``Interactions`` must hold ratings). Repeated ``(user, item)`` rows
+        count once: the latest by timestamp, else the last row (as ``visrec evaluate`` does).
     item_vectors : ItemVectors or None
         Image vectors keyed by item id. None skips the KNN and the visual MF.
     test_size : float, default 0.2
@@ -318,7 +319,10 @@ def rating_eval(
     from visrec.evaluation import run_record
     from visrec.models.rating_mf import RatingMF
 
-    _check_args(frame, protocol, n_seeds, test_size, knn_k)
+    if isinstance(frame, Interactions):  # as run_experiment takes it
+        frame = frame.to_frame()
+    _check_args(frame, item_vectors, protocol, n_seeds, test_size, knn_k, random_state)
+    _check_mf_params(mf_params)
     df, notes = _clean_ratings(frame)
     eligible, image_notes = _check_vectors(df, item_vectors, protocol)
     notes += image_notes
@@ -403,8 +407,28 @@ def rating_eval(
 
 
 def _check_args(
-    frame: pd.DataFrame, protocol: str, n_seeds: int, test_size: float, knn_k: int
+    frame: object,
+    item_vectors: object,
+    protocol: str,
+    n_seeds: int,
+    test_size: float,
+    knn_k: int,
+    random_state: object,
 ) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise VisrecError(
+            "rating-eval: the ratings must be a DataFrame (user_id, item_id, rating) or "
+            f"an Interactions, got {type(frame).__name__}"
+        )
+    if item_vectors is not None and not isinstance(item_vectors, ItemVectors):
+        raise VisrecError(
+            "rating-eval: item_vectors must be an ItemVectors or None, got "
+            f"{type(item_vectors).__name__}"
+        )
+    for name, value in (("n_seeds", n_seeds), ("knn_k", knn_k), ("random_state", random_state)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            # a numpy Generator would be drawn from once per split: not reproducible
+            raise VisrecError(f"rating-eval: {name} must be an integer, got {value!r}")
     for col in (USER, ITEM, RATING):
         if col not in frame.columns:
             raise VisrecError(
@@ -421,6 +445,17 @@ def _check_args(
         raise VisrecError(f"rating-eval: knn_k must be at least 1, got {knn_k}")
 
 
+def _check_mf_params(mf_params: dict[str, Any] | None) -> None:
+    from visrec.models.rating_mf import RatingMF
+
+    known = RatingMF().get_params()
+    unknown = sorted(set(mf_params or {}) - set(known))
+    if unknown:
+        raise VisrecError(
+            f"rating-eval: RatingMF has no hyperparameter {unknown[0]!r}; known: {', '.join(known)}"
+        )
+
+
 def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """``user_id, item_id, rating`` as strings and floats: rows without a numeric
     rating left out and repeated ``(user, item)`` rows collapsed, each counted in a
@@ -432,8 +467,9 @@ def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         notes.append(f"left out {int(bad.sum()):,} rows without a numeric rating")
     df = pd.DataFrame(
         {
-            USER: frame[USER].astype(str).to_numpy()[~bad],
-            ITEM: frame[ITEM].astype(str).to_numpy()[~bad],
+            # spelt as every loader and the vectors spell ids (7.0 -> "7")
+            USER: id_column(frame, USER)[~bad],
+            ITEM: id_column(frame, ITEM)[~bad],
             RATING: rating[~bad],
         }
     )

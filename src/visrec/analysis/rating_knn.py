@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from visrec.analysis._args import integer_arg, vector_matrix
 from visrec.errors import VisrecError
 
 
@@ -289,8 +290,9 @@ def knn_rating(
     -------
     KnnRatingResult
     """
-    x = np.asarray(vectors, dtype=np.float32)
+    x = vector_matrix(vectors, "rating KNN", np.float32)
     y = np.asarray(ratings, dtype=np.float64)
+    integer_arg(k, "rating KNN: k")
     if x.ndim != 2 or len(x) != len(y):
         raise VisrecError(
             f"rating KNN: vectors of shape {x.shape} and {len(y)} ratings; "

@@ -12,6 +12,7 @@ Python's or pandas' regex.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -174,3 +175,27 @@ def ids_as_text(col: pd.Series, where: str = "") -> pd.Series:
         text = col.astype(str).to_numpy(dtype=object)
     text[null] = None
     return pd.Series(text, index=col.index, dtype=object)
+
+
+def spell_ids(values: Iterable[object] | object) -> list[str]:
+    """Raw ids as the text an ``IdMap`` holds: a string (or bytes, or a number) is one
+    id, anything else iterable a sequence of them; a whole float is written as an
+    integer (``7.0`` -> ``"7"``), as :func:`ids_as_text` writes a float column (pandas
+    makes an integer column float when it has a gap)."""
+    if isinstance(values, str | bytes | numbers.Number) or not isinstance(values, Iterable):
+        values = [values]
+    elif isinstance(values, np.ndarray | pd.Series) and (
+        values.dtype.kind == "U" or pd.api.types.infer_dtype(values, skipna=False) == "string"
+    ):
+        return list(values)  # text already (what the loaders give): no per-id work
+    return [_spell_one(v) for v in values]
+
+
+def _spell_one(v: object) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        if f.is_integer() and abs(f) < 2.0**63:
+            return str(int(f))
+    return str(v)

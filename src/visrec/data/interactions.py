@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from visrec.data.id_spelling import ids_as_text
+from visrec.data.id_spelling import ids_as_text, spell_ids
 from visrec.errors import VisrecError
 
 # Canonical column names used by every loader.
@@ -25,7 +25,7 @@ RATING = "rating"
 TIMESTAMP = "timestamp"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IdMap:
     """Immutable bijection between raw string ids and dense indices ``0..n-1``.
 
@@ -33,6 +33,8 @@ class IdMap:
     ----------
     ids : ndarray of str, shape (n,)
         Raw ids in index order. Must be unique.
+
+    Two maps are equal when they hold the same ids in the same order.
     """
 
     ids: np.ndarray
@@ -51,29 +53,49 @@ class IdMap:
 
     @classmethod
     def from_values(cls, values: Iterable[object]) -> IdMap:
-        """Build a map from raw values in order of first appearance."""
-        return cls(np.asarray(pd.unique(pd.Series([str(v) for v in values], dtype=object))))
+        """Build a map from raw values in order of first appearance (spelt as
+        :func:`spell_ids` spells them: ``7.0`` is the id ``"7"``)."""
+        return cls(np.asarray(pd.unique(pd.Series(spell_ids(values), dtype=object))))
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IdMap):
+            return NotImplemented
+        return self is other or (
+            len(self.ids) == len(other.ids) and bool((self.ids == other.ids).all())
+        )
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.ids))
+
     def __contains__(self, raw: object) -> bool:
-        return str(raw) in self._index
+        return spell_ids(raw)[0] in self._index
 
     def to_index(
-        self, raw: Iterable[object], missing: Literal["error", "ignore", "minus_one"] = "error"
+        self,
+        raw: Iterable[object] | str | int | float,
+        missing: Literal["error", "ignore", "minus_one"] = "error",
     ) -> np.ndarray:
         """Map raw ids to int64 indices.
 
+        ``raw`` is a sequence of ids, or one id (a string or a number: ``"196"`` is
+        one id, not three), spelt as :func:`spell_ids` spells them, so a float column
+        (``196.0``) finds the ids ``Interactions.from_frame`` made of it.
         ``missing="error"`` raises naming the first unknown id, ``"minus_one"`` returns -1
         for unknown ids, ``"ignore"`` drops them.
         """
+        if missing not in ("error", "ignore", "minus_one"):
+            raise VisrecError(
+                f"id map: missing={missing!r}; expected 'error', 'ignore' or 'minus_one'"
+            )
         out = []
-        for r in raw:
-            i = self._index.get(str(r))
+        for r in spell_ids(raw):
+            i = self._index.get(r)
             if i is None:
                 if missing == "error":
-                    raise VisrecError(f"unknown id {str(r)!r} (not in the training data)")
+                    raise VisrecError(f"unknown id {r!r} (not in the training data)")
                 if missing == "ignore":
                     continue
                 i = -1
@@ -110,9 +132,11 @@ class IdMap:
         return [str(x) for x in self.ids]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Interactions:
     """User-item interactions as parallel index arrays (users x items).
+
+    Compared and hashed by identity (its arrays have no one truth value).
 
     Attributes
     ----------
@@ -199,8 +223,14 @@ class Interactions:
         items = id_column(df, ITEM)
         if user_map is None:
             user_map = IdMap.from_values(users)
+        extra = spell_ids(extra_items)
         if item_map is None:
-            item_map = IdMap.from_values(list(items) + [str(x) for x in extra_items])
+            item_map = IdMap.from_values(list(items) + extra)
+        elif extra:  # they would be silently left out of the given map
+            raise VisrecError(
+                "interactions: extra_items only apply when the item map is built here; "
+                "the given item_map is used as it is"
+            )
         for col in (RATING, TIMESTAMP):
             if col in df.columns:
                 _check_complete(df, col)
@@ -242,6 +272,8 @@ class Interactions:
     def to_csr(self, values: Literal["binary", "rating"] = "binary") -> sp.csr_matrix:
         """Users x items sparse matrix; duplicates are collapsed (binary) or the last
         rating wins (rating)."""
+        if values not in ("binary", "rating"):
+            raise VisrecError(f"to_csr: values={values!r}; expected 'binary' or 'rating'")
         if values == "rating":
             if self.rating is None:
                 raise VisrecError("interactions have no ratings")
@@ -343,7 +375,8 @@ def _check_complete(df: pd.DataFrame, col: str, shown: int = 5) -> None:
         return
     pos = np.flatnonzero(missing)
     rows = ", ".join(
-        f"position {int(j)} (user {df[USER].iloc[j]!r}, item {df[ITEM].iloc[j]!r})"
+        f"position {int(j)} (user {spell_ids(df[USER].iloc[j])[0]!r}, "
+        f"item {spell_ids(df[ITEM].iloc[j])[0]!r})"
         for j in pos[:shown]
     )
     more = f" and {len(pos) - shown:,} more" if len(pos) > shown else ""

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, shown_path, utf8_path
-from visrec.data.id_spelling import ids_as_text
+from visrec.data.id_spelling import ids_as_text, spell_ids
 from visrec.errors import VisrecError
 
 META_KEY = b"visrec"
@@ -48,7 +48,7 @@ class ItemVectors:
     def __post_init__(self) -> None:
         self.ids = np.asarray([str(x) for x in self.ids], dtype=object)
         self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
-        self.has_image = _flags(self.has_image)
+        self.has_image = image_flags(self.has_image)
         n = len(self.ids)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.has_image) != n:
             raise VisrecError(
@@ -75,19 +75,19 @@ class ItemVectors:
         """``has_image`` for ``item_ids`` in that order (False for absent items): what
         ``align`` gives without building the ``(m, d)`` rows."""
         index = {v: i for i, v in enumerate(self.ids)}
-        pos = np.asarray([index.get(str(i), -1) for i in item_ids], dtype=np.int64)
+        pos = np.asarray([index.get(i, -1) for i in spell_ids(item_ids)], dtype=np.int64)
         has = np.zeros(len(pos), dtype=bool)
         has[pos >= 0] = self.has_image[pos[pos >= 0]]
         return has
 
-    def align(self, item_ids: np.ndarray | list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def align(self, item_ids: Any) -> tuple[np.ndarray, np.ndarray]:
         """Rows for ``item_ids`` in that order: ``(vectors (m, d), has_image (m,))``.
 
         Items absent from this store get a zero row and ``has_image=False``: an item
-        never borrows another item's row.
+        never borrows another item's row. One id given as a string is one item.
         """
         index = {v: i for i, v in enumerate(self.ids)}
-        pos = np.asarray([index.get(str(i), -1) for i in item_ids], dtype=np.int64)
+        pos = np.asarray([index.get(i, -1) for i in spell_ids(item_ids)], dtype=np.int64)
         out = np.zeros((len(pos), self.dim), dtype=np.float32)
         has = np.zeros(len(pos), dtype=bool)
         ok = pos >= 0
@@ -96,7 +96,7 @@ class ItemVectors:
         return out, has
 
 
-def _flags(values: Any) -> np.ndarray:
+def image_flags(values: Any) -> np.ndarray:
     """``has_image`` as a 1-D bool array; only booleans or 0/1 are taken."""
     a = np.asarray(values)
     ok = a.ndim == 1 and (

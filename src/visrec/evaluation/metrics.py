@@ -35,6 +35,7 @@ score therefore recommends the first K candidates in index order, and its AUC is
 
 from __future__ import annotations
 
+import numbers
 from typing import Literal
 
 import numpy as np
@@ -65,6 +66,23 @@ def _as_2d(name: str, arr: np.ndarray, shape: tuple[int, ...] | None = None) -> 
     return a
 
 
+def _mask(name: str, arr: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """A 2-D true/false array; 0/1 is taken too, other numbers refused: an array of
+    item indices given here would otherwise read as a mask and score silently wrong."""
+    a = _as_2d(name, arr, shape)
+    if a.dtype.kind == "b":
+        return a
+    bad = ~((a == 0) | (a == 1)) if a.dtype.kind in "iuf" else np.ones(a.shape, dtype=bool)
+    if bad.any():
+        first = a[bad].ravel()[0]
+        shown = first.item() if isinstance(first, np.generic) else first
+        raise VisrecError(
+            f"{name} must be a true/false mask of shape (n_users, n_candidates), one "
+            f"column per candidate; got the value {shown!r}"
+        )
+    return a.astype(bool)
+
+
 def _prepare(
     scores: np.ndarray, relevant: np.ndarray | None, exclude: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -72,12 +90,8 @@ def _prepare(
     if np.isnan(s).any():
         row = int(np.argwhere(np.isnan(s))[0][0])
         raise VisrecError(f"scores contain NaN (first in row {row}); a model diverged?")
-    rel = None if relevant is None else _as_2d("relevant", relevant, s.shape).astype(bool)
-    exc = (
-        np.zeros(s.shape, dtype=bool)
-        if exclude is None
-        else _as_2d("exclude", exclude, s.shape).astype(bool)
-    )
+    rel = None if relevant is None else _mask("relevant", relevant, s.shape)
+    exc = np.zeros(s.shape, dtype=bool) if exclude is None else _mask("exclude", exclude, s.shape)
     if rel is not None:
         # an item the user trained on is not a test positive for them
         rel = rel & ~exc
@@ -109,6 +123,8 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
     score an item) ranks it last but keeps it in the list, since an evaluation ranks
     every candidate; ``top_n`` treats ``-inf`` itself as the exclusion mark.
     """
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool):
+        raise VisrecError(f"k must be an integer, got {k!r}")
     if k <= 0:
         raise VisrecError(f"k must be positive, got {k}")
     s, _, exc = _prepare(scores, None, exclude)
@@ -141,7 +157,7 @@ def _check_lists(topk: np.ndarray, n_candidates: int) -> np.ndarray:
 
 
 def _hits(topk: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-    rel = _as_2d("relevant", relevant).astype(bool)
+    rel = _mask("relevant", relevant)
     topk = _check_lists(topk, rel.shape[1])
     if topk.shape[0] != rel.shape[0]:
         raise VisrecError(f"top-k lists have {topk.shape[0]} users, relevance has {rel.shape[0]}")
@@ -166,7 +182,7 @@ def recall_at_k(
     if denominator not in ("min", "test"):
         raise VisrecError(f"denominator must be 'min' or 'test', got {denominator!r}")
     hits = _hits(topk, relevant)
-    n_rel = _as_2d("relevant", relevant).astype(bool).sum(axis=1)
+    n_rel = _mask("relevant", relevant).sum(axis=1)
     denom = np.minimum(n_rel, hits.shape[1]) if denominator == "min" else n_rel
     hits = hits.sum(axis=1).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -176,7 +192,7 @@ def recall_at_k(
 def hit_rate_at_k(topk: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     """HitRate@K per user: 1.0 when any test item is in the top-K (nan when none)."""
     hits = _hits(topk, relevant).any(axis=1).astype(np.float64)
-    n_rel = _as_2d("relevant", relevant).astype(bool).sum(axis=1)
+    n_rel = _mask("relevant", relevant).sum(axis=1)
     return np.where(n_rel > 0, hits, np.nan)
 
 
@@ -190,7 +206,7 @@ def ndcg_at_k(topk: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     k = hits.shape[1]
     disc = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
     dcg = (hits * disc).sum(axis=1)
-    n_rel = _as_2d("relevant", relevant).astype(bool).sum(axis=1)
+    n_rel = _mask("relevant", relevant).sum(axis=1)
     ideal_cum = np.concatenate([[0.0], np.cumsum(disc)])
     idcg = ideal_cum[np.minimum(n_rel, k)]
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._holdout import per_user_holdout
+from visrec.data.id_spelling import spell_ids
 from visrec.data.interactions import (
     ITEM,
     TIMESTAMP,
@@ -232,7 +233,7 @@ def time_split(frame: pd.DataFrame | Interactions) -> Split:
                 if TIMESTAMP not in df.columns
                 else f"{int(df[TIMESTAMP].isna().sum())} rows without one"
             )
-            + " (use --protocol warm instead)"
+            + " (use the 'warm' protocol instead)"
         )
     ts = df[TIMESTAMP].to_numpy()
     _, uinv = np.unique(df[USER].to_numpy(), return_inverse=True)
@@ -273,7 +274,7 @@ def cold_items_split(
     df, n_dup = collapse_duplicates(frame)
     items = IdMap.from_values(df[ITEM]).ids
     if eligible_items is not None:
-        ok = set(str(x) for x in eligible_items)
+        ok = set(spell_ids(eligible_items))
         pool = np.asarray([i for i in items if i in ok], dtype=object)
     else:
         pool = items

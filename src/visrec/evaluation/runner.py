@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from visrec.evaluation.protocols import PROTOCOLS, Split, make_split
 from visrec.models._auto_reg import chosen_label
 from visrec.models.base import Recommender
 
-ModelSpec = str | tuple[str, dict[str, Any]]
+ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
 BASELINE = "popularity"
 METRICS = ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s")
 
@@ -209,17 +210,34 @@ def _plain(v: Any) -> Any:
 
 
 def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict[str, Any]]]:
-    """Normalise ``"a,b"`` / ``["a", ("b", {...})]`` to ``[(name, params), ...]`` with the
-    popularity baseline first when it was not listed."""
+    """Normalise ``"a,b"`` / ``["a", ("b", {...}), BPR(factors=32)]`` to
+    ``[(name, params), ...]`` with the popularity baseline first when it was not listed.
+    An estimator instance stands for its name and the hyperparameters it sets away
+    from their defaults (it is not fitted itself: each seed fits a fresh one)."""
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]
+    elif isinstance(models, Recommender):
+        models = [models]
     out: list[tuple[str, dict[str, Any]]] = []
     for spec in models:
         if isinstance(spec, str):
             out.append((spec, {}))
+        elif isinstance(spec, Recommender):
+            defaults = type(spec)().get_params()
+            changed = {k: v for k, v in spec.get_params().items() if v != defaults.get(k)}
+            out.append((spec.name, changed))
+        elif (
+            isinstance(spec, tuple)
+            and len(spec) == 2
+            and isinstance(spec[0], str)
+            and isinstance(spec[1], Mapping)
+        ):
+            out.append((spec[0], dict(spec[1])))
         else:
-            name, params = spec
-            out.append((str(name), dict(params)))
+            raise VisrecError(
+                f"models: {spec!r} is not a model; give a name ('bpr'), a (name, params "
+                "dict) pair ('bpr', {'factors': 32}) or an estimator (BPR(factors=32))"
+            )
     names = [n for n, _ in out]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -258,7 +276,40 @@ def _make(name: str, params: dict[str, Any], seed: int) -> Recommender:
         raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
 
 
+def seed_list(seeds: Sequence[int] | int) -> list[int]:
+    """The seeds as ints: ``3`` means 0, 1, 2 (``visrec evaluate --seeds 3``); a
+    repeated seed would be counted twice in the spread of one split."""
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise VisrecError(f"seeds={seeds}: need at least one seed")
+        return list(range(int(seeds)))
+    if isinstance(seeds, int):  # a bool: True is no number of seeds
+        raise VisrecError(f"seeds must be a number or a list of ints, got {seeds!r}")
+    try:
+        out = [_integer(s, "seed") for s in seeds]
+    except TypeError as exc:
+        raise VisrecError(f"seeds must be a number or a list of ints, got {seeds!r}") from exc
+    if not out:
+        raise VisrecError("need at least one seed")
+    if len(set(out)) != len(out):
+        dup = next(s for s in out if out.count(s) > 1)
+        raise VisrecError(f"seed {dup} is listed twice: one split would count as two")
+    return out
+
+
+def _integer(value: object, what: str) -> int:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    raise VisrecError(f"{what} must be an integer, got {value!r}")
+
+
+def _check_k(k: object) -> None:
+    if _integer(k, "k") <= 0:
+        raise VisrecError(f"k must be positive, got {k}")
+
+
 def _check_batch_size(batch_size: int) -> None:
+    _integer(batch_size, "batch_size")
     if batch_size < 1:
         raise VisrecError(f"batch_size must be at least 1, got {batch_size}")
 
@@ -290,10 +341,10 @@ def evaluate_model(
     ``score_s``, ``n_test_users``, ``n_candidates``.
     """
     _check_batch_size(batch_size)  # 0 would fail in range(), < 0 would score no user
+    _check_k(k)
     test, train = split.test, split.train
     n_cand = test.n_items
-    if k <= 0:
-        raise VisrecError(f"k must be positive, got {k}")
+    _check_fitted_on(model, split)
     # A list longer than the candidates holds the same hits (-1 pads the rest), and
     # Recall@K / NDCG@K use min(K, |test|) with |test| <= candidates: the figures of
     # any k >= n_cand are those of k = n_cand, without a users x k array for k = 10**8.
@@ -361,7 +412,7 @@ def run_experiment(
     item_vectors: ItemVectors | None,
     protocol: str,
     models: Sequence[ModelSpec] | str = ("popularity",),
-    seeds: Sequence[int] = (0, 1, 2),
+    seeds: Sequence[int] | int = (0, 1, 2),
     k: int = 20,
     test_ratio: float = 0.2,
     batch_size: int = 512,
@@ -383,12 +434,14 @@ def run_experiment(
         Image vectors; needed by models with ``uses_vectors`` and for ``cold-items``
         (where only items with an image are held out).
     protocol : {"warm", "time", "cold-items"}
-    models : list of names or ``(name, params)``, or a comma-separated string
+    models : list of names, ``(name, params)`` pairs or estimators; or "name,name"
         The popularity baseline is added first when missing. A model's
-        ``random_state`` is set to the seed unless given in its params.
-    seeds : sequence of int, default (0, 1, 2)
+        ``random_state`` is set to the seed unless given in its params (an
+        estimator gives the hyperparameters it sets away from their defaults).
+    seeds : sequence of int, or int, default (0, 1, 2)
         One split and one fit per seed (``time`` splits are the same for every seed;
-        only model initialisation changes).
+        only model initialisation changes). An int ``n`` means seeds ``0..n-1``, as
+        ``visrec evaluate --seeds n``; a repeated seed is an error.
     k : int, default 20
     test_ratio : float, default 0.2
     batch_size : int, default 512
@@ -544,11 +597,26 @@ def run_experiment(
     return result
 
 
+def _check_fitted_on(model: Recommender, split: Split) -> None:
+    """The model must have been fitted on ``split.train``: scores are read by index, so
+    a model fitted on all the data, or on another seed's split, would be scored against
+    the wrong users and items without an error."""
+    model._check_fitted()
+    train = split.train
+    if model.user_map_ != train.user_map or model.item_map_ != train.item_map:
+        raise VisrecError(
+            f"model {model.name!r} was not fitted on this split's training rows (its "
+            f"{model.user_map_.ids.size:,} users x {model.item_map_.ids.size:,} items are "
+            f"not split.train's {train.n_users:,} x {train.n_items:,} in the same order); "
+            "fit it on split.train"
+        )
+
+
 def _check_setup(
     protocol: str,
     k: int,
     batch_size: int,
-    seeds: Sequence[int],
+    seeds: Sequence[int] | int,
     models: Sequence[ModelSpec] | str,
     item_vectors: ItemVectors | None,
 ) -> tuple[list[int], list[tuple[str, dict[str, Any]]], dict[str, Any]]:
@@ -556,20 +624,23 @@ def _check_setup(
     model specs (:func:`parse_model_specs`) and each model's class."""
     if protocol not in PROTOCOLS:
         raise VisrecError(f"unknown protocol {protocol!r}; choose from: {', '.join(PROTOCOLS)}")
-    if k <= 0:
-        raise VisrecError(f"k must be positive, got {k}")
+    _check_k(k)
     _check_batch_size(batch_size)  # now, not at the first model's scoring after its fit
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise VisrecError("need at least one seed")
+    seeds = seed_list(seeds)
     specs = parse_model_specs(models)
     classes = {name: model_class(name) for name, _ in specs}  # fail fast on typos
     if item_vectors is None:
         needs = [n for n, c in classes.items() if c.uses_vectors]
         if needs:
-            raise VisrecError(f"model(s) {', '.join(needs)} need item vectors (--vectors)")
+            raise VisrecError(
+                f"model(s) {', '.join(needs)} need item vectors (item_vectors; --vectors "
+                "on the command line)"
+            )
         if protocol == "cold-items":
-            raise VisrecError("protocol 'cold-items' needs item vectors (--vectors)")
+            raise VisrecError(
+                "protocol 'cold-items' needs item vectors (item_vectors; --vectors on the "
+                "command line)"
+            )
     return seeds, specs, classes
 
 

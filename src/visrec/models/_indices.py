@@ -46,10 +46,17 @@ def as_indices(values: Any, what: str, owner: str = "model") -> np.ndarray:
         example = value.item() if isinstance(value, np.generic) else value
         raise VisrecError(
             f"{what} indices must be integer positions in the {what} id map, got "
-            f"{example!r} at position {bad} ({a.dtype.name}); map raw ids first, e.g. "
+            f"{example!r} at position {bad} ({_kind(a)}); map raw ids first, e.g. "
             f"{owner}.{what}_map_.to_index([...])"
         )
     return a.astype(np.int64).ravel()
+
+
+def _kind(a: np.ndarray) -> str:
+    """What the values are, in words a user knows (not numpy's ``str96``)."""
+    return {"U": "text", "S": "bytes", "O": "objects", "b": "true/false"}.get(
+        a.dtype.kind, a.dtype.name
+    )
 
 
 def _first_non_integer(a: np.ndarray) -> int | None:

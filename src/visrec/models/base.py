@@ -25,16 +25,17 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from visrec import __version__
 from visrec._atomic import atomic_path, write_text_atomic
 from visrec._ranking import top_candidates
 from visrec.data.interactions import IdMap, Interactions
-from visrec.embed.store import ItemVectors
+from visrec.embed.store import ItemVectors, image_flags
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._indices import as_indices
 from visrec.models.model_folder import (
@@ -138,15 +139,22 @@ class Recommender(ParamsMixin, ABC):
         item_vectors : ItemVectors, optional
             Image vectors; aligned to ``item_map_`` (missing items get a zero row and
             ``has_image=False``). Required when ``uses_vectors`` is True.
+
+        A wrong argument or hyperparameter fails before anything is learned, and leaves
+        an earlier fit as it was.
         """
+        check_fit_inputs(self.name, interactions, item_vectors)
+        if self.uses_vectors and item_vectors is None:
+            raise VisrecError(
+                f"model {self.name!r} needs item vectors: pass item_vectors "
+                "(an ItemVectors; --vectors on the command line)"
+            )
+        self.check_params()
         return fit_from_scratch(self, lambda: self._fit_all(interactions, item_vectors))
 
     def _fit_all(self, interactions: Interactions, item_vectors: ItemVectors | None) -> Self:
         if len(interactions) == 0:
             raise VisrecError("cannot fit on an empty interactions table")
-        if self.uses_vectors and item_vectors is None:
-            raise VisrecError(f"model {self.name!r} needs item vectors (--vectors)")
-        self.check_params()
         self.user_map_ = interactions.user_map
         self.item_map_ = interactions.item_map
         self.seen_ = interactions.to_csr("binary")
@@ -303,11 +311,11 @@ class Recommender(ParamsMixin, ABC):
             raise VisrecError(f"vectors must have shape (m, d), got {v.shape}")
         has = np.ones(len(v), dtype=bool)
         if has_image is not None:
-            has = np.asarray(has_image)
-            if has.dtype != bool or has.shape != (len(v),):
+            has = image_flags(has_image)  # true/false or 1/0, as ItemVectors takes it
+            if has.shape != (len(v),):
                 raise VisrecError(
-                    f"has_image must be a boolean array of shape ({len(v)},), "
-                    f"got {has.dtype.name} of shape {has.shape}"
+                    f"has_image must have shape ({len(v)},), one flag per vector, "
+                    f"got shape {has.shape}"
                 )
         broken = np.flatnonzero(has & ~np.isfinite(v).all(axis=1))
         if len(broken):
@@ -462,6 +470,10 @@ class Recommender(ParamsMixin, ABC):
         """Write ``model.json`` + ``arrays.npz`` into folder ``path`` (atomically each)."""
         self._check_fitted()
         folder = Path(path)
+        if folder.exists() and not folder.is_dir():
+            raise VisrecError(
+                f"cannot save the model to {str(folder)!r}: it is a file, not a folder"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {
             **pack_ids("user_ids", self.user_map_.to_list()),
@@ -497,7 +509,7 @@ class Recommender(ParamsMixin, ABC):
         return folder
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Recommender:
+    def load(cls, path: str | os.PathLike[str]) -> Self:
         """Load a model saved by ``save``; dispatches on the name in ``model.json``.
 
         Loading runs no code from the file: arrays come from ``np.load`` with
@@ -583,7 +595,7 @@ class Recommender(ParamsMixin, ABC):
                 "train the model again"
             ) from exc
         model._check_loaded(npz)
-        return model
+        return cast(Self, model)  # a subclass of cls: checked above
 
 
 def forget_fit(estimator: object) -> None:
@@ -591,6 +603,25 @@ def forget_fit(estimator: object) -> None:
     ``check_is_fitted`` reads them), leaving the hyperparameters."""
     for name in [k for k in vars(estimator) if k.endswith("_") and not k.startswith("_")]:
         delattr(estimator, name)
+
+
+def check_fit_inputs(name: str, interactions: object, item_vectors: object = None) -> None:
+    """One line naming what was passed to ``fit`` when it is not an ``Interactions`` /
+    ``ItemVectors`` (a DataFrame, a bare array), not an AttributeError from inside."""
+    if not isinstance(interactions, Interactions):
+        hint = (
+            ": build one with Interactions.from_frame(df)"
+            if isinstance(interactions, pd.DataFrame)
+            else ""
+        )
+        raise VisrecError(
+            f"model {name!r}: fit takes an Interactions, got {type(interactions).__name__}{hint}"
+        )
+    if item_vectors is not None and not isinstance(item_vectors, ItemVectors):
+        raise VisrecError(
+            f"model {name!r}: item_vectors must be an ItemVectors (ids, vectors, has_image; "
+            f"visrec.read_vectors reads one), got {type(item_vectors).__name__}"
+        )
 
 
 def fit_from_scratch(estimator: object, fit: Callable[[], _T]) -> _T:

@@ -50,6 +50,14 @@ class ParamsMixin:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    def __sklearn_tags__(self) -> Any:
+        """Tags for scikit-learn's helpers (``check_is_fitted``, ``clone``), which ask
+        every estimator for them since scikit-learn 1.6: a fitted estimator is one
+        with learned attributes (names ending in ``_``)."""
+        from sklearn.utils import Tags, TargetTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False))
+
     def check_param_types(self) -> None:
         """Check every hyperparameter against the type ``__init__`` declares for it.
 

@@ -35,10 +35,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._indices import as_indices
 from visrec.models._train import FeatureScaler
-from visrec.models.base import fit_from_scratch
+from visrec.models.base import check_fit_inputs, fit_from_scratch
 from visrec.models.params import ParamsMixin
 
 
@@ -129,7 +130,7 @@ class RatingMF(ParamsMixin):
     def fit(
         self,
         interactions: Interactions,
-        vectors: np.ndarray | None = None,
+        vectors: np.ndarray | ItemVectors | None = None,
         has_image: np.ndarray | None = None,
     ) -> Self:
         """Learn from the ratings in ``interactions``.
@@ -139,9 +140,9 @@ class RatingMF(ParamsMixin):
         interactions : Interactions
             Must carry ratings. Users/items of the id maps without ratings here are
             allowed (they get the fallbacks described in the module docstring).
-        vectors : ndarray of shape (n_items, d), optional
-            Image vectors aligned to ``interactions.item_map``. Required when
-            ``visual=True``.
+        vectors : ndarray of shape (n_items, d), or ItemVectors, optional
+            Image vectors aligned to ``interactions.item_map`` (an ``ItemVectors`` is
+            aligned here, with its own ``has_image``). Required when ``visual=True``.
         has_image : ndarray of bool, shape (n_items,), optional
             Which rows of ``vectors`` are real images (default: non-zero rows). Rows
             without an image contribute no visual term.
@@ -150,6 +151,12 @@ class RatingMF(ParamsMixin):
         -------
         self
         """
+        check_fit_inputs("RatingMF", interactions)
+        if isinstance(vectors, ItemVectors):
+            if has_image is not None:
+                raise VisrecError("RatingMF: an ItemVectors brings its own has_image; drop it")
+            vectors, has_image = vectors.align(interactions.item_map.ids)
+        self.check_params()  # a wrong value fails before an earlier fit is dropped
         return fit_from_scratch(self, lambda: self._fit_all(interactions, vectors, has_image))
 
     def _fit_all(

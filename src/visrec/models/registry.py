@@ -32,5 +32,11 @@ def get_model_class(name: str) -> type[Recommender]:
 
 
 def make_model(name: str, **params: object) -> Recommender:
-    """A new, unfitted model with ``params`` (defaults for the rest)."""
-    return get_model_class(name)(**params)
+    """A new, unfitted model with ``params`` (defaults for the rest); an unknown
+    hyperparameter is an error that lists the known ones."""
+    klass = get_model_class(name)
+    unknown = sorted(set(params) - set(klass().get_params()))
+    if unknown:
+        known = ", ".join(klass().get_params()) or "none"
+        raise VisrecError(f"model {name!r} has no hyperparameter {unknown[0]!r}; known: {known}")
+    return klass(**params)

@@ -210,7 +210,9 @@ class VBPR(AutoRegMixin, Recommender):
             if getattr(self, name) is not None:
                 self._check_params(non_negative=(name,))
         if not 0.0 <= float(self.item_dropout) < 1.0:
-            raise VisrecError(f"item_dropout must be in [0, 1), got {self.item_dropout!r}")
+            raise VisrecError(
+                f"model {self.name!r}: item_dropout must be in [0, 1), got {self.item_dropout!r}"
+            )
 
     def _fit(
         self,

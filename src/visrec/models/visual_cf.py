@@ -183,7 +183,8 @@ class VisualCF(AutoRegMixin, Recommender):
             self._check_params(non_negative=("map_reg",))
         if self.feature_norm not in ("sqrt-l2", "none"):
             raise VisrecError(
-                f"feature_norm must be 'sqrt-l2' or 'none', got {self.feature_norm!r}"
+                f"model {self.name!r}: feature_norm must be 'sqrt-l2' or 'none', "
+                f"got {self.feature_norm!r}"
             )
 
     def _fit(

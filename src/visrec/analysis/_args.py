@@ -1,0 +1,33 @@
+"""Argument checks shared by the analysis functions' Python API: one line naming the
+mistake, not a TypeError from numpy or scikit-learn."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from visrec.embed.store import ItemVectors
+from visrec.errors import VisrecError
+
+
+def vector_matrix(vectors: Any, where: str, dtype: type[np.floating[Any]]) -> np.ndarray:
+    """``vectors`` as an array; an ``ItemVectors`` is refused with how to pass it (its
+    rows must line up with labels or ratings, which only the caller knows)."""
+    if isinstance(vectors, ItemVectors):
+        raise VisrecError(
+            f"{where}: pass the (n, d) array of vectors (item_vectors.align(ids)[0], in "
+            "the order of the labels or ratings), not the ItemVectors"
+        )
+    try:
+        return np.asarray(vectors, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise VisrecError(f"{where}: vectors must be an (n, d) array of numbers ({exc})") from exc
+
+
+def integer_arg(value: object, what: str) -> int:
+    """``value`` as an int: a float such as 2.5 would be truncated or fail deep inside."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    raise VisrecError(f"{what} must be an integer, got {value!r}")
