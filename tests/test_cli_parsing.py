@@ -58,6 +58,12 @@ def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
             "visrec cluster: error: unrecognized arguments: --n 4; --k K is the number of "
             "clusters here",
         ),
+        # --backend is close to --backbone, but the runtime is meant
+        (
+            ["embed", "imgs", "-o", "v.parquet", "--backend", "onnx"],
+            "visrec embed: error: unrecognized arguments: --backend onnx; --engine "
+            "auto|onnx|torch|ray is the runtime here",
+        ),
         # a hyperparameter given as an option
         (
             ["train", "--model", "bpr", "--interactions", "x", "-o", "m", "--epochs", "3"],

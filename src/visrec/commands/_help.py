@@ -64,6 +64,9 @@ for _command, _hint in (
         SAME_MEANING[_command][_name] = _hint
 for _command in ("knn-rating", "rating-eval"):
     SAME_MEANING[_command]["--test-ratio"] = "--test-size F is the held-out share here"
+# ONNX Runtime or PyTorch is the engine; --backbone is the network
+for _name in ("--backend", "--runtime"):
+    SAME_MEANING["embed"][_name] = "--engine auto|onnx|torch|ray is the runtime here"
 #: commands whose models take hyperparameters through --param, and how
 PARAM_FORM = {"train": "--param {name}=VALUE", "evaluate": "--param MODEL.{name}=VALUE"}
 
