@@ -150,6 +150,9 @@ def test_rating_mf_takes_item_vectors() -> None:
     rows, has = iv.align(inter.item_map.ids)
     b = RatingMF(visual=True, n_epochs=3).fit(inter, rows, has)
     assert np.allclose(a.predict([0, 1], [0, 1]), b.predict([0, 1], [0, 1]))
+    # raw ids -> indices through the model's own maps, as for the recommenders
+    users, items = a.user_map_.to_index(["3", "4"]), a.item_map_.to_index(["0", "1"])
+    assert a.predict(users, items).shape == (2,) and a.item_map_ is inter.item_map
     with pytest.raises(VisrecError, match="brings its own has_image"):
         RatingMF(visual=True).fit(inter, iv, has)
     with pytest.raises(VisrecError, match="fit takes an Interactions"):

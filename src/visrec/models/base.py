@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Self, TypeVar, cast
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from visrec import __version__
 from visrec._atomic import atomic_path, write_text_atomic
@@ -247,7 +248,7 @@ class Recommender(ParamsMixin, ABC):
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         raise VisrecError(f"model {self.name!r} cannot score items unseen in training")
 
-    def _check_users(self, user_idx: np.ndarray | list[int] | int) -> np.ndarray:
+    def _check_users(self, user_idx: ArrayLike) -> np.ndarray:
         u = as_indices(user_idx, "user")
         bad = (u < 0) | (u >= len(self.user_map_))
         if bad.any():
@@ -256,7 +257,7 @@ class Recommender(ParamsMixin, ABC):
             )
         return u
 
-    def _check_items(self, item_idx: np.ndarray | list[int] | int) -> np.ndarray:
+    def _check_items(self, item_idx: ArrayLike) -> np.ndarray:
         i = as_indices(item_idx, "item")
         bad = (i < 0) | (i >= len(self.item_map_))
         if bad.any():
@@ -265,9 +266,7 @@ class Recommender(ParamsMixin, ABC):
             )
         return i
 
-    def score(
-        self, user_idx: np.ndarray | list[int] | int, item_idx: np.ndarray | list[int] | None = None
-    ) -> np.ndarray:
+    def score(self, user_idx: ArrayLike, item_idx: ArrayLike | None = None) -> np.ndarray:
         """Scores of shape ``(n_users_query, n_items_query)`` (float32; higher is better)."""
         self._check_fitted()
         u = self._check_users(user_idx)
@@ -283,7 +282,7 @@ class Recommender(ParamsMixin, ABC):
 
     def score_new_items(
         self,
-        user_idx: np.ndarray | list[int] | int,
+        user_idx: ArrayLike,
         vectors: np.ndarray,
         has_image: np.ndarray | None = None,
     ) -> np.ndarray:
@@ -331,10 +330,10 @@ class Recommender(ParamsMixin, ABC):
 
     def recommend(
         self,
-        user_idx: np.ndarray | list[int] | int,
+        user_idx: ArrayLike,
         n: int = 10,
         filter_seen: bool = True,
-        items: np.ndarray | list[int] | None = None,
+        items: ArrayLike | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` item indices (int64) and scores (float64) per user, each of shape
         ``(n_users_query, min(n, n_items))``; a single user gives one row.
@@ -389,9 +388,7 @@ class Recommender(ParamsMixin, ABC):
         out_val[:, :w] = val[:, :w]
         return out_idx, out_val
 
-    def similar_items(
-        self, item_idx: np.ndarray | list[int] | int, n: int = 10
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def similar_items(self, item_idx: ArrayLike, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` most similar items (cosine of ``_item_embeddings``), excluding itself.
 
         Items the model cannot score (``score`` gives them ``-inf``: no training

@@ -33,6 +33,7 @@ from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
@@ -70,6 +71,9 @@ class RatingMF(ParamsMixin):
 
     Attributes
     ----------
+    user_map_, item_map_ : IdMap
+        The id maps of the training interactions: ``predict`` takes indices into them
+        (``model.user_map_.to_index(raw_ids)``).
     global_mean_ : float
     user_bias_ : ndarray of shape (n_users,)
     item_bias_ : ndarray of shape (n_items,)
@@ -172,6 +176,7 @@ class RatingMF(ParamsMixin):
             raise VisrecError("RatingMF needs ratings; the interactions have none")
         if len(interactions) == 0:
             raise VisrecError("RatingMF: no training ratings")
+        self.user_map_, self.item_map_ = interactions.user_map, interactions.item_map
         n_users, n_items = interactions.n_users, interactions.n_items
         u = np.asarray(interactions.user_idx, dtype=np.int64)
         i = np.asarray(interactions.item_idx, dtype=np.int64)
@@ -292,7 +297,7 @@ class RatingMF(ParamsMixin):
         return scaler.transform(v, has)
 
     # ------------------------------------------------------------------ predict
-    def predict(self, user_idx: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
+    def predict(self, user_idx: ArrayLike, item_idx: ArrayLike) -> np.ndarray:
         """Predicted ratings, clipped to the training scale.
 
         Parameters
