@@ -105,7 +105,10 @@ def cuda_driver_present() -> bool:
 
 
 # embed takes --device; models take a device parameter (train/evaluate --param device=...)
-_USE_CPU = "use device cpu (visrec embed --device cpu; a model's --param device=cpu)"
+_USE_CPU = (
+    "use device cpu (device='cpu' in Python; visrec embed --device cpu; a model's "
+    "--param device=cpu)"
+)
 
 
 def torch_cuda_missing() -> str | None:

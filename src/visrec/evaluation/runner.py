@@ -227,7 +227,7 @@ def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict
             changed = {k: v for k, v in spec.get_params().items() if v != defaults.get(k)}
             out.append((spec.name, changed))
         elif (
-            isinstance(spec, tuple)
+            isinstance(spec, tuple | list)  # a list: the pair as read back from JSON
             and len(spec) == 2
             and isinstance(spec[0], str)
             and isinstance(spec[1], Mapping)
