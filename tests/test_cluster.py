@@ -162,6 +162,33 @@ def test_cli_cluster_keep_and_top_labels(tmp_path, capsys):
     assert "'hat'" in capsys.readouterr().err
 
 
+def test_cli_cluster_notes_tiny_labels_that_k_counts(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    centres = {"shirt": 5.0, "shoe, boot": -5.0, "pin": 0.0}
+    sizes = {"shirt": 60, "shoe, boot": 60, "pin": 2}  # pin: 2 of 122 items, under 2%
+    ids, labs, rows = [], [], []
+    for lab, n in sizes.items():
+        for j in range(n):
+            ids.append(f"{lab[:4]}{j}")
+            labs.append(lab)
+            rows.append(centres[lab] + rng.normal(size=4))
+    write_vectors(
+        tmp_path / "v.parquet",
+        ItemVectors(ids=ids, vectors=np.asarray(rows), has_image=[True] * len(ids)),
+    )
+    table = "id,kind\n" + "".join(f'{i},"{lab}"\n' for i, lab in zip(ids, labs, strict=True))
+    (tmp_path / "t.csv").write_text(table)
+    base = ["cluster", str(tmp_path / "v.parquet"), "--labels", str(tmp_path / "t.csv")]
+    base += ["--id-col", "id", "--label-col", "kind"]
+    assert main(base) == 0
+    err = capsys.readouterr().err
+    assert "note: 1 of the 3 labels hold under 2% of the items ('pin' 2)" in err
+    # the suggestion can be pasted: a label with a comma is quoted as --keep reads it
+    assert '--keep shirt,"shoe, boot" (or --top-labels 2)' in err
+    assert main([*base, "--keep", 'shirt,"shoe, boot"']) == 0
+    assert "hold under 2%" not in capsys.readouterr().err
+
+
 def test_cli_cluster_missing_column_is_a_clear_error(tmp_path, capsys):
     v, labels = _write_fixture(tmp_path)
     rc = main(["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "x"])

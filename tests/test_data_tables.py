@@ -97,9 +97,9 @@ def test_explicit_columns_and_semicolon(tmp_path: Path) -> None:
         load_interactions(f, user_col="nope", item_col="what")
     with pytest.raises(VisrecError, match="cannot tell which column holds the user ids") as info:
         load_interactions(f)
-    # the CLI has no column options: the message says what to put in the file instead
+    # what to put in the file, or how to name the columns (CLI and Python)
     msg = str(info.value)
-    assert "--user-col" not in msg and "--item-col" not in msg
+    assert "--user-col / --item-col on the command line" in msg
     assert "rename that column in the header to user_id" in msg and "reviewerid" in msg
     assert "MovieLens u.data" in msg and "user_col=, item_col=" in msg
 

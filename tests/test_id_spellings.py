@@ -11,13 +11,19 @@ import pandas as pd
 import pytest
 
 from visrec.cli import main
-from visrec.data.id_spelling import missing_words, respelt, respelt_hint, spelt_two_ways
+from visrec.data.id_spelling import (
+    examples,
+    missing_words,
+    respelt,
+    respelt_hint,
+    spelt_two_ways,
+)
 from visrec.embed.store import ItemVectors, write_vectors
 
 FAST = ["--param=epochs=3", "--param=factors=4", "--param=batch_size=16"]
 
 
-def test_respelt_pairs_whole_numbers_only() -> None:
+def test_respelt_pairs_whole_numbers_first() -> None:
     missing = ["086", "150.0", " 7 ", "+9", "A-007", "0.5", "000", "12"]
     reference = ["86", "150", "7", "9", "A-7", "0", "x"]
     assert respelt(missing, reference) == [
@@ -34,6 +40,22 @@ def test_respelt_pairs_whole_numbers_only() -> None:
         "ids are compared as written"
     )
     assert respelt_hint([], "v.parquet") == ""
+
+
+def test_respelt_finds_letter_case_unicode_form_and_image_extensions() -> None:
+    reference = ["SKU-017087", "Et\u00e9", "SKU-015736", "0042"]
+    missing = ["sku-017087", "Ete\u0301", "SKU-015736.JPG", " sku-015736 ", "42", "zzz"]
+    assert respelt(missing, reference) == [
+        ("sku-017087", "SKU-017087"),
+        ("Ete\u0301", "Et\u00e9"),  # as macOS writes a file name (NFD) vs typed (NFC)
+        ("SKU-015736.JPG", "SKU-015736"),
+        (" sku-015736 ", "SKU-015736"),
+        ("42", "0042"),  # the number, as before
+    ]
+    # two Unicode forms print alike: the note shows their code points
+    assert examples(respelt(["Ete\u0301"], reference)) == "'Ete\\u0301' as 'Et\\xe9'"
+    # nothing is renamed: the lookup still tells the ids apart
+    assert respelt(["SKU-017087"], reference) == []
 
 
 def test_spelt_two_ways_groups_and_missing_words() -> None:

@@ -77,6 +77,20 @@ def test_manifest_resolves_relative_paths_and_keeps_urls(tmp_path: Path) -> None
     assert list(got) == ["a", "b", "c", "d", "e"]
 
 
+def test_manifest_takes_a_catalogue_with_sku_and_image_path(tmp_path: Path) -> None:
+    m = tmp_path / "catalogue.csv"
+    m.write_text(
+        "sku,category,image_path,image_url\n"
+        "SKU-001,Shoes,shoes/SKU-001.jpg,\n"
+        "SKU-002,Bags,,http://h/2.jpg\n",
+        encoding="utf-8",
+    )
+    assert load_manifest(m) == {
+        "SKU-001": str(tmp_path.resolve() / "shoes" / "SKU-001.jpg"),
+        "SKU-002": "http://h/2.jpg",
+    }
+
+
 def test_manifest_tsv_url_only(tmp_path: Path) -> None:
     m = tmp_path / "urls.tsv"
     m.write_text("id\turl\nx\thttp://h/x.jpg\n", encoding="utf-8")
@@ -97,7 +111,7 @@ def test_manifest_old_mac_and_windows_line_ends(tmp_path: Path, newline: str) ->
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("item,where\na,b\n", "needs an 'item_id' column"),
+        ("item,where\na,b\n", "needs an id column .item_id / id / review_id / asin / sku"),
         ("item_id,path\na,x.jpg\na,y.jpg\n", "line 3: item 'a' listed twice .first on line 2"),
         ("item_id,path\na,x.jpg,extra\n", "line 2: expected 2 fields, got 3"),
         ("item_id,path\n,x.jpg\n", "line 2: empty item id"),

@@ -160,6 +160,10 @@ class KnnRatingResult:
     labels : list of float
         Rating values seen in the data, ascending.
     k : int
+    same_vector_share : float
+        Share of test rows with a training row of the very same vector (another rating
+        of the same item, or of an identical photo): their neighbours are those rows,
+        so the KNN reads the item's rating history more than its picture.
     """
 
     accuracy: float
@@ -172,6 +176,7 @@ class KnnRatingResult:
     n_test: int
     labels: list[float]
     k: int
+    same_vector_share: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as JSON types; ``confusion`` is ``{"labels": [...], "counts":
@@ -186,6 +191,7 @@ class KnnRatingResult:
             "n_train": int(self.n_train),
             "n_test": int(self.n_test),
             "labels": [_num(v) for v in self.labels],
+            "same_vector_share": float(self.same_vector_share),
             "confusion": {
                 "labels": [_num(v) for v in self.confusion.index],
                 "counts": self.confusion.to_numpy(dtype=np.int64).tolist(),
@@ -343,4 +349,14 @@ def knn_rating(
         n_test=len(idx_test),
         labels=labels,
         k=int(k),
+        same_vector_share=_same_vector_share(x, idx_train, idx_test),
     )
+
+
+def _same_vector_share(x: np.ndarray, idx_train: np.ndarray, idx_test: np.ndarray) -> float:
+    """Share of the test rows whose vector a training row has too (bit for bit)."""
+    if not len(idx_test):
+        return 0.0
+    rows = np.ascontiguousarray(x).view(np.dtype((np.void, x.dtype.itemsize * x.shape[1])))
+    seen = set(rows[idx_train].ravel().tolist())
+    return float(np.mean([r in seen for r in rows[idx_test].ravel().tolist()]))

@@ -113,6 +113,37 @@ def _vectors_like(arg: str) -> bool:
     return arg.endswith(".parquet") and os.path.isfile(arg)
 
 
+def add_layout_args(parser: argparse.ArgumentParser) -> None:
+    """``--sep`` and ``--user-col/--item-col/--rating-col/--time-col``: the layout of an
+    interactions file whose header the aliases do not cover (``sku``, ``ordered_at``
+    are; a shop's own names may not be). Read by :func:`layout_args`."""
+    g = parser.add_argument_group(
+        "interactions file layout (default: found from the header: user_id, userId, "
+        "customer_id, reviewerID, ...; item_id, movieId, asin, sku, ...)"
+    )
+    g.add_argument("--sep", metavar="SEP", help="field separator (default: sniffed; '\\t' for tab)")
+    for kind, what in (
+        ("user", "the user ids"),
+        ("item", "the item ids"),
+        ("rating", "the rating (read with --min-rating, or for rating models)"),
+        ("time", "the time (read by --protocol time)"),
+    ):
+        g.add_argument(f"--{kind}-col", metavar="NAME", help=f"the column holding {what}")
+
+
+def layout_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`load_interactions_frame` from ``add_layout_args``'s
+    options (none when the command has none)."""
+    sep = getattr(args, "sep", None)
+    return {
+        "sep": {"\\t": "\t", "tab": "\t"}.get(sep, sep) if sep is not None else None,
+        "user_col": getattr(args, "user_col", None),
+        "item_col": getattr(args, "item_col", None),
+        "rating_col": getattr(args, "rating_col", None),
+        "timestamp_col": getattr(args, "time_col", None),
+    }
+
+
 def load_interactions_frame(
     path: str | Path,
     *,
@@ -121,6 +152,11 @@ def load_interactions_frame(
     keep_rating: bool = False,
     keep_time: bool = False,
     log: Callable[[str], None] = print,
+    sep: str | None = None,
+    user_col: str | None = None,
+    item_col: str | None = None,
+    rating_col: str | None = None,
+    timestamp_col: str | None = None,
 ) -> pd.DataFrame:
     """An interactions file as a frame with canonical columns, reporting what was dropped.
 
@@ -145,7 +181,11 @@ def load_interactions_frame(
         without one is still skipped and reported).
     log : callable, default print
         Receives the report lines: records skipped by the loader (counts per kind and
-        the first few as ``file:line: reason``) and the ``--min-rating`` filter.
+        the first few as ``file:line: reason``), the header columns not read, and the
+        ``--min-rating`` filter.
+    sep, user_col, item_col, rating_col, timestamp_col : str, optional
+        The file's layout (``--sep``, ``--user-col``, ...); a rating or time column
+        that this load does not read is noted and left alone.
 
     Returns
     -------
@@ -166,11 +206,37 @@ def load_interactions_frame(
         raise VisrecError(
             "--min-rating needs the rating column; with ids_only, read it with keep_rating"
         )
+    named = {c for c in (rating_col, timestamp_col) if c is not None}  # said below
+    if ids_only and rating_col is not None and not keep_rating:
+        log(f"note: --rating-col {rating_col} is not read here (only with --min-rating)")
+        rating_col = None
+    if ids_only and timestamp_col is not None and not keep_time:
+        log(f"note: --time-col {timestamp_col} is not read here (only by --protocol time)")
+        timestamp_col = None
     loaded = load_interactions(
-        path, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
+        path,
+        ids_only=ids_only,
+        keep_rating=keep_rating,
+        keep_time=keep_time,
+        sep=sep,
+        user_col=user_col,
+        item_col=item_col,
+        rating_col=rating_col,
+        timestamp_col=timestamp_col,
     )
     for line in loaded.report_lines(path, BAD_LINES_SHOWN):
         log(line)
+    cols = [c for c in loaded.unread_columns if c not in named]
+    if cols:
+        # a quantity or a date under a name the aliases miss: said, not silently lost
+        names = ", ".join(repr(c) for c in cols[:5]) + (
+            f" and {len(cols) - 5:,} more" if len(cols) > 5 else ""
+        )
+        log(
+            f"note: {path}: column(s) {names} not read: every row is one interaction; a "
+            "rating or time column under another name is named with --rating-col / "
+            "--time-col (or renamed to rating / timestamp)"
+        )
     frame = loaded.frame
     if len(frame) == 0:
         why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""

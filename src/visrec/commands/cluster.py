@@ -223,6 +223,8 @@ def run(args: argparse.Namespace) -> int:
             f"{how}: clusters can only be compared with at least 2 distinct labels (with "
             "one, ARI, NMI and purity are fixed by construction); keep more labels"
         )
+    if args.k is None and not args.keep and args.top_labels is None:
+        _note_small_labels(item_labels[keep].astype(str))
     # names the file and the items, where the analysis could only say "NaN somewhere"
     check_finite_vectors(iv, iv.ids[keep], args.vectors)
     res = cluster_vs_labels(
@@ -305,3 +307,31 @@ def _write_report(
         images_note=images_note,
     )
     write_report(args.report, data)
+
+
+#: a label under this share of the items gets a cluster of its own all the same (k is
+#: the number of labels), which K-means takes from a big label: the demo leaves them out
+SMALL_LABEL_SHARE = 0.02
+
+
+def _note_small_labels(labels: Any) -> None:
+    """Say when some labels are tiny: with k = the number of labels, one cluster goes to
+    each, so a big category is split in two and the scores drop for a reason that has
+    nothing to do with the pictures."""
+    import pandas as pd
+
+    counts = pd.Series(labels).value_counts()
+    small = counts[counts < SMALL_LABEL_SHARE * len(labels)]
+    if small.empty:
+        return
+    listing = ", ".join(f"{k!r} {v:,}" for k, v in small.head(5).items())
+    more = f" and {len(small) - 5:,} more" if len(small) > 5 else ""
+    # a label holding a comma is quoted, as --keep reads it
+    big = [f'"{k}"' if "," in str(k) else str(k) for k in counts.index if k not in small.index]
+    print(
+        f"note: {len(small):,} of the {len(counts):,} labels hold under "
+        f"{SMALL_LABEL_SHARE:.0%} of the items ({listing}{more}), yet k counts them as "
+        "clusters, so a big label may be split to make room; to compare the main "
+        f"categories, --keep {','.join(big[:6])} (or --top-labels {len(big)})",
+        file=sys.stderr,
+    )

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from visrec.commands._common import survives_closed_stdout
+from visrec.commands._common import add_layout_args, layout_args, survives_closed_stdout
 from visrec.commands._help import HelpFormatter
 
 SUMMARY_EPILOG = """\
@@ -60,6 +60,7 @@ def register(subparsers: Any) -> None:
     )
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
     s.add_argument("--json", default=None, metavar="OUT", help="also write the counts as JSON")
+    add_layout_args(s)
     s.set_defaults(func=run_summary)
     p.set_defaults(func=lambda args: _usage(p))
 
@@ -88,7 +89,7 @@ def run_summary(args: argparse.Namespace) -> int:
         inside = (f for p in paths if p.is_dir() for f in p.rglob("*"))
         files = [p for p in paths if not p.is_dir()] + named_like_outputs(outputs, inside)
         check_outputs_distinct(outputs, [("PATH", f) for f in files])
-    sections = summarize(_distinct_paths(args.paths))
+    sections = summarize(_distinct_paths(args.paths), layout_args(args))
     print(format_summary(sections))
     if args.json:
         write_text_atomic(args.json, json.dumps({"sections": sections}, indent=2) + "\n")

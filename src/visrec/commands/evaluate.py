@@ -11,15 +11,18 @@ from visrec.commands import _resume
 from visrec.commands._checks import check_seeds
 from visrec.commands._common import (
     add_interactions_args,
+    add_layout_args,
     add_min_rating_arg,
     check_model_device,
     check_output_file,
     check_outputs_distinct,
     check_param_names,
     check_vectors_match,
+    layout_args,
     load_interactions_frame,
     parse_model_params,
     say_written,
+    split_min_rating,
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
@@ -139,6 +142,7 @@ def register(subparsers: Any) -> None:
         quiet_help="no progress bars, per-seed lines (but for a seed whose split dropped test "
         "rows) or the minute lines of long fits in a log",
     )
+    add_layout_args(p)
     p.set_defaults(func=run)
 
 
@@ -190,13 +194,26 @@ def run(args: argparse.Namespace) -> int:
     # needed: the rating for --min-rating, the time for a split by time
     frame = load_interactions_frame(
         args.interactions,
-        min_rating=args.min_rating,
         ids_only=True,
         keep_rating=args.min_rating is not None,
         keep_time=args.protocol == "time",
-        log=say,  # skipped records and the --min-rating counts: data lost, never hidden
+        log=say,  # skipped records: data lost, never hidden
+        **layout_args(args),
     )
     notes: list[str] = []  # what qualifies the figures: printed, and kept with them
+    below = None
+    if args.min_rating is not None:
+        # the counts are said; the pairs below stay out of their user's candidates, as
+        # `visrec train --min-rating` keeps them out of the lists recommend writes
+        frame, below = split_min_rating(frame, args.min_rating, args.interactions, say)
+        n_below = len(below[["user_id", "item_id"]].drop_duplicates())
+        if n_below:
+            notes.append(
+                f"{n_below:,} (user, item) pairs rated below --min-rating "
+                f"{args.min_rating:g} are neither hits nor misses: left out of that user's "
+                "candidates, as a model trained with --min-rating never recommends them"
+            )
+            log(f"note: {notes[-1]}")
     if args.protocol == "time" and "timestamp" in frame.columns:
         from visrec.evaluation.protocols import latest_ties
 
@@ -240,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
                 note=say,
                 keep_record=True,  # until the results are out: see _report
                 vectors_source=str(args.vectors),  # a NaN vector's error names the file
+                exclude=below,
             )
         res.notes = list(notes)
         res.inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
@@ -269,6 +287,21 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
             f"is in the top {args.k}); compare AUC and NDCG@{args.k}, or lower --k"
         )
         res.notes.append(trivial)
+    elif 2 * args.k >= n_cand:
+        # 20 of 36 new items: a random list already finds half the test items
+        trivial = (
+            f"{n_cand:,} candidate(s) per test user at most: the top {args.k} is half of "
+            f"them or more, so even a random ranking has a high Recall@{args.k}; read it "
+            "against popularity's, or lower --k"
+        )
+        res.notes.append(trivial)
+    same_split = None
+    if args.protocol == "time" and len(stats) > 1:
+        same_split = (
+            "protocol time: every seed holds out the same rows (each user's last), so the "
+            "spread is that of the model fits alone"
+        )
+        res.notes.append(same_split)
     if args.json:
         res.to_json(args.json)  # atomically
     if args.report:
@@ -291,8 +324,9 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     tuned = res.tuned_note()
     if tuned:
         print(tuned)
-    if trivial is not None:
-        print(f"note: {trivial}", file=sys.stderr)
+    for note in (trivial, same_split):
+        if note is not None:
+            print(f"note: {note}", file=sys.stderr)
     say_written(args.json, args.report)
     if not args.json:  # the table, the only copy of the results, must have been read
         _resume.drop_when_read(record, res.run_keys())

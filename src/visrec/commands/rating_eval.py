@@ -12,9 +12,11 @@ from visrec.commands import _resume
 from visrec.commands._checks import check_at_least, check_seed, check_seeds
 from visrec.commands._common import (
     add_interactions_args,
+    add_layout_args,
     check_output_file,
     check_outputs_distinct,
     check_vectors_match,
+    layout_args,
     load_interactions_frame,
     say_written,
     survives_closed_stdout,
@@ -117,6 +119,7 @@ def register(subparsers: Any) -> None:
         "of reusing them (see 'interrupted runs' below)",
     )
     add_progress_args(p)
+    add_layout_args(p)
     p.set_defaults(func=run)
 
 
@@ -143,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.n_epochs, 1, "--n-epochs")
     check_at_least(args.reg, 0, "--reg")
     check_at_least(args.reg_visual, 0, "--reg-visual")
-    frame = load_interactions_frame(args.interactions)
+    frame = load_interactions_frame(args.interactions, **layout_args(args))
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
     iv = read_vectors(args.vectors) if args.vectors else None

@@ -18,9 +18,11 @@ from visrec._atomic import side_prefix
 from visrec.commands._common import (
     INTERACTIONS_HELP,
     add_interactions_args,
+    add_layout_args,
     add_min_rating_arg,
     check_model_device,
     check_param_names,
+    layout_args,
     load_interactions_frame,
     parse_params,
     split_min_rating,
@@ -57,7 +59,8 @@ how a long fit is going instead (--quiet hides both). Every row of the interacti
 file is an implicit positive (ratings and timestamps are not read, unless --min-rating
 keeps only rows rated at least that, as in visrec evaluate; duplicate user-item pairs
 collapse). Accepted layouts: a CSV with header
-user_id,item_id[,rating,timestamp] (and common aliases; TSV too), MovieLens u.data,
+user_id,item_id[,rating,timestamp] (and common aliases, or --user-col and --item-col;
+TSV too), MovieLens u.data,
 Parquet, Amazon reviews .json.gz.
 Models: popularity, bpr, vbpr, visual-cf (vbpr and visual-cf need --vectors); defaults
 are the tuned ones (see docs/models.md). On sparse data (under 40 distinct interactions
@@ -114,6 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ignore the saved state of an interrupted run of this command and start over",
     )
     add_progress_args(p, what="a progress bar over epochs", quiet_help="no progress bar")
+    add_layout_args(p)
     p.set_defaults(func=run)
 
 
@@ -151,7 +155,11 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     frame = load_interactions_frame(
-        args.interactions, ids_only=True, keep_rating=args.min_rating is not None, log=_stderr
+        args.interactions,
+        ids_only=True,
+        keep_rating=args.min_rating is not None,
+        log=_stderr,
+        **layout_args(args),
     )
     below = frame.iloc[:0]
     if args.min_rating is not None:

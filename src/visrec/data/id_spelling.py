@@ -1,4 +1,5 @@
-"""Ids that differ only in how a whole number is written (``7``, ``007``, ``7.0``).
+"""Ids that differ only in how a whole number is written (``7``, ``007``, ``7.0``), or
+in letter case, Unicode form or an image file's extension.
 
 visrec compares ids as written: an id is a name (``A-007`` is not ``A-7``), and a file
 read back must give the ids it was given. So ``007`` in one file and ``7`` in another
@@ -13,7 +14,8 @@ Python's or pandas' regex.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,8 @@ from visrec.errors import VisrecError
 # a whole number with leading zeros, a '+', a '.0' tail or spaces around it; the
 # number without them (at least one digit: '000' is '0')
 _WHOLE = r"^\s*\+?0*(?P<n>\d+?)(?:\.0*)?\s*$"
+# an image file's extension, as a file name written for an id brings it
+_IMAGE_SUFFIX = r"\.(jpe?g|png|webp|gif|bmp|tiff?)$"
 # what a plain spelling ('7', '0', 'A-007') never has
 _DRESSED = r"^\s|\s$|^\+|^0\d|^\d+\.0*$"
 
@@ -56,32 +60,62 @@ def _number(arr: pa.Array) -> np.ndarray:
 
 def respelt(missing: Iterable[object], reference: Iterable[object]) -> list[tuple[str, str]]:
     """``(id, there)`` for each of the ``missing`` ids (not in ``reference``) that is
-    in ``reference`` spelt otherwise as a whole number (``'086'`` / ``'86'``), in the
-    order of ``missing`` (one spelling of ``reference`` per number)."""
+    in ``reference`` spelt otherwise, in the order of ``missing`` (one spelling of
+    ``reference`` per key): as a whole number (``'086'`` / ``'86'``), or in another
+    letter case, Unicode form (``'é'`` typed or as macOS writes file names) or with an
+    image file's extension (``'sku-7.JPG'`` / ``'SKU-7'``)."""
     miss = _texts(dict.fromkeys(str(i) for i in missing))
-    miss_num = _number(miss)
-    has_num = pd.notna(miss_num)
-    if not has_num.any():  # the usual case: nothing to look up
+    if len(miss) == 0:
         return []
     ref = _texts(reference)
-    ref_num = _number(ref)
-    # only the reference ids whose number a missing id has: a dict of those few
-    wanted = set(miss_num[has_num].tolist())
-    hit = pd.Series(ref_num, dtype=object).isin(wanted).to_numpy() & pd.notna(ref_num)
+    found = dict(_matches(miss, ref, _number))
+    rest = [m for m in miss.to_pylist() if m not in found]
+    if rest:  # ids that are no number, or whose number is not there
+        found.update(_matches(_texts(rest), ref, _folded))
+    return [(m, found[m]) for m in miss.to_pylist() if m in found]
+
+
+def _matches(
+    miss: pa.Array, ref: pa.Array, key: Callable[[pa.Array], np.ndarray]
+) -> list[tuple[str, str]]:
+    """``(id, there)`` for the ``miss`` ids whose ``key`` a ``ref`` id shares."""
+    miss_key = key(miss)
+    has_key = pd.notna(miss_key)
+    if not has_key.any():  # the usual case: nothing to look up
+        return []
+    ref_key = key(ref)
+    # only the reference ids whose key a missing id has: a dict of those few
+    wanted = set(miss_key[has_key].tolist())
+    hit = pd.Series(ref_key, dtype=object).isin(wanted).to_numpy() & pd.notna(ref_key)
     there: dict[str, str] = {}
-    for n, spelling in zip(ref_num[hit], ref.filter(pa.array(hit)).to_pylist(), strict=True):
-        there.setdefault(n, spelling)
+    for k, spelling in zip(ref_key[hit], ref.filter(pa.array(hit)).to_pylist(), strict=True):
+        there.setdefault(k, spelling)
     return [
-        (m, there[n])
-        for m, n in zip(miss.to_pylist(), miss_num, strict=True)
-        if isinstance(n, str) and n in there and there[n] != m
+        (m, there[k])
+        for m, k in zip(miss.to_pylist(), miss_key, strict=True)
+        if isinstance(k, str) and k in there and there[k] != m
     ]
+
+
+def _folded(arr: pa.Array) -> np.ndarray:
+    """Each id in lower case, Unicode NFC, trimmed, without an image extension."""
+    text = pc.utf8_trim_whitespace(pc.utf8_lower(pc.utf8_normalize(arr, form="NFC")))
+    bare = pc.replace_substring_regex(text, _IMAGE_SUFFIX, "")
+    return np.asarray(bare.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def examples(pairs: Sequence[tuple[str, str]], limit: int = 3) -> str:
     """``"'086' as '86', '087' as '87', ..."``: the first ``limit`` pairs, for a note."""
-    listed = ", ".join(f"{shown(a)} as {shown(b)}" for a, b in pairs[:limit])
+    listed = ", ".join(
+        # two Unicode forms print alike: their code points tell them apart
+        f"{a!a} as {b!a}" if _nfc(a) == _nfc(b) else f"{shown(a)} as {shown(b)}"
+        for a, b in pairs[:limit]
+    )
     return listed + (", ..." if len(pairs) > limit else "")
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def respelt_hint(pairs: Sequence[tuple[str, str]], where: str) -> str:

@@ -30,7 +30,7 @@ def _image_suffixes() -> frozenset[str]:
 #: ``find_images``.
 IMAGE_SUFFIXES = _image_suffixes()
 
-MANIFEST_ID_COLUMNS = ("item_id", "id", "review_id", "asin")
+MANIFEST_ID_COLUMNS = ("item_id", "id", "review_id", "asin", "sku", "product_id")
 MANIFEST_PATH_COLUMNS = ("path", "file", "filename", "image_path")
 MANIFEST_URL_COLUMNS = ("url", "image_url")
 
@@ -244,7 +244,11 @@ def read_manifest_rows(path: str | Path) -> list[tuple[str, str, int]]:
     url_i = pick_column(header, MANIFEST_URL_COLUMNS)
     if id_i is None or (path_i is None and url_i is None):
         raise VisrecError(
-            f"{p}: manifest header {header} needs an 'item_id' column and a 'path' or 'url' column"
+            f"{p}: manifest header {header} needs an id column ("
+            + " / ".join(MANIFEST_ID_COLUMNS)
+            + ") and an image column ("
+            + " / ".join(MANIFEST_PATH_COLUMNS + MANIFEST_URL_COLUMNS)
+            + ")"
         )
     out: list[tuple[str, str, int]] = []
     first_line: dict[str, int] = {}

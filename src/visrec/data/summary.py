@@ -37,8 +37,12 @@ _CATEGORY_COLUMNS = ("masterCategory", "category", "main_cat", "genre")
 MAX_BAD_SHOWN = 5
 
 
-def summarize(paths: Sequence[PathLike]) -> list[dict[str, Any]]:
-    """Summaries of ``paths``, one dict per section (see module docstring)."""
+def summarize(
+    paths: Sequence[PathLike], layout: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Summaries of ``paths``, one dict per section (see module docstring); ``layout``
+    (``sep``, ``user_col``, ...) is passed to ``load_interactions`` for the tables."""
+    lay = {k: v for k, v in (layout or {}).items() if v is not None}
     ps = [Path(p) for p in paths]
     for p in ps:
         if not p.exists():
@@ -54,9 +58,9 @@ def summarize(paths: Sequence[PathLike]) -> list[dict[str, Any]]:
         if p in reviews or p in metas:
             continue
         if not p.is_dir():
-            sections.append(_summarize_table(p))
+            sections.append(_summarize_table(p, lay))
             continue
-        sections.append(_summarize_folder(p))
+        sections.append(_summarize_folder(p, lay))
         # Amazon metadata beside the reviews is part of the data set: summarised too
         # (it was left out without a word)
         folder_metas = sorted(
@@ -76,6 +80,8 @@ def _base(kind: str, res: LoadResult) -> dict[str, Any]:
         "records_read": res.n_read,
         "rows": res.n_rows,
         "bad": _bad(res),
+        # a quantity, a date under a name no alias has: seen here before a fit ignores it
+        "columns_not_read": list(res.unread_columns),
     }
 
 
@@ -141,7 +147,7 @@ def _summarize_meta(res: LoadResult) -> dict[str, Any]:
     return out
 
 
-def _summarize_table(p: Path) -> dict[str, Any]:
+def _summarize_table(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
     if p.name in ITEM_FILES:
         return _summarize_items(_load_items_guess(p))
     if p.name.lower().endswith(".parquet"):
@@ -150,7 +156,7 @@ def _summarize_table(p: Path) -> dict[str, Any]:
             return vectors
     # Amazon review files never get here: summarize() groups them into one section.
     try:
-        res = load_interactions(p)
+        res = load_interactions(p, **layout)
     except NoIdColumnError as exc:
         if exc.column != USER:
             raise
@@ -225,7 +231,7 @@ def _image_folder(p: Path) -> Path | None:
     return None
 
 
-def _summarize_folder(p: Path) -> dict[str, Any]:
+def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
     inter = next((p / n for n in INTERACTION_FILES if (p / n).is_file()), None)
     reviews = amazon_review_files(p) if inter is None else []
     if reviews:  # the one table load_interactions reads from this folder
@@ -236,7 +242,7 @@ def _summarize_folder(p: Path) -> dict[str, Any]:
     images = scan.images if scan is not None else {}
     out: dict[str, Any]
     if inter is not None:
-        res = load_interactions(inter)
+        res = load_interactions(inter, **layout)
         out = _base("interactions", res)
         out.update(_interaction_counts(res.frame))
         item_ids = set(res.frame[ITEM].unique())
@@ -371,6 +377,9 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
                 lines.append(f"     {k:<30}{v:>10,}  {_pct(v, total)}")
             if s.get("categories_not_shown"):
                 lines.append(f"     ... and {s['categories_not_shown']} more")
+        if s.get("columns_not_read"):
+            names = ", ".join(s["columns_not_read"])
+            lines.append(f"   columns not read (every row is one interaction): {names}")
         bad = s["bad"]
         if bad["count"]:
             kinds = ", ".join(f"{k} {n:,}" for k, n in bad["by_kind"].items())

@@ -152,6 +152,10 @@ class LoadResult:
         Detected layout per file, e.g. ``"JSON lines"`` or ``"MovieLens u.data"``.
     n_read : int
         Records read in total (kept + bad).
+    unread_columns : list of str
+        Header names of a table that matched none of the columns read or their aliases
+        (a quantity, a date under another name): reported, so they are not lost
+        unseen.
     """
 
     frame: pd.DataFrame
@@ -160,6 +164,7 @@ class LoadResult:
     files: list[str] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)
     n_read: int = 0
+    unread_columns: list[str] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -244,7 +249,19 @@ def _norm(name: str) -> str:
 
 # Normalised (lowercase, no separators) header names mapped to canonical columns.
 ALIASES: dict[str, tuple[str, ...]] = {
-    USER: ("userid", "user", "reviewerid", "customerid", "uid", "visitorid", "memberid"),
+    USER: (
+        "userid",
+        "user",
+        "reviewerid",
+        "customerid",
+        "uid",
+        "visitorid",
+        "memberid",
+        "customer",
+        "clientid",
+        "buyerid",
+        "shopperid",
+    ),
     ITEM: (
         "itemid",
         "item",
@@ -258,6 +275,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "isbn",
         "product",
         "movie",
+        "sku",  # a shop's stock-keeping unit: what a photo file is usually named after
+        "skuid",
+        "productcode",
+        "articlenumber",
     ),
     RATING: ("rating", "overall", "score", "stars", "starrating", "ratingvalue"),
     # reviewTime: Amazon's "09 1, 2016" date, the time of a table made from the JSON
@@ -270,6 +291,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "datetime",
         "date",
         "unixtime",
+        # a shop's order and event tables
+        "orderedat",
+        "orderdate",
+        "ordertime",
+        "createdat",
+        "purchasedat",
+        "purchasedate",
+        "eventtime",
+        "timestamputc",
     ),
 }
 
@@ -328,7 +358,8 @@ def _match_columns(
                 f"(or one of {', '.join(ALIASES[canon])}; case, spaces, '_', '-', '.' "
                 "ignored), e.g. 'user_id,item_id,rating,timestamp', or drop the header "
                 "for numeric ids (user item [rating [timestamp]], like MovieLens u.data); "
-                "from Python, load_interactions(..., user_col=, item_col=) names the columns",
+                "or name the columns: --user-col / --item-col on the command line, "
+                "load_interactions(..., user_col=, item_col=) from Python",
             )
     for canon, pos in found.items():
         if canon not in used or explicit.get(canon) is not None:
@@ -468,7 +499,7 @@ def load_interactions(
     multiline: list[tuple[int, int]] = []
     rows: Iterator[tuple[int, list[str]]] = iter(split_rows(text, sep, where, multiline))
 
-    cols, n_expected, fmt, headerless = _table_layout(
+    cols, n_expected, fmt, headerless, unread = _table_layout(
         name, first, sep, rows, explicit, where, ids_only, keep_rating, keep_time
     )
     skip = 0 if headerless else 1
@@ -477,6 +508,7 @@ def load_interactions(
     result.warnings = _file_warnings(decoded, result, multiline, where)
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
+    result.unread_columns = unread
     return result
 
 
@@ -490,9 +522,10 @@ def _table_layout(
     ids_only: bool,
     keep_rating: bool,
     keep_time: bool,
-) -> tuple[dict[str, int], int, str, bool]:
-    """``(column positions, fields per row, format name, headerless)`` of a text table
-    whose first line is ``first``; a header is taken from ``rows`` (consumed)."""
+) -> tuple[dict[str, int], int, str, bool, list[str]]:
+    """``(column positions, fields per row, format name, headerless, header names
+    matched to no column)`` of a text table whose first line is ``first``; a header is
+    taken from ``rows`` (consumed)."""
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
         or bool(_ML_ROW.match(first))
@@ -510,6 +543,7 @@ def _table_layout(
         fmt = "MovieLens u.data" if sep == "\t" and n_fields == 4 else "headerless table"
         if sep == "::":
             fmt = "MovieLens ratings.dat"
+        unread = []
     else:
         _, header = next(rows)
         header = [h.strip() for h in header]
@@ -517,12 +551,13 @@ def _table_layout(
         cols = _match_columns(header, explicit, where, used)
         n_expected = len(header)
         fmt = f"table with header ({', '.join(header)})"
+        unread = [h for j, h in enumerate(header) if j not in cols.values() and h]
 
     if ids_only:
         # The other fields still count towards the row's field count.
         kept = _ids_only_columns(keep_rating, keep_time)
         cols = {c: j for c, j in cols.items() if c in kept}
-    return cols, n_expected, fmt, headerless
+    return cols, n_expected, fmt, headerless, unread
 
 
 def _file_warnings(
@@ -685,6 +720,8 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
             v = raw.iloc[j]
             kind = "missing rating" if v == "" else "non-numeric rating"
             reason = "missing rating" if v == "" else f"rating {v!r} is not a number"
+            if re.fullmatch(r"[+-]?\d+,\d+", v):  # a European spreadsheet's 4,5
+                reason += " (a decimal comma? write it with a dot: 4.5)"
             problems.append(BadRecord(where, int(lines[j]), kind, reason))
         keep &= ~bad_mask
         frame[RATING] = num
@@ -869,4 +906,5 @@ def _load_parquet_interactions(
     ]
     result.files = [where]
     result.formats = {where: "parquet"}
+    result.unread_columns = [str(c) for j, c in enumerate(df.columns) if j not in cols.values()]
     return result

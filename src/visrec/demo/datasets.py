@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from visrec.data.id_spelling import respelt, respelt_hint
 from visrec.errors import VisrecError
 
 # one line: the CLI prints an error on one line (a newline would show as "\n")
@@ -127,6 +128,7 @@ class _Layout:
             notes.append(
                 f"{len(no_image):,} item(s) of {self.items} have no image in {self.images}/, "
                 f"so they are not embedded, clustered or used by the rating KNN ({shown}{more})"
+                + respelt_hint(respelt(no_image, list(images)), f"{self.images}/")
             )
         inter = None if self.interactions is None else root / self.interactions
         interactions = _interactions(inter, notes) if inter and inter.is_file() else None

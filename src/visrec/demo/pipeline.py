@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import write_text_atomic
+from visrec.data.id_spelling import respelt, respelt_hint
 from visrec.demo.datasets import DemoDataset, load_demo_dataset
 from visrec.errors import VisrecError
 
@@ -465,7 +466,10 @@ def _clusters(
     use = labelled & ~pd.Series(lab).isin(small.index).to_numpy()
     parts = []
     if (~labelled).sum():
-        parts.append(f"{int((~labelled).sum()):,} embedded items have no {ds.label_name}")
+        parts.append(
+            f"{int((~labelled).sum()):,} embedded items have no {ds.label_name}"
+            + respelt_hint(respelt(ok_ids[~labelled], list(ds.labels)), "the item table")
+        )
     if len(small):
         listing = ", ".join(f"{k} {v}" for k, v in small.items())
         n_small, n_cat = int(small.sum()), len(small)

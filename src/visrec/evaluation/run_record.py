@@ -61,10 +61,11 @@ def fingerprint(
     protocol: str,
     k: int,
     test_ratio: float,
+    exclude: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """What every run of one experiment shares; a record made under another one is
     not reused. ``batch_size`` is left out: the figures do not depend on it."""
-    return {
+    fp = {
         "visrec": __version__,
         "interactions": _frame_digest(frame),
         "vectors": None if item_vectors is None else _vectors_digest(item_vectors),
@@ -72,6 +73,9 @@ def fingerprint(
         "k": int(k),
         "test_ratio": float(test_ratio),
     }
+    if exclude is not None and len(exclude):  # absent otherwise: older records still match
+        fp["excluded"] = _frame_digest(exclude)
+    return fp
 
 
 def json_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from visrec._atomic import check_side_file, write_text_atomic
-from visrec.data.interactions import Interactions
+from visrec.data.interactions import ITEM, USER, Interactions, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
@@ -321,6 +322,7 @@ def evaluate_model(
     item_vectors: ItemVectors | None = None,
     batch_size: int = 512,
     progress: bool = False,
+    exclude: pd.DataFrame | None = None,
 ) -> dict[str, float]:
     """Metrics of one fitted model on one split.
 
@@ -334,6 +336,10 @@ def evaluate_model(
         Needed for ``cold-items`` by models with ``scores_new_items``.
     batch_size : int, default 512
         Users scored at a time (memory is ``batch_size x n_candidates`` floats); >= 1.
+    exclude : DataFrame, optional
+        ``(user_id, item_id)`` pairs left out of that user's candidates, besides their
+        training items (see :func:`run_experiment`); pairs of other users or items are
+        ignored.
 
     Returns
     -------
@@ -359,6 +365,9 @@ def evaluate_model(
             )
         new_vectors, new_has_image = item_vectors.align(test.item_map.ids)
     seen = None if split.cold else train.to_csr("binary")
+    if exclude is not None and len(exclude):
+        extra = _pairs_matrix(exclude, test)
+        seen = extra if seen is None else (seen + extra).tocsr()
     per: dict[str, list[np.ndarray]] = {m: [] for m in ("auc", "recall", "ndcg", "hit_rate")}
     listed: list[np.ndarray] = []  # per batch, the distinct items of its top-K lists
     t0 = time.perf_counter()
@@ -370,21 +379,20 @@ def evaluate_model(
                 scores = model.score_new_items(u, new_vectors, new_has_image)
             else:
                 scores = np.zeros((len(u), n_cand), dtype=np.float32)
-            exclude = None
         else:
             scores = model.score(u)
-            assert seen is not None
-            exclude = seen[u].toarray().astype(bool)
+        # training items (warm/time) and the pairs of ``exclude``: no hit, no miss
+        mask = None if seen is None else seen[u].toarray().astype(bool)
         if scores.shape != (len(u), n_cand):
             raise VisrecError(
                 f"model {model.name!r} returned scores of shape {scores.shape}, "
                 f"expected {(len(u), n_cand)}"
             )
         relevant = test_csr[u].toarray().astype(bool)
-        per["auc"].append(M.auc(scores, relevant, exclude))
-        top = M.top_k(scores, k_list, exclude)
-        if exclude is not None:
-            relevant &= ~exclude
+        per["auc"].append(M.auc(scores, relevant, mask))
+        top = M.top_k(scores, k_list, mask)
+        if mask is not None:
+            relevant &= ~mask
         per["recall"].append(M.recall_at_k(top, relevant))
         per["ndcg"].append(M.ndcg_at_k(top, relevant))
         per["hit_rate"].append(M.hit_rate_at_k(top, relevant))
@@ -397,6 +405,33 @@ def evaluate_model(
     out["n_test_users"] = float(len(users))
     out["n_candidates"] = float(n_cand)
     return out
+
+
+def _excluded_pairs(exclude: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """``exclude``'s distinct ``(user_id, item_id)`` pairs as text, less those ``frame``
+    holds (a pair rated once below a threshold and once above is a positive)."""
+    if exclude is None:
+        return None
+    if not isinstance(exclude, pd.DataFrame) or not {USER, ITEM} <= set(exclude.columns):
+        raise VisrecError("exclude must be a DataFrame with user_id and item_id columns")
+    pairs = pd.DataFrame({USER: id_column(exclude, USER), ITEM: id_column(exclude, ITEM)})
+    pairs = pairs.drop_duplicates(ignore_index=True)
+    kept = pd.MultiIndex.from_arrays([id_column(frame, USER), id_column(frame, ITEM)])
+    inside = pd.MultiIndex.from_frame(pairs).isin(kept)
+    return pairs[~inside].reset_index(drop=True)
+
+
+def _pairs_matrix(pairs: pd.DataFrame, test: Interactions) -> sp.csr_matrix:
+    """``pairs`` as a users x candidates mask in ``test``'s maps (others dropped)."""
+    u = test.user_map.to_index(pairs[USER].to_numpy(), missing="minus_one")
+    i = test.item_map.to_index(pairs[ITEM].to_numpy(), missing="minus_one")
+    ok = (u >= 0) & (i >= 0)
+    m = sp.csr_matrix(
+        (np.ones(int(ok.sum()), dtype=np.float32), (u[ok], i[ok])),
+        shape=(test.n_users, test.n_items),
+    )
+    m.data[:] = 1.0
+    return m
 
 
 def _as_frame(data: pd.DataFrame | Interactions) -> pd.DataFrame:
@@ -422,6 +457,7 @@ def run_experiment(
     note: Callable[[str], None] | None = None,
     keep_record: bool = False,
     vectors_source: str = "item vectors",
+    exclude: pd.DataFrame | None = None,
 ) -> ExperimentResult:
     """Split, fit and score every model for every seed.
 
@@ -469,6 +505,12 @@ def run_experiment(
     vectors_source : str, default "item vectors"
         Names ``item_vectors`` in errors (``visrec evaluate`` gives the file), as in
         :func:`check_item_vectors`.
+    exclude : DataFrame, optional
+        ``(user_id, item_id)`` pairs that are neither positives nor negatives: never a
+        candidate of that user (``visrec evaluate --min-rating`` passes the pairs rated
+        below it, which a model trained with ``--min-rating`` never recommends, so the
+        figures are those of the lists ``visrec recommend`` writes). Pairs also in
+        ``data`` are positives and stay.
 
     Returns
     -------
@@ -489,6 +531,7 @@ def run_experiment(
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
         used[name] = {n: v for n, v in defaults.items() if n != "random_state"}
     frame = _as_frame(data)
+    excluded = _excluded_pairs(exclude, frame)
     if item_vectors is not None and any(
         c.uses_vectors or c.scores_new_items for c in classes.values()
     ):
@@ -500,7 +543,7 @@ def run_experiment(
     recorder = None
     if record is not None:
         check_side_file(record, "its resume record")  # a pipe there: read for ever
-        fp = run_record.fingerprint(frame, item_vectors, protocol, k, test_ratio)
+        fp = run_record.fingerprint(frame, item_vectors, protocol, k, test_ratio, excluded)
         recorder = run_record.Recorder(record, fp, say)
         plan = {
             (seed, name): run_record.json_params(_make(name, params, seed).get_params())
@@ -564,7 +607,7 @@ def run_experiment(
                 bar.set_postfix_str(f"seed {seed} {name}")
                 row = _fit_and_score(
                     name, params, seed, split, item_vectors,
-                    k=k, batch_size=batch_size, progress=progress,
+                    k=k, batch_size=batch_size, progress=progress, exclude=excluded,
                 )  # fmt: skip
                 rows.append(row)
                 if recorder is not None:
@@ -654,6 +697,7 @@ def _fit_and_score(
     k: int,
     batch_size: int,
     progress: bool,
+    exclude: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """One run: fit model ``name`` on the split's training rows and score its test
     users; the row ``runs`` gets."""
@@ -667,7 +711,13 @@ def _fit_and_score(
     model.fit(split.train, item_vectors)
     fit_s = time.perf_counter() - t0
     res = evaluate_model(
-        model, split, k=k, item_vectors=item_vectors, batch_size=batch_size, progress=progress
+        model,
+        split,
+        k=k,
+        item_vectors=item_vectors,
+        batch_size=batch_size,
+        progress=progress,
+        exclude=exclude,
     )
     return {"seed": seed, "model": name, **res, "fit_s": fit_s, "tuned": _tuned(model)}
 

@@ -191,7 +191,8 @@ class RatingMF(ParamsMixin):
                     "RatingMF(visual=True) needs item vectors aligned to the item map; "
                     "pass vectors=... or use visual=False"
                 )
-            self.item_visual_ = self._standardise(vectors, has_image, n_items)
+            rated = np.bincount(i, minlength=n_items) > 0
+            self.item_visual_ = self._standardise(vectors, has_image, n_items, rated)
 
         rng = np.random.default_rng(self.random_state)
         k = int(self.n_factors)
@@ -274,7 +275,7 @@ class RatingMF(ParamsMixin):
         return self
 
     def _standardise(
-        self, vectors: np.ndarray, has_image: np.ndarray | None, n_items: int
+        self, vectors: np.ndarray, has_image: np.ndarray | None, n_items: int, rated: np.ndarray
     ) -> np.ndarray:
         v = np.asarray(vectors, dtype=np.float64)
         if v.ndim != 2 or v.shape[0] != n_items:
@@ -292,8 +293,11 @@ class RatingMF(ParamsMixin):
             return np.zeros((n_items, dim))
         # centred, reduced to the leading principal components (cheaper per step, less
         # to overfit), rows of unit norm on average so reg_visual means the same for
-        # any backbone; items without an image get the neutral zero row
-        scaler = FeatureScaler(n_components=self.visual_dim, dtype=np.float64).fit(v, has)
+        # any backbone; items without an image get the neutral zero row. Fitted on the
+        # items with training ratings: items only in the map (a cold-items test) are
+        # transformed, never looked at
+        learn = has & rated if (has & rated).any() else has
+        scaler = FeatureScaler(n_components=self.visual_dim, dtype=np.float64).fit(v, learn)
         return scaler.transform(v, has)
 
     # ------------------------------------------------------------------ predict

@@ -1,0 +1,105 @@
+"""Findings of an audit of the evaluation: pairs rated below --min-rating are neither
+hits nor misses (as in the lists `visrec recommend` writes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec import make_split
+from visrec.cli import main
+from visrec.evaluation import metrics as M
+from visrec.evaluation.runner import evaluate_model, run_experiment
+from visrec.models.popularity import Popularity
+
+
+def _ratings(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, 31)
+    rows = [
+        (f"u{u}", f"i{int(i)}", int(rng.integers(1, 6)))
+        for u in range(40)
+        for i in rng.choice(30, size=10, replace=False, p=p / p.sum())
+    ]
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "rating"])
+
+
+def test_excluded_pairs_are_left_out_of_the_candidates_like_training_items() -> None:
+    df = _ratings()
+    kept, below = df[df.rating >= 4], df[df.rating < 4]
+    split = make_split(kept, "warm", seed=0)
+    model = Popularity().fit(split.train)
+    got = evaluate_model(model, split, k=5, exclude=below)
+    # the same by hand: training items and the pairs below, one mask
+    users = np.unique(split.test.user_idx)
+    scores = model.score(users)
+    full = split.train.to_csr().toarray().astype(bool)
+    u = split.test.user_map.to_index(below.user_id, missing="minus_one")
+    i = split.test.item_map.to_index(below.item_id, missing="minus_one")
+    full[u[(u >= 0) & (i >= 0)], i[(u >= 0) & (i >= 0)]] = True
+    mask = full[users]
+    relevant = split.test.to_csr().toarray().astype(bool)[users] & ~mask
+    top = M.top_k(scores, 5, mask)
+    assert got["recall"] == pytest.approx(M.mean(M.recall_at_k(top, relevant)))
+    assert got["auc"] == pytest.approx(M.mean(M.auc(scores, relevant, mask)))
+    plain = evaluate_model(model, split, k=5)
+    assert got["recall"] != pytest.approx(plain["recall"])  # the pairs made a difference
+
+
+def test_a_pair_also_rated_above_the_threshold_stays_a_positive() -> None:
+    df = _ratings()
+    kept = df[df.rating >= 4]
+    twice = kept.iloc[:5].assign(rating=1)  # the same pairs, once more, rated low
+    res = run_experiment(kept, None, "warm", ["popularity"], seeds=[0], progress=False)
+    same = run_experiment(
+        kept, None, "warm", ["popularity"], seeds=[0], progress=False, exclude=twice
+    )
+    assert res.runs["recall"].tolist() == same.runs["recall"].tolist()
+
+
+def test_evaluate_min_rating_says_so_and_keeps_it_in_the_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "ratings.csv"
+    _ratings().to_csv(f, index=False)
+    out = tmp_path / "r.json"
+    argv = ["evaluate", "--interactions", str(f), "--models", "popularity", "--seeds", "1"]
+    assert main([*argv, "--min-rating", "4", "--json", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "are neither hits nor misses: left out of that user's candidates" in err
+    notes = json.loads(out.read_text())["notes"]
+    assert any("rated below --min-rating 4 are neither hits nor misses" in n for n in notes)
+
+
+def test_knn_rating_says_how_many_test_rows_share_a_training_vector() -> None:
+    from visrec.analysis.rating_knn import knn_rating
+
+    rng = np.random.default_rng(0)
+    items = rng.normal(size=(20, 4)).astype(np.float32)
+    which = rng.integers(0, 20, size=400)  # 400 ratings of 20 items: shared vectors
+    ratings = rng.integers(1, 6, size=400).astype(float)
+    shared = knn_rating(items[which], ratings, k=3, test_size=0.2, random_state=1)
+    assert shared.same_vector_share == 1.0
+    assert shared.to_dict()["same_vector_share"] == 1.0
+    own = knn_rating(rng.normal(size=(400, 4)), ratings, k=3, test_size=0.2, random_state=1)
+    assert own.same_vector_share == 0.0
+
+
+def test_rating_mf_learns_its_vector_scaling_from_rated_items_only() -> None:
+    from visrec.data.interactions import Interactions
+    from visrec.models.rating_mf import RatingMF
+
+    df = _ratings()
+    inter = Interactions.from_frame(df, extra_items=["new1", "new2"])  # in the map, unrated
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(inter.n_items, 6))
+    a = RatingMF(visual=True, visual_dim=3, n_epochs=2).fit(inter, vectors)
+    shifted = vectors.copy()
+    shifted[-2:] *= 1000.0  # the unrated items' vectors decide nothing of the scaling
+    b = RatingMF(visual=True, visual_dim=3, n_epochs=2).fit(inter, shifted)
+    assert np.allclose(a.item_visual_[:-2], b.item_visual_[:-2])
+    assert not np.allclose(a.item_visual_[-2:], b.item_visual_[-2:])
