@@ -155,18 +155,30 @@ def test_scan_lists_skipped_entries_and_reads_jfif(tmp_path: Path) -> None:
     assert list(scan.images) == ["1", "3"]
     assert scan.skipped == [
         ("6.jpg", "a broken link"),
-        ("more/", "a subfolder: only the top folder is read"),
+        ("more/", "a subfolder: only the top folder is read; --recursive reads them"),
         ("notes.txt", "not an image extension visrec reads"),
         ("raw.heic", "not an image extension visrec reads"),
     ]
     assert scan.skipped_note(examples=1) == (
         "skipped 4 entries: 6.jpg (a broken link); more/ (a subfolder: only the top "
-        "folder is read); notes.txt and 1 more (not an image extension visrec reads)"
+        "folder is read; --recursive reads them); notes.txt and 1 more (not an image "
+        "extension visrec reads)"
     )
     assert scan_images(d / "more").skipped_note() is None
     res = embed_folder(d, None, backbone=TinyBackbone(), progress=False)
     assert res.ids == ["1", "3"] and res.failures == []
     assert res.notes[0] == f"{d}: {scan.skipped_note()}"
+    # --recursive: the subfolder's photos too, by file name; a link to a folder is not
+    # entered (it may loop), a hidden folder not read
+    os.symlink(d, d / "loop")
+    _save(d / ".cache" / "9.jpg", 3)
+    deep = scan_images(d, recursive=True)
+    assert list(deep.images) == ["1", "3", "5"] and deep.images["5"] == d / "more" / "5.jpg"
+    assert ("loop/", "a link to a folder: not followed") in deep.skipped
+    assert all(not name.startswith("more") for name, _ in deep.skipped)
+    _save(d / "more" / "1.png", 4)
+    with pytest.raises(VisrecError, match=r"two images for item '1': '1\.jpg' and 'more/1\.png'"):
+        scan_images(d, recursive=True)
 
 
 def test_cli_notes_skipped_entries_and_explains_an_empty_folder(
@@ -178,7 +190,10 @@ def test_cli_notes_skipped_entries_and_explains_an_empty_folder(
     assert cli_main(["embed", str(d), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {d}: no images named <item_id>.<jpg|")
-    assert err.endswith("(skipped 1 entry: more/ (a subfolder: only the top folder is read))\n")
+    assert err.endswith(
+        "(skipped 1 entry: more/ (a subfolder: only the top folder is read; --recursive "
+        "reads them))\n"
+    )
     assert not out.exists()
 
     _save(d / "1.jpg", 1)
@@ -187,8 +202,8 @@ def test_cli_notes_skipped_entries_and_explains_an_empty_folder(
     assert cli_main(["embed", str(d), "-o", str(out), "--json", str(tmp_path / "s.json")]) == 0
     printed = capsys.readouterr().out
     note = (
-        f"{d}: skipped 2 entries: more/ (a subfolder: only the top folder is read); "
-        "x.txt (not an image extension visrec reads)"
+        f"{d}: skipped 2 entries: more/ (a subfolder: only the top folder is read; "
+        "--recursive reads them); x.txt (not an image extension visrec reads)"
     )
     assert f"  note: {note}\n" in printed and "ok 2, failed 0" in printed
     assert list(read_vectors(out).ids) == ["1", "3"]

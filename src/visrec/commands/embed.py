@@ -78,6 +78,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--manifest", metavar="CSV", help="item_id,path CSV/TSV instead of IMAGES_DIR")
     p.add_argument(
+        "--recursive",
+        action="store_true",
+        help="also read IMAGES_DIR's subfolders (photos by category); the id is still "
+        "the file name, so one name in two subfolders is an error",
+    )
+    p.add_argument(
         "--backbone",
         default="efficientnet-lite0",
         metavar="NAME",
@@ -197,6 +203,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise VisrecError("give the output file: visrec embed IMAGES_DIR -o vectors.parquet")
     if bool(args.images_dir) == bool(args.manifest):
         raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
+    if args.recursive and args.manifest:
+        raise VisrecError(
+            "--recursive reads subfolders of IMAGES_DIR; a --manifest lists its files"
+        )
     table = args.images_dir and Path(args.images_dir).suffix.lower() in {".csv", ".tsv", ".txt"}
     if table and Path(args.images_dir).is_file():  # e.g. the manifest `visrec fetch` wrote
         import shlex
@@ -257,7 +267,7 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
     else:
         from visrec.data.images_index import scan_images
 
-        scan = scan_images(args.images_dir)
+        scan = scan_images(args.images_dir, recursive=args.recursive)
         items = scan.images
         source = args.images_dir
         skipped = scan.skipped_note()

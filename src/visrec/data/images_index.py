@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,8 @@ MANIFEST_ID_COLUMNS = ("item_id", "id", "review_id", "asin", "sku", "product_id"
 MANIFEST_PATH_COLUMNS = ("path", "file", "filename", "image_path")
 MANIFEST_URL_COLUMNS = ("url", "image_url")
 
-SUBFOLDER = "a subfolder: only the top folder is read"
+SUBFOLDER = "a subfolder: only the top folder is read; --recursive reads them"
+LINKED_FOLDER = "a link to a folder: not followed"
 NOT_IMAGE = "not an image extension visrec reads"
 BROKEN_LINK = "a broken link"
 NOT_FILE = "not a regular file"
@@ -84,13 +86,14 @@ class FolderImages:
         return f"skipped {n:,} {'entry' if n == 1 else 'entries'}: " + "; ".join(parts)
 
 
-def scan_images(folder: str | Path) -> FolderImages:
+def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
     """The ``<item_id>.<ext>`` images in ``folder`` and what else is there.
 
     Parameters
     ----------
     folder : str or Path
-        Searched non-recursively. Extensions (case-insensitive): ``IMAGE_SUFFIXES``
+        Searched non-recursively unless ``recursive``. Extensions (case-insensitive):
+        ``IMAGE_SUFFIXES``
         (jpg, jpeg, jfif, png, webp, gif, bmp, tif, tiff, and avif when Pillow can
         decode it). The item id is the file name without its last extension and
         without spaces around it (as every interaction loader strips ids), so
@@ -98,6 +101,10 @@ def scan_images(folder: str | Path) -> FolderImages:
         entries that are not read are listed in ``skipped`` (a name that is not valid
         UTF-8 by its ``repr``). Whether a file really is
         an image is checked later, when it is decoded.
+    recursive : bool, default False
+        Also read the subfolders (a shop's photos by category), hidden ones and links
+        to folders excepted; the id is still the file name, so one id in two
+        subfolders is an error naming both files.
 
     Returns
     -------
@@ -118,7 +125,7 @@ def scan_images(folder: str | Path) -> FolderImages:
         raise FileNotFoundError(2, "No such file or directory", str(root))
     found: dict[str, Path] = {}
     skipped: list[tuple[str, str]] = []
-    for p in sorted(root.iterdir()):
+    for p in _entries(root, recursive):
         if p.name.startswith("."):
             continue
         try:
@@ -128,8 +135,11 @@ def scan_images(folder: str | Path) -> FolderImages:
             # no name a terminal can print, so the note shows its repr
             skipped.append((repr(p.name), NOT_UTF8))
             continue
-        if p.is_dir():  # a link to a folder too
-            skipped.append((p.name + "/", SUBFOLDER))
+        if p.is_dir():  # a link to a folder too (read when recursive, unless a link)
+            if not recursive:
+                skipped.append((p.name + "/", SUBFOLDER))
+            elif p.is_symlink():  # it may lead back up: a loop
+                skipped.append((_shown(p, root) + "/", LINKED_FOLDER))
             continue
         if not p.is_file():
             reason = BROKEN_LINK if p.is_symlink() and not p.exists() else NOT_FILE
@@ -144,11 +154,34 @@ def scan_images(folder: str | Path) -> FolderImages:
             continue
         if item in found:
             raise VisrecError(
-                f"{root}: two images for item {item!r}: {found[item].name!r} and "
-                f"{p.name!r}; keep one"
+                f"{root}: two images for item {item!r}: {_shown(found[item], root)!r} and "
+                f"{_shown(p, root)!r}; keep one"
             )
         found[item] = p
     return FolderImages(dict(sorted(found.items())), skipped)
+
+
+def _entries(root: Path, recursive: bool) -> list[Path]:
+    """``root``'s entries, sorted; with ``recursive``, those of its subfolders too
+    (hidden folders and links to folders are not entered: a link may loop)."""
+    if not recursive:
+        return sorted(root.iterdir())
+    out: list[Path] = []
+    for here, dirs, files in os.walk(root):  # followlinks=False: links are not entered
+        base = Path(here)
+        links = [d for d in dirs if (base / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in links)
+        # files, and the links to folders (listed, and skipped with the reason)
+        out += sorted([base / f for f in files] + [base / d for d in links])
+    return out
+
+
+def _shown(p: Path, root: Path) -> str:
+    """``p`` relative to ``root``, as a note names it (``shoes/12.jpg``)."""
+    try:
+        return str(p.relative_to(root))
+    except ValueError:
+        return p.name
 
 
 def find_images(folder: str | Path) -> dict[str, Path]:
