@@ -32,7 +32,8 @@ def test_cluster_report_with_photos_of_each_cluster(
     images.mkdir()
     colours = {"p1": (200, 0, 0), "p25": (0, 200, 0), "p45": (0, 0, 200)}
     for item, rgb in colours.items():  # one photo in each blob; the rest have none
-        Image.new("RGB", (30, 20), rgb).save(images / f"{item}.jpg")
+        (images / item[:2]).mkdir(exist_ok=True)  # photos by category: subfolders are read
+        Image.new("RGB", (30, 20), rgb).save(images / item[:2] / f"{item}.jpg")
     out = tmp_path / "c.html"
     argv = ["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col",
             "kind", "--report", str(out), "--images", str(images), "--json",
@@ -54,6 +55,18 @@ def test_cluster_report_with_photos_of_each_cluster(
     png = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(png) == 1 and base64.b64decode(png[0]).startswith(b"\x89PNG")
     assert "left out: no image" in page and "items clustered" in page
+    # a manifest (a catalogue's item -> photo table) gives the same photos
+    manifest = tmp_path / "photos.csv"
+    manifest.write_text(
+        "sku,image_path,image_url\n"
+        + "".join(f"{i},imgs/{i[:2]}/{i}.jpg,\n" for i in colours)
+        + "zz,,http://h/zz.jpg\n"  # a URL: no photo to show, left out
+    )
+    argv[argv.index(str(images))] = str(manifest)
+    assert main(argv) == 0
+    again = out.read_text()
+    grids = again[again.index('id="cluster-grids"') : again.index('id="projection"')]
+    assert len(re.findall(r"data:image/jpeg;base64", grids)) == 3
 
 
 def test_cluster_report_without_images_says_how_to_get_them(
@@ -74,7 +87,7 @@ def test_cluster_report_without_images_says_how_to_get_them(
     assert main([*base, "--images", str(empty)]) == 2
     assert "give --report HTML too" in capsys.readouterr().err
     assert main([*base, "--report", str(out), "--images", str(tmp_path / "nope")]) == 2
-    assert "is not a folder" in capsys.readouterr().err
+    assert "is not a folder (or a manifest .csv/.tsv)" in capsys.readouterr().err
 
 
 def test_knn_rating_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

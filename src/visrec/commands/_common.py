@@ -452,16 +452,22 @@ def scan_photos(
 ) -> dict[str, Path] | None:
     """``--images DIR`` of a command's ``--report``: item id -> photo, read before any
     work (two photos of one id are an error now, not after the work); an output that
-    would replace one of the photos is refused. None without ``--images``."""
+    would replace one of the photos is refused. None without ``--images``. The folder's
+    subfolders are read too (photos by category), and a manifest CSV (as for ``visrec
+    embed --manifest``) is taken instead of a folder; its URLs are left out."""
     if images is None:
         return None
     if report is None:
         raise VisrecError("--images is for the report's photos: give --report HTML too")
-    if not os.path.isdir(images):
-        raise VisrecError(f"--images: {images!r} is not a folder")
-    from visrec.data.images_index import scan_images
+    from visrec.data.images_index import load_manifest, scan_images
 
-    files = scan_images(images).images
+    if os.path.isfile(images) and images.lower().endswith((".csv", ".tsv")):
+        listed = load_manifest(images)
+        files = {i: Path(p) for i, p in listed.items() if not p.startswith(("http:", "https:"))}
+    elif os.path.isdir(images):
+        files = scan_images(images, recursive=True).images
+    else:
+        raise VisrecError(f"--images: {images!r} is not a folder (or a manifest .csv/.tsv)")
     check_outputs_distinct(outputs, {f"--images photo {p.name}": p for p in files.values()})
     return files
 

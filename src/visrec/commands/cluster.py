@@ -94,7 +94,8 @@ def register(subparsers: Any) -> None:
         "--images",
         default=None,
         metavar="DIR",
-        help="with --report: the folder of <item_id>.<ext> images (as for `visrec embed`) "
+        help="with --report: the folder of <item_id>.<ext> images, subfolders too (or a "
+        "manifest CSV, as for `visrec embed --manifest`) "
         "to show twelve photos of each cluster",
     )
     p.set_defaults(func=run)

@@ -63,7 +63,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--images",
         metavar="DIR",
-        help="with --report: the folder of <item_id>.<ext> images (as for `visrec embed`)",
+        help="with --report: the folder of <item_id>.<ext> images, subfolders too (or a "
+        "manifest CSV, as for `visrec embed --manifest`)",
     )
     p.set_defaults(func=run)
 
