@@ -126,3 +126,17 @@ def test_data_summary_takes_the_layout_and_names_unread_columns(
     assert main(["data", "summary", str(g)]) == 2
     assert main(["data", "summary", str(g), "--user-col", "who", "--item-col", "what"]) == 0
     assert "users                                    2" in capsys.readouterr().out
+
+
+def test_data_summary_reads_an_item_table_keyed_by_sku(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "items.csv").write_text("sku,category\nSKU-1,shoes\nSKU-2,bags\n")
+    assert main(["data", "summary", str(shop / "items.csv")]) == 0
+    assert "items                                    2" in capsys.readouterr().out
+    (shop / "items.csv").write_text("code,category\nSKU-1,shoes\n")
+    assert main(["data", "summary", str(shop / "items.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "needs an id column named item_id, id, asin, sku or product_id" in err

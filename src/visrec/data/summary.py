@@ -294,7 +294,13 @@ def _load_items_guess(path: Path) -> LoadResult:
     # semicolon- or pipe-separated header as well as a comma-separated one.
     sep = sniff_sep(header, path.suffix.lower())
     names = [h.strip() for h in split_first(header, sep)] if header.strip() else []
-    id_col = next((c for c in ("item_id", "id", "asin") if c in names), "id")
+    known = ("item_id", "id", "asin", "sku", "product_id")
+    id_col = next((c for c in known if c in names), None)
+    if id_col is None:
+        raise VisrecError(
+            f"{path}: an item table needs an id column named {', '.join(known[:-1])} or "
+            f"{known[-1]} (columns: {names})"
+        )
     return load_item_table(path, id_col=id_col)
 
 
