@@ -52,13 +52,37 @@ def test_excluded_pairs_are_left_out_of_the_candidates_like_training_items() -> 
 
 def test_a_pair_also_rated_above_the_threshold_stays_a_positive() -> None:
     df = _ratings()
-    kept = df[df.rating >= 4]
-    twice = kept.iloc[:5].assign(rating=1)  # the same pairs, once more, rated low
-    res = run_experiment(kept, None, "warm", ["popularity"], seeds=[0], progress=False)
-    same = run_experiment(
-        kept, None, "warm", ["popularity"], seeds=[0], progress=False, exclude=twice
-    )
-    assert res.runs["recall"].tolist() == same.runs["recall"].tolist()
+    kept, below = df[df.rating >= 4], df[df.rating < 4]
+    twice = kept.assign(rating=1)  # every kept pair once more, rated low
+    run = {"protocol": "warm", "models": ["popularity"], "seeds": [0], "progress": False}
+    only_below = run_experiment(kept, None, exclude=below, **run)
+    with_twice = run_experiment(kept, None, exclude=pd.concat([below, twice]), **run)
+    plain = run_experiment(kept, None, **run)
+    cols = ["recall", "ndcg", "auc"]
+    assert with_twice.runs[cols].equals(only_below.runs[cols])  # the repeats change nothing
+    assert not only_below.runs[cols].equals(plain.runs[cols])  # the pairs below do
+    # evaluate_model alone keeps a test positive too
+    split = make_split(kept, "warm", seed=0)
+    model = Popularity().fit(split.train)
+    a = evaluate_model(model, split, k=5, exclude=twice)
+    b = evaluate_model(model, split, k=5)
+    assert [a[m] for m in cols] == [b[m] for m in cols] and a["recall"] > 0
+
+
+def test_a_model_fitted_on_all_the_data_is_refused_even_with_the_same_maps() -> None:
+    df = pd.DataFrame(
+        {"user_id": ["u0"] * 3 + ["u1"] * 3 + ["u2"] * 3, "item_id": list("abccabbca"),
+         "timestamp": [1, 2, 3] * 3}
+    )  # fmt: skip
+    split = make_split(df, "time", seed=0)
+    from visrec.data.interactions import Interactions
+    from visrec.errors import VisrecError
+
+    everything = Popularity().fit(Interactions.from_frame(df))
+    assert everything.item_map_ == split.train.item_map  # the maps alone cannot tell
+    with pytest.raises(VisrecError, match="was not fitted on this split's training rows"):
+        evaluate_model(everything, split, k=1)
+    assert evaluate_model(Popularity().fit(split.train), split, k=1)["n_test_users"] == 3
 
 
 def test_evaluate_min_rating_says_so_and_keeps_it_in_the_results(

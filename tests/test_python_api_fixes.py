@@ -73,13 +73,27 @@ def test_float_ids_are_spelt_as_the_map_spells_them() -> None:
     inter = Interactions.from_frame(df)
     assert inter.user_map.ids.tolist() == ["1", "2"]
     assert inter.user_map.to_index(df["user_id"]).tolist() == [0, 1]
-    assert IdMap.from_values([1.0, 2.5, "x"]).ids.tolist() == ["1", "2.5", "x"]
+    # the column rule of every loader: whole floats become integers only when all are
+    assert IdMap.from_values([1.0, 2.0]).ids.tolist() == ["1", "2"]
+    assert IdMap.from_values([1.0, 2.5, "x"]).ids.tolist() == ["1.0", "2.5", "x"]
     vecs = ItemVectors(ids=["10", "11"], vectors=np.eye(2, dtype=np.float32), has_image=[1, 1])
     assert vecs.align(np.array([11.0]))[0].tolist() == [[0.0, 1.0]]
+    # a column with a fraction keeps '7.0'; either spelling finds it
+    mixed = pd.DataFrame({"user_id": ["u1", "u1", "u2"], "item_id": [7.0, 8.5, 7.0]})
+    inter = Interactions.from_frame(mixed)
+    assert inter.item_map.ids.tolist() == ["7.0", "8.5"]
+    assert inter.item_map.to_index(mixed["item_id"]).tolist() == [0, 1, 0]
+    assert inter.item_map.to_index([7.0]).tolist() == [0] and 7.0 in inter.item_map
+    floats = ItemVectors(ids=[7.0, 8.5], vectors=np.eye(2), has_image=[1, 1])
+    assert floats.align([7.0, 8.5])[1].tolist() == [True, True]
+    assert IdMap(np.array([7.0, 8.5])).to_index([7.0]).tolist() == [0]
 
 
 def test_id_map_options_and_equality() -> None:
     m = IdMap.from_values(["a", "b"])
+    assert ["a", "zzz"] not in m and [] not in m  # a list is no id
+    with pytest.raises(VisrecError, match="unknown id 'zzz' "):  # not np.str_('zzz')
+        m.to_index(np.array(["a", "zzz"]))
     with pytest.raises(VisrecError, match="missing='drop'; expected 'error'"):
         m.to_index(["a", "z"], missing="drop")  # type: ignore[arg-type]
     assert m.to_index(["a", "z"], missing="minus_one").tolist() == [0, -1]
@@ -223,6 +237,12 @@ def test_run_experiment_takes_estimators_and_checks_its_arguments() -> None:
     assert by_estimator.params["bpr"]["epochs"] == 2
     cols = ["model", "recall", "ndcg", "auc"]
     assert by_name.runs[cols].equals(by_estimator.runs[cols])  # same seed, same fit
+
+    class MyPopularity(Popularity):
+        pass
+
+    with pytest.raises(VisrecError, match="MyPopularity is not the registered 'popularity'"):
+        run_experiment(df, None, "warm", [MyPopularity()], seeds=[0], progress=False)
     for models, match in (
         ([("bpr", "epochs=3")], "is not a model; give a name"),
         ([3], "is not a model"),
@@ -248,6 +268,13 @@ def test_metrics_refuse_index_arrays_as_masks() -> None:
         M.recall_at_k(topk, np.array([[0, 3, 0, 0], [2, 0, 0, 0]]))
     with pytest.raises(VisrecError, match=r"k must be an integer, got 2\.5"):
         M.top_k(np.zeros((2, 3)), 2.5)  # type: ignore[arg-type]
+    # pandas' nullable booleans are a mask; a missing value in one is named
+    nullable = pd.DataFrame([[True, False, False, True]]).astype("boolean").to_numpy()
+    assert M.recall_at_k(topk[:1], nullable).tolist() == [1.0]
+    with pytest.raises(VisrecError, match="got the value <NA>"):
+        M.recall_at_k(
+            topk[:1], pd.DataFrame([[True, None, False, True]]).astype("boolean").to_numpy()
+        )
 
 
 def test_rating_eval_checks_its_arguments() -> None:

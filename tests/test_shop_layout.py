@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from visrec.cli import main
@@ -28,11 +29,22 @@ def test_shop_names_are_aliases_and_other_columns_are_named(tmp_path: Path) -> N
     f = tmp_path / "orders.csv"
     f.write_text(ORDERS, encoding="utf-8")
     res = load_interactions(f)
-    assert list(res.frame.columns) == ["user_id", "item_id", "timestamp"]
+    assert list(res.frame.columns) == ["user_id", "item_id"]
     assert res.frame["item_id"].tolist()[:2] == ["SKU-000001", "SKU-000002"]  # zeros kept
-    # 10:00 at +02:00 is 08:00 UTC
-    assert res.frame["timestamp"].iloc[0] == 1756713600
-    assert res.unread_columns == ["qty"]
+    assert res.unread_columns == ["qty", "ordered_at"]
+    # a shop's time column is taken where the time is needed (a split by time)
+    timed = load_interactions(f, ids_only=True, keep_time=True)
+    assert timed.frame["timestamp"].iloc[0] == 1756713600  # 10:00 at +02:00 is 08:00 UTC
+    assert timed.unread_columns == ["qty"]
+
+
+def test_a_shop_time_column_that_is_not_needed_costs_no_row(tmp_path: Path) -> None:
+    f = tmp_path / "events.csv"
+    f.write_text(
+        "user_id,item_id,rating,created_at\nu1,i1,5,2024-01-02\nu2,i1,4,\nu2,i2,3,pending\n"
+    )
+    res = load_interactions(f)
+    assert res.n_rows == 3 and res.n_bad == 0 and res.unread_columns == ["created_at"]
 
 
 def test_layout_options_name_the_columns_and_separator(
@@ -50,7 +62,7 @@ def test_layout_options_name_the_columns_and_separator(
     argv = ["train", "--model", "popularity", "--interactions", str(f), "-o", str(out), "-q"]
     assert main([*argv, *layout, "--time-col", "when"]) == 0
     err = capsys.readouterr().err
-    assert "note: --time-col when is not read here (only by --protocol time)" in err
+    assert "note: --time-col when is not read here (this command does not use the time)" in err
     # 'n' is unknown and said; 'when' was named, so it is not listed as lost
     assert "column(s) 'n' not read: every row is one interaction" in err
     model = Recommender.load(out)
@@ -118,9 +130,9 @@ def test_data_summary_takes_the_layout_and_names_unread_columns(
     f.write_text(ORDERS, encoding="utf-8")
     assert main(["data", "summary", str(f), "--json", str(tmp_path / "s.json")]) == 0
     out = capsys.readouterr().out
-    assert "columns not read (every row is one interaction): qty" in out
+    assert "columns not read (every row is one interaction): qty, ordered_at" in out
     sections = json.loads((tmp_path / "s.json").read_text())["sections"]
-    assert sections[0]["columns_not_read"] == ["qty"]
+    assert sections[0]["columns_not_read"] == ["qty", "ordered_at"]
     g = tmp_path / "who.csv"
     g.write_text("who,what\nann,lamp\nbob,desk\n")
     assert main(["data", "summary", str(g)]) == 2
@@ -140,3 +152,19 @@ def test_data_summary_reads_an_item_table_keyed_by_sku(
     assert main(["data", "summary", str(shop / "items.csv")]) == 2
     err = capsys.readouterr().err
     assert "needs an id column named item_id, id, asin, sku or product_id" in err
+
+
+def test_layout_options_that_cannot_apply_are_refused(tmp_path: Path) -> None:
+    f = tmp_path / "orders.csv"
+    f.write_text(ORDERS, encoding="utf-8")
+    with pytest.raises(VisrecError, match="an empty separator"):
+        load_interactions(f, sep="")
+    reviews = tmp_path / "X_5.json"
+    reviews.write_text('{"reviewerID": "u", "asin": "a", "overall": 5, "unixReviewTime": 1}\n')
+    with pytest.raises(VisrecError, match="Amazon review files have fixed fields; user_col="):
+        load_interactions(reviews, user_col="who")
+    table = tmp_path / "t.parquet"
+    pd.DataFrame({"user_id": ["u"], "item_id": ["i"]}).to_parquet(table)
+    with pytest.raises(VisrecError, match="Parquet has no separator"):
+        load_interactions(table, sep="|")
+    assert load_interactions(table, user_col="user_id").n_rows == 1

@@ -354,9 +354,16 @@ def knn_rating(
 
 
 def _same_vector_share(x: np.ndarray, idx_train: np.ndarray, idx_test: np.ndarray) -> float:
-    """Share of the test rows whose vector a training row has too (bit for bit)."""
+    """Share of the test rows whose vector a training row has too (a 64-bit hash of the
+    row, in blocks: no copy of the matrix); all-zero rows (items without a picture,
+    ``--include-missing``) are not counted as the same item."""
     if not len(idx_test):
         return 0.0
-    rows = np.ascontiguousarray(x).view(np.dtype((np.void, x.dtype.itemsize * x.shape[1])))
-    seen = set(rows[idx_train].ravel().tolist())
-    return float(np.mean([r in seen for r in rows[idx_test].ravel().tolist()]))
+    keys = np.empty(len(x), dtype=np.uint64)
+    for s in range(0, len(x), 8192):
+        block = pd.DataFrame(np.asarray(x[s : s + 8192]))
+        keys[s : s + 8192] = pd.util.hash_pandas_object(block, index=False).to_numpy()
+    blank = ~np.asarray(np.any(x, axis=1), dtype=bool)
+    train_keys = np.unique(keys[idx_train][~blank[idx_train]])
+    test = idx_test[~blank[idx_test]]
+    return float(np.isin(keys[test], train_keys).sum() / len(idx_test))

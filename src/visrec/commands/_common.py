@@ -126,7 +126,7 @@ def add_layout_args(parser: argparse.ArgumentParser) -> None:
         ("user", "the user ids"),
         ("item", "the item ids"),
         ("rating", "the rating (read with --min-rating, or for rating models)"),
-        ("time", "the time (read by --protocol time)"),
+        ("time", "the time (read by evaluate --protocol time, rating-eval, data summary)"),
     ):
         g.add_argument(f"--{kind}-col", metavar="NAME", help=f"the column holding {what}")
 
@@ -157,6 +157,7 @@ def load_interactions_frame(
     item_col: str | None = None,
     rating_col: str | None = None,
     timestamp_col: str | None = None,
+    time_use: str = "this command does not use the time",
 ) -> pd.DataFrame:
     """An interactions file as a frame with canonical columns, reporting what was dropped.
 
@@ -185,7 +186,8 @@ def load_interactions_frame(
         ``--min-rating`` filter.
     sep, user_col, item_col, rating_col, timestamp_col : str, optional
         The file's layout (``--sep``, ``--user-col``, ...); a rating or time column
-        that this load does not read is noted and left alone.
+        that this load does not read is noted and left alone (``time_use`` says when
+        the command reads the time).
 
     Returns
     -------
@@ -211,7 +213,7 @@ def load_interactions_frame(
         log(f"note: --rating-col {rating_col} is not read here (only with --min-rating)")
         rating_col = None
     if ids_only and timestamp_col is not None and not keep_time:
-        log(f"note: --time-col {timestamp_col} is not read here (only by --protocol time)")
+        log(f"note: --time-col {timestamp_col} is not read here ({time_use})")
         timestamp_col = None
     loaded = load_interactions(
         path,

@@ -329,10 +329,16 @@ def _note_small_labels(labels: Any) -> None:
     more = f" and {len(small) - 5:,} more" if len(small) > 5 else ""
     # a label holding a comma is quoted, as --keep reads it
     big = [f'"{k}"' if "," in str(k) else str(k) for k in counts.index if k not in small.index]
+    # the same set both ways: --keep lists them all, so only while the list is short
+    how = (
+        f"--keep {','.join(big)} (or --top-labels {len(big)})"
+        if len(big) <= 6
+        else f"--top-labels {len(big)}"
+    )
     print(
         f"note: {len(small):,} of the {len(counts):,} labels hold under "
         f"{SMALL_LABEL_SHARE:.0%} of the items ({listing}{more}), yet k counts them as "
-        "clusters, so a big label may be split to make room; to compare the main "
-        f"categories, --keep {','.join(big[:6])} (or --top-labels {len(big)})",
+        f"clusters, so a big label may be split to make room; to compare the main "
+        f"categories, {how}",
         file=sys.stderr,
     )

@@ -198,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
         keep_rating=args.min_rating is not None,
         keep_time=args.protocol == "time",
         log=say,  # skipped records: data lost, never hidden
+        time_use="only --protocol time reads it",
         **layout_args(args),
     )
     notes: list[str] = []  # what qualifies the figures: printed, and kept with them

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numbers
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -211,21 +212,62 @@ def ids_as_text(col: pd.Series, where: str = "") -> pd.Series:
     return pd.Series(text, index=col.index, dtype=object)
 
 
+def is_one_id(value: object) -> bool:
+    """True for a value that is one id (a string, bytes or a number), not a sequence."""
+    return isinstance(value, str | bytes | numbers.Number) or not isinstance(value, Iterable)
+
+
 def spell_ids(values: Iterable[object] | object) -> list[str]:
-    """Raw ids as the text an ``IdMap`` holds: a string (or bytes, or a number) is one
-    id, anything else iterable a sequence of them; a whole float is written as an
-    integer (``7.0`` -> ``"7"``), as :func:`ids_as_text` writes a float column (pandas
-    makes an integer column float when it has a gap)."""
-    if isinstance(values, str | bytes | numbers.Number) or not isinstance(values, Iterable):
-        values = [values]
-    elif isinstance(values, np.ndarray | pd.Series) and (
+    """Raw ids as the text an id map holds, by the rule of :func:`ids_as_text`: a
+    string (or bytes, or a number) is one id, anything else iterable a sequence of
+    them; a float sequence whose values are all whole numbers is written as integers
+    (``7.0`` -> ``"7"``: pandas makes an integer column float when it has a gap), one
+    with a fraction anywhere as Python writes floats (``7.0``, ``8.5``)."""
+    if is_one_id(values):
+        return [_spell_one(values)]
+    seq = cast(Iterable[object], values)
+    if _is_text(seq):
+        return [str(v) for v in seq]  # text already (what the loaders give)
+    if isinstance(seq, list) and all(type(v) is str for v in seq):
+        return cast(list[str], seq)
+    col = pd.Series(seq if isinstance(seq, np.ndarray | pd.Series) else list(seq))
+    if col.dtype == object and not col.map(lambda v: isinstance(v, float | np.floating)).any():
+        return [_spell_one(v) for v in col]  # text, ints, bytes: each as it is written
+    text = ids_as_text(col.reset_index(drop=True))
+    return [str(orig) if t is None else str(t) for t, orig in zip(text, col, strict=True)]
+
+
+def find_ids(index: Mapping[str, int], values: Iterable[object] | object) -> list[int | None]:
+    """Positions of ``values`` in ``index`` (an id map's id -> position), None where
+    absent. Each value is looked up as :func:`spell_ids` spells it, then as a whole float
+    written alone (``7.0`` -> ``"7"``) and as Python writes it (``"7.0"``), so a map
+    built from either spelling of a float column finds it."""
+    vals = [values] if is_one_id(values) else cast(Iterable[object], values)
+    if _is_text(vals):
+        return [index.get(str(v)) for v in vals]  # the usual case: no per-id work
+    vals = list(vals)
+    if all(type(v) is str for v in vals):
+        return [index.get(v) for v in vals]  # type: ignore[call-overload]
+    out: list[int | None] = []
+    for v, spelt in zip(vals, spell_ids(vals), strict=True):
+        i = index.get(spelt)
+        if i is None and not isinstance(v, str):
+            i = index.get(_spell_one(v))
+            if i is None:
+                i = index.get(str(v))
+        out.append(i)
+    return out
+
+
+def _is_text(values: object) -> bool:
+    return isinstance(values, np.ndarray | pd.Series) and (
         values.dtype.kind == "U" or pd.api.types.infer_dtype(values, skipna=False) == "string"
-    ):
-        return list(values)  # text already (what the loaders give): no per-id work
-    return [_spell_one(v) for v in values]
+    )
 
 
 def _spell_one(v: object) -> str:
+    if type(v) is str:  # the usual case first
+        return v
     if isinstance(v, bytes):
         return v.decode("utf-8", errors="replace")
     if isinstance(v, float | np.floating):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from visrec.data.id_spelling import ids_as_text, spell_ids
+from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, spell_ids
 from visrec.errors import VisrecError
 
 # Canonical column names used by every loader.
@@ -55,7 +55,8 @@ class IdMap:
     def from_values(cls, values: Iterable[object]) -> IdMap:
         """Build a map from raw values in order of first appearance (spelt as
         :func:`spell_ids` spells them: ``7.0`` is the id ``"7"``)."""
-        return cls(np.asarray(pd.unique(pd.Series(spell_ids(values), dtype=object))))
+        first = pd.unique(pd.Series(list(values)))  # before spelling: a million rows, few ids
+        return cls(np.asarray(pd.unique(pd.Series(spell_ids(first), dtype=object))))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -71,7 +72,8 @@ class IdMap:
         return hash(tuple(self.ids))
 
     def __contains__(self, raw: object) -> bool:
-        return spell_ids(raw)[0] in self._index
+        # one id: a list is no id of the map (its first element is not asked about)
+        return is_one_id(raw) and find_ids(self._index, raw)[0] is not None
 
     def to_index(
         self,
@@ -90,17 +92,13 @@ class IdMap:
             raise VisrecError(
                 f"id map: missing={missing!r}; expected 'error', 'ignore' or 'minus_one'"
             )
-        out = []
-        for r in spell_ids(raw):
-            i = self._index.get(r)
-            if i is None:
-                if missing == "error":
-                    raise VisrecError(f"unknown id {r!r} (not in the training data)")
-                if missing == "ignore":
-                    continue
-                i = -1
-            out.append(i)
-        return np.asarray(out, dtype=np.int64)
+        found = find_ids(self._index, raw)
+        if missing == "error" and None in found:
+            first = spell_ids(raw)[found.index(None)]
+            raise VisrecError(f"unknown id {first!r} (not in the training data)")
+        if missing == "ignore":
+            return np.asarray([i for i in found if i is not None], dtype=np.int64)
+        return np.asarray([-1 if i is None else i for i in found], dtype=np.int64)
 
     def to_raw(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
         """Map indices back to raw string ids.

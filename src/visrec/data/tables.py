@@ -291,17 +291,21 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "datetime",
         "date",
         "unixtime",
-        # a shop's order and event tables
-        "orderedat",
-        "orderdate",
-        "ordertime",
-        "createdat",
-        "purchasedat",
-        "purchasedate",
-        "eventtime",
-        "timestamputc",
     ),
 }
+
+#: a shop's order and event tables name their time so; taken only where the time is
+#: needed (a split by time): elsewhere a blank 'created_at' would now cost its row
+SHOP_TIME_ALIASES = (
+    "orderedat",
+    "orderdate",
+    "ordertime",
+    "createdat",
+    "purchasedat",
+    "purchasedate",
+    "eventtime",
+    "timestamputc",
+)
 
 
 def is_item_header(name: str) -> bool:
@@ -325,6 +329,7 @@ def _match_columns(
     explicit: dict[str, str | None],
     where: str,
     used: Sequence[str] = ALL_COLUMNS,
+    time_needed: bool = False,
 ) -> dict[str, int]:
     """Map canonical names to column positions in ``header``.
 
@@ -344,7 +349,8 @@ def _match_columns(
                 found[canon] = normed.index(_norm(want))
                 continue
             raise VisrecError(f"{where}: no column {want!r} (columns: {list(header)})")
-        for alias in aliases:
+        more = SHOP_TIME_ALIASES if canon == TIMESTAMP and time_needed else ()
+        for alias in (*aliases, *more):
             if alias in normed and normed.index(alias) not in found.values():
                 found[canon] = normed.index(alias)
                 break
@@ -435,6 +441,8 @@ def load_interactions(
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(2, "No such file or directory", str(p))
+    if sep == "":
+        raise VisrecError(f"{p}: an empty separator (sep, --sep) splits nothing; give one")
     if keep_rating and not ids_only:
         raise VisrecError(
             f"{p}: keep_rating only applies with ids_only (the rating is read anyway)"
@@ -446,6 +454,9 @@ def load_interactions(
         if len(sources) > 1 or is_json_file(sources[0]):
             # Amazon's categories come one file each (the tutorial combined three)
             from visrec.data.amazon import load_amazon_reviews
+
+            named = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
+            _refuse_layout(sources[0], sep, named)
 
             return load_amazon_reviews(
                 sources, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
@@ -469,6 +480,7 @@ def load_interactions(
             f"timestamp_col={timestamp_col!r} would be ignored"
         )
     explicit = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
+    _refuse_layout(p, sep, explicit)
     if is_json_file(p):
         from visrec.data.amazon import load_amazon_reviews
 
@@ -512,6 +524,21 @@ def load_interactions(
     return result
 
 
+def _refuse_layout(p: Path, sep: str | None, explicit: dict[str, str | None]) -> None:
+    """A separator or column names given for a file that has none to choose: an error,
+    not an option silently ignored."""
+    args = {"sep": sep, **{f"{k.split('_')[0]}_col": v for k, v in explicit.items()}}
+    named = [f"{k}={v!r}" for k, v in args.items() if v is not None]
+    if not named:
+        return
+    if is_json_file(p):
+        raise VisrecError(
+            f"{p}: Amazon review files have fixed fields; {', '.join(named)} does not apply"
+        )
+    if p.name.lower().endswith(".parquet") and sep is not None:
+        raise VisrecError(f"{p}: Parquet has no separator; sep={sep!r} does not apply")
+
+
 def _table_layout(
     name: str,
     first: str,
@@ -548,7 +575,7 @@ def _table_layout(
         _, header = next(rows)
         header = [h.strip() for h in header]
         used = _ids_only_columns(keep_rating, keep_time) if ids_only else ALL_COLUMNS
-        cols = _match_columns(header, explicit, where, used)
+        cols = _match_columns(header, explicit, where, used, ids_only and keep_time)
         n_expected = len(header)
         fmt = f"table with header ({', '.join(header)})"
         unread = [h for j, h in enumerate(header) if j not in cols.values() and h]
@@ -888,7 +915,9 @@ def _load_parquet_interactions(
         )
     where = str(p)
     wanted = _ids_only_columns(keep_rating, keep_time) if ids_only else ALL_COLUMNS
-    cols = _match_columns([str(c) for c in df.columns], explicit, where, wanted)
+    cols = _match_columns(
+        [str(c) for c in df.columns], explicit, where, wanted, ids_only and keep_time
+    )
     # Reuse the text path's validation: parquet rows become string fields.
     names = [c for c in wanted if c in cols]
     sub = df.iloc[:, [cols[c] for c in names]].copy()

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, shown_path, utf8_path
-from visrec.data.id_spelling import ids_as_text, spell_ids
+from visrec.data.id_spelling import find_ids, ids_as_text
 from visrec.errors import VisrecError
 
 META_KEY = b"visrec"
@@ -75,7 +75,7 @@ class ItemVectors:
         """``has_image`` for ``item_ids`` in that order (False for absent items): what
         ``align`` gives without building the ``(m, d)`` rows."""
         index = {v: i for i, v in enumerate(self.ids)}
-        pos = np.asarray([index.get(i, -1) for i in spell_ids(item_ids)], dtype=np.int64)
+        pos = _positions(index, item_ids)
         has = np.zeros(len(pos), dtype=bool)
         has[pos >= 0] = self.has_image[pos[pos >= 0]]
         return has
@@ -87,13 +87,18 @@ class ItemVectors:
         never borrows another item's row. One id given as a string is one item.
         """
         index = {v: i for i, v in enumerate(self.ids)}
-        pos = np.asarray([index.get(i, -1) for i in spell_ids(item_ids)], dtype=np.int64)
+        pos = _positions(index, item_ids)
         out = np.zeros((len(pos), self.dim), dtype=np.float32)
         has = np.zeros(len(pos), dtype=bool)
         ok = pos >= 0
         out[ok] = self.vectors[pos[ok]]
         has[ok] = self.has_image[pos[ok]]
         return out, has
+
+
+def _positions(index: dict[str, int], item_ids: Any) -> np.ndarray:
+    """Rows of ``item_ids`` (-1 where absent), ids spelt as ``find_ids`` looks them up."""
+    return np.asarray([-1 if i is None else i for i in find_ids(index, item_ids)], np.int64)
 
 
 def image_flags(values: Any) -> np.ndarray:

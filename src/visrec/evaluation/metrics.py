@@ -72,7 +72,12 @@ def _mask(name: str, arr: np.ndarray, shape: tuple[int, ...] | None = None) -> n
     a = _as_2d(name, arr, shape)
     if a.dtype.kind == "b":
         return a
-    bad = ~((a == 0) | (a == 1)) if a.dtype.kind in "iuf" else np.ones(a.shape, dtype=bool)
+    if a.dtype.kind == "O":  # pandas' nullable booleans: True/False objects (NA refused)
+        ok = np.vectorize(lambda v: isinstance(v, bool | np.bool_ | int), otypes=[bool])(a)
+        bad = ~ok
+        bad[ok] = ~((a[ok] == 0) | (a[ok] == 1)).astype(bool)
+    else:
+        bad = ~((a == 0) | (a == 1)) if a.dtype.kind in "iuf" else np.ones(a.shape, dtype=bool)
     if bad.any():
         first = a[bad].ravel()[0]
         shown = first.item() if isinstance(first, np.generic) else first

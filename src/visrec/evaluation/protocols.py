@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._holdout import per_user_holdout
-from visrec.data.id_spelling import spell_ids
+from visrec.data.id_spelling import find_ids
 from visrec.data.interactions import (
     ITEM,
     TIMESTAMP,
@@ -275,8 +275,8 @@ def cold_items_split(
     df, n_dup = collapse_duplicates(frame)
     items = IdMap.from_values(df[ITEM]).ids
     if eligible_items is not None:
-        ok = set(spell_ids(eligible_items))
-        pool = np.asarray([i for i in items if i in ok], dtype=object)
+        found = find_ids({v: j for j, v in enumerate(items)}, eligible_items)
+        pool = items[sorted({j for j in found if j is not None})]
     else:
         pool = items
     n_hold = int(np.floor(test_ratio * len(pool)))

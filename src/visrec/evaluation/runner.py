@@ -224,6 +224,13 @@ def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict
         if isinstance(spec, str):
             out.append((spec, {}))
         elif isinstance(spec, Recommender):
+            if type(spec) is not model_class(spec.name):
+                # runs fit the registered class by name: a subclass would be replaced
+                raise VisrecError(
+                    f"models: {type(spec).__name__} is not the registered {spec.name!r} "
+                    "model; run_experiment fits models by name, so fit and score your "
+                    "class with make_split and evaluate_model"
+                )
             defaults = type(spec)().get_params()
             changed = {k: v for k, v in spec.get_params().items() if v != defaults.get(k)}
             out.append((spec.name, changed))
@@ -338,8 +345,8 @@ def evaluate_model(
         Users scored at a time (memory is ``batch_size x n_candidates`` floats); >= 1.
     exclude : DataFrame, optional
         ``(user_id, item_id)`` pairs left out of that user's candidates, besides their
-        training items (see :func:`run_experiment`); pairs of other users or items are
-        ignored.
+        training items (see :func:`run_experiment`); pairs of other users or items, and
+        pairs that are test positives, are ignored.
 
     Returns
     -------
@@ -367,6 +374,8 @@ def evaluate_model(
     seen = None if split.cold else train.to_csr("binary")
     if exclude is not None and len(exclude):
         extra = _pairs_matrix(exclude, test)
+        extra = (extra - extra.multiply(test_csr)).tocsr()  # a test positive stays one
+        extra.eliminate_zeros()
         seen = extra if seen is None else (seen + extra).tocsr()
     per: dict[str, list[np.ndarray]] = {m: [] for m in ("auc", "recall", "ndcg", "hit_rate")}
     listed: list[np.ndarray] = []  # per batch, the distinct items of its top-K lists
@@ -473,7 +482,8 @@ def run_experiment(
     models : list of names, ``(name, params)`` pairs or estimators; or "name,name"
         The popularity baseline is added first when missing. A model's
         ``random_state`` is set to the seed unless given in its params (an
-        estimator gives the hyperparameters it sets away from their defaults).
+        estimator gives the hyperparameters it sets away from their defaults, so one
+        made with ``random_state=7`` fits every seed's split from that seed).
     seeds : sequence of int, or int, default (0, 1, 2)
         One split and one fit per seed (``time`` splits are the same for every seed;
         only model initialisation changes). An int ``n`` means seeds ``0..n-1``, as
@@ -646,12 +656,17 @@ def _check_fitted_on(model: Recommender, split: Split) -> None:
     the wrong users and items without an error."""
     model._check_fitted()
     train = split.train
-    if model.user_map_ != train.user_map or model.item_map_ != train.item_map:
+    rows = train.to_csr("binary")
+    same = model.user_map_ == train.user_map and model.item_map_ == train.item_map
+    # the same ids in the same order, yet fitted on the test rows too (a model fitted on
+    # all the data of a split that lost no user or item): its seen pairs tell
+    same = same and model.seen_.shape == rows.shape and (model.seen_ != rows).nnz == 0
+    if not same:
         raise VisrecError(
             f"model {model.name!r} was not fitted on this split's training rows (its "
-            f"{model.user_map_.ids.size:,} users x {model.item_map_.ids.size:,} items are "
-            f"not split.train's {train.n_users:,} x {train.n_items:,} in the same order); "
-            "fit it on split.train"
+            f"{model.user_map_.ids.size:,} users x {model.item_map_.ids.size:,} items and "
+            f"{model.seen_.nnz:,} pairs are not split.train's {train.n_users:,} x "
+            f"{train.n_items:,} and {rows.nnz:,}); fit it on split.train"
         )
 
 
