@@ -61,7 +61,20 @@ def test_unknown_user_is_an_error_naming_its_line(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert f"users file {str(users)!r} line 2: user 'nobody' (and 1 more) is not a user" in err
+    assert "--skip-unknown-users leaves them out" in err
     assert not out.exists()
+    # new customers left out with a note; the others get their lists
+    assert main([*argv, "--skip-unknown-users", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "left out 2 of 4 users the model was not trained on ('nobody', 'ghost')" in err
+    got = pd.read_csv(out, dtype={"user_id": str})
+    assert list(dict.fromkeys(got["user_id"])) == ["u1", "u2"]
+    # nobody known: still an error; without --users the option has no meaning
+    users.write_text("nobody\n")
+    assert main([*argv, "--skip-unknown-users"]) == 2
+    assert "line 1: user 'nobody' is not a user" in capsys.readouterr().err
+    assert main(["recommend", str(model_dir), "-o", str(out), "--skip-unknown-users"]) == 2
+    assert "--skip-unknown-users is for a --users file" in capsys.readouterr().err
 
 
 def test_unknown_user_spelt_otherwise_gets_a_hint(

@@ -82,6 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="user ids to recommend for, one per line (default: every training user)",
     )
     p.add_argument(
+        "--skip-unknown-users",
+        action="store_true",
+        help="with --users: leave out users the model was not trained on (new customers), "
+        "with a note naming them, instead of stopping",
+    )
+    p.add_argument(
         "--new-slots",
         type=int,
         default=0,
@@ -179,10 +185,11 @@ def read_id_list(
     return out
 
 
-def model_users(path: str, model: Recommender) -> np.ndarray:
+def model_users(path: str, model: Recommender, skip_unknown: bool = False) -> np.ndarray:
     """The model's user indices of the ids in the users file ``path``, in its order; an
     id the model was not trained on is an error naming its line (with the training
-    spelling when it is one written otherwise, ``7.0`` for ``7``)."""
+    spelling when it is one written otherwise, ``7.0`` for ``7``), or with
+    ``skip_unknown`` left out with a note (an error still when none is left)."""
     import numpy as np
 
     from visrec.data.id_spelling import respelt, respelt_hint
@@ -195,10 +202,19 @@ def model_users(path: str, model: Recommender) -> np.ndarray:
         first, line = listed[int(unknown[0])]
         hint = respelt_hint(respelt(ids[unknown], model.user_map_.ids), "the model")
         more = f" (and {len(unknown) - 1:,} more)" if len(unknown) > 1 else ""
+        if skip_unknown and len(unknown) < len(ids):
+            print(
+                f"note: users file {path!r}: left out {len(unknown):,} of {len(ids):,} users "
+                f"the model was not trained on{name_ids(ids[unknown], None)}{hint}",
+                file=sys.stderr,
+            )
+            return np.asarray(idx[idx >= 0], dtype=np.int64)
         raise VisrecError(
             f"users file {path!r} line {line}: user {first!r}{more} is not a user the model "
             f"was trained on{hint}; recommend for training users only (a new user has no "
-            "history to rank by)"
+            "history to rank by"
+            + ("" if skip_unknown else "; --skip-unknown-users leaves them out")
+            + ")"
         )
     return np.asarray(idx, dtype=np.int64)
 
@@ -428,6 +444,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise VisrecError(f"--n must be >= 1, got {args.n}")
+    if args.skip_unknown_users and not args.users:
+        raise VisrecError("--skip-unknown-users is for a --users file")
     if args.batch_users is not None and args.batch_users < 1:
         raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
     if not 0 <= args.new_slots <= args.n:
@@ -454,7 +472,7 @@ def run(args: argparse.Namespace) -> int:
         # checked even when no candidate is new: a wrong file is a mistake either way
         check_vector_dim(args.vectors, vmeta.get("dim"), model)
         check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
-    users = model_users(args.users, model) if args.users else None
+    users = model_users(args.users, model, args.skip_unknown_users) if args.users else None
     recorded = recorded_vectors(Path(args.model_dir) / TRAIN_JSON)
 
     if args.items:
