@@ -127,7 +127,7 @@ def test_rating_verdict_on_an_exact_tie_names_no_winner() -> None:
     names = ["majority class", "item mean", "KNN k=3 (image)", "biased MF", "MF + visual"]
     uses = ["baseline", "baseline", "picture", "ratings", "ratings + picture"]
     runs = pd.DataFrame({"model": names, "uses": uses, "seed": 0, "rmse": 0.0})
-    lines = rating_verdict(runs)
+    lines = rating_verdict(runs, "cold-items")
     assert lines[0] == (
         "Lowest RMSE: majority class, 0.000 stars, tied with item mean, KNN k=3 (image), "
         "biased MF, MF + visual."

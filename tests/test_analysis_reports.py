@@ -130,11 +130,17 @@ def _rating_runs(mf: list[float], visual: list[float]) -> pd.DataFrame:
 
 
 def test_rating_verdict() -> None:
-    lines = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.92, 0.90]))
+    lines = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.92, 0.90]), "cold-items")
     assert lines[0] == "Lowest RMSE: biased MF + visual, 0.910 stars."
     assert lines[1] == (
         "The tutorial's KNN on the picture alone: RMSE 1.500, 0.470 worse than the best "
         "baseline (item mean, 1.030)."
+    )
+    # split by rows, the KNN's neighbours are other ratings of the same items
+    by_rows = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.92, 0.90]))
+    assert by_rows[1].startswith(
+        "The tutorial's KNN on image vectors (its neighbours are mostly other ratings of "
+        "the same items; --protocol cold-items asks the picture alone): RMSE 1.500"
     )
     assert lines[2].startswith("The picture helps the MF: -0.0100 RMSE on average")
     assert "better on 3 of 3 seeds; sign test p = 0.125 (biased MF itself moves 0.0100" in lines[2]
@@ -173,7 +179,7 @@ def test_rating_verdict_goes_by_what_models_use_not_their_names() -> None:
         "majority class (4)": "mode", "item mean": "per-item average",
         "KNN k=3 (image)": "look-alikes", "biased MF": "MF", "biased MF + visual": "VMF",
     })  # fmt: skip
-    lines = rating_verdict(runs)
+    lines = rating_verdict(runs, "cold-items")
     assert lines[1] == (
         "The tutorial's KNN on the picture alone: RMSE 1.500, 0.470 worse than the best "
         "baseline (per-item average, 1.030)."

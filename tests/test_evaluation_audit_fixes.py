@@ -110,7 +110,14 @@ def test_knn_rating_says_how_many_test_rows_share_a_training_vector() -> None:
     assert shared.same_vector_share == 1.0
     assert shared.to_dict()["same_vector_share"] == 1.0
     own = knn_rating(rng.normal(size=(400, 4)), ratings, k=3, test_size=0.2, random_state=1)
-    assert own.same_vector_share == 0.0
+    assert own.same_vector_share == 0.0 and own.same_item_caveat() is None
+    # the report says it next to the verdict, and labels the row
+    from visrec.report.html import ReportData, _knn_sections
+
+    page = "".join(_knn_sections(ReportData(title="t", dataset="d", knn=shared)))
+    assert '<p class="warn">Caveat: 100.0% of the test rows have a training row' in page
+    assert "on image vectors (the same items are in training)" in page
+    assert "Caveat" not in "".join(_knn_sections(ReportData(title="t", dataset="d", knn=own)))
 
 
 def test_rating_mf_learns_its_vector_scaling_from_rated_items_only() -> None:

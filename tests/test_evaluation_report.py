@@ -61,8 +61,8 @@ def test_verdict_pictures_help_when_better_on_every_seed() -> None:
     assert head == "Best with pictures: vbpr, Recall@20 0.430; best without: bpr, 0.410."
     assert call == (
         "Pictures help here: +0.0200 Recall@20 on average, better on 3 of 3 seeds; sign test "
-        "p = 0.125. "
-        "(bpr itself moves 0.0100 (std) between the splits.)"
+        "p = 0.125. Weak evidence (p above 0.05): more seeds would firm it up. (bpr itself "
+        "moves 0.0100 (std) between the splits.)"
     )
 
 
@@ -329,3 +329,28 @@ def test_notes_and_inputs_stay_with_the_figures(
     assert main(["report", str(out_json), "-o", str(again)]) == 0
     rebuilt = again.read_text()
     assert str(csv) in rebuilt and str(vec) in rebuilt and '<section id="notes">' in rebuilt
+
+
+def test_verdict_says_settings_off_the_defaults_weak_evidence_and_the_baseline() -> None:
+    res = _result("warm", {"popularity": [0.2] * 6, "bpr": [0.40] * 6,
+                           "vbpr": [0.42, 0.43, 0.44, 0.45, 0.46, 0.39]})  # fmt: skip
+    res["params"]["bpr"] = {"epochs": 5, "verbose": True}
+    lines = verdict(res)
+    assert lines[-1] == (
+        "Settings away from the defaults: bpr epochs=5 (default 80); the answer is for these."
+    )
+    # 5 of 6 seeds: called, and said to be weak (p = 0.109)
+    assert "better on 5 of 6 seeds; sign test p = 0.109. Weak evidence (p above" in lines[1]
+    strong = _result("warm", {"bpr": [0.40] * 6, "vbpr": [0.42] * 6})
+    assert "Weak evidence" not in " ".join(verdict(strong))  # 6 of 6: p = 0.016
+    # no picture model: the run still answers whether the model beats popularity
+    plain = _result("warm", {"popularity": [0.2, 0.2], "bpr": [0.4, 0.41]})
+    plain["inputs"] = {"vectors": "v.parquet"}
+    said = verdict(plain)
+    assert said[0] == (
+        "No model that reads pictures has a Recall@K in this run: add vbpr or visual-cf to "
+        "--models to ask whether pictures help."
+    )
+    assert said[1] == (
+        "Against the popularity baseline: bpr Recall@20 0.405 vs 0.200, better on 2 of 2 seeds."
+    )

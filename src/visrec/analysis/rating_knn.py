@@ -198,6 +198,18 @@ class KnnRatingResult:
             },
         }
 
+    def same_item_caveat(self) -> str | None:
+        """When half the test rows or more share a training row's vector (other ratings
+        of the same item): what the KNN then measures, in words; else None."""
+        if self.same_vector_share < 0.5:
+            return None
+        return (
+            f"{self.same_vector_share:.1%} of the test rows have a training row with the "
+            "very same vector (another rating of the same item): their neighbours are "
+            "those rows, so this KNN reads the item's rating history more than its "
+            "picture; visrec rating-eval --protocol cold-items asks the picture alone"
+        )
+
     def against_majority(self) -> tuple[str, str]:
         """Whether KNN's accuracy beats the majority class's beyond chance: ``("beats"
         | "below" | "level", why)``, by McNemar's test on the test rows (read from

@@ -179,15 +179,8 @@ def run(args: argparse.Namespace) -> int:
         random_state=args.random_state,
     )
     print(res.format())
-    if res.same_vector_share >= 0.5:
-        # ML-100K: 99.8% -- the neighbours are other ratings of the same movie
-        same = (
-            f"{res.same_vector_share:.1%} of the test rows have a training row with the "
-            "very same vector (another rating of the same item): their neighbours are "
-            "those rows, so this KNN reads the item's rating history more than its "
-            "picture; visrec rating-eval --protocol cold-items asks the picture alone"
-        )
-        notes.append(same)
+    same = res.same_item_caveat()  # ML-100K: 99.8%, other ratings of the same movie
+    if same is not None:
         print(f"note: {same}", file=sys.stderr)
     if args.json:
         out = res.to_dict()

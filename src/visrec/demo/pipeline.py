@@ -137,6 +137,9 @@ class DemoResult:
         lines += ["", "== rating KNN on image vectors =="]
         if self.knn is not None:
             lines.append(self.knn.format())
+            caveat = self.knn.same_item_caveat()
+            if caveat is not None:
+                lines.append(f"note: {caveat}")
         if self.knn_note:
             lines.append(("note: " if self.knn is not None else "skipped: ") + self.knn_note)
         lines += ["", "== recommenders: popularity vs BPR vs VBPR vs visual-cf =="]

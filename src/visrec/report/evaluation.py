@@ -170,6 +170,18 @@ def mean_std(v: pd.Series, digits: int = 3) -> str:
 
 def verdict(result: Mapping[str, Any]) -> list[str]:
     """Plain sentences: does the best model with pictures beat the best one without?
+    (see :func:`_picture_verdict`), then the settings that differ from the defaults: an
+    answer for 5 epochs is not one for the defaults."""
+    lines = _picture_verdict(result)
+    models = list(dict.fromkeys(_runs(result)["model"]))
+    changed = _away_from_defaults(result.get("params") or {}, models)
+    if changed:
+        lines.append(f"Settings away from the defaults: {changed}; the answer is for these.")
+    return lines
+
+
+def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
+    """Does the best model with pictures beat the best one without?
 
     Compared on Recall@K seed by seed, on the seeds where both ran (every model of a
     seed shares its split), next to how much the figures move between seeds. "Help"
@@ -200,6 +212,7 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
             f"Not classed (unknown to visrec {__version__}, so not known to use pictures "
             f"or not): {', '.join(unknown)}."
         )
+
     mean = runs.groupby("model")["recall"].mean().dropna()
     no_figure = [m for m in with_img if m not in mean.index]
     with_img = [m for m in with_img if m in mean.index]
@@ -218,10 +231,13 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
                 f"No model{' known' if unknown else ''} here uses pictures for items with "
                 "interactions: add vbpr to --models to ask whether pictures help them.",
             ]
+        given = bool((result.get("inputs") or {}).get("vectors"))
         return [
             *lines,
-            "No model that reads pictures has a Recall@K in this run: give --vectors and "
-            "add vbpr or visual-cf to --models to ask whether pictures help.",
+            "No model that reads pictures has a Recall@K in this run: "
+            + ("" if given else "give --vectors and ")
+            + "add vbpr or visual-cf to --models to ask whether pictures help.",
+            *_against_popularity(runs, mean, k),
         ]
     if result["protocol"] == "cold-items":
         return [*lines, *_cold_verdict(runs, with_img, without, k)]
@@ -266,6 +282,10 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
             "few": f"Too few seeds to call: {said}; run --seeds 3 or more.",
             "unclear": f"No clear difference: {said}.",
         }[sign_call(wins, losses, diff.size)]
+        if sign_call(wins, losses, diff.size) in ("up", "down") and (
+            sign_p(max(wins, losses), min(wins, losses)) > 0.05
+        ):
+            call += " Weak evidence (p above 0.05): more seeds would firm it up."
     spread = b.std(ddof=1) if len(b) > 1 else float("nan")
     if np.isfinite(spread) and ties < diff.size:
         what = (
@@ -280,6 +300,49 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
 
 
 TIE = 1e-9  # Recall@K differences below this are ties (the same ranking)
+
+
+def _away_from_defaults(params: Mapping[str, Any], models: list[str]) -> str:
+    """``"bpr epochs=5 (default 80)"``: the hyperparameters of the run's models that
+    differ from their defaults (models unknown to this version left out)."""
+    from visrec.models.registry import MODELS, get_model_class
+
+    said = []
+    for name in models:
+        base = name.partition("@")[0]
+        if base not in MODELS or name not in params:
+            continue
+        defaults = get_model_class(base)().get_params()
+        moved = [
+            f"{k}={v!r} (default {defaults[k]!r})"
+            for k, v in params[name].items()
+            if k in defaults and k not in ("verbose", "device") and v != defaults[k]
+        ]
+        if moved:
+            said.append(f"{name} {', '.join(moved)}")
+    return "; ".join(said)
+
+
+def _against_popularity(runs: pd.DataFrame, mean: pd.Series, k: int) -> list[str]:
+    """One sentence: the best other model against the popularity baseline, seed by seed."""
+    others = [m for m in mean.index if m != "popularity"]
+    if "popularity" not in mean.index or not others:
+        return []
+    best = max(others, key=lambda m: mean[m])
+    pair = (
+        runs[runs["model"].isin([best, "popularity"])]
+        .pivot_table(index="seed", columns="model", values="recall")
+        .dropna()
+    )
+    if pair.empty:
+        return []
+    wins = int((pair[best] - pair["popularity"] > TIE).sum())
+    return [
+        f"Against the popularity baseline: {best} Recall@{k} {pair[best].mean():.3f} vs "
+        f"{pair['popularity'].mean():.3f}, better on {wins} of {len(pair)} seeds."
+    ]
+
+
 SIGN_P = 0.125  # one-sided sign test: 3 of 3 seeds is p = 0.125
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -110,13 +111,20 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
+def _num_cls(v: object) -> str:
+    """Right-aligned for numbers only: a path or a sentence reads from the left."""
+    number = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+    written = isinstance(v, str) and re.fullmatch(r"[-+]?[\d,]*\.?\d+%?|n/a", v.strip())
+    return ' class="num"' if number or written else ""
+
+
 def _table(frame: pd.DataFrame, index_name: str = "", total: bool = False) -> str:
     """An escaped HTML table of ``frame`` (values formatted with ``_fmt``)."""
     cols = [str(c) for c in frame.columns]
     head = "".join(f"<th>{_e(c)}</th>" for c in [index_name, *cols, *(["total"] if total else [])])
     rows = []
     for idx, row in frame.iterrows():
-        cells = "".join(f'<td class="num">{_e(_fmt(v))}</td>' for v in row.to_list())
+        cells = "".join(f"<td{_num_cls(v)}>{_e(_fmt(v))}</td>" for v in row.to_list())
         if total:
             cells += f'<td class="num total">{_e(_fmt(row.sum()))}</td>'
         rows.append(f"<tr><th>{_e(idx)}</th>{cells}</tr>")
@@ -127,7 +135,7 @@ def _table(frame: pd.DataFrame, index_name: str = "", total: bool = False) -> st
 
 def _kv_table(rows: Mapping[str, Any]) -> str:
     body = "".join(
-        f'<tr><th>{_e(k)}</th><td class="num">{_e(_fmt(v))}</td></tr>' for k, v in rows.items()
+        f"<tr><th>{_e(k)}</th><td{_num_cls(v)}>{_e(_fmt(v))}</td></tr>" for k, v in rows.items()
     )
     return f'<table class="kv"><tbody>{body}</tbody></table>'
 
@@ -141,10 +149,14 @@ def _note(text: str | None, cls: str = "note") -> str:
 
 
 def photo_tile(
-    item_id: str, photo: str | os.PathLike[str] | None, caption: str | None = None
+    item_id: str,
+    photo: str | os.PathLike[str] | None,
+    caption: str | None = None,
+    cls: str | None = None,
 ) -> str:
     """A small embedded photo captioned with the item id (and ``caption`` under it); a
-    grey "?" tile when there is no photo or it cannot be decoded."""
+    grey "?" tile when there is no photo or it cannot be decoded. ``cls`` marks the tile
+    (``"query"``: outlined)."""
     jpg = plots.thumbnail_jpeg(photo) if photo is not None else None
     inner = (
         _img(jpg, f"item {item_id}", mime="image/jpeg", cls="thumb")
@@ -152,8 +164,9 @@ def photo_tile(
         else '<span class="thumb missing">?</span>'
     )
     under = f"<br>{_e(caption)}" if caption else ""
+    marked = f' class="{cls}"' if cls else ""
     return (
-        f'<figure title="{_e(item_id)}">{inner}<figcaption>{_e(item_id)}{under}'
+        f'<figure{marked} title="{_e(item_id)}">{inner}<figcaption>{_e(item_id)}{under}'
         "</figcaption></figure>"
     )
 
@@ -255,12 +268,16 @@ def _knn_sections(data: ReportData) -> list[str]:
             f"KNN does not beat the majority class: it is {-diff * 100:.1f} percentage "
             f"points of accuracy below it: {why}."
         )
+    caveat = res.same_item_caveat()
+    knn_label = f"KNN (k={res.k}) on image vectors" + (
+        " (the same items are in training)" if caveat else ""
+    )
     numbers = pd.DataFrame(
         {
             "accuracy": [res.accuracy, res.majority_accuracy],
             "MAE (stars)": [res.mae, res.majority_mae],
         },
-        index=[f"KNN (k={res.k}) on image vectors", f"majority class (always {maj} stars)"],
+        index=[knn_label, f"majority class (always {maj} stars)"],
     )
     body = "\n".join(
         [
@@ -272,6 +289,7 @@ def _knn_sections(data: ReportData) -> list[str]:
                 "bar chart of KNN accuracy and majority-class accuracy",
             ),
             f'<p class="verdict">{_e(verdict)}</p>',
+            _note(caveat and f"Caveat: {caveat}.", "warn"),
             '<p class="explain">The majority-class baseline always predicts the most common '
             "rating of the training rows. A rating model is only useful if it beats it; "
             "an accuracy reported without this baseline says little, because ratings are "
@@ -305,10 +323,14 @@ def _recommender_section(data: ReportData) -> str:
             "Recommenders: popularity vs BPR vs VBPR vs visual-cf",
             _note(data.recommenders_note or "not run", "skipped"),
         )
+    table = data.recommenders.copy()
+    for col in [c for c in table.columns if str(c).startswith("fit")]:
+        # seconds to a tenth: 3.930 read like a metric
+        table[col] = [v if not isinstance(v, float) or v != v else f"{v:.1f}" for v in table[col]]
     return _section(
         "recommenders",
         "Recommenders: popularity vs BPR vs VBPR vs visual-cf",
-        _table(data.recommenders, str(data.recommenders.index.name or ""))
+        _table(table, str(data.recommenders.index.name or ""))
         + _note(data.recommenders_note, "explain"),
     )
 
@@ -323,10 +345,14 @@ thead th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular
 td.total{color:#666}table.kv th{text-align:left;background:#fafafa}
 .explain{color:#444;font-size:.95em;max-width:48em}.skipped{color:#8a5a00;background:#fff6e0;
 padding:.5em .8em;border-radius:4px}.verdict{font-weight:600}
+.note{color:#555;font-size:.95em;border-left:3px solid #ccc;padding-left:.6em}
+.warn{color:#7a2a00;background:#fff0e6;padding:.5em .8em;border-radius:4px}
+table{display:block;max-width:100%;overflow-x:auto}
 img.plot{max-width:100%;height:auto;display:block;margin:.5em 0}
-.tiles{display:flex;flex-wrap:wrap;gap:6px}.tiles figure{margin:0;width:76px;text-align:center}
-.tiles figcaption{font-size:.65em;color:#666;overflow:hidden;text-overflow:ellipsis;
-white-space:nowrap}img.thumb{width:72px;height:72px;object-fit:contain;border:1px solid #eee;
+.tiles{display:flex;flex-wrap:wrap;gap:6px}.tiles figure{margin:0;width:92px;text-align:center}
+.tiles figcaption{font-size:.65em;color:#666;overflow-wrap:anywhere}
+.tiles figure.query{outline:2px solid #1f6feb;outline-offset:2px}
+img.thumb{width:72px;height:72px;object-fit:contain;border:1px solid #eee;
 background:#fff}.missing{display:inline-block;width:72px;height:72px;background:#eee}
 footer{margin-top:2em;color:#777;font-size:.85em}
 """
@@ -431,4 +457,6 @@ def ari_reading(ari: float) -> str:
         return f"ARI {ari:.3f}: the clusters follow the categories weakly."
     if ari < 0.7:
         return f"ARI {ari:.3f}: the clusters follow the categories in good part."
+    if ari >= 0.9995:  # prints as 1.000
+        return f"ARI {ari:.3f}: the clusters are the categories."
     return f"ARI {ari:.3f}: the clusters largely are the categories."

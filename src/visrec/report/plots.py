@@ -50,7 +50,7 @@ def _png(fig: Any) -> bytes:
     plt = _plt()
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")  # sharp on HiDPI
     finally:
         plt.close(fig)
     return buf.getvalue()
@@ -87,7 +87,10 @@ def projection_png(
     ax.set_title(_text(title))
     ax.set_xlabel("component 1")
     ax.set_ylabel("component 2")
-    ax.legend(fontsize=8, markerscale=1.5, loc="best", frameon=False)
+    # beside the map, not over its points
+    ax.legend(
+        fontsize=8, markerscale=1.5, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False
+    )
     return _png(fig)
 
 

@@ -59,7 +59,7 @@ def _with(uses: dict[str, str], *kinds: str) -> list[str]:
     return [m for m, u in uses.items() if u in kinds]
 
 
-def rating_verdict(runs: pd.DataFrame) -> list[str]:
+def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
     """Plain sentences on RMSE (lower is better), from the per-seed runs (``model``,
     ``uses``, ``seed``, ``rmse``).
 
@@ -87,9 +87,14 @@ def rating_verdict(runs: pd.DataFrame) -> list[str]:
         else:
             word = "worse" if gap > 0 else "better"
             compared = f"{abs(gap):.3f} {word} than the best baseline ({base}, {rmse[base]:.3f})"
-        lines.append(
-            f"The tutorial's KNN on the picture alone: RMSE {rmse[knn[0]]:.3f}, {compared}."
+        # split by rows, a test rating's neighbours are mostly ratings of the same item
+        how = (
+            "on the picture alone"
+            if protocol == "cold-items"
+            else "on image vectors (its neighbours are mostly other ratings of the same "
+            "items; --protocol cold-items asks the picture alone)"
         )
+        lines.append(f"The tutorial's KNN {how}: RMSE {rmse[knn[0]]:.3f}, {compared}.")
     plain, visual = _with(uses, RATINGS), _with(uses, RATINGS_PICTURE)
     if plain and visual:
         lines.append(_visual_term(runs, plain[0], visual[0]))
@@ -191,7 +196,10 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
     parts = [
         *page_head(title),
         _kv_table(info),
-        verdict_section("Does the picture predict stars?", rating_verdict(runs)),
+        verdict_section(
+            "Does the picture predict stars?",
+            rating_verdict(runs, str(result.get("protocol", "random"))),
+        ),
         _section(
             "results",
             results_title(len(seeds)),

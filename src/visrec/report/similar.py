@@ -34,7 +34,7 @@ def render_similar_report(
     photos = photos or {}
     rows = []
     for res in results:
-        tiles = [photo_tile(str(res.query), photos.get(str(res.query)), "query")]
+        tiles = [photo_tile(str(res.query), photos.get(str(res.query)), "query", "query")]
         tiles += [
             photo_tile(str(i), photos.get(str(i)), f"{rank}. cosine {score:.3f}")
             for rank, (i, score) in enumerate(zip(res.ids, res.scores, strict=True), 1)
