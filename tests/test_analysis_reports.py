@@ -51,6 +51,10 @@ def test_cluster_report_with_photos_of_each_cluster(
     assert sorted(i for ids in shown for i in ids) == sorted(colours)
     assert all(len(ids) == 1 for ids in shown)
     assert len(re.findall(r"data:image/jpeg;base64", grids)) == 3
+    # under each photo, its item's own label: a mixed cluster shows which item is which
+    captions = dict(re.findall(r"<figcaption>([^<]+)<br>([^<]+)</figcaption>", grids))
+    table = pd.read_csv(labels, on_bad_lines="skip", dtype=str).set_index("id")["kind"]
+    assert captions == {i: table[i] for i in colours}
     # The PCA map is a PNG; the summary counts what was left out.
     png = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(png) == 1 and base64.b64decode(png[0]).startswith(b"\x89PNG")

@@ -298,6 +298,7 @@ def _write_report(
         summary=summary,
         cluster=res,
         cluster_samples=samples,
+        item_labels={str(i): str(v) for i, v in zip(ids, labels, strict=True)},
         projection=pca_2d(np.asarray(vectors)),
         projection_labels=[str(v) for v in labels],
         parts=("summary", "clusters", "projection"),

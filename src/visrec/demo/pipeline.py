@@ -283,6 +283,7 @@ def run_demo(
             summary=_summary(data, iv, failures, backbone),
             cluster=clusters.cluster,
             cluster_samples=clusters.samples,
+            item_labels=dict(ds.labels),
             cluster_note=clusters.note,
             projection=clusters.projection,
             projection_labels=clusters.projection_labels,

@@ -40,6 +40,8 @@ class ReportData:
     cluster : ClusterResult, optional
         From :func:`visrec.analysis.cluster.cluster_vs_labels`.
     cluster_samples : mapping of int to list of (item_id, image path)
+    item_labels : mapping of str to str
+        Each item's category, shown under its photo in the cluster grids.
         Sample items per cluster for the image grids.
     cluster_note : str, optional
         Why the clustering section is empty, or a caveat about it.
@@ -70,6 +72,7 @@ class ReportData:
         default_factory=dict
     )
     cluster_note: str | None = None
+    item_labels: Mapping[str, str] = field(default_factory=dict)
     projection: np.ndarray | None = None
     projection_labels: Sequence[str] = ()
     projection_method: str = "PCA"
@@ -202,7 +205,8 @@ def _cluster_sections(data: ReportData) -> list[str]:
     grids = []
     for c in res.table.index:
         samples = data.cluster_samples.get(int(c), [])
-        tiles = [photo_tile(item_id, path) for item_id, path in samples]
+        # each photo's own label: a mixed cluster shows which of its items are which
+        tiles = [photo_tile(i, path, data.item_labels.get(i)) for i, path in samples]
         n_c = int(res.table.loc[c].sum())
         grids.append(
             f'<div class="cluster"><h3>cluster {_e(c)} &middot; {n_c:,} items &middot; '
