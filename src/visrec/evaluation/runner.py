@@ -355,9 +355,9 @@ def evaluate_model(
     """
     _check_batch_size(batch_size)  # 0 would fail in range(), < 0 would score no user
     _check_k(k)
-    test, train = split.test, split.train
+    test = split.test
     n_cand = test.n_items
-    _check_fitted_on(model, split)
+    train_rows = _check_fitted_on(model, split)
     # A list longer than the candidates holds the same hits (-1 pads the rest), and
     # Recall@K / NDCG@K use min(K, |test|) with |test| <= candidates: the figures of
     # any k >= n_cand are those of k = n_cand, without a users x k array for k = 10**8.
@@ -371,7 +371,7 @@ def evaluate_model(
                 f"model {model.name!r} scores cold items from image vectors: pass item vectors"
             )
         new_vectors, new_has_image = item_vectors.align(test.item_map.ids)
-    seen = None if split.cold else train.to_csr("binary")
+    seen = None if split.cold else train_rows
     if exclude is not None and len(exclude):
         extra = _pairs_matrix(exclude, test)
         extra = (extra - extra.multiply(test_csr)).tocsr()  # a test positive stays one
@@ -416,18 +416,16 @@ def evaluate_model(
     return out
 
 
-def _excluded_pairs(exclude: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFrame | None:
-    """``exclude``'s distinct ``(user_id, item_id)`` pairs as text, less those ``frame``
-    holds (a pair rated once below a threshold and once above is a positive)."""
+def _excluded_pairs(exclude: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``exclude``'s distinct ``(user_id, item_id)`` pairs as text. A pair that is also
+    a positive of the data needs no care here: a training pair is no candidate of its
+    user anyway, and ``evaluate_model`` keeps a test pair a positive."""
     if exclude is None:
         return None
     if not isinstance(exclude, pd.DataFrame) or not {USER, ITEM} <= set(exclude.columns):
         raise VisrecError("exclude must be a DataFrame with user_id and item_id columns")
     pairs = pd.DataFrame({USER: id_column(exclude, USER), ITEM: id_column(exclude, ITEM)})
-    pairs = pairs.drop_duplicates(ignore_index=True)
-    kept = pd.MultiIndex.from_arrays([id_column(frame, USER), id_column(frame, ITEM)])
-    inside = pd.MultiIndex.from_frame(pairs).isin(kept)
-    return pairs[~inside].reset_index(drop=True)
+    return pairs.drop_duplicates(ignore_index=True)
 
 
 def _pairs_matrix(pairs: pd.DataFrame, test: Interactions) -> sp.csr_matrix:
@@ -541,7 +539,7 @@ def run_experiment(
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
         used[name] = {n: v for n, v in defaults.items() if n != "random_state"}
     frame = _as_frame(data)
-    excluded = _excluded_pairs(exclude, frame)
+    excluded = _excluded_pairs(exclude)
     if item_vectors is not None and any(
         c.uses_vectors or c.scores_new_items for c in classes.values()
     ):
@@ -650,10 +648,11 @@ def run_experiment(
     return result
 
 
-def _check_fitted_on(model: Recommender, split: Split) -> None:
+def _check_fitted_on(model: Recommender, split: Split) -> sp.csr_matrix:
     """The model must have been fitted on ``split.train``: scores are read by index, so
     a model fitted on all the data, or on another seed's split, would be scored against
-    the wrong users and items without an error."""
+    the wrong users and items without an error. Returns ``split.train``'s users x items
+    matrix (the training items ``evaluate_model`` leaves out of the candidates)."""
     model._check_fitted()
     train = split.train
     rows = train.to_csr("binary")
@@ -668,6 +667,7 @@ def _check_fitted_on(model: Recommender, split: Split) -> None:
             f"{model.seen_.nnz:,} pairs are not split.train's {train.n_users:,} x "
             f"{train.n_items:,} and {rows.nnz:,}); fit it on split.train"
         )
+    return rows
 
 
 def _check_setup(
