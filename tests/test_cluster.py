@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import visrec
 from visrec.analysis.cluster import cluster_vs_labels, purity_score
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
@@ -114,20 +116,19 @@ def _write_fixture(tmp_path: Path) -> tuple[Path, Path]:
 def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys):
     v, labels = _write_fixture(tmp_path)
     out = tmp_path / "res" / "c.json"
-    rc = main(
-        [
-            "cluster",
-            str(v),
-            "--labels",
-            str(labels),
-            "--id-col",
-            "id",
-            "--label-col",
-            "kind",
-            "--json",
-            str(out),
-        ]
-    )
+    argv = [
+        "cluster",
+        str(v),
+        "--labels",
+        str(labels),
+        "--id-col",
+        "id",
+        "--label-col",
+        "kind",
+        "--json",
+        str(out),
+    ]
+    rc = main(argv)
     assert rc == 0
     text = capsys.readouterr().out
     assert "skipped 1 record" in text and "1 warning(s), rows kept: " in text
@@ -136,7 +137,10 @@ def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys):
         in text
     )
     data = json.loads(out.read_text())
-    assert set(data) == {"k", "n", "ari", "nmi", "purity", "table"}
+    assert set(data) == {"k", "n", "ari", "nmi", "purity", "table", "run"}
+    # how the result was made: the command line as typed, this version, when
+    assert shlex.split(data["run"]["command"]) == ["visrec", *argv]
+    assert data["run"]["visrec"] == visrec.__version__ and data["run"]["created"][:2] == "20"
     assert data["k"] == 3 and data["n"] == 59
     assert data["ari"] == pytest.approx(1.0) and data["purity"] == pytest.approx(1.0)
     assert sorted(sum(r.values()) for r in data["table"].values()) == [19, 20, 20]

@@ -555,7 +555,9 @@ def test_a_run_with_other_settings_leaves_the_first_ones_record_until_it_complet
 
 
 def _without_timings(report: dict[str, Any]) -> dict[str, Any]:
-    """An evaluate JSON report without its seconds (they differ from run to run)."""
+    """An evaluate JSON report without its seconds and the CLI's ``run`` block (the time
+    and the command line, which names the output, differ from run to run)."""
+    report.pop("run", None)
     for run in report["runs"]:
         del run["fit_s"], run["score_s"]
     for m in report["summary"].values():
@@ -592,6 +594,7 @@ def test_cli_evaluate_resumes_after_an_interruption(
     assert captured.out.splitlines()[:-2] == table
     assert not record.exists()
     got, want = json.loads(out.read_text()), json.loads(whole.read_text())
+    assert got["run"]["command"].endswith(f"--json {out} --quiet")
     assert _without_timings(got) == _without_timings(want)
 
 

@@ -111,6 +111,8 @@ def _main(argv: Sequence[str] | None) -> int:
         extra = command.take_trailing(args, extra)
         if extra:
             command.unknown_options(extra)
+    # the command line, for the `run` block of --json results (_common.with_run)
+    args.argv_ = list(sys.argv[1:] if argv is None else argv)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

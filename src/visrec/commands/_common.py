@@ -9,7 +9,9 @@ the command modules by name).
 - outputs: output paths checked before any work (distinct, not an input, not stdout),
   "wrote ..." lines;
 - stdout: a closed pipe (``visrec ... | head``) ends a command quietly, files written;
-- naming ids in a note.
+- naming ids in a note;
+- the ``run`` block of a ``--json`` result: which visrec wrote it, when, from what
+  command line.
 """
 
 from __future__ import annotations
@@ -472,6 +474,22 @@ def scan_photos(
         raise VisrecError(f"--images: {images!r} is not a folder (or a manifest .csv/.tsv)")
     check_outputs_distinct(outputs, {f"--images photo {p.name}": p for p in files.values()})
     return files
+
+
+def with_run(payload: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """``payload`` plus a ``run`` block: the visrec version, the time (UTC) and the command
+    line, so a --json result kept for months still says how to make it again."""
+    import datetime
+    import shlex
+
+    from visrec import __version__
+
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    run: dict[str, Any] = {"visrec": __version__, "created": now}
+    argv = getattr(args, "argv_", None)  # set by visrec.cli; absent when a test builds args
+    if argv is not None:
+        run["command"] = shlex.join(["visrec", *argv])
+    return {**payload, "run": run}
 
 
 def say_written(*paths: str | os.PathLike[str] | None) -> None:

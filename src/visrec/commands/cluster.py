@@ -18,6 +18,7 @@ from visrec.commands._common import (
     scan_photos,
     survives_closed_stdout,
     take_vectors_arg,
+    with_run,
 )
 from visrec.commands._help import HelpFormatter
 from visrec.errors import VisrecError
@@ -234,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(res.format())
     if args.json:
-        write_text_atomic(args.json, json.dumps(res.to_dict(), indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(with_run(res.to_dict(), args), indent=2) + "\n")
     if args.report:
         summary = {
             "vectors": args.vectors,

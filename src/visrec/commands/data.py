@@ -79,6 +79,7 @@ def run_summary(args: argparse.Namespace) -> int:
         check_output_file,
         check_outputs_distinct,
         named_like_outputs,
+        with_run,
     )
     from visrec.data.summary import format_summary, summarize
 
@@ -92,7 +93,9 @@ def run_summary(args: argparse.Namespace) -> int:
     sections = summarize(_distinct_paths(args.paths), layout_args(args))
     print(format_summary(sections))
     if args.json:
-        write_text_atomic(args.json, json.dumps({"sections": sections}, indent=2) + "\n")
+        write_text_atomic(
+            args.json, json.dumps(with_run({"sections": sections}, args), indent=2) + "\n"
+        )
         print(f"\nwrote {args.json}")
     return 0
 

@@ -14,6 +14,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     named_like_outputs,
     survives_closed_stdout,
+    with_run,
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
@@ -254,6 +255,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"report:  {result.report_path}")
     print(f"results: {result.results_path}")
     if args.json:
-        write_text_atomic(args.json, json.dumps(result.to_dict(), indent=2))
+        write_text_atomic(args.json, json.dumps(with_run(result.to_dict(), args), indent=2))
         print(f"wrote {args.json}")
     return 0

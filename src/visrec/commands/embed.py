@@ -14,6 +14,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     named_like_outputs,
     survives_closed_stdout,
+    with_run,
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
@@ -338,7 +339,7 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
             "failures": [{"item_id": i, "path": p, "reason": r} for i, p, r in result.failures],
             "notes": notes,
         }
-        write_text_atomic(args.json, json.dumps(summary, indent=2))
+        write_text_atomic(args.json, json.dumps(with_run(summary, args), indent=2))
         print(f"wrote {args.json}")
     if result.n and not result.n_ok:
         # like visrec fetch: a script must not go on with a file of zero vectors only

@@ -24,6 +24,7 @@ from visrec.commands._common import (
     say_written,
     split_min_rating,
     survives_closed_stdout,
+    with_run,
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
@@ -304,7 +305,12 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
         )
         res.notes.append(same_split)
     if args.json:
-        res.to_json(args.json)  # atomically
+        import json
+
+        from visrec._atomic import write_text_atomic
+
+        text = json.dumps(with_run(res.to_dict(), args), indent=2)
+        write_text_atomic(args.json, text + "\n")
     if args.report:
         from visrec.report.evaluation import write_evaluation_report
 

@@ -16,6 +16,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     survives_closed_stdout,
+    with_run,
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
@@ -442,5 +443,5 @@ def run(args: argparse.Namespace) -> int:
         data = report.to_dict()
         data.update({"n_keys": len(urls), "manifest": str(out), "manifest_rows": n_rows,
                      "manifest_written": written, "failed_items": failed})  # fmt: skip
-        write_text_atomic(args.json, json.dumps(data, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(with_run(data, args), indent=2) + "\n")
     return 1 if urls and n_rows == 0 else 0

@@ -19,6 +19,7 @@ from visrec.commands._common import (
     load_interactions_frame,
     say_written,
     survives_closed_stdout,
+    with_run,
 )
 from visrec.commands._help import HelpFormatter
 from visrec.errors import VisrecError
@@ -186,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         out = res.to_dict()
         out["include_missing"] = bool(args.include_missing)
         out["key_col"] = args.key_col
-        write_text_atomic(args.json, json.dumps(out, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(with_run(out, args), indent=2) + "\n")
     if args.report:
         from visrec.report.html import ReportData, write_report
 

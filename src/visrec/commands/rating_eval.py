@@ -20,6 +20,7 @@ from visrec.commands._common import (
     load_interactions_frame,
     say_written,
     survives_closed_stdout,
+    with_run,
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
@@ -187,7 +188,7 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
 
     print(res.format())
     if args.json:
-        write_text_atomic(args.json, json.dumps(res.to_dict(), indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(with_run(res.to_dict(), args), indent=2) + "\n")
     if args.report:
         from visrec.report.rating import write_rating_report
 
