@@ -55,7 +55,8 @@ def group_vectors(is_b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 _SGD: dict[str, Any] = {"factors": 4, "epochs": 40, "lr": 0.05, "reg": 0.05, "batch_size": 32}
-# small, fast settings: the contract tests check behaviour, not quality
+# small, fast settings: the contract tests check behaviour, not quality (a model not
+# listed runs with its defaults)
 FAST: dict[str, dict[str, Any]] = {
     "popularity": {},
     "bpr": {**_SGD},
@@ -79,7 +80,7 @@ class RecommenderContract:
     model_name: ClassVar[str]
 
     def make(self, **kw: Any) -> Recommender:
-        params = {**FAST[self.model_name], **kw}
+        params = {**FAST.get(self.model_name, {}), **kw}
         return make_model(self.model_name, **params)
 
     @pytest.fixture(scope="class")
@@ -91,7 +92,7 @@ class RecommenderContract:
     @classmethod
     def fitted(cls, data: tuple[Interactions, ItemVectors]) -> Recommender:
         inter, vec = data
-        return make_model(cls.model_name, **FAST[cls.model_name]).fit(inter, vec)
+        return make_model(cls.model_name, **FAST.get(cls.model_name, {})).fit(inter, vec)
 
     def test_fit_returns_self(self, data: tuple[Interactions, ItemVectors]) -> None:
         inter, vec = data
@@ -111,7 +112,7 @@ class RecommenderContract:
 
     def test_params_stored_unchanged(self) -> None:
         m = self.make()
-        assert m.get_params() == {**m.get_params(), **FAST[self.model_name]}
+        assert m.get_params() == {**m.get_params(), **FAST.get(self.model_name, {})}
         assert type(m)(**m.get_params()).get_params() == m.get_params()
 
     def test_score_shape(self, fitted: Recommender) -> None:
@@ -124,6 +125,18 @@ class RecommenderContract:
         # rows follow the users asked for, in that order
         for row, u in enumerate([0, 5, 13]):
             np.testing.assert_allclose(s[row], fitted.score([u])[0], rtol=1e-5, atol=1e-6)
+
+    def test_similar_items(self, fitted: Recommender) -> None:
+        # a model with item embeddings finds an item's own group; one without says so
+        if type(fitted)._item_embeddings is Recommender._item_embeddings:
+            with pytest.raises(VisrecError, match="has no item embeddings for similar_items"):
+                fitted.similar_items([0])
+            return
+        ids, sims = fitted.similar_items([0, 15], n=4)
+        assert ids.shape == sims.shape == (2, 4)
+        assert 0 not in ids[0] and 15 not in ids[1]  # never the query itself
+        assert (ids[0] < 10).all() and (ids[1] >= 10).all(), ids
+        assert (np.diff(sims, axis=1) <= 0).all()
 
     def test_recommend_shape_order_filter(self, fitted: Recommender) -> None:
         users = np.arange(N_USERS)
@@ -213,6 +226,16 @@ class NewItemContract(RecommenderContract):
         assert np.all(s[:12, 0] > s[:12, 1]), s[:12]
         assert np.all(s[12:, 1] > s[12:, 0]), s[12:]
 
+    def test_not_fitted_new_item_methods(self) -> None:
+        m = self.make()
+        for call in (
+            m.vector_dim,
+            m.new_item_fit,
+            lambda: m.score_new_items([0], np.ones((1, DIM))),
+        ):
+            with pytest.raises(NotFittedError, match="not fitted"):
+                call()
+
     def test_new_items_scores_roundtrip(self, fitted: Recommender, tmp_path: Path) -> None:
         new = group_vectors(np.array([False, True, True]), np.random.default_rng(1))
         fitted.save(tmp_path / "m")
@@ -235,22 +258,6 @@ class NewItemContract(RecommenderContract):
     def test_new_items_wrong_dim(self, fitted: Recommender) -> None:
         with pytest.raises(VisrecError, match="dimension"):
             fitted.score_new_items([0], np.zeros((2, DIM + 1), dtype=np.float32))
-
-    def test_new_item_without_image_is_average_looking(
-        self, fitted: Recommender, data: tuple[Interactions, ItemVectors]
-    ) -> None:
-        # an all-zero row marks "no image": scored like the mean training vector. The mean
-        # is a raw vector only without a feature transform, so compare with that setting.
-        if "feature_norm" in fitted.get_params():
-            params = {**fitted.get_params(), "feature_norm": "none"}
-            fitted = type(fitted)(**params).fit(*data)
-        mean = np.asarray(fitted.feature_mean_)[None, :]  # type: ignore[attr-defined]
-        zero = np.zeros_like(mean)
-        np.testing.assert_allclose(
-            fitted.score_new_items(np.arange(N_USERS), zero),
-            fitted.score_new_items(np.arange(N_USERS), mean),
-            atol=1e-6,
-        )
 
     def test_zero_row_stays_neutral_after_feature_transform(self) -> None:
         from visrec.models._train import power_normalise
@@ -350,7 +357,27 @@ class TestBPR(RecommenderContract):
             self.make(factors=0).fit(data[0])
 
 
-class TestVBPR(NewItemContract):
+class ScaledVectorsChecks:
+    """For models that centre and scale the image vectors (``feature_mean_``)."""
+
+    def test_new_item_without_image_is_average_looking(
+        self, fitted: Recommender, data: tuple[Interactions, ItemVectors]
+    ) -> None:
+        # an all-zero row marks "no image": scored like the mean training vector. The mean
+        # is a raw vector only without a feature transform, so compare with that setting.
+        if "feature_norm" in fitted.get_params():
+            params = {**fitted.get_params(), "feature_norm": "none"}
+            fitted = type(fitted)(**params).fit(*data)
+        mean = np.asarray(fitted.feature_mean_)[None, :]  # type: ignore[attr-defined]
+        zero = np.zeros_like(mean)
+        np.testing.assert_allclose(
+            fitted.score_new_items(np.arange(N_USERS), zero),
+            fitted.score_new_items(np.arange(N_USERS), mean),
+            atol=1e-6,
+        )
+
+
+class TestVBPR(NewItemContract, ScaledVectorsChecks):
     model_name = "vbpr"
 
     def test_bad_dropout(self, data: tuple[Interactions, ItemVectors]) -> None:
@@ -398,8 +425,15 @@ class TestVBPR(NewItemContract):
         assert not np.array_equal(tuned.score(users), plain.score(users))
 
 
-class TestVisualCF(NewItemContract):
+class TestVisualCF(NewItemContract, ScaledVectorsChecks):
     model_name = "visual-cf"
+
+    def test_profile_choice_not_fitted(self) -> None:
+        # before fit, "auto" has chosen nothing: an error, not a weight of 0
+        m = self.make(profile_weight="auto")
+        for call in (m.chosen_profile_weight, m.profile_note):
+            with pytest.raises(NotFittedError):
+                call()
 
     def test_known_items_use_bpr_factors(self, fitted: Recommender) -> None:
         inter, _ = checkerboard()

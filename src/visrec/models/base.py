@@ -308,6 +308,12 @@ class Recommender(ParamsMixin, ABC):
         v = np.asarray(vectors, dtype=np.float32)
         if v.ndim != 2:
             raise VisrecError(f"vectors must have shape (m, d), got {v.shape}")
+        want = self.vector_dim()
+        if want is not None and v.shape[1] != want:  # here, not in each model's _score_new
+            raise VisrecError(
+                f"vectors have dimension {v.shape[1]}, the model was trained on {want}-d "
+                "vectors (use the same backbone)"
+            )
         has = np.ones(len(v), dtype=bool)
         if has_image is not None:
             has = image_flags(has_image)  # true/false or 1/0, as ItemVectors takes it

@@ -290,6 +290,7 @@ class VBPR(AutoRegMixin, Recommender):
         return self.one_fit_
 
     def new_item_fit(self) -> str | None:
+        self._check_fitted()
         own, new = self._penalties_used()
         return None if new == own else f"reg={new[0]!r}, reg_visual={new[1]!r}"
 
@@ -345,6 +346,7 @@ class VBPR(AutoRegMixin, Recommender):
         return s
 
     def vector_dim(self) -> int | None:
+        self._check_fitted()
         return int(self.feature_mean_.shape[0])  # the scaler's width is the input's
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:

@@ -371,6 +371,7 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def profile_note(self) -> str | None:
         """One line on what ``profile_weight="auto"`` chose, or None when not asked."""
+        self._check_fitted()
         if self.profile_weight != AUTO:
             return None
         val = self.profile_validation_
@@ -391,6 +392,7 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def chosen_profile_weight(self) -> float:
         """The taste term's weight this model scores with (0: off)."""
+        self._check_fitted()  # before fit, "auto" has chosen nothing: not 0
         if self.profile_weight != AUTO:
             return float(self.profile_weight)
         return _decide(getattr(self, "profile_validation_", {}))
@@ -432,6 +434,7 @@ class VisualCF(AutoRegMixin, Recommender):
         return self.image_user_factors_ is self.user_factors_
 
     def new_item_fit(self) -> str | None:
+        self._check_fitted()
         map_reg = self.reg_ if self.map_reg is None else float(self.map_reg)
         return None if map_reg == self.reg_ else f"reg={map_reg!r}"
 
@@ -458,6 +461,7 @@ class VisualCF(AutoRegMixin, Recommender):
         return s
 
     def vector_dim(self) -> int | None:
+        self._check_fitted()
         return int(self.feature_mean_.shape[0])  # the scaler's width is the input's
 
     def _expected_dims(self) -> dict[str, int]:
