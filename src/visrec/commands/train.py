@@ -31,6 +31,7 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.errors import VisrecError, os_error
+from visrec.models.registry import MODELS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,7 +74,7 @@ per item) bpr, vbpr and visual-cf choose their L2 penalties on an inner validati
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
-        help="fit a recommender (popularity, bpr, vbpr, visual-cf) and save it",
+        help=f"fit a recommender ({', '.join(MODELS)}) and save it",
         description="Fit a recommender on implicit feedback and save it to a model folder "
         "(plain arrays + JSON; loading runs no code).",
         epilog=EPILOG,
@@ -83,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--model",
         required=True,
         metavar="NAME",
-        help="model name (popularity, bpr, vbpr, visual-cf)",
+        help=f"model name ({', '.join(MODELS)})",
     )
     add_interactions_args(
         p, f"training {INTERACTIONS_HELP}; every row a positive", metavar="TRAIN.csv"
@@ -171,7 +172,11 @@ def run(args: argparse.Namespace) -> int:
         vectors = read_vectors(args.vectors)
         if model.uses_vectors:
             check_training_vectors(
-                vectors, inter.item_map.ids, args.vectors, args.interactions, args.model
+                vectors,
+                inter.item_map.ids,
+                args.vectors,
+                args.interactions,
+                model.missing_vector_effect,
             )
         else:
             print(f"note: model {args.model!r} does not use --vectors", file=sys.stderr)
@@ -305,15 +310,12 @@ def _fit_and_save(
     return 0
 
 
-#: what a training item without a vector means for each model that reads vectors
-MISSING_VECTOR_EFFECT = {
-    "vbpr": "their visual term is neutral",
-    "visual-cf": "the image map does not learn from them; they keep their BPR terms",
-}
-
-
 def check_training_vectors(
-    vectors: ItemVectors, item_ids: np.ndarray, vpath: str, ipath: str, model: str = "vbpr"
+    vectors: ItemVectors,
+    item_ids: np.ndarray,
+    vpath: str,
+    ipath: str,
+    effect: str = "they are fitted without one",
 ) -> None:
     """Refuse vectors a fit cannot use; report training items without one.
 
@@ -339,7 +341,7 @@ def check_training_vectors(
         )
         print(
             f"{vpath}: {missing:,} of {len(has):,} training items have no image vector "
-            f"({MISSING_VECTOR_EFFECT.get(model, 'they are fitted without one')})"
+            f"({effect})"
             f"{name_ids(item_ids[~has], None)}{hint}",
             file=sys.stderr,
         )

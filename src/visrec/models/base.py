@@ -89,6 +89,8 @@ class Recommender(ParamsMixin, ABC):
     name: ClassVar[str] = "base"
     #: True when ``fit`` needs item vectors
     uses_vectors: ClassVar[bool] = False
+    #: what a training item without a vector means for the fit, in words (for a note)
+    missing_vector_effect: ClassVar[str] = "they are fitted without one"
     #: True when items never seen in training can be scored from their vectors
     scores_new_items: ClassVar[bool] = False
     #: False for a model whose scores of items with interactions ignore their vectors

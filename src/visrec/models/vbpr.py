@@ -100,6 +100,7 @@ class VBPR(AutoRegMixin, Recommender):
     _positive_arrays = ("feature_scale_",)
     _scores_item_subsets = True
     uses_vectors = True
+    missing_vector_effect = "their visual term is neutral"
     scores_new_items = True
     _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
         "user_factors_": ("users", "factors"),

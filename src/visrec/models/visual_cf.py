@@ -78,6 +78,7 @@ class VisualCF(AutoRegMixin, Recommender):
     _positive_arrays = ("feature_scale_",)
     _scores_item_subsets = True
     uses_vectors = True
+    missing_vector_effect = "the image map does not learn from them; they keep their BPR terms"
     pictures_for_known_items = False  # known items: exactly BPR's scores
     scores_new_items = True
     _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
