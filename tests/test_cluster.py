@@ -73,12 +73,14 @@ def test_k_differs_from_label_count_and_json_shape():
     assert res.purity == pytest.approx(1.0)  # splitting pure blobs keeps them pure
     assert res.ari < 1.0
     out = res.to_dict()
-    assert set(out) == {"k", "n", "ari", "nmi", "purity", "table"}
+    assert set(out) == {"k", "n", "ari", "nmi", "purity", "majority_share", "table"}
+    assert out["majority_share"] == pytest.approx(1 / 3)  # three blobs of 30
     assert set(out["table"]) == {str(c) for c in range(6)}
     assert sum(sum(row.values()) for row in out["table"].values()) == 90
     json.dumps(out)  # plain JSON types only
     text = res.format()
     assert "ARI" in text and "purity" in text and "cluster 5" in text
+    assert "all in one cluster: 0.333" in text
 
 
 def test_bad_input_raises():
@@ -137,12 +139,13 @@ def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys):
         in text
     )
     data = json.loads(out.read_text())
-    assert set(data) == {"k", "n", "ari", "nmi", "purity", "table", "run"}
+    assert set(data) == {"k", "n", "ari", "nmi", "purity", "majority_share", "table", "run"}
     # how the result was made: the command line as typed, this version, when
     assert shlex.split(data["run"]["command"]) == ["visrec", *argv]
     assert data["run"]["visrec"] == visrec.__version__ and data["run"]["created"][:2] == "20"
     assert data["k"] == 3 and data["n"] == 59
     assert data["ari"] == pytest.approx(1.0) and data["purity"] == pytest.approx(1.0)
+    assert data["majority_share"] == pytest.approx(20 / 59)  # the baseline purity beats
     assert sorted(sum(r.values()) for r in data["table"].values()) == [19, 20, 20]
 
 

@@ -67,8 +67,15 @@ class ClusterResult:
     table: pd.DataFrame
     assignments: np.ndarray
 
+    @property
+    def majority_share(self) -> float:
+        """Purity's naive baseline: the share of the most common label, the purity of
+        one cluster holding every item."""
+        counts = self.table.to_numpy(dtype=np.int64).sum(axis=0)
+        return float(counts.max() / counts.sum()) if counts.sum() else float("nan")
+
     def to_dict(self) -> dict[str, Any]:
-        """``{"k", "n", "ari", "nmi", "purity", "table"}``.
+        """``{"k", "n", "ari", "nmi", "purity", "majority_share", "table"}``.
 
         ``table`` is a nested dict ``{cluster (str): {label: count}}`` with every label
         present in every cluster (zeros included), clusters in ``table`` order.
@@ -80,6 +87,7 @@ class ClusterResult:
             "ari": float(self.ari),
             "nmi": float(self.nmi),
             "purity": float(self.purity),
+            "majority_share": self.majority_share,
             "table": {
                 str(c): {str(lab): int(mat[r, j]) for j, lab in enumerate(self.table.columns)}
                 for r, c in enumerate(self.table.index)
@@ -98,7 +106,8 @@ class ClusterResult:
             "",
             f"ARI     {self.ari:.3f}   (1 = clusters match the labels, 0 = chance)",
             f"NMI     {self.nmi:.3f}",
-            f"purity  {self.purity:.3f}   (share of items in their cluster's majority label)",
+            f"purity  {self.purity:.3f}   (share of items in their cluster's majority label; "
+            f"all in one cluster: {self.majority_share:.3f})",
         ]
         return "\n".join(lines)
 

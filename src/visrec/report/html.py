@@ -185,12 +185,20 @@ def _cluster_sections(data: ReportData) -> list[str]:
         f"<p>K-means with k = {res.k} on {res.n:,} item vectors, compared with the "
         "item categories (rows: clusters, columns: categories, cells: item counts).</p>",
         _table(table, "", total=True),
-        _kv_table({"ARI": float(res.ari), "NMI": float(res.nmi), "purity": float(res.purity)}),
+        _kv_table(
+            {
+                "ARI": float(res.ari),
+                "NMI": float(res.nmi),
+                "purity": float(res.purity),
+                "purity of one cluster (most common category)": res.majority_share,
+            }
+        ),
         '<p class="explain">ARI (adjusted Rand index) is 1 when the clusters are exactly '
         "the categories and about 0 when they are no better than chance; NMI measures the "
         "same agreement as shared information (0 to 1). Purity is the share of items whose "
-        "cluster's most common category is their own: it rises with more clusters, so "
-        "read it together with ARI.</p>",
+        "cluster's most common category is their own: it rises with more clusters, and "
+        "one cluster of everything already scores the most common category's share, so "
+        "read it against that and together with ARI.</p>",
         f"<p><strong>{_e(ari_reading(float(res.ari)))}</strong></p>",
         _note(data.cluster_note),
     ]
