@@ -87,8 +87,8 @@ def server() -> Iterator[tuple[str, Counter]]:
                 self._send(200, PDF, ctype="application/pdf")
             elif path == "/empty.jpg":
                 self._send(200, b"")
-            elif path == "/flaky.jpg":  # 503 first, then the image
-                if n == 1:
+            elif path == "/flaky.jpg":  # 503, then the image: for every fetch, not only the first
+                if n % 2 == 1:
                     self._send(503, b"busy", ctype="text/plain")
                 else:
                     self._send(200, JPEG)
