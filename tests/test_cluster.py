@@ -90,8 +90,9 @@ def test_bad_input_raises():
     with pytest.raises(VisrecError, match="k=200"):
         cluster_vs_labels(x, y, k=200)
     x2 = x.copy()
-    x2[0, 0] = np.nan
-    with pytest.raises(VisrecError, match="NaN"):
+    x2[4, 0] = np.nan
+    x2[7, 1] = np.inf
+    with pytest.raises(VisrecError, match=r"vectors row 4 \(2 rows in all\) holds NaN"):
         cluster_vs_labels(x2, y)
 
 

@@ -103,9 +103,9 @@ def test_format_never_shows_accuracy_without_baseline_and_json_keys():
 def test_bad_input_raises():
     with pytest.raises(VisrecError, match="ratings"):
         knn_rating(np.zeros((4, 2)), np.array([1.0, 2.0, 3.0]))
-    with pytest.raises(VisrecError, match="non-finite"):
+    with pytest.raises(VisrecError, match="ratings row 1 is missing or not finite"):
         knn_rating(np.zeros((4, 2)), np.array([1.0, np.nan, 3.0, 4.0]))
-    with pytest.raises(VisrecError, match="NaN"):
+    with pytest.raises(VisrecError, match=r"vectors row 0 \(4 rows in all\) holds NaN"):
         knn_rating(np.full((4, 2), np.inf), np.array([1.0, 2.0, 3.0, 4.0]))
 
 

@@ -162,7 +162,7 @@ def test_errors_before_fit_and_on_bad_input():
         RatingMF().predict([0], [0])
     with pytest.raises(VisrecError, match="vectors"):
         RatingMF(visual=True).fit(inter)
-    with pytest.raises(VisrecError, match="NaN"):
+    with pytest.raises(VisrecError, match=r"the vector of item '.+' \(row 0\) holds NaN"):
         RatingMF(visual=True).fit(inter, np.full((10, 4), np.nan))
     with pytest.raises(VisrecError, match=r"\(10, d\)"):
         RatingMF(visual=True).fit(inter, np.zeros((9, 4)))

@@ -26,6 +26,16 @@ def vector_matrix(vectors: Any, where: str, dtype: type[np.floating[Any]]) -> np
         raise VisrecError(f"{where}: vectors must be an (n, d) array of numbers ({exc})") from exc
 
 
+def non_finite_rows(values: np.ndarray) -> str:
+    """Which rows of a 1-D or 2-D array hold NaN or infinity, for a message: ``"row 17
+    (3 rows in all)"``; empty when none."""
+    ok = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
+    bad = np.flatnonzero(~ok)
+    if not len(bad):
+        return ""
+    return f"row {int(bad[0])}" + (f" ({len(bad):,} rows in all)" if len(bad) > 1 else "")
+
+
 def integer_arg(value: object, what: str) -> int:
     """``value`` as an int: a float such as 2.5 would be truncated or fail deep inside."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec.analysis._args import integer_arg, vector_matrix
+from visrec.analysis._args import integer_arg, non_finite_rows, vector_matrix
 from visrec.errors import VisrecError
 
 
@@ -149,7 +149,8 @@ def cluster_vs_labels(
     if len(labs) != n:
         raise VisrecError(f"cluster: {n} vectors but {len(labs)} labels")
     if not np.isfinite(x).all():
-        raise VisrecError("cluster: vectors contain NaN or infinite values")
+        where = non_finite_rows(x)
+        raise VisrecError(f"cluster: vectors {where} holds NaN or infinite values")
     if n == 0:
         raise VisrecError("cluster: no items to cluster")
     distinct = sorted(set(labs.tolist()))

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec.analysis._args import integer_arg, vector_matrix
+from visrec.analysis._args import integer_arg, non_finite_rows, vector_matrix
 from visrec.errors import VisrecError
 
 
@@ -317,9 +317,9 @@ def knn_rating(
             "expected (n, d) and n ratings"
         )
     if not np.isfinite(y).all():
-        raise VisrecError("rating KNN: ratings contain missing or non-finite values")
+        raise VisrecError(f"rating KNN: ratings {non_finite_rows(y)} is missing or not finite")
     if not np.isfinite(x).all():
-        raise VisrecError("rating KNN: vectors contain NaN or infinite values")
+        raise VisrecError(f"rating KNN: vectors {non_finite_rows(x)} holds NaN or infinite values")
     if k < 1:
         raise VisrecError(f"rating KNN: k must be at least 1, got {k}")
     if len(y) < 2:

@@ -422,8 +422,15 @@ def _excluded_pairs(exclude: pd.DataFrame | None) -> pd.DataFrame | None:
     user anyway, and ``evaluate_model`` keeps a test pair a positive."""
     if exclude is None:
         return None
-    if not isinstance(exclude, pd.DataFrame) or not {USER, ITEM} <= set(exclude.columns):
-        raise VisrecError("exclude must be a DataFrame with user_id and item_id columns")
+    if not isinstance(exclude, pd.DataFrame):
+        raise VisrecError(
+            f"exclude must be a DataFrame with user_id and item_id columns, got "
+            f"{type(exclude).__name__}"
+        )
+    if not {USER, ITEM} <= set(exclude.columns):
+        raise VisrecError(
+            f"exclude must have user_id and item_id columns, got {list(exclude.columns)}"
+        )
     pairs = pd.DataFrame({USER: id_column(exclude, USER), ITEM: id_column(exclude, ITEM)})
     return pairs.drop_duplicates(ignore_index=True)
 

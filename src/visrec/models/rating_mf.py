@@ -182,7 +182,11 @@ class RatingMF(ParamsMixin):
         i = np.asarray(interactions.item_idx, dtype=np.int64)
         r = np.asarray(interactions.rating, dtype=np.float64)
         if not np.isfinite(r).all():
-            raise VisrecError("RatingMF: ratings contain NaN or infinite values")
+            bad = int(np.flatnonzero(~np.isfinite(r))[0])
+            raise VisrecError(
+                f"RatingMF: rating row {bad} (user {interactions.user_map.ids[u[bad]]!r}, item "
+                f"{interactions.item_map.ids[i[bad]]!r}) is NaN or infinite"
+            )
 
         self.item_visual_ = None
         if self.visual:
@@ -192,7 +196,9 @@ class RatingMF(ParamsMixin):
                     "pass vectors=... or use visual=False"
                 )
             rated = np.bincount(i, minlength=n_items) > 0
-            self.item_visual_ = self._standardise(vectors, has_image, n_items, rated)
+            self.item_visual_ = self._standardise(
+                vectors, has_image, interactions.item_map.ids, rated
+            )
 
         rng = np.random.default_rng(self.random_state)
         k = int(self.n_factors)
@@ -275,8 +281,13 @@ class RatingMF(ParamsMixin):
         return self
 
     def _standardise(
-        self, vectors: np.ndarray, has_image: np.ndarray | None, n_items: int, rated: np.ndarray
+        self,
+        vectors: np.ndarray,
+        has_image: np.ndarray | None,
+        item_ids: np.ndarray,
+        rated: np.ndarray,
     ) -> np.ndarray:
+        n_items = len(item_ids)
         v = np.asarray(vectors, dtype=np.float64)
         if v.ndim != 2 or v.shape[0] != n_items:
             raise VisrecError(
@@ -284,7 +295,11 @@ class RatingMF(ParamsMixin):
                 "to the item map"
             )
         if not np.isfinite(v).all():
-            raise VisrecError("RatingMF: vectors contain NaN or infinite values")
+            bad = int(np.flatnonzero(~np.isfinite(v).all(axis=1))[0])
+            raise VisrecError(
+                f"RatingMF: the vector of item {item_ids[bad]!r} (row {bad}) holds NaN or "
+                "infinite values"
+            )
         has = np.abs(v).sum(axis=1) > 0 if has_image is None else np.asarray(has_image, dtype=bool)
         if len(has) != n_items:
             raise VisrecError(f"RatingMF: has_image has {len(has)} rows, expected {n_items}")
