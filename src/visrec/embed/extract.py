@@ -589,7 +589,25 @@ def embed_folder(
     output: str | os.PathLike[str] | None = None,
     **kw: Any,
 ) -> EmbedResult:
-    """``embed_images`` on every ``<item_id>.<ext>`` image in ``images_dir``."""
+    """Embed every ``<item_id>.<ext>`` image in ``images_dir`` (``visrec embed DIR``).
+
+    Parameters
+    ----------
+    images_dir : str or path-like
+        A folder of images named by item id (not searched recursively).
+    output : str or path-like, optional
+        The vectors ``.parquet`` file; with one the run is chunked and resumable.
+    **kw
+        The other arguments of :func:`embed_images` (``backbone``, ``engine``,
+        ``device``, ``batch_size``, ``workers``, ``progress``, ``chunk_size``,
+        ``ray_address``, ``overwrite``).
+
+    Returns
+    -------
+    EmbedResult
+        Counts, failures and notes; what was skipped in the folder comes first in
+        ``notes``.
+    """
     from visrec.data.images_index import scan_images
 
     scan = scan_images(Path(images_dir))

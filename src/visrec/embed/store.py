@@ -283,14 +283,42 @@ def _vector_rows(col: pa.Array, ids: list[Any], source: str) -> np.ndarray:
 
 
 def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
-    """Write ``iv`` to a Parquet file atomically."""
+    """Write ``iv`` to a Parquet file, atomically (a temporary file, then a rename).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.parquet`` file; replaced when it exists.
+    iv : ItemVectors
+        Columns ``item_id`` (text), ``vector`` (fixed-size list of float32) and
+        ``has_image`` (bool); ``iv.meta`` (backbone, preprocessing...) goes into the
+        schema metadata.
+    """
     table = vectors_to_table(iv)
     with atomic_path(path, sweep=True) as tmp:
         pq.write_table(table, tmp)
 
 
 def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
-    """Read a vectors Parquet file written by ``write_vectors`` / ``visrec embed``."""
+    """Read a vectors Parquet file written by ``write_vectors`` / ``visrec embed``.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    ItemVectors
+        ``ids`` (n_items,), ``vectors`` float32 (n_items, d), ``has_image`` bool
+        (n_items,) and ``meta``; a file made by other tools with ``item_id`` and
+        ``vector`` columns is read too (without ``has_image``, every row has an image).
+
+    Raises
+    ------
+    VisrecError
+        A missing, unreadable or non-Parquet file, or rows of unequal width, naming
+        the file (and the item).
+    """
     p = os.fspath(path)
     if not os.path.exists(p):
         raise VisrecError(f"vectors file {p!r} does not exist")

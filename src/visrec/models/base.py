@@ -141,10 +141,19 @@ class Recommender(ParamsMixin, ABC):
             Training data; its id maps become the model's (``user_map_``, ``item_map_``).
         item_vectors : ItemVectors, optional
             Image vectors; aligned to ``item_map_`` (missing items get a zero row and
-            ``has_image=False``). Required when ``uses_vectors`` is True.
+            ``has_image=False``). Default None; required when ``uses_vectors`` is True
+            (vbpr, visual-cf), ignored by the other models.
 
-        A wrong argument or hyperparameter fails before anything is learned, and leaves
-        an earlier fit as it was.
+        Returns
+        -------
+        self
+            Fitted from scratch: nothing of an earlier fit is kept.
+
+        Raises
+        ------
+        VisrecError
+            A wrong argument or hyperparameter, before anything is learned (an earlier
+            fit is then left as it was).
         """
         check_fit_inputs(self.name, interactions, item_vectors)
         if self.uses_vectors and item_vectors is None:
@@ -269,7 +278,21 @@ class Recommender(ParamsMixin, ABC):
         return i
 
     def score(self, user_idx: ArrayLike, item_idx: ArrayLike | None = None) -> np.ndarray:
-        """Scores of shape ``(n_users_query, n_items_query)`` (float32; higher is better)."""
+        """Scores of users for known items.
+
+        Parameters
+        ----------
+        user_idx : int or array-like of int
+            Positions in ``user_map_`` (``user_map_.to_indices(raw_ids)``).
+        item_idx : array-like of int, optional
+            Positions in ``item_map_``; default None, every item.
+
+        Returns
+        -------
+        ndarray of float32, shape (n_users_query, n_items_query)
+            Higher is better. Items the model cannot score (no interaction and, for
+            image models, no image) are ``-inf``.
+        """
         self._check_fitted()
         u = self._check_users(user_idx)
         s = self._score(u) if item_idx is None else self._score_some(u, self._check_items(item_idx))
@@ -343,12 +366,27 @@ class Recommender(ParamsMixin, ABC):
         filter_seen: bool = True,
         items: ArrayLike | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``n`` item indices (int64) and scores (float64) per user, each of shape
-        ``(n_users_query, min(n, n_items))``; a single user gives one row.
+        """The top-``n`` items of each user.
 
-        ``filter_seen`` drops the user's training items; ``items`` restricts candidates.
-        Rows with fewer candidates are padded with index -1 and score -inf: keep
-        ``ids >= 0`` before mapping them to raw ids.
+        Parameters
+        ----------
+        user_idx : int or array-like of int
+            Positions in ``user_map_``.
+        n : int, default 10
+            List length.
+        filter_seen : bool, default True
+            Leave out each user's training items.
+        items : array-like of int, optional
+            Positions in ``item_map_`` that may be recommended; default None, all.
+
+        Returns
+        -------
+        ids : ndarray of int64, shape (n_users_query, min(n, n_items))
+            Item positions, best first; a single user gives one row. Rows with fewer
+            candidates are padded with -1: keep ``ids >= 0`` before mapping them to
+            raw ids (``item_map_.to_raw``).
+        scores : ndarray of float64, same shape
+            Their scores (-inf on the padding). Ties go to the lower item index.
         """
         self._check_fitted()
         n = check_list_length(n)
@@ -397,12 +435,27 @@ class Recommender(ParamsMixin, ABC):
         return out_idx, out_val
 
     def similar_items(self, item_idx: ArrayLike, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``n`` most similar items (cosine of ``_item_embeddings``), excluding itself.
+        """The ``n`` items most similar to each query item, by the cosine of the
+        model's item embeddings (its item factors), the item itself excluded.
+
+        Parameters
+        ----------
+        item_idx : int or array-like of int
+            Positions in ``item_map_``.
+        n : int, default 10
+
+        Returns
+        -------
+        ids : ndarray of int64, shape (n_queries, min(n, n_items))
+            Item positions, most similar first, padded with -1 like ``recommend``.
+        sims : ndarray of float64, same shape
+            Cosine similarities (-inf on the padding).
 
         Items the model cannot score (``score`` gives them ``-inf``: no training
         interaction and, for image models, no image) hold untrained factors, so they
-        are never returned, and such a query item gets an empty row (index -1, score
-        -inf). Shapes: ``(n_queries, min(n, n_items))``, padded like ``recommend``.
+        are never returned, and such a query item gets an empty row. A model without
+        item embeddings (popularity) raises VisrecError; for looks alone,
+        :func:`visrec.search.knn.similar_items` works on the image vectors.
         """
         self._check_fitted()
         i = self._check_items(item_idx)
@@ -472,7 +525,20 @@ class Recommender(ParamsMixin, ABC):
             )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``model.json`` + ``arrays.npz`` into folder ``path`` (atomically each)."""
+        """Save the fitted model as plain arrays and JSON.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A folder (made when missing) that receives ``model.json`` (name,
+            hyperparameters, learned scalars, visrec version) and ``arrays.npz`` (the
+            id maps, the training pairs and the learned arrays), each written atomically.
+
+        Returns
+        -------
+        Path
+            The folder.
+        """
         self._check_fitted()
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
@@ -515,10 +581,22 @@ class Recommender(ParamsMixin, ABC):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Self:
-        """Load a model saved by ``save``; dispatches on the name in ``model.json``.
+        """Load a model saved by ``save``, of the class named in its ``model.json``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The folder ``save`` (or ``visrec train -o``) wrote.
+
+        Returns
+        -------
+        Recommender
+            The fitted model; ``Recommender.load`` gives any model, ``VBPR.load`` refuses
+            a folder holding another kind.
 
         Loading runs no code from the file: arrays come from ``np.load`` with
-        ``allow_pickle=False``.
+        ``allow_pickle=False``; damaged or mismatched files are a VisrecError naming
+        the file.
         """
         from visrec.models.registry import get_model_class
 

@@ -32,8 +32,24 @@ def get_model_class(name: str) -> type[Recommender]:
 
 
 def make_model(name: str, **params: object) -> Recommender:
-    """A new, unfitted model with ``params`` (defaults for the rest); an unknown
-    hyperparameter is an error that lists the known ones."""
+    """A new, unfitted model.
+
+    Parameters
+    ----------
+    name : str
+        A registered name: ``popularity``, ``bpr``, ``vbpr``, ``visual-cf`` (``MODELS``).
+    **params
+        Hyperparameters; the model's defaults for the rest.
+
+    Returns
+    -------
+    Recommender
+
+    Raises
+    ------
+    VisrecError
+        An unknown name (the known ones listed) or hyperparameter (the model's listed).
+    """
     klass = get_model_class(name)
     unknown = sorted(set(params) - set(klass().get_params()))
     if unknown:

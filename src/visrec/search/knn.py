@@ -155,5 +155,21 @@ class SimilarItems:
 
 
 def similar_items(vectors: ItemVectors, ids: Iterable[object], n: int = 10) -> list[Neighbours]:
-    """Shortcut for ``SimilarItems(vectors).query(ids, n)``."""
+    """The ``n`` items that look most like each of ``ids`` (cosine of image vectors).
+
+    Parameters
+    ----------
+    vectors : ItemVectors
+        Items without an image (``has_image`` false, or an all-zero row) are never
+        returned.
+    ids : str or iterable of str
+        Query item ids (one string is one id).
+    n : int, default 10
+
+    Returns
+    -------
+    list of Neighbours, one per query
+        A shortcut for ``SimilarItems(vectors).query(ids, n)``; build the index once
+        with ``SimilarItems`` to ask many times.
+    """
     return SimilarItems(vectors).query(ids, n)
