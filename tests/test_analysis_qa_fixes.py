@@ -87,15 +87,19 @@ def test_rating_eval_knn_with_fewer_training_ratings_than_k():
 
 
 def test_rating_eval_cold_items_with_too_few_items():
-    # 2 items: round(0.8 * 2) = 2 held out, none left to train on
-    with pytest.raises(VisrecError, match=r"test size 0\.8 of 2 item\(s\) holds out 2"):
-        rating_eval(_frame(10, 2), None, test_size=0.8, protocol="cold-items")
-    # one item: even the minimum of one held-out item leaves nothing
-    with pytest.raises(VisrecError, match=r"of 1 item\(s\) holds out 1 and leaves 0"):
-        rating_eval(_frame(10, 1), None, test_size=0.1, protocol="cold-items")
-    # 3 items at 0.5: round(1.5) = 2 held out, one training item: a valid split
+    # floor(test_size * n_items) held out, as visrec evaluate's cold-items split
+    # 2 items at 0.4: floor(0.8) = 0 held out
+    with pytest.raises(VisrecError, match=r"2 eligible items x test_ratio 0\.4 gives 0 held-out"):
+        rating_eval(_frame(10, 2), None, test_size=0.4, protocol="cold-items")
+    # 2 items at 0.99: floor(1.98) = 1 held out, one left to train on: a valid split
+    train, test = split_rows(_frame(10, 2), "cold-items", 0.99, 0)
+    assert len(train) == len(test) == 5
+    # one item: none to hold out, and none would be left
+    with pytest.raises(VisrecError, match=r"gives 0 held-out items; need at least 1 and fewer"):
+        rating_eval(_frame(10, 1), None, test_size=0.9, protocol="cold-items")
+    # 3 items at 0.5: floor(1.5) = 1 held out
     train, test = split_rows(_frame(12, 3), "cold-items", 0.5, 0)
-    assert len(train) == 4 and len(test) == 8
+    assert len(train) == 8 and len(test) == 4
 
 
 def test_split_rows_checks_its_arguments():

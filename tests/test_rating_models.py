@@ -17,6 +17,7 @@ from visrec.cli import main
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import ItemVectors, write_vectors
 from visrec.errors import NotFittedError, VisrecError
+from visrec.evaluation.protocols import cold_items_split
 from visrec.models.rating_mf import RatingMF
 
 
@@ -408,17 +409,23 @@ def test_nearest_level_picks_a_closest_level(preds, levels):
 def test_cold_items_split_partitions_rows_by_item(items, share, seed):
     from visrec.analysis.rating_eval import split_rows
 
-    frame = pd.DataFrame({"item_id": [str(i) for i in items]})
+    # one row per user: no repeated pair to collapse (rating_eval collapses before it splits)
+    frame = pd.DataFrame({"user_id": [f"u{k}" for k in range(len(items))],
+                          "item_id": [str(i) for i in items]})  # fmt: skip
     n_items = len(set(items))
-    if n_items < 2:
+    expected = int(np.floor(share * n_items))  # as visrec evaluate's cold-items split
+    if not 1 <= expected < n_items:
+        with pytest.raises(VisrecError, match=f"gives {expected} held-out items"):
+            split_rows(frame, "cold-items", share, seed)
         return
     tr, te = split_rows(frame, "cold-items", share, seed)
     assert sorted(np.concatenate([tr, te]).tolist()) == list(range(len(items)))
     test_items = set(frame["item_id"].iloc[te])
     assert not test_items & set(frame["item_id"].iloc[tr])
-    expected = max(1, round(share * n_items))
-    if expected < n_items:
-        assert len(test_items) == expected
+    assert len(test_items) == expected
+    # the very items visrec evaluate holds out with this ratio and seed
+    split = cold_items_split(frame, test_ratio=share, seed=seed)
+    assert test_items == set(split.test.item_map.ids)
 
 
 def test_get_params_follows_the_signature():

@@ -53,7 +53,7 @@ import pandas as pd
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions, id_column
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
-from visrec.evaluation.protocols import collapse_duplicates
+from visrec.evaluation.protocols import collapse_duplicates, draw_cold_items
 
 METRICS = ("accuracy", "mae", "rmse")
 PROTOCOLS = ("random", "cold-items")
@@ -77,9 +77,10 @@ def split_rows(
     """Row indices ``(train, test)`` of ``frame`` for a protocol (see :func:`rating_eval`).
 
     ``"random"`` is ``train_test_split(rows, test_size, random_state=seed)``, the same
-    rows ``visrec knn-rating`` holds out; ``"cold-items"`` draws ``round(test_size *
-    n_items)`` items (at least one) with ``numpy.random.default_rng(seed)`` and holds
-    out all their rows. ``eligible``: the items that may be held out (those with an
+    rows ``visrec knn-rating`` holds out; ``"cold-items"`` holds out all the rows of
+    ``floor(test_size * n_items)`` items drawn as ``visrec evaluate --protocol
+    cold-items`` draws them (``protocols.draw_cold_items``: the same seed and ratio hold
+    out the same items). ``eligible``: the items that may be held out (those with an
     image: a new item is known by its picture only), all of them when None.
     """
     if protocol not in PROTOCOLS:
@@ -91,21 +92,12 @@ def split_rows(
         from visrec.analysis.rating_knn import random_split
 
         return random_split(len(frame), test_size, seed, who="rating-eval", unit="ratings")
-    items = np.asarray(pd.unique(frame[ITEM]))
-    if eligible is not None:
-        items = items[np.isin(items, eligible)]
-        if not len(items):
-            raise VisrecError(
-                "rating-eval: cold-items split: no rated item has an image to hold out"
-            )
-    n_cold = max(1, round(test_size * len(items)))
-    if n_cold >= len(items):
-        raise VisrecError(
-            f"rating-eval: cold-items split with test size {test_size} of {len(items):,} "
-            f"item(s) holds out {n_cold:,} and leaves {len(items) - n_cold:,} to train on; "
-            "need at least one training item (lower the test size or give more items)"
-        )
-    cold = set(np.random.default_rng(seed).choice(items, size=n_cold, replace=False).tolist())
+    if eligible is not None and not np.isin(frame[ITEM].to_numpy(), eligible).any():
+        raise VisrecError("rating-eval: cold-items split: no rated item has an image to hold out")
+    rng = np.random.default_rng(seed)
+    cold = draw_cold_items(
+        frame[ITEM], test_size, rng, eligible, who="rating-eval: cold-items split"
+    )
     is_test = frame[ITEM].isin(cold).to_numpy()
     return rows[~is_test], rows[is_test]
 

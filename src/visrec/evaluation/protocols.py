@@ -273,7 +273,36 @@ def cold_items_split(
     """
     _check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
-    items = IdMap.from_values(df[ITEM]).ids
+    seed = _check_seed(seed)  # as written in reports and JSON
+    rng = np.random.default_rng(seed)
+    held = draw_cold_items(df[ITEM], test_ratio, rng, eligible_items)
+    is_test = df[ITEM].isin(held).to_numpy()
+    # Candidates in a random (seeded) order: a model with no information gives them all
+    # one score, and its top-K is then the first K by index, which must not carry
+    # information. First appearance in a file does (popular items show up early: on
+    # MovieLens-100K seed 0 it more than doubles a constant scorer's Recall@20, 0.175
+    # vs 0.073).
+    present = IdMap.from_values(df.loc[is_test, ITEM]).ids
+    test_items = IdMap(present[rng.permutation(len(present))])
+    info = {"seed": seed, "test_ratio": test_ratio, "n_candidates": len(test_items)}
+    return _build("cold-items", df[~is_test], df[is_test], n_dup, info, test_items)
+
+
+def draw_cold_items(
+    item_ids: pd.Series | np.ndarray,
+    test_ratio: float,
+    rng: np.random.Generator,
+    eligible_items: np.ndarray | list[str] | None = None,
+    who: str = "cold-items split",
+) -> set[Any]:
+    """The items a cold-items split holds out: ``floor(test_ratio * n_eligible)`` drawn
+    with ``rng`` from the distinct ``item_ids`` (in :class:`IdMap` order) that are
+    ``eligible_items`` (found under either spelling of a number; all when None).
+
+    One draw for ``cold_items_split`` and ``visrec rating-eval --protocol cold-items``:
+    the same data, ratio and seed hold out the same items in both.
+    """
+    items = IdMap.from_values(item_ids).ids
     if eligible_items is not None:
         found = find_ids({v: j for j, v in enumerate(items)}, eligible_items)
         pool = items[sorted({j for j in found if j is not None})]
@@ -288,22 +317,10 @@ def cold_items_split(
             else ""
         )
         raise VisrecError(
-            f"cold-items split: {len(pool)} eligible items{which} x test_ratio {test_ratio} "
+            f"{who}: {len(pool)} eligible items{which} x test_ratio {test_ratio} "
             f"gives {n_hold} held-out items; need at least 1 and fewer than all {len(items)}"
         )
-    seed = _check_seed(seed)  # as written in reports and JSON
-    rng = np.random.default_rng(seed)
-    held = set(pool[rng.choice(len(pool), size=n_hold, replace=False)])
-    is_test = df[ITEM].isin(held).to_numpy()
-    # Candidates in a random (seeded) order: a model with no information gives them all
-    # one score, and its top-K is then the first K by index, which must not carry
-    # information. First appearance in a file does (popular items show up early: on
-    # MovieLens-100K seed 0 it more than doubles a constant scorer's Recall@20, 0.175
-    # vs 0.073).
-    present = IdMap.from_values(df.loc[is_test, ITEM]).ids
-    test_items = IdMap(present[rng.permutation(len(present))])
-    info = {"seed": seed, "test_ratio": test_ratio, "n_candidates": len(test_items)}
-    return _build("cold-items", df[~is_test], df[is_test], n_dup, info, test_items)
+    return set(pool[rng.choice(len(pool), size=n_hold, replace=False)])
 
 
 def make_split(
@@ -313,10 +330,28 @@ def make_split(
     test_ratio: float = 0.2,
     eligible_items: np.ndarray | list[str] | None = None,
 ) -> Split:
-    """Dispatch to the protocol named ``protocol`` (``warm``, ``time``, ``cold-items``).
+    """Split ``frame`` by the protocol named ``protocol``.
 
-    ``time`` ignores ``seed`` and ``test_ratio``; ``eligible_items`` only applies to
-    ``cold-items``.
+    Parameters
+    ----------
+    frame : DataFrame or Interactions
+        Columns ``user_id``, ``item_id`` (and ``timestamp`` for ``time``).
+    protocol : {"warm", "time", "cold-items"}
+        :func:`warm_split` (per-user random), :func:`time_split` (each user's last
+        row) or :func:`cold_items_split` (whole items held out).
+    seed : int, default 0
+        Ignored by ``time``.
+    test_ratio : float, default 0.2
+        Held-out share of each user's rows (warm) or of the items (cold-items);
+        ignored by ``time``.
+    eligible_items : array of raw item ids, optional
+        Only for ``cold-items``: the items that may be held out (those with an image).
+
+    Returns
+    -------
+    Split
+        ``train`` and ``test`` Interactions on one id map (from the training rows),
+        the test items as candidates for cold-items, and counts of what was dropped.
     """
     if protocol == "warm":
         return warm_split(frame, test_ratio=test_ratio, seed=seed)
