@@ -110,6 +110,18 @@ class RecommenderContract:
         with pytest.raises(NotFittedError):
             m.save("unused")
 
+    def test_fit_notes_and_tuned(self, fitted: Recommender) -> None:
+        # the fast settings fix every penalty: no reg=auto validation; visual-cf's
+        # profile_weight="auto" says it had too few items to validate on
+        auto = fitted.get_params().get("profile_weight") == "auto"
+        expected = [fitted.profile_note()] if auto else []  # type: ignore[attr-defined]
+        assert fitted.fit_notes() == expected and fitted.tuned() is None
+        if auto:
+            assert expected[0].startswith("profile_weight=auto: no validation possible")
+        for call in (self.make().fit_notes, self.make().tuned):
+            with pytest.raises(NotFittedError):
+                call()
+
     def test_params_stored_unchanged(self) -> None:
         m = self.make()
         assert m.get_params() == {**m.get_params(), **FAST.get(self.model_name, {})}

@@ -268,14 +268,8 @@ def _fit_and_save(
         print(what, file=sys.stderr)
         return 130
     fit_s = time.perf_counter() - t1
-    from visrec.models._auto_reg import auto_note
-
-    note = auto_note(model)
-    if note:
+    for note in model.fit_notes():  # what validation chose: reg=auto, profile_weight
         print(note, file=sys.stderr)
-    profile = getattr(model, "profile_note", lambda: None)()
-    if profile:
-        print(profile, file=sys.stderr)
     n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
     n_excluded = _exclude_rated_below(model, below)
     if n_excluded:

@@ -45,7 +45,6 @@ from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
 from visrec.evaluation.protocols import PROTOCOLS, Split, make_split
-from visrec.models._auto_reg import chosen_label
 from visrec.models.base import Recommender
 
 ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
@@ -185,18 +184,6 @@ class ExperimentResult:
         if path is not None:
             write_text_atomic(path, text + "\n")
         return text
-
-
-def _tuned(model: Recommender) -> str | None:
-    """What validation chose in ``model``'s fit: ``reg=auto``'s penalties and visual-cf's
-    ``profile_weight="auto"``, e.g. ``"reg=0.03, profile_weight=2"``; None if neither ran."""
-    parts = [chosen_label(model)]
-    if getattr(model, "profile_weight", None) == "auto" and getattr(
-        model, "profile_validation_", None
-    ):
-        parts.append(f"profile_weight={model.chosen_profile_weight():g}")  # type: ignore[attr-defined]
-    found = [p for p in parts if p]
-    return ", ".join(found) if found else None
 
 
 def _num(v: Any) -> float | None:
@@ -741,7 +728,7 @@ def _fit_and_score(
         progress=progress,
         exclude=exclude,
     )
-    return {"seed": seed, "model": name, **res, "fit_s": fit_s, "tuned": _tuned(model)}
+    return {"seed": seed, "model": name, **res, "fit_s": fit_s, "tuned": model.tuned()}
 
 
 def check_item_vectors(

@@ -220,6 +220,24 @@ class Recommender(ParamsMixin, ABC):
         models that read no vectors)."""
         return None
 
+    def fit_notes(self) -> list[str]:
+        """Lines on what validation did during the last fit (``reg="auto"`` on sparse
+        data; visual-cf's ``profile_weight="auto"``), for a log; empty when none ran.
+        Models with their own validation extend it."""
+        from visrec.models._auto_reg import auto_note
+
+        self._check_fitted()
+        note = auto_note(self)
+        return [note] if note else []
+
+    def tuned(self) -> str | None:
+        """What validation chose in the last fit, as ``KEY=VALUE`` pairs (``"reg=0.03,
+        profile_weight=2"``); None when nothing was chosen by validation."""
+        from visrec.models._auto_reg import chosen_label
+
+        self._check_fitted()
+        return chosen_label(self)
+
     def _derivable(self, attr: str) -> bool:
         """True when ``attr`` (one of ``_arrays_before_added``) holds nothing that
         ``_after_load`` would not rebuild, so ``save`` can leave it out."""

@@ -391,6 +391,17 @@ class VisualCF(AutoRegMixin, Recommender):
             f"items ({scores}): {chosen:g}{why}"
         )
 
+    def fit_notes(self) -> list[str]:
+        profile = self.profile_note()
+        return super().fit_notes() + ([profile] if profile else [])
+
+    def tuned(self) -> str | None:
+        parts = [super().tuned()]
+        if self.profile_weight == AUTO and getattr(self, "profile_validation_", None):
+            parts.append(f"profile_weight={self.chosen_profile_weight():g}")
+        found = [p for p in parts if p]
+        return ", ".join(found) if found else None
+
     def chosen_profile_weight(self) -> float:
         """The taste term's weight this model scores with (0: off)."""
         self._check_fitted()  # before fit, "auto" has chosen nothing: not 0
