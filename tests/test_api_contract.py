@@ -193,8 +193,12 @@ def test_score_new_items_ranks_items_without_an_image_last(fitted, name) -> None
     s = model.score_new_items([0, 1], v, has)
     assert np.isneginf(s[:, [1, 3]]).all() and np.isfinite(s[:, [0, 2]]).all()
     np.testing.assert_array_equal(s[:, [0, 2]], model.score_new_items([0, 1], v[[0, 2]]))
-    with pytest.raises(VisrecError, match=r"vectors row 3 holds NaN .*has_image=False"):
+    with pytest.raises(VisrecError, match=r"vectors row 3 holds NaN, .*has_image=False"):
         model.score_new_items([0], v)
+    huge = v[[0, 2]].copy()
+    huge[1, 0] = 3e38  # finite in float32: it overflowed into inf scores that ranked first
+    with pytest.raises(VisrecError, match=r"vectors row 1 holds .*huge \(beyond ±1e12\)"):
+        model.score_new_items([0], huge)
     with pytest.raises(VisrecError, match="has_image must have shape"):
         model.score_new_items([0], v, has[:3])
 

@@ -59,7 +59,8 @@ def test_train_refuses_nan_training_vectors(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"error: {bad}: 1 training item vector(s) hold NaN or infinite values ('i4'); "
+        f"error: {bad}: 1 training item vector(s) hold NaN, infinite or huge "
+        f"(beyond ±1e12) values ('i4'); "
         "re-embed those images or mark them has_image=false\n"
     )
     assert not (shop["dir"] / f"m_{model}").exists()
@@ -83,7 +84,8 @@ def test_recommend_ranks_candidate_with_nan_vector_last(
     assert main([*argv, "--items", str(shop["cands"])]) == 0
     err = capsys.readouterr().err
     assert (
-        f"note: 1 of 3 candidates unseen in training has NaN or infinite values in the "
+        f"note: 1 of 3 candidates unseen in training has NaN, infinite or huge "
+        f"(beyond ±1e12) values in the "
         f"vector in {shop['vectors']}; it is ranked last ({shop['cands']}: 'n_bad')\n"
     ) in err
     recs = pd.read_csv(recs_path, dtype={"user_id": str, "item_id": str})
@@ -225,3 +227,107 @@ def test_recommend_warns_when_the_vectors_file_shares_no_id_with_the_model(
     assert "1 of 1 candidate unseen in training has no image vector in" in err
     # ... and, as nothing at all can be scored, a warning that says so
     assert "warning: no candidate can be scored" in err
+
+
+# ------------------------------------------- vectors files a fuzzer found (session 20)
+
+
+def _trained_vbpr(shop: dict[str, Path]) -> tuple[Path, Path]:
+    """vbpr trained on good vectors of i0..i5 (their own file), and a copy of those plus
+    the new n0, n1."""
+    from visrec.embed.store import read_vectors
+
+    full = read_vectors(shop["vectors"])
+    good = shop["dir"] / "good.parquet"
+    write_vectors(good, ItemVectors(full.ids[:8], full.vectors[:8], full.has_image[:8]))
+    assert main(_argv_train(shop, "vbpr", good)) == 0
+    return shop["dir"] / "m_vbpr", good
+
+
+def _with_meta(src: Path, dst: Path, meta: bytes) -> Path:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(src)
+    pq.write_table(table.replace_schema_metadata({b"visrec": meta}), dst)
+    return dst
+
+
+def test_recommend_reads_the_vector_width_from_the_data_not_the_metadata(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    model, good = _trained_vbpr(shop)
+    lying = _with_meta(good, shop["dir"] / "lying.parquet", json.dumps({"dim": 64}).encode())
+    out = shop["dir"] / "r.csv"
+    argv = ["recommend", str(model), "--n", "2", "-o", str(out), "--vectors", str(lying)]
+    assert main([*argv, "--items", str(shop["cands"])]) == 0  # 4-d vectors, as trained
+    assert set(pd.read_csv(out)["item_id"]) <= {"n0", "n1", "n_bad"}
+    capsys.readouterr()
+    huge = b'{"dim": ' + b"9" * 5000 + b"}"  # past Python's limit on digits in a number
+    bad = _with_meta(good, shop["dir"] / "huge.parquet", huge)
+    assert main([*argv[:-1], str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad}: the visrec metadata in its Parquet schema is damaged")
+
+
+def test_recommend_vectors_not_a_regular_file(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    model, _ = _trained_vbpr(shop)
+    fifo = shop["dir"] / "pipe.parquet"
+    os.mkfifo(fifo)
+    capsys.readouterr()
+    argv = ["recommend", str(model), "-o", str(shop["dir"] / "r.csv"), "--vectors", str(fifo)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"error: vectors file {str(fifo)!r} is not a regular file (a pipe or device); give "
+        "the .parquet file\n"
+    )
+
+
+def test_recommend_names_train_json_for_the_recorded_vectors_path(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    model, _ = _trained_vbpr(shop)
+    tj = model / "train.json"
+    record = json.loads(tj.read_text())
+    record["vectors"] = str(shop["train"])  # a CSV, not vectors
+    tj.write_text(json.dumps(record))
+    capsys.readouterr()
+    argv = [
+        "recommend",
+        str(model),
+        "-o",
+        str(shop["dir"] / "r.csv"),
+        "--items",
+        str(shop["cands"]),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {shop['train']}: ")
+    assert err.endswith(
+        f" ({shop['train']} is the vectors file {tj} recorded when the model was trained; "
+        "pass --vectors V.parquet to use another)\n"
+    )
+
+
+def test_recommend_vectors_file_of_no_items(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    model, _ = _trained_vbpr(shop)
+    empty = shop["dir"] / "empty.parquet"
+    write_vectors(empty, ItemVectors(np.asarray([], dtype=object), np.zeros((0, 4), np.float32),
+                                     np.zeros(0, bool)))  # fmt: skip
+    out = shop["dir"] / "r.csv"
+    capsys.readouterr()
+    argv = ["recommend", str(model), "-o", str(out), "--items", str(shop["cands"]),
+            "--vectors", str(empty)]  # fmt: skip
+    assert main(argv) == 0
+    assert (
+        f"warning: {empty} holds no items, so the 3 candidates unseen in training are ranked last\n"
+    ) in capsys.readouterr().err

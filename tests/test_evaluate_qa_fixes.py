@@ -149,7 +149,8 @@ def test_a_nan_vector_is_named_with_its_file_before_any_fit(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"error: {vec}: 1 item vector(s) hold NaN or infinite values ('i5'); re-embed "
+        f"error: {vec}: 1 item vector(s) hold NaN, infinite or huge "
+        f"(beyond ±1e12) values ('i5'); re-embed "
         "those images or mark them has_image=false\n"
     )
     assert DotModel.fits == 0

@@ -537,3 +537,111 @@ def test_saving_over_a_trained_folder_drops_its_train_json(
     (folder / "train.json").write_text('{"vectors": "old.parquet"}')
     fitted["visual-cf"].save(folder)
     assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz", "model.json"]
+
+
+# ------------------------------------------------ damage a fuzzer found (session 20)
+
+
+def test_model_json_nested_too_deep_or_a_huge_number(
+    fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    folder = _saved(fitted, "bpr", tmp_path)
+    (folder / "model.json").write_text("[" * 200_000 + "]" * 200_000)
+    assert _load_error(folder).endswith("model.json: invalid JSON (nested too deep)")
+    (folder / "model.json").write_text('{"model": "bpr", "n": ' + "9" * 5000 + "}")
+    assert "model.json: cannot be read (Exceeds the limit" in _load_error(folder)
+
+
+def _zip_member_header(npz: Path, local: int, central: int, value: bytes) -> None:
+    """Overwrite bytes of the first member's local header and central-directory entry
+    (offsets from each record's signature)."""
+    data = bytearray(npz.read_bytes())
+    first_local, first_central = data.find(b"PK\x03\x04"), data.find(b"PK\x01\x02")
+    data[first_local + local : first_local + local + len(value)] = value
+    data[first_central + central : first_central + central + len(value)] = value
+    npz.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("local", "central", "value", "why"),
+    [
+        (8, 10, b"\x63\x00", "NotImplementedError: That compression method"),  # method 99
+        (6, 8, b"\x01\x00", "RuntimeError: File "),  # the "encrypted" flag
+    ],
+)
+def test_zip_members_zipfile_cannot_read(
+    fitted: dict[str, Recommender], tmp_path: Path, local: int, central: int, value: bytes,
+    why: str,
+) -> None:  # fmt: skip
+    folder = _saved(fitted, "popularity", tmp_path)
+    _zip_member_header(folder / "arrays.npz", local, central, value)
+    msg = _load_error(folder)
+    assert msg.startswith(f"{folder / 'arrays.npz'}: unreadable or corrupt ({why}"), msg
+
+
+def test_a_member_that_is_no_npy_array(fitted: dict[str, Recommender], tmp_path: Path) -> None:
+    import zipfile
+
+    folder = _saved(fitted, "popularity", tmp_path)
+    with zipfile.ZipFile(folder / "arrays.npz", "a") as z:
+        z.writestr("notes", b"hello")  # np.load hands a member without .npy back as bytes
+    msg = _load_error(folder)
+    assert msg == (
+        f"{folder / 'arrays.npz'}: member 'notes' is not a .npy array; the file is damaged "
+        "(train the model again)"
+    )
+
+
+def _visual_cf(tmp_path: Path, **params: object) -> Path:
+    inter, vec = checkerboard()
+    model = make_model("visual-cf", **{**FAST["visual-cf"], **params}).fit(inter, vec)
+    return model.save(tmp_path / "vcf")
+
+
+@pytest.mark.parametrize(
+    ("gone", "why"),
+    [
+        (
+            ["profile_scale_"],
+            "holds profile_components_ but not profile_scale_ (the taste "
+            "term's arrays are saved together)",
+        ),
+        (
+            ["user_profiles_"],
+            "holds profile_components_ but not user_profiles_ (the taste "
+            "term's arrays are saved together)",
+        ),
+        (
+            ["profile_components_", "user_profiles_", "image_only_profiles_", "profile_scale_"],
+            "lacks the taste term's arrays (profile_components_, user_profiles_, "
+            "image_only_profiles_, profile_scale_) of a model that scores with profile_weight 1",
+        ),
+    ],
+)
+def test_visual_cf_taste_term_arrays_missing(tmp_path: Path, gone: list[str], why: str) -> None:
+    # save leaves them out only when the weight is 0; here it is 1: damage, not an old
+    # folder (it loaded and scored without the taste term)
+    folder = _visual_cf(tmp_path, profile_weight=1.0)
+
+    def drop(arrays: Arrays) -> None:
+        for name in gone:
+            del arrays[name]
+
+    _rewrite(folder, drop)
+    assert _load_error(folder) == (
+        f"{folder}: arrays.npz {why}: the folder is damaged; train the model again"
+    )
+
+
+def test_visual_cf_second_bpr_missing(tmp_path: Path) -> None:
+    folder = _visual_cf(tmp_path, map_reg=0.5, profile_weight=0.0)
+    Recommender.load(folder)  # whole, it loads
+
+    def drop(arrays: Arrays) -> None:
+        del arrays["image_user_factors_"]
+
+    _rewrite(folder, drop)
+    assert _load_error(folder) == (
+        f"{folder}: arrays.npz lacks image_user_factors_, which a model with map_reg 0.5 "
+        "(not reg 0.05) saves: the folder is damaged; train the model again"
+    )

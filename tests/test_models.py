@@ -263,8 +263,9 @@ class NewItemContract(RecommenderContract):
         bad = vec.vectors.copy()
         bad[3, 1] = np.nan
         bad[5, 0] = np.inf
+        bad[7, 2] = 3e38  # finite in float32, but it overflows the model's products
         broken = ItemVectors(ids=vec.ids, vectors=bad, has_image=vec.has_image)
-        with pytest.raises(VisrecError, match=r"item 'i3' holds NaN .*\(2 item\(s\) in all\)"):
+        with pytest.raises(VisrecError, match=r"item 'i3' holds NaN, .*\(3 item\(s\) in all\)"):
             self.make().fit(inter, broken)
 
     def test_new_items_wrong_dim(self, fitted: Recommender) -> None:

@@ -183,7 +183,8 @@ def test_check_finite_vectors_names_the_used_items_with_a_broken_vector() -> Non
     with pytest.raises(VisrecError) as err:
         check_finite_vectors(iv, used, "v.parquet", noun="training item")
     assert str(err.value) == (
-        "v.parquet: 6 training item vector(s) hold NaN or infinite values ('i1', 'i3', "
+        "v.parquet: 6 training item vector(s) hold NaN, infinite or huge "
+        "(beyond ±1e12) values ('i1', 'i3', "
         "'i4', 'i5', 'i6' and 1 more); re-embed those images or mark them has_image=false"
     )
     check_finite_vectors(iv, ["i0", "i2", "i8", "zz"], "v.parquet")  # none used is broken

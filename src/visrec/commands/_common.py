@@ -341,7 +341,7 @@ def parse_param(
         raise VisrecError(f"{option} {item!r}: expected {expected}")
     try:
         value: Any = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON: the text itself
         value = raw
     return key, value
 

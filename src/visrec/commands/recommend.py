@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -227,7 +228,7 @@ def recorded_vectors(tj: Path) -> str | None:
         return None
     try:
         provenance = json.loads(tj.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # not UTF-8 or not JSON
         print(f"note: {tj} is unreadable ({exc}); its vectors path is not used", file=sys.stderr)
         return None
     if not isinstance(provenance, dict):
@@ -252,7 +253,12 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
 
     p = Path(path)
     if not p.is_file():
-        what = "is a directory, not a file" if p.is_dir() else "does not exist"
+        if p.is_dir():
+            what = "is a directory, not a file"
+        elif os.path.lexists(p) and p.exists():
+            what = "is not a regular file (a pipe or device); give the .parquet file"
+        else:
+            what = "does not exist"
         raise VisrecError(f"vectors file {path!r} {what}")
     require_parquet(path)  # said as the other commands say it, not in pyarrow's words
     try:
@@ -323,7 +329,7 @@ def unseen_vectors(
     """
     import numpy as np
 
-    from visrec.embed.store import read_vectors
+    from visrec.embed.store import UNUSABLE_VALUES, read_vectors, usable_rows
 
     none = np.zeros(0, dtype=np.int64)
     n_unseen = len(unseen_pos)
@@ -355,16 +361,22 @@ def unseen_vectors(
     if not checked:
         check_same_backbone(vpath, store.meta, getattr(model, "vector_meta_", None), model.name)
     vecs, has = store.align(raw[unseen_pos])
-    store_ids = store.ids.astype(str)
-    shared = (
-        np.isin(raw[unseen_pos].astype(str), store_ids).any()
-        or np.isin(np.asarray(model.item_map_.ids, dtype=str), store_ids).any()
+    # a set, not np.isin on fixed-width text: one 5 MB id made that 30 GB
+    store_ids = {str(i) for i in store.ids}
+    shared = any(str(i) in store_ids for i in raw[unseen_pos]) or any(
+        str(i) in store_ids for i in model.item_map_.ids
     )
-    if not shared:
+    if not len(store.ids):
+        print(
+            f"warning: {vpath} holds no items, so the {_n(n_unseen, 'candidate')} unseen in "
+            "training are ranked last",
+            file=sys.stderr,
+        )
+    elif not shared:
         # the file knows none of the model's items nor of the new candidates: most
         # likely ids spelt differently, which would give chance-level lists with a note
-        theirs = ", ".join(repr(str(i)) for i in store.ids[:3])
-        ours = ", ".join(repr(str(i)) for i in raw[unseen_pos][:3])
+        theirs = ", ".join(repr(str(i)[:40]) for i in store.ids[:3])
+        ours = ", ".join(repr(str(i)[:40]) for i in raw[unseen_pos][:3])
         print(
             f"warning: {vpath} holds none of the model's items nor any of the "
             f"{_n(n_unseen, 'candidate')} unseen in training (its ids look like {theirs}; "
@@ -390,13 +402,13 @@ def unseen_vectors(
                 f"image vector in {vpath}): every list is in arbitrary order",
                 file=sys.stderr,
             )
-    broken = has & ~np.isfinite(vecs).all(axis=1)
+    broken = has & ~usable_rows(vecs)
     if broken.any():
         # NaN in a vector makes every user's score NaN: unscorable, never a silent drop
         n_broken = int(broken.sum())
         note(
             f"{n_broken:,} of {_n(n_unseen, 'candidate')} unseen in training "
-            f"{_verb(n_broken)} NaN or infinite values in the vector in {vpath}; "
+            f"{_verb(n_broken)} {UNUSABLE_VALUES} in the vector in {vpath}; "
             f"{_they(n_broken)} ranked last",
             unseen_pos[broken],
         )
@@ -483,9 +495,20 @@ def run(args: argparse.Namespace) -> int:
     unseen_pos = np.flatnonzero(known < 0)
     named = note_respelt_candidates(raw[unseen_pos], model, args.items)
     vpath = args.vectors or recorded
-    new_vectors, new_pos = unseen_vectors(
-        model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors), named=named
-    )
+    try:
+        new_vectors, new_pos = unseen_vectors(
+            model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors), named=named
+        )
+    except VisrecError as exc:
+        if args.vectors:
+            raise
+        # a file nobody named on this command line: say where its path came from
+        tj = Path(args.model_dir) / TRAIN_JSON
+        wrapped = type(exc)(
+            f"{exc} ({vpath} is the vectors file {tj} recorded when the model was trained; "
+            "pass --vectors V.parquet to use another)"
+        )
+        raise wrapped from exc
     if args.new_slots and not len(new_pos):
         why = (
             "no candidate is unseen in training"

@@ -118,7 +118,7 @@ def image_flags(values: Any) -> np.ndarray:
 
 
 def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str = "item") -> None:
-    """Refuse vectors holding NaN or infinity for any of ``item_ids``.
+    """Refuse vectors holding NaN, infinity or huge values for any of ``item_ids``.
 
     One such row turns every score of a model into NaN (a feature scaler's mean, a
     ridge fit), so it is refused before any work, naming the items in the order of
@@ -139,10 +139,10 @@ def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str 
     Raises
     ------
     VisrecError
-        ``"v.parquet: 1 item vector(s) hold NaN or infinite values ('b'); re-embed
-        those images or mark them has_image=false"``.
+        ``"v.parquet: 1 item vector(s) hold NaN, infinite or huge (beyond ±1e12)
+        values ('b'); re-embed those images or mark them has_image=false"``.
     """
-    bad = ~finite_rows(iv.vectors) & iv.has_image
+    bad = ~usable_rows(iv.vectors) & iv.has_image
     if not bad.any():
         return
     used = {str(i) for i in item_ids}
@@ -151,7 +151,7 @@ def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str 
         shown = ", ".join(repr(i) for i in ids[:5])
         more = f" and {len(ids) - 5:,} more" if len(ids) > 5 else ""
         raise VisrecError(
-            f"{source}: {len(ids):,} {noun} vector(s) hold NaN or infinite values "
+            f"{source}: {len(ids):,} {noun} vector(s) hold {UNUSABLE_VALUES} "
             f"({shown}{more}); re-embed those images or mark them has_image=false"
         )
 
@@ -165,6 +165,22 @@ def finite_rows(vectors: np.ndarray) -> np.ndarray:
     out = np.empty(len(vectors), dtype=bool)
     for s in range(0, len(vectors), ROW_BLOCK):
         out[s : s + ROW_BLOCK] = np.isfinite(vectors[s : s + ROW_BLOCK]).all(axis=1)
+    return out
+
+
+#: beyond this a vector value is damage, not an image feature (CNN features are small
+#: numbers): a value of 3e38 is finite in float32 but overflows the models' products
+MAX_ABS_VALUE = 1e12
+#: how the messages name what ``usable_rows`` refuses
+UNUSABLE_VALUES = "NaN, infinite or huge (beyond ±1e12) values"
+
+
+def usable_rows(vectors: np.ndarray) -> np.ndarray:
+    """Per row: every value finite and within ``MAX_ABS_VALUE``, a block at a time."""
+    out = np.empty(len(vectors), dtype=bool)
+    for s in range(0, len(vectors), ROW_BLOCK):
+        block = np.abs(vectors[s : s + ROW_BLOCK])
+        out[s : s + ROW_BLOCK] = (block <= MAX_ABS_VALUE).all(axis=1)  # NaN compares False
     return out
 
 
@@ -385,9 +401,15 @@ def not_parquet(path: str) -> str | None:
 
 
 def read_vectors_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Only the schema metadata of a vectors file (cheap)."""
+    """Only the schema metadata of a vectors file (cheap). ``dim`` is the width of the
+    ``vector`` column where the schema fixes one: the data, not what the metadata says."""
     schema = pq.read_schema(os.fspath(path))
-    return parse_meta((schema.metadata or {}).get(META_KEY), os.fspath(path))
+    meta = parse_meta((schema.metadata or {}).get(META_KEY), os.fspath(path))
+    if "vector" in schema.names:
+        kind = schema.field("vector").type
+        if pa.types.is_fixed_size_list(kind):
+            meta = {**meta, "dim": kind.list_size}
+    return meta
 
 
 def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
@@ -398,7 +420,7 @@ def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
         return {}
     try:
         meta = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
         detail = f"not JSON: {exc}"
     else:
         dim = meta.get("dim") if isinstance(meta, dict) else None

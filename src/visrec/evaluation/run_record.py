@@ -119,7 +119,7 @@ def read_record(path: Path) -> list[dict[str, Any]]:
     for line in lines:
         try:
             rec = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
             continue
         if _is_record(rec):
             out.append(rec)

@@ -207,7 +207,7 @@ def load_values(ckpt: Checkpoint, desc: str, n: int) -> list[float] | None:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):  # nothing saved (no usable folder)
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # not UTF-8 or not JSON
         ckpt.log(f"note: {path}: unreadable, redoing {desc}")
         return None
     if not isinstance(state, dict):

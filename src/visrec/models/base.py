@@ -36,7 +36,7 @@ from visrec import __version__
 from visrec._atomic import atomic_path, write_text_atomic
 from visrec._ranking import top_candidates
 from visrec.data.interactions import IdMap, Interactions
-from visrec.embed.store import ItemVectors, image_flags
+from visrec.embed.store import UNUSABLE_VALUES, ItemVectors, image_flags, usable_rows
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._indices import as_indices
 from visrec.models.model_folder import (
@@ -178,11 +178,11 @@ class Recommender(ParamsMixin, ABC):
             if self.uses_vectors:
                 # one such row makes a whole model NaN (VBPR draws every item as a
                 # negative; visual-cf's ridge mixes all rows), or fails inside sklearn
-                broken = np.flatnonzero(has_image & ~np.isfinite(vectors).all(axis=1))
+                broken = np.flatnonzero(has_image & ~usable_rows(vectors))
                 if len(broken):
                     raise VisrecError(
                         f"model {self.name!r}: the vector of item "
-                        f"{self.item_map_.ids[broken[0]]!r} holds NaN or infinite values "
+                        f"{self.item_map_.ids[broken[0]]!r} holds {UNUSABLE_VALUES} "
                         f"({len(broken):,} item(s) in all); re-embed or drop them"
                     )
         self._before_fit(interactions, item_vectors, self.seen_)
@@ -344,7 +344,8 @@ class Recommender(ParamsMixin, ABC):
         Returns
         -------
         ndarray of float32, shape (n_users_query, m)
-            Vectors holding NaN or infinity on an image row are an error naming the row.
+            Vectors holding NaN, infinity or values beyond ±1e12 on an image row are an
+            error naming the row.
         """
         self._check_fitted()
         u = self._check_users(user_idx)
@@ -365,10 +366,10 @@ class Recommender(ParamsMixin, ABC):
                     f"has_image must have shape ({len(v)},), one flag per vector, "
                     f"got shape {has.shape}"
                 )
-        broken = np.flatnonzero(has & ~np.isfinite(v).all(axis=1))
+        broken = np.flatnonzero(has & ~usable_rows(v))
         if len(broken):
             raise VisrecError(
-                f"vectors row {int(broken[0])} holds NaN or infinite values "
+                f"vectors row {int(broken[0])} holds {UNUSABLE_VALUES} "
                 f"({len(broken):,} row(s) in all); re-embed it or mark it has_image=False"
             )
         if not has.all():

@@ -35,9 +35,11 @@ def read_model_json(mj: Path) -> dict[str, Any]:
         meta = json.loads(mj.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise VisrecError(f"{mj}: invalid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise VisrecError(f"{mj}: invalid JSON (nested too deep)") from exc
     except OSError as exc:  # no permission: the system's refusal, exit 1
         raise os_error(f"{mj}: cannot be read ({exc})", exc) from exc
-    except UnicodeDecodeError as exc:
+    except ValueError as exc:  # not UTF-8; a number of thousands of digits
         raise VisrecError(f"{mj}: cannot be read ({exc})") from exc
     if (
         not isinstance(meta, dict)
@@ -58,11 +60,23 @@ def read_arrays(npz: Path) -> dict[str, np.ndarray]:
         raise VisrecError(f"{npz}: missing; the model folder is incomplete (train it again)")
     try:
         with np.load(npz, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            arrays = {k: z[k] for k in z.files}
+    # NotImplementedError / RuntimeError: zipfile on an unknown compression method or an
+    # encrypted member; MemoryError: a damaged header declaring a huge shape
+    except (
+        OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+        RuntimeError, MemoryError,
+    ) as exc:  # fmt: skip
         raise VisrecError(
             f"{npz}: unreadable or corrupt ({type(exc).__name__}: {exc}); train the model again"
         ) from exc
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # np.load gives a non-.npy member as bytes
+            raise VisrecError(
+                f"{npz}: member {name!r} is not a .npy array; the file is damaged (train the "
+                "model again)"
+            )
+    return arrays
 
 
 #: what arrays of the wrong shape or kind raise inside numpy and the models
@@ -252,6 +266,6 @@ def is_model_folder(folder: Path) -> bool:
         return False
     try:
         meta = json.loads((folder / MODEL_JSON).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # UnicodeDecodeError, JSON errors too
         return False
     return isinstance(meta, dict) and "model" in meta and "visrec_version" in meta

@@ -16,6 +16,7 @@ from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number, distinct
 from visrec.models._indices import among
 from visrec.models._train import FeatureScaler, power_normalise, ridge
 from visrec.models.base import Recommender
+from visrec.models.model_folder import ARRAYS_NPZ
 
 
 class VisualCF(AutoRegMixin, Recommender):
@@ -424,6 +425,7 @@ class VisualCF(AutoRegMixin, Recommender):
         self.profile_validation_ = dict(state.get("profile_validation", {}))
 
     def _after_load(self) -> None:
+        self._check_left_out()
         # one BPR (saved before map_reg, or map_reg == reg: `save` leaves the copy out):
         # share the known items' user factors, so image-only items score as before
         # saving (the one-column product of the two-BPR path differs in the last bit)
@@ -438,6 +440,32 @@ class VisualCF(AutoRegMixin, Recommender):
             self.user_profiles_ = np.zeros((self.seen_.shape[0], 0), dtype=np.float32)
             self.image_only_profiles_ = np.zeros((len(self.image_only_), 0), dtype=np.float32)
             self.profile_scale_ = np.zeros(1, dtype=np.float32)
+
+    def _check_left_out(self) -> None:
+        """Arrays ``save`` leaves out only when they hold nothing (``_derivable``) are
+        missing from a damaged folder too: tell the two apart by what the model says it
+        was trained with, instead of scoring without the taste term or the second BPR."""
+        have = [a for a in self._profile_arrays if hasattr(self, a)]
+        if have and len(have) < len(self._profile_arrays):
+            gone = next(a for a in self._profile_arrays if a not in have)
+            raise VisrecError(
+                f"{ARRAYS_NPZ} holds {have[0]} but not {gone} (the taste term's arrays are "
+                "saved together): the folder is damaged; train the model again"
+            )
+        weight = self.chosen_profile_weight()
+        if not have and weight != 0:
+            raise VisrecError(
+                f"{ARRAYS_NPZ} lacks the taste term's arrays ({', '.join(self._profile_arrays)}) "
+                f"of a model that scores with profile_weight {weight:g}: the folder is "
+                "damaged; train the model again"
+            )
+        two_fits = self.map_reg is not None and float(self.map_reg) != float(self.reg_)
+        if two_fits and not hasattr(self, "image_user_factors_"):
+            raise VisrecError(
+                f"{ARRAYS_NPZ} lacks image_user_factors_, which a model with map_reg "
+                f"{self.map_reg!r} (not reg {self.reg_!r}) saves: the folder is damaged; "
+                "train the model again"
+            )
 
     def _derivable(self, attr: str) -> bool:
         if attr in self._profile_arrays:  # no taste term: _after_load makes the empties

@@ -74,6 +74,8 @@ def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
         result = json.loads(text)
     except json.JSONDecodeError as exc:
         raise VisrecError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from exc
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number; nesting too deep
+        raise VisrecError(f"{path}: not a JSON file visrec can read ({exc})") from exc
     _check(result, str(path))
     return result
 
