@@ -714,3 +714,23 @@ def test_cli_device_is_checked_by_the_shared_parser(
     assert cli_main(argv) == 2
     assert "unknown device 'gpu'; expected auto, cpu, cuda or cuda:N" in capsys.readouterr().err
     assert not (tmp_path / "v.parquet").exists()
+
+
+def test_cli_embed_notes_items_that_share_one_photo(tmp_path: Path, capsys: Any) -> None:
+    # ML-100K has 26 such groups: one poster fetched for "The Fan", "The Pest", "The Quest"
+    _images(tmp_path / "imgs", 2)
+    manifest = tmp_path / "items.csv"
+    manifest.write_text("item_id,path\nfan,imgs/001.jpg\nown,imgs/000.jpg\npest,imgs/001.jpg\n")
+    out, summary = tmp_path / "v.parquet", tmp_path / "s.json"
+    argv = ["embed", "--manifest", str(manifest), "-o", str(out), "--engine", "torch",
+            "--quiet", "--json", str(summary)]  # fmt: skip
+    assert cli_main(argv) == 0
+    note = (
+        "2 items share their vector with another item (1 group(s) of identical vectors; the "
+        "largest, 2 items: 'fan', 'pest'): one photo for several items (a placeholder, or a "
+        "photo fetched for the wrong item?) makes them look alike to every model"
+    )
+    assert f"  note: {note}\n" in capsys.readouterr().out
+    assert note in json.loads(summary.read_text())["notes"]
+    assert cli_main(["data", "summary", str(out)]) == 0
+    assert f"   note: {note}\n" in capsys.readouterr().out

@@ -259,3 +259,21 @@ def test_vectors_of_other_tools_without_has_image_are_read(tmp_path: Path) -> No
     assert list(iv.ids) == ["7", "8"] and iv.has_image.tolist() == [True, True]
     np.testing.assert_array_equal(iv.vectors[1], np.array([1.0, 0.0, -1.0], np.float32))
     assert iv.meta == {}
+
+
+def test_duplicate_groups_are_exact_and_largest_first() -> None:
+    from visrec.embed.store import duplicate_groups
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(9, 5)).astype(np.float32)
+    v[4] = v[1]
+    v[7] = v[1]
+    v[6] = v[2]
+    v[8] = v[3]
+    v[8, 0] = np.nextafter(v[3, 0], np.float32(np.inf))  # one ulp apart: not the same
+    usable = np.ones(9, dtype=bool)
+    groups = duplicate_groups(v, usable)
+    assert [g.tolist() for g in groups] == [[1, 4, 7], [2, 6]]
+    usable[6] = False  # e.g. has_image false: never counted
+    assert [g.tolist() for g in duplicate_groups(v, usable)] == [[1, 4, 7]]
+    assert duplicate_groups(v[:1], usable[:1]) == []

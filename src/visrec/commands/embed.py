@@ -296,6 +296,26 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
     return items, source, skipped
 
 
+#: the largest vectors file whose rows embed compares after a run (read whole)
+DUPLICATE_CHECK_BYTES = 2 << 30
+
+
+def _duplicate_note(output: str, result: EmbedResult) -> str | None:
+    """Items of the written file whose vectors are identical (one photo for several
+    items), or None; skipped for files over ``DUPLICATE_CHECK_BYTES`` (``visrec data
+    summary`` says it for any size)."""
+    from visrec.embed.store import duplicate_groups, duplicate_note, nonzero_rows, read_vectors
+
+    if not result.n_ok or not os.path.isfile(output):
+        return None
+    if os.path.getsize(output) > DUPLICATE_CHECK_BYTES:
+        return None
+    iv = read_vectors(output)
+    return duplicate_note(
+        iv.ids, duplicate_groups(iv.vectors, iv.has_image & nonzero_rows(iv.vectors))
+    )
+
+
 def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped: str | None) -> int:
     """Print the run's summary (and write ``--json``); 1 when no image could be embedded."""
     from visrec._atomic import write_text_atomic
@@ -315,6 +335,9 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
     else:
         print(f"  {result.seconds:.1f} s, nothing to compute")
     notes = ([skipped] if skipped else []) + result.notes
+    same = _duplicate_note(args.output, result)
+    if same:
+        notes.append(same)
     for msg in notes:
         print(f"  note: {msg}")
     if result.failures:

@@ -178,7 +178,14 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
     failed with "cannot tell which column holds the user ids"."""
     import pyarrow.parquet as pq
 
-    from visrec.embed.store import finite_rows, is_foreign_file, nonzero_rows, read_vectors
+    from visrec.embed.store import (
+        duplicate_groups,
+        duplicate_note,
+        finite_rows,
+        is_foreign_file,
+        nonzero_rows,
+        read_vectors,
+    )
 
     if is_foreign_file(p):
         # a vectors file made by other tools (no visrec metadata), which the other
@@ -192,6 +199,7 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
     iv = read_vectors(p)
     finite, zero = finite_rows(iv.vectors), ~nonzero_rows(iv.vectors)
     usable = iv.has_image & finite & ~zero
+    groups = duplicate_groups(iv.vectors, usable)
     return {
         "kind": "item vectors",
         "files": [str(p)],
@@ -204,6 +212,13 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         # and NaN/inf are refused by the recommenders
         "not_finite": int((iv.has_image & ~finite).sum()),
         "all_zero": int((iv.has_image & finite & zero).sum()),
+        # the same photo for many items: a placeholder image, or variants of one product
+        "duplicate_vectors": {
+            "items": sum(len(g) for g in groups),
+            "groups": len(groups),
+            "largest": [str(iv.ids[r]) for r in groups[0][:20]] if groups else [],
+        },
+        "duplicate_note": duplicate_note(iv.ids, groups),
         "bad": {"count": 0, "by_kind": {}, "first": []},
     }
 
@@ -330,6 +345,8 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
             ):
                 if s.get(key):
                     lines.append(f"   has_image rows with {what}: {s[key]:,}")
+            if s.get("duplicate_note"):
+                lines.append(f"   note: {s['duplicate_note']}")
             blocks.append("\n".join(lines))
             continue
         lines.append(f"   {s['kind']}" + (f"; {', '.join(fmts)}" if fmts else ""))

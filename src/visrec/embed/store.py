@@ -184,6 +184,49 @@ def usable_rows(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
+def duplicate_groups(vectors: np.ndarray, usable: np.ndarray) -> list[np.ndarray]:
+    """Row indices of the ``usable`` rows that hold the very same vector as another,
+    one array per group, largest group first (then by first row).
+
+    Rows are grouped by two random projections (a block at a time: no copy of the
+    matrix) and each group is then checked value by value, so a projection tie between
+    different vectors never joins them.
+    """
+    rows = np.flatnonzero(usable)
+    if len(rows) < 2:
+        return []
+    proj = np.random.default_rng(0).standard_normal((vectors.shape[1], 2))
+    keys = np.empty((len(rows), 2))
+    for s in range(0, len(rows), ROW_BLOCK):
+        keys[s : s + ROW_BLOCK] = vectors[rows[s : s + ROW_BLOCK]].astype(np.float64) @ proj
+    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    groups: list[np.ndarray] = []
+    for g in np.flatnonzero(counts > 1):
+        members = rows[inverse.reshape(-1) == g]
+        exact: dict[bytes, list[int]] = {}
+        for r in members:
+            exact.setdefault(np.ascontiguousarray(vectors[r]).tobytes(), []).append(int(r))
+        groups += [np.asarray(m) for m in exact.values() if len(m) > 1]
+    groups.sort(key=lambda m: (-len(m), int(m[0])))
+    return groups
+
+
+def duplicate_note(ids: np.ndarray, groups: list[np.ndarray]) -> str | None:
+    """One line on items whose vectors are identical (from ``duplicate_groups``)."""
+    if not groups:
+        return None
+    n = sum(len(g) for g in groups)
+    largest = groups[0]
+    shown = ", ".join(repr(str(ids[r])[:40]) for r in largest[:3])
+    more = ", ..." if len(largest) > 3 else ""
+    return (
+        f"{n:,} items share their vector with another item ({len(groups):,} group(s) of "
+        f"identical vectors; the largest, {len(largest):,} items: {shown}{more}): one photo "
+        "for several items (a placeholder, or a photo fetched for the wrong item?) makes "
+        "them look alike to every model"
+    )
+
+
 def nonzero_rows(vectors: np.ndarray) -> np.ndarray:
     """Per row: any value other than 0, tested a block of rows at a time."""
     out = np.empty(len(vectors), dtype=bool)
