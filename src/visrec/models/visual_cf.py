@@ -569,6 +569,7 @@ def _spread_factor(
     """What a cosine is multiplied by to move a score as much as the mapped terms vary:
     the ratio of the two spreads over a sample of users x items of ``items_mask`` (only
     the sampled items are mapped)."""
+    # one fixed sample under None too: a scale estimated, not a random choice to vary
     rng = np.random.default_rng(0 if random_state is None else random_state)
     users = rng.choice(len(user_factors), min(500, len(user_factors)), replace=False)
     rows = np.flatnonzero(items_mask)
