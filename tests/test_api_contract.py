@@ -465,3 +465,19 @@ def test_recommend_items_scores_only_the_candidates_and_lists_as_over_all(name) 
             assert got_idx.shape == (len(users), 8)
             np.testing.assert_array_equal(got_idx, want_idx)
             np.testing.assert_allclose(got_val, want_val, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["vbpr", "visual-cf"])
+def test_score_new_items_takes_item_vectors_of_the_same_backbone(fitted, name) -> None:
+    model = fitted[name]
+    _, iv = checkerboard(seed=3)
+    has = np.array([True, False, True, True])
+    new = ItemVectors(iv.ids[:4], iv.vectors[:4], has, meta={"backbone": "test"})
+    np.testing.assert_array_equal(
+        model.score_new_items([0, 5], new), model.score_new_items([0, 5], new.vectors, has)
+    )
+    other = ItemVectors(iv.ids[:4], iv.vectors[:4], has, meta={"backbone": "resnet18"})
+    with pytest.raises(VisrecError, match="from 'resnet18', the model was trained on 'test'"):
+        model.score_new_items([0], other)
+    with pytest.raises(VisrecError, match="has_image comes with the ItemVectors"):
+        model.score_new_items([0], new, has)

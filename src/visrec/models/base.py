@@ -326,7 +326,7 @@ class Recommender(ParamsMixin, ABC):
     def score_new_items(
         self,
         user_idx: ArrayLike,
-        vectors: np.ndarray,
+        vectors: np.ndarray | ItemVectors,
         has_image: np.ndarray | None = None,
     ) -> np.ndarray:
         """Scores for ``m`` items never seen in training, from their image vectors alone.
@@ -335,8 +335,11 @@ class Recommender(ParamsMixin, ABC):
         ----------
         user_idx : int or array-like of int
             Positions in ``user_map_``.
-        vectors : ndarray of shape (m, d)
+        vectors : ndarray of shape (m, d), or ItemVectors
             The new items' image vectors (``ItemVectors.align`` gives them with the mask).
+            An ``ItemVectors`` brings its own ``has_image``, and its backbone (``meta``)
+            must be the one the model was trained on: another network's features of the
+            same width would be scored as if they were these.
         has_image : ndarray of bool, shape (m,), optional
             Rows that hold a real image. Items without one score ``-inf`` (a zero row
             would otherwise be scored as an average look). Default: every row.
@@ -349,6 +352,18 @@ class Recommender(ParamsMixin, ABC):
         """
         self._check_fitted()
         u = self._check_users(user_idx)
+        if isinstance(vectors, ItemVectors):
+            if has_image is not None:
+                raise VisrecError("has_image comes with the ItemVectors: pass one or the other")
+            mine = (getattr(self, "vector_meta_", None) or {}).get("backbone")
+            theirs = vectors.meta.get("backbone")
+            if mine and theirs and mine != theirs:
+                raise VisrecError(
+                    f"the vectors are from {theirs!r}, the model was trained on {mine!r} "
+                    "vectors: embed the new items with the same backbone"
+                )
+            has_image = vectors.has_image
+            vectors = vectors.vectors
         v = np.asarray(vectors, dtype=np.float32)
         if v.ndim != 2:
             raise VisrecError(f"vectors must have shape (m, d), got {v.shape}")
