@@ -206,5 +206,5 @@ def test_a_non_finite_vector_is_refused_naming_the_item(
     vectors = vec.vectors.copy()
     vectors[row, 2] = bad
     iv = ItemVectors(ids=vec.ids, vectors=vectors, has_image=vec.has_image, meta=vec.meta)
-    with pytest.raises(VisrecError, match=rf"item '{vec.ids[row]}'.*NaN or infinite"):
+    with pytest.raises(VisrecError, match=rf"item '{vec.ids[row]}'.*NaN, infinite or huge"):
         make_model("vbpr", **{**PARAMS, "visual_dim": visual_dim}).fit(inter, iv)
