@@ -645,3 +645,22 @@ def test_visual_cf_second_bpr_missing(tmp_path: Path) -> None:
         f"{folder}: arrays.npz lacks image_user_factors_, which a model with map_reg 0.5 "
         "(not reg 0.05) saves: the folder is damaged; train the model again"
     )
+
+
+def test_model_json_that_is_a_folder_or_a_pipe(
+    fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    import os
+
+    folder = _saved(fitted, "popularity", tmp_path)
+    mj = folder / "model.json"
+    mj.unlink()
+    mj.mkdir()
+    assert _load_error(folder) == f"{mj} is a folder, not the model's JSON file; train it again"
+    mj.rmdir()
+    os.mkfifo(mj)  # opened for reading, it would wait for a writer for ever
+    assert _load_error(folder) == f"{mj} is a pipe, not the model's JSON file; train it again"
+    npz = _saved(fitted, "bpr", tmp_path) / "arrays.npz"
+    npz.unlink()
+    npz.mkdir()
+    assert _load_error(npz.parent) == f"{npz} is a folder, not the model's arrays; train it again"

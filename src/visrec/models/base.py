@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from visrec import __version__
-from visrec._atomic import atomic_path, write_text_atomic
+from visrec._atomic import atomic_path, not_regular, write_text_atomic
 from visrec._ranking import top_candidates
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import UNUSABLE_VALUES, ItemVectors, image_flags, usable_rows
@@ -643,6 +643,9 @@ class Recommender(ParamsMixin, ABC):
                 f"{folder} is a file; give the model folder (the one holding {MODEL_JSON})"
             )
         if not mj.is_file():
+            what = not_regular(mj)  # a folder or a pipe of that name is not "no model.json"
+            if what is not None:
+                raise VisrecError(f"{mj} is {what}, not the model's JSON file; train it again")
             raise VisrecError(f"{folder}: not a visrec model folder (no {MODEL_JSON})")
         meta = read_model_json(mj)
         try:

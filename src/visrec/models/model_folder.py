@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from visrec._atomic import not_regular
 from visrec.data.interactions import IdMap
 from visrec.errors import VisrecError, os_error
 
@@ -57,6 +58,9 @@ def read_arrays(npz: Path) -> dict[str, np.ndarray]:
     """Every array of ``npz`` (no pickles); a one-line error naming the file when it is
     missing, truncated or corrupt (``require_arrays`` checks that the needed ones are there)."""
     if not npz.is_file():
+        what = not_regular(npz)
+        if what is not None:
+            raise VisrecError(f"{npz} is {what}, not the model's arrays; train it again")
         raise VisrecError(f"{npz}: missing; the model folder is incomplete (train it again)")
     try:
         with np.load(npz, allow_pickle=False) as z:
