@@ -664,3 +664,20 @@ def test_model_json_that_is_a_folder_or_a_pipe(
     npz.unlink()
     npz.mkdir()
     assert _load_error(npz.parent) == f"{npz} is a folder, not the model's arrays; train it again"
+
+
+def test_popularity_counts_that_are_not_the_training_pairs(
+    fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    folder = _saved(fitted, "popularity", tmp_path)
+
+    def negative(arrays: Arrays) -> None:
+        arrays["item_counts_"] = arrays["item_counts_"].copy()
+        arrays["item_counts_"][2] = -5  # every listed item scored -inf
+
+    npz = _rewrite(folder, negative)
+    assert _load_error(folder) == (
+        f"{folder}: arrays.npz: item_counts_ says -5 for item 'i2', its training pairs say "
+        f"{int(fitted['popularity'].item_counts_[2])}: the folder is damaged; train it again"
+    )
+    assert npz.is_file()

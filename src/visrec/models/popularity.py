@@ -7,7 +7,9 @@ from typing import ClassVar
 import numpy as np
 
 from visrec.data.interactions import Interactions
+from visrec.errors import VisrecError
 from visrec.models.base import Recommender
+from visrec.models.model_folder import ARRAYS_NPZ
 
 
 class Popularity(Recommender):
@@ -42,6 +44,17 @@ class Popularity(Recommender):
 
     def _after_load(self) -> None:
         counts = self.item_counts_
+        # the counts are the training pairs per item, saved beside them: another value
+        # (a negative count ranked every item -inf) is damage
+        if counts.shape == (self.seen_.shape[1],):
+            per_item = np.asarray(self.seen_.sum(axis=0)).ravel()
+            wrong = np.flatnonzero(counts != per_item)
+            if len(wrong):
+                raise VisrecError(
+                    f"{ARRAYS_NPZ}: item_counts_ says {float(counts[wrong[0]]):g} for item "
+                    f"{self.item_map_.ids[wrong[0]]!r}, its training pairs say "
+                    f"{int(per_item[wrong[0]])}: the folder is damaged; train it again"
+                )
         self.item_scores_ = np.where(counts > 0, counts, -np.inf).astype(np.float32)
 
     def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
