@@ -346,6 +346,14 @@ def unseen_vectors(
             f"{_n(n_unseen, 'such candidate')} {are} ranked last",
             unseen_pos,
         )
+        if n_unseen == len(raw):  # "last" of what: the lists hold nothing else
+            print(
+                f"warning: every candidate is unseen in training, so model {model.name!r} "
+                "gives them all the same score and every list is in the same arbitrary "
+                "order; a model that scores new items from their pictures (vbpr, "
+                "visual-cf, with --vectors) ranks them",
+                file=sys.stderr,
+            )
         return None, none
     if not vpath or not Path(vpath).is_file():
         what = "is a directory, not a file" if vpath and Path(vpath).is_dir() else "does not exist"
