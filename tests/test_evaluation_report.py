@@ -6,6 +6,7 @@ import base64
 import html
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -209,12 +210,17 @@ def test_cli_evaluate_report_and_report_from_the_saved_json(
     assert lines[1].startswith("Best with pictures: vbpr, Recall@3")
     assert "<td>new items only</td>" in page
     assert all(html.escape(line, quote=True) in page for line in lines)
+    # how it was made: the command line and the version, in the page and the JSON
+    assert result["run"]["command"] == shlex.join(["visrec", *argv])
+    assert html.escape(result["run"]["command"], quote=True) in page
+    assert f"visrec {result['run']['visrec']}, {result['run']['created']}" in page
 
     again = tmp_path / "again.html"
     assert main(["report", str(out_json), "-o", str(again), "--title", "Checkerboard"]) == 0
     assert f"wrote {again}" in capsys.readouterr().out
     other = again.read_text()
     assert "<h1>Checkerboard</h1>" in other and str(out_json) in other
+    assert html.escape(result["run"]["command"], quote=True) in other  # from the JSON
     # The same figures: every section but the heading, the inputs and the time.
     body = page[page.index('<section id="verdict">') : page.index("<footer>")]
     assert body == other[other.index('<section id="verdict">') : other.index("<footer>")]

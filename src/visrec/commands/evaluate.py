@@ -304,17 +304,17 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
             "spread is that of the model fits alone"
         )
         res.notes.append(same_split)
+    data = with_run(res.to_dict(), args)  # one time and command for both files
     if args.json:
         import json
 
         from visrec._atomic import write_text_atomic
 
-        text = json.dumps(with_run(res.to_dict(), args), indent=2)
-        write_text_atomic(args.json, text + "\n")
+        write_text_atomic(args.json, json.dumps(data, indent=2) + "\n")
     if args.report:
         from visrec.report.evaluation import write_evaluation_report
 
-        write_evaluation_report(args.report, res.to_dict())
+        write_evaluation_report(args.report, data)
     if args.json and record is not None:
         run_record.forget(record, res.run_keys())
     n_seeds = len(stats)

@@ -552,6 +552,12 @@ def render_evaluation_report(
         "seeds": ", ".join(map(str, seeds)),
         **{str(key): str(v) for key, v in shown_inputs.items() if v},
     }
+    run = result.get("run")
+    if isinstance(run, dict):  # how the result was made (the CLI's --json has it)
+        if run.get("command"):
+            info["command"] = str(run["command"])
+        if run.get("created"):
+            info["run"] = f"visrec {run.get('visrec', '?')}, {run['created']}"
     notes = [str(n) for n in result.get("notes") or []]
     plot = plots.metric_bars_png(
         runs,
