@@ -89,7 +89,7 @@ def test_rating_eval_knn_with_fewer_training_ratings_than_k():
 def test_rating_eval_cold_items_with_too_few_items():
     # floor(test_size * n_items) held out, as visrec evaluate's cold-items split
     # 2 items at 0.4: floor(0.8) = 0 held out
-    with pytest.raises(VisrecError, match=r"2 eligible items x test_ratio 0\.4 gives 0 held-out"):
+    with pytest.raises(VisrecError, match=r"2 eligible items x test size 0\.4 gives 0 held-out"):
         rating_eval(_frame(10, 2), None, test_size=0.4, protocol="cold-items")
     # 2 items at 0.99: floor(1.98) = 1 held out, one left to train on: a valid split
     train, test = split_rows(_frame(10, 2), "cold-items", 0.99, 0)

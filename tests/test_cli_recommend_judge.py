@@ -283,8 +283,7 @@ def test_recommend_vectors_not_a_regular_file(
     argv = ["recommend", str(model), "-o", str(shop["dir"] / "r.csv"), "--vectors", str(fifo)]
     assert main(argv) == 2
     assert capsys.readouterr().err == (
-        f"error: vectors file {str(fifo)!r} is not a regular file (a pipe or device); give "
-        "the .parquet file\n"
+        f"error: vectors file {str(fifo)!r} is a pipe, not a regular file; give the .parquet file\n"
     )
 
 
@@ -328,6 +327,11 @@ def test_recommend_vectors_file_of_no_items(
     argv = ["recommend", str(model), "-o", str(out), "--items", str(shop["cands"]),
             "--vectors", str(empty)]  # fmt: skip
     assert main(argv) == 0
+    err = capsys.readouterr().err
     assert (
         f"warning: {empty} holds no items, so the 3 candidates unseen in training are ranked last\n"
-    ) in capsys.readouterr().err
+    ) in err
+    assert (
+        "warning: no candidate can be scored (every one is unseen in training, and none has "
+        f"a usable image vector in {empty}): every list is in the same arbitrary order\n"
+    ) in err

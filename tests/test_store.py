@@ -277,3 +277,15 @@ def test_duplicate_groups_are_exact_and_largest_first() -> None:
     usable[6] = False  # e.g. has_image false: never counted
     assert [g.tolist() for g in duplicate_groups(v, usable)] == [[1, 4, 7]]
     assert duplicate_groups(v[:1], usable[:1]) == []
+
+
+def test_duplicate_groups_check_values_not_only_the_projection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from visrec.embed import store
+
+    # every row gets the same key: only the value-by-value check tells them apart
+    monkeypatch.setattr(store, "_projection", lambda dim: np.zeros((dim, 2)))
+    v = np.array([[1, 2], [3, 4], [1, 2], [5, 6], [3, 4]], dtype=np.float32)
+    groups = store.duplicate_groups(v, np.ones(5, dtype=bool))
+    assert [g.tolist() for g in groups] == [[0, 2], [1, 4]]

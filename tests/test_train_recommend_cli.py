@@ -131,15 +131,16 @@ def test_recommend_candidates_with_unseen(
     if model == "bpr":
         assert err.count("cannot score items unseen in training") == 1
         assert f"2 such candidates are ranked last ({files['cands']}: 'new', 'ghost')\n" in err
-        assert "every candidate is unseen" not in err  # m1, m2, m7 are known
+        assert "no candidate can be scored" not in err  # m1, m2, m7 are known
         # only new candidates: every list in one arbitrary order, said once
         only_new = tmp_path / "only_new.txt"
         only_new.write_text("new\nghost\n")
         assert main([*argv[:-1], str(only_new)]) == 0
         assert (
             capsys.readouterr().err.count(
-                "warning: every candidate is unseen in training, so model 'bpr' gives them all "
-                "the same score and every list is in the same arbitrary order"
+                "warning: no candidate can be scored (every one is unseen in training, and model "
+                "'bpr' cannot score new items; vbpr, visual-cf can, from their pictures (with "
+                "--vectors)): every list is in the same arbitrary order\n"
             )
             == 1
         )

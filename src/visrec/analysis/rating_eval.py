@@ -96,7 +96,12 @@ def split_rows(
         raise VisrecError("rating-eval: cold-items split: no rated item has an image to hold out")
     rng = np.random.default_rng(seed)
     cold = draw_cold_items(
-        frame[ITEM], test_size, rng, eligible, who="rating-eval: cold-items split"
+        frame[ITEM],
+        test_size,
+        rng,
+        eligible,
+        who="rating-eval: cold-items split",
+        ratio_name="test size",
     )
     is_test = frame[ITEM].isin(cold).to_numpy()
     return rows[~is_test], rows[is_test]

@@ -477,8 +477,8 @@ def scan_photos(
 
 
 def with_run(payload: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """``payload`` plus a ``run`` block: the visrec version, the time (UTC) and the command
-    line, so a --json result kept for months still says how to make it again."""
+    """``payload`` plus a ``run`` block: the visrec version, the time (UTC), the command
+    line and its folder, so a --json result kept for months says how to make it again."""
     import datetime
     import shlex
 
@@ -489,6 +489,7 @@ def with_run(payload: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
     argv = getattr(args, "argv_", None)  # set by visrec.cli; absent when a test builds args
     if argv is not None:
         run["command"] = shlex.join(["visrec", *argv])
+        run["cwd"] = os.getcwd()  # where its relative paths point
     return {**payload, "run": run}
 
 

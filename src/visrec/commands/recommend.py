@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -253,18 +252,44 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
 
     p = Path(path)
     if not p.is_file():
-        if p.is_dir():
-            what = "is a directory, not a file"
-        elif os.path.lexists(p) and p.exists():
-            what = "is not a regular file (a pipe or device); give the .parquet file"
-        else:
-            what = "does not exist"
-        raise VisrecError(f"vectors file {path!r} {what}")
+        raise VisrecError(f"vectors file {path!r} {_not_a_file(p)}")
     require_parquet(path)  # said as the other commands say it, not in pyarrow's words
     try:
         return read_vectors_meta(p)
     except (pa.ArrowInvalid, OSError) as exc:
         raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
+
+
+def _say_none_scored(model: Recommender, vpath: str | None) -> None:
+    """The warning for lists of candidates that are all unseen and all unscored: every
+    score is -inf, so every list is in one arbitrary order."""
+    if model.scores_new_items:
+        why = f"none has a usable image vector{f' in {vpath}' if vpath else ''}"
+    else:
+        from visrec.models.registry import MODELS, get_model_class
+
+        able = [n for n in MODELS if get_model_class(n).scores_new_items]
+        why = (
+            f"model {model.name!r} cannot score new items; {', '.join(able)} can, from "
+            "their pictures (with --vectors)"
+        )
+    print(
+        f"warning: no candidate can be scored (every one is unseen in training, and {why}): "
+        "every list is in the same arbitrary order",
+        file=sys.stderr,
+    )
+
+
+def _not_a_file(p: Path) -> str:
+    """Why ``p`` (no regular file) cannot be read as a vectors file, in words."""
+    from visrec._atomic import not_regular
+
+    what = not_regular(p)
+    if what == "a folder":
+        return "is a directory, not a file"
+    if what is not None:
+        return f"is {what}, not a regular file; give the .parquet file"
+    return "does not exist"
 
 
 def check_same_backbone(
@@ -346,18 +371,9 @@ def unseen_vectors(
             f"{_n(n_unseen, 'such candidate')} {are} ranked last",
             unseen_pos,
         )
-        if n_unseen == len(raw):  # "last" of what: the lists hold nothing else
-            print(
-                f"warning: every candidate is unseen in training, so model {model.name!r} "
-                "gives them all the same score and every list is in the same arbitrary "
-                "order; a model that scores new items from their pictures (vbpr, "
-                "visual-cf, with --vectors) ranks them",
-                file=sys.stderr,
-            )
         return None, none
     if not vpath or not Path(vpath).is_file():
-        what = "is a directory, not a file" if vpath and Path(vpath).is_dir() else "does not exist"
-        where = f" ({vpath} {what})" if vpath else ""
+        where = f" ({vpath} {_not_a_file(Path(vpath))})" if vpath else ""
         note(
             f"no vectors file for the {_n(n_unseen, 'candidate')} unseen in "
             f"training{where}; pass --vectors. They are ranked last",
@@ -404,12 +420,6 @@ def unseen_vectors(
             unseen_pos[~has],
             hint,
         )
-        if not has.any() and n_unseen == len(raw):
-            print(
-                f"warning: no candidate can be scored (none is a training item or has an "
-                f"image vector in {vpath}): every list is in arbitrary order",
-                file=sys.stderr,
-            )
     broken = has & ~usable_rows(vecs)
     if broken.any():
         # NaN in a vector makes every user's score NaN: unscorable, never a silent drop
@@ -517,6 +527,8 @@ def run(args: argparse.Namespace) -> int:
             "pass --vectors V.parquet to use another)"
         )
         raise wrapped from exc
+    if len(raw) and len(unseen_pos) == len(raw) and not len(new_pos):
+        _say_none_scored(model, vpath)
     if args.new_slots and not len(new_pos):
         why = (
             "no candidate is unseen in training"

@@ -185,6 +185,7 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         is_foreign_file,
         nonzero_rows,
         read_vectors,
+        usable_rows,
     )
 
     if is_foreign_file(p):
@@ -198,7 +199,8 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
             return None
     iv = read_vectors(p)
     finite, zero = finite_rows(iv.vectors), ~nonzero_rows(iv.vectors)
-    usable = iv.has_image & finite & ~zero
+    in_range = usable_rows(iv.vectors)
+    usable = iv.has_image & in_range & ~zero
     groups = duplicate_groups(iv.vectors, usable)
     return {
         "kind": "item vectors",
@@ -211,6 +213,7 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         # has_image rows the commands cannot use: cluster/similar skip all-zero ones,
         # and NaN/inf are refused by the recommenders
         "not_finite": int((iv.has_image & ~finite).sum()),
+        "huge": int((iv.has_image & finite & ~in_range).sum()),
         "all_zero": int((iv.has_image & finite & zero).sum()),
         # the same photo for many items: a placeholder image, or variants of one product
         "duplicate_vectors": {
@@ -341,6 +344,7 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
             )
             for key, what in (
                 ("not_finite", "NaN or infinite values (refused by the recommenders)"),
+                ("huge", "values beyond ±1e12 (refused by the recommenders)"),
                 ("all_zero", "all zeros (no image to cluster or compare)"),
             ):
                 if s.get(key):

@@ -294,6 +294,7 @@ def draw_cold_items(
     rng: np.random.Generator,
     eligible_items: np.ndarray | list[str] | None = None,
     who: str = "cold-items split",
+    ratio_name: str = "test_ratio",
 ) -> set[Any]:
     """The items a cold-items split holds out: ``floor(test_ratio * n_eligible)`` drawn
     with ``rng`` from the distinct ``item_ids`` (in :class:`IdMap` order) that are
@@ -317,7 +318,7 @@ def draw_cold_items(
             else ""
         )
         raise VisrecError(
-            f"{who}: {len(pool)} eligible items{which} x test_ratio {test_ratio} "
+            f"{who}: {len(pool)} eligible items{which} x {ratio_name} {test_ratio} "
             f"gives {n_hold} held-out items; need at least 1 and fewer than all {len(items)}"
         )
     return set(pool[rng.choice(len(pool), size=n_hold, replace=False)])

@@ -364,7 +364,8 @@ class Recommender(ParamsMixin, ABC):
                 )
             has_image = vectors.has_image
             vectors = vectors.vectors
-        v = np.asarray(vectors, dtype=np.float32)
+        with np.errstate(over="ignore"):  # a float64 beyond float32 is refused just below
+            v = np.asarray(vectors, dtype=np.float32)
         if v.ndim != 2:
             raise VisrecError(f"vectors must have shape (m, d), got {v.shape}")
         want = self.vector_dim()

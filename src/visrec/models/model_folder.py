@@ -40,8 +40,10 @@ def read_model_json(mj: Path) -> dict[str, Any]:
         raise VisrecError(f"{mj}: invalid JSON (nested too deep)") from exc
     except OSError as exc:  # no permission: the system's refusal, exit 1
         raise os_error(f"{mj}: cannot be read ({exc})", exc) from exc
-    except ValueError as exc:  # not UTF-8; a number of thousands of digits
+    except UnicodeDecodeError as exc:
         raise VisrecError(f"{mj}: cannot be read ({exc})") from exc
+    except ValueError as exc:  # Python's limit on the digits of a number read from text
+        raise VisrecError(f"{mj}: invalid JSON (a number too long to read)") from exc
     if (
         not isinstance(meta, dict)
         or not isinstance(meta.get("model"), str)

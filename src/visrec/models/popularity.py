@@ -44,16 +44,17 @@ class Popularity(Recommender):
 
     def _after_load(self) -> None:
         counts = self.item_counts_
-        # the counts are the training pairs per item, saved beside them: another value
-        # (a negative count ranked every item -inf) is damage
+        # whole counts from 0 to the item's pairs in seen_ (which also holds the pairs
+        # `train --min-rating` left out of the fit): a negative count ranked every item
+        # -inf. Compared in float32, as saved (a count over 2**24 is rounded there).
         if counts.shape == (self.seen_.shape[1],):
-            per_item = np.asarray(self.seen_.sum(axis=0)).ravel()
-            wrong = np.flatnonzero(counts != per_item)
+            most = np.asarray(self.seen_.sum(axis=0)).ravel().astype(np.float32)
+            wrong = np.flatnonzero((counts < 0) | (counts > most) | (counts != np.round(counts)))
             if len(wrong):
                 raise VisrecError(
                     f"{ARRAYS_NPZ}: item_counts_ says {float(counts[wrong[0]]):g} for item "
-                    f"{self.item_map_.ids[wrong[0]]!r}, its training pairs say "
-                    f"{int(per_item[wrong[0]])}: the folder is damaged; train it again"
+                    f"{self.item_map_.ids[wrong[0]]!r}, which has {int(most[wrong[0]])} "
+                    "training pairs: the folder is damaged; train it again"
                 )
         self.item_scores_ = np.where(counts > 0, counts, -np.inf).astype(np.float32)
 
