@@ -335,3 +335,15 @@ def test_recommend_vectors_file_of_no_items(
         "warning: no candidate can be scored (every one is unseen in training, and none has "
         f"a usable image vector in {empty}): every list is in the same arbitrary order\n"
     ) in err
+
+
+def test_recommend_refuses_a_device_as_the_candidates_file(
+    shop: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    model, _ = _trained_vbpr(shop)
+    capsys.readouterr()
+    argv = ["recommend", str(model), "-o", str(shop["dir"] / "r.csv"), "--items", "/dev/zero"]
+    assert main(argv) == 2  # it was read without end
+    assert capsys.readouterr().err == (
+        "error: candidates file '/dev/zero' is a device; name a file of item ids\n"
+    )

@@ -149,6 +149,10 @@ def read_id_list(
         is_dir = False
     if is_dir:
         raise VisrecError(f"{what} file {path!r} is a folder; name a file of {noun} ids")
+    from visrec._atomic import not_regular
+
+    if not_regular(p) == "a device":  # /dev/zero never ends; a pipe (<(...)) does
+        raise VisrecError(f"{what} file {path!r} is a device; name a file of {noun} ids")
     try:
         decoded = decode_text(p)
     except FileNotFoundError:
