@@ -303,11 +303,12 @@ def check_same_backbone(
     an error: the model maps one network's features, and another network's (the
     EfficientNet-Lite family are all 1280-d, so :func:`check_vector_dim` cannot tell)
     would give meaningless scores without a sign."""
-    mine = model_meta.get("backbone") if isinstance(model_meta, dict) else None
-    theirs = meta.get("backbone") if isinstance(meta, dict) else None
-    if not isinstance(mine, str) or not mine:
+    from visrec.embed.store import backbone_names
+
+    mine, theirs = backbone_names(model_meta, meta)
+    if mine is None:
         return  # trained on vectors that do not say (e.g. made outside visrec embed)
-    if not isinstance(theirs, str) or not theirs:
+    if theirs is None:
         print(
             f"note: {path} does not say which backbone made it, so it cannot be checked "
             f"against the {mine} vectors model {model_name!r} was trained on",

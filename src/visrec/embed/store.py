@@ -184,6 +184,18 @@ def usable_rows(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
+def backbone_names(trained: Any, given: Any) -> tuple[str | None, str | None]:
+    """The backbone named in a model's ``vector_meta_`` and in a vectors file's meta,
+    None where one does not say (a file made outside ``visrec embed``). One reading for
+    ``Recommender.score_new_items`` and ``visrec recommend``, which refuse a mismatch."""
+
+    def name(meta: Any) -> str | None:
+        value = meta.get("backbone") if isinstance(meta, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    return name(trained), name(given)
+
+
 def _projection(dim: int) -> np.ndarray:
     """The two random directions ``duplicate_groups`` keys rows by (fixed: seed 0)."""
     return np.random.default_rng(0).standard_normal((dim, 2))

@@ -36,7 +36,13 @@ from visrec import __version__
 from visrec._atomic import atomic_path, not_regular, write_text_atomic
 from visrec._ranking import top_candidates
 from visrec.data.interactions import IdMap, Interactions
-from visrec.embed.store import UNUSABLE_VALUES, ItemVectors, image_flags, usable_rows
+from visrec.embed.store import (
+    UNUSABLE_VALUES,
+    ItemVectors,
+    backbone_names,
+    image_flags,
+    usable_rows,
+)
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._indices import as_indices
 from visrec.models.model_folder import (
@@ -355,8 +361,7 @@ class Recommender(ParamsMixin, ABC):
         if isinstance(vectors, ItemVectors):
             if has_image is not None:
                 raise VisrecError("has_image comes with the ItemVectors: pass one or the other")
-            mine = (getattr(self, "vector_meta_", None) or {}).get("backbone")
-            theirs = vectors.meta.get("backbone")
+            mine, theirs = backbone_names(getattr(self, "vector_meta_", None), vectors.meta)
             if mine and theirs and mine != theirs:
                 raise VisrecError(
                     f"the vectors are from {theirs!r}, the model was trained on {mine!r} "
