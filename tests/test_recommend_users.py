@@ -61,7 +61,7 @@ def test_unknown_user_is_an_error_naming_its_line(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert f"users file {str(users)!r} line 2: user 'nobody' (and 1 more) is not a user" in err
-    assert "--skip-unknown-users leaves them out" in err
+    assert "--unknown-users skip leaves them out, --unknown-users popular gives them" in err
     assert not out.exists()
     # new customers left out with a note; the others get their lists
     assert main([*argv, "--skip-unknown-users", "--quiet"]) == 0
@@ -75,6 +75,53 @@ def test_unknown_user_is_an_error_naming_its_line(
     assert "line 1: user 'nobody' is not a user" in capsys.readouterr().err
     assert main(["recommend", str(model_dir), "-o", str(out), "--skip-unknown-users"]) == 2
     assert "--skip-unknown-users is for a --users file" in capsys.readouterr().err
+
+
+def test_unknown_users_popular_get_the_most_taken_candidates(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.models.base import Recommender
+
+    users = tmp_path / "users.txt"
+    users.write_text("u1\nnobody\nu2\nghost\n")
+    out = tmp_path / "recs.csv"
+    argv = ["recommend", str(model_dir), "-o", str(out), "--users", str(users), "--n", "3"]
+    assert main([*argv, "--unknown-users", "popular", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert (
+        "2 of 4 users the model was not trained on get the candidates most taken in "
+        "training, after the others ('nobody', 'ghost')"
+    ) in captured.err
+    assert "recommended for 2 users and popular lists for 2 new users" in captured.out
+    got = pd.read_csv(out, dtype={"user_id": str, "item_id": str})
+    # the known users first, in file order, then the new ones, in file order
+    assert list(dict.fromkeys(got["user_id"])) == ["u1", "u2", "nobody", "ghost"]
+    model = Recommender.load(model_dir)
+    counts = dict(
+        zip(model.item_map_.ids, np.asarray(model.seen_.sum(axis=0)).ravel(), strict=True)
+    )
+    for who in ("nobody", "ghost"):
+        rows = got[got["user_id"] == who]
+        assert rows["rank"].tolist() == [1, 2, 3]
+        assert rows["score"].tolist() == [counts[i] for i in rows["item_id"]]
+        # the three most taken items (ties in some order among equals)
+        assert sorted(rows["score"], reverse=True) == sorted(counts.values(), reverse=True)[:3]
+    # the known users' lists are the model's, as without the option
+    alone = tmp_path / "alone.csv"
+    users.write_text("u1\nu2\n")
+    assert main(["recommend", str(model_dir), "-o", str(alone), "--users", str(users),
+                 "--n", "3", "--quiet"]) == 0  # fmt: skip
+    pd.testing.assert_frame_equal(
+        got[got["user_id"].isin(["u1", "u2"])].reset_index(drop=True),
+        pd.read_csv(alone, dtype={"user_id": str, "item_id": str}),
+    )
+    # every user new: popular lists only; contradicting options are refused
+    users.write_text("nobody\n")
+    assert main([*argv, "--unknown-users", "popular", "--quiet"]) == 0
+    assert set(pd.read_csv(out, dtype=str)["user_id"]) == {"nobody"}
+    capsys.readouterr()
+    assert main([*argv, "--unknown-users", "popular", "--skip-unknown-users"]) == 2
+    assert "contradict each other" in capsys.readouterr().err
 
 
 def test_unknown_user_spelt_otherwise_gets_a_hint(

@@ -82,10 +82,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="user ids to recommend for, one per line (default: every training user)",
     )
     p.add_argument(
+        "--unknown-users",
+        choices=("error", "skip", "popular"),
+        default=None,
+        help="with --users, users the model was not trained on (new customers): error "
+        "(default) stops naming the first; skip leaves them out with a note; popular gives "
+        "them the candidates most taken in training (no history to personalise by), "
+        "after the known users' lists",
+    )
+    p.add_argument(
         "--skip-unknown-users",
         action="store_true",
-        help="with --users: leave out users the model was not trained on (new customers), "
-        "with a note naming them, instead of stopping",
+        help="the same as --unknown-users skip",
     )
     p.add_argument(
         "--new-slots",
@@ -189,11 +197,16 @@ def read_id_list(
     return out
 
 
-def model_users(path: str, model: Recommender, skip_unknown: bool = False) -> np.ndarray:
-    """The model's user indices of the ids in the users file ``path``, in its order; an
-    id the model was not trained on is an error naming its line (with the training
-    spelling when it is one written otherwise, ``7.0`` for ``7``), or with
-    ``skip_unknown`` left out with a note (an error still when none is left)."""
+def model_users(
+    path: str, model: Recommender, unknown_users: str = "error"
+) -> tuple[np.ndarray, list[str]]:
+    """The model's user indices of the ids in the users file ``path``, in its order, and
+    the ids it was not trained on that get popular lists.
+
+    An unknown id is an error naming its line (with the training spelling when it is one
+    written otherwise, ``7.0`` for ``7``); with ``unknown_users="skip"`` it is left out
+    with a note (an error still when none is left); with ``"popular"`` it is returned,
+    in file order, with a note."""
     import numpy as np
 
     from visrec.data.id_spelling import respelt, respelt_hint
@@ -206,21 +219,34 @@ def model_users(path: str, model: Recommender, skip_unknown: bool = False) -> np
         first, line = listed[int(unknown[0])]
         hint = respelt_hint(respelt(ids[unknown], model.user_map_.ids), "the model")
         more = f" (and {len(unknown) - 1:,} more)" if len(unknown) > 1 else ""
-        if skip_unknown and len(unknown) < len(ids):
+        if unknown_users == "popular":
+            print(
+                f"note: users file {path!r}: {len(unknown):,} of {len(ids):,} users the model "
+                "was not trained on get the candidates most taken in training, after the "
+                f"others{name_ids(ids[unknown], None)}{hint}",
+                file=sys.stderr,
+            )
+            return np.asarray(idx[idx >= 0], dtype=np.int64), [str(i) for i in ids[unknown]]
+        if unknown_users == "skip" and len(unknown) < len(ids):
             print(
                 f"note: users file {path!r}: left out {len(unknown):,} of {len(ids):,} users "
                 f"the model was not trained on{name_ids(ids[unknown], None)}{hint}",
                 file=sys.stderr,
             )
-            return np.asarray(idx[idx >= 0], dtype=np.int64)
+            return np.asarray(idx[idx >= 0], dtype=np.int64), []
         raise VisrecError(
             f"users file {path!r} line {line}: user {first!r}{more} is not a user the model "
             f"was trained on{hint}; recommend for training users only (a new user has no "
             "history to rank by"
-            + ("" if skip_unknown else "; --skip-unknown-users leaves them out")
+            + (
+                ""
+                if unknown_users == "skip"
+                else "; --unknown-users skip leaves them out, --unknown-users popular gives "
+                "them the most popular candidates"
+            )
             + ")"
         )
-    return np.asarray(idx, dtype=np.int64)
+    return np.asarray(idx, dtype=np.int64), []
 
 
 def recorded_vectors(tj: Path) -> str | None:
@@ -262,6 +288,39 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
         return read_vectors_meta(p)
     except (pa.ArrowInvalid, OSError) as exc:
         raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
+
+
+def _unknown_users_mode(args: argparse.Namespace) -> str:
+    """``--unknown-users`` (``--skip-unknown-users`` is its ``skip``), checked."""
+    mode = args.unknown_users
+    if args.skip_unknown_users:
+        if mode not in (None, "skip"):
+            raise VisrecError(
+                f"--skip-unknown-users and --unknown-users {mode} contradict each other; give one"
+            )
+        mode = "skip"
+    if mode is not None and not args.users:
+        option = "--skip-unknown-users" if args.skip_unknown_users else "--unknown-users"
+        raise VisrecError(f"{option} is for a --users file")
+    return mode or "error"
+
+
+def popular_list(
+    model: Recommender, raw: np.ndarray, known: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` candidates most taken in training, for a user with no history: their
+    positions in ``raw`` and their training pair counts as scores. Candidates unseen in
+    training, or taken by nobody, score -inf and come last; ties keep ``raw``'s (seeded)
+    order."""
+    import numpy as np
+
+    counts = np.asarray(model.seen_.sum(axis=0), dtype=np.float64).ravel()
+    score = np.full(len(raw), -np.inf)
+    k = known >= 0
+    score[k] = counts[known[k]]
+    score[score == 0] = -np.inf
+    top = np.argsort(-score, kind="stable")[:n]
+    return top, score[top]
 
 
 def _say_none_scored(model: Recommender, vpath: str | None) -> None:
@@ -479,8 +538,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise VisrecError(f"--n must be >= 1, got {args.n}")
-    if args.skip_unknown_users and not args.users:
-        raise VisrecError("--skip-unknown-users is for a --users file")
+    unknown_users = _unknown_users_mode(args)
     if args.batch_users is not None and args.batch_users < 1:
         raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
     if not 0 <= args.new_slots <= args.n:
@@ -507,7 +565,7 @@ def run(args: argparse.Namespace) -> int:
         # checked even when no candidate is new: a wrong file is a mistake either way
         check_vector_dim(args.vectors, vmeta.get("dim"), model)
         check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
-    users = model_users(args.users, model, args.skip_unknown_users) if args.users else None
+    users, newcomers = model_users(args.users, model, unknown_users) if args.users else (None, [])
     recorded = recorded_vectors(Path(args.model_dir) / TRAIN_JSON)
 
     if args.items:
@@ -599,6 +657,18 @@ def run(args: argparse.Namespace) -> int:
             )
             frame.to_csv(fh, header=False, index=False, float_format="%.6g")
             n_rows += len(frame)
+        if newcomers:
+            top, score = popular_list(model, raw, known, n_list)
+            frame = pd.DataFrame(
+                {
+                    "user_id": np.repeat(np.asarray(newcomers, dtype=object), len(top)),
+                    "item_id": np.tile(raw[top], len(newcomers)),
+                    "rank": np.tile(np.arange(1, len(top) + 1), len(newcomers)),
+                    "score": np.tile(score, len(newcomers)),
+                }
+            )
+            frame.to_csv(fh, header=False, index=False, float_format="%.6g")
+            n_rows += len(frame)
     n_users = n_asked - n_empty
     empty = (
         f" ({_n(n_empty, 'user')} with no candidate left, every one a training item: no rows)"
@@ -610,6 +680,8 @@ def run(args: argparse.Namespace) -> int:
             f" ({_n(n_short, 'user')} with fewer than {full} candidates left once their "
             "training items are out: shorter lists)"
         )
+    if newcomers:
+        empty += f" and popular lists for {_n(len(newcomers), 'new user')}"
     print(
         f"recommended for {_n(n_users, 'user')}{empty} from {_n(len(raw), 'candidate')} "
         f"({len(unseen_pos):,} unseen in training): {n_rows:,} rows in "
