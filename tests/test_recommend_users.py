@@ -51,12 +51,17 @@ def test_users_file_gives_those_users_lists_in_its_order(
     assert "recommended for 3 users" in out.out
 
 
+def _known_and_new(tmp_path: Path) -> tuple[Path, Path]:
+    """A users file of two training users and two the model never saw, and an output."""
+    users = tmp_path / "users.txt"
+    users.write_text("u1\nnobody\nu2\nghost\n")
+    return users, tmp_path / "recs.csv"
+
+
 def test_unknown_user_is_an_error_naming_its_line(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    users = tmp_path / "users.txt"
-    users.write_text("u1\nnobody\nu2\nghost\n")
-    out = tmp_path / "recs.csv"
+    users, out = _known_and_new(tmp_path)
     argv = ["recommend", str(model_dir), "-o", str(out), "--users", str(users)]
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -82,9 +87,7 @@ def test_unknown_users_popular_get_the_most_taken_candidates(
 ) -> None:
     from visrec.models.base import Recommender
 
-    users = tmp_path / "users.txt"
-    users.write_text("u1\nnobody\nu2\nghost\n")
-    out = tmp_path / "recs.csv"
+    users, out = _known_and_new(tmp_path)
     argv = ["recommend", str(model_dir), "-o", str(out), "--users", str(users), "--n", "3"]
     assert main([*argv, "--unknown-users", "popular", "--quiet"]) == 0
     captured = capsys.readouterr()

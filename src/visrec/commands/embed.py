@@ -300,17 +300,18 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
 DUPLICATE_CHECK_BYTES = 2 << 30
 
 
-def _duplicate_note(output: str, result: EmbedResult) -> str | None:
+def _duplicate_note(result: EmbedResult) -> str | None:
     """Items of the written file whose vectors are identical (one photo for several
     items), or None; skipped for files over ``DUPLICATE_CHECK_BYTES`` (``visrec data
     summary`` says it for any size)."""
-    from visrec.embed.store import duplicate_groups, duplicate_note, nonzero_rows, read_vectors
+    from visrec.embed.store import duplicate_groups, duplicate_note, nonzero_rows
 
-    if not result.n_ok or not os.path.isfile(output):
+    out = result.output
+    if not result.n_ok or out is None or not out.is_file():
         return None
-    if os.path.getsize(output) > DUPLICATE_CHECK_BYTES:
+    if out.stat().st_size > DUPLICATE_CHECK_BYTES:
         return None
-    iv = read_vectors(output)
+    iv = result.vectors  # read back once, and kept on the result
     return duplicate_note(
         iv.ids, duplicate_groups(iv.vectors, iv.has_image & nonzero_rows(iv.vectors))
     )
@@ -335,7 +336,7 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
     else:
         print(f"  {result.seconds:.1f} s, nothing to compute")
     notes = ([skipped] if skipped else []) + result.notes
-    same = _duplicate_note(args.output, result)
+    same = _duplicate_note(result)
     if same:
         notes.append(same)
     for msg in notes:

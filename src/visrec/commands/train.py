@@ -309,9 +309,10 @@ def check_training_vectors(
     item_ids: np.ndarray,
     vpath: str,
     ipath: str,
-    effect: str = "they are fitted without one",
+    effect: str,
 ) -> None:
-    """Refuse vectors a fit cannot use; report training items without one.
+    """Refuse vectors a fit cannot use; report training items without one, saying what
+    that means for the fit (``effect``: the model's ``missing_vector_effect``).
 
     Raises
     ------
