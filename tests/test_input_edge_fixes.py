@@ -364,3 +364,46 @@ def test_binary_ids_that_are_not_utf8_name_the_interactions_file(tmp_path: Path)
     pq.write_table(table, path)
     with pytest.raises(VisrecError, match=r"i\.parquet: column 'user_id': id b'\\xff' is bytes"):
         load_interactions(path)
+
+
+def test_exclude_pairs_blocks_recommendations_keeps_training_pairs_and_survives_save(
+    tmp_path: Path,
+) -> None:
+    frame = pd.DataFrame({"user_id": ["a", "a", "b", "c"], "item_id": ["x", "y", "x", "z"]})
+    model = make_model("popularity").fit(Interactions.from_frame(frame))
+    before = model.seen_.copy()
+    a, z, x = model.user_map_.to_index(["a"])[0], *model.item_map_.to_index(["z", "x"])
+    # (a, x) is a training pair already: one new pair, counted once though given twice
+    assert model.exclude_pairs([a, a, a], [z, z, x]) == 1
+    assert (model.seen_ != before).nnz == 0  # the training pairs are untouched
+    idx, _ = model.recommend([a], n=3)
+    assert [i for i in idx[0] if i >= 0] == []  # x, y trained, z excluded
+    model.save(tmp_path / "m")
+    loaded = Recommender.load(tmp_path / "m")
+    assert loaded.excluded_ is not None and loaded.excluded_.nnz == 1
+    np.testing.assert_array_equal(loaded.recommend([a], n=3)[0], idx)
+    # a new fit starts with nothing excluded
+    model.fit(Interactions.from_frame(frame))
+    assert model.excluded_ is None
+    assert model.item_map_.ids[model.recommend([a], n=3)[0][0][0]] == "z"
+    with pytest.raises(VisrecError, match="as many users as items"):
+        model.exclude_pairs([a], [z, x])
+    with pytest.raises(VisrecError, match="unknown item index 9"):
+        model.exclude_pairs([a], [9])
+
+
+def test_damaged_excluded_arrays_are_named_on_load(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"user_id": ["a", "b"], "item_id": ["x", "y"]})
+    model = make_model("popularity").fit(Interactions.from_frame(frame))
+    model.exclude_pairs([0], [1])
+    model.save(tmp_path / "m")
+    npz = tmp_path / "m" / "arrays.npz"
+    arrays = dict(np.load(npz))
+    arrays["excluded_indices"] = np.array([7])
+    np.savez(npz, **arrays)
+    with pytest.raises(VisrecError, match=r"excluded_indices holds item index 7"):
+        Recommender.load(tmp_path / "m")
+    del arrays["excluded_indices"]
+    np.savez(npz, **arrays)
+    with pytest.raises(VisrecError, match=r"missing array\(s\) excluded_indices"):
+        Recommender.load(tmp_path / "m")

@@ -142,3 +142,29 @@ def test_unknown_user_spelt_otherwise_gets_a_hint(
     err = capsys.readouterr().err
     assert "line 2: user '007' is not a user the model was trained on" in err
     assert "'007' as '7'" in err
+
+
+def test_popular_lists_count_positives_not_pairs_rated_below_min_rating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A: one 5-star and five 1-star ratings by users who also rated others; B three
+    # 5-star, C two: new users get B, C, A, as the popularity model ranks them
+    rows = [("u0", "A", 5), ("u1", "B", 5), ("u2", "B", 5), ("u3", "B", 5)]
+    rows += [("u4", "C", 5), ("u5", "C", 5)]
+    rows += [(f"u{k}", "A", 1) for k in range(1, 6)]
+    train = tmp_path / "train.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id", "rating"]).to_csv(train, index=False)
+    m = tmp_path / "m"
+    argv = ["train", "--model", "popularity", "--interactions", str(train), "-o", str(m)]
+    assert main([*argv, "--min-rating", "4", "--quiet"]) == 0
+    assert "the 5 (user, item) pair(s) rated below it are never recommended" in (
+        capsys.readouterr().err
+    )
+    users = tmp_path / "users.txt"
+    users.write_text("u1\nnewbie\n")
+    got = _recs(m, tmp_path / "recs.csv", "--users", str(users), "--unknown-users", "popular")
+    new = got[got["user_id"] == "newbie"]
+    assert new["item_id"].tolist() == ["B", "C", "A"]
+    assert new["score"].tolist() == [3.0, 2.0, 1.0]
+    # u1 rated A 1 star: never recommended, though not a training item
+    assert got.loc[got["user_id"] == "u1", "item_id"].tolist() == ["C"]

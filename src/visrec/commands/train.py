@@ -202,13 +202,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _exclude_rated_below(model: Recommender, below: pd.DataFrame) -> int:
-    """Add the (user, item) pairs rated below --min-rating to the items the model never
-    recommends to their user (``seen_``): not positives to learn from, but a film
-    someone rated 2 stars is no recommendation for them. Returns how many were added
-    (pairs of users or items the model does not know cannot be recommended anyway)."""
-    import numpy as np
-    import scipy.sparse as sp
-
+    """Never recommend the (user, item) pairs rated below --min-rating to their user
+    (``exclude_pairs``): not positives to learn from, but a film someone rated 2 stars
+    is no recommendation for them. Returns how many were added (pairs of users or items
+    the model does not know cannot be recommended anyway)."""
     from visrec.data.interactions import ITEM, USER
 
     if not len(below):
@@ -216,15 +213,7 @@ def _exclude_rated_below(model: Recommender, below: pd.DataFrame) -> int:
     u = model.user_map_.to_index(below[USER].to_numpy(dtype=object), missing="minus_one")
     i = model.item_map_.to_index(below[ITEM].to_numpy(dtype=object), missing="minus_one")
     ok = (u >= 0) & (i >= 0)
-    seen = model.seen_
-    extra = sp.csr_matrix(
-        (np.ones(int(ok.sum()), dtype=seen.dtype), (u[ok], i[ok])), shape=seen.shape
-    )
-    merged = ((seen + extra) > 0).astype(seen.dtype).tocsr()
-    merged.sort_indices()
-    n_added = int(merged.nnz - seen.nnz)
-    model.seen_ = merged
-    return n_added
+    return model.exclude_pairs(u[ok], i[ok])
 
 
 def _fit_and_save(

@@ -128,6 +128,9 @@ class Recommender(ParamsMixin, ABC):
     user_map_: IdMap
     item_map_: IdMap
     seen_: sp.csr_matrix
+    #: pairs never recommended besides the training pairs (``exclude_pairs``); kept
+    #: apart from ``seen_`` because they are no positives: popularity lists count those
+    excluded_: sp.csr_matrix | None = None
 
     # ------------------------------------------------------------------ fit
     def load_fit_backend(self) -> Self:
@@ -447,6 +450,40 @@ class Recommender(ParamsMixin, ABC):
             return top_n(np.empty((0, len(self.item_map_))), n)
         return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
+    def exclude_pairs(self, user_idx: ArrayLike, item_idx: ArrayLike) -> int:
+        """Never recommend item ``item_idx[k]`` to user ``user_idx[k]`` (indices into the
+        id maps), as if they were training items, without making them positives: say
+        the films a user rated 2 stars (``visrec train --min-rating``). Saved with the
+        model. Returns how many pairs were new (not training pairs, not excluded yet)."""
+        self._check_fitted()
+        u, i = self._check_users(user_idx), self._check_items(item_idx)
+        if len(u) != len(i):
+            raise VisrecError(
+                f"exclude_pairs takes as many users as items, got {len(u)} and {len(i)}"
+            )
+        shape = self.seen_.shape
+        pairs = sp.csr_matrix((np.ones(len(u), dtype=np.float32), (u, i)), shape=shape)
+        before = self._blocked_matrix()
+        merged = ((before + pairs) > 0).astype(np.float32).tocsr()
+        extra = (merged - (self.seen_ > 0).astype(np.float32)).tocsr()
+        extra.eliminate_zeros()
+        extra.sort_indices()
+        n_new = int(merged.nnz - before.nnz)
+        self.excluded_ = extra if extra.nnz else None
+        return n_new
+
+    def _blocked_matrix(self) -> sp.csr_matrix:
+        """The pairs never recommended: training pairs and ``excluded_``."""
+        if self.excluded_ is None:
+            return self.seen_
+        return (self.seen_ + self.excluded_).tocsr()
+
+    def _blocked(self, user_idx: np.ndarray) -> sp.csr_matrix:
+        """Rows ``user_idx`` of :meth:`_blocked_matrix`."""
+        if self.excluded_ is None:
+            return self.seen_[user_idx]
+        return (self.seen_[user_idx] + self.excluded_[user_idx]).tocsr()
+
     def _recommend_block(
         self, u: np.ndarray, n: int, filter_seen: bool, cand: np.ndarray | None, width: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -458,7 +495,7 @@ class Recommender(ParamsMixin, ABC):
             col_of = np.full(len(self.item_map_), -1, dtype=np.int64)
             col_of[cand] = np.arange(len(cand))
         if filter_seen:
-            seen = self.seen_[u]
+            seen = self._blocked(u)
             rows = np.repeat(np.arange(len(u)), np.diff(seen.indptr))
             cols = seen.indices if col_of is None else col_of[seen.indices]
             keep = cols >= 0
@@ -592,6 +629,9 @@ class Recommender(ParamsMixin, ABC):
             "seen_indptr": self.seen_.indptr,
             "seen_indices": self.seen_.indices,
         }
+        if self.excluded_ is not None:
+            arrays["excluded_indptr"] = self.excluded_.indptr
+            arrays["excluded_indices"] = self.excluded_.indices
         for attr in self._array_attrs:
             if attr in self._arrays_before_added and self._derivable(attr):
                 continue  # load's _after_load rebuilds it, as for an older folder
@@ -683,6 +723,9 @@ class Recommender(ParamsMixin, ABC):
         # checked in full before scipy sees them: an index out of range makes tocsc()
         # write outside its buffer (a segmentation fault, not an exception)
         model.seen_ = seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
+        if "excluded_indptr" in arrays or "excluded_indices" in arrays:
+            n_u, n_i = len(model.user_map_), len(model.item_map_)
+            model.excluded_ = seen_matrix(npz, arrays, n_u, n_i, "excluded")
         check_same_save(folder, meta, arrays)
         check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
         check_array_forms(npz, model, arrays)

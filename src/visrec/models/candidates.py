@@ -104,7 +104,7 @@ def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -
         # the user's training items: map model item index -> candidate position
         col_of = np.full(len(model.item_map_), -1, dtype=np.int64)
         col_of[cands.known_idx[known_pos]] = known_pos
-        seen = model.seen_[user_idx]
+        seen = model._blocked(user_idx)
         rows = np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr))
         cols = col_of[seen.indices]
         hit = cols >= 0

@@ -229,27 +229,29 @@ def unpack_ids(npz: Path, arrays: dict[str, np.ndarray], name: str) -> IdMap:
 
 
 def seen_matrix(
-    npz: Path, arrays: dict[str, np.ndarray], n_users: int, n_items: int
+    npz: Path, arrays: dict[str, np.ndarray], n_users: int, n_items: int, name: str = "seen"
 ) -> sp.csr_matrix:
-    """The training matrix from ``seen_indptr``/``seen_indices``, checked in full:
-    ``indptr`` rises from 0 to ``len(indices)`` over ``n_users + 1`` entries and every
-    index lies in ``[0, n_items)``."""
-    indptr, indices = arrays["seen_indptr"], arrays["seen_indices"]
+    """The training matrix from ``seen_indptr``/``seen_indices`` (or another ``name``'s
+    pair, such as ``excluded``), checked in full: ``indptr`` rises from 0 to
+    ``len(indices)`` over ``n_users + 1`` entries and every index lies in
+    ``[0, n_items)``."""
+    require_arrays(npz, arrays, (f"{name}_indptr", f"{name}_indices"))
+    indptr, indices = arrays[f"{name}_indptr"], arrays[f"{name}_indices"]
     why = None
     if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
         why = f"must be integers, got {indptr.dtype} and {indices.dtype}"
     elif indptr.ndim != 1 or indices.ndim != 1:
         why = f"must be one-dimensional, got shapes {indptr.shape} and {indices.shape}"
     elif len(indptr) != n_users + 1:
-        why = f"seen_indptr has {len(indptr):,} entries for {n_users:,} users (expected n + 1)"
+        why = f"{name}_indptr has {len(indptr):,} entries for {n_users:,} users (expected n + 1)"
     elif indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
-        why = f"seen_indptr must rise from 0 to {len(indices):,} (the number of entries)"
+        why = f"{name}_indptr must rise from 0 to {len(indices):,} (the number of entries)"
     elif len(indices) and (indices.min() < 0 or indices.max() >= n_items):
         bad = indices[(indices < 0) | (indices >= n_items)][0]
-        why = f"seen_indices holds item index {int(bad)}; the model has {n_items:,} items"
+        why = f"{name}_indices holds item index {int(bad)}; the model has {n_items:,} items"
     if why is not None:
         raise VisrecError(
-            f"{npz}: the seen_ arrays do not fit the id maps ({why}); train the model again"
+            f"{npz}: the {name}_ arrays do not fit the id maps ({why}); train the model again"
         )
     return sp.csr_matrix(
         (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(n_users, n_items)

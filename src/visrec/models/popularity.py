@@ -44,9 +44,10 @@ class Popularity(Recommender):
 
     def _after_load(self) -> None:
         counts = self.item_counts_
-        # whole counts from 0 to the item's pairs in seen_ (which also holds the pairs
-        # `train --min-rating` left out of the fit): a negative count ranked every item
-        # -inf. Compared in float32, as saved (a count over 2**24 is rounded there).
+        # whole counts from 0 to the item's pairs in seen_ (in a folder saved before
+        # excluded_, seen_ also held the pairs `train --min-rating` left out of the
+        # fit): a negative count ranked every item -inf. Compared in float32, as saved
+        # (a count over 2**24 is rounded there).
         if counts.shape == (self.seen_.shape[1],):
             most = np.asarray(self.seen_.sum(axis=0)).ravel().astype(np.float32)
             wrong = np.flatnonzero((counts < 0) | (counts > most) | (counts != np.round(counts)))
