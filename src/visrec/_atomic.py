@@ -359,11 +359,14 @@ def _holder(fd: int) -> str:
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: str | os.PathLike[str], what: str) -> Iterator[bool]:
+def exclusive_lock(
+    path: str | os.PathLike[str], what: str, advice: str = "give another output"
+) -> Iterator[bool]:
     """Hold ``path`` for one writer: a second ``exclusive_lock`` on it, from any process
     (or a second call in this one), raises :class:`VisrecError` at once, naming the
     holder's pid and start time: ``PATH is being written by another WHAT (pid 1234,
-    started 12:03:04); wait for it to finish, or give another output``.
+    started 12:03:04); wait for it to finish, or give another output`` (``advice``
+    ends it).
 
     An advisory ``flock`` on :func:`lock_path`, which records the holder's pid, host and
     start time and is removed on release. The system releases a flock when its process
@@ -382,7 +385,7 @@ def exclusive_lock(path: str | os.PathLike[str], what: str) -> Iterator[bool]:
     lock = lock_path(target)
     with contextlib.suppress(OSError):  # else no lock, and the write says what is wrong
         target.parent.mkdir(parents=True, exist_ok=True)
-    fd = _acquire(lock, target, what)
+    fd = _acquire(lock, target, what, advice)
     if fd is None:
         yield False
         return
@@ -400,7 +403,7 @@ def exclusive_lock(path: str | os.PathLike[str], what: str) -> Iterator[bool]:
         os.close(fd)
 
 
-def _acquire(lock: Path, target: Path, what: str) -> int | None:
+def _acquire(lock: Path, target: Path, what: str, advice: str) -> int | None:
     """The descriptor of ``lock``, flocked; None where locking is not possible."""
     import fcntl
 
@@ -435,7 +438,7 @@ def _acquire(lock: Path, target: Path, what: str) -> int | None:
                 continue
             raise VisrecError(
                 f"{target} is being written by another {what} ({holder}); wait for it "
-                "to finish, or give another output"
+                f"to finish, or {advice}"
             ) from None
         except OSError as exc:
             os.close(fd)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -55,12 +56,24 @@ def add_interactions_args(
     parser.add_argument("--interactions", required=True, metavar=metavar, help=help)
 
 
+def finite_number(text: str) -> float:
+    """An argparse ``type``: a float that is a number (``nan`` and ``inf`` kept no row, or
+    every row, without a word)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
 def add_min_rating_arg(parser: argparse.ArgumentParser, more: str = "") -> None:
     """Add ``--min-rating`` (float, default None), for ``load_interactions_frame``;
     ``more`` ends its help (what the command does with the rows below)."""
     parser.add_argument(
         "--min-rating",
-        type=float,
+        type=finite_number,
         default=None,
         help="keep only rows with rating >= this value (default: every row is a positive)" + more,
     )
@@ -202,7 +215,7 @@ def load_interactions_frame(
         The file does not exist, ``min_rating`` is given but there is no rating column,
         or no usable row is left.
     """
-    from visrec.data.tables import load_interactions
+    from visrec.data.tables import load_interactions, unread_interaction_files
 
     if not os.path.exists(path):
         raise VisrecError(f"interactions file {str(path)!r} does not exist")
@@ -230,17 +243,25 @@ def load_interactions_frame(
     )
     for line in loaded.report_lines(path, BAD_LINES_SHOWN):
         log(line)
+    unread = unread_interaction_files(path)
+    if unread:  # a folder holding two tables: which one was read is no silent guess
+        log(
+            f"note: {path}: read {', '.join(loaded.files[:1])}; not read: "
+            f"{', '.join(f.name for f in unread)} (give a file instead of the folder)"
+        )
     cols = [c for c in loaded.unread_columns if c not in named]
     if cols:
         # a quantity or a date under a name the aliases miss: said, not silently lost
         names = ", ".join(repr(c) for c in cols[:5]) + (
             f" and {len(cols) - 5:,} more" if len(cols) > 5 else ""
         )
-        log(
-            f"note: {path}: column(s) {names} not read: every row is one interaction; a "
-            "rating or time column under another name is named with --rating-col / "
-            "--time-col (or renamed to rating / timestamp)"
+        why = (
+            ": every row is one interaction; a rating or time column under another name "
+            "is named with --rating-col / --time-col (or renamed to rating / timestamp)"
+            if ids_only and not keep_rating
+            else ""
         )
+        log(f"note: {path}: column(s) {names} not read{why}")
     frame = loaded.frame
     if len(frame) == 0:
         why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""
@@ -348,8 +369,24 @@ def parse_param(
 
 def parse_params(items: Sequence[str], *, option: str = "--param") -> dict[str, Any]:
     """``["factors=32", "device=cpu"]`` -> ``{"factors": 32, "device": "cpu"}``
-    (see :func:`parse_param`; a repeated key keeps its last value)."""
-    return dict(parse_param(item, option=option) for item in items)
+    (see :func:`parse_param`; a repeated key keeps its last value, with a note)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, value = parse_param(item, option=option)
+        _set_once(out, key, value, f"{option} {key}")
+    return out
+
+
+def _set_once(out: dict[str, Any], key: str, value: Any, what: str) -> None:
+    """``out[key] = value``; a second, different value wins, as a later option
+    overrides an earlier one (a script's defaults, then the user's), with a note."""
+    if key in out and out[key] != value:
+        print(
+            f"note: {what} is given twice ({json.dumps(out[key])}, then "
+            f"{json.dumps(value)}): the last, {json.dumps(value)}, is used",
+            file=sys.stderr,
+        )
+    out[key] = value
 
 
 def parse_model_params(
@@ -368,7 +405,7 @@ def parse_model_params(
             raise VisrecError(
                 f"{option} {item!r}: model {model!r} is not in --models ({', '.join(models)})"
             )
-        out.setdefault(model, {})[name] = value
+        _set_once(out.setdefault(model, {}), name, value, f"{option} {key}")
     return out
 
 

@@ -124,7 +124,9 @@ def run_resumable(
     held = Path(json_out) if json_out else record
     with contextlib.ExitStack() as stack:
         if held is not None:
-            stack.enter_context(exclusive_lock(held, what))
+            # the record of a run without --json is no output its user chose
+            advice = "give another output" if json_out else "give --json OUT (its own record)"
+            stack.enter_context(exclusive_lock(held, what, advice))
         if record is not None and not resume:
             record = start_over(record)
         try:

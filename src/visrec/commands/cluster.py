@@ -109,6 +109,8 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     Returns ``(ids, labels, notes)``: two aligned string Series (ids unique, labels
     non-empty) and lines saying which records were dropped or repaired and why.
     """
+    import numpy as np
+
     from visrec.data.interactions import ITEM
     from visrec.data.item_tables import load_item_table
 
@@ -117,7 +119,16 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     loaded = load_item_table(path, id_col=id_col, label_col=label_col)
     notes = loaded.report_lines(path)
     frame = loaded.frame
-    return frame[ITEM].astype(str), frame[label_col].astype(str).str.strip(), notes
+    cells = frame[label_col]
+    # a parquet list column would become numpy's text of each array, one label per item
+    nested = cells.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+    if nested.any():
+        first = frame[ITEM].astype(str)[nested].iloc[0]
+        raise VisrecError(
+            f"{path}: column {label_col!r} holds lists or arrays (item {first!r}), not "
+            "category labels; give a column of text labels"
+        )
+    return frame[ITEM].astype(str), cells.astype(str).str.strip(), notes
 
 
 def keep_labels(text: str, present: set[str]) -> list[str]:
@@ -153,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.top_labels, 1, "--top-labels")
     check_seed(args.random_state, "--random-state")
     iv = read_vectors(args.vectors)
+    if not len(iv):
+        raise VisrecError(f"{args.vectors} holds no items")
     ids, labs, notes = read_label_table(args.labels, args.id_col, args.label_col)
     for line in notes:
         print(line)
@@ -163,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     # `visrec similar`: clustered, it made a cluster of its own
     no_image = ~iv.has_image | ~nonzero_rows(iv.vectors)
     item_labels = np.asarray([label_of.get(str(i)) for i in iv.ids], dtype=object)
-    no_label = np.asarray([lab is None for lab in item_labels]) & ~no_image
+    no_label = np.asarray([lab is None for lab in item_labels], dtype=bool) & ~no_image
     keep = ~no_image & ~no_label
     print(
         f"{args.vectors}: {n_total:,} items; left out {int(no_image.sum()):,} without an "
@@ -182,11 +195,15 @@ def run(args: argparse.Namespace) -> int:
             )
 
     selection: dict[str, Any] = {}
-    if args.keep or args.top_labels is not None:
+    if args.keep is not None or args.top_labels is not None:
         present = item_labels[keep].astype(str)
-        if args.keep:
+        if args.keep is not None:
             present_set = set(present.tolist())
             wanted = keep_labels(args.keep, present_set)
+            if not wanted:
+                raise VisrecError(
+                    f"--keep {args.keep!r} names no label; give labels separated by commas"
+                )
             missing = [w for w in wanted if w not in present_set]
             if missing:
                 values = sorted(present_set)
@@ -207,6 +224,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"kept labels {', '.join(wanted)}; left out {n_out:,} items with other labels")
         selection = {"labels kept": ", ".join(wanted), "left out: other labels": n_out}
 
+    if no_image.all():
+        raise VisrecError(
+            f"no item of {args.vectors} has an image (has_image is false, or the vector "
+            f"all zeros, for all {n_total:,}): nothing to cluster; embed the images again"
+        )
     if not keep.any():
         raise VisrecError(
             f"no item of {args.vectors} has both an image and a label in {args.labels} "
@@ -225,6 +247,12 @@ def run(args: argparse.Namespace) -> int:
             f"all {int(keep.sum()):,} items left to cluster have the label {distinct[0]!r}"
             f"{how}: clusters can only be compared with at least 2 distinct labels (with "
             "one, ARI, NMI and purity are fixed by construction); keep more labels"
+        )
+    if args.k is None and len(distinct) > MAX_DEFAULT_K:
+        raise VisrecError(
+            f"column {args.label_col!r} of {args.labels} holds {len(distinct):,} distinct "
+            f"labels over {int(keep.sum()):,} items, and k is the number of labels unless "
+            f"given: is it a category? Give --top-labels N (the N largest labels) or --k"
         )
     if args.k is None and not args.keep and args.top_labels is None:
         _note_small_labels(item_labels[keep].astype(str))
@@ -293,6 +321,12 @@ def _write_report(
             )
             samples = {c: [(i, files[i]) for i in v] for c, v in picked.items()}
             _note_unreadable(samples)
+        else:
+            print(
+                f"note: no image in {args.images} is named after a clustered item id: the "
+                "report shows no photos",
+                file=sys.stderr,
+            )
         images_note = f"no image in {args.images} is named after a clustered item id"
     data = ReportData(
         title=f"visrec cluster: {os.path.basename(args.vectors)} vs {args.label_col}",
@@ -312,6 +346,10 @@ def _write_report(
     )
     write_report(args.report, data)
 
+
+#: the most labels k defaults to: a column of titles or ids as labels made K-means
+#: run for many minutes towards a table nobody can read
+MAX_DEFAULT_K = 50
 
 #: a label under this share of the items gets a cluster of its own all the same (k is
 #: the number of labels), which K-means takes from a big label: the demo leaves them out
@@ -334,7 +372,9 @@ def _note_small_labels(labels: Any) -> None:
     big = [f'"{k}"' if "," in str(k) else str(k) for k in counts.index if k not in small.index]
     # the same set both ways: --keep lists them all, so only while the list is short
     how = (
-        f"--keep {','.join(big)} (or --top-labels {len(big)})"
+        "--top-labels N (the N largest labels)"
+        if not big
+        else f"--keep {','.join(big)} (or --top-labels {len(big)})"
         if len(big) <= 6
         else f"--top-labels {len(big)}"
     )

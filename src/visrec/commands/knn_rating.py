@@ -112,6 +112,8 @@ def ratings_with_vectors(
         notes.append(f"left out {int((no_key & ~bad).sum()):,} rows without a {key_col}")
     frame = frame.loc[~bad & ~no_key].reset_index(drop=True)
     iv = read_vectors(vectors_path)
+    if not len(iv):
+        raise VisrecError(f"{vectors_path} holds no items")
     # --include-missing would otherwise run on all-zero vectors, silently
     check_vectors_match(iv, frame[key_col], vectors_path, source, noun=f"{key_col} values")
     check_finite_vectors(iv, frame[key_col].astype(str).unique(), vectors_path)

@@ -91,7 +91,7 @@ def register(subparsers: Any) -> None:
         default=1234,
         help="seed of the first split (default 1234)",
     )
-    p.add_argument("--k", type=int, default=3, help="neighbours of the KNN (default 3)")
+    p.add_argument("--k", type=int, default=None, help="neighbours of the KNN (default 3)")
     p.add_argument("--n-factors", type=int, default=None, help="MF latent factors (default 32)")
     p.add_argument(
         "--n-epochs", type=int, default=None, help="MF full-batch Adam steps (default 150)"
@@ -153,6 +153,17 @@ def run(args: argparse.Namespace) -> int:
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:
         check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
+    else:
+        unused = [
+            o for o, v in (("--k", args.k), ("--reg-visual", args.reg_visual)) if v is not None
+        ]
+        if unused:  # an option with no effect, said rather than silently ignored
+            say(
+                f"note: {' and '.join(unused)} {'are' if len(unused) > 1 else 'is'} for the "
+                "image models (the KNN, MF + visual), which need --vectors: not used"
+            )
+    if args.k is None:
+        args.k = 3
     mf: dict[str, Any] = {}
     for name in ("n_factors", "n_epochs", "reg", "reg_visual"):
         if getattr(args, name) is not None:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from visrec.commands._checks import check_at_least
@@ -83,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     photos = scan_photos(args.images, args.report, outputs)
     check_at_least(args.n, 1, "--n")
     vectors = read_vectors(args.vectors)
+    if not len(vectors):
+        raise VisrecError(f"{args.vectors} holds no items")
     index = SimilarItems(vectors)
     queries = list(dict.fromkeys(args.item_ids))  # each distinct id once, in given order
     try:
@@ -132,8 +135,26 @@ def run(args: argparse.Namespace) -> int:
                 "the report shows grey tiles",
                 file=sys.stderr,
             )
+        elif photos:
+            _note_unreadable(results, photos)
 
         info = {"vectors": args.vectors, "backbone": str(backbone), "images": args.images or ""}
         write_similar_report(args.report, results, photos, {k: v for k, v in info.items() if v})
     say_written(args.json, args.report)
     return 0
+
+
+def _note_unreadable(results: list[Any], photos: dict[str, Path]) -> None:
+    """One note when photos of the items shown cannot be read (a missing file named
+    by a manifest, a broken image): they show as grey tiles."""
+    from visrec.report.plots import thumbnail_jpeg
+
+    shown = dict.fromkeys(str(i) for r in results for i in (r.query, *r.ids))
+    bad = [i for i in shown if i in photos and thumbnail_jpeg(photos[i]) is None]
+    if bad:
+        print(
+            f"note: {len(bad):,} of the photos shown cannot be read (missing or not an "
+            f"image) and show as grey tiles: {', '.join(map(repr, bad[:5]))}"
+            f"{', ...' if len(bad) > 5 else ''}",
+            file=sys.stderr,
+        )

@@ -231,11 +231,15 @@ def _summarize_items(res: LoadResult) -> dict[str, Any]:
     out["items"] = res.n_rows
     for col in _CATEGORY_COLUMNS:
         if col in res.frame.columns:
-            counts = res.frame[col].value_counts()
+            text = res.frame[col].astype("string").str.strip()
+            empty = text.isna() | (text == "")  # counted apart: not a category named ""
+            counts = text[~empty].value_counts()
             out["category_column"] = col
             out["categories"] = {str(k): int(v) for k, v in counts.head(20).items()}
             if len(counts) > 20:
                 out["categories_not_shown"] = len(counts) - 20
+            out["items_without_category"] = int(empty.sum())
+            out["category_total"] = res.n_rows  # shares of all items, not of those shown
             break
     return out
 
@@ -399,11 +403,14 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
         if s.get("categories"):
             col = s.get("category_column", "category")
             lines.append(f"   categories ({col})")
-            total = sum(s["categories"].values())
+            total = s.get("category_total") or sum(s["categories"].values())
             for k, v in s["categories"].items():
                 lines.append(f"     {k:<30}{v:>10,}  {_pct(v, total)}")
             if s.get("categories_not_shown"):
                 lines.append(f"     ... and {s['categories_not_shown']} more")
+            if s.get("items_without_category"):
+                n = s["items_without_category"]
+                lines.append(f"     {'(no category)':<30}{n:>10,}  {_pct(n, total)}")
         if s.get("columns_not_read"):
             names = ", ".join(s["columns_not_read"])
             lines.append(f"   columns not read (every row is one interaction): {names}")

@@ -108,6 +108,20 @@ def interaction_sources(path: PathLike) -> list[Path]:
     return [resolve_folder(p, INTERACTION_FILES, "interactions")]
 
 
+def unread_interaction_files(folder: PathLike) -> list[Path]:
+    """The interactions files in ``folder`` that ``load_interactions(folder)`` leaves
+    unread (it reads the first of ``INTERACTION_FILES``): a ``ratings.csv`` beside a
+    ``u.data``, Amazon review files beside a table. Empty for a file."""
+    p = Path(folder)
+    if not p.is_dir():
+        return []
+    read = set(interaction_sources(p))
+    there = [p / n for n in INTERACTION_FILES if (p / n).is_file()]
+    if there:
+        there += amazon_review_files(p)
+    return [f for f in there if f not in read]
+
+
 @dataclass(frozen=True)
 class BadRecord:
     """One input record that was not kept (or was repaired, see ``LoadResult.warnings``).
@@ -348,7 +362,15 @@ def _match_columns(
             if _norm(want) in normed:
                 found[canon] = normed.index(_norm(want))
                 continue
-            raise VisrecError(f"{where}: no column {want!r} (columns: {list(header)})")
+            # a headerless file: its first row was taken for the header
+            data = all(re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", h) for h in header)
+            hint = (
+                "; the first line looks like data, not a header: a file without a header "
+                "is read as user item [rating [timestamp]] when no column is named"
+                if data
+                else ""
+            )
+            raise VisrecError(f"{where}: no column {want!r} (columns: {list(header)}){hint}")
         more = SHOP_TIME_ALIASES if canon == TIMESTAMP and time_needed else ()
         for alias in (*aliases, *more):
             if alias in normed and normed.index(alias) not in found.values():
@@ -481,6 +503,7 @@ def load_interactions(
         )
     explicit = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
     _refuse_layout(p, sep, explicit)
+    _refuse_shared_columns(p, explicit)
     if is_json_file(p):
         from visrec.data.amazon import load_amazon_reviews
 
@@ -522,6 +545,22 @@ def load_interactions(
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     result.unread_columns = unread
     return result
+
+
+def _refuse_shared_columns(p: Path, explicit: dict[str, str | None]) -> None:
+    """One column named for two roles (user_col == item_col): every user would be an
+    item of the same id, and the error came later as "no test user"."""
+    roles: dict[str, str] = {}
+    for canon, col in explicit.items():
+        if col is None:
+            continue
+        role = f"{canon.split('_')[0]}_col"
+        if col in roles:
+            raise VisrecError(
+                f"{p}: column {col!r} is named for both {roles[col]} and {role} "
+                "(--user-col, --item-col, ...); each needs a column of its own"
+            )
+        roles[col] = role
 
 
 def _refuse_layout(p: Path, sep: str | None, explicit: dict[str, str | None]) -> None:

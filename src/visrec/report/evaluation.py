@@ -85,6 +85,11 @@ def _check(result: Any, source: str) -> None:
     if not isinstance(result, dict):
         raise VisrecError(f"{source}: {what} (expected a JSON object)")
     missing = [k for k in ("protocol", "k", "runs") if k not in result]
+    if "k" in missing and {"n_train", "models", "runs"} <= set(result):
+        raise VisrecError(
+            f"{source}: a result of `visrec rating-eval --json`, not of `visrec evaluate "
+            "--json`; its report comes from `visrec rating-eval ... --report HTML`"
+        )
     if missing:
         raise VisrecError(f"{source}: {what} (no {', '.join(repr(m) for m in missing)})")
     runs = result["runs"]
@@ -98,6 +103,8 @@ def _check(result: Any, source: str) -> None:
     for key in ("splits", "params"):
         if not isinstance(result.get(key, {}), dict):
             raise VisrecError(f"{source}: {what} ('{key}' is not a JSON object)")
+    seeds = result.get("seeds")
+    first: dict[tuple[int, str], int] = {}  # (seed, model) -> the run that has it
     for i, run in enumerate(runs):
         gone = [k for k in NEEDED if not isinstance(run, dict) or k not in run]
         if gone:
@@ -107,6 +114,17 @@ def _check(result: Any, source: str) -> None:
             raise VisrecError(f"{source}: runs[{i}]: seed {seed!r} is not an integer")
         if not isinstance(model, str) or not model:
             raise VisrecError(f"{source}: runs[{i}]: model {model!r} is not a name")
+        # a doubled run would count twice in every mean and in the sign test
+        if (seed, model) in first:
+            raise VisrecError(
+                f"{source}: runs[{i}] repeats seed {seed} of model {model!r} "
+                f"(runs[{first[seed, model]}]): one run per seed and model"
+            )
+        first[seed, model] = i
+        if isinstance(seeds, list) and seed not in seeds:
+            raise VisrecError(
+                f"{source}: runs[{i}] ({model}) has seed {seed}, which 'seeds' does not list"
+            )
         for key in (*METRIC_KEYS, "fit_s"):
             value = run.get(key)
             if value is None:  # null: a metric that could not be computed (NaN)
