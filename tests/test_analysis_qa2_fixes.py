@@ -173,3 +173,17 @@ def test_items_without_an_image_file_are_named(tmp_path: Path) -> None:
         "2 item(s) of items.csv have no image in images/, so they are not embedded, "
         "clustered or used by the rating KNN ('zz1', 'zz2')" in ds.notes
     )
+
+
+def test_demo_with_data_notes_the_generated_catalogue_options_it_does_not_use(
+    tmp_path: Path, stand_in: list[int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _shop(tmp_path / "shop", {"A": 12, "B": 12})
+    argv = ["demo", "--data", str(folder), "--report", str(tmp_path / "r.html"), "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "o1"), "--items", "50", "--users", "7"]) == 0
+    assert (
+        "note: --items, --users shape the generated catalogue, not used with --data; "
+        "--max-items N takes a sample of N items of a real dataset"
+    ) in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "o2")]) == 0
+    assert "generated catalogue" not in capsys.readouterr().err

@@ -584,3 +584,20 @@ def test_a_reused_trial_still_prints_its_score_line() -> None:
                 make_model("bpr", **params).fit(inter, vec)
     trials = [line for line in lines if "reg=auto trial" in line]
     assert len(trials) == 3 and all(line.endswith("(reused)") for line in trials)
+
+
+def test_log_lines_of_visual_cf_name_its_inner_fits_as_its_own() -> None:
+    """visual-cf fits BPR inside: its epoch lines say "bpr of visual-cf", so a log of
+    `evaluate` does not read as BPR refitted after the bpr row; BPR's own say "bpr"."""
+    from visrec.models._fit_lines import fit_lines
+
+    inter, vec = checkerboard()
+    said: list[str] = []
+    with fit_lines(said.append, every_s=0):
+        fast("visual-cf", epochs=2, reg=0.01, profile_weight=0).fit(inter, vec)
+    lines = [x for x in said if "epoch" in x]
+    assert lines and all(x.startswith("  bpr of visual-cf: epoch ") for x in lines)
+    said.clear()
+    with fit_lines(said.append, every_s=0):
+        fast("bpr", epochs=2, reg=0.01).fit(inter, vec)
+    assert [x.split(",")[0] for x in said] == ["  bpr: epoch 1/2", "  bpr: epoch 2/2"]

@@ -309,3 +309,18 @@ def test_data_summary_counts_items_without_a_category_apart(
     assert "3" in line.split() and "50.0%" in line
     apparel = next(ln for ln in out.splitlines() if ln.strip().startswith("Apparel"))
     assert "33.3%" in apparel
+
+
+def test_evaluate_shows_an_auc_no_user_has_as_n_a_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # two items, each user's latest is the test: the one candidate is always a positive
+    orders = tmp_path / "orders.csv"
+    orders.write_text("user_id,item_id,timestamp\nu1,a,1\nu1,b,2\nu2,a,1\nu2,b,3\nu3,b,1\nu3,a,2\n")
+    argv = ["evaluate", "--interactions", str(orders), "--protocol", "time"]
+    assert main([*argv, "--models", "popularity", "--seeds", "1", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    row = next(ln for ln in out.splitlines() if ln.startswith("popularity"))
+    assert row.split()[1] == "n/a" and "nan" not in out
+    assert "note: AUC is n/a: every candidate of every test user is one of their test" in err
+    assert "compare NDCG@20, or lower --k" in err and "compare AUC" not in err

@@ -155,13 +155,13 @@ def test_scan_lists_skipped_entries_and_reads_jfif(tmp_path: Path) -> None:
     assert list(scan.images) == ["1", "3"]
     assert scan.skipped == [
         ("6.jpg", "a broken link"),
-        ("more/", "a subfolder: only the top folder is read; --recursive reads them"),
+        ("more/", "a subfolder: only the top folder is read; embed --recursive reads them"),
         ("notes.txt", "not an image extension visrec reads"),
         ("raw.heic", "not an image extension visrec reads"),
     ]
     assert scan.skipped_note(examples=1) == (
         "skipped 4 entries: 6.jpg (a broken link); more/ (a subfolder: only the top "
-        "folder is read; --recursive reads them); notes.txt and 1 more (not an image "
+        "folder is read; embed --recursive reads them); notes.txt and 1 more (not an image "
         "extension visrec reads)"
     )
     assert scan_images(d / "more").skipped_note() is None
@@ -191,7 +191,7 @@ def test_cli_notes_skipped_entries_and_explains_an_empty_folder(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {d}: no images named <item_id>.<jpg|")
     assert err.endswith(
-        "(skipped 1 entry: more/ (a subfolder: only the top folder is read; --recursive "
+        "(skipped 1 entry: more/ (a subfolder: only the top folder is read; embed --recursive "
         "reads them))\n"
     )
     assert not out.exists()
@@ -203,7 +203,7 @@ def test_cli_notes_skipped_entries_and_explains_an_empty_folder(
     printed = capsys.readouterr().out
     note = (
         f"{d}: skipped 2 entries: more/ (a subfolder: only the top folder is read; "
-        "--recursive reads them); x.txt (not an image extension visrec reads)"
+        "embed --recursive reads them); x.txt (not an image extension visrec reads)"
     )
     assert f"  note: {note}\n" in printed and "ok 2, failed 0" in printed
     assert list(read_vectors(out).ids) == ["1", "3"]

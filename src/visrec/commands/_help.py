@@ -31,11 +31,18 @@ SAME_MEANING: dict[str, dict[str, str]] = {
     "rating-eval": {
         "--seed": "--seeds N is how many splits to run; --random-state S seeds the first",
         "--n": "--k K is the number of KNN neighbours here",
+        "--neighbors": "--k K is the number of KNN neighbours here",
+        "--neighbours": "--k K is the number of KNN neighbours here",
     },
-    "knn-rating": {"--n": "--k K is the number of neighbours here"},
+    "knn-rating": {
+        "--n": "--k K is the number of neighbours here",
+        "--neighbors": "--k K is the number of neighbours here",
+        "--neighbours": "--k K is the number of neighbours here",
+    },
     "cluster": {
         "--n": "--k K is the number of clusters here",
         "--n-clusters": "--k K is the number of clusters here",
+        "--clusters": "--k K is the number of clusters here",
     },
     "recommend": {
         "--k": "--n N is the list length here",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ def register(subparsers: Any) -> None:
         "--items",
         type=int,
         metavar="N",
-        default=320,
+        default=None,
         dest="n_items",
         help="generated catalogue: number of items, at least 4, one per category (default 320)",
     )
@@ -85,7 +86,7 @@ def register(subparsers: Any) -> None:
         "--users",
         type=int,
         metavar="N",
-        default=150,
+        default=None,
         dest="n_users",
         help="generated catalogue: number of users (default 150)",
     )
@@ -93,7 +94,7 @@ def register(subparsers: Any) -> None:
         "--image-size",
         type=int,
         metavar="PX",
-        default=224,
+        default=None,
         help="generated catalogue: image size in pixels, 32 to 1024 (default 224)",
     )
     p.add_argument(
@@ -206,6 +207,18 @@ def run(args: argparse.Namespace) -> int:
         "OUT/results.json": out / "results.json",
         "OUT/vectors.parquet": out / "vectors.parquet",
     }
+    given = {"--items": args.n_items, "--users": args.n_users, "--image-size": args.image_size}
+    unused = [o for o, v in given.items() if v is not None]
+    if args.data and unused:  # said, not silently ignored: --max-items is the one here
+        print(
+            f"note: {', '.join(unused)} {'shape' if len(unused) > 1 else 'shapes'} the "
+            "generated catalogue, not used with --data; --max-items N takes a sample of N "
+            "items of a real dataset",
+            file=sys.stderr,
+        )
+    args.n_items = 320 if args.n_items is None else args.n_items
+    args.n_users = 150 if args.n_users is None else args.n_users
+    args.image_size = 224 if args.image_size is None else args.image_size
     data = Path(args.data) if args.data else None
     files = data.rglob("*") if data is not None and data.is_dir() else []
     check_outputs_distinct(outputs, [("--data", f) for f in named_like_outputs(outputs, files)])

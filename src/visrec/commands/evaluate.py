@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--test-ratio must be between 0 and 1, got {args.test_ratio}")
     if args.protocol == "time" and args.test_ratio is not None:
         say(
-            "note: --test-ratio has no effect with --protocol time "
+            "note: --test-ratio (--test-size) has no effect with --protocol time "
             "(each user's latest interaction is the test)"
         )
     if args.test_ratio is None:
@@ -282,11 +282,17 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     # user of warm/time has a training item, which is no candidate for that user
     n_cand = max(int(s["n_candidates"]) for s in stats) - (args.protocol != "cold-items")
     trivial = None
+    auc = "auc" in res.runs and bool(res.runs["auc"].notna().any())
+    no_auc = None
+    if not auc:
+        no_auc = "AUC is n/a: every candidate of every test user is one of their test items"
+        res.notes.append(no_auc)
     if n_cand <= args.k:
         trivial = (
             f"{n_cand:,} candidate(s) per test user at most, <= --k {args.k}: "
             f"Recall@{args.k} and HitRate@{args.k} are 1 for any ranking (every candidate "
-            f"is in the top {args.k}); compare AUC and NDCG@{args.k}, or lower --k"
+            f"is in the top {args.k}); compare {'AUC and ' if auc else ''}NDCG@{args.k}, "
+            "or lower --k"
         )
         res.notes.append(trivial)
     elif 2 * args.k >= n_cand:
@@ -331,7 +337,7 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     tuned = res.tuned_note()
     if tuned:
         print(tuned)
-    for note in (trivial, same_split):
+    for note in (no_auc, trivial, same_split):
         if note is not None:
             print(f"note: {note}", file=sys.stderr)
     say_written(args.json, args.report)

@@ -35,7 +35,7 @@ MANIFEST_ID_COLUMNS = ("item_id", "id", "review_id", "asin", "sku", "product_id"
 MANIFEST_PATH_COLUMNS = ("path", "file", "filename", "image_path")
 MANIFEST_URL_COLUMNS = ("url", "image_url")
 
-SUBFOLDER = "a subfolder: only the top folder is read; --recursive reads them"
+SUBFOLDER = "a subfolder: only the top folder is read; embed --recursive reads them"
 LINKED_FOLDER = "a link to a folder: not followed"
 NOT_IMAGE = "not an image extension visrec reads"
 BROKEN_LINK = "a broken link"

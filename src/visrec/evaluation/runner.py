@@ -127,6 +127,9 @@ class ExperimentResult:
             for m in METRICS:
                 mu, sd = r[(m, "mean")], r[(m, "std")]
                 digits = 1 if m == "fit_s" else 3
+                if pd.isna(mu):  # no user for whom it is defined (notes say why)
+                    row[names[m]] = "n/a"
+                    continue
                 cell = f"{mu:.{digits}f}"
                 row[names[m]] = f"{cell} ± {sd:.{digits}f}" if spread else cell
             rows.append(row)

@@ -28,6 +28,7 @@ class _Lines:
 
 _ACTIVE: ContextVar[_Lines | None] = ContextVar("visrec_fit_lines", default=None)
 _STAGE: ContextVar[str | None] = ContextVar("visrec_fit_stage", default=None)
+_OWNER: ContextVar[str | None] = ContextVar("visrec_fit_owner", default=None)
 
 
 #: default seconds between two lines
@@ -44,6 +45,17 @@ def fit_lines(write: Callable[[str], None], every_s: float | None = None) -> Ite
         yield
     finally:
         _ACTIVE.reset(token)
+
+
+@contextlib.contextmanager
+def owner(model: str) -> Iterator[None]:
+    """Name the model whose fit runs the fits inside the block: visual-cf's inner BPR
+    fits say ``bpr of visual-cf``, not ``bpr`` (a reader took them for BPR refitted)."""
+    token = _OWNER.set(model)
+    try:
+        yield
+    finally:
+        _OWNER.reset(token)
 
 
 @contextlib.contextmanager
@@ -75,8 +87,9 @@ def epoch_done(desc: str, epoch: int, epochs: int, loss: float, started: float) 
     if now - lines.last < lines.every_s:
         return
     lines.last = now
-    where = _STAGE.get()
-    name = f"{desc} ({where})" if where else desc
+    where, who = _STAGE.get(), _OWNER.get()
+    name = f"{desc} of {who}" if who and who != desc else desc
+    name = f"{name} ({where})" if where else name
     lines.write(f"  {name}: epoch {epoch}/{epochs}, loss {loss:.4f}, {_minutes(now - started)}")
 
 

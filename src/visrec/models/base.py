@@ -196,9 +196,10 @@ class Recommender(ParamsMixin, ABC):
                     )
         self._before_fit(interactions, item_vectors, self.seen_)
         from visrec.models._checkpoint import keyed
+        from visrec.models._fit_lines import owner
 
         # a resumed fit must have made the same data-dependent choices
-        with keyed(self._checkpoint_extra()):
+        with keyed(self._checkpoint_extra()), owner(self.name):
             self._fit(interactions, vectors, has_image)
         for attr in self._array_attrs:
             value = getattr(self, attr, None)
