@@ -172,8 +172,12 @@ def test_validation_scores_are_the_trial_models_recall(monkeypatch: pytest.Monke
     inter, vec = checkerboard()
     trials: list[float] = []
 
-    def spy(model: Recommender, train: sp.csr_matrix, valid: sp.csr_matrix) -> float:
-        # each trial is trained without the validation pairs and scored on them
+    def spy(
+        model: Recommender, train: sp.csr_matrix, valid: sp.csr_matrix, users: np.ndarray
+    ) -> float:
+        # each trial is trained without the validation pairs and scored on them, for
+        # every user with validation pairs (under VALID_USERS)
+        np.testing.assert_array_equal(users, np.flatnonzero(np.diff(valid.indptr)))
         assert train.multiply(valid).nnz == 0
         assert train.nnz + valid.nnz == model.seen_.nnz + valid.nnz == inter.to_csr().nnz
         trials.append(model.reg)  # type: ignore[attr-defined]
@@ -601,3 +605,50 @@ def test_log_lines_of_visual_cf_name_its_inner_fits_as_its_own() -> None:
     with fit_lines(said.append, every_s=0):
         fast("bpr", epochs=2, reg=0.01).fit(inter, vec)
     assert [x.split(",")[0] for x in said] == ["  bpr: epoch 1/2", "  bpr: epoch 2/2"]
+
+
+def test_validation_recall_from_sparse_rows_matches_a_dense_reference() -> None:
+    """The validation ranks from the sparse training rows (no users x items masks):
+    the same Recall@20 as ranking dense arrays, ties and NaN scores included; over
+    VALID_USERS users, a seeded sample of them."""
+    from visrec._ranking import recall_rows, top_candidates
+
+    rng = np.random.default_rng(5)
+    n_users, n_items = 300, 90
+    seen = sp.csr_matrix((rng.random((n_users, n_items)) < 0.15).astype(np.float32))
+    is_val = _auto_reg.inner_split(seen, rng)
+    coo = seen.tocoo()
+    train = sp.csr_matrix(
+        (np.ones((~is_val).sum(), np.float32), (coo.row[~is_val], coo.col[~is_val])),
+        shape=seen.shape,
+    )
+    valid = sp.csr_matrix(
+        (np.ones(is_val.sum(), np.float32), (coo.row[is_val], coo.col[is_val])), shape=seen.shape
+    )
+    table = rng.integers(0, 6, size=(n_users, n_items)).astype(np.float32)  # many ties
+    table[rng.random(table.shape) < 0.02] = np.nan
+
+    class Fixed:
+        def score(self, u: np.ndarray) -> np.ndarray:
+            return table[u]
+
+    users = np.flatnonzero(np.diff(valid.indptr) > 0)
+    exclude = train[users].toarray().astype(bool)
+    scores = np.where(np.isnan(table[users]), -np.inf, table[users]).astype(np.float64)
+    top, _ = top_candidates(np.where(exclude, -np.inf, scores), 20)
+    want = recall_rows(top, valid[users].toarray().astype(bool))
+    got = _auto_reg.validation_recall(Fixed(), train, valid)  # type: ignore[arg-type]
+    assert got == pytest.approx(float(np.nanmean(want)), abs=1e-12)
+
+    some = _auto_reg.validation_users(valid, np.random.default_rng(0))
+    np.testing.assert_array_equal(some, users)  # under the cap: every user
+    _old, _auto_reg.VALID_USERS = _auto_reg.VALID_USERS, 50
+    try:
+        some = _auto_reg.validation_users(valid, np.random.default_rng(0))
+        again = _auto_reg.validation_users(valid, np.random.default_rng(0))
+    finally:
+        _auto_reg.VALID_USERS = _old
+    assert len(some) == 50 and set(some) <= set(users) and (np.diff(some) > 0).all()
+    np.testing.assert_array_equal(some, again)
+    part = _auto_reg.validation_recall(Fixed(), train, valid, some)  # type: ignore[arg-type]
+    assert part == pytest.approx(float(np.nanmean(want[np.isin(users, some)])), abs=1e-12)
