@@ -313,7 +313,7 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
             raise VisrecError(f"{source}: row {values.index(None) + 1} has no {col}")
     if pa.types.is_integer(flags.type) and not set(flag_values) <= {0, 1}:
         raise VisrecError(f"{source}: column 'has_image' must hold 1 or 0 as integers")
-    vectors = _vector_rows(table.column("vector").combine_chunks(), ids, source)
+    vectors = _vector_rows(table.column("vector"), ids, source)
     meta = parse_meta((table.schema.metadata or {}).get(META_KEY), source)
     try:
         return ItemVectors(
@@ -326,10 +326,11 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
         raise VisrecError(f"{source}: {exc}") from exc
 
 
-def _vector_rows(col: pa.Array, ids: list[Any], source: str) -> np.ndarray:
-    """The ``vector`` column as float32 ``(n, d)``; a one-line error naming the file and
-    the first bad item for anything else (not lists of numbers, a missing vector, rows
-    of different lengths)."""
+def _vector_rows(col: pa.ChunkedArray, ids: list[Any], source: str) -> np.ndarray:
+    """The ``vector`` column as float32 ``(n, d)``, filled chunk by chunk (a combined
+    copy of the column next to the table held the vectors three times over); a
+    one-line error naming the file and the first bad item for anything else (not lists
+    of numbers, a missing vector, rows of different lengths)."""
     kind = col.type
     if not (
         pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
@@ -341,7 +342,7 @@ def _vector_rows(col: pa.Array, ids: list[Any], source: str) -> np.ndarray:
             f"{source}: column 'vector' must hold lists of numbers, not lists of {value}"
         )
     if col.null_count:
-        first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        first = int(np.flatnonzero(pc.is_null(col).to_numpy(zero_copy_only=False))[0])
         raise VisrecError(f"{source}: item {ids[first]!r} has no vector (null)")
     if pa.types.is_fixed_size_list(kind):
         d = kind.list_size
@@ -356,8 +357,13 @@ def _vector_rows(col: pa.Array, ids: list[Any], source: str) -> np.ndarray:
                 f"length {int(lengths[odd[0]])} where {int(counts.max()):,} of {len(col):,} "
                 f"items have length {d}; all vectors need one length"
             )
-    flat = col.flatten().to_numpy(zero_copy_only=False)
-    return np.asarray(flat, dtype=np.float32).reshape(len(col), d)
+    out = np.empty((len(col), d), dtype=np.float32)
+    at = 0
+    for chunk in col.chunks:
+        flat = chunk.flatten().to_numpy(zero_copy_only=False)  # a slice's own values
+        out[at : at + len(chunk)] = np.asarray(flat).reshape(len(chunk), d)
+        at += len(chunk)
+    return out
 
 
 def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
@@ -416,10 +422,27 @@ def read_vectors(path: str | os.PathLike[str]) -> ItemVectors:
         )
     require_parquet(p)
     try:
-        table = pq.read_table(p)
+        table = _read_table(p)
     except (pa.ArrowInvalid, OSError) as exc:
         raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
     return table_to_vectors(table, source=p)
+
+
+#: rows of the vector column decoded at a time
+_READ_BATCH = 8192
+
+
+def _read_table(p: str) -> pa.Table:
+    """The file as a table, its ``vector`` column decoded a batch at a time: a whole
+    read decoded list columns through buffers that peaked at five times the vectors."""
+    pf = pq.ParquetFile(p)
+    schema = pf.schema_arrow
+    if "vector" not in schema.names:
+        return pf.read()
+    table = pf.read(columns=[c for c in schema.names if c != "vector"])
+    field = schema.field("vector")
+    batches = [b.column(0) for b in pf.iter_batches(batch_size=_READ_BATCH, columns=["vector"])]
+    return table.append_column(field, pa.chunked_array(batches, type=field.type))
 
 
 def require_parquet(path: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from visrec.embed.store import ROW_BLOCK, ItemVectors
+from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 from visrec.models.base import check_list_length, top_n
 
@@ -51,6 +51,10 @@ class Neighbours:
         }
 
 
+#: rows normalised at a time, in float64: two such blocks are the index's overhead
+_NORM_BLOCK = 4096
+
+
 class SimilarItems:
     """Exact cosine-similarity index over the items of an :class:`ItemVectors` store.
 
@@ -75,19 +79,23 @@ class SimilarItems:
         # in float64, a block at a time: a float32 norm of large but finite values (1e20,
         # or 3e38 whose norm is beyond float32) overflows to inf, and a float64 copy of a
         # whole catalogue would double its memory
-        unit = np.zeros(vecs.shape, dtype=np.float32)
         norms = np.zeros(len(vecs), dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, len(vecs), ROW_BLOCK):
-                block = np.asarray(vecs[start : start + ROW_BLOCK], dtype=np.float64)
-                n = np.linalg.norm(block, axis=1)
-                norms[start : start + ROW_BLOCK] = n
-                unit[start : start + ROW_BLOCK] = block / np.where(n > 0, n, 1.0)[:, None]
+            for start in range(0, len(vecs), _NORM_BLOCK):
+                block = np.asarray(vecs[start : start + _NORM_BLOCK], dtype=np.float64)
+                norms[start : start + _NORM_BLOCK] = np.linalg.norm(block, axis=1)
         keep = vectors.has_image & (norms > 0) & np.isfinite(norms)
         # a NaN or infinite value makes the norm so: found without an n x d mask
         self.not_finite_ = vectors.ids[vectors.has_image & ~np.isfinite(norms)]
         self.ids_ = vectors.ids[keep]
-        self.unit_ = unit[keep]
+        # the kept rows only, normalised a block at a time: a unit copy of every row,
+        # then the kept ones copied out of it, held the catalogue three times over
+        rows = np.flatnonzero(keep)
+        self.unit_ = np.empty((len(rows), vecs.shape[1]), dtype=np.float32)
+        for start in range(0, len(rows), _NORM_BLOCK):
+            pick = rows[start : start + _NORM_BLOCK]
+            block = np.asarray(vecs[pick], dtype=np.float64)
+            self.unit_[start : start + _NORM_BLOCK] = block / norms[pick][:, None]
         self._row = {str(v): i for i, v in enumerate(self.ids_)}
         self._all = {str(v) for v in vectors.ids}
 
