@@ -268,3 +268,20 @@ def test_knn_beats_the_majority_only_beyond_chance() -> None:
     assert win.against_majority()[0] == "beats"  # 700 vs 100: z +21.2
     loss = _result_with([[600, 400], [900, 100]], [1.0, 5.0], majority=1.0)
     assert loss.against_majority()[0] == "below" and "does NOT beat" in loss.format()
+
+
+def test_knn_over_items_predicts_as_the_knn_over_rating_rows() -> None:
+    """rating-eval's KNN takes item indices, not a vector per rating: the same
+    predictions, with identical vectors (ties in distance) and ties in the vote."""
+    from visrec.analysis.rating_knn import knn_predict_items
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n_items = int(rng.integers(3, 40))
+        vecs = rng.integers(0, 3, size=(n_items, 4)).astype(np.float32)
+        train = rng.integers(0, n_items, size=int(rng.integers(5, 80)))
+        test = rng.integers(0, n_items, size=int(rng.integers(1, 30)))
+        y = rng.integers(1, 6, size=len(train)).astype(float)
+        k = int(rng.integers(1, 5))
+        want = knn_predict(vecs[train], y, vecs[test], k=k)
+        np.testing.assert_array_equal(knn_predict_items(vecs, train, y, test, k=k), want)

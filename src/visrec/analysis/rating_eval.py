@@ -565,7 +565,7 @@ def _eval_split(
     tick: Callable[[int], Any],
 ) -> tuple[list[dict[str, Any]], int]:
     """Fit and score every model on one split; returns (records, test rows of new users)."""
-    from visrec.analysis.rating_knn import knn_predict, majority_class
+    from visrec.analysis.rating_knn import knn_predict_items, majority_class
     from visrec.models.rating_mf import RatingMF
 
     # maps from the training split; every item with a vector or a test rating is known
@@ -605,8 +605,12 @@ def _eval_split(
         record("biased MF", RATINGS, plain_mf)
         return records, int((test_u < 0).sum())
     vecs, has = item_vectors.align(inter.item_map.ids)
-    v_tr, v_te = vecs[np.asarray(inter.item_idx)], vecs[test_i]
-    record(f"KNN k={knn_k} (image)", PICTURE, lambda: knn_predict(v_tr, y_tr, v_te, k=knn_k))
+    train_i = np.asarray(inter.item_idx)
+    record(
+        f"KNN k={knn_k} (image)",
+        PICTURE,
+        lambda: knn_predict_items(vecs, train_i, y_tr, test_i, k=knn_k),
+    )
     record("biased MF", RATINGS, plain_mf)
     record(
         "biased MF + visual",
