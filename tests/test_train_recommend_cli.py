@@ -768,3 +768,27 @@ def test_train_into_a_log_file_says_how_the_fit_is_going(
     assert "\r" not in err  # no bar
     assert main([*argv, "--quiet", "--no-resume"]) == 0
     assert ": epoch " not in capsys.readouterr().err
+
+
+def test_recommend_into_a_log_file_says_how_far_it_is(
+    files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No bar (stderr is not a terminal): a line now and then (every batch with the
+    interval at 0) names how many users are done; --quiet and a bar hide them."""
+    from visrec.commands import _progress
+
+    model = _train(files, tmp_path, "popularity")
+    monkeypatch.setattr(_progress, "LOG_EVERY_S", 0.0)
+    argv = ["recommend", str(model), "--n", "3", "-o", str(tmp_path / "r.csv")]
+    assert main([*argv, "--batch-users", "4"]) == 0
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("  recommend:")]
+    assert [x.split(",")[0] for x in lines] == [
+        "  recommend: 4 of 16 users",
+        "  recommend: 8 of 16 users",
+        "  recommend: 12 of 16 users",
+    ]
+    assert main([*argv, "--batch-users", "4", "--quiet"]) == 0
+    assert "recommend:" not in capsys.readouterr().err

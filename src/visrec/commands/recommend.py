@@ -16,7 +16,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._progress import add_progress_args, show_progress
+from visrec.commands._progress import LogLines, add_progress_args, show_progress
 from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:
@@ -640,8 +640,10 @@ def run(args: argparse.Namespace) -> int:
         batches = iter_recommendations(
             model, cands, n_list, args.batch_users, min(args.new_slots, n_list), users
         )
+        lines = LogLines(args, "recommend", n_asked, "users")
         for u, pos, val in batches:
             bar.update(len(u))
+            lines.update(len(u))
             ok = pos >= 0
             n_empty += int((~ok.any(axis=1)).sum())  # every candidate is a training item
             n_ok = ok.sum(axis=1)
