@@ -107,11 +107,7 @@ def knn_predict(
     x_train = np.asarray(x_train, dtype=np.float32)
     x_test = np.asarray(x_test, dtype=np.float32)
     y_train = np.asarray(y_train)
-    if len(x_train) < k:
-        raise VisrecError(
-            f"rating KNN: k={k} neighbours but only {len(x_train):,} training row(s); "
-            "lower k or the test size"
-        )
+    _check_k(len(x_train), k)
     classes, y_code = np.unique(y_train, return_inverse=True)
     u_train, g_train = _unique_rows(x_train)
     u_test, g_test = _unique_rows(x_test)
@@ -133,11 +129,7 @@ def knn_predict_items(
     train_items = np.asarray(train_items, dtype=np.int64)
     test_items = np.asarray(test_items, dtype=np.int64)
     y_train = np.asarray(y_train)
-    if len(train_items) < k:
-        raise VisrecError(
-            f"rating KNN: k={k} neighbours but only {len(train_items):,} training row(s); "
-            "lower k or the test size"
-        )
+    _check_k(len(train_items), k)
     classes, y_code = np.unique(y_train, return_inverse=True)
     distinct, of_item = _unique_rows(item_vectors)
     # numbered by first appearance in the training rows, as knn_predict numbers them
@@ -150,6 +142,14 @@ def knn_predict_items(
     wanted, g_test = np.unique(of_item[test_items], return_inverse=True)
     pred = _vote(distinct[in_order], number[raw], y_code, len(classes), distinct[wanted], k)
     return classes[pred[g_test.ravel()]]
+
+
+def _check_k(n_train: int, k: int) -> None:
+    if n_train < k:
+        raise VisrecError(
+            f"rating KNN: k={k} neighbours but only {n_train:,} training row(s); "
+            "lower k or the test size"
+        )
 
 
 def _vote(
