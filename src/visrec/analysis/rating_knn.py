@@ -123,8 +123,8 @@ def knn_predict_items(
 ) -> np.ndarray:
     """:func:`knn_predict` for rows that are ratings of items: row ``r`` has the vector
     ``item_vectors[train_items[r]]`` (``test_items`` likewise). The same predictions,
-    without a vector per rating: 900,000 ratings made 4.6 GB of copies of 20,000 items'
-    vectors, and sorting them to find the distinct ones took 12 GB."""
+    without a vector per rating: with one, ``rating-eval`` on 900,000 ratings of
+    20,000 items peaked at 12.5 GB."""
     item_vectors = np.asarray(item_vectors, dtype=np.float32)
     train_items = np.asarray(train_items, dtype=np.int64)
     test_items = np.asarray(test_items, dtype=np.int64)

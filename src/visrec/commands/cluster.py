@@ -371,10 +371,9 @@ def _note_small_labels(labels: Any) -> None:
     # a label holding a comma is quoted, as --keep reads it
     big = [f'"{k}"' if "," in str(k) else str(k) for k in counts.index if k not in small.index]
     # the same set both ways: --keep lists them all, so only while the list is short
+    # never empty: at most MAX_DEFAULT_K labels, so one holds 2% of the items or more
     how = (
-        "--top-labels N (the N largest labels)"
-        if not big
-        else f"--keep {','.join(big)} (or --top-labels {len(big)})"
+        f"--keep {','.join(big)} (or --top-labels {len(big)})"
         if len(big) <= 6
         else f"--top-labels {len(big)}"
     )

@@ -240,7 +240,7 @@ def auc(scores: np.ndarray, relevant: np.ndarray, exclude: np.ndarray | None = N
         return np.full(s.shape[0], np.nan)
     # excluded candidates become NaN, sorted last and left out of the ranking; a
     # positive's mid-rank among the others (ties count 0.5, Mann-Whitney U) comes from
-    # two binary searches in its row: scipy's rankdata ranked every candidate, 10x slower
+    # two binary searches in its row: scipy's rankdata ranked every candidate, 6x slower
     ordered = np.where(exc, np.nan, s)
     ordered.sort(axis=1)
     n_pos = rel.sum(axis=1)
