@@ -103,3 +103,23 @@ def test_no_progress_is_the_older_spelling_of_quiet(command: str) -> None:
     extra = ["x", "--cache", "c"] if command == "fetch" else []
     args = build_parser().parse_args([command, *extra, "--no-progress"])
     assert args.quiet is True and args.verbose is False
+
+
+def test_evaluate_into_a_log_file_says_how_far_scoring_is(
+    ratings_csv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No bar (not a terminal): scoring a split's test users says how far it is now and
+    then (every batch with the interval at 0); --quiet hides it."""
+    from visrec.models import _fit_lines
+
+    monkeypatch.setattr(_fit_lines, "EVERY_S", 0.0)
+    argv = ["evaluate", "--interactions", str(ratings_csv), "--models", "popularity",
+            "--seeds", "1", "--k", "2", "--batch-size", "3"]  # fmt: skip
+    assert main(argv) == 0
+    lines = [x for x in capsys.readouterr().err.splitlines() if "score popularity:" in x]
+    assert [x.split(",")[0] for x in lines] == [
+        "  score popularity: 3 of 8 test users",
+        "  score popularity: 6 of 8 test users",
+    ]
+    assert main([*argv, "--quiet"]) == 0
+    assert "score popularity:" not in capsys.readouterr().err

@@ -45,6 +45,7 @@ from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
 from visrec.evaluation.protocols import PROTOCOLS, Split, make_split
+from visrec.models import _fit_lines
 from visrec.models.base import Recommender
 
 ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
@@ -371,7 +372,11 @@ def evaluate_model(
     listed: list[np.ndarray] = []  # per batch, the distinct items of its top-K lists
     t0 = time.perf_counter()
     starts = range(0, len(users), batch_size)
+    # into a log file (no bar), a line a minute: scoring a large split takes minutes
+    _fit_lines.fit_started()
+    begun = time.monotonic()
     for s in tqdm(starts, desc=f"  score {model.name}", disable=not progress, leave=False):
+        _fit_lines.step_done(f"score {model.name}", s, len(users), "test users", begun)
         u = users[s : s + batch_size]
         if split.cold:
             if new_vectors is not None:

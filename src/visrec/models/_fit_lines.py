@@ -76,6 +76,20 @@ def fit_started() -> None:
         lines.last = time.monotonic()
 
 
+def step_done(desc: str, done: int, total: int, unit: str, started: float) -> None:
+    """After ``done`` of ``total`` ``unit`` of a long step that is no fit (scoring the
+    test users of a split) began at ``started`` (``time.monotonic()``, with
+    :func:`fit_started` called then): a line, when ``every_s`` have passed."""
+    lines = _ACTIVE.get()
+    if lines is None or not 0 < done < total:
+        return
+    now = time.monotonic()
+    if now - lines.last < lines.every_s:
+        return
+    lines.last = now
+    lines.write(f"  {desc}: {done:,} of {total:,} {unit}, {_minutes(now - started)}")
+
+
 def epoch_done(desc: str, epoch: int, epochs: int, loss: float, started: float) -> None:
     """After epoch ``epoch`` (1-based) of ``epochs`` of the fit ``desc`` that began (or
     resumed) at ``started`` (``time.monotonic()``): a line, when ``every_s`` have passed
