@@ -325,3 +325,23 @@ def test_a_manifest_without_rows_says_so(tmp_path, capsys) -> None:
     assert capsys.readouterr().err == (
         f"error: {manifest}: the manifest lists no images (no rows after its header)\n"
     )
+
+
+def test_replacing_another_datasets_vectors_reads_as_a_replacement(tmp_path: Path) -> None:
+    """Every item of the old file gone (the demo run on another dataset into the same
+    folder): said as a replacement, not as items lost from this run."""
+    import numpy as np
+
+    from visrec.embed.output import check_dropped
+    from visrec.embed.store import ItemVectors, write_vectors
+
+    out = tmp_path / "v.parquet"
+    ids = np.asarray(["a", "b", "c"], dtype=object)
+    write_vectors(out, ItemVectors(ids, np.ones((3, 2), np.float32), np.ones(3, bool)))
+    assert check_dropped(out, ["x", "y"], replace=True) == (
+        f"{out} held another run's 3 items, none of them in this one ('a', 'b', 'c'); "
+        "it is replaced"
+    )
+    assert check_dropped(out, ["a", "b", "x"], replace=True) == (
+        f"{out}: 1 of its 3 items is not in this run and is dropped from it ('c')"
+    )

@@ -84,6 +84,11 @@ def check_dropped(
             f"would be dropped: {advice}"
         )
     example = ", ".join(repr(i) for i in gone[:3]) + (", ..." if len(gone) > 3 else "")
+    if len(gone) == n_old:  # another dataset's file, replaced as asked: no loss in this run
+        return (
+            f"{output} held another run's {n_old:,} items, none of them in this one "
+            f"({example}); it is replaced"
+        )
     verb = "is" if len(gone) == 1 else "are"
     return (
         f"{output}: {len(gone):,} of its {n_old:,} items {verb} not in this run and "
