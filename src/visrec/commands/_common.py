@@ -128,10 +128,15 @@ def _vectors_like(arg: str) -> bool:
     return arg.endswith(".parquet") and os.path.isfile(arg)
 
 
-def add_layout_args(parser: argparse.ArgumentParser) -> None:
+def add_layout_args(
+    parser: argparse.ArgumentParser,
+    rating_use: str = "read with --min-rating",
+    time_use: str = "read by --protocol time",
+) -> None:
     """``--sep`` and ``--user-col/--item-col/--rating-col/--time-col``: the layout of an
     interactions file whose header the aliases do not cover (``sku``, ``ordered_at``
-    are; a shop's own names may not be). Read by :func:`layout_args`."""
+    are; a shop's own names may not be). Read by :func:`layout_args`. ``rating_use`` /
+    ``time_use`` say when this command reads those two columns."""
     g = parser.add_argument_group(
         "interactions file layout (default: found from the header: user_id, userId, "
         "customer_id, reviewerID, ...; item_id, movieId, asin, sku, ...)"
@@ -140,8 +145,8 @@ def add_layout_args(parser: argparse.ArgumentParser) -> None:
     for kind, what in (
         ("user", "the user ids"),
         ("item", "the item ids"),
-        ("rating", "the rating (read with --min-rating, or for rating models)"),
-        ("time", "the time (read by evaluate --protocol time, rating-eval, data summary)"),
+        ("rating", f"the rating ({rating_use})"),
+        ("time", f"the time ({time_use})"),
     ):
         g.add_argument(f"--{kind}-col", metavar="NAME", help=f"the column holding {what}")
 

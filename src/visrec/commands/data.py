@@ -60,7 +60,7 @@ def register(subparsers: Any) -> None:
     )
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
     s.add_argument("--json", default=None, metavar="OUT", help="also write the counts as JSON")
-    add_layout_args(s)
+    add_layout_args(s, "counted by data summary", "checked by data summary: bad times are reported")
     s.set_defaults(func=run_summary)
     p.set_defaults(func=lambda args: _usage(p))
 

@@ -82,7 +82,7 @@ def register(subparsers: Any) -> None:
         help="also write an HTML report: accuracy and MAE next to the majority class, a "
         "bar chart, the confusion matrix",
     )
-    add_layout_args(p)
+    add_layout_args(p, "the stars predicted", "not used here")
     p.set_defaults(func=run)
 
 

@@ -120,7 +120,7 @@ def register(subparsers: Any) -> None:
         "of reusing them (see 'interrupted runs' below)",
     )
     add_progress_args(p)
-    add_layout_args(p)
+    add_layout_args(p, "the stars predicted", "of repeated ratings of a pair, the latest is kept")
     p.set_defaults(func=run)
 
 

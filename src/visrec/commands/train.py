@@ -118,7 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ignore the saved state of an interrupted run of this command and start over",
     )
     add_progress_args(p, what="a progress bar over epochs", quiet_help="no progress bar")
-    add_layout_args(p)
+    add_layout_args(p, time_use="not used by train")
     p.set_defaults(func=run)
 
 
