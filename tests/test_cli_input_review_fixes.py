@@ -324,3 +324,34 @@ def test_evaluate_shows_an_auc_no_user_has_as_n_a_with_a_note(
     assert row.split()[1] == "n/a" and "nan" not in out
     assert "note: AUC is n/a: every candidate of every test user is one of their test" in err
     assert "compare NDCG@20, or lower --k" in err and "compare AUC" not in err
+
+
+def test_rating_eval_keeps_rows_whose_time_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The time only picks the latest of repeated ratings: rows with an unusable one
+    are kept (the file read again without the time), with a note, not dropped."""
+    rng = np.random.default_rng(0)
+    rows = [
+        (
+            f"u{u}",
+            f"i{i}",
+            int(rng.integers(1, 6)),
+            880_000_000 + u if (u + i) % 2 else "2001-13-45",
+        )
+        for u in range(40)
+        for i in rng.choice(15, size=6, replace=False)
+    ]
+    csv = tmp_path / "r.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"]).to_csv(
+        csv, index=False
+    )
+    out = tmp_path / "r.json"
+    argv = ["rating-eval", "--interactions", str(csv), "--json", str(out), "--quiet"]
+    assert main([*argv, "--n-epochs", "2"]) == 0
+    said = "".join(capsys.readouterr())
+    n_bad = sum(1 for r in rows if r[3] == "2001-13-45")
+    assert f"{n_bad} row(s) have no usable time" in said and "skipped 1" not in said
+    assert "bad timestamp" not in said
+    got = json.loads(out.read_text())
+    assert got["n_train"] + got["n_test"] == len(rows)

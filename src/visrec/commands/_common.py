@@ -178,6 +178,7 @@ def load_interactions_frame(
     rating_col: str | None = None,
     timestamp_col: str | None = None,
     time_use: str = "this command does not use the time",
+    time_optional: bool = False,
 ) -> pd.DataFrame:
     """An interactions file as a frame with canonical columns, reporting what was dropped.
 
@@ -204,6 +205,10 @@ def load_interactions_frame(
         Receives the report lines: records skipped by the loader (counts per kind and
         the first few as ``file:line: reason``), the header columns not read, and the
         ``--min-rating`` filter.
+    time_optional : bool, default False
+        A full load whose time only breaks ties (which of repeated ratings of a pair is
+        kept): when some rows' time is unusable, the file is read again without the
+        time, so those rows are kept (of repeated pairs the last row wins), with a note.
     sep, user_col, item_col, rating_col, timestamp_col : str, optional
         The file's layout (``--sep``, ``--user-col``, ...); a rating or time column
         that this load does not read is noted and left alone (``time_use`` says when
@@ -246,6 +251,22 @@ def load_interactions_frame(
         rating_col=rating_col,
         timestamp_col=timestamp_col,
     )
+    n_bad_time = sum(b.kind == "bad timestamp" for b in loaded.bad)
+    if time_optional and not ids_only and n_bad_time:
+        log(
+            f"note: {path}: {n_bad_time:,} row(s) have no usable time, which only picks "
+            "the latest of repeated ratings of a pair: the time is not read, so they are "
+            "kept (of repeated ratings of a pair, the last row wins)"
+        )
+        loaded = load_interactions(
+            path,
+            ids_only=True,
+            keep_rating=True,
+            sep=sep,
+            user_col=user_col,
+            item_col=item_col,
+            rating_col=rating_col,
+        )
     for line in loaded.report_lines(path, BAD_LINES_SHOWN):
         log(line)
     unread = unread_interaction_files(path)

@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.n_epochs, 1, "--n-epochs")
     check_at_least(args.reg, 0, "--reg")
     check_at_least(args.reg_visual, 0, "--reg-visual")
-    frame = load_interactions_frame(args.interactions, **layout_args(args))
+    frame = load_interactions_frame(args.interactions, time_optional=True, **layout_args(args))
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
     iv = read_vectors(args.vectors) if args.vectors else None
