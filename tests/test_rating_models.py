@@ -469,8 +469,9 @@ def test_visual_features_standardised():
 
 def test_knn_rating_keeps_rows_whose_unused_timestamp_is_bad(tmp_path, capsys):
     # knn-rating never uses the time: a blank or malformed one costs no row (it did:
-    # the full load dropped them as bad records). rating-eval reads it to keep the
-    # latest of repeated (user, item) rows, so there such rows are bad records.
+    # the full load dropped them as bad records). rating-eval reads it only to keep the
+    # latest of repeated (user, item) rows: it reads the file again without it and
+    # keeps those rows too, with a note.
     frame, iv = _star_fixture(seed=3)
     frame = frame.assign(timestamp=np.arange(len(frame)).astype(str))
     frame.loc[::7, "timestamp"] = ""
@@ -486,7 +487,9 @@ def test_knn_rating_keeps_rows_whose_unused_timestamp_is_bad(tmp_path, capsys):
     assert f"{n - n_test:,} train / {n_test:,} test rows" in out.out
     assert main(["rating-eval", *data, "--n-epochs", "2", "--quiet"]) == 0
     n_bad = len(frame.loc[::7]) + len(frame.loc[3::7])
-    assert f"skipped {n_bad:,} record(s)" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"{n_bad:,} row(s) have no usable time" in said and "skipped" not in said
+    assert f"{n - n_test:,} train / {n_test:,} test ratings" in said
 
 
 def test_majority_class_is_one_row_when_the_splits_disagree(tmp_path):
