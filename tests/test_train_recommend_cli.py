@@ -778,10 +778,10 @@ def test_recommend_into_a_log_file_says_how_far_it_is(
 ) -> None:
     """No bar (stderr is not a terminal): a line now and then (every batch with the
     interval at 0) names how many users are done; --quiet and a bar hide them."""
-    from visrec.commands import _progress
+    from visrec.models import _fit_lines
 
     model = _train(files, tmp_path, "popularity")
-    monkeypatch.setattr(_progress, "LOG_EVERY_S", 0.0)
+    monkeypatch.setattr(_fit_lines, "EVERY_S", 0.0)
     argv = ["recommend", str(model), "--n", "3", "-o", str(tmp_path / "r.csv")]
     assert main([*argv, "--batch-users", "4"]) == 0
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("  recommend:")]

@@ -55,43 +55,9 @@ def show_progress(args: argparse.Namespace) -> bool:
 
 def fit_lines_in_logs(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
     """Where no bar shows and no ``--quiet`` (stderr is a log file), a block in which
-    long fits print a line a minute to stderr (``visrec.models._fit_lines``)."""
+    long fits and steps print a line a minute to stderr (``visrec.models._fit_lines``)."""
     if args.quiet or show_progress(args):
         return contextlib.nullcontext()
     from visrec.models._fit_lines import fit_lines
 
     return fit_lines(lambda line: print(line, file=sys.stderr, flush=True))
-
-
-#: seconds between two lines of :class:`LogLines`
-LOG_EVERY_S = 60.0
-
-
-class LogLines:
-    """Where no bar shows (stderr is a log file) and no ``--quiet``: a line every
-    ``LOG_EVERY_S`` seconds saying how far a long step is (``recommend: 120,000 of
-    200,000 users, 2.1 min``), so a log does not stand still for minutes."""
-
-    def __init__(self, args: argparse.Namespace, what: str, total: int, unit: str) -> None:
-        import time
-
-        self.on = not args.quiet and not show_progress(args)
-        self.what, self.total, self.unit = what, total, unit
-        self.start = self.last = time.monotonic()
-        self.done = 0
-
-    def update(self, n: int) -> None:
-        import time
-
-        from visrec.models._fit_lines import _minutes
-
-        self.done += n
-        now = time.monotonic()
-        if self.on and now - self.last >= LOG_EVERY_S and self.done < self.total:
-            self.last = now
-            print(
-                f"  {self.what}: {self.done:,} of {self.total:,} {self.unit}, "
-                f"{_minutes(now - self.start)}",
-                file=sys.stderr,
-                flush=True,
-            )

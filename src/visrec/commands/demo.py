@@ -46,6 +46,11 @@ OUT/results.json (all figures), and the report (default report/index.html).
 """
 
 
+#: the generated catalogue's size when not given (None in argparse: given with --data,
+#: where they are not used, they get a note)
+DEFAULT_ITEMS, DEFAULT_USERS, DEFAULT_SIZE = 320, 150, 224
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
@@ -80,7 +85,8 @@ def register(subparsers: Any) -> None:
         metavar="N",
         default=None,
         dest="n_items",
-        help="generated catalogue: number of items, at least 4, one per category (default 320)",
+        help="generated catalogue: number of items, at least 4, one per category "
+        f"(default {DEFAULT_ITEMS})",
     )
     p.add_argument(
         "--users",
@@ -88,14 +94,14 @@ def register(subparsers: Any) -> None:
         metavar="N",
         default=None,
         dest="n_users",
-        help="generated catalogue: number of users (default 150)",
+        help=f"generated catalogue: number of users (default {DEFAULT_USERS})",
     )
     p.add_argument(
         "--image-size",
         type=int,
         metavar="PX",
         default=None,
-        help="generated catalogue: image size in pixels, 32 to 1024 (default 224)",
+        help=f"generated catalogue: image size in pixels, 32 to 1024 (default {DEFAULT_SIZE})",
     )
     p.add_argument(
         "--max-items",
@@ -216,9 +222,9 @@ def run(args: argparse.Namespace) -> int:
             "items of a real dataset",
             file=sys.stderr,
         )
-    args.n_items = 320 if args.n_items is None else args.n_items
-    args.n_users = 150 if args.n_users is None else args.n_users
-    args.image_size = 224 if args.image_size is None else args.image_size
+    args.n_items = DEFAULT_ITEMS if args.n_items is None else args.n_items
+    args.n_users = DEFAULT_USERS if args.n_users is None else args.n_users
+    args.image_size = DEFAULT_SIZE if args.image_size is None else args.image_size
     data = Path(args.data) if args.data else None
     files = data.rglob("*") if data is not None and data.is_dir() else []
     check_outputs_distinct(outputs, [("--data", f) for f in named_like_outputs(outputs, files)])

@@ -54,6 +54,11 @@ interrupted runs:
 """
 
 
+#: the KNN's neighbours when --k is not given (None in argparse: given without
+#: --vectors, where no KNN runs, it gets a note); the tutorial's k
+KNN_K = 3
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "rating-eval",
@@ -91,7 +96,7 @@ def register(subparsers: Any) -> None:
         default=1234,
         help="seed of the first split (default 1234)",
     )
-    p.add_argument("--k", type=int, default=None, help="neighbours of the KNN (default 3)")
+    p.add_argument("--k", type=int, default=None, help=f"neighbours of the KNN (default {KNN_K})")
     p.add_argument("--n-factors", type=int, default=None, help="MF latent factors (default 32)")
     p.add_argument(
         "--n-epochs", type=int, default=None, help="MF full-batch Adam steps (default 150)"
@@ -163,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                 "image models (the KNN, MF + visual), which need --vectors: not used"
             )
     if args.k is None:
-        args.k = 3
+        args.k = KNN_K
     mf: dict[str, Any] = {}
     for name in ("n_factors", "n_epochs", "reg", "reg_visual"):
         if getattr(args, name) is not None:

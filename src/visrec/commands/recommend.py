@@ -16,7 +16,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._progress import LogLines, add_progress_args, show_progress
+from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:
@@ -630,6 +630,7 @@ def run(args: argparse.Namespace) -> int:
     )
     with (
         bar,
+        fit_lines_in_logs(args),  # into a log file, a line a minute: users done of all
         atomic_path(args.output, sweep=True) as tmp,
         open(tmp, "w", encoding="utf-8", newline="") as fh,
     ):
@@ -640,10 +641,14 @@ def run(args: argparse.Namespace) -> int:
         batches = iter_recommendations(
             model, cands, n_list, args.batch_users, min(args.new_slots, n_list), users
         )
-        lines = LogLines(args, "recommend", n_asked, "users")
+        from visrec.models import _fit_lines
+
+        _fit_lines.fit_started()
+        begun, done = time.monotonic(), 0
         for u, pos, val in batches:
             bar.update(len(u))
-            lines.update(len(u))
+            done += len(u)
+            _fit_lines.step_done("recommend", done, n_asked, "users", begun)
             ok = pos >= 0
             n_empty += int((~ok.any(axis=1)).sum())  # every candidate is a training item
             n_ok = ok.sum(axis=1)

@@ -77,8 +77,8 @@ def fit_started() -> None:
 
 
 def step_done(desc: str, done: int, total: int, unit: str, started: float) -> None:
-    """After ``done`` of ``total`` ``unit`` of a long step that is no fit (scoring the
-    test users of a split) began at ``started`` (``time.monotonic()``, with
+    """After ``done`` of ``total`` ``unit`` of a long step that is no fit (scoring a
+    split's test users, writing recommendations) began at ``started`` (``time.monotonic()``, with
     :func:`fit_started` called then): a line, when ``every_s`` have passed."""
     lines = _ACTIVE.get()
     if lines is None or not 0 < done < total:
