@@ -529,6 +529,29 @@ def test_files_of_two_saves_are_refused_and_older_folders_still_load(
     )
 
 
+def test_a_folder_of_a_newer_model_format_is_refused_and_one_without_format_loads(
+    fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    folder = fitted["vbpr"].save(tmp_path / "m")
+    mj = folder / "model.json"
+    meta = json.loads(mj.read_text())
+    assert meta["format"] == 1
+    mj.write_text(json.dumps({**meta, "format": 2, "visrec_version": "9.0"}))
+    assert _load_error(folder) == (
+        f"{mj}: saved in model format 2 (by visrec 9.0); this visrec reads format 1 and "
+        "older: upgrade visrec, or train the model again with this one"
+    )
+    for bad in ("2", 0, True, 1.5):
+        mj.write_text(json.dumps({**meta, "format": bad}))
+        assert _load_error(folder) == (f"{mj}: 'format' must be a whole number >= 1, not {bad!r}")
+    # a folder saved before the format number is format 1
+    del meta["format"]
+    mj.write_text(json.dumps(meta))
+    np.testing.assert_array_equal(
+        Recommender.load(folder).score(np.arange(3)), fitted["vbpr"].score(np.arange(3))
+    )
+
+
 def test_saving_over_a_trained_folder_drops_its_train_json(
     fitted: dict[str, Recommender], tmp_path: Path
 ) -> None:

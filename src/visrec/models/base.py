@@ -49,6 +49,7 @@ from visrec.models.model_folder import (
     ARRAYS_NPZ,
     DAMAGE,
     DAMAGE_OR_REFUSED,
+    MODEL_FORMAT,
     MODEL_JSON,
     SAVE_TOKEN,
     TRAIN_JSON,
@@ -649,6 +650,7 @@ class Recommender(ParamsMixin, ABC):
             stale.unlink()
         meta = {
             "model": self.name,
+            "format": MODEL_FORMAT,
             SAVE_TOKEN: token,
             "params": self.get_params(),
             "visrec_version": __version__,

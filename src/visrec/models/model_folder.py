@@ -28,6 +28,11 @@ ARRAYS_NPZ = "arrays.npz"
 SAVE_TOKEN = "save_token"
 #: ``visrec train``'s record of the fit (inputs, seconds), next to the model's files
 TRAIN_JSON = "train.json"
+#: the layout of a model folder this version writes and reads. Raised only for a change
+#: an older visrec would misread (a changed meaning, not an added array or
+#: hyperparameter, which load already fills from ``_params_before_added`` /
+#: ``_arrays_before_added``); a folder without it is format 1
+MODEL_FORMAT = 1
 
 
 def read_model_json(mj: Path) -> dict[str, Any]:
@@ -53,7 +58,24 @@ def read_model_json(mj: Path) -> dict[str, Any]:
             f"{mj}: not a visrec {MODEL_JSON} (expected an object with a 'model' name "
             "and a 'params' object)"
         )
+    check_format(mj, meta)
     return meta
+
+
+def check_format(mj: Path, meta: dict[str, Any]) -> None:
+    """Refuse a folder saved in a newer layout than this version reads: its arrays
+    could load and score wrongly, without any error."""
+    fmt = meta.get("format", 1)
+    if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt < 1:
+        raise VisrecError(f"{mj}: 'format' must be a whole number >= 1, not {fmt!r}")
+    if fmt > MODEL_FORMAT:
+        by = meta.get("visrec_version")
+        raise VisrecError(
+            f"{mj}: saved in model format {fmt}"
+            + (f" (by visrec {by})" if isinstance(by, str) else "")
+            + f"; this visrec reads format {MODEL_FORMAT} and older: upgrade visrec, or "
+            "train the model again with this one"
+        )
 
 
 def read_arrays(npz: Path) -> dict[str, np.ndarray]:
