@@ -652,3 +652,17 @@ def test_validation_recall_from_sparse_rows_matches_a_dense_reference() -> None:
     np.testing.assert_array_equal(some, again)
     part = _auto_reg.validation_recall(Fixed(), train, valid, some)  # type: ignore[arg-type]
     assert part == pytest.approx(float(np.nanmean(want[np.isin(users, some)])), abs=1e-12)
+
+
+def test_validation_recall_divides_by_the_list_length_when_more_are_held_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # K=2 and three held-out items: both listed items hit, Recall = 2 / min(2, 3) = 1
+    monkeypatch.setattr(_auto_reg, "K", 2)
+    frame = pd.DataFrame({"user_id": ["u", "v", "v", "w"], "item_id": ["i0", "i1", "i2", "i1"]})
+    inter = Interactions.from_frame(frame, extra_items=["i3"])
+    model = make_model("popularity").fit(inter)
+    shape = (inter.n_users, inter.n_items)
+    train = sp.csr_matrix(([1.0], ([0], [0])), shape=shape)
+    valid = sp.csr_matrix(([1.0] * 3, ([0, 0, 0], [1, 2, 3])), shape=shape)
+    assert _auto_reg.validation_recall(model, train, valid, np.array([0])) == 1.0

@@ -119,3 +119,11 @@ def test_complete_columns_are_kept() -> None:
     inter = Interactions.from_frame(_frame())
     assert inter.rating is not None and inter.rating.tolist() == [5.0, 3.0, 4.0, 1.0, 2.0]
     assert inter.timestamp is not None and inter.timestamp.tolist() == [1, 2, 3, 4, 5]
+
+
+def test_rating_matrix_keeps_the_last_rating_of_a_repeated_pair() -> None:
+    frame = pd.DataFrame(
+        {"user_id": ["a", "a", "b"], "item_id": ["x", "x", "y"], "rating": [1.0, 5.0, 3.0]}
+    )
+    dense = Interactions.from_frame(frame).to_csr("rating").toarray()
+    assert dense.tolist() == [[5.0, 0.0], [0.0, 3.0]]

@@ -244,3 +244,15 @@ def test_lists_that_are_no_rankings_are_refused() -> None:
         M.coverage(np.array([[0, 9]]), 2)
     # padding may repeat
     assert M.recall_at_k(np.array([[1, -1, -1]]), rel).tolist() == [1.0]
+
+
+def test_padding_slots_never_count_as_candidate_zero() -> None:
+    # a user with fewer candidates than K gets -1 slots; candidate 0 relevant must not
+    # turn each of them into another hit (Recall 2.0)
+    from visrec._ranking import hits_in_top, recall_rows
+
+    assert M.recall_at_k(np.array([[0, -1]]), np.array([[True, False]])).tolist() == [1.0]
+    hits = hits_in_top(np.array([[1, -1]]), np.array([[True, True]]))
+    assert hits.tolist() == [[True, False]]
+    # the validation recall of reg="auto" / profile_weight="auto": hits / min(K, |test|)
+    assert recall_rows(np.array([[0, 1]]), np.ones((1, 3), dtype=bool)).tolist() == [1.0]

@@ -764,3 +764,27 @@ def test_lazy_adam_fit_learns_the_checkerboard(name: str, monkeypatch: pytest.Mo
     top, _ = m.recommend(np.arange(N_USERS), n=4)
     own = (top >= 10) == (np.arange(N_USERS) >= N_USERS // 2)[:, None]
     assert own.all()
+
+
+def test_popularity_never_lists_an_item_without_pairs() -> None:
+    # an item in the id map with no training pair ("fresh") has no count to rank by
+    frame = pd.DataFrame({"user_id": ["a", "b"], "item_id": ["x", "y"]})
+    model = make_model("popularity").fit(Interactions.from_frame(frame, extra_items=["fresh"]))
+    assert np.isneginf(model.score([0])[0, 2])
+    ids, _ = model.recommend([0], n=3)
+    assert ids[0].tolist() == [1, -1, -1]
+
+
+def test_sampled_negatives_are_never_the_users_own_items() -> None:
+    import scipy.sparse as sp
+
+    from visrec.models._train import TripleSampler
+
+    # 3 of 10 items per user: an unrejected uniform draw hits a positive 30% of the time
+    rng = np.random.default_rng(0)
+    rows = np.repeat(np.arange(50), 3)
+    cols = np.concatenate([rng.choice(10, 3, replace=False) for _ in range(50)])
+    seen = sp.csr_matrix((np.ones(150), (rows, cols)), shape=(50, 10))
+    u, i, j = TripleSampler(seen).epoch(np.random.default_rng(1))
+    assert len(u) == 150
+    assert seen[u, i].all() and not seen[u, j].any()

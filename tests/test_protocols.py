@@ -254,3 +254,21 @@ def test_cold_items_properties(df: pd.DataFrame, seed: int) -> None:
     dedup = df.drop_duplicates(["user_id", "item_id"])
     assert len(s.train) == int((~dedup["item_id"].isin(held)).sum())
     assert len(s.test) + s.n_dropped_users == int(dedup["item_id"].isin(held).sum())
+
+
+def test_warm_split_keeps_a_training_row_of_every_user_at_a_high_ratio() -> None:
+    # rint(0.8 * 2) = 2 rows out of 2: capped at 1, the user stays known
+    frame = pd.DataFrame({"user_id": ["a", "a", "b", "b"], "item_id": ["x", "y", "x", "y"]})
+    split = warm_split(frame, test_ratio=0.8, seed=0)
+    assert len(split.train) == 2 and split.n_dropped_users == 0
+    assert sorted(split.train.user_map.to_list()) == ["a", "b"]
+    assert len(split.test) + split.n_dropped_items == 2
+
+
+def test_repeated_pair_at_the_same_time_keeps_the_last_row() -> None:
+    # review times are whole days: the same pair twice on one day keeps the later row
+    frame = pd.DataFrame(
+        {"user_id": ["a", "a"], "item_id": ["x", "x"], "rating": [1.0, 5.0], "timestamp": [7, 7]}
+    )
+    out, n = collapse_duplicates(frame)
+    assert n == 1 and out["rating"].tolist() == [5.0]

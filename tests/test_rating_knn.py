@@ -285,3 +285,9 @@ def test_knn_over_items_predicts_as_the_knn_over_rating_rows() -> None:
         k = int(rng.integers(1, 5))
         want = knn_predict(vecs[train], y, vecs[test], k=k)
         np.testing.assert_array_equal(knn_predict_items(vecs, train, y, test, k=k), want)
+
+
+def test_majority_class_tie_goes_to_the_smallest_rating() -> None:
+    from visrec.analysis.rating_knn import majority_class
+
+    assert majority_class(np.array([5, 4, 5, 4])) == 4.0

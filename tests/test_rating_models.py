@@ -535,3 +535,14 @@ def test_rating_eval_seeds_each_splits_mf(monkeypatch):
     seen.clear()
     rating_eval(frame, None, n_seeds=2, mf_params={"n_epochs": 2, "random_state": 3})
     assert seen == [3, 3]
+
+
+def test_mean_baselines_give_an_unknown_user_the_global_mean() -> None:
+    from visrec.analysis.rating_eval import _group_mean
+
+    frame = pd.DataFrame(
+        {"user_id": ["a", "a", "b"], "item_id": ["x", "y", "x"], "rating": [5.0, 5.0, 1.0]}
+    )
+    inter = Interactions.from_frame(frame)
+    got = _group_mean(inter.user_idx, inter, np.array([-1, 0, 1]), mu=11 / 3)
+    np.testing.assert_allclose(got, [11 / 3, 5.0, 1.0])

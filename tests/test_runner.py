@@ -720,3 +720,31 @@ def test_progress_shows_each_fits_epochs_without_changing_the_reported_params(
     R.run_experiment(frame, None, "warm", [("bpr", {"epochs": 2})], seeds=(0,), k=3,
                      progress=False)  # fmt: skip
     assert "epoch/s" not in capsys.readouterr().err
+
+
+def test_a_small_catalogue_padded_list_scores_one_not_more() -> None:
+    # items a, b, c; u trains on b and c and is tested on a (its latest), which is
+    # candidate 0: the list is [a, -1, -1, -1, -1] and a is the single hit
+    frame = pd.DataFrame(
+        {
+            "user_id": ["v", "u", "u", "u"],
+            "item_id": ["a", "b", "c", "a"],
+            "timestamp": [0, 1, 2, 3],
+        }
+    )
+    split = time_split(frame)
+    assert split.train.item_map.to_list() == ["a", "b", "c"]
+    got = R.evaluate_model(registry.make_model("popularity").fit(split.train), split, k=5)
+    assert got["recall"] == 1.0 and got["ndcg"] == 1.0 and got["hit_rate"] == 1.0
+
+
+def test_summary_is_the_mean_over_seeds_not_the_median() -> None:
+    runs = pd.DataFrame(
+        [
+            {"seed": s, "model": "popularity", "auc": 0.5, "recall": rec, "ndcg": 0.3,
+             "hit_rate": 0.5, "coverage": 0.1, "fit_s": 1.0}
+            for s, rec in enumerate([0.40, 0.44, 0.60])
+        ]
+    )  # fmt: skip
+    summ = R.ExperimentResult(runs=runs, protocol="warm", k=20).summary()
+    assert summ.loc["popularity", ("recall", "mean")] == pytest.approx(0.48)

@@ -138,3 +138,19 @@ def test_a_one_bpr_folder_leaves_the_user_factor_copy_out(tmp_path: Path) -> Non
         with np.load(folder / "arrays.npz") as z:
             assert ("image_user_factors_" in z.files) == saved
         assert_same_scores(Recommender.load(folder), m)
+
+
+def test_bias_weight_scales_the_mapped_bias_of_new_items_only() -> None:
+    # the same seed: bias_weight changes only the b_hat term, the same for every user
+    inter, iv = checkerboard()
+    vecs = group_vectors(np.arange(6) >= 3, np.random.default_rng(3))
+    users = np.arange(N_USERS)
+    scores = {}
+    for w in (0.0, 2.0):
+        params = {**FAST["visual-cf"], "profile_weight": 0.0, "bias_weight": w}
+        model = make_model("visual-cf", **params).fit(inter, iv)
+        scores[w] = (model.score_new_items(users, vecs), model.score(users))
+    diff = scores[2.0][0] - scores[0.0][0]
+    np.testing.assert_allclose(diff, np.broadcast_to(diff[0], diff.shape), atol=1e-5)
+    assert np.abs(diff[0]).max() > 1e-3
+    np.testing.assert_array_equal(scores[2.0][1], scores[0.0][1])

@@ -313,3 +313,16 @@ def test_auto_without_any_user_to_validate_on_is_off() -> None:
     model = VisualCF(**AUTO).fit(inter, iv)
     assert model.profile_validation_ == {} and model.chosen_profile_weight() == 0
     assert "no validation possible" in model.profile_note()
+
+
+def test_auto_keeps_a_taste_weight_only_for_a_ten_percent_gain() -> None:
+    from visrec.models.visual_cf import _decide
+
+    scores = {
+        "profile_weight=0": 0.20,
+        "profile_weight=0.5": 0.21,
+        "profile_weight=1": 0.19,
+        "profile_weight=2": 0.10,
+    }
+    assert _decide(scores) == 0.0  # +5 %
+    assert _decide({**scores, "profile_weight=0.5": 0.23}) == 0.5  # +15 %
