@@ -118,7 +118,8 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
     ndarray of int64, shape (n_users, min(k, n_candidates))
         Candidate indices; ties break by the lower index; ``-1`` pads rows with fewer
         candidates left after ``exclude``. (Every metric is the same with ``k`` cut
-        to the candidates: a user has no more test items than candidates.)
+        to the candidates: a user has no more test items than candidates.) With no
+        candidates at all, shape (n_users, k), all ``-1``.
 
     Notes
     -----
