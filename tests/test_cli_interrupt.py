@@ -124,3 +124,28 @@ def _raise(exc: Exception) -> Callable[..., object]:
         raise exc
 
     return fail
+
+
+def test_sigterm_is_an_interrupt_with_the_status_of_the_signal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # by default a SIGTERM (timeout, docker stop, a scheduler) kills at once, leaving
+    # the temporary files and locks a Ctrl-C removes
+    if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        pytest.skip("a SIGTERM handler is installed here")
+    cleaned = []
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            raise AssertionError("no interrupt")
+        finally:
+            cleaned.append(True)
+
+    monkeypatch.setattr(report_cmd, "run", run)
+    assert main(["report", "r.json", "-o", "r.html"]) == 143
+    assert capsys.readouterr().err == "interrupted\n" and cleaned == [True]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # put back
+    # and a Ctrl-C after it is 130 again
+    monkeypatch.setattr(report_cmd, "run", _ctrl_c_then(ValueError("half-imported")))
+    assert main(["report", "r.json", "-o", "r.html"]) == 130

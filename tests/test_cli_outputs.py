@@ -321,3 +321,20 @@ def test_leftovers_of_killed_writes_are_swept_once_stale(
         os.utime(d, (hour_ago, hour_ago))
     train_cmd.save_model_folder(model, out, {"run": 2})
     assert not stale.exists() and parked.exists() and ckpt.exists()
+
+
+def test_train_holding_the_output_removes_a_killed_saves_folder_at_once(
+    saved_model: tuple[object, Path], train_csv: Path
+) -> None:
+    # a save killed a minute ago: only the lock's holder knows nobody is writing it
+    from visrec.commands import train as train_cmd
+
+    model, out = saved_model
+    fresh = out.parent / f".{out.name}.k1ll3d_x"
+    fresh.mkdir()
+    (fresh / "arrays.npz").write_bytes(b"partial")
+    train_cmd.save_model_folder(model, out, {"run": 2})  # no lock held: kept
+    assert fresh.exists()
+    assert main(_train(train_csv, out)) == 0
+    assert not fresh.exists()
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == []

@@ -105,6 +105,29 @@ def test_cached_export_is_reused(backbone, engine: OnnxEngine, model_dir: Path, 
     OnnxEngine(backbone, "cpu", model_dir=model_dir, batch_size=3)
 
 
+def test_a_killed_exports_temporary_file_is_removed_once_stale(
+    backbone, engine: OnnxEngine, tmp_path: Path, monkeypatch
+):
+    # the cache is valid, so no export comes to sweep: the lookup does
+    import time
+
+    from visrec._atomic import STALE_AFTER_S
+
+    model_dir = tmp_path / "cache"
+    model_dir.mkdir()
+    for f in (engine.model_path, engine.model_path.with_suffix(".sha256")):
+        shutil.copy(f, model_dir / f.name)
+    name = engine.model_path.name
+    old, new = model_dir / f".{name}.0123456789ab.tmp", model_dir / f".{name}.ba9876543210.tmp"
+    for f in (old, new):
+        f.write_bytes(b"half an export")
+    hours_ago = time.time() - STALE_AFTER_S - 60
+    os.utime(old, (hours_ago, hours_ago))
+    monkeypatch.setattr(onnx_engine, "export_onnx", None)  # reused, never exported
+    assert cached_onnx_path(backbone, model_dir) == model_dir / name
+    assert not old.exists() and new.exists()  # a fresh one may be another export's
+
+
 def test_corrupted_cache_is_exported_again(
     backbone, engine: OnnxEngine, batch: np.ndarray, tmp_path: Path, monkeypatch
 ):

@@ -10,18 +10,30 @@ stops instead of carrying on with the fallback. ``visrec.cli`` marks the press.
 from __future__ import annotations
 
 _pressed = False
+_terminated = False
 
 
-def mark() -> None:
-    """Note a Ctrl-C (called by the CLI's SIGINT handler)."""
-    global _pressed
+class Terminated(KeyboardInterrupt):
+    """A SIGTERM (``kill``, ``timeout``, ``docker stop``, a batch scheduler), raised
+    as a Ctrl-C is: every cleanup and resume note a Ctrl-C gets runs for it too."""
+
+
+def mark(*, term: bool = False) -> None:
+    """Note a Ctrl-C (called by the CLI's SIGINT handler), or a SIGTERM."""
+    global _pressed, _terminated
     _pressed = True
+    _terminated = _terminated or term
 
 
 def clear() -> None:
     """Forget it (a new command starts)."""
-    global _pressed
-    _pressed = False
+    global _pressed, _terminated
+    _pressed = _terminated = False
+
+
+def terminated() -> bool:
+    """Whether the interrupt was a SIGTERM (exit status 143, not 130)."""
+    return _terminated
 
 
 def pressed() -> bool:

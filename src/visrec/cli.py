@@ -73,24 +73,39 @@ def _ctrl_c_seen() -> Iterator[None]:
     come out as another exception (a ValueError was seen in knn-rating): after a Ctrl-C
     any failure is the interrupt, not a traceback. Only where Python's default handler
     is installed, from the main thread: otherwise nothing changes.
+
+    A SIGTERM, where its handler is the default (which kills at once), is raised as
+    :class:`visrec._interrupt.Terminated`, a KeyboardInterrupt: temporary files are
+    removed, resume notes printed, and ``main`` returns 143.
     """
     _interrupt.clear()
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
+    # SIGTERM only where nobody handles it: by default it kills at once, leaving the
+    # temporary files and lock a Ctrl-C would have removed
+    term = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    ctrl_c = signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
     def note(signum: int, frame: FrameType | None) -> None:
         _interrupt.mark()  # read by _run and by lower layers that fall back on an exception
         signal.default_int_handler(signum, frame)
 
-    signal.signal(signal.SIGINT, note)
+    def note_term(signum: int, frame: FrameType | None) -> None:
+        _interrupt.mark(term=True)
+        raise _interrupt.Terminated
+
+    if ctrl_c:
+        signal.signal(signal.SIGINT, note)
+    if term:
+        signal.signal(signal.SIGTERM, note_term)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if ctrl_c:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if term:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # a later call in this process (a notebook, a test) starts without the press
         _interrupt.clear()
 
@@ -119,7 +134,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     _print_any_name()
     with _ctrl_c_seen():
-        return _run(func, args)
+        status = _run(func, args)
+        # 128 + SIGTERM, as the shell reports a process the signal killed
+        return 143 if status == 130 and _interrupt.terminated() else status
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Parser:

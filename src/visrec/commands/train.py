@@ -197,8 +197,8 @@ def run(args: argparse.Namespace) -> int:
         )
     # one fit per folder: two would share the saved training state and swap the
     # folder under each other
-    with exclusive_lock(out, "visrec train"):
-        return _fit_and_save(args, out, model, inter, vectors, t0, below)
+    with exclusive_lock(out, "visrec train") as held:
+        return _fit_and_save(args, out, model, inter, vectors, t0, below, sole_writer=held)
 
 
 def _exclude_rated_below(model: Recommender, below: pd.DataFrame) -> int:
@@ -224,6 +224,8 @@ def _fit_and_save(
     vectors: ItemVectors | None,
     t0: float,
     below: pd.DataFrame,
+    *,
+    sole_writer: bool,
 ) -> int:
     from visrec.models._checkpoint import checkpointing
 
@@ -282,7 +284,7 @@ def _fit_and_save(
         "n_excluded_below_min_rating": n_excluded,
         "fit_seconds": round(fit_s, 3),
     }
-    save_model_folder(model, out, provenance)
+    save_model_folder(model, out, provenance, sole_writer=sole_writer)
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     total = time.perf_counter() - t0
     print(
@@ -518,18 +520,28 @@ def _swap_in(new: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def save_model_folder(model: Recommender, out: Path, provenance: dict[str, Any]) -> None:
+def save_model_folder(
+    model: Recommender, out: Path, provenance: dict[str, Any], *, sole_writer: bool = False
+) -> None:
     """Save into a temporary sibling folder, then swap it in, so a reader never sees a
     half-written model (an existing folder is replaced only once the new one is complete,
-    and only when :func:`check_model_folder` allows it)."""
+    and only when :func:`check_model_folder` allows it). ``sole_writer``: the caller
+    holds ``out``'s lock, so a killed save's temporary folder is removed whatever its
+    age (no other save can be writing it)."""
     check_model_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # folders of saves killed before they could clean up (mkdtemp: 8 characters); the
     # .NAME.old.* ones are left alone: an error named them as holding a previous model
-    from visrec._atomic import sweep_stale
+    from visrec._atomic import STALE_AFTER_S, sweep_stale
     from visrec.models.model_folder import TRAIN_JSON  # the provenance `recommend` reads
 
-    sweep_stale(out.parent, side_prefix(out.name, 8), r"[a-z0-9_]{8}", dirs=True)
+    sweep_stale(
+        out.parent,
+        side_prefix(out.name, 8),
+        r"[a-z0-9_]{8}",
+        dirs=True,
+        max_age=0 if sole_writer else STALE_AFTER_S,
+    )
     tmp = Path(tempfile.mkdtemp(prefix=side_prefix(out.name, 8), dir=out.parent))
     try:
         model.save(tmp)

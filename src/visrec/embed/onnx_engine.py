@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from visrec._atomic import atomic_path, write_text_atomic
+from visrec._atomic import atomic_path, sweep_temp_files, write_text_atomic
 from visrec._device import parse_device, resolve_device
 from visrec._interrupt import reraise_if_pressed
 from visrec.errors import VisrecError, os_error
@@ -222,6 +222,9 @@ def cached_onnx_path(backbone: Any, directory: str | os.PathLike[str] | None = N
     """Path of the ONNX export for ``backbone``, exporting it first if needed."""
     folder = Path(directory) if directory is not None else cache_dir()
     path = folder / f"{export_key(backbone)}.onnx"
+    # an export killed mid-way leaves its temporary file (up to the model's size); an
+    # hour old, no export is writing it. Also on a cache hit: none may come again
+    sweep_temp_files(path)
     if _cache_valid(path):
         return path
     if path.exists():
