@@ -245,6 +245,28 @@ def _fashion_like(root: Path) -> Path:
     return root
 
 
+def test_cli_demo_refuses_an_out_folder_another_demo_is_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a second demo regenerated the catalogue under the first, which then printed the
+    # figures of a mix of the two with exit 0
+    import os
+
+    from visrec._atomic import exclusive_lock
+
+    out = tmp_path / "d"
+    argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32", "--no-recommenders",
+            "--out", str(out), "--report", str(tmp_path / "r.html")]  # fmt: skip
+    with exclusive_lock(out, "visrec demo"):
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {out} is being written by another visrec demo (pid {os.getpid()}"
+    )
+    assert err.rstrip().endswith("give another --out") and err.count("\n") == 1
+    assert not out.exists() and not (tmp_path / "r.html").exists()
+
+
 def test_fashion_layout_without_ratings(tmp_path: Path, stand_in: list[int]) -> None:
     folder = _fashion_like(tmp_path / "fashion-products")
     res = run_demo(

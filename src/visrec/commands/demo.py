@@ -182,10 +182,8 @@ def _demo_results(path: Path) -> bool:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    import json
 
-    from visrec._atomic import write_text_atomic
-    from visrec.demo.pipeline import run_demo
+    from visrec._atomic import exclusive_lock
     from visrec.demo.synth import CATEGORIES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
     from visrec.embed.backbones import get_backbone
     from visrec.errors import VisrecError
@@ -248,6 +246,18 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.batch_size, 1, "--batch-size")
     check_at_least(args.k, 1, "--k")
     get_backbone(args.backbone)  # an unknown name fails here, not after the catalogue
+    # one demo per folder: a second would regenerate the catalogue under the first,
+    # which would then report figures of a mix of the two (with exit 0)
+    with exclusive_lock(out, "visrec demo", advice="give another --out"):
+        return _run_locked(args)
+
+
+def _run_locked(args: argparse.Namespace) -> int:
+    import json
+
+    from visrec._atomic import write_text_atomic
+    from visrec.demo.pipeline import run_demo
+
     t0 = time.perf_counter()
     result = run_demo(
         args.out,
