@@ -84,3 +84,47 @@ def test_recommend_reads_items_from_a_pipe(
     assert main(argv) == 0, capsys.readouterr().err
     recs = pd.read_csv(out, dtype=str)
     assert set(recs["item_id"]) <= {"m1", "m7"} and len(recs)
+
+
+def _full(*args: object, **kwargs: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")  # as a write() says it: no file
+
+
+def test_a_full_disk_names_the_output_of_recommend_and_train(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    train = tmp_path / "train.csv"
+    train.write_text("user_id,item_id\nu1,m1\nu1,m2\nu2,m1\n")
+    model = tmp_path / "m"
+    assert (
+        main(["train", "--model", "popularity", "--interactions", str(train), "-o", str(model)])
+        == 0
+    )
+    recs = tmp_path / "recs.csv"
+    capsys.readouterr()
+    with monkeypatch.context() as m:
+        m.setattr(pd.DataFrame, "to_csv", _full)
+        assert main(["recommend", str(model), "--n", "2", "-o", str(recs)]) == 1
+    assert capsys.readouterr().err == f"error: {str(recs)!r}: No space left on device\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "train.csv"]
+    # the model's arrays, saved into a hidden folder first: the error names the user's
+    monkeypatch.setattr(np, "savez", _full)
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "popularity",
+                "--interactions",
+                str(train),
+                "-o",
+                str(tmp_path / "m2"),
+            ]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == f"error: {str(tmp_path / 'm2' / 'arrays.npz')!r}: No space left on device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "train.csv"]

@@ -312,10 +312,18 @@ def atomic_path(
     try:
         yield tmp_path
         os.replace(tmp_path, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno in _WRITE_FULL:
+            # a write() through a file object names no file: the error would say only
+            # "No space left on device"
+            exc.filename = str(target)
         raise
+
+
+#: a write that found no room: the disk, the user's quota, the file size limit
+_WRITE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

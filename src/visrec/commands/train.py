@@ -551,6 +551,10 @@ def save_model_folder(
             _swap_in(tmp, out)
         else:
             os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and isinstance(exc.filename, str):
+            # name the user's folder, not the hidden one just removed
+            with contextlib.suppress(ValueError):
+                exc.filename = str(out / Path(exc.filename).relative_to(tmp))
         raise
