@@ -363,3 +363,20 @@ def test_rating_verdict_when_the_other_models_have_no_rmse() -> None:
     assert rating_verdict(runs)[-1] == "Lowest RMSE: a, 0.910 stars."
     one = rating_verdict(_rating_runs([0.92], [0.91]))
     assert "sign test" not in one[2] and one[2].endswith("run --seeds 3 or more to call it.")
+
+
+def test_level_with_uses_the_larger_spread_of_the_two() -> None:
+    # best 0.900 (moves 0.001), runner-up 0.905 (moves 0.010): a 0.005 gap is within
+    # the runner-up's spread, so the two are level
+    from visrec.report.rating import rating_verdict
+
+    best, second = [0.899, 0.900, 0.901], [0.895, 0.905, 0.915]
+    rows = []
+    for seed, (a, b) in enumerate(zip(second, best, strict=True)):
+        rows += [
+            {"seed": seed, "model": "item mean", "uses": "baseline", "rmse": 1.03},
+            {"seed": seed, "model": "biased MF", "uses": "ratings", "rmse": a},
+            {"seed": seed, "model": "biased MF + visual", "uses": "ratings + picture", "rmse": b},
+        ]
+    lines = rating_verdict(pd.DataFrame(rows))
+    assert lines[0].startswith("Lowest RMSE: biased MF + visual, 0.900 stars, level with biased MF")

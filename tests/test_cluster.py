@@ -116,7 +116,7 @@ def _write_fixture(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "v.parquet", tmp_path / "labels.csv"
 
 
-def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys):
+def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys: pytest.CaptureFixture[str]):
     v, labels = _write_fixture(tmp_path)
     out = tmp_path / "res" / "c.json"
     argv = [
@@ -150,7 +150,7 @@ def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys):
     assert sorted(sum(r.values()) for r in data["table"].values()) == [19, 20, 20]
 
 
-def test_cli_cluster_keep_and_top_labels(tmp_path, capsys):
+def test_cli_cluster_keep_and_top_labels(tmp_path, capsys: pytest.CaptureFixture[str]):
     v, labels = _write_fixture(tmp_path)
     base = ["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "kind"]
     out = tmp_path / "k.json"
@@ -170,7 +170,7 @@ def test_cli_cluster_keep_and_top_labels(tmp_path, capsys):
     assert "'hat'" in capsys.readouterr().err
 
 
-def test_cli_cluster_notes_tiny_labels_that_k_counts(tmp_path, capsys):
+def test_cli_cluster_notes_tiny_labels_that_k_counts(tmp_path, capsys: pytest.CaptureFixture[str]):
     rng = np.random.default_rng(0)
     centres = {"shirt": 5.0, "shoe, boot": -5.0, "pin": 0.0}
     sizes = {"shirt": 60, "shoe, boot": 60, "pin": 2}  # pin: 2 of 122 items, under 2%
@@ -197,7 +197,7 @@ def test_cli_cluster_notes_tiny_labels_that_k_counts(tmp_path, capsys):
     assert "hold under 2%" not in capsys.readouterr().err
 
 
-def test_cli_cluster_missing_column_is_a_clear_error(tmp_path, capsys):
+def test_cli_cluster_missing_column_is_a_clear_error(tmp_path, capsys: pytest.CaptureFixture[str]):
     v, labels = _write_fixture(tmp_path)
     rc = main(["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "x"])
     assert rc == 2
@@ -214,7 +214,7 @@ def test_cli_cluster_missing_column_is_a_clear_error(tmp_path, capsys):
     )
 
 
-def test_cli_cluster_names_labels_spelt_otherwise(tmp_path, capsys):
+def test_cli_cluster_names_labels_spelt_otherwise(tmp_path, capsys: pytest.CaptureFixture[str]):
     # half the table's ids zero-padded: "left out 10 without a label", no hint why
     x, y = blobs(n_per=10)
     ids = [str(100 + i) for i in range(len(y))]
@@ -265,7 +265,9 @@ def test_purity_bounds(rows):
     assert table.sum(axis=0).max() / table.sum() - 1e-12 <= p <= 1.0
 
 
-def test_an_all_zero_vector_is_no_image_and_placeholders_cannot_fill_k(tmp_path, capsys):
+def test_an_all_zero_vector_is_no_image_and_placeholders_cannot_fill_k(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+):
     x, y = blobs(n_per=10)
     x[:3] = 0.0  # a file from another tool: has_image true, zeros for no picture
     ids = [f"p{i}" for i in range(len(y))]
@@ -285,3 +287,58 @@ def test_an_all_zero_vector_is_no_image_and_placeholders_cannot_fill_k(tmp_path,
         cluster_vs_labels(
             np.repeat([[1.0, 0.0], [0.0, 1.0]], 5, axis=0), ["a", "b", "c"] * 3 + ["a"]
         )
+
+
+def _blobs(
+    sizes_labels: list[tuple[int, list[str]]], seed: int = 0
+) -> tuple[np.ndarray, list[str]]:
+    rng = np.random.default_rng(seed)
+    xs: list[np.ndarray] = []
+    labs: list[str] = []
+    for c, (size, labels) in enumerate(sizes_labels):
+        centre = np.zeros(8)
+        centre[c] = 50.0
+        xs.append(centre + rng.normal(0, 0.5, (size, 8)))
+        labs += labels
+    return np.vstack(xs), labs
+
+
+def test_cluster_columns_most_frequent_label_first() -> None:
+    # columns = labels, most frequent first (then by name)
+    from visrec.analysis.cluster import cluster_vs_labels
+
+    x, labs = _blobs([(6, ["b"] * 6), (3, ["a"] * 3), (1, ["c"])])
+    res = cluster_vs_labels(x, labs, k=3)
+    assert list(res.table.columns) == ["b", "a", "c"]
+    assert res.table.to_numpy().tolist() == [[6, 0, 0], [0, 3, 0], [0, 0, 1]]
+
+
+def test_clusters_sharing_a_majority_label_bigger_first() -> None:
+    # two clusters whose majority label is "a": the bigger one is cluster 0
+    from visrec.analysis.cluster import cluster_vs_labels
+
+    x, labs = _blobs([(3, ["a"] * 3), (7, ["a"] * 6 + ["b"]), (5, ["b"] * 5)])
+    res = cluster_vs_labels(x, labs, k=3)
+    assert list(res.table.columns) == ["a", "b"]
+    assert res.table.to_numpy().tolist() == [[6, 1], [3, 0], [0, 5]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cluster_assignments_are_numbered_as_the_table(seed: int) -> None:
+    # the numbering of assignments must be the table's (the report's image grids
+    # pick items by assignment): crosstab(assignments, labels) == table
+    from visrec.analysis.cluster import cluster_vs_labels
+
+    rng = np.random.default_rng(seed)
+    sizes = rng.permutation([2, 3, 4, 5, 6])
+    names = ["p", "q", "r", "s", "t"]
+    x, labs = _blobs([(int(s), [names[j]] * int(s)) for j, s in enumerate(sizes)], seed)
+    perm = rng.permutation(len(labs))
+    x, labs = x[perm], [labs[i] for i in perm]
+    res = cluster_vs_labels(x, labs, k=5, random_state=seed)
+    got = (
+        pd.crosstab(pd.Series(res.assignments), pd.Series(labs))
+        .reindex(index=res.table.index, columns=res.table.columns, fill_value=0)
+        .to_numpy()
+    )
+    np.testing.assert_array_equal(got, res.table.to_numpy())

@@ -556,3 +556,39 @@ def test_report_lines_say_what_was_skipped_and_what_was_kept_with_a_caveat() -> 
         "r.csv:6: read as latin-1 ... and 1 more"
     )
     assert LoadResult(pd.DataFrame()).report_lines("r.csv") == []
+
+
+def test_day_31_is_a_date(tmp_path: Path) -> None:
+    # 31/01/2020 is a real date (day-first column), not a bad record
+    from visrec.data.tables import load_interactions
+
+    path = tmp_path / "d.csv"
+    path.write_text("user_id,item_id,timestamp\nu1,i1,31/01/2020\nu1,i2,13/02/2020\n")
+    res = load_interactions(path)
+    assert res.bad == []
+    got = pd.to_datetime(res.frame["timestamp"], unit="s")
+    assert got.dt.strftime("%Y-%m-%d").tolist() == ["2020-01-31", "2020-02-13"]
+
+
+def test_dots_in_header_names_are_ignored(tmp_path: Path) -> None:
+    # "case, spaces, '_', '-', '.' ignored" in header names
+    from visrec.data.tables import load_interactions
+
+    path = tmp_path / "d.csv"
+    path.write_text("User.Id,Item.Id,Rating\nu1,i1,4\nu2,i2,5\n")
+    frame = load_interactions(path).frame
+    assert frame[["user_id", "item_id"]].values.tolist() == [["u1", "i1"], ["u2", "i2"]]
+    assert frame["rating"].tolist() == [4.0, 5.0]
+
+
+def test_a_column_named_for_the_user_is_not_also_read_as_the_rating(tmp_path: Path) -> None:
+    # user_col="score" takes that column; "score" (a rating alias) is then not the
+    # rating as well (which would drop every row as a non-numeric rating)
+    from visrec.data.tables import load_interactions
+
+    path = tmp_path / "d.csv"
+    path.write_text("score,item_id\nu1,i1\nu2,i2\n")
+    res = load_interactions(path, user_col="score")
+    assert res.bad == []
+    assert res.frame["user_id"].tolist() == ["u1", "u2"]
+    assert "rating" not in res.frame.columns

@@ -734,3 +734,64 @@ def test_cli_embed_notes_items_that_share_one_photo(tmp_path: Path, capsys: Any)
     assert note in json.loads(summary.read_text())["notes"]
     assert cli_main(["data", "summary", str(out)]) == 0
     assert f"   note: {note}\n" in capsys.readouterr().out
+
+
+def test_resnet18_normalises_each_channel_with_imagenet_mean_and_std() -> None:
+    from visrec.embed.backbones import get_backbone
+
+    bb = get_backbone("resnet18")
+    assert tuple(bb.mean) == (0.485, 0.456, 0.406)
+    assert tuple(bb.std) == (0.229, 0.224, 0.225)
+    red = bb.preprocess(Image.new("RGB", (256, 256), (255, 0, 0)))
+    assert red.shape == (3, 224, 224)
+    np.testing.assert_allclose(red[0], (1.0 - 0.485) / 0.229, atol=1e-5)
+    np.testing.assert_allclose(red[1], (0.0 - 0.456) / 0.224, atol=1e-5)
+    np.testing.assert_allclose(red[2], (0.0 - 0.406) / 0.225, atol=1e-5)
+
+
+def _tiny_backbone() -> Any:
+    from visrec.embed.backbones import Backbone
+
+    class Tiny(Backbone):
+        name = "tiny-crop"
+        dim = 2
+        input_size = (32, 32)
+        resize = "shorter"
+        resize_size = 32
+        mean = (0.5, 0.5, 0.5)
+        std = (0.25, 0.25, 0.25)
+
+    return Tiny()
+
+
+def test_tall_image_is_centre_cropped_vertically() -> None:
+    # a portrait photo (most product shots) keeps its middle, not its top
+    arr = np.zeros((96, 32, 3), dtype=np.uint8)  # top / middle / bottom thirds
+    arr[:32] = (255, 0, 0)
+    arr[32:64] = (0, 255, 0)
+    arr[64:] = (0, 0, 255)
+    out = np.asarray(_tiny_backbone().resized(Image.fromarray(arr)))
+    assert out.shape == (32, 32, 3)
+    assert tuple(out[0, 16]) == (0, 255, 0)
+    assert tuple(out[31, 16]) == (0, 255, 0)
+
+
+def test_shorter_side_resize_truncates_the_longer_side_like_torchvision() -> None:
+    # torchvision Resize(int) truncates the longer side: a 99x64 image with the
+    # shorter side to 32 is 32 * 99 / 64 = 49.5 -> 49 wide (rounding would give 50)
+    from visrec.embed.backbones import Backbone
+
+    class Wide(Backbone):
+        name = "tiny-wide"
+        dim = 2
+        input_size = (32, 49)  # (h, w): keep the whole resized width
+        resize = "shorter"
+        resize_size = 32
+        mean = (0.5, 0.5, 0.5)
+        std = (0.25, 0.25, 0.25)
+
+    rng = np.random.default_rng(0)
+    img = Image.fromarray(rng.integers(0, 256, (64, 99, 3), dtype=np.uint8))
+    got = np.asarray(Wide().resized(img))
+    want = np.asarray(img.resize((49, 32), Image.Resampling.BILINEAR))
+    np.testing.assert_array_equal(got, want)

@@ -134,3 +134,41 @@ def test_rating_mf_learns_its_vector_scaling_from_rated_items_only() -> None:
     b = RatingMF(visual=True, visual_dim=3, n_epochs=2).fit(inter, shifted)
     assert np.allclose(a.item_visual_[:-2], b.item_visual_[:-2])
     assert not np.allclose(a.item_visual_[-2:], b.item_visual_[-2:])
+
+
+def test_evaluate_cli_min_rating_leaves_the_pairs_below_out_of_the_candidates(
+    tmp_path: Path,
+) -> None:
+    # the CLI's figures are run_experiment's with exclude=the rows below
+    from visrec.evaluation.runner import run_experiment
+
+    df = _ratings()
+    f = tmp_path / "ratings.csv"
+    df.to_csv(f, index=False)
+    out = tmp_path / "r.json"
+    argv = ["evaluate", "--interactions", str(f), "--models", "popularity", "--seeds", "1"]
+    assert main([*argv, "--min-rating", "4", "--k", "5", "--json", str(out), "--no-resume"]) == 0
+    got = json.loads(out.read_text())
+    kept, below = df[df.rating >= 4], df[df.rating < 4]
+    run = {"protocol": "warm", "models": ["popularity"], "seeds": [0], "progress": False, "k": 5}
+    want = run_experiment(kept, None, exclude=below, **run).runs
+    plain = run_experiment(kept, None, **run).runs
+    assert want["recall"].iloc[0] != pytest.approx(plain["recall"].iloc[0])
+    recall = [r["recall"] for r in got["runs"] if r["model"] == "popularity"]
+    assert recall == [pytest.approx(want["recall"].iloc[0])]
+
+
+def test_evaluate_min_rating_note_counts_pairs_not_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a pair rated low twice is one (user, item) pair in the note
+    df = _ratings()
+    low = df[df.rating < 4]
+    df = pd.concat([df, low.iloc[:1]], ignore_index=True)  # the first low pair, again
+    f = tmp_path / "ratings.csv"
+    df.to_csv(f, index=False)
+    argv = ["evaluate", "--interactions", str(f), "--models", "popularity", "--seeds", "1"]
+    assert main([*argv, "--min-rating", "4", "--no-resume"]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {len(low)} (user, item) pairs rated below --min-rating 4" in err
+    assert f"({len(low) + 1} below the threshold dropped)" in err

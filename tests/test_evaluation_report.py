@@ -360,3 +360,29 @@ def test_verdict_says_settings_off_the_defaults_weak_evidence_and_the_baseline()
     assert said[1] == (
         "Against the popularity baseline: bpr Recall@20 0.405 vs 0.200, better on 2 of 2 seeds."
     )
+
+
+def test_cold_verdict_shows_the_recall_of_the_model_it_names() -> None:
+    # popularity's chance-order Recall@20 (0.300) is higher than vbpr's (0.100);
+    # the line naming vbpr must show vbpr's 0.100
+    from visrec.report.evaluation import verdict
+
+    runs = []
+    for seed in range(3):
+        for model, recall, auc in (("popularity", 0.3, 0.5), ("vbpr", 0.1, 0.7)):
+            runs.append({"seed": seed, "model": model, "auc": auc, "recall": recall,
+                         "ndcg": recall / 2, "hit_rate": 0.5, "coverage": 0.5,
+                         "fit_s": 1.0, "tuned": None})  # fmt: skip
+    res = {
+        "protocol": "cold-items",
+        "k": 20,
+        "seeds": [0, 1, 2],
+        "runs": runs,
+        "splits": {str(s): {"n_train": 800, "n_test": 200, "n_candidates": 50} for s in range(3)},
+        "params": {"popularity": {}, "vbpr": {"epochs": 80}},
+    }
+    lines = verdict(res)
+    assert lines[1] == (
+        "Best with pictures: vbpr, AUC 0.700 (above chance: above 0.5 on 3 of 3 seeds), "
+        "Recall@20 0.100."
+    )

@@ -240,3 +240,13 @@ def test_evaluate_notes_ids_spelt_otherwise(
     assert f"note: {padded}: 1 item id(s) spelt in more than one way ('003', '3')" in (
         got.out + got.err
     )
+
+
+def test_a_fractional_float_id_alone_is_not_its_integer_part() -> None:
+    # 8.5 is item "8.5", never item "8"
+    from visrec.data.id_spelling import find_ids, spell_ids
+
+    assert spell_ids(8.5) == ["8.5"]
+    assert find_ids({"8": 0, "8.5": 1}, 8.5) == [1]
+    iv = ItemVectors(ids=["8", "8.5"], vectors=np.eye(2, dtype=np.float32), has_image=[1, 0])
+    assert iv.has_image_for(8.5).tolist() == [False]

@@ -274,7 +274,7 @@ def test_rating_eval_seeds_report_spread():
     json.dumps(out)
 
 
-def test_cli_rating_eval_writes_json(tmp_path, capsys):
+def test_cli_rating_eval_writes_json(tmp_path, capsys: pytest.CaptureFixture[str]):
     frame, iv = _star_fixture(seed=7)
     frame.to_csv(tmp_path / "r.csv", index=False)
     write_vectors(tmp_path / "v.parquet", iv)
@@ -300,7 +300,9 @@ def test_cli_rating_eval_writes_json(tmp_path, capsys):
     assert data["models"]["biased MF"]["rmse"] < data["models"]["item mean"]["rmse"]
 
 
-def test_cli_rating_eval_refuses_a_nan_vector_naming_the_item(tmp_path, capsys):
+def test_cli_rating_eval_refuses_a_nan_vector_naming_the_item(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+):
     # the KNN used to fail deep inside sklearn ("Input X contains NaN")
     frame, iv = _star_fixture(seed=7)
     frame.to_csv(tmp_path / "r.csv", index=False)
@@ -467,7 +469,9 @@ def test_visual_features_standardised():
     np.testing.assert_array_equal(none.item_visual_, np.zeros((inter.n_items, 4)))
 
 
-def test_knn_rating_keeps_rows_whose_unused_timestamp_is_bad(tmp_path, capsys):
+def test_knn_rating_keeps_rows_whose_unused_timestamp_is_bad(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+):
     # knn-rating never uses the time: a blank or malformed one costs no row (it did:
     # the full load dropped them as bad records). rating-eval reads it only to keep the
     # latest of repeated (user, item) rows: it reads the file again without it and
@@ -515,7 +519,7 @@ def test_majority_class_is_one_row_when_the_splits_disagree(tmp_path):
     assert re.search(r"\bnan\b", text, re.IGNORECASE) is None
 
 
-def test_rating_eval_seeds_each_splits_mf(monkeypatch):
+def test_rating_eval_seeds_each_splits_mf(monkeypatch: pytest.MonkeyPatch):
     # every split's MF starts from that split's seed (the spread includes the random
     # start); a random_state the caller gives is kept on every split
     from visrec.models import rating_mf
@@ -546,3 +550,18 @@ def test_mean_baselines_give_an_unknown_user_the_global_mean() -> None:
     inter = Interactions.from_frame(frame)
     got = _group_mean(inter.user_idx, inter, np.array([-1, 0, 1]), mu=11 / 3)
     np.testing.assert_allclose(got, [11 / 3, 5.0, 1.0])
+
+
+def test_rating_mf_learns_user_biases() -> None:
+    # user A rates everything 5, user B everything 1; items alike. Only the user bias
+    # can tell them apart (no factors): A's predictions ~5, B's ~1, not both ~3.
+    from visrec.data.interactions import Interactions
+    from visrec.models.rating_mf import RatingMF
+
+    rows = [("A", f"i{j}", 5.0) for j in range(4)] + [("B", f"i{j}", 1.0) for j in range(4)]
+    df = pd.DataFrame(rows, columns=["user_id", "item_id", "rating"])
+    inter = Interactions.from_frame(df)
+    m = RatingMF(n_factors=0, visual=False, reg=0.0, n_epochs=300, lr=0.1).fit(inter)
+    ua, ub = m.user_map_.to_index(np.array(["A", "B"], dtype=object))
+    pred = m.predict([ua, ub], [0, 0])
+    assert pred[0] > 4.5 and pred[1] < 1.5

@@ -147,3 +147,33 @@ def test_ari_not_available() -> None:
     from visrec.report.html import ari_reading
 
     assert ari_reading(float("nan")) == "ARI n/a."
+
+
+def test_knn_verdict_states_the_gap_in_percentage_points() -> None:
+    # the sentence's number is (accuracy - majority accuracy) x 100
+    from visrec.analysis.cluster import cluster_vs_labels
+    from visrec.analysis.rating_knn import knn_rating
+    from visrec.report.html import ReportData, render_report
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 0.1, (10, 3)), rng.normal(5, 0.1, (10, 3))])
+    y = np.array([5.0] * 10 + [1.0] * 10)
+    knn = knn_rating(np.repeat(x, 3, axis=0), np.repeat(y, 3), k=3)
+    assert knn.accuracy == pytest.approx(1.0)
+    data = ReportData(
+        title="t", dataset="d", summary={}, cluster=cluster_vs_labels(x, ["a"] * 10 + ["b"] * 10),
+        cluster_samples={}, projection=x[:, :2], projection_labels=["a"] * 10 + ["b"] * 10,
+        knn=knn, timings={},
+    )  # fmt: skip
+    html = render_report(data)
+    gap = (1.0 - knn.majority_accuracy) * 100
+    assert gap > 20  # the majority class is about half right
+    assert f"KNN beats the majority class by {gap:.1f} percentage points of accuracy" in html
+
+
+def test_ari_reading_bands_are_half_open() -> None:
+    # 0.4 is the start of "in good part", not the end of "weakly"
+    from visrec.report.html import ari_reading
+
+    assert ari_reading(0.4) == "ARI 0.400: the clusters follow the categories in good part."
+    assert ari_reading(0.1) == "ARI 0.100: the clusters follow the categories weakly."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,7 +127,7 @@ def test_cli_report_with_a_folder_holding_none_of_the_photos(
     assert "holds no &lt;item_id&gt;.&lt;ext&gt; image of these items" in text
 
 
-def test_cli_explains_an_empty_neighbour_list(tmp_path, capsys) -> None:
+def test_cli_explains_an_empty_neighbour_list(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     # "a" is the only item with an image: nothing to compare with, and the output says so
     iv = ItemVectors(
         ids=np.array(["a", "b"], dtype=object),
@@ -141,7 +142,9 @@ def test_cli_explains_an_empty_neighbour_list(tmp_path, capsys) -> None:
     assert "items most like a:\n  (none: no other item in the file has a usable image" in printed
 
 
-def test_cli_unknown_id_exit_2(vectors: ItemVectors, tmp_path, capsys) -> None:
+def test_cli_unknown_id_exit_2(
+    vectors: ItemVectors, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
     vpath = tmp_path / "v.parquet"
     write_vectors(vpath, vectors)
     assert main(["similar", str(vpath), "nope"]) == 2
@@ -176,3 +179,40 @@ def test_real_fashion_neighbours_share_category(shared_data, tmp_path) -> None:
     shoes = [i for i, c in picks if c == "Footwear"]
     for res in similar_items(iv, shoes, n=2):
         assert [cat_of[i] for i in res.ids] == ["Footwear", "Footwear"], res
+
+
+def test_has_image_false_row_is_never_indexed_even_with_a_nonzero_vector() -> None:
+    # "b" has a stale, non-zero vector but has_image False: never a neighbour
+    iv = ItemVectors(
+        ids=["a", "b", "c"],
+        vectors=np.array([[1.0, 0.0], [1.0, 0.01], [0.0, 1.0]], dtype=np.float32),
+        has_image=[True, False, True],
+    )
+    index = SimilarItems(iv)
+    assert len(index) == 2
+    (res,) = index.query("a", n=5)
+    assert res.ids == ["c"]
+
+
+def test_nan_row_without_image_is_not_named_as_not_finite() -> None:
+    # a has_image=False row is left out for having no image, not for its NaN
+    iv = ItemVectors(
+        ids=["a", "b", "c"],
+        vectors=np.array([[1.0, 0.0], [np.nan, 0.0], [0.0, 1.0]], dtype=np.float32),
+        has_image=[True, False, True],
+    )
+    assert SimilarItems(iv).not_finite_.tolist() == []
+
+
+def test_similar_cli_ranks_start_at_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    iv = ItemVectors(
+        ids=["a", "b", "c"],
+        vectors=np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]], dtype=np.float32),
+        has_image=[True, True, True],
+    )
+    write_vectors(tmp_path / "v.parquet", iv)
+    assert main(["similar", str(tmp_path / "v.parquet"), "a", "--n", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index("items most like a:")
+    assert lines[at + 1].split() == ["1", "b", f"{1 / math.sqrt(1.01):.3f}"]
+    assert lines[at + 2].split() == ["2", "c", "0.000"]

@@ -289,3 +289,29 @@ def test_duplicate_groups_check_values_not_only_the_projection(
     v = np.array([[1, 2], [3, 4], [1, 2], [5, 6], [3, 4]], dtype=np.float32)
     groups = store.duplicate_groups(v, np.ones(5, dtype=bool))
     assert [g.tolist() for g in groups] == [[0, 2], [1, 4]]
+
+
+def test_read_vectors_across_several_read_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the vector column is decoded a batch at a time; each batch lands on its rows
+    import visrec.embed.store as store
+
+    monkeypatch.setattr(store, "_READ_BATCH", 3)
+    n = 10
+    vecs = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
+    iv = ItemVectors(ids=[f"i{k}" for k in range(n)], vectors=vecs, has_image=[True] * n)
+    write_vectors(tmp_path / "v.parquet", iv)
+    back = read_vectors(tmp_path / "v.parquet")
+    assert back.ids.tolist() == [f"i{k}" for k in range(n)]
+    np.testing.assert_array_equal(back.vectors, vecs)
+
+
+def test_written_dim_is_the_vectors_width_not_a_stale_meta_value(tmp_path: Path) -> None:
+    # meta carried over from a wider file must not overwrite the real dim
+    iv = ItemVectors(
+        ids=["a"], vectors=np.ones((1, 2), np.float32), has_image=[True],
+        meta={"backbone": "x", "dim": 1280},
+    )  # fmt: skip
+    write_vectors(tmp_path / "v.parquet", iv)
+    assert read_vectors(tmp_path / "v.parquet").meta["dim"] == 2

@@ -792,3 +792,26 @@ def test_recommend_into_a_log_file_says_how_far_it_is(
     ]
     assert main([*argv, "--batch-users", "4", "--quiet"]) == 0
     assert "recommend:" not in capsys.readouterr().err
+
+
+def test_recommend_counts_short_lists_when_candidates_equal_n(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 3 candidates and --n 3: u1 (trained on i1) and u3 (on i2) get 2 rows each, which
+    # the summary counts; u2, trained on i9 only, gets all 3
+    train = tmp_path / "train.csv"
+    pd.DataFrame(
+        [("u1", "i1"), ("u1", "i9"), ("u2", "i9"), ("u3", "i2"), ("u3", "i9")],
+        columns=["user_id", "item_id"],
+    ).to_csv(train, index=False)
+    m = tmp_path / "m"
+    assert main(["train", "--model", "popularity", "--interactions", str(train), "-o", str(m),
+                 "--quiet"]) == 0  # fmt: skip
+    items = tmp_path / "items.txt"
+    items.write_text("i1\ni2\ni3\n")
+    out = tmp_path / "recs.csv"
+    capsys.readouterr()
+    assert main(["recommend", str(m), "--n", "3", "--items", str(items), "-o", str(out)]) == 0
+    recs = pd.read_csv(out, dtype=str)
+    assert recs.groupby("user_id").size().to_dict() == {"u1": 2, "u2": 3, "u3": 2}
+    assert "(2 users with fewer than 3 candidates left" in capsys.readouterr().out
