@@ -111,7 +111,8 @@ def knn_predict(
     classes, y_code = np.unique(y_train, return_inverse=True)
     u_train, g_train = _unique_rows(x_train)
     u_test, g_test = _unique_rows(x_test)
-    return classes[_vote(u_train, g_train, y_code, len(classes), u_test, k)[g_test]]
+    out: np.ndarray = classes[_vote(u_train, g_train, y_code, len(classes), u_test, k)[g_test]]
+    return out
 
 
 def knn_predict_items(
@@ -141,7 +142,8 @@ def knn_predict_items(
     number[in_order] = np.arange(len(in_order))
     wanted, g_test = np.unique(of_item[test_items], return_inverse=True)
     pred = _vote(distinct[in_order], number[raw], y_code, len(classes), distinct[wanted], k)
-    return classes[pred[g_test.ravel()]]
+    out: np.ndarray = classes[pred[g_test.ravel()]]
+    return out
 
 
 def _check_k(n_train: int, k: int) -> None:
@@ -182,7 +184,8 @@ def _vote(
             need -= len(rows)
             if need == 0:
                 break
-    return votes.argmax(axis=1)  # first maximum = smallest label on ties
+    best: np.ndarray = votes.argmax(axis=1)  # first maximum = smallest label on ties
+    return best
 
 
 @dataclass

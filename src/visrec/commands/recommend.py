@@ -55,7 +55,7 @@ A progress bar over the users shows on a terminal (--quiet hides it, --verbose f
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "recommend",
         help="write the top-n items for every training user of a saved model",

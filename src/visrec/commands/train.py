@@ -71,7 +71,7 @@ per item) bpr, vbpr and visual-cf choose their L2 penalties on an inner validati
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "train",
         help=f"fit a recommender ({', '.join(MODELS)}) and save it",

@@ -181,7 +181,8 @@ def _effnet_features(net: Any) -> torch.nn.Module:
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             # Global average pool of the head, before dropout and the classifier.
-            return self.net._avg_pooling(self.net.extract_features(x)).flatten(1)
+            pooled: torch.Tensor = self.net._avg_pooling(self.net.extract_features(x)).flatten(1)
+            return pooled
 
     return Features(net).eval()
 

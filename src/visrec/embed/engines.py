@@ -94,7 +94,8 @@ class TorchEngine:
         x = x.to(self.device).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             out = self.model(x)
-        return out.float().cpu().numpy().astype(np.float32, copy=False)
+        feats: np.ndarray = out.float().cpu().numpy().astype(np.float32, copy=False)
+        return feats
 
     def __repr__(self) -> str:
         return f"<TorchEngine {self.backbone.name} device={self.device} batch={self.batch_size}>"

@@ -71,7 +71,8 @@ class TripleSampler:
         key = u * self.n_items + j
         pos = np.searchsorted(self.keys, key)
         pos = np.minimum(pos, len(self.keys) - 1)
-        return self.keys[pos] == key
+        found: np.ndarray = self.keys[pos] == key
+        return found
 
     def epoch(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One epoch: every training pair once (shuffled) with a fresh negative each."""
@@ -168,7 +169,7 @@ class FeatureScaler:
         centred = vectors - self.mean_
         if self.components_ is not None:
             centred = centred @ self.components_.T
-        out = (centred / self.scale_).astype(self.dtype)
+        out: np.ndarray = (centred / self.scale_).astype(self.dtype)
         out[~(vectors.any(axis=1) if has_image is None else has_image)] = 0.0
         return out
 
@@ -202,7 +203,8 @@ def power_normalise(vectors: np.ndarray) -> np.ndarray:
     """
     out = np.sign(vectors) * np.sqrt(np.abs(vectors, dtype=np.float32))
     norm = np.linalg.norm(out, axis=1, keepdims=True)
-    return (out / np.where(norm == 0, 1.0, norm)).astype(np.float32)
+    unit: np.ndarray = (out / np.where(norm == 0, 1.0, norm)).astype(np.float32)
+    return unit
 
 
 def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:

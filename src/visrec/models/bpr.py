@@ -114,11 +114,11 @@ class BPR(AutoRegMixin, Recommender):
 
     def _after_load(self) -> None:
         # Derived, not saved: items with no training interaction rank last.
-        self.item_trained_ = np.diff(self.seen_.tocsc().indptr) > 0
+        self.item_trained_: np.ndarray = np.diff(self.seen_.tocsc().indptr) > 0
 
     def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
         i = slice(None) if item_idx is None else item_idx
-        s = self.user_factors_[user_idx] @ self.item_factors_[i].T + self.item_bias_[i]
+        s: np.ndarray = self.user_factors_[user_idx] @ self.item_factors_[i].T + self.item_bias_[i]
         s[:, ~self.item_trained_[i]] = -np.inf
         return s
 

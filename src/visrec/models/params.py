@@ -101,6 +101,7 @@ class ParamsMixin:
     ) -> None:
         """Range checks for ``_validate``; ``random_state``, where a model has one, must
         be None or >= 0 (numpy's rule). Errors name the model, like ``check_param_types``."""
+        rules: list[tuple[str, str, typing.Callable[[Any], bool]]]
         rules = [(n, ">= 1", lambda v: int(v) >= 1) for n in at_least_one]
         rules += [(n, ">= 0", lambda v: float(v) >= 0) for n in non_negative]
         rules += [(n, "> 0", lambda v: float(v) > 0) for n in positive]

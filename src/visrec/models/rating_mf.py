@@ -360,7 +360,8 @@ class RatingMF(ParamsMixin):
         user_mean = np.where(ku, self.user_mean_[uu], self.global_mean_)
         anchor = np.where(ki & self.item_seen_[ii], self.global_mean_ + bu, user_mean)
         pred = anchor + bi + (p * q).sum(axis=1)
-        return np.clip(pred, self.rating_min_, self.rating_max_)
+        clipped: np.ndarray = np.clip(pred, self.rating_min_, self.rating_max_)
+        return clipped
 
 
 def _pair_dot(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -369,8 +370,9 @@ def _pair_dot(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) 
         return np.zeros(len(rows))
     if a.shape[0] * b.shape[0] <= max(4 * len(rows), 2_000_000):
         # the full product is one BLAS call; gathering two (n, k) blocks is slower
-        return (a @ b.T).ravel()[rows * b.shape[0] + cols]
-    return np.einsum("nk,nk->n", a[rows], b[cols])
+        dots: np.ndarray = (a @ b.T).ravel()[rows * b.shape[0] + cols]
+        return dots
+    return np.asarray(np.einsum("nk,nk->n", a[rows], b[cols]))
 
 
 class _Adam:

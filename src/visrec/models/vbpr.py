@@ -333,7 +333,7 @@ class VBPR(AutoRegMixin, Recommender):
 
     def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
         i = slice(None) if item_idx is None else item_idx
-        s = (
+        s: np.ndarray = (
             self.user_factors_[user_idx] @ self.item_factors_[i].T
             + self.user_visual_factors_[user_idx] @ self.item_visual_[i].T
             + (self.item_bias_[i] + self.item_visual_bias_[i])
@@ -353,7 +353,8 @@ class VBPR(AutoRegMixin, Recommender):
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         f = self._transform(vectors)
         theta = self.new_user_visual_factors_[user_idx]
-        return theta @ (f @ self.new_projection_).T + f @ self.new_visual_bias_
+        s: np.ndarray = theta @ (f @ self.new_projection_).T + f @ self.new_visual_bias_
+        return s
 
     def _transform(self, vectors: np.ndarray) -> np.ndarray:
         return FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_).transform(vectors)

@@ -415,7 +415,10 @@ class VisualCF(AutoRegMixin, Recommender):
         return _unit(feats @ self.profile_components_.T)
 
     def _taste(self, user_idx: np.ndarray, pictures: np.ndarray) -> np.ndarray:
-        return float(self.profile_scale_[0]) * (self.user_profiles_[user_idx] @ pictures.T)
+        taste: np.ndarray = float(self.profile_scale_[0]) * (
+            self.user_profiles_[user_idx] @ pictures.T
+        )
+        return taste
 
     def _extra_state(self) -> dict[str, Any]:
         return {**super()._extra_state(), "profile_validation": self.profile_validation_}
@@ -487,7 +490,7 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
         i = slice(None) if item_idx is None else item_idx
-        s = self.user_factors_[user_idx] @ self.item_factors_[i].T + self.item_bias_[i]
+        s: np.ndarray = self.user_factors_[user_idx] @ self.item_factors_[i].T + self.item_bias_[i]
         cols, io = among(self.image_only_, item_idx)
         if self.image_user_factors_ is not self.user_factors_ and len(io):
             # mapped terms live in the map's BPR space: score them with its users
@@ -512,7 +515,7 @@ class VisualCF(AutoRegMixin, Recommender):
         scaler = FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_)
         f = scaler.transform(self._normalise(vectors))
         mq, mb = self._map(f)
-        s = self.image_user_factors_[user_idx] @ mq.T + mb
+        s: np.ndarray = self.image_user_factors_[user_idx] @ mq.T + mb
         if float(self.profile_scale_[0]):
             s += self._taste(user_idx, self._pictures(f))
         return s

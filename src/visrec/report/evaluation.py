@@ -71,7 +71,7 @@ def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
             "`visrec evaluate --json` wrote"
         ) from exc
     try:
-        result = json.loads(text)
+        result: dict[str, Any] = json.loads(text)  # _check refuses anything else
     except json.JSONDecodeError as exc:
         raise VisrecError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from exc
     except (ValueError, RecursionError) as exc:  # a 5,000-digit number; nesting too deep
