@@ -148,6 +148,12 @@ def test_rating_verdict() -> None:
     )
     assert lines[2].startswith("The picture helps the MF: -0.0100 RMSE on average")
     assert "better on 3 of 3 seeds; sign test p = 0.125 (biased MF itself moves 0.0100" in lines[2]
+    assert lines[2].endswith(". Weak evidence (p above 0.05): more seeds would firm it up.")
+    # new items: why the plain MF sits at the user mean and the item mean at the global
+    assert lines[3].startswith("Every test item is new here: the item mean has no rating")
+    assert len(by_rows) == 3  # not said for a split by rows
+    five = rating_verdict(_rating_runs([0.92] * 5, [0.91] * 5))
+    assert "p = 0.031" in five[2] and "Weak evidence" not in five[2]
     mixed = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.94, 0.92]))
     assert mixed[2].startswith("No clear difference from the picture in the MF")
     worse = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.94, 0.95, 0.93]))

@@ -143,8 +143,12 @@ def test_verdict_cold_start() -> None:
     assert "Models without pictures (popularity) score every new item alike" in lines[0]
     assert lines[1] == (
         "Best with pictures: visual-cf, AUC 0.650 (above chance: above 0.5 on 3 of 3 "
-        "seeds), Recall@20 0.163."
+        "splits of this data; sign test p = 0.125), Recall@20 0.163. Weak evidence (p above "
+        "0.05): more seeds would firm it up."
     )
+    # five of five splits: p = 0.031, no longer weak
+    five = _result("cold-items", {"vbpr": [0.2] * 5}, {"vbpr": [0.6] * 5})
+    assert verdict(five)[1].endswith("of this data; sign test p = 0.031), Recall@20 0.200.")
     below = _result("cold-items", {"vbpr": [0.01, 0.02, 0.0]}, {"vbpr": [0.40, 0.42, 0.41]})
     lines = verdict(below)
     assert "only pictures can tell them apart" in lines[0] and "(none)" not in lines[0]
@@ -157,17 +161,25 @@ def test_cold_verdict_goes_by_auc_seed_by_seed() -> None:
     # one seed far above chance, one below: the mean (0.734) alone said "above chance"
     noise = _result("cold-items", {"vbpr": [1.0, 1.0]}, {"vbpr": [0.988, 0.480]})
     assert (
-        "(too few seeds to call: above 0.5 on 1 of 2 seeds; run --seeds 3 or more)"
-        in (verdict(noise)[1])
+        "(too few seeds to call: above 0.5 on 1 of 2 splits of this data; sign test p = "
+        "0.750; run --seeds 3 or more)" in (verdict(noise)[1])
     )
     mixed = _result("cold-items", {"vbpr": [1.0] * 4}, {"vbpr": [0.6, 0.46, 0.6, 0.55]})
-    assert "(not consistently above chance: above 0.5 on 3 of 4 seeds)" in verdict(mixed)[1]
+    assert (
+        "(not consistently above chance: above 0.5 on 3 of 4 splits of this data; sign test "
+        "p = 0.312)" in verdict(mixed)[1]
+    )
     # Recall@K 1 for every model (no more candidates than K): the best is the best AUC
     tiny = _result(
         "cold-items", {"vbpr": [1.0] * 3, "visual-cf": [1.0] * 3},
         {"vbpr": [0.55] * 3, "visual-cf": [0.564] * 3},
     )  # fmt: skip
     assert verdict(tiny)[1].startswith("Best with pictures: visual-cf, AUC 0.564")
+    # and with 12 candidates per split the line quotes NDCG@20, not a Recall@20 of 1
+    for split in tiny["splits"].values():
+        split["n_candidates"] = 12
+    line = verdict(tiny)[1]
+    assert "NDCG@20" in line and "Recall@20" not in line
 
 
 def test_report_is_self_contained_and_escapes_labels() -> None:
@@ -383,6 +395,7 @@ def test_cold_verdict_shows_the_recall_of_the_model_it_names() -> None:
     }
     lines = verdict(res)
     assert lines[1] == (
-        "Best with pictures: vbpr, AUC 0.700 (above chance: above 0.5 on 3 of 3 seeds), "
-        "Recall@20 0.100."
+        "Best with pictures: vbpr, AUC 0.700 (above chance: above 0.5 on 3 of 3 splits of "
+        "this data; sign test p = 0.125), Recall@20 0.100. Weak evidence (p above 0.05): "
+        "more seeds would firm it up."
     )

@@ -260,7 +260,7 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
             *_against_popularity(runs, mean, k),
         ]
     if result["protocol"] == "cold-items":
-        return [*lines, *_cold_verdict(runs, with_img, without, k)]
+        return [*lines, *_cold_verdict(runs, with_img, without, k, _fills_the_list(result))]
     best_img = max(with_img, key=lambda m: mean[m])
     if not without:
         return [*lines, f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
@@ -302,10 +302,7 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
             "few": f"Too few seeds to call: {said}; run --seeds 3 or more.",
             "unclear": f"No clear difference: {said}.",
         }[sign_call(wins, losses, diff.size)]
-        if sign_call(wins, losses, diff.size) in ("up", "down") and (
-            sign_p(max(wins, losses), min(wins, losses)) > 0.05
-        ):
-            call += " Weak evidence (p above 0.05): more seeds would firm it up."
+        call += weak_evidence(wins, losses, diff.size)
     spread = b.std(ddof=1) if len(b) > 1 else float("nan")
     if np.isfinite(spread) and ties < diff.size:
         what = (
@@ -383,6 +380,26 @@ def sign_call(wins: int, losses: int, n_seeds: int) -> str:
     return "few" if n_seeds < 3 else "unclear"
 
 
+def weak_evidence(wins: int, losses: int, n_seeds: int) -> str:
+    """ " Weak evidence (p above 0.05): ..." after a call the sign test made at
+    p <= 0.125 but not at 0.05 (3 or 4 seeds, all one way); empty otherwise."""
+    called = sign_call(wins, losses, n_seeds) in ("up", "down")
+    if called and sign_p(max(wins, losses), min(wins, losses)) > 0.05:
+        return " Weak evidence (p above 0.05): more seeds would firm it up."
+    return ""
+
+
+def _fills_the_list(result: Mapping[str, Any]) -> bool:
+    """Whether no test user had more candidates than K, so that Recall@K and
+    HitRate@K are 1 for any ranking (``evaluate`` notes it too)."""
+    splits = [s for s in (result.get("splits") or {}).values() if isinstance(s, Mapping)]
+    counts = [s.get("n_candidates") for s in splits]
+    known = [float(c) for c in counts if isinstance(c, int | float)]
+    if not known or len(known) < len(counts):
+        return False
+    return max(known) <= int(result["k"])
+
+
 def sign_test_said(wins: int, losses: int) -> str:
     """ "; sign test p = 0.125": the one-sided p in the direction the seeds went."""
     return f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
@@ -396,12 +413,17 @@ def sign_p(wins: int, losses: int) -> float:
     return sum(math.comb(n, j) for j in range(wins, n + 1)) / 2.0**n
 
 
-def _cold_verdict(runs: pd.DataFrame, with_img: list[str], without: list[str], k: int) -> list[str]:
+def _cold_verdict(
+    runs: pd.DataFrame, with_img: list[str], without: list[str], k: int, fills: bool = False
+) -> list[str]:
     """Cold start: the best picture model by AUC (what tells new items apart; Recall@K
-    is 1 for any ranking when there are no more candidates than K), called above or
-    below chance seed by seed with the sign test of the warm verdict."""
+    is 1 for any ranking when there are no more candidates than K, ``fills``: NDCG@K is
+    quoted then), called above or below chance split by split with the sign test of
+    the warm verdict. The splits are of one data set: the call says how steady the
+    result is across them, with its p."""
     auc = runs.groupby("model")["auc"].mean()
-    recall = runs.groupby("model")["recall"].mean()
+    top = "ndcg" if fills and "ndcg" in runs else "recall"
+    recall = runs.groupby("model")[top].mean()
     lines = []
     if without:
         lines.append(
@@ -423,7 +445,13 @@ def _cold_verdict(runs: pd.DataFrame, with_img: list[str], without: list[str], k
     best = max(scored, key=lambda m: auc[m])
     per_seed = runs.loc[runs["model"] == best, "auc"].dropna().to_numpy()
     above, below = int((per_seed > 0.5 + TIE).sum()), int((per_seed < 0.5 - TIE).sum())
-    count = f"above 0.5 on {above} of {per_seed.size} seed{'s' if per_seed.size > 1 else ''}"
+    count = (
+        f"above 0.5 on {above} of {per_seed.size} split{'s' if per_seed.size > 1 else ''} "
+        "of this data"
+    )
+    if per_seed.size > 1 and above + below:
+        count += sign_test_said(above, below)
+    call = sign_call(above, below, per_seed.size)
     where = (
         "at chance"
         if above + below == 0
@@ -432,10 +460,12 @@ def _cold_verdict(runs: pd.DataFrame, with_img: list[str], without: list[str], k
             "down": f"below chance, worse than a random order: {count}",
             "few": f"too few seeds to call: {count}; run --seeds 3 or more",
             "unclear": f"not consistently above chance: {count}",
-        }[sign_call(above, below, per_seed.size)]
+        }[call]
     )
+    metric = f"NDCG@{k}" if top == "ndcg" else f"Recall@{k}"
     lines.append(
-        f"Best with pictures: {best}, AUC {auc[best]:.3f} ({where}), Recall@{k} {recall[best]:.3f}."
+        f"Best with pictures: {best}, AUC {auc[best]:.3f} ({where}), {metric} "
+        f"{recall[best]:.3f}.{weak_evidence(above, below, per_seed.size) if above + below else ''}"
     )
     return lines
 

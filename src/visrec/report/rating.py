@@ -29,7 +29,14 @@ from visrec.analysis.rating_eval import (
 )
 from visrec.errors import VisrecError
 from visrec.report import plots
-from visrec.report.evaluation import TIE, mean_std, per_seed_table, sign_call, sign_test_said
+from visrec.report.evaluation import (
+    TIE,
+    mean_std,
+    per_seed_table,
+    sign_call,
+    sign_test_said,
+    weak_evidence,
+)
 from visrec.report.html import (
     _e,
     _img,
@@ -98,6 +105,13 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
     plain, visual = _with(uses, RATINGS), _with(uses, RATINGS_PICTURE)
     if plain and visual:
         lines.append(_visual_term(runs, plain[0], visual[0]))
+    if protocol == "cold-items" and plain:
+        # otherwise read as the MF learning nothing, or the picture a big step
+        lines.append(
+            "Every test item is new here: the item mean has no rating of it (it is the "
+            f"global mean), and {plain[0]} has no item term for it, so it predicts about "
+            "the user's mean; only the picture can move the MF + visual away from that."
+        )
     return lines
 
 
@@ -152,7 +166,7 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
         "unclear": "No clear difference from the picture in the MF",
     }[verdict]
     tail = f" ({plain} itself moves {spread:.4f} between the splits)" if np.isfinite(spread) else ""
-    return f"{call}: {said}{tail}."
+    return f"{call}: {said}{tail}.{weak_evidence(wins, losses, diff.size)}"
 
 
 def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -> str:
