@@ -254,8 +254,9 @@ def run(args: argparse.Namespace) -> int:
             f"labels over {int(keep.sum()):,} items, and k is the number of labels unless "
             f"given: is it a category? Give --top-labels N (the N largest labels) or --k"
         )
+    small_note = None
     if args.k is None and not args.keep and args.top_labels is None:
-        _note_small_labels(item_labels[keep].astype(str))
+        small_note = _note_small_labels(item_labels[keep].astype(str))
     # names the file and the items, where the analysis could only say "NaN somewhere"
     check_finite_vectors(iv, iv.ids[keep], args.vectors)
     res = cluster_vs_labels(
@@ -275,7 +276,10 @@ def run(args: argparse.Namespace) -> int:
             **selection,
             "K-means seed": str(args.random_state),
         }
-        _write_report(args, res, iv.ids[keep], iv.vectors[keep], item_labels[keep], summary, photos)
+        _write_report(
+            args, res, iv.ids[keep], iv.vectors[keep], item_labels[keep], summary, photos,
+            small_note,
+        )  # fmt: skip
     say_written(args.json, args.report)
     return 0
 
@@ -300,8 +304,10 @@ def _write_report(
     labels: Any,
     summary: dict[str, Any],
     photos: dict[str, Path] | None,
+    cluster_note: str | None = None,
 ) -> None:
-    """The HTML report: the demo's cluster sections, with photos from ``--images``."""
+    """The HTML report: the demo's cluster sections, with photos from ``--images``;
+    ``cluster_note``, a caveat the terminal got too (tiny labels)."""
     import numpy as np
 
     from visrec.analysis.cluster import pca_2d, sample_per_cluster
@@ -343,6 +349,7 @@ def _write_report(
             "pictures alone sort the items the way the catalogue does?"
         ),
         images_note=images_note,
+        cluster_note=cluster_note,
     )
     write_report(args.report, data)
 
@@ -356,16 +363,16 @@ MAX_DEFAULT_K = 50
 SMALL_LABEL_SHARE = 0.02
 
 
-def _note_small_labels(labels: Any) -> None:
+def _note_small_labels(labels: Any) -> str | None:
     """Say when some labels are tiny: with k = the number of labels, one cluster goes to
     each, so a big category is split in two and the scores drop for a reason that has
-    nothing to do with the pictures."""
+    nothing to do with the pictures. Returns the note (for the report), None if none."""
     import pandas as pd
 
     counts = pd.Series(labels).value_counts()
     small = counts[counts < SMALL_LABEL_SHARE * len(labels)]
     if small.empty:
-        return
+        return None
     listing = ", ".join(f"{k!r} {v:,}" for k, v in small.head(5).items())
     more = f" and {len(small) - 5:,} more" if len(small) > 5 else ""
     # a label holding a comma is quoted, as --keep reads it
@@ -377,10 +384,11 @@ def _note_small_labels(labels: Any) -> None:
         if len(big) <= 6
         else f"--top-labels {len(big)}"
     )
-    print(
-        f"note: {len(small):,} of the {len(counts):,} labels hold under "
+    note = (
+        f"{len(small):,} of the {len(counts):,} labels hold under "
         f"{SMALL_LABEL_SHARE:.0%} of the items ({listing}{more}), yet k counts them as "
         f"clusters, so a big label may be split to make room; to compare the main "
-        f"categories, {how}",
-        file=sys.stderr,
+        f"categories, {how}"
     )
+    print(f"note: {note}", file=sys.stderr)
+    return note
