@@ -399,3 +399,14 @@ def test_cold_verdict_shows_the_recall_of_the_model_it_names() -> None:
         "this data; sign test p = 0.125), Recall@20 0.100. Weak evidence (p above 0.05): "
         "more seeds would firm it up."
     )
+
+
+def test_seed_by_seed_tables_show_what_the_verdict_counts() -> None:
+    # "better on 2 of 2 seeds" next to 0.925 and 0.925 read as a contradiction
+    import pandas as pd
+
+    from visrec.report.evaluation import per_seed_table
+
+    runs = pd.DataFrame({"seed": [0, 0], "model": ["a", "b"], "rmse": [0.92512, 0.92549]})
+    html = per_seed_table(runs, ["a", "b"], "rmse", "RMSE")
+    assert '<td class="num">0.9251</td>' in html and '<td class="num">0.9255</td>' in html

@@ -493,12 +493,14 @@ def _results_table(runs: pd.DataFrame, models: list[str], k: int, roles: dict[st
 
 
 def per_seed_table(runs: pd.DataFrame, models: list[str], col: str, title: str) -> str:
+    """``col`` of every model seed by seed, to 4 decimals: the verdicts call a seed won
+    on any difference, which 3 decimals showed as a tie (0.925 vs 0.925)."""
     table = runs.pivot_table(index="model", columns="seed", values=col).reindex(models)
     head = "".join(f"<th>seed {_e(s)}</th>" for s in table.columns)
     rows = []
     for m, r in table.iterrows():
         cells = "".join(
-            f'<td class="num">{"" if pd.isna(v) else f"{v:.3f}"}</td>' for v in r.to_list()
+            f'<td class="num">{"" if pd.isna(v) else f"{v:.4f}"}</td>' for v in r.to_list()
         )
         rows.append(f"<tr><th>{_e(m)}</th>{cells}</tr>")
     return (
