@@ -749,28 +749,13 @@ def test_resnet18_normalises_each_channel_with_imagenet_mean_and_std() -> None:
     np.testing.assert_allclose(red[2], (0.0 - 0.406) / 0.225, atol=1e-5)
 
 
-def _tiny_backbone() -> Any:
-    from visrec.embed.backbones import Backbone
-
-    class Tiny(Backbone):
-        name = "tiny-crop"
-        dim = 2
-        input_size = (32, 32)
-        resize = "shorter"
-        resize_size = 32
-        mean = (0.5, 0.5, 0.5)
-        std = (0.25, 0.25, 0.25)
-
-    return Tiny()
-
-
 def test_tall_image_is_centre_cropped_vertically() -> None:
     # a portrait photo (most product shots) keeps its middle, not its top
     arr = np.zeros((96, 32, 3), dtype=np.uint8)  # top / middle / bottom thirds
     arr[:32] = (255, 0, 0)
     arr[32:64] = (0, 255, 0)
     arr[64:] = (0, 0, 255)
-    out = np.asarray(_tiny_backbone().resized(Image.fromarray(arr)))
+    out = np.asarray(TinyBackbone().resized(Image.fromarray(arr)))
     assert out.shape == (32, 32, 3)
     assert tuple(out[0, 16]) == (0, 255, 0)
     assert tuple(out[31, 16]) == (0, 255, 0)
