@@ -182,7 +182,6 @@ def _demo_results(path: Path) -> bool:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-
     from visrec._atomic import exclusive_lock
     from visrec.demo.synth import CATEGORIES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
     from visrec.embed.backbones import get_backbone
