@@ -307,6 +307,9 @@ def test_similar_report_shows_each_query_next_to_its_neighbours(
 
     assert main(["similar", str(v), "a", "--report", str(out)]) == 0
     assert "give --images DIR to see them" in out.read_text()
+    # a list shorter than --n, said on the page as on stderr
+    assert main(["similar", str(v), "a", "--n", "5", "--report", str(out)]) == 0
+    assert "only 3 other items have an image; showing 3 per item, not 5" in out.read_text()
     capsys.readouterr()
     assert main(["similar", str(v), "a", "--images", str(images)]) == 2
     assert "give --report HTML too" in capsys.readouterr().err

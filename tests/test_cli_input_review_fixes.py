@@ -144,6 +144,9 @@ def test_similar_report_notes_photos_it_cannot_read(
     assert main(["similar", str(v), "i0", "--n", "2", "--report", html, "--images", str(imgs)]) == 0
     err = capsys.readouterr().err
     assert "1 of the photos shown cannot be read" in err and "'i0'" in err
+    # the page says it too, and why a tile is grey
+    page = Path(html).read_text()
+    assert "1 of the photos shown cannot be read" in page and "grey tile marked ?" in page
     (imgs / "i0.jpg").unlink()
     Image.new("RGB", (8, 8)).save(imgs / "i0.jpg")
     assert main(["similar", str(v), "i0", "--n", "2", "--report", html, "--images", str(imgs)]) == 0

@@ -98,21 +98,23 @@ def run(args: argparse.Namespace) -> int:
             f"note: given more than once: {', '.join(repeated)}; each is answered once",
             file=sys.stderr,
         )
+    # what the lists lack, said on stderr and in the report too
+    notes: list[str] = []
     others = len(index) - 1  # every query has an image (query() refuses one without)
     if 0 < others < args.n:
-        print(
-            f"note: only {others:,} other {'item has' if others == 1 else 'items have'} an "
-            f"image; showing {others:,} per item, not {args.n:,}",
-            file=sys.stderr,
+        notes.append(
+            f"only {others:,} other {'item has' if others == 1 else 'items have'} an "
+            f"image; showing {others:,} per item, not {args.n:,}"
         )
     # has_image rows that are left out all the same: said, not silently dropped
     broken = index.not_finite_
     if len(broken):
-        print(
-            f"note: {args.vectors}: {len(broken):,} item(s) whose vector holds NaN or "
-            f"infinite values are left out{name_ids(broken, None)}",
-            file=sys.stderr,
+        notes.append(
+            f"{args.vectors}: {len(broken):,} item(s) whose vector holds NaN or "
+            f"infinite values are left out{name_ids(broken, None)}"
         )
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     backbone = vectors.meta.get("backbone", "unknown backbone")
     print(
         f"{len(index):,} of {len(vectors):,} items have an image ({backbone}); "
@@ -136,25 +138,29 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         elif photos:
-            _note_unreadable(results, photos)
+            unreadable = _note_unreadable(results, photos)
+            notes += [unreadable] if unreadable else []
 
         info = {"vectors": args.vectors, "backbone": str(backbone), "images": args.images or ""}
-        write_similar_report(args.report, results, photos, {k: v for k, v in info.items() if v})
+        write_similar_report(
+            args.report, results, photos, {k: v for k, v in info.items() if v}, notes
+        )
     say_written(args.json, args.report)
     return 0
 
 
-def _note_unreadable(results: list[Any], photos: dict[str, Path]) -> None:
+def _note_unreadable(results: list[Any], photos: dict[str, Path]) -> str | None:
     """One note when photos of the items shown cannot be read (a missing file named
-    by a manifest, a broken image): they show as grey tiles."""
+    by a manifest, a broken image): they show as grey tiles. Returns it, or None."""
     from visrec.report.plots import thumbnail_jpeg
 
     shown = dict.fromkeys(str(i) for r in results for i in (r.query, *r.ids))
     bad = [i for i in shown if i in photos and thumbnail_jpeg(photos[i]) is None]
-    if bad:
-        print(
-            f"note: {len(bad):,} of the photos shown cannot be read (missing or not an "
-            f"image) and show as grey tiles: {', '.join(map(repr, bad[:5]))}"
-            f"{', ...' if len(bad) > 5 else ''}",
-            file=sys.stderr,
-        )
+    if not bad:
+        return None
+    note = (
+        f"{len(bad):,} of the photos shown cannot be read (missing or not an image) and "
+        f"show as grey tiles: {', '.join(map(repr, bad[:5]))}{', ...' if len(bad) > 5 else ''}"
+    )
+    print(f"note: {note}", file=sys.stderr)
+    return note

@@ -29,8 +29,10 @@ def render_similar_report(
     results: Sequence[Any],
     photos: Mapping[str, Path] | None,
     info: Mapping[str, Any],
+    notes: Sequence[str] = (),
 ) -> str:
-    """The page: one row per query (``Neighbours``: ``query``, ``ids``, ``scores``)."""
+    """The page: one row per query (``Neighbours``: ``query``, ``ids``, ``scores``), under
+    ``notes`` (what the command also said on stderr: short lists, unreadable photos)."""
     photos = photos or {}
     rows = []
     for res in results:
@@ -47,8 +49,10 @@ def render_similar_report(
     how = (
         "Nearest neighbours by cosine similarity of the image vectors (1 = same "
         "direction), best first; the query itself is never listed. If the vectors capture "
-        "what a product looks like, each row shows look-alikes."
+        "what a product looks like, each row shows look-alikes. A grey tile marked ? is a "
+        "photo that is missing or cannot be read."
     )
+    said = "".join(_note(n) for n in notes)
     if any_photo_shown(results, photos):
         missing = ""
     elif info.get("images"):
@@ -62,7 +66,11 @@ def render_similar_report(
         [
             *page_head("visrec similar: items that look alike"),
             _kv_table(dict(info)),
-            _section("neighbours", "Neighbours", _note(how, "explain") + missing + "".join(rows)),
+            _section(
+                "neighbours",
+                "Neighbours",
+                _note(how, "explain") + said + missing + "".join(rows),
+            ),
             *page_foot(),
         ]
     )
@@ -73,8 +81,9 @@ def write_similar_report(
     results: Sequence[Any],
     photos: Mapping[str, Path] | None,
     info: Mapping[str, Any],
+    notes: Sequence[str] = (),
 ) -> Path:
     """Render the page and write it to ``path`` atomically."""
     target = Path(path)
-    write_text_atomic(target, render_similar_report(results, photos, info))
+    write_text_atomic(target, render_similar_report(results, photos, info, notes))
     return target
