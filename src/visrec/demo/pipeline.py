@@ -693,7 +693,9 @@ def _compare_recommenders(
         "of each user's items held out; cold-items: 20% of the items held out with all "
         "their interactions, so only the models that read the pictures (VBPR; visual-cf, "
         "which is BPR plus a map from picture to BPR factors) can rank them "
-        "(the others score them all the same: AUC 0.5). AUC 0.5 is chance, 1 is perfect."
+        "(the others score them all the same: AUC 0.5, and their Recall and NDCG there "
+        "are those of one random order of the new items, i.e. chance). AUC 0.5 is chance, "
+        "1 is perfect."
     )
     if caveats:
         note += " Note: " + "; ".join(caveats) + "."
