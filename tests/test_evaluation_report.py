@@ -180,6 +180,12 @@ def test_cold_verdict_goes_by_auc_seed_by_seed() -> None:
         split["n_candidates"] = 12
     line = verdict(tiny)[1]
     assert "NDCG@20" in line and "Recall@20" not in line
+    # nor does the plot give Recall@20 a panel of bars all at 1
+    page = render_evaluation_report(tiny)
+    assert 'alt="AUC, NDCG@20 per model, one dot per seed"' in page
+    for split in tiny["splits"].values():
+        split["n_candidates"] = 21
+    assert 'alt="AUC, Recall@20 and NDCG@20 per model' in render_evaluation_report(tiny)
 
 
 def test_report_is_self_contained_and_escapes_labels() -> None:

@@ -609,10 +609,12 @@ def render_evaluation_report(
         if run.get("created"):
             info["run"] = f"visrec {run.get('visrec', '?')}, {run['created']}"
     notes = [str(n) for n in result.get("notes") or []]
+    # no more candidates than K: a Recall@K panel of equal bars at 1 says nothing
+    recall_panel = [] if _fills_the_list(result) else [("recall", f"Recall@{k}", 0.0)]
     plot = plots.metric_bars_png(
         runs,
         models,
-        [("auc", "AUC", 0.5), ("recall", f"Recall@{k}", 0.0), ("ndcg", f"NDCG@{k}", 0.0)],
+        [("auc", "AUC", 0.5), *recall_panel, ("ndcg", f"NDCG@{k}", 0.0)],
         image_models=img,
     )
     parts = [
@@ -628,7 +630,11 @@ def render_evaluation_report(
             "results",
             results_title(len(seeds)),
             _results_table(runs, models, k, roles)
-            + _img(plot, f"AUC, Recall@{k} and NDCG@{k} per model, one dot per seed")
+            + _img(
+                plot,
+                f"AUC, {f'Recall@{k} and ' if recall_panel else ''}NDCG@{k} per model, one "
+                "dot per seed",
+            )
             + _note(
                 "Bars: the mean over seeds (AUC bars start at 0.5, chance); black dots: "
                 "each seed; line: from the lowest to the highest seed. Blue: models that "
