@@ -192,9 +192,9 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
         runs,
         models,
         [
-            ("rmse", "RMSE (lower is better)", 0.0),
-            ("mae", "MAE", 0.0),
-            ("accuracy", "accuracy", 0.0),
+            ("rmse", "RMSE, stars (lower is better)", 0.0),
+            ("mae", "MAE, stars (lower is better)", 0.0),
+            ("accuracy", "accuracy (higher is better)", 0.0),
         ],
         image_models=_with(uses, PICTURE, RATINGS_PICTURE),
         baselines=_with(uses, BASELINE),
