@@ -125,13 +125,14 @@ def confusion_png(confusion: pd.DataFrame) -> bytes:
         ax.text(
             c,
             r,
-            str(v),
+            f"{v:,}",  # as the tables write counts
             ha="center",
             va="center",
-            color="white" if v > top / 2 else "black",
+            # white only on the darker blues: on mid blue it was hard to read
+            color="white" if v > 0.65 * top else "black",
             fontsize=9,
         )
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="test rows")
     return _png(fig)
 
 
