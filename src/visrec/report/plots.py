@@ -202,8 +202,10 @@ def metric_bars_png(
             if v.size > 1:
                 ax.plot([v.min(), v.max()], [y, y], color="#222222", lw=1)
             ax.scatter(v, np.full(v.size, y), s=12, color="#222222", zorder=3)
-            if np.isfinite(mu):
-                ax.text(mu, y + 0.3, f" {mu:.3f}", fontsize=8, va="center")
+            if np.isfinite(mu):  # past the bar's end: left of a bar below chance
+                left = mu < chance
+                label = f"{mu:.3f} " if left else f" {mu:.3f}"
+                ax.text(mu, y + 0.3, label, fontsize=8, va="center", ha="right" if left else "left")
         seen = [float(x) for v in values for x in v]
         top = max([*seen, chance + 1e-6])
         low = min([*seen, chance])  # an AUC below chance stays on the axis
