@@ -347,3 +347,14 @@ def test_cluster_assignments_are_numbered_as_the_table(seed: int) -> None:
         .to_numpy()
     )
     np.testing.assert_array_equal(got, res.table.to_numpy())
+
+
+def test_pca_map_says_how_much_of_the_variance_it_shows() -> None:
+    from visrec.analysis.cluster import pca_2d
+
+    # variance 4 along one axis, 1 along another, none on the third: 80 % and 20 %
+    x = np.array([[2, 0, 0], [-2, 0, 0], [0, 1, 0], [0, -1, 0]], dtype=np.float32)
+    coords, shares = pca_2d(x)
+    assert coords.shape == (4, 2)
+    assert shares == pytest.approx((0.8, 0.2))
+    assert pca_2d(x[:1])[1] == (0.0, 0.0)  # one item: no map to speak of

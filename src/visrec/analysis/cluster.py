@@ -225,16 +225,21 @@ def sample_per_cluster(
     return out
 
 
-def pca_2d(x: np.ndarray) -> np.ndarray:
-    """``(n, 2)`` PCA coordinates of ``x`` (zeros where there are fewer dimensions)."""
+def pca_2d(x: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """``(n, 2)`` PCA coordinates of ``x`` (zeros where there are fewer dimensions) and
+    the share of the variance of ``x`` each of the two components holds (0 where there
+    is none): how much of the vectors a 2-D map can show."""
     from sklearn.decomposition import PCA
 
     if x.shape[0] < 2:
-        return np.zeros((x.shape[0], 2))
+        return np.zeros((x.shape[0], 2)), (0.0, 0.0)
     n_comp = min(2, x.shape[0], x.shape[1])
+    pca = PCA(n_components=n_comp, random_state=0)
     with np.errstate(invalid="ignore", divide="ignore"):  # identical rows: no variance
-        coords = PCA(n_components=n_comp, random_state=0).fit_transform(x.astype(np.float64))
+        coords = pca.fit_transform(x.astype(np.float64))
+        share = np.nan_to_num(np.asarray(pca.explained_variance_ratio_, dtype=np.float64))
     coords = np.nan_to_num(coords)
     if n_comp < 2:
         coords = np.hstack([coords, np.zeros((len(coords), 2 - n_comp))])
-    return np.asarray(coords)
+    share = np.concatenate([share, np.zeros(2 - len(share))])
+    return np.asarray(coords), (float(share[0]), float(share[1]))

@@ -313,6 +313,7 @@ def _write_report(
     from visrec.analysis.cluster import pca_2d, sample_per_cluster
     from visrec.report.html import ReportData, write_report
 
+    coords, explained = pca_2d(np.asarray(vectors))
     samples: dict[int, list[tuple[str, Path]]] = {}
     images_note = "give --images DIR (the folder given to `visrec embed`) to see photos"
     if photos is not None:
@@ -341,7 +342,8 @@ def _write_report(
         cluster=res,
         cluster_samples=samples,
         item_labels={str(i): str(v) for i, v in zip(ids, labels, strict=True)},
-        projection=pca_2d(np.asarray(vectors)),
+        projection=coords,
+        projection_explained=explained,
         projection_labels=[str(v) for v in labels],
         parts=("summary", "clusters", "projection"),
         intro=(

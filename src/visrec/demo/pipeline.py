@@ -286,6 +286,7 @@ def run_demo(
             item_labels=dict(ds.labels),
             cluster_note=clusters.note,
             projection=clusters.projection,
+            projection_explained=clusters.projection_explained,
             projection_labels=clusters.projection_labels,
             knn=knn,
             knn_note=knn_note,
@@ -442,6 +443,7 @@ class _Clusters:
     #: why clustering was skipped, or what was left out of it
     note: str | None = None
     projection: np.ndarray | None = None
+    projection_explained: tuple[float, float] | None = None
     projection_labels: list[str] = field(default_factory=list)
     samples: dict[int, list[tuple[str, Path]]] = field(default_factory=dict)
 
@@ -498,10 +500,12 @@ def _clusters(
     say(f"clustering {int(use.sum()):,} items (K-means) ...")
     cluster = cluster_vs_labels(x, lab[use], k=k, random_state=random_state)
     sample_ids = sample_per_cluster(cluster.assignments, ok_ids[use], 12, rng)
+    coords, explained = pca_2d(x)
     return _Clusters(
         cluster=cluster,
         note=note,
-        projection=pca_2d(x),
+        projection=coords,
+        projection_explained=explained,
         projection_labels=[str(v) for v in lab[use]],
         samples={c: [(i, images[i]) for i in v] for c, v in sample_ids.items()},
     )

@@ -76,6 +76,8 @@ class ReportData:
     projection: np.ndarray | None = None
     projection_labels: Sequence[str] = ()
     projection_method: str = "PCA"
+    #: the share of the variance each axis of the map holds (PCA), None if not known
+    projection_explained: tuple[float, float] | None = None
     knn: Any = None
     knn_note: str | None = None
     recommenders: pd.DataFrame | None = None
@@ -242,6 +244,7 @@ def _projection_section(data: ReportData) -> str:
         np.asarray(data.projection),
         data.projection_labels,
         title=f"{data.projection_method} of the image vectors, coloured by category",
+        explained=data.projection_explained,
     )
     body = (
         _img(png, f"{data.projection_method} scatter coloured by category")

@@ -57,9 +57,13 @@ def _png(fig: Any) -> bytes:
 
 
 def projection_png(
-    coords: np.ndarray, labels: Sequence[str], title: str = "PCA of the image vectors"
+    coords: np.ndarray,
+    labels: Sequence[str],
+    title: str = "PCA of the image vectors",
+    explained: tuple[float, float] | None = None,
 ) -> bytes:
-    """Scatter of 2-D ``coords`` (n, 2) coloured by ``labels`` (most frequent first).
+    """Scatter of 2-D ``coords`` (n, 2) coloured by ``labels`` (most frequent first),
+    with each axis's share of the variance (``explained``) in its label when given.
 
     Labels beyond the eighth most frequent are drawn in grey as "other".
     """
@@ -85,8 +89,11 @@ def projection_png(
             edgecolors="none",
         )
     ax.set_title(_text(title))
-    ax.set_xlabel("component 1")
-    ax.set_ylabel("component 2")
+    shares = (
+        ("", "") if explained is None else tuple(f" ({v:.0%} of the variance)" for v in explained)
+    )
+    ax.set_xlabel(f"component 1{shares[0]}")
+    ax.set_ylabel(f"component 2{shares[1]}")
     # beside the map, not over its points
     ax.legend(
         fontsize=8, markerscale=1.5, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False
