@@ -276,6 +276,8 @@ def test_fashion_layout_without_ratings(tmp_path: Path, stand_in: list[int]) -> 
     assert res.layout == "fashion" and res.n_items == 18 and res.n_embedded == 17
     assert [f[0] for f in res.failures] == ["99"]
     assert res.knn is None and res.knn_note == "no ratings in this dataset"
+    # steps that did not run take no time in the timings (the report's Run time table)
+    assert "rating KNN" not in res.timings and "recommenders" not in res.timings
     # the 1-item category is left out of K-means and said so
     assert res.cluster.k == 2 and res.cluster.n == 16
     assert res.cluster.ari == pytest.approx(1.0)

@@ -259,7 +259,8 @@ def run_demo(
     knn, knn_note = _rating_knn(
         ds, interactions, iv, data.n_rated_outside, knn_k=knn_k, test_size=test_size, say=say
     )
-    timings["rating KNN"] = time.perf_counter() - t0
+    if knn is not None:  # a skipped step (no ratings) is no time, as for the recommenders
+        timings["rating KNN"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     if recommenders is None:
