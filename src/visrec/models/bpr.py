@@ -56,6 +56,8 @@ class BPR(AutoRegMixin, Recommender):
     user_factors_: np.ndarray
     item_factors_: np.ndarray
     item_bias_: np.ndarray
+    #: derived on load, not saved: items with a training interaction
+    item_trained_: np.ndarray
 
     def __init__(
         self,
@@ -114,7 +116,7 @@ class BPR(AutoRegMixin, Recommender):
 
     def _after_load(self) -> None:
         # Derived, not saved: items with no training interaction rank last.
-        self.item_trained_: np.ndarray = np.diff(self.seen_.tocsc().indptr) > 0
+        self.item_trained_ = np.diff(self.seen_.tocsc().indptr) > 0
 
     def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
         i = slice(None) if item_idx is None else item_idx

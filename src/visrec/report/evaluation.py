@@ -382,7 +382,7 @@ def sign_call(wins: int, losses: int, n_seeds: int) -> str:
 
 def weak_evidence(wins: int, losses: int, n_seeds: int) -> str:
     """ " Weak evidence (p above 0.05): ..." after a call the sign test made at
-    p <= 0.125 but not at 0.05 (3 or 4 seeds, all one way); empty otherwise."""
+    p <= 0.125 but not at 0.05 (3 of 3, 4 of 4, 5 of 6 seeds...); empty otherwise."""
     called = sign_call(wins, losses, n_seeds) in ("up", "down")
     if called and sign_p(max(wins, losses), min(wins, losses)) > 0.05:
         return " Weak evidence (p above 0.05): more seeds would firm it up."
