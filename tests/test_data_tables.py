@@ -77,6 +77,23 @@ def test_repeated_column_is_refused(tmp_path: Path) -> None:
         load_interactions(pq_path)
 
 
+def test_a_column_named_for_one_role_is_not_also_taken_by_alias(tmp_path: Path) -> None:
+    f = write(tmp_path / "ml.csv", "userId,movieId,rating,timestamp\n1,10,4,88\n2,10,5,89\n")
+    # item_col="userId" left userId to the user role by alias: users were items
+    with pytest.raises(VisrecError, match=r"user ids \(columns: .*'userId' is named for item_col"):
+        load_interactions(f, item_col="userId")
+    with pytest.raises(VisrecError, match=r"item ids .*'movieId' is named for rating_col"):
+        load_interactions(f, rating_col="movieId")
+    # the column named for the time is the time; the rating has no column left
+    res = load_interactions(f, timestamp_col="rating")
+    assert list(res.frame["timestamp"]) == [4, 5] and "rating" not in res.frame
+    assert res.unread_columns == ["timestamp"]
+    # a repeated name is ambiguous when it is named too
+    g = write(tmp_path / "r.csv", "user_id,item_id,rating,rating\nu1,a,1,5\n")
+    with pytest.raises(VisrecError, match="rating column more than once"):
+        load_interactions(g, rating_col="rating")
+
+
 def test_bad_timestamp_reason_says_how_the_column_is_read(tmp_path: Path) -> None:
     f = write(tmp_path / "t.csv", "user_id,item_id,timestamp\nu1,a,5\nu1,b,2020-01-02\n")
     res = load_interactions(f)

@@ -131,7 +131,8 @@ class BadRecord:
     file : str
         The file as given by the caller.
     line : int
-        1-based line number (row number for parquet, where ``kind`` says so).
+        1-based line number (for parquet, the 1-based row number; ``reason`` then
+        starts with ``row N:``).
     kind : str
         Short category used to group records in summaries, e.g. ``"null rating"``.
     reason : str
@@ -347,30 +348,36 @@ def _match_columns(
 ) -> dict[str, int]:
     """Map canonical names to column positions in ``header``.
 
-    Explicit names must exist; otherwise the first header name whose normalised form
-    is an alias wins (exact canonical names take priority over aliases). A column that
-    will be read (``used``) and is not named explicitly must match one header name only.
+    Explicit names must exist and are placed first; every other role then takes the
+    first of its aliases (in ``ALIASES`` order; exact canonical names come first) that
+    names a column no other role holds. A column that will be read (``used``) must be
+    named once in the header, whether it is named explicitly or found by alias.
     """
     normed = [_norm(h) for h in header]
     found: dict[str, int] = {}
+    for canon, want in explicit.items():
+        if want is None:
+            continue
+        if want in header:
+            found[canon] = list(header).index(want)
+            continue
+        if _norm(want) in normed:
+            found[canon] = normed.index(_norm(want))
+            continue
+        # a headerless file: its first row was taken for the header
+        data = all(re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", h) for h in header)
+        hint = (
+            "; the first line looks like data, not a header: a file without a header "
+            "is read as user item [rating [timestamp]] when no column is named"
+            if data
+            else ""
+        )
+        raise VisrecError(f"{where}: no column {want!r} (columns: {list(header)}){hint}")
+    # explicit names first, so that an alias never takes a column named for another
+    # role (item_col="userId" must not also leave userId to the user role)
     for canon, aliases in ALIASES.items():
-        want = explicit.get(canon)
-        if want is not None:
-            if want in header:
-                found[canon] = list(header).index(want)
-                continue
-            if _norm(want) in normed:
-                found[canon] = normed.index(_norm(want))
-                continue
-            # a headerless file: its first row was taken for the header
-            data = all(re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", h) for h in header)
-            hint = (
-                "; the first line looks like data, not a header: a file without a header "
-                "is read as user item [rating [timestamp]] when no column is named"
-                if data
-                else ""
-            )
-            raise VisrecError(f"{where}: no column {want!r} (columns: {list(header)}){hint}")
+        if canon in found:
+            continue
         more = SHOP_TIME_ALIASES if canon == TIMESTAMP and time_needed else ()
         for alias in (*aliases, *more):
             if alias in normed and normed.index(alias) not in found.values():
@@ -379,10 +386,15 @@ def _match_columns(
     for canon in (USER, ITEM):
         if canon not in found:
             kind = canon.split("_")[0]
+            taken = "".join(
+                f"; {header[pos]!r} is named for {other.split('_')[0]}_col"
+                for other, pos in found.items()
+                if explicit.get(other) is not None and normed[pos] in ALIASES[canon]
+            )
             raise NoIdColumnError(
                 canon,
                 f"{where}: cannot tell which column holds the {kind} ids "
-                f"(columns: {list(header)}); rename that column in the header to {canon} "
+                f"(columns: {list(header)}{taken}); rename that column in the header to {canon} "
                 f"(or one of {', '.join(ALIASES[canon])}; case, spaces, '_', '-', '.' "
                 "ignored), e.g. 'user_id,item_id,rating,timestamp', or drop the header "
                 "for numeric ids (user item [rating [timestamp]], like MovieLens u.data); "
@@ -390,10 +402,16 @@ def _match_columns(
                 "load_interactions(..., user_col=, item_col=) from Python",
             )
     for canon, pos in found.items():
-        if canon not in used or explicit.get(canon) is not None:
+        if canon not in used:
             continue
-        if normed.count(normed[pos]) > 1:  # which one is meant would be a silent guess
-            twins = ", ".join(repr(header[j]) for j, n in enumerate(normed) if n == normed[pos])
+        # a name given exactly picks among columns that differ in case or spelling;
+        # any other twin makes which one is meant a silent guess
+        if explicit.get(canon) in header:
+            twins_at = [j for j, h in enumerate(header) if h == header[pos]]
+        else:
+            twins_at = [j for j, n in enumerate(normed) if n == normed[pos]]
+        if len(twins_at) > 1:
+            twins = ", ".join(repr(header[j]) for j in twins_at)
             raise VisrecError(
                 f"{where}: the header names the {canon} column more than once ({twins}); "
                 "rename or drop the extra ones"
