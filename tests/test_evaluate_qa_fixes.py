@@ -172,6 +172,16 @@ def test_run_experiment_checks_the_vectors_of_every_item_up_front() -> None:
     R.check_item_vectors(frame[frame["item_id"] != "i7"], bad)
 
 
+def test_float_item_ids_are_matched_to_the_vectors_as_the_loaders_write_them() -> None:
+    # item 7.0 of a float column is item "7" of the vectors, not "7.0"
+    frame = pd.DataFrame({"user_id": [0, 0, 1], "item_id": [7.0, 8.0, 7.0]})
+    vectors = np.ones((2, 3), dtype=np.float32)
+    vectors[0, 1] = np.nan
+    iv = ItemVectors(np.array(["7", "8"], dtype=object), vectors, np.ones(2, dtype=bool), {})
+    with pytest.raises(VisrecError, match=r"1 item vector\(s\) .*\('7'\)"):
+        R.check_item_vectors(frame, iv)
+
+
 # ------------------------------------------------------------------ 3: the report
 class _ClosedPipe(io.StringIO):
     """A stdout whose reader went away (`visrec evaluate ... | head -0`)."""

@@ -764,7 +764,8 @@ def check_item_vectors(
     VisrecError
         ``"v.parquet: 1 item vector(s) hold NaN or infinite values ('b'); ..."``.
     """
-    check_finite_vectors(item_vectors, _as_frame(data)["item_id"], source)
+    # as text ids the way the loaders write them: a float id 7.0 is item "7"
+    check_finite_vectors(item_vectors, id_column(_as_frame(data), ITEM), source)
 
 
 def _why_no_test(protocol: str, stats: dict[str, Any]) -> str:
