@@ -274,6 +274,9 @@ def test_list_length_and_user_lists_are_checked(fitted) -> None:
     n_items = len(model.item_map_)
     ids, _ = model.recommend([0, 1], n=10**13)  # "all": no 10**13-wide padding
     assert ids.shape == (2, n_items)
+    # no candidates at all: padding over all items, not 10**13 columns (7 TiB)
+    ids, scores = model.recommend([0, 1], n=10**13, items=[])
+    assert ids.shape == (2, n_items) and (ids == -1).all() and np.isneginf(scores).all()
     for bad in (2.5, True, "3"):
         with pytest.raises(VisrecError, match=rf"^n must be a positive integer, got {bad!r}$"):
             model.recommend([0], n=bad)

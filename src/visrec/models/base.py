@@ -824,7 +824,8 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     n = check_list_length(n)
     scores = np.fmax(np.atleast_2d(scores), -np.inf)  # NaN -> -inf (a copy)
     # past the candidates every column would be padding: n=10**13 asked for "all"
-    return top_candidates(scores, min(n, scores.shape[1]) or n)
+    # (and no candidates at all, items=[], is zero columns, not n of padding)
+    return top_candidates(scores, min(n, scores.shape[1]))
 
 
 def check_list_length(n: object, name: str = "n") -> int:
