@@ -101,6 +101,18 @@ class RecommenderContract:
         assert m.name == self.model_name
         assert get_model_class(self.model_name) is type(m)
 
+    def test_a_refused_fit_leaves_the_earlier_fit(
+        self, data: tuple[Interactions, ItemVectors]
+    ) -> None:
+        inter, vec = data
+        m = self.make().fit(inter, vec)
+        before = m.recommend([0, 1], n=5)
+        empty = Interactions.from_frame(inter.to_frame().iloc[:0])
+        with pytest.raises(VisrecError, match="empty interactions table"):
+            m.fit(empty, vec)
+        after = m.recommend([0, 1], n=5)
+        np.testing.assert_array_equal(before[0], after[0])
+
     def test_not_fitted(self) -> None:
         m = self.make()
         with pytest.raises(NotFittedError, match="not fitted"):
@@ -265,8 +277,16 @@ class NewItemContract(RecommenderContract):
         bad[5, 0] = np.inf
         bad[7, 2] = 3e38  # finite in float32, but it overflows the model's products
         broken = ItemVectors(ids=vec.ids, vectors=bad, has_image=vec.has_image)
+        m = self.make().fit(inter, vec)
+        before = m.recommend([0], n=5)[0]
         with pytest.raises(VisrecError, match=r"item 'i3' holds NaN, .*\(3 item\(s\) in all\)"):
-            self.make().fit(inter, broken)
+            m.fit(inter, broken)
+        # refused before anything was learned: the earlier fit is left as it was
+        np.testing.assert_array_equal(m.recommend([0], n=5)[0], before)
+        # a broken vector of an item the interactions never name is not looked at
+        used = inter.to_frame()
+        kept = Interactions.from_frame(used[~used["item_id"].isin(["i3", "i5", "i7"])])
+        self.make().fit(kept, broken)
 
     def test_new_items_wrong_dim(self, fitted: Recommender) -> None:
         with pytest.raises(VisrecError, match="dimension"):

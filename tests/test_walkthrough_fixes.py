@@ -34,6 +34,27 @@ def test_load_fit_backend_imports_torch_for_factor_models_only() -> None:
     assert out == ["False", "True"]
 
 
+def test_a_fit_after_load_fit_backend_imports_no_more_of_torch() -> None:
+    # torch.optim's first optimizer imported torch._dynamo (1.5-2 s) inside the first
+    # fit: `visrec evaluate` and the benchmarks timed it as the first model's fit
+    code = (
+        "import sys\n"
+        "import pandas as pd\n"
+        "from visrec.data.interactions import Interactions\n"
+        "from visrec.models.bpr import BPR\n"
+        "inter = Interactions.from_frame(pd.DataFrame("
+        "{'user_id': list('aabbc'), 'item_id': list('xyxzz')}))\n"
+        "model = BPR(epochs=1, factors=2).load_fit_backend()\n"
+        "before = set(sys.modules)\n"
+        "model.fit(inter)\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    new = out.stdout.split()
+    # a few small modules are fine (torch.profiler's monitor); torch._dynamo's ~800 not
+    assert not [m for m in new if m.startswith("torch._")] and len(new) < 20, new
+
+
 @pytest.mark.parametrize(
     ("code", "kind", "status"),
     [

@@ -11,6 +11,10 @@ from typing import Any
 
 import numpy as np
 import torch
+
+# torch.optim's first optimizer imports torch._dynamo (about 1.5 s): here, so that it
+# is part of loading the fit backend (``load_fit_backend``), not of the first fit's time
+import torch._dynamo
 import torch.nn.functional as F
 
 from visrec.models._train import (

@@ -172,11 +172,28 @@ class Recommender(ParamsMixin, ABC):
                 "(an ItemVectors; --vectors on the command line)"
             )
         self.check_params()
-        return fit_from_scratch(self, lambda: self._fit_all(interactions, item_vectors))
-
-    def _fit_all(self, interactions: Interactions, item_vectors: ItemVectors | None) -> Self:
         if len(interactions) == 0:
             raise VisrecError("cannot fit on an empty interactions table")
+        if self.uses_vectors and item_vectors is not None:
+            self._check_usable_vectors(interactions, item_vectors)
+        return fit_from_scratch(self, lambda: self._fit_all(interactions, item_vectors))
+
+    def _check_usable_vectors(self, interactions: Interactions, item_vectors: ItemVectors) -> None:
+        """One training item's vector holding NaN makes a whole model NaN (VBPR draws
+        every item as a negative; visual-cf's ridge mixes all rows), or fails inside
+        sklearn: refused, naming the first in id-map order, before anything is learned."""
+        bad = item_vectors.has_image & ~usable_rows(item_vectors.vectors)
+        if not bad.any():
+            return
+        bad_ids = {str(i) for i in item_vectors.ids[bad]}
+        broken = [i for i in interactions.item_map.ids if str(i) in bad_ids]
+        if broken:
+            raise VisrecError(
+                f"model {self.name!r}: the vector of item {broken[0]!r} holds "
+                f"{UNUSABLE_VALUES} ({len(broken):,} item(s) in all); re-embed or drop them"
+            )
+
+    def _fit_all(self, interactions: Interactions, item_vectors: ItemVectors | None) -> Self:
         self.user_map_ = interactions.user_map
         self.item_map_ = interactions.item_map
         self.seen_ = interactions.to_csr("binary")
@@ -185,16 +202,6 @@ class Recommender(ParamsMixin, ABC):
             vectors, has_image = item_vectors.align(self.item_map_.ids)
             # the width trained on, whatever the meta says (a cut copy may keep the old)
             self.vector_meta_ = {**item_vectors.meta, "dim": item_vectors.dim}
-            if self.uses_vectors:
-                # one such row makes a whole model NaN (VBPR draws every item as a
-                # negative; visual-cf's ridge mixes all rows), or fails inside sklearn
-                broken = np.flatnonzero(has_image & ~usable_rows(vectors))
-                if len(broken):
-                    raise VisrecError(
-                        f"model {self.name!r}: the vector of item "
-                        f"{self.item_map_.ids[broken[0]]!r} holds {UNUSABLE_VALUES} "
-                        f"({len(broken):,} item(s) in all); re-embed or drop them"
-                    )
         self._before_fit(interactions, item_vectors, self.seen_)
         from visrec.models._checkpoint import keyed
         from visrec.models._fit_lines import owner
