@@ -68,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ratings = pd.read_csv(udata, sep="\t", names=["user_id", "item_id", "rating", "timestamp"])
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, or no right to make it
+        print(f"error: -o {out}: cannot make the folder ({exc.strerror})", file=sys.stderr)
+        return 2
     for name, frame in cuts(ratings).items():
         write_text_atomic(out / f"{name}.csv", frame.to_csv(index=False))
         print(f"{name}.csv: {len(frame):,} rows, {frame.user_id.nunique():,} users, "

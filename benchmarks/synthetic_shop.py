@@ -31,6 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from visrec._atomic import write_text_atomic
+from visrec.commands._common import check_output_file
+from visrec.errors import VisrecError
+
 STYLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fashion-products"
 WEIGHTS = {"strong": (3.0, 1.5, 0.7, 0.0), "weak": (0.6, 0.3, 0.1, 0.3)}
 N_USERS = 3000
@@ -90,18 +94,37 @@ def _liked(rng: np.random.Generator, values: np.ndarray, most: int = 3) -> np.nd
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--variant", choices=sorted(WEIGHTS), default="strong")
-    ap.add_argument("--styles", type=Path, default=STYLES / "styles.csv")
-    ap.add_argument("-o", "--output", type=Path, required=True)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="example: python benchmarks/synthetic_shop.py --variant weak -o shop_weak.csv",
+    )
+    ap.add_argument(
+        "--variant",
+        choices=sorted(WEIGHTS),
+        default="strong",
+        help="strong: users choose by article type, colour and usage; weak: a fifth of "
+        "those weights and 30%% random picks (default strong)",
+    )
+    ap.add_argument(
+        "--styles",
+        type=Path,
+        default=STYLES / "styles.csv",
+        help="the fashion-products catalogue (default ../shared/data/fashion-products/styles.csv)",
+    )
+    ap.add_argument(
+        "-o", "--output", type=Path, required=True, help="the CSV to write (atomically)"
+    )
     args = ap.parse_args(argv)
+    try:
+        check_output_file(args.output, "-o")
+    except VisrecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if not args.styles.is_file():
         print(f"error: {args.styles} not found (the fashion-products data)", file=sys.stderr)
         return 2
     df = generate(pd.read_csv(args.styles, on_bad_lines="skip"), args.variant)
-    tmp = args.output.with_name(f".{args.output.name}.tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(args.output)
+    write_text_atomic(args.output, df.to_csv(index=False))
     per_item = df.item_id.value_counts()
     print(
         f"{args.variant}: {len(df):,} rows, {df.user_id.nunique():,} users, "
