@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from visrec._atomic import write_text_atomic
-from visrec.commands._common import load_interactions_frame
+from visrec.commands._common import check_output_file, load_interactions_frame
+from visrec.commands._resume import cache_dir
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors, read_vectors
 from visrec.errors import VisrecError
@@ -99,8 +100,13 @@ def load_vectors(path: str | None, data: Path) -> ItemVectors:
         raise VisrecError(f"no --vectors given and no poster folder {posters} to embed")
     from visrec.embed.extract import embed_folder
 
-    print(f"no --vectors: embedding {posters} (EfficientNet-Lite0; minutes)", file=sys.stderr)
-    out = Path("/tmp") / "visrec_bench_vectors.parquet"
+    # in visrec's cache, not a fixed /tmp name every user shares; an interrupted run
+    # resumes there (embed_folder reuses the vectors already written)
+    out = cache_dir("bench") / "ml100k_posters.parquet"
+    print(
+        f"no --vectors: embedding {posters} into {out} (EfficientNet-Lite0; minutes)",
+        file=sys.stderr,
+    )
     embed_folder(posters, out)
     return read_vectors(out)
 
@@ -159,6 +165,7 @@ def run_split(split: Split, iv: ItemVectors, args: argparse.Namespace) -> dict[s
         visual_dim=args.visual_dim or None,
         random_state=args.seed,
     )
+    ours.load_fit_backend()  # PyTorch's first import is no part of the fit
     t0 = time.perf_counter()
     ours.fit(split.train, iv)
     ours_s = time.perf_counter() - t0
@@ -220,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if importlib.util.find_spec("cornac") is None:  # before minutes of our own fit
             raise VisrecError(CORNAC_MISSING)
+        check_output_file(args.json, "--json")
+        if args.top_k < 1:
+            raise VisrecError(f"--top-k must be >= 1, got {args.top_k}")
         if not args.data.exists():
             raise VisrecError(f"data folder {args.data} does not exist (see --data)")
         frame = load_frame(args.data)
