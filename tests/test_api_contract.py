@@ -283,6 +283,9 @@ def test_list_length_and_user_lists_are_checked(fitted) -> None:
     with pytest.raises(VisrecError, match=r"one index or a 1-D list of them, got shape \(1, 2\)"):
         model.recommend([[0, 1]])  # flattened, it answered for two users as if asked so
     assert model.similar_items([0], n=10**13)[0].shape == (1, n_items)
+    # an index beyond int64 is an unknown user, not an OverflowError from numpy
+    with pytest.raises(VisrecError, match=r"^unknown user index 1180591620717411303424 "):
+        model.score([2**70])
 
 
 def test_interactions_refuse_indices_outside_their_maps() -> None:

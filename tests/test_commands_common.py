@@ -31,6 +31,12 @@ from visrec.errors import VisrecError
         ("name=", ("name", "")),
         ("expr=a=b", ("expr", "a=b")),  # only the first '=' splits
         ("x=null", ("x", None)),
+        # numbers JSON cannot spell are numbers, not the text '.01'
+        ("lr=.01", ("lr", 0.01)),
+        ("factors=8.", ("factors", 8.0)),
+        ("factors=+8", ("factors", 8)),
+        ("lr=1.E-3", ("lr", 0.001)),
+        ("tag=1.2.3", ("tag", "1.2.3")),
     ],
 )
 def test_parse_param_json_or_string(item: str, expected: tuple[str, object]) -> None:

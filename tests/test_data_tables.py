@@ -609,3 +609,35 @@ def test_a_column_named_for_the_user_is_not_also_read_as_the_rating(tmp_path: Pa
     assert res.bad == []
     assert res.frame["user_id"].tolist() == ["u1", "u2"]
     assert "rating" not in res.frame.columns
+
+
+def test_a_number_is_judged_by_one_rule_whatever_the_rest_of_the_column(tmp_path: Path) -> None:
+    # Python's float() takes '1_000' and Arabic-Indic digits, pandas' to_numeric does
+    # not: which one judged a value depended on whether another row failed
+    clean = write(tmp_path / "a.csv", "user_id,item_id,rating\nu1,a,1_000\nu2,b,4\nu3,c,\u0664\n")
+    mixed = write(tmp_path / "b.csv", "user_id,item_id,rating\nu1,a,1_000\nu2,b,4\nu3,c,oops\n")
+    for f in (clean, mixed):
+        res = load_interactions(f)
+        assert res.frame["rating"].tolist() == [4.0]
+        assert "rating '1_000' is not a number" in res.bad[0].reason
+    stamps = write(tmp_path / "t.csv", "user_id,item_id,timestamp\nu1,a,1_600_000_000\nu1,b,5\n")
+    assert [b.line for b in load_interactions(stamps).bad] == [2]
+
+
+def test_ids_keep_unicode_line_separators_in_double_colon_files(tmp_path: Path) -> None:
+    # str.splitlines() broke rows at U+2028 and form feeds: a bogus short row and a
+    # kept row for a user that does not exist
+    f = tmp_path / "ratings.dat"
+    f.write_text("1::2::5::881250949\n1\u2028x::3::4::881250950\n", encoding="utf-8")
+    res = load_interactions(f)
+    assert res.bad == []
+    assert res.frame["user_id"].tolist() == ["1", "1\u2028x"]
+
+
+def test_gzip_is_read_whatever_the_case_of_its_suffix(tmp_path: Path) -> None:
+    import gzip
+
+    body = b"user_id,item_id\nu1,a\nu2,b\n"
+    for name in ("r.csv.GZ", "r2.csv.Gz", "plain.csv"):
+        (tmp_path / name).write_bytes(gzip.compress(body))
+        assert load_interactions(tmp_path / name).frame["item_id"].tolist() == ["a", "b"]

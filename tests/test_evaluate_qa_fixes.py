@@ -446,6 +446,12 @@ TIME_NOTE = (
 )
 
 
+@pytest.mark.parametrize("bad", ["0.2", True, None])
+def test_a_test_ratio_that_is_no_number_is_refused_before_the_data(bad: object) -> None:
+    with pytest.raises(VisrecError, match=r"^test_ratio must be a number in \(0, 1\), got "):
+        R.run_experiment("not read", None, "warm", test_ratio=bad)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("flags", "noted"),
     [

@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -379,8 +380,9 @@ def parse_param(
 ) -> tuple[str, Any]:
     """``"factors=32"`` -> ``("factors", 32)``.
 
-    The value is parsed as JSON (numbers, ``true``, lists, quoted strings); a value
-    that is not JSON is taken as a string, so ``device=cpu`` works unquoted.
+    The value is parsed as JSON (numbers, ``true``, lists, quoted strings), or as a
+    number JSON has no spelling for (``.01``, ``8.``, ``+3``); any other value is taken
+    as a string, so ``device=cpu`` works unquoted.
     ``expected`` is the form named in the error for a missing ``=`` or an empty key.
     """
     key, sep, raw = item.partition("=")
@@ -390,6 +392,9 @@ def parse_param(
         value: Any = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON: the text itself
         value = raw
+        # numbers JSON has no spelling for: lr=.01, factors=8., +3
+        if re.fullmatch(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*", raw):
+            value = float(raw) if re.search(r"[.eE]", raw) else int(raw)
     return key, value
 
 

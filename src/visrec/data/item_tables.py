@@ -28,6 +28,7 @@ from visrec.data.text_files import (
     resolve_folder,
     sniff_sep,
     split_rows,
+    text_lines,
 )
 from visrec.errors import VisrecError
 
@@ -217,7 +218,7 @@ def _unique_names(header: list[str]) -> list[str]:
 def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | None) -> LoadResult:
     decoded = decode_text(p)
     text = decoded.text
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first = next((ln for ln in text_lines(text) if ln.strip()), "")
     if not first:
         raise VisrecError(f"{p}: file is empty, expected an item table with a header")
     if sep is None:
@@ -344,7 +345,7 @@ def _load_ml_items(p: Path) -> LoadResult:
     rows: list[dict[str, object]] = []
     lines: list[int] = []
     n_read = 0
-    for line, raw in enumerate(text.splitlines(), start=1):
+    for line, raw in enumerate(text_lines(text), start=1):
         if not raw.strip():
             continue
         n_read += 1

@@ -30,6 +30,7 @@ from visrec.data.text_files import (
     sniff_sep,
     split_first,
     split_rows,
+    text_lines,
 )
 from visrec.errors import VisrecError
 
@@ -533,7 +534,7 @@ def load_interactions(
 
     decoded = decode_text(p)
     text = decoded.text
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first = next((ln for ln in text_lines(text) if ln.strip()), "")
     if not first:
         raise VisrecError(f"{p}: file is empty, expected an interactions table")
     suffix = "".join(p.suffixes[-1:]).lower()
@@ -840,11 +841,20 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
 
 def _to_float(s: pd.Series) -> np.ndarray:
     """Floats with NaN where a value does not parse."""
+    values = s.to_numpy(dtype=object)
     try:
-        # numpy's own str -> float cast is ~10x faster than to_numeric on clean columns.
-        return np.asarray(s.to_numpy(dtype=object), dtype=np.float64)
-    except (ValueError, TypeError):
-        return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+        text = "".join(values)
+    except TypeError:  # numbers or missing values among the text
+        text = "".join(v for v in values if isinstance(v, str))
+    # numpy's own str -> float cast is ~10x faster than to_numeric on clean columns, but
+    # it is Python's float(), which takes '1_000' and non-ASCII digits that to_numeric
+    # refuses: one rule for every value, whatever the rest of the column holds
+    if text.isascii() and "_" not in text:
+        try:
+            return np.asarray(values, dtype=np.float64)
+        except (ValueError, TypeError):
+            pass
+    return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
 
 
 # int64 seconds; float64 holds every integer exactly up to 2**53 only

@@ -55,7 +55,8 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
-    """A whole text file as the table loaders read it: ``.gz`` decompressed, ``encoding``
+    """A whole text file as the table loaders read it: gzip decompressed (``.gz`` in any
+    case, or gzip's magic bytes whatever the name), ``encoding``
     (a BOM dropped), line ends made ``\\n``.
 
     A file that is not valid UTF-8 is read line by line: when most of its non-ASCII
@@ -76,7 +77,8 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
         raw = path.read_bytes()
     except IsADirectoryError:
         raise VisrecError(f"{path}: is a folder, expected a file") from None
-    if path.suffix == ".gz":
+    # by its magic bytes too: a gzip file named .GZ, or with no .gz at all, is no binary
+    if path.suffix.lower() == ".gz" or raw[:2] == b"\x1f\x8b":
         import gzip
 
         try:
@@ -197,6 +199,13 @@ def sniff_sep(first_line: str, suffix: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def text_lines(text: str) -> list[str]:
+    """The lines of ``text``, broken at ``\\n``, ``\\r\\n`` and ``\\r`` only, as the csv reader
+    counts them: ``str.splitlines`` also breaks at U+2028, form feeds and other
+    characters that may sit inside an id."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def split_rows(
     text: str, sep: str, where: str, multiline: list[tuple[int, int]] | None = None
 ) -> Iterable[tuple[int, list[str]]]:
@@ -232,7 +241,7 @@ def split_rows(
                 'it, or write a quote inside a quoted field as two ("")'
             )
     else:
-        for i, line in enumerate(text.splitlines(), start=1):
+        for i, line in enumerate(text_lines(text), start=1):
             if line.strip():
                 yield i, line.split(sep)
 

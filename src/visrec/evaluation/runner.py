@@ -44,7 +44,7 @@ from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
-from visrec.evaluation.protocols import PROTOCOLS, Split, make_split
+from visrec.evaluation.protocols import PROTOCOLS, Split, check_ratio, make_split
 from visrec.models import _fit_lines
 from visrec.models.base import Recommender
 
@@ -341,8 +341,9 @@ def evaluate_model(
 
     Returns
     -------
-    dict with ``auc, recall, ndcg, hit_rate, coverage`` (means over test users),
-    ``score_s``, ``n_test_users``, ``n_candidates``.
+    dict with ``auc, recall, ndcg, hit_rate`` (means over test users), ``coverage``
+    (the share of the candidates in any top-K list), ``score_s``, ``n_test_users``,
+    ``n_candidates``.
     """
     _check_batch_size(batch_size)  # 0 would fail in range(), < 0 would score no user
     _check_k(k)
@@ -535,6 +536,7 @@ def run_experiment(
         whose split alone has no test user is left out, with a note, and is listed
         in ``info`` with ``"skipped"`` (its reason); ``runs`` has no row for it.
     """
+    check_ratio(test_ratio)  # before the data is read, as the rest of the set-up
     seeds, specs, classes = _check_setup(protocol, k, batch_size, seeds, models, item_vectors)
     used: dict[str, dict[str, Any]] = {}
     for name, params in specs:

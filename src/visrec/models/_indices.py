@@ -49,7 +49,11 @@ def as_indices(values: Any, what: str, owner: str = "model") -> np.ndarray:
             f"{example!r} at position {bad} ({_kind(a)}); map raw ids first, e.g. "
             f"{owner}.{what}_map_.to_index([...])"
         )
-    return a.astype(np.int64).ravel()
+    try:
+        return a.astype(np.int64).ravel()
+    except OverflowError:  # a Python int beyond int64 is in no id map
+        big = next(int(v) for v in a.ravel() if not -(2**63) <= int(v) < 2**63)
+        raise VisrecError(f"unknown {what} index {big} (beyond int64)") from None
 
 
 def _kind(a: np.ndarray) -> str:
