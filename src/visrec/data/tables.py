@@ -225,20 +225,6 @@ class LoadResult:
         """Build an :class:`~visrec.data.interactions.Interactions` from ``frame``."""
         return Interactions.from_frame(self.frame)
 
-    @classmethod
-    def concat(cls, results: Sequence[LoadResult]) -> LoadResult:
-        """Combine several results into one table (frames stacked in order)."""
-        frames = [r.frame for r in results]
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        out = cls(frame=frame)
-        for r in results:
-            out.bad += r.bad
-            out.warnings += r.warnings
-            out.files += r.files
-            out.formats.update(r.formats)
-            out.n_read += r.n_read
-        return out
-
 
 def encoding_warnings(decoded: DecodedText, where: str) -> list[BadRecord]:
     """``decoded.warning`` (a file mixing UTF-8 and latin-1 lines) as a
