@@ -501,6 +501,23 @@ def test_vector_meta_records_the_width_trained_on(name: str, tmp_path: Path) -> 
     np.testing.assert_array_equal(back.score_new_items([0], zero), model.score_new_items([0], zero))
 
 
+@pytest.mark.parametrize("damage", ["x", ["efficientnet-lite0"], 3])
+def test_a_vector_meta_that_is_no_object_is_refused(
+    damage: object, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # it skipped the check that new items' vectors come from the trained backbone
+    folder = _saved(fitted, "visual-cf", tmp_path)
+    mj = folder / "model.json"
+    meta = json.loads(mj.read_text())
+    assert isinstance(meta["vector_meta"], dict)
+    meta["vector_meta"] = damage
+    mj.write_text(json.dumps(meta))
+    assert _load_error(folder) == (
+        f"{mj}: vector_meta must be an object (the vectors' backbone and dim), got "
+        f"{damage!r}; train the model again"
+    )
+
+
 def test_a_diverged_fit_is_an_error_not_a_saved_model() -> None:
     inter, _ = checkerboard()
     with pytest.raises(VisrecError, match=r"model 'bpr': the fit diverged \(\w+ holds NaN"):

@@ -755,6 +755,12 @@ class Recommender(ParamsMixin, ABC):
                     )
                 setattr(model, attr, value)
         if meta.get("vector_meta") is not None:
+            # what the backbone check of new items reads: a damaged one would skip it
+            if not isinstance(meta["vector_meta"], dict):
+                raise VisrecError(
+                    f"{mj}: vector_meta must be an object (the vectors' backbone and dim), "
+                    f"got {meta['vector_meta']!r}; train the model again"
+                )
             model.vector_meta_ = meta["vector_meta"]
         try:
             model._set_extra_state(meta.get("extra", {}))
