@@ -15,6 +15,7 @@ import pytest
 from visrec.embed.store import (
     ItemVectors,
     check_finite_vectors,
+    read_vector_ids,
     read_vectors,
     read_vectors_meta,
     write_vectors,
@@ -305,6 +306,44 @@ def test_read_vectors_across_several_read_batches(
     back = read_vectors(tmp_path / "v.parquet")
     assert back.ids.tolist() == [f"i{k}" for k in range(n)]
     np.testing.assert_array_equal(back.vectors, vecs)
+
+
+def test_only_the_rows_asked_for_are_read_across_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # recommend --items reads only the new candidates' rows out of a catalogue's file
+    import visrec.embed.store as store
+
+    monkeypatch.setattr(store, "_READ_BATCH", 3)
+    n = 10
+    vecs = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
+    iv = ItemVectors(
+        ids=[f"i{k}" for k in range(n)], vectors=vecs, has_image=[k != 7 for k in range(n)],
+        meta={"backbone": "b"},
+    )  # fmt: skip
+    write_vectors(tmp_path / "v.parquet", iv)
+    some = read_vectors(tmp_path / "v.parquet", only={"i8", "i2", "i7", "nope", "i3"})
+    assert some.ids.tolist() == ["i2", "i3", "i7", "i8"]  # file order
+    np.testing.assert_array_equal(some.vectors, vecs[[2, 3, 7, 8]])
+    assert some.has_image.tolist() == [True, True, False, True] and some.meta["backbone"] == "b"
+    assert len(read_vectors(tmp_path / "v.parquet", only=[])) == 0
+    listed = read_vector_ids(tmp_path / "v.parquet")
+    assert (
+        listed.ids.tolist() == iv.ids.tolist()
+        and listed.has_image.tolist() == iv.has_image.tolist()
+    )
+    assert listed.dim == 0 and listed.meta["backbone"] == "b"
+    # integer ids of a file made by other tools are matched as text
+    pq.write_table(
+        pa.table({"item_id": [5, 6], "vector": [[1.0, 2.0], [3.0, 4.0]]}), tmp_path / "o.parquet"
+    )
+    other = read_vectors(tmp_path / "o.parquet", only=["6"])
+    assert other.ids.tolist() == ["6"] and other.vectors.tolist() == [[3.0, 4.0]]
+    # a file with no vector column is named for what it is, by either reader
+    pq.write_table(pa.table({"item_id": ["a"]}), tmp_path / "x.parquet")
+    for read in (read_vector_ids, lambda f: read_vectors(f, only=["a"])):
+        with pytest.raises(VisrecError, match=r"not a visrec vectors file \(no 'vector' column"):
+            read(tmp_path / "x.parquet")
 
 
 def test_written_dim_is_the_vectors_width_not_a_stale_meta_value(tmp_path: Path) -> None:

@@ -418,7 +418,7 @@ def unseen_vectors(
     """
     import numpy as np
 
-    from visrec.embed.store import UNUSABLE_VALUES, read_vectors, usable_rows
+    from visrec.embed.store import UNUSABLE_VALUES, read_vector_ids, read_vectors, usable_rows
 
     none = np.zeros(0, dtype=np.int64)
     n_unseen = len(unseen_pos)
@@ -444,17 +444,20 @@ def unseen_vectors(
             unseen_pos,
         )
         return None, none
-    store = read_vectors(vpath)
-    check_vector_dim(vpath, store.dim, model)
+    # only the unseen candidates' vectors: a catalogue's whole file peaked at 3-4x its size
+    store = read_vectors(vpath, only=[str(i) for i in raw[unseen_pos]])
+    listed = read_vector_ids(vpath)  # every id, for the checks below (no vectors)
+    if len(store):
+        check_vector_dim(vpath, store.dim, model)
     if not checked:
         check_same_backbone(vpath, store.meta, getattr(model, "vector_meta_", None), model.name)
     vecs, has = store.align(raw[unseen_pos])
     # a set, not np.isin on fixed-width text: one 5 MB id made that 30 GB
-    store_ids = {str(i) for i in store.ids}
+    store_ids = {str(i) for i in listed.ids}
     shared = any(str(i) in store_ids for i in raw[unseen_pos]) or any(
         str(i) in store_ids for i in model.item_map_.ids
     )
-    if not len(store.ids):
+    if not len(listed.ids):
         print(
             f"warning: {vpath} holds no items, so the {_n(n_unseen, 'candidate')} unseen in "
             "training are ranked last",
@@ -463,7 +466,7 @@ def unseen_vectors(
     elif not shared:
         # the file knows none of the model's items nor of the new candidates: most
         # likely ids spelt differently, which would give chance-level lists with a note
-        theirs = ", ".join(repr(str(i)[:40]) for i in store.ids[:3])
+        theirs = ", ".join(repr(str(i)[:40]) for i in listed.ids[:3])
         ours = ", ".join(repr(str(i)[:40]) for i in raw[unseen_pos][:3])
         print(
             f"warning: {vpath} holds none of the model's items nor any of the "
@@ -476,7 +479,7 @@ def unseen_vectors(
         from visrec.data.id_spelling import respelt, respelt_hint
 
         lacking = [str(i) for i in raw[unseen_pos[~has]] if str(i) not in named]
-        hint = respelt_hint(respelt(lacking, store.ids[store.has_image]), "it")
+        hint = respelt_hint(respelt(lacking, listed.ids[listed.has_image]), "it")
         n_lacking = int((~has).sum())
         note(
             f"{n_lacking:,} of {_n(n_unseen, 'candidate')} unseen in training "
@@ -495,6 +498,8 @@ def unseen_vectors(
             unseen_pos[broken],
         )
         has &= ~broken
+    if not has.any():  # nothing to score from vectors (and no width to trust)
+        return None, none
     return vecs[has], unseen_pos[has]
 
 
