@@ -261,7 +261,15 @@ def test_fit_state_is_named_with_a_trailing_underscore_and_a_failed_refit_drops_
     with pytest.raises(VisrecError, match="fit takes an Interactions"):
         model.fit(inter.to_frame(), vectors)  # type: ignore[arg-type]
     assert [k for k in vars(model) if k not in params] == state
-    # a fit that starts and fails leaves no old arrays under new id maps
     with pytest.raises(VisrecError, match="empty interactions"):
         model.fit(Interactions.from_frame(pd.DataFrame({"user_id": [], "item_id": []})), vectors)
-    assert [k for k in vars(model) if k not in params] == []
+    assert [k for k in vars(model) if k not in params] == state
+
+    # a fit that starts and fails leaves no old arrays under new id maps
+    def fail(*args: object) -> None:
+        raise VisrecError("failed mid-fit")
+
+    model._fit = fail  # type: ignore[method-assign]
+    with pytest.raises(VisrecError, match="failed mid-fit"):
+        model.fit(inter, vectors)
+    assert [k for k in vars(model) if k not in params and k != "_fit"] == []
