@@ -354,6 +354,21 @@ def test_evaluate_reports_what_auto_chose_per_run() -> None:
     assert [r["tuned"] for r in res.to_dict()["runs"]][1] == tuned["bpr"][0]
 
 
+def test_the_heading_names_reg_auto_when_only_reg_visual_was_chosen() -> None:
+    # --param vbpr.reg=0.1 leaves reg_visual="auto": the heading said "validation chose ()"
+    from visrec.evaluation.runner import run_experiment
+
+    inter, vec = checkerboard()
+    params = {**FAST["vbpr"], "reg": 0.1, "reg_visual": "auto"}
+    res = run_experiment(inter.to_frame(), vec, "warm", models=[("vbpr", params)], seeds=[0],
+                         progress=False)  # fmt: skip
+    note = res.tuned_note()
+    assert note is not None and note.splitlines()[0] == (
+        "validation chose (reg=auto on sparse data), on inner splits of each training set:"
+    )
+    assert note.splitlines()[1].startswith("  vbpr: reg_visual=")
+
+
 def test_no_validation_possible_falls_back_to_the_dense_setting() -> None:
     # every user has one item: nothing to hold out
     single = Interactions.from_frame(pd.DataFrame({"user_id": ["u1", "u2", "u3"],

@@ -27,6 +27,7 @@ import json
 import math
 import numbers
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -147,7 +148,8 @@ class ExperimentResult:
             parts = [f"{setting} ({n} run{'s' if n > 1 else ''})" for setting, n in counts.items()]
             lines.append(f"  {model}: {', '.join(parts)}")
         chosen = " ".join(self.runs["tuned"].dropna().astype(str))
-        what = ["reg=auto on sparse data" if "reg=" in chosen else ""]
+        # reg_visual alone when --param fixed reg: still reg=auto's choice
+        what = ["reg=auto on sparse data" if re.search(r"\breg(_visual)?=", chosen) else ""]
         what.append("visual-cf's profile_weight=auto" if "profile_weight=" in chosen else "")
         return (
             f"validation chose ({', '.join(w for w in what if w)}), on inner splits of each "
