@@ -264,8 +264,9 @@ def test_trial_fits_leave_no_checkpoint(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(_checkpoint, "save_state", spy)
     with _checkpoint.checkpointing(tmp_path / "ck", "key", every_s=0, log=lambda _m: None):
         fast("bpr", epochs=5).fit(inter, vec)
-    # the final fit alone: one save after each of its first 4 epochs
-    assert saved == ["bpr"] * 4
+    # the final fit alone: one save after each of its 5 epochs (the last too, as the
+    # finished stage of a fit with more would be kept)
+    assert saved == ["bpr"] * 5
 
 
 def test_train_says_what_auto_chose_on_sparse_data(

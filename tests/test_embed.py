@@ -362,8 +362,23 @@ def test_changed_preprocessing_never_reuses(tmp_path: Path) -> None:
     assert _rows_in_parts(out2)[0] == 1
     res2 = _run(folder, out2, bb=TinySquash())
     assert res2.n_reused == 0 and res2.n_computed == 6
-    assert any("ignoring 1 chunk(s) computed with a different" in n for n in res2.notes)
+    assert any(
+        "1 chunk(s) computed with a different backbone, weights or preprocessing: not used, "
+        "and removed when this run completes" in n
+        for n in res2.notes
+    )
     assert np.array_equal(read_vectors(out2).vectors, after.vectors)
+    # a crashed run's chunk of other images: not used, and said to go with this run
+    out3 = tmp_path / "v3.parquet"
+    assert _crash_after(folder, out3, TinyBackbone(), n_chunks=1)
+    other = _images(tmp_path / "other", 5, seed=9)
+    res3 = _run(other, out3)
+    assert res3.n_reused == 0 and res3.n_computed == 5
+    assert any(
+        "1 chunk(s) for other or changed images: not used, and removed when this run completes" in n
+        for n in res3.notes
+    )
+    assert not parts_dir(out3).exists()
 
 
 def test_changed_image_recomputes_only_its_chunk(tmp_path: Path) -> None:

@@ -123,15 +123,47 @@ def test_vbpr_interrupted_in_its_finetuning_resumes_to_the_same_arrays(
 ) -> None:
     # two fits in one: the main epochs, then the free terms alone, each with its state
     params = {"epochs": 4, "finetune_epochs": 5, "batch_size": 64}
-    # main epochs 1-4 done (1-3 saved), fine-tuning epochs before `call` done and saved
+    # main epochs 1-4 done and saved (the finished stage too: not redone), fine-tuning
+    # epochs before `call` done and saved
     notes = _resumed_equals_whole(monkeypatch, tmp_path, call, "vbpr", params, lazy, data)
     done = call - 5  # fine-tuning epochs saved before the interruption
     state = tmp_path / "vbpr-finetune.pt"
     tuned = f"resuming vbpr-finetune at epoch {done + 1} of 5 (from {state})"
     assert notes == [
-        f"resuming vbpr at epoch 4 of 4 (from {tmp_path / 'vbpr.pt'})",
+        f"reusing the finished vbpr (4 epochs, from {tmp_path / 'vbpr.pt'})",
         *([tuned] if done else []),
     ]
+
+
+def test_one_save_clock_runs_across_the_stages_of_a_fit(
+    data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # vbpr trains in stages (main epochs, fine-tuning); each started its own clock, so
+    # stages shorter than a minute never saved however long the whole fit ran
+    import time
+
+    clock = {"now": 0.0}
+    real = _train._epoch
+
+    def epoch(*args: Any, **kwargs: Any) -> None:
+        clock["now"] += 1.0  # one "second" per epoch
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "_epoch", epoch)
+    monkeypatch.setattr(time, "monotonic", lambda: clock["now"])
+    saved: list[tuple[str, int]] = []
+    save = _checkpoint.save_state
+
+    def spy(ckpt: Any, desc: str, epoch: int, *a: Any) -> bool:
+        saved.append((desc, epoch))
+        return save(ckpt, desc, epoch, *a)
+
+    monkeypatch.setattr(_checkpoint, "save_state", spy)
+    params = {"epochs": 4, "finetune_epochs": 5, "batch_size": 64}
+    with _checkpoint.checkpointing(tmp_path, "key", every_s=6, log=lambda _m: None):
+        make_model("vbpr", **params).fit(*data)
+    # 4 + 5 epochs: the 6th "second" falls in the fine-tuning's 2nd epoch
+    assert saved == [("vbpr-finetune", 2)]
 
 
 def test_other_key_or_damaged_file_starts_over(
@@ -242,6 +274,75 @@ def test_cli_train_resumes_after_ctrl_c(
     capsys.readouterr()
     assert main(argv) == 0
     assert "checkpoint of other data or settings, starting over" in capsys.readouterr().err
+
+
+def test_an_input_replaced_while_it_was_read_keys_no_saved_state(
+    data: tuple[Interactions, ItemVectors],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the key was taken after the read: a state of the old data saved under the new
+    # file's key, and a rerun on the new file resumed it into a mix of both
+    from visrec.commands import train as train_cmd
+
+    inter, _ = data
+    csv = tmp_path / "train.csv"
+    users, items = inter.user_map.ids[inter.user_idx], inter.item_map.ids[inter.item_idx]
+    pd.DataFrame({"user_id": users, "item_id": items}).to_csv(csv, index=False)
+    real = train_cmd.load_interactions_frame
+
+    def read_then_replace(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        frame = real(*args, **kwargs)
+        csv.write_text(csv.read_text() + "late_user,late_item\n")  # after the read
+        return frame
+
+    monkeypatch.setattr(train_cmd, "load_interactions_frame", read_then_replace)
+    monkeypatch.setattr(_checkpoint, "SAVE_EVERY_S", 0.0)
+    out = tmp_path / "model"
+    argv = ["train", "--model", "bpr", "--interactions", str(csv), "-o", str(out),
+            "--param", "epochs=4", "--quiet"]  # fmt: skip
+    with monkeypatch.context() as mp:
+        _interrupt_at(mp, 3)
+        assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert "note: an input file changed while it was read; no training state is kept" in err
+    assert "interrupted: an input changed, so no training state was kept" in err
+    assert not checkpoint_folder(out).exists()
+
+
+def test_a_fit_that_removes_another_fits_saved_state_says_so(
+    data: tuple[Interactions, ItemVectors],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    inter, iv = data
+    csv = tmp_path / "train.csv"
+    users, items = inter.user_map.ids[inter.user_idx], inter.item_map.ids[inter.item_idx]
+    pd.DataFrame({"user_id": users, "item_id": items}).to_csv(csv, index=False)
+    vec = tmp_path / "v.parquet"
+    write_vectors(vec, iv)
+    out = tmp_path / "model"
+    common = ["--interactions", str(csv), "-o", str(out), "--param", "epochs=4", "--quiet"]
+    monkeypatch.setattr(_checkpoint, "SAVE_EVERY_S", 0.0)
+    with monkeypatch.context() as mp:
+        _interrupt_at(mp, 3)
+        assert main(["train", "--model", "vbpr", "--vectors", str(vec), *common]) == 130
+    assert (checkpoint_folder(out) / "vbpr.pt").is_file()
+    capsys.readouterr()
+    assert main(["train", "--model", "bpr", *common]) == 0
+    assert (
+        f"note: removed the saved training state of another interrupted fit into this folder "
+        f"({checkpoint_folder(out)}: vbpr.pt); its command will start over"
+    ) in capsys.readouterr().err
+    # a fit that resumed its own state names nothing
+    with monkeypatch.context() as mp:
+        _interrupt_at(mp, 3)
+        assert main(["train", "--model", "bpr", *common, "--seed", "3"]) == 130
+    capsys.readouterr()
+    assert main(["train", "--model", "bpr", *common, "--seed", "3"]) == 0
+    assert "removed the saved training state" not in capsys.readouterr().err
 
 
 def test_damaged_state_that_loads_is_an_error(

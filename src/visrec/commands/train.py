@@ -125,8 +125,6 @@ def register(subparsers: Any) -> None:
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import exclusive_lock
-    from visrec.data.interactions import ITEM, USER, Interactions
-    from visrec.embed.store import read_vectors
     from visrec.models.registry import get_model_class
 
     out = Path(args.output)
@@ -153,8 +151,23 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"model {args.model!r}: bad --param ({exc})") from exc
     model.check_params()  # a wrong-type or out-of-range --param fails now, not mid-fit
     check_model_device(model)
+    # one fit per folder: two would share the saved training state and swap the
+    # folder under each other; taken before the data is read, so a second run is
+    # refused at once
+    with exclusive_lock(out, "visrec train") as held:
+        return _load_fit_and_save(args, out, model, sole_writer=held)
+
+
+def _load_fit_and_save(
+    args: argparse.Namespace, out: Path, model: Recommender, *, sole_writer: bool
+) -> int:
+    from visrec.data.interactions import ITEM, USER, Interactions
+    from visrec.embed.store import read_vectors
 
     t0 = time.perf_counter()
+    # the inputs as they are before they are read: a file replaced while it is read (or
+    # after) must not key a saved state of the data it no longer holds
+    key: str | None = _fit_key(args, model.get_params())
     frame = load_interactions_frame(
         args.interactions,
         ids_only=True,
@@ -195,10 +208,14 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    # one fit per folder: two would share the saved training state and swap the
-    # folder under each other
-    with exclusive_lock(out, "visrec train") as held:
-        return _fit_and_save(args, out, model, inter, vectors, t0, below, sole_writer=held)
+    if key != _fit_key(args, model.get_params()):
+        print(
+            "note: an input file changed while it was read; no training state is kept for "
+            "this fit (an interrupted run starts over)",
+            file=sys.stderr,
+        )
+        key = None
+    return _fit_and_save(args, out, model, inter, vectors, t0, below, key, sole_writer=sole_writer)
 
 
 def _exclude_rated_below(model: Recommender, below: pd.DataFrame) -> int:
@@ -224,18 +241,24 @@ def _fit_and_save(
     vectors: ItemVectors | None,
     t0: float,
     below: pd.DataFrame,
+    key: str | None,
     *,
     sole_writer: bool,
 ) -> int:
+    """Fit under a checkpointing block keyed by ``key`` (None: keep no state, the
+    inputs changed while they were read), then save the model folder."""
     from visrec.models._checkpoint import checkpointing
 
     ckpt_dir = checkpoint_folder(out)
     if args.no_resume:
         _remove_checkpoint(ckpt_dir)
-    key = _fit_key(args, model.get_params())
     # a pipe (`<(cat f)`) is read once: a rerun cannot tell its data, so no state is kept
     streamed = _is_stream(args.interactions)
-    saving = contextlib.nullcontext() if streamed else checkpointing(ckpt_dir, key, log=_stderr)
+    saving = (
+        contextlib.nullcontext()
+        if streamed or key is None
+        else checkpointing(ckpt_dir, key, log=_stderr)
+    )
     model.load_fit_backend()  # "fit N s" times the fit, not PyTorch's first import
     t1 = time.perf_counter()
     ckpt = None
@@ -244,10 +267,11 @@ def _fit_and_save(
         with saving as ckpt, fit_lines_in_logs(args):
             model.fit(inter, vectors if model.uses_vectors else None)
     except KeyboardInterrupt:
-        if streamed:
+        if streamed or key is None:
+            why = "the interactions came from a pipe" if streamed else "an input changed"
             what = (
-                "interrupted: the interactions came from a pipe, so no training state was "
-                "kept; the same command starts the fit over"
+                f"interrupted: {why}, so no training state was kept; the same command "
+                "starts the fit over"
             )
         elif ckpt is not None and ckpt.kept:  # saved (or resumed) under this run's key
             what = "interrupted (state saved every minute): run the same command again to resume"
@@ -285,6 +309,7 @@ def _fit_and_save(
         "fit_seconds": round(fit_s, 3),
     }
     save_model_folder(model, out, provenance, sole_writer=sole_writer)
+    _say_other_states(ckpt_dir, ckpt.kept if ckpt is not None else [])
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     total = time.perf_counter() - t0
     print(
@@ -336,6 +361,24 @@ def check_training_vectors(
 def checkpoint_folder(out: Path) -> Path:
     """Where an interrupted ``visrec train -o OUT`` keeps its training state."""
     return out.parent / f"{side_prefix(out.name, len('checkpoint'))}checkpoint"
+
+
+def _say_other_states(folder: Path, kept: list[str]) -> None:
+    """Name the saved states in ``folder`` that this fit neither saved nor resumed (an
+    interrupted fit of another model or other data into the same -o), which go with it:
+    their command's rerun starts over."""
+    try:
+        others = sorted(
+            f.name for f in folder.iterdir() if f.suffix in (".pt", ".json") and f.stem not in kept
+        )
+    except OSError:  # no folder (nothing saved), or not one
+        return
+    if others:
+        print(
+            f"note: removed the saved training state of another interrupted fit into this "
+            f"folder ({folder}: {', '.join(others)}); its command will start over",
+            file=sys.stderr,
+        )
 
 
 def _remove_checkpoint(folder: Path) -> None:

@@ -225,13 +225,16 @@ def finished_parts(
             stale_key += 1
         else:
             stale_input += 1
+    # removed with the folder once this run is done: said, as the run they came from
+    # (another command into the same output) will then start over
+    gone = "not used, and removed when this run completes"
     if stale_key:
         note(
-            f"{parts}: ignoring {stale_key} chunk(s) computed with a different backbone, "
-            "weights or preprocessing"
+            f"{parts}: {stale_key} chunk(s) computed with a different backbone, weights or "
+            f"preprocessing: {gone}"
         )
     if stale_input:
-        note(f"{parts}: ignoring {stale_input} chunk(s) for other or changed images")
+        note(f"{parts}: {stale_input} chunk(s) for other or changed images: {gone}")
     return found, retry
 
 

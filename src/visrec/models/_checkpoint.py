@@ -19,6 +19,7 @@ import contextvars
 import dataclasses
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,9 @@ class Checkpoint:
     kept: list[str] = field(default_factory=list, compare=False)
     #: notes given once per block (shared like ``kept``)
     said: set[str] = field(default_factory=set, compare=False)
+    #: when the block last saved (its start at first), shared like ``kept``: one clock
+    #: for all the fits of a command, so three 50 s stages still save once a minute
+    saved_at: list[float] = field(default_factory=lambda: [time.monotonic()], compare=False)
 
     def path(self, desc: str) -> Path:
         """The file of the fit named ``desc`` (``"bpr"``, ``"vbpr"``)."""
@@ -264,7 +268,7 @@ def restore_state(
         fits = fits and isinstance(state["losses"], list)
     except (KeyError, TypeError, ValueError, AttributeError):
         fits = False
-    if not fits or not 0 < epoch < epochs:
+    if not fits or not 0 < epoch <= epochs:
         ckpt.log(f"note: {path}: checkpoint does not fit this fit, starting over")
         return 0, []
     try:
@@ -278,6 +282,9 @@ def restore_state(
         raise VisrecError(
             f"{path}: damaged training checkpoint ({exc}); delete {ckpt.folder} and re-run"
         ) from exc
-    ckpt.log(f"resuming {desc} at epoch {epoch + 1} of {epochs} (from {path})")
+    if epoch == epochs:  # a finished stage of a fit with more (vbpr's fine-tuning)
+        ckpt.log(f"reusing the finished {desc} ({epochs} epochs, from {path})")
+    else:
+        ckpt.log(f"resuming {desc} at epoch {epoch + 1} of {epochs} (from {path})")
     ckpt.kept.append(desc)
     return epoch, [float(x) for x in state["losses"]]

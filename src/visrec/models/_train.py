@@ -315,7 +315,7 @@ def fit_pairwise(
     start = 0
     if ckpt is not None:
         start, losses = _checkpoint.restore_state(ckpt, desc, module, opts, rng, epochs)
-    saved_at = started = time.monotonic()
+    started = time.monotonic()
     _fit_lines.fit_started()
     bar = tqdm(
         range(start, epochs),
@@ -331,14 +331,13 @@ def fit_pairwise(
             _epoch(module, opts, sampler, rng, device, batch_size, extra, losses)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
             _fit_lines.epoch_done(desc, epoch + 1, epochs, losses[-1], started)
-            if (
-                ckpt is not None
-                and epoch + 1 < epochs  # the finished fit is saved as the model instead
-                and time.monotonic() - saved_at >= ckpt.every_s
-            ):
+            # the last epoch too: a finished stage of a fit with more (vbpr's fine-tuning,
+            # visual-cf's second BPR) is then not redone by a resumed run
+            if ckpt is not None and time.monotonic() - ckpt.saved_at[0] >= ckpt.every_s:
                 if not _checkpoint.save_state(ckpt, desc, epoch + 1, module, opts, rng, losses):
                     ckpt = None  # said once; no retry every epoch
-                saved_at = time.monotonic()
+                else:
+                    ckpt.saved_at[0] = time.monotonic()
     return losses
 
 
