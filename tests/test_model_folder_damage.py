@@ -722,3 +722,34 @@ def test_popularity_counts_that_are_not_the_training_pairs(
         "train it again"
     )
     assert npz.is_file()
+
+
+def test_a_folder_swapped_in_while_it_is_read_is_read_again(
+    fitted: dict[str, Recommender], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `visrec train` swapped a new model in between model.json and arrays.npz: the
+    # reader got one save's JSON and the next one's arrays, "train the model again"
+    import os
+
+    from visrec.models import base
+
+    folder = fitted["popularity"].save(tmp_path / "m")
+    newer = fitted["bpr"].save(tmp_path / "newer")
+    real = base.read_arrays
+    swaps = []
+
+    def swap_then_read(npz: Path) -> object:
+        if not swaps:  # once: the save lands just as the reader gets to the arrays
+            swaps.append(1)
+            os.rename(folder, tmp_path / "old")
+            os.rename(newer, folder)
+        return real(npz)
+
+    monkeypatch.setattr(base, "read_arrays", swap_then_read)
+    loaded = Recommender.load(folder)
+    assert loaded.name == "bpr" and swaps == [1]
+    np.testing.assert_array_equal(loaded.item_factors_, fitted["bpr"].item_factors_)  # type: ignore[attr-defined]
+    # damage without a swap is still an error, not a second read of the same thing
+    (folder / "arrays.npz").write_bytes(b"not a zip")
+    with pytest.raises(VisrecError, match=r"arrays\.npz"):
+        Recommender.load(folder)

@@ -686,11 +686,22 @@ class Recommender(ParamsMixin, ABC):
 
         Loading runs no code from the file: arrays come from ``np.load`` with
         ``allow_pickle=False``; damaged or mismatched files are a VisrecError naming
-        the file.
+        the file. A folder that ``visrec train`` swapped in while it was read (its
+        model.json from one save, its arrays from the next) is read once more.
         """
+        folder = Path(path)
+        before = _folder_identity(folder)
+        try:
+            return cls._load_folder(folder)
+        except VisrecError:
+            if before is None or _folder_identity(folder) == before:
+                raise
+        return cls._load_folder(folder)  # the new folder, whole
+
+    @classmethod
+    def _load_folder(cls, folder: Path) -> Self:
         from visrec.models.registry import get_model_class
 
-        folder = Path(path)
         mj = folder / MODEL_JSON
         if not folder.exists():
             raise VisrecError(f"model folder {str(folder)!r} does not exist")
@@ -788,6 +799,15 @@ def forget_fit(estimator: object) -> None:
     ``check_is_fitted`` reads them), leaving the hyperparameters."""
     for name in [k for k in vars(estimator) if k.endswith("_") and not k.startswith("_")]:
         delattr(estimator, name)
+
+
+def _folder_identity(folder: Path) -> tuple[int, int] | None:
+    """Which folder ``folder`` names now (device, inode): a save swaps a new one in."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def check_fit_inputs(name: str, interactions: object, item_vectors: object = None) -> None:
