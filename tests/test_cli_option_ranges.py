@@ -66,7 +66,12 @@ CASES = [
     (["fetch", "{t}", "--cache", "{o}", "--max-bytes", "0"],
      "--max-bytes must be at least 1, got 0"),
     (["fetch", "{t}", "--cache", "{o}", "--timeout", "nan"],
-     "--timeout must be more than 0 seconds, got nan"),
+     "--timeout must be more than 0 and at most 86400 seconds (a day), got nan"),
+    # inf was beyond time_t: a traceback in every download thread
+    (["fetch", "{t}", "--cache", "{o}", "--timeout", "inf"],
+     "--timeout must be more than 0 and at most 86400 seconds (a day), got inf"),
+    (["fetch", "{t}", "--cache", "{o}", "--max-time", "1e12"],
+     "--max-time must be more than 0 and at most 86400 seconds (a day), got 1e+12"),
     (["evaluate", "--interactions", "{t}", "--models", "popularity,bpr",
       "--param", "bpr.bogus=3"],
      "model 'bpr' has no hyperparameter 'bogus' (its hyperparameters: factors, epochs, lr, "),

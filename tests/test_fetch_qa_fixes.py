@@ -178,7 +178,13 @@ def test_max_time_defaults_to_a_multiple_of_timeout_and_cli_takes_it(
     assert "fetched 1 of 2 image URLs" in out and "within 0.3s" in out
     assert json.loads((tmp_path / "f.json").read_text())["failures_by_kind"] == {"timeout": 1}
     assert main([*args, "--max-time", "0"]) == 2
-    assert "--max-time must be more than 0 seconds, got 0" in capsys.readouterr().err
+    assert "--max-time must be more than 0 and at most 86400 seconds (a day), got 0" in (
+        capsys.readouterr().err
+    )
+    # a day of --timeout: the default --max-time is a day too, not six (refused)
+    from visrec.images.fetch import default_max_time
+
+    assert default_max_time(86400) == 86400 and default_max_time(10) == 60
 
 
 # --------------------------------------------------- 2. an output that is a source

@@ -97,7 +97,7 @@ def register(subparsers: Any) -> None:
         "--timeout",
         type=float,
         default=10.0,
-        help="seconds to wait for the connection and for each read (default 10)",
+        help="seconds to wait for the connection and for each read (default 10; a day at most)",
     )
     p.add_argument(
         "--max-time",
@@ -105,7 +105,8 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="SECONDS",
         help="seconds one download attempt may take in all, redirects included (default "
-        "6 x --timeout: 60); a slower one is stopped and counts as a timeout (not retried)",
+        "6 x --timeout: 60; a day at most); a slower one is stopped and counts as a "
+        "timeout (not retried)",
     )
     p.add_argument(
         "--retries",
@@ -346,10 +347,11 @@ def _interrupted_note(report: FetchReport, n_stopped: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
     from visrec.images.fetch import (
-        MAX_TIME_FACTOR,
         CacheDirError,
         FetchInterrupted,
         check_cache_dir,
+        check_seconds,
+        default_max_time,
         fetch_images,
         normalize_url,
         write_manifest,
@@ -358,11 +360,9 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.workers, 1, "--workers")
     check_at_least(args.max_bytes, 1, "--max-bytes")
     check_at_least(args.retries, 0, "--retries")
-    if not args.timeout > 0:  # `not >` also refuses NaN
-        raise VisrecError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
-    max_time = MAX_TIME_FACTOR * args.timeout if args.max_time is None else args.max_time
-    if not max_time > 0:
-        raise VisrecError(f"--max-time must be more than 0 seconds, got {max_time:g}")
+    check_seconds(args.timeout, "--timeout")
+    max_time = default_max_time(args.timeout) if args.max_time is None else args.max_time
+    check_seconds(max_time, "--max-time")
     cache = Path(args.cache).expanduser()
     out = Path(args.output) if args.output else cache / "manifest.csv"
     out_option = "-o" if args.output else "--cache (its manifest.csv)"

@@ -41,6 +41,24 @@ _STALE_TMP_S = 3600.0  # a temp file this old belongs to a killed run
 _STOP_WAIT_S = 2.0
 #: ``max_time`` when not given: this many times the per-read ``timeout``.
 MAX_TIME_FACTOR = 6
+#: the longest ``timeout`` / ``max_time``: a day (``inf`` or 1e12 s is beyond the
+#: platform's time_t, a traceback in every download thread)
+MAX_SECONDS = 86400.0
+
+
+def default_max_time(timeout: float) -> float:
+    """``max_time`` when not given: ``MAX_TIME_FACTOR * timeout``, a day at most."""
+    return min(MAX_TIME_FACTOR * timeout, MAX_SECONDS)
+
+
+def check_seconds(value: float, name: str) -> None:
+    """A time limit in (0, ``MAX_SECONDS``]; ``not <`` also refuses NaN."""
+    if not 0 < value <= MAX_SECONDS:
+        raise VisrecError(
+            f"{name} must be more than 0 and at most {MAX_SECONDS:g} seconds (a day), got {value:g}"
+        )
+
+
 # Characters sent as they are (besides letters, digits and ``_.-~``); the rest (space,
 # control characters, ``"<>\``, non-ASCII) are percent-encoded as UTF-8, as browsers do.
 # ``%`` is kept so that ``%20`` stays ``%20``.
@@ -388,8 +406,9 @@ def fetch_images(
         Larger bodies are refused (by Content-Length, or by stopping the read).
     max_time : float, optional
         Seconds one download attempt may take in all (connection, redirects, headers,
-        body); a slower one is stopped and counts as a ``timeout`` (retried). Default
-        ``MAX_TIME_FACTOR * timeout`` (60 s for the default timeout): ``timeout`` alone
+        body); a slower one is stopped and counts as a ``timeout`` (not retried).
+        Default ``MAX_TIME_FACTOR * timeout`` (60 s for the default timeout), a day at
+        most, like ``timeout``: ``timeout`` alone
         only bounds each read, which a server sending a byte now and then never trips.
     progress : bool, default True
         Show a tqdm progress bar.
@@ -411,8 +430,10 @@ def fetch_images(
     """
     from tqdm import tqdm
 
+    check_seconds(timeout, "timeout")
     if max_time is None:
-        max_time = MAX_TIME_FACTOR * timeout
+        max_time = default_max_time(timeout)
+    check_seconds(max_time, "max_time")
     cache = check_cache_dir(cache_dir)
     report = FetchReport(urls=list(dict.fromkeys(urls)))
     cached = _scan_cache(cache)
