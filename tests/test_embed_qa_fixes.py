@@ -316,6 +316,31 @@ def test_similar_answers_a_repeated_id_once(
     assert [d["neighbours"][0]["item_id"] for d in data] == ["a", "b"]
 
 
+def test_a_fetch_cache_given_as_a_folder_points_to_its_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # its files are named by URL hash: every item id came out a 64-hex hash
+    import hashlib
+
+    cache = tmp_path / "cache"
+    names = [hashlib.sha256(f"http://x/{k}.jpg".encode()).hexdigest() for k in range(3)]
+    _folder(cache, names)
+    (cache / "manifest.csv").write_text("item_id,path,url\n")
+    out = tmp_path / "v.parquet"
+    assert cli_main(["embed", str(cache), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {cache} is a visrec fetch cache: its files are named by the hash of their "
+        f"URL (3 of 3), not by item id; embed its manifest instead: visrec embed --manifest "
+        f"{cache / 'manifest.csv'} -o {out}\n"
+    )
+    # a folder of images named by item id that keeps a manifest.csv is embedded as is
+    named = _folder(tmp_path / "named", ["a", "b"])
+    (named / "manifest.csv").write_text("item_id,path\n")
+    from visrec.commands.embed import _refuse_fetch_cache
+
+    _refuse_fetch_cache(str(named), ["a", "b"], str(out))
+
+
 def test_a_manifest_without_rows_says_so(tmp_path, capsys) -> None:
     from visrec.cli import main
 

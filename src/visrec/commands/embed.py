@@ -272,6 +272,7 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
         items = scan.images
         source = args.images_dir
         skipped = scan.skipped_note()
+        _refuse_fetch_cache(args.images_dir, list(items), args.output)
     if not items:
         if args.manifest:  # the folder's message would name files it never looked for
             raise VisrecError(f"{source}: the manifest lists no images (no rows after its header)")
@@ -294,6 +295,24 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
             print(f"note: {skipped}", file=sys.stderr)
 
     return items, source, skipped
+
+
+def _refuse_fetch_cache(folder: str, ids: list[str], output: str) -> None:
+    """A `visrec fetch` cache names its files by the URL's hash: embedded as a folder,
+    every item id would be a 64-hex hash. Its manifest holds the item ids."""
+    import re
+    import shlex
+
+    from visrec.errors import VisrecError
+
+    manifest = Path(folder) / "manifest.csv"
+    hashed = sum(1 for i in ids if re.fullmatch(r"[0-9a-f]{64}", i))
+    if ids and manifest.is_file() and hashed > len(ids) // 2:
+        raise VisrecError(
+            f"{folder} is a visrec fetch cache: its files are named by the hash of their "
+            f"URL ({hashed:,} of {len(ids):,}), not by item id; embed its manifest instead: "
+            f"visrec embed --manifest {shlex.quote(str(manifest))} -o {shlex.quote(output)}"
+        )
 
 
 #: the largest vectors file whose rows embed compares after a run (read whole)

@@ -30,6 +30,7 @@ examples:
   visrec fetch AMAZON_FASHION_5.json.gz --cache ~/.cache/visrec/img -o photos.csv
   visrec fetch meta_AMAZON_FASHION.json.gz --cache img/ -o products.csv
   visrec fetch urls.csv --cache img/ -o fetched.csv --workers 32
+  visrec embed --manifest photos.csv -o vectors.parquet   # then: the manifest, not DIR
 
 SOURCE kinds:
   review files (<Category>_5.json[.gz])  review photos, keyed by review_id
@@ -46,7 +47,8 @@ Each URL is cached once under DIR as <sha256(url)>.<ext> after it decoded as an 
 cached URLs are not downloaded again. Ctrl-C stops at once, keeping what was fetched
 (nothing partial): run the same command again to resume. The manifest (-o, default
 DIR/manifest.csv) lists item_id,path,url for the images that were fetched; failures are
-summarised by reason.
+summarised by reason. Embed the manifest (`visrec embed --manifest`): the files in DIR
+are named by URL hash, not by item id.
 A manifest entry meant as a URL that is not http(s) (ftp://, file://, //host/x,
 127.0.0.1/x.jpg, cdn.shop.com/x.jpg) is a failure (invalid url) naming its item and
 line; local paths in a manifest are skipped. An item listed in two sources with
