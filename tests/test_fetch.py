@@ -43,6 +43,7 @@ HTML = b"<!doctype html><html><body>Sorry, this page is not available</body></ht
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, Counter]]:
     hits: Counter = Counter()
+    times: list[float] = []
     lock = threading.Lock()
     # /slow.jpg answers only at teardown, so it times out whatever the machine's load;
     # the other paths answer at once and get a timeout long enough for a busy machine
@@ -94,6 +95,15 @@ def server() -> Iterator[tuple[str, Counter]]:
                     self._send(200, JPEG)
             elif path == "/down.jpg":
                 self._send(503, b"busy", ctype="text/plain")
+            elif path == "/limited.jpg":  # 429 asking for a second's wait, then the image
+                times.append(time.monotonic())
+                if n % 2 == 1:
+                    self.send_response(429)
+                    self.send_header("Retry-After", "1")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                else:
+                    self._send(200, JPEG)
             elif path == "/huge-declared.jpg":
                 self._send(200, b"", length=10**9)
             elif path == "/huge-stream.jpg":  # no Content-Length: HTTP/1.0 body until close
@@ -107,6 +117,7 @@ def server() -> Iterator[tuple[str, Counter]]:
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:
+        hits.times = times  # type: ignore[attr-defined]
         yield f"http://127.0.0.1:{srv.server_address[1]}", hits
     finally:
         release.set()
@@ -211,6 +222,34 @@ def test_retry_after_503_succeeds(server: tuple[str, Counter], tmp_path: Path) -
     assert hits["/flaky.jpg"] - before == 2
     with Image.open(rep[f"{base}/flaky.jpg"]) as im:
         assert im.size == (320, 240)
+
+
+def test_a_429_waits_as_long_as_retry_after_asks(
+    server: tuple[str, Counter], tmp_path: Path
+) -> None:
+    # the backoff here is 0.01 s: the second attempt waits the server's second
+    base, hits = server
+    times = hits.times  # type: ignore[attr-defined]
+    start = len(times)
+    rep = fetch_images([f"{base}/limited.jpg"], tmp_path, retries=1, **FAST)
+    assert not rep.errors and len(times) - start == 2
+    assert times[start + 1] - times[start] >= 0.9
+    # out of retries: the failure says what the server asked
+    rep = fetch_images([f"{base}/limited.jpg"], tmp_path / "b", retries=0, **FAST)
+    assert rep.errors[f"{base}/limited.jpg"] == (
+        "http 429: Too Many Requests (the server asked to wait 1s)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("3", 3.0), ("0", 0.0), ("-5", 0.0), ("1e9", 60.0), ("nan", None), ("soon", None),
+     ("", None), (None, None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)  # fmt: skip
+def test_retry_after_values(header: str | None, seconds: float | None) -> None:
+    from visrec.images.http_get import retry_after
+
+    assert retry_after(header) == seconds
 
 
 def test_no_retries_means_one_attempt(server: tuple[str, Counter], tmp_path: Path) -> None:

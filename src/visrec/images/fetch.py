@@ -367,7 +367,7 @@ def _fetch_one(
         except FetchError as exc:
             if not exc.retry or attempt >= retries:
                 raise
-            if stop.wait(backoff * (2**attempt)):
+            if stop.wait(max(backoff * (2**attempt), exc.wait or 0.0)):
                 raise Stopped from None
             attempt += 1
 
@@ -400,7 +400,8 @@ def fetch_images(
     retries : int, default 3
         Extra attempts after the first, on connection errors, timeouts, truncated
         transfers, HTTP 5xx and 429 (never on other 4xx or bad content); the k-th
-        retry waits ``backoff * 2**(k-1)`` seconds.
+        retry waits ``backoff * 2**(k-1)`` seconds, or what the server's
+        ``Retry-After`` asks when longer (a minute at most).
     backoff : float, default 0.5
     max_bytes : int, default 20_000_000
         Larger bodies are refused (by Content-Length, or by stopping the read).

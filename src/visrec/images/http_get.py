@@ -29,12 +29,44 @@ READ_SIZE = 64 * 1024
 class FetchError(Exception):
     """One failed attempt; ``retry`` says whether another attempt may succeed."""
 
-    def __init__(self, kind: str, detail: str, retry: bool) -> None:
+    def __init__(self, kind: str, detail: str, retry: bool, wait: float | None = None) -> None:
         # one line, whatever the library said (urllib's redirect-loop reason spans three)
         detail = " ".join(detail.split())
+        if wait is not None:
+            detail += f" (the server asked to wait {wait:g}s)"
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.retry = retry
+        #: seconds the server asked to wait before another attempt (Retry-After)
+        self.wait = wait
+
+
+#: the longest Retry-After honoured: a server asking for an hour is not waited for
+MAX_RETRY_AFTER_S = 60.0
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (a number, or an HTTP date), at most
+    ``MAX_RETRY_AFTER_S``; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        import email.utils
+        import time
+
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 class Stopped(Exception):
@@ -301,7 +333,10 @@ def _read(req: urllib.request.Request, dog: Watchdog, timeout: float, max_bytes:
         raise
     except urllib.error.HTTPError as exc:
         retry = exc.code >= 500 or exc.code == 429
-        raise FetchError(f"http {exc.code}", str(exc.reason), retry) from None
+        # 429 / 503 may say how long to back off: honoured (capped), so 16 workers do
+        # not hammer a rate-limited server at 0.5 s, 1 s, 2 s
+        wait = retry_after(exc.headers.get("Retry-After")) if exc.headers else None
+        raise FetchError(f"http {exc.code}", str(exc.reason), retry, wait) from None
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
             raise FetchError("timeout", f"no answer within {timeout:g}s", True) from None
