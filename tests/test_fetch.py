@@ -447,3 +447,16 @@ def test_a_pipe_or_dead_link_at_a_cache_name_is_replaced_by_the_download(
     assert Path(rep[urls[0]]).read_bytes() == JPEG
     assert Path(rep[urls[1]]).is_file() and not Path(rep[urls[1]]).is_symlink()
     assert mine.exists()
+
+
+def test_an_emptied_cache_file_is_fetched_again(
+    server: tuple[str, Counter], tmp_path: Path
+) -> None:
+    # a crash (no fsync) or a hand left a 0-byte file: it was "from cache" for ever
+    base, _ = server
+    url = f"{base}/ok.jpg"
+    first = fetch_images([url], tmp_path, **FAST)
+    Path(first[url]).write_bytes(b"")
+    again = fetch_images([url], tmp_path, **FAST)
+    assert again.n_cached == 0 and again.n_downloaded == 1
+    assert Path(again[url]).read_bytes() == JPEG

@@ -231,6 +231,10 @@ def _scan_cache(cache_dir: Path) -> dict[str, Path]:
                     with contextlib.suppress(OSError):
                         os.unlink(e.path)
                 continue
+            if _KEY.fullmatch(stem) and e.stat().st_size == 0:
+                # no image is empty (a download is checked before it is kept): a file
+                # emptied by a crash or by hand is fetched again, not trusted for ever
+                continue
             out[stem] = Path(e.path)
     return out
 
