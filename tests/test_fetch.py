@@ -310,6 +310,10 @@ def test_cli_fetch_from_manifest_and_review_file(
     assert f"1 of 3 image(s) are not in the manifest: their URL failed ('B'; --json {js}" in text
     failed = json.loads(js.read_text())["failed_items"]
     assert list(failed) == ["B"] and failed["B"].startswith("http 404")
+    # its own manifest (item_id,path,url) fetches its URLs again into another cache,
+    # whatever became of the paths (it said "no http(s) URLs in this manifest")
+    assert main(["fetch", str(out), "--cache", str(tmp_path / "again"), "--no-progress"]) == 0
+    assert "fetched 2 of 2 image URLs (0 from cache, 2 downloaded)" in capsys.readouterr().out
 
     reviews = tmp_path / "AMAZON_FASHION_5.json.gz"
     recs = [

@@ -275,7 +275,7 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
         n_local = n_web = 0
         # locations as written (load_manifest would resolve a typo such as htps://x
         # into a path); its errors (columns, field counts, repeated ids) name the line
-        for key, loc, line in read_manifest_rows(m):
+        for key, loc, line in read_manifest_rows(m, prefer_url=True):
             if not looks_like_url(loc, base):
                 n_local += 1
                 continue

@@ -254,9 +254,11 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     return out
 
 
-def read_manifest_rows(path: str | Path) -> list[tuple[str, str, int]]:
+def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple[str, str, int]]:
     """``(item_id, location as written, line)`` for each row of a manifest, checked as
-    :func:`load_manifest` describes (``visrec fetch`` reports locations as written)."""
+    :func:`load_manifest` describes (``visrec fetch`` reports locations as written).
+    The location is the row's path, else its URL; ``prefer_url``: its URL, else its path
+    (``visrec fetch`` on a manifest it wrote: the URLs, whatever became of the paths)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8").removeprefix("\ufeff")
@@ -296,9 +298,9 @@ def read_manifest_rows(path: str | Path) -> list[tuple[str, str, int]]:
                 f"{p} line {line_start}: expected {len(header)} fields, got {len(row)}"
             )
         item = row[id_i].strip()
-        loc = row[path_i].strip() if path_i is not None else ""
-        if not loc and url_i is not None:
-            loc = row[url_i].strip()
+        path = row[path_i].strip() if path_i is not None else ""
+        url = row[url_i].strip() if url_i is not None else ""
+        loc = (url or path) if prefer_url else (path or url)
         if not item:
             raise VisrecError(f"{p} line {line_start}: empty item id")
         if not loc:
