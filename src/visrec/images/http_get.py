@@ -41,6 +41,9 @@ class FetchError(Exception):
         self.wait = wait
 
 
+#: urllib's reason when a chain of redirects is over 10 long (or loops)
+TOO_MANY_REDIRECTS = "more than 10 redirects (or a loop); the last said: "
+
 #: the longest Retry-After honoured: a server asking for an hour is not waited for
 MAX_RETRY_AFTER_S = 60.0
 
@@ -249,6 +252,23 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
 
 
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    # urllib says "infinite loop" for a finite chain of more than 10 as well
+    inf_msg = TOO_MANY_REDIRECTS
+
+    def http_error_302(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any
+    ) -> Any:
+        # urllib refuses file:, data:, javascript: itself, but as an "http 302" error;
+        # checked here so that every other scheme is an invalid url, as ftp: is
+        newurl = headers.get("location") or headers.get("uri")
+        if newurl:
+            scheme = urllib.parse.urlsplit(newurl).scheme.lower()
+            if scheme not in ("http", "https", ""):
+                raise FetchError("invalid url", f"redirected to {newurl!r}: not http(s)", False)
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
     def redirect_request(
         self,
         req: urllib.request.Request,
@@ -332,6 +352,13 @@ def _read(req: urllib.request.Request, dog: Watchdog, timeout: float, max_bytes:
     except FetchError:
         raise
     except urllib.error.HTTPError as exc:
+        if str(exc.reason).startswith(TOO_MANY_REDIRECTS):
+            last = str(exc.reason).removeprefix(TOO_MANY_REDIRECTS)
+            raise FetchError(
+                "too many redirects",
+                f"more than 10, or a loop (the last: {exc.code} {last})",
+                False,
+            ) from None
         retry = exc.code >= 500 or exc.code == 429
         # 429 / 503 may say how long to back off: honoured (capped), so 16 workers do
         # not hammer a rate-limited server at 0.5 s, 1 s, 2 s
