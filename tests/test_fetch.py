@@ -464,3 +464,18 @@ def test_an_emptied_cache_file_is_fetched_again(
     again = fetch_images([url], tmp_path, **FAST)
     assert again.n_cached == 0 and again.n_downloaded == 1
     assert Path(again[url]).read_bytes() == JPEG
+
+
+def test_a_phone_jpeg_that_pillow_calls_mpo_is_kept_as_jpg() -> None:
+    # saved as .mpo it was skipped by `visrec embed DIR` (not an image extension)
+    import io
+
+    from PIL import Image
+
+    from visrec.images.fetch import _verify_image
+
+    first, second = Image.new("RGB", (20, 10), "red"), Image.new("RGB", (20, 10), "blue")
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
+    assert _verify_image(buf.getvalue()) == "jpg"

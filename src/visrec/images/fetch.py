@@ -33,7 +33,17 @@ from visrec.errors import VisrecError, refusal_status
 from visrec.images.decode import DEFAULT_MAX_PIXELS
 from visrec.images.http_get import FetchError, Stop, Stopped, download
 
-_EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
+# MPO (what Pillow calls many phones' JPEGs: a JPEG with more frames after the first)
+# is a JPEG to every reader: saved as .jpg, as the phone named it
+_EXT = {
+    "JPEG": "jpg",
+    "MPO": "jpg",
+    "PNG": "png",
+    "GIF": "gif",
+    "WEBP": "webp",
+    "BMP": "bmp",
+    "TIFF": "tif",
+}
 _TMP_SUFFIX = ".part"
 _STALE_TMP_S = 3600.0  # a temp file this old belongs to a killed run
 # On Ctrl-C, how long to wait for the downloads in progress to notice that their sockets
