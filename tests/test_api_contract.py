@@ -286,6 +286,9 @@ def test_list_length_and_user_lists_are_checked(fitted) -> None:
     # an index beyond int64 is an unknown user, not an OverflowError from numpy
     with pytest.raises(VisrecError, match=r"^unknown user index 1180591620717411303424 "):
         model.score([2**70])
+    # numpy wraps a uint64 beyond int64 round to a negative index without a word
+    with pytest.raises(VisrecError, match=r"^unknown user index 9223372036854775813 "):
+        model.score(np.array([2**63 + 5], dtype=np.uint64))
 
 
 def test_interactions_refuse_indices_outside_their_maps() -> None:

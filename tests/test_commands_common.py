@@ -37,6 +37,9 @@ from visrec.errors import VisrecError
         ("factors=+8", ("factors", 8)),
         ("lr=1.E-3", ("lr", 0.001)),
         ("tag=1.2.3", ("tag", "1.2.3")),
+        # ASCII digits only (check_params then names the text), and no 5,000-digit int
+        ("epochs=\u0663", ("epochs", "\u0663")),
+        ("factors=+" + "9" * 5000, ("factors", "+" + "9" * 5000)),
     ],
 )
 def test_parse_param_json_or_string(item: str, expected: tuple[str, object]) -> None:

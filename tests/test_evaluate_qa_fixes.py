@@ -452,6 +452,15 @@ def test_a_test_ratio_that_is_no_number_is_refused_before_the_data(bad: object) 
         R.run_experiment("not read", None, "warm", test_ratio=bad)  # type: ignore[arg-type]
 
 
+def test_the_time_protocol_ignores_test_ratio_as_before() -> None:
+    frame = pd.DataFrame(
+        {"user_id": list("aabbcc"), "item_id": list("xyxzyz"), "timestamp": [1, 2, 1, 2, 1, 2]}
+    )
+    res = R.run_experiment(frame, None, "time", ["popularity"], seeds=(0,), k=2,
+                           test_ratio=1.0, progress=False)  # fmt: skip
+    assert len(res.runs) == 1
+
+
 @pytest.mark.parametrize(
     ("flags", "noted"),
     [

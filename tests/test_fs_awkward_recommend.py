@@ -44,6 +44,13 @@ def test_a_pipe_is_read(fifo: Path) -> None:
     assert read_candidates(str(fifo)) == ["m1", "m7"]
 
 
+def test_ids_keep_unicode_line_separators_as_the_loaders_do(tmp_path: Path) -> None:
+    # str.splitlines() split 'a\u2028b' in two where the interactions loaders keep it
+    f = tmp_path / "c.txt"
+    f.write_text("a\u2028b\nc\n", encoding="utf-8")
+    assert read_candidates(str(f)) == ["a\u2028b", "c"]
+
+
 def test_a_folder_is_named_as_a_folder(tmp_path: Path) -> None:
     with pytest.raises(VisrecError, match=r"^candidates file '.*' is a folder; name a file"):
         read_candidates(str(tmp_path))

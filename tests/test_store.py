@@ -339,6 +339,14 @@ def test_only_the_rows_asked_for_are_read_across_batches(
     )
     other = read_vectors(tmp_path / "o.parquet", only=["6"])
     assert other.ids.tolist() == ["6"] and other.vectors.tolist() == [[3.0, 4.0]]
+    # float ids keep the spelling of a whole read: "1.0" beside 2.5, not "1"
+    pq.write_table(
+        pa.table({"item_id": [1.0, 2.5], "vector": [[1.0], [2.0]]}), tmp_path / "f.parquet"
+    )
+    assert read_vectors(tmp_path / "f.parquet").ids.tolist() == ["1.0", "2.5"]
+    assert read_vectors(tmp_path / "f.parquet", only=["1.0"]).ids.tolist() == ["1.0"]
+    assert store.vector_width(tmp_path / "f.parquet") == 1
+    assert store.vector_width(tmp_path / "v.parquet") == 2
     # a file with no vector column is named for what it is, by either reader
     pq.write_table(pa.table({"item_id": ["a"]}), tmp_path / "x.parquet")
     for read in (read_vector_ids, lambda f: read_vectors(f, only=["a"])):

@@ -333,8 +333,9 @@ def test_a_fit_that_removes_another_fits_saved_state_says_so(
     capsys.readouterr()
     assert main(["train", "--model", "bpr", *common]) == 0
     assert (
-        f"note: removed the saved training state of another interrupted fit into this folder "
-        f"({checkpoint_folder(out)}: vbpr.pt); its command will start over"
+        f"note: removed the saved training state of an interrupted fit of another model, data "
+        f"or settings into this folder ({checkpoint_folder(out)}: vbpr.pt); its command will "
+        "start over"
     ) in capsys.readouterr().err
     # a fit that resumed its own state names nothing
     with monkeypatch.context() as mp:

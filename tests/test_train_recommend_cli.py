@@ -294,6 +294,17 @@ def test_recommend_refuses_vectors_of_another_backbone(
     assert main(plain) == 2
     assert "vectors have dimension 2" in capsys.readouterr().err
     assert not (tmp_path / "r2.csv").exists()
+    # the recorded file replaced by a narrower one without any of the new candidates:
+    # still a wrong file, not "no image vector" for each of them
+    cands = {ln.strip() for ln in files["cands"].read_text().splitlines()}
+    keep = np.array([i not in cands for i in iv.ids])
+    write_vectors(
+        files["vectors"],
+        ItemVectors(iv.ids[keep], iv.vectors[keep][:, :2], iv.has_image[keep], dict(iv.meta)),
+    )
+    assert main(argv) == 2
+    assert "vectors have dimension 2, the model was trained on" in capsys.readouterr().err
+    write_vectors(files["vectors"], iv)
 
     # A file that does not say its backbone cannot be checked: a note, and it is used.
     bare = tmp_path / "bare.parquet"

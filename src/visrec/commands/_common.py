@@ -392,8 +392,10 @@ def parse_param(
         value: Any = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON: the text itself
         value = raw
-        # numbers JSON has no spelling for: lr=.01, factors=8., +3
-        if re.fullmatch(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*", raw):
+        # numbers JSON has no spelling for: lr=.01, factors=8., +3 (ASCII digits only, as
+        # the table loaders take them; a few dozen at most: int() refuses 4,300)
+        number = r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*"
+        if len(raw) <= 64 and re.fullmatch(number, raw):
             value = float(raw) if re.search(r"[.eE]", raw) else int(raw)
     return key, value
 

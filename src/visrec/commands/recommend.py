@@ -146,7 +146,7 @@ def read_id_list(
     names the file in errors, ``noun`` the id; ``is_header`` tells a first-line header)."""
     import csv
 
-    from visrec.data.text_files import decode_text
+    from visrec.data.text_files import decode_text, text_lines
 
     p = Path(path)
     # is_file() said "does not exist" of a pipe (--items <(...)), which reads fine, and
@@ -173,7 +173,7 @@ def read_id_list(
     out: list[tuple[str, int]] = []
     seen: set[str] = set()
     dup = 0
-    for lineno, line in enumerate(decoded.text.splitlines(), 1):
+    for lineno, line in enumerate(text_lines(decoded.text), 1):
         text = line.strip()
         quoted = text.startswith('"')
         fields = next(csv.reader([text])) if quoted else [text]
@@ -418,7 +418,13 @@ def unseen_vectors(
     """
     import numpy as np
 
-    from visrec.embed.store import UNUSABLE_VALUES, read_vector_ids, read_vectors, usable_rows
+    from visrec.embed.store import (
+        UNUSABLE_VALUES,
+        read_vector_ids,
+        read_vectors,
+        usable_rows,
+        vector_width,
+    )
 
     none = np.zeros(0, dtype=np.int64)
     n_unseen = len(unseen_pos)
@@ -447,8 +453,11 @@ def unseen_vectors(
     # only the unseen candidates' vectors: a catalogue's whole file peaked at 3-4x its size
     store = read_vectors(vpath, only=[str(i) for i in raw[unseen_pos]])
     listed = read_vector_ids(vpath)  # every id, for the checks below (no vectors)
-    if len(store):
-        check_vector_dim(vpath, store.dim, model)
+    # the file's width, also when none of the candidates is in it (a wrong file is
+    # refused as such, not read as "no image vector")
+    width = store.dim if len(store) else vector_width(vpath)
+    if width is not None:
+        check_vector_dim(vpath, width, model)
     if not checked:
         check_same_backbone(vpath, store.meta, getattr(model, "vector_meta_", None), model.name)
     vecs, has = store.align(raw[unseen_pos])

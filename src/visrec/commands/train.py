@@ -167,7 +167,10 @@ def _load_fit_and_save(
     t0 = time.perf_counter()
     # the inputs as they are before they are read: a file replaced while it is read (or
     # after) must not key a saved state of the data it no longer holds
-    key: str | None = _fit_key(args, model.get_params())
+    try:
+        before: str | None = _fit_key(args, model.get_params())
+    except (OSError, VisrecError):  # a missing or odd input: the read says what, in its words
+        before = None
     frame = load_interactions_frame(
         args.interactions,
         ids_only=True,
@@ -208,7 +211,8 @@ def _load_fit_and_save(
             file=sys.stderr,
             flush=True,
         )
-    if key != _fit_key(args, model.get_params()):
+    key: str | None = _fit_key(args, model.get_params())
+    if before is not None and key != before:
         print(
             "note: an input file changed while it was read; no training state is kept for "
             "this fit (an interrupted run starts over)",
@@ -375,8 +379,9 @@ def _say_other_states(folder: Path, kept: list[str]) -> None:
         return
     if others:
         print(
-            f"note: removed the saved training state of another interrupted fit into this "
-            f"folder ({folder}: {', '.join(others)}); its command will start over",
+            f"note: removed the saved training state of an interrupted fit of another model, "
+            f"data or settings into this folder ({folder}: {', '.join(others)}); its "
+            "command will start over",
             file=sys.stderr,
         )
 

@@ -538,7 +538,8 @@ def run_experiment(
         whose split alone has no test user is left out, with a note, and is listed
         in ``info`` with ``"skipped"`` (its reason); ``runs`` has no row for it.
     """
-    check_ratio(test_ratio)  # before the data is read, as the rest of the set-up
+    if protocol != "time":  # which ignores it (the CLI notes that)
+        check_ratio(test_ratio)  # before the data is read, as the rest of the set-up
     seeds, specs, classes = _check_setup(protocol, k, batch_size, seeds, models, item_vectors)
     used: dict[str, dict[str, Any]] = {}
     for name, params in specs:

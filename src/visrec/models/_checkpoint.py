@@ -162,10 +162,12 @@ def save_state(
         with atomic_path(ckpt.path(desc)) as tmp:
             torch.save(state, tmp)
     except (OSError, VisrecError, RuntimeError) as exc:  # torch.save wraps write errors
-        ckpt.log(
-            f"note: cannot save the training state in {ckpt.folder} ({exc}); "
-            "the fit goes on, but an interrupted one would start over"
-        )
+        if "cannot save" not in ckpt.said:  # once per command, not once per stage
+            ckpt.said.add("cannot save")
+            ckpt.log(
+                f"note: cannot save the training state in {ckpt.folder} ({exc}); "
+                "the fit goes on, but an interrupted one would start over"
+            )
         return False
     ckpt.kept.append(desc)
     return True

@@ -49,6 +49,9 @@ def as_indices(values: Any, what: str, owner: str = "model") -> np.ndarray:
             f"{example!r} at position {bad} ({_kind(a)}); map raw ids first, e.g. "
             f"{owner}.{what}_map_.to_index([...])"
         )
+    if a.dtype.kind == "u" and a.size and int(a.max()) > np.iinfo(np.int64).max:
+        # numpy would wrap 2**63 + 5 round to a negative index without a word
+        raise VisrecError(f"unknown {what} index {int(a.max())} (beyond int64)")
     try:
         return a.astype(np.int64).ravel()
     except OverflowError:  # a Python int beyond int64 is in no id map

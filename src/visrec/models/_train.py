@@ -333,7 +333,11 @@ def fit_pairwise(
             _fit_lines.epoch_done(desc, epoch + 1, epochs, losses[-1], started)
             # the last epoch too: a finished stage of a fit with more (vbpr's fine-tuning,
             # visual-cf's second BPR) is then not redone by a resumed run
-            if ckpt is not None and time.monotonic() - ckpt.saved_at[0] >= ckpt.every_s:
+            if (
+                ckpt is not None
+                and "cannot save" not in ckpt.said  # a failed save is not retried per stage
+                and time.monotonic() - ckpt.saved_at[0] >= ckpt.every_s
+            ):
                 if not _checkpoint.save_state(ckpt, desc, epoch + 1, module, opts, rng, losses):
                     ckpt = None  # said once; no retry every epoch
                 else:
