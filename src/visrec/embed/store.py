@@ -484,14 +484,19 @@ def _read_table(p: str, only: Collection[str] | None = None) -> pa.Table:
     if "vector" not in schema.names:
         return pf.read()
     table = pf.read(columns=[c for c in schema.names if c != "vector"])
-    keep = _rows_of(table, only, p)
-    if keep is not None:
-        # the ids as a whole read spells them (a float column's 1.0 is "1" only when
-        # every id of the column is whole), then the rows
-        at = table.column_names.index("item_id")
-        spelt = [str(i) for i in table_to_ids(table.column("item_id"), p)]
-        table = table.set_column(at, "item_id", pa.array(spelt, type=pa.string()))
-        table = table.filter(pa.array(keep))
+    keep = None
+    # a missing id: read whole, so that the full read's check names the row
+    if only is not None and "item_id" in table.column_names:
+        col = table.column("item_id")
+        if not col.null_count:
+            # the ids as a whole read spells them (a float column's 1.0 is "1" only
+            # when every id of the column is whole), then the rows
+            spelt = [str(i) for i in table_to_ids(col, p)]
+            wanted = {str(i) for i in only}
+            keep = np.fromiter((i in wanted for i in spelt), dtype=bool, count=len(spelt))
+            at = table.column_names.index("item_id")
+            table = table.set_column(at, "item_id", pa.array(spelt, type=pa.string()))
+            table = table.filter(pa.array(keep))
     field = schema.field("vector")
     batches = []
     at = 0
@@ -502,19 +507,6 @@ def _read_table(p: str, only: Collection[str] | None = None) -> pa.Table:
             at += len(b)
         batches.append(col)
     return table.append_column(field, pa.chunked_array(batches, type=field.type))
-
-
-def _rows_of(table: pa.Table, only: Collection[str] | None, source: str) -> np.ndarray | None:
-    """Which rows hold the ids ``only`` (None: all rows; so too when an id is missing,
-    so that the full read names the row)."""
-    if only is None or "item_id" not in table.column_names:
-        return None
-    col = table.column("item_id")
-    if col.null_count:
-        return None
-    wanted = {str(i) for i in only}
-    ids = table_to_ids(col, source)
-    return np.fromiter((str(i) in wanted for i in ids), dtype=bool, count=len(ids))
 
 
 def require_parquet(path: str) -> None:
