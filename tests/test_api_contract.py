@@ -99,18 +99,17 @@ def _other_data(prefix: str) -> tuple[Interactions, ItemVectors]:
 
 
 @pytest.mark.parametrize("name", ["vbpr", "visual-cf"])
-def test_a_failed_refit_leaves_the_model_unfitted(name) -> None:
+def test_a_refit_refused_for_its_vectors_keeps_the_earlier_fit(name) -> None:
+    # refused before anything is learned (a fit that fails once started leaves the
+    # model unfitted: test_model_params_and_load)
     inter, iv = checkerboard()
     model = make_model(name, **FAST[name]).fit(inter, iv)
+    before = model.recommend(0, n=3)[0]
     inter2, no_images = _other_data("z")
-    with pytest.raises(VisrecError):  # no image vector among the new data's items
+    with pytest.raises(VisrecError, match=r"none of the .* training items has an image vector"):
         model.fit(inter2, no_images)
-    for attr in ("user_map_", "item_map_", "seen_", "user_factors_", "vector_meta_"):
-        assert not hasattr(model, attr), attr
-    with pytest.raises(NotFittedError):
-        model.recommend(0, n=3)
-    model.fit(inter, iv)  # and it can be fitted again
-    assert model.recommend(0, n=3)[0].shape == (1, 3)
+    assert model.item_map_ is inter.item_map
+    np.testing.assert_array_equal(model.recommend(0, n=3)[0], before)
 
 
 def test_refit_without_vectors_forgets_the_old_vector_meta() -> None:
@@ -289,6 +288,26 @@ def test_list_length_and_user_lists_are_checked(fitted) -> None:
     # numpy wraps a uint64 beyond int64 round to a negative index without a word
     with pytest.raises(VisrecError, match=r"^unknown user index 9223372036854775813 "):
         model.score(np.array([2**63 + 5], dtype=np.uint64))
+
+
+def test_filter_seen_must_be_a_bool(fitted) -> None:
+    with pytest.raises(VisrecError, match=r"^filter_seen must be True or False, got 'no'$"):
+        fitted["bpr"].recommend([0], filter_seen="no")
+
+
+def test_vectors_of_none_of_the_training_items_say_how_the_ids_differ() -> None:
+    inter = Interactions.from_frame(
+        pd.DataFrame({"user_id": list("aabb"), "item_id": ["242", "243", "242", "244"]})
+    )
+    ids = np.array(["242.0", "243.0", "244.0"], dtype=object)
+    iv = ItemVectors(ids, np.ones((3, 4), np.float32), np.ones(3, bool))
+    with pytest.raises(VisrecError) as err:
+        make_model("vbpr", epochs=1).fit(inter, iv)
+    assert str(err.value).startswith(
+        "model 'vbpr': none of the 3 training items has an image vector (the vectors' ids "
+        "look like '242.0', '243.0', '244.0'; the training items' like '242', '243', '244'); "
+        "3 of them are in the vectors spelt otherwise ('242' as '242.0'"
+    )
 
 
 def test_interactions_refuse_indices_outside_their_maps() -> None:

@@ -31,6 +31,19 @@ def blobs(n_per: int = 30, labels: tuple[str, ...] = ("shoe", "shirt", "bag"), s
     return np.vstack(xs).astype(np.float32), ys
 
 
+def test_missing_labels_are_an_error_not_a_nan_category() -> None:
+    # a styles table reindexed onto the vector ids leaves NaN for items it lacks:
+    # str(NaN) made "nan" a category of its own, counted in ARI and purity
+    import numpy as np
+
+    from visrec.analysis.cluster import cluster_vs_labels
+    from visrec.errors import VisrecError
+
+    x = np.random.default_rng(0).random((6, 3))
+    with pytest.raises(VisrecError, match=r"^cluster: 2 label\(s\) are missing .*position 1\)"):
+        cluster_vs_labels(x, ["a", float("nan"), "b", None, "a", "b"], k=2)
+
+
 def test_purity_by_hand():
     # cluster 0: 5 of A, 1 of B -> 5; cluster 1: 2 of A, 2 of B -> 2; (5 + 2) / 10
     assert purity_score(np.array([[5, 1], [2, 2]])) == pytest.approx(0.7)

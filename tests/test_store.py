@@ -327,6 +327,8 @@ def test_only_the_rows_asked_for_are_read_across_batches(
     np.testing.assert_array_equal(some.vectors, vecs[[2, 3, 7, 8]])
     assert some.has_image.tolist() == [True, True, False, True] and some.meta["backbone"] == "b"
     assert len(read_vectors(tmp_path / "v.parquet", only=[])) == 0
+    # one id given as a string is one id, not one per character
+    assert read_vectors(tmp_path / "v.parquet", only="i8").ids.tolist() == ["i8"]
     listed = read_vector_ids(tmp_path / "v.parquet")
     assert (
         listed.ids.tolist() == iv.ids.tolist()

@@ -142,6 +142,17 @@ def cluster_vs_labels(
     x = vector_matrix(vectors, "cluster", np.float64)
     if k is not None:
         integer_arg(k, "cluster: k")
+    import pandas as pd
+
+    missing = [
+        j for j, v in enumerate(labels) if v is None or (isinstance(v, float) and pd.isna(v))
+    ]
+    if missing:
+        # str(NaN) would make 'nan' a category of its own, counted in ARI and purity
+        raise VisrecError(
+            f"cluster: {len(missing):,} label(s) are missing (None/NaN; the first at "
+            f"position {missing[0]}); drop those items or give them a label"
+        )
     labs = np.asarray([str(v) for v in labels], dtype=object)
     if x.ndim != 2:
         raise VisrecError(f"cluster: vectors must be 2-D (n, d), got shape {x.shape}")

@@ -416,6 +416,8 @@ def read_vectors(
         the file (and the item).
     """
     p = os.fspath(path)
+    if isinstance(only, str):  # one id, not one per character
+        only = [only]
     if not os.path.exists(p):
         raise VisrecError(f"vectors file {p!r} does not exist")
     if os.path.isdir(p):  # pyarrow would read it as a dataset of every file inside

@@ -181,7 +181,21 @@ class Recommender(ParamsMixin, ABC):
     def _check_usable_vectors(self, interactions: Interactions, item_vectors: ItemVectors) -> None:
         """One training item's vector holding NaN makes a whole model NaN (VBPR draws
         every item as a negative; visual-cf's ridge mixes all rows), or fails inside
-        sklearn: refused, naming the first in id-map order, before anything is learned."""
+        sklearn: refused, naming the first in id-map order, before anything is learned.
+        Vectors of none of the training items are refused too, with the ids of both
+        (most often spelt otherwise: '242.0' for '242')."""
+        train_ids = interactions.item_map.ids
+        if not item_vectors.has_image_for(train_ids).any():
+            from visrec.data.id_spelling import respelt, respelt_hint
+
+            theirs = ", ".join(repr(str(i)[:40]) for i in item_vectors.ids[:3])
+            ours = ", ".join(repr(str(i)[:40]) for i in train_ids[:3])
+            hint = respelt_hint(respelt(train_ids[:1000], item_vectors.ids), "the vectors")
+            raise VisrecError(
+                f"model {self.name!r}: none of the {len(train_ids):,} training items has an "
+                f"image vector (the vectors' ids look like {theirs or 'nothing'}; the "
+                f"training items' like {ours}){hint}"
+            )
         bad = item_vectors.has_image & ~usable_rows(item_vectors.vectors)
         if not bad.any():
             return
@@ -319,7 +333,7 @@ class Recommender(ParamsMixin, ABC):
         Parameters
         ----------
         user_idx : int or array-like of int
-            Positions in ``user_map_`` (``user_map_.to_indices(raw_ids)``).
+            Positions in ``user_map_`` (``user_map_.to_index(raw_ids)``).
         item_idx : array-like of int, optional
             Positions in ``item_map_``; default None, every item.
 
@@ -442,6 +456,8 @@ class Recommender(ParamsMixin, ABC):
         """
         self._check_fitted()
         n = check_list_length(n)
+        if not isinstance(filter_seen, (bool, np.bool_)):  # "no" would read as True
+            raise VisrecError(f"filter_seen must be True or False, got {filter_seen!r}")
         u = self._check_users(user_idx)
         # the candidates in item order (ties break by the lower item index, as over
         # all items); only they are scored where the model can score a subset
