@@ -217,18 +217,24 @@ def test_no_checkpoint_outside_a_block(
     assert _checkpoint.active() is None and list(tmp_path.iterdir()) == []
 
 
+def _train_files(data: tuple[Interactions, ItemVectors], tmp_path: Path) -> tuple[Path, Path]:
+    """``data`` as the files `visrec train` reads: train.csv and v.parquet."""
+    inter, iv = data
+    csv = tmp_path / "train.csv"
+    users, items = inter.user_map.ids[inter.user_idx], inter.item_map.ids[inter.item_idx]
+    pd.DataFrame({"user_id": users, "item_id": items}).to_csv(csv, index=False)
+    vec = tmp_path / "v.parquet"
+    write_vectors(vec, iv)
+    return csv, vec
+
+
 def test_cli_train_resumes_after_ctrl_c(
     data: tuple[Interactions, ItemVectors],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    inter, iv = data
-    train = tmp_path / "train.csv"
-    users, items = inter.user_map.ids[inter.user_idx], inter.item_map.ids[inter.item_idx]
-    pd.DataFrame({"user_id": users, "item_id": items}).to_csv(train, index=False)
-    vec = tmp_path / "v.parquet"
-    write_vectors(vec, iv)
+    train, vec = _train_files(data, tmp_path)
     out = tmp_path / "model"
     argv = ["train", "--model", "vbpr", "--interactions", str(train), "--vectors", str(vec),
             "-o", str(out), "--param", "epochs=6", "--quiet"]  # fmt: skip
@@ -286,10 +292,7 @@ def test_an_input_replaced_while_it_was_read_keys_no_saved_state(
     # file's key, and a rerun on the new file resumed it into a mix of both
     from visrec.commands import train as train_cmd
 
-    inter, _ = data
-    csv = tmp_path / "train.csv"
-    users, items = inter.user_map.ids[inter.user_idx], inter.item_map.ids[inter.item_idx]
-    pd.DataFrame({"user_id": users, "item_id": items}).to_csv(csv, index=False)
+    csv, _ = _train_files(data, tmp_path)
     real = train_cmd.load_interactions_frame
 
     def read_then_replace(*args: Any, **kwargs: Any) -> pd.DataFrame:
@@ -317,12 +320,7 @@ def test_a_fit_that_removes_another_fits_saved_state_says_so(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    inter, iv = data
-    csv = tmp_path / "train.csv"
-    users, items = inter.user_map.ids[inter.user_idx], inter.item_map.ids[inter.item_idx]
-    pd.DataFrame({"user_id": users, "item_id": items}).to_csv(csv, index=False)
-    vec = tmp_path / "v.parquet"
-    write_vectors(vec, iv)
+    csv, vec = _train_files(data, tmp_path)
     out = tmp_path / "model"
     common = ["--interactions", str(csv), "-o", str(out), "--param", "epochs=4", "--quiet"]
     monkeypatch.setattr(_checkpoint, "SAVE_EVERY_S", 0.0)
