@@ -292,36 +292,40 @@ def test_duplicate_groups_check_values_not_only_the_projection(
     assert [g.tolist() for g in groups] == [[0, 2], [1, 4]]
 
 
-def test_read_vectors_across_several_read_batches(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # the vector column is decoded a batch at a time; each batch lands on its rows
+@pytest.fixture
+def ten_in_batches_of_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ItemVectors:
+    """Ten 2-d vectors (i7 without an image) written to v.parquet, read 3 rows a batch."""
     import visrec.embed.store as store
 
     monkeypatch.setattr(store, "_READ_BATCH", 3)
     n = 10
-    vecs = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
-    iv = ItemVectors(ids=[f"i{k}" for k in range(n)], vectors=vecs, has_image=[True] * n)
+    iv = ItemVectors(
+        ids=[f"i{k}" for k in range(n)],
+        vectors=np.arange(n * 2, dtype=np.float32).reshape(n, 2),
+        has_image=[k != 7 for k in range(n)],
+        meta={"backbone": "b"},
+    )
     write_vectors(tmp_path / "v.parquet", iv)
+    return iv
+
+
+def test_read_vectors_across_several_read_batches(
+    tmp_path: Path, ten_in_batches_of_3: ItemVectors
+) -> None:
+    # the vector column is decoded a batch at a time; each batch lands on its rows
     back = read_vectors(tmp_path / "v.parquet")
-    assert back.ids.tolist() == [f"i{k}" for k in range(n)]
-    np.testing.assert_array_equal(back.vectors, vecs)
+    assert back.ids.tolist() == [f"i{k}" for k in range(10)]
+    np.testing.assert_array_equal(back.vectors, ten_in_batches_of_3.vectors)
 
 
 def test_only_the_rows_asked_for_are_read_across_batches(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, ten_in_batches_of_3: ItemVectors
 ) -> None:
     # recommend --items reads only the new candidates' rows out of a catalogue's file
     import visrec.embed.store as store
 
-    monkeypatch.setattr(store, "_READ_BATCH", 3)
-    n = 10
-    vecs = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
-    iv = ItemVectors(
-        ids=[f"i{k}" for k in range(n)], vectors=vecs, has_image=[k != 7 for k in range(n)],
-        meta={"backbone": "b"},
-    )  # fmt: skip
-    write_vectors(tmp_path / "v.parquet", iv)
+    iv = ten_in_batches_of_3
+    vecs = iv.vectors
     some = read_vectors(tmp_path / "v.parquet", only={"i8", "i2", "i7", "nope", "i3"})
     assert some.ids.tolist() == ["i2", "i3", "i7", "i8"]  # file order
     np.testing.assert_array_equal(some.vectors, vecs[[2, 3, 7, 8]])

@@ -300,13 +300,13 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
 def _refuse_fetch_cache(folder: str, ids: list[str], output: str) -> None:
     """A `visrec fetch` cache names its files by the URL's hash: embedded as a folder,
     every item id would be a 64-hex hash. Its manifest holds the item ids."""
-    import re
     import shlex
 
     from visrec.errors import VisrecError
+    from visrec.images.fetch import CACHE_NAME
 
     manifest = Path(folder) / "manifest.csv"
-    hashed = sum(1 for i in ids if re.fullmatch(r"[0-9a-f]{64}", i))
+    hashed = sum(1 for i in ids if CACHE_NAME.fullmatch(i))
     if ids and manifest.is_file() and hashed > len(ids) // 2:
         raise VisrecError(
             f"{folder} is a visrec fetch cache: its files are named by the hash of their "

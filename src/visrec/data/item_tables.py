@@ -24,6 +24,7 @@ from visrec.data.tables import (
 from visrec.data.text_files import (
     PathLike,
     decode_text,
+    first_text_line,
     read_text,
     resolve_folder,
     sniff_sep,
@@ -218,7 +219,7 @@ def _unique_names(header: list[str]) -> list[str]:
 def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | None) -> LoadResult:
     decoded = decode_text(p)
     text = decoded.text
-    first = next((ln for ln in text_lines(text) if ln.strip()), "")
+    first = first_text_line(text)
     if not first:
         raise VisrecError(f"{p}: file is empty, expected an item table with a header")
     if sep is None:

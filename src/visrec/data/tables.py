@@ -26,11 +26,11 @@ from visrec.data.text_files import (
     DecodedText,
     PathLike,
     decode_text,
+    first_text_line,
     resolve_folder,
     sniff_sep,
     split_first,
     split_rows,
-    text_lines,
 )
 from visrec.errors import VisrecError
 
@@ -520,7 +520,7 @@ def load_interactions(
 
     decoded = decode_text(p)
     text = decoded.text
-    first = next((ln for ln in text_lines(text) if ln.strip()), "")
+    first = first_text_line(text)
     if not first:
         raise VisrecError(f"{p}: file is empty, expected an interactions table")
     suffix = "".join(p.suffixes[-1:]).lower()

@@ -203,7 +203,23 @@ def text_lines(text: str) -> list[str]:
     """The lines of ``text``, broken at ``\\n``, ``\\r\\n`` and ``\\r`` only, as the csv reader
     counts them: ``str.splitlines`` also breaks at U+2028, form feeds and other
     characters that may sit inside an id."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\r" in text:  # decode_text's output never holds one: no copies of a big file
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
+
+
+def first_text_line(text: str) -> str:
+    """The first line of ``text`` that is not blank, "" for none, found without
+    splitting the whole file (``text`` as :func:`decode_text` gives it: ``\\n`` ends)."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        if line.strip():
+            return line.rstrip("\r")
+        if end < 0:
+            return ""
+        start = end + 1
 
 
 def split_rows(

@@ -503,11 +503,11 @@ def _read_table(p: str, only: Collection[str] | None = None) -> pa.Table:
     batches = []
     at = 0
     for b in pf.iter_batches(batch_size=_READ_BATCH, columns=["vector"]):
-        col = b.column(0)
+        rows = b.column(0)
         if keep is not None:
-            col = col.filter(pa.array(keep[at : at + len(col)]))
+            rows = rows.filter(pa.array(keep[at : at + len(b)]))
             at += len(b)
-        batches.append(col)
+        batches.append(rows)
     return table.append_column(field, pa.chunked_array(batches, type=field.type))
 
 

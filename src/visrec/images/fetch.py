@@ -212,7 +212,7 @@ class FetchInterrupted(KeyboardInterrupt):
 
 
 #: a cache file's stem: :func:`cache_key`
-_KEY = re.compile(r"[0-9a-f]{64}")
+CACHE_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 def cache_key(url: str) -> str:
@@ -237,11 +237,11 @@ def _scan_cache(cache_dir: Path) -> dict[str, Path]:
                 # a pipe, socket or dead link at one of our names: every rerun's write of
                 # that URL would fail (atomic_path does not replace them); the cache is
                 # ours, so it goes and the URL is downloaded again
-                if _KEY.fullmatch(stem) and not e.is_dir():
+                if CACHE_NAME.fullmatch(stem) and not e.is_dir():
                     with contextlib.suppress(OSError):
                         os.unlink(e.path)
                 continue
-            if _KEY.fullmatch(stem) and e.stat().st_size == 0:
+            if CACHE_NAME.fullmatch(stem) and e.stat().st_size == 0:
                 # no image is empty (a download is checked before it is kept): a file
                 # emptied by a crash or by hand is fetched again, not trusted for ever
                 continue
