@@ -177,6 +177,9 @@ def test_knn_similar_items_takes_one_string_as_one_id() -> None:
     (one,) = knn_similar(iv12, "12", n=3)
     assert one.query == "12"
     assert [n.query for n in knn_similar(iv12, ["1", "2"], n=3)] == ["1", "2"]
+    # one number is one id too (a MovieLens id typed as an int), with the same answer
+    (by_int,) = knn_similar(iv12, np.int64(12), n=3)  # type: ignore[arg-type]
+    assert by_int.ids == one.ids
 
 
 # ---------------------------------------------------------------- new items

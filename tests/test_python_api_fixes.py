@@ -17,7 +17,7 @@ from visrec.analysis.cluster import cluster_vs_labels
 from visrec.analysis.rating_eval import rating_eval
 from visrec.analysis.rating_knn import knn_rating
 from visrec.data.interactions import IdMap, Interactions
-from visrec.embed.store import ItemVectors
+from visrec.embed.store import ItemVectors, read_vectors, write_vectors
 from visrec.errors import NotFittedError, VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation.protocols import cold_items_split
@@ -317,3 +317,18 @@ def test_index_errors_say_text_not_numpy_dtype_names() -> None:
     model = Popularity().fit(Interactions.from_frame(_frame()))
     with pytest.raises(VisrecError, match=r"got '196' at position 0 \(text\)"):
         model.recommend("196")  # type: ignore[arg-type]
+
+
+def test_frames_expected_where_other_types_are_named(tmp_path: Path) -> None:
+    frame = _frame()
+    with pytest.raises(VisrecError, match="expected a DataFrame or Interactions to split, got"):
+        make_split(frame.to_numpy(), "warm")  # type: ignore[arg-type]
+    with pytest.raises(VisrecError, match="from_frame takes a DataFrame, got list"):
+        Interactions.from_frame(frame.values.tolist())  # type: ignore[arg-type]
+    iv = _vectors()
+    out = tmp_path / "v.parquet"
+    with pytest.raises(VisrecError, match="iv must be an ItemVectors, got ndarray"):
+        write_vectors(out, iv.vectors)  # type: ignore[arg-type]
+    assert not out.exists()
+    write_vectors(out, iv)  # the right order still writes
+    assert read_vectors(out).ids.tolist() == iv.ids.tolist()

@@ -212,6 +212,8 @@ class Interactions:
         Ids are text, written as the loaders write them: a float id column's whole
         numbers as integers (``7``, not ``7.0``; pandas makes a column with a gap float).
         """
+        if not isinstance(df, pd.DataFrame):
+            raise VisrecError(f"Interactions.from_frame takes a DataFrame, got {type(df).__name__}")
         for col in (USER, ITEM):
             if col not in df.columns:
                 raise VisrecError(

@@ -381,6 +381,10 @@ def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
         ``has_image`` (bool); ``iv.meta`` (backbone, preprocessing...) goes into the
         schema metadata.
     """
+    if not isinstance(iv, ItemVectors):  # e.g. the arguments swapped
+        raise VisrecError(
+            f"write_vectors(path, iv): iv must be an ItemVectors, got {type(iv).__name__}"
+        )
     table = vectors_to_table(iv)
     with atomic_path(path, sweep=True) as tmp:
         pq.write_table(table, tmp)

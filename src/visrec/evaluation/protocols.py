@@ -108,6 +108,10 @@ class Split:
 def _check_frame(frame: pd.DataFrame | Interactions) -> pd.DataFrame:
     if isinstance(frame, Interactions):
         frame = frame.to_frame()
+    if not isinstance(frame, pd.DataFrame):
+        raise VisrecError(
+            f"expected a DataFrame or Interactions to split, got {type(frame).__name__}"
+        )
     for col in (USER, ITEM):
         if col not in frame.columns:
             raise VisrecError(

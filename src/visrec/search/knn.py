@@ -129,8 +129,8 @@ class SimilarItems:
 
         Parameters
         ----------
-        item_ids : str or iterable of str
-            Query ids (one string is one id); every one must be in the index (a clear
+        item_ids : str, int or iterable of them
+            Query ids (one string or number is one id); every one must be in the index (a clear
             error names the first unknown id or the first id without an image).
         n : int, default 10
             Neighbours per query; the query itself is excluded. Ties break by store
@@ -141,8 +141,11 @@ class SimilarItems:
         list of Neighbours, one per query, in query order
         """
         n = check_list_length(n)
-        # one id given as a string is one query, not one per character
-        queries = [item_ids] if isinstance(item_ids, str) else [str(i) for i in item_ids]
+        # one id given as a string is one query, not one per character; one number too
+        if isinstance(item_ids, (str, int, np.integer)):
+            queries = [str(item_ids)]
+        else:
+            queries = [str(i) for i in item_ids]
         rows = self._rows(queries)
         out: list[Neighbours] = []
         for start in range(0, len(rows), _BATCH):
@@ -170,8 +173,8 @@ def similar_items(vectors: ItemVectors, ids: Iterable[object], n: int = 10) -> l
     vectors : ItemVectors
         Items without an image (``has_image`` false, or an all-zero row) are never
         returned.
-    ids : str or iterable of str
-        Query item ids (one string is one id).
+    ids : str, int or iterable of them
+        Query item ids (one string or number is one id).
     n : int, default 10
 
     Returns
