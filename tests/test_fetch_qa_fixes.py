@@ -433,3 +433,24 @@ def test_a_redirect_to_another_scheme_is_an_invalid_url(
     assert rep.errors[f"{base}/to-file"] == (
         "invalid url: redirected to 'file:///etc/passwd': not http(s)"
     )
+
+
+def test_a_bad_url_in_a_review_or_meta_file_names_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the error named the file only; a real review file has thousands of records
+    rev = tmp_path / "A_5.json"
+    recs = [
+        {"reviewerID": "U1", "asin": "B1", "overall": 5, "unixReviewTime": 1},
+        {"reviewerID": "U2", "asin": "B2", "overall": 5, "unixReviewTime": 1, "image": "pic"},
+    ]
+    rev.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    meta = tmp_path / "meta_A.json"
+    meta.write_text(
+        json.dumps({"asin": "B1"}) + "\n\n" + json.dumps({"asin": "B9", "imageURL": ["x"]}) + "\n"
+    )
+    for src, where in ((rev, f"{rev} line 2"), (meta, f"{meta} line 3")):
+        args = ["fetch", str(src), "--cache", str(tmp_path / "c"), "-q", "--retries", "0"]
+        assert main(args) == 1
+        out = capsys.readouterr().out
+        assert f"({where}): no scheme" in out, out

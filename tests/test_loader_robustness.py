@@ -181,7 +181,9 @@ def test_for_photos_keeps_reviews_without_rating_or_time(tmp_path: Path) -> None
     f = _jsonl(tmp_path / "A_5.json", [json.dumps(r) for r in recs])
     full = load_amazon_reviews(f)
     res = load_amazon_reviews(f, for_photos=True)
-    assert list(res.frame.columns) == ["review_id", "user_id", "item_id", "image", "category"]
+    cols = ["review_id", "user_id", "item_id", "image", "category", "_where"]
+    assert list(res.frame.columns) == cols
+    assert res.frame["_where"].tolist() == [f"{f} line {k}" for k in range(1, 6)]
     assert res.frame["review_id"].tolist() == [
         "B1_U1_7_x",
         "B1_U1_7",

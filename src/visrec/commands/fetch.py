@@ -255,8 +255,7 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
     urls, notes = out.urls, out.notes
     if reviews:
         res = load_amazon_reviews(reviews, for_photos=True)  # rating and time not needed
-        label = str(reviews[0]) if len(reviews) == 1 else f"the {len(reviews)} review files"
-        n = _add_first_urls(out, res.frame["review_id"], res.frame["image"], label)
+        n = _add_first_urls(out, res.frame["review_id"], res.frame["image"], res.frame["_where"])
         notes.append(
             f"{len(reviews)} review file(s): {res.n_rows:,} reviews, {n:,} with "
             f"photos (first photo each; {len(set(urls.values())):,} distinct URLs)"
@@ -264,9 +263,8 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
         if res.n_bad:
             notes.append(res.describe_bad())
     if meta:
-        res = load_amazon_meta(meta)
-        label = str(meta[0]) if len(meta) == 1 else f"the {len(meta)} meta files"
-        n = _add_first_urls(out, res.frame["item_id"], res.frame["image_urls"], label)
+        res = load_amazon_meta(meta, with_lines=True)
+        n = _add_first_urls(out, res.frame["item_id"], res.frame["image_urls"], res.frame["_where"])
         notes.append(f"{len(meta)} meta file(s): {res.n_rows:,} products, {n:,} with images")
         if res.n_bad:
             notes.append(res.describe_bad())
@@ -307,16 +305,18 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
     return got.urls, got.notes
 
 
-def _add_first_urls(out: Sources, ids: Iterable[Any], images: Iterable[Any], label: str) -> int:
-    """Add each id's first image URL to ``out`` (an id already there keeps its URL);
-    returns how many ids had at least one URL."""
+def _add_first_urls(
+    out: Sources, ids: Iterable[Any], images: Iterable[Any], wheres: Iterable[str]
+) -> int:
+    """Add each id's first image URL to ``out`` (an id already there keeps its URL),
+    with the file and line it came from; returns how many ids had at least one URL."""
     n = 0
-    for key, imgs in zip(ids, images, strict=True):
+    for key, imgs, where in zip(ids, images, wheres, strict=True):
         if imgs:
             k = str(key)
             if k not in out.urls:
                 out.urls[k] = imgs[0]
-                out.where[k] = label
+                out.where[k] = where
             n += 1
     return n
 

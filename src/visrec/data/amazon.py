@@ -35,7 +35,7 @@ REVIEW_COLUMNS = (
     "image",
     "category",
 )
-PHOTO_COLUMNS = ("review_id", USER, ITEM, "image", "category")
+PHOTO_COLUMNS = ("review_id", USER, ITEM, "image", "category", "_where")
 META_COLUMNS = (ITEM, "title", "category", "main_cat", "categories", "image_urls")
 
 _NONWS = re.compile(r"\S")
@@ -394,7 +394,8 @@ def load_amazon_reviews(
         unparsable ones, are in ``bad``.
     for_photos : bool, default False
         Read the records for their review photos (``visrec fetch``): the columns are
-        ``review_id``, ``user_id``, ``item_id``, ``image`` and ``category``, and a
+        ``review_id``, ``user_id``, ``item_id``, ``image``, ``category`` and ``_where``
+        (``<file> line <n>``, where the record starts, for reports), and a
         record needs only its reviewerID and asin, so one with no usable rating or time
         (``"overall": null``) keeps its photos. A record the full load keeps has the
         same ``review_id`` here; any other gets ``<asin>_<reviewerID>[_<time>]_x``
@@ -478,6 +479,7 @@ def _review_photos(scan: _JsonScan) -> pd.DataFrame:
         cols[ITEM].append(r.item)
         cols["image"].append(_url_list(r.rec.get("image")))
         cols["category"].append(r.category)
+        cols["_where"].append(f"{r.where} line {r.line}")
     return pd.DataFrame(
         {c: pd.Series(v, dtype=object if c == "image" else str) for c, v in cols.items()}
     )
@@ -612,8 +614,9 @@ def load_amazon_meta(
         ``category`` breadcrumb list) and ``image_urls`` (``imageURLHighRes`` when
         non-empty, else ``imageURL``; list, empty when none). Records without an asin,
         unparsable JSON and repeated asins (first kept) are in ``bad``.
-        ``with_lines`` adds ``_line``, the line where each record's object starts (for
-        reports on records dropped later, e.g. an empty label). ``keep_repeats`` keeps
+        ``with_lines`` adds ``_line``, the line where each record's object starts, and
+        ``_where``, ``<file> line <n>`` (for reports on records dropped later, e.g. an
+        empty label, or on a bad image URL). ``keep_repeats`` keeps
         every record of a repeated asin, for a caller that picks one after its own
         checks (an item table keeps the first with a label).
     """
@@ -648,6 +651,7 @@ def load_amazon_meta(
         rows.append(
             {
                 "_line": line,
+                "_where": f"{where} line {line}",
                 ITEM: item,
                 "title": str(rec.get("title") or ""),
                 "category": category,
@@ -656,7 +660,7 @@ def load_amazon_meta(
                 "image_urls": urls,
             }
         )
-    columns = ["_line", *META_COLUMNS] if with_lines else list(META_COLUMNS)
+    columns = ["_line", "_where", *META_COLUMNS] if with_lines else list(META_COLUMNS)
     return scan.result(pd.DataFrame(rows, columns=columns))
 
 
