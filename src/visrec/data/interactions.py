@@ -312,14 +312,15 @@ class Interactions:
 
 def id_column(df: pd.DataFrame, col: str) -> np.ndarray:
     """``df[col]`` as text ids, as the loaders write them (a float column's whole
-    numbers as integers: ``7``, not ``7.0``); a missing id is an error, not ``'nan'``."""
+    numbers as integers: ``7``, not ``7.0``); a missing or empty id is an error, not
+    ``'nan'`` or one user made of every blank cell (the file loaders report those rows)."""
     text = ids_as_text(df[col])
-    missing = text.isna().to_numpy()
+    missing = (text.isna() | text.eq("")).to_numpy()
     if missing.any():
         j = int(np.argmax(missing))
         raise VisrecError(
             f"interactions: {int(missing.sum()):,} of {len(df):,} {col} values are missing "
-            f"(the first at position {j}); drop those rows or give them an id"
+            f"or empty (the first at position {j}); drop those rows or give them an id"
         )
     return text.to_numpy(dtype=object)
 
