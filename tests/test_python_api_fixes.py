@@ -331,4 +331,6 @@ def test_frames_expected_where_other_types_are_named(tmp_path: Path) -> None:
         write_vectors(out, iv.vectors)  # type: ignore[arg-type]
     assert not out.exists()
     write_vectors(out, iv)  # the right order still writes
+    with pytest.raises(VisrecError, match="2 ids but vectors of width 0"):
+        ItemVectors(["a", "b"], np.zeros((2, 0)), [True, True])
     assert read_vectors(out).ids.tolist() == iv.ids.tolist()

@@ -56,6 +56,10 @@ class ItemVectors:
                 f"item vectors: {n} ids, vectors of shape {self.vectors.shape}, "
                 f"{len(self.has_image)} has_image flags; expected (n, d) with n = {n}"
             )
+        if n and not self.vectors.shape[1]:
+            raise VisrecError(
+                f"item vectors: {n} ids but vectors of width 0; expected (n, d), d > 0"
+            )
         # align() maps each id to one row: a second row would silently win
         if len(set(self.ids)) != n:
             counts = Counter(self.ids)
