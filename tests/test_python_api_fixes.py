@@ -331,6 +331,11 @@ def test_frames_expected_where_other_types_are_named(tmp_path: Path) -> None:
         write_vectors(out, iv.vectors)  # type: ignore[arg-type]
     assert not out.exists()
     write_vectors(out, iv)  # the right order still writes
-    with pytest.raises(VisrecError, match="2 ids but vectors of width 0"):
-        ItemVectors(["a", "b"], np.zeros((2, 0)), [True, True])
+    ids_only = ItemVectors(["a", "b"], np.zeros((2, 0)), [True, True])  # read_vector_ids'
+    with pytest.raises(VisrecError, match="have width 0 \\(ids only\\): no vectors to write"):
+        write_vectors(tmp_path / "w.parquet", ids_only)
+    inter = Interactions.from_frame(pd.DataFrame({"user_id": ["u", "v"], "item_id": ["a", "b"]}))
+    for name in ("vbpr", "visual-cf"):
+        with pytest.raises(VisrecError, match=f"model '{name}': the item vectors have width 0"):
+            make_model(name).fit(inter, ids_only)
     assert read_vectors(out).ids.tolist() == iv.ids.tolist()

@@ -691,16 +691,17 @@ def run(args: argparse.Namespace) -> int:
             frame.to_csv(fh, header=False, index=False, float_format="%.6g")
             n_rows += len(frame)
     n_users = n_asked - n_empty
-    empty = (
-        f" ({_n(n_empty, 'user')} with no candidate left, every one a training item: no rows)"
-        if n_empty
-        else ""
-    )
-    if n_short:
-        empty += (
-            f" ({_n(n_short, 'user')} with fewer than {full} candidates left once their "
-            "training items are out: shorter lists)"
+    parts = []
+    if n_empty:
+        parts.append(
+            f"{_n(n_empty, 'user')} with no candidate left, every one a training item: no rows"
         )
+    if n_short:
+        parts.append(
+            f"{_n(n_short, 'user')} with fewer than {full} candidates left once their "
+            "training items are out: shorter lists"
+        )
+    empty = f" ({'; '.join(parts)})" if parts else ""
     if newcomers:
         empty += f" and popular lists for {_n(len(newcomers), 'new user')}"
     print(

@@ -56,10 +56,6 @@ class ItemVectors:
                 f"item vectors: {n} ids, vectors of shape {self.vectors.shape}, "
                 f"{len(self.has_image)} has_image flags; expected (n, d) with n = {n}"
             )
-        if n and not self.vectors.shape[1]:
-            raise VisrecError(
-                f"item vectors: {n} ids but vectors of width 0; expected (n, d), d > 0"
-            )
         # align() maps each id to one row: a second row would silently win
         if len(set(self.ids)) != n:
             counts = Counter(self.ids)
@@ -388,6 +384,10 @@ def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
     if not isinstance(iv, ItemVectors):  # e.g. the arguments swapped
         raise VisrecError(
             f"write_vectors(path, iv): iv must be an ItemVectors, got {type(iv).__name__}"
+        )
+    if len(iv) and not iv.dim:
+        raise VisrecError(
+            "write_vectors: the item vectors have width 0 (ids only): no vectors to write"
         )
     table = vectors_to_table(iv)
     with atomic_path(path, sweep=True) as tmp:

@@ -843,6 +843,12 @@ def check_fit_inputs(name: str, interactions: object, item_vectors: object = Non
             f"model {name!r}: item_vectors must be an ItemVectors (ids, vectors, has_image; "
             f"visrec.read_vectors reads one), got {type(item_vectors).__name__}"
         )
+    if item_vectors is not None and len(item_vectors) and not item_vectors.dim:
+        # read_vector_ids gives such a store (ids only); a model would fit without images
+        raise VisrecError(
+            f"model {name!r}: the item vectors have width 0 (ids only, as read_vector_ids "
+            "reads them); pass vectors read with read_vectors"
+        )
 
 
 def fit_from_scratch(estimator: object, fit: Callable[[], _T]) -> _T:
