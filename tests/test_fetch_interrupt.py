@@ -137,6 +137,21 @@ def _interrupt(
             proc.communicate()
 
 
+def _syn_sent(port: int) -> int | None:
+    """How many IPv4 sockets are connecting (SYN_SENT) to ``port`` on this machine;
+    None where ``/proc/net/tcp`` is not there (not Linux)."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    # "sl local_address rem_address st ...": rem_address is HEXIP:HEXPORT, 02 SYN_SENT
+    return sum(
+        1
+        for f in (line.split() for line in lines)
+        if len(f) > 3 and f[2].endswith(f":{port:04X}") and f[3] == "02"
+    )
+
+
 def _manifest(tmp_path: Path, server: Server, paths: list[str]) -> Path:
     urls = tmp_path / "urls.csv"
     rows = [f"item{i},{server.url(p)}" for i, p in enumerate(paths)]
@@ -257,12 +272,20 @@ def test_ctrl_c_ends_a_connect_to_a_silent_host(tmp_path: Path) -> None:
     urls = tmp_path / "urls.csv"
     urls.write_text(f"item_id,url\na,http://127.0.0.1:{port}/a.jpg\n")
     cache = tmp_path / "cache"
+    fillers_waiting = _syn_sent(port)
     started = time.monotonic()
     cmd = [sys.executable, "-m", "visrec", "fetch", str(urls), "--cache", str(cache)]
     try:
         rc, _, err, took = _interrupt(
             [*cmd, "--quiet", "--timeout", "20"],
-            lambda: time.monotonic() - started > 2.0,  # started, and connecting
+            # connecting: one more socket waits for the port (a fixed 2 s was too short
+            # on a busy machine, still importing, and Ctrl-C came before the handler);
+            # without /proc/net/tcp, 2 s after the start
+            lambda: (
+                _syn_sent(port) > fillers_waiting  # type: ignore[operator]
+                if fillers_waiting is not None
+                else time.monotonic() - started > 2.0
+            ),
             tmp_path,
         )
     finally:
