@@ -128,7 +128,7 @@ def test_a_failed_rating_mf_refit_leaves_it_unfitted() -> None:
     )  # fmt: skip
     model = RatingMF(n_factors=2, n_epochs=2, visual=True, random_state=0)
     model.fit(rated, iv.vectors)
-    with pytest.raises(VisrecError):
+    with pytest.raises(VisrecError, match=r"vectors of shape \(3, \d+\), expected \(\d+, d\)"):
         model.fit(rated, iv.vectors[:3])  # vectors not aligned to the items
     with pytest.raises(NotFittedError):
         model.predict([0], [0])

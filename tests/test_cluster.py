@@ -48,7 +48,7 @@ def test_purity_by_hand():
     # cluster 0: 5 of A, 1 of B -> 5; cluster 1: 2 of A, 2 of B -> 2; (5 + 2) / 10
     assert purity_score(np.array([[5, 1], [2, 2]])) == pytest.approx(0.7)
     assert purity_score(pd.DataFrame([[0, 3], [4, 0], [1, 2]])) == pytest.approx(9 / 10)
-    with pytest.raises(VisrecError):
+    with pytest.raises(VisrecError, match="the count table is empty"):
         purity_score(np.zeros((2, 2)))
 
 

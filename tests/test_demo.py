@@ -346,6 +346,9 @@ def test_recommender_section(tmp_path: Path, stand_in: list[int]) -> None:
     # models that cannot read pictures give every unseen item the same score
     assert cold.loc["popularity", "AUC"] == pytest.approx(0.5)
     assert cold.loc["bpr", "AUC"] == pytest.approx(0.5)
+    # the users of the demo choose by colour, which the stand-in vectors hold: the image
+    # models rank unseen items better than chance (0.60 and 0.63 with this catalogue)
+    assert cold.loc["vbpr", "AUC"] > 0.55 and cold.loc["visual-cf", "AUC"] > 0.55
     html = res.report_path.read_text()
     assert '<section id="recommenders">' in html
     assert f"{cold.loc['vbpr', 'AUC']:.3f}" in html

@@ -105,7 +105,10 @@ def test_the_stale_sweep_never_removes_a_lock_file(tmp_path: Path) -> None:
         os.utime(lock, (old, old))
         sweep_stale(tmp_path, f".{out.name}.", r".*")
         assert lock.exists()
-        with pytest.raises(VisrecError), exclusive_lock(out, WHAT):
+        with (
+            pytest.raises(VisrecError, match="is being written by another"),
+            exclusive_lock(out, WHAT),
+        ):
             pass
 
 

@@ -72,7 +72,7 @@ def test_once_the_link_is_removed_no_chunk_file_is_left(tmp_path: Path) -> None:
     folder = image_folder(tmp_path / "imgs", 10)
     out = tmp_path / "v.parquet"
     elsewhere = _linked_parts(tmp_path, out)
-    with pytest.raises(VisrecError):
+    with pytest.raises(VisrecError, match="is a symlink: remove it"):
         embed_tiny(folder, out)
     parts_dir(out).unlink()
     res = embed_tiny(folder, out)

@@ -3,6 +3,7 @@ wrong argument types, models fitted on another split, scikit-learn's helpers."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -254,8 +255,13 @@ def test_run_experiment_takes_estimators_and_checks_its_arguments() -> None:
     with pytest.raises(VisrecError, match="k must be an integer"):
         run_experiment(df, None, "warm", ["popularity"], seeds=[0], k=10.0, progress=False)  # type: ignore[arg-type]
     assert seed_list(3) == [0, 1, 2] and seed_list(np.arange(2)) == [0, 1]
-    for bad in (0, True, [1.5], "01"):
-        with pytest.raises(VisrecError):
+    for bad, match in (
+        (0, "seeds=0: need at least one seed"),
+        (True, "seeds must be a number or a list of ints, got True"),
+        ([1.5], "seed must be an integer, got 1.5"),
+        ("01", "seeds must be a number or a list of ints, got '01'"),
+    ):
+        with pytest.raises(VisrecError, match=re.escape(match)):
             seed_list(bad)  # type: ignore[arg-type]
 
 

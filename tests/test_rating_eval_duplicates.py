@@ -23,3 +23,11 @@ def test_note_says_latest_with_timestamps_and_last_row_without() -> None:
     assert "7 repeated (user, item) ratings collapsed to one (the latest) before splitting" in timed
     assert ("7 repeated (user, item) ratings collapsed to one (the last row) before "
             "splitting") in untimed  # fmt: skip
+
+
+def test_repeats_are_collapsed_before_the_split_so_none_is_on_both_sides() -> None:
+    # 100 distinct pairs and 7 repeats: the split must see 100 rows, or a repeated
+    # rating can sit in train and test at once (the note alone would not tell)
+    for with_time in (True, False):
+        res = rating_eval(_twice(with_time), None, random_state=0)
+        assert (res.n_train, res.n_test) == (80, 20)

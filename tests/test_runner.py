@@ -508,8 +508,11 @@ def test_resume_ignores_runs_of_other_inputs_or_parameters(tmp_path: Path) -> No
     # changed vectors, k or test ratio: nothing is reused either
     for change, what in [
         ({"iv": ItemVectors(iv.ids, iv.vectors * 2, iv.has_image, iv.meta)}, "vectors"),
+        ({"iv": ItemVectors(iv.ids, iv.vectors, np.arange(len(iv)) > 0, iv.meta)}, "vectors"),
         ({"k": 4}, "k"),
         ({"test_ratio": 0.3}, "test_ratio"),
+        # the pairs rated below --min-rating: other ones are other inputs too
+        ({"exclude": frame.iloc[:2][["user_id", "item_id"]]}, "excluded"),
     ]:
         _interrupted(frame, iv, record)
         notes.clear()

@@ -29,7 +29,7 @@ def test_minus_inf_never_returned_and_padding() -> None:
 
 
 def test_rejects_bad_n() -> None:
-    with pytest.raises(VisrecError):
+    with pytest.raises(VisrecError, match="n must be positive, got 0"):
         top_n(np.zeros((1, 3)), 0)
 
 

@@ -284,7 +284,8 @@ def seed_list(seeds: Sequence[int] | int) -> list[int]:
         if seeds < 1:
             raise VisrecError(f"seeds={seeds}: need at least one seed")
         return list(range(int(seeds)))
-    if isinstance(seeds, int):  # a bool: True is no number of seeds
+    # a bool (True is no number of seeds), or text, which would be read digit by digit
+    if isinstance(seeds, int | str | bytes):
         raise VisrecError(f"seeds must be a number or a list of ints, got {seeds!r}")
     try:
         out = [_integer(s, "seed") for s in seeds]
