@@ -112,6 +112,26 @@ def test_score_block_nan_model_score_is_unscorable() -> None:
     assert pos.tolist() == [[2, -1, -1], [0, 1, -1]]
 
 
+def test_score_block_gives_items_with_one_vector_one_score() -> None:
+    # a matrix product rounds a row by where it sits in the block: two items with one
+    # photo got scores a bit apart, so the candidate file's order broke their tie. The
+    # stand-in model adds such a position effect; each distinct vector is scored once.
+    frame = pd.DataFrame({"user_id": ["a", "b"], "item_id": ["x", "y"]})
+    model = Popularity().fit(Interactions.from_frame(frame))
+
+    def by_position(user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        score = vectors.sum(axis=1) + 1e-6 * np.arange(len(vectors))
+        return np.tile(score.astype(np.float32), (len(user_idx), 1))
+
+    model.score_new_items = by_position  # type: ignore[method-assign]
+    vecs = np.asarray([[1.0, 0.0], [0.0, 2.0], [1.0, 0.0], [0.0, 2.0]], dtype=np.float32)
+    raw = np.asarray(["n1", "n2", "n3", "n4"], dtype=object)
+    cands = CandidateSet(raw, np.full(4, -1), vecs, np.arange(4))
+    scores = score_block(model, np.arange(2), cands)
+    assert scores[0, 0] == scores[0, 2] and scores[0, 1] == scores[0, 3]
+    assert scores[0, 1] > scores[0, 0]  # the distinct ones keep their order
+
+
 def test_recommend_reads_latin1_and_quoted_candidates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -46,6 +46,16 @@ class CandidateSet:
     new_vectors: np.ndarray | None
     new_pos: np.ndarray
 
+    def __post_init__(self) -> None:
+        # each distinct vector is scored once and its score copied: a matrix product
+        # rounds a row by where it sits in the block, so two items with one photo
+        # differed in the last bit, and the candidate file's order broke their tie
+        self.new_distinct: np.ndarray | None = None
+        self.new_inverse = np.zeros(0, dtype=np.int64)
+        if self.new_vectors is not None and len(self.new_vectors):
+            distinct, inverse = np.unique(self.new_vectors, axis=0, return_inverse=True)
+            self.new_distinct, self.new_inverse = distinct, inverse.ravel()
+
     def __len__(self) -> int:
         return len(self.raw_ids)
 
@@ -92,8 +102,9 @@ def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -
         out = model.score(user_idx, None if everything else cands.known_idx)
     else:
         out = np.full((len(user_idx), c), -np.inf, dtype=np.float32)
-        if cands.new_vectors is not None and len(cands.new_pos):
-            out[:, cands.new_pos] = model.score_new_items(user_idx, cands.new_vectors)
+        if cands.new_distinct is not None and len(cands.new_pos):
+            scored = model.score_new_items(user_idx, cands.new_distinct)
+            out[:, cands.new_pos] = scored[:, cands.new_inverse]
         if len(known_pos):
             out[:, known_pos] = model.score(user_idx, cands.known_idx[known_pos])
     # NaN marks the user's training items below; a NaN score (e.g. from a NaN vector)
