@@ -149,8 +149,8 @@ def register(subparsers: Any) -> None:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    from visrec.embed.store import read_vectors
-    from visrec.evaluation.runner import parse_model_specs, run_experiment
+    from visrec.embed.store import read_vectors, spread_notes
+    from visrec.evaluation.runner import model_class, parse_model_specs, run_experiment
 
     def log(msg: str) -> None:
         if not args.quiet:
@@ -239,6 +239,13 @@ def run(args: argparse.Namespace) -> int:
             say(coverage)
         else:
             log(coverage)
+        readers = [model_class(n) for n, _ in specs]
+        readers = [c for c in readers if c.uses_vectors or c.scores_new_items]
+        if readers:
+            longer = any(c.vector_length_matters for c in readers)
+            for text in spread_notes(iv, frame["item_id"].unique(), args.vectors, "item", longer):
+                notes.append(text)
+                say(f"warning: {text}")
     record = _record_path(args)
 
     def body(record: Path | None) -> None:

@@ -419,6 +419,7 @@ def unseen_vectors(
     import numpy as np
 
     from visrec.embed.store import (
+        OUTLIER_LENGTH,
         UNUSABLE_VALUES,
         read_vector_ids,
         read_vectors,
@@ -509,6 +510,16 @@ def unseen_vectors(
         has &= ~broken
     if not has.any():  # nothing to score from vectors (and no width to trust)
         return None, none
+    far = model.far_vectors(vecs[has])
+    if far.any():
+        n_far = int(far.sum())
+        note(
+            f"{n_far:,} of {_n(n_unseen, 'candidate')} unseen in training "
+            f"{_verb(n_far)} a vector over {OUTLIER_LENGTH:g} times as long as the training "
+            f"items' in {vpath}; {model.name}'s scores for {'it' if n_far == 1 else 'them'} "
+            "follow that length more than the picture",
+            unseen_pos[has][far],
+        )
     return vecs[has], unseen_pos[has]
 
 

@@ -162,7 +162,7 @@ def _load_fit_and_save(
     args: argparse.Namespace, out: Path, model: Recommender, *, sole_writer: bool
 ) -> int:
     from visrec.data.interactions import ITEM, USER, Interactions
-    from visrec.embed.store import read_vectors
+    from visrec.embed.store import read_vectors, spread_notes
 
     t0 = time.perf_counter()
     # the inputs as they are before they are read: a file replaced while it is read (or
@@ -194,6 +194,14 @@ def _load_fit_and_save(
                 args.interactions,
                 model.missing_vector_effect,
             )
+            for text in spread_notes(
+                vectors,
+                inter.item_map.ids,
+                args.vectors,
+                "training item",
+                model.vector_length_matters,
+            ):
+                print(f"warning: {text}", file=sys.stderr)
         else:
             print(f"note: model {args.model!r} does not use --vectors", file=sys.stderr)
     elif model.uses_vectors:

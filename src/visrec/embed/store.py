@@ -247,6 +247,55 @@ def duplicate_note(ids: np.ndarray, groups: list[np.ndarray]) -> str | None:
     )
 
 
+#: a vector this many times the median length is an outlier (a pipeline bug, another
+#: network's features): vbpr's one length scale is set by the typical vector
+OUTLIER_LENGTH = 100.0
+
+
+def spread_notes(
+    iv: ItemVectors, item_ids: Any, source: str, noun: str = "item", length_matters: bool = True
+) -> list[str]:
+    """Warnings on vectors a model would fit silently and learn nothing from.
+
+    Looks at the rows of ``item_ids`` that have an image (check_finite_vectors has
+    refused unusable ones): all one vector (the pictures cannot tell the items apart),
+    and, when ``length_matters`` (vbpr, which scales every vector by one typical
+    length and projects on their principal components), vectors over
+    ``OUTLIER_LENGTH`` times the median length, which set both, so the other items'
+    image terms shrink to almost nothing.
+    """
+    index = {v: i for i, v in enumerate(iv.ids)}
+    rows = np.unique(_positions(index, item_ids))
+    rows = rows[rows >= 0]
+    rows = rows[iv.has_image[rows]]
+    if len(rows) < 2:
+        return []
+    lo = np.full(iv.dim, np.inf)
+    hi = np.full(iv.dim, -np.inf)
+    length = np.empty(len(rows))
+    for s in range(0, len(rows), ROW_BLOCK):
+        block = iv.vectors[rows[s : s + ROW_BLOCK]].astype(np.float64)
+        lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))
+        length[s : s + ROW_BLOCK] = np.sqrt((block**2).sum(axis=1))
+    if not (hi > lo).any():
+        return [
+            f"{source}: the {len(rows):,} {noun}s' vectors are all the same: the pictures "
+            "cannot tell these items apart, so the image terms learn nothing"
+        ]
+    median = float(np.median(length))
+    far = length > OUTLIER_LENGTH * median
+    if not length_matters or median <= 0 or not far.any():
+        return []
+    ids = iv.ids[rows[far]]
+    shown = ", ".join(repr(str(i)[:40]) for i in ids[:3]) + (", ..." if len(ids) > 3 else "")
+    return [
+        f"{source}: {len(ids):,} {noun} vector(s) are over {OUTLIER_LENGTH:g} times as long "
+        f"as the median one ({shown}): they set the scale and the principal components of "
+        "every image term, so the other items' image terms nearly vanish; check those "
+        "vectors (another network's, or not normalised?)"
+    ]
+
+
 def nonzero_rows(vectors: np.ndarray) -> np.ndarray:
     """Per row: any value other than 0, tested a block of rows at a time."""
     out = np.empty(len(vectors), dtype=bool)
@@ -364,7 +413,10 @@ def _vector_rows(col: pa.ChunkedArray, ids: list[Any], source: str) -> np.ndarra
     at = 0
     for chunk in col.chunks:
         flat = chunk.flatten().to_numpy(zero_copy_only=False)  # a slice's own values
-        out[at : at + len(chunk)] = np.asarray(flat).reshape(len(chunk), d)
+        # a float64 beyond float32 becomes inf here, which every user of the vectors
+        # refuses naming the item (usable_rows), not numpy's warning with a source line
+        with np.errstate(over="ignore"):
+            out[at : at + len(chunk)] = np.asarray(flat).reshape(len(chunk), d)
         at += len(chunk)
     return out
 

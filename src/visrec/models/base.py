@@ -100,6 +100,9 @@ class Recommender(ParamsMixin, ABC):
     missing_vector_effect: ClassVar[str] = "they are fitted without one"
     #: True when items never seen in training can be scored from their vectors
     scores_new_items: ClassVar[bool] = False
+    #: True when a vector's length weighs in its scores (one scale for all vectors, not
+    #: each normalised): a few very long vectors then drown the others
+    vector_length_matters: ClassVar[bool] = False
     #: False for a model whose scores of items with interactions ignore their vectors
     #: (visual-cf is BPR there): on warm and time splits it does not use pictures
     pictures_for_known_items: ClassVar[bool] = True
@@ -251,6 +254,12 @@ class Recommender(ParamsMixin, ABC):
         """The width of the image vectors that new items are scored from (``None`` for
         models that read no vectors)."""
         return None
+
+    def far_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        """Per row of ``vectors (m, d)``: far longer than the training items' (over
+        ``OUTLIER_LENGTH`` times their typical length), where that decides the score
+        (``vector_length_matters``); all False for other models."""
+        return np.zeros(len(vectors), dtype=bool)
 
     def fit_notes(self) -> list[str]:
         """Lines on what validation did during the last fit (``reg="auto"`` on sparse

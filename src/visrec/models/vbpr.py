@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from visrec.data.interactions import Interactions
+from visrec.embed.store import OUTLIER_LENGTH
 from visrec.errors import VisrecError
 from visrec.models._auto_reg import AutoRegMixin
 from visrec.models._indices import among
@@ -101,6 +102,7 @@ class VBPR(AutoRegMixin, Recommender):
     _scores_item_subsets = True
     uses_vectors = True
     missing_vector_effect = "their visual term is neutral"
+    vector_length_matters = True
     scores_new_items = True
     _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {
         "user_factors_": ("users", "factors"),
@@ -355,6 +357,12 @@ class VBPR(AutoRegMixin, Recommender):
         theta = self.new_user_visual_factors_[user_idx]
         s: np.ndarray = theta @ (f @ self.new_projection_).T + f @ self.new_visual_bias_
         return s
+
+    def far_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        # the scaled training vectors have a root-mean-square length of about 1
+        self._check_fitted()
+        far: np.ndarray = np.linalg.norm(self._transform(vectors), axis=1) > OUTLIER_LENGTH
+        return far
 
     def _transform(self, vectors: np.ndarray) -> np.ndarray:
         return FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_).transform(vectors)
