@@ -339,6 +339,13 @@ def test_a_fetch_cache_given_as_a_folder_points_to_its_manifest(
     from visrec.commands.embed import _refuse_fetch_cache
 
     _refuse_fetch_cache(str(named), ["a", "b"], str(out))
+    assert capsys.readouterr().err == ""
+    # fetch -o wrote the manifest elsewhere: embedded as asked, the hash ids said
+    (cache / "manifest.csv").unlink()
+    _refuse_fetch_cache(str(cache), names, str(out))
+    err = capsys.readouterr().err
+    assert err.startswith(f"note: {cache} looks like a visrec fetch cache: 3 of 3 files")
+    assert "embed the manifest that visrec fetch -o wrote instead" in err
 
 
 def test_a_manifest_without_rows_says_so(tmp_path, capsys) -> None:

@@ -307,12 +307,23 @@ def _refuse_fetch_cache(folder: str, ids: list[str], output: str) -> None:
 
     manifest = Path(folder) / "manifest.csv"
     hashed = sum(1 for i in ids if CACHE_NAME.fullmatch(i))
-    if ids and manifest.is_file() and hashed > len(ids) // 2:
+    if not ids or hashed <= len(ids) // 2:
+        return
+    if manifest.is_file():
         raise VisrecError(
             f"{folder} is a visrec fetch cache: its files are named by the hash of their "
             f"URL ({hashed:,} of {len(ids):,}), not by item id; embed its manifest instead: "
             f"visrec embed --manifest {shlex.quote(str(manifest))} -o {shlex.quote(output)}"
         )
+    # no manifest inside (fetch -o wrote it elsewhere), or a shop's own hash-named
+    # files: embedded as asked, but the ids are said to be hashes
+    print(
+        f"note: {folder} looks like a visrec fetch cache: {hashed:,} of {len(ids):,} files "
+        "are named by a 64-hex hash, and those are the item ids here. For a fetch cache, "
+        "embed the manifest that visrec fetch -o wrote instead: visrec embed --manifest "
+        f"MANIFEST.csv -o {shlex.quote(output)}",
+        file=sys.stderr,
+    )
 
 
 #: the largest vectors file whose rows embed compares after a run (read whole)
