@@ -284,6 +284,14 @@ def test_train_seed_and_param_random_state_must_agree(
 
     assert np.array_equal(factors("b"), factors("c"))
     assert not np.array_equal(factors("b"), factors("e"))
+    # popularity has no randomness: a --seed is said to do nothing, and none is recorded
+    capsys.readouterr()
+    pop = ["train", "--model", "popularity", "--interactions", str(csv), "--quiet"]
+    assert main([*pop, "-o", str(tmp_path / "p"), "--seed", "3"]) == 0
+    assert "note: model 'popularity' has no randomness: --seed does not change it" in (
+        capsys.readouterr().err
+    )
+    assert json.loads((tmp_path / "p" / "train.json").read_text())["seed"] is None
 
 
 def test_recommend_names_a_missing_model_folder(

@@ -142,6 +142,11 @@ def run(args: argparse.Namespace) -> int:
         )
     if "random_state" in defaults:
         params.setdefault("random_state", 0 if args.seed is None else args.seed)
+    elif args.seed is not None:  # popularity: counts, and one fixed tie order
+        print(
+            f"note: model {args.model!r} has no randomness: --seed does not change it",
+            file=sys.stderr,
+        )
     # a progress bar on long fits, unless output goes to a file/pipe (or --quiet)
     if show_progress(args) and "verbose" in defaults:
         params.setdefault("verbose", True)
@@ -311,7 +316,7 @@ def _fit_and_save(
         "params": model.get_params(),
         "interactions": str(Path(args.interactions).resolve()),
         "vectors": str(Path(args.vectors).resolve()) if args.vectors else None,
-        "seed": model.get_params().get("random_state", 0 if args.seed is None else args.seed),
+        "seed": model.get_params().get("random_state"),  # None: a model without one
         "min_rating": args.min_rating,
         "n_users": inter.n_users,
         "n_items": inter.n_items,
