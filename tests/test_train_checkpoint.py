@@ -3,6 +3,8 @@ uninterrupted fit gives (``models/_checkpoint``, ``visrec train``)."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -265,12 +267,18 @@ def test_cli_train_resumes_after_ctrl_c(
     assert "interrupted before the training state was first saved" in err
 
     assert main(argv) == 0
-    assert "resuming vbpr at epoch 5 of 6" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "resuming vbpr at epoch 5 of 6" in captured.err
+    # the fit seconds are this run's part only: said, in the line and in train.json
+    assert re.search(r"fit \d+\.\d s \(the resumed part\), total", captured.out)
+    assert json.loads((out / "train.json").read_text())["fit_resumed"] is True
     assert not checkpoint_folder(out).exists()  # removed once the model is saved
     resumed = np.load(out / "arrays.npz")["item_factors_"]
 
     assert main([*argv[:-1], "--no-resume"]) == 0  # a plain fit from scratch, for reference
     np.testing.assert_array_equal(np.load(out / "arrays.npz")["item_factors_"], resumed)
+    assert "(the resumed part)" not in capsys.readouterr().out
+    assert json.loads((out / "train.json").read_text())["fit_resumed"] is False
 
     # changed data: the saved state is not used
     with monkeypatch.context() as mp:

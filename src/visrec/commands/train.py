@@ -300,6 +300,8 @@ def _fit_and_save(
         print(what, file=sys.stderr)
         return 130
     fit_s = time.perf_counter() - t1
+    # a resumed fit timed only what was left: said, so the figure is not read as a fit's
+    resumed = ckpt is not None and bool(ckpt.resumed)
     for note in model.fit_notes():  # what validation chose: reg=auto, profile_weight
         print(note, file=sys.stderr)
     n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
@@ -324,6 +326,7 @@ def _fit_and_save(
         "n_pairs": n_pairs,
         "n_excluded_below_min_rating": n_excluded,
         "fit_seconds": round(fit_s, 3),
+        "fit_resumed": resumed,
     }
     save_model_folder(model, out, provenance, sole_writer=sole_writer)
     _say_other_states(ckpt_dir, ckpt.kept if ckpt is not None else [])
@@ -331,8 +334,8 @@ def _fit_and_save(
     total = time.perf_counter() - t0
     print(
         f"trained {args.model}: {inter.n_users:,} users, {inter.n_items:,} items, "
-        f"{len(inter):,} rows ({n_pairs:,} distinct pairs); fit {fit_s:.1f} s, "
-        f"total {total:.1f} s -> {out}"
+        f"{len(inter):,} rows ({n_pairs:,} distinct pairs); fit {fit_s:.1f} s"
+        f"{' (the resumed part)' if resumed else ''}, total {total:.1f} s -> {out}"
     )
     return 0
 

@@ -53,6 +53,9 @@ class Checkpoint:
     #: what this block saved or resumed from under its key (shared by the copies
     #: ``keyed`` makes): a rerun of the same command resumes only when it is not empty
     kept: list[str] = field(default_factory=list, compare=False)
+    #: the fits that resumed a saved state (shared like ``kept``): this run timed only
+    #: their rest
+    resumed: list[str] = field(default_factory=list, compare=False)
     #: notes given once per block (shared like ``kept``)
     said: set[str] = field(default_factory=set, compare=False)
     #: when the block last saved (its start at first), shared like ``kept``: one clock
@@ -289,4 +292,5 @@ def restore_state(
     else:
         ckpt.log(f"resuming {desc} at epoch {epoch + 1} of {epochs} (from {path})")
     ckpt.kept.append(desc)
+    ckpt.resumed.append(desc)
     return epoch, [float(x) for x in state["losses"]]
