@@ -199,6 +199,23 @@ def test_checkerboard_cold_items() -> None:
     assert summ.loc["popularity", ("auc", "std")] == 0.0
 
 
+def test_cold_items_scores_each_distinct_vector_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # items with one photo must tie exactly: a matrix product rounds a row by its place
+    # in the block, so they are scored as one row (the checkerboard has two vectors)
+    frame, iv = checkerboard()
+    widths: list[int] = []
+    score_new = GroupOracle._score_new
+
+    def counting(self: GroupOracle, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        widths.append(len(vectors))
+        return score_new(self, user_idx, vectors)
+
+    monkeypatch.setattr(GroupOracle, "_score_new", counting)
+    res = R.run_experiment(frame, iv, "cold-items", ["oracle"], seeds=(0,), k=4, progress=False)
+    assert set(res.runs["n_candidates"]) == {4.0} and widths == [2]
+    assert res.summary().loc["oracle", ("auc", "mean")] == 1.0
+
+
 def test_cold_items_holds_out_only_items_with_images() -> None:
     frame, iv = checkerboard()
     has = np.zeros(len(iv), dtype=bool)

@@ -359,13 +359,19 @@ def evaluate_model(
     k_list = min(k, max(n_cand, 1))
     test_csr = test.to_csr("binary")
     users = np.unique(np.asarray(test.user_idx))
-    new_vectors = new_has_image = None
+    new_vectors = None
+    new_cols = new_inverse = np.zeros(0, dtype=np.int64)
     if split.cold and model.scores_new_items:
         if item_vectors is None:
             raise VisrecError(
                 f"model {model.name!r} scores cold items from image vectors: pass item vectors"
             )
-        new_vectors, new_has_image = item_vectors.align(test.item_map.ids)
+        aligned, has = item_vectors.align(test.item_map.ids)
+        # each distinct vector scored once (as visrec recommend does): a matrix product
+        # rounds a row by its place in the block, and items with one photo must tie
+        new_cols = np.flatnonzero(has)
+        new_vectors, new_inverse = np.unique(aligned[has], axis=0, return_inverse=True)
+        new_inverse = new_inverse.ravel()
     seen = None if split.cold else train_rows
     if exclude is not None and len(exclude):
         extra = _pairs_matrix(exclude, test)
@@ -384,7 +390,9 @@ def evaluate_model(
         u = users[s : s + batch_size]
         if split.cold:
             if new_vectors is not None:
-                scores = model.score_new_items(u, new_vectors, new_has_image)
+                scores = np.full((len(u), n_cand), -np.inf, dtype=np.float32)
+                if len(new_cols):
+                    scores[:, new_cols] = model.score_new_items(u, new_vectors)[:, new_inverse]
             else:
                 scores = np.zeros((len(u), n_cand), dtype=np.float32)
         else:
