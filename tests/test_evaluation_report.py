@@ -294,6 +294,10 @@ def test_evaluate_refuses_report_and_json_on_one_file_before_any_fit(
         (lambda r: r["runs"][1].update(auc=float("inf")), "runs[1] (vbpr): auc is inf"),
         (lambda r: r.update(splits=[1, 2]), "'splits' is not a JSON object"),
         (lambda r: r.update(params="x"), "'params' is not a JSON object"),
+        (lambda r: r.update(params={"bpr": [1, 2]}), "params of 'bpr' are not a JSON object"),
+        (lambda r: r.update(notes=5), "'notes' is not a list"),
+        (lambda r: r.update(inputs=[1, 2]), "'inputs' is not a JSON object"),
+        (lambda r: r["runs"][1].update(tuned=[1]), "runs[1] (vbpr): tuned [1] is not text"),
     ],
 )
 def test_a_damaged_result_is_one_line_naming_the_run(

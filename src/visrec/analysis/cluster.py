@@ -144,8 +144,9 @@ def cluster_vs_labels(
         integer_arg(k, "cluster: k")
     import pandas as pd
 
+    # None, NaN of any float type, pandas' NA and NaT: no label
     missing = [
-        j for j, v in enumerate(labels) if v is None or (isinstance(v, float) and pd.isna(v))
+        j for j, v in enumerate(labels) if v is None or (pd.api.types.is_scalar(v) and pd.isna(v))
     ]
     if missing:
         # str(NaN) would make 'nan' a category of its own, counted in ARI and purity

@@ -346,7 +346,8 @@ def rating_eval(
             say(f"resuming: {len(done)} of {len(seeds)} seeds already done ({record})")
         recorder = run_record.Recorder(record, fp, say, what="seeds")
     records: list[dict[str, Any]] = []
-    n_models = 6 if item_vectors is not None else 4
+    # majority, global/item/user mean, biased MF; with vectors also KNN and MF + visual
+    n_models = 7 if item_vectors is not None else 5
     n_train = n_test = n_cold = 0
     sizes: list[tuple[int, int]] = []  # (train, test) per seed: cold-items splits differ
     with tqdm(
@@ -470,13 +471,18 @@ def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             RATING: rating[~bad],
         }
     )
+    untimed = 0
     if TIMESTAMP in frame.columns:
         ts = pd.to_numeric(frame[TIMESTAMP], errors="coerce").to_numpy()[~bad]
         if np.isfinite(ts).all():
             df[TIMESTAMP] = ts
+        else:  # one rule for all rows: a time for some would order only those
+            untimed = int((~np.isfinite(ts)).sum())
     # A review listed twice (Amazon's 5-core files repeat them) must not be split into
     # a training rating and its own copy as a test rating: only MF could look it up.
     kept = "the latest" if TIMESTAMP in df.columns else "the last row"
+    if untimed:
+        kept += f"; {untimed:,} row(s) have no usable time, so no time is used"
     df, n_dup = collapse_duplicates(df)
     df = df[[USER, ITEM, RATING]]
     if n_dup:

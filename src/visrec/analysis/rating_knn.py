@@ -8,9 +8,10 @@ split and scored on the same test rows, so the two accuracies are comparable.
 
 Rating data repeat vectors a lot (every rating of a movie carries the same poster
 vector), so neighbours are searched among *distinct* training vectors and expanded to
-rows: the result is an exact k-nearest-neighbour vote, with ties among equidistant
-training rows broken by training-row order (scikit-learn breaks them arbitrarily), and
-ties in the vote going to the smallest rating (as scikit-learn's ``predict`` does).
+rows: the result is an exact k-nearest-neighbour vote. Among equidistant training rows
+those of one vector come together, earliest first (scikit-learn breaks such ties
+arbitrarily; exact ties between different real-valued vectors are rare), and ties in the
+vote go to the smallest rating (as scikit-learn's ``predict`` does).
 On data without repeated vectors it gives the same predictions as
 ``KNeighborsClassifier``, and it is far faster when vectors repeat.
 """

@@ -85,15 +85,18 @@ class ItemVectors:
         """Rows for ``item_ids`` in that order: ``(vectors (m, d), has_image (m,))``.
 
         Items absent from this store get a zero row and ``has_image=False``: an item
-        never borrows another item's row. One id given as a string is one item.
+        never borrows another item's row. So do items marked ``has_image=False``,
+        whatever their stored row holds (an old vector, NaN): a reader that uses every
+        row, as the rating KNN does with zero vectors, must not see it. One id given as
+        a string is one item.
         """
         index = {v: i for i, v in enumerate(self.ids)}
         pos = _positions(index, item_ids)
         out = np.zeros((len(pos), self.dim), dtype=np.float32)
         has = np.zeros(len(pos), dtype=bool)
         ok = pos >= 0
-        out[ok] = self.vectors[pos[ok]]
         has[ok] = self.has_image[pos[ok]]
+        out[has] = self.vectors[pos[has]]
         return out, has
 
 

@@ -100,9 +100,14 @@ def _check(result: Any, source: str) -> None:
         raise VisrecError(f"{source}: {what} ('k' is {k!r}, not a positive integer)")
     if not isinstance(result["protocol"], str):
         raise VisrecError(f"{source}: {what} ('protocol' is {result['protocol']!r})")
-    for key in ("splits", "params"):
-        if not isinstance(result.get(key, {}), dict):
+    for key in ("splits", "params", "inputs"):
+        if not isinstance(result.get(key) or {}, dict):
             raise VisrecError(f"{source}: {what} ('{key}' is not a JSON object)")
+    for name, used in (result.get("params") or {}).items():
+        if not isinstance(used, dict):
+            raise VisrecError(f"{source}: {what} (params of {name!r} are not a JSON object)")
+    if not isinstance(result.get("notes") or [], list):
+        raise VisrecError(f"{source}: {what} ('notes' is not a list)")
     seeds = result.get("seeds")
     first: dict[tuple[int, str], int] = {}  # (seed, model) -> the run that has it
     for i, run in enumerate(runs):
@@ -121,6 +126,8 @@ def _check(result: Any, source: str) -> None:
                 f"(runs[{first[seed, model]}]): one run per seed and model"
             )
         first[seed, model] = i
+        if not isinstance(run.get("tuned"), str | None):
+            raise VisrecError(f"{source}: runs[{i}] ({model}): tuned {run['tuned']!r} is not text")
         if isinstance(seeds, list) and seed not in seeds:
             raise VisrecError(
                 f"{source}: runs[{i}] ({model}) has seed {seed}, which 'seeds' does not list"
