@@ -88,11 +88,13 @@ def test_train_tries_its_output_before_the_fit(
 def test_train_through_a_link_to_a_model_folder_keeps_the_link(tmp_path: Path) -> None:
     real = tmp_path / "store" / "m"
     assert _train(tmp_path, real) == 0
+    first = (real / "model.json").read_text()
     link = tmp_path / "current"
     link.symlink_to(real, target_is_directory=True)
-    assert _train(tmp_path, link, "--seed", "3") == 0
+    assert _train(tmp_path, link) == 0
     assert link.is_symlink() and (link / "model.json").is_file()
-    assert '"seed": 3' in (real / "train.json").read_text()
+    # the folder the link names was replaced: each save writes a token of its own
+    assert (real / "model.json").read_text() != first
 
 
 def _train_from_a_pipe(out: Path) -> int:
