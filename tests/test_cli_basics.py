@@ -93,3 +93,20 @@ def test_a_closed_pipe_ends_quietly() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_help_prose_fits_an_80_column_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the texts are laid out for about 88 columns: a terminal of 80 cut them mid-word
+    # (indented lines, the examples and tables, are kept as written)
+    monkeypatch.setenv("COLUMNS", "80")
+    commands = ["demo", "fetch", "embed", "cluster", "knn-rating", "rating-eval", "train",
+                "recommend", "evaluate", "report", "similar"]  # fmt: skip
+    for argv in ([], ["data", "summary"], *([c] for c in commands)):
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        text = capsys.readouterr().out
+        long = [line for line in text.splitlines() if len(line) > 80 and not line[:1].isspace()]
+        assert long == [], (argv, long)
+        assert "interactions file layout:" in text or argv[:1] not in (["train"], ["evaluate"])

@@ -172,7 +172,15 @@ def test_cli_knn_rating_bad_key_column(tmp_path, capsys):
         ["knn-rating", "--interactions", str(r), "--vectors", str(v), "--key-col", "review_id"]
     )
     assert rc == 2
-    assert "review_id" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no 'review_id' column" in err
+    assert "review ids come with Amazon review files (give one, or --key-col item_id)" in err
+    # any other column is no key: a CSV keeps only its id, rating and time columns
+    argv = ["knn-rating", "--interactions", str(r), "--vectors", str(v), "--key-col", "sku"]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "--key-col: invalid choice: 'sku'" in capsys.readouterr().err
 
 
 def test_real_movielens_ratings_load(shared_data):

@@ -138,9 +138,11 @@ def add_layout_args(
     interactions file whose header the aliases do not cover (``sku``, ``ordered_at``
     are; a shop's own names may not be). Read by :func:`layout_args`. ``rating_use`` /
     ``time_use`` say when this command reads those two columns."""
+    # argparse wraps a group's description, not its title
     g = parser.add_argument_group(
-        "interactions file layout (default: found from the header: user_id, userId, "
-        "customer_id, reviewerID, ...; item_id, movieId, asin, sku, ...)"
+        "interactions file layout",
+        "By default the columns are found from the header: user_id, userId, customer_id, "
+        "reviewerID, ...; item_id, movieId, asin, sku, ...",
     )
     g.add_argument("--sep", metavar="SEP", help="field separator (default: sniffed; '\\t' for tab)")
     for kind, what in (

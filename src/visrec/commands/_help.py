@@ -79,21 +79,21 @@ PARAM_FORM = {"train": "--param {name}=VALUE", "evaluate": "--param MODEL.{name}
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """A description or epilog as written (laid-out paragraphs and indented examples
-    stay as they are), except that a paragraph written as one line of prose longer than
-    the width (most descriptions) is wrapped to it."""
+    """A description or epilog as written (indented examples and tables stay as they
+    are), except that a paragraph of prose (lines that start at the margin, between
+    blank or indented lines) with a line longer than the width is wrapped to it: the
+    texts are laid out for about 88 columns, and an 80-column terminal cut them
+    mid-word."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        lines = text.splitlines()
         out: list[str] = []
-        for k, line in enumerate(lines):
-            alone = (k == 0 or not lines[k - 1].strip()) and (
-                k == len(lines) - 1 or not lines[k + 1].strip()
-            )
-            if alone and not line[:1].isspace() and len(indent) + len(line) > width:
+        block: list[str] = []  # the prose paragraph being read
+
+        def flush() -> None:
+            if any(len(indent) + len(line) > width for line in block):
                 out.extend(
                     textwrap.wrap(
-                        line,
+                        " ".join(line.strip() for line in block),
                         width=max(20, width),
                         initial_indent=indent,
                         subsequent_indent=indent,
@@ -102,7 +102,16 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
                     )
                 )
             else:
-                out.append(indent + line)
+                out.extend(indent + line for line in block)
+            block.clear()
+
+        for line in text.splitlines():
+            if line.strip() and not line[:1].isspace():
+                block.append(line)
+                continue
+            flush()
+            out.append(indent + line)
+        flush()
         return "\n".join(out)
 
 

@@ -47,8 +47,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "cluster",
         usage=(
-            "visrec cluster [-h] VECTORS --labels TABLE --id-col ID_COL --label-col LABEL_COL\n"
-            "                      [--k K] [--keep A,B,C | --top-labels N] [--random-state N]\n"
+            "visrec cluster [-h] VECTORS --labels TABLE --id-col ID_COL\n"
+            "                      --label-col LABEL_COL [--k K]\n"
+            "                      [--keep A,B,C | --top-labels N] [--random-state N]\n"
             "                      [--json OUT] [--report HTML] [--images DIR]\n"
             "       (or --vectors VECTORS in VECTORS' place)"
         ),

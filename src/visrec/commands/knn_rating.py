@@ -60,8 +60,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--key-col",
         default="item_id",
-        help="column joined to the vector ids (default item_id; pass review_id with vectors "
-        "of Amazon review photos)",
+        choices=["item_id", "review_id"],
+        help="what the vector ids are: item_id (default: one picture per item) or review_id "
+        "(vectors of an Amazon review file's review photos, which visrec fetch keys so)",
     )
     p.add_argument("--k", type=int, default=3, help="neighbours (default 3)")
     p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
@@ -100,7 +101,14 @@ def ratings_with_vectors(
 
     for col in (key_col, "rating"):
         if col not in frame.columns:
-            raise VisrecError(f"{source}: no {col!r} column (columns: {', '.join(frame.columns)})")
+            why = (
+                ": review ids come with Amazon review files (give one, or --key-col item_id)"
+                if col == "review_id"
+                else ""
+            )
+            raise VisrecError(
+                f"{source}: no {col!r} column (columns: {', '.join(frame.columns)}){why}"
+            )
     notes: list[str] = []
     rating = frame["rating"].astype("float64")
     bad = ~np.isfinite(rating.to_numpy())

@@ -56,13 +56,14 @@ run. Other data or settings start over; --no-resume always does. The folder is r
 once the model is saved.
 
 A progress bar shows on a terminal; when stderr goes to a file, a line a minute tells
-how a long fit is going instead (--quiet hides both). Every row of the interactions
-file is an implicit positive (ratings and timestamps are not read, unless --min-rating
-keeps only rows rated at least that, as in visrec evaluate; duplicate user-item pairs
-collapse). Accepted layouts: a CSV with header
+how a long fit is going instead (--quiet hides both).
+
+Every row of the interactions file is an implicit positive (ratings and timestamps are
+not read, unless --min-rating keeps only rows rated at least that, as in visrec
+evaluate; duplicate user-item pairs collapse). Accepted layouts: a CSV with header
 user_id,item_id[,rating,timestamp] (and common aliases, or --user-col and --item-col;
-TSV too), MovieLens u.data,
-Parquet, Amazon reviews .json.gz.
+TSV too), MovieLens u.data, Parquet, Amazon reviews .json.gz (or a folder of them).
+
 Models: popularity, bpr, vbpr, visual-cf (vbpr and visual-cf need --vectors); defaults
 are the tuned ones (see docs/models.md). On sparse data (under 40 distinct interactions
 per item) bpr, vbpr and visual-cf choose their L2 penalties on an inner validation split
