@@ -441,7 +441,7 @@ def test_no_resume_leaves_a_file_that_is_not_a_record(
 
 
 TIME_NOTE = (
-    "note: --test-ratio (--test-size) has no effect with --protocol time "
+    "note: --test-size (--test-ratio) has no effect with --protocol time "
     "(each user's latest interaction is the test)"
 )
 

@@ -76,6 +76,7 @@ def add_min_rating_arg(parser: argparse.ArgumentParser, more: str = "") -> None:
         "--min-rating",
         type=finite_number,
         default=None,
+        metavar="R",
         help="keep only rows with rating >= this value (default: every row is a positive)" + more,
     )
 

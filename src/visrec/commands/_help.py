@@ -55,8 +55,8 @@ SAME_MEANING: dict[str, dict[str, str]] = {
         "--random-state": "--seed S is the model's seed (its random_state) here",
     },
     "demo": {
-        "-o": "--out DIR is the output folder here",
-        "--output": "--out DIR is the output folder here",
+        "-o": "--out OUT is the output folder here",
+        "--output": "--out OUT is the output folder here",
     },
 }
 for _command in ("train", "recommend", "embed", "report"):

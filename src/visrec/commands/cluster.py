@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
         usage=(
             "visrec cluster [-h] VECTORS --labels TABLE --id-col ID_COL\n"
             "                      --label-col LABEL_COL [--k K]\n"
-            "                      [--keep A,B,C | --top-labels N] [--random-state N]\n"
+            "                      [--keep A,B,C | --top-labels N] [--random-state S]\n"
             "                      [--json OUT] [--report HTML] [--images DIR]\n"
             "       (or --vectors VECTORS in VECTORS' place)"
         ),
@@ -85,7 +85,14 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="only items with one of the N most frequent labels",
     )
-    p.add_argument("--random-state", "--seed", type=int, default=0, help="K-means seed (default 0)")
+    p.add_argument(
+        "--random-state",
+        "--seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="K-means seed (default 0)",
+    )
     p.add_argument("--json", default=None, metavar="OUT", help="write the scores and table")
     p.add_argument(
         "--report",

@@ -68,7 +68,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--out",
-        metavar="DIR",
+        metavar="OUT",
         default="demo-out",
         help="working folder for data, vectors and results.json (default: demo-out): new, "
         "empty, or an earlier demo's (the demo replaces what it writes there)",
@@ -112,7 +112,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--backbone",
         default="efficientnet-lite0",
-        help="image network (default efficientnet-lite0)",
+        metavar="NAME",
+        help="image network (default efficientnet-lite0; visrec embed --list-backbones)",
     )
     p.add_argument(
         "--engine",
@@ -120,7 +121,12 @@ def register(subparsers: Any) -> None:
         choices=("auto", "torch", "onnx", "ray"),
         help="inference engine (default auto: ONNX Runtime if installed, else torch)",
     )
-    p.add_argument("--batch-size", type=int, help="images per inference batch")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="images per inference batch (default: the engine's best)",
+    )
     p.add_argument("--k", type=int, help="K-means clusters (default: number of categories)")
     p.add_argument(
         "--knn-k",
@@ -136,7 +142,7 @@ def register(subparsers: Any) -> None:
         "default: on for the generated catalogue, off with --data)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--json", metavar="OUT", help="also write the results JSON here")
+    p.add_argument("--json", metavar="JSON", help="also write the results JSON here")
     add_progress_args(p, what="progress bars")
     p.set_defaults(func=run)
 

@@ -112,9 +112,11 @@ def register(subparsers: Any) -> None:
         help="mean images per resumable chunk (default 512)",
     )
     p.add_argument(
-        "--ray-address", metavar="ADDR", help="with --engine ray: existing cluster (or 'auto')"
+        "--ray-address",
+        metavar="ADDR",
+        help="with --engine ray: an existing cluster, or 'auto' (default: start a local Ray)",
     )
-    p.add_argument("--json", metavar="OUT", help="also write the summary (all failures) as JSON")
+    p.add_argument("--json", metavar="JSON", help="also write the summary (all failures) as JSON")
     p.add_argument(
         "--overwrite",
         "--replace",
@@ -378,7 +380,7 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
             print(f"  {os.path.basename(path)} (item {item_id}): {reason}")
         if len(result.failures) > limit:
             more = len(result.failures) - limit
-            print(f"  ... and {more:,} more (--json OUT lists all)")
+            print(f"  ... and {more:,} more (--json JSON lists all)")
     if args.json:
         summary = {
             "n": result.n,

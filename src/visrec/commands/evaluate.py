@@ -58,7 +58,7 @@ candidates), mean ± std over seeds 0..N-1. The popularity baseline is always in
 
 interrupted runs:
   Every finished (seed, model) run is recorded at once in OUT.partial.jsonl next to
-  --json OUT (hidden, with a cut name, for an OUT name near the system's 255 bytes;
+  --json OUT (for an OUT name near the system's 255 bytes: hidden, under a cut name;
   without --json: in $VISREC_CACHE/evaluate/, default
   ~/.cache/visrec/evaluate/). Run the same command again after Ctrl-C, a kill or a
   crash and only the missing runs are fitted; the table and JSON are those of an
@@ -86,7 +86,7 @@ def register(subparsers: Any) -> None:
         "--vectors",
         default=None,
         metavar="V",
-        help="item vectors Parquet from `visrec embed` (needed by vbpr and cold-items)",
+        help="item vectors Parquet from `visrec embed` (needed by vbpr, visual-cf and cold-items)",
     )
     p.add_argument(
         "--protocol", choices=("warm", "time", "cold-items"), default="warm", help="default warm"
@@ -99,15 +99,21 @@ def register(subparsers: Any) -> None:
         "--param NAME@LABEL.KEY=VALUE, e.g. bpr@strong",
     )
     p.add_argument(
-        "--seeds", type=int, default=3, help="number of seeds 0..N-1 (default 3, at most 1000)"
+        "--seeds",
+        type=int,
+        default=3,
+        metavar="N",
+        help="number of seeds 0..N-1 (default 3, at most 1000)",
     )
     p.add_argument("--k", type=int, default=20, help="list length for @K metrics (default 20)")
     p.add_argument(
-        "--test-ratio",
         "--test-size",
+        "--test-ratio",
+        dest="test_ratio",
         type=float,
         default=None,  # None, not 0.2: an explicit 0.2 with --protocol time gets its note
-        help="held-out share (default 0.2; not time)",
+        metavar="F",
+        help="held-out share (default 0.2; not used by --protocol time)",
     )
     add_min_rating_arg(p)
     p.add_argument(
@@ -119,7 +125,11 @@ def register(subparsers: Any) -> None:
         "or a string)",
     )
     p.add_argument(
-        "--batch-size", type=int, default=512, help="users scored at a time (default 512)"
+        "--batch-size",
+        type=int,
+        default=512,
+        metavar="N",
+        help="users scored at a time (default 512)",
     )
     p.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
     p.add_argument(
@@ -171,10 +181,10 @@ def run(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise VisrecError(f"--k must be at least 1, got {args.k}")
     if args.test_ratio is not None and not 0.0 < args.test_ratio < 1.0:
-        raise VisrecError(f"--test-ratio must be between 0 and 1, got {args.test_ratio}")
+        raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_ratio}")
     if args.protocol == "time" and args.test_ratio is not None:
         say(
-            "note: --test-ratio (--test-size) has no effect with --protocol time "
+            "note: --test-size (--test-ratio) has no effect with --protocol time "
             "(each user's latest interaction is the test)"
         )
     if args.test_ratio is None:

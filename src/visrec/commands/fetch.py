@@ -43,7 +43,7 @@ SOURCE kinds:
   the same way: parent_asin for asin, user_id for reviewerID, timestamp (ms) in seconds,
   a review's images' large_image_url, a product's images' hi_res (else large)
 
-Each URL is cached once under DIR as <sha256(url)>.<ext> after it decoded as an image;
+Each URL is cached once under DIR as <sha256(url)>.<ext> once it decodes as an image;
 cached URLs are not downloaded again. Ctrl-C stops at once, keeping what was fetched
 (nothing partial): run the same command again to resume. The manifest (-o, default
 DIR/manifest.csv) lists item_id,path,url for the images that were fetched; failures are
@@ -94,11 +94,14 @@ def register(subparsers: Any) -> None:
         "check that each is of this kind (what is fetched follows the file name: meta_* "
         "files give product images, others review photos)",
     )
-    p.add_argument("--workers", type=int, default=16, help="parallel downloads (default 16)")
+    p.add_argument(
+        "--workers", type=int, default=16, metavar="N", help="parallel downloads (default 16)"
+    )
     p.add_argument(
         "--timeout",
         type=float,
         default=10.0,
+        metavar="SECONDS",
         help="seconds to wait for the connection and for each read (default 10; a day at most)",
     )
     p.add_argument(
@@ -115,7 +118,7 @@ def register(subparsers: Any) -> None:
         type=int,
         default=3,
         help="extra attempts on timeouts, 5xx, 429 and connection errors, after 0.5, 1, 2 "
-        "... s, or as long as the server's Retry-After asks (a minute at most) (default 3)",
+        "... s, or as long as the server's Retry-After asks, a minute at most (default 3)",
     )
     p.add_argument(
         "--max-bytes",

@@ -65,9 +65,16 @@ def register(subparsers: Any) -> None:
         "(vectors of an Amazon review file's review photos, which visrec fetch keys so)",
     )
     p.add_argument("--k", type=int, default=3, help="neighbours (default 3)")
-    p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
     p.add_argument(
-        "--random-state", "--seed", type=int, default=1234, help="split seed (default 1234)"
+        "--test-size", type=float, default=0.2, metavar="F", help="held-out share (default 0.2)"
+    )
+    p.add_argument(
+        "--random-state",
+        "--seed",
+        type=int,
+        default=1234,
+        metavar="S",
+        help="split seed (default 1234)",
     )
     p.add_argument(
         "--include-missing",

@@ -73,7 +73,9 @@ def register(subparsers: Any) -> None:
         formatter_class=HelpFormatter,
     )
     add_interactions_args(
-        p, "ratings: CSV/TSV/Parquet with user_id,item_id,rating or MovieLens u.data"
+        p,
+        "ratings: CSV/TSV/Parquet with user_id,item_id,rating, MovieLens u.data, or an "
+        "Amazon review file",
     )
     p.add_argument(
         "--vectors", default=None, metavar="V", help="item vectors Parquet (`visrec embed`)"
@@ -87,17 +89,26 @@ def register(subparsers: Any) -> None:
         "their pictures are known",
     )
     p.add_argument(
-        "--seeds", type=int, default=1, help="number of splits (default 1, at most 1000)"
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="number of splits (default 1, at most 1000)",
     )
-    p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
+    p.add_argument(
+        "--test-size", type=float, default=0.2, metavar="F", help="held-out share (default 0.2)"
+    )
     p.add_argument(
         "--random-state",
         type=int,
         default=1234,
+        metavar="S",
         help="seed of the first split (default 1234)",
     )
     p.add_argument("--k", type=int, default=None, help=f"neighbours of the KNN (default {KNN_K})")
-    p.add_argument("--n-factors", type=int, default=None, help="MF latent factors (default 32)")
+    p.add_argument(
+        "--n-factors", type=int, default=None, help="MF latent factors (default 32; 0: biases only)"
+    )
     p.add_argument(
         "--n-epochs", type=int, default=None, help="MF full-batch Adam steps (default 150)"
     )

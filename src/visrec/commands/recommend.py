@@ -41,7 +41,8 @@ is a training item, counted in the summary), never one of the user's training it
 (nor, for a model trained with --min-rating, one they rated below it). --items (one
 item_id per line) restricts the candidates; --users (one user_id per line) the users,
 in the file's order (a user not in training is an error: the model knows nothing of
-them). Candidates unseen in training are scored from their image vectors (--vectors,
+them; --unknown-users skip leaves such users out, popular gives them the most popular
+candidates). Candidates unseen in training are scored from their image vectors (--vectors,
 else the vectors file recorded by `visrec train` when it still exists) by models that
 can (vbpr, visual-cf); a model that cannot, or a candidate with no vector (or one
 holding NaN), is reported once on stderr and such candidates are ranked after all

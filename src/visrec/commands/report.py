@@ -36,7 +36,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("result", metavar="RESULT.json", help="a `visrec evaluate --json` file")
     p.add_argument("-o", "--output", required=True, metavar="HTML", help="the report to write")
-    p.add_argument("--title", default=None, help="the report's heading")
+    p.add_argument(
+        "--title",
+        default=None,
+        help="the report's heading (default: visrec evaluate: PROTOCOL protocol)",
+    )
     p.set_defaults(func=run)
 
 
