@@ -594,6 +594,8 @@ def test_cli_embed_manifest_and_errors(tmp_path: Path, capsys: Any) -> None:
     assert list(iv.ids) == ["b", "a", "u"] and iv.has_image.tolist() == [True, True, False]
     assert cli_main(["embed", str(folder)]) == 2
     assert "give the output file" in capsys.readouterr().err
+    assert cli_main(["embed"]) == 2  # nothing given: both named
+    assert "error: give the images and the output: visrec embed" in capsys.readouterr().err
     # the manifest given where the folder goes: the command to type instead
     assert cli_main(["embed", str(manifest), "-o", str(out)]) == 2
     assert capsys.readouterr().err == (

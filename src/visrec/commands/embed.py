@@ -203,7 +203,10 @@ def _check_args(args: argparse.Namespace) -> None:
     from visrec.errors import VisrecError
 
     if not args.output:
-        raise VisrecError("give the output file: visrec embed IMAGES_DIR -o vectors.parquet")
+        what = (
+            "the output file" if args.images_dir or args.manifest else "the images and the output"
+        )
+        raise VisrecError(f"give {what}: visrec embed IMAGES_DIR -o vectors.parquet")
     if bool(args.images_dir) == bool(args.manifest):
         raise VisrecError("give exactly one of IMAGES_DIR or --manifest CSV")
     if args.recursive and args.manifest:
