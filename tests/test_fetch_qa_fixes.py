@@ -454,3 +454,13 @@ def test_a_bad_url_in_a_review_or_meta_file_names_its_line(
         assert main(args) == 1
         out = capsys.readouterr().out
         assert f"({where}): no scheme" in out, out
+
+
+def test_what_says_it_does_not_apply_to_a_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urls = tmp_path / "urls.csv"
+    urls.write_text("item_id,url\na,http://127.0.0.1:9/a.jpg\n")  # nothing listens on 9
+    args = ["fetch", str(urls), "--cache", str(tmp_path / "c"), "-q", "--retries", "0"]
+    assert main([*args, "--what", "review-photos"]) == 1  # nothing fetched
+    assert f"--what review-photos does not apply to {urls}" in capsys.readouterr().out

@@ -256,6 +256,11 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
         )
     out = Sources(files=list(files))
     urls, notes = out.urls, out.notes
+    if what and manifests:  # a manifest says nothing of its kind: its URLs are fetched
+        notes.append(
+            f"--what {what} does not apply to {manifests[0]}: a manifest's URLs are "
+            "fetched as listed"
+        )
     if reviews:
         res = load_amazon_reviews(reviews, for_photos=True)  # rating and time not needed
         n = _add_first_urls(out, res.frame["review_id"], res.frame["image"], res.frame["_where"])
