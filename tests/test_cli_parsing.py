@@ -321,3 +321,17 @@ def test_help_prose_is_wrapped_and_examples_kept(
     # indented lines (the examples) are left as written
     examples = [line for line in EPILOG.splitlines() if line.startswith("  ")]
     assert len(examples) >= 3 and all(line in text.splitlines() for line in examples)
+
+
+def test_nothing_given_names_the_vectors_among_what_is_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv, said in (
+        (["similar"], "required: VECTORS, ITEM_ID"),
+        (["cluster"], "required: VECTORS, --labels, --id-col, --label-col"),
+        (["similar", "--vectors", "v.parquet"], "required: ITEM_ID"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        assert capsys.readouterr().err.endswith(f"the following arguments are {said}\n")

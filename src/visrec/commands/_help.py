@@ -138,6 +138,13 @@ class Parser(argparse.ArgumentParser):
             given = getattr(self, "_given", [])
             given = given[: given.index("--")] if "--" in given else given  # then values
             unknown = [a for a in given if a.startswith("--") and a.split("=", 1)[0] not in own]
+            # VECTORS is optional to argparse (--vectors V may stand for it): nothing given
+            # at all is missing it too
+            takes_vectors = any(a.dest == "vectors" and not a.option_strings for a in self._actions)
+            words = [a for a in given if not a.startswith("-")]
+            named = any(a.split("=", 1)[0] == "--vectors" for a in given)
+            if takes_vectors and not words and not named:
+                message = message.replace("required: ", "required: VECTORS, ", 1)
             if unknown:  # worded as unknown_options words it, then what is missing
                 message = f"{self.unrecognized(unknown)} (also: {message})"
         # one line, like every other error (argparse printed the whole usage first;
