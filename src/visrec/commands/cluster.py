@@ -35,6 +35,7 @@ examples:
 
 Items without an image (has_image false, or an all-zero vector) or without a label are left
 out and counted.
+
 --json writes {"k", "n", "ari", "nmi", "purity", "majority_share", "table", "run"};
 "majority_share" (the most common label's share) is purity's baseline; "table" is a nested dict
 {cluster: {label: count}}. --report writes one self-contained HTML file: the table and

@@ -17,14 +17,16 @@ examples:
   visrec data summary ratings.csv --json summary.json
 
 PATH can be:
-  Amazon review files (.json / .json.gz; JSON lines or pretty-printed objects);
-    several of them are combined into one table with a category per file
+  Amazon review files (.json / .json.gz; JSON lines or pretty-printed
+    objects); several of them are combined into one table, a category per file
   Amazon metadata files (meta_<Category>.json[.gz])
-  an interactions table: CSV/TSV with a header such as user_id,item_id,rating,timestamp
-    (aliases like userId, movieId, reviewerID, asin, overall are recognised), parquet,
-    or MovieLens u.data (tab-separated, no header)
-  a dataset folder: u.data / ratings.csv plus an image folder (posters/ or images/)
-    named <item_id>.<jpg|png|...>, and/or an item table (u.item, styles.csv)
+  an interactions table: CSV/TSV with a header such as
+    user_id,item_id,rating,timestamp (aliases like userId, movieId, reviewerID,
+    asin, overall are recognised), parquet, or MovieLens u.data (tab-separated,
+    no header)
+  a dataset folder: u.data / ratings.csv plus an image folder (posters/ or
+    images/) named <item_id>.<jpg|png|...>, and/or an item table (u.item,
+    styles.csv)
 
 Records that cannot be used (null rating, missing id, broken JSON, wrong field count)
 are not kept; they are counted and the first few are listed as file:line.

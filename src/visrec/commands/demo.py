@@ -40,9 +40,12 @@ Outputs: OUT/catalogue/ (generated data), OUT/vectors.parquet (re-used by a re-r
 OUT/results.json (all figures), and the report (default report/index.html).
 
 --data DIR accepts:
-  MovieLens posters: u.data + posters/<item_id>.jpg (+ u.item: first genre = category)
-  fashion products:  styles.csv (id, masterCategory) + images/<id>.jpg (no ratings)
-  generic:           items.csv (item_id, category) + images/ [+ interactions.csv]
+  MovieLens posters: u.data + posters/<item_id>.jpg
+                     (+ u.item: first genre = category)
+  fashion products:  styles.csv (id, masterCategory) + images/<id>.jpg
+                     (no ratings)
+  generic:           items.csv (item_id, category) + images/
+                     [+ interactions.csv]
 """
 
 

@@ -43,14 +43,18 @@ computed. After an interruption (Ctrl-C, kill -9, a crash) run the same command 
 only missing chunks are computed. Re-running after success reuses the output
 ("reused N"). One run per OUT at a time: a second one stops at once, naming the
 first one's pid. A different backbone, weights or preprocessing never reuses old vectors.
+
 An existing OUT that is not a vectors file, or a vectors file more than half of whose
 items are not in this run, is left alone unless --overwrite is given; a vectors file
 losing fewer items is updated, with a note naming them.
+
 Images that failed with a read error of the system (permission denied, too many open
 files, an I/O error, out of memory) are tried again by the next run; the others stay
 failed until their file changes. -o and --json must not name the manifest, one of the
 images or each other.
+
 A progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
+
 Exit status 1 when there were images and none could be embedded (the output and the
 summary are still written).
 """

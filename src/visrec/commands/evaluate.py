@@ -45,10 +45,13 @@ examples:
       --param bpr@strong.reg=0.1          # the same model with two settings, one table
 
 protocols:
-  warm        per-user random 80/20 (users with >= 2 interactions give test rows)
-  time        leave-last-out: each user's latest interaction is the test (needs timestamps)
-  cold-items  20% of the items (among those with an image vector) held out with all their
-              interactions; candidates are exactly those items, scored from their vectors
+  warm        per-user random 80/20 (users with >= 2 interactions give test
+              rows)
+  time        leave-last-out: each user's latest interaction is the test
+              (needs timestamps)
+  cold-items  20% of the items (among those with an image vector) held out
+              with all their interactions; candidates are exactly those items,
+              scored from their vectors
 
 Every row is an implicit positive (use --min-rating to keep only ratings >= a value);
 duplicate (user, item) rows are collapsed. Metrics are computed over all candidates
@@ -57,15 +60,16 @@ min(K, |test|), NDCG@K (binary), HitRate@K, Coverage@K (distinct recommended ite
 candidates), mean ± std over seeds 0..N-1. The popularity baseline is always included.
 
 interrupted runs:
-  Every finished (seed, model) run is recorded at once in OUT.partial.jsonl next to
-  --json OUT (for an OUT name near the system's 255 bytes: hidden, under a cut name;
-  without --json: in $VISREC_CACHE/evaluate/, default
-  ~/.cache/visrec/evaluate/). Run the same command again after Ctrl-C, a kill or a
-  crash and only the missing runs are fitted; the table and JSON are those of an
-  uninterrupted run. Records made with other data, vectors, settings or
-  hyperparameters are ignored (with a note). The record is removed once the JSON is
-  written (without --json: once the table is printed); --no-resume starts over (a file
-  there that is no record is left alone, and nothing is recorded).
+  Every finished (seed, model) run is recorded at once in OUT.partial.jsonl
+  next to --json OUT (for an OUT name near the system's 255 bytes: hidden,
+  under a cut name; without --json: in $VISREC_CACHE/evaluate/, default
+  ~/.cache/visrec/evaluate/). Run the same command again after Ctrl-C, a kill
+  or a crash and only the missing runs are fitted; the table and JSON are
+  those of an uninterrupted run. Records made with other data, vectors,
+  settings or hyperparameters are ignored (with a note). The record is removed
+  once the JSON is written (without --json: once the table is printed);
+  --no-resume starts over (a file there that is no record is left alone, and
+  nothing is recorded).
 """
 
 

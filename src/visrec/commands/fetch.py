@@ -34,14 +34,15 @@ examples:
 
 SOURCE kinds:
   review files (<Category>_5.json[.gz])  review photos, keyed by review_id
-      (<asin>_<reviewerID>_<unixReviewTime>, as `visrec data` builds it); only the
-      first photo of each review is fetched, as the original tutorial did
-  meta files (meta_<Category>.json[.gz])  product images keyed by asin; the first
-      imageURLHighRes, else the first imageURL
+      (<asin>_<reviewerID>_<unixReviewTime>, as `visrec data` builds it);
+      only the first photo of each review is fetched, as the tutorial did
+  meta files (meta_<Category>.json[.gz])  product images keyed by asin: the
+      first imageURLHighRes, else the first imageURL
   a manifest CSV/TSV with columns item_id,url
-  Amazon Reviews 2023 files (<Category>.jsonl[.gz], meta_<Category>.jsonl[.gz]) are read
-  the same way: parent_asin for asin, user_id for reviewerID, timestamp (ms) in seconds,
-  a review's images' large_image_url, a product's images' hi_res (else large)
+  Amazon Reviews 2023 files (<Category>.jsonl[.gz], meta_<Category>.jsonl[.gz])
+  are read the same way: parent_asin for asin, user_id for reviewerID,
+  timestamp (ms) in seconds, a review's images' large_image_url, a product's
+  images' hi_res (else large)
 
 Each URL is cached once under DIR as <sha256(url)>.<ext> once it decodes as an image;
 cached URLs are not downloaded again. Ctrl-C stops at once, keeping what was fetched
@@ -49,11 +50,14 @@ cached URLs are not downloaded again. Ctrl-C stops at once, keeping what was fet
 DIR/manifest.csv) lists item_id,path,url for the images that were fetched; failures are
 summarised by reason. Embed the manifest (`visrec embed --manifest`): the files in DIR
 are named by URL hash, not by item id.
+
 A manifest entry meant as a URL that is not http(s) (ftp://, file://, //host/x,
 127.0.0.1/x.jpg, cdn.shop.com/x.jpg) is a failure (invalid url) naming its item and
 line; local paths in a manifest are skipped. An item listed in two sources with
 different URLs is an error.
+
 --timeout bounds the connection and each read; --max-time bounds a whole download.
+
 Exit status 1 when there were URLs and none could be fetched; an existing manifest is
 then left as it was. A progress bar shows on a terminal (--quiet, or --no-progress,
 hides it; --verbose shows it in a log too).

@@ -34,6 +34,7 @@ examples:
 Each rating row gets the image vector of its key (item_id by default; review_id for
 Amazon review photos, as the tutorial embedded one photo per review). The accuracy is
 always printed next to the majority class learned on the training split.
+
 --json writes accuracy, majority_accuracy, majority_class, mae, majority_mae, k, n_train,
 n_test, labels, the confusion matrix, include_missing and key_col.
 """

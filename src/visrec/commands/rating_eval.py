@@ -37,20 +37,23 @@ Models, all on the same split (default: a random 20% of rating rows held out, as
 tutorial did; --protocol cold-items holds out 20% of the items): majority class, global mean,
 item mean, user mean, the tutorial's KNN (k=3) on image vectors, biased matrix factorisation, and
 biased MF with a visual term (the image vector shifts the item's factors and bias).
+
 Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in stars.
+
 --json writes {"n_train", "n_test", "seeds", "protocol", "notes", "sizes", "models": {name:
 {accuracy, mae, rmse, fit_seconds[, *_std]}}, "runs": [...]} ("sizes": [train, test] per
 seed). A progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
 
 interrupted runs:
-  Every finished seed (all its models) is recorded at once in OUT.partial.jsonl next to
-  --json OUT (without --json: in $VISREC_CACHE/rating-eval/, default
-  ~/.cache/visrec/rating-eval/). Run the same command again after Ctrl-C, a kill or a
-  crash and only the missing seeds are fitted; the table and JSON are those of an
-  uninterrupted run. Records made with other data, vectors, settings or MF
-  hyperparameters are ignored (with a note). The record is removed once the JSON and
-  report are written (without --json: once the table is printed); --no-resume starts
-  over (a file there that is no record is left alone, and nothing is recorded).
+  Every finished seed (all its models) is recorded at once in
+  OUT.partial.jsonl next to --json OUT (without --json: in
+  $VISREC_CACHE/rating-eval/, default ~/.cache/visrec/rating-eval/). Run the
+  same command again after Ctrl-C, a kill or a crash and only the missing
+  seeds are fitted; the table and JSON are those of an uninterrupted run.
+  Records made with other data, vectors, settings or MF hyperparameters are
+  ignored (with a note). The record is removed once the JSON and report are
+  written (without --json: once the table is printed); --no-resume starts over
+  (a file there that is no record is left alone, and nothing is recorded).
 """
 
 

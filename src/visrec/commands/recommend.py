@@ -49,9 +49,11 @@ holding NaN), is reported once on stderr and such candidates are ranked after al
 scored ones, with score -inf; among themselves they are in a pseudo-random order
 seeded by the model's random_state (the same for any order of the --items file, whose
 order would otherwise decide them).
+
 A new item's score is what the model expects from its picture alone, so next to items
 people bought it rarely reaches the top n: --new-slots K keeps K places per list for
 the best-scored unseen candidates (the list stays in score order).
+
 A progress bar over the users shows on a terminal (--quiet hides it, --verbose forces it).
 """
 
