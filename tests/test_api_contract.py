@@ -180,6 +180,8 @@ def test_knn_similar_items_takes_one_string_as_one_id() -> None:
     # one number is one id too (a MovieLens id typed as an int), with the same answer
     (by_int,) = knn_similar(iv12, np.int64(12), n=3)  # type: ignore[arg-type]
     assert by_int.ids == one.ids
+    # and a whole float as the loaders spell it (a pandas id column with a gap)
+    assert [n.query for n in knn_similar(iv12, 12.0, n=3)] == ["12"]  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- new items
@@ -327,7 +329,7 @@ def test_from_frame_ids_as_the_loaders_write_them() -> None:
     with pytest.raises(VisrecError, match=r"1 of 2 item_id values are missing or empty \(the "):
         Interactions.from_frame(pd.DataFrame({"user_id": ["u", "v"], "item_id": ["7", None]}))
     # an empty string is no id either: every blank cell would be one and the same user
-    blank = pd.DataFrame({"user_id": ["u", "", ""], "item_id": ["7", "8", "9"]})
+    blank = pd.DataFrame({"user_id": ["u", "", " \t"], "item_id": ["7", "8", "9"]})
     with pytest.raises(VisrecError, match=r"2 of 3 user_id values .* \(the first at position 1\)"):
         Interactions.from_frame(blank)
 

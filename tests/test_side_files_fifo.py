@@ -205,7 +205,9 @@ def test_a_saved_fold_that_is_a_pipe_is_redone_like_a_damaged_one(tmp_path: Path
     assert notes == [f"note: {fold}: not a regular file (a pipe), redoing profile-fold-1"]
     assert not os.path.lexists(fold)  # out of the way: the redone fold is kept this time
     _checkpoint.save_values(ckpt, "profile-fold-1", [0.5, 0.25])
+    assert ckpt.resumed == []
     assert _checkpoint.load_values(ckpt, "profile-fold-1", 2) == [0.5, 0.25]
+    assert ckpt.resumed == ["profile-fold-1"]  # train then says its fit time is partial
 
 
 def test_a_saved_fold_that_is_a_folder_is_redone_and_left(tmp_path: Path) -> None:

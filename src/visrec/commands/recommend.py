@@ -518,9 +518,10 @@ def unseen_vectors(
         n_far = int(far.sum())
         note(
             f"{n_far:,} of {_n(n_unseen, 'candidate')} unseen in training "
-            f"{_verb(n_far)} a vector over {OUTLIER_LENGTH:g} times as long as the training "
-            f"items' in {vpath}; {model.name}'s scores for {'it' if n_far == 1 else 'them'} "
-            "follow that length more than the picture",
+            f"{_verb(n_far)} a vector far from the training items' in {vpath} (over "
+            f"{OUTLIER_LENGTH:g} times their typical distance from their mean); "
+            f"{model.name}'s scores for {'it' if n_far == 1 else 'them'} follow that "
+            "length more than the picture",
             unseen_pos[has][far],
         )
     return vecs[has], unseen_pos[has]

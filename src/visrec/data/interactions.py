@@ -312,10 +312,15 @@ class Interactions:
 
 def id_column(df: pd.DataFrame, col: str) -> np.ndarray:
     """``df[col]`` as text ids, as the loaders write them (a float column's whole
-    numbers as integers: ``7``, not ``7.0``); a missing or empty id is an error, not
+    numbers as integers: ``7``, not ``7.0``); a missing or blank id is an error, not
     ``'nan'`` or one user made of every blank cell (the file loaders report those rows)."""
     text = ids_as_text(df[col])
-    missing = (text.isna() | text.eq("")).to_numpy()
+    missing = text.isna().to_numpy()
+    # blank ids ("", " ", a tab: the loaders report such cells), looked for among the
+    # distinct ids, far fewer than the rows
+    blank = [v for v in pd.unique(text[~missing]) if not str(v).strip()]
+    if blank:
+        missing = missing | text.isin(blank).to_numpy()
     if missing.any():
         j = int(np.argmax(missing))
         raise VisrecError(

@@ -53,8 +53,8 @@ class Checkpoint:
     #: what this block saved or resumed from under its key (shared by the copies
     #: ``keyed`` makes): a rerun of the same command resumes only when it is not empty
     kept: list[str] = field(default_factory=list, compare=False)
-    #: the fits that resumed a saved state (shared like ``kept``): this run timed only
-    #: their rest
+    #: the fits and validation trials that resumed or reused a saved state (shared like
+    #: ``kept``): this run timed only their rest
     resumed: list[str] = field(default_factory=list, compare=False)
     #: notes given once per block (shared like ``kept``)
     said: set[str] = field(default_factory=set, compare=False)
@@ -232,6 +232,7 @@ def load_values(ckpt: Checkpoint, desc: str, n: int) -> list[float] | None:
         return None
     ckpt.log(f"reusing {desc} (from {path})")
     ckpt.kept.append(desc)
+    ckpt.resumed.append(desc)  # a validation trial's work this run did not time
     return [float(v) for v in values]
 
 

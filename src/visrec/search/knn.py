@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from visrec.data.id_spelling import spell_ids
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 from visrec.models.base import check_list_length, top_n
@@ -141,11 +142,9 @@ class SimilarItems:
         list of Neighbours, one per query, in query order
         """
         n = check_list_length(n)
-        # one id given as a string is one query, not one per character; one number too
-        if isinstance(item_ids, (str, int, np.integer)):
-            queries = [str(item_ids)]
-        else:
-            queries = [str(i) for i in item_ids]
+        # one id given as a string is one query, not one per character; one number too,
+        # spelt as the loaders spell ids (7.0 is "7")
+        queries = spell_ids(item_ids)
         rows = self._rows(queries)
         out: list[Neighbours] = []
         for start in range(0, len(rows), _BATCH):
