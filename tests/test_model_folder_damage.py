@@ -434,7 +434,7 @@ def test_missing_id_arrays_are_named(fitted: dict[str, Recommender], tmp_path: P
 
 def test_long_ids_keep_the_folder_small_and_round_trip(tmp_path: Path) -> None:
     long_len, n_items = 50_000, 60
-    odd = ["\u00a0", "é", "日本語", "𝄞 clef", " spaced ", "a,b\tc", "x" * long_len]
+    odd = ["\u200b", "é", "日本語", "𝄞 clef", " spaced ", "a,b\tc", "x" * long_len]
     items = odd + [f"item{k}" for k in range(n_items - len(odd))]
     users = [f"user{k}" for k in range(40)] + ["u" * long_len]
     # 5 items per user, in turn: every item is trained
