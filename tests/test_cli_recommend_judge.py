@@ -132,6 +132,19 @@ def test_score_block_gives_items_with_one_vector_one_score() -> None:
     assert scores[0, 1] > scores[0, 0]  # the distinct ones keep their order
 
 
+def test_distinct_rows_keeps_one_row_per_vector_and_copies_nothing_without_repeats() -> None:
+    from visrec.embed.store import distinct_rows
+
+    v = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+    same, inverse = distinct_rows(v)
+    assert same is v and inverse.tolist() == list(range(50))
+    v[[5, 9]] = v[7]
+    v[11] = v[2]
+    distinct, inverse = distinct_rows(v)
+    assert len(distinct) == 47 and np.array_equal(distinct[inverse], v)
+    assert inverse[5] == inverse[7] == inverse[9] and inverse[11] == inverse[2]
+
+
 def test_recommend_reads_latin1_and_quoted_candidates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -234,6 +234,24 @@ def duplicate_groups(vectors: np.ndarray, usable: np.ndarray) -> list[np.ndarray
     return groups
 
 
+def distinct_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(distinct, inverse)``: the rows with identical ones dropped (``vectors`` itself
+    when none repeats: no copy) and, per row of ``vectors``, its row in ``distinct``.
+
+    A model scores each distinct vector once and the scores are copied back: a matrix
+    product rounds a row by where it sits in the block, so two items with one photo got
+    scores a last bit apart. Found by :func:`duplicate_groups` (an ``np.unique`` of the
+    rows sorted 100,000 x 1280 vectors in 4 s, with two copies of them).
+    """
+    inverse = np.arange(len(vectors))
+    for group in duplicate_groups(vectors, np.ones(len(vectors), dtype=bool)):
+        inverse[group] = group[0]
+    keep = np.unique(inverse)
+    if len(keep) == len(vectors):
+        return vectors, inverse
+    return vectors[keep], np.searchsorted(keep, inverse)
+
+
 def duplicate_note(ids: np.ndarray, groups: list[np.ndarray]) -> str | None:
     """One line on items whose vectors are identical (from ``duplicate_groups``)."""
     if not groups:

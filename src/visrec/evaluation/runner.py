@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from visrec._atomic import check_side_file, write_text_atomic
 from visrec.data.interactions import ITEM, USER, Interactions, id_column
-from visrec.embed.store import ItemVectors, check_finite_vectors
+from visrec.embed.store import ItemVectors, check_finite_vectors, distinct_rows
 from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
@@ -370,8 +370,7 @@ def evaluate_model(
         # each distinct vector scored once (as visrec recommend does): a matrix product
         # rounds a row by its place in the block, and items with one photo must tie
         new_cols = np.flatnonzero(has)
-        new_vectors, new_inverse = np.unique(aligned[has], axis=0, return_inverse=True)
-        new_inverse = new_inverse.ravel()
+        new_vectors, new_inverse = distinct_rows(aligned[has])
     seen = None if split.cold else train_rows
     if exclude is not None and len(exclude):
         extra = _pairs_matrix(exclude, test)

@@ -256,9 +256,10 @@ class Recommender(ParamsMixin, ABC):
         return None
 
     def far_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        """Per row of ``vectors (m, d)``: far longer than the training items' (over
-        ``OUTLIER_LENGTH`` times their typical length), where that decides the score
-        (``vector_length_matters``); all False for other models."""
+        """Per row of ``vectors (m, d)``: far from the training items' vectors (over
+        ``OUTLIER_LENGTH`` times their typical distance from their mean), where a
+        vector's length decides its score (``vector_length_matters``); all False for
+        other models."""
         return np.zeros(len(vectors), dtype=bool)
 
     def fit_notes(self) -> list[str]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from visrec._ranking import top_candidates
+from visrec.embed.store import distinct_rows
 from visrec.models.base import Recommender
 
 
@@ -53,8 +54,7 @@ class CandidateSet:
         self.new_distinct: np.ndarray | None = None
         self.new_inverse = np.zeros(0, dtype=np.int64)
         if self.new_vectors is not None and len(self.new_vectors):
-            distinct, inverse = np.unique(self.new_vectors, axis=0, return_inverse=True)
-            self.new_distinct, self.new_inverse = distinct, inverse.ravel()
+            self.new_distinct, self.new_inverse = distinct_rows(self.new_vectors)
 
     def __len__(self) -> int:
         return len(self.raw_ids)
