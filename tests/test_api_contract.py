@@ -180,8 +180,11 @@ def test_knn_similar_items_takes_one_string_as_one_id() -> None:
     # one number is one id too (a MovieLens id typed as an int), with the same answer
     (by_int,) = knn_similar(iv12, np.int64(12), n=3)  # type: ignore[arg-type]
     assert by_int.ids == one.ids
-    # and a whole float as the loaders spell it (a pandas id column with a gap)
+    # and a whole float as the loaders spell it (a pandas id column with a gap), or as
+    # Python writes it where the store spells it so
     assert [n.query for n in knn_similar(iv12, 12.0, n=3)] == ["12"]  # type: ignore[arg-type]
+    floats = ItemVectors(np.asarray(["8.0", "9.5", "10"]), iv.vectors[:3], iv.has_image[:3])
+    assert [n.query for n in knn_similar(floats, 8.0, n=1)] == ["8.0"]  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- new items

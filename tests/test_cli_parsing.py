@@ -335,3 +335,17 @@ def test_nothing_given_names_the_vectors_among_what_is_missing(
             main(argv)
         assert exc.value.code == 2
         assert capsys.readouterr().err.endswith(f"the following arguments are {said}\n")
+
+
+def test_option_values_and_words_after_a_double_dash_are_told_apart(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # an option's value is no VECTORS, and what follows -- is one
+    for argv, said in (
+        (["similar", "--n", "3"], "required: VECTORS, ITEM_ID"),
+        (["cluster", "--labels", "x"], "required: VECTORS, --id-col, --label-col"),
+        (["cluster", "--", "v.parquet"], "required: --labels, --id-col, --label-col"),
+    ):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert capsys.readouterr().err.endswith(f"the following arguments are {said}\n")

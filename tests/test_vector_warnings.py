@@ -101,7 +101,7 @@ def test_recommend_names_new_candidates_far_longer_than_the_training_items(
         # visual-cf scores a unit-length version of every vector: nothing to say
         assert (said in err) is (name == "vbpr"), err
         if name == "vbpr":
-            assert "vbpr's scores for it follow that length" in err and "'n2'" in err
+            assert "vbpr's scores for it follow the vector's size" in err and "'n2'" in err
 
 
 def test_a_float64_vector_beyond_float32_reads_as_inf_without_numpy_warnings(

@@ -141,15 +141,33 @@ class Parser(argparse.ArgumentParser):
             # VECTORS is optional to argparse (--vectors V may stand for it): nothing given
             # at all is missing it too
             takes_vectors = any(a.dest == "vectors" and not a.option_strings for a in self._actions)
-            words = [a for a in given if not a.startswith("-")]
             named = any(a.split("=", 1)[0] == "--vectors" for a in given)
-            if takes_vectors and not words and not named:
+            if takes_vectors and not self._words() and not named:
                 message = message.replace("required: ", "required: VECTORS, ", 1)
             if unknown:  # worded as unknown_options words it, then what is missing
                 message = f"{self.unrecognized(unknown)} (also: {message})"
         # one line, like every other error (argparse printed the whole usage first;
         # --help shows it)
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def _words(self) -> list[str]:
+        """The positional words of the command line: not options, nor their values
+        (``--n 3``), and everything after ``--``."""
+        words: list[str] = []
+        tokens = list(getattr(self, "_given", []))
+        k = 0
+        while k < len(tokens):
+            token = tokens[k]
+            if token == "--":
+                return words + tokens[k + 1 :]
+            if token.startswith("-") and len(token) > 1 and "=" not in token:
+                action = self._option_string_actions.get(token)
+                if action is not None and action.nargs != 0:
+                    k += 1  # its value
+            elif not token.startswith("-") or token == "-":
+                words.append(token)
+            k += 1
+        return words
 
     def take_trailing(self, args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         """Append plain words left over after an option to this command's list

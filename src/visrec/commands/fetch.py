@@ -40,9 +40,9 @@ SOURCE kinds:
       first imageURLHighRes, else the first imageURL
   a manifest CSV/TSV with columns item_id,url
   Amazon Reviews 2023 files (<Category>.jsonl[.gz], meta_<Category>.jsonl[.gz])
-  are read the same way: parent_asin for asin, user_id for reviewerID,
-  timestamp (ms) in seconds, a review's images' large_image_url, a product's
-  images' hi_res (else large)
+      are read the same way: parent_asin for asin, user_id for reviewerID,
+      timestamp (ms) in seconds, a review's images' large_image_url, a
+      product's images' hi_res (else large)
 
 Each URL is cached once under DIR as <sha256(url)>.<ext> once it decodes as an image;
 cached URLs are not downloaded again. Ctrl-C stops at once, keeping what was fetched
@@ -261,9 +261,11 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
     out = Sources(files=list(files))
     urls, notes = out.urls, out.notes
     if what and manifests:  # a manifest says nothing of its kind: its URLs are fetched
+        named = str(manifests[0]) + (
+            f" (and {len(manifests) - 1} more)" if len(manifests) > 1 else ""
+        )
         notes.append(
-            f"--what {what} does not apply to {manifests[0]}: a manifest's URLs are "
-            "fetched as listed"
+            f"--what {what} does not apply to {named}: a manifest's URLs are fetched as listed"
         )
     if reviews:
         res = load_amazon_reviews(reviews, for_photos=True)  # rating and time not needed

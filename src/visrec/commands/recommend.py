@@ -520,8 +520,8 @@ def unseen_vectors(
             f"{n_far:,} of {_n(n_unseen, 'candidate')} unseen in training "
             f"{_verb(n_far)} a vector far from the training items' in {vpath} (over "
             f"{OUTLIER_LENGTH:g} times their typical distance from their mean); "
-            f"{model.name}'s scores for {'it' if n_far == 1 else 'them'} follow that "
-            "length more than the picture",
+            f"{model.name}'s scores for {'it' if n_far == 1 else 'them'} follow the "
+            "vector's size more than the picture",
             unseen_pos[has][far],
         )
     return vecs[has], unseen_pos[has]

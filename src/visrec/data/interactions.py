@@ -318,8 +318,9 @@ def id_column(df: pd.DataFrame, col: str) -> np.ndarray:
     missing = text.isna().to_numpy()
     # blank ids ("", " ", a tab: the loaders report such cells), looked for among the
     # distinct ids, far fewer than the rows
-    blank = [v for v in pd.unique(text[~missing]) if not str(v).strip()]
-    if blank:
+    distinct = pd.Series(pd.unique(text[~missing]))
+    blank = distinct[distinct.str.strip().eq("")]
+    if len(blank):
         missing = missing | text.isin(blank).to_numpy()
     if missing.any():
         j = int(np.argmax(missing))

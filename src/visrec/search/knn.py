@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from visrec.data.id_spelling import spell_ids
+from visrec.data.id_spelling import find_ids, is_one_id, spell_ids
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 from visrec.models.base import check_list_length, top_n
@@ -103,11 +103,13 @@ class SimilarItems:
     def __len__(self) -> int:
         return len(self.ids_)
 
-    def _rows(self, item_ids: Iterable[object]) -> np.ndarray:
+    def _rows(self, item_ids: Iterable[object] | object) -> np.ndarray:
+        # one id given as a string is one query, not one per character; one number too.
+        # A number is looked up as the loaders spell it (7.0 is "7") and as Python writes
+        # it ("7.0"), as id maps look ids up
+        values = [item_ids] if is_one_id(item_ids) else list(cast(Iterable[object], item_ids))
         rows = []
-        for raw in item_ids:
-            iid = str(raw)
-            row = self._row.get(iid)
+        for iid, row in zip(spell_ids(values), find_ids(self._row, values), strict=True):
             if row is None:
                 if iid not in self._all:
                     from visrec.data.id_spelling import respelt
@@ -142,10 +144,7 @@ class SimilarItems:
         list of Neighbours, one per query, in query order
         """
         n = check_list_length(n)
-        # one id given as a string is one query, not one per character; one number too,
-        # spelt as the loaders spell ids (7.0 is "7")
-        queries = spell_ids(item_ids)
-        rows = self._rows(queries)
+        rows = self._rows(item_ids)
         out: list[Neighbours] = []
         for start in range(0, len(rows), _BATCH):
             batch = rows[start : start + _BATCH]
