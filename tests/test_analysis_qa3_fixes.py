@@ -44,6 +44,9 @@ def test_rows_marked_without_an_image_are_zero_whatever_the_file_holds(
     aligned, got = stale.align(["0", "25", "nope"])
     assert got.tolist() == [False, True, False]
     assert not aligned[0].any() and np.array_equal(aligned[1], vec[25])
+    empty = ItemVectors([], np.zeros((0, 4), np.float32), [])
+    rows, got = empty.align(["a", "b"])
+    assert rows.shape == (2, 4) and not rows.any() and not got.any()
     outputs = []
     for name, rows in (("stale", vec), ("zeros", np.where(has[:, None], vec, 0)),
                        ("nan", np.where(has[:, None], vec, np.nan))):  # fmt: skip

@@ -215,9 +215,9 @@ class VisualCF(AutoRegMixin, Recommender):
         feats = scaler.transform(vectors, has_image)
         self.feature_mean_, self.feature_scale_ = scaler.to_arrays()
         target = np.hstack([qm, bm[:, None]])
-        self.map_weights_, self.map_intercept_ = ridge(
-            feats[learn], target[learn], float(self.alpha)
-        )
+        # every item learnt from (the usual case): no copy of the features
+        x, y = (feats, target) if learn.all() else (feats[learn], target[learn])
+        self.map_weights_, self.map_intercept_ = ridge(x, y, float(self.alpha))
         # image-only items in the id map get the mapped terms
         image_only = ~trained & has_image
         if image_only.any():
