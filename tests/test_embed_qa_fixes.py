@@ -336,13 +336,13 @@ def test_a_fetch_cache_given_as_a_folder_points_to_its_manifest(
     # a folder of images named by item id that keeps a manifest.csv is embedded as is
     named = _folder(tmp_path / "named", ["a", "b"])
     (named / "manifest.csv").write_text("item_id,path\n")
-    from visrec.commands.embed import _refuse_fetch_cache
+    from visrec.commands.embed import _check_fetch_cache
 
-    _refuse_fetch_cache(str(named), ["a", "b"], str(out))
+    _check_fetch_cache(str(named), ["a", "b"], str(out))
     assert capsys.readouterr().err == ""
     # fetch -o wrote the manifest elsewhere: embedded as asked, the hash ids said
     (cache / "manifest.csv").unlink()
-    _refuse_fetch_cache(str(cache), names, str(out))
+    _check_fetch_cache(str(cache), names, str(out))
     err = capsys.readouterr().err
     assert err.startswith(f"note: {cache} looks like a visrec fetch cache: 3 of 3 files")
     assert "embed the manifest that visrec fetch -o wrote instead" in err

@@ -13,6 +13,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,15 @@ def fitted() -> dict[str, Recommender]:
 
 def _saved(fitted: dict[str, Recommender], name: str, tmp_path: Path) -> Path:
     return fitted[name].save(tmp_path / name)
+
+
+def _edit_model_json(folder: Path, change: Callable[[dict[str, Any]], object]) -> Path:
+    """Apply ``change`` to the folder's ``model.json`` in place; returns its path."""
+    mj = folder / "model.json"
+    meta = json.loads(mj.read_text())
+    change(meta)
+    mj.write_text(json.dumps(meta))
+    return mj
 
 
 def _rewrite(folder: Path, change: Callable[[Arrays], None]) -> Path:
@@ -269,10 +279,7 @@ def test_arrays_of_another_factor_count_than_model_json_are_refused(
 ) -> None:
     # loaded before: get_params() then said how the model was not trained
     folder = _saved(fitted, name, tmp_path)
-    mj = folder / "model.json"
-    meta = json.loads(mj.read_text())
-    meta["params"]["factors"] = 8
-    mj.write_text(json.dumps(meta))
+    _edit_model_json(folder, lambda meta: meta["params"].update(factors=8))
     msg = _load_error(folder)
     assert "user_factors_ has shape (24, 4), expected (users, factors) with factors = 8" in msg
 
@@ -282,10 +289,7 @@ def test_model_json_of_another_fit_is_refused(
     key: str, fitted: dict[str, Recommender], tmp_path: Path
 ) -> None:
     folder = _saved(fitted, "bpr", tmp_path)
-    mj = folder / "model.json"
-    meta = json.loads(mj.read_text())
-    meta[key] = 3
-    mj.write_text(json.dumps(meta))
+    mj = _edit_model_json(folder, lambda meta: meta.update({key: 3}))
     assert _load_error(folder).startswith(f"{mj}: {key} is 3, but arrays.npz holds ")
 
 
@@ -295,10 +299,7 @@ def test_a_saved_penalty_that_is_no_penalty_is_refused(
 ) -> None:
     # NaN != NaN made load look for a second fit's arrays and blame arrays.npz
     folder = _saved(fitted, "vbpr", tmp_path)
-    mj = folder / "model.json"
-    meta = json.loads(mj.read_text())
-    meta["extra"]["penalties"]["reg"] = value
-    mj.write_text(json.dumps(meta))
+    _edit_model_json(folder, lambda meta: meta["extra"]["penalties"].update(reg=value))
     assert "model.json holds no usable reg" in _load_error(folder)
 
 
@@ -462,10 +463,7 @@ def test_edited_hyperparameter_is_refused_on_load(
 ) -> None:
     # a value of the wrong type failed later, deep in scoring, or not at all
     folder = _saved(fitted, name, tmp_path)
-    mj = folder / "model.json"
-    meta = json.loads(mj.read_text())
-    meta["params"]["factors"] = "x"
-    mj.write_text(json.dumps(meta))
+    mj = _edit_model_json(folder, lambda meta: meta["params"].update(factors="x"))
     msg = _load_error(folder)
     assert msg.startswith(f"{mj}: ") and "factors" in msg
 
@@ -507,11 +505,12 @@ def test_a_vector_meta_that_is_no_object_is_refused(
 ) -> None:
     # it skipped the check that new items' vectors come from the trained backbone
     folder = _saved(fitted, "visual-cf", tmp_path)
-    mj = folder / "model.json"
-    meta = json.loads(mj.read_text())
-    assert isinstance(meta["vector_meta"], dict)
-    meta["vector_meta"] = damage
-    mj.write_text(json.dumps(meta))
+
+    def spoil(meta: dict[str, Any]) -> None:
+        assert isinstance(meta["vector_meta"], dict)
+        meta["vector_meta"] = damage
+
+    mj = _edit_model_json(folder, spoil)
     assert _load_error(folder) == (
         f"{mj}: vector_meta must be an object (the vectors' backbone and dim), got "
         f"{damage!r}; train the model again"
@@ -536,10 +535,7 @@ def test_files_of_two_saves_are_refused_and_older_folders_still_load(
         "save or a file copied in); train the model again"
     )
     # a folder saved before the token: in neither file, loads as before
-    mj = second / "model.json"
-    meta = json.loads(mj.read_text())
-    del meta["save_token"]
-    mj.write_text(json.dumps(meta))
+    _edit_model_json(second, lambda meta: meta.pop("save_token"))
     _rewrite(second, lambda arrays: arrays.pop("save_token"))
     np.testing.assert_array_equal(
         Recommender.load(second).score(np.arange(3)), fitted["bpr"].score(np.arange(3))

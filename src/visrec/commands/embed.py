@@ -281,7 +281,7 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
         items = scan.images
         source = args.images_dir
         skipped = scan.skipped_note()
-        _refuse_fetch_cache(args.images_dir, list(items), args.output)
+        _check_fetch_cache(args.images_dir, list(items), args.output)
     if not items:
         if args.manifest:  # the folder's message would name files it never looked for
             raise VisrecError(f"{source}: the manifest lists no images (no rows after its header)")
@@ -306,9 +306,10 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
     return items, source, skipped
 
 
-def _refuse_fetch_cache(folder: str, ids: list[str], output: str) -> None:
+def _check_fetch_cache(folder: str, ids: list[str], output: str) -> None:
     """A `visrec fetch` cache names its files by the URL's hash: embedded as a folder,
-    every item id would be a 64-hex hash. Its manifest holds the item ids."""
+    every item id would be a 64-hex hash. Its manifest holds the item ids: with the
+    manifest inside, refused with the command to run; without, a note."""
     import shlex
 
     from visrec.errors import VisrecError

@@ -72,11 +72,15 @@ class ItemVectors:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def positions(self, item_ids: Any) -> np.ndarray:
+        """The row of each of ``item_ids`` in this store, -1 where absent (ids spelt as
+        ``find_ids`` looks them up)."""
+        return _positions({v: i for i, v in enumerate(self.ids)}, item_ids)
+
     def has_image_for(self, item_ids: Any) -> np.ndarray:
         """``has_image`` for ``item_ids`` in that order (False for absent items): what
         ``align`` gives without building the ``(m, d)`` rows."""
-        index = {v: i for i, v in enumerate(self.ids)}
-        pos = _positions(index, item_ids)
+        pos = self.positions(item_ids)
         has = np.zeros(len(pos), dtype=bool)
         has[pos >= 0] = self.has_image[pos[pos >= 0]]
         return has
@@ -90,8 +94,7 @@ class ItemVectors:
         row, as the rating KNN does with zero vectors, must not see it. One id given as
         a string is one item.
         """
-        index = {v: i for i, v in enumerate(self.ids)}
-        pos = _positions(index, item_ids)
+        pos = self.positions(item_ids)
         out = np.zeros((len(pos), self.dim), dtype=np.float32)
         has = np.zeros(len(pos), dtype=bool)
         ok = pos >= 0
@@ -289,8 +292,7 @@ def spread_notes(
     ``OUTLIER_LENGTH`` times the median length, which set both, so the other items'
     image terms shrink to almost nothing.
     """
-    index = {v: i for i, v in enumerate(iv.ids)}
-    rows = np.unique(_positions(index, item_ids))
+    rows = np.unique(iv.positions(item_ids))
     rows = rows[rows >= 0]
     rows = rows[iv.has_image[rows]]
     if len(rows) < 2:
