@@ -144,7 +144,7 @@ def register(subparsers: Any) -> None:
         help="also compare popularity, BPR, VBPR and visual-cf (warm and cold-start items; "
         "default: on for the generated catalogue, off with --data)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--json", metavar="JSON", help="also write the results JSON here")
     add_progress_args(p, what="progress bars")
     p.set_defaults(func=run)
