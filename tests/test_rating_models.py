@@ -298,6 +298,11 @@ def test_cli_rating_eval_writes_json(tmp_path, capsys: pytest.CaptureFixture[str
     assert len(data["models"]) == 7 and data["seeds"] == [1234]
     assert data["n_train"] + data["n_test"] == len(frame)
     assert data["models"]["biased MF"]["rmse"] < data["models"]["item mean"]["rmse"]
+    # keyed as the runs name the models, whatever the data's majority rating
+    assert set(data["models"]) == {r["model"] for r in data["runs"]}
+    (majority,) = [r for r in data["runs"] if r["model"] == "majority class"]
+    assert data["models"]["majority class"]["classes"] == [majority["class"]]
+    assert isinstance(majority["class"], int)  # 5, as the ratings spell it, not 5.0
 
 
 def test_cli_rating_eval_refuses_a_nan_vector_naming_the_item(

@@ -181,14 +181,29 @@ class RatingEvalResult:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {...}},
-        "runs"}``."""
-        models = {
-            str(name): {c: _finite(v) for c, v in row.items()}
-            for name, row in self.table.iterrows()
-        }
+        "runs"}``; ``models`` is keyed by the names of ``runs`` (the table's
+        ``"majority class (4)"`` is ``"majority class"``, its rating(s) under
+        ``classes``), so results of other data join on them."""
+        shown = majority_label(self.runs)
+        models: dict[str, dict[str, Any]] = {}
+        for name, row in self.table.iterrows():
+            entry: dict[str, Any] = {str(c): _finite(v) for c, v in row.items()}
+            if name == shown and "class" in self.runs:
+                picked = self.runs.loc[self.runs["model"] == MAJORITY, "class"].dropna()
+                entry["classes"] = [_rating(v) for v in sorted(set(picked))]
+                name = MAJORITY
+            models[str(name)] = entry
         runs = [
             {
-                k: (v if isinstance(v, str) else _finite(v) if k != "seed" else int(v))
+                k: (
+                    v
+                    if isinstance(v, str)
+                    else int(v)
+                    if k == "seed"
+                    else _rating(v)
+                    if k == "class"
+                    else _finite(v)
+                )
                 for k, v in rec.items()
                 if not (k == "class" and pd.isna(v))  # only the majority class has one
             }
@@ -239,6 +254,13 @@ class RatingEvalResult:
         ]
         lines += self.notes
         return "\n".join(lines)
+
+
+def _rating(v: Any) -> int | float:
+    """A rating for JSON as the data spells it: 4, not 4.0 (knn-rating's
+    ``majority_class``), 4.5 as itself."""
+    f = float(v)
+    return int(f) if f.is_integer() else f
 
 
 def _finite(v: Any) -> float | None:

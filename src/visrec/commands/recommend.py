@@ -58,6 +58,11 @@ A progress bar over the users shows on a terminal (--quiet hides it, --verbose f
 """
 
 
+#: scores as written: nine significant digits read back as the float32 a model scored
+#: exactly, and a popularity count below a billion as itself (six gave 1.23457e+06)
+SCORE_FORMAT = "%.9g"
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "recommend",
@@ -179,7 +184,13 @@ def read_id_list(
     for lineno, line in enumerate(text_lines(decoded.text), 1):
         text = line.strip()
         quoted = text.startswith('"')
-        fields = next(csv.reader([text])) if quoted else [text]
+        try:  # strict: '"new' read alone is an error, not the id 'new'
+            fields = next(csv.reader([text], strict=True)) if quoted else [text]
+        except csv.Error:
+            raise VisrecError(
+                f"{what} file {path!r} line {lineno}: a quote left open in {text!r} (one "
+                f"{noun} id per line; an id cannot run over several lines)"
+            ) from None
         one = fields[0].strip() if len(fields) == 1 else text
         # an unskipped 'asin' header became a candidate ranked in every user's list
         if not one or (lineno == 1 and is_header(one)):
@@ -691,7 +702,7 @@ def run(args: argparse.Namespace) -> int:
                     "score": val[rows, cols],
                 }
             )
-            frame.to_csv(fh, header=False, index=False, float_format="%.6g")
+            frame.to_csv(fh, header=False, index=False, float_format=SCORE_FORMAT)
             n_rows += len(frame)
         if newcomers:
             top, score = popular_list(model, raw, known, n_list)
@@ -703,7 +714,7 @@ def run(args: argparse.Namespace) -> int:
                     "score": np.tile(score, len(newcomers)),
                 }
             )
-            frame.to_csv(fh, header=False, index=False, float_format="%.6g")
+            frame.to_csv(fh, header=False, index=False, float_format=SCORE_FORMAT)
             n_rows += len(frame)
     n_users = n_asked - n_empty
     parts = []

@@ -70,6 +70,7 @@ from visrec.embed.output import (
     assemble,
     check_dropped,
     engines_of,
+    holding_their_chunks,
     old_output,
     with_kept_rows,
 )
@@ -295,13 +296,14 @@ def embed_images(
             note(f"{out}: existing file is not a visrec vectors file; it will be replaced")
             old = OldOutput()
         else:
-            old = old_output(out, key, note)
+            old = holding_their_chunks(out, old_output(out, key, note), fps, chunks, note)
         if dropped:
             note(dropped)
         # A read error that may pass is retried whether or not the file lists it under
         # ``retry``: a visrec from before per-image retries rewrites the file without it.
         pending = bool(old.retry) or any(is_transient(r) for r in old.failures.values())
-        if old.groups and old.chunks == fps and old.n_rows == len(pairs) and not pending:
+        whole = old.chunks == fps and len(old.groups) == len(fps)  # each group its chunk
+        if old.groups and whole and old.n_rows == len(pairs) and not pending:
             kept = [(i, path_of[i], r) for i, r in old.failures.items() if i in path_of]
             if progress:
                 print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)

@@ -33,6 +33,7 @@ __all__ = [
     "check_dropped",
     "dropped_items",
     "engines_of",
+    "holding_their_chunks",
     "old_output",
     "with_kept_rows",
 ]
@@ -155,6 +156,42 @@ def old_output(out: Path, key: str, note: Callable[[str], None]) -> OldOutput:
         engines=dict(zip(chunks, made_by, strict=True)),
         n_rows=n_rows,
     )
+
+
+def holding_their_chunks(
+    out: Path,
+    old: OldOutput,
+    fps: Sequence[str],
+    chunks: Sequence[Sequence[tuple[str, str]]],
+    note: Callable[[str], None],
+) -> OldOutput:
+    """``old`` without the row groups that do not hold their chunk's images, in order.
+
+    Such a file was rewritten by another tool that kept its metadata (pyarrow does, when
+    rows are filtered out or another file's rows added): reusing a group on its
+    fingerprint alone would lose or keep items without a word. Their chunks are
+    computed again."""
+    wanted = {fp: [i for i, _ in chunk] for fp, chunk in zip(fps, chunks, strict=True)}
+    used = [(fp, g) for fp, g in old.groups.items() if fp in wanted]
+    if not used:
+        return old
+    with pq.ParquetFile(out) as pf:
+        bad = [
+            fp
+            for fp, g in used
+            if pf.read_row_group(g, columns=["item_id"]).column(0).to_pylist() != wanted[fp]
+        ]
+    if bad:
+        verb = "does" if len(bad) == 1 else "do"
+        note(
+            f"{out}: {len(bad):,} of its row groups {verb} not hold the images its "
+            "metadata lists for it (rewritten by another tool?); those images are "
+            "computed again"
+        )
+        for fp in bad:
+            del old.groups[fp]
+            old.retry.pop(fp, None)
+    return old
 
 
 def with_kept_rows(

@@ -346,7 +346,22 @@ def vectors_schema(dim: int, meta: dict[str, Any] | None = None) -> pa.Schema:
     return schema.with_metadata({META_KEY: json.dumps(full, sort_keys=True).encode()})
 
 
+#: meta an embed run writes about the file's own rows: its row groups (one per chunk,
+#: reused by the next run when their fingerprint matches), their engines, the images
+#: to compute again, the failures and counts. True of that file only: a copy of the
+#: vectors written otherwise (a subset, a join) or a model trained on them drops it.
+EMBED_RUN_KEYS = ("chunk_size", "chunks", "engines", "retry", "failures", "n", "n_ok")
+
+
+def described(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` without the embed run's record of its file (:data:`EMBED_RUN_KEYS`): what
+    the vectors are (backbone, weights, preprocessing, dim), which any copy keeps."""
+    return {k: v for k, v in meta.items() if k not in EMBED_RUN_KEYS}
+
+
 def vectors_to_table(iv: ItemVectors) -> pa.Table:
+    """``iv`` as an Arrow table with the vectors schema; the meta keeps what the vectors
+    are, not an embed run's record of the file they came from (:func:`described`)."""
     flat = pa.array(iv.vectors.reshape(-1), type=pa.float32())
     return pa.Table.from_arrays(
         [
@@ -354,7 +369,7 @@ def vectors_to_table(iv: ItemVectors) -> pa.Table:
             pa.FixedSizeListArray.from_arrays(flat, iv.dim),
             pa.array(iv.has_image, type=pa.bool_()),
         ],
-        schema=vectors_schema(iv.dim, iv.meta),
+        schema=vectors_schema(iv.dim, described(iv.meta)),
     )
 
 

@@ -40,6 +40,7 @@ from visrec.embed.store import (
     UNUSABLE_VALUES,
     ItemVectors,
     backbone_names,
+    described,
     image_flags,
     usable_rows,
 )
@@ -218,7 +219,8 @@ class Recommender(ParamsMixin, ABC):
         if item_vectors is not None:
             vectors, has_image = item_vectors.align(self.item_map_.ids)
             # the width trained on, whatever the meta says (a cut copy may keep the old)
-            self.vector_meta_ = {**item_vectors.meta, "dim": item_vectors.dim}
+            # what the vectors are; not their file's embed record (failures, chunks)
+            self.vector_meta_ = {**described(item_vectors.meta), "dim": item_vectors.dim}
         self._before_fit(interactions, item_vectors, self.seen_)
         from visrec.models._checkpoint import keyed
         from visrec.models._fit_lines import owner

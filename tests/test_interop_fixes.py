@@ -1,0 +1,132 @@
+"""Files visrec writes, read back by other tools and by visrec itself (an interop review)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from tiny_embed import embed_tiny, image_folder
+from visrec.cli import main as cli_main
+from visrec.data.interactions import Interactions
+from visrec.embed.store import EMBED_RUN_KEYS, ItemVectors, read_vectors, write_vectors
+from visrec.models.bpr import BPR
+from visrec.models.visual_cf import VisualCF
+
+
+@pytest.fixture()
+def embedded(tmp_path: Path) -> tuple[Path, Path, ItemVectors]:
+    folder = image_folder(tmp_path / "imgs", 10)
+    out = tmp_path / "v.parquet"
+    embed_tiny(folder, out)
+    return folder, out, read_vectors(out)
+
+
+def test_rows_filtered_out_by_pyarrow_are_computed_again(
+    embedded: tuple[Path, Path, ItemVectors],
+) -> None:
+    # pyarrow keeps the schema's metadata, and with it the embed run's list of chunks
+    # one row group per chunk, as the embed run wrote them, each without an item
+    folder, out, whole = embedded
+    gone = pa.array(["001", "006", "009"])
+    with pq.ParquetFile(out) as pf:
+        groups = [pf.read_row_group(g) for g in range(pf.num_row_groups)]
+    hit = sum(bool(pc.any(pc.is_in(g["item_id"], value_set=gone)).as_py()) for g in groups)
+    assert hit >= 2
+    with pq.ParquetWriter(out, groups[0].schema) as writer:
+        for group in groups:
+            writer.write_table(group.filter(pc.invert(pc.is_in(group["item_id"], value_set=gone))))
+    assert pq.read_metadata(out).num_rows == 7
+    result = embed_tiny(folder, out)
+    assert result.n_computed > 0
+    assert any(f"{hit} of its row groups do not hold the images" in n for n in result.notes)
+    again = read_vectors(out)
+    assert list(again.ids) == list(whole.ids)
+    np.testing.assert_allclose(again.vectors, whole.vectors, atol=1e-6)
+
+
+def test_rows_of_another_file_added_by_pyarrow_are_dropped(
+    embedded: tuple[Path, Path, ItemVectors],
+) -> None:
+    folder, out, whole = embedded
+    table = pq.read_table(out)
+    other = table.set_column(0, "item_id", pc.binary_join_element_wise(table["item_id"], "b", ""))
+    pq.write_table(pa.concat_tables([table, other]), out, row_group_size=4)
+    embed_tiny(folder, out)
+    again = read_vectors(out)
+    assert list(again.ids) == list(whole.ids)  # what an uninterrupted run writes
+    np.testing.assert_allclose(again.vectors, whole.vectors, atol=1e-6)
+
+
+def test_a_subset_written_back_keeps_what_the_vectors_are_not_the_run_record(
+    embedded: tuple[Path, Path, ItemVectors], tmp_path: Path
+) -> None:
+    folder, out, whole = embedded
+    assert set(EMBED_RUN_KEYS) & set(whole.meta)  # an embed output holds its run record
+    keep = np.arange(len(whole)) % 3 != 0
+    part = ItemVectors(whole.ids[keep], whole.vectors[keep], whole.has_image[keep], whole.meta)
+    write_vectors(out, part)
+    read = read_vectors(out)
+    assert not set(EMBED_RUN_KEYS) & set(read.meta)
+    assert read.meta["backbone"] == whole.meta["backbone"]
+    assert read.meta["key"] == whole.meta["key"]
+    result = embed_tiny(folder, out)  # nothing of the subset passes for a chunk
+    assert list(read_vectors(out).ids) == list(whole.ids)
+    assert result.n_computed == len(whole)
+
+
+def test_model_json_keeps_the_backbone_not_the_embed_runs_failures(
+    embedded: tuple[Path, Path, ItemVectors], tmp_path: Path
+) -> None:
+    _, _, vectors = embedded
+    ids = [str(i) for i in vectors.ids]
+    frame = pd.DataFrame(
+        {"user_id": [f"u{k % 4}" for k in range(20)], "item_id": [ids[k % 10] for k in range(20)]}
+    )
+    model = VisualCF().fit(Interactions.from_frame(frame), vectors)
+    assert model.vector_meta_["backbone"] == vectors.meta["backbone"]
+    assert model.vector_meta_["dim"] == vectors.dim
+    assert not set(EMBED_RUN_KEYS) & set(model.vector_meta_)
+
+
+def test_recs_scores_read_back_as_the_models_own(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    pairs = {(f"u{rng.integers(30)}", f"i{rng.integers(40)}") for _ in range(400)}
+    train = tmp_path / "train.csv"
+    pd.DataFrame(sorted(pairs), columns=["user_id", "item_id"]).to_csv(train, index=False)
+    model_dir, recs = tmp_path / "m", tmp_path / "recs.csv"
+    args = ["--model", "bpr", "--interactions", str(train), "-o", str(model_dir), "-q"]
+    assert cli_main(["train", *args]) == 0
+    assert cli_main(["recommend", str(model_dir), "--n", "5", "-o", str(recs), "-q"]) == 0
+    got = pd.read_csv(recs, dtype={"user_id": str, "item_id": str})
+    model = BPR.load(model_dir)
+    users = model.user_map_.to_index(got["user_id"].to_numpy(dtype=object))
+    top, scores = model.recommend(np.arange(len(model.user_map_)), n=5)
+    assert (model.item_map_.to_raw(top[users, got["rank"] - 1]) == got["item_id"]).all()
+    want = scores[users, got["rank"] - 1].astype(np.float32)  # float32 widened
+    np.testing.assert_array_equal(got["score"].to_numpy().astype(np.float32), want)
+
+
+def test_a_candidate_id_over_two_lines_is_refused_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train = tmp_path / "train.csv"
+    train.write_text("user_id,item_id\nu1,a\nu1,b\nu2,b\nu2,c\n")
+    model_dir, recs = tmp_path / "m", tmp_path / "recs.csv"
+    args = ["--model", "popularity", "--interactions", str(train), "-o", str(model_dir)]
+    assert cli_main(["train", *args, "-q"]) == 0
+    items = tmp_path / "cands.txt"
+    items.write_text('a\n"new\nline"\nc\n')  # csv's reader alone made 'new' and 'line"'
+    assert cli_main(["recommend", str(model_dir), "--items", str(items), "-o", str(recs)]) == 2
+    err = capsys.readouterr().err
+    assert "cands.txt' line 2: a quote left open in '\"new'" in err
+    assert not recs.exists()
+    items.write_text('a\n"x,y"\n"q""t"\n')  # closed quotes still hold any character
+    assert cli_main(["recommend", str(model_dir), "--items", str(items), "-o", str(recs)]) == 0
+    got = pd.read_csv(recs, dtype=str, keep_default_na=False)
+    assert set(got["item_id"]) == {"a", "x,y", 'q"t'}
