@@ -187,3 +187,15 @@ def test_demo_with_data_notes_the_generated_catalogue_options_it_does_not_use(
     ) in capsys.readouterr().err
     assert main([*argv, "--out", str(tmp_path / "o2")]) == 0
     assert "generated catalogue" not in capsys.readouterr().err
+
+
+def test_demo_results_json_says_how_it_was_made_as_the_json_copy_does(
+    tmp_path: Path, stand_in: list[int]
+) -> None:
+    folder = _shop(tmp_path / "shop", {"A": 12, "B": 12})
+    copy = tmp_path / "copy.json"
+    argv = ["demo", "--data", str(folder), "--out", str(tmp_path / "o"), "--quiet"]
+    assert main([*argv, "--json", str(copy)]) == 0
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["run"]["command"].startswith("visrec demo --data ")
+    assert results == json.loads(copy.read_text())

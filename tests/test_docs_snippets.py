@@ -22,6 +22,7 @@ Not executed in full, on purpose:
 from __future__ import annotations
 
 import ast
+import csv
 import dataclasses
 import inspect
 import json
@@ -36,11 +37,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from visrec.cli import main as cli_main
 from visrec.data.interactions import Interactions
 from visrec.data.tables import load_interactions
 from visrec.embed.backbones import get_backbone
 from visrec.embed.extract import embed_images
-from visrec.embed.store import ItemVectors, read_vectors
+from visrec.embed.store import ItemVectors, read_vectors, write_vectors
 from visrec.errors import VisrecError
 from visrec.models.base import Recommender
 
@@ -55,6 +57,7 @@ COVERED = {
     ("docs/embed.md", 0): "test_embed_folder_and_resnet18",
     ("docs/evaluation.md", 0): "test_evaluation_run_experiment",
     ("docs/evaluation.md", 1): "test_evaluation_split_as_files",
+    ("docs/evaluation.md", 2): "test_evaluation_split_as_files",
     ("docs/models.md", 0): "test_models_visual_cf_new_items_save_load",
     ("docs/scale.md", 0): "test_scale_ray_imports_and_signatures",
 }
@@ -332,6 +335,29 @@ def test_evaluation_split_as_files(
     split = ns["split"]
     n_pairs = len(movielens.frame.drop_duplicates(["user_id", "item_id"]))
     assert len(train) + len(test) + split.n_dropped_users == n_pairs
+
+    # the interface on those files, then the docs' scoring of RECS.csv
+    write_vectors("v.parquet", movielens.vectors)
+    fit = ["--interactions", "TRAIN.csv", "--vectors", "v.parquet", "-o", "model", "-q"]
+    assert cli_main(["train", "--model", "visual-cf", "--param", "profile_weight=0", *fit]) == 0
+    lists = ["--n", "20", "--items", "CANDIDATES.txt", "--vectors", "v.parquet", "-q"]
+    assert cli_main(["recommend", "model", "-o", "RECS.csv", *lists]) == 0
+    # 16 candidates here: every list holds them all at k=20, so the check asks for k=5
+    scoring = block("docs/evaluation.md", 2)
+    assert scoring.count("k = 20\n") == 1
+    run(scoring.replace("k = 20\n", "k = 5\n"), "docs/evaluation.md#2", ns)
+    # the same figure, counted here by hand
+    wanted: dict[str, set[str]] = {}
+    for u, i in zip(test["user_id"], test["item_id"], strict=True):
+        wanted.setdefault(u, set()).add(i)
+    top: dict[str, set[str]] = {}
+    with open("RECS.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if int(row["rank"]) <= 5:
+                top.setdefault(row["user_id"], set()).add(row["item_id"])
+    by_hand = [len(top.get(u, set()) & w) / min(5, len(w)) for u, w in wanted.items()]
+    assert 0 < ns["recall"] < 1
+    assert ns["recall"] == pytest.approx(sum(by_hand) / len(by_hand))
 
 
 @pytest.mark.realdata

@@ -130,3 +130,59 @@ def test_a_candidate_id_over_two_lines_is_refused_naming_the_line(
     assert cli_main(["recommend", str(model_dir), "--items", str(items), "-o", str(recs)]) == 0
     got = pd.read_csv(recs, dtype=str, keep_default_na=False)
     assert set(got["item_id"]) == {"a", "x,y", 'q"t'}
+
+
+def test_a_rating_that_is_infinite_is_called_so(tmp_path: Path) -> None:
+    from visrec.data.tables import load_interactions
+
+    f = tmp_path / "recs.csv"  # RECS.csv's score read as a rating: -inf ranks last there
+    f.write_text("user_id,item_id,rating\nu,a,1.5\nu,b,-inf\nu,c,NaN\nu,d,x\n")
+    res = load_interactions(f)
+    assert [str(b) for b in res.bad] == [
+        f"{f}:3: rating '-inf' is not a finite number",
+        f"{f}:4: rating 'NaN' is not a finite number",
+        f"{f}:5: rating 'x' is not a number",
+    ]
+
+
+def test_results_record_the_rows_the_loader_skipped(tmp_path: Path) -> None:
+    import json
+
+    data = tmp_path / "bad.csv"  # line 4: no user; line 5: a rating that is no number
+    data.write_text("user_id,item_id,rating\nu1,a,5\nu1,b,4\n,b,3\nu2,b,x\nu2,c,2\nu3,a,1\n")
+    args = ["--model", "popularity", "--interactions", str(data), "-q"]
+    assert cli_main(["train", *args, "-o", str(tmp_path / "m")]) == 0
+    made = json.loads((tmp_path / "m" / "train.json").read_text())
+    assert (made["n_rows"], made["n_skipped_records"]) == (5, 1)
+    assert made["skipped_records"] == {"empty user id": 1}
+    assert cli_main(["train", *args, "--min-rating", "2", "-o", str(tmp_path / "m2")]) == 0
+    made = json.loads((tmp_path / "m2" / "train.json").read_text())
+    assert made["skipped_records"] == {"empty user id": 1, "non-numeric rating": 1}
+
+    out = tmp_path / "ev.json"
+    run = ["--interactions", str(data), "--protocol", "warm", "--models", "popularity"]
+    assert cli_main(["evaluate", *run, "--seeds", "1", "--json", str(out), "-q"]) == 0
+    assert json.loads(out.read_text())["inputs"]["records skipped"] == "1 (empty user id 1)"
+
+
+def test_rating_results_record_the_rows_the_loader_skipped(tmp_path: Path) -> None:
+    import json
+
+    rng = np.random.default_rng(0)
+    rows = [f"u{u},i{i},{rng.integers(1, 6)}" for u in range(30) for i in range(12)]
+    rows[5] = "u0,i5,"  # a missing rating
+    data = tmp_path / "r.csv"
+    data.write_text("user_id,item_id,rating\n" + "\n".join(rows) + "\n")
+    ids = np.array([f"i{i}" for i in range(12)], dtype=object)
+    vectors = tmp_path / "v.parquet"
+    vecs = rng.normal(size=(12, 4)).astype(np.float32)
+    write_vectors(vectors, ItemVectors(ids, vecs, np.ones(12, dtype=bool)))
+    base = ["--interactions", str(data), "--vectors", str(vectors)]
+    out = tmp_path / "re.json"
+    assert (
+        cli_main(["rating-eval", *base, "--seeds", "1", "--n-epochs", "2", "--json", str(out)]) == 0
+    )
+    assert json.loads(out.read_text())["records_skipped"] == {"missing rating": 1}
+    out = tmp_path / "knn.json"
+    assert cli_main(["knn-rating", *base, "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["records_skipped"] == {"missing rating": 1}

@@ -163,6 +163,9 @@ def test_run_experiment_time_protocol_table_and_json(tmp_path: Path) -> None:
     assert data["summary"]["popularity"]["recall"]["mean"] == pytest.approx(2 / 3)
     assert data["splits"]["0"]["n_test"] == 3
     assert len(data["runs"]) == 2
+    # counts are whole numbers, as in "splits" (they were written 3.0)
+    assert [(r["n_test_users"], r["n_candidates"]) for r in data["runs"]] == [(3, 4)] * 2
+    assert all(isinstance(r["n_test_users"], int) for r in data["runs"])
 
 
 # ------------------------------------------------------------------ checkerboard

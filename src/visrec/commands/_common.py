@@ -299,7 +299,26 @@ def load_interactions_frame(
     note_id_spellings(frame, str(path))
     if min_rating is not None:
         frame, _ = split_min_rating(frame, min_rating, path, log)
+    frame.attrs[SKIPPED] = loaded.bad_by_kind()
     return frame
+
+
+#: ``frame.attrs`` key of :func:`load_interactions_frame`'s frame: the records the
+#: loader skipped, by kind, for the results a command writes (said on stderr too)
+SKIPPED = "visrec_skipped"
+
+
+def skipped_records(frame: pd.DataFrame) -> dict[str, int]:
+    """The records skipped reading ``frame`` (``{"missing rating": 14, ...}``), by kind."""
+    return {str(k): int(n) for k, n in frame.attrs.get(SKIPPED, {}).items()}
+
+
+def skipped_text(frame: pd.DataFrame) -> str | None:
+    """``"17 (bad id 3, missing rating 14)"``, or None when nothing was skipped."""
+    kinds = skipped_records(frame)
+    if not kinds:
+        return None
+    return f"{sum(kinds.values()):,} ({', '.join(f'{k} {n:,}' for k, n in kinds.items())})"
 
 
 def split_min_rating(

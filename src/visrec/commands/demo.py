@@ -284,6 +284,10 @@ def _run_locked(args: argparse.Namespace) -> int:
         random_state=args.seed,
         progress=show_progress(args),
     )
+    # the pipeline knows no command line: the CLI's results.json says how it was made,
+    # as the --json copy does
+    ran = json.dumps(with_run(result.to_dict(), args), indent=2)
+    write_text_atomic(result.results_path, ran)
     print()
     print(result.format())
     print()
@@ -292,6 +296,6 @@ def _run_locked(args: argparse.Namespace) -> int:
     print(f"report:  {result.report_path}")
     print(f"results: {result.results_path}")
     if args.json:
-        write_text_atomic(args.json, json.dumps(with_run(result.to_dict(), args), indent=2))
+        write_text_atomic(args.json, ran)
         print(f"wrote {args.json}")
     return 0

@@ -18,6 +18,7 @@ from visrec.commands._common import (
     layout_args,
     load_interactions_frame,
     say_written,
+    skipped_records,
     survives_closed_stdout,
     with_run,
 )
@@ -36,7 +37,8 @@ Amazon review photos, as the tutorial embedded one photo per review). The accura
 always printed next to the majority class learned on the training split.
 
 --json writes accuracy, majority_accuracy, majority_class, mae, majority_mae, k, n_train,
-n_test, labels, the confusion matrix, include_missing and key_col.
+n_test, labels, the confusion matrix, include_missing, key_col and records_skipped (bad
+rows left out, by kind).
 """
 
 
@@ -172,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     frame = load_interactions_frame(
         args.interactions, ids_only=by_item, keep_rating=by_item, **layout_args(args)
     )
+    skipped = skipped_records(frame)  # kept with the results: rows they are not about
     frame, vecs, _, notes = ratings_with_vectors(
         frame, args.vectors, args.key_col, args.include_missing, args.interactions
     )
@@ -205,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
         out = res.to_dict()
         out["include_missing"] = bool(args.include_missing)
         out["key_col"] = args.key_col
+        out["records_skipped"] = skipped
         write_text_atomic(args.json, json.dumps(with_run(out, args), indent=2) + "\n")
     if args.report:
         from visrec.report.html import ReportData, write_report

@@ -19,6 +19,7 @@ from visrec.commands._common import (
     layout_args,
     load_interactions_frame,
     say_written,
+    skipped_records,
     survives_closed_stdout,
     with_run,
 )
@@ -41,8 +42,9 @@ biased MF with a visual term (the image vector shifts the item's factors and bia
 Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in stars.
 
 --json writes {"n_train", "n_test", "seeds", "protocol", "notes", "sizes", "models": {name:
-{accuracy, mae, rmse, fit_seconds[, *_std]}}, "runs": [...]} ("sizes": [train, test] per
-seed). A progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
+{accuracy, mae, rmse, fit_seconds[, *_std]}}, "runs": [...], "records_skipped"}
+("sizes": [train, test] per seed; "records_skipped": bad rows left out, by kind). A
+progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
 
 interrupted runs:
   Every finished seed (all its models) is recorded at once in
@@ -167,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.reg, 0, "--reg")
     check_at_least(args.reg_visual, 0, "--reg-visual")
     frame = load_interactions_frame(args.interactions, time_optional=True, **layout_args(args))
+    args.skipped_ = skipped_records(frame)  # kept with the results: rows they are not about
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
     iv = read_vectors(args.vectors) if args.vectors else None
@@ -217,12 +220,16 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     from visrec.evaluation import run_record
 
     print(res.format())
+    skipped = getattr(args, "skipped_", {})
     if args.json:
-        write_text_atomic(args.json, json.dumps(with_run(res.to_dict(), args), indent=2) + "\n")
+        out = {**res.to_dict(), "records_skipped": skipped}
+        write_text_atomic(args.json, json.dumps(with_run(out, args), indent=2) + "\n")
     if args.report:
         from visrec.report.rating import write_rating_report
 
         inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
+        if skipped:
+            inputs["records skipped"] = ", ".join(f"{k} {n:,}" for k, n in skipped.items())
         write_rating_report(args.report, res.to_dict(), inputs)
     if args.json and record is not None:
         run_record.forget(record, res.run_keys())

@@ -25,6 +25,7 @@ from visrec.commands._common import (
     layout_args,
     load_interactions_frame,
     parse_params,
+    skipped_records,
     split_min_rating,
     survives_closed_stdout,
 )
@@ -184,6 +185,7 @@ def _load_fit_and_save(
         log=_stderr,
         **layout_args(args),
     )
+    skipped = skipped_records(frame)  # for train.json: rows this model never saw
     below = frame.iloc[:0]
     if args.min_rating is not None:
         frame, below = split_min_rating(frame, args.min_rating, args.interactions, _stderr)
@@ -233,7 +235,9 @@ def _load_fit_and_save(
             file=sys.stderr,
         )
         key = None
-    return _fit_and_save(args, out, model, inter, vectors, t0, below, key, sole_writer=sole_writer)
+    return _fit_and_save(
+        args, out, model, inter, vectors, t0, below, key, skipped, sole_writer=sole_writer
+    )
 
 
 def _exclude_rated_below(model: Recommender, below: pd.DataFrame) -> int:
@@ -260,11 +264,13 @@ def _fit_and_save(
     t0: float,
     below: pd.DataFrame,
     key: str | None,
+    skipped: dict[str, int],
     *,
     sole_writer: bool,
 ) -> int:
     """Fit under a checkpointing block keyed by ``key`` (None: keep no state, the
-    inputs changed while they were read), then save the model folder."""
+    inputs changed while they were read), then save the model folder (``skipped``: the
+    records the loader skipped, by kind, for train.json)."""
     from visrec.models._checkpoint import checkpointing
 
     ckpt_dir = checkpoint_folder(out)
@@ -324,6 +330,8 @@ def _fit_and_save(
         "n_users": inter.n_users,
         "n_items": inter.n_items,
         "n_rows": len(inter),
+        "n_skipped_records": sum(skipped.values()),  # said on stderr as they were read
+        "skipped_records": skipped,
         "n_pairs": n_pairs,
         "n_excluded_below_min_rating": n_excluded,
         "fit_seconds": round(fit_s, 3),

@@ -791,6 +791,8 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
             v = raw.iloc[j]
             kind = "missing rating" if v == "" else "non-numeric rating"
             reason = "missing rating" if v == "" else f"rating {v!r} is not a number"
+            if np.isinf(num[j]) or v.strip().lower().lstrip("+-") == "nan":
+                reason = f"rating {v!r} is not a finite number"  # e.g. a RECS.csv's -inf
             if re.fullmatch(r"[+-]?\d+,\d+", v):  # a European spreadsheet's 4,5
                 reason += " (a decimal comma? write it with a dot: 4.5)"
             problems.append(BadRecord(where, int(lines[j]), kind, reason))

@@ -175,7 +175,7 @@ class ExperimentResult:
             "seeds": sorted({int(s) for s in self.runs["seed"]}),
             "summary": models,
             "runs": [
-                {str(c): _plain(v) for c, v in r.items()}
+                {str(c): _count(v) if c in COUNTS else _plain(v) for c, v in r.items()}
                 for r in self.runs.to_dict(orient="records")
             ],
             "splits": self.info,
@@ -195,6 +195,15 @@ class ExperimentResult:
 def _num(v: Any) -> float | None:
     f = float(v)
     return None if math.isnan(f) else f
+
+
+#: columns of ``runs`` that count things: whole numbers in JSON, as in ``splits``
+COUNTS = ("n_test_users", "n_candidates")
+
+
+def _count(v: Any) -> int | None:
+    f = _num(v)
+    return None if f is None else int(f)
 
 
 def _plain(v: Any) -> Any:
