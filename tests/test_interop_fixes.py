@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +187,29 @@ def test_rating_results_record_the_rows_the_loader_skipped(tmp_path: Path) -> No
     out = tmp_path / "knn.json"
     assert cli_main(["knn-rating", *base, "--json", str(out)]) == 0
     assert json.loads(out.read_text())["records_skipped"] == {"missing rating": 1}
+
+
+def test_list_backbones_says_when_torchvision_is_there_but_does_not_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # what a torchvision wheel built for another torch does on import
+    fake = tmp_path / "site" / "torchvision"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        'raise RuntimeError("operator torchvision::nms does not exist")\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(sys.modules, "torchvision", raising=False)
+    monkeypatch.delenv("VISREC_RESNET18_WEIGHTS", raising=False)
+    assert cli_main(["embed", "--list-backbones"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "not usable: torchvision is installed but does not import (RuntimeError: operator "
+        "torchvision::nms does not exist)"
+    ) in out
+    # with local weights torchvision is not needed: nothing to say
+    weights = tmp_path / "r18.pth"
+    weights.write_bytes(b"")
+    monkeypatch.setenv("VISREC_RESNET18_WEIGHTS", str(weights))
+    assert cli_main(["embed", "--list-backbones"]) == 0
+    assert "resnet18" in (out := capsys.readouterr().out) and "not usable" not in out

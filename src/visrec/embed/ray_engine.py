@@ -76,7 +76,7 @@ def _import_ray() -> Any:
     except ImportError as exc:
         raise VisrecError(
             "engine 'ray' needs Ray Data: pip install 'ray[data]' (the ray extra: "
-            f"pip install -e '.[ray]' in a visrec checkout); ({exc})"
+            f"pip install 'visrec[ray]'); ({exc})"
         ) from exc
     return ray
 
