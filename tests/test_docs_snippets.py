@@ -278,7 +278,9 @@ def test_embed_folder_and_resnet18(
 
     missing = get_backbone("resnet18").missing()
     if missing is not None:  # no torchvision (the `resnet` extra) and no local weights
-        with pytest.raises(VisrecError, match=r"resnet18 needs torchvision.*\[resnet\]"):
+        with pytest.raises(
+            VisrecError, match=r"resnet18 needs .*VISREC_RESNET18_WEIGHTS.*resnet extra"
+        ):
             run(tail, "docs/embed.md#0 (resnet18)", ns)
     else:
         run("out = " + tail, "docs/embed.md#0 (resnet18)", ns)
