@@ -127,6 +127,9 @@ def test_a_candidate_id_over_two_lines_is_refused_naming_the_line(
     err = capsys.readouterr().err
     assert "cands.txt' line 2: a quote left open in '\"new'" in err
     assert not recs.exists()
+    items.write_text('a\n"7"x\n')  # was read as '7x' without a word
+    assert cli_main(["recommend", str(model_dir), "--items", str(items), "-o", str(recs)]) == 2
+    assert "cands.txt' line 2: text after the closing quote in '\"7\"x'" in capsys.readouterr().err
     items.write_text('a\n"x,y"\n"q""t"\n')  # closed quotes still hold any character
     assert cli_main(["recommend", str(model_dir), "--items", str(items), "-o", str(recs)]) == 0
     got = pd.read_csv(recs, dtype=str, keep_default_na=False)
@@ -154,16 +157,18 @@ def test_results_record_the_rows_the_loader_skipped(tmp_path: Path) -> None:
     args = ["--model", "popularity", "--interactions", str(data), "-q"]
     assert cli_main(["train", *args, "-o", str(tmp_path / "m")]) == 0
     made = json.loads((tmp_path / "m" / "train.json").read_text())
-    assert (made["n_rows"], made["n_skipped_records"]) == (5, 1)
-    assert made["skipped_records"] == {"empty user id": 1}
+    assert made["n_rows"] == 5
+    assert made["records_skipped"] == {"empty user id": 1}
     assert cli_main(["train", *args, "--min-rating", "2", "-o", str(tmp_path / "m2")]) == 0
     made = json.loads((tmp_path / "m2" / "train.json").read_text())
-    assert made["skipped_records"] == {"empty user id": 1, "non-numeric rating": 1}
+    assert made["records_skipped"] == {"empty user id": 1, "non-numeric rating": 1}
 
     out = tmp_path / "ev.json"
     run = ["--interactions", str(data), "--protocol", "warm", "--models", "popularity"]
     assert cli_main(["evaluate", *run, "--seeds", "1", "--json", str(out), "-q"]) == 0
-    assert json.loads(out.read_text())["inputs"]["records skipped"] == "1 (empty user id 1)"
+    result = json.loads(out.read_text())
+    assert result["records_skipped"] == {"empty user id": 1}
+    assert result["inputs"]["records skipped"] == "1 (empty user id 1)"  # for the report
 
 
 def test_rating_results_record_the_rows_the_loader_skipped(tmp_path: Path) -> None:
@@ -213,3 +218,49 @@ def test_list_backbones_says_when_torchvision_is_there_but_does_not_import(
     monkeypatch.setenv("VISREC_RESNET18_WEIGHTS", str(weights))
     assert cli_main(["embed", "--list-backbones"]) == 0
     assert "resnet18" in (out := capsys.readouterr().out) and "not usable" not in out
+
+
+def test_ids_rewritten_as_numbers_are_the_same_items_and_reused(tmp_path: Path) -> None:
+    folder = image_folder(tmp_path / "imgs", 6)
+    for f in folder.iterdir():  # 1.jpg ... 6.jpg: ids a number column spells the same
+        f.rename(folder / f"{int(f.stem) + 1}.jpg")
+    out = tmp_path / "v.parquet"
+    embed_tiny(folder, out)
+    with pq.ParquetFile(out) as pf:
+        groups = [pf.read_row_group(g) for g in range(pf.num_row_groups)]
+    as_int = [g.set_column(0, "item_id", pc.cast(g["item_id"], pa.int64())) for g in groups]
+    with pq.ParquetWriter(out, as_int[0].schema) as writer:
+        for group in as_int:
+            writer.write_table(group)
+    result = embed_tiny(folder, out)
+    assert (result.n_computed, result.n_reused) == (0, 6)
+    assert not any("row groups" in n for n in result.notes)
+
+
+def test_an_output_without_its_id_column_is_computed_again_with_a_note(
+    embedded: tuple[Path, Path, ItemVectors],
+) -> None:
+    folder, out, whole = embedded
+    with pq.ParquetFile(out) as pf:  # one group per chunk; the metadata kept through it
+        groups = [pf.read_row_group(g) for g in range(pf.num_row_groups)]
+    renamed = [g.set_column(0, "asin", g["item_id"]) for g in groups]
+    with pq.ParquetWriter(out, renamed[0].schema) as writer:
+        for group in renamed:
+            writer.write_table(group)
+    result = embed_tiny(folder, out)  # was "up to date" with no id to its vectors
+    assert result.n_computed == len(whole)
+    assert any("no item_id column: nothing of it is reused" in n for n in result.notes)
+    assert list(read_vectors(out).ids) == list(whole.ids)
+
+
+def test_an_output_with_damaged_pages_is_computed_again_with_a_note(
+    embedded: tuple[Path, Path, ItemVectors],
+) -> None:
+    folder, out, whole = embedded
+    data = bytearray(out.read_bytes())
+    data[4:200] = bytes(196)  # the first pages; the footer and its metadata still read
+    out.write_bytes(bytes(data))
+    result = embed_tiny(folder, out)
+    assert result.n_computed == len(whole)
+    assert any("unreadable (" in n and "recomputing" in n for n in result.notes)
+    assert list(read_vectors(out).ids) == list(whole.ids)

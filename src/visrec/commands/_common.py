@@ -313,11 +313,8 @@ def skipped_records(frame: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(n) for k, n in frame.attrs.get(SKIPPED, {}).items()}
 
 
-def skipped_text(frame: pd.DataFrame) -> str | None:
-    """``"17 (bad id 3, missing rating 14)"``, or None when nothing was skipped."""
-    kinds = skipped_records(frame)
-    if not kinds:
-        return None
+def skipped_text(kinds: dict[str, int]) -> str:
+    """``"17 (bad id 3, missing rating 14)"``: :func:`skipped_records` for a reader."""
     return f"{sum(kinds.values()):,} ({', '.join(f'{k} {n:,}' for k, n in kinds.items())})"
 
 

@@ -22,6 +22,7 @@ from visrec.commands._common import (
     load_interactions_frame,
     parse_model_params,
     say_written,
+    skipped_records,
     skipped_text,
     split_min_rating,
     survives_closed_stdout,
@@ -217,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
         time_use="only --protocol time reads it",
         **layout_args(args),
     )
-    skipped = skipped_text(frame)  # kept with the results: rows they are not about
+    skipped = skipped_records(frame)  # kept with the results: rows they are not about
     notes: list[str] = []  # what qualifies the figures: printed, and kept with them
     below = None
     if args.min_rating is not None:
@@ -288,8 +289,9 @@ def run(args: argparse.Namespace) -> int:
         res.inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
         if args.min_rating is not None:
             res.inputs["rows kept"] = f"rating >= {args.min_rating:g}"
-        if skipped is not None:
-            res.inputs["records skipped"] = skipped
+        res.records_skipped = skipped
+        if skipped:  # for the report's list of inputs
+            res.inputs["records skipped"] = skipped_text(skipped)
         _report(args, res, record)
 
     return _resume.run_resumable("visrec evaluate", args.json, record, args.resume, body)

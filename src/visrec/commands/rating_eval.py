@@ -20,6 +20,7 @@ from visrec.commands._common import (
     load_interactions_frame,
     say_written,
     skipped_records,
+    skipped_text,
     survives_closed_stdout,
     with_run,
 )
@@ -43,7 +44,8 @@ Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in
 
 --json writes {"n_train", "n_test", "seeds", "protocol", "notes", "sizes", "models": {name:
 {accuracy, mae, rmse, fit_seconds[, *_std]}}, "runs": [...], "records_skipped"}
-("sizes": [train, test] per seed; "records_skipped": bad rows left out, by kind). A
+("models" keyed as the runs name them: "majority class", its rating(s) in "classes";
+"sizes": [train, test] per seed; "records_skipped": bad rows left out, by kind). A
 progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
 
 interrupted runs:
@@ -229,7 +231,7 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
 
         inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
         if skipped:
-            inputs["records skipped"] = ", ".join(f"{k} {n:,}" for k, n in skipped.items())
+            inputs["records skipped"] = skipped_text(skipped)
         write_rating_report(args.report, res.to_dict(), inputs)
     if args.json and record is not None:
         run_record.forget(record, res.run_keys())

@@ -186,10 +186,16 @@ def read_id_list(
         quoted = text.startswith('"')
         try:  # strict: '"new' read alone is an error, not the id 'new'
             fields = next(csv.reader([text], strict=True)) if quoted else [text]
-        except csv.Error:
+        except csv.Error as exc:
+            why = (
+                "text after the closing quote in"  # '"7"x': a quote inside is written ""
+                if "expected after" in str(exc)
+                else "a quote left open in"
+            )
             raise VisrecError(
-                f"{what} file {path!r} line {lineno}: a quote left open in {text!r} (one "
-                f"{noun} id per line; an id cannot run over several lines)"
+                f"{what} file {path!r} line {lineno}: {why} {text!r} (one {noun} id per "
+                'line; a quote inside a quoted id is written "", and an id cannot run over '
+                "several lines)"
             ) from None
         one = fields[0].strip() if len(fields) == 1 else text
         # an unskipped 'asin' header became a candidate ranked in every user's list

@@ -330,8 +330,7 @@ def _fit_and_save(
         "n_users": inter.n_users,
         "n_items": inter.n_items,
         "n_rows": len(inter),
-        "n_skipped_records": sum(skipped.values()),  # said on stderr as they were read
-        "skipped_records": skipped,
+        "records_skipped": skipped,  # by kind; said on stderr as they were read
         "n_pairs": n_pairs,
         "n_excluded_below_min_rating": n_excluded,
         "fit_seconds": round(fit_s, 3),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path
@@ -21,6 +22,7 @@ from visrec.embed.store import (
     META_KEY,
     is_foreign_file,
     parse_meta,
+    table_to_ids,
     table_to_vectors,
     vectors_schema,
 )
@@ -175,12 +177,16 @@ def holding_their_chunks(
     used = [(fp, g) for fp, g in old.groups.items() if fp in wanted]
     if not used:
         return old
-    with pq.ParquetFile(out) as pf:
-        bad = [
-            fp
-            for fp, g in used
-            if pf.read_row_group(g, columns=["item_id"]).column(0).to_pylist() != wanted[fp]
-        ]
+    try:
+        with pq.ParquetFile(out) as pf:
+            if "item_id" not in pf.schema_arrow.names:  # renamed by another tool
+                note(f"{out}: no item_id column: nothing of it is reused; recomputing")
+                return OldOutput()
+            bad = [fp for fp, g in used if _group_ids(pf, g) != wanted[fp]]
+    except (OSError, pa.ArrowException) as exc:  # damaged pages: its metadata read fine
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        note(f"{out}: unreadable ({first}): nothing of it is reused; recomputing")
+        return OldOutput()
     if bad:
         verb = "does" if len(bad) == 1 else "do"
         note(
@@ -192,6 +198,13 @@ def holding_their_chunks(
             del old.groups[fp]
             old.retry.pop(fp, None)
     return old
+
+
+def _group_ids(pf: pq.ParquetFile, group: int) -> list[str]:
+    """The item ids of a row group, spelt as ``read_vectors`` spells them (ids stored
+    as numbers are the same items)."""
+    column = pf.read_row_group(group, columns=["item_id"]).column(0)
+    return [str(i) for i in table_to_ids(column, "")]
 
 
 def with_kept_rows(

@@ -474,7 +474,9 @@ def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
     iv : ItemVectors
         Columns ``item_id`` (text), ``vector`` (fixed-size list of float32) and
         ``has_image`` (bool); ``iv.meta`` (backbone, preprocessing...) goes into the
-        schema metadata.
+        schema metadata, less an embed run's record of its own file
+        (:data:`EMBED_RUN_KEYS`: ``chunks``, ``failures``, ``n``...), which is not true
+        of a copy: a later ``visrec embed`` to ``path`` computes every image.
     """
     if not isinstance(iv, ItemVectors):  # e.g. the arguments swapped
         raise VisrecError(

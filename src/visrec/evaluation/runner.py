@@ -86,6 +86,9 @@ class ExperimentResult:
     inputs : dict of str to str
         The files the result came from (``{"interactions": ..., "vectors": ...}``),
         shown by the report, also one rebuilt from the JSON.
+    records_skipped : dict of str to int
+        The records of the interactions file the loader left out, by kind (``visrec
+        evaluate`` fills it; ``{}`` when none were).
     """
 
     runs: pd.DataFrame
@@ -95,6 +98,7 @@ class ExperimentResult:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
+    records_skipped: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation per model and metric.
@@ -182,6 +186,7 @@ class ExperimentResult:
             "params": {m: {n: _plain(v) for n, v in p.items()} for m, p in self.params.items()},
             "notes": list(self.notes),
             "inputs": dict(self.inputs),
+            "records_skipped": dict(self.records_skipped),
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
