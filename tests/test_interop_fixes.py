@@ -264,3 +264,42 @@ def test_an_output_with_damaged_pages_is_computed_again_with_a_note(
     assert result.n_computed == len(whole)
     assert any("unreadable (" in n and "recomputing" in n for n in result.notes)
     assert list(read_vectors(out).ids) == list(whole.ids)
+
+
+@pytest.mark.parametrize("n", [1, 5, 40])
+def test_popularity_lists_from_one_ranking_equal_the_block_ranking(n: int) -> None:
+    from visrec.models.candidates import CandidateSet, _lists_of_one_row, iter_recommendations
+    from visrec.models.popularity import Popularity
+
+    rng = np.random.default_rng(n)
+    # ties (counts repeat), heavy and light users, excluded pairs
+    users = rng.integers(0, 150, 900)
+    items = np.minimum(rng.zipf(1.6, 900), 30) - 1
+    frame = pd.DataFrame({"user_id": [f"u{u}" for u in users], "item_id": [f"i{i}" for i in items]})
+    # a user who has the 20 most popular items: their list starts after all of them
+    counts = frame.drop_duplicates()["item_id"].value_counts(sort=False)
+    top = sorted(counts.index, key=lambda i: (-counts[i], i))[:20]
+    frame = pd.concat([pd.DataFrame({"user_id": "heavy", "item_id": top}), frame])
+    model = Popularity().fit(Interactions.from_frame(frame.drop_duplicates()))
+    model.exclude_pairs(np.array([0, 1, 1]), np.array([2, 0, 3]))
+    n_items = len(model.item_map_)
+    # known candidates in a shuffled order, some left out, plus two never seen
+    known = rng.permutation(n_items)[: n_items - 3]
+    cands = CandidateSet(
+        raw_ids=np.array([*model.item_map_.ids[known], "new1", "new2"], dtype=object),
+        known_idx=np.concatenate([known, [-1, -1]]),
+        new_vectors=None,
+        new_pos=np.zeros(0, dtype=np.int64),
+    )
+    asked = rng.permutation(len(model.user_map_))[:45]
+    asked[3] = model.user_map_.to_index(["heavy"])[0]
+    fast = list(_lists_of_one_row(model, cands, n, asked, 7))
+    assert model.same_scores_for_every_user  # iter_recommendations takes that path
+    model.same_scores_for_every_user = False  # type: ignore[misc]  # the block path
+    block = list(iter_recommendations(model, cands, n, batch_users=11, users=asked))
+    got = [np.concatenate([b[k] for b in fast]) for k in range(3)]
+    want = [np.concatenate([b[k] for b in block]) for k in range(3)]
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[2], want[2])  # NaN pads where a list is short
+    assert np.isneginf(got[2]).any() == (n == 40)  # the unscorable new items come last

@@ -109,6 +109,9 @@ class Recommender(ParamsMixin, ABC):
     pictures_for_known_items: ClassVar[bool] = True
     #: True when ``_score`` takes ``item_idx`` and scores only those items
     _scores_item_subsets: ClassVar[bool] = False
+    #: True when every user gets the same score row (popularity): their lists are the
+    #: one ranking of it, less each user's own items, with no (users, items) block
+    same_scores_for_every_user: ClassVar[bool] = False
     #: saved arrays that must be positive (a feature scale divides by them)
     _positive_arrays: ClassVar[tuple[str, ...]] = ()
     #: the module ``fit`` trains with, imported by :meth:`load_fit_backend` (PyTorch's

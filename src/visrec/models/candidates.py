@@ -91,27 +91,38 @@ def tie_key(raw_ids: np.ndarray, seed: int = 0) -> np.ndarray:
     return key
 
 
-def score_block(model: Recommender, user_idx: np.ndarray, cands: CandidateSet) -> np.ndarray:
+def score_block(
+    model: Recommender, user_idx: np.ndarray, cands: CandidateSet, *, mark_seen: bool = True
+) -> np.ndarray:
     """Scores ``(len(user_idx), len(cands))``; ``-inf`` where a candidate cannot be scored
     (a NaN score from the model counts as that), NaN where it is one of the user's
-    training items."""
+    training items (unless ``mark_seen`` is False)."""
     c = len(cands)
     known_pos = np.flatnonzero(cands.known_idx >= 0)
     if len(known_pos) == c:  # every candidate known: the model's block is the block
         everything = c == len(model.item_map_) and bool((cands.known_idx == np.arange(c)).all())
         out = model.score(user_idx, None if everything else cands.known_idx)
     else:
-        out = np.full((len(user_idx), c), -np.inf, dtype=np.float32)
-        if cands.new_distinct is not None and len(cands.new_pos):
-            scored = model.score_new_items(user_idx, cands.new_distinct)
-            out[:, cands.new_pos] = scored[:, cands.new_inverse]
+        # the known items' scores, the distinct new vectors' and one -inf column side by
+        # side, then one gather per row into candidate order: column scatters into the
+        # block (out[:, pos] = ...) took 4-6x as long at 20,000 candidates
+        parts, col = [], np.full(c, -1, dtype=np.int64)
         if len(known_pos):
-            out[:, known_pos] = model.score(user_idx, cands.known_idx[known_pos])
+            parts.append(model.score(user_idx, cands.known_idx[known_pos]))
+            col[known_pos] = np.arange(len(known_pos))
+        if cands.new_distinct is not None and len(cands.new_pos):
+            col[cands.new_pos] = len(known_pos) + cands.new_inverse
+            parts.append(model.score_new_items(user_idx, cands.new_distinct))
+        unscorable = np.full((len(user_idx), 1), -np.inf, dtype=np.float32)
+        col[col < 0] = sum(p.shape[1] for p in parts)  # the -inf column
+        side = np.hstack([*parts, unscorable]).astype(np.float32, copy=False)
+        out = np.take(side, col, axis=1)
+        del side
     # NaN marks the user's training items below; a NaN score (e.g. from a NaN vector)
     # would silently drop the candidate from every list, so it is unscorable instead
     # (fmax takes the number: -inf for NaN, the score itself otherwise; in place)
     np.fmax(out, -np.inf, out=out)
-    if len(known_pos):
+    if len(known_pos) and mark_seen:
         # the user's training items: map model item index -> candidate position
         col_of = np.full(len(model.item_map_), -1, dtype=np.int64)
         col_of[cands.known_idx[known_pos]] = known_pos
@@ -220,10 +231,53 @@ def iter_recommendations(
     candidates the model scores from their vectors."""
     if users is None:
         users = np.arange(len(model.user_map_), dtype=np.int64)
+    if model.same_scores_for_every_user and (new_slots == 0 or not len(cands.new_pos)):
+        yield from _lists_of_one_row(model, cands, n, users, batch_users or 4096)
+        return
     if batch_users is None:
         batch_users = max(1, min(4096, 16_000_000 // max(len(cands), 1)))
     for start in range(0, len(users), batch_users):
         u = np.asarray(users[start : start + batch_users], dtype=np.int64)
         block = score_block(model, u, cands)
         pos, val = rank_block(block, n, cands.new_pos, new_slots, overwrite=True)
+        yield u, pos, val
+
+
+def _lists_of_one_row(
+    model: Recommender, cands: CandidateSet, n: int, users: np.ndarray, batch_users: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`iter_recommendations` for a model whose users all get the same score row:
+    the candidates are ranked once (the rule of :func:`rank_block`: by score, then
+    position, the unscorable last), and each user's list is the first ``n`` of that
+    order that are not theirs. Only the first ``n`` plus as many places as a user of
+    the batch has items are looked at: 50,000 users x 76,000 items took 53 s ranked as
+    blocks, a fraction of a second so."""
+    c = len(cands)
+    if not len(users):
+        return
+    row = score_block(model, users[:1], cands, mark_seen=False)[0].astype(np.float64)
+    order = np.lexsort((np.arange(c), -row))  # -inf (unscorable) last, by position
+    place = np.empty(c, dtype=np.int64)
+    place[order] = np.arange(c)
+    known_pos = np.flatnonzero(cands.known_idx >= 0)
+    col_of = np.full(len(model.item_map_), -1, dtype=np.int64)
+    col_of[cands.known_idx[known_pos]] = known_pos
+    for start in range(0, len(users), batch_users):
+        u = np.asarray(users[start : start + batch_users], dtype=np.int64)
+        seen = model._blocked(u)
+        rows = np.repeat(np.arange(len(u)), np.diff(seen.indptr))
+        cols = col_of[seen.indices]
+        rows, at = rows[cols >= 0], place[cols[cols >= 0]]
+        most = int(np.bincount(rows, minlength=len(u)).max()) if len(rows) else 0
+        width = min(c, n + most)  # a list's items all come from the first `width`
+        blocked = np.zeros((len(u), width), dtype=bool)
+        near = at < width
+        blocked[rows[near], at[near]] = True
+        free = ~blocked
+        slot = np.cumsum(free, axis=1) - 1
+        r, j = np.nonzero(free & (slot < n))
+        pos = np.full((len(u), n), -1, dtype=np.int64)
+        val = np.full((len(u), n), np.nan, dtype=np.float64)
+        pos[r, slot[r, j]] = order[j]
+        val[r, slot[r, j]] = row[order[j]]
         yield u, pos, val

@@ -21,6 +21,7 @@ class Popularity(Recommender):
 
     name = "popularity"
     _scores_item_subsets = True
+    same_scores_for_every_user = True
     _array_dims: ClassVar[dict[str, tuple[str | int, ...]]] = {"item_counts_": ("items",)}
     _array_attrs: ClassVar[tuple[str, ...]] = tuple(_array_dims)
 
