@@ -24,6 +24,7 @@ import os
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar, cast
 
@@ -72,6 +73,7 @@ from visrec.models.params import ParamsMixin
 __all__ = [
     "ARRAYS_NPZ",
     "MODEL_JSON",
+    "NewItemTerms",
     "ParamsMixin",
     "Recommender",
     "fit_from_scratch",
@@ -86,11 +88,25 @@ _T = TypeVar("_T")
 RECOMMEND_BLOCK = 4_000_000
 
 
+@dataclass(frozen=True)
+class NewItemTerms:
+    """New items as a model scores them, worked out from their vectors once
+    (:meth:`Recommender.new_item_terms`): the model's own arrays and which rows hold an
+    image (the others score ``-inf``)."""
+
+    terms: tuple[np.ndarray, ...]
+    has_image: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.has_image)
+
+
 class Recommender(ParamsMixin, ABC):
     """Base class: fit on implicit feedback, score / recommend by index.
 
     Subclasses implement ``_fit`` and ``_score`` (and ``_score_new`` when they can score
-    items from image vectors alone) and list their learned arrays in ``_array_attrs``.
+    items from image vectors alone, best split into ``_new_terms``, the pictures' part,
+    and ``_score_terms``, the users') and list their learned arrays in ``_array_attrs``.
     """
 
     #: registry name, also written to ``model.json``
@@ -324,6 +340,17 @@ class Recommender(ParamsMixin, ABC):
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         raise VisrecError(f"model {self.name!r} cannot score items unseen in training")
 
+    def _new_terms(self, vectors: np.ndarray) -> tuple[np.ndarray, ...]:
+        """What a new item's scores need of its vector alone (checked rows), the same
+        for every user: worked out once per candidate set, not once per user block. A
+        model may split ``_score_new`` so (``_new_terms`` + ``_score_terms``); by
+        default the terms are the vectors and ``_score_new`` does all per block."""
+        return (vectors,)
+
+    def _score_terms(self, user_idx: np.ndarray, terms: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Scores ``(len(user_idx), m)`` of the new items ``_new_terms`` described."""
+        return self._score_new(user_idx, terms[0])
+
     def _check_users(self, user_idx: ArrayLike) -> np.ndarray:
         u = as_indices(user_idx, "user")
         bad = (u < 0) | (u >= len(self.user_map_))
@@ -396,9 +423,24 @@ class Recommender(ParamsMixin, ABC):
         ndarray of float32, shape (n_users_query, m)
             Vectors holding NaN, infinity or values beyond ±1e12 on an image row are an
             error naming the row.
+
+        See Also
+        --------
+        new_item_terms, score_new_item_terms : the same in two steps, the picture-only
+            work done once for many blocks of users.
         """
         self._check_fitted()
         u = self._check_users(user_idx)
+        return self.score_new_item_terms(u, self.new_item_terms(vectors, has_image))
+
+    def new_item_terms(
+        self, vectors: np.ndarray | ItemVectors, has_image: np.ndarray | None = None
+    ) -> NewItemTerms:
+        """The part of :meth:`score_new_items` that depends on the vectors alone (checks
+        included), for :meth:`score_new_item_terms` to score any users with: a long
+        candidate list of new items is then transformed once, not once per block of
+        users. Arguments and errors as :meth:`score_new_items`."""
+        self._check_fitted()
         if isinstance(vectors, ItemVectors):
             if has_image is not None:
                 raise VisrecError("has_image comes with the ItemVectors: pass one or the other")
@@ -436,8 +478,15 @@ class Recommender(ParamsMixin, ABC):
             )
         if not has.all():
             v = np.where(has[:, None], v, np.float32(0.0))
-        scores = np.asarray(self._score_new(u, v), dtype=np.float32)
-        scores[:, ~has] = -np.inf
+        return NewItemTerms(self._new_terms(v), has)
+
+    def score_new_item_terms(self, user_idx: ArrayLike, terms: NewItemTerms) -> np.ndarray:
+        """:meth:`score_new_items` of the items :meth:`new_item_terms` described: float32
+        ``(n_users_query, m)``, ``-inf`` for the rows without an image."""
+        self._check_fitted()
+        u = self._check_users(user_idx)
+        scores = np.asarray(self._score_terms(u, terms.terms), dtype=np.float32)
+        scores[:, ~terms.has_image] = -np.inf
         return scores
 
     def recommend(

@@ -353,9 +353,15 @@ class VBPR(AutoRegMixin, Recommender):
         return int(self.feature_mean_.shape[0])  # the scaler's width is the input's
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        return self._score_terms(user_idx, self._new_terms(vectors))
+
+    def _new_terms(self, vectors: np.ndarray) -> tuple[np.ndarray, ...]:
         f = self._transform(vectors)
-        theta = self.new_user_visual_factors_[user_idx]
-        s: np.ndarray = theta @ (f @ self.new_projection_).T + f @ self.new_visual_bias_
+        return f @ self.new_projection_, f @ self.new_visual_bias_
+
+    def _score_terms(self, user_idx: np.ndarray, terms: tuple[np.ndarray, ...]) -> np.ndarray:
+        projected, bias = terms
+        s: np.ndarray = self.new_user_visual_factors_[user_idx] @ projected.T + bias
         return s
 
     def far_vectors(self, vectors: np.ndarray) -> np.ndarray:

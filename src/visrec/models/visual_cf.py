@@ -512,12 +512,21 @@ class VisualCF(AutoRegMixin, Recommender):
         return {**dims, "factors + 1": dims["factors"] + 1}
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        return self._score_terms(user_idx, self._new_terms(vectors))
+
+    def _new_terms(self, vectors: np.ndarray) -> tuple[np.ndarray, ...]:
         scaler = FeatureScaler.from_arrays(self.feature_mean_, self.feature_scale_)
         f = scaler.transform(self._normalise(vectors))
         mq, mb = self._map(f)
-        s: np.ndarray = self.image_user_factors_[user_idx] @ mq.T + mb
         if float(self.profile_scale_[0]):
-            s += self._taste(user_idx, self._pictures(f))
+            return mq, mb, self._pictures(f)
+        return mq, mb
+
+    def _score_terms(self, user_idx: np.ndarray, terms: tuple[np.ndarray, ...]) -> np.ndarray:
+        mq, mb, *pictures = terms
+        s: np.ndarray = self.image_user_factors_[user_idx] @ mq.T + mb
+        if pictures:
+            s += self._taste(user_idx, pictures[0])
         return s
 
     def _scorable_items(self) -> np.ndarray | None:
