@@ -123,7 +123,7 @@ def test_score_block_gives_items_with_one_vector_one_score() -> None:
         score = vectors.sum(axis=1) + 1e-6 * np.arange(len(vectors))
         return np.tile(score.astype(np.float32), (len(user_idx), 1))
 
-    model._score_new = by_position  # type: ignore[method-assign]
+    model.score_new_items = by_position  # type: ignore[method-assign]
     vecs = np.asarray([[1.0, 0.0], [0.0, 2.0], [1.0, 0.0], [0.0, 2.0]], dtype=np.float32)
     raw = np.asarray(["n1", "n2", "n3", "n4"], dtype=object)
     cands = CandidateSet(raw, np.full(4, -1), vecs, np.arange(4))

@@ -106,3 +106,59 @@ def test_new_items_scored_from_terms_worked_out_once(
     top = np.concatenate([b[1] for b in lists])
     best = np.argsort(-np.where(np.isneginf(whole), -np.inf, whole), axis=1, kind="stable")[:, 0]
     assert (top[:, 0] == best).all()
+
+
+class _ShiftedVisualCF(VisualCF):
+    """A model written against the older extension point: ``_score_new`` alone."""
+
+    def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        return super()._score_new(user_idx, vectors) + 1000.0
+
+
+class _PersonalPopularity(Popularity):
+    """Popularity plus a per-user term: no longer one row for every user."""
+
+    def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
+        s = super()._score(user_idx, item_idx)
+        cols = np.arange(s.shape[1]) if item_idx is None else np.asarray(item_idx)
+        return s + ((user_idx[:, None] * 7 + cols[None, :]) % 5).astype(np.float32)
+
+
+def test_a_subclass_overriding_only_score_new_is_scored_through_it() -> None:
+    frame, vectors = _pictures(25, 6, 2)
+    model = _ShiftedVisualCF(epochs=3, random_state=0, profile_weight=0.0)
+    model.fit(Interactions.from_frame(frame), vectors)
+    plain = VisualCF(**model.get_params()).fit(Interactions.from_frame(frame), vectors)
+    new = ItemVectors(vectors.ids[25:], vectors.vectors[25:], vectors.has_image[25:])
+    users = np.arange(len(model.user_map_))
+    shifted, base = model.score_new_items(users, new), plain.score_new_items(users, new)
+    np.testing.assert_allclose(shifted[:, :-3], base[:, :-3] + 1000.0, rtol=1e-6)
+    cands = CandidateSet(
+        raw_ids=new.ids[:-3],
+        known_idx=np.full(len(new) - 3, -1),
+        new_vectors=new.vectors[:-3],
+        new_pos=np.arange(len(new) - 3),
+    )
+    (_, _, val), *_ = list(iter_recommendations(model, cands, 3, batch_users=len(users)))
+    assert (val > 900).all()
+
+
+def test_a_popularity_subclass_with_a_user_term_keeps_the_block_path() -> None:
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {"user_id": [f"u{u}" for u in rng.integers(0, 20, 200)],
+         "item_id": [f"i{i}" for i in rng.integers(0, 15, 200)]}
+    )  # fmt: skip
+    model = _PersonalPopularity().fit(Interactions.from_frame(frame.drop_duplicates()))
+    n_items = len(model.item_map_)
+    cands = CandidateSet(
+        raw_ids=model.item_map_.ids.copy(),
+        known_idx=np.arange(n_items),
+        new_vectors=None,
+        new_pos=np.zeros(0, dtype=np.int64),
+    )
+    lists = np.concatenate([b[1] for b in iter_recommendations(model, cands, 4, batch_users=6)])
+    users = np.arange(len(model.user_map_))
+    want, _ = model.recommend(users, n=4)
+    np.testing.assert_array_equal(lists, want)
+    assert len({tuple(r) for r in lists}) > 1  # the users' lists differ

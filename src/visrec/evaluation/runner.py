@@ -406,9 +406,13 @@ def evaluate_model(
             if new_vectors is not None:
                 scores = np.full((len(u), n_cand), -np.inf, dtype=np.float32)
                 if len(new_cols):
-                    if terms is None:  # the pictures' part, once for all batches
-                        terms = model.new_item_terms(new_vectors)
-                    scores[:, new_cols] = model.score_new_item_terms(u, terms)[:, new_inverse]
+                    if model.scores_new_items_own_way():  # a subclass's or a patch's
+                        new_scores = model.score_new_items(u, new_vectors)
+                    else:
+                        if terms is None:  # the pictures' part, once for all batches
+                            terms = model.new_item_terms(new_vectors)
+                        new_scores = model.score_new_item_terms(u, terms)
+                    scores[:, new_cols] = new_scores[:, new_inverse]
             else:
                 scores = np.zeros((len(u), n_cand), dtype=np.float32)
         else:

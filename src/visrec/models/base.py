@@ -88,6 +88,12 @@ _T = TypeVar("_T")
 RECOMMEND_BLOCK = 4_000_000
 
 
+def defined_in(cls: type, name: str) -> int:
+    """The place in ``cls``'s MRO of the class that defines ``name`` (0: ``cls`` itself),
+    to tell which of two methods a subclass overrode last."""
+    return next(i for i, k in enumerate(cls.__mro__) if name in vars(k))
+
+
 @dataclass(frozen=True)
 class NewItemTerms:
     """New items as a model scores them, worked out from their vectors once
@@ -351,6 +357,23 @@ class Recommender(ParamsMixin, ABC):
         """Scores ``(len(user_idx), m)`` of the new items ``_new_terms`` described."""
         return self._score_new(user_idx, terms[0])
 
+    def _new_scoring_split(self) -> bool:
+        """Whether new items go through ``_new_terms`` / ``_score_terms``: not for a
+        subclass that overrides ``_score_new`` alone below the class that split it (the
+        older extension point), nor with ``_score_new`` set on the instance; their own
+        ``_score_new`` is what scores, once per block."""
+        cls = type(self)
+        if "_score_new" in vars(self):
+            return False
+        return defined_in(cls, "_score_terms") <= defined_in(cls, "_score_new")
+
+    def scores_new_items_own_way(self) -> bool:
+        """True when ``score_new_items`` itself was replaced (by a subclass, or on the
+        instance): callers then score each block through it, not through the terms."""
+        return "score_new_items" in vars(self) or defined_in(type(self), "score_new_items") < (
+            defined_in(type(self), "new_item_terms")
+        )
+
     def _check_users(self, user_idx: ArrayLike) -> np.ndarray:
         u = as_indices(user_idx, "user")
         bad = (u < 0) | (u >= len(self.user_map_))
@@ -478,14 +501,19 @@ class Recommender(ParamsMixin, ABC):
             )
         if not has.all():
             v = np.where(has[:, None], v, np.float32(0.0))
-        return NewItemTerms(self._new_terms(v), has)
+        return NewItemTerms(self._new_terms(v) if self._new_scoring_split() else (v,), has)
 
     def score_new_item_terms(self, user_idx: ArrayLike, terms: NewItemTerms) -> np.ndarray:
         """:meth:`score_new_items` of the items :meth:`new_item_terms` described: float32
         ``(n_users_query, m)``, ``-inf`` for the rows without an image."""
         self._check_fitted()
         u = self._check_users(user_idx)
-        scores = np.asarray(self._score_terms(u, terms.terms), dtype=np.float32)
+        scored = (
+            self._score_terms(u, terms.terms)
+            if self._new_scoring_split()
+            else self._score_new(u, terms.terms[0])
+        )
+        scores = np.asarray(scored, dtype=np.float32)
         scores[:, ~terms.has_image] = -np.inf
         return scores
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from visrec._ranking import top_candidates
 from visrec.embed.store import distinct_rows
-from visrec.models.base import NewItemTerms, Recommender
+from visrec.models.base import NewItemTerms, Recommender, defined_in
 
 
 @dataclass
@@ -122,7 +122,10 @@ def score_block(
             col[known_pos] = np.arange(len(known_pos))
         if cands.new_distinct is not None and len(cands.new_pos):
             col[cands.new_pos] = len(known_pos) + cands.new_inverse
-            parts.append(model.score_new_item_terms(user_idx, cands.new_terms(model)))
+            if model.scores_new_items_own_way():  # a subclass's or a patch's: its own
+                parts.append(model.score_new_items(user_idx, cands.new_distinct))
+            else:
+                parts.append(model.score_new_item_terms(user_idx, cands.new_terms(model)))
         unscorable = np.full((len(user_idx), 1), -np.inf, dtype=np.float32)
         col[col < 0] = sum(p.shape[1] for p in parts)  # the -inf column
         side = np.hstack([*parts, unscorable]).astype(np.float32, copy=False)
@@ -241,7 +244,7 @@ def iter_recommendations(
     candidates the model scores from their vectors."""
     if users is None:
         users = np.arange(len(model.user_map_), dtype=np.int64)
-    if model.same_scores_for_every_user and (new_slots == 0 or not len(cands.new_pos)):
+    if _one_row_for_all(model) and (new_slots == 0 or not len(cands.new_pos)):
         yield from _lists_of_one_row(model, cands, n, users, batch_users or 4096)
         return
     if batch_users is None:
@@ -251,6 +254,19 @@ def iter_recommendations(
         block = score_block(model, u, cands)
         pos, val = rank_block(block, n, cands.new_pos, new_slots, overwrite=True)
         yield u, pos, val
+
+
+def _one_row_for_all(model: Recommender) -> bool:
+    """``same_scores_for_every_user``, where nothing below the class that said so scores
+    otherwise (a subclass of popularity with a per-user term keeps the block path)."""
+    if not getattr(model, "same_scores_for_every_user", False):
+        return False
+    scorers = ("_score", "score", "_score_new", "score_new_items", "_score_terms")
+    if any(name in vars(model) for name in scorers):
+        return False
+    cls = type(model)
+    said = defined_in(cls, "same_scores_for_every_user")
+    return all(defined_in(cls, name) >= said for name in scorers)
 
 
 def _lists_of_one_row(
