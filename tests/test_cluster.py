@@ -255,6 +255,7 @@ def test_cli_cluster_names_labels_spelt_otherwise(tmp_path, capsys: pytest.Captu
     assert got.err == (
         f"note: 10 of the items without a label are in {labels} spelt otherwise ('100' as "
         "'000100', '103' as '000103', '106' as '000106', ...): ids are compared as written\n"
+        "clustering 20 items (K-means, k=3, 10 starts) ...\n"  # said before the wait
     )
 
 

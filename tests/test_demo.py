@@ -394,7 +394,9 @@ def test_max_items_uses_the_sample_everywhere(
     monkeypatch.setattr(extract, "embed_images", recording)
     seen: list[pd.DataFrame] = []
 
-    def compare(frame: pd.DataFrame, iv: Any, seed: int) -> tuple[pd.DataFrame, str]:
+    def compare(
+        frame: pd.DataFrame, iv: Any, seed: int, progress: bool = False
+    ) -> tuple[pd.DataFrame, str]:
         seen.append(frame)
         table = pd.DataFrame({"protocol": ["warm"], "AUC": [0.5]}, index=["popularity"])
         return table, "compared."

@@ -12,7 +12,7 @@ table plus three agreement scores,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +117,7 @@ def cluster_vs_labels(
     labels: Sequence[str] | np.ndarray,
     k: int | None = None,
     random_state: int = 0,
+    say: Callable[[str], None] | None = None,
 ) -> ClusterResult:
     """K-means on ``vectors`` and agreement of the clusters with ``labels``.
 
@@ -131,6 +132,9 @@ def cluster_vs_labels(
         Number of clusters; default the number of distinct labels.
     random_state : int, default 0
         Seed of scikit-learn's ``KMeans`` (``n_init=10``), so runs are reproducible.
+    say : callable, optional
+        Receives a line as K-means starts, once the inputs are checked (it takes
+        seconds to a minute: ``visrec cluster`` says so on stderr).
 
     Returns
     -------
@@ -190,6 +194,8 @@ def cluster_vs_labels(
             f"than k={k_eff}: many share one picture (a placeholder?); lower k or leave "
             "those items out"
         )
+    if say is not None:
+        say(f"clustering {n:,} items (K-means, k={k_eff}, 10 starts) ...")
     km = KMeans(n_clusters=k_eff, n_init=10, random_state=random_state)
     raw = km.fit_predict(x).astype(np.int64)
 

@@ -269,8 +269,9 @@ def run(args: argparse.Namespace) -> int:
     # names the file and the items, where the analysis could only say "NaN somewhere"
     check_finite_vectors(iv, iv.ids[keep], args.vectors)
     res = cluster_vs_labels(
-        iv.vectors[keep], item_labels[keep].astype(str), k=args.k, random_state=args.random_state
-    )
+        iv.vectors[keep], item_labels[keep].astype(str), k=args.k, random_state=args.random_state,
+        say=lambda line: print(line, file=sys.stderr, flush=True),  # seconds to a minute
+    )  # fmt: skip
     print()
     print(res.format())
     if args.json:

@@ -165,15 +165,18 @@ def register(subparsers: Any) -> None:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from visrec.embed.store import read_vectors, spread_notes
     from visrec.evaluation.runner import model_class, parse_model_specs, run_experiment
 
+    # through tqdm: a line printed while the runs' bar is drawn cut into it
     def log(msg: str) -> None:
         if not args.quiet:
-            print(msg, file=sys.stderr)
+            tqdm.write(msg, file=sys.stderr)
 
     def say(msg: str) -> None:  # what was lost or changed: shown with --quiet too
-        print(msg, file=sys.stderr)
+        tqdm.write(msg, file=sys.stderr)
 
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")

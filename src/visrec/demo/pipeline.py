@@ -216,8 +216,8 @@ def run_demo(
     random_state : int, default 0
         Seed for the catalogue, K-means, the item sample and the report's samples.
     progress : bool, default True
-        Show progress bars while embedding (and the embedding's notes on stderr; without
-        progress they go to ``echo``).
+        Show progress bars while embedding and comparing recommenders (and the
+        embedding's notes on stderr; without progress they go to ``echo``).
     echo : callable, optional
         Receives progress lines (default ``print``); None for silence.
 
@@ -268,8 +268,9 @@ def run_demo(
     else:  # False means the caller turned them off (--no-recommenders)
         recommenders_on, turned_off = recommenders, not recommenders
     rec_table, rec_note = _recommenders(
-        data, iv, on=recommenders_on, turned_off=turned_off, random_state=random_state, say=say
-    )
+        data, iv, on=recommenders_on, turned_off=turned_off, random_state=random_state, say=say,
+        progress=progress,
+    )  # fmt: skip
     if rec_table is not None:
         timings["recommenders"] = time.perf_counter() - t0
 
@@ -572,9 +573,10 @@ def _recommenders(
     turned_off: bool,
     random_state: int,
     say: Echo,
+    progress: bool = False,
 ) -> tuple[pd.DataFrame | None, str]:
     """Step 5 (optional): the recommender comparison, or a line saying why it did not
-    run (``turned_off``: by the caller, not by default)."""
+    run (``turned_off``: by the caller, not by default); ``progress``: the runs' bars."""
     interactions = data.interactions
     # no interactions first: hinting at --recommenders for a dataset without any
     # (fashion-products) would send the user to an option that cannot help
@@ -596,7 +598,7 @@ def _recommenders(
             "comparing recommenders (popularity, BPR, VBPR, visual-cf; warm and cold-start "
             "items) ..."
         )
-        table, note = _compare_recommenders(interactions, iv, random_state)
+        table, note = _compare_recommenders(interactions, iv, random_state, progress)
         if table is not None:
             if len(interactions) < data.n_inter_all:
                 note += (
@@ -643,7 +645,7 @@ REC_K = 10
 
 
 def _compare_recommenders(
-    interactions: pd.DataFrame, iv: Any, random_state: int
+    interactions: pd.DataFrame, iv: Any, random_state: int, progress: bool = False
 ) -> tuple[pd.DataFrame | None, str]:
     """Popularity, BPR, VBPR and visual-cf on the warm and cold-start-items protocols, one seed.
 
@@ -661,7 +663,7 @@ def _compare_recommenders(
             res = run_experiment(
                 interactions[["user_id", "item_id"]], iv, protocol,
                 models=("popularity", "bpr", "vbpr", "visual-cf"), seeds=(random_state,), k=REC_K,
-                progress=False,
+                progress=progress,  # its bars: 160 s on ML-100K went by in silence
             )  # fmt: skip
         except (ImportError, VisrecError) as exc:
             return None, f"skipped: {protocol} protocol failed ({exc})"

@@ -399,8 +399,13 @@ def evaluate_model(
     # into a log file (no bar), a line a minute: scoring a large split takes minutes
     _fit_lines.fit_started()
     begun = time.monotonic()
-    for s in tqdm(starts, desc=f"  score {model.name}", disable=not progress, leave=False):
+    bar = tqdm(
+        total=len(users), desc=f"  score {model.name}", unit="user", disable=not progress,
+        leave=False,
+    )  # fmt: skip
+    for s in starts:
         _fit_lines.step_done(f"score {model.name}", s, len(users), "test users", begun)
+        bar.update(s - bar.n)  # the users scored so far
         u = users[s : s + batch_size]
         if split.cold:
             if new_vectors is not None:
@@ -433,6 +438,8 @@ def evaluate_model(
         per["ndcg"].append(M.ndcg_at_k(top, relevant))
         per["hit_rate"].append(M.hit_rate_at_k(top, relevant))
         listed.append(np.unique(top))
+    bar.update(len(users) - bar.n)
+    bar.close()  # on an exception its __del__ does
     out = {m: M.mean(np.concatenate(v)) if v else float("nan") for m, v in per.items()}
     # no test user, no list: an empty evaluation covers nothing, and says so (not 0)
     covered = M.coverage(np.unique(np.concatenate(listed)), n_cand) if n_cand and listed else None

@@ -518,7 +518,9 @@ def _interrupt(
     pool.shutdown(wait=False, cancel_futures=True)
     running = [f for f in futures if not f.done()]
     stop.set()
-    wait(running, timeout=_STOP_WAIT_S)
+    # a second press only cuts the wait short: the resume hint still comes
+    with contextlib.suppress(KeyboardInterrupt):
+        wait(running, timeout=_STOP_WAIT_S)
     n_stopped = 0
     for fut, url in futures.items():
         if fut.cancelled() or url in report.paths or url in report.errors:

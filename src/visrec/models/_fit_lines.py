@@ -101,10 +101,16 @@ def epoch_done(desc: str, epoch: int, epochs: int, loss: float, started: float) 
     if now - lines.last < lines.every_s:
         return
     lines.last = now
+    name = fit_name(desc)
+    lines.write(f"  {name}: epoch {epoch}/{epochs}, loss {loss:.4f}, {_minutes(now - started)}")
+
+
+def fit_name(desc: str) -> str:
+    """The fit ``desc`` as its lines and bar name it: ``bpr of visual-cf (reg=auto trial
+    2/3)`` for an inner fit, ``desc`` alone for a model's own."""
     where, who = _STAGE.get(), _OWNER.get()
     name = f"{desc} of {who}" if who and who != desc else desc
-    name = f"{name} ({where})" if where else name
-    lines.write(f"  {name}: epoch {epoch}/{epochs}, loss {loss:.4f}, {_minutes(now - started)}")
+    return f"{name} ({where})" if where else name
 
 
 def say(line: str) -> None:

@@ -324,7 +324,7 @@ def fit_pairwise(
     _fit_lines.fit_started()
     bar = tqdm(
         range(start, epochs),
-        desc=desc,
+        desc=_fit_lines.fit_name(desc),  # "bpr of visual-cf", as its log lines say
         unit="epoch",
         initial=start,
         total=epochs,
