@@ -17,7 +17,7 @@ from visrec.commands._common import (
     with_run,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._progress import add_progress_args, show_progress
+from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 
 if TYPE_CHECKING:
     from visrec.embed.extract import EmbedResult
@@ -173,19 +173,20 @@ def run(args: argparse.Namespace) -> int:
     _check_args(args)
     items, source, skipped = _list_items(args)
     try:
-        result = embed_images(
-            items,
-            args.output,
-            backbone=args.backbone,
-            engine=args.engine,
-            device=args.device,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            progress=show_progress(args),
-            chunk_size=args.chunk_size,
-            ray_address=args.ray_address,
-            overwrite=args.overwrite,
-        )
+        with fit_lines_in_logs(args):  # no bar in a log file: a line a minute instead
+            result = embed_images(
+                items,
+                args.output,
+                backbone=args.backbone,
+                engine=args.engine,
+                device=args.device,
+                batch_size=args.batch_size,
+                workers=args.workers,
+                progress=show_progress(args),
+                chunk_size=args.chunk_size,
+                ray_address=args.ray_address,
+                overwrite=args.overwrite,
+            )
     except OSError as exc:  # e.g. an unwritable output folder: a message, not a traceback
         if isinstance(exc, FileNotFoundError):
             raise

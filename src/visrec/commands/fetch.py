@@ -19,7 +19,7 @@ from visrec.commands._common import (
     with_run,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._progress import add_progress_args, show_progress
+from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -415,16 +415,17 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             refused[url] = (str(exc), [f"{key!r} ({got.where[key]})"])
     try:
-        report = fetch_images(
-            [u for u in got.urls.values() if u not in refused],
-            cache,
-            workers=args.workers,
-            timeout=args.timeout,
-            retries=args.retries,
-            max_bytes=args.max_bytes,
-            max_time=max_time,
-            progress=show_progress(args),
-        )
+        with fit_lines_in_logs(args):  # no bar in a log file: a line a minute instead
+            report = fetch_images(
+                [u for u in got.urls.values() if u not in refused],
+                cache,
+                workers=args.workers,
+                timeout=args.timeout,
+                retries=args.retries,
+                max_bytes=args.max_bytes,
+                max_time=max_time,
+                progress=show_progress(args),
+            )
     except FetchInterrupted as exc:
         print(_interrupted_note(exc.report, exc.n_stopped), file=sys.stderr)
         return 130

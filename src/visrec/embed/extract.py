@@ -38,7 +38,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,7 @@ from visrec.embed.output import (
 from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors
 from visrec.errors import VisrecError
 from visrec.images.decode import is_transient
+from visrec.models import _fit_lines
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -426,7 +427,9 @@ def _compute_missing(
 
     bar = _progress_bar(n_total, n_reused, progress, f"embed ({eng.name})")
     try:
-        compute_chunks(todo, bb, eng, workers or default_workers(), save_chunk, bar.update)
+        compute_chunks(
+            todo, bb, eng, workers or default_workers(), save_chunk, _counted(bar, n_reused)
+        )
     except BaseException:
         # failed (a full disk, Ctrl-C) before its first chunk was saved: the empty
         # folder is junk. One holding chunk files is the resume: rmdir keeps it.
@@ -529,6 +532,21 @@ def _progress_bar(total: int, initial: int, enabled: bool, desc: str) -> Any:
     )
 
 
+def _counted(bar: Any, done: int) -> Callable[[int], None]:
+    """``bar.update``, which also writes a line a minute where no bar shows (a log file,
+    in ``visrec embed``'s ``fit_lines`` block): an hour of embedding was silent there."""
+    _fit_lines.fit_started()
+    begun, total = time.monotonic(), int(bar.total or 0)
+
+    def update(k: int) -> None:
+        nonlocal done
+        done += k
+        bar.update(k)
+        _fit_lines.step_done("embed", done, total, "images", begun)
+
+    return update
+
+
 def _embed_in_memory(
     pairs: list[tuple[str, str]],
     chunks: list[list[tuple[str, str]]],
@@ -562,8 +580,9 @@ def _embed_in_memory(
         bar = _progress_bar(n, 0, progress, f"embed ({eng.name})")
         try:
             compute_chunks(
-                list(enumerate(chunks)), bb, eng, workers or default_workers(), keep, bar.update
-            )
+                list(enumerate(chunks)), bb, eng, workers or default_workers(), keep,
+                _counted(bar, 0),
+            )  # fmt: skip
         finally:
             bar.close()
     meta = {k: v for k, v in meta.items() if k != "chunk_size"}

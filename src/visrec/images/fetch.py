@@ -32,6 +32,7 @@ from visrec.errors import VisrecError, refusal_status
 # checked here from the header, so the warning would only be noise on stderr.
 from visrec.images.decode import DEFAULT_MAX_PIXELS
 from visrec.images.http_get import FetchError, Stop, Stopped, download
+from visrec.models import _fit_lines
 
 # MPO (what Pillow calls many phones' JPEGs: a JPEG with more frames after the first)
 # is a JPEG to every reader: saved as .jpg, as the phone named it
@@ -479,9 +480,13 @@ def fetch_images(
                     ): u
                     for u in todo
                 }
+                _fit_lines.fit_started()  # a line a minute in a log file
+                begun, done = time.monotonic(), report.n_cached
                 for fut in as_completed(futures):
                     _collect(report, futures[fut], fut)
                     bar.update(1)
+                    done += 1
+                    _fit_lines.step_done("fetch", done, len(report.urls), "images", begun)
                 finished = True
             except KeyboardInterrupt:
                 raise _interrupt(report, futures, pool, stop) from None

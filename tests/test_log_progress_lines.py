@@ -1,0 +1,58 @@
+"""Long steps without a bar (stderr is a log file) write plain progress lines: embed and
+fetch did not, and an hour of embedding was silent under nohup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tiny_embed import embed_tiny, image_folder
+from visrec.models._fit_lines import fit_lines
+
+
+def test_embed_writes_progress_lines_where_no_bar_shows(tmp_path: Path) -> None:
+    folder = image_folder(tmp_path / "imgs", 12)
+    lines: list[str] = []
+    with fit_lines(lines.append, every_s=0.0):
+        embed_tiny(folder, tmp_path / "v.parquet")
+    assert lines and all(line.startswith("  embed: ") for line in lines)
+    assert lines[-1].split(",")[0] in {f"  embed: {k} of 12 images" for k in range(1, 12)}
+
+
+def test_embed_lines_count_from_the_reused_images(tmp_path: Path) -> None:
+    folder = image_folder(tmp_path / "imgs", 12)
+    out = tmp_path / "v.parquet"
+    embed_tiny(folder, out)
+    image_folder(tmp_path / "more", 4)
+    for i, f in enumerate(sorted((tmp_path / "more").iterdir())):
+        f.rename(folder / f"new{i}.jpg")
+    lines: list[str] = []
+    with fit_lines(lines.append, every_s=0.0):
+        result = embed_tiny(folder, out)
+    assert result.n_reused == 12
+    counts = [int(line.split(":")[1].split()[0]) for line in lines]
+    assert counts and min(counts) > 12  # the reused ones are done before the first line
+
+
+def test_fetch_writes_progress_lines_where_no_bar_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import visrec.images.fetch as fetch_mod
+
+    def fake_fetch(url: str, cache: Path, *args: object) -> Path:
+        path = cache / f"{url.rsplit('/', 1)[1]}.jpg"
+        path.write_bytes(b"x")
+        return path
+
+    monkeypatch.setattr(fetch_mod, "_fetch_one", fake_fetch)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    urls = [f"http://127.0.0.1:9/img{i}" for i in range(3)]
+    lines: list[str] = []
+    with fit_lines(lines.append, every_s=0.0):
+        fetch_mod.fetch_images(urls, cache, workers=1, progress=False)
+    assert [line.split(",")[0] for line in lines] == [
+        "  fetch: 1 of 3 images",
+        "  fetch: 2 of 3 images",
+    ]
