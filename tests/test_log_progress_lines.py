@@ -56,3 +56,21 @@ def test_fetch_writes_progress_lines_where_no_bar_shows(
         "  fetch: 1 of 3 images",
         "  fetch: 2 of 3 images",
     ]
+
+
+def test_a_closed_stderr_keeps_notes_out_of_stdout(tmp_path: Path) -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    data = tmp_path / "bad.csv"  # a skipped row: a note that belongs on stderr
+    data.write_text("user_id,item_id\nu1,a\nu1,b\n,b\nu2,b\nu2,c\nu3,a\nu3,c\n")
+    argv = [sys.executable, "-m", "visrec", "evaluate", "--interactions", str(data)]
+    argv += ["--protocol", "warm", "--models", "popularity", "--seeds", "1"]
+    # `2>&-`: Python then has no sys.stderr, and a print to None goes to stdout
+    done = subprocess.run(
+        ["bash", "-c", shlex.join(argv) + " 2>&-"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("protocol warm: ")
+    assert "skipped" not in done.stdout and "seed 0:" not in done.stdout

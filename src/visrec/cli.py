@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib
 import io
+import os
 import signal
 import sys
 import threading
@@ -111,6 +112,10 @@ def _ctrl_c_seen() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stderr is None:
+        # started with stderr closed (`2>&-`): Python sets it to None, and print() and
+        # tqdm.write() to None write to stdout, mixing notes into the results
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     try:
         return _main(argv)
     except KeyboardInterrupt:  # before _run's handler is in place: parsing, imports

@@ -49,14 +49,17 @@ def add_progress_args(
 
 
 def show_progress(args: argparse.Namespace) -> bool:
-    """True when bars should show: ``--verbose``, or stderr is a terminal and no ``--quiet``."""
+    """True when bars should show: ``--verbose``, or stderr is a terminal and no ``--quiet``;
+    never with stderr closed (``2>&-``: Python's ``sys.stderr`` is then None)."""
+    if sys.stderr is None:
+        return False
     return bool(args.verbose or (not args.quiet and sys.stderr.isatty()))
 
 
 def fit_lines_in_logs(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
     """Where no bar shows and no ``--quiet`` (stderr is a log file), a block in which
     long fits and steps print a line a minute to stderr (``visrec.models._fit_lines``)."""
-    if args.quiet or show_progress(args):
+    if args.quiet or show_progress(args) or sys.stderr is None:  # None: print() is stdout
         return contextlib.nullcontext()
     from visrec.models._fit_lines import fit_lines
 

@@ -15,6 +15,8 @@ import io
 import ipaddress
 import os
 import re
+import signal
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -520,21 +522,37 @@ def _interrupt(
     # progress, whose sockets are shut (also while connecting): they end in
     # milliseconds. One stuck in a name lookup or a TLS handshake, which cannot be cut
     # short, is waited for ``_STOP_WAIT_S`` at most, then left: it writes nothing.
-    pool.shutdown(wait=False, cancel_futures=True)
-    running = [f for f in futures if not f.done()]
-    stop.set()
-    # a second press only cuts the wait short: the resume hint still comes
-    with contextlib.suppress(KeyboardInterrupt):
-        wait(running, timeout=_STOP_WAIT_S)
-    n_stopped = 0
-    for fut, url in futures.items():
-        if fut.cancelled() or url in report.paths or url in report.errors:
-            continue
-        if not fut.done() or isinstance(fut.exception(), Stopped):
-            n_stopped += 1
-        else:  # ended on its own before it was stopped: an image written, or a failure
-            _collect(report, url, fut)
-    return FetchInterrupted(_in_input_order(report), n_stopped)
+    # a second press while this runs (100,000 futures take a while) would lose the
+    # resume hint: presses are ignored until the report is made
+    with _presses_ignored():
+        pool.shutdown(wait=False, cancel_futures=True)
+        running = [f for f in futures if not f.done()]
+        stop.set()
+        with contextlib.suppress(KeyboardInterrupt):  # one raised before the ignoring
+            wait(running, timeout=_STOP_WAIT_S)
+        n_stopped = 0
+        for fut, url in futures.items():
+            if fut.cancelled() or url in report.paths or url in report.errors:
+                continue
+            if not fut.done() or isinstance(fut.exception(), Stopped):
+                n_stopped += 1
+            else:  # ended on its own before it was stopped: an image written, or a failure
+                _collect(report, url, fut)
+        return FetchInterrupted(_in_input_order(report), n_stopped)
+
+
+@contextlib.contextmanager
+def _presses_ignored() -> Iterator[None]:
+    """Ctrl-C ignored inside the block (from the main thread only, where signals land)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:  # None: a handler not set from Python, which Python cannot set back
+        if before is not None:
+            signal.signal(signal.SIGINT, before)
 
 
 def _in_input_order(report: FetchReport) -> FetchReport:
