@@ -74,3 +74,18 @@ def test_a_closed_stderr_keeps_notes_out_of_stdout(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert done.stdout.startswith("protocol warm: ")
     assert "skipped" not in done.stdout and "seed 0:" not in done.stdout
+
+
+def test_evaluate_ends_with_its_time_unless_quiet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.cli import main as cli_main
+
+    data = tmp_path / "d.csv"
+    data.write_text("user_id,item_id\nu1,a\nu1,b\nu2,b\nu2,c\nu3,a\nu3,c\n")
+    run = ["evaluate", "--interactions", str(data), "--protocol", "warm"]
+    run += ["--models", "popularity", "--seeds", "1"]
+    assert cli_main(run) == 0
+    assert capsys.readouterr().err.splitlines()[-1].startswith("time: ")
+    assert cli_main([*run, "-q"]) == 0
+    assert "time: " not in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
     def say(msg: str) -> None:  # what was lost or changed: shown with --quiet too
         tqdm.write(msg, file=sys.stderr)
 
+    started = time.perf_counter()
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")
     check_outputs_distinct(
@@ -296,6 +298,8 @@ def run(args: argparse.Namespace) -> int:
         if skipped:  # for the report's list of inputs
             res.inputs["records skipped"] = skipped_text(skipped)
         _report(args, res, record)
+        # how long, as train, recommend and embed end (resumed runs: this run's part)
+        log(f"time: {time.perf_counter() - started:.1f} s")
 
     return _resume.run_resumable("visrec evaluate", args.json, record, args.resume, body)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     def say(msg: str) -> None:  # resume notes: shown with --quiet too
         print(msg, file=sys.stderr)
 
+    started = time.perf_counter()
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")
     check_outputs_distinct(
@@ -210,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
             keep_record=True,  # until the results are out: see _report
         )
         _report(args, res, record)
+        if not args.quiet:  # how long, as train, recommend and embed end
+            print(f"time: {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     return _resume.run_resumable("visrec rating-eval", args.json, record, args.resume, body)
 
