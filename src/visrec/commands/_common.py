@@ -313,11 +313,6 @@ def skipped_records(frame: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(n) for k, n in frame.attrs.get(SKIPPED, {}).items()}
 
 
-def skipped_text(kinds: dict[str, int]) -> str:
-    """``"17 (bad id 3, missing rating 14)"``: :func:`skipped_records` for a reader."""
-    return f"{sum(kinds.values()):,} ({', '.join(f'{k} {n:,}' for k, n in kinds.items())})"
-
-
 def split_min_rating(
     frame: pd.DataFrame, min_rating: float, path: str | Path, log: Callable[[str], None]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

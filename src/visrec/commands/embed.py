@@ -157,7 +157,7 @@ def _list_backbones() -> int:
         missing = bb.missing()
         if missing is not None:
             print(f"{'':<20} not installed: {missing}")
-        elif (problem := getattr(bb, "import_problem", lambda: None)()) is not None:
+        elif (problem := bb.import_problem()) is not None:
             print(f"{'':<20} not usable: {problem}")
     return 0
 

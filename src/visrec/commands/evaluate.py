@@ -24,7 +24,6 @@ from visrec.commands._common import (
     parse_model_params,
     say_written,
     skipped_records,
-    skipped_text,
     split_min_rating,
     survives_closed_stdout,
     with_run,
@@ -296,7 +295,9 @@ def run(args: argparse.Namespace) -> int:
             res.inputs["rows kept"] = f"rating >= {args.min_rating:g}"
         res.records_skipped = skipped
         if skipped:  # for the report's list of inputs
-            res.inputs["records skipped"] = skipped_text(skipped)
+            from visrec.data.tables import by_kind_text
+
+            res.inputs["records skipped"] = by_kind_text(skipped)
         _report(args, res, record)
         # how long, as train, recommend and embed end (resumed runs: this run's part)
         log(f"time: {time.perf_counter() - started:.1f} s")

@@ -21,7 +21,6 @@ from visrec.commands._common import (
     load_interactions_frame,
     say_written,
     skipped_records,
-    skipped_text,
     survives_closed_stdout,
     with_run,
 )
@@ -173,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.reg, 0, "--reg")
     check_at_least(args.reg_visual, 0, "--reg-visual")
     frame = load_interactions_frame(args.interactions, time_optional=True, **layout_args(args))
-    args.skipped_ = skipped_records(frame)  # kept with the results: rows they are not about
+    skipped = skipped_records(frame)  # kept with the results: rows they are not about
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
     iv = read_vectors(args.vectors) if args.vectors else None
@@ -211,14 +210,16 @@ def run(args: argparse.Namespace) -> int:
             note=say,
             keep_record=True,  # until the results are out: see _report
         )
-        _report(args, res, record)
+        _report(args, res, record, skipped)
         if not args.quiet:  # how long, as train, recommend and embed end
             print(f"time: {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     return _resume.run_resumable("visrec rating-eval", args.json, record, args.resume, body)
 
 
-def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
+def _report(
+    args: argparse.Namespace, res: Any, record: Path | None, skipped: dict[str, int]
+) -> None:
     """The table, the JSON and the report; the resume record is dropped only once the
     results are out: the files written or, without ``--json``, the table read from
     stdout (``... | head`` closed it: the record stays for a rerun)."""
@@ -226,7 +227,6 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     from visrec.evaluation import run_record
 
     print(res.format())
-    skipped = getattr(args, "skipped_", {})
     if args.json:
         out = {**res.to_dict(), "records_skipped": skipped}
         write_text_atomic(args.json, json.dumps(with_run(out, args), indent=2) + "\n")
@@ -235,7 +235,9 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
 
         inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
         if skipped:
-            inputs["records skipped"] = skipped_text(skipped)
+            from visrec.data.tables import by_kind_text
+
+            inputs["records skipped"] = by_kind_text(skipped)
         write_rating_report(args.report, res.to_dict(), inputs)
     if args.json and record is not None:
         run_record.forget(record, res.run_keys())

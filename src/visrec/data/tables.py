@@ -149,6 +149,13 @@ class BadRecord:
         return f"{self.file}:{self.line}: {self.reason}"
 
 
+def by_kind_text(counts: dict[str, int]) -> str:
+    """``"17 (missing rating 14, empty user id 3)"``: records counted by kind
+    (:meth:`LoadResult.bad_by_kind`), for a reader."""
+    kinds = ", ".join(f"{k} {n:,}" for k, n in counts.items())
+    return f"{sum(counts.values()):,} ({kinds})"
+
+
 @dataclass
 class LoadResult:
     """A parsed table and the records that were not kept.
@@ -198,8 +205,7 @@ class LoadResult:
         """Human-readable lines: counts per kind, then the first ``limit`` records."""
         if not self.bad:
             return "bad records: 0"
-        kinds = ", ".join(f"{k} {n:,}" for k, n in self.bad_by_kind().items())
-        lines = [f"bad records: {self.n_bad:,} ({kinds})"]
+        lines = [f"bad records: {by_kind_text(self.bad_by_kind())}"]
         lines += [f"  {b}" for b in self.bad[:limit]]
         if self.n_bad > limit:
             lines.append(f"  ... and {self.n_bad - limit:,} more")

@@ -113,6 +113,12 @@ class Backbone:
         """Why this backbone cannot run here (an install hint), or None; loads nothing."""
         return None
 
+    def import_problem(self) -> str | None:
+        """Why a package it needs, installed, does not import (``missing`` loads nothing,
+        so cannot tell); None when nothing is known to be wrong. May import: listings
+        only."""
+        return None
+
     def resized(self, img: Image.Image) -> Image.Image:
         """Apply the resize/crop policy; returns an image of ``input_size``."""
         th, tw = self.input_size

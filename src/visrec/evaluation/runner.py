@@ -394,7 +394,7 @@ def evaluate_model(
     per: dict[str, list[np.ndarray]] = {m: [] for m in ("auc", "recall", "ndcg", "hit_rate")}
     listed: list[np.ndarray] = []  # per batch, the distinct items of its top-K lists
     t0 = time.perf_counter()
-    terms = None
+    scorer = None
     starts = range(0, len(users), batch_size)
     # into a log file (no bar), a line a minute: scoring a large split takes minutes
     _fit_lines.fit_started()
@@ -411,13 +411,9 @@ def evaluate_model(
             if new_vectors is not None:
                 scores = np.full((len(u), n_cand), -np.inf, dtype=np.float32)
                 if len(new_cols):
-                    if model.scores_new_items_own_way():  # a subclass's or a patch's
-                        new_scores = model.score_new_items(u, new_vectors)
-                    else:
-                        if terms is None:  # the pictures' part, once for all batches
-                            terms = model.new_item_terms(new_vectors)
-                        new_scores = model.score_new_item_terms(u, terms)
-                    scores[:, new_cols] = new_scores[:, new_inverse]
+                    if scorer is None:  # the pictures' part, once for all batches
+                        scorer = model.new_item_scorer(new_vectors)
+                    scores[:, new_cols] = scorer(u)[:, new_inverse]
             else:
                 scores = np.zeros((len(u), n_cand), dtype=np.float32)
         else:

@@ -367,12 +367,21 @@ class Recommender(ParamsMixin, ABC):
             return False
         return defined_in(cls, "_score_terms") <= defined_in(cls, "_score_new")
 
-    def scores_new_items_own_way(self) -> bool:
+    def _scores_new_items_own_way(self) -> bool:
         """True when ``score_new_items`` itself was replaced (by a subclass, or on the
-        instance): callers then score each block through it, not through the terms."""
+        instance): :meth:`new_item_scorer` then calls it for each block of users."""
         return "score_new_items" in vars(self) or defined_in(type(self), "score_new_items") < (
             defined_in(type(self), "new_item_terms")
         )
+
+    def new_item_scorer(self, vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """``score_new_items(user_idx, vectors)`` for any blocks of users, the pictures'
+        part worked out once (:meth:`new_item_terms`); a ``score_new_items`` of one's
+        own (a subclass's, or one set on the instance) is called for each block."""
+        if self._scores_new_items_own_way():
+            return lambda user_idx: self.score_new_items(user_idx, vectors)
+        terms = self.new_item_terms(vectors)
+        return lambda user_idx: self.score_new_item_terms(user_idx, terms)
 
     def _check_users(self, user_idx: ArrayLike) -> np.ndarray:
         u = as_indices(user_idx, "user")

@@ -15,14 +15,14 @@ user's training items are never returned.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from visrec._ranking import top_candidates
 from visrec.embed.store import distinct_rows
-from visrec.models.base import NewItemTerms, Recommender, defined_in
+from visrec.models.base import Recommender, defined_in
 
 
 @dataclass
@@ -55,16 +55,17 @@ class CandidateSet:
         self.new_inverse = np.zeros(0, dtype=np.int64)
         if self.new_vectors is not None and len(self.new_vectors):
             self.new_distinct, self.new_inverse = distinct_rows(self.new_vectors)
-        self._terms: tuple[Recommender, NewItemTerms] | None = None
+        self._scorer: tuple[Recommender, Callable[[np.ndarray], np.ndarray]] | None = None
 
-    def new_terms(self, model: Recommender) -> NewItemTerms:
-        """The distinct new vectors as ``model`` scores them, worked out on the first
-        block of users and kept for the others (at 20,000 new items, redoing it per
-        block of 800 users was a third of ``visrec recommend``)."""
+    def score_new(self, model: Recommender, user_idx: np.ndarray) -> np.ndarray:
+        """``model``'s scores of the distinct new vectors for ``user_idx``; their
+        pictures' part is worked out on the first block of users and kept for the others
+        (at 20,000 new items, redoing it per block of 800 users was a third of
+        ``visrec recommend``)."""
         assert self.new_distinct is not None
-        if self._terms is None or self._terms[0] is not model:
-            self._terms = (model, model.new_item_terms(self.new_distinct))
-        return self._terms[1]
+        if self._scorer is None or self._scorer[0] is not model:
+            self._scorer = (model, model.new_item_scorer(self.new_distinct))
+        return self._scorer[1](user_idx)
 
     def __len__(self) -> int:
         return len(self.raw_ids)
@@ -122,10 +123,7 @@ def score_block(
             col[known_pos] = np.arange(len(known_pos))
         if cands.new_distinct is not None and len(cands.new_pos):
             col[cands.new_pos] = len(known_pos) + cands.new_inverse
-            if model.scores_new_items_own_way():  # a subclass's or a patch's: its own
-                parts.append(model.score_new_items(user_idx, cands.new_distinct))
-            else:
-                parts.append(model.score_new_item_terms(user_idx, cands.new_terms(model)))
+            parts.append(cands.score_new(model, user_idx))
         unscorable = np.full((len(user_idx), 1), -np.inf, dtype=np.float32)
         col[col < 0] = sum(p.shape[1] for p in parts)  # the -inf column
         side = np.hstack([*parts, unscorable]).astype(np.float32, copy=False)
