@@ -237,7 +237,7 @@ def test_cluster_report_survives_dollar_labels_and_guards_the_photos(
     base = ["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "kind",
             "--top-labels", "2"]  # fmt: skip
     assert main([*base, "--report", str(out), "--images", str(images)]) == 0
-    text = capsys.readouterr().out
+    text = capsys.readouterr().err
     assert (
         "note: 1 of the sampled photos cannot be read and show as '?' in the report: 'p25'" in text
     )

@@ -41,7 +41,8 @@ def test_every_subcommand_has_help() -> None:
 
 def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
-    assert "usage" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "usage" in err and out == ""  # a usage error: nothing on stdout
 
 
 def test_console_script_module_entry() -> None:

@@ -29,7 +29,7 @@ def test_a_file_given_twice_is_counted_once(
     out = tmp_path / "s.json"
     # the same file under two spellings, as two overlapping shell globs would give it
     assert main(["data", "summary", str(f), "./AMAZON_FASHION_5.json.gz", "--json", str(out)]) == 0
-    text = capsys.readouterr().out
+    text = capsys.readouterr().err
     assert "note: ./AMAZON_FASHION_5.json.gz was given more than once; counted once" in text
     (section,) = json.loads(out.read_text())["sections"]
     assert section["rows"] == 3 and section["files"] == [str(f)]

@@ -146,7 +146,8 @@ def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys: pytest.Capt
     ]
     rc = main(argv)
     assert rc == 0
-    text = capsys.readouterr().out
+    shown, text = capsys.readouterr()  # results on stdout, what was left out on stderr
+    assert shown.startswith("K-means with k=3 on 59 items") and "left out" not in shown
     assert "skipped 1 record" in text and "1 warning(s), rows kept: " in text
     assert (
         "left out 1 without an image (has_image false, or an all-zero vector) and 1 without a label"
@@ -170,7 +171,7 @@ def test_cli_cluster_keep_and_top_labels(tmp_path, capsys: pytest.CaptureFixture
     assert main([*base, "--keep", "shoe,bag", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["k"] == 2 and data["n"] == 39  # p0 (shoe) has no image
-    assert "left out 20 items with other labels" in capsys.readouterr().out
+    assert "left out 20 items with other labels" in capsys.readouterr().err
     assert main([*base, "--top-labels", "2", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     # shirt and bag have 20 labelled images each, shoe 19: the top two are the 20s
@@ -243,20 +244,22 @@ def test_cli_cluster_names_labels_spelt_otherwise(tmp_path, capsys: pytest.Captu
     labels.write_text(
         "id,kind\n" + "".join(f"{i},{lab}\n" for i, lab in zip(spelt, y, strict=True))
     )
-    assert (
-        main(["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "kind"])
-        == 0
-    )
+    argv = ["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "kind"]
+    assert main(argv) == 0
     got = capsys.readouterr()
-    assert (
-        "left out 0 without an image (has_image false, or an all-zero vector) and 10 without "
-        "a label" in got.out
-    )
-    assert got.err == (
+    said = (
+        f"{v}: 30 items; left out 0 without an image (has_image false, or an all-zero vector) "
+        f"and 10 without a label in {labels} (not in it, or with an empty label)\n"
         f"note: 10 of the items without a label are in {labels} spelt otherwise ('100' as "
         "'000100', '103' as '000103', '106' as '000106', ...): ids are compared as written\n"
-        "clustering 20 items (K-means, k=3, 10 starts) ...\n"  # said before the wait
     )
+    # said before the wait
+    assert got.err == said + "clustering 20 items (K-means, k=3, 10 starts) ...\n"
+    assert got.out.startswith("K-means with k=3 on 20 items")  # stdout: the results only
+    # --quiet hides the progress line only: what was left out is still said
+    assert main([*argv, "-q"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == said and quiet.out == got.out
 
 
 def test_real_styles_table_reads_cleanly(shared_data):
@@ -298,7 +301,7 @@ def test_an_all_zero_vector_is_no_image_and_placeholders_cannot_fill_k(
             "--id-col", "id", "--label-col", "kind", "--json", str(out)]  # fmt: skip
     assert main(argv) == 0
     assert "left out 3 without an image (has_image false, or an all-zero vector)" in (
-        capsys.readouterr().out
+        capsys.readouterr().err
     )
     assert json.loads(out.read_text())["n"] == len(y) - 3
     # one picture shared by every item (a placeholder): no K-means with empty clusters

@@ -113,11 +113,12 @@ def test_load_clean_file_logs_nothing(tmp_path: Path) -> None:
     assert lines == []
 
 
-def test_load_default_log_is_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_load_default_log_is_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a line about the input, never mixed into the results on stdout
     path = _write(tmp_path / "r.csv", "user_id,item_id\nu1,i1\nbad\n")
     load_interactions_frame(str(path))
     cap = capsys.readouterr()
-    assert "skipped 1 record(s)" in cap.out and cap.err == ""
+    assert "skipped 1 record(s)" in cap.err and cap.out == ""
 
 
 def test_load_no_usable_rows_is_an_error(tmp_path: Path) -> None:

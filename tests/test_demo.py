@@ -154,7 +154,18 @@ def test_cli_demo_without_bar_still_shows_embedding_notes(
     assert main(argv) == 0  # stderr is not a terminal under capsys: no bar
     captured = capsys.readouterr()
     assert "\r" not in captured.err
-    assert "note: " in captured.out and "not a visrec vectors file" in captured.out
+    assert "note: " in captured.err and "not a visrec vectors file" in captured.err
+    # the step lines and the time are on stderr too: stdout holds the results
+    assert "embedding 8 images" in captured.err and "time: " in captured.err
+    assert "not a visrec vectors file" not in captured.out and "embedding" not in captured.out
+    assert "report:  " in captured.out
+    # --quiet: no step lines nor time, the notes on the data stay
+    (out / "vectors.parquet").write_text("not parquet")
+    assert main([*argv, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "not a visrec vectors file" in captured.err
+    assert "embedding" not in captured.err and "time: " not in captured.err
+    assert "results: " in captured.out
 
 
 @pytest.mark.parametrize(

@@ -543,9 +543,9 @@ def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
         str(summary),
     ]
     assert cli_main(argv) == 0
-    text = capsys.readouterr().out
+    text, err = capsys.readouterr()
     assert "embedded 5 images" in text and "ok 4, failed 1, reused 0" in text
-    assert "broken.jpg (item broken): not an image (PDF document)" in text
+    assert "broken.jpg (item broken): not an image (PDF document)" in err
     iv = read_vectors(out)
     assert iv.vectors.shape == (5, 1280) and iv.has_image.tolist() == [True] * 4 + [False]
     assert iv.meta["backbone"] == "efficientnet-lite0"
@@ -568,6 +568,8 @@ def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
     assert cli_main([*argv[:3], str(odd), *argv[4:-2]]) == 0
     assert capsys.readouterr().err == (
         f"note: {odd} is written as a Parquet file (its name does not end in .parquet)\n"
+        "failed images (1; zero vector, has_image=false):\n"
+        "  broken.jpg (item broken): not an image (PDF document)\n"
     )
     assert np.array_equal(read_vectors(odd).vectors, iv.vectors)
     # Determinism of the real model: a fresh run (in memory, one decode worker) gives
@@ -589,7 +591,7 @@ def test_cli_embed_manifest_and_errors(tmp_path: Path, capsys: Any) -> None:
         )
         == 0
     )
-    assert "URL, not a local file" in capsys.readouterr().out
+    assert "URL, not a local file" in capsys.readouterr().err
     iv = read_vectors(out)
     assert list(iv.ids) == ["b", "a", "u"] and iv.has_image.tolist() == [True, True, False]
     assert cli_main(["embed", str(folder)]) == 2
@@ -747,7 +749,7 @@ def test_cli_embed_notes_items_that_share_one_photo(tmp_path: Path, capsys: Any)
         "largest, 2 items: 'fan', 'pest'): one photo for several items (a placeholder, or a "
         "photo fetched for the wrong item?) makes them look alike to every model"
     )
-    assert f"  note: {note}\n" in capsys.readouterr().out
+    assert f"note: {note}\n" in capsys.readouterr().err
     assert note in json.loads(summary.read_text())["notes"]
     assert cli_main(["data", "summary", str(out)]) == 0
     assert f"   note: {note}\n" in capsys.readouterr().out

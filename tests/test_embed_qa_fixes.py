@@ -75,7 +75,7 @@ def test_cli_refuses_to_shrink_another_runs_vectors_file(
     assert cli_main(["embed", str(other), "-o", str(out), "--replace"]) == 0
     assert list(read_vectors(out).ids) == ["000", "x", "y"]
     # what was dropped is still said
-    assert "7 of its 8 items are not in this run" in capsys.readouterr().out
+    assert "7 of its 8 items are not in this run" in capsys.readouterr().err
 
 
 def test_cli_notes_a_few_dropped_items_and_keeps_the_rest(
@@ -89,7 +89,7 @@ def test_cli_notes_a_few_dropped_items_and_keeps_the_rest(
     capsys.readouterr()
     (folder / "003.jpg").unlink()  # an image deleted from the folder
     assert cli_main(argv) == 0
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err
     assert (
         f"note: {out}: 1 of its 8 items is not in this run and is dropped from it ('003')"
         in printed
@@ -101,7 +101,7 @@ def test_cli_notes_a_few_dropped_items_and_keeps_the_rest(
     for i in ("004", "005", "006"):
         (folder / f"{i}.jpg").unlink()
     assert cli_main(argv) == 0
-    assert "3 of its 7 items are not in this run" in capsys.readouterr().out
+    assert "3 of its 7 items are not in this run" in capsys.readouterr().err
     assert list(read_vectors(out).ids) == ["000", "001", "002", "007"]
 
 
@@ -200,12 +200,15 @@ def test_cli_notes_skipped_entries_and_explains_an_empty_folder(
     _save(d / "3.jfif", 2)
     (d / "x.txt").write_text("x")
     assert cli_main(["embed", str(d), "-o", str(out), "--json", str(tmp_path / "s.json")]) == 0
-    printed = capsys.readouterr().out
+    cap = capsys.readouterr()
+    printed = cap.out
     note = (
         f"{d}: skipped 2 entries: more/ (a subfolder: only the top folder is read; "
         "embed --recursive reads them); x.txt (not an image extension visrec reads)"
     )
-    assert f"  note: {note}\n" in printed and "ok 2, failed 0" in printed
+    # a note on the input: on stderr, the summary on stdout
+    assert f"note: {note}\n" in cap.err and "ok 2, failed 0" in printed
+    assert note not in printed
     assert list(read_vectors(out).ids) == ["1", "3"]
     assert note in json.loads((tmp_path / "s.json").read_text())["notes"]
 

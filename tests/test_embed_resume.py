@@ -80,11 +80,11 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path: Path, capsys: Any) ->
 
     # Resume with the same command: only the missing chunks are computed.
     assert cli_main([*args, "-o", str(out)]) == 0
-    text = capsys.readouterr().out
+    text, err = capsys.readouterr()
     m = re.search(r"reused (\d+), computed (\d+)", text)
     assert m is not None, text
     assert int(m.group(1)) == n_done and int(m.group(2)) == N_IMAGES - n_done
-    assert "001.jpg (item 001): not an image (PDF document)" in text
+    assert "001.jpg (item 001): not an image (PDF document)" in err
     assert not parts.exists()
 
     # The reference: the same command, never interrupted.

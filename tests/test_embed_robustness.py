@@ -274,7 +274,7 @@ def test_non_utf8_file_name_is_skipped_with_a_note(
     out = tmp_path / "v.parquet"
     assert cli_main(["embed", str(folder), "-o", str(out), "--engine", "torch"]) == 0
     captured = capsys.readouterr()
-    assert repr(name) in captured.out and "ok 2, failed 0" in captured.out
+    assert repr(name) in captured.err and "ok 2, failed 0" in captured.out
     assert list(read_vectors(out).ids) == ["000", "001"]
 
 

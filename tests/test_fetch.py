@@ -299,7 +299,7 @@ def test_cli_fetch_from_manifest_and_review_file(
         ]
     )
     assert rc == 0
-    text = capsys.readouterr().out
+    text, err = capsys.readouterr()
     assert "fetched 2 of 3 image URLs" in text and "http 404" in text
     assert f"wrote {out} (2 images)" in text
     got = load_manifest(out)
@@ -307,7 +307,7 @@ def test_cli_fetch_from_manifest_and_review_file(
     assert Path(got["A"]).read_bytes() == JPEG
     assert json.loads(js.read_text())["failures_by_kind"] == {"http 404": 1}
     # the item missing from the manifest is named, by id, not only its URL
-    assert f"1 of 3 image(s) are not in the manifest: their URL failed ('B'; --json {js}" in text
+    assert f"1 of 3 image(s) are not in the manifest: their URL failed ('B'; --json {js}" in err
     failed = json.loads(js.read_text())["failed_items"]
     assert list(failed) == ["B"] and failed["B"].startswith("http 404")
     # its own manifest (item_id,path,url) fetches its URLs again into another cache,
@@ -356,7 +356,7 @@ def test_cli_fetch_from_manifest_and_review_file(
         ]
     )
     assert rc == 0
-    text = capsys.readouterr().out
+    shown, text = capsys.readouterr()  # what the review file holds: a note on stderr
     # a photo needs no rating: the review with "overall": null is fetched too (its id
     # ends in _x, as no rating row can have it)
     assert "4 reviews, 3 with photos" in text and "null rating" not in text
@@ -364,8 +364,8 @@ def test_cli_fetch_from_manifest_and_review_file(
     assert list(got) == ["B1_U1_1", "B1_U3_3_x"]  # first photo only; both from the cache
     assert got["B1_U1_1"] == str((cache / f"{cache_key(base + '/ok.jpg')}.jpg").resolve())
     assert got["B1_U3_3_x"] == str((cache / f"{cache_key(base + '/ok.png')}.png").resolve())
-    assert "2 from cache" in text
-    assert f"wrote {out2} (2 images)\n" in text
+    assert "2 from cache" in shown
+    assert f"wrote {out2} (2 images)\n" in shown
 
 
 def test_cli_fetch_bar_only_on_a_terminal(
@@ -396,8 +396,12 @@ def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(
     # the items left out are named when none was fetched too, on the rerun as well
     for _ in range(2):
         assert main(["fetch", str(urls), "--cache", str(tmp_path / "c"), "--no-progress"]) == 1
-        out = capsys.readouterr().out
-        assert "1 of 1 image(s) are not in the manifest: their URL failed ('A'" in out
+        err = capsys.readouterr().err
+        assert "1 of 1 image(s) are not in the manifest: their URL failed ('A'" in err
+        assert err.endswith(
+            "error: none of the 1 URL(s) could be fetched (for 1 image(s); see above): "
+            f"{tmp_path / 'c' / 'manifest.csv'} is left as it was\n"
+        )
     meta = tmp_path / "meta_X.json"
     meta.write_text('{"asin": "B1", "imageURL": ["http://h/1.jpg"]}\n')
     assert (

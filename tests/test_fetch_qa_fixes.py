@@ -255,9 +255,9 @@ def test_non_http_urls_in_a_manifest_are_failures_naming_item_and_line(
     js = tmp_path / "f.json"
     before = Counter(hits)
     rc = main(["fetch", str(urls), "--cache", str(tmp_path / "c"), "--quiet", "--json", str(js)])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert rc == 0
-    assert f"{urls}: skipped 1 entry that is a local path (for `visrec embed`" in out
+    assert f"{urls}: skipped 1 entry that is a local path (for `visrec embed`" in err
     assert "fetched 1 of 6 image URLs" in out and "5 failed" in out
     data = json.loads(js.read_text())
     assert data["failures_by_kind"] == {"invalid url": 5}
@@ -463,4 +463,4 @@ def test_what_says_it_does_not_apply_to_a_manifest(
     urls.write_text("item_id,url\na,http://127.0.0.1:9/a.jpg\n")  # nothing listens on 9
     args = ["fetch", str(urls), "--cache", str(tmp_path / "c"), "-q", "--retries", "0"]
     assert main([*args, "--what", "review-photos"]) == 1  # nothing fetched
-    assert f"--what review-photos does not apply to {urls}" in capsys.readouterr().out
+    assert f"--what review-photos does not apply to {urls}" in capsys.readouterr().err

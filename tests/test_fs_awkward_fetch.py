@@ -98,14 +98,18 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     assert main([*argv, "--json", str(report)]) == 1
     assert len(downloads) == 2 and keep.read_text() == before
     err = capsys.readouterr().err
-    assert f"{keep} left as it was: none of the 2 URL(s) could be fetched (for 2 image(s))\n" in err
+    assert (
+        f"error: none of the 2 URL(s) could be fetched (for 2 image(s); see above): {keep} "
+        "is left as it was\n"
+    ) in err
     # one photo for several items (Amazon reviews do this): URLs are counted once
     urls.write_text(urls.read_text() + "C,http://127.0.0.1:9/a.jpg\n")
     assert main(argv) == 1
     got = capsys.readouterr()
     assert "fetched 0 of 2 image URLs" in got.out  # the summary's count, the same
     assert (
-        f"{keep} left as it was: none of the 2 URL(s) could be fetched (for 3 image(s))\n"
+        f"error: none of the 2 URL(s) could be fetched (for 3 image(s); see above): {keep} "
+        "is left as it was\n"
     ) in got.err
     data = json.loads(report.read_text())
     assert data["manifest_written"] is False and data["manifest_rows"] == 0
@@ -115,6 +119,10 @@ def test_nothing_fetched_leaves_an_existing_manifest(
         main(["fetch", str(urls), "--cache", str(tmp_path / "c"), "-o", str(fresh), "--quiet"]) == 1
     )
     assert fresh.read_text() == "item_id,path,url\n"
+    # said on stderr with the exit status, not only in the summary on stdout
+    assert f"could be fetched (for 3 image(s); see above): {fresh} holds only its header\n" in (
+        capsys.readouterr().err
+    )
 
 
 def test_fetch_images_checks_the_cache_before_downloading(

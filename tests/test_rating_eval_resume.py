@@ -229,6 +229,22 @@ def test_cli_interrupted_before_any_seed_finished(
     assert capsys.readouterr().err == "interrupted: no run had finished\n"
 
 
+def test_cli_ctrl_c_under_no_resume_says_to_rerun_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "the same command" would start over again: --no-resume drops the record first
+    argv = [*_files(tmp_path), "--json", str(tmp_path / "o.json"), "--no-resume"]
+    record = tmp_path / "o.json.partial.jsonl"
+    _count_fits(monkeypatch, interrupt_at=3)
+    assert main(argv) == 130
+    assert capsys.readouterr().err == (
+        f"interrupted: finished runs are kept in {record}; run the command without "
+        "--no-resume again to resume\n"
+    )
+    fits = _count_fits(monkeypatch)
+    assert main(argv[:-1]) == 0 and len(fits) == 2  # resumed: the second seed only
+
+
 def test_cli_without_json_records_in_the_cache_folder_until_the_table_is_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     _cache: Path,

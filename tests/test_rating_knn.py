@@ -133,9 +133,9 @@ def test_cli_knn_rating_json_and_dropped_rows(tmp_path, capsys):
     out = tmp_path / "knn.json"
     rc = main(["knn-rating", "--interactions", str(r), "--vectors", str(v), "--json", str(out)])
     assert rc == 0
-    text = capsys.readouterr().out
-    assert "left out 4 of 91 rows" in text  # 3 ratings of i0 + the one of 'ghost'
-    assert "majority class" in text
+    text, err = capsys.readouterr()
+    assert "left out 4 of 91 rows" in err  # 3 ratings of i0 + the one of 'ghost'
+    assert "majority class" in text and "left out" not in text
     data = json.loads(out.read_text())
     assert data["n_train"] + data["n_test"] == 87
     assert data["accuracy"] == 1.0 and data["mae"] == 0.0
@@ -161,7 +161,7 @@ def test_cli_knn_rating_include_missing_keeps_zero_vectors(tmp_path, capsys):
         ]
     )
     assert rc == 0
-    assert "4 of 91 rows have no image: kept with an all-zero vector" in capsys.readouterr().out
+    assert "4 of 91 rows have no image: kept with an all-zero vector" in capsys.readouterr().err
     data = json.loads(out.read_text())
     assert data["n_train"] + data["n_test"] == 91 and data["k"] == 1
 
@@ -237,7 +237,7 @@ def test_cli_knn_rating_per_review_photo_on_amazon_file(tmp_path, capsys):
         ]
     )
     assert rc == 0
-    text = capsys.readouterr().out
+    text = capsys.readouterr().err
     assert "skipped 1 record" in text
     assert "left out 10 of 40 rows whose review_id has no image" in text
     data = json.loads(out.read_text())

@@ -496,8 +496,8 @@ def test_knn_rating_keeps_rows_whose_unused_timestamp_is_bad(
     assert f"{n - n_test:,} train / {n_test:,} test rows" in out.out
     assert main(["rating-eval", *data, "--n-epochs", "2", "--quiet"]) == 0
     n_bad = len(frame.loc[::7]) + len(frame.loc[3::7])
-    said = capsys.readouterr().out
-    assert f"{n_bad:,} row(s) have no usable time" in said and "skipped" not in said
+    said, err = capsys.readouterr()
+    assert f"{n_bad:,} row(s) have no usable time" in err and "skipped" not in err
     assert f"{n - n_test:,} train / {n_test:,} test ratings" in said
 
 

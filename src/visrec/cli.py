@@ -135,7 +135,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args.argv_ = list(sys.argv[1:] if argv is None else argv)
     func = getattr(args, "func", None)
     if func is None:
-        parser.print_help()
+        parser.print_help(sys.stderr)  # a usage error (status 2): nothing on stdout
         return 2
     _print_any_name()
     with _ctrl_c_seen():

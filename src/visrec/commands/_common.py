@@ -8,7 +8,9 @@ the command modules by name).
 - parameters: ``KEY=VALUE`` overrides, their names, a model's ``device``;
 - outputs: output paths checked before any work (distinct, not an input, not stdout),
   "wrote ..." lines;
-- stdout: a closed pipe (``visrec ... | head``) ends a command quietly, files written;
+- streams: results and "wrote" lines on stdout, every other line on stderr
+  (:func:`say_note`); a closed pipe (``visrec ... | head``) ends a command quietly,
+  files written;
 - naming ids in a note;
 - the ``run`` block of a ``--json`` result: which visrec wrote it, when, from what
   command line.
@@ -175,7 +177,7 @@ def load_interactions_frame(
     ids_only: bool = False,
     keep_rating: bool = False,
     keep_time: bool = False,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,
     sep: str | None = None,
     user_col: str | None = None,
     item_col: str | None = None,
@@ -205,10 +207,11 @@ def load_interactions_frame(
     keep_time : bool, default False
         With ``ids_only``, read the timestamp too (a split by time needs it; a row
         without one is still skipped and reported).
-    log : callable, default print
+    log : callable, optional
         Receives the report lines: records skipped by the loader (counts per kind and
         the first few as ``file:line: reason``), the header columns not read, and the
-        ``--min-rating`` filter.
+        ``--min-rating`` filter. Default :func:`say_note` (stderr: lines about the
+        input, never the results on stdout).
     time_optional : bool, default False
         A full load whose time only breaks ties (which of repeated ratings of a pair is
         kept): when some rows' time is unusable, the file is read again without the
@@ -231,6 +234,7 @@ def load_interactions_frame(
     """
     from visrec.data.tables import load_interactions, unread_interaction_files
 
+    log = say_note if log is None else log
     if not os.path.exists(path):
         raise VisrecError(f"interactions file {str(path)!r} does not exist")
     if ids_only and min_rating is not None and not keep_rating:
@@ -306,6 +310,14 @@ def load_interactions_frame(
 #: ``frame.attrs`` key of :func:`load_interactions_frame`'s frame: the records the
 #: loader skipped, by kind, for the results a command writes (said on stderr too)
 SKIPPED = "visrec_skipped"
+
+
+def say_note(line: str) -> None:
+    """Print a line about the input or the run on stderr (the streams' rule: stdout
+    holds a command's results and "wrote" lines, stderr every note, skipped-record
+    report, "left out" count, progress line and time), so ``> results.txt`` and
+    ``| head`` see results only."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def skipped_records(frame: pd.DataFrame) -> dict[str, int]:

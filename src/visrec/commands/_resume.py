@@ -93,9 +93,10 @@ def start_over(record: Path) -> Path | None:
     return record
 
 
-def kept_runs(record: Path | None) -> str:
+def kept_runs(record: Path | None, resume: bool = True) -> str:
     """How to resume after a failure, when ``record`` holds finished runs ("" when it
-    holds none, or is not a record at all: the runner refused it before any fit)."""
+    holds none, or is not a record at all: the runner refused it before any fit);
+    ``resume`` False (this run had ``--no-resume``): the same command would start over."""
     from visrec.evaluation.run_record import read_record
 
     try:
@@ -103,7 +104,8 @@ def kept_runs(record: Path | None) -> str:
             return ""
     except VisrecError:
         return ""
-    return f"finished runs are kept in {record}; run the same command again to resume"
+    again = "the same command" if resume else "the command without --no-resume"
+    return f"finished runs are kept in {record}; run {again} again to resume"
 
 
 def run_resumable(
@@ -132,28 +134,31 @@ def run_resumable(
         try:
             body(record)
         except KeyboardInterrupt:
-            kept = kept_runs(record)
+            kept = kept_runs(record, resume)
             print(f"interrupted: {kept or 'no run had finished'}", file=sys.stderr)
             return 130
         except Exception:  # a fit, or writing the files, failed
-            kept = kept_runs(record)
+            kept = kept_runs(record, resume)
             if kept:
                 print(kept, file=sys.stderr)
             raise
     return 0
 
 
-def drop_when_read(record: Path | None, keys: Collection[tuple[int, str]]) -> None:
+def drop_when_read(
+    record: Path | None, keys: Collection[tuple[int, str]], resume: bool = True
+) -> None:
     """Without ``--json``, after the table (the only copy of the results) was printed:
     drop this run's ``keys`` from the record once stdout was read; a closed stdout
-    (``... | head``) keeps them for a rerun, and says so."""
+    (``... | head``) keeps them for a rerun, and says so (``resume``: as in
+    :func:`kept_runs`)."""
     from visrec.commands._common import stdout_closed
     from visrec.evaluation import run_record
 
     if record is None:
         return
     if stdout_closed():  # the table was not all read
-        kept = kept_runs(record)
+        kept = kept_runs(record, resume)
         if kept:
             print(kept, file=sys.stderr)
     else:

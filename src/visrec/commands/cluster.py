@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from visrec.commands._common import (
     add_vectors_positional,
     check_output_file,
     check_outputs_distinct,
+    say_note,
     say_written,
     scan_photos,
     survives_closed_stdout,
@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
             "visrec cluster [-h] VECTORS --labels TABLE --id-col ID_COL\n"
             "                      --label-col LABEL_COL [--k K]\n"
             "                      [--keep A,B,C | --top-labels N] [--random-state S]\n"
-            "                      [--json OUT] [--report HTML] [--images DIR]\n"
+            "                      [--json OUT] [--report HTML] [--images DIR] [-q]\n"
             "       (or --vectors VECTORS in VECTORS' place)"
         ),
         help="K-means on image vectors, compared with item categories (ARI, NMI, purity)",
@@ -108,6 +108,12 @@ def register(subparsers: Any) -> None:
         help="with --report: the folder of <item_id>.<ext> images, subfolders too (or a "
         "manifest CSV, as for `visrec embed --manifest`) "
         "to show twelve photos of each cluster",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress line (the notes on what was left out stay, on stderr)",
     )
     p.set_defaults(func=run)
 
@@ -177,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"{args.vectors} holds no items")
     ids, labs, notes = read_label_table(args.labels, args.id_col, args.label_col)
     for line in notes:
-        print(line)
+        say_note(line)
     label_of = dict(zip(ids, labs, strict=True))
 
     n_total = len(iv)
@@ -187,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     item_labels = np.asarray([label_of.get(str(i)) for i in iv.ids], dtype=object)
     no_label = np.asarray([lab is None for lab in item_labels], dtype=bool) & ~no_image
     keep = ~no_image & ~no_label
-    print(
+    say_note(
         f"{args.vectors}: {n_total:,} items; left out {int(no_image.sum()):,} without an "
         f"image (has_image false, or an all-zero vector) and {int(no_label.sum()):,} "
         f"without a label in {args.labels} (not in it, or with an empty label)"
@@ -197,10 +203,9 @@ def run(args: argparse.Namespace) -> int:
 
         pairs = respelt(iv.ids[no_label], ids)
         if pairs:  # '10001' in the vectors, '010001' in the table: no label gap
-            print(
+            say_note(
                 f"note: {len(pairs):,} of the items without a label are in {args.labels} "
-                f"spelt otherwise ({examples(pairs)}): ids are compared as written",
-                file=sys.stderr,
+                f"spelt otherwise ({examples(pairs)}): ids are compared as written"
             )
 
     selection: dict[str, Any] = {}
@@ -230,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
         in_set = np.asarray([lab in wanted_set for lab in item_labels])
         n_out = int((keep & ~in_set).sum())
         keep &= in_set
-        print(f"kept labels {', '.join(wanted)}; left out {n_out:,} items with other labels")
+        say_note(f"kept labels {', '.join(wanted)}; left out {n_out:,} items with other labels")
         selection = {"labels kept": ", ".join(wanted), "left out: other labels": n_out}
 
     if no_image.all():
@@ -270,9 +275,8 @@ def run(args: argparse.Namespace) -> int:
     check_finite_vectors(iv, iv.ids[keep], args.vectors)
     res = cluster_vs_labels(
         iv.vectors[keep], item_labels[keep].astype(str), k=args.k, random_state=args.random_state,
-        say=lambda line: print(line, file=sys.stderr, flush=True),  # seconds to a minute
+        say=None if args.quiet else say_note,  # seconds to a minute
     )  # fmt: skip
-    print()
     print(res.format())
     if args.json:
         write_text_atomic(args.json, json.dumps(with_run(res.to_dict(), args), indent=2) + "\n")
@@ -300,7 +304,7 @@ def _note_unreadable(samples: dict[int, list[tuple[str, Path]]]) -> None:
 
     bad = [i for tiles in samples.values() for i, p in tiles if thumbnail_jpeg(p) is None]
     if bad:
-        print(
+        say_note(
             f"note: {len(bad):,} of the sampled photos cannot be read and show as '?' in "
             f"the report: {', '.join(map(repr, bad[:5]))}{', ...' if len(bad) > 5 else ''}"
         )
@@ -339,10 +343,9 @@ def _write_report(
             samples = {c: [(i, files[i]) for i in v] for c, v in picked.items()}
             _note_unreadable(samples)
         else:
-            print(
+            say_note(
                 f"note: no image in {args.images} is named after a clustered item id: the "
-                "report shows no photos",
-                file=sys.stderr,
+                "report shows no photos"
             )
         images_note = f"no image in {args.images} is named after a clustered item id"
     data = ReportData(
@@ -402,5 +405,5 @@ def _note_small_labels(labels: Any) -> str | None:
         f"clusters, so a big label may be split to make room; to compare the main "
         f"categories, {how}"
     )
-    print(f"note: {note}", file=sys.stderr)
+    say_note(f"note: {note}")
     return note

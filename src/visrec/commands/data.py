@@ -6,7 +6,12 @@ import argparse
 import json
 from typing import Any
 
-from visrec.commands._common import add_layout_args, layout_args, survives_closed_stdout
+from visrec.commands._common import (
+    add_layout_args,
+    layout_args,
+    say_note,
+    survives_closed_stdout,
+)
 from visrec.commands._help import HelpFormatter
 
 SUMMARY_EPILOG = """\
@@ -68,7 +73,9 @@ def register(subparsers: Any) -> None:
 
 
 def _usage(p: argparse.ArgumentParser) -> int:
-    p.print_help()
+    import sys
+
+    p.print_help(sys.stderr)  # a usage error (status 2): nothing on stdout
     return 2
 
 
@@ -113,7 +120,7 @@ def _distinct_paths(paths: list[str]) -> list[str]:
     for p in paths:
         key = os.path.realpath(p)
         if key in seen:
-            print(f"note: {p} was given more than once; counted once")
+            say_note(f"note: {p} was given more than once; counted once")
             continue
         seen.add(key)
         kept.append(p)

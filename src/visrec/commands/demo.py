@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     named_like_outputs,
+    say_note,
     survives_closed_stdout,
     with_run,
 )
@@ -33,8 +33,9 @@ pretrained CNN, clusters the vectors with K-means and compares the clusters with
 item categories (ARI, NMI, purity), predicts star ratings from the image vectors with
 KNN next to the majority-class baseline, compares the popularity, BPR, VBPR and
 visual-cf recommenders on warm and cold-start items (generated catalogue only, unless
---recommenders), and writes a self-contained HTML report. A progress bar shows on a
-terminal (--quiet hides it, --verbose shows it in a log too).
+--recommenders), and writes a self-contained HTML report. The results go to stdout;
+the step lines, notes and time to stderr. A progress bar shows on a terminal (--quiet
+hides it and the step lines, --verbose shows it in a log too).
 
 Outputs: OUT/catalogue/ (generated data), OUT/vectors.parquet (re-used by a re-run),
 OUT/results.json (all figures), and the report (default report/index.html).
@@ -146,7 +147,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--json", metavar="JSON", help="also write the results JSON here")
-    add_progress_args(p, what="progress bars")
+    add_progress_args(
+        p,
+        what="progress bars",
+        quiet_help="no progress bars, step lines or time (notes on the data stay)",
+    )
     p.set_defaults(func=run)
 
 
@@ -222,11 +227,10 @@ def run(args: argparse.Namespace) -> int:
     given = {"--items": args.n_items, "--users": args.n_users, "--image-size": args.image_size}
     unused = [o for o, v in given.items() if v is not None]
     if args.data and unused:  # said, not silently ignored: --max-items is the one here
-        print(
+        say_note(
             f"note: {', '.join(unused)} {'shape' if len(unused) > 1 else 'shapes'} the "
             "generated catalogue, not used with --data; --max-items N takes a sample of N "
-            "items of a real dataset",
-            file=sys.stderr,
+            "items of a real dataset"
         )
     args.n_items = DEFAULT_ITEMS if args.n_items is None else args.n_items
     args.n_users = DEFAULT_USERS if args.n_users is None else args.n_users
@@ -283,16 +287,19 @@ def _run_locked(args: argparse.Namespace) -> int:
         recommenders=args.recommenders,
         random_state=args.seed,
         progress=show_progress(args),
+        # the narration is progress (-q hides it); notes on the data always show
+        echo=None if args.quiet else say_note,
+        note=say_note,
     )
     # the pipeline knows no command line: the CLI's results.json says how it was made,
     # as the --json copy does
     ran = json.dumps(with_run(result.to_dict(), args), indent=2)
     write_text_atomic(result.results_path, ran)
-    print()
     print(result.format())
     print()
-    stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
-    print(f"time: {time.perf_counter() - t0:.1f} s ({stages})")
+    if not args.quiet:
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+        say_note(f"time: {time.perf_counter() - t0:.1f} s ({stages})")
     print(f"report:  {result.report_path}")
     print(f"results: {result.results_path}")
     if args.json:

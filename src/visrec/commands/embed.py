@@ -13,6 +13,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     named_like_outputs,
+    say_note,
     survives_closed_stdout,
     with_run,
 )
@@ -303,8 +304,8 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
     )
     if skipped:
         skipped = f"{source}: {skipped}"
-        if show_progress(args):
-            print(f"note: {skipped}", file=sys.stderr)
+        if show_progress(args):  # before a long run, not only after it
+            say_note(f"note: {skipped}")
 
     return items, source, skipped
 
@@ -379,19 +380,22 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
     else:
         print(f"  {result.seconds:.1f} s, nothing to compute")
     notes = ([skipped] if skipped else []) + result.notes
+    # with progress shown, these were said on stderr as they came: not twice
+    said = set(notes) if show_progress(args) else set()
     same = _duplicate_note(result)
     if same:
         notes.append(same)
     for msg in notes:
-        print(f"  note: {msg}")
+        if msg not in said:
+            say_note(f"note: {msg}")
     if result.failures:
         limit = 50
-        print(f"failed images ({len(result.failures):,}; zero vector, has_image=false):")
+        say_note(f"failed images ({len(result.failures):,}; zero vector, has_image=false):")
         for item_id, path, reason in result.failures[:limit]:
-            print(f"  {os.path.basename(path)} (item {item_id}): {reason}")
+            say_note(f"  {os.path.basename(path)} (item {item_id}): {reason}")
         if len(result.failures) > limit:
             more = len(result.failures) - limit
-            print(f"  ... and {more:,} more (--json JSON lists all)")
+            say_note(f"  ... and {more:,} more (--json JSON lists all)")
     if args.json:
         summary = {
             "n": result.n,

@@ -299,7 +299,8 @@ def run(args: argparse.Namespace) -> int:
 
             res.inputs["records skipped"] = by_kind_text(skipped)
         _report(args, res, record)
-        # how long, as train, recommend and embed end (resumed runs: this run's part)
+        # how long (resumed runs: this run's part); train, recommend and embed give
+        # theirs in their result line
         log(f"time: {time.perf_counter() - started:.1f} s")
 
     return _resume.run_resumable("visrec evaluate", args.json, record, args.resume, body)
@@ -377,7 +378,7 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
             print(f"note: {note}", file=sys.stderr)
     say_written(args.json, args.report)
     if not args.json:  # the table, the only copy of the results, must have been read
-        _resume.drop_when_read(record, res.run_keys())
+        _resume.drop_when_read(record, res.run_keys(), args.resume)
 
 
 def _span(stats: list[dict[str, Any]], key: str) -> str:

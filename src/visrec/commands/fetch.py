@@ -15,6 +15,7 @@ from visrec.commands._checks import check_at_least
 from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
+    say_note,
     survives_closed_stdout,
     with_run,
 )
@@ -402,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs_distinct({out_option: out, "--json": args.json}, [("source", f) for f in files])
     got = read_sources(files, args.what)
     for n in got.notes:
-        print(n)
+        say_note(n)
     # A URL that cannot be requested (ftp://, //host/x, htps://) fails here, naming its
     # items and where they are, and is never requested.
     refused: dict[str, tuple[str, list[str]]] = {}
@@ -440,26 +441,27 @@ def run(args: argparse.Namespace) -> int:
         k: report.errors.get(u, "not fetched") for k, u in urls.items() if u not in report.paths
     }
     if failed:  # named when none was fetched too: which items are missing, and why
-        print(
+        say_note(
             f"{len(failed):,} of {len(urls):,} image(s) are not in the manifest: their URL "
             f"failed ({_examples_of(list(failed))}"
             + (f"; --json {args.json} lists them all)" if args.json else "; --json lists them)")
         )
+    # a header-only manifest would replace the images of an earlier run
     written = bool(rows) or not urls or not out.exists()
+    n_rows = write_manifest(out, rows) if written else 0
     if written:
-        n_rows = write_manifest(out, rows)
         print(f"wrote {out} ({n_rows:,} image{'' if n_rows == 1 else 's'})")
-    else:  # a header-only manifest would replace the images of an earlier run
-        n_rows = 0
-        n_urls = len(set(urls.values()))  # urls maps each photo's key; one URL may serve many
-        print(
-            f"{out} left as it was: none of the {n_urls:,} URL(s) could be fetched "
-            f"(for {len(urls):,} image(s))",
-            file=sys.stderr,
-        )
     if args.json:
         data = report.to_dict()
         data.update({"n_keys": len(urls), "manifest": str(out), "manifest_rows": n_rows,
                      "manifest_written": written, "failed_items": failed})  # fmt: skip
         write_text_atomic(args.json, json.dumps(with_run(data, args), indent=2) + "\n")
-    return 1 if urls and n_rows == 0 else 0
+    if urls and n_rows == 0:  # a script must not go on to embed nothing (as embed says)
+        n_urls = len(set(urls.values()))  # urls maps each photo's key; one URL may serve many
+        kept = "holds only its header" if written else "is left as it was"
+        say_note(
+            f"error: none of the {n_urls:,} URL(s) could be fetched (for {len(urls):,} "
+            f"image(s); see above): {out} {kept}"
+        )
+        return 1
+    return 0

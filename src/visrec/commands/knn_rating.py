@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
@@ -17,6 +16,7 @@ from visrec.commands._common import (
     check_vectors_match,
     layout_args,
     load_interactions_frame,
+    say_note,
     say_written,
     skipped_records,
     survives_closed_stdout,
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
             "counts each pair once)"
         )
     for line in notes:
-        print(line)
+        say_note(line)
     if len(frame) < 2:
         raise VisrecError(
             f"only {len(frame)} rating row(s) have a vector in {args.vectors} "
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     print(res.format())
     same = res.same_item_caveat()  # ML-100K: 99.8%, other ratings of the same movie
     if same is not None:
-        print(f"note: {same}", file=sys.stderr)
+        say_note(f"note: {same}")
     if args.json:
         out = res.to_dict()
         out["include_missing"] = bool(args.include_missing)

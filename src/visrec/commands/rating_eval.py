@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from visrec.commands._common import (
     check_vectors_match,
     layout_args,
     load_interactions_frame,
+    say_note,
     say_written,
     skipped_records,
     survives_closed_stdout,
@@ -152,9 +152,6 @@ def run(args: argparse.Namespace) -> int:
     from visrec.analysis.rating_eval import rating_eval
     from visrec.embed.store import read_vectors
 
-    def say(msg: str) -> None:  # resume notes: shown with --quiet too
-        print(msg, file=sys.stderr)
-
     started = time.perf_counter()
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")
@@ -183,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
             o for o, v in (("--k", args.k), ("--reg-visual", args.reg_visual)) if v is not None
         ]
         if unused:  # an option with no effect, said rather than silently ignored
-            say(
+            say_note(
                 f"note: {' and '.join(unused)} {'are' if len(unused) > 1 else 'is'} for the "
                 "image models (the KNN, MF + visual), which need --vectors: not used"
             )
@@ -207,12 +204,12 @@ def run(args: argparse.Namespace) -> int:
             mf_params=mf,
             progress=show_progress(args),
             resume=record,
-            note=say,
+            note=say_note,  # resume notes: shown with --quiet too
             keep_record=True,  # until the results are out: see _report
         )
         _report(args, res, record, skipped)
-        if not args.quiet:  # how long, as train, recommend and embed end
-            print(f"time: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        if not args.quiet:  # train, recommend and embed give theirs in their result line
+            say_note(f"time: {time.perf_counter() - started:.1f} s")
 
     return _resume.run_resumable("visrec rating-eval", args.json, record, args.resume, body)
 
@@ -243,7 +240,7 @@ def _report(
         run_record.forget(record, res.run_keys())
     say_written(args.json, args.report)
     if not args.json:  # the table, the only copy of the results, must have been read
-        _resume.drop_when_read(record, res.run_keys())
+        _resume.drop_when_read(record, res.run_keys(), args.resume)
 
 
 def _record_path(args: argparse.Namespace) -> Path | None:

@@ -176,6 +176,7 @@ def run_demo(
     random_state: int = 0,
     progress: bool = True,
     echo: Echo | None = print,
+    note: Echo | None = None,
 ) -> DemoResult:
     """Run the demo pipeline and write the report.
 
@@ -220,6 +221,9 @@ def run_demo(
         embedding's notes on stderr; without progress they go to ``echo``).
     echo : callable, optional
         Receives progress lines (default ``print``); None for silence.
+    note : callable, optional
+        Receives the lines about the data (notes, images that could not be used);
+        default ``echo``. ``visrec demo --quiet`` silences ``echo`` only.
 
     Returns
     -------
@@ -228,6 +232,7 @@ def run_demo(
     from visrec.report.html import ReportData, write_report
 
     say: Echo = echo if echo is not None else (lambda _s: None)
+    tell: Echo = note if note is not None else say
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / DEMO_MARKER).touch()
@@ -237,7 +242,7 @@ def run_demo(
 
     data = _load_data(
         out, data_dir, n_items=n_items, n_users=n_users, image_size=image_size,
-        max_items=max_items, random_state=random_state, rng=rng, say=say,
+        max_items=max_items, random_state=random_state, rng=rng, say=say, tell=tell,
     )  # fmt: skip
     timings["generate catalogue" if data_dir is None else "load data"] = data.load_s
     ds, images, interactions = data.ds, data.images, data.interactions
@@ -247,7 +252,7 @@ def run_demo(
     vectors_path = out / "vectors.parquet"
     iv, failures = _embed(
         images, vectors_path, backbone=backbone, engine=engine, batch_size=batch_size,
-        workers=workers, progress=progress, say=say,
+        workers=workers, progress=progress, say=say, tell=tell,
     )  # fmt: skip
     timings["embed images"] = time.perf_counter() - t0
 
@@ -352,8 +357,10 @@ def _load_data(
     random_state: int,
     rng: np.random.Generator,
     say: Echo,
+    tell: Echo,
 ) -> _DemoData:
-    """Step 1: generate the catalogue or read ``data_dir``, then sample the items."""
+    """Step 1: generate the catalogue or read ``data_dir``, then sample the items;
+    ``say`` gets progress lines, ``tell`` the notes."""
     t0 = time.perf_counter()
     if data_dir is None:
         from visrec.demo.synth import make_catalogue
@@ -397,7 +404,7 @@ def _load_data(
     n_inter = 0 if interactions is None else len(interactions)
     say(f"dataset: {ds.name} ({len(images):,} item images, {n_inter:,} interaction rows)")
     for n in notes:
-        say(f"note: {n}")
+        tell(f"note: {n}")
     return _DemoData(ds, layout, images, interactions, notes, n_inter_all, n_rated_outside, load_s)
 
 
@@ -411,6 +418,7 @@ def _embed(
     workers: int | None,
     progress: bool,
     say: Echo,
+    tell: Echo,
 ) -> tuple[Any, list[tuple[str, str, str]]]:
     """Step 2: the image vectors, and the images that could not be used."""
     from visrec.embed.extract import embed_images
@@ -428,14 +436,14 @@ def _embed(
     )
     if not progress:  # embed_images printed its notes (e.g. "recomputing") only with progress
         for msg in getattr(emb, "notes", []):
-            say(f"note: {msg}")
+            tell(f"note: {msg}")
     failures = [(str(a), str(b), str(c)) for a, b, c in emb.failures]
     if failures:
-        say(f"{len(failures):,} images could not be used (zero vector, has_image=false):")
+        tell(f"{len(failures):,} images could not be used (zero vector, has_image=false):")
         for iid, path, reason in failures[:10]:
-            say(f"  {iid}: {path}: {reason}")
+            tell(f"  {iid}: {path}: {reason}")
         if len(failures) > 10:
-            say(f"  ... and {len(failures) - 10:,} more (all listed in results.json)")
+            tell(f"  ... and {len(failures) - 10:,} more (all listed in results.json)")
     return emb.vectors, failures
 
 

@@ -262,8 +262,8 @@ def embed_images(
 
     def note(msg: str) -> None:
         notes.append(msg)
-        if progress:
-            print(msg, file=sys.stderr)
+        if progress:  # as it happens, above the bar
+            print(f"note: {msg}", file=sys.stderr)
 
     chunks = cut_chunks(pairs, chunk_size)
     ids = [i for i, _ in pairs]

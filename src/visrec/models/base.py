@@ -834,8 +834,8 @@ class Recommender(ParamsMixin, ABC):
         meta = read_model_json(mj)
         try:
             klass = get_model_class(meta["model"])
-        except VisrecError as exc:
-            raise VisrecError(f"{mj}: {exc}") from exc
+        except VisrecError as exc:  # a model of a newer visrec, most likely
+            raise VisrecError(f"{mj}: {exc} (saved by a newer visrec? upgrade it)") from exc
         if cls is not Recommender and not issubclass(klass, cls):
             raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
         # a model.json older than a hyperparameter: the value it was trained with, not

@@ -28,10 +28,12 @@ ARRAYS_NPZ = "arrays.npz"
 SAVE_TOKEN = "save_token"
 #: ``visrec train``'s record of the fit (inputs, seconds), next to the model's files
 TRAIN_JSON = "train.json"
-#: the layout of a model folder this version writes and reads. Raised only for a change
-#: an older visrec would misread (a changed meaning, not an added array or
-#: hyperparameter, which load already fills from ``_params_before_added`` /
-#: ``_arrays_before_added``); a folder without it is format 1
+#: the layout of a model folder this version writes and reads. Raised for a change an
+#: older visrec would misread: a changed meaning, or an added array that changes which
+#: items are listed or how they score (an older reader ignores arrays it does not know,
+#: so it would list other items without a word). Not for an added hyperparameter or an
+#: array whose absence changes nothing, which load fills from ``_params_before_added`` /
+#: ``_arrays_before_added``. A folder without it is format 1
 MODEL_FORMAT = 1
 
 
