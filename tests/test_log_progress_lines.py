@@ -53,8 +53,8 @@ def test_fetch_writes_progress_lines_where_no_bar_shows(
     with fit_lines(lines.append, every_s=0.0):
         fetch_mod.fetch_images(urls, cache, workers=1, progress=False)
     assert [line.split(",")[0] for line in lines] == [
-        "  fetch: 1 of 3 images",
-        "  fetch: 2 of 3 images",
+        "  fetch: 1 of 3 URLs tried",
+        "  fetch: 2 of 3 URLs tried",
     ]
 
 

@@ -467,7 +467,7 @@ def fetch_images(
         total=len(report.urls),
         initial=report.n_cached,
         desc="fetch",
-        unit="img",
+        unit="url",  # tried: a failure counts too
         disable=not progress,
     ) as bar:
         if todo:
@@ -488,7 +488,7 @@ def fetch_images(
                     _collect(report, futures[fut], fut)
                     bar.update(1)
                     done += 1
-                    _fit_lines.step_done("fetch", done, len(report.urls), "images", begun)
+                    _fit_lines.step_done("fetch", done, len(report.urls), "URLs tried", begun)
                 finished = True
             except KeyboardInterrupt:
                 raise _interrupt(report, futures, pool, stop) from None
