@@ -312,15 +312,16 @@ def test_leftovers_of_killed_writes_are_swept_once_stale(
     assert not old_file.exists() and new_file.exists() and other.exists()
 
     model, out = saved_model
-    stale = out.parent / f".{out.name}.abcd_123"
+    stale = out.parent / f".{out.name}.visrec-save-abcd_123"
+    backup = out.parent / f".{out.name}.20261130"  # the user's own (was removed)
     parked = out.parent / f".{out.name}.old.abcd1234"  # an error named it: kept
     ckpt = out.parent / f".{out.name}.checkpoint"
-    for d in (stale, parked, ckpt):
+    for d in (stale, backup, parked, ckpt):
         d.mkdir()
         (d / "model.json").write_text("{}")
         os.utime(d, (hour_ago, hour_ago))
     train_cmd.save_model_folder(model, out, {"run": 2})
-    assert not stale.exists() and parked.exists() and ckpt.exists()
+    assert not stale.exists() and parked.exists() and ckpt.exists() and backup.exists()
 
 
 def test_train_holding_the_output_removes_a_killed_saves_folder_at_once(
@@ -330,11 +331,14 @@ def test_train_holding_the_output_removes_a_killed_saves_folder_at_once(
     from visrec.commands import train as train_cmd
 
     model, out = saved_model
-    fresh = out.parent / f".{out.name}.k1ll3d_x"
+    fresh = out.parent / f".{out.name}.visrec-save-k1ll3d_x"
+    backup = out.parent / f".{out.name}.k1ll3d_x"  # a name a user could give
+    backup.mkdir()
     fresh.mkdir()
     (fresh / "arrays.npz").write_bytes(b"partial")
     train_cmd.save_model_folder(model, out, {"run": 2})  # no lock held: kept
     assert fresh.exists()
     assert main(_train(train_csv, out)) == 0
     assert not fresh.exists()
-    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == []
+    hidden = sorted(p.name for p in out.parent.iterdir() if p.name.startswith("."))
+    assert hidden == [backup.name]

@@ -354,11 +354,31 @@ def test_normalize_url(url: str, sent: str) -> None:
         ("file:///etc/passwd", "scheme 'file' is not http or https"),
         ("http:/h/x.jpg", r"no host: expected http://host/\.\.\."),
         ("http://h:port/x.jpg", "bad port"),
+        # urllib took "user:secret@h" for a host name, and retried it as a DNS failure
+        ("http://user:secret@h/x.jpg", "a user name or password in a URL is not supported"),
+        ("https://user@h/x.jpg", "a user name or password in a URL is not supported"),
     ],
 )
 def test_normalize_url_refuses(url: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         normalize_url(url)
+
+
+def test_a_password_in_a_url_is_not_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.images.http_get import hide_password
+
+    assert hide_password("http://ann:s3cret@h:81/x.jpg?q=1") == "http://ann:***@h:81/x.jpg?q=1"
+    assert hide_password("http://ann@h/x.jpg") == "http://ann@h/x.jpg"  # no password
+    urls = tmp_path / "urls.csv"
+    urls.write_text("item_id,url\ncred,http://ann:s3cret@127.0.0.1:9/x.jpg\n")
+    js = tmp_path / "f.json"
+    argv = ["fetch", str(urls), "--cache", str(tmp_path / "c"), "-q", "--json", str(js)]
+    assert main(argv) == 1  # refused, never requested
+    out, err = capsys.readouterr()
+    assert "s3cret" not in out + err + js.read_text()
+    assert "a user name or password in a URL is not supported" in out
 
 
 # ------------------------------------------------- 5. over embed's pixel limit

@@ -162,6 +162,36 @@ def test_malformed_vectors_are_one_line_errors(
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("ids", "kind"),
+    [
+        (pa.array([["x"], ["y"]]), "list<element: string>"),
+        (pa.array([{"k": "x"}, {"k": "y"}]), "struct<k: string>"),
+    ],
+)
+def test_nested_ids_are_refused_not_read_as_their_python_text(
+    tmp_path: Path, ids: pa.Array, kind: str
+) -> None:
+    # each id was Python's text of its list ("['x']"): no query or label matched it
+    path = tmp_path / "v.parquet"
+    pq.write_table(
+        pa.table({"item_id": ids, "vector": pa.array([[1.0], [2.0]]), "has_image": [True] * 2}),
+        path,
+    )
+    with pytest.raises(VisrecError) as err:
+        read_vectors(path)
+    assert str(err.value) == (
+        f"{path}: column 'item_id' must hold text or whole numbers, not {kind}"
+    )
+    # dictionary-encoded text is text
+    coded = pa.array(["x", "y"]).dictionary_encode()
+    pq.write_table(
+        pa.table({"item_id": coded, "vector": pa.array([[1.0], [2.0]]), "has_image": [1, 1]}),
+        path,
+    )
+    assert read_vectors(path).ids.tolist() == ["x", "y"]
+
+
 def test_integer_has_image_is_read(tmp_path: Path) -> None:
     path = _write(tmp_path / "v.parquet", ["x", "y"], pa.array([[1.0], [2.0]]), [1, 0])
     assert read_vectors(path).has_image.tolist() == [True, False]

@@ -168,6 +168,16 @@ def test_one_save_clock_runs_across_the_stages_of_a_fit(
     assert saved == [("vbpr-finetune", 2)]
 
 
+class _Touch:
+    """Unpickled, it would create ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (open, (self.path, "w"))
+
+
 def test_other_key_or_damaged_file_starts_over(
     data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,6 +197,19 @@ def test_other_key_or_damaged_file_starts_over(
         again = make_model("bpr", epochs=5).fit(inter)
     assert len(notes) == 1 and "unreadable training checkpoint, starting over" in notes[0]
     np.testing.assert_array_equal(again.item_factors_, whole.item_factors_)
+
+    # a pickle that would run code: never run, one short line, no torch advice to load
+    # it with weights_only=False
+    import pickle
+
+    ran = tmp_path / "ran"
+    (tmp_path / "bpr.pt").write_bytes(pickle.dumps(_Touch(str(ran))))
+    notes.clear()
+    with _checkpoint.checkpointing(tmp_path, "new", every_s=0, log=notes.append):
+        make_model("bpr", epochs=5).fit(inter)
+    assert not ran.exists()
+    assert notes == [f"note: {tmp_path / 'bpr.pt'}: unreadable training checkpoint, starting "
+                     "over (UnpicklingError)"]  # fmt: skip
 
     import torch
 

@@ -592,6 +592,11 @@ def _swap_in(new: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+#: in the name of a save's temporary folder (``.NAME.visrec-save-XXXXXXXX``), which
+#: the next save of NAME removes when a kill left it
+SAVE_TAG = "visrec-save-"
+
+
 def save_model_folder(
     model: Recommender, out: Path, provenance: dict[str, Any], *, sole_writer: bool = False
 ) -> None:
@@ -602,19 +607,21 @@ def save_model_folder(
     age (no other save can be writing it)."""
     check_model_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # folders of saves killed before they could clean up (mkdtemp: 8 characters); the
+    # folders of saves killed before they could clean up (mkdtemp: 8 characters), by a
+    # name no user gives a folder: a hidden `.model.20261130` backup is not one. The
     # .NAME.old.* ones are left alone: an error named them as holding a previous model
     from visrec._atomic import STALE_AFTER_S, sweep_stale
     from visrec.models.model_folder import TRAIN_JSON  # the provenance `recommend` reads
 
+    prefix = side_prefix(out.name, len(SAVE_TAG) + 8) + SAVE_TAG
     sweep_stale(
         out.parent,
-        side_prefix(out.name, 8),
+        prefix,
         r"[a-z0-9_]{8}",
         dirs=True,
         max_age=0 if sole_writer else STALE_AFTER_S,
     )
-    tmp = Path(tempfile.mkdtemp(prefix=side_prefix(out.name, 8), dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=out.parent))
     try:
         model.save(tmp)
         (tmp / TRAIN_JSON).write_text(json.dumps(provenance, indent=2), encoding="utf-8")

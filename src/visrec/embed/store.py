@@ -415,8 +415,17 @@ def table_to_ids(id_col: pa.ChunkedArray, source: str) -> list[Any]:
     """The ``item_id`` column as the ids ``ItemVectors`` keeps (as text there)."""
     # a float column (pandas makes one with a gap) holds 7.0 for the item 7; a binary
     # one (pandas writes bytes so) holds the id's UTF-8 text
-    binary = pa.types.is_binary(id_col.type) or pa.types.is_large_binary(id_col.type)
-    if pa.types.is_floating(id_col.type) or binary:
+    kind = id_col.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    binary = pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    if not (text or binary or pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        # a list or struct column: each id would become Python's text of it ("['7']")
+        raise VisrecError(
+            f"{source}: column 'item_id' must hold text or whole numbers, not {id_col.type}"
+        )
+    if pa.types.is_floating(kind) or binary:
         return list(ids_as_text(id_col.to_pandas().rename("item_id"), source).tolist())
     return list(id_col.to_pylist())
 

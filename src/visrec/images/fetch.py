@@ -33,7 +33,7 @@ from visrec.errors import VisrecError, refusal_status
 # Also installs decode's filter for Pillow's DecompressionBombWarning: the pixel limit is
 # checked here from the header, so the warning would only be noise on stderr.
 from visrec.images.decode import DEFAULT_MAX_PIXELS
-from visrec.images.http_get import FetchError, Stop, Stopped, download
+from visrec.images.http_get import FetchError, Stop, Stopped, download, hide_password
 from visrec.models import _fit_lines
 
 # MPO (what Pillow calls many phones' JPEGs: a JPEG with more frames after the first)
@@ -178,7 +178,7 @@ class FetchReport(Mapping[str, "Path | str"]):
             lines.append(f"  {kind:<20} {n:>7,}")
             shown = [u for u, e in self.errors.items() if e.split(":", 1)[0] == kind]
             for u in shown[:examples]:
-                lines.append(f"      {u}  ({self.errors[u]})")
+                lines.append(f"      {hide_password(u)}  ({self.errors[u]})")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
@@ -189,7 +189,7 @@ class FetchReport(Mapping[str, "Path | str"]):
             "n_downloaded": self.n_downloaded,
             "n_failed": len(self.errors),
             "failures_by_kind": self.failures_by_kind(),
-            "errors": dict(self.errors),
+            "errors": {hide_password(u): e for u, e in self.errors.items()},
         }
 
 
@@ -276,6 +276,8 @@ def normalize_url(url: str) -> str:
         raise ValueError("no scheme: expected http:// or https://")
     if scheme not in ("http", "https"):
         raise ValueError(f"scheme {parts.scheme!r} is not http or https")
+    if "@" in parts.netloc:  # urllib would send user:password@host to DNS as a host name
+        raise ValueError("a user name or password in a URL is not supported")
     host = parts.hostname
     if not url.lstrip()[len(scheme) + 1 :].startswith("//") or not host:
         raise ValueError(f"no host: expected {scheme}://host/...")
@@ -300,10 +302,7 @@ def normalize_url(url: str) -> str:
         shown_host = host
     netloc = parts.netloc
     if not netloc.isascii():
-        user, at, _ = netloc.rpartition("@")
-        netloc = (urllib.parse.quote(user, safe=":%") + at if at else "") + shown_host
-        if port is not None:
-            netloc += f":{port}"
+        netloc = shown_host if port is None else f"{shown_host}:{port}"
     path = _STRAY_PERCENT.sub("%25", urllib.parse.quote(parts.path, safe=_PATH_SAFE))
     query = _STRAY_PERCENT.sub("%25", urllib.parse.quote(parts.query, safe=_QUERY_SAFE))
     return urllib.parse.urlunsplit((scheme, netloc, path, query, ""))

@@ -278,10 +278,31 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         headers: Any,
         newurl: str,
     ) -> urllib.request.Request | None:
-        scheme = urllib.parse.urlsplit(newurl).scheme.lower()
-        if scheme not in ("http", "https"):
+        parts = urllib.parse.urlsplit(newurl)
+        if parts.scheme.lower() not in ("http", "https"):
             raise FetchError("invalid url", f"redirected to {newurl!r}: not http(s)", False)
+        if "@" in parts.netloc:  # urllib would take user:password@host for a host name
+            raise FetchError(
+                "invalid url",
+                f"redirected to {hide_password(newurl)!r}: a user name or password in a URL "
+                "is not supported",
+                False,
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def hide_password(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part (if any) shown as
+    ``***``: URLs are printed in reports and JSON."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def download(

@@ -20,6 +20,7 @@ import dataclasses
 import json
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,9 +256,15 @@ def restore_state(
     if _cleared_odd_file(ckpt, path, "starting over") or not path.is_file():
         return 0, []
     try:
-        state: dict[str, Any] = torch.load(path, weights_only=True)
+        with warnings.catch_warnings():  # torch's own advice for a foreign pickle
+            warnings.simplefilter("ignore")
+            state: dict[str, Any] = torch.load(path, weights_only=True)
     except Exception as exc:  # a torn or foreign file: start over, it is only a cache
-        ckpt.log(f"note: {path}: unreadable training checkpoint, starting over ({exc})")
+        # the kind only: torch's text runs to lines and suggests weights_only=False,
+        # which would run the code of a hostile file
+        ckpt.log(
+            f"note: {path}: unreadable training checkpoint, starting over ({type(exc).__name__})"
+        )
         return 0, []
     if not isinstance(state, dict):  # a foreign file that torch can read
         ckpt.log(f"note: {path}: not a training checkpoint, starting over")
