@@ -82,8 +82,8 @@ def test_16bit_png_is_rescaled_not_clipped(tmp_path: Path) -> None:
     img = Image.fromarray(arr)
     assert img.mode.startswith("I;16")
     p = _save(img, tmp_path / "deep.png")
-    reopened = Image.open(p)
-    assert reopened.mode in ("I;16", "I")
+    with Image.open(p) as reopened:
+        assert reopened.mode in ("I;16", "I")
     out = np.asarray(load_image(p))
     assert out.shape == (6, 6, 3)
     assert tuple(out[0, 0]) == (128, 128, 128)  # 32768 / 257 = 127.5 -> 128
@@ -103,7 +103,8 @@ def test_exif_rotation_swaps_size(tmp_path: Path) -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: rotate 90 CW to display
     p = _save(img, tmp_path / "rot.jpg", exif=exif.tobytes(), quality=95)
-    assert Image.open(p).size == (40, 20)
+    with Image.open(p) as stored:
+        assert stored.size == (40, 20)
     out = load_image(p)
     assert out.size == (20, 40)
     a = np.asarray(out).astype(int)

@@ -168,6 +168,18 @@ def test_cli_demo_without_bar_still_shows_embedding_notes(
     assert "results: " in captured.out
 
 
+def test_cli_demo_out_below_a_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it was "Not a directory" with exit 1, a refusal of the system
+    (tmp_path / "f").write_text("x")
+    out = tmp_path / "f" / "d" / "e"
+    assert main(["demo", "--items", "8", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --out {str(out)!r}: {str(tmp_path / 'f')!r} is a file, not a folder\n"
+    )
+
+
 @pytest.mark.parametrize(
     "mine",
     [["vectors.parquet"], ["vectors.parquet", "ratings.csv"], ["vectors.parquet", "results.json"]],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -104,6 +105,11 @@ def server() -> Iterator[tuple[str, Counter]]:
                     self.end_headers()
                 else:
                     self._send(200, JPEG)
+            elif path.startswith("/to-ftp"):  # a redirect fetch refuses to follow
+                self.send_response(302)
+                self.send_header("Location", "ftp://example.invalid/x.jpg")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif path == "/huge-declared.jpg":
                 self._send(200, b"", length=10**9)
             elif path == "/huge-stream.jpg":  # no Content-Length: HTTP/1.0 body until close
@@ -214,6 +220,26 @@ def test_failures_grouped_by_reason_and_nothing_partial_in_cache(
     assert isinstance(rep[base + "/missing.jpg"], str)
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts /proc/self/fd")
+def test_error_answers_close_their_connections(server: tuple[str, Counter], tmp_path: Path) -> None:
+    # a 404's socket stayed open until the garbage collector ran: a manifest of a
+    # thousand dead URLs ran out of file descriptors, and good images failed with it
+    import gc
+
+    base, _ = server
+    urls = [f"{base}/gone-{i}.jpg" for i in range(40)] + [f"{base}/to-ftp-{i}" for i in range(20)]
+    gc.collect()
+    gc.disable()  # what is left open is what the code left, not what gc happened to close
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        rep = fetch_images(urls, tmp_path / "c", **{**FAST, "retries": 0})
+        left = len(os.listdir("/proc/self/fd")) - before
+    finally:
+        gc.enable()
+    assert rep.failures_by_kind() == {"http 404": 40, "invalid url": 20}
+    assert left < 5, left
+
+
 def test_retry_after_503_succeeds(server: tuple[str, Counter], tmp_path: Path) -> None:
     base, hits = server
     before = hits["/flaky.jpg"]
@@ -239,6 +265,35 @@ def test_a_429_waits_as_long_as_retry_after_asks(
     assert rep.errors[f"{base}/limited.jpg"] == (
         "http 429: Too Many Requests (the server asked to wait 1s)"
     )
+
+
+def test_a_full_cache_disk_stops_the_fetch_with_one_line(
+    server: tuple[str, Counter],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # it was one failure per URL, every image downloaded in full and lost, and exit 0
+    import errno
+
+    import visrec.images.fetch as fetch_mod
+
+    base, _ = server
+    urls = tmp_path / "urls.csv"
+    urls.write_text("item_id,url\n" + "".join(f"i{n},{base}/ok.jpg?n={n}\n" for n in range(6)))
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(fetch_mod.Path, "write_bytes", full)
+    argv = ["fetch", str(urls), "--cache", str(tmp_path / "c"), "-q", "--workers", "1"]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    (line,) = err.splitlines()
+    assert line.startswith(f"error: '{tmp_path / 'c'}") and line.endswith(
+        ": No space left on device"
+    )
+    assert out == "" and not (tmp_path / "c" / "manifest.csv").exists()
 
 
 @pytest.mark.parametrize(

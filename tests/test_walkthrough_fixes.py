@@ -70,6 +70,16 @@ def test_os_error_tells_a_refusal_from_a_wrong_path(code: int, kind: type, statu
     assert type(err) is kind and err.exit_status == status
 
 
+def test_a_file_size_limit_is_a_refusal_in_pyarrows_words_too() -> None:
+    # pyarrow's OSError has no errno: the number is only in its text (embed's chunk
+    # write under `ulimit -f` was exit 2, "bad input")
+    assert type(os_error("x", OSError(errno.EFBIG, "File too large"))) is SystemRefusal
+    arrow = OSError("Error writing bytes to file. Detail: [errno 27] File too large")
+    assert type(os_error("x", arrow)) is SystemRefusal
+    assert type(os_error("x", OSError("Detail: [errno 2] No such file"))) is VisrecError
+    assert type(os_error("x", OSError("no number"))) is VisrecError
+
+
 def _popularity_model(tmp_path: Path) -> Path:
     """A popularity model of users a, b over items x, y, saved in ``tmp_path / "m"``."""
     train = tmp_path / "t.csv"

@@ -1,6 +1,7 @@
 """Errors that the CLI turns into a one-line message instead of a traceback."""
 
 import errno
+import re
 
 
 class VisrecError(Exception):
@@ -33,6 +34,7 @@ _REFUSALS = frozenset(
         errno.EROFS,
         errno.ENOSPC,
         errno.EDQUOT,
+        errno.EFBIG,
         errno.EIO,
         errno.ENOMEM,
         errno.EMFILE,
@@ -41,13 +43,22 @@ _REFUSALS = frozenset(
 )
 
 
+def errno_of(exc: OSError) -> int | None:
+    """``exc.errno``, or the number pyarrow puts only in its text (``... Detail: [errno
+    27] File too large``: its OSError has no errno)."""
+    if exc.errno is not None:
+        return int(exc.errno)
+    found = re.search(r"\[errno (\d+)\]", str(exc))
+    return int(found.group(1)) if found else None
+
+
 def refusal_status(exc: OSError) -> int:
     """The exit status of an error raised for ``exc``: 1 when the system refused."""
-    return 1 if exc.errno in _REFUSALS else 2
+    return 1 if errno_of(exc) in _REFUSALS else 2
 
 
 def os_error(message: str, exc: OSError) -> VisrecError:
     """``message`` as the error to raise for ``exc``: a :class:`SystemRefusal` (exit 1)
     when the system refused (no permission, a read-only or full disk, an I/O error),
     else a plain ``VisrecError`` (exit 2: a folder given for a file, a missing one)."""
-    return (SystemRefusal if exc.errno in _REFUSALS else VisrecError)(message)
+    return (SystemRefusal if errno_of(exc) in _REFUSALS else VisrecError)(message)

@@ -163,6 +163,11 @@ def check_demo_folder(out: Path) -> None:
     from visrec.demo.pipeline import DEMO_MARKER  # pandas: not for `visrec --help`
 
     if not out.exists():
+        # a file in the way of the folders to make: said as the other outputs say it
+        # (it was "Not a directory", exit 1, after the catalogue was planned)
+        above = next((p for p in out.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise VisrecError(f"--out {str(out)!r}: {str(above)!r} is a file, not a folder")
         return
     if not out.is_dir():
         raise VisrecError(f"--out {str(out)!r} is a file, not a folder")

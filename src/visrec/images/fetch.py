@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import hashlib
 import io
 import ipaddress
@@ -500,13 +501,26 @@ def fetch_images(
     return _in_input_order(report)
 
 
+#: errnos of a cache write that stop the fetch (a full disk or quota, the file size
+#: limit, a read-only or forbidden folder) instead of failing one URL after another
+CACHE_REFUSED = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+)
+
+
 def _collect(report: FetchReport, url: str, fut: Future[Path]) -> None:
     try:
         report.paths[url] = fut.result()
         report.n_downloaded += 1
     except FetchError as exc:
         report.errors[url] = str(exc)
-    except Exception as exc:  # a bug or disk error must not lose the rest
+    except OSError as exc:
+        if exc.errno in CACHE_REFUSED:
+            # the cache cannot be written: every other download would be fetched in
+            # full and lost the same way; the command stops with one line, exit 1
+            raise
+        report.errors[url] = f"error: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug must not lose the rest
         report.errors[url] = f"error: {type(exc).__name__}: {exc}"
 
 

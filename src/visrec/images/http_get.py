@@ -264,6 +264,7 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         if newurl:
             scheme = urllib.parse.urlsplit(newurl).scheme.lower()
             if scheme not in ("http", "https", ""):
+                fp.close()  # the response and its socket (see _read)
                 raise FetchError("invalid url", f"redirected to {newurl!r}: not http(s)", False)
         return super().http_error_302(req, fp, code, msg, headers)
 
@@ -280,8 +281,10 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
     ) -> urllib.request.Request | None:
         parts = urllib.parse.urlsplit(newurl)
         if parts.scheme.lower() not in ("http", "https"):
+            fp.close()  # the response and its socket (see _read)
             raise FetchError("invalid url", f"redirected to {newurl!r}: not http(s)", False)
         if "@" in parts.netloc:  # urllib would take user:password@host for a host name
+            fp.close()
             raise FetchError(
                 "invalid url",
                 f"redirected to {hide_password(newurl)!r}: a user name or password in a URL "
@@ -373,6 +376,9 @@ def _read(req: urllib.request.Request, dog: Watchdog, timeout: float, max_bytes:
     except FetchError:
         raise
     except urllib.error.HTTPError as exc:
+        # the error holds the response and its socket: left to the garbage collector, a
+        # manifest of a thousand dead URLs ran out of file descriptors
+        exc.close()
         if str(exc.reason).startswith(TOO_MANY_REDIRECTS):
             last = str(exc.reason).removeprefix(TOO_MANY_REDIRECTS)
             raise FetchError(
