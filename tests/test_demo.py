@@ -178,6 +178,12 @@ def test_cli_demo_out_below_a_file_is_a_usage_error(
     assert capsys.readouterr().err == (
         f"error: --out {str(out)!r}: {str(tmp_path / 'f')!r} is a file, not a folder\n"
     )
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")  # was "File exists", exit 1
+    out = tmp_path / "gone" / "d"
+    assert main(["demo", "--items", "8", "--out", str(out)]) == 2
+    assert f"{str(tmp_path / 'gone')!r} is a link to nothing, not a folder\n" in (
+        capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize(

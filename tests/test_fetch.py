@@ -454,7 +454,7 @@ def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(
         err = capsys.readouterr().err
         assert "1 of 1 image(s) are not in the manifest: their URL failed ('A'" in err
         assert err.endswith(
-            "error: none of the 1 URL(s) could be fetched (for 1 image(s); see above): "
+            "error: none of the 1 URL(s) could be fetched (for 1 image(s); the summary says why): "
             f"{tmp_path / 'c' / 'manifest.csv'} is left as it was\n"
         )
     meta = tmp_path / "meta_X.json"

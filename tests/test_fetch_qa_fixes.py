@@ -379,6 +379,39 @@ def test_a_password_in_a_url_is_not_printed(
     out, err = capsys.readouterr()
     assert "s3cret" not in out + err + js.read_text()
     assert "a user name or password in a URL is not supported" in out
+    # nor in the error naming two URLs of one item
+    other = tmp_path / "other.csv"
+    other.write_text("item_id,url\ncred,http://127.0.0.1:9/y.jpg\n")
+    assert main(["fetch", str(other), str(urls), "--cache", str(tmp_path / "c"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "'http://ann:***@127.0.0.1:9/x.jpg'" in err and "s3cret" not in err
+    # two URLs that differ only in the password: both failures kept in --json
+    from visrec.images.fetch import FetchReport
+
+    rep = FetchReport()
+    rep.add_failure("http://ann:one@h/x.jpg", "invalid url: a")
+    rep.add_failure("http://ann:two@h/x.jpg", "invalid url: b")
+    assert rep.to_dict()["errors"] == {
+        "http://ann:***@h/x.jpg": "invalid url: a",
+        "http://ann:***@h/x.jpg (2)": "invalid url: b",
+    }
+
+
+def test_a_file_too_large_for_the_size_limit_fails_that_url_only() -> None:
+    # ulimit -f: one big image fails, the smaller ones fit (a full disk stops the fetch)
+    import errno
+    from concurrent.futures import Future
+
+    from visrec.images.fetch import FetchReport, _collect
+
+    rep, fut = FetchReport(), Future()  # type: ignore[var-annotated]
+    fut.set_exception(OSError(errno.EFBIG, "File too large"))
+    _collect(rep, "http://h/big.png", fut)
+    assert rep.errors == {"http://h/big.png": "error: OSError: [Errno 27] File too large"}
+    full = Future()  # type: ignore[var-annotated]
+    full.set_exception(OSError(errno.ENOSPC, "No space left on device"))
+    with pytest.raises(OSError, match="No space left"):
+        _collect(rep, "http://h/x.jpg", full)
 
 
 # ------------------------------------------------- 5. over embed's pixel limit

@@ -99,8 +99,8 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     assert len(downloads) == 2 and keep.read_text() == before
     err = capsys.readouterr().err
     assert (
-        f"error: none of the 2 URL(s) could be fetched (for 2 image(s); see above): {keep} "
-        "is left as it was\n"
+        "error: none of the 2 URL(s) could be fetched (for 2 image(s); the summary says "
+        f"why): {keep} is left as it was\n"
     ) in err
     # one photo for several items (Amazon reviews do this): URLs are counted once
     urls.write_text(urls.read_text() + "C,http://127.0.0.1:9/a.jpg\n")
@@ -108,8 +108,8 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     got = capsys.readouterr()
     assert "fetched 0 of 2 image URLs" in got.out  # the summary's count, the same
     assert (
-        f"error: none of the 2 URL(s) could be fetched (for 3 image(s); see above): {keep} "
-        "is left as it was\n"
+        "error: none of the 2 URL(s) could be fetched (for 3 image(s); the summary says "
+        f"why): {keep} is left as it was\n"
     ) in got.err
     data = json.loads(report.read_text())
     assert data["manifest_written"] is False and data["manifest_rows"] == 0
@@ -120,8 +120,9 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     )
     assert fresh.read_text() == "item_id,path,url\n"
     # said on stderr with the exit status, not only in the summary on stdout
-    assert f"could be fetched (for 3 image(s); see above): {fresh} holds only its header\n" in (
-        capsys.readouterr().err
+    assert (
+        f"could be fetched (for 3 image(s); the summary says why): {fresh} holds only its header\n"
+        in (capsys.readouterr().err)
     )
 
 

@@ -183,6 +183,15 @@ def test_nested_ids_are_refused_not_read_as_their_python_text(
     assert str(err.value) == (
         f"{path}: column 'item_id' must hold text or whole numbers, not {kind}"
     )
+    # whole-number decimals are whole numbers (a DECIMAL(10,0) column of a database)
+    from decimal import Decimal
+
+    whole = pa.array([Decimal(7), Decimal(12)], pa.decimal128(10, 0))
+    pq.write_table(
+        pa.table({"item_id": whole, "vector": pa.array([[1.0], [2.0]]), "has_image": [1, 1]}),
+        path,
+    )
+    assert read_vectors(path).ids.tolist() == ["7", "12"]
     # dictionary-encoded text is text
     coded = pa.array(["x", "y"]).dictionary_encode()
     pq.write_table(

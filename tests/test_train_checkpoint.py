@@ -272,6 +272,14 @@ def test_cli_train_resumes_after_ctrl_c(
         capsys.readouterr().err
     )
     assert not out.exists() and (checkpoint_folder(out) / "vbpr.pt").is_file()
+    # under --no-resume, "the same command" would drop the state and start over
+    with monkeypatch.context() as mp:
+        _interrupt_at(mp, 5)
+        noresume = [*argv[:8], str(tmp_path / "nr"), *argv[9:], "--no-resume"]
+        assert main(noresume) == 130
+    assert "state saved every minute): run the command without --no-resume again" in (
+        capsys.readouterr().err
+    )
     # interrupted before any save: no resume is promised
     with monkeypatch.context() as mp:
         mp.setattr(_checkpoint, "SAVE_EVERY_S", 3600.0)

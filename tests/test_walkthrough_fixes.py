@@ -78,6 +78,8 @@ def test_a_file_size_limit_is_a_refusal_in_pyarrows_words_too() -> None:
     assert type(os_error("x", arrow)) is SystemRefusal
     assert type(os_error("x", OSError("Detail: [errno 2] No such file"))) is VisrecError
     assert type(os_error("x", OSError("no number"))) is VisrecError
+    # a number in a path is no errno
+    assert type(os_error("x", FileNotFoundError("x[errno 28]/v.parquet"))) is VisrecError
 
 
 def _popularity_model(tmp_path: Path) -> Path:

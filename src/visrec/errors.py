@@ -48,8 +48,9 @@ def errno_of(exc: OSError) -> int | None:
     27] File too large``: its OSError has no errno)."""
     if exc.errno is not None:
         return int(exc.errno)
-    found = re.search(r"\[errno (\d+)\]", str(exc))
-    return int(found.group(1)) if found else None
+    # its last "Detail: [errno N]" (a path in the text may hold anything)
+    found = re.findall(r"Detail: \[errno (\d+)\]", str(exc))
+    return int(found[-1]) if found else None
 
 
 def refusal_status(exc: OSError) -> int:

@@ -165,9 +165,10 @@ def check_demo_folder(out: Path) -> None:
     if not out.exists():
         # a file in the way of the folders to make: said as the other outputs say it
         # (it was "Not a directory", exit 1, after the catalogue was planned)
-        above = next((p for p in out.parents if p.exists()), None)
+        above = next((p for p in out.parents if os.path.lexists(p)), None)
         if above is not None and not above.is_dir():
-            raise VisrecError(f"--out {str(out)!r}: {str(above)!r} is a file, not a folder")
+            what = "a link to nothing" if not above.exists() else "a file"
+            raise VisrecError(f"--out {str(out)!r}: {str(above)!r} is {what}, not a folder")
         return
     if not out.is_dir():
         raise VisrecError(f"--out {str(out)!r} is a file, not a folder")

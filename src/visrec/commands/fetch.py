@@ -245,6 +245,7 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
     from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
     from visrec.data.images_index import read_manifest_rows
     from visrec.data.tables import is_json_file
+    from visrec.images.http_get import hide_password
 
     meta = [p for p in files if is_json_file(p) and is_meta_file(p)]
     reviews = [p for p in files if is_json_file(p) and not is_meta_file(p)]
@@ -296,8 +297,8 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
             here = f"{m} line {line}"
             if key in urls and urls[key] != loc:
                 raise VisrecError(
-                    f"{here}: item {key!r} has URL {loc!r}, but {out.where[key]} gives it "
-                    f"{urls[key]!r}; keep one"
+                    f"{here}: item {key!r} has URL {hide_password(loc)!r}, but "
+                    f"{out.where[key]} gives it {hide_password(urls[key])!r}; keep one"
                 )
             if key not in urls:
                 urls[key] = loc
@@ -461,7 +462,7 @@ def run(args: argparse.Namespace) -> int:
         kept = "holds only its header" if written else "is left as it was"
         say_note(
             f"error: none of the {n_urls:,} URL(s) could be fetched (for {len(urls):,} "
-            f"image(s); see above): {out} {kept}"
+            f"image(s); the summary says why): {out} {kept}"
         )
         return 1
     return 0

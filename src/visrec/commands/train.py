@@ -298,7 +298,9 @@ def _fit_and_save(
                 "starts the fit over"
             )
         elif ckpt is not None and ckpt.kept:  # saved (or resumed) under this run's key
-            what = "interrupted (state saved every minute): run the same command again to resume"
+            # --no-resume drops the state first: "the same command" would start over
+            again = "the command without --no-resume" if args.no_resume else "the same command"
+            what = f"interrupted (state saved every minute): run {again} again to resume"
         else:  # no state was saved: a resume would find nothing
             what = (
                 "interrupted before the training state was first saved (once a minute): "

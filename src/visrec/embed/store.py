@@ -418,6 +418,12 @@ def table_to_ids(id_col: pa.ChunkedArray, source: str) -> list[Any]:
     kind = id_col.type
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
+    if pa.types.is_decimal(kind) and kind.scale == 0:  # DECIMAL(10,0): whole numbers
+        try:
+            id_col = id_col.cast(pa.int64())
+        except pa.ArrowInvalid:  # beyond int64: the decimal's own digits
+            return [None if d is None else str(d) for d in id_col.to_pylist()]
+        kind = pa.int64()
     binary = pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
     text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
     if not (text or binary or pa.types.is_integer(kind) or pa.types.is_floating(kind)):

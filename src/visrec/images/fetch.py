@@ -190,8 +190,21 @@ class FetchReport(Mapping[str, "Path | str"]):
             "n_downloaded": self.n_downloaded,
             "n_failed": len(self.errors),
             "failures_by_kind": self.failures_by_kind(),
-            "errors": {hide_password(u): e for u, e in self.errors.items()},
+            "errors": _shown_keys(self.errors),
         }
+
+
+def _shown_keys(errors: Mapping[str, str]) -> dict[str, str]:
+    """``errors`` keyed by URLs with their passwords hidden; two URLs that differ only
+    in the password keep both entries (the second's key gets `` (2)``)."""
+    shown: dict[str, str] = {}
+    for url, error in errors.items():
+        key, n = hide_password(url), 1
+        while key in shown:
+            n += 1
+            key = f"{hide_password(url)} ({n})"
+        shown[key] = error
+    return shown
 
 
 class FetchInterrupted(KeyboardInterrupt):
@@ -501,11 +514,10 @@ def fetch_images(
     return _in_input_order(report)
 
 
-#: errnos of a cache write that stop the fetch (a full disk or quota, the file size
-#: limit, a read-only or forbidden folder) instead of failing one URL after another
-CACHE_REFUSED = frozenset(
-    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
-)
+#: errnos of a cache write that stop the fetch (a full disk or quota, a read-only or
+#: forbidden folder) instead of failing one URL after another; not EFBIG, the file
+#: size limit: one big image fails, the smaller ones fit
+CACHE_REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def _collect(report: FetchReport, url: str, fut: Future[Path]) -> None:
@@ -550,7 +562,10 @@ def _interrupt(
             if not fut.done() or isinstance(fut.exception(), Stopped):
                 n_stopped += 1
             else:  # ended on its own before it was stopped: an image written, or a failure
-                _collect(report, url, fut)
+                try:
+                    _collect(report, url, fut)
+                except OSError as exc:  # a refused cache write: the interrupt wins
+                    report.errors[url] = f"error: {type(exc).__name__}: {exc}"
         return FetchInterrupted(_in_input_order(report), n_stopped)
 
 

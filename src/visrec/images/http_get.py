@@ -265,7 +265,8 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
             scheme = urllib.parse.urlsplit(newurl).scheme.lower()
             if scheme not in ("http", "https", ""):
                 fp.close()  # the response and its socket (see _read)
-                raise FetchError("invalid url", f"redirected to {newurl!r}: not http(s)", False)
+                shown = hide_password(newurl)
+                raise FetchError("invalid url", f"redirected to {shown!r}: not http(s)", False)
         return super().http_error_302(req, fp, code, msg, headers)
 
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
@@ -282,7 +283,8 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         parts = urllib.parse.urlsplit(newurl)
         if parts.scheme.lower() not in ("http", "https"):
             fp.close()  # the response and its socket (see _read)
-            raise FetchError("invalid url", f"redirected to {newurl!r}: not http(s)", False)
+            shown = hide_password(newurl)
+            raise FetchError("invalid url", f"redirected to {shown!r}: not http(s)", False)
         if "@" in parts.netloc:  # urllib would take user:password@host for a host name
             fp.close()
             raise FetchError(
