@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -183,7 +182,18 @@ def _peak_rss_kb() -> int:
                 return int(line.split()[1])
     except OSError:
         pass
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return _ru_maxrss_kb()
+
+
+def _ru_maxrss_kb() -> int:
+    """getrusage's peak RSS in kB: macOS reports bytes, Windows has no ``resource``
+    (0 there)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak // 1024 if sys.platform == "darwin" else peak
 
 
 def positive_int(text: str) -> int:

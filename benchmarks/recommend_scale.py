@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import resource
 import sys
 import time
 import tracemalloc
@@ -99,12 +98,23 @@ def main(argv: list[str] | None = None) -> int:
         secs = time.perf_counter() - t0
         per = secs / (n_users * len(cand_ids)) * 1e9
         loop = loop_peak_gb(model, cands, args.n)
-        process = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+        process = _ru_maxrss_kb() / 1e6
         print(
             f"  {label:>18}: {len(cand_ids):>9,} candidates  {secs:7.2f} s  "
             f"{per:5.1f} ns/score  memory: loop {loop:.2f} GB, process {process:.2f} GB"
         )
     return 0
+
+
+def _ru_maxrss_kb() -> int:
+    """getrusage's peak RSS in kB: macOS reports bytes, Windows has no ``resource``
+    (0 there)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak // 1024 if sys.platform == "darwin" else peak
 
 
 if __name__ == "__main__":

@@ -98,12 +98,23 @@ def test_bad_timestamp_reason_says_how_the_column_is_read(tmp_path: Path) -> Non
     f = write(tmp_path / "t.csv", "user_id,item_id,timestamp\nu1,a,5\nu1,b,2020-01-02\n")
     res = load_interactions(f)
     assert [b.reason for b in res.bad] == [
-        "timestamp '2020-01-02' is not a number (the column holds numbers)"
+        "timestamp '2020-01-02' is not a number (the column holds numbers: 1 of 2 filled values)"
     ]
     g = write(tmp_path / "d.csv", "user_id,item_id,timestamp\nu1,a,2020-01-02\nu1,b,soon\n")
     assert [b.reason for b in load_interactions(g).bad] == [
         "timestamp 'soon' is not a number or a date"
     ]
+    # a column of dates with one stray number is dates: the number is the bad record
+    # (it made all 600 dates "not a number"); blanks count for neither kind
+    rows = "".join(f"u{k},i{k},2020-01-{k % 28 + 1:02d}\n" for k in range(600))
+    h = write(tmp_path / "m.csv", "user_id,item_id,timestamp\n" + rows + "u9,i9,0\nu8,i8,\n")
+    res = load_interactions(h)
+    assert len(res.frame) == 600 and res.frame["timestamp"].iloc[0] == 1577836800
+    assert [(b.line, b.reason) for b in res.bad] == [
+        (602, "timestamp '0' is a number in a column of dates (600 of 601 filled values; one "
+         "kind per column)"),
+        (603, "timestamp '' is not a number or a date"),
+    ]  # fmt: skip
 
 
 def test_explicit_columns_and_semicolon(tmp_path: Path) -> None:

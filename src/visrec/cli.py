@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TypeGuard
@@ -111,16 +112,52 @@ def _ctrl_c_seen() -> Iterator[None]:
         _interrupt.clear()
 
 
+def _escape_what_stdout_cannot_encode() -> None:
+    """A stdout that is not UTF-8 (Windows writes a file or pipe in its code page,
+    cp1252) prints an id it cannot encode as ``\\u6064`` instead of failing with a
+    traceback once the outputs are written."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    if encoding and encoding != "utf8":
+        with contextlib.suppress(AttributeError, ValueError):  # a stand-in without it
+            sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if sys.stderr is None:
         # started with stderr closed (`2>&-`): Python sets it to None, and print() and
         # tqdm.write() to None write to stdout, mixing notes into the results
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    _escape_what_stdout_cannot_encode()
     try:
-        return _main(argv)
+        with _warnings_in_one_line():
+            return _main(argv)
     except KeyboardInterrupt:  # before _run's handler is in place: parsing, imports
         print("interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _warnings_in_one_line() -> Iterator[None]:
+    """A warning shown as ``warning: <message>`` on one line, not Python's ``path:line:
+    Category: message`` plus a line of visrec's source (and a library's text running
+    to several lines). Only the formatting: a caller that records warnings
+    (``catch_warnings(record=True)``, ``pytest.warns``) still gets them."""
+    old = warnings.formatwarning
+
+    def one_line(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        line: str | None = None,
+    ) -> str:
+        return f"warning: {' '.join(str(message).split())}\n"
+
+    warnings.formatwarning = one_line
+    try:
+        yield
+    finally:
+        warnings.formatwarning = old
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -25,6 +25,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from errno import EINVAL
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -628,7 +629,9 @@ class _StdoutGuard:
 
     def _lost(self, exc: OSError) -> None:
         self.broken = True
-        if not isinstance(exc, BrokenPipeError):
+        # Windows may say a pipe's reader left with EINVAL, not a BrokenPipeError
+        gone = isinstance(exc, BrokenPipeError) or (os.name == "nt" and exc.errno == EINVAL)
+        if not gone:
             self.failed = exc
 
     def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, ...

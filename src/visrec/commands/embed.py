@@ -392,7 +392,9 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
         limit = 50
         say_note(f"failed images ({len(result.failures):,}; zero vector, has_image=false):")
         for item_id, path, reason in result.failures[:limit]:
-            say_note(f"  {os.path.basename(path)} (item {item_id}): {reason}")
+            # a manifest's paths are read relative to its folder: the path looked at
+            shown = path if args.manifest else os.path.basename(path)
+            say_note(f"  {shown} (item {item_id}): {reason}")
         if len(result.failures) > limit:
             more = len(result.failures) - limit
             say_note(f"  ... and {more:,} more (--json JSON lists all)")

@@ -708,7 +708,9 @@ def run(args: argparse.Namespace) -> int:
                     "score": val[rows, cols],
                 }
             )
-            frame.to_csv(fh, header=False, index=False, float_format=SCORE_FORMAT)
+            frame.to_csv(
+                fh, header=False, index=False, float_format=SCORE_FORMAT, lineterminator="\n"
+            )
             n_rows += len(frame)
         if newcomers:
             top, score = popular_list(model, raw, known, n_list)
@@ -720,7 +722,9 @@ def run(args: argparse.Namespace) -> int:
                     "score": np.tile(score, len(newcomers)),
                 }
             )
-            frame.to_csv(fh, header=False, index=False, float_format=SCORE_FORMAT)
+            frame.to_csv(
+                fh, header=False, index=False, float_format=SCORE_FORMAT, lineterminator="\n"
+            )
             n_rows += len(frame)
     n_users = n_asked - n_empty
     parts = []

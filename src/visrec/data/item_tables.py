@@ -20,6 +20,7 @@ from visrec.data.tables import (
     LoadResult,
     encoding_warnings,
     is_json_file,
+    read_parquet_frame,
 )
 from visrec.data.text_files import (
     PathLike,
@@ -144,10 +145,7 @@ def load_item_table(
 def _load_parquet_items(p: Path, id_col: str) -> LoadResult:
     """A parquet item table; ids as the interactions loader reads them (whole-number
     floats as integers), a null or empty id is a bad record with its row number."""
-    try:
-        df = pd.read_parquet(p)
-    except Exception as exc:  # pyarrow raises many types for corrupt files
-        raise VisrecError(f"{p}: cannot read parquet ({exc})") from None
+    df = read_parquet_frame(p)
     if id_col not in df.columns:
         raise VisrecError(f"{p}: no column {id_col!r} (columns: {list(df.columns)})")
     if ITEM in df.columns and id_col != ITEM:

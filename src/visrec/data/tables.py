@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from visrec.data.id_spelling import ids_as_text
+from visrec.data.id_spelling import ids_as_text, is_one_id
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions
 from visrec.data.text_files import (
     DecodedText,
@@ -807,13 +807,23 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
     if TIMESTAMP in series:
         raw = series[TIMESTAMP].str.strip() if n else series[TIMESTAMP]
         ts, ts_bad, ts_huge = _parse_timestamps(raw)
-        # a column read as numbers (any value is one) rejects a date
-        as_numbers = ts_bad.any() and bool(np.isfinite(_to_float(raw)).any())
-        what = "a number (the column holds numbers)" if as_numbers else "a number or a date"
+        # one kind per column, the kind of most of its values
+        numeric = np.isfinite(_to_float(raw))
+        as_numbers = bool(numeric.any()) and not _mostly_dates(raw, numeric)
+        n_num = int(numeric.sum())
+        n_all = int((raw.notna() & (raw.astype(str).str.strip() != "")).sum())  # filled
+        what = (
+            f"a number (the column holds numbers: {n_num:,} of {n_all:,} filled values)"
+            if as_numbers
+            else "a number or a date"
+        )
         for j in np.flatnonzero(ts_bad & keep):
             reason = (
                 f"timestamp {raw.iloc[j]!r} is out of range (int64 seconds)"
                 if ts_huge[j]
+                else f"timestamp {raw.iloc[j]!r} is a number in a column of dates "
+                f"({n_all - n_num:,} of {n_all:,} filled values; one kind per column)"
+                if numeric[j] and not as_numbers
                 else f"timestamp {raw.iloc[j]!r} is not a date in the day/month order the "
                 "column's other dates show (one order is used for the whole column)"
                 if not as_numbers and _fits_the_other_order(str(raw.iloc[j]))
@@ -926,8 +936,15 @@ def _one_day_month_order(s: pd.Series) -> pd.Series:
     return out
 
 
+def _mostly_dates(s: pd.Series, numbers: np.ndarray) -> bool:
+    """Whether time column ``s`` is read as dates: when fewer than half its filled
+    values are numbers (``numbers``: their mask; a blank is neither)."""
+    filled = (s.notna() & (s.astype(str).str.strip() != "")).to_numpy()
+    return bool(2 * int((numbers & filled).sum()) < int(filled.sum()))
+
+
 def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Integer seconds; falls back to date parsing when no value is numeric.
+    """Integer seconds; dates when fewer than half the values are numbers.
 
     Returns the seconds, the mask of values that are no time, and the mask of those
     among them that are numbers beyond int64 (``1e30``), reported as out of range
@@ -935,9 +952,11 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """
     num = _to_float(s)
     bad = ~np.isfinite(num)
-    if len(s) and bad.all():
+    # a column of dates with a stray number is dates: one number made every date of
+    # the column "not a number" (600 rows lost for one)
+    if len(s) and _mostly_dates(s, ~bad):
         dt = pd.to_datetime(_one_day_month_order(s), errors="coerce", utc=True, format="mixed")
-        ok = dt.notna().to_numpy()
+        ok = dt.notna().to_numpy() & bad  # a number among dates is no date
         secs = np.zeros(len(s), dtype=np.float64)
         secs[ok] = (dt[ok] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
         return np.where(ok, secs, 0).astype(np.int64), ~ok, np.zeros(len(s), dtype=bool)
@@ -957,6 +976,33 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return ts, bad, out_of_range
 
 
+#: pandas' inferred kinds of an object column that hold one id per row
+_FLAT = {"string", "bytes", "integer", "floating", "mixed-integer-float", "decimal", "empty"}
+
+
+def read_parquet_frame(p: Path) -> pd.DataFrame:
+    """A Parquet table as a frame, its saved pandas index back among the columns (a
+    ``df.set_index("user_id").to_parquet()`` keeps its ids there); a one-line error for
+    a repeated column name or a file pyarrow cannot read."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(p).names
+        twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+        if twice:  # pyarrow's own error is a schema dump
+            raise VisrecError(f"{p}: column name {twice[0]!r} is used twice; rename one")
+        df = pd.read_parquet(p)
+    except VisrecError:
+        raise
+    except Exception as exc:  # pyarrow raises many types for corrupt files
+        # its first line: the rest is a schema dump
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VisrecError(f"{p}: cannot read parquet ({first})") from None
+    if any(name is not None for name in df.index.names):
+        df = df.reset_index()
+    return df
+
+
 def _load_parquet_interactions(
     p: Path,
     explicit: dict[str, str | None],
@@ -964,10 +1010,7 @@ def _load_parquet_interactions(
     keep_rating: bool = False,
     keep_time: bool = False,
 ) -> LoadResult:
-    try:
-        df = pd.read_parquet(p)
-    except Exception as exc:  # pyarrow raises many types for corrupt files
-        raise VisrecError(f"{p}: cannot read parquet ({exc})") from None
+    df = read_parquet_frame(p)
     if {"item_id", "vector", "has_image"} <= set(map(str, df.columns)) and "user_id" not in df:
         # swapped arguments: the header advice below would be about the wrong file
         raise VisrecError(
@@ -984,7 +1027,19 @@ def _load_parquet_interactions(
     sub = df.iloc[:, [cols[c] for c in names]].copy()
     sub = sub.astype(object).where(sub.notna(), "")
     for j in range(2):  # user and item ids; a null one becomes "" (an empty id)
-        sub.iloc[:, j] = ids_as_text(df.iloc[:, cols[names[j]]], where).fillna("")
+        col = df.iloc[:, cols[names[j]]]
+        # a list or struct column: each id was Python's text of it ("{'a': 1}")
+        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) not in _FLAT:
+            nested = col.map(lambda v: v is not None and not is_one_id(v)).to_numpy(dtype=bool)
+            if nested.any():
+                k = int(np.flatnonzero(nested)[0])
+                first = col.iloc[k].tolist() if hasattr(col.iloc[k], "tolist") else col.iloc[k]
+                raise VisrecError(
+                    f"{p}: column {str(df.columns[cols[names[j]]])!r} holds lists or records "
+                    f"(row {k + 1}: {first!r}), not ids; give a column of text or whole "
+                    "numbers"
+                )
+        sub.iloc[:, j] = ids_as_text(col, where).fillna("")
     rows = (
         (k + 1, [str(v) for v in row])
         for k, row in enumerate(sub.itertuples(index=False, name=None))

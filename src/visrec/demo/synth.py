@@ -411,9 +411,11 @@ def make_catalogue(
         }
     )
 
-    write_text_atomic(root / "items.csv", items.to_csv(index=False))
-    write_text_atomic(root / "users.csv", users.to_csv(index=False))
-    write_text_atomic(root / "interactions.csv", interactions.to_csv(index=False))
+    write_text_atomic(root / "items.csv", items.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(root / "users.csv", users.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(
+        root / "interactions.csv", interactions.to_csv(index=False, lineterminator="\n")
+    )
     return Catalogue(
         root=root,
         images_dir=images_dir,

@@ -22,6 +22,7 @@ import importlib.util
 import json
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,10 @@ def physical_cores() -> int:
     try:
         allowed = os.sched_getaffinity(0)
     except AttributeError:  # not Linux
+        import platform
+
+        if sys.platform == "darwin" and platform.machine() == "arm64":
+            return max(1, os.cpu_count() or 1)  # Apple Silicon: no hyper-threads
         return max(1, (os.cpu_count() or 2) // 2)
     cores: set[tuple[str, str]] = set()
     for cpu in allowed:
@@ -230,6 +235,15 @@ def cached_onnx_path(backbone: Any, directory: str | os.PathLike[str] | None = N
     if path.exists():
         log.warning("ONNX cache %s is missing its digest or corrupted; exporting again", path)
     log.info("exporting %s to ONNX at %s (once)", backbone.name, path)
+    # a file where the cache folder should be: said in the variable's name, not as the
+    # output path of a hashed export file inside it
+    above = next((p for p in path.parents if os.path.lexists(p)), None)
+    if above is not None and not above.is_dir():
+        where = "VISREC_CACHE" if os.environ.get("VISREC_CACHE") else "the cache folder"
+        raise VisrecError(
+            f"{where}: {str(above)!r} is a file, not a folder; set VISREC_CACHE to a "
+            "writable folder"
+        )
     try:
         return export_onnx(backbone, path)
     except OSError as exc:

@@ -320,10 +320,12 @@ def assemble(
     schema = vectors_schema(bb.dim, meta)
     columns = ["item_id", "vector", "has_image"]
     with contextlib.ExitStack() as stack:
+        # entered first, left last: the old output is closed before the rename replaces
+        # it (Windows refuses to replace a file that is open; Arrow opens it so)
+        tmp = stack.enter_context(atomic_path(out, sweep=True))
         old_file = None
         if any(kind == "old" for kind, _ in sources):
             old_file = stack.enter_context(pq.ParquetFile(out))
-        tmp = stack.enter_context(atomic_path(out, sweep=True))
         # The old output is read while the new one is written next to it: the rename
         # at the end replaces it only once everything is in place.
         with pq.ParquetWriter(tmp, schema) as writer:

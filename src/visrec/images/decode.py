@@ -209,6 +209,8 @@ def _decode(
     except OSError as exc:
         if exc.errno is not None:  # the system's read error, not a malformed header
             raise os_failure(exc, label) from None
+        if says_truncated(str(exc)):  # "Truncated File Read": cut off in its header
+            raise BadImageError("truncated", label) from None
         raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
     except Exception as exc:  # Pillow raises many types on malformed headers
         raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
@@ -232,7 +234,7 @@ def _decode(
             if exc.errno is not None:  # the system's read error, not a damaged file
                 raise os_failure(exc, label) from None
             msg = str(exc)
-            if "truncated" in msg or "broken data stream" in msg or "premature end" in msg:
+            if says_truncated(msg):
                 raise BadImageError("truncated", label) from None
             raise BadImageError(f"unreadable: {msg}", label) from None
         except MemoryError:  # memory taken by others may be free on the next run
@@ -253,6 +255,13 @@ def _decode(
         if out is img:
             out = img.copy()  # detach from the file handle we are about to close
         return out
+
+
+def says_truncated(message: str) -> bool:
+    """Whether Pillow's error text says the file ends early (its words vary by format
+    and stage: "image file is truncated", "Truncated File Read", "broken data stream")."""
+    text = message.lower()
+    return any(w in text for w in ("truncated", "broken data stream", "premature end"))
 
 
 # Truncated files must raise, not be half-decoded silently (Pillow's default, restated

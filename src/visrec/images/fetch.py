@@ -33,7 +33,7 @@ from visrec.errors import VisrecError, refusal_status
 
 # Also installs decode's filter for Pillow's DecompressionBombWarning: the pixel limit is
 # checked here from the header, so the warning would only be noise on stderr.
-from visrec.images.decode import DEFAULT_MAX_PIXELS
+from visrec.images.decode import DEFAULT_MAX_PIXELS, says_truncated
 from visrec.images.http_get import FetchError, Stop, Stopped, download, hide_password
 from visrec.models import _fit_lines
 
@@ -337,6 +337,8 @@ def _verify_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
     except Image.DecompressionBombError as exc:
         raise FetchError("too large", _bomb_detail(str(exc), max_pixels), retry=False) from None
     except Exception as exc:  # Pillow raises several types for non-images
+        if says_truncated(str(exc)):  # an image, cut off within its header
+            raise FetchError("broken image", _ENDS_EARLY, retry=False) from None
         # Pillow names the in-memory buffer by its address: drop it so reports are stable
         detail = re.sub(r" <_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc))
         raise FetchError("not an image", f"{type(exc).__name__}: {detail}", retry=False) from None
@@ -357,8 +359,12 @@ def _verify_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
     except Image.DecompressionBombError as exc:
         raise FetchError("too large", _bomb_detail(str(exc), max_pixels), retry=False) from None
     except Exception as exc:
-        raise FetchError("broken image", f"{type(exc).__name__}: {exc}", retry=False) from None
+        why = _ENDS_EARLY if says_truncated(str(exc)) else f"{type(exc).__name__}: {exc}"
+        raise FetchError("broken image", why, retry=False) from None
     return _EXT.get(fmt, fmt.lower() or "img")
+
+
+_ENDS_EARLY = "truncated (the image ends early)"
 
 
 def _bomb_detail(what: str, max_pixels: int) -> str:
