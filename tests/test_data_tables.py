@@ -115,6 +115,14 @@ def test_bad_timestamp_reason_says_how_the_column_is_read(tmp_path: Path) -> Non
          "kind per column)"),
         (603, "timestamp '' is not a number or a date"),
     ]  # fmt: skip
+    # placeholders are no dates: 600 NULLs beside 400 epoch seconds are a column of
+    # numbers, and the 400 rows are kept
+    rows = "".join(f"u{k},i{k},{'NULL' if k < 600 else 1600000000 + k}\n" for k in range(1000))
+    res = load_interactions(write(tmp_path / "n.csv", "user_id,item_id,timestamp\n" + rows))
+    assert len(res.frame) == 400 and len(res.bad) == 600
+    assert res.bad[0].reason == (
+        "timestamp 'NULL' is not a number (the column holds numbers: 400 of 1,000 filled values)"
+    )
 
 
 def test_explicit_columns_and_semicolon(tmp_path: Path) -> None:

@@ -29,6 +29,12 @@ def test_a_parquet_files_saved_index_is_read_as_a_column(tmp_path: Path) -> None
     )
     frame = load_interactions(path).frame
     assert frame[["user_id", "item_id"]].values.tolist() == [["u1", "a"], ["u2", "b"]]
+    # set_index(..., drop=False): the column is there too, and is the one read
+    pd.DataFrame({"user_id": ["u1", "u2"], "item_id": ["a", "b"]}).set_index(
+        "user_id", drop=False
+    ).to_parquet(path)
+    frame = load_interactions(path).frame
+    assert frame[["user_id", "item_id"]].values.tolist() == [["u1", "a"], ["u2", "b"]]
 
 
 def test_a_repeated_parquet_column_name_is_named_not_a_schema_dump(tmp_path: Path) -> None:

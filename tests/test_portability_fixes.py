@@ -73,10 +73,21 @@ def test_an_id_stdout_cannot_encode_is_escaped_not_a_traceback(
     raw = io.BytesIO()
     stdout = io.TextIOWrapper(raw, encoding="cp1252")
     monkeypatch.setattr("sys.stdout", stdout)
+    monkeypatch.setattr("sys.__stdout__", stdout)  # the process's own (not a capture)
     assert main(["similar", str(vec), "mug", "--n", "2"]) == 0
     stdout.flush()
     text = raw.getvalue().decode("cp1252")
     assert "T\\u6064-01" in text and "\\u9774\\u5b50" in text
+    # a file name's undecodable byte still goes out as it is, as on a UTF-8 stdout
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="latin-1")
+    monkeypatch.setattr("sys.stdout", stdout)
+    monkeypatch.setattr("sys.__stdout__", stdout)
+    weird = tmp_path / os.fsdecode(b"r\xff.csv")
+    weird.write_text("user_id,item_id\nu1,i1\n")
+    assert main(["data", "summary", str(weird)]) == 0
+    stdout.flush()
+    assert os.fsencode(str(weird)) in raw.getvalue()
 
 
 def test_csv_rows_end_in_a_newline_whatever_os_linesep_is(

@@ -9,6 +9,7 @@ sklearn) happen inside those callables, so ``visrec --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import importlib
 import io
@@ -112,22 +113,11 @@ def _ctrl_c_seen() -> Iterator[None]:
         _interrupt.clear()
 
 
-def _escape_what_stdout_cannot_encode() -> None:
-    """A stdout that is not UTF-8 (Windows writes a file or pipe in its code page,
-    cp1252) prints an id it cannot encode as ``\\u6064`` instead of failing with a
-    traceback once the outputs are written."""
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    if encoding and encoding != "utf8":
-        with contextlib.suppress(AttributeError, ValueError):  # a stand-in without it
-            sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     if sys.stderr is None:
         # started with stderr closed (`2>&-`): Python sets it to None, and print() and
         # tqdm.write() to None write to stdout, mixing notes into the results
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
-    _escape_what_stdout_cannot_encode()
     try:
         with _warnings_in_one_line():
             return _main(argv)
@@ -197,13 +187,33 @@ def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -
 
 def _print_any_name() -> None:
     """Let stdout print file names with bytes that are not UTF-8 (as ``ls`` does), as
-    Python does by itself under the C locale; under others such a print failed."""
+    Python does by itself under the C locale; under others such a print failed. A stdout
+    that is not UTF-8 (Windows writes a file or pipe in its code page, cp1252) prints
+    an id it cannot encode as ``\\u6064``: it failed with a traceback once the outputs
+    were written."""
     if sys.stdout is None or sys.stdout is not sys.__stdout__:
         return  # not the process's own: a caller's capture (pytest) or a redirect
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
+        encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+        errors = "surrogateescape" if encoding in ("utf8", "") else _RAW_OR_ESCAPED
         with contextlib.suppress(Exception):  # a stream that cannot: leave it as it is
-            reconfigure(errors="surrogateescape")
+            reconfigure(errors=errors)
+
+
+def _raw_or_escaped(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """An encoding error handler: a file name's undecodable bytes as they are (as
+    ``surrogateescape``), any other character the encoding lacks as ``\\uXXXX``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    try:
+        return codecs.lookup_error("surrogateescape")(exc)
+    except UnicodeEncodeError:
+        return codecs.lookup_error("backslashreplace")(exc)
+
+
+_RAW_OR_ESCAPED = "visrec-raw-or-escaped"
+codecs.register_error(_RAW_OR_ESCAPED, _raw_or_escaped)
 
 
 def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

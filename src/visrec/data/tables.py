@@ -806,14 +806,12 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
         frame[RATING] = num
     if TIMESTAMP in series:
         raw = series[TIMESTAMP].str.strip() if n else series[TIMESTAMP]
-        ts, ts_bad, ts_huge = _parse_timestamps(raw)
-        # one kind per column, the kind of most of its values
-        numeric = np.isfinite(_to_float(raw))
-        as_numbers = bool(numeric.any()) and not _mostly_dates(raw, numeric)
-        n_num = int(numeric.sum())
-        n_all = int((raw.notna() & (raw.astype(str).str.strip() != "")).sum())  # filled
+        ts, ts_bad, ts_huge, kinds = _parse_timestamps(raw)
+        # one kind per column: numbers, or dates when more of its values are dates
+        as_numbers = kinds.n_numbers > 0 and not kinds.dates
         what = (
-            f"a number (the column holds numbers: {n_num:,} of {n_all:,} filled values)"
+            f"a number (the column holds numbers: {kinds.n_numbers:,} of {kinds.n_filled:,} "
+            "filled values)"
             if as_numbers
             else "a number or a date"
         )
@@ -822,8 +820,8 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
                 f"timestamp {raw.iloc[j]!r} is out of range (int64 seconds)"
                 if ts_huge[j]
                 else f"timestamp {raw.iloc[j]!r} is a number in a column of dates "
-                f"({n_all - n_num:,} of {n_all:,} filled values; one kind per column)"
-                if numeric[j] and not as_numbers
+                f"({kinds.n_dates:,} of {kinds.n_filled:,} filled values; one kind per column)"
+                if kinds.numbers[j] and not as_numbers
                 else f"timestamp {raw.iloc[j]!r} is not a date in the day/month order the "
                 "column's other dates show (one order is used for the whole column)"
                 if not as_numbers and _fits_the_other_order(str(raw.iloc[j]))
@@ -936,30 +934,54 @@ def _one_day_month_order(s: pd.Series) -> pd.Series:
     return out
 
 
-def _mostly_dates(s: pd.Series, numbers: np.ndarray) -> bool:
-    """Whether time column ``s`` is read as dates: when fewer than half its filled
-    values are numbers (``numbers``: their mask; a blank is neither)."""
+@dataclass
+class _TimeKinds:
+    """What a time column holds: ``dates`` when it is read as dates."""
+
+    dates: bool
+    numbers: np.ndarray  # mask of the values that are numbers
+    n_filled: int
+    n_numbers: int
+    n_dates: int  # values that parse as dates (counted only when numbers are there too)
+
+
+def _time_kinds(s: pd.Series, numbers: np.ndarray) -> _TimeKinds:
+    """Numbers or dates: dates when no value is a number, or when more of them parse
+    as dates than are numbers (a column of dates with a stray number: one number made
+    every date "not a number", 600 rows lost for one). Placeholders (``NULL``, ``-``)
+    are neither: 600 of them beside 400 epoch seconds leave a column of numbers."""
     filled = (s.notna() & (s.astype(str).str.strip() != "")).to_numpy()
-    return bool(2 * int((numbers & filled).sum()) < int(filled.sum()))
+    n_filled, n_num = int(filled.sum()), int((numbers & filled).sum())
+    rest = filled & ~numbers
+    if not rest.any():  # numbers only (or nothing)
+        return _TimeKinds(False, numbers, n_filled, n_num, 0)
+    if n_num == 0:  # no number: dates, each value parsed as one
+        return _TimeKinds(True, numbers, n_filled, 0, 0)
+    parsed = pd.to_datetime(
+        _one_day_month_order(s[rest]), errors="coerce", utc=True, format="mixed"
+    )
+    n_dates = int(parsed.notna().sum())
+    return _TimeKinds(n_dates > n_num, numbers, n_filled, n_num, n_dates)
 
 
-def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Integer seconds; dates when fewer than half the values are numbers.
+def _parse_timestamps(
+    s: pd.Series,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, _TimeKinds]:
+    """Integer seconds, from numbers or dates (:func:`_time_kinds` says which).
 
-    Returns the seconds, the mask of values that are no time, and the mask of those
-    among them that are numbers beyond int64 (``1e30``), reported as out of range
-    instead of wrapping round to -9223372036854775808.
+    Returns the seconds, the mask of values that are no time, the mask of those among
+    them that are numbers beyond int64 (``1e30``), reported as out of range instead of
+    wrapping round to -9223372036854775808, and what the column holds.
     """
     num = _to_float(s)
     bad = ~np.isfinite(num)
-    # a column of dates with a stray number is dates: one number made every date of
-    # the column "not a number" (600 rows lost for one)
-    if len(s) and _mostly_dates(s, ~bad):
+    kinds = _time_kinds(s, ~bad)
+    if len(s) and kinds.dates:
         dt = pd.to_datetime(_one_day_month_order(s), errors="coerce", utc=True, format="mixed")
         ok = dt.notna().to_numpy() & bad  # a number among dates is no date
         secs = np.zeros(len(s), dtype=np.float64)
         secs[ok] = (dt[ok] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
-        return np.where(ok, secs, 0).astype(np.int64), ~ok, np.zeros(len(s), dtype=bool)
+        return np.where(ok, secs, 0).astype(np.int64), ~ok, np.zeros(len(s), dtype=bool), kinds
     big = ~bad & (np.abs(num) >= _EXACT_FLOAT)
     out_of_range = ~bad & ((num >= _INT64_LIMIT) | (num < -_INT64_LIMIT))
     ts = np.where(bad | out_of_range, 0, num).astype(np.int64)
@@ -973,7 +995,7 @@ def _parse_timestamps(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         out_of_range[j] = not -(2**63) <= v < 2**63
         ts[j] = 0 if out_of_range[j] else v
     bad |= out_of_range
-    return ts, bad, out_of_range
+    return ts, bad, out_of_range, kinds
 
 
 #: pandas' inferred kinds of an object column that hold one id per row
@@ -998,8 +1020,10 @@ def read_parquet_frame(p: Path) -> pd.DataFrame:
         # its first line: the rest is a schema dump
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise VisrecError(f"{p}: cannot read parquet ({first})") from None
-    if any(name is not None for name in df.index.names):
-        df = df.reset_index()
+    # set_index("user_id", drop=False) keeps it as a column too: that one is read
+    saved = [n for n in df.index.names if n is not None and n not in df.columns]
+    if saved:
+        df = df.reset_index(level=saved)
     return df
 
 
