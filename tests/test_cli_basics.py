@@ -43,6 +43,9 @@ def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) ->
     assert main([]) == 2
     out, err = capsys.readouterr()
     assert "usage" in err and out == ""  # a usage error: nothing on stdout
+    assert main(["data"]) == 2  # a command group without its subcommand
+    out, err = capsys.readouterr()
+    assert "usage: visrec data" in err and out == ""
 
 
 def test_console_script_module_entry() -> None:

@@ -110,6 +110,9 @@ def test_bad_timestamp_reason_says_how_the_column_is_read(tmp_path: Path) -> Non
     h = write(tmp_path / "m.csv", "user_id,item_id,timestamp\n" + rows + "u9,i9,0\nu8,i8,\n")
     res = load_interactions(h)
     assert len(res.frame) == 600 and res.frame["timestamp"].iloc[0] == 1577836800
+    # a number that would parse as a date (20240315) is a number all the same
+    odd = write(tmp_path / "o.csv", "user_id,item_id,timestamp\n" + rows + "u9,i9,20240315\n")
+    assert [b.line for b in load_interactions(odd).bad] == [602]
     assert [(b.line, b.reason) for b in res.bad] == [
         (602, "timestamp '0' is a number in a column of dates (600 of 601 filled values; one "
          "kind per column)"),

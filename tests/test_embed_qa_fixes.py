@@ -78,6 +78,21 @@ def test_cli_refuses_to_shrink_another_runs_vectors_file(
     assert "7 of its 8 items are not in this run" in capsys.readouterr().err
 
 
+def test_cli_says_each_note_once_with_progress_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_cli: None
+) -> None:
+    # with a bar, notes are said as they come (above it); the summary repeated them
+    folder = _folder(tmp_path / "imgs", IDS[:3])
+    (folder / "readme.txt").write_text("x")
+    out = tmp_path / "v.parquet"
+    assert cli_main(["embed", str(folder), "-o", str(out), "--chunk-size", "2", "-v"]) == 0
+    (folder / "002.jpg").unlink()  # and a rerun that drops an item: a note of the run
+    assert cli_main(["embed", str(folder), "-o", str(out), "--chunk-size", "2", "-v"]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"note: {folder}: skipped 1 entry: readme.txt") == 2  # once a run
+    assert err.count(f"note: {out}: 1 of its 3 items is not in this run") == 1
+
+
 def test_cli_notes_a_few_dropped_items_and_keeps_the_rest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_cli: None
 ) -> None:

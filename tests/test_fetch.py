@@ -105,6 +105,11 @@ def server() -> Iterator[tuple[str, Counter]]:
                     self.end_headers()
                 else:
                     self._send(200, JPEG)
+            elif path == "/to-cred.jpg":  # a redirect to user:password@ (refused, masked)
+                self.send_response(302)
+                self.send_header("Location", "http://ann:s3cret@127.0.0.1:9/x.jpg")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif path.startswith("/to-ftp"):  # a redirect fetch refuses to follow
                 self.send_response(302)
                 self.send_header("Location", "ftp://example.invalid/x.jpg")
@@ -238,6 +243,19 @@ def test_error_answers_close_their_connections(server: tuple[str, Counter], tmp_
         gc.enable()
     assert rep.failures_by_kind() == {"http 404": 40, "invalid url": 20}
     assert left < 5, left
+
+
+def test_a_redirect_to_a_password_is_refused_without_printing_it(
+    server: tuple[str, Counter], tmp_path: Path
+) -> None:
+    # urllib would take "ann:s3cret@127.0.0.1" for a host name
+    base, _ = server
+    rep = fetch_images([f"{base}/to-cred.jpg"], tmp_path / "c", **{**FAST, "retries": 0})
+    assert rep.errors == {
+        f"{base}/to-cred.jpg": "invalid url: redirected to 'http://ann:***@127.0.0.1:9/x.jpg': "
+        "a user name or password in a URL is not supported"
+    }
+    assert "s3cret" not in rep.summary() + json.dumps(rep.to_dict())
 
 
 def test_retry_after_503_succeeds(server: tuple[str, Counter], tmp_path: Path) -> None:

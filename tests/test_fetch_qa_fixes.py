@@ -414,6 +414,25 @@ def test_a_file_too_large_for_the_size_limit_fails_that_url_only() -> None:
         _collect(rep, "http://h/x.jpg", full)
 
 
+def test_a_ctrl_c_keeps_its_report_when_a_finished_download_met_a_full_disk() -> None:
+    # the refused cache write, re-raised, replaced the interrupted note and its hint
+    import errno
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from visrec.images.fetch import FetchInterrupted, FetchReport, _interrupt
+    from visrec.images.http_get import Stop
+
+    full = Future()  # type: ignore[var-annotated]
+    full.set_exception(OSError(errno.ENOSPC, "No space left on device"))
+    rep = FetchReport(urls=["http://h/x.jpg"])
+    with ThreadPoolExecutor(1) as pool:
+        got = _interrupt(rep, {full: "http://h/x.jpg"}, pool, Stop())
+    assert isinstance(got, FetchInterrupted)
+    assert got.report.errors == {
+        "http://h/x.jpg": "error: OSError: [Errno 28] No space left on device"
+    }
+
+
 # ------------------------------------------------- 5. over embed's pixel limit
 def test_an_image_over_embeds_pixel_limit_is_refused_without_a_pillow_warning(
     server: tuple[str, Counter], tmp_path: Path

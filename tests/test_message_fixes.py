@@ -48,6 +48,34 @@ def test_a_repeated_parquet_column_name_is_named_not_a_schema_dump(tmp_path: Pat
     assert str(err.value) == f"{path}: column name 'item_id' is used twice; rename one"
 
 
+def test_a_parquet_failure_is_its_first_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyarrow's text runs to several lines (a schema dump, "Deserializing page header
+    # failed.")
+    from visrec.data import tables
+
+    path = tmp_path / "x.parquet"
+    pd.DataFrame({"user_id": ["u"], "item_id": ["i"]}).to_parquet(path)
+
+    def fails(*args: object, **kw: object) -> None:
+        raise OSError("Couldn't deserialize thrift\nDeserializing page header failed.\n")
+
+    monkeypatch.setattr(tables.pd, "read_parquet", fails)
+    with pytest.raises(VisrecError) as err:
+        load_interactions(path)
+    assert str(err.value) == f"{path}: cannot read parquet (Couldn't deserialize thrift)"
+
+
+def test_an_item_table_in_parquet_reads_its_saved_index(tmp_path: Path) -> None:
+    from visrec.data.item_tables import load_item_table
+
+    path = tmp_path / "items.parquet"
+    pd.DataFrame({"id": ["a", "b"], "cat": ["x", "y"]}).set_index("id").to_parquet(path)
+    frame = load_item_table(path, id_col="id", label_col="cat").frame
+    assert frame["item_id"].tolist() == ["a", "b"] and frame["cat"].tolist() == ["x", "y"]
+
+
 @pytest.mark.parametrize(
     ("users", "first"), [([{"a": 1}, {"a": 2}], "{'a': 1}"), ([[1], [2]], "[1]")]
 )

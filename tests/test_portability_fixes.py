@@ -73,7 +73,11 @@ def test_an_id_stdout_cannot_encode_is_escaped_not_a_traceback(
     raw = io.BytesIO()
     stdout = io.TextIOWrapper(raw, encoding="cp1252")
     monkeypatch.setattr("sys.stdout", stdout)
-    monkeypatch.setattr("sys.__stdout__", stdout)  # the process's own (not a capture)
+    # a caller's own stream (a notebook's, a test's capture) is left as it is
+    with pytest.raises(UnicodeEncodeError):  # its own rules stand
+        main(["similar", str(vec), "mug", "--n", "2"])
+    assert stdout.errors == "strict"
+    monkeypatch.setattr("sys.__stdout__", stdout)  # the process's own
     assert main(["similar", str(vec), "mug", "--n", "2"]) == 0
     stdout.flush()
     text = raw.getvalue().decode("cp1252")
@@ -122,14 +126,16 @@ def test_a_pipe_reader_leaving_with_einval_on_windows_is_a_closed_pipe(
         def write(self, text: str) -> int:
             raise OSError(errno.EINVAL, "Invalid argument")
 
+    # os.name is the process's: undone before any assert (pytest's report reads it)
     monkeypatch.setattr(_common.os, "name", "nt")
-    guard = _common._StdoutGuard(Gone())
-    guard.write("x")
-    assert guard.broken and guard.failed is None  # the reader left: exit 141, no error
+    on_windows = _common._StdoutGuard(Gone())
+    on_windows.write("x")
     monkeypatch.setattr(_common.os, "name", "posix")
-    guard = _common._StdoutGuard(Gone())
-    guard.write("x")
-    assert guard.failed is not None  # elsewhere EINVAL is a real failure
+    elsewhere = _common._StdoutGuard(Gone())
+    elsewhere.write("x")
+    monkeypatch.undo()
+    assert on_windows.broken and on_windows.failed is None  # the reader left: exit 141
+    assert elsewhere.failed is not None  # elsewhere EINVAL is a real failure
 
 
 def test_apple_silicon_counts_every_core(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -283,6 +283,29 @@ def test_cli_without_json_keeps_the_record_when_the_table_was_not_read(
     assert main(argv) == 0 and not fits and not record.exists()
 
 
+@pytest.mark.parametrize("command", ["rating-eval", "evaluate"])
+def test_cli_no_resume_with_the_table_not_read_says_to_rerun_without_it(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # "the same command" would drop the record again and start over
+    import visrec.commands._common as common
+
+    argv = [command, *_files(tmp_path)[1:5], "--no-resume", "--quiet"]
+    if command == "evaluate":
+        argv += ["--models", "popularity", "--seeds", "2"]
+    else:
+        argv += ["--seeds", "2", "--n-epochs", "2"]
+    monkeypatch.setattr(common, "stdout_closed", lambda: True)  # `... | head -1`
+    assert main(argv) == 0
+    (record,) = (tmp_path / "cache").glob("*/r.csv-*.jsonl")
+    assert capsys.readouterr().err.endswith(
+        f"finished runs are kept in {record}; run the command without --no-resume again to resume\n"
+    )
+
+
 def test_cli_no_resume_starts_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +206,11 @@ def test_other_key_or_damaged_file_starts_over(
     ran = tmp_path / "ran"
     (tmp_path / "bpr.pt").write_bytes(pickle.dumps(_Touch(str(ran))))
     notes.clear()
-    with _checkpoint.checkpointing(tmp_path, "new", every_s=0, log=notes.append):
+    with (
+        warnings.catch_warnings(),  # torch's "Detected pickle protocol ..." is not shown
+        _checkpoint.checkpointing(tmp_path, "new", every_s=0, log=notes.append),
+    ):
+        warnings.simplefilter("error")
         make_model("bpr", epochs=5).fit(inter)
     assert not ran.exists()
     assert notes == [f"note: {tmp_path / 'bpr.pt'}: unreadable training checkpoint, starting "
