@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from _peak_memory import ru_maxrss_kb
 from visrec._atomic import write_text_atomic
 from visrec.commands._common import check_output_file
 from visrec.data.images_index import IMAGE_SUFFIXES as IMAGE_EXTS
@@ -182,18 +183,7 @@ def _peak_rss_kb() -> int:
                 return int(line.split()[1])
     except OSError:
         pass
-    return _ru_maxrss_kb()
-
-
-def _ru_maxrss_kb() -> int:
-    """getrusage's peak RSS in kB: macOS reports bytes, Windows has no ``resource``
-    (0 there)."""
-    try:
-        import resource
-    except ImportError:
-        return 0
-    peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    return peak // 1024 if sys.platform == "darwin" else peak
+    return ru_maxrss_kb()
 
 
 def positive_int(text: str) -> int:

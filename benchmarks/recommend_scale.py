@@ -28,6 +28,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
+from _peak_memory import ru_maxrss_kb
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
 from visrec.models.base import Recommender
@@ -98,23 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         secs = time.perf_counter() - t0
         per = secs / (n_users * len(cand_ids)) * 1e9
         loop = loop_peak_gb(model, cands, args.n)
-        process = _ru_maxrss_kb() / 1e6
+        process = ru_maxrss_kb() / 1e6
         print(
             f"  {label:>18}: {len(cand_ids):>9,} candidates  {secs:7.2f} s  "
             f"{per:5.1f} ns/score  memory: loop {loop:.2f} GB, process {process:.2f} GB"
         )
     return 0
-
-
-def _ru_maxrss_kb() -> int:
-    """getrusage's peak RSS in kB: macOS reports bytes, Windows has no ``resource``
-    (0 there)."""
-    try:
-        import resource
-    except ImportError:
-        return 0
-    peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    return peak // 1024 if sys.platform == "darwin" else peak
 
 
 if __name__ == "__main__":
