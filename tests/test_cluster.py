@@ -223,13 +223,13 @@ def test_cli_cluster_missing_column_is_a_clear_error(tmp_path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert "'x'" in err and "labels.csv" in err
     # the file's own column names, not the loader's internal "_line" or renamed "item_id"
-    assert "(columns: ['id', 'kind', 'other'])" in err and "_line" not in err
+    assert "(columns: id, kind, other)" in err and "_line" not in err
     # the id column named as the label column: it is there, so say what is wrong
     rc = main(["cluster", str(v), "--labels", str(labels), "--id-col", "id", "--label-col", "id"])
     assert rc == 2
     assert capsys.readouterr().err == (
         f"error: {labels}: 'id' is the id column, so it cannot be the label column too; "
-        "name another (columns: ['id', 'kind', 'other'])\n"
+        "name another (columns: id, kind, other)\n"
     )
 
 

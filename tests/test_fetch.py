@@ -342,7 +342,7 @@ def test_connection_refused_is_reported(tmp_path: Path) -> None:
     s.close()  # nothing listens there now
     url = f"http://127.0.0.1:{port}/x.jpg"
     rep = fetch_images([url], tmp_path, retries=1, **FAST)
-    assert rep.errors[url].startswith("connection error")
+    assert rep.errors[url] == "connection error: Connection refused"  # no "[Errno 111]"
 
 
 def test_cli_fetch_from_manifest_and_review_file(

@@ -2,6 +2,7 @@
 
 import errno
 import re
+from collections.abc import Iterable
 
 
 class VisrecError(Exception):
@@ -41,6 +42,12 @@ _REFUSALS = frozenset(
         errno.ENFILE,
     }
 )
+
+
+def names_text(names: Iterable[object]) -> str:
+    """Column names for a message, as written (``user_id, item_id``), not as a Python
+    list (``['user_id', 'item_id']``)."""
+    return ", ".join(str(n) for n in names)
 
 
 def errno_of(exc: OSError) -> int | None:

@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, spell_ids
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 # Canonical column names used by every loader.
 USER = "user_id"
@@ -217,7 +217,7 @@ class Interactions:
         for col in (USER, ITEM):
             if col not in df.columns:
                 raise VisrecError(
-                    f"interactions table has no {col!r} column (columns: {list(df.columns)})"
+                    f"interactions table has no {col!r} column (columns: {names_text(df.columns)})"
                 )
         users = id_column(df, USER)
         items = id_column(df, ITEM)

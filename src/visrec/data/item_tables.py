@@ -32,7 +32,7 @@ from visrec.data.text_files import (
     split_rows,
     text_lines,
 )
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 # File names searched in a dataset folder, in order of preference.
 ITEM_FILES = ("u.item", "styles.csv", "items.csv")
@@ -115,9 +115,9 @@ def load_item_table(
             if label_col == id_name:  # it is there: read as the ids
                 raise VisrecError(
                     f"{p}: {label_col!r} is the id column, so it cannot be the label "
-                    f"column too; name another (columns: {shown})"
+                    f"column too; name another (columns: {names_text(shown)})"
                 )
-            raise VisrecError(f"{p}: no label column {label_col!r} (columns: {shown})")
+            raise VisrecError(f"{p}: no label column {label_col!r} (columns: {names_text(shown)})")
         lab = result.frame[col]
         empty = (lab.isna() | (lab.astype(str).str.strip() == "")).to_numpy()
         if empty.any():
@@ -147,7 +147,7 @@ def _load_parquet_items(p: Path, id_col: str) -> LoadResult:
     floats as integers), a null or empty id is a bad record with its row number."""
     df = read_parquet_frame(p)
     if id_col not in df.columns:
-        raise VisrecError(f"{p}: no column {id_col!r} (columns: {list(df.columns)})")
+        raise VisrecError(f"{p}: no column {id_col!r} (columns: {names_text(df.columns)})")
     if ITEM in df.columns and id_col != ITEM:
         raise VisrecError(
             f"{p}: column {ITEM!r} clashes with the loader's own {ITEM!r} "

@@ -29,7 +29,7 @@ from visrec.data.tables import (
     load_interactions,
 )
 from visrec.data.text_files import PathLike, sniff_sep, split_first
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 _IMAGE_SUBDIRS = ("posters", "images", "photos", "img")
 # Item-table columns shown as categories when present, in order of preference.
@@ -321,7 +321,7 @@ def _load_items_guess(path: Path) -> LoadResult:
     if id_col is None:
         raise VisrecError(
             f"{path}: an item table needs an id column named {', '.join(known[:-1])} or "
-            f"{known[-1]} (columns: {names})"
+            f"{known[-1]} (columns: {names_text(names)})"
         )
     return load_item_table(path, id_col=id_col)
 

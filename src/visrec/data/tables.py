@@ -32,7 +32,7 @@ from visrec.data.text_files import (
     split_first,
     split_rows,
 )
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 # File names searched in a dataset folder, in order of preference.
 INTERACTION_FILES = ("u.data", "ratings.csv", "ratings.dat", "interactions.csv")
@@ -365,7 +365,7 @@ def _match_columns(
             if data
             else ""
         )
-        raise VisrecError(f"{where}: no column {want!r} (columns: {list(header)}){hint}")
+        raise VisrecError(f"{where}: no column {want!r} (columns: {names_text(header)}){hint}")
     # explicit names first, so that an alias never takes a column named for another
     # role (item_col="userId" must not also leave userId to the user role)
     for canon, aliases in ALIASES.items():
@@ -387,7 +387,8 @@ def _match_columns(
             raise NoIdColumnError(
                 canon,
                 f"{where}: cannot tell which column holds the {kind} ids "
-                f"(columns: {list(header)}{taken}); rename that column in the header to {canon} "
+                f"(columns: {names_text(header)}{taken}); rename that column in the header to "
+                f"{canon} "
                 f"(or one of {', '.join(ALIASES[canon])}; case, spaces, '_', '-', '.' "
                 "ignored), e.g. 'user_id,item_id,rating,timestamp', or drop the header "
                 "for numeric ids (user item [rating [timestamp]], like MovieLens u.data); "

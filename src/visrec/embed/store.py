@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, shown_path, utf8_path
 from visrec.data.id_spelling import find_ids, ids_as_text
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 META_KEY = b"visrec"
 
@@ -378,7 +378,7 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
         if col not in table.column_names:
             raise VisrecError(
                 f"{source}: not a visrec vectors file (no {col!r} column; "
-                f"columns: {table.column_names})"
+                f"columns: {names_text(table.column_names)})"
             )
     ids = table_to_ids(table.column("item_id"), source)
     # a file made by other tools may list only items that have a vector: all of them

@@ -47,7 +47,7 @@ from visrec.data.interactions import (
     id_column,
     sortable_times,
 )
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 Protocol = Literal["warm", "time", "cold-items"]
 PROTOCOLS: tuple[str, ...] = ("warm", "time", "cold-items")
@@ -115,7 +115,7 @@ def _check_frame(frame: pd.DataFrame | Interactions) -> pd.DataFrame:
     for col in (USER, ITEM):
         if col not in frame.columns:
             raise VisrecError(
-                f"interactions table has no {col!r} column (columns: {list(frame.columns)})"
+                f"interactions table has no {col!r} column (columns: {names_text(frame.columns)})"
             )
     if len(frame) == 0:
         raise VisrecError("interactions table is empty: nothing to split")

@@ -396,7 +396,10 @@ def _read(req: urllib.request.Request, dog: Watchdog, timeout: float, max_bytes:
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
             raise FetchError("timeout", f"no answer within {timeout:g}s", True) from None
-        raise FetchError("connection error", str(exc.reason), True) from None
+        reason = exc.reason
+        # "Connection refused", not "[Errno 111] Connection refused"
+        why = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
+        raise FetchError("connection error", why, True) from None
     except TimeoutError:
         raise FetchError("timeout", f"no data within {timeout:g}s", True) from None
     except http.client.IncompleteRead as exc:
