@@ -181,3 +181,17 @@ def test_embeds_failure_list_shows_the_path_a_manifest_led_to(
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert f"  {tmp_path / 'in' / 'imgs' / '1.jpg'} (item 1): file not found\n" in err
+
+
+def test_an_output_below_a_link_to_nothing_is_said_before_any_work(tmp_path: Path) -> None:
+    # mkdir failed on it after the work, as "File exists" (one check for every output,
+    # demo --out and the VISREC_CACHE folder)
+    from visrec._atomic import check_output_path
+
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(VisrecError) as err:
+        check_output_path(tmp_path / "gone" / "d" / "recs.csv")
+    assert str(err.value) == (
+        f"output path {str(tmp_path / 'gone' / 'd' / 'recs.csv')!r}: "
+        f"{str(tmp_path / 'gone')!r} is a link to nothing, not a folder"
+    )

@@ -67,14 +67,24 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
             f"output path {str(target)!r} is this command's {stream} (redirected to that "
             "file); name another file"
         )
-    for parent in target.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise VisrecError(
-                    f"output path {str(target)!r}: {str(parent)!r} is a file, not a folder"
-                )
-            break
+    blocked = blocking_parent(target)
+    if blocked is not None:
+        raise VisrecError(f"output path {str(target)!r}: {blocked}")
     return target
+
+
+def blocking_parent(path: Path) -> str | None:
+    """What stands in the way of the folders above ``path`` (``"'a/f' is a file, not a
+    folder"``): the nearest existing entry above it when that is not a folder, a file or
+    a link to nothing (``mkdir`` would fail on it with "Not a directory" or "File
+    exists"); None when the way is clear."""
+    for parent in path.parents:
+        if os.path.lexists(parent):
+            if parent.is_dir():
+                return None
+            what = "a file" if parent.exists() else "a link to nothing"
+            return f"{str(parent)!r} is {what}, not a folder"
+    return None
 
 
 def _own_stream(target: Path, st: os.stat_result) -> str | None:

@@ -52,7 +52,7 @@ import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions, id_column
 from visrec.embed.store import ItemVectors
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 from visrec.evaluation.protocols import collapse_duplicates, draw_cold_items
 
 METRICS = ("accuracy", "mae", "rmse")
@@ -453,7 +453,7 @@ def _check_args(
         if col not in frame.columns:
             raise VisrecError(
                 f"rating-eval: the ratings have no {col!r} column "
-                f"(columns: {', '.join(map(str, frame.columns))})"
+                f"(columns: {names_text(frame.columns)})"
             )
     if protocol not in PROTOCOLS:
         raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")

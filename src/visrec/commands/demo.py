@@ -165,10 +165,11 @@ def check_demo_folder(out: Path) -> None:
     if not out.exists():
         # a file in the way of the folders to make: said as the other outputs say it
         # (it was "Not a directory", exit 1, after the catalogue was planned)
-        above = next((p for p in out.parents if os.path.lexists(p)), None)
-        if above is not None and not above.is_dir():
-            what = "a link to nothing" if not above.exists() else "a file"
-            raise VisrecError(f"--out {str(out)!r}: {str(above)!r} is {what}, not a folder")
+        from visrec._atomic import blocking_parent
+
+        blocked = blocking_parent(out)
+        if blocked is not None:
+            raise VisrecError(f"--out {str(out)!r}: {blocked}")
         return
     if not out.is_dir():
         raise VisrecError(f"--out {str(out)!r} is a file, not a folder")

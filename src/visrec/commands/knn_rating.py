@@ -23,7 +23,7 @@ from visrec.commands._common import (
     with_run,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 EPILOG = """\
 examples:
@@ -117,7 +117,7 @@ def ratings_with_vectors(
                 else ""
             )
             raise VisrecError(
-                f"{source}: no {col!r} column (columns: {', '.join(frame.columns)}){why}"
+                f"{source}: no {col!r} column (columns: {names_text(frame.columns)}){why}"
             )
     notes: list[str] = []
     rating = frame["rating"].astype("float64")

@@ -25,6 +25,7 @@ from visrec.commands._common import (
     layout_args,
     load_interactions_frame,
     parse_params,
+    say_note,
     skipped_records,
     split_min_rating,
     survives_closed_stdout,
@@ -182,13 +183,12 @@ def _load_fit_and_save(
         args.interactions,
         ids_only=True,
         keep_rating=args.min_rating is not None,
-        log=_stderr,
         **layout_args(args),
     )
     skipped = skipped_records(frame)  # for train.json: rows this model never saw
     below = frame.iloc[:0]
     if args.min_rating is not None:
-        frame, below = split_min_rating(frame, args.min_rating, args.interactions, _stderr)
+        frame, below = split_min_rating(frame, args.min_rating, args.interactions, say_note)
     inter = Interactions.from_frame(frame[[USER, ITEM]])
 
     vectors = None
@@ -281,7 +281,7 @@ def _fit_and_save(
     saving = (
         contextlib.nullcontext()
         if streamed or key is None
-        else checkpointing(ckpt_dir, key, log=_stderr)
+        else checkpointing(ckpt_dir, key, log=say_note)
     )
     model.load_fit_backend()  # "fit N s" times the fit, not PyTorch's first import
     t1 = time.perf_counter()
@@ -472,10 +472,6 @@ def _is_stream(path: str | None) -> bool:
     except OSError:
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
-
-
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)
 
 
 def _check_writable(out: Path) -> None:

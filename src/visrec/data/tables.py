@@ -951,7 +951,7 @@ def _time_kinds(s: pd.Series, numbers: np.ndarray) -> _TimeKinds:
     as dates than are numbers (a column of dates with a stray number: one number made
     every date "not a number", 600 rows lost for one). Placeholders (``NULL``, ``-``)
     are neither: 600 of them beside 400 epoch seconds leave a column of numbers."""
-    filled = (s.notna() & (s.astype(str).str.strip() != "")).to_numpy()
+    filled = (s.notna() & (s != "")).to_numpy()  # the caller's text is stripped already
     n_filled, n_num = int(filled.sum()), int((numbers & filled).sum())
     rest = filled & ~numbers
     if not rest.any():  # numbers only (or nothing)

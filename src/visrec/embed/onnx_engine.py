@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from visrec._atomic import atomic_path, sweep_temp_files, write_text_atomic
+from visrec._atomic import atomic_path, blocking_parent, sweep_temp_files, write_text_atomic
 from visrec._device import parse_device, resolve_device
 from visrec._interrupt import reraise_if_pressed
 from visrec.errors import VisrecError, os_error
@@ -237,13 +237,10 @@ def cached_onnx_path(backbone: Any, directory: str | os.PathLike[str] | None = N
     log.info("exporting %s to ONNX at %s (once)", backbone.name, path)
     # a file where the cache folder should be: said in the variable's name, not as the
     # output path of a hashed export file inside it
-    above = next((p for p in path.parents if os.path.lexists(p)), None)
-    if above is not None and not above.is_dir():
+    blocked = blocking_parent(path)
+    if blocked is not None:
         where = "VISREC_CACHE" if os.environ.get("VISREC_CACHE") else "the cache folder"
-        raise VisrecError(
-            f"{where}: {str(above)!r} is a file, not a folder; set VISREC_CACHE to a "
-            "writable folder"
-        )
+        raise VisrecError(f"{where}: {blocked}; set VISREC_CACHE to a writable folder")
     try:
         return export_onnx(backbone, path)
     except OSError as exc:
