@@ -50,7 +50,12 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         raise OutputPathError(f"output path {str(target)!r} is a directory; name a file")
     try:
         st = os.stat(target)  # through symlinks: /dev/stdout -> /proc/self/fd/1
-    except OSError:
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # from 3.13 the rename would replace the link
+            raise VisrecError(
+                f"output path {str(target)!r} goes through a symlink loop (a link that "
+                "leads back to itself); remove the link or name another file"
+            ) from None
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         # the rename would put a file in place of the device or pipe (of /dev/stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import errno
 import importlib
 import io
 import os
@@ -227,9 +228,7 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
             print(f"error: {_one_line(exc)}", file=sys.stderr)
             status = exc.exit_status
     except FileNotFoundError as exc:
-        print(
-            f"error: {_one_line(exc.filename or exc)}: no such file or directory", file=sys.stderr
-        )
+        print(f"error: {_one_line(exc.filename or exc)}: {_missing(exc.filename)}", file=sys.stderr)
         status = 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -292,6 +291,19 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
     except OSError as exc:  # `> /dev/full`
         return stdout_failed_status(exc, status)
     return status
+
+
+def _missing(path: object) -> str:
+    """Why ``path`` cannot be opened when it "does not exist": a link that is there but
+    leads nowhere is named as such, not as a missing file."""
+    if isinstance(path, (str, bytes, os.PathLike)) and os.path.lexists(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "a symlink loop (a link that leads back to itself)"
+        return "a link to a file or folder that does not exist"
+    return "no such file or directory"
 
 
 def _one_line(what: object) -> str:

@@ -512,13 +512,13 @@ def check_outputs_distinct(
     known: list[tuple[str, Path, bool]] = [  # (name, path, is an input)
         (name, Path(p).expanduser(), True) for name, p in pairs if p is not None
     ]
-    by_path = {path.resolve(): (name, path, is_input) for name, path, is_input in known}
+    by_path = {_real(path): (name, path, is_input) for name, path, is_input in known}
     by_inode: dict[tuple[int, int], tuple[str, Path, bool]] | None = None
     for option, out in outputs.items():
         if out is None:
             continue
         target = Path(out).expanduser()
-        hit = by_path.get(target.resolve())
+        hit = by_path.get(_real(target))
         if hit is None and target.exists():  # a hard link resolves elsewhere
             if by_inode is None:
                 by_inode = {}
@@ -540,10 +540,16 @@ def check_outputs_distinct(
                 "it. Name another output file"
             )
         entry = (option, target, False)
-        by_path[target.resolve()] = entry
+        by_path[_real(target)] = entry
         if by_inode is not None and target.exists():
             st = target.stat()
             by_inode[(st.st_dev, st.st_ino)] = entry
+
+
+def _real(path: Path) -> str:
+    """``path`` with its links followed (not ``Path.resolve``: before 3.13 a symlink
+    loop raises there, so the check would stop before the one naming the loop)."""
+    return os.path.realpath(path)
 
 
 def scan_photos(
