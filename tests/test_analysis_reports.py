@@ -47,7 +47,7 @@ def test_cluster_report_with_photos_of_each_cluster(
     grids = page[page.index('id="cluster-grids"') : page.index('id="projection"')]
     per_cluster = re.split(r"<h3>", grids)[1:]
     assert len(per_cluster) == 3
-    shown = [re.findall(r'<figure title="([^"]+)">', block) for block in per_cluster]
+    shown = [re.findall(r"<figure><img [^>]*><figcaption>([^<]+)", block) for block in per_cluster]
     assert sorted(i for ids in shown for i in ids) == sorted(colours)
     assert all(len(ids) == 1 for ids in shown)
     assert len(re.findall(r"data:image/jpeg;base64", grids)) == 3

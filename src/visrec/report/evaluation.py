@@ -34,6 +34,7 @@ from visrec.report.html import (
     page_foot,
     page_head,
     results_title,
+    scrolling,
     verdict_section,
 )
 
@@ -493,7 +494,7 @@ def _results_table(runs: pd.DataFrame, models: list[str], k: int, roles: dict[st
         r = runs[runs["model"] == m]
         cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
         rows.append(f"<tr><th>{_e(m)}</th><td>{roles[m]}</td>{cells}</tr>")
-    return (
+    return scrolling(
         f'<table class="grid"><thead><tr><th>model</th><th>uses pictures</th>{head}</tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
     )
@@ -510,8 +511,8 @@ def per_seed_table(runs: pd.DataFrame, models: list[str], col: str, title: str) 
             f'<td class="num">{"" if pd.isna(v) else f"{v:.4f}"}</td>' for v in r.to_list()
         )
         rows.append(f"<tr><th>{_e(m)}</th>{cells}</tr>")
-    return (
-        f'<h3>{_e(title)}</h3><table class="grid"><thead><tr><th>model</th>{head}</tr>'
+    return f"<h3>{_e(title)}</h3>" + scrolling(
+        f'<table class="grid"><thead><tr><th>model</th>{head}</tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -539,8 +540,8 @@ def _splits_table(splits: Mapping[str, Any]) -> str:
     for key, r in frame.iterrows():
         cells = "".join(f'<td class="num">{_e(_count(v))}</td>' for v in r.to_list())
         rows.append(f"<tr><th>{_e(names.get(str(key), key))}</th>{cells}</tr>")
-    return (
-        f'<table class="grid"><thead><tr><th></th>{head}</tr></thead>'
+    return scrolling(
+        f'<table class="grid"><thead><tr><th>split</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -580,8 +581,10 @@ def _tuned_section(runs: pd.DataFrame) -> str | None:
         '<p class="explain">reg="auto" (on sparse data) and visual-cf\'s '
         'profile_weight="auto" choose by validation on an inner split of each training '
         "set; what they chose, per run:</p>"
-        f'<table class="grid"><thead><tr><th>model</th>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>"
+        + scrolling(
+            f'<table class="grid"><thead><tr><th>model</th>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>"
+        )
     )
 
 
@@ -601,8 +604,12 @@ def render_evaluation_report(
     roles = picture_roles(models, protocol)
     img = [m for m in models if roles[m] == YES]
     seeds = sorted({int(s) for s in runs["seed"]})
-    heading = title or f"visrec evaluate: {protocol} protocol"
     shown_inputs = {**(result.get("inputs") or {}), **(inputs or {})}
+    # the data's name in the title: several reports open side by side tell apart in tabs
+    data_name = Path(str(shown_inputs.get("interactions") or "")).name
+    heading = title or f"visrec evaluate: {protocol} protocol" + (
+        f" on {data_name}" if data_name else ""
+    )
     info = {
         "protocol": f"{protocol}: {PROTOCOLS.get(protocol, '')}".rstrip(": "),
         "list length K": k,

@@ -123,17 +123,29 @@ def _num_cls(v: object) -> str:
     return ' class="num"' if number or written else ""
 
 
+def scrolling(table: str) -> str:
+    """``table`` in a box that scrolls sideways when it is wider than the page (the
+    table itself keeps its display, so screen readers still read it as a table)."""
+    return f'<div class="scroll">{table}</div>'
+
+
+def header_row(names: Sequence[str]) -> str:
+    """A table's header cells; an empty one (the corner above the row names) is a
+    plain cell, not a header a screen reader announces as blank."""
+    return "".join(f"<th>{_e(n)}</th>" if n else "<td></td>" for n in names)
+
+
 def _table(frame: pd.DataFrame, index_name: str = "", total: bool = False) -> str:
     """An escaped HTML table of ``frame`` (values formatted with ``_fmt``)."""
     cols = [str(c) for c in frame.columns]
-    head = "".join(f"<th>{_e(c)}</th>" for c in [index_name, *cols, *(["total"] if total else [])])
+    head = header_row([index_name, *cols, *(["total"] if total else [])])
     rows = []
     for idx, row in frame.iterrows():
         cells = "".join(f"<td{_num_cls(v)}>{_e(_fmt(v))}</td>" for v in row.to_list())
         if total:
             cells += f'<td class="num total">{_e(_fmt(row.sum()))}</td>'
         rows.append(f"<tr><th>{_e(idx)}</th>{cells}</tr>")
-    return (
+    return scrolling(
         f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 
@@ -142,7 +154,7 @@ def _kv_table(rows: Mapping[str, Any]) -> str:
     body = "".join(
         f"<tr><th>{_e(k)}</th><td{_num_cls(v)}>{_e(_fmt(v))}</td></tr>" for k, v in rows.items()
     )
-    return f'<table class="kv"><tbody>{body}</tbody></table>'
+    return scrolling(f'<table class="kv"><tbody>{body}</tbody></table>')
 
 
 def _section(sid: str, title: str, body: str) -> str:
@@ -164,16 +176,13 @@ def photo_tile(
     (``"query"``: outlined)."""
     jpg = plots.thumbnail_jpeg(photo) if photo is not None else None
     inner = (
-        _img(jpg, f"item {item_id}", mime="image/jpeg", cls="thumb")
+        _img(jpg, "photo", mime="image/jpeg", cls="thumb")  # the caption names the item
         if jpg
-        else '<span class="thumb missing">?</span>'
+        else '<span class="thumb missing" role="img" aria-label="no photo">?</span>'
     )
     under = f"<br>{_e(caption)}" if caption else ""
     marked = f' class="{cls}"' if cls else ""
-    return (
-        f'<figure{marked} title="{_e(item_id)}">{inner}<figcaption>{_e(item_id)}{under}'
-        "</figcaption></figure>"
-    )
+    return f"<figure{marked}>{inner}<figcaption>{_e(item_id)}{under}</figcaption></figure>"
 
 
 def _cluster_sections(data: ReportData) -> list[str]:
@@ -182,11 +191,11 @@ def _cluster_sections(data: ReportData) -> list[str]:
         msg = data.cluster_note or "clustering was not run"
         return [_section("clusters", "Clusters vs categories", _note(msg, "skipped"))]
     table = res.table.copy()
-    table.index = [f"cluster {c}" for c in table.index]
+    table.index = [str(c) for c in table.index]
     body = [
         f"<p>K-means with k = {res.k} on {res.n:,} item vectors, compared with the "
         "item categories (rows: clusters, columns: categories, cells: item counts).</p>",
-        _table(table, "", total=True),
+        _table(table, "cluster", total=True),
         _kv_table(
             {
                 "ARI": float(res.ari),
@@ -246,8 +255,10 @@ def _projection_section(data: ReportData) -> str:
         title=f"{data.projection_method} of the image vectors, coloured by category",
         explained=data.projection_explained,
     )
+    legend = "; ".join(plots.projection_legend(data.projection_labels))
     body = (
-        _img(png, f"{data.projection_method} scatter coloured by category")
+        _img(png, f"{data.projection_method} scatter, one colour and shape per category: {legend}")
+        + f'<p class="explain">Categories (items): {_e(legend)}.</p>'
         + f'<p class="explain">Each dot is an item, placed by a {_e(data.projection_method)} '
         "projection of its image vector to two dimensions. Categories that form separate "
         "clouds are easy to tell apart from pictures alone; overlapping clouds are not "
@@ -298,7 +309,7 @@ def _knn_sections(data: ReportData) -> list[str]:
         [
             f"<p>Each rating row's image vector predicts its star rating: "
             f"{res.n_train:,} training rows, {res.n_test:,} test rows.</p>",
-            _table(numbers),
+            _table(numbers, "model"),
             _img(
                 plots.knn_bar_png(res.accuracy, res.majority_accuracy, maj),
                 "bar chart of KNN accuracy and majority-class accuracy",
@@ -319,7 +330,7 @@ def _knn_sections(data: ReportData) -> list[str]:
     conf_body = "\n".join(
         [
             _img(plots.confusion_png(res.confusion), "confusion matrix heatmap"),
-            _table(conf),
+            _table(conf, "true \\ predicted"),
             '<p class="explain">Rows are the true ratings of the test rows, columns what '
             "KNN predicted; counts on the diagonal are correct predictions. Mass far from "
             "the diagonal means large errors.</p>",
@@ -352,7 +363,7 @@ def _recommender_section(data: ReportData) -> str:
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1000px;
-color:#222;padding:0 1em;line-height:1.45}
+color:#222;background:#fff;padding:0 1em;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;
 margin-top:1.8em}h3{font-size:1em;margin:.8em 0 .3em}
 table{border-collapse:collapse;margin:.6em 0}th,td{padding:.25em .7em;border:1px solid #ddd}
@@ -362,14 +373,14 @@ td.total{color:#666}table.kv th{text-align:left;background:#fafafa}
 padding:.5em .8em;border-radius:4px}.verdict{font-weight:600}
 .note{color:#555;font-size:.95em;border-left:3px solid #ccc;padding-left:.6em}
 .warn{color:#7a2a00;background:#fff0e6;padding:.5em .8em;border-radius:4px}
-table{display:block;max-width:100%;overflow-x:auto}
+.scroll{max-width:100%;overflow-x:auto}
 img.plot{max-width:100%;height:auto;display:block;margin:.5em 0}
 .tiles{display:flex;flex-wrap:wrap;gap:6px}.tiles figure{margin:0;width:92px;text-align:center}
-.tiles figcaption{font-size:.65em;color:#666;overflow-wrap:anywhere}
+.tiles figcaption{font-size:.75em;color:#666;overflow-wrap:anywhere}
 .tiles figure.query{outline:2px solid #1f6feb;outline-offset:2px}
 img.thumb{width:72px;height:72px;object-fit:contain;border:1px solid #eee;
 background:#fff}.missing{display:inline-block;width:72px;height:72px;background:#eee}
-footer{margin-top:2em;color:#777;font-size:.85em}
+footer{margin-top:2em;color:#666;font-size:.85em}
 """
 
 

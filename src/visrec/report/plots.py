@@ -27,6 +27,20 @@ PALETTE = (
     "#F0E442",
     "#000000",
 )
+# ... and a shape for each, so colour is not the only way to tell the labels apart
+MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
+
+
+def projection_legend(labels: Sequence[str]) -> list[str]:
+    """The legend of :func:`projection_png` as text ("Apparel (1,683)", ..., "other: 3
+    more labels (40)"), for the page's alt text and caption."""
+    counts = pd.Series([str(v) for v in labels]).value_counts()
+    out = [f"{lab} ({n:,})" for lab, n in counts.iloc[: len(PALETTE)].items()]
+    rest = counts.iloc[len(PALETTE) :]
+    if len(rest):
+        s = "s" if len(rest) > 1 else ""
+        out.append(f"other: {len(rest)} more label{s} ({int(rest.sum()):,})")
+    return out
 
 
 def _text(s: str) -> str:
@@ -75,18 +89,21 @@ def projection_png(
     rest = ~labs.isin(shown).to_numpy()
     if rest.any():
         n_rest = len(order) - len(shown)
-        other = f"other: {n_rest} more label{'s' if n_rest > 1 else ''} ({int(rest.sum())})"
+        other = f"other: {n_rest} more label{'s' if n_rest > 1 else ''} ({int(rest.sum()):,})"
         ax.scatter(coords[rest, 0], coords[rest, 1], s=8, c="#BBBBBB", label=other, alpha=0.6)
-    for lab, colour in zip(shown, PALETTE, strict=False):
+    for lab, colour, marker in zip(shown, PALETTE, MARKERS, strict=False):
         m = (labs == lab).to_numpy()
         ax.scatter(
             coords[m, 0],
             coords[m, 1],
-            s=10,
+            s=14,
             c=colour,
-            label=_text(f"{lab} ({m.sum()})"),
-            alpha=0.75,
-            edgecolors="none",
+            marker=marker,
+            label=_text(f"{lab} ({m.sum():,})"),
+            alpha=0.85,
+            # a dark rim: the light colours (yellow, sky blue) stand out from white
+            edgecolors="#333333",
+            linewidths=0.3,
         )
     ax.set_title(_text(title))
     shares = (
@@ -121,13 +138,14 @@ def confusion_png(confusion: pd.DataFrame) -> bytes:
     plt = _plt()
     counts = confusion.to_numpy(dtype=np.int64)
     fig, ax = plt.subplots(figsize=(4.6, 4.0))
-    im = ax.imshow(counts, cmap="Blues")
+    top = counts.max() if counts.size else 0
+    # from 0: a scale from the smallest count makes 600 vs 685 look like none vs many
+    im = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(int(top), 1))
     ticks = [_short(v) for v in confusion.columns]
     ax.set_xticks(range(len(ticks)), [_text(t) for t in ticks])
     ax.set_yticks(range(len(confusion.index)), [_text(_short(v)) for v in confusion.index])
     ax.set_xlabel("predicted rating")
     ax.set_ylabel("true rating")
-    top = counts.max() if counts.size else 0
     for (r, c), v in np.ndenumerate(counts):
         ax.text(
             c,
@@ -135,12 +153,23 @@ def confusion_png(confusion: pd.DataFrame) -> bytes:
             f"{v:,}",  # as the tables write counts
             ha="center",
             va="center",
-            # white only on the darker blues: on mid blue it was hard to read
-            color="white" if v > 0.65 * top else "black",
+            color=ink_on(im.cmap(im.norm(v))),
             fontsize=9,
         )
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="test rows")
     return _png(fig)
+
+
+def _luminance(rgb: Sequence[float]) -> float:
+    """WCAG relative luminance of an sRGB colour (components 0..1)."""
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def ink_on(rgb: Sequence[float]) -> str:
+    """ "black" or "white", whichever contrasts more with the background ``rgb``."""
+    lum = _luminance(rgb)
+    return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
 
 
 def _short(v: Any) -> str:

@@ -46,6 +46,7 @@ from visrec.report.html import (
     page_foot,
     page_head,
     results_title,
+    scrolling,
     verdict_section,
 )
 
@@ -184,7 +185,7 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
         cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
         cells += f'<td class="num">{_e(mean_std(r["fit_seconds"], 1))}</td>'
         rows.append(f"<tr><th>{_e(m)}</th><td>{_e(uses[m])}</td>{cells}</tr>")
-    table = (
+    table = scrolling(
         f'<table class="grid"><thead><tr><th>model</th><th>uses</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -205,7 +206,10 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
         "seeds": ", ".join(map(str, seeds)),
         **{k: v for k, v in inputs.items() if v},
     }
-    title = "visrec rating-eval: who rated, what it looks like, and the baselines"
+    data_name = Path(str(inputs.get("interactions") or "")).name
+    title = "visrec rating-eval: who rated, what it looks like, and the baselines" + (
+        f" ({data_name})" if data_name else ""
+    )
     notes = "".join(_note(n) for n in result.get("notes", []))
     parts = [
         *page_head(title),

@@ -64,7 +64,10 @@ def render_similar_report(
         missing = _note("no photos: give --images DIR to see them", "skipped")
     return "\n".join(
         [
-            *page_head("visrec similar: items that look alike"),
+            *page_head(
+                "visrec similar: items that look alike"
+                + (f" in {Path(str(info['vectors'])).name}" if info.get("vectors") else "")
+            ),
             _kv_table(dict(info)),
             _section(
                 "neighbours",

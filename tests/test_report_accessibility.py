@@ -1,0 +1,164 @@
+"""Reports that read well without sight of colour or of the page: contrast, alt text,
+table headers, shapes beside colours, titles that name the data."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.axes
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_evaluation_report import _result
+from test_rating_models import _star_fixture
+from test_report import report_data  # noqa: F401  (the fixture)
+from visrec.analysis.rating_eval import rating_eval
+from visrec.report import plots
+from visrec.report.evaluation import render_evaluation_report
+from visrec.report.html import CSS, ReportData, photo_tile, render_report
+from visrec.report.rating import render_rating_report
+from visrec.report.similar import render_similar_report
+
+
+def _contrast(a: str, b: str) -> float:
+    def lum(hex_colour: str) -> float:
+        h = hex_colour.lstrip("#")
+        if len(h) == 3:
+            h = "".join(c * 2 for c in h)
+        return plots._luminance([int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)])
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_count_labels_are_readable_on_every_shade_of_the_heatmap() -> None:
+    cmap = matplotlib.colormaps["Blues"]
+    worst = 21.0
+    for x in np.linspace(0, 1, 256):
+        rgb = cmap(x)[:3]
+        ink = plots.ink_on(rgb)
+        lum = plots._luminance(rgb)
+        ratio = (lum + 0.05) / 0.05 if ink == "black" else 1.05 / (lum + 0.05)
+        worst = min(worst, ratio)
+    assert worst >= 4.5  # WCAG AA for normal text
+    assert plots.ink_on((1.0, 1.0, 1.0)) == "black" and plots.ink_on((0, 0, 0.3)) == "white"
+
+
+def test_the_heatmap_scale_starts_at_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    # near-chance counts must not look like a strong diagonal: 600 vs 685 is not
+    # "nothing vs a lot"
+    seen: dict[str, Any] = {}
+    real = matplotlib.axes.Axes.imshow
+
+    def spy(self: Any, data: Any, **kw: Any) -> Any:
+        seen.update(kw)
+        return real(self, data, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "imshow", spy)
+    conf = pd.DataFrame([[685, 618], [637, 600]], index=[0, 1], columns=[0, 1])
+    assert plots.confusion_png(conf)[:4] == b"\x89PNG"
+    assert seen["vmin"] == 0 and seen["vmax"] == 685
+
+
+def test_text_colours_of_the_pages_pass_aa_contrast() -> None:
+    pairs = re.findall(r"color:(#[0-9a-f]{3,6});background:(#[0-9a-f]{3,6})", CSS)
+    pairs += [(c, "#fff") for c in re.findall(r"(?<!-)color:(#[0-9a-f]{3,6})", CSS)]
+    assert len(pairs) >= 8
+    for fg, bg in pairs:
+        assert _contrast(fg, bg) >= 4.5, (fg, bg)
+    assert "background:#fff" in CSS.split("body{", 1)[1].split("}", 1)[0]
+    # a table keeps its display (display:block loses table semantics in some readers)
+    assert not re.search(r"(^|})table\{[^}]*display", CSS)
+
+
+class _Cells(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.th: list[str] = []
+        self.tables_in_scroll = self.tables = 0
+        self.imgs: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables += 1
+            self.tables_in_scroll += self.stack[-1:] == ["div.scroll"]
+        if tag == "th":
+            self.th.append("")
+        if tag == "img":
+            self.imgs.append(dict(attrs))
+        if tag in ("div", "table", "th", "tr", "td", "thead", "tbody", "section"):
+            cls = dict(attrs).get("class")
+            self.stack.append(f"{tag}.{cls}" if cls else tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("div", "table", "th", "tr", "td", "thead", "tbody", "section"):
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self.stack and self.stack[-1] == "th":
+            self.th[-1] += data
+
+
+def _cells(page: str) -> _Cells:
+    p = _Cells()
+    p.feed(page)
+    return p
+
+
+def _pages(report_data: ReportData) -> dict[str, str]:  # noqa: F811
+    res = _result("warm", {"popularity": [0.2, 0.21], "vbpr": [0.42, 0.43]})
+    res["runs"][0]["tuned"] = "reg=0.03"
+    frame, _ = _star_fixture(seed=6)
+    rating = rating_eval(frame, None, n_seeds=2, mf_params={"n_epochs": 5}).to_dict()
+    return {
+        "demo": render_report(report_data),
+        "evaluate": render_evaluation_report(res, {"interactions": "data/shop.csv"}),
+        "rating": render_rating_report(rating, {"interactions": "data/ratings.csv"}),
+    }
+
+
+def test_every_header_cell_says_something_and_every_table_can_scroll(
+    report_data: ReportData,  # noqa: F811
+) -> None:
+    for name, page in _pages(report_data).items():
+        cells = _cells(page)
+        assert cells.th and all(t.strip() for t in cells.th), (name, cells.th)
+        assert cells.tables and cells.tables_in_scroll == cells.tables, name
+        assert all(img.get("alt") for img in cells.imgs), name
+
+
+def test_titles_name_the_data(report_data: ReportData) -> None:  # noqa: F811
+    pages = _pages(report_data)
+    assert "<title>visrec evaluate: warm protocol on shop.csv</title>" in pages["evaluate"]
+    assert re.search(r"<title>visrec rating-eval: [^<]*\(ratings\.csv\)</title>", pages["rating"])
+
+
+def test_the_map_is_told_in_words_and_by_shape(report_data: ReportData) -> None:  # noqa: F811
+    page = render_report(report_data)
+    alt = re.search(r'alt="(PCA scatter[^"]*)"', page)
+    assert alt and "Bags &amp; Co (10)" in alt[1] and "&lt;script&gt;" in alt[1]
+    labels = [f"type {i}" for i in range(10) for _ in range(10 - i)]
+    assert plots.projection_legend(labels) == [
+        *(f"type {i} ({10 - i})" for i in range(8)),
+        "other: 2 more labels (3)",
+    ]
+    assert len(set(plots.MARKERS)) == len(plots.PALETTE)
+
+
+def test_photo_tiles_name_the_item_once_and_a_missing_photo_in_words(tmp_path: Path) -> None:
+    from PIL import Image
+
+    img = tmp_path / "p.png"
+    Image.new("RGB", (20, 20), (0, 0, 200)).save(img)
+    tile = photo_tile("item-7", img, "Shoes")
+    assert tile.count("item-7") == 1 and 'alt="photo"' in tile and "Shoes" in tile
+    missing = photo_tile("item-8", None)
+    assert 'role="img" aria-label="no photo"' in missing and missing.count("item-8") == 1
+    page = render_similar_report([], {}, {"vectors": "out/fashion.parquet", "images": ""})
+    assert "<title>visrec similar: items that look alike in fashion.parquet</title>" in page
