@@ -120,7 +120,8 @@ def _interaction_counts(df: pd.DataFrame) -> dict[str, Any]:
 
 
 def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+    # whole numbers as written, up to where %g would write them with an exponent
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
 
 
 def _summarize_reviews(res: LoadResult) -> dict[str, Any]:

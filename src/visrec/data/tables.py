@@ -552,7 +552,7 @@ def load_interactions(
     skip = 0 if headerless else 1
     fast = _fast_parse(text, sep, cols, n_expected, skip, where)
     result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
-    result.warnings = _file_warnings(decoded, result, multiline, where)
+    result.warnings = _file_warnings(decoded, result, multiline, where) + result.warnings
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     result.unread_columns = unread
@@ -780,6 +780,7 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
     n = len(lines)
     keep = np.ones(n, dtype=bool)
     problems: list[BadRecord] = []
+    notes: list[BadRecord] = []  # rows kept, with a caveat
     frame: dict[str, object] = {}
     for c, label in ((USER, "user"), (ITEM, "item")):
         s = series[c].str.strip() if n else series[c]
@@ -793,13 +794,19 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
     if RATING in series:
         raw = series[RATING].str.strip() if n else series[RATING]
         num = _to_float(raw)
-        bad_mask = ~np.isfinite(num)
+        # ratings are kept as float32: a larger number would become inf there, and be
+        # refused later under a row number of the split, not this file's line
+        huge = np.abs(np.nan_to_num(num)) > np.finfo(np.float32).max
+        bad_mask = ~np.isfinite(num) | huge
         for j in np.flatnonzero(bad_mask & keep):
             v = raw.iloc[j]
             kind = "missing rating" if v == "" else "non-numeric rating"
             reason = "missing rating" if v == "" else f"rating {v!r} is not a number"
             if np.isinf(num[j]) or v.strip().lower().lstrip("+-") == "nan":
                 reason = f"rating {v!r} is not a finite number"  # e.g. a RECS.csv's -inf
+            elif huge[j]:
+                kind = "rating out of range"
+                reason = f"rating {v!r} is out of range (a rating is at most 3.4e38)"
             if re.fullmatch(r"[+-]?\d+,\d+", v):  # a European spreadsheet's 4,5
                 reason += " (a decimal comma? write it with a dot: 4.5)"
             problems.append(BadRecord(where, int(lines[j]), kind, reason))
@@ -831,6 +838,10 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
             problems.append(BadRecord(where, int(lines[j]), "bad timestamp", reason))
         keep &= ~ts_bad
         frame[TIMESTAMP] = ts
+        if not kinds.dates:
+            mixed = _mixed_time_units(ts[keep], lines[keep], raw[keep], where)
+            if mixed is not None:
+                notes.append(mixed)
     problems.sort(key=lambda b: b.line)
     df = pd.DataFrame(frame)
     if not keep.all():
@@ -839,7 +850,35 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
     df[ITEM] = df[ITEM].astype(str)
     if TIMESTAMP in df.columns:
         df[TIMESTAMP] = df[TIMESTAMP].astype("int64")
-    return LoadResult(frame=df, bad=problems, n_read=n)
+    return LoadResult(frame=df, bad=problems, warnings=notes, n_read=n)
+
+
+def _mixed_time_units(
+    ts: np.ndarray, lines: np.ndarray, raw: pd.Series, where: str
+) -> BadRecord | None:
+    """A warning when a column of epoch numbers mixes seconds with milliseconds (one
+    export writes 1700000000, another 1700000000000): a time split would put every
+    millisecond row after every second one. Seconds: 1e8 to 1e11 (1973 to 5138);
+    milliseconds: 1e11 to 1e14 (1973 to 5138 too). None when the column keeps to one."""
+    secs = (ts >= 10**8) & (ts < 10**11)
+    millis = (ts >= 10**11) & (ts < 10**14)
+    n_s, n_ms = int(secs.sum()), int(millis.sum())
+    if not n_s or not n_ms:
+        return None
+    fewer, unit, other, n_other = (
+        (millis, "milliseconds", "seconds", n_s)
+        if n_ms <= n_s
+        else (secs, "seconds", "milliseconds", n_ms)
+    )
+    j = int(np.flatnonzero(fewer)[0])
+    return BadRecord(
+        where,
+        int(lines[j]),
+        "timestamp units",
+        f"timestamp {raw.iloc[j]!r} looks like {unit} ({int(fewer.sum()):,} such values) where "
+        f"{n_other:,} look like {other}; they are taken as written, so a time split would "
+        "misorder them: convert one kind",
+    )
 
 
 def _to_float(s: pd.Series) -> np.ndarray:
@@ -1071,9 +1110,10 @@ def _load_parquet_interactions(
     )
     result = _parse_rows(rows, {c: j for j, c in enumerate(names)}, len(names), where)
     # Parquet has no lines; say "row" so the numbers are not misread.
-    result.bad = [
-        BadRecord(b.file, b.line, b.kind, f"row {b.line}: {b.reason}") for b in result.bad
-    ]
+    result.bad, result.warnings = (
+        [BadRecord(b.file, b.line, b.kind, f"row {b.line}: {b.reason}") for b in records]
+        for records in (result.bad, result.warnings)
+    )
     result.files = [where]
     result.formats = {where: "parquet"}
     result.unread_columns = [str(c) for j, c in enumerate(df.columns) if j not in cols.values()]

@@ -373,7 +373,9 @@ def vectors_to_table(iv: ItemVectors) -> pa.Table:
     )
 
 
-def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
+def table_to_vectors(
+    table: pa.Table, source: str = "<table>", *, ids_only: bool = False
+) -> ItemVectors:
     for col in ("item_id", "vector"):
         if col not in table.column_names:
             raise VisrecError(
@@ -398,7 +400,7 @@ def table_to_vectors(table: pa.Table, source: str = "<table>") -> ItemVectors:
             raise VisrecError(f"{source}: row {values.index(None) + 1} has no {col}")
     if pa.types.is_integer(flags.type) and not set(flag_values) <= {0, 1}:
         raise VisrecError(f"{source}: column 'has_image' must hold 1 or 0 as integers")
-    vectors = _vector_rows(table.column("vector"), ids, source)
+    vectors = _vector_rows(table.column("vector"), ids, source, ids_only)
     meta = parse_meta((table.schema.metadata or {}).get(META_KEY), source)
     try:
         return ItemVectors(
@@ -436,7 +438,9 @@ def table_to_ids(id_col: pa.ChunkedArray, source: str) -> list[Any]:
     return list(id_col.to_pylist())
 
 
-def _vector_rows(col: pa.ChunkedArray, ids: list[Any], source: str) -> np.ndarray:
+def _vector_rows(
+    col: pa.ChunkedArray, ids: list[Any], source: str, ids_only: bool = False
+) -> np.ndarray:
     """The ``vector`` column as float32 ``(n, d)``, filled chunk by chunk (no combined
     copy of the column next to the table); a one-line error naming the file and the
     first bad item for anything else (not lists of numbers, a missing vector, rows of
@@ -467,6 +471,8 @@ def _vector_rows(col: pa.ChunkedArray, ids: list[Any], source: str) -> np.ndarra
                 f"length {int(lengths[odd[0]])} where {int(counts.max()):,} of {len(col):,} "
                 f"items have length {d}; all vectors need one length"
             )
+    if d == 0 and len(col) and not ids_only:  # nothing to compare items by
+        raise VisrecError(f"{source}: every vector has length 0; a vector needs numbers")
     out = np.empty((len(col), d), dtype=np.float32)
     at = 0
     for chunk in col.chunks:
@@ -594,7 +600,7 @@ def read_vector_ids(path: str | os.PathLike[str]) -> ItemVectors:
     except (pa.ArrowInvalid, OSError) as exc:
         raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
     empty = pa.array([[]] * table.num_rows, type=pa.list_(pa.float32()))
-    return table_to_vectors(table.append_column("vector", empty), source=p)
+    return table_to_vectors(table.append_column("vector", empty), source=p, ids_only=True)
 
 
 #: rows of the vector column decoded at a time

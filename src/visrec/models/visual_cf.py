@@ -372,9 +372,16 @@ class VisualCF(AutoRegMixin, Recommender):
         return _fold_recall(p, mq, mb, spread, profiles, g[held], test, users)
 
     def profile_note(self) -> str | None:
-        """One line on what ``profile_weight="auto"`` chose, or None when not asked."""
+        """One line on what ``profile_weight="auto"`` chose (or on a set weight that
+        can do nothing), or None."""
         self._check_fitted()
         if self.profile_weight != AUTO:
+            if float(self.profile_weight) != 0 and float(self.profile_scale_[0]) == 0:
+                return (
+                    f"profile_weight={float(self.profile_weight):g}: the pictures' cosines "
+                    "to the users' profiles do not vary (the scaled vectors are all alike), "
+                    "so the taste term adds nothing"
+                )
             return None
         val = self.profile_validation_
         if not val:
@@ -472,7 +479,9 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def _derivable(self, attr: str) -> bool:
         if attr in self._profile_arrays:  # no taste term: _after_load makes the empties
-            return float(self.profile_scale_[0]) == 0
+            # by the weight, as _check_left_out tells a damaged folder: a weight whose
+            # scale came out 0 (cosines that do not vary) still saves its arrays
+            return self.chosen_profile_weight() == 0
         # one BPR: image items use the known items' user factors
         return self.image_user_factors_ is self.user_factors_
 

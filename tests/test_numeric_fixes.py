@@ -1,0 +1,109 @@
+"""Numbers at the edges: vectors that cannot tell items apart, vectors of length 0,
+ratings beyond float32, epoch times mixing seconds and milliseconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from test_models import FAST, checkerboard
+from visrec.cli import main
+from visrec.data.tables import load_interactions
+from visrec.embed.store import ItemVectors, read_vectors
+from visrec.errors import VisrecError
+from visrec.models.registry import make_model
+from visrec.models.visual_cf import VisualCF
+
+
+def test_a_set_profile_weight_whose_cosines_do_not_vary_saves_a_model_that_loads(
+    tmp_path: Path,
+) -> None:
+    # positive 1-d vectors: sqrt-l2 makes every one 1.0, so the taste term's cosines
+    # are all alike and its scale comes out 0; the folder saved no taste arrays and
+    # loading called it damaged
+    frame, iv = checkerboard()
+    rng = np.random.default_rng(0)
+    ones = np.ones(len(iv.ids), dtype=bool)
+    iv = ItemVectors(iv.ids, rng.uniform(0.5, 2, (len(iv.ids), 1)).astype(np.float32), ones)
+    model = make_model("visual-cf", **FAST["visual-cf"], profile_weight=1.0).fit(frame, iv)
+    assert model.profile_note() == (
+        "profile_weight=1: the pictures' cosines to the users' profiles do not vary (the "
+        "scaled vectors are all alike), so the taste term adds nothing"
+    )
+    model.save(tmp_path / "m")
+    back = VisualCF.load(tmp_path / "m")
+    users = np.arange(len(model.user_map_))
+    assert np.array_equal(back.recommend(users, n=5)[0], model.recommend(users, n=5)[0])
+    # a model whose term does act still needs its arrays
+    iv2 = ItemVectors(iv.ids, rng.normal(size=(len(iv.ids), 6)).astype(np.float32), ones)
+    acting = make_model("visual-cf", **FAST["visual-cf"], profile_weight=1.0).fit(frame, iv2)
+    assert acting.profile_note() is None and float(acting.profile_scale_[0]) != 0
+    acting.save(tmp_path / "m2")
+    np.savez(tmp_path / "m2" / "arrays.npz", **{
+        k: v for k, v in np.load(tmp_path / "m2" / "arrays.npz").items()
+        if k not in VisualCF._profile_arrays
+    })  # fmt: skip
+    with pytest.raises(VisrecError, match="lacks the taste term's arrays"):
+        VisualCF.load(tmp_path / "m2")
+
+
+def test_vectors_of_length_zero_are_refused_naming_the_file(tmp_path: Path) -> None:
+    kind = pa.list_(pa.float32())
+    table = pa.table({"item_id": ["a", "b"], "vector": pa.array([[], []], type=kind)})
+    pq.write_table(table, tmp_path / "v.parquet")
+    with pytest.raises(VisrecError, match=r"v\.parquet: every vector has length 0"):
+        read_vectors(tmp_path / "v.parquet")
+
+
+def test_a_rating_beyond_float32_is_a_bad_record_on_its_line(tmp_path: Path) -> None:
+    p = tmp_path / "r.csv"
+    p.write_text("user_id,item_id,rating\nu1,a,5\nu1,b,1e39\nu2,a,-4e38\nu2,b,3e38\n")
+    res = load_interactions(p)
+    assert [(b.line, b.kind) for b in res.bad] == [(3, "rating out of range")] * 1 + [
+        (4, "rating out of range")
+    ]
+    assert "rating '1e39' is out of range" in res.bad[0].reason
+    assert res.frame["rating"].tolist() == [5.0, 3e38]  # the largest float32 is kept
+    pd.DataFrame(
+        {"user_id": ["u1", "u1"], "item_id": ["a", "b"], "rating": [5.0, 1e300]}
+    ).to_parquet(tmp_path / "r.parquet")
+    bad = load_interactions(tmp_path / "r.parquet").bad
+    assert [str(b) for b in bad] == [
+        f"{tmp_path / 'r.parquet'}:2: row 2: rating '1e+300' is out of range (a rating is at "
+        "most 3.4e38)"
+    ]
+
+
+def _times(path: Path, times: list[int]) -> Path:
+    rows = [f"u{k % 7},i{k % 11},{t}" for k, t in enumerate(times)]
+    path.write_text("user_id,item_id,timestamp\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_epoch_seconds_mixed_with_milliseconds_are_a_warning_on_the_first_odd_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secs = [880_000_000 + 60 * k for k in range(30)]
+    mixed = secs[:20] + [t * 1000 for t in secs[20:]]
+    res = load_interactions(_times(tmp_path / "m.csv", mixed))
+    assert len(res.frame) == 30 and not res.bad
+    (w,) = res.warnings
+    assert (w.line, w.kind) == (22, "timestamp units")
+    assert w.reason.startswith(
+        "timestamp '880001200000' looks like milliseconds (10 such values) where 20 look "
+        "like seconds"
+    )
+    # more milliseconds than seconds: the seconds are the odd ones
+    res = load_interactions(_times(tmp_path / "m2.csv", [t * 1000 for t in secs[:25]] + secs[25:]))
+    assert res.warnings[0].line == 27 and "looks like seconds (5 such" in res.warnings[0].reason
+    # one unit, or small ordinal times: nothing to say
+    for times in (secs, [t * 1000 for t in secs], list(range(30))):
+        assert load_interactions(_times(tmp_path / "one.csv", times)).warnings == []
+    # and the commands show it
+    assert main(["data", "summary", str(tmp_path / "m.csv")]) == 0
+    assert "looks like milliseconds" in capsys.readouterr().out
