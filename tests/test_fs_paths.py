@@ -71,6 +71,37 @@ def test_an_input_that_is_a_broken_link_is_named_as_one(
     assert err == f"error: {dangling}: a link to a file or folder that does not exist\n"
     assert main(["data", "summary", str(tmp_path / "gone.csv")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'gone.csv'}: no such file or directory\n"
+    # the commands that check their inputs themselves say the same
+    link = "is a link to a file or folder that does not exist"
+    said_loop = "is a symlink loop (a link that leads back to itself)"
+    data = tmp_path / "t.csv"
+    data.write_text(CSV)
+    for argv, said in [
+        (["train", "--model", "popularity", "--interactions", str(dangling), "-o",
+          str(tmp_path / "m")], f"interactions file '{dangling}' {link}"),
+        (["evaluate", "--interactions", str(loop), "--models", "popularity"],
+         f"interactions file '{loop}' {said_loop}"),
+        (["similar", str(dangling), "i1"], f"vectors file '{dangling}' {link}"),
+        (["recommend", str(dangling), "-o", str(tmp_path / "r.csv")],
+         f"model folder '{dangling}' {link}"),
+        (["report", str(loop), "-o", str(tmp_path / "r.html")],
+         f"result file '{loop}' {said_loop}"),
+    ]:  # fmt: skip
+        assert main(argv) == 2, argv
+        assert capsys.readouterr().err == f"error: {said}\n"
+
+
+def test_only_a_link_is_called_a_broken_link(tmp_path: Path) -> None:
+    from visrec._atomic import absent, broken_link
+
+    there = tmp_path / "f"
+    there.write_text("x")
+    loopd = tmp_path / "loopd"
+    loopd.symlink_to(loopd)
+    assert broken_link(there) is None and broken_link(tmp_path / "gone") is None
+    assert absent(tmp_path / "gone") == "does not exist"
+    # a folder above that loops: the path itself is no link, the loop is still named
+    assert broken_link(loopd / "x.csv") == "a symlink loop (a link that leads back to itself)"
 
 
 @pytest.mark.parametrize(("given", "said"), [

@@ -101,6 +101,8 @@ def test_epoch_seconds_mixed_with_milliseconds_are_a_warning_on_the_first_odd_li
     # more milliseconds than seconds: the seconds are the odd ones
     res = load_interactions(_times(tmp_path / "m2.csv", [t * 1000 for t in secs[:25]] + secs[25:]))
     assert res.warnings[0].line == 27 and "looks like seconds (5 such" in res.warnings[0].reason
+    one_odd = load_interactions(_times(tmp_path / "m3.csv", [*secs[:29], secs[29] * 1000]))
+    assert "(1 such value) where 29 look like seconds" in one_odd.warnings[0].reason
     # one unit, or small ordinal times: nothing to say
     for times in (secs, [t * 1000 for t in secs], list(range(30))):
         assert load_interactions(_times(tmp_path / "one.csv", times)).warnings == []

@@ -137,6 +137,10 @@ def test_titles_name_the_data(report_data: ReportData) -> None:  # noqa: F811
     pages = _pages(report_data)
     assert "<title>visrec evaluate: warm protocol on shop.csv</title>" in pages["evaluate"]
     assert re.search(r"<title>visrec rating-eval: [^<]*\(ratings\.csv\)</title>", pages["rating"])
+    # a pipe (<(...) is /dev/fd/63) has no name worth showing
+    res = _result("warm", {"popularity": [0.2, 0.21]})
+    page = render_evaluation_report(res, {"interactions": "/dev/fd/63"})
+    assert "<title>visrec evaluate: warm protocol</title>" in page
 
 
 def test_the_map_is_told_in_words_and_by_shape(report_data: ReportData) -> None:  # noqa: F811

@@ -78,6 +78,29 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def broken_link(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str | None:
+    """Why ``path``, which cannot be opened as missing, is not simply missing: "a
+    symlink loop (...)" (the path or a folder above it), "a link to a file or folder
+    that does not exist"; None when nothing by that name is there."""
+    try:
+        os.stat(path)
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop (a link that leads back to itself)"
+    except ValueError:  # a NUL byte
+        return None
+    return "a link to a file or folder that does not exist" if os.path.islink(path) else None
+
+
+def absent(path: str | os.PathLike[str]) -> str:
+    """The end of "FILE ..." for an input that cannot be found: "does not exist", or
+    what :func:`broken_link` finds there ("is a link to a file or folder that does not
+    exist")."""
+    why = broken_link(path)
+    return "does not exist" if why is None else f"is {why}"
+
+
 def blocking_parent(path: Path) -> str | None:
     """What stands in the way of the folders above ``path`` (``"'a/f' is a file, not a
     folder"``): the nearest existing entry above it when that is not a folder, a file or

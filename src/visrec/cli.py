@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
-import errno
 import importlib
 import io
 import os
@@ -24,7 +23,7 @@ from types import FrameType
 from typing import TypeGuard
 
 from visrec import __version__, _interrupt
-from visrec._atomic import shown_path
+from visrec._atomic import broken_link, shown_path
 from visrec.commands._common import closed_stdout_status, stdout_failed_status
 from visrec.commands._help import HelpFormatter, Parser
 from visrec.errors import VisrecError
@@ -296,14 +295,8 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
 def _missing(path: object) -> str:
     """Why ``path`` cannot be opened when it "does not exist": a link that is there but
     leads nowhere is named as such, not as a missing file."""
-    if isinstance(path, (str, bytes, os.PathLike)) and os.path.lexists(path):
-        try:
-            os.stat(path)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                return "a symlink loop (a link that leads back to itself)"
-        return "a link to a file or folder that does not exist"
-    return "no such file or directory"
+    why = broken_link(path) if isinstance(path, str | bytes | os.PathLike) else None
+    return why or "no such file or directory"
 
 
 def _one_line(what: object) -> str:

@@ -29,6 +29,7 @@ from errno import EINVAL
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from visrec._atomic import absent
 from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
@@ -237,7 +238,7 @@ def load_interactions_frame(
 
     log = say_note if log is None else log
     if not os.path.exists(path):
-        raise VisrecError(f"interactions file {str(path)!r} does not exist")
+        raise VisrecError(f"interactions file {str(path)!r} {absent(path)}")
     if ids_only and min_rating is not None and not keep_rating:
         raise VisrecError(
             "--min-rating needs the rating column; with ids_only, read it with keep_rating"

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from visrec._atomic import absent
 from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
     add_vectors_positional,
@@ -130,7 +131,7 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     from visrec.data.item_tables import load_item_table
 
     if not os.path.exists(path):
-        raise VisrecError(f"label table {path!r} does not exist")
+        raise VisrecError(f"label table {path!r} {absent(path)}")
     loaded = load_item_table(path, id_col=id_col, label_col=label_col)
     notes = loaded.report_lines(path)
     frame = loaded.frame
@@ -325,7 +326,7 @@ def _write_report(
     import numpy as np
 
     from visrec.analysis.cluster import pca_2d, sample_per_cluster
-    from visrec.report.html import ReportData, write_report
+    from visrec.report.html import ReportData, data_name, write_report
 
     coords, explained = pca_2d(np.asarray(vectors))
     samples: dict[int, list[tuple[str, Path]]] = {}
@@ -349,7 +350,7 @@ def _write_report(
             )
         images_note = f"no image in {args.images} is named after a clustered item id"
     data = ReportData(
-        title=f"visrec cluster: {os.path.basename(args.vectors)} vs {args.label_col}",
+        title=f"visrec cluster: {data_name(args.vectors) or 'vectors'} vs {args.label_col}",
         dataset=f"{args.vectors}, labels {args.label_col} from {args.labels}",
         summary=summary,
         cluster=res,

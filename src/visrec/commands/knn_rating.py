@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
@@ -211,10 +210,11 @@ def run(args: argparse.Namespace) -> int:
         out["records_skipped"] = skipped
         write_text_atomic(args.json, json.dumps(with_run(out, args), indent=2) + "\n")
     if args.report:
-        from visrec.report.html import ReportData, write_report
+        from visrec.report.html import ReportData, data_name, write_report
 
         data = ReportData(
-            title=f"visrec knn-rating: {os.path.basename(args.interactions)}",
+            title="visrec knn-rating"
+            + (f": {name}" if (name := data_name(args.interactions)) else ""),
             dataset=f"{args.interactions}, vectors {args.vectors}",
             summary={
                 "rating rows used": len(frame),

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from visrec._atomic import absent
 from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
@@ -172,7 +173,7 @@ def read_id_list(
     try:
         decoded = decode_text(p)
     except FileNotFoundError:
-        raise VisrecError(f"{what} file {path!r} does not exist") from None
+        raise VisrecError(f"{what} file {path!r} {absent(p)}") from None
     except OSError as exc:  # no permission, an I/O error: one line, not a traceback
         raise os_error(f"{path}: cannot read ({exc.strerror or exc})", exc) from exc
     if decoded.warning is not None:  # ids of lines decoded otherwise may not match
@@ -372,7 +373,7 @@ def _not_a_file(p: Path) -> str:
         return "is a directory, not a file"
     if what is not None:
         return f"is {what}, not a regular file; give the .parquet file"
-    return "does not exist"
+    return absent(p)
 
 
 def check_same_backbone(

@@ -871,13 +871,14 @@ def _mixed_time_units(
         else (secs, "seconds", "milliseconds", n_ms)
     )
     j = int(np.flatnonzero(fewer)[0])
+    n_fewer = int(fewer.sum())
     return BadRecord(
         where,
         int(lines[j]),
         "timestamp units",
-        f"timestamp {raw.iloc[j]!r} looks like {unit} ({int(fewer.sum()):,} such values) where "
-        f"{n_other:,} look like {other}; they are taken as written, so a time split would "
-        "misorder them: convert one kind",
+        f"timestamp {raw.iloc[j]!r} looks like {unit} ({n_fewer:,} such value"
+        f"{'s' if n_fewer > 1 else ''}) where {n_other:,} look like {other}; they are taken "
+        "as written, so what goes by time (--protocol time) misorders them: convert one kind",
     )
 
 

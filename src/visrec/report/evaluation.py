@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from visrec import __version__
-from visrec._atomic import write_text_atomic
+from visrec._atomic import absent, write_text_atomic
 from visrec.errors import VisrecError, os_error
 from visrec.report import plots
 from visrec.report.html import (
@@ -31,6 +31,7 @@ from visrec.report.html import (
     _kv_table,
     _note,
     _section,
+    data_name,
     page_foot,
     page_head,
     results_title,
@@ -60,8 +61,8 @@ METRIC_KEYS = ("auc", "recall", "ndcg", "hit_rate", "coverage")
 
 def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A ``visrec evaluate --json`` file, checked enough to report on."""
-    if not os.path.lexists(path):
-        raise VisrecError(f"result file {os.fspath(path)!r} does not exist")
+    if not os.path.exists(path):
+        raise VisrecError(f"result file {os.fspath(path)!r} {absent(path)}")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -606,10 +607,8 @@ def render_evaluation_report(
     seeds = sorted({int(s) for s in runs["seed"]})
     shown_inputs = {**(result.get("inputs") or {}), **(inputs or {})}
     # the data's name in the title: several reports open side by side tell apart in tabs
-    data_name = Path(str(shown_inputs.get("interactions") or "")).name
-    heading = title or f"visrec evaluate: {protocol} protocol" + (
-        f" on {data_name}" if data_name else ""
-    )
+    name = data_name(shown_inputs.get("interactions"))
+    heading = title or f"visrec evaluate: {protocol} protocol" + (f" on {name}" if name else "")
     info = {
         "protocol": f"{protocol}: {PROTOCOLS.get(protocol, '')}".rstrip(": "),
         "list length K": k,

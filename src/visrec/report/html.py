@@ -384,6 +384,15 @@ footer{margin-top:2em;color:#666;font-size:.85em}
 """
 
 
+def data_name(path: object) -> str:
+    """The file name a report's title shows for an input ("u.csv"); empty for a pipe
+    or device (``<(...)`` is /dev/fd/63: "63" would name nothing)."""
+    text = str(path or "")
+    if not text or text.startswith(("/dev/", "/proc/")):
+        return ""
+    return Path(text).name
+
+
 def page_head(title: str) -> list[str]:
     """The opening lines of a report page: doctype, head with the style, the heading."""
     return [

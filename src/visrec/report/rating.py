@@ -43,6 +43,7 @@ from visrec.report.html import (
     _kv_table,
     _note,
     _section,
+    data_name,
     page_foot,
     page_head,
     results_title,
@@ -206,9 +207,9 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
         "seeds": ", ".join(map(str, seeds)),
         **{k: v for k, v in inputs.items() if v},
     }
-    data_name = Path(str(inputs.get("interactions") or "")).name
+    name = data_name(inputs.get("interactions"))
     title = "visrec rating-eval: who rated, what it looks like, and the baselines" + (
-        f" ({data_name})" if data_name else ""
+        f" ({name})" if name else ""
     )
     notes = "".join(_note(n) for n in result.get("notes", []))
     parts = [

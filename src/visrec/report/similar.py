@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from visrec._atomic import write_text_atomic
-from visrec.report.html import _e, _kv_table, _note, _section, page_foot, page_head, photo_tile
+from visrec.report.html import (
+    _e,
+    _kv_table,
+    _note,
+    _section,
+    data_name,
+    page_foot,
+    page_head,
+    photo_tile,
+)
 
 __all__ = ["any_photo_shown", "render_similar_report", "write_similar_report"]
 
@@ -66,7 +75,7 @@ def render_similar_report(
         [
             *page_head(
                 "visrec similar: items that look alike"
-                + (f" in {Path(str(info['vectors'])).name}" if info.get("vectors") else "")
+                + (f" in {name}" if (name := data_name(info.get("vectors"))) else "")
             ),
             _kv_table(dict(info)),
             _section(
