@@ -166,3 +166,30 @@ def test_photo_tiles_name_the_item_once_and_a_missing_photo_in_words(tmp_path: P
     assert 'role="img" aria-label="no photo"' in missing and missing.count("item-8") == 1
     page = render_similar_report([], {}, {"vectors": "out/fashion.parquet", "images": ""})
     assert "<title>visrec similar: items that look alike in fashion.parquet</title>" in page
+
+
+def test_tied_categories_keep_one_order_on_every_pandas() -> None:
+    # most frequent first, ties by name, as the cluster table beside the map
+    labels = ["b"] * 3 + ["c"] * 2 + ["a"] * 3 + ["d"] * 2 + [f"z{i}" for i in range(20)]
+    assert plots.label_order(labels)[:4] == ["a", "b", "c", "d"]
+    legend = plots.projection_legend(labels)
+    assert legend[:4] == ["a (3)", "b (3)", "c (2)", "d (2)"]
+    assert legend[4:8] == ["z0 (1)", "z1 (1)", "z10 (1)", "z11 (1)"]
+    assert legend[8] == "other: 16 more labels (16)"
+
+
+def test_the_map_does_not_mirror_with_the_sign_pca_happens_to_pick() -> None:
+    from visrec.analysis.cluster import pca_2d
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 6)) * [5, 3, 1, 1, 1, 1]
+    # (scikit-learn >= 1.5 flips signs this way itself: the lowest-versions CI stage,
+    # on 1.4, is where this fails without visrec's own rule)
+    for data in (x, -x, x[::-1]):  # each axis's sign is a free choice of the solver
+        coords, _ = pca_2d(data)
+        # the largest loading of each component is positive, so a point's coordinates
+        # follow its own values, whichever way the solver turned the axes
+        row = int(np.argmax(np.abs(data[:, 0])))
+        assert np.sign(coords[row, 0]) == np.sign(data[row, 0] - data[:, 0].mean())
+    same, _ = pca_2d(np.ones((5, 3)))  # no variance: zeros, not NaN
+    assert np.isfinite(same).all()

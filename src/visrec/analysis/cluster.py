@@ -257,6 +257,11 @@ def pca_2d(x: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
         coords = pca.fit_transform(x.astype(np.float64))
         share = np.nan_to_num(np.asarray(pca.explained_variance_ratio_, dtype=np.float64))
     coords = np.nan_to_num(coords)
+    # a component's sign is arbitrary and scikit-learn's choice of it changed between
+    # versions (the map came out mirrored): the largest loading of each is positive
+    comps = np.nan_to_num(pca.components_)
+    signs = np.sign(comps[np.arange(n_comp), np.abs(comps).argmax(axis=1)])
+    coords = coords * np.where(signs == 0, 1.0, signs)
     if n_comp < 2:
         coords = np.hstack([coords, np.zeros((len(coords), 2 - n_comp))])
     share = np.concatenate([share, np.zeros(2 - len(share))])

@@ -35,12 +35,20 @@ def projection_legend(labels: Sequence[str]) -> list[str]:
     """The legend of :func:`projection_png` as text ("Apparel (1,683)", ..., "other: 3
     more labels (40)"), for the page's alt text and caption."""
     counts = pd.Series([str(v) for v in labels]).value_counts()
-    out = [f"{lab} ({n:,})" for lab, n in counts.iloc[: len(PALETTE)].items()]
-    rest = counts.iloc[len(PALETTE) :]
-    if len(rest):
+    order = label_order(labels)
+    out = [f"{lab} ({counts[lab]:,})" for lab in order[: len(PALETTE)]]
+    rest = order[len(PALETTE) :]
+    if rest:
         s = "s" if len(rest) > 1 else ""
-        out.append(f"other: {len(rest)} more label{s} ({int(rest.sum()):,})")
+        out.append(f"other: {len(rest)} more label{s} ({int(counts[rest].sum()):,})")
     return out
+
+
+def label_order(labels: Sequence[object]) -> list[str]:
+    """The labels as text, most frequent first, ties by name: as the cluster table
+    orders them (pandas' own order of ties changed between versions)."""
+    counts = pd.Series([str(v) for v in labels]).value_counts()
+    return sorted(counts.index, key=lambda lab: (-counts[lab], lab))
 
 
 def _text(s: str) -> str:
@@ -83,7 +91,7 @@ def projection_png(
     """
     plt = _plt()
     labs = pd.Series([str(v) for v in labels])
-    order = list(labs.value_counts().index)
+    order = label_order(labels)
     shown = order[: len(PALETTE)]
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     rest = ~labs.isin(shown).to_numpy()
