@@ -51,4 +51,5 @@ def test_lowest_pins_are_exactly_the_declared_floors() -> None:
 def test_ci_runs_the_tests_against_the_lowest_pins() -> None:
     run = (ROOT / ".ci" / "run").read_text()
     assert "-c .ci/lowest.txt" in run
+    assert "python3.11 -m venv .venv-lowest" in run  # the pins' wheels are for 3.11
     assert run.count("-m pytest -q") == 2

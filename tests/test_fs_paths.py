@@ -8,9 +8,11 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from visrec.cli import main
+from visrec.embed.store import ItemVectors, write_vectors
 
 CSV = "user_id,item_id\n" + "".join(f"u{u},i{(u + k) % 9}\n" for u in range(12) for k in range(4))
 
@@ -86,9 +88,46 @@ def test_an_input_that_is_a_broken_link_is_named_as_one(
          f"model folder '{dangling}' {link}"),
         (["report", str(loop), "-o", str(tmp_path / "r.html")],
          f"result file '{loop}' {said_loop}"),
+        (["cluster", str(dangling), "--labels", str(dangling), "--id-col", "a",
+          "--label-col", "b"], f"vectors file '{dangling}' {link}"),
     ]:  # fmt: skip
         assert main(argv) == 2, argv
         assert capsys.readouterr().err == f"error: {said}\n"
+
+
+def test_recommend_and_cluster_name_a_broken_link_among_their_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "gone")
+    assert _train(tmp_path, tmp_path / "m") == 0
+    vectors = tmp_path / "v.parquet"
+    write_vectors(vectors, ItemVectors(["i1", "i2"], np.eye(2, dtype=np.float32), np.ones(2, bool)))
+    capsys.readouterr()
+    link = "is a link to a file or folder that does not exist"
+    out = str(tmp_path / "r.csv")
+    for argv, said in [
+        (["recommend", str(tmp_path / "m"), "--users", str(dangling), "-o", out],
+         f"users file '{dangling}' {link}"),
+        (["recommend", str(tmp_path / "m"), "--vectors", str(dangling), "-o", out],
+         f"vectors file '{dangling}' {link}"),
+        (["cluster", str(vectors), "--labels", str(dangling), "--id-col", "a",
+          "--label-col", "b"], f"label table '{dangling}' {link}"),
+    ]:  # fmt: skip
+        assert main(argv) == 2, argv
+        assert capsys.readouterr().err == f"error: {said}\n"
+
+
+def test_two_outputs_through_a_linked_folder_are_one_file(tmp_path: Path) -> None:
+    from visrec.commands._common import check_outputs_distinct
+    from visrec.errors import VisrecError
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(VisrecError, match="name the same file"):
+        check_outputs_distinct(
+            {"--json": tmp_path / "link" / "o.json", "--report": tmp_path / "real" / "o.json"}, []
+        )
 
 
 def test_only_a_link_is_called_a_broken_link(tmp_path: Path) -> None:
@@ -100,6 +139,7 @@ def test_only_a_link_is_called_a_broken_link(tmp_path: Path) -> None:
     loopd.symlink_to(loopd)
     assert broken_link(there) is None and broken_link(tmp_path / "gone") is None
     assert absent(tmp_path / "gone") == "does not exist"
+    assert absent("a\x00b") == "does not exist"  # a NUL byte (Python API): no traceback
     # a folder above that loops: the path itself is no link, the loop is still named
     assert broken_link(loopd / "x.csv") == "a symlink loop (a link that leads back to itself)"
 

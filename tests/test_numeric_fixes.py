@@ -109,3 +109,44 @@ def test_epoch_seconds_mixed_with_milliseconds_are_a_warning_on_the_first_odd_li
     # and the commands show it
     assert main(["data", "summary", str(tmp_path / "m.csv")]) == 0
     assert "looks like milliseconds" in capsys.readouterr().out
+
+
+def test_the_rating_and_time_checks_on_their_other_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # inf is "not a finite number", not "out of range"
+    p = tmp_path / "r.csv"
+    p.write_text("user_id,item_id,rating\nu1,a,inf\nu1,b,4\nu2,c,1e20\nu3,d,-3e17\n")
+    (b,) = load_interactions(p).bad
+    assert b.kind == "non-numeric rating" and "not a finite number" in b.reason
+    # huge whole ratings are written with an exponent
+    assert main(["data", "summary", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "1e+20" in out and "-3e+17" in out
+    # the warning's line counts rows dropped before it; Parquet says "row N"
+    secs = [880_000_000 + 60 * k for k in range(30)]
+    mixed = secs[:20] + [t * 1000 for t in secs[20:]]
+    rows = [f"u{k % 7},i{k % 11},{t}" for k, t in enumerate(mixed)]
+    q = tmp_path / "m.csv"
+    q.write_text("user_id,item_id,timestamp\nu1,i1,soon\n" + "\n".join(rows) + "\n")
+    assert load_interactions(q).warnings[0].line == 23
+    frame = pd.DataFrame({
+        "user_id": [f"u{k % 7}" for k in range(30)],
+        "item_id": [f"i{k % 11}" for k in range(30)],
+        "timestamp": mixed,
+    })  # fmt: skip
+    frame.to_parquet(tmp_path / "m.parquet")
+    (w,) = load_interactions(tmp_path / "m.parquet").warnings
+    assert w.reason.startswith("row 21: timestamp '880001200000' looks like milliseconds")
+    # microseconds beside seconds, too
+    micro = secs[:25] + [t * 1_000_000 for t in secs[25:]]
+    (w,) = load_interactions(_times(tmp_path / "u.csv", micro)).warnings
+    assert "looks like microseconds (5 such values) where 25 look like seconds" in w.reason
+
+
+def test_a_profile_weight_of_zero_says_nothing() -> None:
+    frame, iv = checkerboard()
+    ones = np.ones(len(iv.ids), dtype=bool)
+    flat = ItemVectors(iv.ids, np.ones((len(iv.ids), 1), dtype=np.float32), ones)
+    model = make_model("visual-cf", **FAST["visual-cf"], profile_weight=0.0).fit(frame, flat)
+    assert model.profile_note() is None

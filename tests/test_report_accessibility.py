@@ -193,3 +193,48 @@ def test_the_map_does_not_mirror_with_the_sign_pca_happens_to_pick() -> None:
         assert np.sign(coords[row, 0]) == np.sign(data[row, 0] - data[:, 0].mean())
     same, _ = pca_2d(np.ones((5, 3)))  # no variance: zeros, not NaN
     assert np.isfinite(same).all()
+
+
+def test_luminance_weights_and_the_ink_of_each_drawn_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the WCAG weights themselves (the contrast tests above measure with this function)
+    assert plots._luminance((0, 1, 0)) == pytest.approx(0.7152)
+    assert plots._luminance((0, 0, 1)) == pytest.approx(0.0722)
+    # the ink follows the shade the cell is drawn in (the count through the colour
+    # scale), not the count read as a shade
+    inks: dict[str, Any] = {}
+    real = matplotlib.axes.Axes.text
+
+    def spy(self: Any, x: float, y: float, s: str, **kw: Any) -> Any:
+        inks[s] = kw.get("color")
+        return real(self, x, y, s, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "text", spy)
+    plots.confusion_png(pd.DataFrame([[5000, 200], [100, 5000]]))
+    assert inks["200"] == "black" and inks["5,000"] == "white"
+
+
+def test_the_map_draws_a_shape_and_a_rim_per_category(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    real = matplotlib.axes.Axes.scatter
+
+    def spy(self: Any, *args: Any, **kw: Any) -> Any:
+        calls.append(kw)
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "scatter", spy)
+    plots.projection_png(np.random.default_rng(0).normal(size=(6, 2)), list("aabbcc"))
+    assert [kw.get("marker") for kw in calls] == list(plots.MARKERS[:3])
+    assert all(kw.get("edgecolors") not in (None, "none") for kw in calls)
+    assert plots.projection_legend(list("abcdefghi"))[-1] == "other: 1 more label (1)"
+
+
+def test_the_pieces_of_the_page_that_carry_the_fixes(report_data: ReportData) -> None:  # noqa: F811
+    from visrec.report.html import data_name, header_row
+
+    assert ".scroll{max-width:100%;overflow-x:auto}" in CSS
+    assert header_row(["", "a"]) == "<td></td><th>a</th>"
+    assert data_name("/proc/self/fd/3") == "" and data_name("data/u.csv") == "u.csv"
+    page = render_report(report_data)
+    for corner in ("<th>cluster</th>", "<th>true \\ predicted</th>", "<th>model</th>"):
+        assert corner in page, corner
+    assert '<p class="explain">Categories (items): ' in page

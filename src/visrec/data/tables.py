@@ -853,32 +853,37 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
     return LoadResult(frame=df, bad=problems, warnings=notes, n_read=n)
 
 
+#: epoch time units by size: each spans 1973 to 5138 in its unit
+_TIME_UNITS = ("seconds", "milliseconds", "microseconds", "nanoseconds")
+
+
 def _mixed_time_units(
     ts: np.ndarray, lines: np.ndarray, raw: pd.Series, where: str
 ) -> BadRecord | None:
-    """A warning when a column of epoch numbers mixes seconds with milliseconds (one
-    export writes 1700000000, another 1700000000000): a time split would put every
-    millisecond row after every second one. Seconds: 1e8 to 1e11 (1973 to 5138);
-    milliseconds: 1e11 to 1e14 (1973 to 5138 too). None when the column keeps to one."""
-    secs = (ts >= 10**8) & (ts < 10**11)
-    millis = (ts >= 10**11) & (ts < 10**14)
-    n_s, n_ms = int(secs.sum()), int(millis.sum())
-    if not n_s or not n_ms:
+    """A warning when a column of epoch numbers mixes units (one export writes
+    1700000000, another 1700000000000): a time split would put every row of the larger
+    unit after every row of the smaller. A value from 1e8 to 1e11 is taken for seconds,
+    1e11 to 1e14 milliseconds, then micro- and nanoseconds (each unit's 1973 to 5138);
+    smaller values (ordinal times) for none. None when the column keeps to one unit."""
+    size = ts.astype(np.float64)  # 1e20 is beyond int64: compare as floats
+    unit = np.full(len(ts), -1)
+    for k in range(len(_TIME_UNITS)):
+        unit[(size >= 10.0 ** (8 + 3 * k)) & (size < 10.0 ** (11 + 3 * k))] = k
+    counts = np.bincount(unit[unit >= 0], minlength=len(_TIME_UNITS))
+    if np.count_nonzero(counts) < 2:
         return None
-    fewer, unit, other, n_other = (
-        (millis, "milliseconds", "seconds", n_s)
-        if n_ms <= n_s
-        else (secs, "seconds", "milliseconds", n_ms)
-    )
-    j = int(np.flatnonzero(fewer)[0])
-    n_fewer = int(fewer.sum())
+    common = int(np.argmax(counts))  # ties: the smaller unit
+    rare = min(np.flatnonzero(counts), key=lambda k: (counts[k], k))
+    j = int(np.flatnonzero(unit == rare)[0])
+    n_rare = int(counts[rare])
     return BadRecord(
         where,
         int(lines[j]),
         "timestamp units",
-        f"timestamp {raw.iloc[j]!r} looks like {unit} ({n_fewer:,} such value"
-        f"{'s' if n_fewer > 1 else ''}) where {n_other:,} look like {other}; they are taken "
-        "as written, so what goes by time (--protocol time) misorders them: convert one kind",
+        f"timestamp {raw.iloc[j]!r} looks like {_TIME_UNITS[rare]} ({n_rare:,} such value"
+        f"{'s' if n_rare > 1 else ''}) where {int(counts[common]):,} look like "
+        f"{_TIME_UNITS[common]}; they are taken as written, so what goes by time "
+        "(--protocol time) misorders them: convert one kind",
     )
 
 
