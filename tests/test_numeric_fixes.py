@@ -122,7 +122,7 @@ def test_the_rating_and_time_checks_on_their_other_paths(
     # huge whole ratings are written with an exponent
     assert main(["data", "summary", str(p)]) == 0
     out = capsys.readouterr().out
-    assert "1e+20" in out and "-3e+17" in out
+    assert "1e+20" in out and "-3e+17" in out and "ratings (mean 3.323e+19)" in out
     # the warning's line counts rows dropped before it; Parquet says "row N"
     secs = [880_000_000 + 60 * k for k in range(30)]
     mixed = secs[:20] + [t * 1000 for t in secs[20:]]

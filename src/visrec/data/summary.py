@@ -124,6 +124,11 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
 
 
+def _mean(v: float) -> str:
+    """A mean to three decimals, or with an exponent where that would be 20 digits."""
+    return f"{v:.3f}" if abs(v) < 1e15 else f"{v:.4g}"
+
+
 def _summarize_reviews(res: LoadResult) -> dict[str, Any]:
     df = res.frame
     out = _base("Amazon reviews", res)
@@ -372,14 +377,14 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
             if s.get("duplicate_pairs"):
                 row("repeated (user, item) pairs", s["duplicate_pairs"], rows)
             if "ratings" in s:
-                lines.append(f"   ratings (mean {s['rating_mean']:.3f})")
+                lines.append(f"   ratings (mean {_mean(s['rating_mean'])})")
                 for k, v in s["ratings"].items():
                     lines.append(f"     {k:<30}{v:>10,}  {_pct(v, rows)}")
             elif "rating_stats" in s:
                 st = s["rating_stats"]
                 lines.append(
                     f"   ratings: min {st['min']:g}, median {st['median']:g}, "
-                    f"mean {st['mean']:.3f}, max {st['max']:g}"
+                    f"mean {_mean(st['mean'])}, max {st['max']:g}"
                 )
         if s["kind"] == "Amazon reviews":
             row("reviews with photo URLs", s["reviews_with_photos"], rows)
