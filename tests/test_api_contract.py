@@ -20,17 +20,17 @@ from visrec.evaluation.protocols import cold_items_split
 from visrec.evaluation.runner import evaluate_model
 from visrec.models.base import top_n
 from visrec.models.rating_mf import RatingMF
-from visrec.models.registry import make_model
+from visrec.models.registry import MODELS, make_model
 from visrec.search.knn import similar_items as knn_similar
 
 
 @pytest.fixture(scope="module")
 def fitted() -> dict[str, object]:
     inter, iv = checkerboard()
-    return {name: make_model(name, **FAST[name]).fit(inter, iv) for name in FAST}
+    return {name: make_model(name, **FAST[name]).fit(inter, iv) for name in MODELS}
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("bad", [["3"], "3", [True, False], np.array([0.0, 1.9]), 1.0], ids=repr)
 def test_non_integer_user_indices_are_refused(fitted, name, bad) -> None:
     model = fitted[name]
@@ -40,7 +40,7 @@ def test_non_integer_user_indices_are_refused(fitted, name, bad) -> None:
         model.recommend(bad, n=3)
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_non_integer_item_indices_are_refused(fitted, name) -> None:
     model = fitted[name]
     mask = np.zeros(len(model.item_map_), dtype=bool)
@@ -485,7 +485,7 @@ def test_scoring_some_items_equals_their_columns_of_all(name, extra) -> None:
         np.testing.assert_allclose(model.score(users, cols), full[:, cols], rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_recommend_items_scores_only_the_candidates_and_lists_as_over_all(name) -> None:
     # recommend(items=...) ranks the candidates alone; the lists must be what masking
     # every other item out of the full ranking gives (ties, padding and width included)

@@ -188,3 +188,26 @@ def test_lite_weights_recognise_real_product_photos(shared_data: Path, name: str
     sims = unit @ unit.T
     np.fill_diagonal(sims, -np.inf)
     assert np.mean(kinds[sims.argmax(1)] == kinds) >= 0.9
+
+
+def test_every_usable_backbone_builds_and_a_registered_alias_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from visrec.embed import backbones
+    from visrec.embed.backbones import EfficientNetLite0, register_backbone
+
+    class Lite0Alias(EfficientNetLite0):  # a subclass under its own name
+        name = "my_lite0-alias"
+
+    monkeypatch.setattr(backbones, "_REGISTRY", dict(backbones._REGISTRY))
+    register_backbone("My_Lite0-Alias", Lite0Alias)  # kept as get_backbone spells it
+    assert get_backbone("my-lite0-alias").name == "my_lite0-alias"
+    for name in list_backbones():
+        bb = get_backbone(name)
+        if bb.missing() is not None:  # resnet18 without torchvision
+            continue
+        size = bb.preprocessing["input_size"][0]
+        x = torch.from_numpy(bb.preprocess(Image.new("RGB", (size, size), (90, 120, 40))))[None]
+        with torch.inference_mode():
+            out = bb.build_model()(x)
+        assert tuple(out.shape) == (1, bb.dim), name

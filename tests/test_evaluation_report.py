@@ -420,3 +420,15 @@ def test_seed_by_seed_tables_show_what_the_verdict_counts() -> None:
     runs = pd.DataFrame({"seed": [0, 0], "model": ["a", "b"], "rmse": [0.92512, 0.92549]})
     html = per_seed_table(runs, ["a", "b"], "rmse", "RMSE")
     assert '<td class="num">0.9251</td>' in html and '<td class="num">0.9255</td>' in html
+
+
+def test_the_report_knows_every_metric_the_runner_computes() -> None:
+    # a metric added to the runner reaches its JSON and table; this points at the
+    # report's lists (METRIC_KEYS, _results_table, the explanations) to add it there too
+    from visrec.evaluation.runner import METRICS
+    from visrec.report.evaluation import METRIC_KEYS
+
+    assert (*METRIC_KEYS, "fit_s") == METRICS
+    page = render_evaluation_report(_result("warm", {"popularity": [0.2], "bpr": [0.4]}))
+    for label in ("AUC", "Recall@20", "NDCG@20", "HitRate@20", "Coverage@20", "fit s"):
+        assert f"<th>{label}</th>" in page

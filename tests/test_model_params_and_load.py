@@ -275,3 +275,11 @@ def test_fit_state_is_named_with_a_trailing_underscore_and_a_failed_refit_drops_
     with pytest.raises(VisrecError, match="failed mid-fit"):
         model.fit(inter, vectors)
     assert [k for k in vars(model) if k not in params and k != "_fit"] == []
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_saved_array_has_its_axes_declared(name: str) -> None:
+    # load checks the shapes of _array_dims only: an array in _array_attrs without
+    # its axes would load unchecked
+    cls = get_model_class(name)
+    assert set(cls._array_attrs) == set(cls._array_dims)

@@ -4,6 +4,7 @@ its own items, item vectors that say which group an item belongs to."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -56,22 +57,25 @@ def group_vectors(is_b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 _SGD: dict[str, Any] = {"factors": 4, "epochs": 40, "lr": 0.05, "reg": 0.05, "batch_size": 32}
 # small, fast settings: the contract tests check behaviour, not quality (a model not
-# listed runs with its defaults)
-FAST: dict[str, dict[str, Any]] = {
-    "popularity": {},
-    "bpr": {**_SGD},
-    # the reduction, as by default; both penalties fixed: no reg="auto" validation fits;
-    # new items from the model's own fit (the second fit: test_vbpr_new_item_reg.py)
-    "vbpr": {
-        **_SGD,
-        "visual_factors": 4,
-        "visual_dim": 4,
-        "reg_visual": 1e-3,
-        "new_item_reg": None,
-        "new_item_reg_visual": None,
+# listed runs with its defaults: FAST[name] is {} for it)
+FAST: defaultdict[str, dict[str, Any]] = defaultdict(
+    dict,
+    {
+        "popularity": {},
+        "bpr": {**_SGD},
+        # the reduction, as by default; both penalties fixed: no reg="auto" validation fits;
+        # new items from the model's own fit (the second fit: test_vbpr_new_item_reg.py)
+        "vbpr": {
+            **_SGD,
+            "visual_factors": 4,
+            "visual_dim": 4,
+            "reg_visual": 1e-3,
+            "new_item_reg": None,
+            "new_item_reg_visual": None,
+        },
+        "visual-cf": {**_SGD, "alpha": 1.0},
     },
-    "visual-cf": {**_SGD, "alpha": 1.0},
-}
+)
 
 
 class RecommenderContract:

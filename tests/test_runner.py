@@ -771,3 +771,24 @@ def test_summary_is_the_mean_over_seeds_not_the_median() -> None:
     )  # fmt: skip
     summ = R.ExperimentResult(runs=runs, protocol="warm", k=20).summary()
     assert summ.loc["popularity", ("recall", "mean")] == pytest.approx(0.48)
+
+
+def test_resume_refits_a_run_recorded_without_one_of_todays_metrics(tmp_path: Path) -> None:
+    # a record made before a metric was added: reused, its seeds would lack it and the
+    # "mean over 3 seeds" would be over fewer
+    import json
+
+    frame, iv = checkerboard()
+    record = tmp_path / "rec.jsonl"
+    _interrupted(frame, iv, record)
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    del lines[0]["row"]["ndcg"]
+    record.write_text("".join(json.dumps(rec) + "\n" for rec in lines))
+    notes: list[str] = []
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                           progress=False, resume=record, note=notes.append)  # fmt: skip
+    assert (
+        notes[0].startswith("resume: ignoring 1 run(s) recorded")
+        and "(metrics changed)" in notes[0]
+    )
+    assert res.runs["ndcg"].notna().all() and len(res.runs) == 6

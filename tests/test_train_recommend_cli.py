@@ -15,6 +15,7 @@ from visrec.cli import main
 from visrec.embed.store import ItemVectors, read_vectors, write_vectors
 from visrec.models.base import Recommender
 from visrec.models.candidates import rank_block, tie_key
+from visrec.models.registry import MODELS, get_model_class
 
 N_USERS, N_ITEMS, DIM = 16, 12, 8
 FAST = [
@@ -51,9 +52,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
 def _train(files: dict[str, Path], tmp_path: Path, model: str) -> Path:
     out = tmp_path / f"model_{model}"
     argv = ["train", "--model", model, "--interactions", str(files["train"]), "-o", str(out)]
-    if model in ("vbpr", "visual-cf"):
+    if get_model_class(model).uses_vectors:
         argv += ["--vectors", str(files["vectors"])]
-    if model != "popularity":
+    if "epochs" in get_model_class(model)().get_params():  # the SGD-fitted models
         argv += FAST
     assert main(argv) == 0
     return out
@@ -71,7 +72,7 @@ def _check_recs(recs: pd.DataFrame, train: pd.DataFrame, n: int) -> None:
         assert g.item_id.is_unique
 
 
-@pytest.mark.parametrize("model", ["popularity", "bpr", "vbpr", "visual-cf"])
+@pytest.mark.parametrize("model", sorted(MODELS))  # a new model is tested here too
 def test_train_recommend_all_items(
     files: dict[str, Path], tmp_path: Path, model: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

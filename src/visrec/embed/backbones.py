@@ -260,7 +260,10 @@ class EfficientNetLite(Backbone):
         path = self.weights_path()
         # The package prints "Loaded pretrained weights ..." on stdout; keep stdout clean.
         with contextlib.redirect_stdout(io.StringIO()):
-            net = EfficientNet.from_pretrained(self.name, weights_path=path)
+            # the package's own name of the variant: a subclass may register another
+            net = EfficientNet.from_pretrained(
+                f"efficientnet-lite{self.variant}", weights_path=path
+            )
         return _effnet_features(net.eval())
 
 
@@ -461,9 +464,14 @@ _REGISTRY: dict[str, Callable[..., Backbone]] = {
 }
 
 
+def _key(name: str) -> str:
+    """A backbone name as the registry keeps it: ``My_Net`` and ``my-net`` are one."""
+    return name.strip().lower().replace("_", "-")
+
+
 def register_backbone(name: str, factory: Callable[..., Backbone]) -> None:
     """Add a backbone under ``name`` (``factory(**options)`` returns a ``Backbone``)."""
-    _REGISTRY[name] = factory
+    _REGISTRY[_key(name)] = factory
 
 
 def list_backbones() -> list[str]:
@@ -473,7 +481,7 @@ def list_backbones() -> list[str]:
 
 def get_backbone(name: str = DEFAULT_BACKBONE, **options: Any) -> Backbone:
     """The backbone registered as ``name``; ``options`` go to its constructor."""
-    key = name.strip().lower().replace("_", "-")
+    key = _key(name)
     if key not in _REGISTRY:
         raise VisrecError(f"unknown backbone {name!r}; available: {', '.join(list_backbones())}")
     return _REGISTRY[key](**options)

@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -188,8 +188,11 @@ def load_done(
     fp: dict[str, Any],
     plan: dict[tuple[int, str], dict[str, Any]],
     note: Callable[[str], None],
+    metrics: Sequence[str] = (),
 ) -> dict[tuple[int, str], dict[str, Any]]:
-    """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``.
+    """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``,
+    each with every one of ``metrics`` (a run recorded before a metric was added would
+    leave it out of some seeds' means).
 
     Records of other inputs or settings are not used, with a one-line note naming what
     changed; they stay in the file (the command that made them may be rerun: a mistyped
@@ -217,6 +220,9 @@ def load_done(
         elif key in plan and rec["params"] != plan[key]:
             n_stale += 1
             changed.add(f"{rec['model']} parameters")
+        elif key in plan and any(m not in rec["row"] for m in metrics):
+            n_stale += 1
+            changed.add("metrics")
         elif key in plan:
             done[key] = rec
     if n_stale:

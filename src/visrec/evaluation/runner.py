@@ -597,7 +597,7 @@ def run_experiment(
             for seed in seeds
             for name, params in specs
         }
-        done = run_record.load_done(record, fp, plan, say)
+        done = run_record.load_done(record, fp, plan, say, METRICS)
         if done:
             say(f"resuming: {len(done)} of {len(plan)} runs already done ({record})")
     eligible = None

@@ -12,8 +12,9 @@ Conventions (see ``../shared/CONVENTIONS.md``):
 
 Items in ``item_map_`` with no training interactions (e.g. cold-start candidates that
 only have an image) are legal: models that use vectors score them from the vector,
-others give them ``-inf`` through ``cold_score``. Items that arrive after training are
-scored with ``score_new_items`` by models whose ``scores_new_items`` is True.
+others give them ``-inf`` in their ``_score`` (popularity, bpr). Items that arrive
+after training are scored with ``score_new_items`` by models whose
+``scores_new_items`` is True.
 """
 
 from __future__ import annotations
