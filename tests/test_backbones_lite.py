@@ -211,3 +211,20 @@ def test_every_usable_backbone_builds_and_a_registered_alias_too(
         with torch.inference_mode():
             out = bb.build_model()(x)
         assert tuple(out.shape) == (1, bb.dim), name
+
+
+def test_list_backbones_keeps_its_columns_for_a_long_registered_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.cli import main
+    from visrec.embed import backbones
+    from visrec.embed.backbones import EfficientNetLite0, register_backbone
+
+    class Long(EfficientNetLite0):
+        name = "efficientnet-lite0-with-imagenet-stats"
+
+    monkeypatch.setattr(backbones, "_REGISTRY", dict(backbones._REGISTRY))
+    register_backbone(Long.name, Long)
+    assert main(["embed", "--list-backbones"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if "-d  " in r]
+    assert len({r.index("-d  ") for r in rows}) == 1 and any(Long.name in r for r in rows)

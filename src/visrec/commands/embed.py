@@ -141,7 +141,9 @@ def register(subparsers: Any) -> None:
 def _list_backbones() -> int:
     from visrec.embed.backbones import DEFAULT_BACKBONE, get_backbone, list_backbones
 
-    for name in list_backbones():
+    names = list_backbones()
+    width = max(20, *(len(n) for n in names))  # a registered long name keeps the columns
+    for name in names:
         bb = get_backbone(name)
         pp = bb.preprocessing
         h, w = pp["input_size"]
@@ -152,14 +154,14 @@ def _list_backbones() -> int:
         )
         default = "  (default)" if name == DEFAULT_BACKBONE else ""
         print(
-            f"{name:<20} {bb.dim:>5}-d  {resize}, {pp['interpolation']}, "
+            f"{name:<{width}} {bb.dim:>5}-d  {resize}, {pp['interpolation']}, "
             f"mean {pp['mean'][0]:.3f}.., std {pp['std'][0]:.3f}..{default}"
         )
         missing = bb.missing()
         if missing is not None:
-            print(f"{'':<20} not installed: {missing}")
+            print(f"{'':<{width}} not installed: {missing}")
         elif (problem := bb.import_problem()) is not None:
-            print(f"{'':<20} not usable: {problem}")
+            print(f"{'':<{width}} not usable: {problem}")
     return 0
 
 
