@@ -201,10 +201,13 @@ def test_every_usable_backbone_builds_and_a_registered_alias_too(
 
     monkeypatch.setattr(backbones, "_REGISTRY", dict(backbones._REGISTRY))
     register_backbone("My_Lite0-Alias", Lite0Alias)  # kept as get_backbone spells it
+    for bad in ("", "  "):
+        with pytest.raises(VisrecError, match="a backbone needs a name"):
+            register_backbone(bad, Lite0Alias)
     assert get_backbone("my-lite0-alias").name == "my_lite0-alias"
     for name in list_backbones():
         bb = get_backbone(name)
-        if bb.missing() is not None:  # resnet18 without torchvision
+        if bb.missing() is not None or bb.import_problem() is not None:  # resnet18
             continue
         size = bb.preprocessing["input_size"][0]
         x = torch.from_numpy(bb.preprocess(Image.new("RGB", (size, size), (90, 120, 40))))[None]

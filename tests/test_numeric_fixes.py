@@ -103,6 +103,14 @@ def test_epoch_seconds_mixed_with_milliseconds_are_a_warning_on_the_first_odd_li
     assert res.warnings[0].line == 27 and "looks like seconds (5 such" in res.warnings[0].reason
     one_odd = load_interactions(_times(tmp_path / "m3.csv", [*secs[:29], secs[29] * 1000]))
     assert "(1 such value) where 29 look like seconds" in one_odd.warnings[0].reason
+    # a tie names both units, the larger as the odd one (it sorts after the other)
+    tie = [1_700_000_000 + 60 * k for k in range(3)]
+    tie += [t * 1000 for t in (1_700_000_180, 1_700_000_240, 1_700_000_300)]
+    (w,) = load_interactions(_times(tmp_path / "tie.csv", tie)).warnings
+    assert "looks like milliseconds (3 such values) where 3 look like seconds" in w.reason
+    # classed exactly at the bounds (a float would round 1e17 - 1 up to nanoseconds)
+    edge = [10**17 - 1] * 3 + [10**14]  # all microseconds
+    assert load_interactions(_times(tmp_path / "edge.csv", edge)).warnings == []
     # one unit, or small ordinal times: nothing to say
     for times in (secs, [t * 1000 for t in secs], list(range(30))):
         assert load_interactions(_times(tmp_path / "one.csv", times)).warnings == []

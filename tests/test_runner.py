@@ -792,3 +792,11 @@ def test_resume_refits_a_run_recorded_without_one_of_todays_metrics(tmp_path: Pa
         and "(metrics changed)" in notes[0]
     )
     assert res.runs["ndcg"].notna().all() and len(res.runs) == 6
+
+
+def test_evaluate_model_returns_every_metric_the_runner_lists() -> None:
+    # a metric added to METRICS but not computed here would be NaN in every run
+    split = time_split(_hand_frame())
+    out = R.evaluate_model(CountPopularity().fit(split.train), split, k=1)
+    assert set(R.METRICS) - {"fit_s"} <= set(out)
+    assert all(math.isfinite(out[m]) for m in set(R.METRICS) - {"fit_s"})

@@ -865,15 +865,14 @@ def _mixed_time_units(
     unit after every row of the smaller. A value from 1e8 to 1e11 is taken for seconds,
     1e11 to 1e14 milliseconds, then micro- and nanoseconds (each unit's 1973 to 5138);
     smaller values (ordinal times) for none. None when the column keeps to one unit."""
-    size = ts.astype(np.float64)  # 1e20 is beyond int64: compare as floats
     unit = np.full(len(ts), -1)
-    for k in range(len(_TIME_UNITS)):
-        unit[(size >= 10.0 ** (8 + 3 * k)) & (size < 10.0 ** (11 + 3 * k))] = k
+    for k in range(len(_TIME_UNITS)):  # ascending: each bound overrides the last
+        unit[ts >= 10 ** (8 + 3 * k)] = k  # exact in int64 (nanoseconds end beyond it)
     counts = np.bincount(unit[unit >= 0], minlength=len(_TIME_UNITS))
     if np.count_nonzero(counts) < 2:
         return None
     common = int(np.argmax(counts))  # ties: the smaller unit
-    rare = min(np.flatnonzero(counts), key=lambda k: (counts[k], k))
+    rare = min((k for k in np.flatnonzero(counts) if k != common), key=lambda k: (counts[k], k))
     j = int(np.flatnonzero(unit == rare)[0])
     n_rare = int(counts[rare])
     return BadRecord(

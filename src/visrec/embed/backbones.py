@@ -471,6 +471,8 @@ def _key(name: str) -> str:
 
 def register_backbone(name: str, factory: Callable[..., Backbone]) -> None:
     """Add a backbone under ``name`` (``factory(**options)`` returns a ``Backbone``)."""
+    if not isinstance(name, str) or not _key(name):
+        raise VisrecError(f"register_backbone: a backbone needs a name, not {name!r}")
     _REGISTRY[_key(name)] = factory
 
 
