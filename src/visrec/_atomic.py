@@ -101,6 +101,14 @@ def absent(path: str | os.PathLike[str]) -> str:
     return "does not exist" if why is None else f"is {why}"
 
 
+def check_input_exists(path: str | os.PathLike[str], what: str) -> None:
+    """Refuse an input that is not there, in one line naming it as ``what`` ("vectors
+    file 'v.parquet' does not exist", or "... is a link to a file or folder that does
+    not exist": :func:`absent`)."""
+    if not os.path.exists(path):
+        raise VisrecError(f"{what} {os.fspath(path)!r} {absent(path)}")
+
+
 def blocking_parent(path: Path) -> str | None:
     """What stands in the way of the folders above ``path`` (``"'a/f' is a file, not a
     folder"``): the nearest existing entry above it when that is not a folder, a file or

@@ -29,7 +29,7 @@ from errno import EINVAL
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec._atomic import absent
+from visrec._atomic import check_input_exists
 from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
@@ -237,8 +237,7 @@ def load_interactions_frame(
     from visrec.data.tables import load_interactions, unread_interaction_files
 
     log = say_note if log is None else log
-    if not os.path.exists(path):
-        raise VisrecError(f"interactions file {str(path)!r} {absent(path)}")
+    check_input_exists(path, "interactions file")
     if ids_only and min_rating is not None and not keep_rating:
         raise VisrecError(
             "--min-rating needs the rating column; with ids_only, read it with keep_rating"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from visrec._atomic import absent
+from visrec._atomic import check_input_exists
 from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
     add_vectors_positional,
@@ -130,8 +129,7 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     from visrec.data.interactions import ITEM
     from visrec.data.item_tables import load_item_table
 
-    if not os.path.exists(path):
-        raise VisrecError(f"label table {path!r} {absent(path)}")
+    check_input_exists(path, "label table")
     loaded = load_item_table(path, id_col=id_col, label_col=label_col)
     notes = loaded.report_lines(path)
     frame = loaded.frame

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from visrec.embed.store import ItemVectors
     from visrec.models.base import Recommender
 
-EPILOG = """\
+EPILOG = f"""\
 examples:
   visrec train --model bpr --interactions train.csv -o models/bpr
   visrec train --model vbpr --interactions train.csv --vectors vectors.parquet -o models/vbpr
@@ -66,7 +66,7 @@ evaluate; duplicate user-item pairs collapse). Accepted layouts: a CSV with head
 user_id,item_id[,rating,timestamp] (and common aliases, or --user-col and --item-col;
 TSV too), MovieLens u.data, Parquet, Amazon reviews .json.gz (or a folder of them).
 
-Models: {models} (vbpr and visual-cf need --vectors); defaults
+Models: {", ".join(MODELS)} (vbpr and visual-cf need --vectors); defaults
 are the tuned ones (see docs/models.md). On sparse data (under 40 distinct interactions
 per item) bpr, vbpr and visual-cf choose their L2 penalties on an inner validation split
 (reg=auto: three extra fits, one line on stderr says what was chosen); --param reg=0.01
@@ -80,7 +80,7 @@ def register(subparsers: Any) -> None:
         help=f"fit a recommender ({', '.join(MODELS)}) and save it",
         description="Fit a recommender on implicit feedback and save it to a model folder "
         "(plain arrays + JSON; loading runs no code).",
-        epilog=EPILOG.replace("{models}", ", ".join(MODELS)),
+        epilog=EPILOG,
         formatter_class=HelpFormatter,
     )
     p.add_argument(

@@ -119,14 +119,18 @@ def _interaction_counts(df: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+#: ratings this large are written with an exponent (written out, 20 digits or more)
+_WITH_EXPONENT = 1e15
+
+
 def _num(v: float) -> str:
-    # whole numbers as written, up to where %g would write them with an exponent
-    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
+    # whole numbers as written, up to where they get an exponent
+    return str(int(v)) if float(v).is_integer() and abs(v) < _WITH_EXPONENT else f"{v:g}"
 
 
 def _mean(v: float) -> str:
-    """A mean to three decimals, or with an exponent where that would be 20 digits."""
-    return f"{v:.3f}" if abs(v) < 1e15 else f"{v:.4g}"
+    """A mean to three decimals, or with an exponent for a huge one."""
+    return f"{v:.3f}" if abs(v) < _WITH_EXPONENT else f"{v:.4g}"
 
 
 def _summarize_reviews(res: LoadResult) -> dict[str, Any]:

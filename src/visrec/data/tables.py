@@ -796,7 +796,7 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
         num = _to_float(raw)
         # ratings are kept as float32: a larger number would become inf there, and be
         # refused later under a row number of the split, not this file's line
-        huge = np.abs(np.nan_to_num(num)) > np.finfo(np.float32).max
+        huge = np.isfinite(num) & (np.abs(num) > np.finfo(np.float32).max)
         bad_mask = ~np.isfinite(num) | huge
         for j in np.flatnonzero(bad_mask & keep):
             v = raw.iloc[j]
@@ -1072,6 +1072,11 @@ def read_parquet_frame(p: Path) -> pd.DataFrame:
     return df
 
 
+def _as_row(b: BadRecord) -> BadRecord:
+    """``b`` of a Parquet file, whose "line" is a row number: said so in its reason."""
+    return BadRecord(b.file, b.line, b.kind, f"row {b.line}: {b.reason}")
+
+
 def _load_parquet_interactions(
     p: Path,
     explicit: dict[str, str | None],
@@ -1115,10 +1120,8 @@ def _load_parquet_interactions(
     )
     result = _parse_rows(rows, {c: j for j, c in enumerate(names)}, len(names), where)
     # Parquet has no lines; say "row" so the numbers are not misread.
-    result.bad, result.warnings = (
-        [BadRecord(b.file, b.line, b.kind, f"row {b.line}: {b.reason}") for b in records]
-        for records in (result.bad, result.warnings)
-    )
+    result.bad = [_as_row(b) for b in result.bad]
+    result.warnings = [_as_row(b) for b in result.warnings]
     result.files = [where]
     result.formats = {where: "parquet"}
     result.unread_columns = [str(c) for j, c in enumerate(df.columns) if j not in cols.values()]

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from visrec._atomic import absent, atomic_path, shown_path, utf8_path
+from visrec._atomic import atomic_path, check_input_exists, shown_path, utf8_path
 from visrec.data.id_spelling import find_ids, ids_as_text
 from visrec.errors import VisrecError, names_text
 
@@ -544,8 +544,7 @@ def read_vectors(
     p = os.fspath(path)
     if isinstance(only, str):  # one id, not one per character
         only = [only]
-    if not os.path.exists(p):
-        raise VisrecError(f"vectors file {p!r} {absent(p)}")
+    check_input_exists(p, "vectors file")
     if os.path.isdir(p):  # pyarrow would read it as a dataset of every file inside
         raise VisrecError(
             f"vectors file {p!r} is a directory, not a file (vectors of a folder of "

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from visrec import __version__
-from visrec._atomic import absent, atomic_path, not_regular, write_text_atomic
+from visrec._atomic import atomic_path, check_input_exists, not_regular, write_text_atomic
 from visrec._ranking import top_candidates
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import (
@@ -821,8 +821,7 @@ class Recommender(ParamsMixin, ABC):
         from visrec.models.registry import get_model_class
 
         mj = folder / MODEL_JSON
-        if not folder.exists():
-            raise VisrecError(f"model folder {str(folder)!r} {absent(folder)}")
+        check_input_exists(folder, "model folder")
         if folder.is_file():
             raise VisrecError(
                 f"{folder} is a file; give the model folder (the one holding {MODEL_JSON})"

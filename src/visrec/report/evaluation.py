@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from visrec import __version__
-from visrec._atomic import absent, write_text_atomic
+from visrec._atomic import check_input_exists, write_text_atomic
 from visrec.errors import VisrecError, os_error
 from visrec.report import plots
 from visrec.report.html import (
@@ -32,10 +32,10 @@ from visrec.report.html import (
     _note,
     _section,
     data_name,
+    grid_table,
     page_foot,
     page_head,
     results_title,
-    scrolling,
     verdict_section,
 )
 
@@ -61,8 +61,7 @@ METRIC_KEYS = ("auc", "recall", "ndcg", "hit_rate", "coverage")
 
 def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A ``visrec evaluate --json`` file, checked enough to report on."""
-    if not os.path.exists(path):
-        raise VisrecError(f"result file {os.fspath(path)!r} {absent(path)}")
+    check_input_exists(path, "result file")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -495,10 +494,7 @@ def _results_table(runs: pd.DataFrame, models: list[str], k: int, roles: dict[st
         r = runs[runs["model"] == m]
         cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
         rows.append(f"<tr><th>{_e(m)}</th><td>{roles[m]}</td>{cells}</tr>")
-    return scrolling(
-        f'<table class="grid"><thead><tr><th>model</th><th>uses pictures</th>{head}</tr>'
-        f"</thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+    return grid_table(f"<th>model</th><th>uses pictures</th>{head}", rows)
 
 
 def per_seed_table(runs: pd.DataFrame, models: list[str], col: str, title: str) -> str:
@@ -512,10 +508,7 @@ def per_seed_table(runs: pd.DataFrame, models: list[str], col: str, title: str) 
             f'<td class="num">{"" if pd.isna(v) else f"{v:.4f}"}</td>' for v in r.to_list()
         )
         rows.append(f"<tr><th>{_e(m)}</th>{cells}</tr>")
-    return f"<h3>{_e(title)}</h3>" + scrolling(
-        f'<table class="grid"><thead><tr><th>model</th>{head}</tr>'
-        f"</thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+    return f"<h3>{_e(title)}</h3>" + grid_table(f"<th>model</th>{head}", rows)
 
 
 def _splits_table(splits: Mapping[str, Any]) -> str:
@@ -541,10 +534,7 @@ def _splits_table(splits: Mapping[str, Any]) -> str:
     for key, r in frame.iterrows():
         cells = "".join(f'<td class="num">{_e(_count(v))}</td>' for v in r.to_list())
         rows.append(f"<tr><th>{_e(names.get(str(key), key))}</th>{cells}</tr>")
-    return scrolling(
-        f'<table class="grid"><thead><tr><th>split</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+    return grid_table(f"<th>split</th>{head}", rows)
 
 
 def _count(v: Any) -> str:
@@ -581,11 +571,7 @@ def _tuned_section(runs: pd.DataFrame) -> str | None:
     return (
         '<p class="explain">reg="auto" (on sparse data) and visual-cf\'s '
         'profile_weight="auto" choose by validation on an inner split of each training '
-        "set; what they chose, per run:</p>"
-        + scrolling(
-            f'<table class="grid"><thead><tr><th>model</th>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>"
-        )
+        "set; what they chose, per run:</p>" + grid_table(f"<th>model</th>{head}", [body])
     )
 
 

@@ -12,7 +12,7 @@ import base64
 import html
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,6 +129,14 @@ def scrolling(table: str) -> str:
     return f'<div class="scroll">{table}</div>'
 
 
+def grid_table(head: str, rows: Iterable[str]) -> str:
+    """A data table: ``head`` its header cells, ``rows`` its ``<tr>`` rows, in the
+    sideways-scrolling box (:func:`scrolling`)."""
+    return scrolling(
+        f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
 def header_row(names: Sequence[str]) -> str:
     """A table's header cells; an empty one (the corner above the row names) is a
     plain cell, not a header a screen reader announces as blank."""
@@ -145,9 +153,7 @@ def _table(frame: pd.DataFrame, index_name: str = "", total: bool = False) -> st
         if total:
             cells += f'<td class="num total">{_e(_fmt(row.sum()))}</td>'
         rows.append(f"<tr><th>{_e(idx)}</th>{cells}</tr>")
-    return scrolling(
-        f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-    )
+    return grid_table(head, rows)
 
 
 def _kv_table(rows: Mapping[str, Any]) -> str:

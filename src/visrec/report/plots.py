@@ -31,24 +31,28 @@ PALETTE = (
 MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
 
 
-def projection_legend(labels: Sequence[str]) -> list[str]:
+def projection_legend(labels: Sequence[object]) -> list[str]:
     """The legend of :func:`projection_png` as text ("Apparel (1,683)", ..., "other: 3
-    more labels (40)"), for the page's alt text and caption."""
-    counts = pd.Series([str(v) for v in labels]).value_counts()
-    order = label_order(labels)
-    out = [f"{lab} ({counts[lab]:,})" for lab in order[: len(PALETTE)]]
-    rest = order[len(PALETTE) :]
-    if rest:
+    more labels (40)"), for the plot and for the page's alt text and caption: one entry
+    per coloured label (:func:`label_order`), then the grey rest."""
+    counts = _label_counts(labels)
+    out = [f"{lab} ({n:,})" for lab, n in counts.iloc[: len(PALETTE)].items()]
+    rest = counts.iloc[len(PALETTE) :]
+    if len(rest):
         s = "s" if len(rest) > 1 else ""
-        out.append(f"other: {len(rest)} more label{s} ({int(counts[rest].sum()):,})")
+        out.append(f"other: {len(rest)} more label{s} ({int(rest.sum()):,})")
     return out
 
 
 def label_order(labels: Sequence[object]) -> list[str]:
     """The labels as text, most frequent first, ties by name: as the cluster table
     orders them (pandas' own order of ties changed between versions)."""
+    return list(_label_counts(labels).index)
+
+
+def _label_counts(labels: Sequence[object]) -> pd.Series:
     counts = pd.Series([str(v) for v in labels]).value_counts()
-    return sorted(counts.index, key=lambda lab: (-counts[lab], lab))
+    return counts.loc[sorted(counts.index, key=lambda lab: (-counts[lab], lab))]
 
 
 def _text(s: str) -> str:
@@ -91,15 +95,13 @@ def projection_png(
     """
     plt = _plt()
     labs = pd.Series([str(v) for v in labels])
-    order = label_order(labels)
-    shown = order[: len(PALETTE)]
+    shown = label_order(labels)[: len(PALETTE)]
+    legend = projection_legend(labels)  # the same words as the page's caption
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     rest = ~labs.isin(shown).to_numpy()
     if rest.any():
-        n_rest = len(order) - len(shown)
-        other = f"other: {n_rest} more label{'s' if n_rest > 1 else ''} ({int(rest.sum()):,})"
-        ax.scatter(coords[rest, 0], coords[rest, 1], s=8, c="#BBBBBB", label=other, alpha=0.6)
-    for lab, colour, marker in zip(shown, PALETTE, MARKERS, strict=False):
+        ax.scatter(coords[rest, 0], coords[rest, 1], s=8, c="#BBBBBB", label=legend[-1], alpha=0.6)
+    for lab, entry, colour, marker in zip(shown, legend, PALETTE, MARKERS, strict=False):
         m = (labs == lab).to_numpy()
         ax.scatter(
             coords[m, 0],
@@ -107,7 +109,7 @@ def projection_png(
             s=14,
             c=colour,
             marker=marker,
-            label=_text(f"{lab} ({m.sum():,})"),
+            label=_text(entry),
             alpha=0.85,
             # a dark rim: the light colours (yellow, sky blue) stand out from white
             edgecolors="#333333",

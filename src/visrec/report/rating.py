@@ -44,10 +44,10 @@ from visrec.report.html import (
     _note,
     _section,
     data_name,
+    grid_table,
     page_foot,
     page_head,
     results_title,
-    scrolling,
     verdict_section,
 )
 
@@ -186,10 +186,7 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
         cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
         cells += f'<td class="num">{_e(mean_std(r["fit_seconds"], 1))}</td>'
         rows.append(f"<tr><th>{_e(m)}</th><td>{_e(uses[m])}</td>{cells}</tr>")
-    table = scrolling(
-        f'<table class="grid"><thead><tr><th>model</th><th>uses</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+    table = grid_table(f"<th>model</th><th>uses</th>{head}", rows)
     plot = plots.metric_bars_png(
         runs,
         models,
