@@ -53,15 +53,13 @@ def test_a_parquet_failure_is_its_first_line(
 ) -> None:
     # pyarrow's text runs to several lines (a schema dump, "Deserializing page header
     # failed.")
-    from visrec.data import tables
-
     path = tmp_path / "x.parquet"
     pd.DataFrame({"user_id": ["u"], "item_id": ["i"]}).to_parquet(path)
 
     def fails(*args: object, **kw: object) -> None:
         raise OSError("Couldn't deserialize thrift\nDeserializing page header failed.\n")
 
-    monkeypatch.setattr(tables.pd, "read_parquet", fails)
+    monkeypatch.setattr(pq, "read_table", fails)
     with pytest.raises(VisrecError) as err:
         load_interactions(path)
     assert str(err.value) == f"{path}: cannot read parquet (Couldn't deserialize thrift)"

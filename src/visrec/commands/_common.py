@@ -726,7 +726,7 @@ def check_vectors_match(
     ipath: str,
     noun: str = "items",
     respelt_note: bool = True,
-) -> None:
+) -> str | None:
     """Refuse a vectors file that has no image vector for any of ``item_ids`` (the ids
     of the interactions file ``ipath``): a file of another dataset, or ids spelt
     differently (``7`` vs ``007``). Every image model would run on nothing, and the
@@ -735,7 +735,7 @@ def check_vectors_match(
     When only some lack a vector and the file holds them under another spelling of the
     same whole number (``'007'`` as ``'7'``), a note on stderr says so (``respelt_note``;
     ``visrec train`` says it in its own note): they count as items without a picture,
-    which is no photo gap.
+    which is no photo gap. Returns that note (for a results file), None without one.
     """
     import numpy as np
 
@@ -743,19 +743,20 @@ def check_vectors_match(
 
     ids = np.asarray(list(dict.fromkeys(str(i) for i in item_ids)), dtype=object)
     has = vectors.has_image_for(ids)  # not align: an (n, d) copy of a large catalogue
+    note = None
     if has.any() and not has.all() and respelt_note:
         # only spellings that have an image: respelling to one without would not help
         hint = respelt_hint(respelt(ids[~has], vectors.ids[vectors.has_image]), "it")
         if hint:
             n = int((~has).sum())
-            print(
-                f"note: {vpath}: {n:,} of the {len(ids):,} {noun} of {ipath} "
+            note = (
+                f"{vpath}: {n:,} of the {len(ids):,} {noun} of {ipath} "
                 f"{'has' if n == 1 else 'have'} no image vector{hint}, and they count as "
-                "items without a picture",
-                file=sys.stderr,
+                "items without a picture"
             )
+            print(f"note: {note}", file=sys.stderr)
     if has.any() or not len(ids):
-        return
+        return note
     known = set(vectors.ids)
     if not any(i in known for i in ids):
         raise VisrecError(

@@ -13,6 +13,7 @@ from visrec.commands._common import (
     add_vectors_positional,
     check_output_file,
     check_outputs_distinct,
+    name_ids,
     say_note,
     say_written,
     scan_photos,
@@ -341,6 +342,15 @@ def _write_report(
             )
             samples = {c: [(i, files[i]) for i in v] for c, v in picked.items()}
             _note_unreadable(samples)
+            if not has_file.all():  # the photos show only some items: say which lack one
+                from visrec.data.id_spelling import respelt, respelt_hint
+
+                lacking = [str(i) for i in np.asarray(ids)[~has_file]]
+                say_note(
+                    f"note: {len(lacking):,} of the {len(ids):,} clustered items have no image "
+                    f"in {args.images}{name_ids(lacking, None, 3)}: the report's photos "
+                    "come from the others" + respelt_hint(respelt(lacking, list(files)), "it")
+                )
         else:
             say_note(
                 f"note: no image in {args.images} is named after a clustered item id: the "

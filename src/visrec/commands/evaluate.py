@@ -249,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
             say(f"note: {notes[-1]}")
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:
-        check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
+        respelt = check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
         n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())
         coverage = (
             f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "
@@ -258,6 +258,8 @@ def run(args: argparse.Namespace) -> int:
         if n_known < len(frame):  # what the image models can use: said under --quiet too
             notes.append(coverage)
             say(coverage)
+            if respelt:  # printed already: kept with the figures it explains
+                notes.append(respelt)
         else:
             log(coverage)
         readers = [model_class(n) for n, _ in specs]

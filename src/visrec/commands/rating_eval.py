@@ -173,8 +173,9 @@ def run(args: argparse.Namespace) -> int:
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
     iv = read_vectors(args.vectors) if args.vectors else None
+    respelt = None  # a note on ids spelt otherwise in the vectors: kept with the results
     if iv is not None:
-        check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
+        respelt = check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
     else:
         unused = [
             o for o, v in (("--k", args.k), ("--reg-visual", args.reg_visual)) if v is not None
@@ -207,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
             note=say_note,  # resume notes: shown with --quiet too
             keep_record=True,  # until the results are out: see _report
         )
+        if respelt:
+            res.notes.append(respelt)
         _report(args, res, record, skipped)
         if not args.quiet:  # train, recommend and embed give theirs in their result line
             say_note(f"time: {time.perf_counter() - started:.1f} s")

@@ -381,11 +381,12 @@ def load_amazon_reviews(
     -------
     LoadResult
         ``frame`` columns: ``review_id`` (str, ``<asin>_<reviewerID>_<unixReviewTime>``
-        with ``_2``, ``_3``... appended to repeats, unique across all files, in file
-        order), ``user_id`` (reviewerID), ``item_id`` (asin), ``rating`` (overall,
-        float64), ``timestamp`` (unixReviewTime, int64; parsed from ``reviewTime``
-        when absent), ``verified`` (bool, False when absent), ``image`` (list of
-        review photo URLs, empty when none) and ``category`` (from the file name).
+        with ``_2``, ``_3``... appended to repeats, skipping one already given: unique
+        across all files, in file order), ``user_id`` (reviewerID), ``item_id``
+        (asin), ``rating`` (overall, float64), ``timestamp`` (unixReviewTime, int64;
+        parsed from ``reviewTime`` when absent), ``verified`` (bool, False when
+        absent), ``image`` (list of review photo URLs, empty when none) and
+        ``category`` (from the file name).
         Records with a missing/null/non-numeric rating, a missing reviewerID or asin,
         no usable time, or unparsable JSON are in ``bad`` with file and line.
         With ``ids_only`` the columns are ``user_id`` and ``item_id`` only (and
@@ -412,16 +413,13 @@ def load_amazon_reviews(
     if for_photos:
         return scan.result(_review_photos(scan))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
-    seen: dict[str, int] = {}
+    ids = _ReviewIds()
     for r in _checked_reviews(scan, _review_problem):
         ts = _review_time(r.rec)
         if isinstance(ts, str):
             scan.bad.append(_no_time(r, ts))
             continue
-        key = f"{r.item}_{r.user}_{ts}"
-        k = seen.get(key, 0) + 1
-        seen[key] = k
-        cols["review_id"].append(key if k == 1 else f"{key}_{k}")
+        cols["review_id"].append(ids.issue(f"{r.item}_{r.user}_{ts}"))
         cols[USER].append(r.user)
         cols[ITEM].append(r.item)
         cols[RATING].append(float(r.rec["overall"]))
@@ -458,22 +456,39 @@ def load_amazon_reviews(
     return scan.result(frame)
 
 
+class _ReviewIds:
+    """Unique review ids: ``key`` + ``tail``, then ``key_2`` + ``tail``... on repeats.
+    A repeat's number skips one already issued: reviewerIDs hold '_', so item 'A',
+    user 'U_5', time 2 gives 'A_U_5_2', which is user 'U''s second review at time 5."""
+
+    def __init__(self, tail: str = "") -> None:
+        self.tail = tail
+        self.repeats: dict[str, int] = {}
+        self.issued: set[str] = set()
+
+    def issue(self, key: str) -> str:
+        k = self.repeats.get(key, 0) + 1
+        while (review_id := key + self.tail if k == 1 else f"{key}_{k}{self.tail}") in self.issued:
+            k += 1
+        self.repeats[key] = k
+        self.issued.add(review_id)
+        return review_id
+
+
 def _review_photos(scan: _JsonScan) -> pd.DataFrame:
     """The ``for_photos`` table: every review with a reviewerID and asin; the ids of
     those the full load keeps are its own (same order, same repeat numbering)."""
     cols: dict[str, list[object]] = {c: [] for c in PHOTO_COLUMNS}
-    seen: dict[str, int] = {}  # as in the full load, for the records it keeps
-    seen_x: dict[str, int] = {}  # the others, in a name space ending in "_x"
+    ids = _ReviewIds()  # as in the full load, for the records it keeps
+    ids_x = _ReviewIds("_x")  # the others: a name space no full-load id (digits) ends
     for r in _checked_reviews(scan, _id_problem):
         ts = _review_time(r.rec)
         if _review_problem(r.rec) is None and not isinstance(ts, str):
-            key = f"{r.item}_{r.user}_{ts}"
-            k = seen[key] = seen.get(key, 0) + 1
-            review_id = key if k == 1 else f"{key}_{k}"
+            review_id = ids.issue(f"{r.item}_{r.user}_{ts}")
         else:
-            key = f"{r.item}_{r.user}" + ("" if isinstance(ts, str) else f"_{ts}")
-            k = seen_x[key] = seen_x.get(key, 0) + 1
-            review_id = f"{key}_x" if k == 1 else f"{key}_{k}_x"
+            review_id = ids_x.issue(
+                f"{r.item}_{r.user}" + ("" if isinstance(ts, str) else f"_{ts}")
+            )
         cols["review_id"].append(review_id)
         cols[USER].append(r.user)
         cols[ITEM].append(r.item)

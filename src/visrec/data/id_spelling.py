@@ -25,17 +25,18 @@ import pyarrow.compute as pc
 
 from visrec.errors import VisrecError
 
-# a whole number with leading zeros, a '+', a '.0' tail or spaces around it; the
-# number without them (at least one digit: '000' is '0')
-_WHOLE = r"^\s*\+?0*(?P<n>\d+?)(?:\.0*)?\s*$"
+# a whole number with leading zeros, a sign, a '.0' tail or spaces around it; the
+# number without them (at least one digit: '000' is '0'), its '-' kept apart
+_WHOLE = r"^\s*(?P<s>[+-]?)0*(?P<n>\d+?)(?:\.0*)?\s*$"
 # an image file's extension, as a file name written for an id brings it
 _IMAGE_SUFFIX = r"\.(jpe?g|png|webp|gif|bmp|tiff?)$"
 # what a plain spelling ('7', '0', 'A-007') never has
-_DRESSED = r"^\s|\s$|^\+|^0\d|^\d+\.0*$"
+_DRESSED = r"^\s|\s$|^\+|^-?0\d|^-0$|^-?\d+\.0*$"
 
-#: ids that pandas, R and spreadsheets read as a missing value
+#: ids that pandas (its default ``na_values``), R and spreadsheets read as a missing value
 MISSING_WORDS = frozenset(
     {"NA", "N/A", "n/a", "NaN", "nan", "NAN", "null", "NULL", "Null", "None", "none", "#N/A"}
+    | {"#N/A N/A", "#NA", "<NA>", "-NaN", "-nan", "1.#IND", "-1.#IND", "1.#QNAN", "-1.#QNAN"}
 )
 
 #: longest id shown whole in a note
@@ -53,9 +54,13 @@ def _texts(ids: Iterable[object]) -> pa.Array:
 
 
 def _number(arr: pa.Array) -> np.ndarray:
-    """Each id's whole number (str), None where the id is not one."""
+    """Each id's whole number (str: '-3' for '-03', '0' for '-0'), None where the id is
+    not one."""
     # struct_field, not .field(): a non-match is a null struct over an "" child
-    found = pc.struct_field(pc.extract_regex(arr, _WHOLE), "n")
+    parts = pc.extract_regex(arr, _WHOLE)
+    digits = pc.struct_field(parts, "n")
+    minus = pc.and_(pc.equal(pc.struct_field(parts, "s"), "-"), pc.not_equal(digits, "0"))
+    found = pc.if_else(minus, pc.binary_join_element_wise("-", digits, ""), digits)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=object)
 
 
@@ -90,7 +95,8 @@ def _matches(
     hit = pd.Series(ref_key, dtype=object).isin(wanted).to_numpy() & pd.notna(ref_key)
     there: dict[str, str] = {}
     for k, spelling in zip(ref_key[hit], ref.filter(pa.array(hit)).to_pylist(), strict=True):
-        there.setdefault(k, spelling)
+        if k not in there or spelling == k:  # the plain spelling ('7', not '007') if any
+            there[k] = spelling
     return [
         (m, there[k])
         for m, k in zip(miss.to_pylist(), miss_key, strict=True)

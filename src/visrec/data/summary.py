@@ -311,7 +311,16 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
         if item_ids:
             with_img = item_ids & images.keys()
             out["items_with_image"] = len(with_img)
-            out["images_without_item"] = len(images.keys() - item_ids)
+            unmatched = sorted(images.keys() - item_ids)
+            out["images_without_item"] = len(unmatched)
+            if unmatched:  # which, and whether the items have them under another spelling
+                from visrec.data.id_spelling import respelt, respelt_hint, shown
+
+                more = f" and {len(unmatched) - 3:,} more" if len(unmatched) > 3 else ""
+                out["images_without_item_note"] = (
+                    f"{', '.join(shown(i) for i in unmatched[:3])}{more}"
+                    + respelt_hint(respelt(unmatched, sorted(item_ids)), "the items")
+                )
             if inter is not None:
                 out["rows_on_items_with_image"] = int(res.frame[ITEM].isin(with_img).sum())
     return out
@@ -408,6 +417,8 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
             base = s.get("items") or s.get("catalogue_items") or 0
             row("items with an image", s["items_with_image"], base)
             row("images matching no item", s["images_without_item"])
+            if s.get("images_without_item_note"):
+                lines.append(f"     {s['images_without_item_note']}")
         if "rows_on_items_with_image" in s:
             row("rows on items with an image", s["rows_on_items_with_image"], rows)
         if s.get("categories"):

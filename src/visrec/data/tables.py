@@ -1058,7 +1058,9 @@ def read_parquet_frame(p: Path) -> pd.DataFrame:
         twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]
         if twice:  # pyarrow's own error is a schema dump
             raise VisrecError(f"{p}: column name {twice[0]!r} is used twice; rename one")
-        df = pd.read_parquet(p)
+        # a whole-number column with a null stays whole numbers (Python ints), not
+        # float64, which would round ids above 2**53 into each other
+        df: pd.DataFrame = pq.read_table(p).to_pandas(integer_object_nulls=True)
     except VisrecError:
         raise
     except Exception as exc:  # pyarrow raises many types for corrupt files
