@@ -67,6 +67,32 @@ def test_verdict_pictures_help_when_better_on_every_seed() -> None:
     )
 
 
+def test_verdict_allows_for_picking_the_best_of_several_models() -> None:
+    # the best of two picture models is better on all of 3 seeds by chance twice as
+    # often as one named in advance: p 0.250, no call; on 4 seeds, 0.125
+    two = _result("warm", {"bpr": [0.40, 0.42, 0.41], "vbpr": [0.42, 0.43, 0.44],
+                           "vbpr@b": [0.41, 0.43, 0.43]})  # fmt: skip
+    assert verdict(two)[-1].startswith(
+        "Too few seeds to call: +0.0200 Recall@20 on average, better on 3 of 3 seeds; sign "
+        "test p = 0.125, 0.250 for the best of 2 picture models, picked on these seeds; run "
+        "--seeds 4 or more."
+    )
+    four = _result("warm", {"bpr": [0.40, 0.42, 0.41, 0.4], "vbpr": [0.42, 0.43, 0.44, 0.41],
+                            "vbpr@b": [0.41] * 4})  # fmt: skip
+    assert verdict(four)[-1].startswith(
+        "Pictures help here: +0.0175 Recall@20 on average, better on 4 of 4 seeds; sign "
+        "test p = 0.062, 0.125 for the best of 2 picture models, picked on these seeds."
+    )
+    # the other way, the pick is the best of the models without pictures
+    down = _result("warm", {"popularity": [0.41, 0.43, 0.42], "bpr": [0.40, 0.42, 0.41],
+                            "vbpr": [0.39, 0.40, 0.40]})  # fmt: skip
+    assert verdict(down)[-1].startswith(
+        "Too few seeds to call: -0.0233 Recall@20 on average, better on 0 of 3 seeds; sign "
+        "test p = 0.125, 0.250 for the best of 2 models without pictures, picked on these "
+        "seeds; run --seeds 4 or more."
+    )
+
+
 def test_verdict_sign_test_ties_and_few_seeds() -> None:
     def call(plain: list[float], img: list[float], protocol: str = "warm") -> str:
         return verdict(_result(protocol, {"bpr": plain, "vbpr": img}))[-1]
@@ -141,10 +167,24 @@ def test_verdict_cold_start() -> None:
     )
     lines = verdict(cold)
     assert "Models without pictures (popularity) score every new item alike" in lines[0]
+    # the best of two picture models on these three splits: 3 of 3 is p = 0.25 for it
     assert lines[1] == (
+        "Best with pictures: visual-cf, AUC 0.650 (too few seeds to call: above 0.5 on 3 "
+        "of 3 splits of this data; sign test p = 0.125, 0.250 for the best of 2 picture "
+        "models, picked on these seeds; run --seeds 4 or more), Recall@20 0.163."
+    )
+    one = _result("cold-items", {"visual-cf": [0.19, 0.2, 0.1]}, {"visual-cf": [0.64, 0.66, 0.65]})
+    assert verdict(one)[1] == (
         "Best with pictures: visual-cf, AUC 0.650 (above chance: above 0.5 on 3 of 3 "
         "splits of this data; sign test p = 0.125), Recall@20 0.163. Weak evidence (p above "
         "0.05): more seeds would firm it up."
+    )
+    four = _result("cold-items", {"vbpr": [0.1] * 4, "visual-cf": [0.2] * 4},
+                   {"vbpr": [0.6] * 4, "visual-cf": [0.65] * 4})  # fmt: skip
+    assert verdict(four)[1].endswith(
+        "(above chance: above 0.5 on 4 of 4 splits of this data; sign test p = 0.062, 0.125 "
+        "for the best of 2 picture models, picked on these seeds), Recall@20 0.200. Weak "
+        "evidence (p above 0.05): more seeds would firm it up."
     )
     # five of five splits: p = 0.031, no longer weak
     five = _result("cold-items", {"vbpr": [0.2] * 5}, {"vbpr": [0.6] * 5})

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visrec.commands import _resume
 from visrec.commands._checks import check_seeds
@@ -31,6 +31,9 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # with --vectors every model; without, only those that need no pictures
 DEFAULT_MODELS = "popularity,bpr,vbpr,visual-cf"
@@ -229,14 +232,9 @@ def run(args: argparse.Namespace) -> int:
         # the counts are said; the pairs below stay out of their user's candidates, as
         # `visrec train --min-rating` keeps them out of the lists recommend writes
         frame, below = split_min_rating(frame, args.min_rating, args.interactions, say)
-        n_below = len(below[["user_id", "item_id"]].drop_duplicates())
-        if n_below:
-            notes.append(
-                f"{n_below:,} (user, item) pairs rated below --min-rating "
-                f"{args.min_rating:g} are neither hits nor misses: left out of that user's "
-                "candidates, as a model trained with --min-rating never recommends them"
-            )
-            log(f"note: {notes[-1]}")
+        for text in _below_note(frame, below, args.min_rating, args.protocol):
+            notes.append(text)
+            say(f"note: {text}")  # it moves the figures: said under --quiet too
     if args.protocol == "time" and "timestamp" in frame.columns:
         from visrec.evaluation.protocols import latest_ties
 
@@ -402,6 +400,37 @@ def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
             raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
         model.check_params()
         check_model_device(model, name)
+
+
+def _below_note(
+    frame: pd.DataFrame, below: pd.DataFrame, min_rating: float, protocol: str
+) -> list[str]:
+    """What becomes of the pairs rated below ``--min-rating`` on this protocol (the
+    runner leaves out only those a model could know at the test time)."""
+    from visrec.evaluation.protocols import known_at_test
+
+    pairs = ["user_id", "item_id"]
+    n_below = len(below[pairs].drop_duplicates())
+    if not n_below:
+        return []
+    rated = f"(user, item) pairs rated below --min-rating {min_rating:g}"
+    if protocol == "cold-items":
+        return [
+            f"{n_below:,} {rated} stay candidates (misses when ranked high): every "
+            "candidate is an item nobody had rated at training time, so who will rate it "
+            "low is not known"
+        ]
+    n_out = len(known_at_test(below, frame, protocol)[pairs].drop_duplicates())
+    later = (
+        f"; the {n_below - n_out:,} rated after their user's test item stay candidates "
+        "(not known at that time)"
+        if n_out < n_below
+        else ""
+    )
+    return [
+        f"{n_out:,} {rated} are neither hits nor misses: left out of that user's "
+        f"candidates, as a model trained with --min-rating never recommends them{later}"
+    ]
 
 
 def _record_path(args: argparse.Namespace) -> Path | None:

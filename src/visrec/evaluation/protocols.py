@@ -229,6 +229,41 @@ def latest_ties(frame: pd.DataFrame) -> tuple[int, int]:
     return int((last & tied).sum()), int((counts >= 2).sum())
 
 
+def known_at_test(exclude: pd.DataFrame, frame: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    """The rows of ``exclude`` (pairs that are neither positives nor negatives, such as
+    those rated below ``--min-rating``) that a model could know when its user's test
+    interactions happen, so leaving them out of the candidates uses no future:
+
+    * ``warm``: all of them (a random split has no before and after);
+    * ``time``: those no later than the user's test time (their latest time in
+      ``frame``); all when ``exclude`` has no ``timestamp`` column;
+    * ``cold-items``: none: every candidate is an item nobody had rated at training
+      time, so who rates it low is the future (such a pair stays a candidate, a miss).
+    """
+    if protocol == "cold-items":
+        return exclude.iloc[:0]
+    if protocol != "time" or TIMESTAMP not in exclude.columns or TIMESTAMP not in frame:
+        return exclude
+    if frame[TIMESTAMP].isna().any():  # time_split refuses it, naming the rows
+        return exclude
+    times = pd.Series(sortable_times(frame[TIMESTAMP]).to_numpy(), index=id_column(frame, USER))
+    test_time = times.groupby(level=0).max()
+    dated = exclude[TIMESTAMP].notna().to_numpy()  # a pair without a time stays out
+    when = sortable_times(exclude.loc[dated, TIMESTAMP]).to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(when) != pd.api.types.is_datetime64_any_dtype(
+        test_time
+    ):
+        raise VisrecError(
+            "exclude's timestamps and the data's are not the same kind (one holds "
+            "datetimes, the other numbers): give both as the same"
+        )
+    limit = test_time.reindex(id_column(exclude, USER)[dated]).to_numpy()
+    keep = np.ones(len(exclude), dtype=bool)
+    # a user with no row in frame is no test user: their pairs change nothing
+    keep[dated] = pd.isna(limit) | (when <= limit)
+    return exclude[keep]
+
+
 def time_split(frame: pd.DataFrame | Interactions) -> Split:
     """Leave-last-out by timestamp (see the module docstring); deterministic."""
     df, n_dup = collapse_duplicates(frame)

@@ -45,7 +45,13 @@ from visrec.embed.store import ItemVectors, check_finite_vectors, distinct_rows
 from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
-from visrec.evaluation.protocols import PROTOCOLS, Split, check_ratio, make_split
+from visrec.evaluation.protocols import (
+    PROTOCOLS,
+    Split,
+    check_ratio,
+    known_at_test,
+    make_split,
+)
 from visrec.models import _fit_lines
 from visrec.models.base import Recommender
 
@@ -104,12 +110,16 @@ class ExperimentResult:
         """Mean and standard deviation per model and metric.
 
         Columns are a MultiIndex ``(metric, "mean"|"std")``; models keep the order they
-        were given in. The std is the sample standard deviation over seeds (ddof=1);
-        0 with a single seed.
+        were given in. The std is the sample standard deviation over the seeds where the
+        metric is defined (ddof=1); 0 for a model run on a single seed, NaN (null in
+        JSON) when only one of its several seeds defines it (no spread is known).
         """
         order = list(dict.fromkeys(self.runs["model"]))
         g = self.runs.groupby("model", sort=False)[list(METRICS)]
-        out = pd.concat({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0)}, axis=1)
+        one_run = self.runs.groupby("model", sort=False).size() == 1
+        std = g.std(ddof=1)
+        std.loc[one_run[one_run].index] = std.loc[one_run[one_run].index].fillna(0.0)
+        out = pd.concat({"mean": g.mean(), "std": std}, axis=1)
         out = out.swaplevel(axis=1)[[(m, s) for m in METRICS for s in ("mean", "std")]]
         return out.loc[order]
 
@@ -118,6 +128,9 @@ class ExperimentResult:
         mean alone when there was a single seed: its std says nothing)."""
         summ = self.summary()
         spread = self.runs["seed"].nunique() > 1
+        g = self.runs.groupby("model", sort=False)
+        defined = g[list(METRICS)].count().to_dict("index")  # model -> metric -> seeds
+        n_runs = g.size().to_dict()
         k = self.k
         names = {
             "auc": "AUC",
@@ -137,7 +150,12 @@ class ExperimentResult:
                     row[names[m]] = "n/a"
                     continue
                 cell = f"{mu:.{digits}f}"
-                row[names[m]] = f"{cell} ± {sd:.{digits}f}" if spread else cell
+                if spread and not pd.isna(sd):
+                    cell += f" ± {sd:.{digits}f}"
+                n = int(defined[model][m])
+                if n < n_runs[model]:  # the mean is of fewer seeds than the header says
+                    cell += f" ({n} of {n_runs[model]} seeds)"
+                row[names[m]] = cell
             rows.append(row)
         return pd.DataFrame(rows).to_string(index=False)
 
@@ -446,10 +464,13 @@ def evaluate_model(
     return out
 
 
-def _excluded_pairs(exclude: pd.DataFrame | None) -> pd.DataFrame | None:
-    """``exclude``'s distinct ``(user_id, item_id)`` pairs as text. A pair that is also
-    a positive of the data needs no care here: a training pair is no candidate of its
-    user anyway, and ``evaluate_model`` keeps a test pair a positive."""
+def _excluded_pairs(
+    exclude: pd.DataFrame | None, frame: pd.DataFrame, protocol: str
+) -> pd.DataFrame | None:
+    """``exclude``'s distinct ``(user_id, item_id)`` pairs as text, those a model could
+    know at its test time (``protocols.known_at_test``: none on a cold-items split). A
+    pair that is also a positive of the data needs no care here: a training pair is no
+    candidate of its user anyway, and ``evaluate_model`` keeps a test pair a positive."""
     if exclude is None:
         return None
     if not isinstance(exclude, pd.DataFrame):
@@ -461,6 +482,7 @@ def _excluded_pairs(exclude: pd.DataFrame | None) -> pd.DataFrame | None:
         raise VisrecError(
             f"exclude must have user_id and item_id columns, got {list(exclude.columns)}"
         )
+    exclude = known_at_test(exclude, frame, protocol)
     pairs = pd.DataFrame({USER: id_column(exclude, USER), ITEM: id_column(exclude, ITEM)})
     return pairs.drop_duplicates(ignore_index=True)
 
@@ -551,10 +573,13 @@ def run_experiment(
         Names ``item_vectors`` in errors (``visrec evaluate`` gives the file), as in
         :func:`check_item_vectors`.
     exclude : DataFrame, optional
-        ``(user_id, item_id)`` pairs that are neither positives nor negatives: never a
-        candidate of that user (``visrec evaluate --min-rating`` passes the pairs rated
+        ``(user_id, item_id)`` pairs (``timestamp`` optional) that are neither
+        positives nor negatives: no candidate of that user, as far as a model could
+        know them at the test time (``protocols.known_at_test``): all on ``warm``, those
+        no later than the user's test item on ``time``, none on ``cold-items`` (nobody
+        had rated a new item). ``visrec evaluate --min-rating`` passes the rows rated
         below it, which a model trained with ``--min-rating`` never recommends, so the
-        figures are those of the lists ``visrec recommend`` writes). Pairs also in
+        figures are those of the lists ``visrec recommend`` writes. Pairs also in
         ``data`` are positives and stay.
 
     Returns
@@ -578,7 +603,7 @@ def run_experiment(
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
         used[name] = {n: v for n, v in defaults.items() if n != "random_state"}
     frame = _as_frame(data)
-    excluded = _excluded_pairs(exclude)
+    excluded = _excluded_pairs(exclude, frame, protocol)
     if item_vectors is not None and any(
         c.uses_vectors or c.scores_new_items for c in classes.values()
     ):

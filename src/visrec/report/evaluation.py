@@ -15,6 +15,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -297,20 +298,22 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
         said += f", worse on {losses}, equal on {ties}"
     elif ties:
         said += f", equal on {ties}"
+    # each side is the best of its models on these seeds: its p allows for that pick
+    picks = Picks(len(with_img), len(without), "picture models", "models without pictures")
     if diff.size > 1 and ties < diff.size:
-        said += sign_test_said(wins, losses)
+        said += sign_test_said(wins, losses, picks)
     if ties == diff.size:
         call = f"No difference: {best_img} and {best_plain} have the same Recall@{k} on every seed."
     elif diff.size == 1:
-        call = f"{diff[0]:+.4f} Recall@{k} on one seed: run --seeds 3 or more."
+        call = f"{diff[0]:+.4f} Recall@{k} on one seed: run --seeds {picks.seeds()} or more."
     else:
         call = {
             "up": f"Pictures help here{_by_little(diff, b)}: {said}.",
             "down": f"Pictures do not help here{_by_little(diff, b)}: {said}.",
-            "few": f"Too few seeds to call: {said}; run --seeds 3 or more.",
+            "few": f"Too few seeds to call: {said}; run --seeds {picks.seeds()} or more.",
             "unclear": f"No clear difference: {said}.",
-        }[sign_call(wins, losses, diff.size)]
-        call += weak_evidence(wins, losses, diff.size)
+        }[sign_call(wins, losses, diff.size, picks)]
+        call += weak_evidence(wins, losses, diff.size, picks)
     spread = b.std(ddof=1) if len(b) > 1 else float("nan")
     if np.isfinite(spread) and ties < diff.size:
         what = (
@@ -378,21 +381,53 @@ def _by_little(diff: np.ndarray, plain: pd.Series) -> str:
     return ", consistently but by little" if abs(diff.mean()) < spread else ""
 
 
-def sign_call(wins: int, losses: int, n_seeds: int) -> str:
-    """The sign test's call: ``"up"`` or ``"down"`` at p <= SIGN_P, else ``"few"``
-    (under 3 seeds: no call is possible) or ``"unclear"``."""
-    if sign_p(wins, losses) <= SIGN_P:
+@dataclass(frozen=True)
+class Picks:
+    """How many models each side of a sign test was the best of, on the same seeds it
+    is tested on: the best of ``up`` picture models beats chance (or the other side)
+    on all of 3 seeds more often than one named in advance, so its p is multiplied by
+    ``up`` (Bonferroni), and a call the other way by ``down``."""
+
+    up: int = 1
+    down: int = 1
+    up_what: str = "models"
+    down_what: str = "models"
+
+    def p(self, wins: int, losses: int) -> float:
+        """The one-sided p of ``wins`` against ``losses`` (up), allowing for the pick."""
+        return min(1.0, max(self.up, 1) * sign_p(wins, losses))
+
+    def p_down(self, wins: int, losses: int) -> float:
+        return min(1.0, max(self.down, 1) * sign_p(losses, wins))
+
+    def seeds(self) -> int:
+        """The fewest seeds on which a call either way is possible (all going one way)."""
+        n = 3
+        while max(self.up, self.down, 1) * 0.5**n > SIGN_P:
+            n += 1
+        return n
+
+
+ONE = Picks()  # a test of two models named in advance
+
+
+def sign_call(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
+    """The sign test's call: ``"up"`` or ``"down"`` at p <= SIGN_P (allowing for
+    ``picks``), else ``"few"`` (fewer seeds than ``picks.seeds()``: no call is
+    possible) or ``"unclear"``."""
+    if picks.p(wins, losses) <= SIGN_P:
         return "up"
-    if sign_p(losses, wins) <= SIGN_P:
+    if picks.p_down(wins, losses) <= SIGN_P:
         return "down"
-    return "few" if n_seeds < 3 else "unclear"
+    return "few" if n_seeds < picks.seeds() else "unclear"
 
 
-def weak_evidence(wins: int, losses: int, n_seeds: int) -> str:
+def weak_evidence(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
     """ " Weak evidence (p above 0.05): ..." after a call the sign test made at
     p <= 0.125 but not at 0.05 (3 of 3, 4 of 4, 5 of 6 seeds...); empty otherwise."""
-    called = sign_call(wins, losses, n_seeds) in ("up", "down")
-    if called and sign_p(max(wins, losses), min(wins, losses)) > 0.05:
+    call = sign_call(wins, losses, n_seeds, picks)
+    p = picks.p(wins, losses) if call == "up" else picks.p_down(wins, losses)
+    if call in ("up", "down") and p > 0.05:
         return " Weak evidence (p above 0.05): more seeds would firm it up."
     return ""
 
@@ -408,9 +443,16 @@ def _fills_the_list(result: Mapping[str, Any]) -> bool:
     return max(known) <= int(result["k"])
 
 
-def sign_test_said(wins: int, losses: int) -> str:
-    """ "; sign test p = 0.125": the one-sided p in the direction the seeds went."""
-    return f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
+def sign_test_said(wins: int, losses: int, picks: Picks = ONE) -> str:
+    """ "; sign test p = 0.125": the one-sided p in the direction the seeds went, and
+    with ``picks``, that p allowing for the pick of the best ("0.250 for the best of 2
+    picture models, picked on these seeds")."""
+    said = f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
+    n, what = (picks.up, picks.up_what) if wins >= losses else (picks.down, picks.down_what)
+    if n > 1:
+        adjusted = picks.p(wins, losses) if wins >= losses else picks.p_down(wins, losses)
+        said += f", {adjusted:.3f} for the best of {n} {what}, picked on these seeds"
+    return said
 
 
 def sign_p(wins: int, losses: int) -> float:
@@ -457,23 +499,27 @@ def _cold_verdict(
         f"above 0.5 on {above} of {per_seed.size} split{'s' if per_seed.size > 1 else ''} "
         "of this data"
     )
+    # the best of the picture models on these splits: its p allows for that pick (the
+    # worst of them would be the one to call below chance: that call needs none)
+    picks = Picks(len(scored), 1, "picture models")
     if per_seed.size > 1 and above + below:
-        count += sign_test_said(above, below)
-    call = sign_call(above, below, per_seed.size)
+        count += sign_test_said(above, below, picks)
+    call = sign_call(above, below, per_seed.size, picks)
     where = (
         "at chance"
         if above + below == 0
         else {
             "up": f"above chance: {count}",
             "down": f"below chance, worse than a random order: {count}",
-            "few": f"too few seeds to call: {count}; run --seeds 3 or more",
+            "few": f"too few seeds to call: {count}; run --seeds {picks.seeds()} or more",
             "unclear": f"not consistently above chance: {count}",
         }[call]
     )
     metric = f"NDCG@{k}" if top == "ndcg" else f"Recall@{k}"
     lines.append(
         f"Best with pictures: {best}, AUC {auc[best]:.3f} ({where}), {metric} "
-        f"{recall[best]:.3f}.{weak_evidence(above, below, per_seed.size) if above + below else ''}"
+        f"{recall[best]:.3f}."
+        + (weak_evidence(above, below, per_seed.size, picks) if above + below else "")
     )
     return lines
 

@@ -130,7 +130,12 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
         ties = [str(m) for m in others.index if rmse[m] - rmse[best] <= TIE]
         return f", tied with {', '.join(ties)}"
     spread = runs[runs["model"].isin([best, second])].groupby("model")["rmse"].std(ddof=1)
-    if spread.isna().any() or rmse[second] - rmse[best] >= spread.max():
+    if spread.isna().any():  # one split: nothing says whether the gap is more than noise
+        return (
+            f" ({second} next at {rmse[second]:.3f}; one split gives no spread to judge "
+            f"the gap, {rmse[second] - rmse[best]:.4f}, by: --seeds 3 or more)"
+        )
+    if rmse[second] - rmse[best] >= spread.max():
         return ""
     return (
         f", level with {second} ({rmse[second]:.3f}: the gap, "

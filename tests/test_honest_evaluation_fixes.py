@@ -1,0 +1,132 @@
+"""What the evaluation may know: pairs rated below --min-rating are left out of the
+candidates only when a model could know them at the test time (never on cold-items,
+not after the user's test item on time); a call on the best of several models allows
+for the pick (tests/test_evaluation_report.py); a mean over fewer seeds than the
+table's header says so; one rating split names no winner by a gap it cannot judge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_models import FAST, checkerboard
+from visrec.cli import main
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.evaluation.protocols import known_at_test
+from visrec.evaluation.runner import ExperimentResult, run_experiment
+from visrec.report.rating import rating_verdict
+
+
+def test_known_at_test_keeps_what_a_model_could_know_at_the_test_time() -> None:
+    frame = pd.DataFrame(
+        {"user_id": ["a", "a", "b", "b"], "item_id": ["1", "2", "1", "3"],
+         "timestamp": [1, 5, 2, 3]}
+    )  # fmt: skip
+    below = pd.DataFrame(
+        {"user_id": ["a", "a", "b", "b", "c"], "item_id": ["3", "4", "2", "4", "1"],
+         "timestamp": [5, 6, 3, 4, 9]}
+    )  # fmt: skip
+    # a's test time is 5, b's 3: (a, 4) at 6 and (b, 4) at 4 are the future
+    got = known_at_test(below, frame, "time")
+    assert list(zip(got["user_id"], got["item_id"], strict=True)) == [
+        ("a", "3"), ("b", "2"), ("c", "1")
+    ]  # fmt: skip
+    assert len(known_at_test(below, frame, "warm")) == 5
+    assert len(known_at_test(below, frame, "cold-items")) == 0
+    assert len(known_at_test(below.drop(columns="timestamp"), frame, "time")) == 5
+    dates = frame.assign(timestamp=pd.to_datetime(frame["timestamp"], unit="D"))
+    later = below.assign(timestamp=pd.to_datetime(below["timestamp"], unit="D"))
+    assert len(known_at_test(later, dates, "time")) == 3
+
+
+def _low_ratings_of_the_held_out_items(frame: pd.DataFrame) -> pd.DataFrame:
+    # every user "rated low" every item they did not pick: on a cold split those are
+    # the held-out items' negatives, which a leak would take out of the candidates
+    items = frame["item_id"].unique()
+    seen = set(zip(frame["user_id"], frame["item_id"], strict=True))
+    rows = [(u, i) for u in frame["user_id"].unique() for i in items if (u, i) not in seen]
+    return pd.DataFrame(rows, columns=["user_id", "item_id"])
+
+
+def test_cold_items_figures_do_not_use_who_rated_a_new_item_low() -> None:
+    inter, iv = checkerboard()
+    frame = inter.to_frame()
+    below = _low_ratings_of_the_held_out_items(frame)
+    spec = [("visual-cf", FAST["visual-cf"])]
+    args = {"models": spec, "seeds": [0, 1], "progress": False}
+    plain = run_experiment(frame, iv, "cold-items", **args).runs
+    told = run_experiment(frame, iv, "cold-items", exclude=below, **args).runs
+    cols = ["auc", "recall", "ndcg"]
+    assert np.allclose(told[cols].to_numpy(), plain[cols].to_numpy())
+    # on warm the same pairs are the user's own, known: every candidate left is a hit
+    warm = run_experiment(frame, iv, "warm", exclude=below, **args).runs
+    assert (warm["recall"] == 1.0).all() and warm["auc"].isna().all()  # no negative left
+
+
+def _ratings_csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(30):
+        for t, i in enumerate(rng.choice(40, 8, replace=False)):
+            rows.append((f"u{u}", f"i{i}", int(rng.integers(1, 6)), t))
+    path = tmp_path / "r.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"]).to_csv(
+        path, index=False
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("protocol", "said"),
+    [
+        ("warm", "are neither hits nor misses: left out of that user's candidates"),
+        ("time", "stay candidates (not known at that time)"),
+        ("cold-items", "stay candidates (misses when ranked high): every candidate is an item"),
+    ],
+)
+def test_evaluate_says_under_quiet_what_min_rating_does_to_the_candidates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], protocol: str, said: str
+) -> None:
+    path = _ratings_csv(tmp_path)
+    ids = np.array([f"i{i}" for i in range(40)], dtype=object)
+    vecs = np.random.default_rng(1).normal(size=(40, 4)).astype(np.float32)
+    write_vectors(tmp_path / "v.parquet", ItemVectors(ids, vecs, np.ones(40, dtype=bool)))
+    args = ["evaluate", "--interactions", str(path), "--models", "popularity", "--seeds", "1"]
+    args += ["--vectors", str(tmp_path / "v.parquet")]
+    args += ["--protocol", protocol, "--min-rating", "4", "-q", "--json", str(tmp_path / "e.json")]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert said in err
+    notes = json.loads((tmp_path / "e.json").read_text())["notes"]
+    assert any(said in n for n in notes)
+
+
+def test_a_mean_over_fewer_seeds_than_the_header_says_so() -> None:
+    runs = pd.DataFrame(
+        {"seed": [0, 1, 2, 0, 1, 2], "model": ["a"] * 3 + ["b"] * 3,
+         "auc": [0.7, np.nan, np.nan, 0.6, 0.62, 0.64], "recall": [0.1, 0.2, 0.3] * 2,
+         "ndcg": [0.1] * 6, "hit_rate": [0.2] * 6, "coverage": [0.5] * 6, "fit_s": [1.0] * 6}
+    )  # fmt: skip
+    res = ExperimentResult(runs=runs, protocol="cold-items", k=20)
+    table = res.table()
+    assert "0.700 (1 of 3 seeds)" in table and "0.620 ± 0.020" in table
+    assert "0.700 ± 0.000" not in table
+    assert res.to_dict()["summary"]["a"]["auc"] == {"mean": 0.7, "std": None}
+    single = ExperimentResult(runs=runs[runs["seed"] == 0], protocol="warm", k=20)
+    assert single.summary().loc["a", ("auc", "std")] == 0.0
+
+
+def test_one_rating_split_names_no_winner_by_a_gap_it_cannot_judge() -> None:
+    runs = pd.DataFrame(
+        {"model": ["biased MF", "biased MF + visual"], "uses": ["ratings", "ratings + picture"],
+         "seed": [0, 0], "rmse": [0.926, 0.925]}
+    )  # fmt: skip
+    first = rating_verdict(runs)[0]
+    assert first == (
+        "Lowest RMSE: biased MF + visual, 0.925 stars (biased MF next at 0.926; one split "
+        "gives no spread to judge the gap, 0.0010, by: --seeds 3 or more)."
+    )
