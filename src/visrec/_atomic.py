@@ -48,6 +48,15 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         )
     if target.is_dir():
         raise OutputPathError(f"output path {str(target)!r} is a directory; name a file")
+    parts = target.parts
+    for j in range(1, len(parts)):
+        # 'out/nosuch/..' is no folder to the system (as for touch), though
+        # mkdir(parents=True) would make 'nosuch' to reach it
+        if parts[j] == ".." and not Path(*parts[:j]).is_dir():
+            raise VisrecError(
+                f"output path {raw!r}: {str(Path(*parts[:j]))!r} is not a folder, so the "
+                "'..' after it leads nowhere; name the folder without it"
+            )
     try:
         st = os.stat(target)  # through symlinks: /dev/stdout -> /proc/self/fd/1
     except OSError as exc:
@@ -193,7 +202,10 @@ def probe_writable(target: Path) -> None:
     """Check for real that a file can be created next to ``target``: missing folders are
     made, an empty file is created in the last one, then both are removed again, so
     nothing is left behind (permission bits say little to root, and nothing about
-    ``/proc``). Raises ``OSError`` when it cannot."""
+    ``/proc``). A symlink is followed: the file it names is the one written (as
+    :func:`atomic_path` does). Raises ``OSError`` when it cannot."""
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
     folder = target.parent
     missing = []
     for p in (folder, *folder.parents):
@@ -354,16 +366,22 @@ def atomic_path(
     if sweep:  # not by default: a folder of many small outputs (fetch's cache) would
         # be listed on every write
         sweep_temp_files(target, suffix)
-    tmp_path = _create_temp(target.parent, target.name, suffix)
+    try:
+        tmp_path = _create_temp(target.parent, target.name, suffix)
+    except OSError as exc:  # it names the hidden temporary file: the output is the news
+        exc.filename = str(target)
+        raise
     try:
         yield tmp_path
         os.replace(tmp_path, target)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
-        if isinstance(exc, OSError) and exc.filename is None and exc.errno in _WRITE_FULL:
+        if isinstance(exc, OSError) and (
+            (exc.filename is None and exc.errno in _WRITE_FULL) or exc.filename == str(tmp_path)
+        ):
             # a write() through a file object names no file: the error would say only
-            # "No space left on device"
+            # "No space left on device"; and the temporary file's name means nothing
             exc.filename = str(target)
         raise
 

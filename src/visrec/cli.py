@@ -227,7 +227,10 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
             print(f"error: {_one_line(exc)}", file=sys.stderr)
             status = exc.exit_status
     except FileNotFoundError as exc:
-        print(f"error: {_one_line(exc.filename or exc)}: {_missing(exc.filename)}", file=sys.stderr)
+        if exc.filename is None:  # no file named: e.g. the current folder was removed
+            print(f"error: {_nameless_missing(exc)}", file=sys.stderr)
+        else:
+            print(f"error: {_one_line(exc.filename)}: {_missing(exc.filename)}", file=sys.stderr)
         status = 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -297,6 +300,19 @@ def _missing(path: object) -> str:
     leads nowhere is named as such, not as a missing file."""
     why = broken_link(path) if isinstance(path, str | bytes | os.PathLike) else None
     return why or "no such file or directory"
+
+
+def _nameless_missing(exc: FileNotFoundError) -> str:
+    """A missing file the error does not name: the current folder, when it is gone
+    (``os.getcwd`` fails), else the error's own words."""
+    try:
+        os.getcwd()
+    except OSError:
+        return (
+            "the current folder no longer exists (removed while visrec ran?); cd to a "
+            "folder that does and run the command again"
+        )
+    return _one_line(exc.strerror or exc)
 
 
 def _one_line(what: object) -> str:

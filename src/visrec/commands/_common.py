@@ -592,7 +592,10 @@ def with_run(payload: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
     argv = getattr(args, "argv_", None)  # set by visrec.cli; absent when a test builds args
     if argv is not None:
         run["command"] = shlex.join(["visrec", *argv])
-        run["cwd"] = os.getcwd()  # where its relative paths point
+        try:
+            run["cwd"] = os.getcwd()  # where its relative paths point
+        except OSError:  # the folder was removed while the command ran: not worth a failure
+            run["cwd"] = None
     return {**payload, "run": run}
 
 
@@ -789,6 +792,22 @@ def check_param_names(
         hint = f"; did you mean {item_form.format(name=guess[0])}?" if guess else ""
         listed = f"its hyperparameters: {', '.join(known)}" if known else "it has none"
         raise VisrecError(f"model {label!r} has no hyperparameter {name!r}{hint} ({listed})")
+
+
+def inputs_with_folder_files(
+    inputs: Mapping[str, str | os.PathLike[str] | None],
+    outputs: Mapping[str, str | os.PathLike[str] | None],
+) -> list[tuple[str, str | os.PathLike[str] | None]]:
+    """``inputs`` as :func:`check_outputs_distinct` pairs, an input folder (of review
+    files, a dataset) with those of its files an output could be: ``--json`` naming
+    ``DIR/All_Beauty_5.json.gz`` would replace one of the files the command reads."""
+    pairs: list[tuple[str, str | os.PathLike[str] | None]] = []
+    for name, path in inputs.items():
+        if path is not None and Path(path).is_dir():
+            pairs += [(name, f) for f in named_like_outputs(outputs, Path(path).rglob("*"))]
+        else:
+            pairs.append((name, path))
+    return pairs
 
 
 def named_like_outputs(

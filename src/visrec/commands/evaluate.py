@@ -19,6 +19,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     check_param_names,
     check_vectors_match,
+    inputs_with_folder_files,
     layout_args,
     load_interactions_frame,
     parse_model_params,
@@ -184,9 +185,12 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")
-    check_outputs_distinct(
-        {"--json": args.json, "--report": args.report},
-        {"--interactions": args.interactions, "--vectors": args.vectors},
+    outputs = {"--json": args.json, "--report": args.report}
+    check_outputs_distinct(  # a folder of review files: each is an input
+        outputs,
+        inputs_with_folder_files(
+            {"--interactions": args.interactions, "--vectors": args.vectors}, outputs
+        ),
     )
     check_seeds(args.seeds)
     if args.batch_size < 1:
@@ -346,19 +350,7 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
             "spread is that of the model fits alone"
         )
         res.notes.append(same_split)
-    data = with_run(res.to_dict(), args)  # one time and command for both files
-    if args.json:
-        import json
-
-        from visrec._atomic import write_text_atomic
-
-        write_text_atomic(args.json, json.dumps(data, indent=2) + "\n")
-    if args.report:
-        from visrec.report.evaluation import write_evaluation_report
-
-        write_evaluation_report(args.report, data)
-    if args.json and record is not None:
-        run_record.forget(record, res.run_keys())
+    # the table first: a failed write (a full disk) must not lose the results
     n_seeds = len(stats)
     left_out = [seed for seed, s in res.info.items() if "skipped" in s]
     seeds = f"seeds {n_seeds} (mean ± std)" if n_seeds > 1 else "1 seed (no spread)"
@@ -376,6 +368,19 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     for note in (no_auc, trivial, same_split):
         if note is not None:
             print(f"note: {note}", file=sys.stderr)
+    data = with_run(res.to_dict(), args)  # one time and command for both files
+    if args.json:
+        import json
+
+        from visrec._atomic import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps(data, indent=2) + "\n")
+    if args.report:
+        from visrec.report.evaluation import write_evaluation_report
+
+        write_evaluation_report(args.report, data)
+    if args.json and record is not None:
+        run_record.forget(record, res.run_keys())
     say_written(args.json, args.report)
     if not args.json:  # the table, the only copy of the results, must have been read
         _resume.drop_when_read(record, res.run_keys(), args.resume)

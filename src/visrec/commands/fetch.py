@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -321,6 +322,15 @@ def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str,
     return got.urls, got.notes
 
 
+def _is_cache_entry(path: Path, cache: Path) -> bool:
+    """Whether ``path`` is (or would be) one of the cache's image files: named by a
+    URL's hash, directly in ``cache``."""
+    from visrec.images.fetch import CACHE_NAME
+
+    same_folder = os.path.realpath(path.expanduser().parent) == os.path.realpath(cache)
+    return same_folder and bool(CACHE_NAME.fullmatch(path.name.partition(".")[0]))
+
+
 def _add_first_urls(
     out: Sources, ids: Iterable[Any], images: Iterable[Any], wheres: Iterable[str]
 ) -> int:
@@ -402,6 +412,12 @@ def run(args: argparse.Namespace) -> int:
         )
     # writing a source would replace the URL list with only the images fetched
     check_outputs_distinct({out_option: out, "--json": args.json}, [("source", f) for f in files])
+    for option, path in ((out_option, out), ("--json", args.json)):
+        if path is not None and _is_cache_entry(Path(path), cache):  # trusted when read
+            raise VisrecError(
+                f"{option}: {str(path)!r} is an image of the --cache (its name is a URL's "
+                "hash); writing it would replace that image. Name another output file"
+            )
     got = read_sources(files, args.what)
     for n in got.notes:
         say_note(n)

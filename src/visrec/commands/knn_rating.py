@@ -13,6 +13,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     check_vectors_match,
+    inputs_with_folder_files,
     layout_args,
     load_interactions_frame,
     say_note,
@@ -163,9 +164,12 @@ def run(args: argparse.Namespace) -> int:
     check_seed(args.random_state, "--random-state")
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
-    check_outputs_distinct(
-        {"--json": args.json, "--report": args.report},
-        {"--interactions": args.interactions, "--vectors": args.vectors},
+    outputs = {"--json": args.json, "--report": args.report}
+    check_outputs_distinct(  # a folder of review files: each is an input
+        outputs,
+        inputs_with_folder_files(
+            {"--interactions": args.interactions, "--vectors": args.vectors}, outputs
+        ),
     )
     # the ids and the rating only: a blank or malformed timestamp (never used here)
     # costs no row; review photos are keyed by review_id, which only a full load reads

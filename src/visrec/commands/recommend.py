@@ -596,9 +596,17 @@ def run(args: argparse.Namespace) -> int:
     model_files = {  # the model's own files: model.json, arrays.npz, train.json
         f"model folder's {p.name}": p for p in (folder.iterdir() if folder.is_dir() else ())
     }
+    # the vectors train.json names: read for unseen candidates, and hours of embedding
+    recorded = recorded_vectors(folder / TRAIN_JSON)
     check_outputs_distinct(
         {"-o": args.output},
-        {"--items": args.items, "--users": args.users, "--vectors": args.vectors, **model_files},
+        {
+            "--items": args.items,
+            "--users": args.users,
+            "--vectors": args.vectors,
+            **model_files,
+            f"vectors (recorded in {TRAIN_JSON})": recorded,
+        },
     )
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None
     t0 = time.perf_counter()
@@ -613,7 +621,6 @@ def run(args: argparse.Namespace) -> int:
         check_vector_dim(args.vectors, vmeta.get("dim"), model)
         check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
     users, newcomers = model_users(args.users, model, unknown_users) if args.users else (None, [])
-    recorded = recorded_vectors(Path(args.model_dir) / TRAIN_JSON)
 
     if args.items:
         raw = np.asarray(read_candidates(args.items), dtype=object)

@@ -499,8 +499,11 @@ def check_model_folder(out: Path) -> None:
         Naming the folder and why it cannot be used.
     """
     resolved = Path(os.path.realpath(out))  # not Path.resolve: a symlink loop raises there
-    cwd = Path(os.path.realpath(Path.cwd()))
-    if resolved == cwd or resolved in cwd.parents:
+    try:
+        cwd: Path | None = Path(os.path.realpath(Path.cwd()))
+    except OSError:  # removed while the model was fitted: an absolute -o still works
+        cwd = None
+    if cwd is not None and (resolved == cwd or resolved in cwd.parents):
         raise VisrecError(
             f"{out}: is the current folder or one above it; name a folder for the model, "
             "e.g. -o models/bpr"

@@ -8,10 +8,10 @@ computed, so an interrupted run resumes from the chunks it finished.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,6 +38,7 @@ __all__ = [
     "finished_parts",
     "parts_dir",
     "read_chunk_file",
+    "remove_parts",
     "vectors_engine",
     "write_chunk",
 ]
@@ -180,8 +181,27 @@ def drop_idle_parts(parts: Path, note: Callable[[str], None]) -> None:
     except OSError:
         return
     if time.time() - newest >= PARTS_IDLE_S:
-        shutil.rmtree(parts, ignore_errors=True)
+        remove_parts(parts, note)
         note(f"{parts}: chunk files of an interrupted run removed (the output is up to date)")
+
+
+def remove_parts(parts: Path, note: Callable[[str], None]) -> None:
+    """Remove the chunk files (and their temporary files) in ``parts``, then the folder
+    if that leaves it empty: a file embed did not write there is the user's, kept with
+    a note, never removed with the folder."""
+    if not parts.is_dir():
+        return
+    for f in [*parts.glob("chunk-*.parquet"), *parts.glob(".chunk-*.tmp")]:
+        with contextlib.suppress(OSError):  # gone already (another run): nothing to do
+            f.unlink()
+    try:
+        parts.rmdir()
+    except OSError:
+        others = sorted(f.name for f in parts.iterdir()) if parts.is_dir() else []
+        if others:
+            shown = ", ".join(repr(n) for n in others[:3])
+            more = f" and {len(others) - 3:,} more" if len(others) > 3 else ""
+            note(f"{parts}: kept, it holds files embed did not write ({shown}{more})")
 
 
 def finished_parts(

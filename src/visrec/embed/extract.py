@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -61,6 +60,7 @@ from visrec.embed.chunk_files import (
     fingerprint,
     finished_parts,
     parts_dir,
+    remove_parts,
     vectors_engine,
     write_chunk,
 )
@@ -345,8 +345,7 @@ def embed_images(
 
         # --- assemble -----------------------------------------------------------------
         failures = assemble(out, chunks, fps, part_files, old, path_of, meta, bb, key)
-        if parts.exists():
-            shutil.rmtree(parts, ignore_errors=True)
+        remove_parts(parts, note)
         return EmbedResult(
             ids=ids,
             failures=failures,

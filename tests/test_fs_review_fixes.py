@@ -1,0 +1,155 @@
+"""Outputs that would replace an input the command did not name, and a run that must
+not lose its results to the file system: the vectors a model's train.json records, a
+review file inside an --interactions folder, a cache image, a parts folder holding the
+user's files, a removed current folder, a link into a folder nobody can write, a '..'
+after a missing folder, and a write that fails after an evaluation."""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_train_recommend_cli import _train, files  # noqa: F401 (a fixture)
+from visrec.cli import main
+from visrec.commands._common import check_output_file
+
+
+def test_recommend_will_not_write_over_the_vectors_its_model_records(
+    files: dict[str, Path],  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = _train(files, tmp_path, "visual-cf")
+    before = files["vectors"].read_bytes()
+    for extra in ([], ["--items", str(files["cands"])]):
+        argv = ["recommend", str(folder), *extra, "-o", str(files["vectors"])]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "is the vectors (recorded in train.json) file" in err
+        assert files["vectors"].read_bytes() == before
+
+
+def test_evaluate_will_not_write_over_a_file_of_its_interactions_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "amz"
+    folder.mkdir()
+    review = folder / "Test_5.json.gz"
+    with gzip.open(review, "wt") as fh:
+        fh.write(json.dumps({"reviewerID": "u", "asin": "a", "overall": 5, "unixReviewTime": 1}))
+    before = review.read_bytes()
+    for option in ("--json", "--report"):
+        argv = ["evaluate", "--interactions", str(folder), "--models", "popularity"]
+        assert main([*argv, option, str(review)]) == 2
+        assert "is the --interactions file" in capsys.readouterr().err
+        assert review.read_bytes() == before
+    for command in ("knn-rating", "rating-eval"):
+        argv = [command, "--interactions", str(folder), "--vectors", str(tmp_path / "v.pq")]
+        assert main([*argv, "--json", str(review)]) == 2
+        assert "is the --interactions file" in capsys.readouterr().err
+
+
+def _ratings(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    rows = [(f"u{u}", f"i{i}") for u in range(20) for i in rng.choice(30, 6, replace=False)]
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(path, index=False)
+    return path
+
+
+def test_a_removed_current_folder_fails_only_what_needs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _ratings(tmp_path / "r.csv")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    train = ["train", "--model", "popularity", "--interactions", str(data), "-q"]
+    assert main([*train, "-o", str(tmp_path / "m")]) == 0  # absolute paths: no need of it
+    out = tmp_path / "e.json"
+    evaluate = ["evaluate", "--interactions", str(data), "--models", "popularity", "-q"]
+    assert main([*evaluate, "--seeds", "1", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["run"]["cwd"] is None
+    capsys.readouterr()
+    assert main([*train, "-o", "relative"]) == 2
+    assert capsys.readouterr().err == (
+        "error: the current folder no longer exists (removed while visrec ran?); cd to a "
+        "folder that does and run the command again\n"
+    )
+
+
+def test_evaluate_prints_its_table_before_a_write_that_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import visrec._atomic
+
+    def full(path: object, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(visrec._atomic, "write_text_atomic", full)
+    data = _ratings(tmp_path / "r.csv")
+    out = tmp_path / "e.json"
+    argv = ["evaluate", "--interactions", str(data), "--models", "popularity", "--seeds", "1"]
+    assert main([*argv, "-q", "--json", str(out)]) != 0
+    captured = capsys.readouterr()
+    assert "popularity" in captured.out and "Recall@20" in captured.out
+    assert "No space left on device" in captured.err
+    assert Path(f"{out}.partial.jsonl").exists()  # the finished runs are kept for a rerun
+
+
+def test_only_embeds_own_files_go_with_a_parts_folder(tmp_path: Path) -> None:
+    from visrec.embed.chunk_files import remove_parts
+
+    parts = tmp_path / "v.parquet.parts"
+    parts.mkdir()
+    for name in ("chunk-ab12.parquet", ".chunk-ab12.parquet.x1y2.tmp", "notes.txt"):
+        (parts / name).write_text("x")
+    said: list[str] = []
+    remove_parts(parts, said.append)
+    assert sorted(p.name for p in parts.iterdir()) == ["notes.txt"]
+    assert said == [f"{parts}: kept, it holds files embed did not write ('notes.txt')"]
+    (parts / "notes.txt").unlink()
+    (parts / "chunk-cd34.parquet").write_text("x")
+    remove_parts(parts, said.append)
+    assert not parts.exists() and len(said) == 1
+
+
+def test_a_link_to_a_file_that_cannot_be_made_fails_before_the_work(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    link = tmp_path / "out.json"
+    link.symlink_to(tmp_path / "afile" / "x.json")  # under a file: never writable
+    with pytest.raises(Exception, match=r"--json: cannot write .*out\.json"):
+        check_output_file(link, "--json")
+
+
+def test_a_dotdot_after_a_missing_folder_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "nosuch" / ".." / "e.json"
+    with pytest.raises(Exception, match=r"nosuch' is not a folder, so the '\.\.' after it"):
+        check_output_file(path, "--json")
+    assert not (tmp_path / "nosuch").exists()
+    (tmp_path / "there").mkdir()
+    check_output_file(tmp_path / "there" / ".." / "e.json", "--json")  # a folder: fine
+
+
+def test_fetch_will_not_write_over_an_image_of_its_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    image = cache / f"{'0a' * 32}.jpg"
+    image.write_bytes(b"\xff\xd8 an image")
+    urls = tmp_path / "urls.csv"
+    urls.write_text("item_id,url\nx,http://127.0.0.1:9/x.jpg\n")
+    argv = ["fetch", str(urls), "--cache", str(cache)]
+    for option in ("-o", "--json"):
+        assert main([*argv, option, str(image)]) == 2
+        assert "is an image of the --cache" in capsys.readouterr().err
+    assert image.read_bytes() == b"\xff\xd8 an image"
+    assert os.listdir(cache) == [image.name]
