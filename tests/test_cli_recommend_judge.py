@@ -169,7 +169,12 @@ def test_recommend_reads_latin1_and_quoted_candidates(
     assert main(["recommend", str(model), "-o", str(recs_path), "--items", str(cands)]) == 2
     assert capsys.readouterr().err == (
         f"error: candidates file {str(cands)!r} line 2: expected one item id per line, "
-        'got \'"a","b"\'\n'
+        'got \'"a","b"\' (an id that holds a comma or a tab is quoted: "a,b")\n'
+    )
+    cands.write_text("c\nx,y\n")  # the quoting hint is for this one
+    assert main(["recommend", str(model), "-o", str(recs_path), "--items", str(cands)]) == 2
+    assert "got 'x,y' (an id that holds a comma or a tab is quoted: \"a,b\")" in (
+        capsys.readouterr().err
     )
 
 

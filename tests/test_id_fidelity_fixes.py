@@ -171,3 +171,33 @@ def test_cluster_says_which_items_the_reports_photos_leave_out(
     err = capsys.readouterr().err
     assert "3 of the 6 clustered items have no image in" in err
     assert "('0051', '0052', '12')" in err and "('0051' as '51', '0052' as '52')" in err
+
+
+def test_similar_prints_an_id_with_a_line_break_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = ["a\nb", "c", "d\te", "plain"]
+    _vectors(tmp_path / "v.parquet", ids)
+    assert main(["similar", str(tmp_path / "v.parquet"), "a\nb", "--n", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "items most like 'a\\nb':" in out and "'d\\te'" in out
+    assert [line for line in out.splitlines() if line.strip() in ("a", "b")] == []
+
+
+def test_ids_in_two_unicode_forms_that_print_alike_are_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.data.id_spelling import look_alike
+
+    composed, decomposed = "Caf\u00e9", "Cafe\u0301"
+    assert look_alike(["a", "b", "A"]) == (0, [])  # ASCII: case is no look-alike
+    assert look_alike([composed, decomposed, "x"]) == (1, [[composed, decomposed]])
+    rows = [("u1", composed), ("u1", "x"), ("u2", decomposed), ("u2", "x")]
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(tmp_path / "r.csv", index=False)
+    argv = ["train", "--model", "popularity", "--interactions", str(tmp_path / "r.csv")]
+    assert main([*argv, "-o", str(tmp_path / "m"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "1 item id(s) written in two Unicode forms that print alike ('Caf\\xe9', "
+        "'Cafe\\u0301'); each form is a different item, as written"
+    ) in err

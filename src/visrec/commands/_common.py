@@ -345,9 +345,10 @@ def split_min_rating(
 
 def note_id_spellings(frame: pd.DataFrame, source: str) -> None:
     """Say on stderr when ``source`` spells one whole number in two ways (``7`` and
-    ``007``: two items, as written) or has ids that other tools read as missing (``NA``:
-    kept as an id, but ``pandas.read_csv`` of the recommendations makes it NaN)."""
-    from visrec.data.id_spelling import missing_words, shown, spelt_two_ways
+    ``007``: two items, as written), writes an id in two Unicode forms that print alike,
+    or has ids that other tools read as missing (``NA``: kept as an id, but
+    ``pandas.read_csv`` of the recommendations makes it NaN)."""
+    from visrec.data.id_spelling import look_alike, missing_words, shown, spelt_two_ways
 
     for noun, col in (("user", "user_id"), ("item", "item_id")):
         if col not in frame.columns:
@@ -360,6 +361,16 @@ def note_id_spellings(frame: pd.DataFrame, source: str) -> None:
             print(
                 f"note: {source}: {n_groups:,} {noun} id(s) spelt in more than one way "
                 f"({listed}{more}); each spelling is a different {noun}, as written",
+                file=sys.stderr,
+            )
+        n_alike, alike = look_alike(ids)
+        if n_alike:  # two ids no reader of the output can tell apart
+            listed = "; ".join(", ".join(ascii(i) for i in g) for g in alike)
+            more = f"; and {n_alike - len(alike):,} more" if n_alike > len(alike) else ""
+            print(
+                f"note: {source}: {n_alike:,} {noun} id(s) written in two Unicode forms "
+                f"that print alike ({listed}{more}); each form is a different {noun}, as "
+                "written",
                 file=sys.stderr,
             )
         words = missing_words(ids)

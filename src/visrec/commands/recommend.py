@@ -204,7 +204,8 @@ def read_id_list(
             continue
         if len(fields) != 1 or (not quoted and ("," in one or "\t" in one)):
             raise VisrecError(
-                f"{what} file {path!r} line {lineno}: expected one {noun} id per line, got {text!r}"
+                f"{what} file {path!r} line {lineno}: expected one {noun} id per line, got "
+                f'{text!r} (an id that holds a comma or a tab is quoted: "a,b")'
             )
         if one in seen:
             dup += 1

@@ -70,6 +70,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _shown(item_id: str) -> str:
+    """An id as printed: as it is, or as Python writes it when it holds a line break
+    or another control character that would cut or garble the listing."""
+    return repr(item_id) if any(not c.isprintable() for c in item_id) else item_id
+
+
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
@@ -121,9 +127,9 @@ def run(args: argparse.Namespace) -> int:
         "cosine similarity, 1 = same direction"
     )
     for res in results:
-        print(f"\nitems most like {res.query}:")
+        print(f"\nitems most like {_shown(res.query)}:")
         for rank, (iid, score) in enumerate(zip(res.ids, res.scores, strict=True), 1):
-            print(f"  {rank:>3}  {iid:<24} {score:.3f}")
+            print(f"  {rank:>3}  {_shown(iid):<24} {score:.3f}")
         if not res.ids:  # the query is the only item with a usable image
             print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:

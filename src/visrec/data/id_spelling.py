@@ -166,6 +166,23 @@ def spelt_two_ways(
     return len(numbers), list(groups.values())
 
 
+def look_alike(ids: np.ndarray | Sequence[object], limit: int = 3) -> tuple[int, list[list[str]]]:
+    """How many ids of the distinct ``ids`` (one file's) print alike but differ in
+    Unicode form (``'Café'`` typed and as macOS writes file names): two ids to visrec
+    that no reader can tell apart; and the first ``limit`` such groups."""
+    arr = _texts(ids)
+    if len(arr) == 0 or pc.all(pc.string_is_ascii(arr)).as_py():
+        return 0, []  # the usual case: ASCII has one Unicode form
+    nfc = pd.Series(pc.utf8_normalize(arr, form="NFC").to_pylist(), dtype=object)
+    twice = nfc.duplicated(keep=False).to_numpy()
+    if not twice.any():
+        return 0, []
+    groups: dict[str, list[str]] = {}
+    for spelling, key in zip(arr.filter(pa.array(twice)).to_pylist(), nfc[twice], strict=True):
+        groups.setdefault(key, []).append(spelling)
+    return len(groups), list(groups.values())[:limit]
+
+
 def missing_words(ids: np.ndarray | Sequence[object]) -> list[str]:
     """The ``ids`` that other tools read back as a missing value (``NA``, ``null``)."""
     s = pd.Series(np.asarray(ids, dtype=object), dtype=object)
