@@ -93,6 +93,24 @@ def test_verdict_allows_for_picking_the_best_of_several_models() -> None:
     )
 
 
+def test_too_few_seeds_names_what_a_call_the_way_the_seeds_went_needs() -> None:
+    # one picture model, three without (visual-cf ranks as bpr here): 3 of 3 up is a
+    # call, 2 of 3 up needs no more seeds than that to be one, 0 of 3 down needs 5
+    models = {"popularity": [0.2] * 3, "bpr": [0.40, 0.42, 0.41], "visual-cf": [0.40, 0.42, 0.41]}
+    mixed = _result("warm", {**models, "vbpr": [0.41, 0.43, 0.40]})
+    assert verdict(mixed)[-1].startswith("No clear difference: +0.0033 Recall@20")
+    worse = _result("warm", {**models, "vbpr": [0.39, 0.41, 0.40]})
+    assert verdict(worse)[-1].startswith("Too few seeds to call: -0.0100 Recall@20")
+    assert "0.375 for the best of 3 models without pictures" in verdict(worse)[-1]
+    assert "; run --seeds 5 or more." in verdict(worse)[-1]
+
+
+def test_the_report_table_says_when_a_mean_is_over_fewer_seeds() -> None:
+    res = _result("cold-items", {"vbpr": [0.1, 0.2, 0.3]}, {"vbpr": [0.7, None, None]})
+    page = render_evaluation_report(res)
+    assert "0.700 (1 of 3 seeds)" in page and "0.200 ± 0.100" in page
+
+
 def test_verdict_sign_test_ties_and_few_seeds() -> None:
     def call(plain: list[float], img: list[float], protocol: str = "warm") -> str:
         return verdict(_result(protocol, {"bpr": plain, "vbpr": img}))[-1]

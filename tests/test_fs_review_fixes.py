@@ -153,3 +153,37 @@ def test_fetch_will_not_write_over_an_image_of_its_cache(
         assert "is an image of the --cache" in capsys.readouterr().err
     assert image.read_bytes() == b"\xff\xd8 an image"
     assert os.listdir(cache) == [image.name]
+
+
+def test_train_names_a_dotdot_after_a_missing_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _ratings(tmp_path / "r.csv")
+    out = tmp_path / "nosuch" / ".." / "m"
+    argv = ["train", "--model", "popularity", "--interactions", str(data), "-o", str(out)]
+    assert main(argv) == 2
+    assert "nosuch' is not a folder, so the '..' after it leads nowhere" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_file_in_a_subfolder_of_the_interactions_folder_is_no_input(tmp_path: Path) -> None:
+    # the loaders read a folder's own files: a --json in its subfolder replaces nothing
+    folder = tmp_path / "d"
+    (folder / "sub").mkdir(parents=True)
+    _ratings(folder / "ratings.csv")
+    out = folder / "sub" / "e.json"
+    argv = ["evaluate", "--interactions", str(folder), "--models", "popularity", "-q"]
+    assert main([*argv, "--seeds", "1", "--json", str(out)]) == 0 and out.exists()
+
+
+def test_dates_after_2262_are_read(tmp_path: Path) -> None:
+    # pandas 3 keeps them in microseconds; the epoch in nanoseconds overflowed
+    from visrec.data.tables import load_interactions
+
+    path = tmp_path / "far.csv"
+    path.write_text("user_id,item_id,timestamp\na,x,3000-01-01 00:00:00\na,y,2000-01-01\n")
+    res = load_interactions(path)  # at pandas 2, year 3000 is a bad record instead
+    assert len(res.frame) + len(res.bad) == 2
+    if len(res.frame) == 2:
+        assert res.frame["timestamp"].tolist() == [32503680000, 946684800]

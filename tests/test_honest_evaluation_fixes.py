@@ -85,7 +85,7 @@ def _ratings_csv(tmp_path: Path) -> Path:
     [
         ("warm", "are neither hits nor misses: left out of that user's candidates"),
         ("time", "stay candidates (not known at that time)"),
-        ("cold-items", "stay candidates (misses when ranked high): every candidate is an item"),
+        ("cold-items", "are not left out of the candidates: every candidate is an item"),
     ],
 )
 def test_evaluate_says_under_quiet_what_min_rating_does_to_the_candidates(
@@ -127,6 +127,46 @@ def test_one_rating_split_names_no_winner_by_a_gap_it_cannot_judge() -> None:
     )  # fmt: skip
     first = rating_verdict(runs)[0]
     assert first == (
-        "Lowest RMSE: biased MF + visual, 0.925 stars (biased MF next at 0.926; one split "
-        "gives no spread to judge the gap, 0.0010, by: --seeds 3 or more)."
+        "Lowest RMSE: biased MF + visual, 0.925 stars (biased MF next at 0.926: a gap of "
+        "0.0010 that one split cannot judge; --seeds 3 or more can)."
     )
+
+
+def test_known_at_test_compares_zoned_times_and_names_a_mismatch() -> None:
+    from visrec.errors import VisrecError
+
+    days = {"user_id": ["a", "a"], "item_id": ["1", "2"], "timestamp": [1, 5]}
+    frame = pd.DataFrame(days).assign(
+        timestamp=lambda d: pd.to_datetime(d["timestamp"], unit="D").dt.tz_localize("UTC")
+    )
+    below = pd.DataFrame({"user_id": ["a", "a"], "item_id": ["3", "4"], "timestamp": [4, 6]})
+    zoned = below.assign(
+        timestamp=lambda d: pd.to_datetime(d["timestamp"], unit="D").dt.tz_localize("UTC")
+    )
+    assert known_at_test(zoned, frame, "time")["item_id"].tolist() == ["3"]
+    naive = below.assign(timestamp=lambda d: pd.to_datetime(d["timestamp"], unit="D"))
+    for other in (naive, below):
+        with pytest.raises(VisrecError, match=r"cannot be compared .* give both alike"):
+            known_at_test(other, frame, "time")
+
+
+def test_on_time_the_pairs_rated_after_the_test_item_change_nothing() -> None:
+    rng = np.random.default_rng(3)
+    rows = []
+    for u in range(30):
+        items = rng.choice(40, 10, replace=False)
+        rows += [(f"u{u}", f"i{i}", t, int(rng.integers(1, 6))) for t, i in enumerate(items)]
+    data = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp", "rating"])
+    kept, below = data[data["rating"] >= 3], data[data["rating"] < 3]
+    test_time = kept.groupby("user_id")["timestamp"].max()
+    after = below[below["timestamp"] > below["user_id"].map(test_time)]
+    before = below.drop(after.index)
+    assert len(after) and len(before)
+
+    def recall(exclude: pd.DataFrame | None) -> list[float]:
+        res = run_experiment(kept, None, "time", ["popularity"], seeds=[0], progress=False,
+                             exclude=exclude)  # fmt: skip
+        return res.runs[["auc", "recall", "ndcg"]].iloc[0].tolist()
+
+    assert recall(after) == recall(None)
+    assert recall(below) == recall(before) != recall(None)

@@ -24,6 +24,19 @@ class OutputPathError(VisrecError, IsADirectoryError):
     stays an ``OSError`` for callers that handle failed writes as such."""
 
 
+def check_dotdot(path: Path) -> None:
+    """Refuse a ``..`` after a folder that does not exist: ``out/nosuch/..`` is no
+    folder to the system (``touch`` fails), though ``mkdir(parents=True)`` would make
+    ``nosuch`` to reach it."""
+    parts = path.parts
+    for j in range(1, len(parts)):
+        if parts[j] == ".." and not Path(*parts[:j]).is_dir():
+            raise VisrecError(
+                f"output path {str(path)!r}: {str(Path(*parts[:j]))!r} is not a folder, so "
+                "the '..' after it leads nowhere; name the folder without it"
+            )
+
+
 def check_output_path(path: str | os.PathLike[str]) -> Path:
     """``path`` as a ``Path``, checked to be writable as a file by :func:`atomic_path`.
 
@@ -48,15 +61,7 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         )
     if target.is_dir():
         raise OutputPathError(f"output path {str(target)!r} is a directory; name a file")
-    parts = target.parts
-    for j in range(1, len(parts)):
-        # 'out/nosuch/..' is no folder to the system (as for touch), though
-        # mkdir(parents=True) would make 'nosuch' to reach it
-        if parts[j] == ".." and not Path(*parts[:j]).is_dir():
-            raise VisrecError(
-                f"output path {raw!r}: {str(Path(*parts[:j]))!r} is not a folder, so the "
-                "'..' after it leads nowhere; name the folder without it"
-            )
+    check_dotdot(target)
     try:
         st = os.stat(target)  # through symlinks: /dev/stdout -> /proc/self/fd/1
     except OSError as exc:

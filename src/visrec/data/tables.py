@@ -1025,7 +1025,9 @@ def _parse_timestamps(
         dt = pd.to_datetime(_one_day_month_order(s), errors="coerce", utc=True, format="mixed")
         ok = dt.notna().to_numpy() & bad  # a number among dates is no date
         secs = np.zeros(len(s), dtype=np.float64)
-        secs[ok] = (dt[ok] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+        # the epoch in the dates' own unit: a nanosecond one overflows past 2262
+        epoch = pd.Timestamp(0, tz="UTC").as_unit(dt.dt.unit)
+        secs[ok] = (dt[ok] - epoch).dt.total_seconds().to_numpy()
         return np.where(ok, secs, 0).astype(np.int64), ~ok, np.zeros(len(s), dtype=bool), kinds
     big = ~bad & (np.abs(num) >= _EXACT_FLOAT)
     out_of_range = ~bad & ((num >= _INT64_LIMIT) | (num < -_INT64_LIMIT))

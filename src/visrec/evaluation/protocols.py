@@ -249,18 +249,18 @@ def known_at_test(exclude: pd.DataFrame, frame: pd.DataFrame, protocol: str) -> 
     times = pd.Series(sortable_times(frame[TIMESTAMP]).to_numpy(), index=id_column(frame, USER))
     test_time = times.groupby(level=0).max()
     dated = exclude[TIMESTAMP].notna().to_numpy()  # a pair without a time stays out
-    when = sortable_times(exclude.loc[dated, TIMESTAMP]).to_numpy()
-    if pd.api.types.is_datetime64_any_dtype(when) != pd.api.types.is_datetime64_any_dtype(
-        test_time
-    ):
+    when = pd.Series(sortable_times(exclude.loc[dated, TIMESTAMP]).array)
+    limit = pd.Series(test_time.reindex(id_column(exclude, USER)[dated]).array)
+    try:
+        earlier = (when <= limit).to_numpy(dtype=bool)  # False where limit is missing
+    except TypeError:
         raise VisrecError(
-            "exclude's timestamps and the data's are not the same kind (one holds "
-            "datetimes, the other numbers): give both as the same"
-        )
-    limit = test_time.reindex(id_column(exclude, USER)[dated]).to_numpy()
+            "exclude's timestamps and the data's cannot be compared (numbers against "
+            "datetimes, or datetimes with and without a time zone): give both alike"
+        ) from None
     keep = np.ones(len(exclude), dtype=bool)
     # a user with no row in frame is no test user: their pairs change nothing
-    keep[dated] = pd.isna(limit) | (when <= limit)
+    keep[dated] = limit.isna().to_numpy() | earlier
     return exclude[keep]
 
 

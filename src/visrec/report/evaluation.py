@@ -189,12 +189,16 @@ def _runs(result: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def mean_std(v: pd.Series, digits: int = 3) -> str:
-    v = v.dropna()
-    if v.empty:
+    """``"0.650 ± 0.012"`` over the seeds where ``v`` is defined, said when those are
+    fewer than its runs (``"0.700 (1 of 3 seeds)"``): the header counts every seed."""
+    defined = v.dropna()
+    if defined.empty:
         return "n/a"
-    if len(v) == 1:
-        return f"{v.iloc[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+    if len(defined) == 1:
+        text = f"{defined.iloc[0]:.{digits}f}"
+    else:
+        text = f"{defined.mean():.{digits}f} ± {defined.std(ddof=1):.{digits}f}"
+    return text + (f" ({len(defined)} of {len(v)} seeds)" if len(defined) < len(v) else "")
 
 
 def verdict(result: Mapping[str, Any]) -> list[str]:
@@ -305,12 +309,16 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
     if ties == diff.size:
         call = f"No difference: {best_img} and {best_plain} have the same Recall@{k} on every seed."
     elif diff.size == 1:
-        call = f"{diff[0]:+.4f} Recall@{k} on one seed: run --seeds {picks.seeds()} or more."
+        call = (
+            f"{diff[0]:+.4f} Recall@{k} on one seed: run --seeds "
+            f"{picks.seeds(diff[0] > 0)} or more."
+        )
     else:
         call = {
             "up": f"Pictures help here{_by_little(diff, b)}: {said}.",
             "down": f"Pictures do not help here{_by_little(diff, b)}: {said}.",
-            "few": f"Too few seeds to call: {said}; run --seeds {picks.seeds()} or more.",
+            "few": f"Too few seeds to call: {said}; run --seeds "
+            f"{picks.seeds(wins >= losses)} or more.",
             "unclear": f"No clear difference: {said}.",
         }[sign_call(wins, losses, diff.size, picks)]
         call += weak_evidence(wins, losses, diff.size, picks)
@@ -400,10 +408,11 @@ class Picks:
     def p_down(self, wins: int, losses: int) -> float:
         return min(1.0, max(self.down, 1) * sign_p(losses, wins))
 
-    def seeds(self) -> int:
-        """The fewest seeds on which a call either way is possible (all going one way)."""
+    def seeds(self, up: bool = True) -> int:
+        """The fewest seeds on which a call that way (``up``: pictures help, or are
+        above chance) is possible, all of them going that way."""
         n = 3
-        while max(self.up, self.down, 1) * 0.5**n > SIGN_P:
+        while max(self.up if up else self.down, 1) * 0.5**n > SIGN_P:
             n += 1
         return n
 
@@ -413,13 +422,13 @@ ONE = Picks()  # a test of two models named in advance
 
 def sign_call(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
     """The sign test's call: ``"up"`` or ``"down"`` at p <= SIGN_P (allowing for
-    ``picks``), else ``"few"`` (fewer seeds than ``picks.seeds()``: no call is
-    possible) or ``"unclear"``."""
+    ``picks``), else ``"few"`` (fewer seeds than a call the way the seeds went needs:
+    ``picks.seeds(wins >= losses)``) or ``"unclear"``."""
     if picks.p(wins, losses) <= SIGN_P:
         return "up"
     if picks.p_down(wins, losses) <= SIGN_P:
         return "down"
-    return "few" if n_seeds < picks.seeds() else "unclear"
+    return "few" if n_seeds < picks.seeds(wins >= losses) else "unclear"
 
 
 def weak_evidence(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
@@ -511,7 +520,8 @@ def _cold_verdict(
         else {
             "up": f"above chance: {count}",
             "down": f"below chance, worse than a random order: {count}",
-            "few": f"too few seeds to call: {count}; run --seeds {picks.seeds()} or more",
+            "few": f"too few seeds to call: {count}; run --seeds "
+            f"{picks.seeds(above >= below)} or more",
             "unclear": f"not consistently above chance: {count}",
         }[call]
     )

@@ -132,8 +132,9 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
     spread = runs[runs["model"].isin([best, second])].groupby("model")["rmse"].std(ddof=1)
     if spread.isna().any():  # one split: nothing says whether the gap is more than noise
         return (
-            f" ({second} next at {rmse[second]:.3f}; one split gives no spread to judge "
-            f"the gap, {rmse[second] - rmse[best]:.4f}, by: --seeds 3 or more)"
+            f" ({second} next at {rmse[second]:.3f}: a gap of "
+            f"{rmse[second] - rmse[best]:.4f} that one split cannot judge; --seeds 3 or "
+            "more can)"
         )
     if rmse[second] - rmse[best] >= spread.max():
         return ""
