@@ -427,10 +427,10 @@ def _holder(fd: int) -> str:
         info = json.loads(os.pread(fd, 4096, 0).decode())
         pid, started = int(info["pid"]), float(info["started"])
         host = str(info.get("host") or "")
-        when = time.localtime(started)
+        when = time.gmtime(started)  # UTC: the holder may run in another time zone
     except (OSError, ValueError, KeyError, TypeError, OverflowError):
         return "another process"  # not written yet, or by something else
-    fmt = "%H:%M:%S" if when[:3] == time.localtime()[:3] else "%Y-%m-%d %H:%M:%S"
+    fmt = "%H:%M:%S UTC" if when[:3] == time.gmtime()[:3] else "%Y-%m-%d %H:%M:%S UTC"
     on = f" on {host}" if host and host != socket.gethostname() else ""
     return f"pid {pid}{on}, started {time.strftime(fmt, when)}"
 

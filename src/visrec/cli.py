@@ -26,7 +26,7 @@ from visrec import __version__, _interrupt
 from visrec._atomic import broken_link, shown_path
 from visrec.commands._common import closed_stdout_status, stdout_failed_status
 from visrec.commands._help import HelpFormatter, Parser
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, not_utf8_hint
 
 # Order here is the order in ``visrec --help``.
 COMMAND_MODULES = (
@@ -151,6 +151,7 @@ def _warnings_in_one_line() -> Iterator[None]:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    _print_any_name()  # before argparse, which prints --help (evaluate's has a '±')
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # said by the (sub)command's own parser: its usage, and a hint
@@ -164,7 +165,6 @@ def _main(argv: Sequence[str] | None) -> int:
     if func is None:
         parser.print_help(sys.stderr)  # a usage error (status 2): nothing on stdout
         return 2
-    _print_any_name()
     with _ctrl_c_seen():
         status = _run(func, args)
         # 128 + SIGTERM, as the shell reports a process the signal killed
@@ -194,9 +194,13 @@ def _print_any_name() -> None:
     if sys.stdout is None or sys.stdout is not sys.__stdout__:
         return  # not the process's own: a caller's capture (pytest) or a redirect
     reconfigure = getattr(sys.stdout, "reconfigure", None)
-    if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
-        encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-        errors = "surrogateescape" if encoding in ("utf8", "") else _RAW_OR_ESCAPED
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    utf8 = encoding in ("utf8", "")
+    # an ASCII stdout of the C locale with PYTHONUTF8=0 is 'surrogateescape' already,
+    # which fails on a '±' or an 'é' of the data all the same
+    fails = ("strict",) if utf8 else ("strict", "surrogateescape")
+    if reconfigure is not None and getattr(sys.stdout, "errors", None) in fails:
+        errors = "surrogateescape" if utf8 else _RAW_OR_ESCAPED
         with contextlib.suppress(Exception):  # a stream that cannot: leave it as it is
             reconfigure(errors=errors)
 
@@ -265,8 +269,8 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
             # a path that is not UTF-8 (Linux allows any bytes) meets a library that
             # encodes paths strictly: pyarrow, for every Parquet file
             print(
-                f"error: '{_one_line(shown_path(exc.object))}': a file name that is not "
-                "valid UTF-8 cannot be used here; rename it",
+                f"error: '{_one_line(shown_path(exc.object))}': a name that is not valid "
+                f"UTF-8 cannot be used here; rename it{not_utf8_hint()}",
                 file=sys.stderr,
             )
             status = 2

@@ -44,6 +44,21 @@ _REFUSALS = frozenset(
 )
 
 
+def not_utf8_hint() -> str:
+    """For a name 'not valid UTF-8': "" when Python reads names as UTF-8, else the
+    likelier cause (``LC_ALL=C`` with ``PYTHONUTF8=0`` makes every name with an accent
+    look undecodable) and its cure."""
+    import sys
+
+    encoding = sys.getfilesystemencoding().lower().replace("-", "")
+    if encoding == "utf8":
+        return ""
+    return (
+        f" (or Python reads names as {sys.getfilesystemencoding()}, as under LC_ALL=C "
+        "with PYTHONUTF8=0: set PYTHONUTF8=1 or LC_ALL=C.UTF-8)"
+    )
+
+
 def names_text(names: Iterable[object]) -> str:
     """Column names for a message, as written (``user_id, item_id``), not as a Python
     list (``['user_id', 'item_id']``)."""

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, not_utf8_hint
 
 
 def _image_suffixes() -> frozenset[str]:
@@ -133,7 +133,7 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
         except UnicodeEncodeError:
             # undecodable bytes (os.fsdecode's surrogates): no id a table can hold, and
             # no name a terminal can print, so the note shows its repr
-            skipped.append((repr(p.name), NOT_UTF8))
+            skipped.append((repr(p.name), NOT_UTF8 + not_utf8_hint()))
             continue
         if p.is_dir():  # a link to a folder too (read when recursive, unless a link)
             if not recursive:

@@ -921,7 +921,7 @@ def _full_year(yy: int) -> int:
     is 1980), so one column's ``3/4/70`` and ``Mar 5 70`` are the same century."""
     import datetime
 
-    now = datetime.date.today().year
+    now = datetime.datetime.now(datetime.UTC).year  # not the local date: same in every zone
     year = now // 100 * 100 + yy
     if year > now + 49:
         year -= 100

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, check_input_exists, shown_path, utf8_path
 from visrec.data.id_spelling import find_ids, ids_as_text
-from visrec.errors import VisrecError, names_text
+from visrec.errors import VisrecError, names_text, not_utf8_hint
 
 META_KEY = b"visrec"
 
@@ -552,7 +552,8 @@ def read_vectors(
         )
     if not utf8_path(p):  # pyarrow encodes the name strictly: said before the content
         raise VisrecError(
-            f"'{shown_path(p)}': a file name that is not valid UTF-8 cannot be used here; rename it"
+            f"'{shown_path(p)}': a file name that is not valid UTF-8 cannot be used here; "
+            f"rename it{not_utf8_hint()}"
         )
     if not os.path.isfile(p):  # pyarrow reads a file whole, from its footer: no pipe
         raise VisrecError(

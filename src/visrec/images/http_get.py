@@ -66,6 +66,10 @@ def retry_after(value: str | None) -> float | None:
             return None
         if when is None:
             return None
+        if when.tzinfo is None:  # asctime and '-0000' dates: GMT (RFC 7231), not local
+            import datetime
+
+            when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - time.time()
     if seconds != seconds:  # NaN
         return None
