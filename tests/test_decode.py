@@ -263,6 +263,28 @@ def test_a_corrupt_exif_block_costs_no_warning_and_no_image(tmp_path: Path) -> N
     path.write_bytes(buf.getvalue()[:2] + seg + buf.getvalue()[2:])
     # Pillow's "Corrupt EXIF data" named no file and showed once per run; pytest's own
     # warning filters come before visrec's, so the check runs as the CLI would
-    code = f"from visrec.images.decode import load_image; print(load_image({str(path)!r}).size)"
+    load = f"from visrec.images.decode import load_image; print(load_image({str(path)!r}).size)"
+    code = f"from visrec.cli import quiet_pillow_warnings; quiet_pillow_warnings(); {load}"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stderr == "" and done.stdout == "(30, 20)\n"
+    # a program using the library keeps its own filters: Pillow's warning is its to see
+    done = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True)
+    assert done.stdout == "(30, 20)\n" and "Corrupt EXIF" in done.stderr
+
+
+def test_the_library_leaves_a_hosts_bomb_filter_alone(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # a service that refuses bombs by turning Pillow's warning into an error: importing
+    # visrec's image code switched it off for the whole process
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_with_size(12_000, 10_000))
+    code = (
+        "import warnings; from PIL import Image; "
+        "warnings.simplefilter('error', Image.DecompressionBombWarning); "
+        "import visrec.images.decode, visrec.embed.extract; "
+        f"Image.open({str(path)!r})"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1 and "DecompressionBombWarning" in done.stderr

@@ -13,11 +13,9 @@ preprocessing are never mixed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import importlib.util
-import io
 import os
 from collections.abc import Callable
 from functools import lru_cache
@@ -27,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 if TYPE_CHECKING:
     import torch
@@ -176,6 +174,16 @@ def _installed(module: str) -> bool:
         return False
 
 
+def build_quietly(backbone: Backbone) -> torch.nn.Module:
+    """``backbone.build_model()`` without drawing from torch's global random generator:
+    the layers are initialised at random before the weights are loaded over them, and a
+    host program that seeds torch must get the same numbers after an embed as without."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        return backbone.build_model()
+
+
 def _effnet_features(net: Any) -> torch.nn.Module:
     """Wrap the package's EfficientNet so ``forward`` returns pooled features."""
     import torch
@@ -257,12 +265,23 @@ class EfficientNetLite(Backbone):
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError as exc:
             raise VisrecError(self.install_hint) from exc
+        import torch
+
         path = self.weights_path()
-        # The package prints "Loaded pretrained weights ..." on stdout; keep stdout clean.
-        with contextlib.redirect_stdout(io.StringIO()):
-            # the package's own name of the variant: a subclass may register another
-            net = EfficientNet.from_pretrained(
-                f"efficientnet-lite{self.variant}", weights_path=path
+        # what the package's from_pretrained does, without its print on stdout (a
+        # redirect of sys.stdout is the whole process's: a host thread's lines were lost)
+        # and its bare torch.load; the package's own name of the variant: a subclass
+        # may register another
+        net = EfficientNet.from_name(f"efficientnet-lite{self.variant}", num_classes=1000)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            missing, unexpected = net.load_state_dict(state, strict=False)
+        except Exception as exc:  # not a state dict, or one of another shape
+            raise VisrecError(f"{self.name} weights {path!r}: cannot load ({exc})") from exc
+        if missing or unexpected:
+            raise VisrecError(
+                f"{self.name} weights {path!r} do not fit the network (missing "
+                f"{names_text(missing) or 'none'}; unexpected {names_text(unexpected) or 'none'})"
             )
         return _effnet_features(net.eval())
 

@@ -73,7 +73,9 @@ class TorchEngine:
         self.backbone = backbone
         self.device = torch_device(device)
         self.batch_size = int(batch_size or (64 if self.device.startswith("cuda") else 16))
-        model = backbone.build_model().eval()
+        from visrec.embed.backbones import build_quietly
+
+        model = build_quietly(backbone).eval()
         if self.device.startswith("cuda"):
             # cuDNN autotuning may pick different kernels run to run; the reference path
             # promises identical vectors for identical inputs.

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -177,14 +178,17 @@ def export_onnx(backbone: Any, path: str | os.PathLike[str]) -> Path:
     """
     import torch
 
+    from visrec.embed.backbones import build_quietly
+
     target = Path(path)
-    model = _export_ready(backbone.build_model()).eval()
+    model = _export_ready(build_quietly(backbone)).eval()
     size = _input_hw(backbone)
     dummy = torch.zeros((2, 3, *size), dtype=torch.float32)
     with atomic_path(target) as tmp, torch.no_grad(), warnings.catch_warnings():
         # The legacy (TorchScript) exporter is deprecated but handles this model family
-        # without onnxscript; its constant-folding notes are harmless.
-        warnings.simplefilter("ignore")
+        # without onnxscript; its constant-folding notes are harmless. Only torch's: the
+        # filter list is the process's, and a host thread's warnings must still show.
+        warnings.filterwarnings("ignore", module=r"torch(\.|$)")
         torch.onnx.export(
             model,
             (dummy,),
@@ -232,6 +236,18 @@ def cached_onnx_path(backbone: Any, directory: str | os.PathLike[str] | None = N
     sweep_temp_files(path)
     if _cache_valid(path):
         return path
+    with _EXPORT_LOCK:  # two first uses in threads: one exports, the other waits for it
+        if _cache_valid(path):
+            return path
+        return _export_to_cache(backbone, path)
+
+
+#: one export at a time in this process (torch's exporter keeps global state)
+_EXPORT_LOCK = threading.Lock()
+
+
+def _export_to_cache(backbone: Any, path: Path) -> Path:
+    """Export ``backbone`` to the cache file ``path``; errors name VISREC_CACHE."""
     if path.exists():
         log.warning("ONNX cache %s is missing its digest or corrupted; exporting again", path)
     log.info("exporting %s to ONNX at %s (once)", backbone.name, path)

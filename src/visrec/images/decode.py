@@ -35,14 +35,10 @@ __all__ = [
 #: Pillow's own limit (about 89.5 megapixels): far above any product photo.
 DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
 
-# We enforce our own pixel limit from the header (below) before anything is decoded, so
-# Pillow's advisory warning for images between 1x and 2x its limit is redundant noise.
-# (A filter rather than ``catch_warnings``: the latter is not thread-safe before 3.14
-# and decoding runs in worker threads.)
-warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
-# A corrupt EXIF block (common in phone photos) costs only the orientation, which
-# decode_image then leaves as it is; Pillow's warning named no file and showed once.
-warnings.filterwarnings("ignore", message=r"(Possibly )?[Cc]orrupt EXIF", category=UserWarning)
+
+# Two Pillow warnings visrec handles itself are ignored by the command line for its run
+# (visrec.cli.quiet_pillow_warnings), not here: the filter list is the whole process's.
+
 
 _MAGIC = (
     (b"%PDF", "PDF document"),

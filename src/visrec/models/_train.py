@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -455,12 +456,27 @@ def single_cpu_thread(device: torch.device) -> Iterator[None]:
     if device.type != "cpu":
         yield
         return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    global _one_thread_fits, _threads_before
+    # torch's thread count is the process's: with fits in several threads, the first
+    # to start saves the host's count and the last to finish puts it back (each one
+    # restoring what it saw left the host on 1 thread)
+    with _THREADS_LOCK:
+        if _one_thread_fits == 0:
+            _threads_before = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _one_thread_fits += 1
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        with _THREADS_LOCK:
+            _one_thread_fits -= 1
+            if _one_thread_fits == 0:
+                torch.set_num_threads(_threads_before)
+
+
+_THREADS_LOCK = threading.Lock()
+_one_thread_fits = 0  # fits inside single_cpu_thread now
+_threads_before = 0  # the count the first of them found
 
 
 def _epoch(

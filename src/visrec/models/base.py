@@ -35,7 +35,13 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from visrec import __version__
-from visrec._atomic import atomic_path, check_input_exists, not_regular, write_text_atomic
+from visrec._atomic import (
+    atomic_path,
+    check_input_exists,
+    exclusive_lock,
+    not_regular,
+    write_text_atomic,
+)
 from visrec._ranking import top_candidates
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import (
@@ -749,6 +755,13 @@ class Recommender(ParamsMixin, ABC):
             raise VisrecError(
                 f"cannot save the model to {str(folder)!r}: it is a file, not a folder"
             )
+        # two saves at once (threads of a host) interleaved the two files: one at a time
+        with exclusive_lock(folder, "model save", advice="save to another folder"):
+            self._save_files(folder)
+        return folder
+
+    def _save_files(self, folder: Path) -> None:
+        """Write ``arrays.npz`` and ``model.json`` into ``folder`` (``save`` holds it)."""
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {
             **pack_ids("user_ids", self.user_map_.to_list()),
@@ -785,7 +798,6 @@ class Recommender(ParamsMixin, ABC):
             "extra": self._extra_state(),
         }
         write_text_atomic(folder / MODEL_JSON, json.dumps(meta, indent=2, default=json_default))
-        return folder
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Self:

@@ -1,7 +1,8 @@
-"""Plots for the HTML report, each returned as PNG bytes (matplotlib, Agg backend).
+"""Plots for the HTML report, each returned as PNG bytes (matplotlib, without pyplot).
 
-Nothing here touches the screen or global matplotlib state beyond selecting the
-non-interactive Agg backend; every figure is closed after rendering.
+Nothing here touches the screen or global matplotlib state: the figures are
+``matplotlib.figure.Figure`` objects drawn straight to PNG, so the backend a host
+program chose (a notebook's) stays its own.
 """
 
 from __future__ import annotations
@@ -63,22 +64,20 @@ def _text(s: str) -> str:
     return "\u200b" + s if s.startswith("_") else s
 
 
-def _plt() -> Any:
-    import matplotlib
+def _subplots(nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Any, Any]:
+    """A figure and its axes, as ``pyplot.subplots`` gives, without pyplot: no backend
+    is chosen and no figure is registered, so a host program's plots (a notebook's
+    inline backend, its open figures) are left as they are, and threads may draw at
+    once (matplotlib's pattern for web servers)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=kw.pop("figsize", None))
+    return fig, fig.subplots(nrows, ncols, **kw)
 
 
 def _png(fig: Any) -> bytes:
-    plt = _plt()
     buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")  # sharp on HiDPI
-    finally:
-        plt.close(fig)
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")  # sharp on HiDPI
     return buf.getvalue()
 
 
@@ -93,11 +92,10 @@ def projection_png(
 
     Labels beyond the eighth most frequent are drawn in grey as "other".
     """
-    plt = _plt()
     labs = pd.Series([str(v) for v in labels])
     shown = label_order(labels)[: len(PALETTE)]
     legend = projection_legend(labels)  # the same words as the page's caption
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    fig, ax = _subplots(figsize=(6.4, 4.8))
     rest = ~labs.isin(shown).to_numpy()
     if rest.any():
         ax.scatter(coords[rest, 0], coords[rest, 1], s=8, c="#BBBBBB", label=legend[-1], alpha=0.6)
@@ -130,8 +128,7 @@ def projection_png(
 
 def knn_bar_png(accuracy: float, majority_accuracy: float, majority_class: str) -> bytes:
     """Two bars: KNN accuracy and the majority-class baseline on the same test rows."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    fig, ax = _subplots(figsize=(5.0, 3.2))
     names = ["KNN on image vectors", _text(f"always {majority_class} stars\n(majority class)")]
     vals = [accuracy, majority_accuracy]
     bars = ax.barh(names, vals, color=[PALETTE[0], "#999999"])
@@ -145,9 +142,8 @@ def knn_bar_png(accuracy: float, majority_accuracy: float, majority_class: str) 
 
 def confusion_png(confusion: pd.DataFrame) -> bytes:
     """Heatmap of a true x predicted count table, each cell annotated with its count."""
-    plt = _plt()
     counts = confusion.to_numpy(dtype=np.int64)
-    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    fig, ax = _subplots(figsize=(4.6, 4.0))
     top = counts.max() if counts.size else 0
     # from 0: a scale from the smallest count makes 600 vs 685 look like none vs many
     im = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(int(top), 1))
@@ -229,8 +225,7 @@ def metric_bars_png(
     ``image_models`` are drawn in blue, ``baselines`` in grey, the rest in orange, so
     "with pictures" and "without" read at a glance.
     """
-    plt = _plt()
-    fig, axes = plt.subplots(
+    fig, axes = _subplots(
         1, len(metrics), figsize=(3.3 * len(metrics), 0.6 + 0.42 * len(models)), squeeze=False
     )
     image = set(image_models)
