@@ -171,11 +171,12 @@ def test_recommend_reads_latin1_and_quoted_candidates(
         f"error: candidates file {str(cands)!r} line 2: expected one item id per line, "
         'got \'"a","b"\' (an id that holds a comma or a tab is quoted: "a,b")\n'
     )
-    cands.write_text("c\nx,y\n")  # the quoting hint is for this one
-    assert main(["recommend", str(model), "-o", str(recs_path), "--items", str(cands)]) == 2
-    assert "got 'x,y' (an id that holds a comma or a tab is quoted: \"a,b\")" in (
-        capsys.readouterr().err
-    )
+    for line in ("x,y", "x\ty"):  # the quoting hint is for these
+        cands.write_text(f"c\n{line}\n")
+        assert main(["recommend", str(model), "-o", str(recs_path), "--items", str(cands)]) == 2
+        assert f'got {line!r} (an id that holds a comma or a tab is quoted: "a,b")' in (
+            capsys.readouterr().err
+        )
 
 
 def test_train_names_ids_when_no_vector_matches(

@@ -93,6 +93,20 @@ def test_verdict_allows_for_picking_the_best_of_several_models() -> None:
     )
 
 
+def test_a_call_against_pictures_says_how_weak_it_is_in_full() -> None:
+    three = _result("warm", {"bpr": [0.40, 0.42, 0.41], "vbpr": [0.39, 0.41, 0.40]})
+    assert verdict(three)[-1] == (
+        "Pictures do not help here: -0.0100 Recall@20 on average, better on 0 of 3 seeds; "
+        "sign test p = 0.125. Weak evidence (p above 0.05): more seeds would firm it up. "
+        "(bpr itself moves 0.0100 (std) between the splits.)"
+    )
+    five = _result("warm", {"bpr": [0.40] * 5, "vbpr": [0.39] * 5})
+    assert verdict(five)[-1] == (
+        "Pictures do not help here: -0.0100 Recall@20 on average, better on 0 of 5 seeds; "
+        "sign test p = 0.031. (bpr itself moves 0.0000 (std) between the splits.)"
+    )
+
+
 def test_too_few_seeds_names_what_a_call_the_way_the_seeds_went_needs() -> None:
     # one picture model, three without (visual-cf ranks as bpr here): 3 of 3 up is a
     # call, 2 of 3 up needs no more seeds than that to be one, 0 of 3 down needs 5

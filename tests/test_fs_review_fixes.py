@@ -93,15 +93,19 @@ def test_evaluate_prints_its_table_before_a_write_that_fails(
     def full(path: object, text: str) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
+    import visrec.report.evaluation
+
     monkeypatch.setattr(visrec._atomic, "write_text_atomic", full)
+    monkeypatch.setattr(visrec.report.evaluation, "write_evaluation_report", full)
     data = _ratings(tmp_path / "r.csv")
     out = tmp_path / "e.json"
     argv = ["evaluate", "--interactions", str(data), "--models", "popularity", "--seeds", "1"]
-    assert main([*argv, "-q", "--json", str(out)]) != 0
-    captured = capsys.readouterr()
-    assert "popularity" in captured.out and "Recall@20" in captured.out
-    assert "No space left on device" in captured.err
-    assert Path(f"{out}.partial.jsonl").exists()  # the finished runs are kept for a rerun
+    for option in ("--json", "--report"):
+        assert main([*argv, "-q", option, str(out)]) != 0
+        captured = capsys.readouterr()
+        assert "popularity" in captured.out and "Recall@20" in captured.out
+        assert "No space left on device" in captured.err
+        assert Path(f"{out}.partial.jsonl").exists()  # the finished runs are kept
 
 
 def test_only_embeds_own_files_go_with_a_parts_folder(tmp_path: Path) -> None:
@@ -134,6 +138,13 @@ def test_a_dotdot_after_a_missing_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(Exception, match=r"nosuch' is not a folder, so the '\.\.' after it"):
         check_output_file(path, "--json")
     assert not (tmp_path / "nosuch").exists()
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:  # relative: the '..' is the second part
+        with pytest.raises(Exception, match=r"'nosuch' is not a folder"):
+            check_output_file("nosuch/../e.json", "--json")
+    finally:
+        os.chdir(here)
     (tmp_path / "there").mkdir()
     check_output_file(tmp_path / "there" / ".." / "e.json", "--json")  # a folder: fine
 
@@ -153,6 +164,17 @@ def test_fetch_will_not_write_over_an_image_of_its_cache(
         assert "is an image of the --cache" in capsys.readouterr().err
     assert image.read_bytes() == b"\xff\xd8 an image"
     assert os.listdir(cache) == [image.name]
+    # the same through relative paths; a hash-named file elsewhere is no cache image
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        relative = ["fetch", "urls.csv", "--cache", "./cache", "--retries", "0"]
+        assert main([*relative, "-o", f"cache/{image.name}"]) == 2
+        assert "is an image of the --cache" in capsys.readouterr().err
+        main([*relative, "-o", image.name])  # the download fails: no server there
+        assert "is an image of the --cache" not in capsys.readouterr().err
+    finally:
+        os.chdir(here)
 
 
 def test_train_names_a_dotdot_after_a_missing_folder(
@@ -187,3 +209,13 @@ def test_dates_after_2262_are_read(tmp_path: Path) -> None:
     assert len(res.frame) + len(res.bad) == 2
     if len(res.frame) == 2:
         assert res.frame["timestamp"].tolist() == [32503680000, 946684800]
+
+
+def test_a_failed_write_names_the_output_not_its_temporary_file(tmp_path: Path) -> None:
+    from visrec._atomic import atomic_path
+
+    out = tmp_path / "x.json"
+    with pytest.raises(OSError) as info, atomic_path(out) as tmp:
+        raise OSError(errno.EIO, "Input/output error", str(tmp))
+    assert info.value.filename == str(out)
+    assert os.listdir(tmp_path) == []  # no temporary file left either

@@ -114,7 +114,7 @@ def test_a_mean_over_fewer_seeds_than_the_header_says_so() -> None:
     res = ExperimentResult(runs=runs, protocol="cold-items", k=20)
     table = res.table()
     assert "0.700 (1 of 3 seeds)" in table and "0.620 ± 0.020" in table
-    assert "0.700 ± 0.000" not in table
+    assert "0.700 ± 0.000" not in table and "(3 of 3" not in table
     assert res.to_dict()["summary"]["a"]["auc"] == {"mean": 0.7, "std": None}
     single = ExperimentResult(runs=runs[runs["seed"] == 0], protocol="warm", k=20)
     assert single.summary().loc["a", ("auc", "std")] == 0.0
@@ -170,3 +170,30 @@ def test_on_time_the_pairs_rated_after_the_test_item_change_nothing() -> None:
 
     assert recall(after) == recall(None)
     assert recall(below) == recall(before) != recall(None)
+
+
+def test_the_min_rating_note_counts_distinct_pairs_known_at_the_test_time() -> None:
+    from visrec.commands.evaluate import _below_note
+
+    kept = pd.DataFrame(
+        {"user_id": ["a", "a", "b", "b"], "item_id": ["1", "2", "1", "3"],
+         "timestamp": [1, 5, 2, 3]}
+    )  # fmt: skip
+    below = pd.DataFrame(  # (a, 3) twice; (a, 4) and (b, 4) after their user's test item
+        {"user_id": ["a", "a", "a", "b", "b"], "item_id": ["3", "3", "4", "2", "4"],
+         "timestamp": [4, 5, 6, 3, 4]}
+    )  # fmt: skip
+    rated = "(user, item) pairs rated below --min-rating 4"
+    assert _below_note(kept, below, 4, "time") == [
+        f"2 {rated} are neither hits nor misses: left out of that user's candidates, as a "
+        "model trained with --min-rating never recommends them; the 2 rated after their "
+        "user's test item stay candidates (not known at that time)"
+    ]
+    assert _below_note(kept, below, 4, "warm") == [
+        f"4 {rated} are neither hits nor misses: left out of that user's candidates, as a "
+        "model trained with --min-rating never recommends them"
+    ]
+    assert _below_note(kept, below, 4, "cold-items")[0].startswith(
+        f"4 {rated} are not left out of the candidates"
+    )
+    assert _below_note(kept, below.iloc[:0], 4, "warm") == []
