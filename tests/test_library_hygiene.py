@@ -172,3 +172,27 @@ def test_a_second_save_to_a_folder_being_saved_is_refused_and_the_first_loads(
     back = Recommender.load(tmp_path / "m")
     users = np.arange(4)
     assert np.array_equal(back.recommend(users, n=3)[0], first.recommend(users, n=3)[0])
+
+
+def test_ray_data_settings_are_put_back_after_a_run() -> None:
+    import logging
+    from types import SimpleNamespace
+
+    from visrec.embed.ray_engine import _quiet_ray_data
+
+    ctx = SimpleNamespace(
+        enable_progress_bars=True, print_on_execution_start=True, enable_auto_log_stats=True
+    )
+    ray = SimpleNamespace(
+        data=SimpleNamespace(DataContext=SimpleNamespace(get_current=lambda: ctx))
+    )
+    logger = logging.getLogger("ray.data")
+    before = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        with _quiet_ray_data(ray):
+            assert not ctx.enable_progress_bars and logger.level == logging.ERROR
+        assert ctx.enable_progress_bars and ctx.print_on_execution_start
+        assert ctx.enable_auto_log_stats and logger.level == logging.DEBUG
+    finally:
+        logger.setLevel(before)

@@ -25,12 +25,13 @@ image paths readable.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib.machinery import PathFinder
 from typing import Any
 
@@ -79,6 +80,28 @@ def _import_ray() -> Any:
             f"pip install 'visrec[ray]'); ({exc})"
         ) from exc
     return ray
+
+
+@contextlib.contextmanager
+def _quiet_ray_data(ray: Any) -> Iterator[None]:
+    """Ray Data without its own bars and narration for one run, its settings (the
+    process's: a host's own Ray Data jobs use them) put back afterwards."""
+    ctx = ray.data.DataContext.get_current()
+    names = ("enable_progress_bars", "print_on_execution_start", "enable_auto_log_stats")
+    saved = {n: getattr(ctx, n) for n in names}
+    logger = logging.getLogger("ray.data")
+    level = logger.level
+    for n in names:
+        setattr(ctx, n, False)  # extract's tqdm bar counts the same rows
+    # Ray Data narrates every run at INFO/WARNING (progress-bar notices, plans);
+    # failures still surface as exceptions.
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for n, v in saved.items():
+            setattr(ctx, n, v)
+        logger.setLevel(level)
 
 
 def _decode_batch(batch: dict[str, np.ndarray], backbone: Backbone) -> dict[str, np.ndarray]:
@@ -266,7 +289,8 @@ class RayPipeline:
         ray = _import_ray()
         started = self._start(ray)
         try:
-            self._run(ray, todo, on_chunk, on_progress)
+            with _quiet_ray_data(ray):
+                self._run(ray, todo, on_chunk, on_progress)
         finally:
             if started:
                 ray.shutdown()
@@ -274,14 +298,6 @@ class RayPipeline:
     def _run(
         self, ray: Any, todo: Todo, on_chunk: OnChunk, on_progress: Callable[[int], None]
     ) -> None:
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False  # extract's tqdm bar counts the same rows
-        ctx.print_on_execution_start = False
-        ctx.enable_auto_log_stats = False
-        # Ray Data narrates every run at INFO/WARNING (progress-bar notices, plans);
-        # failures still surface as exceptions.
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
-
         device = _resolve_ray_device(ray, self.device)
         actors, per, gpus = self._plan(ray, device)
         bs = self.batch_size
