@@ -264,7 +264,7 @@ def test_a_corrupt_exif_block_costs_no_warning_and_no_image(tmp_path: Path) -> N
     # Pillow's "Corrupt EXIF data" named no file and showed once per run; pytest's own
     # warning filters come before visrec's, so the check runs as the CLI would
     load = f"from visrec.images.decode import load_image; print(load_image({str(path)!r}).size)"
-    code = f"from visrec.cli import quiet_pillow_warnings; quiet_pillow_warnings(); {load}"
+    code = f"from visrec.images.pillow_warnings import quiet_pillow_warnings as q; q(); {load}"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stderr == "" and done.stdout == "(30, 20)\n"
     # a program using the library keeps its own filters: Pillow's warning is its to see

@@ -118,12 +118,13 @@ def test_reports_leave_the_hosts_matplotlib_backend_alone() -> None:
 
     from visrec.report.plots import knn_bar_png
 
+    before = matplotlib.get_backend()
     matplotlib.use("svg")
     try:
         png = knn_bar_png(0.6, 0.5, "5")
         assert png.startswith(b"\x89PNG") and matplotlib.get_backend() == "svg"
     finally:
-        matplotlib.use("Agg")
+        matplotlib.use(before)
 
 
 def test_importing_the_image_code_adds_no_warnings_filter() -> None:
@@ -196,3 +197,35 @@ def test_ray_data_settings_are_put_back_after_a_run() -> None:
         assert ctx.enable_auto_log_stats and logger.level == logging.DEBUG
     finally:
         logger.setLevel(before)
+
+
+def test_a_ray_decode_task_quiets_pillow_for_its_batch_only(tmp_path: Path) -> None:
+    import warnings
+
+    from test_decode import _png_with_size
+    from visrec.embed.backbones import get_backbone
+    from visrec.embed.ray_engine import _decode_batch
+
+    big = tmp_path / "big.png"
+    big.write_bytes(_png_with_size(9_500, 9_500))  # between 1x and 2x Pillow's limit
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")  # a worker that shows every warning
+        before = list(warnings.filters)
+        batch = {"chunk": np.asarray([0]), "row": np.asarray([0]), "path": np.asarray([str(big)])}
+        out = _decode_batch(batch, get_backbone("efficientnet-lite0"))
+        assert warnings.filters == before  # put back after the batch
+    assert [str(w.message) for w in seen if "exceeds limit" in str(w.message)] == []
+    assert not out["ok"][0] and "decompression bomb" in str(out["reason"][0])
+
+
+def test_the_onnx_export_warns_nothing_to_a_strict_host(tmp_path: Path) -> None:
+    import warnings
+
+    from visrec.embed.backbones import get_backbone
+    from visrec.embed.onnx_engine import export_onnx
+
+    pytest.importorskip("onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pytest -W error, a host's strict filters
+        path = export_onnx(get_backbone("efficientnet-lite0"), tmp_path / "m.onnx")
+    assert path.stat().st_size > 1_000_000

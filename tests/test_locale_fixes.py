@@ -60,8 +60,8 @@ def test_a_retry_after_date_without_a_zone_is_gmt(
         ):
             seconds = retry_after(value)
             assert seconds is not None and 25 <= seconds <= 31, (value, seconds)
-    finally:
-        monkeypatch.delenv("TZ")
+    finally:  # the zone the process had, for the tests after this one
+        monkeypatch.undo()
         time.tzset()
 
 
@@ -84,6 +84,6 @@ def test_a_name_read_as_not_utf8_says_when_python_reads_names_as_ascii(
     assert not_utf8_hint() == ""
     monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "ascii")
     assert not_utf8_hint() == (
-        " (or Python reads names as ascii, as under LC_ALL=C with PYTHONUTF8=0: set "
-        "PYTHONUTF8=1 or LC_ALL=C.UTF-8)"
+        "; or Python reads names as ascii, as under LC_ALL=C with PYTHONUTF8=0: set "
+        "PYTHONUTF8=1 or LC_ALL=C.UTF-8"
     )

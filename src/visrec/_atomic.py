@@ -442,7 +442,7 @@ def exclusive_lock(
     """Hold ``path`` for one writer: a second ``exclusive_lock`` on it, from any process
     (or a second call in this one), raises :class:`VisrecError` at once, naming the
     holder's pid and start time: ``PATH is being written by another WHAT (pid 1234,
-    started 12:03:04); wait for it to finish, or give another output`` (``advice``
+    started 12:03:04 UTC); wait for it to finish, or give another output`` (``advice``
     ends it).
 
     An advisory ``flock`` on :func:`lock_path`, which records the holder's pid, host and

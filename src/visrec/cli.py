@@ -120,25 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     try:
         with _warnings_in_one_line(), warnings.catch_warnings():
+            from visrec.images.pillow_warnings import quiet_pillow_warnings
+
             quiet_pillow_warnings()  # undone when the command returns (main may run in-process)
             return _main(argv)
     except KeyboardInterrupt:  # before _run's handler is in place: parsing, imports
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def quiet_pillow_warnings() -> None:
-    """Ignore two Pillow warnings visrec handles itself: the decompression-bomb one for
-    images between 1x and 2x Pillow's pixel limit (``images.decode`` enforces its own
-    limit from the header before anything is decoded), and a corrupt EXIF block's
-    (common in phone photos; it costs only the orientation, which ``decode_image`` then
-    leaves as it is, and the warning named no file). The filter list is the whole
-    process's (``catch_warnings`` is not thread-safe before 3.14, and decoding runs in
-    worker threads), so only the command line sets it: a program that uses visrec as a
-    library keeps its own filters (one that refuses bombs still does). By message, so
-    Pillow is not imported for every command."""
-    warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit")
-    warnings.filterwarnings("ignore", message=r"(Possibly )?[Cc]orrupt EXIF", category=UserWarning)
 
 
 @contextlib.contextmanager

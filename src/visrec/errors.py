@@ -54,8 +54,8 @@ def not_utf8_hint() -> str:
     if encoding == "utf8":
         return ""
     return (
-        f" (or Python reads names as {sys.getfilesystemencoding()}, as under LC_ALL=C "
-        "with PYTHONUTF8=0: set PYTHONUTF8=1 or LC_ALL=C.UTF-8)"
+        f"; or Python reads names as {sys.getfilesystemencoding()}, as under LC_ALL=C "
+        "with PYTHONUTF8=0: set PYTHONUTF8=1 or LC_ALL=C.UTF-8"
     )
 
 

@@ -628,7 +628,9 @@ def save_model_folder(
     )
     tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=out.parent))
     try:
-        model.save(tmp)
+        # the files without save()'s lock: this run holds the output's, and the lock
+        # file of a fresh random folder would outlive a kill here
+        model._save_files(tmp)
         (tmp / TRAIN_JSON).write_text(json.dumps(provenance, indent=2), encoding="utf-8")
         os.chmod(tmp, 0o755)
         if out.exists():

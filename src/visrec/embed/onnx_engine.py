@@ -189,6 +189,10 @@ def export_onnx(backbone: Any, path: str | os.PathLike[str]) -> Path:
         # without onnxscript; its constant-folding notes are harmless. Only torch's: the
         # filter list is the process's, and a host thread's warnings must still show.
         warnings.filterwarnings("ignore", module=r"torch(\.|$)")
+        # its own deprecation notice is raised at the caller (stacklevel 2): here
+        warnings.filterwarnings(
+            "ignore", message="You are using the legacy TorchScript-based ONNX export"
+        )
         torch.onnx.export(
             model,
             (dummy,),

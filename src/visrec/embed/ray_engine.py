@@ -107,14 +107,18 @@ def _quiet_ray_data(ray: Any) -> Iterator[None]:
 def _decode_batch(batch: dict[str, np.ndarray], backbone: Backbone) -> dict[str, np.ndarray]:
     """Ray task: decode + preprocess a batch of paths exactly as the local engine does."""
     from visrec.embed.compute import Decoder
+    from visrec.images.pillow_warnings import quiet_pillow_warnings
 
     paths = [str(p) for p in batch["path"]]
     n = len(paths)
     decoder = Decoder(backbone, workers=1, max_inflight=1)
-    try:
-        decoded = [decoder._one(p) for p in paths]
-    finally:
-        decoder.close()
+    # a worker process runs no visrec.cli.main: its batch gets the command line's quiet
+    with warnings.catch_warnings():
+        quiet_pillow_warnings()
+        try:
+            decoded = [decoder._one(p) for p in paths]
+        finally:
+            decoder.close()
     shape = next((a.shape for a, _ in decoded if a is not None), None)
     pixels = np.zeros((n, *(shape or (3, 1, 1))), dtype=np.float32)
     ok = np.zeros(n, dtype=bool)

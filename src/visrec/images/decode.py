@@ -37,7 +37,7 @@ DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
 
 
 # Two Pillow warnings visrec handles itself are ignored by the command line for its run
-# (visrec.cli.quiet_pillow_warnings), not here: the filter list is the whole process's.
+# (images.pillow_warnings), not here at import: the filter list is the whole process's.
 
 
 _MAGIC = (
