@@ -812,7 +812,7 @@ def inputs_with_folder_files(
     """``inputs`` as :func:`check_outputs_distinct` pairs, an input folder (of review
     files, a dataset) with those of its files an output could be: ``--json`` naming
     ``DIR/All_Beauty_5.json.gz`` would replace one of the files the command reads. The
-    loaders read a folder's own files, not its subfolders', so those are all listed."""
+    loaders read a folder's own files, not its subfolders': only those are listed."""
     pairs: list[tuple[str, str | os.PathLike[str] | None]] = []
     for name, path in inputs.items():
         if path is not None and Path(path).is_dir():

@@ -233,8 +233,9 @@ def run(args: argparse.Namespace) -> int:
     notes: list[str] = []  # what qualifies the figures: printed, and kept with them
     below = None
     if args.min_rating is not None:
-        # the counts are said; the pairs below stay out of their user's candidates, as
-        # `visrec train --min-rating` keeps them out of the lists recommend writes
+        # the counts are said; the pairs below stay out of their user's candidates as far
+        # as known at the test time, as `visrec train --min-rating` keeps them out of the
+        # lists recommend writes
         frame, below = split_min_rating(frame, args.min_rating, args.interactions, say)
         for text in _below_note(frame, below, args.min_rating, args.protocol):
             notes.append(text)
