@@ -207,6 +207,11 @@ def test_ids_in_two_unicode_forms_that_print_alike_are_noted(
     four = [f"{w}{form}" for w in "abcd" for form in ("\u00e9", "e\u0301")]
     n, groups = look_alike(four)
     assert n == 4 and len(groups) == 3  # the count, and the first three to show
+    # pandas 3 gives a str column's unique() as an Arrow array; all NFC: none alike
+    arrow = pd.Series([composed, "x", composed + "2"], dtype="str").unique()
+    assert look_alike(arrow) == (0, [])
+    both = pd.Series([composed, decomposed, "x"], dtype="str").unique()
+    assert look_alike(both) == (1, [[composed, decomposed]])
     rows = [("u1", composed), ("u1", "x"), ("u2", decomposed), ("u2", "x")]
     pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(tmp_path / "r.csv", index=False)
     argv = ["train", "--model", "popularity", "--interactions", str(tmp_path / "r.csv")]

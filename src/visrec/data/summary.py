@@ -277,11 +277,13 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
         res = load_interactions(inter, **layout)
         out = _base("interactions", res)
         out.update(_interaction_counts(res.frame))
-        item_ids = set(res.frame[ITEM].unique())
+        in_order = res.frame[ITEM].unique()  # first-seen order: a deterministic reference
+        item_ids = set(in_order)
     elif items_file is not None:
         res = _load_items_guess(items_file)
         out = _summarize_items(res)
-        item_ids = set(res.frame[ITEM].unique())
+        in_order = res.frame[ITEM].unique()  # first-seen order: a deterministic reference
+        item_ids = set(in_order)
     else:
         if img_dir is None:
             listing = ", ".join(sorted(c.name for c in p.iterdir())[:10])
@@ -299,6 +301,7 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
             "bad": {"count": 0, "by_kind": {}, "first": []},
         }
         item_ids = set()
+        in_order = np.asarray([], dtype=object)
     out["folder"] = str(p)
     if inter is not None and items_file is not None:
         cat = _load_items_guess(items_file)
@@ -319,7 +322,7 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
                 more = f" and {len(unmatched) - 3:,} more" if len(unmatched) > 3 else ""
                 out["images_without_item_note"] = (
                     f"{', '.join(shown(i) for i in unmatched[:3])}{more}"
-                    + respelt_hint(respelt(unmatched, sorted(item_ids)), "the items")
+                    + respelt_hint(respelt(unmatched, in_order), "the items")
                 )
             if inter is not None:
                 out["rows_on_items_with_image"] = int(res.frame[ITEM].isin(with_img).sum())
