@@ -138,7 +138,7 @@ def test_rating_verdict() -> None:
     assert lines[0] == "Lowest RMSE: biased MF + visual, 0.910 stars."
     assert lines[1] == (
         "The tutorial's KNN on the picture alone: RMSE 1.500, 0.470 worse than the best "
-        "baseline (item mean, 1.030)."
+        "baseline (item mean, 1.030), on 3 of 3 splits."
     )
     # split by rows, the KNN's neighbours are other ratings of the same items
     by_rows = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.92, 0.90]))
@@ -163,10 +163,14 @@ def test_rating_verdict() -> None:
     # Every seed a little better, by less than the MF moves between splits (ML-100K).
     small = rating_verdict(_rating_runs([0.920, 0.930, 0.910], [0.919, 0.929, 0.909]))
     assert small[2].startswith("The picture helps the MF, consistently but by little: -0.0010")
-    # the lowest RMSE is not named a winner when the runner-up is within the noise
-    assert small[0] == (
+    # better on every split, by the same gap: a winner, however much each split's
+    # difficulty moves both (judged pair by pair, as the line about the picture is)
+    assert small[0] == "Lowest RMSE: biased MF + visual, 0.919 stars."
+    # the lowest RMSE is not named a winner when the gap moves more than its size
+    noisy = rating_verdict(_rating_runs([0.920, 0.930, 0.910], [0.917, 0.932, 0.908]))
+    assert noisy[0] == (
         "Lowest RMSE: biased MF + visual, 0.919 stars, level with biased MF (0.920: the gap, "
-        "0.0010, is smaller than how much they move between the splits)."
+        "0.0010, is smaller than its own spread between the splits)."
     )
     same = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.92, 0.93, 0.91]))
     assert same[2].endswith("no difference, the same RMSE on every seed.")
@@ -192,7 +196,7 @@ def test_rating_verdict_goes_by_what_models_use_not_their_names() -> None:
     lines = rating_verdict(runs, "cold-items")
     assert lines[1] == (
         "The tutorial's KNN on the picture alone: RMSE 1.500, 0.470 worse than the best "
-        "baseline (per-item average, 1.030)."
+        "baseline (per-item average, 1.030), on 3 of 3 splits."
     )
     assert lines[2].startswith("The picture does not help the MF: +0.0200")
     assert "(MF itself moves 0.0100 between the splits)" in lines[2]
@@ -389,3 +393,25 @@ def test_level_with_uses_the_larger_spread_of_the_two() -> None:
         ]
     lines = rating_verdict(pd.DataFrame(rows))
     assert lines[0].startswith("Lowest RMSE: biased MF + visual, 0.900 stars, level with biased MF")
+
+
+def test_the_knn_against_the_best_baseline_says_how_steady_the_gap_is() -> None:
+    from visrec.report.rating import rating_verdict
+
+    def runs(knn: list[float], item_mean: list[float]) -> pd.DataFrame:
+        rows = []
+        for seed, (a, b) in enumerate(zip(knn, item_mean, strict=True)):
+            rows += [
+                {"seed": seed, "model": "item mean", "uses": "baseline", "rmse": b},
+                {"seed": seed, "model": "KNN k=3 (image)", "uses": "picture", "rmse": a},
+            ]
+        return pd.DataFrame(rows)
+
+    # better on average, worse on one split: not said as a plain "better"
+    mixed = rating_verdict(runs([1.000, 1.020, 0.990], [1.010, 1.000, 1.005]), "cold-items")
+    assert mixed[1] == (
+        "The tutorial's KNN on the picture alone: RMSE 1.003, 0.002 better than the best "
+        "baseline (item mean, 1.005) on average (better on 2 of 3 splits)."
+    )
+    one = rating_verdict(runs([1.000], [1.010]), "cold-items")
+    assert one[1].endswith("(item mean, 1.010) (one split: no spread to judge the gap by).")

@@ -86,7 +86,7 @@ def test_k_differs_from_label_count_and_json_shape():
     assert res.purity == pytest.approx(1.0)  # splitting pure blobs keeps them pure
     assert res.ari < 1.0
     out = res.to_dict()
-    assert set(out) == {"k", "n", "ari", "nmi", "purity", "majority_share", "table"}
+    assert set(out) == {"k", "n", "ari", "nmi", "purity", "majority_share", "chance", "table"}
     assert out["majority_share"] == pytest.approx(1 / 3)  # three blobs of 30
     assert set(out["table"]) == {str(c) for c in range(6)}
     assert sum(sum(row.values()) for row in out["table"].values()) == 90
@@ -154,7 +154,9 @@ def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys: pytest.Capt
         in text
     )
     data = json.loads(out.read_text())
-    assert set(data) == {"k", "n", "ari", "nmi", "purity", "majority_share", "table", "run"}
+    assert set(data) == {
+        "k", "n", "ari", "nmi", "purity", "majority_share", "chance", "table", "run"
+    }  # fmt: skip
     # how the result was made: the command line as typed, this version, when
     assert shlex.split(data["run"]["command"]) == ["visrec", *argv]
     assert data["run"]["visrec"] == visrec.__version__ and data["run"]["created"][:2] == "20"
@@ -375,3 +377,35 @@ def test_pca_map_says_how_much_of_the_variance_it_shows() -> None:
     assert coords.shape == (4, 2)
     assert shares == pytest.approx((0.8, 0.2))
     assert pca_2d(x[:1])[1] == (0.0, 0.0)  # one item: no map to speak of
+
+
+def test_nmi_and_purity_come_with_their_level_for_shuffled_labels() -> None:
+    # labels drawn independently of the vectors, more clusters than labels: NMI and
+    # purity are well above 0 and the one-cluster share, and only the shuffled levels
+    # say that is chance (as ARI does)
+    from sklearn.metrics import normalized_mutual_info_score
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 8))
+    labels = [f"c{i}" for i in rng.integers(0, 10, 300)]
+    res = cluster_vs_labels(x, labels, k=50, random_state=0)
+    assert abs(res.ari) < 0.05 and res.nmi > 0.15 and res.purity > 2 * res.majority_share
+    assert abs(res.nmi - res.chance_nmi) < 0.05 and abs(res.purity - res.chance_purity) < 0.05
+    assert f"(labels shuffled: {res.chance_nmi:.3f})" in res.format()
+    assert res.to_dict()["chance"] == {
+        "nmi": res.chance_nmi, "purity": res.chance_purity, "shuffles": 20
+    }  # fmt: skip
+    # the levels are those of scikit-learn's NMI on the same shuffles
+    from visrec.analysis.cluster import shuffled_levels
+
+    codes = pd.factorize(pd.Series(labels, dtype=object))[0]
+    shuffles = np.random.default_rng(7)
+    expected = np.mean(
+        [normalized_mutual_info_score(shuffles.permutation(codes), res.assignments)
+         for _ in range(20)]
+    )  # fmt: skip
+    assert shuffled_levels(res.assignments, np.asarray(labels), 7)[0] == pytest.approx(expected)
+    # labels the clusters do find: far above their shuffled level
+    blobs_x, blobs_y = blobs()
+    found = cluster_vs_labels(blobs_x, blobs_y, random_state=0)
+    assert found.nmi > 0.9 and found.chance_nmi < 0.1

@@ -261,13 +261,13 @@ def _result_with(confusion: list[list[int]], labels: list[float], majority: floa
 
 def test_knn_beats_the_majority_only_beyond_chance() -> None:
     # 1,000 rows of 1 and 1,000 of 5 stars; majority class 1. KNN gets 510 fives right
-    # and loses 500 ones: +0.005 accuracy, McNemar z = +0.3: level, not a win
+    # and loses 500 ones: +0.005 accuracy, McNemar's exact p = 0.777: level, not a win
     level = _result_with([[500, 500], [490, 510]], [1.0, 5.0], majority=1.0)
     assert level.accuracy - level.majority_accuracy == pytest.approx(0.005)
     assert level.against_majority() == (
         "level",
-        "510 test rows only KNN gets right, 500 only the majority class (McNemar z +0.3; "
-        "|z| >= 2 to call it)",
+        "510 test rows only KNN gets right, 500 only the majority class (McNemar's exact "
+        "test, two-sided p = 0.777; p <= 0.05 to call it)",
     )
     assert "KNN is level with the majority class: accuracy +0.005\n  510 test rows" in (
         level.format()
@@ -276,6 +276,15 @@ def test_knn_beats_the_majority_only_beyond_chance() -> None:
     assert win.against_majority()[0] == "beats"  # 700 vs 100: z +21.2
     loss = _result_with([[600, 400], [900, 100]], [1.0, 5.0], majority=1.0)
     assert loss.against_majority()[0] == "below" and "does NOT beat" in loss.format()
+    # 4 rows against 0: z = 2.0 called it a win, but a fair coin does so 1 time in 8
+    few = _result_with([[10, 0], [0, 4]], [1.0, 5.0], majority=1.0)
+    assert few.against_majority() == (
+        "level",
+        "4 test rows only KNN gets right, 0 only the majority class (McNemar's exact test, "
+        "two-sided p = 0.125; p <= 0.05 to call it)",
+    )
+    six = _result_with([[10, 0], [0, 6]], [1.0, 5.0], majority=1.0)
+    assert six.against_majority()[0] == "beats"  # p = 0.031
 
 
 def test_knn_over_items_predicts_as_the_knn_over_rating_rows() -> None:

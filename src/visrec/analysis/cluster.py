@@ -5,9 +5,14 @@ against the product category. Here the comparison is measured: a cluster x label
 table plus three agreement scores,
 
 * ARI (adjusted Rand index): 1 for identical partitions, about 0 for chance;
-* NMI (normalised mutual information, arithmetic mean): 1 identical, 0 independent;
+* NMI (normalised mutual information, arithmetic mean): 1 identical, and near 0 for
+  independent labels only when there are many items per cluster;
 * purity: the share of items whose cluster's most common label is their own label.
   It is easy to inflate with many clusters (k = n gives 1.0), so read it with ARI/NMI.
+
+NMI and purity are not corrected for chance (ARI is): next to them, their mean with
+the labels shuffled against the same clusters (``SHUFFLES`` times), which is what a
+picture that says nothing about the category scores.
 """
 
 from __future__ import annotations
@@ -52,6 +57,9 @@ class ClusterResult:
         Number of items clustered.
     ari, nmi, purity : float
         Agreement between clusters and labels (see the module docstring).
+    chance_nmi, chance_purity : float
+        The mean NMI and purity of the same clusters with the labels shuffled
+        (``SHUFFLES`` times, seeded): their level for labels the pictures know nothing of.
     table : DataFrame of shape (k, n_labels)
         Counts; index = cluster number (0..k-1, ordered by their most common label, then
         by size), columns = labels (most frequent first).
@@ -66,6 +74,8 @@ class ClusterResult:
     purity: float
     table: pd.DataFrame
     assignments: np.ndarray
+    chance_nmi: float = float("nan")
+    chance_purity: float = float("nan")
 
     @property
     def majority_share(self) -> float:
@@ -75,7 +85,8 @@ class ClusterResult:
         return float(counts.max() / counts.sum()) if counts.sum() else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"k", "n", "ari", "nmi", "purity", "majority_share", "table"}``.
+        """``{"k", "n", "ari", "nmi", "purity", "majority_share", "chance", "table"}``
+        (``chance``: ``{"nmi", "purity", "shuffles"}``, the shuffled-labels levels).
 
         ``table`` is a nested dict ``{cluster (str): {label: count}}`` with every label
         present in every cluster (zeros included), clusters in ``table`` order.
@@ -88,6 +99,11 @@ class ClusterResult:
             "nmi": float(self.nmi),
             "purity": float(self.purity),
             "majority_share": self.majority_share,
+            "chance": {
+                "nmi": float(self.chance_nmi),
+                "purity": float(self.chance_purity),
+                "shuffles": SHUFFLES,
+            },
             "table": {
                 str(c): {str(lab): int(mat[r, j]) for j, lab in enumerate(self.table.columns)}
                 for r, c in enumerate(self.table.index)
@@ -105,9 +121,10 @@ class ClusterResult:
             tab.to_string(),
             "",
             f"ARI     {self.ari:.3f}   (1 = clusters match the labels, 0 = chance)",
-            f"NMI     {self.nmi:.3f}",
+            f"NMI     {self.nmi:.3f}   (labels shuffled: {self.chance_nmi:.3f})",
             f"purity  {self.purity:.3f}   (share of items in their cluster's majority label; "
-            f"all in one cluster: {self.majority_share:.3f})",
+            f"all in one cluster: {self.majority_share:.3f}; labels shuffled: "
+            f"{self.chance_purity:.3f})",
         ]
         return "\n".join(lines)
 
@@ -219,6 +236,7 @@ def cluster_vs_labels(
     table.index = pd.RangeIndex(k_eff, name="cluster")
     table.columns.name = "label"
 
+    chance_nmi, chance_purity = shuffled_levels(assignments, labs, random_state)
     return ClusterResult(
         k=k_eff,
         n=n,
@@ -227,7 +245,46 @@ def cluster_vs_labels(
         purity=purity_score(table),
         table=table,
         assignments=assignments,
+        chance_nmi=chance_nmi,
+        chance_purity=chance_purity,
     )
+
+
+#: label shuffles behind the chance levels of NMI and purity
+SHUFFLES = 20
+
+
+def shuffled_levels(
+    assignments: np.ndarray, labels: np.ndarray, random_state: int = 0
+) -> tuple[float, float]:
+    """The mean NMI (arithmetic normalisation, as scikit-learn's default) and purity of
+    ``assignments`` against ``labels`` shuffled ``SHUFFLES`` times. From count tables:
+    the entropies do not change under a shuffle, so each one costs a bincount."""
+    codes = pd.factorize(pd.Series(labels, dtype=object))[0]
+    clusters = pd.factorize(pd.Series(assignments))[0]
+    n, n_lab, n_clu = len(codes), int(codes.max()) + 1, int(clusters.max()) + 1
+
+    def entropy(counts: np.ndarray) -> float:
+        p = counts[counts > 0] / n
+        return float(-(p * np.log(p)).sum())
+
+    h_lab = entropy(np.bincount(codes))
+    h_clu = entropy(np.bincount(clusters))
+    rng = np.random.default_rng(random_state)
+    nmis, purities = [], []
+    for _ in range(SHUFFLES):
+        shuffled = rng.permutation(codes)
+        table = np.bincount(clusters * n_lab + shuffled, minlength=n_clu * n_lab)
+        table = table.reshape(n_clu, n_lab).astype(np.float64)
+        purities.append(table.max(axis=1).sum() / n)
+        if h_lab == 0 or h_clu == 0:  # one cluster: no information (sklearn: 0 or 1)
+            nmis.append(float(h_lab == h_clu))
+            continue
+        outer = np.outer(table.sum(axis=1), table.sum(axis=0))
+        hit = table > 0
+        mi = float((table[hit] / n * np.log(n * table[hit] / outer[hit])).sum())
+        nmis.append(max(mi, 0.0) / ((h_lab + h_clu) / 2))
+    return float(np.mean(nmis)), float(np.mean(purities))
 
 
 def sample_per_cluster(

@@ -206,16 +206,21 @@ def _cluster_sections(data: ReportData) -> list[str]:
             {
                 "ARI": float(res.ari),
                 "NMI": float(res.nmi),
+                "NMI with the categories shuffled (chance)": float(res.chance_nmi),
                 "purity": float(res.purity),
                 "purity of one cluster (most common category)": res.majority_share,
+                "purity with the categories shuffled (chance)": float(res.chance_purity),
             }
         ),
         '<p class="explain">ARI (adjusted Rand index) is 1 when the clusters are exactly '
         "the categories and about 0 when they are no better than chance; NMI measures the "
-        "same agreement as shared information (0 to 1). Purity is the share of items whose "
-        "cluster's most common category is their own: it rises with more clusters, and "
-        "one cluster of everything already scores the most common category's share, so "
-        "read it against that and together with ARI.</p>",
+        "same agreement as shared information (0 to 1), but is above 0 by chance alone "
+        "with few items per cluster. Purity is the share of items whose cluster's most "
+        "common category is their own: it rises with more clusters, and one cluster of "
+        "everything already scores the most common category's share. So both are shown "
+        "next to their value with the categories shuffled against the same clusters (the "
+        "mean of 20 shuffles: what pictures that know nothing of the category score); "
+        "read them against it and together with ARI.</p>",
         f"<p><strong>{_e(ari_reading(float(res.ari)))}</strong></p>",
         _note(data.cluster_note),
     ]

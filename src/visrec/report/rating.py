@@ -96,6 +96,7 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
         else:
             word = "worse" if gap > 0 else "better"
             compared = f"{abs(gap):.3f} {word} than the best baseline ({base}, {rmse[base]:.3f})"
+            compared += _how_steady(_paired(runs, knn[0], base), gap)
         # split by rows, a test rating's neighbours are mostly ratings of the same item
         how = (
             "on the picture alone"
@@ -118,8 +119,10 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
 
 
 def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
-    """ ", level with B (0.919): ..." when the runner-up is closer to the best than
-    either moves between the splits, so the best is not named as a winner in noise."""
+    """ ", level with B (0.919): ..." when the runner-up's gap to the best is smaller
+    than that gap's own spread from split to split, so the best is not named as a
+    winner in noise. Paired by split: how much each model moves between splits is
+    mostly how hard each split is, which a gap of the same sign on every split is not."""
     if len(rmse) < 2:
         return ""
     others = rmse.drop(best).dropna()
@@ -129,19 +132,42 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
     if rmse[second] - rmse[best] <= TIE:  # a tie (e.g. every rating the same)
         ties = [str(m) for m in others.index if rmse[m] - rmse[best] <= TIE]
         return f", tied with {', '.join(ties)}"
-    spread = runs[runs["model"].isin([best, second])].groupby("model")["rmse"].std(ddof=1)
-    if spread.isna().any():  # one split: nothing says whether the gap is more than noise
+    gaps = _paired(runs, second, best)
+    if len(gaps) < 2:  # one split: nothing says whether the gap is more than noise
         return (
             f" ({second} next at {rmse[second]:.3f}: a gap of "
             f"{rmse[second] - rmse[best]:.4f} that one split cannot judge; --seeds 3 or "
             "more can)"
         )
-    if rmse[second] - rmse[best] >= spread.max():
+    if gaps.mean() >= gaps.std(ddof=1):
         return ""
     return (
         f", level with {second} ({rmse[second]:.3f}: the gap, "
-        f"{rmse[second] - rmse[best]:.4f}, is smaller than how much they move between the splits)"
+        f"{rmse[second] - rmse[best]:.4f}, is smaller than its own spread between the splits)"
     )
+
+
+def _paired(runs: pd.DataFrame, a: str, b: str) -> np.ndarray:
+    """``a``'s RMSE minus ``b``'s, split by split (the splits both ran)."""
+    pair = runs[runs["model"].isin([a, b])].pivot_table(
+        index="seed", columns="model", values="rmse"
+    )
+    pair = pair.dropna()
+    if a not in pair or b not in pair:
+        return np.zeros(0)
+    return (pair[a] - pair[b]).to_numpy(dtype=float)
+
+
+def _how_steady(gaps: np.ndarray, mean_gap: float) -> str:
+    """ ", on 3 of 3 splits" when every split's gap goes the mean's way, ", on average
+    (better on 1 of 3 splits)" when not, and what one split cannot say."""
+    if len(gaps) < 2:
+        return " (one split: no spread to judge the gap by)"
+    same = int((np.sign(gaps) == np.sign(mean_gap)).sum())
+    if same == len(gaps):
+        return f", on {same} of {len(gaps)} splits"
+    better = int((gaps < -TIE).sum())
+    return f" on average (better on {better} of {len(gaps)} splits)"
 
 
 def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
