@@ -415,3 +415,16 @@ def test_the_knn_against_the_best_baseline_says_how_steady_the_gap_is() -> None:
     )
     one = rating_verdict(runs([1.000], [1.010]), "cold-items")
     assert one[1].endswith("(item mean, 1.010) (one split: no spread to judge the gap by).")
+    tied = rating_verdict(runs([1.0, 1.0, 0.9], [0.9, 0.9, 0.9]), "cold-items")
+    assert tied[1].endswith("0.067 worse than the best baseline (item mean, 0.900) on average "
+                            "(better on 0 of 3 splits, equal on 1).")  # fmt: skip
+    # a split the baseline has no RMSE on: the gap is that of the splits both ran
+    gap = runs([1.0, 1.0, 0.5], [0.9, 0.9, float("nan")])
+    lines = rating_verdict(gap, "cold-items")
+    assert lines[1].endswith(
+        "0.100 worse than the best baseline (item mean, 0.900), on 2 of 2 splits."
+    )
+    assert lines[0] == (
+        "Lowest RMSE: KNN k=3 (image), 0.833 stars (item mean, 0.900, is lower on the 2 "
+        "splits both ran)."
+    )

@@ -85,7 +85,7 @@ def _ratings_csv(tmp_path: Path) -> Path:
     [
         ("warm", "are neither hits nor misses: left out of that user's candidates"),
         ("time", "stay candidates (not known at that time)"),
-        ("cold-items", "are not left out of the candidates: every candidate is an item"),
+        ("cold-items", "are not left out of the candidates (those on a held-out item"),
     ],
 )
 def test_evaluate_says_under_quiet_what_min_rating_does_to_the_candidates(

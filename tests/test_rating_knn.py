@@ -285,6 +285,13 @@ def test_knn_beats_the_majority_only_beyond_chance() -> None:
     )
     six = _result_with([[10, 0], [0, 6]], [1.0, 5.0], majority=1.0)
     assert six.against_majority()[0] == "beats"  # p = 0.031
+    # just above the line: shown with the digit that says so, not as a 0.050 it passes
+    edge = _result_with([[100, 22], [0, 10]], [1.0, 5.0], majority=1.0)
+    assert edge.against_majority() == (
+        "level",
+        "10 test rows only KNN gets right, 22 only the majority class (McNemar's exact test, "
+        "two-sided p = 0.0501; p <= 0.05 to call it)",
+    )
 
 
 def test_knn_over_items_predicts_as_the_knn_over_rating_rows() -> None:

@@ -278,7 +278,10 @@ class KnnRatingResult:
         only_maj = int(counts[rows.index(maj)].sum()) - right[rows.index(maj)] if maj in rows else 0
         n = only_knn + only_maj
         p = float(binomtest(only_knn, n, 0.5).pvalue) if n else 1.0
-        said = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+        # a p of 0.0501 is no call: shown as 0.0501, not as a 0.050 the rule would take
+        said = (
+            "p < 0.001" if p < 0.001 else f"p = {p:.4f}" if round(p, 3) == 0.05 else f"p = {p:.3f}"
+        )
         why = (
             f"{only_knn:,} test rows only KNN gets right, {only_maj:,} only the majority "
             f"class (McNemar's exact test, two-sided {said}; p <= 0.05 to call it)"

@@ -38,13 +38,11 @@ Items without an image (has_image false, or an all-zero vector) or without a lab
 out and counted.
 
 --json writes {"k", "n", "ari", "nmi", "purity", "majority_share", "chance", "table",
-"run"};
-"majority_share" (the most common label's share) is purity's baseline, "chance" NMI and
-purity with the labels shuffled (their level for pictures that say nothing of the label);
-"table" is a nested dict
-{cluster: {label: count}}. --report writes one self-contained HTML file: the table and
-scores, a 2-D PCA map of the vectors coloured by label, and with --images (the folder
-given to `visrec embed`) twelve photos of each cluster.
+"run"}; "majority_share" (the most common label's share) is purity's baseline, "chance"
+NMI and purity with the labels shuffled (their level for pictures that say nothing of the
+label); "table" is a nested dict {cluster: {label: count}}. --report writes one
+self-contained HTML file: the table and scores, a 2-D PCA map of the vectors coloured by
+label, and with --images (the folder given to `visrec embed`) twelve photos of each cluster.
 """
 
 

@@ -422,9 +422,10 @@ def _below_note(
     rated = f"(user, item) pairs rated below --min-rating {min_rating:g}"
     if protocol == "cold-items":
         return [
-            f"{n_below:,} {rated} are not left out of the candidates: every candidate is "
-            "an item nobody had rated at training time, so who will rate it low is not "
-            "known (such a pair counts as a miss when ranked high)"
+            f"{n_below:,} {rated} are not left out of the candidates (those on a held-out "
+            "item are candidates): nobody had rated a held-out item at training time, so "
+            "who will rate it low is not known (such a pair counts as a miss when ranked "
+            "high)"
         ]
     n_out = len(known_at_test(below, frame, protocol)[pairs].drop_duplicates())
     later = (

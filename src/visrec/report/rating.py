@@ -90,13 +90,15 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
     baselines, knn = _with(uses, BASELINE), _with(uses, PICTURE)
     if baselines and knn:
         base = str(rmse[baselines].idxmin())
-        gap = rmse[knn[0]] - rmse[base]
+        gaps = _paired(runs, knn[0], base)
+        # on the splits both ran, when there are several (a mean over others would not be a gap)
+        gap = float(gaps.mean()) if len(gaps) > 1 else rmse[knn[0]] - rmse[base]
         if abs(gap) <= TIE:
             compared = f"the same as the best baseline ({base})"
         else:
             word = "worse" if gap > 0 else "better"
             compared = f"{abs(gap):.3f} {word} than the best baseline ({base}, {rmse[base]:.3f})"
-            compared += _how_steady(_paired(runs, knn[0], base), gap)
+            compared += _how_steady(gaps, gap)
         # split by rows, a test rating's neighbours are mostly ratings of the same item
         how = (
             "on the picture alone"
@@ -139,11 +141,13 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
             f"{rmse[second] - rmse[best]:.4f} that one split cannot judge; --seeds 3 or "
             "more can)"
         )
+    if gaps.mean() < 0:  # a model with no figure on some splits: ahead on the others
+        return f" ({second}, {rmse[second]:.3f}, is lower on the {len(gaps)} splits both ran)"
     if gaps.mean() >= gaps.std(ddof=1):
         return ""
     return (
         f", level with {second} ({rmse[second]:.3f}: the gap, "
-        f"{rmse[second] - rmse[best]:.4f}, is smaller than its own spread between the splits)"
+        f"{gaps.mean():.4f}, is smaller than its own spread between the splits)"
     )
 
 
@@ -159,15 +163,17 @@ def _paired(runs: pd.DataFrame, a: str, b: str) -> np.ndarray:
 
 
 def _how_steady(gaps: np.ndarray, mean_gap: float) -> str:
-    """ ", on 3 of 3 splits" when every split's gap goes the mean's way, ", on average
-    (better on 1 of 3 splits)" when not, and what one split cannot say."""
+    """ ", on 3 of 3 splits" when every split's gap goes the mean's way, " on average
+    (better on 1 of 3 splits, equal on 1)" when not, and what one split cannot say."""
     if len(gaps) < 2:
         return " (one split: no spread to judge the gap by)"
-    same = int((np.sign(gaps) == np.sign(mean_gap)).sum())
-    if same == len(gaps):
-        return f", on {same} of {len(gaps)} splits"
-    better = int((gaps < -TIE).sum())
-    return f" on average (better on {better} of {len(gaps)} splits)"
+    better, worse = int((gaps < -TIE).sum()), int((gaps > TIE).sum())
+    if (better if mean_gap < 0 else worse) == len(gaps):
+        return f", on {len(gaps)} of {len(gaps)} splits"
+    equal = len(gaps) - better - worse
+    return f" on average (better on {better} of {len(gaps)} splits" + (
+        f", equal on {equal})" if equal else ")"
+    )
 
 
 def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
