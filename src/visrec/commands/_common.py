@@ -19,6 +19,7 @@ the command modules by name).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -516,13 +517,22 @@ def check_outputs_distinct(
 
     ``outputs`` maps option names (``"--report"``) to paths, ``inputs`` names
     (``"--interactions"``, ``"source"``) to paths, as a mapping or as pairs when one name
-    stands for several files; None entries are ignored. Each path is resolved once (a
-    folder of photos can be thousands of inputs).
+    stands for several files; None entries are ignored. An input that is a folder (of
+    review files) stands for its own files too, those an output could be: ``--json``
+    naming ``DIR/All_Beauty_5.json.gz`` would replace one (the loaders read a folder's
+    own files, not its subfolders'). Each path is resolved once (a folder of photos can
+    be thousands of inputs).
     """
     pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
-    known: list[tuple[str, Path, bool]] = [  # (name, path, is an input)
-        (name, Path(p).expanduser(), True) for name, p in pairs if p is not None
-    ]
+    known: list[tuple[str, Path, bool]] = []  # (name, path, is an input)
+    for name, p in pairs:
+        if p is None:
+            continue
+        path = Path(p).expanduser()
+        known.append((name, path, True))
+        if path.is_dir():
+            with contextlib.suppress(OSError):  # unreadable: its loader will say so
+                known += [(name, f, True) for f in named_like_outputs(outputs, path.iterdir())]
     by_path = {_real(path): (name, path, is_input) for name, path, is_input in known}
     by_inode: dict[tuple[int, int], tuple[str, Path, bool]] | None = None
     for option, out in outputs.items():
@@ -803,23 +813,6 @@ def check_param_names(
         hint = f"; did you mean {item_form.format(name=guess[0])}?" if guess else ""
         listed = f"its hyperparameters: {', '.join(known)}" if known else "it has none"
         raise VisrecError(f"model {label!r} has no hyperparameter {name!r}{hint} ({listed})")
-
-
-def inputs_with_folder_files(
-    inputs: Mapping[str, str | os.PathLike[str] | None],
-    outputs: Mapping[str, str | os.PathLike[str] | None],
-) -> list[tuple[str, str | os.PathLike[str] | None]]:
-    """``inputs`` as :func:`check_outputs_distinct` pairs, an input folder (of review
-    files, a dataset) with those of its files an output could be: ``--json`` naming
-    ``DIR/All_Beauty_5.json.gz`` would replace one of the files the command reads. The
-    loaders read a folder's own files, not its subfolders': only those are listed."""
-    pairs: list[tuple[str, str | os.PathLike[str] | None]] = []
-    for name, path in inputs.items():
-        if path is not None and Path(path).is_dir():
-            pairs += [(name, f) for f in named_like_outputs(outputs, Path(path).iterdir())]
-        else:
-            pairs.append((name, path))
-    return pairs
 
 
 def named_like_outputs(

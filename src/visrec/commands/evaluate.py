@@ -19,7 +19,6 @@ from visrec.commands._common import (
     check_outputs_distinct,
     check_param_names,
     check_vectors_match,
-    inputs_with_folder_files,
     layout_args,
     load_interactions_frame,
     parse_model_params,
@@ -185,12 +184,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")
-    outputs = {"--json": args.json, "--report": args.report}
-    check_outputs_distinct(  # a folder of review files: each is an input
-        outputs,
-        inputs_with_folder_files(
-            {"--interactions": args.interactions, "--vectors": args.vectors}, outputs
-        ),
+    check_outputs_distinct(
+        {"--json": args.json, "--report": args.report},
+        {"--interactions": args.interactions, "--vectors": args.vectors},
     )
     check_seeds(args.seeds)
     if args.batch_size < 1:

@@ -13,7 +13,6 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     check_vectors_match,
-    inputs_with_folder_files,
     layout_args,
     load_interactions_frame,
     say_note,
@@ -164,12 +163,9 @@ def run(args: argparse.Namespace) -> int:
     check_seed(args.random_state, "--random-state")
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
-    outputs = {"--json": args.json, "--report": args.report}
-    check_outputs_distinct(  # a folder of review files: each is an input
-        outputs,
-        inputs_with_folder_files(
-            {"--interactions": args.interactions, "--vectors": args.vectors}, outputs
-        ),
+    check_outputs_distinct(
+        {"--json": args.json, "--report": args.report},
+        {"--interactions": args.interactions, "--vectors": args.vectors},
     )
     # the ids and the rating only: a blank or malformed timestamp (never used here)
     # costs no row; review photos are keyed by review_id, which only a full load reads

@@ -16,7 +16,6 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     check_vectors_match,
-    inputs_with_folder_files,
     layout_args,
     load_interactions_frame,
     say_note,
@@ -156,12 +155,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     check_output_file(args.json, "--json")  # before the run, not after it
     check_output_file(args.report, "--report")
-    outputs = {"--json": args.json, "--report": args.report}
-    check_outputs_distinct(  # a folder of review files: each is an input
-        outputs,
-        inputs_with_folder_files(
-            {"--interactions": args.interactions, "--vectors": args.vectors}, outputs
-        ),
+    check_outputs_distinct(
+        {"--json": args.json, "--report": args.report},
+        {"--interactions": args.interactions, "--vectors": args.vectors},
     )
     if not 0.0 < args.test_size < 1.0:
         raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_size}")

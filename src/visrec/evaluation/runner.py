@@ -118,7 +118,7 @@ class ExperimentResult:
         g = self.runs.groupby("model", sort=False)[list(METRICS)]
         one_run = self.runs.groupby("model", sort=False).size() == 1
         std = g.std(ddof=1)
-        std.loc[one_run[one_run].index] = std.loc[one_run[one_run].index].fillna(0.0)
+        std[one_run] = std[one_run].fillna(0.0)
         out = pd.concat({"mean": g.mean(), "std": std}, axis=1)
         out = out.swaplevel(axis=1)[[(m, s) for m in METRICS for s in ("mean", "std")]]
         return out.loc[order]

@@ -748,6 +748,12 @@ class Recommender(ParamsMixin, ABC):
         -------
         Path
             The folder.
+
+        Raises
+        ------
+        VisrecError
+            ``path`` is a file, or another save (a thread, another process) is writing
+            the same folder: one save at a time, so the two files are one model's.
         """
         self._check_fitted()
         folder = Path(path)

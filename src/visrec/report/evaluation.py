@@ -408,6 +408,13 @@ class Picks:
     def p_down(self, wins: int, losses: int) -> float:
         return min(1.0, max(self.down, 1) * sign_p(losses, wins))
 
+    def seen(self, wins: int, losses: int) -> tuple[int, str, float]:
+        """The way the seeds went: how many models that side was the best of, what
+        they are, and the p allowing for the pick."""
+        if wins >= losses:
+            return self.up, self.up_what, self.p(wins, losses)
+        return self.down, self.down_what, self.p_down(wins, losses)
+
     def seeds(self, up: bool = True) -> int:
         """The fewest seeds on which a call that way (``up``: pictures help, or are
         above chance) is possible, all of them going that way."""
@@ -434,9 +441,8 @@ def sign_call(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
 def weak_evidence(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
     """ " Weak evidence (p above 0.05): ..." after a call the sign test made at
     p <= 0.125 but not at 0.05 (3 of 3, 4 of 4, 5 of 6 seeds...); empty otherwise."""
-    call = sign_call(wins, losses, n_seeds, picks)
-    p = picks.p(wins, losses) if call == "up" else picks.p_down(wins, losses)
-    if call in ("up", "down") and p > 0.05:
+    called = sign_call(wins, losses, n_seeds, picks) in ("up", "down")
+    if called and picks.seen(wins, losses)[2] > 0.05:  # a call goes the way the seeds went
         return " Weak evidence (p above 0.05): more seeds would firm it up."
     return ""
 
@@ -457,9 +463,8 @@ def sign_test_said(wins: int, losses: int, picks: Picks = ONE) -> str:
     with ``picks``, that p allowing for the pick of the best ("0.250 for the best of 2
     picture models, picked on these seeds")."""
     said = f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
-    n, what = (picks.up, picks.up_what) if wins >= losses else (picks.down, picks.down_what)
+    n, what, adjusted = picks.seen(wins, losses)
     if n > 1:
-        adjusted = picks.p(wins, losses) if wins >= losses else picks.p_down(wins, losses)
         said += f", {adjusted:.3f} for the best of {n} {what}, picked on these seeds"
     return said
 

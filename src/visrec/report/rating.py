@@ -151,14 +151,17 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
     )
 
 
-def _paired(runs: pd.DataFrame, a: str, b: str) -> np.ndarray:
-    """``a``'s RMSE minus ``b``'s, split by split (the splits both ran)."""
+def _pair(runs: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """The RMSE of ``a`` and ``b`` (columns) split by split, on the splits both ran."""
     pair = runs[runs["model"].isin([a, b])].pivot_table(
         index="seed", columns="model", values="rmse"
     )
-    pair = pair.dropna()
-    if a not in pair or b not in pair:
-        return np.zeros(0)
+    return pair.reindex(columns=[a, b]).dropna()
+
+
+def _paired(runs: pd.DataFrame, a: str, b: str) -> np.ndarray:
+    """``a``'s RMSE minus ``b``'s, split by split (the splits both ran)."""
+    pair = _pair(runs, a, b)
     return (pair[a] - pair[b]).to_numpy(dtype=float)
 
 
@@ -177,8 +180,7 @@ def _how_steady(gaps: np.ndarray, mean_gap: float) -> str:
 
 
 def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
-    pair = runs.pivot_table(index="seed", columns="model", values="rmse")
-    pair = pair[[plain, visual]].dropna()
+    pair = _pair(runs, plain, visual)
     diff = (pair[visual] - pair[plain]).to_numpy()
     wins, losses = int((diff < -TIE).sum()), int((diff > TIE).sum())
     ties = diff.size - wins - losses
