@@ -262,7 +262,13 @@ def test_cluster_with_amazon_metadata_labels(
 
 # --------------------------------------------------------- fetch SOURCE as a folder
 def test_fetch_sources_from_a_folder_of_amazon_files(tmp_path: Path) -> None:
-    from visrec.commands.fetch import collect_urls
+    from visrec.commands.fetch import read_sources, source_files
+
+    def collect_urls(
+        sources: list[str], what: str | None = None
+    ) -> tuple[dict[str, str], list[str]]:
+        got = read_sources(source_files(sources, what), what)
+        return got.urls, got.notes
 
     folder = tmp_path / "amazon"
     folder.mkdir()

@@ -17,7 +17,7 @@ from visrec.cli import main
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 from visrec.report.evaluation import (
-    image_models,
+    picture_roles,
     read_result,
     render_evaluation_report,
     verdict,
@@ -48,11 +48,18 @@ def _result(
     }
 
 
-def test_image_models_are_the_ones_that_read_vectors() -> None:
-    assert image_models(["popularity", "bpr", "vbpr", "visual-cf@taste", "nope"]) == [
-        "vbpr",
-        "visual-cf@taste",
-    ]
+def test_picture_roles_come_from_each_models_class() -> None:
+    models = ["popularity", "bpr", "vbpr", "visual-cf@taste", "nope"]
+    assert picture_roles(models, "cold-items") == {
+        "popularity": "no",
+        "bpr": "no",
+        "vbpr": "yes",
+        "visual-cf@taste": "yes",
+        "nope": "unknown",
+    }
+    # on a warm split visual-cf is BPR for every candidate: no pictures used
+    assert picture_roles(models, "warm")["visual-cf@taste"] == "new items only"
+    assert picture_roles(models, "warm")["vbpr"] == "yes"
 
 
 def test_verdict_pictures_help_when_better_on_every_seed() -> None:

@@ -75,13 +75,14 @@ def test_keep_time_needs_ids_only_on_a_folder_too(tmp_path: Path) -> None:
 
 
 def test_fetch_from_a_folder_reads_only_its_amazon_files(tmp_path: Path) -> None:
-    from visrec.commands.fetch import collect_urls
+    from visrec.commands.fetch import read_sources, source_files
 
     rec = {"overall": 5.0, "reviewerID": "A1", "asin": "B1", "unixReviewTime": 1_400_025_600,
            "image": ["https://x/r.jpg"]}  # fmt: skip
     (tmp_path / "Shop_5.json").write_text(json.dumps(rec) + "\n")
     (tmp_path / "meta_Shop.json").write_text(json.dumps({"asin": "B1", "imageURL": []}) + "\n")
     (tmp_path / "results.json").write_text(json.dumps({"protocol": "warm"}))
-    urls, notes = collect_urls([str(tmp_path)])
+    got = read_sources(source_files([str(tmp_path)], None), None)
+    urls, notes = got.urls, got.notes
     assert urls == {"B1_A1_1400025600": "https://x/r.jpg"}
     assert not any("bad records" in n for n in notes), notes

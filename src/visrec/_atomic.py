@@ -404,12 +404,6 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (sweeping as :func:`write_text_atomic`)."""
-    with atomic_path(path, sweep=True) as tmp:
-        tmp.write_bytes(data)
-
-
 LOCK_SUFFIX = ".lock"
 
 

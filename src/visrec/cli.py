@@ -249,11 +249,7 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
             print("interrupted", file=sys.stderr)
             status = 130
         else:
-            print(
-                f"error: out of memory ({_one_line(exc) or 'an allocation failed'}); "
-                "ask for less (e.g. fewer factors, a smaller --n or batch) or free memory",
-                file=sys.stderr,
-            )
+            print(_out_of_memory(_one_line(exc) or "an allocation failed"), file=sys.stderr)
             status = 1
     except BrokenPipeError:
         # the safety net: output outside a `survives_closed_stdout` command (whose
@@ -279,11 +275,7 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
             status = 2
         elif isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc):
             # torch's CPU allocator says it with a RuntimeError, not a MemoryError
-            print(
-                f"error: out of memory ({_one_line(str(exc).splitlines()[0])}); ask for "
-                "less (e.g. fewer factors, a smaller --n or batch) or free memory",
-                file=sys.stderr,
-            )
+            print(_out_of_memory(_one_line(str(exc).splitlines()[0])), file=sys.stderr)
             status = 1
         elif isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop"):
             print(f"error: {_one_line(exc)}", file=sys.stderr)  # Path.resolve before 3.13
@@ -300,6 +292,13 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
     except OSError as exc:  # `> /dev/full`
         return stdout_failed_status(exc, status)
     return status
+
+
+def _out_of_memory(detail: str) -> str:
+    return (
+        f"error: out of memory ({detail}); ask for less (e.g. fewer factors, a smaller "
+        "--n or batch) or free memory"
+    )
 
 
 def _missing(path: object) -> str:

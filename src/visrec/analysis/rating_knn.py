@@ -27,6 +27,7 @@ import pandas as pd
 
 from visrec.analysis._args import integer_arg, non_finite_rows, vector_matrix
 from visrec.errors import VisrecError
+from visrec.evaluation.significance import p_said, two_sided_sign_p
 
 
 def random_split(
@@ -266,8 +267,6 @@ class KnnRatingResult:
         KNN's, against a fair coin, two-sided, called at p <= 0.05. Exact: the normal
         approximation called 4 rows against 0 a win (z = 2.0), where p is 0.125; and a
         +0.005 on 6,000 rows is level."""
-        from scipy.stats import binomtest
-
         counts = self.confusion.to_numpy(dtype=np.int64)
         rows = [float(v) for v in self.confusion.index]  # true ratings
         cols = [float(v) for v in self.confusion.columns]  # predicted
@@ -276,15 +275,10 @@ class KnnRatingResult:
         # KNN right where the majority class is wrong, and the other way round
         only_knn = sum(r for v, r in zip(rows, right, strict=True) if v != maj)
         only_maj = int(counts[rows.index(maj)].sum()) - right[rows.index(maj)] if maj in rows else 0
-        n = only_knn + only_maj
-        p = float(binomtest(only_knn, n, 0.5).pvalue) if n else 1.0
-        # a p of 0.0501 is no call: shown as 0.0501, not as a 0.050 the rule would take
-        said = (
-            "p < 0.001" if p < 0.001 else f"p = {p:.4f}" if round(p, 3) == 0.05 else f"p = {p:.3f}"
-        )
+        p = two_sided_sign_p(only_knn, only_maj)
         why = (
             f"{only_knn:,} test rows only KNN gets right, {only_maj:,} only the majority "
-            f"class (McNemar's exact test, two-sided {said}; p <= 0.05 to call it)"
+            f"class (McNemar's exact test, two-sided {p_said(p)}; p <= 0.05 to call it)"
         )
         if p > 0.05:
             return "level", why

@@ -483,9 +483,11 @@ def parse_model_params(
 
 def name_ids(ids: np.ndarray | Sequence[object], source: str | None, limit: int = 5) -> str:
     """``" (FILE: 'a', 'b', ... and N more)"``: the first ``limit`` ids, for a note."""
-    shown = ", ".join(repr(str(i)) for i in ids[:limit])
+    from visrec.data.id_spelling import shown_ids
+
+    listed = shown_ids(ids, limit)
     more = f" and {len(ids) - limit:,} more" if len(ids) > limit else ""
-    return f" ({source}: {shown}{more})" if source else f" ({shown}{more})"
+    return f" ({source}: {listed}{more})" if source else f" ({listed}{more})"
 
 
 def check_model_device(model: Any, label: str | None = None) -> None:

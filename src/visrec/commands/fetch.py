@@ -312,16 +312,6 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
     return out
 
 
-def collect_urls(sources: list[str], what: str | None = None) -> tuple[dict[str, str], list[str]]:
-    """Map key -> URL from the sources; also return notes (bad records, skips) to print.
-
-    Keys are review ids for review files, asins for meta files, item ids for manifests.
-    See :func:`read_sources`.
-    """
-    got = read_sources(source_files(sources, what), what)
-    return got.urls, got.notes
-
-
 def _is_cache_entry(path: Path, cache: Path) -> bool:
     """Whether ``path`` is (or would be) one of the cache's image files: named by a
     URL's hash, directly in ``cache``."""
@@ -347,10 +337,13 @@ def _add_first_urls(
     return n
 
 
-def _examples_of(keys: list[str], shown: int = 3) -> str:
+def _examples_of(keys: list[str], limit: int = 3) -> str:
     """``"'a', 'b', 'c' and 5 more"``."""
-    head = ", ".join(repr(k) for k in keys[:shown])
-    return head + (f" and {len(keys) - shown:,} more" if len(keys) > shown else "")
+    from visrec.data.id_spelling import shown_ids
+
+    return shown_ids(keys, limit) + (
+        f" and {len(keys) - limit:,} more" if len(keys) > limit else ""
+    )
 
 
 def _interrupted_note(report: FetchReport, n_stopped: int) -> str:

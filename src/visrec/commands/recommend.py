@@ -498,8 +498,10 @@ def unseen_vectors(
     elif not shared:
         # the file knows none of the model's items nor of the new candidates: most
         # likely ids spelt differently, which would give chance-level lists with a note
-        theirs = ", ".join(repr(str(i)[:40]) for i in listed.ids[:3])
-        ours = ", ".join(repr(str(i)[:40]) for i in raw[unseen_pos][:3])
+        from visrec.data.id_spelling import shown_ids
+
+        theirs = shown_ids(listed.ids)
+        ours = shown_ids(raw[unseen_pos])
         print(
             f"warning: {vpath} holds none of the model's items nor any of the "
             f"{_n(n_unseen, 'candidate')} unseen in training (its ids look like {theirs}; "

@@ -13,6 +13,7 @@ Python's or pandas' regex.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,6 +47,12 @@ SHOWN_CHARS = 40
 def shown(value: str) -> str:
     """``repr`` of an id for a note, cut to :data:`SHOWN_CHARS` characters."""
     return repr(value if len(value) <= SHOWN_CHARS else value[: SHOWN_CHARS - 3] + "...")
+
+
+def shown_ids(ids: Iterable[object], limit: int = 3) -> str:
+    """``"'a', 'b', 'c'"``: the first ``limit`` ids, each cut by :func:`shown` (an id
+    5,000 characters long must not make a note of 15,000)."""
+    return ", ".join(shown(str(i)) for i in itertools.islice(ids, limit))
 
 
 def _texts(ids: Iterable[object]) -> pa.Array:

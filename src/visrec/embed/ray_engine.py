@@ -26,13 +26,10 @@ image paths readable.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from importlib.machinery import PathFinder
 from typing import Any
 
 import numpy as np
@@ -41,7 +38,7 @@ from visrec._device import parse_device, resolve_device
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
 from visrec.errors import VisrecError
 
-__all__ = ["RayPipeline", "embed_with_ray", "ray_available"]
+__all__ = ["RayPipeline", "embed_with_ray"]
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +47,6 @@ DECODE_TASK_MEMORY = 256 * 1024**2
 
 Todo = list[tuple[int, list[tuple[str, str]]]]
 OnChunk = Callable[[int, np.ndarray, np.ndarray, list[str | None]], None]
-
-
-def ray_available() -> bool:
-    """True when Ray and its ``ray.data`` subpackage are installed (its other needs,
-    pandas and pyarrow, are visrec's own dependencies). An installed Ray that fails to
-    import still counts: ``--engine ray`` then reports the import error itself.
-
-    Checked with ``find_spec``, without importing Ray (which takes seconds):
-    ``find_spec("ray.data")`` would import the parent package, so unless Ray is already
-    imported the subpackage is looked up in Ray's own folder instead.
-    """
-    ray_spec = importlib.util.find_spec("ray")  # top-level: imports nothing
-    if ray_spec is None:
-        return False
-    if "ray" in sys.modules:  # already imported: the plain lookup costs nothing
-        return importlib.util.find_spec("ray.data") is not None
-    folders = ray_spec.submodule_search_locations
-    return folders is not None and PathFinder.find_spec("ray.data", list(folders)) is not None
 
 
 def _import_ray() -> Any:

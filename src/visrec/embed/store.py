@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, check_input_exists, shown_path, utf8_path
-from visrec.data.id_spelling import find_ids, ids_as_text
+from visrec.data.id_spelling import find_ids, ids_as_text, shown_ids
 from visrec.errors import VisrecError, names_text, not_utf8_hint
 
 META_KEY = b"visrec"
@@ -265,7 +265,7 @@ def duplicate_note(ids: np.ndarray, groups: list[np.ndarray]) -> str | None:
         return None
     n = sum(len(g) for g in groups)
     largest = groups[0]
-    shown = ", ".join(repr(str(ids[r])[:40]) for r in largest[:3])
+    shown = shown_ids(ids[largest[:3]])
     more = ", ..." if len(largest) > 3 else ""
     return (
         f"{n:,} items share their vector with another item ({len(groups):,} group(s) of "
@@ -315,7 +315,7 @@ def spread_notes(
     if not length_matters or median <= 0 or not far.any():
         return []
     ids = iv.ids[rows[far]]
-    shown = ", ".join(repr(str(i)[:40]) for i in ids[:3]) + (", ..." if len(ids) > 3 else "")
+    shown = shown_ids(ids) + (", ..." if len(ids) > 3 else "")
     return [
         f"{source}: {len(ids):,} {noun} vector(s) are over {OUTLIER_LENGTH:g} times as long "
         f"as the median one ({shown}): they set the scale and the principal components of "

@@ -31,7 +31,7 @@ minus each user's own training items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +49,6 @@ from visrec.data.interactions import (
 )
 from visrec.errors import VisrecError, names_text
 
-Protocol = Literal["warm", "time", "cold-items"]
 PROTOCOLS: tuple[str, ...] = ("warm", "time", "cold-items")
 
 __all__ = [

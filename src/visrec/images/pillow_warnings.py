@@ -9,8 +9,8 @@ def quiet_pillow_warnings() -> None:
     """Ignore two Pillow warnings visrec handles itself: the decompression-bomb one for
     images between 1x and 2x Pillow's pixel limit (``images.decode`` enforces its own
     limit from the header before anything is decoded), and a corrupt EXIF block's
-    (common in phone photos; it costs only the orientation, which ``decode_image`` then
-    leaves as it is, and the warning named no file).
+    (common in phone photos; it costs only the orientation, which ``decode.load_image``
+    then leaves as it is, and the warning named no file).
 
     The filter list is the whole process's (``catch_warnings`` is not thread-safe
     before 3.14, and decoding runs in worker threads), so only a process visrec owns

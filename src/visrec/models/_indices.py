@@ -23,7 +23,7 @@ def among(subset: np.ndarray, item_idx: np.ndarray | None) -> tuple[np.ndarray, 
     return cols, item_idx[cols]
 
 
-def as_indices(values: Any, what: str, owner: str = "model") -> np.ndarray:
+def as_indices(values: Any, what: str) -> np.ndarray:
     """``values`` as a 1-D int64 array; non-integer values are a clear error.
 
     Parameters
@@ -32,8 +32,6 @@ def as_indices(values: Any, what: str, owner: str = "model") -> np.ndarray:
         Positions in the ``what`` id map (``user`` or ``item``). An empty list is fine.
     what : str
         ``"user"`` or ``"item"``, for the message.
-    owner : str, default "model"
-        What holds the id map, for the message (``model.user_map_``).
     """
     a = np.atleast_1d(np.asarray(values))
     if a.ndim > 1:  # flattening would answer for a list of users as if it were one
@@ -47,7 +45,7 @@ def as_indices(values: Any, what: str, owner: str = "model") -> np.ndarray:
         raise VisrecError(
             f"{what} indices must be integer positions in the {what} id map, got "
             f"{example!r} at position {bad} ({_kind(a)}); map raw ids first, e.g. "
-            f"{owner}.{what}_map_.to_index([...])"
+            f"model.{what}_map_.to_index([...])"
         )
     if a.dtype.kind == "u" and a.size and int(a.max()) > np.iinfo(np.int64).max:
         # numpy would wrap 2**63 + 5 round to a negative index without a word

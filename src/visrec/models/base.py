@@ -222,10 +222,10 @@ class Recommender(ParamsMixin, ABC):
         (most often spelt otherwise: '242.0' for '242')."""
         train_ids = interactions.item_map.ids
         if not item_vectors.has_image_for(train_ids).any():
-            from visrec.data.id_spelling import respelt, respelt_hint
+            from visrec.data.id_spelling import respelt, respelt_hint, shown_ids
 
-            theirs = ", ".join(repr(str(i)[:40]) for i in item_vectors.ids[:3])
-            ours = ", ".join(repr(str(i)[:40]) for i in train_ids[:3])
+            theirs = shown_ids(item_vectors.ids)
+            ours = shown_ids(train_ids)
             hint = respelt_hint(respelt(train_ids[:1000], item_vectors.ids), "the vectors")
             raise VisrecError(
                 f"model {self.name!r}: none of the {len(train_ids):,} training items has an "
@@ -767,7 +767,9 @@ class Recommender(ParamsMixin, ABC):
         return folder
 
     def _save_files(self, folder: Path) -> None:
-        """Write ``arrays.npz`` and ``model.json`` into ``folder`` (``save`` holds it)."""
+        """Write ``arrays.npz`` and ``model.json`` into ``folder``, with no lock: ``save``
+        holds ``folder``'s; ``visrec train`` writes a fresh temporary folder that only it
+        knows, under the output's lock."""
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {
             **pack_ids("user_ids", self.user_map_.to_list()),
@@ -1002,10 +1004,10 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return top_candidates(scores, min(n, scores.shape[1]))
 
 
-def check_list_length(n: object, name: str = "n") -> int:
+def check_list_length(n: object) -> int:
     """``n`` as an int when it is a positive integer (``True`` and ``2.5`` are not)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise VisrecError(f"{name} must be a positive integer, got {n!r}")
+        raise VisrecError(f"n must be a positive integer, got {n!r}")
     if n <= 0:
-        raise VisrecError(f"{name} must be positive, got {n}")
+        raise VisrecError(f"n must be positive, got {n}")
     return int(n)

@@ -25,6 +25,7 @@ import pandas as pd
 from visrec import __version__
 from visrec._atomic import check_input_exists, write_text_atomic
 from visrec.errors import VisrecError, os_error
+from visrec.evaluation.significance import p_figure, p_said, sign_p
 from visrec.report import plots
 from visrec.report.html import (
     _e,
@@ -41,7 +42,6 @@ from visrec.report.html import (
 )
 
 __all__ = [
-    "image_models",
     "read_result",
     "render_evaluation_report",
     "verdict",
@@ -172,11 +172,6 @@ def picture_roles(models: list[str], protocol: str) -> dict[str, str]:
         else:
             roles[m] = YES
     return roles
-
-
-def image_models(models: list[str], protocol: str = "cold-items") -> list[str]:
-    """The models that use pictures for the candidates of ``protocol``."""
-    return [m for m, role in picture_roles(models, protocol).items() if role == YES]
 
 
 def _runs(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -462,19 +457,11 @@ def sign_test_said(wins: int, losses: int, picks: Picks = ONE) -> str:
     """ "; sign test p = 0.125": the one-sided p in the direction the seeds went, and
     with ``picks``, that p allowing for the pick of the best ("0.250 for the best of 2
     picture models, picked on these seeds")."""
-    said = f"; sign test p = {sign_p(max(wins, losses), min(wins, losses)):.3f}"
+    said = f"; sign test {p_said(sign_p(max(wins, losses), min(wins, losses)))}"
     n, what, adjusted = picks.seen(wins, losses)
     if n > 1:
-        said += f", {adjusted:.3f} for the best of {n} {what}, picked on these seeds"
+        said += f", {p_figure(adjusted)} for the best of {n} {what}, picked on these seeds"
     return said
-
-
-def sign_p(wins: int, losses: int) -> float:
-    """One-sided sign test: P(at least ``wins`` of ``wins + losses`` fair coin flips)."""
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    return sum(math.comb(n, j) for j in range(wins, n + 1)) / 2.0**n
 
 
 def _cold_verdict(

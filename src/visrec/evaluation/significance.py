@@ -1,0 +1,49 @@
+"""Exact binomial (sign) tests and how their p-values are written, shared by the
+evaluation report's seed-by-seed verdicts and knn-rating's McNemar test so that the
+same p reads the same everywhere."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["p_figure", "p_said", "sign_p", "two_sided_sign_p"]
+
+
+def sign_p(wins: int, losses: int) -> float:
+    """One-sided sign test: P(at least ``wins`` of ``wins + losses`` fair coin flips).
+    Exact in integers up to 1,000 flips (seeds; the one division rounds correctly);
+    beyond, scipy's binomial tail (McNemar's test sees up to millions of rows, where the
+    integer sum grows quadratically and a float ``2.0 ** n`` overflows)."""
+    n = wins + losses
+    if n == 0 or wins <= 0:
+        return 1.0
+    if n > 1000:
+        from scipy.stats import binom
+
+        return float(binom.sf(wins - 1, n, 0.5))
+    term = math.comb(n, wins)  # C(n, j) for j = wins, wins + 1, ...: each from the last
+    total = 0
+    for j in range(wins, n + 1):
+        total += term
+        term = term * (n - j) // (j + 1)
+    return total / (1 << n)
+
+
+def two_sided_sign_p(a: int, b: int) -> float:
+    """Two-sided sign test of ``a`` against ``b`` (McNemar's exact test on the pairs
+    only one side gets right): the same as ``scipy.stats.binomtest(a, a + b).pvalue``."""
+    return min(1.0, 2.0 * sign_p(max(a, b), min(a, b)))
+
+
+def p_figure(p: float) -> str:
+    """A p as a figure: ``"0.125"``; ``"0.0501"`` next to 0.05 (a rounded ``"0.050"``
+    would read as a p the p <= 0.05 rule takes); ``"< 0.001"`` below that."""
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.4f}" if round(p, 3) == 0.05 else f"{p:.3f}"
+
+
+def p_said(p: float) -> str:
+    """``"p = 0.125"``, ``"p = 0.0501"`` or ``"p < 0.001"``."""
+    figure = p_figure(p)
+    return f"p {figure}" if figure.startswith("<") else f"p = {figure}"
