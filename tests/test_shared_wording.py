@@ -72,7 +72,9 @@ def test_an_error_over_long_ids_stays_a_readable_line(
         "user_id,item_id\n" + "".join(f"u{n},{i}\n" for n, i in enumerate(ids)), encoding="utf-8"
     )
     vectors = tmp_path / "v.parquet"
-    write_vectors(vectors, ItemVectors(np.array(["1", "2"]), np.eye(2, dtype=np.float32), np.ones(2, bool)))
+    write_vectors(
+        vectors, ItemVectors(np.array(["1", "2"]), np.eye(2, dtype=np.float32), np.ones(2, bool))
+    )
     argv = ["train", "--model", "vbpr", "--interactions", str(inter), "--vectors", str(vectors)]
     assert main([*argv, "-o", str(tmp_path / "m")]) != 0
     err = capsys.readouterr().err

@@ -292,11 +292,7 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
     diff = (a - b).to_numpy()
     wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
     ties = diff.size - wins - losses
-    said = f"{diff.mean():+.4f} Recall@{k} on average, better on {wins} of {diff.size} seeds"
-    if losses and ties:
-        said += f", worse on {losses}, equal on {ties}"
-    elif ties:
-        said += f", equal on {ties}"
+    said = f"{diff.mean():+.4f} Recall@{k} on average, {seeds_said(wins, losses, diff.size)}"
     # each side is the best of its models on these seeds: its p allows for that pick
     picks = Picks(len(with_img), len(without), "picture models", "models without pictures")
     if diff.size > 1 and ties < diff.size:
@@ -377,11 +373,27 @@ def _against_popularity(runs: pd.DataFrame, mean: pd.Series, k: int) -> list[str
 SIGN_P = 0.125  # one-sided sign test: 3 of 3 seeds is p = 0.125
 
 
-def _by_little(diff: np.ndarray, plain: pd.Series) -> str:
-    """ ", consistently but by little" when the mean change is smaller than the model
-    without pictures moves between seeds: a real but small effect, said as such."""
+def by_little(diff: np.ndarray, plain: pd.Series) -> bool:
+    """Whether the mean change is smaller than the model without pictures moves between
+    seeds: a real but small effect, to be said as such."""
     spread = plain.std(ddof=1) if len(plain) > 1 else float("nan")
-    return ", consistently but by little" if abs(diff.mean()) < spread else ""
+    return bool(abs(diff.mean()) < spread)
+
+
+def _by_little(diff: np.ndarray, plain: pd.Series) -> str:
+    return ", consistently but by little" if by_little(diff, plain) else ""
+
+
+def seeds_said(wins: int, losses: int, n: int) -> str:
+    """``"better on 2 of 3 seeds, worse on 1"``; ties (``n - wins - losses``) said as
+    ``", equal on 1"``."""
+    said = f"better on {wins} of {n} seed{'s' if n != 1 else ''}"
+    ties = n - wins - losses
+    if losses and ties:
+        said += f", worse on {losses}, equal on {ties}"
+    elif ties:
+        said += f", equal on {ties}"
+    return said
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,10 @@ from visrec.errors import VisrecError
 from visrec.report import plots
 from visrec.report.evaluation import (
     TIE,
+    by_little,
     mean_std,
     per_seed_table,
+    seeds_said,
     sign_call,
     sign_test_said,
     weak_evidence,
@@ -185,18 +187,14 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     wins, losses = int((diff < -TIE).sum()), int((diff > TIE).sum())
     ties = diff.size - wins - losses
     said = (
-        f"{diff.mean():+.4f} RMSE on average (negative is better), better on {wins} of "
-        f"{diff.size} seed{'s' if diff.size != 1 else ''}"
+        f"{diff.mean():+.4f} RMSE on average (negative is better), "
+        f"{seeds_said(wins, losses, diff.size)}"
     )
-    if losses and ties:
-        said += f", worse on {losses}, equal on {ties}"
-    elif ties:
-        said += f", equal on {ties}"
     what = f"The picture in the MF ({visual} vs {plain})"
     if ties == diff.size:
         return f"{what}: no difference, the same RMSE on every seed."
     spread = pair[plain].std(ddof=1) if len(pair) > 1 else float("nan")
-    little = bool(np.isfinite(spread) and abs(diff.mean()) < spread)
+    little = by_little(diff, pair[plain])
     verdict = sign_call(wins, losses, diff.size)
     if diff.size > 1:
         said += sign_test_said(wins, losses)
