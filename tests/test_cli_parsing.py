@@ -134,8 +134,13 @@ def test_unknown_options_get_a_hint(
 
 
 def test_every_hint_names_an_option_of_its_command() -> None:
-    parser = build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    def commands_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return dict(subs[0].choices) if subs else {}
+
+    commands = commands_of(build_parser())
+    for sub in list(commands.values()):  # `data summary`: its hints are under "summary"
+        commands.update(commands_of(sub))
     for command, hints in SAME_MEANING.items():
         own = {s for a in commands[command]._actions for s in a.option_strings}
         for typed, hint in hints.items():

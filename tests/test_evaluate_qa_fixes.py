@@ -162,10 +162,15 @@ def test_run_experiment_checks_the_vectors_of_every_item_up_front() -> None:
     with pytest.raises(VisrecError, match=r"^item vectors: 1 item vector\(s\) .*\('i7'\)"):
         R.run_experiment(frame, bad, "cold-items", ["dot"], seeds=(0, 1), k=3, progress=False)
     assert DotModel.fits == 0
-    # no model scores from vectors: nothing to refuse
-    res = R.run_experiment(frame, bad, "cold-items", ["popularity"], seeds=(0,), k=3,
+    # no model scores from vectors and a warm split: nothing reads them, nothing to refuse
+    res = R.run_experiment(frame, bad, "warm", ["popularity"], seeds=(0,), k=3,
                            progress=False)  # fmt: skip
     assert len(res.runs) == 1
+    # a cold-items split reads has_image (which items may be held out): refused as the
+    # recommenders refuse it, not taken as an item with a picture
+    with pytest.raises(VisrecError, match=r"^item vectors: 1 item vector\(s\) .*\('i7'\)"):
+        R.run_experiment(frame, bad, "cold-items", ["popularity"], seeds=(0,), k=3,
+                         progress=False)  # fmt: skip
     # an item without an image, or one the data never mentions, is not looked at
     flagged = ItemVectors(bad.ids, bad.vectors, bad.ids != "i7", bad.meta)
     R.check_item_vectors(frame, flagged)

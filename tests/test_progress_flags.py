@@ -55,7 +55,7 @@ def test_recommend_bar_only_on_a_terminal(
     capsys.readouterr()
     flags, bar = bar_case.flags, bar_case.bar
     bar_case.apply()
-    out = tmp_path / "r.csv"
+    out = tmp_path / "recs.csv"  # not r.csv: the training data, which -o must not replace
     assert _bar_shown(["recommend", str(model), "--n", "2", "-o", str(out), *flags], capsys) is bar
     assert len(out.read_text().splitlines()) == 1  # every item seen by every user: no rows
 

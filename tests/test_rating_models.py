@@ -320,8 +320,10 @@ def test_cli_rating_eval_refuses_a_nan_vector_naming_the_item(
             "--vectors", str(tmp_path / "v.parquet"), "--n-epochs", "5"]  # fmt: skip
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err == (f"error: rating-eval: the vector of item {str(iv.ids[row])!r} holds NaN or "
-                   "infinite values (1 item(s) in all); re-embed or drop them\n")  # fmt: skip
+    # worded as every command words it, naming the file
+    assert err == (f"error: {tmp_path / 'v.parquet'}: 1 item vector(s) hold NaN, infinite or "
+                   f"huge (beyond ±1e12) values ({str(iv.ids[row])!r}); re-embed those images "
+                   "or mark them has_image=false\n")  # fmt: skip
 
 
 @pytest.mark.slow

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions, id_column
-from visrec.embed.store import ItemVectors
+from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError, names_text
 from visrec.evaluation.protocols import collapse_duplicates, draw_cold_items
 
@@ -220,39 +220,47 @@ class RatingEvalResult:
             "runs": runs,
         }
 
-    def format(self) -> str:
-        """The comparison table, baselines first."""
+    def format(self, notes: bool = True) -> str:
+        """The comparison table, baselines first, then the notes on the input (unless
+        ``notes`` is False: ``visrec rating-eval`` prints those on stderr)."""
         multi = len(self.seeds) > 1
         head = (
             f"rating prediction, all models on the same split: {self.size_text()} "
             f"ratings, {self.protocol} split; "
             + (
-                f"{len(self.seeds)} seeds ({', '.join(map(str, self.seeds))}), mean ± sd"
+                f"{len(self.seeds)} seeds ({', '.join(map(str, self.seeds))}), mean ± std"
                 if multi
                 else f"random_state {self.seeds[0]}"
             )
         )
         width = max(len(str(n)) for n in self.table.index) + 2
-        cols = (
-            f"{'model':<{width}}"
-            + "".join(f"{c:>{16 if multi else 10}}" for c in ("accuracy", "MAE", "RMSE"))
-            + f"{'fit s':>8}"
+        names = ("accuracy", "MAE", "RMSE")
+        cells = [
+            [f"{row[m]:.3f} ± {row[m + '_std']:.3f}" if multi else f"{row[m]:.3f}" for m in METRICS]
+            + [f"{row['fit_seconds']:.1f}"]
+            for _, row in self.table.iterrows()
+        ]
+        # each column as wide as its widest cell: ratings on a 0-1,000,000 scale ran
+        # into one another at a fixed width
+        widths = [
+            2 + max(len(h), *(len(r[c]) for r in cells)) for c, h in enumerate((*names, "fit s"))
+        ]
+        cols = f"{'model':<{width}}" + "".join(
+            f"{h:>{w}}" for h, w in zip((*names, "fit s"), widths, strict=True)
         )
         lines = [head, "", cols]
-        for name, row in self.table.iterrows():
-            cells = []
-            for m in METRICS:
-                if multi:
-                    cells.append(f"{row[m]:9.3f} ± {row[m + '_std']:.3f}")
-                else:
-                    cells.append(f"{row[m]:10.3f}")
-            lines.append(f"{name!s:<{width}}" + "".join(cells) + f"{row['fit_seconds']:8.1f}")
+        for name, row_cells in zip(self.table.index, cells, strict=True):
+            lines.append(
+                f"{name!s:<{width}}"
+                + "".join(f"{c:>{w}}" for c, w in zip(row_cells, widths, strict=True))
+            )
         lines += [
             "",
             "accuracy: prediction rounded to the nearest rating value seen in training;",
             "MAE / RMSE: of the raw prediction, in stars. Lower is better for both.",
         ]
-        lines += self.notes
+        if notes:
+            lines += self.notes
         return "\n".join(lines)
 
 
@@ -282,6 +290,7 @@ def rating_eval(
     resume: str | os.PathLike[str] | None = None,
     note: Callable[[str], None] | None = None,
     keep_record: bool = False,
+    vectors_source: str = "item vectors",
 ) -> RatingEvalResult:
     """Compare rating predictors on the same split(s).
 
@@ -328,6 +337,8 @@ def rating_eval(
         that first writes the results somewhere safe and then drops them with
         ``run_record.forget(resume, result.run_keys())`` (as ``visrec rating-eval``
         does).
+    vectors_source : str, default "item vectors"
+        Names the vectors in errors (``visrec rating-eval`` gives the file).
 
     Returns
     -------
@@ -343,7 +354,7 @@ def rating_eval(
     _check_args(frame, item_vectors, protocol, n_seeds, test_size, knn_k, random_state)
     _check_mf_params(mf_params)
     df, notes = _clean_ratings(frame)
-    eligible, image_notes = _check_vectors(df, item_vectors, protocol)
+    eligible, image_notes = _check_vectors(df, item_vectors, protocol, vectors_source)
     notes += image_notes
 
     mf_kw = dict(mf_params or {})
@@ -517,7 +528,7 @@ def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _check_vectors(
-    df: pd.DataFrame, item_vectors: ItemVectors | None, protocol: str
+    df: pd.DataFrame, item_vectors: ItemVectors | None, protocol: str, source: str
 ) -> tuple[np.ndarray | None, list[str]]:
     """Check the rated items' vectors; returns the items a cold-items split may hold
     out (those with an image; None: any) and notes on what the vectors leave out."""
@@ -525,13 +536,9 @@ def _check_vectors(
         return None, ["no item vectors: the KNN and the visual MF were skipped"]
     notes = []
     codes, rated = pd.factorize(df[ITEM])
-    vecs, has = item_vectors.align(list(rated))
-    broken = np.flatnonzero(has & ~np.isfinite(vecs).all(axis=1))
-    if len(broken):  # the KNN would fail inside sklearn, the MF turn NaN
-        raise VisrecError(
-            f"rating-eval: the vector of item {str(rated[broken[0]])!r} holds NaN or "
-            f"infinite values ({len(broken):,} item(s) in all); re-embed or drop them"
-        )
+    has = item_vectors.has_image_for(list(rated))
+    # the KNN would fail inside sklearn, the MF turn NaN: refused as every command does
+    check_finite_vectors(item_vectors, rated, source)
     eligible = None
     if protocol == "cold-items":  # as visrec evaluate: new items have a picture
         eligible = np.asarray(rated)[has]

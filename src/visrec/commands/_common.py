@@ -349,38 +349,10 @@ def note_id_spellings(frame: pd.DataFrame, source: str) -> None:
     ``007``: two items, as written), writes an id in two Unicode forms that print alike,
     or has ids that other tools read as missing (``NA``: kept as an id, but
     ``pandas.read_csv`` of the recommendations makes it NaN)."""
-    from visrec.data.id_spelling import look_alike, missing_words, shown, spelt_two_ways
+    from visrec.data.id_spelling import id_notes
 
-    for noun, col in (("user", "user_id"), ("item", "item_id")):
-        if col not in frame.columns:
-            continue
-        ids = frame[col].unique()
-        n_groups, groups = spelt_two_ways(ids)
-        if n_groups:
-            listed = "; ".join(", ".join(shown(i) for i in g) for g in groups)
-            more = f"; and {n_groups - len(groups):,} more" if n_groups > len(groups) else ""
-            print(
-                f"note: {source}: {n_groups:,} {noun} id(s) spelt in more than one way "
-                f"({listed}{more}); each spelling is a different {noun}, as written",
-                file=sys.stderr,
-            )
-        n_alike, alike = look_alike(ids)
-        if n_alike:  # two ids no reader of the output can tell apart
-            listed = "; ".join(", ".join(ascii(i) for i in g) for g in alike)
-            more = f"; and {n_alike - len(alike):,} more" if n_alike > len(alike) else ""
-            print(
-                f"note: {source}: {n_alike:,} {noun} id(s) written in two Unicode forms "
-                f"that print alike ({listed}{more}); each form is a different {noun}, as "
-                "written",
-                file=sys.stderr,
-            )
-        words = missing_words(ids)
-        if words:
-            print(
-                f"note: {source}: {noun} id(s) that other tools read as a missing value "
-                f"are kept as ids{name_ids(words, None)}",
-                file=sys.stderr,
-            )
+    for line in id_notes(frame):
+        print(f"note: {source}: {line}", file=sys.stderr)
 
 
 def check_output_file(path: str | os.PathLike[str] | None, option: str) -> None:

@@ -61,6 +61,20 @@ SAME_MEANING: dict[str, dict[str, str]] = {
 }
 for _command in ("train", "recommend", "embed", "report"):
     SAME_MEANING.setdefault(_command, {})["--out"] = "-o is the output here"
+# commands whose results are a table on stdout, kept with --json (and --report)
+for _command, _hint in (
+    ("evaluate", "--json OUT and --report HTML are the outputs here"),
+    ("knn-rating", "--json OUT and --report HTML are the outputs here"),
+    ("rating-eval", "--json OUT and --report HTML are the outputs here"),
+    ("cluster", "--json OUT and --report HTML are the outputs here"),
+    ("similar", "--json OUT and --report HTML are the outputs here"),
+    ("summary", "--json OUT is the output here (the summary itself goes to stdout)"),
+):
+    for _name in ("-o", "--output", "--out"):
+        SAME_MEANING.setdefault(_command, {})[_name] = _hint
+# demo runs K-means and the rating KNN, so it names the KNN's k apart
+for _command in ("knn-rating", "rating-eval"):
+    SAME_MEANING[_command]["--knn-k"] = "--k K is the number of KNN neighbours here"
 # other tools' names for the list length and the held-out share
 for _command, _hint in (
     ("recommend", "--n N is the list length here"),

@@ -114,6 +114,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "-q",
         "--quiet",
+        "--no-progress",  # as every command with -q spells it too
+        dest="quiet",
         action="store_true",
         help="no progress line (the notes on what was left out stay, on stderr)",
     )

@@ -207,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
             resume=record,
             note=say_note,  # resume notes: shown with --quiet too
             keep_record=True,  # until the results are out: see _report
+            vectors_source=str(args.vectors),  # a NaN vector's error names the file
         )
         if respelt:
             res.notes.append(respelt)
@@ -226,7 +227,9 @@ def _report(
     from visrec._atomic import write_text_atomic
     from visrec.evaluation import run_record
 
-    print(res.format())
+    print(res.format(notes=False))
+    for line in res.notes:  # about the input: stderr, as every command's notes
+        say_note(line)
     if args.json:
         out = {**res.to_dict(), "records_skipped": skipped}
         write_text_atomic(args.json, json.dumps(with_run(out, args), indent=2) + "\n")

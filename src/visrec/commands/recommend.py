@@ -271,25 +271,29 @@ def model_users(
     return np.asarray(idx, dtype=np.int64), []
 
 
-def recorded_vectors(tj: Path) -> str | None:
-    """The vectors path ``visrec train`` recorded in the model folder's ``train.json``,
-    or None, with a note when the file is there but unusable (only a default for
-    ``--vectors``, so damage there never stops a run)."""
+def recorded_paths(tj: Path) -> dict[str, str | None]:
+    """The ``vectors`` and ``interactions`` paths ``visrec train`` recorded in the model
+    folder's ``train.json`` (None: not recorded), with a note when the file is there but
+    unusable (the vectors are only a default for ``--vectors``, the interactions only
+    an input ``-o`` must not replace, so damage there never stops a run)."""
+    out: dict[str, str | None] = {"vectors": None, "interactions": None}
     if not tj.is_file():
-        return None
+        return out
     try:
         provenance = json.loads(tj.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:  # not UTF-8 or not JSON
         print(f"note: {tj} is unreadable ({exc}); its vectors path is not used", file=sys.stderr)
-        return None
+        return out
     if not isinstance(provenance, dict):
         print(f"note: {tj} is not a JSON object; its vectors path is not used", file=sys.stderr)
-        return None
-    path = provenance.get("vectors")
-    if path is None or isinstance(path, str):
-        return path or None
-    print(f"note: {tj}: 'vectors' is not a path ({path!r}); not used", file=sys.stderr)
-    return None
+        return out
+    for key in out:
+        path = provenance.get(key)
+        if path is None or isinstance(path, str):
+            out[key] = path or None
+        elif key == "vectors":  # the one a run reads
+            print(f"note: {tj}: 'vectors' is not a path ({path!r}); not used", file=sys.stderr)
+    return out
 
 
 def vectors_file_meta(path: str) -> dict[str, Any]:
@@ -599,8 +603,10 @@ def run(args: argparse.Namespace) -> int:
     model_files = {  # the model's own files: model.json, arrays.npz, train.json
         f"model folder's {p.name}": p for p in (folder.iterdir() if folder.is_dir() else ())
     }
-    # the vectors train.json names: read for unseen candidates, and hours of embedding
-    recorded = recorded_vectors(folder / TRAIN_JSON)
+    # the vectors train.json names: read for unseen candidates, and hours of embedding;
+    # the training interactions it names: `-o` must not replace the data behind the model
+    paths = recorded_paths(folder / TRAIN_JSON)
+    recorded = paths["vectors"]
     check_outputs_distinct(
         {"-o": args.output},
         {
@@ -609,6 +615,7 @@ def run(args: argparse.Namespace) -> int:
             "--vectors": args.vectors,
             **model_files,
             f"vectors (recorded in {TRAIN_JSON})": recorded,
+            f"training interactions (recorded in {TRAIN_JSON})": paths["interactions"],
         },
     )
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None

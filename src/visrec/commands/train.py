@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visrec._atomic import side_prefix
+from visrec.commands._checks import check_seed
 from visrec.commands._common import (
     INTERACTIONS_HELP,
     add_interactions_args,
@@ -130,6 +131,12 @@ def run(args: argparse.Namespace) -> int:
     from visrec._atomic import exclusive_lock
     from visrec.models.registry import get_model_class
 
+    if str(args.output) == "-":  # not stdout: a folder named "-" nobody asked for
+        raise VisrecError(
+            "-o '-': a model is a folder, not a stream; name a folder, e.g. -o models/bpr"
+        )
+    if args.seed is not None:
+        check_seed(args.seed, "--seed")
     out = Path(args.output)
     if out.is_symlink() and out.is_dir():  # swap in the folder it names; keep the link
         out = Path(os.path.realpath(out))

@@ -205,6 +205,43 @@ def missing_words(ids: np.ndarray | Sequence[object]) -> list[str]:
     return [str(i) for i in s[s.isin(list(MISSING_WORDS))]]
 
 
+def id_notes(frame: pd.DataFrame) -> list[str]:
+    """What to say about how an interactions frame writes its ids: one whole number
+    spelt two ways (``7`` and ``007``: two items, as written), an id in two Unicode
+    forms that print alike, ids other tools read as missing (``NA``: kept as an id, but
+    ``pandas.read_csv`` of the recommendations makes it NaN). The loaders' commands say
+    these on stderr; ``data summary`` under the file's counts."""
+    notes = []
+    for noun, col in (("user", "user_id"), ("item", "item_id")):
+        if col not in frame.columns:
+            continue
+        ids = frame[col].unique()
+        n_groups, groups = spelt_two_ways(ids)
+        if n_groups:
+            listed = "; ".join(", ".join(shown(i) for i in g) for g in groups)
+            more = f"; and {n_groups - len(groups):,} more" if n_groups > len(groups) else ""
+            notes.append(
+                f"{n_groups:,} {noun} id(s) spelt in more than one way ({listed}{more}); "
+                f"each spelling is a different {noun}, as written"
+            )
+        n_alike, alike = look_alike(ids)
+        if n_alike:  # two ids no reader of the output can tell apart
+            listed = "; ".join(", ".join(ascii(i) for i in g) for g in alike)
+            more = f"; and {n_alike - len(alike):,} more" if n_alike > len(alike) else ""
+            notes.append(
+                f"{n_alike:,} {noun} id(s) written in two Unicode forms that print alike "
+                f"({listed}{more}); each form is a different {noun}, as written"
+            )
+        words = missing_words(ids)
+        if words:
+            more = f" and {len(words) - 5:,} more" if len(words) > 5 else ""
+            notes.append(
+                f"{noun} id(s) that other tools read as a missing value are kept as ids "
+                f"({shown_ids(words, 5)}{more})"
+            )
+    return notes
+
+
 def _utf8_id(v: bytes, col: pd.Series, where: str) -> str:
     try:
         return v.decode("utf-8")

@@ -8,6 +8,7 @@ every record it could not use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from visrec.data.interactions import ITEM
 from visrec.data.tables import (
     BadRecord,
     LoadResult,
+    column_key,
     encoding_warnings,
     is_json_file,
     read_parquet_frame,
@@ -108,6 +110,9 @@ def load_item_table(
         result = _load_text_items(p, id_col, label_col, sep)
     if label_col is not None:
         col = "genre" if p.name == "u.item" and label_col in ("genre", "genres") else label_col
+        in_file = spelt_as(col, [str(c) for c in result.frame.columns if c != ITEM])
+        if in_file != col:  # 'MasterCategory' for masterCategory: known by the name typed
+            result.frame = result.frame.rename(columns={in_file: col})
         if col not in result.frame.columns:
             # The file's own names: not the internal "_line", the id column as spelled there.
             id_name = ITEM if p.name == "u.item" else id_col
@@ -142,10 +147,21 @@ def load_item_table(
     return result
 
 
+def spelt_as(want: str, names: Sequence[str]) -> str:
+    """The column ``want`` names: itself, else the one column whose name differs from
+    it only in case, spaces, '_', '-' or '.' (as ``--user-col`` finds its column),
+    else ``want`` (for the error that follows)."""
+    if want in names:
+        return want
+    same = [n for n in names if column_key(n) == column_key(want)]
+    return same[0] if len(same) == 1 else want
+
+
 def _load_parquet_items(p: Path, id_col: str) -> LoadResult:
     """A parquet item table; ids as the interactions loader reads them (whole-number
     floats as integers), a null or empty id is a bad record with its row number."""
     df = read_parquet_frame(p)
+    id_col = spelt_as(id_col, [str(c) for c in df.columns])
     if id_col not in df.columns:
         raise VisrecError(f"{p}: no column {id_col!r} (columns: {names_text(df.columns)})")
     if ITEM in df.columns and id_col != ITEM:
@@ -226,6 +242,8 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     rows = iter(split_rows(text, sep, where))
     _, header = next(rows)
     header = [h.strip() for h in header]
+    id_col = spelt_as(id_col, header)
+    label_col = None if label_col is None else spelt_as(label_col, header)
     # every column becomes a frame column: the id or label column twice broke `cluster
     # --labels`, so that is refused; other repeats (an export's blank trailing columns,
     # two 'note' columns) are numbered as pandas does ('note', 'note.1'; blank: 'unnamed')
@@ -253,7 +271,7 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
             if numeric
             else ""
         )
-        raise VisrecError(f"{where}: no id column {id_col!r} (columns: {header}){hint}")
+        raise VisrecError(f"{where}: no id column {id_col!r} (columns: {names_text(header)}){hint}")
     idx = header.index(id_col)
     n = len(header)
     # Extra fields can only be merged into a last column that is free text.

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
+from visrec.data.id_spelling import id_notes
 from visrec.data.images_index import IMAGE_SUFFIXES, scan_images
 from visrec.data.interactions import ITEM, RATING, USER
 from visrec.data.item_tables import ITEM_FILES, load_item_table
@@ -102,6 +103,7 @@ def _interaction_counts(df: pd.DataFrame) -> dict[str, Any]:
         "users": int(df[USER].nunique()),
         "items": int(df[ITEM].nunique()),
         "duplicate_pairs": int(df.duplicated([USER, ITEM]).sum()),
+        "id_notes": id_notes(df),  # as the commands that train on it say them
     }
     if RATING in df.columns and len(df):
         r = df[RATING].to_numpy(dtype=np.float64)
@@ -402,6 +404,8 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
                     f"   ratings: min {st['min']:g}, median {st['median']:g}, "
                     f"mean {_mean(st['mean'])}, max {st['max']:g}"
                 )
+        for text in s.get("id_notes") or ():
+            lines.append(f"   note: {text}")
         if s["kind"] == "Amazon reviews":
             row("reviews with photo URLs", s["reviews_with_photos"], rows)
             row("photo URLs", s["photo_urls"])

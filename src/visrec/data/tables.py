@@ -255,6 +255,13 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s_\-.]", "", name.strip().lower())
 
 
+def column_key(name: str) -> str:
+    """A column name as a name given for it is matched: case, spaces, '_', '-' and '.'
+    aside (``--user-col USER_ID`` finds ``user_id``; ``cluster --label-col``, its
+    column the same way)."""
+    return _norm(name)
+
+
 # Normalised (lowercase, no separators) header names mapped to canonical columns.
 ALIASES: dict[str, tuple[str, ...]] = {
     USER: (

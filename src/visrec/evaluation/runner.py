@@ -604,8 +604,10 @@ def run_experiment(
         used[name] = {n: v for n, v in defaults.items() if n != "random_state"}
     frame = _as_frame(data)
     excluded = _excluded_pairs(exclude, frame, protocol)
-    if item_vectors is not None and any(
-        c.uses_vectors or c.scores_new_items for c in classes.values()
+    if item_vectors is not None and (
+        # cold-items also reads has_image: which items may be held out
+        protocol == "cold-items"
+        or any(c.uses_vectors or c.scores_new_items for c in classes.values())
     ):
         check_item_vectors(frame, item_vectors, source=vectors_source)
     say = note or log or (lambda _msg: None)
@@ -658,10 +660,11 @@ def run_experiment(
             tell = say if lost and note is not None else log
             if tell is not None:
                 tell(
-                    f"seed {seed}: {stats['n_train']} train / {stats['n_test']} test rows, "
-                    f"{stats['n_candidates']} candidates; dropped {stats['n_dropped_users']} "
-                    f"test rows of unknown users, {stats['n_dropped_items']} of unknown "
-                    f"items, collapsed {stats['n_duplicates']} duplicates"
+                    f"seed {seed}: {stats['n_train']:,} train / {stats['n_test']:,} test rows, "
+                    f"{stats['n_candidates']:,} candidates; dropped "
+                    f"{stats['n_dropped_users']:,} test rows of unknown users, "
+                    f"{stats['n_dropped_items']:,} of unknown items, collapsed "
+                    f"{stats['n_duplicates']:,} duplicates"
                 )
             if not stats["n_test"]:  # every metric would be NaN: fit nothing, say why
                 skipped[seed] = _why_no_test(protocol, stats)
