@@ -121,7 +121,7 @@ def test_evaluate_batch_size_must_be_positive(
     size: str, train_csv: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(_evaluate(train_csv, "--batch-size", size)) == 2
-    assert capsys.readouterr().err == f"error: --batch-size must be at least 1, got {size}\n"
+    assert capsys.readouterr().err == f"error: --batch-users must be at least 1, got {size}\n"
 
 
 def test_evaluate_one_seed_prints_no_spread(

@@ -25,7 +25,6 @@ SAME_MEANING: dict[str, dict[str, str]] = {
     "evaluate": {
         "--seed": "--seeds N is how many split seeds to run, 0..N-1",
         "--n": "--k K is the list length of Recall@K and NDCG@K here",
-        "--batch-users": "--batch-size N is the users scored at a time here",
         "--out": "--json OUT and --report HTML are the outputs here",
     },
     "rating-eval": {

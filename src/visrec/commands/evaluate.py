@@ -134,11 +134,13 @@ def register(subparsers: Any) -> None:
         "or a string)",
     )
     p.add_argument(
-        "--batch-size",
+        "--batch-users",
+        "--batch-size",  # its first name, kept: embed's --batch-size is images
+        dest="batch_size",
         type=int,
         default=512,
         metavar="N",
-        help="users scored at a time (default 512)",
+        help="users scored at a time (default 512), as recommend --batch-users",
     )
     p.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
     p.add_argument(
@@ -195,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     )
     check_seeds(args.seeds)
     if args.batch_size < 1:
-        raise VisrecError(f"--batch-size must be at least 1, got {args.batch_size}")
+        raise VisrecError(f"--batch-users must be at least 1, got {args.batch_size}")
     if args.k < 1:
         raise VisrecError(f"--k must be at least 1, got {args.k}")
     if args.test_ratio is not None and not 0.0 < args.test_ratio < 1.0:
