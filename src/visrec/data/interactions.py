@@ -354,8 +354,12 @@ def sortable_times(col: pd.Series) -> pd.Series:
     bad = ~np.isfinite(values) | (np.abs(values) >= 2.0**63)
     if bad.any():
         j = int(np.argmax(bad))
+        value = col.iloc[j]
+        value = (
+            value.item() if isinstance(value, np.generic) else value
+        )  # 1e+19, not np.float64(..)
         raise VisrecError(
-            f"interactions: timestamp {col.iloc[j]!r} at position {j} is not a number of "
+            f"interactions: timestamp {value!r} at position {j} is not a number of "
             "seconds; convert the column (pandas.to_datetime for dates)"
         )
     return num

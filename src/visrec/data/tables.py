@@ -751,7 +751,8 @@ def _fast_parse(
 ) -> LoadResult | None:
     """The pandas C parser for clean files; None when the slow path must decide.
 
-    Only used when line numbers stay exact: no quotes and no blank lines.
+    Only used when line numbers stay exact: no quotes and no blank lines (nor lines
+    of only spaces or tabs).
     """
     if len(sep) != 1 or not text[:1].strip() or '"' in text or "\r" in text:
         return None
@@ -774,6 +775,10 @@ def _fast_parse(
     # The C parser rejects rows with too many fields but pads short ones; equal
     # separator totals prove that no row is short.
     if df.shape[1] != n_expected or text.count(sep) != (n_expected - 1) * (len(df) + skip):
+        return None
+    # it also skips lines of only spaces or tabs (no separator to count): every line
+    # after it would be named one too early
+    if len(df) + skip != text.rstrip("\n").count("\n") + 1:
         return None
     series = {c: df.iloc[:, j].astype(str) for c, j in cols.items()}
     lines = np.arange(1 + skip, 1 + skip + len(df), dtype=np.int64)
