@@ -166,3 +166,52 @@ def test_cluster_finds_its_columns_as_the_interactions_loader_does(
     assert main([*argv, "--id-col", "key", "--label-col", "masterCategory"]) == 2
     # the columns as every other message lists them, not as a Python list
     assert "no id column 'key' (columns: id, masterCategory)" in capsys.readouterr().err
+
+
+def test_rating_eval_notes_read_as_notes(
+    data: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    inter, _ = data
+    assert main(["rating-eval", "--interactions", str(inter), "--n-epochs", "2", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "note: no item vectors: the KNN and the visual MF were skipped" in err
+
+
+def test_a_rerun_may_replace_its_own_output_inside_the_training_folder(
+    data: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inter, _ = data
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    (folder / "interactions.csv").write_bytes(inter.read_bytes())
+    model = tmp_path / "m"
+    assert (
+        main(["train", "--model", "popularity", "--interactions", str(folder), "-o", str(model)])
+        == 0
+    )
+    recs = folder / "recs.csv"  # not a file the loader reads from the folder
+    for _ in range(2):
+        assert main(["recommend", str(model), "-o", str(recs), "--n", "2"]) == 0
+    capsys.readouterr()
+    assert main(["recommend", str(model), "-o", str(folder / "interactions.csv")]) == 2
+    assert "is the training interactions (recorded in train.json)" in capsys.readouterr().err
+    assert (folder / "interactions.csv").read_bytes() == inter.read_bytes()
+
+
+def test_cluster_label_col_line_is_not_the_loaders_own_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = np.array([str(i) for i in range(6)])
+    vectors = tmp_path / "v.parquet"
+    write_vectors(vectors, ItemVectors(ids, np.repeat(np.eye(2, dtype=np.float32), 3, axis=0),
+                                       np.ones(6, bool)))  # fmt: skip
+    labels = tmp_path / "styles.csv"
+    labels.write_text("id,cat\n" + "".join(f"{i},{'ab'[i // 3]}\n" for i in range(6)))
+    argv = ["cluster", str(vectors), "--labels", str(labels), "--id-col", "id", "--k", "2", "-q"]
+    for name in ("line", "_line"):
+        assert main([*argv, "--label-col", name]) == 2
+        assert f"no label column {name!r} (columns: id, cat)" in capsys.readouterr().err
+    # a real column of that name is found as any other
+    labels.write_text("id,Line\n" + "".join(f"{i},{'ab'[i // 3]}\n" for i in range(6)))
+    assert main([*argv, "--label-col", "line"]) == 0
+    assert "ARI     1.000" in capsys.readouterr().out

@@ -184,3 +184,11 @@ def test_summary_shows_twenty_rating_values_as_a_histogram(tmp_path: Path) -> No
     path.write_text("user_id,item_id,rating\n" + "".join(f"u{k},i{k},{k}\n" for k in range(21)))
     (section,) = summarize([path])
     assert "ratings" not in section and section["rating_stats"]["max"] == 20
+
+
+def test_a_refusal_over_long_ids_stays_short() -> None:
+    ids = np.array(["x" * 5_000, "y" * 5_000])
+    vecs = np.full((2, 2), np.nan, dtype=np.float32)
+    with pytest.raises(VisrecError) as exc:
+        check_finite_vectors(ItemVectors(ids, vecs, np.ones(2, bool)), ids, "v.parquet")
+    assert len(str(exc.value)) < 300

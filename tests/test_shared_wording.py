@@ -80,3 +80,38 @@ def test_an_error_over_long_ids_stays_a_readable_line(
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "a" * 100 not in err
     assert max(len(line) for line in err.splitlines()) < 1_000, err
+
+
+def test_numpy_counts_give_the_same_p() -> None:
+    # np.int64 counts overflowed `1 << n` and the running terms: p = inf, or an error
+    assert sign_p(np.int64(45), np.int64(20)) == pytest.approx(sign_p(45, 20), rel=1e-12)
+    assert sign_p(np.int64(70), np.int64(0)) == pytest.approx(0.5**70, rel=1e-12)
+    assert two_sided_sign_p(np.int64(40), np.int64(30)) == pytest.approx(
+        two_sided_sign_p(40, 30), rel=1e-12
+    )
+    assert sign_test_said(np.int64(45), np.int64(20)) == "; sign test p = 0.001"
+
+
+def test_many_flips_take_scipys_tail(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the exact sum grows quadratically: a million McNemar rows must not take it
+    from scipy import stats
+
+    calls: list[int] = []
+    real = stats.binom.sf
+
+    def counted(k: int, n: int, p: float) -> float:
+        calls.append(n)
+        return float(real(k, n, p))
+
+    monkeypatch.setattr(stats.binom, "sf", counted)
+    sign_p(600, 400)
+    assert calls == []
+    sign_p(501_000, 499_000)
+    assert calls == [1_000_000]
+
+
+def test_a_p_just_above_the_line_shows_the_digits_that_say_so() -> None:
+    assert p_figure(0.050016) == "0.05002"  # 159 against 125 McNemar rows
+    assert p_said(two_sided_sign_p(159, 125)) == "p = 0.05002"
+    assert p_figure(0.049984) == "0.0500"  # at or below: the rule takes it, as shown
+    assert p_figure(0.05) == "0.0500"

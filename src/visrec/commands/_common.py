@@ -492,10 +492,10 @@ def check_outputs_distinct(
     ``outputs`` maps option names (``"--report"``) to paths, ``inputs`` names
     (``"--interactions"``, ``"source"``) to paths, as a mapping or as pairs when one name
     stands for several files; None entries are ignored. An input that is a folder (of
-    review files) stands for its own files too, those an output could be: ``--json``
-    naming ``DIR/All_Beauty_5.json.gz`` would replace one (the loaders read a folder's
-    own files, not its subfolders'). Each path is resolved once (a folder of photos can
-    be thousands of inputs).
+    review files) stands for its own data files too, those an output could be:
+    ``--json`` naming ``DIR/All_Beauty_5.json.gz`` would replace one (the loaders read a
+    folder's own files, not its subfolders'); an earlier run's ``DIR/recs.csv`` is not
+    one. Each path is resolved once (a folder of photos can be thousands of inputs).
     """
     pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
     known: list[tuple[str, Path, bool]] = []  # (name, path, is an input)
@@ -506,7 +506,11 @@ def check_outputs_distinct(
         known.append((name, path, True))
         if path.is_dir():
             with contextlib.suppress(OSError):  # unreadable: its loader will say so
-                known += [(name, f, True) for f in named_like_outputs(outputs, path.iterdir())]
+                known += [
+                    (name, f, True)
+                    for f in named_like_outputs(outputs, path.iterdir())
+                    if _folder_data(f)
+                ]
     by_path = {_real(path): (name, path, is_input) for name, path, is_input in known}
     by_inode: dict[tuple[int, int], tuple[str, Path, bool]] | None = None
     for option, out in outputs.items():
@@ -787,6 +791,19 @@ def check_param_names(
         hint = f"; did you mean {item_form.format(name=guess[0])}?" if guess else ""
         listed = f"its hyperparameters: {', '.join(known)}" if known else "it has none"
         raise VisrecError(f"model {label!r} has no hyperparameter {name!r}{hint} ({listed})")
+
+
+def _folder_data(path: Path) -> bool:
+    """Whether a loader given ``path``'s folder reads ``path``, or one like it: an
+    interactions or item table by its name, an Amazon review or meta file. An earlier
+    run's output saved there (``recs.csv``, an ``evaluate --json`` result) is not one:
+    a rerun may replace it."""
+    from visrec.data.item_tables import ITEM_FILES
+    from visrec.data.tables import INTERACTION_FILES, is_json_file, is_review_file
+
+    if path.name in INTERACTION_FILES or path.name in ITEM_FILES:
+        return True
+    return is_review_file(path) or (path.name.startswith("meta_") and is_json_file(path))
 
 
 def named_like_outputs(

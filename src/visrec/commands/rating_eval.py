@@ -229,7 +229,7 @@ def _report(
 
     print(res.format(notes=False))
     for line in res.notes:  # about the input: stderr, as every command's notes
-        say_note(line)
+        say_note(f"note: {line}")
     if args.json:
         out = {**res.to_dict(), "records_skipped": skipped}
         write_text_atomic(args.json, json.dumps(with_run(out, args), indent=2) + "\n")

@@ -110,10 +110,11 @@ def load_item_table(
         result = _load_text_items(p, id_col, label_col, sep)
     if label_col is not None:
         col = "genre" if p.name == "u.item" and label_col in ("genre", "genres") else label_col
-        in_file = spelt_as(col, [str(c) for c in result.frame.columns if c != ITEM])
+        # not the loader's own "_line" either: --label-col line would rename it
+        in_file = spelt_as(col, [str(c) for c in result.frame.columns if c not in (ITEM, "_line")])
         if in_file != col:  # 'MasterCategory' for masterCategory: known by the name typed
             result.frame = result.frame.rename(columns={in_file: col})
-        if col not in result.frame.columns:
+        if col == "_line" or col not in result.frame.columns:
             # The file's own names: not the internal "_line", the id column as spelled there.
             id_name = ITEM if p.name == "u.item" else id_col
             shown = [id_name if c == ITEM else c for c in result.frame.columns if c != "_line"]

@@ -54,16 +54,17 @@ def amazon_review_files(folder: PathLike) -> list[Path]:
     ``meta_*``, holding a ``"reviewerID"``, or in the 2023 release a ``"user_id"`` and
     a ``"parent_asin"``, near the start), sorted by name: what
     ``load_interactions`` reads from a folder holding no interactions table."""
-    return sorted(
-        (
-            c
-            for c in Path(folder).iterdir()
-            if c.is_file()
-            and is_json_file(c)
-            and not c.name.startswith("meta_")
-            and _looks_like_reviews(c)
-        ),
-        key=lambda c: c.name,
+    return sorted((c for c in Path(folder).iterdir() if is_review_file(c)), key=lambda c: c.name)
+
+
+def is_review_file(path: Path) -> bool:
+    """Whether ``path`` is an Amazon review file as :func:`amazon_review_files` finds
+    them in a folder."""
+    return (
+        path.is_file()
+        and is_json_file(path)
+        and not path.name.startswith("meta_")
+        and _looks_like_reviews(path)
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from visrec.data.id_spelling import respelt, respelt_hint
+from visrec.data.id_spelling import respelt, respelt_hint, shown_ids
 from visrec.errors import VisrecError
 
 # one line: the CLI prints an error on one line (a newline would show as "\n")
@@ -123,7 +123,7 @@ class _Layout:
         labels = _labels(items, self.id_col, self.label_col, notes) if items.is_file() else {}
         no_image = [i for i in labels if i not in images]
         if no_image:  # left out of every step: counted and named, not silently
-            shown = ", ".join(repr(i) for i in no_image[:5])
+            shown = shown_ids(no_image, 5)
             more = f" and {len(no_image) - 5:,} more" if len(no_image) > 5 else ""
             notes.append(
                 f"{len(no_image):,} item(s) of {self.items} have no image in {self.images}/, "

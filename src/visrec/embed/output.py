@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path
+from visrec.data.id_spelling import shown_ids
 from visrec.embed.backbones import Backbone
 from visrec.embed.chunk_files import chunk_engine, read_chunk_file
 from visrec.embed.store import (
@@ -86,7 +87,7 @@ def check_dropped(
             f"{output} holds {n_old:,} items, {len(gone):,} of them not in this run; they "
             f"would be dropped: {advice}"
         )
-    example = ", ".join(repr(i) for i in gone[:3]) + (", ..." if len(gone) > 3 else "")
+    example = shown_ids(gone) + (", ..." if len(gone) > 3 else "")
     if len(gone) == n_old:  # another dataset's file, replaced as asked: no loss in this run
         return (
             f"{output} held another run's {n_old:,} items, none of them in this one "

@@ -159,7 +159,7 @@ def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str 
     used = {str(i) for i in item_ids}
     ids = [i for i in iv.ids[bad] if i in used]
     if ids:
-        shown = ", ".join(repr(i) for i in ids[:5])
+        shown = shown_ids(ids, 5)
         more = f" and {len(ids) - 5:,} more" if len(ids) > 5 else ""
         raise VisrecError(
             f"{source}: {len(ids):,} {noun} vector(s) hold {UNUSABLE_VALUES} "

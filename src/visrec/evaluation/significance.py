@@ -14,6 +14,7 @@ def sign_p(wins: int, losses: int) -> float:
     Exact in integers up to 1,000 flips (seeds; the one division rounds correctly);
     beyond, scipy's binomial tail (McNemar's test sees up to millions of rows, where the
     integer sum grows quadratically and a float ``2.0 ** n`` overflows)."""
+    wins, losses = int(wins), int(losses)  # numpy counts: 1 << n and the terms overflow
     n = wins + losses
     if n == 0 or wins <= 0:
         return 1.0
@@ -32,15 +33,23 @@ def sign_p(wins: int, losses: int) -> float:
 def two_sided_sign_p(a: int, b: int) -> float:
     """Two-sided sign test of ``a`` against ``b`` (McNemar's exact test on the pairs
     only one side gets right): the same as ``scipy.stats.binomtest(a, a + b).pvalue``."""
+    a, b = int(a), int(b)
     return min(1.0, 2.0 * sign_p(max(a, b), min(a, b)))
 
 
 def p_figure(p: float) -> str:
-    """A p as a figure: ``"0.125"``; ``"0.0501"`` next to 0.05 (a rounded ``"0.050"``
-    would read as a p the p <= 0.05 rule takes); ``"< 0.001"`` below that."""
+    """A p as a figure: ``"0.125"``; ``"0.0501"`` next to 0.05, with as many more
+    digits as it takes to fall on the side of 0.05 that ``p`` is on (0.050016 is
+    ``"0.05002"``: a rounded ``"0.050"`` or ``"0.0500"`` would read as a p the
+    p <= 0.05 rule takes); ``"< 0.001"`` below that."""
     if p < 0.001:
         return "< 0.001"
-    return f"{p:.4f}" if round(p, 3) == 0.05 else f"{p:.3f}"
+    digits = 4 if round(p, 3) == 0.05 else 3
+    text = f"{p:.{digits}f}"
+    while digits < 12 and (float(text) <= 0.05) != (p <= 0.05):
+        digits += 1
+        text = f"{p:.{digits}f}"
+    return text
 
 
 def p_said(p: float) -> str:
