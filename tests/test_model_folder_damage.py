@@ -110,6 +110,13 @@ def _seen_index_out_of_range(arrays: Arrays) -> None:
     arrays["seen_indices"][5] = 99999
 
 
+def _seen_index_one_past(arrays: Arrays) -> None:
+    # exactly n_items: one past the end, which a `>` instead of `>=` let through to a
+    # native crash ("double free or corruption") in the scoring
+    arrays["seen_indices"] = arrays["seen_indices"].copy()
+    arrays["seen_indices"][5] = len(_ids(arrays, "item_ids"))
+
+
 def _seen_index_negative(arrays: Arrays) -> None:
     arrays["seen_indices"] = arrays["seen_indices"].copy()
     arrays["seen_indices"][-1] = -3
@@ -131,6 +138,7 @@ def _item_ids_short(arrays: Arrays) -> None:
 
 SEEN_DAMAGE = {
     "index-out-of-range": (_seen_index_out_of_range, r"seen_indices holds item index 99999"),
+    "index-one-past": (_seen_index_one_past, r"seen_indices holds item index 20\D"),
     "index-negative": (_seen_index_negative, r"seen_indices holds item index -3"),
     "indptr-not-rising": (_indptr_not_rising, r"seen_indptr must rise from 0 to "),
     "indptr-short": (_indptr_short, rf"seen_indptr has {N_USERS:,} entries for {N_USERS:,} us"),

@@ -168,3 +168,30 @@ def test_popular_lists_count_positives_not_pairs_rated_below_min_rating(
     assert new["score"].tolist() == [3.0, 2.0, 1.0]
     # u1 rated A 1 star: never recommended, though not a training item
     assert got.loc[got["user_id"] == "u1", "item_id"].tolist() == ["C"]
+
+
+def test_popular_lists_keep_the_first_training_user(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # u0 is the model's user 0: a `> 0` for `>= 0` dropped it without a word
+    users = tmp_path / "users.txt"
+    users.write_text("u0\nnewbie\nu1\n")
+    out = tmp_path / "recs.csv"
+    argv = ["recommend", str(model_dir), "-o", str(out), "--users", str(users), "--n", "3"]
+    assert main([*argv, "--unknown-users", "popular", "--quiet"]) == 0
+    got = pd.read_csv(out, dtype={"user_id": str, "item_id": str})
+    assert list(dict.fromkeys(got["user_id"])) == ["u0", "u1", "newbie"]
+    assert "recommended for 2 users and popular lists for 1 new user" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option", ["--users", "--items"])
+def test_an_id_list_with_no_ids_is_refused(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    empty = tmp_path / "list.txt"
+    empty.write_text("item_id\n\n" if option == "--items" else "\n")
+    out = tmp_path / "recs.csv"
+    assert main(["recommend", str(model_dir), "-o", str(out), option, str(empty)]) == 2
+    what = "item" if option == "--items" else "user"
+    assert f"holds no {what} ids" in capsys.readouterr().err
+    assert not out.exists()
