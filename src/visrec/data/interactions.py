@@ -355,9 +355,8 @@ def sortable_times(col: pd.Series) -> pd.Series:
     if bad.any():
         j = int(np.argmax(bad))
         value = col.iloc[j]
-        value = (
-            value.item() if isinstance(value, np.generic) else value
-        )  # 1e+19, not np.float64(..)
+        if isinstance(value, np.generic):  # said as 1e+19, not np.float64(1e+19)
+            value = value.item()
         raise VisrecError(
             f"interactions: timestamp {value!r} at position {j} is not a number of "
             "seconds; convert the column (pandas.to_datetime for dates)"
