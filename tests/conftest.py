@@ -58,6 +58,10 @@ def bar_case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     return BarCase(flags, bar, tty, monkeypatch)
 
 
+#: VISREC_CACHE as the run began: a user's (or CI's) setting, where tests must not write
+_USERS_CACHE = os.environ.get("VISREC_CACHE")
+
+
 @pytest.fixture(autouse=True)
 def _evaluate_records_in_tmp(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
@@ -71,11 +75,13 @@ def _evaluate_records_in_tmp(
     for cmd, name in ((evaluate_cmd, "evaluate"), (rating_eval_cmd, "rating-eval")):
         folder = tmp_path_factory.getbasetemp() / f"{name}-records"
         real = cmd._cache_dir  # kept where a test sets VISREC_CACHE itself
-        monkeypatch.setattr(
-            cmd,
-            "_cache_dir",
-            lambda real=real, folder=folder: real() if os.environ.get("VISREC_CACHE") else folder,
-        )
+
+        def cache_dir(real=real, folder: Path = folder) -> Path:
+            # the user's own VISREC_CACHE (set before the run) is not a test's
+            set_here = os.environ.get("VISREC_CACHE") not in (None, _USERS_CACHE)
+            return real() if set_here else folder
+
+        monkeypatch.setattr(cmd, "_cache_dir", cache_dir)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -215,3 +215,43 @@ def test_cluster_label_col_line_is_not_the_loaders_own_column(
     labels.write_text("id,Line\n" + "".join(f"{i},{'ab'[i // 3]}\n" for i in range(6)))
     assert main([*argv, "--label-col", "line"]) == 0
     assert "ARI     1.000" in capsys.readouterr().out
+
+
+def test_outputs_in_a_training_folder_never_replace_or_shadow_its_data(
+    data: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inter, _ = data
+    folder = tmp_path / "H"
+    folder.mkdir()
+    (folder / "ratings.csv").write_bytes(inter.read_bytes())
+    base = ["evaluate", "--interactions", str(folder), "--models", "popularity", "--seeds", "1"]
+    # a link in the folder under an output's name leads to the data: refused by its target
+    (folder / "recs.csv").symlink_to("ratings.csv")
+    assert main([*base, "-q", "--json", str(folder / "recs.csv")]) == 2
+    assert "is the --interactions file" in capsys.readouterr().err
+    # so is a link from outside the folder
+    outside = tmp_path / "outside.json"
+    outside.symlink_to(folder / "ratings.csv")
+    assert main([*base, "-q", "--json", str(outside)]) == 2
+    capsys.readouterr()
+    # a new file under a name the loader looks for would be read next time instead
+    assert main([*base, "-q", "--json", str(folder / "interactions.csv")]) == 2
+    assert "would read it in place of the data" in capsys.readouterr().err
+    assert (folder / "ratings.csv").read_bytes() == inter.read_bytes()
+    assert not (folder / "interactions.csv").exists()
+    # an earlier result in the folder may be replaced by a rerun
+    for _ in range(2):
+        assert main([*base, "-q", "--json", str(folder / "ev.json")]) == 0
+
+
+def test_data_summary_may_replace_its_own_json_in_the_folder(
+    data: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inter, _ = data
+    folder = tmp_path / "G"
+    folder.mkdir()
+    (folder / "ratings.csv").write_bytes(inter.read_bytes())
+    for _ in range(2):
+        assert main(["data", "summary", str(folder), "--json", str(folder / "summary.json")]) == 0
+    assert main(["data", "summary", str(folder), "--json", str(folder / "ratings.csv")]) == 2
+    assert "is the PATH file" in capsys.readouterr().err

@@ -115,3 +115,8 @@ def test_a_p_just_above_the_line_shows_the_digits_that_say_so() -> None:
     assert p_said(two_sided_sign_p(159, 125)) == "p = 0.05002"
     assert p_figure(0.049984) == "0.0500"  # at or below: the rule takes it, as shown
     assert p_figure(0.05) == "0.0500"
+
+
+def test_a_p_a_hair_above_the_line_is_never_shown_on_it() -> None:
+    p = float(np.nextafter(0.05, 1.0))
+    assert float(p_figure(p)) > 0.05

@@ -506,11 +506,8 @@ def check_outputs_distinct(
         known.append((name, path, True))
         if path.is_dir():
             with contextlib.suppress(OSError):  # unreadable: its loader will say so
-                known += [
-                    (name, f, True)
-                    for f in named_like_outputs(outputs, path.iterdir())
-                    if _folder_data(f)
-                ]
+                known += [(name, f, True) for f in folder_inputs(path, outputs)]
+                _refuse_shadowing(outputs, name, path)
     by_path = {_real(path): (name, path, is_input) for name, path, is_input in known}
     by_inode: dict[tuple[int, int], tuple[str, Path, bool]] | None = None
     for option, out in outputs.items():
@@ -793,17 +790,64 @@ def check_param_names(
         raise VisrecError(f"model {label!r} has no hyperparameter {name!r}{hint} ({listed})")
 
 
-def _folder_data(path: Path) -> bool:
+def folder_data(path: Path) -> bool:
     """Whether a loader given ``path``'s folder reads ``path``, or one like it: an
-    interactions or item table by its name, an Amazon review or meta file. An earlier
-    run's output saved there (``recs.csv``, an ``evaluate --json`` result) is not one:
-    a rerun may replace it."""
+    interactions or item table by its name, an Amazon review or meta file, an image.
+    An earlier run's output saved there (``recs.csv``, an ``evaluate --json`` result) is
+    not one: a rerun may replace it."""
+    from visrec.data.images_index import IMAGE_SUFFIXES
     from visrec.data.item_tables import ITEM_FILES
     from visrec.data.tables import INTERACTION_FILES, is_json_file, is_review_file
 
     if path.name in INTERACTION_FILES or path.name in ITEM_FILES:
         return True
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return True
     return is_review_file(path) or (path.name.startswith("meta_") and is_json_file(path))
+
+
+def folder_inputs(folder: Path, outputs: Mapping[str, str | os.PathLike[str] | None]) -> list[Path]:
+    """The files of the input ``folder`` an output must not replace: its tables and
+    Amazon files, all of them (an output that is a link to one, under any name, is
+    caught by its target), and the images named like an output (a folder of photos can
+    be thousands of them: only those are looked at)."""
+    from visrec.data.images_index import IMAGE_SUFFIXES
+    from visrec.data.item_tables import ITEM_FILES
+    from visrec.data.tables import INTERACTION_FILES, is_json_file
+
+    tables = set(INTERACTION_FILES) | set(ITEM_FILES)
+    names = {Path(o).name for o in outputs.values() if o is not None}
+    return [
+        f
+        for f in folder.iterdir()
+        if f.name in tables
+        or (f.name in names and f.suffix.lower() in IMAGE_SUFFIXES)
+        or (is_json_file(f) and folder_data(f))
+    ]
+
+
+def _refuse_shadowing(
+    outputs: Mapping[str, str | os.PathLike[str] | None], name: str, folder: Path
+) -> None:
+    """Refuse a new output (one not there yet) directly in the input ``folder`` under a
+    name its loader looks for (``ratings.csv`` beside an ``interactions.csv``,
+    ``u.item``): the next run on the folder would read it in place of the data."""
+    from visrec.data.item_tables import ITEM_FILES
+    from visrec.data.tables import INTERACTION_FILES
+
+    for option, out in outputs.items():
+        if out is None:
+            continue
+        target = Path(out).expanduser()
+        if target.exists() or target.is_symlink():  # there: an input, refused as one
+            continue
+        looked_for = target.name in INTERACTION_FILES or target.name in ITEM_FILES
+        if looked_for and _real(target.parent) == _real(folder):
+            raise VisrecError(
+                f"{option}: {str(out)!r} is in the {name} folder under a name its loader "
+                "reads, so the next run on that folder would read it in place of the data. "
+                "Name another output file"
+            )
 
 
 def named_like_outputs(

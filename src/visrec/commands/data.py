@@ -81,12 +81,14 @@ def _usage(p: argparse.ArgumentParser) -> int:
 
 @survives_closed_stdout
 def run_summary(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from visrec._atomic import write_text_atomic
     from visrec.commands._common import (
         check_output_file,
         check_outputs_distinct,
+        folder_data,
         named_like_outputs,
         with_run,
     )
@@ -96,9 +98,15 @@ def run_summary(args: argparse.Namespace) -> int:
     if args.json:  # a dataset folder's files are inputs too: --json must not replace one
         outputs = {"--json": args.json}
         paths = [Path(p) for p in args.paths]
+        # subfolders too (a dataset's posters/): their data files named like --json,
+        # by what a link there leads to; an earlier summary there is not one
         inside = (f for p in paths if p.is_dir() for f in p.rglob("*"))
-        files = [p for p in paths if not p.is_dir()] + named_like_outputs(outputs, inside)
-        check_outputs_distinct(outputs, [("PATH", f) for f in files])
+        deep = [
+            f
+            for f in named_like_outputs(outputs, inside)
+            if folder_data(f) or folder_data(Path(os.path.realpath(f)))
+        ]
+        check_outputs_distinct(outputs, [("PATH", f) for f in [*paths, *deep]])
     sections = summarize(_distinct_paths(args.paths), layout_args(args))
     print(format_summary(sections))
     if args.json:

@@ -49,7 +49,7 @@ def p_figure(p: float) -> str:
     while digits < 12 and (float(text) <= 0.05) != (p <= 0.05):
         digits += 1
         text = f"{p:.{digits}f}"
-    return text
+    return text if (float(text) <= 0.05) == (p <= 0.05) else repr(float(p))
 
 
 def p_said(p: float) -> str:
