@@ -33,6 +33,13 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
     return inter, vectors
 
 
+def _data_folder(inter: Path, folder: Path, name: str) -> Path:
+    """``folder`` holding a copy of ``inter`` as ``name``: a dataset folder."""
+    folder.mkdir()
+    (folder / name).write_bytes(inter.read_bytes())
+    return folder
+
+
 def _with_nan(vectors: Path, tmp_path: Path) -> Path:
     from visrec.embed.store import read_vectors
 
@@ -181,9 +188,7 @@ def test_a_rerun_may_replace_its_own_output_inside_the_training_folder(
     data: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inter, _ = data
-    folder = tmp_path / "shop"
-    folder.mkdir()
-    (folder / "interactions.csv").write_bytes(inter.read_bytes())
+    folder = _data_folder(inter, tmp_path / "shop", "interactions.csv")
     model = tmp_path / "m"
     assert (
         main(["train", "--model", "popularity", "--interactions", str(folder), "-o", str(model)])
@@ -221,9 +226,7 @@ def test_outputs_in_a_training_folder_never_replace_or_shadow_its_data(
     data: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inter, _ = data
-    folder = tmp_path / "H"
-    folder.mkdir()
-    (folder / "ratings.csv").write_bytes(inter.read_bytes())
+    folder = _data_folder(inter, tmp_path / "H", "ratings.csv")
     base = ["evaluate", "--interactions", str(folder), "--models", "popularity", "--seeds", "1"]
     # a link in the folder under an output's name leads to the data: refused by its target
     (folder / "recs.csv").symlink_to("ratings.csv")
@@ -248,9 +251,7 @@ def test_data_summary_may_replace_its_own_json_in_the_folder(
     data: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inter, _ = data
-    folder = tmp_path / "G"
-    folder.mkdir()
-    (folder / "ratings.csv").write_bytes(inter.read_bytes())
+    folder = _data_folder(inter, tmp_path / "G", "ratings.csv")
     for _ in range(2):
         assert main(["data", "summary", str(folder), "--json", str(folder / "summary.json")]) == 0
     assert main(["data", "summary", str(folder), "--json", str(folder / "ratings.csv")]) == 2
