@@ -173,12 +173,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from visrec.embed.store import read_vectors, spread_notes
-    from visrec.evaluation.runner import (
-        check_item_vectors,
-        model_class,
-        parse_model_specs,
-        run_experiment,
-    )
+    from visrec.evaluation.runner import model_class, parse_model_specs, run_experiment
 
     # through tqdm: a line printed while the runs' bar is drawn cut into it
     def log(msg: str) -> None:
@@ -271,8 +266,6 @@ def run(args: argparse.Namespace) -> int:
         readers = [model_class(n) for n, _ in specs]
         readers = [c for c in readers if c.uses_vectors or c.scores_new_items]
         if readers:
-            # a NaN row first: it would pass as the 'all the same' spread below
-            check_item_vectors(frame, iv, source=str(args.vectors))
             longer = any(c.vector_length_matters for c in readers)
             for text in spread_notes(iv, frame["item_id"].unique(), args.vectors, "item", longer):
                 notes.append(text)

@@ -285,11 +285,12 @@ def spread_notes(
 ) -> list[str]:
     """Warnings on vectors a model would fit silently and learn nothing from.
 
-    Looks at the rows of ``item_ids`` that have an image (check_finite_vectors has
-    refused unusable ones): all one vector (the pictures cannot tell the items apart),
-    and, when ``length_matters`` (vbpr, which scales every vector by one typical
-    length and projects on their principal components), vectors over
-    ``OUTLIER_LENGTH`` times the median length, which set both, so the other items'
+    Looks at the rows of ``item_ids`` that have an image and usable values (NaN,
+    infinite or huge ones are ``check_finite_vectors``'s to refuse; a NaN spread through
+    the min and max and read as "all the same"): all one vector (the pictures cannot
+    tell the items apart), and, when ``length_matters`` (vbpr, which scales every
+    vector by one typical length and projects on their principal components), vectors
+    over ``OUTLIER_LENGTH`` times the median length, which set both, so the other items'
     image terms shrink to almost nothing.
     """
     rows = np.unique(iv.positions(item_ids))
@@ -299,12 +300,19 @@ def spread_notes(
         return []
     lo = np.full(iv.dim, np.inf)
     hi = np.full(iv.dim, -np.inf)
-    length = np.empty(len(rows))
+    length = np.full(len(rows), np.nan)  # NaN: an unusable row, in no median
     step = 8192  # float64 blocks of a 1280-d catalogue: 84 MB each
     for s in range(0, len(rows), step):
         block = iv.vectors[rows[s : s + step]].astype(np.float64)
-        lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))
-        length[s : s + step] = np.sqrt(np.einsum("ij,ij->i", block, block))
+        ok = usable_rows(block)
+        block = block[ok]
+        if len(block):
+            lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))
+            length[s : s + step][ok] = np.sqrt(np.einsum("ij,ij->i", block, block))
+    usable = ~np.isnan(length)
+    rows, length = rows[usable], length[usable]
+    if len(rows) < 2:
+        return []
     if not (hi > lo).any():
         return [
             f"{source}: the {len(rows):,} {noun}s' vectors are all the same: the pictures "

@@ -33,7 +33,6 @@ def sign_p(wins: int, losses: int) -> float:
 def two_sided_sign_p(a: int, b: int) -> float:
     """Two-sided sign test of ``a`` against ``b`` (McNemar's exact test on the pairs
     only one side gets right): the same as ``scipy.stats.binomtest(a, a + b).pvalue``."""
-    a, b = int(a), int(b)
     return min(1.0, 2.0 * sign_p(max(a, b), min(a, b)))
 
 
