@@ -112,9 +112,12 @@ def _interrupt(
     """Run ``cmd``, send it ``sig`` (SIGINT) once ``ready()``; (exit status, stdout,
     stderr, seconds from the signal to the exit)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # Ctrl-C as in a terminal, even when pytest runs as a background job that ignores
+    # SIGINT (a child inherits that, and Python then leaves it ignored)
     proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while not ready():
