@@ -95,7 +95,10 @@ class Backbone:
 
     @property
     def draft_size(self) -> tuple[int, int]:
-        """Smallest (width, height) decode size that loses nothing for ``preprocess``."""
+        """Smallest (width, height) a JPEG is decoded at (draft mode) before
+        ``preprocess``: never below the size it resizes to. A reduced decode is not a
+        bilinear resize, so a photo several times larger gives slightly other pixels
+        than a full decode would (``jpeg_draft`` in the recorded preprocessing)."""
         side = self.resize_size if self.resize == "shorter" else max(self.input_size)
         return (side, side)
 
