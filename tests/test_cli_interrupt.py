@@ -7,7 +7,7 @@ import argparse
 import io
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -28,9 +28,12 @@ def _ctrl_c_then(exc: Exception) -> Callable[..., int]:
 
 
 @pytest.fixture(autouse=True)
-def _default_handler() -> None:
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        pytest.skip("Python's default SIGINT handler is not installed here")
+def _default_handler() -> Iterator[None]:
+    # as in a terminal, also when pytest runs as a background job that ignores SIGINT
+    # (these tests would otherwise all be skipped there)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
 
 
 def test_a_failure_after_ctrl_c_is_the_interrupt(
