@@ -270,6 +270,7 @@ def test_six_failed_images_are_all_listed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _tiny_cli_embed(monkeypatch)
+    monkeypatch.setenv("VISREC_CACHE", str(tmp_path / "cache"))  # its ONNX export
     folder = _images(tmp_path / "imgs", 1)
     for i in range(6):
         (folder / f"bad{i}.jpg").write_bytes(b"%PDF-1.4 not an image")

@@ -113,11 +113,15 @@ def _interrupt(
     stderr, seconds from the signal to the exit)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     # Ctrl-C as in a terminal, even when pytest runs as a background job that ignores
-    # SIGINT (a child inherits that, and Python then leaves it ignored)
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+    # SIGINT (a child inherits that, and Python then leaves it ignored): a handled
+    # signal is the default again in the child after exec
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+    finally:
+        signal.signal(signal.SIGINT, old)
     try:
         deadline = time.monotonic() + 60
         while not ready():

@@ -188,6 +188,7 @@ def test_the_lazy_adam_path_steps_at_the_learning_rate_set(
     inter, _ = checkerboard()
     params: dict[str, Any] = dict(factors=4, epochs=1, lr=0.05, reg=0.01, batch_size=1024)
     params["init_std"] = 0.1  # gradients well above Adam's eps
+    params["device"] = "cpu"  # the lazy path is the CPU's: on a GPU both would be dense
     dense = BPR(**params).fit(inter)
     monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0)
     lazy = BPR(**params).fit(inter)
