@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -60,6 +61,7 @@ def bar_case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
 #: VISREC_CACHE as the run began: a user's (or CI's) setting, where tests must not write
 _USERS_CACHE = os.environ.get("VISREC_CACHE")
+_USERS_XDG_CACHE = os.environ.get("XDG_CACHE_HOME")
 
 
 @pytest.fixture(autouse=True)
@@ -67,10 +69,24 @@ def _evaluate_records_in_tmp(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """``visrec evaluate`` and ``rating-eval`` without --json keep their resume records in
-    the user's cache folder; tests keep them in a temporary one (the ONNX model cache
-    stays where it is)."""
+    the user's cache folder, and embed its ONNX exports (of the tests' toy backbones
+    too); tests keep them in a temporary one, shared by the session (one export of
+    each model)."""
     import visrec.commands.evaluate as evaluate_cmd
     import visrec.commands.rating_eval as rating_eval_cmd
+    from visrec.embed import onnx_engine
+
+    onnx_folder = tmp_path_factory.getbasetemp() / "onnx-cache"
+
+    def onnx_cache(
+        real: Callable[[], Path] = onnx_engine.cache_dir, folder: Path = onnx_folder
+    ) -> Path:
+        set_here = os.environ.get("VISREC_CACHE") not in (None, _USERS_CACHE)
+        return (
+            real() if set_here or os.environ.get("XDG_CACHE_HOME") != _USERS_XDG_CACHE else folder
+        )
+
+    monkeypatch.setattr(onnx_engine, "cache_dir", onnx_cache)
 
     for cmd, name in ((evaluate_cmd, "evaluate"), (rating_eval_cmd, "rating-eval")):
         folder = tmp_path_factory.getbasetemp() / f"{name}-records"
