@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 import visrec.embed.engines as engines_mod
 import visrec.embed.extract as extract_mod
 import visrec.images.fetch as fetch_mod
-from quiet_http import QuietServer
+from quiet_http import serving
 from test_demo import _colour_embedder
 from test_embed import _images, _tiny_cli_embed
 from test_evaluate_qa_fixes import _ClosedPipe
@@ -52,13 +51,8 @@ def down_server() -> Iterator[tuple[str, list[int]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    srv = QuietServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", hits
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with serving(Handler) as url:
+        yield url, hits
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from quiet_http import QuietServer
+from quiet_http import serving
 from test_embed import TinyBackbone
 from test_evaluation_report import _result
 from visrec.analysis.cluster import cluster_vs_labels
@@ -205,13 +205,8 @@ def server() -> Iterator[tuple[str, threading.Event]]:
             else:
                 self._image()
 
-    srv = QuietServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", second_done
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with serving(Handler) as url:
+        yield url, second_done
 
 
 def test_a_body_without_a_length_over_max_bytes_is_refused(
