@@ -27,6 +27,7 @@ from PIL import Image
 from quiet_http import serving
 from test_embed import TinyBackbone
 from test_evaluation_report import _result
+from test_fetch import PNG
 from visrec.analysis.cluster import cluster_vs_labels
 from visrec.data.images_index import load_manifest
 from visrec.embed import onnx_engine
@@ -159,14 +160,6 @@ def test_a_manifest_saved_as_excel_csv_utf8_is_read(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------- downloads
-def _png(side: int) -> bytes:
-    rng = np.random.default_rng(0)
-    buf = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(buf, "PNG")
-    return buf.getvalue()
-
-
-PNG = _png(60)
 FAST = {"timeout": 2.0, "backoff": 0.01, "progress": False}
 
 

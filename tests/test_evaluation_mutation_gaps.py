@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_evaluation_audit_fixes import _ratings
 from test_models import FAST, checkerboard
 from visrec import make_split
 from visrec.errors import VisrecError
@@ -100,14 +101,7 @@ def test_a_cold_list_as_long_as_the_candidates_finds_every_held_out_item() -> No
 
 
 def test_one_excluded_pair_is_left_out_like_many() -> None:
-    rng = np.random.default_rng(0)
-    p = 1.0 / np.arange(1, 31)
-    df = pd.DataFrame(
-        [(f"u{u}", f"i{int(i)}") for u in range(40)
-         for i in rng.choice(30, size=10, replace=False, p=p / p.sum())],
-        columns=["user_id", "item_id"],
-    )  # fmt: skip
-    split = make_split(df, "warm", seed=0)
+    split = make_split(_ratings(), "warm", seed=0)
     model = Popularity().fit(split.train)
     plain = evaluate_model(model, split, k=3)
     test_users = split.test.user_map.to_list()

@@ -796,14 +796,19 @@ def folder_data(path: Path) -> bool:
     An earlier run's output saved there (``recs.csv``, an ``evaluate --json`` result) is
     not one: a rerun may replace it."""
     from visrec.data.images_index import IMAGE_SUFFIXES
-    from visrec.data.item_tables import ITEM_FILES
-    from visrec.data.tables import INTERACTION_FILES, is_json_file, is_review_file
+    from visrec.data.tables import is_json_file, is_review_file
 
-    if path.name in INTERACTION_FILES or path.name in ITEM_FILES:
-        return True
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if _loader_reads(path.name) or path.suffix.lower() in IMAGE_SUFFIXES:
         return True
     return is_review_file(path) or (path.name.startswith("meta_") and is_json_file(path))
+
+
+def _loader_reads(name: str) -> bool:
+    """Whether a loader given a folder looks for a file of this name in it."""
+    from visrec.data.item_tables import ITEM_FILES
+    from visrec.data.tables import INTERACTION_FILES
+
+    return name in INTERACTION_FILES or name in ITEM_FILES
 
 
 def folder_inputs(folder: Path, outputs: Mapping[str, str | os.PathLike[str] | None]) -> list[Path]:
@@ -812,17 +817,12 @@ def folder_inputs(folder: Path, outputs: Mapping[str, str | os.PathLike[str] | N
     caught by its target), and the images named like an output (a folder of photos can
     be thousands of them: only those are looked at)."""
     from visrec.data.images_index import IMAGE_SUFFIXES
-    from visrec.data.item_tables import ITEM_FILES
-    from visrec.data.tables import INTERACTION_FILES, is_json_file
 
-    tables = set(INTERACTION_FILES) | set(ITEM_FILES)
     names = {Path(o).name for o in outputs.values() if o is not None}
     return [
         f
         for f in folder.iterdir()
-        if f.name in tables
-        or (f.name in names and f.suffix.lower() in IMAGE_SUFFIXES)
-        or (is_json_file(f) and folder_data(f))
+        if (f.name in names if f.suffix.lower() in IMAGE_SUFFIXES else folder_data(f))
     ]
 
 
@@ -832,17 +832,13 @@ def _refuse_shadowing(
     """Refuse a new output (one not there yet) directly in the input ``folder`` under a
     name its loader looks for (``ratings.csv`` beside an ``interactions.csv``,
     ``u.item``): the next run on the folder would read it in place of the data."""
-    from visrec.data.item_tables import ITEM_FILES
-    from visrec.data.tables import INTERACTION_FILES
-
     for option, out in outputs.items():
         if out is None:
             continue
         target = Path(out).expanduser()
         if target.exists() or target.is_symlink():  # there: an input, refused as one
             continue
-        looked_for = target.name in INTERACTION_FILES or target.name in ITEM_FILES
-        if looked_for and _real(target.parent) == _real(folder):
+        if _loader_reads(target.name) and _real(target.parent) == _real(folder):
             raise VisrecError(
                 f"{option}: {str(out)!r} is in the {name} folder under a name its loader "
                 "reads, so the next run on that folder would read it in place of the data. "
