@@ -272,3 +272,33 @@ def test_onnx_on_cpu_does_not_import_torch(engine: OnnxEngine, batch: np.ndarray
 
 def test_physical_cores_is_positive():
     assert onnx_engine.physical_cores() >= 1
+
+
+def test_auto_runs_torch_when_the_export_cache_cannot_be_written(
+    backbone, tmp_path: Path, monkeypatch
+):
+    # a read-only home or a file named as VISREC_CACHE stopped `embed` with the default
+    # engine, though torch needs no cache: auto warns and runs torch; onnx still refuses
+    from visrec.embed.engines import TorchEngine, make_engine
+
+    (tmp_path / "c").write_text("not a folder")
+    monkeypatch.setenv("VISREC_CACHE", str(tmp_path / "c"))
+    with pytest.warns(RuntimeWarning, match=r"VISREC_CACHE: .*falling back to torch$"):
+        eng = make_engine(backbone, "auto", "cpu")
+    assert isinstance(eng, TorchEngine)
+    with pytest.raises(VisrecError, match="set VISREC_CACHE to a writable folder"):
+        make_engine(backbone, "onnx", "cpu")
+
+
+def test_embed_with_an_unwritable_cache_writes_the_vectors(tmp_path: Path, monkeypatch):
+    from test_embed_qa_fixes import _folder
+    from visrec.cli import main
+    from visrec.embed.store import read_vectors
+
+    _folder(tmp_path / "imgs", ["a", "b"])
+    (tmp_path / "c").write_text("not a folder")
+    monkeypatch.setenv("VISREC_CACHE", str(tmp_path / "c"))
+    with pytest.warns(RuntimeWarning, match="falling back to torch"):
+        assert main(["embed", str(tmp_path / "imgs"), "-o", str(tmp_path / "v.parquet")]) == 0
+    ids = list(read_vectors(tmp_path / "v.parquet").ids)
+    assert sorted(ids) == ["a", "b"]

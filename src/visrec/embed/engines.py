@@ -135,7 +135,8 @@ def make_engine(
     backbone : Backbone
     engine : {"auto", "torch", "onnx"}, default "auto"
         ``"auto"``: ONNX Runtime if ``onnxruntime`` and ``onnx`` are importable (and
-        it can use the requested device), else torch.
+        it can use the requested device and write its export cache), else torch, with a
+        ``RuntimeWarning`` when ONNX Runtime was there but could not be used.
     device : {"auto", "cpu", "cuda", "cuda:N"}, default "auto"
     batch_size : int, optional
         Overrides the engine's preferred batch size.
@@ -170,6 +171,17 @@ def make_engine(
         return _make_onnx(backbone, device, batch_size, threads)
     dev = torch_device(device)
     if auto_engine_name(dev) == "onnx":
+        try:
+            # the export cache first: one that cannot be written (a read-only home, a
+            # file named as VISREC_CACHE) is a reason to run torch, not to stop
+            onnx_engine.cached_onnx_path(backbone)
+        except VisrecError as exc:
+            warnings.warn(
+                f"ONNX Runtime engine unavailable ({exc}); falling back to torch",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return TorchEngine(backbone, dev, batch_size, threads)
         try:
             return _make_onnx(backbone, dev, batch_size, threads)
         except VisrecError:
