@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from visrec.embed.store import ItemVectors
+from visrec.embed.store import ItemVectors, finite_rows
 from visrec.errors import VisrecError
 
 
@@ -29,7 +29,7 @@ def vector_matrix(vectors: Any, where: str, dtype: type[np.floating[Any]]) -> np
 def non_finite_rows(values: np.ndarray) -> str:
     """Which rows of a 1-D or 2-D array hold NaN or infinity, for a message: ``"row 17
     (3 rows in all)"``; empty when none."""
-    ok = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
+    ok = np.isfinite(values) if values.ndim == 1 else finite_rows(values)
     bad = np.flatnonzero(~ok)
     if not len(bad):
         return ""

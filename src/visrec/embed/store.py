@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,12 +171,17 @@ def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str 
 ROW_BLOCK = 65536
 
 
-def finite_rows(vectors: np.ndarray) -> np.ndarray:
-    """Per row: no NaN or infinity, tested a block of rows at a time."""
+def _every_value(vectors: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Per row: ``test`` holds for every value, tested a block of rows at a time."""
     out = np.empty(len(vectors), dtype=bool)
     for s in range(0, len(vectors), ROW_BLOCK):
-        out[s : s + ROW_BLOCK] = np.isfinite(vectors[s : s + ROW_BLOCK]).all(axis=1)
+        out[s : s + ROW_BLOCK] = test(vectors[s : s + ROW_BLOCK]).all(axis=1)
     return out
+
+
+def finite_rows(vectors: np.ndarray) -> np.ndarray:
+    """Per row: no NaN or infinity."""
+    return _every_value(vectors, np.isfinite)
 
 
 #: beyond this a vector value is damage, not an image feature (CNN features are small
@@ -187,12 +192,8 @@ UNUSABLE_VALUES = "NaN, infinite or huge (beyond ±1e12) values"
 
 
 def usable_rows(vectors: np.ndarray) -> np.ndarray:
-    """Per row: every value finite and within ``MAX_ABS_VALUE``, a block at a time."""
-    out = np.empty(len(vectors), dtype=bool)
-    for s in range(0, len(vectors), ROW_BLOCK):
-        block = np.abs(vectors[s : s + ROW_BLOCK])
-        out[s : s + ROW_BLOCK] = (block <= MAX_ABS_VALUE).all(axis=1)  # NaN compares False
-    return out
+    """Per row: every value finite and within ``MAX_ABS_VALUE``."""
+    return _every_value(vectors, lambda block: np.abs(block) <= MAX_ABS_VALUE)  # NaN: False
 
 
 def backbone_names(trained: Any, given: Any) -> tuple[str | None, str | None]:
