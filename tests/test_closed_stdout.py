@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quiet_http import QuietServer
+from quiet_http import serving
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
 
@@ -128,14 +127,8 @@ def server() -> Iterator[str]:
             if ok:
                 self.wfile.write(PNG)
 
-    srv = QuietServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with serving(Handler) as base:
+        yield base
 
 
 def _case(name: str, d: Path, out: Path, url: str) -> Case:

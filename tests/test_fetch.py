@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 from PIL import Image
 
-from quiet_http import QuietServer
+from quiet_http import serving
 from visrec.cli import main
 from visrec.data.images_index import load_manifest
 from visrec.images.fetch import cache_key, fetch_images
@@ -124,16 +124,12 @@ def server() -> Iterator[tuple[str, Counter]]:
             else:
                 self._send(404, b"?", ctype="text/plain")
 
-    srv = QuietServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        hits.times = times  # type: ignore[attr-defined]
-        yield f"http://127.0.0.1:{srv.server_address[1]}", hits
-    finally:
-        release.set()
-        srv.shutdown()
-        srv.server_close()
+    hits.times = times  # type: ignore[attr-defined]
+    with serving(Handler) as base:
+        try:
+            yield base, hits
+        finally:
+            release.set()  # before the shutdown: the slow handlers wait on it
 
 
 FAST = {"timeout": 1.0, "backoff": 0.01, "progress": False, "workers": 8}

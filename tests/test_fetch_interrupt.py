@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from quiet_http import QuietServer
+from quiet_http import serving
 from visrec.cli import main
 from visrec.images.fetch import cache_key
 
@@ -94,16 +94,12 @@ def server() -> Iterator[Server]:
             else:
                 self._headers(404, 0)
 
-    srv = QuietServer(("127.0.0.1", 0), Handler)
-    state.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        done.set()
-        srv.shutdown()
-        srv.server_close()
+    with serving(Handler) as base:
+        state.base = base
+        try:
+            yield state
+        finally:
+            done.set()  # before the shutdown: the slow handlers wait on it
 
 
 def _interrupt(

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from quiet_http import QuietServer
+from quiet_http import serving
 from visrec.cli import main
 from visrec.data.images_index import load_manifest
 from visrec.images.decode import DEFAULT_MAX_PIXELS
@@ -133,15 +133,11 @@ def server() -> Iterator[tuple[str, Counter]]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-    srv = QuietServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", hits
-    finally:
-        stop.set()
-        srv.shutdown()
-        srv.server_close()
+    with serving(Handler) as base:
+        try:
+            yield base, hits
+        finally:
+            stop.set()  # before the shutdown: the slow handlers wait on it
 
 
 # what the server sees for the URLs test 4 asks for, and a plain one
