@@ -237,11 +237,7 @@ def embed_images(
     if workers is not None and workers < 1:
         raise VisrecError(f"workers must be >= 1, got {workers}")
     if isinstance(engine, str) and engine.strip().lower() == "ray":
-        try:
-            from visrec.embed.ray_engine import embed_with_ray
-        except ModuleNotFoundError as exc:
-            raise VisrecError(f"engine 'ray' is not available ({exc})") from exc
-        result: EmbedResult = embed_with_ray(
+        return _embed_with_ray(
             pairs,
             output,
             backbone=backbone,
@@ -253,109 +249,165 @@ def embed_images(
             chunk_size=chunk_size,
             overwrite=overwrite,
         )
-        return result
 
     bb = get_backbone(backbone) if isinstance(backbone, str) else backbone
     key = backbone_key(bb)
     meta = _vectors_meta(bb, key, chunk_size)
-    notes: list[str] = []
-
-    def note(msg: str) -> None:
-        notes.append(msg)
-        if progress:  # as it happens, above the bar
-            print(f"note: {msg}", file=sys.stderr)
-
     chunks = cut_chunks(pairs, chunk_size)
-    ids = [i for i, _ in pairs]
-    path_of = dict(pairs)
-
     if output is None:
         return _embed_in_memory(
             pairs, chunks, bb, meta, engine, device, batch_size, workers, progress, t0
         )
 
     out = Path(output)
-    parts = _check_output(out)
+    run = _Run(out, _check_output(out), bb, key, meta, pairs, chunks, progress, t0)
     # One run per output: a second one would read this one's chunk files mid-write, or
     # lose its parts folder when this one removes it, and fail with a wrong hint.
     with exclusive_lock(out, "visrec embed") as held:
-        if held:  # no other writer: a temp file of the output is a killed run's, maybe
-            # as big as the output itself; without the lock the hour-old rule stands
-            # beside the file a symlinked output names: where atomic_path writes
-            sweep_temp_files(os.path.realpath(out), max_age=0.0)
-        foreign = is_foreign_file(out)
-        if foreign and not overwrite:
-            raise VisrecError(
-                f"{out} exists and is not a visrec vectors file; give another output, or "
-                "overwrite=True to replace it"
-            )
-        dropped = None if foreign else check_dropped(out, ids, overwrite)
+        foreign, dropped = _claim_output(run, held, overwrite)
         fps = [fingerprint(key, c) for c in chunks]
 
         # --- what can be reused -------------------------------------------------------
-        if foreign:
-            note(f"{out}: existing file is not a visrec vectors file; it will be replaced")
-            old = OldOutput()
-        else:
-            old = holding_their_chunks(out, old_output(out, key, note), fps, chunks, note)
-        if dropped:
-            note(dropped)
-        # A read error that may pass is retried whether or not the file lists it under
-        # ``retry``: a visrec from before per-image retries rewrites the file without it.
-        pending = bool(old.retry) or any(is_transient(r) for r in old.failures.values())
-        whole = old.chunks == fps and len(old.groups) == len(fps)  # each group its chunk
-        if old.groups and whole and old.n_rows == len(pairs) and not pending:
-            kept = [(i, path_of[i], r) for i, r in old.failures.items() if i in path_of]
-            if progress:
-                print(f"{out}: up to date, reused {len(pairs)} vectors", file=sys.stderr)
-            drop_idle_parts(parts, note)
-            return EmbedResult(
-                ids=ids,
-                failures=kept,
-                n_reused=len(pairs),
-                n_computed=0,
-                seconds=time.perf_counter() - t0,
-                output=out,
-                backbone=bb.name,
-                engine="reused",
-                notes=notes,
-            )
-        part_files, part_retry = finished_parts(parts, key, fps, chunks, note)
+        old = _what_to_reuse(run, fps, foreign, dropped)
+        if _up_to_date(old, fps, len(pairs)):
+            return _reused_whole(run, old)
+        part_files, part_retry = finished_parts(run.parts, key, fps, chunks, run.note)
 
         # --- compute what is missing --------------------------------------------------
         todo, partial, n_reused = _plan(fps, chunks, old, part_files, part_retry)
-        if partial:
-            n_again = sum(len(redo) for _, redo in partial.values())
-            note(
-                f"{out}: computing again {n_again} image(s) that had a read error (the "
-                f"other vectors of their {len(partial)} chunk(s) are reused)"
-            )
-        if n_reused and progress:
-            print(
-                f"resuming: reused {n_reused} vectors, {len(pairs) - n_reused} to compute",
-                file=sys.stderr,
-            )
-
+        _tell_plan(run, partial, n_reused)
         engine_name = "reused"
         if todo:
-            job = _Job(out, parts, bb, key, fps, chunks, old, part_files, partial)
+            job = _Job(out, run.parts, bb, key, fps, chunks, old, part_files, partial)
             engine_name = _compute_missing(
                 job, todo, engine, device, batch_size, workers, progress, len(pairs), n_reused
             )
 
         # --- assemble -----------------------------------------------------------------
-        failures = assemble(out, chunks, fps, part_files, old, path_of, meta, bb, key)
-        remove_parts(parts, note)
+        failures = assemble(out, chunks, fps, part_files, old, run.path_of, meta, bb, key)
+        remove_parts(run.parts, run.note)
+        return run.result(failures, n_reused, engine_name)
+
+
+def _embed_with_ray(
+    pairs: list[tuple[str, str]], output: str | os.PathLike[str] | None, **options: Any
+) -> EmbedResult:
+    """``embed_images`` with ``engine="ray"``: the same run as a Ray Data pipeline."""
+    try:
+        from visrec.embed.ray_engine import embed_with_ray
+    except ModuleNotFoundError as exc:
+        raise VisrecError(f"engine 'ray' is not available ({exc})") from exc
+    result: EmbedResult = embed_with_ray(pairs, output, **options)
+    return result
+
+
+@dataclass
+class _Run:
+    """One run of ``embed_images`` to an output file: what its steps share, and its notes."""
+
+    out: Path
+    parts: Path
+    bb: Backbone
+    key: str
+    meta: dict[str, Any]
+    pairs: list[tuple[str, str]]
+    chunks: list[Chunk]
+    progress: bool
+    t0: float
+    notes: list[str] = field(default_factory=list)
+    ids: list[str] = field(init=False)
+    path_of: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Index ``pairs``: the ids in input order, and each id's path."""
+        self.ids = [i for i, _ in self.pairs]
+        self.path_of = dict(self.pairs)
+
+    def note(self, msg: str) -> None:
+        """Keep ``msg`` for the result's notes and, with progress on, print it now."""
+        self.notes.append(msg)
+        if self.progress:  # as it happens, above the bar
+            print(f"note: {msg}", file=sys.stderr)
+
+    def result(
+        self, failures: list[tuple[str, str, str]], n_reused: int, engine: str
+    ) -> EmbedResult:
+        """The run's ``EmbedResult``, timed now; the items not reused count as computed."""
         return EmbedResult(
-            ids=ids,
+            ids=self.ids,
             failures=failures,
             n_reused=n_reused,
-            n_computed=len(pairs) - n_reused,
-            seconds=time.perf_counter() - t0,
-            output=out,
-            backbone=bb.name,
-            engine=engine_name,
-            notes=notes,
+            n_computed=len(self.pairs) - n_reused,
+            seconds=time.perf_counter() - self.t0,
+            output=self.out,
+            backbone=self.bb.name,
+            engine=engine,
+            notes=self.notes,
+        )
+
+
+def _claim_output(run: _Run, held: bool, overwrite: bool) -> tuple[bool, str | None]:
+    """Sweep a killed run's temporary files and refuse an output that must not be
+    replaced; returns whether it is a foreign file, and ``check_dropped``'s note."""
+    out = run.out
+    if held:  # no other writer: a temp file of the output is a killed run's, maybe
+        # as big as the output itself; without the lock the hour-old rule stands
+        # beside the file a symlinked output names: where atomic_path writes
+        sweep_temp_files(os.path.realpath(out), max_age=0.0)
+    foreign = is_foreign_file(out)
+    if foreign and not overwrite:
+        raise VisrecError(
+            f"{out} exists and is not a visrec vectors file; give another output, or "
+            "overwrite=True to replace it"
+        )
+    dropped = None if foreign else check_dropped(out, run.ids, overwrite)
+    return foreign, dropped
+
+
+def _what_to_reuse(run: _Run, fps: list[str], foreign: bool, dropped: str | None) -> OldOutput:
+    """The row groups of the existing output that hold chunks of this run (with notes)."""
+    if foreign:
+        run.note(f"{run.out}: existing file is not a visrec vectors file; it will be replaced")
+        old = OldOutput()
+    else:
+        old = holding_their_chunks(
+            run.out, old_output(run.out, run.key, run.note), fps, run.chunks, run.note
+        )
+    if dropped:
+        run.note(dropped)
+    return old
+
+
+def _up_to_date(old: OldOutput, fps: list[str], n_items: int) -> bool:
+    """Whether the old output holds every chunk, each whole, and no image to read again."""
+    # A read error that may pass is retried whether or not the file lists it under
+    # ``retry``: a visrec from before per-image retries rewrites the file without it.
+    pending = bool(old.retry) or any(is_transient(r) for r in old.failures.values())
+    whole = old.chunks == fps and len(old.groups) == len(fps)  # each group its chunk
+    return bool(old.groups) and whole and old.n_rows == n_items and not pending
+
+
+def _reused_whole(run: _Run, old: OldOutput) -> EmbedResult:
+    """The result of a run whose output is up to date: its failures kept, nothing computed."""
+    kept = [(i, run.path_of[i], r) for i, r in old.failures.items() if i in run.path_of]
+    if run.progress:
+        print(f"{run.out}: up to date, reused {len(run.pairs)} vectors", file=sys.stderr)
+    drop_idle_parts(run.parts, run.note)
+    return run.result(kept, len(run.pairs), "reused")
+
+
+def _tell_plan(run: _Run, partial: dict[int, tuple[Path | int, Chunk]], n_reused: int) -> None:
+    """Note the images computed again among kept rows; say what a resumed run reuses."""
+    if partial:
+        n_again = sum(len(redo) for _, redo in partial.values())
+        run.note(
+            f"{run.out}: computing again {n_again} image(s) that had a read error (the "
+            f"other vectors of their {len(partial)} chunk(s) are reused)"
+        )
+    if n_reused and run.progress:
+        print(
+            f"resuming: reused {n_reused} vectors, {len(run.pairs) - n_reused} to compute",
+            file=sys.stderr,
         )
 
 
