@@ -610,109 +610,210 @@ def run_experiment(
         or any(c.uses_vectors or c.scores_new_items for c in classes.values())
     ):
         check_item_vectors(frame, item_vectors, source=vectors_source)
-    say = note or log or (lambda _msg: None)
-    record = None if resume is None else Path(resume)
-    done: dict[tuple[int, str], dict[str, Any]] = {}
-    plan: dict[tuple[int, str], dict[str, Any]] = {}
-    recorder = None
-    if record is not None:
-        check_side_file(record, "its resume record")  # a pipe there: read for ever
-        fp = run_record.fingerprint(frame, item_vectors, protocol, k, test_ratio, excluded)
-        recorder = run_record.Recorder(record, fp, say)
-        plan = {
-            (seed, name): run_record.json_params(_make(name, params, seed).get_params())
-            for seed in seeds
-            for name, params in specs
-        }
-        done = run_record.load_done(record, fp, plan, say, METRICS)
-        if done:
-            say(f"resuming: {len(done)} of {len(plan)} runs already done ({record})")
+    setup = _Setup(
+        frame=frame,
+        item_vectors=item_vectors,
+        protocol=protocol,
+        seeds=seeds,
+        specs=specs,
+        k=k,
+        test_ratio=test_ratio,
+        batch_size=batch_size,
+        progress=progress,
+        excluded=excluded,
+        log=log,
+        note=note,
+        say=note or log or (lambda _msg: None),
+    )
+    resumed = _open_record(resume, setup)
+    rows, info, skipped = _run_all(setup, resumed)
+    _check_skipped_seeds(setup, skipped, rows)
+    cols = ["seed", "model", *METRICS, "score_s", "n_test_users", "n_candidates", "tuned"]
+    # runs recorded before the column existed lack it
+    runs = pd.DataFrame(rows).reindex(columns=cols)
+    result = ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
+    if resumed.record is not None and not keep_record:
+        # complete: nothing of this experiment to resume
+        run_record.forget(resumed.record, resumed.plan)
+    return result
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The checked arguments and the data as read: what every seed's runs share."""
+
+    frame: pd.DataFrame
+    item_vectors: ItemVectors | None
+    protocol: str
+    seeds: list[int]
+    specs: list[tuple[str, dict[str, Any]]]
+    k: int
+    test_ratio: float
+    batch_size: int
+    progress: bool
+    excluded: pd.DataFrame | None
+    log: Callable[[str], None] | None
+    note: Callable[[str], None] | None
+    #: where the resume notes and the seeds left out go: ``note``, else ``log``
+    say: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Resumed:
+    """The resume record, if any: runs recorded (``done``), all runs' keys, its recorder."""
+
+    record: Path | None = None
+    done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    plan: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    recorder: run_record.Recorder | None = None
+
+
+def _open_record(resume: str | os.PathLike[str] | None, setup: _Setup) -> _Resumed:
+    """Read the record at ``resume`` (None: nothing to reuse), noting how many runs it spares."""
+    if resume is None:
+        return _Resumed()
+    record = Path(resume)
+    check_side_file(record, "its resume record")  # a pipe there: read for ever
+    fp = run_record.fingerprint(
+        setup.frame, setup.item_vectors, setup.protocol, setup.k, setup.test_ratio, setup.excluded
+    )
+    recorder = run_record.Recorder(record, fp, setup.say)
+    plan = {
+        (seed, name): run_record.json_params(_make(name, params, seed).get_params())
+        for seed in setup.seeds
+        for name, params in setup.specs
+    }
+    done = run_record.load_done(record, fp, plan, setup.say, METRICS)
+    if done:
+        setup.say(f"resuming: {len(done)} of {len(plan)} runs already done ({record})")
+    return _Resumed(record=record, done=done, plan=plan, recorder=recorder)
+
+
+def _run_all(
+    setup: _Setup, resumed: _Resumed
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[int, str]]:
+    """Every seed's runs under one bar; returns the rows, ``info`` and the seeds skipped."""
     eligible = None
-    if protocol == "cold-items" and item_vectors is not None:
-        eligible = item_vectors.ids[item_vectors.has_image]
+    if setup.protocol == "cold-items" and setup.item_vectors is not None:
+        eligible = setup.item_vectors.ids[setup.item_vectors.has_image]
+    done = resumed.done
     rows: list[dict[str, Any]] = []
     info: dict[str, Any] = {}
     skipped: dict[int, str] = {}  # seed -> why its split has no test user
     bar = tqdm(
-        total=len(seeds) * len(specs),
+        total=len(setup.seeds) * len(setup.specs),
         initial=len(done),
-        desc=f"evaluate {protocol}",
-        disable=not progress,
+        desc=f"evaluate {setup.protocol}",
+        disable=not setup.progress,
         # no time-left estimate: runs differ by orders of magnitude (popularity's
         # seconds against BPR's minutes), so an average over runs misleads
         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs "
         "[{elapsed}{postfix}]",
     )
     try:
-        for seed in seeds:
-            split: Split | None = None
-            if any((seed, name) not in done for name, _ in specs):
-                split = make_split(
-                    frame, protocol, seed=seed, test_ratio=test_ratio, eligible_items=eligible
-                )
-                stats = _split_stats(split)
-            else:  # every model of this seed is recorded: no need to split again
-                stats = dict(done[(seed, specs[0][0])]["split"])
+        for seed in setup.seeds:
+            split, stats = _seed_split(setup, done, seed, eligible)
             info[str(seed)] = stats
-            # test rows dropped are data left out: said under --quiet too (via ``say``;
-            # a seed left with none gets its own note below)
-            lost = (stats["n_dropped_users"] or stats["n_dropped_items"]) and stats["n_test"]
-            tell = say if lost and note is not None else log
-            if tell is not None:
-                tell(
-                    f"seed {seed}: {stats['n_train']:,} train / {stats['n_test']:,} test rows, "
-                    f"{stats['n_candidates']:,} candidates; dropped "
-                    f"{stats['n_dropped_users']:,} test rows of unknown users, "
-                    f"{stats['n_dropped_items']:,} of unknown items, collapsed "
-                    f"{stats['n_duplicates']:,} duplicates"
-                )
+            _log_split(setup, seed, stats)
             if not stats["n_test"]:  # every metric would be NaN: fit nothing, say why
-                skipped[seed] = _why_no_test(protocol, stats)
+                skipped[seed] = _why_no_test(setup.protocol, stats)
                 info[str(seed)] = {**stats, "skipped": skipped[seed]}
-                bar.update(sum((seed, name) not in done for name, _ in specs))
+                bar.update(sum((seed, name) not in done for name, _ in setup.specs))
                 continue
-            for name, params in specs:
-                if (seed, name) in done:
-                    row = dict(done[(seed, name)]["row"])
-                    rows.append(row)
-                    if log is not None:
-                        log(f"  {name}: {_run_line(row, k)} (recorded)")
-                    continue
-                assert split is not None
-                bar.set_postfix_str(f"seed {seed} {name}")
-                row = _fit_and_score(
-                    name, params, seed, split, item_vectors,
-                    k=k, batch_size=batch_size, progress=progress, exclude=excluded,
-                )  # fmt: skip
-                rows.append(row)
-                if recorder is not None:
-                    recorder.add(
-                        seed, name, plan[(seed, name)], _plain_tree(stats), _plain_tree(row)
-                    )
-                if log is not None:
-                    log(f"  {name}: {_run_line(row, k)}")
-                bar.update(1)
+            rows += _run_seed(setup, resumed, seed, split, stats, bar)
     finally:
         bar.close()
+    return rows, info, skipped
+
+
+def _seed_split(
+    setup: _Setup,
+    done: dict[tuple[int, str], dict[str, Any]],
+    seed: int,
+    eligible: np.ndarray | None,
+) -> tuple[Split | None, dict[str, Any]]:
+    """The seed's split and its statistics (None and the recorded ones if all runs are)."""
+    if any((seed, name) not in done for name, _ in setup.specs):
+        split = make_split(
+            setup.frame,
+            setup.protocol,
+            seed=seed,
+            test_ratio=setup.test_ratio,
+            eligible_items=eligible,
+        )
+        return split, _split_stats(split)
+    # every model of this seed is recorded: no need to split again
+    return None, dict(done[(seed, setup.specs[0][0])]["split"])
+
+
+def _log_split(setup: _Setup, seed: int, stats: dict[str, Any]) -> None:
+    """Log a seed's split sizes and dropped rows (as a note when test rows were lost)."""
+    # test rows dropped are data left out: said under --quiet too (via ``say``;
+    # a seed left with none gets its own note from _check_skipped_seeds)
+    lost = (stats["n_dropped_users"] or stats["n_dropped_items"]) and stats["n_test"]
+    tell = setup.say if lost and setup.note is not None else setup.log
+    if tell is not None:
+        tell(
+            f"seed {seed}: {stats['n_train']:,} train / {stats['n_test']:,} test rows, "
+            f"{stats['n_candidates']:,} candidates; dropped "
+            f"{stats['n_dropped_users']:,} test rows of unknown users, "
+            f"{stats['n_dropped_items']:,} of unknown items, collapsed "
+            f"{stats['n_duplicates']:,} duplicates"
+        )
+
+
+def _run_seed(
+    setup: _Setup,
+    resumed: _Resumed,
+    seed: int,
+    split: Split | None,
+    stats: dict[str, Any],
+    bar: tqdm[Any],
+) -> list[dict[str, Any]]:
+    """Every model's row on one seed's split, from the record or fitted and recorded now."""
+    rows: list[dict[str, Any]] = []
+    for name, params in setup.specs:
+        if (seed, name) in resumed.done:
+            row = dict(resumed.done[(seed, name)]["row"])
+            rows.append(row)
+            if setup.log is not None:
+                setup.log(f"  {name}: {_run_line(row, setup.k)} (recorded)")
+            continue
+        assert split is not None
+        bar.set_postfix_str(f"seed {seed} {name}")
+        row = _fit_and_score(
+            name, params, seed, split, setup.item_vectors,
+            k=setup.k, batch_size=setup.batch_size, progress=setup.progress,
+            exclude=setup.excluded,
+        )  # fmt: skip
+        rows.append(row)
+        if resumed.recorder is not None:
+            resumed.recorder.add(
+                seed, name, resumed.plan[(seed, name)], _plain_tree(stats), _plain_tree(row)
+            )
+        if setup.log is not None:
+            setup.log(f"  {name}: {_run_line(row, setup.k)}")
+        bar.update(1)
+    return rows
+
+
+def _check_skipped_seeds(
+    setup: _Setup, skipped: dict[int, str], rows: list[dict[str, Any]]
+) -> None:
+    """Refuse an experiment whose every seed was skipped; else note the seeds left out."""
     if skipped and not rows:
         reasons = list(dict.fromkeys(skipped.values()))
-        where = " on any seed" if len(seeds) > 1 else ""
+        where = " on any seed" if len(setup.seeds) > 1 else ""
         raise VisrecError(
-            f"protocol {protocol!r} leaves no test user to evaluate{where}: " + "; ".join(reasons)
+            f"protocol {setup.protocol!r} leaves no test user to evaluate{where}: "
+            + "; ".join(reasons)
         )
     if skipped:
-        say(
+        setup.say(
             "; ".join(f"seed {s}: no test user ({why})" for s, why in skipped.items())
             + "; left out: the results are over seed(s) "
-            + ", ".join(str(s) for s in seeds if s not in skipped)
+            + ", ".join(str(s) for s in setup.seeds if s not in skipped)
         )
-    cols = ["seed", "model", *METRICS, "score_s", "n_test_users", "n_candidates", "tuned"]
-    # runs recorded before the column existed lack it
-    runs = pd.DataFrame(rows).reindex(columns=cols)
-    result = ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
-    if record is not None and not keep_record:
-        run_record.forget(record, plan)  # complete: nothing of this experiment to resume
-    return result
 
 
 def _check_fitted_on(model: Recommender, split: Split) -> sp.csr_matrix:
