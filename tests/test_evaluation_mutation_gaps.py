@@ -5,6 +5,7 @@ the last of untimed duplicates and the pairs a warm seed holds out."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,10 +61,31 @@ def test_a_record_of_other_times_or_another_protocol_is_not_reused(
     fresh = run_experiment(again, None, "time", ["popularity"], seeds=(0,), k=3,
                            progress=False)  # fmt: skip
     got = _run(again, "time", record, (0,), notes)
-    assert len(notes) == 1 and f"({what} changed)" in notes[0], notes
+    # a time fingerprint holds no test ratio: against warm's, that changed too
+    assert len(notes) == 1 and re.search(rf"\({what}(, test_ratio)? changed\)", notes[0]), notes
     cols = ["auc", "recall", "ndcg"]
     assert got[cols].equals(fresh.runs[cols])
     assert not got[cols].equals(first[cols])  # the stale figures would have shown
+
+
+def test_a_time_record_is_reused_whatever_the_test_ratio(tmp_path: Path) -> None:
+    # a time split holds out each user's last interaction whatever the ratio (evaluate
+    # says --test-size has no effect there), so another ratio must not refit every run
+    frame = _timed()
+    record = tmp_path / "rec.jsonl"
+    notes: list[str] = []
+    kw = {"seeds": (0,), "k": 3, "progress": False, "resume": record, "keep_record": True}
+    first = run_experiment(frame, None, "time", ["popularity"], test_ratio=0.3,
+                           note=notes.append, **kw)  # fmt: skip
+    again = run_experiment(frame, None, "time", ["popularity"], test_ratio=0.2,
+                           note=notes.append, **kw)  # fmt: skip
+    assert notes == [f"resuming: 1 of 1 runs already done ({record})"]
+    assert again.runs.equals(first.runs)
+    kw["resume"] = tmp_path / "warm.jsonl"
+    run_experiment(frame, None, "warm", ["popularity"], test_ratio=0.3, **kw)
+    run_experiment(frame, None, "warm", ["popularity"], test_ratio=0.2,
+                   note=notes.append, **kw)  # fmt: skip
+    assert "(test_ratio changed)" in notes[-1], notes  # warm splits do depend on it
 
 
 def test_a_torn_last_line_does_not_swallow_the_next_finished_run(tmp_path: Path) -> None:

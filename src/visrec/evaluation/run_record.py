@@ -64,14 +64,15 @@ def fingerprint(
     exclude: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """What every run of one experiment shares; a record made under another one is
-    not reused. ``batch_size`` is left out: the figures do not depend on it."""
+    not reused. ``batch_size`` is left out: the figures do not depend on it, nor
+    does a ``time`` split on ``test_ratio`` (each user's last interaction is held out)."""
     fp = {
         "visrec": __version__,
         "interactions": _frame_digest(frame),
         "vectors": None if item_vectors is None else _vectors_digest(item_vectors),
         "protocol": protocol,
         "k": int(k),
-        "test_ratio": float(test_ratio),
+        "test_ratio": None if protocol == "time" else float(test_ratio),
     }
     if exclude is not None and len(exclude):  # absent otherwise: older records still match
         fp["excluded"] = _frame_digest(exclude)
