@@ -570,6 +570,7 @@ def _engine_for(bb: Backbone, engine: Any, device: str, batch_size: int | None) 
 
 
 def _progress_bar(total: int, initial: int, enabled: bool, desc: str) -> Any:
+    """A tqdm bar of images on stderr (``initial`` of them already done)."""
     from tqdm import tqdm
 
     return tqdm(
@@ -610,6 +611,7 @@ def _embed_in_memory(
     progress: bool,
     t0: float,
 ) -> EmbedResult:
+    """``embed_images`` with no output file: every vector in memory, nothing to resume."""
     n = len(pairs)
     vectors = np.zeros((n, bb.dim), dtype=np.float32)
     has = np.zeros(n, dtype=bool)
@@ -618,7 +620,7 @@ def _embed_in_memory(
     engine_name = "none"
     if n:
         eng = _engine_for(bb, engine, device, batch_size)
-        engine_name = eng.name
+        engine_name = str(eng.name)
 
         def keep(index: int, v: np.ndarray, h: np.ndarray, errors: list[str | None]) -> None:
             s = int(starts[index])
