@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from visrec._atomic import absent
 from visrec.commands._common import (
@@ -21,11 +22,14 @@ from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show
 from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Iterator
 
     import numpy as np
+    from tqdm import tqdm
 
+    from visrec.embed.store import ItemVectors
     from visrec.models.base import Recommender
+    from visrec.models.candidates import CandidateSet
 
 EPILOG = """\
 examples:
@@ -444,26 +448,14 @@ def unseen_vectors(
     """
     import numpy as np
 
-    from visrec.embed.store import (
-        OUTLIER_LENGTH,
-        UNUSABLE_VALUES,
-        read_vector_ids,
-        read_vectors,
-        usable_rows,
-        vector_width,
-    )
-
     none = np.zeros(0, dtype=np.int64)
     n_unseen = len(unseen_pos)
     if not n_unseen:
         return None, none
-
-    def note(text: str, pos: np.ndarray, tail: str = "") -> None:
-        print(f"note: {text}" + name_ids(raw[pos], items_path) + tail, file=sys.stderr)
-
+    unseen = _Unseen(raw, unseen_pos, items_path)
     if not model.scores_new_items:
         are = "is" if n_unseen == 1 else "are"
-        note(
+        unseen.note(
             f"model {model.name!r} cannot score items unseen in training; "
             f"{_n(n_unseen, 'such candidate')} {are} ranked last",
             unseen_pos,
@@ -471,12 +463,41 @@ def unseen_vectors(
         return None, none
     if not vpath or not Path(vpath).is_file():
         where = f" ({vpath} {_not_a_file(Path(vpath))})" if vpath else ""
-        note(
+        unseen.note(
             f"no vectors file for the {_n(n_unseen, 'candidate')} unseen in "
             f"training{where}; pass --vectors. They are ranked last",
             unseen_pos,
         )
         return None, none
+    vecs, has, listed = _read_unseen_vectors(model, unseen, vpath, checked)
+    _note_lacking_vectors(model, unseen, vpath, listed, has, named)
+    _drop_unusable(unseen, vpath, vecs, has)
+    if not has.any():  # nothing to score from vectors (and no width to trust)
+        return None, none
+    _note_far_vectors(model, unseen, vpath, vecs, has)
+    return vecs[has], unseen_pos[has]
+
+
+@dataclass
+class _Unseen:
+    """The candidates unseen in training whose vectors :func:`unseen_vectors` reads."""
+
+    raw: np.ndarray  # every candidate
+    pos: np.ndarray  # the unseen ones' positions in raw
+    items_path: str | None  # the --items file, which the notes name
+
+    def note(self, text: str, pos: np.ndarray, tail: str = "") -> None:
+        """Prints the note ``text`` naming the candidates at ``pos``, then ``tail``."""
+        print(f"note: {text}" + name_ids(self.raw[pos], self.items_path) + tail, file=sys.stderr)
+
+
+def _read_unseen_vectors(
+    model: Recommender, unseen: _Unseen, vpath: str, checked: bool
+) -> tuple[np.ndarray, np.ndarray, ItemVectors]:
+    """The unseen candidates' vectors and flags, and the file's ids; a wrong file refused."""
+    from visrec.embed.store import read_vector_ids, read_vectors, vector_width
+
+    raw, unseen_pos = unseen.raw, unseen.pos
     # only the unseen candidates' vectors: a catalogue's whole file peaked at 3-4x its size
     store = read_vectors(vpath, only=[str(i) for i in raw[unseen_pos]])
     listed = read_vector_ids(vpath)  # every id, for the checks below (no vectors)
@@ -488,6 +509,20 @@ def unseen_vectors(
     if not checked:
         check_same_backbone(vpath, store.meta, getattr(model, "vector_meta_", None), model.name)
     vecs, has = store.align(raw[unseen_pos])
+    return vecs, has, listed
+
+
+def _note_lacking_vectors(
+    model: Recommender,
+    unseen: _Unseen,
+    vpath: str,
+    listed: ItemVectors,
+    has: np.ndarray,
+    named: Collection[str],
+) -> None:
+    """The warning or note on unseen candidates with no vector in ``vpath``."""
+    raw, unseen_pos = unseen.raw, unseen.pos
+    n_unseen = len(unseen_pos)
     # a set, not np.isin on fixed-width text: one 5 MB id made that 30 GB
     store_ids = {str(i) for i in listed.ids}
     shared = any(str(i) in store_ids for i in raw[unseen_pos]) or any(
@@ -519,37 +554,48 @@ def unseen_vectors(
         lacking = [str(i) for i in raw[unseen_pos[~has]] if str(i) not in named]
         hint = respelt_hint(respelt(lacking, listed.ids[listed.has_image]), "it")
         n_lacking = int((~has).sum())
-        note(
+        unseen.note(
             f"{n_lacking:,} of {_n(n_unseen, 'candidate')} unseen in training "
             f"{_verb(n_lacking)} no image vector in {vpath}; {_they(n_lacking)} ranked last",
             unseen_pos[~has],
             hint,
         )
+
+
+def _drop_unusable(unseen: _Unseen, vpath: str, vecs: np.ndarray, has: np.ndarray) -> None:
+    """Clears (in place) ``has`` of rows holding NaN or out-of-range values, with a note."""
+    from visrec.embed.store import UNUSABLE_VALUES, usable_rows
+
     broken = has & ~usable_rows(vecs)
     if broken.any():
         # NaN in a vector makes every user's score NaN: unscorable, never a silent drop
         n_broken = int(broken.sum())
-        note(
-            f"{n_broken:,} of {_n(n_unseen, 'candidate')} unseen in training "
+        unseen.note(
+            f"{n_broken:,} of {_n(len(unseen.pos), 'candidate')} unseen in training "
             f"{_verb(n_broken)} {UNUSABLE_VALUES} in the vector in {vpath}; "
             f"{_they(n_broken)} ranked last",
-            unseen_pos[broken],
+            unseen.pos[broken],
         )
         has &= ~broken
-    if not has.any():  # nothing to score from vectors (and no width to trust)
-        return None, none
+
+
+def _note_far_vectors(
+    model: Recommender, unseen: _Unseen, vpath: str, vecs: np.ndarray, has: np.ndarray
+) -> None:
+    """A note naming the candidates whose vectors lie far from the training items'."""
+    from visrec.embed.store import OUTLIER_LENGTH
+
     far = model.far_vectors(vecs[has])
     if far.any():
         n_far = int(far.sum())
-        note(
-            f"{n_far:,} of {_n(n_unseen, 'candidate')} unseen in training "
+        unseen.note(
+            f"{n_far:,} of {_n(len(unseen.pos), 'candidate')} unseen in training "
             f"{_verb(n_far)} a vector far from the training items' in {vpath} (over "
             f"{OUTLIER_LENGTH:g} times their typical distance from their mean); "
             f"{model.name}'s scores for {'it' if n_far == 1 else 'them'} follow the "
             "vector's size more than the picture",
-            unseen_pos[has][far],
+            unseen.pos[has][far],
         )
-    return vecs[has], unseen_pos[has]
 
 
 def _verb(n: int) -> str:
@@ -581,15 +627,25 @@ def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str |
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-    import pandas as pd
-    from tqdm import tqdm
-
-    from visrec._atomic import atomic_path
     from visrec.models.base import Recommender
-    from visrec.models.candidates import CandidateSet, iter_recommendations, tie_key, tie_seed
-    from visrec.models.model_folder import TRAIN_JSON
 
+    unknown_users = _checked_options(args)
+    # checked before any work: the final rename onto a directory fails only at the end
+    check_output_file(args.output, "-o")
+    recorded = _check_output_replaces_no_input(args)
+    vmeta = vectors_file_meta(args.vectors) if args.vectors else None
+    t0 = time.perf_counter()
+    model = Recommender.load(args.model_dir)
+    _check_vectors_option(args, vmeta, model)
+    users, newcomers = model_users(args.users, model, unknown_users) if args.users else (None, [])
+    cands, n_unseen = _candidate_set(args, model, recorded)
+    tally = _write_recommendations(args, model, cands, users, newcomers)
+    _say_done(tally, newcomers, len(cands.raw_ids), n_unseen, t0, args.output)
+    return 0
+
+
+def _checked_options(args: argparse.Namespace) -> str:
+    """The ``--unknown-users`` mode, once ``--n``, ``--batch-users``, ``--new-slots`` pass."""
     if args.n < 1:
         raise VisrecError(f"--n must be >= 1, got {args.n}")
     unknown_users = _unknown_users_mode(args)
@@ -597,8 +653,13 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
     if not 0 <= args.new_slots <= args.n:
         raise VisrecError(f"--new-slots must be between 0 and --n ({args.n}), got {args.new_slots}")
-    # checked before any work: the final rename onto a directory fails only at the end
-    check_output_file(args.output, "-o")
+    return unknown_users
+
+
+def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
+    """The vectors path train.json records, once ``-o`` is checked against every input."""
+    from visrec.models.model_folder import TRAIN_JSON
+
     folder = Path(args.model_dir)
     model_files = {  # the model's own files: model.json, arrays.npz, train.json
         f"model folder's {p.name}": p for p in (folder.iterdir() if folder.is_dir() else ())
@@ -618,9 +679,13 @@ def run(args: argparse.Namespace) -> int:
             f"training interactions (recorded in {TRAIN_JSON})": paths["interactions"],
         },
     )
-    vmeta = vectors_file_meta(args.vectors) if args.vectors else None
-    t0 = time.perf_counter()
-    model = Recommender.load(args.model_dir)
+    return recorded
+
+
+def _check_vectors_option(
+    args: argparse.Namespace, vmeta: dict[str, Any] | None, model: Recommender
+) -> None:
+    """A note when the model does not use ``--vectors``, else the file checked against it."""
     if vmeta is not None and not model.scores_new_items:
         print(
             f"note: model {model.name!r} does not score items from vectors; --vectors is not used",
@@ -630,7 +695,13 @@ def run(args: argparse.Namespace) -> int:
         # checked even when no candidate is new: a wrong file is a mistake either way
         check_vector_dim(args.vectors, vmeta.get("dim"), model)
         check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
-    users, newcomers = model_users(args.users, model, unknown_users) if args.users else (None, [])
+
+
+def _candidate_set(
+    args: argparse.Namespace, model: Recommender, recorded: str | None
+) -> tuple[CandidateSet, int]:
+    """The candidates in seeded order with the new ones' vectors, and how many are unseen."""
+    import numpy as np
 
     if args.items:
         raw = np.asarray(read_candidates(args.items), dtype=object)
@@ -638,10 +709,35 @@ def run(args: argparse.Namespace) -> int:
         raw = np.asarray(model.item_map_.to_list(), dtype=object)
     known = model.item_map_.to_index(raw, missing="minus_one")
     unseen_pos = np.flatnonzero(known < 0)
-    named = note_respelt_candidates(raw[unseen_pos], model, args.items)
     vpath = args.vectors or recorded
+    new_vectors, new_pos = _new_candidate_vectors(args, model, raw, unseen_pos, vpath)
+    if len(raw) and len(unseen_pos) == len(raw) and not len(new_pos):
+        _say_none_scored(model, vpath)
+    if args.new_slots and not len(new_pos):
+        why = (
+            "no candidate is unseen in training"
+            if not len(unseen_pos)
+            else f"model {model.name!r} cannot score the candidates unseen in training"
+            if not model.scores_new_items
+            else "none of the candidates unseen in training has a usable vector"
+        )
+        print(f"note: --new-slots has no effect: {why}", file=sys.stderr)
+    return _in_seeded_order(model, raw, known, new_vectors, new_pos), len(unseen_pos)
+
+
+def _new_candidate_vectors(
+    args: argparse.Namespace,
+    model: Recommender,
+    raw: np.ndarray,
+    unseen_pos: np.ndarray,
+    vpath: str | None,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Notes respelt candidates, then :func:`unseen_vectors`; a recorded file's error says so."""
+    from visrec.models.model_folder import TRAIN_JSON
+
+    named = note_respelt_candidates(raw[unseen_pos], model, args.items)
     try:
-        new_vectors, new_pos = unseen_vectors(
+        return unseen_vectors(
             model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors), named=named
         )
     except VisrecError as exc:
@@ -654,38 +750,69 @@ def run(args: argparse.Namespace) -> int:
             "pass --vectors V.parquet to use another)"
         )
         raise wrapped from exc
-    if len(raw) and len(unseen_pos) == len(raw) and not len(new_pos):
-        _say_none_scored(model, vpath)
-    if args.new_slots and not len(new_pos):
-        why = (
-            "no candidate is unseen in training"
-            if not len(unseen_pos)
-            else f"model {model.name!r} cannot score the candidates unseen in training"
-            if not model.scores_new_items
-            else "none of the candidates unseen in training has a usable vector"
-        )
-        print(f"note: --new-slots has no effect: {why}", file=sys.stderr)
+
+
+def _in_seeded_order(
+    model: Recommender,
+    raw: np.ndarray,
+    known: np.ndarray,
+    new_vectors: np.ndarray | None,
+    new_pos: np.ndarray,
+) -> CandidateSet:
+    """The :class:`CandidateSet` of ``raw`` in the model's seeded tie order."""
+    import numpy as np
+
+    from visrec.models.candidates import CandidateSet, tie_key, tie_seed
+
     # ranking breaks ties (equal scores, the unscorable) by candidate position: put the
     # candidates in a seeded order so the file's order cannot decide them
     order = np.argsort(tie_key(raw, tie_seed(model)), kind="stable")
     place = np.empty_like(order)
     place[order] = np.arange(len(order))
     raw, known, new_pos = raw[order], known[order], place[new_pos]
-    cands = CandidateSet(
+    return CandidateSet(
         raw_ids=raw,
         known_idx=known,
         new_vectors=new_vectors,
         new_pos=new_pos,
     )
 
-    n_rows = n_empty = n_short = 0
-    # lists cut short by the user's own training items; with fewer candidates than
-    # --n every list is short, which the candidate count already says
-    full = args.n if len(raw) >= args.n else 0
+
+@dataclass
+class _Tally:
+    """What the closing line counts: users asked for, rows written, lists empty or short."""
+
+    n_asked: int
+    full: int  # the length a list falls short of (0: none is counted short)
+    n_rows: int = 0
+    n_empty: int = 0
+    n_short: int = 0
+
+
+def _write_recommendations(
+    args: argparse.Namespace,
+    model: Recommender,
+    cands: CandidateSet,
+    users: np.ndarray | None,
+    newcomers: list[str],
+) -> _Tally:
+    """Writes ``-o``: the users' lists, then the newcomers' popular ones; returns counts."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from visrec._atomic import atomic_path
+    from visrec.models.candidates import iter_recommendations
+
+    raw = cands.raw_ids
     user_ids = model.user_map_.ids
-    n_asked = len(user_ids) if users is None else len(users)
+    tally = _Tally(
+        n_asked=len(user_ids) if users is None else len(users),
+        # lists cut short by the user's own training items; with fewer candidates than
+        # --n every list is short, which the candidate count already says
+        full=args.n if len(raw) >= args.n else 0,
+    )
     bar = tqdm(
-        total=n_asked,
+        total=tally.n_asked,
         unit="user",
         desc="recommend",
         disable=not show_progress(args),
@@ -705,62 +832,91 @@ def run(args: argparse.Namespace) -> int:
         batches = iter_recommendations(
             model, cands, n_list, args.batch_users, min(args.new_slots, n_list), users
         )
-        from visrec.models import _fit_lines
-
-        _fit_lines.fit_started()
-        begun, done = time.monotonic(), 0
-        for u, pos, val in batches:
-            bar.update(len(u))
-            done += len(u)
-            _fit_lines.step_done("recommend", done, n_asked, "users", begun)
-            ok = pos >= 0
-            n_empty += int((~ok.any(axis=1)).sum())  # every candidate is a training item
-            n_ok = ok.sum(axis=1)
-            n_short += int(((n_ok > 0) & (n_ok < full)).sum())
-            rows, cols = np.nonzero(ok)
-            frame = pd.DataFrame(
-                {
-                    "user_id": user_ids[u[rows]],
-                    "item_id": raw[pos[rows, cols]],
-                    "rank": cols + 1,
-                    "score": val[rows, cols],
-                }
-            )
-            frame.to_csv(
-                fh, header=False, index=False, float_format=SCORE_FORMAT, lineterminator="\n"
-            )
-            n_rows += len(frame)
+        _write_batches(fh, batches, user_ids, raw, bar, tally)
         if newcomers:
-            top, score = popular_list(model, raw, known, n_list)
-            frame = pd.DataFrame(
+            top, score = popular_list(model, raw, cands.known_idx, n_list)
+            tally.n_rows += _write_rows(
+                fh,
                 {
                     "user_id": np.repeat(np.asarray(newcomers, dtype=object), len(top)),
                     "item_id": np.tile(raw[top], len(newcomers)),
                     "rank": np.tile(np.arange(1, len(top) + 1), len(newcomers)),
                     "score": np.tile(score, len(newcomers)),
-                }
+                },
             )
-            frame.to_csv(
-                fh, header=False, index=False, float_format=SCORE_FORMAT, lineterminator="\n"
-            )
-            n_rows += len(frame)
-    n_users = n_asked - n_empty
-    parts = []
-    if n_empty:
-        parts.append(
-            f"{_n(n_empty, 'user')} with no candidate left, every one a training item: no rows"
+    return tally
+
+
+def _write_batches(
+    fh: TextIO,
+    batches: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    user_ids: np.ndarray,
+    raw: np.ndarray,
+    bar: tqdm[Any],
+    tally: _Tally,
+) -> None:
+    """Writes each batch's rows to ``fh``, counting rows and empty or short lists."""
+    import numpy as np
+
+    from visrec.models import _fit_lines
+
+    _fit_lines.fit_started()
+    begun, done = time.monotonic(), 0
+    for u, pos, val in batches:
+        bar.update(len(u))
+        done += len(u)
+        _fit_lines.step_done("recommend", done, tally.n_asked, "users", begun)
+        ok = pos >= 0
+        tally.n_empty += int((~ok.any(axis=1)).sum())  # every candidate is a training item
+        n_ok = ok.sum(axis=1)
+        tally.n_short += int(((n_ok > 0) & (n_ok < tally.full)).sum())
+        rows, cols = np.nonzero(ok)
+        tally.n_rows += _write_rows(
+            fh,
+            {
+                "user_id": user_ids[u[rows]],
+                "item_id": raw[pos[rows, cols]],
+                "rank": cols + 1,
+                "score": val[rows, cols],
+            },
         )
-    if n_short:
+
+
+def _write_rows(fh: TextIO, columns: dict[str, np.ndarray]) -> int:
+    """Writes ``columns`` to ``fh`` as CSV rows without a header; returns how many."""
+    import pandas as pd
+
+    frame = pd.DataFrame(columns)
+    frame.to_csv(fh, header=False, index=False, float_format=SCORE_FORMAT, lineterminator="\n")
+    return len(frame)
+
+
+def _say_done(
+    tally: _Tally,
+    newcomers: list[str],
+    n_candidates: int,
+    n_unseen: int,
+    t0: float,
+    output: str,
+) -> None:
+    """Prints the closing line: users, rows, candidates and the time since ``t0``."""
+    n_users = tally.n_asked - tally.n_empty
+    parts = []
+    if tally.n_empty:
         parts.append(
-            f"{_n(n_short, 'user')} with fewer than {full} candidates left once their "
-            "training items are out: shorter lists"
+            f"{_n(tally.n_empty, 'user')} with no candidate left, every one a training item: "
+            "no rows"
+        )
+    if tally.n_short:
+        parts.append(
+            f"{_n(tally.n_short, 'user')} with fewer than {tally.full} candidates left once "
+            "their training items are out: shorter lists"
         )
     empty = f" ({'; '.join(parts)})" if parts else ""
     if newcomers:
         empty += f" and popular lists for {_n(len(newcomers), 'new user')}"
     print(
-        f"recommended for {_n(n_users, 'user')}{empty} from {_n(len(raw), 'candidate')} "
-        f"({len(unseen_pos):,} unseen in training): {n_rows:,} rows in "
-        f"{time.perf_counter() - t0:.1f} s -> {args.output}"
+        f"recommended for {_n(n_users, 'user')}{empty} from {_n(n_candidates, 'candidate')} "
+        f"({n_unseen:,} unseen in training): {tally.n_rows:,} rows in "
+        f"{time.perf_counter() - t0:.1f} s -> {output}"
     )
-    return 0
