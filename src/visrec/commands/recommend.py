@@ -18,16 +18,24 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
+from visrec.commands._new_items import (
+    check_same_backbone,
+    check_vector_dim,
+    counted,
+    note_respelt_candidates,
+    say_none_scored,
+    unseen_vectors,
+    vectors_file_meta,
+)
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterator
+    from collections.abc import Callable, Iterator
 
     import numpy as np
     from tqdm import tqdm
 
-    from visrec.embed.store import ItemVectors
     from visrec.models.base import Recommender
     from visrec.models.candidates import CandidateSet
 
@@ -217,7 +225,7 @@ def read_id_list(
         seen.add(one)
         out.append((one, lineno))
     if dup:
-        print(f"note: {path}: {_n(dup, f'duplicate {noun} id')} kept once", file=sys.stderr)
+        print(f"note: {path}: {counted(dup, f'duplicate {noun} id')} kept once", file=sys.stderr)
     if not out:
         raise VisrecError(f"{what} file {path!r} holds no {noun} ids")
     return out
@@ -300,26 +308,6 @@ def recorded_paths(tj: Path) -> dict[str, str | None]:
     return out
 
 
-def vectors_file_meta(path: str) -> dict[str, Any]:
-    """Schema metadata of a vectors file named on the command line.
-
-    Raises ``VisrecError`` when it does not exist or cannot be read: an explicit path is
-    never silently skipped (only the path recorded by ``visrec train`` may have gone).
-    """
-    import pyarrow as pa
-
-    from visrec.embed.store import read_vectors_meta, require_parquet
-
-    p = Path(path)
-    if not p.is_file():
-        raise VisrecError(f"vectors file {path!r} {_not_a_file(p)}")
-    require_parquet(path)  # said as the other commands say it, not in pyarrow's words
-    try:
-        return read_vectors_meta(p)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
-
-
 def _unknown_users_mode(args: argparse.Namespace) -> str:
     """``--unknown-users`` (``--skip-unknown-users`` is its ``skip``), checked."""
     mode = args.unknown_users
@@ -351,278 +339,6 @@ def popular_list(
     score[score == 0] = -np.inf
     top = np.argsort(-score, kind="stable")[:n]
     return top, score[top]
-
-
-def _say_none_scored(model: Recommender, vpath: str | None) -> None:
-    """The warning for lists of candidates that are all unseen and all unscored: every
-    score is -inf, so every list is in one arbitrary order."""
-    if model.scores_new_items:
-        why = f"none has a usable image vector{f' in {vpath}' if vpath else ''}"
-    else:
-        from visrec.models.registry import MODELS, get_model_class
-
-        able = [n for n in MODELS if get_model_class(n).scores_new_items]
-        why = (
-            f"model {model.name!r} cannot score new items; {', '.join(able)} can, from "
-            "their pictures (with --vectors)"
-        )
-    print(
-        f"warning: no candidate can be scored (every one is unseen in training, and {why}): "
-        "every list is in the same arbitrary order",
-        file=sys.stderr,
-    )
-
-
-def _not_a_file(p: Path) -> str:
-    """Why ``p`` (no regular file) cannot be read as a vectors file, in words."""
-    from visrec._atomic import not_regular
-
-    what = not_regular(p)
-    if what == "a folder":
-        return "is a directory, not a file"
-    if what is not None:
-        return f"is {what}, not a regular file; give the .parquet file"
-    return absent(p)
-
-
-def check_same_backbone(
-    path: str, meta: dict[str, Any], model_meta: dict[str, Any] | None, model_name: str
-) -> None:
-    """A vectors file from another backbone than the vectors the model was trained on is
-    an error: the model maps one network's features, and another network's (the
-    EfficientNet-Lite family are all 1280-d, so :func:`check_vector_dim` cannot tell)
-    would give meaningless scores without a sign."""
-    from visrec.embed.store import backbone_names
-
-    mine, theirs = backbone_names(model_meta, meta)
-    if mine is None:
-        return  # trained on vectors that do not say (e.g. made outside visrec embed)
-    if theirs is None:
-        print(
-            f"note: {path} does not say which backbone made it, so it cannot be checked "
-            f"against the {mine} vectors model {model_name!r} was trained on",
-            file=sys.stderr,
-        )
-        return
-    if mine != theirs:
-        raise VisrecError(
-            f"{path}: holds {theirs} vectors, but model {model_name!r} was trained on "
-            f"{mine} vectors, so its scores of new items from these would be meaningless; "
-            f"embed the new items with `visrec embed --backbone {mine}`, or train on "
-            f"{theirs} vectors"
-        )
-
-
-def check_vector_dim(path: str, dim: Any, model: Recommender) -> None:
-    """A vectors file whose width is not the one ``model`` scores new items from is an
-    error naming it (``dim`` not an int: unknown, nothing to check)."""
-    want = model.vector_dim()
-    if want is not None and isinstance(dim, int) and dim != want:
-        raise VisrecError(
-            f"{path}: vectors have dimension {dim}, the model was trained on {want}-d "
-            "vectors; pass the vectors it was trained with (or one embedded with the same "
-            "backbone)"
-        )
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
-def unseen_vectors(
-    model: Recommender,
-    raw: np.ndarray,
-    unseen_pos: np.ndarray,
-    vpath: str | None,
-    items_path: str | None,
-    checked: bool = False,
-    named: Collection[str] = (),
-) -> tuple[np.ndarray | None, np.ndarray]:
-    """Vectors of the candidates at ``unseen_pos`` (unseen in training) that ``model`` can
-    score, and their positions; one note on stderr naming those it cannot.
-
-    ``vpath`` is ``--vectors`` (already checked) or the path recorded at training time,
-    which may have gone: then the note says so and the candidates are ranked last.
-    ``checked``: ``vpath`` is ``--vectors``, whose backbone ``run`` checked already.
-    ``named``: candidates a note already named as training items spelt otherwise.
-    """
-    import numpy as np
-
-    none = np.zeros(0, dtype=np.int64)
-    n_unseen = len(unseen_pos)
-    if not n_unseen:
-        return None, none
-    unseen = _Unseen(raw, unseen_pos, items_path)
-    if not model.scores_new_items:
-        are = "is" if n_unseen == 1 else "are"
-        unseen.note(
-            f"model {model.name!r} cannot score items unseen in training; "
-            f"{_n(n_unseen, 'such candidate')} {are} ranked last",
-            unseen_pos,
-        )
-        return None, none
-    if not vpath or not Path(vpath).is_file():
-        where = f" ({vpath} {_not_a_file(Path(vpath))})" if vpath else ""
-        unseen.note(
-            f"no vectors file for the {_n(n_unseen, 'candidate')} unseen in "
-            f"training{where}; pass --vectors. They are ranked last",
-            unseen_pos,
-        )
-        return None, none
-    vecs, has, listed = _read_unseen_vectors(model, unseen, vpath, checked)
-    _note_lacking_vectors(model, unseen, vpath, listed, has, named)
-    _drop_unusable(unseen, vpath, vecs, has)
-    if not has.any():  # nothing to score from vectors (and no width to trust)
-        return None, none
-    _note_far_vectors(model, unseen, vpath, vecs, has)
-    return vecs[has], unseen_pos[has]
-
-
-@dataclass
-class _Unseen:
-    """The candidates unseen in training whose vectors :func:`unseen_vectors` reads."""
-
-    raw: np.ndarray  # every candidate
-    pos: np.ndarray  # the unseen ones' positions in raw
-    items_path: str | None  # the --items file, which the notes name
-
-    def note(self, text: str, pos: np.ndarray, tail: str = "") -> None:
-        """Prints the note ``text`` naming the candidates at ``pos``, then ``tail``."""
-        print(f"note: {text}" + name_ids(self.raw[pos], self.items_path) + tail, file=sys.stderr)
-
-
-def _read_unseen_vectors(
-    model: Recommender, unseen: _Unseen, vpath: str, checked: bool
-) -> tuple[np.ndarray, np.ndarray, ItemVectors]:
-    """The unseen candidates' vectors and flags, and the file's ids; a wrong file refused."""
-    from visrec.embed.store import read_vector_ids, read_vectors, vector_width
-
-    raw, unseen_pos = unseen.raw, unseen.pos
-    # only the unseen candidates' vectors: a catalogue's whole file peaked at 3-4x its size
-    store = read_vectors(vpath, only=[str(i) for i in raw[unseen_pos]])
-    listed = read_vector_ids(vpath)  # every id, for the checks below (no vectors)
-    # the file's width, also when none of the candidates is in it (a wrong file is
-    # refused as such, not read as "no image vector")
-    width = store.dim if len(store) else vector_width(vpath)
-    if width is not None:
-        check_vector_dim(vpath, width, model)
-    if not checked:
-        check_same_backbone(vpath, store.meta, getattr(model, "vector_meta_", None), model.name)
-    vecs, has = store.align(raw[unseen_pos])
-    return vecs, has, listed
-
-
-def _note_lacking_vectors(
-    model: Recommender,
-    unseen: _Unseen,
-    vpath: str,
-    listed: ItemVectors,
-    has: np.ndarray,
-    named: Collection[str],
-) -> None:
-    """The warning or note on unseen candidates with no vector in ``vpath``."""
-    raw, unseen_pos = unseen.raw, unseen.pos
-    n_unseen = len(unseen_pos)
-    # a set, not np.isin on fixed-width text: one 5 MB id made that 30 GB
-    store_ids = {str(i) for i in listed.ids}
-    shared = any(str(i) in store_ids for i in raw[unseen_pos]) or any(
-        str(i) in store_ids for i in model.item_map_.ids
-    )
-    if not len(listed.ids):
-        print(
-            f"warning: {vpath} holds no items, so the {_n(n_unseen, 'candidate')} unseen in "
-            "training are ranked last",
-            file=sys.stderr,
-        )
-    elif not shared:
-        # the file knows none of the model's items nor of the new candidates: most
-        # likely ids spelt differently, which would give chance-level lists with a note
-        from visrec.data.id_spelling import shown_ids
-
-        theirs = shown_ids(listed.ids)
-        ours = shown_ids(raw[unseen_pos])
-        print(
-            f"warning: {vpath} holds none of the model's items nor any of the "
-            f"{_n(n_unseen, 'candidate')} unseen in training (its ids look like {theirs}; "
-            f"the candidates' like {ours}), so those candidates are ranked last. Are the "
-            "ids spelt the same way in both?",
-            file=sys.stderr,
-        )
-    elif not has.all():
-        from visrec.data.id_spelling import respelt, respelt_hint
-
-        lacking = [str(i) for i in raw[unseen_pos[~has]] if str(i) not in named]
-        hint = respelt_hint(respelt(lacking, listed.ids[listed.has_image]), "it")
-        n_lacking = int((~has).sum())
-        unseen.note(
-            f"{n_lacking:,} of {_n(n_unseen, 'candidate')} unseen in training "
-            f"{_verb(n_lacking)} no image vector in {vpath}; {_they(n_lacking)} ranked last",
-            unseen_pos[~has],
-            hint,
-        )
-
-
-def _drop_unusable(unseen: _Unseen, vpath: str, vecs: np.ndarray, has: np.ndarray) -> None:
-    """Clears (in place) ``has`` of rows holding NaN or out-of-range values, with a note."""
-    from visrec.embed.store import UNUSABLE_VALUES, usable_rows
-
-    broken = has & ~usable_rows(vecs)
-    if broken.any():
-        # NaN in a vector makes every user's score NaN: unscorable, never a silent drop
-        n_broken = int(broken.sum())
-        unseen.note(
-            f"{n_broken:,} of {_n(len(unseen.pos), 'candidate')} unseen in training "
-            f"{_verb(n_broken)} {UNUSABLE_VALUES} in the vector in {vpath}; "
-            f"{_they(n_broken)} ranked last",
-            unseen.pos[broken],
-        )
-        has &= ~broken
-
-
-def _note_far_vectors(
-    model: Recommender, unseen: _Unseen, vpath: str, vecs: np.ndarray, has: np.ndarray
-) -> None:
-    """A note naming the candidates whose vectors lie far from the training items'."""
-    from visrec.embed.store import OUTLIER_LENGTH
-
-    far = model.far_vectors(vecs[has])
-    if far.any():
-        n_far = int(far.sum())
-        unseen.note(
-            f"{n_far:,} of {_n(len(unseen.pos), 'candidate')} unseen in training "
-            f"{_verb(n_far)} a vector far from the training items' in {vpath} (over "
-            f"{OUTLIER_LENGTH:g} times their typical distance from their mean); "
-            f"{model.name}'s scores for {'it' if n_far == 1 else 'them'} follow the "
-            "vector's size more than the picture",
-            unseen.pos[has][far],
-        )
-
-
-def _verb(n: int) -> str:
-    return "has" if n == 1 else "have"
-
-
-def _they(n: int) -> str:
-    return "it is" if n == 1 else "they are"
-
-
-def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str | None) -> set[str]:
-    """A note when candidates unseen in training are training items spelt otherwise
-    (``150.0`` for ``150``): compared as written, they are new items, and a user's own
-    training item could be recommended to them under its other spelling. Returns the
-    candidates named (no other note names them again)."""
-    from visrec.data.id_spelling import examples, respelt
-
-    pairs = respelt(unseen, model.item_map_.ids) if len(unseen) else []
-    if pairs:
-        print(
-            f"note: {items}: {_n(len(pairs), 'candidate')} unseen in training "
-            f"{'is a training item' if len(pairs) == 1 else 'are training items'} spelt "
-            f"otherwise ({examples(pairs)}); ids are compared as written, so "
-            f"{'it is a new item' if len(pairs) == 1 else 'they are new items'} here",
-            file=sys.stderr,
-        )
-    return {a for a, _ in pairs}
 
 
 @survives_closed_stdout
@@ -712,7 +428,7 @@ def _candidate_set(
     vpath = args.vectors or recorded
     new_vectors, new_pos = _new_candidate_vectors(args, model, raw, unseen_pos, vpath)
     if len(raw) and len(unseen_pos) == len(raw) and not len(new_pos):
-        _say_none_scored(model, vpath)
+        say_none_scored(model, vpath)
     if args.new_slots and not len(new_pos):
         why = (
             "no candidate is unseen in training"
@@ -904,19 +620,20 @@ def _say_done(
     parts = []
     if tally.n_empty:
         parts.append(
-            f"{_n(tally.n_empty, 'user')} with no candidate left, every one a training item: "
+            f"{counted(tally.n_empty, 'user')} with no candidate left, every one a training item: "
             "no rows"
         )
     if tally.n_short:
         parts.append(
-            f"{_n(tally.n_short, 'user')} with fewer than {tally.full} candidates left once "
+            f"{counted(tally.n_short, 'user')} with fewer than {tally.full} candidates left once "
             "their training items are out: shorter lists"
         )
     empty = f" ({'; '.join(parts)})" if parts else ""
     if newcomers:
-        empty += f" and popular lists for {_n(len(newcomers), 'new user')}"
+        empty += f" and popular lists for {counted(len(newcomers), 'new user')}"
     print(
-        f"recommended for {_n(n_users, 'user')}{empty} from {_n(n_candidates, 'candidate')} "
+        f"recommended for {counted(n_users, 'user')}{empty} from "
+        f"{counted(n_candidates, 'candidate')} "
         f"({n_unseen:,} unseen in training): {tally.n_rows:,} rows in "
         f"{time.perf_counter() - t0:.1f} s -> {output}"
     )
