@@ -75,6 +75,13 @@ def test_candidates_header_only_on_the_first_line(tmp_path: Path) -> None:
     assert read_candidates(str(cands)) == ["B01", "asin"]
 
 
+def test_candidates_header_after_blank_lines_is_still_the_header(tmp_path: Path) -> None:
+    # the header test looked at line 1 only: "\nitem_id" made 'item_id' a candidate
+    cands = tmp_path / "c.txt"
+    cands.write_text("\n  \nitem_id\nB01\nasin\n")
+    assert read_candidates(str(cands)) == ["B01", "asin"]
+
+
 def test_recommend_with_an_asin_headed_candidates_file(tmp_path: Path) -> None:
     reviews, vectors = _shop(tmp_path)
     model, recs = tmp_path / "m", tmp_path / "recs.csv"

@@ -162,7 +162,7 @@ def test_recommend_candidates_with_unseen(
 @pytest.mark.parametrize(
     ("content", "note"),
     [
-        (b"[]", "train.json is not a JSON object; its vectors path is not used"),
+        (b"[]", "train.json is not a JSON object; the paths it records are not used"),
         (b'{"vectors": 5}', "train.json: 'vectors' is not a path (5); not used"),
         (b'{"x": "\xff"}', "train.json is unreadable ("),
         (b"{", "train.json is unreadable ("),

@@ -164,7 +164,8 @@ def read_id_list(
     path: str, what: str, noun: str, is_header: Callable[[str], bool]
 ) -> list[tuple[str, int]]:
     """``(id, line number)`` for each distinct id of a one-id-per-line file (``what``
-    names the file in errors, ``noun`` the id; ``is_header`` tells a first-line header)."""
+    names the file in errors, ``noun`` the id; ``is_header`` tells a header, which only the
+    first line that is not blank can be)."""
     import csv
 
     from visrec.data.text_files import decode_text, text_lines
@@ -194,6 +195,7 @@ def read_id_list(
     out: list[tuple[str, int]] = []
     seen: set[str] = set()
     dup = 0
+    first = True  # the first line with an id may be a header, blank lines before it or not
     for lineno, line in enumerate(text_lines(decoded.text), 1):
         text = line.strip()
         quoted = text.startswith('"')
@@ -211,8 +213,11 @@ def read_id_list(
                 "several lines)"
             ) from None
         one = fields[0].strip() if len(fields) == 1 else text
+        if not one:
+            continue
         # an unskipped 'asin' header became a candidate ranked in every user's list
-        if not one or (lineno == 1 and is_header(one)):
+        header, first = first and is_header(one), False
+        if header:
             continue
         if len(fields) != 1 or (not quoted and ("," in one or "\t" in one)):
             raise VisrecError(
@@ -283,6 +288,14 @@ def model_users(
     return np.asarray(idx, dtype=np.int64), []
 
 
+#: what a damaged train.json costs: the --vectors default, and -o's check against the
+#: training interactions (it cannot know them)
+_UNUSED_PATHS = (
+    "the paths it records are not used (the vectors, as the default for --vectors; the "
+    "training interactions, which -o is checked not to replace)"
+)
+
+
 def recorded_paths(tj: Path) -> dict[str, str | None]:
     """The ``vectors`` and ``interactions`` paths ``visrec train`` recorded in the model
     folder's ``train.json`` (None: not recorded), with a note when the file is there but
@@ -294,10 +307,10 @@ def recorded_paths(tj: Path) -> dict[str, str | None]:
     try:
         provenance = json.loads(tj.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:  # not UTF-8 or not JSON
-        print(f"note: {tj} is unreadable ({exc}); its vectors path is not used", file=sys.stderr)
+        print(f"note: {tj} is unreadable ({exc}); {_UNUSED_PATHS}", file=sys.stderr)
         return out
     if not isinstance(provenance, dict):
-        print(f"note: {tj} is not a JSON object; its vectors path is not used", file=sys.stderr)
+        print(f"note: {tj} is not a JSON object; {_UNUSED_PATHS}", file=sys.stderr)
         return out
     for key in out:
         path = provenance.get(key)
