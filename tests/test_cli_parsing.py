@@ -80,6 +80,11 @@ def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
             "visrec train: error: unrecognized arguments: --random-state 3; --seed S is the "
             "model's seed (its random_state) here",
         ),
+        (
+            ["demo", "--random-state", "1"],
+            "visrec demo: error: unrecognized arguments: --random-state 1; --seed S is the "
+            "demo's seed (its random_state) here",
+        ),
         # nothing close: no hint rather than a wrong one (--model is not --help)
         (
             ["recommend", "m", "-o", "r.csv", "--model", "bpr"],

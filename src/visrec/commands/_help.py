@@ -56,6 +56,8 @@ SAME_MEANING: dict[str, dict[str, str]] = {
     "demo": {
         "-o": "--out OUT is the output folder here",
         "--output": "--out OUT is the output folder here",
+        "--seeds": "--seed S is the demo's seed here",
+        "--random-state": "--seed S is the demo's seed (its random_state) here",
     },
 }
 for _command in ("train", "recommend", "embed", "report"):

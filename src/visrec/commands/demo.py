@@ -123,7 +123,10 @@ def register(subparsers: Any) -> None:
         "--engine",
         default="auto",
         choices=("auto", "torch", "onnx", "ray"),
-        help="inference engine (default auto: ONNX Runtime if installed, else torch)",
+        help=(
+            "inference engine (default auto: ONNX Runtime if installed and its model cache "
+            "can be written, else torch)"
+        ),
     )
     p.add_argument(
         "--batch-size",

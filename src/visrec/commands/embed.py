@@ -99,7 +99,10 @@ def register(subparsers: Any) -> None:
         "--engine",
         default="auto",
         choices=("auto", "torch", "onnx", "ray"),
-        help="inference engine; auto = ONNX Runtime if installed, else torch (default auto)",
+        help=(
+            "inference engine; auto = ONNX Runtime if installed and its model cache can be "
+            "written, else torch (default auto)"
+        ),
     )
     p.add_argument(
         "--device",
