@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from visrec._atomic import write_text_atomic
 from visrec.data.id_spelling import respelt, respelt_hint
 from visrec.demo.datasets import DemoDataset, load_demo_dataset
 from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    from visrec.report.html import ReportData
 
 DEFAULT_OUT = "demo-out"
 #: written into the output folder first: `visrec demo` may reuse and replace what is in
@@ -229,7 +232,7 @@ def run_demo(
     -------
     DemoResult
     """
-    from visrec.report.html import ReportData, write_report
+    from visrec.report.html import write_report
 
     say: Echo = echo if echo is not None else (lambda _s: None)
     tell: Echo = note if note is not None else say
@@ -246,7 +249,6 @@ def run_demo(
     )  # fmt: skip
     timings["generate catalogue" if data_dir is None else "load data"] = data.load_s
     ds, images, interactions = data.ds, data.images, data.interactions
-    n_inter = 0 if interactions is None else len(interactions)
 
     t0 = time.perf_counter()
     vectors_path = out / "vectors.parquet"
@@ -268,10 +270,7 @@ def run_demo(
         timings["rating KNN"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    if recommenders is None:
-        recommenders_on, turned_off = data_dir is None, False
-    else:  # False means the caller turned them off (--no-recommenders)
-        recommenders_on, turned_off = recommenders, not recommenders
+    recommenders_on, turned_off = _recommenders_wanted(recommenders, data_dir)
     rec_table, rec_note = _recommenders(
         data, iv, on=recommenders_on, turned_off=turned_off, random_state=random_state, say=say,
         progress=progress,
@@ -279,51 +278,15 @@ def run_demo(
     if rec_table is not None:
         timings["recommenders"] = time.perf_counter() - t0
 
+    sections = _Sections(
+        vectors_path=vectors_path, iv=iv, failures=failures, clusters=clusters, knn=knn,
+        knn_note=knn_note, rec_table=rec_table, rec_note=rec_note, timings=timings,
+    )  # fmt: skip
     t0 = time.perf_counter()
-    write_report(
-        report,
-        ReportData(
-            title="visrec demo report"
-            if data.layout == "generated"
-            else f"visrec report: {ds.name}",
-            dataset=ds.name,
-            summary=_summary(data, iv, failures, backbone),
-            cluster=clusters.cluster,
-            cluster_samples=clusters.samples,
-            item_labels=dict(ds.labels),
-            cluster_note=clusters.note,
-            projection=clusters.projection,
-            projection_explained=clusters.projection_explained,
-            projection_labels=clusters.projection_labels,
-            knn=knn,
-            knn_note=knn_note,
-            recommenders=rec_table,
-            recommenders_note=rec_note,
-            timings=timings,
-        ),
-    )
+    write_report(report, _report_data(data, sections, backbone))
     timings["report"] = time.perf_counter() - t0
 
-    result = DemoResult(
-        dataset=ds.name,
-        layout=data.layout,
-        n_items=len(images),
-        n_embedded=int(iv.has_image.sum()),
-        failures=failures,
-        n_interactions=n_inter,
-        cluster=clusters.cluster,
-        cluster_note=clusters.note,
-        knn=knn,
-        knn_note=knn_note,
-        recommenders=rec_table,
-        recommenders_note=rec_note,
-        vectors_path=vectors_path,
-        report_path=report,
-        results_path=out / "results.json",
-        timings=timings,
-        notes=data.notes,
-        label_name=ds.label_name,
-    )
+    result = _demo_result(data, sections, report=report, results_path=out / "results.json")
     write_text_atomic(result.results_path, json.dumps(result.to_dict(), indent=2))
     return result
 
@@ -573,6 +536,16 @@ def _rating_knn(
     return knn, note
 
 
+def _recommenders_wanted(
+    recommenders: bool | None, data_dir: str | os.PathLike[str] | None
+) -> tuple[bool, bool]:
+    """Whether the recommender comparison runs, and whether the caller turned it off."""
+    if recommenders is None:
+        return data_dir is None, False
+    # False means the caller turned them off (--no-recommenders)
+    return recommenders, not recommenders
+
+
 def _recommenders(
     data: _DemoData,
     iv: Any,
@@ -647,6 +620,75 @@ def _summary(
     for i, note in enumerate(data.notes, 1):
         summary[f"note {i}"] = note
     return summary
+
+
+@dataclass
+class _Sections:
+    """What the steps after loading the data computed, for the report and the result."""
+
+    vectors_path: Path
+    iv: Any
+    failures: list[tuple[str, str, str]]
+    clusters: _Clusters
+    knn: Any
+    knn_note: str | None
+    rec_table: pd.DataFrame | None
+    rec_note: str
+    #: seconds per stage: the same dict in the report and the result (which alone has
+    #: the report's own time, measured after the report is written)
+    timings: dict[str, float]
+
+
+def _report_data(data: _DemoData, sections: _Sections, backbone: str) -> ReportData:
+    """What the HTML report shows."""
+    # at call time, as run_demo imports write_report (the import above is for mypy only)
+    from visrec.report.html import ReportData
+
+    ds, clusters = data.ds, sections.clusters
+    return ReportData(
+        title="visrec demo report" if data.layout == "generated" else f"visrec report: {ds.name}",
+        dataset=ds.name,
+        summary=_summary(data, sections.iv, sections.failures, backbone),
+        cluster=clusters.cluster,
+        cluster_samples=clusters.samples,
+        item_labels=dict(ds.labels),
+        cluster_note=clusters.note,
+        projection=clusters.projection,
+        projection_explained=clusters.projection_explained,
+        projection_labels=clusters.projection_labels,
+        knn=sections.knn,
+        knn_note=sections.knn_note,
+        recommenders=sections.rec_table,
+        recommenders_note=sections.rec_note,
+        timings=sections.timings,
+    )
+
+
+def _demo_result(
+    data: _DemoData, sections: _Sections, *, report: Path, results_path: Path
+) -> DemoResult:
+    """The :class:`DemoResult` that ``run_demo`` returns and writes to ``results_path``."""
+    ds, iv, clusters = data.ds, sections.iv, sections.clusters
+    return DemoResult(
+        dataset=ds.name,
+        layout=data.layout,
+        n_items=len(data.images),
+        n_embedded=int(iv.has_image.sum()),
+        failures=sections.failures,
+        n_interactions=0 if data.interactions is None else len(data.interactions),
+        cluster=clusters.cluster,
+        cluster_note=clusters.note,
+        knn=sections.knn,
+        knn_note=sections.knn_note,
+        recommenders=sections.rec_table,
+        recommenders_note=sections.rec_note,
+        vectors_path=sections.vectors_path,
+        report_path=report,
+        results_path=results_path,
+        timings=sections.timings,
+        notes=data.notes,
+        label_name=ds.label_name,
+    )
 
 
 REC_K = 10
