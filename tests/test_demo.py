@@ -326,6 +326,29 @@ def test_fashion_layout_without_ratings(tmp_path: Path, stand_in: list[int]) -> 
     assert saved["cluster"]["ari"] == pytest.approx(res.cluster.ari)
 
 
+def test_demo_prints_its_section_notes_on_stderr(
+    tmp_path: Path, stand_in: list[int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # README: notes and rows left out go to stderr, so `demo > out` keeps results only;
+    # the clusters' left-out note was printed inside the stdout summary
+    root = tmp_path / "fashion-products"
+    (root / "images").mkdir(parents=True)
+    colours = {"Apparel": (200, 0, 0), "Footwear": (0, 0, 200), "Personal Care": (0, 200, 0)}
+    cats = ["Apparel"] * 30 + ["Footwear"] * 29 + ["Personal Care"]  # 1 of 60: < 2%
+    for k, cat in enumerate(cats):
+        Image.new("RGB", (8, 8), colours[cat]).save(root / "images" / f"{k}.jpg")
+    pd.DataFrame({"id": range(60), "masterCategory": cats}).to_csv(root / "styles.csv", index=False)
+    argv = ["demo", "--data", str(root), "--out", str(tmp_path / "o"), "--quiet"]
+    assert main([*argv, "--report", str(tmp_path / "r.html")]) == 0
+    out, err = capsys.readouterr()
+    note = "note: 1 item in 1 small category (< 2% of items) left out of clustering"
+    assert note not in out and f"{note}: Personal Care 1\n" in err
+    assert "skipped: no ratings in this dataset" in out  # a skipped section says why there
+    res = run_demo(tmp_path / "o2", root, report_path=tmp_path / "r2.html", progress=False)
+    assert res.section_notes() == [f"{note}: Personal Care 1"]
+    assert note in res.format() and note not in res.format(notes=False)
+
+
 def test_unrecognised_folder_lists_layouts(tmp_path: Path) -> None:
     (tmp_path / "stuff.txt").write_text("x")
     with pytest.raises(VisrecError) as info:

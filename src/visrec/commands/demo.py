@@ -305,8 +305,10 @@ def _run_locked(args: argparse.Namespace) -> int:
     # as the --json copy does
     ran = json.dumps(with_run(result.to_dict(), args), indent=2)
     write_text_atomic(result.results_path, ran)
-    print(result.format())
+    print(result.format(notes=False))
     print()
+    for line in result.section_notes():  # rows left out, caveats: stderr, as everywhere
+        say_note(line)
     if not args.quiet:
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
         say_note(f"time: {time.perf_counter() - t0:.1f} s ({stages})")

@@ -130,21 +130,37 @@ class DemoResult:
             "notes": self.notes,
         }
 
-    def format(self) -> str:
-        """The summary the CLI prints: clusters table + scores, KNN vs baseline."""
+    def section_notes(self) -> list[str]:
+        """The notes on sections that ran (rows left out, the KNN's same-picture caveat),
+        as ``note: ...`` lines; a section skipped says why in :meth:`format` instead."""
+        return self._cluster_notes() + self._knn_notes()
+
+    def _cluster_notes(self) -> list[str]:
+        ran = self.cluster is not None and self.cluster_note
+        return [f"note: {self.cluster_note}"] if ran else []
+
+    def _knn_notes(self) -> list[str]:
+        if self.knn is None:
+            return []
+        said = [self.knn.same_item_caveat(), self.knn_note]
+        return [f"note: {n}" for n in said if n]
+
+    def format(self, notes: bool = True) -> str:
+        """The summary the CLI prints: clusters table + scores, KNN vs baseline; with
+        ``notes`` False without :meth:`section_notes` (``visrec demo`` prints those on
+        stderr, with every other note)."""
         lines = [f"== clusters vs {self.label_name} =="]
         if self.cluster is not None:
             lines.append(self.cluster.format())
-        if self.cluster_note:
-            lines.append(f"note: {self.cluster_note}")
+            lines += self._cluster_notes() if notes else []
+        elif self.cluster_note:
+            lines.append(f"skipped: {self.cluster_note}")
         lines += ["", "== rating KNN on image vectors =="]
         if self.knn is not None:
             lines.append(self.knn.format())
-            caveat = self.knn.same_item_caveat()
-            if caveat is not None:
-                lines.append(f"note: {caveat}")
-        if self.knn_note:
-            lines.append(("note: " if self.knn is not None else "skipped: ") + self.knn_note)
+            lines += self._knn_notes() if notes else []
+        elif self.knn_note:
+            lines.append(f"skipped: {self.knn_note}")
         lines += ["", "== recommenders: popularity vs BPR vs VBPR vs visual-cf =="]
         if self.recommenders is not None:
             # without the index name, which to_string prints as a row of its own
