@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,9 @@ from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions
 from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError, names_text
 from visrec.evaluation.protocols import collapse_duplicates, draw_cold_items
+
+if TYPE_CHECKING:
+    from visrec.evaluation.run_record import Recorder
 
 METRICS = ("accuracy", "mae", "rmse")
 PROTOCOLS = ("random", "cold-items")
@@ -344,10 +347,7 @@ def rating_eval(
     -------
     RatingEvalResult
     """
-    from tqdm import tqdm
-
     from visrec.evaluation import run_record
-    from visrec.models.rating_mf import RatingMF
 
     if isinstance(frame, Interactions):  # as run_experiment takes it
         frame = frame.to_frame()
@@ -359,62 +359,18 @@ def rating_eval(
 
     mf_kw = dict(mf_params or {})
     mf_kw.pop("visual", None)
-    seeds = [int(random_state) + s for s in range(n_seeds)]
-    say = note or (lambda _msg: None)
-    record = None if resume is None else Path(resume)
-    done: dict[int, dict[str, Any]] = {}  # seed -> its recorded line
-    plan: dict[tuple[int, str], dict[str, Any]] = {}
-    recorder = None
-    if record is not None:
-        fp = _fingerprint(frame, item_vectors, protocol, knn_k, test_size, eligible, record)
-        mf_full = RatingMF(**mf_kw).get_params()  # defaults too: a changed one refits
-        mf_full.pop("visual", None)
-        plan = {
-            (seed, RECORD_MODEL): run_record.json_params({**mf_full, **_split_seed(seed, mf_kw)})
-            for seed in seeds
-        }
-        found = run_record.load_done(record, fp, plan, say)
-        done = {seed: rec for (seed, _), rec in found.items()}
-        if done:
-            say(f"resuming: {len(done)} of {len(seeds)} seeds already done ({record})")
-        recorder = run_record.Recorder(record, fp, say, what="seeds")
-    records: list[dict[str, Any]] = []
-    # majority, global/item/user mean, biased MF; with vectors also KNN and MF + visual
-    n_models = 7 if item_vectors is not None else 5
-    n_train = n_test = n_cold = 0
-    sizes: list[tuple[int, int]] = []  # (train, test) per seed: cold-items splits differ
-    with tqdm(
-        total=n_seeds * n_models,
-        initial=len(done) * n_models,
-        desc="rating-eval",
-        unit="model",
-        disable=not progress,
-    ) as bar:
-        for seed in seeds:
-            if seed in done:  # every model of this seed, as recorded
-                split = done[seed]["split"]
-                n_train, n_test, n_cold = split["n_train"], split["n_test"], split["n_cold"]
-                sizes.append((n_train, n_test))
-                records += [{"seed": seed, **r} for r in done[seed]["row"]["runs"]]
-                continue
-            idx_train, idx_test = split_rows(df, protocol, test_size, seed, eligible)
-            train, test = df.iloc[idx_train], df.iloc[idx_test]
-            n_train, n_test = len(train), len(test)
-            sizes.append((n_train, n_test))
-            if item_vectors is not None and n_train < knn_k:
-                raise VisrecError(
-                    f"rating-eval: the {protocol} split with test size {test_size} leaves "
-                    f"{n_train:,} training rating(s) of {len(df):,}, fewer than the KNN's "
-                    f"k={knn_k}; lower the test size or k"
-                )
-            # each split's MF starts from its own random factors (as `evaluate` seeds its
-            # models), so the spread over seeds includes the fit's randomness too
-            seed_kw = {**mf_kw, **_split_seed(seed, mf_kw)}
-            recs, n_cold = _eval_split(train, test, item_vectors, knn_k, seed_kw, bar.update)
-            records += [{"seed": seed, **r} for r in recs]
-            if recorder is not None:
-                split = {"n_train": n_train, "n_test": n_test, "n_cold": n_cold}
-                recorder.add(seed, RECORD_MODEL, plan[(seed, RECORD_MODEL)], split, {"runs": recs})
+    setup = _Setup(
+        df=df,
+        item_vectors=item_vectors,
+        protocol=protocol,
+        test_size=test_size,
+        knn_k=knn_k,
+        eligible=eligible,
+        seeds=[int(random_state) + s for s in range(n_seeds)],
+        mf_kw=mf_kw,
+    )
+    resumed = _open_record(resume, frame, setup, note or (lambda _msg: None))
+    records, sizes, n_cold = _run_seeds(setup, resumed, progress)
 
     runs = pd.DataFrame.from_records(records)
     if n_cold:
@@ -423,18 +379,141 @@ def rating_eval(
             "the models' fallbacks (mean, item mean, global mean for the user mean, item "
             "bias + visual term) score them"
         )
-    if record is not None and not keep_record:
-        run_record.forget(record, plan)  # complete: nothing of this call to resume
+    if resumed.record is not None and not keep_record:
+        run_record.forget(resumed.record, resumed.plan)  # complete: nothing of this call to resume
+    n_train, n_test = sizes[-1]  # the last seed's (n_seeds >= 1)
     return RatingEvalResult(
         table=_table(runs, n_seeds),
         runs=runs,
         n_train=n_train,
         n_test=n_test,
-        seeds=seeds,
+        seeds=setup.seeds,
         notes=notes,
         protocol=protocol,
         sizes=sizes,
     )
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The checked arguments and the cleaned ratings: what every seed's split shares."""
+
+    df: pd.DataFrame
+    item_vectors: ItemVectors | None
+    protocol: str
+    test_size: float
+    knn_k: int
+    #: the items a cold-items split may hold out (None: any)
+    eligible: np.ndarray | None
+    seeds: list[int]
+    #: the MF's hyperparameters, without ``visual``
+    mf_kw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Resumed:
+    """The resume record, if any: seeds recorded (``done``), every seed's key, its recorder."""
+
+    record: Path | None = None
+    #: seed -> its recorded line
+    done: dict[int, dict[str, Any]] = field(default_factory=dict)
+    plan: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    recorder: Recorder | None = None
+
+
+def _open_record(
+    resume: str | os.PathLike[str] | None,
+    frame: pd.DataFrame,
+    setup: _Setup,
+    say: Callable[[str], None],
+) -> _Resumed:
+    """Read the record at ``resume`` (None: nothing to reuse), saying how many seeds it spares."""
+    from visrec.evaluation import run_record
+    from visrec.models.rating_mf import RatingMF
+
+    if resume is None:
+        return _Resumed()
+    record = Path(resume)
+    fp = _fingerprint(
+        frame,
+        setup.item_vectors,
+        setup.protocol,
+        setup.knn_k,
+        setup.test_size,
+        setup.eligible,
+        record,
+    )
+    mf_full = RatingMF(**setup.mf_kw).get_params()  # defaults too: a changed one refits
+    mf_full.pop("visual", None)
+    plan = {
+        (seed, RECORD_MODEL): run_record.json_params({**mf_full, **_split_seed(seed, setup.mf_kw)})
+        for seed in setup.seeds
+    }
+    found = run_record.load_done(record, fp, plan, say)
+    done = {seed: rec for (seed, _), rec in found.items()}
+    if done:
+        say(f"resuming: {len(done)} of {len(setup.seeds)} seeds already done ({record})")
+    recorder = run_record.Recorder(record, fp, say, what="seeds")
+    return _Resumed(record=record, done=done, plan=plan, recorder=recorder)
+
+
+def _run_seeds(
+    setup: _Setup, resumed: _Resumed, progress: bool
+) -> tuple[list[dict[str, Any]], list[tuple[int, int]], int]:
+    """Every seed's runs under one bar, recorded ones as recorded; returns the runs, the
+    ``(train, test)`` sizes per seed and the last split's test rows of new users."""
+    from tqdm import tqdm
+
+    records: list[dict[str, Any]] = []
+    sizes: list[tuple[int, int]] = []  # (train, test) per seed: cold-items splits differ
+    n_cold = 0
+    # majority, global/item/user mean, biased MF; with vectors also KNN and MF + visual
+    n_models = 7 if setup.item_vectors is not None else 5
+    with tqdm(
+        total=len(setup.seeds) * n_models,
+        initial=len(resumed.done) * n_models,
+        desc="rating-eval",
+        unit="model",
+        disable=not progress,
+    ) as bar:
+        for seed in setup.seeds:
+            if seed in resumed.done:  # every model of this seed, as recorded
+                split = resumed.done[seed]["split"]
+                n_train, n_test, n_cold = split["n_train"], split["n_test"], split["n_cold"]
+                sizes.append((n_train, n_test))
+                records += [{"seed": seed, **r} for r in resumed.done[seed]["row"]["runs"]]
+                continue
+            recs, size, n_cold = _run_seed(setup, resumed, seed, bar.update)
+            sizes.append(size)
+            records += recs
+    return records, sizes, n_cold
+
+
+def _run_seed(
+    setup: _Setup, resumed: _Resumed, seed: int, tick: Callable[[int], Any]
+) -> tuple[list[dict[str, Any]], tuple[int, int], int]:
+    """Split on ``seed``, score every model and record the seed; returns its runs, the
+    split's ``(train, test)`` sizes and its test rows of new users."""
+    df = setup.df
+    idx_train, idx_test = split_rows(df, setup.protocol, setup.test_size, seed, setup.eligible)
+    train, test = df.iloc[idx_train], df.iloc[idx_test]
+    n_train, n_test = len(train), len(test)
+    if setup.item_vectors is not None and n_train < setup.knn_k:
+        raise VisrecError(
+            f"rating-eval: the {setup.protocol} split with test size {setup.test_size} leaves "
+            f"{n_train:,} training rating(s) of {len(df):,}, fewer than the KNN's "
+            f"k={setup.knn_k}; lower the test size or k"
+        )
+    # each split's MF starts from its own random factors (as `evaluate` seeds its
+    # models), so the spread over seeds includes the fit's randomness too
+    seed_kw = {**setup.mf_kw, **_split_seed(seed, setup.mf_kw)}
+    recs, n_cold = _eval_split(train, test, setup.item_vectors, setup.knn_k, seed_kw, tick)
+    runs = [{"seed": seed, **r} for r in recs]
+    if resumed.recorder is not None:
+        split = {"n_train": n_train, "n_test": n_test, "n_cold": n_cold}
+        plan = resumed.plan[(seed, RECORD_MODEL)]
+        resumed.recorder.add(seed, RECORD_MODEL, plan, split, {"runs": recs})
+    return runs, (n_train, n_test), n_cold
 
 
 def _check_args(
