@@ -33,7 +33,12 @@ from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
+
+    from visrec.embed.store import ItemVectors
+    from visrec.evaluation.runner import ExperimentResult
 
 # with --vectors every model; without, only those that need no pictures
 DEFAULT_MODELS = "popularity,bpr,vbpr,visual-cf"
@@ -172,8 +177,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from visrec.embed.store import read_vectors, spread_notes
-    from visrec.evaluation.runner import model_class, parse_model_specs, run_experiment
+    from visrec.embed.store import read_vectors
+    from visrec.evaluation.runner import run_experiment
 
     # through tqdm: a line printed while the runs' bar is drawn cut into it
     def log(msg: str) -> None:
@@ -184,92 +189,17 @@ def run(args: argparse.Namespace) -> int:
         tqdm.write(msg, file=sys.stderr)
 
     started = time.perf_counter()
-    check_output_file(args.json, "--json")  # before the run, not after it
-    check_output_file(args.report, "--report")
-    check_outputs_distinct(
-        {"--json": args.json, "--report": args.report},
-        {"--interactions": args.interactions, "--vectors": args.vectors},
-    )
-    check_seeds(args.seeds)
-    if args.batch_size < 1:
-        raise VisrecError(f"--batch-users must be at least 1, got {args.batch_size}")
-    if args.k < 1:
-        raise VisrecError(f"--k must be at least 1, got {args.k}")
-    if args.test_ratio is not None and not 0.0 < args.test_ratio < 1.0:
-        raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_ratio}")
-    if args.protocol == "time" and args.test_ratio is not None:
-        say(
-            "note: --test-size (--test-ratio) has no effect with --protocol time "
-            "(each user's latest interaction is the test)"
-        )
-    if args.test_ratio is None:
-        args.test_ratio = 0.2
-    default = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
-    if args.models is None:
-        args.models = default
-    elif not any(m.strip() for m in args.models.split(",")):
-        raise VisrecError(
-            f"--models is empty; name at least one model, or leave the option out for "
-            f"the default {default}"
-        )
-    names = [n for n, _ in parse_model_specs(args.models)]
-    params = parse_model_params(args.param, names)
-    specs = [(n, params.get(n, {})) for n in names]
-    _check_params(specs)
-    # implicit feedback: a blank or malformed field must not cost the row unless it is
-    # needed: the rating for --min-rating, the time for a split by time
-    frame = load_interactions_frame(
-        args.interactions,
-        ids_only=True,
-        keep_rating=args.min_rating is not None,
-        keep_time=args.protocol == "time",
-        log=say,  # skipped records: data lost, never hidden
-        time_use="only --protocol time reads it",
-        **layout_args(args),
-    )
-    skipped = skipped_records(frame)  # kept with the results: rows they are not about
+    _check_options(args, say)
+    specs = _model_specs(args)
+    frame, skipped = _load_frame(args, say)
     notes: list[str] = []  # what qualifies the figures: printed, and kept with them
-    below = None
-    if args.min_rating is not None:
-        # the counts are said; the pairs below stay out of their user's candidates as far
-        # as known at the test time, as `visrec train --min-rating` keeps them out of the
-        # lists recommend writes
-        frame, below = split_min_rating(frame, args.min_rating, args.interactions, say)
-        for text in _below_note(frame, below, args.min_rating, args.protocol):
-            notes.append(text)
-            say(f"note: {text}")  # it moves the figures: said under --quiet too
+    frame, below = _drop_below_min_rating(args, frame, notes, say)
     if args.protocol == "time" and "timestamp" in frame.columns:
-        from visrec.evaluation.protocols import latest_ties
-
-        tied, tested = latest_ties(frame)
-        if tied:  # the file's row order picks their test item: say so
-            notes.append(
-                f"{tied:,} of {tested:,} users have several items at their latest time; "
-                "the later row in the file is their test item"
-            )
-            say(f"note: {notes[-1]}")
+        _note_latest_ties(frame, notes, say)
     iv = read_vectors(args.vectors) if args.vectors else None
     if iv is not None:
-        respelt = check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
-        n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())
-        coverage = (
-            f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "
-            "are on an item with an image"
-        )
-        if n_known < len(frame):  # what the image models can use: said under --quiet too
-            notes.append(coverage)
-            say(coverage)
-            if respelt:  # printed already: kept with the figures it explains
-                notes.append(respelt)
-        else:
-            log(coverage)
-        readers = [model_class(n) for n, _ in specs]
-        readers = [c for c in readers if c.uses_vectors or c.scores_new_items]
-        if readers:
-            longer = any(c.vector_length_matters for c in readers)
-            for text in spread_notes(iv, frame["item_id"].unique(), args.vectors, "item", longer):
-                notes.append(text)
-                say(f"warning: {text}")
+        _note_vector_coverage(args, iv, frame, notes, log, say)
+        _warn_vector_spread(args, iv, frame, specs, notes, say)
     record = _record_path(args)
 
     def body(record: Path | None) -> None:
@@ -292,21 +222,163 @@ def run(args: argparse.Namespace) -> int:
                 vectors_source=str(args.vectors),  # a NaN vector's error names the file
                 exclude=below,
             )
-        res.notes = list(notes)
-        res.inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
-        if args.min_rating is not None:
-            res.inputs["rows kept"] = f"rating >= {args.min_rating:g}"
-        res.records_skipped = skipped
-        if skipped:  # for the report's list of inputs
-            from visrec.data.tables import by_kind_text
-
-            res.inputs["records skipped"] = by_kind_text(skipped)
+        _attach_inputs(args, res, notes, skipped)
         _report(args, res, record)
         # how long (resumed runs: this run's part); train, recommend and embed give
         # theirs in their result line
         log(f"time: {time.perf_counter() - started:.1f} s")
 
     return _resume.run_resumable("visrec evaluate", args.json, record, args.resume, body)
+
+
+def _check_options(args: argparse.Namespace, say: Callable[[str], None]) -> None:
+    """Refuses bad outputs and option values before any work; ``--test-size`` 0.2 if not given."""
+    check_output_file(args.json, "--json")  # before the run, not after it
+    check_output_file(args.report, "--report")
+    check_outputs_distinct(
+        {"--json": args.json, "--report": args.report},
+        {"--interactions": args.interactions, "--vectors": args.vectors},
+    )
+    check_seeds(args.seeds)
+    if args.batch_size < 1:
+        raise VisrecError(f"--batch-users must be at least 1, got {args.batch_size}")
+    if args.k < 1:
+        raise VisrecError(f"--k must be at least 1, got {args.k}")
+    if args.test_ratio is not None and not 0.0 < args.test_ratio < 1.0:
+        raise VisrecError(f"--test-size must be between 0 and 1, got {args.test_ratio}")
+    if args.protocol == "time" and args.test_ratio is not None:
+        say(
+            "note: --test-size (--test-ratio) has no effect with --protocol time "
+            "(each user's latest interaction is the test)"
+        )
+    if args.test_ratio is None:
+        args.test_ratio = 0.2
+
+
+def _model_specs(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """``(name, params)`` of each ``--models`` entry (default set if not given), checked."""
+    from visrec.evaluation.runner import parse_model_specs
+
+    default = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
+    if args.models is None:
+        args.models = default
+    elif not any(m.strip() for m in args.models.split(",")):
+        raise VisrecError(
+            f"--models is empty; name at least one model, or leave the option out for "
+            f"the default {default}"
+        )
+    names = [n for n, _ in parse_model_specs(args.models)]
+    params = parse_model_params(args.param, names)
+    specs = [(n, params.get(n, {})) for n in names]
+    _check_params(specs)
+    return specs
+
+
+def _load_frame(
+    args: argparse.Namespace, say: Callable[[str], None]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The ``--interactions`` rows, and the records skipped reading them (by kind)."""
+    # implicit feedback: a blank or malformed field must not cost the row unless it is
+    # needed: the rating for --min-rating, the time for a split by time
+    frame = load_interactions_frame(
+        args.interactions,
+        ids_only=True,
+        keep_rating=args.min_rating is not None,
+        keep_time=args.protocol == "time",
+        log=say,  # skipped records: data lost, never hidden
+        time_use="only --protocol time reads it",
+        **layout_args(args),
+    )
+    return frame, skipped_records(frame)  # kept with the results: rows they are not about
+
+
+def _drop_below_min_rating(
+    args: argparse.Namespace, frame: pd.DataFrame, notes: list[str], say: Callable[[str], None]
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``(rows kept, rows below)`` by ``--min-rating`` (noted), or ``(frame, None)`` without."""
+    if args.min_rating is None:
+        return frame, None
+    # the counts are said; the pairs below stay out of their user's candidates as far
+    # as known at the test time, as `visrec train --min-rating` keeps them out of the
+    # lists recommend writes
+    frame, below = split_min_rating(frame, args.min_rating, args.interactions, say)
+    for text in _below_note(frame, below, args.min_rating, args.protocol):
+        notes.append(text)
+        say(f"note: {text}")  # it moves the figures: said under --quiet too
+    return frame, below
+
+
+def _note_latest_ties(frame: pd.DataFrame, notes: list[str], say: Callable[[str], None]) -> None:
+    """Says, and adds to ``notes``, how many users have several items at their latest time."""
+    from visrec.evaluation.protocols import latest_ties
+
+    tied, tested = latest_ties(frame)
+    if tied:  # the file's row order picks their test item: say so
+        notes.append(
+            f"{tied:,} of {tested:,} users have several items at their latest time; "
+            "the later row in the file is their test item"
+        )
+        say(f"note: {notes[-1]}")
+
+
+def _note_vector_coverage(
+    args: argparse.Namespace,
+    iv: ItemVectors,
+    frame: pd.DataFrame,
+    notes: list[str],
+    log: Callable[[str], None],
+    say: Callable[[str], None],
+) -> None:
+    """Says how many rows are on an item with an image; a shortfall is added to ``notes``."""
+    respelt = check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
+    n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())
+    coverage = (
+        f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "
+        "are on an item with an image"
+    )
+    if n_known < len(frame):  # what the image models can use: said under --quiet too
+        notes.append(coverage)
+        say(coverage)
+        if respelt:  # printed already: kept with the figures it explains
+            notes.append(respelt)
+    else:
+        log(coverage)
+
+
+def _warn_vector_spread(
+    args: argparse.Namespace,
+    iv: ItemVectors,
+    frame: pd.DataFrame,
+    specs: list[tuple[str, dict[str, Any]]],
+    notes: list[str],
+    say: Callable[[str], None],
+) -> None:
+    """Warns, and adds to ``notes``, of vectors a model that reads them learns nothing from."""
+    from visrec.embed.store import spread_notes
+    from visrec.evaluation.runner import model_class
+
+    readers = [model_class(n) for n, _ in specs]
+    readers = [c for c in readers if c.uses_vectors or c.scores_new_items]
+    if readers:
+        longer = any(c.vector_length_matters for c in readers)
+        for text in spread_notes(iv, frame["item_id"].unique(), args.vectors, "item", longer):
+            notes.append(text)
+            say(f"warning: {text}")
+
+
+def _attach_inputs(
+    args: argparse.Namespace, res: ExperimentResult, notes: list[str], skipped: dict[str, int]
+) -> None:
+    """Puts the notes, the inputs and the skipped records into ``res``, for the JSON and report."""
+    res.notes = list(notes)
+    res.inputs = {"interactions": str(args.interactions), "vectors": args.vectors or ""}
+    if args.min_rating is not None:
+        res.inputs["rows kept"] = f"rating >= {args.min_rating:g}"
+    res.records_skipped = skipped
+    if skipped:  # for the report's list of inputs
+        from visrec.data.tables import by_kind_text
+
+        res.inputs["records skipped"] = by_kind_text(skipped)
 
 
 def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
