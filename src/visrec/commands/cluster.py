@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visrec._atomic import check_input_exists
 from visrec.commands._checks import check_at_least, check_seed
@@ -23,6 +23,11 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from visrec.embed.store import ItemVectors
 
 EPILOG = """\
 examples:
@@ -163,12 +168,48 @@ def keep_labels(text: str, present: set[str]) -> list[str]:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from visrec._atomic import write_text_atomic
     from visrec.analysis.cluster import cluster_vs_labels
-    from visrec.embed.store import check_finite_vectors, nonzero_rows, read_vectors
+    from visrec.embed.store import check_finite_vectors, read_vectors
 
+    photos = _check_options(args)
+    iv = read_vectors(args.vectors)
+    if not len(iv):
+        raise VisrecError(f"{args.vectors} holds no items")
+    ids, labs, notes = read_label_table(args.labels, args.id_col, args.label_col)
+    for line in notes:
+        say_note(line)
+    label_of = dict(zip(ids, labs, strict=True))
+
+    n_total = len(iv)
+    item_labels, no_image, no_label = _items_left_out(args, iv, ids, label_of, n_total)
+    keep = ~no_image & ~no_label
+    selection = _select_labels(args, item_labels, keep)
+    _check_clusterable(args, n_total, no_image, keep, item_labels)
+    small_note = None
+    if args.k is None and not args.keep and args.top_labels is None:
+        small_note = _note_small_labels(item_labels[keep].astype(str))
+    # names the file and the items, where the analysis could only say "NaN somewhere"
+    check_finite_vectors(iv, iv.ids[keep], args.vectors)
+    res = cluster_vs_labels(
+        iv.vectors[keep], item_labels[keep].astype(str), k=args.k, random_state=args.random_state,
+        say=None if args.quiet else say_note,  # seconds to a minute
+    )  # fmt: skip
+    print(res.format())
+    if args.json:
+        write_text_atomic(args.json, json.dumps(with_run(res.to_dict(), args), indent=2) + "\n")
+    if args.report:
+        summary = _report_summary(args, keep, no_image, no_label, selection)
+        _write_report(
+            args, res, iv.ids[keep], iv.vectors[keep], item_labels[keep], summary, photos,
+            small_note,
+        )  # fmt: skip
+    say_written(args.json, args.report)
+    return 0
+
+
+def _check_options(args: argparse.Namespace) -> dict[str, Path] | None:
+    """The ``--images`` photos by item id (None without), once the options pass."""
     take_vectors_arg(args, "cluster")
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
@@ -181,21 +222,26 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.k, 1, "--k")
     check_at_least(args.top_labels, 1, "--top-labels")
     check_seed(args.random_state, "--random-state")
-    iv = read_vectors(args.vectors)
-    if not len(iv):
-        raise VisrecError(f"{args.vectors} holds no items")
-    ids, labs, notes = read_label_table(args.labels, args.id_col, args.label_col)
-    for line in notes:
-        say_note(line)
-    label_of = dict(zip(ids, labs, strict=True))
+    return photos
 
-    n_total = len(iv)
+
+def _items_left_out(
+    args: argparse.Namespace,
+    iv: ItemVectors,
+    ids: Any,
+    label_of: dict[str, str],
+    n_total: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(item_labels, no_image, no_label)`` per vector, the items left out said."""
+    import numpy as np
+
+    from visrec.embed.store import nonzero_rows
+
     # an all-zero vector is no picture (a placeholder row of another tool), as for
     # `visrec similar`: clustered, it made a cluster of its own
     no_image = ~iv.has_image | ~nonzero_rows(iv.vectors)
     item_labels = np.asarray([label_of.get(str(i)) for i in iv.ids], dtype=object)
     no_label = np.asarray([lab is None for lab in item_labels], dtype=bool) & ~no_image
-    keep = ~no_image & ~no_label
     say_note(
         f"{args.vectors}: {n_total:,} items; left out {int(no_image.sum()):,} without an "
         f"image (has_image false, or an all-zero vector) and {int(no_label.sum()):,} "
@@ -210,37 +256,54 @@ def run(args: argparse.Namespace) -> int:
                 f"note: {len(pairs):,} of the items without a label are in {args.labels} "
                 f"spelt otherwise ({examples(pairs)}): ids are compared as written"
             )
+    return item_labels, no_image, no_label
 
-    selection: dict[str, Any] = {}
-    if args.keep is not None or args.top_labels is not None:
-        present = item_labels[keep].astype(str)
-        if args.keep is not None:
-            present_set = set(present.tolist())
-            wanted = keep_labels(args.keep, present_set)
-            if not wanted:
-                raise VisrecError(
-                    f"--keep {args.keep!r} names no label; give labels separated by commas"
-                )
-            missing = [w for w in wanted if w not in present_set]
-            if missing:
-                values = sorted(present_set)
-                more = f", ... ({len(values) - 30:,} more)" if len(values) > 30 else ""
-                raise VisrecError(
-                    f"--keep: no item has label(s) {', '.join(map(repr, missing))} "
-                    f"(labels present: {', '.join(map(repr, values[:30]))}{more}; a label "
-                    "holding a comma is quoted: --keep '\"Clothing, Shoes & Jewelry\",Beauty')"
-                )
-        else:
-            import pandas as pd
 
-            wanted = pd.Series(present).value_counts().index[: args.top_labels].tolist()
-        wanted_set = set(wanted)
-        in_set = np.asarray([lab in wanted_set for lab in item_labels])
-        n_out = int((keep & ~in_set).sum())
-        keep &= in_set
-        say_note(f"kept labels {', '.join(wanted)}; left out {n_out:,} items with other labels")
-        selection = {"labels kept": ", ".join(wanted), "left out: other labels": n_out}
+def _select_labels(
+    args: argparse.Namespace, item_labels: np.ndarray, keep: np.ndarray
+) -> dict[str, Any]:
+    """Narrows ``keep`` in place to ``--keep``/``--top-labels``; returns its summary lines."""
+    import numpy as np
 
+    if args.keep is None and args.top_labels is None:
+        return {}
+    present = item_labels[keep].astype(str)
+    if args.keep is not None:
+        present_set = set(present.tolist())
+        wanted = keep_labels(args.keep, present_set)
+        if not wanted:
+            raise VisrecError(
+                f"--keep {args.keep!r} names no label; give labels separated by commas"
+            )
+        missing = [w for w in wanted if w not in present_set]
+        if missing:
+            values = sorted(present_set)
+            more = f", ... ({len(values) - 30:,} more)" if len(values) > 30 else ""
+            raise VisrecError(
+                f"--keep: no item has label(s) {', '.join(map(repr, missing))} "
+                f"(labels present: {', '.join(map(repr, values[:30]))}{more}; a label "
+                "holding a comma is quoted: --keep '\"Clothing, Shoes & Jewelry\",Beauty')"
+            )
+    else:
+        import pandas as pd
+
+        wanted = pd.Series(present).value_counts().index[: args.top_labels].tolist()
+    wanted_set = set(wanted)
+    in_set = np.asarray([lab in wanted_set for lab in item_labels])
+    n_out = int((keep & ~in_set).sum())
+    keep &= in_set
+    say_note(f"kept labels {', '.join(wanted)}; left out {n_out:,} items with other labels")
+    return {"labels kept": ", ".join(wanted), "left out: other labels": n_out}
+
+
+def _check_clusterable(
+    args: argparse.Namespace,
+    n_total: int,
+    no_image: np.ndarray,
+    keep: np.ndarray,
+    item_labels: np.ndarray,
+) -> None:
+    """Refuses to cluster no image, no item kept, one label, or a column of too many labels."""
     if no_image.all():
         raise VisrecError(
             f"no item of {args.vectors} has an image (has_image is false, or the vector "
@@ -271,34 +334,25 @@ def run(args: argparse.Namespace) -> int:
             f"labels over {int(keep.sum()):,} items, and k is the number of labels unless "
             f"given: is it a category? Give --top-labels N (the N largest labels) or --k"
         )
-    small_note = None
-    if args.k is None and not args.keep and args.top_labels is None:
-        small_note = _note_small_labels(item_labels[keep].astype(str))
-    # names the file and the items, where the analysis could only say "NaN somewhere"
-    check_finite_vectors(iv, iv.ids[keep], args.vectors)
-    res = cluster_vs_labels(
-        iv.vectors[keep], item_labels[keep].astype(str), k=args.k, random_state=args.random_state,
-        say=None if args.quiet else say_note,  # seconds to a minute
-    )  # fmt: skip
-    print(res.format())
-    if args.json:
-        write_text_atomic(args.json, json.dumps(with_run(res.to_dict(), args), indent=2) + "\n")
-    if args.report:
-        summary = {
-            "vectors": args.vectors,
-            "labels": f"{args.labels}, column {args.label_col}",
-            "items clustered": int(keep.sum()),
-            "left out: no image": int(no_image.sum()),
-            "left out: no label": int(no_label.sum()),
-            **selection,
-            "K-means seed": str(args.random_state),
-        }
-        _write_report(
-            args, res, iv.ids[keep], iv.vectors[keep], item_labels[keep], summary, photos,
-            small_note,
-        )  # fmt: skip
-    say_written(args.json, args.report)
-    return 0
+
+
+def _report_summary(
+    args: argparse.Namespace,
+    keep: np.ndarray,
+    no_image: np.ndarray,
+    no_label: np.ndarray,
+    selection: dict[str, Any],
+) -> dict[str, Any]:
+    """The report's summary lines: the inputs, the items clustered and left out, the seed."""
+    return {
+        "vectors": args.vectors,
+        "labels": f"{args.labels}, column {args.label_col}",
+        "items clustered": int(keep.sum()),
+        "left out: no image": int(no_image.sum()),
+        "left out: no label": int(no_label.sum()),
+        **selection,
+        "K-means seed": str(args.random_state),
+    }
 
 
 def _note_unreadable(samples: dict[int, list[tuple[str, Path]]]) -> None:
