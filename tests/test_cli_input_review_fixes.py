@@ -108,13 +108,16 @@ def test_cluster_keep_naming_no_label_is_refused(
     assert f"--keep {keep!r} names no label" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("select", [[], ["--keep", "a"], ["--top-labels", "2"]])
 def test_cluster_on_vectors_without_any_image_says_so_not_an_id_mismatch(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], select: list[str]
 ) -> None:
+    # with --keep it said "no item has label(s) 'a' (labels present: ; ...)"
     v = _vectors(tmp_path / "v.parquet", 6, has_image=False)
     lab = _labels(tmp_path / "lab.csv", ["a", "b"] * 3)
-    assert _cluster(v, lab) == 2
+    assert _cluster(v, lab, *select) == 2
     err = capsys.readouterr().err
+    assert "labels present" not in err and "kept labels" not in err, err
     assert "has an image (has_image is false, or the vector all zeros, for all 6)" in err
     assert "same as the vector ids" not in err
 

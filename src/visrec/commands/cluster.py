@@ -184,8 +184,10 @@ def run(args: argparse.Namespace) -> int:
     n_total = len(iv)
     item_labels, no_image, no_label = _items_left_out(args, iv, ids, label_of, n_total)
     keep = ~no_image & ~no_label
+    # before --keep/--top-labels, which would say "labels present: " of no item at all
+    _check_items_to_cluster(args, n_total, no_image, keep)
     selection = _select_labels(args, item_labels, keep)
-    _check_clusterable(args, n_total, no_image, keep, item_labels)
+    _check_labels_to_compare(args, keep, item_labels)
     small_note = None
     if args.k is None and not args.keep and args.top_labels is None:
         small_note = _note_small_labels(item_labels[keep].astype(str))
@@ -296,14 +298,10 @@ def _select_labels(
     return {"labels kept": ", ".join(wanted), "left out: other labels": n_out}
 
 
-def _check_clusterable(
-    args: argparse.Namespace,
-    n_total: int,
-    no_image: np.ndarray,
-    keep: np.ndarray,
-    item_labels: np.ndarray,
+def _check_items_to_cluster(
+    args: argparse.Namespace, n_total: int, no_image: np.ndarray, keep: np.ndarray
 ) -> None:
-    """Refuses to cluster no image, no item kept, one label, or a column of too many labels."""
+    """Refuses vectors with no image, or no item with both an image and a label."""
     if no_image.all():
         raise VisrecError(
             f"no item of {args.vectors} has an image (has_image is false, or the vector "
@@ -314,6 +312,12 @@ def _check_clusterable(
             f"no item of {args.vectors} has both an image and a label in {args.labels} "
             f"(are the ids in column {args.id_col!r} the same as the vector ids?)"
         )
+
+
+def _check_labels_to_compare(
+    args: argparse.Namespace, keep: np.ndarray, item_labels: np.ndarray
+) -> None:
+    """Refuses one label left to compare with, or a column of too many labels for k."""
     distinct = sorted(set(item_labels[keep].astype(str).tolist()))
     if len(distinct) < 2:
         how = (
