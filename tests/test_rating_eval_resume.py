@@ -154,7 +154,7 @@ def test_records_of_other_settings_are_refitted_with_a_note(
     rating_eval(frame, iv, resume=record, note=notes.append, **{**kw, **change})
     assert len(fits) == 4  # both seeds fitted again
     assert notes == [
-        f"resume: ignoring 1 run(s) recorded in {record} with other inputs ({what} "
+        f"resume: ignoring 1 seed(s) recorded in {record} with other inputs ({what} "
         "changed); they are fitted again (and kept in the record until this run completes)"
     ]
 

@@ -449,7 +449,7 @@ def _open_record(
         (seed, RECORD_MODEL): run_record.json_params({**mf_full, **_split_seed(seed, setup.mf_kw)})
         for seed in setup.seeds
     }
-    found = run_record.load_done(record, fp, plan, say)
+    found = run_record.load_done(record, fp, plan, say, what="seed(s)")
     done = {seed: rec for (seed, _), rec in found.items()}
     if done:
         say(f"resuming: {len(done)} of {len(setup.seeds)} seeds already done ({record})")

@@ -190,10 +190,12 @@ def load_done(
     plan: dict[tuple[int, str], dict[str, Any]],
     note: Callable[[str], None],
     metrics: Sequence[str] = (),
+    what: str = "run(s)",
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``,
     each with every one of ``metrics`` (a run recorded before a metric was added would
-    leave it out of some seeds' means).
+    leave it out of some seeds' means). ``what`` names a record's lines in the note
+    ("run(s)"; rating-eval's are "seed(s)").
 
     Records of other inputs or settings are not used, with a one-line note naming what
     changed; they stay in the file (the command that made them may be rerun: a mistyped
@@ -227,10 +229,10 @@ def load_done(
         elif key in plan:
             done[key] = rec
     if n_stale:
-        what = ", ".join(sorted(changed)) or "settings"
+        names = ", ".join(sorted(changed)) or "settings"
         note(
-            f"resume: ignoring {n_stale} run(s) recorded in {path} with other inputs "
-            f"({what} changed); they are fitted again (and kept in the record until "
+            f"resume: ignoring {n_stale} {what} recorded in {path} with other inputs "
+            f"({names} changed); they are fitted again (and kept in the record until "
             "this run completes)"
         )
     if records or path.exists():
