@@ -29,6 +29,7 @@ proportion to how often they appear, which keeps one ``reg`` right for both.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
@@ -178,15 +179,7 @@ class RatingMF(ParamsMixin):
             raise VisrecError("RatingMF: no training ratings")
         self.user_map_, self.item_map_ = interactions.user_map, interactions.item_map
         n_users, n_items = interactions.n_users, interactions.n_items
-        u = np.asarray(interactions.user_idx, dtype=np.int64)
-        i = np.asarray(interactions.item_idx, dtype=np.int64)
-        r = np.asarray(interactions.rating, dtype=np.float64)
-        if not np.isfinite(r).all():
-            bad = int(np.flatnonzero(~np.isfinite(r))[0])
-            raise VisrecError(
-                f"RatingMF: rating row {bad} (user {interactions.user_map.ids[u[bad]]!r}, item "
-                f"{interactions.item_map.ids[i[bad]]!r}) is NaN or infinite"
-            )
+        u, i, r = _rating_arrays(interactions)
 
         self.item_visual_ = None
         if self.visual:
@@ -211,61 +204,23 @@ class RatingMF(ParamsMixin):
         self.item_seen_ = n_i > 0
         sums = np.bincount(u, weights=r, minlength=n_users)
         self.user_mean_ = np.where(self.user_seen_, sums / np.maximum(n_u, 1.0), mu)
-        n = float(len(r))
         f = self.item_visual_
-        d = 0 if f is None else f.shape[1]
 
-        # Parameters in one dict so Adam can walk them; gradients are written by hand with
-        # sparse products (autograd's gather/scatter on 80k rows is ~10x slower on CPU).
-        params: dict[str, np.ndarray] = {
-            "bu": np.zeros(n_users),
-            "bi": np.zeros(n_items),
-            "p": rng.normal(0.0, self.init_scale, (n_users, k)),
-            "q": rng.normal(0.0, self.init_scale, (n_items, k)),
-        }
-        if f is not None:
-            params["E"] = rng.normal(0.0, self.init_scale / np.sqrt(d), (k, d))
-            params["w"] = np.zeros(d)
-        # users x items and items x users with one stored entry per rating (duplicates
-        # kept; sparse products sum them), so only ``.data`` changes between steps
-        by_u = np.argsort(u, kind="stable")
-        by_i = np.argsort(i, kind="stable")
-        s_ui = sp.csr_matrix(
-            (np.zeros(len(r)), i[by_u], np.concatenate([[0], np.cumsum(n_u)]).astype(np.int64)),
-            shape=(n_users, n_items),
-        )
-        s_iu = sp.csr_matrix(
-            (np.zeros(len(r)), u[by_i], np.concatenate([[0], np.cumsum(n_i)]).astype(np.int64)),
-            shape=(n_items, n_users),
-        )
-        reg_u = (2.0 * self.reg / n) * n_u  # d/dx of reg * mean_r x_u^2, per user
-        reg_i = (2.0 * self.reg / n) * n_i
+        params = _initial_params(rng, n_users, n_items, k, f, self.init_scale)
+        batch = _training_batch(u, i, r - mu, n_u, n_i, self.reg)
         adam = _Adam(params, lr=self.lr)
-        centred = r - mu
         # The matrices are small: BLAS threads cost more in hand-offs than they gain
         # (4x slower on a busy 2-core machine), so one thread for the loop.
         with threadpool_limits(limits=1, user_api="blas"):
             for _ in range(int(self.n_epochs)):
-                p, q, bu, bi = params["p"], params["q"], params["bu"], params["bi"]
-                item_vec = q if f is None else q + f @ params["E"].T  # (n_items, k)
-                item_b = bi if f is None else bi + f @ params["w"]
-                pred = bu[u] + item_b[i] + _pair_dot(p, item_vec, u, i)
-                g = (2.0 / n) * (pred - centred)  # d loss / d pred, per rating
-                s_ui.data = g[by_u]
-                s_iu.data = g[by_i]
-                g_item_vec = s_iu @ p  # (n_items, k)
-                g_item_b = np.bincount(i, weights=g, minlength=n_items)
-                grads = {
-                    "bu": np.bincount(u, weights=g, minlength=n_users) + reg_u * bu,
-                    "bi": g_item_b + reg_i * bi,
-                    "p": s_ui @ item_vec + reg_u[:, None] * p,
-                    "q": g_item_vec + reg_i[:, None] * q,
-                }
-                if f is not None:
-                    grads["E"] = g_item_vec.T @ f + (2.0 * self.reg_visual) * params["E"]
-                    grads["w"] = f.T @ g_item_b + (2.0 * self.reg_visual) * params["w"]
-                adam.step(grads)
+                adam.step(_gradients(params, f, batch, self.reg_visual))
 
+        self._keep_learned(params)
+        self.n_users_, self.n_items_ = n_users, n_items
+        return self
+
+    def _keep_learned(self, params: dict[str, np.ndarray]) -> None:
+        """Store the trained ``params`` as the fitted attributes (``user_bias_``, ...)."""
         self.user_bias_ = params["bu"]
         self.item_bias_ = params["bi"]
         self.user_factors_ = params["p"]
@@ -277,8 +232,6 @@ class RatingMF(ParamsMixin):
         self.item_factors_[~self.item_seen_] = 0.0
         self.visual_projection_ = params.get("E")
         self.visual_bias_ = params.get("w")
-        self.n_users_, self.n_items_ = n_users, n_items
-        return self
 
     def _standardise(
         self,
@@ -362,6 +315,120 @@ class RatingMF(ParamsMixin):
         pred = anchor + bi + (p * q).sum(axis=1)
         clipped: np.ndarray = np.clip(pred, self.rating_min_, self.rating_max_)
         return clipped
+
+
+def _rating_arrays(interactions: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """User indices, item indices (int64) and ratings (float64); raises on a non-finite rating."""
+    u = np.asarray(interactions.user_idx, dtype=np.int64)
+    i = np.asarray(interactions.item_idx, dtype=np.int64)
+    r = np.asarray(interactions.rating, dtype=np.float64)
+    if not np.isfinite(r).all():
+        bad = int(np.flatnonzero(~np.isfinite(r))[0])
+        raise VisrecError(
+            f"RatingMF: rating row {bad} (user {interactions.user_map.ids[u[bad]]!r}, item "
+            f"{interactions.item_map.ids[i[bad]]!r}) is NaN or infinite"
+        )
+    return u, i, r
+
+
+def _initial_params(
+    rng: np.random.Generator,
+    n_users: int,
+    n_items: int,
+    k: int,
+    f: np.ndarray | None,
+    init_scale: float,
+) -> dict[str, np.ndarray]:
+    """The starting parameters: zero biases and ``w``, random ``p``, ``q`` (and ``E``)."""
+    d = 0 if f is None else f.shape[1]
+
+    # Parameters in one dict so Adam can walk them; gradients are written by hand with
+    # sparse products (autograd's gather/scatter on 80k rows is ~10x slower on CPU).
+    params: dict[str, np.ndarray] = {
+        "bu": np.zeros(n_users),
+        "bi": np.zeros(n_items),
+        "p": rng.normal(0.0, init_scale, (n_users, k)),
+        "q": rng.normal(0.0, init_scale, (n_items, k)),
+    }
+    if f is not None:
+        params["E"] = rng.normal(0.0, init_scale / np.sqrt(d), (k, d))
+        params["w"] = np.zeros(d)
+    return params
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The training ratings laid out once for the full-batch gradient of every step
+    (each step writes its per-rating gradient into ``s_ui.data`` / ``s_iu.data``)."""
+
+    u: np.ndarray
+    i: np.ndarray
+    centred: np.ndarray  # rating - mu
+    n: float  # number of ratings
+    n_users: int
+    n_items: int
+    by_u: np.ndarray  # the ratings in the order of ``s_ui``'s stored entries
+    by_i: np.ndarray  # the ratings in the order of ``s_iu``'s stored entries
+    s_ui: sp.csr_matrix
+    s_iu: sp.csr_matrix
+    reg_u: np.ndarray
+    reg_i: np.ndarray
+
+
+def _training_batch(
+    u: np.ndarray,
+    i: np.ndarray,
+    centred: np.ndarray,
+    n_u: np.ndarray,
+    n_i: np.ndarray,
+    reg: float,
+) -> _Batch:
+    """The ratings as a :class:`_Batch` (``n_u`` / ``n_i``: ratings per user / item)."""
+    n_users, n_items = len(n_u), len(n_i)
+    n = float(len(centred))
+    # users x items and items x users with one stored entry per rating (duplicates
+    # kept; sparse products sum them), so only ``.data`` changes between steps
+    by_u = np.argsort(u, kind="stable")
+    by_i = np.argsort(i, kind="stable")
+    s_ui = sp.csr_matrix(
+        (np.zeros(len(centred)), i[by_u], np.concatenate([[0], np.cumsum(n_u)]).astype(np.int64)),
+        shape=(n_users, n_items),
+    )
+    s_iu = sp.csr_matrix(
+        (np.zeros(len(centred)), u[by_i], np.concatenate([[0], np.cumsum(n_i)]).astype(np.int64)),
+        shape=(n_items, n_users),
+    )
+    reg_u = (2.0 * reg / n) * n_u  # d/dx of reg * mean_r x_u^2, per user
+    reg_i = (2.0 * reg / n) * n_i
+    return _Batch(u, i, centred, n, n_users, n_items, by_u, by_i, s_ui, s_iu, reg_u, reg_i)
+
+
+def _gradients(
+    params: dict[str, np.ndarray],
+    f: np.ndarray | None,
+    b: _Batch,
+    reg_visual: float,
+) -> dict[str, np.ndarray]:
+    """The loss's gradient with respect to each of ``params``, over all ratings ``b``."""
+    p, q, bu, bi = params["p"], params["q"], params["bu"], params["bi"]
+    item_vec = q if f is None else q + f @ params["E"].T  # (n_items, k)
+    item_b = bi if f is None else bi + f @ params["w"]
+    pred = bu[b.u] + item_b[b.i] + _pair_dot(p, item_vec, b.u, b.i)
+    g = (2.0 / b.n) * (pred - b.centred)  # d loss / d pred, per rating
+    b.s_ui.data = g[b.by_u]
+    b.s_iu.data = g[b.by_i]
+    g_item_vec = b.s_iu @ p  # (n_items, k)
+    g_item_b = np.bincount(b.i, weights=g, minlength=b.n_items)
+    grads = {
+        "bu": np.bincount(b.u, weights=g, minlength=b.n_users) + b.reg_u * bu,
+        "bi": g_item_b + b.reg_i * bi,
+        "p": b.s_ui @ item_vec + b.reg_u[:, None] * p,
+        "q": g_item_vec + b.reg_i[:, None] * q,
+    }
+    if f is not None:
+        grads["E"] = g_item_vec.T @ f + (2.0 * reg_visual) * params["E"]
+        grads["w"] = f.T @ g_item_b + (2.0 * reg_visual) * params["w"]
+    return grads
 
 
 def _pair_dot(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
