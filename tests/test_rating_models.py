@@ -167,6 +167,9 @@ def test_errors_before_fit_and_on_bad_input():
         RatingMF(visual=True).fit(inter, np.full((10, 4), np.nan))
     with pytest.raises(VisrecError, match=r"\(10, d\)"):
         RatingMF(visual=True).fit(inter, np.zeros((9, 4)))
+    # width 0 (ids only) gave numpy's divide-by-zero warning, then a fit on nothing
+    with pytest.raises(VisrecError, match=r"of shape \(10, 0\), expected \(10, d\) .*d >= 1"):
+        RatingMF(visual=True).fit(inter, np.zeros((10, 0)))
     no_ratings = Interactions(
         user_map=IdMap.from_values(["a"]),
         item_map=IdMap.from_values(["x"]),

@@ -242,10 +242,10 @@ class RatingMF(ParamsMixin):
     ) -> np.ndarray:
         n_items = len(item_ids)
         v = np.asarray(vectors, dtype=np.float64)
-        if v.ndim != 2 or v.shape[0] != n_items:
+        if v.ndim != 2 or v.shape[0] != n_items or v.shape[1] == 0:
             raise VisrecError(
                 f"RatingMF: vectors of shape {v.shape}, expected ({n_items}, d) aligned "
-                "to the item map"
+                "to the item map, d >= 1"
             )
         if not np.isfinite(v).all():
             bad = int(np.flatnonzero(~np.isfinite(v).all(axis=1))[0])
