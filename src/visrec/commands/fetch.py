@@ -365,19 +365,9 @@ def _interrupted_note(report: FetchReport, n_stopped: int) -> str:
     )
 
 
-@survives_closed_stdout
-def run(args: argparse.Namespace) -> int:
-    from visrec._atomic import write_text_atomic
-    from visrec.images.fetch import (
-        CacheDirError,
-        FetchInterrupted,
-        check_cache_dir,
-        check_seconds,
-        default_max_time,
-        fetch_images,
-        normalize_url,
-        write_manifest,
-    )
+def _check_options(args: argparse.Namespace) -> float:
+    """Check the numeric options; returns --max-time (its default follows --timeout)."""
+    from visrec.images.fetch import check_seconds, default_max_time
 
     check_at_least(args.workers, 1, "--workers")
     check_at_least(args.max_bytes, 1, "--max-bytes")
@@ -385,9 +375,13 @@ def run(args: argparse.Namespace) -> int:
     check_seconds(args.timeout, "--timeout")
     max_time = default_max_time(args.timeout) if args.max_time is None else args.max_time
     check_seconds(max_time, "--max-time")
-    cache = Path(args.cache).expanduser()
-    out = Path(args.output) if args.output else cache / "manifest.csv"
-    out_option = "-o" if args.output else "--cache (its manifest.csv)"
+    return max_time
+
+
+def _check_cache(cache: Path) -> None:
+    """Refuse a --cache that cannot take the images, without making it."""
+    from visrec.images.fetch import CacheDirError, check_cache_dir
+
     # before the downloads, not after them: on a cache that takes no file every
     # download would fail only once transferred
     try:
@@ -396,9 +390,12 @@ def run(args: argparse.Namespace) -> int:
         err = VisrecError(f"--cache: {exc}")
         err.exit_status = exc.exit_status  # a refusal of the system stays exit 1
         raise err from exc
-    check_output_file(out, out_option)
-    check_output_file(args.json, "--json")
-    files = source_files(args.sources, args.what)
+
+
+def _check_outputs_apart(
+    args: argparse.Namespace, out: Path, out_option: str, cache: Path, files: list[Path]
+) -> None:
+    """Refuse outputs that would overwrite each other, a source or a cached image."""
     if args.json and Path(args.json).expanduser().resolve() == out.resolve():
         raise VisrecError(
             f"--json: {args.json!r} is also the manifest ({out_option}); name another"
@@ -411,11 +408,12 @@ def run(args: argparse.Namespace) -> int:
                 f"{option}: {str(path)!r} is an image of the --cache (its name is a URL's "
                 "hash); writing it would replace that image. Name another output file"
             )
-    got = read_sources(files, args.what)
-    for n in got.notes:
-        say_note(n)
-    # A URL that cannot be requested (ftp://, //host/x, htps://) fails here, naming its
-    # items and where they are, and is never requested.
+
+
+def _refused_urls(got: Sources) -> dict[str, tuple[str, list[str]]]:
+    """URL -> (why it cannot be requested, the items it serves, with where each is)."""
+    from visrec.images.fetch import normalize_url
+
     refused: dict[str, tuple[str, list[str]]] = {}
     for key, url in got.urls.items():
         if url in refused:
@@ -425,6 +423,67 @@ def run(args: argparse.Namespace) -> int:
             normalize_url(url)
         except ValueError as exc:
             refused[url] = (str(exc), [f"{key!r} ({got.where[key]})"])
+    return refused
+
+
+def _add_refused(report: FetchReport, refused: dict[str, tuple[str, list[str]]]) -> None:
+    """Count each refused URL as an "invalid url" failure naming its items."""
+    for url, (reason, items) in refused.items():
+        shown = ", ".join(items[:3]) + (f" and {len(items) - 3:,} more" if len(items) > 3 else "")
+        report.add_failure(url, f"invalid url: item {shown}: {reason}")
+
+
+def _failed_items(
+    report: FetchReport, urls: dict[str, str], json_out: str | None
+) -> dict[str, str]:
+    """Item -> why its image is not in the manifest, said in a note when there are any."""
+    # the manifest lists what was fetched: say which items are missing from it, by id
+    failed = {
+        k: report.errors.get(u, "not fetched") for k, u in urls.items() if u not in report.paths
+    }
+    if failed:  # named when none was fetched too: which items are missing, and why
+        say_note(
+            f"{len(failed):,} of {len(urls):,} image(s) are not in the manifest: their URL "
+            f"failed ({_examples_of(list(failed))}"
+            + (f"; --json {json_out} lists them all)" if json_out else "; --json lists them)")
+        )
+    return failed
+
+
+def _write_manifest(
+    out: Path, rows: list[tuple[str, Path, str]], urls: dict[str, str]
+) -> tuple[int, bool]:
+    """Write the manifest unless it would wipe an earlier run's; returns (rows, written)."""
+    from visrec.images.fetch import write_manifest
+
+    # a header-only manifest would replace the images of an earlier run
+    written = bool(rows) or not urls or not out.exists()
+    n_rows = write_manifest(out, rows) if written else 0
+    if written:
+        print(f"wrote {out} ({n_rows:,} image{'' if n_rows == 1 else 's'})")
+    return n_rows, written
+
+
+@survives_closed_stdout
+def run(args: argparse.Namespace) -> int:
+    from visrec._atomic import write_text_atomic
+    from visrec.images.fetch import FetchInterrupted, fetch_images
+
+    max_time = _check_options(args)
+    cache = Path(args.cache).expanduser()
+    out = Path(args.output) if args.output else cache / "manifest.csv"
+    out_option = "-o" if args.output else "--cache (its manifest.csv)"
+    _check_cache(cache)
+    check_output_file(out, out_option)
+    check_output_file(args.json, "--json")
+    files = source_files(args.sources, args.what)
+    _check_outputs_apart(args, out, out_option, cache, files)
+    got = read_sources(files, args.what)
+    for n in got.notes:
+        say_note(n)
+    # A URL that cannot be requested (ftp://, //host/x, htps://) fails here, naming its
+    # items and where they are, and is never requested.
+    refused = _refused_urls(got)
     try:
         with fit_lines_in_logs(args):  # no bar in a log file: a line a minute instead
             report = fetch_images(
@@ -440,27 +499,12 @@ def run(args: argparse.Namespace) -> int:
     except FetchInterrupted as exc:
         print(_interrupted_note(exc.report, exc.n_stopped), file=sys.stderr)
         return 130
-    for url, (reason, items) in refused.items():
-        shown = ", ".join(items[:3]) + (f" and {len(items) - 3:,} more" if len(items) > 3 else "")
-        report.add_failure(url, f"invalid url: item {shown}: {reason}")
+    _add_refused(report, refused)
     print(report.summary())
     urls = got.urls
     rows = [(k, report.paths[u], u) for k, u in urls.items() if u in report.paths]
-    # the manifest lists what was fetched: say which items are missing from it, by id
-    failed = {
-        k: report.errors.get(u, "not fetched") for k, u in urls.items() if u not in report.paths
-    }
-    if failed:  # named when none was fetched too: which items are missing, and why
-        say_note(
-            f"{len(failed):,} of {len(urls):,} image(s) are not in the manifest: their URL "
-            f"failed ({_examples_of(list(failed))}"
-            + (f"; --json {args.json} lists them all)" if args.json else "; --json lists them)")
-        )
-    # a header-only manifest would replace the images of an earlier run
-    written = bool(rows) or not urls or not out.exists()
-    n_rows = write_manifest(out, rows) if written else 0
-    if written:
-        print(f"wrote {out} ({n_rows:,} image{'' if n_rows == 1 else 's'})")
+    failed = _failed_items(report, urls, args.json)
+    n_rows, written = _write_manifest(out, rows, urls)
     if args.json:
         data = report.to_dict()
         data.update({"n_keys": len(urls), "manifest": str(out), "manifest_rows": n_rows,
