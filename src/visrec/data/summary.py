@@ -355,6 +355,122 @@ def _pct(n: int, total: int) -> str:
     return f"({100.0 * n / total:.1f}%)" if total else ""
 
 
+def _row(label: str, value: int, total: int | None = None) -> str:
+    """A counted line: label, value, and its share of ``total`` when there is one."""
+    pct = f"  {_pct(value, total)}" if total else ""
+    return f"   {label:<32}{value:>10,}{pct}"
+
+
+def _vector_lines(s: dict[str, Any]) -> list[str]:
+    """The lines of an item vectors section, below its ``==`` header."""
+    lines = [f"   item vectors ({s['backbone']}, {s['dim']} dimensions)"]
+    lines.append(f"   {'items':<32}{s['items']:>10,}")
+    lines.append(
+        f"   {'items with an image':<32}{s['items_with_image']:>10,}  "
+        + _pct(s["items_with_image"], s["items"])
+    )
+    for key, what in (
+        ("not_finite", "NaN or infinite values (refused by the recommenders)"),
+        ("huge", "values beyond ±1e12 (refused by the recommenders)"),
+        ("all_zero", "all zeros (no image to cluster or compare)"),
+    ):
+        if s.get(key):
+            lines.append(f"   has_image rows with {what}: {s[key]:,}")
+    if s.get("duplicate_note"):
+        lines.append(f"   note: {s['duplicate_note']}")
+    return lines
+
+
+def _interaction_lines(s: dict[str, Any], rows: int) -> list[str]:
+    """Rows, users, items, repeated pairs and ratings of an interactions section."""
+    lines = [
+        _row("rows (reviews)" if s["kind"] == "Amazon reviews" else "rows (interactions)", rows),
+        _row("users", s["users"]),
+        _row("items", s["items"]),
+    ]
+    if s.get("duplicate_pairs"):
+        lines.append(_row("repeated (user, item) pairs", s["duplicate_pairs"], rows))
+    if "ratings" in s:
+        lines.append(f"   ratings (mean {_mean(s['rating_mean'])})")
+        for k, v in s["ratings"].items():
+            lines.append(f"     {k:<30}{v:>10,}  {_pct(v, rows)}")
+    elif "rating_stats" in s:
+        st = s["rating_stats"]
+        lines.append(
+            f"   ratings: min {st['min']:g}, median {st['median']:g}, "
+            f"mean {_mean(st['mean'])}, max {st['max']:g}"
+        )
+    return lines
+
+
+def _item_lines(s: dict[str, Any], rows: int) -> list[str]:
+    """The counts of items, photos and images a section has (those it has keys for)."""
+    lines: list[str] = []
+    if s["kind"] == "Amazon reviews":
+        lines.append(_row("reviews with photo URLs", s["reviews_with_photos"], rows))
+        lines.append(_row("photo URLs", s["photo_urls"]))
+        lines.append(_row("items with any review photo", s["items_with_review_photos"], s["items"]))
+    if s["kind"] in ("Amazon metadata", "item table"):
+        lines.append(_row("items", s["items"]))
+    if s["kind"] == "Amazon metadata":
+        lines.append(_row("items with image URLs", s["items_with_image_urls"], s["items"]))
+    if "catalogue_items" in s:
+        lines.append(_row("items in the item table", s["catalogue_items"]))
+    if "images_found" in s:
+        lines.append(_row(f"images in {Path(s['image_folder']).name}/", s["images_found"]))
+        if s.get("images_skipped"):
+            lines.append(f"   {s['images_skipped']}")
+    if "items_with_image" in s:
+        base = s.get("items") or s.get("catalogue_items") or 0
+        lines.append(_row("items with an image", s["items_with_image"], base))
+        lines.append(_row("images matching no item", s["images_without_item"]))
+        if s.get("images_without_item_note"):
+            lines.append(f"     {s['images_without_item_note']}")
+    if "rows_on_items_with_image" in s:
+        lines.append(_row("rows on items with an image", s["rows_on_items_with_image"], rows))
+    return lines
+
+
+def _category_lines(s: dict[str, Any]) -> list[str]:
+    """The categories of a section with their shares (none when it has no categories)."""
+    lines: list[str] = []
+    if s.get("categories"):
+        col = s.get("category_column", "category")
+        lines.append(f"   categories ({col})")
+        total = s.get("category_total") or sum(s["categories"].values())
+        for k, v in s["categories"].items():
+            lines.append(f"     {k:<30}{v:>10,}  {_pct(v, total)}")
+        if s.get("categories_not_shown"):
+            lines.append(f"     ... and {s['categories_not_shown']} more")
+        if s.get("items_without_category"):
+            n = s["items_without_category"]
+            lines.append(f"     {'(no category)':<30}{n:>10,}  {_pct(n, total)}")
+    return lines
+
+
+def _not_read_lines(s: dict[str, Any]) -> list[str]:
+    """What reading left out or doubted: columns not read, bad records, warnings."""
+    lines: list[str] = []
+    if s.get("columns_not_read"):
+        names = ", ".join(s["columns_not_read"])
+        lines.append(f"   columns not read (every row is one interaction): {names}")
+    bad = s["bad"]
+    if bad["count"]:
+        kinds = ", ".join(f"{k} {n:,}" for k, n in bad["by_kind"].items())
+        lines.append(f"   bad records (not kept): {bad['count']:,} ({kinds})")
+        lines += [f"     {b}" for b in bad["first"]]
+        if bad["count"] > len(bad["first"]):
+            lines.append(f"     ... and {bad['count'] - len(bad['first']):,} more")
+    else:
+        lines.append("   bad records (not kept): 0")
+    if bad.get("repaired"):
+        # rows repaired (extra fields merged) or kept with a doubt (an unreadable
+        # 'verified', a file read as latin-1 although some lines were UTF-8)
+        lines.append(f"   warnings (rows kept): {bad['repaired']:,}")
+        lines += [f"     {b}" for b in bad["repaired_first"]]
+    return lines
+
+
 def format_summary(sections: Sequence[dict[str, Any]]) -> str:
     """Human-readable text for :func:`summarize`'s output."""
     blocks = []
@@ -364,97 +480,17 @@ def format_summary(sections: Sequence[dict[str, Any]]) -> str:
         fmts = sorted(set(s.get("formats", {}).values()))
         lines.append(f"== {where}")
         if s["kind"] == "item vectors":
-            lines.append(f"   item vectors ({s['backbone']}, {s['dim']} dimensions)")
-            lines.append(f"   {'items':<32}{s['items']:>10,}")
-            lines.append(
-                f"   {'items with an image':<32}{s['items_with_image']:>10,}  "
-                + _pct(s["items_with_image"], s["items"])
-            )
-            for key, what in (
-                ("not_finite", "NaN or infinite values (refused by the recommenders)"),
-                ("huge", "values beyond ±1e12 (refused by the recommenders)"),
-                ("all_zero", "all zeros (no image to cluster or compare)"),
-            ):
-                if s.get(key):
-                    lines.append(f"   has_image rows with {what}: {s[key]:,}")
-            if s.get("duplicate_note"):
-                lines.append(f"   note: {s['duplicate_note']}")
+            lines += _vector_lines(s)
             blocks.append("\n".join(lines))
             continue
         lines.append(f"   {s['kind']}" + (f"; {', '.join(fmts)}" if fmts else ""))
-
-        def row(label: str, value: int, total: int | None = None, out: list[str] = lines) -> None:
-            pct = f"  {_pct(value, total)}" if total else ""
-            out.append(f"   {label:<32}{value:>10,}{pct}")
-
         rows = int(s.get("rows", 0))
         if s["kind"] in ("Amazon reviews", "interactions"):
-            row("rows (reviews)" if s["kind"] == "Amazon reviews" else "rows (interactions)", rows)
-            row("users", s["users"])
-            row("items", s["items"])
-            if s.get("duplicate_pairs"):
-                row("repeated (user, item) pairs", s["duplicate_pairs"], rows)
-            if "ratings" in s:
-                lines.append(f"   ratings (mean {_mean(s['rating_mean'])})")
-                for k, v in s["ratings"].items():
-                    lines.append(f"     {k:<30}{v:>10,}  {_pct(v, rows)}")
-            elif "rating_stats" in s:
-                st = s["rating_stats"]
-                lines.append(
-                    f"   ratings: min {st['min']:g}, median {st['median']:g}, "
-                    f"mean {_mean(st['mean'])}, max {st['max']:g}"
-                )
+            lines += _interaction_lines(s, rows)
         for text in s.get("id_notes") or ():
             lines.append(f"   note: {text}")
-        if s["kind"] == "Amazon reviews":
-            row("reviews with photo URLs", s["reviews_with_photos"], rows)
-            row("photo URLs", s["photo_urls"])
-            row("items with any review photo", s["items_with_review_photos"], s["items"])
-        if s["kind"] in ("Amazon metadata", "item table"):
-            row("items", s["items"])
-        if s["kind"] == "Amazon metadata":
-            row("items with image URLs", s["items_with_image_urls"], s["items"])
-        if "catalogue_items" in s:
-            row("items in the item table", s["catalogue_items"])
-        if "images_found" in s:
-            row(f"images in {Path(s['image_folder']).name}/", s["images_found"])
-            if s.get("images_skipped"):
-                lines.append(f"   {s['images_skipped']}")
-        if "items_with_image" in s:
-            base = s.get("items") or s.get("catalogue_items") or 0
-            row("items with an image", s["items_with_image"], base)
-            row("images matching no item", s["images_without_item"])
-            if s.get("images_without_item_note"):
-                lines.append(f"     {s['images_without_item_note']}")
-        if "rows_on_items_with_image" in s:
-            row("rows on items with an image", s["rows_on_items_with_image"], rows)
-        if s.get("categories"):
-            col = s.get("category_column", "category")
-            lines.append(f"   categories ({col})")
-            total = s.get("category_total") or sum(s["categories"].values())
-            for k, v in s["categories"].items():
-                lines.append(f"     {k:<30}{v:>10,}  {_pct(v, total)}")
-            if s.get("categories_not_shown"):
-                lines.append(f"     ... and {s['categories_not_shown']} more")
-            if s.get("items_without_category"):
-                n = s["items_without_category"]
-                lines.append(f"     {'(no category)':<30}{n:>10,}  {_pct(n, total)}")
-        if s.get("columns_not_read"):
-            names = ", ".join(s["columns_not_read"])
-            lines.append(f"   columns not read (every row is one interaction): {names}")
-        bad = s["bad"]
-        if bad["count"]:
-            kinds = ", ".join(f"{k} {n:,}" for k, n in bad["by_kind"].items())
-            lines.append(f"   bad records (not kept): {bad['count']:,} ({kinds})")
-            lines += [f"     {b}" for b in bad["first"]]
-            if bad["count"] > len(bad["first"]):
-                lines.append(f"     ... and {bad['count'] - len(bad['first']):,} more")
-        else:
-            lines.append("   bad records (not kept): 0")
-        if bad.get("repaired"):
-            # rows repaired (extra fields merged) or kept with a doubt (an unreadable
-            # 'verified', a file read as latin-1 although some lines were UTF-8)
-            lines.append(f"   warnings (rows kept): {bad['repaired']:,}")
-            lines += [f"     {b}" for b in bad["repaired_first"]]
+        lines += _item_lines(s, rows)
+        lines += _category_lines(s)
+        lines += _not_read_lines(s)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
