@@ -92,3 +92,17 @@ def test_a_table_without_users_is_not_told_to_rename_a_column(tmp_path, capsys) 
     err = capsys.readouterr().err
     assert err.startswith(f"error: {manifest}: no user column, so not an interactions table")
     assert "rename" not in err and "visrec embed --manifest" in err
+
+
+def test_a_vectors_file_of_no_items_has_no_dangling_share(tmp_path, capsys) -> None:
+    # "items with an image  0" ended in two spaces: the share was left out, its gap not
+    import numpy as np
+
+    from visrec.embed.store import ItemVectors, write_vectors
+
+    v = tmp_path / "v.parquet"
+    write_vectors(v, ItemVectors(np.array([], dtype=object), np.zeros((0, 4)), np.zeros(0, bool)))
+    assert main(["data", "summary", str(v)]) == 0
+    out = capsys.readouterr().out
+    assert "items with an image" in out
+    assert all(line == line.rstrip() for line in out.splitlines()), out

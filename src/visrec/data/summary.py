@@ -365,10 +365,7 @@ def _vector_lines(s: dict[str, Any]) -> list[str]:
     """The lines of an item vectors section, below its ``==`` header."""
     lines = [f"   item vectors ({s['backbone']}, {s['dim']} dimensions)"]
     lines.append(f"   {'items':<32}{s['items']:>10,}")
-    lines.append(
-        f"   {'items with an image':<32}{s['items_with_image']:>10,}  "
-        + _pct(s["items_with_image"], s["items"])
-    )
+    lines.append(_row("items with an image", s["items_with_image"], s["items"]))
     for key, what in (
         ("not_finite", "NaN or infinite values (refused by the recommenders)"),
         ("huge", "values beyond ±1e12 (refused by the recommenders)"),
@@ -441,7 +438,7 @@ def _category_lines(s: dict[str, Any]) -> list[str]:
         for k, v in s["categories"].items():
             lines.append(f"     {k:<30}{v:>10,}  {_pct(v, total)}")
         if s.get("categories_not_shown"):
-            lines.append(f"     ... and {s['categories_not_shown']} more")
+            lines.append(f"     ... and {s['categories_not_shown']:,} more")
         if s.get("items_without_category"):
             n = s["items_without_category"]
             lines.append(f"     {'(no category)':<30}{n:>10,}  {_pct(n, total)}")
