@@ -302,3 +302,41 @@ def test_embed_with_an_unwritable_cache_writes_the_vectors(tmp_path: Path, monke
         assert main(["embed", str(tmp_path / "imgs"), "-o", str(tmp_path / "v.parquet")]) == 0
     ids = list(read_vectors(tmp_path / "v.parquet").ids)
     assert sorted(ids) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (RuntimeError("exporter broke"), r"\(RuntimeError: exporter broke\)"),
+        (PermissionError(13, "Permission denied"), r"cannot write the ONNX model cache"),
+    ],
+)
+def test_auto_runs_torch_when_the_export_fails(
+    backbone, tmp_path: Path, monkeypatch, error: Exception, said: str
+):
+    # an exporter error (an op a registered backbone uses, torch trouble) is not the
+    # user's input: auto runs torch, as before the cache check; onnx says what failed
+    from visrec.embed.engines import TorchEngine, make_engine
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(onnx_engine, "export_onnx", broken)
+    monkeypatch.setenv("VISREC_CACHE", str(tmp_path / "empty"))
+    with pytest.warns(RuntimeWarning, match=said + r".*; falling back to torch$"):
+        assert isinstance(make_engine(backbone, "auto", "cpu"), TorchEngine)
+    with pytest.raises(type(error) if isinstance(error, RuntimeError) else VisrecError):
+        make_engine(backbone, "onnx", "cpu")
+
+
+def test_a_backbone_error_still_stops_auto(backbone, model_dir: Path, monkeypatch):
+    # a VisrecError that is not about the cache (a backbone whose preprocessing gives a
+    # wrong shape) is the user's to fix: auto stops on it instead of running torch
+    from visrec.embed.engines import make_engine
+
+    def wrong(*args: object, **kwargs: object) -> None:
+        raise VisrecError("backbone 'x': preprocess returned shape (224, 224), expected (3, H, W)")
+
+    monkeypatch.setattr(onnx_engine, "cached_onnx_path", wrong)
+    with pytest.raises(VisrecError, match="preprocess returned shape"):
+        make_engine(backbone, "auto", "cpu")

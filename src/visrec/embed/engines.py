@@ -172,26 +172,18 @@ def make_engine(
     dev = torch_device(device)
     if auto_engine_name(dev) == "onnx":
         try:
-            # the export cache first: one that cannot be written (a read-only home, a
-            # file named as VISREC_CACHE) is a reason to run torch, not to stop
-            onnx_engine.cached_onnx_path(backbone)
-        except VisrecError as exc:
-            warnings.warn(
-                f"ONNX Runtime engine unavailable ({exc}); falling back to torch",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return TorchEngine(backbone, dev, batch_size, threads)
-        try:
             return _make_onnx(backbone, dev, batch_size, threads)
+        except onnx_engine.CacheUnwritable as exc:
+            # a read-only home, a file named as VISREC_CACHE: torch needs no cache
+            why = str(exc)
         except VisrecError:
             raise
         except Exception as exc:
             reraise_if_pressed(exc)  # a Ctrl-C during the import, not a missing engine
-            warnings.warn(
-                f"ONNX Runtime engine unavailable ({type(exc).__name__}: {exc}); "
-                "falling back to torch",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            why = f"{type(exc).__name__}: {exc}"
+        warnings.warn(
+            f"ONNX Runtime engine unavailable ({why}); falling back to torch",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return TorchEngine(backbone, dev, batch_size, threads)

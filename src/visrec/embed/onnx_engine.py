@@ -33,7 +33,7 @@ import numpy as np
 from visrec._atomic import atomic_path, blocking_parent, sweep_temp_files, write_text_atomic
 from visrec._device import parse_device, resolve_device
 from visrec._interrupt import reraise_if_pressed
-from visrec.errors import VisrecError, os_error
+from visrec.errors import VisrecError, refusal_status
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +250,11 @@ def cached_onnx_path(backbone: Any, directory: str | os.PathLike[str] | None = N
 _EXPORT_LOCK = threading.Lock()
 
 
+class CacheUnwritable(VisrecError):
+    """The ONNX export cache cannot be written: ``engine="auto"`` runs torch instead.
+    ``exit_status`` is 1 when the system refused (as :func:`~visrec.errors.os_error`)."""
+
+
 def _export_to_cache(backbone: Any, path: Path) -> Path:
     """Export ``backbone`` to the cache file ``path``; errors name VISREC_CACHE."""
     if path.exists():
@@ -260,15 +265,16 @@ def _export_to_cache(backbone: Any, path: Path) -> Path:
     blocked = blocking_parent(path)
     if blocked is not None:
         where = "VISREC_CACHE" if os.environ.get("VISREC_CACHE") else "the cache folder"
-        raise VisrecError(f"{where}: {blocked}; set VISREC_CACHE to a writable folder")
+        raise CacheUnwritable(f"{where}: {blocked}; set VISREC_CACHE to a writable folder")
     try:
         return export_onnx(backbone, path)
     except OSError as exc:
-        raise os_error(
+        err = CacheUnwritable(
             f"cannot write the ONNX model cache {path} ({exc}); set VISREC_CACHE to a "
-            "writable folder",
-            exc,
-        ) from exc
+            "writable folder"
+        )
+        err.exit_status = refusal_status(exc)
+        raise err from exc
 
 
 class OnnxEngine:
