@@ -517,7 +517,9 @@ def _record_path(args: argparse.Namespace) -> Path | None:
     key = [
         str(Path(args.interactions).resolve()),
         str(Path(args.vectors).resolve()) if args.vectors else None,
-        args.protocol, args.k, args.test_ratio, args.min_rating,
+        # a time split holds out each user's last interaction whatever --test-size
+        args.protocol, args.k, None if args.protocol == "time" else args.test_ratio,
+        args.min_rating,
     ]  # fmt: skip
     return _resume.record_path(args.json, args.interactions, key, _cache_dir())
 

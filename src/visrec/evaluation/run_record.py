@@ -79,6 +79,12 @@ def fingerprint(
     return fp
 
 
+def _as_compared(fp: dict[str, Any]) -> dict[str, Any]:
+    """A recorded fingerprint as :func:`fingerprint` makes it today: a time record made
+    before its ``test_ratio`` was left out (None) holds the ratio it was run with."""
+    return {**fp, "test_ratio": None} if fp.get("protocol") == "time" else fp
+
+
 def json_params(params: dict[str, Any]) -> dict[str, Any]:
     """Hyperparameters as they read back from JSON (tuples become lists), so that a
     recorded set compares equal to the same set made again."""
@@ -216,10 +222,14 @@ def load_done(
     n_stale = 0
     for rec in records:
         key = (rec["seed"], rec["model"])
-        if rec["fp"] != fp:
+        old = _as_compared(rec["fp"]) if isinstance(rec["fp"], dict) else {}
+        if old != fp:
             n_stale += 1
-            old = rec["fp"] if isinstance(rec["fp"], dict) else {}
-            changed.update(n for n in fp if old.get(n) != fp[n])
+            # between time and another protocol, the ratio is not what changed
+            timed = "time" in (old.get("protocol"), fp.get("protocol"))
+            changed.update(
+                n for n in fp if old.get(n) != fp[n] and not (timed and n == "test_ratio")
+            )
         elif key in plan and rec["params"] != plan[key]:
             n_stale += 1
             changed.add(f"{rec['model']} parameters")
