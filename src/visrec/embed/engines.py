@@ -4,7 +4,8 @@
 ``name``, ``batch_size`` (its preferred batch) and ``__call__(batch) -> features``.
 ``"torch"`` is the reference path (PyTorch eager, eval mode, ``inference_mode``,
 ``channels_last``); ``"onnx"`` is ONNX Runtime (``visrec.embed.onnx_engine``);
-``"auto"`` picks ONNX Runtime when it is installed, else torch. The Ray engine runs a
+``"auto"`` picks ONNX Runtime when it is installed (torch, with a warning, when its
+export fails or its cache cannot be written), else torch. The Ray engine runs a
 whole pipeline rather than one batch, so ``visrec.embed.extract`` handles it.
 """
 

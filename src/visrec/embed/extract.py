@@ -202,7 +202,8 @@ def embed_images(
         ``VisrecError`` is raised at once, naming the other's pid.
     backbone : str or Backbone, default "efficientnet-lite0"
     engine : {"auto", "torch", "onnx", "ray"}, default "auto"
-        ``"auto"`` uses ONNX Runtime when available, else PyTorch. ``"ray"`` runs the
+        ``"auto"`` uses ONNX Runtime when available (see ``engines.make_engine``), else
+        PyTorch. ``"ray"`` runs the
         same extraction as a Ray Data pipeline (``visrec.embed.ray_engine``).
         An engine object (e.g. ``ray_engine.RayPipeline``) is used as given.
     device : {"auto", "cpu", "cuda"}, default "auto"

@@ -12,7 +12,7 @@ and the Parquet output stay local (``visrec.embed.extract`` runs them, with
 ``chunk_files`` and ``output``; ``RayPipeline`` is handed to it as the engine), so the
 file is the local engine's file: same ids, order,
 ``has_image``, failures and metadata. Inside each actor the default inner engine is the
-one ``engine="auto"`` picks locally (ONNX Runtime when installed); its vectors do not
+one ``engine="auto"`` picks locally (``engines.make_engine``); its vectors do not
 depend on the batch size, so the output is identical to a local run on the same kind of
 CPU, not merely close.
 
