@@ -224,6 +224,34 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
     with_img = [m for m in models if roles[m] == YES]
     # a model that uses pictures only for new items counts as one without, here
     without = [m for m in models if roles[m] in (NO, NEW_ONLY)]
+    lines = _classing_notes(models, roles)
+
+    mean = runs.groupby("model")["recall"].mean().dropna()
+    no_figure = [m for m in with_img if m not in mean.index]
+    with_img = [m for m in with_img if m in mean.index]
+    without = [m for m in without if m in mean.index]
+    if no_figure:
+        lines.append(
+            f"{', '.join(no_figure)} ran but {'has' if len(no_figure) == 1 else 'have'} no "
+            f"Recall@{k} on any seed (no user with a test item could be scored)."
+        )
+    if not with_img:
+        if no_figure:
+            return lines
+        return [*lines, *_no_picture_model_verdict(result, runs, mean, roles, k)]
+    if result["protocol"] == "cold-items":
+        return [*lines, *_cold_verdict(runs, with_img, without, k, _fills_the_list(result))]
+    best_img = max(with_img, key=lambda m: mean[m])
+    if not without:
+        return [*lines, f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
+    best_plain = max(without, key=lambda m: mean[m])
+    # each side is the best of its models on these seeds: its p allows for that pick
+    picks = Picks(len(with_img), len(without), "picture models", "models without pictures")
+    return [*lines, *_best_pair_verdict(result, runs, best_img, best_plain, picks)]
+
+
+def _classing_notes(models: list[str], roles: dict[str, str]) -> list[str]:
+    """The sentences on models using pictures only for new items and on unknown models."""
     unknown = [m for m in models if roles[m] == UNKNOWN]
     lines: list[str] = []
     only_new = [m for m in models if roles[m] == NEW_ONLY]
@@ -240,61 +268,64 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
             f"Not classed (unknown to visrec {__version__}, so not known to use pictures "
             f"or not): {', '.join(unknown)}."
         )
+    return lines
 
-    mean = runs.groupby("model")["recall"].mean().dropna()
-    no_figure = [m for m in with_img if m not in mean.index]
-    with_img = [m for m in with_img if m in mean.index]
-    without = [m for m in without if m in mean.index]
-    if no_figure:
-        lines.append(
-            f"{', '.join(no_figure)} ran but {'has' if len(no_figure) == 1 else 'have'} no "
-            f"Recall@{k} on any seed (no user with a test item could be scored)."
-        )
-    if not with_img:
-        if no_figure:
-            return lines
-        if only_new:
-            return [
-                *lines,
-                f"No model{' known' if unknown else ''} here uses pictures for items with "
-                "interactions: add vbpr to --models to ask whether pictures help them.",
-            ]
-        given = bool((result.get("inputs") or {}).get("vectors"))
+
+def _no_picture_model_verdict(
+    result: Mapping[str, Any], runs: pd.DataFrame, mean: pd.Series, roles: dict[str, str], k: int
+) -> list[str]:
+    """With no model here using pictures: what to add to ``--models``; the popularity check."""
+    if NEW_ONLY in roles.values():
         return [
-            *lines,
-            "No model that reads pictures has a Recall@K in this run: "
-            + ("" if given else "give --vectors and ")
-            + "add vbpr or visual-cf to --models to ask whether pictures help.",
-            *_against_popularity(runs, mean, k),
+            f"No model{' known' if UNKNOWN in roles.values() else ''} here uses pictures for "
+            "items with interactions: add vbpr to --models to ask whether pictures help them.",
         ]
-    if result["protocol"] == "cold-items":
-        return [*lines, *_cold_verdict(runs, with_img, without, k, _fills_the_list(result))]
-    best_img = max(with_img, key=lambda m: mean[m])
-    if not without:
-        return [*lines, f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
-    best_plain = max(without, key=lambda m: mean[m])
+    given = bool((result.get("inputs") or {}).get("vectors"))
+    return [
+        "No model that reads pictures has a Recall@K in this run: "
+        + ("" if given else "give --vectors and ")
+        + "add vbpr or visual-cf to --models to ask whether pictures help.",
+        *_against_popularity(runs, mean, k),
+    ]
+
+
+def _best_pair_verdict(
+    result: Mapping[str, Any], runs: pd.DataFrame, best_img: str, best_plain: str, picks: Picks
+) -> list[str]:
+    """The sentences comparing the two best models, with pictures and without, seed by seed."""
+    k = int(result["k"])
     pair = runs[runs["model"].isin([best_img, best_plain])].pivot_table(
         index="seed", columns="model", values="recall"
     )
     pair = pair.dropna()
     if len(pair) == 0:
         return [
-            *lines,
             f"Best with pictures: {best_img}; best without: {best_plain}; no seed ran both "
             "with a Recall@K, so they cannot be compared split by split.",
         ]
     a, b = pair[best_img], pair[best_plain]
     shared = "" if len(pair) == runs["seed"].nunique() else f" (on the {len(pair)} seeds both ran)"
-    lines.append(
+    head = (
         f"Best with pictures: {best_img}, Recall@{k} {a.mean():.3f}; best without: "
         f"{best_plain}, {b.mean():.3f}{shared}."
     )
-    diff = (a - b).to_numpy()
+    call = _pair_call(result, (a - b).to_numpy(), b, best_img, best_plain, picks)
+    return [head, call]
+
+
+def _pair_call(
+    result: Mapping[str, Any],
+    diff: np.ndarray,
+    plain: pd.Series,
+    best_img: str,
+    best_plain: str,
+    picks: Picks,
+) -> str:
+    """The call on ``diff`` (Recall@K with pictures less ``plain``'s, seed by seed)."""
+    k = int(result["k"])
     wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
     ties = diff.size - wins - losses
     said = f"{diff.mean():+.4f} Recall@{k} on average, {seeds_said(wins, losses, diff.size)}"
-    # each side is the best of its models on these seeds: its p allows for that pick
-    picks = Picks(len(with_img), len(without), "picture models", "models without pictures")
     if diff.size > 1 and ties < diff.size:
         said += sign_test_said(wins, losses, picks)
     if ties == diff.size:
@@ -306,14 +337,14 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
         )
     else:
         call = {
-            "up": f"Pictures help here{_by_little(diff, b)}: {said}.",
-            "down": f"Pictures do not help here{_by_little(diff, b)}: {said}.",
+            "up": f"Pictures help here{_by_little(diff, plain)}: {said}.",
+            "down": f"Pictures do not help here{_by_little(diff, plain)}: {said}.",
             "few": f"Too few seeds to call: {said}; run --seeds "
             f"{picks.seeds(wins >= losses)} or more.",
             "unclear": f"No clear difference: {said}.",
         }[sign_call(wins, losses, diff.size, picks)]
         call += weak_evidence(wins, losses, diff.size, picks)
-    spread = b.std(ddof=1) if len(b) > 1 else float("nan")
+    spread = plain.std(ddof=1) if len(plain) > 1 else float("nan")
     if np.isfinite(spread) and ties < diff.size:
         what = (
             "between seeds (the time split is the same for every seed: the seeds change "
@@ -323,7 +354,7 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
             else "between the splits"
         )
         call += f" ({best_plain} itself moves {spread:.4f} (std) {what}.)"
-    return [*lines, call]
+    return call
 
 
 TIE = 1e-9  # Recall@K differences below this are ties (the same ranking)
@@ -649,12 +680,48 @@ def render_evaluation_report(
     protocol = str(result["protocol"])
     models = list(dict.fromkeys(runs["model"]))
     roles = picture_roles(models, protocol)
-    img = [m for m in models if roles[m] == YES]
     seeds = sorted({int(s) for s in runs["seed"]})
     shown_inputs = {**(result.get("inputs") or {}), **(inputs or {})}
     # the data's name in the title: several reports open side by side tell apart in tabs
     name = data_name(shown_inputs.get("interactions"))
     heading = title or f"visrec evaluate: {protocol} protocol" + (f" on {name}" if name else "")
+    info = _run_info(result, shown_inputs, protocol, k, seeds)
+    notes = [str(n) for n in result.get("notes") or []]
+    figure = _metric_figure(result, runs, models, roles, k)
+    parts = [
+        *page_head(heading),
+        _kv_table(info),
+        verdict_section("Do pictures help here?", verdict(result)),
+        *(
+            [_section("notes", "Notes", "".join(_note(n, "explain") for n in notes))]
+            if notes
+            else []
+        ),
+        _section(
+            "results", results_title(len(seeds)), _results_table(runs, models, k, roles) + figure
+        ),
+        _section("seeds", "Seed by seed", _seeds_body(runs, models, k, protocol)),
+        _section("splits", "Splits", _splits_table(result.get("splits") or {})),
+    ]
+    tuned = _tuned_section(runs)
+    if tuned:
+        parts.append(_section("tuned", "What validation chose", tuned))
+    parts += [
+        _section("params", "Hyperparameters", _params_section(result.get("params") or {})),
+        _section("metrics", "How the figures are computed", _metrics_note(k)),
+        *page_foot(),
+    ]
+    return "\n".join(parts)
+
+
+def _run_info(
+    result: Mapping[str, Any],
+    shown_inputs: Mapping[str, Any],
+    protocol: str,
+    k: int,
+    seeds: list[int],
+) -> dict[str, Any]:
+    """The table under the heading: protocol, K, seeds, inputs, how the result was made."""
     info = {
         "protocol": f"{protocol}: {PROTOCOLS.get(protocol, '')}".rstrip(": "),
         "list length K": k,
@@ -667,7 +734,18 @@ def render_evaluation_report(
             info["command"] = str(run["command"])
         if run.get("created"):
             info["run"] = f"visrec {run.get('visrec', '?')}, {run['created']}"
-    notes = [str(n) for n in result.get("notes") or []]
+    return info
+
+
+def _metric_figure(
+    result: Mapping[str, Any],
+    runs: pd.DataFrame,
+    models: list[str],
+    roles: dict[str, str],
+    k: int,
+) -> str:
+    """The bar plot of the metrics per model, embedded, with the note on how to read it."""
+    img = [m for m in models if roles[m] == YES]
     # no more candidates than K: a Recall@K panel of equal bars at 1 says nothing
     recall_panel = [] if _fills_the_list(result) else [("recall", f"Recall@{k}", 0.0)]
     plot = plots.metric_bars_png(
@@ -676,73 +754,49 @@ def render_evaluation_report(
         [("auc", "AUC", 0.5), *recall_panel, ("ndcg", f"NDCG@{k}", 0.0)],
         image_models=img,
     )
-    parts = [
-        *page_head(heading),
-        _kv_table(info),
-        verdict_section("Do pictures help here?", verdict(result)),
-        *(
-            [_section("notes", "Notes", "".join(_note(n, "explain") for n in notes))]
-            if notes
-            else []
-        ),
-        _section(
-            "results",
-            results_title(len(seeds)),
-            _results_table(runs, models, k, roles)
-            + _img(
-                plot,
-                f"AUC, {f'Recall@{k} and ' if recall_panel else ''}NDCG@{k} per model, one "
-                "dot per seed",
-            )
-            + _note(
-                "Bars: the mean over seeds (AUC bars start at 0.5, chance); black dots: "
-                "each seed; line: from the lowest to the highest seed. Blue: models that "
-                "read pictures; orange: models that do not; grey: the popularity baseline.",
-                "explain",
+    return _img(
+        plot,
+        f"AUC, {f'Recall@{k} and ' if recall_panel else ''}NDCG@{k} per model, one dot per seed",
+    ) + _note(
+        "Bars: the mean over seeds (AUC bars start at 0.5, chance); black dots: "
+        "each seed; line: from the lowest to the highest seed. Blue: models that "
+        "read pictures; orange: models that do not; grey: the popularity baseline.",
+        "explain",
+    )
+
+
+def _seeds_body(runs: pd.DataFrame, models: list[str], k: int, protocol: str) -> str:
+    """The "Seed by seed" section: what its columns show, then Recall@K and AUC by seed."""
+    return (
+        _note(
+            "Every model of a seed is fitted and scored on the same split, so compare "
+            "models within a column; "
+            + (
+                "the time split is the same for every seed, so the columns show how "
+                "much the models' randomness (their initialisation, the inner split "
+                "reg=auto validates on) moves the figures."
+                if protocol == "time"
+                else "the columns show how much one split differs from another."
             ),
-        ),
-        _section(
-            "seeds",
-            "Seed by seed",
-            _note(
-                "Every model of a seed is fitted and scored on the same split, so compare "
-                "models within a column; "
-                + (
-                    "the time split is the same for every seed, so the columns show how "
-                    "much the models' randomness (their initialisation, the inner split "
-                    "reg=auto validates on) moves the figures."
-                    if protocol == "time"
-                    else "the columns show how much one split differs from another."
-                ),
-                "explain",
-            )
-            + per_seed_table(runs, models, "recall", f"Recall@{k}")
-            + per_seed_table(runs, models, "auc", "AUC"),
-        ),
-        _section("splits", "Splits", _splits_table(result.get("splits") or {})),
-    ]
-    tuned = _tuned_section(runs)
-    if tuned:
-        parts.append(_section("tuned", "What validation chose", tuned))
-    parts += [
-        _section("params", "Hyperparameters", _params_section(result.get("params") or {})),
-        _section(
-            "metrics",
-            "How the figures are computed",
-            _note(
-                f"Every candidate item except the user's training items is scored for every "
-                f"test user. AUC: the chance that a held-out item outranks a candidate the "
-                f"user did not interact with (ties count one half). Recall@{k}: hits in the "
-                f"top {k} / min({k}, the user's held-out items). NDCG@{k}: binary gains, "
-                f"log2 discount. HitRate@{k}: share of users with a hit. Coverage@{k}: "
-                f"distinct items recommended / candidates. Means over test users, then "
-                f"mean and sample std over seeds.",
-                "explain",
-            ),
-        ),
-        *page_foot(),
-    ]
-    return "\n".join(parts)
+            "explain",
+        )
+        + per_seed_table(runs, models, "recall", f"Recall@{k}")
+        + per_seed_table(runs, models, "auc", "AUC")
+    )
+
+
+def _metrics_note(k: int) -> str:
+    """The "How the figures are computed" section's body."""
+    return _note(
+        f"Every candidate item except the user's training items is scored for every "
+        f"test user. AUC: the chance that a held-out item outranks a candidate the "
+        f"user did not interact with (ties count one half). Recall@{k}: hits in the "
+        f"top {k} / min({k}, the user's held-out items). NDCG@{k}: binary gains, "
+        f"log2 discount. HitRate@{k}: share of users with a hit. Coverage@{k}: "
+        f"distinct items recommended / candidates. Means over test users, then "
+        f"mean and sample std over seeds.",
+        "explain",
+    )
 
 
 def write_evaluation_report(
