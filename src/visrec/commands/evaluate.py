@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from visrec.embed.store import ItemVectors
-    from visrec.evaluation.runner import ExperimentResult
+    from visrec.evaluation.experiment_result import ExperimentResult
 
 # with --vectors every model; without, only those that need no pictures
 DEFAULT_MODELS = "popularity,bpr,vbpr,visual-cf"
@@ -257,7 +257,7 @@ def _check_options(args: argparse.Namespace, say: Callable[[str], None]) -> None
 
 def _model_specs(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     """``(name, params)`` of each ``--models`` entry (default set if not given), checked."""
-    from visrec.evaluation.runner import parse_model_specs
+    from visrec.evaluation.model_specs import parse_model_specs
 
     default = DEFAULT_MODELS if args.vectors else DEFAULT_MODELS_NO_VECTORS
     if args.models is None:
@@ -355,7 +355,7 @@ def _warn_vector_spread(
 ) -> None:
     """Warns, and adds to ``notes``, of vectors a model that reads them learns nothing from."""
     from visrec.embed.store import spread_notes
-    from visrec.evaluation.runner import model_class
+    from visrec.evaluation.model_specs import model_class
 
     readers = [model_class(n) for n, _ in specs]
     readers = [c for c in readers if c.uses_vectors or c.scores_new_items]
@@ -466,7 +466,7 @@ def _span(stats: list[dict[str, Any]], key: str) -> str:
 def _check_params(specs: list[tuple[str, dict[str, Any]]]) -> None:
     """Fail before loading and splitting on an unknown ``--param`` name or a wrong-type
     or out-of-range value (the runner would only meet them at that model's first fit)."""
-    from visrec.evaluation.runner import model_class
+    from visrec.evaluation.model_specs import model_class
 
     for name, params in specs:
         check_param_names(model_class(name), params, name, f"{name}.{{name}}=VALUE")

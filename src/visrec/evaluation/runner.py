@@ -19,17 +19,19 @@ same path fits only the runs not recorded yet and returns exactly what one
 uninterrupted call would have (``fit_s`` of a reused run is the recorded one); its
 runs leave the record once the experiment is complete (runs of other models or seeds
 stay, for their own resume; an empty record is removed).
+
+The result, :class:`ExperimentResult` with its summary, table and JSON (and
+:data:`METRICS`), lives in :mod:`visrec.evaluation.experiment_result`; the parsing of
+model specs (:func:`parse_model_specs`, :func:`model_class`) in
+:mod:`visrec.evaluation.model_specs`. Both are importable from here as before.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import numbers
 import os
-import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,12 +41,20 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from visrec._atomic import check_side_file, write_text_atomic
+from visrec._atomic import check_side_file
 from visrec.data.interactions import ITEM, USER, Interactions, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors, distinct_rows
 from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation import run_record
+from visrec.evaluation.experiment_result import COUNTS as COUNTS
+from visrec.evaluation.experiment_result import METRICS as METRICS
+from visrec.evaluation.experiment_result import ExperimentResult as ExperimentResult
+from visrec.evaluation.model_specs import BASELINE as BASELINE
+from visrec.evaluation.model_specs import ModelSpec as ModelSpec
+from visrec.evaluation.model_specs import _make as _make
+from visrec.evaluation.model_specs import model_class as model_class
+from visrec.evaluation.model_specs import parse_model_specs as parse_model_specs
 from visrec.evaluation.protocols import (
     PROTOCOLS,
     Split,
@@ -55,10 +65,6 @@ from visrec.evaluation.protocols import (
 from visrec.models import _fit_lines
 from visrec.models.base import Recommender
 
-ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
-BASELINE = "popularity"
-METRICS = ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s")
-
 __all__ = [
     "ExperimentResult",
     "check_item_vectors",
@@ -66,247 +72,6 @@ __all__ = [
     "parse_model_specs",
     "run_experiment",
 ]
-
-
-@dataclass
-class ExperimentResult:
-    """Per-run metrics and their summary.
-
-    Attributes
-    ----------
-    runs : DataFrame
-        One row per (seed, model): ``seed, model, auc, recall, ndcg, hit_rate, coverage,
-        fit_s, score_s, n_test_users, n_candidates, tuned`` (``tuned``: the penalties
-        ``reg="auto"`` chose by validation, e.g. ``"reg=0.1"``; None otherwise).
-    protocol : str
-    k : int
-    info : dict
-        Split statistics per seed (sizes, dropped rows), for the JSON report.
-    params : dict
-        Every hyperparameter of each model, defaults included, so the JSON report says
-        what was run; ``random_state`` is left out (each run uses its split's seed).
-    notes : list of str
-        What qualifies the figures (``visrec evaluate`` adds its notes: ties at the
-        latest time, items without an image, a catalogue no bigger than ``k``), kept
-        with them in the JSON and the report.
-    inputs : dict of str to str
-        The files the result came from (``{"interactions": ..., "vectors": ...}``),
-        shown by the report, also one rebuilt from the JSON.
-    records_skipped : dict of str to int
-        The records of the interactions file the loader left out, by kind (``visrec
-        evaluate`` fills it; ``{}`` when none were).
-    """
-
-    runs: pd.DataFrame
-    protocol: str
-    k: int
-    info: dict[str, Any] = field(default_factory=dict)
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    inputs: dict[str, str] = field(default_factory=dict)
-    records_skipped: dict[str, int] = field(default_factory=dict)
-
-    def summary(self) -> pd.DataFrame:
-        """Mean and standard deviation per model and metric.
-
-        Columns are a MultiIndex ``(metric, "mean"|"std")``; models keep the order they
-        were given in. The std is the sample standard deviation over the seeds where the
-        metric is defined (ddof=1); 0 for a model run on a single seed, NaN (null in
-        JSON) when only one of its several seeds defines it (no spread is known).
-        """
-        order = list(dict.fromkeys(self.runs["model"]))
-        g = self.runs.groupby("model", sort=False)[list(METRICS)]
-        one_run = self.runs.groupby("model", sort=False).size() == 1
-        std = g.std(ddof=1)
-        std[one_run] = std[one_run].fillna(0.0)
-        out = pd.concat({"mean": g.mean(), "std": std}, axis=1)
-        out = out.swaplevel(axis=1)[[(m, s) for m in METRICS for s in ("mean", "std")]]
-        return out.loc[order]
-
-    def table(self) -> str:
-        """A plain-text comparison table: ``mean ± std`` per metric, fit seconds (the
-        mean alone when there was a single seed: its std says nothing)."""
-        summ = self.summary()
-        spread = self.runs["seed"].nunique() > 1
-        g = self.runs.groupby("model", sort=False)
-        defined = g[list(METRICS)].count().to_dict("index")  # model -> metric -> seeds
-        n_runs = g.size().to_dict()
-        k = self.k
-        names = {
-            "auc": "AUC",
-            "recall": f"Recall@{k}",
-            "ndcg": f"NDCG@{k}",
-            "hit_rate": f"HitRate@{k}",
-            "coverage": f"Coverage@{k}",
-            "fit_s": "fit s",
-        }
-        rows = []
-        for model, r in summ.iterrows():
-            row = {"model": str(model)}
-            for m in METRICS:
-                mu, sd = r[(m, "mean")], r[(m, "std")]
-                digits = 1 if m == "fit_s" else 3
-                if pd.isna(mu):  # no user for whom it is defined (notes say why)
-                    row[names[m]] = "n/a"
-                    continue
-                cell = f"{mu:.{digits}f}"
-                if spread and not pd.isna(sd):
-                    cell += f" ± {sd:.{digits}f}"
-                n = int(defined[model][m])
-                if n < n_runs[model]:  # the mean is of fewer seeds than the header says
-                    cell += f" ({n} of {n_runs[model]} seeds)"
-                row[names[m]] = cell
-            rows.append(row)
-        return pd.DataFrame(rows).to_string(index=False)
-
-    def tuned_note(self) -> str | None:
-        """One line per model whose ``reg="auto"`` chose by validation: the setting
-        chosen and in how many runs, e.g. ``bpr: reg=0.1 (2 runs), reg=0.03 (1 run)``."""
-        if "tuned" not in self.runs or self.runs["tuned"].isna().all():
-            return None
-        lines = []
-        for model, g in self.runs.dropna(subset=["tuned"]).groupby("model", sort=False):
-            counts = g["tuned"].value_counts(sort=True)
-            parts = [f"{setting} ({n} run{'s' if n > 1 else ''})" for setting, n in counts.items()]
-            lines.append(f"  {model}: {', '.join(parts)}")
-        chosen = " ".join(self.runs["tuned"].dropna().astype(str))
-        # reg_visual alone when --param fixed reg: still reg=auto's choice
-        what = ["reg=auto on sparse data" if re.search(r"\breg(_visual)?=", chosen) else ""]
-        what.append("visual-cf's profile_weight=auto" if "profile_weight=" in chosen else "")
-        return (
-            f"validation chose ({', '.join(w for w in what if w)}), on inner splits of each "
-            "training set:\n" + "\n".join(lines)
-        )
-
-    def run_keys(self) -> set[tuple[int, str]]:
-        """``(seed, model)`` of every run, as ``run_record.forget`` takes them."""
-        pairs = zip(self.runs["seed"], self.runs["model"], strict=True)
-        return {(int(s), str(m)) for s, m in pairs}
-
-    def to_dict(self) -> dict[str, Any]:
-        summ = self.summary()
-        models = {
-            str(model): {
-                m: {"mean": _num(r[(m, "mean")]), "std": _num(r[(m, "std")])} for m in METRICS
-            }
-            for model, r in summ.iterrows()
-        }
-        return {
-            "protocol": self.protocol,
-            "k": self.k,
-            "seeds": sorted({int(s) for s in self.runs["seed"]}),
-            "summary": models,
-            "runs": [
-                {str(c): _count(v) if c in COUNTS else _plain(v) for c, v in r.items()}
-                for r in self.runs.to_dict(orient="records")
-            ],
-            "splits": self.info,
-            "params": {m: {n: _plain(v) for n, v in p.items()} for m, p in self.params.items()},
-            "notes": list(self.notes),
-            "inputs": dict(self.inputs),
-            "records_skipped": dict(self.records_skipped),
-        }
-
-    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The result as JSON; written atomically to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            write_text_atomic(path, text + "\n")
-        return text
-
-
-def _num(v: Any) -> float | None:
-    f = float(v)
-    return None if math.isnan(f) else f
-
-
-#: columns of ``runs`` that count things: whole numbers in JSON, as in ``splits``
-COUNTS = ("n_test_users", "n_candidates")
-
-
-def _count(v: Any) -> int | None:
-    f = _num(v)
-    return None if f is None else int(f)
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        return _num(v)
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict[str, Any]]]:
-    """Normalise ``"a,b"`` / ``["a", ("b", {...}), BPR(factors=32)]`` to
-    ``[(name, params), ...]`` with the popularity baseline first when it was not listed.
-    An estimator instance stands for its name and the hyperparameters it sets away
-    from their defaults (it is not fitted itself: each seed fits a fresh one)."""
-    if isinstance(models, str):
-        models = [m.strip() for m in models.split(",") if m.strip()]
-    elif isinstance(models, Recommender):
-        models = [models]
-    out: list[tuple[str, dict[str, Any]]] = []
-    for spec in models:
-        if isinstance(spec, str):
-            out.append((spec, {}))
-        elif isinstance(spec, Recommender):
-            if type(spec) is not model_class(spec.name):
-                # runs fit the registered class by name: a subclass would be replaced
-                raise VisrecError(
-                    f"models: {type(spec).__name__} is not the registered {spec.name!r} "
-                    "model; run_experiment fits models by name, so fit and score your "
-                    "class with make_split and evaluate_model"
-                )
-            defaults = type(spec)().get_params()
-            changed = {k: v for k, v in spec.get_params().items() if v != defaults.get(k)}
-            out.append((spec.name, changed))
-        elif (
-            isinstance(spec, tuple | list)  # a list: the pair as read back from JSON
-            and len(spec) == 2
-            and isinstance(spec[0], str)
-            and isinstance(spec[1], Mapping)
-        ):
-            out.append((spec[0], dict(spec[1])))
-        else:
-            raise VisrecError(
-                f"models: {spec!r} is not a model; give a name ('bpr'), a (name, params "
-                "dict) pair ('bpr', {'factors': 32}) or an estimator (BPR(factors=32))"
-            )
-    names = [n for n, _ in out]
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise VisrecError(f"model {dup!r} is listed twice")
-    if BASELINE not in names:
-        out.insert(0, (BASELINE, {}))
-    return out
-
-
-def model_class(spec: str) -> type[Recommender]:
-    """The class of a model spec name: a registered name, or ``NAME@LABEL`` for a
-    variant of it (``bpr@strong`` with its own ``--param bpr@strong.reg=0.1``), so that
-    one table can compare settings of the same model."""
-    from visrec.models.registry import get_model_class
-
-    name, at, label = spec.partition("@")
-    if at and not name.strip():
-        raise VisrecError(f"model {spec!r}: give a model name before '@', e.g. bpr{spec}")
-    if at and not label.strip():
-        raise VisrecError(f"model {spec!r}: give a label after '@', e.g. {name}@strong")
-    if "=" in label:  # --param NAME@LABEL.KEY=VALUE could never address it
-        raise VisrecError(f"model {spec!r}: a label cannot hold '=', e.g. {name}@strong")
-    return get_model_class(name)
-
-
-def _make(name: str, params: dict[str, Any], seed: int) -> Recommender:
-    klass = model_class(name)
-    kwargs = dict(params)
-    # the hyperparameter names come from get_params() of a default instance (cheap:
-    # __init__ only stores its arguments), the one list save() and `visrec train` use
-    if "random_state" not in kwargs and "random_state" in klass().get_params():
-        kwargs["random_state"] = seed
-    try:
-        return klass(**kwargs)
-    except TypeError as exc:  # an unknown hyperparameter name, e.g. a --param typo
-        raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
 
 
 def seed_list(seeds: Sequence[int] | int) -> list[int]:

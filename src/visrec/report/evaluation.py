@@ -156,7 +156,7 @@ def picture_roles(models: list[str], protocol: str) -> dict[str, str]:
     On warm and time splits every candidate has interactions, so a model that uses
     pictures only for new items (visual-cf: BPR on known items) does not use them there:
     comparing it with BPR would compare BPR with itself."""
-    from visrec.evaluation.runner import model_class
+    from visrec.evaluation.model_specs import model_class
 
     roles = {}
     for m in models:

@@ -1,0 +1,94 @@
+"""Model specs of an experiment: names, ``(name, params)`` pairs and estimators.
+
+:func:`parse_model_specs` normalises what ``run_experiment(models=...)`` and ``visrec
+evaluate --models`` take to ``[(name, params), ...]`` with the popularity baseline
+first; :func:`model_class` finds the class of a name (``NAME@LABEL`` for a variant of
+a registered model); ``_make`` builds the estimator of one run for its seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from visrec.errors import VisrecError
+from visrec.models.base import Recommender
+
+ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
+BASELINE = "popularity"
+
+__all__ = ["BASELINE", "ModelSpec", "model_class", "parse_model_specs"]
+
+
+def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict[str, Any]]]:
+    """Normalise ``"a,b"`` / ``["a", ("b", {...}), BPR(factors=32)]`` to
+    ``[(name, params), ...]`` with the popularity baseline first when it was not listed.
+    An estimator instance stands for its name and the hyperparameters it sets away
+    from their defaults (it is not fitted itself: each seed fits a fresh one)."""
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",") if m.strip()]
+    elif isinstance(models, Recommender):
+        models = [models]
+    out: list[tuple[str, dict[str, Any]]] = []
+    for spec in models:
+        if isinstance(spec, str):
+            out.append((spec, {}))
+        elif isinstance(spec, Recommender):
+            if type(spec) is not model_class(spec.name):
+                # runs fit the registered class by name: a subclass would be replaced
+                raise VisrecError(
+                    f"models: {type(spec).__name__} is not the registered {spec.name!r} "
+                    "model; run_experiment fits models by name, so fit and score your "
+                    "class with make_split and evaluate_model"
+                )
+            defaults = type(spec)().get_params()
+            changed = {k: v for k, v in spec.get_params().items() if v != defaults.get(k)}
+            out.append((spec.name, changed))
+        elif (
+            isinstance(spec, tuple | list)  # a list: the pair as read back from JSON
+            and len(spec) == 2
+            and isinstance(spec[0], str)
+            and isinstance(spec[1], Mapping)
+        ):
+            out.append((spec[0], dict(spec[1])))
+        else:
+            raise VisrecError(
+                f"models: {spec!r} is not a model; give a name ('bpr'), a (name, params "
+                "dict) pair ('bpr', {'factors': 32}) or an estimator (BPR(factors=32))"
+            )
+    names = [n for n, _ in out]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise VisrecError(f"model {dup!r} is listed twice")
+    if BASELINE not in names:
+        out.insert(0, (BASELINE, {}))
+    return out
+
+
+def model_class(spec: str) -> type[Recommender]:
+    """The class of a model spec name: a registered name, or ``NAME@LABEL`` for a
+    variant of it (``bpr@strong`` with its own ``--param bpr@strong.reg=0.1``), so that
+    one table can compare settings of the same model."""
+    from visrec.models.registry import get_model_class
+
+    name, at, label = spec.partition("@")
+    if at and not name.strip():
+        raise VisrecError(f"model {spec!r}: give a model name before '@', e.g. bpr{spec}")
+    if at and not label.strip():
+        raise VisrecError(f"model {spec!r}: give a label after '@', e.g. {name}@strong")
+    if "=" in label:  # --param NAME@LABEL.KEY=VALUE could never address it
+        raise VisrecError(f"model {spec!r}: a label cannot hold '=', e.g. {name}@strong")
+    return get_model_class(name)
+
+
+def _make(name: str, params: dict[str, Any], seed: int) -> Recommender:
+    klass = model_class(name)
+    kwargs = dict(params)
+    # the hyperparameter names come from get_params() of a default instance (cheap:
+    # __init__ only stores its arguments), the one list save() and `visrec train` use
+    if "random_state" not in kwargs and "random_state" in klass().get_params():
+        kwargs["random_state"] = seed
+    try:
+        return klass(**kwargs)
+    except TypeError as exc:  # an unknown hyperparameter name, e.g. a --param typo
+        raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
