@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from visrec.data.column_names import column_key
 from visrec.data.id_spelling import ids_as_text
 from visrec.data.interactions import ITEM
 from visrec.data.tables import (
     BadRecord,
     LoadResult,
-    column_key,
     encoding_warnings,
     is_json_file,
     read_parquet_frame,

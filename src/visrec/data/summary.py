@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
+from visrec.data.column_names import NoIdColumnError
 from visrec.data.id_spelling import id_notes
 from visrec.data.images_index import IMAGE_SUFFIXES, scan_images
 from visrec.data.interactions import ITEM, RATING, USER
@@ -24,7 +25,6 @@ from visrec.data.item_tables import ITEM_FILES, load_item_table
 from visrec.data.tables import (
     INTERACTION_FILES,
     LoadResult,
-    NoIdColumnError,
     amazon_review_files,
     is_json_file,
     load_interactions,
