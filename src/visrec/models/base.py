@@ -15,6 +15,11 @@ only have an image) are legal: models that use vectors score them from the vecto
 others give them ``-inf`` in their ``_score`` (popularity, bpr). Items that arrive
 after training are scored with ``score_new_items`` by models whose
 ``scores_new_items`` is True.
+
+What every fit does before learning (the argument checks, the start from scratch) is in
+``_fresh_fit``, the top-``n`` lists ``recommend`` returns in ``_top_n``; their public
+names (``check_fit_inputs``, ``fit_from_scratch``, ``forget_fit``, ``top_n``,
+``check_list_length``) are importable from here as well.
 """
 
 from __future__ import annotations
@@ -27,10 +32,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Self, TypeVar, cast
+from typing import Any, ClassVar, Self, cast
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
@@ -42,7 +46,6 @@ from visrec._atomic import (
     not_regular,
     write_text_atomic,
 )
-from visrec._ranking import top_candidates
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import (
     UNUSABLE_VALUES,
@@ -53,7 +56,11 @@ from visrec.embed.store import (
     usable_rows,
 )
 from visrec.errors import NotFittedError, VisrecError
+from visrec.models._fresh_fit import check_fit_inputs as check_fit_inputs
+from visrec.models._fresh_fit import fit_from_scratch, forget_fit
 from visrec.models._indices import as_indices
+from visrec.models._top_n import check_list_length as check_list_length
+from visrec.models._top_n import top_n
 from visrec.models.model_folder import (
     ARRAYS_NPZ,
     DAMAGE,
@@ -87,8 +94,6 @@ __all__ = [
     "forget_fit",
     "top_n",
 ]
-
-_T = TypeVar("_T")
 
 
 # scores per block in Recommender.recommend (4M float64 = 32 MB)
@@ -931,13 +936,6 @@ class Recommender(ParamsMixin, ABC):
         return cast(Self, model)  # a subclass of cls: checked above
 
 
-def forget_fit(estimator: object) -> None:
-    """Drop every learned attribute (public names ending in ``_``, as scikit-learn's
-    ``check_is_fitted`` reads them), leaving the hyperparameters."""
-    for name in [k for k in vars(estimator) if k.endswith("_") and not k.startswith("_")]:
-        delattr(estimator, name)
-
-
 def _folder_identity(folder: Path) -> tuple[int, int] | None:
     """Which folder ``folder`` names now (device, inode): a save swaps a new one in."""
     try:
@@ -945,69 +943,3 @@ def _folder_identity(folder: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
-
-
-def check_fit_inputs(name: str, interactions: object, item_vectors: object = None) -> None:
-    """One line naming what was passed to ``fit`` when it is not an ``Interactions`` /
-    ``ItemVectors`` (a DataFrame, a bare array), not an AttributeError from inside."""
-    if not isinstance(interactions, Interactions):
-        hint = (
-            ": build one with Interactions.from_frame(df)"
-            if isinstance(interactions, pd.DataFrame)
-            else ""
-        )
-        raise VisrecError(
-            f"model {name!r}: fit takes an Interactions, got {type(interactions).__name__}{hint}"
-        )
-    if item_vectors is not None and not isinstance(item_vectors, ItemVectors):
-        raise VisrecError(
-            f"model {name!r}: item_vectors must be an ItemVectors (ids, vectors, has_image; "
-            f"visrec.read_vectors reads one), got {type(item_vectors).__name__}"
-        )
-    if item_vectors is not None and len(item_vectors) and not item_vectors.dim:
-        # read_vector_ids gives such a store (ids only); a model would fit without images
-        raise VisrecError(
-            f"model {name!r}: the item vectors have width 0 (ids only, as read_vector_ids "
-            "reads them); pass vectors read with read_vectors"
-        )
-
-
-def fit_from_scratch(estimator: object, fit: Callable[[], _T]) -> _T:
-    """Run ``fit`` on a clean ``estimator``: nothing of an earlier fit survives, and a
-    fit that fails leaves it unfitted rather than old arrays under new id maps."""
-    forget_fit(estimator)
-    try:
-        return fit()
-    except BaseException:
-        forget_fit(estimator)
-        raise
-
-
-def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``n`` largest entries per row, best first: two arrays
-    of shape ``(n_rows, min(n, n_cols))``.
-
-    Entries equal to ``-inf`` are never returned: they become index -1 / score -inf; so
-    are NaN entries (a fit that partly diverged), which would otherwise take the top.
-    Ties break by lower index (stable), so results are deterministic.
-
-    This is :func:`visrec.evaluation.metrics.top_k`'s ranking with ``-inf`` as the
-    exclusion mark: a model scores ``-inf`` what it must not recommend (seen items,
-    items outside ``items=``, untrained items), so those are dropped rather than listed
-    last. ``top_k`` takes the exclusion as a separate mask and keeps ``-inf``-scored
-    candidates, ranked last, because an evaluation must rank every candidate.
-    """
-    n = check_list_length(n)
-    scores = np.fmax(np.atleast_2d(scores), -np.inf)  # NaN -> -inf (a copy)
-    # past the candidates every column would be padding: n=10**13 asked for "all"
-    # (and no candidates at all, items=[], is zero columns, not n of padding)
-    return top_candidates(scores, min(n, scores.shape[1]))
-
-
-def check_list_length(n: object) -> int:
-    """``n`` as an int when it is a positive integer (``True`` and ``2.5`` are not)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise VisrecError(f"n must be a positive integer, got {n!r}")
-    if n <= 0:
-        raise VisrecError(f"n must be positive, got {n}")
-    return int(n)

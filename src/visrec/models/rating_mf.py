@@ -39,9 +39,9 @@ from numpy.typing import ArrayLike
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import NotFittedError, VisrecError
+from visrec.models._fresh_fit import check_fit_inputs, fit_from_scratch
 from visrec.models._indices import as_indices
 from visrec.models._train import FeatureScaler
-from visrec.models.base import check_fit_inputs, fit_from_scratch
 from visrec.models.params import ParamsMixin
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from visrec.data.id_spelling import find_ids, is_one_id, spell_ids
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
-from visrec.models.base import check_list_length, top_n
+from visrec.models._top_n import check_list_length, top_n
 
 # Queries scored per matrix product: bounds memory at _BATCH x n_items floats.
 _BATCH = 256
