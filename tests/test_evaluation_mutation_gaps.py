@@ -111,6 +111,13 @@ def test_evaluate_keeps_one_time_record_whatever_the_test_size(
 
     assert path("time", "--test-size", "0.3") == path("time") is not None
     assert path("warm", "--test-size", "0.3") != path("warm")
+    # the name an earlier visrec gave a time record (its key held the default 0.2):
+    # an interrupted run of it still resumes after an upgrade
+    from visrec.commands import _resume
+
+    key = [str((tmp_path / "r.csv").resolve()), None, "time", 20, 0.2, None]
+    cache = evaluate_cmd._cache_dir()
+    assert path("time") == _resume.record_path(None, str(tmp_path / "r.csv"), key, cache)
 
 
 def test_a_torn_last_line_does_not_swallow_the_next_finished_run(tmp_path: Path) -> None:

@@ -170,6 +170,9 @@ def test_errors_before_fit_and_on_bad_input():
     # width 0 (ids only) gave numpy's divide-by-zero warning, then a fit on nothing
     with pytest.raises(VisrecError, match=r"of shape \(10, 0\), expected \(10, d\) .*d >= 1"):
         RatingMF(visual=True).fit(inter, np.zeros((10, 0)))
+    ids_only = ItemVectors(inter.item_map.ids, np.zeros((10, 0)), np.ones(10, bool))
+    with pytest.raises(VisrecError, match=r"width 0 \(ids only, as read_vector_ids reads"):
+        RatingMF(visual=True).fit(inter, ids_only)
     no_ratings = Interactions(
         user_map=IdMap.from_values(["a"]),
         item_map=IdMap.from_values(["x"]),

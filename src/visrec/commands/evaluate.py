@@ -252,7 +252,11 @@ def _check_options(args: argparse.Namespace, say: Callable[[str], None]) -> None
             "(each user's latest interaction is the test)"
         )
     if args.test_ratio is None:
-        args.test_ratio = 0.2
+        args.test_ratio = DEFAULT_TEST_SIZE
+
+
+#: --test-size when not given (the share of each user's rows held out by warm)
+DEFAULT_TEST_SIZE = 0.2
 
 
 def _model_specs(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
@@ -517,8 +521,9 @@ def _record_path(args: argparse.Namespace) -> Path | None:
     key = [
         str(Path(args.interactions).resolve()),
         str(Path(args.vectors).resolve()) if args.vectors else None,
-        # a time split holds out each user's last interaction whatever --test-size
-        args.protocol, args.k, None if args.protocol == "time" else args.test_ratio,
+        # a time split holds out each user's last interaction whatever --test-size: the
+        # default's value, so that the name of a record an earlier visrec made stays
+        args.protocol, args.k, DEFAULT_TEST_SIZE if args.protocol == "time" else args.test_ratio,
         args.min_rating,
     ]  # fmt: skip
     return _resume.record_path(args.json, args.interactions, key, _cache_dir())

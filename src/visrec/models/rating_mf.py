@@ -160,6 +160,11 @@ class RatingMF(ParamsMixin):
         if isinstance(vectors, ItemVectors):
             if has_image is not None:
                 raise VisrecError("RatingMF: an ItemVectors brings its own has_image; drop it")
+            if len(vectors) and not vectors.dim:  # as the recommenders say it
+                raise VisrecError(
+                    "RatingMF: the item vectors have width 0 (ids only, as read_vector_ids "
+                    "reads them); pass vectors read with read_vectors"
+                )
             vectors, has_image = vectors.align(interactions.item_map.ids)
         self.check_params()  # a wrong value fails before an earlier fit is dropped
         return fit_from_scratch(self, lambda: self._fit_all(interactions, vectors, has_image))
