@@ -155,7 +155,8 @@ def read_chunk_file(
 ) -> pa.Table | None:
     """The chunk's table, or None when it is unreadable or not for (key, fingerprint)."""
     try:
-        table = pq.read_table(path, columns=columns)
+        # one thread: pyarrow 14's threaded scan of a damaged file could segfault
+        table = pq.read_table(path, columns=columns, use_threads=False)
         meta = parse_meta((table.schema.metadata or {}).get(META_KEY), str(path))
     except Exception:
         return None

@@ -62,7 +62,10 @@ def dropped_items(output: str | os.PathLike[str], ids: Sequence[str]) -> tuple[i
     if not os.path.isfile(output) or is_foreign_file(output):
         return 0, []
     try:
-        old = pq.read_table(output, columns=["item_id"]).column("item_id").to_pylist()
+        # one thread: pyarrow 14's threaded scan of damaged pages crashed the process
+        # now and then (a segfault) where one thread raises an error
+        table = pq.read_table(output, columns=["item_id"], use_threads=False)
+        old = table.column("item_id").to_pylist()
     except Exception:  # a damaged file: nothing to keep from it anyway
         return 0, []
     wanted = set(ids)
@@ -224,7 +227,7 @@ def with_kept_rows(
     file or a row group of the old output; and the engine of the kept rows."""
     columns = ["item_id", "vector", "has_image"]
     if isinstance(base, Path):
-        table = pq.read_table(base, columns=[*columns, "error"])
+        table = pq.read_table(base, columns=[*columns, "error"], use_threads=False)
         kept_errors: list[str | None] = table.column("error").to_pylist()
         kept_by = chunk_engine(table)
         source = str(base)
@@ -332,7 +335,7 @@ def assemble(
         with pq.ParquetWriter(tmp, schema) as writer:
             for kind, src in sources:
                 if kind == "part":
-                    t = pq.read_table(src, columns=columns)
+                    t = pq.read_table(src, columns=columns, use_threads=False)
                 else:
                     assert old_file is not None
                     t = old_file.read_row_group(src, columns=columns)

@@ -605,7 +605,9 @@ def read_vector_ids(path: str | os.PathLike[str]) -> ItemVectors:
         schema = pq.read_schema(p)
         if "vector" not in schema.names:  # not a vectors file: read_vectors says so
             return read_vectors(p)
-        table = pq.read_table(p, columns=[c for c in schema.names if c != "vector"])
+        # one thread: pyarrow 14's threaded scan of a damaged file could segfault
+        columns = [c for c in schema.names if c != "vector"]
+        table = pq.read_table(p, columns=columns, use_threads=False)
     except (pa.ArrowInvalid, OSError) as exc:
         raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
     empty = pa.array([[]] * table.num_rows, type=pa.list_(pa.float32()))
