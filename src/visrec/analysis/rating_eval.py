@@ -56,7 +56,7 @@ from visrec.errors import VisrecError, names_text
 from visrec.evaluation.protocols import collapse_duplicates, draw_cold_items
 
 if TYPE_CHECKING:
-    from visrec.evaluation.run_record import Recorder
+    from visrec.evaluation.run_record import Resumed
 
 METRICS = ("accuracy", "mae", "rmse")
 PROTOCOLS = ("random", "cold-items")
@@ -410,29 +410,18 @@ class _Setup:
     mf_kw: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class _Resumed:
-    """The resume record, if any: seeds recorded (``done``), every seed's key, its recorder."""
-
-    record: Path | None = None
-    #: seed -> its recorded line
-    done: dict[int, dict[str, Any]] = field(default_factory=dict)
-    plan: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
-    recorder: Recorder | None = None
-
-
 def _open_record(
     resume: str | os.PathLike[str] | None,
     frame: pd.DataFrame,
     setup: _Setup,
     say: Callable[[str], None],
-) -> _Resumed:
+) -> Resumed:
     """Read the record at ``resume`` (None: nothing to reuse), saying how many seeds it spares."""
     from visrec.evaluation import run_record
     from visrec.models.rating_mf import RatingMF
 
     if resume is None:
-        return _Resumed()
+        return run_record.Resumed()
     record = Path(resume)
     fp = _fingerprint(
         frame,
@@ -449,16 +438,11 @@ def _open_record(
         (seed, RECORD_MODEL): run_record.json_params({**mf_full, **_split_seed(seed, setup.mf_kw)})
         for seed in setup.seeds
     }
-    found = run_record.load_done(record, fp, plan, say, what="seed(s)")
-    done = {seed: rec for (seed, _), rec in found.items()}
-    if done:
-        say(f"resuming: {len(done)} of {len(setup.seeds)} seeds already done ({record})")
-    recorder = run_record.Recorder(record, fp, say, what="seeds")
-    return _Resumed(record=record, done=done, plan=plan, recorder=recorder)
+    return run_record.open_record(record, fp, plan, say, what="seeds")
 
 
 def _run_seeds(
-    setup: _Setup, resumed: _Resumed, progress: bool
+    setup: _Setup, resumed: Resumed, progress: bool
 ) -> tuple[list[dict[str, Any]], list[tuple[int, int]], int]:
     """Every seed's runs under one bar, recorded ones as recorded; returns the runs, the
     ``(train, test)`` sizes per seed and the last split's test rows of new users."""
@@ -477,11 +461,12 @@ def _run_seeds(
         disable=not progress,
     ) as bar:
         for seed in setup.seeds:
-            if seed in resumed.done:  # every model of this seed, as recorded
-                split = resumed.done[seed]["split"]
+            recorded = resumed.done.get((seed, RECORD_MODEL))
+            if recorded is not None:  # every model of this seed, as recorded
+                split = recorded["split"]
                 n_train, n_test, n_cold = split["n_train"], split["n_test"], split["n_cold"]
                 sizes.append((n_train, n_test))
-                records += [{"seed": seed, **r} for r in resumed.done[seed]["row"]["runs"]]
+                records += [{"seed": seed, **r} for r in recorded["row"]["runs"]]
                 continue
             recs, size, n_cold = _run_seed(setup, resumed, seed, bar.update)
             sizes.append(size)
@@ -490,7 +475,7 @@ def _run_seeds(
 
 
 def _run_seed(
-    setup: _Setup, resumed: _Resumed, seed: int, tick: Callable[[int], Any]
+    setup: _Setup, resumed: Resumed, seed: int, tick: Callable[[int], Any]
 ) -> tuple[list[dict[str, Any]], tuple[int, int], int]:
     """Split on ``seed``, score every model and record the seed; returns its runs, the
     split's ``(train, test)`` sizes and its test rows of new users."""

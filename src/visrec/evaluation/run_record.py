@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -196,12 +197,12 @@ def load_done(
     plan: dict[tuple[int, str], dict[str, Any]],
     note: Callable[[str], None],
     metrics: Sequence[str] = (),
-    what: str = "run(s)",
+    what: str = "runs",
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``,
     each with every one of ``metrics`` (a run recorded before a metric was added would
     leave it out of some seeds' means). ``what`` names a record's lines in the note
-    ("run(s)"; rating-eval's are "seed(s)").
+    ("runs"; rating-eval's are "seeds").
 
     Records of other inputs or settings are not used, with a one-line note naming what
     changed; they stay in the file (the command that made them may be rerun: a mistyped
@@ -241,13 +242,40 @@ def load_done(
     if n_stale:
         names = ", ".join(sorted(changed)) or "settings"
         note(
-            f"resume: ignoring {n_stale} {what} recorded in {path} with other inputs "
+            f"resume: ignoring {n_stale} {what[:-1]}(s) recorded in {path} with other inputs "
             f"({names} changed); they are fitted again (and kept in the record until "
             "this run completes)"
         )
     if records or path.exists():
         _rewrite(path, records)
     return done
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """A resume record opened for one call: the runs it holds (``done``), every run's
+    key and parameters (``plan``), the recorder of the runs to come; empty without one."""
+
+    record: Path | None = None
+    done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    plan: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    recorder: Recorder | None = None
+
+
+def open_record(
+    path: Path,
+    fp: dict[str, Any],
+    plan: dict[tuple[int, str], dict[str, Any]],
+    note: Callable[[str], None],
+    metrics: Sequence[str] = (),
+    what: str = "runs",
+) -> Resumed:
+    """:func:`load_done`, the "resuming: N of M runs already done" note, and the
+    :class:`Recorder` of the runs still to come (``what`` names them, as there)."""
+    done = load_done(path, fp, plan, note, metrics, what)
+    if done:
+        note(f"resuming: {len(done)} of {len(plan)} {what} already done ({path})")
+    return Resumed(path, done, plan, Recorder(path, fp, note, what))
 
 
 def forget(path: Path, plan: Collection[tuple[int, str]]) -> None:

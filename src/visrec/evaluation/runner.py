@@ -32,7 +32,7 @@ import numbers
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -423,39 +423,25 @@ class _Setup:
     say: Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class _Resumed:
-    """The resume record, if any: runs recorded (``done``), all runs' keys, its recorder."""
-
-    record: Path | None = None
-    done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
-    plan: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
-    recorder: run_record.Recorder | None = None
-
-
-def _open_record(resume: str | os.PathLike[str] | None, setup: _Setup) -> _Resumed:
+def _open_record(resume: str | os.PathLike[str] | None, setup: _Setup) -> run_record.Resumed:
     """Read the record at ``resume`` (None: nothing to reuse), noting how many runs it spares."""
     if resume is None:
-        return _Resumed()
+        return run_record.Resumed()
     record = Path(resume)
     check_side_file(record, "its resume record")  # a pipe there: read for ever
     fp = run_record.fingerprint(
         setup.frame, setup.item_vectors, setup.protocol, setup.k, setup.test_ratio, setup.excluded
     )
-    recorder = run_record.Recorder(record, fp, setup.say)
     plan = {
         (seed, name): run_record.json_params(_make(name, params, seed).get_params())
         for seed in setup.seeds
         for name, params in setup.specs
     }
-    done = run_record.load_done(record, fp, plan, setup.say, METRICS)
-    if done:
-        setup.say(f"resuming: {len(done)} of {len(plan)} runs already done ({record})")
-    return _Resumed(record=record, done=done, plan=plan, recorder=recorder)
+    return run_record.open_record(record, fp, plan, setup.say, METRICS)
 
 
 def _run_all(
-    setup: _Setup, resumed: _Resumed
+    setup: _Setup, resumed: run_record.Resumed
 ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[int, str]]:
     """Every seed's runs under one bar; returns the rows, ``info`` and the seeds skipped."""
     eligible = None
@@ -529,7 +515,7 @@ def _log_split(setup: _Setup, seed: int, stats: dict[str, Any]) -> None:
 
 def _run_seed(
     setup: _Setup,
-    resumed: _Resumed,
+    resumed: run_record.Resumed,
     seed: int,
     split: Split | None,
     stats: dict[str, Any],
