@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, side_prefix
 from visrec.embed.backbones import Backbone
-from visrec.embed.store import META_KEY, parse_meta
+from visrec.embed.store import META_KEY, parse_meta, read_columns
 from visrec.errors import VisrecError
 from visrec.images.decode import is_transient
 
@@ -155,8 +155,7 @@ def read_chunk_file(
 ) -> pa.Table | None:
     """The chunk's table, or None when it is unreadable or not for (key, fingerprint)."""
     try:
-        # one thread: pyarrow 14's threaded scan of a damaged file could segfault
-        table = pq.read_table(path, columns=columns, use_threads=False)
+        table = read_columns(path, columns)
         meta = parse_meta((table.schema.metadata or {}).get(META_KEY), str(path))
     except Exception:
         return None

@@ -23,6 +23,7 @@ from visrec.embed.store import (
     META_KEY,
     is_foreign_file,
     parse_meta,
+    read_columns,
     table_to_ids,
     table_to_vectors,
     vectors_schema,
@@ -62,10 +63,7 @@ def dropped_items(output: str | os.PathLike[str], ids: Sequence[str]) -> tuple[i
     if not os.path.isfile(output) or is_foreign_file(output):
         return 0, []
     try:
-        # one thread: pyarrow 14's threaded scan of damaged pages crashed the process
-        # now and then (a segfault) where one thread raises an error
-        table = pq.read_table(output, columns=["item_id"], use_threads=False)
-        old = table.column("item_id").to_pylist()
+        old = read_columns(output, ["item_id"]).column("item_id").to_pylist()
     except Exception:  # a damaged file: nothing to keep from it anyway
         return 0, []
     wanted = set(ids)
@@ -227,7 +225,7 @@ def with_kept_rows(
     file or a row group of the old output; and the engine of the kept rows."""
     columns = ["item_id", "vector", "has_image"]
     if isinstance(base, Path):
-        table = pq.read_table(base, columns=[*columns, "error"], use_threads=False)
+        table = read_columns(base, [*columns, "error"])
         kept_errors: list[str | None] = table.column("error").to_pylist()
         kept_by = chunk_engine(table)
         source = str(base)
@@ -335,7 +333,7 @@ def assemble(
         with pq.ParquetWriter(tmp, schema) as writer:
             for kind, src in sources:
                 if kind == "part":
-                    t = pq.read_table(src, columns=columns, use_threads=False)
+                    t = read_columns(src, columns)
                 else:
                     assert old_file is not None
                     t = old_file.read_row_group(src, columns=columns)

@@ -597,6 +597,13 @@ def vector_width(path: str | os.PathLike[str]) -> int | None:
     return None
 
 
+def read_columns(path: str | os.PathLike[str], columns: list[str] | None = None) -> pa.Table:
+    """``columns`` (None: all) of the Parquet file ``path`` (an error if one is missing), on one
+    thread: pyarrow 14's threaded scan of damaged pages crashed the process now and then
+    (a segfault) where one thread raises the error the callers handle."""
+    return pq.read_table(path, columns=columns, use_threads=False)
+
+
 def read_vector_ids(path: str | os.PathLike[str]) -> ItemVectors:
     """The ids and ``has_image`` flags of a vectors file, without its vectors: an
     :class:`ItemVectors` of width 0 (cheap; for the checks that look at every id)."""
@@ -605,9 +612,7 @@ def read_vector_ids(path: str | os.PathLike[str]) -> ItemVectors:
         schema = pq.read_schema(p)
         if "vector" not in schema.names:  # not a vectors file: read_vectors says so
             return read_vectors(p)
-        # one thread: pyarrow 14's threaded scan of a damaged file could segfault
-        columns = [c for c in schema.names if c != "vector"]
-        table = pq.read_table(p, columns=columns, use_threads=False)
+        table = read_columns(p, [c for c in schema.names if c != "vector"])
     except (pa.ArrowInvalid, OSError) as exc:
         raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
     empty = pa.array([[]] * table.num_rows, type=pa.list_(pa.float32()))
