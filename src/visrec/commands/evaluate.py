@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 # with --vectors every model; without, only those that need no pictures
 DEFAULT_MODELS = "popularity,bpr,vbpr,visual-cf"
 DEFAULT_MODELS_NO_VECTORS = "popularity,bpr"
+#: --test-size when not given (the share of each user's rows held out by warm)
+DEFAULT_TEST_SIZE = 0.2
 
 EPILOG = """\
 examples:
@@ -127,7 +129,7 @@ def register(subparsers: Any) -> None:
         type=float,
         default=None,  # None, not 0.2: an explicit 0.2 with --protocol time gets its note
         metavar="F",
-        help="held-out share (default 0.2; not used by --protocol time)",
+        help=f"held-out share (default {DEFAULT_TEST_SIZE}; not used by --protocol time)",
     )
     add_min_rating_arg(p)
     p.add_argument(
@@ -253,10 +255,6 @@ def _check_options(args: argparse.Namespace, say: Callable[[str], None]) -> None
         )
     if args.test_ratio is None:
         args.test_ratio = DEFAULT_TEST_SIZE
-
-
-#: --test-size when not given (the share of each user's rows held out by warm)
-DEFAULT_TEST_SIZE = 0.2
 
 
 def _model_specs(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
