@@ -215,10 +215,10 @@ def read_id_list(
         one = fields[0].strip() if len(fields) == 1 else text
         if not one:
             continue
-        # an unskipped 'asin' header became a candidate ranked in every user's list
-        header, first = first and is_header(one), False
-        if header:
-            continue
+        if first:  # an unskipped 'asin' header became a candidate in every user's list
+            first = False
+            if is_header(one):
+                continue
         if len(fields) != 1 or (not quoted and ("," in one or "\t" in one)):
             raise VisrecError(
                 f"{what} file {path!r} line {lineno}: expected one {noun} id per line, got "
