@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -230,3 +231,36 @@ def test_the_pairs_a_warm_seed_holds_out_stay_the_same() -> None:
         0: ["02", "03", "12", "15", "21", "23", "32", "33"],
         1: ["02", "04", "11", "13", "22", "24", "30", "31"],
     }
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda rec: rec["split"].pop("n_train"),  # read by the seed's log line
+        lambda rec: rec["split"].update(n_test=True),
+        lambda rec: rec["row"].update(auc="0.5"),  # text: no mean over seeds
+        lambda rec: rec["row"].update(model="bpr"),
+    ],
+)
+def test_a_damaged_recorded_run_is_fitted_again_and_dropped(tmp_path: Path, damage: Any) -> None:
+    frame = _timed()
+    record = tmp_path / "rec.jsonl"
+    ref = _run(frame, "warm", record, (0,), [])
+    rec = json.loads(record.read_text())
+    damage(rec)
+    record.write_text(json.dumps(rec) + "\n")
+    notes: list[str] = []
+    log: list[str] = []
+    got = run_experiment(frame, None, "warm", ["popularity"], seeds=(0,), k=3,
+                         progress=False, resume=record, keep_record=True,
+                         note=notes.append, log=log.append)  # fmt: skip
+    assert notes == [
+        f"resume: 1 run(s) recorded in {record} lack a field or hold one of the wrong "
+        "type (edited or damaged); they are fitted again"
+    ]
+    assert "(recorded)" not in log[-1]
+    pd.testing.assert_frame_equal(got.runs.drop(columns=["fit_s", "score_s"]),
+                                  ref.drop(columns=["fit_s", "score_s"]))  # fmt: skip
+    assert [json.loads(line)["row"]["auc"] for line in record.read_text().splitlines()] == [
+        ref["auc"].iloc[0]
+    ]

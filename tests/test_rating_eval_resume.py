@@ -203,7 +203,7 @@ def test_cli_ctrl_c_then_the_same_command_gives_the_uninterrupted_json(
     _count_fits(monkeypatch, interrupt_at=3)
     assert main([*argv, "--json", str(out)]) == 130
     assert capsys.readouterr().err == (
-        f"interrupted: finished runs are kept in {record}; run the same command again to resume\n"
+        f"interrupted: finished seeds are kept in {record}; run the same command again to resume\n"
     )
     assert not out.exists() and [r["seed"] for r in run_record.read_record(record)] == [1234]
     fits = _count_fits(monkeypatch)
@@ -226,7 +226,7 @@ def test_cli_interrupted_before_any_seed_finished(
     argv = _files(tmp_path)
     _count_fits(monkeypatch, interrupt_at=1)
     assert main([*argv, "--json", str(tmp_path / "o.json")]) == 130
-    assert capsys.readouterr().err == "interrupted: no run had finished\n"
+    assert capsys.readouterr().err == "interrupted: no seed had finished\n"
 
 
 def test_cli_ctrl_c_under_no_resume_says_to_rerun_without_it(
@@ -238,7 +238,7 @@ def test_cli_ctrl_c_under_no_resume_says_to_rerun_without_it(
     _count_fits(monkeypatch, interrupt_at=3)
     assert main(argv) == 130
     assert capsys.readouterr().err == (
-        f"interrupted: finished runs are kept in {record}; run the command without "
+        f"interrupted: finished seeds are kept in {record}; run the command without "
         "--no-resume again to resume\n"
     )
     fits = _count_fits(monkeypatch)
@@ -254,7 +254,7 @@ def test_cli_without_json_records_in_the_cache_folder_until_the_table_is_out(
     assert main(argv) == 130
     (record,) = _cache.glob("r.csv-*.jsonl")
     assert capsys.readouterr().err == (
-        f"interrupted: finished runs are kept in {record}; run the same command again to resume\n"
+        f"interrupted: finished seeds are kept in {record}; run the same command again to resume\n"
     )
     fits = _count_fits(monkeypatch)
     assert main(argv) == 0
@@ -276,7 +276,7 @@ def test_cli_without_json_keeps_the_record_when_the_table_was_not_read(
     (record,) = _cache.glob("r.csv-*.jsonl")
     assert [r["seed"] for r in run_record.read_record(record)] == [1234, 1235]
     assert capsys.readouterr().err.endswith(
-        f"finished runs are kept in {record}; run the same command again to resume\n"
+        f"finished seeds are kept in {record}; run the same command again to resume\n"
     )
     fits = _count_fits(monkeypatch)
     monkeypatch.setattr(common, "stdout_closed", lambda: False)
@@ -301,8 +301,10 @@ def test_cli_no_resume_with_the_table_not_read_says_to_rerun_without_it(
     monkeypatch.setattr(common, "stdout_closed", lambda: True)  # `... | head -1`
     assert main(argv) == 0
     (record,) = (tmp_path / "cache").glob("*/r.csv-*.jsonl")
+    unit = "seeds" if command == "rating-eval" else "runs"
     assert capsys.readouterr().err.endswith(
-        f"finished runs are kept in {record}; run the command without --no-resume again to resume\n"
+        f"finished {unit} are kept in {record}; run the command without --no-resume again "
+        "to resume\n"
     )
 
 
@@ -330,3 +332,41 @@ def test_cli_help_tells_how_to_resume(capsys: pytest.CaptureFixture[str]) -> Non
         main(["rating-eval", "--help"])
     out = capsys.readouterr().out
     assert "--no-resume" in out and "interrupted runs:" in out
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda rec: rec["split"].pop("n_cold"),
+        lambda rec: rec["row"]["runs"][0].update(rmse="1.2"),
+        lambda rec: rec["row"]["runs"].pop(),  # one model's run lost
+        lambda rec: rec["row"].update(runs=None),
+    ],
+)
+def test_a_damaged_recorded_seed_is_fitted_again_and_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Any
+) -> None:
+    frame, iv = _data()
+    kw: dict[str, Any] = {"n_seeds": 2, "mf_params": MF}
+    _clock(monkeypatch)
+    ref = rating_eval(frame, iv, **kw)
+    record = tmp_path / "r.jsonl"
+    _count_fits(monkeypatch, interrupt_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        rating_eval(frame, iv, resume=record, **kw)
+    rec = json.loads(record.read_text())
+    damage(rec)
+    record.write_text(json.dumps(rec) + "\n")
+    notes: list[str] = []
+    fits = _count_fits(monkeypatch, interrupt_at=3)  # both seeds fitted: stop in the second
+    with pytest.raises(KeyboardInterrupt):
+        rating_eval(frame, iv, resume=record, note=notes.append, **kw)
+    assert len(fits) == 3
+    assert notes == [
+        f"resume: 1 seed(s) recorded in {record} lack a field or hold one of the wrong "
+        "type (edited or damaged); they are fitted again"
+    ]
+    # the damaged line is gone, the seed's new one took its place
+    assert [r["seed"] for r in run_record.read_record(record)] == [1234]
+    _count_fits(monkeypatch)
+    _same(rating_eval(frame, iv, resume=record, **kw), ref)

@@ -438,7 +438,32 @@ def _open_record(
         (seed, RECORD_MODEL): run_record.json_params({**mf_full, **_split_seed(seed, setup.mf_kw)})
         for seed in setup.seeds
     }
-    return run_record.open_record(record, fp, plan, say, what="seeds")
+    n_models = _n_models(setup)
+    return run_record.open_record(
+        record, fp, plan, say, what="seeds", usable=lambda rec: _usable(rec, n_models)
+    )
+
+
+def _n_models(setup: _Setup) -> int:
+    # majority, global/item/user mean, biased MF; with vectors also KNN and MF + visual
+    return 7 if setup.item_vectors is not None else 5
+
+
+def _usable(rec: dict[str, Any], n_models: int) -> bool:
+    """Whether a recorded seed holds what a resumed one reads: its split's sizes and
+    each of its ``n_models`` models' metrics as numbers."""
+    from visrec.evaluation.run_record import has_numbers
+
+    runs = rec["row"].get("runs")
+    return (
+        has_numbers(rec["split"], ("n_train", "n_test", "n_cold"), whole=True)
+        and isinstance(runs, list)
+        and len(runs) == n_models
+        and all(
+            has_numbers(r, (*METRICS, "fit_seconds")) and isinstance(r.get("model"), str)
+            for r in runs
+        )
+    )
 
 
 def _run_seeds(
@@ -451,8 +476,7 @@ def _run_seeds(
     records: list[dict[str, Any]] = []
     sizes: list[tuple[int, int]] = []  # (train, test) per seed: cold-items splits differ
     n_cold = 0
-    # majority, global/item/user mean, biased MF; with vectors also KNN and MF + visual
-    n_models = 7 if setup.item_vectors is not None else 5
+    n_models = _n_models(setup)
     with tqdm(
         total=len(setup.seeds) * n_models,
         initial=len(resumed.done) * n_models,

@@ -93,10 +93,11 @@ def start_over(record: Path) -> Path | None:
     return record
 
 
-def kept_runs(record: Path | None, resume: bool = True) -> str:
+def kept_runs(record: Path | None, resume: bool = True, unit: str = "runs") -> str:
     """How to resume after a failure, when ``record`` holds finished runs ("" when it
     holds none, or is not a record at all: the runner refused it before any fit);
-    ``resume`` False (this run had ``--no-resume``): the same command would start over."""
+    ``resume`` False (this run had ``--no-resume``): the same command would start over.
+    ``unit`` names what a record's line holds ("runs"; rating-eval's are "seeds")."""
     from visrec.evaluation.run_record import read_record
 
     try:
@@ -105,7 +106,7 @@ def kept_runs(record: Path | None, resume: bool = True) -> str:
     except VisrecError:
         return ""
     again = "the same command" if resume else "the command without --no-resume"
-    return f"finished runs are kept in {record}; run {again} again to resume"
+    return f"finished {unit} are kept in {record}; run {again} again to resume"
 
 
 def run_resumable(
@@ -114,11 +115,13 @@ def run_resumable(
     record: Path | None,
     resume: bool,
     body: Callable[[Path | None], None],
+    unit: str = "runs",
 ) -> int:
     """Run ``body(record)`` holding the output (``--json OUT``, else the record) for
     one writer (``what`` names the command in the other writer's error), after
     ``--no-resume`` (``resume`` False) started over. Ctrl-C prints where the finished
-    runs are kept and returns 130; any other failure says so too, and is raised."""
+    runs are kept and returns 130; any other failure says so too, and is raised.
+    ``unit`` names the runs in those lines (as :func:`kept_runs`)."""
     from visrec._atomic import exclusive_lock
 
     # one run per result (or, without --json, per resume record): two would append
@@ -134,11 +137,12 @@ def run_resumable(
         try:
             body(record)
         except KeyboardInterrupt:
-            kept = kept_runs(record, resume)
-            print(f"interrupted: {kept or 'no run had finished'}", file=sys.stderr)
+            kept = kept_runs(record, resume, unit)
+            none = f"no {unit[:-1]} had finished"
+            print(f"interrupted: {kept or none}", file=sys.stderr)
             return 130
         except Exception:  # a fit, or writing the files, failed
-            kept = kept_runs(record, resume)
+            kept = kept_runs(record, resume, unit)
             if kept:
                 print(kept, file=sys.stderr)
             raise
@@ -146,11 +150,14 @@ def run_resumable(
 
 
 def drop_when_read(
-    record: Path | None, keys: Collection[tuple[int, str]], resume: bool = True
+    record: Path | None,
+    keys: Collection[tuple[int, str]],
+    resume: bool = True,
+    unit: str = "runs",
 ) -> None:
     """Without ``--json``, after the table (the only copy of the results) was printed:
     drop this run's ``keys`` from the record once stdout was read; a closed stdout
-    (``... | head``) keeps them for a rerun, and says so (``resume``: as in
+    (``... | head``) keeps them for a rerun, and says so (``resume``, ``unit``: as in
     :func:`kept_runs`)."""
     from visrec.commands._common import stdout_closed
     from visrec.evaluation import run_record
@@ -158,7 +165,7 @@ def drop_when_read(
     if record is None:
         return
     if stdout_closed():  # the table was not all read
-        kept = kept_runs(record, resume)
+        kept = kept_runs(record, resume, unit)
         if kept:
             print(kept, file=sys.stderr)
     else:

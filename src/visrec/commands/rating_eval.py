@@ -215,7 +215,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:  # train, recommend and embed give theirs in their result line
             say_note(f"time: {time.perf_counter() - started:.1f} s")
 
-    return _resume.run_resumable("visrec rating-eval", args.json, record, args.resume, body)
+    return _resume.run_resumable(
+        "visrec rating-eval", args.json, record, args.resume, body, unit="seeds"
+    )
 
 
 def _report(
@@ -246,7 +248,7 @@ def _report(
         run_record.forget(record, res.run_keys())
     say_written(args.json, args.report)
     if not args.json:  # the table, the only copy of the results, must have been read
-        _resume.drop_when_read(record, res.run_keys(), args.resume)
+        _resume.drop_when_read(record, res.run_keys(), args.resume, unit="seeds")
 
 
 def _record_path(args: argparse.Namespace) -> Path | None:

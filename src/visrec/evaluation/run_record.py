@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,15 @@ def _is_record(rec: Any) -> bool:
         and isinstance(rec["seed"], int)
         and isinstance(rec["model"], str)
         and all(isinstance(rec[n], dict) for n in ("fp", "params", "split", "row"))
+    )
+
+
+def has_numbers(fields: Any, names: Iterable[str], *, whole: bool = False) -> bool:
+    """Whether the dict ``fields`` holds a number (``whole``: an integer) under each of
+    ``names``; for the ``usable`` checks of :func:`load_done` (JSON true is no number)."""
+    kinds = (int,) if whole else (int, float)
+    return isinstance(fields, dict) and all(
+        isinstance(fields.get(n), kinds) and not isinstance(fields.get(n), bool) for n in names
     )
 
 
@@ -198,11 +207,15 @@ def load_done(
     note: Callable[[str], None],
     metrics: Sequence[str] = (),
     what: str = "runs",
+    usable: Callable[[dict[str, Any]], bool] | None = None,
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``,
     each with every one of ``metrics`` (a run recorded before a metric was added would
     leave it out of some seeds' means). ``what`` names a record's lines in the note
-    ("runs"; rating-eval's are "seeds").
+    ("runs"; rating-eval's are "seeds"). ``usable`` checks the fields the caller reads
+    from a record (a line edited by hand or damaged on disk may lack one, or hold text
+    where a number belongs): a run it refuses is fitted again, with a note, and
+    dropped from the file.
 
     Records of other inputs or settings are not used, with a one-line note naming what
     changed; they stay in the file (the command that made them may be rerun: a mistyped
@@ -221,6 +234,7 @@ def load_done(
     done: dict[tuple[int, str], dict[str, Any]] = {}
     changed: set[str] = set()
     n_stale = 0
+    damaged: list[dict[str, Any]] = []
     for rec in records:
         key = (rec["seed"], rec["model"])
         old = _as_compared(rec["fp"]) if isinstance(rec["fp"], dict) else {}
@@ -237,6 +251,8 @@ def load_done(
         elif key in plan and any(m not in rec["row"] for m in metrics):
             n_stale += 1
             changed.add("metrics")
+        elif key in plan and usable is not None and not usable(rec):
+            damaged.append(rec)
         elif key in plan:
             done[key] = rec
     if n_stale:
@@ -246,8 +262,14 @@ def load_done(
             f"({names} changed); they are fitted again (and kept in the record until "
             "this run completes)"
         )
-    if records or path.exists():
-        _rewrite(path, records)
+    if damaged:
+        note(
+            f"resume: {len(damaged)} {what[:-1]}(s) recorded in {path} lack a field or "
+            "hold one of the wrong type (edited or damaged); they are fitted again"
+        )
+    if records or path.exists():  # a damaged run is of no use to any rerun: dropped
+        dropped = {id(r) for r in damaged}
+        _rewrite(path, [r for r in records if id(r) not in dropped])
     return done
 
 
@@ -269,10 +291,11 @@ def open_record(
     note: Callable[[str], None],
     metrics: Sequence[str] = (),
     what: str = "runs",
+    usable: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Resumed:
     """:func:`load_done`, the "resuming: N of M runs already done" note, and the
-    :class:`Recorder` of the runs still to come (``what`` names them, as there)."""
-    done = load_done(path, fp, plan, note, metrics, what)
+    :class:`Recorder` of the runs still to come (``what`` and ``usable`` as there)."""
+    done = load_done(path, fp, plan, note, metrics, what, usable)
     if done:
         note(f"resuming: {len(done)} of {len(plan)} {what} already done ({path})")
     return Resumed(path, done, plan, Recorder(path, fp, note, what))

@@ -437,7 +437,18 @@ def _open_record(resume: str | os.PathLike[str] | None, setup: _Setup) -> run_re
         for seed in setup.seeds
         for name, params in setup.specs
     }
-    return run_record.open_record(record, fp, plan, setup.say, METRICS)
+    return run_record.open_record(record, fp, plan, setup.say, METRICS, usable=_usable)
+
+
+def _usable(rec: dict[str, Any]) -> bool:
+    """Whether a recorded run holds what a resumed seed reads: its split's sizes (logged,
+    and the split statistics of the result) and its metrics as numbers (averaged)."""
+    row = rec["row"]
+    return (
+        run_record.has_numbers(rec["split"], _SPLIT_STATS, whole=True)
+        and run_record.has_numbers(row, METRICS)
+        and (row.get("seed"), row.get("model")) == (rec["seed"], rec["model"])
+    )
 
 
 def _run_all(
@@ -698,6 +709,12 @@ def _why_no_test(protocol: str, stats: dict[str, Any]) -> str:
         # a user with 2+ interactions always gives a test row, dropped only as above
         return "no user has 2 or more interactions to split (a single one stays in training)"
     return "no test row left"
+
+
+_SPLIT_STATS = (
+    "n_train", "n_test", "n_users", "n_test_users", "n_train_items", "n_candidates",
+    "n_dropped_users", "n_dropped_items", "n_duplicates",
+)  # fmt: skip
 
 
 def _split_stats(split: Split) -> dict[str, int]:
