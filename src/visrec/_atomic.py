@@ -382,17 +382,21 @@ def atomic_path(
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
-        if isinstance(exc, OSError) and (
-            (exc.filename is None and exc.errno in _WRITE_FULL) or exc.filename == str(tmp_path)
-        ):
-            # a write() through a file object names no file: the error would say only
-            # "No space left on device"; and the temporary file's name means nothing
-            exc.filename = str(target)
+        if isinstance(exc, OSError):
+            name_output(exc, target, tmp_path)
         raise
 
 
 #: a write that found no room: the disk, the user's quota, the file size limit
 _WRITE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def name_output(exc: OSError, target: Path, written: Path) -> None:
+    """Make ``exc``, raised while ``written`` was written for the output ``target``,
+    name ``target``: a write() through a file object names no file (the error would say
+    only "No space left on device"), and the file written in its place means little."""
+    if (exc.filename is None and exc.errno in _WRITE_FULL) or exc.filename == str(written):
+        exc.filename = str(target)
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

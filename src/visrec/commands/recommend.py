@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import numpy as np
     from tqdm import tqdm
 
+    from visrec.commands import _recs_progress
     from visrec.models.base import Recommender
     from visrec.models.candidates import CandidateSet
 
@@ -68,6 +69,9 @@ people bought it rarely reaches the top n: --new-slots K keeps K places per list
 the best-scored unseen candidates (the list stays in score order).
 
 A progress bar over the users shows on a terminal (--quiet hides it, --verbose forces it).
+Rows go to RECS.csv.partial until every list is in, then it becomes RECS.csv; after
+Ctrl-C or a kill, the same command again goes on from the last recorded user (within
+seconds of the stop) and writes the file one run would have (--no-resume starts over).
 """
 
 
@@ -131,6 +135,13 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="N",
         help="users scored per batch (default: auto)",
+    )
+    p.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="start over: discard the lists an interrupted earlier run wrote to "
+        "RECS.csv.partial instead of going on from them",
     )
     add_progress_args(p, what="a progress bar over the users")
     p.set_defaults(func=run)
@@ -356,11 +367,13 @@ def popular_list(
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
+    from visrec.commands import _recs_progress
     from visrec.models.base import Recommender
 
     unknown_users = _checked_options(args)
     # checked before any work: the final rename onto a directory fails only at the end
     check_output_file(args.output, "-o")
+    _recs_progress.check_side_files(_recs_progress.output_target(args.output))
     recorded = _check_output_replaces_no_input(args)
     vmeta = vectors_file_meta(args.vectors) if args.vectors else None
     t0 = time.perf_counter()
@@ -369,6 +382,8 @@ def run(args: argparse.Namespace) -> int:
     users, newcomers = model_users(args.users, model, unknown_users) if args.users else (None, [])
     cands, n_unseen = _candidate_set(args, model, recorded)
     tally = _write_recommendations(args, model, cands, users, newcomers)
+    if tally is None:  # Ctrl-C: said where the finished lists are
+        return 130
     _say_done(tally, newcomers, len(cands.raw_ids), n_unseen, t0, args.output)
     return 0
 
@@ -517,6 +532,10 @@ class _Tally:
     n_empty: int = 0
     n_short: int = 0
 
+    def counts(self) -> dict[str, int]:
+        """The counts a resumed run starts from (see :mod:`._recs_progress`)."""
+        return {"n_rows": self.n_rows, "n_empty": self.n_empty, "n_short": self.n_short}
+
 
 def _write_recommendations(
     args: argparse.Namespace,
@@ -524,56 +543,121 @@ def _write_recommendations(
     cands: CandidateSet,
     users: np.ndarray | None,
     newcomers: list[str],
-) -> _Tally:
-    """Writes ``-o``: the users' lists, then the newcomers' popular ones; returns counts."""
+) -> _Tally | None:
+    """Writes ``-o``: the users' lists, then the newcomers' popular ones, going on from
+    an interrupted run's (:mod:`._recs_progress`); returns counts, or None after Ctrl-C
+    (said, with where the finished lists are kept)."""
     import numpy as np
-    from tqdm import tqdm
 
-    from visrec._atomic import atomic_path
-    from visrec.models.candidates import iter_recommendations
+    from visrec._atomic import exclusive_lock, name_output
+    from visrec.commands import _recs_progress
 
-    raw = cands.raw_ids
-    user_ids = model.user_map_.ids
+    order = np.arange(len(model.user_map_), dtype=np.int64) if users is None else users
     tally = _Tally(
-        n_asked=len(user_ids) if users is None else len(users),
+        n_asked=len(order),
         # lists cut short by the user's own training items; with fewer candidates than
         # --n every list is short, which the candidate count already says
-        full=args.n if len(raw) >= args.n else 0,
+        full=args.n if len(cands.raw_ids) >= args.n else 0,
     )
+    # a list never holds more than the candidates: --n beyond that sized the
+    # blocks (users x n) for nothing, up to a failed allocation
+    n_list = min(args.n, len(cands.raw_ids))
+    # named as the options, for the note of a resume they refuse
+    options = {
+        "--n": n_list,
+        "--new-slots": min(args.new_slots, n_list),
+        "--batch-users": args.batch_users,
+    }
+    target = _recs_progress.output_target(args.output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(target, "visrec recommend"):
+        fp = _recs_progress.fingerprint(args.model_dir, cands, users, newcomers, options)
+        prog = _recs_progress.start(target, fp, args.resume, _say)
+        for name, value in prog.counts.items():
+            setattr(tally, name, value)
+        try:
+            with prog.open() as fh:
+                _write_lists(args, fh, model, cands, order, prog, tally, options)
+                if newcomers:
+                    _write_popular(fh, model, cands, newcomers, n_list, tally)
+            prog.finish(target)
+        except KeyboardInterrupt:
+            print(f"interrupted: {prog.kept(len(order)) or 'no list was kept'}", file=sys.stderr)
+            prog.drop_unrecorded()
+            return None
+        except Exception as exc:  # a write, or a model's scoring, failed: say what stays
+            kept = prog.kept(len(order))
+            if kept:
+                print(kept, file=sys.stderr)
+            prog.drop_unrecorded()
+            if isinstance(exc, OSError):
+                name_output(exc, target, prog.rows)
+            raise
+    return tally
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _write_lists(
+    args: argparse.Namespace,
+    fh: TextIO,
+    model: Recommender,
+    cands: CandidateSet,
+    order: np.ndarray,
+    prog: _recs_progress.Progress,
+    tally: _Tally,
+    options: dict[str, Any],
+) -> None:
+    """Writes the lists of the users of ``order`` not done yet, under a progress bar."""
+    from tqdm import tqdm
+
+    from visrec.models.candidates import iter_recommendations
+
     bar = tqdm(
         total=tally.n_asked,
+        initial=prog.users_done,
         unit="user",
         desc="recommend",
         disable=not show_progress(args),
         file=sys.stderr,
         leave=False,
     )
-    with (
-        bar,
-        fit_lines_in_logs(args),  # into a log file, a line a minute: users done of all
-        atomic_path(args.output, sweep=True) as tmp,
-        open(tmp, "w", encoding="utf-8", newline="") as fh,
-    ):
-        fh.write("user_id,item_id,rank,score\n")
-        # a list never holds more than the candidates: --n beyond that sized the
-        # blocks (users x n) for nothing, up to a failed allocation
-        n_list = min(args.n, len(raw))
+    with bar, fit_lines_in_logs(args):  # into a log file, a line a minute: users done of all
         batches = iter_recommendations(
-            model, cands, n_list, args.batch_users, min(args.new_slots, n_list), users
+            model,
+            cands,
+            options["--n"],
+            args.batch_users,
+            options["--new-slots"],
+            order[prog.users_done :],
         )
-        _write_batches(fh, batches, user_ids, raw, bar, tally)
-        if newcomers:
-            top, score = popular_list(model, raw, cands.known_idx, n_list)
-            tally.n_rows += _write_rows(
-                fh,
-                {
-                    "user_id": np.repeat(np.asarray(newcomers, dtype=object), len(top)),
-                    "item_id": np.tile(raw[top], len(newcomers)),
-                    "rank": np.tile(np.arange(1, len(top) + 1), len(newcomers)),
-                    "score": np.tile(score, len(newcomers)),
-                },
-            )
-    return tally
+        _write_batches(fh, batches, model.user_map_.ids, cands.raw_ids, bar, tally, prog)
+
+
+def _write_popular(
+    fh: TextIO,
+    model: Recommender,
+    cands: CandidateSet,
+    newcomers: list[str],
+    n_list: int,
+    tally: _Tally,
+) -> None:
+    """Writes the new users' lists: the candidates most taken in training."""
+    import numpy as np
+
+    raw = cands.raw_ids
+    top, score = popular_list(model, raw, cands.known_idx, n_list)
+    tally.n_rows += _write_rows(
+        fh,
+        {
+            "user_id": np.repeat(np.asarray(newcomers, dtype=object), len(top)),
+            "item_id": np.tile(raw[top], len(newcomers)),
+            "rank": np.tile(np.arange(1, len(top) + 1), len(newcomers)),
+            "score": np.tile(score, len(newcomers)),
+        },
+    )
 
 
 def _write_batches(
@@ -583,14 +667,16 @@ def _write_batches(
     raw: np.ndarray,
     bar: tqdm[Any],
     tally: _Tally,
+    prog: _recs_progress.Progress,
 ) -> None:
-    """Writes each batch's rows to ``fh``, counting rows and empty or short lists."""
+    """Writes each batch's rows to ``fh``, counting rows and empty or short lists, and
+    records the progress after a batch now and then."""
     import numpy as np
 
     from visrec.models import _fit_lines
 
     _fit_lines.fit_started()
-    begun, done = time.monotonic(), 0
+    begun, done = time.monotonic(), prog.users_done
     for u, pos, val in batches:
         bar.update(len(u))
         done += len(u)
@@ -609,6 +695,7 @@ def _write_batches(
                 "score": val[rows, cols],
             },
         )
+        prog.block_done(fh, done, tally.counts())
 
 
 def _write_rows(fh: TextIO, columns: dict[str, np.ndarray]) -> int:

@@ -1,0 +1,228 @@
+"""``visrec recommend``'s resume: the rows written so far, and how far they reach.
+
+Ranking every candidate for every user is long at shop scale (800,000 users x 250,000
+items: about 35 minutes). The rows go to ``OUT.partial`` beside ``-o OUT``; after a
+block of users, at most every :data:`SAVE_EVERY_S` seconds, the file is synced and
+``OUT.partial.json`` records a fingerprint of the inputs, the users done and the bytes
+that hold their rows. The same command again (same model, candidates, vectors, users
+and options) cuts the file back to those bytes and goes on with the next block: blocks
+end where an uninterrupted run's end, so the output is the same byte for byte. Once
+every row is in, the file is renamed to ``OUT`` and the state removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from visrec import __version__
+from visrec._atomic import check_side_file, side_prefix, write_text_atomic
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
+    from visrec.models.candidates import CandidateSet
+
+#: the most seconds of finished blocks a kill can cost (each save syncs the file)
+SAVE_EVERY_S = 5.0
+
+HEADER = "user_id,item_id,rank,score\n"
+
+_ROWS_TAIL = "partial"
+_STATE_TAIL = "partial.json"
+_FORMAT = 1
+
+
+def output_target(output: str) -> Path:
+    """The file ``-o`` names: through a symlink, the file it points to (the link stays)."""
+    target = Path(output)
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def check_side_files(target: Path) -> None:
+    """Refuse a pipe, folder or device where the rows or the record of output ``target``
+    go, before any work (:func:`visrec._atomic.check_side_file`)."""
+    check_side_file(side_path(target, _ROWS_TAIL), "the rows of an interrupted run")
+    check_side_file(side_path(target, _STATE_TAIL), "its resume record")
+
+
+def side_path(target: Path, tail: str) -> Path:
+    """``OUT.<tail>`` beside the output ``target`` (hidden and cut, with a digest, where
+    the name would pass the system's limit, as the lock and temporary files are)."""
+    path = target.with_name(f"{target.name}.{tail}")
+    if len(os.fsencode(path.name)) > 255:
+        path = target.with_name(side_prefix(target.name, len(tail)) + tail)
+    return path
+
+
+def fingerprint(
+    model_dir: str,
+    cands: CandidateSet,
+    users: np.ndarray | None,
+    newcomers: list[str],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """What decides the rows: the saved model (its ``model.json``, which a save's token
+    makes unique, and its arrays' size and time), the candidates in their ranking order
+    with the vectors of the unseen ones, the users and the new users, and ``options``
+    (``--n``, ``--new-slots``, ``--batch-users``: the blocks)."""
+    import numpy as np
+
+    from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON
+
+    folder = Path(model_dir)
+    h = hashlib.sha256()
+    try:
+        h.update((folder / MODEL_JSON).read_bytes())
+        st = os.stat(folder / ARRAYS_NPZ)
+        h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    except OSError:  # it loaded a moment ago: a folder swapped since keys nothing stale
+        h.update(os.urandom(16))
+    model = h.hexdigest()[:32]
+    h = hashlib.sha256()
+    h.update("\0".join(map(str, cands.raw_ids)).encode("utf-8", "surrogatepass"))
+    for arr in (cands.known_idx, cands.new_pos, cands.new_vectors):
+        h.update(b"-" if arr is None else np.ascontiguousarray(arr).tobytes())
+    candidates = h.hexdigest()[:32]
+    h = hashlib.sha256()
+    h.update(b"all" if users is None else np.ascontiguousarray(users, dtype=np.int64).tobytes())
+    h.update("\0".join(newcomers).encode("utf-8", "surrogatepass"))
+    return {
+        "visrec": __version__,
+        "model": model,
+        "candidates": candidates,
+        "users": h.hexdigest()[:32],
+        **options,
+    }
+
+
+@dataclass
+class Progress:
+    """The partial output of one run: its files, fingerprint, and how far it reaches
+    (``users_done`` of the users in order, their rows in the first ``offset`` bytes,
+    ``counts`` of the closing line)."""
+
+    rows: Path
+    state: Path
+    fp: dict[str, Any]
+    users_done: int = 0
+    offset: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    saved_at: float = field(default_factory=time.monotonic)
+
+    def open(self) -> TextIO:
+        """The rows file, cut back to the recorded bytes (a fresh one holds the header)."""
+        if self.users_done:
+            os.truncate(self.rows, self.offset)
+        else:
+            self.rows.write_text(HEADER, encoding="utf-8")
+        return open(self.rows, "a", encoding="utf-8", newline="")
+
+    def block_done(self, fh: TextIO, users_done: int, counts: dict[str, int]) -> None:
+        """After a block: record its end when :data:`SAVE_EVERY_S` passed since the last
+        record (the rows synced first, so the record never claims more than is on disk)."""
+        if time.monotonic() - self.saved_at < SAVE_EVERY_S:
+            return
+        fh.flush()
+        os.fsync(fh.fileno())
+        # the size, not tell(): a text file's tell() is an opaque cookie
+        self.users_done, self.offset = users_done, os.fstat(fh.fileno()).st_size
+        self.counts = dict(counts)
+        state = {
+            "format": _FORMAT,
+            "fp": self.fp,
+            "users_done": users_done,
+            "offset": self.offset,
+            "counts": self.counts,
+        }
+        write_text_atomic(self.state, json.dumps(state))
+        self.saved_at = time.monotonic()
+
+    def finish(self, target: Path) -> None:
+        """The rows file becomes ``target``; the record goes."""
+        os.replace(self.rows, target)
+        with contextlib.suppress(OSError):
+            self.state.unlink()
+
+    def drop_unrecorded(self) -> None:
+        """After a failure: remove the rows file when no record describes it (nothing
+        there to resume from: no half-written file stays behind)."""
+        if not self.state.exists():
+            with contextlib.suppress(OSError):
+                self.rows.unlink()
+
+    def kept(self, n_users: int) -> str:
+        """Where an interrupted or failed run left its rows ("" when none were recorded)."""
+        if not self.users_done or not self.state.exists():
+            return ""
+        return (
+            f"{self.users_done:,} of {n_users:,} users' lists are kept in {self.rows}; run "
+            "the same command again to resume"
+        )
+
+
+def start(target: Path, fp: dict[str, Any], resume: bool, note: Callable[[str], None]) -> Progress:
+    """The :class:`Progress` of output ``target``: an earlier run's, when ``resume`` and
+    it was made with the same inputs (``fp``), else a fresh one (with a note saying why
+    an earlier run's is not used).
+
+    Raises
+    ------
+    VisrecError
+        A pipe, folder or device is where the rows or the record would go.
+    """
+    check_side_files(target)  # again: one may have come since run() checked
+    rows, state = side_path(target, _ROWS_TAIL), side_path(target, _STATE_TAIL)
+    fresh = Progress(rows, state, fp)
+    if not state.exists():
+        return fresh
+    if not resume:
+        state.unlink()
+        return fresh
+    why = _unusable(rows, state, fp)
+    if why:
+        note(f"resume: {why}; starting over")
+        state.unlink()
+        return fresh
+    rec = json.loads(state.read_text(encoding="utf-8"))
+    done = Progress(rows, state, fp, rec["users_done"], rec["offset"], rec["counts"])
+    note(f"resuming: {rec['users_done']:,} users' lists already written ({rows})")
+    return done
+
+
+def _unusable(rows: Path, state: Path, fp: dict[str, Any]) -> str:
+    """Why the record ``state`` cannot resume into ``rows`` ("" when it can)."""
+    try:
+        rec = json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return f"{state} cannot be read"
+    counts = rec.get("counts") if isinstance(rec, dict) else None
+    fields = (rec.get("users_done"), rec.get("offset")) if isinstance(rec, dict) else ()
+    if (
+        not isinstance(rec, dict)
+        or rec.get("format") != _FORMAT
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in fields)
+        or not isinstance(counts, dict)
+        or set(counts) != {"n_rows", "n_empty", "n_short"}
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values())
+    ):
+        return f"{state} is damaged"
+    if rec.get("fp") != fp:
+        old = rec["fp"] if isinstance(rec.get("fp"), dict) else {}
+        changed = sorted(n for n in fp if old.get(n) != fp[n])
+        return f"{rows} was written with other inputs ({', '.join(changed) or 'settings'} changed)"
+    try:
+        size = os.stat(rows).st_size
+    except OSError:
+        return f"{rows}, which {state} describes, is gone"
+    if size < rec["offset"]:
+        return f"{rows} is shorter than {state} records"
+    return ""

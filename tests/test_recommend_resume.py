@@ -1,0 +1,261 @@
+"""`visrec recommend` resumes: rows go to RECS.csv.partial with a record of how far they
+reach; after Ctrl-C (or a kill) the same command goes on from there and writes the file
+one run writes, byte for byte; other inputs, --no-resume or a damaged record start over."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import visrec.models.candidates as candidates
+from visrec.cli import main
+from visrec.commands import _recs_progress
+
+FAST = ["--param=epochs=5", "--param=factors=4", "--param=batch_size=16", "--param=reg=0.01"]
+
+
+@pytest.fixture(autouse=True)
+def _save_every_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_recs_progress, "SAVE_EVERY_S", 0.0)
+
+
+def _model(tmp_path: Path, model: str = "bpr") -> Path:
+    rng = np.random.default_rng(3)
+    rows = {(f"u{u}", f"i{int(i)}") for u in range(40) for i in rng.integers(0, 30, size=6)}
+    train = tmp_path / "train.csv"
+    pd.DataFrame(sorted(rows), columns=["user_id", "item_id"]).to_csv(train, index=False)
+    out = tmp_path / model
+    argv = ["train", "--model", model, "--interactions", str(train), "-o", str(out)]
+    assert main([*argv, *(FAST if model == "bpr" else []), "--quiet"]) == 0
+    return out
+
+
+def _argv(model_dir: Path, out: Path, *extra: str) -> list[str]:
+    return ["recommend", str(model_dir), "--n", "5", "-o", str(out), "--quiet",
+            "--batch-users", "6", *extra]  # fmt: skip
+
+
+def _stop_after(monkeypatch: pytest.MonkeyPatch, n_blocks: int) -> list[int]:
+    """Ctrl-C once ``n_blocks`` blocks were yielded; returns the users of each block."""
+    real = candidates.iter_recommendations
+    seen: list[int] = []
+
+    def iterate(*a: Any, **kw: Any) -> Iterator[tuple[np.ndarray, ...]]:
+        for block in real(*a, **kw):
+            if len(seen) == n_blocks:
+                raise KeyboardInterrupt
+            seen.append(len(block[0]))
+            yield block
+
+    monkeypatch.setattr(candidates, "iter_recommendations", iterate)
+    return seen
+
+
+@pytest.mark.parametrize("model", ["bpr", "popularity"])
+def test_an_interrupted_run_resumes_into_the_file_one_run_writes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    model: str,
+) -> None:
+    model_dir = _model(tmp_path, model)
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    assert main(_argv(model_dir, ref)) == 0
+    capsys.readouterr()
+    with monkeypatch.context() as m:
+        _stop_after(m, 3)
+        assert main(_argv(model_dir, out)) == 130
+    partial = tmp_path / "recs.csv.partial"
+    assert capsys.readouterr().err == (
+        f"interrupted: 18 of 40 users' lists are kept in {partial}; run the same command "
+        "again to resume\n"
+    )
+    assert not out.exists() and partial.exists()
+    with partial.open("a") as fh:  # a block written after the last record: cut off
+        fh.write("u39,i1,1,0.5\nu39,i2")
+    blocks = _stop_after(monkeypatch, 100)
+    assert main(_argv(model_dir, out)) == 0
+    assert blocks == [6, 6, 6, 4]  # users 18-39 only, in the uninterrupted run's blocks
+    got = capsys.readouterr()
+    assert got.err == f"resuming: 18 users' lists already written ({partial})\n"
+    assert "recommended for 40 users" in got.out and "200 rows" in got.out
+    assert out.read_bytes() == ref.read_bytes()
+    assert sorted(p.name for p in tmp_path.glob("recs.csv*")) == ["recs.csv"]
+
+
+def test_a_stop_before_the_first_record_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model_dir = _model(tmp_path)
+    out = tmp_path / "recs.csv"
+    capsys.readouterr()
+    with monkeypatch.context() as m:
+        _stop_after(m, 0)
+        assert main(_argv(model_dir, out)) == 130
+    assert capsys.readouterr().err == "interrupted: no list was kept\n"
+    assert sorted(p.name for p in tmp_path.glob("recs.csv*")) == []  # nothing half-written
+    blocks = _stop_after(monkeypatch, 100)
+    assert main(_argv(model_dir, out)) == 0
+    assert sum(blocks) == 40 and "resuming" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (["--n", "4"], "--n changed"),
+        (["--batch-users", "5"], "--batch-users changed"),
+        (["--items", "ITEMS"], "candidates changed"),
+    ],
+)
+def test_other_inputs_start_over_with_a_note(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    change: list[str],
+    why: str,
+) -> None:
+    model_dir = _model(tmp_path)
+    items = tmp_path / "items.txt"
+    items.write_text("\n".join(f"i{k}" for k in range(20)) + "\n")
+    change = [str(items) if c == "ITEMS" else c for c in change]
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    assert main(_argv(model_dir, ref, *change)) == 0
+    with monkeypatch.context() as m:
+        _stop_after(m, 2)
+        assert main(_argv(model_dir, out)) == 130
+    capsys.readouterr()
+    blocks = _stop_after(monkeypatch, 100)
+    assert main(_argv(model_dir, out, *change)) == 0
+    assert sum(blocks) == 40
+    partial = tmp_path / "recs.csv.partial"
+    assert capsys.readouterr().err == (
+        f"resume: {partial} was written with other inputs ({why}); starting over\n"
+    )
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_a_model_saved_again_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.models.base import Recommender
+
+    model_dir = _model(tmp_path)
+    out = tmp_path / "recs.csv"
+    with monkeypatch.context() as m:
+        _stop_after(m, 2)
+        assert main(_argv(model_dir, out)) == 130
+    Recommender.load(model_dir).save(model_dir)  # the same arrays, another save
+    capsys.readouterr()
+    assert main(_argv(model_dir, out)) == 0
+    assert "(model changed); starting over" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda state, rows: state.write_text("{"), "cannot be read"),
+        (lambda state, rows: state.write_text(json.dumps({"format": 1})), "is damaged"),
+        (lambda state, rows: rows.unlink(), "is gone"),
+        (lambda state, rows: rows.write_text("user_id"), "is shorter than"),
+    ],
+)
+def test_a_damaged_record_starts_over(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    damage: Any,
+    why: str,
+) -> None:
+    model_dir = _model(tmp_path)
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    assert main(_argv(model_dir, ref)) == 0
+    with monkeypatch.context() as m:
+        _stop_after(m, 2)
+        assert main(_argv(model_dir, out)) == 130
+    damage(tmp_path / "recs.csv.partial.json", tmp_path / "recs.csv.partial")
+    capsys.readouterr()
+    assert main(_argv(model_dir, out)) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("resume: ") and why in err and err.endswith("; starting over\n")
+    assert out.read_bytes() == ref.read_bytes()
+    assert not (tmp_path / "recs.csv.partial.json").exists()
+
+
+def test_no_resume_starts_over_silently(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model_dir = _model(tmp_path)
+    out = tmp_path / "recs.csv"
+    with monkeypatch.context() as m:
+        _stop_after(m, 2)
+        assert main(_argv(model_dir, out)) == 130
+    capsys.readouterr()
+    blocks = _stop_after(monkeypatch, 100)
+    assert main(_argv(model_dir, out, "--no-resume")) == 0
+    assert sum(blocks) == 40 and capsys.readouterr().err == ""
+
+
+def test_a_failed_write_keeps_the_finished_lists_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import visrec.commands.recommend as recommend
+
+    model_dir = _model(tmp_path)
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    assert main(_argv(model_dir, ref)) == 0
+    capsys.readouterr()
+    real, calls = recommend._write_rows, []
+
+    def full_disk(*a: Any) -> int:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(*a)
+
+    with monkeypatch.context() as m:
+        m.setattr(recommend, "_write_rows", full_disk)
+        assert main(_argv(model_dir, out)) == 1
+    partial = tmp_path / "recs.csv.partial"
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"12 of 40 users' lists are kept in {partial}; run the same command again to resume\n"
+    )
+    assert "No space left on device" in err
+    assert main(_argv(model_dir, out)) == 0
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_a_pipe_in_the_partial_file_s_place_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    model_dir = _model(tmp_path)
+    out = tmp_path / "recs.csv"
+    os.mkfifo(tmp_path / "recs.csv.partial")
+    assert main(_argv(model_dir, out)) == 2
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'recs.csv.partial'} is not a regular file (a pipe): remove it, "
+        "visrec keeps the rows of an interrupted run there\n"
+    )
+
+
+def test_a_second_run_on_the_same_output_stops_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec._atomic import exclusive_lock
+
+    model_dir = _model(tmp_path)
+    out = tmp_path / "recs.csv"
+    capsys.readouterr()
+    with exclusive_lock(out, "visrec recommend"):  # as a first run holds it
+        assert main(_argv(model_dir, out)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {out} is being written by another visrec recommend (pid ")
+    assert not list(tmp_path.glob("recs.csv*"))
