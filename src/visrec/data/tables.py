@@ -6,7 +6,9 @@ dropped silently. Amazon review files (``.json`` / ``.json.gz``) are handled by
 :mod:`visrec.data.amazon`, which :func:`load_interactions` dispatches to. The column
 aliases and the matching of a header to the canonical columns (``ALIASES``,
 ``column_key``, ``is_item_header``, ``NoIdColumnError``, ...) are in
-:mod:`visrec.data.column_names`; their public names are re-exported here.
+:mod:`visrec.data.column_names`; their public names are re-exported here. A time
+column is read as epoch numbers or dates into int64 seconds by
+:mod:`visrec.data.timestamps`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from visrec.data.text_files import (
     split_first,
     split_rows,
 )
+from visrec.data.timestamps import _fits_the_other_order, _parse_timestamps, _to_float
 from visrec.errors import VisrecError
 
 # File names searched in a dataset folder, in order of preference.
@@ -255,6 +258,9 @@ def encoding_warnings(decoded: DecodedText, where: str) -> list[BadRecord]:
 
 # --------------------------------------------------------------------- interactions
 _ML_ROW = re.compile(r"^\s*\d+(\t|::)\d+\1\d+(\.\d+)?\1\d+\s*$")
+
+#: 2-4 numbers separated by spaces only: a whitespace-separated headerless table
+_SPACED_NUMBERS = r"\s*-?\d+(?:\.\d+)?(?: +-?\d+(?:\.\d+)?){1,3}\s*"
 
 
 def load_interactions(
@@ -729,165 +735,6 @@ def _mixed_time_units(
         f"{_TIME_UNITS[common]}; they are taken as written, so what goes by time "
         "(--protocol time) misorders them: convert one kind",
     )
-
-
-def _to_float(s: pd.Series) -> np.ndarray:
-    """Floats with NaN where a value does not parse."""
-    values = s.to_numpy(dtype=object)
-    try:
-        text = "".join(values)
-    except TypeError:  # numbers or missing values among the text
-        text = "".join(v for v in values if isinstance(v, str))
-    # numpy's own str -> float cast is ~10x faster than to_numeric on clean columns, but
-    # it is Python's float(), which takes '1_000' and non-ASCII digits that to_numeric
-    # refuses: one rule for every value, whatever the rest of the column holds
-    if text.isascii() and "_" not in text:
-        try:
-            return np.asarray(values, dtype=np.float64)
-        except (ValueError, TypeError):
-            pass
-    return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
-
-
-# int64 seconds; float64 holds every integer exactly up to 2**53 only
-_INT64_LIMIT = 2.0**63
-_EXACT_FLOAT = 2.0**53
-
-
-#: 2-4 numbers separated by spaces only: a whitespace-separated headerless table
-_SPACED_NUMBERS = r"\s*-?\d+(?:\.\d+)?(?: +-?\d+(?:\.\d+)?){1,3}\s*"
-
-_NUMERIC_DATE = r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$"
-
-
-def _full_year(yy: int) -> int:
-    """A two-digit year as pandas (dateutil) reads it in other date formats: the year
-    ending so that is nearest now, at most 49 years ahead (``70`` is 2070 in 2026, ``80``
-    is 1980), so one column's ``3/4/70`` and ``Mar 5 70`` are the same century."""
-    import datetime
-
-    now = datetime.datetime.now(datetime.UTC).year  # not the local date: same in every zone
-    year = now // 100 * 100 + yy
-    if year > now + 49:
-        year -= 100
-    elif year < now - 50:
-        year += 100
-    return year
-
-
-def _fits_the_other_order(value: str) -> bool:
-    """A numeric date (``13/01/2020``) that one day/month order reads and the other does
-    not: when it failed, it went against the order its column took."""
-    import datetime
-
-    m = re.match(_NUMERIC_DATE, value)
-    if m is None:
-        return False
-    a, b, y = int(m.group(1)), int(m.group(3)), m.group(4)
-    year = int(y) if len(y) == 4 else _full_year(int(y))
-
-    def real(day: int, month: int) -> bool:
-        try:
-            datetime.date(year, month, day)
-        except ValueError:
-            return False
-        return True
-
-    return real(a, b) != real(b, a)
-
-
-def _one_day_month_order(s: pd.Series) -> pd.Series:
-    """Dates such as ``03/04/2020`` rewritten as ``2020-04-03`` by one day/month order
-    for the whole column: day first when some value's first number is above 12 (and no
-    more values say month first), else month first (the US order, pandas' default).
-    A value that contradicts the order is made unparseable: a bad record, never read
-    the other way round (``format="mixed"`` judged each value alone, so one file's
-    ``13/01/2020`` and ``01/02/2020`` were read in different orders)."""
-    parts = s.astype(str).str.extract(_NUMERIC_DATE)
-    hit = parts[0].notna().to_numpy()
-    if not hit.any():
-        return s
-    first = parts[0][hit].astype(int).to_numpy()
-    second = parts[2][hit].astype(int).to_numpy()
-    day_first = (first > 12).sum() > (second > 12).sum()
-    day, month = (first, second) if day_first else (second, first)
-    year = parts[3][hit].astype(str).to_numpy()
-    year = np.asarray([y if len(y) == 4 else str(_full_year(int(y))) for y in year], dtype=object)
-    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
-    tail = parts[4][hit].fillna("").astype(str).to_numpy()
-    iso = [
-        f"{y}-{m:02d}-{d:02d}{t}" if good else "not a date"
-        for y, m, d, t, good in zip(year, month, day, tail, ok, strict=True)
-    ]
-    out = s.astype(object).copy()
-    out.iloc[np.flatnonzero(hit)] = iso
-    return out
-
-
-@dataclass
-class _TimeKinds:
-    """What a time column holds: ``dates`` when it is read as dates."""
-
-    dates: bool
-    numbers: np.ndarray  # mask of the values that are numbers
-    n_filled: int
-    n_numbers: int
-    n_dates: int  # values that parse as dates (counted only when numbers are there too)
-
-
-def _time_kinds(s: pd.Series, numbers: np.ndarray) -> _TimeKinds:
-    """Numbers or dates: dates when no value is a number, or when more of them parse
-    as dates than are numbers (a column of dates with a stray number: one number made
-    every date "not a number", 600 rows lost for one). Placeholders (``NULL``, ``-``)
-    are neither: 600 of them beside 400 epoch seconds leave a column of numbers."""
-    filled = (s.notna() & (s != "")).to_numpy()  # the caller's text is stripped already
-    n_filled, n_num = int(filled.sum()), int((numbers & filled).sum())
-    rest = filled & ~numbers
-    if not rest.any():  # numbers only (or nothing)
-        return _TimeKinds(False, numbers, n_filled, n_num, 0)
-    if n_num == 0:  # no number: dates, each value parsed as one
-        return _TimeKinds(True, numbers, n_filled, 0, 0)
-    parsed = pd.to_datetime(
-        _one_day_month_order(s[rest]), errors="coerce", utc=True, format="mixed"
-    )
-    n_dates = int(parsed.notna().sum())
-    return _TimeKinds(n_dates > n_num, numbers, n_filled, n_num, n_dates)
-
-
-def _parse_timestamps(
-    s: pd.Series,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, _TimeKinds]:
-    """Integer seconds, from numbers or dates (:func:`_time_kinds` says which).
-
-    Returns the seconds, the mask of values that are no time, the mask of those among
-    them that are numbers beyond int64 (``1e30``), reported as out of range instead of
-    wrapping round to -9223372036854775808, and what the column holds.
-    """
-    num = _to_float(s)
-    bad = ~np.isfinite(num)
-    kinds = _time_kinds(s, ~bad)
-    if len(s) and kinds.dates:
-        dt = pd.to_datetime(_one_day_month_order(s), errors="coerce", utc=True, format="mixed")
-        ok = dt.notna().to_numpy() & bad  # a number among dates is no date
-        secs = np.zeros(len(s), dtype=np.float64)
-        # the epoch in the dates' own unit: a nanosecond one overflows past 2262
-        epoch = pd.Timestamp(0, tz="UTC").as_unit(dt.dt.unit)
-        secs[ok] = (dt[ok] - epoch).dt.total_seconds().to_numpy()
-        return np.where(ok, secs, 0).astype(np.int64), ~ok, np.zeros(len(s), dtype=bool), kinds
-    big = ~bad & (np.abs(num) >= _EXACT_FLOAT)
-    out_of_range = ~bad & ((num >= _INT64_LIMIT) | (num < -_INT64_LIMIT))
-    ts = np.where(bad | out_of_range, 0, num).astype(np.int64)
-    for j in np.flatnonzero(big):
-        # an integer written out beyond 2**53 is judged and taken exactly, not as the
-        # float64 it rounds to (9223372036854775807 rounds to 2**63)
-        try:
-            v = int(str(s.iloc[j]).strip())
-        except ValueError:
-            continue  # "1e30": the float's judgement stands
-        out_of_range[j] = not -(2**63) <= v < 2**63
-        ts[j] = 0 if out_of_range[j] else v
-    bad |= out_of_range
-    return ts, bad, out_of_range, kinds
 
 
 #: pandas' inferred kinds of an object column that hold one id per row
