@@ -319,6 +319,30 @@ def load_interactions(
         read are in ``bad`` with line numbers.
     """
     p = Path(path)
+    _refuse_options(p, sep, ids_only, keep_rating, keep_time)
+    explicit = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
+    if p.is_dir():
+        sources = interaction_sources(p)
+        if len(sources) > 1 or is_json_file(sources[0]):
+            # Amazon's categories come one file each (the tutorial combined three)
+            _refuse_layout(sources[0], sep, explicit)
+            return _load_reviews(sources, ids_only, keep_rating, keep_time)
+        p = sources[0]
+    _refuse_movielens_side_table(p)
+    _refuse_ignored_columns(p, explicit, ids_only, keep_rating, keep_time)
+    _refuse_layout(p, sep, explicit)
+    _refuse_shared_columns(p, explicit)
+    if is_json_file(p):
+        return _load_reviews(p, ids_only, keep_rating, keep_time)
+    if p.name.lower().endswith(".parquet"):
+        return _load_parquet_interactions(p, explicit, ids_only, keep_rating, keep_time)
+    return _load_text_interactions(p, sep, explicit, ids_only, keep_rating, keep_time)
+
+
+def _refuse_options(
+    p: Path, sep: str | None, ids_only: bool, keep_rating: bool, keep_time: bool
+) -> None:
+    """Errors for a path that does not exist and for options that cannot apply."""
     if not p.exists():
         raise FileNotFoundError(2, "No such file or directory", str(p))
     if sep == "":
@@ -329,19 +353,21 @@ def load_interactions(
         )
     if keep_time and not ids_only:
         raise VisrecError(f"{p}: keep_time only applies with ids_only (the time is read anyway)")
-    if p.is_dir():
-        sources = interaction_sources(p)
-        if len(sources) > 1 or is_json_file(sources[0]):
-            # Amazon's categories come one file each (the tutorial combined three)
-            from visrec.data.amazon import load_amazon_reviews
 
-            named = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
-            _refuse_layout(sources[0], sep, named)
 
-            return load_amazon_reviews(
-                sources, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
-            )
-        p = sources[0]
+def _load_reviews(
+    source: Path | list[Path], ids_only: bool, keep_rating: bool, keep_time: bool
+) -> LoadResult:
+    """Amazon review files (one, or a folder's as one table), read by their own loader."""
+    from visrec.data.amazon import load_amazon_reviews
+
+    return load_amazon_reviews(
+        source, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
+    )
+
+
+def _refuse_movielens_side_table(p: Path) -> None:
+    """An error for MovieLens' item, user, genre or info table given as interactions."""
     name = p.name.lower()
     if name in ("u.item", "u.user", "u.genre", "u.info"):
         # pipe-separated item/user tables: their "cannot tell which column holds the
@@ -350,6 +376,13 @@ def load_interactions(
             f"{p}: MovieLens' {name[2:]} table, not interactions; the ratings are "
             f"{p.with_name('u.data')} (or give the folder)"
         )
+
+
+def _refuse_ignored_columns(
+    p: Path, explicit: dict[str, str | None], ids_only: bool, keep_rating: bool, keep_time: bool
+) -> None:
+    """An error for a rating or time column named where ``ids_only`` would not read it."""
+    rating_col, timestamp_col = explicit[RATING], explicit[TIMESTAMP]
     if ids_only and (
         (rating_col is not None and not keep_rating)
         or (timestamp_col is not None and not keep_time)
@@ -359,41 +392,31 @@ def load_interactions(
             f"keep_rating, the time with keep_time); rating_col={rating_col!r}, "
             f"timestamp_col={timestamp_col!r} would be ignored"
         )
-    explicit = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
-    _refuse_layout(p, sep, explicit)
-    _refuse_shared_columns(p, explicit)
-    if is_json_file(p):
-        from visrec.data.amazon import load_amazon_reviews
 
-        return load_amazon_reviews(
-            p, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
-        )
-    if name.endswith(".parquet"):
-        return _load_parquet_interactions(p, explicit, ids_only, keep_rating, keep_time)
 
+def _load_text_interactions(
+    p: Path,
+    sep: str | None,
+    explicit: dict[str, str | None],
+    ids_only: bool,
+    keep_rating: bool,
+    keep_time: bool,
+) -> LoadResult:
+    """A CSV/TSV/MovieLens text table: its layout from the first line, then its rows."""
     decoded = decode_text(p)
     text = decoded.text
     first = first_text_line(text)
     if not first:
         raise VisrecError(f"{p}: file is empty, expected an interactions table")
-    suffix = "".join(p.suffixes[-1:]).lower()
     if sep is None:
-        sep = sniff_sep(first, suffix)
-        if sep == "," and "," not in first and re.fullmatch(_SPACED_NUMBERS, first):
-            # read as one column, it would fail as "cannot tell which column holds the
-            # user ids", a header problem it is not
-            raise VisrecError(
-                f"{p} line 1: fields separated by spaces ({first.strip()!r}); tables are "
-                "read with comma, tab, ';', '|' or '::' between fields: convert it, e.g. "
-                f"tr -s ' ' '\\t' < {shlex.quote(p.name)} > {shlex.quote(p.stem + '.tsv')}"
-            )
+        sep = _sniffed_sep(p, first)
     # The file itself, not the folder it was found in, so "file:line" points at it.
     where = str(p)
     multiline: list[tuple[int, int]] = []
     rows: Iterator[tuple[int, list[str]]] = iter(split_rows(text, sep, where, multiline))
 
     cols, n_expected, fmt, headerless, unread = _table_layout(
-        name, first, sep, rows, explicit, where, ids_only, keep_rating, keep_time
+        p.name.lower(), first, sep, rows, explicit, where, ids_only, keep_rating, keep_time
     )
     skip = 0 if headerless else 1
     fast = _fast_parse(text, sep, cols, n_expected, skip, where)
@@ -403,6 +426,21 @@ def load_interactions(
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     result.unread_columns = unread
     return result
+
+
+def _sniffed_sep(p: Path, first: str) -> str:
+    """The separator ``first`` and the file's suffix point to; an error for spaces."""
+    suffix = "".join(p.suffixes[-1:]).lower()
+    sep = sniff_sep(first, suffix)
+    if sep == "," and "," not in first and re.fullmatch(_SPACED_NUMBERS, first):
+        # read as one column, it would fail as "cannot tell which column holds the
+        # user ids", a header problem it is not
+        raise VisrecError(
+            f"{p} line 1: fields separated by spaces ({first.strip()!r}); tables are "
+            "read with comma, tab, ';', '|' or '::' between fields: convert it, e.g. "
+            f"tr -s ' ' '\\t' < {shlex.quote(p.name)} > {shlex.quote(p.stem + '.tsv')}"
+        )
+    return sep
 
 
 def _refuse_shared_columns(p: Path, explicit: dict[str, str | None]) -> None:
