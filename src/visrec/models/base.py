@@ -19,33 +19,24 @@ after training are scored with ``score_new_items`` by models whose
 What every fit does before learning (the argument checks, the start from scratch) is in
 ``_fresh_fit``, the top-``n`` lists ``recommend`` returns in ``_top_n``; their public
 names (``check_fit_inputs``, ``fit_from_scratch``, ``forget_fit``, ``top_n``,
-``check_list_length``) are importable from here as well.
+``check_list_length``) are importable from here as well. Saving to a model folder and
+loading from one (``save``, ``load``, and the hooks ``_extra_state``,
+``_set_extra_state``, ``_after_load`` a model overrides) are in ``_save_load``'s
+``SaveLoadMixin``, which ``Recommender`` inherits.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
-import os
-import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, ClassVar, Self, cast
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-from visrec import __version__
-from visrec._atomic import (
-    atomic_path,
-    check_input_exists,
-    exclusive_lock,
-    not_regular,
-    write_text_atomic,
-)
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import (
     UNUSABLE_VALUES,
@@ -59,29 +50,13 @@ from visrec.errors import NotFittedError, VisrecError
 from visrec.models._fresh_fit import check_fit_inputs as check_fit_inputs
 from visrec.models._fresh_fit import fit_from_scratch, forget_fit
 from visrec.models._indices import as_indices
+from visrec.models._save_load import SaveLoadMixin
 from visrec.models._top_n import check_list_length as check_list_length
 from visrec.models._top_n import top_n
-from visrec.models.model_folder import (
-    ARRAYS_NPZ,
-    DAMAGE,
-    DAMAGE_OR_REFUSED,
-    MODEL_FORMAT,
-    MODEL_JSON,
-    SAVE_TOKEN,
-    TRAIN_JSON,
-    check_array_forms,
-    check_counts,
-    check_same_save,
-    id_keys,
-    json_default,
-    one_line,
-    pack_ids,
-    read_arrays,
-    read_model_json,
-    require_arrays,
-    seen_matrix,
-    unpack_ids,
-)
+from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON
+
+# SaveLoadMixin.load reads the arrays with this name, where callers (and tests) patch it
+from visrec.models.model_folder import read_arrays as read_arrays
 from visrec.models.params import ParamsMixin
 
 __all__ = [
@@ -119,7 +94,7 @@ class NewItemTerms:
         return len(self.has_image)
 
 
-class Recommender(ParamsMixin, ABC):
+class Recommender(ParamsMixin, SaveLoadMixin, ABC):
     """Base class: fit on implicit feedback, score / recommend by index.
 
     Subclasses implement ``_fit`` and ``_score`` (and ``_score_new`` when they can score
@@ -691,255 +666,3 @@ class Recommender(ParamsMixin, ABC):
 
     def _item_embeddings(self) -> np.ndarray:
         raise VisrecError(f"model {self.name!r} has no item embeddings for similar_items")
-
-    # ------------------------------------------------------------------ persistence
-    def _extra_state(self) -> dict[str, Any]:
-        """JSON-serialisable learned state besides the arrays (override when needed)."""
-        return {}
-
-    def _set_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what ``_extra_state`` returned."""
-
-    def _after_load(self) -> None:
-        """Rebuild state derived from the saved arrays and JSON state (no-op by default).
-
-        ``load`` calls this last, once every array and ``_set_extra_state`` are restored,
-        so derived attributes need not be saved.
-        """
-
-    def _check_loaded(self, npz: Path) -> None:
-        """Score the first and the last user over all items, and (for models that score
-        new items) one zero vector of ``vector_dim()``: arrays
-        whose shapes do not fit the id maps fail here, with one line naming ``npz``,
-        instead of deep inside ``recommend``. Cheap: two rows of scores."""
-        n_users, n_items = len(self.user_map_), len(self.item_map_)
-        if n_users == 0:
-            return
-        users = np.unique(np.array([0, n_users - 1], dtype=np.int64))
-        dim = self.vector_dim()
-        checks: list[tuple[str, Callable[[], np.ndarray], tuple[int, ...]]] = [
-            ("scoring", lambda: self._score(users), (len(users), n_items))
-        ]
-        if self.scores_new_items and dim is not None:
-            zero = np.zeros((1, dim), dtype=np.float32)
-            checks.append(
-                ("scoring a new item", lambda: self._score_new(users, zero), (len(users), 1))
-            )
-        for what, call, expected in checks:
-            try:
-                shape = np.shape(call())
-            except DAMAGE_OR_REFUSED as exc:
-                detail = one_line(exc)
-            else:
-                if shape == expected:
-                    continue
-                detail = f"scores of shape {shape}, expected {expected}"
-            raise VisrecError(
-                f"{npz}: the saved arrays do not fit together ({what}: {detail}); "
-                "train the model again"
-            )
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save the fitted model as plain arrays and JSON.
-
-        Parameters
-        ----------
-        path : str or path-like
-            A folder (made when missing) that receives ``model.json`` (name,
-            hyperparameters, learned scalars, visrec version) and ``arrays.npz`` (the
-            id maps, the training pairs and the learned arrays), each written atomically.
-
-        Returns
-        -------
-        Path
-            The folder.
-
-        Raises
-        ------
-        VisrecError
-            ``path`` is a file, or another save (a thread, another process) is writing
-            the same folder: one save at a time, so the two files are one model's.
-        """
-        self._check_fitted()
-        folder = Path(path)
-        if folder.exists() and not folder.is_dir():
-            raise VisrecError(
-                f"cannot save the model to {str(folder)!r}: it is a file, not a folder"
-            )
-        # two saves at once (threads of a host) interleaved the two files: one at a time
-        with exclusive_lock(folder, "model save", advice="save to another folder"):
-            self._save_files(folder)
-        return folder
-
-    def _save_files(self, folder: Path) -> None:
-        """Write ``arrays.npz`` and ``model.json`` into ``folder``, with no lock: ``save``
-        holds ``folder``'s; ``visrec train`` writes a fresh temporary folder that only it
-        knows, under the output's lock."""
-        folder.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, np.ndarray] = {
-            **pack_ids("user_ids", self.user_map_.to_list()),
-            **pack_ids("item_ids", self.item_map_.to_list()),
-            "seen_indptr": self.seen_.indptr,
-            "seen_indices": self.seen_.indices,
-        }
-        if self.excluded_ is not None:
-            arrays["excluded_indptr"] = self.excluded_.indptr
-            arrays["excluded_indices"] = self.excluded_.indices
-        for attr in self._array_attrs:
-            if attr in self._arrays_before_added and self._derivable(attr):
-                continue  # load's _after_load rebuilds it, as for an older folder
-            arrays[attr] = np.asarray(getattr(self, attr))
-        # the two files are replaced one after the other: a crash between them would
-        # leave one save's arrays with another's model.json, which load tells by this
-        token = secrets.token_hex(8)
-        arrays[SAVE_TOKEN] = np.asarray(token)
-        with atomic_path(folder / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        # `visrec train`'s record of an earlier fit would describe another model
-        stale = folder / TRAIN_JSON
-        if stale.is_file():
-            stale.unlink()
-        meta = {
-            "model": self.name,
-            "format": MODEL_FORMAT,
-            SAVE_TOKEN: token,
-            "params": self.get_params(),
-            "visrec_version": __version__,
-            "n_users": len(self.user_map_),
-            "n_items": len(self.item_map_),
-            "vector_meta": getattr(self, "vector_meta_", None),
-            "extra": self._extra_state(),
-        }
-        write_text_atomic(folder / MODEL_JSON, json.dumps(meta, indent=2, default=json_default))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Self:
-        """Load a model saved by ``save``, of the class named in its ``model.json``.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The folder ``save`` (or ``visrec train -o``) wrote.
-
-        Returns
-        -------
-        Recommender
-            The fitted model; ``Recommender.load`` gives any model, ``VBPR.load`` refuses
-            a folder holding another kind.
-
-        Loading runs no code from the file: arrays come from ``np.load`` with
-        ``allow_pickle=False``; damaged or mismatched files are a VisrecError naming
-        the file. A folder that ``visrec train`` swapped in while it was read (its
-        model.json from one save, its arrays from the next) is read once more.
-        """
-        folder = Path(path)
-        before = _folder_identity(folder)
-        try:
-            return cls._load_folder(folder)
-        except VisrecError:
-            if before is None or _folder_identity(folder) == before:
-                raise
-        return cls._load_folder(folder)  # the new folder, whole
-
-    @classmethod
-    def _load_folder(cls, folder: Path) -> Self:
-        from visrec.models.registry import get_model_class
-
-        mj = folder / MODEL_JSON
-        check_input_exists(folder, "model folder")
-        if folder.is_file():
-            raise VisrecError(
-                f"{folder} is a file; give the model folder (the one holding {MODEL_JSON})"
-            )
-        if not mj.is_file():
-            what = not_regular(mj)  # a folder or a pipe of that name is not "no model.json"
-            if what is not None:
-                raise VisrecError(f"{mj} is {what}, not the model's JSON file; train it again")
-            raise VisrecError(f"{folder}: not a visrec model folder (no {MODEL_JSON})")
-        meta = read_model_json(mj)
-        try:
-            klass = get_model_class(meta["model"])
-        except VisrecError as exc:  # a model of a newer visrec, most likely
-            raise VisrecError(f"{mj}: {exc} (saved by a newer visrec? upgrade it)") from exc
-        if cls is not Recommender and not issubclass(klass, cls):
-            raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
-        # a model.json older than a hyperparameter: the value it was trained with, not
-        # today's default
-        params = {**klass._params_before_added, **meta.get("params", {})}
-        try:
-            model = klass(**params)
-        except TypeError as exc:  # a parameter this version's model does not take
-            raise VisrecError(
-                f"{mj}: parameters do not fit model {meta['model']!r} ({exc})"
-            ) from exc
-        try:  # an edited value ("factors": "x") would fail later, deep in scoring
-            model.check_params()
-        except VisrecError as exc:
-            raise VisrecError(f"{mj}: {exc}") from exc
-        npz = folder / ARRAYS_NPZ
-        arrays = read_arrays(npz)
-        own = [a for a in klass._array_attrs if a not in klass._arrays_before_added]
-        ids = (*id_keys(arrays, "user_ids"), *id_keys(arrays, "item_ids"))
-        require_arrays(npz, arrays, (*ids, "seen_indptr", "seen_indices", *own))
-        model.user_map_ = unpack_ids(npz, arrays, "user_ids")
-        model.item_map_ = unpack_ids(npz, arrays, "item_ids")
-        # checked in full before scipy sees them: an index out of range makes tocsc()
-        # write outside its buffer (a segmentation fault, not an exception)
-        model.seen_ = seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
-        if "excluded_indptr" in arrays or "excluded_indices" in arrays:
-            n_u, n_i = len(model.user_map_), len(model.item_map_)
-            model.excluded_ = seen_matrix(npz, arrays, n_u, n_i, "excluded")
-        check_same_save(folder, meta, arrays)
-        check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
-        check_array_forms(npz, model, arrays)
-        for attr in klass._array_attrs:
-            if attr in arrays:
-                value = arrays[attr]
-                # a NaN here reaches every score silently: those items rank last for all
-                if value.dtype.kind == "f" and not np.isfinite(value).all():
-                    raise VisrecError(
-                        f"{npz}: {attr} holds NaN or infinite values; train the model again"
-                    )
-                # a scale divides: 0 makes every new item's score NaN, < 0 flips them
-                if attr in klass._positive_arrays and not (value > 0).all():
-                    raise VisrecError(
-                        f"{npz}: {attr} must be positive, holds {float(value.min())}; train the "
-                        "model again"
-                    )
-                setattr(model, attr, value)
-        if meta.get("vector_meta") is not None:
-            # what the backbone check of new items reads: a damaged one would skip it
-            if not isinstance(meta["vector_meta"], dict):
-                raise VisrecError(
-                    f"{mj}: vector_meta must be an object (the vectors' backbone and dim), "
-                    f"got {meta['vector_meta']!r}; train the model again"
-                )
-            model.vector_meta_ = meta["vector_meta"]
-        try:
-            model._set_extra_state(meta.get("extra", {}))
-        except VisrecError as exc:  # say which folder
-            raise VisrecError(f"{folder}: {exc}") from exc
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise VisrecError(
-                f"{mj}: unusable saved state ({one_line(exc)}); train the model again"
-            ) from exc
-        try:
-            model._after_load()
-        except VisrecError as exc:
-            raise VisrecError(f"{folder}: {exc}") from exc
-        except DAMAGE as exc:  # arrays of the wrong shape or kind
-            raise VisrecError(
-                f"{npz}: the saved arrays do not fit together ({one_line(exc)}); "
-                "train the model again"
-            ) from exc
-        model._check_loaded(npz)
-        return cast(Self, model)  # a subclass of cls: checked above
-
-
-def _folder_identity(folder: Path) -> tuple[int, int] | None:
-    """Which folder ``folder`` names now (device, inode): a save swaps a new one in."""
-    try:
-        st = os.stat(folder)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
