@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
     from visrec.data.interactions import IdMap
+    from visrec.models.base import Recommender
 
 __all__ = ["SaveLoadMixin"]
 
@@ -226,100 +227,149 @@ class SaveLoadMixin:
 
     @classmethod
     def _load_folder(cls, folder: Path) -> Self:
-        # both from base, at call time: read_arrays is looked up where callers (and
-        # tests) patch it, as when this method stood in base
-        from visrec.models.base import Recommender, read_arrays
-        from visrec.models.registry import get_model_class
-
-        mj = folder / MODEL_JSON
-        check_input_exists(folder, "model folder")
-        if folder.is_file():
-            raise VisrecError(
-                f"{folder} is a file; give the model folder (the one holding {MODEL_JSON})"
-            )
-        if not mj.is_file():
-            what = not_regular(mj)  # a folder or a pipe of that name is not "no model.json"
-            if what is not None:
-                raise VisrecError(f"{mj} is {what}, not the model's JSON file; train it again")
-            raise VisrecError(f"{folder}: not a visrec model folder (no {MODEL_JSON})")
+        mj = _model_json(folder)
         meta = read_model_json(mj)
-        try:
-            klass = get_model_class(meta["model"])
-        except VisrecError as exc:  # a model of a newer visrec, most likely
-            raise VisrecError(f"{mj}: {exc} (saved by a newer visrec? upgrade it)") from exc
-        if cls is not Recommender and not issubclass(klass, cls):
-            raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
-        # a model.json older than a hyperparameter: the value it was trained with, not
-        # today's default
-        params = {**klass._params_before_added, **meta.get("params", {})}
-        try:
-            model = klass(**params)
-        except TypeError as exc:  # a parameter this version's model does not take
-            raise VisrecError(
-                f"{mj}: parameters do not fit model {meta['model']!r} ({exc})"
-            ) from exc
-        try:  # an edited value ("factors": "x") would fail later, deep in scoring
-            model.check_params()
-        except VisrecError as exc:
-            raise VisrecError(f"{mj}: {exc}") from exc
+        klass = _saved_class(cls, folder, mj, meta)
+        model = _unfitted_model(klass, mj, meta)
         npz = folder / ARRAYS_NPZ
-        arrays = read_arrays(npz)
-        own = [a for a in klass._array_attrs if a not in klass._arrays_before_added]
-        ids = (*id_keys(arrays, "user_ids"), *id_keys(arrays, "item_ids"))
-        require_arrays(npz, arrays, (*ids, "seen_indptr", "seen_indices", *own))
-        model.user_map_ = unpack_ids(npz, arrays, "user_ids")
-        model.item_map_ = unpack_ids(npz, arrays, "item_ids")
-        # checked in full before scipy sees them: an index out of range makes tocsc()
-        # write outside its buffer (a segmentation fault, not an exception)
-        model.seen_ = seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
-        if "excluded_indptr" in arrays or "excluded_indices" in arrays:
-            n_u, n_i = len(model.user_map_), len(model.item_map_)
-            model.excluded_ = seen_matrix(npz, arrays, n_u, n_i, "excluded")
+        arrays = _read_arrays_and_pairs(klass, model, npz)
         check_same_save(folder, meta, arrays)
         check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
         check_array_forms(npz, model, arrays)
-        for attr in klass._array_attrs:
-            if attr in arrays:
-                value = arrays[attr]
-                # a NaN here reaches every score silently: those items rank last for all
-                if value.dtype.kind == "f" and not np.isfinite(value).all():
-                    raise VisrecError(
-                        f"{npz}: {attr} holds NaN or infinite values; train the model again"
-                    )
-                # a scale divides: 0 makes every new item's score NaN, < 0 flips them
-                if attr in klass._positive_arrays and not (value > 0).all():
-                    raise VisrecError(
-                        f"{npz}: {attr} must be positive, holds {float(value.min())}; train the "
-                        "model again"
-                    )
-                setattr(model, attr, value)
-        if meta.get("vector_meta") is not None:
-            # what the backbone check of new items reads: a damaged one would skip it
-            if not isinstance(meta["vector_meta"], dict):
-                raise VisrecError(
-                    f"{mj}: vector_meta must be an object (the vectors' backbone and dim), "
-                    f"got {meta['vector_meta']!r}; train the model again"
-                )
-            model.vector_meta_ = meta["vector_meta"]
-        try:
-            model._set_extra_state(meta.get("extra", {}))
-        except VisrecError as exc:  # say which folder
-            raise VisrecError(f"{folder}: {exc}") from exc
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise VisrecError(
-                f"{mj}: unusable saved state ({one_line(exc)}); train the model again"
-            ) from exc
-        try:
-            model._after_load()
-        except VisrecError as exc:
-            raise VisrecError(f"{folder}: {exc}") from exc
-        except DAMAGE as exc:  # arrays of the wrong shape or kind
-            raise VisrecError(
-                f"{npz}: the saved arrays do not fit together ({one_line(exc)}); "
-                "train the model again"
-            ) from exc
+        _set_learned_arrays(klass, model, npz, arrays)
+        _set_json_state(model, folder, mj, meta)
+        _rebuild_derived(model, folder, npz)
         model._check_loaded(npz)
         return cast(Self, model)  # a subclass of cls: checked above
+
+
+def _model_json(folder: Path) -> Path:
+    """The ``model.json`` of ``folder``, once ``folder`` is a folder holding one as a
+    regular file."""
+    mj = folder / MODEL_JSON
+    check_input_exists(folder, "model folder")
+    if folder.is_file():
+        raise VisrecError(
+            f"{folder} is a file; give the model folder (the one holding {MODEL_JSON})"
+        )
+    if not mj.is_file():
+        what = not_regular(mj)  # a folder or a pipe of that name is not "no model.json"
+        if what is not None:
+            raise VisrecError(f"{mj} is {what}, not the model's JSON file; train it again")
+        raise VisrecError(f"{folder}: not a visrec model folder (no {MODEL_JSON})")
+    return mj
+
+
+def _saved_class(
+    cls: type[SaveLoadMixin], folder: Path, mj: Path, meta: dict[str, Any]
+) -> type[Recommender]:
+    """The model class ``model.json`` names: ``cls`` or a subclass of it (any model for
+    ``Recommender.load``)."""
+    from visrec.models.base import Recommender
+    from visrec.models.registry import get_model_class
+
+    try:
+        klass = get_model_class(meta["model"])
+    except VisrecError as exc:  # a model of a newer visrec, most likely
+        raise VisrecError(f"{mj}: {exc} (saved by a newer visrec? upgrade it)") from exc
+    if cls is not Recommender and not issubclass(klass, cls):
+        raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
+    return klass
+
+
+def _unfitted_model(klass: type[Recommender], mj: Path, meta: dict[str, Any]) -> Recommender:
+    """A ``klass`` with the saved hyperparameters, checked."""
+    # a model.json older than a hyperparameter: the value it was trained with, not
+    # today's default
+    params = {**klass._params_before_added, **meta.get("params", {})}
+    try:
+        model = klass(**params)
+    except TypeError as exc:  # a parameter this version's model does not take
+        raise VisrecError(f"{mj}: parameters do not fit model {meta['model']!r} ({exc})") from exc
+    try:  # an edited value ("factors": "x") would fail later, deep in scoring
+        model.check_params()
+    except VisrecError as exc:
+        raise VisrecError(f"{mj}: {exc}") from exc
+    return model
+
+
+def _read_arrays_and_pairs(
+    klass: type[Recommender], model: Recommender, npz: Path
+) -> dict[str, np.ndarray]:
+    """Every array of ``npz``, once those ``klass`` needs are there; sets ``model``'s id
+    maps and training pairs (and excluded pairs) from them."""
+    # from base, at call time: read_arrays is looked up where callers (and tests)
+    # patch it, as when load stood in base
+    from visrec.models.base import read_arrays
+
+    arrays = read_arrays(npz)
+    own = [a for a in klass._array_attrs if a not in klass._arrays_before_added]
+    ids = (*id_keys(arrays, "user_ids"), *id_keys(arrays, "item_ids"))
+    require_arrays(npz, arrays, (*ids, "seen_indptr", "seen_indices", *own))
+    model.user_map_ = unpack_ids(npz, arrays, "user_ids")
+    model.item_map_ = unpack_ids(npz, arrays, "item_ids")
+    # checked in full before scipy sees them: an index out of range makes tocsc()
+    # write outside its buffer (a segmentation fault, not an exception)
+    model.seen_ = seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
+    if "excluded_indptr" in arrays or "excluded_indices" in arrays:
+        n_u, n_i = len(model.user_map_), len(model.item_map_)
+        model.excluded_ = seen_matrix(npz, arrays, n_u, n_i, "excluded")
+    return arrays
+
+
+def _set_learned_arrays(
+    klass: type[Recommender], model: Recommender, npz: Path, arrays: dict[str, np.ndarray]
+) -> None:
+    """Set ``model``'s learned arrays (``_array_attrs``) that ``arrays`` holds, once
+    each is finite (and positive where it must be)."""
+    for attr in klass._array_attrs:
+        if attr in arrays:
+            value = arrays[attr]
+            # a NaN here reaches every score silently: those items rank last for all
+            if value.dtype.kind == "f" and not np.isfinite(value).all():
+                raise VisrecError(
+                    f"{npz}: {attr} holds NaN or infinite values; train the model again"
+                )
+            # a scale divides: 0 makes every new item's score NaN, < 0 flips them
+            if attr in klass._positive_arrays and not (value > 0).all():
+                raise VisrecError(
+                    f"{npz}: {attr} must be positive, holds {float(value.min())}; train the "
+                    "model again"
+                )
+            setattr(model, attr, value)
+
+
+def _set_json_state(model: Recommender, folder: Path, mj: Path, meta: dict[str, Any]) -> None:
+    """Set ``model``'s state saved in ``model.json``: the vectors' description and what
+    ``_extra_state`` returned."""
+    if meta.get("vector_meta") is not None:
+        # what the backbone check of new items reads: a damaged one would skip it
+        if not isinstance(meta["vector_meta"], dict):
+            raise VisrecError(
+                f"{mj}: vector_meta must be an object (the vectors' backbone and dim), "
+                f"got {meta['vector_meta']!r}; train the model again"
+            )
+        model.vector_meta_ = meta["vector_meta"]
+    try:
+        model._set_extra_state(meta.get("extra", {}))
+    except VisrecError as exc:  # say which folder
+        raise VisrecError(f"{folder}: {exc}") from exc
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise VisrecError(
+            f"{mj}: unusable saved state ({one_line(exc)}); train the model again"
+        ) from exc
+
+
+def _rebuild_derived(model: Recommender, folder: Path, npz: Path) -> None:
+    """``model._after_load()``, its failures one line naming the folder or the arrays."""
+    try:
+        model._after_load()
+    except VisrecError as exc:
+        raise VisrecError(f"{folder}: {exc}") from exc
+    except DAMAGE as exc:  # arrays of the wrong shape or kind
+        raise VisrecError(
+            f"{npz}: the saved arrays do not fit together ({one_line(exc)}); train the model again"
+        ) from exc
 
 
 def _folder_identity(folder: Path) -> tuple[int, int] | None:
