@@ -163,8 +163,31 @@ def cluster_vs_labels(
     x = vector_matrix(vectors, "cluster", np.float64)
     if k is not None:
         integer_arg(k, "cluster: k")
-    import pandas as pd
+    labs = _label_array(labels)
+    k_eff = _checked_k(x, labs, k)
+    n = x.shape[0]
+    if say is not None:
+        say(f"clustering {n:,} items (K-means, k={k_eff}, 10 starts) ...")
+    km = KMeans(n_clusters=k_eff, n_init=10, random_state=random_state)
+    raw = km.fit_predict(x).astype(np.int64)
+    assignments, table = _diagonal_table(raw, labs, k_eff)
 
+    chance_nmi, chance_purity = shuffled_levels(assignments, labs, random_state)
+    return ClusterResult(
+        k=k_eff,
+        n=n,
+        ari=float(adjusted_rand_score(labs, assignments)),
+        nmi=float(normalized_mutual_info_score(labs, assignments)),
+        purity=purity_score(table),
+        table=table,
+        assignments=assignments,
+        chance_nmi=chance_nmi,
+        chance_purity=chance_purity,
+    )
+
+
+def _label_array(labels: Sequence[str] | np.ndarray) -> np.ndarray:
+    """The labels as an object array of str; a VisrecError if any is missing."""
     # None, NaN of any float type, pandas' NA and NaT: no label
     missing = [
         j for j, v in enumerate(labels) if v is None or (pd.api.types.is_scalar(v) and pd.isna(v))
@@ -175,7 +198,11 @@ def cluster_vs_labels(
             f"cluster: {len(missing):,} label(s) are missing (None/NaN; the first at "
             f"position {missing[0]}); drop those items or give them a label"
         )
-    labs = np.asarray([str(v) for v in labels], dtype=object)
+    return np.asarray([str(v) for v in labels], dtype=object)
+
+
+def _checked_k(x: np.ndarray, labs: np.ndarray, k: int | None) -> int:
+    """The number of clusters to form; a VisrecError if ``x`` and ``labs`` cannot give it."""
     if x.ndim != 2:
         raise VisrecError(f"cluster: vectors must be 2-D (n, d), got shape {x.shape}")
     n = x.shape[0]
@@ -211,11 +238,13 @@ def cluster_vs_labels(
             f"than k={k_eff}: many share one picture (a placeholder?); lower k or leave "
             "those items out"
         )
-    if say is not None:
-        say(f"clustering {n:,} items (K-means, k={k_eff}, 10 starts) ...")
-    km = KMeans(n_clusters=k_eff, n_init=10, random_state=random_state)
-    raw = km.fit_predict(x).astype(np.int64)
+    return k_eff
 
+
+def _diagonal_table(
+    raw: np.ndarray, labs: np.ndarray, k_eff: int
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """``(assignments, table)``: ``raw`` renumbered by majority label, and the counts."""
     # Labels most frequent first; clusters renumbered so the table reads diagonally.
     lab_counts = pd.Series(labs).value_counts()
     lab_order = sorted(lab_counts.index, key=lambda lab: (-lab_counts[lab], str(lab)))
@@ -235,19 +264,7 @@ def cluster_vs_labels(
     table = counts.loc[order].copy()
     table.index = pd.RangeIndex(k_eff, name="cluster")
     table.columns.name = "label"
-
-    chance_nmi, chance_purity = shuffled_levels(assignments, labs, random_state)
-    return ClusterResult(
-        k=k_eff,
-        n=n,
-        ari=float(adjusted_rand_score(labs, assignments)),
-        nmi=float(normalized_mutual_info_score(labs, assignments)),
-        purity=purity_score(table),
-        table=table,
-        assignments=assignments,
-        chance_nmi=chance_nmi,
-        chance_purity=chance_purity,
-    )
+    return assignments, table
 
 
 #: label shuffles behind the chance levels of NMI and purity
