@@ -8,7 +8,7 @@ every record it could not use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -232,6 +232,7 @@ def _unique_names(header: list[str]) -> list[str]:
 
 
 def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | None) -> LoadResult:
+    """A CSV/TSV item table with a header line (separator sniffed unless ``sep``)."""
     decoded = decode_text(p)
     text = decoded.text
     first = first_text_line(text)
@@ -245,6 +246,26 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     header = [h.strip() for h in header]
     id_col = spelt_as(id_col, header)
     label_col = None if label_col is None else spelt_as(label_col, header)
+    header = _checked_header(header, id_col, label_col, where)
+    warnings = encoding_warnings(decoded, where)
+    data, lines, bad, n_read = _item_rows(rows, header, id_col, label_col, sep, where, warnings)
+    df = pd.DataFrame(data, columns=header)
+    df = df.rename(columns={id_col: ITEM})
+    df[ITEM] = df[ITEM].astype(str)
+    result = LoadResult(
+        frame=df,
+        bad=bad,
+        warnings=warnings,
+        n_read=n_read,
+        files=[where],
+        formats={where: f"table with header, sep {sep!r}"},
+    )
+    df["_line"] = np.asarray(lines, dtype=np.int64)
+    return result
+
+
+def _checked_header(header: list[str], id_col: str, label_col: str | None, where: str) -> list[str]:
+    """The header's names made unique; a VisrecError if the id column is missing or clashes."""
     # every column becomes a frame column: the id or label column twice broke `cluster
     # --labels`, so that is refused; other repeats (an export's blank trailing columns,
     # two 'note' columns) are numbered as pandas does ('note', 'note.1'; blank: 'unnamed')
@@ -273,12 +294,24 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
             else ""
         )
         raise VisrecError(f"{where}: no id column {id_col!r} (columns: {names_text(header)}){hint}")
+    return header
+
+
+def _item_rows(
+    rows: Iterator[tuple[int, list[str]]],
+    header: list[str],
+    id_col: str,
+    label_col: str | None,
+    sep: str,
+    where: str,
+    warnings: list[BadRecord],
+) -> tuple[list[list[str]], list[int], list[BadRecord], int]:
+    """``(data, lines, bad, n_read)`` of the data ``rows``; merges go to ``warnings``."""
     idx = header.index(id_col)
     n = len(header)
     # Extra fields can only be merged into a last column that is free text.
     mergeable = header[-1] not in (id_col, label_col)
     bad: list[BadRecord] = []
-    warnings = encoding_warnings(decoded, where)
     data: list[list[str]] = []
     lines: list[int] = []
     n_read = 0
@@ -307,19 +340,7 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
             continue
         data.append([f.strip() for f in fields])
         lines.append(line)
-    df = pd.DataFrame(data, columns=header)
-    df = df.rename(columns={id_col: ITEM})
-    df[ITEM] = df[ITEM].astype(str)
-    result = LoadResult(
-        frame=df,
-        bad=bad,
-        warnings=warnings,
-        n_read=n_read,
-        files=[where],
-        formats={where: f"table with header, sep {sep!r}"},
-    )
-    df["_line"] = np.asarray(lines, dtype=np.int64)
-    return result
+    return data, lines, bad, n_read
 
 
 def _dedupe_items(result: LoadResult, where: str) -> LoadResult:
