@@ -322,97 +322,31 @@ def make_catalogue(
     -------
     Catalogue
     """
-    if n_items < len(CATEGORIES):
-        raise VisrecError(f"n_items={n_items}: need at least {len(CATEGORIES)} (one per category)")
-    if n_users < 1 or ratings_per_user < 1:
-        raise VisrecError(
-            f"n_users={n_users}, ratings_per_user={ratings_per_user}: both must be >= 1"
-        )
-    if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
-        raise VisrecError(
-            f"image_size={image_size}: expected {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels"
-        )
+    _check_catalogue_args(n_items, n_users, ratings_per_user, image_size)
     rng = np.random.default_rng(random_state)
     root = Path(out_dir)
     images_dir = root / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
 
-    colour_names = list(COLOURS)
-    pattern_names = list(PATTERNS)
-    categories = np.array([CATEGORIES[i % len(CATEGORIES)] for i in range(n_items)])
-    rng.shuffle(categories)  # ids carry no hint of the category
-    colours = rng.choice(colour_names, size=n_items)
-    patterns = rng.choice(pattern_names, size=n_items, p=[0.5, 0.25, 0.25])
-    width = max(4, len(str(n_items)))
-    item_ids = [f"item{i:0{width}d}" for i in range(1, n_items + 1)]
-
-    image_rel = []
-    for iid, cat, col, pat in zip(item_ids, categories, colours, patterns, strict=True):
-        img = render_product(str(cat), str(col), str(pat), rng, size=image_size)
-        path = images_dir / f"{iid}.jpg"
-        with atomic_path(path) as tmp:
-            img.save(tmp, format="JPEG", quality=90)
-        image_rel.append(f"images/{iid}.jpg")
-    # a previous, larger catalogue in the same folder must not leave extra images behind
-    keep = {f"{iid}.jpg" for iid in item_ids}
-    for old in images_dir.glob("item*.jpg"):
-        if old.name not in keep:
-            old.unlink()
-    items = pd.DataFrame(
+    items = _draw_items(n_items, rng)
+    image_rel = _write_images(items, images_dir, rng, image_size)
+    items_frame = pd.DataFrame(
         {
-            "item_id": item_ids,
-            "category": categories,
-            "colour": colours,
-            "pattern": patterns,
+            "item_id": items.ids,
+            "category": items.categories,
+            "colour": items.colours,
+            "pattern": items.patterns,
             "image": image_rel,
         }
     )
-
-    u_width = max(3, len(str(n_users)))
-    user_ids = [f"user{u:0{u_width}d}" for u in range(1, n_users + 1)]
-    fav = rng.choice(list(CATEGORIES), size=n_users)
-    disliked = rng.choice(colour_names, size=n_users)
-    users = pd.DataFrame(
-        {"user_id": user_ids, "favourite_category": fav, "disliked_colour": disliked}
+    users = _draw_users(n_users, rng)
+    users_frame = pd.DataFrame(
+        {"user_id": users.ids, "favourite_category": users.fav, "disliked_colour": users.disliked}
     )
+    interactions = _interactions_frame(items, users, ratings_per_user, rng)
 
-    appeal = np.array([COLOURS[c][1] for c in colours]) + np.array([PATTERNS[p] for p in patterns])
-    per_user = min(ratings_per_user, n_items)
-    rows_u: list[str] = []
-    rows_i: list[int] = []
-    for u in range(n_users):
-        # half from the favourite category (or fewer if it is small), the rest anywhere
-        in_fav = np.flatnonzero(categories == fav[u])
-        n_fav = min(per_user // 2, len(in_fav))
-        chosen = list(rng.choice(in_fav, size=n_fav, replace=False))
-        rest = np.setdiff1d(np.arange(n_items), chosen)
-        chosen += list(rng.choice(rest, size=per_user - n_fav, replace=False))
-        rows_u += [user_ids[u]] * per_user
-        rows_i += [int(i) for i in chosen]
-    idx = np.asarray(rows_i)
-    uidx = np.repeat(np.arange(n_users), per_user)
-    score = (
-        3.0
-        + appeal[idx]
-        + FAVOURITE_BONUS * (categories[idx] == fav[uidx])
-        - DISLIKED_PENALTY * (colours[idx] == disliked[uidx])
-        + rng.normal(0.0, NOISE_SD, size=len(idx))
-    )
-    ratings = np.clip(np.rint(score), 1, 5).astype(int)
-    t0 = 1_600_000_000
-    timestamps = t0 + np.sort(rng.integers(0, 365 * 86400, size=len(idx)))
-    order = rng.permutation(len(idx))  # interleave users in time
-    interactions = pd.DataFrame(
-        {
-            "user_id": np.asarray(rows_u)[order],
-            "item_id": np.asarray(item_ids)[idx[order]],
-            "rating": ratings[order],
-            "timestamp": timestamps,
-        }
-    )
-
-    write_text_atomic(root / "items.csv", items.to_csv(index=False, lineterminator="\n"))
-    write_text_atomic(root / "users.csv", users.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(root / "items.csv", items_frame.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(root / "users.csv", users_frame.to_csv(index=False, lineterminator="\n"))
     write_text_atomic(
         root / "interactions.csv", interactions.to_csv(index=False, lineterminator="\n")
     )
@@ -426,4 +360,132 @@ def make_catalogue(
         n_users=n_users,
         n_interactions=len(interactions),
         categories=CATEGORIES,
+    )
+
+
+@dataclass(frozen=True)
+class _Items:
+    """The catalogue's item ids and each item's drawn category, colour and pattern."""
+
+    ids: list[str]
+    categories: np.ndarray
+    colours: np.ndarray
+    patterns: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Users:
+    """The catalogue's user ids and each user's drawn favourite category and disliked colour."""
+
+    ids: list[str]
+    fav: np.ndarray
+    disliked: np.ndarray
+
+
+def _check_catalogue_args(
+    n_items: int, n_users: int, ratings_per_user: int, image_size: int
+) -> None:
+    """Raise a VisrecError for a size :func:`make_catalogue` cannot generate."""
+    if n_items < len(CATEGORIES):
+        raise VisrecError(f"n_items={n_items}: need at least {len(CATEGORIES)} (one per category)")
+    if n_users < 1 or ratings_per_user < 1:
+        raise VisrecError(
+            f"n_users={n_users}, ratings_per_user={ratings_per_user}: both must be >= 1"
+        )
+    if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        raise VisrecError(
+            f"image_size={image_size}: expected {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels"
+        )
+
+
+def _draw_items(n_items: int, rng: np.random.Generator) -> _Items:
+    """``n_items`` items, categories spread evenly, colours and patterns drawn from ``rng``."""
+    colour_names = list(COLOURS)
+    pattern_names = list(PATTERNS)
+    categories = np.array([CATEGORIES[i % len(CATEGORIES)] for i in range(n_items)])
+    rng.shuffle(categories)  # ids carry no hint of the category
+    colours = rng.choice(colour_names, size=n_items)
+    patterns = rng.choice(pattern_names, size=n_items, p=[0.5, 0.25, 0.25])
+    width = max(4, len(str(n_items)))
+    item_ids = [f"item{i:0{width}d}" for i in range(1, n_items + 1)]
+    return _Items(item_ids, categories, colours, patterns)
+
+
+def _write_images(
+    items: _Items, images_dir: Path, rng: np.random.Generator, image_size: int
+) -> list[str]:
+    """Render and save each item's photo; its path relative to the catalogue, per item."""
+    image_rel = []
+    for iid, cat, col, pat in zip(
+        items.ids, items.categories, items.colours, items.patterns, strict=True
+    ):
+        img = render_product(str(cat), str(col), str(pat), rng, size=image_size)
+        path = images_dir / f"{iid}.jpg"
+        with atomic_path(path) as tmp:
+            img.save(tmp, format="JPEG", quality=90)
+        image_rel.append(f"images/{iid}.jpg")
+    # a previous, larger catalogue in the same folder must not leave extra images behind
+    keep = {f"{iid}.jpg" for iid in items.ids}
+    for old in images_dir.glob("item*.jpg"):
+        if old.name not in keep:
+            old.unlink()
+    return image_rel
+
+
+def _draw_users(n_users: int, rng: np.random.Generator) -> _Users:
+    """``n_users`` users with a favourite category and a disliked colour drawn from ``rng``."""
+    u_width = max(3, len(str(n_users)))
+    user_ids = [f"user{u:0{u_width}d}" for u in range(1, n_users + 1)]
+    fav = rng.choice(list(CATEGORIES), size=n_users)
+    disliked = rng.choice(list(COLOURS), size=n_users)
+    return _Users(user_ids, fav, disliked)
+
+
+def _rated_items(
+    items: _Items, users: _Users, per_user: int, rng: np.random.Generator
+) -> tuple[list[str], np.ndarray]:
+    """``(user id, item position)`` of each rating: ``per_user`` items per user, in user order."""
+    n_items = len(items.ids)
+    rows_u: list[str] = []
+    rows_i: list[int] = []
+    for u in range(len(users.ids)):
+        # half from the favourite category (or fewer if it is small), the rest anywhere
+        in_fav = np.flatnonzero(items.categories == users.fav[u])
+        n_fav = min(per_user // 2, len(in_fav))
+        chosen = list(rng.choice(in_fav, size=n_fav, replace=False))
+        rest = np.setdiff1d(np.arange(n_items), chosen)
+        chosen += list(rng.choice(rest, size=per_user - n_fav, replace=False))
+        rows_u += [users.ids[u]] * per_user
+        rows_i += [int(i) for i in chosen]
+    return rows_u, np.asarray(rows_i)
+
+
+def _interactions_frame(
+    items: _Items, users: _Users, ratings_per_user: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """The ratings (the module docstring's formula), timestamped, users interleaved in time."""
+    appeal = np.array([COLOURS[c][1] for c in items.colours]) + np.array(
+        [PATTERNS[p] for p in items.patterns]
+    )
+    per_user = min(ratings_per_user, len(items.ids))
+    rows_u, idx = _rated_items(items, users, per_user, rng)
+    uidx = np.repeat(np.arange(len(users.ids)), per_user)
+    score = (
+        3.0
+        + appeal[idx]
+        + FAVOURITE_BONUS * (items.categories[idx] == users.fav[uidx])
+        - DISLIKED_PENALTY * (items.colours[idx] == users.disliked[uidx])
+        + rng.normal(0.0, NOISE_SD, size=len(idx))
+    )
+    ratings = np.clip(np.rint(score), 1, 5).astype(int)
+    t0 = 1_600_000_000
+    timestamps = t0 + np.sort(rng.integers(0, 365 * 86400, size=len(idx)))
+    order = rng.permutation(len(idx))  # interleave users in time
+    return pd.DataFrame(
+        {
+            "user_id": np.asarray(rows_u)[order],
+            "item_id": np.asarray(items.ids)[idx[order]],
+            "rating": ratings[order],
+            "timestamp": timestamps,
+        }
     )
