@@ -407,3 +407,20 @@ def test_damaged_excluded_arrays_are_named_on_load(tmp_path: Path) -> None:
     np.savez(npz, **arrays)
     with pytest.raises(VisrecError, match=r"missing array\(s\) excluded_indices"):
         Recommender.load(tmp_path / "m")
+
+
+@pytest.mark.parametrize("text", ['""\n', '""\r\n\n"  "\n', '\n""'])
+def test_a_table_of_only_empty_quoted_fields_is_one_error_line(tmp_path: Path, text: str) -> None:
+    # the first line is not blank, but the CSV reader yields no row for `""`: the
+    # header was taken with next() and a StopIteration came out of the loaders
+    from visrec.data.item_tables import load_item_table
+
+    p = tmp_path / "t.csv"
+    p.write_text(text)
+    want = f"{p}: no header line: every line is blank or an empty quoted field"
+    with pytest.raises(VisrecError, match="no header line") as got:
+        load_interactions(p)
+    assert str(got.value) == want
+    with pytest.raises(VisrecError) as got:
+        load_item_table(p, id_col="id")
+    assert str(got.value) == want

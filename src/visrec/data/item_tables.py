@@ -242,7 +242,10 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
         sep = sniff_sep(first, p.suffix.lower())
     where = str(p)
     rows = iter(split_rows(text, sep, where))
-    _, header = next(rows)
+    first_row = next(rows, None)
+    if first_row is None:  # a first line of only "" is no row: nothing is left
+        raise VisrecError(f"{where}: no header line: every line is blank or an empty quoted field")
+    _, header = first_row
     header = [h.strip() for h in header]
     id_col = spelt_as(id_col, header)
     label_col = None if label_col is None else spelt_as(label_col, header)

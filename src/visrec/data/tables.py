@@ -507,7 +507,12 @@ def _table_layout(
             fmt = "MovieLens ratings.dat"
         unread = []
     else:
-        _, header = next(rows)
+        first_row = next(rows, None)
+        if first_row is None:  # a first line of only "" is no row: nothing is left
+            raise VisrecError(
+                f"{where}: no header line: every line is blank or an empty quoted field"
+            )
+        _, header = first_row
         header = [h.strip() for h in header]
         used = _ids_only_columns(keep_rating, keep_time) if ids_only else ALL_COLUMNS
         cols = _match_columns(header, explicit, where, used, ids_only and keep_time)
