@@ -1,0 +1,434 @@
+"""The verdict of an evaluation report: the sentences that answer "do pictures help
+here?" from the per-seed runs of a ``visrec evaluate`` result, and the sign test's
+wording they share with the rating-eval report.
+
+Which models use pictures (:func:`picture_roles`), the best model with pictures against
+the best without seed by seed or, on cold items, against chance (:func:`verdict`), the
+one-sided sign test's call and its sentences (:func:`sign_call`, :func:`sign_test_said`,
+:func:`weak_evidence`, :class:`Picks`), and the settings away from the defaults. The HTML
+around them is :mod:`visrec.report.evaluation`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from visrec import __version__
+from visrec.errors import VisrecError
+from visrec.evaluation.significance import p_figure, p_said, sign_p
+
+YES, NO, NEW_ONLY, UNKNOWN = "yes", "no", "new items only", "unknown"
+
+
+def picture_roles(models: list[str], protocol: str) -> dict[str, str]:
+    """Whether each model (``NAME`` or ``NAME@LABEL``) uses pictures for the candidates
+    of ``protocol``, from its class: ``"yes"``, ``"no"``, ``"new items only"`` or
+    ``"unknown"`` (a name this version does not know, from a result written by another
+    version: shown but not classed).
+
+    On warm and time splits every candidate has interactions, so a model that uses
+    pictures only for new items (visual-cf: BPR on known items) does not use them there:
+    comparing it with BPR would compare BPR with itself."""
+    from visrec.evaluation.model_specs import model_class
+
+    roles = {}
+    for m in models:
+        try:
+            klass = model_class(m)
+        except VisrecError:
+            roles[m] = UNKNOWN
+            continue
+        if not klass.uses_vectors:
+            roles[m] = NO
+        elif protocol != "cold-items" and not klass.pictures_for_known_items:
+            roles[m] = NEW_ONLY
+        else:
+            roles[m] = YES
+    return roles
+
+
+def _runs(result: Mapping[str, Any]) -> pd.DataFrame:
+    runs = pd.DataFrame(result["runs"])
+    for col in ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s"):
+        if col in runs:
+            runs[col] = pd.to_numeric(runs[col], errors="coerce")
+    runs["model"] = runs["model"].astype(str)
+    return runs
+
+
+def verdict(result: Mapping[str, Any]) -> list[str]:
+    """Plain sentences: does the best model with pictures beat the best one without?
+    (see :func:`_picture_verdict`), then the settings that differ from the defaults: an
+    answer for 5 epochs is not one for the defaults."""
+    lines = _picture_verdict(result)
+    models = list(dict.fromkeys(_runs(result)["model"]))
+    changed = _away_from_defaults(result.get("params") or {}, models)
+    if changed:
+        lines.append(f"Settings away from the defaults: {changed}; the answer is for these.")
+    return lines
+
+
+def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
+    """Does the best model with pictures beat the best one without?
+
+    Compared on Recall@K seed by seed, on the seeds where both ran (every model of a
+    seed shares its split), next to how much the figures move between seeds. "Help"
+    or "do not help" needs a one-sided sign test over the seeds where the two differ at
+    p <= 0.125: all of at least 3 seeds, or 5 of 6, 7 of 8, 8 of 10 and so on.
+    """
+    runs = _runs(result)
+    k = int(result["k"])
+    models = list(dict.fromkeys(runs["model"]))
+    protocol = str(result["protocol"])
+    roles = picture_roles(models, protocol)
+    with_img = [m for m in models if roles[m] == YES]
+    # a model that uses pictures only for new items counts as one without, here
+    without = [m for m in models if roles[m] in (NO, NEW_ONLY)]
+    lines = _classing_notes(models, roles)
+
+    mean = runs.groupby("model")["recall"].mean().dropna()
+    no_figure = [m for m in with_img if m not in mean.index]
+    with_img = [m for m in with_img if m in mean.index]
+    without = [m for m in without if m in mean.index]
+    if no_figure:
+        lines.append(
+            f"{', '.join(no_figure)} ran but {'has' if len(no_figure) == 1 else 'have'} no "
+            f"Recall@{k} on any seed (no user with a test item could be scored)."
+        )
+    if not with_img:
+        if no_figure:
+            return lines
+        return [*lines, *_no_picture_model_verdict(result, runs, mean, roles, k)]
+    if result["protocol"] == "cold-items":
+        return [*lines, *_cold_verdict(runs, with_img, without, k, _fills_the_list(result))]
+    best_img = max(with_img, key=lambda m: mean[m])
+    if not without:
+        return [*lines, f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
+    best_plain = max(without, key=lambda m: mean[m])
+    # each side is the best of its models on these seeds: its p allows for that pick
+    picks = Picks(len(with_img), len(without), "picture models", "models without pictures")
+    return [*lines, *_best_pair_verdict(result, runs, best_img, best_plain, picks)]
+
+
+def _classing_notes(models: list[str], roles: dict[str, str]) -> list[str]:
+    """The sentences on models using pictures only for new items and on unknown models."""
+    unknown = [m for m in models if roles[m] == UNKNOWN]
+    lines: list[str] = []
+    only_new = [m for m in models if roles[m] == NEW_ONLY]
+    if only_new:
+        one = len(only_new) == 1
+        lines.append(
+            f"{', '.join(only_new)} use{'s' if one else ''} pictures only for items nobody "
+            "interacted with; every candidate here has interactions, so "
+            f"{'it ranks' if one else 'they rank'} them without pictures (visual-cf as BPR "
+            f"does) and count{'s' if one else ''} as a model without pictures."
+        )
+    if unknown:
+        lines.append(
+            f"Not classed (unknown to visrec {__version__}, so not known to use pictures "
+            f"or not): {', '.join(unknown)}."
+        )
+    return lines
+
+
+def _no_picture_model_verdict(
+    result: Mapping[str, Any], runs: pd.DataFrame, mean: pd.Series, roles: dict[str, str], k: int
+) -> list[str]:
+    """With no model here using pictures: what to add to ``--models``; the popularity check."""
+    if NEW_ONLY in roles.values():
+        return [
+            f"No model{' known' if UNKNOWN in roles.values() else ''} here uses pictures for "
+            "items with interactions: add vbpr to --models to ask whether pictures help them.",
+        ]
+    given = bool((result.get("inputs") or {}).get("vectors"))
+    return [
+        "No model that reads pictures has a Recall@K in this run: "
+        + ("" if given else "give --vectors and ")
+        + "add vbpr or visual-cf to --models to ask whether pictures help.",
+        *_against_popularity(runs, mean, k),
+    ]
+
+
+def _best_pair_verdict(
+    result: Mapping[str, Any], runs: pd.DataFrame, best_img: str, best_plain: str, picks: Picks
+) -> list[str]:
+    """The sentences comparing the two best models, with pictures and without, seed by seed."""
+    k = int(result["k"])
+    pair = runs[runs["model"].isin([best_img, best_plain])].pivot_table(
+        index="seed", columns="model", values="recall"
+    )
+    pair = pair.dropna()
+    if len(pair) == 0:
+        return [
+            f"Best with pictures: {best_img}; best without: {best_plain}; no seed ran both "
+            "with a Recall@K, so they cannot be compared split by split.",
+        ]
+    a, b = pair[best_img], pair[best_plain]
+    shared = "" if len(pair) == runs["seed"].nunique() else f" (on the {len(pair)} seeds both ran)"
+    head = (
+        f"Best with pictures: {best_img}, Recall@{k} {a.mean():.3f}; best without: "
+        f"{best_plain}, {b.mean():.3f}{shared}."
+    )
+    call = _pair_call(result, (a - b).to_numpy(), b, best_img, best_plain, picks)
+    return [head, call]
+
+
+def _pair_call(
+    result: Mapping[str, Any],
+    diff: np.ndarray,
+    plain: pd.Series,
+    best_img: str,
+    best_plain: str,
+    picks: Picks,
+) -> str:
+    """The call on ``diff`` (Recall@K with pictures less ``plain``'s, seed by seed)."""
+    k = int(result["k"])
+    wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
+    ties = diff.size - wins - losses
+    said = f"{diff.mean():+.4f} Recall@{k} on average, {seeds_said(wins, losses, diff.size)}"
+    if diff.size > 1 and ties < diff.size:
+        said += sign_test_said(wins, losses, picks)
+    if ties == diff.size:
+        call = f"No difference: {best_img} and {best_plain} have the same Recall@{k} on every seed."
+    elif diff.size == 1:
+        call = (
+            f"{diff[0]:+.4f} Recall@{k} on one seed: run --seeds "
+            f"{picks.seeds(diff[0] > 0)} or more."
+        )
+    else:
+        call = {
+            "up": f"Pictures help here{_by_little(diff, plain)}: {said}.",
+            "down": f"Pictures do not help here{_by_little(diff, plain)}: {said}.",
+            "few": f"Too few seeds to call: {said}; run --seeds "
+            f"{picks.seeds(wins >= losses)} or more.",
+            "unclear": f"No clear difference: {said}.",
+        }[sign_call(wins, losses, diff.size, picks)]
+        call += weak_evidence(wins, losses, diff.size, picks)
+    spread = plain.std(ddof=1) if len(plain) > 1 else float("nan")
+    if np.isfinite(spread) and ties < diff.size:
+        what = (
+            "between seeds (the time split is the same for every seed: the seeds change "
+            "only the models' randomness, their initialisation and the inner split "
+            "reg=auto validates on)"
+            if result["protocol"] == "time"
+            else "between the splits"
+        )
+        call += f" ({best_plain} itself moves {spread:.4f} (std) {what}.)"
+    return call
+
+
+TIE = 1e-9  # Recall@K differences below this are ties (the same ranking)
+
+
+def _away_from_defaults(params: Mapping[str, Any], models: list[str]) -> str:
+    """``"bpr epochs=5 (default 80)"``: the hyperparameters of the run's models that
+    differ from their defaults (models unknown to this version left out)."""
+    from visrec.models.registry import MODELS, get_model_class
+
+    said = []
+    for name in models:
+        base = name.partition("@")[0]
+        if base not in MODELS or name not in params:
+            continue
+        defaults = get_model_class(base)().get_params()
+        moved = [
+            f"{k}={v!r} (default {defaults[k]!r})"
+            for k, v in params[name].items()
+            if k in defaults and k not in ("verbose", "device") and v != defaults[k]
+        ]
+        if moved:
+            said.append(f"{name} {', '.join(moved)}")
+    return "; ".join(said)
+
+
+def _against_popularity(runs: pd.DataFrame, mean: pd.Series, k: int) -> list[str]:
+    """One sentence: the best other model against the popularity baseline, seed by seed."""
+    others = [m for m in mean.index if m != "popularity"]
+    if "popularity" not in mean.index or not others:
+        return []
+    best = max(others, key=lambda m: mean[m])
+    pair = (
+        runs[runs["model"].isin([best, "popularity"])]
+        .pivot_table(index="seed", columns="model", values="recall")
+        .dropna()
+    )
+    if pair.empty:
+        return []
+    wins = int((pair[best] - pair["popularity"] > TIE).sum())
+    return [
+        f"Against the popularity baseline: {best} Recall@{k} {pair[best].mean():.3f} vs "
+        f"{pair['popularity'].mean():.3f}, better on {wins} of {len(pair)} seeds."
+    ]
+
+
+SIGN_P = 0.125  # one-sided sign test: 3 of 3 seeds is p = 0.125
+
+
+def by_little(diff: np.ndarray, plain: pd.Series) -> bool:
+    """Whether the mean change is smaller than the model without pictures moves between
+    seeds: a real but small effect, to be said as such."""
+    spread = plain.std(ddof=1) if len(plain) > 1 else float("nan")
+    return bool(abs(diff.mean()) < spread)
+
+
+def _by_little(diff: np.ndarray, plain: pd.Series) -> str:
+    return ", consistently but by little" if by_little(diff, plain) else ""
+
+
+def seeds_said(wins: int, losses: int, n: int) -> str:
+    """``"better on 2 of 3 seeds, worse on 1"``; ties (``n - wins - losses``) said as
+    ``", equal on 1"``."""
+    said = f"better on {wins} of {n} seed{'s' if n != 1 else ''}"
+    ties = n - wins - losses
+    if losses and ties:
+        said += f", worse on {losses}, equal on {ties}"
+    elif ties:
+        said += f", equal on {ties}"
+    return said
+
+
+@dataclass(frozen=True)
+class Picks:
+    """How many models each side of a sign test was the best of, on the same seeds it
+    is tested on: the best of ``up`` picture models beats chance (or the other side)
+    on all of 3 seeds more often than one named in advance, so its p is multiplied by
+    ``up`` (Bonferroni), and a call the other way by ``down``."""
+
+    up: int = 1
+    down: int = 1
+    up_what: str = "models"
+    down_what: str = "models"
+
+    def p(self, wins: int, losses: int) -> float:
+        """The one-sided p of ``wins`` against ``losses`` (up), allowing for the pick."""
+        return min(1.0, max(self.up, 1) * sign_p(wins, losses))
+
+    def p_down(self, wins: int, losses: int) -> float:
+        return min(1.0, max(self.down, 1) * sign_p(losses, wins))
+
+    def seen(self, wins: int, losses: int) -> tuple[int, str, float]:
+        """The way the seeds went: how many models that side was the best of, what
+        they are, and the p allowing for the pick."""
+        if wins >= losses:
+            return self.up, self.up_what, self.p(wins, losses)
+        return self.down, self.down_what, self.p_down(wins, losses)
+
+    def seeds(self, up: bool = True) -> int:
+        """The fewest seeds on which a call that way (``up``: pictures help, or are
+        above chance) is possible, all of them going that way."""
+        n = 3
+        while max(self.up if up else self.down, 1) * 0.5**n > SIGN_P:
+            n += 1
+        return n
+
+
+ONE = Picks()  # a test of two models named in advance
+
+
+def sign_call(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
+    """The sign test's call: ``"up"`` or ``"down"`` at p <= SIGN_P (allowing for
+    ``picks``), else ``"few"`` (fewer seeds than a call the way the seeds went needs:
+    ``picks.seeds(wins >= losses)``) or ``"unclear"``."""
+    if picks.p(wins, losses) <= SIGN_P:
+        return "up"
+    if picks.p_down(wins, losses) <= SIGN_P:
+        return "down"
+    return "few" if n_seeds < picks.seeds(wins >= losses) else "unclear"
+
+
+def weak_evidence(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
+    """ " Weak evidence (p above 0.05): ..." after a call the sign test made at
+    p <= 0.125 but not at 0.05 (3 of 3, 4 of 4, 5 of 6 seeds...); empty otherwise."""
+    called = sign_call(wins, losses, n_seeds, picks) in ("up", "down")
+    if called and picks.seen(wins, losses)[2] > 0.05:  # a call goes the way the seeds went
+        return " Weak evidence (p above 0.05): more seeds would firm it up."
+    return ""
+
+
+def _fills_the_list(result: Mapping[str, Any]) -> bool:
+    """Whether no test user had more candidates than K, so that Recall@K and
+    HitRate@K are 1 for any ranking (``evaluate`` notes it too)."""
+    splits = [s for s in (result.get("splits") or {}).values() if isinstance(s, Mapping)]
+    counts = [s.get("n_candidates") for s in splits]
+    known = [float(c) for c in counts if isinstance(c, int | float)]
+    if not known or len(known) < len(counts):
+        return False
+    return max(known) <= int(result["k"])
+
+
+def sign_test_said(wins: int, losses: int, picks: Picks = ONE) -> str:
+    """ "; sign test p = 0.125": the one-sided p in the direction the seeds went, and
+    with ``picks``, that p allowing for the pick of the best ("0.250 for the best of 2
+    picture models, picked on these seeds")."""
+    said = f"; sign test {p_said(sign_p(max(wins, losses), min(wins, losses)))}"
+    n, what, adjusted = picks.seen(wins, losses)
+    if n > 1:
+        said += f", {p_figure(adjusted)} for the best of {n} {what}, picked on these seeds"
+    return said
+
+
+def _cold_verdict(
+    runs: pd.DataFrame, with_img: list[str], without: list[str], k: int, fills: bool = False
+) -> list[str]:
+    """Cold start: the best picture model by AUC (what tells new items apart; Recall@K
+    is 1 for any ranking when there are no more candidates than K, ``fills``: NDCG@K is
+    quoted then), called above or below chance split by split with the sign test of
+    the warm verdict. The splits are of one data set: the call says how steady the
+    result is across them, with its p."""
+    auc = runs.groupby("model")["auc"].mean()
+    top = "ndcg" if fills and "ndcg" in runs else "recall"
+    recall = runs.groupby("model")[top].mean()
+    lines = []
+    if without:
+        lines.append(
+            "Cold start: the candidates are items nobody interacted with in training. "
+            f"Models without pictures ({', '.join(without)}) score every new item alike, "
+            "so their AUC is 0.5 and any AUC above 0.5 is what the pictures know; their "
+            f"Recall@{k}, NDCG@{k}, HitRate@{k} and coverage are those of one random order "
+            "of the new items, the same list for every user (chance, not a ranking)."
+        )
+    else:
+        lines.append(
+            "Cold start: the candidates are items nobody interacted with in training, so "
+            "only pictures can tell them apart; AUC 0.5 is chance."
+        )
+    scored = [m for m in with_img if np.isfinite(auc.get(m, float("nan")))]
+    if not scored:
+        lines.append("No model that reads pictures has an AUC in this run.")
+        return lines
+    best = max(scored, key=lambda m: auc[m])
+    per_seed = runs.loc[runs["model"] == best, "auc"].dropna().to_numpy()
+    above, below = int((per_seed > 0.5 + TIE).sum()), int((per_seed < 0.5 - TIE).sum())
+    count = (
+        f"above 0.5 on {above} of {per_seed.size} split{'s' if per_seed.size > 1 else ''} "
+        "of this data"
+    )
+    # the best of the picture models on these splits: its p allows for that pick (the
+    # worst of them would be the one to call below chance: that call needs none)
+    picks = Picks(len(scored), 1, "picture models")
+    if per_seed.size > 1 and above + below:
+        count += sign_test_said(above, below, picks)
+    call = sign_call(above, below, per_seed.size, picks)
+    where = (
+        "at chance"
+        if above + below == 0
+        else {
+            "up": f"above chance: {count}",
+            "down": f"below chance, worse than a random order: {count}",
+            "few": f"too few seeds to call: {count}; run --seeds "
+            f"{picks.seeds(above >= below)} or more",
+            "unclear": f"not consistently above chance: {count}",
+        }[call]
+    )
+    metric = f"NDCG@{k}" if top == "ndcg" else f"Recall@{k}"
+    lines.append(
+        f"Best with pictures: {best}, AUC {auc[best]:.3f} ({where}), {metric} "
+        f"{recall[best]:.3f}."
+        + (weak_evidence(above, below, per_seed.size, picks) if above + below else "")
+    )
+    return lines
