@@ -5,33 +5,53 @@ the command modules by name).
   as ``--vectors``;
 - input: loading an interactions file with a report of what was skipped, id spellings,
   vectors that belong to another data set, photo folders;
-- parameters: ``KEY=VALUE`` overrides, their names, a model's ``device``;
-- outputs: output paths checked before any work (distinct, not an input, not stdout),
-  "wrote ..." lines;
-- streams: results and "wrote" lines on stdout, every other line on stderr
-  (:func:`say_note`); a closed pipe (``visrec ... | head``) ends a command quietly,
-  files written;
 - naming ids in a note;
 - the ``run`` block of a ``--json`` result: which visrec wrote it, when, from what
   command line.
+
+The rest is in siblings named for what they hold, and re-exported here (the commands
+and tests import it from this module):
+
+- parameters (:mod:`visrec.commands._params`): ``KEY=VALUE`` overrides, their names,
+  a model's ``device``;
+- outputs (:mod:`visrec.commands._output_paths`): output paths checked before any work
+  (distinct, not an input, not stdout);
+- streams (:mod:`visrec.commands._streams`): results and "wrote ..." lines on stdout,
+  every other line on stderr (:func:`say_note`); a closed pipe (``visrec ... | head``)
+  ends a command quietly, files written. ``_resume`` looks ``stdout_closed`` up here,
+  at call time, so a test can patch it on this module.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import math
 import os
-import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from errno import EINVAL
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visrec._atomic import check_input_exists
-from visrec.errors import VisrecError, os_error
+from visrec.commands._output_paths import check_output_file as check_output_file
+from visrec.commands._output_paths import check_outputs_distinct as check_outputs_distinct
+from visrec.commands._output_paths import folder_data as folder_data
+from visrec.commands._output_paths import folder_inputs as folder_inputs
+from visrec.commands._output_paths import named_like_outputs as named_like_outputs
+from visrec.commands._params import check_model_device as check_model_device
+from visrec.commands._params import check_param_names as check_param_names
+from visrec.commands._params import parse_model_params as parse_model_params
+from visrec.commands._params import parse_param as parse_param
+from visrec.commands._params import parse_params as parse_params
+from visrec.commands._streams import CLOSED_STDOUT_STATUS as CLOSED_STDOUT_STATUS
+from visrec.commands._streams import _StdoutGuard as _StdoutGuard
+from visrec.commands._streams import closed_stdout_status as closed_stdout_status
+from visrec.commands._streams import say_note as say_note
+from visrec.commands._streams import say_written as say_written
+from visrec.commands._streams import stdout_closed as stdout_closed
+from visrec.commands._streams import stdout_failed_status as stdout_failed_status
+from visrec.commands._streams import survives_closed_stdout as survives_closed_stdout
+from visrec.errors import VisrecError
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
     import numpy as np
@@ -314,14 +334,6 @@ def load_interactions_frame(
 SKIPPED = "visrec_skipped"
 
 
-def say_note(line: str) -> None:
-    """Print a line about the input or the run on stderr (the streams' rule: stdout
-    holds a command's results and "wrote" lines, stderr every note, skipped-record
-    report, "left out" count, progress line and time), so ``> results.txt`` and
-    ``| head`` see results only."""
-    print(line, file=sys.stderr, flush=True)
-
-
 def skipped_records(frame: pd.DataFrame) -> dict[str, int]:
     """The records skipped reading ``frame`` (``{"missing rating": 14, ...}``), by kind."""
     return {str(k): int(n) for k, n in frame.attrs.get(SKIPPED, {}).items()}
@@ -355,104 +367,6 @@ def note_id_spellings(frame: pd.DataFrame, source: str) -> None:
         print(f"note: {source}: {line}", file=sys.stderr)
 
 
-def check_output_file(path: str | os.PathLike[str] | None, option: str) -> None:
-    """Fail at startup, before any work, when an output-file option cannot be written
-    (it names a folder, a file is in the way of its folders, or its folder cannot be
-    made or written to); ``None`` passes.
-
-    Writers check again (``visrec._atomic.atomic_path``), but only once the result
-    exists: a command calls this first so a long run is not lost to a typo. The folder
-    is tried for real (``visrec._atomic.probe_writable``).
-
-    Raises
-    ------
-    VisrecError
-        ``"--json: output path 'out' is a directory; name a file"``, ``"--json: cannot
-        write 'a/b.json' (Permission denied)"``.
-    """
-    from visrec._atomic import check_output_path, probe_writable
-
-    if path is None:
-        return
-    try:
-        target = check_output_path(path)
-    except VisrecError as exc:
-        raise VisrecError(f"{option}: {exc}") from exc
-    try:
-        probe_writable(target)
-    except OSError as exc:
-        raise os_error(
-            f"{option}: cannot write {str(path)!r} ({exc.strerror or exc})", exc
-        ) from exc
-
-
-def parse_param(
-    item: str, *, option: str = "--param", expected: str = "KEY=VALUE"
-) -> tuple[str, Any]:
-    """``"factors=32"`` -> ``("factors", 32)``.
-
-    The value is parsed as JSON (numbers, ``true``, lists, quoted strings), or as a
-    number JSON has no spelling for (``.01``, ``8.``, ``+3``); any other value is taken
-    as a string, so ``device=cpu`` works unquoted.
-    ``expected`` is the form named in the error for a missing ``=`` or an empty key.
-    """
-    key, sep, raw = item.partition("=")
-    if not sep or not key:
-        raise VisrecError(f"{option} {item!r}: expected {expected}")
-    try:
-        value: Any = json.loads(raw)
-    except (ValueError, RecursionError):  # not JSON: the text itself
-        value = raw
-        # numbers JSON has no spelling for: lr=.01, factors=8., +3 (ASCII digits only, as
-        # the table loaders take them; a few dozen at most: int() refuses 4,300)
-        number = r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*"
-        if len(raw) <= 64 and re.fullmatch(number, raw):
-            value = float(raw) if re.search(r"[.eE]", raw) else int(raw)
-    return key, value
-
-
-def parse_params(items: Sequence[str], *, option: str = "--param") -> dict[str, Any]:
-    """``["factors=32", "device=cpu"]`` -> ``{"factors": 32, "device": "cpu"}``
-    (see :func:`parse_param`; a repeated key keeps its last value, with a note)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, value = parse_param(item, option=option)
-        _set_once(out, key, value, f"{option} {key}")
-    return out
-
-
-def _set_once(out: dict[str, Any], key: str, value: Any, what: str) -> None:
-    """``out[key] = value``; a second, different value wins, as a later option
-    overrides an earlier one (a script's defaults, then the user's), with a note."""
-    if key in out and out[key] != value:
-        print(
-            f"note: {what} is given twice ({json.dumps(out[key])}, then "
-            f"{json.dumps(value)}): the last, {json.dumps(value)}, is used",
-            file=sys.stderr,
-        )
-    out[key] = value
-
-
-def parse_model_params(
-    items: Sequence[str], models: Sequence[str], *, option: str = "--param"
-) -> dict[str, dict[str, Any]]:
-    """``["vbpr.epochs=30"]`` -> ``{"vbpr": {"epochs": 30}}``, values as in
-    :func:`parse_param`; the model must be one of ``models``."""
-    expected = "MODEL.NAME=VALUE, e.g. bpr.epochs=20"
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, value = parse_param(item, option=option, expected=expected)
-        model, dot, name = key.rpartition(".")  # a variant label may hold a dot (bpr@0.1)
-        if not dot or not model or not name:
-            raise VisrecError(f"{option} {item!r}: expected {expected}")
-        if model not in models:
-            raise VisrecError(
-                f"{option} {item!r}: model {model!r} is not in --models ({', '.join(models)})"
-            )
-        _set_once(out.setdefault(model, {}), name, value, f"{option} {key}")
-    return out
-
-
 def name_ids(ids: np.ndarray | Sequence[object], source: str | None, limit: int = 5) -> str:
     """``" (FILE: 'a', 'b', ... and N more)"``: the first ``limit`` ids, for a note."""
     from visrec.data.id_spelling import shown_ids
@@ -460,92 +374,6 @@ def name_ids(ids: np.ndarray | Sequence[object], source: str | None, limit: int 
     listed = shown_ids(ids, limit)
     more = f" and {len(ids) - limit:,} more" if len(ids) > limit else ""
     return f" ({source}: {listed}{more})" if source else f" ({listed}{more})"
-
-
-def check_model_device(model: Any, label: str | None = None) -> None:
-    """The model's ``device`` hyperparameter as its fit would resolve it
-    (``visrec.models._train.fit_device`` is ``torch_device``): an unknown string, or
-    CUDA where torch sees no GPU, is an error before any file is read, not at the fit.
-    ``"auto"`` and ``"cpu"`` need no probe (and no torch import). Not part of
-    ``check_params``: a model trained on a GPU must still load on a CPU machine."""
-    from visrec._device import parse_device, torch_device
-
-    device = model.get_params().get("device")
-    if device is None:
-        return
-    try:
-        if parse_device(device)[0] == "cuda":
-            torch_device(device)
-    except VisrecError as exc:
-        raise VisrecError(f"model {label or model.name!r}: {exc}") from exc
-
-
-def check_outputs_distinct(
-    outputs: Mapping[str, str | os.PathLike[str] | None],
-    inputs: Mapping[str, str | os.PathLike[str] | None]
-    | Iterable[tuple[str, str | os.PathLike[str] | None]],
-) -> None:
-    """Refuse, before any work, an output option that names one of the command's input
-    files (through a symlink or hard link too) or the same file as another output: the
-    write would replace the user's data (hours of embedding, the only copy of a table).
-
-    ``outputs`` maps option names (``"--report"``) to paths, ``inputs`` names
-    (``"--interactions"``, ``"source"``) to paths, as a mapping or as pairs when one name
-    stands for several files; None entries are ignored. An input that is a folder (of
-    review files) stands for its own data files too, those an output could be:
-    ``--json`` naming ``DIR/All_Beauty_5.json.gz`` would replace one (the loaders read a
-    folder's own files, not its subfolders'); an earlier run's ``DIR/recs.csv`` is not
-    one. Each path is resolved once (a folder of photos can be thousands of inputs).
-    """
-    pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
-    known: list[tuple[str, Path, bool]] = []  # (name, path, is an input)
-    for name, p in pairs:
-        if p is None:
-            continue
-        path = Path(p).expanduser()
-        known.append((name, path, True))
-        if path.is_dir():
-            with contextlib.suppress(OSError):  # unreadable: its loader will say so
-                known += [(name, f, True) for f in folder_inputs(path, outputs)]
-                _refuse_shadowing(outputs, name, path)
-    by_path = {_real(path): (name, path, is_input) for name, path, is_input in known}
-    by_inode: dict[tuple[int, int], tuple[str, Path, bool]] | None = None
-    for option, out in outputs.items():
-        if out is None:
-            continue
-        target = Path(out).expanduser()
-        hit = by_path.get(_real(target))
-        if hit is None and target.exists():  # a hard link resolves elsewhere
-            if by_inode is None:
-                by_inode = {}
-                for entry in by_path.values():
-                    try:
-                        st = entry[1].stat()
-                    except OSError:
-                        continue
-                    by_inode[(st.st_dev, st.st_ino)] = entry
-            st = target.stat()
-            hit = by_inode.get((st.st_dev, st.st_ino))
-        if hit is not None:
-            name, path, is_input = hit
-            if not is_input:
-                raise VisrecError(f"{option} and {name} name the same file {str(out)!r}")
-            where = "" if str(path) == str(target) else f" {str(path)!r}"
-            raise VisrecError(
-                f"{option}: {str(out)!r} is the {name} file{where}; writing it would replace "
-                "it. Name another output file"
-            )
-        entry = (option, target, False)
-        by_path[_real(target)] = entry
-        if by_inode is not None and target.exists():
-            st = target.stat()
-            by_inode[(st.st_dev, st.st_ino)] = entry
-
-
-def _real(path: Path) -> str:
-    """``path`` with its links followed (not ``Path.resolve``: before 3.13 a symlink
-    loop raises there, so the check would stop before the one naming the loop)."""
-    return os.path.realpath(path)
 
 
 def scan_photos(
@@ -593,129 +421,6 @@ def with_run(payload: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
         except OSError:  # the folder was removed while the command ran: not worth a failure
             run["cwd"] = None
     return {**payload, "run": run}
-
-
-def say_written(*paths: str | os.PathLike[str] | None) -> None:
-    """After a command's printed results, one ``wrote PATH`` line per output written."""
-    written = [str(p) for p in paths if p]
-    if written:
-        print("\n" + "\n".join(f"wrote {p}" for p in written))
-
-
-#: exit status after the reader of stdout went away (``visrec ... | head``): 128 + SIGPIPE,
-#: what a shell reports for a writer the signal ended
-CLOSED_STDOUT_STATUS = 141
-
-
-class _StdoutGuard:
-    """Stands in for ``sys.stdout``: after the reader has gone (``BrokenPipeError``),
-    or stdout failed otherwise (a full disk: ``failed``), further output is dropped
-    instead of stopping the command."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.broken = False
-        self.failed: OSError | None = None
-
-    def write(self, text: str) -> int:
-        if not self.broken:
-            try:
-                return int(self.stream.write(text))
-            except OSError as exc:
-                self._lost(exc)
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.broken:
-            try:
-                self.stream.flush()
-            except OSError as exc:
-                self._lost(exc)
-
-    def _lost(self, exc: OSError) -> None:
-        self.broken = True
-        # Windows may say a pipe's reader left with EINVAL, not a BrokenPipeError
-        gone = isinstance(exc, BrokenPipeError) or (os.name == "nt" and exc.errno == EINVAL)
-        if not gone:
-            self.failed = exc
-
-    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, ...
-        return getattr(self.stream, name)
-
-
-def closed_stdout_status(status: int = 0) -> int:
-    """The exit status once stdout's reader has gone: ``status`` when the command failed
-    on its own (1, 130: the more useful answer), else ``CLOSED_STDOUT_STATUS``. Points
-    stdout's descriptor at devnull first: the interpreter's last flush of the unread
-    lines would fail again, print ``Exception ignored ... BrokenPipeError`` and exit 120.
-    """
-    import contextlib
-    import sys
-
-    with contextlib.suppress(OSError, ValueError):  # no descriptor (a test's stand-in)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, sys.stdout.fileno())
-        finally:
-            os.close(devnull)
-    return status or CLOSED_STDOUT_STATUS
-
-
-def stdout_failed_status(exc: OSError, status: int = 0) -> int:
-    """Stdout could not be written for another reason than its reader leaving (``>
-    /dev/full``): one ``error:`` line, then :func:`closed_stdout_status` of ``status``
-    or 1."""
-    import sys
-
-    print(f"error: cannot write to stdout ({exc.strerror or exc})", file=sys.stderr)
-    return closed_stdout_status(status or 1)
-
-
-def stdout_closed() -> bool:
-    """In a command run under :func:`survives_closed_stdout`: has the reader of stdout
-    gone, or stdout failed (the lines printed so far flushed first, so a buffered table
-    counts)? For what must wait until the output was handed over (evaluate keeps its
-    resume record). A table that fit into the pipe before the reader left (``| head -1``
-    on a small one) counts as handed over: a pipe cannot tell. Always False outside
-    such a command, where a closed stdout raises instead."""
-    import sys
-
-    out = sys.stdout
-    if not isinstance(out, _StdoutGuard):
-        return False
-    out.flush()
-    return out.broken
-
-
-def survives_closed_stdout(run: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
-    """The one way commands that print survive ``visrec ... | head``: the reader may
-    leave after the first lines, and the command must still write its files
-    (``--json``, ``--report``, ``-o``), whatever order it prints and writes in. Output
-    after that is dropped, no traceback, and the exit status is
-    :func:`closed_stdout_status` (141, or the command's own failure status). Any other
-    failure to write stdout (``> /dev/full``) is one ``error:`` line and status 1.
-    ``visrec.cli.main`` stays the safety net for output outside such a command."""
-    import functools
-    import sys
-
-    @functools.wraps(run)
-    def guarded(args: argparse.Namespace) -> int:
-        # a command run by another keeps the one guard; None: started with stdout
-        # closed (`>&-`), where print() writes nothing and raises nothing
-        if sys.stdout is None or isinstance(sys.stdout, _StdoutGuard):
-            return run(args)
-        guard = _StdoutGuard(sys.stdout)
-        sys.stdout = guard
-        try:
-            code = run(args)
-            guard.flush()  # a pipe closed while the last lines sat in the buffer
-        finally:  # after an error, cli.main's last flush finds a closed pipe too
-            sys.stdout = guard.stream
-        if guard.failed is not None:  # e.g. `> /dev/full`: the command's files are made
-            return stdout_failed_status(guard.failed, code)
-        return closed_stdout_status(code) if guard.broken else code
-
-    return guarded
 
 
 def check_vectors_match(
@@ -768,90 +473,3 @@ def check_vectors_match(
         f"{vpath}: none of the {len(ids):,} {noun} has an image vector (has_image is false "
         "for all of them)"
     )
-
-
-def check_param_names(
-    klass: Any, params: Mapping[str, Any], label: str, item_form: str = "{name}=VALUE"
-) -> None:
-    """Unknown hyperparameter names in ``params`` are one error listing the model's
-    names (with the closest as a suggestion), instead of Python's ``__init__() got an
-    unexpected keyword argument``. ``item_form`` says how a name is written on this
-    command line (``train``: ``epochs=5``; ``evaluate``: ``bpr.epochs=5``)."""
-    import difflib
-
-    known = list(klass().get_params())
-    for name in params:
-        if name in known:
-            continue
-        base = name.rpartition(".")[2]  # `train --param bpr.epochs=5`: evaluate's form
-        guess = [base] if base in known else difflib.get_close_matches(base, known, n=1)
-        hint = f"; did you mean {item_form.format(name=guess[0])}?" if guess else ""
-        listed = f"its hyperparameters: {', '.join(known)}" if known else "it has none"
-        raise VisrecError(f"model {label!r} has no hyperparameter {name!r}{hint} ({listed})")
-
-
-def folder_data(path: Path) -> bool:
-    """Whether a loader given ``path``'s folder reads ``path``, or one like it: an
-    interactions or item table by its name, an Amazon review or meta file, an image.
-    An earlier run's output saved there (``recs.csv``, an ``evaluate --json`` result) is
-    not one: a rerun may replace it."""
-    from visrec.data.images_index import IMAGE_SUFFIXES
-    from visrec.data.tables import is_json_file, is_review_file
-
-    if _loader_reads(path.name) or path.suffix.lower() in IMAGE_SUFFIXES:
-        return True
-    return is_review_file(path) or (path.name.startswith("meta_") and is_json_file(path))
-
-
-def _loader_reads(name: str) -> bool:
-    """Whether a loader given a folder looks for a file of this name in it."""
-    from visrec.data.item_tables import ITEM_FILES
-    from visrec.data.tables import INTERACTION_FILES
-
-    return name in INTERACTION_FILES or name in ITEM_FILES
-
-
-def folder_inputs(folder: Path, outputs: Mapping[str, str | os.PathLike[str] | None]) -> list[Path]:
-    """The files of the input ``folder`` an output must not replace: its tables and
-    Amazon files, all of them (an output that is a link to one, under any name, is
-    caught by its target), and the images named like an output (a folder of photos can
-    be thousands of them: only those are looked at)."""
-    from visrec.data.images_index import IMAGE_SUFFIXES
-
-    names = {Path(o).name for o in outputs.values() if o is not None}
-    return [
-        f
-        for f in folder.iterdir()
-        if (f.name in names if f.suffix.lower() in IMAGE_SUFFIXES else folder_data(f))
-    ]
-
-
-def _refuse_shadowing(
-    outputs: Mapping[str, str | os.PathLike[str] | None], name: str, folder: Path
-) -> None:
-    """Refuse a new output (one not there yet) directly in the input ``folder`` under a
-    name its loader looks for (``ratings.csv`` beside an ``interactions.csv``,
-    ``u.item``): the next run on the folder would read it in place of the data."""
-    for option, out in outputs.items():
-        if out is None:
-            continue
-        target = Path(out).expanduser()
-        if target.exists() or target.is_symlink():  # there: an input, refused as one
-            continue
-        if _loader_reads(target.name) and _real(target.parent) == _real(folder):
-            raise VisrecError(
-                f"{option}: {str(out)!r} is in the {name} folder under a name its loader "
-                "reads, so the next run on that folder would read it in place of the data. "
-                "Name another output file"
-            )
-
-
-def named_like_outputs(
-    outputs: Mapping[str, str | os.PathLike[str] | None], paths: Iterable[Any]
-) -> list[Path]:
-    """The ``paths`` (of a folder of thousands of inputs) whose file name is that of one
-    of ``outputs``: the only ones :func:`check_outputs_distinct` needs to resolve there,
-    so a large folder is not stat-ed file by file (a hard link under another name is
-    not caught this way)."""
-    names = {Path(o).name for o in outputs.values() if o is not None}
-    return [Path(p) for p in paths if names and Path(p).name in names]

@@ -1,0 +1,185 @@
+"""Output paths checked before any work, so a long run is not lost or turned against
+the user's data: each output can be written (:func:`check_output_file`), and no output
+names an input, another output, or a file an input folder's loader reads
+(:func:`check_outputs_distinct`).
+
+:mod:`visrec.commands._common` re-exports the public names; the commands import them
+from there. The leading underscore keeps this module out of
+``visrec.cli.COMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from visrec.errors import VisrecError, os_error
+
+
+def check_output_file(path: str | os.PathLike[str] | None, option: str) -> None:
+    """Fail at startup, before any work, when an output-file option cannot be written
+    (it names a folder, a file is in the way of its folders, or its folder cannot be
+    made or written to); ``None`` passes.
+
+    Writers check again (``visrec._atomic.atomic_path``), but only once the result
+    exists: a command calls this first so a long run is not lost to a typo. The folder
+    is tried for real (``visrec._atomic.probe_writable``).
+
+    Raises
+    ------
+    VisrecError
+        ``"--json: output path 'out' is a directory; name a file"``, ``"--json: cannot
+        write 'a/b.json' (Permission denied)"``.
+    """
+    from visrec._atomic import check_output_path, probe_writable
+
+    if path is None:
+        return
+    try:
+        target = check_output_path(path)
+    except VisrecError as exc:
+        raise VisrecError(f"{option}: {exc}") from exc
+    try:
+        probe_writable(target)
+    except OSError as exc:
+        raise os_error(
+            f"{option}: cannot write {str(path)!r} ({exc.strerror or exc})", exc
+        ) from exc
+
+
+def check_outputs_distinct(
+    outputs: Mapping[str, str | os.PathLike[str] | None],
+    inputs: Mapping[str, str | os.PathLike[str] | None]
+    | Iterable[tuple[str, str | os.PathLike[str] | None]],
+) -> None:
+    """Refuse, before any work, an output option that names one of the command's input
+    files (through a symlink or hard link too) or the same file as another output: the
+    write would replace the user's data (hours of embedding, the only copy of a table).
+
+    ``outputs`` maps option names (``"--report"``) to paths, ``inputs`` names
+    (``"--interactions"``, ``"source"``) to paths, as a mapping or as pairs when one name
+    stands for several files; None entries are ignored. An input that is a folder (of
+    review files) stands for its own data files too, those an output could be:
+    ``--json`` naming ``DIR/All_Beauty_5.json.gz`` would replace one (the loaders read a
+    folder's own files, not its subfolders'); an earlier run's ``DIR/recs.csv`` is not
+    one. Each path is resolved once (a folder of photos can be thousands of inputs).
+    """
+    pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
+    known: list[tuple[str, Path, bool]] = []  # (name, path, is an input)
+    for name, p in pairs:
+        if p is None:
+            continue
+        path = Path(p).expanduser()
+        known.append((name, path, True))
+        if path.is_dir():
+            with contextlib.suppress(OSError):  # unreadable: its loader will say so
+                known += [(name, f, True) for f in folder_inputs(path, outputs)]
+                _refuse_shadowing(outputs, name, path)
+    by_path = {_real(path): (name, path, is_input) for name, path, is_input in known}
+    by_inode: dict[tuple[int, int], tuple[str, Path, bool]] | None = None
+    for option, out in outputs.items():
+        if out is None:
+            continue
+        target = Path(out).expanduser()
+        hit = by_path.get(_real(target))
+        if hit is None and target.exists():  # a hard link resolves elsewhere
+            if by_inode is None:
+                by_inode = {}
+                for entry in by_path.values():
+                    try:
+                        st = entry[1].stat()
+                    except OSError:
+                        continue
+                    by_inode[(st.st_dev, st.st_ino)] = entry
+            st = target.stat()
+            hit = by_inode.get((st.st_dev, st.st_ino))
+        if hit is not None:
+            name, path, is_input = hit
+            if not is_input:
+                raise VisrecError(f"{option} and {name} name the same file {str(out)!r}")
+            where = "" if str(path) == str(target) else f" {str(path)!r}"
+            raise VisrecError(
+                f"{option}: {str(out)!r} is the {name} file{where}; writing it would replace "
+                "it. Name another output file"
+            )
+        entry = (option, target, False)
+        by_path[_real(target)] = entry
+        if by_inode is not None and target.exists():
+            st = target.stat()
+            by_inode[(st.st_dev, st.st_ino)] = entry
+
+
+def _real(path: Path) -> str:
+    """``path`` with its links followed (not ``Path.resolve``: before 3.13 a symlink
+    loop raises there, so the check would stop before the one naming the loop)."""
+    return os.path.realpath(path)
+
+
+def folder_data(path: Path) -> bool:
+    """Whether a loader given ``path``'s folder reads ``path``, or one like it: an
+    interactions or item table by its name, an Amazon review or meta file, an image.
+    An earlier run's output saved there (``recs.csv``, an ``evaluate --json`` result) is
+    not one: a rerun may replace it."""
+    from visrec.data.images_index import IMAGE_SUFFIXES
+    from visrec.data.tables import is_json_file, is_review_file
+
+    if _loader_reads(path.name) or path.suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    return is_review_file(path) or (path.name.startswith("meta_") and is_json_file(path))
+
+
+def _loader_reads(name: str) -> bool:
+    """Whether a loader given a folder looks for a file of this name in it."""
+    from visrec.data.item_tables import ITEM_FILES
+    from visrec.data.tables import INTERACTION_FILES
+
+    return name in INTERACTION_FILES or name in ITEM_FILES
+
+
+def folder_inputs(folder: Path, outputs: Mapping[str, str | os.PathLike[str] | None]) -> list[Path]:
+    """The files of the input ``folder`` an output must not replace: its tables and
+    Amazon files, all of them (an output that is a link to one, under any name, is
+    caught by its target), and the images named like an output (a folder of photos can
+    be thousands of them: only those are looked at)."""
+    from visrec.data.images_index import IMAGE_SUFFIXES
+
+    names = {Path(o).name for o in outputs.values() if o is not None}
+    return [
+        f
+        for f in folder.iterdir()
+        if (f.name in names if f.suffix.lower() in IMAGE_SUFFIXES else folder_data(f))
+    ]
+
+
+def _refuse_shadowing(
+    outputs: Mapping[str, str | os.PathLike[str] | None], name: str, folder: Path
+) -> None:
+    """Refuse a new output (one not there yet) directly in the input ``folder`` under a
+    name its loader looks for (``ratings.csv`` beside an ``interactions.csv``,
+    ``u.item``): the next run on the folder would read it in place of the data."""
+    for option, out in outputs.items():
+        if out is None:
+            continue
+        target = Path(out).expanduser()
+        if target.exists() or target.is_symlink():  # there: an input, refused as one
+            continue
+        if _loader_reads(target.name) and _real(target.parent) == _real(folder):
+            raise VisrecError(
+                f"{option}: {str(out)!r} is in the {name} folder under a name its loader "
+                "reads, so the next run on that folder would read it in place of the data. "
+                "Name another output file"
+            )
+
+
+def named_like_outputs(
+    outputs: Mapping[str, str | os.PathLike[str] | None], paths: Iterable[Any]
+) -> list[Path]:
+    """The ``paths`` (of a folder of thousands of inputs) whose file name is that of one
+    of ``outputs``: the only ones :func:`check_outputs_distinct` needs to resolve there,
+    so a large folder is not stat-ed file by file (a hard link under another name is
+    not caught this way)."""
+    names = {Path(o).name for o in outputs.values() if o is not None}
+    return [Path(p) for p in paths if names and Path(p).name in names]
