@@ -14,6 +14,10 @@ the right answers are known), or reads a real dataset folder (``data_dir``, see
 4. compares popularity, BPR, VBPR and visual-cf on warm and cold-start items (by default
    on the generated catalogue only; ``recommenders``),
 5. writes a self-contained HTML report (:func:`visrec.report.html.write_report`).
+
+The result class :class:`~visrec.demo.result.DemoResult` is in :mod:`visrec.demo.result`
+and the recommender comparison (``REC_K``, ``_compare_recommenders``) in
+:mod:`visrec.demo.recommenders`; both are importable from here too.
 """
 
 from __future__ import annotations
@@ -32,6 +36,12 @@ import pandas as pd
 from visrec._atomic import write_text_atomic
 from visrec.data.id_spelling import respelt, respelt_hint
 from visrec.demo.datasets import DemoDataset, load_demo_dataset
+from visrec.demo.recommenders import REC_K as REC_K
+
+# _recommenders (below) looks _compare_recommenders up here: patching
+# pipeline._compare_recommenders takes effect
+from visrec.demo.recommenders import _compare_recommenders, _recommenders_wanted
+from visrec.demo.result import DemoResult as DemoResult
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -42,133 +52,6 @@ DEFAULT_OUT = "demo-out"
 #: a folder that holds it (commands.demo.check_demo_folder)
 DEMO_MARKER = ".visrec-demo"
 DEFAULT_REPORT = os.path.join("report", "index.html")
-
-
-@dataclass
-class DemoResult:
-    """What :func:`run_demo` computed; ``format()`` is what the CLI prints.
-
-    Attributes
-    ----------
-    dataset : str
-        Dataset name.
-    layout : str
-        ``generated``, ``movielens``, ``fashion`` or ``generic``.
-    n_items : int
-        Items with an image file.
-    n_embedded : int
-        Items whose image gave a vector (``has_image``).
-    failures : list of (item_id, path, reason)
-        Images that could not be used.
-    n_interactions : int
-        Interaction rows used (0 when the dataset has none); with ``max_items`` only
-        those of the sampled items.
-    cluster : ClusterResult or None
-    cluster_note : str or None
-        Why clustering was skipped, or what was left out of it.
-    knn : KnnRatingResult or None
-    knn_note : str or None
-        Why the rating KNN was skipped (e.g. "no ratings in this dataset"), or what
-        was left out.
-    recommenders : DataFrame or None
-        One row per (protocol, model): AUC, Recall@10, NDCG@10, fit seconds.
-    recommenders_note : str or None
-        What the recommender comparison means, or why it was skipped.
-    vectors_path, report_path, results_path : Path
-    timings : dict of str to float
-        Seconds per stage.
-    notes : list of str
-        Loader notes (dropped rows, counted).
-    label_name : str
-        What the categories are (``category``, ``first genre``, ``masterCategory``).
-    """
-
-    dataset: str
-    layout: str
-    n_items: int
-    n_embedded: int
-    failures: list[tuple[str, str, str]]
-    n_interactions: int
-    cluster: Any
-    cluster_note: str | None
-    knn: Any
-    knn_note: str | None
-    recommenders: pd.DataFrame | None
-    recommenders_note: str | None
-    vectors_path: Path
-    report_path: Path
-    results_path: Path
-    timings: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    label_name: str = "category"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "layout": self.layout,
-            "n_items": self.n_items,
-            "n_embedded": self.n_embedded,
-            "n_failures": len(self.failures),
-            "failures": [list(map(str, f)) for f in self.failures],
-            "n_interactions": self.n_interactions,
-            "cluster": self.cluster.to_dict() if self.cluster is not None else None,
-            "cluster_note": self.cluster_note,
-            "knn_rating": self.knn.to_dict() if self.knn is not None else None,
-            "knn_note": self.knn_note,
-            # a metric that is not defined (AUC with nothing to rank) is null, not NaN:
-            # a bare NaN is no JSON
-            "recommenders": None
-            if self.recommenders is None
-            else [
-                {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
-                for row in self.recommenders.reset_index().to_dict(orient="records")
-            ],
-            "recommenders_note": self.recommenders_note,
-            "vectors": str(self.vectors_path),
-            "report": str(self.report_path),
-            "timings": {k: round(v, 2) for k, v in self.timings.items()},
-            "notes": self.notes,
-        }
-
-    def section_notes(self) -> list[str]:
-        """The notes on sections that ran (rows left out, the KNN's same-picture caveat),
-        as ``note: ...`` lines; a section skipped says why in :meth:`format` instead."""
-        return self._cluster_notes() + self._knn_notes()
-
-    def _cluster_notes(self) -> list[str]:
-        ran = self.cluster is not None and self.cluster_note
-        return [f"note: {self.cluster_note}"] if ran else []
-
-    def _knn_notes(self) -> list[str]:
-        if self.knn is None:
-            return []
-        said = [self.knn.same_item_caveat(), self.knn_note]
-        return [f"note: {n}" for n in said if n]
-
-    def format(self, notes: bool = True) -> str:
-        """The summary the CLI prints: clusters table + scores, KNN vs baseline; with
-        ``notes`` False without :meth:`section_notes` (``visrec demo`` prints those on
-        stderr, with every other note)."""
-        lines = [f"== clusters vs {self.label_name} =="]
-        if self.cluster is not None:
-            lines.append(self.cluster.format())
-            lines += self._cluster_notes() if notes else []
-        elif self.cluster_note:
-            lines.append(f"skipped: {self.cluster_note}")
-        lines += ["", "== rating KNN on image vectors =="]
-        if self.knn is not None:
-            lines.append(self.knn.format())
-            lines += self._knn_notes() if notes else []
-        elif self.knn_note:
-            lines.append(f"skipped: {self.knn_note}")
-        lines += ["", "== recommenders: popularity vs BPR vs VBPR vs visual-cf =="]
-        if self.recommenders is not None:
-            # without the index name, which to_string prints as a row of its own
-            table = self.recommenders.rename_axis(None)
-            lines.append(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
-        if self.recommenders_note:
-            lines.append(self.recommenders_note)
-        return "\n".join(lines)
 
 
 Echo = Callable[[str], None]
@@ -552,16 +435,6 @@ def _rating_knn(
     return knn, note
 
 
-def _recommenders_wanted(
-    recommenders: bool | None, data_dir: str | os.PathLike[str] | None
-) -> tuple[bool, bool]:
-    """Whether the recommender comparison runs, and whether the caller turned it off."""
-    if recommenders is None:
-        return data_dir is None, False
-    # False means the caller turned them off (--no-recommenders)
-    return recommenders, not recommenders
-
-
 def _recommenders(
     data: _DemoData,
     iv: Any,
@@ -705,74 +578,6 @@ def _demo_result(
         notes=data.notes,
         label_name=ds.label_name,
     )
-
-
-REC_K = 10
-
-
-def _compare_recommenders(
-    interactions: pd.DataFrame, iv: Any, random_state: int, progress: bool = False
-) -> tuple[pd.DataFrame | None, str]:
-    """Popularity, BPR, VBPR and visual-cf on the warm and cold-start-items protocols, one seed.
-
-    Returns ``(table, note)``; ``table`` is None with the reason in ``note`` when the
-    models or the runner are not available or the data is too small.
-    """
-    try:
-        from visrec.evaluation.runner import run_experiment
-    except ImportError as exc:
-        return None, f"skipped: the evaluation runner is not available ({exc})"
-    frames = []
-    caveats: list[str] = []
-    for protocol in ("warm", "cold-items"):
-        try:
-            res = run_experiment(
-                interactions[["user_id", "item_id"]], iv, protocol,
-                models=("popularity", "bpr", "vbpr", "visual-cf"), seeds=(random_state,), k=REC_K,
-                progress=progress,  # its bars: 160 s on ML-100K went by in silence
-            )  # fmt: skip
-        except (ImportError, VisrecError) as exc:
-            return None, f"skipped: {protocol} protocol failed ({exc})"
-        runs = res.runs.set_index("model")
-        # what `visrec evaluate` says under its table, said here too
-        stats = [v for v in res.info.values() if "skipped" not in v]
-        n_cand = max((int(v["n_candidates"]) for v in stats), default=0)
-        n_cand -= protocol != "cold-items"  # a warm test user's training item is no candidate
-        if stats and n_cand <= REC_K:
-            caveats.append(
-                f"{protocol}: {n_cand:,} candidate(s) per test user at most, <= {REC_K}: "
-                f"Recall@{REC_K} is 1 for any ranking; compare AUC and NDCG@{REC_K}"
-            )
-        if runs["auc"].isna().any():
-            caveats.append(
-                f"{protocol}: AUC n/a: no test user has a candidate they did not interact "
-                "with (nothing to rank the held-out items above)"
-            )
-        frames.append(
-            pd.DataFrame(
-                {
-                    "protocol": protocol,
-                    "AUC": runs["auc"],
-                    f"Recall@{REC_K}": runs["recall"],
-                    f"NDCG@{REC_K}": runs["ndcg"],
-                    "fit s": runs["fit_s"],
-                }
-            )
-        )
-    table = pd.concat(frames)
-    table.index.name = "model"
-    note = (
-        f"Top-{REC_K} recommendation of held-out interactions, one seed. warm: a random 20% "
-        "of each user's items held out; cold-items: 20% of the items held out with all "
-        "their interactions, so only the models that read the pictures (VBPR; visual-cf, "
-        "which is BPR plus a map from picture to BPR factors) can rank them "
-        "(the others score them all the same: AUC 0.5, and their Recall and NDCG there "
-        "are those of one random order of the new items, i.e. chance). AUC 0.5 is chance, "
-        "1 is perfect."
-    )
-    if caveats:
-        note += " Note: " + "; ".join(caveats) + "."
-    return table, note
 
 
 def _num(v: Any) -> str:
