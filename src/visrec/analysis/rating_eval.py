@@ -34,40 +34,50 @@ the protocol, test size, KNN k, the MF hyperparameters, the seed and the visrec
 version. A second call with the same path fits only the seeds not recorded yet and
 returns exactly what one uninterrupted call would have (a reused seed keeps its
 recorded ``fit_seconds``).
+
+The result, :class:`RatingEvalResult` with its table and JSON (and :data:`METRICS`, the
+role names :data:`BASELINE`, :data:`PICTURE`, :data:`RATINGS`, :data:`RATINGS_PICTURE`,
+:data:`MAJORITY` with :func:`majority_label`, :func:`format_sizes` and
+:data:`RECORD_MODEL`), lives in :mod:`visrec.analysis.rating_eval_result`; the checks
+and cleaning of the inputs (and :data:`PROTOCOLS`) in
+:mod:`visrec.analysis.rating_eval_inputs`. All are importable from here as before.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions, id_column
-from visrec.embed.store import ItemVectors, check_finite_vectors
-from visrec.errors import VisrecError, names_text
-from visrec.evaluation.protocols import collapse_duplicates, draw_cold_items
+from visrec.analysis.rating_eval_inputs import PROTOCOLS as PROTOCOLS
+from visrec.analysis.rating_eval_inputs import _check_args as _check_args
+from visrec.analysis.rating_eval_inputs import _check_mf_params as _check_mf_params
+from visrec.analysis.rating_eval_inputs import _check_vectors as _check_vectors
+from visrec.analysis.rating_eval_inputs import _clean_ratings as _clean_ratings
+from visrec.analysis.rating_eval_result import BASELINE as BASELINE
+from visrec.analysis.rating_eval_result import MAJORITY as MAJORITY
+from visrec.analysis.rating_eval_result import METRICS as METRICS
+from visrec.analysis.rating_eval_result import PICTURE as PICTURE
+from visrec.analysis.rating_eval_result import RATINGS as RATINGS
+from visrec.analysis.rating_eval_result import RATINGS_PICTURE as RATINGS_PICTURE
+from visrec.analysis.rating_eval_result import RECORD_MODEL as RECORD_MODEL
+from visrec.analysis.rating_eval_result import RatingEvalResult as RatingEvalResult
+from visrec.analysis.rating_eval_result import _table as _table
+from visrec.analysis.rating_eval_result import format_sizes as format_sizes
+from visrec.analysis.rating_eval_result import majority_label as majority_label
+from visrec.data.interactions import ITEM, RATING, USER, Interactions
+from visrec.embed.store import ItemVectors
+from visrec.errors import VisrecError
+from visrec.evaluation.protocols import draw_cold_items
 
 if TYPE_CHECKING:
     from visrec.evaluation.run_record import Resumed
-
-METRICS = ("accuracy", "mae", "rmse")
-PROTOCOLS = ("random", "cold-items")
-# What each model draws on (the runs' ``uses`` column): the report groups, colours and
-# compares models by these, not by their display names.
-BASELINE = "baseline"  # neither the picture nor who rated
-PICTURE = "picture"  # the tutorial's KNN on the item vector alone
-RATINGS = "ratings"  # who rated what
-RATINGS_PICTURE = "ratings + picture"
-#: the model name of a seed's line in the resume record (one line holds every model)
-RECORD_MODEL = "rating-eval"
 
 
 def split_rows(
@@ -138,146 +148,6 @@ def rating_metrics(pred: np.ndarray, truth: np.ndarray, levels: np.ndarray) -> d
         "mae": float(np.mean(np.abs(err))),
         "rmse": float(np.sqrt(np.mean(err**2))),
     }
-
-
-@dataclass
-class RatingEvalResult:
-    """Outcome of :func:`rating_eval`.
-
-    Attributes
-    ----------
-    table : DataFrame
-        One row per model (in the order they were run); columns ``accuracy``, ``mae``,
-        ``rmse``, ``fit_seconds`` (means over seeds) and, with several seeds,
-        ``accuracy_std``, ``mae_std``, ``rmse_std``.
-    runs : DataFrame
-        One row per (seed, model): ``seed``, ``model``, ``uses`` (what the model draws
-        on: :data:`BASELINE`, :data:`PICTURE`, :data:`RATINGS` or
-        :data:`RATINGS_PICTURE`), the metrics, ``fit_seconds``.
-    n_train, n_test : int
-        Rows in each split (the same for every seed with ``"random"``; the last seed's
-        with ``"cold-items"``, where item sizes vary: ``sizes`` has every seed's).
-    seeds : list of int
-        The ``random_state`` of each split.
-    notes : list of str
-        What was left out or filled in, in words.
-    protocol : str
-        ``"random"`` or ``"cold-items"``.
-    """
-
-    table: pd.DataFrame
-    runs: pd.DataFrame
-    n_train: int
-    n_test: int
-    seeds: list[int]
-    notes: list[str] = field(default_factory=list)
-    protocol: str = "random"
-    sizes: list[tuple[int, int]] = field(default_factory=list)
-
-    def run_keys(self) -> list[tuple[int, str]]:
-        """``(seed, "rating-eval")`` of every seed, as ``run_record.forget`` takes them."""
-        return [(int(s), RECORD_MODEL) for s in self.seeds]
-
-    def size_text(self) -> str:
-        """``"80,000 train / 20,000 test"``, or ranges over the seeds when they differ."""
-        return format_sizes(self.sizes or [(self.n_train, self.n_test)])
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"n_train", "n_test", "seeds", "protocol", "notes", "models": {name: {...}},
-        "runs"}``; ``models`` is keyed by the names of ``runs`` (the table's
-        ``"majority class (4)"`` is ``"majority class"``, its rating(s) under
-        ``classes``), so results of other data join on them."""
-        shown = majority_label(self.runs)
-        models: dict[str, dict[str, Any]] = {}
-        for name, row in self.table.iterrows():
-            entry: dict[str, Any] = {str(c): _finite(v) for c, v in row.items()}
-            if name == shown and "class" in self.runs:
-                picked = self.runs.loc[self.runs["model"] == MAJORITY, "class"].dropna()
-                entry["classes"] = [_rating(v) for v in sorted(set(picked))]
-                name = MAJORITY
-            models[str(name)] = entry
-        runs = [
-            {
-                k: (
-                    v
-                    if isinstance(v, str)
-                    else int(v)
-                    if k == "seed"
-                    else _rating(v)
-                    if k == "class"
-                    else _finite(v)
-                )
-                for k, v in rec.items()
-                if not (k == "class" and pd.isna(v))  # only the majority class has one
-            }
-            for rec in self.runs.to_dict(orient="records")
-        ]
-        return {
-            "n_train": int(self.n_train),
-            "n_test": int(self.n_test),
-            "seeds": [int(s) for s in self.seeds],
-            "protocol": self.protocol,
-            "notes": list(self.notes),
-            "sizes": [[int(a), int(b)] for a, b in self.sizes],
-            "models": models,
-            "runs": runs,
-        }
-
-    def format(self, notes: bool = True) -> str:
-        """The comparison table, baselines first, then the notes on the input (unless
-        ``notes`` is False: ``visrec rating-eval`` prints those on stderr)."""
-        multi = len(self.seeds) > 1
-        head = (
-            f"rating prediction, all models on the same split: {self.size_text()} "
-            f"ratings, {self.protocol} split; "
-            + (
-                f"{len(self.seeds)} seeds ({', '.join(map(str, self.seeds))}), mean ± std"
-                if multi
-                else f"random_state {self.seeds[0]}"
-            )
-        )
-        width = max(len(str(n)) for n in self.table.index) + 2
-        names = ("accuracy", "MAE", "RMSE")
-        cells = [
-            [f"{row[m]:.3f} ± {row[m + '_std']:.3f}" if multi else f"{row[m]:.3f}" for m in METRICS]
-            + [f"{row['fit_seconds']:.1f}"]
-            for _, row in self.table.iterrows()
-        ]
-        # each column as wide as its widest cell: ratings on a 0-1,000,000 scale ran
-        # into one another at a fixed width
-        widths = [
-            2 + max(len(h), *(len(r[c]) for r in cells)) for c, h in enumerate((*names, "fit s"))
-        ]
-        cols = f"{'model':<{width}}" + "".join(
-            f"{h:>{w}}" for h, w in zip((*names, "fit s"), widths, strict=True)
-        )
-        lines = [head, "", cols]
-        for name, row_cells in zip(self.table.index, cells, strict=True):
-            lines.append(
-                f"{name!s:<{width}}"
-                + "".join(f"{c:>{w}}" for c, w in zip(row_cells, widths, strict=True))
-            )
-        lines += [
-            "",
-            "accuracy: prediction rounded to the nearest rating value seen in training;",
-            "MAE / RMSE: of the raw prediction, in stars. Lower is better for both.",
-        ]
-        if notes:
-            lines += self.notes
-        return "\n".join(lines)
-
-
-def _rating(v: Any) -> int | float:
-    """A rating for JSON as the data spells it: 4, not 4.0 (knn-rating's
-    ``majority_class``), 4.5 as itself."""
-    f = float(v)
-    return int(f) if f.is_integer() else f
-
-
-def _finite(v: Any) -> float | None:
-    """A figure for JSON: NaN (a std over one seed) is null, which JSON parsers read."""
-    f = float(v)
-    return None if math.isnan(f) else f
 
 
 def rating_eval(
@@ -525,121 +395,6 @@ def _run_seed(
     return runs, (n_train, n_test), n_cold
 
 
-def _check_args(
-    frame: object,
-    item_vectors: object,
-    protocol: str,
-    n_seeds: int,
-    test_size: float,
-    knn_k: int,
-    random_state: object,
-) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise VisrecError(
-            "rating-eval: the ratings must be a DataFrame (user_id, item_id, rating) or "
-            f"an Interactions, got {type(frame).__name__}"
-        )
-    if item_vectors is not None and not isinstance(item_vectors, ItemVectors):
-        raise VisrecError(
-            "rating-eval: item_vectors must be an ItemVectors or None, got "
-            f"{type(item_vectors).__name__}"
-        )
-    for name, value in (("n_seeds", n_seeds), ("knn_k", knn_k), ("random_state", random_state)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            # a numpy Generator would be drawn from once per split: not reproducible
-            raise VisrecError(f"rating-eval: {name} must be an integer, got {value!r}")
-    for col in (USER, ITEM, RATING):
-        if col not in frame.columns:
-            raise VisrecError(
-                f"rating-eval: the ratings have no {col!r} column "
-                f"(columns: {names_text(frame.columns)})"
-            )
-    if protocol not in PROTOCOLS:
-        raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
-    if n_seeds < 1:
-        raise VisrecError(f"rating-eval: n_seeds must be at least 1, got {n_seeds}")
-    if not 0.0 < test_size < 1.0:
-        raise VisrecError(f"rating-eval: test size must be between 0 and 1, got {test_size}")
-    if knn_k < 1:
-        raise VisrecError(f"rating-eval: knn_k must be at least 1, got {knn_k}")
-
-
-def _check_mf_params(mf_params: dict[str, Any] | None) -> None:
-    from visrec.models.rating_mf import RatingMF
-
-    known = RatingMF().get_params()
-    unknown = sorted(set(mf_params or {}) - set(known))
-    if unknown:
-        raise VisrecError(
-            f"rating-eval: RatingMF has no hyperparameter {unknown[0]!r}; known: {', '.join(known)}"
-        )
-
-
-def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """``user_id, item_id, rating`` as strings and floats: rows without a numeric
-    rating left out and repeated ``(user, item)`` rows collapsed, each counted in a
-    note."""
-    notes: list[str] = []
-    rating = pd.to_numeric(frame[RATING], errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(rating)
-    if bad.any():
-        notes.append(f"left out {int(bad.sum()):,} rows without a numeric rating")
-    df = pd.DataFrame(
-        {
-            # spelt as every loader and the vectors spell ids (7.0 -> "7")
-            USER: id_column(frame, USER)[~bad],
-            ITEM: id_column(frame, ITEM)[~bad],
-            RATING: rating[~bad],
-        }
-    )
-    untimed = 0
-    if TIMESTAMP in frame.columns:
-        ts = pd.to_numeric(frame[TIMESTAMP], errors="coerce").to_numpy()[~bad]
-        if np.isfinite(ts).all():
-            df[TIMESTAMP] = ts
-        else:  # one rule for all rows: a time for some would order only those
-            untimed = int((~np.isfinite(ts)).sum())
-    # A review listed twice (Amazon's 5-core files repeat them) must not be split into
-    # a training rating and its own copy as a test rating: only MF could look it up.
-    kept = "the latest" if TIMESTAMP in df.columns else "the last row"
-    if untimed:
-        kept += f"; {untimed:,} row(s) have no usable time, so no time is used"
-    df, n_dup = collapse_duplicates(df)
-    df = df[[USER, ITEM, RATING]]
-    if n_dup:
-        notes.append(
-            f"{n_dup:,} repeated (user, item) ratings collapsed to one ({kept}) before splitting"
-        )
-    if len(df) < 10:
-        raise VisrecError(f"rating-eval: need at least 10 ratings, got {len(df)}")
-    return df, notes
-
-
-def _check_vectors(
-    df: pd.DataFrame, item_vectors: ItemVectors | None, protocol: str, source: str
-) -> tuple[np.ndarray | None, list[str]]:
-    """Check the rated items' vectors; returns the items a cold-items split may hold
-    out (those with an image; None: any) and notes on what the vectors leave out."""
-    if item_vectors is None:
-        return None, ["no item vectors: the KNN and the visual MF were skipped"]
-    notes = []
-    codes, rated = pd.factorize(df[ITEM])
-    has = item_vectors.has_image_for(list(rated))
-    # the KNN would fail inside sklearn, the MF turn NaN: refused as every command does
-    check_finite_vectors(item_vectors, rated, source)
-    eligible = None
-    if protocol == "cold-items":  # as visrec evaluate: new items have a picture
-        eligible = np.asarray(rated)[has]
-    has_row = has[codes]  # per rating, from the one alignment of its items
-    if (~has_row).any():
-        notes.append(
-            f"{int((~has_row).sum()):,} of {len(df):,} ratings are of items without an "
-            "image: zero vector for the KNN (the tutorial's behaviour), no visual term "
-            "for the MF"
-        )
-    return eligible, notes
-
-
 def _fingerprint(
     frame: pd.DataFrame,
     item_vectors: ItemVectors | None,
@@ -658,19 +413,6 @@ def _fingerprint(
     if eligible is not None:  # records of splits that held out items with no picture
         fp["held_out"] = "items with an image"
     return fp
-
-
-def _table(runs: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
-    """Mean (and, over several seeds, standard deviation) per model, in run order."""
-    order = list(dict.fromkeys(runs["model"]))
-    grouped = runs.groupby("model", sort=False)
-    table = grouped[[*METRICS, "fit_seconds"]].mean().reindex(order)
-    if n_seeds > 1:
-        std = grouped[list(METRICS)].std(ddof=1).reindex(order)
-        for m in METRICS:
-            table[m + "_std"] = std[m]
-    table.index.name = "model"
-    return table.rename(index={MAJORITY: majority_label(runs)})
 
 
 def _split_seed(seed: int, mf_kw: dict[str, Any]) -> dict[str, Any]:
@@ -743,22 +485,6 @@ def _eval_split(
     return records, int((test_u < 0).sum())
 
 
-MAJORITY = "majority class"
-
-
-def majority_label(runs: pd.DataFrame) -> str:
-    """``"majority class (5)"``, or ``"majority class (4 or 5, by split)"`` when the
-    splits' most common training rating differs."""
-    from visrec.analysis.rating_knn import _fmt
-
-    if "class" not in runs:
-        return MAJORITY
-    values = sorted(set(runs.loc[runs["model"] == MAJORITY, "class"].dropna()))
-    if len(values) == 1:
-        return f"{MAJORITY} ({_fmt(values[0])})"
-    return f"{MAJORITY} ({' or '.join(_fmt(v) for v in values)}, by split)"
-
-
 def _group_mean(
     train_idx: np.ndarray, inter: Interactions, test_idx: np.ndarray, mu: float
 ) -> np.ndarray:
@@ -771,13 +497,3 @@ def _group_mean(
     cnts = np.bincount(train_idx, minlength=n)
     means = np.where(cnts > 0, sums / np.maximum(cnts, 1), mu)
     return np.where(test_idx >= 0, means[np.maximum(test_idx, 0)], mu)
-
-
-def format_sizes(pairs: Sequence[Sequence[int]]) -> str:
-    """``(train, test)`` rows per seed as ``"80,000 train / 20,000 test"``, each a range
-    (``"80,154-81,020"``) where the seeds' splits differ."""
-    spans = []
-    for j, what in ((0, "train"), (1, "test")):
-        lo, hi = min(int(p[j]) for p in pairs), max(int(p[j]) for p in pairs)
-        spans.append(f"{lo:,} {what}" if lo == hi else f"{lo:,}-{hi:,} {what}")
-    return " / ".join(spans)

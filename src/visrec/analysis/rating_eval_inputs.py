@@ -1,0 +1,137 @@
+"""The checks and cleaning of :func:`visrec.analysis.rating_eval.rating_eval`'s inputs.
+
+The arguments' types and ranges, the MF hyperparameters' names, the rating rows (rows
+without a numeric rating left out, repeated ``(user, item)`` rows collapsed) and the
+rated items' vectors (finite; which items a cold-items split may hold out), each with
+the notes on what was left out or filled in.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, id_column
+from visrec.embed.store import ItemVectors, check_finite_vectors
+from visrec.errors import VisrecError, names_text
+from visrec.evaluation.protocols import collapse_duplicates
+
+PROTOCOLS = ("random", "cold-items")
+
+
+def _check_args(
+    frame: object,
+    item_vectors: object,
+    protocol: str,
+    n_seeds: int,
+    test_size: float,
+    knn_k: int,
+    random_state: object,
+) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise VisrecError(
+            "rating-eval: the ratings must be a DataFrame (user_id, item_id, rating) or "
+            f"an Interactions, got {type(frame).__name__}"
+        )
+    if item_vectors is not None and not isinstance(item_vectors, ItemVectors):
+        raise VisrecError(
+            "rating-eval: item_vectors must be an ItemVectors or None, got "
+            f"{type(item_vectors).__name__}"
+        )
+    for name, value in (("n_seeds", n_seeds), ("knn_k", knn_k), ("random_state", random_state)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            # a numpy Generator would be drawn from once per split: not reproducible
+            raise VisrecError(f"rating-eval: {name} must be an integer, got {value!r}")
+    for col in (USER, ITEM, RATING):
+        if col not in frame.columns:
+            raise VisrecError(
+                f"rating-eval: the ratings have no {col!r} column "
+                f"(columns: {names_text(frame.columns)})"
+            )
+    if protocol not in PROTOCOLS:
+        raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
+    if n_seeds < 1:
+        raise VisrecError(f"rating-eval: n_seeds must be at least 1, got {n_seeds}")
+    if not 0.0 < test_size < 1.0:
+        raise VisrecError(f"rating-eval: test size must be between 0 and 1, got {test_size}")
+    if knn_k < 1:
+        raise VisrecError(f"rating-eval: knn_k must be at least 1, got {knn_k}")
+
+
+def _check_mf_params(mf_params: dict[str, Any] | None) -> None:
+    from visrec.models.rating_mf import RatingMF
+
+    known = RatingMF().get_params()
+    unknown = sorted(set(mf_params or {}) - set(known))
+    if unknown:
+        raise VisrecError(
+            f"rating-eval: RatingMF has no hyperparameter {unknown[0]!r}; known: {', '.join(known)}"
+        )
+
+
+def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``user_id, item_id, rating`` as strings and floats: rows without a numeric
+    rating left out and repeated ``(user, item)`` rows collapsed, each counted in a
+    note."""
+    notes: list[str] = []
+    rating = pd.to_numeric(frame[RATING], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(rating)
+    if bad.any():
+        notes.append(f"left out {int(bad.sum()):,} rows without a numeric rating")
+    df = pd.DataFrame(
+        {
+            # spelt as every loader and the vectors spell ids (7.0 -> "7")
+            USER: id_column(frame, USER)[~bad],
+            ITEM: id_column(frame, ITEM)[~bad],
+            RATING: rating[~bad],
+        }
+    )
+    untimed = 0
+    if TIMESTAMP in frame.columns:
+        ts = pd.to_numeric(frame[TIMESTAMP], errors="coerce").to_numpy()[~bad]
+        if np.isfinite(ts).all():
+            df[TIMESTAMP] = ts
+        else:  # one rule for all rows: a time for some would order only those
+            untimed = int((~np.isfinite(ts)).sum())
+    # A review listed twice (Amazon's 5-core files repeat them) must not be split into
+    # a training rating and its own copy as a test rating: only MF could look it up.
+    kept = "the latest" if TIMESTAMP in df.columns else "the last row"
+    if untimed:
+        kept += f"; {untimed:,} row(s) have no usable time, so no time is used"
+    df, n_dup = collapse_duplicates(df)
+    df = df[[USER, ITEM, RATING]]
+    if n_dup:
+        notes.append(
+            f"{n_dup:,} repeated (user, item) ratings collapsed to one ({kept}) before splitting"
+        )
+    if len(df) < 10:
+        raise VisrecError(f"rating-eval: need at least 10 ratings, got {len(df)}")
+    return df, notes
+
+
+def _check_vectors(
+    df: pd.DataFrame, item_vectors: ItemVectors | None, protocol: str, source: str
+) -> tuple[np.ndarray | None, list[str]]:
+    """Check the rated items' vectors; returns the items a cold-items split may hold
+    out (those with an image; None: any) and notes on what the vectors leave out."""
+    if item_vectors is None:
+        return None, ["no item vectors: the KNN and the visual MF were skipped"]
+    notes = []
+    codes, rated = pd.factorize(df[ITEM])
+    has = item_vectors.has_image_for(list(rated))
+    # the KNN would fail inside sklearn, the MF turn NaN: refused as every command does
+    check_finite_vectors(item_vectors, rated, source)
+    eligible = None
+    if protocol == "cold-items":  # as visrec evaluate: new items have a picture
+        eligible = np.asarray(rated)[has]
+    has_row = has[codes]  # per rating, from the one alignment of its items
+    if (~has_row).any():
+        notes.append(
+            f"{int((~has_row).sum()):,} of {len(df):,} ratings are of items without an "
+            "image: zero vector for the KNN (the tutorial's behaviour), no visual term "
+            "for the MF"
+        )
+    return eligible, notes
