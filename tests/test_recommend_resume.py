@@ -259,3 +259,130 @@ def test_a_second_run_on_the_same_output_stops_at_once(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {out} is being written by another visrec recommend (pid ")
     assert not list(tmp_path.glob("recs.csv*"))
+
+
+def test_a_symlink_where_the_partial_file_goes_is_refused_and_its_file_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # written in place and renamed, the rows would overwrite the file the link names,
+    # and the link itself would become the output
+    model_dir = _model(tmp_path)
+    precious = tmp_path / "precious.txt"
+    precious.write_text("precious\n")
+    (tmp_path / "recs.csv.partial").symlink_to(precious)
+    capsys.readouterr()
+    assert main(_argv(model_dir, tmp_path / "recs.csv")) == 2
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'recs.csv.partial'} is a symlink: remove it, visrec keeps the "
+        "rows of an interrupted run there (and would write through the link)\n"
+    )
+    assert precious.read_text() == "precious\n" and not (tmp_path / "recs.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        # a line deleted and others added: the size still reaches the record's offset
+        (lambda text: text.replace(text.splitlines()[2] + "\n", "") + "junk\n" * 5,
+         "was changed after"),
+        (lambda text: text.replace("u1,", "u9,", 1), "was changed after"),
+    ],
+)  # fmt: skip
+def test_a_partial_file_changed_since_its_record_starts_over(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    edit: Any,
+    why: str,
+) -> None:
+    model_dir = _model(tmp_path)
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    assert main(_argv(model_dir, ref)) == 0
+    with monkeypatch.context() as m:
+        _stop_after(m, 3)
+        assert main(_argv(model_dir, out)) == 130
+    partial = tmp_path / "recs.csv.partial"
+    partial.write_text(edit(partial.read_text()))
+    capsys.readouterr()
+    assert main(_argv(model_dir, out)) == 0
+    err = capsys.readouterr().err
+    assert err == (
+        f"resume: {partial} was changed after {partial}.json recorded it; starting over\n"
+    )
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_a_record_of_more_users_than_there_are_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model_dir = _model(tmp_path)
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    assert main(_argv(model_dir, ref)) == 0
+    with monkeypatch.context() as m:
+        _stop_after(m, 3)
+        assert main(_argv(model_dir, out)) == 130
+    state = tmp_path / "recs.csv.partial.json"
+    rec = json.loads(state.read_text())
+    state.write_text(json.dumps({**rec, "users_done": 5000}))
+    capsys.readouterr()
+    assert main(_argv(model_dir, out)) == 0
+    assert "records more users than there are (5,000 of 40)" in capsys.readouterr().err
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_a_ctrl_c_after_the_rename_says_the_output_is_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model_dir = _model(tmp_path)
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    assert main(_argv(model_dir, ref)) == 0
+    real = _recs_progress.Progress.forget
+
+    def forget(self: _recs_progress.Progress) -> None:
+        if not getattr(self, "_pressed", False):
+            self._pressed = True  # type: ignore[attr-defined]
+            raise KeyboardInterrupt  # between the rename and the record's removal
+        real(self)
+
+    monkeypatch.setattr(_recs_progress.Progress, "forget", forget)
+    capsys.readouterr()
+    assert main(_argv(model_dir, out)) == 130
+    assert capsys.readouterr().err == f"interrupted: every list was already in {out}\n"
+    assert out.read_bytes() == ref.read_bytes()
+    assert sorted(p.name for p in tmp_path.glob("recs.csv*")) == ["recs.csv"]
+
+
+def test_a_record_that_cannot_be_written_keeps_the_last_one_s_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model_dir = _model(tmp_path)
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    assert main(_argv(model_dir, ref)) == 0
+    real, calls = _recs_progress.write_text_atomic, []
+
+    def full_disk(path: Any, text: str) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real(path, text)
+
+    with monkeypatch.context() as m:
+        m.setattr(_recs_progress, "write_text_atomic", full_disk)
+        assert main(_argv(model_dir, out)) == 1
+    partial = tmp_path / "recs.csv.partial"
+    assert capsys.readouterr().err.startswith(f"12 of 40 users' lists are kept in {partial};")
+    assert main(_argv(model_dir, out)) == 0
+    assert f"resuming: 12 users' lists already written ({partial})" in capsys.readouterr().err
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_the_lock_is_taken_before_the_inputs_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec._atomic import exclusive_lock
+
+    out = tmp_path / "recs.csv"
+    with exclusive_lock(out, "visrec recommend"):
+        # a model folder that is not there: the lock says so first, before any loading
+        assert main(_argv(tmp_path / "no-model", out)) == 2
+    assert "is being written by another visrec recommend" in capsys.readouterr().err

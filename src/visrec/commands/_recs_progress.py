@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from visrec import __version__
 from visrec._atomic import check_side_file, side_prefix, write_text_atomic
+from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -48,10 +49,19 @@ def output_target(output: str) -> Path:
 
 
 def check_side_files(target: Path) -> None:
-    """Refuse a pipe, folder or device where the rows or the record of output ``target``
-    go, before any work (:func:`visrec._atomic.check_side_file`)."""
-    check_side_file(side_path(target, _ROWS_TAIL), "the rows of an interrupted run")
-    check_side_file(side_path(target, _STATE_TAIL), "its resume record")
+    """Refuse a pipe, folder, device or symlink where the rows or the record of output
+    ``target`` go, before any work (:func:`visrec._atomic.check_side_file`): the rows are
+    written in place and renamed, so through a link they would overwrite the file it
+    names, and the link itself would become the output."""
+    for tail, keeps in ((_ROWS_TAIL, "the rows of an interrupted run"),
+                        (_STATE_TAIL, "its resume record")):  # fmt: skip
+        path = side_path(target, tail)
+        if os.path.islink(path):
+            raise VisrecError(
+                f"{path} is a symlink: remove it, visrec keeps {keeps} there (and would "
+                "write through the link)"
+            )
+        check_side_file(path, keeps)
 
 
 def side_path(target: Path, tail: str) -> Path:
@@ -108,7 +118,7 @@ def fingerprint(
 class Progress:
     """The partial output of one run: its files, fingerprint, and how far it reaches
     (``users_done`` of the users in order, their rows in the first ``offset`` bytes,
-    ``counts`` of the closing line)."""
+    whose SHA-256 is ``digest``; ``counts`` of the closing line)."""
 
     rows: Path
     state: Path
@@ -116,7 +126,9 @@ class Progress:
     users_done: int = 0
     offset: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    digest: Any = field(default_factory=hashlib.sha256)  # of the rows up to ``offset``
     saved_at: float = field(default_factory=time.monotonic)
+    finished: bool = False  # renamed onto the output
 
     def open(self) -> TextIO:
         """The rows file, cut back to the recorded bytes (a fresh one holds the header)."""
@@ -134,34 +146,44 @@ class Progress:
         fh.flush()
         os.fsync(fh.fileno())
         # the size, not tell(): a text file's tell() is an opaque cookie
-        self.users_done, self.offset = users_done, os.fstat(fh.fileno()).st_size
-        self.counts = dict(counts)
+        offset = os.fstat(fh.fileno()).st_size
+        digest = self.digest.copy()
+        _hash_bytes(digest, self.rows, self.offset, offset)  # what was appended since
         state = {
             "format": _FORMAT,
             "fp": self.fp,
             "users_done": users_done,
-            "offset": self.offset,
-            "counts": self.counts,
+            "offset": offset,
+            "sha256": digest.hexdigest(),
+            "counts": dict(counts),
         }
         write_text_atomic(self.state, json.dumps(state))
+        # only once it is on disk: a failed write leaves the last record's figures
+        self.users_done, self.offset, self.digest = users_done, offset, digest
+        self.counts = dict(counts)
         self.saved_at = time.monotonic()
 
     def finish(self, target: Path) -> None:
         """The rows file becomes ``target``; the record goes."""
         os.replace(self.rows, target)
+        self.finished = True  # a Ctrl-C from here on finds the output whole
+        self.forget()
+
+    def forget(self) -> None:
+        """Remove the record (the rows it described are the output now)."""
         with contextlib.suppress(OSError):
             self.state.unlink()
 
     def drop_unrecorded(self) -> None:
         """After a failure: remove the rows file when no record describes it (nothing
         there to resume from: no half-written file stays behind)."""
-        if not self.state.exists():
+        if not self.finished and not self.state.exists():
             with contextlib.suppress(OSError):
                 self.rows.unlink()
 
     def kept(self, n_users: int) -> str:
         """Where an interrupted or failed run left its rows ("" when none were recorded)."""
-        if not self.users_done or not self.state.exists():
+        if self.finished or not self.users_done or not self.state.exists():
             return ""
         return (
             f"{self.users_done:,} of {n_users:,} users' lists are kept in {self.rows}; run "
@@ -169,10 +191,26 @@ class Progress:
         )
 
 
-def start(target: Path, fp: dict[str, Any], resume: bool, note: Callable[[str], None]) -> Progress:
-    """The :class:`Progress` of output ``target``: an earlier run's, when ``resume`` and
-    it was made with the same inputs (``fp``), else a fresh one (with a note saying why
-    an earlier run's is not used).
+def _hash_bytes(digest: Any, path: Path, start: int, stop: int) -> None:
+    """Feed bytes ``start:stop`` of ``path`` to ``digest``, a MiB at a time."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        left = stop - start
+        while left > 0:
+            chunk = fh.read(min(left, 1 << 20))
+            if not chunk:
+                raise OSError(f"{path} ended {left} bytes early")
+            digest.update(chunk)
+            left -= len(chunk)
+
+
+def start(
+    target: Path, fp: dict[str, Any], n_users: int, resume: bool, note: Callable[[str], None]
+) -> Progress:
+    """The :class:`Progress` of output ``target`` (lists for ``n_users`` users): an
+    earlier run's, when ``resume`` and it was made with the same inputs (``fp``) and its
+    rows are as recorded, else a fresh one (with a note saying why an earlier run's is
+    not used).
 
     Raises
     ------
@@ -187,19 +225,21 @@ def start(target: Path, fp: dict[str, Any], resume: bool, note: Callable[[str], 
     if not resume:
         state.unlink()
         return fresh
-    why = _unusable(rows, state, fp)
+    digest = hashlib.sha256()
+    why = _unusable(rows, state, fp, n_users, digest)
     if why:
         note(f"resume: {why}; starting over")
         state.unlink()
         return fresh
     rec = json.loads(state.read_text(encoding="utf-8"))
-    done = Progress(rows, state, fp, rec["users_done"], rec["offset"], rec["counts"])
+    done = Progress(rows, state, fp, rec["users_done"], rec["offset"], rec["counts"], digest)
     note(f"resuming: {rec['users_done']:,} users' lists already written ({rows})")
     return done
 
 
-def _unusable(rows: Path, state: Path, fp: dict[str, Any]) -> str:
-    """Why the record ``state`` cannot resume into ``rows`` ("" when it can)."""
+def _unusable(rows: Path, state: Path, fp: dict[str, Any], n_users: int, digest: Any) -> str:
+    """Why the record ``state`` cannot resume into ``rows`` ("" when it can: ``digest``
+    then holds the recorded bytes, which it checked)."""
     try:
         rec = json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError):
@@ -210,6 +250,7 @@ def _unusable(rows: Path, state: Path, fp: dict[str, Any]) -> str:
         not isinstance(rec, dict)
         or rec.get("format") != _FORMAT
         or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in fields)
+        or not isinstance(rec.get("sha256"), str)
         or not isinstance(counts, dict)
         or set(counts) != {"n_rows", "n_empty", "n_short"}
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in counts.values())
@@ -225,4 +266,12 @@ def _unusable(rows: Path, state: Path, fp: dict[str, Any]) -> str:
         return f"{rows}, which {state} describes, is gone"
     if size < rec["offset"]:
         return f"{rows} is shorter than {state} records"
+    if rec["users_done"] > n_users:
+        return f"{state} records more users than there are ({rec['users_done']:,} of {n_users:,})"
+    try:
+        _hash_bytes(digest, rows, 0, rec["offset"])
+    except OSError as exc:
+        return f"{rows} cannot be read ({exc})"
+    if digest.hexdigest() != rec["sha256"]:
+        return f"{rows} was changed after {state} recorded it"
     return ""

@@ -367,21 +367,27 @@ def popular_list(
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
+    from visrec._atomic import exclusive_lock
     from visrec.commands import _recs_progress
     from visrec.models.base import Recommender
 
     unknown_users = _checked_options(args)
     # checked before any work: the final rename onto a directory fails only at the end
     check_output_file(args.output, "-o")
-    _recs_progress.check_side_files(_recs_progress.output_target(args.output))
+    target = _recs_progress.output_target(args.output)
+    _recs_progress.check_side_files(target)
     recorded = _check_output_replaces_no_input(args)
-    vmeta = vectors_file_meta(args.vectors) if args.vectors else None
-    t0 = time.perf_counter()
-    model = Recommender.load(args.model_dir)
-    _check_vectors_option(args, vmeta, model)
-    users, newcomers = model_users(args.users, model, unknown_users) if args.users else (None, [])
-    cands, n_unseen = _candidate_set(args, model, recorded)
-    tally = _write_recommendations(args, model, cands, users, newcomers)
+    # one run per output, from before the inputs are read: a second one stops at once
+    with exclusive_lock(target, "visrec recommend"):
+        vmeta = vectors_file_meta(args.vectors) if args.vectors else None
+        t0 = time.perf_counter()
+        model = Recommender.load(args.model_dir)
+        _check_vectors_option(args, vmeta, model)
+        users, newcomers = (
+            model_users(args.users, model, unknown_users) if args.users else (None, [])
+        )
+        cands, n_unseen = _candidate_set(args, model, recorded)
+        tally = _write_recommendations(args, target, model, cands, users, newcomers)
     if tally is None:  # Ctrl-C: said where the finished lists are
         return 130
     _say_done(tally, newcomers, len(cands.raw_ids), n_unseen, t0, args.output)
@@ -539,17 +545,19 @@ class _Tally:
 
 def _write_recommendations(
     args: argparse.Namespace,
+    target: Path,
     model: Recommender,
     cands: CandidateSet,
     users: np.ndarray | None,
     newcomers: list[str],
 ) -> _Tally | None:
-    """Writes ``-o``: the users' lists, then the newcomers' popular ones, going on from
-    an interrupted run's (:mod:`._recs_progress`); returns counts, or None after Ctrl-C
-    (said, with where the finished lists are kept)."""
+    """Writes ``-o`` (the file ``target``, under the caller's lock): the users' lists,
+    then the newcomers' popular ones, going on from an interrupted run's
+    (:mod:`._recs_progress`); returns counts, or None after Ctrl-C (said, with where the
+    finished lists are kept)."""
     import numpy as np
 
-    from visrec._atomic import exclusive_lock, name_output
+    from visrec._atomic import name_output
     from visrec.commands import _recs_progress
 
     order = np.arange(len(model.user_map_), dtype=np.int64) if users is None else users
@@ -568,31 +576,34 @@ def _write_recommendations(
         "--new-slots": min(args.new_slots, n_list),
         "--batch-users": args.batch_users,
     }
-    target = _recs_progress.output_target(args.output)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(target, "visrec recommend"):
-        fp = _recs_progress.fingerprint(args.model_dir, cands, users, newcomers, options)
-        prog = _recs_progress.start(target, fp, args.resume, _say)
-        for name, value in prog.counts.items():
-            setattr(tally, name, value)
-        try:
-            with prog.open() as fh:
-                _write_lists(args, fh, model, cands, order, prog, tally, options)
-                if newcomers:
-                    _write_popular(fh, model, cands, newcomers, n_list, tally)
-            prog.finish(target)
-        except KeyboardInterrupt:
-            print(f"interrupted: {prog.kept(len(order)) or 'no list was kept'}", file=sys.stderr)
+    fp = _recs_progress.fingerprint(args.model_dir, cands, users, newcomers, options)
+    prog = _recs_progress.start(target, fp, len(order), args.resume, _say)
+    for name, value in prog.counts.items():
+        setattr(tally, name, value)
+    try:
+        with prog.open() as fh:
+            _write_lists(args, fh, model, cands, order, prog, tally, options)
+            if newcomers:
+                _write_popular(fh, model, cands, newcomers, n_list, tally)
+        prog.finish(target)
+    except KeyboardInterrupt:
+        if prog.finished:  # between the rename and the record's removal
+            prog.forget()
+            print(f"interrupted: every list was already in {target}", file=sys.stderr)
+        else:
+            kept = prog.kept(len(order)) or "no list was kept"
+            print(f"interrupted: {kept}", file=sys.stderr)
             prog.drop_unrecorded()
-            return None
-        except Exception as exc:  # a write, or a model's scoring, failed: say what stays
-            kept = prog.kept(len(order))
-            if kept:
-                print(kept, file=sys.stderr)
-            prog.drop_unrecorded()
-            if isinstance(exc, OSError):
-                name_output(exc, target, prog.rows)
-            raise
+        return None
+    except Exception as exc:  # a write, or a model's scoring, failed: say what stays
+        kept = prog.kept(len(order))
+        if kept:
+            print(kept, file=sys.stderr)
+        prog.drop_unrecorded()
+        if isinstance(exc, OSError):
+            name_output(exc, target, prog.rows)
+        raise
     return tally
 
 
