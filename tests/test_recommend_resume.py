@@ -57,6 +57,26 @@ def _stop_after(monkeypatch: pytest.MonkeyPatch, n_blocks: int) -> list[int]:
     return seen
 
 
+def _interrupted(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    n_blocks: int = 2,
+    ref_options: tuple[str, ...] = (),
+) -> tuple[Path, Path, Path]:
+    """A model, the file one run writes with ``ref_options`` (``ref.csv``), and a run
+    into ``recs.csv`` stopped by Ctrl-C after ``n_blocks`` blocks of 6 users (recorded:
+    ``SAVE_EVERY_S`` is 0); returns the model folder, ref.csv and recs.csv."""
+    model_dir = _model(tmp_path)
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    assert main(_argv(model_dir, ref, *ref_options)) == 0
+    with monkeypatch.context() as m:
+        _stop_after(m, n_blocks)
+        assert main(_argv(model_dir, out)) == 130
+    capsys.readouterr()
+    return model_dir, ref, out
+
+
 @pytest.mark.parametrize("model", ["bpr", "popularity"])
 def test_an_interrupted_run_resumes_into_the_file_one_run_writes(
     tmp_path: Path,
@@ -120,16 +140,10 @@ def test_other_inputs_start_over_with_a_note(
     change: list[str],
     why: str,
 ) -> None:
-    model_dir = _model(tmp_path)
     items = tmp_path / "items.txt"
     items.write_text("\n".join(f"i{k}" for k in range(20)) + "\n")
     change = [str(items) if c == "ITEMS" else c for c in change]
-    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
-    assert main(_argv(model_dir, ref, *change)) == 0
-    with monkeypatch.context() as m:
-        _stop_after(m, 2)
-        assert main(_argv(model_dir, out)) == 130
-    capsys.readouterr()
+    model_dir, ref, out = _interrupted(tmp_path, monkeypatch, capsys, ref_options=(*change,))
     blocks = _stop_after(monkeypatch, 100)
     assert main(_argv(model_dir, out, *change)) == 0
     assert sum(blocks) == 40
@@ -145,13 +159,8 @@ def test_a_model_saved_again_starts_over(
 ) -> None:
     from visrec.models.base import Recommender
 
-    model_dir = _model(tmp_path)
-    out = tmp_path / "recs.csv"
-    with monkeypatch.context() as m:
-        _stop_after(m, 2)
-        assert main(_argv(model_dir, out)) == 130
+    model_dir, _, out = _interrupted(tmp_path, monkeypatch, capsys)
     Recommender.load(model_dir).save(model_dir)  # the same arrays, another save
-    capsys.readouterr()
     assert main(_argv(model_dir, out)) == 0
     assert "(model changed); starting over" in capsys.readouterr().err
 
@@ -172,14 +181,8 @@ def test_a_damaged_record_starts_over(
     damage: Any,
     why: str,
 ) -> None:
-    model_dir = _model(tmp_path)
-    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
-    assert main(_argv(model_dir, ref)) == 0
-    with monkeypatch.context() as m:
-        _stop_after(m, 2)
-        assert main(_argv(model_dir, out)) == 130
+    model_dir, ref, out = _interrupted(tmp_path, monkeypatch, capsys)
     damage(tmp_path / "recs.csv.partial.json", tmp_path / "recs.csv.partial")
-    capsys.readouterr()
     assert main(_argv(model_dir, out)) == 0
     err = capsys.readouterr().err
     assert err.startswith("resume: ") and why in err and err.endswith("; starting over\n")
@@ -190,12 +193,7 @@ def test_a_damaged_record_starts_over(
 def test_no_resume_starts_over_silently(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model_dir = _model(tmp_path)
-    out = tmp_path / "recs.csv"
-    with monkeypatch.context() as m:
-        _stop_after(m, 2)
-        assert main(_argv(model_dir, out)) == 130
-    capsys.readouterr()
+    model_dir, _, out = _interrupted(tmp_path, monkeypatch, capsys)
     blocks = _stop_after(monkeypatch, 100)
     assert main(_argv(model_dir, out, "--no-resume")) == 0
     assert sum(blocks) == 40 and capsys.readouterr().err == ""
@@ -295,15 +293,9 @@ def test_a_partial_file_changed_since_its_record_starts_over(
     edit: Any,
     why: str,
 ) -> None:
-    model_dir = _model(tmp_path)
-    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
-    assert main(_argv(model_dir, ref)) == 0
-    with monkeypatch.context() as m:
-        _stop_after(m, 3)
-        assert main(_argv(model_dir, out)) == 130
+    model_dir, ref, out = _interrupted(tmp_path, monkeypatch, capsys, n_blocks=3)
     partial = tmp_path / "recs.csv.partial"
     partial.write_text(edit(partial.read_text()))
-    capsys.readouterr()
     assert main(_argv(model_dir, out)) == 0
     err = capsys.readouterr().err
     assert err == (
@@ -315,16 +307,10 @@ def test_a_partial_file_changed_since_its_record_starts_over(
 def test_a_record_of_more_users_than_there_are_starts_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model_dir = _model(tmp_path)
-    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
-    assert main(_argv(model_dir, ref)) == 0
-    with monkeypatch.context() as m:
-        _stop_after(m, 3)
-        assert main(_argv(model_dir, out)) == 130
+    model_dir, ref, out = _interrupted(tmp_path, monkeypatch, capsys, n_blocks=3)
     state = tmp_path / "recs.csv.partial.json"
     rec = json.loads(state.read_text())
     state.write_text(json.dumps({**rec, "users_done": 5000}))
-    capsys.readouterr()
     assert main(_argv(model_dir, out)) == 0
     assert "records more users than there are (5,000 of 40)" in capsys.readouterr().err
     assert out.read_bytes() == ref.read_bytes()
