@@ -227,3 +227,19 @@ def test_two_links_to_one_output_share_its_lock(tmp_path: Path) -> None:
         exclusive_lock(b, "visrec embed"),
     ):
         pass
+
+
+def test_a_filesystem_without_flock_gets_no_lock_and_keeps_no_lock_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def no_flock(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    out = tmp_path / "recs.csv"
+    with exclusive_lock(out, "visrec recommend") as held:
+        assert held is False
+        assert not lock_path(out).exists()  # of no use to anyone there
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -372,3 +372,70 @@ def test_the_lock_is_taken_before_the_inputs_are_read(
         # a model folder that is not there: the lock says so first, before any loading
         assert main(_argv(tmp_path / "no-model", out)) == 2
     assert "is being written by another visrec recommend" in capsys.readouterr().err
+
+
+def test_no_resume_s_lists_say_to_rerun_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the same command would throw the kept lists away again
+    model_dir = _model(tmp_path)
+    out = tmp_path / "recs.csv"
+    with monkeypatch.context() as m:
+        _stop_after(m, 2)
+        assert main(_argv(model_dir, out, "--no-resume")) == 130
+    assert capsys.readouterr().err.endswith(
+        f"interrupted: 12 of 40 users' lists are kept in {tmp_path / 'recs.csv.partial'}; run "
+        "the command without --no-resume again to resume\n"
+    )
+
+
+def test_without_a_lock_a_run_writes_a_file_of_its_own_and_records_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Windows, or a filesystem without flock: two runs would write into one partial
+    # file, so each writes a temporary file of its own, as before resuming existed
+    import contextlib
+
+    import visrec._atomic as atomic
+
+    model_dir, ref, out = _interrupted(tmp_path, monkeypatch, capsys)
+    other_run = (tmp_path / "recs.csv.partial").read_bytes()
+    record = (tmp_path / "recs.csv.partial.json").read_bytes()
+
+    @contextlib.contextmanager
+    def no_lock(*a: Any, **kw: Any) -> Iterator[bool]:
+        yield False
+
+    monkeypatch.setattr(atomic, "exclusive_lock", no_lock)
+    seen: list[list[str]] = []
+    real = _recs_progress.Progress.block_done
+
+    def block_done(self: _recs_progress.Progress, *a: Any) -> None:
+        seen.append(sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")))
+        real(self, *a)
+
+    monkeypatch.setattr(_recs_progress.Progress, "block_done", block_done)
+    with monkeypatch.context() as m:
+        _stop_after(m, 2)
+        assert main(_argv(model_dir, out)) == 130
+    assert capsys.readouterr().err == "interrupted: no list was kept\n"
+    assert seen and all(len(names) == 1 and names[0].startswith(".recs.csv.") for names in seen)
+    assert main(_argv(model_dir, out)) == 0
+    assert "resum" not in capsys.readouterr().err
+    assert out.read_bytes() == ref.read_bytes()
+    # the other run's partial file and record are left as they were
+    assert (tmp_path / "recs.csv.partial").read_bytes() == other_run
+    assert (tmp_path / "recs.csv.partial.json").read_bytes() == record
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".recs.csv")]
+
+
+def test_an_input_where_the_partial_file_goes_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model_dir = _model(tmp_path)
+    items = tmp_path / "recs.csv.partial"
+    items.write_text("i1\ni2\n")
+    capsys.readouterr()
+    assert main(_argv(model_dir, tmp_path / "recs.csv", "--items", str(items))) == 2
+    assert "is the --items file; writing it would replace it" in capsys.readouterr().err
+    assert items.read_text() == "i1\ni2\n"

@@ -340,6 +340,14 @@ def _create_temp(folder: Path, name: str, suffix: str) -> Path:
         return path
 
 
+def new_temp_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Path:
+    """A new empty file beside ``path``, named as :func:`atomic_path` names its temporary
+    files (so a later sweep removes it after a kill), once stale ones are swept."""
+    target = Path(path)
+    sweep_temp_files(target, suffix)
+    return _create_temp(target.parent, target.name, suffix)
+
+
 def sweep_temp_files(
     path: str | os.PathLike[str], suffix: str = ".tmp", *, max_age: float = STALE_AFTER_S
 ) -> None:
@@ -518,7 +526,12 @@ def _acquire(lock: Path, target: Path, what: str, advice: str) -> int | None:
         except OSError as exc:
             os.close(fd)
             if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
-                return None  # a filesystem without flock
+                # a filesystem without flock: no lock can be had here, so the file is
+                # of no use to anyone and would stay beside the output
+                if not readonly:
+                    with contextlib.suppress(OSError):
+                        os.unlink(lock)
+                return None
             raise
         # The holder may have unlinked the file between our open and flock, and a third
         # process created and locked a new one at the path: only the file the path

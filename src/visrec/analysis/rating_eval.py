@@ -321,14 +321,17 @@ def _n_models(setup: _Setup) -> int:
 
 def _usable(rec: dict[str, Any], n_models: int) -> bool:
     """Whether a recorded seed holds what a resumed one reads: its split's sizes and
-    each of its ``n_models`` models' metrics as numbers."""
+    each of its ``n_models`` models' metrics as numbers, name and role (what it uses,
+    in :func:`_eval_split`'s order: the report's verdict is drawn from the roles)."""
     from visrec.evaluation.run_record import has_numbers
 
     runs = rec["row"].get("runs")
+    roles = [BASELINE] * 4 + ([PICTURE, RATINGS, RATINGS_PICTURE] if n_models == 7 else [RATINGS])
     return (
         has_numbers(rec["split"], ("n_train", "n_test", "n_cold"), whole=True)
         and isinstance(runs, list)
-        and len(runs) == n_models
+        and all(isinstance(r, dict) for r in runs)
+        and [r.get("uses") for r in runs] == roles
         and all(
             has_numbers(r, (*METRICS, "fit_seconds")) and isinstance(r.get("model"), str)
             for r in runs

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from visrec import __version__
-from visrec._atomic import check_side_file, side_prefix, write_text_atomic
+from visrec._atomic import check_side_file, new_temp_file, side_prefix, write_text_atomic
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -62,6 +62,11 @@ def check_side_files(target: Path) -> None:
                 "write through the link)"
             )
         check_side_file(path, keeps)
+
+
+def side_files(target: Path) -> tuple[Path, Path]:
+    """The partial rows file and the resume record of output ``target``."""
+    return side_path(target, _ROWS_TAIL), side_path(target, _STATE_TAIL)
 
 
 def side_path(target: Path, tail: str) -> Path:
@@ -129,6 +134,7 @@ class Progress:
     digest: Any = field(default_factory=hashlib.sha256)  # of the rows up to ``offset``
     saved_at: float = field(default_factory=time.monotonic)
     finished: bool = False  # renamed onto the output
+    resumable: bool = True  # False: rows in a file of its own, nothing recorded
 
     def open(self) -> TextIO:
         """The rows file, cut back to the recorded bytes (a fresh one holds the header)."""
@@ -141,7 +147,7 @@ class Progress:
     def block_done(self, fh: TextIO, users_done: int, counts: dict[str, int]) -> None:
         """After a block: record its end when :data:`SAVE_EVERY_S` passed since the last
         record (the rows synced first, so the record never claims more than is on disk)."""
-        if time.monotonic() - self.saved_at < SAVE_EVERY_S:
+        if not self.resumable or time.monotonic() - self.saved_at < SAVE_EVERY_S:
             return
         fh.flush()
         os.fsync(fh.fileno())
@@ -171,23 +177,26 @@ class Progress:
 
     def forget(self) -> None:
         """Remove the record (the rows it described are the output now)."""
-        with contextlib.suppress(OSError):
-            self.state.unlink()
+        if self.resumable:  # else the record there is another run's
+            with contextlib.suppress(OSError):
+                self.state.unlink()
 
     def drop_unrecorded(self) -> None:
         """After a failure: remove the rows file when no record describes it (nothing
         there to resume from: no half-written file stays behind)."""
-        if not self.finished and not self.state.exists():
+        if not self.finished and (not self.resumable or not self.state.exists()):
             with contextlib.suppress(OSError):
                 self.rows.unlink()
 
-    def kept(self, n_users: int) -> str:
-        """Where an interrupted or failed run left its rows ("" when none were recorded)."""
-        if self.finished or not self.users_done or not self.state.exists():
+    def kept(self, n_users: int, resume: bool = True) -> str:
+        """Where an interrupted or failed run left its rows ("" when none were recorded);
+        ``resume`` False (this run had ``--no-resume``): the same command would start over."""
+        if not self.resumable or self.finished or not self.users_done or not self.state.exists():
             return ""
+        again = "the same command" if resume else "the command without --no-resume"
         return (
             f"{self.users_done:,} of {n_users:,} users' lists are kept in {self.rows}; run "
-            "the same command again to resume"
+            f"{again} again to resume"
         )
 
 
@@ -202,6 +211,15 @@ def _hash_bytes(digest: Any, path: Path, start: int, stop: int) -> None:
                 raise OSError(f"{path} ended {left} bytes early")
             digest.update(chunk)
             left -= len(chunk)
+
+
+def private(target: Path, fp: dict[str, Any]) -> Progress:
+    """The :class:`Progress` of a run that cannot hold output ``target`` for itself (no
+    lock can be had: Windows, a filesystem without locks): its rows go to a temporary
+    file of its own, as before resuming existed, and nothing is recorded (a second run
+    on the same output would otherwise write into the same partial file)."""
+    rows = new_temp_file(target)
+    return Progress(rows, side_path(target, _STATE_TAIL), fp, resumable=False)
 
 
 def start(

@@ -378,7 +378,7 @@ def run(args: argparse.Namespace) -> int:
     _recs_progress.check_side_files(target)
     recorded = _check_output_replaces_no_input(args)
     # one run per output, from before the inputs are read: a second one stops at once
-    with exclusive_lock(target, "visrec recommend"):
+    with exclusive_lock(target, "visrec recommend") as held:
         vmeta = vectors_file_meta(args.vectors) if args.vectors else None
         t0 = time.perf_counter()
         model = Recommender.load(args.model_dir)
@@ -387,7 +387,7 @@ def run(args: argparse.Namespace) -> int:
             model_users(args.users, model, unknown_users) if args.users else (None, [])
         )
         cands, n_unseen = _candidate_set(args, model, recorded)
-        tally = _write_recommendations(args, target, model, cands, users, newcomers)
+        tally = _write_recommendations(args, target, held, model, cands, users, newcomers)
     if tally is None:  # Ctrl-C: said where the finished lists are
         return 130
     _say_done(tally, newcomers, len(cands.raw_ids), n_unseen, t0, args.output)
@@ -408,6 +408,7 @@ def _checked_options(args: argparse.Namespace) -> str:
 
 def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
     """The vectors path train.json records, once ``-o`` is checked against every input."""
+    from visrec.commands import _recs_progress
     from visrec.models.model_folder import TRAIN_JSON
 
     folder = Path(args.model_dir)
@@ -418,8 +419,14 @@ def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
     # the training interactions it names: `-o` must not replace the data behind the model
     paths = recorded_paths(folder / TRAIN_JSON)
     recorded = paths["vectors"]
+    rows, record = _recs_progress.side_files(_recs_progress.output_target(args.output))
     check_outputs_distinct(
-        {"-o": args.output},
+        {
+            "-o": args.output,
+            # written and renamed onto -o: an input there would be lost as surely
+            "-o's partial file": rows,
+            "-o's resume record": record,
+        },
         {
             "--items": args.items,
             "--users": args.users,
@@ -546,15 +553,16 @@ class _Tally:
 def _write_recommendations(
     args: argparse.Namespace,
     target: Path,
+    held: bool,
     model: Recommender,
     cands: CandidateSet,
     users: np.ndarray | None,
     newcomers: list[str],
 ) -> _Tally | None:
-    """Writes ``-o`` (the file ``target``, under the caller's lock): the users' lists,
-    then the newcomers' popular ones, going on from an interrupted run's
-    (:mod:`._recs_progress`); returns counts, or None after Ctrl-C (said, with where the
-    finished lists are kept)."""
+    """Writes ``-o`` (the file ``target``, under the caller's lock when ``held``): the
+    users' lists, then the newcomers' popular ones, going on from an interrupted run's
+    (:mod:`._recs_progress`; only under the lock); returns counts, or None after Ctrl-C
+    (said, with where the finished lists are kept)."""
     import numpy as np
 
     from visrec._atomic import name_output
@@ -578,7 +586,11 @@ def _write_recommendations(
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     fp = _recs_progress.fingerprint(args.model_dir, cands, users, newcomers, options)
-    prog = _recs_progress.start(target, fp, len(order), args.resume, _say)
+    prog = (
+        _recs_progress.start(target, fp, len(order), args.resume, _say)
+        if held
+        else _recs_progress.private(target, fp)
+    )
     for name, value in prog.counts.items():
         setattr(tally, name, value)
     try:
@@ -592,12 +604,12 @@ def _write_recommendations(
             prog.forget()
             print(f"interrupted: every list was already in {target}", file=sys.stderr)
         else:
-            kept = prog.kept(len(order)) or "no list was kept"
+            kept = prog.kept(len(order), args.resume) or "no list was kept"
             print(f"interrupted: {kept}", file=sys.stderr)
             prog.drop_unrecorded()
         return None
     except Exception as exc:  # a write, or a model's scoring, failed: say what stays
-        kept = prog.kept(len(order))
+        kept = prog.kept(len(order), args.resume)
         if kept:
             print(kept, file=sys.stderr)
         prog.drop_unrecorded()
