@@ -4,10 +4,12 @@ Ranking every candidate for every user is long at shop scale (800,000 users x 25
 items: about 35 minutes). The rows go to ``OUT.partial`` beside ``-o OUT``; after a
 block of users, at most every :data:`SAVE_EVERY_S` seconds, the file is synced and
 ``OUT.partial.json`` records a fingerprint of the inputs, the users done and the bytes
-that hold their rows. The same command again (same model, candidates, vectors, users
-and options) cuts the file back to those bytes and goes on with the next block: blocks
-end where an uninterrupted run's end, so the output is the same byte for byte. Once
-every row is in, the file is renamed to ``OUT`` and the state removed.
+that hold their rows (with their SHA-256). The same command again (same model,
+candidates, vectors, users and options) checks those bytes, cuts the file back to them
+and goes on with the next block: blocks end where an uninterrupted run's end, so the
+output is the same byte for byte. Once every row is in, the file is renamed to ``OUT``
+and the record removed. Resuming needs the output's lock (one writer per output); a run
+that cannot have it writes a temporary file of its own (:func:`private`).
 """
 
 from __future__ import annotations
@@ -233,7 +235,7 @@ def start(
     Raises
     ------
     VisrecError
-        A pipe, folder or device is where the rows or the record would go.
+        A pipe, folder, device or symlink is where the rows or the record would go.
     """
     check_side_files(target)  # again: one may have come since run() checked
     rows, state = side_path(target, _ROWS_TAIL), side_path(target, _STATE_TAIL)
