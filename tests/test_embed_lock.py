@@ -235,7 +235,7 @@ def test_a_filesystem_without_flock_gets_no_lock_and_keeps_no_lock_file(
     import errno
 
     def no_flock(fd: int, op: int) -> None:
-        raise OSError(errno.ENOLCK, "No locks available")
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
 
     monkeypatch.setattr(fcntl, "flock", no_flock)
     out = tmp_path / "recs.csv"
@@ -243,3 +243,18 @@ def test_a_filesystem_without_flock_gets_no_lock_and_keeps_no_lock_file(
         assert held is False
         assert not lock_path(out).exists()  # of no use to anyone there
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+    # a lock file that was there already may be another process's, locked where its
+    # flock works (ENOLCK: this client's NFS lock manager out of reach): it stays
+    lock_path(out).write_text("{}")
+    with exclusive_lock(out, "visrec recommend") as held:
+        assert held is False
+    assert lock_path(out).exists()
+
+    def no_lock_manager(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_lock_manager)
+    lock_path(out).unlink()
+    with exclusive_lock(out, "visrec recommend") as held:
+        assert held is False
+    assert lock_path(out).exists()

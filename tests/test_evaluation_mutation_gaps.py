@@ -256,8 +256,8 @@ def test_a_damaged_recorded_run_is_fitted_again_and_dropped(tmp_path: Path, dama
                          progress=False, resume=record, keep_record=True,
                          note=notes.append, log=log.append)  # fmt: skip
     assert notes == [
-        f"resume: 1 run(s) recorded in {record} lack a field or hold one of the wrong "
-        "type (edited or damaged); they are fitted again"
+        f"resume: 1 run(s) recorded in {record} lack a field or hold a wrong value "
+        "(edited or damaged); they are fitted again"
     ]
     assert "(recorded)" not in log[-1]
     pd.testing.assert_frame_equal(got.runs.drop(columns=["fit_s", "score_s"]),

@@ -367,8 +367,8 @@ def test_a_damaged_recorded_seed_is_fitted_again_and_dropped(
         rating_eval(frame, iv, resume=record, note=notes.append, **kw)
     assert len(fits) == 3
     assert notes == [
-        f"resume: 1 seed(s) recorded in {record} lack a field or hold one of the wrong "
-        "type (edited or damaged); they are fitted again"
+        f"resume: 1 seed(s) recorded in {record} lack a field or hold a wrong value "
+        "(edited or damaged); they are fitted again"
     ]
     # the damaged line is gone, the seed's new one took its place
     assert [r["seed"] for r in run_record.read_record(record)] == [1234]

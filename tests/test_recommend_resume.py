@@ -439,3 +439,21 @@ def test_an_input_where_the_partial_file_goes_is_refused(
     assert main(_argv(model_dir, tmp_path / "recs.csv", "--items", str(items))) == 2
     assert "is the --items file; writing it would replace it" in capsys.readouterr().err
     assert items.read_text() == "i1\ni2\n"
+
+
+def test_a_killed_lock_less_run_s_file_is_swept_by_a_later_run_once_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from visrec._atomic import STALE_AFTER_S
+
+    model_dir = _model(tmp_path)
+    out = tmp_path / "recs.csv"
+    old, fresh = tmp_path / ".recs.csv.0123456789ab.tmp", tmp_path / ".recs.csv.ba9876543210.tmp"
+    for p in (old, fresh):
+        p.write_text("user_id,item_id,rank,score\n")
+    past = os.stat(old).st_mtime - STALE_AFTER_S - 60
+    os.utime(old, (past, past))
+    assert main(_argv(model_dir, out)) == 0
+    assert not old.exists() and fresh.exists()  # a fresh one may be a live run's

@@ -493,9 +493,13 @@ def _acquire(lock: Path, target: Path, what: str, advice: str) -> int | None:
     replaced = False
     missing = 0
     while True:
-        readonly = False
+        readonly = created = False
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+                created = True
+            except FileExistsError:
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
         except PermissionError:
             try:  # another user's lock file: flock works on a read-only descriptor too
                 fd = os.open(lock, os.O_RDONLY)
@@ -526,9 +530,11 @@ def _acquire(lock: Path, target: Path, what: str, advice: str) -> int | None:
         except OSError as exc:
             os.close(fd)
             if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
-                # a filesystem without flock: no lock can be had here, so the file is
-                # of no use to anyone and would stay beside the output
-                if not readonly:
+                # no lock to be had: a file this call made, on a filesystem that has no
+                # flock at all, is of no use to anyone and would stay beside the output;
+                # ENOLCK (an NFS lock manager out of reach) is no proof that nobody
+                # else holds one, so their file stays
+                if created and exc.errno != errno.ENOLCK:
                     with contextlib.suppress(OSError):
                         os.unlink(lock)
                 return None

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from visrec import __version__
-from visrec._atomic import check_side_file, new_temp_file, side_prefix, write_text_atomic
+from visrec._atomic import (
+    check_side_file,
+    new_temp_file,
+    side_prefix,
+    sweep_temp_files,
+    write_text_atomic,
+)
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -238,6 +244,7 @@ def start(
         A pipe, folder, device or symlink is where the rows or the record would go.
     """
     check_side_files(target)  # again: one may have come since run() checked
+    sweep_temp_files(target)  # a killed lock-less run's file (see private), once stale
     rows, state = side_path(target, _ROWS_TAIL), side_path(target, _STATE_TAIL)
     fresh = Progress(rows, state, fp)
     if not state.exists():

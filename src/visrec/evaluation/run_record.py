@@ -265,7 +265,7 @@ def load_done(
     if damaged:
         note(
             f"resume: {len(damaged)} {what[:-1]}(s) recorded in {path} lack a field or "
-            "hold one of the wrong type (edited or damaged); they are fitted again"
+            "hold a wrong value (edited or damaged); they are fitted again"
         )
     if records or path.exists():  # a damaged run is of no use to any rerun: dropped
         dropped = {id(r) for r in damaged}
