@@ -203,14 +203,30 @@ def check_side_file(path: str | os.PathLike[str], keeps: str) -> None:
         )
 
 
+def written_file(path: str | os.PathLike[str]) -> Path:
+    """The file a write to ``path`` replaces: through a symlink, the file it names (the
+    link stays, as :func:`atomic_path` keeps it); else ``path`` itself."""
+    target = Path(path)
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def side_file(target: Path, tail: str) -> Path:
+    """``<target>.<tail>`` beside the output ``target`` (a resume record, a partial
+    file), or, where that name would pass the system's limit, the hidden
+    ``.<start of name>~<8 hex>.<tail>`` of :func:`side_prefix`."""
+    path = target.with_name(f"{target.name}.{tail}")
+    if len(os.fsencode(path.name)) > _NAME_MAX:
+        path = target.with_name(side_prefix(target.name, len(os.fsencode(tail))) + tail)
+    return path
+
+
 def probe_writable(target: Path) -> None:
     """Check for real that a file can be created next to ``target``: missing folders are
     made, an empty file is created in the last one, then both are removed again, so
     nothing is left behind (permission bits say little to root, and nothing about
     ``/proc``). A symlink is followed: the file it names is the one written (as
     :func:`atomic_path` does). Raises ``OSError`` when it cannot."""
-    if target.is_symlink():
-        target = Path(os.path.realpath(target))
+    target = written_file(target)
     folder = target.parent
     missing = []
     for p in (folder, *folder.parents):
@@ -372,9 +388,7 @@ def atomic_path(
     that is a folder, or under a file, is an error before anything is created
     (:func:`check_output_path`).
     """
-    target = check_output_path(path)
-    if target.is_symlink():  # write the file it names and keep the link
-        target = Path(os.path.realpath(target))
+    target = written_file(check_output_path(path))  # through a link: the file it names
     target.parent.mkdir(parents=True, exist_ok=True)
     if sweep:  # not by default: a folder of many small outputs (fetch's cache) would
         # be listed on every write
@@ -462,9 +476,7 @@ def exclusive_lock(
     if sys.platform == "win32":
         yield False
         return
-    target = Path(path)
-    if target.is_symlink():  # the file atomic_path writes: two links to it, one lock
-        target = Path(os.path.realpath(target))
+    target = written_file(path)  # the file atomic_path writes: two links to it, one lock
     lock = lock_path(target)
     with contextlib.suppress(OSError):  # else no lock, and the write says what is wrong
         target.parent.mkdir(parents=True, exist_ok=True)

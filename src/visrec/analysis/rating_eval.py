@@ -308,25 +308,27 @@ def _open_record(
         (seed, RECORD_MODEL): run_record.json_params({**mf_full, **_split_seed(seed, setup.mf_kw)})
         for seed in setup.seeds
     }
-    n_models = _n_models(setup)
+    roles = _roles(setup)
     return run_record.open_record(
-        record, fp, plan, say, what="seeds", usable=lambda rec: _usable(rec, n_models)
+        record, fp, plan, say, what="seeds", usable=lambda rec: _usable(rec, roles)
     )
 
 
-def _n_models(setup: _Setup) -> int:
-    # majority, global/item/user mean, biased MF; with vectors also KNN and MF + visual
-    return 7 if setup.item_vectors is not None else 5
+def _roles(setup: _Setup) -> list[str]:
+    """What each model of a seed uses, in :func:`_eval_split`'s order: majority,
+    global/item/user mean, biased MF; with vectors KNN before it and MF + visual after."""
+    if setup.item_vectors is None:
+        return [BASELINE] * 4 + [RATINGS]
+    return [BASELINE] * 4 + [PICTURE, RATINGS, RATINGS_PICTURE]
 
 
-def _usable(rec: dict[str, Any], n_models: int) -> bool:
+def _usable(rec: dict[str, Any], roles: list[str]) -> bool:
     """Whether a recorded seed holds what a resumed one reads: its split's sizes and
-    each of its ``n_models`` models' metrics as numbers, name and role (what it uses,
-    in :func:`_eval_split`'s order: the report's verdict is drawn from the roles)."""
+    each model's metrics as numbers, name and role (``roles``, in order: the report's
+    verdict is drawn from them)."""
     from visrec.evaluation.run_record import has_numbers
 
     runs = rec["row"].get("runs")
-    roles = [BASELINE] * 4 + ([PICTURE, RATINGS, RATINGS_PICTURE] if n_models == 7 else [RATINGS])
     return (
         has_numbers(rec["split"], ("n_train", "n_test", "n_cold"), whole=True)
         and isinstance(runs, list)
@@ -349,7 +351,7 @@ def _run_seeds(
     records: list[dict[str, Any]] = []
     sizes: list[tuple[int, int]] = []  # (train, test) per seed: cold-items splits differ
     n_cold = 0
-    n_models = _n_models(setup)
+    n_models = len(_roles(setup))
     with tqdm(
         total=len(setup.seeds) * n_models,
         initial=len(resumed.done) * n_models,

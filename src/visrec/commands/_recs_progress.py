@@ -27,7 +27,7 @@ from visrec import __version__
 from visrec._atomic import (
     check_side_file,
     new_temp_file,
-    side_prefix,
+    side_file,
     sweep_temp_files,
     write_text_atomic,
 )
@@ -50,12 +50,6 @@ _STATE_TAIL = "partial.json"
 _FORMAT = 1
 
 
-def output_target(output: str) -> Path:
-    """The file ``-o`` names: through a symlink, the file it points to (the link stays)."""
-    target = Path(output)
-    return Path(os.path.realpath(target)) if target.is_symlink() else target
-
-
 def check_side_files(target: Path) -> None:
     """Refuse a pipe, folder, device or symlink where the rows or the record of output
     ``target`` go, before any work (:func:`visrec._atomic.check_side_file`): the rows are
@@ -63,7 +57,7 @@ def check_side_files(target: Path) -> None:
     names, and the link itself would become the output."""
     for tail, keeps in ((_ROWS_TAIL, "the rows of an interrupted run"),
                         (_STATE_TAIL, "its resume record")):  # fmt: skip
-        path = side_path(target, tail)
+        path = side_file(target, tail)
         if os.path.islink(path):
             raise VisrecError(
                 f"{path} is a symlink: remove it, visrec keeps {keeps} there (and would "
@@ -74,16 +68,7 @@ def check_side_files(target: Path) -> None:
 
 def side_files(target: Path) -> tuple[Path, Path]:
     """The partial rows file and the resume record of output ``target``."""
-    return side_path(target, _ROWS_TAIL), side_path(target, _STATE_TAIL)
-
-
-def side_path(target: Path, tail: str) -> Path:
-    """``OUT.<tail>`` beside the output ``target`` (hidden and cut, with a digest, where
-    the name would pass the system's limit, as the lock and temporary files are)."""
-    path = target.with_name(f"{target.name}.{tail}")
-    if len(os.fsencode(path.name)) > 255:
-        path = target.with_name(side_prefix(target.name, len(tail)) + tail)
-    return path
+    return side_file(target, _ROWS_TAIL), side_file(target, _STATE_TAIL)
 
 
 def fingerprint(
@@ -227,7 +212,7 @@ def private(target: Path, fp: dict[str, Any]) -> Progress:
     file of its own, as before resuming existed, and nothing is recorded (a second run
     on the same output would otherwise write into the same partial file)."""
     rows = new_temp_file(target)
-    return Progress(rows, side_path(target, _STATE_TAIL), fp, resumable=False)
+    return Progress(rows, side_file(target, _STATE_TAIL), fp, resumable=False)
 
 
 def start(
@@ -245,7 +230,7 @@ def start(
     """
     check_side_files(target)  # again: one may have come since run() checked
     sweep_temp_files(target)  # a killed lock-less run's file (see private), once stale
-    rows, state = side_path(target, _ROWS_TAIL), side_path(target, _STATE_TAIL)
+    rows, state = side_files(target)
     fresh = Progress(rows, state, fp)
     if not state.exists():
         return fresh
@@ -253,24 +238,32 @@ def start(
         state.unlink()
         return fresh
     digest = hashlib.sha256()
-    why = _unusable(rows, state, fp, n_users, digest)
+    rec, why = _recorded(rows, state, fp, n_users, digest)
     if why:
         note(f"resume: {why}; starting over")
         state.unlink()
         return fresh
-    rec = json.loads(state.read_text(encoding="utf-8"))
     done = Progress(rows, state, fp, rec["users_done"], rec["offset"], rec["counts"], digest)
     note(f"resuming: {rec['users_done']:,} users' lists already written ({rows})")
     return done
 
 
-def _unusable(rows: Path, state: Path, fp: dict[str, Any], n_users: int, digest: Any) -> str:
-    """Why the record ``state`` cannot resume into ``rows`` ("" when it can: ``digest``
-    then holds the recorded bytes, which it checked)."""
+def _recorded(
+    rows: Path, state: Path, fp: dict[str, Any], n_users: int, digest: Any
+) -> tuple[dict[str, Any], str]:
+    """The record ``state`` and why it cannot resume into ``rows`` ("" when it can:
+    ``digest`` then holds the recorded bytes, which it checked)."""
     try:
         rec = json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError):
-        return f"{state} cannot be read"
+        return {}, f"{state} cannot be read"
+    return rec, _unusable(rec, rows, state, fp, n_users, digest)
+
+
+def _unusable(
+    rec: Any, rows: Path, state: Path, fp: dict[str, Any], n_users: int, digest: Any
+) -> str:
+    """Why the parsed record ``rec`` cannot resume into ``rows`` ("" when it can)."""
     counts = rec.get("counts") if isinstance(rec, dict) else None
     fields = (rec.get("users_done"), rec.get("offset")) if isinstance(rec, dict) else ()
     if (

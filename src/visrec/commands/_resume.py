@@ -45,13 +45,10 @@ def record_path(
     on without a record (the table still reaches stdout). The folder of ``--json`` must
     be made, and a pipe, folder or device in the record's place is refused: an error
     now, before any work."""
-    from visrec._atomic import check_side_file, cut_name, side_prefix
+    from visrec._atomic import check_side_file, cut_name, side_file
 
     if json_out:
-        path = Path(json_out + ".partial.jsonl")
-        if len(os.fsencode(path.name)) > 255:  # a legal --json name near the limit
-            tail = "partial.jsonl"
-            path = path.with_name(side_prefix(Path(json_out).name, len(tail)) + tail)
+        path = side_file(Path(json_out), "partial.jsonl")
     else:
         digest = hashlib.sha256(json.dumps(list(key)).encode()).hexdigest()[:16]
         # the name only helps a reader: the digest tells records apart (and a name

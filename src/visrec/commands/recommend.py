@@ -15,6 +15,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     name_ids,
+    say_note,
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
@@ -367,14 +368,14 @@ def popular_list(
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    from visrec._atomic import exclusive_lock
+    from visrec._atomic import exclusive_lock, written_file
     from visrec.commands import _recs_progress
     from visrec.models.base import Recommender
 
     unknown_users = _checked_options(args)
     # checked before any work: the final rename onto a directory fails only at the end
     check_output_file(args.output, "-o")
-    target = _recs_progress.output_target(args.output)
+    target = written_file(args.output)  # through a link: the file it names
     _recs_progress.check_side_files(target)
     recorded = _check_output_replaces_no_input(args)
     # one run per output, from before the inputs are read: a second one stops at once
@@ -408,6 +409,7 @@ def _checked_options(args: argparse.Namespace) -> str:
 
 def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
     """The vectors path train.json records, once ``-o`` is checked against every input."""
+    from visrec._atomic import written_file
     from visrec.commands import _recs_progress
     from visrec.models.model_folder import TRAIN_JSON
 
@@ -419,7 +421,7 @@ def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
     # the training interactions it names: `-o` must not replace the data behind the model
     paths = recorded_paths(folder / TRAIN_JSON)
     recorded = paths["vectors"]
-    rows, record = _recs_progress.side_files(_recs_progress.output_target(args.output))
+    rows, record = _recs_progress.side_files(written_file(args.output))
     check_outputs_distinct(
         {
             "-o": args.output,
@@ -587,7 +589,7 @@ def _write_recommendations(
     target.parent.mkdir(parents=True, exist_ok=True)
     fp = _recs_progress.fingerprint(args.model_dir, cands, users, newcomers, options)
     prog = (
-        _recs_progress.start(target, fp, len(order), args.resume, _say)
+        _recs_progress.start(target, fp, len(order), args.resume, say_note)
         if held
         else _recs_progress.private(target, fp)
     )
@@ -617,10 +619,6 @@ def _write_recommendations(
             name_output(exc, target, prog.rows)
         raise
     return tally
-
-
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr)
 
 
 def _write_lists(

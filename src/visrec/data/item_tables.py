@@ -28,6 +28,7 @@ from visrec.data.text_files import (
     PathLike,
     decode_text,
     first_text_line,
+    header_row,
     read_text,
     resolve_folder,
     sniff_sep,
@@ -242,11 +243,7 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
         sep = sniff_sep(first, p.suffix.lower())
     where = str(p)
     rows = iter(split_rows(text, sep, where))
-    first_row = next(rows, None)
-    if first_row is None:  # a first line of only "" is no row: nothing is left
-        raise VisrecError(f"{where}: no header line: every line is blank or an empty quoted field")
-    _, header = first_row
-    header = [h.strip() for h in header]
+    header = header_row(rows, where)
     id_col = spelt_as(id_col, header)
     label_col = None if label_col is None else spelt_as(label_col, header)
     header = _checked_header(header, id_col, label_col, where)

@@ -40,6 +40,7 @@ from visrec.data.text_files import (
     PathLike,
     decode_text,
     first_text_line,
+    header_row,
     resolve_folder,
     sniff_sep,
     split_first,
@@ -507,13 +508,7 @@ def _table_layout(
             fmt = "MovieLens ratings.dat"
         unread = []
     else:
-        first_row = next(rows, None)
-        if first_row is None:  # a first line of only "" is no row: nothing is left
-            raise VisrecError(
-                f"{where}: no header line: every line is blank or an empty quoted field"
-            )
-        _, header = first_row
-        header = [h.strip() for h in header]
+        header = header_row(rows, where)
         used = _ids_only_columns(keep_rating, keep_time) if ids_only else ALL_COLUMNS
         cols = _match_columns(header, explicit, where, used, ids_only and keep_time)
         n_expected = len(header)

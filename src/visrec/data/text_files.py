@@ -12,7 +12,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,6 +260,17 @@ def split_rows(
         for i, line in enumerate(text_lines(text), start=1):
             if line.strip():
                 yield i, line.split(sep)
+
+
+def header_row(rows: Iterator[tuple[int, list[str]]], where: str) -> list[str]:
+    """The first row :func:`split_rows` yields, its fields stripped: the header. A file
+    whose first non-blank line holds only ``""`` yields none (the reader skips an
+    empty row), which would leave no header at all: one error line, not a
+    ``StopIteration`` from the loader."""
+    first = next(rows, None)
+    if first is None:
+        raise VisrecError(f"{where}: no header line: every line is blank or an empty quoted field")
+    return [h.strip() for h in first[1]]
 
 
 def _open_to_the_end(text: str, sep: str, line: int) -> bool:

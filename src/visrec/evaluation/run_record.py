@@ -5,7 +5,7 @@ what it finished: each run is appended, synced, as soon as it ends, with a finge
 everything that decides its figures (content hashes of the interactions and vectors,
 protocol, k, test ratio, the model's hyperparameters, the seed, the visrec version). A
 re-run reuses the runs whose fingerprint matches and fits only the rest; records made
-under other inputs are dropped with a note, never reused.
+under other inputs are never reused (a note says so), and damaged ones are dropped.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _is_record(rec: Any) -> bool:
 
 def has_numbers(fields: Any, names: Iterable[str], *, whole: bool = False) -> bool:
     """Whether the dict ``fields`` holds a number (``whole``: an integer) under each of
-    ``names``; for the ``usable`` checks of :func:`load_done` (JSON true is no number)."""
+    ``names``; for the ``usable`` checks of :func:`open_record` (JSON true is no number)."""
     kinds = (int,) if whole else (int, float)
     return isinstance(fields, dict) and all(
         isinstance(fields.get(n), kinds) and not isinstance(fields.get(n), bool) for n in names
@@ -200,79 +200,6 @@ class Recorder:
             )
 
 
-def load_done(
-    path: Path,
-    fp: dict[str, Any],
-    plan: dict[tuple[int, str], dict[str, Any]],
-    note: Callable[[str], None],
-    metrics: Sequence[str] = (),
-    what: str = "runs",
-    usable: Callable[[dict[str, Any]], bool] | None = None,
-) -> dict[tuple[int, str], dict[str, Any]]:
-    """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``,
-    each with every one of ``metrics`` (a run recorded before a metric was added would
-    leave it out of some seeds' means). ``what`` names a record's lines in the note
-    ("runs"; rating-eval's are "seeds"). ``usable`` checks the fields the caller reads
-    from a record (a line edited by hand or damaged on disk may lack one, or hold text
-    where a number belongs): a run it refuses is fitted again, with a note, and
-    dropped from the file.
-
-    Records of other inputs or settings are not used, with a one-line note naming what
-    changed; they stay in the file (the command that made them may be rerun: a mistyped
-    option and a Ctrl-C must not lose its finished runs) until :func:`forget` drops the
-    runs of the same seeds and models once this experiment completes. The file is
-    rewritten (atomically), which drops a torn last line so that the next append starts
-    on a line of its own.
-    """
-    records = read_record(path)
-    try:  # now, not at the first append after a fit
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise os_error(
-            f"cannot make the folder of the resume record {path}: {exc.strerror or exc}", exc
-        ) from exc
-    done: dict[tuple[int, str], dict[str, Any]] = {}
-    changed: set[str] = set()
-    n_stale = 0
-    damaged: list[dict[str, Any]] = []
-    for rec in records:
-        key = (rec["seed"], rec["model"])
-        old = _as_compared(rec["fp"]) if isinstance(rec["fp"], dict) else {}
-        if old != fp:
-            n_stale += 1
-            # between time and another protocol, the ratio is not what changed
-            timed = "time" in (old.get("protocol"), fp.get("protocol"))
-            changed.update(
-                n for n in fp if old.get(n) != fp[n] and not (timed and n == "test_ratio")
-            )
-        elif key in plan and rec["params"] != plan[key]:
-            n_stale += 1
-            changed.add(f"{rec['model']} parameters")
-        elif key in plan and any(m not in rec["row"] for m in metrics):
-            n_stale += 1
-            changed.add("metrics")
-        elif key in plan and usable is not None and not usable(rec):
-            damaged.append(rec)
-        elif key in plan:
-            done[key] = rec
-    if n_stale:
-        names = ", ".join(sorted(changed)) or "settings"
-        note(
-            f"resume: ignoring {n_stale} {what[:-1]}(s) recorded in {path} with other inputs "
-            f"({names} changed); they are fitted again (and kept in the record until "
-            "this run completes)"
-        )
-    if damaged:
-        note(
-            f"resume: {len(damaged)} {what[:-1]}(s) recorded in {path} lack a field or "
-            "hold a wrong value (edited or damaged); they are fitted again"
-        )
-    if records or path.exists():  # a damaged run is of no use to any rerun: dropped
-        dropped = {id(r) for r in damaged}
-        _rewrite(path, [r for r in records if id(r) not in dropped])
-    return done
-
-
 @dataclass(frozen=True)
 class Resumed:
     """A resume record opened for one call: the runs it holds (``done``), every run's
@@ -293,12 +220,91 @@ def open_record(
     what: str = "runs",
     usable: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Resumed:
-    """:func:`load_done`, the "resuming: N of M runs already done" note, and the
-    :class:`Recorder` of the runs still to come (``what`` and ``usable`` as there)."""
-    done = load_done(path, fp, plan, note, metrics, what, usable)
-    if done:
-        note(f"resuming: {len(done)} of {len(plan)} {what} already done ({path})")
-    return Resumed(path, done, plan, Recorder(path, fp, note, what))
+    """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``,
+    each with every one of ``metrics`` (a run recorded before a metric was added would
+    leave it out of some seeds' means), with the "resuming: N of M runs already done"
+    note and the :class:`Recorder` of the runs still to come. ``what`` names a record's
+    lines in the notes ("runs"; rating-eval's are "seeds"). ``usable`` checks the fields
+    the caller reads from a record (a line edited by hand or damaged on disk may lack
+    one, or hold text where a number belongs): a run it refuses is fitted again, with a
+    note, and dropped from the file.
+
+    Records of other inputs or settings are not used, with a one-line note naming what
+    changed; they stay in the file (the command that made them may be rerun: a mistyped
+    option and a Ctrl-C must not lose its finished runs) until :func:`forget` drops the
+    runs of the same seeds and models once this experiment completes. The file is
+    rewritten (atomically), which drops a torn last line so that the next append starts
+    on a line of its own.
+    """
+    records = read_record(path)
+    try:  # now, not at the first append after a fit
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(
+            f"cannot make the folder of the resume record {path}: {exc.strerror or exc}", exc
+        ) from exc
+    got = _sorted(records, fp, plan, metrics, usable)
+    if got.n_stale:
+        names = ", ".join(sorted(got.changed)) or "settings"
+        note(
+            f"resume: ignoring {got.n_stale} {what[:-1]}(s) recorded in {path} with other "
+            f"inputs ({names} changed); they are fitted again (and kept in the record "
+            "until this run completes)"
+        )
+    if got.damaged:
+        note(
+            f"resume: {len(got.damaged)} {what[:-1]}(s) recorded in {path} lack a field or "
+            "hold a wrong value (edited or damaged); they are fitted again"
+        )
+    if records or path.exists():  # a damaged run is of no use to any rerun: dropped
+        dropped = {id(r) for r in got.damaged}
+        _rewrite(path, [r for r in records if id(r) not in dropped])
+    if got.done:
+        note(f"resuming: {len(got.done)} of {len(plan)} {what} already done ({path})")
+    return Resumed(path, got.done, plan, Recorder(path, fp, note, what))
+
+
+@dataclass
+class _Sorted:
+    """A record's lines by use: ``done`` (reusable, by key), ``damaged``, and the count
+    of stale ones with the names of what ``changed``."""
+
+    done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    damaged: list[dict[str, Any]] = field(default_factory=list)
+    n_stale: int = 0
+    changed: set[str] = field(default_factory=set)
+
+
+def _sorted(
+    records: list[dict[str, Any]],
+    fp: dict[str, Any],
+    plan: dict[tuple[int, str], dict[str, Any]],
+    metrics: Sequence[str],
+    usable: Callable[[dict[str, Any]], bool] | None,
+) -> _Sorted:
+    """``records`` sorted as :func:`open_record` uses them."""
+    got = _Sorted()
+    for rec in records:
+        key = (rec["seed"], rec["model"])
+        old = _as_compared(rec["fp"]) if isinstance(rec["fp"], dict) else {}
+        if old != fp:
+            got.n_stale += 1
+            # between time and another protocol, the ratio is not what changed
+            timed = "time" in (old.get("protocol"), fp.get("protocol"))
+            got.changed.update(
+                n for n in fp if old.get(n) != fp[n] and not (timed and n == "test_ratio")
+            )
+        elif key in plan and rec["params"] != plan[key]:
+            got.n_stale += 1
+            got.changed.add(f"{rec['model']} parameters")
+        elif key in plan and any(m not in rec["row"] for m in metrics):
+            got.n_stale += 1
+            got.changed.add("metrics")
+        elif key in plan and usable is not None and not usable(rec):
+            got.damaged.append(rec)
+        elif key in plan:
+            got.done[key] = rec
+    return got
 
 
 def forget(path: Path, plan: Collection[tuple[int, str]]) -> None:
