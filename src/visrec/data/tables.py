@@ -785,6 +785,8 @@ def read_parquet_frame(p: Path) -> pd.DataFrame:
     a repeated column name or a file pyarrow cannot read."""
     import pyarrow.parquet as pq
 
+    from visrec._parquet import read_columns
+
     try:
         names = pq.read_schema(p).names
         twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]
@@ -792,7 +794,7 @@ def read_parquet_frame(p: Path) -> pd.DataFrame:
             raise VisrecError(f"{p}: column name {twice[0]!r} is used twice; rename one")
         # a whole-number column with a null stays whole numbers (Python ints), not
         # float64, which would round ids above 2**53 into each other
-        df: pd.DataFrame = pq.read_table(p).to_pandas(integer_object_nulls=True)
+        df: pd.DataFrame = read_columns(p).to_pandas(integer_object_nulls=True)
     except VisrecError:
         raise
     except Exception as exc:  # pyarrow raises many types for corrupt files

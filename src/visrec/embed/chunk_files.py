@@ -22,8 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, side_prefix
+from visrec._parquet import read_columns
 from visrec.embed.backbones import Backbone
-from visrec.embed.store import META_KEY, parse_meta, read_columns
+from visrec.embed.store import META_KEY, parse_meta
 from visrec.errors import VisrecError
 from visrec.images.decode import is_transient
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path
+from visrec._parquet import read_columns
 from visrec.data.id_spelling import shown_ids
 from visrec.embed.backbones import Backbone
 from visrec.embed.chunk_files import chunk_engine, read_chunk_file
@@ -23,7 +24,6 @@ from visrec.embed.store import (
     META_KEY,
     is_foreign_file,
     parse_meta,
-    read_columns,
     table_to_ids,
     table_to_vectors,
     vectors_schema,

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, check_input_exists, shown_path, utf8_path
+from visrec._parquet import read_columns
 from visrec.data.id_spelling import find_ids, ids_as_text, shown_ids
 from visrec.errors import VisrecError, names_text, not_utf8_hint
 
@@ -595,13 +596,6 @@ def vector_width(path: str | os.PathLike[str]) -> int | None:
             first = batch.column(0)[0]
             return None if not first.is_valid else len(first)
     return None
-
-
-def read_columns(path: str | os.PathLike[str], columns: list[str] | None = None) -> pa.Table:
-    """``columns`` (None: all) of the Parquet file ``path`` (an error if one is missing), on one
-    thread: pyarrow 14's threaded scan of damaged pages crashed the process now and then
-    (a segfault) where one thread raises the error the callers handle."""
-    return pq.read_table(path, columns=columns, use_threads=False)
 
 
 def read_vector_ids(path: str | os.PathLike[str]) -> ItemVectors:
