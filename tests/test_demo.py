@@ -417,6 +417,94 @@ def test_recommender_section(tmp_path: Path, stand_in: list[int]) -> None:
     assert [line.split()[0] for line in section[1:9]] == list(table.index)
 
 
+@pytest.mark.slow
+def test_an_interrupted_recommender_comparison_resumes(
+    tmp_path: Path, stand_in: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from visrec.evaluation import run_record
+
+    runs: list[str] = []  # (model) of every run recorded, i.e. fitted and scored
+    stop_after = [7]  # every warm run, then three of the cold-items protocol
+    append = run_record.append_record
+
+    def recording(path: Path, rec: dict[str, Any]) -> None:
+        append(path, rec)
+        runs.append(rec["model"])
+        if len(runs) == stop_after[0]:
+            raise KeyboardInterrupt  # a Ctrl-C just after that run was recorded
+
+    monkeypatch.setattr(run_record, "append_record", recording)
+    notes: list[str] = []
+
+    def demo(out: str, **kw: Any) -> Any:
+        return run_demo(
+            tmp_path / out, report_path=tmp_path / out / "r.html", n_items=40, n_users=40,
+            image_size=32, progress=False, echo=None, note=notes.append, **kw,
+        )  # fmt: skip
+
+    out = tmp_path / "out"
+    warm = out / ".recommenders-warm.partial.jsonl"
+    cold = out / ".recommenders-cold-items.partial.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        demo("out")
+    assert len(warm.read_text().splitlines()) == 4
+    assert len(cold.read_text().splitlines()) == 3
+    assert not (out / "results.json").exists()
+    runs.clear()
+    stop_after[0] = 0
+    res = demo("out")
+    assert runs == ["visual-cf"]  # only the run the interruption lost is fitted
+    assert f"resuming: 4 of 4 runs already done ({warm})" in notes
+    assert f"resuming: 3 of 4 runs already done ({cold})" in notes
+    assert not warm.exists() and not cold.exists()  # the results are written
+    # the figures of an uninterrupted demo
+    runs.clear()
+    whole = demo("whole")
+    assert len(runs) == 8
+    cols = ["protocol", "AUC", "Recall@10", "NDCG@10"]
+    pd.testing.assert_frame_equal(res.recommenders[cols], whole.recommenders[cols])
+    # resume=False fits every run again, records there or not
+    runs.clear()
+    stop_after[0] = 2
+    with pytest.raises(KeyboardInterrupt):
+        demo("whole")
+    assert (tmp_path / "whole" / ".recommenders-warm.partial.jsonl").exists()
+    runs.clear()
+    stop_after[0] = 0
+    notes.clear()
+    demo("whole", resume=False)
+    assert len(runs) == 8 and not any("resuming" in n for n in notes)
+
+
+def test_cli_demo_interrupted_says_what_it_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import visrec.commands.demo as demo_cmd
+
+    out = tmp_path / "out"
+    argv = ["demo", "--items", "4", "--users", "1", "--out", str(out), "-q"]
+
+    def interrupted(args: Any) -> Any:
+        out.mkdir(exist_ok=True)
+        if kept:
+            record = out / ".recommenders-warm.partial.jsonl"
+            run = {"seed": 0, "model": "popularity", "fp": {}, "params": {}, "split": {}}
+            record.write_text(json.dumps({**run, "row": {}}) + "\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo_cmd, "_run_demo", interrupted)
+    kept = False
+    assert main(argv) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted"
+    kept = True
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert (
+        f"interrupted: finished recommender runs are kept in {out}"
+        f"/.recommenders-warm.partial.jsonl; run the same command again to resume"
+    ) in err
+
+
 def test_max_items_samples(tmp_path: Path, stand_in: list[int]) -> None:
     cat = make_catalogue(tmp_path / "cat", n_items=20, n_users=10, image_size=32)
     res = run_demo(
@@ -447,7 +535,7 @@ def test_max_items_uses_the_sample_everywhere(
     seen: list[pd.DataFrame] = []
 
     def compare(
-        frame: pd.DataFrame, iv: Any, seed: int, progress: bool = False
+        frame: pd.DataFrame, iv: Any, seed: int, progress: bool = False, **kw: Any
     ) -> tuple[pd.DataFrame, str]:
         seen.append(frame)
         table = pd.DataFrame({"protocol": ["warm"], "AUC": [0.5]}, index=["popularity"])

@@ -40,6 +40,10 @@ hides it and the step lines, --verbose shows it in a log too).
 Outputs: OUT/catalogue/ (generated data), OUT/vectors.parquet (re-used by a re-run),
 OUT/results.json (all figures), and the report (default report/index.html).
 
+Interrupted? Run the same command again: with --data the embedding resumes where it
+stopped, and the recommender runs that finished (kept in OUT/.recommenders-*.partial.jsonl until
+the results are written) are not fitted again. --no-resume fits them all again.
+
 --data DIR accepts:
   MovieLens posters: u.data + posters/<item_id>.jpg
                      (+ u.item: first genre = category)
@@ -150,6 +154,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--json", metavar="JSON", help="also write the results JSON here")
+    p.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="fit every recommender again instead of reusing the runs an interrupted "
+        "earlier demo in --out finished",
+    )
     add_progress_args(
         p,
         what="progress bars",
@@ -278,10 +289,37 @@ def _run_locked(args: argparse.Namespace) -> int:
     import json
 
     from visrec._atomic import write_text_atomic
-    from visrec.demo.pipeline import run_demo
 
     t0 = time.perf_counter()
-    result = run_demo(
+    try:
+        result = _run_demo(args)
+    except KeyboardInterrupt:
+        kept = _kept_runs(Path(args.out))
+        say_note(f"interrupted: {kept}" if kept else "interrupted")
+        return 130
+    # the pipeline knows no command line: the CLI's results.json says how it was made,
+    # as the --json copy does
+    ran = json.dumps(with_run(result.to_dict(), args), indent=2)
+    write_text_atomic(result.results_path, ran)
+    print(result.format(notes=False))
+    print()
+    for line in result.section_notes():  # rows left out, caveats: stderr, as everywhere
+        say_note(line)
+    if not args.quiet:
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+        say_note(f"time: {time.perf_counter() - t0:.1f} s ({stages})")
+    print(f"report:  {result.report_path}")
+    print(f"results: {result.results_path}")
+    if args.json:
+        write_text_atomic(args.json, ran)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _run_demo(args: argparse.Namespace) -> Any:
+    from visrec.demo.pipeline import run_demo
+
+    return run_demo(
         args.out,
         args.data,
         report_path=args.report,
@@ -300,21 +338,26 @@ def _run_locked(args: argparse.Namespace) -> int:
         # the narration is progress (-q hides it); notes on the data always show
         echo=None if args.quiet else say_note,
         note=say_note,
+        resume=args.resume,
     )
-    # the pipeline knows no command line: the CLI's results.json says how it was made,
-    # as the --json copy does
-    ran = json.dumps(with_run(result.to_dict(), args), indent=2)
-    write_text_atomic(result.results_path, ran)
-    print(result.format(notes=False))
-    print()
-    for line in result.section_notes():  # rows left out, caveats: stderr, as everywhere
-        say_note(line)
-    if not args.quiet:
-        stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
-        say_note(f"time: {time.perf_counter() - t0:.1f} s ({stages})")
-    print(f"report:  {result.report_path}")
-    print(f"results: {result.results_path}")
-    if args.json:
-        write_text_atomic(args.json, ran)
-        print(f"wrote {args.json}")
-    return 0
+
+
+def _kept_runs(out: Path) -> str:
+    """What an interrupted demo kept for a rerun: the recommender runs it finished ("" when
+    none had)."""
+    from visrec.demo.recommenders import record_paths
+    from visrec.evaluation.run_record import read_record
+
+    kept = []
+    for record in record_paths(out):
+        try:
+            if read_record(record):
+                kept.append(str(record))
+        except VisrecError:  # not readable: nothing to promise about it
+            continue
+    if not kept:
+        return ""
+    return (
+        f"finished recommender runs are kept in {' and '.join(kept)}; run the same command "
+        "again to resume"
+    )

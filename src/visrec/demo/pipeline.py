@@ -40,7 +40,12 @@ from visrec.demo.recommenders import REC_K as REC_K
 
 # _recommenders (below) looks _compare_recommenders up here: patching
 # pipeline._compare_recommenders takes effect
-from visrec.demo.recommenders import _compare_recommenders, _recommenders_wanted
+from visrec.demo.recommenders import (
+    _compare_recommenders,
+    _recommenders_wanted,
+    drop_records,
+    record_paths,
+)
 from visrec.demo.result import DemoResult as DemoResult
 from visrec.errors import VisrecError
 
@@ -79,6 +84,7 @@ def run_demo(
     progress: bool = True,
     echo: Echo | None = print,
     note: Echo | None = None,
+    resume: bool = True,
 ) -> DemoResult:
     """Run the demo pipeline and write the report.
 
@@ -126,6 +132,12 @@ def run_demo(
     note : callable, optional
         Receives the lines about the data (notes, images that could not be used);
         default ``echo``. ``visrec demo --quiet`` silences ``echo`` only.
+    resume : bool, default True
+        The recommender comparison records each finished run in ``out_dir``
+        (``.recommenders-PROTOCOL.partial.jsonl``) until the results are written, and a
+        rerun after an interruption reuses the runs made with the same data and vectors
+        (the figures are those of an uninterrupted run). False discards such runs and
+        fits every model again.
 
     Returns
     -------
@@ -170,9 +182,12 @@ def run_demo(
 
     t0 = time.perf_counter()
     recommenders_on, turned_off = _recommenders_wanted(recommenders, data_dir)
+    records = record_paths(out)
+    if not resume:
+        drop_records(out)
     rec_table, rec_note = _recommenders(
         data, iv, on=recommenders_on, turned_off=turned_off, random_state=random_state, say=say,
-        progress=progress,
+        progress=progress, records=records, tell=tell,
     )  # fmt: skip
     if rec_table is not None:
         timings["recommenders"] = time.perf_counter() - t0
@@ -187,6 +202,7 @@ def run_demo(
 
     result = _demo_result(data, sections, report=report, results_path=out / "results.json")
     write_text_atomic(result.results_path, json.dumps(result.to_dict(), indent=2))
+    drop_records(out)  # the figures are written: nothing left to resume
     return result
 
 
@@ -444,9 +460,12 @@ def _recommenders(
     random_state: int,
     say: Echo,
     progress: bool = False,
+    records: list[Path] | None = None,
+    tell: Echo | None = None,
 ) -> tuple[pd.DataFrame | None, str]:
     """Step 5 (optional): the recommender comparison, or a line saying why it did not
-    run (``turned_off``: by the caller, not by default); ``progress``: the runs' bars."""
+    run (``turned_off``: by the caller, not by default); ``progress``: the runs' bars;
+    ``records``: its resume records, ``tell`` gets their notes."""
     interactions = data.interactions
     # no interactions first: hinting at --recommenders for a dataset without any
     # (fashion-products) would send the user to an option that cannot help
@@ -468,7 +487,9 @@ def _recommenders(
             "comparing recommenders (popularity, BPR, VBPR, visual-cf; warm and cold-start "
             "items) ..."
         )
-        table, note = _compare_recommenders(interactions, iv, random_state, progress)
+        table, note = _compare_recommenders(
+            interactions, iv, random_state, progress, records=records, tell=tell
+        )
         if table is not None:
             if len(interactions) < data.n_inter_all:
                 note += (

@@ -4,7 +4,10 @@ cold-start-items protocols (:func:`visrec.evaluation.runner.run_experiment`), fo
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,12 +26,40 @@ def _recommenders_wanted(
 
 
 REC_K = 10
+PROTOCOLS = ("warm", "cold-items")
+
+
+def record_paths(out: Path) -> list[Path]:
+    """The resume records of the comparison in the demo's folder ``out``, one per
+    protocol: ``run_record.forget`` drops runs by (seed, model) only, so the protocols
+    cannot share one. Hidden, as the demo's own files are."""
+    return [out / f".recommenders-{protocol}.partial.jsonl" for protocol in PROTOCOLS]
+
+
+def drop_records(out: Path) -> None:
+    """Remove the comparison's resume records from ``out`` (its results are written, or
+    ``resume=False``). Only files: a folder someone put there is the runner's error to
+    name, not a crash after the report."""
+    for record in record_paths(out):
+        if record.is_file() or record.is_symlink():
+            with contextlib.suppress(FileNotFoundError):
+                record.unlink()
 
 
 def _compare_recommenders(
-    interactions: pd.DataFrame, iv: Any, random_state: int, progress: bool = False
+    interactions: pd.DataFrame,
+    iv: Any,
+    random_state: int,
+    progress: bool = False,
+    *,
+    records: Sequence[Path] | None = None,
+    tell: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame | None, str]:
     """Popularity, BPR, VBPR and visual-cf on the warm and cold-start-items protocols, one seed.
+
+    ``records`` (one per protocol, :func:`record_paths`): every finished run is recorded
+    there and a rerun reuses it (``tell`` gets the "resuming: ..." lines); the records
+    stay until the caller drops them, once the results are written.
 
     Returns ``(table, note)``; ``table`` is None with the reason in ``note`` when the
     models or the runner are not available or the data is too small.
@@ -39,12 +70,13 @@ def _compare_recommenders(
         return None, f"skipped: the evaluation runner is not available ({exc})"
     frames = []
     caveats: list[str] = []
-    for protocol in ("warm", "cold-items"):
+    for i, protocol in enumerate(PROTOCOLS):
         try:
             res = run_experiment(
                 interactions[["user_id", "item_id"]], iv, protocol,
                 models=("popularity", "bpr", "vbpr", "visual-cf"), seeds=(random_state,), k=REC_K,
                 progress=progress,  # its bars: 160 s on ML-100K went by in silence
+                resume=None if records is None else records[i], note=tell, keep_record=True,
             )  # fmt: skip
         except (ImportError, VisrecError) as exc:
             return None, f"skipped: {protocol} protocol failed ({exc})"
