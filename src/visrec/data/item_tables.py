@@ -2,7 +2,7 @@
 
 CSV/TSV (separator sniffed), Parquet, MovieLens ``u.item`` (pipe-separated,
 latin-1, 19 genre flags) and Amazon ``meta_<Category>.json[.gz]`` metadata. Like the
-interactions loader it returns a :class:`~visrec.data.tables.LoadResult` that keeps
+interactions loader it returns a :class:`~visrec.data.load_result.LoadResult` that keeps
 every record it could not use.
 """
 

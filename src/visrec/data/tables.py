@@ -2,24 +2,23 @@
 
 Every loader returns a :class:`LoadResult`: the parsed frame with canonical column
 names plus the records that could not be used, each with file and line, so nothing is
-dropped silently. Amazon review files (``.json`` / ``.json.gz``) are handled by
+dropped silently. ``LoadResult``, ``BadRecord``, ``by_kind_text`` and
+``encoding_warnings`` are in :mod:`visrec.data.load_result`; they are re-exported here.
+Amazon review files (``.json`` / ``.json.gz``) are handled by
 :mod:`visrec.data.amazon`, which :func:`load_interactions` dispatches to. The column
 aliases and the matching of a header to the canonical columns (``ALIASES``,
 ``column_key``, ``is_item_header``, ``NoIdColumnError``, ...) are in
-:mod:`visrec.data.column_names`; their public names are re-exported here. A time
-column is read as epoch numbers or dates into int64 seconds by
-:mod:`visrec.data.timestamps`.
+:mod:`visrec.data.column_names`; their public names are re-exported here. The rows
+read are checked (field counts, ids, ratings, times) into the canonical frame by
+:mod:`visrec.data.interaction_rows`; a time column is read there as epoch numbers or
+dates into int64 seconds by :mod:`visrec.data.timestamps`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import shlex
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,12 @@ from visrec.data.column_names import column_key as column_key
 from visrec.data.column_names import is_item_header as is_item_header
 from visrec.data.column_names import is_user_header as is_user_header
 from visrec.data.id_spelling import ids_as_text, is_one_id
-from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions
+from visrec.data.interaction_rows import _fast_parse, _parse_rows
+from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
+from visrec.data.load_result import BadRecord as BadRecord
+from visrec.data.load_result import LoadResult as LoadResult
+from visrec.data.load_result import by_kind_text as by_kind_text
+from visrec.data.load_result import encoding_warnings as encoding_warnings
 from visrec.data.text_files import (
     DecodedText,
     PathLike,
@@ -46,7 +50,6 @@ from visrec.data.text_files import (
     split_first,
     split_rows,
 )
-from visrec.data.timestamps import _fits_the_other_order, _parse_timestamps, _to_float
 from visrec.errors import VisrecError
 
 # File names searched in a dataset folder, in order of preference.
@@ -137,124 +140,6 @@ def unread_interaction_files(folder: PathLike) -> list[Path]:
     if there:
         there += amazon_review_files(p)
     return [f for f in there if f not in read]
-
-
-@dataclass(frozen=True)
-class BadRecord:
-    """One input record that was not kept (or was repaired, see ``LoadResult.warnings``).
-
-    Attributes
-    ----------
-    file : str
-        The file as given by the caller.
-    line : int
-        1-based line number (for parquet, the 1-based row number; ``reason`` then
-        starts with ``row N:``).
-    kind : str
-        Short category used to group records in summaries, e.g. ``"null rating"``.
-    reason : str
-        Full explanation naming the bad value and what was expected.
-    """
-
-    file: str
-    line: int
-    kind: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
-
-
-def by_kind_text(counts: dict[str, int]) -> str:
-    """``"17 (missing rating 14, empty user id 3)"``: records counted by kind
-    (:meth:`LoadResult.bad_by_kind`), for a reader."""
-    kinds = ", ".join(f"{k} {n:,}" for k, n in counts.items())
-    return f"{sum(counts.values()):,} ({kinds})"
-
-
-@dataclass
-class LoadResult:
-    """A parsed table and the records that were not kept.
-
-    Attributes
-    ----------
-    frame : pandas.DataFrame
-        The kept rows with canonical column names (see the loader's docstring).
-    bad : list of BadRecord
-        Records that were dropped, in file/line order.
-    warnings : list of BadRecord
-        Records that were kept after a repair (e.g. extra unquoted commas merged into
-        the last column); reported so the repair is visible.
-    files : list of str
-        The files read, in order.
-    formats : dict of str to str
-        Detected layout per file, e.g. ``"JSON lines"`` or ``"MovieLens u.data"``.
-    n_read : int
-        Records read in total (kept + bad).
-    unread_columns : list of str
-        Header names of a table that matched none of the columns read or their aliases
-        (a quantity, a date under another name): reported, so they are not lost
-        unseen.
-    """
-
-    frame: pd.DataFrame
-    bad: list[BadRecord] = field(default_factory=list)
-    warnings: list[BadRecord] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    formats: dict[str, str] = field(default_factory=dict)
-    n_read: int = 0
-    unread_columns: list[str] = field(default_factory=list)
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.frame)
-
-    @property
-    def n_bad(self) -> int:
-        return len(self.bad)
-
-    def bad_by_kind(self) -> dict[str, int]:
-        """Counts of dropped records per ``kind``, most frequent first."""
-        return dict(Counter(b.kind for b in self.bad).most_common())
-
-    def describe_bad(self, limit: int = 5) -> str:
-        """Human-readable lines: counts per kind, then the first ``limit`` records."""
-        if not self.bad:
-            return "bad records: 0"
-        lines = [f"bad records: {by_kind_text(self.bad_by_kind())}"]
-        lines += [f"  {b}" for b in self.bad[:limit]]
-        if self.n_bad > limit:
-            lines.append(f"  ... and {self.n_bad - limit:,} more")
-        return "\n".join(lines)
-
-    def report_lines(self, source: PathLike, limit: int = 3) -> list[str]:
-        """What a command says about this load: the records skipped (counts per kind,
-        the first ``limit``) and the rows kept with a caveat (latin-1 text, merged extra
-        fields); empty when there is nothing to say."""
-        lines = []
-        if self.bad:
-            lines.append(f"{source}: skipped {self.n_bad:,} record(s); " + self.describe_bad(limit))
-        if self.warnings:
-            shown = "; ".join(str(w) for w in self.warnings[:limit])
-            more = len(self.warnings) - limit
-            lines.append(
-                f"{source}: {len(self.warnings):,} warning(s), rows kept: {shown}"
-                + (f" ... and {more:,} more" if more > 0 else "")
-            )
-        return lines
-
-    def to_interactions(self) -> Interactions:
-        """Build an :class:`~visrec.data.interactions.Interactions` from ``frame``."""
-        return Interactions.from_frame(self.frame)
-
-
-def encoding_warnings(decoded: DecodedText, where: str) -> list[BadRecord]:
-    """``decoded.warning`` (a file mixing UTF-8 and latin-1 lines) as a
-    ``LoadResult.warnings`` entry."""
-    if decoded.warning is None:
-        return []
-    line, message = decoded.warning
-    return [BadRecord(where, line, "mixed encodings", message)]
 
 
 # --------------------------------------------------------------------- interactions
@@ -576,203 +461,6 @@ def _any_non_ascii_id(frame: pd.DataFrame) -> bool:
 def _ids_only_columns(keep_rating: bool, keep_time: bool) -> tuple[str, ...]:
     """The canonical columns ``ids_only`` reads, in frame order."""
     return (USER, ITEM) + ((RATING,) if keep_rating else ()) + ((TIMESTAMP,) if keep_time else ())
-
-
-def _parse_rows(
-    rows: Iterable[tuple[int, list[str]]],
-    cols: dict[str, int],
-    n_expected: int,
-    where: str,
-) -> LoadResult:
-    """Row-by-row parse: checks field counts, then validates values column-wise."""
-    bad: list[BadRecord] = []
-    lines: list[int] = []
-    values: dict[str, list[str]] = {c: [] for c in cols}
-    n_read = 0
-    pairs = list(cols.items())
-    for line, fields in rows:
-        n_read += 1
-        if len(fields) != n_expected:
-            bad.append(
-                BadRecord(
-                    where,
-                    line,
-                    "wrong field count",
-                    f"expected {n_expected} fields, got {len(fields)}",
-                )
-            )
-            continue
-        broken = next((c for c, j in pairs if "\n" in fields[j] or "\r" in fields[j]), None)
-        if broken is not None:  # a quote left open, not an id or a number
-            bad.append(
-                BadRecord(
-                    where,
-                    line,
-                    "line break in a value",
-                    f"the {broken} field runs over several lines (a quote left open?)",
-                )
-            )
-            continue
-        lines.append(line)
-        for c, j in pairs:
-            values[c].append(fields[j])
-    series = {c: pd.Series(v, dtype=str) for c, v in values.items()}
-    result = _validate(series, np.asarray(lines, dtype=np.int64), where)
-    result.bad = sorted(bad + result.bad, key=lambda b: b.line)
-    result.n_read = n_read
-    return result
-
-
-def _fast_parse(
-    text: str, sep: str, cols: dict[str, int], n_expected: int, skip: int, where: str
-) -> LoadResult | None:
-    """The pandas C parser for clean files; None when the slow path must decide.
-
-    Only used when line numbers stay exact: no quotes and no blank lines (nor lines
-    of only spaces or tabs).
-    """
-    if len(sep) != 1 or not text[:1].strip() or '"' in text or "\r" in text:
-        return None
-    if "\n\n" in text.rstrip("\n"):
-        return None
-    try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            header=None,
-            skiprows=skip,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            engine="c",
-            quoting=csv.QUOTE_NONE,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
-        return None
-    # The C parser rejects rows with too many fields but pads short ones; equal
-    # separator totals prove that no row is short.
-    if df.shape[1] != n_expected or text.count(sep) != (n_expected - 1) * (len(df) + skip):
-        return None
-    # it also skips lines of only spaces or tabs (no separator to count): every line
-    # after it would be named one too early
-    if len(df) + skip != text.rstrip("\n").count("\n") + 1:
-        return None
-    series = {c: df.iloc[:, j].astype(str) for c, j in cols.items()}
-    lines = np.arange(1 + skip, 1 + skip + len(df), dtype=np.int64)
-    result = _validate(series, lines, where)
-    result.n_read = len(df)
-    return result
-
-
-def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> LoadResult:
-    """Strip, check ids and parse numbers column-wise; build the canonical frame."""
-    n = len(lines)
-    keep = np.ones(n, dtype=bool)
-    problems: list[BadRecord] = []
-    notes: list[BadRecord] = []  # rows kept, with a caveat
-    frame: dict[str, object] = {}
-    for c, label in ((USER, "user"), (ITEM, "item")):
-        s = series[c].str.strip() if n else series[c]
-        empty = (s == "").to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
-        for j in np.flatnonzero(empty & keep):
-            problems.append(
-                BadRecord(where, int(lines[j]), f"empty {label} id", f"empty {label} id")
-            )
-        keep &= ~empty
-        frame[c] = s
-    if RATING in series:
-        raw = series[RATING].str.strip() if n else series[RATING]
-        num = _to_float(raw)
-        # ratings are kept as float32: a larger number would become inf there, and be
-        # refused later under a row number of the split, not this file's line
-        huge = np.isfinite(num) & (np.abs(num) > np.finfo(np.float32).max)
-        bad_mask = ~np.isfinite(num) | huge
-        for j in np.flatnonzero(bad_mask & keep):
-            v = raw.iloc[j]
-            kind = "missing rating" if v == "" else "non-numeric rating"
-            reason = "missing rating" if v == "" else f"rating {v!r} is not a number"
-            if np.isinf(num[j]) or v.strip().lower().lstrip("+-") == "nan":
-                reason = f"rating {v!r} is not a finite number"  # e.g. a RECS.csv's -inf
-            elif huge[j]:
-                kind = "rating out of range"
-                reason = f"rating {v!r} is out of range (a rating is at most 3.4e38)"
-            if re.fullmatch(r"[+-]?\d+,\d+", v):  # a European spreadsheet's 4,5
-                reason += " (a decimal comma? write it with a dot: 4.5)"
-            problems.append(BadRecord(where, int(lines[j]), kind, reason))
-        keep &= ~bad_mask
-        frame[RATING] = num
-    if TIMESTAMP in series:
-        raw = series[TIMESTAMP].str.strip() if n else series[TIMESTAMP]
-        ts, ts_bad, ts_huge, kinds = _parse_timestamps(raw)
-        # one kind per column: numbers, or dates when more of its values are dates
-        as_numbers = kinds.n_numbers > 0 and not kinds.dates
-        what = (
-            f"a number (the column holds numbers: {kinds.n_numbers:,} of {kinds.n_filled:,} "
-            "filled values)"
-            if as_numbers
-            else "a number or a date"
-        )
-        for j in np.flatnonzero(ts_bad & keep):
-            reason = (
-                f"timestamp {raw.iloc[j]!r} is out of range (int64 seconds)"
-                if ts_huge[j]
-                else f"timestamp {raw.iloc[j]!r} is a number in a column of dates "
-                f"({kinds.n_dates:,} of {kinds.n_filled:,} filled values; one kind per column)"
-                if kinds.numbers[j] and not as_numbers
-                else f"timestamp {raw.iloc[j]!r} is not a date in the day/month order the "
-                "column's other dates show (one order is used for the whole column)"
-                if not as_numbers and _fits_the_other_order(str(raw.iloc[j]))
-                else f"timestamp {raw.iloc[j]!r} is not {what}"
-            )
-            problems.append(BadRecord(where, int(lines[j]), "bad timestamp", reason))
-        keep &= ~ts_bad
-        frame[TIMESTAMP] = ts
-        if not kinds.dates:
-            mixed = _mixed_time_units(ts[keep], lines[keep], raw[keep], where)
-            if mixed is not None:
-                notes.append(mixed)
-    problems.sort(key=lambda b: b.line)
-    df = pd.DataFrame(frame)
-    if not keep.all():
-        df = df[keep].reset_index(drop=True)
-    df[USER] = df[USER].astype(str)
-    df[ITEM] = df[ITEM].astype(str)
-    if TIMESTAMP in df.columns:
-        df[TIMESTAMP] = df[TIMESTAMP].astype("int64")
-    return LoadResult(frame=df, bad=problems, warnings=notes, n_read=n)
-
-
-#: epoch time units by size: each spans 1973 to 5138 in its unit
-_TIME_UNITS = ("seconds", "milliseconds", "microseconds", "nanoseconds")
-
-
-def _mixed_time_units(
-    ts: np.ndarray, lines: np.ndarray, raw: pd.Series, where: str
-) -> BadRecord | None:
-    """A warning when a column of epoch numbers mixes units (one export writes
-    1700000000, another 1700000000000): a time split would put every row of the larger
-    unit after every row of the smaller. A value from 1e8 to 1e11 is taken for seconds,
-    1e11 to 1e14 milliseconds, then micro- and nanoseconds (each unit's 1973 to 5138);
-    smaller values (ordinal times) for none. None when the column keeps to one unit."""
-    unit = np.full(len(ts), -1)
-    for k in range(len(_TIME_UNITS)):  # ascending: each bound overrides the last
-        unit[ts >= 10 ** (8 + 3 * k)] = k  # exact in int64 (nanoseconds end beyond it)
-    counts = np.bincount(unit[unit >= 0], minlength=len(_TIME_UNITS))
-    if np.count_nonzero(counts) < 2:
-        return None
-    common = int(np.argmax(counts))  # ties: the smaller unit
-    rare = min((k for k in np.flatnonzero(counts) if k != common), key=lambda k: (counts[k], k))
-    j = int(np.flatnonzero(unit == rare)[0])
-    n_rare = int(counts[rare])
-    return BadRecord(
-        where,
-        int(lines[j]),
-        "timestamp units",
-        f"timestamp {raw.iloc[j]!r} looks like {_TIME_UNITS[rare]} ({n_rare:,} such value"
-        f"{'s' if n_rare > 1 else ''}) where {int(counts[common]):,} look like "
-        f"{_TIME_UNITS[common]}; they are taken as written, so what goes by time "
-        "(--protocol time) misorders them: convert one kind",
-    )
 
 
 #: pandas' inferred kinds of an object column that hold one id per row

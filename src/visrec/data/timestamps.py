@@ -5,8 +5,9 @@
 (:func:`_one_day_month_order`) and reports the values that are no time or beyond int64;
 :func:`_fits_the_other_order` tells a bad date that only the other order would read.
 :func:`_to_float`, the lenient float parse it starts from, also reads the rating
-column. Used by the interactions loader (:mod:`visrec.data.tables`), which turns the
-values these mark as bad into its bad records.
+column. Used by the interactions loader's row checks
+(:mod:`visrec.data.interaction_rows`), which turn the values these mark as bad into its
+bad records.
 """
 
 from __future__ import annotations
