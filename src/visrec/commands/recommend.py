@@ -1,4 +1,10 @@
-"""``visrec recommend``: top-n items for every training user of a saved model."""
+"""``visrec recommend``: top-n items for every training user of a saved model.
+
+The users and candidates a run ranks (the ``--users`` and ``--items`` files, the unseen
+candidates' vectors) are read in :mod:`._recs_inputs`, which :func:`read_candidates`,
+:func:`read_users`, :func:`read_id_list` and :func:`model_users` come from; the resume
+bookkeeping lives in :mod:`._recs_progress`.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +16,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from visrec._atomic import absent
 from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
-    name_ids,
     say_note,
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._new_items import (
-    check_same_backbone,
-    check_vector_dim,
-    counted,
-    note_respelt_candidates,
-    say_none_scored,
-    unseen_vectors,
-    vectors_file_meta,
-)
+from visrec.commands._new_items import counted, vectors_file_meta
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
-from visrec.errors import VisrecError, os_error
+from visrec.commands._recs_inputs import _candidate_set, _check_vectors_option
+from visrec.commands._recs_inputs import model_users as model_users
+from visrec.commands._recs_inputs import read_candidates as read_candidates
+from visrec.commands._recs_inputs import read_id_list as read_id_list
+from visrec.commands._recs_inputs import read_users as read_users
+from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     import numpy as np
     from tqdm import tqdm
@@ -146,158 +147,6 @@ def register(subparsers: Any) -> None:
     )
     add_progress_args(p, what="a progress bar over the users")
     p.set_defaults(func=run)
-
-
-def read_candidates(path: str) -> list[str]:
-    """Item ids from a text file, one per line; blank lines skipped, a header line
-    skipped (``item_id`` or another name the interactions loader takes for the item
-    column, e.g. ``asin``, ``itemId``, ``product_id``), duplicates kept once (first
-    occurrence).
-
-    The file is decoded like an interactions file (UTF-8 with or without a BOM, else
-    Windows-1252, so ids match those read from such a TRAIN.csv), and a line in double
-    quotes is one CSV field: CSV writers quote an id holding a comma (``"a,b"``).
-    """
-    from visrec.data.tables import is_item_header
-
-    return [i for i, _ in read_id_list(path, "candidates", "item", is_item_header)]
-
-
-def read_users(path: str) -> list[tuple[str, int]]:
-    """``(user_id, line number)`` from a text file of user ids, read as
-    :func:`read_candidates` reads item ids (a ``user_id``/``reviewerID``... header
-    skipped)."""
-    from visrec.data.tables import is_user_header
-
-    return read_id_list(path, "users", "user", is_user_header)
-
-
-def read_id_list(
-    path: str, what: str, noun: str, is_header: Callable[[str], bool]
-) -> list[tuple[str, int]]:
-    """``(id, line number)`` for each distinct id of a one-id-per-line file (``what``
-    names the file in errors, ``noun`` the id; ``is_header`` tells a header, which only the
-    first line that is not blank can be)."""
-    import csv
-
-    from visrec.data.text_files import decode_text, text_lines
-
-    p = Path(path)
-    # is_file() said "does not exist" of a pipe (--items <(...)), which reads fine, and
-    # of a folder; the file is read once: a pipe cannot be read twice
-    try:
-        is_dir = p.is_dir()
-    except OSError:
-        is_dir = False
-    if is_dir:
-        raise VisrecError(f"{what} file {path!r} is a folder; name a file of {noun} ids")
-    from visrec._atomic import not_regular
-
-    if not_regular(p) == "a device":  # /dev/zero never ends; a pipe (<(...)) does
-        raise VisrecError(f"{what} file {path!r} is a device; name a file of {noun} ids")
-    try:
-        decoded = decode_text(p)
-    except FileNotFoundError:
-        raise VisrecError(f"{what} file {path!r} {absent(p)}") from None
-    except OSError as exc:  # no permission, an I/O error: one line, not a traceback
-        raise os_error(f"{path}: cannot read ({exc.strerror or exc})", exc) from exc
-    if decoded.warning is not None:  # ids of lines decoded otherwise may not match
-        line_no, message = decoded.warning
-        print(f"warning: {path}:{line_no}: {message}", file=sys.stderr)
-    out: list[tuple[str, int]] = []
-    seen: set[str] = set()
-    dup = 0
-    first = True  # the first line with an id may be a header, blank lines before it or not
-    for lineno, line in enumerate(text_lines(decoded.text), 1):
-        text = line.strip()
-        quoted = text.startswith('"')
-        try:  # strict: '"new' read alone is an error, not the id 'new'
-            fields = next(csv.reader([text], strict=True)) if quoted else [text]
-        except csv.Error as exc:
-            why = (
-                "text after the closing quote in"  # '"7"x': a quote inside is written ""
-                if "expected after" in str(exc)
-                else "a quote left open in"
-            )
-            raise VisrecError(
-                f"{what} file {path!r} line {lineno}: {why} {text!r} (one {noun} id per "
-                'line; a quote inside a quoted id is written "", and an id cannot run over '
-                "several lines)"
-            ) from None
-        one = fields[0].strip() if len(fields) == 1 else text
-        if not one:
-            continue
-        if first:  # an unskipped 'asin' header became a candidate in every user's list
-            first = False
-            if is_header(one):
-                continue
-        if len(fields) != 1 or (not quoted and ("," in one or "\t" in one)):
-            raise VisrecError(
-                f"{what} file {path!r} line {lineno}: expected one {noun} id per line, got "
-                f'{text!r} (an id that holds a comma or a tab is quoted: "a,b")'
-            )
-        if one in seen:
-            dup += 1
-            continue
-        seen.add(one)
-        out.append((one, lineno))
-    if dup:
-        print(f"note: {path}: {counted(dup, f'duplicate {noun} id')} kept once", file=sys.stderr)
-    if not out:
-        raise VisrecError(f"{what} file {path!r} holds no {noun} ids")
-    return out
-
-
-def model_users(
-    path: str, model: Recommender, unknown_users: str = "error"
-) -> tuple[np.ndarray, list[str]]:
-    """The model's user indices of the ids in the users file ``path``, in its order, and
-    the ids it was not trained on that get popular lists.
-
-    An unknown id is an error naming its line (with the training spelling when it is one
-    written otherwise, ``7.0`` for ``7``); with ``unknown_users="skip"`` it is left out
-    with a note (an error still when none is left); with ``"popular"`` it is returned,
-    in file order, with a note."""
-    import numpy as np
-
-    from visrec.data.id_spelling import respelt, respelt_hint
-
-    listed = read_users(path)
-    ids = np.asarray([u for u, _ in listed], dtype=object)
-    idx = model.user_map_.to_index(ids, missing="minus_one")
-    unknown = np.flatnonzero(idx < 0)
-    if len(unknown):
-        first, line = listed[int(unknown[0])]
-        hint = respelt_hint(respelt(ids[unknown], model.user_map_.ids), "the model")
-        more = f" (and {len(unknown) - 1:,} more)" if len(unknown) > 1 else ""
-        if unknown_users == "popular":
-            print(
-                f"note: users file {path!r}: {len(unknown):,} of {len(ids):,} users the model "
-                "was not trained on get the candidates most taken in training, after the "
-                f"others{name_ids(ids[unknown], None)}{hint}",
-                file=sys.stderr,
-            )
-            return np.asarray(idx[idx >= 0], dtype=np.int64), [str(i) for i in ids[unknown]]
-        if unknown_users == "skip" and len(unknown) < len(ids):
-            print(
-                f"note: users file {path!r}: left out {len(unknown):,} of {len(ids):,} users "
-                f"the model was not trained on{name_ids(ids[unknown], None)}{hint}",
-                file=sys.stderr,
-            )
-            return np.asarray(idx[idx >= 0], dtype=np.int64), []
-        raise VisrecError(
-            f"users file {path!r} line {line}: user {first!r}{more} is not a user the model "
-            f"was trained on{hint}; recommend for training users only (a new user has no "
-            "history to rank by"
-            + (
-                ""
-                if unknown_users == "skip"
-                else "; --unknown-users skip leaves them out, --unknown-users popular gives "
-                "them the most popular candidates"
-            )
-            + ")"
-        )
-    return np.asarray(idx, dtype=np.int64), []
 
 
 #: what a damaged train.json costs: the --vectors default, and -o's check against the
@@ -439,102 +288,6 @@ def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
         },
     )
     return recorded
-
-
-def _check_vectors_option(
-    args: argparse.Namespace, vmeta: dict[str, Any] | None, model: Recommender
-) -> None:
-    """A note when the model does not use ``--vectors``, else the file checked against it."""
-    if vmeta is not None and not model.scores_new_items:
-        print(
-            f"note: model {model.name!r} does not score items from vectors; --vectors is not used",
-            file=sys.stderr,
-        )
-    elif vmeta is not None:
-        # checked even when no candidate is new: a wrong file is a mistake either way
-        check_vector_dim(args.vectors, vmeta.get("dim"), model)
-        check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
-
-
-def _candidate_set(
-    args: argparse.Namespace, model: Recommender, recorded: str | None
-) -> tuple[CandidateSet, int]:
-    """The candidates in seeded order with the new ones' vectors, and how many are unseen."""
-    import numpy as np
-
-    if args.items:
-        raw = np.asarray(read_candidates(args.items), dtype=object)
-    else:
-        raw = np.asarray(model.item_map_.to_list(), dtype=object)
-    known = model.item_map_.to_index(raw, missing="minus_one")
-    unseen_pos = np.flatnonzero(known < 0)
-    vpath = args.vectors or recorded
-    new_vectors, new_pos = _new_candidate_vectors(args, model, raw, unseen_pos, vpath)
-    if len(raw) and len(unseen_pos) == len(raw) and not len(new_pos):
-        say_none_scored(model, vpath)
-    if args.new_slots and not len(new_pos):
-        why = (
-            "no candidate is unseen in training"
-            if not len(unseen_pos)
-            else f"model {model.name!r} cannot score the candidates unseen in training"
-            if not model.scores_new_items
-            else "none of the candidates unseen in training has a usable vector"
-        )
-        print(f"note: --new-slots has no effect: {why}", file=sys.stderr)
-    return _in_seeded_order(model, raw, known, new_vectors, new_pos), len(unseen_pos)
-
-
-def _new_candidate_vectors(
-    args: argparse.Namespace,
-    model: Recommender,
-    raw: np.ndarray,
-    unseen_pos: np.ndarray,
-    vpath: str | None,
-) -> tuple[np.ndarray | None, np.ndarray]:
-    """Notes respelt candidates, then :func:`unseen_vectors`; a recorded file's error says so."""
-    from visrec.models.model_folder import TRAIN_JSON
-
-    named = note_respelt_candidates(raw[unseen_pos], model, args.items)
-    try:
-        return unseen_vectors(
-            model, raw, unseen_pos, vpath, args.items, checked=bool(args.vectors), named=named
-        )
-    except VisrecError as exc:
-        if args.vectors:
-            raise
-        # a file nobody named on this command line: say where its path came from
-        tj = Path(args.model_dir) / TRAIN_JSON
-        wrapped = type(exc)(
-            f"{exc} ({vpath} is the vectors file {tj} recorded when the model was trained; "
-            "pass --vectors V.parquet to use another)"
-        )
-        raise wrapped from exc
-
-
-def _in_seeded_order(
-    model: Recommender,
-    raw: np.ndarray,
-    known: np.ndarray,
-    new_vectors: np.ndarray | None,
-    new_pos: np.ndarray,
-) -> CandidateSet:
-    """The :class:`CandidateSet` of ``raw`` in the model's seeded tie order."""
-    import numpy as np
-
-    from visrec.models.candidates import CandidateSet, tie_key, tie_seed
-
-    # ranking breaks ties (equal scores, the unscorable) by candidate position: put the
-    # candidates in a seeded order so the file's order cannot decide them
-    order = np.argsort(tie_key(raw, tie_seed(model)), kind="stable")
-    place = np.empty_like(order)
-    place[order] = np.arange(len(order))
-    raw, known, new_pos = raw[order], known[order], place[new_pos]
-    return CandidateSet(
-        raw_ids=raw,
-        known_idx=known,
-        new_vectors=new_vectors,
-        new_pos=new_pos,
-    )
 
 
 @dataclass
