@@ -409,6 +409,21 @@ def test_damaged_excluded_arrays_are_named_on_load(tmp_path: Path) -> None:
         Recommender.load(tmp_path / "m")
 
 
+@pytest.mark.parametrize("blank", ["", '""', '"  "', '"" '])
+def test_a_blank_or_empty_quoted_first_line_is_skipped_alike(tmp_path: Path, blank: str) -> None:
+    # the layout (header or not) comes from the first line the reader yields a row for:
+    # a `""` line above headerless rows made the first data row the "header"
+    from visrec.data.item_tables import load_item_table
+
+    p = tmp_path / "t.csv"
+    p.write_text(f"{blank}\n1,10,5\n2,20,4\n")
+    got = load_interactions(p)
+    assert list(got.formats.values()) == ["headerless table, sep ','"]
+    assert got.frame[["user_id", "item_id"]].values.tolist() == [["1", "10"], ["2", "20"]]
+    p.write_text(f"{blank}\nid,colour\na,red\n")
+    assert load_item_table(p, id_col="id").frame["item_id"].tolist() == ["a"]
+
+
 @pytest.mark.parametrize("text", ['""\n', '""\r\n\n"  "\n', '\n""'])
 def test_a_table_of_only_empty_quoted_fields_is_one_error_line(tmp_path: Path, text: str) -> None:
     # the first line is not blank, but the CSV reader yields no row for `""`: the

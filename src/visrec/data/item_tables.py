@@ -29,6 +29,7 @@ from visrec.data.text_files import (
     decode_text,
     first_text_line,
     header_row,
+    no_first_line,
     read_text,
     resolve_folder,
     sniff_sep,
@@ -238,7 +239,7 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     text = decoded.text
     first = first_text_line(text)
     if not first:
-        raise VisrecError(f"{p}: file is empty, expected an item table with a header")
+        raise no_first_line(p, text, "an item table with a header")
     if sep is None:
         sep = sniff_sep(first, p.suffix.lower())
     where = str(p)

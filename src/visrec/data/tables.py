@@ -45,6 +45,7 @@ from visrec.data.text_files import (
     decode_text,
     first_text_line,
     header_row,
+    no_first_line,
     resolve_folder,
     sniff_sep,
     split_first,
@@ -293,7 +294,7 @@ def _load_text_interactions(
     text = decoded.text
     first = first_text_line(text)
     if not first:
-        raise VisrecError(f"{p}: file is empty, expected an interactions table")
+        raise no_first_line(p, text, "an interactions table")
     if sep is None:
         sep = _sniffed_sep(p, first)
     # The file itself, not the folder it was found in, so "file:line" points at it.

@@ -208,18 +208,33 @@ def text_lines(text: str) -> list[str]:
     return text.split("\n")
 
 
+#: a line holding one quoted blank field (``""``, ``" "``): :func:`split_rows` skips it
+#: (a space before the quote makes the quotes part of the field: not skipped)
+_BLANK_QUOTED = re.compile(r'"\s*"\s*')
+
+
 def first_text_line(text: str) -> str:
     """The first line of ``text`` that is not blank, "" for none, found without
-    splitting the whole file (``text`` as :func:`decode_text` gives it: ``\\n`` ends)."""
+    splitting the whole file (``text`` as :func:`decode_text` gives it: ``\\n`` ends).
+    A line of one quoted blank field counts as blank, as :func:`split_rows` skips it:
+    otherwise the layout would be read from it and the header from the next row."""
     start = 0
     while True:
         end = text.find("\n", start)
         line = text[start:] if end < 0 else text[start:end]
-        if line.strip():
+        if line.strip() and not _BLANK_QUOTED.fullmatch(line):
             return line.rstrip("\r")
         if end < 0:
             return ""
         start = end + 1
+
+
+def no_first_line(p: Path, text: str, expected: str) -> VisrecError:
+    """The error for a table with no line :func:`first_text_line` takes: an empty file,
+    or one of blank lines and empty quoted fields only (as :func:`header_row` says it)."""
+    if text.strip():
+        return VisrecError(f"{p}: no header line: every line is blank or an empty quoted field")
+    return VisrecError(f"{p}: file is empty, expected {expected}")
 
 
 def split_rows(
