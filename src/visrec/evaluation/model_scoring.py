@@ -70,8 +70,8 @@ def evaluate_model(
         Users scored at a time (memory is ``batch_size x n_candidates`` floats); >= 1.
     exclude : DataFrame, optional
         ``(user_id, item_id)`` pairs left out of that user's candidates, besides their
-        training items (see :func:`run_experiment`); pairs of other users or items, and
-        pairs that are test positives, are ignored.
+        training items (see :func:`~visrec.evaluation.runner.run_experiment`); pairs of
+        other users or items, and pairs that are test positives, are ignored.
 
     Returns
     -------
