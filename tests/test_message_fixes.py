@@ -193,3 +193,22 @@ def test_an_output_below_a_link_to_nothing_is_said_before_any_work(tmp_path: Pat
         f"output path {str(tmp_path / 'gone' / 'd' / 'recs.csv')!r}: "
         f"{str(tmp_path / 'gone')!r} is a link to nothing, not a folder"
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "shown"), [('"",""', '"", ""'), ("a,,b", 'a, "", b'), ("a, ,b", 'a, "", b')]
+)
+def test_a_blank_column_name_is_shown_in_quotes(tmp_path: Path, header: str, shown: str) -> None:
+    # bare, "(columns: , )" read as stray commas; the item loader said it the same way
+    from visrec.data.summary import summarize
+
+    p = tmp_path / "t.csv"
+    p.write_text(f"{header}\n1,2,3\n")
+    with pytest.raises(VisrecError) as got:
+        load_interactions(p)
+    assert f"(columns: {shown})" in str(got.value)
+    items = tmp_path / "items.csv"
+    items.write_text(f"{header}\n1,2,3\n")
+    with pytest.raises(VisrecError) as got:
+        summarize([items])
+    assert f"(columns: {shown})" in str(got.value)

@@ -61,8 +61,9 @@ def not_utf8_hint() -> str:
 
 def names_text(names: Iterable[object]) -> str:
     """Column names for a message, as written (``user_id, item_id``), not as a Python
-    list (``['user_id', 'item_id']``)."""
-    return ", ".join(str(n) for n in names)
+    list (``['user_id', 'item_id']``). A blank name is shown in quotes (``a, "", b``):
+    bare, it would read as a stray comma."""
+    return ", ".join(str(n) if str(n).strip() else f'"{n}"' for n in names)
 
 
 def errno_of(exc: OSError) -> int | None:
