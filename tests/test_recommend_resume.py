@@ -125,6 +125,33 @@ def test_a_stop_before_the_first_record_starts_over(
     assert sum(blocks) == 40 and "resuming" not in capsys.readouterr().err
 
 
+def test_a_stop_before_the_first_record_leaves_no_folder_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec._atomic import exclusive_lock
+
+    model_dir = _model(tmp_path)
+    out = tmp_path / "new" / "sub" / "recs.csv"
+    with monkeypatch.context() as m:
+        _stop_after(m, 0)
+        assert main(_argv(model_dir, out)) == 130
+    assert not (tmp_path / "new").exists()  # nothing of it was kept
+    with monkeypatch.context() as m:
+        _stop_after(m, 2)
+        assert main(_argv(model_dir, out)) == 130
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "recs.csv.partial",
+        "recs.csv.partial.json",
+    ]
+    capsys.readouterr()
+    # a folder that was there before is never removed, even left empty
+    there = tmp_path / "there"
+    there.mkdir()
+    with pytest.raises(KeyboardInterrupt), exclusive_lock(there / "a" / "x.csv", "test"):
+        raise KeyboardInterrupt
+    assert there.is_dir() and not (there / "a").exists()
+
+
 @pytest.mark.parametrize(
     ("change", "why"),
     [

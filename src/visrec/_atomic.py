@@ -478,24 +478,43 @@ def exclusive_lock(
         return
     target = written_file(path)  # the file atomic_path writes: two links to it, one lock
     lock = lock_path(target)
+    made = _missing_folders(target.parent)
     with contextlib.suppress(OSError):  # else no lock, and the write says what is wrong
         target.parent.mkdir(parents=True, exist_ok=True)
-    fd = _acquire(lock, target, what, advice)
-    if fd is None:
-        yield False
-        return
     try:
-        with contextlib.suppress(OSError):  # the details of the message only
-            info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(info).encode(), 0)
-        yield True
+        fd = _acquire(lock, target, what, advice)
+        if fd is None:
+            yield False
+            return
+        try:
+            with contextlib.suppress(OSError):  # the details of the message only
+                info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(info).encode(), 0)
+            yield True
+        finally:
+            # unlinked while still locked: whoever opened this file meanwhile finds, once
+            # it has the lock, that the path no longer names it (``_same_file``), and
+            # retries
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+            os.close(fd)
     finally:
-        # unlinked while still locked: whoever opened this file meanwhile finds, once
-        # it has the lock, that the path no longer names it (``_same_file``), and retries
-        with contextlib.suppress(OSError):
-            os.unlink(lock)
-        os.close(fd)
+        # a run that failed or was interrupted before writing anything leaves no empty
+        # folders it made for its output; rmdir removes only empty ones
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for p in (folder, *folder.parents):
+        if os.path.lexists(p):
+            break
+        missing.append(p)
+    return missing
 
 
 def _acquire(lock: Path, target: Path, what: str, advice: str) -> int | None:
