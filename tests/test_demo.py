@@ -450,6 +450,8 @@ def test_an_interrupted_recommender_comparison_resumes(
     assert len(warm.read_text().splitlines()) == 4
     assert len(cold.read_text().splitlines()) == 3
     assert not (out / "results.json").exists()
+    demo("out", recommenders=False)  # a demo without them leaves their records alone
+    assert len(cold.read_text().splitlines()) == 3
     runs.clear()
     stop_after[0] = 0
     res = demo("out")

@@ -227,22 +227,37 @@ def probe_writable(target: Path) -> None:
     ``/proc``). A symlink is followed: the file it names is the one written (as
     :func:`atomic_path` does). Raises ``OSError`` when it cannot."""
     target = written_file(target)
-    folder = target.parent
-    missing = []
-    for p in (folder, *folder.parents):
-        if p.exists():
-            break
-        missing.append(p)
     made: list[Path] = []
     try:
-        for p in reversed(missing):
-            p.mkdir()
-            made.append(p)
-        _create_temp(folder, target.name, ".probe").unlink()
+        make_folders(target.parent, made)
+        _create_temp(target.parent, target.name, ".probe").unlink()
     finally:
-        for p in reversed(made):
-            with contextlib.suppress(OSError):
-                p.rmdir()
+        remove_empty(made)
+
+
+def make_folders(folder: Path, made: list[Path]) -> None:
+    """Make ``folder`` and its missing parents one at a time, appending to ``made`` each
+    one this call made (not one that turned out to be there: after a missing folder,
+    ``..`` may lead to one of the user's). Raises ``OSError`` as ``mkdir`` does."""
+    missing = []
+    for p in (folder, *folder.parents):
+        if os.path.lexists(p):
+            break
+        missing.append(p)
+    for p in reversed(missing):
+        try:
+            p.mkdir()
+        except FileExistsError:
+            continue
+        made.append(p)
+
+
+def remove_empty(made: list[Path]) -> None:
+    """Remove the folders of ``made`` (as :func:`make_folders` lists them) that are
+    empty, deepest first: what a failed or interrupted run made for nothing."""
+    for p in reversed(made):
+        with contextlib.suppress(OSError):
+            p.rmdir()
 
 
 #: a temporary file or folder this old was left by a killed process (kill -9, a power
@@ -478,11 +493,16 @@ def exclusive_lock(
         return
     target = written_file(path)  # the file atomic_path writes: two links to it, one lock
     lock = lock_path(target)
-    made = _missing_folders(target.parent)
-    with contextlib.suppress(OSError):  # else no lock, and the write says what is wrong
-        target.parent.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
     try:
-        fd = _acquire(lock, target, what, advice)
+        for _ in range(3):
+            with contextlib.suppress(OSError):  # else no lock, and the write says what is wrong
+                make_folders(target.parent, made)
+            fd = _acquire(lock, target, what, advice)
+            # a run that made the same new folder and failed removed it again between
+            # our mkdir and our lock file: make it anew, not go on without a lock
+            if fd is not None or os.path.isdir(target.parent):
+                break
         if fd is None:
             yield False
             return
@@ -501,20 +521,8 @@ def exclusive_lock(
             os.close(fd)
     finally:
         # a run that failed or was interrupted before writing anything leaves no empty
-        # folders it made for its output; rmdir removes only empty ones
-        for folder in made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """``folder`` and those of its parents that do not exist yet, deepest first."""
-    missing = []
-    for p in (folder, *folder.parents):
-        if os.path.lexists(p):
-            break
-        missing.append(p)
-    return missing
+        # folders it made for its output
+        remove_empty(made)
 
 
 def _acquire(lock: Path, target: Path, what: str, advice: str) -> int | None:

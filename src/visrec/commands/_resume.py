@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from visrec.errors import VisrecError, os_error
+from visrec.errors import VisrecError
 
 
 def cache_dir(sub: str) -> Path:
@@ -42,26 +42,25 @@ def record_path(
     else a file in the cache ``folder`` named after the ``interactions`` file and a
     digest of ``key`` (the paths and settings; the runner checks the contents of the
     inputs too). None, with a note, when the cache folder cannot be made: the run goes
-    on without a record (the table still reaches stdout). The folder of ``--json`` must
-    be made, and a pipe, folder or device in the record's place is refused: an error
-    now, before any work."""
+    on without a record (the table still reaches stdout). The folder of ``--json`` is
+    made by the lock :func:`run_resumable` takes (``check_output_file`` tried it before),
+    and a pipe, folder or device in the record's place is refused: an error now, before
+    any work."""
     from visrec._atomic import check_side_file, cut_name, side_file
 
     if json_out:
+        # its folder is made by the lock on the output (run_resumable), which removes
+        # it again if the run keeps nothing there; check_output_file tried it already
         path = side_file(Path(json_out), "partial.jsonl")
-    else:
-        digest = hashlib.sha256(json.dumps(list(key)).encode()).hexdigest()[:16]
-        # the name only helps a reader: the digest tells records apart (and a name
-        # near the 255-byte limit would leave no room for it)
-        path = folder / f"{cut_name(Path(interactions).name, 100)}-{digest}.jsonl"
+        check_side_file(path, "its resume record")
+        return path
+    digest = hashlib.sha256(json.dumps(list(key)).encode()).hexdigest()[:16]
+    # the name only helps a reader: the digest tells records apart (and a name
+    # near the 255-byte limit would leave no room for it)
+    path = folder / f"{cut_name(Path(interactions).name, 100)}-{digest}.jsonl"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        if json_out:  # the report itself would fail to be written, after every fit
-            raise os_error(
-                f"--json: cannot make the folder {str(path.parent)!r} ({exc.strerror or exc})",
-                exc,
-            ) from exc
         print(
             f"note: cannot make {path.parent} ({exc.strerror or exc}): finished runs are "
             "not recorded, an interrupted run would start over",

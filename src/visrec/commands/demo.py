@@ -217,7 +217,7 @@ def _demo_results(path: Path) -> bool:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    from visrec._atomic import exclusive_lock
+    from visrec._atomic import check_dotdot, exclusive_lock
     from visrec.demo.synth import CATEGORIES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
     from visrec.embed.backbones import get_backbone
     from visrec.errors import VisrecError
@@ -228,8 +228,12 @@ def run(args: argparse.Namespace) -> int:
         dataset_layout(Path(args.data))
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
-    check_demo_folder(Path(args.out))
     out = Path(args.out)
+    try:  # `new/../out` would make `new` to reach `out`
+        check_dotdot(out)
+    except VisrecError as exc:
+        raise VisrecError(f"--out: {exc}") from None
+    check_demo_folder(out)
     for option, path, example in (
         ("--json", args.json, "results.json"),
         ("--report", args.report, "report.html"),

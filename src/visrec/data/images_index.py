@@ -8,7 +8,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from visrec.errors import VisrecError, not_utf8_hint
+from visrec.data.text_files import first_text_line
+from visrec.errors import VisrecError, names_text, not_utf8_hint
 
 
 def _image_suffixes() -> frozenset[str]:
@@ -268,10 +269,12 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         raise VisrecError(f"{p}: not a UTF-8 text manifest ({exc.reason})") from None
     # old-Mac CR line ends: the csv reader would fail on them inside its loop
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    first = text.split("\n", 1)[0]
+    # the header is the first line that is not blank (nor one empty quoted field), as
+    # for the other tables
+    first = first_text_line(text)
     sep = "\t" if "\t" in first or p.suffix.lower() == ".tsv" else ","
     reader = csv.reader(io.StringIO(text), delimiter=sep)
-    header = next(reader, None)
+    header = next((r for r in reader if len(r) > 1 or (r and r[0].strip())), None)
     if not header:
         raise VisrecError(f"{p}: empty manifest, expected a header 'item_id,path' or 'item_id,url'")
     id_i = pick_column(header, MANIFEST_ID_COLUMNS)
@@ -279,7 +282,7 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
     url_i = pick_column(header, MANIFEST_URL_COLUMNS)
     if id_i is None or (path_i is None and url_i is None):
         raise VisrecError(
-            f"{p}: manifest header {header} needs an id column ("
+            f"{p}: manifest header ({names_text(header)}) needs an id column ("
             + " / ".join(MANIFEST_ID_COLUMNS)
             + ") and an image column ("
             + " / ".join(MANIFEST_PATH_COLUMNS + MANIFEST_URL_COLUMNS)
@@ -287,7 +290,7 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         )
     out: list[tuple[str, str, int]] = []
     first_line: dict[str, int] = {}
-    line = 1
+    line = reader.line_num  # the header's (blank lines may come before it)
     for row in reader:
         line_start = line + 1
         line = reader.line_num

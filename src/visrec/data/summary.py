@@ -29,7 +29,13 @@ from visrec.data.tables import (
     is_json_file,
     load_interactions,
 )
-from visrec.data.text_files import PathLike, sniff_sep, split_first
+from visrec.data.text_files import (
+    PathLike,
+    first_text_line,
+    no_first_line,
+    sniff_sep,
+    split_first,
+)
 from visrec.errors import VisrecError, names_text
 
 _IMAGE_SUBDIRS = ("posters", "images", "photos", "img")
@@ -334,12 +340,15 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
 def _load_items_guess(path: Path) -> LoadResult:
     if path.name == "u.item":
         return load_item_table(path)
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        header = fh.readline().rstrip("\r\n").removeprefix("\ufeff")
+    text = path.read_text(encoding="utf-8", errors="replace").removeprefix("\ufeff")
+    # the line the item-table loader takes for the header: blank and "" lines skipped
+    header = first_text_line(text.replace("\r\n", "\n"))
+    if not header:
+        raise no_first_line(path, text, "an item table with a header")
     # Sniffed as the item-table loader does, so the id column is found in a tab-,
     # semicolon- or pipe-separated header as well as a comma-separated one.
     sep = sniff_sep(header, path.suffix.lower())
-    names = [h.strip() for h in split_first(header, sep)] if header.strip() else []
+    names = [h.strip() for h in split_first(header, sep)]
     known = ("item_id", "id", "asin", "sku", "product_id")
     id_col = next((c for c in known if c in names), None)
     if id_col is None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from visrec._atomic import write_text_atomic
+from visrec._atomic import check_side_file, write_text_atomic
 from visrec.data.id_spelling import respelt, respelt_hint
 from visrec.demo.datasets import DemoDataset, load_demo_dataset
 from visrec.demo.recommenders import REC_K as REC_K
@@ -148,6 +148,11 @@ def run_demo(
     say: Echo = echo if echo is not None else (lambda _s: None)
     tell: Echo = note if note is not None else say
     out = Path(out_dir)
+    recommenders_on, turned_off = _recommenders_wanted(recommenders, data_dir)
+    records = record_paths(out)
+    if recommenders_on:  # a folder or pipe there: said now, not as a skipped section
+        for record in records:
+            check_side_file(record, "the recommender runs it finished")
     out.mkdir(parents=True, exist_ok=True)
     (out / DEMO_MARKER).touch()
     report = Path(report_path) if report_path is not None else Path(DEFAULT_REPORT)
@@ -181,9 +186,7 @@ def run_demo(
         timings["rating KNN"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    recommenders_on, turned_off = _recommenders_wanted(recommenders, data_dir)
-    records = record_paths(out)
-    if not resume:
+    if recommenders_on and not resume:
         drop_records(out)
     rec_table, rec_note = _recommenders(
         data, iv, on=recommenders_on, turned_off=turned_off, random_state=random_state, say=say,
@@ -202,7 +205,8 @@ def run_demo(
 
     result = _demo_result(data, sections, report=report, results_path=out / "results.json")
     write_text_atomic(result.results_path, json.dumps(result.to_dict(), indent=2))
-    drop_records(out)  # the figures are written: nothing left to resume
+    if recommenders_on:  # the figures are written: nothing left to resume
+        drop_records(out)
     return result
 
 

@@ -38,8 +38,8 @@ def record_paths(out: Path) -> list[Path]:
 
 def drop_records(out: Path) -> None:
     """Remove the comparison's resume records from ``out`` (its results are written, or
-    ``resume=False``). Only files: a folder someone put there is the runner's error to
-    name, not a crash after the report."""
+    ``resume=False``). Only files: a folder someone put there is refused before any
+    work (``run_demo``), not removed."""
     for record in record_paths(out):
         if record.is_file() or record.is_symlink():
             with contextlib.suppress(FileNotFoundError):

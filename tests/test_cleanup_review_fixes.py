@@ -1,0 +1,95 @@
+"""Folders made for an output and removed again, resume records of the demo, and the
+first lines the loaders skip: fixes after a review of these changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from visrec._atomic import exclusive_lock, probe_writable
+from visrec.cli import main
+from visrec.data.images_index import read_manifest_rows
+from visrec.data.summary import summarize
+from visrec.errors import VisrecError
+
+
+def test_a_folder_reached_through_dotdot_is_never_removed(tmp_path: Path) -> None:
+    # `new/../theirs`: `new` is made to reach `theirs`, which was there already
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    with pytest.raises(RuntimeError), exclusive_lock(tmp_path / "new/../theirs/x.json", "t"):
+        raise RuntimeError
+    assert theirs.is_dir() and not (tmp_path / "new").exists()
+    probe_writable(tmp_path / "new2/../theirs/x.json")  # it failed on `theirs` existing
+    assert theirs.is_dir() and not (tmp_path / "new2").exists()
+    with exclusive_lock(tmp_path / "made/x.json", "t"):
+        (tmp_path / "made/x.json").write_text("{}")
+    assert (tmp_path / "made/x.json").exists()  # an output written stays
+
+
+def test_evaluate_into_a_new_folder_that_fails_leaves_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inter = tmp_path / "inter.csv"
+    inter.write_text("user_id,item_id\n1,10\n1,11\n2,10\n2,12\n3,11\n3,12\n")
+    argv = ["evaluate", "--interactions", str(inter), "--models", "popularity", "--seeds", "1"]
+    out = tmp_path / "ev" / "a" / "e.json"
+    # the time protocol needs timestamps: an error after the checks of the options
+    assert main([*argv, "--protocol", "time", "--json", str(out), "-q"]) == 2
+    assert "needs a timestamp" in capsys.readouterr().err
+    assert not (tmp_path / "ev").exists()
+    assert main([*argv, "--protocol", "warm", "--json", str(out), "-q"]) == 0
+    assert json.loads(out.read_text())["protocol"] == "warm"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["e.json"]
+
+
+def test_demo_refuses_a_folder_at_a_record_path_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "d"
+    (out / ".recommenders-warm.partial.jsonl").mkdir(parents=True)
+    argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32", "--out", str(out),
+            "--report", str(tmp_path / "r.html"), "-q"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {out}/.recommenders-warm.partial.jsonl is not a regular file (a folder): "
+        "remove it, visrec keeps the recommender runs it finished there\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [".recommenders-warm.partial.jsonl"]
+
+
+def test_demo_out_with_dotdot_after_a_missing_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "theirs").mkdir()
+    out = tmp_path / "nosuch" / ".." / "theirs" / "out"
+    assert main(["demo", "--items", "4", "--users", "1", "--out", str(out), "-q"]) == 2
+    assert "the '..' after it leads nowhere" in capsys.readouterr().err
+    assert not (tmp_path / "nosuch").exists() and (tmp_path / "theirs").is_dir()
+
+
+@pytest.mark.parametrize("first", ["", '""'])
+def test_data_summary_skips_a_blank_first_line_of_an_item_table(tmp_path: Path, first: str) -> None:
+    p = tmp_path / "styles.csv"
+    p.write_text(f"{first}\nid,colour\n1,red\n2,blue\n")
+    (got,) = summarize([p])
+    assert got["items"] == 2
+    p.write_text('""\n\n')
+    with pytest.raises(VisrecError, match="no header line: every line is blank"):
+        summarize([p])
+
+
+def test_a_manifest_header_below_blank_lines_is_found(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text('\n""\nitem_id,path\na,a.jpg\nb\n')
+    with pytest.raises(VisrecError) as got:
+        read_manifest_rows(m)
+    assert str(got.value) == f"{m} line 5: expected 2 fields, got 1"  # the file's line
+    m.write_text("\nitem_id,path\na,a.jpg\n")
+    assert read_manifest_rows(m) == [("a", "a.jpg", 3)]
+    m.write_text('"",x\n')
+    with pytest.raises(VisrecError, match=r'manifest header \("", x\) needs an id column'):
+        read_manifest_rows(m)
