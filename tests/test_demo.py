@@ -501,10 +501,18 @@ def test_cli_demo_interrupted_says_what_it_kept(
     kept = True
     assert main(argv) == 130
     err = capsys.readouterr().err
-    assert (
-        f"interrupted: finished recommender runs are kept in {out}"
+    said = (
+        f"finished recommender runs are kept in {out}"
         f"/.recommenders-warm.partial.jsonl; run the same command again to resume"
-    ) in err
+    )
+    assert f"interrupted: {said}" in err
+
+    def failed(args: Any) -> Any:  # a later step failed: the runs stay, and it says so
+        raise VisrecError("cannot write the report")
+
+    monkeypatch.setattr(demo_cmd, "_run_demo", failed)
+    assert main(argv) == 2
+    assert capsys.readouterr().err.splitlines() == [said, "error: cannot write the report"]
 
 
 def test_max_items_samples(tmp_path: Path, stand_in: list[int]) -> None:

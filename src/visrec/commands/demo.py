@@ -301,6 +301,11 @@ def _run_locked(args: argparse.Namespace) -> int:
         kept = _kept_runs(Path(args.out))
         say_note(f"interrupted: {kept}" if kept else "interrupted")
         return 130
+    except Exception:  # a later step failed (the report, a full disk): say what stays
+        kept = _kept_runs(Path(args.out))
+        if kept:
+            say_note(kept)
+        raise
     # the pipeline knows no command line: the CLI's results.json says how it was made,
     # as the --json copy does
     ran = json.dumps(with_run(result.to_dict(), args), indent=2)
