@@ -4,6 +4,7 @@ first lines the loaders skip: fixes after a review of these changes."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -45,20 +46,49 @@ def test_evaluate_into_a_new_folder_that_fails_leaves_no_folder(
     assert sorted(p.name for p in out.parent.iterdir()) == ["e.json"]
 
 
-def test_demo_refuses_a_folder_at_a_record_path_before_any_work(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("kind", "protocol"), [("folder", "warm"), ("pipe", "cold-items")])
+def test_demo_refuses_a_folder_or_pipe_at_a_record_path_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, protocol: str
 ) -> None:
     out = tmp_path / "d"
-    (out / ".recommenders-warm.partial.jsonl").mkdir(parents=True)
+    out.mkdir()
+    record = out / f".recommenders-{protocol}.partial.jsonl"
+    if kind == "folder":
+        record.mkdir()
+    else:
+        os.mkfifo(record)  # read for what was kept, it would hang the demo
     argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32", "--out", str(out),
             "--report", str(tmp_path / "r.html"), "-q"]  # fmt: skip
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"error: {out}/.recommenders-warm.partial.jsonl is not a regular file (a folder): "
+        f"error: {record} is not a regular file (a {kind}): "
         "remove it, visrec keeps the recommender runs it finished there\n"
     )
-    assert sorted(p.name for p in out.iterdir()) == [".recommenders-warm.partial.jsonl"]
+    assert [p.name for p in out.iterdir()] == [record.name]
+
+
+def test_a_new_folder_removed_by_another_run_is_made_again_for_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # run A made `new/sub` too, failed and removed it between our mkdir and our lock
+    # file: without a second try this run went on with no lock
+    import visrec._atomic as atomic
+
+    acquire = atomic._acquire
+    tries: list[int] = []
+
+    def racing(lock: Path, *a: object) -> int | None:
+        tries.append(1)
+        if len(tries) == 1:
+            (tmp_path / "new" / "sub").rmdir()
+            (tmp_path / "new").rmdir()
+        return acquire(lock, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(atomic, "_acquire", racing)
+    with exclusive_lock(tmp_path / "new" / "sub" / "x.json", "t") as held:
+        assert held and len(tries) == 2
+    assert not (tmp_path / "new").exists()  # made again, and removed again: left empty
 
 
 def test_demo_out_with_dotdot_after_a_missing_folder_is_refused(
@@ -93,3 +123,11 @@ def test_a_manifest_header_below_blank_lines_is_found(tmp_path: Path) -> None:
     m.write_text('"",x\n')
     with pytest.raises(VisrecError, match=r'manifest header \("", x\) needs an id column'):
         read_manifest_rows(m)
+
+
+def test_a_column_name_with_a_line_break_keeps_the_error_on_one_line(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text('"item\nid",x\na,b\n')
+    with pytest.raises(VisrecError) as got:
+        read_manifest_rows(m)
+    assert "\n" not in str(got.value) and "manifest header (item\\nid, x)" in str(got.value)

@@ -513,6 +513,10 @@ def test_cli_demo_interrupted_says_what_it_kept(
     monkeypatch.setattr(demo_cmd, "_run_demo", failed)
     assert main(argv) == 2
     assert capsys.readouterr().err.splitlines() == [said, "error: cannot write the report"]
+    # a demo without the recommenders would not resume them: no such advice
+    monkeypatch.setattr(demo_cmd, "_run_demo", interrupted)
+    assert main([*argv, "--no-recommenders"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted"
 
 
 def test_max_items_samples(tmp_path: Path, stand_in: list[int]) -> None:

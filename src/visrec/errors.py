@@ -62,8 +62,14 @@ def not_utf8_hint() -> str:
 def names_text(names: Iterable[object]) -> str:
     """Column names for a message, as written (``user_id, item_id``), not as a Python
     list (``['user_id', 'item_id']``). A blank name is shown in quotes (``a, "", b``):
-    bare, it would read as a stray comma."""
-    return ", ".join(str(n) if str(n).strip() else f'"{n}"' for n in names)
+    bare, it would read as a stray comma; a line break in a name as ``\\n``, keeping
+    the message on one line."""
+
+    def shown(name: object) -> str:
+        text = str(name).replace("\r", "\\r").replace("\n", "\\n")
+        return text if text.strip() else f'"{text}"'
+
+    return ", ".join(shown(n) for n in names)
 
 
 def errno_of(exc: OSError) -> int | None:

@@ -298,11 +298,11 @@ def _run_locked(args: argparse.Namespace) -> int:
     try:
         result = _run_demo(args)
     except KeyboardInterrupt:
-        kept = _kept_runs(Path(args.out))
+        kept = _kept_runs(args)
         say_note(f"interrupted: {kept}" if kept else "interrupted")
         return 130
     except Exception:  # a later step failed (the report, a full disk): say what stays
-        kept = _kept_runs(Path(args.out))
+        kept = _kept_runs(args)
         if kept:
             say_note(kept)
         raise
@@ -351,14 +351,19 @@ def _run_demo(args: argparse.Namespace) -> Any:
     )
 
 
-def _kept_runs(out: Path) -> str:
+def _kept_runs(args: argparse.Namespace) -> str:
     """What an interrupted demo kept for a rerun: the recommender runs it finished ("" when
-    none had)."""
-    from visrec.demo.recommenders import record_paths
+    none had, or when this demo does not run them: the same command would not resume)."""
+    from visrec._atomic import not_regular
+    from visrec.demo.recommenders import _recommenders_wanted, record_paths
     from visrec.evaluation.run_record import read_record
 
+    if not _recommenders_wanted(args.recommenders, args.data)[0]:
+        return ""
     kept = []
-    for record in record_paths(out):
+    for record in record_paths(Path(args.out)):
+        if not_regular(record) is not None:  # a pipe there: reading it waits for ever
+            continue
         try:
             if read_record(record):
                 kept.append(str(record))
