@@ -69,6 +69,23 @@ def test_catalogue_is_deterministic(tmp_path: Path) -> None:
     assert _digest(a.root) != _digest(c.root)
 
 
+def test_the_same_catalogue_drawn_again_keeps_its_image_files(tmp_path: Path) -> None:
+    # unchanged files keep their times, so the embedding of an earlier demo is reused
+    import os
+
+    make_catalogue(tmp_path, n_items=8, n_users=3, image_size=32, random_state=5)
+    images = sorted((tmp_path / "images").iterdir())
+    for p in images:  # as if written an hour ago
+        os.utime(p, ns=(p.stat().st_mtime_ns - 3600 * 10**9,) * 2)
+    before = {p.name: p.stat().st_mtime_ns for p in images}
+    make_catalogue(tmp_path, n_items=8, n_users=3, image_size=32, random_state=5)
+    assert {p.name: p.stat().st_mtime_ns for p in images} == before
+    digest = _digest(tmp_path)
+    make_catalogue(tmp_path, n_items=8, n_users=3, image_size=32, random_state=6)
+    assert all(p.stat().st_mtime_ns != before[p.name] for p in images)  # drawn anew
+    assert _digest(tmp_path) != digest
+
+
 def test_smaller_catalogue_replaces_larger(tmp_path: Path) -> None:
     make_catalogue(tmp_path, n_items=12, n_users=3, image_size=32)
     (tmp_path / "images" / "keep-me.png").write_bytes(b"x")  # not ours: left alone

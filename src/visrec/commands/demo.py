@@ -40,8 +40,8 @@ hides it and the step lines, --verbose shows it in a log too).
 Outputs: OUT/catalogue/ (generated data), OUT/vectors.parquet (re-used by a re-run),
 OUT/results.json (all figures), and the report (default report/index.html).
 
-Interrupted? Run the same command again: with --data the embedding resumes where it
-stopped, and the recommender runs that finished (kept in OUT/.recommenders-*.partial.jsonl until
+Interrupted? Run the same command again: the embedding resumes where it stopped,
+and the recommender runs that finished (kept in OUT/.recommenders-*.partial.jsonl until
 the results are written) are not fitted again. --no-resume fits them all again.
 
 --data DIR accepts:

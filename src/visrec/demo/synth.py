@@ -25,6 +25,7 @@ Everything is deterministic for a given ``random_state``.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -421,8 +422,11 @@ def _write_images(
     ):
         img = render_product(str(cat), str(col), str(pat), rng, size=image_size)
         path = images_dir / f"{iid}.jpg"
-        with atomic_path(path) as tmp:
-            img.save(tmp, format="JPEG", quality=90)
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=90)
+        if not _holds(path, buf.getvalue()):
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(buf.getvalue())
         image_rel.append(f"images/{iid}.jpg")
     # a previous, larger catalogue in the same folder must not leave extra images behind
     keep = {f"{iid}.jpg" for iid in items.ids}
@@ -430,6 +434,16 @@ def _write_images(
         if old.name not in keep:
             old.unlink()
     return image_rel
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` holds ``data`` already: the same catalogue drawn again keeps its
+    files (and their times), so the embedding of an earlier demo in the folder is reused
+    rather than computed again."""
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _draw_users(n_users: int, rng: np.random.Generator) -> _Users:
