@@ -131,3 +131,29 @@ def test_a_column_name_with_a_line_break_keeps_the_error_on_one_line(tmp_path: P
     with pytest.raises(VisrecError) as got:
         read_manifest_rows(m)
     assert "\n" not in str(got.value) and "manifest header (item\\nid, x)" in str(got.value)
+
+
+@pytest.mark.parametrize(
+    ("first", "sep"), [(",,", ","), (",,,", ","), ('"",""', ","), ("\t\t", "\t"), (";;", ";")]
+)
+def test_a_first_row_of_empty_fields_is_no_header(tmp_path: Path, first: str, sep: str) -> None:
+    # a spreadsheet writes its empty first row as ",,,": the header is the next row
+    from visrec.data.item_tables import load_item_table
+    from visrec.data.tables import load_interactions
+
+    p = tmp_path / "t.csv"
+    p.write_text(f"{first}\nuser_id{sep}item_id\nu1{sep}i1\n")
+    got = load_interactions(p)
+    assert got.frame[["user_id", "item_id"]].values.tolist() == [["u1", "i1"]]
+    p.write_text(f"{first}\nid{sep}colour\na{sep}red\n")
+    assert load_item_table(p, id_col="id").frame["item_id"].tolist() == ["a"]
+    m = tmp_path / "m.csv"
+    m.write_text(f"{first}\nitem_id{sep}path\na{sep}a.jpg\n")
+    if sep in ",\t":  # a manifest is comma- or tab-separated
+        assert read_manifest_rows(m) == [("a", "a.jpg", 3)]
+    p.write_text(f"{first}\n{first}\n")
+    # (a file of tabs and line breaks only is whitespace: "file is empty")
+    with pytest.raises(
+        VisrecError, match=r"no header line: every line is blank or holds only|file is empty"
+    ):
+        load_interactions(p)

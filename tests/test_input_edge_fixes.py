@@ -432,7 +432,7 @@ def test_a_table_of_only_empty_quoted_fields_is_one_error_line(tmp_path: Path, t
 
     p = tmp_path / "t.csv"
     p.write_text(text)
-    want = f"{p}: no header line: every line is blank or an empty quoted field"
+    want = f"{p}: no header line: every line is blank or holds only empty fields"
     with pytest.raises(VisrecError, match="no header line") as got:
         load_interactions(p)
     assert str(got.value) == want

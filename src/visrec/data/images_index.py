@@ -269,12 +269,12 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         raise VisrecError(f"{p}: not a UTF-8 text manifest ({exc.reason})") from None
     # old-Mac CR line ends: the csv reader would fail on them inside its loop
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # the header is the first line that is not blank (nor one empty quoted field), as
-    # for the other tables
+    # the header is the first line that is not blank nor of empty fields only, as for
+    # the other tables
     first = first_text_line(text)
     sep = "\t" if "\t" in first or p.suffix.lower() == ".tsv" else ","
     reader = csv.reader(io.StringIO(text), delimiter=sep)
-    header = next((r for r in reader if len(r) > 1 or (r and r[0].strip())), None)
+    header = next((r for r in reader if any(f.strip() for f in r)), None)
     if not header:
         raise VisrecError(f"{p}: empty manifest, expected a header 'item_id,path' or 'item_id,url'")
     id_i = pick_column(header, MANIFEST_ID_COLUMNS)

@@ -208,21 +208,25 @@ def text_lines(text: str) -> list[str]:
     return text.split("\n")
 
 
-#: a line holding one quoted blank field (``""``, ``" "``): :func:`split_rows` skips it
-#: (a space before the quote makes the quotes part of the field: not skipped)
-_BLANK_QUOTED = re.compile(r'"\s*"\s*')
+#: a line of empty fields only: blank, or quoted blank (``""``, ``" "``), between
+#: separators (``,,,``: a spreadsheet's empty first row; ``"",""``). Never a header:
+#: :func:`header_row` skips such rows. A space before a quote makes the quotes part of
+#: the field (`` ""`` is a field holding ``""``): that line has content.
+_EMPTY_FIELD = r'(?:"[ \t]*"[ \t]*|[ \t]*)'
+_NO_CONTENT = re.compile(rf"{_EMPTY_FIELD}(?:[,;|\t]{_EMPTY_FIELD})*\r?")
 
 
 def first_text_line(text: str) -> str:
     """The first line of ``text`` that is not blank, "" for none, found without
     splitting the whole file (``text`` as :func:`decode_text` gives it: ``\\n`` ends).
-    A line of one quoted blank field counts as blank, as :func:`split_rows` skips it:
-    otherwise the layout would be read from it and the header from the next row."""
+    A line of empty fields only (``""``, ``,,,``) counts as blank, as
+    :func:`header_row` skips it: otherwise the layout would be read from it and the
+    header from the next row."""
     start = 0
     while True:
         end = text.find("\n", start)
         line = text[start:] if end < 0 else text[start:end]
-        if line.strip() and not _BLANK_QUOTED.fullmatch(line):
+        if line.strip() and not _NO_CONTENT.fullmatch(line):
             return line.rstrip("\r")
         if end < 0:
             return ""
@@ -231,9 +235,9 @@ def first_text_line(text: str) -> str:
 
 def no_first_line(p: Path, text: str, expected: str) -> VisrecError:
     """The error for a table with no line :func:`first_text_line` takes: an empty file,
-    or one of blank lines and empty quoted fields only (as :func:`header_row` says it)."""
+    or one of blank lines and empty fields only (as :func:`header_row` says it)."""
     if text.strip():
-        return VisrecError(f"{p}: no header line: every line is blank or an empty quoted field")
+        return VisrecError(f"{p}: no header line: every line is blank or holds only empty fields")
     return VisrecError(f"{p}: file is empty, expected {expected}")
 
 
@@ -278,14 +282,15 @@ def split_rows(
 
 
 def header_row(rows: Iterator[tuple[int, list[str]]], where: str) -> list[str]:
-    """The first row :func:`split_rows` yields, its fields stripped: the header. A file
-    whose first non-blank line holds only ``""`` yields none (the reader skips an
-    empty row), which would leave no header at all: one error line, not a
-    ``StopIteration`` from the loader."""
-    first = next(rows, None)
-    if first is None:
-        raise VisrecError(f"{where}: no header line: every line is blank or an empty quoted field")
-    return [h.strip() for h in first[1]]
+    """The first row :func:`split_rows` yields that holds a name, its fields stripped:
+    the header. Rows of empty fields only before it (``,,,``, a spreadsheet's empty
+    first row) are skipped, as :func:`first_text_line` skips them. A file of no other
+    rows has no header: one error line, not a ``StopIteration`` from the loader."""
+    for _, fields in rows:
+        header = [h.strip() for h in fields]
+        if any(header):
+            return header
+    raise VisrecError(f"{where}: no header line: every line is blank or holds only empty fields")
 
 
 def _open_to_the_end(text: str, sep: str, line: int) -> bool:
