@@ -530,6 +530,11 @@ def test_cli_demo_interrupted_says_what_it_kept(
     monkeypatch.setattr(demo_cmd, "_run_demo", failed)
     assert main(argv) == 2
     assert capsys.readouterr().err.splitlines() == [said, "error: cannot write the report"]
+    # with --no-resume the same command would drop them: the advice says so
+    monkeypatch.setattr(demo_cmd, "_run_demo", interrupted)
+    assert main([*argv, "--no-resume"]) == 130
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.endswith("; run the command without --no-resume again to resume")
     # a demo without the recommenders would not resume them: no such advice
     monkeypatch.setattr(demo_cmd, "_run_demo", interrupted)
     assert main([*argv, "--no-recommenders"]) == 130

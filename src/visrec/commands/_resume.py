@@ -89,20 +89,30 @@ def start_over(record: Path) -> Path | None:
     return record
 
 
-def kept_runs(record: Path | None, resume: bool = True, unit: str = "runs") -> str:
-    """How to resume after a failure, when ``record`` holds finished runs ("" when it
-    holds none, or is not a record at all: the runner refused it before any fit);
-    ``resume`` False (this run had ``--no-resume``): the same command would start over.
-    ``unit`` names what a record's line holds ("runs"; rating-eval's are "seeds")."""
+def kept_runs(record: Path | Sequence[Path] | None, resume: bool = True, unit: str = "runs") -> str:
+    """How to resume after a failure, when ``record`` (or any of several, as the demo's
+    one per protocol) holds finished runs ("" when none does: empty, not a record at
+    all, which the runner refused before any fit, or no regular file, which reading
+    could wait on for ever); ``resume`` False (this run had ``--no-resume``): the same
+    command would start over. ``unit`` names what a record's line holds ("runs";
+    rating-eval's are "seeds")."""
+    from visrec._atomic import not_regular
     from visrec.evaluation.run_record import read_record
 
-    try:
-        if record is None or not read_record(record):
-            return ""
-    except VisrecError:
+    records = [] if record is None else [record] if isinstance(record, Path) else record
+    kept = []
+    for path in records:
+        if not_regular(path) is not None:  # a pipe: reading it waits for ever
+            continue
+        try:
+            if read_record(path):
+                kept.append(str(path))
+        except VisrecError:
+            continue
+    if not kept:
         return ""
     again = "the same command" if resume else "the command without --no-resume"
-    return f"finished {unit} are kept in {record}; run {again} again to resume"
+    return f"finished {unit} are kept in {' and '.join(kept)}; run {again} again to resume"
 
 
 def run_resumable(

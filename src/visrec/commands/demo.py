@@ -354,24 +354,9 @@ def _run_demo(args: argparse.Namespace) -> Any:
 def _kept_runs(args: argparse.Namespace) -> str:
     """What an interrupted demo kept for a rerun: the recommender runs it finished ("" when
     none had, or when this demo does not run them: the same command would not resume)."""
-    from visrec._atomic import not_regular
+    from visrec.commands._resume import kept_runs
     from visrec.demo.recommenders import _recommenders_wanted, record_paths
-    from visrec.evaluation.run_record import read_record
 
     if not _recommenders_wanted(args.recommenders, args.data)[0]:
         return ""
-    kept = []
-    for record in record_paths(Path(args.out)):
-        if not_regular(record) is not None:  # a pipe there: reading it waits for ever
-            continue
-        try:
-            if read_record(record):
-                kept.append(str(record))
-        except VisrecError:  # not readable: nothing to promise about it
-            continue
-    if not kept:
-        return ""
-    return (
-        f"finished recommender runs are kept in {' and '.join(kept)}; run the same command "
-        "again to resume"
-    )
+    return kept_runs(record_paths(Path(args.out)), args.resume, "recommender runs")

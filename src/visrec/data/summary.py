@@ -340,10 +340,13 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
 def _load_items_guess(path: Path) -> LoadResult:
     if path.name == "u.item":
         return load_item_table(path)
-    text = path.read_text(encoding="utf-8", errors="replace").removeprefix("\ufeff")
-    # the line the item-table loader takes for the header: blank and "" lines skipped
-    header = first_text_line(text.replace("\r\n", "\n"))
+    # the line the item-table loader takes for the header (blank lines and rows of empty
+    # fields skipped), read up to there only: the loader reads the whole file next
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        lines = (line.removeprefix("\ufeff").rstrip("\r\n") for line in fh)
+        header = next(filter(None, map(first_text_line, lines)), "")
     if not header:
+        text = path.read_text(encoding="utf-8", errors="replace").removeprefix("\ufeff")
         raise no_first_line(path, text, "an item table with a header")
     # Sniffed as the item-table loader does, so the id column is found in a tab-,
     # semicolon- or pipe-separated header as well as a comma-separated one.
