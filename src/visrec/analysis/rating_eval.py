@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from visrec._atomic import remove_empty
 from visrec.analysis.rating_eval_inputs import PROTOCOLS as PROTOCOLS
 from visrec.analysis.rating_eval_inputs import _check_args as _check_args
 from visrec.analysis.rating_eval_inputs import _check_mf_params as _check_mf_params
@@ -240,7 +241,13 @@ def rating_eval(
         mf_kw=mf_kw,
     )
     resumed = _open_record(resume, frame, setup, note or (lambda _msg: None))
-    records, sizes, n_cold = _run_seeds(setup, resumed, progress)
+    try:
+        records, sizes, n_cold = _run_seeds(setup, resumed, progress)
+        if resumed.record is not None and not keep_record:
+            # complete: nothing of this call to resume
+            run_record.forget(resumed.record, resumed.plan)
+    finally:
+        remove_empty(resumed.made)  # the record's folder, made for it and left empty
 
     runs = pd.DataFrame.from_records(records)
     if n_cold:
@@ -249,8 +256,6 @@ def rating_eval(
             "the models' fallbacks (mean, item mean, global mean for the user mean, item "
             "bias + visual term) score them"
         )
-    if resumed.record is not None and not keep_record:
-        run_record.forget(resumed.record, resumed.plan)  # complete: nothing of this call to resume
     n_train, n_test = sizes[-1]  # the last seed's (n_seeds >= 1)
     return RatingEvalResult(
         table=_table(runs, n_seeds),

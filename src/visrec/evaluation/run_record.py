@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from visrec import __version__
-from visrec._atomic import write_text_atomic
+from visrec._atomic import make_folders, remove_empty, write_text_atomic
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError, os_error
@@ -203,12 +203,15 @@ class Recorder:
 @dataclass(frozen=True)
 class Resumed:
     """A resume record opened for one call: the runs it holds (``done``), every run's
-    key and parameters (``plan``), the recorder of the runs to come; empty without one."""
+    key and parameters (``plan``), the recorder of the runs to come, and the folders
+    opening it made for it (``made``: the caller removes them again when they stay
+    empty, :func:`visrec._atomic.remove_empty`); empty without one."""
 
     record: Path | None = None
     done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     plan: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     recorder: Recorder | None = None
+    made: list[Path] = field(default_factory=list)
 
 
 def open_record(
@@ -237,9 +240,11 @@ def open_record(
     on a line of its own.
     """
     records = read_record(path)
+    made: list[Path] = []
     try:  # now, not at the first append after a fit
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(path.parent, made)
     except OSError as exc:
+        remove_empty(made)  # the parents made before the one that failed
         raise os_error(
             f"cannot make the folder of the resume record {path}: {exc.strerror or exc}", exc
         ) from exc
@@ -261,7 +266,7 @@ def open_record(
         _rewrite(path, [r for r in records if id(r) not in dropped])
     if got.done:
         note(f"resuming: {len(got.done)} of {len(plan)} {what} already done ({path})")
-    return Resumed(path, got.done, plan, Recorder(path, fp, note, what))
+    return Resumed(path, got.done, plan, Recorder(path, fp, note, what), made)
 
 
 @dataclass

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from visrec._atomic import check_side_file
+from visrec._atomic import check_side_file, remove_empty
 from visrec.data.interactions import ITEM, Interactions, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError
@@ -227,16 +227,19 @@ def run_experiment(
         say=note or log or (lambda _msg: None),
     )
     resumed = _open_record(resume, setup)
-    rows, info, skipped = _run_all(setup, resumed)
-    _check_skipped_seeds(setup, skipped, rows)
+    try:
+        rows, info, skipped = _run_all(setup, resumed)
+        _check_skipped_seeds(setup, skipped, rows)
+        if resumed.record is not None and not keep_record:
+            # complete: nothing of this experiment to resume
+            run_record.forget(resumed.record, resumed.plan)
+    finally:
+        # the record's folder, when opening the record made it and it stayed empty
+        remove_empty(resumed.made)
     cols = ["seed", "model", *METRICS, "score_s", "n_test_users", "n_candidates", "tuned"]
     # runs recorded before the column existed lack it
     runs = pd.DataFrame(rows).reindex(columns=cols)
-    result = ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
-    if resumed.record is not None and not keep_record:
-        # complete: nothing of this experiment to resume
-        run_record.forget(resumed.record, resumed.plan)
-    return result
+    return ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
 
 
 @dataclass(frozen=True)

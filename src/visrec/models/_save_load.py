@@ -21,7 +21,9 @@ from visrec._atomic import (
     atomic_path,
     check_input_exists,
     exclusive_lock,
+    make_folders,
     not_regular,
+    remove_empty,
     write_text_atomic,
 )
 from visrec.errors import VisrecError
@@ -152,7 +154,13 @@ class SaveLoadMixin:
             )
         # two saves at once (threads of a host) interleaved the two files: one at a time
         with exclusive_lock(folder, "model save", advice="save to another folder"):
-            self._save_files(folder)
+            made: list[Path] = []
+            try:
+                make_folders(folder, made)
+                self._save_files(folder)
+            except BaseException:
+                remove_empty(made)  # a failed save (a full disk) leaves no empty folder
+                raise
         return folder
 
     def _save_files(self, folder: Path) -> None:
