@@ -245,3 +245,70 @@ def test_a_command_started_with_stdout_closed(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stderr.decode() == ""
     assert _json(js) and out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_reader_of_both_streams_that_leaves_early_loses_no_file(
+    name: str, data: Path, server: str, tmp_path: Path
+) -> None:
+    # `visrec ... 2>&1 | head -1`: a note on stderr may be the first to meet the closed pipe
+    case = _case(name, data, tmp_path, server)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(case.keep), *case.argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    assert proc.stdout is not None
+    for _ in range(case.keep):
+        proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == case.status
+    for rel, complete in case.checks.items():
+        assert complete(tmp_path / rel), rel
+
+
+# Runs `visrec ARGV...` once the reader of its stderr has gone; stdout is a file
+_CHILD_NO_STDERR_READER = """
+import select, sys
+from visrec.cli import main
+
+poll = select.poll()
+poll.register(sys.stderr.fileno(), select.POLLERR)
+poll.poll(30_000)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("name", ["cluster", "knn-rating", "demo"])
+def test_a_stderr_whose_reader_has_gone_loses_no_file(
+    name: str, data: Path, server: str, tmp_path: Path
+) -> None:
+    # `visrec ... 2>&1 >results.txt | head -c1`: the notes meet a closed pipe, the results
+    # and the files do not
+    case = _case(name, data, tmp_path, server)
+    with open(tmp_path / "stdout.txt", "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_NO_STDERR_READER, *case.argv],
+            stdout=out,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stderr is not None
+        proc.stderr.close()
+        assert proc.wait(timeout=120) == 141
+    assert (tmp_path / "stdout.txt").read_text().strip()  # the results, whole
+    for rel, complete in case.checks.items():
+        assert complete(tmp_path / rel), rel
+
+
+def test_an_error_line_meeting_a_closed_stderr_keeps_the_error_status(tmp_path: Path) -> None:
+    argv = ["cluster", str(tmp_path / "v.parquet"), "--labels", str(tmp_path / "no.csv")]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD_NO_STDERR_READER, *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 2  # the input error's status, not a traceback's 1

@@ -24,7 +24,11 @@ from typing import TypeGuard
 
 from visrec import __version__, _interrupt
 from visrec._atomic import broken_link, shown_path
-from visrec.commands._common import closed_stdout_status, stdout_failed_status
+from visrec.commands._common import (
+    closed_stdout_status,
+    stdout_failed_status,
+    survives_closed_stderr,
+)
 from visrec.commands._help import HelpFormatter, Parser
 from visrec.errors import VisrecError, not_utf8_hint
 
@@ -118,6 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # started with stderr closed (`2>&-`): Python sets it to None, and print() and
         # tqdm.write() to None write to stdout, mixing notes into the results
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    # `visrec ... 2>&1 | head`: a note may meet the closed pipe before any result does
+    return survives_closed_stderr(lambda: _guarded_main(argv))
+
+
+def _guarded_main(argv: Sequence[str] | None) -> int:
     try:
         with _warnings_in_one_line(), warnings.catch_warnings():
             from visrec.images.pillow_warnings import quiet_pillow_warnings

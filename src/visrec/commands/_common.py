@@ -50,6 +50,7 @@ from visrec.commands._streams import say_note as say_note
 from visrec.commands._streams import say_written as say_written
 from visrec.commands._streams import stdout_closed as stdout_closed
 from visrec.commands._streams import stdout_failed_status as stdout_failed_status
+from visrec.commands._streams import survives_closed_stderr as survives_closed_stderr
 from visrec.commands._streams import survives_closed_stdout as survives_closed_stdout
 from visrec.errors import VisrecError
 

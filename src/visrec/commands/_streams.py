@@ -4,7 +4,9 @@
   (:func:`say_note`), so ``> results.txt`` and ``| head`` see results only;
 - a closed pipe (``visrec ... | head``) ends a command quietly, files written
   (:func:`survives_closed_stdout`), with exit status 141 (:data:`CLOSED_STDOUT_STATUS`);
-  another failure to write stdout (``> /dev/full``) is one ``error:`` line.
+  another failure to write stdout (``> /dev/full``) is one ``error:`` line;
+- the same for stderr's reader (``2>&1 | head``, where a note or a progress line may be
+  the first to meet the closed pipe): :func:`survives_closed_stderr`, round every command.
 
 :mod:`visrec.commands._common` re-exports these names; the commands import them from
 there (a test patches ``_common.stdout_closed``, which ``_resume`` looks up there).
@@ -42,9 +44,9 @@ CLOSED_STDOUT_STATUS = 141
 
 
 class _StdoutGuard:
-    """Stands in for ``sys.stdout``: after the reader has gone (``BrokenPipeError``),
-    or stdout failed otherwise (a full disk: ``failed``), further output is dropped
-    instead of stopping the command."""
+    """Stands in for ``sys.stdout`` (or ``sys.stderr``): after the reader has gone
+    (``BrokenPipeError``), or the stream failed otherwise (a full disk: ``failed``),
+    further output is dropped instead of stopping the command."""
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
@@ -83,16 +85,48 @@ def closed_stdout_status(status: int = 0) -> int:
     stdout's descriptor at devnull first: the interpreter's last flush of the unread
     lines would fail again, print ``Exception ignored ... BrokenPipeError`` and exit 120.
     """
-    import contextlib
     import sys
 
-    with contextlib.suppress(OSError, ValueError):  # no descriptor (a test's stand-in)
+    _to_devnull(sys.stdout)
+    return status or CLOSED_STDOUT_STATUS
+
+
+def _to_devnull(stream: Any) -> None:
+    """Point ``stream``'s descriptor at devnull, so that what is still written to it (a
+    buffer's last flush, an error line) goes nowhere instead of failing again."""
+    import contextlib
+
+    # no descriptor: a test's stand-in
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
-            os.dup2(devnull, sys.stdout.fileno())
+            os.dup2(devnull, stream.fileno())
         finally:
             os.close(devnull)
-    return status or CLOSED_STDOUT_STATUS
+
+
+def survives_closed_stderr(run: Callable[[], int]) -> int:
+    """``run()`` with ``sys.stderr`` guarded as :func:`survives_closed_stdout` guards
+    stdout: once stderr's reader has gone (``visrec ... 2>&1 | head``), the notes,
+    progress lines and error lines that follow are dropped, the command goes on to write
+    its files, and the exit status is 141 unless the command failed on its own. A
+    stderr that fails otherwise (``2> /dev/full``) is dropped too, with no way to say
+    so. ``visrec.cli.main`` runs every command through it."""
+    import sys
+
+    if sys.stderr is None or isinstance(sys.stderr, _StdoutGuard):
+        return run()
+    err = _StdoutGuard(sys.stderr)
+    sys.stderr = err
+    try:
+        status = run()
+        err.flush()
+    finally:
+        sys.stderr = err.stream
+        if err.broken:  # the interpreter's last flush of what is left: to devnull
+            _to_devnull(err.stream)
+    gone = err.broken and err.failed is None
+    return status or CLOSED_STDOUT_STATUS if gone else status
 
 
 def stdout_failed_status(exc: OSError, status: int = 0) -> int:
