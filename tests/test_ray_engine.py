@@ -130,6 +130,37 @@ def test_actor_plan_leaves_cpus_for_decoding():
     )
 
 
+def test_an_actor_plan_the_cluster_cannot_hold_is_said_not_waited_on():
+    # Ray would show 0% for ever: the actors and the decode tasks wait for CPUs or GPUs
+    from visrec.embed.backbones import get_backbone
+
+    class FakeRay:
+        def __init__(self, res):
+            self.res = res
+
+        def cluster_resources(self):
+            return self.res
+
+    def plan(res, device="cpu", fixed=True, **kw):
+        return RayPipeline(get_backbone(), **kw)._plan(FakeRay(res), device, fixed)
+
+    two = {"CPU": 2.0}
+    with pytest.raises(VisrecError, match=r"has 2 CPU\(s\), and 2 actor\(s\) of 1 CPU\(s\) and"):
+        plan(two, num_actors=2)  # both CPUs taken by actors: no decoding
+    with pytest.raises(VisrecError, match=r"6 actor\(s\) of 4 CPU\(s\).* need 25"):
+        plan({"CPU": 24.0}, num_actors=6, cpus_per_actor=4)  # the docs' example, too small
+    with pytest.raises(VisrecError, match=r"has 8 CPU\(s\).*1 actor\(s\) of 8 CPU"):
+        plan({"CPU": 8.0}, cpus_per_actor=8)  # no longer cut silently to 7
+    with pytest.raises(VisrecError, match=r"has 1 GPU\(s\), and 2 actor\(s\) of 1 GPU"):
+        plan({"CPU": 8.0, "GPU": 1.0}, "cuda", num_actors=2)
+    with pytest.raises(VisrecError, match=r"has 1 CPU\(s\)"):
+        plan({"CPU": 1.0})  # one CPU: an actor or the decoding, not both
+    assert plan({"CPU": 25.0}, num_actors=6, cpus_per_actor=4) == (6, 4, 0)
+    # a cluster this run joined may grow (an autoscaler): a warning, and the plan as asked
+    with pytest.warns(RuntimeWarning, match="waits until the cluster grows"):
+        assert plan(two, fixed=False, num_actors=2) == (2, 1, 0)
+
+
 def test_device_follows_the_cluster():
     from visrec.embed.ray_engine import _resolve_ray_device
 
@@ -190,3 +221,48 @@ def test_actor_builds_its_engine_with_make_engine(monkeypatch):
         }
     )
     assert out["vector"][:, 0].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_a_local_instance_is_started_even_beside_a_running_cluster():
+    # ray.init() without an address joins a cluster running on the machine (or one a
+    # kill left in /tmp/ray) and then refuses num_cpus: "local" always starts a new one
+    import logging
+
+    from visrec.embed.backbones import get_backbone
+    from visrec.embed.ray_engine import _AUTH_LOGGER
+
+    class FakeRay:
+        def __init__(self):
+            self.kwargs: list[dict] = []
+
+        def is_initialized(self):
+            return False
+
+        def init(self, **kwargs):
+            self.kwargs.append(kwargs)
+            log = logging.getLogger(_AUTH_LOGGER)
+            log.warning("Token authentication is enabled for this Ray cluster. Set ...")
+            log.warning("Token authentication is disabled for this Ray cluster. Anyone ...")
+
+    fake = FakeRay()
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    keep = Keep()
+    logging.getLogger(_AUTH_LOGGER).addHandler(keep)
+    try:
+        assert RayPipeline(get_backbone(), num_cpus=3)._start(fake) is True
+        assert fake.kwargs[0]["address"] == "local" and fake.kwargs[0]["num_cpus"] == 3
+        # the notice that the run's own instance enables authentication is dropped; the
+        # warning that it is disabled is not, nor anything said when joining a cluster
+        assert len(records) == 1 and "is disabled" in records[0]
+        assert RayPipeline(get_backbone(), ray_address="auto")._start(fake) is True
+        assert fake.kwargs[1] == {**fake.kwargs[1], "address": "auto"}
+        assert "num_cpus" not in fake.kwargs[1]
+        assert len(records) == 3
+    finally:
+        logging.getLogger(_AUTH_LOGGER).removeHandler(keep)
+    assert not logging.getLogger(_AUTH_LOGGER).filters  # taken off again

@@ -61,6 +61,20 @@ def _import_ray() -> Any:
     return ray
 
 
+#: the logger of Ray's notice that a new local instance enables token authentication
+_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+class _DropAuthNotice(logging.Filter):
+    """Drops Ray's "Token authentication is enabled for this Ray cluster" notice (Ray
+    2.60 says it at every start): for the local instance visrec starts and stops for
+    one run, there is nothing to act on. Its warning that authentication is *disabled*
+    passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "authentication is enabled" not in record.getMessage()
+
+
 @contextlib.contextmanager
 def _quiet_ray_data(ray: Any) -> Iterator[None]:
     """Ray Data without its own bars and narration for one run, its settings (the
@@ -239,25 +253,60 @@ class RayPipeline:
         if self.ray_address:
             kwargs["address"] = self.ray_address
         else:
+            # "local": a new instance even where a cluster runs on this machine (`ray
+            # start`, or one a kill left in /tmp/ray), which ray.init() would join and
+            # then refuse num_cpus for
+            kwargs["address"] = "local"
             kwargs["num_cpus"] = self.num_cpus or os.cpu_count() or 1
+        notice = logging.getLogger(_AUTH_LOGGER)
+        drop = _DropAuthNotice()
+        if not self.ray_address:
+            notice.addFilter(drop)
         try:
             ray.init(**kwargs)
         except Exception as exc:
             where = self.ray_address or "a local instance"
             raise VisrecError(f"cannot start/connect Ray ({where}): {exc}") from exc
+        finally:
+            notice.removeFilter(drop)
         return True
 
-    def _plan(self, ray: Any, device: str) -> tuple[int, int, int]:
-        """(actors, cpus per actor, gpus per actor)."""
+    def _plan(self, ray: Any, device: str, fixed: bool = False) -> tuple[int, int, int]:
+        """(actors, cpus per actor, gpus per actor). ``fixed``: the cluster cannot grow
+        (the local instance this run started), so a plan it cannot hold is an error."""
         res = ray.cluster_resources()
         cpus = max(1, int(res.get("CPU", 1)))
         if device.startswith("cuda"):
             gpus = max(1, int(res.get("GPU", 1)))
-            return self.num_actors or gpus, 1, 1
-        per = self.cpus_per_actor or min(4, max(1, cpus // 2))
-        per = min(per, max(1, cpus - 1)) if cpus > 1 else 1
+            actors = self.num_actors or gpus
+            self._check_fits(f"{actors} actor(s) of 1 GPU", actors, gpus, "GPU(s)", fixed)
+            what = f"{actors} actor(s) of 1 CPU and 1 CPU for decoding"
+            self._check_fits(what, actors + 1, cpus, "CPU(s)", fixed)
+            return actors, 1, 1
+        # by default at most 4, and one CPU left at least for decoding
+        per = self.cpus_per_actor or min(4, max(1, cpus // 2), max(1, cpus - 1))
         actors = self.num_actors or max(1, (cpus - max(1, cpus // 4)) // per)
+        what = f"{actors} actor(s) of {per} CPU(s) and 1 CPU for decoding"
+        self._check_fits(what, actors * per + 1, cpus, "CPU(s)", fixed)
         return actors, per, 0
+
+    def _check_fits(self, what: str, need: int, have: int, unit: str, fixed: bool) -> None:
+        """Ray waits without a word until a cluster holds what the actors and the decode
+        tasks reserve: say so instead of showing 0% for ever."""
+        if need <= have:
+            return
+        msg = f"the Ray cluster has {have} {unit}, and {what} need {need}"
+        if fixed:
+            raise VisrecError(
+                f"{msg}: it would wait for them for ever; ask for fewer actors or CPUs per "
+                "actor (num_actors, cpus_per_actor), or use --engine onnx or torch"
+            )
+        warnings.warn(
+            f"{msg}: the run waits until the cluster grows (an autoscaler adds nodes), "
+            "else for ever; ask for fewer actors or CPUs per actor to start now",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
     def compute_chunks(
         self, todo: Todo, on_chunk: OnChunk, on_progress: Callable[[int], None]
@@ -273,16 +322,21 @@ class RayPipeline:
         started = self._start(ray)
         try:
             with _quiet_ray_data(ray):
-                self._run(ray, todo, on_chunk, on_progress)
+                self._run(ray, todo, on_chunk, on_progress, fixed=started)
         finally:
             if started:
                 ray.shutdown()
 
     def _run(
-        self, ray: Any, todo: Todo, on_chunk: OnChunk, on_progress: Callable[[int], None]
+        self,
+        ray: Any,
+        todo: Todo,
+        on_chunk: OnChunk,
+        on_progress: Callable[[int], None],
+        fixed: bool = False,
     ) -> None:
         device = _resolve_ray_device(ray, self.device)
-        actors, per, gpus = self._plan(ray, device)
+        actors, per, gpus = self._plan(ray, device, fixed)
         bs = self.batch_size
         rows = [
             {"chunk": k, "row": r, "path": path}
