@@ -126,7 +126,7 @@ def survives_closed_stderr(run: Callable[[], int]) -> int:
         if err.broken:  # the interpreter's last flush of what is left: to devnull
             _to_devnull(err.stream)
     gone = err.broken and err.failed is None
-    return status or CLOSED_STDOUT_STATUS if gone else status
+    return (status or CLOSED_STDOUT_STATUS) if gone else status
 
 
 def stdout_failed_status(exc: OSError, status: int = 0) -> int:
