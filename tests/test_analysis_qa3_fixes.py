@@ -74,16 +74,17 @@ def test_pandas_missing_labels_are_no_cluster_label() -> None:
 def test_the_rating_eval_bar_counts_every_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tqdm
+    import tqdm.auto
 
     seen: list[tuple[Any, int]] = []
 
-    class Counting(tqdm.tqdm):  # type: ignore[type-arg]
+    class Counting(tqdm.auto.tqdm):  # type: ignore[misc,name-defined]
         def close(self) -> None:
             seen.append((self.total, self.n))
             super().close()
 
-    monkeypatch.setattr(tqdm, "tqdm", Counting)
+    # the bar is tqdm.auto's (a widget in a notebook)
+    monkeypatch.setattr(tqdm.auto, "tqdm", Counting)
     ratings, vec, _ = _ratings(tmp_path)
     frame = pd.read_csv(ratings)
     iv = ItemVectors([str(i) for i in range(40)], vec, np.ones(40, dtype=bool))

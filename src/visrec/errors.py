@@ -22,6 +22,11 @@ class SystemRefusal(VisrecError):
     exit_status = 1
 
 
+class InvalidParameterError(VisrecError, ValueError):
+    """A hyperparameter an estimator does not have (``set_params``) or a value it does
+    not take (checked in ``fit``): a ValueError, like scikit-learn's."""
+
+
 class NotFittedError(VisrecError, ValueError, AttributeError):
     """An estimator method was called before ``fit`` (a ValueError and an
     AttributeError, like scikit-learn's ``NotFittedError``)."""

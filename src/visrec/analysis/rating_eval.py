@@ -351,7 +351,7 @@ def _run_seeds(
 ) -> tuple[list[dict[str, Any]], list[tuple[int, int]], int]:
     """Every seed's runs under one bar, recorded ones as recorded; returns the runs, the
     ``(train, test)`` sizes per seed and the last split's test rows of new users."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     records: list[dict[str, Any]] = []
     sizes: list[tuple[int, int]] = []  # (train, test) per seed: cold-items splits differ

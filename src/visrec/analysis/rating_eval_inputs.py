@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, id_column
+from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError, names_text
 from visrec.evaluation.protocols import collapse_duplicates
@@ -45,6 +45,7 @@ def _check_args(
         if not isinstance(value, numbers.Integral) or isinstance(value, bool):
             # a numpy Generator would be drawn from once per split: not reproducible
             raise VisrecError(f"rating-eval: {name} must be an integer, got {value!r}")
+    check_columns_once(frame, "rating-eval: the ratings table")
     for col in (USER, ITEM, RATING):
         if col not in frame.columns:
             raise VisrecError(
@@ -122,6 +123,19 @@ def _check_vectors(
     notes = []
     codes, rated = pd.factorize(df[ITEM])
     has = item_vectors.has_image_for(list(rated))
+    if len(rated) and not has.any():
+        # an "image" KNN on zero vectors and a visual MF equal to the plain one: refused,
+        # as `visrec rating-eval` refuses the file
+        from visrec.data.id_spelling import respelt, respelt_hint, shown_ids
+
+        ids = np.asarray(rated, dtype=object)
+        hint = respelt_hint(respelt(ids[:1000], item_vectors.ids), "the vectors")
+        raise VisrecError(
+            f"rating-eval: none of the {len(ids):,} rated items has an image vector in "
+            f"{source} (its ids look like {shown_ids(item_vectors.ids) or 'nothing'}; the "
+            f"rated items' like {shown_ids(ids)}){hint}; pass item_vectors=None for the "
+            "models without images"
+        )
     # the KNN would fail inside sklearn, the MF turn NaN: refused as every command does
     check_finite_vectors(item_vectors, rated, source)
     eligible = None

@@ -113,6 +113,9 @@ class RatingEvalResult:
             "runs": runs,
         }
 
+    def __repr__(self) -> str:  # the comparison table, not the frames
+        return f"RatingEvalResult(protocol={self.protocol!r})\n{self.format(notes=False)}"
+
     def format(self, notes: bool = True) -> str:
         """The comparison table, baselines first, then the notes on the input (unless
         ``notes`` is False: ``visrec rating-eval`` prints those on stderr)."""

@@ -345,7 +345,7 @@ def _run_demo(args: argparse.Namespace) -> Any:
         random_state=args.seed,
         progress=show_progress(args),
         # the narration is progress (-q hides it); notes on the data always show
-        echo=None if args.quiet else say_note,
+        echo=(lambda _line: None) if args.quiet else say_note,
         note=say_note,
         resume=args.resume,
     )

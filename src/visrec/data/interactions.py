@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, spell_ids
+from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
 from visrec.errors import VisrecError, names_text
 
 # Canonical column names used by every loader.
@@ -129,6 +129,23 @@ class IdMap:
     def to_list(self) -> list[str]:
         return [str(x) for x in self.ids]
 
+    def __repr__(self) -> str:  # a notebook shows it: the count and a few ids, not all
+        more = ", ..." if len(self.ids) > 3 else ""
+        return f"IdMap({len(self.ids):,} ids: {shown_ids(self.ids)}{more})"
+
+
+def check_columns_once(df: pd.DataFrame, what: str = "interactions table") -> None:
+    """Refuse a frame with two columns of one canonical name (``pd.concat`` of frames
+    side by side): ``df["item_id"]`` would be a frame, and the failure an
+    ``AttributeError`` from deep inside pandas."""
+    for col in (USER, ITEM, RATING, TIMESTAMP):
+        n = int((df.columns == col).sum())
+        if n > 1:
+            raise VisrecError(
+                f"{what} has {n} columns named {col!r}; keep one "
+                f"(columns: {names_text(df.columns)})"
+            )
+
 
 @dataclass(frozen=True, eq=False)
 class Interactions:
@@ -219,6 +236,7 @@ class Interactions:
                 raise VisrecError(
                     f"interactions table has no {col!r} column (columns: {names_text(df.columns)})"
                 )
+        check_columns_once(df)
         users = id_column(df, USER)
         items = id_column(df, ITEM)
         if user_map is None:
@@ -265,6 +283,16 @@ class Interactions:
     @property
     def n_items(self) -> int:
         return len(self.item_map)
+
+    def __repr__(self) -> str:  # sizes, not every id and index
+        extra = [
+            c for c, a in (("rating", self.rating), ("timestamp", self.timestamp)) if a is not None
+        ]
+        with_ = f", with {' and '.join(extra)}" if extra else ""
+        return (
+            f"Interactions({self.n_users:,} users x {self.n_items:,} items, "
+            f"{len(self):,} rows{with_})"
+        )
 
     def __len__(self) -> int:
         return len(self.user_idx)

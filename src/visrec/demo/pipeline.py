@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,14 @@ DEFAULT_REPORT = os.path.join("report", "index.html")
 Echo = Callable[[str], None]
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _silent(_line: str) -> None:
+    pass
+
+
 def run_demo(
     out_dir: str | os.PathLike[str] = DEFAULT_OUT,
     data_dir: str | os.PathLike[str] | None = None,
@@ -82,7 +91,7 @@ def run_demo(
     recommenders: bool | None = None,
     random_state: int = 0,
     progress: bool = True,
-    echo: Echo | None = print,
+    echo: Echo | None = None,
     note: Echo | None = None,
     resume: bool = True,
 ) -> DemoResult:
@@ -128,10 +137,13 @@ def run_demo(
         Show progress bars while embedding and comparing recommenders (and the
         embedding's notes on stderr; without progress they go to ``echo``).
     echo : callable, optional
-        Receives progress lines (default ``print``); None for silence.
+        Receives the progress lines (``"embedding 320 images ..."``); default: stderr
+        with ``progress``, nowhere without (as the other long calls: stdout stays the
+        caller's).
     note : callable, optional
         Receives the lines about the data (notes, images that could not be used);
-        default ``echo``. ``visrec demo --quiet`` silences ``echo`` only.
+        default ``echo`` (they are in the result's notes too). ``visrec demo --quiet``
+        silences ``echo`` only.
     resume : bool, default True
         The recommender comparison records each finished run in ``out_dir``
         (``.recommenders-PROTOCOL.partial.jsonl``) until the results are written, and a
@@ -145,7 +157,12 @@ def run_demo(
     """
     from visrec.report.html import write_report
 
-    say: Echo = echo if echo is not None else (lambda _s: None)
+    if echo is not None:
+        say: Echo = echo
+    elif progress:
+        say = _to_stderr
+    else:
+        say = _silent
     tell: Echo = note if note is not None else say
     out = Path(out_dir)
     recommenders_on, turned_off = _recommenders_wanted(recommenders, data_dir)

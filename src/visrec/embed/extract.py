@@ -128,6 +128,13 @@ class EmbedResult:
     notes: list[str] = field(default_factory=list)
     _vectors: ItemVectors | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:  # counts, not every id and failure
+        return (
+            f"EmbedResult({len(self.ids):,} items: {self.n_computed:,} computed, "
+            f"{self.n_reused:,} reused, {len(self.failures):,} failed; {self.seconds:.1f} s, "
+            f"backbone={self.backbone!r}, engine={self.engine!r}, output={self.output!r})"
+        )
+
     @property
     def vectors(self) -> ItemVectors:
         """All vectors, input order; read from ``output`` on first access when written."""
@@ -572,7 +579,7 @@ def _engine_for(bb: Backbone, engine: Any, device: str, batch_size: int | None) 
 
 def _progress_bar(total: int, initial: int, enabled: bool, desc: str) -> Any:
     """A tqdm bar of images on stderr (``initial`` of them already done)."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     return tqdm(
         total=total,

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, check_input_exists, shown_path, utf8_path
 from visrec._parquet import read_columns
-from visrec.data.id_spelling import find_ids, ids_as_text, shown_ids
+from visrec.data.id_spelling import find_ids, ids_as_text, shown_ids, spell_ids
 from visrec.errors import VisrecError, names_text, not_utf8_hint
 
 META_KEY = b"visrec"
@@ -48,7 +48,9 @@ class ItemVectors:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.ids = np.asarray([str(x) for x in self.ids], dtype=object)
+        # spelt as an id map spells them (a float column of whole numbers: 7.0 -> "7"),
+        # so vectors keyed by a column pandas made float still match the interactions
+        self.ids = np.asarray(spell_ids(self.ids), dtype=object)
         self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
         self.has_image = image_flags(self.has_image)
         n = len(self.ids)
@@ -69,6 +71,14 @@ class ItemVectors:
     @property
     def dim(self) -> int:
         return int(self.vectors.shape[1])
+
+    def __repr__(self) -> str:  # sizes and the backbone, not the arrays
+        backbone = self.meta.get("backbone")
+        named = f", backbone={backbone!r}" if backbone else ""
+        return (
+            f"ItemVectors({len(self):,} items x {self.dim}, "
+            f"{int(self.has_image.sum()):,} with an image{named})"
+        )
 
     def __len__(self) -> int:
         return len(self.ids)

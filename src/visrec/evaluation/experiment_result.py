@@ -81,6 +81,9 @@ class ExperimentResult:
         out = out.swaplevel(axis=1)[[(m, s) for m in METRICS for s in ("mean", "std")]]
         return out.loc[order]
 
+    def __repr__(self) -> str:  # the comparison table, not the frames and dicts
+        return f"ExperimentResult(protocol={self.protocol!r}, k={self.k})\n{self.table()}"
+
     def table(self) -> str:
         """A plain-text comparison table: ``mean ± std`` per metric, fit seconds (the
         mean alone when there was a single seed: its std says nothing)."""

@@ -59,7 +59,11 @@ def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict
     names = [n for n, _ in out]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
-        raise VisrecError(f"model {dup!r} is listed twice")
+        base = dup.partition("@")[0]
+        raise VisrecError(
+            f"model {dup!r} is listed twice; to compare two settings of one model, label "
+            f"the other one: ('{base}@b', {{...its params}}), or {base}@b in --models"
+        )
     if BASELINE not in names:
         out.insert(0, (BASELINE, {}))
     return out

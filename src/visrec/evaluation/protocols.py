@@ -44,6 +44,7 @@ from visrec.data.interactions import (
     USER,
     IdMap,
     Interactions,
+    check_columns_once,
     id_column,
     sortable_times,
 )
@@ -395,6 +396,8 @@ def make_split(
         ``train`` and ``test`` Interactions on one id map (from the training rows),
         the test items as candidates for cold-items, and counts of what was dropped.
     """
+    if isinstance(frame, pd.DataFrame):
+        check_columns_once(frame)
     if protocol == "warm":
         return warm_split(frame, test_ratio=test_ratio, seed=seed)
     if protocol == "time":

@@ -44,7 +44,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from visrec._atomic import check_side_file, remove_empty
-from visrec.data.interactions import ITEM, Interactions, id_column
+from visrec.data.interactions import ITEM, Interactions, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError
 from visrec.evaluation import run_record
@@ -105,6 +105,7 @@ def _as_frame(data: pd.DataFrame | Interactions) -> pd.DataFrame:
     if isinstance(data, Interactions):
         return data.to_frame()
     if isinstance(data, pd.DataFrame):
+        check_columns_once(data)
         return data
     raise VisrecError(f"expected a DataFrame or Interactions, got {type(data).__name__}")
 

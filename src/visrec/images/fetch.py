@@ -465,7 +465,7 @@ def fetch_images(
         and those in progress stopped at once (their sockets are shut), without writing
         anything of them; the exception holds the report so far.
     """
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     check_seconds(timeout, "timeout")
     if max_time is None:

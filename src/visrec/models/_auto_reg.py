@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from visrec._holdout import per_user_holdout
 from visrec._ranking import top_candidates
 from visrec.data.interactions import Interactions
-from visrec.errors import VisrecError
+from visrec.errors import InvalidParameterError, VisrecError
 from visrec.models import _fit_lines
 
 if TYPE_CHECKING:
@@ -307,7 +307,7 @@ class AutoRegMixin:
             value = getattr(self, name)
             if isinstance(value, str) or _finite_number(value):
                 continue
-            raise VisrecError(
+            raise InvalidParameterError(
                 f"model {self.name!r}: {name}={value!r} must be a number >= 0 or 'auto'"
             )
         super().check_param_types()  # type: ignore[misc]
@@ -317,7 +317,7 @@ class AutoRegMixin:
             value = getattr(self, name)
             ok = value == AUTO if isinstance(value, str) else float(value) >= 0
             if not ok:
-                raise VisrecError(
+                raise InvalidParameterError(
                     f"model {self.name!r}: {name} must be a number >= 0 or 'auto', got {value!r}"
                 )
 

@@ -13,7 +13,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from visrec.errors import VisrecError
+from visrec.errors import InvalidParameterError
 
 __all__ = ["ParamsMixin"]
 
@@ -39,7 +39,7 @@ class ParamsMixin:
         known = self.get_params()
         for name, value in params.items():
             if name not in known:
-                raise VisrecError(
+                raise InvalidParameterError(
                     f"{type(self).__name__} has no hyperparameter {name!r}; "
                     + (f"known: {', '.join(known)}" if known else "it takes none")
                 )
@@ -82,7 +82,9 @@ class ParamsMixin:
             if allowed is None or _is_of(value, allowed):
                 continue
             label = getattr(self, "name", type(self).__name__)
-            raise VisrecError(f"model {label!r}: {name}={value!r} must be {_describe(allowed)}")
+            raise InvalidParameterError(
+                f"model {label!r}: {name}={value!r} must be {_describe(allowed)}"
+            )
 
     def check_params(self) -> None:
         """Check every hyperparameter's type (``check_param_types``) and value
@@ -111,7 +113,9 @@ class ParamsMixin:
             value = getattr(self, name)
             if not ok(value):
                 label = getattr(self, "name", type(self).__name__)
-                raise VisrecError(f"model {label!r}: {name} must be {rule}, got {value!r}")
+                raise InvalidParameterError(
+                    f"model {label!r}: {name} must be {rule}, got {value!r}"
+                )
 
 
 #: the annotations ``check_param_types`` checks, and how its errors name them

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from visrec.errors import VisrecError
+from visrec.errors import InvalidParameterError, VisrecError
 
 if TYPE_CHECKING:
     from visrec.models.base import Recommender
@@ -54,5 +54,7 @@ def make_model(name: str, **params: object) -> Recommender:
     unknown = sorted(set(params) - set(klass().get_params()))
     if unknown:
         known = ", ".join(klass().get_params()) or "none"
-        raise VisrecError(f"model {name!r} has no hyperparameter {unknown[0]!r}; known: {known}")
+        raise InvalidParameterError(
+            f"model {name!r} has no hyperparameter {unknown[0]!r}; known: {known}"
+        )
     return klass(**params)

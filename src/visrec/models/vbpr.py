@@ -9,7 +9,7 @@ import numpy as np
 
 from visrec.data.interactions import Interactions
 from visrec.embed.store import OUTLIER_LENGTH
-from visrec.errors import VisrecError
+from visrec.errors import InvalidParameterError, VisrecError
 from visrec.models._auto_reg import AutoRegMixin
 from visrec.models._indices import among
 from visrec.models._train import FeatureScaler
@@ -213,7 +213,7 @@ class VBPR(AutoRegMixin, Recommender):
             if getattr(self, name) is not None:
                 self._check_params(non_negative=(name,))
         if not 0.0 <= float(self.item_dropout) < 1.0:
-            raise VisrecError(
+            raise InvalidParameterError(
                 f"model {self.name!r}: item_dropout must be in [0, 1), got {self.item_dropout!r}"
             )
 

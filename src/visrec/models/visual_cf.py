@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
-from visrec.errors import VisrecError
+from visrec.errors import InvalidParameterError, VisrecError
 from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number, distinct_digits
 from visrec.models._indices import among
 from visrec.models._train import FeatureScaler, power_normalise, ridge
@@ -178,13 +178,13 @@ class VisualCF(AutoRegMixin, Recommender):
         self._check_reg()
         w = self.profile_weight
         if not (w == AUTO or (_finite_number(w) and float(w) >= 0)):
-            raise VisrecError(
+            raise InvalidParameterError(
                 f"model {self.name!r}: profile_weight must be a number >= 0 or 'auto', got {w!r}"
             )
         if self.map_reg is not None:
             self._check_params(non_negative=("map_reg",))
         if self.feature_norm not in ("sqrt-l2", "none"):
-            raise VisrecError(
+            raise InvalidParameterError(
                 f"model {self.name!r}: feature_norm must be 'sqrt-l2' or 'none', "
                 f"got {self.feature_norm!r}"
             )
