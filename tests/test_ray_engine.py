@@ -109,21 +109,24 @@ def test_pipeline_is_not_a_batch_engine():
         RayPipeline(get_backbone(), engine="ray")
 
 
+class _Resources:
+    """A stand-in for the ray module that knows only the cluster's resources."""
+
+    def __init__(self, res):
+        self.res = res
+
+    def cluster_resources(self):
+        return self.res
+
+
 def test_actor_plan_leaves_cpus_for_decoding():
     from visrec.embed.backbones import get_backbone
 
-    class FakeRay:
-        def __init__(self, res):
-            self.res = res
-
-        def cluster_resources(self):
-            return self.res
-
     pipe = RayPipeline(get_backbone())
-    assert pipe._plan(FakeRay({"CPU": 2.0}), "cpu") == (1, 1, 0)
-    assert pipe._plan(FakeRay({"CPU": 16.0}), "cpu") == (3, 4, 0)
-    assert pipe._plan(FakeRay({"CPU": 64.0, "GPU": 4.0}), "cuda") == (4, 1, 1)
-    assert RayPipeline(get_backbone(), num_actors=2)._plan(FakeRay({"CPU": 8.0}), "cpu") == (
+    assert pipe._plan(_Resources({"CPU": 2.0}), "cpu") == (1, 1, 0)
+    assert pipe._plan(_Resources({"CPU": 16.0}), "cpu") == (3, 4, 0)
+    assert pipe._plan(_Resources({"CPU": 64.0, "GPU": 4.0}), "cuda") == (4, 1, 1)
+    assert RayPipeline(get_backbone(), num_actors=2)._plan(_Resources({"CPU": 8.0}), "cpu") == (
         2,
         4,
         0,
@@ -134,15 +137,8 @@ def test_an_actor_plan_the_cluster_cannot_hold_is_said_not_waited_on():
     # Ray would show 0% for ever: the actors and the decode tasks wait for CPUs or GPUs
     from visrec.embed.backbones import get_backbone
 
-    class FakeRay:
-        def __init__(self, res):
-            self.res = res
-
-        def cluster_resources(self):
-            return self.res
-
     def plan(res, device="cpu", fixed=True, **kw):
-        return RayPipeline(get_backbone(), **kw)._plan(FakeRay(res), device, fixed)
+        return RayPipeline(get_backbone(), **kw)._plan(_Resources(res), device, fixed)
 
     two = {"CPU": 2.0}
     with pytest.raises(VisrecError, match=r"has 2 CPU\(s\), and 2 actor\(s\) of 1 CPU\(s\) and"):
@@ -164,23 +160,16 @@ def test_an_actor_plan_the_cluster_cannot_hold_is_said_not_waited_on():
 def test_device_follows_the_cluster():
     from visrec.embed.ray_engine import _resolve_ray_device
 
-    class FakeRay:
-        def __init__(self, res):
-            self.res = res
-
-        def cluster_resources(self):
-            return self.res
-
-    assert _resolve_ray_device(FakeRay({"CPU": 8.0}), "auto") == "cpu"
-    assert _resolve_ray_device(FakeRay({"CPU": 8.0, "GPU": 2.0}), "auto") == "cuda"
-    assert _resolve_ray_device(FakeRay({"CPU": 8.0, "GPU": 2.0}), "cpu") == "cpu"
+    assert _resolve_ray_device(_Resources({"CPU": 8.0}), "auto") == "cpu"
+    assert _resolve_ray_device(_Resources({"CPU": 8.0, "GPU": 2.0}), "auto") == "cuda"
+    assert _resolve_ray_device(_Resources({"CPU": 8.0, "GPU": 2.0}), "cpu") == "cpu"
     with pytest.raises(VisrecError, match="no GPUs"):
-        _resolve_ray_device(FakeRay({"CPU": 8.0}), "cuda")
+        _resolve_ray_device(_Resources({"CPU": 8.0}), "cuda")
     with pytest.raises(VisrecError, match="unknown device"):
-        _resolve_ray_device(FakeRay({"CPU": 8.0}), "tpu")
-    assert _resolve_ray_device(FakeRay({"CPU": 8.0, "GPU": 2.0}), "CUDA:1") == "cuda:1"
+        _resolve_ray_device(_Resources({"CPU": 8.0}), "tpu")
+    assert _resolve_ray_device(_Resources({"CPU": 8.0, "GPU": 2.0}), "CUDA:1") == "cuda:1"
     with pytest.raises(VisrecError, match="unknown device 'cuda:x'"):
-        _resolve_ray_device(FakeRay({"CPU": 8.0, "GPU": 2.0}), "cuda:x")
+        _resolve_ray_device(_Resources({"CPU": 8.0, "GPU": 2.0}), "cuda:x")
 
 
 def test_bad_device_fails_before_ray_starts():
