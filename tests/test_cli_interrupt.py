@@ -129,26 +129,41 @@ def _raise(exc: Exception) -> Callable[..., object]:
     return fail
 
 
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_sigterm_is_an_interrupt_with_the_status_of_the_signal(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sig: int, status: int
 ) -> None:
-    # by default a SIGTERM (timeout, docker stop, a scheduler) kills at once, leaving
-    # the temporary files and locks a Ctrl-C removes
-    if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
-        pytest.skip("a SIGTERM handler is installed here")
+    # by default a SIGTERM (timeout, docker stop, a scheduler) or a SIGHUP (a terminal
+    # or SSH session gone) kills at once, leaving the temporary files and locks a
+    # Ctrl-C removes
+    if signal.getsignal(sig) != signal.SIG_DFL:
+        pytest.skip("a handler of the signal is installed here")
     cleaned = []
 
     def run(args: argparse.Namespace) -> int:
         try:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), sig)
             raise AssertionError("no interrupt")
         finally:
             cleaned.append(True)
 
     monkeypatch.setattr(report_cmd, "run", run)
-    assert main(["report", "r.json", "-o", "r.html"]) == 143
+    assert main(["report", "r.json", "-o", "r.html"]) == status
     assert capsys.readouterr().err == "interrupted\n" and cleaned == [True]
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # put back
+    assert signal.getsignal(sig) == signal.SIG_DFL  # put back
     # and a Ctrl-C after it is 130 again
     monkeypatch.setattr(report_cmd, "run", _ctrl_c_then(ValueError("half-imported")))
     assert main(["report", "r.json", "-o", "r.html"]) == 130
+
+
+def test_an_ignored_sighup_stays_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `nohup visrec ...`: the run must go on when the terminal goes
+    monkeypatch.setattr(
+        signal, "getsignal", lambda s: signal.SIG_IGN if s == signal.SIGHUP else signal.SIG_DFL
+    )
+    set_to: list[int] = []
+    real = signal.signal
+    monkeypatch.setattr(signal, "signal", lambda s, h: (set_to.append(s), real(s, h))[1])
+    monkeypatch.setattr(report_cmd, "run", lambda args: 0)
+    assert main(["report", "r.json", "-o", "r.html"]) == 0
+    assert signal.SIGHUP not in set_to and signal.SIGTERM in set_to

@@ -165,11 +165,14 @@ def _manifest(tmp_path: Path, server: Server, paths: list[str]) -> Path:
 SLOW_PATHS = ["/trickle-1.jpg", "/trickle-2.jpg", "/silent-1.jpg", "/mute-1.jpg"]
 
 
-@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
 def test_ctrl_c_stops_downloads_in_progress_at_once_and_leaves_no_partial_file(
     server: Server, tmp_path: Path, sig: int, status: int
 ) -> None:
-    # SIGTERM (timeout, docker stop) is stopped the same way, with 128 + 15
+    # SIGTERM (timeout, docker stop) and SIGHUP (a dropped SSH session) are stopped the
+    # same way, with 128 + the signal
     urls = _manifest(tmp_path, server, SLOW_PATHS)
     cache = tmp_path / "cache"
     cmd = [sys.executable, "-m", "visrec", "fetch", str(urls), "--cache", str(cache)]

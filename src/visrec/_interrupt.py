@@ -9,31 +9,43 @@ stops instead of carrying on with the fallback. ``visrec.cli`` marks the press.
 
 from __future__ import annotations
 
+import signal
+
 _pressed = False
-_terminated = False
+#: the signal that ended the command, when not a Ctrl-C: SIGTERM or SIGHUP (0: none)
+_signum = 0
 
 
 class Terminated(KeyboardInterrupt):
-    """A SIGTERM (``kill``, ``timeout``, ``docker stop``, a batch scheduler), raised
-    as a Ctrl-C is: every cleanup and resume note a Ctrl-C gets runs for it too."""
+    """A SIGTERM (``kill``, ``timeout``, ``docker stop``, a batch scheduler) or a SIGHUP
+    (the terminal or SSH session went away), raised as a Ctrl-C is: every cleanup and
+    resume note a Ctrl-C gets runs for it too."""
 
 
-def mark(*, term: bool = False) -> None:
-    """Note a Ctrl-C (called by the CLI's SIGINT handler), or a SIGTERM."""
-    global _pressed, _terminated
+def mark(*, term: bool = False, signum: int = 0) -> None:
+    """Note a Ctrl-C (called by the CLI's SIGINT handler), or a SIGTERM (``term``) or
+    another ending signal (``signum``). The first such signal is the one reported."""
+    global _pressed, _signum
     _pressed = True
-    _terminated = _terminated or term
+    _signum = _signum or signum or (int(signal.SIGTERM) if term else 0)
 
 
 def clear() -> None:
     """Forget it (a new command starts)."""
-    global _pressed, _terminated
-    _pressed = _terminated = False
+    global _pressed, _signum
+    _pressed = False
+    _signum = 0
 
 
 def terminated() -> bool:
-    """Whether the interrupt was a SIGTERM (exit status 143, not 130)."""
-    return _terminated
+    """Whether the interrupt was a signal other than Ctrl-C (a SIGTERM, a SIGHUP)."""
+    return bool(_signum)
+
+
+def exit_status() -> int:
+    """128 + the ending signal, as a shell reports a process it killed: 143 for a
+    SIGTERM, 129 for a SIGHUP; 130 for a Ctrl-C."""
+    return 128 + (_signum or int(signal.SIGINT))
 
 
 def pressed() -> bool:

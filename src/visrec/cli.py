@@ -83,7 +83,8 @@ def _ctrl_c_seen() -> Iterator[None]:
 
     A SIGTERM, where its handler is the default (which kills at once), is raised as
     :class:`visrec._interrupt.Terminated`, a KeyboardInterrupt: temporary files are
-    removed, resume notes printed, and ``main`` returns 143.
+    removed, resume notes printed, and ``main`` returns 143. So is a SIGHUP (a closed
+    terminal, a dropped SSH session; status 129), unless ignored (``nohup``).
     """
     _interrupt.clear()
     if threading.current_thread() is not threading.main_thread():
@@ -91,7 +92,11 @@ def _ctrl_c_seen() -> Iterator[None]:
         return
     # SIGTERM only where nobody handles it: by default it kills at once, leaving the
     # temporary files and lock a Ctrl-C would have removed
-    term = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    ends = [
+        s
+        for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None))  # no SIGHUP on Windows
+        if s is not None and signal.getsignal(s) == signal.SIG_DFL
+    ]
     ctrl_c = signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
     def note(signum: int, frame: FrameType | None) -> None:
@@ -99,20 +104,20 @@ def _ctrl_c_seen() -> Iterator[None]:
         signal.default_int_handler(signum, frame)
 
     def note_term(signum: int, frame: FrameType | None) -> None:
-        _interrupt.mark(term=True)
+        _interrupt.mark(signum=signum)
         raise _interrupt.Terminated
 
     if ctrl_c:
         signal.signal(signal.SIGINT, note)
-    if term:
-        signal.signal(signal.SIGTERM, note_term)
+    for s in ends:
+        signal.signal(s, note_term)
     try:
         yield
     finally:
         if ctrl_c:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-        if term:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for s in ends:
+            signal.signal(s, signal.SIG_DFL)
         # a later call in this process (a notebook, a test) starts without the press
         _interrupt.clear()
 
@@ -179,8 +184,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     with _ctrl_c_seen():
         status = _run(func, args)
-        # 128 + SIGTERM, as the shell reports a process the signal killed
-        return 143 if status == 130 and _interrupt.terminated() else status
+        # 128 + SIGTERM (or SIGHUP), as the shell reports a process the signal killed
+        return _interrupt.exit_status() if status == 130 else status
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Parser:
