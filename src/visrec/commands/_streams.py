@@ -16,6 +16,7 @@ The leading underscore keeps this module out of ``visrec.cli.COMMAND_MODULES``.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -77,6 +78,16 @@ class _StdoutGuard:
 
     def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, ...
         return getattr(self.stream, name)
+
+
+class _NoStream:
+    """What a closed stdout is to a write: ``EBADF``, as the system says it."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    def flush(self) -> None:
+        pass
 
 
 def closed_stdout_status(status: int = 0) -> int:
@@ -161,17 +172,27 @@ def survives_closed_stdout(run: Callable[[argparse.Namespace], int]) -> Callable
     (``--json``, ``--report``, ``-o``), whatever order it prints and writes in. Output
     after that is dropped, no traceback, and the exit status is
     :func:`closed_stdout_status` (141, or the command's own failure status). Any other
-    failure to write stdout (``> /dev/full``) is one ``error:`` line and status 1.
+    failure to write stdout (``> /dev/full``) is one ``error:`` line and status 1; so
+    is a command started with stdout closed (``>&-``) that had something to print, as
+    ``ls >&-`` says a write error (Python would drop the lines without a word).
     ``visrec.cli.main`` stays the safety net for output outside such a command."""
     import functools
     import sys
 
     @functools.wraps(run)
     def guarded(args: argparse.Namespace) -> int:
-        # a command run by another keeps the one guard; None: started with stdout
-        # closed (`>&-`), where print() writes nothing and raises nothing
-        if sys.stdout is None or isinstance(sys.stdout, _StdoutGuard):
+        if isinstance(sys.stdout, _StdoutGuard):  # a command run by another: one guard
             return run(args)
+        if sys.stdout is None:  # started with stdout closed (`>&-`)
+            sink = _StdoutGuard(_NoStream())
+            sys.stdout = sink
+            try:
+                code = run(args)
+            finally:
+                sys.stdout = None
+            if sink.failed is None:  # nothing was printed
+                return code
+            return stdout_failed_status(sink.failed, code)
         guard = _StdoutGuard(sys.stdout)
         sys.stdout = guard
         try:
