@@ -240,10 +240,26 @@ def test_ctrl_c_inside_the_embedding_exits_130_with_one_line(
     out = tmp_path / "v.parquet"
     assert main(["embed", str(folder), "-o", str(out), "-q"]) == 130
     captured = capsys.readouterr()
-    assert captured.err == (
-        "interrupted: finished chunks are kept; run the same command again to resume\n"
-    )
+    # nothing had finished: no promise of a resume
+    assert captured.err == "interrupted: no chunk had finished, so nothing was kept\n"
     assert "embedded" not in captured.out and not out.exists()
+
+    class Second(Pressed):  # the first chunk is done, then the Ctrl-C
+        calls = 0
+
+        def __call__(self, batch: np.ndarray) -> np.ndarray:
+            Second.calls += 1
+            if Second.calls > 1:
+                raise KeyboardInterrupt
+            return np.ones((len(batch), 8), np.float32)  # TinyBackbone.dim
+
+    monkeypatch.setattr(engines_mod, "make_engine", lambda *a, **kw: Second())
+    argv = ["embed", str(folder), "-o", str(out), "-q", "--chunk-size", "2"]
+    assert main(argv) == 130
+    assert capsys.readouterr().err == (
+        f"interrupted: 1 finished chunk(s) are kept in {out}.parts; run the same command "
+        "again to resume\n"
+    )
 
 
 def test_recursive_with_a_manifest_is_refused_naming_both(

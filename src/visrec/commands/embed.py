@@ -199,12 +199,27 @@ def run(args: argparse.Namespace) -> int:
         where = exc.filename or args.output
         raise os_error(f"{where}: {exc.strerror or exc}", exc) from exc
     except KeyboardInterrupt:
-        print(
-            "interrupted: finished chunks are kept; run the same command again to resume",
-            file=sys.stderr,
-        )
+        print(f"interrupted: {_kept_chunks(args.output)}", file=sys.stderr)
         return 130
     return _report(args, result, source, skipped)
+
+
+def _kept_chunks(output: str | None) -> str:
+    """What an interrupted embed kept for a rerun: its finished chunks, if any."""
+    from visrec.embed.chunk_files import parts_dir
+
+    if output is None:
+        return "nothing was written"
+    try:
+        n = sum(1 for p in parts_dir(output).glob("chunk-*.parquet") if p.is_file())
+    except OSError:
+        n = 0
+    if not n:
+        return "no chunk had finished, so nothing was kept"
+    return (
+        f"{n:,} finished chunk(s) are kept in {parts_dir(output)}; run the same command "
+        "again to resume"
+    )
 
 
 def _check_args(args: argparse.Namespace) -> None:
