@@ -83,11 +83,17 @@ class _StdoutGuard:
 class _NoStream:
     """What a closed stdout is to a write: ``EBADF``, as the system says it."""
 
+    encoding = "utf-8"
+    errors = "strict"
+
     def write(self, text: str) -> int:
         raise OSError(errno.EBADF, "Bad file descriptor")
 
     def flush(self) -> None:
         pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 def closed_stdout_status(status: int = 0) -> int:
