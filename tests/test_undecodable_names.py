@@ -75,10 +75,16 @@ def test_a_parquet_output_with_such_a_name_is_refused_before_any_work(
     out = tmp_path / f"{ODD}.parquet"
     assert main(["embed", str(folder), "-o", str(out), "--quiet"]) == 2
     assert capsys.readouterr().err == (
-        f"error: output '{tmp_path}/\\xff.parquet': the name is not valid UTF-8, which "
+        f"error: -o '{tmp_path}/\\xff.parquet': the name is not valid UTF-8, which "
         "Parquet files need; rename it\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["imgs"]  # nothing left behind
+    # from Python, embed_images says the same of its output
+    from visrec.embed.extract import embed_images
+    from visrec.errors import VisrecError
+
+    with pytest.raises(VisrecError, match=r"output '.*\\xff.parquet': the name is not valid"):
+        embed_images({"0": folder / "0.jpg"}, out, progress=False)
 
 
 def test_vectors_with_such_a_name_are_one_line(
@@ -135,3 +141,27 @@ def test_a_line_break_in_a_file_name_keeps_the_error_one_line(
     missing = tmp_path / "c\rd"
     assert main(["embed", str(missing), "-o", str(tmp_path / "v.parquet")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path}/c\\rd: no such file or directory\n"
+
+
+def test_a_utf8_output_name_under_the_c_locale_is_refused_before_any_work(
+    tmp_path: Path,
+) -> None:
+    # LC_ALL=C with PYTHONUTF8=0: Python holds 'vé' as surrogates, which pyarrow refuses
+    # at the first chunk's write; an existing file was called "not a visrec vectors file"
+    import subprocess
+
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (40, 40), (10, 20, 200)).save(tmp_path / "imgs" / "a.jpg")
+    out = tmp_path / "vé.parquet"
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    argv = [sys.executable, "-m", "visrec", "embed", str(tmp_path / "imgs"), "-o", str(out), "-q"]
+    for exists in (False, True):
+        if exists:
+            assert main(["embed", str(tmp_path / "imgs"), "-o", str(out), "-q"]) == 0
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, errors="replace")
+        assert proc.returncode == 2, proc.stderr
+        assert "the name is not valid UTF-8" in proc.stderr
+        assert "set PYTHONUTF8=1 or LC_ALL=C.UTF-8" in proc.stderr
+        assert "not a visrec vectors file" not in proc.stderr
+        assert out.exists() is exists  # nothing written, nothing replaced
+        assert not (tmp_path / "vé.parquet.parts").exists()

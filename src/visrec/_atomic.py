@@ -300,9 +300,13 @@ def sweep_stale(
 
 def utf8_path(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is valid UTF-8 on disk (Linux allows any bytes; pyarrow, for
-    one, takes only UTF-8 paths)."""
+    one, takes only UTF-8 paths), and as Python holds it: under ``LC_ALL=C`` with
+    ``PYTHONUTF8=0`` a UTF-8 name comes in as surrogates, which pyarrow refuses too."""
     try:
         os.fsencode(path).decode("utf-8")
+        text = os.fspath(path)
+        if isinstance(text, str):
+            text.encode("utf-8")
     except UnicodeError:
         return False
     return True

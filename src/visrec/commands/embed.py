@@ -224,11 +224,12 @@ def _kept_chunks(output: str | None) -> str:
 
 def _check_args(args: argparse.Namespace) -> None:
     """Refuse options and outputs that cannot work, before any image is listed."""
+    from visrec._atomic import shown_path, utf8_path
     from visrec.commands._checks import check_at_least
     from visrec.data.images_index import IMAGE_SUFFIXES
     from visrec.embed.backbones import get_backbone
     from visrec.embed.store import is_foreign_file
-    from visrec.errors import VisrecError
+    from visrec.errors import VisrecError, not_utf8_hint
 
     if not args.output:
         what = (
@@ -251,6 +252,11 @@ def _check_args(args: argparse.Namespace) -> None:
             f"{shlex.quote(args.images_dir)} -o {shlex.quote(args.output)} ..."
         )
     check_output_file(args.output, "-o")
+    if not utf8_path(args.output):  # before the file is read to tell whether it is ours
+        raise VisrecError(
+            f"-o '{shown_path(args.output)}': the name is not valid UTF-8, which Parquet "
+            f"files need; rename it{not_utf8_hint()}"
+        )
     check_output_file(args.json, "--json")
     outputs = {"-o": args.output, "--json": args.json}
     check_outputs_distinct(outputs, {"--manifest": args.manifest})

@@ -75,7 +75,7 @@ from visrec.embed.output import (
     with_kept_rows,
 )
 from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, not_utf8_hint
 from visrec.images.decode import is_transient
 from visrec.models import _fit_lines
 
@@ -510,7 +510,7 @@ def _check_output(out: Path) -> Path:
     if not utf8_path(out):  # pyarrow would refuse it only at the first chunk's write
         raise VisrecError(
             f"output '{shown_path(out)}': the name is not valid UTF-8, which Parquet files "
-            "need; rename it"
+            f"need; rename it{not_utf8_hint()}"
         )
     parts = parts_dir(out)
     if os.path.lexists(parts) and not parts.is_dir():
