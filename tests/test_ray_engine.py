@@ -126,9 +126,10 @@ def test_actor_plan_leaves_cpus_for_decoding():
     assert pipe._plan(_Resources({"CPU": 2.0}), "cpu") == (1, 1, 0)
     assert pipe._plan(_Resources({"CPU": 16.0}), "cpu") == (3, 4, 0)
     assert pipe._plan(_Resources({"CPU": 64.0, "GPU": 4.0}), "cuda") == (4, 1, 1)
+    # two actors given: 3 CPUs each, one left for decoding (4 each would wait for ever)
     assert RayPipeline(get_backbone(), num_actors=2)._plan(_Resources({"CPU": 8.0}), "cpu") == (
         2,
-        4,
+        3,
         0,
     )
 

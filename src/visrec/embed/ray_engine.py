@@ -195,7 +195,9 @@ class RayPipeline:
         CPUs while keeping at least a quarter of the CPUs (at least one) for decoding.
     cpus_per_actor : int, optional
         CPUs reserved by (and threads used in) each CPU actor; default
-        ``min(4, max(1, cluster CPUs // 2))``.
+        ``min(4, max(1, cluster CPUs // 2))``, and with ``num_actors`` given at most
+        what leaves one CPU for decoding. A plan the cluster cannot hold is an error
+        on the local instance, a warning on a joined cluster (Ray would wait for ever).
     engine : {"auto", "onnx", "torch"}, default "auto"
         Inner engine in each actor, as for the local path.
     num_cpus : int, optional
@@ -283,8 +285,11 @@ class RayPipeline:
             what = f"{actors} actor(s) of 1 CPU and 1 CPU for decoding"
             self._check_fits(what, actors + 1, cpus, "CPU(s)", fixed)
             return actors, 1, 1
-        # by default at most 4, and one CPU left at least for decoding
+        # by default at most 4, and one CPU left at least for decoding; with the actors
+        # given, as many as leave that CPU free
         per = self.cpus_per_actor or min(4, max(1, cpus // 2), max(1, cpus - 1))
+        if self.num_actors and not self.cpus_per_actor:
+            per = max(1, min(per, (cpus - 1) // self.num_actors))
         actors = self.num_actors or max(1, (cpus - max(1, cpus // 4)) // per)
         what = f"{actors} actor(s) of {per} CPU(s) and 1 CPU for decoding"
         self._check_fits(what, actors * per + 1, cpus, "CPU(s)", fixed)
