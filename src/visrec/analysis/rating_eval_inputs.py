@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, check_columns_once, id_column
-from visrec.embed.store import ItemVectors, check_finite_vectors
+from visrec.embed.store import ItemVectors, check_finite_vectors, check_some_vector
 from visrec.errors import VisrecError, names_text
 from visrec.evaluation.protocols import collapse_duplicates
 
@@ -122,20 +122,15 @@ def _check_vectors(
         return None, ["no item vectors: the KNN and the visual MF were skipped"]
     notes = []
     codes, rated = pd.factorize(df[ITEM])
-    has = item_vectors.has_image_for(list(rated))
-    if len(rated) and not has.any():
-        # an "image" KNN on zero vectors and a visual MF equal to the plain one: refused,
-        # as `visrec rating-eval` refuses the file
-        from visrec.data.id_spelling import respelt, respelt_hint, shown_ids
-
-        ids = np.asarray(rated, dtype=object)
-        hint = respelt_hint(respelt(ids[:1000], item_vectors.ids), "the vectors")
-        raise VisrecError(
-            f"rating-eval: none of the {len(ids):,} rated items has an image vector in "
-            f"{source} (its ids look like {shown_ids(item_vectors.ids) or 'nothing'}; the "
-            f"rated items' like {shown_ids(ids)}){hint}; pass item_vectors=None for the "
-            "models without images"
-        )
+    # none: an "image" KNN on zero vectors and a visual MF equal to the plain one,
+    # refused as `visrec rating-eval` refuses the file
+    has = check_some_vector(
+        item_vectors,
+        list(rated),
+        f"rating-eval ({source})",
+        "rated items",
+        "; pass item_vectors=None for the models without images",
+    )
     # the KNN would fail inside sklearn, the MF turn NaN: refused as every command does
     check_finite_vectors(item_vectors, rated, source)
     eligible = None

@@ -206,12 +206,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _kept_chunks(output: str | None) -> str:
     """What an interrupted embed kept for a rerun: its finished chunks, if any."""
-    from visrec.embed.chunk_files import parts_dir
+    from visrec.embed.chunk_files import chunk_files_in, parts_dir
 
     if output is None:
         return "nothing was written"
     try:
-        n = sum(1 for p in parts_dir(output).glob("chunk-*.parquet") if p.is_file())
+        n = len(chunk_files_in(parts_dir(output)))
     except OSError:
         n = 0
     if not n:
@@ -224,12 +224,12 @@ def _kept_chunks(output: str | None) -> str:
 
 def _check_args(args: argparse.Namespace) -> None:
     """Refuse options and outputs that cannot work, before any image is listed."""
-    from visrec._atomic import shown_path, utf8_path
     from visrec.commands._checks import check_at_least
     from visrec.data.images_index import IMAGE_SUFFIXES
     from visrec.embed.backbones import get_backbone
+    from visrec.embed.extract import check_utf8_output
     from visrec.embed.store import is_foreign_file
-    from visrec.errors import VisrecError, not_utf8_hint
+    from visrec.errors import VisrecError
 
     if not args.output:
         what = (
@@ -252,11 +252,7 @@ def _check_args(args: argparse.Namespace) -> None:
             f"{shlex.quote(args.images_dir)} -o {shlex.quote(args.output)} ..."
         )
     check_output_file(args.output, "-o")
-    if not utf8_path(args.output):  # before the file is read to tell whether it is ours
-        raise VisrecError(
-            f"-o '{shown_path(args.output)}': the name is not valid UTF-8, which Parquet "
-            f"files need; rename it{not_utf8_hint()}"
-        )
+    check_utf8_output(args.output, "-o")  # before the file is read to tell whether it is ours
     check_output_file(args.json, "--json")
     outputs = {"-o": args.output, "--json": args.json}
     check_outputs_distinct(outputs, {"--manifest": args.manifest})

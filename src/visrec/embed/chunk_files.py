@@ -70,6 +70,12 @@ def parts_dir(output: str | os.PathLike[str]) -> Path:
     return out.with_name(out.name + ".parts")
 
 
+def chunk_files_in(parts: Path) -> list[Path]:
+    """The finished chunk files in ``parts`` (``chunk-<fingerprint>.parquet``), sorted;
+    none when it is no folder."""
+    return sorted(parts.glob("chunk-*.parquet")) if parts.is_dir() else []
+
+
 def cut_chunks(pairs: Sequence[tuple[str, str]], chunk_size: int) -> list[list[tuple[str, str]]]:
     """Cut ``pairs`` into consecutive chunks of about ``chunk_size`` items.
 
@@ -192,7 +198,7 @@ def remove_parts(parts: Path, note: Callable[[str], None]) -> None:
     a note, never removed with the folder."""
     if not parts.is_dir():
         return
-    for f in [*parts.glob("chunk-*.parquet"), *parts.glob(".chunk-*.tmp")]:
+    for f in [*chunk_files_in(parts), *parts.glob(".chunk-*.tmp")]:
         with contextlib.suppress(OSError):  # gone already (another run): nothing to do
             f.unlink()
     try:
@@ -222,7 +228,7 @@ def finished_parts(
         return found, retry
     wanted = {fp: k for k, fp in enumerate(fps)}
     stale_key = stale_input = 0
-    for f in sorted(parts.glob("chunk-*.parquet")):
+    for f in chunk_files_in(parts):
         fp = f.stem.removeprefix("chunk-")
         if fp in wanted:
             # Validate now (cheap: ids and errors only) so a damaged file is simply

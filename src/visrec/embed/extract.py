@@ -501,17 +501,24 @@ def _compute_missing(
     return str(eng.name)
 
 
+def check_utf8_output(out: str | os.PathLike[str], label: str = "output") -> None:
+    """Refuse a Parquet output name that is not valid UTF-8 (or that Python holds as
+    surrogates, under ``LC_ALL=C`` with ``PYTHONUTF8=0``): pyarrow would refuse it only
+    at the first chunk's write."""
+    if not utf8_path(out):
+        raise VisrecError(
+            f"{label} '{shown_path(out)}': the name is not valid UTF-8, which Parquet files "
+            f"need; rename it{not_utf8_hint()}"
+        )
+
+
 def _check_output(out: Path) -> Path:
     """Refuse an output path that cannot work, before any model is loaded; returns the
     parts folder of its chunk files."""
     if out.is_dir():
         raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
     check_output_path(out)  # not a pipe or device: reading it for reuse would block
-    if not utf8_path(out):  # pyarrow would refuse it only at the first chunk's write
-        raise VisrecError(
-            f"output '{shown_path(out)}': the name is not valid UTF-8, which Parquet files "
-            f"need; rename it{not_utf8_hint()}"
-        )
+    check_utf8_output(out)
     parts = parts_dir(out)
     if os.path.lexists(parts) and not parts.is_dir():
         # now, not at its mkdir once the model is loaded ("File exists" says not what to do)

@@ -139,6 +139,27 @@ def image_flags(values: Any) -> np.ndarray:
     return a.astype(bool)
 
 
+def check_some_vector(
+    iv: ItemVectors, item_ids: Any, who: str, noun: str, advice: str = ""
+) -> np.ndarray:
+    """Which of ``item_ids`` have an image vector in ``iv``; refuses vectors of none of
+    them (a file of another dataset, or ids spelt otherwise: '242.0' for '242'), naming
+    the ids of both and any respelling: ``WHO: none of the N NOUN has an image vector
+    (the vectors' ids look like ...; the NOUN' like ...)...ADVICE``."""
+    ids = np.asarray(item_ids, dtype=object)
+    has = iv.has_image_for(ids)
+    if len(ids) and not has.any():
+        from visrec.data.id_spelling import respelt, respelt_hint
+
+        hint = respelt_hint(respelt(ids[:1000], iv.ids), "the vectors")
+        raise VisrecError(
+            f"{who}: none of the {len(ids):,} {noun} has an image vector (the vectors' ids "
+            f"look like {shown_ids(iv.ids) or 'nothing'}; the {noun}' like "
+            f"{shown_ids(ids)}){hint}{advice}"
+        )
+    return has
+
+
 def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str = "item") -> None:
     """Refuse vectors holding NaN, infinity or huge values for any of ``item_ids``.
 

@@ -42,6 +42,7 @@ from visrec.embed.store import (
     UNUSABLE_VALUES,
     ItemVectors,
     backbone_names,
+    check_some_vector,
     described,
     image_flags,
     usable_rows,
@@ -200,18 +201,9 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         sklearn: refused, naming the first in id-map order, before anything is learned.
         Vectors of none of the training items are refused too, with the ids of both
         (most often spelt otherwise: '242.0' for '242')."""
-        train_ids = interactions.item_map.ids
-        if not item_vectors.has_image_for(train_ids).any():
-            from visrec.data.id_spelling import respelt, respelt_hint, shown_ids
-
-            theirs = shown_ids(item_vectors.ids)
-            ours = shown_ids(train_ids)
-            hint = respelt_hint(respelt(train_ids[:1000], item_vectors.ids), "the vectors")
-            raise VisrecError(
-                f"model {self.name!r}: none of the {len(train_ids):,} training items has an "
-                f"image vector (the vectors' ids look like {theirs or 'nothing'}; the "
-                f"training items' like {ours}){hint}"
-            )
+        check_some_vector(
+            item_vectors, interactions.item_map.ids, f"model {self.name!r}", "training items"
+        )
         bad = item_vectors.has_image & ~usable_rows(item_vectors.vectors)
         if not bad.any():
             return
