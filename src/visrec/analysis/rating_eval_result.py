@@ -43,7 +43,8 @@ class RatingEvalResult:
     runs : DataFrame
         One row per (seed, model): ``seed``, ``model``, ``uses`` (what the model draws
         on: :data:`BASELINE`, :data:`PICTURE`, :data:`RATINGS` or
-        :data:`RATINGS_PICTURE`), the metrics, ``fit_seconds``.
+        :data:`RATINGS_PICTURE`), the metrics, ``fit_seconds``, and ``class``: the
+        rating the majority-class baseline answers (empty for the other models).
     n_train, n_test : int
         Rows in each split (the same for every seed with ``"random"``; the last seed's
         with ``"cold-items"``, where item sizes vary: ``sizes`` has every seed's).
@@ -53,6 +54,8 @@ class RatingEvalResult:
         What was left out or filled in, in words.
     protocol : str
         ``"random"`` or ``"cold-items"``.
+    sizes : list of (int, int)
+        ``(n_train, n_test)`` of every seed's split, in ``seeds`` order.
     """
 
     table: pd.DataFrame

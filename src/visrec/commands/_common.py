@@ -242,8 +242,9 @@ def load_interactions_frame(
         time, so those rows are kept (of repeated pairs the last row wins), with a note.
     sep, user_col, item_col, rating_col, timestamp_col : str, optional
         The file's layout (``--sep``, ``--user-col``, ...); a rating or time column
-        that this load does not read is noted and left alone (``time_use`` says when
-        the command reads the time).
+        that this load does not read is noted and left alone.
+    time_use : str, default "this command does not use the time"
+        Ends the note on an unread time column: when the command reads the time.
 
     Returns
     -------

@@ -376,6 +376,14 @@ def load_amazon_reviews(
         With ``ids_only``, also read the review time (``timestamp``), for a split by
         time: a record without a usable time is in ``bad``, one without a rating is kept
         (unless ``keep_rating``).
+    for_photos : bool, default False
+        Read the records for their review photos (``visrec fetch``): the columns are
+        ``review_id``, ``user_id``, ``item_id``, ``image``, ``category`` and ``_where``
+        (``<file> line <n>``, where the record starts, for reports), and a
+        record needs only its reviewerID and asin, so one with no usable rating or time
+        (``"overall": null``) keeps its photos. A record the full load keeps has the
+        same ``review_id`` here; any other gets ``<asin>_<reviewerID>[_<time>]_x``
+        (``_2``... before the ``_x`` on repeats), which no full load gives.
 
     Returns
     -------
@@ -393,14 +401,6 @@ def load_amazon_reviews(
         ``rating`` with ``keep_rating``, ``timestamp`` with ``keep_time``), and only
         records without a reviewerID or asin (or a usable rating or time, when read), or
         unparsable ones, are in ``bad``.
-    for_photos : bool, default False
-        Read the records for their review photos (``visrec fetch``): the columns are
-        ``review_id``, ``user_id``, ``item_id``, ``image``, ``category`` and ``_where``
-        (``<file> line <n>``, where the record starts, for reports), and a
-        record needs only its reviewerID and asin, so one with no usable rating or time
-        (``"overall": null``) keeps its photos. A record the full load keeps has the
-        same ``review_id`` here; any other gets ``<asin>_<reviewerID>[_<time>]_x``
-        (``_2``... before the ``_x`` on repeats), which no full load gives.
     """
     if (keep_rating or keep_time) and not ids_only:
         what = "keep_rating" if keep_rating else "keep_time"
@@ -621,6 +621,19 @@ def load_amazon_meta(
 ) -> LoadResult:
     """Load Amazon metadata files (``meta_<Category>.json[.gz]``).
 
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        ``meta_<Category>.json`` or ``.json.gz`` files, JSON lines or pretty-printed
+        concatenated objects.
+    with_lines : bool, default False
+        Add ``_line``, the line where each record's object starts, and ``_where``,
+        ``<file> line <n>`` (for reports on records dropped later, e.g. an empty label,
+        or on a bad image URL).
+    keep_repeats : bool, default False
+        Keep every record of a repeated asin, for a caller that picks one after its own
+        checks (an item table keeps the first with a label).
+
     Returns
     -------
     LoadResult
@@ -628,12 +641,8 @@ def load_amazon_meta(
         name, like the review loader), ``main_cat``, ``categories`` (the record's own
         ``category`` breadcrumb list) and ``image_urls`` (``imageURLHighRes`` when
         non-empty, else ``imageURL``; list, empty when none). Records without an asin,
-        unparsable JSON and repeated asins (first kept) are in ``bad``.
-        ``with_lines`` adds ``_line``, the line where each record's object starts, and
-        ``_where``, ``<file> line <n>`` (for reports on records dropped later, e.g. an
-        empty label, or on a bad image URL). ``keep_repeats`` keeps
-        every record of a repeated asin, for a caller that picks one after its own
-        checks (an item table keeps the first with a label).
+        unparsable JSON and repeated asins (first kept, unless ``keep_repeats``) are in
+        ``bad``.
     """
     scan = _JsonScan(_as_paths(paths))
     rows: list[dict[str, object]] = []

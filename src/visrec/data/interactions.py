@@ -34,6 +34,8 @@ class IdMap:
     ids : ndarray of str, shape (n,)
         Raw ids in index order. Must be unique.
 
+    Notes
+    -----
     Two maps are equal when they hold the same ids in the same order.
     """
 

@@ -290,7 +290,8 @@ class OnnxEngine:
     batch_size : int, optional
         Preferred batch size for callers; default 4 on CPU, 128 on CUDA.
     threads : int, optional
-        Intra-op threads on CPU; default the number of physical cores.
+        Intra-op threads per session call; default 1 on CPU (``parallel`` runs one
+        call per physical core), the number of physical cores on CUDA.
     model_dir : path, optional
         Where the exported model is cached; default ``cache_dir()``.
     spinning : bool, default False

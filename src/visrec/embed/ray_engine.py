@@ -222,7 +222,6 @@ class RayPipeline:
         cpus_per_actor: int | None = None,
         engine: str = "auto",
         num_cpus: int | None = None,
-        progress: bool = True,
     ) -> None:
         parse_device(device)  # a bad device fails here, not after Ray has started
         self.backbone = backbone
@@ -236,7 +235,6 @@ class RayPipeline:
         if self.engine not in ("auto", "onnx", "torch"):
             raise VisrecError(f"inner engine for Ray must be auto, onnx or torch, got {engine!r}")
         self.num_cpus = num_cpus
-        self.progress = progress
         if batch_size is not None and batch_size < 1:
             raise VisrecError(f"batch size must be >= 1, got {batch_size}")
 
@@ -450,10 +448,12 @@ def embed_with_ray(
 
     Parameters
     ----------
-    items, output, backbone, device, batch_size, progress
+    items, output, backbone, device, batch_size
         As for ``embed_images``; the result and the output file are the same.
     ray_address : str, optional
         Existing Ray cluster; default a local instance started (and stopped) here.
+    progress : bool, default True
+        As for ``embed_images`` (Ray Data's own bars stay off).
     workers : int, optional
         Ignored (decoding runs as Ray tasks); accepted for a uniform call.
     num_actors : int, optional
@@ -477,7 +477,6 @@ def embed_with_ray(
         ray_address=ray_address,
         num_actors=num_actors,
         engine=engine,
-        progress=progress,
     )
     return embed_images(
         items, output, backbone=bb, engine=pipeline, progress=progress, **extract_options

@@ -68,6 +68,8 @@ def evaluate_model(
         Needed for ``cold-items`` by models with ``scores_new_items``.
     batch_size : int, default 512
         Users scored at a time (memory is ``batch_size x n_candidates`` floats); >= 1.
+    progress : bool, default False
+        A tqdm bar over the users scored.
     exclude : DataFrame, optional
         ``(user_id, item_id)`` pairs left out of that user's candidates, besides their
         training items (see :func:`~visrec.evaluation.runner.run_experiment`); pairs of

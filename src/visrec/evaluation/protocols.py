@@ -393,8 +393,9 @@ def make_split(
     Returns
     -------
     Split
-        ``train`` and ``test`` Interactions on one id map (from the training rows),
-        the test items as candidates for cold-items, and counts of what was dropped.
+        ``train`` and ``test`` Interactions on one user map (from the training rows)
+        and, for warm and time, one item map; for cold-items the test item map is the
+        held-out items (the candidates). Also counts of what was dropped.
     """
     if isinstance(frame, pd.DataFrame):
         check_columns_once(frame)

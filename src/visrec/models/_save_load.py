@@ -219,6 +219,8 @@ class SaveLoadMixin:
             The fitted model; ``Recommender.load`` gives any model, ``VBPR.load`` refuses
             a folder holding another kind.
 
+        Notes
+        -----
         Loading runs no code from the file: arrays come from ``np.load`` with
         ``allow_pickle=False``; damaged or mismatched files are a VisrecError naming
         the file. A folder that ``visrec train`` swapped in while it was read (its

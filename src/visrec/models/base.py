@@ -101,6 +101,17 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
     Subclasses implement ``_fit`` and ``_score`` (and ``_score_new`` when they can score
     items from image vectors alone, best split into ``_new_terms``, the pictures' part,
     and ``_score_terms``, the users') and list their learned arrays in ``_array_attrs``.
+
+    Attributes
+    ----------
+    user_map_, item_map_ : IdMap
+        Raw ids <-> row indices of the training users and items; every array below is
+        aligned to them, and ``save`` keeps them with the model.
+    seen_ : scipy.sparse.csr_matrix, shape (n_users, n_items)
+        The training interactions (1 per distinct pair), left out of recommendations.
+    vector_meta_ : dict
+        Only after a fit with item vectors: their metadata (backbone, ``dim``...), to
+        refuse vectors of another backbone when scoring.
     """
 
     #: registry name, also written to ``model.json``
@@ -635,7 +646,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
 
         Items the model cannot score (``score`` gives them ``-inf``: no training
         interaction and, for image models, no image) hold untrained factors, so they
-        are never returned, and such a query item gets an empty row. A model without
+        are never returned, and such a query item gets a row of padding. A model without
         item embeddings (popularity) raises VisrecError; for looks alone,
         :func:`visrec.search.knn.similar_items` works on the image vectors.
         """

@@ -39,6 +39,22 @@ class BPR(AutoRegMixin, Recommender):
     verbose : bool, default False
         Show a progress bar over epochs.
 
+    Attributes
+    ----------
+    user_factors_ : ndarray of float32, shape (n_users, factors)
+    item_factors_ : ndarray of float32, shape (n_items, factors)
+    item_bias_ : ndarray of float32, shape (n_items,)
+    reg_ : float
+        The penalty trained with (``"auto"`` resolved).
+    reg_validation_ : dict
+        Validation Recall@20 of each penalty tried (empty when none was).
+    item_trained_ : ndarray of bool, shape (n_items,)
+        Items with a training interaction (derived, not saved).
+    user_map_, item_map_, seen_
+        As in :class:`~visrec.models.base.Recommender`.
+
+    Notes
+    -----
     Items with no training interactions cannot be ranked and score ``-inf``; items
     unseen in training cannot be scored at all (``scores_new_items`` is False).
     """

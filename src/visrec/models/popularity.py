@@ -17,6 +17,14 @@ class Popularity(Recommender):
 
     Items with no training interactions score ``-inf`` (a count of 0 says nothing about
     an item nobody could interact with); items unseen in training cannot be scored.
+
+    Attributes
+    ----------
+    item_counts_ : ndarray of float32, shape (n_items,)
+        Distinct training users per item (besides the base class's ``user_map_``,
+        ``item_map_``, ``seen_``).
+    item_scores_ : ndarray of float32, shape (n_items,)
+        The score row every user gets: the counts, ``-inf`` where 0 (derived, not saved).
     """
 
     name = "popularity"

@@ -75,6 +75,8 @@ class RatingMF(ParamsMixin):
     user_map_, item_map_ : IdMap
         The id maps of the training interactions: ``predict`` takes indices into them
         (``model.user_map_.to_index(raw_ids)``).
+    n_users_, n_items_ : int
+        Their sizes.
     global_mean_ : float
     user_bias_ : ndarray of shape (n_users,)
     item_bias_ : ndarray of shape (n_items,)

@@ -93,6 +93,42 @@ class VBPR(AutoRegMixin, Recommender):
     random_state : int or None, default 0
     verbose : bool, default False
 
+    Attributes
+    ----------
+    user_factors_, item_factors_ : ndarray of float32, shape (n_users | n_items, factors)
+        ``gamma_u`` and ``gamma_i`` (zero for items without interactions).
+    item_bias_ : ndarray of float32, shape (n_items,)
+        ``beta_i`` (zero for items without interactions).
+    user_visual_factors_ : ndarray of float32, shape (n_users, visual_factors)
+        ``theta_u``.
+    projection_ : ndarray of float32, shape (d, visual_factors)
+        ``E``, acting on the centred and scaled full-width vector.
+    visual_bias_ : ndarray of float32, shape (d,)
+        ``beta'``.
+    item_visual_, item_visual_bias_ : ndarray of float32
+        ``E f_i`` (n_items, visual_factors) and ``beta' . f_i`` (n_items,) of the id
+        map's items (zero without an image).
+    feature_mean_, feature_scale_ : ndarray of float32, shapes (d,) and (1,)
+        The centring and scaling of the vectors (training items' statistics).
+    new_user_visual_factors_, new_projection_, new_visual_bias_, new_item_visual_, \
+    new_item_visual_bias_ : ndarray of float32
+        The same visual terms from the fit that scores items known only by an image
+        (a copy of the model's own when one fit served both).
+    item_scorable_ : ndarray of bool, shape (n_items,)
+        Items with interactions or an image.
+    reg_, reg_visual_ : float
+        The penalties trained with (``"auto"`` resolved).
+    reg_validation_ : dict
+        Validation Recall@20 of each setting tried (empty when none was).
+    one_fit_ : bool
+        Whether the model's own visual terms score image-only items (derived).
+    image_only_ : ndarray of int64
+        Positions of the id map's items known only by an image (derived, not saved).
+    user_map_, item_map_, seen_, vector_meta_
+        As in :class:`~visrec.models.base.Recommender`.
+
+    Notes
+    -----
     Items in the training id map with neither interactions nor an image score ``-inf``.
     """
 

@@ -72,6 +72,34 @@ class VisualCF(AutoRegMixin, Recommender):
     device : str or None, default None
     random_state : int or None, default 0
     verbose : bool, default False
+
+    Attributes
+    ----------
+    user_factors_, item_factors_, item_bias_ : ndarray of float32
+        ``p_u`` (n_users, factors), ``q_i`` (n_items, factors), ``b_i`` (n_items,):
+        BPR's terms for items with interactions, the map's for the id map's items known
+        only by an image.
+    image_user_factors_ : ndarray of float32, shape (n_users, factors)
+        The user factors that score items known only by an image (those of the map's
+        BPR; equal to ``user_factors_`` when one BPR served both).
+    map_weights_, map_intercept_ : ndarray of float32, shapes (d, factors + 1), (factors + 1,)
+        ``W`` and ``c``: the scaled image vector -> ``(q_i, b_i)`` ridge map.
+    feature_mean_, feature_scale_ : ndarray of float32, shapes (d,) and (1,)
+        The centring and scaling of the (``feature_norm``-transformed) vectors.
+    item_scorable_ : ndarray of bool, shape (n_items,)
+        Items with interactions or an image.
+    profile_components_, user_profiles_, image_only_profiles_, profile_scale_ : ndarray
+        The taste term (empty when its weight is 0): principal components (k, d), each
+        user's unit mean picture (n_users, k), the image-only items' unit pictures, and
+        the factor that puts cosines on the scores' scale.
+    reg_ : float
+        The known items' BPR penalty (``"auto"`` resolved).
+    reg_validation_, profile_validation_ : dict
+        Validation Recall@20 of each penalty / taste weight tried (empty when none was).
+    image_only_ : ndarray of int64
+        Positions of the id map's items known only by an image (derived, not saved).
+    user_map_, item_map_, seen_, vector_meta_
+        As in :class:`~visrec.models.base.Recommender`.
     """
 
     name = "visual-cf"

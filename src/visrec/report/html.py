@@ -40,19 +40,27 @@ class ReportData:
     cluster : ClusterResult, optional
         From :func:`visrec.analysis.cluster.cluster_vs_labels`.
     cluster_samples : mapping of int to list of (item_id, image path)
-    item_labels : mapping of str to str
-        Each item's category, shown under its photo in the cluster grids.
         Sample items per cluster for the image grids.
     cluster_note : str, optional
         Why the clustering section is empty, or a caveat about it.
+    item_labels : mapping of str to str
+        Each item's category, shown under its photo in the cluster grids.
     projection : ndarray of shape (n, 2), optional
-        2-D coordinates of the items, with ``projection_labels`` (n,) to colour them.
+        2-D coordinates of the items.
+    projection_labels : sequence of str
+        The items' categories (n,), to colour the map by.
+    projection_method : str, default "PCA"
+        How the map was made, named in its caption.
+    projection_explained : (float, float), optional
+        The share of the variance each axis of the map holds (PCA), when known.
     knn : KnnRatingResult, optional
         From :func:`visrec.analysis.rating_knn.knn_rating`.
     knn_note : str, optional
         Why the rating section is empty (e.g. "no ratings in this dataset").
     recommenders : DataFrame, optional
-        A model x metric table; ``recommenders_note`` explains it or why it is absent.
+        A model x metric table.
+    recommenders_note : str, optional
+        What the table shows, or why it is absent.
     timings : mapping of str to float
         Seconds per stage.
     parts : tuple of str
@@ -76,7 +84,6 @@ class ReportData:
     projection: np.ndarray | None = None
     projection_labels: Sequence[str] = ()
     projection_method: str = "PCA"
-    #: the share of the variance each axis of the map holds (PCA), None if not known
     projection_explained: tuple[float, float] | None = None
     knn: Any = None
     knn_note: str | None = None
