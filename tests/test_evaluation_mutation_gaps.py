@@ -257,7 +257,7 @@ def test_a_damaged_recorded_run_is_fitted_again_and_dropped(tmp_path: Path, dama
                          note=notes.append, log=log.append)  # fmt: skip
     assert notes == [
         f"resume: 1 run(s) recorded in {record} lack a field or hold a wrong value "
-        "(edited or damaged); they are fitted again"
+        "(written by an older visrec, edited or damaged); they are fitted again"
     ]
     assert "(recorded)" not in log[-1]
     pd.testing.assert_frame_equal(got.runs.drop(columns=["fit_s", "score_s"]),

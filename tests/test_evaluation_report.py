@@ -16,6 +16,7 @@ from test_runner import checkerboard, write_case
 from visrec.cli import main
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
+from visrec.models.bpr import BPR
 from visrec.report.evaluation import (
     picture_roles,
     read_result,
@@ -398,6 +399,24 @@ def test_a_binary_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "v.parquet: not a text file (byte 4: not UTF-8)" in capsys.readouterr().err
 
 
+def test_the_json_records_the_defaults_its_settings_are_judged_against(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame, iv = checkerboard()
+    csv, vec = write_case(tmp_path, frame, iv)
+    out_json = tmp_path / "r.json"
+    argv = ["evaluate", "--interactions", str(csv), "--vectors", str(vec), "--quiet",
+            "--models", "popularity,bpr", "--param", "bpr.epochs=2", "--seeds", "1",
+            "--json", str(out_json)]  # fmt: skip
+    assert main(argv) == 0
+    result = read_result(out_json)
+    assert result["defaults"]["bpr"] == json.loads(json.dumps(BPR().get_params()))
+    assert result["defaults"]["popularity"] == {}
+    assert verdict(result)[-1] == (
+        "Settings away from the defaults: bpr epochs=2 (default 80); the answer is for these."
+    )
+
+
 def test_notes_and_inputs_stay_with_the_figures(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -442,9 +461,20 @@ def test_verdict_says_settings_off_the_defaults_weak_evidence_and_the_baseline()
     res = _result("warm", {"popularity": [0.2] * 6, "bpr": [0.40] * 6,
                            "vbpr": [0.42, 0.43, 0.44, 0.45, 0.46, 0.39]})  # fmt: skip
     res["params"]["bpr"] = {"epochs": 5, "verbose": True}
+    res["defaults"] = {m: {"epochs": 80, "verbose": False} for m in res["params"]}
     lines = verdict(res)
     assert lines[-1] == (
         "Settings away from the defaults: bpr epochs=5 (default 80); the answer is for these."
+    )
+    # the defaults the file records, not this version's: 5 was that run's default
+    res["defaults"]["bpr"]["epochs"] = 5
+    assert not any("Settings away" in line for line in verdict(res))
+    # a file from before the defaults were recorded: compared with today's, and said so
+    del res["defaults"]
+    assert verdict(res)[-1] == (
+        "Settings away from this visrec's defaults: bpr epochs=5 (default 80); the answer "
+        "is for these (the file does not record the defaults it ran with, which an older "
+        "visrec may have had)."
     )
     # 5 of 6 seeds: called, and said to be weak (p = 0.109)
     assert "better on 5 of 6 seeds; sign test p = 0.109. Weak evidence (p above" in lines[1]

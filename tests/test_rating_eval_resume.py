@@ -368,7 +368,7 @@ def test_a_damaged_recorded_seed_is_fitted_again_and_dropped(
     assert len(fits) == 3
     assert notes == [
         f"resume: 1 seed(s) recorded in {record} lack a field or hold a wrong value "
-        "(edited or damaged); they are fitted again"
+        "(written by an older visrec, edited or damaged); they are fitted again"
     ]
     # the damaged line is gone, the seed's new one took its place
     assert [r["seed"] for r in run_record.read_record(record)] == [1234]

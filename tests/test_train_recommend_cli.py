@@ -13,6 +13,7 @@ import pytest
 
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, read_vectors, write_vectors
+from visrec.errors import VisrecError
 from visrec.models.base import Recommender
 from visrec.models.candidates import rank_block, tie_key
 from visrec.models.registry import MODELS, get_model_class
@@ -323,6 +324,59 @@ def test_recommend_refuses_vectors_of_another_backbone(
     code = main([*argv, "--vectors", str(other)])
     err = capsys.readouterr().err
     assert "Traceback" not in err and (code == 0 or err.count("\n") == 1)
+
+
+def test_recommend_refuses_vectors_made_with_other_preprocessing(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the same backbone after an upgrade that changed how images are prepared (or other
+    # weights under its name): its vectors are not the ones the model learned from
+    iv = read_vectors(files["vectors"])
+    made = {"preprocessing": {"resize": "shorter", "interpolation": "bilinear"}}
+    iv.meta.update(backbone="efficientnet-lite0", weights_id="w1", **made)
+    write_vectors(files["vectors"], iv)
+    folder = _train(files, tmp_path, "visual-cf")
+    out = tmp_path / "r.csv"
+    argv = ["recommend", str(folder), "-o", str(out), "--items", str(files["cands"])]
+
+    def copy(name: str, **meta: object) -> Path:
+        path = tmp_path / name
+        write_vectors(path, ItemVectors(iv.ids, iv.vectors, iv.has_image, {**iv.meta, **meta}))
+        return path
+
+    bicubic = copy(
+        "bicubic.parquet", preprocessing={"resize": "shorter", "interpolation": "bicubic"}
+    )
+    capsys.readouterr()
+    assert main([*argv, "--vectors", str(bicubic)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {bicubic}: these efficientnet-lite0 vectors were made with other weights "
+        "or preprocessing than the vectors model 'visual-cf' was trained on (interpolation "
+        "'bilinear' vs 'bicubic'), so its scores of new items from them would be off; embed "
+        "the new items the way the training items were, or train again on vectors made "
+        "like these\n"
+    )
+    assert not out.exists()
+    other_weights = copy("w2.parquet", weights_id="w2")
+    assert main([*argv, "--vectors", str(other_weights)]) == 2
+    assert "(weights 'w1' vs 'w2')" in capsys.readouterr().err
+    # a step described only by a later visrec, or no description at all: not a difference
+    described = copy(
+        "more.parquet",
+        preprocessing={"resize": "shorter", "interpolation": "bilinear", "jpeg_draft": True},
+    )
+    assert main([*argv, "--vectors", str(described)]) == 0
+    out.unlink()
+    bare = tmp_path / "bare.parquet"
+    write_vectors(
+        bare, ItemVectors(iv.ids, iv.vectors, iv.has_image, {"backbone": "efficientnet-lite0"})
+    )
+    assert main([*argv, "--vectors", str(bare)]) == 0
+    # the Python API refuses the same vectors
+    model = Recommender.load(folder)
+    with pytest.raises(VisrecError, match=r"interpolation 'bilinear' vs 'bicubic'"):
+        model.score_new_items([0], read_vectors(bicubic))
+    assert model.score_new_items([0], read_vectors(described)).shape == (1, len(iv.ids))
 
 
 def test_train_errors(files: dict[str, Path], tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def check_same_backbone(
     an error: the model maps one network's features, and another network's (the
     EfficientNet-Lite family are all 1280-d, so :func:`check_vector_dim` cannot tell)
     would give meaningless scores without a sign."""
-    from visrec.embed.store import backbone_names
+    from visrec.embed.store import backbone_names, made_differently
 
     mine, theirs = backbone_names(model_meta, meta)
     if mine is None:
@@ -99,6 +99,14 @@ def check_same_backbone(
             f"{mine} vectors, so its scores of new items from these would be meaningless; "
             f"embed the new items with `visrec embed --backbone {mine}`, or train on "
             f"{theirs} vectors"
+        )
+    differ = made_differently(model_meta, meta)
+    if differ:  # e.g. embedded by a visrec whose preprocessing changed since training
+        raise VisrecError(
+            f"{path}: these {theirs} vectors were made with other weights or preprocessing "
+            f"than the vectors model {model_name!r} was trained on ({'; '.join(differ)}), "
+            "so its scores of new items from them would be off; embed the new items the "
+            "way the training items were, or train again on vectors made like these"
         )
 
 

@@ -240,6 +240,30 @@ def backbone_names(trained: Any, given: Any) -> tuple[str | None, str | None]:
     return name(trained), name(given)
 
 
+def made_differently(trained: Any, given: Any) -> list[str]:
+    """How a vectors file's meta differs from a model's ``vector_meta_`` in the weights
+    or preprocessing that make a vector (``"interpolation 'bilinear' vs 'bicubic'"``);
+    empty when they agree or one does not say. A preprocessing field only one side
+    records is not compared: a later visrec may describe more of the same steps."""
+    if not (isinstance(trained, dict) and isinstance(given, dict)):
+        return []
+
+    def same(a: Any, b: Any) -> bool:  # JSON-read lists vs in-memory tuples
+        return json.dumps(a, sort_keys=True, default=str) == json.dumps(
+            b, sort_keys=True, default=str
+        )
+
+    out = []
+    a, b = trained.get("weights_id"), given.get("weights_id")
+    if a is not None and b is not None and not same(a, b):
+        out.append(f"weights {a!r} vs {b!r}")
+    pa_, pb = trained.get("preprocessing"), given.get("preprocessing")
+    if isinstance(pa_, dict) and isinstance(pb, dict):
+        out += [f"{k} {pa_[k]!r} vs {pb[k]!r}" for k in sorted(set(pa_) & set(pb), key=str)
+                if not same(pa_[k], pb[k])]  # fmt: skip
+    return out
+
+
 def _projection(dim: int) -> np.ndarray:
     """The two random directions ``duplicate_groups`` keys rows by (fixed: seed 0)."""
     return np.random.default_rng(0).standard_normal((dim, 2))

@@ -163,6 +163,8 @@ class ExperimentResult:
             ],
             "splits": self.info,
             "params": {m: {n: _plain(v) for n, v in p.items()} for m, p in self.params.items()},
+            # what "away from the defaults" means for this file, whatever visrec reads it
+            "defaults": _defaults(self.params),
             "notes": list(self.notes),
             "inputs": dict(self.inputs),
             "records_skipped": dict(self.records_skipped),
@@ -174,6 +176,19 @@ class ExperimentResult:
         if path is not None:
             write_text_atomic(path, text + "\n")
         return text
+
+
+def _defaults(params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each registered model's hyperparameter defaults (``name@label``: its base's)."""
+    from visrec.models.registry import MODELS, get_model_class
+
+    out = {}
+    for name in params:
+        base = name.partition("@")[0]
+        if base in MODELS:
+            defaults = get_model_class(base)().get_params()
+            out[name] = {n: _plain(v) for n, v in defaults.items()}
+    return out
 
 
 def _num(v: Any) -> float | None:

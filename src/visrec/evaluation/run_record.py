@@ -259,7 +259,8 @@ def open_record(
     if got.damaged:
         note(
             f"resume: {len(got.damaged)} {what[:-1]}(s) recorded in {path} lack a field or "
-            "hold a wrong value (edited or damaged); they are fitted again"
+            "hold a wrong value (written by an older visrec, edited or damaged); they are "
+            "fitted again"
         )
     if records or path.exists():  # a damaged run is of no use to any rerun: dropped
         dropped = {id(r) for r in got.damaged}

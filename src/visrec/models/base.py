@@ -45,6 +45,7 @@ from visrec.embed.store import (
     check_some_vector,
     described,
     image_flags,
+    made_differently,
     usable_rows,
 )
 from visrec.errors import NotFittedError, VisrecError
@@ -471,6 +472,13 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
                 raise VisrecError(
                     f"the vectors are from {theirs!r}, the model was trained on {mine!r} "
                     "vectors: embed the new items with the same backbone"
+                )
+            differ = made_differently(getattr(self, "vector_meta_", None), vectors.meta)
+            if differ:
+                raise VisrecError(
+                    "the vectors were made with other weights or preprocessing than the "
+                    f"ones the model was trained on ({'; '.join(differ)}): embed the new "
+                    "items the way the training items were"
                 )
             has_image = vectors.has_image
             vectors = vectors.vectors

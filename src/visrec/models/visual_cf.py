@@ -128,8 +128,10 @@ class VisualCF(AutoRegMixin, Recommender):
     _array_attrs: ClassVar[tuple[str, ...]] = tuple(_array_dims)
     _mask_arrays: ClassVar[tuple[str, ...]] = ("item_scorable_",)
 
-    # saved before map_reg existed: the map learned from the known items' BPR
+    # saved before these existed: the map learned from the known items' BPR, on the
+    # vectors as given, with no taste term
     _params_before_added: ClassVar[dict[str, Any]] = {
+        "feature_norm": "none",
         "map_reg": None,
         "profile_weight": 0.0,
         "profile_dim": 64,

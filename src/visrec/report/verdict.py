@@ -67,9 +67,17 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
     answer for 5 epochs is not one for the defaults."""
     lines = _picture_verdict(result)
     models = list(dict.fromkeys(_runs(result)["model"]))
-    changed = _away_from_defaults(result.get("params") or {}, models)
-    if changed:
+    recorded = result.get("defaults")
+    recorded = recorded if isinstance(recorded, Mapping) else {}
+    changed = _away_from_defaults(result.get("params") or {}, models, recorded)
+    if changed and all(m in recorded for m in models if m in (result.get("params") or {})):
         lines.append(f"Settings away from the defaults: {changed}; the answer is for these.")
+    elif changed:  # written before files recorded their defaults: today's may be newer
+        lines.append(
+            f"Settings away from this visrec's defaults: {changed}; the answer is for these "
+            "(the file does not record the defaults it ran with, which an older visrec may "
+            "have had)."
+        )
     return lines
 
 
@@ -225,17 +233,25 @@ def _pair_call(
 TIE = 1e-9  # Recall@K differences below this are ties (the same ranking)
 
 
-def _away_from_defaults(params: Mapping[str, Any], models: list[str]) -> str:
+def _away_from_defaults(
+    params: Mapping[str, Any], models: list[str], recorded: Mapping[str, Any]
+) -> str:
     """``"bpr epochs=5 (default 80)"``: the hyperparameters of the run's models that
-    differ from their defaults (models unknown to this version left out)."""
+    differ from their defaults: those ``recorded`` in the file, else this version's
+    (models unknown to it left out)."""
     from visrec.models.registry import MODELS, get_model_class
 
     said = []
     for name in models:
         base = name.partition("@")[0]
-        if base not in MODELS or name not in params:
+        if name not in params:
             continue
-        defaults = get_model_class(base)().get_params()
+        if isinstance(recorded.get(name), Mapping):
+            defaults = dict(recorded[name])
+        elif base in MODELS:
+            defaults = get_model_class(base)().get_params()
+        else:
+            continue
         moved = [
             f"{k}={v!r} (default {defaults[k]!r})"
             for k, v in params[name].items()
