@@ -131,13 +131,17 @@ def _raise(exc: Exception) -> Callable[..., object]:
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_sigterm_is_an_interrupt_with_the_status_of_the_signal(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sig: int, status: int
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    sig: int,
+    status: int,
 ) -> None:
     # by default a SIGTERM (timeout, docker stop, a scheduler) or a SIGHUP (a terminal
     # or SSH session gone) kills at once, leaving the temporary files and locks a
     # Ctrl-C removes
-    if signal.getsignal(sig) != signal.SIG_DFL:
-        pytest.skip("a handler of the signal is installed here")
+    before = signal.signal(sig, signal.SIG_DFL)  # the state of a fresh process
+    request.addfinalizer(lambda: signal.signal(sig, before))
     cleaned = []
 
     def run(args: argparse.Namespace) -> int:
@@ -156,8 +160,12 @@ def test_sigterm_is_an_interrupt_with_the_status_of_the_signal(
     assert main(["report", "r.json", "-o", "r.html"]) == 130
 
 
-def test_an_ignored_sighup_stays_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_ignored_sighup_stays_ignored(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     # `nohup visrec ...`: the run must go on when the terminal goes
+    real_handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    request.addfinalizer(lambda: [signal.signal(s, h) for s, h in real_handlers.items()])
     monkeypatch.setattr(
         signal, "getsignal", lambda s: signal.SIG_IGN if s == signal.SIGHUP else signal.SIG_DFL
     )

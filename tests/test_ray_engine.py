@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +15,9 @@ pytest.importorskip("ray.data", reason="ray[data] is not installed")
 
 from PIL import Image  # noqa: E402
 
+from visrec.embed import ray_engine  # noqa: E402
 from visrec.embed.extract import embed_images  # noqa: E402
-from visrec.embed.ray_engine import RayPipeline  # noqa: E402
+from visrec.embed.ray_engine import RayPipeline, _ProcessState  # noqa: E402
 from visrec.embed.store import read_vectors  # noqa: E402
 from visrec.errors import VisrecError  # noqa: E402
 
@@ -47,9 +51,12 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory):
     mp.setenv("VISREC_CACHE", str(tmp_path_factory.mktemp("visrec-cache")))
     if ray.is_initialized():
         ray.shutdown()
+    kept = _ProcessState()  # ray.init's SIGTERM handler and variables must not outlive it
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    kept.note_environment()
     yield ray
     ray.shutdown()
+    kept.put_back()
     mp.undo()
 
 
@@ -256,3 +263,46 @@ def test_a_local_instance_is_started_even_beside_a_running_cluster():
     finally:
         logging.getLogger(_AUTH_LOGGER).removeHandler(keep)
     assert not logging.getLogger(_AUTH_LOGGER).filters  # taken off again
+
+
+def test_a_run_leaves_the_callers_signal_handlers_and_environment(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    # ray.init installs a SIGTERM handler that exits at once (status 15, no "interrupted"
+    # line, no resume note) and sets variables (PYTHONBREAKPOINT to Ray's debugger...)
+    # that ray.shutdown leaves behind
+    class FakeRay:
+        def is_initialized(self) -> bool:
+            return False
+
+        def init(self, **kwargs: object) -> None:
+            signal.signal(signal.SIGTERM, lambda *a: None)
+            os.environ["PYTHONBREAKPOINT"] = "ray.util.rpdb._driver_set_trace"
+            os.environ["RAY_AUTH_MODE"] = "token"
+
+        def shutdown(self) -> None:
+            pass
+
+    def mine(*args: object) -> None:
+        pass
+
+    before = signal.signal(signal.SIGTERM, mine)
+    request.addfinalizer(lambda: signal.signal(signal.SIGTERM, before))
+    monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
+    monkeypatch.setenv("RAY_AUTH_MODE", "mine")
+    monkeypatch.setattr(ray_engine, "_import_ray", FakeRay)
+    monkeypatch.setattr(ray_engine, "_quiet_ray_data", lambda ray: contextlib.nullcontext())
+    from visrec.embed.backbones import get_backbone
+
+    pipe = RayPipeline(get_backbone())
+    during: dict[str, object] = {}
+
+    def run(*args: object, **kwargs: object) -> None:
+        during.update(handler=signal.getsignal(signal.SIGTERM), auth=os.environ["RAY_AUTH_MODE"])
+
+    monkeypatch.setattr(pipe, "_run", run)
+    pipe.compute_chunks([object()], lambda *a: None, lambda n: None)  # type: ignore[list-item]
+    # the caller's handler while Ray runs (its variables too: Ray may read them)
+    assert during == {"handler": mine, "auth": "token"}
+    assert signal.getsignal(signal.SIGTERM) is mine
+    assert "PYTHONBREAKPOINT" not in os.environ and os.environ["RAY_AUTH_MODE"] == "mine"

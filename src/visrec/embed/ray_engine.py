@@ -28,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -177,6 +179,45 @@ def _resolve_ray_device(ray: Any, device: str | None) -> str:
     return resolve_device(device, cuda_missing)
 
 
+class _ProcessState:
+    """What ``ray.init`` changes in this process and ``ray.shutdown`` leaves changed:
+    the signal handlers, the variables it sets in ``os.environ`` (PYTHONBREAKPOINT to
+    Ray's remote debugger, RAY_AUTH_MODE...) and the "ray" logger's level."""
+
+    _SIGNALS = tuple(
+        getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)
+    )
+
+    def __init__(self) -> None:
+        self.handlers = {s: signal.getsignal(s) for s in self._SIGNALS}
+        self.environ = dict(os.environ)
+        self.changed: set[str] | None = None  # known once ray.init returned
+        self.ray_level = logging.getLogger("ray").level
+
+    def put_back_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread has (and can set) handlers
+        for sig, handler in self.handlers.items():
+            if handler is not None and signal.getsignal(sig) is not handler:
+                signal.signal(sig, handler)
+
+    def note_environment(self) -> None:
+        """Record the variables ``ray.init`` set (kept while Ray runs: it may read them)."""
+        now = os.environ
+        self.changed = {k for k in {*self.environ, *now} if self.environ.get(k) != now.get(k)}
+
+    def put_back(self) -> None:
+        self.put_back_handlers()
+        if self.changed is None:  # ray.init failed part-way
+            self.note_environment()
+        for key in self.changed or ():
+            if key in self.environ:
+                os.environ[key] = self.environ[key]
+            else:
+                os.environ.pop(key, None)
+        logging.getLogger("ray").setLevel(self.ray_level)
+
+
 class RayPipeline:
     """An engine for ``visrec.embed.extract`` that computes whole chunks on Ray.
 
@@ -262,13 +303,19 @@ class RayPipeline:
         drop = _DropAuthNotice()
         if not self.ray_address:
             notice.addFilter(drop)
+        self._kept = _ProcessState()
         try:
             ray.init(**kwargs)
         except Exception as exc:
+            self._kept.put_back()
             where = self.ray_address or "a local instance"
             raise VisrecError(f"cannot start/connect Ray ({where}): {exc}") from exc
         finally:
             notice.removeFilter(drop)
+        # ray.init installs its own SIGTERM handler (a bare exit: no "interrupted" line,
+        # no resume note, status 15): the caller's stay in force during the run
+        self._kept.put_back_handlers()
+        self._kept.note_environment()
         return True
 
     def _plan(self, ray: Any, device: str, fixed: bool = False) -> tuple[int, int, int]:
@@ -329,6 +376,7 @@ class RayPipeline:
         finally:
             if started:
                 ray.shutdown()
+                self._kept.put_back()
 
     def _run(
         self,
