@@ -288,3 +288,53 @@ def test_the_library_leaves_a_hosts_bomb_filter_alone(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 1 and "DecompressionBombWarning" in done.stderr
+
+
+def _tiff_with_a_tag_past_its_end(path: Path) -> None:
+    """A good 30x20 TIFF whose ImageDescription (tag 270) claims 1 MB of data: Pillow
+    skips the tag with a warning that names no file, and decodes the pixels."""
+    from PIL import TiffImagePlugin
+
+    info = TiffImagePlugin.ImageFileDirectory_v2()
+    info[270] = "a picture description long enough to sit outside the entry"
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(buf, format="TIFF", tiffinfo=info)
+    data = bytearray(buf.getvalue())
+    assert data[:2] == b"II"
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for k in range(struct.unpack_from("<H", data, ifd)[0]):
+        entry = ifd + 2 + 12 * k
+        if struct.unpack_from("<H", data, entry)[0] == 270:
+            struct.pack_into("<I", data, entry + 4, 10**6)
+    path.write_bytes(bytes(data))
+
+
+def test_a_pillow_warning_names_the_file_it_is_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import warnings
+
+    from visrec.cli import main
+    from visrec.images.decode import image_being_read
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    bad = folder / "desc.tif"
+    _tiff_with_a_tag_past_its_end(bad)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert load_image(bad).size == (30, 20)  # the pixels are fine
+    assert "Skipping tag 270" in str(seen[0].message)
+    assert image_being_read() is None  # only while decoding
+    import sys
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        # as Python shows a warning outside pytest, which records them instead
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        assert main(["embed", str(folder), "-o", str(tmp_path / "v.parquet"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: Tag data larger than file. Skipping tag 270 (reading {bad})\n" in err

@@ -158,7 +158,12 @@ def _warnings_in_one_line() -> Iterator[None]:
         lineno: int,
         line: str | None = None,
     ) -> str:
-        return f"warning: {' '.join(str(message).split())}\n"
+        text = " ".join(str(message).split())
+        decode = sys.modules.get("visrec.images.decode")
+        where = decode.image_being_read() if decode is not None else None
+        if where and f"{os.sep}PIL{os.sep}" in filename:  # Pillow's, about that file
+            text += f" (reading {where})"
+        return f"warning: {text}\n"
 
     warnings.formatwarning = one_line
     try:

@@ -14,6 +14,7 @@ import errno
 import io
 import os
 import re
+import threading
 import warnings
 from pathlib import Path
 from typing import IO
@@ -38,6 +39,17 @@ DEFAULT_MAX_PIXELS: int = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
 
 # Two Pillow warnings visrec handles itself are ignored by the command line for its run
 # (images.pillow_warnings), not here at import: the filter list is the whole process's.
+
+#: the file each thread is decoding (see image_being_read)
+_reading = threading.local()
+
+
+def image_being_read() -> str | None:
+    """The file this thread is decoding in :func:`load_image` (None outside it). Pillow
+    warns about a damaged file without naming it ("Tag data larger than file. Skipping
+    tag 270"); the command line adds this name to the warning's line."""
+    label = getattr(_reading, "label", None)
+    return label if isinstance(label, str) else None
 
 
 _MAGIC = (
@@ -179,6 +191,8 @@ def load_image(
             fh = open(path, "rb")  # noqa: SIM115 -- closed in the finally below
         except OSError as exc:
             raise os_failure(exc, label) from None
+    before = getattr(_reading, "label", None)
+    _reading.label = label
     try:
         return _decode(fh, draft_size, max_pixels, label)
     except MemoryError:  # memory taken by others may be free on the next run
@@ -188,6 +202,7 @@ def load_image(
             raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
         raise os_failure(exc, label) from None
     finally:
+        _reading.label = before
         fh.close()
 
 
