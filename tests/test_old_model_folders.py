@@ -54,3 +54,37 @@ def test_an_old_folder_scores_as_it_did(name: str, expected: dict[str, Any]) -> 
             rtol=1e-5,
             atol=1e-6,
         )
+
+
+def test_records_are_keyed_by_the_code_not_only_the_version_number(tmp_path: Path) -> None:
+    # the version stayed 0.1.0 through months of changes: a resume record or checkpoint
+    # of older code must not be reused by newer code that fits or scores differently
+    import subprocess
+    import sys
+
+    import visrec
+    from visrec._revision import code_revision
+
+    rev = code_revision()
+    assert rev.startswith(f"{visrec.__version__}+") and len(rev.split("+")[-1]) == 12
+    copy = tmp_path / "visrec"
+    src = Path(visrec.__file__).parent
+    for path in src.rglob("*.py"):
+        (copy / path.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+        (copy / path.relative_to(src)).write_bytes(path.read_bytes())
+    code = "from visrec._revision import code_revision; print(code_revision())"
+
+    def revision_of(folder: Path) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin"},
+        )
+        return done.stdout.strip()
+
+    assert revision_of(tmp_path) == rev  # the same code: the same key
+    with (copy / "models" / "bpr.py").open("a") as fh:
+        fh.write("\n# changed\n")
+    assert revision_of(tmp_path) not in (rev, visrec.__version__)

@@ -198,7 +198,7 @@ def rating_eval(
         A JSON-lines record of finished seeds (default None: nothing is recorded). Each
         seed is appended as soon as all its models are scored; seeds already recorded
         for the same ratings, vectors, protocol, test size, ``knn_k``, MF
-        hyperparameters and visrec version are not fitted again (their rows, with
+        hyperparameters and visrec code are not fitted again (their rows, with
         their ``fit_seconds``, are the recorded ones), and records made under anything
         else are ignored with a note. On completion this call's seeds leave the
         record; the file goes when nothing is left. A pipe, folder or device at this

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from visrec import __version__
 from visrec._atomic import (
     check_side_file,
     new_temp_file,
@@ -31,6 +30,7 @@ from visrec._atomic import (
     sweep_temp_files,
     write_text_atomic,
 )
+from visrec._revision import code_revision
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def fingerprint(
     h.update(b"all" if users is None else np.ascontiguousarray(users, dtype=np.int64).tobytes())
     h.update("\0".join(newcomers).encode("utf-8", "surrogatepass"))
     return {
-        "visrec": __version__,
+        "visrec": code_revision(),
         "model": model,
         "candidates": candidates,
         "users": h.hexdigest()[:32],

@@ -440,7 +440,7 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     import hashlib
     from importlib.metadata import version
 
-    from visrec import __version__
+    from visrec._revision import code_revision
     from visrec.data.tables import interaction_sources
 
     def stamp(path: str | None) -> list[Any] | None:
@@ -465,7 +465,7 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
         "min_rating": getattr(args, "min_rating", None),  # callers may build args bare
         # numpy: its random streams decide the sampled triples; read from the package
         # metadata, so a popularity fit does not import torch for its key
-        "versions": [__version__, version("torch"), version("numpy")],
+        "versions": [code_revision(), version("torch"), version("numpy")],
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 

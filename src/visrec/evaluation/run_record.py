@@ -3,7 +3,7 @@
 An interrupted ``visrec evaluate`` (Ctrl-C, a kill, a crash in the eleventh fit) keeps
 what it finished: each run is appended, synced, as soon as it ends, with a fingerprint of
 everything that decides its figures (content hashes of the interactions and vectors,
-protocol, k, test ratio, the model's hyperparameters, the seed, the visrec version). A
+protocol, k, test ratio, the model's hyperparameters, the seed, the visrec code). A
 re-run reuses the runs whose fingerprint matches and fits only the rest; records made
 under other inputs are never reused (a note says so), and damaged ones are dropped.
 """
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec import __version__
 from visrec._atomic import make_folders, remove_empty, write_text_atomic
+from visrec._revision import code_revision
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError, os_error
@@ -68,7 +68,7 @@ def fingerprint(
     not reused. ``batch_size`` is left out: the figures do not depend on it, nor
     does a ``time`` split on ``test_ratio`` (each user's last interaction is held out)."""
     fp = {
-        "visrec": __version__,
+        "visrec": code_revision(),  # the same code, not only the same version number
         "interactions": _frame_digest(frame),
         "vectors": None if item_vectors is None else _vectors_digest(item_vectors),
         "protocol": protocol,

@@ -14,7 +14,7 @@ candidates (ties break by index): the honest "no information" line.
 Resume: with ``resume=PATH`` every finished (seed, model) run is appended to a JSON-lines
 record as soon as it finishes, keyed by a fingerprint of everything that determines it
 (a content hash of the interactions and of the item vectors, protocol, k, test ratio,
-the model's full hyperparameters, the seed, the visrec version). A second call with the
+the model's full hyperparameters, the seed, the visrec code). A second call with the
 same path fits only the runs not recorded yet and returns exactly what one
 uninterrupted call would have (``fit_s`` of a reused run is the recorded one); its
 runs leave the record once the experiment is complete (runs of other models or seeds
@@ -159,10 +159,11 @@ def run_experiment(
         A JSON-lines record of finished runs (default None: nothing is recorded). Each
         (seed, model) run is appended as soon as it finishes; runs already recorded for
         the same data, vectors, protocol, k, test ratio, hyperparameters, seed and
-        visrec version are not fitted again, and records made under anything else are
-        ignored with a note. On completion this experiment's runs leave the record
-        (runs of other models or seeds stay); the file goes when nothing is left. A
-        pipe, folder or device at this path is an error before any fit.
+        visrec code (version and source digest) are not fitted again, and records made
+        under anything else are ignored with a note. On completion this experiment's
+        runs leave the record (runs of other models or seeds stay); the file goes when
+        nothing is left. A pipe, folder or device at this path is an error before any
+        fit.
     note : callable, optional
         Receives the resume notes ("resuming: N of M runs already done") and the seeds
         left out for want of a test user; default ``log``.
