@@ -83,3 +83,45 @@ def test_a_failed_save_leaves_no_empty_folder(
     assert (tmp_path / "kept").is_dir()  # the user's folder, there before, stays
     monkeypatch.undo()
     assert (model.save(tmp_path / "models" / "pop") / "model.json").is_file()
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), OSError(errno.ENOSPC, "No space left")])
+def test_an_output_whose_write_fails_leaves_no_folder_made_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: BaseException
+) -> None:
+    # every output goes through atomic_path (reports, JSON, CSV, vectors): a Ctrl-C or a
+    # full disk while writing it must not leave the folders made for it behind
+    from visrec import _atomic
+    from visrec._atomic import write_text_atomic
+
+    (tmp_path / "mine").mkdir()
+    target = tmp_path / "mine" / "new" / "deeper" / "r.html"
+
+    def fail(*args: object) -> None:
+        raise exc
+
+    monkeypatch.setattr(_atomic.os, "replace", fail)
+    with pytest.raises(type(exc)):
+        write_text_atomic(target, "<html></html>")
+    assert [p.name for p in tmp_path.rglob("*")] == ["mine"]  # the user's folder stays
+    monkeypatch.undo()
+    write_text_atomic(target, "<html></html>")  # and the next write makes them again
+    assert target.read_text() == "<html></html>"
+
+
+def test_a_folder_that_gets_other_files_meanwhile_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from visrec import _atomic
+    from visrec._atomic import write_text_atomic
+
+    target = tmp_path / "new" / "r.json"
+
+    def fail(*args: object) -> None:
+        (tmp_path / "new" / "other.txt").write_text("someone else's")
+        raise OSError(errno.ENOSPC, "No space left")
+
+    monkeypatch.setattr(_atomic.os, "replace", fail)
+    with pytest.raises(OSError):
+        write_text_atomic(target, "{}")
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["other.txt"]

@@ -294,3 +294,23 @@ def test_an_error_line_meeting_a_closed_stderr_keeps_the_error_status(tmp_path: 
     assert proc.stderr is not None
     proc.stderr.close()
     assert proc.wait(timeout=60) == 2  # the input error's status, not a traceback's 1
+
+
+def test_an_in_process_call_with_no_stderr_gets_none_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a host started with stderr closed (sys.stderr is None): the command's notes and
+    # errors go nowhere, not to stdout, and the host's None is put back (the sink closed)
+    monkeypatch.setattr(sys, "stderr", None)
+    seen = []
+    real = sys.modules["visrec.cli"]._guarded_main
+
+    def spy(argv: object) -> int:
+        seen.append(sys.stderr)
+        return int(real(argv))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sys.modules["visrec.cli"], "_guarded_main", spy)
+    assert main(["report", str(tmp_path / "missing.json"), "-o", str(tmp_path / "r.html")]) == 2
+    assert sys.stderr is None
+    assert seen[0] is not None and seen[0].closed
+    assert capsys.readouterr().out == ""

@@ -306,3 +306,44 @@ def test_a_run_leaves_the_callers_signal_handlers_and_environment(
     assert during == {"handler": mine, "auth": "token"}
     assert signal.getsignal(signal.SIGTERM) is mine
     assert "PYTHONBREAKPOINT" not in os.environ and os.environ["RAY_AUTH_MODE"] == "mine"
+
+
+def test_a_failed_run_stops_the_block_prefetcher_ray_data_left_waiting() -> None:
+    # Ray Data stops its prefetcher thread only when the iteration ends normally: after a
+    # Ctrl-C or a full disk it waited for ever, one more thread per failed run
+    import threading
+
+    from visrec.embed.ray_engine import _stop_prefetchers
+
+    class Prefetcher:  # the shape of ray.data's WaitBlockPrefetcher
+        def __init__(self) -> None:
+            self._blocks: list[object] = []
+            self._stopped = False
+            self._condition = threading.Condition()
+            self.fetched_after_stop: list[object] = []
+            self._thread = threading.Thread(target=self._run, name="Prefetcher", daemon=True)
+
+        def _run(self) -> None:
+            while not self._stopped:
+                with self._condition:
+                    if not self._blocks:
+                        self._condition.wait()
+                    todo, self._blocks = self._blocks[:], []
+                if todo and self._stopped:
+                    self.fetched_after_stop += todo  # ray.wait after ray.shutdown
+
+        def stop(self) -> None:
+            with self._condition:
+                self._stopped = True
+                self._condition.notify()
+
+    before = set(threading.enumerate())
+    waiting = Prefetcher()
+    waiting._thread.start()
+    other = threading.Thread(target=threading.Event().wait, args=(0.5,), name="other")
+    other.start()
+    _stop_prefetchers(before)
+    waiting._thread.join(timeout=5)
+    assert not waiting._thread.is_alive() and waiting.fetched_after_stop == []
+    assert other.is_alive()  # a thread that is not Ray's prefetcher is left alone
+    other.join()

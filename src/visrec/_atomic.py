@@ -405,17 +405,23 @@ def atomic_path(
     ``sweep``, such files of killed earlier writes are removed once stale (for big
     outputs: a vectors file). A ``path``
     that is a folder, or under a file, is an error before anything is created
-    (:func:`check_output_path`).
+    (:func:`check_output_path`). The folders made for it are removed again when the
+    write fails or is interrupted (those left empty).
     """
     target = written_file(check_output_path(path))  # through a link: the file it names
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if sweep:  # not by default: a folder of many small outputs (fetch's cache) would
-        # be listed on every write
-        sweep_temp_files(target, suffix)
+    made: list[Path] = []
     try:
-        tmp_path = _create_temp(target.parent, target.name, suffix)
-    except OSError as exc:  # it names the hidden temporary file: the output is the news
-        exc.filename = str(target)
+        make_folders(target.parent, made)
+        if sweep:  # not by default: a folder of many small outputs (fetch's cache)
+            # would be listed on every write
+            sweep_temp_files(target, suffix)
+        try:
+            tmp_path = _create_temp(target.parent, target.name, suffix)
+        except OSError as exc:  # it names the hidden temporary file: the output is news
+            exc.filename = str(target)
+            raise
+    except BaseException:
+        remove_empty(made)
         raise
     try:
         yield tmp_path
@@ -423,6 +429,7 @@ def atomic_path(
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        remove_empty(made)
         if isinstance(exc, OSError):
             name_output(exc, target, tmp_path)
         raise

@@ -123,12 +123,18 @@ def _ctrl_c_seen() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if sys.stderr is None:
-        # started with stderr closed (`2>&-`): Python sets it to None, and print() and
-        # tqdm.write() to None write to stdout, mixing notes into the results
-        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
-    # `visrec ... 2>&1 | head`: a note may meet the closed pipe before any result does
-    return survives_closed_stderr(lambda: _guarded_main(argv))
+    if sys.stderr is not None:
+        # `visrec ... 2>&1 | head`: a note may meet the closed pipe before any result does
+        return survives_closed_stderr(lambda: _guarded_main(argv))
+    # started with stderr closed (`2>&-`): Python sets it to None, and print() and
+    # tqdm.write() to None write to stdout, mixing notes into the results; an in-process
+    # caller gets its None back
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        sys.stderr = sink
+        try:
+            return survives_closed_stderr(lambda: _guarded_main(argv))
+        finally:
+            sys.stderr = None
 
 
 def _guarded_main(argv: Sequence[str] | None) -> int:

@@ -179,6 +179,25 @@ def _resolve_ray_device(ray: Any, device: str | None) -> str:
     return resolve_device(device, cuda_missing)
 
 
+def _stop_prefetchers(threads_before: set[threading.Thread]) -> None:
+    """Stop the block prefetcher threads Ray Data started for an iteration that did not
+    end normally (Ctrl-C, a full disk): it stops them only at a normal end, and each
+    keeps itself alive, so a long-lived process gained a thread and sockets per failed
+    run. Ray's internals (its ``WaitBlockPrefetcher``): anything else is left alone."""
+    for thread in set(threading.enumerate()) - threads_before:
+        owner: Any = getattr(getattr(thread, "_target", None), "__self__", None)
+        condition = getattr(owner, "_condition", None)
+        if thread.name != "Prefetcher" or condition is None or not hasattr(owner, "stop"):
+            continue
+        try:
+            with condition:  # else it wakes to ray.wait() its blocks after the shutdown
+                owner._blocks = []
+            owner.stop()
+            thread.join(timeout=5)
+        except Exception:  # another Ray's prefetcher: at worst the thread stays
+            continue
+
+
 class _ProcessState:
     """What ``ray.init`` changes in this process and ``ray.shutdown`` leaves changed:
     the signal handlers, the variables it sets in ``os.environ`` (PYTHONBREAKPOINT to
@@ -435,8 +454,10 @@ class RayPipeline:
         sizes = {k: len(chunk) for k, chunk in todo}
         pending: dict[int, tuple[np.ndarray, np.ndarray, list[str | None], list[int]]] = {}
         dim = self.backbone.dim
+        threads_before = set(threading.enumerate())
+        batches = iter(ds.iter_batches(batch_size=None, batch_format="numpy"))
         try:
-            for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            for batch in batches:
                 for k, r, vec, ok, why in zip(
                     batch["chunk"],
                     batch["row"],
@@ -469,6 +490,11 @@ class RayPipeline:
             raise
         except Exception as exc:
             raise VisrecError(f"Ray pipeline failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+            _stop_prefetchers(threads_before)
         if pending:
             missing = sum(sizes[k] - c[3][0] for k, c in pending.items())
             raise VisrecError(f"Ray pipeline returned no result for {missing} image(s)")
