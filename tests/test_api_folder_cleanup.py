@@ -125,3 +125,26 @@ def test_a_folder_that_gets_other_files_meanwhile_stays(
     with pytest.raises(OSError):
         write_text_atomic(target, "{}")
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["other.txt"]
+
+
+def test_a_write_whose_folder_another_failed_write_removed_makes_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # two writes into one new folder: the first fails and removes the folder it made
+    # just before the second creates its temporary file there
+    from visrec import _atomic
+    from visrec._atomic import write_text_atomic
+
+    target = tmp_path / "new" / "b.json"
+    real = _atomic._create_temp
+    calls = []
+
+    def create(folder: Path, name: str, suffix: str) -> Path:
+        calls.append(folder)
+        if len(calls) == 1:
+            folder.rmdir()  # the other write's cleanup, in between
+        return real(folder, name, suffix)
+
+    monkeypatch.setattr(_atomic, "_create_temp", create)
+    write_text_atomic(target, "{}")
+    assert target.read_text() == "{}" and len(calls) == 2

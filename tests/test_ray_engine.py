@@ -347,3 +347,47 @@ def test_a_failed_run_stops_the_block_prefetcher_ray_data_left_waiting() -> None
     assert not waiting._thread.is_alive() and waiting.fetched_after_stop == []
     assert other.is_alive()  # a thread that is not Ray's prefetcher is left alone
     other.join()
+
+
+@pytest.mark.slow
+def test_a_failed_ray_run_leaves_no_prefetch_thread(
+    local_ray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import threading
+
+    import visrec.embed.extract as extract
+
+    def full_disk(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(extract, "write_chunk", full_disk)
+    items = [(f"{k}-{i}", path) for k in range(10) for i, path in _make_items(tmp_path)]
+    with pytest.raises((VisrecError, OSError)):
+        embed_images(items, tmp_path / "ray.parquet", engine="ray", progress=False, chunk_size=50)
+    assert [t for t in threading.enumerate() if t.name == "Prefetcher" and t.is_alive()] == []
+
+
+def test_a_ctrl_c_during_ray_init_leaves_the_callers_handler(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    from visrec.embed.backbones import get_backbone
+
+    class FakeRay:
+        def is_initialized(self) -> bool:
+            return False
+
+        def init(self, **kwargs: object) -> None:
+            signal.signal(signal.SIGTERM, lambda *a: None)
+            os.environ["PYTHONBREAKPOINT"] = "ray.util.rpdb._driver_set_trace"
+            raise KeyboardInterrupt
+
+    def mine(*args: object) -> None:
+        pass
+
+    before = signal.signal(signal.SIGTERM, mine)
+    request.addfinalizer(lambda: signal.signal(signal.SIGTERM, before))
+    monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
+    with pytest.raises(KeyboardInterrupt):  # not turned into a "cannot start Ray" error
+        RayPipeline(get_backbone())._start(FakeRay())
+    assert signal.getsignal(signal.SIGTERM) is mine and "PYTHONBREAKPOINT" not in os.environ

@@ -333,7 +333,7 @@ def test_recommend_refuses_vectors_made_with_other_preprocessing(
     # weights under its name): its vectors are not the ones the model learned from
     iv = read_vectors(files["vectors"])
     made = {"preprocessing": {"resize": "shorter", "interpolation": "bilinear"}}
-    iv.meta.update(backbone="efficientnet-lite0", weights_id="w1", **made)
+    iv.meta.update(backbone="efficientnet-lite0", weights_id="lite0.pth:aaa111", **made)
     write_vectors(files["vectors"], iv)
     folder = _train(files, tmp_path, "visual-cf")
     out = tmp_path / "r.csv"
@@ -357,9 +357,13 @@ def test_recommend_refuses_vectors_made_with_other_preprocessing(
         "like these\n"
     )
     assert not out.exists()
-    other_weights = copy("w2.parquet", weights_id="w2")
+    other_weights = copy("w2.parquet", weights_id="lite0.pth:bbb222")
     assert main([*argv, "--vectors", str(other_weights)]) == 2
-    assert "(weights 'w1' vs 'w2')" in capsys.readouterr().err
+    assert "(weights 'lite0.pth:aaa111' vs 'lite0.pth:bbb222')" in capsys.readouterr().err
+    # the same weights (digest) under another file name: the same vectors
+    renamed = copy("renamed.parquet", weights_id="my-copy.pth:aaa111")
+    assert main([*argv, "--vectors", str(renamed)]) == 0
+    out.unlink()
     # a step described only by a later visrec, or no description at all: not a difference
     described = copy(
         "more.parquet",
@@ -377,6 +381,13 @@ def test_recommend_refuses_vectors_made_with_other_preprocessing(
     with pytest.raises(VisrecError, match=r"interpolation 'bilinear' vs 'bicubic'"):
         model.score_new_items([0], read_vectors(bicubic))
     assert model.score_new_items([0], read_vectors(described)).shape == (1, len(iv.ids))
+    # numpy values in a Python-made meta are the numbers they hold
+    as_numpy = {"resize": "shorter", "interpolation": "bilinear", "size": np.int64(224)}
+    model.vector_meta_["preprocessing"]["size"] = 224
+    numpy_meta = ItemVectors(
+        iv.ids, iv.vectors, iv.has_image, {**iv.meta, "preprocessing": as_numpy}
+    )
+    assert model.score_new_items([0], numpy_meta).shape == (1, len(iv.ids))
 
 
 def test_train_errors(files: dict[str, Path], tmp_path: Path) -> None:

@@ -415,11 +415,18 @@ def atomic_path(
         if sweep:  # not by default: a folder of many small outputs (fetch's cache)
             # would be listed on every write
             sweep_temp_files(target, suffix)
-        try:
-            tmp_path = _create_temp(target.parent, target.name, suffix)
-        except OSError as exc:  # it names the hidden temporary file: the output is news
-            exc.filename = str(target)
-            raise
+        for attempt in range(3):
+            try:
+                tmp_path = _create_temp(target.parent, target.name, suffix)
+                break
+            except FileNotFoundError as exc:  # a concurrent write that failed removed
+                if attempt == 2:  # the folder it made, which this one also wanted
+                    exc.filename = str(target)
+                    raise
+                make_folders(target.parent, made)
+            except OSError as exc:  # it names the hidden temporary file: the output is news
+                exc.filename = str(target)
+                raise
     except BaseException:
         remove_empty(made)
         raise

@@ -142,11 +142,18 @@ def _guarded_main(argv: Sequence[str] | None) -> int:
         with _warnings_in_one_line(), warnings.catch_warnings():
             from visrec.images.pillow_warnings import quiet_pillow_warnings
 
+            # each damaged file's Pillow warning, not only the first file's (one_line
+            # says each once per file, and at most PILLOW_LINES of them)
+            warnings.filterwarnings("always", category=UserWarning, module="PIL")
             quiet_pillow_warnings()  # undone when the command returns (main may run in-process)
             return _main(argv)
     except KeyboardInterrupt:  # before _run's handler is in place: parsing, imports
         print("interrupted", file=sys.stderr)
         return 130
+
+
+#: Pillow warnings about damaged files shown per command, each naming its file
+PILLOW_LINES = 20
 
 
 @contextlib.contextmanager
@@ -156,6 +163,7 @@ def _warnings_in_one_line() -> Iterator[None]:
     to several lines). Only the formatting: a caller that records warnings
     (``catch_warnings(record=True)``, ``pytest.warns``) still gets them."""
     old = warnings.formatwarning
+    said: set[tuple[str, str]] = set()
 
     def one_line(
         message: Warning | str,
@@ -167,8 +175,14 @@ def _warnings_in_one_line() -> Iterator[None]:
         text = " ".join(str(message).split())
         decode = sys.modules.get("visrec.images.decode")
         where = decode.image_being_read() if decode is not None else None
-        if where and f"{os.sep}PIL{os.sep}" in filename:  # Pillow's, about that file
-            text += f" (reading {where})"
+        if f"{os.sep}PIL{os.sep}" in filename:  # Pillow's: about the file being read
+            if (text, where or "") in said or len(said) > PILLOW_LINES:
+                return ""  # said for this file already, or enough said
+            said.add((text, where or ""))
+            if len(said) > PILLOW_LINES:
+                return "warning: more of Pillow's warnings about damaged files are not shown\n"
+            if where:
+                text += f" (reading {where})"
         return f"warning: {text}\n"
 
     warnings.formatwarning = one_line

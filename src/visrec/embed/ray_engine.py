@@ -183,7 +183,9 @@ def _stop_prefetchers(threads_before: set[threading.Thread]) -> None:
     """Stop the block prefetcher threads Ray Data started for an iteration that did not
     end normally (Ctrl-C, a full disk): it stops them only at a normal end, and each
     keeps itself alive, so a long-lived process gained a thread and sockets per failed
-    run. Ray's internals (its ``WaitBlockPrefetcher``): anything else is left alone."""
+    run. Ray's internals (its ``WaitBlockPrefetcher``): anything else is left alone. A
+    prefetcher another thread of the host started during this run would be stopped too
+    (the thread has no link to its iterator that Ray makes public)."""
     for thread in set(threading.enumerate()) - threads_before:
         owner: Any = getattr(getattr(thread, "_target", None), "__self__", None)
         condition = getattr(owner, "_condition", None)
@@ -325,8 +327,10 @@ class RayPipeline:
         self._kept = _ProcessState()
         try:
             ray.init(**kwargs)
-        except Exception as exc:
+        except BaseException as exc:  # a Ctrl-C during the start too: a host keeps its own
             self._kept.put_back()
+            if not isinstance(exc, Exception):
+                raise
             where = self.ray_address or "a local instance"
             raise VisrecError(f"cannot start/connect Ray ({where}): {exc}") from exc
         finally:
@@ -456,6 +460,7 @@ class RayPipeline:
         dim = self.backbone.dim
         threads_before = set(threading.enumerate())
         batches = iter(ds.iter_batches(batch_size=None, batch_format="numpy"))
+        ended = False
         try:
             for batch in batches:
                 for k, r, vec, ok, why in zip(
@@ -486,15 +491,17 @@ class RayPipeline:
                         del pending[k]
                         on_chunk(k, vectors, has, errors)
                 on_progress(len(batch["row"]))
+            ended = True
         except VisrecError:
             raise
         except Exception as exc:
             raise VisrecError(f"Ray pipeline failed: {type(exc).__name__}: {exc}") from exc
         finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
-            _stop_prefetchers(threads_before)
+            if not ended:  # Ray Data stops its prefetcher itself at a normal end
+                close = getattr(batches, "close", None)
+                if close is not None:
+                    close()
+                _stop_prefetchers(threads_before)
         if pending:
             missing = sum(sizes[k] - c[3][0] for k, c in pending.items())
             raise VisrecError(f"Ray pipeline returned no result for {missing} image(s)")
