@@ -265,23 +265,32 @@ def test_a_local_instance_is_started_even_beside_a_running_cluster():
     assert not logging.getLogger(_AUTH_LOGGER).filters  # taken off again
 
 
-def test_a_run_leaves_the_callers_signal_handlers_and_environment(
-    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> None:
-    # ray.init installs a SIGTERM handler that exits at once (status 15, no "interrupted"
-    # line, no resume note) and sets variables (PYTHONBREAKPOINT to Ray's debugger...)
-    # that ray.shutdown leaves behind
-    class FakeRay:
-        def is_initialized(self) -> bool:
-            return False
+class _HandlerTakingRay:
+    """A Ray whose ``init`` does to the process what ray.init does: installs a SIGTERM
+    handler that exits at once (status 15, no "interrupted" line, no resume note) and
+    sets variables (PYTHONBREAKPOINT to Ray's debugger...) that ray.shutdown leaves
+    behind; with ``interrupted``, a Ctrl-C comes in the middle of it."""
 
-        def init(self, **kwargs: object) -> None:
-            signal.signal(signal.SIGTERM, lambda *a: None)
-            os.environ["PYTHONBREAKPOINT"] = "ray.util.rpdb._driver_set_trace"
-            os.environ["RAY_AUTH_MODE"] = "token"
+    def __init__(self, interrupted: bool = False) -> None:
+        self.interrupted = interrupted
 
-        def shutdown(self) -> None:
-            pass
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **kwargs: object) -> None:
+        signal.signal(signal.SIGTERM, lambda *a: None)
+        os.environ["PYTHONBREAKPOINT"] = "ray.util.rpdb._driver_set_trace"
+        os.environ["RAY_AUTH_MODE"] = "token"
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+    def shutdown(self) -> None:
+        pass
+
+
+@pytest.fixture
+def callers_handler(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """The caller's SIGTERM handler and environment, put back after the test."""
 
     def mine(*args: object) -> None:
         pass
@@ -290,7 +299,13 @@ def test_a_run_leaves_the_callers_signal_handlers_and_environment(
     request.addfinalizer(lambda: signal.signal(signal.SIGTERM, before))
     monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
     monkeypatch.setenv("RAY_AUTH_MODE", "mine")
-    monkeypatch.setattr(ray_engine, "_import_ray", FakeRay)
+    return mine
+
+
+def test_a_run_leaves_the_callers_signal_handlers_and_environment(
+    monkeypatch: pytest.MonkeyPatch, callers_handler: object
+) -> None:
+    monkeypatch.setattr(ray_engine, "_import_ray", _HandlerTakingRay)
     monkeypatch.setattr(ray_engine, "_quiet_ray_data", lambda ray: contextlib.nullcontext())
     from visrec.embed.backbones import get_backbone
 
@@ -303,8 +318,8 @@ def test_a_run_leaves_the_callers_signal_handlers_and_environment(
     monkeypatch.setattr(pipe, "_run", run)
     pipe.compute_chunks([object()], lambda *a: None, lambda n: None)  # type: ignore[list-item]
     # the caller's handler while Ray runs (its variables too: Ray may read them)
-    assert during == {"handler": mine, "auth": "token"}
-    assert signal.getsignal(signal.SIGTERM) is mine
+    assert during == {"handler": callers_handler, "auth": "token"}
+    assert signal.getsignal(signal.SIGTERM) is callers_handler
     assert "PYTHONBREAKPOINT" not in os.environ and os.environ["RAY_AUTH_MODE"] == "mine"
 
 
@@ -368,26 +383,10 @@ def test_a_failed_ray_run_leaves_no_prefetch_thread(
     assert [t for t in threading.enumerate() if t.name == "Prefetcher" and t.is_alive()] == []
 
 
-def test_a_ctrl_c_during_ray_init_leaves_the_callers_handler(
-    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> None:
+def test_a_ctrl_c_during_ray_init_leaves_the_callers_handler(callers_handler: object) -> None:
     from visrec.embed.backbones import get_backbone
 
-    class FakeRay:
-        def is_initialized(self) -> bool:
-            return False
-
-        def init(self, **kwargs: object) -> None:
-            signal.signal(signal.SIGTERM, lambda *a: None)
-            os.environ["PYTHONBREAKPOINT"] = "ray.util.rpdb._driver_set_trace"
-            raise KeyboardInterrupt
-
-    def mine(*args: object) -> None:
-        pass
-
-    before = signal.signal(signal.SIGTERM, mine)
-    request.addfinalizer(lambda: signal.signal(signal.SIGTERM, before))
-    monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
     with pytest.raises(KeyboardInterrupt):  # not turned into a "cannot start Ray" error
-        RayPipeline(get_backbone())._start(FakeRay())
-    assert signal.getsignal(signal.SIGTERM) is mine and "PYTHONBREAKPOINT" not in os.environ
+        RayPipeline(get_backbone())._start(_HandlerTakingRay(interrupted=True))
+    assert signal.getsignal(signal.SIGTERM) is callers_handler
+    assert "PYTHONBREAKPOINT" not in os.environ and os.environ["RAY_AUTH_MODE"] == "mine"

@@ -249,7 +249,10 @@ def made_differently(trained: Any, given: Any) -> list[str]:
         return []
 
     def plain(x: Any) -> Any:  # JSON-read lists vs in-memory tuples and numpy values
-        return json.loads(json.dumps(x, sort_keys=True, default=lambda o: np.asarray(o).tolist()))
+        def default(o: Any) -> Any:
+            return o.tolist() if isinstance(o, np.generic | np.ndarray) else str(o)
+
+        return json.loads(json.dumps(x, sort_keys=True, default=default))
 
     def same(a: Any, b: Any) -> bool:
         a, b = plain(a), plain(b)
