@@ -325,7 +325,12 @@ def test_a_pillow_warning_names_the_file_it_is_about(
         _tiff_with_a_tag_past_its_end(path)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        assert load_image(bad[0]).size == (30, 20)  # the pixels are fine
+        try:
+            assert load_image(bad[0]).size == (30, 20)  # the pixels are fine
+        except BadImageError as exc:  # an older Pillow reads the whole tag and fails
+            import PIL
+
+            pytest.skip(f"Pillow {PIL.__version__} refuses the file ({exc}), no warning")
     assert "Skipping tag 270" in str(seen[0].message)
     assert image_being_read() is None  # only while decoding
 
