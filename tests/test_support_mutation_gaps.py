@@ -12,6 +12,7 @@ import ctypes
 import errno
 import os
 import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -267,6 +268,6 @@ def _fresh_interrupt() -> Iterator[None]:
 
 @pytest.mark.usefixtures("_fresh_interrupt")
 def test_a_ctrl_c_after_a_sigterm_still_exits_as_the_sigterm() -> None:
-    _interrupt.mark(term=True)  # SIGTERM
+    _interrupt.mark(signum=signal.SIGTERM)
     _interrupt.mark()  # then a Ctrl-C during the cleanup
-    assert _interrupt.pressed() and _interrupt.terminated()
+    assert _interrupt.pressed() and _interrupt.exit_status() == 143

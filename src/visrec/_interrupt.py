@@ -22,12 +22,12 @@ class Terminated(KeyboardInterrupt):
     resume note a Ctrl-C gets runs for it too."""
 
 
-def mark(*, term: bool = False, signum: int = 0) -> None:
-    """Note a Ctrl-C (called by the CLI's SIGINT handler), or a SIGTERM (``term``) or
-    another ending signal (``signum``). The first such signal is the one reported."""
+def mark(*, signum: int = 0) -> None:
+    """Note a Ctrl-C (called by the CLI's SIGINT handler), or the ending signal
+    ``signum`` (SIGTERM, SIGHUP). The first such signal is the one reported."""
     global _pressed, _signum
     _pressed = True
-    _signum = _signum or signum or (int(signal.SIGTERM) if term else 0)
+    _signum = _signum or signum
 
 
 def clear() -> None:
@@ -35,11 +35,6 @@ def clear() -> None:
     global _pressed, _signum
     _pressed = False
     _signum = 0
-
-
-def terminated() -> bool:
-    """Whether the interrupt was a signal other than Ctrl-C (a SIGTERM, a SIGHUP)."""
-    return bool(_signum)
 
 
 def exit_status() -> int:

@@ -173,9 +173,9 @@ def _warnings_in_one_line() -> Iterator[None]:
         line: str | None = None,
     ) -> str:
         text = " ".join(str(message).split())
-        decode = sys.modules.get("visrec.images.decode")
-        where = decode.image_being_read() if decode is not None else None
         if f"{os.sep}PIL{os.sep}" in filename:  # Pillow's: about the file being read
+            decode = sys.modules.get("visrec.images.decode")
+            where = decode.image_being_read() if decode is not None else None
             if (text, where or "") in said or len(said) > PILLOW_LINES:
                 return ""  # said for this file already, or enough said
             said.add((text, where or ""))

@@ -180,13 +180,12 @@ class ExperimentResult:
 
 def _defaults(params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Each registered model's hyperparameter defaults (``name@label``: its base's)."""
-    from visrec.models.registry import MODELS, get_model_class
+    from visrec.models.registry import default_params
 
     out = {}
     for name in params:
-        base = name.partition("@")[0]
-        if base in MODELS:
-            defaults = get_model_class(base)().get_params()
+        defaults = default_params(name)
+        if defaults is not None:
             out[name] = {n: _plain(v) for n, v in defaults.items()}
     return out
 

@@ -48,8 +48,7 @@ def image_being_read() -> str | None:
     """The file this thread is decoding in :func:`load_image` (None outside it). Pillow
     warns about a damaged file without naming it ("Tag data larger than file. Skipping
     tag 270"); the command line adds this name to the warning's line."""
-    label = getattr(_reading, "label", None)
-    return label if isinstance(label, str) else None
+    return getattr(_reading, "label", None)
 
 
 _MAGIC = (

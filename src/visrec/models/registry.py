@@ -6,7 +6,7 @@ Adding a model: one new module, one line here, one test class (README, "Extendin
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from visrec.errors import InvalidParameterError, VisrecError
 
@@ -29,6 +29,13 @@ def get_model_class(name: str) -> type[Recommender]:
     module, _, cls = target.partition(":")
     klass: type[Recommender] = getattr(importlib.import_module(module), cls)
     return klass
+
+
+def default_params(name: str) -> dict[str, Any] | None:
+    """The hyperparameter defaults of the registered model ``name`` (``bpr@b``: bpr's);
+    None for a name this version does not register."""
+    base = name.partition("@")[0]
+    return get_model_class(base)().get_params() if base in MODELS else None
 
 
 def make_model(name: str, **params: object) -> Recommender:

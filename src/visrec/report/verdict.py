@@ -239,18 +239,15 @@ def _away_from_defaults(
     """``"bpr epochs=5 (default 80)"``: the hyperparameters of the run's models that
     differ from their defaults: those ``recorded`` in the file, else this version's
     (models unknown to it left out)."""
-    from visrec.models.registry import MODELS, get_model_class
+    from visrec.models.registry import default_params
 
     said = []
     for name in models:
-        base = name.partition("@")[0]
         if name not in params:
             continue
-        if isinstance(recorded.get(name), Mapping):
-            defaults = dict(recorded[name])
-        elif base in MODELS:
-            defaults = get_model_class(base)().get_params()
-        else:
+        kept = recorded.get(name)
+        defaults = dict(kept) if isinstance(kept, Mapping) else default_params(name)
+        if defaults is None:
             continue
         moved = [
             f"{k}={v!r} (default {defaults[k]!r})"
