@@ -127,7 +127,8 @@ def _interaction_counts(df: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-#: ratings this large are written with an exponent (written out, 20 digits or more)
+#: ratings (and means) this large are written with an exponent (written out: 16 digits
+#: or more)
 _WITH_EXPONENT = 1e15
 
 

@@ -39,10 +39,9 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 # Measured on the 2-core CPU machine (benchmarks/embed_throughput.py and CPU time per
-# image, EfficientNet-Lite0): forward-only img/s is highest at batch 2-4 and falls
-# slowly beyond (larger activations leave the cache: 274 img/s at 2, 239 at 16, 213 at
-# 64 on an idle machine); inside the embed pipeline batch 4-8 cost the least CPU per
-# image (~9.5 ms vs ~11.5 ms at 16), 4 slightly less than 8 (docs/scale.md).
+# image, EfficientNet-Lite0): forward-only img/s is highest at batch 1-4 and falls
+# slowly beyond (larger activations leave the cache); inside the embed pipeline batch 4
+# cost the least CPU per image (7.6 ms vs 7.9 at 8 and 8.6 at 16; docs/scale.md).
 DEFAULT_CPU_BATCH = 4
 # On a GPU larger batches amortise the host->device copy and kernel launches.
 DEFAULT_CUDA_BATCH = 128

@@ -31,8 +31,9 @@ from pathlib import Path
 from visrec._atomic import atomic_path, probe_writable
 from visrec.errors import VisrecError, refusal_status
 
-# Also installs decode's filter for Pillow's DecompressionBombWarning: the pixel limit is
-# checked here from the header, so the warning would only be noise on stderr.
+# The same pixel limit as embed, checked here from the header; Pillow's
+# DecompressionBombWarning is quieted only by the command line, for its run
+# (images.pillow_warnings).
 from visrec.images.decode import DEFAULT_MAX_PIXELS, says_truncated
 from visrec.images.http_get import FetchError, Stop, Stopped, download, hide_password
 from visrec.models import _fit_lines

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     import torch
 
 _FORMAT = 1
-#: default seconds between saves: a few per hour-long fit, none for short ones
+#: default seconds between saves: once a minute (about 60 in an hour-long fit), none
+#: for a fit under a minute
 SAVE_EVERY_S = 60.0
 
 

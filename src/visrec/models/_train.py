@@ -244,7 +244,7 @@ def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.nd
     return w.astype(np.float32), (ym - xm @ w).astype(np.float32)
 
 
-#: rows of a float32 block turned into float64 at a time (64 MB at 1280 dimensions)
+#: rows of a float32 block turned into float64 at a time (84 MB at 1280 dimensions)
 _ROWS = 8192
 #: above this many entries, ridge builds X'X block by block: two float64 copies of a
 #: 150,000 x 1280 feature matrix were 3 GB (smaller inputs keep the one-step sums, and
