@@ -20,10 +20,11 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from visrec.data.column_names import ALIASES, column_key
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.data.tables import BadRecord, LoadResult, encoding_warnings
 from visrec.data.text_files import PathLike, decode_text
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 REVIEW_COLUMNS = (
     "review_id",
@@ -104,7 +105,33 @@ def _load_json_file(
     decoded = decode_text(p)
     text = decoded.text
     records = list(iter_json_records(text, where))
+    _refuse_other_json(p, text, records)
     return where, records, _layout(text, records), encoding_warnings(decoded, where)
+
+
+def _refuse_other_json(p: Path, text: str, records: list[tuple[int, object | BadRecord]]) -> None:
+    """One error for JSON that is no Amazon file at all, where every record would be
+    a bad record blaming a missing Amazon field: a table exported as JSON lines
+    (``user_id``, ``item_id``), or the 2014 release's Python-literal records."""
+    first = next((rec for _, rec in records if isinstance(rec, dict)), None)
+    if first is None:
+        if records and text.lstrip().startswith("{'"):
+            raise VisrecError(
+                f"{p}: records in Python's notation ({{'asin': ...}}, the 2014 Amazon "
+                "release's files), not JSON; visrec reads the 2018 and 2023 releases' JSON "
+                "files"
+            )
+        return
+    if {"reviewerID", "asin", "parent_asin"} & first.keys():
+        return
+    roles = {role for role, names in ALIASES.items() for k in first if column_key(k) in names}
+    if {USER, ITEM} <= roles:
+        raise VisrecError(
+            f"{p}: JSON records with fields {names_text(list(first))}: JSON files are "
+            "read as Amazon reviews only (reviewerID and asin; 2023: user_id and "
+            "parent_asin); save the table as CSV or Parquet, e.g. pandas.read_json(path, "
+            "lines=True).to_csv('interactions.csv', index=False)"
+        )
 
 
 def _layout(text: str, records: list[tuple[int, object | BadRecord]]) -> str:
@@ -679,13 +706,25 @@ def load_amazon_meta(
                 ITEM: item,
                 "title": str(rec.get("title") or ""),
                 "category": category,
-                "main_cat": str(rec.get("main_cat") or ""),
+                "main_cat": _main_cat(rec.get("main_cat")),
                 "categories": [str(c) for c in cats] if isinstance(cats, list) else [],
                 "image_urls": urls,
             }
         )
     columns = ["_line", "_where", *META_COLUMNS] if with_lines else list(META_COLUMNS)
     return scan.result(pd.DataFrame(rows, columns=columns))
+
+
+#: the 2018 metadata's main_cat of some stores: an HTML image whose alt text is the name
+_IMG_ALT = re.compile(r"""<img\b[^>]*\balt=(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+
+
+def _main_cat(value: object) -> str:
+    """A record's ``main_cat`` as a label: ``'<img src=... alt="AMAZON FASHION"/>'`` (the
+    2018 release writes some stores' so) is its alt text."""
+    text = str(value or "")
+    alt = _IMG_ALT.search(text) if text.lstrip().startswith("<") else None
+    return alt.group(2).strip() if alt else text
 
 
 def is_meta_file(path: PathLike) -> bool:

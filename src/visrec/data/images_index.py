@@ -8,7 +8,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from visrec.data.text_files import first_text_line
+from visrec.data.column_names import column_key
+from visrec.data.text_files import decode_text, first_text_line, sniff_sep
 from visrec.errors import VisrecError, names_text, not_utf8_hint
 
 
@@ -209,11 +210,12 @@ def find_images(folder: str | Path) -> dict[str, Path]:
 
 
 def pick_column(header: list[str], names: tuple[str, ...]) -> int | None:
-    """Position of the first of ``names`` in ``header`` (case- and space-insensitive)."""
-    lower = [h.strip().lower() for h in header]
+    """Position of the first of ``names`` in ``header``, matched as other column names
+    are (case, spaces, '_', '-' and '.' aside: ``Item ID`` is ``item_id``)."""
+    keys = [column_key(h) for h in header]
     for n in names:
-        if n in lower:
-            return lower.index(n)
+        if column_key(n) in keys:
+            return keys.index(column_key(n))
     return None
 
 
@@ -261,18 +263,17 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
     The location is the row's path, else its URL; ``prefer_url``: its URL, else its path
     (``visrec fetch`` on a manifest it wrote: the URLs, whatever became of the paths)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8").removeprefix("\ufeff")
-    except IsADirectoryError:
-        raise VisrecError(f"{p}: is a folder, expected a manifest CSV") from None
-    except UnicodeDecodeError as exc:
-        raise VisrecError(f"{p}: not a UTF-8 text manifest ({exc.reason})") from None
-    # old-Mac CR line ends: the csv reader would fail on them inside its loop
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if p.is_dir():
+        raise VisrecError(f"{p}: is a folder, expected a manifest CSV")
+    # decoded as the other tables are: compressed, Windows-1252, a BOM, CR line ends
+    decoded = decode_text(p)
+    text = decoded.text
     # the header is the first line that is not blank nor of empty fields only, as for
     # the other tables
     first = first_text_line(text)
-    sep = "\t" if "\t" in first or p.suffix.lower() == ".tsv" else ","
+    sep = decoded.sep or sniff_sep(first, p.suffix.lower())
+    if len(sep) != 1:  # "::" is MovieLens' ratings, no manifest's
+        sep = ","
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     header = next((r for r in reader if any(f.strip() for f in r)), None)
     if not header:

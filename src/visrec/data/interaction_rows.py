@@ -15,10 +15,12 @@ import csv
 import io
 import re
 from collections.abc import Iterable
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from visrec.data.column_names import ALIASES, column_key
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.data.load_result import BadRecord, LoadResult
 from visrec.data.timestamps import _fits_the_other_order, _parse_timestamps, _to_float
@@ -29,6 +31,7 @@ def _parse_rows(
     cols: dict[str, int],
     n_expected: int,
     where: str,
+    header: Header = None,
 ) -> LoadResult:
     """Row-by-row parse: checks field counts, then validates values column-wise."""
     bad: list[BadRecord] = []
@@ -63,14 +66,20 @@ def _parse_rows(
         for c, j in pairs:
             values[c].append(fields[j])
     series = {c: pd.Series(v, dtype=str) for c, v in values.items()}
-    result = _validate(series, np.asarray(lines, dtype=np.int64), where)
+    result = _validate(series, np.asarray(lines, dtype=np.int64), where, header)
     result.bad = sorted(bad + result.bad, key=lambda b: b.line)
     result.n_read = n_read
     return result
 
 
 def _fast_parse(
-    text: str, sep: str, cols: dict[str, int], n_expected: int, skip: int, where: str
+    text: str,
+    sep: str,
+    cols: dict[str, int],
+    n_expected: int,
+    skip: int,
+    where: str,
+    header: Header = None,
 ) -> LoadResult | None:
     """The pandas C parser for clean files; None when the slow path must decide.
 
@@ -105,18 +114,26 @@ def _fast_parse(
         return None
     series = {c: df.iloc[:, j].astype(str) for c, j in cols.items()}
     lines = np.arange(1 + skip, 1 + skip + len(df), dtype=np.int64)
-    result = _validate(series, lines, where)
+    result = _validate(series, lines, where, header)
     result.n_read = len(df)
     return result
 
 
-def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> LoadResult:
+#: the header's user and item column names, "aliases" for a headerless text table
+#: (whose header, repeated, would be one the loader recognises), None for no check
+Header = tuple[str, str] | Literal["aliases"] | None
+
+
+def _validate(
+    series: dict[str, pd.Series], lines: np.ndarray, where: str, header: Header = None
+) -> LoadResult:
     """Strip, check ids and parse numbers column-wise; build the canonical frame."""
     n = len(lines)
     keep = np.ones(n, dtype=bool)
     problems: list[BadRecord] = []
     notes: list[BadRecord] = []  # rows kept, with a caveat
     frame: dict[str, object] = {}
+    ids: dict[str, pd.Series] = {}
     for c, label in ((USER, "user"), (ITEM, "item")):
         s = series[c].str.strip() if n else series[c]
         empty = (s == "").to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
@@ -125,7 +142,20 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
                 BadRecord(where, int(lines[j]), f"empty {label} id", f"empty {label} id")
             )
         keep &= ~empty
-        frame[c] = s
+        frame[c] = ids[c] = s
+    if header is not None and n:
+        again = _header_again(ids[USER], ids[ITEM], header) & keep
+        for j in np.flatnonzero(again):
+            problems.append(
+                BadRecord(
+                    where,
+                    int(lines[j]),
+                    "header repeated",
+                    f"a header line again ({ids[USER].iloc[j]!r}, {ids[ITEM].iloc[j]!r}): "
+                    "files joined with cat? not an interaction",
+                )
+            )
+        keep &= ~again
     if RATING in series:
         raw = series[RATING].str.strip() if n else series[RATING]
         num = _to_float(raw)
@@ -186,6 +216,23 @@ def _validate(series: dict[str, pd.Series], lines: np.ndarray, where: str) -> Lo
     if TIMESTAMP in df.columns:
         df[TIMESTAMP] = df[TIMESTAMP].astype("int64")
     return LoadResult(frame=df, bad=problems, warnings=notes, n_read=n)
+
+
+def _header_again(user: pd.Series, item: pd.Series, header: Header) -> np.ndarray:
+    """Rows that hold a header, not ids: ``cat a.csv b.csv`` repeats ``a``'s header
+    inside the table, where (with ids only read) it became the user ``user_id``. With a
+    header, its own names; a headerless table, names the loader takes for the user and
+    item columns."""
+    if isinstance(header, tuple):
+        return (user.eq(header[0]) & item.eq(header[1])).to_numpy(dtype=bool)
+    # by distinct value, as a table of millions of rows has few distinct names
+    named = [u for u in pd.unique(user) if len(u) < 40 and column_key(u) in ALIASES[USER]]
+    if not named:
+        return np.zeros(len(user), dtype=bool)
+    out = np.array(user.isin(named), dtype=bool)
+    for j in np.flatnonzero(out):
+        out[j] = column_key(item.iloc[j]) in ALIASES[ITEM]
+    return out
 
 
 #: epoch time units by size: each spans 1973 to 5138 in its unit

@@ -30,7 +30,6 @@ from visrec.data.text_files import (
     first_text_line,
     header_row,
     no_first_line,
-    read_text,
     resolve_folder,
     sniff_sep,
     split_rows,
@@ -241,7 +240,7 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     if not first:
         raise no_first_line(p, text, "an item table with a header")
     if sep is None:
-        sep = sniff_sep(first, p.suffix.lower())
+        sep = decoded.sep or sniff_sep(first, p.suffix.lower())
     where = str(p)
     rows = iter(split_rows(text, sep, where))
     header = header_row(rows, where)
@@ -339,6 +338,13 @@ def _item_rows(
         if not fields[idx].strip():
             bad.append(BadRecord(where, line, "empty item id", f"empty {id_col!r}"))
             continue
+        if fields[idx].strip() == id_col and all(
+            f.strip() == h for f, h in zip(fields, header, strict=True) if f.strip()
+        ):  # cat a.csv b.csv: b's header would become the item 'id'
+            bad.append(
+                BadRecord(where, line, "header repeated", "a header line again (files joined?)")
+            )
+            continue
         data.append([f.strip() for f in fields])
         lines.append(line)
     return data, lines, bad, n_read
@@ -368,7 +374,10 @@ def _dedupe_items(result: LoadResult, where: str) -> LoadResult:
 
 
 def _load_ml_items(p: Path) -> LoadResult:
-    text = read_text(p, encoding="latin-1")
+    # latin-1 as GroupLens writes it, but a copy saved as UTF-8 stays UTF-8 (read as
+    # latin-1, 'Misérables' would become 'MisÃ©rables')
+    decoded = decode_text(p)
+    text = decoded.text
     genres = list(ML_GENRES)
     genre_file = p.with_name("u.genre")
     if genre_file.is_file():
@@ -413,7 +422,12 @@ def _load_ml_items(p: Path) -> LoadResult:
         lines.append(line)
     df = pd.DataFrame(rows, columns=[ITEM, "title", "release_date", "genres", "genre"])
     result = LoadResult(
-        frame=df, bad=bad, n_read=n_read, files=[where], formats={where: "MovieLens u.item"}
+        frame=df,
+        bad=bad,
+        warnings=encoding_warnings(decoded, where),
+        n_read=n_read,
+        files=[where],
+        formats={where: "MovieLens u.item"},
     )
     df["_line"] = np.asarray(lines, dtype=np.int64)
     return result

@@ -128,9 +128,21 @@ class LoadResult:
 
 
 def encoding_warnings(decoded: DecodedText, where: str) -> list[BadRecord]:
-    """``decoded.warning`` (a file mixing UTF-8 and latin-1 lines) as a
-    ``LoadResult.warnings`` entry."""
-    if decoded.warning is None:
-        return []
-    line, message = decoded.warning
-    return [BadRecord(where, line, "mixed encodings", message)]
+    """``decoded.warning`` (a file mixing UTF-8 and latin-1 lines) and
+    ``decoded.joined`` (BOMs inside it) as ``LoadResult.warnings`` entries."""
+    out = []
+    if decoded.warning is not None:
+        line, message = decoded.warning
+        out.append(BadRecord(where, line, "mixed encodings", message))
+    if decoded.joined is not None:
+        line, n = decoded.joined
+        out.append(
+            BadRecord(
+                where,
+                line,
+                "byte-order mark inside",
+                f"{n:,} line(s) begin with a byte-order mark (files joined with cat?), the "
+                "first here; it was dropped there, as at the start of the file",
+            )
+        )
+    return out

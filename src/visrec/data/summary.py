@@ -31,6 +31,7 @@ from visrec.data.tables import (
 )
 from visrec.data.text_files import (
     PathLike,
+    decode_text,
     first_text_line,
     no_first_line,
     sniff_sep,
@@ -342,16 +343,14 @@ def _load_items_guess(path: Path) -> LoadResult:
     if path.name == "u.item":
         return load_item_table(path)
     # the line the item-table loader takes for the header (blank lines and rows of empty
-    # fields skipped), read up to there only: the loader reads the whole file next
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        lines = (line.removeprefix("\ufeff").rstrip("\r\n") for line in fh)
-        header = next(filter(None, map(first_text_line, lines)), "")
+    # fields skipped), decoded as it decodes it (compressed, latin-1, a "sep=;" line)
+    decoded = decode_text(path)
+    header = first_text_line(decoded.text)
     if not header:
-        text = path.read_text(encoding="utf-8", errors="replace").removeprefix("\ufeff")
-        raise no_first_line(path, text, "an item table with a header")
+        raise no_first_line(path, decoded.text, "an item table with a header")
     # Sniffed as the item-table loader does, so the id column is found in a tab-,
     # semicolon- or pipe-separated header as well as a comma-separated one.
-    sep = sniff_sep(header, path.suffix.lower())
+    sep = decoded.sep or sniff_sep(header, path.suffix.lower())
     names = [h.strip() for h in split_first(header, sep)]
     known = ("item_id", "id", "asin", "sku", "product_id")
     id_col = next((c for c in known if c in names), None)

@@ -33,7 +33,7 @@ from visrec.data.column_names import column_key as column_key
 from visrec.data.column_names import is_item_header as is_item_header
 from visrec.data.column_names import is_user_header as is_user_header
 from visrec.data.id_spelling import ids_as_text, is_one_id
-from visrec.data.interaction_rows import _fast_parse, _parse_rows
+from visrec.data.interaction_rows import Header, _fast_parse, _parse_rows
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.data.load_result import BadRecord as BadRecord
 from visrec.data.load_result import LoadResult as LoadResult
@@ -51,7 +51,7 @@ from visrec.data.text_files import (
     split_first,
     split_rows,
 )
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 # File names searched in a dataset folder, in order of preference.
 INTERACTION_FILES = ("u.data", "ratings.csv", "ratings.dat", "interactions.csv")
@@ -126,7 +126,21 @@ def interaction_sources(path: PathLike) -> list[Path]:
         reviews = amazon_review_files(p)
         if reviews:
             return reviews
+        _refuse_parquet_dataset(p)
     return [resolve_folder(p, INTERACTION_FILES, "interactions")]
+
+
+def _refuse_parquet_dataset(p: Path) -> None:
+    """One error that says what a folder of Parquet parts (as Spark, Dask or
+    ``to_parquet(partition_cols=...)`` write) is, and how to make the one file read."""
+    parts = sorted(f.name for f in p.iterdir() if f.suffix.lower() == ".parquet" or "=" in f.name)
+    if parts:
+        more = f" and {len(parts) - 3:,} more" if len(parts) > 3 else ""
+        raise VisrecError(
+            f"{p}: a folder of Parquet parts ({names_text(parts[:3])}{more}); "
+            "interactions are read from one file: join them first, e.g. "
+            f"pandas.read_parquet({str(p)!r}).to_parquet('interactions.parquet')"
+        )
 
 
 def unread_interaction_files(folder: PathLike) -> list[Path]:
@@ -296,18 +310,18 @@ def _load_text_interactions(
     if not first:
         raise no_first_line(p, text, "an interactions table")
     if sep is None:
-        sep = _sniffed_sep(p, first)
+        sep = decoded.sep or _sniffed_sep(p, first)
     # The file itself, not the folder it was found in, so "file:line" points at it.
     where = str(p)
     multiline: list[tuple[int, int]] = []
     rows: Iterator[tuple[int, list[str]]] = iter(split_rows(text, sep, where, multiline))
 
-    cols, n_expected, fmt, headerless, unread = _table_layout(
+    cols, n_expected, fmt, header, unread = _table_layout(
         p.name.lower(), first, sep, rows, explicit, where, ids_only, keep_rating, keep_time
     )
-    skip = 0 if headerless else 1
-    fast = _fast_parse(text, sep, cols, n_expected, skip, where)
-    result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where)
+    skip = 0 if header == "aliases" else 1
+    fast = _fast_parse(text, sep, cols, n_expected, skip, where, header)
+    result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where, header)
     result.warnings = _file_warnings(decoded, result, multiline, where) + result.warnings
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
@@ -371,10 +385,11 @@ def _table_layout(
     ids_only: bool,
     keep_rating: bool,
     keep_time: bool,
-) -> tuple[dict[str, int], int, str, bool, list[str]]:
-    """``(column positions, fields per row, format name, headerless, header names
-    matched to no column)`` of a text table whose first line is ``first``; a header is
-    taken from ``rows`` (consumed)."""
+) -> tuple[dict[str, int], int, str, Header, list[str]]:
+    """``(column positions, fields per row, format name, header, header names matched
+    to no column)`` of a text table whose first line is ``first``; a header is taken
+    from ``rows`` (consumed). ``header`` is its user and item names, or ``"aliases"``
+    for a headerless table (see :func:`visrec.data.interaction_rows._validate`)."""
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
         or bool(_ML_ROW.match(first))
@@ -393,6 +408,7 @@ def _table_layout(
         if sep == "::":
             fmt = "MovieLens ratings.dat"
         unread = []
+        names: Header = "aliases"
     else:
         header = header_row(rows, where)
         used = _ids_only_columns(keep_rating, keep_time) if ids_only else ALL_COLUMNS
@@ -400,12 +416,13 @@ def _table_layout(
         n_expected = len(header)
         fmt = f"table with header ({', '.join(header)})"
         unread = [h for j, h in enumerate(header) if j not in cols.values() and h]
+        names = (header[cols[USER]], header[cols[ITEM]])
 
     if ids_only:
         # The other fields still count towards the row's field count.
         kept = _ids_only_columns(keep_rating, keep_time)
         cols = {c: j for c, j in cols.items() if c in kept}
-    return cols, n_expected, fmt, headerless, unread
+    return cols, n_expected, fmt, names, unread
 
 
 def _file_warnings(
@@ -417,7 +434,7 @@ def _file_warnings(
     if (
         decoded.encoding == "cp1252"
         and decoded.first_8bit is not None
-        and not warnings
+        and decoded.warning is None
         and _any_non_ascii_id(result.frame)
     ):
         # right for old Windows files, but such ids are written out as UTF-8: not byte

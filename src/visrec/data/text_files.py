@@ -38,12 +38,20 @@ class DecodedText:
         UTF-8 (garbled now); the line is the first that is not UTF-8.
     first_8bit : int, optional
         With ``encoding`` ``"cp1252"``: the first line that is not valid UTF-8.
+    joined : tuple of (int, int), optional
+        ``(first line, count)`` of lines after the first that began with a BOM (files
+        joined with ``cat``), the BOM dropped there too.
+    sep : str, optional
+        The separator a spreadsheet's ``sep=;`` first line names; that line is made
+        blank (line numbers stay those of the file).
     """
 
     text: str
     encoding: str
     warning: tuple[int, str] | None = None
     first_8bit: int | None = None
+    joined: tuple[int, int] | None = None
+    sep: str | None = None
 
 
 def read_text(path: PathLike, encoding: str = "utf-8") -> str:
@@ -55,9 +63,10 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
-    """A whole text file as the table loaders read it: gzip decompressed (``.gz`` in any
-    case, or gzip's magic bytes whatever the name), ``encoding``
-    (a BOM dropped), line ends made ``\\n``.
+    """A whole text file as the table loaders read it: gzip, bzip2 or xz decompressed
+    (known by their magic bytes whatever the name), ``encoding`` (a BOM dropped, also
+    at the start of a later line: files joined), line ends made ``\\n``, an Excel
+    ``sep=;`` first line taken as the separator.
 
     A file that is not valid UTF-8 is read line by line: when most of its non-ASCII
     lines are valid UTF-8, those stay UTF-8 and the others are read as Windows-1252
@@ -70,21 +79,15 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     Raises
     ------
     VisrecError
-        ``path`` is a folder, not valid gzip, or a binary (or UTF-16) file.
+        ``path`` is a folder, not valid gzip (bzip2, xz), zip- or zstd-compressed (not
+        read: one error saying so), or a binary (or UTF-16) file.
     """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
         raise VisrecError(f"{path}: is a folder, expected a file") from None
-    # by its magic bytes too: a gzip file named .GZ, or with no .gz at all, is no binary
-    if path.suffix.lower() == ".gz" or raw[:2] == b"\x1f\x8b":
-        import gzip
-
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise VisrecError(f"{path}: not a valid gzip file ({exc})") from None
+    raw = _decompressed(path, raw)
     if _looks_binary(raw[:8192]):
         # such bytes would reach the CSV reader and come back as garbled column names
         raise VisrecError(
@@ -100,7 +103,58 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     text = out.text
     if "\r" in text:  # Windows and old Mac line ends; the CSV reader wants "\n" only
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return DecodedText(text.removeprefix("\ufeff"), out.encoding, out.warning, out.first_8bit)
+    text = text.removeprefix("\ufeff")
+    joined = None
+    if "\n\ufeff" in text:
+        # a second file's BOM (cat a.csv b.csv): left, it would make "\ufeff196" a user
+        # of its own beside "196"
+        at = text.index("\n\ufeff")
+        joined = (text.count("\n", 0, at) + 2, text.count("\n\ufeff"))
+        text = text.replace("\n\ufeff", "\n")
+    sep = None
+    excel = _EXCEL_SEP.match(text)
+    if excel:  # Excel's "sep=;" line; blank, so every later line keeps its number
+        sep = excel.group(1)
+        text = text[excel.end(1) :]
+    return DecodedText(text, out.encoding, out.warning, out.first_8bit, joined, sep)
+
+
+#: the first line Excel writes (and reads) to name a CSV's separator
+_EXCEL_SEP = re.compile(r"sep=([,;|\t])[ \t]*(?=\n|$)")
+
+#: magic bytes of compressions the loaders do not read, and how to undo them
+_UNREAD_COMPRESSIONS = (
+    (b"PK\x03\x04", "a zip archive", "unzip it"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "zstd -d it"),
+)
+
+
+def _decompressed(path: Path, raw: bytes) -> bytes:
+    """``raw`` decompressed when it is gzip, bzip2 or xz (by magic bytes, whatever the
+    name: a gzip file named .GZ, or with no .gz at all, is no binary); a one-line error
+    for a broken one, and for a zip or zstd file (read as text, it would be "binary")."""
+    import bz2
+    import gzip
+    import lzma
+
+    suffix = path.suffix.lower()
+    for magic, ext, name, open_ in (
+        (rb"\x1f\x8b", ".gz", "gzip", gzip.decompress),
+        # "BZh", the block size, then a block's or the end's magic: not a text's "BZh"
+        (rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)", ".bz2", "bzip2", bz2.decompress),
+        (rb"\xfd7zXZ\x00", ".xz", "xz", lzma.decompress),
+    ):
+        if suffix == ext or re.match(magic, raw):
+            try:
+                return open_(raw)
+            except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+                raise VisrecError(f"{path}: not a valid {name} file ({exc})") from None
+    for magic, what, undo in _UNREAD_COMPRESSIONS:
+        if raw.startswith(magic):
+            raise VisrecError(
+                f"{path}: {what}; tables are read as text, .gz, .bz2 or .xz: {undo} first"
+            )
+    return raw
 
 
 def _undefined_as_latin1(exc: UnicodeError) -> tuple[str, int]:
