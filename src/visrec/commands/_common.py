@@ -452,7 +452,7 @@ def check_vectors_match(
     note = None
     if has.any() and not has.all() and respelt_note:
         # only spellings that have an image: respelling to one without would not help
-        hint = respelt_hint(respelt(ids[~has], vectors.ids[vectors.has_image]), "it")
+        hint = respelt_hint(respelt(ids[~has], vectors.ids[vectors.has_image], ids), "it")
         if hint:
             n = int((~has).sum())
             note = (

@@ -63,7 +63,7 @@ def read_id_list(
 ) -> list[tuple[str, int]]:
     """``(id, line number)`` for each distinct id of a one-id-per-line file (``what``
     names the file in errors, ``noun`` the id; ``is_header`` tells a header, which only the
-    first line that is not blank can be)."""
+    first line that is not blank and not quoted can be; skipping it is noted)."""
     import csv
 
     from visrec.data.text_files import decode_text, text_lines
@@ -115,7 +115,13 @@ def read_id_list(
             continue
         if first:  # an unskipped 'asin' header became a candidate in every user's list
             first = False
-            if is_header(one):
+            if not quoted and is_header(one):
+                # said, as an item or user named 'Product' or 'customer' is skipped too
+                print(
+                    f"note: {path}:{lineno}: {one!r} taken for a header and skipped; if it "
+                    f'is an id, quote it ("{one}")',
+                    file=sys.stderr,
+                )
                 continue
         if len(fields) != 1 or (not quoted and ("," in one or "\t" in one)):
             raise VisrecError(

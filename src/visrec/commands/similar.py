@@ -31,7 +31,9 @@ examples:
   visrec similar vectors.parquet 10001 10002 --report similar.html --images images/
 
 Exact cosine nearest neighbours among items that have an image; the query item itself
-is never listed. An id given twice is answered once. When fewer than --n other items
+is never listed. An id given twice is answered once; one that starts with '-' goes
+after '--', the options before it (visrec similar --n 5 vectors.parquet -- -A7).
+When fewer than --n other items
 have an image, all of them are listed (a note on stderr says so). --json writes
 [{"item_id", "neighbours": [{"item_id", "rank", "score"}, ...]}, ...]. --report writes
 one self-contained HTML page showing each query's photo next to its neighbours' photos

@@ -385,7 +385,7 @@ def check_training_vectors(
     if missing:
         # '086' in the interactions and 86 in the vectors: say so, it is not a photo gap
         hint = respelt_hint(
-            respelt(item_ids[~has], vectors.ids[vectors.has_image]), "the vectors file"
+            respelt(item_ids[~has], vectors.ids[vectors.has_image], item_ids), "the vectors file"
         )
         print(
             f"{vpath}: {missing:,} of {len(has):,} training items have no image vector "

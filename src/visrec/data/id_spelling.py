@@ -73,25 +73,31 @@ def _number(arr: pa.Array) -> np.ndarray:
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def respelt(missing: Iterable[object], reference: Iterable[object]) -> list[tuple[str, str]]:
+def respelt(
+    missing: Iterable[object], reference: Iterable[object], taken: Iterable[object] = ()
+) -> list[tuple[str, str]]:
     """``(id, there)`` for each of the ``missing`` ids (not in ``reference``) that is
     in ``reference`` spelt otherwise, in the order of ``missing`` (one spelling of
     ``reference`` per key): as a whole number (``'086'`` / ``'86'``), or in another
     letter case, Unicode form (``'é'`` typed or as macOS writes file names) or with an
-    image file's extension (``'sku-7.JPG'`` / ``'SKU-7'``)."""
+    image file's extension (``'sku-7.JPG'`` / ``'SKU-7'``). A ``reference`` id that is
+    in ``taken`` (the ids ``missing`` come from) is an item of its own there, named only
+    when no other spelling is: for ``'7'``, ``'07'`` rather than the training item
+    ``'007'``."""
     miss = _texts(dict.fromkeys(str(i) for i in missing))
     if len(miss) == 0:
         return []
     ref = _texts(reference)
-    found = dict(_matches(miss, ref, _number))
+    own = {str(t) for t in taken}
+    found = dict(_matches(miss, ref, _number, own))
     rest = [m for m in miss.to_pylist() if m not in found]
     if rest:  # ids that are no number, or whose number is not there
-        found.update(_matches(_texts(rest), ref, _folded))
+        found.update(_matches(_texts(rest), ref, _folded, own))
     return [(m, found[m]) for m in miss.to_pylist() if m in found]
 
 
 def _matches(
-    miss: pa.Array, ref: pa.Array, key: Callable[[pa.Array], np.ndarray]
+    miss: pa.Array, ref: pa.Array, key: Callable[[pa.Array], np.ndarray], own: set[str]
 ) -> list[tuple[str, str]]:
     """``(id, there)`` for the ``miss`` ids whose ``key`` a ``ref`` id shares."""
     miss_key = key(miss)
@@ -103,9 +109,12 @@ def _matches(
     wanted = set(miss_key[has_key].tolist())
     hit = pd.Series(ref_key, dtype=object).isin(wanted).to_numpy() & pd.notna(ref_key)
     there: dict[str, str] = {}
+    rank: dict[str, tuple[bool, bool]] = {}
     for k, spelling in zip(ref_key[hit], ref.filter(pa.array(hit)).to_pylist(), strict=True):
-        if k not in there or spelling == k:  # the plain spelling ('7', not '007') if any
-            there[k] = spelling
+        # not an item of its own, then the plain spelling ('7', not '007'), then the first
+        r = (spelling not in own, spelling == k)
+        if k not in there or r > rank[k]:
+            there[k], rank[k] = spelling, r
     return [
         (m, there[k])
         for m, k in zip(miss.to_pylist(), miss_key, strict=True)
@@ -284,8 +293,42 @@ def ids_as_text(col: pd.Series, where: str = "") -> pd.Series:
         text[rest] = col[rest].astype(str).to_numpy(dtype=object)
     else:
         text = col.astype(str).to_numpy(dtype=object)
+        if col.dtype == object:
+            _refuse_merged_ids(col, text, null, where)
     text[null] = None
     return pd.Series(text, index=col.index, dtype=object)
+
+
+def _refuse_merged_ids(col: pd.Series, text: np.ndarray, null: np.ndarray, where: str) -> None:
+    """An error for two different values of a mixed column that are one id as text
+    (the number 7 and the text "7", bytes b"a" and "a"): merged, one item's rows would
+    silently become the other's."""
+    if pd.api.types.infer_dtype(col, skipna=True) in ("string", "integer", "bytes", "empty"):
+        return  # one kind of value: equal text, equal value
+    first: dict[str, object] = {}
+    for raw, t, n in zip(col, text, null, strict=True):
+        if n:
+            continue
+        seen = first.setdefault(t, raw)
+        if _kind(seen) != _kind(raw):  # 7 and np.int64(7) are one id; 7 and "7" are not
+            place = f"{where}: " if where else ""
+            raise VisrecError(
+                f"{place}column {str(col.name)!r}: ids {seen!r} and {raw!r} "
+                f"({type(seen).__name__} and {type(raw).__name__}) are both the id {t!r} as "
+                "text; give the column one kind of value (all text, or all numbers)"
+            )
+
+
+def _kind(value: object) -> str:
+    return (
+        "text"
+        if isinstance(value, str)
+        else "bytes"
+        if isinstance(value, bytes)
+        else "number"
+        if isinstance(value, numbers.Number)
+        else type(value).__name__
+    )
 
 
 def is_one_id(value: object) -> bool:

@@ -58,7 +58,8 @@ def _parse_rows(
                     where,
                     line,
                     "line break in a value",
-                    f"the {broken} field runs over several lines (a quote left open?)",
+                    f"the {broken} field holds a line break, which no id, rating or time "
+                    "can (or a quote was left open)",
                 )
             )
             continue

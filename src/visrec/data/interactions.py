@@ -344,7 +344,7 @@ def id_column(df: pd.DataFrame, col: str) -> np.ndarray:
     """``df[col]`` as text ids, as the loaders write them (a float column's whole
     numbers as integers: ``7``, not ``7.0``); a missing or blank id is an error, not
     ``'nan'`` or one user made of every blank cell (the file loaders report those rows)."""
-    text = ids_as_text(df[col])
+    text = ids_as_text(df[col], "interactions")
     missing = text.isna().to_numpy()
     # blank ids ("", " ", a tab: the loaders report such cells), looked for among the
     # distinct ids, far fewer than the rows

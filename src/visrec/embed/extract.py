@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from visrec import __version__
 from visrec._atomic import (
@@ -52,6 +53,7 @@ from visrec._atomic import (
     sweep_temp_files,
     utf8_path,
 )
+from visrec.data.id_spelling import is_one_id, spell_ids
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
 from visrec.embed.chunk_files import (
     backbone_key,
@@ -168,7 +170,11 @@ def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
             raise VisrecError(
                 f"items[{k}]: expected an (item_id, path) pair, got {entry!r}"
             ) from None
-        sid = str(item_id)
+        if is_one_id(item_id) and bool(pd.isna(item_id)):  # spelt, the item 'nan' or 'None'
+            raise VisrecError(f"items[{k}]: item id {item_id!r} is missing; give it an id")
+        sid = spell_ids(item_id)[0]  # as ItemVectors spells it: 7.0 -> "7"
+        if not sid.strip():
+            raise VisrecError(f"items[{k}]: item id {sid!r} is blank; give it an id")
         try:
             sid.encode("utf-8")
         except UnicodeEncodeError:  # a file name's undecodable bytes: Parquet needs UTF-8

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -24,6 +25,31 @@ from visrec.data.id_spelling import find_ids, ids_as_text, shown_ids, spell_ids
 from visrec.errors import VisrecError, names_text, not_utf8_hint
 
 META_KEY = b"visrec"
+
+
+def _missing_ids(raw: Any, spelt: np.ndarray) -> None:
+    """An error for a missing (None, NaN, NA) or blank id: spelt, it would be the item
+    ``'nan'`` or ``'None'``, which a real item of that name would then share (as an
+    interactions frame and a vectors file refuse such ids, so do vectors made here).
+    ``spelt`` is ``raw`` as :func:`spell_ids` gives it."""
+    if isinstance(raw, str | bytes) or np.ndim(raw) == 0:
+        raw = [raw]  # one id
+    if isinstance(raw, np.ndarray | pd.Series):
+        missing = np.asarray(pd.isna(raw), dtype=bool)
+    else:
+        missing = np.asarray(pd.isna(np.asarray(list(raw), dtype=object)), dtype=bool)
+    # blank: looked for among the distinct ids, far fewer than the rows
+    distinct = pd.unique(spelt)
+    blank = [v for v in distinct if not v.strip()]
+    if blank:
+        missing |= np.isin(spelt, blank)
+    if missing.any():
+        j = int(np.flatnonzero(missing)[0])
+        shown = list(raw)[j]
+        raise VisrecError(
+            f"item vectors: item id {shown!r} (position {j}) is missing or blank; every "
+            "vector needs an item id"
+        )
 
 
 @dataclass
@@ -50,7 +76,8 @@ class ItemVectors:
     def __post_init__(self) -> None:
         # spelt as an id map spells them (a float column of whole numbers: 7.0 -> "7"),
         # so vectors keyed by a column pandas made float still match the interactions
-        self.ids = np.asarray(spell_ids(self.ids), dtype=object)
+        raw, self.ids = self.ids, np.asarray(spell_ids(self.ids), dtype=object)
+        _missing_ids(raw, self.ids)
         self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
         self.has_image = image_flags(self.has_image)
         n = len(self.ids)
@@ -435,13 +462,28 @@ def described(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k not in EMBED_RUN_KEYS}
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def vectors_to_table(iv: ItemVectors) -> pa.Table:
     """``iv`` as an Arrow table with the vectors schema; the meta keeps what the vectors
     are, not an embed run's record of the file they came from (:func:`described`)."""
     flat = pa.array(iv.vectors.reshape(-1), type=pa.float32())
+    try:
+        ids = pa.array(list(iv.ids), type=pa.string())
+    except UnicodeEncodeError:  # a lone surrogate (a file name's undecodable byte)
+        bad = next(i for i in iv.ids if not _is_utf8(i))
+        raise VisrecError(
+            f"item vectors: item id {bad!r} is not valid UTF-8 text, which Parquet needs"
+        ) from None
     return pa.Table.from_arrays(
         [
-            pa.array(list(iv.ids), type=pa.string()),
+            ids,
             pa.FixedSizeListArray.from_arrays(flat, iv.dim),
             pa.array(iv.has_image, type=pa.bool_()),
         ],

@@ -1,0 +1,98 @@
+"""Odd ids pushed through the readers (an outside audit): a first line of a candidates
+or users file that looks like a header, numbers and text that are one id as text,
+missing or blank ids on the vectors side, ids that are no UTF-8, and respelling notes
+that would point at another real item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from visrec.commands._recs_inputs import read_candidates, read_users
+from visrec.data.id_spelling import respelt
+from visrec.data.interactions import Interactions
+from visrec.data.tables import load_interactions
+from visrec.embed.extract import embed_images
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import VisrecError
+
+
+def test_a_header_like_first_id_is_skipped_with_a_note_and_kept_when_quoted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = tmp_path / "c.txt"
+    p.write_text("Product\nmovie\ni1\n")
+    assert read_candidates(str(p)) == ["movie", "i1"]
+    assert f"note: {p}:1: 'Product' taken for a header and skipped" in capsys.readouterr().err
+    p.write_text('"Product"\nmovie\n')
+    assert read_candidates(str(p)) == ["Product", "movie"]
+    u = tmp_path / "u.txt"
+    u.write_text('"customer"\nu1\n')
+    assert [i for i, _ in read_users(str(u))] == ["customer", "u1"]
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("pair", [(7, "7"), (b"abc", "abc")])
+def test_a_number_and_a_text_that_are_one_id_are_refused(pair: tuple[object, str]) -> None:
+    frame = pd.DataFrame(
+        {"user_id": ["u1", "u1", "u2"], "item_id": pd.Series([*pair, "x"], dtype=object)}
+    )
+    with pytest.raises(VisrecError, match=r"column 'item_id': ids .* are both the id"):
+        Interactions.from_frame(frame)
+
+
+def test_numbers_of_two_types_with_one_value_are_one_id() -> None:
+    frame = pd.DataFrame(
+        {"user_id": ["u1", "u2", "u3"], "item_id": pd.Series([7, np.int64(7), 8], dtype=object)}
+    )
+    assert list(Interactions.from_frame(frame).item_map.ids) == ["7", "8"]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["a", None, "b"],
+        ["a", float("nan"), "b"],
+        pd.Series(["a", pd.NA, "b"], dtype="string"),
+        ["a", " ", "b"],
+        np.array([1.0, np.nan, 3.0]),
+    ],
+)
+def test_vectors_refuse_a_missing_or_blank_id(ids: object) -> None:
+    with pytest.raises(VisrecError, match=r"position 1\) is missing or blank"):
+        ItemVectors(ids, np.zeros((3, 2), np.float32), np.ones(3, bool))
+
+
+def test_vectors_keep_ids_that_only_look_missing() -> None:
+    iv = ItemVectors(["nan", "None", "NA"], np.zeros((3, 2), np.float32), np.ones(3, bool))
+    assert list(iv.ids) == ["nan", "None", "NA"]
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), "  "])
+def test_embed_images_refuses_a_missing_id_before_any_work(tmp_path: Path, bad: object) -> None:
+    with pytest.raises(VisrecError, match=r"items\[0\]: item id .* is (missing|blank)"):
+        embed_images({bad: tmp_path / "a.jpg"}, tmp_path / "v.parquet", progress=False)
+    assert not (tmp_path / "v.parquet").exists()
+
+
+def test_an_id_that_is_no_utf8_is_one_line_on_writing(tmp_path: Path) -> None:
+    iv = ItemVectors(["u\ud800", "x"], np.zeros((2, 2), np.float32), np.ones(2, bool))
+    with pytest.raises(VisrecError, match="is not valid UTF-8 text"):
+        write_vectors(tmp_path / "v.parquet", iv)
+
+
+def test_a_respelling_prefers_a_spelling_that_is_no_item_of_its_own() -> None:
+    assert respelt(["7"], ["007", "07"], taken=["7", "007"]) == [("7", "07")]
+    # when the only spelling is one, it is still named (the file spells one item twice)
+    assert respelt(["003"], ["3"], taken=["3", "003"]) == [("003", "3")]
+
+
+def test_a_quoted_id_with_a_line_break_says_no_id_can_hold_one(tmp_path: Path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text('user_id,item_id\nu1,"a\nb"\nu2,c\n')
+    res = load_interactions(p)
+    assert res.frame["item_id"].tolist() == ["c"]
+    assert "holds a line break, which no id" in res.bad[0].reason
