@@ -148,7 +148,10 @@ def test_rating_verdict() -> None:
     )
     assert lines[2].startswith("The picture helps the MF: -0.0100 RMSE on average")
     assert "better on 3 of 3 seeds; sign test p = 0.125 (biased MF itself moves 0.0100" in lines[2]
-    assert lines[2].endswith(". Weak evidence (p above 0.05): more seeds would firm it up.")
+    assert lines[2].endswith(
+        ". Weak evidence (p above 0.05; 0.250 two-sided, "
+        "as either way could have been called): more seeds would firm it up."
+    )
     # new items: why the plain MF sits at the user mean and the item mean at the global
     assert lines[3].startswith("Every test item is new here: the item mean has no rating")
     assert len(by_rows) == 3  # not said for a split by rows

@@ -96,7 +96,7 @@ def test_evaluate_min_rating_says_so_and_keeps_it_in_the_results(
     err = capsys.readouterr().err
     assert "are neither hits nor misses: left out of that user's candidates" in err
     notes = json.loads(out.read_text())["notes"]
-    assert any("rated below --min-rating 4 are neither hits nor misses" in n for n in notes)
+    assert any("rated below --min-rating 4: on each seed a random 80% of them" in n for n in notes)
 
 
 def test_knn_rating_says_how_many_test_rows_share_a_training_vector() -> None:

@@ -70,7 +70,9 @@ def test_verdict_pictures_help_when_better_on_every_seed() -> None:
     assert head == "Best with pictures: vbpr, Recall@20 0.430; best without: bpr, 0.410."
     assert call == (
         "Pictures help here: +0.0200 Recall@20 on average, better on 3 of 3 seeds; sign test "
-        "p = 0.125. Weak evidence (p above 0.05): more seeds would firm it up. (bpr itself "
+        "p = 0.125. Weak evidence (p above 0.05; 0.250 two-sided, "
+        "as either way could have been called): more seeds would firm "
+        "it up. (bpr itself "
         "moves 0.0100 (std) between the splits.)"
     )
 
@@ -105,7 +107,9 @@ def test_a_call_against_pictures_says_how_weak_it_is_in_full() -> None:
     three = _result("warm", {"bpr": [0.40, 0.42, 0.41], "vbpr": [0.39, 0.41, 0.40]})
     assert verdict(three)[-1] == (
         "Pictures do not help here: -0.0100 Recall@20 on average, better on 0 of 3 seeds; "
-        "sign test p = 0.125. Weak evidence (p above 0.05): more seeds would firm it up. "
+        "sign test p = 0.125. Weak evidence (p above 0.05; 0.250 two-sided, "
+        "as either way could have been called): more seeds "
+        "would firm it up. "
         "(bpr itself moves 0.0100 (std) between the splits.)"
     )
     five = _result("warm", {"bpr": [0.40] * 5, "vbpr": [0.39] * 5})
@@ -116,15 +120,21 @@ def test_a_call_against_pictures_says_how_weak_it_is_in_full() -> None:
 
 
 def test_too_few_seeds_names_what_a_call_the_way_the_seeds_went_needs() -> None:
-    # one picture model, three without (visual-cf ranks as bpr here): 3 of 3 up is a
-    # call, 2 of 3 up needs no more seeds than that to be one, 0 of 3 down needs 5
+    # one picture model, two without (visual-cf ranks as bpr here, seed for seed: no
+    # second model to pick from): 3 of 3 up is a call, 2 of 3 up needs no more seeds
+    # than that to be one, 0 of 3 down needs 4
     models = {"popularity": [0.2] * 3, "bpr": [0.40, 0.42, 0.41], "visual-cf": [0.40, 0.42, 0.41]}
     mixed = _result("warm", {**models, "vbpr": [0.41, 0.43, 0.40]})
     assert verdict(mixed)[-1].startswith("No clear difference: +0.0033 Recall@20")
     worse = _result("warm", {**models, "vbpr": [0.39, 0.41, 0.40]})
     assert verdict(worse)[-1].startswith("Too few seeds to call: -0.0100 Recall@20")
-    assert "0.375 for the best of 3 models without pictures" in verdict(worse)[-1]
-    assert "; run --seeds 5 or more." in verdict(worse)[-1]
+    assert "0.250 for the best of 2 models without pictures" in verdict(worse)[-1]
+    assert "; run --seeds 4 or more." in verdict(worse)[-1]
+    # a third model that differs on one seed is one more to pick from
+    other = _result(
+        "warm", {**models, "visual-cf": [0.40, 0.42, 0.405], "vbpr": [0.39, 0.41, 0.40]}
+    )
+    assert "0.375 for the best of 3 models without pictures" in verdict(other)[-1]
 
 
 def test_the_report_table_says_when_a_mean_is_over_fewer_seeds() -> None:
@@ -217,14 +227,16 @@ def test_verdict_cold_start() -> None:
     assert verdict(one)[1] == (
         "Best with pictures: visual-cf, AUC 0.650 (above chance: above 0.5 on 3 of 3 "
         "splits of this data; sign test p = 0.125), Recall@20 0.163. Weak evidence (p above "
-        "0.05): more seeds would firm it up."
+        "0.05; 0.250 two-sided, "
+        "as either way could have been called): more seeds would firm it up."
     )
     four = _result("cold-items", {"vbpr": [0.1] * 4, "visual-cf": [0.2] * 4},
                    {"vbpr": [0.6] * 4, "visual-cf": [0.65] * 4})  # fmt: skip
     assert verdict(four)[1].endswith(
         "(above chance: above 0.5 on 4 of 4 splits of this data; sign test p = 0.062, 0.125 "
         "for the best of 2 picture models, picked on these seeds), Recall@20 0.200. Weak "
-        "evidence (p above 0.05): more seeds would firm it up."
+        "evidence (p above 0.05; 0.250 two-sided, "
+        "as either way could have been called): more seeds would firm it up."
     )
     # five of five splits: p = 0.031, no longer weak
     five = _result("cold-items", {"vbpr": [0.2] * 5}, {"vbpr": [0.6] * 5})
@@ -478,6 +490,7 @@ def test_verdict_says_settings_off_the_defaults_weak_evidence_and_the_baseline()
     )
     # 5 of 6 seeds: called, and said to be weak (p = 0.109)
     assert "better on 5 of 6 seeds; sign test p = 0.109. Weak evidence (p above" in lines[1]
+    assert "0.219 two-sided, as either way could have been called" in lines[1]
     strong = _result("warm", {"bpr": [0.40] * 6, "vbpr": [0.42] * 6})
     assert "Weak evidence" not in " ".join(verdict(strong))  # 6 of 6: p = 0.016
     # no picture model: the run still answers whether the model beats popularity
@@ -515,8 +528,9 @@ def test_cold_verdict_shows_the_recall_of_the_model_it_names() -> None:
     lines = verdict(res)
     assert lines[1] == (
         "Best with pictures: vbpr, AUC 0.700 (above chance: above 0.5 on 3 of 3 splits of "
-        "this data; sign test p = 0.125), Recall@20 0.100. Weak evidence (p above 0.05): "
-        "more seeds would firm it up."
+        "this data; sign test p = 0.125), Recall@20 0.100. Weak evidence (p above 0.05"
+        "; 0.250 two-sided, "
+        "as either way could have been called): more seeds would firm it up."
     )
 
 

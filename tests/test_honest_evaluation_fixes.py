@@ -62,9 +62,12 @@ def test_cold_items_figures_do_not_use_who_rated_a_new_item_low() -> None:
     told = run_experiment(frame, iv, "cold-items", exclude=below, **args).runs
     cols = ["auc", "recall", "ndcg"]
     assert np.allclose(told[cols].to_numpy(), plain[cols].to_numpy())
-    # on warm the same pairs are the user's own, known: every candidate left is a hit
+    # on warm the share of them the split keeps for training is known and left out; the
+    # rest are among the held-out rows: candidates, so negatives are left to rank
     warm = run_experiment(frame, iv, "warm", exclude=below, **args).runs
-    assert (warm["recall"] == 1.0).all() and warm["auc"].isna().all()  # no negative left
+    assert warm["auc"].notna().all()
+    every = run_experiment(frame, iv, "warm", exclude=below, **args, test_ratio=1e-9).runs
+    assert every["auc"].isna().all()  # all of them known: no negative left
 
 
 def _ratings_csv(tmp_path: Path) -> Path:
@@ -190,10 +193,28 @@ def test_the_min_rating_note_counts_distinct_pairs_known_at_the_test_time() -> N
         "user's test item stay candidates (not known at that time)"
     ]
     assert _below_note(kept, below, 4, "warm") == [
-        f"4 {rated} are neither hits nor misses: left out of that user's candidates, as a "
-        "model trained with --min-rating never recommends them"
+        f"4 {rated}: on each seed a random 80% of them (the share the split keeps for "
+        "training) are neither hits nor misses: left out of that user's candidates, as a "
+        "model trained with --min-rating never recommends them; the others fall among the "
+        "held-out rows and stay candidates (a miss when ranked high)"
     ]
     assert _below_note(kept, below, 4, "cold-items")[0].startswith(
         f"4 {rated} are not left out of the candidates"
     )
     assert _below_note(kept, below.iloc[:0], 4, "warm") == []
+
+
+def test_warm_knows_the_share_of_low_rated_pairs_the_split_keeps_for_training() -> None:
+    from visrec.evaluation.protocols import warm_known, warm_split
+
+    pairs = pd.DataFrame({"user_id": [f"u{k % 50}" for k in range(2000)],
+                          "item_id": [f"i{k}" for k in range(2000)]})  # fmt: skip
+    known = warm_known(pairs, seed=3, test_ratio=0.2)
+    assert 0.75 < len(known) / len(pairs) < 0.85
+    assert known.equals(warm_known(pairs, seed=3, test_ratio=0.2))  # the seed decides
+    assert not known.index.equals(warm_known(pairs, seed=4, test_ratio=0.2).index)
+    # a stream of its own: the split of the positives is the one made without them
+    frame = pd.DataFrame({"user_id": ["a"] * 5 + ["b"] * 5, "item_id": list("vwxyz") * 2})
+    before = warm_split(frame, seed=3).test.to_frame()
+    warm_known(pairs, seed=3, test_ratio=0.2)
+    assert warm_split(frame, seed=3).test.to_frame().equals(before)

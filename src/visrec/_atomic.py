@@ -443,14 +443,14 @@ def atomic_path(
 
 
 #: a write that found no room: the disk, the user's quota, the file size limit
-_WRITE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+WRITE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def name_output(exc: OSError, target: Path, written: Path) -> None:
     """Make ``exc``, raised while ``written`` was written for the output ``target``,
     name ``target``: a write() through a file object names no file (the error would say
     only "No space left on device"), and the file written in its place means little."""
-    if (exc.filename is None and exc.errno in _WRITE_FULL) or exc.filename == str(written):
+    if (exc.filename is None and exc.errno in WRITE_FULL) or exc.filename == str(written):
         exc.filename = str(target)
 
 

@@ -273,11 +273,21 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
             print(f"error: {_one_line(exc)}", file=sys.stderr)
             status = exc.exit_status
     except FileNotFoundError as exc:
-        if exc.filename is None:  # no file named: e.g. the current folder was removed
+        if exc.filename is None and "No usable temporary directory" in str(exc.strerror):
+            # tempfile's test write failed everywhere (a library imported mid-run asks for
+            # one): a full disk or no permission, a refusal of the system, not bad input
+            print(
+                f"error: no room to write a temporary file ({_one_line(exc.strerror)}): the "
+                "disk is full or not writable; free space, or set TMPDIR to a writable folder",
+                file=sys.stderr,
+            )
+            status = 1
+        elif exc.filename is None:  # no file named: e.g. the current folder was removed
             print(f"error: {_nameless_missing(exc)}", file=sys.stderr)
+            status = 2
         else:
             print(f"error: {_one_line(exc.filename)}: {_missing(exc.filename)}", file=sys.stderr)
-        status = 2
+            status = 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         status = 130
@@ -390,9 +400,12 @@ def _refused_by_system(exc: BaseException) -> TypeGuard[OSError]:
 
 
 def _os_error(exc: OSError) -> str:
-    """``PATH: No space left on device`` (``A -> B: ...`` for a rename)."""
+    """``PATH: No space left on device`` (``A -> B: ...`` for a rename; one name when
+    both are the output, as a failed rename of its temporary file is said)."""
     why = exc.strerror or str(exc)
-    names = [repr(str(f)) for f in (exc.filename, exc.filename2) if f is not None]
+    names = list(
+        dict.fromkeys(repr(str(f)) for f in (exc.filename, exc.filename2) if f is not None)
+    )
     return f"{' -> '.join(names)}: {why}" if names else why
 
 

@@ -23,12 +23,14 @@ from typing import Any, NoReturn
 # option typed -> the hint (each hint names an option the command has; a test checks).
 SAME_MEANING: dict[str, dict[str, str]] = {
     "evaluate": {
-        "--seed": "--seeds N is how many split seeds to run, 0..N-1",
+        "--seed": "--seeds N is how many split seeds to run; --random-state S is the first",
+        "--first-seed": "--random-state S is the first seed here",
         "--n": "--k K is the list length of Recall@K and NDCG@K here",
         "--out": "--json OUT and --report HTML are the outputs here",
     },
     "rating-eval": {
         "--seed": "--seeds N is how many splits to run; --random-state S seeds the first",
+        "--first-seed": "--random-state S is the first seed here",
         "--n": "--k K is the number of KNN neighbours here",
         "--neighbors": "--k K is the number of KNN neighbours here",
         "--neighbours": "--k K is the number of KNN neighbours here",

@@ -526,6 +526,14 @@ def check_model_folder(out: Path) -> None:
         what = "it is a file" if out.is_file() else "it is not a folder"
         raise VisrecError(f"{out} exists and is not a visrec model folder ({what})")
     _check_writable(out)
+    if not out.is_symlink() and not os.access(out, os.W_OK | os.X_OK):
+        # the swap would succeed, but the previous model's files could not be removed
+        # from it: a hidden copy left beside it on every run, without a word
+        raise VisrecError(
+            f"-o: {out} exists and its files cannot be removed (no write permission on "
+            "the folder), so the previous model could not be replaced cleanly; fix its "
+            "permissions or name another folder"
+        )
     if not any(out.iterdir()):
         return
     # (imported here: numpy and pandas would slow every `visrec --help`)
@@ -578,13 +586,20 @@ def _swap_in(new: Path, out: Path) -> None:
         if new.is_symlink():
             new.unlink()
         else:
-            shutil.rmtree(new, ignore_errors=True)
+            _remove_previous(new)
         return
     # mkdtemp adds 8 characters
     old = Path(tempfile.mkdtemp(prefix=f"{side_prefix(out.name, 12)}old.", dir=out.parent))
     parked = old / out.name
     try:
         os.replace(out, parked)
+    except OSError as exc:
+        old.rmdir()  # the error would name it, gone now
+        raise os_error(
+            f"{out}: cannot replace the model folder ({exc.strerror or exc}); the previous "
+            "model is unchanged",
+            exc,
+        ) from exc
     except BaseException:
         old.rmdir()
         raise
@@ -601,7 +616,26 @@ def _swap_in(new: Path, out: Path) -> None:
             ) from exc
         old.rmdir()
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    _remove_previous(old)
+
+
+def _remove_previous(folder: Path) -> None:
+    """Remove the folder holding the replaced model; if that fails (its files cannot
+    be deleted), say so and where it is, not leave a hidden copy without a word."""
+    import sys
+
+    failed: list[BaseException] = []
+    if sys.version_info >= (3, 12):  # onerror is deprecated there
+        shutil.rmtree(folder, onexc=lambda f, p, e: failed.append(e))
+    else:
+        shutil.rmtree(folder, onerror=lambda f, p, e: failed.append(e[1]))
+    if failed and folder.exists():
+        print(
+            f"warning: the previous model could not be removed "
+            f"({getattr(failed[0], 'strerror', None) or failed[0]}); it is in "
+            f"{folder}: remove it yourself",
+            file=sys.stderr,
+        )
 
 
 #: in the name of a save's temporary folder (``.NAME.visrec-save-XXXXXXXX``), which

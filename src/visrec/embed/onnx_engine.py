@@ -268,9 +268,14 @@ def _export_to_cache(backbone: Any, path: Path) -> Path:
     try:
         return export_onnx(backbone, path)
     except OSError as exc:
+        from visrec._atomic import WRITE_FULL
+
+        full = exc.errno in WRITE_FULL  # a full disk: another folder, or free space
         err = CacheUnwritable(
-            f"cannot write the ONNX model cache {path} ({exc}); set VISREC_CACHE to a "
-            "writable folder"
+            f"cannot write the ONNX model cache {path} ({exc.strerror or exc}); "
+            + ("free space or set" if full else "set")
+            + " VISREC_CACHE to a writable folder"
+            + (" with room" if full else "")
         )
         err.exit_status = refusal_status(exc)
         raise err from exc

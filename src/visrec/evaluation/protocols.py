@@ -229,12 +229,26 @@ def latest_ties(frame: pd.DataFrame) -> tuple[int, int]:
     return int((last & tied).sum()), int((counts >= 2).sum())
 
 
+def warm_known(pairs: pd.DataFrame, seed: int, test_ratio: float) -> pd.DataFrame:
+    """The ``pairs`` (rated below ``--min-rating``, say) a model knows on a warm split of
+    ``seed``: each with probability ``1 - test_ratio``, as the split keeps that share of
+    every user's rows for training. Left out of the candidates all of them would tell
+    the scoring which popular items each user will meet in the held-out rows and take
+    them away as hard negatives; the others stay candidates, a miss when ranked high,
+    as on a cold-items split. Drawn from a stream of its own, so the split is the
+    same as without them."""
+    rng = np.random.default_rng([int(seed), 1])
+    return pairs[rng.random(len(pairs)) >= test_ratio]
+
+
 def known_at_test(exclude: pd.DataFrame, frame: pd.DataFrame, protocol: str) -> pd.DataFrame:
     """The rows of ``exclude`` (pairs that are neither positives nor negatives, such as
     those rated below ``--min-rating``) that a model could know when its user's test
     interactions happen, so leaving them out of the candidates uses no future:
 
-    * ``warm``: all of them (a random split has no before and after);
+    * ``warm``: all of them here (a random split has no before and after); the runner
+      then keeps, seed by seed, the share the split keeps for training
+      (:func:`warm_known`), as the rest fall among the held-out rows;
     * ``time``: those no later than the user's test time (their latest time in
       ``frame``); all when ``exclude`` has no ``timestamp`` column;
     * ``cold-items``: none: every candidate is an item nobody had rated at training

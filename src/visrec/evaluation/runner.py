@@ -68,6 +68,7 @@ from visrec.evaluation.protocols import (
     Split,
     check_ratio,
     make_split,
+    warm_known,
 )
 
 __all__ = [
@@ -375,6 +376,9 @@ def _run_seed(
 ) -> list[dict[str, Any]]:
     """Every model's row on one seed's split, from the record or fitted and recorded now."""
     rows: list[dict[str, Any]] = []
+    known = setup.excluded
+    if known is not None and setup.protocol == "warm":
+        known = warm_known(known, seed, setup.test_ratio)
     for name, params in setup.specs:
         if (seed, name) in resumed.done:
             row = dict(resumed.done[(seed, name)]["row"])
@@ -387,7 +391,7 @@ def _run_seed(
         row = _fit_and_score(
             name, params, seed, split, setup.item_vectors,
             k=setup.k, batch_size=setup.batch_size, progress=setup.progress,
-            exclude=setup.excluded,
+            exclude=known,
         )  # fmt: skip
         rows.append(row)
         if resumed.recorder is not None:

@@ -162,20 +162,36 @@ def save_state(
         "rng": json.dumps(rng.bit_generator.state),
         "losses": list(losses),
     }
+    made = not ckpt.folder.exists()
     try:
         ckpt.folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(ckpt.path(desc)) as tmp:
             torch.save(state, tmp)
     except (OSError, VisrecError, RuntimeError) as exc:  # torch.save wraps write errors
+        if made:  # an empty folder of ours is no state to keep
+            with contextlib.suppress(OSError):
+                ckpt.folder.rmdir()
         if "cannot save" not in ckpt.said:  # once per command, not once per stage
             ckpt.said.add("cannot save")
             ckpt.log(
-                f"note: cannot save the training state in {ckpt.folder} ({exc}); "
-                "the fit goes on, but an interrupted one would start over"
+                f"note: cannot save the training state in {ckpt.folder} ({_why(exc)}); "
+                "the fit goes on, but an interrupted one would resume only from a state "
+                "saved earlier, if any"
             )
         return False
     ckpt.kept.append(desc)
     return True
+
+
+def _why(exc: BaseException) -> str:
+    """A failed save's cause in words: torch.save reports a write cut short by a full
+    disk or a file size limit as its own internals ("[enforce fail at
+    inline_container.cc:672] . unexpected pos 427392 vs 427284")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, RuntimeError) and "inline_container" in str(exc):
+        return "the write was cut short: a full disk or a file size limit?"
+    return str(exc)
 
 
 def save_values(ckpt: Checkpoint, desc: str, values: list[float]) -> None:

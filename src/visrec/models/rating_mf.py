@@ -358,7 +358,10 @@ def _initial_params(
         "q": rng.normal(0.0, init_scale, (n_items, k)),
     }
     if f is not None:
-        params["E"] = rng.normal(0.0, init_scale / np.sqrt(d), (k, d))
+        # from a child stream, not after q's (n_items, k) draws: the same training rows
+        # start from the same E whatever other items the map holds (rating-eval's map
+        # also lists the test items); spawn leaves the parent's stream where it is
+        params["E"] = rng.spawn(1)[0].normal(0.0, init_scale / np.sqrt(d), (k, d))
         params["w"] = np.zeros(d)
     return params
 

@@ -119,8 +119,23 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
         return [*lines, f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
     best_plain = max(without, key=lambda m: mean[m])
     # each side is the best of its models on these seeds: its p allows for that pick
-    picks = Picks(len(with_img), len(without), "picture models", "models without pictures")
+    picks = Picks(
+        _distinct(runs, with_img),
+        _distinct(runs, without),
+        "picture models",
+        "models without pictures",
+    )
     return [*lines, *_best_pair_verdict(result, runs, best_img, best_plain, picks)]
+
+
+def _distinct(runs: pd.DataFrame, models: list[str]) -> int:
+    """How many of ``models`` differ in Recall@K on some seed: one that repeats another
+    seed for seed (visual-cf on a warm split is BPR) is no second model to pick from,
+    and would make a call that way need more seeds than the pick calls for."""
+    table = runs[runs["model"].isin(models)].pivot_table(
+        index="seed", columns="model", values="recall"
+    )
+    return len({tuple(table[m].fillna(-1.0)) for m in models if m in table}) or len(models)
 
 
 def _classing_notes(models: list[str], roles: dict[str, str]) -> list[str]:
@@ -355,11 +370,17 @@ def sign_call(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
 
 
 def weak_evidence(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
-    """ " Weak evidence (p above 0.05): ..." after a call the sign test made at
-    p <= 0.125 but not at 0.05 (3 of 3, 4 of 4, 5 of 6 seeds...); empty otherwise."""
+    """ " Weak evidence (p above 0.05; ... two-sided): ..." after a call the sign test
+    made at p <= 0.125 but not at 0.05 (3 of 3, 4 of 4, 5 of 6 seeds...); empty
+    otherwise. The p quoted is one-sided, the way the seeds went; as a call either way
+    was possible, the chance of one with no real difference is twice that, said here."""
     called = sign_call(wins, losses, n_seeds, picks) in ("up", "down")
-    if called and picks.seen(wins, losses)[2] > 0.05:  # a call goes the way the seeds went
-        return " Weak evidence (p above 0.05): more seeds would firm it up."
+    p = picks.seen(wins, losses)[2]
+    if called and p > 0.05:  # a call goes the way the seeds went
+        return (
+            f" Weak evidence (p above 0.05; {p_figure(min(1.0, 2 * p))} two-sided, as either "
+            "way could have been called): more seeds would firm it up."
+        )
     return ""
 
 
