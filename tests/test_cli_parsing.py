@@ -31,7 +31,7 @@ def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         (
             ["evaluate", "--interactions", "x", "--seed", "42"],
             "visrec evaluate: error: unrecognized arguments: --seed 42; --seeds N is how many "
-            "split seeds to run, 0..N-1",
+            "split seeds to run; --random-state S is the first",
         ),
         # --n was taken for --no-resume
         (

@@ -328,7 +328,8 @@ def test_evaluation_split_as_files(
 
     train = pd.read_csv("TRAIN.csv", dtype={"user_id": str, "item_id": str})
     test = pd.read_csv("TEST.csv", dtype={"user_id": str, "item_id": str})
-    candidates = Path("CANDIDATES.txt").read_text(encoding="utf-8").split()
+    with open("CANDIDATES.txt", newline="", encoding="utf-8") as fh:
+        candidates = [row[0] for row in csv.reader(fh)]
     assert list(train.columns) == ["user_id", "item_id", "rating", "timestamp"]
     # the candidates are exactly the held-out items: none in training, each with a picture
     assert sorted(candidates) == sorted(set(test["item_id"]))

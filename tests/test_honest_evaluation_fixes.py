@@ -218,3 +218,18 @@ def test_warm_knows_the_share_of_low_rated_pairs_the_split_keeps_for_training() 
     before = warm_split(frame, seed=3).test.to_frame()
     warm_known(pairs, seed=3, test_ratio=0.2)
     assert warm_split(frame, seed=3).test.to_frame().equals(before)
+
+
+def test_evaluate_random_state_picks_splits_no_default_was_chosen_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _ratings_csv(tmp_path)
+    out = tmp_path / "r.json"
+    argv = ["evaluate", "--interactions", str(path), "--models", "popularity", "--quiet"]
+    assert main([*argv, "--seeds", "2", "--random-state", "100", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["seeds"] == [100, 101]
+    assert sorted({r["seed"] for r in res["runs"]}) == [100, 101]
+    capsys.readouterr()
+    assert main([*argv, "--seeds", "3", "--random-state", str(2**32 - 2)]) == 2
+    assert "--random-state must be between 0 and 4294967293" in capsys.readouterr().err

@@ -63,7 +63,8 @@ def read_id_list(
 ) -> list[tuple[str, int]]:
     """``(id, line number)`` for each distinct id of a one-id-per-line file (``what``
     names the file in errors, ``noun`` the id; ``is_header`` tells a header, which only the
-    first line that is not blank and not quoted can be; skipping it is noted)."""
+    first line that is not blank can be, quoted only as ``item_id``/``user_id``;
+    skipping it is noted)."""
     import csv
 
     from visrec.data.text_files import decode_text, text_lines
@@ -115,11 +116,13 @@ def read_id_list(
             continue
         if first:  # an unskipped 'asin' header became a candidate in every user's list
             first = False
-            if not quoted and is_header(one):
+            # quoted, only the canonical name: a csv writer quotes a header too
+            # ('"item_id"'), but '"Product"' is how a file says it is an id
+            if is_header(one) and (not quoted or one.strip().lower() == f"{noun}_id"):
                 # said, as an item or user named 'Product' or 'customer' is skipped too
+                hint = "" if quoted else f'; if it is an id, quote it ("{one}")'
                 print(
-                    f"note: {path}:{lineno}: {one!r} taken for a header and skipped; if it "
-                    f'is an id, quote it ("{one}")',
+                    f"note: {path}:{lineno}: {one!r} taken for a header and skipped{hint}",
                     file=sys.stderr,
                 )
                 continue

@@ -54,7 +54,8 @@ class VisualCF(AutoRegMixin, Recommender):
     feature_norm : {"sqrt-l2", "none"}, default "sqrt-l2"
         Transform of the image vectors before centring and scaling: signed square root
         and unit L2 norm per item (ML-100K cold splits, mean of three: Recall@20 0.187
-        vs 0.177, AUC 0.647 vs 0.643), or none.
+        vs 0.177, AUC 0.647 vs 0.643, on the splits it was chosen on; on three others
+        the earlier "none" with bias_weight 2 did as well: docs/models.md), or none.
     profile_weight : float or "auto", default "auto"
         Weight of a visual taste term for items scored from their image: the cosine
         between the item's picture and the mean picture of the user's training items
