@@ -578,3 +578,20 @@ def test_rating_mf_learns_user_biases() -> None:
     ua, ub = m.user_map_.to_index(np.array(["A", "B"], dtype=object))
     pred = m.predict([ua, ub], [0, 0])
     assert pred[0] > 4.5 and pred[1] < 1.5
+
+
+def test_the_visual_map_starts_alike_whatever_other_items_the_map_holds():
+    # rating-eval's item map also lists the test items and every vector's item: one
+    # more of them must not change the fit on the same training rows
+    frame, f = planted(n_users=60, n_items=40, visual=True, seed=2)
+    d = f.shape[1]
+    extra = [f"x{k}" for k in range(3)]
+    fits = []
+    for more in ([], ["zzz_test_only"]):
+        inter = Interactions.from_frame(frame, extra_items=extra + more)
+        rows = np.zeros((len(inter.item_map), d))
+        known = [int(i[1:]) if i.startswith("i") else -1 for i in inter.item_map.ids]
+        rows[[j for j, k in enumerate(known) if k >= 0]] = f[[k for k in known if k >= 0]]
+        fits.append(RatingMF(visual=True, n_epochs=5).fit(inter, rows))
+    a, b = fits
+    np.testing.assert_array_equal(a.user_factors_, b.user_factors_)
