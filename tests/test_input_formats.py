@@ -141,8 +141,13 @@ def test_an_html_main_cat_becomes_its_alt_text(tmp_path: Path) -> None:
         '{"asin": "B1", "main_cat": "<img src=\\"https://x/store.png\\" '
         'class=\\"nav-categ-image\\" alt=\\"AMAZON FASHION\\"/>"}\n'
         '{"asin": "B2", "main_cat": "All Beauty"}\n'
+        '{"asin": "B3", "main_cat": "<img src=\\"y.png\\" alt=\\"Health &amp; Care\\"/>"}\n'
     )
-    assert load_amazon_meta(p).frame["main_cat"].tolist() == ["AMAZON FASHION", "All Beauty"]
+    assert load_amazon_meta(p).frame["main_cat"].tolist() == [
+        "AMAZON FASHION",
+        "All Beauty",
+        "Health & Care",
+    ]
 
 
 def test_a_folder_of_parquet_parts_says_how_to_join_them(tmp_path: Path) -> None:
@@ -162,3 +167,10 @@ def test_manifests_are_decoded_and_sniffed_as_other_tables(tmp_path: Path) -> No
     (tmp_path / "m2.csv.gz").write_bytes(gzip.compress(b"item_id|path\nb|a.jpg\n"))
     assert load_manifest(tmp_path / "m1.csv") == {"café": str(tmp_path / "a.jpg")}
     assert load_manifest(tmp_path / "m2.csv.gz") == {"b": str(tmp_path / "a.jpg")}
+
+
+def test_a_folder_holding_a_vectors_file_is_no_parquet_dataset(tmp_path: Path) -> None:
+    pd.DataFrame({"item_id": ["1"]}).to_parquet(tmp_path / "vectors.parquet")
+    (tmp_path / "a=b.jpg").write_bytes(b"x")
+    with pytest.raises(VisrecError, match="folder has no interactions file"):
+        load_interactions(tmp_path)

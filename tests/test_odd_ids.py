@@ -16,7 +16,7 @@ from visrec.data.id_spelling import respelt
 from visrec.data.interactions import Interactions
 from visrec.data.tables import load_interactions
 from visrec.embed.extract import embed_images
-from visrec.embed.store import ItemVectors, write_vectors
+from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
 
 
@@ -78,10 +78,10 @@ def test_embed_images_refuses_a_missing_id_before_any_work(tmp_path: Path, bad: 
     assert not (tmp_path / "v.parquet").exists()
 
 
-def test_an_id_that_is_no_utf8_is_one_line_on_writing(tmp_path: Path) -> None:
-    iv = ItemVectors(["u\ud800", "x"], np.zeros((2, 2), np.float32), np.ones(2, bool))
+def test_an_id_that_is_no_utf8_is_one_line(tmp_path: Path) -> None:
+    # a lone surrogate (a file name's undecodable byte): no Parquet file can hold it
     with pytest.raises(VisrecError, match="is not valid UTF-8 text"):
-        write_vectors(tmp_path / "v.parquet", iv)
+        ItemVectors(["u\ud800", "x"], np.zeros((2, 2), np.float32), np.ones(2, bool))
 
 
 def test_a_respelling_prefers_a_spelling_that_is_no_item_of_its_own() -> None:
@@ -96,3 +96,14 @@ def test_a_quoted_id_with_a_line_break_says_no_id_can_hold_one(tmp_path: Path) -
     res = load_interactions(p)
     assert res.frame["item_id"].tolist() == ["c"]
     assert "holds a line break, which no id" in res.bad[0].reason
+
+
+def test_a_quoted_name_heads_a_file_of_quoted_ids(tmp_path: Path) -> None:
+    p = tmp_path / "c.csv"
+    pd.DataFrame({"asin": ["B01", "0012"]}).to_csv(p, index=False, quoting=1)
+    assert read_candidates(str(p)) == ["B01", "0012"]
+
+
+def test_embed_images_refuses_an_id_that_is_no_one_id(tmp_path: Path) -> None:
+    with pytest.raises(VisrecError, match=r"items\[0\]: item id \('a', 'b'\) is a tuple"):
+        embed_images([(("a", "b"), tmp_path / "a.jpg")], tmp_path / "v.parquet", progress=False)

@@ -12,7 +12,9 @@ table plus three agreement scores,
 
 NMI and purity are not corrected for chance (ARI is): next to them, their mean with
 the labels shuffled against the same clusters (``SHUFFLES`` times), which is what a
-picture that says nothing about the category scores.
+picture that says nothing about the category scores. ARI gets a permutation p
+(``ARI_SHUFFLES`` shuffles): on a large catalogue an ARI of 0.03 can be far above
+chance, and on 12 items one of 0.2 can be chance.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class ClusterResult:
     chance_nmi, chance_purity : float
         The mean NMI and purity of the same clusters with the labels shuffled
         (``SHUFFLES`` times, seeded): their level for labels the pictures know nothing of.
+    ari_p : float
+        The share of ``ARI_SHUFFLES`` label shuffles (the observed labels counted as
+        one) whose ARI reaches the observed one: a permutation p.
     table : DataFrame of shape (k, n_labels)
         Counts; index = cluster number (0..k-1, ordered by their most common label, then
         by size), columns = labels (most frequent first).
@@ -76,6 +81,7 @@ class ClusterResult:
     assignments: np.ndarray
     chance_nmi: float = float("nan")
     chance_purity: float = float("nan")
+    ari_p: float = float("nan")
 
     @property
     def majority_share(self) -> float:
@@ -86,7 +92,8 @@ class ClusterResult:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"k", "n", "ari", "nmi", "purity", "majority_share", "chance", "table"}``
-        (``chance``: ``{"nmi", "purity", "shuffles"}``, the shuffled-labels levels).
+        (``chance``: ``{"nmi", "purity", "shuffles", "ari_p", "ari_shuffles"}``, the
+        shuffled-labels levels and ARI's permutation p).
 
         ``table`` is a nested dict ``{cluster (str): {label: count}}`` with every label
         present in every cluster (zeros included), clusters in ``table`` order.
@@ -103,6 +110,8 @@ class ClusterResult:
                 "nmi": float(self.chance_nmi),
                 "purity": float(self.chance_purity),
                 "shuffles": SHUFFLES,
+                "ari_p": float(self.ari_p),
+                "ari_shuffles": ARI_SHUFFLES,
             },
             "table": {
                 str(c): {str(lab): int(mat[r, j]) for j, lab in enumerate(self.table.columns)}
@@ -120,7 +129,8 @@ class ClusterResult:
             "",
             tab.to_string(),
             "",
-            f"ARI     {self.ari:.3f}   (1 = clusters match the labels, 0 = chance)",
+            f"ARI     {self.ari:.3f}   (1 = clusters match the labels, 0 = chance; labels "
+            f"shuffled {ARI_SHUFFLES} times: {ari_p_said(self.ari_p)})",
             f"NMI     {self.nmi:.3f}   (labels shuffled: {self.chance_nmi:.3f})",
             f"purity  {self.purity:.3f}   (share of items in their cluster's majority label; "
             f"all in one cluster: {self.majority_share:.3f}; labels shuffled: "
@@ -173,6 +183,7 @@ def cluster_vs_labels(
     assignments, table = _diagonal_table(raw, labs, k_eff)
 
     chance_nmi, chance_purity = shuffled_levels(assignments, labs, random_state)
+    ari_p = ari_permutation_p(assignments, labs, random_state)
     return ClusterResult(
         k=k_eff,
         n=n,
@@ -183,6 +194,7 @@ def cluster_vs_labels(
         assignments=assignments,
         chance_nmi=chance_nmi,
         chance_purity=chance_purity,
+        ari_p=ari_p,
     )
 
 
@@ -269,6 +281,36 @@ def _diagonal_table(
 
 #: label shuffles behind the chance levels of NMI and purity
 SHUFFLES = 20
+#: label shuffles behind ARI's permutation p (its smallest: 1 / 200)
+ARI_SHUFFLES = 199
+
+
+def ari_permutation_p(assignments: np.ndarray, labels: np.ndarray, random_state: int = 0) -> float:
+    """ARI's permutation p: ``(1 + shuffles reaching the observed ARI) / (1 +
+    ARI_SHUFFLES)``. A shuffle keeps both margins of the count table, so ARI moves only
+    with the sum of C(n_ij, 2) over its cells: that sum is compared, one bincount a
+    shuffle."""
+    codes = pd.factorize(pd.Series(labels, dtype=object))[0]
+    clusters = pd.factorize(pd.Series(assignments))[0]
+    n_lab, n_clu = int(codes.max()) + 1, int(clusters.max()) + 1
+
+    def pairs(lab: np.ndarray) -> int:
+        cells = np.bincount(clusters * n_lab + lab, minlength=n_clu * n_lab).astype(np.int64)
+        return int((cells * (cells - 1) // 2).sum())
+
+    seen = pairs(codes)
+    rng = np.random.default_rng(random_state)
+    reached = sum(pairs(rng.permutation(codes)) >= seen for _ in range(ARI_SHUFFLES))
+    return (1 + reached) / (1 + ARI_SHUFFLES)
+
+
+def ari_p_said(p: float) -> str:
+    """``"p = 0.015"``; ``"none reached it, p = 0.005"`` (the smallest p there is)."""
+    if not np.isfinite(p):
+        return "p n/a"
+    if p <= 1 / (1 + ARI_SHUFFLES):
+        return f"none reached it, p = {p:.3f}"
+    return f"p = {p:.3f}"
 
 
 def shuffled_levels(

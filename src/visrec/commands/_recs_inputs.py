@@ -63,8 +63,8 @@ def read_id_list(
 ) -> list[tuple[str, int]]:
     """``(id, line number)`` for each distinct id of a one-id-per-line file (``what``
     names the file in errors, ``noun`` the id; ``is_header`` tells a header, which only the
-    first line that is not blank can be, quoted only as ``item_id``/``user_id``;
-    skipping it is noted)."""
+    first line that is not blank can be: quoted, only as ``item_id``/``user_id`` or in a
+    file of quoted lines; skipping it is noted)."""
     import csv
 
     from visrec.data.text_files import decode_text, text_lines
@@ -95,7 +95,8 @@ def read_id_list(
     seen: set[str] = set()
     dup = 0
     first = True  # the first line with an id may be a header, blank lines before it or not
-    for lineno, line in enumerate(text_lines(decoded.text), 1):
+    lines = text_lines(decoded.text)
+    for lineno, line in enumerate(lines, 1):
         text = line.strip()
         quoted = text.startswith('"')
         try:  # strict: '"new' read alone is an error, not the id 'new'
@@ -116,9 +117,14 @@ def read_id_list(
             continue
         if first:  # an unskipped 'asin' header became a candidate in every user's list
             first = False
-            # quoted, only the canonical name: a csv writer quotes a header too
-            # ('"item_id"'), but '"Product"' is how a file says it is an id
-            if is_header(one) and (not quoted or one.strip().lower() == f"{noun}_id"):
+            # quoted, the canonical name, or another name when every line is quoted (a
+            # csv writer quoting all: '"asin"'); but '"Product"' over bare ids is how a
+            # file says it is an id
+            if is_header(one) and (
+                not quoted
+                or one.strip().lower() == f"{noun}_id"
+                or all(ln.strip().startswith('"') for ln in lines[lineno:] if ln.strip())
+            ):
                 # said, as an item or user named 'Product' or 'customer' is skipped too
                 hint = "" if quoted else f'; if it is an id, quote it ("{one}")'
                 print(

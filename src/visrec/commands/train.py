@@ -33,7 +33,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
-from visrec.errors import VisrecError, os_error
+from visrec.errors import SystemRefusal, VisrecError, os_error
 from visrec.models.registry import MODELS
 
 if TYPE_CHECKING:
@@ -526,16 +526,16 @@ def check_model_folder(out: Path) -> None:
         what = "it is a file" if out.is_file() else "it is not a folder"
         raise VisrecError(f"{out} exists and is not a visrec model folder ({what})")
     _check_writable(out)
+    if not any(out.iterdir()):
+        return
     if not out.is_symlink() and not os.access(out, os.W_OK | os.X_OK):
         # the swap would succeed, but the previous model's files could not be removed
         # from it: a hidden copy left beside it on every run, without a word
-        raise VisrecError(
+        raise SystemRefusal(
             f"-o: {out} exists and its files cannot be removed (no write permission on "
             "the folder), so the previous model could not be replaced cleanly; fix its "
             "permissions or name another folder"
         )
-    if not any(out.iterdir()):
-        return
     # (imported here: numpy and pandas would slow every `visrec --help`)
     from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON, TRAIN_JSON, is_model_folder
 

@@ -10,6 +10,7 @@ error reports and neither layout needs to be declared.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -724,7 +725,7 @@ def _main_cat(value: object) -> str:
     2018 release writes some stores' so) is its alt text."""
     text = str(value or "")
     alt = _IMG_ALT.search(text) if text.lstrip().startswith("<") else None
-    return alt.group(2).strip() if alt else text
+    return html.unescape(alt.group(2)).strip() if alt else text
 
 
 def is_meta_file(path: PathLike) -> bool:

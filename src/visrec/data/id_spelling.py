@@ -305,12 +305,24 @@ def _refuse_merged_ids(col: pd.Series, text: np.ndarray, null: np.ndarray, where
     silently become the other's."""
     if pd.api.types.infer_dtype(col, skipna=True) in ("string", "integer", "bytes", "empty"):
         return  # one kind of value: equal text, equal value
+    # each value's kind (text, bytes, number: 7 and np.int64(7) are one), then per text
+    # the smallest and largest kind: a text with two kinds is a clash (hashing, in C)
+    values = col.to_numpy(dtype=object)[~null]
+    types = pd.Series(values, dtype=object).map(type)
+    kind_of = {t: _type_kind(t) for t in types.unique()}
+    kinds = pd.factorize(types.map(kind_of))[0]
+    if not len(kinds) or kinds.max() == 0:
+        return
+    texts = pd.factorize(text[~null])[0]
+    lo = np.full(texts.max() + 1, kinds.max(), dtype=np.int64)
+    hi = np.zeros(texts.max() + 1, dtype=np.int64)
+    np.minimum.at(lo, texts, kinds)
+    np.maximum.at(hi, texts, kinds)
+    clash = np.flatnonzero(lo[texts] != hi[texts])
     first: dict[str, object] = {}
-    for raw, t, n in zip(col, text, null, strict=True):
-        if n:
-            continue
+    for t, raw in zip(text[~null][clash], values[clash], strict=True):
         seen = first.setdefault(t, raw)
-        if _kind(seen) != _kind(raw):  # 7 and np.int64(7) are one id; 7 and "7" are not
+        if _kind(seen) != _kind(raw):
             place = f"{where}: " if where else ""
             raise VisrecError(
                 f"{place}column {str(col.name)!r}: ids {seen!r} and {raw!r} "
@@ -319,16 +331,17 @@ def _refuse_merged_ids(col: pd.Series, text: np.ndarray, null: np.ndarray, where
             )
 
 
+def _type_kind(t: type) -> str:
+    """:func:`_kind` of a value of type ``t``."""
+    if issubclass(t, str):
+        return "text"
+    if issubclass(t, bytes):
+        return "bytes"
+    return "number" if issubclass(t, numbers.Number) else t.__name__
+
+
 def _kind(value: object) -> str:
-    return (
-        "text"
-        if isinstance(value, str)
-        else "bytes"
-        if isinstance(value, bytes)
-        else "number"
-        if isinstance(value, numbers.Number)
-        else type(value).__name__
-    )
+    return _type_kind(type(value))
 
 
 def is_one_id(value: object) -> bool:

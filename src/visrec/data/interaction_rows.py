@@ -85,8 +85,13 @@ def _fast_parse(
     """The pandas C parser for clean files; None when the slow path must decide.
 
     Only used when line numbers stay exact: no quotes and no blank lines (nor lines
-    of only spaces or tabs).
+    of only spaces or tabs) but empty ones at the top (where an Excel ``sep=;`` line
+    was), which are counted.
     """
+    lead = 0
+    if text.startswith("\n"):
+        rest = text.lstrip("\n")
+        lead, text = len(text) - len(rest), rest
     if len(sep) != 1 or not text[:1].strip() or '"' in text or "\r" in text:
         return None
     if "\n\n" in text.rstrip("\n"):
@@ -114,7 +119,7 @@ def _fast_parse(
     if len(df) + skip != text.rstrip("\n").count("\n") + 1:
         return None
     series = {c: df.iloc[:, j].astype(str) for c, j in cols.items()}
-    lines = np.arange(1 + skip, 1 + skip + len(df), dtype=np.int64)
+    lines = np.arange(1 + lead + skip, 1 + lead + skip + len(df), dtype=np.int64)
     result = _validate(series, lines, where, header)
     result.n_read = len(df)
     return result
@@ -226,8 +231,18 @@ def _header_again(user: pd.Series, item: pd.Series, header: Header) -> np.ndarra
     item columns."""
     if isinstance(header, tuple):
         return (user.eq(header[0]) & item.eq(header[1])).to_numpy(dtype=bool)
-    # by distinct value, as a table of millions of rows has few distinct names
-    named = [u for u in pd.unique(user) if len(u) < 40 and column_key(u) in ALIASES[USER]]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # in C: a header is no number (a headerless table's first row is numbers) and is
+    # short; only the distinct ones of those few are spelt as column_key spells them
+    text = pa.array(user, pa.string())
+    maybe = pc.and_(pc.invert(pc.utf8_is_digit(text)), pc.less(pc.utf8_length(text), 40))
+    if not pc.any(maybe).as_py():
+        return np.zeros(len(user), dtype=bool)
+    distinct = pd.Series(pc.unique(text.filter(maybe)).to_pylist(), dtype=object)
+    keys = distinct.str.lower().str.replace(r"[\s_\-.]", "", regex=True)
+    named = distinct[keys.isin(ALIASES[USER])].tolist()
     if not named:
         return np.zeros(len(user), dtype=bool)
     out = np.array(user.isin(named), dtype=bool)

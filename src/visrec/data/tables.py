@@ -133,7 +133,16 @@ def interaction_sources(path: PathLike) -> list[Path]:
 def _refuse_parquet_dataset(p: Path) -> None:
     """One error that says what a folder of Parquet parts (as Spark, Dask or
     ``to_parquet(partition_cols=...)`` write) is, and how to make the one file read."""
-    parts = sorted(f.name for f in p.iterdir() if f.suffix.lower() == ".parquet" or "=" in f.name)
+    written = (p / "_SUCCESS").exists()  # Spark's mark of a finished write
+    parts = sorted(
+        f.name
+        for f in p.iterdir()
+        if (f.is_dir() and "=" in f.name)  # a partition column's folder: rating=4
+        or (
+            f.suffix.lower() == ".parquet"
+            and (written or f.name.startswith("part") or f.name.endswith(".snappy.parquet"))
+        )
+    )
     if parts:
         more = f" and {len(parts) - 3:,} more" if len(parts) > 3 else ""
         raise VisrecError(

@@ -161,8 +161,8 @@ class EmbedResult:
 
 def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
     pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
-    out: list[tuple[str, str]] = []
-    seen: set[str] = set()
+    ids: list[object] = []
+    paths: list[str] = []
     for k, entry in enumerate(pairs):
         try:
             item_id, path = entry
@@ -170,9 +170,19 @@ def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
             raise VisrecError(
                 f"items[{k}]: expected an (item_id, path) pair, got {entry!r}"
             ) from None
-        if is_one_id(item_id) and bool(pd.isna(item_id)):  # spelt, the item 'nan' or 'None'
+        if not is_one_id(item_id):  # a tuple or list: no one id (spelt, its first part)
+            raise VisrecError(
+                f"items[{k}]: item id {item_id!r} is a {type(item_id).__name__}, not one id "
+                "(text or a number)"
+            )
+        if bool(pd.isna(item_id)):  # spelt, the item 'nan' or 'None'
             raise VisrecError(f"items[{k}]: item id {item_id!r} is missing; give it an id")
-        sid = spell_ids(item_id)[0]  # as ItemVectors spells it: 7.0 -> "7"
+        ids.append(item_id)
+        paths.append(os.fspath(path))
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    # all at once, as ItemVectors spells them: floats all whole -> "7", else "7.0", "8.5"
+    for k, (sid, path) in enumerate(zip(spell_ids(ids), paths, strict=True)):
         if not sid.strip():
             raise VisrecError(f"items[{k}]: item id {sid!r} is blank; give it an id")
         try:
@@ -184,7 +194,7 @@ def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
         if sid in seen:
             raise VisrecError(f"item id {sid!r} is listed twice (second at position {k})")
         seen.add(sid)
-        out.append((sid, os.fspath(path)))
+        out.append((sid, path))
     return out
 
 

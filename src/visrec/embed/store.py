@@ -27,23 +27,45 @@ from visrec.errors import VisrecError, names_text, not_utf8_hint
 META_KEY = b"visrec"
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: how spell_ids writes a missing value (None, NaN, pandas' NA, NaT)
+_MISSING_SPELT = ["None", "nan", "NaN", "<NA>", "NaT"]
+
+
 def _missing_ids(raw: Any, spelt: np.ndarray) -> None:
     """An error for a missing (None, NaN, NA) or blank id: spelt, it would be the item
     ``'nan'`` or ``'None'``, which a real item of that name would then share (as an
     interactions frame and a vectors file refuse such ids, so do vectors made here).
-    ``spelt`` is ``raw`` as :func:`spell_ids` gives it."""
-    if isinstance(raw, str | bytes) or np.ndim(raw) == 0:
-        raw = [raw]  # one id
-    if isinstance(raw, np.ndarray | pd.Series):
-        missing = np.asarray(pd.isna(raw), dtype=bool)
-    else:
-        missing = np.asarray(pd.isna(np.asarray(list(raw), dtype=object)), dtype=bool)
-    # blank: looked for among the distinct ids, far fewer than the rows
-    distinct = pd.unique(spelt)
-    blank = [v for v in distinct if not v.strip()]
-    if blank:
-        missing |= np.isin(spelt, blank)
+    ``spelt`` is ``raw`` as :func:`spell_ids` gives it. In C on the spelt ids (a read of
+    a million vectors makes one): a missing value can only be among those spelt as one
+    of :data:`_MISSING_SPELT`, and only then is ``raw`` itself looked at."""
+    try:
+        text = pa.array(spelt, pa.string())
+    except UnicodeEncodeError:  # a lone surrogate (a file name's undecodable byte)
+        bad = next(i for i in spelt if not _is_utf8(i))
+        raise VisrecError(
+            f"item vectors: item id {bad!r} is not valid UTF-8 text, which Parquet needs"
+        ) from None
+    missing = np.asarray(
+        pc.equal(pc.utf8_trim_whitespace(text), "").to_numpy(zero_copy_only=False), dtype=bool
+    )
+    if pc.any(pc.is_in(text, pa.array(_MISSING_SPELT))).as_py():
+        if isinstance(raw, str | bytes) or np.ndim(raw) == 0:
+            raw = [raw]  # one id
+        if isinstance(raw, np.ndarray | pd.Series):
+            missing |= np.asarray(pd.isna(raw), dtype=bool)
+        else:
+            missing |= np.asarray(pd.isna(np.asarray(list(raw), dtype=object)), dtype=bool)
     if missing.any():
+        if isinstance(raw, str | bytes) or np.ndim(raw) == 0:
+            raw = [raw]
         j = int(np.flatnonzero(missing)[0])
         shown = list(raw)[j]
         raise VisrecError(
@@ -462,28 +484,13 @@ def described(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k not in EMBED_RUN_KEYS}
 
 
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def vectors_to_table(iv: ItemVectors) -> pa.Table:
     """``iv`` as an Arrow table with the vectors schema; the meta keeps what the vectors
     are, not an embed run's record of the file they came from (:func:`described`)."""
     flat = pa.array(iv.vectors.reshape(-1), type=pa.float32())
-    try:
-        ids = pa.array(list(iv.ids), type=pa.string())
-    except UnicodeEncodeError:  # a lone surrogate (a file name's undecodable byte)
-        bad = next(i for i in iv.ids if not _is_utf8(i))
-        raise VisrecError(
-            f"item vectors: item id {bad!r} is not valid UTF-8 text, which Parquet needs"
-        ) from None
     return pa.Table.from_arrays(
         [
-            ids,
+            pa.array(list(iv.ids), type=pa.string()),
             pa.FixedSizeListArray.from_arrays(flat, iv.dim),
             pa.array(iv.has_image, type=pa.bool_()),
         ],

@@ -228,7 +228,7 @@ def _cluster_sections(data: ReportData) -> list[str]:
         "next to their value with the categories shuffled against the same clusters (the "
         "mean of 20 shuffles: what pictures that know nothing of the category score); "
         "read them against it and together with ARI.</p>",
-        f"<p><strong>{_e(ari_reading(float(res.ari)))}</strong></p>",
+        f"<p><strong>{_e(ari_reading(float(res.ari), float(res.ari_p)))}</strong></p>",
         _note(data.cluster_note),
     ]
     sections = [_section("clusters", "Clusters vs categories", "\n".join(body))]
@@ -500,16 +500,34 @@ def cluster_label(counts: pd.Series) -> str:
     return f"most common: {first}, {n:,} of {total:,} ({share}){tail}"
 
 
-def ari_reading(ari: float) -> str:
-    """ARI in words, so a score near chance is not read as a finding."""
+def ari_reading(ari: float, p: float = float("nan")) -> str:
+    """ARI in words, so a score near chance is not read as a finding: first whether it
+    is above chance at all (``p``, the labels-shuffled permutation p: 0.03 is, on a
+    large catalogue; 0.2 may not be, on 12 items), then how much."""
+    from visrec.analysis.cluster import ARI_SHUFFLES, ari_p_said
+
     if not np.isfinite(ari):
         return "ARI n/a."
+    if np.isfinite(p) and p > 0.05:
+        return (
+            f"ARI {ari:.3f}: no more than chance (labels shuffled {ARI_SHUFFLES} times "
+            f"reach it: {ari_p_said(p)}); the clusters do not follow the categories."
+        )
     if ari < 0.1:
-        return f"ARI {ari:.3f}: about chance; the clusters barely follow the categories."
-    if ari < 0.4:
-        return f"ARI {ari:.3f}: the clusters follow the categories weakly."
-    if ari < 0.7:
-        return f"ARI {ari:.3f}: the clusters follow the categories in good part."
-    if ari >= 0.9995:  # prints as 1.000
-        return f"ARI {ari:.3f}: the clusters are the categories."
-    return f"ARI {ari:.3f}: the clusters largely are the categories."
+        how = "barely follow the categories"
+    elif ari < 0.4:
+        how = "follow the categories weakly"
+    elif ari < 0.7:
+        how = "follow the categories in good part"
+    elif ari >= 0.9995:  # prints as 1.000
+        how = "are the categories"
+    else:
+        how = "largely are the categories"
+    if np.isfinite(p):
+        return (
+            f"ARI {ari:.3f}: above chance ({ari_p_said(p)} with the labels shuffled "
+            f"{ARI_SHUFFLES} times); the clusters {how}."
+        )
+    if ari < 0.1:  # no p: a result saved without one
+        return f"ARI {ari:.3f}: about chance; the clusters {how}."
+    return f"ARI {ari:.3f}: the clusters {how}."
