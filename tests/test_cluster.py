@@ -393,8 +393,10 @@ def test_nmi_and_purity_come_with_their_level_for_shuffled_labels() -> None:
     assert abs(res.nmi - res.chance_nmi) < 0.05 and abs(res.purity - res.chance_purity) < 0.05
     assert f"(labels shuffled: {res.chance_nmi:.3f})" in res.format()
     assert res.to_dict()["chance"] == {
-        "nmi": res.chance_nmi, "purity": res.chance_purity, "shuffles": 20
+        "nmi": res.chance_nmi, "purity": res.chance_purity, "shuffles": 20,
+        "ari_p": res.ari_p, "ari_shuffles": 199,
     }  # fmt: skip
+    assert res.ari_p > 0.05  # labels the vectors know nothing of: ARI is no finding
     # the levels are those of scikit-learn's NMI on the same shuffles
     from visrec.analysis.cluster import shuffled_levels
 
@@ -409,3 +411,16 @@ def test_nmi_and_purity_come_with_their_level_for_shuffled_labels() -> None:
     blobs_x, blobs_y = blobs()
     found = cluster_vs_labels(blobs_x, blobs_y, random_state=0)
     assert found.nmi > 0.9 and found.chance_nmi < 0.1
+
+
+def test_ari_gets_a_permutation_p() -> None:
+    from visrec.analysis.cluster import ari_permutation_p
+
+    # a weak but real link on many items: ARI small, every shuffle below it
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 4, 3000)
+    clusters = np.where(rng.random(3000) < 0.2, labels, rng.integers(0, 4, 3000))
+    assert ari_permutation_p(clusters, labels.astype(str)) == pytest.approx(1 / 200)
+    # none on a dozen items: shuffles reach it often
+    small = ari_permutation_p(rng.integers(0, 3, 12), rng.integers(0, 3, 12).astype(str))
+    assert small > 0.05

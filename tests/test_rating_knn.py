@@ -267,9 +267,10 @@ def test_knn_beats_the_majority_only_beyond_chance() -> None:
     assert level.against_majority() == (
         "level",
         "510 test rows only KNN gets right, 500 only the majority class (McNemar's exact "
-        "test, two-sided p = 0.777; p <= 0.05 to call it)",
+        "test, two-sided p = 0.777; p <= 0.05 to call it; an item's test rows share its "
+        "vector, so it speaks for these items)",
     )
-    assert "KNN is level with the majority class: accuracy +0.005\n  510 test rows" in (
+    assert "KNN shows no significant difference from the majority class: accuracy +0.005\n" in (
         level.format()
     )
     win = _result_with([[900, 100], [300, 700]], [1.0, 5.0], majority=1.0)
@@ -281,7 +282,8 @@ def test_knn_beats_the_majority_only_beyond_chance() -> None:
     assert few.against_majority() == (
         "level",
         "4 test rows only KNN gets right, 0 only the majority class (McNemar's exact test, "
-        "two-sided p = 0.125; p <= 0.05 to call it)",
+        "two-sided p = 0.125; p <= 0.05 to call it; an item's test rows share "
+        "its vector, so it speaks for these items)",
     )
     six = _result_with([[10, 0], [0, 6]], [1.0, 5.0], majority=1.0)
     assert six.against_majority()[0] == "beats"  # p = 0.031
@@ -290,7 +292,8 @@ def test_knn_beats_the_majority_only_beyond_chance() -> None:
     assert edge.against_majority() == (
         "level",
         "10 test rows only KNN gets right, 22 only the majority class (McNemar's exact test, "
-        "two-sided p = 0.0501; p <= 0.05 to call it)",
+        "two-sided p = 0.0501; p <= 0.05 to call it; an item's test rows share "
+        "its vector, so it speaks for these items)",
     )
 
 

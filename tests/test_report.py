@@ -77,11 +77,19 @@ def test_cluster_heading_says_mostly_only_for_a_majority() -> None:
 def test_ari_is_read_in_words(report_data: ReportData) -> None:
     from visrec.report.html import ari_reading
 
-    assert "about chance" in ari_reading(0.038)  # MovieLens posters vs genre
+    assert "about chance" in ari_reading(0.038)  # no permutation p (a result without one)
     assert "weakly" in ari_reading(0.2) and "in good part" in ari_reading(0.479)
     assert "largely are the categories" in ari_reading(0.779)  # fashion, three categories
     assert "largely are" not in ari_reading(0.9999) and "are the categories" in ari_reading(1.0)
-    assert "ARI 1.000: the clusters are the categories." in render_report(report_data)
+    # with its permutation p: MovieLens posters vs genre are weak but far above chance,
+    # and 0.2 on a dozen random items is no finding
+    assert ari_reading(0.033, 0.005) == (
+        "ARI 0.033: above chance (none reached it, p = 0.005 with the labels shuffled 199 "
+        "times); the clusters barely follow the categories."
+    )
+    assert ari_reading(0.2, 0.12).startswith("ARI 0.200: no more than chance (labels shuffled")
+    page = render_report(report_data)
+    assert "ARI 1.000: above chance (" in page and "the clusters are the categories." in page
 
 
 def test_all_text_is_escaped(report_data: ReportData) -> None:

@@ -278,7 +278,8 @@ class KnnRatingResult:
         p = two_sided_sign_p(only_knn, only_maj)
         why = (
             f"{only_knn:,} test rows only KNN gets right, {only_maj:,} only the majority "
-            f"class (McNemar's exact test, two-sided {p_said(p)}; p <= 0.05 to call it)"
+            f"class (McNemar's exact test, two-sided {p_said(p)}; p <= 0.05 to call it; "
+            "an item's test rows share its vector, so it speaks for these items)"
         )
         if p > 0.05:
             return "level", why
@@ -291,7 +292,7 @@ class KnnRatingResult:
         verdict = {
             "beats": "beats",
             "below": "does NOT beat",
-            "level": "is level with",
+            "level": "shows no significant difference from",
         }[call]
         conf = self.confusion.copy()
         conf.index = [f"true {_fmt(v)}" for v in conf.index]

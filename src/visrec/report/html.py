@@ -304,8 +304,9 @@ def _knn_sections(data: ReportData) -> list[str]:
         )
     elif call == "level":
         verdict = (
-            f"KNN is level with the majority class: {diff * 100:+.1f} percentage points of "
-            f"accuracy, within chance: {why}."
+            f"No significant difference between KNN and the majority class: "
+            f"{diff * 100:+.1f} percentage points of accuracy on {res.n_test:,} test rows: "
+            f"{why}."
         )
     else:
         verdict = (

@@ -123,10 +123,11 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
 
 
 def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
-    """ ", level with B (0.919): ..." when the runner-up's gap to the best is smaller
-    than that gap's own spread from split to split, so the best is not named as a
-    winner in noise. Paired by split: how much each model moves between splits is
-    mostly how hard each split is, which a gap of the same sign on every split is not."""
+    """ ", level with B (0.919): ..." unless the best is lower than the runner-up on
+    enough splits for the sign test the picture's call takes (all of at least 3), so
+    the best is not named as a winner in noise, and the two sentences of a report judge
+    a pair alike. Paired by split: how much each model moves between splits is mostly
+    how hard each split is, which a gap of the same sign on every split is not."""
     if len(rmse) < 2:
         return ""
     others = rmse.drop(best).dropna()
@@ -145,11 +146,12 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
         )
     if gaps.mean() < 0:  # a model with no figure on some splits: ahead on the others
         return f" ({second}, {rmse[second]:.3f}, is lower on the {len(gaps)} splits both ran)"
-    if gaps.mean() >= gaps.std(ddof=1):
+    lower, higher = int((gaps > TIE).sum()), int((gaps < -TIE).sum())
+    if sign_call(lower, higher, len(gaps)) == "up":
         return ""
     return (
-        f", level with {second} ({rmse[second]:.3f}: the gap, "
-        f"{gaps.mean():.4f}, is smaller than its own spread between the splits)"
+        f", level with {second} ({rmse[second]:.3f}: lower than it on {lower} of "
+        f"{len(gaps)} splits, too few to call a gap of {gaps.mean():.4f})"
     )
 
 
@@ -201,7 +203,7 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     if verdict == "few":
         return f"{what}: {said}; run --seeds 3 or more to call it."
     call = {
-        "up": f"The picture helps the MF{', consistently but by little' if little else ''}",
+        "up": f"The picture helps the MF{', by little' if little else ''}",
         "down": f"The picture does not help the MF{', by little' if little else ''}",
         "unclear": "No clear difference from the picture in the MF",
     }[verdict]

@@ -305,7 +305,7 @@ def by_little(diff: np.ndarray, plain: pd.Series) -> bool:
 
 
 def _by_little(diff: np.ndarray, plain: pd.Series) -> str:
-    return ", consistently but by little" if by_little(diff, plain) else ""
+    return ", by little" if by_little(diff, plain) else ""
 
 
 def seeds_said(wins: int, losses: int, n: int) -> str:
