@@ -11,8 +11,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from visrec import cli
@@ -23,29 +21,20 @@ from visrec.errors import VisrecError
 from visrec.models import _checkpoint
 
 
-@pytest.fixture()
-def train_csv(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    rows = {(f"u{u}", f"i{int(i)}") for u in range(20) for i in rng.integers(0, 15, size=5)}
-    path = tmp_path / "train.csv"
-    pd.DataFrame(sorted(rows), columns=["user_id", "item_id"]).to_csv(path, index=False)
-    return path
-
-
-def _train(train_csv: Path, out: Path) -> int:
-    return main(["train", "--model", "popularity", "--interactions", str(train_csv), "-o",
+def _train(csv: Path, out: Path) -> int:
+    return main(["train", "--model", "popularity", "--interactions", str(csv), "-o",
                  str(out), "--quiet"])  # fmt: skip
 
 
 def test_a_model_folder_whose_files_cannot_be_removed_is_refused_before_training(
-    train_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     out = tmp_path / "m"
-    assert _train(train_csv, out) == 0
+    assert _train(csv, out) == 0
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != out and real(p, mode))
-    assert _train(train_csv, out) == 1  # a refusal of the system
+    assert _train(csv, out) == 1  # a refusal of the system
     err = capsys.readouterr().err
     assert f"-o: {out} exists and its files cannot be removed" in err
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.")]
