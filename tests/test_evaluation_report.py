@@ -198,7 +198,7 @@ def test_verdict_compares_on_shared_seeds_and_skips_unknown_and_empty_models() -
         "vbpr ran but has no Recall@20 on any seed (no user with a test item could be scored)."
     ]
     del empty["runs"][3:]  # bpr only
-    assert verdict(empty)[-1].startswith("No model that reads pictures has a Recall@K")
+    assert verdict(empty)[-1].startswith("No model that reads pictures ran")
     # warm with visual-cf and no vbpr: visual-cf is BPR here; vbpr would answer
     only_new = _result("warm", {"bpr": [0.40, 0.42, 0.41], "visual-cf": [0.40, 0.42, 0.41]})
     lines = verdict(only_new)
@@ -274,7 +274,7 @@ def test_cold_verdict_goes_by_auc_seed_by_seed() -> None:
     assert "NDCG@20" in line and "Recall@20" not in line
     # nor does the plot give Recall@20 a panel of bars all at 1
     page = render_evaluation_report(tiny)
-    assert 'alt="AUC, NDCG@20 per model, one dot per seed"' in page
+    assert 'alt="AUC and NDCG@20 per model, one dot per seed"' in page
     for split in tiny["splits"].values():
         split["n_candidates"] = 21
     assert 'alt="AUC, Recall@20 and NDCG@20 per model' in render_evaluation_report(tiny)
@@ -498,8 +498,8 @@ def test_verdict_says_settings_off_the_defaults_weak_evidence_and_the_baseline()
     plain["inputs"] = {"vectors": "v.parquet"}
     said = verdict(plain)
     assert said[0] == (
-        "No model that reads pictures has a Recall@K in this run: add vbpr or visual-cf to "
-        "--models to ask whether pictures help."
+        "No model that reads pictures ran: add vbpr or visual-cf to --models to ask whether "
+        "pictures help."
     )
     assert said[1] == (
         "Against the popularity baseline: bpr Recall@20 0.405 vs 0.200, better on 2 of 2 seeds."
@@ -555,3 +555,28 @@ def test_the_report_knows_every_metric_the_runner_computes() -> None:
     page = render_evaluation_report(_result("warm", {"popularity": [0.2], "bpr": [0.4]}))
     for label in ("AUC", "Recall@20", "NDCG@20", "HitRate@20", "Coverage@20", "fit s"):
         assert f"<th>{label}</th>" in page
+
+
+def test_a_filled_list_compares_warm_models_on_ndcg() -> None:
+    # 21 candidates on warm: each test user has a training item, so at most 20 are
+    # theirs, Recall@20 is 1 for any ranking and NDCG@20 decides
+    res = _result("warm", {"bpr": [1.0, 1.0, 1.0], "vbpr": [1.0, 1.0, 1.0]})
+    for run in res["runs"]:
+        run["ndcg"] = 0.5 if run["model"] == "bpr" else 0.4
+    for split in res["splits"].values():
+        split["n_candidates"] = 21
+    lines = verdict(res)
+    assert lines[0].startswith("Recall@20 is 1 for any ranking here")
+    assert "best without: bpr, 0.500" in lines[1] and "Recall@20 1.000" not in " ".join(lines)
+    assert lines[2].startswith("Pictures do not help here: -0.1000 NDCG@20 on average")
+    page = render_evaluation_report(res)
+    assert 'alt="AUC and NDCG@20 per model, one dot per seed"' in page
+    # 22 candidates: a user may have 21, so Recall@20 still says something
+    for split in res["splits"].values():
+        split["n_candidates"] = 22
+    assert verdict(res)[0].startswith("Best with pictures: vbpr, Recall@20 1.000")
+
+
+def test_the_popularity_sentence_counts_one_seed_as_one() -> None:
+    res = _result("warm", {"popularity": [0.2], "bpr": [0.4]})
+    assert verdict(res)[-1].endswith("0.400 vs 0.200, better on 1 of 1 seed.")

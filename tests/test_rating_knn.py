@@ -141,6 +141,10 @@ def test_cli_knn_rating_json_and_dropped_rows(tmp_path, capsys):
     assert data["accuracy"] == 1.0 and data["mae"] == 0.0
     assert 0.0 < data["majority_accuracy"] < 0.6
     assert data["include_missing"] is False
+    # the JSON carries what stderr and the report say beside the figures
+    assert any(n.startswith("left out 4 of 91 rows") for n in data["notes"])
+    assert data["against_majority"]["call"] == "beats"
+    assert "McNemar's exact test" in data["against_majority"]["said"]
 
 
 def test_cli_knn_rating_include_missing_keeps_zero_vectors(tmp_path, capsys):

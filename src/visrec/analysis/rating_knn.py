@@ -230,7 +230,10 @@ class KnnRatingResult:
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as JSON types; ``confusion`` is ``{"labels": [...], "counts":
-        [[...], ...]}`` with rows = true rating, columns = predicted rating."""
+        [[...], ...]}`` with rows = true rating, columns = predicted rating;
+        ``against_majority`` is ``{"call": "beats" | "below" | "level", "said": ...}``,
+        the McNemar call stdout and the report give."""
+        call, said = self.against_majority()
         return {
             "accuracy": float(self.accuracy),
             "majority_accuracy": float(self.majority_accuracy),
@@ -242,6 +245,7 @@ class KnnRatingResult:
             "n_test": int(self.n_test),
             "labels": [_num(v) for v in self.labels],
             "same_vector_share": float(self.same_vector_share),
+            "against_majority": {"call": call, "said": said},
             "confusion": {
                 "labels": [_num(v) for v in self.confusion.index],
                 "counts": self.confusion.to_numpy(dtype=np.int64).tolist(),

@@ -205,6 +205,9 @@ def run(args: argparse.Namespace) -> int:
         say_note(f"note: {same}")
     if args.json:
         out = res.to_dict()
+        # what stderr and the report say beside the figures: the rows left out and
+        # the same-vector caveat, so the JSON alone is read as they are
+        out["notes"] = [*notes, *([same] if same is not None else [])]
         out["include_missing"] = bool(args.include_missing)
         out["key_col"] = args.key_col
         out["records_skipped"] = skipped

@@ -533,7 +533,10 @@ def _summary(
         "items with an image file": len(data.images),
         "images embedded": int(iv.has_image.sum()),
         "images that could not be used": len(failures),
-        f"{ds.label_name} values": len(set(ds.labels.values())) if ds.labels else 0,
+        # of the items shown (the --max-items sample), as the clusters on the same page
+        f"{ds.label_name} values": (
+            len({ds.labels[i] for i in data.images if i in ds.labels}) if ds.labels else 0
+        ),
         "backbone": str(iv.meta.get("backbone", backbone)),
         "vector dimension": iv.dim,
     }

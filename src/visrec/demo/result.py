@@ -132,7 +132,15 @@ class DemoResult:
         if self.recommenders is not None:
             # without the index name, which to_string prints as a row of its own
             table = self.recommenders.rename_axis(None)
-            lines.append(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
+            # seconds to a tenth, as the report gives them: 3.930 read like a metric
+            seconds = {"fit s": lambda v: f"{v:.1f}"} if "fit s" in table.columns else {}
+            lines.append(
+                table.to_string(
+                    float_format=lambda v: f"{v:.3f}",
+                    formatters=seconds,
+                    na_rep="n/a",
+                )
+            )
         if self.recommenders_note:
             lines.append(self.recommenders_note)
         return "\n".join(lines)

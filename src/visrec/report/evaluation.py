@@ -304,7 +304,11 @@ def render_evaluation_report(
         _section(
             "results", results_title(len(seeds)), _results_table(runs, models, k, roles) + figure
         ),
-        _section("seeds", "Seed by seed", _seeds_body(runs, models, k, protocol)),
+        _section(
+            "seeds",
+            "Seed by seed",
+            _seeds_body(runs, models, k, protocol, _fills_the_list(result)),
+        ),
         _section("splits", "Splits", _splits_table(result.get("splits") or {})),
     ]
     tuned = _tuned_section(runs)
@@ -360,7 +364,8 @@ def _metric_figure(
     )
     return _img(
         plot,
-        f"AUC, {f'Recall@{k} and ' if recall_panel else ''}NDCG@{k} per model, one dot per seed",
+        f"AUC{f', Recall@{k} and ' if recall_panel else ' and '}NDCG@{k} per model, one dot "
+        "per seed",
     ) + _note(
         "Bars: the mean over seeds (AUC bars start at 0.5, chance); black dots: "
         "each seed; line: from the lowest to the highest seed. Blue: models that "
@@ -369,8 +374,11 @@ def _metric_figure(
     )
 
 
-def _seeds_body(runs: pd.DataFrame, models: list[str], k: int, protocol: str) -> str:
-    """The "Seed by seed" section: what its columns show, then Recall@K and AUC by seed."""
+def _seeds_body(
+    runs: pd.DataFrame, models: list[str], k: int, protocol: str, fills: bool = False
+) -> str:
+    """The "Seed by seed" section: what its columns show, then Recall@K (NDCG@K when it
+    ``fills`` the list: no more candidates than K) and AUC by seed."""
     return (
         _note(
             "Every model of a seed is fitted and scored on the same split, so compare "
@@ -384,7 +392,12 @@ def _seeds_body(runs: pd.DataFrame, models: list[str], k: int, protocol: str) ->
             ),
             "explain",
         )
-        + per_seed_table(runs, models, "recall", f"Recall@{k}")
+        + (
+            # no more candidates than K: Recall@K is 1 everywhere, NDCG@K still ranks
+            per_seed_table(runs, models, "ndcg", f"NDCG@{k}")
+            if fills
+            else per_seed_table(runs, models, "recall", f"Recall@{k}")
+        )
         + per_seed_table(runs, models, "auc", "AUC")
     )
 
@@ -397,8 +410,8 @@ def _metrics_note(k: int) -> str:
         f"user did not interact with (ties count one half). Recall@{k}: hits in the "
         f"top {k} / min({k}, the user's held-out items). NDCG@{k}: binary gains, "
         f"log2 discount. HitRate@{k}: share of users with a hit. Coverage@{k}: "
-        f"distinct items recommended / candidates. Means over test users, then "
-        f"mean and sample std over seeds.",
+        f"distinct items recommended / candidates. Means over test users (Coverage@{k}: "
+        f"over the candidates), then mean and sample std over seeds.",
         "explain",
     )
 

@@ -87,9 +87,24 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
     Compared on Recall@K seed by seed, on the seeds where both ran (every model of a
     seed shares its split), next to how much the figures move between seeds. "Help"
     or "do not help" needs a one-sided sign test over the seeds where the two differ at
-    p <= 0.125: all of at least 3 seeds, or 5 of 6, 7 of 8, 8 of 10 and so on.
+    p <= 0.125: all of at least 3 seeds, or 5 of 6, 7 of 8, 8 of 10 and so on. When no
+    test user has more candidates than K, Recall@K is 1 for any ranking: warm and time
+    runs are then compared on NDCG@K (cold-items on AUC, as always), and said so.
     """
     runs = _runs(result)
+    k = int(result["k"])
+    if str(result["protocol"]) != "cold-items" and _fills_the_list(result) and "ndcg" in runs:
+        lines = _picture_verdict_on(result, runs.assign(recall=runs["ndcg"]))
+        return [
+            f"Recall@{k} is 1 for any ranking here (no test user has more candidates than "
+            f"{k}), so models are compared on NDCG@{k}.",
+            *(line.replace(f"Recall@{k}", f"NDCG@{k}") for line in lines),
+        ]
+    return _picture_verdict_on(result, runs)
+
+
+def _picture_verdict_on(result: Mapping[str, Any], runs: pd.DataFrame) -> list[str]:
+    """:func:`_picture_verdict` on ``runs`` (whose ``recall`` column it compares)."""
     k = int(result["k"])
     models = list(dict.fromkeys(runs["model"]))
     protocol = str(result["protocol"])
@@ -119,11 +134,13 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
         return [*lines, f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
     best_plain = max(without, key=lambda m: mean[m])
     # each side is the best of its models on these seeds: its p allows for that pick
+    up, down = _distinct(runs, with_img), _distinct(runs, without)
+    once = " (models repeating another seed for seed counted once)"
     picks = Picks(
-        _distinct(runs, with_img),
-        _distinct(runs, without),
-        "picture models",
-        "models without pictures",
+        up,
+        down,
+        "picture models" + (once if up < len(with_img) else ""),
+        "models without pictures" + (once if down < len(without) else ""),
     )
     return [*lines, *_best_pair_verdict(result, runs, best_img, best_plain, picks)]
 
@@ -170,7 +187,7 @@ def _no_picture_model_verdict(
         ]
     given = bool((result.get("inputs") or {}).get("vectors"))
     return [
-        "No model that reads pictures has a Recall@K in this run: "
+        "No model that reads pictures ran: "
         + ("" if given else "give --vectors and ")
         + "add vbpr or visual-cf to --models to ask whether pictures help.",
         *_against_popularity(runs, mean, k),
@@ -287,10 +304,11 @@ def _against_popularity(runs: pd.DataFrame, mean: pd.Series, k: int) -> list[str
     )
     if pair.empty:
         return []
-    wins = int((pair[best] - pair["popularity"] > TIE).sum())
+    gap = pair[best] - pair["popularity"]
+    wins, losses = int((gap > TIE).sum()), int((gap < -TIE).sum())
     return [
         f"Against the popularity baseline: {best} Recall@{k} {pair[best].mean():.3f} vs "
-        f"{pair['popularity'].mean():.3f}, better on {wins} of {len(pair)} seeds."
+        f"{pair['popularity'].mean():.3f}, {seeds_said(wins, losses, len(pair))}."
     ]
 
 
@@ -386,13 +404,15 @@ def weak_evidence(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> s
 
 def _fills_the_list(result: Mapping[str, Any]) -> bool:
     """Whether no test user had more candidates than K, so that Recall@K and
-    HitRate@K are 1 for any ranking (``evaluate`` notes it too)."""
+    HitRate@K are 1 for any ranking (``evaluate`` notes it, by the same bound: on warm
+    and time a test user has a training item, which is no candidate of theirs)."""
     splits = [s for s in (result.get("splits") or {}).values() if isinstance(s, Mapping)]
     counts = [s.get("n_candidates") for s in splits]
     known = [float(c) for c in counts if isinstance(c, int | float)]
     if not known or len(known) < len(counts):
         return False
-    return max(known) <= int(result["k"])
+    own = 0 if str(result.get("protocol")) == "cold-items" else 1
+    return max(known) - own <= int(result["k"])
 
 
 def sign_test_said(wins: int, losses: int, picks: Picks = ONE) -> str:
