@@ -107,3 +107,19 @@ def test_a_quoted_name_heads_a_file_of_quoted_ids(tmp_path: Path) -> None:
 def test_embed_images_refuses_an_id_that_is_no_one_id(tmp_path: Path) -> None:
     with pytest.raises(VisrecError, match=r"items\[0\]: item id \('a', 'b'\) is a tuple"):
         embed_images([(("a", "b"), tmp_path / "a.jpg")], tmp_path / "v.parquet", progress=False)
+
+
+def test_embed_images_spells_ids_as_the_vectors_do(tmp_path: Path) -> None:
+    from visrec.embed.extract import _normalise_items
+
+    items = [(7.0, "a.jpg"), (8.5, "b.jpg"), (np.array(9.0), "c.jpg")]
+    spelt = [i for i, _ in _normalise_items(items)]
+    raw = [7.0, 8.5, 9.0]
+    assert spelt == list(ItemVectors(raw, np.zeros((3, 2), np.float32), np.ones(3, bool)).ids)
+    assert spelt == ["7.0", "8.5", "9.0"]
+
+
+def test_a_one_line_quoted_id_file_keeps_its_id(tmp_path: Path) -> None:
+    p = tmp_path / "c.txt"
+    p.write_text('"Product"\n')
+    assert read_candidates(str(p)) == ["Product"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from visrec.data.interactions import Interactions
@@ -241,7 +241,9 @@ def test_warm_properties(df: pd.DataFrame, seed: int) -> None:
     assert len(s.test) + s.n_dropped_items == expected
 
 
-@settings(max_examples=80, deadline=None)
+# tables of under 5 items hold none out (an error, tested above): assume() skips them,
+# and on an unlucky draw that is most of the first tables (a failed health check, once)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(tables(), st.integers(0, 1000))
 def test_cold_items_properties(df: pd.DataFrame, seed: int) -> None:
     n_items = df["item_id"].nunique()

@@ -271,8 +271,7 @@ def test_knn_beats_the_majority_only_beyond_chance() -> None:
     assert level.against_majority() == (
         "level",
         "510 test rows only KNN gets right, 500 only the majority class (McNemar's exact "
-        "test, two-sided p = 0.777; p <= 0.05 to call it; an item's test rows share its "
-        "vector, so it speaks for these items)",
+        "test, two-sided p = 0.777; p <= 0.05 to call it)",
     )
     assert "KNN shows no significant difference from the majority class: accuracy +0.005\n" in (
         level.format()
@@ -286,8 +285,7 @@ def test_knn_beats_the_majority_only_beyond_chance() -> None:
     assert few.against_majority() == (
         "level",
         "4 test rows only KNN gets right, 0 only the majority class (McNemar's exact test, "
-        "two-sided p = 0.125; p <= 0.05 to call it; an item's test rows share "
-        "its vector, so it speaks for these items)",
+        "two-sided p = 0.125; p <= 0.05 to call it)",
     )
     six = _result_with([[10, 0], [0, 6]], [1.0, 5.0], majority=1.0)
     assert six.against_majority()[0] == "beats"  # p = 0.031
@@ -296,8 +294,7 @@ def test_knn_beats_the_majority_only_beyond_chance() -> None:
     assert edge.against_majority() == (
         "level",
         "10 test rows only KNN gets right, 22 only the majority class (McNemar's exact test, "
-        "two-sided p = 0.0501; p <= 0.05 to call it; an item's test rows share "
-        "its vector, so it speaks for these items)",
+        "two-sided p = 0.0501; p <= 0.05 to call it)",
     )
 
 
@@ -322,3 +319,14 @@ def test_majority_class_tie_goes_to_the_smallest_rating() -> None:
     from visrec.analysis.rating_knn import majority_class
 
     assert majority_class(np.array([5, 4, 5, 4])) == 4.0
+
+
+def test_the_mcnemar_line_says_its_scope_only_where_rows_share_a_vector():
+    import dataclasses
+
+    plain = _result_with([[500, 500], [490, 510]], [1.0, 5.0], majority=1.0)
+    assert plain.against_majority()[1].endswith("p <= 0.05 to call it)")
+    shared = dataclasses.replace(plain, same_vector_share=0.998)
+    assert shared.against_majority()[1].endswith(
+        "; an item's test rows share its vector, so it speaks for these items)"
+    )

@@ -282,8 +282,13 @@ class KnnRatingResult:
         p = two_sided_sign_p(only_knn, only_maj)
         why = (
             f"{only_knn:,} test rows only KNN gets right, {only_maj:,} only the majority "
-            f"class (McNemar's exact test, two-sided {p_said(p)}; p <= 0.05 to call it; "
-            "an item's test rows share its vector, so it speaks for these items)"
+            f"class (McNemar's exact test, two-sided {p_said(p)}; p <= 0.05 to call it"
+            # rows of one item share its vector and prediction: not independent trials
+            + (
+                "; an item's test rows share its vector, so it speaks for these items)"
+                if self.same_vector_share > 0
+                else ")"
+            )
         )
         if p > 0.05:
             return "level", why

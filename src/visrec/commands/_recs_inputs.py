@@ -120,10 +120,11 @@ def read_id_list(
             # quoted, the canonical name, or another name when every line is quoted (a
             # csv writer quoting all: '"asin"'); but '"Product"' over bare ids is how a
             # file says it is an id
+            rest = [ln for ln in lines[lineno:] if ln.strip()]
             if is_header(one) and (
                 not quoted
                 or one.strip().lower() == f"{noun}_id"
-                or all(ln.strip().startswith('"') for ln in lines[lineno:] if ln.strip())
+                or (rest and all(ln.strip().startswith('"') for ln in rest))
             ):
                 # said, as an item or user named 'Product' or 'customer' is skipped too
                 hint = "" if quoted else f'; if it is an id, quote it ("{one}")'

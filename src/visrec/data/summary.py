@@ -399,7 +399,7 @@ def _interaction_lines(s: dict[str, Any], rows: int) -> list[str]:
     ]
     if s.get("duplicate_pairs"):
         # rows after a pair's first (134 in AMAZON_FASHION_5, over 81 pairs)
-        lines.append(_row("rows repeating a (user, item) pair", s["duplicate_pairs"], rows))
+        lines.append(_row("rows repeating a user-item pair", s["duplicate_pairs"], rows))
     if "ratings" in s:
         lines.append(f"   ratings (mean {_mean(s['rating_mean'])})")
         for k, v in s["ratings"].items():

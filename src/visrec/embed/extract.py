@@ -170,6 +170,8 @@ def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
             raise VisrecError(
                 f"items[{k}]: expected an (item_id, path) pair, got {entry!r}"
             ) from None
+        if isinstance(item_id, np.ndarray) and item_id.ndim == 0:
+            item_id = item_id.item()  # np.array(7.0), as indexing an array gives one
         if not is_one_id(item_id):  # a tuple or list: no one id (spelt, its first part)
             raise VisrecError(
                 f"items[{k}]: item id {item_id!r} is a {type(item_id).__name__}, not one id "

@@ -510,9 +510,12 @@ def ari_reading(ari: float, p: float = float("nan")) -> str:
     if not np.isfinite(ari):
         return "ARI n/a."
     if np.isfinite(p) and p > 0.05:
+        # a want of evidence, not a proof that there is none: 3 items in 2 clusters
+        # agree perfectly as often as shuffled labels do
         return (
-            f"ARI {ari:.3f}: no more than chance (labels shuffled {ARI_SHUFFLES} times "
-            f"reach it: {ari_p_said(p)}); the clusters do not follow the categories."
+            f"ARI {ari:.3f}: not shown to be above chance (labels shuffled {ARI_SHUFFLES} "
+            f"times reach it: {ari_p_said(p)})"
+            + ("; too few items or clusters to tell." if ari >= 0.1 else ".")
         )
     if ari < 0.1:
         how = "barely follow the categories"

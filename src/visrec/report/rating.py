@@ -124,7 +124,8 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
 
 def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
     """ ", level with B (0.919): ..." unless the best is lower than the runner-up on
-    enough splits for the sign test the picture's call takes (all of at least 3), so
+    enough splits for the sign test the picture's call takes (p <= 0.125: 3 of 3, 4 of
+    4, 5 of 6...; tied splits left out), so
     the best is not named as a winner in noise, and the two sentences of a report judge
     a pair alike. Paired by split: how much each model moves between splits is mostly
     how hard each split is, which a gap of the same sign on every split is not."""
