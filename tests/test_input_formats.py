@@ -174,3 +174,26 @@ def test_a_folder_holding_a_vectors_file_is_no_parquet_dataset(tmp_path: Path) -
     (tmp_path / "a=b.jpg").write_bytes(b"x")
     with pytest.raises(VisrecError, match="folder has no interactions file"):
         load_interactions(tmp_path)
+
+
+@pytest.mark.parametrize("empty_row", [",", ",,", ";"])
+def test_an_empty_first_row_as_wide_as_the_header_is_no_repeated_header(
+    tmp_path: Path, empty_row: str
+) -> None:
+    # a spreadsheet writes an empty first row as wide as its table: the header is the
+    # next line, read once (the fast parser took it for data, then for a header again)
+    sep = empty_row[0]
+    cols = ["user_id", "item_id", "rating"][: len(empty_row) + 1]
+    rows = [["1", "10", "4"][: len(cols)], ["2", "20", "3"][: len(cols)]]
+    p = tmp_path / "sheet.csv"
+    p.write_text("\n".join([empty_row, sep.join(cols), *(sep.join(r) for r in rows)]) + "\n")
+    res = load_interactions(p)
+    assert res.frame["user_id"].tolist() == ["1", "2"]
+    assert res.bad == [] and res.n_read == 2
+
+
+def test_an_excel_tab_sep_line_with_a_trailing_tab_is_no_row(tmp_path: Path) -> None:
+    p = tmp_path / "t.tsv"
+    p.write_text("sep=\t\t\n1\t2\n")
+    res = load_interactions(p)
+    assert res.frame["user_id"].tolist() == ["1"] and res.bad == [] and res.n_read == 1

@@ -23,6 +23,7 @@ import pandas as pd
 from visrec.data.column_names import ALIASES, column_key
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.data.load_result import BadRecord, LoadResult
+from visrec.data.text_files import _NO_CONTENT
 from visrec.data.timestamps import _fits_the_other_order, _parse_timestamps, _to_float
 
 
@@ -94,6 +95,8 @@ def _fast_parse(
         lead, text = len(text) - len(rest), rest
     if len(sep) != 1 or not text[:1].strip() or '"' in text or "\r" in text:
         return None
+    if skip and _NO_CONTENT.fullmatch(text.split("\n", 1)[0]):
+        return None  # a spreadsheet's empty first row (',,,'): the header is below it
     if "\n\n" in text.rstrip("\n"):
         return None
     try:

@@ -115,7 +115,7 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     excel = _EXCEL_SEP.match(text)
     if excel:  # Excel's "sep=;" line; blank, so every later line keeps its number
         sep = excel.group(1)
-        text = text[excel.end(1) :]
+        text = text[excel.end() :]  # its trailing blanks too: a tab there is two fields
     return DecodedText(text, out.encoding, out.warning, out.first_8bit, joined, sep)
 
 
