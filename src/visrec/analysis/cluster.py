@@ -285,14 +285,20 @@ SHUFFLES = 20
 ARI_SHUFFLES = 199
 
 
+def _coded(assignments: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``(label codes, cluster codes, n_labels, n_clusters)``: each a 0..n-1 code, so a
+    cluster x label count table is one bincount of ``clusters * n_labels + codes``."""
+    codes = pd.factorize(pd.Series(labels, dtype=object))[0]
+    clusters = pd.factorize(pd.Series(assignments))[0]
+    return codes, clusters, int(codes.max()) + 1, int(clusters.max()) + 1
+
+
 def ari_permutation_p(assignments: np.ndarray, labels: np.ndarray, random_state: int = 0) -> float:
     """ARI's permutation p: ``(1 + shuffles reaching the observed ARI) / (1 +
     ARI_SHUFFLES)``. A shuffle keeps both margins of the count table, so ARI moves only
     with the sum of C(n_ij, 2) over its cells: that sum is compared, one bincount a
     shuffle."""
-    codes = pd.factorize(pd.Series(labels, dtype=object))[0]
-    clusters = pd.factorize(pd.Series(assignments))[0]
-    n_lab, n_clu = int(codes.max()) + 1, int(clusters.max()) + 1
+    codes, clusters, n_lab, n_clu = _coded(assignments, labels)
 
     def pairs(lab: np.ndarray) -> int:
         cells = np.bincount(clusters * n_lab + lab, minlength=n_clu * n_lab).astype(np.int64)
@@ -319,9 +325,8 @@ def shuffled_levels(
     """The mean NMI (arithmetic normalisation, as scikit-learn's default) and purity of
     ``assignments`` against ``labels`` shuffled ``SHUFFLES`` times. From count tables:
     the entropies do not change under a shuffle, so each one costs a bincount."""
-    codes = pd.factorize(pd.Series(labels, dtype=object))[0]
-    clusters = pd.factorize(pd.Series(assignments))[0]
-    n, n_lab, n_clu = len(codes), int(codes.max()) + 1, int(clusters.max()) + 1
+    codes, clusters, n_lab, n_clu = _coded(assignments, labels)
+    n = len(codes)
 
     def entropy(counts: np.ndarray) -> float:
         p = counts[counts > 0] / n

@@ -58,6 +58,12 @@ def read_users(path: str) -> list[tuple[str, int]]:
     return read_id_list(path, "users", "user", is_user_header)
 
 
+def _all_quoted(lines: list[str]) -> bool:
+    """Whether ``lines`` hold an id and every one that is not blank starts quoted."""
+    rest = [ln.strip() for ln in lines if ln.strip()]
+    return bool(rest) and all(ln.startswith('"') for ln in rest)
+
+
 def read_id_list(
     path: str, what: str, noun: str, is_header: Callable[[str], bool]
 ) -> list[tuple[str, int]]:
@@ -120,11 +126,8 @@ def read_id_list(
             # quoted, the canonical name, or another name when every line is quoted (a
             # csv writer quoting all: '"asin"'); but '"Product"' over bare ids is how a
             # file says it is an id
-            rest = [ln for ln in lines[lineno:] if ln.strip()]
             if is_header(one) and (
-                not quoted
-                or one.strip().lower() == f"{noun}_id"
-                or (rest and all(ln.strip().startswith('"') for ln in rest))
+                not quoted or one.strip().lower() == f"{noun}_id" or _all_quoted(lines[lineno:])
             ):
                 # said, as an item or user named 'Product' or 'customer' is skipped too
                 hint = "" if quoted else f'; if it is an id, quote it ("{one}")'

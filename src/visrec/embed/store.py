@@ -56,18 +56,16 @@ def _missing_ids(raw: Any, spelt: np.ndarray) -> None:
     missing = np.asarray(
         pc.equal(pc.utf8_trim_whitespace(text), "").to_numpy(zero_copy_only=False), dtype=bool
     )
-    if pc.any(pc.is_in(text, pa.array(_MISSING_SPELT))).as_py():
-        if isinstance(raw, str | bytes) or np.ndim(raw) == 0:
-            raw = [raw]  # one id
-        if isinstance(raw, np.ndarray | pd.Series):
-            missing |= np.asarray(pd.isna(raw), dtype=bool)
-        else:
-            missing |= np.asarray(pd.isna(np.asarray(list(raw), dtype=object)), dtype=bool)
+    maybe_na = bool(pc.any(pc.is_in(text, pa.array(_MISSING_SPELT))).as_py())
+    if not (maybe_na or missing.any()):
+        return  # the usual case: raw is not looked at
+    one = isinstance(raw, str | bytes) or np.ndim(raw) == 0
+    values = pd.Series([raw] if one else list(raw), dtype=object)
+    if maybe_na:
+        missing |= values.isna().to_numpy(dtype=bool)
     if missing.any():
-        if isinstance(raw, str | bytes) or np.ndim(raw) == 0:
-            raw = [raw]
         j = int(np.flatnonzero(missing)[0])
-        shown = list(raw)[j]
+        shown = values.iloc[j]
         raise VisrecError(
             f"item vectors: item id {shown!r} (position {j}) is missing or blank; every "
             "vector needs an item id"

@@ -94,17 +94,19 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
     runs = _runs(result)
     k = int(result["k"])
     if str(result["protocol"]) != "cold-items" and _fills_the_list(result) and "ndcg" in runs:
-        lines = _picture_verdict_on(result, runs.assign(recall=runs["ndcg"]))
         return [
             f"Recall@{k} is 1 for any ranking here (no test user has more candidates than "
             f"{k}), so models are compared on NDCG@{k}.",
-            *(line.replace(f"Recall@{k}", f"NDCG@{k}") for line in lines),
+            *_picture_verdict_on(result, runs, "ndcg", f"NDCG@{k}"),
         ]
-    return _picture_verdict_on(result, runs)
+    return _picture_verdict_on(result, runs, "recall", f"Recall@{k}")
 
 
-def _picture_verdict_on(result: Mapping[str, Any], runs: pd.DataFrame) -> list[str]:
-    """:func:`_picture_verdict` on ``runs`` (whose ``recall`` column it compares)."""
+def _picture_verdict_on(
+    result: Mapping[str, Any], runs: pd.DataFrame, col: str, label: str
+) -> list[str]:
+    """:func:`_picture_verdict` on the metric in column ``col`` of ``runs``, named
+    ``label`` in the sentences ("Recall@20")."""
     k = int(result["k"])
     models = list(dict.fromkeys(runs["model"]))
     protocol = str(result["protocol"])
@@ -114,27 +116,27 @@ def _picture_verdict_on(result: Mapping[str, Any], runs: pd.DataFrame) -> list[s
     without = [m for m in models if roles[m] in (NO, NEW_ONLY)]
     lines = _classing_notes(models, roles)
 
-    mean = runs.groupby("model")["recall"].mean().dropna()
+    mean = runs.groupby("model")[col].mean().dropna()
     no_figure = [m for m in with_img if m not in mean.index]
     with_img = [m for m in with_img if m in mean.index]
     without = [m for m in without if m in mean.index]
     if no_figure:
         lines.append(
             f"{', '.join(no_figure)} ran but {'has' if len(no_figure) == 1 else 'have'} no "
-            f"Recall@{k} on any seed (no user with a test item could be scored)."
+            f"{label} on any seed (no user with a test item could be scored)."
         )
     if not with_img:
         if no_figure:
             return lines
-        return [*lines, *_no_picture_model_verdict(result, runs, mean, roles, k)]
+        return [*lines, *_no_picture_model_verdict(result, runs, mean, roles, col, label)]
     if result["protocol"] == "cold-items":
         return [*lines, *_cold_verdict(runs, with_img, without, k, _fills_the_list(result))]
     best_img = max(with_img, key=lambda m: mean[m])
     if not without:
-        return [*lines, f"Best with pictures: {best_img}, Recall@{k} {mean[best_img]:.3f}."]
+        return [*lines, f"Best with pictures: {best_img}, {label} {mean[best_img]:.3f}."]
     best_plain = max(without, key=lambda m: mean[m])
     # each side is the best of its models on these seeds: its p allows for that pick
-    up, down = _distinct(runs, with_img), _distinct(runs, without)
+    up, down = _distinct(runs, with_img, col), _distinct(runs, without, col)
     once = " (models repeating another seed for seed counted once)"
     picks = Picks(
         up,
@@ -142,16 +144,14 @@ def _picture_verdict_on(result: Mapping[str, Any], runs: pd.DataFrame) -> list[s
         "picture models" + (once if up < len(with_img) else ""),
         "models without pictures" + (once if down < len(without) else ""),
     )
-    return [*lines, *_best_pair_verdict(result, runs, best_img, best_plain, picks)]
+    return [*lines, *_best_pair_verdict(result, runs, best_img, best_plain, picks, col, label)]
 
 
-def _distinct(runs: pd.DataFrame, models: list[str]) -> int:
-    """How many of ``models`` differ in Recall@K on some seed: one that repeats another
+def _distinct(runs: pd.DataFrame, models: list[str], col: str) -> int:
+    """How many of ``models`` differ in ``col`` on some seed: one that repeats another
     seed for seed (visual-cf on a warm split is BPR) is no second model to pick from,
     and would make a call that way need more seeds than the pick calls for."""
-    table = runs[runs["model"].isin(models)].pivot_table(
-        index="seed", columns="model", values="recall"
-    )
+    table = runs[runs["model"].isin(models)].pivot_table(index="seed", columns="model", values=col)
     return len({tuple(table[m].fillna(-1.0)) for m in models if m in table}) or len(models)
 
 
@@ -177,7 +177,12 @@ def _classing_notes(models: list[str], roles: dict[str, str]) -> list[str]:
 
 
 def _no_picture_model_verdict(
-    result: Mapping[str, Any], runs: pd.DataFrame, mean: pd.Series, roles: dict[str, str], k: int
+    result: Mapping[str, Any],
+    runs: pd.DataFrame,
+    mean: pd.Series,
+    roles: dict[str, str],
+    col: str,
+    label: str,
 ) -> list[str]:
     """With no model here using pictures: what to add to ``--models``; the popularity check."""
     if NEW_ONLY in roles.values():
@@ -190,31 +195,37 @@ def _no_picture_model_verdict(
         "No model that reads pictures ran: "
         + ("" if given else "give --vectors and ")
         + "add vbpr or visual-cf to --models to ask whether pictures help.",
-        *_against_popularity(runs, mean, k),
+        *_against_popularity(runs, mean, col, label),
     ]
 
 
 def _best_pair_verdict(
-    result: Mapping[str, Any], runs: pd.DataFrame, best_img: str, best_plain: str, picks: Picks
+    result: Mapping[str, Any],
+    runs: pd.DataFrame,
+    best_img: str,
+    best_plain: str,
+    picks: Picks,
+    col: str,
+    label: str,
 ) -> list[str]:
-    """The sentences comparing the two best models, with pictures and without, seed by seed."""
-    k = int(result["k"])
+    """The sentences comparing the two best models, with pictures and without, seed by
+    seed, on column ``col`` (named ``label``)."""
     pair = runs[runs["model"].isin([best_img, best_plain])].pivot_table(
-        index="seed", columns="model", values="recall"
+        index="seed", columns="model", values=col
     )
     pair = pair.dropna()
     if len(pair) == 0:
         return [
             f"Best with pictures: {best_img}; best without: {best_plain}; no seed ran both "
-            "with a Recall@K, so they cannot be compared split by split.",
+            f"with a {label}, so they cannot be compared split by split.",
         ]
     a, b = pair[best_img], pair[best_plain]
     shared = "" if len(pair) == runs["seed"].nunique() else f" (on the {len(pair)} seeds both ran)"
     head = (
-        f"Best with pictures: {best_img}, Recall@{k} {a.mean():.3f}; best without: "
+        f"Best with pictures: {best_img}, {label} {a.mean():.3f}; best without: "
         f"{best_plain}, {b.mean():.3f}{shared}."
     )
-    call = _pair_call(result, (a - b).to_numpy(), b, best_img, best_plain, picks)
+    call = _pair_call(result, (a - b).to_numpy(), b, best_img, best_plain, picks, label)
     return [head, call]
 
 
@@ -225,20 +236,20 @@ def _pair_call(
     best_img: str,
     best_plain: str,
     picks: Picks,
+    label: str,
 ) -> str:
-    """The call on ``diff`` (Recall@K with pictures less ``plain``'s, seed by seed)."""
-    k = int(result["k"])
+    """The call on ``diff`` (the metric ``label`` with pictures less ``plain``'s, seed
+    by seed)."""
     wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
     ties = diff.size - wins - losses
-    said = f"{diff.mean():+.4f} Recall@{k} on average, {seeds_said(wins, losses, diff.size)}"
+    said = f"{diff.mean():+.4f} {label} on average, {seeds_said(wins, losses, diff.size)}"
     if diff.size > 1 and ties < diff.size:
         said += sign_test_said(wins, losses, picks)
     if ties == diff.size:
-        call = f"No difference: {best_img} and {best_plain} have the same Recall@{k} on every seed."
+        call = f"No difference: {best_img} and {best_plain} have the same {label} on every seed."
     elif diff.size == 1:
         call = (
-            f"{diff[0]:+.4f} Recall@{k} on one seed: run --seeds "
-            f"{picks.seeds(diff[0] > 0)} or more."
+            f"{diff[0]:+.4f} {label} on one seed: run --seeds {picks.seeds(diff[0] > 0)} or more."
         )
     else:
         call = {
@@ -291,7 +302,7 @@ def _away_from_defaults(
     return "; ".join(said)
 
 
-def _against_popularity(runs: pd.DataFrame, mean: pd.Series, k: int) -> list[str]:
+def _against_popularity(runs: pd.DataFrame, mean: pd.Series, col: str, label: str) -> list[str]:
     """One sentence: the best other model against the popularity baseline, seed by seed."""
     others = [m for m in mean.index if m != "popularity"]
     if "popularity" not in mean.index or not others:
@@ -299,7 +310,7 @@ def _against_popularity(runs: pd.DataFrame, mean: pd.Series, k: int) -> list[str
     best = max(others, key=lambda m: mean[m])
     pair = (
         runs[runs["model"].isin([best, "popularity"])]
-        .pivot_table(index="seed", columns="model", values="recall")
+        .pivot_table(index="seed", columns="model", values=col)
         .dropna()
     )
     if pair.empty:
@@ -307,7 +318,7 @@ def _against_popularity(runs: pd.DataFrame, mean: pd.Series, k: int) -> list[str
     gap = pair[best] - pair["popularity"]
     wins, losses = int((gap > TIE).sum()), int((gap < -TIE).sum())
     return [
-        f"Against the popularity baseline: {best} Recall@{k} {pair[best].mean():.3f} vs "
+        f"Against the popularity baseline: {best} {label} {pair[best].mean():.3f} vs "
         f"{pair['popularity'].mean():.3f}, {seeds_said(wins, losses, len(pair))}."
     ]
 
