@@ -278,6 +278,11 @@ def test_rating_eval_seeds_report_spread():
     out = res.to_dict()
     assert set(out["models"]["biased MF"]) >= {"accuracy", "mae", "rmse", "rmse_std"}
     json.dumps(out)
+    # fit seconds carry their spread too, as every other cell (and the HTML report's)
+    fits = res.runs[res.runs["model"] == "biased MF"]["fit_seconds"]
+    assert res.table.loc["biased MF", "fit_seconds_std"] == pytest.approx(fits.std(ddof=1))
+    row = next(line for line in res.format().splitlines() if line.startswith("biased MF"))
+    assert row.count("±") == 4
 
 
 def test_cli_rating_eval_writes_json(tmp_path, capsys: pytest.CaptureFixture[str]):

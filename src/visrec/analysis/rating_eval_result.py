@@ -39,7 +39,7 @@ class RatingEvalResult:
     table : DataFrame
         One row per model (in the order they were run); columns ``accuracy``, ``mae``,
         ``rmse``, ``fit_seconds`` (means over seeds) and, with several seeds,
-        ``accuracy_std``, ``mae_std``, ``rmse_std``.
+        ``accuracy_std``, ``mae_std``, ``rmse_std``, ``fit_seconds_std``.
     runs : DataFrame
         One row per (seed, model): ``seed``, ``model``, ``uses`` (what the model draws
         on: :data:`BASELINE`, :data:`PICTURE`, :data:`RATINGS` or
@@ -136,7 +136,11 @@ class RatingEvalResult:
         names = ("accuracy", "MAE", "RMSE")
         cells = [
             [f"{row[m]:.3f} ± {row[m + '_std']:.3f}" if multi else f"{row[m]:.3f}" for m in METRICS]
-            + [f"{row['fit_seconds']:.1f}"]
+            + [
+                f"{row['fit_seconds']:.1f} ± {row['fit_seconds_std']:.1f}"
+                if multi
+                else f"{row['fit_seconds']:.1f}"
+            ]
             for _, row in self.table.iterrows()
         ]
         # each column as wide as its widest cell: ratings on a 0-1,000,000 scale ran
@@ -182,8 +186,8 @@ def _table(runs: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
     grouped = runs.groupby("model", sort=False)
     table = grouped[[*METRICS, "fit_seconds"]].mean().reindex(order)
     if n_seeds > 1:
-        std = grouped[list(METRICS)].std(ddof=1).reindex(order)
-        for m in METRICS:
+        std = grouped[[*METRICS, "fit_seconds"]].std(ddof=1).reindex(order)
+        for m in (*METRICS, "fit_seconds"):
             table[m + "_std"] = std[m]
     table.index.name = "model"
     return table.rename(index={MAJORITY: majority_label(runs)})
