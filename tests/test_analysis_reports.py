@@ -4,7 +4,10 @@ for one command's result, with photos per cluster from --images."""
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,13 @@ from visrec.report.rating import rating_verdict
 
 def _sections(page: str) -> list[str]:
     return re.findall(r'<section id="([^"]+)">', page)
+
+
+def _command_row(page: str) -> str:
+    """The report's "command" row: how it was made, as the evaluation report says it."""
+    found = re.findall(r"<tr><th>command</th><td>([^<]*)</td></tr>", page)
+    assert len(found) == 1 and "<th>run</th><td>visrec " in page
+    return html.unescape(found[0])
 
 
 def test_cluster_report_with_photos_of_each_cluster(
@@ -59,6 +69,7 @@ def test_cluster_report_with_photos_of_each_cluster(
     png = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(png) == 1 and base64.b64decode(png[0]).startswith(b"\x89PNG")
     assert "left out: no image" in page and "items clustered" in page
+    assert _command_row(page) == shlex.join(["visrec", *argv])
     # a manifest (a catalogue's item -> photo table) gives the same photos
     manifest = tmp_path / "photos.csv"
     manifest.write_text(
@@ -114,6 +125,7 @@ def test_knn_rating_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         r"KNN (beats|does not beat) the majority class|No significant difference between KNN", page
     )
     assert '<td class="num">1234</td>' in page  # a seed, not a count: no thousands comma
+    assert _command_row(page) == shlex.join(["visrec", *argv])
     assert len(re.findall(r"data:image/png;base64", page)) == 2  # the bars, the matrix
 
 
@@ -231,6 +243,9 @@ def test_rating_eval_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "Lowest RMSE:" in page and "run --seeds 3 or more to call it" in page
     assert "<td>ratings + picture</td>" in page and "<td>baseline</td>" in page
     assert len(re.findall(r"data:image/png;base64", page)) == 1 and "<script" not in page
+    # the command row, as the JSON (one run block for both files) and the evaluation report
+    assert _command_row(page) == shlex.join(["visrec", *argv])
+    assert json.loads(js.read_text())["run"]["command"] == _command_row(page)
 
 
 def test_cluster_report_survives_dollar_labels_and_guards_the_photos(
@@ -315,6 +330,7 @@ def test_similar_report_shows_each_query_next_to_its_neighbours(
     assert [c[0] for c in captions] == ["a", "b", "c", "&lt;d&gt;"]
     assert captions[0][1] == "query" and captions[1][1].startswith("1. cosine 0.995")
     assert len(re.findall(r"data:image/jpeg;base64", page)) == 3  # '<d>' is a grey tile
+    assert _command_row(page) == shlex.join(["visrec", *argv])
 
     assert main(["similar", str(v), "a", "--report", str(out)]) == 0
     assert "give --images DIR to see them" in out.read_text()

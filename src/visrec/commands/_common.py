@@ -425,6 +425,14 @@ def with_run(payload: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
     return {**payload, "run": run}
 
 
+def run_rows(args: argparse.Namespace) -> dict[str, str]:
+    """A report's rows on how it was made (the command, when, which visrec), as the
+    evaluation report shows them from its JSON."""
+    from visrec.report.evaluation import run_rows as rows_of
+
+    return rows_of(with_run({}, args))
+
+
 def check_vectors_match(
     vectors: Any,
     item_ids: Any,

@@ -14,6 +14,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     name_ids,
+    run_rows,
     say_note,
     say_written,
     scan_photos,
@@ -356,6 +357,7 @@ def _report_summary(
         "left out: no label": int(no_label.sum()),
         **selection,
         "K-means seed": str(args.random_state),
+        **run_rows(args),
     }
 
 

@@ -232,9 +232,10 @@ def _report(
     print(res.format(notes=False))
     for line in res.notes:  # about the input: stderr, as every command's notes
         say_note(f"note: {line}")
+    # one time and command for both files
+    data = with_run({**res.to_dict(), "records_skipped": skipped}, args)
     if args.json:
-        out = {**res.to_dict(), "records_skipped": skipped}
-        write_text_atomic(args.json, json.dumps(with_run(out, args), indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(data, indent=2) + "\n")
     if args.report:
         from visrec.report.rating import write_rating_report
 
@@ -243,7 +244,7 @@ def _report(
             from visrec.data.tables import by_kind_text
 
             inputs["records skipped"] = by_kind_text(skipped)
-        write_rating_report(args.report, res.to_dict(), inputs)
+        write_rating_report(args.report, data, inputs)
     if args.json and record is not None:
         run_record.forget(record, res.run_keys())
     say_written(args.json, args.report)

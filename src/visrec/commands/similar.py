@@ -15,6 +15,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     name_ids,
+    run_rows,
     say_written,
     scan_photos,
     survives_closed_stdout,
@@ -149,7 +150,12 @@ def run(args: argparse.Namespace) -> int:
             unreadable = _note_unreadable(results, photos)
             notes += [unreadable] if unreadable else []
 
-        info = {"vectors": args.vectors, "backbone": str(backbone), "images": args.images or ""}
+        info = {
+            "vectors": args.vectors,
+            "backbone": str(backbone),
+            "images": args.images or "",
+            **run_rows(args),
+        }
         write_similar_report(
             args.report, results, photos, {k: v for k, v in info.items() if v}, notes
         )

@@ -336,13 +336,20 @@ def _run_info(
         "seeds": ", ".join(map(str, seeds)),
         **{str(key): str(v) for key, v in shown_inputs.items() if v},
     }
+    return {**info, **run_rows(result)}
+
+
+def run_rows(result: Mapping[str, Any]) -> dict[str, str]:
+    """How the result was made (the CLI's ``--json`` has it): the command and when, with
+    which visrec; nothing for a result made in Python."""
     run = result.get("run")
-    if isinstance(run, dict):  # how the result was made (the CLI's --json has it)
+    rows: dict[str, str] = {}
+    if isinstance(run, dict):
         if run.get("command"):
-            info["command"] = str(run["command"])
+            rows["command"] = str(run["command"])
         if run.get("created"):
-            info["run"] = f"visrec {run.get('visrec', '?')}, {run['created']}"
-    return info
+            rows["run"] = f"visrec {run.get('visrec', '?')}, {run['created']}"
+    return rows
 
 
 def _metric_figure(

@@ -34,6 +34,7 @@ from visrec.report.evaluation import (
     by_little,
     mean_std,
     per_seed_table,
+    run_rows,
     seeds_said,
     sign_call,
     sign_test_said,
@@ -244,6 +245,7 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
         "ratings": format_sizes(result.get("sizes") or [(result["n_train"], result["n_test"])]),
         "seeds": ", ".join(map(str, seeds)),
         **{k: v for k, v in inputs.items() if v},
+        **run_rows(result),
     }
     name = data_name(inputs.get("interactions"))
     title = "visrec rating-eval: who rated, what it looks like, and the baselines" + (
