@@ -40,6 +40,20 @@ def test_a_model_folder_whose_files_cannot_be_removed_is_refused_before_training
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.")]
 
 
+def test_a_read_only_folder_of_other_files_is_no_model_folder(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    # no previous model to replace: the input error (exit 2), not a refusal of the system
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != out and real(p, mode))
+    assert _train(csv, out) == 2
+    assert "exists and is not a visrec model folder" in capsys.readouterr().err
+
+
 def test_a_previous_model_that_cannot_be_removed_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,17 +122,25 @@ def test_a_checkpoint_cut_short_says_why_in_words() -> None:
     assert _checkpoint._why(OSError(errno.EFBIG, "File too large", "x")) == "File too large"
 
 
-def test_a_full_disk_under_the_onnx_cache_asks_for_room(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [
+        (errno.ENOSPC, "free space or set VISREC_CACHE to a writable folder with room"),
+        (errno.EFBIG, "a file size limit (ulimit -f) stops the write; raise it"),
+        (errno.EACCES, "set VISREC_CACHE to a writable folder"),
+    ],
+)
+def test_a_failed_write_of_the_onnx_cache_says_what_helps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, advice: str
 ) -> None:
     from visrec.embed.backbones import get_backbone
 
-    def full(backbone: Any, path: Any) -> None:
-        raise OSError(errno.EFBIG, "File too large", str(path))
+    def fail(backbone: Any, path: Any) -> None:
+        raise OSError(code, os.strerror(code), str(path))
 
-    monkeypatch.setattr(onnx_engine, "export_onnx", full)
+    monkeypatch.setattr(onnx_engine, "export_onnx", fail)
     with pytest.raises(VisrecError) as info:
         onnx_engine.cached_onnx_path(get_backbone("efficientnet-lite0"), tmp_path)
     said = str(info.value)
-    assert "(File too large); free space or set VISREC_CACHE to a writable folder with room" in said
+    assert said.endswith(f"({os.strerror(code)}); {advice}")
     assert said.count(str(tmp_path)) == 1

@@ -34,6 +34,19 @@ def test_a_header_repeated_inside_the_table_is_a_bad_record(tmp_path: Path, ids_
     assert [(b.line, b.kind) for b in res.bad] == [(4, "header repeated")]
 
 
+@pytest.mark.parametrize("ids_only", [False, True])
+@pytest.mark.parametrize("second", ["userId,movieId,rating", "UserID,ItemID,Rating"])
+def test_a_header_repeated_in_another_spelling_is_a_bad_record(
+    tmp_path: Path, ids_only: bool, second: str
+) -> None:
+    # two exports joined with cat: the second spells its header its own way
+    p = tmp_path / "joined.csv"
+    p.write_text(CLEAN + second + "\n3,30,4\n")
+    res = load_interactions(p, ids_only=ids_only)
+    assert res.frame["user_id"].tolist() == ["1", "2", "3"]
+    assert [(b.line, b.kind) for b in res.bad] == [(4, "header repeated")]
+
+
 def test_a_header_inside_a_headerless_table_is_a_bad_record(tmp_path: Path) -> None:
     p = tmp_path / "joined.csv"
     p.write_text('1,10\n2,20\n"UserId","Movie_ID"\n3,30\n')
@@ -128,6 +141,22 @@ def test_a_table_exported_as_json_lines_is_refused_saying_so(tmp_path: Path) -> 
         load_interactions(p)
 
 
+@pytest.mark.parametrize(("suffix", "pack"), [(".bz2", bz2.compress), (".xz", lzma.compress)])
+def test_amazon_reviews_compressed_as_tables_may_be_are_read(
+    tmp_path: Path, suffix: str, pack
+) -> None:  # type: ignore[no-untyped-def]
+    reviews = (
+        '{"overall": 5.0, "reviewerID": "A1", "asin": "B1", "unixReviewTime": 1}\n'
+        '{"overall": 3.0, "reviewerID": "A2", "asin": "B1", "unixReviewTime": 2}\n'
+    )
+    folder = tmp_path / "amazon"
+    folder.mkdir()
+    p = folder / f"Beauty_5.json{suffix}"
+    p.write_bytes(pack(reviews.encode()))
+    for given in (p, folder):  # the file, or the folder that holds it
+        assert load_interactions(given).frame["user_id"].tolist() == ["A1", "A2"]
+
+
 def test_the_2014_amazon_format_is_refused_saying_so(tmp_path: Path) -> None:
     p = tmp_path / "reviews_Old.json"
     p.write_text("{'reviewerID': 'A1', 'asin': 'B1', 'overall': 5.0}\n")
@@ -167,6 +196,14 @@ def test_manifests_are_decoded_and_sniffed_as_other_tables(tmp_path: Path) -> No
     (tmp_path / "m2.csv.gz").write_bytes(gzip.compress(b"item_id|path\nb|a.jpg\n"))
     assert load_manifest(tmp_path / "m1.csv") == {"café": str(tmp_path / "a.jpg")}
     assert load_manifest(tmp_path / "m2.csv.gz") == {"b": str(tmp_path / "a.jpg")}
+
+
+def test_a_manifest_header_repeated_inside_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    # two manifests joined with cat: the header was the item 'item_id', embedded as a zero
+    p = tmp_path / "m.csv"
+    p.write_text("item_id,path\n1,a.jpg\nitem_id,path\n2,b.jpg\n")
+    with pytest.raises(VisrecError, match=r"m\.csv line 3: the header again"):
+        load_manifest(p)
 
 
 def test_a_folder_holding_a_vectors_file_is_no_parquet_dataset(tmp_path: Path) -> None:

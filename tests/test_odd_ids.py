@@ -59,11 +59,20 @@ def test_numbers_of_two_types_with_one_value_are_one_id() -> None:
         pd.Series(["a", pd.NA, "b"], dtype="string"),
         ["a", " ", "b"],
         np.array([1.0, np.nan, 3.0]),
+        # iterables read once: a generator, a dict's keys
+        (i for i in ["a", " ", "b"]),
+        {"a": 1, None: 2, "c": 3}.keys(),
     ],
 )
 def test_vectors_refuse_a_missing_or_blank_id(ids: object) -> None:
     with pytest.raises(VisrecError, match=r"position 1\) is missing or blank"):
         ItemVectors(ids, np.zeros((3, 2), np.float32), np.ones(3, bool))
+
+
+def test_vectors_take_ids_from_a_generator_or_a_dicts_keys() -> None:
+    for ids in ((i for i in ["a", "b"]), {"a": 0, "b": 1}.keys()):
+        iv = ItemVectors(ids, np.zeros((2, 2), np.float32), np.ones(2, bool))
+        assert list(iv.ids) == ["a", "b"]
 
 
 def test_vectors_keep_ids_that_only_look_missing() -> None:

@@ -216,9 +216,9 @@ def source_files(sources: list[str], what: str | None = None) -> list[Path]:
             found += amazon_review_files(p)
         found.sort()
         if not found:
-            kind = {"product-images": "meta files (meta_*.json[l][.gz])",
-                    "review-photos": "review files (.json[l][.gz])"}.get(
-                what or "", "review or meta files (.json[l][.gz])")  # fmt: skip
+            kind = {"product-images": "meta files (meta_*.json[l][.gz|.bz2|.xz])",
+                    "review-photos": "review files (.json[l][.gz|.bz2|.xz])"}.get(
+                what or "", "review or meta files (.json[l][.gz|.bz2|.xz])")  # fmt: skip
             raise VisrecError(
                 f"{p}: folder holds no Amazon {kind}" + (f" for --what {what}" if what else "")
             )

@@ -528,6 +528,24 @@ def check_model_folder(out: Path) -> None:
     _check_writable(out)
     if not any(out.iterdir()):
         return
+    # (imported here: numpy and pandas would slow every `visrec --help`)
+    from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON, TRAIN_JSON, is_model_folder
+
+    if not is_model_folder(out):
+        raise VisrecError(
+            f"{out} exists and is not a visrec model folder (no visrec model.json in it); "
+            "name a new or empty folder, or an earlier model folder to replace"
+        )
+    # the swap deletes the whole folder: only a model's own files may be in it
+    own = {MODEL_JSON, ARRAYS_NPZ, TRAIN_JSON}  # what save_model_folder writes
+    other = sorted(p.name for p in out.iterdir() if p.name not in own)
+    if other:
+        shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+        raise VisrecError(
+            f"{out} is an earlier model folder but also holds {shown}, which replacing "
+            f"it would delete; move them out (a model folder holds only {MODEL_JSON}, "
+            f"{ARRAYS_NPZ} and {TRAIN_JSON}) or name another folder"
+        )
     if not out.is_symlink() and not os.access(out, os.W_OK | os.X_OK):
         # the swap would succeed, but the previous model's files could not be removed
         # from it: a hidden copy left beside it on every run, without a word
@@ -536,25 +554,6 @@ def check_model_folder(out: Path) -> None:
             "the folder), so the previous model could not be replaced cleanly; fix its "
             "permissions or name another folder"
         )
-    # (imported here: numpy and pandas would slow every `visrec --help`)
-    from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON, TRAIN_JSON, is_model_folder
-
-    if is_model_folder(out):
-        # the swap deletes the whole folder: only a model's own files may be in it
-        own = {MODEL_JSON, ARRAYS_NPZ, TRAIN_JSON}  # what save_model_folder writes
-        other = sorted(p.name for p in out.iterdir() if p.name not in own)
-        if other:
-            shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
-            raise VisrecError(
-                f"{out} is an earlier model folder but also holds {shown}, which replacing "
-                f"it would delete; move them out (a model folder holds only {MODEL_JSON}, "
-                f"{ARRAYS_NPZ} and {TRAIN_JSON}) or name another folder"
-            )
-        return
-    raise VisrecError(
-        f"{out} exists and is not a visrec model folder (no visrec model.json in it); "
-        "name a new or empty folder, or an earlier model folder to replace"
-    )
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -239,8 +239,8 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     Raises
     ------
     VisrecError
-        Missing columns, a row with the wrong field count, an empty id or location, or
-        an id listed twice -- naming the line.
+        Missing columns, a row with the wrong field count, an empty id or location, an
+        id listed twice, or the header repeated -- naming the line.
     """
     base = Path(path).resolve().parent
     out: dict[str, str] = {}
@@ -300,6 +300,12 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         if len(row) != len(header):
             raise VisrecError(
                 f"{p} line {line_start}: expected {len(header)} fields, got {len(row)}"
+            )
+        if [f.strip() for f in row] == [f.strip() for f in header]:
+            # manifests joined with cat: the header would be the item 'item_id'
+            raise VisrecError(
+                f"{p} line {line_start}: the header again (manifests joined with cat?); "
+                "remove that line"
             )
         item = row[id_i].strip()
         path = row[path_i].strip() if path_i is not None else ""

@@ -229,11 +229,17 @@ def _validate(
 
 def _header_again(user: pd.Series, item: pd.Series, header: Header) -> np.ndarray:
     """Rows that hold a header, not ids: ``cat a.csv b.csv`` repeats ``a``'s header
-    inside the table, where (with ids only read) it became the user ``user_id``. With a
-    header, its own names; a headerless table, names the loader takes for the user and
-    item columns."""
+    inside the table, where (with ids only read) it became the user ``user_id``. The
+    table's own header names, and names the loader takes for the user and item columns
+    (``b.csv`` may spell its header ``userId,movieId``)."""
+    named = _named_like_columns(user, item)
     if isinstance(header, tuple):
-        return (user.eq(header[0]) & item.eq(header[1])).to_numpy(dtype=bool)
+        named |= (user.eq(header[0]) & item.eq(header[1])).to_numpy(dtype=bool)
+    return named
+
+
+def _named_like_columns(user: pd.Series, item: pd.Series) -> np.ndarray:
+    """Rows whose user and item are names the loader takes for those columns."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

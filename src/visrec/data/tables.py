@@ -56,11 +56,14 @@ from visrec.errors import VisrecError, names_text
 # File names searched in a dataset folder, in order of preference.
 INTERACTION_FILES = ("u.data", "ratings.csv", "ratings.dat", "interactions.csv")
 # Names that load_interactions hands to the Amazon review loader.
-JSON_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
+JSON_SUFFIXES = tuple(
+    f".{kind}{packed}" for kind in ("json", "jsonl") for packed in ("", ".gz", ".bz2", ".xz")
+)
 
 
 def is_json_file(path: PathLike) -> bool:
-    """True for ``.json``, ``.json.gz``, ``.jsonl`` and ``.jsonl.gz`` names."""
+    """True for ``.json`` and ``.jsonl`` names, plain or ``.gz``, ``.bz2``, ``.xz``
+    (compressed as the tables may be)."""
     return Path(path).name.lower().endswith(JSON_SUFFIXES)
 
 
@@ -69,7 +72,7 @@ _SNIFF_BYTES = 1 << 16
 
 
 def amazon_review_files(folder: PathLike) -> list[Path]:
-    """The Amazon review files directly in ``folder`` (``.json[l][.gz]`` names, not
+    """The Amazon review files directly in ``folder`` (``.json[l]`` names, plain or compressed, not
     ``meta_*``, holding a ``"reviewerID"``, or in the 2023 release a ``"user_id"`` and
     a ``"parent_asin"``, near the start), sorted by name: what
     ``load_interactions`` reads from a folder holding no interactions table."""
@@ -93,17 +96,25 @@ def _looks_like_reviews(path: Path) -> bool:
     was a bad record, and a model folder given as --interactions failed with "no
     'reviewerID' field" instead of "no interactions file". A file that cannot be read
     counts as reviews, so the loader names the problem."""
+    import bz2
     import gzip
+    import lzma
     import zlib
 
+    name = path.name.lower()
+    opener = (
+        gzip.open
+        if name.endswith(".gz")
+        else bz2.open
+        if name.endswith(".bz2")
+        else lzma.open
+        if name.endswith(".xz")
+        else open
+    )
     try:
-        if path.name.lower().endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                head = fh.read(_SNIFF_BYTES)
-        else:
-            with path.open("rb") as fh:
-                head = fh.read(_SNIFF_BYTES)
-    except (OSError, EOFError, zlib.error):
+        with opener(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError):
         return True
     # the 2018 release's field, or the 2023 release's pair (its metadata has no user_id)
     return b'"reviewerID"' in head or (b'"user_id"' in head and b'"parent_asin"' in head)

@@ -17,6 +17,7 @@ digest does not match (truncated, corrupted) is exported again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import importlib.util
 import json
@@ -270,12 +271,16 @@ def _export_to_cache(backbone: Any, path: Path) -> Path:
     except OSError as exc:
         from visrec._atomic import WRITE_FULL
 
-        full = exc.errno in WRITE_FULL  # a full disk: another folder, or free space
+        advice = (
+            # neither room nor another folder helps past the shell's limit
+            "a file size limit (ulimit -f) stops the write; raise it"
+            if exc.errno == errno.EFBIG
+            else "free space or set VISREC_CACHE to a writable folder with room"
+            if exc.errno in WRITE_FULL
+            else "set VISREC_CACHE to a writable folder"
+        )
         err = CacheUnwritable(
-            f"cannot write the ONNX model cache {path} ({exc.strerror or exc}); "
-            + ("free space or set" if full else "set")
-            + " VISREC_CACHE to a writable folder"
-            + (" with room" if full else "")
+            f"cannot write the ONNX model cache {path} ({exc.strerror or exc}); {advice}"
         )
         err.exit_status = refusal_status(exc)
         raise err from exc

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, check_input_exists, shown_path, utf8_path
 from visrec._parquet import read_columns
-from visrec.data.id_spelling import find_ids, ids_as_text, shown_ids, spell_ids
+from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
 from visrec.errors import VisrecError, names_text, not_utf8_hint
 
 META_KEY = b"visrec"
@@ -96,7 +96,10 @@ class ItemVectors:
     def __post_init__(self) -> None:
         # spelt as an id map spells them (a float column of whole numbers: 7.0 -> "7"),
         # so vectors keyed by a column pandas made float still match the interactions
-        raw, self.ids = self.ids, np.asarray(spell_ids(self.ids), dtype=object)
+        raw = self.ids
+        if not is_one_id(raw) and not isinstance(raw, np.ndarray | pd.Series | pd.Index | list):
+            raw = list(raw)  # a generator or a dict's keys: read twice below
+        self.ids = np.asarray(spell_ids(raw), dtype=object)
         _missing_ids(raw, self.ids)
         self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
         self.has_image = image_flags(self.has_image)
