@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from visrec.data.amazon import load_amazon_meta
+from visrec.data.amazon import category_from_filename, load_amazon_meta
 from visrec.data.images_index import load_manifest
 from visrec.data.item_tables import load_item_table
 from visrec.data.tables import load_interactions
@@ -155,6 +155,7 @@ def test_amazon_reviews_compressed_as_tables_may_be_are_read(
     p.write_bytes(pack(reviews.encode()))
     for given in (p, folder):  # the file, or the folder that holds it
         assert load_interactions(given).frame["user_id"].tolist() == ["A1", "A2"]
+    assert category_from_filename(p) == "Beauty"
 
 
 def test_the_2014_amazon_format_is_refused_saying_so(tmp_path: Path) -> None:
@@ -203,6 +204,14 @@ def test_a_manifest_header_repeated_inside_is_an_error_naming_the_line(tmp_path:
     p = tmp_path / "m.csv"
     p.write_text("item_id,path\n1,a.jpg\nitem_id,path\n2,b.jpg\n")
     with pytest.raises(VisrecError, match=r"m\.csv line 3: the header again"):
+        load_manifest(p)
+
+
+def test_a_manifest_mixing_encodings_is_refused_naming_the_line(tmp_path: Path) -> None:
+    # its paths must match the files: 'café' read as Windows-1252 names no file
+    p = tmp_path / "m.csv"
+    p.write_bytes("item_id,path\ncafé,café.jpg\n".encode() + b"na\xefve,na\xefve.jpg\n")
+    with pytest.raises(VisrecError, match=r"m\.csv line 3: not valid UTF-8 here"):
         load_manifest(p)
 
 

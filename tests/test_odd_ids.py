@@ -26,13 +26,32 @@ def test_a_header_like_first_id_is_skipped_with_a_note_and_kept_when_quoted(
     p = tmp_path / "c.txt"
     p.write_text("Product\nmovie\ni1\n")
     assert read_candidates(str(p)) == ["movie", "i1"]
-    assert f"note: {p}:1: 'Product' taken for a header and skipped" in capsys.readouterr().err
+    assert (
+        f"note: {p}:1: 'Product' taken for a header and skipped; if it is an id, quote it "
+        '("Product")' in capsys.readouterr().err
+    )
     p.write_text('"Product"\nmovie\n')
     assert read_candidates(str(p)) == ["Product", "movie"]
     u = tmp_path / "u.txt"
     u.write_text('"customer"\nu1\n')
     assert [i for i, _ in read_users(str(u))] == ["customer", "u1"]
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("lines", ["item_id\nB1\n", 'asin\n"B1"\n"B2"\n'])
+def test_the_quote_hint_is_given_only_where_quoting_keeps_the_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: str
+) -> None:
+    # the canonical name, or a file whose other lines are all quoted: quoted, the first
+    # line is still a header, so the note does not tell the user to quote it
+    p = tmp_path / "c.txt"
+    p.write_text(lines)
+    read_candidates(str(p))
+    err = capsys.readouterr().err
+    assert "taken for a header and skipped" in err and "quote it" not in err
+    first, rest = lines.split("\n", 1)
+    p.write_text(f'"{first}"\n{rest}')
+    assert read_candidates(str(p))[0] != first  # quoting it would not have kept it
 
 
 @pytest.mark.parametrize("pair", [(7, "7"), (b"abc", "abc")])

@@ -126,11 +126,12 @@ def read_id_list(
             # quoted, the canonical name, or another name when every line is quoted (a
             # csv writer quoting all: '"asin"'); but '"Product"' over bare ids is how a
             # file says it is an id
-            if is_header(one) and (
-                not quoted or one.strip().lower() == f"{noun}_id" or _all_quoted(lines[lineno:])
-            ):
-                # said, as an item or user named 'Product' or 'customer' is skipped too
-                hint = "" if quoted else f'; if it is an id, quote it ("{one}")'
+            canonical = one.strip().lower() == f"{noun}_id"
+            if is_header(one) and (not quoted or canonical or _all_quoted(lines[lineno:])):
+                # said, as an item or user named 'Product' or 'customer' is skipped too;
+                # quoting keeps it only where the rule above would then keep it
+                keeps = not (quoted or canonical or _all_quoted(lines[lineno:]))
+                hint = f'; if it is an id, quote it ("{one}")' if keeps else ""
                 print(
                     f"note: {path}:{lineno}: {one!r} taken for a header and skipped{hint}",
                     file=sys.stderr,

@@ -50,7 +50,7 @@ def category_from_filename(path: PathLike) -> str:
     """``AMAZON_FASHION_5.json.gz`` -> ``AMAZON_FASHION``; ``meta_All_Beauty.json`` ->
     ``All_Beauty``; also strips the 2014 ``reviews_`` prefix."""
     name = Path(path).name
-    for ext in (".gz", ".json", ".jsonl", ".txt"):
+    for ext in (".gz", ".bz2", ".xz", ".json", ".jsonl", ".txt"):
         name = name.removesuffix(ext)
     for prefix in ("meta_", "reviews_"):
         name = name.removeprefix(prefix)

@@ -267,6 +267,11 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         raise VisrecError(f"{p}: is a folder, expected a manifest CSV")
     # decoded as the other tables are: compressed, Windows-1252, a BOM, CR line ends
     decoded = decode_text(p)
+    if decoded.warning is not None:
+        # its paths must match the file names byte for byte: a line decoded otherwise
+        # would name a file that is not there ("file not found", the wrong lead)
+        line_no, message = decoded.warning
+        raise VisrecError(f"{p} line {line_no}: {message}")
     text = decoded.text
     # the header is the first line that is not blank nor of empty fields only, as for
     # the other tables
