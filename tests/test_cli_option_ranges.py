@@ -81,6 +81,22 @@ CASES = [
     (["train", "--model", "bpr", "--interactions", "{t}", "-o", "{o}",
       "--param", "bpr.epochs=3"],  # evaluate's form
      "model 'bpr' has no hyperparameter 'bpr.epochs'; did you mean epochs=VALUE? (its "),
+    # empty or contradictory values, once taken for "unset" (an outside review)
+    (["embed", "{t}", "-o", "{o}.parquet", "--device", "gpu"],
+     "unknown device 'gpu'; expected auto, cpu, cuda or cuda:N"),
+    (["embed", "{t}", "-o", "{o}.parquet", "--engine", "ray", "--ray-address", ""],
+     "--ray-address is empty; name the cluster (HOST:PORT) or 'auto'"),
+    (["fetch", "{t}", "--cache", ""],
+     "--cache: folder path is empty; name the image cache folder"),
+    (["fetch", "{t}", "--cache", "{o}", "-o", ""], "-o: output path is empty; name a file"),
+    (["train", "--model", "bpr", "--interactions", "{t}", "-o", ""],
+     "-o: output path is empty; name a folder, e.g. -o models/bpr"),
+    (["train", "--model", "bpr", "--interactions", "{t}", "-o", "{o}", "-q",
+      "--param", "verbose=true"],
+     "--quiet and --param verbose=true contradict each other; give one of them"),
+    (["evaluate", "--interactions", "{t}", "--models", "popularity,bpr", "-q",
+      "--param", "bpr.verbose=true"],
+     "--quiet and --param bpr.verbose=true contradict each other; give one of them"),
 ]  # fmt: skip
 
 

@@ -41,3 +41,12 @@ def integer_arg(value: object, what: str) -> int:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
     raise VisrecError(f"{what} must be an integer, got {value!r}")
+
+
+def seed_arg(value: object, what: str = "random_state") -> int:
+    """A seed as scikit-learn takes it, ``0 .. 2**32 - 1``: outside, its own error type
+    (no VisrecError) came from deep inside K-means or the split."""
+    seed = integer_arg(value, what)
+    if not 0 <= seed <= 2**32 - 1:
+        raise VisrecError(f"{what} must be between 0 and {2**32 - 1}, got {seed}")
+    return seed

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec.analysis._args import integer_arg, non_finite_rows, vector_matrix
+from visrec.analysis._args import integer_arg, non_finite_rows, seed_arg, vector_matrix
 from visrec.errors import VisrecError
 
 
@@ -173,6 +173,7 @@ def cluster_vs_labels(
     x = vector_matrix(vectors, "cluster", np.float64)
     if k is not None:
         integer_arg(k, "cluster: k")
+    random_state = seed_arg(random_state, "cluster: random_state")
     labs = _label_array(labels)
     k_eff = _checked_k(x, labs, k)
     n = x.shape[0]

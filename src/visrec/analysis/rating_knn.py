@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec.analysis._args import integer_arg, non_finite_rows, vector_matrix
+from visrec.analysis._args import integer_arg, non_finite_rows, seed_arg, vector_matrix
 from visrec.errors import VisrecError
 from visrec.evaluation.significance import p_said, two_sided_sign_p
 
@@ -373,6 +373,7 @@ def knn_rating(
     x = vector_matrix(vectors, "rating KNN", np.float32)
     y = np.asarray(ratings, dtype=np.float64)
     integer_arg(k, "rating KNN: k")
+    random_state = seed_arg(random_state, "rating KNN: random_state")
     if x.ndim != 2 or len(x) != len(y):
         raise VisrecError(
             f"rating KNN: vectors of shape {x.shape} and {len(y)} ratings; "

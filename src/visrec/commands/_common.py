@@ -266,12 +266,13 @@ def load_interactions_frame(
             "--min-rating needs the rating column; with ids_only, read it with keep_rating"
         )
     named = {c for c in (rating_col, timestamp_col) if c is not None}  # said below
+    unused: dict[str, str] = {}  # option -> column named but not read: still checked
     if ids_only and rating_col is not None and not keep_rating:
         log(f"note: --rating-col {rating_col} is not read here (only with --min-rating)")
-        rating_col = None
+        unused["--rating-col"], rating_col = rating_col, None
     if ids_only and timestamp_col is not None and not keep_time:
         log(f"note: --time-col {timestamp_col} is not read here ({time_use})")
-        timestamp_col = None
+        unused["--time-col"], timestamp_col = timestamp_col, None
     loaded = load_interactions(
         path,
         ids_only=ids_only,
@@ -299,6 +300,11 @@ def load_interactions_frame(
             item_col=item_col,
             rating_col=rating_col,
         )
+    for option, col in unused.items():
+        if loaded.columns and col not in loaded.columns:  # a typo, as where it is read
+            raise VisrecError(
+                f"{path}: no column {col!r} ({option}; columns: {', '.join(loaded.columns)})"
+            )
     for line in loaded.report_lines(path, BAD_LINES_SHOWN):
         log(line)
     unread = unread_interaction_files(path)

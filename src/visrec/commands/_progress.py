@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from typing import Any
+
+from visrec.errors import VisrecError
 
 
 def add_progress_args(
@@ -46,6 +49,13 @@ def add_progress_args(
     bar.add_argument(
         "-q", "--quiet", "--no-progress", dest="quiet", action="store_true", help=quiet_help
     )
+
+
+def check_quiet_params(args: argparse.Namespace, params: dict[str, Any], what: str) -> None:
+    """An error for ``--quiet`` beside a model's ``verbose=true`` (``what``: how that
+    was given), as ``-v -q`` is one: which of the two was meant is no guess to make."""
+    if getattr(args, "quiet", False) and params.get("verbose"):
+        raise VisrecError(f"--quiet and {what}=true contradict each other; give one of them")
 
 
 def show_progress(args: argparse.Namespace) -> bool:

@@ -262,9 +262,15 @@ def _check_args(args: argparse.Namespace) -> None:
         ("--chunk-size", args.chunk_size),
     ):
         check_at_least(value, 1, option)
+    if args.ray_address is not None and not args.ray_address.strip():
+        # empty, it would start a local Ray without a word
+        raise VisrecError("--ray-address is empty; name the cluster (HOST:PORT) or 'auto'")
     if args.ray_address and args.engine != "ray":
         # it would otherwise run locally without a word
         raise VisrecError("--ray-address needs --engine ray")
+    from visrec._device import parse_device
+
+    parse_device(args.device)  # a typo, also where a finished output is only reused
     get_backbone(args.backbone)  # a typo'd name before any file is read (cheap: no weights)
     if Path(args.output).suffix.lower() in IMAGE_SUFFIXES and Path(args.output).exists():
         # an image, most likely one of the inputs: --overwrite is not the fix

@@ -29,7 +29,12 @@ from visrec.commands._common import (
     with_run,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
+from visrec.commands._progress import (
+    add_progress_args,
+    check_quiet_params,
+    fit_lines_in_logs,
+    show_progress,
+)
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -113,7 +118,8 @@ def register(subparsers: Any) -> None:
         default=None,
         help=f"comma-separated registered models (default {DEFAULT_MODELS} with --vectors, "
         f"{DEFAULT_MODELS_NO_VECTORS} without); NAME@LABEL adds a variant with its own "
-        "--param NAME@LABEL.KEY=VALUE, e.g. bpr@strong",
+        "--param NAME@LABEL.KEY=VALUE, e.g. bpr@strong (it starts from the defaults, not "
+        "from NAME's --param)",
     )
     p.add_argument(
         "--seeds",
@@ -282,6 +288,8 @@ def _model_specs(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     names = [n for n, _ in parse_model_specs(args.models)]
     params = parse_model_params(args.param, names)
     specs = [(n, params.get(n, {})) for n in names]
+    for n, p in specs:
+        check_quiet_params(args, p, f"--param {n}.verbose")
     _check_params(specs)
     return specs
 

@@ -96,9 +96,10 @@ def register(subparsers: Any) -> None:
         "--what",
         choices=("review-photos", "product-images"),
         default=None,
-        help="for a folder SOURCE: fetch only the Amazon files of this kind; for files: "
-        "check that each is of this kind (what is fetched follows the file name: meta_* "
-        "files give product images, others review photos)",
+        help="for a folder SOURCE: fetch only the Amazon files of this kind; for Amazon "
+        "files: check that each is of this kind (what is fetched follows the file name: "
+        "meta_* files give product images, others review photos); a manifest's URLs are "
+        "fetched whatever it is",
     )
     p.add_argument(
         "--workers", type=int, default=16, metavar="N", help="parallel downloads (default 16)"
@@ -470,9 +471,12 @@ def run(args: argparse.Namespace) -> int:
     from visrec.images.fetch import FetchInterrupted, fetch_images
 
     max_time = _check_options(args)
+    if not args.cache.strip():  # Path("") is the current folder: downloads landed there
+        raise VisrecError("--cache: folder path is empty; name the image cache folder")
+    check_output_file(args.output, "-o")  # an empty -o is an error, not the default
     cache = Path(args.cache).expanduser()
-    out = Path(args.output) if args.output else cache / "manifest.csv"
-    out_option = "-o" if args.output else "--cache (its manifest.csv)"
+    out = Path(args.output) if args.output is not None else cache / "manifest.csv"
+    out_option = "-o" if args.output is not None else "--cache (its manifest.csv)"
     _check_cache(cache)
     check_output_file(out, out_option)
     check_output_file(args.json, "--json")

@@ -129,7 +129,8 @@ def register(subparsers: Any) -> None:
         metavar="K",
         help="keep K of the n places of every list for candidates unseen in training "
         "(the best-scored ones), for models that score them from vectors; default 0: one "
-        "ranking by score, where new items rarely reach the top next to bought ones",
+        "ranking by score, where new items rarely reach the top next to bought ones "
+        "(--unknown-users popular lists are the popular known items: no new ones)",
     )
     p.add_argument(
         "--batch-users",

@@ -32,7 +32,12 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
+from visrec.commands._progress import (
+    add_progress_args,
+    check_quiet_params,
+    fit_lines_in_logs,
+    show_progress,
+)
 from visrec.errors import SystemRefusal, VisrecError, os_error
 from visrec.models.registry import MODELS
 
@@ -131,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
     from visrec._atomic import exclusive_lock
     from visrec.models.registry import get_model_class
 
+    if not str(args.output).strip():  # Path("") is the current folder
+        raise VisrecError("-o: output path is empty; name a folder, e.g. -o models/bpr")
     if str(args.output) == "-":  # not stdout: a folder named "-" nobody asked for
         raise VisrecError(
             "-o '-': a model is a folder, not a stream; name a folder, e.g. -o models/bpr"
@@ -144,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     klass = get_model_class(args.model)
     params = parse_params(args.param)
     check_param_names(klass, params, args.model)
+    check_quiet_params(args, params, "--param verbose")
     defaults = klass().get_params()
     if args.seed is not None and params.get("random_state", args.seed) != args.seed:
         raise VisrecError(

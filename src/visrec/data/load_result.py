@@ -74,6 +74,10 @@ class LoadResult:
         Header names of a table that matched none of the columns read or their aliases
         (a quantity, a date under another name): reported, so they are not lost
         unseen.
+    columns : list of str
+        A table's header names (none for a headerless table or Amazon files): a column
+        named but not read (``--time-col`` where the time is not used) is checked
+        against them.
     """
 
     frame: pd.DataFrame
@@ -83,6 +87,7 @@ class LoadResult:
     formats: dict[str, str] = field(default_factory=dict)
     n_read: int = 0
     unread_columns: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:

@@ -28,6 +28,7 @@ from visrec.data.tables import (
     amazon_review_files,
     is_json_file,
     load_interactions,
+    refuse_layout,
 )
 from visrec.data.text_files import (
     PathLike,
@@ -58,6 +59,8 @@ def summarize(
     reviews = [p for p in ps if p.is_file() and is_json_file(p) and not is_meta_file(p)]
     metas = [p for p in ps if p.is_file() and is_json_file(p) and is_meta_file(p)]
     sections: list[dict[str, Any]] = []
+    for p in reviews + metas:  # as load_interactions refuses them: not silently ignored
+        refuse_layout(p, lay.get("sep"), {k: v for k, v in lay.items() if k != "sep"})
     if reviews:
         sections.append(_summarize_reviews(load_amazon_reviews(reviews)))
     if metas:

@@ -246,12 +246,12 @@ def load_interactions(
         sources = interaction_sources(p)
         if len(sources) > 1 or is_json_file(sources[0]):
             # Amazon's categories come one file each (the tutorial combined three)
-            _refuse_layout(sources[0], sep, explicit)
+            refuse_layout(sources[0], sep, explicit)
             return _load_reviews(sources, ids_only, keep_rating, keep_time)
         p = sources[0]
     _refuse_movielens_side_table(p)
     _refuse_ignored_columns(p, explicit, ids_only, keep_rating, keep_time)
-    _refuse_layout(p, sep, explicit)
+    refuse_layout(p, sep, explicit)
     _refuse_shared_columns(p, explicit)
     if is_json_file(p):
         return _load_reviews(p, ids_only, keep_rating, keep_time)
@@ -336,7 +336,7 @@ def _load_text_interactions(
     multiline: list[tuple[int, int]] = []
     rows: Iterator[tuple[int, list[str]]] = iter(split_rows(text, sep, where, multiline))
 
-    cols, n_expected, fmt, header, unread = _table_layout(
+    cols, n_expected, fmt, header, unread, names = _table_layout(
         p.name.lower(), first, sep, rows, explicit, where, ids_only, keep_rating, keep_time
     )
     skip = 0 if header == "aliases" else 1
@@ -346,6 +346,7 @@ def _load_text_interactions(
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
     result.unread_columns = unread
+    result.columns = names
     return result
 
 
@@ -380,7 +381,7 @@ def _refuse_shared_columns(p: Path, explicit: dict[str, str | None]) -> None:
         roles[col] = role
 
 
-def _refuse_layout(p: Path, sep: str | None, explicit: dict[str, str | None]) -> None:
+def refuse_layout(p: Path, sep: str | None, explicit: dict[str, str | None]) -> None:
     """A separator or column names given for a file that has none to choose: an error,
     not an option silently ignored."""
     args = {"sep": sep, **{f"{k.split('_')[0]}_col": v for k, v in explicit.items()}}
@@ -405,9 +406,10 @@ def _table_layout(
     ids_only: bool,
     keep_rating: bool,
     keep_time: bool,
-) -> tuple[dict[str, int], int, str, Header, list[str]]:
+) -> tuple[dict[str, int], int, str, Header, list[str], list[str]]:
     """``(column positions, fields per row, format name, header, header names matched
-    to no column)`` of a text table whose first line is ``first``; a header is taken
+    to no column, header names)`` of a text table whose first line is ``first`` (no
+    names for a headerless one); a header is taken
     from ``rows`` (consumed). ``header`` is its user and item names, or ``"aliases"``
     for a headerless table (see :func:`visrec.data.interaction_rows._validate`)."""
     headerless = all(v is None for v in explicit.values()) and (
@@ -427,7 +429,7 @@ def _table_layout(
         fmt = "MovieLens u.data" if sep == "\t" and n_fields == 4 else "headerless table"
         if sep == "::":
             fmt = "MovieLens ratings.dat"
-        unread = []
+        unread, all_names = [], []
         names: Header = "aliases"
     else:
         header = header_row(rows, where)
@@ -437,12 +439,13 @@ def _table_layout(
         fmt = f"table with header ({', '.join(header)})"
         unread = [h for j, h in enumerate(header) if j not in cols.values() and h]
         names = (header[cols[USER]], header[cols[ITEM]])
+        all_names = list(header)
 
     if ids_only:
         # The other fields still count towards the row's field count.
         kept = _ids_only_columns(keep_rating, keep_time)
         cols = {c: j for c, j in cols.items() if c in kept}
-    return cols, n_expected, fmt, names, unread
+    return cols, n_expected, fmt, names, unread, all_names
 
 
 def _file_warnings(
@@ -587,4 +590,5 @@ def _load_parquet_interactions(
     result.files = [where]
     result.formats = {where: "parquet"}
     result.unread_columns = [str(c) for j, c in enumerate(df.columns) if j not in cols.values()]
+    result.columns = [str(c) for c in df.columns]
     return result
