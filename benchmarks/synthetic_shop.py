@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.styles.is_file():
-        print(f"error: {args.styles} not found (the fashion-products data)", file=sys.stderr)
+        print(
+            f"error: {args.styles} not found (the fashion-products data); name its "
+            "styles.csv with --styles PATH",
+            file=sys.stderr,
+        )
         return 2
     df = generate(pd.read_csv(args.styles, on_bad_lines="skip"), args.variant)
     write_text_atomic(args.output, df.to_csv(index=False))

@@ -806,7 +806,10 @@ def test_training_items_without_a_vector_say_what_it_means_for_the_model(
             "--vectors", str(part), "-o", str(tmp_path / "m"), *FAST]  # fmt: skip
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert f"{part}: 2 of 12 training items have no image vector ({effect}) ('m10', 'm11')" in err
+    assert (
+        f"note: {part}: 2 of 12 training items have no image vector ({effect}) ('m10', 'm11')"
+        in err
+    )
 
 
 @pytest.mark.parametrize("model", ["bpr", "vbpr", "visual-cf"])

@@ -273,6 +273,18 @@ def _check_options(args: argparse.Namespace, say: Callable[[str], None]) -> None
         args.test_ratio = DEFAULT_TEST_SIZE
 
 
+def _print_verdict(data: dict[str, Any]) -> None:
+    """The report's answer under the table: the question the toolkit is for, answered
+    on the terminal too (it was in the HTML only)."""
+    from visrec.report.verdict import verdict
+
+    lines = verdict(data)
+    if lines:
+        print("\ndo pictures help here?")
+        for line in lines:
+            print(f"  {line}")
+
+
 def _model_specs(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     """``(name, params)`` of each ``--models`` entry (default set if not given), checked."""
     from visrec.evaluation.model_specs import parse_model_specs
@@ -456,10 +468,11 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     tuned = res.tuned_note()
     if tuned:
         print(tuned)
+    data = with_run(res.to_dict(), args)  # one time and command for both files
+    _print_verdict(data)
     for note in (no_auc, trivial, same_split):
         if note is not None:
             print(f"note: {note}", file=sys.stderr)
-    data = with_run(res.to_dict(), args)  # one time and command for both files
     if args.json:
         import json
 

@@ -395,8 +395,11 @@ def check_training_vectors(
         hint = respelt_hint(
             respelt(item_ids[~has], vectors.ids[vectors.has_image], item_ids), "the vectors file"
         )
+        # items spelt otherwise are a likely mistake (a model without pictures for
+        # them), not a photo gap: a warning then
         print(
-            f"{vpath}: {missing:,} of {len(has):,} training items have no image vector "
+            f"{'warning' if hint else 'note'}: {vpath}: {missing:,} of {len(has):,} "
+            "training items have no image vector "
             f"({effect})"
             f"{name_ids(item_ids[~has], None)}{hint}",
             file=sys.stderr,
