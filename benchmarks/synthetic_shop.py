@@ -19,6 +19,10 @@ Amazon-style 5-core filter. Output: ``user_id,item_id,rating,timestamp`` CSV.
         --protocol cold-items --models popularity,vbpr,visual-cf,visual-cf@taste \\
         --param visual-cf@taste.profile_weight=1 --seeds 2
 
+Two seeds reproduce the figures but are too few for the verdict to call anything: with
+one picture model (``--models popularity,visual-cf``) ``--seeds 3`` can, with three
+``--seeds 5`` (the best of three is allowed for).
+
 Figures are in docs/models.md ("Shops where people choose by look").
 """
 
