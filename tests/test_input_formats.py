@@ -199,19 +199,22 @@ def test_manifests_are_decoded_and_sniffed_as_other_tables(tmp_path: Path) -> No
     assert load_manifest(tmp_path / "m2.csv.gz") == {"b": str(tmp_path / "a.jpg")}
 
 
-def test_a_manifest_header_repeated_inside_is_an_error_naming_the_line(tmp_path: Path) -> None:
-    # two manifests joined with cat: the header was the item 'item_id', embedded as a zero
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        # two manifests joined with cat: the header was the item 'item_id', a zero vector
+        (b"item_id,path\n1,a.jpg\nitem_id,path\n2,b.jpg\n", "the header again"),
+        # its paths must match the files: 'café' read as Windows-1252 names no file
+        ("item_id,path\ncafé,café.jpg\n".encode() + b"na\xefve,na\xefve.jpg\n",
+         "not valid UTF-8 here"),
+    ],
+)  # fmt: skip
+def test_a_bad_manifest_line_is_an_error_naming_it(
+    tmp_path: Path, content: bytes, said: str
+) -> None:
     p = tmp_path / "m.csv"
-    p.write_text("item_id,path\n1,a.jpg\nitem_id,path\n2,b.jpg\n")
-    with pytest.raises(VisrecError, match=r"m\.csv line 3: the header again"):
-        load_manifest(p)
-
-
-def test_a_manifest_mixing_encodings_is_refused_naming_the_line(tmp_path: Path) -> None:
-    # its paths must match the files: 'café' read as Windows-1252 names no file
-    p = tmp_path / "m.csv"
-    p.write_bytes("item_id,path\ncafé,café.jpg\n".encode() + b"na\xefve,na\xefve.jpg\n")
-    with pytest.raises(VisrecError, match=r"m\.csv line 3: not valid UTF-8 here"):
+    p.write_bytes(content)
+    with pytest.raises(VisrecError, match=rf"m\.csv line 3: {said}"):
         load_manifest(p)
 
 
