@@ -490,6 +490,10 @@ def test_summary_of_generic_csv(tmp_path: Path, capsys: pytest.CaptureFixture) -
     s = json.loads(out.read_text())["sections"][0]
     assert (s["users"], s["items"], s["duplicate_pairs"]) == (2, 2, 1)
     assert s["ratings"] == {"4": 1, "5": 3}
+    # distinct pairs: a has x and y, b has x (twice: once); x has a and b, y has a
+    assert s["items_per_user"] == {"mean": 1.5, "median": 1.5, "min": 1, "max": 2}
+    assert s["users_per_item"] == {"mean": 1.5, "median": 1.5, "min": 1, "max": 2}
+    assert "items per user                  mean 1.5, median 1.5, 1-2" in text
 
 
 def test_summary_of_folder_with_images(tmp_path: Path) -> None:

@@ -115,6 +115,17 @@ def _interaction_counts(df: pd.DataFrame) -> dict[str, Any]:
         "duplicate_pairs": int(df.duplicated([USER, ITEM]).sum()),
         "id_notes": id_notes(df),  # as the commands that train on it say them
     }
+    if len(df):
+        # how sparse: what reg="auto" reads (distinct pairs per item) and a split needs
+        pairs = df[[USER, ITEM]].drop_duplicates()
+        for key, col in (("items_per_user", USER), ("users_per_item", ITEM)):
+            n = pairs.groupby(col, sort=False).size().to_numpy()
+            out[key] = {
+                "mean": round(float(n.mean()), 1),
+                "median": float(np.median(n)),
+                "min": int(n.min()),
+                "max": int(n.max()),
+            }
     if RATING in df.columns and len(df):
         r = df[RATING].to_numpy(dtype=np.float64)
         values, counts = np.unique(r, return_counts=True)
@@ -400,6 +411,13 @@ def _interaction_lines(s: dict[str, Any], rows: int) -> list[str]:
         _row("users", s["users"]),
         _row("items", s["items"]),
     ]
+    for key, label in (("items_per_user", "items per user"), ("users_per_item", "users per item")):
+        if key in s:
+            st = s[key]
+            lines.append(
+                f"   {label:<32}mean {st['mean']:g}, median {st['median']:g}, "
+                f"{st['min']:,}-{st['max']:,}"
+            )
     if s.get("duplicate_pairs"):
         # rows after a pair's first (134 in AMAZON_FASHION_5, over 81 pairs)
         lines.append(_row("rows repeating a user-item pair", s["duplicate_pairs"], rows))
