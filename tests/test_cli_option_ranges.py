@@ -97,6 +97,10 @@ CASES = [
     (["evaluate", "--interactions", "{t}", "--models", "popularity,bpr", "-q",
       "--param", "bpr.verbose=true"],
      "--quiet and --param bpr.verbose=true contradict each other; give one of them"),
+    # a mistyped value is that, not a contradiction with -q
+    (["train", "--model", "bpr", "--interactions", "{t}", "-o", "{o}", "-q",
+      "--param", "verbose=no"],
+     "model 'bpr': verbose='no' must be true or false"),
 ]  # fmt: skip
 
 

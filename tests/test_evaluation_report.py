@@ -596,16 +596,19 @@ def test_the_popularity_sentence_counts_one_seed_as_one() -> None:
          "turned on by validation on 2 of 3 splits"),
     ],
 )  # fmt: skip
-def test_cold_verdict_says_what_the_taste_term_choice_means(chosen: list[str], said: str) -> None:
+@pytest.mark.parametrize("name", ["visual-cf", "visual-cf@taste"])
+def test_cold_verdict_says_what_the_taste_term_choice_means(
+    chosen: list[str], said: str, name: str
+) -> None:
     # a shop owner reads "profile_weight=2" as jargon: the verdict says what it tells
-    res = _result("cold-items", {"popularity": [0.05] * 3, "visual-cf": [0.29] * 3},
-                  {"popularity": [0.5] * 3, "visual-cf": [0.74] * 3})  # fmt: skip
+    res = _result("cold-items", {"popularity": [0.05] * 3, name: [0.29] * 3},
+                  {"popularity": [0.5] * 3, name: [0.74] * 3})  # fmt: skip
     for run in res["runs"]:
-        if run["model"] == "visual-cf":
+        if run["model"] == name:
             run["tuned"] = chosen[run["seed"]]
     lines = verdict(res)
     assert "Recall@20 0.290, 5.8 times that of a random order (0.050)" in lines[1]
-    assert lines[2].startswith(f"visual-cf's taste-by-look term (profile_weight) was {said}")
+    assert lines[2].startswith(f"{name}'s taste-by-look term (profile_weight) was {said}")
     # a run without the choice (a set weight, or an older file) says nothing of it
     for run in res["runs"]:
         run["tuned"] = None

@@ -204,9 +204,10 @@ def test_manifests_are_decoded_and_sniffed_as_other_tables(tmp_path: Path) -> No
     [
         # two manifests joined with cat: the header was the item 'item_id', a zero vector
         (b"item_id,path\n1,a.jpg\nitem_id,path\n2,b.jpg\n", "the header again"),
+        (b"item_id,path\n1,a.jpg\nITEM_ID,Path\n2,b.jpg\n", "the header again"),
         # its paths must match the files: 'café' read as Windows-1252 names no file
         ("item_id,path\ncafé,café.jpg\n".encode() + b"na\xefve,na\xefve.jpg\n",
-         "not valid UTF-8 here"),
+         "not read: a manifest.s paths must match the file names"),
     ],
 )  # fmt: skip
 def test_a_bad_manifest_line_is_an_error_naming_it(

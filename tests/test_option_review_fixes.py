@@ -22,10 +22,13 @@ def test_data_summary_refuses_layout_options_for_amazon_files(
     p.write_text('{"overall": 5.0, "reviewerID": "A1", "asin": "B1", "unixReviewTime": 1}\n')
     assert main(["data", "summary", str(p), "--user-col", "nope", "--sep", ";"]) == 2
     assert (
-        "Amazon review files have fixed fields; sep=';', user_col='nope' does not apply"
+        "Amazon files have fixed fields; sep=';', user_col='nope' does not apply"
         in capsys.readouterr().err
     )
     assert main(["data", "summary", str(p)]) == 0
+    # and for a folder of them, as evaluate --interactions FOLDER refuses it
+    assert main(["data", "summary", str(tmp_path), "--sep", ","]) == 2
+    assert "Amazon files have fixed fields; sep=','" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate"])
@@ -45,6 +48,8 @@ def test_a_time_column_not_read_must_still_be_a_column(
         capsys.readouterr().err
     )
     assert main([*argv, "--time-col", "when"]) == 0  # named right: noted as unused, run
+    # matched as a read column's name is: case and separators aside
+    assert main([*argv, "--time-col", "WHEN"]) == 0
 
 
 def test_python_api_seeds_out_of_range_are_visrec_errors() -> None:

@@ -161,7 +161,7 @@ def test_layout_options_that_cannot_apply_are_refused(tmp_path: Path) -> None:
         load_interactions(f, sep="")
     reviews = tmp_path / "X_5.json"
     reviews.write_text('{"reviewerID": "u", "asin": "a", "overall": 5, "unixReviewTime": 1}\n')
-    with pytest.raises(VisrecError, match="Amazon review files have fixed fields; user_col="):
+    with pytest.raises(VisrecError, match="Amazon files have fixed fields; user_col="):
         load_interactions(reviews, user_col="who")
     table = tmp_path / "t.parquet"
     pd.DataFrame({"user_id": ["u"], "item_id": ["i"]}).to_parquet(table)

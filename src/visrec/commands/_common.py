@@ -300,8 +300,11 @@ def load_interactions_frame(
             item_col=item_col,
             rating_col=rating_col,
         )
+    from visrec.data.column_names import column_key
+
     for option, col in unused.items():
-        if loaded.columns and col not in loaded.columns:  # a typo, as where it is read
+        # a typo, as where it is read: matched as names are there ('TIMESTAMP' is one)
+        if loaded.columns and column_key(col) not in {column_key(c) for c in loaded.columns}:
             raise VisrecError(
                 f"{path}: no column {col!r} ({option}; columns: {', '.join(loaded.columns)})"
             )

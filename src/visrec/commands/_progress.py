@@ -54,7 +54,8 @@ def add_progress_args(
 def check_quiet_params(args: argparse.Namespace, params: dict[str, Any], what: str) -> None:
     """An error for ``--quiet`` beside a model's ``verbose=true`` (``what``: how that
     was given), as ``-v -q`` is one: which of the two was meant is no guess to make."""
-    if getattr(args, "quiet", False) and params.get("verbose"):
+    # True as parsed: a mistyped value ('False', 'no') gets the type check's own error
+    if getattr(args, "quiet", False) and params.get("verbose") is True:
         raise VisrecError(f"--quiet and {what}=true contradict each other; give one of them")
 
 

@@ -75,7 +75,8 @@ duplicate (user, item) rows are collapsed. Metrics are computed over all candida
 except each user's training items: AUC (ties count 0.5), Recall@K = hits /
 min(K, |test|), NDCG@K (binary), HitRate@K, Coverage@K (distinct recommended items /
 candidates), mean ± std over seeds S..S+N-1 (--random-state S, default 0). The
-popularity baseline is always included.
+popularity baseline is always included. Under the table, the answer in words: do
+pictures help here (seed by seed, with a sign test), as the --report gives it.
 
 interrupted runs:
   Every finished (seed, model) run is recorded at once in OUT.partial.jsonl

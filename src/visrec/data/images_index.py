@@ -271,7 +271,10 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         # its paths must match the file names byte for byte: a line decoded otherwise
         # would name a file that is not there ("file not found", the wrong lead)
         line_no, message = decoded.warning
-        raise VisrecError(f"{p} line {line_no}: {message}")
+        raise VisrecError(
+            f"{p} line {line_no}: not read: a manifest's paths must match the file names, "
+            f"and this one mixes UTF-8 and Windows-1252 lines ({message})"
+        )
     text = decoded.text
     # the header is the first line that is not blank nor of empty fields only, as for
     # the other tables
@@ -306,7 +309,7 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
             raise VisrecError(
                 f"{p} line {line_start}: expected {len(header)} fields, got {len(row)}"
             )
-        if [f.strip() for f in row] == [f.strip() for f in header]:
+        if [column_key(f) for f in row] == [column_key(h) for h in header]:
             # manifests joined with cat: the header would be the item 'item_id'
             raise VisrecError(
                 f"{p} line {line_start}: the header again (manifests joined with cat?); "

@@ -291,6 +291,9 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
     inter = next((p / n for n in INTERACTION_FILES if (p / n).is_file()), None)
     reviews = amazon_review_files(p) if inter is None else []
     if reviews:  # the one table load_interactions reads from this folder
+        refuse_layout(
+            reviews[0], layout.get("sep"), {k: v for k, v in layout.items() if k != "sep"}
+        )
         return _summarize_reviews(load_amazon_reviews(reviews))
     items_file = next((p / n for n in ITEM_FILES if (p / n).is_file()), None)
     img_dir = _image_folder(p)

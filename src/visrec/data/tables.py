@@ -389,9 +389,7 @@ def refuse_layout(p: Path, sep: str | None, explicit: dict[str, str | None]) -> 
     if not named:
         return
     if is_json_file(p):
-        raise VisrecError(
-            f"{p}: Amazon review files have fixed fields; {', '.join(named)} does not apply"
-        )
+        raise VisrecError(f"{p}: Amazon files have fixed fields; {', '.join(named)} does not apply")
     if p.name.lower().endswith(".parquet") and sep is not None:
         raise VisrecError(f"{p}: Parquet has no separator; sep={sep!r} does not apply")
 

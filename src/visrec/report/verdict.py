@@ -510,30 +510,35 @@ def _cold_verdict(
         f"{recall[best]:.3f}{times}."
         + (weak_evidence(above, below, per_seed.size, picks) if above + below else "")
     )
-    taste = _taste_said(runs)
-    if taste:
-        lines.append(taste)
+    lines += _taste_said(runs)
     return lines
 
 
-def _taste_said(runs: pd.DataFrame) -> str | None:
-    """What visual-cf's ``profile_weight="auto"`` choice says about the data, in words:
-    on (users choose new items by how they look, as in a shop) or off."""
+def _taste_said(runs: pd.DataFrame) -> list[str]:
+    """What each visual-cf's ``profile_weight="auto"`` choice (``visual-cf@taste`` too)
+    says about the data, in words: on (users choose new items by how they look, as in
+    a shop) or off."""
     if "tuned" not in runs:
-        return None
-    chosen = runs.loc[runs["model"] == "visual-cf", "tuned"].dropna().astype(str)
-    weights = [float(m) for t in chosen for m in re.findall(r"profile_weight=([\d.e+-]+)", t)]
-    if not weights:
-        return None
-    on = sum(w > 0 for w in weights)
-    if on == len(weights):
-        said = "turned on by validation on every split: users here pick new items by look"
-    elif on == 0:
-        said = (
-            "left off by validation on every split: a user's past pictures did not help "
-            "pick their new items here, so new items are ranked by how popular items that "
-            "look like them are"
-        )
-    else:
-        said = f"turned on by validation on {on} of {len(weights)} splits"
-    return f"visual-cf's taste-by-look term (profile_weight) was {said}."
+        return []
+    lines = []
+    for name in dict.fromkeys(runs["model"].astype(str)):
+        if name.split("@")[0] != "visual-cf":
+            continue
+        chosen = runs.loc[runs["model"] == name, "tuned"].dropna().astype(str)
+        found = (re.findall(r"profile_weight=([\d.e+-]+)", t) for t in chosen)
+        weights = [float(w) for ws in found for w in ws]
+        if not weights:
+            continue
+        on = sum(w > 0 for w in weights)
+        if on == len(weights):
+            said = "turned on by validation on every split: users here pick new items by look"
+        elif on == 0:
+            said = (
+                "left off by validation on every split: a user's past pictures did not help "
+                "pick their new items here, so new items are ranked by how popular items "
+                "that look like them are"
+            )
+        else:
+            said = f"turned on by validation on {on} of {len(weights)} splits"
+        lines.append(f"{name}'s taste-by-look term (profile_weight) was {said}.")
+    return lines
