@@ -244,3 +244,88 @@ def test_data_summary_names_rows_repeating_a_user_item_pair(
     assert main(["data", "summary", str(f)]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^ {3}rows repeating a user-item pair +2  \(50\.0%\)$", out, flags=re.M), out
+
+
+# --- cases a fuzz of the verdicts found (5,300 evaluate results, 700 rating tables) ---
+
+
+def _fz(runs: list[tuple[int, str, float | None, float]], n: int, protocol: str = "warm"):  # type: ignore[no-untyped-def]
+    """A result dict from ``(seed, model, recall, auc)`` rows."""
+    return {
+        "protocol": protocol,
+        "k": 20,
+        "seeds": list(range(n)),
+        "splits": {},
+        "runs": [
+            {"seed": s, "model": m, "recall": r, "ndcg": r, "auc": a, "tuned": None}
+            for s, m, r, a in runs
+        ],
+    }
+
+
+def test_most_seeds_one_way_and_the_mean_the_other_is_no_call() -> None:
+    # vbpr a hair better on 5 of 6 seeds, far worse on one: not "Pictures help"
+    runs = [(s, "bpr", 0.4, 0.9) for s in range(6)]
+    runs += [(s, "vbpr", 0.401 if s < 5 else 0.1, 0.9) for s in range(6)]
+    call = verdict(_fz(runs, 6))[-1]
+    assert call.startswith("No clear difference: -0.0492 Recall@20 (-12.3%) on average")
+    assert "but the mean goes the other way" in call and "Weak evidence" not in call
+
+
+def test_seeds_a_model_failed_on_are_said_not_asked_for_again() -> None:
+    runs = [(s, "bpr", 0.4, 0.9) for s in range(5)]
+    runs += [(s, "vbpr", 0.45 if s < 2 else None, 0.9) for s in range(5)]
+    head, call = verdict(_fz(runs, 5))
+    assert head.endswith("(on the 2 seeds both ran).")
+    assert (
+        "only 2 of the 5 seeds have both figures (a call needs 3): see why a model has none "
+        "on the others." in call
+    )
+    one = [(s, "bpr", 0.4, 0.9) for s in range(3)]
+    one += [(s, "vbpr", 0.45 if s == 0 else None, 0.9) for s in range(3)]
+    assert verdict(_fz(one, 3))[0].endswith("(on the 1 seed both ran).")
+
+
+def test_cold_counts_a_picture_model_repeating_another_once() -> None:
+    runs = [(s, m, 0.3, 0.6 + s / 100) for s in range(3) for m in ("vbpr", "vbpr@x")]
+    line = verdict(_fz(runs, 3, "cold-items"))[1]
+    assert "above chance: above 0.5 on 3 of 3 splits of this data; sign test p = 0.125)" in line
+    assert "best of 2" not in line
+
+
+def test_a_recall_equal_to_the_random_orders_after_rounding_is_said_so() -> None:
+    runs = [(s, "popularity", 0.1004, 0.5) for s in range(3)]
+    runs += [(s, "vbpr", 0.1, 0.6) for s in range(3)]
+    assert (
+        "Recall@20 0.100, about that of a random order (0.100)"
+        in verdict(_fz(runs, 3, "cold-items"))[1]
+    )
+
+
+def _rr(mf: list[float | None], vis: list[float | None], knn: float | None = 1.5) -> pd.DataFrame:
+    rows = []
+    for s, (a, b) in enumerate(zip(mf, vis, strict=True)):
+        rows += [
+            {"seed": s, "model": "item mean", "uses": "baseline", "rmse": 1.03},
+            {"seed": s, "model": "KNN k=3 (image)", "uses": "picture", "rmse": knn},
+            {"seed": s, "model": "biased MF", "uses": "ratings", "rmse": a},
+            {"seed": s, "model": "biased MF + visual", "uses": "ratings + picture", "rmse": b},
+        ]
+    return pd.DataFrame(rows)
+
+
+def test_rating_verdict_edge_cases_from_the_fuzz() -> None:
+    from visrec.report.rating import rating_verdict
+
+    # MF + visual without an RMSE anywhere: not "no difference"
+    lines = rating_verdict(_rr([0.92, 0.93, 0.91], [None] * 3))
+    assert lines[-1].endswith("no split has both RMSEs, so they cannot be compared.")
+    # better on 5 of 6 splits, much worse on one: no "helps"
+    mixed = rating_verdict(_rr([0.92] * 6, [0.919] * 5 + [1.5]))
+    assert mixed[-1].startswith("No clear difference from the picture in the MF: +0.0958")
+    assert "but the mean goes the other way" in mixed[-1]
+    # a KNN without an RMSE: no sentence of nan
+    assert not any("nan" in line for line in rating_verdict(_rr([0.92] * 3, [0.91] * 3, None)))
+    # no RMSE at all: said, not a crash
+    empty = pd.DataFrame([{"seed": 0, "model": "biased MF", "uses": "ratings", "rmse": None}])
+    assert rating_verdict(empty) == ["No model has an RMSE on any split: nothing to compare."]

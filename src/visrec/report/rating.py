@@ -53,6 +53,7 @@ from visrec.report.html import (
     results_title,
     verdict_section,
 )
+from visrec.report.verdict import more_seeds
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
@@ -81,6 +82,8 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
     """
     rmse = runs.groupby("model", sort=False)["rmse"].mean()
     uses = _uses(runs)
+    if rmse.isna().all():  # every fit diverged, or a hand-made table without figures
+        return ["No model has an RMSE on any split: nothing to compare."]
     best = str(rmse.idxmin())
     lines = [f"Lowest RMSE: {best}, {rmse[best]:.3f} stars{_level_with(runs, rmse, best)}."]
     if not _with(uses, PICTURE, RATINGS_PICTURE):
@@ -91,7 +94,7 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
         )
         return lines
     baselines, knn = _with(uses, BASELINE), _with(uses, PICTURE)
-    if baselines and knn:
+    if baselines and knn and np.isfinite(rmse[knn[0]]) and rmse[baselines].notna().any():
         base = str(rmse[baselines].idxmin())
         gaps = _paired(runs, knn[0], base)
         # on the splits both ran, when there are several (a mean over others would not be a gap)
@@ -141,10 +144,15 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
         return f", tied with {', '.join(ties)}"
     gaps = _paired(runs, second, best)
     if len(gaps) < 2:  # one split: nothing says whether the gap is more than noise
+        n_run = int(runs["seed"].nunique())
+        can = (
+            "--seeds 3 or more can"
+            if n_run < 3
+            else f"the other {n_run - len(gaps)} splits lack one of the two"
+        )
         return (
             f" ({second} next at {rmse[second]:.3f}: a gap of "
-            f"{rmse[second] - rmse[best]:.4f} that one split cannot judge; --seeds 3 or "
-            "more can)"
+            f"{rmse[second] - rmse[best]:.4f} that one split cannot judge; {can})"
         )
     if gaps.mean() < 0:  # a model with no figure on some splits: ahead on the others
         return f" ({second}, {rmse[second]:.3f}, is lower on the {len(gaps)} splits both ran)"
@@ -188,22 +196,34 @@ def _how_steady(gaps: np.ndarray, mean_gap: float) -> str:
 def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     pair = _pair(runs, plain, visual)
     diff = (pair[visual] - pair[plain]).to_numpy()
+    what = f"The picture in the MF ({visual} vs {plain})"
+    if not diff.size:  # one of the two has no RMSE on any split both ran
+        return f"{what}: no split has both RMSEs, so they cannot be compared."
     wins, losses = int((diff < -TIE).sum()), int((diff > TIE).sum())
     ties = diff.size - wins - losses
     said = (
         f"{diff.mean():+.4f} RMSE on average (negative is better), "
         f"{seeds_said(wins, losses, diff.size)}"
     )
-    what = f"The picture in the MF ({visual} vs {plain})"
     if ties == diff.size:
         return f"{what}: no difference, the same RMSE on every seed."
     spread = pair[plain].std(ddof=1) if len(pair) > 1 else float("nan")
     little = by_little(diff, pair[plain])
     verdict = sign_call(wins, losses, diff.size)
+    if (verdict == "up" and diff.mean() > 0) or (verdict == "down" and diff.mean() < 0):
+        verdict = "mixed"  # most splits one way, the mean the other: a big gap on few
     if diff.size > 1:
         said += sign_test_said(wins, losses)
+    n_run = int(runs["seed"].nunique())
     if verdict == "few":
-        return f"{what}: {said}; run --seeds 3 or more to call it."
+        return f"{what}: {said}; " + more_seeds(3, diff.size, n_run).replace(
+            "or more.", "or more to call it."
+        )
+    if verdict == "mixed":
+        return (
+            f"No clear difference from the picture in the MF: {said}, but the mean goes "
+            "the other way (a large gap on few splits outweighs the rest)."
+        )
     call = {
         "up": f"The picture helps the MF{', by little' if little else ''}",
         "down": f"The picture does not help the MF{', by little' if little else ''}",

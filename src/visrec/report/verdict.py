@@ -221,7 +221,11 @@ def _best_pair_verdict(
             f"with a {label}, so they cannot be compared split by split.",
         ]
     a, b = pair[best_img], pair[best_plain]
-    shared = "" if len(pair) == runs["seed"].nunique() else f" (on the {len(pair)} seeds both ran)"
+    shared = (
+        ""
+        if len(pair) == runs["seed"].nunique()
+        else f" (on the {len(pair)} seed{'s' if len(pair) > 1 else ''} both ran)"
+    )
     head = (
         f"Best with pictures: {best_img}, {label} {a.mean():.3f}; best without: "
         f"{best_plain}, {b.mean():.3f}{shared}."
@@ -243,6 +247,7 @@ def _pair_call(
     by seed)."""
     wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
     ties = diff.size - wins - losses
+    n_run = int(_runs(result)["seed"].nunique())
     # the size in plain terms: +0.0015 is 1.7% more hits of the same test items
     base = float(plain.mean())
     rel = f" ({diff.mean() / base:+.1%})" if base > 0 and np.isfinite(base) else ""
@@ -252,18 +257,24 @@ def _pair_call(
     if ties == diff.size:
         call = f"No difference: {best_img} and {best_plain} have the same {label} on every seed."
     elif diff.size == 1:
-        call = (
-            f"{diff[0]:+.4f} {label} on one seed: run --seeds {picks.seeds(diff[0] > 0)} or more."
+        call = f"{diff[0]:+.4f} {label} on one seed: " + more_seeds(
+            picks.seeds(diff[0] > 0), diff.size, n_run
         )
     else:
+        kind = sign_call(wins, losses, diff.size, picks)
+        if (kind == "up" and diff.mean() < 0) or (kind == "down" and diff.mean() > 0):
+            kind = "mixed"  # most seeds one way, the mean the other: a large gap on few
         call = {
             "up": f"Pictures help here{_by_little(diff, plain)}: {said}.",
             "down": f"Pictures do not help here{_by_little(diff, plain)}: {said}.",
-            "few": f"Too few seeds to call: {said}; run --seeds "
-            f"{picks.seeds(wins >= losses)} or more.",
+            "few": f"Too few seeds to call: {said}; "
+            + more_seeds(picks.seeds(wins >= losses), diff.size, n_run),
             "unclear": f"No clear difference: {said}.",
-        }[sign_call(wins, losses, diff.size, picks)]
-        call += weak_evidence(wins, losses, diff.size, picks)
+            "mixed": f"No clear difference: {said}, but the mean goes the other way (a large "
+            "gap on few seeds outweighs the rest).",
+        }[kind]
+        if kind != "mixed":
+            call += weak_evidence(wins, losses, diff.size, picks)
     spread = plain.std(ddof=1) if len(plain) > 1 else float("nan")
     if np.isfinite(spread) and ties < diff.size:
         what = (
@@ -391,6 +402,17 @@ class Picks:
 ONE = Picks()  # a test of two models named in advance
 
 
+def more_seeds(needed: int, compared: int, n_run: int) -> str:
+    """What a call needs, as advice: more seeds, or, where enough ran and only
+    ``compared`` of them have both figures (a model failed on the others), that."""
+    if n_run >= needed and compared < n_run:
+        return (
+            f"only {compared} of the {n_run} seeds have both figures (a call needs "
+            f"{needed}): see why a model has none on the others."
+        )
+    return f"run --seeds {needed} or more."
+
+
 def sign_call(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
     """The sign test's call: ``"up"`` or ``"down"`` at p <= SIGN_P (allowing for
     ``picks``), else ``"few"`` (fewer seeds than a call the way the seeds went needs:
@@ -479,7 +501,8 @@ def _cold_verdict(
     )
     # the best of the picture models on these splits: its p allows for that pick (the
     # worst of them would be the one to call below chance: that call needs none)
-    picks = Picks(len(scored), 1, "picture models")
+    # a model repeating another split for split (vbpr@x = vbpr) is no second pick
+    picks = Picks(_distinct(runs, scored, "auc"), 1, "picture models")
     if per_seed.size > 1 and above + below:
         count += sign_test_said(above, below, picks)
     call = sign_call(above, below, per_seed.size, picks)
@@ -489,8 +512,10 @@ def _cold_verdict(
         else {
             "up": f"above chance: {count}",
             "down": f"below chance, worse than a random order: {count}",
-            "few": f"too few seeds to call: {count}; run --seeds "
-            f"{picks.seeds(above >= below)} or more",
+            "few": f"too few seeds to call: {count}; "
+            + more_seeds(picks.seeds(above >= below), per_seed.size, runs["seed"].nunique())
+            .removesuffix(".")
+            .replace("both figures", "its AUC"),
             "unclear": f"not consistently above chance: {count}",
         }[call]
     )
@@ -501,13 +526,16 @@ def _cold_verdict(
     if chance and max(chance) > 0 and np.isfinite(recall[best]):
         ratio = recall[best] / max(chance)
         times = (
-            f", {ratio:.1f} times that of a random order ({max(chance):.3f})"
+            f", about that of a random order ({max(chance):.3f})"
+            if f"{recall[best]:.3f}" == f"{max(chance):.3f}"
+            else f", {ratio:.1f} times that of a random order ({max(chance):.3f})"
             if ratio >= 1
             else f", below that of a random order ({max(chance):.3f})"
         )
+    shown = f"{recall[best]:.3f}" if np.isfinite(recall[best]) else "n/a"
     lines.append(
         f"Best with pictures: {best}, AUC {auc[best]:.3f} ({where}), {metric} "
-        f"{recall[best]:.3f}{times}."
+        f"{shown}{times}."
         + (weak_evidence(above, below, per_seed.size, picks) if above + below else "")
     )
     lines += _taste_said(runs)
