@@ -26,7 +26,10 @@ from visrec.report.evaluation import (
 
 
 def _result(
-    protocol: str, recalls: dict[str, list[float]], aucs: dict[str, list[float]] | None = None
+    protocol: str,
+    recalls: dict[str, list[float]],
+    aucs: dict[str, list[float]] | None = None,
+    n_candidates: int = 50,
 ) -> dict[str, Any]:
     """A result dict as `evaluate --json` writes it, with the given per-seed figures."""
     runs = []
@@ -43,7 +46,8 @@ def _result(
         "seeds": list(range(n)),
         "runs": runs,
         "splits": {
-            str(s): {"n_train": 800 + s, "n_test": 200, "n_candidates": 50} for s in range(n)
+            str(s): {"n_train": 800 + s, "n_test": 200, "n_candidates": n_candidates}
+            for s in range(n)
         },
         "params": {m: {"epochs": 80} for m in recalls},
     }

@@ -17,34 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_evaluation_report import _result
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
 from visrec.report.evaluation import render_evaluation_report, verdict
 from visrec.report.rating import rating_verdict
-
-
-def _result(
-    protocol: str, recalls: dict[str, list[float]], n_candidates: int = 50
-) -> dict[str, Any]:
-    """A result dict as `evaluate --json` writes it: the given Recall@20 per seed, NDCG
-    half of it, ``n_candidates`` on every split."""
-    runs = [
-        {"seed": seed, "model": model, "auc": 0.9, "recall": r, "ndcg": r / 2,
-         "hit_rate": min(1.0, 2 * r), "coverage": 0.5, "fit_s": 1.5, "tuned": None}
-        for model, values in recalls.items()
-        for seed, r in enumerate(values)
-    ]  # fmt: skip
-    n = len(next(iter(recalls.values())))
-    return {
-        "protocol": protocol,
-        "k": 20,
-        "seeds": list(range(n)),
-        "runs": runs,
-        "splits": {
-            str(s): {"n_train": 800, "n_test": 200, "n_candidates": n_candidates} for s in range(n)
-        },
-        "params": {},
-    }
 
 
 def _filled(protocol: str) -> dict[str, Any]:
@@ -103,22 +80,9 @@ def test_the_seed_by_seed_section_shows_ndcg_on_a_filled_list() -> None:
     assert '<td class="num">0.5000</td>' in section and '<td class="num">1.0000</td>' not in section
 
 
-def _rating_runs(best: list[float], second: list[float]) -> pd.DataFrame:
-    """rating-eval runs: 'biased MF + visual' at ``best``, 'biased MF' at ``second``,
-    the item mean far behind, split by split."""
-    rows = []
-    for seed, (b, s) in enumerate(zip(best, second, strict=True)):
-        rows += [
-            {"seed": seed, "model": "item mean", "uses": "baseline", "rmse": 1.03},
-            {"seed": seed, "model": "biased MF", "uses": "ratings", "rmse": s},
-            {"seed": seed, "model": "biased MF + visual", "uses": "ratings + picture", "rmse": b},
-        ]
-    return pd.DataFrame(rows)
-
-
 def test_lowest_rmse_is_level_with_the_runner_up_when_higher_on_one_of_four() -> None:
     # lower on 3 of 4 splits, higher on the 4th: sign test p = 0.312, no winner named
-    runs = _rating_runs([0.900, 0.900, 0.900, 0.912], [0.910, 0.910, 0.910, 0.906])
+    runs = _rr([0.910, 0.910, 0.910, 0.906], [0.900, 0.900, 0.900, 0.912])
     assert rating_verdict(runs)[0] == (
         "Lowest RMSE: biased MF + visual, 0.903 stars, level with biased MF (0.909: lower "
         "than it on 3 of 4 splits, too few to call a gap of 0.0060)."
@@ -127,7 +91,7 @@ def test_lowest_rmse_is_level_with_the_runner_up_when_higher_on_one_of_four() ->
 
 def test_lowest_rmse_on_five_of_six_splits_is_called_the_winner() -> None:
     # 5 of 6 is the documented sign-test call (p = 0.109 <= 0.125): no "level with"
-    runs = _rating_runs([0.900] * 5 + [0.910], [0.910] * 5 + [0.905])
+    runs = _rr([0.910] * 5 + [0.905], [0.900] * 5 + [0.910])
     assert rating_verdict(runs)[0] == "Lowest RMSE: biased MF + visual, 0.902 stars."
 
 
