@@ -35,7 +35,9 @@ def test_a_header_repeated_inside_the_table_is_a_bad_record(tmp_path: Path, ids_
 
 
 @pytest.mark.parametrize("ids_only", [False, True])
-@pytest.mark.parametrize("second", ["userId,movieId,rating", "UserID,ItemID,Rating"])
+@pytest.mark.parametrize(
+    "second", ["userId,movieId,rating", "UserID,ItemID,Rating", "User\xa0ID,Item\u3000ID,rating"]
+)
 def test_a_header_repeated_in_another_spelling_is_a_bad_record(
     tmp_path: Path, ids_only: bool, second: str
 ) -> None:

@@ -293,3 +293,47 @@ def test_rating_verdict_edge_cases_from_the_fuzz() -> None:
     # no RMSE at all: said, not a crash
     empty = pd.DataFrame([{"seed": 0, "model": "biased MF", "uses": "ratings", "rmse": None}])
     assert rating_verdict(empty) == ["No model has an RMSE on any split: nothing to compare."]
+
+
+def test_cold_start_makes_no_call_when_the_mean_auc_goes_the_other_way() -> None:
+    # above 0.5 on 5 of 6 splits, far below on one: not "above chance" at a mean of 0.44
+    runs = [(s, "vbpr", 0.2, 0.51 if s < 5 else 0.1) for s in range(6)]
+    line = verdict(_fz(runs, 6, "cold-items"))[1]
+    assert "(no clear call: above 0.5 on 5 of 6 splits" in line
+    assert "but the mean AUC goes the other way)" in line and "Weak evidence" not in line
+
+
+def test_cold_start_says_why_it_counts_fewer_picture_models() -> None:
+    runs = [(s, m, 0.3, 0.6 + s / 100) for s in range(4) for m in ("vbpr", "vbpr@x")]
+    runs += [(s, "visual-cf", 0.3, 0.55) for s in range(4)]
+    line = verdict(_fz(runs, 4, "cold-items"))[1]
+    assert (
+        "0.125 for the best of 2 picture models (models repeating another seed for seed "
+        "counted once), picked on these seeds" in line
+    )
+
+
+def test_a_ratio_that_rounds_to_one_is_about_the_random_orders() -> None:
+    runs = [(s, "popularity", 0.100, 0.5) for s in range(3)]
+    runs += [(s, "vbpr", 0.1006, 0.6) for s in range(3)]
+    line = verdict(_fz(runs, 3, "cold-items"))[1]
+    assert "about that of a random order (0.100)" in line and "1.0 times" not in line
+
+
+def test_one_seed_with_both_figures_is_said_in_the_singular() -> None:
+    runs = [(s, "bpr", 0.4, 0.9) for s in range(3)]
+    runs += [(s, "vbpr", 0.42 if s == 0 else None, 0.9) for s in range(3)]
+    assert "only 1 of the 3 seeds has both figures (a call needs 3)" in verdict(_fz(runs, 3))[-1]
+
+
+def test_rating_models_that_share_no_split_are_not_said_one_split_apart() -> None:
+    rows = [
+        {"seed": 0, "model": "biased MF + visual", "uses": "ratings + picture", "rmse": 0.90},
+        {"seed": 1, "model": "biased MF", "uses": "ratings", "rmse": 0.93},
+        {"seed": 2, "model": "item mean", "uses": "baseline", "rmse": 1.03},
+    ]
+    first = rating_verdict(pd.DataFrame(rows))[0]
+    assert first == (
+        "Lowest RMSE: biased MF + visual, 0.900 stars (biased MF, 0.930, ran on other "
+        "splits: no split has both RMSEs)."
+    )

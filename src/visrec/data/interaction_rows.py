@@ -246,7 +246,8 @@ def _named_like_columns(user: pd.Series, item: pd.Series) -> np.ndarray:
     # column_key's spelling, all in C: a table of 700,000 distinct text ids spent
     # seconds in Python here
     text = pa.array(user, pa.string())
-    keys = pc.replace_substring_regex(pc.utf8_lower(text), r"[\s_\-.]", "")
+    # RE2's \s is ASCII only: Python's (column_key's) also takes Unicode spaces
+    keys = pc.replace_substring_regex(pc.utf8_lower(text), r"[\s\p{Z}\x{85}\x{1c}-\x{1f}_\-.]", "")
     hit = pc.is_in(keys, value_set=pa.array(ALIASES[USER], pa.string()))
     out = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
     for j in np.flatnonzero(out):

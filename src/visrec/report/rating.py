@@ -143,6 +143,8 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
         ties = [str(m) for m in others.index if rmse[m] - rmse[best] <= TIE]
         return f", tied with {', '.join(ties)}"
     gaps = _paired(runs, second, best)
+    if not len(gaps):  # each ran on splits the other did not: no gap to take
+        return f" ({second}, {rmse[second]:.3f}, ran on other splits: no split has both RMSEs)"
     if len(gaps) < 2:  # one split: nothing says whether the gap is more than noise
         n_run = int(runs["seed"].nunique())
         can = (

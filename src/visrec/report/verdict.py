@@ -407,8 +407,8 @@ def more_seeds(needed: int, compared: int, n_run: int) -> str:
     ``compared`` of them have both figures (a model failed on the others), that."""
     if n_run >= needed and compared < n_run:
         return (
-            f"only {compared} of the {n_run} seeds have both figures (a call needs "
-            f"{needed}): see why a model has none on the others."
+            f"only {compared} of the {n_run} seeds {'has' if compared == 1 else 'have'} both "
+            f"figures (a call needs {needed}): see why a model has none on the others."
         )
     return f"run --seeds {needed} or more."
 
@@ -502,10 +502,15 @@ def _cold_verdict(
     # the best of the picture models on these splits: its p allows for that pick (the
     # worst of them would be the one to call below chance: that call needs none)
     # a model repeating another split for split (vbpr@x = vbpr) is no second pick
-    picks = Picks(_distinct(runs, scored, "auc"), 1, "picture models")
+    up = _distinct(runs, scored, "auc")
+    once = " (models repeating another seed for seed counted once)" if up < len(scored) else ""
+    picks = Picks(up, 1, "picture models" + once)
     if per_seed.size > 1 and above + below:
         count += sign_test_said(above, below, picks)
     call = sign_call(above, below, per_seed.size, picks)
+    mean_auc = float(per_seed.mean()) if per_seed.size else 0.5
+    if (call == "up" and mean_auc < 0.5) or (call == "down" and mean_auc > 0.5):
+        call = "mixed"  # most splits one way, the mean the other: a large gap on few
     where = (
         "at chance"
         if above + below == 0
@@ -517,6 +522,7 @@ def _cold_verdict(
             .removesuffix(".")
             .replace("both figures", "its AUC"),
             "unclear": f"not consistently above chance: {count}",
+            "mixed": f"no clear call: {count}, but the mean AUC goes the other way",
         }[call]
     )
     metric = f"NDCG@{k}" if top == "ndcg" else f"Recall@{k}"
@@ -527,7 +533,7 @@ def _cold_verdict(
         ratio = recall[best] / max(chance)
         times = (
             f", about that of a random order ({max(chance):.3f})"
-            if f"{recall[best]:.3f}" == f"{max(chance):.3f}"
+            if f"{recall[best]:.3f}" == f"{max(chance):.3f}" or f"{ratio:.1f}" == "1.0"
             else f", {ratio:.1f} times that of a random order ({max(chance):.3f})"
             if ratio >= 1
             else f", below that of a random order ({max(chance):.3f})"
@@ -536,7 +542,7 @@ def _cold_verdict(
     lines.append(
         f"Best with pictures: {best}, AUC {auc[best]:.3f} ({where}), {metric} "
         f"{shown}{times}."
-        + (weak_evidence(above, below, per_seed.size, picks) if above + below else "")
+        + (weak_evidence(above, below, per_seed.size, picks) if call != "mixed" else "")
     )
     lines += _taste_said(runs)
     return lines
