@@ -97,6 +97,10 @@ CASES = [
     (["evaluate", "--interactions", "{t}", "--models", "popularity,bpr", "-q",
       "--param", "bpr.verbose=true"],
      "--quiet and --param bpr.verbose=true contradict each other; give one of them"),
+    (["evaluate", "--interactions", "{t}", "--models", "popularity,,bpr"],
+     "--models 'popularity,,bpr': an empty name between commas; name every model"),
+    (["report", "{t}", "-o", "{o}.html", "--title", " "],
+     "--title is empty; leave it out for the default title"),
     # a mistyped value is that, not a contradiction with -q
     (["train", "--model", "bpr", "--interactions", "{t}", "-o", "{o}", "-q",
       "--param", "verbose=no"],

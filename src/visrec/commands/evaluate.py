@@ -298,6 +298,11 @@ def _model_specs(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
             f"--models is empty; name at least one model, or leave the option out for "
             f"the default {default}"
         )
+    if any(not m.strip() for m in args.models.split(",")[:-1]):
+        # 'popularity,$M,bpr' with M unset: a model left out without a word
+        raise VisrecError(
+            f"--models {args.models!r}: an empty name between commas; name every model"
+        )
     names = [n for n, _ in parse_model_specs(args.models)]
     params = parse_model_params(args.param, names)
     specs = [(n, params.get(n, {})) for n in names]

@@ -11,6 +11,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
+from visrec.errors import VisrecError
 
 EPILOG = """\
 examples:
@@ -48,6 +49,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from visrec.report.evaluation import read_result, write_evaluation_report
 
+    if args.title is not None and not args.title.strip():
+        raise VisrecError("--title is empty; leave it out for the default title")
     check_output_file(args.output, "-o")
     check_outputs_distinct({"-o": args.output}, {"RESULT.json": args.result})
     result = read_result(args.result)
