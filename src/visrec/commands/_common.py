@@ -416,12 +416,16 @@ def scan_photos(
 
 def with_run(payload: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """``payload`` plus a ``run`` block: the visrec version, the time (UTC), the command
-    line and its folder, so a --json result kept for months says how to make it again."""
+    line and its folder, so a --json result kept for months says how to make it again.
+    Made once per command (kept on ``args``): its JSON and HTML report give one time."""
     import datetime
     import shlex
 
     from visrec import __version__
 
+    made = getattr(args, "run_block_", None)
+    if made is not None:
+        return {**payload, "run": dict(made)}
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     run: dict[str, Any] = {"visrec": __version__, "created": now}
     argv = getattr(args, "argv_", None)  # set by visrec.cli; absent when a test builds args
@@ -431,12 +435,13 @@ def with_run(payload: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
             run["cwd"] = os.getcwd()  # where its relative paths point
         except OSError:  # the folder was removed while the command ran: not worth a failure
             run["cwd"] = None
-    return {**payload, "run": run}
+    args.run_block_ = run
+    return {**payload, "run": dict(run)}
 
 
 def run_rows(args: argparse.Namespace) -> dict[str, str]:
     """A report's rows on how it was made (the command, when, which visrec), as the
-    evaluation report shows them from its JSON."""
+    evaluation report shows them from its JSON (the same run block as the JSON's)."""
     from visrec.report.evaluation import run_rows as rows_of
 
     return rows_of(with_run({}, args))

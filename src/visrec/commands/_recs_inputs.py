@@ -126,12 +126,14 @@ def read_id_list(
             # quoted, the canonical name, or another name when every line is quoted (a
             # csv writer quoting all: '"asin"'); but '"Product"' over bare ids is how a
             # file says it is an id
-            canonical = one.strip().lower() == f"{noun}_id"
-            if is_header(one) and (not quoted or canonical or _all_quoted(lines[lineno:])):
+            # a header even quoted: the canonical name, or every other line quoted too
+            header_quoted = is_header(one) and (
+                one.strip().lower() == f"{noun}_id" or _all_quoted(lines[lineno:])
+            )
+            if is_header(one) and (not quoted or header_quoted):
                 # said, as an item or user named 'Product' or 'customer' is skipped too;
-                # quoting keeps it only where the rule above would then keep it
-                keeps = not (quoted or canonical or _all_quoted(lines[lineno:]))
-                hint = f'; if it is an id, quote it ("{one}")' if keeps else ""
+                # quoting is the way out only where it keeps the id
+                hint = "" if quoted or header_quoted else f'; if it is an id, quote it ("{one}")'
                 print(
                     f"note: {path}:{lineno}: {one!r} taken for a header and skipped{hint}",
                     file=sys.stderr,

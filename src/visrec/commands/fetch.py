@@ -473,12 +473,13 @@ def run(args: argparse.Namespace) -> int:
     max_time = _check_options(args)
     if not args.cache.strip():  # Path("") is the current folder: downloads landed there
         raise VisrecError("--cache: folder path is empty; name the image cache folder")
-    check_output_file(args.output, "-o")  # an empty -o is an error, not the default
     cache = Path(args.cache).expanduser()
-    out = Path(args.output) if args.output is not None else cache / "manifest.csv"
+    # checked as given: an empty -o is an error, not the default (Path("") is ".")
+    given = args.output if args.output is not None else str(cache / "manifest.csv")
     out_option = "-o" if args.output is not None else "--cache (its manifest.csv)"
     _check_cache(cache)
-    check_output_file(out, out_option)
+    check_output_file(given, out_option)
+    out = Path(given)
     check_output_file(args.json, "--json")
     files = source_files(args.sources, args.what)
     _check_outputs_apart(args, out, out_option, cache, files)

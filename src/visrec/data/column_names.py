@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.errors import VisrecError, names_text
@@ -26,8 +27,22 @@ class NoIdColumnError(VisrecError):
 
 
 # --------------------------------------------------------------------- column aliases
+#: what column_key drops: white space (Python's \s, Unicode spaces too), '_', '-', '.'
+_SEPARATORS = r"[\s_\-.]"
+#: the same in RE2 (pyarrow), whose \s is ASCII only
+_SEPARATORS_RE2 = r"[\s\p{Z}\x{85}\x{1c}-\x{1f}_\-.]"
+
+
 def _norm(name: str) -> str:
-    return re.sub(r"[\s_\-.]", "", name.strip().lower())
+    return re.sub(_SEPARATORS, "", name.strip().lower())
+
+
+def column_keys(names: Any) -> Any:
+    """:func:`column_key` of every string of a pyarrow array, in C (a table's million
+    ids looked at for a header repeated inside)."""
+    import pyarrow.compute as pc
+
+    return pc.replace_substring_regex(pc.utf8_lower(names), _SEPARATORS_RE2, "")
 
 
 def column_key(name: str) -> str:

@@ -60,7 +60,7 @@ def summarize(
     metas = [p for p in ps if p.is_file() and is_json_file(p) and is_meta_file(p)]
     sections: list[dict[str, Any]] = []
     for p in reviews + metas:  # as load_interactions refuses them: not silently ignored
-        refuse_layout(p, lay.get("sep"), {k: v for k, v in lay.items() if k != "sep"})
+        _refuse_layout(p, lay)
     if reviews:
         sections.append(_summarize_reviews(load_amazon_reviews(reviews)))
     if metas:
@@ -80,6 +80,11 @@ def summarize(
         if folder_metas:
             sections.append(_summarize_meta(load_amazon_meta(folder_metas)))
     return sections
+
+
+def _refuse_layout(p: Path, layout: dict[str, Any]) -> None:
+    """:func:`refuse_layout` for ``layout``, the keyword arguments of ``load_interactions``."""
+    refuse_layout(p, layout.get("sep"), {k: v for k, v in layout.items() if k != "sep"})
 
 
 # ---------------------------------------------------------------------- sections
@@ -291,9 +296,7 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
     inter = next((p / n for n in INTERACTION_FILES if (p / n).is_file()), None)
     reviews = amazon_review_files(p) if inter is None else []
     if reviews:  # the one table load_interactions reads from this folder
-        refuse_layout(
-            reviews[0], layout.get("sep"), {k: v for k, v in layout.items() if k != "sep"}
-        )
+        _refuse_layout(reviews[0], layout)
         return _summarize_reviews(load_amazon_reviews(reviews))
     items_file = next((p / n for n in ITEM_FILES if (p / n).is_file()), None)
     img_dir = _image_folder(p)

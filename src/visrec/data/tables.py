@@ -46,6 +46,7 @@ from visrec.data.text_files import (
     first_text_line,
     header_row,
     no_first_line,
+    read_head,
     resolve_folder,
     sniff_sep,
     split_first,
@@ -96,24 +97,11 @@ def _looks_like_reviews(path: Path) -> bool:
     was a bad record, and a model folder given as --interactions failed with "no
     'reviewerID' field" instead of "no interactions file". A file that cannot be read
     counts as reviews, so the loader names the problem."""
-    import bz2
-    import gzip
     import lzma
     import zlib
 
-    name = path.name.lower()
-    opener = (
-        gzip.open
-        if name.endswith(".gz")
-        else bz2.open
-        if name.endswith(".bz2")
-        else lzma.open
-        if name.endswith(".xz")
-        else open
-    )
     try:
-        with opener(path, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+        head = read_head(path, _SNIFF_BYTES)  # decompressed as the loader reads it
     except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError):
         return True
     # the 2018 release's field, or the 2023 release's pair (its metadata has no user_id)

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from visrec.errors import VisrecError
 
@@ -129,26 +130,56 @@ _UNREAD_COMPRESSIONS = (
 )
 
 
-def _decompressed(path: Path, raw: bytes) -> bytes:
-    """``raw`` decompressed when it is gzip, bzip2 or xz (by magic bytes, whatever the
-    name: a gzip file named .GZ, or with no .gz at all, is no binary); a one-line error
-    for a broken one, and for a zip or zstd file (read as text, it would be "binary")."""
-    import bz2
-    import gzip
-    import lzma
+#: the compressions the loaders read: magic bytes ("BZh", the block size, then a
+#: block's or the end's magic: not a text's "BZh"), suffix, name, module
+_COMPRESSIONS = (
+    (rb"\x1f\x8b", ".gz", "gzip", "gzip"),
+    (rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)", ".bz2", "bzip2", "bz2"),
+    (rb"\xfd7zXZ\x00", ".xz", "xz", "lzma"),
+)
+
+
+def _compression(path: Path, start: bytes) -> tuple[str, Any] | None:
+    """``(name, module)`` of the compression of a file named ``path`` that starts with
+    ``start`` (by magic bytes, whatever the name: a gzip file named .GZ, or with no .gz
+    at all, is no binary), None for none."""
+    import importlib
 
     suffix = path.suffix.lower()
-    for magic, ext, name, open_ in (
-        (rb"\x1f\x8b", ".gz", "gzip", gzip.decompress),
-        # "BZh", the block size, then a block's or the end's magic: not a text's "BZh"
-        (rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)", ".bz2", "bzip2", bz2.decompress),
-        (rb"\xfd7zXZ\x00", ".xz", "xz", lzma.decompress),
-    ):
-        if suffix == ext or re.match(magic, raw):
-            try:
-                return open_(raw)
-            except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
-                raise VisrecError(f"{path}: not a valid {name} file ({exc})") from None
+    for magic, ext, name, module in _COMPRESSIONS:
+        if suffix == ext or re.match(magic, start):
+            return name, importlib.import_module(module)
+    return None
+
+
+def read_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of ``path`` as :func:`decode_text` reads it (gzip,
+    bzip2 or xz decompressed), without reading the rest: a sniff of a large file."""
+    with path.open("rb") as fh:
+        start = fh.read(16)
+    packed = _compression(path, start)
+    if packed is None:
+        with path.open("rb") as fh:
+            return fh.read(size)
+    with packed[1].open(path, "rb") as fh:
+        head: bytes = fh.read(size)
+        return head
+
+
+def _decompressed(path: Path, raw: bytes) -> bytes:
+    """``raw`` decompressed when it is gzip, bzip2 or xz (:func:`_compression`); a
+    one-line error for a broken one, and for a zip or zstd file (read as text, it would
+    be "binary")."""
+    import lzma
+
+    packed = _compression(path, raw[:16])
+    if packed is not None:
+        name, module = packed
+        try:
+            out: bytes = module.decompress(raw)
+            return out
+        except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+            raise VisrecError(f"{path}: not a valid {name} file ({exc})") from None
     for magic, what, undo in _UNREAD_COMPRESSIONS:
         if raw.startswith(magic):
             raise VisrecError(

@@ -53,7 +53,7 @@ from visrec.report.html import (
     results_title,
     verdict_section,
 )
-from visrec.report.verdict import more_seeds
+from visrec.report.verdict import against_the_mean, more_seeds
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
@@ -211,16 +211,13 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
         return f"{what}: no difference, the same RMSE on every seed."
     spread = pair[plain].std(ddof=1) if len(pair) > 1 else float("nan")
     little = by_little(diff, pair[plain])
-    verdict = sign_call(wins, losses, diff.size)
-    if (verdict == "up" and diff.mean() > 0) or (verdict == "down" and diff.mean() < 0):
-        verdict = "mixed"  # most splits one way, the mean the other: a big gap on few
+    # "up" is a lower RMSE: the change that way is minus the mean difference
+    verdict = against_the_mean(sign_call(wins, losses, diff.size), -diff.mean())
     if diff.size > 1:
         said += sign_test_said(wins, losses)
     n_run = int(runs["seed"].nunique())
     if verdict == "few":
-        return f"{what}: {said}; " + more_seeds(3, diff.size, n_run).replace(
-            "or more.", "or more to call it."
-        )
+        return f"{what}: {said}; {more_seeds(3, diff.size, n_run, then=' to call it')}."
     if verdict == "mixed":
         return (
             f"No clear difference from the picture in the MF: {said}, but the mean goes "

@@ -257,18 +257,19 @@ def _pair_call(
     if ties == diff.size:
         call = f"No difference: {best_img} and {best_plain} have the same {label} on every seed."
     elif diff.size == 1:
-        call = f"{diff[0]:+.4f} {label} on one seed: " + more_seeds(
-            picks.seeds(diff[0] > 0), diff.size, n_run
+        call = (
+            f"{diff[0]:+.4f} {label} on one seed: "
+            + more_seeds(picks.seeds(diff[0] > 0), diff.size, n_run)
+            + "."
         )
     else:
-        kind = sign_call(wins, losses, diff.size, picks)
-        if (kind == "up" and diff.mean() < 0) or (kind == "down" and diff.mean() > 0):
-            kind = "mixed"  # most seeds one way, the mean the other: a large gap on few
+        kind = against_the_mean(sign_call(wins, losses, diff.size, picks), diff.mean())
         call = {
             "up": f"Pictures help here{_by_little(diff, plain)}: {said}.",
             "down": f"Pictures do not help here{_by_little(diff, plain)}: {said}.",
             "few": f"Too few seeds to call: {said}; "
-            + more_seeds(picks.seeds(wins >= losses), diff.size, n_run),
+            + more_seeds(picks.seeds(wins >= losses), diff.size, n_run)
+            + ".",
             "unclear": f"No clear difference: {said}.",
             "mixed": f"No clear difference: {said}, but the mean goes the other way (a large "
             "gap on few seeds outweighs the rest).",
@@ -402,15 +403,27 @@ class Picks:
 ONE = Picks()  # a test of two models named in advance
 
 
-def more_seeds(needed: int, compared: int, n_run: int) -> str:
-    """What a call needs, as advice: more seeds, or, where enough ran and only
-    ``compared`` of them have both figures (a model failed on the others), that."""
+def more_seeds(
+    needed: int, compared: int, n_run: int, figures: str = "both figures", then: str = ""
+) -> str:
+    """What a call needs, as advice (no closing stop): more seeds (``then`` after it:
+    " to call it"), or, where enough ran and only ``compared`` of them have
+    ``figures`` (a model failed on the others), that."""
     if n_run >= needed and compared < n_run:
         return (
-            f"only {compared} of the {n_run} seeds {'has' if compared == 1 else 'have'} both "
-            f"figures (a call needs {needed}): see why a model has none on the others."
+            f"only {compared} of the {n_run} seeds {'has' if compared == 1 else 'have'} "
+            f"{figures} (a call needs {needed}): see why a model has none on the others"
         )
-    return f"run --seeds {needed} or more."
+    return f"run --seeds {needed} or more{then}"
+
+
+def against_the_mean(call: str, change: float) -> str:
+    """``call`` (:func:`sign_call`'s), or ``"mixed"`` where it goes against the mean
+    ``change`` (positive: the way "up" says): most seeds one way and a large gap on a
+    few the other is no call."""
+    if (call == "up" and change < 0) or (call == "down" and change > 0):
+        return "mixed"
+    return call
 
 
 def sign_call(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
@@ -507,10 +520,8 @@ def _cold_verdict(
     picks = Picks(up, 1, "picture models" + once)
     if per_seed.size > 1 and above + below:
         count += sign_test_said(above, below, picks)
-    call = sign_call(above, below, per_seed.size, picks)
     mean_auc = float(per_seed.mean()) if per_seed.size else 0.5
-    if (call == "up" and mean_auc < 0.5) or (call == "down" and mean_auc > 0.5):
-        call = "mixed"  # most splits one way, the mean the other: a large gap on few
+    call = against_the_mean(sign_call(above, below, per_seed.size, picks), mean_auc - 0.5)
     where = (
         "at chance"
         if above + below == 0
@@ -518,9 +529,9 @@ def _cold_verdict(
             "up": f"above chance: {count}",
             "down": f"below chance, worse than a random order: {count}",
             "few": f"too few seeds to call: {count}; "
-            + more_seeds(picks.seeds(above >= below), per_seed.size, runs["seed"].nunique())
-            .removesuffix(".")
-            .replace("both figures", "its AUC"),
+            + more_seeds(
+                picks.seeds(above >= below), per_seed.size, runs["seed"].nunique(), "its AUC"
+            ),
             "unclear": f"not consistently above chance: {count}",
             "mixed": f"no clear call: {count}, but the mean AUC goes the other way",
         }[call]
@@ -556,7 +567,7 @@ def _taste_said(runs: pd.DataFrame) -> list[str]:
         return []
     lines = []
     for name in dict.fromkeys(runs["model"].astype(str)):
-        if name.split("@")[0] != "visual-cf":
+        if name.partition("@")[0] != "visual-cf":  # visual-cf@taste too
             continue
         chosen = runs.loc[runs["model"] == name, "tuned"].dropna().astype(str)
         found = (re.findall(r"profile_weight=([\d.e+-]+)", t) for t in chosen)
