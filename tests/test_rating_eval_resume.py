@@ -374,3 +374,29 @@ def test_a_damaged_recorded_seed_is_fitted_again_and_dropped(
     assert [r["seed"] for r in run_record.read_record(record)] == [1234]
     _count_fits(monkeypatch)
     _same(rating_eval(frame, iv, resume=record, **kw), ref)
+
+
+def test_cli_more_seeds_into_the_same_json_fit_only_the_new_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [a for a in _files(tmp_path) if a != "2"]  # --seeds given below
+    argv.remove("--seeds")
+    _clock(monkeypatch)
+    ref, out = tmp_path / "ref.json", tmp_path / "out.json"
+    assert main([*argv, "--seeds", "3", "--json", str(ref)]) == 0
+    assert main([*argv, "--seeds", "2", "--json", str(out)]) == 0
+    capsys.readouterr()
+    fits = _count_fits(monkeypatch)
+    assert main([*argv, "--seeds", "3", "--json", str(out)]) == 0
+    assert len(fits) == 2  # the third seed's two MF fits only
+    assert f"resuming: 2 of 3 seeds already done ({out})\n" in capsys.readouterr().err
+    got, want = json.loads(out.read_text()), json.loads(ref.read_text())
+    got.pop("run"), want.pop("run")  # the time, and the name
+    assert got == want
+    fits.clear()  # another MF penalty: nothing of the earlier results fits it
+    assert main([*argv, "--seeds", "3", "--json", str(out), "--reg", "0.5"]) == 0
+    assert len(fits) == 6
+    assert (
+        f"resume: not reusing 3 seed(s) of the earlier results in {out} (rating-eval "
+        "parameters changed); they are fitted again"
+    ) in capsys.readouterr().err

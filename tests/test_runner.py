@@ -585,6 +585,8 @@ def _without_timings(report: dict[str, Any]) -> dict[str, Any]:
         del run["fit_s"], run["score_s"]
     for m in report["summary"].values():
         del m["fit_s"]
+    for run in report.get("resume", {}).get("runs", []):  # the runs as recorded
+        del run["row"]["fit_s"], run["row"]["score_s"]
     return report
 
 
@@ -800,3 +802,128 @@ def test_evaluate_model_returns_every_metric_the_runner_lists() -> None:
     out = R.evaluate_model(CountPopularity().fit(split.train), split, k=1)
     assert set(R.METRICS) - {"fit_s"} <= set(out)
     assert all(math.isfinite(out[m]) for m in set(R.METRICS) - {"fit_s"})
+
+
+# ------------------------------------------------- more seeds after a complete run
+def test_more_seeds_reuse_the_runs_of_the_earlier_results(tmp_path: Path) -> None:
+    frame, iv = checkerboard()
+    whole = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                             progress=False)  # fmt: skip
+    out = tmp_path / "out.json"
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=3,
+                     progress=False).to_json(out)  # fmt: skip
+    GroupOracle.seeds_seen.clear()
+    notes: list[str] = []
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
+                           progress=False, earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [2]  # the new seed only
+    assert notes == [f"resuming: 4 of 6 runs already done ({out})"]
+    pd.testing.assert_frame_equal(res.runs.drop(columns=TIMINGS),
+                                  whole.runs.drop(columns=TIMINGS))  # fmt: skip
+    assert _without_timings(res.to_dict()) == _without_timings(whole.to_dict())
+
+
+def test_earlier_results_of_other_settings_are_fitted_again_with_a_note(tmp_path: Path) -> None:
+    frame, iv = checkerboard()
+    out = tmp_path / "out.json"
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=3,
+                     progress=False).to_json(out)  # fmt: skip
+    GroupOracle.seeds_seen.clear()
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", [("oracle", {"scale": 2.0})], seeds=(0, 1), k=3,
+                     progress=False, earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [0, 1]
+    assert notes == [
+        f"resume: not reusing 2 run(s) of the earlier results in {out} (oracle parameters "
+        "changed); they are fitted again",
+        f"resuming: 2 of 4 runs already done ({out})",  # popularity's are the same
+    ]
+    notes.clear()
+    GroupOracle.seeds_seen.clear()
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=4, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [0]
+    assert notes == [
+        f"resume: not reusing 2 run(s) of the earlier results in {out} (k changed); they "
+        "are fitted again"
+    ]
+
+
+def test_the_results_json_is_strict_and_a_nan_run_is_reused_as_nan(tmp_path: Path) -> None:
+    # each user's one candidate is their test item (the last): AUC is NaN
+    rows = [("a", "x", 1), ("a", "y", 2), ("a", "z", 3), ("b", "y", 1), ("b", "z", 2),
+            ("b", "x", 3), ("c", "z", 1), ("c", "x", 2), ("c", "y", 3)]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
+    out = tmp_path / "out.json"
+    first = R.run_experiment(frame, None, "time", ["popularity"], seeds=(0,), k=1,
+                             progress=False)  # fmt: skip
+    assert math.isnan(first.runs["auc"].iloc[0])
+    first.to_json(out)
+
+    def refuse(token: str) -> Any:
+        raise AssertionError(f"{token} in strict JSON")
+
+    data = json.loads(out.read_text(), parse_constant=refuse)
+    assert data["resume"]["runs"][0]["row"]["auc"] == "NaN"
+    notes: list[str] = []
+    again = R.run_experiment(frame, None, "time", ["popularity"], seeds=(0, 1), k=1,
+                             progress=False, earlier=out, note=notes.append)  # fmt: skip
+    assert notes == [f"resuming: 1 of 2 runs already done ({out})"]
+    assert math.isnan(again.runs["auc"].iloc[0])
+
+
+@pytest.mark.parametrize("content", [b"", b"not json", b"[1, 2]", b'{"resume": {"runs": 3}}'])
+def test_an_earlier_file_that_holds_no_results_is_nothing_to_reuse(
+    tmp_path: Path, content: bytes
+) -> None:
+    frame, iv = checkerboard()
+    out = tmp_path / "out.json"
+    out.write_bytes(content)
+    GroupOracle.seeds_seen.clear()
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [0] and notes == []
+
+
+def test_a_damaged_earlier_run_is_fitted_again(tmp_path: Path) -> None:
+    frame, iv = checkerboard()
+    out = tmp_path / "out.json"
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=3,
+                     progress=False).to_json(out)  # fmt: skip
+    data = json.loads(out.read_text())
+    hit = [r for r in data["resume"]["runs"] if (r["seed"], r["model"]) == (1, "oracle")]
+    hit[0]["row"]["recall"] = "high"  # edited by hand
+    out.write_text(json.dumps(data))
+    GroupOracle.seeds_seen.clear()
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [1]
+    assert notes[0].startswith(f"resume: not reusing 1 run(s) of the earlier results in {out}")
+    assert notes[1] == f"resuming: 3 of 4 runs already done ({out})"
+
+
+def test_cli_more_seeds_into_the_same_json_fit_only_the_new_ones(
+    cli_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, ref = tmp_path / "out.json", tmp_path / "ref.json"
+    assert main(_evaluate_argv(*cli_files, "--json", str(ref))) == 0
+    argv = _evaluate(cli_files, "--models", "oracle", "--k", "3", "--json", str(out))
+    assert main([*argv, "--seeds", "2"]) == 0
+    capsys.readouterr()
+    GroupOracle.seeds_seen.clear()
+    assert main([*argv, "--seeds", "3"]) == 0
+    assert GroupOracle.seeds_seen == [2]
+    assert f"resuming: 4 of 6 runs already done ({out})" in capsys.readouterr().err
+    got, want = json.loads(out.read_text()), json.loads(ref.read_text())
+    assert _without_timings(got) == _without_timings(want)
+    # no record left
+    assert sorted(p.name for p in tmp_path.iterdir() if "json" in p.name) == [
+        "out.json",
+        "ref.json",
+    ]
+    GroupOracle.seeds_seen.clear()
+    assert main([*argv, "--seeds", "3", "--no-resume"]) == 0  # starts over
+    assert GroupOracle.seeds_seen == [0, 1, 2]
+    assert "resuming" not in capsys.readouterr().err

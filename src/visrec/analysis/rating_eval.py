@@ -165,6 +165,7 @@ def rating_eval(
     note: Callable[[str], None] | None = None,
     keep_record: bool = False,
     vectors_source: str = "item vectors",
+    earlier: str | os.PathLike[str] | None = None,
 ) -> RatingEvalResult:
     """Compare rating predictors on the same split(s).
 
@@ -213,6 +214,11 @@ def rating_eval(
         does).
     vectors_source : str, default "item vectors"
         Names the vectors in errors (``visrec rating-eval`` gives the file).
+    earlier : path, optional
+        The results JSON of an earlier complete call (``RatingEvalResult.to_dict``
+        keeps its seeds under ``"resume"``): its seeds made under the same inputs,
+        settings and code are not fitted again (as a resume record's), so more seeds
+        cost only the new ones. Another file, or none, there is nothing to reuse.
 
     Returns
     -------
@@ -240,7 +246,7 @@ def rating_eval(
         seeds=[int(random_state) + s for s in range(n_seeds)],
         mf_kw=mf_kw,
     )
-    resumed = _open_record(resume, frame, setup, note or (lambda _msg: None))
+    resumed = _open_record(resume, frame, setup, note or (lambda _msg: None), earlier)
     try:
         records, sizes, n_cold = _run_seeds(setup, resumed, progress)
         if resumed.record is not None and not keep_record:
@@ -266,6 +272,7 @@ def rating_eval(
         notes=notes,
         protocol=protocol,
         sizes=sizes,
+        resume=run_record.results_section(resumed),
     )
 
 
@@ -290,22 +297,19 @@ def _open_record(
     frame: pd.DataFrame,
     setup: _Setup,
     say: Callable[[str], None],
+    earlier: str | os.PathLike[str] | None = None,
 ) -> Resumed:
-    """Read the record at ``resume`` (None: nothing to reuse), saying how many seeds it spares."""
+    """Read the record at ``resume`` and the earlier results (None: nothing to reuse),
+    saying how many seeds they spare."""
+    from visrec._atomic import check_side_file
     from visrec.evaluation import run_record
     from visrec.models.rating_mf import RatingMF
 
-    if resume is None:
-        return run_record.Resumed()
-    record = Path(resume)
+    record = None if resume is None else Path(resume)
+    if record is not None:
+        check_side_file(record, "its resume record")  # a pipe there: read for ever
     fp = _fingerprint(
-        frame,
-        setup.item_vectors,
-        setup.protocol,
-        setup.knn_k,
-        setup.test_size,
-        setup.eligible,
-        record,
+        frame, setup.item_vectors, setup.protocol, setup.knn_k, setup.test_size, setup.eligible
     )
     mf_full = RatingMF(**setup.mf_kw).get_params()  # defaults too: a changed one refits
     mf_full.pop("visual", None)
@@ -315,8 +319,9 @@ def _open_record(
     }
     roles = _roles(setup)
     return run_record.open_record(
-        record, fp, plan, say, what="seeds", usable=lambda rec: _usable(rec, roles)
-    )
+        record, fp, plan, say, what="seeds", usable=lambda rec: _usable(rec, roles),
+        earlier=None if earlier is None else Path(earlier),
+    )  # fmt: skip
 
 
 def _roles(setup: _Setup) -> list[str]:
@@ -371,6 +376,7 @@ def _run_seeds(
                 n_train, n_test, n_cold = split["n_train"], split["n_test"], split["n_cold"]
                 sizes.append((n_train, n_test))
                 records += [{"seed": seed, **r} for r in recorded["row"]["runs"]]
+                resumed.keep(seed, RECORD_MODEL, split, recorded["row"])
                 continue
             recs, size, n_cold = _run_seed(setup, resumed, seed, bar.update)
             sizes.append(size)
@@ -398,10 +404,8 @@ def _run_seed(
     seed_kw = {**setup.mf_kw, **_split_seed(seed, setup.mf_kw)}
     recs, n_cold = _eval_split(train, test, setup.item_vectors, setup.knn_k, seed_kw, tick)
     runs = [{"seed": seed, **r} for r in recs]
-    if resumed.recorder is not None:
-        split = {"n_train": n_train, "n_test": n_test, "n_cold": n_cold}
-        plan = resumed.plan[(seed, RECORD_MODEL)]
-        resumed.recorder.add(seed, RECORD_MODEL, plan, split, {"runs": recs})
+    split = {"n_train": n_train, "n_test": n_test, "n_cold": n_cold}
+    resumed.keep(seed, RECORD_MODEL, split, {"runs": recs})
     return runs, (n_train, n_test), n_cold
 
 
@@ -412,13 +416,10 @@ def _fingerprint(
     knn_k: int,
     test_size: float,
     eligible: np.ndarray | None,
-    record: Path,
 ) -> dict[str, Any]:
     """What a resume record must match (see :mod:`visrec.evaluation.run_record`)."""
-    from visrec._atomic import check_side_file
     from visrec.evaluation import run_record
 
-    check_side_file(record, "its resume record")  # a pipe there: read for ever
     fp = run_record.fingerprint(frame, item_vectors, protocol, knn_k, test_size)
     if eligible is not None:  # records of splits that held out items with no picture
         fp["held_out"] = "items with an image"

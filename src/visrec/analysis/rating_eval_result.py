@@ -11,6 +11,7 @@ of a seed's line in the resume record.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,11 @@ class RatingEvalResult:
         ``"random"`` or ``"cold-items"``.
     sizes : list of (int, int)
         ``(n_train, n_test)`` of every seed's split, in ``seeds`` order.
+    resume : dict or None
+        Every seed as a resume record holds it, with the fingerprint
+        (:func:`visrec.evaluation.run_record.results_section`): the JSON keeps it, so a
+        later call with more seeds reuses these (``rating_eval``'s ``earlier``). None:
+        not kept.
     """
 
     table: pd.DataFrame
@@ -66,6 +72,7 @@ class RatingEvalResult:
     notes: list[str] = field(default_factory=list)
     protocol: str = "random"
     sizes: list[tuple[int, int]] = field(default_factory=list)
+    resume: dict[str, Any] | None = None
 
     def run_keys(self) -> list[tuple[int, str]]:
         """``(seed, "rating-eval")`` of every seed, as ``run_record.forget`` takes them."""
@@ -114,6 +121,7 @@ class RatingEvalResult:
             "sizes": [[int(a), int(b)] for a, b in self.sizes],
             "models": models,
             "runs": runs,
+            **({} if self.resume is None else {"resume": copy.deepcopy(self.resume)}),
         }
 
     def __repr__(self) -> str:  # the comparison table, not the frames

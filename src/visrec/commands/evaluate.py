@@ -89,6 +89,9 @@ interrupted runs:
   once the JSON is written (without --json: once the table is printed);
   --no-resume starts over (a file there that is no record is left alone, and
   nothing is recorded).
+  The JSON keeps the runs too: the same command into the same --json with
+  more --seeds or another model fits only the new runs (an identical rerun
+  fits nothing; --no-resume fits them all again).
 """
 
 
@@ -178,8 +181,8 @@ def register(subparsers: Any) -> None:
         "--no-resume",
         dest="resume",
         action="store_false",
-        help="start over: discard the runs recorded by an interrupted earlier run instead "
-        "of reusing them (see 'interrupted runs' below)",
+        help="start over: fit every run, reusing none recorded by an interrupted earlier "
+        "run or kept in an earlier --json (see 'interrupted runs' below)",
     )
     add_progress_args(
         p,
@@ -239,6 +242,9 @@ def run(args: argparse.Namespace) -> int:
                 keep_record=True,  # until the results are out: see _report
                 vectors_source=str(args.vectors),  # a NaN vector's error names the file
                 exclude=below,
+                # the runs of the last complete run into the same --json, e.g. before
+                # --seeds went from 3 to 10
+                earlier=args.json if args.json and args.resume else None,
             )
         _attach_inputs(args, res, notes, skipped)
         _report(args, res, record)

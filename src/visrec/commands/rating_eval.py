@@ -58,6 +58,9 @@ interrupted runs:
   ignored (with a note). The record is removed once the JSON and report are
   written (without --json: once the table is printed); --no-resume starts over
   (a file there that is no record is left alone, and nothing is recorded).
+  The JSON keeps the seeds too: the same command into the same --json with
+  more --seeds fits only the new ones (an identical rerun fits nothing;
+  --no-resume fits them all again).
 """
 
 
@@ -139,8 +142,8 @@ def register(subparsers: Any) -> None:
         "--no-resume",
         dest="resume",
         action="store_false",
-        help="start over: discard the seeds recorded by an interrupted earlier run instead "
-        "of reusing them (see 'interrupted runs' below)",
+        help="start over: fit every seed, reusing none recorded by an interrupted earlier "
+        "run or kept in an earlier --json (see 'interrupted runs' below)",
     )
     add_progress_args(p)
     add_layout_args(p, "the stars predicted", "of repeated ratings of a pair, the latest is kept")
@@ -208,6 +211,8 @@ def run(args: argparse.Namespace) -> int:
             note=say_note,  # resume notes: shown with --quiet too
             keep_record=True,  # until the results are out: see _report
             vectors_source=str(args.vectors),  # a NaN vector's error names the file
+            # the seeds of the last complete run into the same --json
+            earlier=args.json if args.json and args.resume else None,
         )
         if respelt:
             res.notes.append(respelt)

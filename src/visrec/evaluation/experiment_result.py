@@ -9,6 +9,7 @@ of figures.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -53,6 +54,11 @@ class ExperimentResult:
     records_skipped : dict of str to int
         The records of the interactions file the loader left out, by kind (``visrec
         evaluate`` fills it; ``{}`` when none were).
+    resume : dict or None
+        Every run as a resume record holds it, with the experiment's fingerprint
+        (:func:`visrec.evaluation.run_record.results_section`): the JSON keeps it, so a
+        later run with more seeds or models reuses these runs (``run_experiment``'s
+        ``earlier``). None: not kept.
     """
 
     runs: pd.DataFrame
@@ -63,6 +69,7 @@ class ExperimentResult:
     notes: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
     records_skipped: dict[str, int] = field(default_factory=dict)
+    resume: dict[str, Any] | None = None
 
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation per model and metric.
@@ -168,6 +175,7 @@ class ExperimentResult:
             "notes": list(self.notes),
             "inputs": dict(self.inputs),
             "records_skipped": dict(self.records_skipped),
+            **({} if self.resume is None else {"resume": copy.deepcopy(self.resume)}),
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:

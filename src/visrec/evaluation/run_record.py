@@ -6,6 +6,10 @@ everything that decides its figures (content hashes of the interactions and vect
 protocol, k, test ratio, the model's hyperparameters, the seed, the visrec code). A
 re-run reuses the runs whose fingerprint matches and fits only the rest; records made
 under other inputs are never reused (a note says so), and damaged ones are dropped.
+
+The results JSON of a complete run holds its runs the same way (:func:`results_section`,
+under ``"resume"``): asked again for more seeds or models with the same ``--json``, a
+command fits only the runs that file does not hold (:func:`earlier_runs`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -202,26 +207,43 @@ class Recorder:
 
 @dataclass(frozen=True)
 class Resumed:
-    """A resume record opened for one call: the runs it holds (``done``), every run's
-    key and parameters (``plan``), the recorder of the runs to come, and the folders
-    opening it made for it (``made``: the caller removes them again when they stay
-    empty, :func:`visrec._atomic.remove_empty`); empty without one."""
+    """A resume record opened for one call: the runs it and the earlier results hold
+    (``done``), every run's key and parameters (``plan``), the recorder of the runs to
+    come (None without a record), the folders opening it made for it (``made``: the
+    caller removes them again when they stay empty, :func:`visrec._atomic.remove_empty`),
+    and the runs of this call, reused or fitted, as :meth:`keep` gathers them for
+    :func:`results_section` (under the fingerprint ``fp``)."""
 
     record: Path | None = None
     done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     plan: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     recorder: Recorder | None = None
     made: list[Path] = field(default_factory=list)
+    fp: dict[str, Any] = field(default_factory=dict)
+    kept: list[dict[str, Any]] = field(default_factory=list)
+
+    def keep(self, seed: int, model: str, split: dict[str, Any], row: Any) -> None:
+        """A run of this call: recorded (when fitted now; one in ``done`` is as it was)
+        and kept for the results' ``"resume"`` section."""
+        if (seed, model) in self.done:
+            rec = self.done[(seed, model)]
+        else:
+            rec = {"seed": seed, "model": model, "params": self.plan[(seed, model)],
+                   "split": split, "row": row}  # fmt: skip
+            if self.recorder is not None:
+                self.recorder.add(seed, model, rec["params"], split, row)
+        self.kept.append({n: rec[n] for n in ("seed", "model", "params", "split", "row")})
 
 
 def open_record(
-    path: Path,
+    path: Path | None,
     fp: dict[str, Any],
     plan: dict[tuple[int, str], dict[str, Any]],
     note: Callable[[str], None],
     metrics: Sequence[str] = (),
     what: str = "runs",
     usable: Callable[[dict[str, Any]], bool] | None = None,
+    earlier: Path | None = None,
 ) -> Resumed:
     """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``,
     each with every one of ``metrics`` (a run recorded before a metric was added would
@@ -238,7 +260,16 @@ def open_record(
     runs of the same seeds and models once this experiment completes. The file is
     rewritten (atomically), which drops a torn last line so that the next append starts
     on a line of its own.
+
+    ``path`` None: no record (nothing is recorded). ``earlier``: the results JSON of an
+    earlier complete run (:func:`earlier_runs`); its runs of ``plan`` made under ``fp``
+    are reused too, and a note says when some of them cannot be.
     """
+    done = _earlier_done(earlier, fp, plan, note, metrics, what, usable)
+    if path is None:
+        if done:
+            note(f"resuming: {len(done)} of {len(plan)} {what} already done ({earlier})")
+        return Resumed(done=done, plan=plan, fp=fp)
     records = read_record(path)
     made: list[Path] = []
     try:  # now, not at the first append after a fit
@@ -265,9 +296,94 @@ def open_record(
     if records or path.exists():  # a damaged run is of no use to any rerun: dropped
         dropped = {id(r) for r in got.damaged}
         _rewrite(path, [r for r in records if id(r) not in dropped])
-    if got.done:
-        note(f"resuming: {len(got.done)} of {len(plan)} {what} already done ({path})")
-    return Resumed(path, got.done, plan, Recorder(path, fp, note, what), made)
+    done.update(got.done)  # the record's runs came later than the results'
+    if done:
+        n_earlier = len(done) - len(got.done)
+        where = {path: len(got.done), earlier: n_earlier}
+        at = [f"{n} in {w}" for w, n in where.items() if n]
+        # one source: its name alone
+        at = [str(path if got.done else earlier)] if len(at) == 1 else at
+        note(f"resuming: {len(done)} of {len(plan)} {what} already done ({', '.join(at)})")
+    return Resumed(path, done, plan, Recorder(path, fp, note, what), made, fp)
+
+
+def _earlier_done(
+    earlier: Path | None,
+    fp: dict[str, Any],
+    plan: dict[tuple[int, str], dict[str, Any]],
+    note: Callable[[str], None],
+    metrics: Sequence[str],
+    what: str,
+    usable: Callable[[dict[str, Any]], bool] | None,
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """The runs of ``plan`` in the results file ``earlier`` that can be reused; a note
+    when some of them cannot (other inputs, parameters, code, or a damaged entry)."""
+    records = [r for r in earlier_runs(earlier) if (r["seed"], r["model"]) in plan]
+    got = _sorted(records, fp, plan, metrics, usable)
+    n_not = got.n_stale + len(got.damaged)
+    if n_not:
+        names = ", ".join(sorted(got.changed)) or "entries damaged"
+        note(
+            f"resume: not reusing {n_not} {what[:-1]}(s) of the earlier results in "
+            f"{earlier} ({names} changed); they are fitted again"
+        )
+    return got.done
+
+
+#: the largest results file :func:`earlier_runs` reads (a hundred thousand runs)
+_EARLIER_MAX_BYTES = 256 * 2**20
+
+
+def results_section(resumed: Resumed) -> dict[str, Any]:
+    """The ``"resume"`` section of a results JSON: the fingerprint and every run of
+    ``resumed.kept`` as a record holds it, for :func:`earlier_runs` to read back. A
+    NaN (an AUC no user defines) is written as the string "NaN": the file is strict
+    JSON, which has no NaN."""
+    return {"fingerprint": resumed.fp, "runs": _json_safe(list(resumed.kept))}
+
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"
+    if isinstance(v, dict):
+        return {n: _json_safe(x) for n, x in v.items()}
+    if isinstance(v, list):
+        return [_json_safe(x) for x in v]
+    return v
+
+
+def _from_json_safe(v: Any) -> Any:
+    if isinstance(v, str) and v in _NON_FINITE:
+        return _NON_FINITE[v]
+    if isinstance(v, dict):
+        return {n: _from_json_safe(x) for n, x in v.items()}
+    if isinstance(v, list):
+        return [_from_json_safe(x) for x in v]
+    return v
+
+
+def earlier_runs(path: Path | None) -> list[dict[str, Any]]:
+    """The runs in the ``"resume"`` section of the results JSON at ``path``, as records
+    (each with the section's fingerprint); empty when there is none: no file, another
+    file (it is about to be replaced, so it is not refused), or results written by a
+    visrec that did not keep the section."""
+    if path is None:
+        return []
+    try:
+        if path.stat().st_size > _EARLIER_MAX_BYTES or not path.is_file():
+            return []
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return []
+    section = data.get("resume") if isinstance(data, dict) else None
+    if not isinstance(section, dict) or not isinstance(section.get("runs"), list):
+        return []
+    fp = section.get("fingerprint")
+    recs = [{**_from_json_safe(r), "fp": fp} for r in section["runs"] if isinstance(r, dict)]
+    return [r for r in recs if _is_record(r)]
 
 
 @dataclass

@@ -127,6 +127,7 @@ def run_experiment(
     keep_record: bool = False,
     vectors_source: str = "item vectors",
     exclude: pd.DataFrame | None = None,
+    earlier: str | os.PathLike[str] | None = None,
 ) -> ExperimentResult:
     """Split, fit and score every model for every seed.
 
@@ -187,6 +188,12 @@ def run_experiment(
         below it, which a model trained with ``--min-rating`` never recommends, so the
         figures are those of the lists ``visrec recommend`` writes. Pairs also in
         ``data`` are positives and stay.
+    earlier : path, optional
+        The results JSON of an earlier complete run (:meth:`ExperimentResult.to_json`
+        keeps its runs under ``"resume"``): its runs made under the same inputs,
+        settings, hyperparameters, seed and code are not fitted again (as a resume
+        record's), so more seeds or models cost only the new runs. Another file, or
+        none, there is nothing to reuse.
 
     Returns
     -------
@@ -231,7 +238,7 @@ def run_experiment(
         note=note,
         say=note or log or (lambda _msg: None),
     )
-    resumed = _open_record(resume, setup)
+    resumed = _open_record(resume, setup, earlier)
     try:
         rows, info, skipped = _run_all(setup, resumed)
         _check_skipped_seeds(setup, skipped, rows)
@@ -244,7 +251,10 @@ def run_experiment(
     cols = ["seed", "model", *METRICS, "score_s", "n_test_users", "n_candidates", "tuned"]
     # runs recorded before the column existed lack it
     runs = pd.DataFrame(rows).reindex(columns=cols)
-    return ExperimentResult(runs=runs, protocol=protocol, k=k, info=info, params=used)
+    return ExperimentResult(
+        runs=runs, protocol=protocol, k=k, info=info, params=used,
+        resume=run_record.results_section(resumed),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -267,12 +277,16 @@ class _Setup:
     say: Callable[[str], None]
 
 
-def _open_record(resume: str | os.PathLike[str] | None, setup: _Setup) -> run_record.Resumed:
-    """Read the record at ``resume`` (None: nothing to reuse), noting how many runs it spares."""
-    if resume is None:
-        return run_record.Resumed()
-    record = Path(resume)
-    check_side_file(record, "its resume record")  # a pipe there: read for ever
+def _open_record(
+    resume: str | os.PathLike[str] | None,
+    setup: _Setup,
+    earlier: str | os.PathLike[str] | None = None,
+) -> run_record.Resumed:
+    """Read the record at ``resume`` and the earlier results (None: nothing to reuse),
+    noting how many runs they spare."""
+    record = None if resume is None else Path(resume)
+    if record is not None:
+        check_side_file(record, "its resume record")  # a pipe there: read for ever
     fp = run_record.fingerprint(
         setup.frame, setup.item_vectors, setup.protocol, setup.k, setup.test_ratio, setup.excluded
     )
@@ -281,7 +295,10 @@ def _open_record(resume: str | os.PathLike[str] | None, setup: _Setup) -> run_re
         for seed in setup.seeds
         for name, params in setup.specs
     }
-    return run_record.open_record(record, fp, plan, setup.say, METRICS, usable=_usable)
+    return run_record.open_record(
+        record, fp, plan, setup.say, METRICS, usable=_usable,
+        earlier=None if earlier is None else Path(earlier),
+    )  # fmt: skip
 
 
 def _usable(rec: dict[str, Any]) -> bool:
@@ -385,6 +402,7 @@ def _run_seed(
         if (seed, name) in resumed.done:
             row = dict(resumed.done[(seed, name)]["row"])
             rows.append(row)
+            resumed.keep(seed, name, stats, row)
             if setup.log is not None:
                 setup.log(f"  {name}: {_run_line(row, setup.k)} (recorded)")
             continue
@@ -396,10 +414,7 @@ def _run_seed(
             exclude=known,
         )  # fmt: skip
         rows.append(row)
-        if resumed.recorder is not None:
-            resumed.recorder.add(
-                seed, name, resumed.plan[(seed, name)], _plain_tree(stats), _plain_tree(row)
-            )
+        resumed.keep(seed, name, _plain_tree(stats), _plain_tree(row))
         if setup.log is not None:
             setup.log(f"  {name}: {_run_line(row, setup.k)}")
         bar.update(1)
