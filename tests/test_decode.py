@@ -90,6 +90,36 @@ def test_16bit_png_is_rescaled_not_clipped(tmp_path: Path) -> None:
     assert tuple(out[0, 5]) == (255, 255, 255)
 
 
+def _gray8() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (30, 40)).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("mode", "values"),
+    [
+        ("I", lambda g: g.astype(np.int32) * 2**23),  # 32-bit: scaled from its largest
+        ("I", lambda g: g.astype(np.int32) * 257),  # 16-bit data held as 32-bit
+        ("I", lambda g: g.astype(np.int32)),  # 8-bit data held as 32-bit
+        ("F", lambda g: g.astype(np.float32) / 255),  # 0..1
+        ("F", lambda g: g.astype(np.float32)),  # 0..255
+    ],
+)
+def test_wide_grayscale_is_scaled_from_its_range(tmp_path: Path, mode: str, values) -> None:  # type: ignore[no-untyped-def]
+    g = _gray8()
+    Image.fromarray(values(g), mode).save(tmp_path / "a.tif")
+    got = np.asarray(load_image(tmp_path / "a.tif"))
+    np.testing.assert_array_equal(got, np.repeat(g[:, :, None], 3, axis=2))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_float_image_with_nan_or_inf_pixels_is_refused(tmp_path: Path, bad: float) -> None:
+    a = _gray8().astype(np.float32) / 255
+    a[:5, :5] = bad  # came out near black (no range to scale from), embedded as fine
+    Image.fromarray(a, "F").save(tmp_path / "a.tif")
+    with pytest.raises(BadImageError, match=r"a\.tif: a float image holding NaN or infinite"):
+        load_image(tmp_path / "a.tif")
+
+
 def test_grayscale(tmp_path: Path) -> None:
     p = _save(Image.new("L", (9, 7), 77), tmp_path / "g.png")
     out = np.asarray(load_image(p))

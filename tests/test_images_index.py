@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from visrec.data.images_index import find_images, load_manifest
+from visrec.data.images_index import find_images, load_manifest, scan_images
 from visrec.errors import VisrecError
 
 
@@ -132,3 +133,53 @@ def test_real_posters(shared_data: Path) -> None:
     assert len(found) == 1663
     assert found["1"].name == "1.jpg"
     assert list(found) == sorted(found)
+
+
+def test_every_clash_is_named_at_once(tmp_path: Path) -> None:
+    for name in ("1.jpg", "1.png", "2.gif", "2.webp", "3.jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    with pytest.raises(VisrecError) as err:
+        scan_images(tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path}: 2 items with two images: '1': '1.jpg' and '1.png'; '2': '2.gif' and "
+        "'2.webp'; keep one of each"
+    )
+
+
+def test_a_name_with_a_control_character_is_skipped_and_shown_escaped(tmp_path: Path) -> None:
+    for name in ("a.jpg", "bad\nname.jpg", "esc\x1b[31m.png", "tab\t.jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    found = scan_images(tmp_path)
+    assert list(found.images) == ["a"]
+    note = found.skipped_note()
+    assert note is not None and "\n" not in note and "\x1b" not in note
+    assert "'bad\\nname.jpg'" in note and "'esc\\x1b[31m.png'" in note
+    assert "control character in its name" in note
+
+
+def test_a_subfolder_that_cannot_be_listed_is_said_not_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "shut").mkdir()
+    (tmp_path / "shut" / "b.jpg").write_bytes(b"x")
+    real = os.scandir
+
+    def scandir(path: Any) -> Any:  # as chmod 000 does (root reads anyway: no chmod)
+        if os.fspath(path).endswith("shut"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = scan_images(tmp_path, recursive=True)
+    assert list(found.images) == ["a"]
+    assert found.skipped == [("shut/", "a folder that cannot be read: Permission denied")]
+
+    def shut(path: Any) -> Any:
+        raise PermissionError(13, "Permission denied", os.fspath(path))
+
+    monkeypatch.setattr(os, "scandir", shut)
+    with pytest.raises(PermissionError):  # the folder asked for: an error, as before
+        scan_images(tmp_path, recursive=True)

@@ -325,10 +325,33 @@ def test_duplicate_groups_check_values_not_only_the_projection(
     from visrec.embed import store
 
     # every row gets the same key: only the value-by-value check tells them apart
-    monkeypatch.setattr(store, "_projection", lambda dim: np.zeros((dim, 2)))
+    monkeypatch.setattr(store, "_row_keys", lambda block, coef: np.zeros(len(block), np.uint64))
     v = np.array([[1, 2], [3, 4], [1, 2], [5, 6], [3, 4]], dtype=np.float32)
     groups = store.duplicate_groups(v, np.ones(5, dtype=bool))
     assert [g.tolist() for g in groups] == [[0, 2], [1, 4]]
+
+
+@pytest.mark.parametrize("dim", [1280, 5])
+def test_identical_rows_are_one_group_wherever_they_sit(dim: int) -> None:
+    from visrec.embed.store import distinct_rows, duplicate_groups
+
+    # a float projection keyed rows by a matrix product, which rounds a row by its place
+    # in the block: six copies of one 1280-d vector came out as groups of 4 and 2
+    rng = np.random.default_rng(1)
+    v = np.repeat(rng.standard_normal((1, dim)).astype(np.float32), 6, axis=0)
+    assert [g.tolist() for g in duplicate_groups(v, np.ones(6, dtype=bool))] == [list(range(6))]
+    distinct, inverse = distinct_rows(v)
+    assert distinct.shape == (1, dim) and inverse.tolist() == [0] * 6
+
+
+def test_duplicate_groups_compare_bytes_in_float16_and_float64() -> None:
+    from visrec.embed.store import duplicate_groups
+
+    for dtype in (np.float16, np.float64):
+        v = np.zeros((4, 3), dtype=dtype)
+        v[1, 0] = -0.0  # equal as a value, another vector as bytes (as the check compares)
+        v[3] = 1
+        assert [g.tolist() for g in duplicate_groups(v, np.ones(4, dtype=bool))] == [[0, 2]]
 
 
 @pytest.fixture

@@ -64,6 +64,19 @@ def not_utf8_hint() -> str:
     )
 
 
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a line break, tab, escape or another control character:
+    printed as it is, it cuts a one-line-per-entry listing or reaches the terminal as
+    a command (``\x1b[31m``)."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
+def shown(text: str) -> str:
+    """``text`` as a listing prints it: as it is, or as Python writes it (quoted, with
+    escapes) when it holds a control character (:func:`has_control`)."""
+    return repr(text) if has_control(text) else text
+
+
 def names_text(names: Iterable[object]) -> str:
     """Column names for a message, as written (``user_id, item_id``), not as a Python
     list (``['user_id', 'item_id']``). A blank name is shown in quotes (``a, "", b``):

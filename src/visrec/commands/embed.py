@@ -19,6 +19,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
+from visrec.errors import shown
 
 if TYPE_CHECKING:
     from visrec.embed.extract import EmbedResult
@@ -421,8 +422,9 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
         say_note(f"failed images ({len(result.failures):,}; zero vector, has_image=false):")
         for item_id, path, reason in result.failures[:limit]:
             # a manifest's paths are read relative to its folder: the path looked at
-            shown = path if args.manifest else os.path.basename(path)
-            say_note(f"  {shown} (item {item_id}): {reason}")
+            where = path if args.manifest else os.path.basename(path)
+            # a line break in a manifest's path would cut this listing: escaped
+            say_note(f"  {shown(where)} (item {shown(item_id)}): {reason}")
         if len(result.failures) > limit:
             more = len(result.failures) - limit
             say_note(f"  ... and {more:,} more (--json JSON lists all)")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from visrec.data.column_names import column_key
 from visrec.data.text_files import decode_text, first_text_line, sniff_sep
-from visrec.errors import VisrecError, names_text, not_utf8_hint
+from visrec.errors import VisrecError, has_control, names_text, not_utf8_hint
 
 
 def _image_suffixes() -> frozenset[str]:
@@ -44,6 +44,8 @@ BROKEN_LINK = "a broken link"
 NOT_FILE = "not a regular file"
 NO_ID = "no item id before the extension"
 NOT_UTF8 = "a name that is not valid UTF-8: rename it"
+CONTROL = "a line break or other control character in its name: no table holds that id; rename it"
+UNREADABLE_FOLDER = "a folder that cannot be read"
 
 
 def suffix_list() -> str:
@@ -126,8 +128,9 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
             raise VisrecError(f"{root}: expected a folder of <item_id>.<{suffix_list()}> images")
         raise FileNotFoundError(2, "No such file or directory", str(root))
     found: dict[str, Path] = {}
+    clashes: list[str] = []
     skipped: list[tuple[str, str]] = []
-    for p in _entries(root, recursive):
+    for p in _entries(root, recursive, skipped):
         if p.name.startswith("."):
             continue
         try:
@@ -136,6 +139,10 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
             # undecodable bytes (os.fsdecode's surrogates): no id a table can hold, and
             # no name a terminal can print, so the note shows its repr
             skipped.append((repr(p.name), NOT_UTF8 + not_utf8_hint()))
+            continue
+        if has_control(p.name):
+            # an id no CSV line holds unquoted, and a name that cuts the listings
+            skipped.append((repr(p.name), CONTROL))
             continue
         if p.is_dir():  # a link to a folder too (read when recursive, unless a link)
             if not recursive:
@@ -154,22 +161,38 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
         if not item:
             skipped.append((p.name, NO_ID))
             continue
-        if item in found:
-            raise VisrecError(
-                f"{root}: two images for item {item!r}: {_shown(found[item], root)!r} and "
-                f"{_shown(p, root)!r}; keep one"
-            )
+        if item in found:  # every clash is named at once, not one per run
+            clashes.append(f"{item!r}: {_shown(found[item], root)!r} and {_shown(p, root)!r}")
+            continue
         found[item] = p
+    if clashes:
+        more = f"; and {len(clashes) - 20:,} more" if len(clashes) > 20 else ""
+        what = (
+            "two images for item"
+            if len(clashes) == 1
+            else f"{len(clashes):,} items with two images:"
+        )
+        raise VisrecError(f"{root}: {what} {'; '.join(clashes[:20])}{more}; keep one of each")
     return FolderImages(dict(sorted(found.items())), skipped)
 
 
-def _entries(root: Path, recursive: bool) -> list[Path]:
+def _entries(root: Path, recursive: bool, skipped: list[tuple[str, str]]) -> list[Path]:
     """``root``'s entries, sorted; with ``recursive``, those of its subfolders too
-    (hidden folders and links to folders are not entered: a link may loop)."""
+    (hidden folders and links to folders are not entered: a link may loop). A subfolder
+    that cannot be listed goes to ``skipped``, with the system's reason: its images
+    were missing without a word."""
     if not recursive:
         return sorted(root.iterdir())
     out: list[Path] = []
-    for here, dirs, files in os.walk(root):  # followlinks=False: links are not entered
+
+    def unreadable(exc: OSError) -> None:
+        if exc.filename is None or Path(exc.filename) == root:
+            raise exc  # the folder asked for: an error, as without --recursive
+        name = _shown(Path(exc.filename), root) + "/"
+        skipped.append((name, f"{UNREADABLE_FOLDER}: {exc.strerror or exc}"))
+
+    # followlinks=False: links are not entered
+    for here, dirs, files in os.walk(root, onerror=unreadable):
         base = Path(here)
         links = [d for d in dirs if (base / d).is_symlink()]
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in links)

@@ -325,27 +325,36 @@ def made_differently(trained: Any, given: Any) -> list[str]:
     return out
 
 
-def _projection(dim: int) -> np.ndarray:
-    """The two random directions ``duplicate_groups`` keys rows by (fixed: seed 0)."""
-    return np.random.default_rng(0).standard_normal((dim, 2))
+def _row_keys(block: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """A 64-bit key per row of ``block``: its values' bit patterns times ``coef``,
+    summed with wrap-around. Integer sums are exact in any order, so the very same
+    bytes give the very same key wherever the row sits; a float projection did not (a
+    matrix product rounds a row by its place in the block: identical rows 2e-16 apart
+    were counted as two groups)."""
+    bits = np.ascontiguousarray(block).view(f"u{block.dtype.itemsize}").astype(np.uint64)
+    out: np.ndarray = bits @ coef
+    return out
 
 
 def duplicate_groups(vectors: np.ndarray, usable: np.ndarray) -> list[np.ndarray]:
     """Row indices of the ``usable`` rows that hold the very same vector as another,
     one array per group, largest group first (then by first row).
 
-    Rows are grouped by two random projections (a block at a time: no copy of the
-    matrix) and each group is then checked value by value, so a projection tie between
-    different vectors never joins them.
+    Rows are grouped by an exact key of their bytes (a block at a time: no copy of the
+    matrix) and each group is then checked value by value, so a key tie between
+    different vectors never joins them. Bytes, not values: 0.0 and -0.0 differ.
     """
     rows = np.flatnonzero(usable)
     if len(rows) < 2:
         return []
-    proj = _projection(vectors.shape[1])
-    keys = np.empty((len(rows), 2))
-    for s in range(0, len(rows), ROW_BLOCK):
-        keys[s : s + ROW_BLOCK] = vectors[rows[s : s + ROW_BLOCK]].astype(np.float64) @ proj
-    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    # fixed random odd multipliers (seed 0): the same keys from run to run
+    draw = np.random.default_rng(0).integers(0, 2**63, vectors.shape[1], dtype=np.uint64)
+    coef: np.ndarray = np.asarray(draw) | np.uint64(1)
+    keys = np.empty(len(rows), dtype=np.uint64)
+    block = max(1, ROW_BLOCK * 8 // max(1, vectors.shape[1]))  # ~4 MB of bits at a time
+    for s in range(0, len(rows), block):
+        keys[s : s + block] = _row_keys(vectors[rows[s : s + block]], coef)
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     # rows by key, one sort: a scan per group was quadratic (500k pairs: minutes)
     by_key = np.split(rows[np.argsort(inverse.reshape(-1), kind="stable")], np.cumsum(counts)[:-1])
     groups: list[np.ndarray] = []
