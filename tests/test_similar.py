@@ -216,3 +216,61 @@ def test_similar_cli_ranks_start_at_one(tmp_path: Path, capsys: pytest.CaptureFi
     at = lines.index("items most like a:")
     assert lines[at + 1].split() == ["1", "b", f"{1 / math.sqrt(1.01):.3f}"]
     assert lines[at + 2].split() == ["2", "c", "0.000"]
+
+
+def test_cli_labels_are_shown_beside_the_ids(
+    vectors: ItemVectors, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vpath = tmp_path / "v.parquet"
+    write_vectors(vpath, vectors)
+    table = tmp_path / "items.csv"
+    # c has no title; a line break in d's would cut the listing: escaped
+    table.write_text('sku,title\na,Red shirt\nb,Red dress\nd,"dark\nnight"\nf,Big red\n')
+    out, page = tmp_path / "s.json", tmp_path / "s.html"
+    argv = ["similar", str(vpath), "a", "--n", "3", "--labels", str(table), "--id-col", "sku",
+            "--label-col", "title", "--json", str(out), "--report", str(page)]  # fmt: skip
+    assert main(argv) == 0
+    got = capsys.readouterr()
+    lines = got.out.splitlines()
+    assert "items most like a (Red shirt):" in lines
+    rows = [ln.split(maxsplit=3) for ln in lines if ln.startswith("    ")]
+    assert rows == [["1", "f", "1.000", "Big red"], ["2", "b", "0.985", "Red dress"],
+                    ["3", "c", "0.000"]]  # c has no label: nothing after the score  # fmt: skip
+    assert f"note: 1 of the 4 items shown have no 'title' in {table} ('c')" in got.err
+    data = json.loads(out.read_text())
+    assert data[0]["item_id"] == "a" and data[0]["label"] == "Red shirt"
+    assert [(n["item_id"], n["label"]) for n in data[0]["neighbours"]] == [
+        ("f", "Big red"), ("b", "Red dress"), ("c", None)
+    ]  # fmt: skip
+    html = page.read_text()
+    assert "items most like a (Red shirt)" in html and "Big red · 1. cosine 1.000" in html
+    labels = ["--labels", str(table), "--id-col", "sku", "--label-col", "title"]
+    assert main(["similar", str(vpath), "d", *labels]) == 0
+    assert "items most like d ('dark\\nnight'):" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--label-col", "title"], "error: --label-col goes with --labels TABLE, which is missing"),
+        (["--id-col", "a", "--label-col", "t"], "--id-col and --label-col go with --labels TABLE"),
+        (
+            ["--labels", "items.csv", "--label-col", "t"],
+            "error: --labels needs --id-col: the column",
+        ),
+        (["--labels", "items.csv", "--id-col", "sku", "--label-col", "colour"], "colour"),
+    ],
+)
+def test_cli_labels_options_are_checked_before_the_search(
+    vectors: ItemVectors,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    message: str,
+) -> None:
+    write_vectors(tmp_path / "v.parquet", vectors)
+    (tmp_path / "items.csv").write_text("sku,title\na,Red shirt\n")
+    flags = [str(tmp_path / f) if f == "items.csv" else f for f in flags]
+    assert main(["similar", str(tmp_path / "v.parquet"), "a", *flags]) == 2
+    got = capsys.readouterr()
+    assert message in got.err and got.out == ""

@@ -30,6 +30,8 @@ examples:
   visrec similar vectors.parquet 10001 10002 --n 5
   visrec similar vectors.parquet 10001 --n 20 --json similar.json
   visrec similar vectors.parquet 10001 10002 --report similar.html --images images/
+  visrec similar posters.parquet 50 --labels ../shared/data/movielens-100k-posters/u.item \
+      --id-col item_id --label-col title      # each id with its title
 
 Exact cosine nearest neighbours among items that have an image; the query item itself
 is never listed. An id given twice is answered once; one that starts with '-' goes
@@ -39,6 +41,9 @@ have an image, all of them are listed (a note on stderr says so). --json writes
 [{"item_id", "neighbours": [{"item_id", "rank", "score"}, ...]}, ...]. --report writes
 one self-contained HTML page showing each query's photo next to its neighbours' photos
 (from --images, the folder given to `visrec embed`), with rank and cosine.
+--labels TABLE --id-col C --label-col L shows each item's L (a title, a category) beside
+its id, in the listing, the JSON ("label") and the report; TABLE is read as for `visrec
+cluster` (CSV/TSV/Parquet, a MovieLens u.item, an Amazon meta file).
 """
 
 
@@ -48,6 +53,7 @@ def register(subparsers: Any) -> None:
         usage=(
             "visrec similar [-h] VECTORS ITEM_ID [ITEM_ID ...] [--n N] [--json OUT]\n"
             "                      [--report HTML] [--images DIR]\n"
+            "                      [--labels TABLE --id-col ID_COL --label-col LABEL_COL]\n"
             "       (or --vectors VECTORS in VECTORS' place)"
         ),
         help="items whose pictures look most like the given items",
@@ -69,6 +75,16 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="with --report: the folder of <item_id>.<ext> images, subfolders too (or a "
         "manifest CSV, as for `visrec embed --manifest`)",
+    )
+    p.add_argument(
+        "--labels",
+        metavar="TABLE",
+        help="item table whose --label-col is shown beside each id (CSV, TSV, Parquet, "
+        "a MovieLens u.item, an Amazon meta file)",
+    )
+    p.add_argument("--id-col", help="with --labels: the column of TABLE holding the item id")
+    p.add_argument(
+        "--label-col", help="with --labels: the column of TABLE to show (a title, a category)"
     )
     p.set_defaults(func=run)
 
@@ -92,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs_distinct(outputs, {"VECTORS": args.vectors})
     photos = scan_photos(args.images, args.report, outputs)
     check_at_least(args.n, 1, "--n")
+    label_of = _read_labels(args, outputs)
     vectors = read_vectors(args.vectors)
     if not len(vectors):
         raise VisrecError(f"{args.vectors} holds no items")
@@ -122,21 +139,28 @@ def run(args: argparse.Namespace) -> int:
             f"{args.vectors}: {len(broken):,} item(s) whose vector holds NaN or "
             f"infinite values are left out{name_ids(broken, None)}"
         )
+    if label_of is not None:
+        unlabelled = _unlabelled_note(args, results, label_of)
+        notes += [unlabelled] if unlabelled else []
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    labels = label_of or {}
     backbone = vectors.meta.get("backbone", "unknown backbone")
     print(
         f"{len(index):,} of {len(vectors):,} items have an image ({backbone}); "
         "cosine similarity, 1 = same direction"
     )
     for res in results:
-        print(f"\nitems most like {_shown(res.query)}:")
+        named = f" ({_shown(labels[res.query])})" if res.query in labels else ""
+        print(f"\nitems most like {_shown(res.query)}{named}:")
         for rank, (iid, score) in enumerate(zip(res.ids, res.scores, strict=True), 1):
-            print(f"  {rank:>3}  {_shown(iid):<24} {score:.3f}")
+            label = f"  {_shown(labels[iid])}" if iid in labels else ""
+            print(f"  {rank:>3}  {_shown(iid):<24} {score:.3f}{label}")
         if not res.ids:  # the query is the only item with a usable image
             print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:
-        write_text_atomic(args.json, json.dumps([r.to_dict() for r in results], indent=2))
+        lists = [_labelled(r.to_dict(), label_of) for r in results]
+        write_text_atomic(args.json, json.dumps(lists, indent=2))
     if args.report:
         from visrec.report.similar import any_photo_shown, write_similar_report
 
@@ -154,13 +178,65 @@ def run(args: argparse.Namespace) -> int:
             "vectors": args.vectors,
             "backbone": str(backbone),
             "images": args.images or "",
+            "labels": f"{args.labels} ({args.label_col})" if args.labels else "",
             **run_rows(args),
         }
         write_similar_report(
-            args.report, results, photos, {k: v for k, v in info.items() if v}, notes
+            args.report, results, photos, {k: v for k, v in info.items() if v}, notes, labels
         )
     say_written(args.json, args.report)
     return 0
+
+
+def _read_labels(args: argparse.Namespace, outputs: dict[str, Any]) -> dict[str, str] | None:
+    """``--labels``: each item's label by id (None without), read before the search so
+    that a bad table stops it at once; the records the table lost are said."""
+    from visrec.commands._common import say_note
+    from visrec.commands._labels import read_label_table
+
+    if args.labels is None:
+        given = [o for o, v in (("--id-col", args.id_col), ("--label-col", args.label_col)) if v]
+        if given:
+            verb = "go" if len(given) > 1 else "goes"
+            raise VisrecError(f"{' and '.join(given)} {verb} with --labels TABLE, which is missing")
+        return None
+    missing = [o for o, v in (("--id-col", args.id_col), ("--label-col", args.label_col)) if not v]
+    if missing:
+        raise VisrecError(
+            f"--labels needs {' and '.join(missing)}: the column of {args.labels} holding the "
+            "item id, and the one to show"
+        )
+    check_outputs_distinct(outputs, {"VECTORS": args.vectors, "--labels": args.labels})
+    ids, labels, notes = read_label_table(args.labels, args.id_col, args.label_col)
+    for line in notes:
+        say_note(line)
+    return dict(zip(ids, labels, strict=True))
+
+
+def _unlabelled_note(
+    args: argparse.Namespace, results: list[Any], label_of: dict[str, str]
+) -> str | None:
+    """One note when items shown have no label in ``--labels`` (another id spelling, or
+    a table of other items); None when every one has."""
+    shown = list(dict.fromkeys(str(i) for r in results for i in (r.query, *r.ids)))
+    bare = [i for i in shown if i not in label_of]
+    if not bare:
+        return None
+    return (
+        f"{len(bare):,} of the {len(shown):,} items shown have no {args.label_col!r} in "
+        f"{args.labels}{name_ids(bare, None)}"
+    )
+
+
+def _labelled(lists: dict[str, Any], label_of: dict[str, str] | None) -> dict[str, Any]:
+    """A query's JSON with each item's ``label`` (null when the table has none), with
+    ``--labels``."""
+    if label_of is None:
+        return lists
+    for n in lists["neighbours"]:
+        n["label"] = label_of.get(n["item_id"])
+    query = lists["item_id"]  # the label next to the id it names
+    return {"item_id": query, "label": label_of.get(query), "neighbours": lists["neighbours"]}
 
 
 def _note_unreadable(results: list[Any], photos: dict[str, Path]) -> str | None:

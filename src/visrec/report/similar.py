@@ -39,20 +39,30 @@ def render_similar_report(
     photos: Mapping[str, Path] | None,
     info: Mapping[str, Any],
     notes: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> str:
     """The page: one row per query (``Neighbours``: ``query``, ``ids``, ``scores``), under
-    ``notes`` (what the command also said on stderr: short lists, unreadable photos)."""
+    ``notes`` (what the command also said on stderr: short lists, unreadable photos);
+    ``labels`` (item id -> a title or category) are shown under the ids."""
     photos = photos or {}
+    labels = labels or {}
+
+    def tile(item: str, caption: str, cls: str | None = None) -> str:
+        named = f"{labels[item]} · {caption}" if item in labels else caption
+        return photo_tile(item, photos.get(item), named, cls)
+
     rows = []
     for res in results:
-        tiles = [photo_tile(str(res.query), photos.get(str(res.query)), "query", "query")]
+        query = str(res.query)
+        tiles = [tile(query, "query", "query")]
         tiles += [
-            photo_tile(str(i), photos.get(str(i)), f"{rank}. cosine {score:.3f}")
+            tile(str(i), f"{rank}. cosine {score:.3f}")
             for rank, (i, score) in enumerate(zip(res.ids, res.scores, strict=True), 1)
         ]
         empty = "" if len(res.ids) else _note("no other item has a usable image", "skipped")
+        named = f" ({_e(labels[query])})" if query in labels else ""
         rows.append(
-            f"<h3>items most like {_e(res.query)}</h3>"
+            f"<h3>items most like {_e(res.query)}{named}</h3>"
             f'<div class="tiles">{"".join(tiles)}</div>{empty}'
         )
     how = (
@@ -94,8 +104,9 @@ def write_similar_report(
     photos: Mapping[str, Path] | None,
     info: Mapping[str, Any],
     notes: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> Path:
     """Render the page and write it to ``path`` atomically."""
     target = Path(path)
-    write_text_atomic(target, render_similar_report(results, photos, info, notes))
+    write_text_atomic(target, render_similar_report(results, photos, info, notes, labels))
     return target
