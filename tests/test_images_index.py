@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from visrec.data.images_index import find_images, load_manifest, scan_images
+from visrec.data.images_index import SUBFOLDER, find_images, load_manifest, scan_images
 from visrec.errors import VisrecError
 
 
@@ -136,13 +136,19 @@ def test_real_posters(shared_data: Path) -> None:
 
 
 def test_every_clash_is_named_at_once(tmp_path: Path) -> None:
-    for name in ("1.jpg", "1.png", "2.gif", "2.webp", "3.jpg"):
+    for name in ("1.jpg", "1.png", "1.webp", "2.gif", "2.webp", "3.jpg"):
         (tmp_path / name).write_bytes(b"x")
     with pytest.raises(VisrecError) as err:
         scan_images(tmp_path)
     assert str(err.value) == (
-        f"{tmp_path}: 2 items with two images: '1': '1.jpg' and '1.png'; '2': '2.gif' and "
-        "'2.webp'; keep one of each"
+        f"{tmp_path}: 2 items with more than one image: '1': '1.jpg', '1.png' and '1.webp'; "
+        "'2': '2.gif' and '2.webp'; keep one of each"
+    )
+    (tmp_path / "2.gif").unlink()
+    with pytest.raises(VisrecError) as err:
+        scan_images(tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path}: 3 images for item '1': '1.jpg', '1.png' and '1.webp'; keep one"
     )
 
 
@@ -183,3 +189,12 @@ def test_a_subfolder_that_cannot_be_listed_is_said_not_dropped(
     monkeypatch.setattr(os, "scandir", shut)
     with pytest.raises(PermissionError):  # the folder asked for: an error, as before
         scan_images(tmp_path, recursive=True)
+
+
+def test_a_subfolder_named_with_a_control_character_is_a_subfolder(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "bad\nsub").mkdir()
+    (tmp_path / "bad\nsub" / "b.jpg").write_bytes(b"x")
+    flat = scan_images(tmp_path)  # skipped as a subfolder, its name escaped
+    assert flat.skipped == [("'bad\\nsub'/", SUBFOLDER)]
+    assert list(scan_images(tmp_path, recursive=True).images) == ["a", "b"]  # ids are fine

@@ -587,6 +587,7 @@ def _without_timings(report: dict[str, Any]) -> dict[str, Any]:
         del m["fit_s"]
     for run in report.get("resume", {}).get("runs", []):  # the runs as recorded
         del run["row"]["fit_s"], run["row"]["score_s"]
+        run.pop("digest", None)  # of the run, its timings included
     return report
 
 
@@ -900,8 +901,84 @@ def test_a_damaged_earlier_run_is_fitted_again(tmp_path: Path) -> None:
     R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=3, progress=False,
                      earlier=out, note=notes.append)  # fmt: skip
     assert GroupOracle.seeds_seen == [1]
-    assert notes[0].startswith(f"resume: not reusing 1 run(s) of the earlier results in {out}")
-    assert notes[1] == f"resuming: 3 of 4 runs already done ({out})"
+    assert notes == [
+        f"resume: 1 run(s) of the earlier results in {out} lack a field, hold a wrong value "
+        "or were edited; they are fitted again",
+        f"resuming: 3 of 4 runs already done ({out})",
+    ]
+
+
+def test_an_earlier_run_edited_by_hand_is_fitted_again(tmp_path: Path) -> None:
+    frame, iv = checkerboard()
+    out = tmp_path / "out.json"
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3,
+                     progress=False).to_json(out)  # fmt: skip
+    data = json.loads(out.read_text())
+    hit = [r for r in data["resume"]["runs"] if r["model"] == "oracle"]
+    hit[0]["row"]["recall"] = 0.999  # a plausible figure: only the digest tells
+    out.write_text(json.dumps(data, indent=2))
+    GroupOracle.seeds_seen.clear()
+    notes: list[str] = []
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3, progress=False,
+                           earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [0]
+    assert res.runs.loc[res.runs["model"] == "oracle", "recall"].item() == 1.0
+    assert "were edited" in notes[0]
+
+
+def test_earlier_runs_the_record_holds_are_neither_counted_nor_refitted(tmp_path: Path) -> None:
+    frame, iv = checkerboard()
+    out, record = tmp_path / "out.json", tmp_path / "rec.jsonl"
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=4,
+                     progress=False).to_json(out)  # other k: stale  # fmt: skip
+    _interrupted(frame, iv, record)  # k=3, seeds 0-2: five of six runs recorded
+    GroupOracle.seeds_seen.clear()
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3, progress=False,
+                     resume=record, earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [2]
+    # out.json's runs of seeds 0 and 1 are all recorded: nothing of it is said
+    assert notes == [f"resuming: 5 of 6 runs already done ({record})"]
+
+
+def test_vectors_no_model_reads_do_not_stop_a_reuse(tmp_path: Path) -> None:
+    frame, iv = checkerboard()
+    out = tmp_path / "out.json"
+    R.run_experiment(frame, None, "warm", ["popularity"], seeds=(0,), k=3,
+                     progress=False).to_json(out)  # fmt: skip
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", ["popularity"], seeds=(0,), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert notes == [f"resuming: 1 of 1 runs already done ({out})"]
+
+
+def test_earlier_files_that_are_no_results_are_not_parsed_nor_crash(tmp_path: Path) -> None:
+    from visrec.evaluation.run_record import earlier_runs
+
+    frame, iv = checkerboard()
+    out = tmp_path / "out.json"
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3,
+                     progress=False).to_json(out)  # fmt: skip
+    assert len(earlier_runs(out)) == 2
+    data = json.loads(out.read_text())
+    other = tmp_path / "other.json"  # the same section, in a file that is no results
+    other.write_text(json.dumps({"x": 1, **data}))
+    assert earlier_runs(other) == []
+    deep = tmp_path / "deep.json"  # parses, but nests past what a recursion takes
+    n = 600
+    section = '{"fingerprint": {}, "runs": [{"x": ' + "[" * n + "]" * n + "}]}"
+    deep.write_text('{"protocol": "warm", "resume": ' + section + "}")
+    assert earlier_runs(deep) == []
+
+
+def test_to_dict_gives_copies_the_caller_may_edit() -> None:
+    frame, iv = checkerboard()
+    res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3, progress=False)
+    d = res.to_dict()
+    d["splits"]["0"]["n_test"] = -1
+    d["resume"]["runs"][0]["row"]["recall"] = -1
+    again = res.to_dict()
+    assert again["splits"]["0"]["n_test"] > 0 and again["resume"]["runs"][0]["row"]["recall"] >= 0
 
 
 def test_cli_more_seeds_into_the_same_json_fit_only_the_new_ones(

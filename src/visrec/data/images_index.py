@@ -10,7 +10,7 @@ from pathlib import Path
 
 from visrec.data.column_names import column_key
 from visrec.data.text_files import decode_text, first_text_line, sniff_sep
-from visrec.errors import VisrecError, has_control, names_text, not_utf8_hint
+from visrec.errors import VisrecError, has_control, names_text, not_utf8_hint, shown
 
 
 def _image_suffixes() -> frozenset[str]:
@@ -128,7 +128,7 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
             raise VisrecError(f"{root}: expected a folder of <item_id>.<{suffix_list()}> images")
         raise FileNotFoundError(2, "No such file or directory", str(root))
     found: dict[str, Path] = {}
-    clashes: list[str] = []
+    clashes: dict[str, list[Path]] = {}  # item -> every file of it past the first
     skipped: list[tuple[str, str]] = []
     for p in _entries(root, recursive, skipped):
         if p.name.startswith("."):
@@ -140,15 +140,16 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
             # no name a terminal can print, so the note shows its repr
             skipped.append((repr(p.name), NOT_UTF8 + not_utf8_hint()))
             continue
-        if has_control(p.name):
-            # an id no CSV line holds unquoted, and a name that cuts the listings
-            skipped.append((repr(p.name), CONTROL))
-            continue
         if p.is_dir():  # a link to a folder too (read when recursive, unless a link)
             if not recursive:
-                skipped.append((p.name + "/", SUBFOLDER))
+                skipped.append((shown(p.name) + "/", SUBFOLDER))
             elif p.is_symlink():  # it may lead back up: a loop
-                skipped.append((_shown(p, root) + "/", LINKED_FOLDER))
+                skipped.append((shown(_shown(p, root)) + "/", LINKED_FOLDER))
+            continue
+        if has_control(p.name):
+            # an id no CSV line holds unquoted, and a name that cuts the listings (a
+            # folder's name is no id: its images are read)
+            skipped.append((repr(p.name), CONTROL))
             continue
         if not p.is_file():
             reason = BROKEN_LINK if p.is_symlink() and not p.exists() else NOT_FILE
@@ -162,18 +163,31 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
             skipped.append((p.name, NO_ID))
             continue
         if item in found:  # every clash is named at once, not one per run
-            clashes.append(f"{item!r}: {_shown(found[item], root)!r} and {_shown(p, root)!r}")
+            clashes.setdefault(item, []).append(p)
             continue
         found[item] = p
     if clashes:
-        more = f"; and {len(clashes) - 20:,} more" if len(clashes) > 20 else ""
-        what = (
-            "two images for item"
-            if len(clashes) == 1
-            else f"{len(clashes):,} items with two images:"
-        )
-        raise VisrecError(f"{root}: {what} {'; '.join(clashes[:20])}{more}; keep one of each")
+        raise VisrecError(_clash_message(root, found, clashes))
     return FolderImages(dict(sorted(found.items())), skipped)
+
+
+def _clash_message(root: Path, found: dict[str, Path], clashes: dict[str, list[Path]]) -> str:
+    """``root: two images for item '12': '12.jpg' and '12.png'; keep one``, or every
+    item of several with more than one file (the first 20)."""
+
+    def files(item: str) -> str:
+        names = [repr(_shown(q, root)) for q in (found[item], *clashes[item])]
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+
+    if len(clashes) == 1:
+        item, more = next(iter(clashes.items()))
+        n = "two" if len(more) == 1 else str(len(more) + 1)
+        return f"{root}: {n} images for item {item!r}: {files(item)}; keep one"
+    listed = "; ".join(f"{item!r}: {files(item)}" for item in list(clashes)[:20])
+    rest = f"; and {len(clashes) - 20:,} more" if len(clashes) > 20 else ""
+    return (
+        f"{root}: {len(clashes):,} items with more than one image: {listed}{rest}; keep one of each"
+    )
 
 
 def _entries(root: Path, recursive: bool, skipped: list[tuple[str, str]]) -> list[Path]:
@@ -188,7 +202,7 @@ def _entries(root: Path, recursive: bool, skipped: list[tuple[str, str]]) -> lis
     def unreadable(exc: OSError) -> None:
         if exc.filename is None or Path(exc.filename) == root:
             raise exc  # the folder asked for: an error, as without --recursive
-        name = _shown(Path(exc.filename), root) + "/"
+        name = shown(_shown(Path(exc.filename), root)) + "/"
         skipped.append((name, f"{UNREADABLE_FOLDER}: {exc.strerror or exc}"))
 
     # followlinks=False: links are not entered

@@ -325,14 +325,23 @@ def made_differently(trained: Any, given: Any) -> list[str]:
     return out
 
 
+def _row_bits(block: np.ndarray) -> np.ndarray:
+    """``block``'s rows as unsigned integers of their values' bit patterns (bytes for a
+    16-byte type such as complex128 or longdouble)."""
+    block = np.ascontiguousarray(block)
+    size = block.dtype.itemsize
+    if size in (1, 2, 4, 8):
+        return block.view(f"u{size}")
+    return block.view(np.uint8).reshape(len(block), -1)
+
+
 def _row_keys(block: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    """A 64-bit key per row of ``block``: its values' bit patterns times ``coef``,
-    summed with wrap-around. Integer sums are exact in any order, so the very same
-    bytes give the very same key wherever the row sits; a float projection did not (a
-    matrix product rounds a row by its place in the block: identical rows 2e-16 apart
-    were counted as two groups)."""
-    bits = np.ascontiguousarray(block).view(f"u{block.dtype.itemsize}").astype(np.uint64)
-    out: np.ndarray = bits @ coef
+    """A 64-bit key per row of ``block``: its bit patterns (:func:`_row_bits`) times
+    ``coef``, summed with wrap-around. Integer sums are exact in any order, so the very
+    same bytes give the very same key wherever the row sits; a float projection did
+    not (a matrix product rounds a row by its place in the block: identical rows 2e-16
+    apart were counted as two groups)."""
+    out: np.ndarray = _row_bits(block).astype(np.uint64) @ coef
     return out
 
 
@@ -348,7 +357,8 @@ def duplicate_groups(vectors: np.ndarray, usable: np.ndarray) -> list[np.ndarray
     if len(rows) < 2:
         return []
     # fixed random odd multipliers (seed 0): the same keys from run to run
-    draw = np.random.default_rng(0).integers(0, 2**63, vectors.shape[1], dtype=np.uint64)
+    width = _row_bits(vectors[:1]).shape[1]
+    draw = np.random.default_rng(0).integers(0, 2**63, width, dtype=np.uint64)
     coef: np.ndarray = np.asarray(draw) | np.uint64(1)
     keys = np.empty(len(rows), dtype=np.uint64)
     block = max(1, ROW_BLOCK * 8 // max(1, vectors.shape[1]))  # ~4 MB of bits at a time

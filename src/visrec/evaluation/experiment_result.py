@@ -168,7 +168,7 @@ class ExperimentResult:
                 {str(c): _count(v) if c in COUNTS else _plain(v) for c, v in r.items()}
                 for r in self.runs.to_dict(orient="records")
             ],
-            "splits": self.info,
+            "splits": copy.deepcopy(self.info),  # the caller may edit it
             "params": {m: {n: _plain(v) for n, v in p.items()} for m, p in self.params.items()},
             # what "away from the defaults" means for this file, whatever visrec reads it
             "defaults": _defaults(self.params),

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,9 +72,14 @@ def fingerprint(
 ) -> dict[str, Any]:
     """What every run of one experiment shares; a record made under another one is
     not reused. ``batch_size`` is left out: the figures do not depend on it, nor
-    does a ``time`` split on ``test_ratio`` (each user's last interaction is held out)."""
+    does a ``time`` split on ``test_ratio`` (each user's last interaction is held out).
+    ``device`` is where a model left on ``device=None`` fits (a GPU's figures differ
+    from a CPU's in the last digits)."""
+    from visrec._device import torch_device
+
     fp = {
         "visrec": code_revision(),  # the same code, not only the same version number
+        "device": torch_device("auto"),
         "interactions": _frame_digest(frame),
         "vectors": None if item_vectors is None else _vectors_digest(item_vectors),
         "protocol": protocol,
@@ -265,8 +271,8 @@ def open_record(
     earlier complete run (:func:`earlier_runs`); its runs of ``plan`` made under ``fp``
     are reused too, and a note says when some of them cannot be.
     """
-    done = _earlier_done(earlier, fp, plan, note, metrics, what, usable)
     if path is None:
+        done = _earlier_done(earlier, fp, plan, note, metrics, what, usable, set())
         if done:
             note(f"resuming: {len(done)} of {len(plan)} {what} already done ({earlier})")
         return Resumed(done=done, plan=plan, fp=fp)
@@ -296,7 +302,9 @@ def open_record(
     if records or path.exists():  # a damaged run is of no use to any rerun: dropped
         dropped = {id(r) for r in got.damaged}
         _rewrite(path, [r for r in records if id(r) not in dropped])
-    done.update(got.done)  # the record's runs came later than the results'
+    # the record's runs came later than the results': theirs are not looked at
+    done = _earlier_done(earlier, fp, plan, note, metrics, what, usable, set(got.done))
+    done.update(got.done)
     if done:
         n_earlier = len(done) - len(got.done)
         where = {path: len(got.done), earlier: n_earlier}
@@ -315,31 +323,52 @@ def _earlier_done(
     metrics: Sequence[str],
     what: str,
     usable: Callable[[dict[str, Any]], bool] | None,
+    recorded: set[tuple[int, str]],
 ) -> dict[tuple[int, str], dict[str, Any]]:
-    """The runs of ``plan`` in the results file ``earlier`` that can be reused; a note
-    when some of them cannot (other inputs, parameters, code, or a damaged entry)."""
-    records = [r for r in earlier_runs(earlier) if (r["seed"], r["model"]) in plan]
-    got = _sorted(records, fp, plan, metrics, usable)
-    n_not = got.n_stale + len(got.damaged)
-    if n_not:
-        names = ", ".join(sorted(got.changed)) or "entries damaged"
+    """The runs of ``plan`` in the results file ``earlier`` that can be reused, those
+    of ``recorded`` (the resume record has them) aside; a note when some of them cannot
+    be (other inputs, parameters or code; or an entry edited or damaged)."""
+    open_keys = set(plan) - recorded
+    wanted = [r for r in earlier_runs(earlier) if (r["seed"], r["model"]) in open_keys]
+    got = _sorted([r for r in wanted if r["intact"]], fp, plan, metrics, usable)
+    if got.n_stale:
+        names = ", ".join(sorted(got.changed)) or "settings"
         note(
-            f"resume: not reusing {n_not} {what[:-1]}(s) of the earlier results in "
+            f"resume: not reusing {got.n_stale} {what[:-1]}(s) of the earlier results in "
             f"{earlier} ({names} changed); they are fitted again"
+        )
+    n_bad = len(got.damaged) + sum(not r["intact"] for r in wanted)
+    if n_bad:
+        note(
+            f"resume: {n_bad} {what[:-1]}(s) of the earlier results in {earlier} lack a "
+            "field, hold a wrong value or were edited; they are fitted again"
         )
     return got.done
 
 
-#: the largest results file :func:`earlier_runs` reads (a hundred thousand runs)
-_EARLIER_MAX_BYTES = 256 * 2**20
+#: the largest results file :func:`earlier_runs` reads: ten thousand runs are ~15 MB
+_EARLIER_MAX_BYTES = 64 * 2**20
+
+#: how a results JSON of visrec begins (``ExperimentResult``: "protocol" first,
+#: ``RatingEvalResult``: "n_train"): another file is not parsed at all
+_RESULTS_HEAD = re.compile(rb'\A\s*\{\s*"(protocol|n_train)"\s*:')
 
 
 def results_section(resumed: Resumed) -> dict[str, Any]:
     """The ``"resume"`` section of a results JSON: the fingerprint and every run of
     ``resumed.kept`` as a record holds it, for :func:`earlier_runs` to read back. A
     NaN (an AUC no user defines) is written as the string "NaN": the file is strict
-    JSON, which has no NaN."""
-    return {"fingerprint": resumed.fp, "runs": _json_safe(list(resumed.kept))}
+    JSON, which has no NaN. Each run carries a digest of itself and the fingerprint:
+    one edited by hand (a figure changed) is fitted again, not reused as it reads."""
+    runs = _json_safe(list(resumed.kept))
+    for run in runs:
+        run["digest"] = _run_digest(resumed.fp, run)
+    return {"fingerprint": resumed.fp, "runs": runs}
+
+
+def _run_digest(fp: Any, run: dict[str, Any]) -> str:
+    body = {n: v for n, v in run.items() if n != "digest"}
+    return _digest(json.dumps([fp, body], sort_keys=True, default=repr).encode())
 
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -367,22 +396,31 @@ def _from_json_safe(v: Any) -> Any:
 
 def earlier_runs(path: Path | None) -> list[dict[str, Any]]:
     """The runs in the ``"resume"`` section of the results JSON at ``path``, as records
-    (each with the section's fingerprint); empty when there is none: no file, another
-    file (it is about to be replaced, so it is not refused), or results written by a
-    visrec that did not keep the section."""
+    (each with the section's fingerprint, and ``intact``: whether its digest still
+    matches); empty when there is none: no file, another file (it is about to be
+    replaced, so it is not refused: one that does not begin as visrec's results is not
+    even parsed), or results written by a visrec that did not keep the section."""
     if path is None:
         return []
     try:
-        if path.stat().st_size > _EARLIER_MAX_BYTES or not path.is_file():
+        if not path.is_file() or path.stat().st_size > _EARLIER_MAX_BYTES:
             return []
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
+        with open(path, "rb") as fh:
+            if not _RESULTS_HEAD.match(fh.read(4096)):
+                return []
+            fh.seek(0)
+            data = json.loads(fh.read())
+        section = data.get("resume") if isinstance(data, dict) else None
+        if not isinstance(section, dict) or not isinstance(section.get("runs"), list):
+            return []
+        fp = section.get("fingerprint")
+        recs = [
+            {**_from_json_safe(r), "fp": fp, "intact": r.get("digest") == _run_digest(fp, r)}
+            for r in section["runs"]
+            if isinstance(r, dict)
+        ]
+    except (OSError, ValueError, RecursionError):  # nested past Python's limit too
         return []
-    section = data.get("resume") if isinstance(data, dict) else None
-    if not isinstance(section, dict) or not isinstance(section.get("runs"), list):
-        return []
-    fp = section.get("fingerprint")
-    recs = [{**_from_json_safe(r), "fp": fp} for r in section["runs"] if isinstance(r, dict)]
     return [r for r in recs if _is_record(r)]
 
 

@@ -217,11 +217,11 @@ def run_experiment(
         used[name] = {n: v for n, v in defaults.items() if n != "random_state"}
     frame = _as_frame(data)
     excluded = _excluded_pairs(exclude, frame, protocol)
-    if item_vectors is not None and (
-        # cold-items also reads has_image: which items may be held out
-        protocol == "cold-items"
-        or any(c.uses_vectors or c.scores_new_items for c in classes.values())
-    ):
+    # cold-items also reads has_image: which items may be held out
+    reads_vectors = protocol == "cold-items" or any(
+        c.uses_vectors or c.scores_new_items for c in classes.values()
+    )
+    if item_vectors is not None and reads_vectors:
         check_item_vectors(frame, item_vectors, source=vectors_source)
     setup = _Setup(
         frame=frame,
@@ -237,6 +237,7 @@ def run_experiment(
         log=log,
         note=note,
         say=note or log or (lambda _msg: None),
+        reads_vectors=reads_vectors,
     )
     resumed = _open_record(resume, setup, earlier)
     try:
@@ -275,6 +276,8 @@ class _Setup:
     note: Callable[[str], None] | None
     #: where the resume notes and the seeds left out go: ``note``, else ``log``
     say: Callable[[str], None]
+    #: whether a model or the protocol reads ``item_vectors`` (else they change no figure)
+    reads_vectors: bool = True
 
 
 def _open_record(
@@ -287,9 +290,11 @@ def _open_record(
     record = None if resume is None else Path(resume)
     if record is not None:
         check_side_file(record, "its resume record")  # a pipe there: read for ever
+    # vectors no model reads (popularity, bpr on warm) change no figure: not in it
     fp = run_record.fingerprint(
-        setup.frame, setup.item_vectors, setup.protocol, setup.k, setup.test_ratio, setup.excluded
-    )
+        setup.frame, setup.item_vectors if setup.reads_vectors else None, setup.protocol,
+        setup.k, setup.test_ratio, setup.excluded,
+    )  # fmt: skip
     plan = {
         (seed, name): run_record.json_params(_make(name, params, seed).get_params())
         for seed in setup.seeds
