@@ -424,3 +424,14 @@ def test_ari_gets_a_permutation_p() -> None:
     # none on a dozen items: shuffles reach it often
     small = ari_permutation_p(rng.integers(0, 3, 12), rng.integers(0, 3, 12).astype(str))
     assert small > 0.05
+
+
+def test_a_label_with_a_control_character_is_printed_escaped() -> None:
+    from visrec.analysis.cluster import cluster_vs_labels
+
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(20, 4)).astype(np.float32)
+    labels = ["esc\x1b[31mred"] * 10 + ["bell\x07"] * 10
+    text = cluster_vs_labels(vecs, labels, k=2).format()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "'esc\\x1b[31mred'" in text and "'bell\\x07'" in text

@@ -667,3 +667,22 @@ def test_gzip_is_read_whatever_the_case_of_its_suffix(tmp_path: Path) -> None:
     for name in ("r.csv.GZ", "r2.csv.Gz", "plain.csv"):
         (tmp_path / name).write_bytes(gzip.compress(body))
         assert load_interactions(tmp_path / name).frame["item_id"].tolist() == ["a", "b"]
+
+
+def test_a_label_column_read_for_labels_leaves_empty_labels_out_with_a_note(
+    tmp_path: Path,
+) -> None:
+    from visrec.commands._labels import read_label_table
+
+    flags = ["0"] * 19
+    f1 = flags.copy()
+    f1[3] = "1"
+    text = (
+        "1|Toy Story (1995)|01-Jan-1995||http://x|" + "|".join(f1) + "\n"
+        "2|No genre (1996)|01-Jan-1996||http://y|" + "|".join(flags) + "\n"
+    )
+    f = tmp_path / "u.item"
+    f.write_bytes(text.encode("latin-1"))
+    ids, labels, notes = read_label_table(str(f), "item_id", "genres")  # "" for item 2
+    assert list(ids) == ["1"] and list(labels) == ["Animation"]
+    assert notes == [f"{f}: 1 item(s) with an empty 'genres' left out (e.g. '2')"]

@@ -198,3 +198,16 @@ def test_a_subfolder_named_with_a_control_character_is_a_subfolder(tmp_path: Pat
     flat = scan_images(tmp_path)  # skipped as a subfolder, its name escaped
     assert flat.skipped == [("'bad\\nsub'/", SUBFOLDER)]
     assert list(scan_images(tmp_path, recursive=True).images) == ["a", "b"]  # ids are fine
+
+
+def test_a_subfolder_named_in_bytes_that_are_no_utf8_is_a_subfolder(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    sub = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
+    os.mkdir(sub)
+    with open(os.path.join(sub, b"b.jpg"), "wb") as fh:
+        fh.write(b"x")
+    flat = scan_images(tmp_path)  # the subfolder advice, not "rename it"
+    assert flat.skipped == [("'caf\\udce9'/", SUBFOLDER)]
+    assert list(scan_images(tmp_path, recursive=True).images) == ["a", "b"]

@@ -1004,3 +1004,59 @@ def test_cli_more_seeds_into_the_same_json_fit_only_the_new_ones(
     assert main([*argv, "--seeds", "3", "--no-resume"]) == 0  # starts over
     assert GroupOracle.seeds_seen == [0, 1, 2]
     assert "resuming" not in capsys.readouterr().err
+
+
+def test_a_run_is_refitted_only_for_what_it_depends_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import visrec._device
+
+    frame, iv = checkerboard()
+    out = tmp_path / "out.json"
+    models = ["oracle", ("bpr", {"epochs": 1, "factors": 2, "reg": 0.01})]
+    first = R.run_experiment(frame, iv, "warm", models, seeds=(0,), k=3, progress=False)
+    assert first.resume is not None and first.resume["fingerprint"]["device"] == "cpu"
+    first.to_json(out)
+    # other vectors: the oracle reads them, popularity and BPR do not
+    other = ItemVectors(iv.ids, iv.vectors[::-1].copy(), iv.has_image, iv.meta)
+    notes: list[str] = []
+    GroupOracle.seeds_seen.clear()
+    R.run_experiment(frame, other, "warm", models, seeds=(0,), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [0]
+    assert notes == [
+        f"resume: not reusing 1 run(s) of the earlier results in {out} (vectors changed); "
+        "they are fitted again",
+        f"resuming: 2 of 3 runs already done ({out})",
+    ]
+    # a GPU where the results were made on a CPU: BPR (device=None) is fitted again
+    monkeypatch.setattr(visrec._device, "torch_device", lambda device="auto": "cuda")
+    monkeypatch.setattr(
+        "visrec.models.bpr.BPR._fit",
+        lambda self, *a, **kw: (_ for _ in ()).throw(RuntimeError("refit bpr")),
+    )
+    with pytest.raises(RuntimeError, match="refit bpr"):
+        R.run_experiment(frame, iv, "warm", models, seeds=(0,), k=3, progress=False, earlier=out)
+    popular = R.run_experiment(frame, iv, "warm", ["popularity"], seeds=(0,), k=3,
+                               progress=False, earlier=out, note=notes.append)  # fmt: skip
+    assert popular.resume is not None and "device" not in popular.resume["fingerprint"]
+    assert notes[-1] == f"resuming: 1 of 1 runs already done ({out})"
+
+
+def test_results_of_an_older_visrec_are_stale_not_edited(tmp_path: Path) -> None:
+    frame, iv = checkerboard()
+    out = tmp_path / "out.json"
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3,
+                     progress=False).to_json(out)  # fmt: skip
+    data = json.loads(out.read_text())
+    data["resume"]["fingerprint"]["visrec"] = "0.0.9"
+    for run in data["resume"]["runs"]:
+        del run["digest"]  # older results had none
+    out.write_text(json.dumps(data, indent=2))
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert notes == [
+        f"resume: not reusing 2 run(s) of the earlier results in {out} (visrec changed); "
+        "they are fitted again"
+    ]

@@ -274,3 +274,22 @@ def test_cli_labels_options_are_checked_before_the_search(
     assert main(["similar", str(tmp_path / "v.parquet"), "a", *flags]) == 2
     got = capsys.readouterr()
     assert message in got.err and got.out == ""
+
+
+def test_cli_labels_say_ids_spelt_otherwise_and_keep_unicode_spaces(
+    vectors: ItemVectors, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vpath = tmp_path / "v.parquet"
+    write_vectors(vpath, vectors)
+    table = tmp_path / "items.csv"
+    # f's title holds a no-break space (text, not escaped); b is 'B' in the table
+    table.write_text("sku,title\na,Red shirt\nB,Red dress\nf,Big\u00a0red\nc,\n")
+    argv = ["similar", str(vpath), "a", "--n", "2", "--labels", str(table), "--id-col", "sku",
+            "--label-col", "title"]  # fmt: skip
+    assert main(argv) == 0
+    got = capsys.readouterr()
+    assert "    1  f                        1.000  Big\u00a0red" in got.out.splitlines()
+    assert (
+        f"note: 1 of the 3 items shown have no 'title' in {table} ('b'); 1 of them are in "
+        "it spelt otherwise ('b' as 'B'): ids are compared as written"
+    ) in got.err

@@ -121,8 +121,12 @@ class ClusterResult:
 
     def format(self) -> str:
         """Human-readable table and scores."""
+        from visrec.errors import shown
+
         tab = self.table.copy()
         tab.index = [f"cluster {c}" for c in tab.index]
+        # a label's escape sequence or line break would reach the terminal as it is
+        tab.columns = [shown(str(c)) for c in tab.columns]
         tab["total"] = tab.sum(axis=1)
         lines = [
             f"K-means with k={self.k} on {self.n:,} items",

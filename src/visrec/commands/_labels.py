@@ -36,4 +36,15 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
             f"{path}: column {label_col!r} holds lists or arrays (item {first!r}), not "
             "category labels; give a column of text labels"
         )
-    return frame[ITEM].astype(str), cells.astype(str).str.strip(), notes
+    ids, labels = frame[ITEM].astype(str), cells.astype(str).str.strip()
+    # the loader checks the column it was asked for; u.item's "genres" (all flags) can
+    # still be empty where its "genre" says "unknown"
+    empty = (labels == "") | cells.isna()
+    if empty.any():
+        n = int(empty.sum())
+        notes.append(
+            f"{path}: {n:,} item(s) with an empty {label_col!r} left out (e.g. "
+            f"{ids[empty].iloc[0]!r})"
+        )
+        ids, labels = ids[~empty], labels[~empty]
+    return ids, labels, notes

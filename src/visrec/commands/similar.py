@@ -22,7 +22,7 @@ from visrec.commands._common import (
     take_vectors_arg,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, shown
 
 EPILOG = """\
 examples:
@@ -151,10 +151,11 @@ def run(args: argparse.Namespace) -> int:
         "cosine similarity, 1 = same direction"
     )
     for res in results:
-        named = f" ({_shown(labels[res.query])})" if res.query in labels else ""
+        # a label's no-break space is text; only control characters are escaped
+        named = f" ({shown(labels[res.query])})" if res.query in labels else ""
         print(f"\nitems most like {_shown(res.query)}{named}:")
         for rank, (iid, score) in enumerate(zip(res.ids, res.scores, strict=True), 1):
-            label = f"  {_shown(labels[iid])}" if iid in labels else ""
+            label = f"  {shown(labels[iid])}" if iid in labels else ""
             print(f"  {rank:>3}  {_shown(iid):<24} {score:.3f}{label}")
         if not res.ids:  # the query is the only item with a usable image
             print("  (none: no other item in the file has a usable image to compare with)")
@@ -218,13 +219,22 @@ def _unlabelled_note(
 ) -> str | None:
     """One note when items shown have no label in ``--labels`` (another id spelling, or
     a table of other items); None when every one has."""
-    shown = list(dict.fromkeys(str(i) for r in results for i in (r.query, *r.ids)))
-    bare = [i for i in shown if i not in label_of]
+    from visrec.data.id_spelling import examples, respelt
+
+    listed = list(dict.fromkeys(str(i) for r in results for i in (r.query, *r.ids)))
+    bare = [i for i in listed if i not in label_of]
     if not bare:
         return None
+    pairs = respelt(bare, list(label_of))  # '10001' here, '0010001' in the table
+    again = (
+        f"; {len(pairs):,} of them are in it spelt otherwise ({examples(pairs)}): ids are "
+        "compared as written"
+        if pairs
+        else ""
+    )
     return (
-        f"{len(bare):,} of the {len(shown):,} items shown have no {args.label_col!r} in "
-        f"{args.labels}{name_ids(bare, None)}"
+        f"{len(bare):,} of the {len(listed):,} items shown have no {args.label_col!r} in "
+        f"{args.labels}{name_ids(bare, None)}{again}"
     )
 
 

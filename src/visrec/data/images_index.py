@@ -133,18 +133,19 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
     for p in _entries(root, recursive, skipped):
         if p.name.startswith("."):
             continue
+        if p.is_dir():  # a link to a folder too (read when recursive, unless a link)
+            # a folder's name is no id: only shown, escaped (its images are read)
+            if not recursive:
+                skipped.append((_printable(p.name) + "/", SUBFOLDER))
+            elif p.is_symlink():  # it may lead back up: a loop
+                skipped.append((_printable(_shown(p, root)) + "/", LINKED_FOLDER))
+            continue
         try:
             p.name.encode("utf-8")
         except UnicodeEncodeError:
             # undecodable bytes (os.fsdecode's surrogates): no id a table can hold, and
             # no name a terminal can print, so the note shows its repr
             skipped.append((repr(p.name), NOT_UTF8 + not_utf8_hint()))
-            continue
-        if p.is_dir():  # a link to a folder too (read when recursive, unless a link)
-            if not recursive:
-                skipped.append((shown(p.name) + "/", SUBFOLDER))
-            elif p.is_symlink():  # it may lead back up: a loop
-                skipped.append((shown(_shown(p, root)) + "/", LINKED_FOLDER))
             continue
         if has_control(p.name):
             # an id no CSV line holds unquoted, and a name that cuts the listings (a
@@ -202,7 +203,7 @@ def _entries(root: Path, recursive: bool, skipped: list[tuple[str, str]]) -> lis
     def unreadable(exc: OSError) -> None:
         if exc.filename is None or Path(exc.filename) == root:
             raise exc  # the folder asked for: an error, as without --recursive
-        name = shown(_shown(Path(exc.filename), root)) + "/"
+        name = _printable(_shown(Path(exc.filename), root)) + "/"
         skipped.append((name, f"{UNREADABLE_FOLDER}: {exc.strerror or exc}"))
 
     # followlinks=False: links are not entered
@@ -213,6 +214,16 @@ def _entries(root: Path, recursive: bool, skipped: list[tuple[str, str]]) -> lis
         # files, and the links to folders (listed, and skipped with the reason)
         out += sorted([base / f for f in files] + [base / d for d in links])
     return out
+
+
+def _printable(name: str) -> str:
+    """A name as a note prints it: its ``repr`` when it holds a control character or
+    bytes that are not UTF-8 (a terminal can print neither), else as it is."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return repr(name)
+    return shown(name)
 
 
 def _shown(p: Path, root: Path) -> str:

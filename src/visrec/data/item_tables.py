@@ -194,10 +194,17 @@ def _load_meta_items(p: Path, id_col: str) -> LoadResult:
     from visrec.data.amazon import is_meta_file, load_amazon_meta
 
     if not is_meta_file(p):
+        from visrec.data.tables import is_review_file
+
         # a review file repeats each asin once per review: not one row per item
+        what = (
+            "an Amazon review file, not an item table"
+            if is_review_file(p)
+            else "not an item table (a JSON file is read only as Amazon metadata)"
+        )
         raise VisrecError(
-            f"{p}: an Amazon review file, not an item table; give the category's "
-            "meta_<Category>.json[.gz] or a CSV such as 'asin,category'"
+            f"{p}: {what}; give the category's meta_<Category>.json[.gz] or a CSV such as "
+            "'asin,category'"
         )
     if id_col not in ("asin", "parent_asin", ITEM):  # parent_asin: the 2023 release's
         raise VisrecError(

@@ -351,7 +351,9 @@ def duplicate_groups(vectors: np.ndarray, usable: np.ndarray) -> list[np.ndarray
 
     Rows are grouped by an exact key of their bytes (a block at a time: no copy of the
     matrix) and each group is then checked value by value, so a key tie between
-    different vectors never joins them. Bytes, not values: 0.0 and -0.0 differ.
+    different vectors never joins them. Bytes, not values: 0.0 and -0.0 differ (and
+    the unused bytes of an extended-precision ``longdouble`` are compared too: not
+    supported; ``ItemVectors`` holds float32).
     """
     rows = np.flatnonzero(usable)
     if len(rows) < 2:

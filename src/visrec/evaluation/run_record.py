@@ -20,7 +20,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,17 +69,17 @@ def fingerprint(
     k: int,
     test_ratio: float,
     exclude: pd.DataFrame | None = None,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """What every run of one experiment shares; a record made under another one is
-    not reused. ``batch_size`` is left out: the figures do not depend on it, nor
-    does a ``time`` split on ``test_ratio`` (each user's last interaction is held out).
-    ``device`` is where a model left on ``device=None`` fits (a GPU's figures differ
-    from a CPU's in the last digits)."""
-    from visrec._device import torch_device
-
+    not reused (:func:`open_record`'s ``ignored`` names what some runs do not depend
+    on). ``batch_size`` is left out: the figures do not depend on it, nor does a
+    ``time`` split on ``test_ratio`` (each user's last interaction is held out).
+    ``device``: where a model left on its default device fits (a GPU's figures differ
+    from a CPU's in the last digits); None, when no model is, leaves it out."""
     fp = {
         "visrec": code_revision(),  # the same code, not only the same version number
-        "device": torch_device("auto"),
+        **({} if device is None else {"device": device}),
         "interactions": _frame_digest(frame),
         "vectors": None if item_vectors is None else _vectors_digest(item_vectors),
         "protocol": protocol,
@@ -250,6 +250,7 @@ def open_record(
     what: str = "runs",
     usable: Callable[[dict[str, Any]], bool] | None = None,
     earlier: Path | None = None,
+    ignored: Mapping[tuple[int, str], Collection[str]] | None = None,
 ) -> Resumed:
     """The recorded runs of ``plan`` (``(seed, model) -> params``) made under ``fp``,
     each with every one of ``metrics`` (a run recorded before a metric was added would
@@ -269,10 +270,14 @@ def open_record(
 
     ``path`` None: no record (nothing is recorded). ``earlier``: the results JSON of an
     earlier complete run (:func:`earlier_runs`); its runs of ``plan`` made under ``fp``
-    are reused too, and a note says when some of them cannot be.
+    are reused too, and a note says when some of them cannot be. ``ignored``: the
+    entries of ``fp`` a run of ``plan`` does not depend on (the vectors, for a model
+    that reads none; the device, for one that does not fit on torch's default), so that
+    adding a picture model does not refit BPR.
     """
+    check = _Check(fp, plan, metrics, usable, ignored or {})
     if path is None:
-        done = _earlier_done(earlier, fp, plan, note, metrics, what, usable, set())
+        done = _earlier_done(earlier, check, note, what, set())
         if done:
             note(f"resuming: {len(done)} of {len(plan)} {what} already done ({earlier})")
         return Resumed(done=done, plan=plan, fp=fp)
@@ -285,7 +290,7 @@ def open_record(
         raise os_error(
             f"cannot make the folder of the resume record {path}: {exc.strerror or exc}", exc
         ) from exc
-    got = _sorted(records, fp, plan, metrics, usable)
+    got = _sorted(records, check)
     if got.n_stale:
         names = ", ".join(sorted(got.changed)) or "settings"
         note(
@@ -303,7 +308,7 @@ def open_record(
         dropped = {id(r) for r in got.damaged}
         _rewrite(path, [r for r in records if id(r) not in dropped])
     # the record's runs came later than the results': theirs are not looked at
-    done = _earlier_done(earlier, fp, plan, note, metrics, what, usable, set(got.done))
+    done = _earlier_done(earlier, check, note, what, set(got.done))
     done.update(got.done)
     if done:
         n_earlier = len(done) - len(got.done)
@@ -317,27 +322,28 @@ def open_record(
 
 def _earlier_done(
     earlier: Path | None,
-    fp: dict[str, Any],
-    plan: dict[tuple[int, str], dict[str, Any]],
+    check: _Check,
     note: Callable[[str], None],
-    metrics: Sequence[str],
     what: str,
-    usable: Callable[[dict[str, Any]], bool] | None,
     recorded: set[tuple[int, str]],
 ) -> dict[tuple[int, str], dict[str, Any]]:
-    """The runs of ``plan`` in the results file ``earlier`` that can be reused, those
-    of ``recorded`` (the resume record has them) aside; a note when some of them cannot
-    be (other inputs, parameters or code; or an entry edited or damaged)."""
-    open_keys = set(plan) - recorded
+    """The runs of ``check.plan`` in the results file ``earlier`` that can be reused,
+    those of ``recorded`` (the resume record has them) aside; a note when some of them
+    cannot be (other inputs, parameters or code; or an entry edited or damaged). A run
+    without a digest (results of a visrec before it) is stale by its code anyway."""
+    open_keys = set(check.plan) - recorded
     wanted = [r for r in earlier_runs(earlier) if (r["seed"], r["model"]) in open_keys]
-    got = _sorted([r for r in wanted if r["intact"]], fp, plan, metrics, usable)
+    got = _sorted(wanted, check)
+    edited = [key for key, r in got.done.items() if not r["intact"]]
+    for key in edited:
+        got.damaged.append(got.done.pop(key))
     if got.n_stale:
         names = ", ".join(sorted(got.changed)) or "settings"
         note(
             f"resume: not reusing {got.n_stale} {what[:-1]}(s) of the earlier results in "
             f"{earlier} ({names} changed); they are fitted again"
         )
-    n_bad = len(got.damaged) + sum(not r["intact"] for r in wanted)
+    n_bad = len(got.damaged)
     if n_bad:
         note(
             f"resume: {n_bad} {what[:-1]}(s) of the earlier results in {earlier} lack a "
@@ -435,18 +441,27 @@ class _Sorted:
     changed: set[str] = field(default_factory=set)
 
 
-def _sorted(
-    records: list[dict[str, Any]],
-    fp: dict[str, Any],
-    plan: dict[tuple[int, str], dict[str, Any]],
-    metrics: Sequence[str],
-    usable: Callable[[dict[str, Any]], bool] | None,
-) -> _Sorted:
+@dataclass(frozen=True)
+class _Check:
+    """What a recorded run must match to be reused (the arguments of :func:`open_record`)."""
+
+    fp: dict[str, Any]
+    plan: dict[tuple[int, str], dict[str, Any]]
+    metrics: Sequence[str]
+    usable: Callable[[dict[str, Any]], bool] | None
+    ignored: Mapping[tuple[int, str], Collection[str]]
+
+
+def _sorted(records: list[dict[str, Any]], check: _Check) -> _Sorted:
     """``records`` sorted as :func:`open_record` uses them."""
     got = _Sorted()
+    plan, metrics, usable = check.plan, check.metrics, check.usable
     for rec in records:
         key = (rec["seed"], rec["model"])
         old = _as_compared(rec["fp"]) if isinstance(rec["fp"], dict) else {}
+        skip = check.ignored.get(key, ())
+        fp = {n: v for n, v in check.fp.items() if n not in skip}
+        old = {n: v for n, v in old.items() if n not in skip}
         if old != fp:
             got.n_stale += 1
             # between time and another protocol, the ratio is not what changed

@@ -237,7 +237,6 @@ def run_experiment(
         log=log,
         note=note,
         say=note or log or (lambda _msg: None),
-        reads_vectors=reads_vectors,
     )
     resumed = _open_record(resume, setup, earlier)
     try:
@@ -276,8 +275,6 @@ class _Setup:
     note: Callable[[str], None] | None
     #: where the resume notes and the seeds left out go: ``note``, else ``log``
     say: Callable[[str], None]
-    #: whether a model or the protocol reads ``item_vectors`` (else they change no figure)
-    reads_vectors: bool = True
 
 
 def _open_record(
@@ -290,19 +287,31 @@ def _open_record(
     record = None if resume is None else Path(resume)
     if record is not None:
         check_side_file(record, "its resume record")  # a pipe there: read for ever
-    # vectors no model reads (popularity, bpr on warm) change no figure: not in it
+    plan: dict[tuple[int, str], dict[str, Any]] = {}
+    ignored: dict[tuple[int, str], set[str]] = {}
+    for seed in setup.seeds:
+        for name, params in setup.specs:
+            model = _make(name, params, seed)
+            plan[(seed, name)] = run_record.json_params(model.get_params())
+            # what this run does not depend on: a popularity or BPR run stays reusable
+            # when a picture model joins (or leaves) the experiment
+            ignored[(seed, name)] = set()
+            if not (setup.protocol == "cold-items" or model.uses_vectors or model.scores_new_items):
+                ignored[(seed, name)].add("vectors")
+            if plan[(seed, name)].get("device", "cpu") not in (None, "auto"):
+                ignored[(seed, name)].add("device")  # no torch, or a device set
+    device = None
+    if any("device" not in skip for skip in ignored.values()):
+        from visrec._device import torch_device
+
+        device = torch_device("auto")
     fp = run_record.fingerprint(
-        setup.frame, setup.item_vectors if setup.reads_vectors else None, setup.protocol,
-        setup.k, setup.test_ratio, setup.excluded,
+        setup.frame, setup.item_vectors, setup.protocol, setup.k, setup.test_ratio,
+        setup.excluded, device=device,
     )  # fmt: skip
-    plan = {
-        (seed, name): run_record.json_params(_make(name, params, seed).get_params())
-        for seed in setup.seeds
-        for name, params in setup.specs
-    }
     return run_record.open_record(
         record, fp, plan, setup.say, METRICS, usable=_usable,
-        earlier=None if earlier is None else Path(earlier),
+        earlier=None if earlier is None else Path(earlier), ignored=ignored,
     )  # fmt: skip
 
 
