@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -59,7 +61,21 @@ def bar_case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     return BarCase(flags, bar, tty, monkeypatch)
 
 
-#: VISREC_CACHE as the run began: a user's (or CI's) setting, where tests must not write
+# A command run as a subprocess (`python -m visrec ...`) sees none of the in-process
+# redirects below: without a VISREC_CACHE of the user's, the session gets one of its
+# own (removed at its end), so that no test writes to the user's ~/.cache/visrec
+_SESSION_CACHE = None
+if not os.environ.get("VISREC_CACHE"):
+    _SESSION_CACHE = tempfile.mkdtemp(prefix="visrec-test-cache-")
+    os.environ["VISREC_CACHE"] = _SESSION_CACHE
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _SESSION_CACHE is not None:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+
+
+#: VISREC_CACHE as the run began: a user's (or CI's) setting, or the session's own
 _USERS_CACHE = os.environ.get("VISREC_CACHE")
 _USERS_XDG_CACHE = os.environ.get("XDG_CACHE_HOME")
 

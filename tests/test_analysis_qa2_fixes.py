@@ -190,7 +190,16 @@ def test_demo_results_json_says_how_it_was_made_as_the_json_copy_does(
 ) -> None:
     folder = _shop(tmp_path / "shop", {"A": 12, "B": 12})
     copy = tmp_path / "copy.json"
-    argv = ["demo", "--data", str(folder), "--out", str(tmp_path / "o"), "--quiet"]
+    argv = [
+        "demo",
+        "--data",
+        str(folder),
+        "--out",
+        str(tmp_path / "o"),
+        "--quiet",
+        "--report",
+        str(tmp_path / "r.html"),
+    ]  # not report/index.html in the cwd
     assert main([*argv, "--json", str(copy)]) == 0
     results = json.loads((tmp_path / "o" / "results.json").read_text())
     assert results["run"]["command"].startswith("visrec demo --data ")

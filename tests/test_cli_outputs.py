@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -278,7 +279,8 @@ def test_save_model_folder_names_the_parked_model_when_it_cannot_restore(
     monkeypatch.setattr(train_cmd.os, "replace", only_first_move)
     with pytest.raises(VisrecError, match="the previous model is in") as err:
         train_cmd.save_model_folder(model, out, {"run": 2})
-    parked = Path(str(err.value).rsplit(" ", 1)[-1])
+    # the message ends with the parked folder's path (which may hold a space)
+    parked = Path(re.sub(r"^.*the previous model is in ", "", str(err.value)))
     assert json.loads((parked / "train.json").read_text())["run"] == 1
 
 

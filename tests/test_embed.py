@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -602,7 +603,8 @@ def test_cli_embed_manifest_and_errors(tmp_path: Path, capsys: Any) -> None:
     assert cli_main(["embed", str(manifest), "-o", str(out)]) == 2
     assert capsys.readouterr().err == (
         f"error: {manifest}: a file, not a folder of images; a manifest (item_id,path) is "
-        f"given with --manifest: visrec embed --manifest {manifest} -o {out} ...\n"
+        f"given with --manifest: visrec embed --manifest {shlex.quote(str(manifest))} -o "
+        f"{shlex.quote(str(out))} ...\n"
     )
     assert cli_main(["embed", str(tmp_path / "missing"), "-o", str(out)]) == 2
     assert cli_main(["embed", str(folder), "-o", str(tmp_path), "--engine", "torch"]) == 2

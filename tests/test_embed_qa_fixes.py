@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -349,7 +350,7 @@ def test_a_fetch_cache_given_as_a_folder_points_to_its_manifest(
     assert capsys.readouterr().err == (
         f"error: {cache} is a visrec fetch cache: its files are named by the hash of their "
         f"URL (3 of 3), not by item id; embed its manifest instead: visrec embed --manifest "
-        f"{cache / 'manifest.csv'} -o {out}\n"
+        f"{shlex.quote(str(cache / 'manifest.csv'))} -o {shlex.quote(str(out))}\n"
     )
     # a folder of images named by item id that keeps a manifest.csv is embedded as is
     named = _folder(tmp_path / "named", ["a", "b"])

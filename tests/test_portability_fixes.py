@@ -91,7 +91,7 @@ def test_an_id_stdout_cannot_encode_is_escaped_not_a_traceback(
     weird.write_text("user_id,item_id\nu1,i1\n")
     assert main(["data", "summary", str(weird)]) == 0
     stdout.flush()
-    assert os.fsencode(str(weird)) in raw.getvalue()
+    assert b"r\xff.csv" in raw.getvalue()  # (a TMPDIR's own accent goes out as latin-1)
 
 
 def test_csv_rows_end_in_a_newline_whatever_os_linesep_is(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import shlex
 import types
 from pathlib import Path
 from typing import Any
@@ -211,8 +212,9 @@ def test_cli_ctrl_c_then_the_same_command_gives_the_uninterrupted_json(
     assert len(fits) == 2  # the second seed only
     assert f"resuming: 1 of 2 seeds already done ({record})\n" in capsys.readouterr().err
     got, want = json.loads(out.read_text()), json.loads(ref.read_text())
-    assert got.pop("run")["command"].endswith(f"--json {out}")  # the time, and the name
-    assert want.pop("run")["command"].endswith(f"--json {ref}")
+    # the time, and the name (quoted as a shell needs it: a TMPDIR may hold a space)
+    assert got.pop("run")["command"].endswith(f"--json {shlex.quote(str(out))}")
+    assert want.pop("run")["command"].endswith(f"--json {shlex.quote(str(ref))}")
     assert got == want
     # the record and the lock are gone
     assert sorted(p.name for p in tmp_path.iterdir()) == [

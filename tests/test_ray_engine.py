@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -49,15 +51,22 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory):
     # Workers inherit the environment at start-up: share one ONNX export cache.
     mp = pytest.MonkeyPatch()
     mp.setenv("VISREC_CACHE", str(tmp_path_factory.mktemp("visrec-cache")))
+    mp.setenv("HOME", str(tmp_path_factory.mktemp("home")))  # Ray's ~/.ray/auth_token
     if ray.is_initialized():
         ray.shutdown()
     kept = _ProcessState()  # ray.init's SIGTERM handler and variables must not outlive it
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    kept.note_environment()
-    yield ray
-    ray.shutdown()
-    kept.put_back()
-    mp.undo()
+    # Ray's sessions and sockets in a short ASCII folder of their own, removed after: a
+    # TMPDIR with a space or an accent failed ray.init, and /tmp/ray kept every session
+    temp = tempfile.mkdtemp(prefix="visrec-ray-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    try:  # a failed ray.init too puts back what it changed (and stops what it started)
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", _temp_dir=temp)
+        kept.note_environment()
+        yield ray
+    finally:
+        ray.shutdown()
+        kept.put_back()
+        mp.undo()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.mark.slow

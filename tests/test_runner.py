@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -620,7 +621,7 @@ def test_cli_evaluate_resumes_after_an_interruption(
     assert captured.out.splitlines()[:-2] == table
     assert not record.exists()
     got, want = json.loads(out.read_text()), json.loads(whole.read_text())
-    assert got["run"]["command"].endswith(f"--json {out} --quiet")
+    assert got["run"]["command"].endswith(f"--json {shlex.quote(str(out))} --quiet")
     assert _without_timings(got) == _without_timings(want)
 
 
