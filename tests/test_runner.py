@@ -807,6 +807,17 @@ def test_evaluate_model_returns_every_metric_the_runner_lists() -> None:
 
 
 # ------------------------------------------------- more seeds after a complete run
+def _earlier_results(
+    tmp_path: Path, seeds: tuple[int, ...] = (0, 1)
+) -> tuple[pd.DataFrame, ItemVectors, Path]:
+    """The checkerboard, and the results JSON (``out.json``) of the oracle on ``seeds``."""
+    frame, iv = checkerboard()
+    out = tmp_path / "out.json"
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=seeds, k=3,
+                     progress=False).to_json(out)  # fmt: skip
+    return frame, iv, out
+
+
 def test_more_seeds_reuse_the_runs_of_the_earlier_results(tmp_path: Path) -> None:
     frame, iv = checkerboard()
     whole = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
@@ -826,10 +837,7 @@ def test_more_seeds_reuse_the_runs_of_the_earlier_results(tmp_path: Path) -> Non
 
 
 def test_earlier_results_of_other_settings_are_fitted_again_with_a_note(tmp_path: Path) -> None:
-    frame, iv = checkerboard()
-    out = tmp_path / "out.json"
-    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=3,
-                     progress=False).to_json(out)  # fmt: skip
+    frame, iv, out = _earlier_results(tmp_path)
     GroupOracle.seeds_seen.clear()
     notes: list[str] = []
     R.run_experiment(frame, iv, "warm", [("oracle", {"scale": 2.0})], seeds=(0, 1), k=3,
@@ -889,10 +897,7 @@ def test_an_earlier_file_that_holds_no_results_is_nothing_to_reuse(
 
 
 def test_a_damaged_earlier_run_is_fitted_again(tmp_path: Path) -> None:
-    frame, iv = checkerboard()
-    out = tmp_path / "out.json"
-    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=3,
-                     progress=False).to_json(out)  # fmt: skip
+    frame, iv, out = _earlier_results(tmp_path)
     data = json.loads(out.read_text())
     hit = [r for r in data["resume"]["runs"] if (r["seed"], r["model"]) == (1, "oracle")]
     hit[0]["row"]["recall"] = "high"  # edited by hand
@@ -910,10 +915,7 @@ def test_a_damaged_earlier_run_is_fitted_again(tmp_path: Path) -> None:
 
 
 def test_an_earlier_run_edited_by_hand_is_fitted_again(tmp_path: Path) -> None:
-    frame, iv = checkerboard()
-    out = tmp_path / "out.json"
-    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3,
-                     progress=False).to_json(out)  # fmt: skip
+    frame, iv, out = _earlier_results(tmp_path, seeds=(0,))
     data = json.loads(out.read_text())
     hit = [r for r in data["resume"]["runs"] if r["model"] == "oracle"]
     hit[0]["row"]["recall"] = 0.999  # a plausible figure: only the digest tells
@@ -956,10 +958,7 @@ def test_vectors_no_model_reads_do_not_stop_a_reuse(tmp_path: Path) -> None:
 def test_earlier_files_that_are_no_results_are_not_parsed_nor_crash(tmp_path: Path) -> None:
     from visrec.evaluation.run_record import earlier_runs
 
-    frame, iv = checkerboard()
-    out = tmp_path / "out.json"
-    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3,
-                     progress=False).to_json(out)  # fmt: skip
+    *_, out = _earlier_results(tmp_path, seeds=(0,))
     assert len(earlier_runs(out)) == 2
     data = json.loads(out.read_text())
     other = tmp_path / "other.json"  # the same section, in a file that is no results
@@ -1045,10 +1044,7 @@ def test_a_run_is_refitted_only_for_what_it_depends_on(
 
 
 def test_results_of_an_older_visrec_are_stale_not_edited(tmp_path: Path) -> None:
-    frame, iv = checkerboard()
-    out = tmp_path / "out.json"
-    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3,
-                     progress=False).to_json(out)  # fmt: skip
+    frame, iv, out = _earlier_results(tmp_path, seeds=(0,))
     data = json.loads(out.read_text())
     data["resume"]["fingerprint"]["visrec"] = "0.0.9"
     for run in data["resume"]["runs"]:

@@ -218,14 +218,21 @@ def test_similar_cli_ranks_start_at_one(tmp_path: Path, capsys: pytest.CaptureFi
     assert lines[at + 2].split() == ["2", "c", "0.000"]
 
 
+def _label_files(vectors: ItemVectors, tmp_path: Path, table_text: str) -> tuple[Path, Path]:
+    """``v.parquet`` holding ``vectors`` and ``items.csv`` holding ``table_text``."""
+    vpath, table = tmp_path / "v.parquet", tmp_path / "items.csv"
+    write_vectors(vpath, vectors)
+    table.write_text(table_text)
+    return vpath, table
+
+
 def test_cli_labels_are_shown_beside_the_ids(
     vectors: ItemVectors, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    vpath = tmp_path / "v.parquet"
-    write_vectors(vpath, vectors)
-    table = tmp_path / "items.csv"
     # c has no title; a line break in d's would cut the listing: escaped
-    table.write_text('sku,title\na,Red shirt\nb,Red dress\nd,"dark\nnight"\nf,Big red\n')
+    vpath, table = _label_files(
+        vectors, tmp_path, 'sku,title\na,Red shirt\nb,Red dress\nd,"dark\nnight"\nf,Big red\n'
+    )
     out, page = tmp_path / "s.json", tmp_path / "s.html"
     argv = ["similar", str(vpath), "a", "--n", "3", "--labels", str(table), "--id-col", "sku",
             "--label-col", "title", "--json", str(out), "--report", str(page)]  # fmt: skip
@@ -279,11 +286,10 @@ def test_cli_labels_options_are_checked_before_the_search(
 def test_cli_labels_say_ids_spelt_otherwise_and_keep_unicode_spaces(
     vectors: ItemVectors, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    vpath = tmp_path / "v.parquet"
-    write_vectors(vpath, vectors)
-    table = tmp_path / "items.csv"
     # f's title holds a no-break space (text, not escaped); b is 'B' in the table
-    table.write_text("sku,title\na,Red shirt\nB,Red dress\nf,Big\u00a0red\nc,\n")
+    vpath, table = _label_files(
+        vectors, tmp_path, "sku,title\na,Red shirt\nB,Red dress\nf,Big\u00a0red\nc,\n"
+    )
     argv = ["similar", str(vpath), "a", "--n", "2", "--labels", str(table), "--id-col", "sku",
             "--label-col", "title"]  # fmt: skip
     assert main(argv) == 0
