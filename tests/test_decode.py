@@ -102,6 +102,7 @@ def _gray8() -> np.ndarray:
         ("I", lambda g: g.astype(np.int32)),  # 8-bit data held as 32-bit
         ("F", lambda g: g.astype(np.float32) / 255),  # 0..1
         ("F", lambda g: g.astype(np.float32)),  # 0..255
+        ("F", lambda g: g.astype(np.float32) * 16),  # 0..4080: scaled, not clipped white
     ],
 )
 def test_wide_grayscale_is_scaled_from_its_range(tmp_path: Path, mode: str, values) -> None:  # type: ignore[no-untyped-def]

@@ -259,7 +259,7 @@ def test_a_damaged_recorded_run_is_fitted_again_and_dropped(tmp_path: Path, dama
         f"resume: 1 run(s) recorded in {record} lack a field or hold a wrong value "
         "(written by an older visrec, edited or damaged); they are fitted again"
     ]
-    assert "(recorded)" not in log[-1]
+    assert "(reused)" not in log[-1]
     pd.testing.assert_frame_equal(got.runs.drop(columns=["fit_s", "score_s"]),
                                   ref.drop(columns=["fit_s", "score_s"]))  # fmt: skip
     assert [json.loads(line)["row"]["auc"] for line in record.read_text().splitlines()] == [

@@ -961,9 +961,15 @@ def test_earlier_files_that_are_no_results_are_not_parsed_nor_crash(tmp_path: Pa
     *_, out = _earlier_results(tmp_path, seeds=(0,))
     assert len(earlier_runs(out)) == 2
     data = json.loads(out.read_text())
-    other = tmp_path / "other.json"  # the same section, in a file that is no results
-    other.write_text(json.dumps({"x": 1, **data}))
+    other = tmp_path / "other.json"  # the same section, no visrec key near its start
+    other.write_text(json.dumps({"x": "y" * 20_000, **data}))
     assert earlier_runs(other) == []
+    # a JSON tool's copy: keys sorted, 943.0 as 943, a byte-order mark
+    tooled = tmp_path / "tooled.json"
+    text = json.dumps(data, sort_keys=True).replace(".0,", ",").replace(".0}", "}")
+    assert text != json.dumps(data, sort_keys=True)
+    tooled.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert [r["intact"] for r in earlier_runs(tooled)] == [True, True]
     deep = tmp_path / "deep.json"  # parses, but nests past what a recursion takes
     n = 600
     section = '{"fingerprint": {}, "runs": [{"x": ' + "[" * n + "]" * n + "}]}"
@@ -1056,4 +1062,36 @@ def test_results_of_an_older_visrec_are_stale_not_edited(tmp_path: Path) -> None
     assert notes == [
         f"resume: not reusing 2 run(s) of the earlier results in {out} (visrec changed); "
         "they are fitted again"
+    ]
+
+
+def test_a_narrower_run_keeps_the_other_runs_for_a_later_one(tmp_path: Path) -> None:
+    frame, iv, out = _earlier_results(tmp_path)  # popularity and the oracle, seeds 0-1
+    narrow = R.run_experiment(frame, iv, "warm", ["popularity"], seeds=(0,), k=3,
+                              progress=False, earlier=out)  # fmt: skip
+    assert list(narrow.runs["model"]) == ["popularity"]  # its table: what it was asked
+    assert narrow.resume is not None
+    kept = {(r["seed"], r["model"]) for r in narrow.resume["runs"]}
+    assert kept == {(0, "popularity"), (1, "popularity"), (0, "oracle"), (1, "oracle")}
+    narrow.to_json(out)
+    GroupOracle.seeds_seen.clear()
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [] and notes == [f"resuming: 4 of 4 runs already done ({out})"]
+
+
+def test_results_of_a_visrec_that_kept_no_runs_are_said_to_be_fitted_again(
+    tmp_path: Path,
+) -> None:
+    frame, iv, out = _earlier_results(tmp_path)
+    data = json.loads(out.read_text())
+    del data["resume"]
+    out.write_text(json.dumps(data, indent=2))
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert notes == [
+        f"resume: {out} holds results without the runs to reuse (written by a visrec before "
+        "it kept them): every run is fitted"
     ]

@@ -243,7 +243,7 @@ def test_cli_labels_are_shown_beside_the_ids(
     rows = [ln.split(maxsplit=3) for ln in lines if ln.startswith("    ")]
     assert rows == [["1", "f", "1.000", "Big red"], ["2", "b", "0.985", "Red dress"],
                     ["3", "c", "0.000"]]  # c has no label: nothing after the score  # fmt: skip
-    assert f"note: 1 of the 4 items shown have no 'title' in {table} ('c')" in got.err
+    assert f"note: 1 of the 4 items shown has no 'title' in {table} ('c')" in got.err
     data = json.loads(out.read_text())
     assert data[0]["item_id"] == "a" and data[0]["label"] == "Red shirt"
     assert [(n["item_id"], n["label"]) for n in data[0]["neighbours"]] == [
@@ -296,6 +296,6 @@ def test_cli_labels_say_ids_spelt_otherwise_and_keep_unicode_spaces(
     got = capsys.readouterr()
     assert "    1  f                        1.000  Big\u00a0red" in got.out.splitlines()
     assert (
-        f"note: 1 of the 3 items shown have no 'title' in {table} ('b'); 1 of them are in "
+        f"note: 1 of the 3 items shown has no 'title' in {table} ('b'); 1 of them is in "
         "it spelt otherwise ('b' as 'B'): ids are compared as written"
     ) in got.err

@@ -30,7 +30,7 @@ examples:
   visrec similar vectors.parquet 10001 10002 --n 5
   visrec similar vectors.parquet 10001 --n 20 --json similar.json
   visrec similar vectors.parquet 10001 10002 --report similar.html --images images/
-  visrec similar posters.parquet 50 --labels ../shared/data/movielens-100k-posters/u.item \
+  visrec similar posters.parquet 50 --labels ../shared/data/movielens-100k-posters/u.item \\
       --id-col item_id --label-col title      # each id with its title
 
 Exact cosine nearest neighbours among items that have an image; the query item itself
@@ -226,14 +226,16 @@ def _unlabelled_note(
     if not bare:
         return None
     pairs = respelt(bare, list(label_of))  # '10001' here, '0010001' in the table
+    are = "is" if len(pairs) == 1 else "are"
     again = (
-        f"; {len(pairs):,} of them are in it spelt otherwise ({examples(pairs)}): ids are "
+        f"; {len(pairs):,} of them {are} in it spelt otherwise ({examples(pairs)}): ids are "
         "compared as written"
         if pairs
         else ""
     )
+    have = "has" if len(bare) == 1 else "have"
     return (
-        f"{len(bare):,} of the {len(listed):,} items shown have no {args.label_col!r} in "
+        f"{len(bare):,} of the {len(listed):,} items shown {have} no {args.label_col!r} in "
         f"{args.labels}{name_ids(bare, None)}{again}"
     )
 

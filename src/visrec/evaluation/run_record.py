@@ -227,6 +227,9 @@ class Resumed:
     made: list[Path] = field(default_factory=list)
     fp: dict[str, Any] = field(default_factory=dict)
     kept: list[dict[str, Any]] = field(default_factory=list)
+    #: runs of the earlier results this call does not make (other seeds or models)
+    #: under the very same fingerprint: they stay in the results, for a later call
+    carried: list[dict[str, Any]] = field(default_factory=list)
 
     def keep(self, seed: int, model: str, split: dict[str, Any], row: Any) -> None:
         """A run of this call: recorded (when fitted now; one in ``done`` is as it was)
@@ -276,11 +279,15 @@ def open_record(
     adding a picture model does not refit BPR.
     """
     check = _Check(fp, plan, metrics, usable, ignored or {})
+    before = _read_earlier(earlier, note)
+    carried = [
+        r for r in before if r["intact"] and (r["seed"], r["model"]) not in plan and r["fp"] == fp
+    ]
     if path is None:
-        done = _earlier_done(earlier, check, note, what, set())
+        done = _earlier_done(earlier, before, check, note, what, set())
         if done:
             note(f"resuming: {len(done)} of {len(plan)} {what} already done ({earlier})")
-        return Resumed(done=done, plan=plan, fp=fp)
+        return Resumed(done=done, plan=plan, fp=fp, carried=carried)
     records = read_record(path)
     made: list[Path] = []
     try:  # now, not at the first append after a fit
@@ -308,7 +315,7 @@ def open_record(
         dropped = {id(r) for r in got.damaged}
         _rewrite(path, [r for r in records if id(r) not in dropped])
     # the record's runs came later than the results': theirs are not looked at
-    done = _earlier_done(earlier, check, note, what, set(got.done))
+    done = _earlier_done(earlier, before, check, note, what, set(got.done))
     done.update(got.done)
     if done:
         n_earlier = len(done) - len(got.done)
@@ -317,22 +324,25 @@ def open_record(
         # one source: its name alone
         at = [str(path if got.done else earlier)] if len(at) == 1 else at
         note(f"resuming: {len(done)} of {len(plan)} {what} already done ({', '.join(at)})")
-    return Resumed(path, done, plan, Recorder(path, fp, note, what), made, fp)
+    recorder = Recorder(path, fp, note, what)
+    return Resumed(path, done, plan, recorder, made, fp, carried=carried)
 
 
 def _earlier_done(
     earlier: Path | None,
+    before: list[dict[str, Any]],
     check: _Check,
     note: Callable[[str], None],
     what: str,
     recorded: set[tuple[int, str]],
 ) -> dict[tuple[int, str], dict[str, Any]]:
-    """The runs of ``check.plan`` in the results file ``earlier`` that can be reused,
-    those of ``recorded`` (the resume record has them) aside; a note when some of them
-    cannot be (other inputs, parameters or code; or an entry edited or damaged). A run
-    without a digest (results of a visrec before it) is stale by its code anyway."""
+    """The runs of ``check.plan`` in the results file ``earlier`` (its runs ``before``)
+    that can be reused, those of ``recorded`` (the resume record has them) aside; a
+    note when some of them cannot be (other inputs, parameters or code; or an entry
+    edited or damaged). A run without a digest (results of a visrec before it) is stale
+    by its code anyway."""
     open_keys = set(check.plan) - recorded
-    wanted = [r for r in earlier_runs(earlier) if (r["seed"], r["model"]) in open_keys]
+    wanted = [r for r in before if (r["seed"], r["model"]) in open_keys]
     got = _sorted(wanted, check)
     edited = [key for key, r in got.done.items() if not r["intact"]]
     for key in edited:
@@ -355,9 +365,12 @@ def _earlier_done(
 #: the largest results file :func:`earlier_runs` reads: ten thousand runs are ~15 MB
 _EARLIER_MAX_BYTES = 64 * 2**20
 
-#: how a results JSON of visrec begins (``ExperimentResult``: "protocol" first,
-#: ``RatingEvalResult``: "n_train"): another file is not parsed at all
-_RESULTS_HEAD = re.compile(rb'\A\s*\{\s*"(protocol|n_train)"\s*:')
+#: a results JSON of visrec holds one of these keys near its start (``ExperimentResult``:
+#: "protocol" first, ``RatingEvalResult``: "n_train"; a copy with sorted keys, as
+#: ``jq -S`` writes it, a little later): another file is not parsed at all
+_RESULTS_KEY = re.compile(rb'"(protocol|n_train)"\s*:')
+_HEAD_BYTES = 16384
+_BOM = b"\xef\xbb\xbf"
 
 
 def results_section(resumed: Resumed) -> dict[str, Any]:
@@ -366,15 +379,29 @@ def results_section(resumed: Resumed) -> dict[str, Any]:
     NaN (an AUC no user defines) is written as the string "NaN": the file is strict
     JSON, which has no NaN. Each run carries a digest of itself and the fingerprint:
     one edited by hand (a figure changed) is fitted again, not reused as it reads."""
-    runs = _json_safe(list(resumed.kept))
+    fields = ("seed", "model", "params", "split", "row")
+    carried = [{n: r[n] for n in fields} for r in resumed.carried]
+    runs = _json_safe([*resumed.kept, *carried])
     for run in runs:
         run["digest"] = _run_digest(resumed.fp, run)
     return {"fingerprint": resumed.fp, "runs": runs}
 
 
 def _run_digest(fp: Any, run: dict[str, Any]) -> str:
+    """A digest of ``run`` (its digest aside) and ``fp``, by value: a copy that a JSON
+    tool rewrote (keys sorted, ``943.0`` written ``943``) has the same one."""
     body = {n: v for n, v in run.items() if n != "digest"}
-    return _digest(json.dumps([fp, body], sort_keys=True, default=repr).encode())
+    return _digest(json.dumps(_canon([fp, body]), sort_keys=True, default=repr).encode())
+
+
+def _canon(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, dict):
+        return {n: _canon(x) for n, x in v.items()}
+    if isinstance(v, list):
+        return [_canon(x) for x in v]
+    return v
 
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -404,20 +431,33 @@ def earlier_runs(path: Path | None) -> list[dict[str, Any]]:
     """The runs in the ``"resume"`` section of the results JSON at ``path``, as records
     (each with the section's fingerprint, and ``intact``: whether its digest still
     matches); empty when there is none: no file, another file (it is about to be
-    replaced, so it is not refused: one that does not begin as visrec's results is not
+    replaced, so it is not refused: one without visrec's keys near its start is not
     even parsed), or results written by a visrec that did not keep the section."""
+    return _read_earlier(path, None)
+
+
+def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list[dict[str, Any]]:
+    """:func:`earlier_runs`; ``note`` hears of visrec results that hold no runs to
+    reuse (written before visrec kept them), which are fitted again without a word
+    otherwise."""
     if path is None:
         return []
     try:
         if not path.is_file() or path.stat().st_size > _EARLIER_MAX_BYTES:
             return []
         with open(path, "rb") as fh:
-            if not _RESULTS_HEAD.match(fh.read(4096)):
+            head = fh.read(_HEAD_BYTES).removeprefix(_BOM)
+            if not (head.lstrip().startswith(b"{") and _RESULTS_KEY.search(head)):
                 return []
             fh.seek(0)
-            data = json.loads(fh.read())
+            data = json.loads(fh.read().removeprefix(_BOM))
         section = data.get("resume") if isinstance(data, dict) else None
         if not isinstance(section, dict) or not isinstance(section.get("runs"), list):
+            if note is not None and isinstance(data, dict) and "runs" in data:
+                note(
+                    f"resume: {path} holds results without the runs to reuse (written by "
+                    "a visrec before it kept them): every run is fitted"
+                )
             return []
         fp = section.get("fingerprint")
         recs = [

@@ -418,7 +418,7 @@ def _run_seed(
             rows.append(row)
             resumed.keep(seed, name, stats, row)
             if setup.log is not None:
-                setup.log(f"  {name}: {_run_line(row, setup.k)} (recorded)")
+                setup.log(f"  {name}: {_run_line(row, setup.k)} (reused)")
             continue
         assert split is not None
         bar.set_postfix_str(f"seed {seed} {name}")
