@@ -163,25 +163,27 @@ def test_a_name_with_a_control_character_is_skipped_and_shown_escaped(tmp_path: 
     assert "control character in its name" in note
 
 
+@pytest.mark.parametrize(("name", "listed"), [("shut", "shut/"), ("shut\nin", "'shut\\nin'/")])
 def test_a_subfolder_that_cannot_be_listed_is_said_not_dropped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, listed: str
 ) -> None:
     import os
 
     (tmp_path / "a.jpg").write_bytes(b"x")
-    (tmp_path / "shut").mkdir()
-    (tmp_path / "shut" / "b.jpg").write_bytes(b"x")
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "b.jpg").write_bytes(b"x")
     real = os.scandir
 
     def scandir(path: Any) -> Any:  # as chmod 000 does (root reads anyway: no chmod)
-        if os.fspath(path).endswith("shut"):
+        if os.fspath(path).endswith(name):
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
     found = scan_images(tmp_path, recursive=True)
     assert list(found.images) == ["a"]
-    assert found.skipped == [("shut/", "a folder that cannot be read: Permission denied")]
+    # a line break in the name is escaped: it would cut the note
+    assert found.skipped == [(listed, "a folder that cannot be read: Permission denied")]
 
     def shut(path: Any) -> Any:
         raise PermissionError(13, "Permission denied", os.fspath(path))

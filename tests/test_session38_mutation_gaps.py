@@ -132,29 +132,6 @@ def test_a_linked_folder_named_with_a_control_character_is_shown_escaped(tmp_pat
     assert found.skipped == [("'esc\\x1b[31m'/", LINKED_FOLDER)]
 
 
-def test_an_unreadable_subfolder_named_with_a_control_character_is_shown_escaped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import os
-
-    from visrec.data.images_index import scan_images
-
-    (tmp_path / "a.jpg").write_bytes(b"x")
-    (tmp_path / "shut\nin").mkdir()
-    (tmp_path / "shut\nin" / "b.jpg").write_bytes(b"x")
-    real = os.scandir
-
-    def scandir(path: Any) -> Any:  # as chmod 000 does (root reads anyway: no chmod)
-        if os.fspath(path).endswith("shut\nin"):
-            raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    found = scan_images(tmp_path, recursive=True)
-    assert list(found.images) == ["a"]
-    assert found.skipped == [("'shut\\nin'/", "a folder that cannot be read: Permission denied")]
-
-
 def test_under_cold_items_a_popularity_run_depends_on_the_vectors(
     tmp_path: Path, oracle_registry: Any
 ) -> None:
