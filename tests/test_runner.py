@@ -854,8 +854,11 @@ def test_earlier_results_of_other_settings_are_fitted_again_with_a_note(tmp_path
                      earlier=out, note=notes.append)  # fmt: skip
     assert GroupOracle.seeds_seen == [0]
     assert notes == [
+        # seed 1's runs: not asked for, and of another k, so not kept either
+        f"resume: 2 other run(s) of the earlier results in {out} are dropped from it (k "
+        "changed): this command does not make them",
         f"resume: not reusing 2 run(s) of the earlier results in {out} (k changed); they "
-        "are fitted again"
+        "are fitted again",
     ]
 
 
@@ -1095,3 +1098,38 @@ def test_results_of_a_visrec_that_kept_no_runs_are_said_to_be_fitted_again(
         f"resume: {out} holds results without the runs to reuse (written by a visrec before "
         "it kept them): every run is fitted"
     ]
+
+
+def test_a_narrower_run_without_vectors_keeps_the_picture_models_runs(tmp_path: Path) -> None:
+    # popularity alone reads neither the vectors nor the device: the fingerprint it
+    # makes lacks both, and the oracle's runs (which read the vectors) stay all the same
+    frame, iv, out = _earlier_results(tmp_path)
+    notes: list[str] = []
+    narrow = R.run_experiment(frame, None, "warm", ["popularity"], seeds=(0, 1), k=3,
+                              progress=False, earlier=out, note=notes.append)  # fmt: skip
+    assert notes == [f"resuming: 2 of 2 runs already done ({out})"]
+    narrow.to_json(out)
+    GroupOracle.seeds_seen.clear()
+    notes.clear()
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [] and notes == [f"resuming: 4 of 4 runs already done ({out})"]
+    # other vectors: the oracle's carried runs are not reused, popularity's are
+    other = ItemVectors(iv.ids, iv.vectors[::-1].copy(), iv.has_image, iv.meta)
+    notes.clear()
+    R.run_experiment(frame, other, "warm", ["oracle"], seeds=(0,), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert GroupOracle.seeds_seen == [0]
+
+
+def test_an_earlier_file_over_the_limit_is_said_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from visrec.evaluation import run_record
+
+    frame, iv, out = _earlier_results(tmp_path)
+    monkeypatch.setattr(run_record, "_EARLIER_MAX_BYTES", 1000)
+    notes: list[str] = []
+    R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3, progress=False,
+                     earlier=out, note=notes.append)  # fmt: skip
+    assert notes[0].startswith(f"resume: {out} is over 0 MB, so it is not read")

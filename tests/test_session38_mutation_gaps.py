@@ -115,7 +115,11 @@ def test_an_earlier_run_that_is_no_object_is_passed_over_not_a_traceback(
     R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3, progress=False,
                      earlier=out, note=notes.append)  # fmt: skip
     assert oracle_registry.seeds_seen == []
-    assert notes == [f"resuming: 2 of 2 runs already done ({out})"]
+    assert notes == [
+        f"resume: 4 entr(ies) of the earlier results in {out} lack a field or hold a wrong "
+        "value; their runs are fitted again",
+        f"resuming: 2 of 2 runs already done ({out})",
+    ]
 
 
 def test_a_linked_folder_named_with_a_control_character_is_shown_escaped(tmp_path: Path) -> None:

@@ -280,9 +280,7 @@ def open_record(
     """
     check = _Check(fp, plan, metrics, usable, ignored or {})
     before = _read_earlier(earlier, note)
-    carried = [
-        r for r in before if r["intact"] and (r["seed"], r["model"]) not in plan and r["fp"] == fp
-    ]
+    carried = _carried(before, plan, fp, earlier, note, what)
     if path is None:
         done = _earlier_done(earlier, before, check, note, what, set())
         if done:
@@ -326,6 +324,40 @@ def open_record(
         note(f"resuming: {len(done)} of {len(plan)} {what} already done ({', '.join(at)})")
     recorder = Recorder(path, fp, note, what)
     return Resumed(path, done, plan, recorder, made, fp, carried=carried)
+
+
+#: fingerprint entries that only some runs depend on (``open_record``'s ``ignored``):
+#: a run kept for a later call is carried whatever they hold, with its own fingerprint
+_PER_RUN = ("device", "vectors")
+
+
+def _shared(fp: Any) -> dict[str, Any]:
+    return {n: v for n, v in fp.items() if n not in _PER_RUN} if isinstance(fp, dict) else {}
+
+
+def _carried(
+    before: list[dict[str, Any]],
+    plan: dict[tuple[int, str], dict[str, Any]],
+    fp: dict[str, Any],
+    earlier: Path | None,
+    note: Callable[[str], None],
+    what: str,
+) -> list[dict[str, Any]]:
+    """The runs of the earlier results that this call does not make (other seeds or
+    models), made under the same data and settings: they stay in the results, for a
+    later call. Those made under other ones are dropped, with a note."""
+    other = [r for r in before if (r["seed"], r["model"]) not in plan]
+    kept = [r for r in other if r["intact"] and _shared(r["fp"]) == _shared(fp)]
+    if len(kept) < len(other):
+        old = [_shared(r["fp"]) for r in other if r["intact"]]
+        now = _shared(fp)
+        names = sorted({n for o in old for n in {*o, *now} if o.get(n) != now.get(n)})
+        why = f"{', '.join(names)} changed" if names else "damaged or edited"
+        note(
+            f"resume: {len(other) - len(kept)} other {what[:-1]}(s) of the earlier results "
+            f"in {earlier} are dropped from it ({why}): this command does not make them"
+        )
+    return kept
 
 
 def _earlier_done(
@@ -380,7 +412,11 @@ def results_section(resumed: Resumed) -> dict[str, Any]:
     JSON, which has no NaN. Each run carries a digest of itself and the fingerprint:
     one edited by hand (a figure changed) is fitted again, not reused as it reads."""
     fields = ("seed", "model", "params", "split", "row")
-    carried = [{n: r[n] for n in fields} for r in resumed.carried]
+    carried = [
+        # a fingerprint of its own where the run's differs (other vectors, device)
+        {**{n: r[n] for n in fields}, **({} if r["fp"] == resumed.fp else {"fp": r["fp"]})}
+        for r in resumed.carried
+    ]
     runs = _json_safe([*resumed.kept, *carried])
     for run in runs:
         run["digest"] = _run_digest(resumed.fp, run)
@@ -443,7 +479,14 @@ def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list
     if path is None:
         return []
     try:
-        if not path.is_file() or path.stat().st_size > _EARLIER_MAX_BYTES:
+        if not path.is_file():
+            return []
+        if path.stat().st_size > _EARLIER_MAX_BYTES:
+            if note is not None:
+                note(
+                    f"resume: {path} is over {_EARLIER_MAX_BYTES // 2**20} MB, so it is not "
+                    "read: every run is fitted (and its runs kept for other calls are lost)"
+                )
             return []
         with open(path, "rb") as fh:
             head = fh.read(_HEAD_BYTES).removeprefix(_BOM)
@@ -460,14 +503,23 @@ def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list
                 )
             return []
         fp = section.get("fingerprint")
+        raw = section["runs"]
         recs = [
-            {**_from_json_safe(r), "fp": fp, "intact": r.get("digest") == _run_digest(fp, r)}
-            for r in section["runs"]
+            # a run carried from another call may hold its own fingerprint
+            {**_from_json_safe(r), "fp": r.get("fp", fp),
+             "intact": r.get("digest") == _run_digest(fp, r)}
+            for r in raw
             if isinstance(r, dict)
-        ]
+        ]  # fmt: skip
     except (OSError, ValueError, RecursionError):  # nested past Python's limit too
         return []
-    return [r for r in recs if _is_record(r)]
+    good = [r for r in recs if _is_record(r)]
+    if note is not None and len(good) < len(raw):
+        note(
+            f"resume: {len(raw) - len(good)} entr(ies) of the earlier results in {path} lack "
+            "a field or hold a wrong value; their runs are fitted again"
+        )
+    return good
 
 
 @dataclass
