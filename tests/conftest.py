@@ -68,6 +68,12 @@ _SESSION_CACHE = None
 if not os.environ.get("VISREC_CACHE"):
     _SESSION_CACHE = tempfile.mkdtemp(prefix="visrec-test-cache-")
     os.environ["VISREC_CACHE"] = _SESSION_CACHE
+    # the libraries' own caches too: matplotlib's font list, Hypothesis' examples
+    # (its .hypothesis/ folder in the working folder)
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(_SESSION_CACHE, "matplotlib"))
+    os.environ.setdefault(
+        "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(_SESSION_CACHE, "hypothesis")
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
