@@ -363,7 +363,7 @@ def duplicate_groups(vectors: np.ndarray, usable: np.ndarray) -> list[np.ndarray
     draw = np.random.default_rng(0).integers(0, 2**63, width, dtype=np.uint64)
     coef: np.ndarray = np.asarray(draw) | np.uint64(1)
     keys = np.empty(len(rows), dtype=np.uint64)
-    block = max(1, ROW_BLOCK * 8 // max(1, vectors.shape[1]))  # ~4 MB of bits at a time
+    block = max(1, ROW_BLOCK * 8 // max(1, width))  # ~4 MB of bits at a time
     for s in range(0, len(rows), block):
         keys[s : s + block] = _row_keys(vectors[rows[s : s + block]], coef)
     _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
