@@ -120,7 +120,9 @@ def test_refit_without_vectors_forgets_the_old_vector_meta() -> None:
     assert not hasattr(model, "vector_meta_")
 
 
-def test_a_failed_rating_mf_refit_leaves_it_unfitted() -> None:
+def test_a_refused_rating_mf_refit_keeps_the_fit_and_a_failed_one_drops_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     inter, iv = checkerboard()
     rated = Interactions(
         inter.user_map, inter.item_map, inter.user_idx, inter.item_idx,
@@ -128,8 +130,23 @@ def test_a_failed_rating_mf_refit_leaves_it_unfitted() -> None:
     )  # fmt: skip
     model = RatingMF(n_factors=2, n_epochs=2, visual=True, random_state=0)
     model.fit(rated, iv.vectors)
+    before = model.predict([0, 1], [0, 2])
+    # refused for its arguments, as the recommenders are: the earlier fit stays
     with pytest.raises(VisrecError, match=r"vectors of shape \(3, \d+\), expected \(\d+, d\)"):
         model.fit(rated, iv.vectors[:3])  # vectors not aligned to the items
+    with pytest.raises(VisrecError, match="needs ratings"):
+        model.fit(inter, iv.vectors)
+    np.testing.assert_array_equal(model.predict([0, 1], [0, 2]), before)
+
+    # a failure while learning leaves no half-fitted model
+    import visrec.models.rating_mf as rmf
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(rmf, "_gradients", broken)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        model.fit(rated, iv.vectors)
     with pytest.raises(NotFittedError):
         model.predict([0], [0])
 

@@ -115,7 +115,7 @@ def test_log_lines_name_each_trials_epochs_and_its_score() -> None:
     """Inside fit_lines (visrec train writing to a log file) a fit says how it is going:
     each line names the fit and, for a reg=auto trial, which one; each trial's score is
     said as it comes. Outside the block nothing is written."""
-    from visrec.models._fit_lines import fit_lines
+    from visrec._progress_lines import fit_lines
 
     inter, vec = checkerboard()
     said: list[str] = []
@@ -589,7 +589,7 @@ def test_an_unusable_checkpoint_folder_is_one_note(tmp_path: Path) -> None:
 
 
 def test_a_reused_trial_still_prints_its_score_line() -> None:
-    from visrec.models import _fit_lines
+    from visrec import _progress_lines
 
     inter, vec = checkerboard()
     params = {**FAST["bpr"], "reg": "auto", "epochs": 2}
@@ -599,7 +599,7 @@ def test_a_reused_trial_still_prints_its_score_line() -> None:
             lines.clear()
             with (
                 _checkpoint.checkpointing(Path(tmp), "key", every_s=3600, log=lambda _m: None),
-                _fit_lines.fit_lines(lines.append),
+                _progress_lines.fit_lines(lines.append),
             ):
                 make_model("bpr", **params).fit(inter, vec)
     trials = [line for line in lines if "reg=auto trial" in line]
@@ -609,7 +609,7 @@ def test_a_reused_trial_still_prints_its_score_line() -> None:
 def test_log_lines_of_visual_cf_name_its_inner_fits_as_its_own() -> None:
     """visual-cf fits BPR inside: its epoch lines say "bpr of visual-cf", so a log of
     `evaluate` does not read as BPR refitted after the bpr row; BPR's own say "bpr"."""
-    from visrec.models._fit_lines import fit_lines
+    from visrec._progress_lines import fit_lines
 
     inter, vec = checkerboard()
     said: list[str] = []

@@ -588,9 +588,9 @@ def test_evaluate_into_a_log_file_says_how_each_fit_is_going(
     files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # stderr is no terminal here: no bars, but the fits' lines (every epoch at interval 0)
-    from visrec.models import _fit_lines
+    from visrec import _progress_lines
 
-    monkeypatch.setattr(_fit_lines, "EVERY_S", 0.0)
+    monkeypatch.setattr(_progress_lines, "EVERY_S", 0.0)
     csv, _ = files
     argv = ["evaluate", "--interactions", str(csv), "--models", "bpr", "--seeds", "1",
             "--param", "bpr.epochs=2", "--param", "bpr.reg=0.01"]  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tiny_embed import embed_tiny, image_folder
-from visrec.models._fit_lines import fit_lines
+from visrec._progress_lines import fit_lines
 
 
 def test_embed_writes_progress_lines_where_no_bar_shows(tmp_path: Path) -> None:

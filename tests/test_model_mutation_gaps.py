@@ -217,9 +217,9 @@ def test_train_logs_the_first_epochs_loss_per_pair(
 ) -> None:
     """With factors near zero every pair's loss starts at -log sigmoid(0) = ln 2: the
     first epoch's mean, not a sum over the epoch's 144 pairs."""
-    from visrec.models import _fit_lines
+    from visrec import _progress_lines
 
-    monkeypatch.setattr(_fit_lines, "EVERY_S", 0.0)  # a line every epoch
+    monkeypatch.setattr(_progress_lines, "EVERY_S", 0.0)  # a line every epoch
     inter, _ = checkerboard()
     data = tmp_path / "train.csv"
     inter.to_frame().to_csv(data, index=False)

@@ -110,9 +110,9 @@ def test_evaluate_into_a_log_file_says_how_far_scoring_is(
 ) -> None:
     """No bar (not a terminal): scoring a split's test users says how far it is now and
     then (every batch with the interval at 0); --quiet hides it."""
-    from visrec.models import _fit_lines
+    from visrec import _progress_lines
 
-    monkeypatch.setattr(_fit_lines, "EVERY_S", 0.0)
+    monkeypatch.setattr(_progress_lines, "EVERY_S", 0.0)
     argv = ["evaluate", "--interactions", str(ratings_csv), "--models", "popularity",
             "--seeds", "1", "--k", "2", "--batch-size", "3"]  # fmt: skip
     assert main(argv) == 0

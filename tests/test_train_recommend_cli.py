@@ -838,9 +838,9 @@ def test_train_into_a_log_file_says_how_the_fit_is_going(
 ) -> None:
     """stderr is no terminal here (as in `visrec train ... 2> log`): no bar, but a line
     now and then (every epoch with the interval at 0); --quiet hides them."""
-    from visrec.models import _fit_lines
+    from visrec import _progress_lines
 
-    monkeypatch.setattr(_fit_lines, "EVERY_S", 0.0)
+    monkeypatch.setattr(_progress_lines, "EVERY_S", 0.0)
     argv = ["train", "--model", "bpr", "--interactions", str(files["train"]),
             "-o", str(tmp_path / "m"), *FAST, "--param=epochs=3"]  # fmt: skip
     assert main(argv) == 0
@@ -860,10 +860,10 @@ def test_recommend_into_a_log_file_says_how_far_it_is(
 ) -> None:
     """No bar (stderr is not a terminal): a line now and then (every batch with the
     interval at 0) names how many users are done; --quiet and a bar hide them."""
-    from visrec.models import _fit_lines
+    from visrec import _progress_lines
 
     model = _train(files, tmp_path, "popularity")
-    monkeypatch.setattr(_fit_lines, "EVERY_S", 0.0)
+    monkeypatch.setattr(_progress_lines, "EVERY_S", 0.0)
     argv = ["recommend", str(model), "--n", "3", "-o", str(tmp_path / "r.csv")]
     assert main([*argv, "--batch-users", "4"]) == 0
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("  recommend:")]

@@ -69,9 +69,9 @@ def show_progress(args: argparse.Namespace) -> bool:
 
 def fit_lines_in_logs(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
     """Where no bar shows and no ``--quiet`` (stderr is a log file), a block in which
-    long fits and steps print a line a minute to stderr (``visrec.models._fit_lines``)."""
+    long fits and steps print a line a minute to stderr (``visrec._progress_lines``)."""
     if args.quiet or show_progress(args) or sys.stderr is None:  # None: print() is stdout
         return contextlib.nullcontext()
-    from visrec.models._fit_lines import fit_lines
+    from visrec._progress_lines import fit_lines
 
     return fit_lines(lambda line: print(line, file=sys.stderr, flush=True))

@@ -448,14 +448,14 @@ def _write_batches(
     records the progress after a batch now and then."""
     import numpy as np
 
-    from visrec.models import _fit_lines
+    from visrec import _progress_lines
 
-    _fit_lines.fit_started()
+    _progress_lines.fit_started()
     begun, done = time.monotonic(), prog.users_done
     for u, pos, val in batches:
         bar.update(len(u))
         done += len(u)
-        _fit_lines.step_done("recommend", done, tally.n_asked, "users", begun)
+        _progress_lines.step_done("recommend", done, tally.n_asked, "users", begun)
         ok = pos >= 0
         tally.n_empty += int((~ok.any(axis=1)).sum())  # every candidate is a training item
         n_ok = ok.sum(axis=1)

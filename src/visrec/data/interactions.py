@@ -173,6 +173,25 @@ class Interactions:
     timestamp: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        for name in ("user_map", "item_map"):
+            # a list of ids builds and fits, then fails far away (saving a model)
+            if not isinstance(getattr(self, name), IdMap):
+                raise VisrecError(
+                    f"interactions: {name} must be an IdMap (IdMap(ids) builds one), got "
+                    f"{type(getattr(self, name)).__name__}"
+                )
+        for name, kinds, what in (("rating", "iuf", "numbers"), ("timestamp", "iu", "integers")):
+            arr = getattr(self, name)
+            if arr is None:
+                continue
+            arr = np.asarray(arr)
+            if arr.ndim != 1 or (arr.size and arr.dtype.kind not in kinds):
+                raise VisrecError(
+                    f"interactions: {name} must be a 1-D array of {what}, got "
+                    f"{arr.dtype.name} of shape {arr.shape}"
+                )
+            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+                raise VisrecError(f"interactions: {name} holds NaN or infinite values")
         for name in ("user_idx", "item_idx", "rating", "timestamp"):
             arr = getattr(self, name)
             if arr is not None:

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec import __version__
+from visrec import __version__, _progress_lines
 from visrec._atomic import (
     check_output_path,
     exclusive_lock,
@@ -79,7 +79,6 @@ from visrec.embed.output import (
 from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors
 from visrec.errors import VisrecError, not_utf8_hint
 from visrec.images.decode import is_transient
-from visrec.models import _fit_lines
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -620,14 +619,14 @@ def _progress_bar(total: int, initial: int, enabled: bool, desc: str) -> Any:
 def _counted(bar: Any, done: int) -> Callable[[int], None]:
     """``bar.update``, which also writes a line a minute where no bar shows (a log file,
     in ``visrec embed``'s ``fit_lines`` block): an hour of embedding was silent there."""
-    _fit_lines.fit_started()
+    _progress_lines.fit_started()
     begun, total = time.monotonic(), int(bar.total or 0)
 
     def update(k: int) -> None:
         nonlocal done
         done += k
         bar.update(k)
-        _fit_lines.step_done("embed", done, total, "images", begun)
+        _progress_lines.step_done("embed", done, total, "images", begun)
 
     return update
 

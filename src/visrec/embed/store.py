@@ -72,9 +72,10 @@ def _missing_ids(raw: Any, spelt: np.ndarray) -> None:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ItemVectors:
-    """Image vectors for a set of items.
+    """Image vectors for a set of items. Frozen, as ``Interactions`` is: the checks
+    below hold for its life (``has_image = ["False"]`` set later would be read as True).
 
     Attributes
     ----------
@@ -99,10 +100,11 @@ class ItemVectors:
         raw = self.ids
         if not is_one_id(raw) and not isinstance(raw, np.ndarray | pd.Series | pd.Index | list):
             raw = list(raw)  # a generator or a dict's keys: read twice below
-        self.ids = np.asarray(spell_ids(raw), dtype=object)
+        set_ = object.__setattr__  # frozen: only here are the fields set
+        set_(self, "ids", np.asarray(spell_ids(raw), dtype=object))
         _missing_ids(raw, self.ids)
-        self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
-        self.has_image = image_flags(self.has_image)
+        set_(self, "vectors", np.ascontiguousarray(self.vectors, dtype=np.float32))
+        set_(self, "has_image", image_flags(self.has_image))
         n = len(self.ids)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.has_image) != n:
             raise VisrecError(

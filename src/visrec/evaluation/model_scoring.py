@@ -19,12 +19,12 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from visrec import _progress_lines
 from visrec.data.interactions import ITEM, USER, Interactions, id_column
 from visrec.embed.store import ItemVectors, distinct_rows
 from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation.protocols import Split, known_at_test
-from visrec.models import _fit_lines
 from visrec.models.base import Recommender
 
 __all__ = ["evaluate_model"]
@@ -116,14 +116,14 @@ def evaluate_model(
     scorer = None
     starts = range(0, len(users), batch_size)
     # into a log file (no bar), a line a minute: scoring a large split takes minutes
-    _fit_lines.fit_started()
+    _progress_lines.fit_started()
     begun = time.monotonic()
     bar = tqdm(
         total=len(users), desc=f"  score {model.name}", unit="user", disable=not progress,
         leave=False,
     )  # fmt: skip
     for s in starts:
-        _fit_lines.step_done(f"score {model.name}", s, len(users), "test users", begun)
+        _progress_lines.step_done(f"score {model.name}", s, len(users), "test users", begun)
         bar.update(s - bar.n)  # the users scored so far
         u = users[s : s + batch_size]
         if split.cold:

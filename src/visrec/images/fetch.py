@@ -28,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from visrec import _progress_lines
 from visrec._atomic import atomic_path, probe_writable
 from visrec.errors import VisrecError, refusal_status
 
@@ -36,7 +37,6 @@ from visrec.errors import VisrecError, refusal_status
 # (images.pillow_warnings).
 from visrec.images.decode import DEFAULT_MAX_PIXELS, says_truncated
 from visrec.images.http_get import FetchError, Stop, Stopped, download, hide_password
-from visrec.models import _fit_lines
 
 # MPO (what Pillow calls many phones' JPEGs: a JPEG with more frames after the first)
 # is a JPEG to every reader: saved as .jpg, as the phone named it
@@ -502,13 +502,13 @@ def fetch_images(
                     ): u
                     for u in todo
                 }
-                _fit_lines.fit_started()  # a line a minute in a log file
+                _progress_lines.fit_started()  # a line a minute in a log file
                 begun, done = time.monotonic(), report.n_cached
                 for fut in as_completed(futures):
                     _collect(report, futures[fut], fut)
                     bar.update(1)
                     done += 1
-                    _fit_lines.step_done("fetch", done, len(report.urls), "URLs tried", begun)
+                    _progress_lines.step_done("fetch", done, len(report.urls), "URLs tried", begun)
                 finished = True
             except KeyboardInterrupt:
                 raise _interrupt(report, futures, pool, stop) from None

@@ -22,11 +22,11 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from visrec import _progress_lines
 from visrec._holdout import per_user_holdout
 from visrec._ranking import top_candidates
 from visrec.data.interactions import Interactions
 from visrec.errors import InvalidParameterError, VisrecError
-from visrec.models import _fit_lines
 
 if TYPE_CHECKING:
     from visrec.embed.store import ItemVectors
@@ -164,7 +164,7 @@ def choose_penalties(
             done = None if ckpt is None else _checkpoint.load_values(ckpt, desc, 1)
             if done is not None:
                 scores[label(values)] = done[0]
-                _fit_lines.say(
+                _progress_lines.say(
                     f"  {model.name} reg=auto trial {n}/{len(grid)}: {label(values)} -> "
                     f"validation Recall@{K} {done[0]:.4f} (reused)"
                 )
@@ -172,7 +172,10 @@ def choose_penalties(
             trial = type(model)(**{**params, **values})
             # the trial's epochs are not the fit `visrec train` resumes: no state saved
             try:
-                with _checkpoint.suspended(), _fit_lines.stage(f"reg=auto trial {n}/{len(grid)}"):
+                with (
+                    _checkpoint.suspended(),
+                    _progress_lines.stage(f"reg=auto trial {n}/{len(grid)}"),
+                ):
                     trial.fit(inner, item_vectors)
             except VisrecError:
                 # data the full fit can use but its 80% cannot (visual-cf: fewer than 2
@@ -181,7 +184,7 @@ def choose_penalties(
             scores[label(values)] = validation_recall(trial, train, valid, users)
             if ckpt is not None:
                 _checkpoint.save_values(ckpt, desc, [scores[label(values)]])
-        _fit_lines.say(
+        _progress_lines.say(
             f"  {model.name} reg=auto trial {n}/{len(grid)}: {label(values)} -> validation "
             f"Recall@{K} {scores[label(values)]:.4f}"
         )

@@ -74,6 +74,7 @@ class SaveLoadMixin:
         def vector_dim(self) -> int | None: ...
         def _derivable(self, attr: str) -> bool: ...
         def _check_fitted(self) -> None: ...
+        def check_params_unchanged(self) -> None: ...
         def _score(
             self, user_idx: np.ndarray, item_idx: np.ndarray | None = None
         ) -> np.ndarray: ...
@@ -147,6 +148,7 @@ class SaveLoadMixin:
             the same folder: one save at a time, so the two files are one model's.
         """
         self._check_fitted()
+        self.check_params_unchanged()
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise VisrecError(
@@ -167,6 +169,7 @@ class SaveLoadMixin:
         """Write ``arrays.npz`` and ``model.json`` into ``folder``, with no lock: ``save``
         holds ``folder``'s; ``visrec train`` writes a fresh temporary folder that only it
         knows, under the output's lock."""
+        self.check_params_unchanged()
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {
             **pack_ids("user_ids", self.user_map_.to_list()),
@@ -248,6 +251,7 @@ class SaveLoadMixin:
         check_array_forms(npz, model, arrays)
         _set_learned_arrays(klass, model, npz, arrays)
         _set_json_state(model, folder, mj, meta)
+        model.fit_params_ = dict(model.get_params())
         _rebuild_derived(model, folder, npz)
         model._check_loaded(npz)
         return cast(Self, model)  # a subclass of cls: checked above

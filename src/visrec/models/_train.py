@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from visrec import _progress_lines
 from visrec.errors import NotFittedError, VisrecError
-from visrec.models import _checkpoint, _fit_lines
+from visrec.models import _checkpoint
 
 if TYPE_CHECKING:
     import torch
@@ -306,7 +307,7 @@ def fit_pairwise(
 
     Inside a ``_checkpoint.checkpointing`` block the training state is saved now and
     then under the name ``desc``, and a saved state of the same key is resumed (see
-    :mod:`visrec.models._checkpoint`). Inside a ``_fit_lines.fit_lines`` block a line
+    :mod:`visrec.models._checkpoint`). Inside a ``_progress_lines.fit_lines`` block a line
     tells the progress now and then (for logs, where no bar shows).
     """
     from tqdm.auto import tqdm
@@ -322,10 +323,10 @@ def fit_pairwise(
     if ckpt is not None:
         start, losses = _checkpoint.restore_state(ckpt, desc, module, opts, rng, epochs)
     started = time.monotonic()
-    _fit_lines.fit_started()
+    _progress_lines.fit_started()
     bar = tqdm(
         range(start, epochs),
-        desc=_fit_lines.fit_name(desc),  # "bpr of visual-cf", as its log lines say
+        desc=_progress_lines.fit_name(desc),  # "bpr of visual-cf", as its log lines say
         unit="epoch",
         initial=start,
         total=epochs,
@@ -336,7 +337,7 @@ def fit_pairwise(
         for epoch in bar:
             _epoch(module, opts, sampler, rng, device, batch_size, extra, losses)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            _fit_lines.epoch_done(desc, epoch + 1, epochs, losses[-1], started)
+            _progress_lines.epoch_done(desc, epoch + 1, epochs, losses[-1], started)
             # the last epoch too: a finished stage of a fit with more (vbpr's fine-tuning,
             # visual-cf's second BPR) is then not redone by a resumed run
             if (

@@ -113,6 +113,10 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
     vector_meta_ : dict
         Only after a fit with item vectors: their metadata (backbone, ``dim``...), to
         refuse vectors of another backbone when scoring.
+    fit_params_ : dict
+        The hyperparameters of the last fit (or of the loaded folder), which scoring
+        reads: ``set_params`` after a fit changes the next fit, and ``save`` refuses
+        while a value differs (the folder would not describe its arrays).
     """
 
     #: registry name, also written to ``model.json``
@@ -228,6 +232,9 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             )
 
     def _fit_all(self, interactions: Interactions, item_vectors: ItemVectors | None) -> Self:
+        # what the arrays were learned with: set_params afterwards changes the next fit,
+        # not this one's scores, and save refuses a model.json the arrays do not fit
+        self.fit_params_ = dict(self.get_params())
         self.user_map_ = interactions.user_map
         self.item_map_ = interactions.item_map
         self.seen_ = interactions.to_csr("binary")
@@ -238,8 +245,8 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             # what the vectors are; not their file's embed record (failures, chunks)
             self.vector_meta_ = {**described(item_vectors.meta), "dim": item_vectors.dim}
         self._before_fit(interactions, item_vectors, self.seen_)
+        from visrec._progress_lines import owner
         from visrec.models._checkpoint import keyed
-        from visrec.models._fit_lines import owner
 
         # a resumed fit must have made the same data-dependent choices
         with keyed(self._checkpoint_extra()), owner(self.name):
@@ -324,6 +331,30 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
     def _check_fitted(self) -> None:
         if not hasattr(self, "item_map_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() first")
+
+    def fitted_param(self, name: str) -> Any:
+        """Hyperparameter ``name`` as the last fit (or the loaded folder) had it, which
+        scoring reads: ``set_params`` after a fit takes effect at the next fit."""
+        return getattr(self, "fit_params_", {}).get(name, getattr(self, name))
+
+    def check_params_unchanged(self) -> None:
+        """Refuse (one line) when ``set_params`` changed a hyperparameter since the fit:
+        saved, the folder would name values its arrays were not learned with.
+        ``verbose`` and ``device`` do not shape what is learned."""
+        fitted = getattr(self, "fit_params_", None)
+        if fitted is None:
+            return
+        now = self.get_params()
+        changed = [
+            f"{k} {fitted[k]!r} -> {now[k]!r}"
+            for k in fitted
+            if k not in ("verbose", "device") and k in now and now[k] != fitted[k]
+        ]
+        if changed:
+            raise VisrecError(
+                f"model {self.name!r}: set_params changed {', '.join(changed)} after the "
+                "fit; fit again (or set them back) before saving"
+            )
 
     # ------------------------------------------------------------------ scoring
     @abstractmethod

@@ -13,7 +13,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from visrec.errors import InvalidParameterError
+from visrec.errors import InvalidParameterError, VisrecError
 
 __all__ = ["ParamsMixin"]
 
@@ -109,13 +109,22 @@ class ParamsMixin:
         rules += [(n, "> 0", lambda v: float(v) > 0) for n in positive]
         if getattr(self, "random_state", None) is not None:
             rules.append(("random_state", ">= 0 or None", lambda v: int(v) >= 0))
+        label = getattr(self, "name", type(self).__name__)
         for name, rule, ok in rules:
             value = getattr(self, name)
             if not ok(value):
-                label = getattr(self, "name", type(self).__name__)
                 raise InvalidParameterError(
                     f"model {label!r}: {name} must be {rule}, got {value!r}"
                 )
+        if isinstance(getattr(self, "device", None), str):
+            # the form only (whether CUDA is there is the fit's to find): a refit with
+            # device="gpu9" is refused before the earlier fit is dropped
+            from visrec._device import parse_device
+
+            try:
+                parse_device(self.device)  # type: ignore[attr-defined]
+            except VisrecError as exc:
+                raise InvalidParameterError(f"model {label!r}: {exc}") from None
 
 
 #: the annotations ``check_param_types`` checks, and how its errors name them

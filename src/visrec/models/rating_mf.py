@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from visrec.data.interactions import Interactions
-from visrec.embed.store import ItemVectors
+from visrec.embed.store import ItemVectors, image_flags
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._fresh_fit import check_fit_inputs, fit_from_scratch
 from visrec.models._indices import as_indices
@@ -168,7 +168,19 @@ class RatingMF(ParamsMixin):
                     "reads them); pass vectors read with read_vectors"
                 )
             vectors, has_image = vectors.align(interactions.item_map.ids)
-        self.check_params()  # a wrong value fails before an earlier fit is dropped
+        # a wrong value or input fails before an earlier fit is dropped
+        self.check_params()
+        if interactions.rating is None:
+            raise VisrecError("RatingMF needs ratings; the interactions have none")
+        if len(interactions) == 0:
+            raise VisrecError("RatingMF: no training ratings")
+        if self.visual and vectors is None:
+            raise VisrecError(
+                "RatingMF(visual=True) needs item vectors aligned to the item map; "
+                "pass vectors=... or use visual=False"
+            )
+        if self.visual and vectors is not None:
+            vectors, has_image = _checked_vectors(vectors, has_image, interactions.item_map.ids)
         return fit_from_scratch(self, lambda: self._fit_all(interactions, vectors, has_image))
 
     def _fit_all(
@@ -179,23 +191,14 @@ class RatingMF(ParamsMixin):
     ) -> Self:
         from threadpoolctl import threadpool_limits
 
-        self.check_params()  # n_epochs="abc", reg=-1: one line naming it, not a TypeError
-        if interactions.rating is None:
-            raise VisrecError("RatingMF needs ratings; the interactions have none")
-        if len(interactions) == 0:
-            raise VisrecError("RatingMF: no training ratings")
         self.user_map_, self.item_map_ = interactions.user_map, interactions.item_map
         n_users, n_items = interactions.n_users, interactions.n_items
         u, i, r = _rating_arrays(interactions)
 
         self.item_visual_ = None
-        if self.visual:
-            if vectors is None:
-                raise VisrecError(
-                    "RatingMF(visual=True) needs item vectors aligned to the item map; "
-                    "pass vectors=... or use visual=False"
-                )
+        if self.visual and vectors is not None:
             rated = np.bincount(i, minlength=n_items) > 0
+            assert has_image is not None  # fit's _checked_vectors made it
             self.item_visual_ = self._standardise(
                 vectors, has_image, interactions.item_map.ids, rated
             )
@@ -242,27 +245,13 @@ class RatingMF(ParamsMixin):
 
     def _standardise(
         self,
-        vectors: np.ndarray,
-        has_image: np.ndarray | None,
+        v: np.ndarray,
+        has: np.ndarray,
         item_ids: np.ndarray,
         rated: np.ndarray,
     ) -> np.ndarray:
+        """``v`` and ``has`` as :func:`_checked_vectors` returns them."""
         n_items = len(item_ids)
-        v = np.asarray(vectors, dtype=np.float64)
-        if v.ndim != 2 or v.shape[0] != n_items or v.shape[1] == 0:
-            raise VisrecError(
-                f"RatingMF: vectors of shape {v.shape}, expected ({n_items}, d) aligned "
-                "to the item map, d >= 1"
-            )
-        if not np.isfinite(v).all():
-            bad = int(np.flatnonzero(~np.isfinite(v).all(axis=1))[0])
-            raise VisrecError(
-                f"RatingMF: the vector of item {item_ids[bad]!r} (row {bad}) holds NaN or "
-                "infinite values"
-            )
-        has = np.abs(v).sum(axis=1) > 0 if has_image is None else np.asarray(has_image, dtype=bool)
-        if len(has) != n_items:
-            raise VisrecError(f"RatingMF: has_image has {len(has)} rows, expected {n_items}")
         if not has.any():
             dim = v.shape[1] if self.visual_dim is None else min(int(self.visual_dim), v.shape[1])
             return np.zeros((n_items, dim))
@@ -364,6 +353,41 @@ def _initial_params(
         params["E"] = rng.spawn(1)[0].normal(0.0, init_scale / np.sqrt(d), (k, d))
         params["w"] = np.zeros(d)
     return params
+
+
+def _checked_vectors(
+    vectors: np.ndarray, has_image: np.ndarray | None, item_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``vectors`` as float64 ``(n_items, d)`` with the rows without an image zeroed,
+    and the ``has_image`` mask (default: the non-zero rows), once both are usable."""
+    n_items = len(item_ids)
+    v = np.asarray(vectors, dtype=np.float64)
+    if v.ndim != 2 or v.shape[0] != n_items or v.shape[1] == 0:
+        raise VisrecError(
+            f"RatingMF: vectors of shape {v.shape}, expected ({n_items}, d) aligned "
+            "to the item map, d >= 1"
+        )
+    finite = np.asarray(np.isfinite(v).all(axis=1), dtype=bool)
+    if has_image is None:
+        # a NaN row is neither zero nor usable: refused, not taken for "no image"
+        has = np.zeros(n_items, dtype=bool)
+        has[finite] = np.abs(v[finite]).sum(axis=1) > 0
+        check = np.ones(n_items, dtype=bool)
+    else:
+        try:
+            has = image_flags(has_image)
+        except VisrecError as exc:
+            raise VisrecError(f"RatingMF: {exc}") from None
+        if len(has) != n_items:
+            raise VisrecError(f"RatingMF: has_image has {len(has)} rows, expected {n_items}")
+        check = has  # rows without an image are not read
+    if not finite[check].all():
+        bad = int(np.flatnonzero(check & ~finite)[0])
+        raise VisrecError(
+            f"RatingMF: the vector of item {item_ids[bad]!r} (row {bad}) holds NaN or "
+            "infinite values"
+        )
+    return np.where(has[:, None], v, 0.0), has
 
 
 @dataclass(frozen=True)

@@ -522,11 +522,12 @@ class VisualCF(AutoRegMixin, Recommender):
         return None if map_reg == self.reg_ else f"reg={map_reg!r}"
 
     def _normalise(self, vectors: np.ndarray) -> np.ndarray:
-        return power_normalise(vectors) if self.feature_norm == "sqrt-l2" else vectors
+        sqrt = self.fitted_param("feature_norm") == "sqrt-l2"
+        return power_normalise(vectors) if sqrt else vectors
 
     def _map(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = feats @ self.map_weights_ + self.map_intercept_
-        return t[:, :-1], float(self.bias_weight) * t[:, -1]
+        return t[:, :-1], float(self.fitted_param("bias_weight")) * t[:, -1]
 
     def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
         i = slice(None) if item_idx is None else item_idx
