@@ -59,7 +59,7 @@ def test_visual_cf_scores_new_items_with_the_values_it_was_fitted_with(tmp_path:
     before = model.score_new_items([0, 13], new)
     model.set_params(feature_norm="none", bias_weight=0.0)
     np.testing.assert_array_equal(model.score_new_items([0, 13], new), before)
-    with pytest.raises(VisrecError, match="bias_weight 1.0 -> 0.0"):
+    with pytest.raises(VisrecError, match=r"bias_weight 1\.0 -> 0\.0"):
         model.save(tmp_path / "m")
     # the next fit takes them
     model.fit(inter, iv)
@@ -106,7 +106,7 @@ def test_rating_mf_does_not_read_the_vectors_of_items_without_an_image() -> None
 
 def test_interactions_refuse_what_would_fail_far_away() -> None:
     idx = np.array([0, 1])
-    with pytest.raises(VisrecError, match="user_map must be an IdMap .* got list"):
+    with pytest.raises(VisrecError, match=r"user_map must be an IdMap .* got list"):
         Interactions(["a", "b"], IdMap(["x", "y"]), idx, idx)  # type: ignore[arg-type]
     users, items = IdMap(["a", "b"]), IdMap(["x", "y"])
     with pytest.raises(VisrecError, match="rating must be a 1-D array of numbers, got str"):
