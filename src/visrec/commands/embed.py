@@ -252,7 +252,7 @@ def _check_args(args: argparse.Namespace) -> None:
             f"(item_id,path) is given with --manifest: visrec embed --manifest "
             f"{shlex.quote(args.images_dir)} -o {shlex.quote(args.output)} ..."
         )
-    check_output_file(args.output, "-o")
+    check_output_file(args.output, "-o", "Parquet")
     check_utf8_output(args.output, "-o")  # before the file is read to tell whether it is ours
     check_output_file(args.json, "--json")
     outputs = {"-o": args.output, "--json": args.json}

@@ -478,7 +478,7 @@ def run(args: argparse.Namespace) -> int:
     given = args.output if args.output is not None else str(cache / "manifest.csv")
     out_option = "-o" if args.output is not None else "--cache (its manifest.csv)"
     _check_cache(cache)
-    check_output_file(given, out_option)
+    check_output_file(given, out_option, "CSV")
     out = Path(given)
     check_output_file(args.json, "--json")
     files = source_files(args.sources, args.what)

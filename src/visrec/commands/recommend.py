@@ -224,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
 
     unknown_users = _checked_options(args)
     # checked before any work: the final rename onto a directory fails only at the end
-    check_output_file(args.output, "-o")
+    check_output_file(args.output, "-o", "CSV")
     target = written_file(args.output)  # through a link: the file it names
     _recs_progress.check_side_files(target)
     recorded = _check_output_replaces_no_input(args)

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import stat
 import sys
@@ -587,6 +588,19 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(done == 0)
 
 
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new empty folder ``<prefix><8 hex>`` in ``parent`` with mode 0777 minus the
+    umask, as every other output gets (mkdtemp's 0700 would need a chmod, and a fixed
+    0755 ignores a umask of 077 or 002)."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            os.mkdir(path, 0o777)
+        except FileExistsError:
+            continue
+        return path
+
+
 def _swap_in(new: Path, out: Path) -> None:
     """Replace folder ``out`` by ``new``: in one step where the system can swap two
     paths, else in two renames; on failure the previous ``out`` is put back, or, if
@@ -677,13 +691,12 @@ def save_model_folder(
         dirs=True,
         max_age=0 if sole_writer else STALE_AFTER_S,
     )
-    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=out.parent))
+    tmp = _new_folder(out.parent, prefix)
     try:
         # the files without save()'s lock: this run holds the output's, and the lock
         # file of a fresh random folder would outlive a kill here
         model._save_files(tmp)
         (tmp / TRAIN_JSON).write_text(json.dumps(provenance, indent=2), encoding="utf-8")
-        os.chmod(tmp, 0o755)
         if out.exists():
             _swap_in(tmp, out)
         else:

@@ -150,7 +150,7 @@ def read_record(path: Path) -> list[dict[str, Any]]:
         except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
             continue
         if _is_record(rec):
-            out.append(rec)
+            out.append(_from_json_safe(rec))
     if lines and not out:
         raise VisrecError(
             f"{path}: not a resume record of visrec (no line of it is one); "
@@ -448,7 +448,7 @@ def _json_safe(v: Any) -> Any:
         return "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"
     if isinstance(v, dict):
         return {n: _json_safe(x) for n, x in v.items()}
-    if isinstance(v, list):
+    if isinstance(v, list | tuple):
         return [_json_safe(x) for x in v]
     return v
 
@@ -586,7 +586,8 @@ def forget(path: Path, plan: Collection[tuple[int, str]]) -> None:
 
 
 def _line(rec: dict[str, Any]) -> str:
-    return json.dumps(rec, default=repr) + "\n"
+    # strict JSON, as the results file (NaN as "NaN"): the record may outlive the run
+    return json.dumps(_json_safe(rec), default=repr) + "\n"
 
 
 def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:
