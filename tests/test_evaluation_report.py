@@ -363,8 +363,12 @@ def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     missing.mkdir()  # there, but not readable as a file
     assert main(["report", str(missing), "-o", str(out)]) == 2
     assert "missing.json: cannot read (Is a directory)" in capsys.readouterr().err
-    assert main(["report", str(bad), "-o", str(bad)]) == 2
+    same = tmp_path / "result.out"  # a name that says no format: the clash is what is refused
+    same.write_text(bad.read_text())
+    assert main(["report", str(same), "-o", str(same)]) == 2
     assert "is the RESULT.json file; writing it would replace it" in capsys.readouterr().err
+    assert main(["report", str(bad), "-o", str(bad)]) == 2
+    assert "ends in .json (JSON), but visrec writes HTML there" in capsys.readouterr().err
     assert not out.exists()
     with pytest.raises(VisrecError, match="runs' is empty"):
         render_evaluation_report({"protocol": "warm", "k": 20, "runs": []})
@@ -617,3 +621,17 @@ def test_cold_verdict_says_what_the_taste_term_choice_means(
     for run in res["runs"]:
         run["tuned"] = None
     assert not any("taste-by-look" in line for line in verdict(res))
+
+
+def test_no_auc_panel_when_no_run_defines_auc() -> None:
+    res = _result("cold-items", {"popularity": [0.2, 0.3], "bpr": [0.3, 0.4]},
+                  {"popularity": [None, None], "bpr": [None, None]})  # type: ignore[dict-item]  # fmt: skip
+    page = render_evaluation_report(res, {})
+    (alt,) = re.findall(r'<img class="plot" alt="([^"]+)"', page)
+    assert alt == "Recall@20 and NDCG@20 per model, one dot per seed"
+    assert "AUC bars start at 0.5" not in page
+    res["runs"][0]["auc"] = 0.6  # one seed defines it: the panel is back
+    page = render_evaluation_report(res, {})
+    (alt,) = re.findall(r'<img class="plot" alt="([^"]+)"', page)
+    assert alt == "AUC, Recall@20 and NDCG@20 per model, one dot per seed"
+    assert "AUC bars start at 0.5, chance" in page

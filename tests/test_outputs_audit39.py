@@ -94,3 +94,38 @@ def test_an_output_named_for_another_format_is_refused_before_any_work(
     # no suffix, or one that names no format, is the user's choice
     assert main(["recommend", str(model), "--n", "1", "-o", str(tmp_path / "recs")]) == 0
     assert (tmp_path / "recs").read_text(encoding="utf-8").startswith("user_id,item_id,rank,score")
+
+
+def test_the_similar_page_embeds_each_repeated_photo_once(tmp_path: Path) -> None:
+    import re
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from visrec.report.similar import render_similar_report
+
+    photos = {}
+    for n, colour in enumerate(["red", "green", "blue", "white"]):
+        photos[f"i{n}"] = tmp_path / f"i{n}.jpg"
+        Image.new("RGB", (40, 60), colour).save(photos[f"i{n}"])
+    # i0..i2 are in every row; i3 once; "x" (no photo) twice
+    results = [
+        SimpleNamespace(query="i0", ids=["i1", "i2", "x"], scores=[0.9, 0.8, 0.7]),
+        SimpleNamespace(query="i1", ids=["i0", "i2", "x"], scores=[0.9, 0.8, 0.7]),
+        SimpleNamespace(query="i2", ids=["i0", "i1", "i3"], scores=[0.9, 0.8, 0.7]),
+    ]
+    page = render_similar_report(results, photos, {"vectors": "v.parquet"})
+    head, body = page.split("</head>")
+    # three shared photos, each once in the head's style; the single one inline
+    rules = re.findall(r"\.(p\d+)\{background-image:url\(data:image/jpeg;base64,", head)
+    assert len(rules) == 3
+    assert body.count("data:image/jpeg") == 1  # i3's tile
+    used = re.findall(r'<span class="thumb shared (p\d+)" role="img" aria-label="photo"></span>'
+                      r"<figcaption>(i\d)", body)  # fmt: skip
+    assert len(used) == 9  # the 3 queries and the 6 neighbours with a shared photo
+    by_item = {}
+    for cls, item in used:
+        by_item.setdefault(item, set()).add(cls)
+    assert set(by_item) == {"i0", "i1", "i2"} and all(len(c) == 1 for c in by_item.values())
+    assert {c for cs in by_item.values() for c in cs} == set(rules)
+    assert body.count("thumb missing") == 2  # "x" has no photo: the grey tile, twice

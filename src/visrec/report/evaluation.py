@@ -363,19 +363,22 @@ def _metric_figure(
     img = [m for m in models if roles[m] == YES]
     # no more candidates than K: a Recall@K panel of equal bars at 1 says nothing
     recall_panel = [] if _fills_the_list(result) else [("recall", f"Recall@{k}", 0.0)]
-    plot = plots.metric_bars_png(
-        runs,
-        models,
-        [("auc", "AUC", 0.5), *recall_panel, ("ndcg", f"NDCG@{k}", 0.0)],
-        image_models=img,
-    )
+    # AUC undefined in every run (no test user has a candidate that is not a test
+    # item): an empty panel would read as a plotting failure; the table says n/a
+    defined = "auc" in runs and bool(pd.to_numeric(runs["auc"], errors="coerce").notna().any())
+    auc_panel = [("auc", "AUC", 0.5)] if defined else []
+    panels = [*auc_panel, *recall_panel, ("ndcg", f"NDCG@{k}", 0.0)]
+    plot = plots.metric_bars_png(runs, models, panels, image_models=img)
+    named = [title for _, title, _ in panels]
     return _img(
         plot,
-        f"AUC{f', Recall@{k} and ' if recall_panel else ' and '}NDCG@{k} per model, one dot "
-        "per seed",
+        f"{', '.join(named[:-1])} and {named[-1]} per model, one dot per seed"
+        if len(named) > 1
+        else f"{named[0]} per model, one dot per seed",
     ) + _note(
-        "Bars: the mean over seeds (AUC bars start at 0.5, chance); black dots: "
-        "each seed; line: from the lowest to the highest seed. Blue: models that "
+        "Bars: the mean over seeds"
+        + (" (AUC bars start at 0.5, chance)" if auc_panel else "")
+        + "; black dots: each seed; line: from the lowest to the highest seed. Blue: models that "
         "read pictures; orange: models that do not; grey: the popularity baseline.",
         "explain",
     )

@@ -399,6 +399,9 @@ img.plot{max-width:100%;height:auto;display:block;margin:.5em 0}
 .tiles figure.query{outline:2px solid #1f6feb;outline-offset:2px}
 img.thumb{width:72px;height:72px;object-fit:contain;border:1px solid #eee;
 background:#fff}.missing{display:inline-block;width:72px;height:72px;background:#eee}
+.thumb.shared{display:inline-block;width:72px;height:72px;border:1px solid #eee;
+background-color:#fff;background-repeat:no-repeat;background-position:center;
+background-size:contain}
 footer{margin-top:2em;color:#666;font-size:.85em}
 """
 
@@ -412,13 +415,14 @@ def data_name(path: object) -> str:
     return Path(text).name
 
 
-def page_head(title: str) -> list[str]:
-    """The opening lines of a report page: doctype, head with the style, the heading."""
+def page_head(title: str, css: str = "") -> list[str]:
+    """The opening lines of a report page: doctype, head with the style (and the page's
+    own ``css`` rules), the heading."""
     return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
+        f"<title>{_e(title)}</title><style>{CSS}{css}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
     ]
 
