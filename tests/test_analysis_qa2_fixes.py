@@ -80,7 +80,7 @@ def test_demo_metrics_without_negatives_are_null_and_n_a(
     text = res.results_path.read_text()
     assert "NaN" not in text
     saved = json.loads(text)
-    assert any(row["AUC"] is None for row in saved["recommenders"])
+    assert any(row["auc"] is None for row in saved["recommenders"])
     assert "AUC n/a: no test user has a candidate" in (res.recommenders_note or "")
     assert " n/a " in res.format()
     assert '<td class="num">n/a</td>' in (tmp_path / "r.html").read_text()

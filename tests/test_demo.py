@@ -427,6 +427,12 @@ def test_recommender_section(tmp_path: Path, stand_in: list[int]) -> None:
     assert warm.loc["visual-cf", "AUC"] == pytest.approx(warm.loc["bpr", "AUC"])
     saved = json.loads(res.results_path.read_text())
     assert len(saved["recommenders"]) == 8
+    # named as evaluate --json names them: one reader takes both files
+    row = next(
+        r for r in saved["recommenders"] if r["model"] == "vbpr" and r["protocol"] == "cold-items"
+    )
+    assert set(row) == {"model", "protocol", "auc", "recall", "ndcg", "fit_s", "k"}
+    assert row["auc"] == pytest.approx(cold.loc["vbpr", "AUC"]) and row["k"] == 10
     # the printed table: a header line, then one line per model (no row for the index name)
     text = res.format()
     section = text.split("== recommenders")[1].splitlines()[1:]

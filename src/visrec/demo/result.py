@@ -82,14 +82,9 @@ class DemoResult:
             "cluster_note": self.cluster_note,
             "knn_rating": self.knn.to_dict() if self.knn is not None else None,
             "knn_note": self.knn_note,
-            # a metric that is not defined (AUC with nothing to rank) is null, not NaN:
-            # a bare NaN is no JSON
             "recommenders": None
             if self.recommenders is None
-            else [
-                {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
-                for row in self.recommenders.reset_index().to_dict(orient="records")
-            ],
+            else _recommender_rows(self.recommenders),
             "recommenders_note": self.recommenders_note,
             "vectors": str(self.vectors_path),
             "report": str(self.report_path),
@@ -147,3 +142,19 @@ class DemoResult:
 
 
 __all__ = ["DemoResult"]
+
+
+def _recommender_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The recommenders table as ``evaluate --json`` names its figures (``auc``,
+    ``recall``, ``ndcg``, ``fit_s`` and ``k``), not as printed (``Recall@10``, ``fit s``):
+    one reader takes both files. A metric that is not defined (AUC with nothing to rank)
+    is null: a bare NaN is no JSON."""
+    from visrec.demo.recommenders import REC_K
+
+    names = {"AUC": "auc", f"Recall@{REC_K}": "recall", f"NDCG@{REC_K}": "ndcg", "fit s": "fit_s"}
+    rows = []
+    for row in table.reset_index().to_dict(orient="records"):
+        out = {names.get(str(k), str(k)): None if isinstance(v, float) and v != v else v
+               for k, v in row.items()}  # fmt: skip
+        rows.append({**out, "k": REC_K})
+    return rows
