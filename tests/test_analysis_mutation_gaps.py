@@ -79,10 +79,16 @@ def test_twenty_rating_classes_are_taken_and_twenty_one_refused() -> None:
 
 def test_the_same_item_share_leaves_out_rows_without_a_picture() -> None:
     # 4 test rows: one shares its vector with a training row, one is all zeros (no
-    # picture) in both splits and counts as no match, two are new
+    # picture) in both splits and is neither a match nor counted, two are new
     x = np.array([[1, 0], [0, 0], [2, 2], [1, 0], [0, 0], [3, 1], [4, 4]], dtype=np.float32)
     share = _same_vector_share(x, np.array([0, 1, 2]), np.array([3, 4, 5, 6]))
-    assert share == pytest.approx(1 / 4)
+    assert share == pytest.approx(1 / 3)
+    # many rows without a picture (--include-missing) do not hide copied photos
+    blank = np.zeros((1000, 2), dtype=np.float32)
+    x = np.vstack([x[:4], blank])
+    share = _same_vector_share(x, np.array([0, 1, 2]), np.arange(3, len(x)))
+    assert share == pytest.approx(1.0)
+    assert _same_vector_share(x, np.array([0, 1]), np.arange(4, len(x))) == 0.0
 
 
 def test_the_mf_penalties_pull_every_factor_to_zero() -> None:

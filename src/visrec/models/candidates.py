@@ -193,6 +193,9 @@ def _reserve_new(
     reserves places for them. The top-n already holds the best new items it has, so
     the next ones in score order replace its lowest-ranked other candidates.
     """
+    # ties break by column: in candidate position (the seeded order), not in the order
+    # new_pos lists them (the candidate file's, which must not decide)
+    new_pos = np.sort(new_pos)
     sub = key[:, new_pos]
     best, _ = top_candidates(sub, k, np.isneginf(sub))  # unscorable: no reserved place
     is_new = np.zeros(key.shape[1], dtype=bool)

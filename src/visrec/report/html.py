@@ -300,7 +300,7 @@ def _knn_sections(data: ReportData) -> list[str]:
     if call == "beats":
         verdict = (
             f"KNN beats the majority class by {diff * 100:.1f} percentage points of "
-            f"accuracy: {why}."
+            f"accuracy{res.on_copies()}: {why}."
         )
     elif call == "level":
         verdict = (
