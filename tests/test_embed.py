@@ -801,3 +801,35 @@ def test_shorter_side_resize_truncates_the_longer_side_like_torchvision() -> Non
     got = np.asarray(Wide().resized(img))
     want = np.asarray(img.resize((49, 32), Image.Resampling.BILINEAR))
     np.testing.assert_array_equal(got, want)
+
+
+def test_resnet18_fine_tuned_head_corrupt_file_and_other_shapes(tmp_path: Path) -> None:
+    from visrec.embed.backbones import _plain_resnet18
+
+    ref = _plain_resnet18().eval()
+    tuned = ref.state_dict()
+    tuned["fc.weight"] = torch.zeros(10, 512)  # fine-tuned for 10 classes
+    tuned["fc.bias"] = torch.zeros(10)
+    path = tmp_path / "ft10.pth"
+    torch.save(tuned, path)
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    ref.fc = torch.nn.Identity()
+    with torch.inference_mode():
+        got = get_backbone("resnet18", weights=path).build_model()(x)
+        assert torch.equal(got, ref(x))  # the head is dropped: the same features
+
+    other = dict(tuned)
+    other["layer1.0.conv1.weight"] = torch.zeros(64, 64, 1, 1)  # not a resnet18's shape
+    torch.save(other, tmp_path / "other.pth")
+    with pytest.raises(VisrecError) as exc:
+        get_backbone("resnet18", weights=tmp_path / "other.pth").build_model()
+    text = str(exc.value)
+    assert "not a torchvision resnet18 state_dict (size mismatch for layer1.0.conv1.weight" in text
+    assert "\n" not in text
+
+    (tmp_path / "broken.pth").write_bytes(b"PK\x03\x04 not a zip of tensors")
+    with pytest.raises(VisrecError) as exc:
+        get_backbone("resnet18", weights=tmp_path / "broken.pth").build_model()
+    text = str(exc.value)
+    assert "cannot load (" in text and "expected a state_dict saved with torch.save" in text
+    assert "\n" not in text and "weights_only set to False" not in text

@@ -447,14 +447,29 @@ class ResNet18(Backbone):
             try:
                 state = torch.load(local, map_location="cpu", weights_only=True)
             except Exception as exc:
-                raise VisrecError(f"resnet18 weights {local!r}: cannot load ({exc})") from exc
+                # torch's text runs to paragraphs and ends advising weights_only=False,
+                # which would run the file's code: its first line only
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise VisrecError(
+                    f"resnet18 weights {local!r}: cannot load ({type(exc).__name__}: "
+                    f"{first}); expected a state_dict saved with torch.save"
+                ) from None
             if isinstance(state, dict) and "state_dict" in state:
                 state = state["state_dict"]
             if not isinstance(state, dict):
                 raise VisrecError(f"resnet18 weights {local!r}: expected a state_dict")
-            has_fc = "fc.weight" in state
-            missing, unexpected = model.load_state_dict(state, strict=False)
-            missing = [k for k in missing if has_fc or not k.startswith("fc.")]
+            # the head is replaced below: a fine-tuned resnet18 with another number of
+            # classes is as good a backbone
+            state = {k: v for k, v in state.items() if not str(k).startswith("fc.")}
+            try:
+                missing, unexpected = model.load_state_dict(state, strict=False)
+            except RuntimeError as exc:  # a layer of another shape (not a resnet18)
+                lines = str(exc).strip().splitlines() or [""]
+                detail = next((ln.strip() for ln in lines if "size mismatch" in ln), lines[0])
+                raise VisrecError(
+                    f"resnet18 weights {local!r}: not a torchvision resnet18 state_dict ({detail})"
+                ) from None
+            missing = [k for k in missing if not k.startswith("fc.")]
             if missing or unexpected:
                 raise VisrecError(
                     f"resnet18 weights {local!r}: not a torchvision resnet18 state_dict "
