@@ -171,7 +171,21 @@ def _summarize_reviews(res: LoadResult) -> dict[str, Any]:
     out["photo_urls"] = int(df["image"].map(len).sum()) if len(df) else 0
     out["items_with_review_photos"] = int(df.loc[has_photo, ITEM].nunique())
     out["categories"] = {str(k): int(v) for k, v in df["category"].value_counts().items()}
+    out["variant_copies"] = _variant_copies(df)
     return out
+
+
+def _variant_copies(df: pd.DataFrame) -> int:
+    """Rows that repeat another row's reviewer, time and stars under another item
+    (the text is not read, so two reviews of one day with the same stars count too):
+    most often Amazon listing one review under each variant (size, colour) of a
+    product, where a split by rows finds the "other" variant, and copied photos share
+    their vector."""
+    cols = [USER, "timestamp", RATING]
+    if not len(df) or not all(c in df.columns for c in cols):
+        return 0
+    pairs = df.drop_duplicates([*cols, ITEM])  # a repeated pair is counted apart
+    return int(len(pairs) - len(pairs.drop_duplicates(cols)))
 
 
 def _summarize_meta(res: LoadResult) -> dict[str, Any]:
@@ -427,6 +441,14 @@ def _interaction_lines(s: dict[str, Any], rows: int) -> list[str]:
     if s.get("duplicate_pairs"):
         # rows after a pair's first (134 in AMAZON_FASHION_5, over 81 pairs)
         lines.append(_row("rows repeating a user-item pair", s["duplicate_pairs"], rows))
+    if s.get("variant_copies"):
+        # All_Beauty_5: most rows; merge the variants before a split (docs/evaluation.md)
+        lines.append(_row("rows like another item's review", s["variant_copies"], rows))
+        lines.append(
+            "     (same reviewer, time and stars as a row of another item: most often one "
+            "review Amazon lists under each variant of a product; merge the variants "
+            "before evaluating)"
+        )
     if "ratings" in s:
         lines.append(f"   ratings (mean {_mean(s['rating_mean'])})")
         for k, v in s["ratings"].items():
