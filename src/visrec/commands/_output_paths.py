@@ -21,7 +21,7 @@ from visrec.errors import VisrecError, os_error
 #: what each written format is named by, and the names that say another format: a
 #: ``recs.csv.gz`` written as plain text is refused by visrec's own gzip-reading loaders
 _FORMAT_SUFFIXES = {
-    "CSV": (".csv", ".txt"),
+    "CSV": (".csv",),
     "JSON": (".json",),
     "HTML": (".html", ".htm"),
     "Parquet": (".parquet", ".pq"),
