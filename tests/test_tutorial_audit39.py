@@ -59,3 +59,24 @@ def test_a_knn_win_on_copied_pictures_says_so() -> None:
     assert res.against_majority()[0] == "beats"
     line = next(s for s in res.format().splitlines() if s.startswith("KNN beats"))
     assert line.endswith("(on test rows whose very picture is in training: see the note)")
+
+
+def test_report_names_the_command_whose_json_it_was_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(1)
+    res = knn_rating(rng.normal(size=(60, 4)), rng.choice([1.0, 5.0], size=60), k=3)
+    cases = {
+        "knn-rating": res.to_dict(),
+        "cluster": {"k": 3, "n": 9, "ari": 0.1, "nmi": 0.2, "purity": 0.5, "table": {}},
+        "rating-eval": {"n_train": 8, "n_test": 2, "models": {}, "runs": []},
+    }
+    for command, result in cases.items():
+        path = tmp_path / f"{command}.json"
+        path.write_text(json.dumps(result))
+        assert main(["report", str(path), "-o", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err
+        assert (
+            f"a result of `visrec {command} --json`, not of `visrec evaluate --json`; "
+            f"its report comes from `visrec {command} ... --report HTML`"
+        ) in err, err

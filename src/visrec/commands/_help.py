@@ -75,9 +75,11 @@ for _command, _hint in (
 ):
     for _name in ("-o", "--output", "--out"):
         SAME_MEANING.setdefault(_command, {})[_name] = _hint
-# demo runs K-means and the rating KNN, so it names the KNN's k apart
+# demo runs K-means and the rating KNN, so it names the KNN's k apart; scikit-learn
+# calls it n_neighbors
 for _command in ("knn-rating", "rating-eval"):
-    SAME_MEANING[_command]["--knn-k"] = "--k K is the number of KNN neighbours here"
+    for _name in ("--knn-k", "--n-neighbors", "--n-neighbours"):
+        SAME_MEANING[_command][_name] = "--k K is the number of KNN neighbours here"
 # other tools' names for the list length and the held-out share
 for _command, _hint in (
     ("recommend", "--n N is the list length here"),

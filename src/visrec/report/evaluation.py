@@ -98,15 +98,25 @@ def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     return result
 
 
+#: the keys that tell another command's ``--json`` (each with a ``--report`` of its own)
+_OTHER_RESULTS: tuple[tuple[str, set[str]], ...] = (
+    ("rating-eval", {"n_train", "models", "runs"}),
+    ("knn-rating", {"majority_accuracy", "confusion"}),
+    ("cluster", {"ari", "nmi", "purity", "table"}),
+)
+
+
 def _check(result: Any, source: str) -> None:
     what = "not a result of `visrec evaluate --json`"
     if not isinstance(result, dict):
         raise VisrecError(f"{source}: {what} (expected a JSON object)")
     missing = [k for k in ("protocol", "k", "runs") if k not in result]
-    if "k" in missing and {"n_train", "models", "runs"} <= set(result):
+    # another command's --json: name it and where its page comes from
+    other = next((cmd for cmd, keys in _OTHER_RESULTS if keys <= set(result)), None)
+    if missing and other is not None:
         raise VisrecError(
-            f"{source}: a result of `visrec rating-eval --json`, not of `visrec evaluate "
-            "--json`; its report comes from `visrec rating-eval ... --report HTML`"
+            f"{source}: a result of `visrec {other} --json`, not of `visrec evaluate "
+            f"--json`; its report comes from `visrec {other} ... --report HTML`"
         )
     if missing:
         raise VisrecError(f"{source}: {what} (no {', '.join(repr(m) for m in missing)})")
