@@ -80,3 +80,19 @@ def test_report_names_the_command_whose_json_it_was_given(
             f"a result of `visrec {command} --json`, not of `visrec evaluate --json`; "
             f"its report comes from `visrec {command} ... --report HTML`"
         ) in err, err
+
+
+def test_amazon_metadata_given_as_interactions_is_named_for_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec.data.tables import load_interactions
+    from visrec.errors import VisrecError
+
+    meta = tmp_path / "meta_All_Beauty.json.gz"
+    with gzip.open(meta, "wt", encoding="utf-8") as fh:
+        fh.write(json.dumps({"asin": "A1", "title": "soap", "imageURL": ["http://x/a.jpg"]}) + "\n")
+    with pytest.raises(VisrecError, match=r"Amazon metadata \(one record per item.*not reviews"):
+        load_interactions(meta)
+    assert main(["evaluate", "--interactions", str(meta), "--models", "popularity"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "<Category>_5.json.gz" in err

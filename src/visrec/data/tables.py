@@ -238,6 +238,7 @@ def load_interactions(
             return _load_reviews(sources, ids_only, keep_rating, keep_time)
         p = sources[0]
     _refuse_movielens_side_table(p)
+    _refuse_amazon_meta(p)
     _refuse_ignored_columns(p, explicit, ids_only, keep_rating, keep_time)
     refuse_layout(p, sep, explicit)
     _refuse_shared_columns(p, explicit)
@@ -273,6 +274,19 @@ def _load_reviews(
     return load_amazon_reviews(
         source, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
     )
+
+
+def _refuse_amazon_meta(p: Path) -> None:
+    """An error for an Amazon ``meta_<Category>.json[.gz]`` given as interactions: each
+    of its records said "no 'reviewerID' field" before the load found nothing."""
+    from visrec.data.amazon import is_meta_file
+
+    if is_json_file(p) and is_meta_file(p):
+        raise VisrecError(
+            f"{p}: Amazon metadata (one record per item: titles, image URLs), not "
+            "reviews; the interactions are the reviews file of the same category, "
+            "<Category>_5.json.gz (the metadata serves visrec fetch and --labels)"
+        )
 
 
 def _refuse_movielens_side_table(p: Path) -> None:
