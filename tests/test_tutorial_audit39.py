@@ -96,3 +96,31 @@ def test_amazon_metadata_given_as_interactions_is_named_for_what_it_is(
     assert main(["evaluate", "--interactions", str(meta), "--models", "popularity"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "<Category>_5.json.gz" in err
+
+
+def test_review_photo_vectors_given_for_items_say_what_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    table = tmp_path / "r.csv"
+    table.write_text("user_id,item_id,rating\nu1,B01,5\nu2,B01,4\nu2,B02,3\nu3,B02,5\n")
+    ids = ["B01_u1_100", "B01_u2_100", "B02_u2_200", "B02_u3_300"]
+    vectors = tmp_path / "v.parquet"
+    pd.DataFrame({"item_id": ids, "vector": [np.full(4, i + 1.0, dtype=np.float32)
+                  for i in range(4)], "has_image": True}).to_parquet(vectors)  # fmt: skip
+    assert main(["knn-rating", "--interactions", str(table), "--vectors", str(vectors)]) == 2
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith(
+        "the vectors are one per review photo (<asin>_<reviewerID>_<time>, as visrec fetch "
+        "names them): give --key-col review_id with the review file"
+    ), err
+    argv = ["evaluate", "--interactions", str(table), "--vectors", str(vectors), "--models", "vbpr"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "one per item comes from the category's meta file" in err, err
+    # vectors of other items entirely: no such advice
+    pd.DataFrame({"item_id": ["x1", "x2"], "vector": [np.ones(4, dtype=np.float32)] * 2,
+                  "has_image": True}).to_parquet(vectors)  # fmt: skip
+    assert main(argv) == 2
+    assert "review photo" not in capsys.readouterr().err

@@ -447,6 +447,24 @@ def run_rows(args: argparse.Namespace) -> dict[str, str]:
     return rows_of(with_run({}, args))
 
 
+#: what to do with vectors of Amazon review photos where item vectors are wanted
+REVIEW_PHOTO_ADVICE = (
+    "; the vectors are one per review photo (<asin>_<reviewerID>_<time>, as visrec fetch "
+    "names a review file's photos): one per item comes from the category's meta file "
+    "(visrec fetch meta_<Category>.json.gz), and knn-rating --key-col review_id reads "
+    "review photos"
+)
+
+
+def _keyed_by_review(ids: Any, vector_ids: Any) -> bool:
+    """Whether most of (a sample of) the vectors' ids are ``<one of ids>_<more>``, as
+    ``visrec fetch`` names the photos of a review file."""
+    sample = [str(v) for v in list(vector_ids)[:200]]
+    items = {str(i) for i in ids}
+    hits = sum(1 for v in sample if "_" in v and v.split("_", 1)[0] in items)
+    return bool(sample) and hits * 2 > len(sample)
+
+
 def check_vectors_match(
     vectors: Any,
     item_ids: Any,
@@ -454,6 +472,7 @@ def check_vectors_match(
     ipath: str,
     noun: str = "items",
     respelt_note: bool = True,
+    review_photo_advice: str = REVIEW_PHOTO_ADVICE,
 ) -> str | None:
     """Refuse a vectors file that has no image vector for any of ``item_ids`` (the ids
     of the interactions file ``ipath``): a file of another dataset, or ids spelt
@@ -492,6 +511,7 @@ def check_vectors_match(
             f"same in both files ({ipath}{name_ids(ids, None, 3)}, "
             f"{vpath}{name_ids(vectors.ids, None, 3)})"
             + respelt_hint(respelt(ids, vectors.ids), "it")
+            + (review_photo_advice if _keyed_by_review(ids, vectors.ids) else "")
         )
     raise VisrecError(
         f"{vpath}: none of the {len(ids):,} {noun} has an image vector (has_image is false "

@@ -133,7 +133,17 @@ def ratings_with_vectors(
     if not len(iv):
         raise VisrecError(f"{vectors_path} holds no items")
     # --include-missing would otherwise run on all-zero vectors, silently
-    check_vectors_match(iv, frame[key_col], vectors_path, source, noun=f"{key_col} values")
+    check_vectors_match(
+        iv,
+        frame[key_col],
+        vectors_path,
+        source,
+        noun=f"{key_col} values",
+        review_photo_advice=(
+            "; the vectors are one per review photo (<asin>_<reviewerID>_<time>, as visrec "
+            "fetch names them): give --key-col review_id with the review file"
+        ),
+    )
     check_finite_vectors(iv, frame[key_col].astype(str).unique(), vectors_path)
     vecs, has = iv.align(frame[key_col].astype(str).tolist())
     n_missing = int((~has).sum())
