@@ -343,7 +343,7 @@ def test_a_json_hard_linked_to_the_vectors_is_refused(
     write_vectors(vectors, ItemVectors(np.array(["a", "b", "c"], dtype=object), rows,
                                        np.ones(3, dtype=bool)))  # fmt: skip
     before = vectors.read_bytes()
-    link = tmp_path / "hl.parquet"
+    link = tmp_path / "hl.out"  # a name with no format: the link is what is refused
     os.link(vectors, link)
     assert main(["similar", str(vectors), "a", "--n", "1", "--json", str(link)]) == 2
     err = capsys.readouterr().err

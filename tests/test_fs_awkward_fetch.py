@@ -100,7 +100,7 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     err = capsys.readouterr().err
     assert (
         "error: none of the 2 URL(s) could be fetched (for 2 image(s); the summary says "
-        f"why): {keep} is left as it was\n"
+        f"why): {keep} is left as it was; if this machine cannot reach them"
     ) in err
     # one photo for several items (Amazon reviews do this): URLs are counted once
     urls.write_text(urls.read_text() + "C,http://127.0.0.1:9/a.jpg\n")
@@ -109,7 +109,7 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     assert "fetched 0 of 2 image URLs" in got.out  # the summary's count, the same
     assert (
         "error: none of the 2 URL(s) could be fetched (for 3 image(s); the summary says "
-        f"why): {keep} is left as it was\n"
+        f"why): {keep} is left as it was; if this machine cannot reach them"
     ) in got.err
     data = json.loads(report.read_text())
     assert data["manifest_written"] is False and data["manifest_rows"] == 0
@@ -121,7 +121,7 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     assert fresh.read_text() == "item_id,path,url\n"
     # said on stderr with the exit status, not only in the summary on stdout
     assert (
-        f"could be fetched (for 3 image(s); the summary says why): {fresh} holds only its header\n"
+        f"could be fetched (for 3 image(s); the summary says why): {fresh} holds only its header; if this machine cannot reach them"
         in (capsys.readouterr().err)
     )
 

@@ -518,9 +518,19 @@ def run(args: argparse.Namespace) -> int:
     if urls and n_rows == 0:  # a script must not go on to embed nothing (as embed says)
         n_urls = len(set(urls.values()))  # urls maps each photo's key; one URL may serve many
         kept = "holds only its header" if written else "is left as it was"
+        offline = bool(report.errors) and all(
+            e.startswith(("connection error", "timeout")) for e in report.errors.values()
+        )
+        advice = (
+            "; if this machine cannot reach them, put the images in a folder as "
+            "<id>.<ext> and run visrec embed FOLDER, or list local paths in a manifest "
+            "(item_id,path) for visrec embed --manifest"
+            if offline
+            else ""
+        )
         say_note(
             f"error: none of the {n_urls:,} URL(s) could be fetched (for {len(urls):,} "
-            f"image(s); the summary says why): {out} {kept}"
+            f"image(s); the summary says why): {out} {kept}{advice}"
         )
         return 1
     return 0
