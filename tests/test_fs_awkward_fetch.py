@@ -121,7 +121,8 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     assert fresh.read_text() == "item_id,path,url\n"
     # said on stderr with the exit status, not only in the summary on stdout
     assert (
-        f"could be fetched (for 3 image(s); the summary says why): {fresh} holds only its header; if this machine cannot reach them"
+        f"could be fetched (for 3 image(s); the summary says why): {fresh} holds only its "
+        "header; if this machine cannot reach them"
         in (capsys.readouterr().err)
     )
 
