@@ -197,14 +197,20 @@ def _load_meta_items(p: Path, id_col: str) -> LoadResult:
         from visrec.data.tables import is_review_file
 
         # a review file repeats each asin once per review: not one row per item
+        review = is_review_file(p)
         what = (
             "an Amazon review file, not an item table"
-            if is_review_file(p)
+            if review
             else "not an item table (a JSON file is read only as Amazon metadata)"
+        )
+        photos = (
+            " (for review photos, a 'review_id,category' CSV: docs/analysis.md, visrec cluster)"
+            if review
+            else ""
         )
         raise VisrecError(
             f"{p}: {what}; give the category's meta_<Category>.json[.gz] or a CSV such as "
-            "'asin,category'"
+            f"'asin,category'{photos}"
         )
     if id_col not in ("asin", "parent_asin", ITEM):  # parent_asin: the 2023 release's
         raise VisrecError(
