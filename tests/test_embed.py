@@ -545,7 +545,7 @@ def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
     ]
     assert cli_main(argv) == 0
     text, err = capsys.readouterr()
-    assert "embedded 5 images" in text and "ok 4, failed 1, reused 0" in text
+    assert "embedded 4 of 5 images" in text and "ok 4, failed 1, reused 0" in text
     assert "broken.jpg (item broken): not an image (PDF document)" in err
     iv = read_vectors(out)
     assert iv.vectors.shape == (5, 1280) and iv.has_image.tolist() == [True] * 4 + [False]
@@ -564,8 +564,12 @@ def test_cli_embed_small_folder(tmp_path: Path, capsys: Any) -> None:
     assert "reused 5" in out_err.out
     assert "note:" not in out_err.err  # a .parquet name: nothing to say
     assert np.array_equal(read_vectors(out).vectors, iv.vectors)
-    # another name is written all the same (as Parquet), with a note saying so
-    odd = tmp_path / "v.csv"
+    # a name that says another format is refused before any work (visrec's readers go
+    # by the suffix); another name is written all the same (as Parquet), with a note
+    assert cli_main([*argv[:3], str(tmp_path / "v.csv"), *argv[4:-2]]) == 2
+    assert "ends in .csv (CSV), but visrec writes Parquet there" in capsys.readouterr().err
+    assert not (tmp_path / "v.csv").exists()
+    odd = tmp_path / "v.vec"
     assert cli_main([*argv[:3], str(odd), *argv[4:-2]]) == 0
     assert capsys.readouterr().err == (
         f"note: {odd} is written as a Parquet file (its name does not end in .parquet)\n"

@@ -122,8 +122,7 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     # said on stderr with the exit status, not only in the summary on stdout
     assert (
         f"could be fetched (for 3 image(s); the summary says why): {fresh} holds only its "
-        "header; if this machine cannot reach them"
-        in (capsys.readouterr().err)
+        "header; if this machine cannot reach them" in (capsys.readouterr().err)
     )
 
 

@@ -396,8 +396,10 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
 
     rate = result.images_per_second
     images = "image" if result.n == 1 else "images"
+    # with failures, the count embedded is the ones with a vector, not all listed
+    done = f"{result.n_ok:,} of {result.n:,}" if result.failures else f"{result.n:,}"
     print(
-        f"embedded {result.n:,} {images} from {source} with {result.backbone} "
+        f"embedded {done} {images} from {source} with {result.backbone} "
         f"(engine {result.engine}) -> {args.output}"
     )
     print(
