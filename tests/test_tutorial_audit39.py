@@ -124,3 +124,15 @@ def test_review_photo_vectors_given_for_items_say_what_they_are(
                   "has_image": True}).to_parquet(vectors)  # fmt: skip
     assert main(argv) == 2
     assert "review photo" not in capsys.readouterr().err
+
+
+def test_demo_with_a_backbone_that_is_not_here_fails_before_the_catalogue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VISREC_RESNET18_WEIGHTS", str(tmp_path / "nope.pth"))
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--backbone", "resnet18"]) == 2
+    err = capsys.readouterr().err
+    weights = str(tmp_path / "nope.pth")
+    assert err == f"error: --backbone resnet18: resnet18 weights file {weights!r} does not exist\n
+    assert not out.exists()  # no catalogue generated first

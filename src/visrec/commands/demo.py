@@ -282,7 +282,11 @@ def run(args: argparse.Namespace) -> int:
     check_seed(args.seed, "--seed")
     check_at_least(args.batch_size, 1, "--batch-size")
     check_at_least(args.k, 1, "--k")
-    get_backbone(args.backbone)  # an unknown name fails here, not after the catalogue
+    # an unknown name, or one whose weights are not here (resnet18 without torchvision),
+    # fails here, not after the catalogue is generated
+    missing = get_backbone(args.backbone).missing()
+    if missing is not None:
+        raise VisrecError(f"--backbone {args.backbone}: {missing}")
     # one demo per folder: a second would regenerate the catalogue under the first,
     # which would then report figures of a mix of the two (with exit 0)
     with exclusive_lock(out, "visrec demo", advice="give another --out"):
