@@ -134,5 +134,5 @@ def test_demo_with_a_backbone_that_is_not_here_fails_before_the_catalogue(
     assert main(["demo", "--out", str(out), "--backbone", "resnet18"]) == 2
     err = capsys.readouterr().err
     weights = str(tmp_path / "nope.pth")
-    assert err == f"error: --backbone resnet18: resnet18 weights file {weights!r} does not exist\n
+    assert err == f"error: --backbone resnet18: resnet18 weights file {weights!r} does not exist\n"
     assert not out.exists()  # no catalogue generated first
