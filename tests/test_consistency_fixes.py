@@ -238,10 +238,12 @@ def test_outputs_in_a_training_folder_never_replace_or_shadow_its_data(
     assert main([*base, "-q", "--json", str(outside)]) == 2
     capsys.readouterr()
     # a new file under a name the loader looks for would be read next time instead
-    assert main([*base, "-q", "--json", str(folder / "interactions.csv")]) == 2
+    # (u.data: the first the loader looks for; interactions.csv is refused for its
+    # .csv anyway, as --json writes JSON)
+    assert main([*base, "-q", "--json", str(folder / "u.data")]) == 2
     assert "would read it in place of the data" in capsys.readouterr().err
     assert (folder / "ratings.csv").read_bytes() == inter.read_bytes()
-    assert not (folder / "interactions.csv").exists()
+    assert not (folder / "u.data").exists()
     # an earlier result in the folder may be replaced by a rerun
     for _ in range(2):
         assert main([*base, "-q", "--json", str(folder / "ev.json")]) == 0

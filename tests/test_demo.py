@@ -230,7 +230,7 @@ def test_cli_demo_refuses_an_out_folder_it_did_not_make(
     assert not (tmp_path / "r.html").exists()
     # the same file for two outputs: refused before any work
     argv = ["demo", "--items", "8", "--out", str(tmp_path / "new"), "--report",
-            str(tmp_path / "x.html"), "--json", str(tmp_path / "x.html")]  # fmt: skip
+            str(tmp_path / "x.out"), "--json", str(tmp_path / "x.out")]  # fmt: skip
     assert main(argv) == 2
     assert "--report and --json name the same file" in capsys.readouterr().err
 

@@ -47,7 +47,7 @@ def test_cli_refuses_json_over_vectors_and_manifest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_cli: None
 ) -> None:
     folder = image_folder(tmp_path / "imgs", 3)
-    out = tmp_path / "v.parquet"
+    out = tmp_path / "v.out"  # a name with no format: the clash is what is refused
     argv = ["embed", str(folder), "-o", str(out), "--engine", "torch", "--quiet"]
     assert cli_main([*argv, "--json", str(out)]) == 2
     assert "--json and -o name the same file" in capsys.readouterr().err

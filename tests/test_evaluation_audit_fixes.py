@@ -115,7 +115,9 @@ def test_knn_rating_says_how_many_test_rows_share_a_training_vector() -> None:
     from visrec.report.html import ReportData, _knn_sections
 
     page = "".join(_knn_sections(ReportData(title="t", dataset="d", knn=shared)))
-    assert '<p class="warn">Caveat: 100.0% of the test rows have a training row' in page
+    assert (
+        '<p class="warn">Caveat: 100.0% of the test rows with a picture have a training row' in page
+    )
     assert "on image vectors (the same items are in training)" in page
     assert "Caveat" not in "".join(_knn_sections(ReportData(title="t", dataset="d", knn=own)))
 

@@ -224,7 +224,7 @@ def test_an_output_that_is_a_source_is_refused_before_anything_is_fetched(
         assert len(err.strip().splitlines()) == 1, err
     assert shop.read_text() == text and in_cache.read_text() == text
     assert hits["/ok.jpg"] == before  # refused before any download
-    same = str(tmp_path / "x.csv")
+    same = str(tmp_path / "x.out")  # no format in the name: the clash is refused
     assert main(["fetch", str(shop), "--cache", str(cache), "-o", same, "--json", same]) == 2
     assert "is also the manifest" in capsys.readouterr().err
 

@@ -98,7 +98,7 @@ def test_evaluate_prints_its_table_before_a_write_that_fails(
     monkeypatch.setattr(visrec._atomic, "write_text_atomic", full)
     monkeypatch.setattr(visrec.report.evaluation, "write_evaluation_report", full)
     data = _ratings(tmp_path / "r.csv")
-    out = tmp_path / "e.json"
+    out = tmp_path / "e.out"  # one name for --json and for --report
     argv = ["evaluate", "--interactions", str(data), "--models", "popularity", "--seeds", "1"]
     for option in ("--json", "--report"):
         assert main([*argv, "-q", option, str(out)]) != 0

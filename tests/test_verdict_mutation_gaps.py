@@ -180,8 +180,8 @@ def test_knn_rating_json_notes_carry_the_same_vector_caveat(
     data = json.loads(out.read_text())
     assert data["same_vector_share"] == 1.0
     caveat = (
-        "100.0% of the test rows have a training row with the very same vector (another "
-        "rating of the same item)"
+        "100.0% of the test rows with a picture have a training row with the very same "
+        "vector (another rating of the same item, or the same photo under another id"
     )
     assert caveat in err
     assert [n for n in data["notes"] if n.startswith(caveat)], data["notes"]

@@ -86,7 +86,9 @@ def check_output_file(
     if path is None:
         return
     writes = writes or _DEFAULT_WRITES.get(option)
-    if writes is not None and str(path).strip():
+    # an existing file may be one of the command's inputs: check_outputs_distinct's
+    # "writing it would replace it" is the message that matters then
+    if writes is not None and str(path).strip() and not os.path.lexists(path):
         check_output_suffix(path, option, writes)
     try:
         target = check_output_path(path)
