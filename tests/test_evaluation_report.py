@@ -367,7 +367,10 @@ def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     same.write_text(bad.read_text())
     assert main(["report", str(same), "-o", str(same)]) == 2
     assert "is the RESULT.json file; writing it would replace it" in capsys.readouterr().err
+    # the result itself, though its name says JSON: that it is the input is what counts
     assert main(["report", str(bad), "-o", str(bad)]) == 2
+    assert "is the RESULT.json file; writing it would replace it" in capsys.readouterr().err
+    assert main(["report", str(bad), "-o", str(tmp_path / "new.json")]) == 2
     assert "ends in .json (JSON), but visrec writes HTML there" in capsys.readouterr().err
     assert not out.exists()
     with pytest.raises(VisrecError, match="runs' is empty"):

@@ -72,7 +72,7 @@ def test_a_lock_holder_is_named_with_a_utc_time(tmp_path: Path) -> None:
     path.write_text(json.dumps({"pid": 42, "started": 0.0, "host": ""}))
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert _holder(fd) == "pid 42, started 1970-01-01 00:00:00 UTC"
+        assert _holder(fd) == (None, "pid 42, started 1970-01-01 00:00:00 UTC")
     finally:
         os.close(fd)
 

@@ -393,6 +393,28 @@ def sweep_temp_files(
     sweep_stale(target.parent, _temp_prefix(target.name, suffix), pattern, max_age=max_age)
 
 
+def _sync(path: Path) -> None:
+    """fsync ``path`` (a file, or a folder's entries). A file's write error that only
+    the sync reports (ENOSPC, EIO on a network disk) fails the write; a filesystem that
+    cannot sync (EINVAL), or a folder that cannot be opened or synced, is gone on from."""
+    folder = path.is_dir()
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except PermissionError:  # a umask that leaves the owner no read bit: written anyway
+        return
+    except OSError:
+        if folder:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if not folder and exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(
     path: str | os.PathLike[str], suffix: str = ".tmp", *, sweep: bool = False
@@ -432,7 +454,11 @@ def atomic_path(
         raise
     try:
         yield tmp_path
+        # synced before the rename, and the folder after it: a power cut or crash must
+        # not leave the new name on an empty or cut file (resume reads outputs back)
+        _sync(tmp_path)
         os.replace(tmp_path, target)
+        _sync(target.parent)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
@@ -474,18 +500,23 @@ def lock_path(path: str | os.PathLike[str]) -> Path:
     return target.with_name(side_prefix(target.name, len(tail)) + tail)
 
 
-def _holder(fd: int) -> str:
-    """Who holds the lock, from what it wrote into the lock file."""
+def _holder(fd: int) -> tuple[str | None, str]:
+    """Who holds the lock, from what it wrote into the lock file: the command (``visrec
+    evaluate``; None when not written, as by a visrec before it was) and its pid and
+    start time."""
     try:
         info = json.loads(os.pread(fd, 4096, 0).decode())
         pid, started = int(info["pid"]), float(info["started"])
         host = str(info.get("host") or "")
         when = time.gmtime(started)  # UTC: the holder may run in another time zone
-    except (OSError, ValueError, KeyError, TypeError, OverflowError):
-        return "another process"  # not written yet, or by something else
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, AttributeError):
+        return None, "another process"  # not written yet, or by something else
     fmt = "%H:%M:%S UTC" if when[:3] == time.gmtime()[:3] else "%Y-%m-%d %H:%M:%S UTC"
     on = f" on {host}" if host and host != socket.gethostname() else ""
-    return f"pid {pid}{on}, started {time.strftime(fmt, when)}"
+    what = info.get("what")
+    return (what if isinstance(what, str) else None), (
+        f"pid {pid}{on}, started {time.strftime(fmt, when)}"
+    )
 
 
 @contextlib.contextmanager
@@ -526,7 +557,12 @@ def exclusive_lock(
             return
         try:
             with contextlib.suppress(OSError):  # the details of the message only
-                info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+                info = {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "started": time.time(),
+                    "what": what,  # a second command names the first, not itself
+                }
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, json.dumps(info).encode(), 0)
             yield True
@@ -575,14 +611,14 @@ def _acquire(lock: Path, target: Path, what: str, advice: str) -> int | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _holder(fd)
+            holder_what, holder = _holder(fd)
             released = not _same_file(fd, lock)  # its holder just finished: try again
             os.close(fd)
             if released:
                 continue
             raise VisrecError(
-                f"{target} is being written by another {what} ({holder}); wait for it "
-                f"to finish, or {advice}"
+                f"{target} is being written by another {holder_what or what} ({holder}); "
+                f"wait for it to finish, or {advice}"
             ) from None
         except OSError as exc:
             os.close(fd)

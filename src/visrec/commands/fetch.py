@@ -467,9 +467,6 @@ def _write_manifest(
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    from visrec._atomic import write_text_atomic
-    from visrec.images.fetch import FetchInterrupted, fetch_images
-
     max_time = _check_options(args)
     if not args.cache.strip():  # Path("") is the current folder: downloads landed there
         raise VisrecError("--cache: folder path is empty; name the image cache folder")
@@ -483,6 +480,22 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.json, "--json")
     files = source_files(args.sources, args.what)
     _check_outputs_apart(args, out, out_option, cache, files)
+    from visrec._atomic import exclusive_lock
+
+    # one fetch per manifest: a second downloaded everything again and the last to
+    # finish replaced the other's manifest, both saying they wrote it
+    with exclusive_lock(out, "visrec fetch", advice="give another -o"):
+        return _fetch_and_write(args, out, cache, files, max_time)
+
+
+def _fetch_and_write(
+    args: argparse.Namespace, out: Path, cache: Path, files: list[Path], max_time: float | None
+) -> int:
+    """The fetch itself, once the output is held: read the sources, download, write the
+    manifest (and ``--json``); the exit status."""
+    from visrec._atomic import write_text_atomic
+    from visrec.images.fetch import FetchInterrupted, fetch_images
+
     got = read_sources(files, args.what)
     for n in got.notes:
         say_note(n)
