@@ -393,14 +393,16 @@ def sweep_temp_files(
     sweep_stale(target.parent, _temp_prefix(target.name, suffix), pattern, max_age=max_age)
 
 
-def _sync(path: Path) -> None:
+def sync_path(path: Path) -> None:
     """fsync ``path`` (a file, or a folder's entries). A file's write error that only
     the sync reports (ENOSPC, EIO on a network disk) fails the write; a filesystem that
     cannot sync (EINVAL), or a folder that cannot be opened or synced, is gone on from."""
     folder = path.is_dir()
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except PermissionError:  # a umask that leaves the owner no read bit: written anyway
+        # a file through a handle that may write: Windows' FlushFileBuffers refuses a
+        # read-only one (EBADF)
+        fd = os.open(path, os.O_RDONLY if folder else os.O_RDWR)
+    except PermissionError:  # a umask that leaves the owner no write bit: written anyway
         return
     except OSError:
         if folder:
@@ -456,9 +458,9 @@ def atomic_path(
         yield tmp_path
         # synced before the rename, and the folder after it: a power cut or crash must
         # not leave the new name on an empty or cut file (resume reads outputs back)
-        _sync(tmp_path)
+        sync_path(tmp_path)
         os.replace(tmp_path, target)
-        _sync(target.parent)
+        sync_path(target.parent)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()

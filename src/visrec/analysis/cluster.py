@@ -379,13 +379,14 @@ def shuffled_levels(
 def sample_per_cluster(
     assignments: np.ndarray, ids: np.ndarray, per_cluster: int, rng: np.random.Generator
 ) -> dict[int, list[str]]:
-    """Up to ``per_cluster`` ids of each cluster, drawn without replacement, in id order
-    of position (for the report's image grids)."""
+    """Up to ``per_cluster`` ids of each cluster, drawn without replacement from its
+    members sorted by id (the same draw for any row order of the file), listed in id
+    order (for the report's image grids)."""
     out: dict[int, list[str]] = {}
     for c in np.unique(assignments):
-        members = np.flatnonzero(assignments == c)
-        pick = rng.choice(members, size=min(per_cluster, len(members)), replace=False)
-        out[int(c)] = [str(ids[i]) for i in np.sort(pick)]
+        members = sorted(str(ids[i]) for i in np.flatnonzero(assignments == c))
+        pick = rng.choice(len(members), size=min(per_cluster, len(members)), replace=False)
+        out[int(c)] = [members[i] for i in np.sort(pick)]
     return out
 
 

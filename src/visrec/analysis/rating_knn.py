@@ -245,7 +245,12 @@ class KnnRatingResult:
             "n_test": int(self.n_test),
             "labels": [_num(v) for v in self.labels],
             "same_vector_share": float(self.same_vector_share),
-            "against_majority": {"call": call, "said": said},
+            # on_copies: the call is won on test rows whose very picture is in training
+            "against_majority": {
+                "call": call,
+                "said": said,
+                "on_copies": call == "beats" and self.same_item_caveat() is not None,
+            },
             "confusion": {
                 "labels": [_num(v) for v in self.confusion.index],
                 "counts": self.confusion.to_numpy(dtype=np.int64).tolist(),

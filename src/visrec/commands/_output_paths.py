@@ -47,7 +47,9 @@ def check_output_suffix(path: str | os.PathLike[str], option: str, writes: str) 
     stem = Path(path).name[: len(Path(path).name) - len(suffix)]
     if suffix in _COMPRESSED:
         inner = Path(stem).suffix.lower()
-        keep = stem if inner in _FORMAT_SUFFIXES[writes] else f"{stem}{right}"
+        other = inner in _OTHER_SUFFIXES or any(inner in e for e in _FORMAT_SUFFIXES.values())
+        base = stem[: len(stem) - len(inner)] if other else stem
+        keep = stem if inner in _FORMAT_SUFFIXES[writes] else f"{base}{right}"
         raise VisrecError(
             f"{option}: {str(path)!r} ends in {suffix}, but visrec writes it as plain "
             f"{writes}, not compressed; name it {keep!r} (and compress it afterwards)"

@@ -286,8 +286,8 @@ def _check_args(args: argparse.Namespace) -> None:
             "--overwrite to replace it"
         )
     if not args.output.lower().endswith((".parquet", ".pq")):
-        # written all the same (a name is the user's choice), but `-o vectors.csv` would
-        # otherwise surprise whoever opens it as text
+        # written all the same (a name that says no format is the user's choice; one
+        # that says another, vectors.csv, was refused at start-up), with a word on it
         print(
             f"note: {args.output} is written as a Parquet file (its name does not end in .parquet)",
             file=sys.stderr,

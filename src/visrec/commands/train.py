@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec._atomic import side_prefix
+from visrec._atomic import side_prefix, sync_path, write_text_atomic
 from visrec.commands._checks import check_seed
 from visrec.commands._common import (
     INTERACTIONS_HELP,
@@ -696,11 +696,12 @@ def save_model_folder(
         # the files without save()'s lock: this run holds the output's, and the lock
         # file of a fresh random folder would outlive a kill here
         model._save_files(tmp)
-        (tmp / TRAIN_JSON).write_text(json.dumps(provenance, indent=2), encoding="utf-8")
+        write_text_atomic(tmp / TRAIN_JSON, json.dumps(provenance, indent=2))  # synced
         if out.exists():
             _swap_in(tmp, out)
         else:
             os.replace(tmp, out)
+        sync_path(out.parent)  # the new name, as atomic_path syncs a file's
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError) and isinstance(exc.filename, str):

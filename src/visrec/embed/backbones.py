@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -445,14 +446,22 @@ class ResNet18(Backbone):
         if local is not None:
             model = _plain_resnet18()
             try:
-                state = torch.load(local, map_location="cpu", weights_only=True)
+                with warnings.catch_warnings():  # "pickle protocol 4": noise before our error
+                    warnings.simplefilter("ignore")
+                    state = torch.load(local, map_location="cpu", weights_only=True)
             except Exception as exc:
-                # torch's text runs to paragraphs and ends advising weights_only=False,
-                # which would run the file's code: its first line only
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                # torch's text runs to paragraphs and advises weights_only=False, which
+                # would run the file's code: in our words, or its first line
+                text = str(exc).strip()
+                why = (
+                    "it holds Python objects besides tensors, and visrec loads weights "
+                    "only, never code"
+                    if "weights only load failed" in text.lower()
+                    else f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+                )
                 raise VisrecError(
-                    f"resnet18 weights {local!r}: cannot load ({type(exc).__name__}: "
-                    f"{first}); expected a state_dict saved with torch.save"
+                    f"resnet18 weights {local!r}: cannot load ({why}); expected a "
+                    "state_dict saved with torch.save"
                 ) from None
             if isinstance(state, dict) and "state_dict" in state:
                 state = state["state_dict"]

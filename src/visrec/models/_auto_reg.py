@@ -203,11 +203,15 @@ def distinct_digits(values: list[float], least: int = 3, most: int = 6) -> int:
     return most
 
 
-def _sparse_auto(model: object, seen: sp.csr_matrix) -> tuple[list[str], float] | None:
-    """The penalties ``model`` leaves ``"auto"`` and the pairs per item of ``seen`` when
-    they are validated there (sparse data), else None."""
+def _sparse_auto(
+    model: object, seen: sp.csr_matrix, fitted: bool = False
+) -> tuple[list[str], float] | None:
+    """The penalties ``model`` leaves ``"auto"`` (``fitted``: left in its last fit, not
+    as set since) and the pairs per item of ``seen`` when they are validated there
+    (sparse data), else None."""
     penalties = getattr(model, "_penalties", lambda: ())()
-    auto = [n for n in penalties if getattr(model, n) == AUTO]
+    value = getattr(model, "fitted_param", None) if fitted else None
+    auto = [n for n in penalties if (value(n) if value else getattr(model, n)) == AUTO]
     per_item = pairs_per_item(seen)
     if not auto or per_item >= DENSE_PAIRS_PER_ITEM:
         return None
@@ -245,7 +249,7 @@ def chosen_label(model: object) -> str | None:
 def auto_note(model: object) -> str | None:
     """One line on what ``reg="auto"`` did on sparse data: the setting its validation
     fits chose, or that none could run (the dense-data setting was used)."""
-    found = _sparse_auto(model, model.seen_)  # type: ignore[attr-defined]
+    found = _sparse_auto(model, model.seen_, fitted=True)  # type: ignore[attr-defined]
     if found is None:
         return None
     auto, per_item = found

@@ -406,10 +406,11 @@ class VisualCF(AutoRegMixin, Recommender):
         """One line on what ``profile_weight="auto"`` chose (or on a set weight that
         can do nothing), or None."""
         self._check_fitted()
-        if self.profile_weight != AUTO:
-            if float(self.profile_weight) != 0 and float(self.profile_scale_[0]) == 0:
+        weight = self.fitted_param("profile_weight")
+        if weight != AUTO:
+            if float(weight) != 0 and float(self.profile_scale_[0]) == 0:
                 return (
-                    f"profile_weight={float(self.profile_weight):g}: the pictures' cosines "
+                    f"profile_weight={float(weight):g}: the pictures' cosines "
                     "to the users' profiles do not vary (the scaled vectors are all alike), "
                     "so the taste term adds nothing"
                 )
@@ -436,7 +437,8 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def tuned(self) -> str | None:
         parts = [super().tuned()]
-        if self.profile_weight == AUTO and getattr(self, "profile_validation_", None):
+        auto = self.fitted_param("profile_weight") == AUTO
+        if auto and getattr(self, "profile_validation_", None):
             parts.append(f"profile_weight={self.chosen_profile_weight():g}")
         found = [p for p in parts if p]
         return ", ".join(found) if found else None
@@ -444,8 +446,9 @@ class VisualCF(AutoRegMixin, Recommender):
     def chosen_profile_weight(self) -> float:
         """The taste term's weight this model scores with (0: off)."""
         self._check_fitted()  # before fit, "auto" has chosen nothing: not 0
-        if self.profile_weight != AUTO:
-            return float(self.profile_weight)
+        weight = self.fitted_param("profile_weight")
+        if weight != AUTO:
+            return float(weight)
         return _decide(getattr(self, "profile_validation_", {}))
 
     def _pictures(self, feats: np.ndarray) -> np.ndarray:
@@ -500,11 +503,12 @@ class VisualCF(AutoRegMixin, Recommender):
                 f"of a model that scores with profile_weight {weight:g}: the folder is "
                 "damaged; train the model again"
             )
-        two_fits = self.map_reg is not None and float(self.map_reg) != float(self.reg_)
+        map_reg = self.fitted_param("map_reg")
+        two_fits = map_reg is not None and float(map_reg) != float(self.reg_)
         if two_fits and not hasattr(self, "image_user_factors_"):
             raise VisrecError(
                 f"{ARRAYS_NPZ} lacks image_user_factors_, which a model with map_reg "
-                f"{self.map_reg!r} (not reg {self.reg_!r}) saves: the folder is damaged; "
+                f"{map_reg!r} (not reg {self.reg_!r}) saves: the folder is damaged; "
                 "train the model again"
             )
 
@@ -518,7 +522,8 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def new_item_fit(self) -> str | None:
         self._check_fitted()
-        map_reg = self.reg_ if self.map_reg is None else float(self.map_reg)
+        fitted = self.fitted_param("map_reg")
+        map_reg = self.reg_ if fitted is None else float(fitted)
         return None if map_reg == self.reg_ else f"reg={map_reg!r}"
 
     def _normalise(self, vectors: np.ndarray) -> np.ndarray:

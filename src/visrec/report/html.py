@@ -401,7 +401,7 @@ img.thumb{width:72px;height:72px;object-fit:contain;border:1px solid #eee;
 background:#fff}.missing{display:inline-block;width:72px;height:72px;background:#eee}
 .thumb.shared{display:inline-block;width:72px;height:72px;border:1px solid #eee;
 background-color:#fff;background-repeat:no-repeat;background-position:center;
-background-size:contain}
+background-size:contain;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 footer{margin-top:2em;color:#666;font-size:.85em}
 """
 
