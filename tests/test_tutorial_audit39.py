@@ -136,3 +136,30 @@ def test_demo_with_a_backbone_that_is_not_here_fails_before_the_catalogue(
     weights = str(tmp_path / "nope.pth")
     assert err == f"error: --backbone resnet18: resnet18 weights file {weights!r} does not exist\n"
     assert not out.exists()  # no catalogue generated first
+
+
+def test_knn_on_review_photos_points_to_item_vectors_for_the_picture_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    rows, ids, vecs = [], [], []
+    for n in range(60):  # 60 reviews, each copied to 3 variants with its one photo
+        user, t, stars = f"u{n}", 1000 + n, float(rng.choice([1, 5], p=[0.4, 0.6]))
+        photo = rng.normal(size=4).astype(np.float32)
+        for asin in ("A1", "A2", "A3"):
+            rows.append(_review(user, asin, t, stars))
+            ids.append(f"{asin}_{user}_{t}")
+            vecs.append(photo)
+    path = tmp_path / "Shop_5.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    vectors = tmp_path / "v.parquet"
+    pd.DataFrame({"item_id": ids, "vector": vecs, "has_image": True}).to_parquet(vectors)
+    argv = ["knn-rating", "--interactions", str(path), "--vectors", str(vectors),
+            "--key-col", "review_id"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "of the test rows with a picture have a training row with the very same" in err
+    assert "rating-eval --protocol cold-items, with one vector per item (the meta file's" in err

@@ -227,6 +227,9 @@ class KnnRatingResult:
     labels: list[float]
     k: int
     same_vector_share: float = 0.0
+    #: the caveat's last words: where the picture alone is asked (rating-eval takes one
+    #: vector per item, not review photos: `knn-rating --key-col review_id` says so)
+    picture_alone: str = "visrec rating-eval --protocol cold-items asks the picture alone"
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as JSON types; ``confusion`` is ``{"labels": [...], "counts":
@@ -268,8 +271,7 @@ class KnnRatingResult:
             "row with the very same vector (another rating of the same item, or the same "
             "photo under another id, as Amazon copies a review to each product variant): "
             "their neighbours are those rows, so this KNN reads those rows' ratings more "
-            "than the picture; visrec rating-eval --protocol cold-items asks the picture "
-            "alone"
+            f"than the picture; {self.picture_alone}"
         )
 
     def on_copies(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
@@ -210,6 +211,15 @@ def run(args: argparse.Namespace) -> int:
         test_size=args.test_size,
         random_state=args.random_state,
     )
+    if args.key_col != "item_id":
+        # rating-eval reads one vector per item: review photos are no input of it
+        res = dataclasses.replace(
+            res,
+            picture_alone=(
+                "visrec rating-eval --protocol cold-items, with one vector per item (the "
+                "meta file's product photos), asks the picture alone"
+            ),
+        )
     print(res.format())
     same = res.same_item_caveat()  # ML-100K: 99.8%, other ratings of the same movie
     if same is not None:
