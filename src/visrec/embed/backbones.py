@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import re
 import warnings
 from collections.abc import Callable
 from functools import lru_cache
@@ -452,7 +453,7 @@ class ResNet18(Backbone):
             except Exception as exc:
                 # torch's text runs to paragraphs and advises weights_only=False, which
                 # would run the file's code: in our words, or its first line
-                text = str(exc).strip()
+                text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # torch's bold
                 why = (
                     "it holds Python objects besides tensors, and visrec loads weights "
                     "only, never code"
