@@ -211,9 +211,14 @@ class KnnRatingResult:
         Rating values seen in the data, ascending.
     k : int
     same_vector_share : float
-        Share of test rows with a training row of the very same vector (another rating
-        of the same item, or of an identical photo): their neighbours are those rows,
-        so the KNN reads the item's rating history more than its picture.
+        Share of the test rows with a picture that have a training row of the very same
+        vector (another rating of the same item, or of an identical photo): their
+        neighbours are those rows, so the KNN reads those rows' ratings more than the
+        picture.
+    picture_alone : str
+        The caveat's last words, where the picture alone is asked (default: ``visrec
+        rating-eval --protocol cold-items``; ``knn-rating`` on review photos adds that
+        it takes one vector per item).
     """
 
     accuracy: float
@@ -227,8 +232,6 @@ class KnnRatingResult:
     labels: list[float]
     k: int
     same_vector_share: float = 0.0
-    #: the caveat's last words: where the picture alone is asked (rating-eval takes one
-    #: vector per item, not review photos: `knn-rating --key-col review_id` says so)
     picture_alone: str = "visrec rating-eval --protocol cold-items asks the picture alone"
 
     def to_dict(self) -> dict[str, Any]:
