@@ -163,3 +163,22 @@ def test_knn_on_review_photos_points_to_item_vectors_for_the_picture_alone(
     err = capsys.readouterr().err
     assert "of the test rows with a picture have a training row with the very same" in err
     assert "rating-eval --protocol cold-items, with one vector per item (the meta file's" in err
+
+
+def test_data_summary_of_a_folder_of_amazon_metadata_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "meta"
+    folder.mkdir()
+    for name in ("meta_All_Beauty.json.gz", "meta_AMAZON_FASHION.json.gz"):
+        with gzip.open(folder / name, "wt", encoding="utf-8") as fh:
+            fh.write(json.dumps({"asin": name[5:8], "imageURL": ["http://x/a.jpg"]}) + "\n")
+    assert main(["data", "summary", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "Amazon metadata" in out and "items                                    2" in out
+    (folder / "notes.txt").write_text("hello\n")  # still metadata alone, beside a note
+    assert main(["data", "summary", str(folder)]) == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["data", "summary", str(empty)]) == 2  # nothing at all: still an error
+    assert "found no interactions" in capsys.readouterr().err

@@ -71,15 +71,26 @@ def summarize(
         if not p.is_dir():
             sections.append(_summarize_table(p, lay))
             continue
-        sections.append(_summarize_folder(p, lay))
         # Amazon metadata beside the reviews is part of the data set: summarised too
-        # (it was left out without a word)
+        # (it was left out without a word); a folder of metadata alone is that section
         folder_metas = sorted(
             f for f in p.iterdir() if f.is_file() and is_json_file(f) and is_meta_file(f)
         )
+        if not (folder_metas and _only_metadata(p)):
+            sections.append(_summarize_folder(p, lay))
         if folder_metas:
             sections.append(_summarize_meta(load_amazon_meta(folder_metas)))
     return sections
+
+
+def _only_metadata(p: Path) -> bool:
+    """Whether folder ``p`` holds none of what :func:`_summarize_folder` reads (an
+    interactions file, Amazon reviews, an item table, images)."""
+    return (
+        not any((p / n).is_file() for n in (*INTERACTION_FILES, *ITEM_FILES))
+        and not amazon_review_files(p)
+        and _image_folder(p) is None
+    )
 
 
 def _refuse_layout(p: Path, layout: dict[str, Any]) -> None:
