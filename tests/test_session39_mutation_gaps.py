@@ -277,9 +277,7 @@ def test_a_json_table_that_is_no_amazon_metadata_is_not_called_one(tmp_path: Pat
 def test_a_new_model_folder_name_that_is_taken_is_drawn_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import visrec.commands.train as train
-
     names = iter(["0000", "0000", "0001"])
-    monkeypatch.setattr(train.secrets, "token_hex", lambda n: next(names))
-    assert train._new_folder(tmp_path, ".m.") == tmp_path / ".m.0000"
-    assert train._new_folder(tmp_path, ".m.") == tmp_path / ".m.0001"  # .m.0000 is there
+    monkeypatch.setattr(atomic.secrets, "token_hex", lambda n: next(names))
+    assert atomic.create_temp_folder(tmp_path, ".m.") == tmp_path / ".m.0000"
+    assert atomic.create_temp_folder(tmp_path, ".m.") == tmp_path / ".m.0001"  # .m.0000 is there

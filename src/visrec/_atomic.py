@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import socket
 import stat
 import sys
@@ -355,6 +356,19 @@ def side_prefix(name: str, tail: int) -> str:
 def _temp_prefix(name: str, suffix: str) -> str:
     """The prefix of :func:`_create_temp`'s files for output ``name``."""
     return side_prefix(name, 12 + len(os.fsencode(suffix)))
+
+
+def create_temp_folder(parent: Path, prefix: str) -> Path:
+    """A new empty folder ``<prefix><8 hex>`` in ``parent`` with mode 0777 minus the
+    umask, as :func:`_create_temp` makes its files (mkdtemp's 0700 would need a chmod,
+    and a fixed 0755 ignores a umask of 077 or 002)."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            os.mkdir(path, 0o777)
+        except FileExistsError:
+            continue
+        return path
 
 
 def _create_temp(folder: Path, name: str, suffix: str) -> Path:

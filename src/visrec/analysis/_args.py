@@ -50,3 +50,17 @@ def seed_arg(value: object, what: str = "random_state") -> int:
     if not 0 <= seed <= 2**32 - 1:
         raise VisrecError(f"{what} must be between 0 and {2**32 - 1}, got {seed}")
     return seed
+
+
+def row_hashes(x: np.ndarray) -> np.ndarray:
+    """A 64-bit hash per row of ``x`` (pandas' row hash, a block of rows at a time: no
+    copy of the matrix), equal for rows of equal values wherever they sit: for telling
+    the same vector in two places (knn-rating's same-picture share) and for an order of
+    rows that does not depend on the file's (cluster)."""
+    import pandas as pd
+
+    keys = np.empty(len(x), dtype=np.uint64)
+    for s in range(0, len(x), 8192):
+        block = pd.DataFrame(np.asarray(x[s : s + 8192]))
+        keys[s : s + 8192] = pd.util.hash_pandas_object(block, index=False).to_numpy()
+    return keys

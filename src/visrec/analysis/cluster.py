@@ -26,7 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec.analysis._args import integer_arg, non_finite_rows, seed_arg, vector_matrix
+from visrec.analysis._args import (
+    integer_arg,
+    non_finite_rows,
+    row_hashes,
+    seed_arg,
+    vector_matrix,
+)
 from visrec.errors import VisrecError
 
 
@@ -214,11 +220,7 @@ def cluster_vs_labels(
 def _content_order(x: np.ndarray, labs: np.ndarray) -> np.ndarray:
     """The rows sorted by label, then by a 64-bit hash of the vector: the same for any
     order of the same rows (rows equal in both are interchangeable)."""
-    keys = np.empty(len(x), dtype=np.uint64)
-    for s in range(0, len(x), 8192):  # in blocks: no second copy of a large matrix
-        block = pd.DataFrame(x[s : s + 8192])
-        keys[s : s + 8192] = pd.util.hash_pandas_object(block, index=False).to_numpy()
-    return np.lexsort((keys, labs.astype(str)))
+    return np.lexsort((row_hashes(x), labs.astype(str)))
 
 
 def _label_array(labels: Sequence[str] | np.ndarray) -> np.ndarray:

@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visrec.analysis._args import integer_arg, non_finite_rows, seed_arg, vector_matrix
+from visrec.analysis._args import (
+    integer_arg,
+    non_finite_rows,
+    row_hashes,
+    seed_arg,
+    vector_matrix,
+)
 from visrec.errors import VisrecError
 from visrec.evaluation.significance import p_said, two_sided_sign_p
 
@@ -255,7 +261,7 @@ class KnnRatingResult:
             "against_majority": {
                 "call": call,
                 "said": said,
-                "on_copies": call == "beats" and self.same_item_caveat() is not None,
+                "on_copies": call == "beats" and bool(self.on_copies()),
             },
             "confusion": {
                 "labels": [_num(v) for v in self.confusion.index],
@@ -456,10 +462,7 @@ def _same_vector_share(x: np.ndarray, idx_train: np.ndarray, idx_test: np.ndarra
     64-bit hash of the row, in blocks: no copy of the matrix). All-zero rows (items
     without a picture, ``--include-missing``) are neither counted nor counted in: 8,000
     of them beside 200 copied photos made the share 2% and hid the caveat."""
-    keys = np.empty(len(x), dtype=np.uint64)
-    for s in range(0, len(x), 8192):
-        block = pd.DataFrame(np.asarray(x[s : s + 8192]))
-        keys[s : s + 8192] = pd.util.hash_pandas_object(block, index=False).to_numpy()
+    keys = row_hashes(x)
     blank = ~np.asarray(np.any(x, axis=1), dtype=bool)
     train_keys = np.unique(keys[idx_train][~blank[idx_train]])
     test = idx_test[~blank[idx_test]]

@@ -25,6 +25,7 @@ and tests import it from this module):
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import sys
@@ -459,7 +460,7 @@ REVIEW_PHOTO_ADVICE = (
 def _keyed_by_review(ids: Any, vector_ids: Any) -> bool:
     """Whether most of (a sample of) the vectors' ids are ``<one of ids>_<more>``, as
     ``visrec fetch`` names the photos of a review file."""
-    sample = [str(v) for v in list(vector_ids)[:200]]
+    sample = [str(v) for v in itertools.islice(vector_ids, 200)]
     items = {str(i) for i in ids}
     hits = sum(1 for v in sample if "_" in v and v.split("_", 1)[0] in items)
     return bool(sample) and hits * 2 > len(sample)

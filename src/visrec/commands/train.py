@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import stat
 import sys
@@ -15,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec._atomic import side_prefix, sync_path, write_text_atomic
+from visrec._atomic import create_temp_folder, side_prefix, sync_path, write_text_atomic
 from visrec.commands._checks import check_seed
 from visrec.commands._common import (
     INTERACTIONS_HELP,
@@ -588,19 +587,6 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(done == 0)
 
 
-def _new_folder(parent: Path, prefix: str) -> Path:
-    """A new empty folder ``<prefix><8 hex>`` in ``parent`` with mode 0777 minus the
-    umask, as every other output gets (mkdtemp's 0700 would need a chmod, and a fixed
-    0755 ignores a umask of 077 or 002)."""
-    while True:
-        path = parent / f"{prefix}{secrets.token_hex(4)}"
-        try:
-            os.mkdir(path, 0o777)
-        except FileExistsError:
-            continue
-        return path
-
-
 def _swap_in(new: Path, out: Path) -> None:
     """Replace folder ``out`` by ``new``: in one step where the system can swap two
     paths, else in two renames; on failure the previous ``out`` is put back, or, if
@@ -691,7 +677,7 @@ def save_model_folder(
         dirs=True,
         max_age=0 if sole_writer else STALE_AFTER_S,
     )
-    tmp = _new_folder(out.parent, prefix)
+    tmp = create_temp_folder(out.parent, prefix)
     try:
         # the files without save()'s lock: this run holds the output's, and the lock
         # file of a fresh random folder would outlive a kill here

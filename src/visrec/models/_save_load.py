@@ -149,7 +149,6 @@ class SaveLoadMixin:
             the same folder: one save at a time, so the two files are one model's.
         """
         self._check_fitted()
-        self.check_params_unchanged()
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise VisrecError(
@@ -170,7 +169,9 @@ class SaveLoadMixin:
         """Write ``arrays.npz`` and ``model.json`` into ``folder``, with no lock: ``save``
         holds ``folder``'s; ``visrec train`` writes a fresh temporary folder that only it
         knows, under the output's lock."""
-        self.check_params()  # load checks them: a device="gpu9" set since would not load
+        # what load checks (a device="gpu9" set since would not load), and values the
+        # arrays were not learned with; save and visrec train both write through here
+        self.check_params()
         self.check_params_unchanged()
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {
