@@ -37,8 +37,8 @@ def test_data_summary_counts_a_review_listed_under_other_variants(
     assert main(["data", "summary", str(path), "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "rows repeating a user-item pair          1  (16.7%)" in text
-    assert "rows like another item's review          2  (33.3%)" in text
-    assert "merge the variants before evaluating" in text
+    assert "copies of another item's review          2  (33.3%)" in text
+    assert "merge the variants before evaluating: visrec data merge-variants" in text
     (section,) = json.loads(out.read_text())["sections"]
     assert section["variant_copies"] == 2
 

@@ -1,10 +1,12 @@
-"""``visrec data``: inspect datasets (``visrec data summary PATH...``)."""
+"""``visrec data``: inspect datasets (``visrec data summary PATH...``) and merge the
+product variants of Amazon review files (``visrec data merge-variants``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from visrec.commands._common import (
     add_layout_args,
@@ -13,6 +15,10 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
+from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    from visrec.data.variants import VariantMerge
 
 SUMMARY_EPILOG = """\
 examples:
@@ -43,14 +49,35 @@ examples:
   visrec data summary movielens-100k-posters/        # u.data + posters/ folder
   visrec data summary ratings.csv --json summary.json
   visrec data summary --help                         # what PATH can be
+  visrec data merge-variants All_Beauty_5.json.gz -o beauty.csv
+"""
+
+MERGE_EPILOG = """\
+examples:
+  visrec data merge-variants ../shared/data/amazon/All_Beauty_5.json.gz -o beauty.csv
+  visrec data merge-variants AMAZON_FASHION_5.json.gz All_Beauty_5.json.gz \\
+      -o both.csv --map variants.csv
+  visrec evaluate --interactions beauty.csv --protocol warm   # then as any table
+
+Amazon's 2018 review files list one review under each variant (size, colour) of a
+product: the same reviewer, time, stars and text under several asins. A split by rows
+then finds the copy under the other variant, and a held-out item's reviews stay in
+training under its sibling. Two asins are variants of one product when one review is
+listed under both (linked in chains: A~B and B~C make one product). Each product keeps
+the id of its variant with the most reviews, so vectors keyed by asin still match it.
+
+-o gets user_id,item_id,rating,timestamp, one row per review of a product, in the
+order of the files; --map gets item_id,product_id,reviews for every asin read.
 """
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "data",
-        help="inspect datasets (data summary PATH...)",
-        description="Inspect datasets before using them.",
+        help="inspect datasets (data summary PATH...); merge Amazon product variants",
+        description=(
+            "Inspect datasets before using them; merge the product variants of Amazon review files."
+        ),
         epilog=DATA_EPILOG,
         formatter_class=HelpFormatter,
     )
@@ -69,6 +96,31 @@ def register(subparsers: Any) -> None:
     s.add_argument("--json", default=None, metavar="OUT", help="also write the counts as JSON")
     add_layout_args(s, "counted by data summary", "checked by data summary: bad times are reported")
     s.set_defaults(func=run_summary)
+    m = sub.add_parser(
+        "merge-variants",
+        help="one item per product in Amazon review files (a review copied under "
+        "each variant kept once)",
+        description=(
+            "Merge the variants of each product in Amazon review files into one item, "
+            "each review kept once, and write the reviews as an interactions table."
+        ),
+        epilog=MERGE_EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    m.add_argument(
+        "paths",
+        nargs="+",
+        metavar="REVIEWS",
+        help="Amazon review files (.json[l][.gz]) or folders of them, read as one table",
+    )
+    m.add_argument(
+        "-o", "--output", required=True, metavar="OUT.csv", help="the merged interactions (CSV)"
+    )
+    m.add_argument(
+        "--map", default=None, metavar="MAP.csv", help="also write each asin's product (CSV)"
+    )
+    m.add_argument("--json", default=None, metavar="OUT", help="also write the counts as JSON")
+    m.set_defaults(func=run_merge_variants)
     p.set_defaults(func=lambda args: _usage(p))
 
 
@@ -82,7 +134,6 @@ def _usage(p: argparse.ArgumentParser) -> int:
 @survives_closed_stdout
 def run_summary(args: argparse.Namespace) -> int:
     import os
-    from pathlib import Path
 
     from visrec._atomic import write_text_atomic
     from visrec.commands._common import (
@@ -133,3 +184,101 @@ def _distinct_paths(paths: list[str]) -> list[str]:
         seen.add(key)
         kept.append(p)
     return kept
+
+
+@survives_closed_stdout
+def run_merge_variants(args: argparse.Namespace) -> int:
+    from visrec._atomic import write_text_atomic
+    from visrec.commands._common import (
+        BAD_LINES_SHOWN,
+        check_output_file,
+        check_outputs_distinct,
+        say_written,
+        with_run,
+    )
+    from visrec.data.amazon import load_amazon_reviews
+    from visrec.data.variants import merge_variants
+
+    outputs = {"-o": args.output, "--map": args.map, "--json": args.json}
+    for option, path in outputs.items():
+        check_output_file(path, option, "CSV" if option != "--json" else None)
+    paths = _distinct_paths(args.paths)
+    files = _review_files(paths)
+    check_outputs_distinct(outputs, [("REVIEWS", f) for f in files])
+    loaded = load_amazon_reviews(files, text_digest=True)
+    # a folder by its name; several paths by the files' count
+    shown = Path(paths[0]) if len(paths) == 1 else Path(f"{len(files)} review files")
+    for line in loaded.report_lines(shown, BAD_LINES_SHOWN):
+        say_note(line)
+    if not len(loaded.frame):
+        why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""
+        raise VisrecError(f"{shown}: no usable reviews{why}")
+    merged = merge_variants(loaded.frame)
+    print(_merge_text(merged, str(shown)))
+    write_text_atomic(args.output, merged.frame.to_csv(index=False, lineterminator="\n"))
+    if args.map:
+        write_text_atomic(args.map, merged.items.to_csv(index=False, lineterminator="\n"))
+    if args.json:
+        counts = {
+            "files": [str(f) for f in files],
+            "rows_in": merged.rows_in,
+            "rows_out": len(merged.frame),
+            "variant_copies": merged.variant_copies,
+            "repeats": merged.repeats,
+            "items": merged.n_items,
+            "products": merged.n_products,
+            "items_merged": merged.n_merged,
+            "skipped_records": loaded.bad_by_kind(),
+        }
+        write_text_atomic(args.json, json.dumps(with_run(counts, args), indent=2) + "\n")
+    say_written(args.output, args.map, args.json)
+    return 0
+
+
+def _review_files(paths: list[str]) -> list[Path]:
+    """The Amazon review files of ``paths`` (a folder stands for its own); anything
+    else is refused, naming it: a table has no review text to tell a copy by."""
+    from visrec._atomic import check_input_exists
+    from visrec.data.amazon import is_meta_file
+    from visrec.data.tables import amazon_review_files, is_json_file, is_review_file
+
+    files: list[Path] = []
+    for raw in paths:
+        check_input_exists(raw, "review file")
+        p = Path(raw)
+        if p.is_dir():
+            found = amazon_review_files(p)
+            if not found:
+                raise VisrecError(f"{raw}: no Amazon review files (.json[l][.gz]) in this folder")
+            files += found
+        elif is_json_file(p) and is_meta_file(p):
+            raise VisrecError(
+                f"{raw}: Amazon metadata (one record per item), not reviews; give the "
+                "reviews file of the same category, <Category>_5.json.gz"
+            )
+        elif is_review_file(p):
+            files.append(p)
+        else:
+            raise VisrecError(
+                f"{raw}: not an Amazon review file; merge-variants matches each review's "
+                "text across products, which a table of user, item, rating and time does "
+                "not hold"
+            )
+    return files
+
+
+def _merge_text(m: VariantMerge, source: str) -> str:
+    """What merge-variants did, for stdout."""
+    lines = [f"{source}: {m.rows_in:,} reviews of {m.n_items:,} items"]
+    if m.n_merged:
+        lines.append(
+            f"  {m.n_merged:,} item(s) merged into another variant of their product: "
+            f"{m.n_items:,} items -> {m.n_products:,} products"
+        )
+        lines.append(f"  {m.variant_copies:,} row(s) copied a review under another variant")
+    else:
+        lines.append("  no review is listed under two items: no variants to merge")
+    if m.repeats:
+        lines.append(f"  {m.repeats:,} row(s) repeated a review under its own item")
+    lines.append(f"  {len(m.frame):,} reviews written, one row each")
+    return "\n".join(lines)

@@ -10,6 +10,7 @@ error reports and neither layout needs to be declared.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -384,6 +385,7 @@ def load_amazon_reviews(
     keep_rating: bool = False,
     keep_time: bool = False,
     for_photos: bool = False,
+    text_digest: bool = False,
 ) -> LoadResult:
     """Load one or more Amazon review files into one table.
 
@@ -412,6 +414,10 @@ def load_amazon_reviews(
         (``"overall": null``) keeps its photos. A record the full load keeps has the
         same ``review_id`` here; any other gets ``<asin>_<reviewerID>[_<time>]_x``
         (``_2``... before the ``_x`` on repeats), which no full load gives.
+    text_digest : bool, default False
+        Add a ``text_digest`` column (str): a digest of the review's summary and text
+        (2023: title and text), the same for the copies Amazon lists under each
+        variant of a product (:mod:`visrec.data.variants`). Full load only.
 
     Returns
     -------
@@ -435,12 +441,15 @@ def load_amazon_reviews(
         raise VisrecError(f"{what} only applies with ids_only (every field is read anyway)")
     if for_photos and ids_only:
         raise VisrecError("for_photos and ids_only are two different tables; give one")
+    if text_digest and (ids_only or for_photos):
+        raise VisrecError("text_digest is a column of the full load only")
     scan = _JsonScan(_as_paths(paths))
     if ids_only:
         return scan.result(_review_ids(scan, keep_rating, keep_time))
     if for_photos:
         return scan.result(_review_photos(scan))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
+    digests: list[str] = []
     ids = _ReviewIds()
     for r in _checked_reviews(scan, _review_problem):
         ts = _review_time(r.rec)
@@ -469,6 +478,8 @@ def load_amazon_reviews(
         cols["verified"].append(bool(verified))
         cols["image"].append(_url_list(r.rec.get("image")))
         cols["category"].append(r.category)
+        if text_digest:
+            digests.append(_text_digest(r.rec))
     frame = pd.DataFrame(
         {
             "review_id": pd.Series(cols["review_id"], dtype=str),
@@ -481,7 +492,17 @@ def load_amazon_reviews(
             "category": pd.Series(cols["category"], dtype=str),
         }
     )
+    if text_digest:
+        frame["text_digest"] = pd.Series(digests, dtype=str)
     return scan.result(frame)
+
+
+def _text_digest(rec: dict[str, Any]) -> str:
+    """A digest of a review's summary and text (2023: ``title``, ``text``); a field
+    that is absent, null or not a string counts as empty."""
+    parts = [rec.get(k) for k in ("summary", "reviewText", "title", "text")]
+    joined = "\x1f".join(p if isinstance(p, str) else "" for p in parts)
+    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 class _ReviewIds:

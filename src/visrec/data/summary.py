@@ -38,6 +38,7 @@ from visrec.data.text_files import (
     sniff_sep,
     split_first,
 )
+from visrec.data.variants import REVIEW_KEY
 from visrec.errors import VisrecError, names_text
 
 _IMAGE_SUBDIRS = ("posters", "images", "photos", "img")
@@ -62,7 +63,7 @@ def summarize(
     for p in reviews + metas:  # as load_interactions refuses them: not silently ignored
         _refuse_layout(p, lay)
     if reviews:
-        sections.append(_summarize_reviews(load_amazon_reviews(reviews)))
+        sections.append(_summarize_reviews(load_amazon_reviews(reviews, text_digest=True)))
     if metas:
         sections.append(_summarize_meta(load_amazon_meta(metas)))
     for p in ps:
@@ -187,12 +188,11 @@ def _summarize_reviews(res: LoadResult) -> dict[str, Any]:
 
 
 def _variant_copies(df: pd.DataFrame) -> int:
-    """Rows that repeat another row's reviewer, time and stars under another item
-    (the text is not read, so two reviews of one day with the same stars count too):
-    most often Amazon listing one review under each variant (size, colour) of a
-    product, where a split by rows finds the "other" variant, and copied photos share
-    their vector."""
-    cols = [USER, "timestamp", RATING]
+    """Rows that repeat another row's review (reviewer, time, stars, summary and text)
+    under another item: Amazon listing one review under each variant (size, colour) of
+    a product, where a split by rows finds the "other" variant, and copied photos share
+    their vector (``visrec data merge-variants`` merges them)."""
+    cols = list(REVIEW_KEY)
     if not len(df) or not all(c in df.columns for c in cols):
         return 0
     pairs = df.drop_duplicates([*cols, ITEM])  # a repeated pair is counted apart
@@ -322,7 +322,7 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
     reviews = amazon_review_files(p) if inter is None else []
     if reviews:  # the one table load_interactions reads from this folder
         _refuse_layout(reviews[0], layout)
-        return _summarize_reviews(load_amazon_reviews(reviews))
+        return _summarize_reviews(load_amazon_reviews(reviews, text_digest=True))
     items_file = next((p / n for n in ITEM_FILES if (p / n).is_file()), None)
     img_dir = _image_folder(p)
     scan = scan_images(img_dir) if img_dir is not None else None
@@ -454,11 +454,11 @@ def _interaction_lines(s: dict[str, Any], rows: int) -> list[str]:
         lines.append(_row("rows repeating a user-item pair", s["duplicate_pairs"], rows))
     if s.get("variant_copies"):
         # All_Beauty_5: most rows; merge the variants before a split (docs/evaluation.md)
-        lines.append(_row("rows like another item's review", s["variant_copies"], rows))
+        lines.append(_row("copies of another item's review", s["variant_copies"], rows))
         lines.append(
-            "     (same reviewer, time and stars as a row of another item: most often one "
+            "     (same reviewer, time, stars and text as a row of another item: one "
             "review Amazon lists under each variant of a product; merge the variants "
-            "before evaluating)"
+            "before evaluating: visrec data merge-variants FILE -o merged.csv)"
         )
     if "ratings" in s:
         lines.append(f"   ratings (mean {_mean(s['rating_mean'])})")

@@ -1,0 +1,144 @@
+"""Product variants of Amazon review files, merged (``visrec data merge-variants``).
+
+The 2018 5-core files list one review under each variant (size, colour) of a product,
+as a row per variant's asin: 83% of AMAZON_FASHION_5's rows and most of
+All_Beauty_5's are such copies. A split by rows then finds the copy under the "other"
+variant, so warm and time figures reward finding the variant, not taste, and a
+cold-start item's reviews are in training under its sibling. Merging turns each
+product's variants into one item before any split.
+
+Two asins are variants of one product when one review (the same reviewer, time,
+stars, summary and text) is listed under both; products are the connected groups of
+that relation. Each product keeps the id of its variant with the most reviews (the
+first in text order on a tie), so vectors keyed by asin still match it, and each
+review is one row of its product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
+from visrec.errors import VisrecError
+
+#: the columns that say two rows are one review listed twice
+REVIEW_KEY = (USER, TIMESTAMP, RATING, "text_digest")
+
+
+@dataclass(frozen=True)
+class VariantMerge:
+    """What :func:`merge_variants` made.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The reviews, one row per review of a product: ``user_id``, ``item_id`` (the
+        product's id), ``rating``, ``timestamp``, in the order of their first copy.
+    items : pandas.DataFrame
+        One row per item of the input, in text order of the id: ``item_id``,
+        ``product_id`` (the id it was merged into; its own when it stands alone) and
+        ``reviews`` (its rows in the input).
+    rows_in : int
+        The input's rows.
+    item_reviews : int
+        The input's distinct (review, item) pairs: rows less the repeats of a review
+        under its own item.
+    """
+
+    frame: pd.DataFrame
+    items: pd.DataFrame
+    rows_in: int
+    item_reviews: int
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_products(self) -> int:
+        return int(self.items["product_id"].nunique())
+
+    @property
+    def n_merged(self) -> int:
+        """Items merged into another one."""
+        return int((self.items["item_id"] != self.items["product_id"]).sum())
+
+    @property
+    def variant_copies(self) -> int:
+        """Rows that repeated a review under another variant of its product (what
+        ``visrec data summary`` counts as copies of another item's review)."""
+        return self.item_reviews - len(self.frame)
+
+    @property
+    def repeats(self) -> int:
+        """Rows that repeated a review under its own item (a line given twice)."""
+        return self.rows_in - self.item_reviews
+
+
+def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
+    """Merge the variants of each product in ``reviews`` into one item.
+
+    Parameters
+    ----------
+    reviews : pandas.DataFrame
+        ``visrec.data.amazon.load_amazon_reviews(..., text_digest=True).frame``: the
+        columns ``user_id``, ``item_id``, ``rating``, ``timestamp``, ``text_digest``.
+
+    Returns
+    -------
+    VariantMerge
+
+    Raises
+    ------
+    VisrecError
+        A column of :data:`REVIEW_KEY` or ``item_id`` is missing.
+    """
+    missing = [c for c in (ITEM, *REVIEW_KEY) if c not in reviews.columns]
+    if missing:
+        raise VisrecError(
+            f"merge_variants needs the columns {', '.join(missing)} (load the reviews with "
+            "load_amazon_reviews(..., text_digest=True))"
+        )
+    if not len(reviews):
+        empty = pd.DataFrame({"item_id": [], "product_id": [], "reviews": []})
+        frame = reviews[[USER, ITEM, RATING, TIMESTAMP]].reset_index(drop=True)
+        no_items = empty.astype({"reviews": np.int64})
+        return VariantMerge(frame=frame, items=no_items, rows_in=0, item_reviews=0)
+    items = reviews[ITEM].astype(str).to_numpy()
+    item_ids, item_code = np.unique(items, return_inverse=True)  # text order
+    review_code = reviews.groupby(list(REVIEW_KEY), sort=False, dropna=False).ngroup().to_numpy()
+    # each review links the item of its first row to the items of its other rows
+    first_row = pd.Series(item_code).groupby(review_code).transform("first").to_numpy()
+    n = len(item_ids)
+    graph = coo_matrix(
+        (np.ones(len(item_code), dtype=np.int8), (first_row, item_code)), shape=(n, n)
+    )
+    _, group = connected_components(graph, directed=False)
+    # rows per item, a review listed twice under one item counted once
+    own = pd.DataFrame({"review": review_code, "item": item_code}).drop_duplicates()
+    counts = np.bincount(own["item"].to_numpy(), minlength=n)
+    rows = np.bincount(item_code, minlength=n)
+    # the product's id: its item with the most reviews, the first in text order on a
+    # tie (lexsort's last key is the primary one; the item codes are in text order)
+    order = np.lexsort((np.arange(n), -counts, group))
+    head = order[np.r_[True, group[order][1:] != group[order][:-1]]]
+    product_of_group = np.empty(group.max() + 1, dtype=np.int64)
+    product_of_group[group[head]] = head
+    product = product_of_group[group]
+    out = reviews[[USER, ITEM, RATING, TIMESTAMP]].copy()
+    out[ITEM] = item_ids[product[item_code]]
+    keep = ~pd.DataFrame({"review": review_code, "product": product[item_code]}).duplicated()
+    frame = out[keep.to_numpy()].reset_index(drop=True)
+    table = pd.DataFrame(
+        {
+            "item_id": pd.Series(item_ids, dtype=str),
+            "product_id": pd.Series(item_ids[product], dtype=str),
+            "reviews": rows.astype(np.int64),
+        }
+    )
+    return VariantMerge(frame=frame, items=table, rows_in=len(reviews), item_reviews=len(own))
