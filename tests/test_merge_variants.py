@@ -229,3 +229,54 @@ def test_amazon_fashion_5_variants(shared_data: Path, tmp_path: Path) -> None:
     )
     per_review = merged.groupby(["user_id", "timestamp", "rating", "text_digest"])["product"]
     assert per_review.nunique().max() == 1
+
+
+def test_evaluate_and_rating_eval_say_when_the_review_file_holds_copies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 12 users, each one review listed under both variants of product P (A and B), and
+    # one review of each of Q, R, S: 12 of 60 rows are copies
+    rows = []
+    for u in range(12):
+        rows += [
+            _review(f"u{u}", "A", 10 + u, 5, f"nice {u}"),
+            _review(f"u{u}", "B", 10 + u, 5, f"nice {u}"),
+        ]
+        rows += [_review(f"u{u}", i, 100 + u, 4 - (u % 3), f"{i} {u}") for i in ("Q", "R", "S")]
+    src = _write(tmp_path / "Shop_5.json.gz", rows)
+    js = tmp_path / "ev.json"
+    argv = ["evaluate", "--interactions", str(src), "--models", "popularity", "--seeds", "1"]
+    assert main([*argv, "-q", "--json", str(js)]) == 0
+    said = (
+        "12 of 60 rows (20.0%) copy a review under another item (Amazon lists one review "
+        "under each variant of a product)"
+    )
+    err = capsys.readouterr().err
+    assert f"note: {said}" in err
+    assert f"merge the variants first: visrec data merge-variants {src} -o merged.csv" in err
+    assert any(n.startswith(said) for n in json.loads(js.read_text())["notes"])
+    assert main(["rating-eval", "--interactions", str(src), "--json", str(js)]) == 0
+    assert f"note: {said}" in capsys.readouterr().err
+    assert any(n.startswith(said) for n in json.loads(js.read_text())["notes"])
+    # merged, the note is gone: a CSV is not review files, and it holds no copies
+    merged = tmp_path / "m.csv"
+    assert main(["data", "merge-variants", str(src), "-o", str(merged)]) == 0
+    capsys.readouterr()
+    argv[2] = str(merged)
+    assert main([*argv, "-q"]) == 0
+    assert "copy a review" not in capsys.readouterr().err
+
+
+def test_no_copy_note_for_review_files_without_copies_or_other_tables(tmp_path: Path) -> None:
+    from visrec.data.variants import variant_copy_note
+
+    src = _write(
+        tmp_path / "Shop_5.json.gz", [_review("u1", "A", 1, 5), _review("u1", "B", 1, 5, "x")]
+    )
+    assert variant_copy_note(src) is None
+    assert variant_copy_note(tmp_path) is None  # the folder of that file: read as it
+    table = tmp_path / "ratings.csv"
+    table.write_text("user_id,item_id\nu,A\n", encoding="utf-8")
+    assert variant_copy_note(table) is None
+    _write(tmp_path / "Shop_5.json.gz", [_review("u1", "A", 1, 5), _review("u1", "B", 1, 5)])
+    assert variant_copy_note(src) is not None

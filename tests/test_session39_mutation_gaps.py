@@ -157,7 +157,7 @@ def test_a_photo_shown_twice_is_shared_and_keeps_its_label_and_query_mark(tmp_pa
 
 def test_variant_copies_need_the_same_stars_and_a_time_column() -> None:
 
-    from visrec.data.summary import _variant_copies
+    from visrec.data.variants import count_variant_copies as _variant_copies
 
     rows = {"user_id": ["u1", "u1"], "item_id": ["A1", "A2"], "rating": [5.0, 4.0]}
     # one reviewer, one day, other stars: two reviews, not one listed twice

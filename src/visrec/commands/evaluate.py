@@ -215,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
     frame, skipped = _load_frame(args, say)
     notes: list[str] = []  # what qualifies the figures: printed, and kept with them
     frame, below = _drop_below_min_rating(args, frame, notes, say)
+    _note_variant_copies(args, notes, say)
     if args.protocol == "time" and "timestamp" in frame.columns:
         _note_latest_ties(frame, notes, say)
     iv = read_vectors(args.vectors) if args.vectors else None
@@ -350,6 +351,19 @@ def _drop_below_min_rating(
         notes.append(text)
         say(f"note: {text}")  # it moves the figures: said under --quiet too
     return frame, below
+
+
+def _note_variant_copies(
+    args: argparse.Namespace, notes: list[str], say: Callable[[str], None]
+) -> None:
+    """Says, and adds to ``notes``, how many rows of Amazon review files copy a review
+    under another variant (the figures reward finding the copy)."""
+    from visrec.data.variants import variant_copy_note
+
+    text = variant_copy_note(args.interactions)
+    if text:
+        notes.append(text)
+        say(f"note: {text}")
 
 
 def _note_latest_ties(frame: pd.DataFrame, notes: list[str], say: Callable[[str], None]) -> None:

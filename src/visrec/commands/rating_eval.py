@@ -175,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
     skipped = skipped_records(frame)  # kept with the results: rows they are not about
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
+    from visrec.data.variants import variant_copy_note
+
+    copies = variant_copy_note(args.interactions)  # Amazon's review copies: kept with the notes
     iv = read_vectors(args.vectors) if args.vectors else None
     respelt = None  # a note on ids spelt otherwise in the vectors: kept with the results
     if iv is not None:
@@ -216,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if respelt:
             res.notes.append(respelt)
+        if copies:
+            res.notes.append(copies)
         _report(args, res, record, skipped)
         if not args.quiet:  # train, recommend and embed give theirs in their result line
             say_note(f"time: {time.perf_counter() - started:.1f} s")

@@ -38,7 +38,7 @@ from visrec.data.text_files import (
     sniff_sep,
     split_first,
 )
-from visrec.data.variants import REVIEW_KEY
+from visrec.data.variants import count_variant_copies
 from visrec.errors import VisrecError, names_text
 
 _IMAGE_SUBDIRS = ("posters", "images", "photos", "img")
@@ -183,20 +183,8 @@ def _summarize_reviews(res: LoadResult) -> dict[str, Any]:
     out["photo_urls"] = int(df["image"].map(len).sum()) if len(df) else 0
     out["items_with_review_photos"] = int(df.loc[has_photo, ITEM].nunique())
     out["categories"] = {str(k): int(v) for k, v in df["category"].value_counts().items()}
-    out["variant_copies"] = _variant_copies(df)
+    out["variant_copies"] = count_variant_copies(df)
     return out
-
-
-def _variant_copies(df: pd.DataFrame) -> int:
-    """Rows that repeat another row's review (reviewer, time, stars, summary and text)
-    under another item: Amazon listing one review under each variant (size, colour) of
-    a product, where a split by rows finds the "other" variant, and copied photos share
-    their vector (``visrec data merge-variants`` merges them)."""
-    cols = list(REVIEW_KEY)
-    if not len(df) or not all(c in df.columns for c in cols):
-        return 0
-    pairs = df.drop_duplicates([*cols, ITEM])  # a repeated pair is counted apart
-    return int(len(pairs) - len(pairs.drop_duplicates(cols)))
 
 
 def _summarize_meta(res: LoadResult) -> dict[str, Any]:

@@ -16,7 +16,9 @@ review is one row of its product.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,43 @@ from visrec.errors import VisrecError
 
 #: the columns that say two rows are one review listed twice
 REVIEW_KEY = (USER, TIMESTAMP, RATING, "text_digest")
+
+
+def count_variant_copies(frame: pd.DataFrame) -> int:
+    """Rows that repeat another row's review (reviewer, time, stars, summary and text)
+    under another item: Amazon listing one review under each variant (size, colour) of
+    a product, where a split by rows finds the "other" variant, and copied photos share
+    their vector. A review repeated under its own item is not counted here (a repeated
+    pair); 0 without the :data:`REVIEW_KEY` columns."""
+    cols = list(REVIEW_KEY)
+    if not len(frame) or not all(c in frame.columns for c in cols):
+        return 0
+    pairs = frame.drop_duplicates([*cols, ITEM])
+    return int(len(pairs) - len(pairs.drop_duplicates(cols)))
+
+
+def variant_copy_note(path: str | Path) -> str | None:
+    """What a split of ``path`` should know when it is Amazon review files (a file, or
+    a folder of them) listing reviews under several variants: how many rows copy
+    another item's review, and the command that merges them. ``None`` for anything
+    else, and for review files without copies (the 2023 release's items are products
+    already)."""
+    from visrec.data.amazon import load_amazon_reviews
+    from visrec.data.tables import interaction_sources, is_review_file
+
+    sources = interaction_sources(path)
+    if not sources or not all(is_review_file(p) for p in sources):
+        return None
+    frame = load_amazon_reviews(sources, text_digest=True).frame
+    n = count_variant_copies(frame)
+    if not n:
+        return None
+    return (
+        f"{n:,} of {len(frame):,} rows ({n / len(frame):.1%}) copy a review under another "
+        "item (Amazon lists one review under each variant of a product): a split finds "
+        "the copy under the other variant, so these figures reward finding it; merge the "
+        f"variants first: visrec data merge-variants {shlex.quote(str(path))} -o merged.csv"
+    )
 
 
 @dataclass(frozen=True)
