@@ -45,7 +45,7 @@ ROWS = [
 
 
 def _frame(rows: list[dict[str, object]], tmp_path: Path) -> pd.DataFrame:
-    return load_amazon_reviews(_write(tmp_path / "Shop_5.json.gz", rows), text_digest=True).frame
+    return load_amazon_reviews(_write(tmp_path / "Shop_5.json.gz", rows), review_digest=True).frame
 
 
 def test_variants_linked_by_a_shared_review_become_one_product(tmp_path: Path) -> None:
@@ -54,7 +54,8 @@ def test_variants_linked_by_a_shared_review_become_one_product(tmp_path: Path) -
     # B~A~D~C one product, named for D, which has the most reviews (3; A has 2)
     assert products == {"A": "D", "B": "D", "C": "D", "D": "D", "E": "E", "F": "F"}
     assert m.items["item_id"].tolist() == ["A", "B", "C", "D", "E", "F"]
-    assert m.items["reviews"].tolist() == [2, 1, 1, 4, 1, 1]
+    assert m.items["reviews"].tolist() == [2, 1, 1, 3, 1, 1]
+    assert m.items["rows"].tolist() == [2, 1, 1, 4, 1, 1]
     assert (m.n_items, m.n_products, m.n_merged) == (6, 3, 3)
     # one row per review of a product, in the order of the first copy
     assert m.frame.columns.tolist() == ["user_id", "item_id", "rating", "timestamp"]
@@ -88,7 +89,7 @@ def test_text_summary_and_stars_all_tell_two_reviews_apart(tmp_path: Path) -> No
     assert m.n_merged == 0 and len(m.frame) == 5
 
 
-def test_the_text_digest_reads_2018_and_2023_fields_and_null_as_empty(tmp_path: Path) -> None:
+def test_the_review_digest_reads_2018_and_2023_fields_and_null_as_absent(tmp_path: Path) -> None:
     rows: list[dict[str, object]] = [
         {"reviewerID": "u", "asin": "A", "overall": 5, "unixReviewTime": 1, "reviewText": "t",
          "summary": "s"},
@@ -96,7 +97,7 @@ def test_the_text_digest_reads_2018_and_2023_fields_and_null_as_empty(tmp_path: 
          "summary": None},
         {"reviewerID": "u", "asin": "C", "overall": 5, "unixReviewTime": 1},
     ]  # fmt: skip
-    d = _frame(rows, tmp_path)["text_digest"].tolist()
+    d = _frame(rows, tmp_path)["review_digest"].tolist()
     assert d[0] != d[1] and d[1] == d[2]
     new = [
         {"user_id": "u", "parent_asin": "P", "rating": 5, "timestamp": 1000, "title": "s",
@@ -104,15 +105,19 @@ def test_the_text_digest_reads_2018_and_2023_fields_and_null_as_empty(tmp_path: 
     ]  # fmt: skip
     path = tmp_path / "New.jsonl"
     path.write_text(json.dumps(new[0]) + "\n", encoding="utf-8")
-    d23 = load_amazon_reviews(path, text_digest=True).frame["text_digest"].tolist()
+    d23 = load_amazon_reviews(path, review_digest=True).frame["review_digest"].tolist()
     assert d23 != [d[0]]  # title/text are not summary/reviewText: fields kept apart
-    with pytest.raises(Exception, match="full load only"):
-        load_amazon_reviews(path, ids_only=True, text_digest=True)
+    # the ids-only load (evaluate's) gives the full load's digest
+    ids = load_amazon_reviews(path, ids_only=True, review_digest=True).frame
+    assert ids.columns.tolist() == ["user_id", "item_id", "review_digest"]
+    assert ids["review_digest"].tolist() == d23
+    with pytest.raises(Exception, match="not a column of the review photos"):
+        load_amazon_reviews(path, for_photos=True, review_digest=True)
 
 
 def test_merge_variants_needs_the_review_key() -> None:
     frame = pd.DataFrame({"user_id": ["u"], "item_id": ["A"], "rating": [5.0], "timestamp": [1]})
-    with pytest.raises(Exception, match="text_digest"):
+    with pytest.raises(Exception, match="review_digest"):
         merge_variants(frame)
 
 
@@ -124,7 +129,7 @@ def test_cli_writes_the_merged_table_the_map_and_counts(
     argv = ["data", "merge-variants", str(src), "-o", str(out), "--map", str(mp)]
     assert main([*argv, "--json", str(js)]) == 0
     text = capsys.readouterr().out
-    assert f"{src}: 10 reviews of 6 items" in text
+    assert f"{src}: 10 rows of 6 items" in text
     assert "3 item(s) merged into another variant of their product: 6 items -> 3 products" in text
     assert "3 row(s) copied a review under another variant" in text
     assert "1 row(s) repeated a review under its own item" in text
@@ -135,7 +140,7 @@ def test_cli_writes_the_merged_table_the_map_and_counts(
         "u1,D,5.0,100",
         "u2,D,4.0,200",
     ]
-    assert mp.read_text().splitlines()[:2] == ["item_id,product_id,reviews", "A,D,2"]
+    assert mp.read_text().splitlines()[:2] == ["item_id,product_id,reviews,rows", "A,D,2,2"]
     counts = json.loads(js.read_text())
     assert (counts["rows_in"], counts["rows_out"], counts["products"]) == (10, 6, 3)
     assert (counts["variant_copies"], counts["repeats"], counts["items_merged"]) == (3, 1, 3)
@@ -166,13 +171,18 @@ def test_cli_reports_skipped_records_and_reads_a_folder(
     out = tmp_path / "m.csv"
     assert main(["data", "merge-variants", str(folder), "-o", str(out)]) == 0
     cap = capsys.readouterr()
-    assert f"{folder}: 2 reviews of 2 items" in cap.out
+    assert f"{folder}: 2 rows of 2 items" in cap.out
     assert "1 item(s) merged" in cap.out
     assert f"{folder}: skipped 1 record(s); bad records: 1 (null rating 1)" in cap.err
     assert "Two_5.json.gz:2: 'overall' is null" in cap.err
     both = [str(folder / "One_5.json.gz"), str(folder / "Two_5.json.gz")]
     assert main(["data", "merge-variants", *both, "-o", str(out)]) == 0
-    assert "2 review files: 2 reviews of 2 items" in capsys.readouterr().out
+    assert "2 review files: 2 rows of 2 items" in capsys.readouterr().out
+    # a folder and a file in it: the file read once, said
+    assert main(["data", "merge-variants", str(folder), both[1], "-o", str(out)]) == 0
+    cap = capsys.readouterr()
+    assert f"note: {both[1]} was given more than once; read once" in cap.err
+    assert "2 review files: 2 rows of 2 items" in cap.out
     assert out.read_text().splitlines() == ["user_id,item_id,rating,timestamp", "u1,A,5.0,1"]
 
 
@@ -184,12 +194,15 @@ def test_cli_refuses_inputs_it_cannot_merge(
     meta = _write(tmp_path / "meta_Shop.json.gz", [{"asin": "A", "title": "shirt"}])
     empty = tmp_path / "empty"
     empty.mkdir()
+    empty_file = tmp_path / "Empty_5.json"
+    empty_file.write_bytes(b"")
     out = str(tmp_path / "m.csv")
     cases = {
         str(table): "not an Amazon review file; merge-variants matches each review's text",
         str(meta): "Amazon metadata (one record per item), not reviews",
         str(empty): "no Amazon review files (.json[l][.gz]) in this folder",
         str(tmp_path / "nope.json.gz"): "nope.json.gz",
+        str(empty_file): "empty file; give an Amazon review file",
     }
     for path, said in cases.items():
         assert main(["data", "merge-variants", path, "-o", out]) != 0
@@ -215,19 +228,19 @@ def test_cli_refuses_outputs_before_reading(
 @pytest.mark.realdata
 def test_amazon_fashion_5_variants(shared_data: Path, tmp_path: Path) -> None:
     frame = load_amazon_reviews(
-        shared_data / "amazon" / "AMAZON_FASHION_5.json.gz", text_digest=True
+        shared_data / "amazon" / "AMAZON_FASHION_5.json.gz", review_digest=True
     ).frame
     m = merge_variants(frame)
     # independently: the distinct (reviewer, time, stars, summary, text) reviews, and
     # the asins linked by sharing one
-    reviews = frame.drop_duplicates(["user_id", "timestamp", "rating", "text_digest"])
+    reviews = frame.drop_duplicates(["user_id", "timestamp", "rating", "review_digest"])
     assert len(m.frame) == len(reviews) == 448
     assert (m.n_items, m.n_products) == (31, 19)
     # every review's copies land on one product, and no product splits a review
     merged = frame.assign(
         product=frame["item_id"].map(dict(zip(m.items.item_id, m.items.product_id, strict=True)))
     )
-    per_review = merged.groupby(["user_id", "timestamp", "rating", "text_digest"])["product"]
+    per_review = merged.groupby(["user_id", "review_digest"])["product"]
     assert per_review.nunique().max() == 1
 
 
@@ -268,15 +281,37 @@ def test_evaluate_and_rating_eval_say_when_the_review_file_holds_copies(
 
 
 def test_no_copy_note_for_review_files_without_copies_or_other_tables(tmp_path: Path) -> None:
+    from visrec.data.tables import load_interactions
     from visrec.data.variants import variant_copy_note
+
+    def note(path: Path) -> str | None:
+        return variant_copy_note(load_interactions(path, review_digest=True).frame, path)
 
     src = _write(
         tmp_path / "Shop_5.json.gz", [_review("u1", "A", 1, 5), _review("u1", "B", 1, 5, "x")]
     )
-    assert variant_copy_note(src) is None
-    assert variant_copy_note(tmp_path) is None  # the folder of that file: read as it
+    assert note(src) is None
+    assert note(tmp_path) is None  # the folder of that file: read as it
     table = tmp_path / "ratings.csv"
     table.write_text("user_id,item_id\nu,A\n", encoding="utf-8")
-    assert variant_copy_note(table) is None
+    assert "review_digest" not in load_interactions(table, review_digest=True).frame
+    assert note(table) is None
     _write(tmp_path / "Shop_5.json.gz", [_review("u1", "A", 1, 5), _review("u1", "B", 1, 5)])
-    assert variant_copy_note(src) is not None
+    said = note(src)
+    assert said is not None and said.startswith("1 of 2 rows (50.0%) copy a review")
+
+
+def test_evaluate_counts_the_copies_among_the_rows_it_keeps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # copies of 4-star reviews only: --min-rating 5 keeps no copy
+    rows = []
+    for u in range(8):
+        rows += [_review(f"u{u}", "A", u, 4, f"t{u}"), _review(f"u{u}", "B", u, 4, f"t{u}")]
+        rows += [_review(f"u{u}", i, 50 + u, 5, f"{i}{u}") for i in ("Q", "R", "S", "T")]
+    src = _write(tmp_path / "Shop_5.json.gz", rows)
+    argv = ["evaluate", "--interactions", str(src), "--models", "popularity", "--seeds", "1", "-q"]
+    assert main(argv) == 0
+    assert "note: 8 of 48 rows (16.7%) copy a review" in capsys.readouterr().err
+    assert main([*argv, "--min-rating", "5"]) == 0
+    assert "copy a review" not in capsys.readouterr().err

@@ -90,4 +90,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    # the public names, not this module's own imports (Any, importlib, version...)
+    return sorted({*__all__, *_EXPORTS})

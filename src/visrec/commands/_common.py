@@ -210,6 +210,7 @@ def load_interactions_frame(
     timestamp_col: str | None = None,
     time_use: str = "this command does not use the time",
     time_optional: bool = False,
+    review_digest: bool = False,
 ) -> pd.DataFrame:
     """An interactions file as a frame with canonical columns, reporting what was dropped.
 
@@ -246,6 +247,9 @@ def load_interactions_frame(
         that this load does not read is noted and left alone.
     time_use : str, default "this command does not use the time"
         Ends the note on an unread time column: when the command reads the time.
+    review_digest : bool, default False
+        Amazon review files get their ``review_digest`` column
+        (:func:`visrec.data.variants.variant_copy_note` reads it).
 
     Returns
     -------
@@ -284,6 +288,7 @@ def load_interactions_frame(
         item_col=item_col,
         rating_col=rating_col,
         timestamp_col=timestamp_col,
+        review_digest=review_digest,
     )
     n_bad_time = sum(b.kind == "bad timestamp" for b in loaded.bad)
     if time_optional and not ids_only and n_bad_time:
@@ -300,6 +305,7 @@ def load_interactions_frame(
             user_col=user_col,
             item_col=item_col,
             rating_col=rating_col,
+            review_digest=review_digest,
         )
     from visrec.data.column_names import column_key
 

@@ -64,10 +64,12 @@ product: the same reviewer, time, stars and text under several asins. A split by
 then finds the copy under the other variant, and a held-out item's reviews stay in
 training under its sibling. Two asins are variants of one product when one review is
 listed under both (linked in chains: A~B and B~C make one product). Each product keeps
-the id of its variant with the most reviews, so vectors keyed by asin still match it.
+the id of its variant with the most distinct reviews, so vectors keyed by asin still
+match it.
 
 -o gets user_id,item_id,rating,timestamp, one row per review of a product, in the
-order of the files; --map gets item_id,product_id,reviews for every asin read.
+order of the files; --map gets item_id,product_id,reviews,rows for every asin read
+(reviews: its distinct reviews; rows: its lines, a review repeated counted each time).
 """
 
 
@@ -203,9 +205,9 @@ def run_merge_variants(args: argparse.Namespace) -> int:
     for option, path in outputs.items():
         check_output_file(path, option, "CSV" if option != "--json" else None)
     paths = _distinct_paths(args.paths)
-    files = _review_files(paths)
+    files = _once(_review_files(paths))
     check_outputs_distinct(outputs, [("REVIEWS", f) for f in files])
-    loaded = load_amazon_reviews(files, text_digest=True)
+    loaded = load_amazon_reviews(files, review_digest=True)
     # a folder by its name; several paths by the files' count
     shown = Path(paths[0]) if len(paths) == 1 else Path(f"{len(files)} review files")
     for line in loaded.report_lines(shown, BAD_LINES_SHOWN):
@@ -258,6 +260,8 @@ def _review_files(paths: list[str]) -> list[Path]:
             )
         elif is_review_file(p):
             files.append(p)
+        elif p.is_file() and not p.stat().st_size:
+            raise VisrecError(f"{raw}: empty file; give an Amazon review file")
         else:
             raise VisrecError(
                 f"{raw}: not an Amazon review file; merge-variants matches each review's "
@@ -267,9 +271,25 @@ def _review_files(paths: list[str]) -> list[Path]:
     return files
 
 
+def _once(files: list[Path]) -> list[Path]:
+    """``files`` without a second reading of one (a folder and a file in it), noted."""
+    import os
+
+    seen: set[str] = set()
+    kept: list[Path] = []
+    for f in files:
+        key = os.path.realpath(f)
+        if key in seen:
+            say_note(f"note: {f} was given more than once; read once")
+            continue
+        seen.add(key)
+        kept.append(f)
+    return kept
+
+
 def _merge_text(m: VariantMerge, source: str) -> str:
     """What merge-variants did, for stdout."""
-    lines = [f"{source}: {m.rows_in:,} reviews of {m.n_items:,} items"]
+    lines = [f"{source}: {m.rows_in:,} rows of {m.n_items:,} items"]
     if m.n_merged:
         lines.append(
             f"  {m.n_merged:,} item(s) merged into another variant of their product: "

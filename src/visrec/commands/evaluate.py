@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     frame, skipped = _load_frame(args, say)
     notes: list[str] = []  # what qualifies the figures: printed, and kept with them
     frame, below = _drop_below_min_rating(args, frame, notes, say)
-    _note_variant_copies(args, notes, say)
+    frame, below = _note_variant_copies(args, frame, below, notes, say)
     if args.protocol == "time" and "timestamp" in frame.columns:
         _note_latest_ties(frame, notes, say)
     iv = read_vectors(args.vectors) if args.vectors else None
@@ -332,6 +332,7 @@ def _load_frame(
         keep_time=args.protocol == "time",
         log=say,  # skipped records: data lost, never hidden
         time_use="only --protocol time reads it",
+        review_digest=True,  # Amazon's copies of a review under each variant: said
         **layout_args(args),
     )
     return frame, skipped_records(frame)  # kept with the results: rows they are not about
@@ -354,16 +355,25 @@ def _drop_below_min_rating(
 
 
 def _note_variant_copies(
-    args: argparse.Namespace, notes: list[str], say: Callable[[str], None]
-) -> None:
-    """Says, and adds to ``notes``, how many rows of Amazon review files copy a review
-    under another variant (the figures reward finding the copy)."""
+    args: argparse.Namespace,
+    frame: pd.DataFrame,
+    below: pd.DataFrame | None,
+    notes: list[str],
+    say: Callable[[str], None],
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Says, and adds to ``notes``, how many of the rows evaluated (Amazon review files)
+    copy a review under another variant (the figures reward finding the copy); returns
+    ``frame`` and ``below`` without the review digest that told."""
     from visrec.data.variants import variant_copy_note
 
-    text = variant_copy_note(args.interactions)
+    text = variant_copy_note(frame, args.interactions)
     if text:
         notes.append(text)
         say(f"note: {text}")
+    drop = ["review_digest"]
+    if below is not None:
+        below = below.drop(columns=drop, errors="ignore")
+    return frame.drop(columns=drop, errors="ignore"), below
 
 
 def _note_latest_ties(frame: pd.DataFrame, notes: list[str], say: Callable[[str], None]) -> None:

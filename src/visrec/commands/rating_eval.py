@@ -171,13 +171,16 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.n_epochs, 1, "--n-epochs")
     check_at_least(args.reg, 0, "--reg")
     check_at_least(args.reg_visual, 0, "--reg-visual")
-    frame = load_interactions_frame(args.interactions, time_optional=True, **layout_args(args))
+    frame = load_interactions_frame(
+        args.interactions, time_optional=True, review_digest=True, **layout_args(args)
+    )
     skipped = skipped_records(frame)  # kept with the results: rows they are not about
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
     from visrec.data.variants import variant_copy_note
 
-    copies = variant_copy_note(args.interactions)  # Amazon's review copies: kept with the notes
+    copies = variant_copy_note(frame, args.interactions)  # Amazon's copies of a review
+    frame = frame.drop(columns=["review_digest"], errors="ignore")
     iv = read_vectors(args.vectors) if args.vectors else None
     respelt = None  # a note on ids spelt otherwise in the vectors: kept with the results
     if iv is not None:

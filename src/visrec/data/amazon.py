@@ -385,7 +385,7 @@ def load_amazon_reviews(
     keep_rating: bool = False,
     keep_time: bool = False,
     for_photos: bool = False,
-    text_digest: bool = False,
+    review_digest: bool = False,
 ) -> LoadResult:
     """Load one or more Amazon review files into one table.
 
@@ -414,10 +414,11 @@ def load_amazon_reviews(
         (``"overall": null``) keeps its photos. A record the full load keeps has the
         same ``review_id`` here; any other gets ``<asin>_<reviewerID>[_<time>]_x``
         (``_2``... before the ``_x`` on repeats), which no full load gives.
-    text_digest : bool, default False
-        Add a ``text_digest`` column (str): a digest of the review's summary and text
-        (2023: title and text), the same for the copies Amazon lists under each
-        variant of a product (:mod:`visrec.data.variants`). Full load only.
+    review_digest : bool, default False
+        Add a ``review_digest`` column (str): a digest of the review's time, stars,
+        summary and text as the record gives them (2023: timestamp, rating, title and
+        text), the same for the copies Amazon lists under each variant of a product
+        (:mod:`visrec.data.variants`); with ``ids_only`` too.
 
     Returns
     -------
@@ -441,11 +442,11 @@ def load_amazon_reviews(
         raise VisrecError(f"{what} only applies with ids_only (every field is read anyway)")
     if for_photos and ids_only:
         raise VisrecError("for_photos and ids_only are two different tables; give one")
-    if text_digest and (ids_only or for_photos):
-        raise VisrecError("text_digest is a column of the full load only")
+    if review_digest and for_photos:
+        raise VisrecError("review_digest is not a column of the review photos' table")
     scan = _JsonScan(_as_paths(paths))
     if ids_only:
-        return scan.result(_review_ids(scan, keep_rating, keep_time))
+        return scan.result(_review_ids(scan, keep_rating, keep_time, review_digest))
     if for_photos:
         return scan.result(_review_photos(scan))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
@@ -478,8 +479,8 @@ def load_amazon_reviews(
         cols["verified"].append(bool(verified))
         cols["image"].append(_url_list(r.rec.get("image")))
         cols["category"].append(r.category)
-        if text_digest:
-            digests.append(_text_digest(r.rec))
+        if review_digest:
+            digests.append(_review_digest(r.rec))
     frame = pd.DataFrame(
         {
             "review_id": pd.Series(cols["review_id"], dtype=str),
@@ -492,16 +493,28 @@ def load_amazon_reviews(
             "category": pd.Series(cols["category"], dtype=str),
         }
     )
-    if text_digest:
-        frame["text_digest"] = pd.Series(digests, dtype=str)
+    if review_digest:
+        frame["review_digest"] = pd.Series(digests, dtype=str)
     return scan.result(frame)
 
 
-def _text_digest(rec: dict[str, Any]) -> str:
-    """A digest of a review's summary and text (2023: ``title``, ``text``); a field
-    that is absent, null or not a string counts as empty."""
-    parts = [rec.get(k) for k in ("summary", "reviewText", "title", "text")]
-    joined = "\x1f".join(p if isinstance(p, str) else "" for p in parts)
+#: the fields of a review (2018 names, and the 2023 release's texts) that say two records
+#: are one review: all but the reviewer (a column of its own) and the item
+_REVIEW_FIELDS = (
+    "unixReviewTime",
+    "reviewTime",
+    "overall",
+    "summary",
+    "reviewText",
+    "title",
+    "text",
+)
+
+
+def _review_digest(rec: dict[str, Any]) -> str:
+    """A digest of a review's time, stars, summary and text as the record gives them
+    (an absent field and a null are one value: nothing said)."""
+    joined = json.dumps([rec.get(k) for k in _REVIEW_FIELDS], default=str, ensure_ascii=False)
     return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
@@ -568,14 +581,16 @@ def _verified(v: object) -> bool | None:
 
 
 def _review_ids(
-    scan: _JsonScan, keep_rating: bool = False, keep_time: bool = False
+    scan: _JsonScan, keep_rating: bool = False, keep_time: bool = False, digest: bool = False
 ) -> pd.DataFrame:
     """``user_id``/``item_id`` (and ``rating`` with ``keep_rating``, ``timestamp`` with
-    ``keep_time``) of every review that has them (``ids_only``)."""
+    ``keep_time``, ``review_digest`` with ``digest``) of every review that has them
+    (``ids_only``)."""
     users: list[str] = []
     items: list[str] = []
     ratings: list[float] = []
     times: list[int] = []
+    digests: list[str] = []
     # the full loader's checks in its order (ids, then rating, then time), less the
     # fields that are not read
     for r in _checked_reviews(scan, _review_problem if keep_rating else _id_problem):
@@ -589,6 +604,8 @@ def _review_ids(
             ratings.append(float(r.rec["overall"]))
         users.append(r.user)
         items.append(r.item)
+        if digest:
+            digests.append(_review_digest(r.rec))
     cols: dict[str, pd.Series] = {
         USER: pd.Series(users, dtype=str),
         ITEM: pd.Series(items, dtype=str),
@@ -597,6 +614,8 @@ def _review_ids(
         cols[RATING] = pd.Series(ratings, dtype="float64")
     if keep_time:
         cols[TIMESTAMP] = pd.Series(times, dtype="int64")
+    if digest:
+        cols["review_digest"] = pd.Series(digests, dtype=str)
     return pd.DataFrame(cols)
 
 

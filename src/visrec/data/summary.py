@@ -63,7 +63,7 @@ def summarize(
     for p in reviews + metas:  # as load_interactions refuses them: not silently ignored
         _refuse_layout(p, lay)
     if reviews:
-        sections.append(_summarize_reviews(load_amazon_reviews(reviews, text_digest=True)))
+        sections.append(_summarize_reviews(load_amazon_reviews(reviews, review_digest=True)))
     if metas:
         sections.append(_summarize_meta(load_amazon_meta(metas)))
     for p in ps:
@@ -310,7 +310,7 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
     reviews = amazon_review_files(p) if inter is None else []
     if reviews:  # the one table load_interactions reads from this folder
         _refuse_layout(reviews[0], layout)
-        return _summarize_reviews(load_amazon_reviews(reviews, text_digest=True))
+        return _summarize_reviews(load_amazon_reviews(reviews, review_digest=True))
     items_file = next((p / n for n in ITEM_FILES if (p / n).is_file()), None)
     img_dir = _image_folder(p)
     scan = scan_images(img_dir) if img_dir is not None else None

@@ -183,6 +183,7 @@ def load_interactions(
     ids_only: bool = False,
     keep_rating: bool = False,
     keep_time: bool = False,
+    review_digest: bool = False,
 ) -> LoadResult:
     """Load a user-item interactions table.
 
@@ -217,6 +218,10 @@ def load_interactions(
         With ``ids_only``, read the timestamp too (for a split by time): a row without a
         usable time is still dropped and reported, one without a usable rating is not
         (unless ``keep_rating``).
+    review_digest : bool, default False
+        For Amazon review files, add their ``review_digest`` column (what tells a review
+        Amazon copied under several variants of a product, :mod:`visrec.data.variants`);
+        other tables have none.
 
     Returns
     -------
@@ -235,7 +240,7 @@ def load_interactions(
         if len(sources) > 1 or is_json_file(sources[0]):
             # Amazon's categories come one file each (the tutorial combined three)
             refuse_layout(sources[0], sep, explicit)
-            return _load_reviews(sources, ids_only, keep_rating, keep_time)
+            return _load_reviews(sources, ids_only, keep_rating, keep_time, review_digest)
         p = sources[0]
     _refuse_movielens_side_table(p)
     _refuse_amazon_meta(p)
@@ -243,7 +248,7 @@ def load_interactions(
     refuse_layout(p, sep, explicit)
     _refuse_shared_columns(p, explicit)
     if is_json_file(p):
-        return _load_reviews(p, ids_only, keep_rating, keep_time)
+        return _load_reviews(p, ids_only, keep_rating, keep_time, review_digest)
     if p.name.lower().endswith(".parquet"):
         return _load_parquet_interactions(p, explicit, ids_only, keep_rating, keep_time)
     return _load_text_interactions(p, sep, explicit, ids_only, keep_rating, keep_time)
@@ -266,13 +271,21 @@ def _refuse_options(
 
 
 def _load_reviews(
-    source: Path | list[Path], ids_only: bool, keep_rating: bool, keep_time: bool
+    source: Path | list[Path],
+    ids_only: bool,
+    keep_rating: bool,
+    keep_time: bool,
+    review_digest: bool = False,
 ) -> LoadResult:
     """Amazon review files (one, or a folder's as one table), read by their own loader."""
     from visrec.data.amazon import load_amazon_reviews
 
     return load_amazon_reviews(
-        source, ids_only=ids_only, keep_rating=keep_rating, keep_time=keep_time
+        source,
+        ids_only=ids_only,
+        keep_rating=keep_rating,
+        keep_time=keep_time,
+        review_digest=review_digest,
     )
 
 

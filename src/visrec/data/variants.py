@@ -8,7 +8,8 @@ cold-start item's reviews are in training under its sibling. Merging turns each
 product's variants into one item before any split.
 
 Two asins are variants of one product when one review (the same reviewer, time,
-stars, summary and text) is listed under both; products are the connected groups of
+stars, summary and text: ``load_amazon_reviews(..., review_digest=True)``) is listed
+under both; products are the connected groups of
 that relation. Each product keeps the id of its variant with the most reviews (the
 first in text order on a tie), so vectors keyed by asin still match it, and each
 review is one row of its product.
@@ -29,7 +30,7 @@ from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.errors import VisrecError
 
 #: the columns that say two rows are one review listed twice
-REVIEW_KEY = (USER, TIMESTAMP, RATING, "text_digest")
+REVIEW_KEY = (USER, "review_digest")
 
 
 def count_variant_copies(frame: pd.DataFrame) -> int:
@@ -45,19 +46,11 @@ def count_variant_copies(frame: pd.DataFrame) -> int:
     return int(len(pairs) - len(pairs.drop_duplicates(cols)))
 
 
-def variant_copy_note(path: str | Path) -> str | None:
-    """What a split of ``path`` should know when it is Amazon review files (a file, or
-    a folder of them) listing reviews under several variants: how many rows copy
-    another item's review, and the command that merges them. ``None`` for anything
-    else, and for review files without copies (the 2023 release's items are products
-    already)."""
-    from visrec.data.amazon import load_amazon_reviews
-    from visrec.data.tables import interaction_sources, is_review_file
-
-    sources = interaction_sources(path)
-    if not sources or not all(is_review_file(p) for p in sources):
-        return None
-    frame = load_amazon_reviews(sources, text_digest=True).frame
+def variant_copy_note(frame: pd.DataFrame, source: str | Path) -> str | None:
+    """What a split of ``frame`` (rows of Amazon review files loaded with their
+    ``review_digest``) should know when some rows copy another item's review: how many,
+    and the command that merges them. ``None`` without copies or without the column
+    (other tables; the 2023 release's items are products already)."""
     n = count_variant_copies(frame)
     if not n:
         return None
@@ -65,7 +58,7 @@ def variant_copy_note(path: str | Path) -> str | None:
         f"{n:,} of {len(frame):,} rows ({n / len(frame):.1%}) copy a review under another "
         "item (Amazon lists one review under each variant of a product): a split finds "
         "the copy under the other variant, so these figures reward finding it; merge the "
-        f"variants first: visrec data merge-variants {shlex.quote(str(path))} -o merged.csv"
+        f"variants first: visrec data merge-variants {shlex.quote(str(source))} -o merged.csv"
     )
 
 
@@ -80,8 +73,9 @@ class VariantMerge:
         product's id), ``rating``, ``timestamp``, in the order of their first copy.
     items : pandas.DataFrame
         One row per item of the input, in text order of the id: ``item_id``,
-        ``product_id`` (the id it was merged into; its own when it stands alone) and
-        ``reviews`` (its rows in the input).
+        ``product_id`` (the id it was merged into; its own when it stands alone),
+        ``reviews`` (its distinct reviews, which pick the product's id) and ``rows``
+        (its rows in the input, a review repeated under it counted each time).
     rows_in : int
         The input's rows.
     item_reviews : int
@@ -125,8 +119,8 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
     Parameters
     ----------
     reviews : pandas.DataFrame
-        ``visrec.data.amazon.load_amazon_reviews(..., text_digest=True).frame``: the
-        columns ``user_id``, ``item_id``, ``rating``, ``timestamp``, ``text_digest``.
+        ``visrec.data.amazon.load_amazon_reviews(..., review_digest=True).frame``: the
+        columns ``user_id``, ``item_id``, ``rating``, ``timestamp``, ``review_digest``.
 
     Returns
     -------
@@ -137,16 +131,16 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
     VisrecError
         A column of :data:`REVIEW_KEY` or ``item_id`` is missing.
     """
-    missing = [c for c in (ITEM, *REVIEW_KEY) if c not in reviews.columns]
+    missing = [c for c in (ITEM, RATING, TIMESTAMP, *REVIEW_KEY) if c not in reviews.columns]
     if missing:
         raise VisrecError(
             f"merge_variants needs the columns {', '.join(missing)} (load the reviews with "
-            "load_amazon_reviews(..., text_digest=True))"
+            "load_amazon_reviews(..., review_digest=True))"
         )
     if not len(reviews):
-        empty = pd.DataFrame({"item_id": [], "product_id": [], "reviews": []})
+        empty = pd.DataFrame({"item_id": [], "product_id": [], "reviews": [], "rows": []})
         frame = reviews[[USER, ITEM, RATING, TIMESTAMP]].reset_index(drop=True)
-        no_items = empty.astype({"reviews": np.int64})
+        no_items = empty.astype({"reviews": np.int64, "rows": np.int64})
         return VariantMerge(frame=frame, items=no_items, rows_in=0, item_reviews=0)
     items = reviews[ITEM].astype(str).to_numpy()
     item_ids, item_code = np.unique(items, return_inverse=True)  # text order
@@ -177,7 +171,8 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
         {
             "item_id": pd.Series(item_ids, dtype=str),
             "product_id": pd.Series(item_ids[product], dtype=str),
-            "reviews": rows.astype(np.int64),
+            "reviews": counts.astype(np.int64),
+            "rows": rows.astype(np.int64),
         }
     )
     return VariantMerge(frame=frame, items=table, rows_in=len(reviews), item_reviews=len(own))

@@ -284,11 +284,8 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         headers: Any,
         newurl: str,
     ) -> urllib.request.Request | None:
+        # the scheme was checked by http_error_302 (every redirect code comes there)
         parts = urllib.parse.urlsplit(newurl)
-        if parts.scheme.lower() not in ("http", "https"):
-            fp.close()  # the response and its socket (see _read)
-            shown = hide_password(newurl)
-            raise FetchError("invalid url", f"redirected to {shown!r}: not http(s)", False)
         if "@" in parts.netloc:  # urllib would take user:password@host for a host name
             fp.close()
             raise FetchError(
