@@ -9,10 +9,9 @@ product's variants into one item before any split.
 
 Two asins are variants of one product when one review (the same reviewer, time,
 stars, summary and text: ``load_amazon_reviews(..., review_digest=True)``) is listed
-under both; products are the connected groups of
-that relation. Each product keeps the id of its variant with the most reviews (the
-first in text order on a tie), so vectors keyed by asin still match it, and each
-review is one row of its product.
+under both; products are the connected groups of that relation. Each product keeps the
+id of its variant with the most distinct reviews (the first in text order on a tie), so
+vectors keyed by asin still match it, and each review is one row of its product.
 """
 
 from __future__ import annotations
@@ -129,7 +128,8 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
     Raises
     ------
     VisrecError
-        A column of :data:`REVIEW_KEY` or ``item_id`` is missing.
+        A column it reads is missing (``item_id``, ``rating``, ``timestamp`` or one of
+        :data:`REVIEW_KEY`).
     """
     missing = [c for c in (ITEM, RATING, TIMESTAMP, *REVIEW_KEY) if c not in reviews.columns]
     if missing:
@@ -152,7 +152,7 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
         (np.ones(len(item_code), dtype=np.int8), (first_row, item_code)), shape=(n, n)
     )
     _, group = connected_components(graph, directed=False)
-    # rows per item, a review listed twice under one item counted once
+    # distinct reviews per item (a review listed twice under one item counted once)
     own = pd.DataFrame({"review": review_code, "item": item_code}).drop_duplicates()
     counts = np.bincount(own["item"].to_numpy(), minlength=n)
     rows = np.bincount(item_code, minlength=n)
