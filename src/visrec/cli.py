@@ -317,8 +317,9 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
             # a path that is not UTF-8 (Linux allows any bytes) meets a library that
             # encodes paths strictly: pyarrow, for every Parquet file
             print(
-                f"error: '{_one_line(shown_path(exc.object))}': a name that is not valid "
-                f"UTF-8 cannot be used here; rename it{not_utf8_hint()}",
+                f"error: '{_one_line(shown_path(exc.object))}': text that is not valid "
+                "UTF-8 (a file name, or an id read from a file) cannot be used here; "
+                f"rename it{not_utf8_hint()}",
                 file=sys.stderr,
             )
             status = 2

@@ -465,6 +465,26 @@ def _write_manifest(
     return n_rows, written
 
 
+def _check_manifest_paths(out: Path, cache: Path, option: str) -> None:
+    """Refuse, before any download, a cache whose path the manifest would hold (as
+    :func:`visrec.images.fetch.write_manifest` writes it: relative to the manifest's
+    folder, else absolute) with bytes that are not UTF-8, which its CSV cannot."""
+    from visrec._atomic import shown_path, utf8_path
+
+    base = out.expanduser().resolve().parent
+    folder = cache.resolve()
+    try:
+        written: Path = folder.relative_to(base)
+    except ValueError:
+        written = folder
+    if not utf8_path(written):
+        raise VisrecError(
+            f"--cache '{shown_path(cache)}': the manifest ({option}) names each image by "
+            "its path in this folder, whose name is not valid UTF-8, which the manifest's "
+            "text cannot hold; rename the folder, or write the manifest inside it"
+        )
+
+
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     max_time = _check_options(args)
@@ -477,6 +497,7 @@ def run(args: argparse.Namespace) -> int:
     _check_cache(cache)
     check_output_file(given, out_option, "CSV")
     out = Path(given)
+    _check_manifest_paths(out, cache, out_option)
     check_output_file(args.json, "--json")
     files = source_files(args.sources, args.what)
     _check_outputs_apart(args, out, out_option, cache, files)

@@ -527,8 +527,15 @@ def read_parquet_frame(p: Path) -> pd.DataFrame:
     a repeated column name or a file pyarrow cannot read."""
     import pyarrow.parquet as pq
 
+    from visrec._atomic import shown_path, utf8_path
     from visrec._parquet import read_columns
+    from visrec.errors import not_utf8_hint
 
+    if not utf8_path(p):  # pyarrow encodes the name strictly: said as vectors files say it
+        raise VisrecError(
+            f"'{shown_path(p)}': a file name that is not valid UTF-8 cannot be used here; "
+            f"rename it{not_utf8_hint()}"
+        )
     try:
         names = pq.read_schema(p).names
         twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]

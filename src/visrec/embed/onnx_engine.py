@@ -31,7 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from visrec._atomic import atomic_path, blocking_parent, sweep_temp_files, write_text_atomic
+from visrec._atomic import (
+    atomic_path,
+    blocking_parent,
+    shown_path,
+    sweep_temp_files,
+    utf8_path,
+    write_text_atomic,
+)
 from visrec._device import parse_device, resolve_device
 from visrec._interrupt import reraise_if_pressed
 from visrec.errors import VisrecError, refusal_status
@@ -235,6 +242,12 @@ def cached_onnx_path(backbone: Any, directory: str | os.PathLike[str] | None = N
     """Path of the ONNX export for ``backbone``, exporting it first if needed."""
     folder = Path(directory) if directory is not None else cache_dir()
     path = folder / f"{export_key(backbone)}.onnx"
+    if not utf8_path(path):  # torch's exporter and onnxruntime take UTF-8 paths only
+        where = "VISREC_CACHE" if os.environ.get("VISREC_CACHE") else "the cache folder"
+        raise CacheUnwritable(
+            f"{where} '{shown_path(folder)}' is not valid UTF-8, which the ONNX export "
+            "cannot write to; set VISREC_CACHE to a folder with a UTF-8 name"
+        )
     # an export killed mid-way leaves its temporary file (up to the model's size); an
     # hour old, no export is writing it. Also on a cache hit: none may come again
     sweep_temp_files(path)
