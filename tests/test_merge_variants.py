@@ -181,7 +181,7 @@ def test_cli_reports_skipped_records_and_reads_a_folder(
     # a folder and a file in it: the file read once, said
     assert main(["data", "merge-variants", str(folder), both[1], "-o", str(out)]) == 0
     cap = capsys.readouterr()
-    assert f"note: {both[1]} was given more than once; read once" in cap.err
+    assert f"note: {both[1]} is a file already read (given twice, or a link); read once" in cap.err
     assert "2 review files: 2 rows of 2 items" in cap.out
     assert out.read_text().splitlines() == ["user_id,item_id,rating,timestamp", "u1,A,5.0,1"]
 

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import visrec._atomic as atomic
@@ -155,14 +154,29 @@ def test_a_photo_shown_twice_is_shared_and_keeps_its_label_and_query_mark(tmp_pa
     assert body.count("thumb missing") == 2
 
 
-def test_variant_copies_need_the_same_stars_and_a_time_column() -> None:
+def test_variant_copies_need_the_same_review_and_the_digest_column(tmp_path: Path) -> None:
+    import gzip
+    import json
 
-    from visrec.data.variants import count_variant_copies as _variant_copies
+    from visrec.data.amazon import load_amazon_reviews
+    from visrec.data.variants import count_variant_copies
 
-    rows = {"user_id": ["u1", "u1"], "item_id": ["A1", "A2"], "rating": [5.0, 4.0]}
-    # one reviewer, one day, other stars: two reviews, not one listed twice
-    assert _variant_copies(pd.DataFrame({**rows, "timestamp": [100, 100]})) == 0
-    assert _variant_copies(pd.DataFrame(rows)) == 0  # no time: nothing to match on
+    def rec(asin: str, stars: float, t: int = 100) -> dict[str, object]:
+        return {"reviewerID": "u1", "asin": asin, "overall": stars, "unixReviewTime": t,
+                "reviewText": "same"}  # fmt: skip
+
+    path = tmp_path / "S_5.json.gz"
+    # one reviewer, one day, one text, other stars: two reviews, not one listed twice
+    with gzip.open(path, "wt") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in (rec("A1", 5.0), rec("A2", 4.0)))
+    frame = load_amazon_reviews(path, review_digest=True).frame
+    assert count_variant_copies(frame) == 0
+    with gzip.open(path, "wt") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in (rec("A1", 5.0), rec("A2", 5.0)))
+    frame = load_amazon_reviews(path, review_digest=True).frame
+    assert count_variant_copies(frame) == 1
+    # without the digest there is nothing to match on
+    assert count_variant_copies(frame.drop(columns="review_digest")) == 0
 
 
 def test_a_review_file_as_labels_points_to_a_review_photo_table(tmp_path: Path) -> None:

@@ -280,7 +280,7 @@ def _once(files: list[Path]) -> list[Path]:
     for f in files:
         key = os.path.realpath(f)
         if key in seen:
-            say_note(f"note: {f} was given more than once; read once")
+            say_note(f"note: {f} is a file already read (given twice, or a link); read once")
             continue
         seen.add(key)
         kept.append(f)
