@@ -315,3 +315,25 @@ def test_evaluate_counts_the_copies_among_the_rows_it_keeps(
     assert "note: 8 of 48 rows (16.7%) copy a review" in capsys.readouterr().err
     assert main([*argv, "--min-rating", "5"]) == 0
     assert "copy a review" not in capsys.readouterr().err
+
+
+def test_rating_eval_keeps_amazon_reviews_without_a_time_as_it_keeps_table_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows: list[dict[str, object]] = [
+        _review(f"u{u}", i, 10 + u, 1 + (u + len(i)) % 5, f"{i}{u}")
+        for u in range(10)
+        for i in ("A", "BB", "CCC")
+    ]
+    del rows[0]["unixReviewTime"]  # and no reviewTime either: no usable time
+    src = _write(tmp_path / "Shop_5.json.gz", rows)
+    js = tmp_path / "r.json"
+    assert main(["rating-eval", "--interactions", str(src), "--json", str(js)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"note: {src}: 1 row(s) have no usable time, which only picks the latest of repeated "
+        "ratings of a pair: the time is not read, so they are kept"
+    ) in err
+    result = json.loads(js.read_text())
+    assert result["n_train"] + result["n_test"] == 30
+    assert result["records_skipped"] == {}

@@ -290,7 +290,8 @@ def load_interactions_frame(
         timestamp_col=timestamp_col,
         review_digest=review_digest,
     )
-    n_bad_time = sum(b.kind == "bad timestamp" for b in loaded.bad)
+    # a table's unreadable time, an Amazon review's missing one
+    n_bad_time = sum(b.kind in ("bad timestamp", "missing time") for b in loaded.bad)
     if time_optional and not ids_only and n_bad_time:
         log(
             f"note: {path}: {n_bad_time:,} row(s) have no usable time, which only picks "
