@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from visrec.commands._common import (
     add_layout_args,
@@ -19,6 +19,8 @@ from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
     from visrec.data.variants import VariantMerge
+
+_P = TypeVar("_P", str, Path)
 
 SUMMARY_EPILOG = """\
 examples:
@@ -170,18 +172,21 @@ def run_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _distinct_paths(paths: list[str]) -> list[str]:
+def _distinct_paths(
+    paths: list[_P], repeat: str = "was given more than once; counted once"
+) -> list[_P]:
     """``paths`` without repeats of the same file (``a.json.gz ./a.json.gz``, or two
-    overlapping globs), first spelling kept: review files given together form one table,
-    so a repeat would count every review twice. Each repeat is reported."""
+    overlapping globs, or a folder and a file in it), first spelling kept: review files
+    given together form one table, so a repeat would count every review twice. Each
+    repeat is reported: ``note: PATH`` and ``repeat``."""
     import os
 
     seen: set[str] = set()
-    kept: list[str] = []
+    kept: list[_P] = []
     for p in paths:
         key = os.path.realpath(p)
         if key in seen:
-            say_note(f"note: {p} was given more than once; counted once")
+            say_note(f"note: {p} {repeat}")
             continue
         seen.add(key)
         kept.append(p)
@@ -205,7 +210,9 @@ def run_merge_variants(args: argparse.Namespace) -> int:
     for option, path in outputs.items():
         check_output_file(path, option, "CSV" if option != "--json" else None)
     paths = _distinct_paths(args.paths)
-    files = _once(_review_files(paths))
+    files = _distinct_paths(
+        _review_files(paths), "is a file already read (given twice, or a link); read once"
+    )
     check_outputs_distinct(outputs, [("REVIEWS", f) for f in files])
     loaded = load_amazon_reviews(files, review_digest=True)
     # a folder by its name; several paths by the files' count
@@ -269,22 +276,6 @@ def _review_files(paths: list[str]) -> list[Path]:
                 "not hold"
             )
     return files
-
-
-def _once(files: list[Path]) -> list[Path]:
-    """``files`` without a second reading of one (a folder and a file in it), noted."""
-    import os
-
-    seen: set[str] = set()
-    kept: list[Path] = []
-    for f in files:
-        key = os.path.realpath(f)
-        if key in seen:
-            say_note(f"note: {f} is a file already read (given twice, or a link); read once")
-            continue
-        seen.add(key)
-        kept.append(f)
-    return kept
 
 
 def _merge_text(m: VariantMerge, source: str) -> str:
