@@ -6,6 +6,7 @@ Every server is a local one on 127.0.0.1 started here.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -18,20 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from quiet_http import serving
+from test_fetch_qa_fixes import JPEG
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
-
-
-def _jpeg() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), (10, 200, 10)).save(buf, format="JPEG")
-    return buf.getvalue()
-
-
-JPEG = _jpeg()
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +92,14 @@ def test_a_model_folder_replaced_by_a_link_during_the_fit_is_swapped_for_the_new
 # --- visrec rating-eval --report: the records the loader skipped --------------------------
 
 
-def test_rating_eval_report_lists_the_records_skipped(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _rating_eval_report(tmp_path: Path, broken: bool) -> tuple[str, str]:
+    """rating-eval --report on 30 users x 12 items (two rows unusable when ``broken``):
+    (its stdout, the page)."""
     rng = np.random.default_rng(0)
     rows = [f"u{u},i{i},{rng.integers(1, 6)}" for u in range(30) for i in range(12)]
-    rows[5] = "u0,i5,"  # a missing rating
-    rows[7] = "u0,i7,lots"  # a rating that is no number
+    if broken:
+        rows[5] = "u0,i5,"  # a missing rating
+        rows[7] = "u0,i7,lots"  # a rating that is no number
     data = tmp_path / "r.csv"
     data.write_text("user_id,item_id,rating\n" + "\n".join(rows) + "\n")
     ids = np.array([f"i{i}" for i in range(12)], dtype=object)
@@ -116,33 +109,22 @@ def test_rating_eval_report_lists_the_records_skipped(
     report = tmp_path / "r.html"
     argv = ["rating-eval", "--interactions", str(data), "--vectors", str(vectors),
             "--seeds", "1", "--n-epochs", "2", "--quiet", "--report", str(report)]  # fmt: skip
-    assert main(argv) == 0
-    assert capsys.readouterr().out.endswith(f"\nwrote {report}\n")
-    page = report.read_text()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    return out.getvalue(), report.read_text()
+
+
+def test_rating_eval_report_lists_the_records_skipped(tmp_path: Path) -> None:
+    out, page = _rating_eval_report(tmp_path, broken=True)
+    assert out.endswith(f"\nwrote {tmp_path / 'r.html'}\n")
     row = "<tr><th>records skipped</th><td>2 (missing rating 1, non-numeric rating 1)</td></tr>"
     assert row in page
 
 
-def test_rating_eval_report_has_no_skipped_row_when_none_was_skipped(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    rng = np.random.default_rng(0)
-    rows = [f"u{u},i{i},{rng.integers(1, 6)}" for u in range(30) for i in range(12)]
-    data = tmp_path / "r.csv"
-    data.write_text("user_id,item_id,rating\n" + "\n".join(rows) + "\n")
-    ids = np.array([f"i{i}" for i in range(12)], dtype=object)
-    vectors = tmp_path / "v.parquet"
-    vecs = rng.normal(size=(12, 4)).astype(np.float32)
-    write_vectors(vectors, ItemVectors(ids, vecs, np.ones(12, dtype=bool)))
-    report = tmp_path / "r.html"
-    argv = ["rating-eval", "--interactions", str(data), "--vectors", str(vectors),
-            "--seeds", "1", "--n-epochs", "2", "--quiet", "--report", str(report)]  # fmt: skip
-    assert main(argv) == 0
-    capsys.readouterr()
-    assert "records skipped" not in report.read_text()
-
-
-# --- visrec data summary ------------------------------------------------------------------
+def test_rating_eval_report_has_no_skipped_row_when_none_was_skipped(tmp_path: Path) -> None:
+    _, page = _rating_eval_report(tmp_path, broken=False)
+    assert "records skipped" not in page
 
 
 def test_summary_of_more_than_20_rating_values_gives_their_statistics(
