@@ -415,7 +415,7 @@ def load_amazon_reviews(
         same ``review_id`` here; any other gets ``<asin>_<reviewerID>[_<time>]_x``
         (``_2``... before the ``_x`` on repeats), which no full load gives.
     review_digest : bool, default False
-        Add a ``review_digest`` column (str): a digest of the review's time, stars,
+        Add a ``review_digest`` column (int64): a digest of the review's time, stars,
         summary and text as the record gives them (2023: timestamp, rating, title and
         text), the same for the copies Amazon lists under each variant of a product
         (:mod:`visrec.data.variants`); with ``ids_only`` too.
@@ -450,7 +450,7 @@ def load_amazon_reviews(
     if for_photos:
         return scan.result(_review_photos(scan))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
-    digests: list[str] = []
+    digests: list[int] = []
     ids = _ReviewIds()
     for r in _checked_reviews(scan, _review_problem):
         ts = _review_time(r.rec)
@@ -494,7 +494,7 @@ def load_amazon_reviews(
         }
     )
     if review_digest:
-        frame["review_digest"] = pd.Series(digests, dtype=str)
+        frame["review_digest"] = pd.Series(digests, dtype="int64")
     return scan.result(frame)
 
 
@@ -511,11 +511,13 @@ _REVIEW_FIELDS = (
 )
 
 
-def _review_digest(rec: dict[str, Any]) -> str:
-    """A digest of a review's time, stars, summary and text as the record gives them
-    (an absent field and a null are one value: nothing said)."""
-    joined = json.dumps([rec.get(k) for k in _REVIEW_FIELDS], default=str, ensure_ascii=False)
-    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+def _review_digest(rec: dict[str, Any]) -> int:
+    """A 64-bit digest of a review's time, stars, summary and text as the record gives
+    them (an absent field and a null are one value: nothing said). ``repr`` keeps types
+    apart (5 and "5") and is twice as fast as a JSON dump: millions of reviews."""
+    get = rec.get
+    said = repr(tuple([get(k) for k in _REVIEW_FIELDS])).encode("utf-8", "backslashreplace")
+    return int.from_bytes(hashlib.blake2b(said, digest_size=8).digest(), "little", signed=True)
 
 
 class _ReviewIds:
@@ -590,7 +592,7 @@ def _review_ids(
     items: list[str] = []
     ratings: list[float] = []
     times: list[int] = []
-    digests: list[str] = []
+    digests: list[int] = []
     # the full loader's checks in its order (ids, then rating, then time), less the
     # fields that are not read
     for r in _checked_reviews(scan, _review_problem if keep_rating else _id_problem):
@@ -615,7 +617,7 @@ def _review_ids(
     if keep_time:
         cols[TIMESTAMP] = pd.Series(times, dtype="int64")
     if digest:
-        cols["review_digest"] = pd.Series(digests, dtype=str)
+        cols["review_digest"] = pd.Series(digests, dtype="int64")
     return pd.DataFrame(cols)
 
 
