@@ -198,7 +198,8 @@ def test_cli_refuses_inputs_it_cannot_merge(
     empty_file.write_bytes(b"")
     out = str(tmp_path / "m.csv")
     cases = {
-        str(table): "not an Amazon review file; merge-variants matches each review's text",
+        str(table): "not an Amazon review file (no reviewerID, or user_id and parent_asin, "
+        "near its start); merge-variants matches each review's text",
         str(meta): "Amazon metadata (one record per item), not reviews",
         str(empty): "no Amazon review files (.json[l][.gz]) in this folder",
         str(tmp_path / "nope.json.gz"): "nope.json.gz",
@@ -337,3 +338,24 @@ def test_rating_eval_keeps_amazon_reviews_without_a_time_as_it_keeps_table_rows(
     result = json.loads(js.read_text())
     assert result["n_train"] + result["n_test"] == 30
     assert result["records_skipped"] == {}
+
+
+def test_many_reviews_linking_two_items_still_link_them(tmp_path: Path) -> None:
+    # 256 shared reviews: summed as 8-bit edge weights they wrap to 0, which a graph
+    # routine dropping zero entries would read as no link
+    rows = []
+    for u in range(256):
+        rows += [_review(f"u{u}", "A", u, 5, f"t{u}"), _review(f"u{u}", "B", u, 5, f"t{u}")]
+    m = merge_variants(_frame(rows, tmp_path))
+    assert m.n_products == 1 and len(m.frame) == 256
+
+
+def test_a_review_file_whose_name_is_not_utf8_merges(tmp_path: Path) -> None:
+    import os
+
+    src = _write(tmp_path / "Shop_5.json.gz", ROWS)
+    odd = os.fsdecode(os.fsencode(tmp_path) + b"/S\xff_5.json.gz")
+    os.rename(src, odd)
+    out = tmp_path / "m.csv"
+    assert main(["data", "merge-variants", odd, "-o", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 7

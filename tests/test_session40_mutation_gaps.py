@@ -180,7 +180,7 @@ def test_inputs_that_are_not_review_files_get_their_own_message(
     table.write_text("user_id,item_id\nu,A\n", encoding="utf-8")
     rc, _, err = _merge([str(table), "-o", out], capsys)
     assert rc != 0
-    assert f"{table}: not an Amazon review file; merge-variants matches" in err
+    assert f"{table}: not an Amazon review file (no reviewerID, or user_id and" in err
 
 
 # --- the review digest ----------------------------------------------------------------

@@ -214,9 +214,14 @@ def run_merge_variants(args: argparse.Namespace) -> int:
         _review_files(paths), "is a file already read (given twice, or a link); read once"
     )
     check_outputs_distinct(outputs, [("REVIEWS", f) for f in files])
-    loaded = load_amazon_reviews(files, review_digest=True)
+    # the columns written and the digest only (the full load's category, from the file
+    # name, and its review ids are not needed)
+    loaded = load_amazon_reviews(
+        files, ids_only=True, keep_rating=True, keep_time=True, review_digest=True
+    )
     # a folder by its name; several paths by the files' count
-    shown = Path(paths[0]) if len(paths) == 1 else Path(f"{len(files)} review files")
+    many = f"{len(files)} review file{'' if len(files) == 1 else 's'}"
+    shown = Path(paths[0]) if len(paths) == 1 else Path(many)
     for line in loaded.report_lines(shown, BAD_LINES_SHOWN):
         say_note(line)
     if not len(loaded.frame):
@@ -271,9 +276,9 @@ def _review_files(paths: list[str]) -> list[Path]:
             raise VisrecError(f"{raw}: empty file; give an Amazon review file")
         else:
             raise VisrecError(
-                f"{raw}: not an Amazon review file; merge-variants matches each review's "
-                "text across products, which a table of user, item, rating and time does "
-                "not hold"
+                f"{raw}: not an Amazon review file (no reviewerID, or user_id and "
+                "parent_asin, near its start); merge-variants matches each review's text "
+                "across products, which a table of user, item, rating and time does not hold"
             )
     return files
 

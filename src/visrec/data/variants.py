@@ -145,12 +145,12 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
     items = reviews[ITEM].astype(str).to_numpy()
     item_ids, item_code = np.unique(items, return_inverse=True)  # text order
     review_code = reviews.groupby(list(REVIEW_KEY), sort=False, dropna=False).ngroup().to_numpy()
-    # each review links the item of its first row to the items of its other rows
+    # each review links the item of its first row to the items of its other rows; one
+    # edge per linked pair (summed repeats could wrap a small integer type to 0)
     first_row = pd.Series(item_code).groupby(review_code).transform("first").to_numpy()
     n = len(item_ids)
-    graph = coo_matrix(
-        (np.ones(len(item_code), dtype=np.int8), (first_row, item_code)), shape=(n, n)
-    )
+    pairs = np.unique(first_row.astype(np.int64) * n + item_code)
+    graph = coo_matrix((np.ones(len(pairs), dtype=bool), (pairs // n, pairs % n)), shape=(n, n))
     _, group = connected_components(graph, directed=False)
     # distinct reviews per item (a review listed twice under one item counted once)
     own = pd.DataFrame({"review": review_code, "item": item_code}).drop_duplicates()
