@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, not_utf8_hint
 
 
 class OutputPathError(VisrecError, IsADirectoryError):
@@ -311,6 +311,16 @@ def utf8_path(path: str | os.PathLike[str]) -> bool:
     except UnicodeError:
         return False
     return True
+
+
+def require_utf8_name(path: str | os.PathLike[str]) -> None:
+    """Refuse, before its content is read, a file whose name is not valid UTF-8 where a
+    library encodes names strictly (pyarrow, for every Parquet file)."""
+    if not utf8_path(path):
+        raise VisrecError(
+            f"'{shown_path(path)}': a file name that is not valid UTF-8 cannot be used "
+            f"here; rename it{not_utf8_hint()}"
+        )
 
 
 def shown_path(path: str | os.PathLike[str]) -> str:

@@ -253,23 +253,18 @@ def _review_files(paths: list[str]) -> list[Path]:
     """The Amazon review files of ``paths`` (a folder stands for its own); anything
     else is refused, naming it: a table has no review text to tell a copy by."""
     from visrec._atomic import check_input_exists
-    from visrec.data.amazon import is_meta_file
-    from visrec.data.tables import amazon_review_files, is_json_file, is_review_file
+    from visrec.data.tables import amazon_review_files, is_review_file, refuse_amazon_meta
 
     files: list[Path] = []
     for raw in paths:
         check_input_exists(raw, "review file")
         p = Path(raw)
+        refuse_amazon_meta(p)  # said as where interactions are read
         if p.is_dir():
             found = amazon_review_files(p)
             if not found:
                 raise VisrecError(f"{raw}: no Amazon review files (.json[l][.gz]) in this folder")
             files += found
-        elif is_json_file(p) and is_meta_file(p):
-            raise VisrecError(
-                f"{raw}: Amazon metadata (one record per item), not reviews; give the "
-                "reviews file of the same category, <Category>_5.json.gz"
-            )
         elif is_review_file(p):
             files.append(p)
         elif p.is_file() and not p.stat().st_size:

@@ -364,16 +364,15 @@ def _note_variant_copies(
     """Says, and adds to ``notes``, how many of the rows evaluated (Amazon review files)
     copy a review under another variant (the figures reward finding the copy); returns
     ``frame`` and ``below`` without the review digest that told."""
-    from visrec.data.variants import variant_copy_note
+    from visrec.data.variants import take_copy_note
 
-    text = variant_copy_note(frame, args.interactions)
+    frame, text = take_copy_note(frame, args.interactions)
     if text:
         notes.append(text)
         say(f"note: {text}")
-    drop = ["review_digest"]
     if below is not None:
-        below = below.drop(columns=drop, errors="ignore")
-    return frame.drop(columns=drop, errors="ignore"), below
+        below, _ = take_copy_note(below, args.interactions)  # its digest: no note
+    return frame, below
 
 
 def _note_latest_ties(frame: pd.DataFrame, notes: list[str], say: Callable[[str], None]) -> None:

@@ -177,10 +177,9 @@ def run(args: argparse.Namespace) -> int:
     skipped = skipped_records(frame)  # kept with the results: rows they are not about
     if "rating" not in frame.columns:
         raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
-    from visrec.data.variants import variant_copy_note
+    from visrec.data.variants import take_copy_note
 
-    copies = variant_copy_note(frame, args.interactions)  # Amazon's copies of a review
-    frame = frame.drop(columns=["review_digest"], errors="ignore")
+    frame, copies = take_copy_note(frame, args.interactions)  # Amazon's copies of a review
     iv = read_vectors(args.vectors) if args.vectors else None
     respelt = None  # a note on ids spelt otherwise in the vectors: kept with the results
     if iv is not None:

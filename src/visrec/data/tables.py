@@ -243,7 +243,7 @@ def load_interactions(
             return _load_reviews(sources, ids_only, keep_rating, keep_time, review_digest)
         p = sources[0]
     _refuse_movielens_side_table(p)
-    _refuse_amazon_meta(p)
+    refuse_amazon_meta(p)
     _refuse_ignored_columns(p, explicit, ids_only, keep_rating, keep_time)
     refuse_layout(p, sep, explicit)
     _refuse_shared_columns(p, explicit)
@@ -289,16 +289,17 @@ def _load_reviews(
     )
 
 
-def _refuse_amazon_meta(p: Path) -> None:
-    """An error for an Amazon ``meta_<Category>.json[.gz]`` given as interactions: each
-    of its records said "no 'reviewerID' field" before the load found nothing."""
+def refuse_amazon_meta(p: Path) -> None:
+    """An error for an Amazon ``meta_<Category>.json[.gz]`` given where reviews are read
+    (interactions, ``data merge-variants``): each of its records said "no 'reviewerID'
+    field" before the load found nothing."""
     from visrec.data.amazon import is_meta_file
 
     if is_json_file(p) and is_meta_file(p):
         raise VisrecError(
-            f"{p}: Amazon metadata (one record per item: titles, image URLs), not "
-            "reviews; the interactions are the reviews file of the same category, "
-            "<Category>_5.json.gz (the metadata serves visrec fetch and --labels)"
+            f"{p}: Amazon metadata (one record per item), not reviews: titles and image "
+            "URLs, for visrec fetch and --labels; the reviews are the file of the same "
+            "category, <Category>_5.json.gz"
         )
 
 
@@ -527,15 +528,10 @@ def read_parquet_frame(p: Path) -> pd.DataFrame:
     a repeated column name or a file pyarrow cannot read."""
     import pyarrow.parquet as pq
 
-    from visrec._atomic import shown_path, utf8_path
+    from visrec._atomic import require_utf8_name
     from visrec._parquet import read_columns
-    from visrec.errors import not_utf8_hint
 
-    if not utf8_path(p):  # pyarrow encodes the name strictly: said as vectors files say it
-        raise VisrecError(
-            f"'{shown_path(p)}': a file name that is not valid UTF-8 cannot be used here; "
-            f"rename it{not_utf8_hint()}"
-        )
+    require_utf8_name(p)  # pyarrow encodes the name strictly
     try:
         names = pq.read_schema(p).names
         twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]

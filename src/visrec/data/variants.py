@@ -61,6 +61,13 @@ def variant_copy_note(frame: pd.DataFrame, source: str | Path) -> str | None:
     )
 
 
+def take_copy_note(frame: pd.DataFrame, source: str | Path) -> tuple[pd.DataFrame, str | None]:
+    """``frame`` without its ``review_digest`` column, and :func:`variant_copy_note` of
+    it: what a command that splits the rows says before it does."""
+    note = variant_copy_note(frame, source)
+    return frame.drop(columns=["review_digest"], errors="ignore"), note
+
+
 @dataclass(frozen=True)
 class VariantMerge:
     """What :func:`merge_variants` made.

@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from visrec._atomic import atomic_path, check_input_exists, shown_path, utf8_path
+from visrec._atomic import atomic_path, check_input_exists, require_utf8_name
 from visrec._parquet import read_columns
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
-from visrec.errors import VisrecError, names_text, not_utf8_hint
+from visrec.errors import VisrecError, names_text
 
 META_KEY = b"visrec"
 
@@ -699,11 +699,7 @@ def read_vectors(
             f"vectors file {p!r} is a directory, not a file (vectors of a folder of "
             f"images: visrec embed {p} -o vectors.parquet)"
         )
-    if not utf8_path(p):  # pyarrow encodes the name strictly: said before the content
-        raise VisrecError(
-            f"'{shown_path(p)}': a file name that is not valid UTF-8 cannot be used here; "
-            f"rename it{not_utf8_hint()}"
-        )
+    require_utf8_name(p)  # pyarrow encodes the name strictly: said before the content
     if not os.path.isfile(p):  # pyarrow reads a file whole, from its footer: no pipe
         raise VisrecError(
             f"vectors file {p!r} is not a regular file (a pipe or device); give the "
