@@ -22,8 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.errors import VisrecError
@@ -149,6 +147,10 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
         frame = reviews[[USER, ITEM, RATING, TIMESTAMP]].reset_index(drop=True)
         no_items = empty.astype({"reviews": np.int64, "rows": np.int64})
         return VariantMerge(frame=frame, items=no_items, rows_in=0, item_reviews=0)
+    # only merging needs the graph routines (summary and evaluate count copies)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     items = reviews[ITEM].astype(str).to_numpy()
     item_ids, item_code = np.unique(items, return_inverse=True)  # text order
     review_code = reviews.groupby(list(REVIEW_KEY), sort=False, dropna=False).ngroup().to_numpy()
