@@ -486,7 +486,7 @@ def test_non_finite_learned_array_is_refused(
 
     def poison(arrays: Arrays) -> None:
         arrays[attr] = arrays[attr].astype(np.float64)
-        arrays[attr].reshape(-1)[0] = np.nan
+        arrays[attr].flat[0] = np.nan  # reshape would write into a copy of an F-order array
 
     npz = _rewrite(folder, poison)
     assert _load_error(folder) == (

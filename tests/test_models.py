@@ -150,8 +150,10 @@ class RecommenderContract:
         np.testing.assert_allclose(
             fitted.score([2], [3, 1])[0], fitted.score([2])[0][[3, 1]], rtol=1e-5, atol=1e-6
         )
-        # rows follow the users asked for, in that order
-        for row, u in enumerate([0, 5, 13]):
+        # rows follow the users asked for, in that order, repeats included
+        asked = [13, 0, 5, 0]
+        s = fitted.score(asked)
+        for row, u in enumerate(asked):
             np.testing.assert_allclose(s[row], fitted.score([u])[0], rtol=1e-5, atol=1e-6)
 
     def test_similar_items(self, fitted: Recommender) -> None:
@@ -176,6 +178,25 @@ class RecommenderContract:
             seen = set(fitted.seen_[u].indices)
             assert not seen & set(idx[u].tolist())
             np.testing.assert_allclose(val[u], full[u, idx[u]], rtol=1e-5)
+        # lists follow the users asked for, in that order, repeats included
+        asked = [13, 0, 5, 0]
+        idx2, val2 = fitted.recommend(asked, n=4)
+        np.testing.assert_array_equal(idx2, idx[asked])
+        np.testing.assert_allclose(val2, val[asked], rtol=1e-5)
+
+    def test_item_without_interactions(self) -> None:
+        # an item in the id map that nobody took: a model that knows nothing of it
+        # scores it -inf, so it is never recommended ahead of a known item
+        inter, vec = checkerboard()
+        items = IdMap([*inter.item_map.to_list(), "fresh"])
+        inter2 = Interactions.from_frame(inter.to_frame(), user_map=inter.user_map, item_map=items)
+        v = np.vstack([vec.vectors, np.zeros((1, DIM), np.float32)])
+        has = np.r_[np.ones(N_ITEMS, bool), False]
+        vec2 = ItemVectors(ids=np.asarray(items.ids), vectors=v, has_image=has)
+        m = self.make().fit(inter2, vec2)
+        assert np.isneginf(m.score(np.arange(N_USERS))[:, N_ITEMS]).all()
+        idx, _ = m.recommend(np.arange(N_USERS), n=N_ITEMS)
+        assert N_ITEMS not in idx
 
     def test_recommend_without_filter_returns_best(self, fitted: Recommender) -> None:
         idx, _ = fitted.recommend([0], n=1, filter_seen=False)
@@ -246,6 +267,11 @@ class RecommenderContract:
 class NewItemContract(RecommenderContract):
     """Extra tests for models that score items unseen in training from their vectors."""
 
+    def test_declares_what_it_can_do(self, fitted: Recommender) -> None:
+        # without these flags recommend and evaluate never ask the model for new items'
+        # scores (they rank them last as unscorable) and fit is not given the vectors
+        assert type(fitted).scores_new_items and type(fitted).uses_vectors
+
     def test_new_item_of_own_group_ranked_higher(self, fitted: Recommender) -> None:
         rng = np.random.default_rng(7)
         new = group_vectors(np.array([False, True]), rng)  # one A-looking, one B-looking
@@ -308,6 +334,10 @@ class NewItemContract(RecommenderContract):
     def test_needs_vectors(self, data: tuple[Interactions, ItemVectors]) -> None:
         with pytest.raises(VisrecError, match="needs item vectors"):
             self.make().fit(data[0], None)
+
+    def test_item_without_interactions(self) -> None:
+        # with no vector either, it is as unknown as for any model
+        super().test_item_without_interactions()
 
     def test_item_without_interactions_scored_from_vector(self) -> None:
         inter, vec = checkerboard()

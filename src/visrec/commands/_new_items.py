@@ -48,9 +48,9 @@ def say_none_scored(model: Recommender, vpath: str | None) -> None:
     if model.scores_new_items:
         why = f"none has a usable image vector{f' in {vpath}' if vpath else ''}"
     else:
-        from visrec.models.registry import MODELS, get_model_class
+        from visrec.models.registry import models_that
 
-        able = [n for n in MODELS if get_model_class(n).scores_new_items]
+        able = models_that("scores_new_items")
         why = (
             f"model {model.name!r} cannot score new items; {', '.join(able)} can, from "
             "their pictures (with --vectors)"

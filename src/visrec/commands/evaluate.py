@@ -112,7 +112,8 @@ def register(subparsers: Any) -> None:
         "--vectors",
         default=None,
         metavar="V",
-        help="item vectors Parquet from `visrec embed` (needed by vbpr, visual-cf and cold-items)",
+        help="item vectors Parquet from `visrec embed` (needed by the models that read "
+        "pictures, vbpr and visual-cf of the built-in ones, and by cold-items)",
     )
     p.add_argument(
         "--protocol", choices=("warm", "time", "cold-items"), default="warm", help="default warm"

@@ -60,11 +60,11 @@ in the file's order (a user not in training is an error: the model knows nothing
 them; --unknown-users skip leaves such users out, popular gives them the most popular
 candidates). Candidates unseen in training are scored from their image vectors (--vectors,
 else the vectors file recorded by `visrec train` when it still exists) by models that
-can (vbpr, visual-cf); a model that cannot, or a candidate with no vector (or one
-holding NaN), is reported once on stderr and such candidates are ranked after all
-scored ones, with score -inf; among themselves they are in a pseudo-random order
-seeded by the model's random_state (the same for any order of the --items file, whose
-order would otherwise decide them).
+can (of the built-in ones, vbpr and visual-cf); a model that cannot, or a candidate
+with no vector (or one holding NaN), is reported once on stderr and such candidates
+are ranked after all scored ones, with score -inf; among themselves they are in a
+pseudo-random order seeded by the model's random_state (the same for any order of the
+--items file, whose order would otherwise decide them).
 
 A new item's score is what the model expects from its picture alone, so next to items
 people bought it rarely reaches the top n: --new-slots K keeps K places per list for

@@ -63,6 +63,9 @@ def evaluate_model(
     model : Recommender
         Fitted on ``split.train``.
     split : Split
+        From ``make_split``; a cold-items split made by hand should list its candidates
+        (``split.test.item_map``) in a random order, as ``make_split`` does: a model that
+        cannot score new items gives them one score, and ties break by that order.
     k : int, default 20
     item_vectors : ItemVectors, optional
         Needed for ``cold-items`` by models with ``scores_new_items``.

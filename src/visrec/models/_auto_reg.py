@@ -265,7 +265,7 @@ def auto_note(model: object) -> str | None:
     scores = model.reg_validation_  # type: ignore[attr-defined]
     d = distinct_digits(list(scores.values()))
     tried = "; ".join(f"{setting} -> {recall:.{d}f}" for setting, recall in scores.items())
-    second = getattr(model, "new_item_fit", lambda: None)()
+    second = model.new_item_fit()  # type: ignore[attr-defined]
     extra = f"; items known only by an image use a second fit at {second}" if second else ""
     if len(scores) > 1 and len({round(float(r), 12) for r in scores.values()}) == 1:
         # e.g. every user has at most 20 candidates: each trial lists all of them
@@ -348,11 +348,6 @@ class AutoRegMixin:
             chosen.update(best)
         for n, v in chosen.items():
             setattr(self, f"{n}_", v)
-
-    def new_item_fit(self) -> str | None:
-        """The penalties of a second fit that scores items known only by an image
-        (``"reg=0.01, reg_visual=0.001"``), or None when the model made one fit."""
-        return None
 
     def _chosen(self) -> dict[str, float]:
         """The value each penalty was trained with."""

@@ -305,6 +305,12 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         self._check_fitted()
         return chosen_label(self)
 
+    def new_item_fit(self) -> str | None:
+        """The penalties of a second fit that scores items known only by an image
+        (``"reg=0.01, reg_visual=0.001"``), or None when the model made one fit."""
+        self._check_fitted()
+        return None
+
     def _derivable(self, attr: str) -> bool:
         """True when ``attr`` (one of ``_arrays_before_added``) holds nothing that
         ``_after_load`` would not rebuild, so ``save`` can leave it out."""

@@ -31,6 +31,18 @@ def get_model_class(name: str) -> type[Recommender]:
     return klass
 
 
+def models_that(flag: str) -> list[str]:
+    """The registered names whose class sets the class attribute ``flag``
+    (``"scores_new_items"``, ``"uses_vectors"``), in registry order: messages that
+    suggest such a model name every one registered, not only the built-in ones."""
+    return [n for n in MODELS if getattr(get_model_class(n), flag)]
+
+
+def or_list(names: list[str]) -> str:
+    """``"a"``, ``"a or b"``, ``"a, b or c"``."""
+    return " or ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def default_params(name: str) -> dict[str, Any] | None:
     """The hyperparameter defaults of the registered model ``name`` (``bpr@b``: bpr's);
     None for a name this version does not register."""

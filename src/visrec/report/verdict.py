@@ -191,11 +191,14 @@ def _no_picture_model_verdict(
             f"No model{' known' if UNKNOWN in roles.values() else ''} here uses pictures for "
             "items with interactions: add vbpr to --models to ask whether pictures help them.",
         ]
+    from visrec.models.registry import models_that, or_list
+
     given = bool((result.get("inputs") or {}).get("vectors"))
     return [
         "No model that reads pictures ran: "
         + ("" if given else "give --vectors and ")
-        + "add vbpr or visual-cf to --models to ask whether pictures help.",
+        + f"add {or_list(models_that('uses_vectors'))} to --models to ask whether "
+        "pictures help.",
         *_against_popularity(runs, mean, col, label),
     ]
 
