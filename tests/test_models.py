@@ -167,6 +167,12 @@ class RecommenderContract:
         assert 0 not in ids[0] and 15 not in ids[1]  # never the query itself
         assert (ids[0] < 10).all() and (ids[1] >= 10).all(), ids
         assert (np.diff(sims, axis=1) <= 0).all()
+        # the cosines of the item embeddings (whose lengths differ), not dot products
+        emb = fitted._item_embeddings().astype(np.float64)
+        assert np.ptp(np.linalg.norm(emb, axis=1)) > 1e-3
+        unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+        for row, q in enumerate([0, 15]):
+            np.testing.assert_allclose(sims[row], unit[ids[row]] @ unit[q], rtol=1e-6)
 
     def test_recommend_shape_order_filter(self, fitted: Recommender) -> None:
         users = np.arange(N_USERS)
