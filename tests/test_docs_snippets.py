@@ -55,6 +55,7 @@ COVERED = {
     ("docs/data.md", 0): "test_data_amazon_reviews",
     ("docs/demo.md", 0): "test_demo_imports_and_return_types",
     ("docs/embed.md", 0): "test_embed_folder_and_resnet18",
+    ("docs/embed.md", 1): "test_embed_own_backbone_script",
     ("docs/evaluation.md", 0): "test_evaluation_run_experiment",
     ("docs/evaluation.md", 1): "test_evaluation_split_as_files",
     ("docs/evaluation.md", 2): "test_evaluation_split_as_files",
@@ -286,6 +287,33 @@ def test_embed_folder_and_resnet18(
         run("out = " + tail, "docs/embed.md#0 (resnet18)", ns)
         assert ns["out"].vectors.vectors.shape == (2, 512)
         assert ns["out"].vectors.has_image.all()
+
+
+def test_embed_own_backbone_script(tmp_path: Path) -> None:
+    # the block is a script: run as its first line says, in a process of its own
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    code = block("docs/embed.md", 1)
+    first = code.splitlines()[0]
+    assert first.startswith("# my_embed.py -- python my_embed.py ")
+    (tmp_path / "my_embed.py").write_text(code)
+    (tmp_path / "images").mkdir()
+    for i, colour in enumerate([(200, 30, 30), (30, 30, 200)]):
+        Image.new("RGB", (48, 40), colour).save(tmp_path / "images" / f"p{i}.png")
+    argv = first.split(" -- ")[1].split()[1:]  # my_embed.py embed images/ ...
+    env = {**os.environ, "VISREC_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, *argv], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    vec = read_vectors(tmp_path / "vectors.parquet")
+    assert sorted(vec.ids) == ["p0", "p1"] and vec.vectors.shape == (2, 8)
+    assert vec.meta["backbone"] == "tiny" and vec.meta["weights_id"] == "tiny-v1"
 
 
 @pytest.mark.realdata

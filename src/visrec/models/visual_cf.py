@@ -257,7 +257,7 @@ class VisualCF(AutoRegMixin, Recommender):
         self.user_factors_, self.item_factors_, self.item_bias_ = p, q, b
         self.image_user_factors_ = pm
         self.item_scorable_ = trained | has_image
-        self._fit_profiles(feats, has_image, learn, image_only)
+        self._fit_profiles(vectors, feats, has_image, learn, image_only)
         self._after_load()
 
     def _bpr(
@@ -282,25 +282,23 @@ class VisualCF(AutoRegMixin, Recommender):
         )
 
     def _fit_profiles(
-        self, feats: np.ndarray, has_image: np.ndarray, learn: np.ndarray, image_only: np.ndarray
+        self,
+        normed: np.ndarray,
+        feats: np.ndarray,
+        has_image: np.ndarray,
+        learn: np.ndarray,
+        image_only: np.ndarray,
     ) -> None:
         """The taste term's arrays (weight 0: none; ``_after_load`` makes empty ones).
-        ``profile_scale_`` holds the weight times the spread factor."""
+        ``profile_scale_`` holds the weight times the spread factor. ``normed`` are the
+        vectors before scaling, which the validation folds scale themselves."""
         self.profile_validation_: dict[str, float] = {}
         if self.profile_weight != AUTO and float(self.profile_weight) == 0:
             return
-        d = feats.shape[1]
-        # feats are centred on the learn items already: components only, no second mean
-        pca = FeatureScaler(n_components=int(self.profile_dim)).fit(feats, learn)
-        comps = pca.components_
-        self.profile_components_ = np.asarray(
-            np.eye(d, dtype=np.float32) if comps is None else comps, dtype=np.float32
-        )
+        self.profile_components_ = self._profile_components(feats, learn)
         g = self._pictures(feats) * has_image[:, None]
         if self.profile_weight == AUTO:
-            weight, self.profile_validation_ = self._choose_profile_weight(
-                feats, has_image, learn, g
-            )
+            weight, self.profile_validation_ = self._choose_profile_weight(normed, has_image, learn)
         else:
             weight = float(self.profile_weight)
         if weight == 0:
@@ -315,14 +313,23 @@ class VisualCF(AutoRegMixin, Recommender):
         with np.errstate(over="ignore"):  # a weight beyond float32: fit() says so in words
             self.profile_scale_ = np.asarray([weight * spread], dtype=np.float32)
 
+    def _profile_components(self, feats: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The taste term's principal components of ``feats[rows]`` (the identity when
+        ``profile_dim`` keeps every dimension)."""
+        # feats are centred on these rows already: components only, no second mean
+        comps = FeatureScaler(n_components=int(self.profile_dim)).fit(feats, rows).components_
+        d = feats.shape[1]
+        return np.asarray(np.eye(d, dtype=np.float32) if comps is None else comps, np.float32)
+
     def _choose_profile_weight(
-        self, feats: np.ndarray, has_image: np.ndarray, learn: np.ndarray, g: np.ndarray
+        self, normed: np.ndarray, has_image: np.ndarray, learn: np.ndarray
     ) -> tuple[float, dict[str, float]]:
         """``profile_weight="auto"``: mean validation Recall@20 of each weight in
         ``PROFILE_WEIGHTS`` over three folds, each holding out 20% of the items that
-        have interactions and an image (a BPR refitted without them, the map and the
-        profiles learned on the rest; the held-out items are the candidates, as in the
-        cold-items protocol). 0 unless the best gains ``PROFILE_MARGIN`` over it."""
+        have interactions and an image (a BPR refitted without them; the vector scaling,
+        the taste term's components, the map and the profiles learned on the rest; the
+        held-out items are the candidates, as in the cold-items protocol). 0 unless the
+        best gains ``PROFILE_MARGIN`` over it."""
         import hashlib
 
         from visrec.models import _checkpoint
@@ -357,7 +364,7 @@ class VisualCF(AutoRegMixin, Recommender):
                 done = None if ckpt is None else _checkpoint.load_values(ckpt, desc, n_w)
                 if done is None:
                     fold = self._fold_scores(
-                        desc, map_reg, feats, has_image, learn, g, held, inner, test, users
+                        desc, map_reg, normed, has_image, learn, held, inner, test, users
                     )
                     if ckpt is not None:
                         _checkpoint.save_values(ckpt, desc, fold.tolist())
@@ -375,22 +382,25 @@ class VisualCF(AutoRegMixin, Recommender):
         self,
         desc: str,
         map_reg: float,
-        feats: np.ndarray,
+        normed: np.ndarray,
         has_image: np.ndarray,
         learn: np.ndarray,
-        g: np.ndarray,
         held: np.ndarray,
         inner: sp.csr_matrix,
         test: sp.csr_matrix,
         users: np.ndarray,
     ) -> np.ndarray:
         """Validation Recall@20 of each profile weight on one fold: BPR refitted on
-        ``inner`` (the interactions without the ``held`` items), the map and the
-        profiles learned on the other items, the held-out items as candidates."""
+        ``inner`` (the interactions without the ``held`` items), the scaling, components,
+        map and profiles learned on the other items, the held-out items as candidates."""
         p, q, b = self._bpr(inner, map_reg, desc)
         out = np.zeros(len(learn), dtype=bool)
         out[held] = True
         keep = learn & ~out
+        # statistics of the kept items only: a new item never shapes them either
+        feats = FeatureScaler().fit(normed, keep).transform(normed, has_image)
+        comps = self._profile_components(feats, keep)
+        g = _unit(feats @ comps.T) * has_image[:, None]
         w, c = ridge(feats[keep], np.hstack([q, b[:, None]])[keep], float(self.alpha))
 
         def fold_map(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

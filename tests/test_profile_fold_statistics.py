@@ -1,0 +1,49 @@
+"""visual-cf's ``profile_weight="auto"`` validation imitates a cold start: each inner
+fold learns the vector scaling and the taste term's principal components from the
+items it keeps, never from the items it holds out as new ones (an outside audit found
+the folds sharing statistics that the held-out items' pictures had shaped, which could
+tip the choice towards the taste term)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from test_visual_cf_profile import AUTO, _shop
+from visrec.models._train import FeatureScaler
+from visrec.models.visual_cf import VisualCF
+
+
+def test_each_fold_scales_and_projects_on_its_kept_items_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inter, iv = _shop(visual=True)
+    fold = [0]  # the fold being validated; 0 outside the folds
+    masks: list[tuple[int, np.ndarray | None]] = []
+    held_out: dict[int, np.ndarray] = {}
+    scaler_fit, fold_scores = FeatureScaler.fit, VisualCF._fold_scores
+
+    def fit(self: FeatureScaler, vectors: np.ndarray, mask: np.ndarray | None = None) -> Any:
+        masks.append((fold[0], None if mask is None else mask.copy()))
+        return scaler_fit(self, vectors, mask)
+
+    def scores(self: VisualCF, *args: Any) -> Any:
+        fold[0] += 1
+        held_out[fold[0]] = np.asarray(args[5])  # desc, map_reg, normed, has_image, learn, held
+        return fold_scores(self, *args)
+
+    monkeypatch.setattr(FeatureScaler, "fit", fit)
+    monkeypatch.setattr(VisualCF, "_fold_scores", scores)
+    model = VisualCF(**AUTO).fit(inter, iv)
+    assert len(model.profile_validation_) == 4 and sorted(held_out) == [1, 2, 3]
+    for k, held in held_out.items():
+        mine = [m for f, m in masks if f == k]
+        assert len(mine) == 2  # the scaling, then the principal components
+        for m in mine:
+            assert m is not None and m.sum() > 0 and not m[held].any()
+    # the model's own statistics are of every item with interactions (all have a picture)
+    (first, whole), *_ = masks
+    trained = np.diff(model.seen_.tocsc().indptr) > 0
+    assert first == 0 and whole is not None and np.array_equal(whole, trained)
