@@ -29,3 +29,16 @@ def test_a_registered_picture_model_is_suggested(monkeypatch: pytest.MonkeyPatch
         "No model that reads pictures ran: add vbpr, visual-cf or pics to --models to ask "
         "whether pictures help."
     )
+
+
+def test_a_registered_model_using_pictures_for_known_items_is_suggested(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # visual-cf alone ran on a warm split: it reads pictures only for new items
+    plain = _result("warm", {"popularity": [0.2, 0.2], "visual-cf": [0.4, 0.41]})
+    plain["inputs"] = {"vectors": "v.parquet"}
+    said = "add vbpr to --models to ask whether pictures help them."
+    assert said in " ".join(verdict(plain))
+    extra = {**registry.MODELS, "pics": "visrec.models.vbpr:VBPR"}
+    monkeypatch.setattr(registry, "MODELS", extra)
+    assert "add vbpr or pics to --models" in " ".join(verdict(plain))

@@ -186,13 +186,17 @@ def _no_picture_model_verdict(
     label: str,
 ) -> list[str]:
     """With no model here using pictures: what to add to ``--models``; the popularity check."""
+    from visrec.models.registry import get_model_class, models_that, or_list
+
     if NEW_ONLY in roles.values():
+        known = [
+            n for n in models_that("uses_vectors") if get_model_class(n).pictures_for_known_items
+        ]
         return [
             f"No model{' known' if UNKNOWN in roles.values() else ''} here uses pictures for "
-            "items with interactions: add vbpr to --models to ask whether pictures help them.",
+            f"items with interactions: add {or_list(known)} to --models to ask whether "
+            "pictures help them.",
         ]
-    from visrec.models.registry import models_that, or_list
-
     given = bool((result.get("inputs") or {}).get("vectors"))
     return [
         "No model that reads pictures ran: "
