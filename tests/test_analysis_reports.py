@@ -149,7 +149,12 @@ def _rating_runs(mf: list[float], visual: list[float]) -> pd.DataFrame:
 
 def test_rating_verdict() -> None:
     lines = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.92, 0.90]), "cold-items")
-    assert lines[0] == "Lowest RMSE: biased MF + visual, 0.910 stars."
+    # both picked on these splits: the call could have gone either way, said as weak
+    assert lines[0] == (
+        "Lowest RMSE: biased MF + visual, 0.910 stars (below biased MF, 0.920, on 3 of 3 "
+        "splits; sign test p = 0.125). Weak evidence (0.250 two-sided, above 0.05, as "
+        "either way could have been called): more seeds would firm it up."
+    )
     assert lines[1] == (
         "The tutorial's KNN on the picture alone: RMSE 1.500, 0.470 worse than the best "
         "baseline (item mean, 1.030), on 3 of 3 splits."
@@ -163,14 +168,17 @@ def test_rating_verdict() -> None:
     assert lines[2].startswith("The picture helps the MF: -0.0100 RMSE on average")
     assert "better on 3 of 3 seeds; sign test p = 0.125 (biased MF itself moves 0.0100" in lines[2]
     assert lines[2].endswith(
-        ". Weak evidence (p above 0.05; 0.250 two-sided, "
+        ". Weak evidence (0.250 two-sided, above 0.05, "
         "as either way could have been called): more seeds would firm it up."
     )
     # new items: why the plain MF sits at the user mean and the item mean at the global
     assert lines[3].startswith("Every test item is new here: the item mean has no rating")
     assert len(by_rows) == 3  # not said for a split by rows
+    # 5 of 5: p = 0.031 one-sided, 0.062 two-sided: still weak; 6 of 6 (0.031) not
     five = rating_verdict(_rating_runs([0.92] * 5, [0.91] * 5))
-    assert "p = 0.031" in five[2] and "Weak evidence" not in five[2]
+    assert "p = 0.031" in five[2] and "Weak evidence (0.062 two-sided" in five[2]
+    six = rating_verdict(_rating_runs([0.92] * 6, [0.91] * 6))
+    assert "p = 0.016" in six[2] and "Weak evidence" not in six[2]
     mixed = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.94, 0.92]))
     assert mixed[2].startswith("No clear difference from the picture in the MF")
     worse = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.94, 0.95, 0.93]))
@@ -182,7 +190,10 @@ def test_rating_verdict() -> None:
     assert small[2].startswith("The picture helps the MF, by little: -0.0010")
     # better on every split, by the same gap: a winner, however much each split's
     # difficulty moves both (judged pair by pair, as the line about the picture is)
-    assert small[0] == "Lowest RMSE: biased MF + visual, 0.919 stars."
+    assert small[0].startswith(
+        "Lowest RMSE: biased MF + visual, 0.919 stars (below biased MF, 0.920, on 3 of 3 "
+        "splits; sign test p = 0.125). Weak evidence (0.250 two-sided"
+    )
     # the lowest RMSE is not named a winner when it is lower on 2 of 3 splits only:
     # the sign test of the picture's sentence, so the two sentences agree
     noisy = rating_verdict(_rating_runs([0.920, 0.930, 0.910], [0.917, 0.932, 0.908]))
@@ -197,7 +208,9 @@ def test_rating_verdict() -> None:
     plain = plain[~plain["model"].isin(["KNN k=3 (image)", "biased MF + visual"])]
     lines = rating_verdict(plain)
     assert lines[0].startswith("No item vectors were given (--vectors), so the picture was not")
-    assert lines[1] == "Lowest RMSE: biased MF, 0.920 stars." and len(lines) == 2
+    assert len(lines) == 2 and lines[1].startswith(
+        "Lowest RMSE: biased MF, 0.920 stars (below item mean, 1.030, on 3 of 3 splits;"
+    )
 
 
 def test_rating_runs_without_uses_are_refused_in_one_line() -> None:

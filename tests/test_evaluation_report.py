@@ -75,7 +75,7 @@ def test_verdict_pictures_help_when_better_on_every_seed() -> None:
     assert head == "Best with pictures: vbpr, Recall@20 0.430; best without: bpr, 0.410."
     assert call == (
         "Pictures help here: +0.0200 Recall@20 (+4.9%) on average, better on 3 of 3 seeds; sign "
-        "test p = 0.125. Weak evidence (p above 0.05; 0.250 two-sided, "
+        "test p = 0.125. Weak evidence (0.250 two-sided, above 0.05, "
         "as either way could have been called): more seeds would firm "
         "it up. (bpr itself "
         "moves 0.0100 (std) between the splits.)"
@@ -113,7 +113,7 @@ def test_a_call_against_pictures_says_how_weak_it_is_in_full() -> None:
     assert verdict(three)[-1] == (
         "Pictures do not help here: -0.0100 Recall@20 (-2.4%) on average, better on 0 of 3 "
         "seeds; "
-        "sign test p = 0.125. Weak evidence (p above 0.05; 0.250 two-sided, "
+        "sign test p = 0.125. Weak evidence (0.250 two-sided, above 0.05, "
         "as either way could have been called): more seeds "
         "would firm it up. "
         "(bpr itself moves 0.0100 (std) between the splits.)"
@@ -122,7 +122,9 @@ def test_a_call_against_pictures_says_how_weak_it_is_in_full() -> None:
     assert verdict(five)[-1] == (
         "Pictures do not help here: -0.0100 Recall@20 (-2.5%) on average, better on 0 of 5 "
         "seeds; "
-        "sign test p = 0.031. (bpr itself moves 0.0000 (std) between the splits.)"
+        "sign test p = 0.031. Weak evidence (0.062 two-sided, above 0.05, as either way "
+        "could have been called): more seeds would firm it up. (bpr itself moves 0.0000 "
+        "(std) between the splits.)"
     )
 
 
@@ -160,10 +162,11 @@ def test_verdict_sign_test_ties_and_few_seeds() -> None:
     assert call([0.40, 0.42, 0.41], [0.39, 0.41, 0.40]).startswith(
         "Pictures do not help here: -0.0100 Recall@20 (-2.4%) on average, better on 0 of 3 seeds"
     )
-    # Two losses and a tie are two coin flips, not a call; nor are two seeds.
+    # Two losses and a tie are two coin flips, too few to call: the tie tells the sign
+    # test nothing, so a call needs a fourth seed; nor are two seeds.
     assert call([0.40, 0.42, 0.41], [0.39, 0.41, 0.41]).startswith(
-        "No clear difference: -0.0067 Recall@20 (-1.6%) on average, better on 0 of 3 seeds, "
-        "worse on 2, equal on 1; sign test p = 0.250."
+        "Too few seeds to call: -0.0067 Recall@20 (-1.6%) on average, better on 0 of 3 seeds, "
+        "worse on 2, equal on 1; sign test p = 0.250; run --seeds 4 or more."
     )
     assert call([0.40, 0.42], [0.41, 0.43]).startswith("Too few seeds to call: +0.0100")
     # The same ranking on every seed (visual-cf with its taste term off is bpr).
@@ -234,8 +237,8 @@ def test_verdict_cold_start() -> None:
     one = _result("cold-items", {"visual-cf": [0.19, 0.2, 0.1]}, {"visual-cf": [0.64, 0.66, 0.65]})
     assert verdict(one)[1] == (
         "Best with pictures: visual-cf, AUC 0.650 (above chance: above 0.5 on 3 of 3 "
-        "splits of this data; sign test p = 0.125), Recall@20 0.163. Weak evidence (p above "
-        "0.05; 0.250 two-sided, "
+        "splits of this data; sign test p = 0.125), Recall@20 0.163. Weak evidence (0.250 "
+        "two-sided, above 0.05, "
         "as either way could have been called): more seeds would firm it up."
     )
     four = _result("cold-items", {"vbpr": [0.1] * 4, "visual-cf": [0.2] * 4},
@@ -243,12 +246,17 @@ def test_verdict_cold_start() -> None:
     assert verdict(four)[1].endswith(
         "(above chance: above 0.5 on 4 of 4 splits of this data; sign test p = 0.062, 0.125 "
         "for the best of 2 picture models, picked on these seeds), Recall@20 0.200. Weak "
-        "evidence (p above 0.05; 0.250 two-sided, "
+        "evidence (0.250 two-sided, above 0.05, "
         "as either way could have been called): more seeds would firm it up."
     )
-    # five of five splits: p = 0.031, no longer weak
+    # five of five splits: p = 0.031, 0.062 two-sided: still weak; six of six no longer
     five = _result("cold-items", {"vbpr": [0.2] * 5}, {"vbpr": [0.6] * 5})
-    assert verdict(five)[1].endswith("of this data; sign test p = 0.031), Recall@20 0.200.")
+    assert verdict(five)[1].endswith(
+        "of this data; sign test p = 0.031), Recall@20 0.200. Weak evidence (0.062 two-sided, "
+        "above 0.05, as either way could have been called): more seeds would firm it up."
+    )
+    six = _result("cold-items", {"vbpr": [0.2] * 6}, {"vbpr": [0.6] * 6})
+    assert verdict(six)[1].endswith("of this data; sign test p = 0.016), Recall@20 0.200.")
     below = _result("cold-items", {"vbpr": [0.01, 0.02, 0.0]}, {"vbpr": [0.40, 0.42, 0.41]})
     lines = verdict(below)
     assert "only pictures can tell them apart" in lines[0] and "(none)" not in lines[0]
@@ -504,8 +512,8 @@ def test_verdict_says_settings_off_the_defaults_weak_evidence_and_the_baseline()
         "visrec may have had)."
     )
     # 5 of 6 seeds: called, and said to be weak (p = 0.109)
-    assert "better on 5 of 6 seeds; sign test p = 0.109. Weak evidence (p above" in lines[1]
-    assert "0.219 two-sided, as either way could have been called" in lines[1]
+    assert "better on 5 of 6 seeds; sign test p = 0.109. Weak evidence (0.219 two-sided" in lines[1]
+    assert "0.219 two-sided, above 0.05, as either way could have been called" in lines[1]
     strong = _result("warm", {"bpr": [0.40] * 6, "vbpr": [0.42] * 6})
     assert "Weak evidence" not in " ".join(verdict(strong))  # 6 of 6: p = 0.016
     # no picture model: the run still answers whether the model beats popularity
@@ -545,8 +553,7 @@ def test_cold_verdict_shows_the_recall_of_the_model_it_names() -> None:
     assert lines[1] == (
         "Best with pictures: vbpr, AUC 0.700 (above chance: above 0.5 on 3 of 3 splits of "
         "this data; sign test p = 0.125), Recall@20 0.100, below that of a random order "
-        "(0.300). Weak evidence (p above 0.05"
-        "; 0.250 two-sided, "
+        "(0.300). Weak evidence (0.250 two-sided, above 0.05, "
         "as either way could have been called): more seeds would firm it up."
     )
 

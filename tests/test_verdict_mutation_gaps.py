@@ -92,7 +92,17 @@ def test_lowest_rmse_is_level_with_the_runner_up_when_higher_on_one_of_four() ->
 def test_lowest_rmse_on_five_of_six_splits_is_called_the_winner() -> None:
     # 5 of 6 is the documented sign-test call (p = 0.109 <= 0.125): no "level with"
     runs = _rr([0.910] * 5 + [0.905], [0.900] * 5 + [0.910])
-    assert rating_verdict(runs)[0] == "Lowest RMSE: biased MF + visual, 0.902 stars."
+    assert rating_verdict(runs)[0] == (
+        "Lowest RMSE: biased MF + visual, 0.902 stars (below biased MF, 0.909, on 5 of 6 "
+        "splits; sign test p = 0.109). Weak evidence (0.219 two-sided, above 0.05, as "
+        "either way could have been called): more seeds would firm it up."
+    )
+    # 8 of 8: p = 0.004, not weak
+    runs = _rr([0.910] * 8, [0.900] * 8)
+    assert rating_verdict(runs)[0] == (
+        "Lowest RMSE: biased MF + visual, 0.900 stars (below biased MF, 0.910, on 8 of 8 "
+        "splits; sign test p = 0.004)."
+    )
 
 
 def test_the_popularity_sentence_does_not_call_a_lost_seed_equal() -> None:

@@ -53,7 +53,7 @@ from visrec.report.html import (
     results_title,
     verdict_section,
 )
-from visrec.report.verdict import against_the_mean, more_seeds
+from visrec.report.verdict import ONE, against_the_mean, more_seeds
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
@@ -85,7 +85,8 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
     if rmse.isna().all():  # every fit diverged, or a hand-made table without figures
         return ["No model has an RMSE on any split: nothing to compare."]
     best = str(rmse.idxmin())
-    lines = [f"Lowest RMSE: {best}, {rmse[best]:.3f} stars{_level_with(runs, rmse, best)}."]
+    level, weak = _level_with(runs, rmse, best)
+    lines = [f"Lowest RMSE: {best}, {rmse[best]:.3f} stars{level}.{weak}"]
     if not _with(uses, PICTURE, RATINGS_PICTURE):
         lines.insert(
             0,
@@ -126,25 +127,31 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
     return lines
 
 
-def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
-    """ ", level with B (0.919): ..." unless the best is lower than the runner-up on
-    enough splits for the sign test the picture's call takes (p <= 0.125: 3 of 3, 4 of
-    4, 5 of 6...; tied splits left out), so
-    the best is not named as a winner in noise, and the two sentences of a report judge
-    a pair alike. Paired by split: how much each model moves between splits is mostly
-    how hard each split is, which a gap of the same sign on every split is not."""
+def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> tuple[str, str]:
+    """(" , level with B (0.919): ...", "") unless the best is lower than the runner-up
+    on enough splits for the sign test the picture's call takes (p <= 0.125: 3 of 3, 4
+    of 4, 5 of 6...; tied splits left out), so the best is not named as a winner in
+    noise, and the two sentences of a report judge a pair alike; when it is, the
+    splits it is lower on and, after the sentence, the weak-evidence caveat: both
+    models were picked (lowest and next) on the splits that test them, so the gap
+    could have been called either way. Paired by split: how much each model moves
+    between splits is mostly how hard each split is, which a gap of the same sign on
+    every split is not."""
     if len(rmse) < 2:
-        return ""
+        return "", ""
     others = rmse.drop(best).dropna()
     if others.empty:  # the other models have no RMSE (e.g. diverged)
-        return ""
+        return "", ""
     second = str(others.idxmin())
     if rmse[second] - rmse[best] <= TIE:  # a tie (e.g. every rating the same)
         ties = [str(m) for m in others.index if rmse[m] - rmse[best] <= TIE]
-        return f", tied with {', '.join(ties)}"
+        return f", tied with {', '.join(ties)}", ""
     gaps = _paired(runs, second, best)
     if not len(gaps):  # each ran on splits the other did not: no gap to take
-        return f" ({second}, {rmse[second]:.3f}, ran on other splits: no split has both RMSEs)"
+        return (
+            f" ({second}, {rmse[second]:.3f}, ran on other splits: no split has both RMSEs)",
+            "",
+        )
     if len(gaps) < 2:  # one split: nothing says whether the gap is more than noise
         n_run = int(runs["seed"].nunique())
         can = (
@@ -154,16 +161,22 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> str:
         )
         return (
             f" ({second} next at {rmse[second]:.3f}: a gap of "
-            f"{rmse[second] - rmse[best]:.4f} that one split cannot judge; {can})"
+            f"{rmse[second] - rmse[best]:.4f} that one split cannot judge; {can})",
+            "",
         )
     if gaps.mean() < 0:  # a model with no figure on some splits: ahead on the others
-        return f" ({second}, {rmse[second]:.3f}, is lower on the {len(gaps)} splits both ran)"
+        return f" ({second}, {rmse[second]:.3f}, is lower on the {len(gaps)} splits both ran)", ""
     lower, higher = int((gaps > TIE).sum()), int((gaps < -TIE).sum())
-    if sign_call(lower, higher, len(gaps)) == "up":
-        return ""
+    if sign_call(lower, higher, lower + higher) == "up":
+        return (
+            f" (below {second}, {rmse[second]:.3f}, on {lower} of {len(gaps)} splits"
+            f"{sign_test_said(lower, higher)})",
+            weak_evidence(lower, higher, lower + higher),
+        )
     return (
         f", level with {second} ({rmse[second]:.3f}: lower than it on {lower} of "
-        f"{len(gaps)} splits, too few to call a gap of {gaps.mean():.4f})"
+        f"{len(gaps)} splits, too few to call a gap of {gaps.mean():.4f})",
+        "",
     )
 
 
@@ -212,12 +225,13 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     spread = pair[plain].std(ddof=1) if len(pair) > 1 else float("nan")
     little = by_little(diff, pair[plain])
     # "up" is a lower RMSE: the change that way is minus the mean difference
-    verdict = against_the_mean(sign_call(wins, losses, diff.size), -diff.mean())
+    verdict = against_the_mean(sign_call(wins, losses, wins + losses), -diff.mean())
     if diff.size > 1:
         said += sign_test_said(wins, losses)
     n_run = int(runs["seed"].nunique())
     if verdict == "few":
-        return f"{what}: {said}; {more_seeds(3, diff.size, n_run, then=' to call it')}."
+        needed = ONE.seeds() + ties  # tied seeds tell the sign test nothing
+        return f"{what}: {said}; {more_seeds(needed, diff.size, n_run, then=' to call it')}."
     if verdict == "mixed":
         return (
             f"No clear difference from the picture in the MF: {said}, but the mean goes "

@@ -270,12 +270,13 @@ def _pair_call(
             + "."
         )
     else:
-        kind = against_the_mean(sign_call(wins, losses, diff.size, picks), diff.mean())
+        # seeds where the two rank alike tell the sign test nothing: not counted as run
+        kind = against_the_mean(sign_call(wins, losses, wins + losses, picks), diff.mean())
         call = {
             "up": f"Pictures help here{_by_little(diff, plain)}: {said}.",
             "down": f"Pictures do not help here{_by_little(diff, plain)}: {said}.",
             "few": f"Too few seeds to call: {said}; "
-            + more_seeds(picks.seeds(wins >= losses), diff.size, n_run)
+            + more_seeds(picks.seeds(wins >= losses) + ties, diff.size, n_run)
             + ".",
             "unclear": f"No clear difference: {said}.",
             "mixed": f"No clear difference: {said}, but the mean goes the other way (a large "
@@ -445,16 +446,17 @@ def sign_call(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
 
 
 def weak_evidence(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
-    """ " Weak evidence (p above 0.05; ... two-sided): ..." after a call the sign test
-    made at p <= 0.125 but not at 0.05 (3 of 3, 4 of 4, 5 of 6 seeds...); empty
-    otherwise. The p quoted is one-sided, the way the seeds went; as a call either way
-    was possible, the chance of one with no real difference is twice that, said here."""
+    """ " Weak evidence (0.250 two-sided, above 0.05, ...): ..." after a call the sign
+    test made at p <= 0.125 whose two-sided p is above 0.05 (3 of 3 to 5 of 5, 5 of 6,
+    6 of 7, 7 of 8 seeds); empty otherwise. The p quoted elsewhere is one-sided, the
+    way the seeds went; as a call either way was possible, the chance of one with no
+    real difference is twice that, which is what is weighed and said here."""
     called = sign_call(wins, losses, n_seeds, picks) in ("up", "down")
-    p = picks.seen(wins, losses)[2]
-    if called and p > 0.05:  # a call goes the way the seeds went
+    two_sided = min(1.0, 2 * picks.seen(wins, losses)[2])  # a call goes the way the seeds went
+    if called and two_sided > 0.05:
         return (
-            f" Weak evidence (p above 0.05; {p_figure(min(1.0, 2 * p))} two-sided, as either "
-            "way could have been called): more seeds would firm it up."
+            f" Weak evidence ({p_figure(two_sided)} two-sided, above 0.05, as either way "
+            "could have been called): more seeds would firm it up."
         )
     return ""
 
@@ -528,7 +530,8 @@ def _cold_verdict(
     if per_seed.size > 1 and above + below:
         count += sign_test_said(above, below, picks)
     mean_auc = float(per_seed.mean()) if per_seed.size else 0.5
-    call = against_the_mean(sign_call(above, below, per_seed.size, picks), mean_auc - 0.5)
+    level = per_seed.size - above - below  # splits at exactly 0.5 tell the test nothing
+    call = against_the_mean(sign_call(above, below, above + below, picks), mean_auc - 0.5)
     where = (
         "at chance"
         if above + below == 0
@@ -537,7 +540,10 @@ def _cold_verdict(
             "down": f"below chance, worse than a random order: {count}",
             "few": f"too few seeds to call: {count}; "
             + more_seeds(
-                picks.seeds(above >= below), per_seed.size, runs["seed"].nunique(), "its AUC"
+                picks.seeds(above >= below) + level,
+                per_seed.size,
+                runs["seed"].nunique(),
+                "its AUC",
             ),
             "unclear": f"not consistently above chance: {count}",
             "mixed": f"no clear call: {count}, but the mean AUC goes the other way",
