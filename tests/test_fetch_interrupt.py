@@ -110,14 +110,17 @@ def _interrupt(
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     # Ctrl-C as in a terminal, even when pytest runs as a background job that ignores
     # SIGINT (a child inherits that, and Python then leaves it ignored): a handled
-    # signal is the default again in the child after exec
+    # signal is the default again in the child after exec. Likewise SIGHUP under nohup,
+    # which the child would otherwise ignore as asked (its case then never stopped)
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    old_hup = signal.signal(signal.SIGHUP, lambda *_: None)
     try:
         proc = subprocess.Popen(
             cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
     finally:
         signal.signal(signal.SIGINT, old)
+        signal.signal(signal.SIGHUP, old_hup)
     try:
         deadline = time.monotonic() + 60
         while not ready():
