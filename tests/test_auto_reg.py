@@ -560,7 +560,7 @@ def test_train_line_names_the_second_fit_for_new_items(
         tail = "; items known only by an image use a second fit at "
         assert (tail + str(expected) + "\n" in err) if expected else tail not in err
         model = Recommender.load(tmp_path / name)
-        assert getattr(model, "new_item_fit", lambda: None)() == expected
+        assert model.new_item_fit() == expected
 
 
 def test_trial_scores_are_kept_only_when_the_split_repeats(tmp_path: Path) -> None:

@@ -268,9 +268,10 @@ def test_verdict_cold_start() -> None:
 def test_cold_verdict_goes_by_auc_seed_by_seed() -> None:
     # one seed far above chance, one below: the mean (0.734) alone said "above chance"
     noise = _result("cold-items", {"vbpr": [1.0, 1.0]}, {"vbpr": [0.988, 0.480]})
+    # one each way: a call needs 5 of 6, four more splits above chance
     assert (
         "(too few seeds to call: above 0.5 on 1 of 2 splits of this data; sign test p = "
-        "0.750; run --seeds 3 or more)" in (verdict(noise)[1])
+        "0.750; run --seeds 6 or more)" in (verdict(noise)[1])
     )
     mixed = _result("cold-items", {"vbpr": [1.0] * 4}, {"vbpr": [0.6, 0.46, 0.6, 0.55]})
     assert (

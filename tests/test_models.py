@@ -341,10 +341,6 @@ class NewItemContract(RecommenderContract):
         with pytest.raises(VisrecError, match="needs item vectors"):
             self.make().fit(data[0], None)
 
-    def test_item_without_interactions(self) -> None:
-        # with no vector either, it is as unknown as for any model
-        super().test_item_without_interactions()
-
     def test_item_without_interactions_scored_from_vector(self) -> None:
         inter, vec = checkerboard()
         # add an item nobody interacted with, but whose image looks like group A

@@ -47,3 +47,59 @@ def test_each_fold_scales_and_projects_on_its_kept_items_only(
     (first, whole), *_ = masks
     trained = np.diff(model.seen_.tocsc().indptr) > 0
     assert first == 0 and whole is not None and np.array_equal(whole, trained)
+
+
+def test_each_fold_scores_as_the_model_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the fold's map reads every dimension (a scaler with no projection) and its taste
+    # term unit-length pictures in profile_dim components, as the fitted model's do
+    from visrec.models import visual_cf
+
+    inter, iv = _shop(visual=True)
+    made: list[int | None] = []
+    pictures: list[np.ndarray] = []
+    scaler_init, fold_recall = FeatureScaler.__init__, visual_cf._fold_recall
+
+    def init(self: FeatureScaler, n_components: int | None = None, **kw: Any) -> None:
+        made.append(n_components)
+        scaler_init(self, n_components, **kw)
+
+    def recall(*args: Any) -> Any:
+        pictures.append(np.asarray(args[5]))  # the held-out items' pictures
+        return fold_recall(*args)
+
+    monkeypatch.setattr(FeatureScaler, "__init__", init)
+    monkeypatch.setattr(visual_cf, "_fold_recall", recall)
+    VisualCF(**AUTO).fit(inter, iv)
+    dim = AUTO["profile_dim"]
+    # the model's scaler and components, then each fold's: a full-width scaler, then dim
+    assert made == [None, dim] + [None, dim] * 3
+    assert len(pictures) == 3
+    for g in pictures:
+        assert g.shape[1] == dim
+        np.testing.assert_allclose(np.linalg.norm(g, axis=1), 1, rtol=1e-4)
+
+
+def test_the_components_are_of_items_with_interactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # items known only by a picture shape neither the scaling nor the taste components
+    from visrec.data.interactions import Interactions
+
+    inter, iv = _shop(visual=True)
+    frame = inter.to_frame()
+    kept = Interactions.from_frame(
+        frame[~frame["item_id"].isin([f"i{i}" for i in range(0, 1000, 7)])],
+        item_map=inter.item_map,
+    )
+    masks: list[np.ndarray | None] = []
+    scaler_fit = FeatureScaler.fit
+
+    def fit(self: FeatureScaler, vectors: np.ndarray, mask: np.ndarray | None = None) -> Any:
+        masks.append(None if mask is None else mask.copy())
+        return scaler_fit(self, vectors, mask)
+
+    monkeypatch.setattr(FeatureScaler, "fit", fit)
+    model = VisualCF(**{**AUTO, "profile_weight": 1.0}).fit(kept, iv)
+    trained = np.diff(model.seen_.tocsc().indptr) > 0
+    assert not trained.all()  # some items have a picture and no interaction
+    assert len(masks) == 2  # the scaling, then the components: no folds with a weight
+    for m in masks:
+        assert m is not None and np.array_equal(m, trained)

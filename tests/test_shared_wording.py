@@ -48,7 +48,7 @@ def test_a_p_next_to_the_line_is_not_rounded_onto_it() -> None:
 
 def test_the_picked_p_reads_as_the_plain_one() -> None:
     # 22 of 32 seeds, the best of 2 picture models: p = 0.025, 0.0501 allowing for the
-    # pick; a "0.050" there read as called, next to "Weak evidence (p above 0.05)"
+    # pick; a "0.050" there read as called, next to "Weak evidence (... above 0.05)"
     said = sign_test_said(22, 10, Picks(up=2, up_what="picture models"))
     assert said == (
         "; sign test p = 0.025, 0.0501 for the best of 2 picture models, picked on these seeds"

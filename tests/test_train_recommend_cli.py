@@ -16,7 +16,7 @@ from visrec.embed.store import ItemVectors, read_vectors, write_vectors
 from visrec.errors import VisrecError
 from visrec.models.base import Recommender
 from visrec.models.candidates import rank_block, tie_key
-from visrec.models.registry import MODELS, get_model_class, models_that
+from visrec.models.registry import MODELS, get_model_class, models_that, or_list
 
 N_USERS, N_ITEMS, DIM = 16, 12, 8
 FAST = [
@@ -143,7 +143,7 @@ def test_recommend_candidates_with_unseen(
         assert (
             capsys.readouterr().err.count(
                 "warning: no candidate can be scored (every one is unseen in training, and model "
-                f"'bpr' cannot score new items; {', '.join(models_that('scores_new_items'))} "
+                f"'bpr' cannot score new items; {or_list(models_that('scores_new_items'))} "
                 "can, from their pictures (with --vectors)): every list is in the same "
                 "arbitrary order\n"
             )

@@ -48,11 +48,11 @@ def say_none_scored(model: Recommender, vpath: str | None) -> None:
     if model.scores_new_items:
         why = f"none has a usable image vector{f' in {vpath}' if vpath else ''}"
     else:
-        from visrec.models.registry import models_that
+        from visrec.models.registry import models_that, or_list
 
-        able = models_that("scores_new_items")
+        able = or_list(models_that("scores_new_items"), none="no model registered here")
         why = (
-            f"model {model.name!r} cannot score new items; {', '.join(able)} can, from "
+            f"model {model.name!r} cannot score new items; {able} can, from "
             "their pictures (with --vectors)"
         )
     print(

@@ -31,15 +31,27 @@ def get_model_class(name: str) -> type[Recommender]:
     return klass
 
 
-def models_that(flag: str) -> list[str]:
-    """The registered names whose class sets the class attribute ``flag``
+def models_that(*flags: str) -> list[str]:
+    """The registered names whose class sets every class attribute of ``flags``
     (``"scores_new_items"``, ``"uses_vectors"``), in registry order: messages that
-    suggest such a model name every one registered, not only the built-in ones."""
-    return [n for n in MODELS if getattr(get_model_class(n), flag)]
+    suggest such a model name every one registered, not only the built-in ones. A
+    registered model that cannot be loaded here (a module missing) is left out: the
+    message is advice, and must not fail the command that gives it."""
+    names = []
+    for name in MODELS:
+        try:
+            klass = get_model_class(name)
+        except (ImportError, AttributeError, VisrecError):
+            continue
+        if all(getattr(klass, flag, False) for flag in flags):
+            names.append(name)
+    return names
 
 
-def or_list(names: list[str]) -> str:
-    """``"a"``, ``"a or b"``, ``"a, b or c"``."""
+def or_list(names: list[str], none: str = "a model that can") -> str:
+    """``"a"``, ``"a or b"``, ``"a, b or c"``; ``none`` for no name."""
+    if not names:
+        return none
     return " or ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 

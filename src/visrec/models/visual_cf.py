@@ -399,8 +399,7 @@ class VisualCF(AutoRegMixin, Recommender):
         keep = learn & ~out
         # statistics of the kept items only: a new item never shapes them either
         feats = FeatureScaler().fit(normed, keep).transform(normed, has_image)
-        comps = self._profile_components(feats, keep)
-        g = _unit(feats @ comps.T) * has_image[:, None]
+        g = self._pictures(feats, self._profile_components(feats, keep)) * has_image[:, None]
         w, c = ridge(feats[keep], np.hstack([q, b[:, None]])[keep], float(self.alpha))
 
         def fold_map(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -461,9 +460,10 @@ class VisualCF(AutoRegMixin, Recommender):
             return float(weight)
         return _decide(getattr(self, "profile_validation_", {}))
 
-    def _pictures(self, feats: np.ndarray) -> np.ndarray:
-        """Unit-length principal-component coordinates of scaled features."""
-        return _unit(feats @ self.profile_components_.T)
+    def _pictures(self, feats: np.ndarray, comps: np.ndarray | None = None) -> np.ndarray:
+        """Unit-length principal-component coordinates of scaled features (on ``comps``,
+        default the model's ``profile_components_``)."""
+        return _unit(feats @ (self.profile_components_ if comps is None else comps).T)
 
     def _taste(self, user_idx: np.ndarray, pictures: np.ndarray) -> np.ndarray:
         taste: np.ndarray = float(self.profile_scale_[0]) * (

@@ -53,7 +53,7 @@ from visrec.report.html import (
     results_title,
     verdict_section,
 )
-from visrec.report.verdict import ONE, against_the_mean, more_seeds
+from visrec.report.verdict import against_the_mean, more_seeds, seeds_for_call
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
@@ -168,9 +168,17 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> tuple[str, st
         return f" ({second}, {rmse[second]:.3f}, is lower on the {len(gaps)} splits both ran)", ""
     lower, higher = int((gaps > TIE).sum()), int((gaps < -TIE).sum())
     if sign_call(lower, higher, lower + higher) == "up":
+        equal = len(gaps) - lower - higher
+        n_run = int(runs["seed"].nunique())
+        # the runner-up's mean is over its own splits: quoted only where they are the same
+        on = (
+            f"{second}, {rmse[second]:.3f}, on {lower} of {len(gaps)} splits"
+            if len(gaps) == n_run
+            else f"{second} on {lower} of the {len(gaps)} splits both ran"
+        )
+        on += f", equal on {equal}" if equal else ""
         return (
-            f" (below {second}, {rmse[second]:.3f}, on {lower} of {len(gaps)} splits"
-            f"{sign_test_said(lower, higher)})",
+            f" (below {on}{sign_test_said(lower, higher)})",
             weak_evidence(lower, higher, lower + higher),
         )
     return (
@@ -230,7 +238,7 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
         said += sign_test_said(wins, losses)
     n_run = int(runs["seed"].nunique())
     if verdict == "few":
-        needed = ONE.seeds() + ties  # tied seeds tell the sign test nothing
+        needed = seeds_for_call(wins, losses, ties)  # tied seeds tell the sign test nothing
         return f"{what}: {said}; {more_seeds(needed, diff.size, n_run, then=' to call it')}."
     if verdict == "mixed":
         return (

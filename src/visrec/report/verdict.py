@@ -186,12 +186,10 @@ def _no_picture_model_verdict(
     label: str,
 ) -> list[str]:
     """With no model here using pictures: what to add to ``--models``; the popularity check."""
-    from visrec.models.registry import get_model_class, models_that, or_list
+    from visrec.models.registry import models_that, or_list
 
     if NEW_ONLY in roles.values():
-        known = [
-            n for n in models_that("uses_vectors") if get_model_class(n).pictures_for_known_items
-        ]
+        known = models_that("uses_vectors", "pictures_for_known_items")
         return [
             f"No model{' known' if UNKNOWN in roles.values() else ''} here uses pictures for "
             f"items with interactions: add {or_list(known)} to --models to ask whether "
@@ -276,7 +274,7 @@ def _pair_call(
             "up": f"Pictures help here{_by_little(diff, plain)}: {said}.",
             "down": f"Pictures do not help here{_by_little(diff, plain)}: {said}.",
             "few": f"Too few seeds to call: {said}; "
-            + more_seeds(picks.seeds(wins >= losses) + ties, diff.size, n_run)
+            + more_seeds(seeds_for_call(wins, losses, ties, picks), diff.size, n_run)
             + ".",
             "unclear": f"No clear difference: {said}.",
             "mixed": f"No clear difference: {said}, but the mean goes the other way (a large "
@@ -425,6 +423,17 @@ def more_seeds(
     return f"run --seeds {needed} or more{then}"
 
 
+def seeds_for_call(wins: int, losses: int, ties: int, picks: Picks = ONE) -> int:
+    """The seeds a run needs for a call the way most of its seeds went, if every
+    further seed goes that way: ``wins + losses + ties`` and as many more as it takes
+    (1 better, 1 worse and 1 equal of 3 need 4 more, 5 of 6 untied: 7)."""
+    hi, lo = max(wins, losses), min(wins, losses)
+    more = 0
+    while (picks.p(hi + more, lo) if wins >= losses else picks.p_down(lo, hi + more)) > SIGN_P:
+        more += 1
+    return wins + losses + ties + more
+
+
 def against_the_mean(call: str, change: float) -> str:
     """``call`` (:func:`sign_call`'s), or ``"mixed"`` where it goes against the mean
     ``change`` (positive: the way "up" says): most seeds one way and a large gap on a
@@ -447,10 +456,11 @@ def sign_call(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
 
 def weak_evidence(wins: int, losses: int, n_seeds: int, picks: Picks = ONE) -> str:
     """ " Weak evidence (0.250 two-sided, above 0.05, ...): ..." after a call the sign
-    test made at p <= 0.125 whose two-sided p is above 0.05 (3 of 3 to 5 of 5, 5 of 6,
-    6 of 7, 7 of 8 seeds); empty otherwise. The p quoted elsewhere is one-sided, the
-    way the seeds went; as a call either way was possible, the chance of one with no
-    real difference is twice that, which is what is weighed and said here."""
+    test made at p <= 0.125 whose two-sided p is above 0.05 (one model a side: 3 of 3
+    to 5 of 5, 5 of 6, 6 of 7, 7 of 8, 7 of 9, 8 of 10 seeds...); empty otherwise. The
+    p quoted elsewhere is one-sided, the way the seeds went; as a call either way was
+    possible, the chance of one with no real difference is twice that, which is what is
+    weighed and said here."""
     called = sign_call(wins, losses, n_seeds, picks) in ("up", "down")
     two_sided = min(1.0, 2 * picks.seen(wins, losses)[2])  # a call goes the way the seeds went
     if called and two_sided > 0.05:
@@ -540,7 +550,7 @@ def _cold_verdict(
             "down": f"below chance, worse than a random order: {count}",
             "few": f"too few seeds to call: {count}; "
             + more_seeds(
-                picks.seeds(above >= below) + level,
+                seeds_for_call(above, below, level, picks),
                 per_seed.size,
                 runs["seed"].nunique(),
                 "its AUC",
