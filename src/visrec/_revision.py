@@ -29,3 +29,19 @@ def code_revision() -> str:
     except OSError:  # an unreadable install: the version alone, as before
         return __version__
     return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+@functools.lru_cache(maxsize=1)
+def library_versions() -> str:
+    """``"torch 2.13.0, numpy 1.26.4"``: the libraries whose version changes what a fit
+    draws and computes (torch's initialisation and kernels, numpy's random streams),
+    from the package metadata (no torch import); ``none`` for one not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    said = []
+    for name in ("torch", "numpy"):
+        try:
+            said.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            said.append(f"{name} none")
+    return ", ".join(said)

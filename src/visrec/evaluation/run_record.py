@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import make_folders, remove_empty, write_text_atomic
-from visrec._revision import code_revision
+from visrec._revision import code_revision, library_versions
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError, os_error
@@ -79,6 +79,9 @@ def fingerprint(
     from a CPU's in the last digits); None, when no model is, leaves it out."""
     fp = {
         "visrec": code_revision(),  # the same code, not only the same version number
+        # a seed fitted under another torch or numpy draws and rounds otherwise: a run
+        # resumed after an upgrade would mix the two in one table
+        "libraries": library_versions(),
         **({} if device is None else {"device": device}),
         "interactions": _frame_digest(frame),
         "vectors": None if item_vectors is None else _vectors_digest(item_vectors),
