@@ -450,9 +450,8 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     """Fingerprint of what decides a fit: the input files (path, size, modification
     time), the model and its hyperparameters, and the library versions."""
     import hashlib
-    from importlib.metadata import version
 
-    from visrec._revision import code_revision
+    from visrec._revision import code_revision, library_versions
     from visrec.data.tables import interaction_sources
 
     def stamp(path: str | None) -> list[Any] | None:
@@ -477,7 +476,7 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
         "min_rating": getattr(args, "min_rating", None),  # callers may build args bare
         # numpy: its random streams decide the sampled triples; read from the package
         # metadata, so a popularity fit does not import torch for its key
-        "versions": [code_revision(), version("torch"), version("numpy")],
+        "versions": [code_revision(), library_versions()],
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
