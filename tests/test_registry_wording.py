@@ -69,6 +69,11 @@ def test_each_suggestion_goes_by_its_own_flag(
     plain = _result("warm", {"popularity": [0.2, 0.2], "bpr": [0.4, 0.41]})
     plain["inputs"] = {"vectors": "v.parquet"}
     assert "add vbpr, visual-cf or known-only to --models" in verdict(plain)[0]
+    # visual-cf alone on a warm split reads no picture of a known item: the models
+    # that do are offered, whether or not they score new items
+    only_new = _result("warm", {"popularity": [0.2, 0.2], "visual-cf": [0.4, 0.41]})
+    only_new["inputs"] = {"vectors": "v.parquet"}
+    assert "add vbpr or known-only to --models" in " ".join(verdict(only_new))
 
 
 def test_a_registered_model_that_cannot_be_loaded_is_left_out(
