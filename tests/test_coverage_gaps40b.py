@@ -95,17 +95,11 @@ def test_a_model_folder_replaced_by_a_link_during_the_fit_is_swapped_for_the_new
 def _rating_eval_report(tmp_path: Path, broken: bool) -> tuple[str, str]:
     """rating-eval --report on 30 users x 12 items (two rows unusable when ``broken``):
     (its stdout, the page)."""
-    rng = np.random.default_rng(0)
-    rows = [f"u{u},i{i},{rng.integers(1, 6)}" for u in range(30) for i in range(12)]
-    if broken:
-        rows[5] = "u0,i5,"  # a missing rating
-        rows[7] = "u0,i7,lots"  # a rating that is no number
-    data = tmp_path / "r.csv"
-    data.write_text("user_id,item_id,rating\n" + "\n".join(rows) + "\n")
-    ids = np.array([f"i{i}" for i in range(12)], dtype=object)
-    vectors = tmp_path / "v.parquet"
-    vecs = rng.normal(size=(12, 4)).astype(np.float32)
-    write_vectors(vectors, ItemVectors(ids, vecs, np.ones(12, dtype=bool)))
+    from test_interop_fixes import write_rating_case
+
+    # a missing rating and one that is no number
+    damage = {5: "u0,i5,", 7: "u0,i7,lots"} if broken else {}
+    data, vectors = write_rating_case(tmp_path, damage)
     report = tmp_path / "r.html"
     argv = ["rating-eval", "--interactions", str(data), "--vectors", str(vectors),
             "--seeds", "1", "--n-epochs", "2", "--quiet", "--report", str(report)]  # fmt: skip

@@ -171,18 +171,26 @@ def test_results_record_the_rows_the_loader_skipped(tmp_path: Path) -> None:
     assert result["inputs"]["records skipped"] == "1 (empty user id 1)"  # for the report
 
 
-def test_rating_results_record_the_rows_the_loader_skipped(tmp_path: Path) -> None:
-    import json
-
+def write_rating_case(tmp_path: Path, damage: dict[int, str]) -> tuple[Path, Path]:
+    """30 users x 12 items of random 1-5 ratings, the rows of ``damage`` replaced by its
+    text, and 4-d vectors of the 12 items: ``(r.csv, v.parquet)`` in ``tmp_path``."""
     rng = np.random.default_rng(0)
     rows = [f"u{u},i{i},{rng.integers(1, 6)}" for u in range(30) for i in range(12)]
-    rows[5] = "u0,i5,"  # a missing rating
+    for at, text in damage.items():
+        rows[at] = text
     data = tmp_path / "r.csv"
     data.write_text("user_id,item_id,rating\n" + "\n".join(rows) + "\n")
     ids = np.array([f"i{i}" for i in range(12)], dtype=object)
     vectors = tmp_path / "v.parquet"
     vecs = rng.normal(size=(12, 4)).astype(np.float32)
     write_vectors(vectors, ItemVectors(ids, vecs, np.ones(12, dtype=bool)))
+    return data, vectors
+
+
+def test_rating_results_record_the_rows_the_loader_skipped(tmp_path: Path) -> None:
+    import json
+
+    data, vectors = write_rating_case(tmp_path, {5: "u0,i5,"})  # a missing rating
     base = ["--interactions", str(data), "--vectors", str(vectors)]
     out = tmp_path / "re.json"
     assert (

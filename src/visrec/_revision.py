@@ -31,17 +31,19 @@ def code_revision() -> str:
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
+def package_version(name: str) -> str:
+    """An installed package's version from its metadata (importing torch costs seconds,
+    and a cache hit or a key needs no torch at all); ``"none"`` when not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "none"
+
+
 @functools.lru_cache(maxsize=1)
 def library_versions() -> str:
     """``"torch 2.13.0, numpy 1.26.4"``: the libraries whose version changes what a fit
-    draws and computes (torch's initialisation and kernels, numpy's random streams),
-    from the package metadata (no torch import); ``none`` for one not installed."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    said = []
-    for name in ("torch", "numpy"):
-        try:
-            said.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            said.append(f"{name} none")
-    return ", ".join(said)
+    draws and computes (torch's initialisation and kernels, numpy's random streams)."""
+    return ", ".join(f"{name} {package_version(name)}" for name in ("torch", "numpy"))

@@ -41,6 +41,7 @@ from visrec._atomic import (
 )
 from visrec._device import parse_device, resolve_device
 from visrec._interrupt import reraise_if_pressed
+from visrec._revision import package_version
 from visrec.errors import VisrecError, refusal_status
 
 log = logging.getLogger(__name__)
@@ -117,17 +118,6 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def _torch_version() -> str:
-    # From the package metadata: importing torch costs seconds, and a cache hit (e.g. in
-    # a Ray actor) needs no torch at all.
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("torch")
-    except PackageNotFoundError:
-        return "none"
-
-
 def export_key(backbone: Any) -> str:
     """Cache file stem for ``backbone``: ``<name>-<weights_id>-<hash>``."""
     payload = json.dumps(
@@ -137,7 +127,8 @@ def export_key(backbone: Any) -> str:
             "dim": int(backbone.dim),
             "preprocessing": backbone.preprocessing,
             "opset": OPSET,
-            "torch": _torch_version(),
+            # from the metadata: a cache hit (e.g. in a Ray actor) imports no torch
+            "torch": package_version("torch"),
         },
         sort_keys=True,
         default=str,

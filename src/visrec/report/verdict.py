@@ -400,10 +400,15 @@ class Picks:
     def seeds(self, up: bool = True) -> int:
         """The fewest seeds on which a call that way (``up``: pictures help, or are
         above chance) is possible, all of them going that way."""
-        n = 3
-        while max(self.up if up else self.down, 1) * 0.5**n > SIGN_P:
-            n += 1
-        return n
+        return self.needed(0, 0, up)
+
+    def needed(self, ahead: int, behind: int, up: bool) -> int:
+        """The seeds a call that way needs when ``ahead`` seeds went that way and
+        ``behind`` the other, if every further seed goes that way."""
+        more = 0
+        while (self.p(ahead + more, behind) if up else self.p_down(behind, ahead + more)) > SIGN_P:
+            more += 1
+        return ahead + behind + more
 
 
 ONE = Picks()  # a test of two models named in advance
@@ -427,11 +432,7 @@ def seeds_for_call(wins: int, losses: int, ties: int, picks: Picks = ONE) -> int
     """The seeds a run needs for a call the way most of its seeds went, if every
     further seed goes that way: ``wins + losses + ties`` and as many more as it takes
     (1 better, 1 worse and 1 equal of 3 need 4 more, 5 of 6 untied: 7)."""
-    hi, lo = max(wins, losses), min(wins, losses)
-    more = 0
-    while (picks.p(hi + more, lo) if wins >= losses else picks.p_down(lo, hi + more)) > SIGN_P:
-        more += 1
-    return wins + losses + ties + more
+    return picks.needed(max(wins, losses), min(wins, losses), wins >= losses) + ties
 
 
 def against_the_mean(call: str, change: float) -> str:
