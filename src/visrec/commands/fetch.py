@@ -470,14 +470,9 @@ def _check_manifest_paths(out: Path, cache: Path, option: str) -> None:
     :func:`visrec.images.fetch.write_manifest` writes it: relative to the manifest's
     folder, else absolute) with bytes that are not UTF-8, which its CSV cannot."""
     from visrec._atomic import shown_path, utf8_path
+    from visrec.images.fetch import manifest_path
 
-    base = out.expanduser().resolve().parent
-    folder = cache.resolve()
-    try:
-        written: Path = folder.relative_to(base)
-    except ValueError:
-        written = folder
-    if not utf8_path(written):
+    if not utf8_path(manifest_path(cache, out.expanduser().resolve().parent)):
         raise VisrecError(
             f"--cache '{shown_path(cache)}': the manifest ({option}) names each image by "
             "its path in this folder, whose name is not valid UTF-8, which the manifest's "

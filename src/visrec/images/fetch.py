@@ -597,6 +597,16 @@ def _in_input_order(report: FetchReport) -> FetchReport:
     return report
 
 
+def manifest_path(p: str | Path, base: Path) -> Path:
+    """How a manifest in the (resolved) folder ``base`` names the file ``p``: relative
+    to that folder when inside it, else absolute."""
+    ap = Path(p).resolve()
+    try:
+        return ap.relative_to(base)
+    except ValueError:
+        return ap
+
+
 def write_manifest(path: str | Path, rows: Iterable[tuple[str, Path | str, str]]) -> int:
     """Write ``item_id,path,url`` rows to a CSV atomically; return the row count.
 
@@ -611,11 +621,6 @@ def write_manifest(path: str | Path, rows: Iterable[tuple[str, Path | str, str]]
         w = csv.writer(fh)
         w.writerow(["item_id", "path", "url"])
         for item, p, url in rows:
-            ap = Path(p).resolve()
-            try:
-                shown = str(ap.relative_to(base))
-            except ValueError:
-                shown = str(ap)
-            w.writerow([item, shown, url])
+            w.writerow([item, str(manifest_path(p, base)), url])
             n += 1
     return n
