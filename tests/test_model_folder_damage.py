@@ -400,6 +400,24 @@ def _old_layout(arrays: Arrays) -> None:
         del arrays[f"{name}_utf8"], arrays[f"{name}_offsets"]
 
 
+@pytest.mark.parametrize("kind", [np.bytes_, np.float64])
+def test_an_old_layout_id_array_of_anything_but_strings_is_refused(
+    kind: type, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # bytes became ids "b'u0'", floats "0.0": recommendations under made-up ids
+    def spoil(arrays: Arrays) -> None:
+        ids = _ids(arrays, "item_ids")
+        arrays["item_ids"] = (
+            np.asarray(ids, dtype=np.bytes_)
+            if kind is np.bytes_
+            else np.arange(len(ids), dtype=kind)
+        )
+        del arrays["item_ids_utf8"], arrays["item_ids_offsets"]
+
+    npz = _rewrite(_saved(fitted, "popularity", tmp_path), spoil)
+    assert _load_error(npz.parent).startswith(f"{npz}: item_ids must be an array of strings, got ")
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_folder_with_string_id_arrays_still_loads(
     name: str, fitted: dict[str, Recommender], tmp_path: Path
@@ -477,20 +495,22 @@ def test_edited_hyperparameter_is_refused_on_load(
 
 
 @pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("bad", [np.nan, 1e30, -2e12])
 def test_non_finite_learned_array_is_refused(
-    name: str, fitted: dict[str, Recommender], tmp_path: Path
+    name: str, bad: float, fitted: dict[str, Recommender], tmp_path: Path
 ) -> None:
-    # a NaN factor made that item score NaN for everyone: ranked last, silently
+    # a NaN factor made that item score NaN for everyone: ranked last, silently; a huge
+    # finite one put one item first for everyone
     folder = _saved(fitted, name, tmp_path)
     attr = fitted[name]._array_attrs[0]
 
     def poison(arrays: Arrays) -> None:
         arrays[attr] = arrays[attr].astype(np.float64)
-        arrays[attr].flat[0] = np.nan  # reshape would write into a copy of an F-order array
+        arrays[attr].flat[0] = bad  # reshape would write into a copy of an F-order array
 
     npz = _rewrite(folder, poison)
     assert _load_error(folder) == (
-        f"{npz}: {attr} holds NaN or infinite values; train the model again"
+        f"{npz}: {attr} holds NaN, infinite or huge (beyond ±1e12) values; train the model again"
     )
 
 
@@ -520,9 +540,34 @@ def test_a_vector_meta_that_is_no_object_is_refused(
 
     mj = _edit_model_json(folder, spoil)
     assert _load_error(folder) == (
-        f"{mj}: vector_meta must be an object (the vectors' backbone and dim), got "
-        f"{damage!r}; train the model again"
+        f"{mj}: vector_meta is {damage!r}, not an object (the vectors' backbone and dim); "
+        "train the model again"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "damage", "said"),
+    [
+        (None, None, "null, but the model was trained on image vectors"),
+        ("backbone", 5, "an object whose backbone 5 is not a name"),
+        ("preprocessing", "x", "an object whose preprocessing 'x' is not an object"),
+    ],
+)
+def test_a_vector_meta_the_backbone_check_cannot_read_is_refused(
+    key: str | None, damage: object, said: str, fitted: dict[str, Recommender], tmp_path: Path
+) -> None:
+    # each of these skipped the check of new items' vectors without a word
+    folder = _saved(fitted, "visual-cf", tmp_path)
+
+    def spoil(meta: dict[str, Any]) -> None:
+        if key is None:
+            meta["vector_meta"] = damage
+        else:
+            meta["vector_meta"][key] = damage
+
+    mj = _edit_model_json(folder, spoil)
+    error = _load_error(folder)
+    assert error.startswith(f"{mj}: vector_meta is {said}") and "train the model again" in error
 
 
 def test_a_diverged_fit_is_an_error_not_a_saved_model() -> None:

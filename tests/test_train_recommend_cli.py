@@ -324,7 +324,11 @@ def test_recommend_refuses_vectors_of_another_backbone(
     meta_path.write_text(json.dumps(saved))
     code = main([*argv, "--vectors", str(other)])
     err = capsys.readouterr().err
-    assert code == 2 and "vector_meta must be an object" in err and err.count("\n") == 1
+    assert (
+        code == 2
+        and "vector_meta is 'efficientnet-lite0', not an object" in err
+        and err.count("\n") == 1
+    )
 
 
 def test_recommend_refuses_vectors_made_with_other_preprocessing(

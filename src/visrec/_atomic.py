@@ -113,6 +113,8 @@ def absent(path: str | os.PathLike[str]) -> str:
     what :func:`broken_link` finds there ("is a link to a file or folder that does not
     exist")."""
     why = broken_link(path)
+    if why is None and os.fspath(path) == "-":  # the shell idiom for stdin
+        return "does not exist (visrec reads no standard input as '-': name a file, or /dev/stdin)"
     return "does not exist" if why is None else f"is {why}"
 
 

@@ -355,6 +355,8 @@ def _missing(path: object) -> str:
     """Why ``path`` cannot be opened when it "does not exist": a link that is there but
     leads nowhere is named as such, not as a missing file."""
     why = broken_link(path) if isinstance(path, str | bytes | os.PathLike) else None
+    if why is None and path == "-":  # the shell idiom for stdin
+        return "no such file (visrec reads no standard input as '-': name a file, or /dev/stdin)"
     return why or "no such file or directory"
 
 

@@ -38,7 +38,7 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
     require_parquet(path)  # said as the other commands say it, not in pyarrow's words
     try:
         return read_vectors_meta(p)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -23,13 +22,11 @@ from visrec.errors import VisrecError
 
 
 def cache_dir(sub: str) -> Path:
-    """``$VISREC_CACHE/SUB``, else ``$XDG_CACHE_HOME`` or ``~/.cache`` ``/visrec/SUB``
-    (the layout of the ONNX model cache)."""
-    root = os.environ.get("VISREC_CACHE")
-    if root:
-        return Path(root) / sub
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "visrec" / sub
+    """``$VISREC_CACHE/SUB``, else ``$XDG_CACHE_HOME`` (if absolute) or ``~/.cache``
+    ``/visrec/SUB`` (the layout of the ONNX model cache)."""
+    from visrec._cache import cache_dir as shared
+
+    return shared(sub)
 
 
 def record_path(

@@ -203,6 +203,7 @@ def run_merge_variants(args: argparse.Namespace) -> int:
         say_written,
         with_run,
     )
+    from visrec.commands._csv_quoting import csv_quoting
     from visrec.data.amazon import load_amazon_reviews
     from visrec.data.variants import merge_variants
 
@@ -229,9 +230,10 @@ def run_merge_variants(args: argparse.Namespace) -> int:
         raise VisrecError(f"{shown}: no usable reviews{why}")
     merged = merge_variants(loaded.frame)
     print(_merge_text(merged, str(shown)))
-    write_text_atomic(args.output, merged.frame.to_csv(index=False, lineterminator="\n"))
-    if args.map:
-        write_text_atomic(args.map, merged.items.to_csv(index=False, lineterminator="\n"))
+    for path, frame in ((args.output, merged.frame), (args.map, merged.items)):
+        if path:
+            quoting = csv_quoting(frame)
+            write_text_atomic(path, frame.to_csv(index=False, lineterminator="\n", quoting=quoting))
     if args.json:
         counts = {
             "files": [str(f) for f in files],

@@ -477,8 +477,17 @@ def _write_rows(fh: TextIO, columns: dict[str, np.ndarray]) -> int:
     """Writes ``columns`` to ``fh`` as CSV rows without a header; returns how many."""
     import pandas as pd
 
+    from visrec.commands._csv_quoting import csv_quoting
+
     frame = pd.DataFrame(columns)
-    frame.to_csv(fh, header=False, index=False, float_format=SCORE_FORMAT, lineterminator="\n")
+    frame.to_csv(
+        fh,
+        header=False,
+        index=False,
+        float_format=SCORE_FORMAT,
+        lineterminator="\n",
+        quoting=csv_quoting(frame),
+    )
     return len(frame)
 
 

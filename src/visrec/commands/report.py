@@ -40,7 +40,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--title",
         default=None,
-        help="the report's heading (default: visrec evaluate: PROTOCOL protocol)",
+        help=(
+            "the report's heading (default: visrec evaluate: PROTOCOL protocol on DATA, "
+            "the interactions file's name when the result records it)"
+        ),
     )
     p.set_defaults(func=run)
 

@@ -341,7 +341,12 @@ def _fit_and_save(
     provenance = {
         "model": args.model,
         "params": model.get_params(),
-        "interactions": str(Path(args.interactions).resolve()),
+        # a pipe (<(cat f)) resolves to "/proc/PID/fd/pipe:[N]": kept as given
+        "interactions": (
+            str(args.interactions)
+            if _is_stream(args.interactions)
+            else str(Path(args.interactions).resolve())
+        ),
         "vectors": str(Path(args.vectors).resolve()) if args.vectors else None,
         "seed": model.get_params().get("random_state"),  # None: a model without one
         "min_rating": args.min_rating,
@@ -448,7 +453,8 @@ def _remove_checkpoint(folder: Path) -> None:
 
 def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     """Fingerprint of what decides a fit: the input files (path, size, modification
-    time), the model and its hyperparameters, and the library versions."""
+    time), how they are read (separator, columns), the model and its
+    hyperparameters, and the library versions."""
     import hashlib
 
     from visrec._revision import code_revision, library_versions
@@ -474,6 +480,8 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
         "interactions": stamp(args.interactions),
         "vectors": stamp(args.vectors),
         "min_rating": getattr(args, "min_rating", None),  # callers may build args bare
+        # another --item-col of the same file is other data
+        "layout": layout_args(args),
         # numpy: its random streams decide the sampled triples; read from the package
         # metadata, so a popularity fit does not import torch for its key
         "versions": [code_revision(), library_versions()],

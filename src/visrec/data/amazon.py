@@ -236,13 +236,39 @@ def as_2018_record(rec: dict[str, Any]) -> dict[str, Any]:
 def _as_id(v: object) -> str | None:
     if v is None:
         return None
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2.0**63:
+        v = int(v)  # 1e3 is the id "1000", as a whole-number float column's is
     s = str(v).strip()
     return s or None
 
 
+class _IdKinds:
+    """The first JSON number or numeric-looking string of each id text, per field: the
+    number 7 and the string "7" are one id as text, and merged one user would get
+    another's reviews; refused naming both, as ``Interactions.from_frame`` does."""
+
+    def __init__(self) -> None:
+        self.first: dict[tuple[str, str], tuple[object, str, int]] = {}
+
+    def check(self, key: str, raw: object, text: str, where: str, line: int) -> None:
+        number = not isinstance(raw, str)
+        if not number and text[:1] not in "-0123456789":
+            return  # no number is spelt so: nothing to keep for "A2SUAM1J3GNN3B"
+        seen, at, at_line = self.first.setdefault((key, text), (raw, where, line))
+        if isinstance(seen, str) == number:
+            raise VisrecError(
+                f"{where}:{line}: {key} {raw!r} ({type(raw).__name__}) and {at}:{at_line}: "
+                f"{key} {seen!r} ({type(seen).__name__}) are both the id {text!r} as text; "
+                "give the ids one kind of value (all strings, or all numbers)"
+            )
+
+
 def _not_an_id(key: str, v: object) -> str | None:
     """Why ``v`` cannot be an id (``None`` when it can): an object, a list, true/false
-    or a non-finite number would become its Python spelling (``"{'a': 1}"``)."""
+    or a non-finite number would become its Python spelling (``"{'a': 1}"``); a line
+    break or NUL would cut a CSV line, as the interaction tables' loader says."""
+    if isinstance(v, str) and ("\n" in v or "\r" in v or "\x00" in v):
+        return f"{key!r} is {json.dumps(v)[:60]}, which holds a line break or NUL no id can"
     if v is None or isinstance(v, str):
         return None
     if isinstance(v, int | float) and not isinstance(v, bool) and v == v and abs(v) != float("inf"):
@@ -641,6 +667,7 @@ def _checked_reviews(
 ) -> Iterator[_Review]:
     """The review objects of ``scan`` that pass ``problem_of`` (it returns ``None``);
     one it gives a ``(kind, message)`` goes to ``scan.bad`` instead, in file order."""
+    kinds = _IdKinds()
     for category, where, line, rec in scan.objects():
         problem = problem_of(rec)
         if problem is not None:
@@ -649,6 +676,8 @@ def _checked_reviews(
             continue
         user, item = _as_id(rec["reviewerID"]), _as_id(rec["asin"])
         assert user is not None and item is not None  # vetted by problem_of
+        kinds.check("reviewerID", rec["reviewerID"], user, where, line)
+        kinds.check("asin", rec["asin"], item, where, line)
         yield _Review(category, where, line, rec, user, item)
 
 
@@ -717,6 +746,7 @@ def load_amazon_meta(
     scan = _JsonScan(_as_paths(paths))
     rows: list[dict[str, object]] = []
     first_seen: dict[str, str] = {}
+    kinds = _IdKinds()
     for category, where, line, rec in scan.objects():
         wrong = _not_an_id("asin", rec.get("asin"))
         if wrong is not None:
@@ -729,6 +759,7 @@ def load_amazon_meta(
             )
             scan.bad.append(BadRecord(where, line, kind, reason))
             continue
+        kinds.check("asin", rec["asin"], item, where, line)
         if item in first_seen and not keep_repeats:
             scan.bad.append(
                 BadRecord(

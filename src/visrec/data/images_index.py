@@ -281,8 +281,9 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     -------
     dict of str to str
         In file order. Relative paths are resolved against the manifest's folder
-        (returned absolute); a ``file://`` URL is its local path; ``http(s)://`` URLs are
-        returned unchanged.
+        (the current folder for a manifest read from a pipe, ``<(cat m.csv)``: its
+        "folder" is ``/proc/PID/fd``), returned absolute; a ``file://`` URL is its
+        local path; ``http(s)://`` URLs are returned unchanged.
 
     Raises
     ------
@@ -290,7 +291,8 @@ def load_manifest(path: str | Path) -> dict[str, str]:
         Missing columns, a row with the wrong field count, an empty id or location, an
         id listed twice, or the header repeated -- naming the line.
     """
-    base = Path(path).resolve().parent
+    regular = os.path.isfile(path)  # not a pipe or device
+    base = Path(path).resolve().parent if regular else Path.cwd()
     out: dict[str, str] = {}
     for item, loc, _ in read_manifest_rows(path):
         if loc.lower().startswith("file://"):  # a local file written as a URL

@@ -33,8 +33,11 @@ def _parse_rows(
     n_expected: int,
     where: str,
     header: Header = None,
+    quoted: bool = True,
 ) -> LoadResult:
-    """Row-by-row parse: checks field counts, then validates values column-wise."""
+    """Row-by-row parse: checks field counts, then validates values column-wise.
+    ``quoted``: the rows come from text with quotes (not Parquet), where a line break in
+    a value is most often a quote left open."""
     bad: list[BadRecord] = []
     lines: list[int] = []
     values: dict[str, list[str]] = {c: [] for c in cols}
@@ -60,7 +63,7 @@ def _parse_rows(
                     line,
                     "line break in a value",
                     f"the {broken} field holds a line break, which no id, rating or time "
-                    "can (or a quote was left open)",
+                    + ("can (or a quote was left open)" if quoted else "can"),
                 )
             )
             continue

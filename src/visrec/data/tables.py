@@ -599,7 +599,7 @@ def _load_parquet_interactions(
         (k + 1, [str(v) for v in row])
         for k, row in enumerate(sub.itertuples(index=False, name=None))
     )
-    result = _parse_rows(rows, {c: j for j, c in enumerate(names)}, len(names), where)
+    result = _parse_rows(rows, {c: j for j, c in enumerate(names)}, len(names), where, quoted=False)
     # Parquet has no lines; say "row" so the numbers are not misread.
     result.bad = [_as_row(b) for b in result.bad]
     result.warnings = [_as_row(b) for b in result.warnings]

@@ -1,19 +1,20 @@
 """The whole pipeline in one call: catalogue -> image vectors -> clusters -> rating KNN ->
 recommenders -> report.
 
-``run_demo(out_dir)`` generates the small catalogue of :mod:`visrec.demo.synth` (where
-the right answers are known), or reads a real dataset folder (``data_dir``, see
-:mod:`visrec.demo.datasets`), then
+``run_demo(out_dir)`` goes through five steps (the helpers' docstrings number them so),
+then writes a self-contained HTML report (:func:`visrec.report.html.write_report`):
 
-1. embeds every item image (:func:`visrec.embed.extract.embed_images`, default backbone;
+1. generates the small catalogue of :mod:`visrec.demo.synth` (where the right answers
+   are known), or reads a real dataset folder (``data_dir``, see
+   :mod:`visrec.demo.datasets`),
+2. embeds every item image (:func:`visrec.embed.extract.embed_images`, default backbone;
    a re-run reuses the vectors file),
-2. runs K-means and compares the clusters with the item categories
+3. runs K-means and compares the clusters with the item categories
    (:func:`visrec.analysis.cluster.cluster_vs_labels`),
-3. predicts each rating row's star rating from its item's image vector with KNN, next to
+4. predicts each rating row's star rating from its item's image vector with KNN, next to
    the majority-class baseline (:func:`visrec.analysis.rating_knn.knn_rating`),
-4. compares popularity, BPR, VBPR and visual-cf on warm and cold-start items (by default
-   on the generated catalogue only; ``recommenders``),
-5. writes a self-contained HTML report (:func:`visrec.report.html.write_report`).
+5. compares popularity, BPR, VBPR and visual-cf on warm and cold-start items (by default
+   on the generated catalogue only; ``recommenders``).
 
 The result class :class:`~visrec.demo.result.DemoResult` is in :mod:`visrec.demo.result`
 and the recommender comparison (``REC_K``, ``_compare_recommenders``) in

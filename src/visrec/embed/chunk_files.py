@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, side_prefix
-from visrec._parquet import read_columns
+from visrec._parquet import read_columns, write_table
 from visrec.embed.backbones import Backbone
 from visrec.embed.store import META_KEY, parse_meta
 from visrec.errors import VisrecError
@@ -153,7 +153,7 @@ def write_chunk(
     )
     dest = parts / f"chunk-{fp}.parquet"
     with atomic_path(dest) as tmp:
-        pq.write_table(table, tmp)
+        write_table(table, tmp)
     return dest
 
 
@@ -231,9 +231,9 @@ def finished_parts(
     for f in chunk_files_in(parts):
         fp = f.stem.removeprefix("chunk-")
         if fp in wanted:
-            # Validate now (cheap: ids and errors only) so a damaged file is simply
-            # recomputed rather than failing the final assembly.
-            table = read_chunk_file(f, key, fp, ["item_id", "error"])
+            # Validate now, every page (their CRC: a chunk is small), so a damaged file
+            # is simply recomputed rather than failing the final assembly or kept.
+            table = read_chunk_file(f, key, fp)
             ids = None if table is None else table.column("item_id").to_pylist()
             if table is None or ids != [i for i, _ in chunks[wanted[fp]]]:
                 note(f"{f}: damaged chunk file, recomputing it")

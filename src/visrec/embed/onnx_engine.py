@@ -67,12 +67,23 @@ def onnx_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
 
 
+def _import_ort() -> Any:
+    """``onnxruntime``, imported without its telemetry: recent versions write a device id
+    and an event database under ``~/.cache/Microsoft`` on import (and print a coloured
+    line when they cannot), neither of which a user of visrec asked for. A user's own
+    ``ORT_DISABLE_TELEMETRY`` is kept."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
 def ort_cuda_missing() -> str | None:
     """``None`` when ONNX Runtime has a CUDA provider, else why not.
 
     The availability probe for ``visrec._device.resolve_device``.
     """
-    import onnxruntime as ort
+    ort = _import_ort()
 
     providers = ort.get_available_providers()
     if "CUDAExecutionProvider" in providers:
@@ -85,11 +96,9 @@ def ort_cuda_missing() -> str | None:
 
 def cache_dir() -> Path:
     """Folder holding exported ONNX models (created on demand)."""
-    root = os.environ.get("VISREC_CACHE")
-    if root:
-        return Path(root) / "onnx"
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "visrec" / "onnx"
+    from visrec._cache import cache_dir as shared
+
+    return shared("onnx")
 
 
 def physical_cores() -> int:
@@ -342,7 +351,7 @@ class OnnxEngine:
                 "the onnx engine needs the packages onnx and onnxruntime "
                 "(pip install onnx onnxruntime); or use --engine torch"
             )
-        import onnxruntime as ort
+        ort = _import_ort()
 
         self.backbone = backbone
         self.dim = int(backbone.dim)

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path
-from visrec._parquet import read_columns
+from visrec._parquet import open_parquet, parquet_writer, read_columns
 from visrec.data.id_spelling import shown_ids
 from visrec.embed.backbones import Backbone
 from visrec.embed.chunk_files import chunk_engine, read_chunk_file
@@ -120,7 +120,7 @@ def old_output(out: Path, key: str, note: Callable[[str], None]) -> OldOutput:
     was computed with another backbone, weights or preprocessing)."""
     if not out.exists():
         return OldOutput()
-    with pq.ParquetFile(out) as pf:
+    with open_parquet(out) as pf:
         raw = (pf.schema_arrow.metadata or {}).get(META_KEY)
         n_groups, n_rows = pf.metadata.num_row_groups, pf.metadata.num_rows
     try:
@@ -180,15 +180,32 @@ def holding_their_chunks(
     if not used:
         return old
     try:
-        with pq.ParquetFile(out) as pf:
+        with open_parquet(out) as pf:
             if "item_id" not in pf.schema_arrow.names:  # renamed by another tool
                 note(f"{out}: no item_id column: nothing of it is reused; recomputing")
                 return OldOutput()
-            bad = [fp for fp, g in used if _group_ids(pf, g) != wanted[fp]]
+            damaged: list[str] = []
+            bad = []
+            for fp, g in used:
+                try:
+                    ids = _group_ids(pf, g)
+                except (OSError, pa.ArrowException):  # a page's CRC or encoding
+                    damaged.append(fp)
+                    continue
+                if ids != wanted[fp]:
+                    bad.append(fp)
     except (OSError, pa.ArrowException) as exc:  # damaged pages: its metadata read fine
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         note(f"{out}: unreadable ({first}): nothing of it is reused; recomputing")
         return OldOutput()
+    if damaged:
+        note(
+            f"{out}: {len(damaged):,} of its row groups cannot be read back intact (a "
+            "damaged page); those images are computed again"
+        )
+        for fp in damaged:
+            del old.groups[fp]
+            old.retry.pop(fp, None)
     if bad:
         verb = "does" if len(bad) == 1 else "do"
         note(
@@ -204,9 +221,10 @@ def holding_their_chunks(
 
 def _group_ids(pf: pq.ParquetFile, group: int) -> list[str]:
     """The item ids of a row group, spelt as ``read_vectors`` spells them (ids stored
-    as numbers are the same items)."""
-    column = pf.read_row_group(group, columns=["item_id"]).column(0)
-    return [str(i) for i in table_to_ids(column, "")]
+    as numbers are the same items). Its other columns are read too, so that a damaged
+    page (its CRC) is found now, while its images can still be computed again."""
+    table = pf.read_row_group(group)
+    return [str(i) for i in table_to_ids(table.column("item_id"), "")]
 
 
 def with_kept_rows(
@@ -230,7 +248,7 @@ def with_kept_rows(
         kept_by = chunk_engine(table)
         source = str(base)
     else:
-        with pq.ParquetFile(out) as pf:
+        with open_parquet(out) as pf:
             table = pf.read_row_group(base, columns=columns)
         kept_errors = [old.failures.get(i) for i in ids]
         kept_by = old.engines.get(fp)
@@ -327,10 +345,10 @@ def assemble(
         tmp = stack.enter_context(atomic_path(out, sweep=True))
         old_file = None
         if any(kind == "old" for kind, _ in sources):
-            old_file = stack.enter_context(pq.ParquetFile(out))
+            old_file = stack.enter_context(open_parquet(out))
         # The old output is read while the new one is written next to it: the rename
         # at the end replaces it only once everything is in place.
-        with pq.ParquetWriter(tmp, schema) as writer:
+        with parquet_writer(tmp, schema) as writer:
             for kind, src in sources:
                 if kind == "part":
                     t = read_columns(src, columns)

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, check_input_exists, require_utf8_name
-from visrec._parquet import read_columns
+from visrec._parquet import open_parquet, read_columns, write_table
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
 from visrec.errors import VisrecError, names_text
 
@@ -115,9 +115,12 @@ class ItemVectors:
         if len(set(self.ids)) != n:
             counts = Counter(self.ids)
             dup = [i for i in self.ids if counts[i] > 1]
+            rows = [k + 1 for k, i in enumerate(self.ids) if i == dup[0]]
+            shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
             raise VisrecError(
-                f"item vectors: item id {dup[0]!r} has {counts[dup[0]]} rows "
-                f"({len(set(dup)):,} id(s) repeated); each item needs exactly one vector"
+                f"item vectors: item id {dup[0]!r} has {counts[dup[0]]} rows ({shown}, "
+                f"counting from 1; {len(set(dup)):,} id(s) repeated); each item needs "
+                "exactly one vector"
             )
 
     @property
@@ -658,7 +661,7 @@ def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
         )
     table = vectors_to_table(iv)
     with atomic_path(path, sweep=True) as tmp:
-        pq.write_table(table, tmp)
+        write_table(table, tmp)
 
 
 def read_vectors(
@@ -708,7 +711,7 @@ def read_vectors(
     require_parquet(p)
     try:
         table = _read_table(p, only)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
     try:
         return table_to_vectors(table, source=p)
@@ -722,7 +725,7 @@ def read_vectors(
 def vector_width(path: str | os.PathLike[str]) -> int | None:
     """The width of a vectors file's ``vector`` column without reading it: the schema's
     for a fixed-size list, else the first row's; None for a file without rows."""
-    pf = pq.ParquetFile(os.fspath(path))
+    pf = open_parquet(path)
     kind = pf.schema_arrow.field("vector").type
     if pa.types.is_fixed_size_list(kind):
         return int(kind.list_size)
@@ -742,7 +745,7 @@ def read_vector_ids(path: str | os.PathLike[str]) -> ItemVectors:
         if "vector" not in schema.names:  # not a vectors file: read_vectors says so
             return read_vectors(p)
         table = read_columns(p, [c for c in schema.names if c != "vector"])
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
     empty = pa.array([[]] * table.num_rows, type=pa.list_(pa.float32()))
     return table_to_vectors(table.append_column("vector", empty), source=p, ids_only=True)
@@ -758,7 +761,7 @@ def _read_table(p: str, only: Collection[str] | None = None) -> pa.Table:
     just the rows of those ids are kept, batch by batch."""
     # streamed 8 MB at a time: by default a row group's whole column chunk is read into
     # memory first (the size of the file again, for a file written in one row group)
-    pf = pq.ParquetFile(p, buffer_size=8 << 20, pre_buffer=False)
+    pf = open_parquet(p, buffer_size=8 << 20, pre_buffer=False)
     schema = pf.schema_arrow
     if "vector" not in schema.names:
         return pf.read()

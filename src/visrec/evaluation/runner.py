@@ -202,8 +202,8 @@ def run_experiment(
     Raises
     ------
     VisrecError
-        Among others: an item of ``data`` whose image vector holds NaN or infinity when
-        a model scores from vectors, or a protocol that leaves no test user on any
+        Among others: an item of ``data`` whose image vector holds NaN, infinity or
+        huge values when a model scores from vectors, or a protocol that leaves no test user on any
         seed (e.g. no user with 2 or more interactions for ``warm``/``time``). A seed
         whose split alone has no test user is left out, with a note, and is listed
         in ``info`` with ``"skipped"`` (its reason); ``runs`` has no row for it.
@@ -214,7 +214,10 @@ def run_experiment(
     used: dict[str, dict[str, Any]] = {}
     for name, params in specs:
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
-        used[name] = {n: v for n, v in defaults.items() if n != "random_state"}
+        # a seed fixed in the params is a setting of the run; otherwise each split's
+        used[name] = {
+            n: v for n, v in defaults.items() if n != "random_state" or "random_state" in params
+        }
     frame = _as_frame(data)
     excluded = _excluded_pairs(exclude, frame, protocol)
     # cold-items also reads has_image: which items may be held out
@@ -526,7 +529,8 @@ def check_item_vectors(
     item_vectors: ItemVectors,
     source: str = "item vectors",
 ) -> None:
-    """Refuse image vectors holding NaN or infinity for any item of ``data``.
+    """Refuse image vectors holding NaN, infinity or huge values (beyond ±1e12) for
+    any item of ``data``.
 
     Every item may be scored from its vector: a training item in a fit, a held-out
     item of ``cold-items`` (which no fit sees) as a candidate. One such row turns
@@ -544,7 +548,8 @@ def check_item_vectors(
     Raises
     ------
     VisrecError
-        ``"v.parquet: 1 item vector(s) hold NaN or infinite values ('b'); ..."``.
+        ``"v.parquet: 1 item vector(s) hold NaN, infinite or huge (beyond ±1e12)
+        values ('b'); ..."``.
     """
     # as text ids the way the loaders write them: a float id 7.0 is item "7"
     check_finite_vectors(item_vectors, id_column(_as_frame(data), ITEM), source)

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from visrec import _progress_lines
 from visrec._holdout import per_user_holdout
-from visrec._ranking import top_candidates
+from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
 from visrec.errors import InvalidParameterError, VisrecError
 
@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 AUTO = "auto"
 #: the values of ``reg`` tried, weakest first (a tie keeps the weaker penalty)
 GRID = (0.01, 0.03, 0.1)
-#: at or above this many distinct interactions per trained item, DEFAULT_REG is used
-#: unvalidated. ML-100K's warm training split has 48; the sparse cuts where a stronger
-#: penalty won had 9-32.
+#: at or above this many distinct interactions per trained item, the grid's first
+#: setting is used unvalidated. ML-100K's warm training split has 48; the sparse
+#: cuts where a stronger penalty won had 9-32.
 DENSE_PAIRS_PER_ITEM = 40.0
 VALID_RATIO = 0.2
 K = 20
@@ -81,11 +81,10 @@ def validation_recall(
 ) -> float:
     """Mean Recall@K over ``users`` (default: those with validation items), ranking every
     item but the user's ``train`` items: hits / min(K, held-out items), ``visrec
-    evaluate``'s definition (computed here, as models do not import the evaluation
-    package). ``train`` and ``valid`` hold disjoint pairs."""
+    evaluate``'s definition (``_ranking.recall_rows``, as models do not import the
+    evaluation package). ``train`` and ``valid`` hold disjoint pairs."""
     if users is None:
         users = np.flatnonzero(np.diff(valid.indptr) > 0)
-    n_items = valid.shape[1]
     per: list[np.ndarray] = []
     for s in range(0, len(users), _BLOCK):
         u = users[s : s + _BLOCK]
@@ -99,13 +98,8 @@ def validation_recall(
         tr = train[u]
         scores[np.repeat(rows, np.diff(tr.indptr)), tr.indices] = -np.inf
         top, _ = top_candidates(scores, K)
-        v = valid[u]
-        n_rel = np.diff(v.indptr)
-        held = np.repeat(rows, n_rel) * n_items + v.indices
-        hits = np.isin(rows[:, None] * n_items + top, held) & (top >= 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            recall = hits.sum(axis=1) / np.minimum(n_rel, K)
-        per.append(recall[n_rel > 0])
+        recall = recall_rows(top, valid[u].toarray())  # a bool block, as small as scores
+        per.append(recall[~np.isnan(recall)])
     values = np.concatenate(per) if per else np.empty(0)
     return float(values.mean()) if len(values) else float("nan")
 

@@ -26,6 +26,7 @@ from visrec._atomic import (
     remove_empty,
     write_text_atomic,
 )
+from visrec.embed.store import MAX_ABS_VALUE, UNUSABLE_VALUES
 from visrec.errors import VisrecError
 from visrec.models.model_folder import (
     ARRAYS_NPZ,
@@ -342,11 +343,10 @@ def _set_learned_arrays(
     for attr in klass._array_attrs:
         if attr in arrays:
             value = arrays[attr]
-            # a NaN here reaches every score silently: those items rank last for all
-            if value.dtype.kind == "f" and not np.isfinite(value).all():
-                raise VisrecError(
-                    f"{npz}: {attr} holds NaN or infinite values; train the model again"
-                )
+            # a NaN here reaches every score silently: those items rank last for all;
+            # a 1e30 puts one item first for all (the vectors' limit: no fit makes one)
+            if value.dtype.kind == "f" and not (np.abs(value) <= MAX_ABS_VALUE).all():
+                raise VisrecError(f"{npz}: {attr} holds {UNUSABLE_VALUES}; train the model again")
             # a scale divides: 0 makes every new item's score NaN, < 0 flips them
             if attr in klass._positive_arrays and not (value > 0).all():
                 raise VisrecError(
@@ -359,14 +359,21 @@ def _set_learned_arrays(
 def _set_json_state(model: Recommender, folder: Path, mj: Path, meta: dict[str, Any]) -> None:
     """Set ``model``'s state saved in ``model.json``: the vectors' description and what
     ``_extra_state`` returned."""
-    if meta.get("vector_meta") is not None:
-        # what the backbone check of new items reads: a damaged one would skip it
-        if not isinstance(meta["vector_meta"], dict):
-            raise VisrecError(
-                f"{mj}: vector_meta must be an object (the vectors' backbone and dim), "
-                f"got {meta['vector_meta']!r}; train the model again"
-            )
-        model.vector_meta_ = meta["vector_meta"]
+    # what the backbone check of new items reads: a damaged one would skip it silently
+    vm = meta.get("vector_meta")
+    wrong = None
+    if vm is None and "vector_meta" in meta and model.uses_vectors:
+        wrong = "null, but the model was trained on image vectors (visrec saves their description)"
+    elif vm is not None and not isinstance(vm, dict):
+        wrong = f"{vm!r}, not an object (the vectors' backbone and dim)"
+    elif isinstance(vm, dict) and not isinstance(vm.get("backbone", ""), str):
+        wrong = f"an object whose backbone {vm['backbone']!r} is not a name"
+    elif isinstance(vm, dict) and not isinstance(vm.get("preprocessing", {}), dict):
+        wrong = f"an object whose preprocessing {vm['preprocessing']!r} is not an object"
+    if wrong is not None:
+        raise VisrecError(f"{mj}: vector_meta is {wrong}; train the model again")
+    if vm is not None:
+        model.vector_meta_ = vm
     try:
         model._set_extra_state(meta.get("extra", {}))
     except VisrecError as exc:  # say which folder

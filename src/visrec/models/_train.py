@@ -94,8 +94,8 @@ class TripleSampler:
 
 class FeatureScaler:
     """Standardises image vectors: per-dimension centring, optionally a projection on the
-    leading principal components, then one global scale so the average row has unit
-    norm. Fitted on the rows given (callers pass training items with an image only).
+    leading principal components, then one global scale so the rows' root-mean-square
+    norm is 1. Fitted on the rows given (callers pass training items with an image only).
 
     Parameters
     ----------

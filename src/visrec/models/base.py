@@ -39,6 +39,7 @@ from numpy.typing import ArrayLike
 
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import (
+    MAX_ABS_VALUE,
     UNUSABLE_VALUES,
     ItemVectors,
     backbone_names,
@@ -253,9 +254,9 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             self._fit(interactions, vectors, has_image)
         for attr in self._array_attrs:
             value = getattr(self, attr, None)
-            # a non-finite array would be saved, then refused on load
+            # such an array would be saved, then refused on load
             floats = isinstance(value, np.ndarray) and value.dtype.kind == "f"
-            if floats and not np.isfinite(np.asarray(value)).all():
+            if floats and not (np.abs(np.asarray(value)) <= MAX_ABS_VALUE).all():  # NaN too
                 # the profile term's scale comes from profile_weight, not from training
                 fix = (
                     "lower profile_weight"
@@ -263,8 +264,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
                     else "lower lr or raise reg"
                 )
                 raise VisrecError(
-                    f"model {self.name!r}: the fit diverged ({attr} holds NaN or "
-                    f"infinite values); {fix}"
+                    f"model {self.name!r}: the fit diverged ({attr} holds {UNUSABLE_VALUES}); {fix}"
                 )
         return self
 

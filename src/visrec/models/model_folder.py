@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -93,9 +94,10 @@ def read_arrays(npz: Path) -> dict[str, np.ndarray]:
             arrays = {k: z[k] for k in z.files}
     # NotImplementedError / RuntimeError: zipfile on an unknown compression method or an
     # encrypted member; MemoryError: a damaged header declaring a huge shape
+    # SyntaxError / TokenError: a damaged .npy header (numpy parses it as Python text)
     except (
         OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
-        RuntimeError, MemoryError,
+        RuntimeError, MemoryError, SyntaxError, tokenize.TokenError,
     ) as exc:  # fmt: skip
         raise VisrecError(
             f"{npz}: unreadable or corrupt ({type(exc).__name__}: {exc}); train the model again"
@@ -225,6 +227,8 @@ def unpack_ids(npz: Path, arrays: dict[str, np.ndarray], name: str) -> IdMap:
         old = arrays[name]
         if old.ndim != 1:
             raise bad(f"must be one-dimensional, got shape {old.shape}")
+        if old.dtype.kind != "U":  # what older visrec wrote; str() of bytes is "b'7'"
+            raise bad(f"must be an array of strings, got {old.dtype}")
         ids: list[str] = [str(x) for x in old]
     else:
         data, offsets = arrays[keys[0]], arrays[keys[1]]

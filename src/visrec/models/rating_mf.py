@@ -256,7 +256,7 @@ class RatingMF(ParamsMixin):
             dim = v.shape[1] if self.visual_dim is None else min(int(self.visual_dim), v.shape[1])
             return np.zeros((n_items, dim))
         # centred, reduced to the leading principal components (cheaper per step, less
-        # to overfit), rows of unit norm on average so reg_visual means the same for
+        # to overfit), rows of root-mean-square norm 1 so reg_visual means the same for
         # any backbone; items without an image get the neutral zero row. Fitted on the
         # items with training ratings: items only in the map (a cold-items test) are
         # transformed, never looked at

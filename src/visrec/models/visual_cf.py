@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors
 from visrec.errors import InvalidParameterError, VisrecError
 from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number, distinct_digits
 from visrec.models._indices import among
@@ -44,7 +45,7 @@ class VisualCF(AutoRegMixin, Recommender):
         direction and leaves mostly predicted popularity). None: the known items' BPR.
     alpha : float, default 100.0
         Ridge penalty of the image -> (factors, bias) map, on vectors centred and scaled
-        to unit mean norm.
+        to root-mean-square row norm 1.
     bias_weight : float, default 1.0
         Multiplier of the predicted bias of image-only items (predicted popularity
         carries most of the cold-start signal). On ML-100K, over the three
@@ -220,6 +221,16 @@ class VisualCF(AutoRegMixin, Recommender):
                 f"got {self.feature_norm!r}"
             )
 
+    def _check_usable_vectors(self, interactions: Interactions, item_vectors: ItemVectors) -> None:
+        # the map needs two pictures of trained items: refused before fit forgets an
+        # earlier fit, as fit's docstring promises for a wrong argument
+        super()._check_usable_vectors(interactions, item_vectors)
+        trained = np.diff(interactions.to_csr("binary").tocsc().indptr) > 0
+        if (trained & item_vectors.has_image_for(interactions.item_map.ids)).sum() < 2:
+            raise VisrecError(
+                "visual-cf needs at least 2 items with both interactions and an image vector"
+            )
+
     def _fit(
         self,
         interactions: Interactions,
@@ -227,13 +238,8 @@ class VisualCF(AutoRegMixin, Recommender):
         has_image: np.ndarray | None,
     ) -> None:
         assert vectors is not None and has_image is not None
-        # checked before the (slow) BPR fit, which does not depend on them
         trained = np.diff(self.seen_.tocsc().indptr) > 0
-        learn = trained & has_image
-        if learn.sum() < 2:
-            raise VisrecError(
-                "visual-cf needs at least 2 items with both interactions and an image vector"
-            )
+        learn = trained & has_image  # two or more: _check_usable_vectors
 
         def bpr(reg: float, desc: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             return self._bpr(self.seen_, reg, desc)

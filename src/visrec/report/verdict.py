@@ -431,7 +431,7 @@ def more_seeds(
 def seeds_for_call(wins: int, losses: int, ties: int, picks: Picks = ONE) -> int:
     """The seeds a run needs for a call the way most of its seeds went, if every
     further seed goes that way: ``wins + losses + ties`` and as many more as it takes
-    (1 better, 1 worse and 1 equal of 3 need 4 more, 5 of 6 untied: 7)."""
+    (1 better, 1 worse and 1 equal of 3: 7, four more; 4 better of 6 untied: 9)."""
     return picks.needed(max(wins, losses), min(wins, losses), wins >= losses) + ties
 
 

@@ -109,22 +109,28 @@ class SimilarItems:
         # it ("7.0"), as id maps look ids up
         values = [item_ids] if is_one_id(item_ids) else list(cast(Iterable[object], item_ids))
         rows = []
+        unknown: list[str] = []
         for iid, row in zip(spell_ids(values), find_ids(self._row, values), strict=True):
             if row is None:
                 if iid not in self._all:
-                    from visrec.data.id_spelling import respelt
-
-                    # '007' asked, '7' there: ids are compared as written
-                    there = respelt([iid], self._all)
-                    hint = (
-                        f" (it has {there[0][1]!r}; ids are compared as written)" if there else ""
-                    )
-                    raise VisrecError(f"unknown item id {iid!r}: not in the vectors file{hint}")
+                    unknown.append(iid)
+                    continue
                 raise VisrecError(
                     f"item {iid!r} has no usable image (has_image is false or its vector "
                     "is all zeros or not finite), so it has no picture to compare"
                 )
             rows.append(row)
+        if unknown:  # all of them at once, not one per run
+            from visrec.data.id_spelling import respelt
+
+            # '007' asked, '7' there: ids are compared as written
+            there = respelt(unknown[:1], self._all)
+            hint = f" (it has {there[0][1]!r}; ids are compared as written)" if there else ""
+            rest = ", ".join(map(repr, unknown[1:6])) + (", ..." if len(unknown) > 6 else "")
+            more = f" (and {len(unknown) - 1:,} more: {rest})" if len(unknown) > 1 else ""
+            raise VisrecError(
+                f"unknown item id {unknown[0]!r}: not in the vectors file{hint}{more}"
+            )
         return np.asarray(rows, dtype=np.int64)
 
     def query(self, item_ids: Iterable[object], n: int = 10) -> list[Neighbours]:
