@@ -346,20 +346,24 @@ def test_a_relative_xdg_cache_home_is_ignored(monkeypatch: pytest.MonkeyPatch) -
     assert cache_dir("evaluate") == Path("/x/visrec/evaluate")
 
 
-def test_one_option_given_twice_with_different_values_is_an_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = tmp_path / "i.csv"
-    data.write_text("user_id,item_id\nu1,a\nu1,b\nu2,a\n")
-    base = ["train", "--interactions", str(data), "-q"]
-    with pytest.raises(SystemExit) as exc:
-        main([*base, "--model", "popularity", "--model", "bpr", "-o", str(tmp_path / "m")])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert "--model popularity and --model bpr both given; give it once" in err
-    assert not (tmp_path / "m").exists()
-    # the same value twice is no contradiction
-    assert (
-        main([*base, "--model", "popularity", "--model", "popularity", "-o", str(tmp_path / "m")])
-        == 0
-    )
+def test_every_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from visrec.cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", "80")
+
+    def parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        found = [parser]
+        for sub in subs:
+            for child in dict(sub.choices).values():
+                found += parsers(child)
+        return found
+
+    every = parsers(build_parser())
+    assert len(every) >= 14  # the top level, 12 commands, data's two
+    wide = [
+        (p.prog, line) for p in every for line in p.format_help().splitlines() if len(line) > 80
+    ]
+    assert wide == []

@@ -53,12 +53,13 @@ visrec: does what a product looks like make recommendations better?
 
 Typical flow:
   visrec data summary reviews.json.gz          # what is in the data
-  visrec embed IMAGES_DIR -o vectors.parquet   # image -> vector (EfficientNet-Lite0)
-  visrec cluster vectors.parquet --labels styles.csv --id-col id --label-col masterCategory
+  visrec embed IMAGES_DIR -o vectors.parquet   # image -> vector (EfficientNet)
+  visrec cluster vectors.parquet --labels styles.csv --id-col id \\
+      --label-col masterCategory               # clusters vs categories
   visrec knn-rating --interactions u.data --vectors vectors.parquet
-  visrec evaluate --interactions u.data --vectors vectors.parquet --protocol cold-items \\
-      --report cold.html                       # does the picture help? table, plots, seeds
-  visrec demo                                  # all of it on a generated catalogue
+  visrec evaluate --interactions u.data --vectors vectors.parquet \\
+      --protocol cold-items --report cold.html # does the picture help?
+  visrec demo                                  # all of it, on generated data
 """
 
 

@@ -134,45 +134,18 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return "\n".join(out)
 
 
-class _StoreOnce(argparse._StoreAction):
-    """argparse's ``store``, but an option given twice with different values is an
-    error (argparse keeps the last: ``--model popularity --model bpr`` trained bpr), as
-    two spellings of one setting that disagree are."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        given: dict[str, tuple[str | None, Any]] = getattr(parser, "_stored", {})
-        if self.dest in given and given[self.dest][1] != values:
-            first, value = given[self.dest]
-            parser.error(f"{first} {value} and {option_string} {values} both given; give it once")
-        given[self.dest] = (option_string, values)
-        super().__call__(parser, namespace, values, option_string)
-
-
 class Parser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` without abbreviations, where a single-value option
-    given twice with different values is an error; see the module docstring."""
+    """``argparse.ArgumentParser`` without abbreviations; see the module docstring."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
-        if args and str(args[0]).startswith("-") and kwargs.get("action", "store") == "store":
-            kwargs["action"] = _StoreOnce
-        return super().add_argument(*args, **kwargs)
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         # kept for error(): a misspelt required option is reported as missing first
         self._given = list(sys.argv[1:] if args is None else args)
-        self._stored: dict[str, tuple[str | None, Any]] = {}  # _StoreOnce's values
         return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:

@@ -32,13 +32,15 @@ if TYPE_CHECKING:
 
 EPILOG = """\
 examples:
-  visrec cluster fashion.parquet --labels styles.csv --id-col id --label-col masterCategory \\
-      --keep Apparel,Footwear,Accessories
+  visrec cluster fashion.parquet --labels styles.csv --id-col id \\
+      --label-col masterCategory --keep Apparel,Footwear,Accessories
   visrec cluster fashion.parquet --labels styles.csv --id-col id \\
       --label-col masterCategory --top-labels 3 --json clusters.json
-  visrec cluster vectors.parquet --labels items.tsv --id-col item_id --label-col genre --k 8
-  visrec cluster fashion.parquet --labels styles.csv --id-col id --label-col masterCategory \\
-      --report clusters.html --images images/     # the table, a PCA map, photos per cluster
+  visrec cluster vectors.parquet --labels items.tsv --id-col item_id \\
+      --label-col genre --k 8
+  # the table, a PCA map, photos per cluster
+  visrec cluster fashion.parquet --labels styles.csv --id-col id \\
+      --label-col masterCategory --report clusters.html --images images/
 
 Items without an image (has_image false, or an all-zero vector) or without a label are left
 out and counted.

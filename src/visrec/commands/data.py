@@ -25,7 +25,8 @@ _P = TypeVar("_P", str, Path)
 SUMMARY_EPILOG = """\
 examples:
   visrec data summary ../shared/data/amazon/AMAZON_FASHION_5.json.gz
-  visrec data summary AMAZON_FASHION_5.json.gz All_Beauty_5.json.gz   # one table
+  # one table
+  visrec data summary AMAZON_FASHION_5.json.gz All_Beauty_5.json.gz
   visrec data summary movielens-100k-posters/        # u.data + posters/ folder
   visrec data summary ratings.csv --json summary.json
 
@@ -56,10 +57,12 @@ examples:
 
 MERGE_EPILOG = """\
 examples:
-  visrec data merge-variants ../shared/data/amazon/All_Beauty_5.json.gz -o beauty.csv
+  visrec data merge-variants ../shared/data/amazon/All_Beauty_5.json.gz \\
+      -o beauty.csv
   visrec data merge-variants AMAZON_FASHION_5.json.gz All_Beauty_5.json.gz \\
       -o both.csv --map variants.csv
-  visrec evaluate --interactions beauty.csv --protocol warm   # then as any table
+  # then as any table
+  visrec evaluate --interactions beauty.csv --protocol warm
 
 Amazon's 2018 review files list one review under each variant (size, colour) of a
 product: the same reviewer, time, stars and text under several asins. A split by rows

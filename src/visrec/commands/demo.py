@@ -23,7 +23,8 @@ from visrec.errors import VisrecError
 
 EPILOG = """\
 examples:
-  visrec demo                                   # generated catalogue, ~15-35 s on 2 cores
+  # generated catalogue, ~15-35 s on 2 cores
+  visrec demo
   visrec demo --data ../shared/data/fashion-products
   visrec demo --data ../shared/data/movielens-100k-posters --max-items 500
   visrec demo --out /tmp/demo --report /tmp/demo/report/index.html

@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 
 EPILOG = """\
 examples:
-  visrec embed images/ -o vectors.parquet                  # EfficientNet-Lite0, 1280-d
-  visrec embed images/ -o vectors.parquet --backbone resnet18   # the tutorial's, 512-d
-  visrec embed images/ -o vectors.parquet --backbone efficientnet-lite2  # the lite extra
+  # EfficientNet-Lite0, 1280-d
+  visrec embed images/ -o vectors.parquet
+  # the tutorial's, 512-d
+  visrec embed images/ -o vectors.parquet --backbone resnet18
+  # the lite extra
+  visrec embed images/ -o vectors.parquet --backbone efficientnet-lite2
   visrec embed --manifest items.csv -o vectors.parquet      # CSV: item_id,path
   visrec embed images/ -o vectors.parquet --engine torch --device cuda
   visrec embed images/ -o vectors.parquet --engine ray --ray-address auto

@@ -54,12 +54,14 @@ DEFAULT_TEST_SIZE = 0.2
 EPILOG = """\
 examples:
   visrec evaluate --interactions u.data --vectors ml100k.parquet --protocol warm
-  visrec evaluate --interactions u.data --vectors ml100k.parquet --protocol cold-items \\
-      --models popularity,bpr,vbpr,visual-cf --seeds 3 --json cold.json --report cold.html
-  visrec evaluate --interactions ratings.csv --protocol time --models popularity,bpr \\
-      --param bpr.epochs=20 --min-rating 4
-  visrec evaluate --interactions ratings.csv --models popularity,bpr,bpr@strong \\
-      --param bpr@strong.reg=0.1          # the same model with two settings, one table
+  visrec evaluate --interactions u.data --vectors ml100k.parquet \\
+      --protocol cold-items --models popularity,bpr,vbpr,visual-cf --seeds 3 \\
+      --json cold.json --report cold.html
+  visrec evaluate --interactions ratings.csv --protocol time \\
+      --models popularity,bpr --param bpr.epochs=20 --min-rating 4
+  # the same model with two settings, one table
+  visrec evaluate --interactions ratings.csv \\
+      --models popularity,bpr,bpr@strong --param bpr@strong.reg=0.1
 
 protocols:
   warm        per-user random 80/20 (users with >= 2 interactions give test

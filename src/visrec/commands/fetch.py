@@ -29,10 +29,12 @@ if TYPE_CHECKING:
 
 EPILOG = """\
 examples:
-  visrec fetch AMAZON_FASHION_5.json.gz --cache ~/.cache/visrec/img -o photos.csv
+  visrec fetch AMAZON_FASHION_5.json.gz --cache ~/.cache/visrec/img \\
+      -o photos.csv
   visrec fetch meta_AMAZON_FASHION.json.gz --cache img/ -o products.csv
   visrec fetch urls.csv --cache img/ -o fetched.csv --workers 32
-  visrec embed --manifest photos.csv -o vectors.parquet   # then: the manifest, not DIR
+  # then: the manifest, not DIR
+  visrec embed --manifest photos.csv -o vectors.parquet
 
 SOURCE kinds:
   review files (<Category>_5.json[.gz])  review photos, keyed by review_id

@@ -31,7 +31,8 @@ examples:
   visrec knn-rating --interactions u.data --vectors ml100k.parquet
   visrec knn-rating --interactions reviews.json.gz --vectors photos.parquet \\
       --key-col review_id --include-missing        # the tutorial's setting
-  visrec knn-rating --interactions ratings.csv --vectors v.parquet --k 5 --json knn.json
+  visrec knn-rating --interactions ratings.csv --vectors v.parquet --k 5 \\
+      --json knn.json
 
 Each rating row gets the image vector of its key (item_id by default; review_id for
 Amazon review photos, as the tutorial embedded one photo per review). The accuracy is

@@ -31,9 +31,12 @@ from visrec.errors import VisrecError
 EPILOG = """\
 examples:
   visrec rating-eval --interactions u.data --vectors ml100k.parquet
-  visrec rating-eval --interactions ratings.csv --vectors v.parquet --seeds 3 --json re.json
-  visrec rating-eval --interactions ratings.csv          # no vectors: baselines and MF only
-  visrec rating-eval --interactions u.data --vectors ml100k.parquet --protocol cold-items
+  visrec rating-eval --interactions ratings.csv --vectors v.parquet --seeds 3 \\
+      --json re.json
+  # no vectors: baselines and MF only
+  visrec rating-eval --interactions ratings.csv
+  visrec rating-eval --interactions u.data --vectors ml100k.parquet \\
+      --protocol cold-items
 
 Models, all on the same split (default: a random 20% of rating rows held out, as the
 tutorial did; --protocol cold-items holds out 20% of the items): majority class, global mean,

@@ -46,7 +46,8 @@ EPILOG = """\
 examples:
   visrec recommend models/bpr --n 20 -o recs.csv
   visrec recommend models/vbpr --n 20 -o recs.csv --items candidates.txt
-  visrec recommend models/vbpr --n 20 -o recs.csv --items new.txt --vectors new.parquet
+  visrec recommend models/vbpr --n 20 -o recs.csv --items new.txt \\
+      --vectors new.parquet
   visrec recommend models/visual-cf --n 20 --new-slots 5 -o recs.csv \\
       --items catalogue_and_new.txt --vectors all.parquet
   visrec recommend models/bpr --n 10 -o recs.csv --users some_users.txt

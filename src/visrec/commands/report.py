@@ -15,8 +15,8 @@ from visrec.errors import VisrecError
 
 EPILOG = """\
 examples:
-  visrec evaluate --interactions u.data --vectors v.parquet --protocol cold-items \\
-      --json cold.json
+  visrec evaluate --interactions u.data --vectors v.parquet \\
+      --protocol cold-items --json cold.json
   visrec report cold.json -o cold.html
   visrec report cold.json -o cold.html --title "Posters, cold start"
 

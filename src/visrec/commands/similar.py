@@ -29,9 +29,12 @@ examples:
   visrec embed images/ -o vectors.parquet
   visrec similar vectors.parquet 10001 10002 --n 5
   visrec similar vectors.parquet 10001 --n 20 --json similar.json
-  visrec similar vectors.parquet 10001 10002 --report similar.html --images images/
-  visrec similar posters.parquet 50 --labels ../shared/data/movielens-100k-posters/u.item \\
-      --id-col item_id --label-col title      # each id with its title
+  visrec similar vectors.parquet 10001 10002 --report similar.html \\
+      --images images/
+  # each id with its title
+  visrec similar posters.parquet 50 \\
+      --labels ../shared/data/movielens-100k-posters/u.item --id-col item_id \\
+      --label-col title
 
 Exact cosine nearest neighbours among items that have an image; the query item itself
 is never listed. An id given twice is answered once; one that starts with '-' goes

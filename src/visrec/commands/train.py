@@ -52,9 +52,10 @@ if TYPE_CHECKING:
 EPILOG = f"""\
 examples:
   visrec train --model bpr --interactions train.csv -o models/bpr
-  visrec train --model vbpr --interactions train.csv --vectors vectors.parquet -o models/vbpr
-  visrec train --model visual-cf --interactions u.data --vectors vectors.parquet \\
-      -o models/vcf --seed 1
+  visrec train --model vbpr --interactions train.csv --vectors vectors.parquet \\
+      -o models/vbpr
+  visrec train --model visual-cf --interactions u.data \\
+      --vectors vectors.parquet -o models/vcf --seed 1
   visrec recommend models/vcf --n 20 -o recs.csv --items new_items.txt
 
 A long fit saves its training state every minute in a hidden folder next to the model
