@@ -367,3 +367,97 @@ def test_every_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
         (p.prog, line) for p in every for line in p.format_help().splitlines() if len(line) > 80
     ]
     assert wide == []
+
+
+def test_a_resume_record_line_changed_after_writing_is_not_reused(tmp_path: Path) -> None:
+    from visrec.evaluation.run_record import append_record, read_record
+
+    path = tmp_path / "ev.partial.jsonl"
+    rec = {
+        "fp": {"data": "abc"},
+        "seed": 0,
+        "model": "popularity",
+        "params": {},
+        "split": {"n_test": 10},
+        "row": {"auc": 0.8012, "recall": float("nan")},
+    }
+    append_record(path, rec)
+    append_record(path, {**rec, "seed": 1})
+    notes: list[str] = []
+    got = read_record(path, notes.append)
+    assert [r["seed"] for r in got] == [0, 1] and notes == []
+    assert got[0]["row"]["auc"] == 0.8012 and np.isnan(got[0]["row"]["recall"])
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0].replace("0.8012", "0.9012"), lines[1]]) + "\n")
+    got = read_record(path, notes.append)
+    assert [r["seed"] for r in got] == [1]
+    assert notes == [
+        f"{path}: 1 line(s) do not match their digest (changed after they were written): "
+        "their runs are fitted again"
+    ]
+    # a line written before records had a digest is read as it is
+    old = json.loads(lines[0])
+    del old["digest"]
+    path.write_text(json.dumps(old) + "\n")
+    assert [r["seed"] for r in read_record(path)] == [0]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("auc", 5.0, "between 0 and 1"),
+        ("recall", -0.1, "between 0 and 1"),
+        ("fit_s", -1, "at least 0"),
+    ],
+)
+def test_report_refuses_a_metric_outside_its_range(
+    key: str, value: float, said: str, tmp_path: Path
+) -> None:
+    from visrec.report.evaluation import read_result
+
+    data, _ = _shop()
+    result = run_experiment(
+        data.to_frame(), None, "warm", [("popularity", {})], seeds=1, progress=False
+    ).to_dict()
+    path = tmp_path / "ev.json"
+    path.write_text(json.dumps(result))
+    read_result(path)  # as written: fine
+    result["runs"][0][key] = value
+    path.write_text(json.dumps(result))
+    with pytest.raises(
+        VisrecError, match=rf"runs\[0\] \(popularity\): {key} {value!r} is not {said}"
+    ):
+        read_result(path)
+
+
+def test_files_of_a_later_format_are_refused_naming_it(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from visrec.embed.store import META_KEY, read_vectors, write_vectors
+    from visrec.report.evaluation import read_result
+
+    data, vectors = _shop()
+    result = run_experiment(
+        data.to_frame(), None, "warm", [("popularity", {})], seeds=1, progress=False
+    ).to_dict()
+    assert result["format"] == 1
+    path = tmp_path / "ev.json"
+    path.write_text(json.dumps({**result, "format": 2, "run": {"visrec": "9.0"}}))
+    with pytest.raises(VisrecError, match=r"result format 2 by a newer visrec \(9\.0\); this one"):
+        read_result(path)
+    old = {k: v for k, v in result.items() if k != "format"}  # before it was recorded
+    path.write_text(json.dumps(old))
+    assert read_result(path)["k"] == result["k"]
+
+    vpath = tmp_path / "v.parquet"
+    write_vectors(vpath, vectors)
+    table = pq.read_table(vpath)
+    meta = json.loads(table.schema.metadata[META_KEY])
+    assert meta["vectors_format"] == 1
+    for form, said in [(2, "vectors format 2 by a newer visrec"), ("x", "format 'x' is not")]:
+        edited = {**meta, "vectors_format": form}
+        pq.write_table(
+            table.replace_schema_metadata({META_KEY: json.dumps(edited).encode()}), vpath
+        )
+        with pytest.raises(VisrecError, match=said):
+            read_vectors(vpath)

@@ -499,3 +499,45 @@ def test_a_state_saved_by_the_autograd_step_resumes_under_the_hand_written_one(
         np.testing.assert_allclose(
             getattr(resumed, attr), getattr(whole, attr), rtol=0, atol=1e-5, err_msg=attr
         )
+
+
+def test_a_checkpoint_damaged_on_disk_or_holding_huge_values_starts_over(
+    data: tuple[Interactions, ItemVectors], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # torch.load does not check the zip's CRCs: a flipped byte in a tensor was resumed
+    # from, and the saved model was not the one an uninterrupted fit gives
+    import zipfile
+
+    import torch
+
+    inter, _ = data
+    whole = make_model("bpr", epochs=5).fit(inter)
+    _fit_interrupted(monkeypatch, tmp_path, "k", 3, "bpr", {"epochs": 5}, inter)
+    path = tmp_path / "bpr.pt"
+    with zipfile.ZipFile(path) as zf:  # the largest member: a tensor's bytes, stored
+        big = max(zf.infolist(), key=lambda i: i.file_size)
+        assert big.compress_type == zipfile.ZIP_STORED
+    raw = bytearray(path.read_bytes())
+    head = big.header_offset  # the local header's own name and extra (padding) lengths
+    start = head + 30 + int.from_bytes(raw[head + 26 : head + 28], "little")
+    start += int.from_bytes(raw[head + 28 : head + 30], "little")
+    raw[start + big.file_size // 2] ^= 0x40
+    path.write_bytes(bytes(raw))
+    notes: list[str] = []
+    with _checkpoint.checkpointing(tmp_path, "k", every_s=0, log=notes.append):
+        again = make_model("bpr", epochs=5).fit(inter)
+    assert len(notes) == 1 and f"{path}: damaged training checkpoint (" in notes[0]
+    assert notes[0].endswith("), starting over")
+    np.testing.assert_array_equal(again.item_factors_, whole.item_factors_)
+
+    path.unlink()  # the finished fit's state: nothing left to interrupt
+    _fit_interrupted(monkeypatch, tmp_path, "k", 3, "bpr", {"epochs": 5}, inter)
+    state = torch.load(path, weights_only=True)
+    name = next(n for n, t in state["module"].items() if t.is_floating_point())
+    state["module"][name].view(-1)[0] = 1e30  # intact file, a value no fit saves
+    torch.save(state, path)
+    notes.clear()
+    with _checkpoint.checkpointing(tmp_path, "k", every_s=0, log=notes.append):
+        again = make_model("bpr", epochs=5).fit(inter)
+    assert notes == [f"note: {path}: checkpoint does not fit this fit, starting over"]
+    np.testing.assert_array_equal(again.item_factors_, whole.item_factors_)

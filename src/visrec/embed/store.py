@@ -484,6 +484,16 @@ def nonzero_rows(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
+#: the layout of a vectors file's columns and metadata (``vectors_format``; a chunk
+#: file's ``format`` is its own); a reader refuses a later one (files from before it
+#: was recorded hold the first)
+VECTORS_FORMAT = 1
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def vectors_schema(dim: int, meta: dict[str, Any] | None = None) -> pa.Schema:
     """The Parquet schema of a vectors file: item_id, vector (fixed-size float32), has_image,
     with ``meta`` (plus ``dim``) as JSON under the ``visrec`` metadata key."""
@@ -494,7 +504,7 @@ def vectors_schema(dim: int, meta: dict[str, Any] | None = None) -> pa.Schema:
             ("has_image", pa.bool_()),
         ]
     )
-    full = {**(meta or {}), "dim": dim}
+    full = {**(meta or {}), "dim": dim, "vectors_format": VECTORS_FORMAT}
     return schema.with_metadata({META_KEY: json.dumps(full, sort_keys=True).encode()})
 
 
@@ -861,6 +871,14 @@ def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
             detail = f"backbone {meta['backbone']!r} is not a name"
         elif dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
             detail = f"dim {dim!r} is not a width"
+        elif not _is_count(meta.get("vectors_format", 1)):
+            detail = f"vectors_format {meta['vectors_format']!r} is not a positive integer"
+        elif meta.get("vectors_format", 1) > VECTORS_FORMAT:
+            raise VisrecError(
+                f"{source}: written in vectors format {meta['vectors_format']} by a newer visrec "
+                f"({meta.get('visrec_version') or 'version not recorded'}); this one reads "
+                f"format {VECTORS_FORMAT}: upgrade visrec"
+            )
         else:
             return meta
     raise VisrecError(

@@ -27,6 +27,10 @@ METRICS = ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s")
 __all__ = ["METRICS", "ExperimentResult"]
 
 
+#: the layout of ``to_dict``; a reader refuses a file of a later one (a newer visrec's)
+RESULT_FORMAT = 1
+
+
 @dataclass
 class ExperimentResult:
     """Per-run metrics and their summary.
@@ -161,6 +165,7 @@ class ExperimentResult:
             for model, r in summ.iterrows()
         }
         return {
+            "format": RESULT_FORMAT,
             "protocol": self.protocol,
             "k": self.k,
             "seeds": sorted({int(s) for s in self.runs["seed"]}),

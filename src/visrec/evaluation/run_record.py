@@ -129,9 +129,12 @@ def has_numbers(fields: Any, names: Iterable[str], *, whole: bool = False) -> bo
     )
 
 
-def read_record(path: Path) -> list[dict[str, Any]]:
+def read_record(path: Path, note: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """The complete records in ``path``; a torn last line (a kill during the append)
-    and unreadable lines are skipped, a missing file is empty.
+    and unreadable lines are skipped, a missing file is empty. A line whose ``digest``
+    does not match it (a digit changed on disk or by hand) is skipped too, said through
+    ``note``: its run is fitted again rather than its figures reused as they read.
+    Lines written before records had a digest are read as they are.
 
     Raises
     ------
@@ -146,14 +149,24 @@ def read_record(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise os_error(f"cannot read the resume record {path}: {exc.strerror or exc}", exc) from exc
     out = []
+    altered = 0
     lines = [line for line in data.split(b"\n")[:-1] if line.strip()]  # after the last \n: torn
     for line in lines:
         try:
             rec = json.loads(line)
         except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
             continue
-        if _is_record(rec):
-            out.append(_from_json_safe(rec))
+        if not _is_record(rec):
+            continue
+        if "digest" in rec and rec.pop("digest") != _line_digest(rec):
+            altered += 1
+            continue
+        out.append(_from_json_safe(rec))
+    if altered and note is not None:
+        note(
+            f"{path}: {altered:,} line(s) do not match their digest (changed after they "
+            "were written): their runs are fitted again"
+        )
     if lines and not out:
         raise VisrecError(
             f"{path}: not a resume record of visrec (no line of it is one); "
@@ -289,7 +302,7 @@ def open_record(
         if done:
             note(f"resuming: {len(done)} of {len(plan)} {what} already done ({earlier})")
         return Resumed(done=done, plan=plan, fp=fp, carried=carried)
-    records = read_record(path)
+    records = read_record(path, note)
     made: list[Path] = []
     try:  # now, not at the first append after a fit
         make_folders(path.parent, made)
@@ -589,8 +602,16 @@ def forget(path: Path, plan: Collection[tuple[int, str]]) -> None:
 
 
 def _line(rec: dict[str, Any]) -> str:
-    # strict JSON, as the results file (NaN as "NaN"): the record may outlive the run
-    return json.dumps(_json_safe(rec), default=repr) + "\n"
+    # strict JSON, as the results file (NaN as "NaN"): the record may outlive the run;
+    # the digest of the line as it reads back, so that a changed figure is found
+    body = json.loads(json.dumps(_json_safe(rec), default=repr))
+    body.pop("digest", None)
+    return json.dumps({**body, "digest": _line_digest(body)}) + "\n"
+
+
+def _line_digest(body: dict[str, Any]) -> str:
+    """A digest of a record line's fields (its digest aside), by value, as ``_run_digest``."""
+    return _digest(json.dumps(_canon(body), sort_keys=True, default=repr).encode())
 
 
 def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:

@@ -21,6 +21,7 @@ import json
 import sys
 import time
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from visrec._atomic import atomic_path, not_regular
+from visrec.embed.store import MAX_ABS_VALUE
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -273,6 +275,15 @@ def restore_state(
     if _cleared_odd_file(ckpt, path, "starting over") or not path.is_file():
         return 0, []
     try:
+        # torch.load does not check the zip members' CRCs: a bit flipped on disk would
+        # be resumed from, and the model would not be the one an uninterrupted fit gives
+        bad = None
+        if zipfile.is_zipfile(path):  # else torch's legacy format, or no checkpoint
+            with zipfile.ZipFile(path) as zf:
+                bad = zf.testzip()
+        if bad is not None:
+            ckpt.log(f"note: {path}: damaged training checkpoint ({bad}), starting over")
+            return 0, []
         with warnings.catch_warnings():  # torch's own advice for a foreign pickle
             warnings.simplefilter("ignore")
             state: dict[str, Any] = torch.load(path, weights_only=True)
@@ -296,6 +307,12 @@ def restore_state(
         fits = set(saved) == set(own) and all(saved[n].shape == t.shape for n, t in own.items())
         fits = fits and len(state["opts"]) == len(opts) and isinstance(state["rng"], str)
         fits = fits and isinstance(state["losses"], list)
+        # a NaN or 1e30 parameter is no state a fit saves (it refuses to end so)
+        fits = fits and all(
+            bool((t.abs() <= MAX_ABS_VALUE).all())
+            for t in saved.values()
+            if isinstance(t, torch.Tensor) and t.is_floating_point()
+        )
     except (KeyError, TypeError, ValueError, AttributeError):
         fits = False
     if not fits or not 0 < epoch <= epochs:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from visrec._atomic import check_input_exists, write_text_atomic
 from visrec.errors import VisrecError, os_error
+from visrec.evaluation.experiment_result import RESULT_FORMAT
 from visrec.report import plots
 from visrec.report.html import (
     _e,
@@ -120,6 +121,17 @@ def _check(result: Any, source: str) -> None:
         )
     if missing:
         raise VisrecError(f"{source}: {what} (no {', '.join(repr(m) for m in missing)})")
+    form = result.get("format", 1)  # files from before it was recorded: the first layout
+    if not isinstance(form, int) or isinstance(form, bool) or form < 1:
+        raise VisrecError(f"{source}: {what} ('format' is {form!r}, not a positive integer)")
+    if form > RESULT_FORMAT:
+        run = result.get("run")
+        by = run.get("visrec") if isinstance(run, dict) else None
+        raise VisrecError(
+            f"{source}: written in result format {form} by a newer visrec "
+            f"({by or 'version not recorded'}); this one reads format {RESULT_FORMAT}: "
+            "upgrade visrec"
+        )
     runs = result["runs"]
     if not isinstance(runs, list) or not runs:
         raise VisrecError(f"{source}: {what} ('runs' is empty or not a list)")
@@ -168,6 +180,11 @@ def _check(result: Any, source: str) -> None:
                 raise VisrecError(f"{source}: runs[{i}] ({model}): {key} {value!r} is not a number")
             if not math.isfinite(value):
                 raise VisrecError(f"{source}: runs[{i}] ({model}): {key} is {value}")
+            # every metric is a share of users, items or pairs; a time is no less than 0
+            top = math.inf if key == "fit_s" else 1.0 + 1e-9  # float sums: 1.0000000000000002
+            if not 0.0 <= value <= top:
+                within = "at least 0" if key == "fit_s" else "between 0 and 1"
+                raise VisrecError(f"{source}: runs[{i}] ({model}): {key} {value!r} is not {within}")
 
 
 def mean_std(v: pd.Series, digits: int = 3) -> str:
