@@ -249,9 +249,14 @@ class SaveLoadMixin:
         klass = _saved_class(cls, folder, mj, meta)
         model = _unfitted_model(klass, mj, meta)
         npz = folder / ARRAYS_NPZ
-        arrays = _read_arrays_and_pairs(klass, model, npz)
-        check_same_save(folder, meta, arrays)
-        check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
+
+        def ids_read(arrays: dict[str, np.ndarray]) -> None:
+            # before the training pairs: an id map one entry short is named as such,
+            # not as pairs that do not fit it
+            check_same_save(folder, meta, arrays)
+            check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
+
+        arrays = _read_arrays_and_pairs(klass, model, npz, ids_read)
         check_array_forms(npz, model, arrays)
         _set_learned_arrays(klass, model, npz, arrays)
         _set_json_state(model, folder, mj, meta)
@@ -312,10 +317,14 @@ def _unfitted_model(klass: type[Recommender], mj: Path, meta: dict[str, Any]) ->
 
 
 def _read_arrays_and_pairs(
-    klass: type[Recommender], model: Recommender, npz: Path
+    klass: type[Recommender],
+    model: Recommender,
+    npz: Path,
+    ids_read: Callable[[dict[str, np.ndarray]], None],
 ) -> dict[str, np.ndarray]:
     """Every array of ``npz``, once those ``klass`` needs are there; sets ``model``'s id
-    maps and training pairs (and excluded pairs) from them."""
+    maps and training pairs (and excluded pairs) from them, calling ``ids_read`` between
+    the two."""
     # from base, at call time: read_arrays is looked up where callers (and tests)
     # patch it, as when load stood in base
     from visrec.models.base import read_arrays
@@ -326,6 +335,7 @@ def _read_arrays_and_pairs(
     require_arrays(npz, arrays, (*ids, "seen_indptr", "seen_indices", *own))
     model.user_map_ = unpack_ids(npz, arrays, "user_ids")
     model.item_map_ = unpack_ids(npz, arrays, "item_ids")
+    ids_read(arrays)
     # checked in full before scipy sees them: an index out of range makes tocsc()
     # write outside its buffer (a segmentation fault, not an exception)
     model.seen_ = seen_matrix(npz, arrays, len(model.user_map_), len(model.item_map_))
@@ -374,8 +384,11 @@ def _set_json_state(model: Recommender, folder: Path, mj: Path, meta: dict[str, 
         raise VisrecError(f"{mj}: vector_meta is {wrong}; train the model again")
     if vm is not None:
         model.vector_meta_ = vm
+    extra = meta.get("extra", {})
+    if not isinstance(extra, dict):
+        raise VisrecError(f"{mj}: extra is {extra!r}, not an object; train the model again")
     try:
-        model._set_extra_state(meta.get("extra", {}))
+        model._set_extra_state(extra)
     except VisrecError as exc:  # say which folder
         raise VisrecError(f"{folder}: {exc}") from exc
     except (AttributeError, KeyError, TypeError, ValueError) as exc:

@@ -137,6 +137,11 @@ def check_counts(mj: Path, meta: dict[str, Any], n_users: int, n_items: int) -> 
     """``model.json``'s ``n_users``/``n_items`` must be the id maps' sizes: a folder
     with arrays from one fit and a model.json from another is refused."""
     for key, n in (("n_users", n_users), ("n_items", n_items)):
+        value = meta.get(key)
+        if key in meta and (not isinstance(value, int) or isinstance(value, bool)):
+            raise VisrecError(
+                f"{mj}: {key} is {value!r}, not a whole number; train the model again"
+            )
         if key in meta and meta[key] != n:
             raise VisrecError(
                 f"{mj}: {key} is {meta[key]!r}, but {ARRAYS_NPZ} holds {n:,} "
