@@ -149,7 +149,8 @@ def test_plain_list_vectors_are_read(tmp_path: Path) -> None:
             ["x", "y", "x", "y", "z"],
             pa.array([[1.0], [2.0], [3.0], [4.0], [5.0]]),
             [True] * 5,
-            r"v\.parquet: item vectors: item id 'x' has 2 rows \(2 id\(s\) repeated\)",
+            r"v\.parquet: item vectors: item id 'x' has 2 rows \(1, 3, counting from 1; 2 id\(s\) "
+            r"repeated\)",
         ),
     ],
 )
