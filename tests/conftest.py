@@ -129,3 +129,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "shared_data" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.realdata)
+
+
+def flip_vector_page(path: Path, group: int = 0) -> None:
+    """XOR bytes in the middle of the ``vector`` column chunk of row group ``group``:
+    the file still parses, only that page's values change (what a flipped disk bit
+    does)."""
+    import pyarrow.parquet as pq
+
+    column = pq.read_metadata(path).row_group(group).column(1)
+    assert column.path_in_schema.startswith("vector")
+    # its pages start at the dictionary page where there is one (float vectors have)
+    start = column.dictionary_page_offset if column.has_dictionary_page else None
+    middle = (start or column.data_page_offset) + column.total_compressed_size // 2
+    data = bytearray(path.read_bytes())
+    for at in range(middle, middle + 8):
+        data[at] ^= 0x55
+    path.write_bytes(bytes(data))

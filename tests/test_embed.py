@@ -15,6 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import flip_vector_page
 from visrec import _device as device_mod
 from visrec.cli import main as cli_main
 from visrec.embed import engines as engines_mod
@@ -452,14 +453,18 @@ def test_interrupted_run_resumes_in_process(tmp_path: Path) -> None:
     assert not parts_dir(out).exists()
 
 
-def test_damaged_chunk_file_is_recomputed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["not parquet", "a flipped byte"])
+def test_damaged_chunk_file_is_recomputed(tmp_path: Path, damage: str) -> None:
     folder = _images(tmp_path / "imgs", 10)
     ref = _run(folder, tmp_path / "ref.parquet").vectors
     out = tmp_path / "v.parquet"
     assert _crash_after(folder, out, TinyBackbone(), n_chunks=2)
     first, second = sorted(parts_dir(out).glob("chunk-*.parquet"))
     kept = pq.read_metadata(second).num_rows
-    first.write_bytes(b"PAR1 this is not parquet")
+    if damage == "not parquet":
+        first.write_bytes(b"PAR1 this is not parquet")
+    else:  # a vector page's CRC no longer matches: no other sign of it
+        flip_vector_page(first)
     res = _run(folder, out)
     assert res.n_reused == kept and res.n_computed == 10 - kept
     assert any("damaged chunk file" in n for n in res.notes)

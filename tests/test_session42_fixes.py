@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import flip_vector_page
 from visrec.cli import main
 from visrec.commands._csv_quoting import csv_quoting
 from visrec.commands.train import _fit_key
@@ -208,23 +209,6 @@ def test_seeds_for_call_matches_its_docstring(
     assert f"{seeds}" in (seeds_for_call.__doc__ or "")
 
 
-def _flip_vector_page(path: Path, group: int = 0) -> None:
-    """XOR bytes in the middle of the ``vector`` column chunk of row group ``group``:
-    the file still parses, only that page's values change (what a flipped disk bit
-    does)."""
-    import pyarrow.parquet as pq
-
-    column = pq.read_metadata(path).row_group(group).column(1)
-    assert column.path_in_schema.startswith("vector")
-    # its pages start at the dictionary page where there is one (float vectors have)
-    start = column.dictionary_page_offset if column.has_dictionary_page else None
-    middle = (start or column.data_page_offset) + column.total_compressed_size // 2
-    data = bytearray(path.read_bytes())
-    for at in range(middle, middle + 8):
-        data[at] ^= 0x55
-    path.write_bytes(bytes(data))
-
-
 def test_a_flipped_byte_in_a_vectors_file_is_an_error_not_a_vector(tmp_path: Path) -> None:
     from visrec.embed.store import read_vectors, write_vectors
 
@@ -234,7 +218,7 @@ def test_a_flipped_byte_in_a_vectors_file_is_an_error_not_a_vector(tmp_path: Pat
     write_vectors(
         path, ItemVectors(ids, rng.normal(size=(200, 16)).astype(np.float32), np.ones(200, bool))
     )
-    _flip_vector_page(path)
+    flip_vector_page(path)
     with pytest.raises(VisrecError, match=r"v\.parquet: cannot read as Parquet \(.*CRC"):
         read_vectors(path)
 
@@ -251,33 +235,13 @@ def test_embed_computes_again_a_row_group_damaged_on_disk(tmp_path: Path) -> Non
     meta = pq.read_metadata(out)
     assert meta.num_row_groups >= 2
     rows = meta.row_group(1).num_rows
-    _flip_vector_page(out, group=1)
+    flip_vector_page(out, group=1)
     res = _run(folder, out, bb=TinyBackbone())
     assert any("cannot be read back intact" in n for n in res.notes)
     assert res.n_computed == rows and res.n_reused == 12 - rows  # that group only
     again = read_vectors(out)
     assert list(again.ids) == list(ref.ids)
     np.testing.assert_array_equal(again.vectors, ref.vectors)
-
-
-def test_embed_computes_again_a_chunk_file_with_a_flipped_byte(tmp_path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    from test_embed import TinyBackbone, _crash_after, _images, _run
-    from visrec.embed.extract import parts_dir
-    from visrec.embed.store import read_vectors
-
-    folder = _images(tmp_path / "imgs", 10)
-    ref = _run(folder, tmp_path / "ref.parquet").vectors
-    out = tmp_path / "v.parquet"
-    assert _crash_after(folder, out, TinyBackbone(), n_chunks=2)
-    first, second = sorted(parts_dir(out).glob("chunk-*.parquet"))
-    kept = pq.read_metadata(second).num_rows
-    _flip_vector_page(first)
-    res = _run(folder, out)
-    assert any("damaged chunk file" in n for n in res.notes)
-    assert res.n_reused == kept and res.n_computed == 10 - kept
-    np.testing.assert_array_equal(read_vectors(out).vectors, ref.vectors)
 
 
 def test_onnxruntime_is_imported_without_writing_telemetry_under_home(tmp_path: Path) -> None:
