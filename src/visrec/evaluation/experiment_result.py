@@ -47,8 +47,8 @@ class ExperimentResult:
         Split statistics per seed (sizes, dropped rows), for the JSON report.
     params : dict
         Every hyperparameter of each model, defaults included, so the JSON report says
-        what was run; ``random_state`` is left out unless the params fixed it (each
-        run then uses its split's seed).
+        what was run; ``random_state`` is left out, as each run uses its split's seed,
+        unless the params fixed one.
     notes : list of str
         What qualifies the figures (``visrec evaluate`` adds its notes: ties at the
         latest time, items without an image, a catalogue no bigger than ``k``), kept

@@ -110,16 +110,12 @@ class SimilarItems:
         values = [item_ids] if is_one_id(item_ids) else list(cast(Iterable[object], item_ids))
         rows = []
         unknown: list[str] = []
+        pictureless: list[str] = []
         for iid, row in zip(spell_ids(values), find_ids(self._row, values), strict=True):
             if row is None:
-                if iid not in self._all:
-                    unknown.append(iid)
-                    continue
-                raise VisrecError(
-                    f"item {iid!r} has no usable image (has_image is false or its vector "
-                    "is all zeros or not finite), so it has no picture to compare"
-                )
-            rows.append(row)
+                (pictureless if iid in self._all else unknown).append(iid)
+            else:
+                rows.append(row)
         if unknown:  # all of them at once, not one per run
             from visrec.data.id_spelling import respelt
 
@@ -130,6 +126,11 @@ class SimilarItems:
             more = f" (and {len(unknown) - 1:,} more: {rest})" if len(unknown) > 1 else ""
             raise VisrecError(
                 f"unknown item id {unknown[0]!r}: not in the vectors file{hint}{more}"
+            )
+        if pictureless:
+            raise VisrecError(
+                f"item {pictureless[0]!r} has no usable image (has_image is false or its "
+                "vector is all zeros or not finite), so it has no picture to compare"
             )
         return np.asarray(rows, dtype=np.int64)
 
