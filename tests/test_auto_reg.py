@@ -415,6 +415,8 @@ def test_evaluate_resumes_records_written_before_the_tuned_field(
     assert recs[1]["row"]["tuned"].startswith("reg=")
     for r in recs:  # what a record written before the field existed holds
         del r["row"]["tuned"]
+    for r in recs:  # a line as a visrec before the digest wrote it
+        r.pop("digest", None)
     record.write_text("".join(json.dumps(r) + "\n" for r in recs))
     notes: list[str] = []
     res = R.run_experiment(frame, None, "warm", models=models, seeds=[0, 1], progress=False,

@@ -85,6 +85,8 @@ def test_a_time_record_is_reused_whatever_the_test_ratio(tmp_path: Path) -> None
     lines = [json.loads(line) for line in record.read_text().splitlines()]
     for line in lines:
         line["fp"]["test_ratio"] = 0.3
+    for line in lines:  # as a visrec before the digest wrote them
+        line.pop("digest", None)
     record.write_text("".join(json.dumps(line) + "\n" for line in lines))
     run_experiment(frame, None, "time", ["popularity"], note=notes.append, **kw)
     assert notes[1:] == notes[:1]
@@ -249,6 +251,7 @@ def test_a_damaged_recorded_run_is_fitted_again_and_dropped(tmp_path: Path, dama
     ref = _run(frame, "warm", record, (0,), [])
     rec = json.loads(record.read_text())
     damage(rec)
+    rec.pop("digest")  # edited: the "lack a field" check, not the digest, is tested
     record.write_text(json.dumps(rec) + "\n")
     notes: list[str] = []
     log: list[str] = []
@@ -265,3 +268,22 @@ def test_a_damaged_recorded_run_is_fitted_again_and_dropped(tmp_path: Path, dama
     assert [json.loads(line)["row"]["auc"] for line in record.read_text().splitlines()] == [
         ref["auc"].iloc[0]
     ]
+
+
+def test_a_recorded_run_changed_after_writing_is_fitted_again(tmp_path: Path) -> None:
+    # its digest no longer matches: the figure is not reused as it reads
+    frame = _timed()
+    record = tmp_path / "rec.jsonl"
+    ref = _run(frame, "warm", record, (0,), [])
+    rec = json.loads(record.read_text())
+    rec["row"]["auc"] = 0.999
+    record.write_text(json.dumps(rec) + "\n")
+    notes: list[str] = []
+    got = run_experiment(frame, None, "warm", ["popularity"], seeds=(0,), k=3,
+                         progress=False, resume=record, keep_record=True,
+                         note=notes.append)  # fmt: skip
+    assert notes == [
+        f"{record}: 1 line(s) do not match their digest (changed after they were written): "
+        "their runs are fitted again"
+    ]
+    assert got.runs["auc"].iloc[0] == ref["auc"].iloc[0] != 0.999

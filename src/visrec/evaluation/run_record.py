@@ -167,7 +167,7 @@ def read_record(path: Path, note: Callable[[str], None] | None = None) -> list[d
             f"{path}: {altered:,} line(s) do not match their digest (changed after they "
             "were written): their runs are fitted again"
         )
-    if lines and not out:
+    if lines and not out and not altered:
         raise VisrecError(
             f"{path}: not a resume record of visrec (no line of it is one); "
             "name another file, or delete this one to start over"
