@@ -132,17 +132,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def flip_vector_page(path: Path, group: int = 0) -> None:
-    """XOR bytes in the middle of the ``vector`` column chunk of row group ``group``:
-    the file still parses, only that page's values change (what a flipped disk bit
-    does)."""
+    """Flip one bit near the end of the ``vector`` column's dictionary page in row group
+    ``group`` (visrec's float vectors are dictionary-encoded): without page CRCs the file
+    still reads, one vector's value changed (what a flipped disk bit does; checked in
+    ``tests/test_session42_fixes.py``); with them, the read fails on the CRC."""
     import pyarrow.parquet as pq
 
     column = pq.read_metadata(path).row_group(group).column(1)
-    assert column.path_in_schema.startswith("vector")
-    # its pages start at the dictionary page where there is one (float vectors have)
-    start = column.dictionary_page_offset if column.has_dictionary_page else None
-    middle = (start or column.data_page_offset) + column.total_compressed_size // 2
+    assert column.path_in_schema.startswith("vector") and column.has_dictionary_page
     data = bytearray(path.read_bytes())
-    for at in range(middle, middle + 8):
-        data[at] ^= 0x55
+    data[column.data_page_offset - 2] ^= 0x01  # the last values of the dictionary page
     path.write_bytes(bytes(data))

@@ -20,6 +20,7 @@ from visrec.cli import main
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
+from visrec.evaluation.run_record import signed
 from visrec.models import _auto_reg, _checkpoint
 from visrec.models.base import Recommender
 from visrec.models.registry import make_model
@@ -415,9 +416,8 @@ def test_evaluate_resumes_records_written_before_the_tuned_field(
     assert recs[1]["row"]["tuned"].startswith("reg=")
     for r in recs:  # what a record written before the field existed holds
         del r["row"]["tuned"]
-    for r in recs:  # a line as a visrec before the digest wrote it
-        r.pop("digest", None)
-    record.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    # edited on purpose: signed again, so the field check, not the digest, is tested
+    record.write_text("".join(json.dumps(signed(r)) + "\n" for r in recs))
     notes: list[str] = []
     res = R.run_experiment(frame, None, "warm", models=models, seeds=[0, 1], progress=False,
                            resume=record, note=notes.append)  # fmt: skip

@@ -17,6 +17,7 @@ from PIL import Image
 
 from conftest import flip_vector_page
 from visrec import _device as device_mod
+from visrec._parquet import read_columns
 from visrec.cli import main as cli_main
 from visrec.embed import engines as engines_mod
 from visrec.embed import onnx_engine
@@ -465,6 +466,8 @@ def test_damaged_chunk_file_is_recomputed(tmp_path: Path, damage: str) -> None:
         first.write_bytes(b"PAR1 this is not parquet")
     else:  # a vector page's CRC no longer matches: no other sign of it
         flip_vector_page(first)
+        with pytest.raises(OSError, match="CRC checksum verification failed"):
+            read_columns(first)
     res = _run(folder, out)
     assert res.n_reused == kept and res.n_computed == 10 - kept
     assert any("damaged chunk file" in n for n in res.notes)

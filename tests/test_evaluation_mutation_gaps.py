@@ -19,7 +19,7 @@ from visrec import make_split
 from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation.protocols import collapse_duplicates, known_at_test, warm_split
-from visrec.evaluation.run_record import read_record
+from visrec.evaluation.run_record import read_record, signed
 from visrec.evaluation.runner import evaluate_model, run_experiment
 from visrec.models.popularity import Popularity
 
@@ -85,9 +85,8 @@ def test_a_time_record_is_reused_whatever_the_test_ratio(tmp_path: Path) -> None
     lines = [json.loads(line) for line in record.read_text().splitlines()]
     for line in lines:
         line["fp"]["test_ratio"] = 0.3
-    for line in lines:  # as a visrec before the digest wrote them
-        line.pop("digest", None)
-    record.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    # edited on purpose: signed again, so the fingerprint, not the digest, is tested
+    record.write_text("".join(json.dumps(signed(line)) + "\n" for line in lines))
     run_experiment(frame, None, "time", ["popularity"], note=notes.append, **kw)
     assert notes[1:] == notes[:1]
     kw["resume"] = tmp_path / "warm.jsonl"
@@ -251,8 +250,8 @@ def test_a_damaged_recorded_run_is_fitted_again_and_dropped(tmp_path: Path, dama
     ref = _run(frame, "warm", record, (0,), [])
     rec = json.loads(record.read_text())
     damage(rec)
-    rec.pop("digest")  # edited: the "lack a field" check, not the digest, is tested
-    record.write_text(json.dumps(rec) + "\n")
+    # edited on purpose: signed again, so the field check, not the digest, is tested
+    record.write_text(json.dumps(signed(rec)) + "\n")
     notes: list[str] = []
     log: list[str] = []
     got = run_experiment(frame, None, "warm", ["popularity"], seeds=(0,), k=3,

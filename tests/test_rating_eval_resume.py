@@ -19,6 +19,7 @@ from visrec.analysis.rating_eval import rating_eval
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
 from visrec.evaluation import run_record
+from visrec.evaluation.run_record import signed
 from visrec.models.rating_mf import RatingMF
 
 MF = {"n_epochs": 3, "n_factors": 4}
@@ -362,8 +363,8 @@ def test_a_damaged_recorded_seed_is_fitted_again_and_dropped(
         rating_eval(frame, iv, resume=record, **kw)
     rec = json.loads(record.read_text())
     damage(rec)
-    rec.pop("digest")  # edited: the "lack a field" check, not the digest, is tested
-    record.write_text(json.dumps(rec) + "\n")
+    # edited on purpose: signed again, so the field check, not the digest, is tested
+    record.write_text(json.dumps(signed(rec)) + "\n")
     notes: list[str] = []
     fits = _count_fits(monkeypatch, interrupt_at=3)  # both seeds fitted: stop in the second
     with pytest.raises(KeyboardInterrupt):

@@ -219,7 +219,11 @@ def test_a_flipped_byte_in_a_vectors_file_is_an_error_not_a_vector(tmp_path: Pat
         path, ItemVectors(ids, rng.normal(size=(200, 16)).astype(np.float32), np.ones(200, bool))
     )
     flip_vector_page(path)
-    with pytest.raises(VisrecError, match=r"v\.parquet: cannot read as Parquet \(.*CRC"):
+    with pytest.raises(
+        VisrecError,
+        match=r"v\.parquet: damaged on disk \(a page's checksum does not match: .*CRC.*\); "
+        r"if `visrec embed` wrote it",
+    ):
         read_vectors(path)
 
 
@@ -237,7 +241,10 @@ def test_embed_computes_again_a_row_group_damaged_on_disk(tmp_path: Path) -> Non
     rows = meta.row_group(1).num_rows
     flip_vector_page(out, group=1)
     res = _run(folder, out, bb=TinyBackbone())
-    assert any("cannot be read back intact" in n for n in res.notes)
+    # found by the pages' CRC, which nothing else would notice
+    assert any(
+        "cannot be read back intact (could not verify page integrity" in n for n in res.notes
+    )
     assert res.n_computed == rows and res.n_reused == 12 - rows  # that group only
     again = read_vectors(out)
     assert list(again.ids) == list(ref.ids)
@@ -359,11 +366,11 @@ def test_a_resume_record_line_changed_after_writing_is_not_reused(tmp_path: Path
         f"{path}: 1 line(s) do not match their digest (changed after they were written): "
         "their runs are fitted again"
     ]
-    # a line written before records had a digest is read as it is
-    old = json.loads(lines[0])
-    del old["digest"]
-    path.write_text(json.dumps(old) + "\n")
-    assert [r["seed"] for r in read_record(path)] == [0]
+    # a line whose digest was deleted with the edit: not reused either
+    edited = json.loads(lines[0].replace("0.8012", "0.9012"))
+    del edited["digest"]
+    path.write_text(json.dumps(edited) + "\n" + lines[1] + "\n")
+    assert [r["seed"] for r in read_record(path)] == [1]
 
 
 @pytest.mark.parametrize(
@@ -418,10 +425,34 @@ def test_files_of_a_later_format_are_refused_naming_it(tmp_path: Path) -> None:
     table = pq.read_table(vpath)
     meta = json.loads(table.schema.metadata[META_KEY])
     assert meta["vectors_format"] == 1
-    for form, said in [(2, "vectors format 2 by a newer visrec"), ("x", "format 'x' is not")]:
-        edited = {**meta, "vectors_format": form}
+    for key, value, said in [
+        ("vectors_format", 2, "vectors format 2 by a newer visrec"),
+        ("vectors_format", "x", "format 'x' is not"),
+        # a model trained on it would be refused on load: refused here instead
+        ("preprocessing", None, "preprocessing None is not an object"),
+    ]:
+        edited = {**meta, key: value}
         pq.write_table(
             table.replace_schema_metadata({META_KEY: json.dumps(edited).encode()}), vpath
         )
         with pytest.raises(VisrecError, match=said):
             read_vectors(vpath)
+
+
+def test_recall_rows_reads_a_sparse_relevance_matrix_as_its_dense_copy() -> None:
+    # reg="auto" validation passes CSR rows: no dense users x items block per block
+    import scipy.sparse as sp
+
+    from visrec._ranking import recall_rows
+
+    rng = np.random.default_rng(5)
+    relevant = sp.random(60, 500, density=0.02, format="csr", random_state=5)
+    relevant.data[:] = 1.0
+    top = rng.integers(0, 500, size=(60, 10))
+    for r in range(0, 60, 2):  # some hits, and padding
+        if relevant[r].nnz:
+            top[r, 3] = relevant[r].indices[0]
+    top[1, -2:] = -1
+    dense = recall_rows(top, relevant.toarray() > 0)
+    np.testing.assert_array_equal(recall_rows(top, relevant), dense)
+    assert np.nanmax(dense) > 0 and np.isnan(dense).any() == (np.diff(relevant.indptr) == 0).any()

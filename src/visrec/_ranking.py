@@ -7,6 +7,8 @@ It lives at the package root because both the models (lower layer) and the metri
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -77,21 +79,35 @@ def top_candidates(
     return out_idx, out_val
 
 
-def hits_in_top(top: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+def hits_in_top(top: np.ndarray, relevant: Any) -> np.ndarray:
     """``(n_rows, n)`` bool: whether each listed index is relevant in its row; the
-    padding index -1 is never a hit (it would read the last column).
+    padding index -1 is never a hit (it would read the last column). ``relevant``: a
+    dense bool array, or a scipy CSR matrix (read at the listed entries only: no dense
+    rows x items block, which for validation's 1,024 users of a 200,000-item catalogue
+    cost seconds and a gigabyte per block).
 
     The one hit rule behind ``evaluation.metrics`` and the models' validation scores.
     """
     valid = top >= 0
-    return np.take_along_axis(relevant, np.where(valid, top, 0), axis=1) & valid
+    cols = np.where(valid, top, 0)
+    if isinstance(relevant, np.ndarray):
+        return np.asarray(np.take_along_axis(relevant, cols, axis=1) & valid)
+    rows = np.broadcast_to(np.arange(top.shape[0])[:, None], top.shape)
+    got = relevant[rows.ravel(), cols.ravel()]  # np.matrix, or sparse in newer scipy
+    read: np.ndarray = got.toarray() if hasattr(got, "toarray") else np.asarray(got)
+    hits: np.ndarray = (read.ravel() != 0).reshape(top.shape) & valid
+    return hits
 
 
-def recall_rows(top: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+def recall_rows(top: np.ndarray, relevant: Any) -> np.ndarray:
     """Recall@n per row, hits / ``min(n, |relevant|)`` (``visrec evaluate``'s
-    definition); NaN for rows with no relevant item."""
-    rel = relevant.astype(bool, copy=False)
-    n_rel = rel.sum(axis=1)
+    definition); NaN for rows with no relevant item. ``relevant`` as ``hits_in_top``
+    takes it."""
+    if isinstance(relevant, np.ndarray):
+        rel = relevant.astype(bool, copy=False)
+        n_rel = rel.sum(axis=1)
+    else:  # CSR: its stored entries per row
+        rel, n_rel = relevant, np.diff(relevant.indptr)
     hits = hits_in_top(top, rel).sum(axis=1).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n_rel > 0, hits / np.maximum(np.minimum(n_rel, top.shape[1]), 1), np.nan)

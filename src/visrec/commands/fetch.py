@@ -289,7 +289,8 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
         if res.n_bad:
             notes.append(res.describe_bad())
     for m in manifests:
-        base = m.resolve().parent
+        # a manifest from a pipe (<(cat m.csv)): its paths are the current folder's
+        base = m.resolve().parent if m.is_file() else Path.cwd()
         n_local = n_web = 0
         # locations as written (load_manifest would resolve a typo such as htps://x
         # into a path); its errors (columns, field counts, repeated ids) name the line

@@ -185,12 +185,14 @@ def holding_their_chunks(
                 note(f"{out}: no item_id column: nothing of it is reused; recomputing")
                 return OldOutput()
             damaged: list[str] = []
+            why = ""
             bad = []
             for fp, g in used:
                 try:
                     ids = _group_ids(pf, g)
-                except (OSError, pa.ArrowException):  # a page's CRC or encoding
+                except (OSError, pa.ArrowException) as exc:  # a page's CRC or encoding
                     damaged.append(fp)
+                    why = why or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                     continue
                 if ids != wanted[fp]:
                     bad.append(fp)
@@ -200,8 +202,8 @@ def holding_their_chunks(
         return OldOutput()
     if damaged:
         note(
-            f"{out}: {len(damaged):,} of its row groups cannot be read back intact (a "
-            "damaged page); those images are computed again"
+            f"{out}: {len(damaged):,} of its row groups cannot be read back intact ({why}); "
+            "those images are computed again"
         )
         for fp in damaged:
             del old.groups[fp]

@@ -722,7 +722,7 @@ def read_vectors(
     try:
         table = _read_table(p, only)
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
+        raise VisrecError(f"{p}: {unreadable_parquet(exc)}") from exc
     try:
         return table_to_vectors(table, source=p)
     finally:
@@ -730,6 +730,17 @@ def read_vectors(
         # 1280 catalogue) for the rest of the process once the table was gone
         del table
         pa.default_memory_pool().release_unused()
+
+
+def unreadable_parquet(exc: BaseException) -> str:
+    """Why a Parquet file could not be read, with what to do when a page's CRC says it
+    was damaged on disk (pyarrow's own words say only that the check failed)."""
+    if "checksum verification failed" in str(exc):
+        return (
+            f"damaged on disk (a page's checksum does not match: {exc}); if `visrec embed` "
+            "wrote it, run that command again: it computes only the damaged row groups again"
+        )
+    return f"cannot read as Parquet ({exc})"
 
 
 def vector_width(path: str | os.PathLike[str]) -> int | None:
@@ -756,7 +767,7 @@ def read_vector_ids(path: str | os.PathLike[str]) -> ItemVectors:
             return read_vectors(p)
         table = read_columns(p, [c for c in schema.names if c != "vector"])
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        raise VisrecError(f"{p}: cannot read as Parquet ({exc})") from exc
+        raise VisrecError(f"{p}: {unreadable_parquet(exc)}") from exc
     empty = pa.array([[]] * table.num_rows, type=pa.list_(pa.float32()))
     return table_to_vectors(table.append_column("vector", empty), source=p, ids_only=True)
 
@@ -856,7 +867,8 @@ def read_vectors_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
 def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
     """The visrec metadata of a vectors file's schema (``{}`` when it has none); a
     one-line error naming ``source`` when it is damaged: not JSON, not an object, or a
-    ``backbone`` / ``dim`` of the wrong type (the backbone check would be skipped)."""
+    ``backbone`` / ``preprocessing`` / ``dim`` / ``vectors_format`` of the wrong type
+    (the backbone check would be skipped, or a model trained on it refused on load)."""
     if not raw:
         return {}
     try:
@@ -869,6 +881,9 @@ def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
             detail = f"a JSON {type(meta).__name__}, not an object"
         elif not isinstance(meta.get("backbone", ""), str):
             detail = f"backbone {meta['backbone']!r} is not a name"
+        elif not isinstance(meta.get("preprocessing", {}), dict):
+            # what a model trained on the file records and checks new vectors against
+            detail = f"preprocessing {meta['preprocessing']!r} is not an object"
         elif dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
             detail = f"dim {dim!r} is not a width"
         elif not _is_count(meta.get("vectors_format", 1)):

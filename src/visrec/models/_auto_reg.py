@@ -98,7 +98,7 @@ def validation_recall(
         tr = train[u]
         scores[np.repeat(rows, np.diff(tr.indptr)), tr.indices] = -np.inf
         top, _ = top_candidates(scores, K)
-        recall = recall_rows(top, valid[u].toarray())  # a bool block, as small as scores
+        recall = recall_rows(top, valid[u])  # sparse: read at the listed entries only
         per.append(recall[~np.isnan(recall)])
     values = np.concatenate(per) if per else np.empty(0)
     return float(values.mean()) if len(values) else float("nan")
