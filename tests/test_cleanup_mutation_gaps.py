@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from visrec.cli import main
+from visrec.evaluation.run_record import signed
 
 
 def _demo_argv(out: Path) -> list[str]:
@@ -124,7 +125,7 @@ def test_a_demo_without_recommenders_leaves_their_records_even_with_no_resume(
     out.mkdir()
     warm = out / ".recommenders-warm.partial.jsonl"
     run = {"seed": 0, "model": "popularity", "fp": {}, "params": {}, "split": {}}
-    line = json.dumps({**run, "row": {}}) + "\n"
+    line = json.dumps(signed({**run, "row": {}})) + "\n"
     warm.write_text(line)
     # a folder at the other record path: refused only when the recommenders run
     (out / ".recommenders-cold-items.partial.jsonl").mkdir()
@@ -185,7 +186,7 @@ def test_an_interrupted_demo_names_both_records_it_kept(
         out.mkdir(exist_ok=True)
         for protocol in ("warm", "cold-items"):
             (out / f".recommenders-{protocol}.partial.jsonl").write_text(
-                json.dumps({**run, "row": {}}) + "\n"
+                json.dumps(signed({**run, "row": {}})) + "\n"
             )
         raise KeyboardInterrupt
 

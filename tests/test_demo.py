@@ -21,6 +21,7 @@ from visrec.demo.pipeline import run_demo
 from visrec.demo.synth import CATEGORIES, COLOURS, make_catalogue
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
+from visrec.evaluation.run_record import signed
 
 if TYPE_CHECKING:
     from conftest import BarCase
@@ -515,7 +516,7 @@ def test_cli_demo_interrupted_says_what_it_kept(
         if kept:
             record = out / ".recommenders-warm.partial.jsonl"
             run = {"seed": 0, "model": "popularity", "fp": {}, "params": {}, "split": {}}
-            record.write_text(json.dumps({**run, "row": {}}) + "\n")
+            record.write_text(json.dumps(signed({**run, "row": {}})) + "\n")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(demo_cmd, "_run_demo", interrupted)

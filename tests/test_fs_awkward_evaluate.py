@@ -12,6 +12,7 @@ import pytest
 
 from visrec.cli import main
 from visrec.evaluation import run_record
+from visrec.evaluation.run_record import signed
 
 
 class _FullDisk:
@@ -94,7 +95,7 @@ def test_forget_leaves_a_record_it_cannot_rewrite(
     path = tmp_path / "rec.jsonl"
     recs = [{"fp": {}, "seed": s, "model": "popularity", "params": {}, "split": {}, "row": {}}
             for s in (0, 1)]  # fmt: skip
-    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    path.write_text("".join(json.dumps(signed(r)) + "\n" for r in recs))
 
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
