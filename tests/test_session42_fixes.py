@@ -456,3 +456,18 @@ def test_recall_rows_reads_a_sparse_relevance_matrix_as_its_dense_copy() -> None
     dense = recall_rows(top, relevant.toarray() > 0)
     np.testing.assert_array_equal(recall_rows(top, relevant), dense)
     assert np.nanmax(dense) > 0 and np.isnan(dense).any() == (np.diff(relevant.indptr) == 0).any()
+
+
+def test_fetch_reads_a_piped_manifests_local_paths_against_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a host-like path that is a file here is a local entry, not a URL: from a pipe it
+    # was looked up under /proc/PID/fd and taken for one
+    from visrec.commands.fetch import read_sources
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "www.shop.com").mkdir()
+    (tmp_path / "www.shop.com" / "x.jpg").write_bytes(b"jpeg")
+    pipe = _pipe_with("item_id,url\n1,www.shop.com/x.jpg\n2,http://shop.example/y.jpg\n")
+    got = read_sources([Path(pipe)])
+    assert list(got.urls) == ["2"]

@@ -159,3 +159,49 @@ def test_the_demo_rating_knn_uses_only_rows_whose_item_has_an_image(tmp_path: Pa
         f"{len(frame) - with_image} of {len(frame)} rating rows left out: their item has no "
         "usable image"
     )
+
+
+def test_a_category_of_exactly_the_minimum_share_is_clustered(tmp_path: Path) -> None:
+    # `counts < share * n` made `<=`: a category right at the share was left out
+    from visrec.demo.datasets import DemoDataset
+    from visrec.demo.pipeline import _clusters
+
+    ids = np.array([f"i{k:03d}" for k in range(100)])
+    labels = {i: ("A" if k < 49 else "B" if k < 98 else "C") for k, i in enumerate(ids)}
+    iv = ItemVectors(ids, np.random.default_rng(4).normal(size=(100, 8)).astype(np.float32),
+                     np.ones(100, bool))  # fmt: skip
+    ds = DemoDataset(
+        name="t", layout="test", root=tmp_path, images={}, labels=labels, label_name="category",
+    )  # fmt: skip
+    images = {i: tmp_path / f"{i}.jpg" for i in ids}
+    got = _clusters(ds, iv, images, 3, 0.02, 0, np.random.default_rng(0), lambda _: None)
+    assert got.note is None and got.projection_labels.count("C") == 2
+    fewer = _clusters(ds, iv, images, 3, 0.021, 0, np.random.default_rng(0), lambda _: None)
+    assert fewer.note is not None and "C 2" in fewer.note and "C" not in fewer.projection_labels
+
+
+def test_the_demo_counts_only_rated_rows_outside_its_item_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `rated & ~in_sample` made `~in_sample`: unrated rows outside the sample counted
+    # as rating rows left out
+    from visrec.demo import pipeline
+    from visrec.demo.datasets import DemoDataset
+
+    items = [f"i{k}" for k in range(10)]
+    frame = pd.DataFrame(
+        {"user_id": [f"u{k % 4}" for k in range(40)], "item_id": [items[k % 10] for k in range(40)]}
+    )
+    frame["rating"] = [np.nan if k % 3 == 0 else 4.0 for k in range(40)]
+    ds = DemoDataset(
+        name="t", layout="test", root=tmp_path, images={i: tmp_path / f"{i}.jpg" for i in items},
+        labels={}, label_name="x", interactions=frame,
+    )  # fmt: skip
+    monkeypatch.setattr(pipeline, "load_demo_dataset", lambda _: ds)
+    data = pipeline._load_data(
+        tmp_path, "data", n_items=0, n_users=0, image_size=32, max_items=4, random_state=0,
+        rng=np.random.default_rng(0), say=lambda _: None, tell=lambda _: None,
+    )  # fmt: skip
+    outside = ~frame["item_id"].isin(list(data.images))
+    assert data.n_rated_outside == int((outside & frame["rating"].notna()).sum())
+    assert data.n_rated_outside < int(outside.sum())
