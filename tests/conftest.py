@@ -143,3 +143,12 @@ def flip_vector_page(path: Path, group: int = 0) -> None:
     data = bytearray(path.read_bytes())
     data[column.data_page_offset - 2] ^= 0x01  # the last values of the dictionary page
     path.write_bytes(bytes(data))
+
+
+def signed(rec: dict[str, object]) -> dict[str, object]:
+    """``rec`` (a resume-record line as JSON reads it) with the digest of its fields,
+    as visrec writes one: for a line the tests edit on purpose."""
+    from visrec.evaluation.run_record import _line_digest
+
+    body = {n: v for n, v in rec.items() if n != "digest"}
+    return {**body, "digest": _line_digest(body)}

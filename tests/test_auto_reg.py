@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from conftest import signed
 from test_models import FAST, checkerboard
 from test_train_checkpoint import _fit_interrupted
 from visrec.cli import main
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
-from visrec.evaluation.run_record import signed
 from visrec.models import _auto_reg, _checkpoint
 from visrec.models.base import Recommender
 from visrec.models.registry import make_model

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from conftest import signed
 from visrec.cli import main
-from visrec.evaluation.run_record import signed
 
 
 def _demo_argv(out: Path) -> list[str]:

@@ -15,13 +15,13 @@ import pytest
 from PIL import Image
 
 import visrec.embed.extract as extract
+from conftest import signed
 from visrec.cli import main
 from visrec.demo.datasets import load_demo_dataset
 from visrec.demo.pipeline import run_demo
 from visrec.demo.synth import CATEGORIES, COLOURS, make_catalogue
 from visrec.embed.store import ItemVectors
 from visrec.errors import VisrecError
-from visrec.evaluation.run_record import signed
 
 if TYPE_CHECKING:
     from conftest import BarCase

@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import signed
 from test_evaluation_audit_fixes import _ratings
 from test_models import FAST, checkerboard
 from visrec import make_split
 from visrec.errors import VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation.protocols import collapse_duplicates, known_at_test, warm_split
-from visrec.evaluation.run_record import read_record, signed
+from visrec.evaluation.run_record import read_record
 from visrec.evaluation.runner import evaluate_model, run_experiment
 from visrec.models.popularity import Popularity
 

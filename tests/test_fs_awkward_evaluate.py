@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from conftest import signed
 from visrec.cli import main
 from visrec.evaluation import run_record
-from visrec.evaluation.run_record import signed
 
 
 class _FullDisk:

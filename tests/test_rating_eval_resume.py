@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 import visrec.analysis.rating_eval as rating_eval_mod
+from conftest import signed
 from visrec.analysis.rating_eval import rating_eval
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
 from visrec.evaluation import run_record
-from visrec.evaluation.run_record import signed
 from visrec.models.rating_mf import RatingMF
 
 MF = {"n_epochs": 3, "n_factors": 4}

@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import signed
 from visrec.cli import main
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors, write_vectors
 from visrec.errors import VisrecError
 from visrec.evaluation import runner as R
 from visrec.evaluation.protocols import time_split
-from visrec.evaluation.run_record import signed
 from visrec.models import registry
 from visrec.models.base import Recommender
 

@@ -259,4 +259,5 @@ def test_a_users_own_telemetry_setting_is_kept(monkeypatch: pytest.MonkeyPatch) 
 def test_a_carriage_return_in_any_column_quotes_all() -> None:
     from visrec.commands._csv_quoting import csv_quoting
 
-    assert csv_quoting(pd.DataFrame({"user_id": ["u"], "item_id": ["a\rb"]})) == csv.QUOTE_ALL
+    frame = pd.DataFrame({"user_id": ["u"], "item_id": ["a\rb"]})
+    assert csv_quoting(*(frame[c] for c in frame)) == csv.QUOTE_ALL

@@ -162,10 +162,10 @@ def test_ids_holding_a_carriage_return_read_back_from_recommend(tmp_path: Path) 
 
 def test_csv_quoting_quotes_only_when_a_field_holds_a_carriage_return() -> None:
     plain = pd.DataFrame({"a": ["x", "y\nz"], "b": [1, 2]})
-    assert csv_quoting(plain) == csv.QUOTE_MINIMAL  # "\n" is quoted anyway
+    assert csv_quoting(*(plain[c] for c in plain)) == csv.QUOTE_MINIMAL  # "\n" is quoted anyway
     cr = pd.DataFrame({"a": ["x", "y\rz"], "b": [1, 2]})
-    assert csv_quoting(cr) == csv.QUOTE_ALL
-    text = cr.to_csv(index=False, lineterminator="\n", quoting=csv_quoting(cr))
+    assert csv_quoting(*(cr[c] for c in cr)) == csv.QUOTE_ALL
+    text = cr.to_csv(index=False, lineterminator="\n", quoting=csv_quoting(*(cr[c] for c in cr)))
     back = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     assert back["a"].tolist() == ["x", "y\rz"]
 

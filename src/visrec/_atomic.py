@@ -113,9 +113,13 @@ def absent(path: str | os.PathLike[str]) -> str:
     what :func:`broken_link` finds there ("is a link to a file or folder that does not
     exist")."""
     why = broken_link(path)
-    if why is None and os.fspath(path) == "-":  # the shell idiom for stdin
-        return "does not exist (visrec reads no standard input as '-': name a file, or /dev/stdin)"
+    if why is None and os.fspath(path) == "-":
+        return f"does not exist ({NO_DASH_STDIN})"
     return "does not exist" if why is None else f"is {why}"
+
+
+#: said for an input named ``-``, the shell idiom for standard input
+NO_DASH_STDIN = "visrec reads no standard input as '-': name a file, or /dev/stdin"
 
 
 def check_input_exists(path: str | os.PathLike[str], what: str) -> None:

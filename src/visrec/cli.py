@@ -23,7 +23,7 @@ from types import FrameType
 from typing import TypeGuard
 
 from visrec import __version__, _interrupt
-from visrec._atomic import broken_link, shown_path
+from visrec._atomic import NO_DASH_STDIN, broken_link, shown_path
 from visrec.commands._common import (
     closed_stdout_status,
     stdout_failed_status,
@@ -356,8 +356,8 @@ def _missing(path: object) -> str:
     """Why ``path`` cannot be opened when it "does not exist": a link that is there but
     leads nowhere is named as such, not as a missing file."""
     why = broken_link(path) if isinstance(path, str | bytes | os.PathLike) else None
-    if why is None and path == "-":  # the shell idiom for stdin
-        return "no such file (visrec reads no standard input as '-': name a file, or /dev/stdin)"
+    if why is None and path == "-":
+        return f"no such file ({NO_DASH_STDIN})"
     return why or "no such file or directory"
 
 

@@ -21,14 +21,6 @@ from typing import Any
 from visrec.errors import VisrecError
 
 
-def cache_dir(sub: str) -> Path:
-    """``$VISREC_CACHE/SUB``, else ``$XDG_CACHE_HOME`` (if absolute) or ``~/.cache``
-    ``/visrec/SUB`` (the layout of the ONNX model cache)."""
-    from visrec._cache import cache_dir as shared
-
-    return shared(sub)
-
-
 def record_path(
     json_out: str | None,
     interactions: str,

@@ -235,7 +235,7 @@ def run_merge_variants(args: argparse.Namespace) -> int:
     print(_merge_text(merged, str(shown)))
     for path, frame in ((args.output, merged.frame), (args.map, merged.items)):
         if path:
-            quoting = csv_quoting(frame)
+            quoting = csv_quoting(*(frame[c] for c in frame.columns))
             write_text_atomic(path, frame.to_csv(index=False, lineterminator="\n", quoting=quoting))
     if args.json:
         counts = {

@@ -610,6 +610,7 @@ def _record_path(args: argparse.Namespace) -> Path | None:
 
 
 def _cache_dir() -> Path:
-    """``$VISREC_CACHE/evaluate``, else ``$XDG_CACHE_HOME`` or ``~/.cache``
-    ``/visrec/evaluate`` (the layout of the ONNX model cache)."""
-    return _resume.cache_dir("evaluate")
+    """Where records of runs without ``--json`` go (:func:`visrec._cache.cache_dir`)."""
+    from visrec._cache import cache_dir
+
+    return cache_dir("evaluate")

@@ -247,7 +247,7 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
     fetched once.
     """
     from visrec.data.amazon import is_meta_file, load_amazon_meta, load_amazon_reviews
-    from visrec.data.images_index import read_manifest_rows
+    from visrec.data.images_index import manifest_base, read_manifest_rows
     from visrec.data.tables import is_json_file
     from visrec.images.http_get import hide_password
 
@@ -289,8 +289,7 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
         if res.n_bad:
             notes.append(res.describe_bad())
     for m in manifests:
-        # a manifest from a pipe (<(cat m.csv)): its paths are the current folder's
-        base = m.resolve().parent if m.is_file() else Path.cwd()
+        base = manifest_base(m)
         n_local = n_web = 0
         # locations as written (load_manifest would resolve a typo such as htps://x
         # into a path); its errors (columns, field counts, repeated ids) name the line

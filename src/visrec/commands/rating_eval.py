@@ -280,6 +280,7 @@ def _record_path(args: argparse.Namespace) -> Path | None:
 
 
 def _cache_dir() -> Path:
-    """``$VISREC_CACHE/rating-eval``, else ``$XDG_CACHE_HOME`` or ``~/.cache``
-    ``/visrec/rating-eval``."""
-    return _resume.cache_dir("rating-eval")
+    """Where records of runs without ``--json`` go (:func:`visrec._cache.cache_dir`)."""
+    from visrec._cache import cache_dir
+
+    return cache_dir("rating-eval")

@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from visrec.commands._common import (
     check_output_file,
@@ -324,6 +324,7 @@ def _write_recommendations(
 
     from visrec._atomic import name_output
     from visrec.commands import _recs_progress
+    from visrec.commands._csv_quoting import csv_quoting
 
     order = np.arange(len(model.user_map_), dtype=np.int64) if users is None else users
     tally = _Tally(
@@ -350,11 +351,13 @@ def _write_recommendations(
     )
     for name, value in prog.counts.items():
         setattr(tally, name, value)
+    # from the ids, once: a check of every written row doubled the time to write them
+    quoting = csv_quoting(model.user_map_.ids, cands.raw_ids, newcomers)
     try:
         with prog.open() as fh:
-            _write_lists(args, fh, model, cands, order, prog, tally, options)
+            _write_lists(args, fh, model, cands, order, prog, tally, options, quoting)
             if newcomers:
-                _write_popular(fh, model, cands, newcomers, n_list, tally)
+                _write_popular(fh, model, cands, newcomers, n_list, tally, quoting)
         prog.finish(target)
     except KeyboardInterrupt:
         if prog.finished:  # between the rename and the record's removal
@@ -385,6 +388,7 @@ def _write_lists(
     prog: _recs_progress.Progress,
     tally: _Tally,
     options: dict[str, Any],
+    quoting: Literal[0, 1],
 ) -> None:
     """Writes the lists of the users of ``order`` not done yet, under a progress bar."""
     from tqdm import tqdm
@@ -409,7 +413,7 @@ def _write_lists(
             options["--new-slots"],
             order[prog.users_done :],
         )
-        _write_batches(fh, batches, model.user_map_.ids, cands.raw_ids, bar, tally, prog)
+        _write_batches(fh, batches, model.user_map_.ids, cands.raw_ids, bar, tally, prog, quoting)
 
 
 def _write_popular(
@@ -419,6 +423,7 @@ def _write_popular(
     newcomers: list[str],
     n_list: int,
     tally: _Tally,
+    quoting: Literal[0, 1],
 ) -> None:
     """Writes the new users' lists: the candidates most taken in training."""
     import numpy as np
@@ -433,6 +438,7 @@ def _write_popular(
             "rank": np.tile(np.arange(1, len(top) + 1), len(newcomers)),
             "score": np.tile(score, len(newcomers)),
         },
+        quoting,
     )
 
 
@@ -444,6 +450,7 @@ def _write_batches(
     bar: tqdm[Any],
     tally: _Tally,
     prog: _recs_progress.Progress,
+    quoting: Literal[0, 1],
 ) -> None:
     """Writes each batch's rows to ``fh``, counting rows and empty or short lists, and
     records the progress after a batch now and then."""
@@ -470,15 +477,15 @@ def _write_batches(
                 "rank": cols + 1,
                 "score": val[rows, cols],
             },
+            quoting,
         )
         prog.block_done(fh, done, tally.counts())
 
 
-def _write_rows(fh: TextIO, columns: dict[str, np.ndarray]) -> int:
-    """Writes ``columns`` to ``fh`` as CSV rows without a header; returns how many."""
+def _write_rows(fh: TextIO, columns: dict[str, np.ndarray], quoting: Literal[0, 1]) -> int:
+    """Writes ``columns`` to ``fh`` as CSV rows without a header, quoted as ``quoting``
+    (:func:`~visrec.commands._csv_quoting.csv_quoting`); returns how many."""
     import pandas as pd
-
-    from visrec.commands._csv_quoting import csv_quoting
 
     frame = pd.DataFrame(columns)
     frame.to_csv(
@@ -487,7 +494,7 @@ def _write_rows(fh: TextIO, columns: dict[str, np.ndarray]) -> int:
         index=False,
         float_format=SCORE_FORMAT,
         lineterminator="\n",
-        quoting=csv_quoting(frame),
+        quoting=quoting,
     )
     return len(frame)
 

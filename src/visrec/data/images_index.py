@@ -267,6 +267,13 @@ def pick_column(header: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
+def manifest_base(path: str | Path) -> Path:
+    """The folder a manifest's relative paths start from: its own, or the current one
+    for a manifest read from a pipe (``<(cat m.csv)``, whose "folder" is
+    ``/proc/PID/fd``)."""
+    return Path(path).resolve().parent if os.path.isfile(path) else Path.cwd()
+
+
 def load_manifest(path: str | Path) -> dict[str, str]:
     """Read a manifest of item id -> image path or URL.
 
@@ -291,8 +298,7 @@ def load_manifest(path: str | Path) -> dict[str, str]:
         Missing columns, a row with the wrong field count, an empty id or location, an
         id listed twice, or the header repeated -- naming the line.
     """
-    regular = os.path.isfile(path)  # not a pipe or device
-    base = Path(path).resolve().parent if regular else Path.cwd()
+    base = manifest_base(path)
     out: dict[str, str] = {}
     for item, loc, _ in read_manifest_rows(path):
         if loc.lower().startswith("file://"):  # a local file written as a URL

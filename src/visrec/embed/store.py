@@ -283,6 +283,13 @@ def usable_rows(vectors: np.ndarray) -> np.ndarray:
     return _every_value(vectors, lambda block: np.abs(block) <= MAX_ABS_VALUE)  # NaN: False
 
 
+def usable_values(values: Any) -> bool:
+    """Every value of an array (numpy, or anything ``np.asarray`` takes, a CPU torch
+    tensor too) finite and within ``MAX_ABS_VALUE``: the rule for vectors, kept by the
+    models' learned arrays too (no fit makes a 1e30; one would put an item first for all)."""
+    return bool((np.abs(np.asarray(values)) <= MAX_ABS_VALUE).all())  # NaN: False
+
+
 def backbone_names(trained: Any, given: Any) -> tuple[str | None, str | None]:
     """The backbone named in a model's ``vector_meta_`` and in a vectors file's meta,
     None where one does not say (a file made outside ``visrec embed``). One reading for

@@ -611,13 +611,6 @@ def _line(rec: dict[str, Any]) -> str:
     return json.dumps({**body, "digest": _line_digest(body)}) + "\n"
 
 
-def signed(rec: dict[str, Any]) -> dict[str, Any]:
-    """``rec`` (a record line as JSON reads it) with the digest of its fields: for a
-    line edited on purpose (the tests of damaged records)."""
-    body = {n: v for n, v in rec.items() if n != "digest"}
-    return {**body, "digest": _line_digest(body)}
-
-
 def _line_digest(body: dict[str, Any]) -> str:
     """A digest of a record line's fields (its digest aside), by value, as ``_run_digest``."""
     return _digest(json.dumps(_canon(body), sort_keys=True, default=repr).encode())

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from visrec._atomic import atomic_path, not_regular
-from visrec.embed.store import MAX_ABS_VALUE
+from visrec.embed.store import usable_values
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -309,7 +309,7 @@ def restore_state(
         fits = fits and isinstance(state["losses"], list)
         # a NaN or 1e30 parameter is no state a fit saves (it refuses to end so)
         fits = fits and all(
-            bool((t.abs() <= MAX_ABS_VALUE).all())
+            usable_values(t)
             for t in saved.values()
             if isinstance(t, torch.Tensor) and t.is_floating_point()
         )

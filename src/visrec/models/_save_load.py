@@ -26,7 +26,7 @@ from visrec._atomic import (
     remove_empty,
     write_text_atomic,
 )
-from visrec.embed.store import MAX_ABS_VALUE, UNUSABLE_VALUES
+from visrec.embed.store import UNUSABLE_VALUES, usable_values
 from visrec.errors import VisrecError
 from visrec.models.model_folder import (
     ARRAYS_NPZ,
@@ -354,8 +354,8 @@ def _set_learned_arrays(
         if attr in arrays:
             value = arrays[attr]
             # a NaN here reaches every score silently: those items rank last for all;
-            # a 1e30 puts one item first for all (the vectors' limit: no fit makes one)
-            if value.dtype.kind == "f" and not (np.abs(value) <= MAX_ABS_VALUE).all():
+            # a 1e30 puts one item first for all
+            if value.dtype.kind == "f" and not usable_values(value):
                 raise VisrecError(f"{npz}: {attr} holds {UNUSABLE_VALUES}; train the model again")
             # a scale divides: 0 makes every new item's score NaN, < 0 flips them
             if attr in klass._positive_arrays and not (value > 0).all():

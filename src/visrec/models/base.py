@@ -39,7 +39,6 @@ from numpy.typing import ArrayLike
 
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import (
-    MAX_ABS_VALUE,
     UNUSABLE_VALUES,
     ItemVectors,
     backbone_names,
@@ -48,6 +47,7 @@ from visrec.embed.store import (
     image_flags,
     made_differently,
     usable_rows,
+    usable_values,
 )
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._fresh_fit import check_fit_inputs as check_fit_inputs
@@ -256,7 +256,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             value = getattr(self, attr, None)
             # such an array would be saved, then refused on load
             floats = isinstance(value, np.ndarray) and value.dtype.kind == "f"
-            if floats and not (np.abs(np.asarray(value)) <= MAX_ABS_VALUE).all():  # NaN too
+            if floats and not usable_values(value):
                 # the profile term's scale comes from profile_weight, not from training
                 fix = (
                     "lower profile_weight"

@@ -225,7 +225,7 @@ class VisualCF(AutoRegMixin, Recommender):
         # the map needs two pictures of trained items: refused before fit forgets an
         # earlier fit, as fit's docstring promises for a wrong argument
         super()._check_usable_vectors(interactions, item_vectors)
-        trained = np.diff(interactions.to_csr("binary").tocsc().indptr) > 0
+        trained = np.bincount(interactions.item_idx, minlength=interactions.n_items) > 0
         if (trained & item_vectors.has_image_for(interactions.item_map.ids)).sum() < 2:
             raise VisrecError(
                 "visual-cf needs at least 2 items with both interactions and an image vector"
