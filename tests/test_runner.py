@@ -21,7 +21,7 @@ from conftest import signed
 from visrec.cli import main
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors, write_vectors
-from visrec.errors import VisrecError
+from visrec.errors import InvalidParameterError, VisrecError
 from visrec.evaluation import runner as R
 from visrec.evaluation.protocols import time_split
 from visrec.models import registry
@@ -408,7 +408,9 @@ def test_make_seeds_only_models_with_a_random_state() -> None:
     assert R._make("oracle", {"scale": 2.0}, 7).get_params() == {"random_state": 7, "scale": 2.0}
     assert R._make("oracle", {"random_state": 3}, 7).random_state == 3  # given wins
     assert R._make("popularity", {}, 7).get_params() == {}  # no random_state: none added
-    with pytest.raises(VisrecError, match=r"model 'popularity': bad parameters \{'seed': 1\}"):
+    with pytest.raises(
+        InvalidParameterError, match=r"model 'popularity' has no hyperparameter 'seed'; known: "
+    ):
         R._make("popularity", {"seed": 1}, 7)
 
 

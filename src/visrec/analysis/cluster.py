@@ -19,12 +19,13 @@ chance, and on 12 items one of 0.2 can be chance.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from visrec.analysis._args import (
     integer_arg,
@@ -150,8 +151,8 @@ class ClusterResult:
 
 
 def cluster_vs_labels(
-    vectors: np.ndarray,
-    labels: Sequence[str] | np.ndarray,
+    vectors: ArrayLike,
+    labels: ArrayLike,
     k: int | None = None,
     random_state: int = 0,
     say: Callable[[str], None] | None = None,
@@ -223,8 +224,11 @@ def _content_order(x: np.ndarray, labs: np.ndarray) -> np.ndarray:
     return np.lexsort((row_hashes(x), labs.astype(str)))
 
 
-def _label_array(labels: Sequence[str] | np.ndarray) -> np.ndarray:
+def _label_array(labels: ArrayLike) -> np.ndarray:
     """The labels as an object array of str; a VisrecError if any is missing."""
+    labels = np.asarray(labels, dtype=object)
+    if labels.ndim != 1:  # one string, or a table: not one label per item
+        raise VisrecError(f"cluster: labels must be 1-D (one per item), got shape {labels.shape}")
     # None, NaN of any float type, pandas' NA and NaT: no label
     missing = [
         j for j, v in enumerate(labels) if v is None or (pd.api.types.is_scalar(v) and pd.isna(v))

@@ -16,7 +16,7 @@ import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors, check_some_vector
-from visrec.errors import VisrecError, names_text
+from visrec.errors import InvalidParameterError, VisrecError, names_text
 from visrec.evaluation.protocols import collapse_duplicates
 
 PROTOCOLS = ("random", "cold-items")
@@ -68,8 +68,12 @@ def _check_mf_params(mf_params: dict[str, Any] | None) -> None:
     known = RatingMF().get_params()
     unknown = sorted(set(mf_params or {}) - set(known))
     if unknown:
-        raise VisrecError(
-            f"rating-eval: RatingMF has no hyperparameter {unknown[0]!r}; known: {', '.join(known)}"
+        # the recommenders' names for the two: RatingMF's predate them
+        said = {"factors": "n_factors", "epochs": "n_epochs"}.get(unknown[0])
+        hint = f" (it calls that one {said!r})" if said else ""
+        raise InvalidParameterError(
+            f"rating-eval: RatingMF has no hyperparameter {unknown[0]!r}{hint}; known: "
+            f"{', '.join(known)}"
         )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from visrec.analysis._args import (
     integer_arg,
@@ -374,8 +375,8 @@ MAX_CLASSES = 20
 
 
 def knn_rating(
-    vectors: np.ndarray,
-    ratings: np.ndarray,
+    vectors: ArrayLike,
+    ratings: ArrayLike,
     k: int = 3,
     test_size: float = 0.2,
     random_state: int = 1234,

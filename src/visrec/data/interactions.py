@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from visrec._frozen import restore_read_only
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
 from visrec.errors import VisrecError, names_text
 
@@ -52,6 +53,9 @@ class IdMap:
         ids.setflags(write=False)  # the map is shared (model.item_map_): keep it fixed
         object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "_index", index)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        restore_read_only(self, state)
 
     @classmethod
     def from_values(cls, values: Iterable[object]) -> IdMap:
@@ -129,6 +133,7 @@ class IdMap:
         return self.ids[a.astype(np.int64)]
 
     def to_list(self) -> list[str]:
+        """The raw ids in index order, as a list of str."""
         return [str(x) for x in self.ids]
 
     def __repr__(self) -> str:  # a notebook shows it: the count and a few ids, not all
@@ -219,6 +224,9 @@ class Interactions:
                     f"interactions: {name} holds {bad}, outside the id map's 0..{len(id_map) - 1}"
                 )
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        restore_read_only(self, state)
+
     # ------------------------------------------------------------------ building
     @classmethod
     def from_frame(
@@ -299,10 +307,12 @@ class Interactions:
     # ------------------------------------------------------------------ views
     @property
     def n_users(self) -> int:
+        """Users in ``user_map`` (those with no interaction here included)."""
         return len(self.user_map)
 
     @property
     def n_items(self) -> int:
+        """Items in ``item_map``: candidates with only an image included."""
         return len(self.item_map)
 
     def __repr__(self) -> str:  # sizes, not every id and index

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, check_input_exists, require_utf8_name
+from visrec._frozen import read_only, restore_read_only
 from visrec._parquet import open_parquet, read_columns, write_table
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
 from visrec.errors import VisrecError, names_text
@@ -101,10 +102,10 @@ class ItemVectors:
         if not is_one_id(raw) and not isinstance(raw, np.ndarray | pd.Series | pd.Index | list):
             raw = list(raw)  # a generator or a dict's keys: read twice below
         set_ = object.__setattr__  # frozen: only here are the fields set
-        set_(self, "ids", np.asarray(spell_ids(raw), dtype=object))
+        set_(self, "ids", read_only(np.asarray(spell_ids(raw), dtype=object)))
         _missing_ids(raw, self.ids)
-        set_(self, "vectors", np.ascontiguousarray(self.vectors, dtype=np.float32))
-        set_(self, "has_image", image_flags(self.has_image))
+        set_(self, "vectors", read_only(vector_rows(self.vectors)))
+        set_(self, "has_image", read_only(image_flags(self.has_image)))
         n = len(self.ids)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.has_image) != n:
             raise VisrecError(
@@ -123,8 +124,12 @@ class ItemVectors:
                 "exactly one vector"
             )
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        restore_read_only(self, state)
+
     @property
     def dim(self) -> int:
+        """The vectors' width ``d`` (0 for a store of ids only)."""
         return int(self.vectors.shape[1])
 
     def __repr__(self) -> str:  # sizes and the backbone, not the arrays
@@ -176,6 +181,28 @@ class ItemVectors:
 def _positions(index: dict[str, int], item_ids: Any) -> np.ndarray:
     """Rows of ``item_ids`` (-1 where absent), ids spelt as ``find_ids`` looks them up."""
     return np.asarray([-1 if i is None else i for i in find_ids(index, item_ids)], np.int64)
+
+
+def vector_rows(values: Any) -> np.ndarray:
+    """The vectors as a C-contiguous float32 ``(n, d)`` array. A column of one array per
+    item (pandas' ``df["vector"]`` of a Parquet file) is stacked; text, complex numbers
+    and rows of unequal length are refused in words, not numpy's."""
+    a = values.to_numpy() if isinstance(values, pd.Series | pd.DataFrame) else values
+    try:
+        if isinstance(a, np.ndarray) and a.dtype == object and a.ndim == 1 and len(a):
+            a = np.stack([np.asarray(row) for row in a])
+        a = np.asarray(a)
+        if a.dtype.kind not in "biuf" and a.size:  # "c": numpy would drop the imaginary part
+            what = {"U": "text", "S": "text", "O": "non-numbers"}.get(
+                a.dtype.kind, f"{a.dtype.name} values"
+            )
+            raise ValueError(f"got {what}, e.g. {str(a.flat[0])!r}")
+        return np.ascontiguousarray(a, dtype=np.float32)
+    except (ValueError, TypeError) as exc:  # ragged rows, text that is not a number
+        raise VisrecError(
+            f"item vectors: vectors must be numbers, an (n, d) array or one equal-length "
+            f"array per item; {str(exc).splitlines()[0]}"
+        ) from None
 
 
 def image_flags(values: Any) -> np.ndarray:
@@ -512,7 +539,19 @@ def vectors_schema(dim: int, meta: dict[str, Any] | None = None) -> pa.Schema:
         ]
     )
     full = {**(meta or {}), "dim": dim, "vectors_format": VECTORS_FORMAT}
-    return schema.with_metadata({META_KEY: json.dumps(full, sort_keys=True).encode()})
+
+    def numpy_values(o: Any) -> Any:  # np.float32(0.5) in a meta made in memory
+        if isinstance(o, np.generic | np.ndarray):
+            return o.tolist()
+        raise TypeError(f"{type(o).__name__} {o!r} is not a JSON value")
+
+    try:
+        text = json.dumps(full, sort_keys=True, default=numpy_values)
+    except (TypeError, ValueError) as exc:  # a set, an object, a dict that holds itself
+        raise VisrecError(
+            f"item vectors: meta must hold JSON values (text, numbers, lists, dicts): {exc}"
+        ) from None
+    return schema.with_metadata({META_KEY: text.encode()})
 
 
 #: meta an embed run writes about the file's own rows: its row groups (one per chunk,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from visrec.errors import VisrecError
+from visrec.errors import InvalidParameterError, VisrecError
 from visrec.models.base import Recommender
 
 ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
@@ -87,12 +87,16 @@ def model_class(spec: str) -> type[Recommender]:
 
 def _make(name: str, params: dict[str, Any], seed: int) -> Recommender:
     klass = model_class(name)
+    known = klass().get_params()
+    unknown = sorted(set(params) - set(known))
+    if unknown:  # e.g. a typo, or another model's name for it: make_model's message
+        raise InvalidParameterError(
+            f"model {name!r} has no hyperparameter {unknown[0]!r}; "
+            f"known: {', '.join(known) or 'none'}"
+        )
     kwargs = dict(params)
     # the hyperparameter names come from get_params() of a default instance (cheap:
     # __init__ only stores its arguments), the one list save() and `visrec train` use
-    if "random_state" not in kwargs and "random_state" in klass().get_params():
+    if "random_state" not in kwargs and "random_state" in known:
         kwargs["random_state"] = seed
-    try:
-        return klass(**kwargs)
-    except TypeError as exc:  # an unknown hyperparameter name, e.g. a --param typo
-        raise VisrecError(f"model {name!r}: bad parameters {params} ({exc})") from exc
+    return klass(**kwargs)

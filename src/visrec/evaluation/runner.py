@@ -474,6 +474,11 @@ def _check_setup(
     seeds = seed_list(seeds)
     specs = parse_model_specs(models)
     classes = {name: model_class(name) for name, _ in specs}  # fail fast on typos
+    if item_vectors is not None and not isinstance(item_vectors, ItemVectors):
+        raise VisrecError(  # a path, as `visrec evaluate --vectors` takes
+            "item_vectors must be an ItemVectors or None (visrec.read_vectors(path) reads "
+            f"one), got {type(item_vectors).__name__}"
+        )
     if item_vectors is None:
         needs = [n for n, c in classes.items() if c.uses_vectors]
         if needs:

@@ -40,6 +40,7 @@ from visrec.models.model_folder import (
     check_counts,
     check_same_save,
     id_keys,
+    is_model_folder,
     json_default,
     one_line,
     pack_ids,
@@ -146,8 +147,10 @@ class SaveLoadMixin:
         Raises
         ------
         VisrecError
-            ``path`` is a file, or another save (a thread, another process) is writing
-            the same folder: one save at a time, so the two files are one model's.
+            ``path`` is a file; a folder holding other files but no visrec model (its
+            ``model.json`` or ``arrays.npz`` would be overwritten: ``visrec train -o``
+            refuses such a folder too); or another save (a thread, another process) is
+            writing the same folder: one save at a time, so the two files are one model's.
         """
         self._check_fitted()
         folder = Path(path)
@@ -157,6 +160,7 @@ class SaveLoadMixin:
             )
         # two saves at once (threads of a host) interleaved the two files: one at a time
         with exclusive_lock(folder, "model save", advice="save to another folder"):
+            _refuse_foreign_folder(folder)
             made: list[Path] = []
             try:
                 make_folders(folder, made)
@@ -416,3 +420,21 @@ def _folder_identity(folder: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
+
+
+def _refuse_foreign_folder(folder: Path) -> None:
+    """Refuse a folder that holds files but no visrec model: saving there would overwrite
+    a ``model.json`` or ``arrays.npz`` of the user's own without a word. A new or empty
+    folder, or an earlier model's (whose two files a save replaces), is fine."""
+    try:
+        held = sorted(p.name for p in folder.iterdir())
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise VisrecError(f"cannot save the model to {str(folder)!r}: {exc.strerror}") from None
+    if held and not is_model_folder(folder):
+        shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+        raise VisrecError(
+            f"cannot save the model to {str(folder)!r}: it holds {shown} but no visrec "
+            "model.json; save to a new or empty folder, or an earlier model's folder"
+        )

@@ -460,8 +460,8 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
     def score_new_items(
         self,
         user_idx: ArrayLike,
-        vectors: np.ndarray | ItemVectors,
-        has_image: np.ndarray | None = None,
+        vectors: ArrayLike | ItemVectors,
+        has_image: ArrayLike | None = None,
     ) -> np.ndarray:
         """Scores for ``m`` items never seen in training, from their image vectors alone.
 
@@ -494,7 +494,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         return self.score_new_item_terms(u, self.new_item_terms(vectors, has_image))
 
     def new_item_terms(
-        self, vectors: np.ndarray | ItemVectors, has_image: np.ndarray | None = None
+        self, vectors: ArrayLike | ItemVectors, has_image: ArrayLike | None = None
     ) -> NewItemTerms:
         """The part of :meth:`score_new_items` that depends on the vectors alone (checks
         included), for :meth:`score_new_item_terms` to score any users with: a long

@@ -76,6 +76,11 @@ class SimilarItems:
     """
 
     def __init__(self, vectors: ItemVectors) -> None:
+        if not isinstance(vectors, ItemVectors):  # a path, as `visrec similar` takes
+            raise VisrecError(
+                "similar items: vectors must be an ItemVectors (visrec.read_vectors(path) "
+                f"reads one), got {type(vectors).__name__}"
+            )
         vecs = vectors.vectors
         # in float64, a block at a time: a float32 norm of large but finite values (1e20,
         # or 3e38 whose norm is beyond float32) overflows to inf, and a float64 copy of a
