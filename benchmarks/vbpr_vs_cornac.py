@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from visrec._atomic import write_text_atomic
+from visrec._cache import cache_dir
 from visrec.commands._common import check_output_file, load_interactions_frame
-from visrec.commands._resume import cache_dir
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors, read_vectors
 from visrec.errors import VisrecError
@@ -59,6 +59,9 @@ class CornacScores(Recommender):
 
     name = "cornac-vbpr"
     scores_new_items = True
+    cornac_: Any
+    users_: np.ndarray  # the split's users and items as Cornac's indices
+    items_: np.ndarray
 
     def __init__(self) -> None:
         pass
@@ -77,14 +80,16 @@ class CornacScores(Recommender):
     def _fit(self, interactions: Interactions, vectors: Any, has_image: Any) -> None:
         raise VisrecError("CornacScores wraps an already fitted Cornac model")
 
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+    def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
+        # item_idx is never given: _scores_item_subsets is False, so score() slices
         return np.stack([self.cornac_.score(int(self.users_[u]))[self.items_] for u in user_idx])
 
     def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         m = self.cornac_
         theta_items = vectors @ m.emb_matrix  # (n_new, k2)
         visual_bias = (vectors @ m.beta_prime).ravel()
-        return m.theta_user[self.users_[user_idx]] @ theta_items.T + visual_bias
+        scores: np.ndarray = m.theta_user[self.users_[user_idx]] @ theta_items.T + visual_bias
+        return scores
 
 
 def load_frame(data: Path) -> Any:

@@ -11,13 +11,7 @@ CLI starts fast. Everything else lives in the stage packages: ``visrec.data``,
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = version("visrec")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+local"
 
 # public name -> the module that defines it
 _EXPORTS = {
@@ -64,6 +58,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    __version__: str
     from visrec.analysis.cluster import cluster_vs_labels
     from visrec.analysis.rating_eval import rating_eval
     from visrec.analysis.rating_knn import knn_rating
@@ -80,7 +75,21 @@ if TYPE_CHECKING:
     from visrec.search.knn import similar_items
 
 
+def _version() -> str:
+    # read on first use: importlib.metadata costs 50 ms of every start, during which a
+    # Ctrl-C would show a traceback instead of the CLI's "interrupted"
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("visrec")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0+local"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'visrec' has no attribute {name!r}")

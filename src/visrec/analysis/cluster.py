@@ -133,7 +133,7 @@ class ClusterResult:
         tab = self.table.copy()
         tab.index = [f"cluster {c}" for c in tab.index]
         # a label's escape sequence or line break would reach the terminal as it is
-        tab.columns = [shown(str(c)) for c in tab.columns]
+        tab.columns = pd.Index([shown(str(c)) for c in tab.columns], name=tab.columns.name)
         tab["total"] = tab.sum(axis=1)
         lines = [
             f"K-means with k={self.k} on {self.n:,} items",

@@ -171,6 +171,7 @@ def _decompressed(path: Path, raw: bytes) -> bytes:
     one-line error for a broken one, and for a zip or zstd file (read as text, it would
     be "binary")."""
     import lzma
+    import zlib
 
     packed = _compression(path, raw[:16])
     if packed is not None:
@@ -178,7 +179,9 @@ def _decompressed(path: Path, raw: bytes) -> bytes:
         try:
             out: bytes = module.decompress(raw)
             return out
-        except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+        # zlib.error (a damaged deflate stream: "invalid distance too far back") is no
+        # OSError, unlike gzip's own checks
+        except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
             raise VisrecError(f"{path}: not a valid {name} file ({exc})") from None
     for magic, what, undo in _UNREAD_COMPRESSIONS:
         if raw.startswith(magic):
