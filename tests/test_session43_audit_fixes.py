@@ -102,3 +102,101 @@ def test_import_visrec_leaves_the_version_lookup_for_later() -> None:
     )
     before, version, again = done.stdout.split()
     assert before == "False" and version == again and version[0].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("exc", "said"),
+    [
+        (
+            ImportError("libtorch_cpu.so: failed to map segment from shared object"),
+            "error: out of memory (libtorch_cpu.so: failed to map segment",
+        ),
+        (
+            OSError("libgomp.so.1: failed to map segment from shared object"),
+            "error: out of memory (libgomp.so.1",
+        ),
+        (RuntimeError("can't start new thread"), "error: cannot start another thread"),
+    ],
+)
+def test_a_library_that_cannot_load_or_a_thread_that_cannot_start_is_one_line(
+    exc: Exception, said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a tight ``ulimit -v`` gives: the system's refusal, status 1, no traceback."""
+    import visrec.commands.data as data_command
+
+    def fails(args: object) -> int:
+        raise exc
+
+    monkeypatch.setattr(data_command, "run_summary", fails)
+    assert main(["data", "summary", "x.csv"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(said) and "Traceback" not in err
+
+
+def test_onnx_out_of_memory_keeps_the_cache_and_its_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load refused for want of memory is no damaged file: no re-export, digest kept."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    pytest.importorskip("onnx", reason="onnx is not installed")
+    from test_embed import TinyBackbone
+    from visrec.embed import onnx_engine
+    from visrec.embed.onnx_engine import OnnxEngine
+
+    bb = TinyBackbone()
+    first = OnnxEngine(bb, "cpu", model_dir=tmp_path / "onnx")
+    digest = first.model_path.with_suffix(".sha256")
+    before = (first.model_path.read_bytes(), digest.read_text())
+
+    def no_memory(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : std::bad_alloc")
+
+    def no_export(*args: object) -> None:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(ort, "InferenceSession", no_memory)
+    monkeypatch.setattr(onnx_engine, "export_onnx", no_export)
+    with pytest.raises(MemoryError, match="onnxruntime could not load"):
+        OnnxEngine(bb, "cpu", model_dir=tmp_path / "onnx")
+    assert (first.model_path.read_bytes(), digest.read_text()) == before
+
+
+def test_train_names_a_file_where_its_output_folder_should_be(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "r.csv"
+    data.write_text("user_id,item_id\nu1,a\nu2,b\nu1,b\n")
+    (tmp_path / "afile").write_text("mine")
+    out = tmp_path / "afile" / "m"
+    args = ["train", "--model", "popularity", "--interactions", str(data), "-q"]
+    assert main([*args, "-o", str(out)]) == 2
+    blocker = str(tmp_path / "afile")
+    said = f"error: -o: output path {str(out)!r}: {blocker!r} is a file, not a folder\n"
+    assert capsys.readouterr().err == said
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_an_interrupted_run_says_what_became_of_its_json_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec._atomic import write_text_atomic
+    from visrec.commands._resume import run_resumable
+
+    out = tmp_path / "ev.json"
+
+    def stopped(record: Path | None) -> None:
+        raise KeyboardInterrupt
+
+    def stopped_after_writing(record: Path | None) -> None:
+        write_text_atomic(out, '{"runs": []}\n')
+        raise KeyboardInterrupt
+
+    assert run_resumable("evaluate", str(out), None, True, stopped) == 130
+    assert capsys.readouterr().err == "interrupted: no run had finished\n"
+    out.write_text('{"earlier": true}\n')  # an earlier run's results, reused by this one
+    assert run_resumable("evaluate", str(out), None, True, stopped) == 130
+    said = f"interrupted: {out} is as it was; no new run had finished\n"
+    assert capsys.readouterr().err == said
+    assert out.read_text() == '{"earlier": true}\n'
+    assert run_resumable("evaluate", str(out), None, True, stopped_after_writing) == 130
+    assert capsys.readouterr().err == f"interrupted: the results were written to {out}\n"

@@ -324,9 +324,19 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
                 file=sys.stderr,
             )
             status = 2
-        elif isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc):
+        elif _no_memory_to_load(exc) or (
+            isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
+        ):
             # torch's CPU allocator says it with a RuntimeError, not a MemoryError
             print(_out_of_memory(_one_line(str(exc).splitlines()[0])), file=sys.stderr)
+            status = 1
+        elif isinstance(exc, RuntimeError) and str(exc) == "can't start new thread":
+            print(
+                "error: cannot start another thread (can't start new thread): the "
+                "system's limit on threads or memory is reached; ask for fewer workers "
+                "(e.g. --workers 2) or free memory",
+                file=sys.stderr,
+            )
             status = 1
         elif isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop"):
             print(f"error: {_one_line(exc)}", file=sys.stderr)  # Path.resolve before 3.13
@@ -343,6 +353,16 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
     except OSError as exc:  # `> /dev/full`
         return stdout_failed_status(exc, status)
     return status
+
+
+def _no_memory_to_load(exc: Exception) -> bool:
+    """A library that could not be loaded for want of memory (``ulimit -v``): the
+    system's "failed to map segment from shared object" through an ImportError (a
+    module) or an OSError (ctypes, e.g. libgomp)."""
+    text = str(exc)
+    return isinstance(exc, ImportError | OSError) and (
+        "failed to map segment" in text or "cannot allocate memory" in text.lower()
+    )
 
 
 def _out_of_memory(detail: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -129,12 +130,22 @@ def run_resumable(
             stack.enter_context(exclusive_lock(held, what, advice))
         if record is not None and not resume:
             record = start_over(record)
+        before = _file_state(json_out)
         try:
             body(record)
         except KeyboardInterrupt:
             kept = kept_runs(record, resume, unit)
             none = f"no {unit[:-1]} had finished"
-            print(f"interrupted: {kept or none}", file=sys.stderr)
+            after = _file_state(json_out)
+            if json_out and after is not None and after != before:
+                # stopped after the results were written: nothing is lost
+                print(f"interrupted: the results were written to {json_out}", file=sys.stderr)
+            elif json_out and after is not None:
+                # an earlier run's results, which this one may have been reusing
+                tail = kept or f"no new {unit[:-1]} had finished"
+                print(f"interrupted: {json_out} is as it was; {tail}", file=sys.stderr)
+            else:
+                print(f"interrupted: {kept or none}", file=sys.stderr)
             return 130
         except Exception:  # a fit, or writing the files, failed
             kept = kept_runs(record, resume, unit)
@@ -142,6 +153,18 @@ def run_resumable(
                 print(kept, file=sys.stderr)
             raise
     return 0
+
+
+def _file_state(path: str | None) -> tuple[int, int, int] | None:
+    """Which file ``path`` is (inode, size, mtime): an atomic write makes it another;
+    None when there is none (or no path)."""
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def drop_when_read(

@@ -504,12 +504,15 @@ def _is_stream(path: str | None) -> bool:
 def _check_writable(out: Path) -> None:
     """The model is saved into a temporary folder beside ``out``, then swapped in: try
     that folder for real now, not after the fit (a read-only disk, a name too long)."""
-    from visrec._atomic import check_dotdot, probe_writable
+    from visrec._atomic import blocking_parent, check_dotdot, probe_writable
 
     try:
         check_dotdot(out)
     except VisrecError as exc:
         raise VisrecError(f"-o: {exc}") from None
+    blocked = blocking_parent(out)
+    if blocked is not None:  # said as every other output says it, not "Not a directory"
+        raise VisrecError(f"-o: output path {str(out)!r}: {blocked}")
     try:
         probe_writable(out)
     except OSError as exc:

@@ -177,7 +177,7 @@ def make_engine(
         except onnx_engine.CacheUnwritable as exc:
             # a read-only home, a file named as VISREC_CACHE: torch needs no cache
             why = str(exc)
-        except VisrecError:
+        except (VisrecError, MemoryError):  # torch would not have the memory either
             raise
         except Exception as exc:
             reraise_if_pressed(exc)  # a Ctrl-C during the import, not a missing engine

@@ -391,6 +391,10 @@ class OnnxEngine:
             return ort.InferenceSession(str(self.model_path), opts, providers=providers)
         except Exception as exc:  # corrupted despite the digest (e.g. ORT version change)
             reraise_if_pressed(exc)  # a Ctrl-C inside the C++ loader: no re-export
+            if "bad_alloc" in str(exc):
+                # out of memory (ulimit -v), not a damaged file: the cache is kept as it
+                # is, digest included, not exported again by every later run
+                raise MemoryError(f"onnxruntime could not load {self.model_path}") from exc
             log.warning("cannot load %s (%s); exporting again", self.model_path, exc)
             with contextlib.suppress(FileNotFoundError):
                 self.model_path.with_suffix(".sha256").unlink()
