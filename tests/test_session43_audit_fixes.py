@@ -200,3 +200,58 @@ def test_an_interrupted_run_says_what_became_of_its_json_output(
     assert out.read_text() == '{"earlier": true}\n'
     assert run_resumable("evaluate", str(out), None, True, stopped_after_writing) == 130
     assert capsys.readouterr().err == f"interrupted: the results were written to {out}\n"
+
+
+def test_a_review_kept_with_the_day_of_its_review_time_is_listed_as_repaired(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from visrec.data.amazon import load_amazon_reviews
+
+    base = {"overall": 5.0, "reviewTime": "09 4, 2015", "verified": True}
+    recs = [
+        {**base, "reviewerID": "u1", "asin": "a", "unixReviewTime": 1441324800},
+        {**base, "reviewerID": "u2", "asin": "a", "unixReviewTime": {"a": 1}},
+        {**base, "reviewerID": "u3", "asin": "a"},  # none at all: reviewTime, no repair
+    ]
+    path = tmp_path / "Shop_5.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    res = load_amazon_reviews([path])
+    assert res.frame["timestamp"].tolist() == [1441324800] * 3 and not res.bad
+    (warned,) = res.warnings
+    assert (warned.line, warned.kind) == (2, "unreadable unixReviewTime")
+    assert warned.reason.startswith("'unixReviewTime' is {\"a\": 1}, expected whole seconds")
+
+
+def test_recommend_keys_its_resume_by_the_model_it_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model swapped in (``visrec train -o`` the same folder) while recommend loads:
+    the key taken around the load is the loaded model's, so a resume record keyed by
+    the new model never takes the old one's lists."""
+    from test_models import FAST, checkerboard
+    from visrec.commands import _recs_progress
+    from visrec.models.base import Recommender
+    from visrec.models.registry import make_model
+
+    inter, iv = checkerboard()
+    folder = tmp_path / "m"
+    old = make_model("bpr", **FAST["bpr"]).fit(inter, iv)
+    new = make_model("bpr", **{**FAST["bpr"], "random_state": 7}).fit(inter, iv)
+    old.save(folder)
+    old_key = _recs_progress.model_key(str(folder))
+    real_load = Recommender.load.__func__  # type: ignore[attr-defined]
+    loads: list[str] = []
+
+    def load_then_swap(cls: type[Recommender], path: str) -> Recommender:
+        model = real_load(cls, path)
+        if not loads:  # the first load reads the old model; the new one lands after it
+            new.save(folder)
+        loads.append(_recs_progress.model_key(str(folder)))
+        return model
+
+    monkeypatch.setattr(Recommender, "load", classmethod(load_then_swap))
+    model, key = _recs_progress.load_keyed(str(folder))
+    assert len(loads) == 2 and key == loads[1] != old_key
+    np.testing.assert_array_equal(model.score([0, 3]), new.score([0, 3]))

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from visrec.models.base import Recommender
     from visrec.models.candidates import CandidateSet
 
 #: the most seconds of finished blocks a kill can cost (each save syncs the file)
@@ -71,19 +72,10 @@ def side_files(target: Path) -> tuple[Path, Path]:
     return side_file(target, _ROWS_TAIL), side_file(target, _STATE_TAIL)
 
 
-def fingerprint(
-    model_dir: str,
-    cands: CandidateSet,
-    users: np.ndarray | None,
-    newcomers: list[str],
-    options: dict[str, Any],
-) -> dict[str, Any]:
-    """What decides the rows: the saved model (its ``model.json``, which a save's token
-    makes unique, and its arrays' size and time), the candidates in their ranking order
-    with the vectors of the unseen ones, the users and the new users, and ``options``
-    (``--n``, ``--new-slots``, ``--batch-users``: the blocks)."""
-    import numpy as np
-
+def model_key(model_dir: str) -> str:
+    """The saved model in ``model_dir`` as it is now: its ``model.json`` (which a save's
+    token makes unique) and its arrays' size and time. Read before and after the load
+    (:func:`load_keyed`), so it is the key of the model that was loaded."""
     from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON
 
     folder = Path(model_dir)
@@ -92,9 +84,38 @@ def fingerprint(
         h.update((folder / MODEL_JSON).read_bytes())
         st = os.stat(folder / ARRAYS_NPZ)
         h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-    except OSError:  # it loaded a moment ago: a folder swapped since keys nothing stale
+    except OSError:  # gone or swapped: a key that matches no record
         h.update(os.urandom(16))
-    model = h.hexdigest()[:32]
+    return h.hexdigest()[:32]
+
+
+def load_keyed(model_dir: str) -> tuple[Recommender, str]:
+    """``Recommender.load(model_dir)`` and the :func:`model_key` of the model it read. A
+    ``visrec train`` that swaps a new model in during the load changes the key: loaded
+    again (a resume record keyed by the new model would take the old one's rows)."""
+    from visrec.models.base import Recommender  # numpy, torch: not at import time
+
+    for _ in range(3):
+        before = model_key(model_dir)
+        model = Recommender.load(model_dir)
+        if model_key(model_dir) == before:
+            return model, before
+    return model, os.urandom(16).hex()  # swapped on every try: nothing is resumed
+
+
+def fingerprint(
+    model: str,
+    cands: CandidateSet,
+    users: np.ndarray | None,
+    newcomers: list[str],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """What decides the rows: the saved model (its :func:`model_key`, taken around its
+    load), the candidates in their ranking order with the vectors of the unseen ones,
+    the users and the new users, and ``options`` (``--n``, ``--new-slots``,
+    ``--batch-users``: the blocks)."""
+    import numpy as np
+
     h = hashlib.sha256()
     h.update("\0".join(map(str, cands.raw_ids)).encode("utf-8", "surrogatepass"))
     for arr in (cands.known_idx, cands.new_pos, cands.new_vectors):

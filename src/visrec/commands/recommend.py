@@ -221,7 +221,6 @@ def popular_list(
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import exclusive_lock, written_file
     from visrec.commands import _recs_progress
-    from visrec.models.base import Recommender
 
     unknown_users = _checked_options(args)
     # checked before any work: the final rename onto a directory fails only at the end
@@ -233,13 +232,15 @@ def run(args: argparse.Namespace) -> int:
     with exclusive_lock(target, "visrec recommend") as held:
         vmeta = vectors_file_meta(args.vectors) if args.vectors else None
         t0 = time.perf_counter()
-        model = Recommender.load(args.model_dir)
+        # keyed by the model read, not by the folder at the first checkpoint: a train
+        # swapping a new one in meanwhile made a resume mix two models' lists
+        model, key = _recs_progress.load_keyed(args.model_dir)
         _check_vectors_option(args, vmeta, model)
         users, newcomers = (
             model_users(args.users, model, unknown_users) if args.users else (None, [])
         )
         cands, n_unseen = _candidate_set(args, model, recorded)
-        tally = _write_recommendations(args, target, held, model, cands, users, newcomers)
+        tally = _write_recommendations(args, target, held, (model, key), cands, users, newcomers)
     if tally is None:  # Ctrl-C: said where the finished lists are
         return 130
     _say_done(tally, newcomers, len(cands.raw_ids), n_unseen, t0, args.output)
@@ -311,16 +312,19 @@ def _write_recommendations(
     args: argparse.Namespace,
     target: Path,
     held: bool,
-    model: Recommender,
+    keyed: tuple[Recommender, str],
     cands: CandidateSet,
     users: np.ndarray | None,
     newcomers: list[str],
 ) -> _Tally | None:
     """Writes ``-o`` (the file ``target``, under the caller's lock when ``held``): the
     users' lists, then the newcomers' popular ones, going on from an interrupted run's
-    (:mod:`._recs_progress`; only under the lock); returns counts, or None after Ctrl-C
-    (said, with where the finished lists are kept)."""
+    (:mod:`._recs_progress`; only under the lock; ``keyed``: the model and its key from
+    ``load_keyed``); returns counts, or None after Ctrl-C (said, with where the
+    finished lists are kept)."""
     import numpy as np
+
+    model, key = keyed
 
     from visrec._atomic import name_output
     from visrec.commands import _recs_progress
@@ -343,7 +347,7 @@ def _write_recommendations(
         "--batch-users": args.batch_users,
     }
     target.parent.mkdir(parents=True, exist_ok=True)
-    fp = _recs_progress.fingerprint(args.model_dir, cands, users, newcomers, options)
+    fp = _recs_progress.fingerprint(key, cands, users, newcomers, options)
     prog = (
         _recs_progress.start(target, fp, len(order), args.resume, say_note)
         if held

@@ -301,6 +301,26 @@ def _review_time(rec: dict[str, object]) -> int | str:
     )
 
 
+def _note_time_repair(scan: _JsonScan, r: Any) -> None:
+    """A review kept with the time of its ``reviewTime`` because its ``unixReviewTime``
+    is there but unusable: a repair, listed with the others (under ``--protocol time``
+    it decides which side of the split the review falls)."""
+    t = r.rec.get("unixReviewTime")
+    if t is not None and _whole_seconds(t) is None:
+        scan.warnings.append(
+            BadRecord(
+                r.where,
+                r.line,
+                _own_names(r.rec, "unreadable unixReviewTime"),
+                _own_names(
+                    r.rec,
+                    f"'unixReviewTime' is {_shown(t)}, expected whole seconds (the day "
+                    "of its reviewTime is used)",
+                ),
+            )
+        )
+
+
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -483,6 +503,7 @@ def load_amazon_reviews(
         if isinstance(ts, str):
             scan.bad.append(_no_time(r, ts))
             continue
+        _note_time_repair(scan, r)
         cols["review_id"].append(ids.issue(f"{r.item}_{r.user}_{ts}"))
         cols[USER].append(r.user)
         cols[ITEM].append(r.item)
@@ -627,6 +648,7 @@ def _review_ids(
             if isinstance(ts, str):
                 scan.bad.append(_no_time(r, ts))
                 continue
+            _note_time_repair(scan, r)
             times.append(ts)
         if keep_rating:
             ratings.append(float(r.rec["overall"]))
