@@ -255,3 +255,24 @@ def test_recommend_keys_its_resume_by_the_model_it_loaded(
     model, key = _recs_progress.load_keyed(str(folder))
     assert len(loads) == 2 and key == loads[1] != old_key
     np.testing.assert_array_equal(model.score([0, 3]), new.score([0, 3]))
+
+
+def test_fetch_says_when_the_file_size_limit_failed_the_images(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``ulimit -f``: each image fails in turn (a full disk stops the fetch); the note
+    blamed the URLs."""
+    from visrec.commands.fetch import _failed_items
+    from visrec.images.fetch import FetchReport
+
+    big = "error: OSError: [Errno 27] File too large: 'c/a/b.jpg'"
+    report = FetchReport(errors={"http://h/a": big, "http://h/b": "http 404: Not Found"})
+    failed = _failed_items(report, {"A": "http://h/a", "B": "http://h/b"}, None)
+    assert failed == {"A": big, "B": "http 404: Not Found"}
+    err = capsys.readouterr().err
+    assert "2 of 2 image(s) are not in the manifest: their URL failed ('A', 'B'" in err
+    assert err.rstrip().endswith(
+        "; 1 of them could not be cached: the file size limit (ulimit -f) refused them"
+    )
+    _failed_items(FetchReport(errors={"http://h/b": "http 404"}), {"B": "http://h/b"}, None)
+    assert "ulimit" not in capsys.readouterr().err

@@ -445,10 +445,20 @@ def _failed_items(
         k: report.errors.get(u, "not fetched") for k, u in urls.items() if u not in report.paths
     }
     if failed:  # named when none was fetched too: which items are missing, and why
+        # a file size limit fails each image in turn (a full disk stops the fetch): it
+        # is not the URLs
+        too_large = sum("File too large" in why for why in failed.values())
+        limit = (
+            f"; {too_large:,} of them could not be cached: the file size limit "
+            "(ulimit -f) refused them"
+            if too_large
+            else ""
+        )
         say_note(
-            f"{len(failed):,} of {len(urls):,} image(s) are not in the manifest: their URL "
-            f"failed ({_examples_of(list(failed))}"
-            + (f"; --json {json_out} lists them all)" if json_out else "; --json lists them)")
+            f"{len(failed):,} of {len(urls):,} image(s) are not in the manifest: their "
+            f"URL failed ({_examples_of(list(failed))}"
+            + (f"; --json {json_out} lists them all" if json_out else "; --json lists them")
+            + f"){limit}"
         )
     return failed
 
