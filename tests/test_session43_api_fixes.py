@@ -86,11 +86,12 @@ def test_item_vectors_from_a_parquet_files_pandas_column(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("vectors", "said"),
     [
-        ([["x", "y"], ["1", "2"]], r"got text, e\.g\. 'x'"),
+        ([["x", "y"], ["1", "2"]], r"could not convert string to float"),
         ([[1.0, 2.0], [3.0]], r"inhomogeneous"),
-        (pd.Series([np.ones(2), np.ones(3)]), r"same shape"),
-        (np.array([[1 + 2j, 1], [1, 1]]), r"got complex128 values"),
-        ([[None, 1.0], [1.0, 2.0]], r"got non-numbers, e\.g\. 'None'"),
+        (pd.Series([np.ones(2), np.ones(3)]), r"item 'b' has 3 values where the first item has 2"),
+        (pd.Series([np.ones(2), None]), r"item 'b' has no vector \(None\)"),
+        (pd.Series([np.nan, np.ones(2)]), r"item 'a' has no vector \(nan\)"),
+        (np.array([[1 + 2j, 1], [1, 1]]), r"got complex values, e\.g\. \(1\+2j\)"),
     ],
 )
 def test_item_vectors_refuse_what_is_not_numbers_in_words(vectors: object, said: str) -> None:
@@ -154,3 +155,80 @@ def test_a_fitted_model_saved_into_its_own_earlier_folder(tmp_path: Path) -> Non
     second = make_model("bpr", **{**FAST["bpr"], "random_state": 5}).fit(inter, iv)
     Recommender.load(second.save(first))  # an earlier model's folder: replaced
     np.testing.assert_array_equal(Recommender.load(first).score([0]), second.score([0]))
+
+
+def test_item_vectors_take_numbers_in_any_numpy_or_pandas_form() -> None:
+    from decimal import Decimal
+
+    want = [[1.0, 2.0], [3.0, 4.0]]
+    for given in (
+        np.array(want, dtype=object),
+        pd.DataFrame(want, dtype=object),
+        pd.DataFrame(want).convert_dtypes(),  # nullable Float64/Int64 columns
+        [[Decimal(str(v)) for v in row] for row in want],
+        [["1", "2"], ["3", "4"]],  # numbers written as text, as numpy reads them
+    ):
+        assert ItemVectors(["a", "b"], given, [True, True]).vectors.tolist() == want
+
+
+def test_cluster_labels_may_come_from_any_iterable() -> None:
+    _, iv = checkerboard()
+    names = {f"i{k}": ("a" if k < 10 else "b") for k in range(20)}
+    for labels in (names.values(), (v for v in names.values()), map(str, names.values())):
+        assert cluster_vs_labels(iv.vectors, labels, k=2).ari == pytest.approx(1.0)
+
+
+def test_save_takes_back_a_folder_an_interrupted_save_left(tmp_path: Path) -> None:
+    inter, _ = checkerboard()
+    model = make_model("popularity").fit(inter)
+    folder = tmp_path / "m"
+    model.save(folder)
+    (folder / "model.json").unlink()  # stopped between its two files
+    assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz"]
+    Recommender.load(model.save(folder))
+    (folder / ".DS_Store").write_bytes(b"\0")  # hidden: never overwritten
+    Recommender.load(model.save(folder))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    np.savez(mine / "arrays.npz", x=np.ones(3))  # the user's own arrays: no save token
+    with pytest.raises(VisrecError, match=r"it holds arrays\.npz but no visrec model\.json"):
+        model.save(mine)
+    assert np.load(mine / "arrays.npz")["x"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_new_items_may_be_a_pandas_column_of_vectors_but_not_a_path() -> None:
+    inter, iv = checkerboard()
+    model = make_model("vbpr", **FAST["vbpr"]).fit(inter, iv)
+    column = pd.Series(list(iv.vectors[:3]))
+    np.testing.assert_array_equal(
+        model.score_new_items([0], column), model.score_new_items([0], iv.vectors[:3])
+    )
+    with pytest.raises(VisrecError, match=r"got the path 'v\.parquet'"):
+        model.score_new_items([0], "v.parquet")
+
+
+def test_loaders_given_a_table_in_memory_say_what_to_call(tmp_path: Path) -> None:
+    from visrec.data.amazon import load_amazon_reviews
+    from visrec.data.tables import load_interactions
+
+    frame = pd.DataFrame({"user_id": ["u"], "item_id": ["a"]})
+    with pytest.raises(VisrecError, match=r"got DataFrame \(a table already in memory: "):
+        load_interactions(frame)  # type: ignore[arg-type]
+    with pytest.raises(VisrecError, match=r"a list of them, got DataFrame$"):
+        load_amazon_reviews(frame)  # type: ignore[arg-type]
+    with pytest.raises(VisrecError, match=r"got int among them$"):
+        load_amazon_reviews([str(tmp_path / "a.json"), 3])  # type: ignore[list-item]
+    path = tmp_path / "Shop_5.json"
+    path.write_text('{"reviewerID": "u", "asin": "a", "overall": 5, "unixReviewTime": 1}\n')
+    assert len(load_amazon_reviews(p for p in [path]).frame) == 1  # a generator: read once
+
+
+def test_numpy_numbers_for_k_and_test_size(tmp_path: Path) -> None:
+    from visrec.analysis.rating_knn import knn_rating
+
+    inter, iv = checkerboard()
+    res = run_experiment(inter.to_frame(), None, "warm", ["popularity"], seeds=1, k=np.int64(5))
+    res.to_json(tmp_path / "ev.json")
+    assert json.loads((tmp_path / "ev.json").read_text())["k"] == 5
+    ratings = np.arange(len(iv.vectors)) % 5 + 1
+    assert knn_rating(iv.vectors, ratings, test_size=np.float32(0.25)).n_test == 5

@@ -276,3 +276,187 @@ def test_fetch_says_when_the_file_size_limit_failed_the_images(
     )
     _failed_items(FetchReport(errors={"http://h/b": "http 404"}), {"B": "http://h/b"}, None)
     assert "ulimit" not in capsys.readouterr().err
+
+
+def test_weights_overwritten_in_place_are_new_weights(tmp_path: Path) -> None:
+    """The id was cached by path for the whole process: new weights saved over the old
+    file kept the old id, so embed reused the old vectors and labelled new ones wrongly."""
+    import os
+
+    from visrec.embed.backbones import _file_id
+
+    w = tmp_path / "w.pth"
+    w.write_bytes(b"a" * 64)
+    first = _file_id(str(w))
+    assert _file_id(str(w)) == first
+    w.write_bytes(b"b" * 64)  # same name, same size
+    st = os.stat(w)
+    os.utime(w, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert _file_id(str(w)) != first and _file_id(str(w)).startswith("w.pth:")
+
+
+def test_an_interrupted_embed_says_when_its_output_is_whole(tmp_path: Path) -> None:
+    from visrec.commands._resume import file_state
+    from visrec.commands.embed import _kept_chunks
+
+    out = tmp_path / "v.parquet"
+    assert _kept_chunks(str(out), None) == "no chunk had finished, so nothing was kept"
+    out.write_bytes(b"earlier")
+    before = file_state(str(out))
+    said = _kept_chunks(str(out), before)
+    assert said == f"{out} is as it was; no new chunk had finished"
+    out.unlink()
+    out.write_bytes(b"written by this run, whole")
+    assert _kept_chunks(str(out), before) == f"{out} was written"
+
+
+def test_an_interrupted_evaluate_says_its_report_is_not_written_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec._atomic import write_text_atomic
+    from visrec.commands._resume import run_resumable
+
+    out, report = tmp_path / "ev.json", tmp_path / "ev.html"
+
+    def stopped_before_the_report(record: Path | None) -> None:
+        write_text_atomic(out, "{}\n")
+        raise KeyboardInterrupt
+
+    def stopped_after_both(record: Path | None) -> None:
+        write_text_atomic(out, "{}\n")
+        write_text_atomic(report, "<html></html>\n")
+        raise KeyboardInterrupt
+
+    args = ("evaluate", str(out), None, True)
+    assert run_resumable(*args, stopped_before_the_report, report=str(report)) == 130
+    assert capsys.readouterr().err == (
+        f"interrupted: the results were written to {out}, not yet the report {report}; run "
+        "the same command again to write it (the finished runs are reused)\n"
+    )
+    assert run_resumable(*args, stopped_after_both, report=str(report)) == 130
+    assert capsys.readouterr().err == f"interrupted: the results were written to {out}\n"
+
+
+def test_onnx_out_of_memory_while_embedding_is_a_memory_error(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    pytest.importorskip("onnx", reason="onnx is not installed")
+    from test_embed import TinyBackbone
+    from visrec.embed.onnx_engine import OnnxEngine
+
+    engine = OnnxEngine(TinyBackbone(), "cpu", model_dir=tmp_path / "onnx")
+
+    class Exhausted:
+        def run(self, *args: object) -> None:
+            raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : Failed to allocate memory")
+
+    engine._session = Exhausted()
+    with pytest.raises(MemoryError, match="onnxruntime: a batch of 2 images"):
+        engine(np.zeros((2, 3, 32, 32), dtype=np.float32))
+
+
+def test_auto_engine_does_not_fall_back_to_torch_when_memory_ran_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import warnings
+
+    from test_embed import TinyBackbone
+    from visrec.embed import engines
+
+    def no_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError("onnxruntime could not load x.onnx")
+
+    monkeypatch.setattr(engines, "auto_engine_name", lambda device: "onnx")
+    monkeypatch.setattr(engines, "_make_onnx", no_memory)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fallback warns
+        with pytest.raises(MemoryError, match="could not load"):
+            engines.make_engine(TinyBackbone(), "auto", "cpu")
+
+
+def test_a_parquet_reader_thread_refused_is_the_system_not_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+
+    from visrec.embed import store
+    from visrec.errors import SystemRefusal
+
+    path = tmp_path / "v.parquet"
+    store.write_vectors(path, store.ItemVectors(["a"], np.ones((1, 2)), [True]))
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise pa.ArrowInvalid(
+            "Unknown error: Failed to launch worker thread: Resource temporarily unavailable"
+        )
+
+    monkeypatch.setattr(store, "_read_table", refused)
+    with pytest.raises(SystemRefusal, match=r"v\.parquet: cannot start the threads that read"):
+        store.read_vectors(path)
+    exc = store.parquet_read_error(str(path), pa.ArrowInvalid("Invalid: bad footer"))
+    assert not isinstance(exc, SystemRefusal) and "cannot read as Parquet" in str(exc)
+
+
+def test_the_visrec_command_is_the_one_that_says_interrupted() -> None:
+    import tomllib
+
+    meta = tomllib.loads((BENCHMARKS.parent / "pyproject.toml").read_text())
+    assert meta["project"]["scripts"] == {"visrec": "visrec.__main__:run"}
+
+
+def test_the_ids_only_load_lists_the_repaired_review_time(tmp_path: Path) -> None:
+    import json
+
+    from visrec.data.amazon import load_amazon_reviews
+
+    rec = {"reviewerID": "u", "asin": "a", "overall": 5, "reviewTime": "09 4, 2015"}
+    path = tmp_path / "Shop_5.json"
+    path.write_text(json.dumps({**rec, "unixReviewTime": "soon"}) + "\n")
+    res = load_amazon_reviews([path], ids_only=True, keep_time=True)
+    assert [w.kind for w in res.warnings] == ["unreadable unixReviewTime"]
+    assert res.frame["timestamp"].tolist() == [1441324800]
+
+
+def test_recommend_keys_nothing_reusable_when_every_load_met_a_swap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_models import checkerboard
+    from visrec.commands import _recs_progress
+    from visrec.models.registry import make_model
+
+    inter, _ = checkerboard()
+    make_model("popularity").fit(inter).save(tmp_path / "m")
+    keys = iter(str(n) for n in range(100))
+    monkeypatch.setattr(_recs_progress, "model_key", lambda folder: next(keys))
+    _, key = _recs_progress.load_keyed(str(tmp_path / "m"))
+    assert len(key) == 32 and not key.isdigit()  # a random key: no record matches it
+
+
+def test_recommend_fingerprints_the_key_of_the_model_it_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_models import checkerboard
+    from visrec.commands import _recs_progress
+    from visrec.models.registry import make_model
+
+    inter, _ = checkerboard()
+    make_model("popularity").fit(inter).save(tmp_path / "m")
+    loaded: list[str] = []
+    printed: list[str] = []
+    real_load, real_fp = _recs_progress.load_keyed, _recs_progress.fingerprint
+
+    def spy_load(folder: str) -> tuple[object, str]:
+        model, key = real_load(folder)
+        loaded.append(key)
+        return model, key
+
+    def spy_fp(model: str, *args: object) -> dict[str, object]:
+        printed.append(model)
+        return real_fp(model, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_recs_progress, "load_keyed", spy_load)
+    monkeypatch.setattr(_recs_progress, "fingerprint", spy_fp)
+    # the folder's key changes after the load: the fingerprint must keep the loaded one
+    monkeypatch.setattr(_recs_progress, "model_key", lambda folder: f"{len(loaded)}" * 32)
+    out = tmp_path / "recs.csv"
+    assert main(["recommend", str(tmp_path / "m"), "--n", "3", "-o", str(out), "-q"]) == 0
+    assert printed == loaded == ["0" * 32]

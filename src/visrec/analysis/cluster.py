@@ -226,6 +226,8 @@ def _content_order(x: np.ndarray, labs: np.ndarray) -> np.ndarray:
 
 def _label_array(labels: ArrayLike) -> np.ndarray:
     """The labels as an object array of str; a VisrecError if any is missing."""
+    if not isinstance(labels, str | bytes | np.ndarray | pd.Series | pd.Index | list | tuple):
+        labels = list(labels)  # type: ignore[arg-type,assignment]  # dict.values(), map
     labels = np.asarray(labels, dtype=object)
     if labels.ndim != 1:  # one string, or a table: not one label per item
         raise VisrecError(f"cluster: labels must be 1-D (one per item), got shape {labels.shape}")

@@ -69,6 +69,7 @@ def random_split(
 
     if not 0.0 < test_size < 1.0:
         raise VisrecError(f"{who}: test size must be between 0 and 1, got {test_size}")
+    test_size = float(test_size)  # scikit-learn refuses np.float32(0.2)
     n_test = math.ceil(test_size * n_rows)  # scikit-learn's rule
     n_train = n_rows - n_test
     if n_train < 1 or n_test < 1:

@@ -112,12 +112,14 @@ def run_resumable(
     resume: bool,
     body: Callable[[Path | None], None],
     unit: str = "runs",
+    report: str | None = None,
 ) -> int:
     """Run ``body(record)`` holding the output (``--json OUT``, else the record) for
     one writer (``what`` names the command in the other writer's error), after
     ``--no-resume`` (``resume`` False) started over. Ctrl-C prints where the finished
-    runs are kept and returns 130; any other failure says so too, and is raised.
-    ``unit`` names the runs in those lines (as :func:`kept_runs`)."""
+    runs are kept, or that ``json_out`` was written (and ``report`` not yet), and
+    returns 130; any other failure says so too, and is raised. ``unit`` names the runs
+    in those lines (as :func:`kept_runs`)."""
     from visrec._atomic import exclusive_lock
 
     # one run per result (or, without --json, per resume record): two would append
@@ -130,16 +132,28 @@ def run_resumable(
             stack.enter_context(exclusive_lock(held, what, advice))
         if record is not None and not resume:
             record = start_over(record)
-        before = _file_state(json_out)
+        before = file_state(json_out)
+        report_before = file_state(report)
         try:
             body(record)
         except KeyboardInterrupt:
             kept = kept_runs(record, resume, unit)
             none = f"no {unit[:-1]} had finished"
-            after = _file_state(json_out)
+            after = file_state(json_out)
             if json_out and after is not None and after != before:
-                # stopped after the results were written: nothing is lost
-                print(f"interrupted: the results were written to {json_out}", file=sys.stderr)
+                # stopped after the results were written: nothing is lost, but a
+                # --report written after them may not be there
+                pending = report is not None and file_state(report) in (None, report_before)
+                print(
+                    f"interrupted: the results were written to {json_out}"
+                    + (
+                        f", not yet the report {report}; run the same command again to "
+                        "write it (the finished runs are reused)"
+                        if pending
+                        else ""
+                    ),
+                    file=sys.stderr,
+                )
             elif json_out and after is not None:
                 # an earlier run's results, which this one may have been reusing
                 tail = kept or f"no new {unit[:-1]} had finished"
@@ -155,7 +169,7 @@ def run_resumable(
     return 0
 
 
-def _file_state(path: str | None) -> tuple[int, int, int] | None:
+def file_state(path: str | None) -> tuple[int, int, int] | None:
     """Which file ``path`` is (inode, size, mtime): an atomic write makes it another;
     None when there is none (or no path)."""
     if not path:

@@ -19,6 +19,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
+from visrec.commands._resume import file_state
 from visrec.errors import shown
 
 if TYPE_CHECKING:
@@ -182,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     items, source, skipped = _list_items(args)
+    before = file_state(args.output)
     try:
         with fit_lines_in_logs(args):  # no bar in a log file: a line a minute instead
             result = embed_images(
@@ -203,21 +205,32 @@ def run(args: argparse.Namespace) -> int:
         where = exc.filename or args.output
         raise os_error(f"{where}: {exc.strerror or exc}", exc) from exc
     except KeyboardInterrupt:
-        print(f"interrupted: {_kept_chunks(args.output)}", file=sys.stderr)
+        print(f"interrupted: {_kept_chunks(args.output, before)}", file=sys.stderr)
         return 130
-    return _report(args, result, source, skipped)
+    try:
+        return _report(args, result, source, skipped)
+    except KeyboardInterrupt:  # its read-back of the file for shared vectors
+        print(f"interrupted: {args.output} was written", file=sys.stderr)
+        return 130
 
 
-def _kept_chunks(output: str | None) -> str:
-    """What an interrupted embed kept for a rerun: its finished chunks, if any."""
+def _kept_chunks(output: str | None, before: tuple[int, int, int] | None = None) -> str:
+    """What an interrupted embed kept for a rerun: the output written whole (an atomic
+    rename), an earlier output left as it was (``before``: its :func:`file_state` at
+    the start), its finished chunks, if any."""
     from visrec.embed.chunk_files import chunk_files_in, parts_dir
 
     if output is None:
         return "nothing was written"
+    now = file_state(output)
+    if now is not None and now != before:
+        return f"{output} was written"
     try:
         n = len(chunk_files_in(parts_dir(output)))
     except OSError:
         n = 0
+    if not n and now is not None:  # every vector reused, or none computed yet
+        return f"{output} is as it was; no new chunk had finished"
     if not n:
         return "no chunk had finished, so nothing was kept"
     return (

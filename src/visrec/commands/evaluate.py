@@ -256,7 +256,9 @@ def run(args: argparse.Namespace) -> int:
         # theirs in their result line
         log(f"time: {time.perf_counter() - started:.1f} s")
 
-    return _resume.run_resumable("visrec evaluate", args.json, record, args.resume, body)
+    return _resume.run_resumable(
+        "visrec evaluate", args.json, record, args.resume, body, report=args.report
+    )
 
 
 def _check_options(args: argparse.Namespace, say: Callable[[str], None]) -> None:

@@ -231,8 +231,9 @@ def run(args: argparse.Namespace) -> int:
             say_note(f"time: {time.perf_counter() - started:.1f} s")
 
     return _resume.run_resumable(
-        "visrec rating-eval", args.json, record, args.resume, body, unit="seeds"
-    )
+        "visrec rating-eval", args.json, record, args.resume, body, unit="seeds",
+        report=args.report,
+    )  # fmt: skip
 
 
 def _report(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -364,9 +365,17 @@ def _url_list(v: object) -> list[str]:
 
 
 def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
-    if isinstance(paths, str | Path):
+    if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    out = [Path(p) for p in paths]
+    # a DataFrame iterates its column names; a generator is read once
+    given = [paths] if isinstance(paths, pd.DataFrame) else list(paths)
+    bad = [p for p in given if not isinstance(p, str | os.PathLike)]
+    if bad:
+        raise VisrecError(
+            "load_amazon_reviews takes a file path or a list of them, got "
+            f"{type(bad[0]).__name__} {'among them' if len(given) > 1 else ''}".rstrip()
+        )
+    out = [Path(p) for p in given]
     if not out:
         raise VisrecError("no input files given")
     for p in out:

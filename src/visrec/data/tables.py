@@ -16,6 +16,7 @@ dates into int64 seconds by :mod:`visrec.data.timestamps`.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Iterator
@@ -232,6 +233,15 @@ def load_interactions(
         count, an empty id, or a non-numeric rating or timestamp in a column that is
         read are in ``bad`` with line numbers.
     """
+    if not isinstance(path, str | os.PathLike):  # a DataFrame: Interactions.from_frame
+        raise VisrecError(
+            f"load_interactions takes a file or folder path, got {type(path).__name__}"
+            + (
+                " (a table already in memory: Interactions.from_frame(df))"
+                if isinstance(path, pd.DataFrame)
+                else ""
+            )
+        )
     p = Path(path)
     _refuse_options(p, sep, ids_only, keep_rating, keep_time)
     explicit = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
@@ -543,6 +553,10 @@ def read_parquet_frame(p: Path) -> pd.DataFrame:
     except VisrecError:
         raise
     except Exception as exc:  # pyarrow raises many types for corrupt files
+        from visrec.embed.store import no_reader_threads, parquet_read_error
+
+        if no_reader_threads(exc):  # the system's limit, not the file
+            raise parquet_read_error(p, exc) from None
         # its first line: the rest is a schema dump
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise VisrecError(f"{p}: cannot read parquet ({first})") from None

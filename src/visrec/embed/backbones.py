@@ -52,9 +52,16 @@ _INTERP = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BI
 _MAX_STRETCH = 4
 
 
-@lru_cache(maxsize=16)
 def _file_id(path: str) -> str:
     """``<file name>:<first 12 hex of sha256>`` -- identifies weights by content."""
+    st = os.stat(path)
+    # hashed once per version of the file: weights overwritten in place (a fine-tune
+    # saved over the same name) are new weights, whose vectors must not reuse the old
+    return _content_id(path, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _content_id(path: str, inode: int, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

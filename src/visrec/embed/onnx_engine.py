@@ -176,6 +176,12 @@ def _export_ready(model: Any) -> Any:
     return model
 
 
+def _out_of_memory(exc: Exception) -> bool:
+    """onnxruntime's ways of saying an allocation failed (its own exception types)."""
+    text = str(exc)
+    return "bad_alloc" in text or "Failed to allocate memory" in text
+
+
 def export_onnx(backbone: Any, path: str | os.PathLike[str]) -> Path:
     """Export ``backbone.build_model()`` to ONNX at ``path`` (atomically).
 
@@ -391,7 +397,7 @@ class OnnxEngine:
             return ort.InferenceSession(str(self.model_path), opts, providers=providers)
         except Exception as exc:  # corrupted despite the digest (e.g. ORT version change)
             reraise_if_pressed(exc)  # a Ctrl-C inside the C++ loader: no re-export
-            if "bad_alloc" in str(exc):
+            if _out_of_memory(exc):
                 # out of memory (ulimit -v), not a damaged file: the cache is kept as it
                 # is, digest included, not exported again by every later run
                 raise MemoryError(f"onnxruntime could not load {self.model_path}") from exc
@@ -420,7 +426,12 @@ class OnnxEngine:
         x = np.ascontiguousarray(batch, dtype=np.float32)
         if len(x) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        (out,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: x})
+        try:
+            (out,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: x})
+        except Exception as exc:
+            if _out_of_memory(exc):  # the CLI's one line, not onnxruntime's traceback
+                raise MemoryError(f"onnxruntime: a batch of {len(x)} images") from exc
+            raise
         return np.asarray(out, dtype=np.float32)
 
     def __repr__(self) -> str:

@@ -329,10 +329,11 @@ class RayPipeline:
             ray.init(**kwargs)
         except BaseException as exc:  # a Ctrl-C during the start too: a host keeps its own
             self._kept.put_back()
-            if not isinstance(exc, Exception):
-                raise
+            if not isinstance(exc, Exception) or isinstance(exc, MemoryError):
+                raise  # out of memory: the CLI's line for it, not "cannot start Ray: "
             where = self.ray_address or "a local instance"
-            raise VisrecError(f"cannot start/connect Ray ({where}): {exc}") from exc
+            why = str(exc) or type(exc).__name__
+            raise VisrecError(f"cannot start/connect Ray ({where}): {why}") from exc
         finally:
             notice.removeFilter(drop)
         # ray.init installs its own SIGTERM handler (a bare exit: no "interrupted" line,

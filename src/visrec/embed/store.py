@@ -23,7 +23,7 @@ from visrec._atomic import atomic_path, check_input_exists, require_utf8_name
 from visrec._frozen import read_only, restore_read_only
 from visrec._parquet import open_parquet, read_columns, write_table
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
-from visrec.errors import VisrecError, names_text
+from visrec.errors import SystemRefusal, VisrecError, names_text
 
 META_KEY = b"visrec"
 
@@ -104,7 +104,7 @@ class ItemVectors:
         set_ = object.__setattr__  # frozen: only here are the fields set
         set_(self, "ids", read_only(np.asarray(spell_ids(raw), dtype=object)))
         _missing_ids(raw, self.ids)
-        set_(self, "vectors", read_only(vector_rows(self.vectors)))
+        set_(self, "vectors", read_only(vector_rows(self.vectors, self.ids)))
         set_(self, "has_image", read_only(image_flags(self.has_image)))
         n = len(self.ids)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.has_image) != n:
@@ -183,26 +183,44 @@ def _positions(index: dict[str, int], item_ids: Any) -> np.ndarray:
     return np.asarray([-1 if i is None else i for i in find_ids(index, item_ids)], np.int64)
 
 
-def vector_rows(values: Any) -> np.ndarray:
-    """The vectors as a C-contiguous float32 ``(n, d)`` array. A column of one array per
-    item (pandas' ``df["vector"]`` of a Parquet file) is stacked; text, complex numbers
-    and rows of unequal length are refused in words, not numpy's."""
-    a = values.to_numpy() if isinstance(values, pd.Series | pd.DataFrame) else values
+def vector_rows(values: Any, ids: np.ndarray | None = None) -> np.ndarray:
+    """The vectors as a C-contiguous float32 ``(n, d)`` array, from anything numpy reads
+    as numbers (objects too: ``Decimal``, pandas' nullable floats). A column of one array
+    per item (pandas' ``df["vector"]`` of a Parquet file) is stacked, naming the first
+    item (of ``ids``) whose vector is missing or of another length; complex numbers and
+    text are refused in words, not numpy's."""
+    a = values
     try:
+        if isinstance(a, pd.DataFrame):  # nullable columns: pd.NA is no float
+            a = a.to_numpy(dtype=np.float64, na_value=np.nan)
+        elif isinstance(a, pd.Series):
+            a = a.to_numpy()
         if isinstance(a, np.ndarray) and a.dtype == object and a.ndim == 1 and len(a):
-            a = np.stack([np.asarray(row) for row in a])
+            a = _stacked(a, ids)
         a = np.asarray(a)
-        if a.dtype.kind not in "biuf" and a.size:  # "c": numpy would drop the imaginary part
-            what = {"U": "text", "S": "text", "O": "non-numbers"}.get(
-                a.dtype.kind, f"{a.dtype.name} values"
-            )
-            raise ValueError(f"got {what}, e.g. {str(a.flat[0])!r}")
+        if a.dtype.kind == "c":  # numpy would drop the imaginary part with a warning
+            raise ValueError(f"got complex values, e.g. {a.flat[0]}")
         return np.ascontiguousarray(a, dtype=np.float32)
-    except (ValueError, TypeError) as exc:  # ragged rows, text that is not a number
+    except (ValueError, TypeError) as exc:  # text that is not a number, None
         raise VisrecError(
             f"item vectors: vectors must be numbers, an (n, d) array or one equal-length "
             f"array per item; {str(exc).splitlines()[0]}"
         ) from None
+
+
+def _stacked(rows: np.ndarray, ids: np.ndarray | None) -> np.ndarray:
+    """One array per item stacked into ``(n, d)``; a missing row or one of another
+    length is named by its item."""
+    arrays = [np.asarray(row) for row in rows]
+    want = arrays[0].shape
+    for j, arr in enumerate(arrays):
+        if arr.shape != want or arr.ndim != 1:
+            who = f"item {ids[j]!r}" if ids is not None and j < len(ids) else f"row {j}"
+            if arr.ndim != 1 or len(want) != 1:
+                bad = j if arr.ndim != 1 else 0
+                raise ValueError(f"{who} has no vector ({rows[bad]!r})")
+            raise ValueError(f"{who} has {arr.shape[0]} values where the first item has {want[0]}")
+    return np.stack(arrays)
 
 
 def image_flags(values: Any) -> np.ndarray:
@@ -768,7 +786,7 @@ def read_vectors(
     try:
         table = _read_table(p, only)
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        raise VisrecError(f"{p}: {unreadable_parquet(exc)}") from exc
+        raise parquet_read_error(p, exc) from exc
     try:
         return table_to_vectors(table, source=p)
     finally:
@@ -776,6 +794,23 @@ def read_vectors(
         # 1280 catalogue) for the rest of the process once the table was gone
         del table
         pa.default_memory_pool().release_unused()
+
+
+def parquet_read_error(path: str | os.PathLike[str], exc: BaseException) -> VisrecError:
+    """The one-line error for a Parquet file pyarrow could not read: a damaged or
+    foreign file (exit 2), or a system that would not start pyarrow's reader threads
+    (``ulimit -v``, a thread limit: exit 1; the file is not to blame)."""
+    if no_reader_threads(exc):
+        return SystemRefusal(
+            f"{os.fspath(path)}: cannot start the threads that read it ({str(exc).strip()}): the "
+            "system's limit on threads or memory is reached; free memory or raise the limit"
+        )
+    return VisrecError(f"{os.fspath(path)}: {unreadable_parquet(exc)}")
+
+
+def no_reader_threads(exc: BaseException) -> bool:
+    """pyarrow's words for a worker thread the system refused to start."""
+    return "Failed to launch worker thread" in str(exc)
 
 
 def unreadable_parquet(exc: BaseException) -> str:
@@ -813,7 +848,7 @@ def read_vector_ids(path: str | os.PathLike[str]) -> ItemVectors:
             return read_vectors(p)
         table = read_columns(p, [c for c in schema.names if c != "vector"])
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        raise VisrecError(f"{p}: {unreadable_parquet(exc)}") from exc
+        raise parquet_read_error(p, exc) from exc
     empty = pa.array([[]] * table.num_rows, type=pa.list_(pa.float32()))
     return table_to_vectors(table.append_column("vector", empty), source=p, ids_only=True)
 

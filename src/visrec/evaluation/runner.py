@@ -211,6 +211,7 @@ def run_experiment(
     if protocol != "time":  # which ignores it (the CLI notes that)
         check_ratio(test_ratio)  # before the data is read, as the rest of the set-up
     seeds, specs, classes = _check_setup(protocol, k, batch_size, seeds, models, item_vectors)
+    k = int(k)  # np.int64(20) is a whole number too, but no JSON one (to_json)
     used: dict[str, dict[str, Any]] = {}
     for name, params in specs:
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap

@@ -427,14 +427,30 @@ def _refuse_foreign_folder(folder: Path) -> None:
     a ``model.json`` or ``arrays.npz`` of the user's own without a word. A new or empty
     folder, or an earlier model's (whose two files a save replaces), is fine."""
     try:
-        held = sorted(p.name for p in folder.iterdir())
+        # hidden files (.DS_Store, .ipynb_checkpoints) are never overwritten
+        held = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
     except FileNotFoundError:
         return
     except OSError as exc:
         raise VisrecError(f"cannot save the model to {str(folder)!r}: {exc.strerror}") from None
-    if held and not is_model_folder(folder):
+    # what a save stopped between its two files leaves: visrec's own, saved over
+    leftover = set(held) <= {ARRAYS_NPZ, TRAIN_JSON} and (
+        ARRAYS_NPZ not in held or _saved_arrays(folder / ARRAYS_NPZ)
+    )
+    if held and not leftover and not is_model_folder(folder):
         shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
         raise VisrecError(
             f"cannot save the model to {str(folder)!r}: it holds {shown} but no visrec "
             "model.json; save to a new or empty folder, or an earlier model's folder"
         )
+
+
+def _saved_arrays(path: Path) -> bool:
+    """Whether ``path`` is an ``arrays.npz`` a save wrote (it holds the save token)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return f"{SAVE_TOKEN}.npy" in zf.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False

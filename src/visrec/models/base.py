@@ -28,6 +28,7 @@ loading from one (``save``, ``load``, and the hooks ``_extra_state``,
 from __future__ import annotations
 
 import importlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from visrec.embed.store import (
     made_differently,
     usable_rows,
     usable_values,
+    vector_rows,
 )
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._fresh_fit import check_fit_inputs as check_fit_inputs
@@ -519,8 +521,13 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
                 )
             has_image = vectors.has_image
             vectors = vectors.vectors
+        elif isinstance(vectors, str | os.PathLike):
+            raise VisrecError(
+                "vectors must be an (m, d) array or an ItemVectors (visrec.read_vectors(path) "
+                f"reads a file), got the path {os.fspath(vectors)!r}"
+            )
         with np.errstate(over="ignore"):  # a float64 beyond float32 is refused just below
-            v = np.asarray(vectors, dtype=np.float32)
+            v = vector_rows(vectors)  # a pandas column of per-item arrays too
         if v.ndim != 2:
             raise VisrecError(f"vectors must have shape (m, d), got {v.shape}")
         want = self.vector_dim()
