@@ -324,12 +324,11 @@ def _write_recommendations(
     finished lists are kept)."""
     import numpy as np
 
-    model, key = keyed
-
     from visrec._atomic import name_output
     from visrec.commands import _recs_progress
     from visrec.commands._csv_quoting import csv_quoting
 
+    model, key = keyed
     order = np.arange(len(model.user_map_), dtype=np.int64) if users is None else users
     tally = _Tally(
         n_asked=len(order),

@@ -216,9 +216,8 @@ def _stacked(rows: np.ndarray, ids: np.ndarray | None) -> np.ndarray:
     for j, arr in enumerate(arrays):
         if arr.shape != want or arr.ndim != 1:
             who = f"item {ids[j]!r}" if ids is not None and j < len(ids) else f"row {j}"
-            if arr.ndim != 1 or len(want) != 1:
-                bad = j if arr.ndim != 1 else 0
-                raise ValueError(f"{who} has no vector ({rows[bad]!r})")
+            if arr.ndim != 1:  # None, NaN (a merge's missing row), a table
+                raise ValueError(f"{who} has no vector ({rows[j]!r})")
             raise ValueError(f"{who} has {arr.shape[0]} values where the first item has {want[0]}")
     return np.stack(arrays)
 
