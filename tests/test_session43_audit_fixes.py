@@ -460,3 +460,23 @@ def test_recommend_fingerprints_the_key_of_the_model_it_loaded(
     out = tmp_path / "recs.csv"
     assert main(["recommend", str(tmp_path / "m"), "--n", "3", "-o", str(out), "-q"]) == 0
     assert printed == loaded == ["0" * 32]
+
+
+def test_train_stopped_after_its_model_was_written_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import visrec.commands.train as train_command
+    from visrec.models.base import Recommender
+
+    data = tmp_path / "r.csv"
+    data.write_text("user_id,item_id\nu1,a\nu2,b\nu1,b\n")
+
+    def pressed(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_command, "_say_other_states", pressed)
+    out = tmp_path / "m"
+    args = ["train", "--model", "popularity", "--interactions", str(data), "-o", str(out)]
+    assert main([*args, "-q"]) == 130
+    assert capsys.readouterr().err == f"interrupted: the model was written to {out}\n"
+    assert Recommender.load(out).name == "popularity"

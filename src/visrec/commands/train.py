@@ -361,8 +361,12 @@ def _fit_and_save(
         "fit_resumed": resumed,
     }
     save_model_folder(model, out, provenance, sole_writer=sole_writer)
-    _say_other_states(ckpt_dir, ckpt.kept if ckpt is not None else [])
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    try:
+        _say_other_states(ckpt_dir, ckpt.kept if ckpt is not None else [])
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    except KeyboardInterrupt:  # the model is whole (swapped in): only clean-up was left
+        print(f"interrupted: the model was written to {out}", file=sys.stderr)
+        return 130
     total = time.perf_counter() - t0
     print(
         f"trained {args.model}: {inter.n_users:,} users, {inter.n_items:,} items, "
