@@ -91,7 +91,7 @@ def test_item_vectors_from_a_parquet_files_pandas_column(tmp_path: Path) -> None
         (pd.Series([np.ones(2), np.ones(3)]), r"item 'b' has 3 values where the first item has 2"),
         (pd.Series([np.ones(2), None]), r"item 'b' has no vector \(None\)"),
         (pd.Series([np.nan, np.ones(2)]), r"item 'a' has no vector \(nan\)"),
-        (np.array([[1 + 2j, 1], [1, 1]]), r"got complex values, e\.g\. \(1\+2j\)"),
+        (np.array([[1 + 2j, 1], [1, 1]]), r"got complex128 values, e\.g\. \(1\+2j\)"),
     ],
 )
 def test_item_vectors_refuse_what_is_not_numbers_in_words(vectors: object, said: str) -> None:

@@ -19,7 +19,8 @@ chance, and on 12 items one of 0.2 can be chance.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,10 +227,19 @@ def _content_order(x: np.ndarray, labs: np.ndarray) -> np.ndarray:
 
 def _label_array(labels: ArrayLike) -> np.ndarray:
     """The labels as an object array of str; a VisrecError if any is missing."""
-    if not isinstance(labels, str | bytes | np.ndarray | pd.Series | pd.Index | list | tuple):
-        labels = list(labels)  # type: ignore[arg-type,assignment]  # dict.values(), map
-    labels = np.asarray(labels, dtype=object)
-    if labels.ndim != 1:  # one string, or a table: not one label per item
+    if isinstance(labels, Mapping | AbstractSet | pd.DataFrame):
+        # a dict's iteration is its keys, a set's has no order, a table's its columns
+        raise VisrecError(
+            f"cluster: labels must be one label per item, in the vectors' order (a list, "
+            f"array or Series), got {type(labels).__name__}"
+        )
+    given: Any = labels
+    if isinstance(given, Iterable) and not isinstance(
+        given, str | bytes | np.ndarray | pd.Series | pd.Index | list | tuple
+    ):
+        given = list(given)  # dict.values(), map, a generator
+    labels = np.asarray(given, dtype=object)
+    if labels.ndim != 1:  # one string, None, or a table: not one label per item
         raise VisrecError(f"cluster: labels must be 1-D (one per item), got shape {labels.shape}")
     # None, NaN of any float type, pandas' NA and NaT: no label
     missing = [

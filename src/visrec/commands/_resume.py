@@ -144,11 +144,13 @@ def run_resumable(
                 # stopped after the results were written: nothing is lost, but a
                 # --report written after them may not be there
                 pending = report is not None and file_state(report) in (None, report_before)
+                # --no-resume would fit every run again
+                again = "the same command" if resume else "the command without --no-resume"
                 print(
                     f"interrupted: the results were written to {json_out}"
                     + (
-                        f", not yet the report {report}; run the same command again to "
-                        "write it (the finished runs are reused)"
+                        f", not yet the report {report}; run {again} again to write it "
+                        "(the finished runs are reused)"
                         if pending
                         else ""
                     ),

@@ -210,7 +210,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _report(args, result, source, skipped)
     except KeyboardInterrupt:  # its read-back of the file for shared vectors
-        print(f"interrupted: {args.output} was written", file=sys.stderr)
+        pending = (
+            f", not yet --json {args.json}; run the same command again to write it (every "
+            "vector is reused)"
+            if args.json
+            else ""
+        )
+        print(f"interrupted: {args.output} was written{pending}", file=sys.stderr)
         return 130
 
 

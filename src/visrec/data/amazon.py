@@ -15,7 +15,7 @@ import html
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -367,8 +367,9 @@ def _url_list(v: object) -> list[str]:
 def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    # a DataFrame iterates its column names; a generator is read once
-    given = [paths] if isinstance(paths, pd.DataFrame) else list(paths)
+    # a DataFrame iterates its column names, bytes its numbers; a generator is read once
+    iterable = not isinstance(paths, pd.DataFrame | bytes) and isinstance(paths, Iterable)
+    given: list[Any] = list(paths) if iterable else [paths]
     bad = [p for p in given if not isinstance(p, str | os.PathLike)]
     if bad:
         raise VisrecError(

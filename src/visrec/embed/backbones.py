@@ -57,11 +57,12 @@ def _file_id(path: str) -> str:
     st = os.stat(path)
     # hashed once per version of the file: weights overwritten in place (a fine-tune
     # saved over the same name) are new weights, whose vectors must not reuse the old
-    return _content_id(path, st.st_ino, st.st_size, st.st_mtime_ns)
+    # (the change time too: `cp -p` keeps size and mtime, nothing sets the ctime back)
+    return _content_id(path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
 
 
 @lru_cache(maxsize=16)
-def _content_id(path: str, inode: int, size: int, mtime_ns: int) -> str:
+def _content_id(path: str, version: tuple[int, int, int, int]) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

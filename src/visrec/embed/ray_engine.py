@@ -26,6 +26,7 @@ image paths readable.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import signal
@@ -203,7 +204,9 @@ def _stop_prefetchers(threads_before: set[threading.Thread]) -> None:
 class _ProcessState:
     """What ``ray.init`` changes in this process and ``ray.shutdown`` leaves changed:
     the signal handlers, the variables it sets in ``os.environ`` (PYTHONBREAKPOINT to
-    Ray's remote debugger, RAY_AUTH_MODE...) and the "ray" logger's level."""
+    Ray's remote debugger, RAY_AUTH_MODE...), the "ray" logger's level and
+    ``faulthandler`` (it turns it on). Not Python's ``random`` stream, which it draws
+    from: putting that back would replay draws other threads of the host made."""
 
     _SIGNALS = tuple(
         getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)
@@ -214,6 +217,7 @@ class _ProcessState:
         self.environ = dict(os.environ)
         self.changed: set[str] | None = None  # known once ray.init returned
         self.ray_level = logging.getLogger("ray").level
+        self.faulthandler = faulthandler.is_enabled()
 
     def put_back_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -237,6 +241,8 @@ class _ProcessState:
             else:
                 os.environ.pop(key, None)
         logging.getLogger("ray").setLevel(self.ray_level)
+        if not self.faulthandler and faulthandler.is_enabled():
+            faulthandler.disable()
 
 
 class RayPipeline:

@@ -192,14 +192,19 @@ def vector_rows(values: Any, ids: np.ndarray | None = None) -> np.ndarray:
     a = values
     try:
         if isinstance(a, pd.DataFrame):  # nullable columns: pd.NA is no float
-            a = a.to_numpy(dtype=np.float64, na_value=np.nan)
+            a = a.to_numpy(na_value=np.nan)
         elif isinstance(a, pd.Series):
             a = a.to_numpy()
-        if isinstance(a, np.ndarray) and a.dtype == object and a.ndim == 1 and len(a):
+        if (
+            isinstance(a, np.ndarray)
+            and a.dtype == object
+            and a.ndim == 1
+            and any(np.ndim(row) for row in a)  # one array per item, not one number
+        ):
             a = _stacked(a, ids)
         a = np.asarray(a)
-        if a.dtype.kind == "c":  # numpy would drop the imaginary part with a warning
-            raise ValueError(f"got complex values, e.g. {a.flat[0]}")
+        if a.dtype.kind in "cmM":  # numpy drops an imaginary part, takes times as numbers
+            raise ValueError(f"got {a.dtype.name} values, e.g. {a.flat[0]}")
         return np.ascontiguousarray(a, dtype=np.float32)
     except (ValueError, TypeError) as exc:  # text that is not a number, None
         raise VisrecError(

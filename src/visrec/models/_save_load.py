@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
@@ -36,6 +37,7 @@ from visrec.models.model_folder import (
     MODEL_JSON,
     SAVE_TOKEN,
     TRAIN_JSON,
+    MixedSavesError,
     check_array_forms,
     check_counts,
     check_same_save,
@@ -234,17 +236,24 @@ class SaveLoadMixin:
         -----
         Loading runs no code from the file: arrays come from ``np.load`` with
         ``allow_pickle=False``; damaged or mismatched files are a VisrecError naming
-        the file. A folder that ``visrec train`` swapped in while it was read (its
-        model.json from one save, its arrays from the next) is read once more.
+        the file. A folder that ``visrec train`` swapped in, or that ``save`` rewrote,
+        while it was read (its model.json from one save, its arrays from the next) is
+        read again.
         """
         folder = Path(path)
-        before = _folder_identity(folder)
-        try:
-            return cls._load_folder(folder)
-        except VisrecError:
-            if before is None or _folder_identity(folder) == before:
-                raise
-        return cls._load_folder(folder)  # the new folder, whole
+        for _ in range(_LOAD_TRIES - 1):
+            before = _folder_identity(folder)
+            try:
+                return cls._load_folder(folder)
+            except MixedSavesError:
+                # save replaces arrays.npz, then model.json: between the two renames
+                # the pair is mixed for a moment (a service reloading while it saves)
+                if not _changes_soon(folder, before, _MIXED_WAIT_S):
+                    raise
+            except VisrecError:
+                if before is None or _folder_identity(folder) == before:
+                    raise
+        return cls._load_folder(folder)  # the newest, whole
 
     @classmethod
     def _load_folder(cls, folder: Path) -> Self:
@@ -413,13 +422,39 @@ def _rebuild_derived(model: Recommender, folder: Path, npz: Path) -> None:
         ) from exc
 
 
-def _folder_identity(folder: Path) -> tuple[int, int] | None:
-    """Which folder ``folder`` names now (device, inode): a save swaps a new one in."""
+#: reads of a folder that keeps changing under ``load`` before the last one is final
+_LOAD_TRIES = 5
+#: how long ``load`` waits for a save's second file when it found the two mixed
+_MIXED_WAIT_S = 0.5
+
+
+def _folder_identity(folder: Path) -> tuple[int, ...] | None:
+    """Which folder ``folder`` names now, and which files are in it (device, inodes,
+    sizes, times): ``visrec train`` swaps a new folder in, ``save`` new files."""
     try:
         st = os.stat(folder)
     except OSError:
         return None
-    return st.st_dev, st.st_ino
+    key: tuple[int, ...] = (st.st_dev, st.st_ino)
+    for name in (MODEL_JSON, ARRAYS_NPZ):
+        try:
+            f = os.stat(folder / name)
+        except OSError:
+            key += (-1, -1, -1)
+        else:
+            key += (f.st_ino, f.st_size, f.st_mtime_ns)
+    return key
+
+
+def _changes_soon(folder: Path, before: tuple[int, ...] | None, wait: float) -> bool:
+    """Whether ``folder``'s :func:`_folder_identity` differs from ``before`` within
+    ``wait`` seconds (a save's second rename landing); False after that."""
+    deadline = time.monotonic() + wait
+    while _folder_identity(folder) == before:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def _refuse_foreign_folder(folder: Path) -> None:
@@ -434,8 +469,10 @@ def _refuse_foreign_folder(folder: Path) -> None:
     except OSError as exc:
         raise VisrecError(f"cannot save the model to {str(folder)!r}: {exc.strerror}") from None
     # what a save stopped between its two files leaves: visrec's own, saved over
-    leftover = set(held) <= {ARRAYS_NPZ, TRAIN_JSON} and (
-        ARRAYS_NPZ not in held or _saved_arrays(folder / ARRAYS_NPZ)
+    leftover = (
+        ARRAYS_NPZ in held
+        and set(held) <= {ARRAYS_NPZ, TRAIN_JSON}
+        and _saved_arrays(folder / ARRAYS_NPZ)
     )
     if held and not leftover and not is_model_folder(folder):
         shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")

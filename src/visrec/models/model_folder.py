@@ -121,13 +121,18 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, VisrecError) else text
 
 
+class MixedSavesError(VisrecError):
+    """``model.json`` and ``arrays.npz`` of two saves: an interrupted save, a file copied
+    in, or a save still between its two renames (``load`` waits a moment for it)."""
+
+
 def check_same_save(folder: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     """``model.json`` and ``arrays.npz`` must come from one ``save`` (folders saved
     before the token existed have it in neither file)."""
     ours = meta.get(SAVE_TOKEN)
     theirs = str(arrays[SAVE_TOKEN]) if SAVE_TOKEN in arrays else None
     if ours != theirs:
-        raise VisrecError(
+        raise MixedSavesError(
             f"{folder}: {MODEL_JSON} and {ARRAYS_NPZ} come from two different saves (an "
             "interrupted save or a file copied in); train the model again"
         )
