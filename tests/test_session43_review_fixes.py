@@ -23,9 +23,8 @@ from test_models import FAST, checkerboard
 from visrec.analysis.cluster import cluster_vs_labels
 from visrec.cli import main
 from visrec.embed.store import ItemVectors
-from visrec.errors import SystemRefusal, VisrecError
+from visrec.errors import MixedSavesError, SystemRefusal, VisrecError
 from visrec.models.base import Recommender
-from visrec.models.model_folder import MixedSavesError
 from visrec.models.registry import make_model
 
 
@@ -312,3 +311,74 @@ def test_load_waits_for_a_save_between_its_two_files(tmp_path: Path) -> None:
         Recommender.load(folder)
     assert time.monotonic() - started < 5
     json.loads((folder / "model.json").read_text())  # untouched
+
+
+def test_load_waits_for_a_save_of_another_kind_between_its_two_files(tmp_path: Path) -> None:
+    """The arrays of a bpr save over a popularity model lack popularity's: a mix of two
+    saves (checked first), not a damaged folder, so load waits for model.json too."""
+    inter, iv = checkerboard()
+    new = make_model("bpr", **FAST["bpr"]).fit(inter, iv)
+    folder, staged = tmp_path / "m", tmp_path / "staged"
+    make_model("popularity").fit(inter).save(folder)
+    new.save(staged)
+    shutil.copy2(staged / "arrays.npz", folder / "arrays.npz")
+
+    def second_rename() -> None:
+        time.sleep(0.1)
+        os.replace(staged / "model.json", folder / "model.json")
+
+    lands = threading.Thread(target=second_rename)
+    lands.start()
+    try:
+        loaded = Recommender.load(folder)
+    finally:
+        lands.join()
+    assert loaded.name == "bpr"
+    np.testing.assert_array_equal(loaded.score([0, 3]), new.score([0, 3]))
+
+
+def test_ray_start_turns_faulthandler_off_again() -> None:
+    import faulthandler
+
+    from visrec.embed.ray_engine import _ProcessState
+
+    was = faulthandler.is_enabled()
+    faulthandler.disable()
+    try:
+        kept = _ProcessState()
+        faulthandler.enable()  # what ray.init does
+        kept.put_back()
+        assert not faulthandler.is_enabled()
+    finally:
+        if was:
+            faulthandler.enable()
+
+
+def test_embed_stopped_after_its_json_was_written_does_not_call_it_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import visrec.commands.embed as embed_command
+    import visrec.embed.extract as extract
+
+    out, js = tmp_path / "v.parquet", tmp_path / "s.json"
+
+    def written(items: object, output: str, **kwargs: object) -> None:
+        Path(output).write_bytes(b"whole")
+
+    def json_then_pressed(*args: object) -> None:
+        js.write_text("{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(extract, "embed_images", written)
+    monkeypatch.setattr(embed_command, "_report", json_then_pressed)
+    imgs = _one_image(tmp_path)
+    assert main(["embed", str(imgs), "-o", str(out), "--json", str(js), "-q"]) == 130
+    assert capsys.readouterr().err == f"interrupted: {out} was written\n"
+
+
+def test_item_vectors_name_a_time_column_of_a_table() -> None:
+    times = pd.to_datetime(["2020-01-01", "2020-01-02"])
+    for column in (times, times.tz_localize("UTC")):
+        frame = pd.DataFrame({"t": column, "x": [1.0, 2.0]})
+        with pytest.raises(VisrecError, match=r"got datetime64\[\w+(, UTC)?\] values"):
+            ItemVectors(["a", "b"], frame, [True, True])

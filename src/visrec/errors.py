@@ -27,6 +27,13 @@ class InvalidParameterError(VisrecError, ValueError):
     not take (checked in ``fit``): a ValueError, like scikit-learn's."""
 
 
+class MixedSavesError(VisrecError):
+    """A model folder whose ``model.json`` and ``arrays.npz`` come from two saves: an
+    interrupted save, a file copied in, or a save still between its two renames, which
+    ``Recommender.load`` waits a moment for (a service that saves over and over while
+    it loads may still meet it: load again)."""
+
+
 class NotFittedError(VisrecError, ValueError, AttributeError):
     """An estimator method was called before ``fit`` (a ValueError and an
     AttributeError, like scikit-learn's ``NotFittedError``)."""

@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     items, source, skipped = _list_items(args)
-    before = file_state(args.output)
+    before, json_before = file_state(args.output), file_state(args.json)
     try:
         with fit_lines_in_logs(args):  # no bar in a log file: a line a minute instead
             result = embed_images(
@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         pending = (
             f", not yet --json {args.json}; run the same command again to write it (every "
             "vector is reused)"
-            if args.json
+            if args.json and file_state(args.json) in (None, json_before)
             else ""
         )
         print(f"interrupted: {args.output} was written{pending}", file=sys.stderr)

@@ -192,6 +192,9 @@ def vector_rows(values: Any, ids: np.ndarray | None = None) -> np.ndarray:
     a = values
     try:
         if isinstance(a, pd.DataFrame):  # nullable columns: pd.NA is no float
+            times = [str(t) for t in a.dtypes if getattr(t, "kind", "") in "mM"]
+            if times:  # said before pandas' own words for them
+                raise ValueError(f"got {times[0]} values")
             a = a.to_numpy(na_value=np.nan)
         elif isinstance(a, pd.Series):
             a = a.to_numpy()

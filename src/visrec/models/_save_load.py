@@ -28,7 +28,7 @@ from visrec._atomic import (
     write_text_atomic,
 )
 from visrec.embed.store import UNUSABLE_VALUES, usable_values
-from visrec.errors import VisrecError
+from visrec.errors import MixedSavesError, VisrecError
 from visrec.models.model_folder import (
     ARRAYS_NPZ,
     DAMAGE,
@@ -37,7 +37,6 @@ from visrec.models.model_folder import (
     MODEL_JSON,
     SAVE_TOKEN,
     TRAIN_JSON,
-    MixedSavesError,
     check_array_forms,
     check_counts,
     check_same_save,
@@ -266,10 +265,13 @@ class SaveLoadMixin:
         def ids_read(arrays: dict[str, np.ndarray]) -> None:
             # before the training pairs: an id map one entry short is named as such,
             # not as pairs that do not fit it
-            check_same_save(folder, meta, arrays)
             check_counts(mj, meta, len(model.user_map_), len(model.item_map_))
 
-        arrays = _read_arrays_and_pairs(klass, model, npz, ids_read)
+        # the save token before anything else of the arrays: another model's arrays
+        # (a save of another kind half-way) lack this one's, a mix, not damage
+        arrays = _read_arrays_and_pairs(
+            klass, model, npz, ids_read, lambda arrays: check_same_save(folder, meta, arrays)
+        )
         check_array_forms(npz, model, arrays)
         _set_learned_arrays(klass, model, npz, arrays)
         _set_json_state(model, folder, mj, meta)
@@ -334,15 +336,17 @@ def _read_arrays_and_pairs(
     model: Recommender,
     npz: Path,
     ids_read: Callable[[dict[str, np.ndarray]], None],
+    same_save: Callable[[dict[str, np.ndarray]], None],
 ) -> dict[str, np.ndarray]:
     """Every array of ``npz``, once those ``klass`` needs are there; sets ``model``'s id
-    maps and training pairs (and excluded pairs) from them, calling ``ids_read`` between
-    the two."""
+    maps and training pairs (and excluded pairs) from them, calling ``same_save`` on the
+    arrays as read and ``ids_read`` between the two."""
     # from base, at call time: read_arrays is looked up where callers (and tests)
     # patch it, as when load stood in base
     from visrec.models.base import read_arrays
 
     arrays = read_arrays(npz)
+    same_save(arrays)
     own = [a for a in klass._array_attrs if a not in klass._arrays_before_added]
     ids = (*id_keys(arrays, "user_ids"), *id_keys(arrays, "item_ids"))
     require_arrays(npz, arrays, (*ids, "seen_indptr", "seen_indices", *own))

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from visrec._atomic import not_regular
 from visrec.data.interactions import IdMap
-from visrec.errors import VisrecError, os_error
+from visrec.errors import MixedSavesError, VisrecError, os_error
 
 if TYPE_CHECKING:
     from visrec.models.base import Recommender
@@ -119,11 +119,6 @@ DAMAGE_OR_REFUSED: tuple[type[Exception], ...] = (*DAMAGE, VisrecError)
 def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if not isinstance(exc, VisrecError) else text
-
-
-class MixedSavesError(VisrecError):
-    """``model.json`` and ``arrays.npz`` of two saves: an interrupted save, a file copied
-    in, or a save still between its two renames (``load`` waits a moment for it)."""
 
 
 def check_same_save(folder: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
