@@ -157,8 +157,12 @@ def _one_image(tmp_path: Path) -> Path:
     return imgs
 
 
-def test_embed_stopped_in_its_summary_says_the_json_is_not_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("json_written", [False, True])
+def test_embed_stopped_in_its_summary_says_whether_the_json_is_written(
+    json_written: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import visrec.commands.embed as embed_command
     import visrec.embed.extract as extract
@@ -169,16 +173,21 @@ def test_embed_stopped_in_its_summary_says_the_json_is_not_written(
         Path(output).write_bytes(b"whole")
 
     def pressed(*args: object) -> None:
+        if json_written:
+            js.write_text("{}")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(extract, "embed_images", written)
     monkeypatch.setattr(embed_command, "_report", pressed)
     imgs = _one_image(tmp_path)
     assert main(["embed", str(imgs), "-o", str(out), "--json", str(js), "-q"]) == 130
-    assert capsys.readouterr().err == (
-        f"interrupted: {out} was written, not yet --json {js}; run the same command again "
-        "to write it (every vector is reused)\n"
+    pending = (
+        ""
+        if json_written
+        else f", not yet --json {js}; run the same command again to write it (every vector "
+        "is reused)"
     )
+    assert capsys.readouterr().err == f"interrupted: {out} was written{pending}\n"
 
 
 def test_embed_stopped_before_any_new_chunk_leaves_the_earlier_output_as_it_was(
@@ -280,6 +289,23 @@ def test_ray_out_of_memory_at_start_is_a_memory_error_and_an_empty_reason_named(
         pipeline._start(FakeRay(OSError()))
 
 
+def _load_while_the_second_file_lands(folder: Path, staged: Path) -> Recommender:
+    """``Recommender.load(folder)`` while a save of ``staged`` lands in it: its arrays
+    already there (the first rename), its model.json 0.1 s later."""
+    shutil.copy2(staged / "arrays.npz", folder / "arrays.npz")
+
+    def second_rename() -> None:
+        time.sleep(0.1)
+        os.replace(staged / "model.json", folder / "model.json")
+
+    lands = threading.Thread(target=second_rename)
+    lands.start()
+    try:
+        return Recommender.load(folder)
+    finally:
+        lands.join()
+
+
 def test_load_waits_for_a_save_between_its_two_files(tmp_path: Path) -> None:
     """A service reloading a folder that save rewrites: the moment between the arrays'
     rename and model.json's gave 'two different saves; train the model again'."""
@@ -289,18 +315,7 @@ def test_load_waits_for_a_save_between_its_two_files(tmp_path: Path) -> None:
     folder, staged = tmp_path / "m", tmp_path / "staged"
     old.save(folder)
     new.save(staged)
-    shutil.copy2(staged / "arrays.npz", folder / "arrays.npz")  # the first rename landed
-
-    def second_rename() -> None:
-        time.sleep(0.1)
-        os.replace(staged / "model.json", folder / "model.json")
-
-    lands = threading.Thread(target=second_rename)
-    lands.start()
-    try:
-        loaded = Recommender.load(folder)
-    finally:
-        lands.join()
+    loaded = _load_while_the_second_file_lands(folder, staged)
     np.testing.assert_array_equal(loaded.score([0, 3]), new.score([0, 3]))
     # a folder left mixed for good (an interrupted save) is refused, after a moment
     shutil.copy2(folder / "arrays.npz", tmp_path / "new_arrays.npz")
@@ -321,18 +336,7 @@ def test_load_waits_for_a_save_of_another_kind_between_its_two_files(tmp_path: P
     folder, staged = tmp_path / "m", tmp_path / "staged"
     make_model("popularity").fit(inter).save(folder)
     new.save(staged)
-    shutil.copy2(staged / "arrays.npz", folder / "arrays.npz")
-
-    def second_rename() -> None:
-        time.sleep(0.1)
-        os.replace(staged / "model.json", folder / "model.json")
-
-    lands = threading.Thread(target=second_rename)
-    lands.start()
-    try:
-        loaded = Recommender.load(folder)
-    finally:
-        lands.join()
+    loaded = _load_while_the_second_file_lands(folder, staged)
     assert loaded.name == "bpr"
     np.testing.assert_array_equal(loaded.score([0, 3]), new.score([0, 3]))
 
@@ -352,28 +356,6 @@ def test_ray_start_turns_faulthandler_off_again() -> None:
     finally:
         if was:
             faulthandler.enable()
-
-
-def test_embed_stopped_after_its_json_was_written_does_not_call_it_pending(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import visrec.commands.embed as embed_command
-    import visrec.embed.extract as extract
-
-    out, js = tmp_path / "v.parquet", tmp_path / "s.json"
-
-    def written(items: object, output: str, **kwargs: object) -> None:
-        Path(output).write_bytes(b"whole")
-
-    def json_then_pressed(*args: object) -> None:
-        js.write_text("{}")
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(extract, "embed_images", written)
-    monkeypatch.setattr(embed_command, "_report", json_then_pressed)
-    imgs = _one_image(tmp_path)
-    assert main(["embed", str(imgs), "-o", str(out), "--json", str(js), "-q"]) == 130
-    assert capsys.readouterr().err == f"interrupted: {out} was written\n"
 
 
 def test_item_vectors_name_a_time_column_of_a_table() -> None:
