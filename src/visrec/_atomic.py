@@ -122,6 +122,17 @@ def absent(path: str | os.PathLike[str]) -> str:
 NO_DASH_STDIN = "visrec reads no standard input as '-': name a file, or /dev/stdin"
 
 
+def file_version(path: str | os.PathLike[str]) -> tuple[int, int, int, int] | None:
+    """Which version of a file ``path`` names now (inode, size, modification and change
+    times): an atomic write (a new inode), a rewrite in place and ``cp -p`` over it (a
+    new change time) each give another; None when nothing is there. In memory only."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def check_input_exists(path: str | os.PathLike[str], what: str) -> None:
     """Refuse an input that is not there, in one line naming it as ``what`` ("vectors
     file 'v.parquet' does not exist", or "... is a link to a file or folder that does

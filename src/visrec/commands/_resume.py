@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -171,16 +170,11 @@ def run_resumable(
     return 0
 
 
-def file_state(path: str | None) -> tuple[int, int, int] | None:
-    """Which file ``path`` is (inode, size, mtime): an atomic write makes it another;
-    None when there is none (or no path)."""
-    if not path:
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+def file_state(path: str | None) -> tuple[int, int, int, int] | None:
+    """:func:`visrec._atomic.file_version` of an optional output (None for no path)."""
+    from visrec._atomic import file_version
+
+    return file_version(path) if path else None
 
 
 def drop_when_read(

@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
 
 
-def _kept_chunks(output: str | None, before: tuple[int, int, int] | None = None) -> str:
+def _kept_chunks(output: str | None, before: tuple[int, int, int, int] | None = None) -> str:
     """What an interrupted embed kept for a rerun: the output written whole (an atomic
     rename), an earlier output left as it was (``before``: its :func:`file_state` at
     the start), its finished chunks, if any."""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from visrec._atomic import file_version
 from visrec.errors import VisrecError, names_text
 
 if TYPE_CHECKING:
@@ -54,11 +55,13 @@ _MAX_STRETCH = 4
 
 def _file_id(path: str) -> str:
     """``<file name>:<first 12 hex of sha256>`` -- identifies weights by content."""
-    st = os.stat(path)
     # hashed once per version of the file: weights overwritten in place (a fine-tune
-    # saved over the same name) are new weights, whose vectors must not reuse the old
-    # (the change time too: `cp -p` keeps size and mtime, nothing sets the ctime back)
-    return _content_id(path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    # saved over the same name, `cp -p` too) are new weights, whose vectors must not
+    # reuse the old
+    version = file_version(path)
+    if version is None:
+        raise FileNotFoundError(2, "No such file or directory", path)
+    return _content_id(path, version)
 
 
 @lru_cache(maxsize=16)

@@ -22,6 +22,7 @@ from visrec._atomic import (
     atomic_path,
     check_input_exists,
     exclusive_lock,
+    file_version,
     make_folders,
     not_regular,
     remove_empty,
@@ -441,12 +442,7 @@ def _folder_identity(folder: Path) -> tuple[int, ...] | None:
         return None
     key: tuple[int, ...] = (st.st_dev, st.st_ino)
     for name in (MODEL_JSON, ARRAYS_NPZ):
-        try:
-            f = os.stat(folder / name)
-        except OSError:
-            key += (-1, -1, -1)
-        else:
-            key += (f.st_ino, f.st_size, f.st_mtime_ns)
+        key += file_version(folder / name) or (-1, -1, -1, -1)
     return key
 
 
