@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from visrec.embed.store import ItemVectors, finite_rows
+from visrec.embed.store import ItemVectors, usable_rows
 from visrec.errors import VisrecError
 
 
@@ -26,10 +26,11 @@ def vector_matrix(vectors: Any, where: str, dtype: type[np.floating[Any]]) -> np
         raise VisrecError(f"{where}: vectors must be an (n, d) array of numbers ({exc})") from exc
 
 
-def non_finite_rows(values: np.ndarray) -> str:
-    """Which rows of a 1-D or 2-D array hold NaN or infinity, for a message: ``"row 17
-    (3 rows in all)"``; empty when none."""
-    ok = np.isfinite(values) if values.ndim == 1 else finite_rows(values)
+def unusable_rows(values: np.ndarray) -> str:
+    """Which rows of a 1-D array hold NaN or infinity, or of a 2-D array of vectors are
+    not :func:`~visrec.embed.store.usable_rows` (huge values too: the rule of the CLI and
+    the models), for a message: ``"row 17 (3 rows in all)"``; empty when none."""
+    ok = np.isfinite(values) if values.ndim == 1 else usable_rows(values)
     bad = np.flatnonzero(~ok)
     if not len(bad):
         return ""

@@ -30,11 +30,12 @@ from numpy.typing import ArrayLike
 
 from visrec.analysis._args import (
     integer_arg,
-    non_finite_rows,
     row_hashes,
     seed_arg,
+    unusable_rows,
     vector_matrix,
 )
+from visrec.embed.store import UNUSABLE_VALUES
 from visrec.errors import VisrecError
 
 
@@ -261,9 +262,9 @@ def _checked_k(x: np.ndarray, labs: np.ndarray, k: int | None) -> int:
     n = x.shape[0]
     if len(labs) != n:
         raise VisrecError(f"cluster: {n} vectors but {len(labs)} labels")
-    if not np.isfinite(x).all():
-        where = non_finite_rows(x)
-        raise VisrecError(f"cluster: vectors {where} holds NaN or infinite values")
+    where = unusable_rows(x)
+    if where:
+        raise VisrecError(f"cluster: vectors {where} holds {UNUSABLE_VALUES}")
     if n == 0:
         raise VisrecError("cluster: no items to cluster")
     distinct = sorted(set(labs.tolist()))

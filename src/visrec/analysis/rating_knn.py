@@ -28,11 +28,12 @@ from numpy.typing import ArrayLike
 
 from visrec.analysis._args import (
     integer_arg,
-    non_finite_rows,
     row_hashes,
     seed_arg,
+    unusable_rows,
     vector_matrix,
 )
+from visrec.embed.store import UNUSABLE_VALUES
 from visrec.errors import VisrecError
 from visrec.evaluation.significance import p_said, two_sided_sign_p
 
@@ -411,9 +412,9 @@ def knn_rating(
             "expected (n, d) and n ratings"
         )
     if not np.isfinite(y).all():
-        raise VisrecError(f"rating KNN: ratings {non_finite_rows(y)} is missing or not finite")
-    if not np.isfinite(x).all():
-        raise VisrecError(f"rating KNN: vectors {non_finite_rows(x)} holds NaN or infinite values")
+        raise VisrecError(f"rating KNN: ratings {unusable_rows(y)} is missing or not finite")
+    if where := unusable_rows(x):
+        raise VisrecError(f"rating KNN: vectors {where} holds {UNUSABLE_VALUES}")
     if k < 1:
         raise VisrecError(f"rating KNN: k must be at least 1, got {k}")
     if len(y) < 2:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from visrec._atomic import (
     check_side_file,
+    file_version,
     new_temp_file,
     side_file,
     sweep_temp_files,
@@ -82,8 +83,10 @@ def model_key(model_dir: str) -> str:
     h = hashlib.sha256()
     try:
         h.update((folder / MODEL_JSON).read_bytes())
-        st = os.stat(folder / ARRAYS_NPZ)
-        h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+        version = file_version(folder / ARRAYS_NPZ)
+        if version is None:
+            raise FileNotFoundError(folder / ARRAYS_NPZ)
+        h.update(repr(version).encode())
     except OSError:  # gone or swapped: a key that matches no record
         h.update(os.urandom(16))
     return h.hexdigest()[:32]

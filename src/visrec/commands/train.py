@@ -14,7 +14,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec._atomic import create_temp_folder, side_prefix, sync_path, write_text_atomic
+from visrec._atomic import (
+    create_temp_folder,
+    file_version,
+    side_prefix,
+    sync_path,
+    write_text_atomic,
+)
 from visrec.commands._checks import check_seed
 from visrec.commands._common import (
     INTERACTIONS_HELP,
@@ -472,12 +478,11 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
             return [str(path), "not a regular file"]
         top = Path(os.path.realpath(path))
         if not top.is_dir():
-            st = top.stat()
-            return [str(top), st.st_size, st.st_mtime_ns]
+            return [str(top), *(file_version(top) or ())]
         # the files load_interactions reads there (one table, or a folder of Amazon
         # review files): editing one leaves the folder's own times alone, and the rest
         # of the folder (images) does not matter
-        return [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in interaction_sources(top)]
+        return [[str(f), *(file_version(f) or ())] for f in interaction_sources(top)]
 
     what = {
         "model": args.model,

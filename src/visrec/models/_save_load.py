@@ -83,7 +83,7 @@ class SaveLoadMixin:
         def _score(
             self, user_idx: np.ndarray, item_idx: np.ndarray | None = None
         ) -> np.ndarray: ...
-        def _score_new(self, user_idx: np.ndarray, vectors: np.ndarray) -> np.ndarray: ...
+        def new_item_scorer(self, vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]: ...
 
     def _extra_state(self) -> dict[str, Any]:
         """JSON-serialisable learned state besides the arrays (override when needed)."""
@@ -115,7 +115,7 @@ class SaveLoadMixin:
         if self.scores_new_items and dim is not None:
             zero = np.zeros((1, dim), dtype=np.float32)
             checks.append(
-                ("scoring a new item", lambda: self._score_new(users, zero), (len(users), 1))
+                ("scoring a new item", lambda: self.new_item_scorer(zero)(users), (len(users), 1))
             )
         for what, call, expected in checks:
             try:

@@ -595,7 +595,10 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             candidates are padded with -1: keep ``ids >= 0`` before mapping them to
             raw ids (``item_map_.to_raw``).
         scores : ndarray of float64, same shape
-            Their scores (-inf on the padding). Ties go to the lower item index.
+            Their scores (-inf on the padding). Ties go to the lower item index;
+            ``visrec recommend`` breaks them by a seeded order of the raw ids instead
+            (:func:`visrec.models.candidates.tie_key`), so among items of equal score
+            (popularity's equal counts, say) its lists may differ from these.
         """
         self._check_fitted()
         n = check_list_length(n)
@@ -707,13 +710,20 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         emb = self._item_embeddings().astype(np.float64)
         norm = np.linalg.norm(emb, axis=1, keepdims=True)
         emb = emb / np.where(norm == 0, 1.0, norm)
-        sims = emb[i] @ emb.T
-        sims[np.arange(len(i)), i] = -np.inf
         scorable = self._scorable_items()
-        if scorable is not None:
-            sims[:, ~scorable] = -np.inf
-            sims[~scorable[i]] = -np.inf
-        return top_n(sims, n)
+        # queries in blocks of about RECOMMEND_BLOCK similarities, as recommend: every
+        # item of a 100k catalogue against all at once would need 80 GB
+        step = max(1, RECOMMEND_BLOCK // max(len(emb), 1))
+        parts = []
+        for s in range(0, max(len(i), 1), step):
+            q = i[s : s + step]
+            sims = emb[q] @ emb.T
+            sims[np.arange(len(q)), q] = -np.inf
+            if scorable is not None:
+                sims[:, ~scorable] = -np.inf
+                sims[~scorable[q]] = -np.inf
+            parts.append(top_n(sims, n))
+        return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
     def _scorable_items(self) -> np.ndarray | None:
         """Boolean mask of the items ``_score`` does not set to ``-inf`` (None: all)."""

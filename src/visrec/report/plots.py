@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from visrec._atomic import file_version
+
 # A colour-blind-safe qualitative palette (Okabe & Ito); projection_png draws labels
 # beyond the eighth in grey as "other".
 PALETTE = (
@@ -188,15 +190,15 @@ def _short(v: Any) -> str:
 
 def thumbnail_jpeg(path: str | os.PathLike[str], size: int = 72) -> bytes | None:
     """A small JPEG of the image at ``path`` (longest side ``size``), or None if unreadable."""
-    try:  # the file's time and size in the key: a replaced photo is decoded again
-        st = os.stat(path)
-    except OSError:
+    # the file's version in the key: a replaced photo (even by ``cp -p``) is decoded again
+    version = file_version(path)
+    if version is None:
         return None
-    return _thumbnail(os.fspath(path), size, st.st_mtime_ns, st.st_size)
+    return _thumbnail(os.fspath(path), size, version)
 
 
 @lru_cache(maxsize=1024)  # cluster --report decodes its samples for a note, then the page
-def _thumbnail(path: str, size: int, mtime_ns: int, n_bytes: int) -> bytes | None:
+def _thumbnail(path: str, size: int, version: tuple[int, int, int, int]) -> bytes | None:
     from PIL import Image, ImageOps
 
     try:

@@ -1,0 +1,197 @@
+"""Session 44's audit fixes: a replaced file keeps neither its old vector, training key,
+recommend key nor thumbnail when only its size and modification time stay the same
+(``cp -p``); a model that splits new-item scoring into terms loads back."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from tiny_embed import embed_tiny
+from visrec.commands._recs_progress import model_key
+from visrec.commands.train import _fit_key
+from visrec.data.interactions import Interactions
+from visrec.embed.store import ItemVectors, read_vectors
+from visrec.models.base import Recommender
+from visrec.report.plots import thumbnail_jpeg
+
+
+def _bmp(path: Path, seed: int) -> None:
+    """A 32x32 BMP: every one has the same byte count, whatever its pixels."""
+    arr = np.random.default_rng(seed).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(arr).save(path, format="BMP")
+
+
+def _same_size_same_time(src: Path, dst: Path) -> None:
+    """``cp -p src dst``: other bytes, the same size and modification time as ``dst``."""
+    before = os.stat(dst)
+    shutil.copyfile(src, dst)
+    os.utime(dst, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(dst)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def test_embed_resume_embeds_again_a_picture_replaced_by_cp_p(tmp_path: Path) -> None:
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, name in enumerate("abc"):
+        _bmp(folder / f"{name}.bmp", i)
+    _bmp(tmp_path / "other.bmp", 99)
+    out = tmp_path / "v.parquet"
+    embed_tiny(folder, out, chunk_size=1)  # one picture a chunk: reuse is per picture
+    old = read_vectors(out)
+
+    _same_size_same_time(tmp_path / "other.bmp", folder / "a.bmp")
+    res = embed_tiny(folder, out, chunk_size=1)
+    assert (res.n_reused, res.n_computed) == (2, 1)
+    again = read_vectors(out)
+    fresh = embed_tiny(folder, tmp_path / "fresh.parquet")
+    assert fresh.n_reused == 0
+    want = read_vectors(tmp_path / "fresh.parquet")
+    row = list(again.ids).index("a")
+    np.testing.assert_array_equal(again.vectors, want.vectors)
+    assert not np.array_equal(again.vectors[row], old.vectors[row])
+
+
+def test_train_key_sees_a_same_size_same_time_replacement(tmp_path: Path) -> None:
+    data = tmp_path / "train.csv"
+    data.write_text("user_id,item_id\n1,10\n2,20\n")
+    other = tmp_path / "other.csv"
+    other.write_text("user_id,item_id\n1,20\n2,10\n")
+    args = argparse.Namespace(model="bpr", interactions=str(data), vectors=None, min_rating=None)
+    before = _fit_key(args, {"epochs": 3})
+    assert _fit_key(args, {"epochs": 3}) == before  # nothing changed: the same key
+    _same_size_same_time(other, data)
+    assert _fit_key(args, {"epochs": 3}) != before
+
+
+def test_recommend_key_sees_arrays_rewritten_at_the_same_size_and_time(tmp_path: Path) -> None:
+    from visrec.models.popularity import Popularity
+
+    frame = pd.DataFrame({"user_id": ["u1", "u1", "u2"], "item_id": ["a", "b", "a"]})
+    folder = tmp_path / "m"
+    Popularity().fit(Interactions.from_frame(frame)).save(folder)
+    before = model_key(str(folder))
+    assert model_key(str(folder)) == before
+    arrays = folder / "arrays.npz"
+    copy = tmp_path / "arrays-copy.npz"
+    shutil.copyfile(arrays, copy)
+    _same_size_same_time(copy, arrays)  # even the same bytes: another write of them
+    assert model_key(str(folder)) != before
+
+
+def test_report_thumbnail_of_a_photo_replaced_by_cp_p_is_decoded_again(tmp_path: Path) -> None:
+    photo, other = tmp_path / "p.bmp", tmp_path / "o.bmp"
+    _bmp(photo, 1)
+    _bmp(other, 2)
+    first = thumbnail_jpeg(photo)
+    _same_size_same_time(other, photo)
+    second = thumbnail_jpeg(photo)
+    assert first is not None and second is not None and first != second
+    assert second == thumbnail_jpeg(other)
+
+
+class _MeanLook(Recommender):
+    """The README's extension point for new items: ``_new_terms`` + ``_score_terms``
+    only, no ``_score_new`` of its own."""
+
+    name = "mean-look-test"
+    uses_vectors = True
+    scores_new_items = True
+    _array_dims: ClassVar[dict[str, tuple[str, ...]]] = {
+        "profile_": ("users", "vector_dim"),
+        "item_vec_": ("items", "vector_dim"),
+    }
+    _array_attrs: ClassVar[tuple[str, ...]] = tuple(_array_dims)
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, interactions: Any, vectors: Any, has_image: Any) -> None:
+        self.item_vec_ = np.asarray(vectors, dtype=np.float32)
+        self.profile_ = np.asarray(self.seen_ @ self.item_vec_, dtype=np.float32)
+
+    def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
+        v = self.item_vec_ if item_idx is None else self.item_vec_[item_idx]
+        return np.asarray(self.profile_[user_idx] @ v.T)
+
+    def vector_dim(self) -> int:
+        return int(self.item_vec_.shape[1])
+
+    def _new_terms(self, vectors: np.ndarray) -> tuple[np.ndarray, ...]:
+        return (np.asarray(vectors, dtype=np.float32),)
+
+    def _score_terms(self, user_idx: np.ndarray, terms: tuple[np.ndarray, ...]) -> np.ndarray:
+        return np.asarray(self.profile_[user_idx] @ terms[0].T)
+
+
+def test_a_model_scoring_new_items_through_terms_only_loads_back(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from visrec.models import registry
+
+    monkeypatch.setitem(registry.MODELS, _MeanLook.name, f"{__name__}:_MeanLook")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 20, 200).astype(str),
+            "item_id": rng.integers(0, 30, 200).astype(str),
+        }
+    )
+    ids = np.array([str(i) for i in range(30)], dtype=object)
+    vectors = ItemVectors(ids, rng.normal(size=(30, 8)).astype(np.float32), np.ones(30, bool))
+    model = _MeanLook().fit(Interactions.from_frame(frame), vectors)
+    new = rng.normal(size=(3, 8)).astype(np.float32)
+    model.save(tmp_path / "m")
+    loaded = Recommender.load(tmp_path / "m")
+    users = np.arange(len(model.user_map_))
+    np.testing.assert_array_equal(
+        loaded.score_new_items(users, new), model.score_new_items(users, new)
+    )
+
+
+def test_analysis_api_refuses_huge_vector_values_as_the_cli_does() -> None:
+    import pytest
+
+    from visrec.analysis.cluster import cluster_vs_labels
+    from visrec.analysis.rating_knn import knn_rating
+    from visrec.errors import VisrecError
+
+    x = np.random.default_rng(0).normal(size=(20, 4))
+    x[3, 1] = 3e38  # finite in float32, yet it made a cluster of its own
+    with pytest.raises(VisrecError, match=r"cluster: vectors row 3 holds .*huge"):
+        cluster_vs_labels(x, ["a", "b"] * 10, k=2)
+    with pytest.raises(VisrecError, match=r"rating KNN: vectors row 3 holds .*huge"):
+        knn_rating(x, np.arange(20) % 5 + 1, k=3)
+    x[3, 1] = 1e6  # large but plausible: accepted
+    assert cluster_vs_labels(x, ["a", "b"] * 10, k=2) is not None
+
+
+def test_similar_items_in_blocks_equals_one_block(monkeypatch: Any) -> None:
+    from visrec.models import base
+    from visrec.models.bpr import BPR
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 30, 400).astype(str),
+            "item_id": rng.integers(0, 40, 400).astype(str),
+        }
+    )
+    model = BPR(epochs=3, random_state=0).fit(Interactions.from_frame(frame))
+    items = np.arange(len(model.item_map_))
+    whole = model.similar_items(items, n=5)
+    monkeypatch.setattr(base, "RECOMMEND_BLOCK", 2 * len(items))  # two queries a block
+    blocks = model.similar_items(items, n=5)
+    np.testing.assert_array_equal(blocks[0], whole[0])
+    # the same products, but BLAS may sum another shape in another order: last digits
+    np.testing.assert_allclose(blocks[1], whole[1], rtol=1e-12)
+    ids, sims = model.similar_items([], n=5)
+    assert ids.shape == (0, 5) and sims.shape == (0, 5)
