@@ -195,3 +195,142 @@ def test_similar_items_in_blocks_equals_one_block(monkeypatch: Any) -> None:
     np.testing.assert_allclose(blocks[1], whole[1], rtol=1e-12)
     ids, sims = model.similar_items([], n=5)
     assert ids.shape == (0, 5) and sims.shape == (0, 5)
+
+
+def test_a_missing_time_is_named_at_its_place_in_the_table_whatever_the_seed() -> None:
+    import pytest
+
+    from visrec.errors import VisrecError
+    from visrec.evaluation.protocols import make_split
+
+    frame = pd.DataFrame(
+        {
+            "user_id": list("aaaaabbbbb"),
+            "item_id": list("vwxyzvwxyz"),
+            "timestamp": [1, 2, 3, 4, 5, 6, 7, np.nan, 9, 10],
+        }
+    )
+    said = r"1 of 10 timestamp values are missing: position 7 \(user 'b', item 'x'\)"
+    for protocol in ("warm", "cold-items"):
+        for seed in range(4):  # in the part it fell in, it was named otherwise, or not at all
+            with pytest.raises(VisrecError, match=said):
+                make_split(frame, protocol, seed=seed, test_ratio=0.4)
+    ratings = frame.assign(timestamp=range(10), rating=[5, 4, 3, np.nan, 1, 2, 3, 4, 5, 1])
+    with pytest.raises(VisrecError, match="1 of 10 rating values are missing: position 3"):
+        make_split(ratings, "warm", seed=1, test_ratio=0.4)
+    complete = make_split(ratings.dropna(), "warm", seed=1, test_ratio=0.4)
+    assert len(complete.train) + len(complete.test) + complete.n_dropped_items == 9
+
+
+def test_a_list_of_ids_is_no_column_in_the_mixed_kinds_error() -> None:
+    import pytest
+
+    from visrec.errors import VisrecError
+    from visrec.models.popularity import Popularity
+
+    frame = pd.DataFrame({"user_id": ["1", "2"], "item_id": ["a", "b"]})
+    model = Popularity().fit(Interactions.from_frame(frame))
+    with pytest.raises(VisrecError) as err:
+        model.user_map_.to_index([1, "1", 2.0])
+    assert "column" not in str(err.value) and "give the ids one kind of value" in str(err.value)
+
+
+def _rated(tmp_path: Path, rating: Any) -> tuple[Path, Path]:
+    rng = np.random.default_rng(3)
+    rows = [(f"u{u}", f"i{i}") for u in range(30) for i in rng.choice(20, 6, replace=False)]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id"])
+    frame["rating"] = rating(len(frame), rng)
+    path = tmp_path / "r.csv"
+    frame.to_csv(path, index=False)
+    ids = np.array([f"i{i}" for i in range(20)], dtype=object)
+    vpath = tmp_path / "v.parquet"
+    from visrec.embed.store import write_vectors
+
+    vecs = rng.normal(size=(20, 8)).astype(np.float32)
+    write_vectors(vpath, ItemVectors(ids, vecs, np.ones(20, bool)))
+    return path, vpath
+
+
+def test_one_rating_value_is_refused_as_a_score_fixed_by_construction(
+    tmp_path: Path, capsys: Any
+) -> None:
+    from visrec.cli import main
+
+    path, vpath = _rated(tmp_path, lambda n, rng: np.full(n, 4))
+    base = ["--interactions", str(path), "--vectors", str(vpath)]
+    assert main(["knn-rating", *base]) == 2
+    assert "all 180 ratings are 4: accuracy and MAE are fixed by construction" in (
+        capsys.readouterr().err
+    )
+    assert main(["rating-eval", *base, "--no-resume", "--seeds", "1", "-q"]) == 2
+    assert "rating-eval: all 180 ratings are 4" in capsys.readouterr().err
+    # two values are enough to ask the question
+    path, vpath = _rated(tmp_path, lambda n, rng: rng.choice([4, 5], n))
+    assert main(["knn-rating", "--interactions", str(path), "--vectors", str(vpath)]) == 0
+
+
+def test_evaluate_with_nothing_to_rank_draws_no_verdict(tmp_path: Path, capsys: Any) -> None:
+    from visrec.cli import main
+
+    rows = [(f"u{u}", f"i{i}") for u in range(20) for i in range(5)]  # all rated all
+    path = tmp_path / "same.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(path, index=False)
+    argv = ["evaluate", "--interactions", str(path), "--models", "popularity,bpr",
+            "--seeds", "2", "--no-resume", "-q", "--param", "bpr.epochs=2"]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "No verdict: nothing to rank: every candidate of every test user" in text
+    assert "compare AUC" not in text and "compare NDCG" not in text and "No difference" not in text
+
+
+def test_demo_comparison_keeps_the_warm_table_when_the_cold_split_is_impossible() -> None:
+    from visrec.demo.recommenders import _compare_recommenders
+
+    rng = np.random.default_rng(0)
+    rows = [(f"u{u}", f"i{i}") for u in range(30) for i in rng.choice(4, 2, replace=False)]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id"])
+    ids = np.array([f"i{i}" for i in range(4)], dtype=object)
+    iv = ItemVectors(ids, rng.normal(size=(4, 8)).astype(np.float32), np.ones(4, bool))
+    table, note = _compare_recommenders(frame, iv, 0)
+    assert table is not None and set(table["protocol"]) == {"warm"}
+    assert len(table) == 4  # popularity, bpr, vbpr, visual-cf
+    assert "cold-items: skipped, the protocol failed (cold-items split: 4 eligible items" in note
+
+
+def test_identical_vectors_are_said_by_knn_rating_similar_and_recommend(
+    tmp_path: Path, capsys: Any
+) -> None:
+    from visrec.cli import main
+    from visrec.embed.store import write_vectors
+
+    path, _ = _rated(tmp_path, lambda n, rng: rng.integers(1, 6, n))
+    ids = np.array([f"i{i}" for i in range(20)] + ["n1", "n2", "n3"], dtype=object)
+    same = np.tile(np.arange(8, dtype=np.float32), (23, 1))
+    vpath = tmp_path / "same.parquet"
+    write_vectors(vpath, ItemVectors(ids, same, np.ones(23, bool)))
+    said = "vectors are all the same: the pictures cannot tell these items apart, so"
+    assert main(["knn-rating", "--interactions", str(path), "--vectors", str(vpath)]) == 0
+    assert f"{said} KNN's neighbours are picked by row order" in capsys.readouterr().err
+    assert main(["similar", str(vpath), "i0", "--n", "3"]) == 0
+    assert f"{said} every similarity is 1" in capsys.readouterr().err
+
+    rng = np.random.default_rng(4)
+    varied = rng.normal(size=(23, 8)).astype(np.float32)
+    varied[20:] = varied[20]  # three new items, one picture
+    mixed = tmp_path / "mixed.parquet"
+    write_vectors(mixed, ItemVectors(ids, varied, np.ones(23, bool)))
+    model = tmp_path / "m"
+    argv = ["train", "--model", "vbpr", "--interactions", str(path), "--vectors", str(mixed),
+            "-o", str(model), "--param=epochs=2", "--param=factors=4"]  # fmt: skip
+    assert main(argv) == 0
+    (tmp_path / "c.txt").write_text("n1\nn2\nn3\ni0\n")
+    capsys.readouterr()
+    argv = ["recommend", str(model), "-o", str(tmp_path / "recs.csv"), "--items",
+            str(tmp_path / "c.txt"), "--vectors", str(mixed)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "the 3 candidates unseen in training that have a vector all have the same one" in err
+    (tmp_path / "c.txt").write_text("n1\ni0\n")  # one new item: nothing to tell apart
+    assert main(argv) == 0
+    assert "all have the same one" not in capsys.readouterr().err

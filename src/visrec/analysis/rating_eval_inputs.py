@@ -114,6 +114,12 @@ def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         )
     if len(df) < 10:
         raise VisrecError(f"rating-eval: need at least 10 ratings, got {len(df)}")
+    if df[RATING].nunique() < 2:  # every model scores 0 error: a table that means nothing
+        raise VisrecError(
+            f"rating-eval: all {len(df):,} ratings are {df[RATING].iloc[0]:g}: accuracy, "
+            "MAE and RMSE are fixed by construction (the global mean is never wrong); "
+            "rating prediction needs at least 2 distinct ratings"
+        )
     return df, notes
 
 

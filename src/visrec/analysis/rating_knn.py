@@ -420,6 +420,14 @@ def knn_rating(
     if len(y) < 2:
         raise VisrecError(f"rating KNN: need at least 2 rating rows, got {len(y)}")
     levels = np.unique(y)
+    if len(levels) < 2:
+        # every model, the majority class too, is right every time: a perfect score
+        # that says nothing about the pictures (cluster refuses one label alike)
+        raise VisrecError(
+            f"rating KNN: all {len(y):,} ratings are {_fmt(levels[0])}: accuracy and MAE "
+            "are fixed by construction (every prediction is right); rating prediction "
+            "needs at least 2 distinct ratings"
+        )
     if len(levels) > MAX_CLASSES:
         # each distinct value would be a class of its own: an accuracy near 0 and a
         # confusion matrix of thousands of cells say nothing about the pictures

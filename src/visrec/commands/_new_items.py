@@ -173,7 +173,15 @@ def unseen_vectors(
     if not has.any():  # nothing to score from vectors (and no width to trust)
         return None, none
     _note_far_vectors(model, unseen, vpath, vecs, has)
-    return vecs[has], unseen_pos[has]
+    scored = vecs[has]
+    if len(scored) > 1 and (scored == scored[0]).all():  # one score for all of them
+        unseen.note(
+            f"the {counted(len(scored), 'candidate')} unseen in training that have a vector "
+            f"all have the same one in {vpath}: the pictures cannot tell them apart, so "
+            "each user gives them one score and their order among themselves is arbitrary",
+            unseen_pos[has],
+        )
+    return scored, unseen_pos[has]
 
 
 @dataclass
@@ -315,8 +323,8 @@ def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str |
     if pairs:
         print(
             f"note: {items}: {counted(len(pairs), 'candidate')} unseen in training "
-            f"{'is a training item' if len(pairs) == 1 else 'are training items'} spelt "
-            f"otherwise ({examples(pairs)}); ids are compared as written, so "
+            f"{'may be a training item' if len(pairs) == 1 else 'may be training items'} "
+            f"spelt otherwise ({examples(pairs)}); ids are compared as written, so "
             f"{'it is a new item' if len(pairs) == 1 else 'they are new items'} here",
             file=sys.stderr,
         )

@@ -468,9 +468,11 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     auc = "auc" in res.runs and bool(res.runs["auc"].notna().any())
     no_auc = None
     if not auc:
-        no_auc = "AUC is n/a: every candidate of every test user is one of their test items"
+        from visrec.evaluation.experiment_result import NOTHING_TO_RANK
+
+        no_auc = NOTHING_TO_RANK
         res.notes.append(no_auc)
-    if n_cand <= args.k:
+    elif n_cand <= args.k:
         trivial = (
             f"{n_cand:,} candidate(s) per test user at most, <= --k {args.k}: "
             f"Recall@{args.k} and HitRate@{args.k} are 1 for any ranking (every candidate "

@@ -109,7 +109,7 @@ def ratings_with_vectors(
     """
     import numpy as np
 
-    from visrec.embed.store import check_finite_vectors, read_vectors
+    from visrec.embed.store import check_finite_vectors, read_vectors, spread_notes
 
     for col in (key_col, "rating"):
         if col not in frame.columns:
@@ -147,6 +147,14 @@ def ratings_with_vectors(
         ),
     )
     check_finite_vectors(iv, frame[key_col].astype(str).unique(), vectors_path)
+    notes += spread_notes(
+        iv,
+        frame[key_col].astype(str).unique(),
+        vectors_path,
+        "rated item",
+        length_matters=False,
+        consequence="so KNN's neighbours are picked by row order, not by the pictures",
+    )
     vecs, has = iv.align(frame[key_col].astype(str).tolist())
     n_missing = int((~has).sum())
     if include_missing:

@@ -185,8 +185,21 @@ def run(args: argparse.Namespace) -> int:
     frame, copies = take_copy_note(frame, args.interactions)  # Amazon's copies of a review
     iv = read_vectors(args.vectors) if args.vectors else None
     respelt = None  # a note on ids spelt otherwise in the vectors: kept with the results
+    same: list[str] = []  # vectors all one: kept with the results too
     if iv is not None:
+        from visrec.embed.store import spread_notes
+
         respelt = check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
+        same = spread_notes(
+            iv,
+            frame["item_id"].astype(str).unique(),
+            str(args.vectors),
+            "rated item",
+            length_matters=False,
+            consequence="so the KNN and the visual MF term cannot use the pictures",
+        )
+        for text in same:
+            say_note(f"warning: {text}")
     else:
         unused = [
             o for o, v in (("--k", args.k), ("--reg-visual", args.reg_visual)) if v is not None
@@ -224,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
         )
         if respelt:
             res.notes.append(respelt)
+        res.notes.extend(same)
         if copies:
             res.notes.append(copies)
         _report(args, res, record, skipped)

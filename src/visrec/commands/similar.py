@@ -128,7 +128,15 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     # what the lists lack, said on stderr and in the report too
-    notes: list[str] = []
+    from visrec.embed.store import spread_notes
+
+    notes: list[str] = spread_notes(
+        vectors,
+        vectors.ids,
+        args.vectors,
+        length_matters=False,
+        consequence="so every similarity is 1 and the lists follow the file's order",
+    )
     others = len(index) - 1  # every query has an image (query() refuses one without)
     if 0 < others < args.n:
         notes.append(

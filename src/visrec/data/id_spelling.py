@@ -324,10 +324,13 @@ def _refuse_merged_ids(col: pd.Series, text: np.ndarray, null: np.ndarray, where
         seen = first.setdefault(t, raw)
         if _kind(seen) != _kind(raw):
             place = f"{where}: " if where else ""
+            if col.name is not None:  # a list of ids to look up has no column to name
+                place += f"column {str(col.name)!r}: "
             raise VisrecError(
-                f"{place}column {str(col.name)!r}: ids {seen!r} and {raw!r} "
+                f"{place}ids {seen!r} and {raw!r} "
                 f"({type(seen).__name__} and {type(raw).__name__}) are both the id {t!r} as "
-                "text; give the column one kind of value (all text, or all numbers)"
+                f"text; give {'the ids' if col.name is None else 'the column'} one kind of "
+                "value (all text, or all numbers)"
             )
 
 

@@ -460,6 +460,11 @@ def _rating_knn(
             f"only {len(inter)} rating rows with an image: too few for rating KNN"
         )
     n_levels = inter["rating"].nunique()
+    if n_levels < 2:  # every prediction right by construction: nothing to learn
+        return None, (note + "; " if note else "") + (
+            f"every rating is {float(inter['rating'].iloc[0]):g}: rating KNN skipped (its "
+            "accuracy would be 1 by construction)"
+        )
     if n_levels > MAX_CLASSES:  # scores, not star classes: the step says why it is off
         return None, (note + "; " if note else "") + (
             f"the ratings take {n_levels:,} distinct values, not rating classes: "

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from visrec.errors import VisrecError
+from visrec.evaluation.experiment_result import NOTHING_TO_RANK
 
 
 def _recommenders_wanted(
@@ -79,18 +80,22 @@ def _compare_recommenders(
                 resume=None if records is None else records[i], note=tell, keep_record=True,
             )  # fmt: skip
         except (ImportError, VisrecError) as exc:
-            return None, f"skipped: {protocol} protocol failed ({exc})"
+            # the protocols already compared stay: their models were fitted and scored
+            caveats.append(f"{protocol}: skipped, the protocol failed ({exc})")
+            continue
         runs = res.runs.set_index("model")
         # what `visrec evaluate` says under its table, said here too
         stats = [v for v in res.info.values() if "skipped" not in v]
         n_cand = max((int(v["n_candidates"]) for v in stats), default=0)
         n_cand -= protocol != "cold-items"  # a warm test user's training item is no candidate
-        if stats and n_cand <= REC_K:
+        if runs["auc"].isna().all():
+            caveats.append(f"{protocol}: {NOTHING_TO_RANK}")
+        elif stats and n_cand <= REC_K:
             caveats.append(
                 f"{protocol}: {n_cand:,} candidate(s) per test user at most, <= {REC_K}: "
                 f"Recall@{REC_K} is 1 for any ranking; compare AUC and NDCG@{REC_K}"
             )
-        if runs["auc"].isna().any():
+        if runs["auc"].isna().any() and not runs["auc"].isna().all():
             caveats.append(
                 f"{protocol}: AUC n/a: no test user has a candidate they did not interact "
                 "with (nothing to rank the held-out items above)"
@@ -106,6 +111,8 @@ def _compare_recommenders(
                 }
             )
         )
+    if not frames:
+        return None, "skipped: " + "; ".join(caveats)
     table = pd.concat(frames)
     table.index.name = "model"
     note = (

@@ -484,7 +484,12 @@ OUTLIER_LENGTH = 100.0
 
 
 def spread_notes(
-    iv: ItemVectors, item_ids: Any, source: str, noun: str = "item", length_matters: bool = True
+    iv: ItemVectors,
+    item_ids: Any,
+    source: str,
+    noun: str = "item",
+    length_matters: bool = True,
+    consequence: str = "so the image terms learn nothing",
 ) -> list[str]:
     """Warnings on vectors a model would fit silently and learn nothing from.
 
@@ -494,7 +499,8 @@ def spread_notes(
     tell the items apart), and, when ``length_matters`` (vbpr, which scales every
     vector by one typical length and projects on their principal components), vectors
     over ``OUTLIER_LENGTH`` times the median length, which set both, so the other items'
-    image terms shrink to almost nothing.
+    image terms shrink to almost nothing. ``consequence`` ends the first warning with
+    what all-one-vector means for the caller (a KNN, a similar-items list).
     """
     rows = np.unique(iv.positions(item_ids))
     rows = rows[rows >= 0]
@@ -519,7 +525,7 @@ def spread_notes(
     if not (hi > lo).any():
         return [
             f"{source}: the {len(rows):,} {noun}s' vectors are all the same: the pictures "
-            "cannot tell these items apart, so the image terms learn nothing"
+            f"cannot tell these items apart, {consequence}"
         ]
     median = float(np.median(length))
     far = length > OUTLIER_LENGTH * median

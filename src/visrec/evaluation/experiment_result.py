@@ -27,6 +27,15 @@ METRICS = ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s")
 __all__ = ["METRICS", "ExperimentResult"]
 
 
+#: what is said when no test user has a candidate outside their test items (AUC n/a
+#: for all): every ranking then scores 1, so no verdict can be drawn
+NOTHING_TO_RANK = (
+    "nothing to rank: every candidate of every test user is one of their test items, so "
+    "AUC is n/a and Recall, NDCG and HitRate are 1 for any ranking; the models cannot "
+    "be told apart on this split (more items, or a smaller test size, would give them "
+    "something to rank)"
+)
+
 #: the layout of ``to_dict``; a reader refuses a file of a later one (a newer visrec's)
 RESULT_FORMAT = 1
 

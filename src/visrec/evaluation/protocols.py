@@ -40,10 +40,12 @@ from visrec._holdout import per_user_holdout
 from visrec.data.id_spelling import find_ids
 from visrec.data.interactions import (
     ITEM,
+    RATING,
     TIMESTAMP,
     USER,
     IdMap,
     Interactions,
+    _check_complete,
     check_columns_once,
     id_column,
     sortable_times,
@@ -130,6 +132,16 @@ def _check_frame(frame: pd.DataFrame | Interactions) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _refuse_missing(frame: pd.DataFrame | Interactions) -> None:
+    """A missing rating or timestamp named by its position in the caller's table, before
+    the split: found later in the training part, the position and count were the part's
+    (they changed with the seed), and one that fell among dropped test rows went unsaid."""
+    if isinstance(frame, pd.DataFrame):
+        for col in (RATING, TIMESTAMP):
+            if col in frame.columns:
+                _check_complete(frame, col)
+
+
 def collapse_duplicates(frame: pd.DataFrame | Interactions) -> tuple[pd.DataFrame, int]:
     """Keep one row per ``(user_id, item_id)``: the latest by timestamp when there is a
     timestamp column, else the last row. Returns ``(frame, n_removed)``; row order of
@@ -203,6 +215,7 @@ def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed
     """
     check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
+    _refuse_missing(frame)
     seed = _check_seed(seed)  # as written in reports and JSON
     rng = np.random.default_rng(seed)
     ucode, uinv = np.unique(df[USER].to_numpy(), return_inverse=True)
@@ -329,6 +342,7 @@ def cold_items_split(
     """
     check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
+    _refuse_missing(frame)
     seed = _check_seed(seed)  # as written in reports and JSON
     rng = np.random.default_rng(seed)
     held = draw_cold_items(df[ITEM], test_ratio, rng, eligible_items)

@@ -94,6 +94,10 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
     """
     runs = _runs(result)
     k = int(result["k"])
+    if "auc" in runs and len(runs) and runs["auc"].isna().all():
+        from visrec.evaluation.experiment_result import NOTHING_TO_RANK
+
+        return [f"No verdict: {NOTHING_TO_RANK}."]
     if str(result["protocol"]) != "cold-items" and _fills_the_list(result) and "ndcg" in runs:
         return [
             f"Recall@{k} is 1 for any ranking here (no test user has more candidates than "
