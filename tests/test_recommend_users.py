@@ -77,7 +77,9 @@ def test_unknown_user_is_an_error_naming_its_line(
     # nobody known: still an error; without --users the option has no meaning
     users.write_text("nobody\n")
     assert main([*argv, "--skip-unknown-users"]) == 2
-    assert "line 1: user 'nobody' is not a user" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "its one user is not one the model was trained on ('nobody')" in err
+    assert "so --unknown-users skip leaves no user to recommend for" in err
     assert main(["recommend", str(model_dir), "-o", str(out), "--skip-unknown-users"]) == 2
     assert "--skip-unknown-users is for a --users file" in capsys.readouterr().err
 

@@ -193,17 +193,20 @@ def model_users(
                 file=sys.stderr,
             )
             return np.asarray(idx[idx >= 0], dtype=np.int64), []
+        if unknown_users == "skip":  # every one unknown: skipping them leaves no user
+            raise VisrecError(
+                f"users file {path!r}: "
+                + ("its one user is not" if len(ids) == 1 else f"none of its {len(ids):,} users is")
+                + f" one the model was trained on{name_ids(ids[unknown], None)}{hint}, so "
+                "--unknown-users skip "
+                "leaves no user to recommend for (--unknown-users popular gives new users "
+                "the most popular candidates)"
+            )
         raise VisrecError(
             f"users file {path!r} line {line}: user {first!r}{more} is not a user the model "
             f"was trained on{hint}; recommend for training users only (a new user has no "
-            "history to rank by"
-            + (
-                ""
-                if unknown_users == "skip"
-                else "; --unknown-users skip leaves them out, --unknown-users popular gives "
-                "them the most popular candidates"
-            )
-            + ")"
+            "history to rank by; --unknown-users skip leaves them out, --unknown-users "
+            "popular gives them the most popular candidates)"
         )
     return np.asarray(idx, dtype=np.int64), []
 
