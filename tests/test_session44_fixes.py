@@ -334,3 +334,49 @@ def test_identical_vectors_are_said_by_knn_rating_similar_and_recommend(
     (tmp_path / "c.txt").write_text("n1\ni0\n")  # one new item: nothing to tell apart
     assert main(argv) == 0
     assert "all have the same one" not in capsys.readouterr().err
+
+
+def test_an_all_zero_vector_is_no_picture_for_knn_rating_and_new_items(
+    tmp_path: Path, capsys: Any
+) -> None:
+    from visrec.cli import main
+    from visrec.embed.store import write_vectors
+
+    path, _ = _rated(tmp_path, lambda n, rng: rng.integers(1, 6, n))
+    rng = np.random.default_rng(5)
+    ids = np.array([f"i{i}" for i in range(20)] + ["n1", "n2"], dtype=object)
+    vecs = rng.normal(size=(22, 8)).astype(np.float32)
+    vecs[[3, 20]] = 0.0  # i3 and the new n1: another tool's "no picture" rows
+    vpath = tmp_path / "v.parquet"
+    write_vectors(vpath, ItemVectors(ids, vecs, np.ones(22, bool)))  # no flag says so
+    frame = pd.read_csv(path)
+    n_i3 = int((frame["item_id"] == "i3").sum())
+    assert n_i3 > 0
+    assert main(["knn-rating", "--interactions", str(path), "--vectors", str(vpath)]) == 0
+    err = capsys.readouterr().err
+    assert f"{n_i3:,} rows have an all-zero vector: counted as rows without an image" in err
+    assert f"left out {n_i3:,} of {len(frame):,} rows whose item_id has no image" in err
+
+    zero = tmp_path / "zero.parquet"
+    write_vectors(zero, ItemVectors(ids, np.zeros_like(vecs), np.ones(22, bool)))
+    assert main(["knn-rating", "--interactions", str(path), "--vectors", str(zero)]) == 2
+    err = capsys.readouterr().err
+    assert "the vector of every rated item_id is all zeros (no picture)" in err
+    assert "are all the same" not in err  # no picture is not one picture
+
+    model = tmp_path / "m"
+    argv = ["train", "--model", "vbpr", "--interactions", str(path), "--vectors", str(vpath),
+            "-o", str(model), "--param=epochs=2", "--param=factors=4"]  # fmt: skip
+    assert main(argv) == 0
+    (tmp_path / "c.txt").write_text("n1\nn2\n")
+    capsys.readouterr()
+    out = tmp_path / "recs.csv"
+    argv = ["recommend", str(model), "-o", str(out), "--items", str(tmp_path / "c.txt"),
+            "--vectors", str(vpath)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "1 of 2 candidates unseen in training has an all-zero vector" in err and "'n1'" in err
+    recs = pd.read_csv(out)
+    assert (recs.loc[recs["item_id"] == "n1", "rank"] == 2).all()
+    assert np.isneginf(recs.loc[recs["item_id"] == "n1", "score"]).all()
+    assert np.isfinite(recs.loc[recs["item_id"] == "n2", "score"]).all()

@@ -493,7 +493,7 @@ def spread_notes(
 ) -> list[str]:
     """Warnings on vectors a model would fit silently and learn nothing from.
 
-    Looks at the rows of ``item_ids`` that have an image and usable values (NaN,
+    Looks at the rows of ``item_ids`` that have an image, not all zeros, and usable values (NaN,
     infinite or huge ones are ``check_finite_vectors``'s to refuse; a NaN spread through
     the min and max and read as "all the same"): all one vector (the pictures cannot
     tell the items apart), and, when ``length_matters`` (vbpr, which scales every
@@ -513,7 +513,7 @@ def spread_notes(
     step = 8192  # float64 blocks of a 1280-d catalogue: 84 MB each
     for s in range(0, len(rows), step):
         block = iv.vectors[rows[s : s + step]].astype(np.float64)
-        ok = usable_rows(block)
+        ok = usable_rows(block) & block.any(axis=1)  # all zeros: no picture, said elsewhere
         block = block[ok]
         if len(block):
             lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))
