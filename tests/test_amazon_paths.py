@@ -317,7 +317,9 @@ def test_evaluate_says_when_k_covers_every_candidate(
     argv += ["--models", "popularity", "--seeds", "1", "--quiet", "--protocol", "cold-items"]
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "1 candidate(s) per test user at most, <= --k 20: Recall@20 and HitRate@20" in err
+    # one candidate, their test item: no ranking to judge at all, said as such
+    assert "nothing to rank: every candidate of every test user is one of their test" in err
+    assert "<= --k 20" not in err
     # warm: 6 candidates, less the user's own training item(s)
     assert main([*argv, "--protocol", "warm", "--k", "5"]) == 0
     assert "5 candidate(s) per test user at most, <= --k 5" in capsys.readouterr().err
