@@ -36,13 +36,15 @@ def _review(asin: str, user: str, t: int, overall: float = 5.0) -> dict[str, obj
     }
 
 
-def _shop(tmp_path: Path) -> tuple[Path, Path]:
+def _shop(tmp_path: Path, varied: bool = False) -> tuple[Path, Path]:
     """An Amazon review file (8 users x asins B0..B5, times at midnight UTC as in the
-    real files, the first five reviews repeated) and vectors for B0..B5 and unseen B9."""
+    real files, the first five reviews repeated; 5 stars each, or 1-5 when ``varied``)
+    and vectors for B0..B5 and unseen B9."""
     recs = []
     for u in range(8):
         for k in range(3):
-            recs.append(_review(f"B{(u + k) % 6}", f"A{u}X", 86_400 * (16_204 + u + k)))
+            stars = float(1 + (u + 2 * k) % 5) if varied else 5.0
+            recs.append(_review(f"B{(u + k) % 6}", f"A{u}X", 86_400 * (16_204 + u + k), stars))
     recs += recs[:5]  # the 5-core files repeat reviews
     path = tmp_path / "Shop_5.json.gz"
     path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in recs).encode()))
@@ -390,6 +392,6 @@ def test_cold_items_with_no_matching_vector_says_why(tmp_path: Path) -> None:
 def test_knn_rating_says_how_many_rows_repeat_a_review(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    reviews, vectors = _shop(tmp_path)
+    reviews, vectors = _shop(tmp_path, varied=True)  # one rating value is refused
     assert main(["knn-rating", "--interactions", str(reviews), "--vectors", str(vectors)]) == 0
     assert "5 of 29 rows repeat an earlier row's (user, item)" in capsys.readouterr().err
