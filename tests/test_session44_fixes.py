@@ -380,3 +380,26 @@ def test_an_all_zero_vector_is_no_picture_for_knn_rating_and_new_items(
     assert (recs.loc[recs["item_id"] == "n1", "rank"] == 2).all()
     assert np.isneginf(recs.loc[recs["item_id"] == "n1", "score"]).all()
     assert np.isfinite(recs.loc[recs["item_id"] == "n2", "score"]).all()
+
+
+def test_recommend_warns_when_the_file_holds_only_its_header(tmp_path: Path, capsys: Any) -> None:
+    from visrec.cli import main
+
+    rows = [(f"u{u}", f"i{i}") for u in range(5) for i in range(4)]  # all rated all
+    path = tmp_path / "t.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(path, index=False)
+    model, out = tmp_path / "m", tmp_path / "recs.csv"
+    assert (
+        main(["train", "--model", "popularity", "--interactions", str(path), "-o", str(model)]) == 0
+    )
+    capsys.readouterr()
+    assert main(["recommend", str(model), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {out} holds no recommendation, only its header" in err
+    assert out.read_text().strip() == "user_id,item_id,rank,score"
+    pd.DataFrame(rows[1:], columns=["user_id", "item_id"]).to_csv(path, index=False)
+    assert (
+        main(["train", "--model", "popularity", "--interactions", str(path), "-o", str(model)]) == 0
+    )
+    assert main(["recommend", str(model), "-o", str(out)]) == 0
+    assert "holds no recommendation" not in capsys.readouterr().err

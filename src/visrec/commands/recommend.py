@@ -532,3 +532,9 @@ def _say_done(
         f"({n_unseen:,} unseen in training): {tally.n_rows:,} rows in "
         f"{time.perf_counter() - t0:.1f} s -> {output}"
     )
+    if not tally.n_rows:  # a header alone is a success only on paper: said on stderr too
+        print(
+            f"warning: {output} holds no recommendation, only its header: every candidate "
+            "of every user is one of their training items",
+            file=sys.stderr,
+        )
