@@ -14,6 +14,7 @@ from visrec.commands._common import (
     parse_model_params,
     parse_param,
     parse_params,
+    split_min_rating,
 )
 from visrec.errors import VisrecError
 
@@ -143,18 +144,19 @@ def test_load_missing_file(tmp_path: Path) -> None:
 def test_load_min_rating(tmp_path: Path) -> None:
     path = _write(tmp_path / "r.csv", "user_id,item_id,rating\nu1,i1,5\nu1,i2,2\nu2,i1,4\n")
     lines: list[str] = []
-    frame = load_interactions_frame(path, min_rating=4, log=lines.append)
-    assert frame["rating"].tolist() == [5.0, 4.0]
+    loaded = load_interactions_frame(path, log=lines.append)
+    frame, below = split_min_rating(loaded, 4, path, lines.append)
+    assert frame["rating"].tolist() == [5.0, 4.0] and below["rating"].tolist() == [2.0]
     assert list(frame.index) == [0, 1]
     assert lines == ["--min-rating 4: kept 2 of 3 rows (1 below the threshold dropped)"]
     with pytest.raises(VisrecError, match="no interactions with rating >= 6"):
-        load_interactions_frame(path, min_rating=6, log=lines.append)
+        split_min_rating(loaded, 6, path, lines.append)
 
 
 def test_load_min_rating_needs_a_rating_column(tmp_path: Path) -> None:
     path = _write(tmp_path / "r.csv", "user_id,item_id\nu1,i1\n")
     with pytest.raises(VisrecError, match=r"--min-rating given but .* has no rating column"):
-        load_interactions_frame(path, min_rating=4)
+        split_min_rating(load_interactions_frame(path), 4, path, print)
 
 
 def test_load_ids_only_keeps_rows_with_blank_rating_or_time(tmp_path: Path) -> None:
@@ -172,17 +174,16 @@ def test_load_ids_only_keeps_rows_with_blank_rating_or_time(tmp_path: Path) -> N
         ["u2", "i3"],
     ]
     assert lines == []
-    with pytest.raises(VisrecError, match="--min-rating needs the rating column"):
-        load_interactions_frame(path, ids_only=True, min_rating=4)
+    with pytest.raises(VisrecError, match=r"--min-rating given but .* has no rating column"):
+        split_min_rating(ids, 4, path, print)  # ids only: the rating was not read
 
 
 def test_load_min_rating_on_ids_and_ratings_keeps_rows_with_a_bad_time(tmp_path: Path) -> None:
     text = "user_id,item_id,rating,timestamp\nu1,i1,5,1\nu1,i2,4,\nu2,i1,5,45x\nu2,i3,x,4\n"
     path = _write(tmp_path / "r.csv", text)
     lines: list[str] = []
-    frame = load_interactions_frame(
-        path, min_rating=4, ids_only=True, keep_rating=True, log=lines.append
-    )
+    frame = load_interactions_frame(path, ids_only=True, keep_rating=True, log=lines.append)
+    frame, _ = split_min_rating(frame, 4, path, lines.append)
     assert frame.values.tolist() == [["u1", "i1", 5.0], ["u1", "i2", 4.0], ["u2", "i1", 5.0]]
     assert lines == [
         f"{path}: skipped 1 record(s); bad records: 1 (non-numeric rating 1)\n"
@@ -191,7 +192,8 @@ def test_load_min_rating_on_ids_and_ratings_keeps_rows_with_a_bad_time(tmp_path:
     ]
     lines.clear()
     timed = load_interactions_frame(
-        path, min_rating=4, ids_only=True, keep_rating=True, keep_time=True, log=lines.append
+        path, ids_only=True, keep_rating=True, keep_time=True, log=lines.append
     )
+    timed, _ = split_min_rating(timed, 4, path, lines.append)
     assert timed.values.tolist() == [["u1", "i1", 5.0, 1]]
     assert "skipped 3 record(s)" in lines[0] and "bad timestamp 2" in lines[0]

@@ -198,7 +198,6 @@ def layout_args(args: argparse.Namespace) -> dict[str, Any]:
 def load_interactions_frame(
     path: str | Path,
     *,
-    min_rating: float | None = None,
     ids_only: bool = False,
     keep_rating: bool = False,
     keep_time: bool = False,
@@ -221,23 +220,21 @@ def load_interactions_frame(
     Parameters
     ----------
     path : str or Path
-    min_rating : float, optional
-        Keep only rows with ``rating >= min_rating``; how many were kept is logged.
     ids_only : bool, default False
         Read only the user and item ids, plus what ``keep_rating``/``keep_time`` ask
         for (implicit feedback: every row is a positive, so a blank or malformed field
         that is not needed must not drop it).
     keep_rating : bool, default False
-        With ``ids_only``, read the rating too; ``min_rating`` with ``ids_only`` needs
-        it. A row without a usable rating is then skipped and reported.
+        With ``ids_only``, read the rating too (``--min-rating``, :func:`split_min_rating`,
+        needs it). A row without a usable rating is then skipped and reported.
     keep_time : bool, default False
         With ``ids_only``, read the timestamp too (a split by time needs it; a row
         without one is still skipped and reported).
     log : callable, optional
         Receives the report lines: records skipped by the loader (counts per kind and
-        the first few as ``file:line: reason``), the header columns not read, and the
-        ``--min-rating`` filter. Default :func:`say_note` (stderr: lines about the
-        input, never the results on stdout).
+        the first few as ``file:line: reason``) and the header columns not read.
+        Default :func:`say_note` (stderr: lines about the input, never the results on
+        stdout).
     time_optional : bool, default False
         A full load whose time only breaks ties (which of repeated ratings of a pair is
         kept): when some rows' time is unusable, the file is read again without the
@@ -259,17 +256,12 @@ def load_interactions_frame(
     Raises
     ------
     VisrecError
-        The file does not exist, ``min_rating`` is given but there is no rating column,
-        or no usable row is left.
+        The file does not exist, or no usable row is left.
     """
     from visrec.data.tables import load_interactions, unread_interaction_files
 
     log = say_note if log is None else log
     check_input_exists(path, "interactions file")
-    if ids_only and min_rating is not None and not keep_rating:
-        raise VisrecError(
-            "--min-rating needs the rating column; with ids_only, read it with keep_rating"
-        )
     named = {c for c in (rating_col, timestamp_col) if c is not None}  # said below
     unused: dict[str, str] = {}  # option -> column named but not read: still checked
     if ids_only and rating_col is not None and not keep_rating:
@@ -342,8 +334,6 @@ def load_interactions_frame(
         why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""
         raise VisrecError(f"{path}: no usable interactions{why}")
     note_id_spellings(frame, str(path))
-    if min_rating is not None:
-        frame, _ = split_min_rating(frame, min_rating, path, log)
     frame.attrs[SKIPPED] = loaded.bad_by_kind()
     return frame
 
