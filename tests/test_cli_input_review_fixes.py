@@ -328,8 +328,9 @@ def test_evaluate_shows_an_auc_no_user_has_as_n_a_with_a_note(
     out, err = capsys.readouterr()
     row = next(ln for ln in out.splitlines() if ln.startswith("popularity"))
     assert row.split()[1] == "n/a" and "nan" not in out
-    assert "note: AUC is n/a: every candidate of every test user is one of their test" in err
-    assert "compare NDCG@20, or lower --k" in err and "compare AUC" not in err
+    # nothing to rank at all: no advice to compare another metric, which is 1 as well
+    assert "note: nothing to rank: every candidate of every test user is one of their" in err
+    assert "compare NDCG" not in err and "compare AUC" not in err
 
 
 def test_rating_eval_keeps_rows_whose_time_it_cannot_read(
