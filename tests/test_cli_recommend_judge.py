@@ -198,7 +198,7 @@ def test_train_names_ids_when_no_vector_matches(
     assert main(_argv_train(shop, "visual-cf", other)) == 2
     assert capsys.readouterr().err == (
         f"error: {other}: none of the 6 training items has an image vector "
-        "(has_image is false for all of them)\n"
+        "(each has has_image false or a vector of zeros: no picture)\n"
     )
     # a model that does not use vectors says so and trains
     assert main(_argv_train(shop, "bpr", other)) == 0

@@ -138,7 +138,7 @@ def test_reprs_stay_short_on_large_objects() -> None:
     users = np.arange(n) % 2000
     inter = Interactions.from_frame(pd.DataFrame({"user_id": users, "item_id": ids}))
     assert repr(inter) == "Interactions(2,000 users x 5,000 items, 5,000 rows)"
-    vec = ItemVectors(ids, np.zeros((n, 8)), np.arange(n) % 2 == 0, meta={"backbone": "x"})
+    vec = ItemVectors(ids, np.ones((n, 8)), np.arange(n) % 2 == 0, meta={"backbone": "x"})
     assert repr(vec) == "ItemVectors(5,000 items x 8, 2,500 with an image, backbone='x')"
     res = EmbedResult(list(ids), [("item1", "p", "bad")] * 100, 10, n - 10, 1.25, None, "b", "onnx")
     assert repr(res) == (

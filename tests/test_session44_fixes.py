@@ -59,6 +59,17 @@ def test_embed_resume_embeds_again_a_picture_replaced_by_cp_p(tmp_path: Path) ->
     np.testing.assert_array_equal(again.vectors, want.vectors)
     assert not np.array_equal(again.vectors[row], old.vectors[row])
 
+    # the same bytes under another inode, change time or mode: the vectors are kept
+    for path in folder.iterdir():
+        path.chmod(0o600)
+        path.chmod(0o644)
+    copy = tmp_path / "copied"
+    shutil.copytree(folder, copy, copy_function=shutil.copy2)  # cp -a
+    res = embed_tiny(folder, out, chunk_size=1)
+    assert (res.n_reused, res.n_computed) == (3, 0)
+    res = embed_tiny(copy, out, chunk_size=1)
+    assert (res.n_reused, res.n_computed) == (3, 0)
+
 
 def test_train_key_sees_a_same_size_same_time_replacement(tmp_path: Path) -> None:
     data = tmp_path / "train.csv"
@@ -68,6 +79,8 @@ def test_train_key_sees_a_same_size_same_time_replacement(tmp_path: Path) -> Non
     args = argparse.Namespace(model="bpr", interactions=str(data), vectors=None, min_rating=None)
     before = _fit_key(args, {"epochs": 3})
     assert _fit_key(args, {"epochs": 3}) == before  # nothing changed: the same key
+    data.chmod(0o600)  # the same bytes and times: the same key
+    assert _fit_key(args, {"epochs": 3}) == before
     _same_size_same_time(other, data)
     assert _fit_key(args, {"epochs": 3}) != before
 
@@ -81,9 +94,13 @@ def test_recommend_key_sees_arrays_rewritten_at_the_same_size_and_time(tmp_path:
     before = model_key(str(folder))
     assert model_key(str(folder)) == before
     arrays = folder / "arrays.npz"
+    arrays.chmod(0o600)  # the same bytes and times: the same model
+    assert model_key(str(folder)) == before
+    data = bytearray(arrays.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # small: every byte is in the digest
     copy = tmp_path / "arrays-copy.npz"
-    shutil.copyfile(arrays, copy)
-    _same_size_same_time(copy, arrays)  # even the same bytes: another write of them
+    copy.write_bytes(bytes(data))
+    _same_size_same_time(copy, arrays)
     assert model_key(str(folder)) != before
 
 
@@ -189,7 +206,16 @@ def test_similar_items_in_blocks_equals_one_block(monkeypatch: Any) -> None:
     items = np.arange(len(model.item_map_))
     whole = model.similar_items(items, n=5)
     monkeypatch.setattr(base, "RECOMMEND_BLOCK", 2 * len(items))  # two queries a block
+    shapes: list[tuple[int, ...]] = []
+    real_top_n = base.top_n
+
+    def recorded(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        shapes.append(np.shape(scores))
+        return real_top_n(scores, n)
+
+    monkeypatch.setattr(base, "top_n", recorded)
     blocks = model.similar_items(items, n=5)
+    assert shapes == [(2, len(items))] * (len(items) // 2)  # never all queries at once
     np.testing.assert_array_equal(blocks[0], whole[0])
     # the same products, but BLAS may sum another shape in another order: last digits
     np.testing.assert_allclose(blocks[1], whole[1], rtol=1e-12)
@@ -344,42 +370,46 @@ def test_an_all_zero_vector_is_no_picture_for_knn_rating_and_new_items(
 
     path, _ = _rated(tmp_path, lambda n, rng: rng.integers(1, 6, n))
     rng = np.random.default_rng(5)
-    ids = np.array([f"i{i}" for i in range(20)] + ["n1", "n2"], dtype=object)
-    vecs = rng.normal(size=(22, 8)).astype(np.float32)
+    ids = np.array([f"i{i}" for i in range(20)] + ["n1", "n2", "n3"], dtype=object)
+    vecs = rng.normal(size=(23, 8)).astype(np.float32)
     vecs[[3, 20]] = 0.0  # i3 and the new n1: another tool's "no picture" rows
     vpath = tmp_path / "v.parquet"
-    write_vectors(vpath, ItemVectors(ids, vecs, np.ones(22, bool)))  # no flag says so
+    write_vectors(vpath, ItemVectors(ids, vecs, np.ones(23, bool)))  # no flag says so
     frame = pd.read_csv(path)
     n_i3 = int((frame["item_id"] == "i3").sum())
     assert n_i3 > 0
     assert main(["knn-rating", "--interactions", str(path), "--vectors", str(vpath)]) == 0
     err = capsys.readouterr().err
-    assert f"{n_i3:,} rows have an all-zero vector: counted as rows without an image" in err
     assert f"left out {n_i3:,} of {len(frame):,} rows whose item_id has no image" in err
 
     zero = tmp_path / "zero.parquet"
-    write_vectors(zero, ItemVectors(ids, np.zeros_like(vecs), np.ones(22, bool)))
+    write_vectors(zero, ItemVectors(ids, np.zeros_like(vecs), np.ones(23, bool)))
     assert main(["knn-rating", "--interactions", str(path), "--vectors", str(zero)]) == 2
     err = capsys.readouterr().err
-    assert "the vector of every rated item_id is all zeros (no picture)" in err
+    assert "has_image false or a vector of zeros: no picture" in err
     assert "are all the same" not in err  # no picture is not one picture
+    argv = ["train", "--model", "vbpr", "--interactions", str(path), "--vectors", str(zero),
+            "-o", str(tmp_path / "z"), "--param=epochs=2", "--param=factors=4"]  # fmt: skip
+    assert main(argv) == 2  # nothing to learn the picture terms from: said, not fitted
+    assert "none of the 20 training items has an image vector" in capsys.readouterr().err
 
     model = tmp_path / "m"
     argv = ["train", "--model", "vbpr", "--interactions", str(path), "--vectors", str(vpath),
             "-o", str(model), "--param=epochs=2", "--param=factors=4"]  # fmt: skip
     assert main(argv) == 0
-    (tmp_path / "c.txt").write_text("n1\nn2\n")
+    (tmp_path / "c.txt").write_text("n1\nn2\nn3\n")
     capsys.readouterr()
     out = tmp_path / "recs.csv"
     argv = ["recommend", str(model), "-o", str(out), "--items", str(tmp_path / "c.txt"),
             "--vectors", str(vpath)]  # fmt: skip
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "1 of 2 candidates unseen in training has an all-zero vector" in err and "'n1'" in err
+    assert "1 of 3 candidates unseen in training has no image vector" in err and "'n1'" in err
+    assert "all have the same one" not in err  # n2 and n3 differ
     recs = pd.read_csv(out)
-    assert (recs.loc[recs["item_id"] == "n1", "rank"] == 2).all()
+    assert (recs.loc[recs["item_id"] == "n1", "rank"] == 3).all()
     assert np.isneginf(recs.loc[recs["item_id"] == "n1", "score"]).all()
-    assert np.isfinite(recs.loc[recs["item_id"] == "n2", "score"]).all()
+    assert np.isfinite(recs.loc[recs["item_id"] != "n1", "score"]).all()
 
 
 def test_recommend_warns_when_the_file_holds_only_its_header(tmp_path: Path, capsys: Any) -> None:
@@ -403,3 +433,71 @@ def test_recommend_warns_when_the_file_holds_only_its_header(tmp_path: Path, cap
     )
     assert main(["recommend", str(model), "-o", str(out)]) == 0
     assert "holds no recommendation" not in capsys.readouterr().err
+
+
+def test_knn_predict_refuses_unusable_vectors_and_time_split_names_a_missing_rating() -> None:
+    import pytest
+
+    from visrec.analysis.rating_knn import knn_predict
+    from visrec.errors import VisrecError
+    from visrec.evaluation.protocols import make_split
+
+    x = np.random.default_rng(0).normal(size=(10, 3))
+    y = np.arange(10) % 3
+    for bad in (np.nan, 3e38):
+        broken = x.copy()
+        broken[4, 0] = bad
+        with pytest.raises(VisrecError, match=r"knn_predict: x_train row 4 holds NaN, inf"):
+            knn_predict(broken, y, x[:2])
+        with pytest.raises(VisrecError, match=r"knn_predict: x_test row 4 holds NaN, inf"):
+            knn_predict(x, y, broken)
+    assert knn_predict(x, y, x[:2]).shape == (2,)
+
+    frame = pd.DataFrame(
+        {
+            "user_id": list("aaabbb"),
+            "item_id": list("xyzxyz"),
+            "timestamp": [1, 2, 3, 4, 5, 6],
+            "rating": [5, 4, 3, 2, np.nan, 1],  # b's y: a training row of the time split
+        }
+    )
+    with pytest.raises(VisrecError, match="1 of 6 rating values are missing: position 4"):
+        make_split(frame, "time")
+
+
+def test_an_all_zero_row_has_no_image_whatever_its_flag() -> None:
+    vecs = np.ones((4, 3), dtype=np.float32)
+    vecs[1] = 0.0
+    iv = ItemVectors(np.array(["a", "b", "c", "d"], dtype=object), vecs, np.ones(4, bool))
+    assert iv.has_image.tolist() == [True, False, True, True]
+    assert iv.align(["b", "a"])[1].tolist() == [False, True]
+    ids_only = ItemVectors(np.array(["a"], dtype=object), np.zeros((1, 0)), np.ones(1, bool))
+    assert ids_only.has_image.tolist() == [True]  # no vector at all is not a zero vector
+
+
+def test_embed_names_an_image_whose_vector_comes_out_all_zeros(tmp_path: Path) -> None:
+    from visrec.embed.compute import ZERO_VECTOR
+    from visrec.embed.extract import embed_images
+
+    class ZeroForDark:
+        """An engine whose vector of a dark picture is all zeros (a ReLU net can)."""
+
+        name = "zero-for-dark"
+        batch_size = 4
+
+        def __call__(self, batch: np.ndarray) -> np.ndarray:
+            bright = batch.reshape(len(batch), -1).mean(axis=1) > -1.0
+            return np.where(bright[:, None], 1.0, 0.0).astype(np.float32) * np.ones((1, 8))
+
+    from test_embed import TinyBackbone
+
+    items = []
+    for i, colour in enumerate([(0, 0, 0), (250, 250, 250), (255, 255, 255)]):
+        p = tmp_path / f"{i}.png"
+        Image.new("RGB", (30, 30), colour).save(p)
+        items.append((f"item{i}", str(p)))
+    for out in (None, tmp_path / "v.parquet"):  # in memory, and through the chunk files
+        res = embed_images(items, out, backbone=TinyBackbone(), engine=ZeroForDark(),
+                           progress=False)  # fmt: skip
+        assert [(i, r) for i, _, r in res.failures] == [("item0", ZERO_VECTOR)]
+        assert res.vectors.has_image.tolist() == [False, True, True]

@@ -118,11 +118,15 @@ def test_fewer_image_items_than_visual_dim(n_images: int) -> None:
     np.testing.assert_allclose(model.score_new_items(USERS, vectors), _visual(model), atol=1e-5)
 
 
-def test_all_zero_vectors_train_and_score_finite() -> None:
+def test_all_zero_vectors_are_no_pictures_and_nearly_all_zero_train_finite() -> None:
     inter, vec = checkerboard()
-    iv = ItemVectors(
-        ids=vec.ids, vectors=np.zeros_like(vec.vectors), has_image=vec.has_image, meta=vec.meta
-    )
+    zeros = np.zeros_like(vec.vectors)
+    iv = ItemVectors(ids=vec.ids, vectors=zeros, has_image=vec.has_image, meta=vec.meta)
+    assert not iv.has_image.any()  # a row of zeros is no picture
+    with pytest.raises(VisrecError, match="has_image false or a vector of zeros"):
+        make_model("vbpr", **PARAMS).fit(inter, iv)
+    zeros[0] = 1.0  # one picture, the rest none: a scale from one row, nothing divides by 0
+    iv = ItemVectors(ids=vec.ids, vectors=zeros, has_image=vec.has_image, meta=vec.meta)
     model = make_model("vbpr", **PARAMS).fit(inter, iv)
     assert np.isfinite(model.projection_).all() and np.isfinite(model.score(USERS)).all()
 

@@ -125,12 +125,40 @@ NO_DASH_STDIN = "visrec reads no standard input as '-': name a file, or /dev/std
 def file_version(path: str | os.PathLike[str]) -> tuple[int, int, int, int] | None:
     """Which version of a file ``path`` names now (inode, size, modification and change
     times): an atomic write (a new inode), a rewrite in place and ``cp -p`` over it (a
-    new change time) each give another; None when nothing is there. In memory only."""
+    new change time) each give another; None when nothing is there. In memory only: a
+    ``chmod`` or a copy with ``cp -a`` changes it too, so keys kept on disk use
+    :func:`content_stamp`."""
     try:
         st = os.stat(path)
     except OSError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+#: how much of each end of a file :func:`content_stamp` reads
+STAMP_BYTES = 65536
+
+
+def content_stamp(path: str | os.PathLike[str]) -> str | None:
+    """A file's size, modification time and a digest of its first and last
+    ``STAMP_BYTES``, for keys kept on disk (embed's chunks, a fit's or a recommend
+    run's resume state): ``cp -p`` of another file of the same size over it changes
+    the key, while ``chmod``, ``cp -a`` and a restore from a backup (new inode and
+    change time, the same bytes and times) do not. None when nothing is there; a pipe
+    or device (no bytes to read without waiting) is keyed by size and time alone."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return f"{st.st_size}:{st.st_mtime_ns}"
+        with open(path, "rb") as fh:
+            ends = fh.read(STAMP_BYTES)
+            if st.st_size > 2 * STAMP_BYTES:
+                fh.seek(-STAMP_BYTES, os.SEEK_END)
+            ends += fh.read(STAMP_BYTES)
+    except OSError:
+        return None
+    digest = hashlib.blake2b(ends, digest_size=8).hexdigest()
+    return f"{st.st_size}:{st.st_mtime_ns}:{digest}"
 
 
 def check_input_exists(path: str | os.PathLike[str], what: str) -> None:

@@ -118,6 +118,10 @@ def knn_predict(
     x_train = np.asarray(x_train, dtype=np.float32)
     x_test = np.asarray(x_test, dtype=np.float32)
     y_train = np.asarray(y_train)
+    for name, x in (("x_train", x_train), ("x_test", x_test)):
+        # NaN failed inside scikit-learn; a huge value took every neighbourhood
+        if x.ndim == 2 and (where := unusable_rows(x)):
+            raise VisrecError(f"knn_predict: {name} {where} holds {UNUSABLE_VALUES}")
     _check_k(len(x_train), k)
     classes, y_code = np.unique(y_train, return_inverse=True)
     u_train, g_train = _unique_rows(x_train)

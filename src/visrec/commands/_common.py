@@ -512,6 +512,6 @@ def check_vectors_match(
             + (review_photo_advice if _keyed_by_review(ids, vectors.ids) else "")
         )
     raise VisrecError(
-        f"{vpath}: none of the {len(ids):,} {noun} has an image vector (has_image is false "
-        "for all of them)"
+        f"{vpath}: none of the {len(ids):,} {noun} has an image vector (each has "
+        "has_image false or a vector of zeros: no picture)"
     )

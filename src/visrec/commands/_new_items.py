@@ -269,23 +269,10 @@ def _note_lacking_vectors(
 
 
 def _drop_unusable(unseen: _Unseen, vpath: str, vecs: np.ndarray, has: np.ndarray) -> None:
-    """Clears (in place) ``has`` of rows holding NaN or out-of-range values, or only
-    zeros, with a note for each."""
+    """Clears (in place) ``has`` of rows holding NaN or out-of-range values, with a note."""
     from visrec.embed.store import UNUSABLE_VALUES, usable_rows
 
     broken = has & ~usable_rows(vecs)
-    zero = has & ~broken & ~vecs.any(axis=1)
-    if zero.any():
-        # an all-zero vector is no picture (another tool's placeholder), as cluster and
-        # similar read it: ranked last like an item without a vector, not scored
-        n_zero = int(zero.sum())
-        unseen.note(
-            f"{n_zero:,} of {counted(len(unseen.pos), 'candidate')} unseen in training "
-            f"{_verb(n_zero)} an all-zero vector in {vpath} (no picture); "
-            f"{_they(n_zero)} ranked last",
-            unseen.pos[zero],
-        )
-        has &= ~zero
     if broken.any():
         # NaN in a vector makes every user's score NaN: unscorable, never a silent drop
         n_broken = int(broken.sum())

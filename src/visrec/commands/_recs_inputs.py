@@ -205,8 +205,13 @@ def model_users(
         raise VisrecError(
             f"users file {path!r} line {line}: user {first!r}{more} is not a user the model "
             f"was trained on{hint}; recommend for training users only (a new user has no "
-            "history to rank by; --unknown-users skip leaves them out, --unknown-users "
-            "popular gives them the most popular candidates)"
+            "history to rank by; "
+            + (
+                "--unknown-users skip leaves them out, "
+                if len(unknown) < len(ids)  # all unknown: skipping leaves nobody
+                else ""
+            )
+            + "--unknown-users popular gives them the most popular candidates)"
         )
     return np.asarray(idx, dtype=np.int64), []
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from visrec._atomic import (
     check_side_file,
-    file_version,
+    content_stamp,
     new_temp_file,
     side_file,
     sweep_temp_files,
@@ -75,7 +75,8 @@ def side_files(target: Path) -> tuple[Path, Path]:
 
 def model_key(model_dir: str) -> str:
     """The saved model in ``model_dir`` as it is now: its ``model.json`` (which a save's
-    token makes unique) and its arrays' size and time. Read before and after the load
+    token makes unique) and its arrays' :func:`~visrec._atomic.content_stamp`. Read
+    before and after the load
     (:func:`load_keyed`), so it is the key of the model that was loaded."""
     from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON
 
@@ -83,10 +84,10 @@ def model_key(model_dir: str) -> str:
     h = hashlib.sha256()
     try:
         h.update((folder / MODEL_JSON).read_bytes())
-        version = file_version(folder / ARRAYS_NPZ)
-        if version is None:
+        stamp = content_stamp(folder / ARRAYS_NPZ)
+        if stamp is None:
             raise FileNotFoundError(folder / ARRAYS_NPZ)
-        h.update(repr(version).encode())
+        h.update(stamp.encode())
     except OSError:  # gone or swapped: a key that matches no record
         h.update(os.urandom(16))
     return h.hexdigest()[:32]

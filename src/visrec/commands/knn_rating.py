@@ -156,20 +156,6 @@ def ratings_with_vectors(
         consequence="so KNN's neighbours are picked by row order, not by the pictures",
     )
     vecs, has = iv.align(frame[key_col].astype(str).tolist())
-    # an all-zero vector is no picture (a placeholder row of another tool), as cluster,
-    # similar and --include-missing's own zero rows read it
-    zero = has & ~vecs.any(axis=1)
-    if zero.any():
-        notes.append(
-            f"{int(zero.sum()):,} rows have an all-zero vector: counted as rows without an "
-            "image, as cluster and similar count them"
-        )
-        has &= ~zero
-        if not has.any() and not include_missing:
-            raise VisrecError(
-                f"{vectors_path}: the vector of every rated {key_col} is all zeros (no "
-                "picture): nothing to run a KNN on; embed the images again"
-            )
     n_missing = int((~has).sum())
     if include_missing:
         notes.append(

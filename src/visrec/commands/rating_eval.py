@@ -197,9 +197,7 @@ def run(args: argparse.Namespace) -> int:
             "rated item",
             length_matters=False,
             consequence="so the KNN and the visual MF term cannot use the pictures",
-        )
-        for text in same:
-            say_note(f"warning: {text}")
+        )  # said with the results' notes, at the end
     else:
         unused = [
             o for o, v in (("--k", args.k), ("--reg-visual", args.reg_visual)) if v is not None

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visrec._atomic import (
+    content_stamp,
     create_temp_folder,
-    file_version,
     side_prefix,
     sync_path,
     write_text_atomic,
@@ -464,8 +464,9 @@ def _remove_checkpoint(folder: Path) -> None:
 
 def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
     """Fingerprint of what decides a fit: the input files (path, size, modification
-    time), how they are read (separator, columns), the model and its
-    hyperparameters, and the library versions."""
+    time and the bytes at both ends: :func:`~visrec._atomic.content_stamp`), how they
+    are read (separator, columns), the model and its hyperparameters, and the library
+    versions."""
     import hashlib
 
     from visrec._revision import code_revision, library_versions
@@ -478,11 +479,11 @@ def _fit_key(args: argparse.Namespace, params: dict[str, Any]) -> str:
             return [str(path), "not a regular file"]
         top = Path(os.path.realpath(path))
         if not top.is_dir():
-            return [str(top), *(file_version(top) or ())]
+            return [str(top), content_stamp(top)]
         # the files load_interactions reads there (one table, or a folder of Amazon
         # review files): editing one leaves the folder's own times alone, and the rest
         # of the folder (images) does not matter
-        return [[str(f), *(file_version(f) or ())] for f in interaction_sources(top)]
+        return [[str(f), content_stamp(f)] for f in interaction_sources(top)]
 
     what = {
         "model": args.model,

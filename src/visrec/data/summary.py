@@ -235,7 +235,6 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         duplicate_note,
         finite_rows,
         is_foreign_file,
-        nonzero_rows,
         read_vectors,
         usable_rows,
     )
@@ -250,9 +249,9 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         if not {"item_id", "vector"} <= names or "user_id" in names:
             return None
     iv = read_vectors(p)
-    finite, zero = finite_rows(iv.vectors), ~nonzero_rows(iv.vectors)
+    finite = finite_rows(iv.vectors)
     in_range = usable_rows(iv.vectors)
-    usable = iv.has_image & in_range & ~zero
+    usable = iv.has_image & in_range  # a row of zeros has no image (ItemVectors)
     groups = duplicate_groups(iv.vectors, usable)
     return {
         "kind": "item vectors",
@@ -262,11 +261,9 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         "dim": iv.dim,
         "items": len(iv),
         "items_with_image": int(usable.sum()),
-        # has_image rows the commands cannot use: cluster/similar skip all-zero ones,
-        # and NaN/inf are refused by the recommenders
+        # has_image rows the commands refuse: NaN/inf, and values beyond the range
         "not_finite": int((iv.has_image & ~finite).sum()),
         "huge": int((iv.has_image & finite & ~in_range).sum()),
-        "all_zero": int((iv.has_image & finite & zero).sum()),
         # the same photo for many items: a placeholder image, or variants of one product
         "duplicate_vectors": {
             "items": sum(len(g) for g in groups),
@@ -414,7 +411,6 @@ def _vector_lines(s: dict[str, Any]) -> list[str]:
     for key, what in (
         ("not_finite", "NaN or infinite values (refused by the recommenders)"),
         ("huge", "values beyond ±1e12 (refused by the recommenders)"),
-        ("all_zero", "all zeros (no image to cluster or compare)"),
     ):
         if s.get(key):
             lines.append(f"   has_image rows with {what}: {s[key]:,}")

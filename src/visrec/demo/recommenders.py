@@ -71,6 +71,7 @@ def _compare_recommenders(
         return None, f"skipped: the evaluation runner is not available ({exc})"
     frames = []
     caveats: list[str] = []
+    failed: list[str] = []
     for i, protocol in enumerate(PROTOCOLS):
         try:
             res = run_experiment(
@@ -81,6 +82,7 @@ def _compare_recommenders(
             )  # fmt: skip
         except (ImportError, VisrecError) as exc:
             # the protocols already compared stay: their models were fitted and scored
+            failed.append(f"{protocol} protocol failed ({exc})")
             caveats.append(f"{protocol}: skipped, the protocol failed ({exc})")
             continue
         runs = res.runs.set_index("model")
@@ -112,7 +114,7 @@ def _compare_recommenders(
             )
         )
     if not frames:
-        return None, "skipped: " + "; ".join(caveats)
+        return None, "skipped: " + "; ".join(failed)
     table = pd.concat(frames)
     table.index.name = "model"
     note = (

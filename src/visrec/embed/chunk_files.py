@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from visrec._atomic import atomic_path, file_version, side_prefix
+from visrec._atomic import atomic_path, content_stamp, side_prefix
 from visrec._parquet import read_columns, write_table
 from visrec.embed.backbones import Backbone
 from visrec.embed.store import META_KEY, parse_meta
@@ -105,10 +105,9 @@ def cut_chunks(pairs: Sequence[tuple[str, str]], chunk_size: int) -> list[list[t
 
 
 def _signature(path: str) -> str:
-    # inode and change time too: ``cp -p`` of another picture over one keeps its size
-    # and modification time (same-sized BMPs), and its old vector must not be reused
-    version = file_version(path)
-    return "missing" if version is None else ":".join(map(str, version))
+    # the ends' bytes too: ``cp -p`` of another picture over one keeps its size and
+    # modification time (same-sized BMPs), and its old vector must not be reused
+    return content_stamp(path) or "missing"
 
 
 def fingerprint(key: str, chunk: Sequence[tuple[str, str]]) -> str:

@@ -90,6 +90,27 @@ def _run_batch(
     has[rows] = True
 
 
+#: the failure of an image whose vector came out all zeros
+ZERO_VECTOR = "the backbone gave an all-zero vector (no picture to compare)"
+
+
+def _zero_vectors_failed(
+    on_chunk: Callable[[int, np.ndarray, np.ndarray, list[str | None]], None],
+) -> Callable[[int, np.ndarray, np.ndarray, list[str | None]], None]:
+    """``on_chunk`` with an all-zero vector made a failure: a row of zeros is no picture
+    to every reader (:class:`~visrec.embed.store.ItemVectors`), so it is named as one,
+    not counted "ok" and then silently treated as missing."""
+
+    def checked(index: int, vectors: np.ndarray, has: np.ndarray, errors: list[str | None]) -> None:
+        zero = np.asarray(has, dtype=bool) & ~np.asarray(vectors).any(axis=1)
+        if zero.any():
+            has = np.asarray(has, dtype=bool) & ~zero
+            errors = [ZERO_VECTOR if z else e for z, e in zip(zero, errors, strict=True)]
+        on_chunk(index, vectors, has, errors)
+
+    return checked
+
+
 def compute_chunks(
     todo: list[tuple[int, list[tuple[str, str]]]],
     backbone: Backbone,
@@ -99,6 +120,7 @@ def compute_chunks(
     on_progress: Callable[[int], None],
 ) -> None:
     """Embed the chunks in ``todo``; ``on_chunk(index, vectors, has_image, errors)``."""
+    on_chunk = _zero_vectors_failed(on_chunk)
     pipeline = getattr(engine, "compute_chunks", None)
     if pipeline is not None:  # a pipeline engine (Ray) decodes and infers by itself
         pipeline(todo, on_chunk, on_progress)

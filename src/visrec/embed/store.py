@@ -85,7 +85,9 @@ class ItemVectors:
         Rows where ``has_image`` is False are never read by a model or a search
         (``visrec embed`` writes zeros there).
     has_image : ndarray of bool, shape (n,)
-        True/False, or 1/0 (anything else is an error: ``bool("False")`` is True).
+        True/False, or 1/0 (anything else is an error: ``bool("False")`` is True). A
+        row of zeros has no image whatever its flag says (another tool's "no picture"
+        row; no image gives a CNN feature of all zeros): one rule for every command.
     meta : dict
         backbone, dim, preprocessing, visrec_version, ...
     """
@@ -105,7 +107,11 @@ class ItemVectors:
         set_(self, "ids", read_only(np.asarray(spell_ids(raw), dtype=object)))
         _missing_ids(raw, self.ids)
         set_(self, "vectors", read_only(vector_rows(self.vectors, self.ids)))
-        set_(self, "has_image", read_only(image_flags(self.has_image)))
+        flags = image_flags(self.has_image)
+        v = self.vectors
+        if len(flags) == len(v) and v.ndim == 2 and v.shape[1] and flags.any():
+            flags = flags & nonzero_rows(v)  # width 0: ids only, no vector to be zero
+        set_(self, "has_image", read_only(flags))
         n = len(self.ids)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.has_image) != n:
             raise VisrecError(
@@ -258,6 +264,13 @@ def check_some_vector(
     if len(ids) and not has.any():
         from visrec.data.id_spelling import respelt, respelt_hint
 
+        listed = iv.positions(ids) >= 0
+        if listed.any():  # the ids match: the rows say "no picture"
+            raise VisrecError(
+                f"{who}: none of the {len(ids):,} {noun} has an image vector: the vectors "
+                f"list {int(listed.sum()):,} of them, each with has_image false or a vector "
+                f"of zeros (no picture){advice}"
+            )
         hint = respelt_hint(respelt(ids[:1000], iv.ids), "the vectors")
         raise VisrecError(
             f"{who}: none of the {len(ids):,} {noun} has an image vector (the vectors' ids "
@@ -493,7 +506,7 @@ def spread_notes(
 ) -> list[str]:
     """Warnings on vectors a model would fit silently and learn nothing from.
 
-    Looks at the rows of ``item_ids`` that have an image, not all zeros, and usable values (NaN,
+    Looks at the rows of ``item_ids`` that have an image and usable values (NaN,
     infinite or huge ones are ``check_finite_vectors``'s to refuse; a NaN spread through
     the min and max and read as "all the same"): all one vector (the pictures cannot
     tell the items apart), and, when ``length_matters`` (vbpr, which scales every
@@ -513,7 +526,7 @@ def spread_notes(
     step = 8192  # float64 blocks of a 1280-d catalogue: 84 MB each
     for s in range(0, len(rows), step):
         block = iv.vectors[rows[s : s + step]].astype(np.float64)
-        ok = usable_rows(block) & block.any(axis=1)  # all zeros: no picture, said elsewhere
+        ok = usable_rows(block)
         block = block[ok]
         if len(block):
             lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))

@@ -32,8 +32,8 @@ __all__ = ["METRICS", "ExperimentResult"]
 NOTHING_TO_RANK = (
     "nothing to rank: every candidate of every test user is one of their test items, so "
     "AUC is n/a and Recall, NDCG and HitRate are 1 for any ranking; the models cannot "
-    "be told apart on this split (more items, or a smaller test size, would give them "
-    "something to rank)"
+    "be told apart on this split (users need items they did not take among the "
+    "candidates: more items, or with cold-items a larger test size)"
 )
 
 #: the layout of ``to_dict``; a reader refuses a file of a later one (a newer visrec's)

@@ -305,6 +305,7 @@ def time_split(frame: pd.DataFrame | Interactions) -> Split:
             + " (a time column under another name: --time-col NAME on the command line, "
             "timestamp_col= in load_interactions; or use the 'warm' protocol)"
         )
+    _refuse_missing(frame)  # a missing rating, named at its place in the whole table
     ts = df[TIMESTAMP].to_numpy()
     _, uinv = np.unique(df[USER].to_numpy(), return_inverse=True)
     order = np.lexsort((np.arange(len(df)), ts, uinv))

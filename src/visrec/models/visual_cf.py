@@ -611,7 +611,7 @@ PROFILE_FOLDS = 3
 PROFILE_MARGIN = 0.10
 #: the list length validation scores (the penalties' validation uses the same)
 K_VALID = _auto_reg.K
-#: fewer items with interactions and an image than this: no validation, weight 0
+#: fewer items with interactions and an image than 5x this: no validation, weight 0
 MIN_FOLD_ITEMS = 5 * K_VALID
 #: users scored per fold (bounds the cost on large data)
 PROFILE_USERS = 5000
