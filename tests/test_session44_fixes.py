@@ -501,3 +501,126 @@ def test_embed_names_an_image_whose_vector_comes_out_all_zeros(tmp_path: Path) -
                            progress=False)  # fmt: skip
         assert [(i, r) for i, _, r in res.failures] == [("item0", ZERO_VECTOR)]
         assert res.vectors.has_image.tolist() == [False, True, True]
+
+
+def test_a_missing_time_on_a_repeated_pair_is_counted_in_the_whole_table() -> None:
+    import pytest
+
+    from visrec.errors import VisrecError
+    from visrec.evaluation.protocols import make_split
+
+    frame = pd.DataFrame(
+        {
+            "user_id": list("aaaaabbbbbb"),
+            "item_id": list("vwxyzvwxyzz"),  # b rated z twice: the second has no time
+            "timestamp": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, np.nan],
+        }
+    )
+    for protocol in ("warm", "cold-items"):  # not dropped as a duplicate, not recounted
+        with pytest.raises(VisrecError, match="1 of 11 timestamp values are missing: position 10"):
+            make_split(frame, protocol, seed=0, test_ratio=0.4)
+
+
+def test_similar_items_in_blocks_keeps_unscorable_items_out(monkeypatch: Any) -> None:
+    from visrec.models import base
+    from visrec.models.bpr import BPR
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 30, 400).astype(str),
+            "item_id": rng.integers(0, 40, 400).astype(str),
+        }
+    )
+    model = BPR(epochs=3, random_state=0).fit(Interactions.from_frame(frame))
+    n = len(model.item_map_)
+    scorable = np.ones(n, dtype=bool)
+    scorable[[1, 5, 6, 30]] = False
+    monkeypatch.setattr(model, "_scorable_items", lambda: scorable)
+    whole = model.similar_items(np.arange(n), n=5)
+    monkeypatch.setattr(base, "RECOMMEND_BLOCK", 3 * n)  # three queries a block
+    ids, _ = model.similar_items(np.arange(n), n=5)
+    np.testing.assert_array_equal(ids, whole[0])
+    assert (ids[~scorable] == -1).all()  # an unscorable query: a row of padding
+    assert not np.isin(ids, np.flatnonzero(~scorable)).any()
+
+
+def test_demo_comparison_when_both_protocols_fail_or_nothing_is_left_to_rank() -> None:
+    from visrec.demo.recommenders import _compare_recommenders
+
+    rng = np.random.default_rng(0)
+    ids = np.array([f"i{i}" for i in range(5)], dtype=object)
+    iv = ItemVectors(ids, rng.normal(size=(5, 8)).astype(np.float32), np.ones(5, bool))
+    lonely = pd.DataFrame({"user_id": ["u0", "u1", "u2"], "item_id": ["i0", "i1", "i2"]})
+    table, note = _compare_recommenders(lonely, iv, 0)
+    assert table is None and note.startswith("skipped: warm protocol failed (")
+    assert "cold-items protocol failed (" in note and note.count("skipped") == 1
+
+    everyone = pd.DataFrame([(f"u{u}", f"i{i}") for u in range(20) for i in range(5)],
+                            columns=["user_id", "item_id"])  # fmt: skip
+    table, note = _compare_recommenders(everyone, iv, 0)
+    assert table is not None and table["AUC"].isna().all()
+    assert "warm: nothing to rank: every candidate of every test user" in note
+    assert "compare AUC" not in note and "AUC n/a: no test user" not in note
+
+
+def test_demo_rating_knn_skips_one_rating_value(tmp_path: Path) -> None:
+    from visrec.demo.datasets import DemoDataset
+    from visrec.demo.pipeline import _rating_knn
+
+    rng = np.random.default_rng(1)
+    rows = [(f"u{u}", f"i{i}", 4.0) for u in range(30) for i in rng.choice(6, 3, replace=False)]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "rating"])
+    ids = np.array([f"i{k}" for k in range(6)], dtype=object)
+    iv = ItemVectors(ids, rng.normal(size=(6, 4)).astype(np.float32), np.ones(6, bool))
+    ds = DemoDataset(
+        name="t", layout="test", root=tmp_path, images={}, labels={}, label_name="x",
+        interactions=frame,
+    )  # fmt: skip
+    knn, note = _rating_knn(ds, frame, iv, 0, knn_k=3, test_size=0.2, say=lambda _: None)
+    assert knn is None and note is not None
+    assert "every rating is 4: rating KNN skipped" in note
+
+
+def test_one_model_without_an_auc_still_gets_a_verdict() -> None:
+    from visrec.report.evaluation import verdict
+
+    def result(vbpr_auc: float | None) -> dict[str, Any]:
+        runs = [(s, "bpr", 0.4, 0.9) for s in range(3)]
+        runs += [(s, "vbpr", 0.45, vbpr_auc if s else None) for s in range(3)]
+        return {
+            "protocol": "warm", "k": 20, "seeds": [0, 1, 2], "splits": {},
+            "runs": [{"seed": s, "model": m, "recall": r, "ndcg": r, "auc": a, "tuned": None}
+                     for s, m, r, a in runs],
+        }  # fmt: skip
+
+    lines = verdict(result(0.91))
+    assert not any("nothing to rank" in line for line in lines)
+    assert any("vbpr" in line for line in lines)
+
+
+def test_rating_eval_says_identical_vectors_on_stderr_and_in_its_json(
+    tmp_path: Path, capsys: Any
+) -> None:
+    import json
+
+    from visrec.cli import main
+    from visrec.embed.store import write_vectors
+
+    path, _ = _rated(tmp_path, lambda n, rng: rng.integers(1, 6, n))
+    ids = np.array([f"i{i}" for i in range(20)], dtype=object)
+    same = tmp_path / "same.parquet"
+    write_vectors(same, ItemVectors(ids, np.ones((20, 8), np.float32), np.ones(20, bool)))
+    out = tmp_path / "r.json"
+    argv = ["rating-eval", "--interactions", str(path), "--vectors", str(same), "--seeds", "1",
+            "--no-resume", "-q", "--json", str(out), "--n-epochs", "2"]  # fmt: skip
+    assert main(argv) == 0
+    said = "the 20 rated items' vectors are all the same: the pictures cannot tell these"
+    err = capsys.readouterr().err
+    assert err.count(said) == 1
+    assert any(said in n for n in json.loads(out.read_text())["notes"])
+    varied = tmp_path / "varied.parquet"
+    vecs = np.random.default_rng(0).normal(size=(20, 8)).astype(np.float32)
+    write_vectors(varied, ItemVectors(ids, vecs, np.ones(20, bool)))
+    assert main([*argv[:4], str(varied), *argv[5:]]) == 0
+    assert "are all the same" not in capsys.readouterr().err
