@@ -191,18 +191,24 @@ def test_analysis_api_refuses_huge_vector_values_as_the_cli_does() -> None:
     assert cluster_vs_labels(x, ["a", "b"] * 10, k=2) is not None
 
 
-def test_similar_items_in_blocks_equals_one_block(monkeypatch: Any) -> None:
-    from visrec.models import base
+def _bpr(seed: int) -> Recommender:
+    """A small BPR on 400 random pairs of 30 users and 40 items."""
     from visrec.models.bpr import BPR
 
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {
             "user_id": rng.integers(0, 30, 400).astype(str),
             "item_id": rng.integers(0, 40, 400).astype(str),
         }
     )
-    model = BPR(epochs=3, random_state=0).fit(Interactions.from_frame(frame))
+    return BPR(epochs=3, random_state=0).fit(Interactions.from_frame(frame))
+
+
+def test_similar_items_in_blocks_equals_one_block(monkeypatch: Any) -> None:
+    from visrec.models import base
+
+    model = _bpr(1)
     items = np.arange(len(model.item_map_))
     whole = model.similar_items(items, n=5)
     monkeypatch.setattr(base, "RECOMMEND_BLOCK", 2 * len(items))  # two queries a block
@@ -523,16 +529,8 @@ def test_a_missing_time_on_a_repeated_pair_is_counted_in_the_whole_table() -> No
 
 def test_similar_items_in_blocks_keeps_unscorable_items_out(monkeypatch: Any) -> None:
     from visrec.models import base
-    from visrec.models.bpr import BPR
 
-    rng = np.random.default_rng(2)
-    frame = pd.DataFrame(
-        {
-            "user_id": rng.integers(0, 30, 400).astype(str),
-            "item_id": rng.integers(0, 40, 400).astype(str),
-        }
-    )
-    model = BPR(epochs=3, random_state=0).fit(Interactions.from_frame(frame))
+    model = _bpr(2)
     n = len(model.item_map_)
     scorable = np.ones(n, dtype=bool)
     scorable[[1, 5, 6, 30]] = False
