@@ -76,8 +76,8 @@ def side_files(target: Path) -> tuple[Path, Path]:
 def model_key(model_dir: str) -> str:
     """The saved model in ``model_dir`` as it is now: its ``model.json`` (which a save's
     token makes unique) and its arrays' :func:`~visrec._atomic.content_stamp`. Read
-    before and after the load
-    (:func:`load_keyed`), so it is the key of the model that was loaded."""
+    before and after the load (:func:`load_keyed`), so it is the key of the model that
+    was loaded."""
     from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON
 
     folder = Path(model_dir)

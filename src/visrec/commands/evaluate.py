@@ -476,7 +476,7 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
         trivial = (
             f"{n_cand:,} candidate(s) per test user at most, <= --k {args.k}: "
             f"Recall@{args.k} and HitRate@{args.k} are 1 for any ranking (every candidate "
-            f"is in the top {args.k}); compare {'AUC and ' if auc else ''}NDCG@{args.k}, "
+            f"is in the top {args.k}); compare AUC and NDCG@{args.k}, "
             "or lower --k"
         )
         res.notes.append(trivial)
