@@ -297,7 +297,7 @@ def test_data_summary_reads_vectors_made_elsewhere_and_counts_unusable_rows(
     assert "item vectors (unknown backbone, 4 dimensions)" in out
     assert "items with an image                      3  (60.0%)" in out
     assert "NaN or infinite values (refused by the recommenders): 1" in out
-    assert "all zeros" not in out  # a row of zeros is no image: counted as one without
+    assert "has_image rows with all zeros (counted as no image): 1" in out
 
 
 @pytest.mark.parametrize(

@@ -429,21 +429,18 @@ class TestBPR(RecommenderContract):
 class ScaledVectorsChecks:
     """For models that centre and scale the image vectors (``feature_mean_``)."""
 
-    def test_new_item_without_image_is_average_looking(
+    def test_new_item_with_a_zero_row_is_no_picture(
         self, fitted: Recommender, data: tuple[Interactions, ItemVectors]
     ) -> None:
-        # an all-zero row marks "no image": scored like the mean training vector. The mean
-        # is a raw vector only without a feature transform, so compare with that setting.
-        if "feature_norm" in fitted.get_params():
-            params = {**fitted.get_params(), "feature_norm": "none"}
-            fitted = type(fitted)(**params).fit(*data)
+        # an all-zero row is no image, as ItemVectors reads it: -inf (ranked last), as a
+        # row flagged has_image=False, not an "average look" that ties every such item
         mean = np.asarray(fitted.feature_mean_)[None, :]  # type: ignore[attr-defined]
-        zero = np.zeros_like(mean)
-        np.testing.assert_allclose(
-            fitted.score_new_items(np.arange(N_USERS), zero),
-            fitted.score_new_items(np.arange(N_USERS), mean),
-            atol=1e-6,
-        )
+        users = np.arange(N_USERS)
+        rows = np.vstack([np.zeros_like(mean), mean])
+        scores = fitted.score_new_items(users, rows)
+        assert np.isneginf(scores[:, 0]).all() and np.isfinite(scores[:, 1]).all()
+        flagged = fitted.score_new_items(users, rows, has_image=[False, True])
+        np.testing.assert_array_equal(scores, flagged)
 
 
 class TestVBPR(NewItemContract, ScaledVectorsChecks):

@@ -622,3 +622,76 @@ def test_rating_eval_says_identical_vectors_on_stderr_and_in_its_json(
     write_vectors(varied, ItemVectors(ids, vecs, np.ones(20, bool)))
     assert main([*argv[:4], str(varied), *argv[5:]]) == 0
     assert "are all the same" not in capsys.readouterr().err
+
+
+def test_a_picture_away_for_a_moment_is_embedded_once_it_is_back(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import visrec.embed.extract as ex
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, name in enumerate("abc"):
+        _bmp(folder / f"{name}.bmp", i)
+    away = folder / "b.bmp"
+    real = ex.fingerprint
+
+    def moved_after_keying(key: str, chunk: Any) -> str:
+        fp = real(key, chunk)
+        if any(p == str(away) for _, p in chunk) and away.exists():
+            away.rename(tmp_path / "b.away")  # moved off after its key was taken
+        return fp
+
+    monkeypatch.setattr(ex, "fingerprint", moved_after_keying)
+    out = tmp_path / "v.parquet"
+    first = embed_tiny(folder, out, chunk_size=1)
+    said = [(i, r) for i, _, r in first.failures]
+    assert said == [("b", "read error, retried next run: file not found")]
+    monkeypatch.setattr(ex, "fingerprint", real)
+    (tmp_path / "b.away").rename(away)  # back, unchanged
+    again = embed_tiny(folder, out, chunk_size=1)
+    assert again.failures == [] and (again.n_reused, again.n_computed) == (2, 1)
+    assert read_vectors(out).has_image.all()
+
+
+def test_content_stamp_reads_the_end_of_a_large_file(tmp_path: Path) -> None:
+    from visrec._atomic import STAMP_BYTES, content_stamp
+
+    big, other = tmp_path / "big.bin", tmp_path / "other.bin"
+    data = bytearray(np.random.default_rng(0).integers(0, 255, 5 * STAMP_BYTES, np.uint8))
+    big.write_bytes(bytes(data))
+    data[-1] ^= 0xFF  # only the last byte differs
+    other.write_bytes(bytes(data))
+    before = content_stamp(big)
+    _same_size_same_time(other, big)
+    assert content_stamp(big) != before
+
+
+def test_ids_spelt_otherwise_beside_one_zero_row_are_still_named(
+    tmp_path: Path, capsys: Any
+) -> None:
+    import pytest
+
+    from visrec.cli import main
+    from visrec.embed.store import write_vectors
+    from visrec.errors import VisrecError
+    from visrec.models.registry import make_model
+
+    rng = np.random.default_rng(6)
+    rows = [(u, i, int(rng.integers(1, 6))) for u in range(30) for i in rng.choice(20, 6) + 1]
+    path = tmp_path / "r.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id", "rating"]).to_csv(path, index=False)
+    ids = np.array([f"{i:05d}" for i in range(1, 21)] + ["1"], dtype=object)
+    vecs = rng.normal(size=(21, 4)).astype(np.float32)
+    vecs[-1] = 0.0  # '1' is there, without a picture; the rest are spelt '00002'...
+    vpath = tmp_path / "padded.parquet"
+    write_vectors(vpath, ItemVectors(ids, vecs, np.ones(21, bool)))
+    assert main(["knn-rating", "--interactions", str(path), "--vectors", str(vpath)]) == 2
+    err = capsys.readouterr().err
+    assert "1 is in it without a picture (has_image false or a vector of zeros) and" in err
+    assert "spelt otherwise ('9' as '00009'" in err
+    frame = pd.read_csv(path, dtype=str)
+    with pytest.raises(VisrecError) as caught:
+        make_model("vbpr").fit(Interactions.from_frame(frame), read_vectors(vpath))
+    said = str(caught.value)
+    assert "list 1 of them without a picture" in said and "as '000" in said

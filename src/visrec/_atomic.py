@@ -136,7 +136,7 @@ def file_version(path: str | os.PathLike[str]) -> tuple[int, int, int, int] | No
 
 
 #: how much of each end of a file :func:`content_stamp` reads
-STAMP_BYTES = 65536
+STAMP_BYTES = 16384
 
 
 def content_stamp(path: str | os.PathLike[str]) -> str | None:

@@ -503,15 +503,27 @@ def check_vectors_match(
     if has.any() or not len(ids):
         return note
     known = set(vectors.ids)
-    if not any(i in known for i in ids):
+    in_file = np.array([i in known for i in ids], dtype=bool)
+    if in_file.all():
         raise VisrecError(
-            f"{vpath}: none of the {len(ids):,} {noun} is in it; item ids must be spelt the "
-            f"same in both files ({ipath}{name_ids(ids, None, 3)}, "
+            f"{vpath}: none of the {len(ids):,} {noun} has an image vector (each has "
+            "has_image false or a vector of zeros: no picture)"
+        )
+    if in_file.any():  # the rest absent: most likely spelt otherwise, said as such
+        n_in = int(in_file.sum())
+        absent = ids[~in_file]
+        raise VisrecError(
+            f"{vpath}: none of the {len(ids):,} {noun} has an image vector: {n_in:,} "
+            f"{'is' if n_in == 1 else 'are'} in it without a picture (has_image false or "
+            f"a vector of zeros) and {len(absent):,} {'is' if len(absent) == 1 else 'are'} "
+            f"not in it ({ipath}{name_ids(absent, None, 3)}, "
             f"{vpath}{name_ids(vectors.ids, None, 3)})"
-            + respelt_hint(respelt(ids, vectors.ids), "it")
-            + (review_photo_advice if _keyed_by_review(ids, vectors.ids) else "")
+            + respelt_hint(respelt(absent, vectors.ids), "it")
         )
     raise VisrecError(
-        f"{vpath}: none of the {len(ids):,} {noun} has an image vector (each has "
-        "has_image false or a vector of zeros: no picture)"
+        f"{vpath}: none of the {len(ids):,} {noun} is in it; item ids must be spelt the "
+        f"same in both files ({ipath}{name_ids(ids, None, 3)}, "
+        f"{vpath}{name_ids(vectors.ids, None, 3)})"
+        + respelt_hint(respelt(ids, vectors.ids), "it")
+        + (review_photo_advice if _keyed_by_review(ids, vectors.ids) else "")
     )

@@ -235,6 +235,7 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         duplicate_note,
         finite_rows,
         is_foreign_file,
+        read_vector_ids,
         read_vectors,
         usable_rows,
     )
@@ -251,6 +252,8 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
     iv = read_vectors(p)
     finite = finite_rows(iv.vectors)
     in_range = usable_rows(iv.vectors)
+    # the file's own flags (ids only: no zero rule): rows it calls images that are zeros
+    flagged = read_vector_ids(p).has_image
     usable = iv.has_image & in_range  # a row of zeros has no image (ItemVectors)
     groups = duplicate_groups(iv.vectors, usable)
     return {
@@ -264,6 +267,7 @@ def _summarize_vectors(p: Path) -> dict[str, Any] | None:
         # has_image rows the commands refuse: NaN/inf, and values beyond the range
         "not_finite": int((iv.has_image & ~finite).sum()),
         "huge": int((iv.has_image & finite & ~in_range).sum()),
+        "all_zero": int((flagged & ~iv.has_image).sum()),
         # the same photo for many items: a placeholder image, or variants of one product
         "duplicate_vectors": {
             "items": sum(len(g) for g in groups),
@@ -411,6 +415,7 @@ def _vector_lines(s: dict[str, Any]) -> list[str]:
     for key, what in (
         ("not_finite", "NaN or infinite values (refused by the recommenders)"),
         ("huge", "values beyond ±1e12 (refused by the recommenders)"),
+        ("all_zero", "all zeros (counted as no image)"),
     ):
         if s.get(key):
             lines.append(f"   has_image rows with {what}: {s[key]:,}")

@@ -78,7 +78,7 @@ from visrec.embed.output import (
 )
 from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors
 from visrec.errors import VisrecError, not_utf8_hint
-from visrec.images.decode import is_transient
+from visrec.images.decode import RETRY_PREFIX, is_transient
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -314,6 +314,10 @@ def embed_images(
         return run.result(failures, n_reused, engine_name)
 
 
+#: the failure of a picture that is not there (images.decode.os_failure)
+NOT_FOUND = "file not found"
+
+
 def _embed_with_ray(
     pairs: list[tuple[str, str]], output: str | os.PathLike[str] | None, **options: Any
 ) -> EmbedResult:
@@ -487,6 +491,11 @@ def _compute_missing(
     ) -> None:
         fp = fps[index]
         ids = [i for i, _ in chunks[index]]
+        if NOT_FOUND in errors and fingerprint(job.key, chunks[index]) != fp:
+            # a picture went away while the run read them (moved, being restored): kept
+            # under the key of the file as it was, "not found" would stay for good
+            # once it came back unchanged; retried next run instead
+            errors = [RETRY_PREFIX + e if e == NOT_FOUND else e for e in errors]
         made_by: str | None = made_by_eng
         if index in partial:  # the images computed again, among the kept rows
             base, redo = partial[index]

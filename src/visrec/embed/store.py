@@ -265,11 +265,21 @@ def check_some_vector(
         from visrec.data.id_spelling import respelt, respelt_hint
 
         listed = iv.positions(ids) >= 0
-        if listed.any():  # the ids match: the rows say "no picture"
+        if listed.all():  # the ids match: the rows say "no picture"
             raise VisrecError(
                 f"{who}: none of the {len(ids):,} {noun} has an image vector: the vectors "
-                f"list {int(listed.sum()):,} of them, each with has_image false or a vector "
-                f"of zeros (no picture){advice}"
+                f"list each of them with has_image false or a vector of zeros (no "
+                f"picture){advice}"
+            )
+        if listed.any():  # the rest absent, most likely spelt otherwise
+            n_in = int(listed.sum())
+            raise VisrecError(
+                f"{who}: none of the {len(ids):,} {noun} has an image vector: the vectors "
+                f"list {n_in:,} of them without a picture (has_image false or a vector of "
+                f"zeros) and not the other {len(ids) - n_in:,} (the vectors' ids look like "
+                f"{shown_ids(iv.ids)}; the {noun}' like {shown_ids(ids[~listed])})"
+                + respelt_hint(respelt(ids[~listed][:1000], iv.ids), "the vectors")
+                + advice
             )
         hint = respelt_hint(respelt(ids[:1000], iv.ids), "the vectors")
         raise VisrecError(

@@ -47,6 +47,7 @@ from visrec.embed.store import (
     described,
     image_flags,
     made_differently,
+    nonzero_rows,
     usable_rows,
     usable_values,
     vector_rows,
@@ -477,8 +478,9 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             must be the one the model was trained on: another network's features of the
             same width would be scored as if they were these.
         has_image : ndarray of bool, shape (m,), optional
-            Rows that hold a real image. Items without one score ``-inf`` (a zero row
-            would otherwise be scored as an average look). Default: every row.
+            Rows that hold a real image. Items without one score ``-inf``, and so does
+            a row of zeros whatever its flag (no picture, as ``ItemVectors`` reads it).
+            Default: every row that is not all zeros.
 
         Returns
         -------
@@ -544,6 +546,8 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
                     f"has_image must have shape ({len(v)},), one flag per vector, "
                     f"got shape {has.shape}"
                 )
+        if v.shape[1]:  # a row of zeros is no picture, as ItemVectors reads it
+            has = has & nonzero_rows(v)
         broken = np.flatnonzero(has & ~usable_rows(v))
         if len(broken):
             raise VisrecError(
