@@ -695,3 +695,47 @@ def test_ids_spelt_otherwise_beside_one_zero_row_are_still_named(
         make_model("vbpr").fit(Interactions.from_frame(frame), read_vectors(vpath))
     said = str(caught.value)
     assert "list 1 of them without a picture" in said and "as '000" in said
+
+
+def test_chunks_and_outputs_of_an_older_image_key_are_said_to_be_older(tmp_path: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    from visrec.embed.chunk_files import IMAGE_KEY
+    from visrec.embed.extract import parts_dir
+    from visrec.embed.store import META_KEY
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, name in enumerate("abcd"):
+        _bmp(folder / f"{name}.bmp", i)
+    out = tmp_path / "v.parquet"
+    embed_tiny(folder, out, chunk_size=1)
+
+    def older(path: Path, dest: Path) -> None:
+        """``path`` as the visrec before the key change wrote it: no image_key."""
+        table = pq.read_table(path)
+        meta = json.loads(table.schema.metadata[META_KEY])
+        assert meta.pop("image_key") == IMAGE_KEY
+        table = table.replace_schema_metadata({META_KEY: json.dumps(meta)})
+        pq.write_table(table, dest, row_group_size=1)  # a row group per chunk, as written
+
+    older(out, out)
+    res = embed_tiny(folder, out, chunk_size=1)
+    assert any("made by an older visrec, which keyed the images another way" in n
+               for n in res.notes), res.notes  # fmt: skip
+
+    # an interrupted run's chunk file of the older key, under a fingerprint not wanted now
+    from visrec.embed.chunk_files import write_chunk
+
+    key = json.loads(pq.read_schema(out).metadata[META_KEY])["key"]
+    out.unlink()
+    parts = parts_dir(out)
+    parts.mkdir()
+
+    made = write_chunk(parts, key, "0" * 24, 0, "onnx", ["a"], np.ones((1, 8), np.float32),
+                       np.ones(1, bool), [None])  # fmt: skip
+    older(made, made)
+    res = embed_tiny(folder, out, chunk_size=1)
+    assert any("1 chunk(s) made by an older visrec" in n for n in res.notes), res.notes

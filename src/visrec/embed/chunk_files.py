@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 CHUNK_FORMAT = "visrec-embed-chunks/1"
+#: how the chunk fingerprints key an image file (:func:`_signature`), recorded in the
+#: chunk files and the output: one made with another can only be said to be older
+IMAGE_KEY = "size-mtime-ends16k"
 
 
 def backbone_key(backbone: Backbone) -> str:
@@ -145,7 +148,14 @@ def write_chunk(
 ) -> Path:
     """Save chunk ``index`` (fingerprint ``fp``) atomically in ``parts``; returns its file.
     ``engine`` is the engine that made its vectors, recorded in the file's metadata."""
-    meta = {"format": CHUNK_FORMAT, "key": key, "fingerprint": fp, "index": index, "engine": engine}
+    meta = {
+        "format": CHUNK_FORMAT,
+        "key": key,
+        "fingerprint": fp,
+        "index": index,
+        "engine": engine,
+        "image_key": IMAGE_KEY,
+    }
     table = chunk_table(ids, vectors, has_image, errors).replace_schema_metadata(
         {META_KEY: json.dumps(meta, sort_keys=True).encode()}
     )
@@ -225,7 +235,7 @@ def finished_parts(
     if not parts.is_dir():
         return found, retry
     wanted = {fp: k for k, fp in enumerate(fps)}
-    stale_key = stale_input = 0
+    stale_key = stale_input = older = 0
     for f in chunk_files_in(parts):
         fp = f.stem.removeprefix("chunk-")
         if fp in wanted:
@@ -248,6 +258,8 @@ def finished_parts(
             m = {}
         if m.get("key") not in (None, key):
             stale_key += 1
+        elif m.get("image_key") != IMAGE_KEY:
+            older += 1
         else:
             stale_input += 1
     # removed with the folder once this run is done: said, as the run they came from
@@ -260,6 +272,11 @@ def finished_parts(
         )
     if stale_input:
         note(f"{parts}: {stale_input} chunk(s) for other or changed images: {gone}")
+    if older:
+        note(
+            f"{parts}: {older} chunk(s) made by an older visrec, which keyed the images "
+            f"another way (size and time alone): computed again once; {gone}"
+        )
     return found, retry
 
 

@@ -56,6 +56,7 @@ from visrec._atomic import (
 from visrec.data.id_spelling import is_one_id, spell_ids
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
 from visrec.embed.chunk_files import (
+    IMAGE_KEY,
     backbone_key,
     cut_chunks,
     drop_idle_parts,
@@ -450,6 +451,7 @@ def _vectors_meta(bb: Backbone, key: str, chunk_size: int) -> dict[str, Any]:
         "visrec_version": __version__,
         "key": key,
         "chunk_size": chunk_size,
+        "image_key": IMAGE_KEY,
     }
 
 

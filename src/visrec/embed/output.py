@@ -19,7 +19,7 @@ from visrec._atomic import atomic_path
 from visrec._parquet import open_parquet, parquet_writer, read_columns
 from visrec.data.id_spelling import shown_ids
 from visrec.embed.backbones import Backbone
-from visrec.embed.chunk_files import chunk_engine, read_chunk_file
+from visrec.embed.chunk_files import IMAGE_KEY, chunk_engine, read_chunk_file
 from visrec.embed.store import (
     META_KEY,
     is_foreign_file,
@@ -138,6 +138,11 @@ def old_output(out: Path, key: str, note: Callable[[str], None]) -> OldOutput:
         return OldOutput()
     if len(chunks) != n_groups:
         return OldOutput()
+    if chunks and meta.get("image_key") != IMAGE_KEY:
+        note(
+            f"{out}: made by an older visrec, which keyed the images another way (size "
+            "and time alone): its vectors are computed again, once"
+        )
     retry = meta.get("retry") or {}
     if not isinstance(retry, dict) or not all(isinstance(v, list) for v in retry.values()):
         note(f"{out}: its list of images to compute again is damaged; recomputing")

@@ -612,7 +612,16 @@ def vectors_schema(dim: int, meta: dict[str, Any] | None = None) -> pa.Schema:
 #: reused by the next run when their fingerprint matches), their engines, the images
 #: to compute again, the failures and counts. True of that file only: a copy of the
 #: vectors written otherwise (a subset, a join) or a model trained on them drops it.
-EMBED_RUN_KEYS = ("chunk_size", "chunks", "engines", "retry", "failures", "n", "n_ok")
+EMBED_RUN_KEYS = (
+    "chunk_size",
+    "chunks",
+    "engines",
+    "retry",
+    "failures",
+    "n",
+    "n_ok",
+    "image_key",
+)
 
 
 def described(meta: dict[str, Any]) -> dict[str, Any]:
