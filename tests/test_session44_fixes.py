@@ -739,3 +739,20 @@ def test_chunks_and_outputs_of_an_older_image_key_are_said_to_be_older(tmp_path:
     older(made, made)
     res = embed_tiny(folder, out, chunk_size=1)
     assert any("1 chunk(s) made by an older visrec" in n for n in res.notes), res.notes
+
+
+def test_a_pipe_or_device_named_as_an_image_is_said_to_be_one(tmp_path: Path) -> None:
+    import pytest
+
+    from visrec.images.decode import BadImageError, load_image
+
+    fifo = tmp_path / "p.jpg"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(BadImageError, match=r"not a regular file \(a pipe or device\)"):
+            load_image(path)
+    with pytest.raises(BadImageError, match="a folder, not a file"):
+        load_image(tmp_path)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(BadImageError, match="empty file"):
+        load_image(tmp_path / "empty.jpg")

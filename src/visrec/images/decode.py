@@ -14,6 +14,7 @@ import errno
 import io
 import os
 import re
+import stat
 import threading
 import warnings
 from pathlib import Path
@@ -218,8 +219,11 @@ def load_image(
     else:
         path = Path(src)
         try:
-            size = path.stat().st_size
-            if size == 0:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+                # a pipe or device: opening a FIFO would wait for a writer
+                raise BadImageError("not a regular file (a pipe or device)", label)
+            if st.st_size == 0:
                 raise BadImageError("empty file", label)
             fh = open(path, "rb")  # noqa: SIM115 -- closed in the finally below
         except OSError as exc:
