@@ -479,6 +479,22 @@ def test_an_all_zero_row_has_no_image_whatever_its_flag() -> None:
     assert iv.align(["b", "a"])[1].tolist() == [False, True]
     ids_only = ItemVectors(np.array(["a"], dtype=object), np.zeros((1, 0)), np.ones(1, bool))
     assert ids_only.has_image.tolist() == [True]  # no vector at all is not a zero vector
+    mixed = ItemVectors(iv.ids, vecs, np.array([True, True, False, True]))
+    assert mixed.has_image.tolist() == [True, False, False, True]  # flags false elsewhere too
+
+
+def test_the_api_says_when_every_listed_item_has_no_picture() -> None:
+    import pytest
+
+    from visrec.embed.store import check_some_vector
+    from visrec.errors import VisrecError
+
+    iv = ItemVectors(np.array(["a", "b"], dtype=object), np.zeros((2, 3)), np.ones(2, bool))
+    with pytest.raises(VisrecError) as caught:
+        check_some_vector(iv, ["a", "b"], "model 'vbpr'", "training items")
+    said = str(caught.value)
+    assert "the vectors list each of them with has_image false or a vector of zeros" in said
+    assert "look like" not in said  # no spelling complaint: the ids match
 
 
 def test_embed_names_an_image_whose_vector_comes_out_all_zeros(tmp_path: Path) -> None:
@@ -507,6 +523,14 @@ def test_embed_names_an_image_whose_vector_comes_out_all_zeros(tmp_path: Path) -
                            progress=False)  # fmt: skip
         assert [(i, r) for i, _, r in res.failures] == [("item0", ZERO_VECTOR)]
         assert res.vectors.has_image.tolist() == [False, True, True]
+        if out is not None:  # the file's own flag is false too, not only as read back
+            import pyarrow.parquet as pq
+
+            assert pq.read_table(out, columns=["has_image"]).column(0).to_pylist() == [
+                False,
+                True,
+                True,
+            ]
 
 
 def test_a_missing_time_on_a_repeated_pair_is_counted_in_the_whole_table() -> None:
@@ -756,3 +780,116 @@ def test_a_pipe_or_device_named_as_an_image_is_said_to_be_one(tmp_path: Path) ->
     (tmp_path / "empty.jpg").write_bytes(b"")
     with pytest.raises(BadImageError, match="empty file"):
         load_image(tmp_path / "empty.jpg")
+
+
+def test_content_stamp_of_a_pipe_does_not_wait_and_small_or_middle_edits_are_seen(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    from visrec._atomic import STAMP_BYTES, content_stamp
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    got: list[str | None] = []
+    reader = threading.Thread(target=lambda: got.append(content_stamp(fifo)), daemon=True)
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive() and got and got[0] is not None  # size and time alone
+
+    # between one and two ends' worth: the whole file is digested, its tail too
+    mid = tmp_path / "mid.bin"
+    data = bytearray(np.random.default_rng(1).integers(0, 255, int(2.5 * STAMP_BYTES), np.uint8))
+    mid.write_bytes(bytes(data))
+    before = content_stamp(mid)
+    data[-1] ^= 0xFF
+    other = tmp_path / "other.bin"
+    other.write_bytes(bytes(data))
+    _same_size_same_time(other, mid)
+    assert content_stamp(mid) != before
+    # a large file edited in its middle in place: seen by its modification time
+    big = tmp_path / "big.bin"
+    data = bytearray(np.random.default_rng(2).integers(0, 255, 6 * STAMP_BYTES, np.uint8))
+    big.write_bytes(bytes(data))
+    before = content_stamp(big)
+    with open(big, "r+b") as fh:
+        fh.seek(3 * STAMP_BYTES)
+        fh.write(b"\x00")
+    os.utime(big, ns=(os.stat(big).st_atime_ns, os.stat(big).st_mtime_ns + 1_000_000))
+    assert content_stamp(big) != before
+
+
+def test_a_picture_missing_from_the_start_stays_not_found_and_others_keep_theirs(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import visrec.embed.extract as ex
+    from test_embed import TinyBackbone
+    from visrec.embed.extract import embed_images
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for name in "ac":
+        _bmp(folder / f"{name}.bmp", ord(name))
+    (folder / "bad.bmp").write_bytes(b"%PDF-1.4 not a picture")
+    items = [("a", str(folder / "a.bmp")), ("gone", str(folder / "gone.bmp")),
+             ("bad", str(folder / "bad.bmp"))]  # fmt: skip
+    out = tmp_path / "v.parquet"
+    kw: dict[str, Any] = {"backbone": TinyBackbone(), "engine": "torch", "progress": False}
+    res = embed_images(items, out, chunk_size=8, **kw)
+    reasons = {i: r for i, _, r in res.failures}
+    assert reasons["gone"] == "file not found"  # for good: reused until it appears
+    assert not reasons["bad"].startswith("read error")
+
+    # c goes away after the key of its chunk is taken: only it is retried, not 'bad'
+    real = ex.fingerprint
+    away = folder / "c.bmp"
+
+    def moved(key: str, chunk: Any) -> str:
+        fp = real(key, chunk)
+        if away.exists() and any(p == str(away) for _, p in chunk):
+            away.rename(tmp_path / "c.away")
+        return fp
+
+    monkeypatch.setattr(ex, "fingerprint", moved)
+    items2 = [*items, ("c", str(away))]
+    res = embed_images(items2, tmp_path / "w.parquet", chunk_size=8, **kw)
+    reasons = {i: r for i, _, r in res.failures}
+    assert reasons["c"] == "read error, retried next run: file not found"
+    assert reasons["gone"] == "read error, retried next run: file not found"  # same chunk
+    assert not reasons["bad"].startswith("read error")
+
+
+def test_the_fit_key_sees_a_review_file_replaced_inside_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "amazon"
+    folder.mkdir()
+    data = folder / "u.data"
+    data.write_text("1\t10\t5\t100\n2\t20\t4\t200\n")
+    other = tmp_path / "other.data"
+    other.write_text("1\t20\t5\t100\n2\t10\t4\t200\n")
+    args = argparse.Namespace(model="bpr", interactions=str(folder), vectors=None, min_rating=None)
+    before = _fit_key(args, {"epochs": 3})
+    _same_size_same_time(other, data)
+    assert _fit_key(args, {"epochs": 3}) != before
+
+
+def test_data_summary_counts_rows_a_file_calls_images_that_are_zeros(
+    tmp_path: Path, capsys: Any
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from visrec.cli import main
+
+    table = pa.table(
+        {
+            "item_id": ["a", "b", "c", "d"],
+            "vector": pa.array([[1, 2], [0, 0], [0, 0], [3, 4]], type=pa.list_(pa.float32(), 2)),
+            "has_image": [True, True, False, True],
+        }
+    )
+    path = tmp_path / "v.parquet"
+    pq.write_table(table, path)
+    assert main(["data", "summary", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "items with an image                      2  (50.0%)" in out
+    assert "has_image rows with all zeros (counted as no image): 1" in out
