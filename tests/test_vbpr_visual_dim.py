@@ -105,7 +105,8 @@ def test_items_with_an_image_and_no_interactions_score_as_new_items() -> None:
 @pytest.mark.parametrize("n_images", [1, 2, 3])
 def test_fewer_image_items_than_visual_dim(n_images: int) -> None:
     # fewer training rows than components: as many components as rows, finite scores,
-    # items without an image get the neutral visual term (zero), as new items do
+    # training items without an image get the neutral visual term (zero); a new item
+    # given as a row of zeros has no picture: -inf
     inter, vec = checkerboard()
     has = np.zeros(N_ITEMS, bool)
     has[:n_images] = True
@@ -115,7 +116,9 @@ def test_fewer_image_items_than_visual_dim(n_images: int) -> None:
     assert model.projection_.shape == (DIM, 4) and model.visual_bias_.shape == (DIM,)
     assert np.isfinite(model.score(USERS)).all()
     np.testing.assert_array_equal(model.item_visual_[~has], 0.0)
-    np.testing.assert_allclose(model.score_new_items(USERS, vectors), _visual(model), atol=1e-5)
+    new = model.score_new_items(USERS, vectors)
+    np.testing.assert_allclose(new[:, has], _visual(model)[:, has], atol=1e-5)
+    assert np.isneginf(new[:, ~has]).all()
 
 
 def test_all_zero_vectors_are_no_pictures_and_nearly_all_zero_train_finite() -> None:
