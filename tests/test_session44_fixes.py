@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image
 
 from tiny_embed import embed_tiny
@@ -71,12 +72,16 @@ def test_embed_resume_embeds_again_a_picture_replaced_by_cp_p(tmp_path: Path) ->
     assert (res.n_reused, res.n_computed) == (3, 0)
 
 
-def test_train_key_sees_a_same_size_same_time_replacement(tmp_path: Path) -> None:
-    data = tmp_path / "train.csv"
-    data.write_text("user_id,item_id\n1,10\n2,20\n")
-    other = tmp_path / "other.csv"
-    other.write_text("user_id,item_id\n1,20\n2,10\n")
-    args = argparse.Namespace(model="bpr", interactions=str(data), vectors=None, min_rating=None)
+@pytest.mark.parametrize("in_folder", [False, True], ids=["file", "dataset-folder"])
+def test_train_key_sees_a_same_size_same_time_replacement(tmp_path: Path, in_folder: bool) -> None:
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    data = folder / "u.data"  # named alone, or read from its dataset folder
+    data.write_text("1\t10\t5\t100\n2\t20\t4\t200\n")
+    other = tmp_path / "other.data"
+    other.write_text("1\t20\t5\t100\n2\t10\t4\t200\n")
+    named = folder if in_folder else data
+    args = argparse.Namespace(model="bpr", interactions=str(named), vectors=None, min_rating=None)
     before = _fit_key(args, {"epochs": 3})
     assert _fit_key(args, {"epochs": 3}) == before  # nothing changed: the same key
     data.chmod(0o600)  # the same bytes and times: the same key
@@ -267,6 +272,12 @@ def test_a_list_of_ids_is_no_column_in_the_mixed_kinds_error() -> None:
     assert "column" not in str(err.value) and "give the ids one kind of value" in str(err.value)
 
 
+def _train_vbpr(path: Path, vectors: Path, out: Path) -> list[str]:
+    """``visrec train`` of a fast VBPR on ``path`` with ``vectors`` into ``out``."""
+    return ["train", "--model", "vbpr", "--interactions", str(path), "--vectors",
+            str(vectors), "-o", str(out), "--param=epochs=2", "--param=factors=4"]  # fmt: skip
+
+
 def _rated(tmp_path: Path, rating: Any) -> tuple[Path, Path]:
     rng = np.random.default_rng(3)
     rows = [(f"u{u}", f"i{i}") for u in range(30) for i in rng.choice(20, 6, replace=False)]
@@ -353,8 +364,7 @@ def test_identical_vectors_are_said_by_knn_rating_similar_and_recommend(
     mixed = tmp_path / "mixed.parquet"
     write_vectors(mixed, ItemVectors(ids, varied, np.ones(23, bool)))
     model = tmp_path / "m"
-    argv = ["train", "--model", "vbpr", "--interactions", str(path), "--vectors", str(mixed),
-            "-o", str(model), "--param=epochs=2", "--param=factors=4"]  # fmt: skip
+    argv = _train_vbpr(path, mixed, model)
     assert main(argv) == 0
     (tmp_path / "c.txt").write_text("n1\nn2\nn3\ni0\n")
     capsys.readouterr()
@@ -394,14 +404,12 @@ def test_an_all_zero_vector_is_no_picture_for_knn_rating_and_new_items(
     err = capsys.readouterr().err
     assert "has_image false or a vector of zeros: no picture" in err
     assert "are all the same" not in err  # no picture is not one picture
-    argv = ["train", "--model", "vbpr", "--interactions", str(path), "--vectors", str(zero),
-            "-o", str(tmp_path / "z"), "--param=epochs=2", "--param=factors=4"]  # fmt: skip
+    argv = _train_vbpr(path, zero, tmp_path / "z")
     assert main(argv) == 2  # nothing to learn the picture terms from: said, not fitted
     assert "none of the 20 training items has an image vector" in capsys.readouterr().err
 
     model = tmp_path / "m"
-    argv = ["train", "--model", "vbpr", "--interactions", str(path), "--vectors", str(vpath),
-            "-o", str(model), "--param=epochs=2", "--param=factors=4"]  # fmt: skip
+    argv = _train_vbpr(path, vpath, model)
     assert main(argv) == 0
     (tmp_path / "c.txt").write_text("n1\nn2\nn3\n")
     capsys.readouterr()
@@ -857,19 +865,6 @@ def test_a_picture_missing_from_the_start_stays_not_found_and_others_keep_theirs
     assert reasons["c"] == "read error, retried next run: file not found"
     assert reasons["gone"] == "read error, retried next run: file not found"  # same chunk
     assert not reasons["bad"].startswith("read error")
-
-
-def test_the_fit_key_sees_a_review_file_replaced_inside_a_folder(tmp_path: Path) -> None:
-    folder = tmp_path / "amazon"
-    folder.mkdir()
-    data = folder / "u.data"
-    data.write_text("1\t10\t5\t100\n2\t20\t4\t200\n")
-    other = tmp_path / "other.data"
-    other.write_text("1\t20\t5\t100\n2\t10\t4\t200\n")
-    args = argparse.Namespace(model="bpr", interactions=str(folder), vectors=None, min_rating=None)
-    before = _fit_key(args, {"epochs": 3})
-    _same_size_same_time(other, data)
-    assert _fit_key(args, {"epochs": 3}) != before
 
 
 def test_data_summary_counts_rows_a_file_calls_images_that_are_zeros(
