@@ -80,6 +80,9 @@ def test_unknown_user_is_an_error_naming_its_line(
     err = capsys.readouterr().err
     assert "its one user is not one the model was trained on ('nobody')" in err
     assert "so --unknown-users skip leaves no user to recommend for" in err
+    assert main(argv) == 2  # and without it, skip is not offered: it would leave nobody
+    err = capsys.readouterr().err
+    assert "skip leaves them out" not in err and "--unknown-users popular gives them" in err
     assert main(["recommend", str(model_dir), "-o", str(out), "--skip-unknown-users"]) == 2
     assert "--skip-unknown-users is for a --users file" in capsys.readouterr().err
 
