@@ -82,14 +82,13 @@ def model_key(model_dir: str) -> str:
 
     folder = Path(model_dir)
     h = hashlib.sha256()
+    stamp = content_stamp(folder / ARRAYS_NPZ)
     try:
         h.update((folder / MODEL_JSON).read_bytes())
-        stamp = content_stamp(folder / ARRAYS_NPZ)
-        if stamp is None:
-            raise FileNotFoundError(folder / ARRAYS_NPZ)
-        h.update(stamp.encode())
-    except OSError:  # gone or swapped: a key that matches no record
-        h.update(os.urandom(16))
+    except OSError:
+        stamp = None
+    # gone or swapped: a key that matches no record
+    h.update(stamp.encode() if stamp is not None else os.urandom(16))
     return h.hexdigest()[:32]
 
 

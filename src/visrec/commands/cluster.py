@@ -213,11 +213,9 @@ def _items_left_out(
     """``(item_labels, no_image, no_label)`` per vector, the items left out said."""
     import numpy as np
 
-    from visrec.embed.store import nonzero_rows
-
-    # an all-zero vector is no picture (a placeholder row of another tool), as for
-    # `visrec similar`: clustered, it made a cluster of its own
-    no_image = ~iv.has_image | ~nonzero_rows(iv.vectors)
+    # has_image is false for an all-zero vector too (ItemVectors): a placeholder row of
+    # another tool, which clustered made a cluster of its own
+    no_image = ~iv.has_image
     item_labels = np.asarray([label_of.get(str(i)) for i in iv.ids], dtype=object)
     no_label = np.asarray([lab is None for lab in item_labels], dtype=bool) & ~no_image
     say_note(

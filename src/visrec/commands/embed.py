@@ -399,7 +399,7 @@ def _duplicate_note(result: EmbedResult) -> str | None:
     """Items of the written file whose vectors are identical (one photo for several
     items), or None; skipped for files over ``DUPLICATE_CHECK_BYTES`` (``visrec data
     summary`` says it for any size)."""
-    from visrec.embed.store import duplicate_groups, duplicate_note, nonzero_rows
+    from visrec.embed.store import duplicate_groups, duplicate_note
 
     out = result.output
     if not result.n_ok or out is None or not out.is_file():
@@ -407,9 +407,8 @@ def _duplicate_note(result: EmbedResult) -> str | None:
     if out.stat().st_size > DUPLICATE_CHECK_BYTES:
         return None
     iv = result.vectors  # read back once, and kept on the result
-    return duplicate_note(
-        iv.ids, duplicate_groups(iv.vectors, iv.has_image & nonzero_rows(iv.vectors))
-    )
+    # has_image leaves out all-zero rows (ItemVectors): no photo shared by zero vectors
+    return duplicate_note(iv.ids, duplicate_groups(iv.vectors, iv.has_image))
 
 
 def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped: str | None) -> int:

@@ -146,10 +146,11 @@ def ratings_with_vectors(
             "fetch names them): give --key-col review_id with the review file"
         ),
     )
-    check_finite_vectors(iv, frame[key_col].astype(str).unique(), vectors_path)
+    rated = frame[key_col].astype(str).unique()
+    check_finite_vectors(iv, rated, vectors_path)
     notes += spread_notes(
         iv,
-        frame[key_col].astype(str).unique(),
+        rated,
         vectors_path,
         "rated item",
         length_matters=False,

@@ -90,14 +90,15 @@ def _compare_recommenders(
         stats = [v for v in res.info.values() if "skipped" not in v]
         n_cand = max((int(v["n_candidates"]) for v in stats), default=0)
         n_cand -= protocol != "cold-items"  # a warm test user's training item is no candidate
-        if runs["auc"].isna().all():
+        no_auc = runs["auc"].isna()
+        if no_auc.all():
             caveats.append(f"{protocol}: {NOTHING_TO_RANK}")
         elif stats and n_cand <= REC_K:
             caveats.append(
                 f"{protocol}: {n_cand:,} candidate(s) per test user at most, <= {REC_K}: "
                 f"Recall@{REC_K} is 1 for any ranking; compare AUC and NDCG@{REC_K}"
             )
-        if runs["auc"].isna().any() and not runs["auc"].isna().all():
+        if no_auc.any() and not no_auc.all():
             caveats.append(
                 f"{protocol}: AUC n/a: no test user has a candidate they did not interact "
                 "with (nothing to rank the held-out items above)"

@@ -18,6 +18,7 @@ import numpy as np
 
 from visrec._interrupt import reraise_if_pressed
 from visrec.embed.backbones import Backbone
+from visrec.embed.store import nonzero_rows
 from visrec.errors import VisrecError
 from visrec.images.decode import BadImageError, load_image, os_failure
 
@@ -102,7 +103,7 @@ def _zero_vectors_failed(
     not counted "ok" and then silently treated as missing."""
 
     def checked(index: int, vectors: np.ndarray, has: np.ndarray, errors: list[str | None]) -> None:
-        zero = np.asarray(has, dtype=bool) & ~np.asarray(vectors).any(axis=1)
+        zero = np.asarray(has, dtype=bool) & ~nonzero_rows(np.asarray(vectors))
         if zero.any():
             has = np.asarray(has, dtype=bool) & ~zero
             errors = [ZERO_VECTOR if z else e for z, e in zip(zero, errors, strict=True)]

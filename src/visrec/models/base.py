@@ -505,6 +505,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         candidate list of new items is then transformed once, not once per block of
         users. Arguments and errors as :meth:`score_new_items`."""
         self._check_fitted()
+        from_store = isinstance(vectors, ItemVectors)  # its has_image is zero-checked
         if isinstance(vectors, ItemVectors):
             if has_image is not None:
                 raise VisrecError("has_image comes with the ItemVectors: pass one or the other")
@@ -546,7 +547,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
                     f"has_image must have shape ({len(v)},), one flag per vector, "
                     f"got shape {has.shape}"
                 )
-        if v.shape[1]:  # a row of zeros is no picture, as ItemVectors reads it
+        if v.shape[1] and not from_store:  # a row of zeros is no picture, as in ItemVectors
             has = has & nonzero_rows(v)
         broken = np.flatnonzero(has & ~usable_rows(v))
         if len(broken):

@@ -13,8 +13,7 @@ from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import InvalidParameterError, VisrecError
-from visrec.models import _auto_reg
-from visrec.models._auto_reg import AUTO, AutoRegMixin, _finite_number, distinct_digits
+from visrec.models._auto_reg import AUTO, AutoRegMixin, K, _finite_number, distinct_digits
 from visrec.models._indices import among
 from visrec.models._train import FeatureScaler, power_normalise, ridge
 from visrec.models.base import Recommender
@@ -610,7 +609,7 @@ PROFILE_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 PROFILE_FOLDS = 3
 PROFILE_MARGIN = 0.10
 #: the list length validation scores (the penalties' validation uses the same)
-K_VALID = _auto_reg.K
+K_VALID = K
 #: fewer items with interactions and an image than 5x this: no validation, weight 0
 MIN_FOLD_ITEMS = 5 * K_VALID
 #: users scored per fold (bounds the cost on large data)
