@@ -11,7 +11,11 @@ help recommend new items?" can be asked of data where the answer should be yes:
 
 Latent popularity is lognormal (sigma 1.1) and independent of the image. Each user
 takes 5-30 items (mean about 11) without replacement from softmax(utility); then an
-Amazon-style 5-core filter. Output: ``user_id,item_id,rating,timestamp`` CSV.
+Amazon-style 5-core filter. Output: ``user_id,item_id,rating,timestamp`` CSV. Only who
+took what carries the taste: the ratings are uniform draws from 3-5, independent of the
+user, the item and its picture (there for tools that want the column), so a rating
+predictor (``visrec knn-rating``) can only match the majority class on them, and a
+"beats" on one split is chance.
 
     python benchmarks/synthetic_shop.py --variant strong -o shop.csv
     visrec embed ../shared/data/fashion-products/images -o fashion.parquet
@@ -76,7 +80,7 @@ def generate(styles: pd.DataFrame, variant: str) -> pd.DataFrame:
         pick += list(rng.choice(np.setdiff1d(idx, pick), size=n_noise, replace=False))
         t0 = 1_500_000_000 + int(rng.integers(0, 10**7))
         for k, i in enumerate(pick):
-            rating = int(rng.integers(3, 6))
+            rating = int(rng.integers(3, 6))  # noise on purpose: the taste is in the picks
             stamp = t0 + 86400 * k + int(rng.integers(0, 86400))
             rows.append((f"u{u:05d}", ids[i], rating, stamp))
     df = pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"])

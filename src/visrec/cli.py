@@ -266,13 +266,8 @@ codecs.register_error(_RAW_OR_ESCAPED, _raw_or_escaped)
 def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         status = int(func(args) or 0)
-    except VisrecError as exc:
-        if _interrupt.pressed():  # a failure a Ctrl-C caused, worded as a bad input
-            print("interrupted", file=sys.stderr)
-            status = 130
-        else:
-            print(f"error: {_one_line(exc)}", file=sys.stderr)
-            status = exc.exit_status
+    # before VisrecError: an InputNotFoundError is both, and this branch says a missing
+    # path best (a hint for '-' given for standard input)
     except FileNotFoundError as exc:
         if exc.filename is None and "No usable temporary directory" in str(exc.strerror):
             # tempfile's test write failed everywhere (a library imported mid-run asks for
@@ -289,6 +284,13 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
         else:
             print(f"error: {_one_line(exc.filename)}: {_missing(exc.filename)}", file=sys.stderr)
             status = 2
+    except VisrecError as exc:
+        if _interrupt.pressed():  # a failure a Ctrl-C caused, worded as a bad input
+            print("interrupted", file=sys.stderr)
+            status = 130
+        else:
+            print(f"error: {_one_line(exc)}", file=sys.stderr)
+            status = exc.exit_status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         status = 130

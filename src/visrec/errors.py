@@ -22,6 +22,18 @@ class SystemRefusal(VisrecError):
     exit_status = 1
 
 
+class InputNotFoundError(VisrecError, FileNotFoundError):
+    """An input file or folder that does not exist: a ``VisrecError`` like every other
+    bad input (one ``except`` catches them all) and a ``FileNotFoundError`` (errno
+    ENOENT, ``filename``) as code that caught that one expects."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(errno.ENOENT, "No such file or directory", str(path))
+
+    def __str__(self) -> str:
+        return f"{self.filename}: no such file or directory"
+
+
 class InvalidParameterError(VisrecError, ValueError):
     """A hyperparameter an estimator does not have (``set_params``) or a value it does
     not take (checked in ``fit``): a ValueError, like scikit-learn's."""

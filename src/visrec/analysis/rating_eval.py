@@ -356,18 +356,18 @@ def _run_seeds(
 ) -> tuple[list[dict[str, Any]], list[tuple[int, int]], int]:
     """Every seed's runs under one bar, recorded ones as recorded; returns the runs, the
     ``(train, test)`` sizes per seed and the last split's test rows of new users."""
-    from tqdm.auto import tqdm
+    from visrec._bars import progress_bar
 
     records: list[dict[str, Any]] = []
     sizes: list[tuple[int, int]] = []  # (train, test) per seed: cold-items splits differ
     n_cold = 0
     n_models = len(_roles(setup))
-    with tqdm(
+    with progress_bar(
         total=len(setup.seeds) * n_models,
         initial=len(resumed.done) * n_models,
         desc="rating-eval",
         unit="model",
-        disable=not progress,
+        show=progress,
     ) as bar:
         for seed in setup.seeds:
             recorded = resumed.done.get((seed, RECORD_MODEL))

@@ -380,6 +380,24 @@ def _fmt(v: Any) -> str:
 MAX_CLASSES = 20
 
 
+def _rating_numbers(ratings: Any) -> np.ndarray:
+    """``ratings`` as float64; one that is not a number ('a', None) is refused by its
+    row, not with numpy's "could not convert string to float"."""
+    try:
+        return np.asarray(ratings, dtype=np.float64)
+    except (ValueError, TypeError):
+        pass
+    for n, r in enumerate(np.asarray(ratings, dtype=object).ravel()):
+        try:
+            float(r)
+        except (ValueError, TypeError):
+            raise VisrecError(
+                f"rating KNN: rating {n} is {r!r}, not a number; ratings must be numbers "
+                "(star ratings such as 1-5)"
+            ) from None
+    raise VisrecError("rating KNN: ratings must be a 1-D sequence of numbers")
+
+
 def knn_rating(
     vectors: ArrayLike,
     ratings: ArrayLike,
@@ -407,7 +425,7 @@ def knn_rating(
     KnnRatingResult
     """
     x = vector_matrix(vectors, "rating KNN", np.float32)
-    y = np.asarray(ratings, dtype=np.float64)
+    y = _rating_numbers(ratings)
     integer_arg(k, "rating KNN: k")
     random_state = seed_arg(random_state, "rating KNN: random_state")
     if x.ndim != 2 or len(x) != len(y):

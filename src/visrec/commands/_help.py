@@ -93,6 +93,19 @@ for _command in ("knn-rating", "rating-eval"):
 # ONNX Runtime or PyTorch is the engine; --backbone is the network
 for _name in ("--backend", "--runtime"):
     SAME_MEANING["embed"][_name] = "--engine auto|onnx|torch|ray is the runtime here"
+# cluster and similar read an item table, whose id column is --id-col; the interactions
+# commands name the item column of their file --item-col (difflib offered --time-col)
+for _command in ("train", "evaluate", "knn-rating", "rating-eval", "summary"):
+    for _name in ("--id-col", "--item-id-col"):
+        SAME_MEANING[_command][_name] = "--item-col NAME is the item id column here"
+SAME_MEANING["recommend"]["--n-items"] = "--n N is the list length here"
+# train's --model is a recommender; the network that embeds is the backbone
+for _command in ("embed", "demo"):
+    SAME_MEANING[_command]["--model"] = "--backbone NAME is the network that embeds here"
+SAME_MEANING["embed"]["--no-resume"] = (
+    "embed always reuses the finished chunks in OUT.parts: to embed every image again, "
+    "delete OUT and OUT.parts, or give another -o"
+)
 #: commands whose models take hyperparameters through --param, and how
 PARAM_FORM = {"train": "--param {name}=VALUE", "evaluate": "--param MODEL.{name}=VALUE"}
 

@@ -51,6 +51,28 @@ def add_progress_args(
     )
 
 
+def add_no_bar_args(parser: argparse.ArgumentParser, quiet_help: str | None = None) -> None:
+    """``-v`` / ``-q`` for a command that draws no progress bar: a script passing them to
+    every step failed on this one with "unrecognized arguments". ``quiet_help``: what
+    ``--quiet`` hides when it hides something (cluster's progress line)."""
+    flags = parser.add_mutually_exclusive_group()
+    flags.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="taken as by every command; this one draws no progress bar",
+    )
+    flags.add_argument(
+        "-q",
+        "--quiet",
+        "--no-progress",
+        dest="quiet",
+        action="store_true",
+        help=quiet_help
+        or "taken as by every command; this one draws no progress bar (its notes stay, on stderr)",
+    )
+
+
 def check_quiet_params(args: argparse.Namespace, params: dict[str, Any], what: str) -> None:
     """An error for ``--quiet`` beside a model's ``verbose=true`` (``what``: how that
     was given), as ``-v -q`` is one: which of the two was meant is no guess to make."""

@@ -32,7 +32,7 @@ from visrec._atomic import (
     write_text_atomic,
 )
 from visrec._revision import code_revision
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, os_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -257,6 +257,7 @@ def start(
     rows, state = side_files(target)
     fresh = Progress(rows, state, fp)
     if not state.exists():
+        _unrecorded_rows(rows, note)
         return fresh
     if not resume:
         state.unlink()
@@ -270,6 +271,28 @@ def start(
     done = Progress(rows, state, fp, rec["users_done"], rec["offset"], rec["counts"], digest)
     note(f"resuming: {rec['users_done']:,} users' lists already written ({rows})")
     return done
+
+
+def _unrecorded_rows(rows: Path, note: Callable[[str], None]) -> None:
+    """A rows file with no record: a run's killed before its first record (said, then
+    written over), or a file visrec did not write, refused (evaluate refuses such a side
+    file too) rather than silently replaced."""
+    try:
+        with open(rows, "rb") as fh:
+            head = fh.read(len(HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise os_error(f"{rows}: cannot be read ({exc.strerror or exc})", exc) from exc
+    if head in (HEADER.encode(), b""):  # b"": killed between creating and writing it
+        note(
+            f"resume: {rows} has no resume record (its run stopped before the first); starting over"
+        )
+        return
+    raise VisrecError(
+        f"{rows}: not the rows of a visrec recommend run (no resume record, and it does not "
+        f"start with the header {HEADER.strip()}); name another -o, or delete this file"
+    )
 
 
 def _recorded(

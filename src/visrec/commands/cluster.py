@@ -23,6 +23,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._labels import read_label_table
+from visrec.commands._progress import add_no_bar_args
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -61,7 +62,8 @@ def register(subparsers: Any) -> None:
             "visrec cluster [-h] VECTORS --labels TABLE --id-col ID_COL\n"
             "                      --label-col LABEL_COL [--k K]\n"
             "                      [--keep A,B,C | --top-labels N] [--random-state S]\n"
-            "                      [--json OUT] [--report HTML] [--images DIR] [-q]\n"
+            "                      [--json OUT] [--report HTML] [--images DIR]\n"
+            "                      [-v | -q]\n"
             "       (or --vectors VECTORS in VECTORS' place)"
         ),
         help="K-means on image vectors, compared with item categories (ARI, NMI, purity)",
@@ -74,7 +76,10 @@ def register(subparsers: Any) -> None:
     )
     add_vectors_positional(p)
     p.add_argument(
-        "--labels", required=True, metavar="TABLE", help="item table (CSV, TSV or Parquet)"
+        "--labels",
+        required=True,
+        metavar="TABLE",
+        help="item table (CSV, TSV, Parquet, a MovieLens u.item, an Amazon meta file)",
     )
     p.add_argument("--id-col", required=True, help="column of TABLE holding the item id")
     p.add_argument("--label-col", required=True, help="column of TABLE holding the category")
@@ -119,14 +124,7 @@ def register(subparsers: Any) -> None:
         "manifest CSV, as for `visrec embed --manifest`) "
         "to show twelve photos of each cluster",
     )
-    p.add_argument(
-        "-q",
-        "--quiet",
-        "--no-progress",  # as every command with -q spells it too
-        dest="quiet",
-        action="store_true",
-        help="no progress line (the notes on what was left out stay, on stderr)",
-    )
+    add_no_bar_args(p, "no progress line (the notes on what was left out stay, on stderr)")
     p.set_defaults(func=run)
 
 

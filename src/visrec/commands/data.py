@@ -15,6 +15,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
+from visrec.commands._progress import add_no_bar_args
 from visrec.errors import VisrecError
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def register(subparsers: Any) -> None:
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
     s.add_argument("--json", default=None, metavar="OUT", help="also write the counts as JSON")
     add_layout_args(s, "counted by data summary", "checked by data summary: bad times are reported")
+    add_no_bar_args(s)
     s.set_defaults(func=run_summary)
     m = sub.add_parser(
         "merge-variants",
@@ -127,6 +129,7 @@ def register(subparsers: Any) -> None:
         "--map", default=None, metavar="MAP.csv", help="also write each asin's product (CSV)"
     )
     m.add_argument("--json", default=None, metavar="OUT", help="also write the counts as JSON")
+    add_no_bar_args(m)
     m.set_defaults(func=run_merge_variants)
     p.set_defaults(func=lambda args: _usage(p))
 

@@ -153,7 +153,14 @@ def register(subparsers: Any) -> None:
         help="also compare popularity, BPR, VBPR and visual-cf (warm and cold-start items; "
         "default: on for the generated catalogue, off with --data)",
     )
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="seed of the catalogue, the --max-items sample, K-means and the recommenders' "
+        "split (default 0); the rating KNN keeps the tutorial's split, random_state 1234",
+    )
     p.add_argument("--json", metavar="JSON", help="also write the results JSON here")
     p.add_argument(
         "--no-resume",
@@ -357,11 +364,24 @@ def _run_demo(args: argparse.Namespace) -> Any:
 
 
 def _kept_runs(args: argparse.Namespace) -> str:
-    """What an interrupted demo kept for a rerun: the recommender runs it finished ("" when
-    none had, or when this demo does not run them: the same command would not resume)."""
+    """What an interrupted demo kept for a rerun: the embedding's finished chunks and the
+    recommender runs it finished ("" when neither: none had finished, or this demo does
+    not run the recommenders, so the same command would not resume them)."""
     from visrec.commands._resume import kept_runs
     from visrec.demo.recommenders import _recommenders_wanted, record_paths
+    from visrec.embed.chunk_files import chunk_files_in, parts_dir
 
-    if not _recommenders_wanted(args.recommenders, args.data)[0]:
-        return ""
-    return kept_runs(record_paths(Path(args.out)), args.resume, "recommender runs")
+    kept = []
+    parts = parts_dir(Path(args.out) / "vectors.parquet")
+    try:
+        n = len(chunk_files_in(parts))
+    except OSError:  # no such folder: no chunk had finished
+        n = 0
+    if n:  # reused whatever --no-resume says: it is about the recommenders
+        kept.append(f"{n:,} finished embedding chunk(s) are kept in {parts}")
+    if _recommenders_wanted(args.recommenders, args.data)[0]:
+        runs = kept_runs(record_paths(Path(args.out)), args.resume, "recommender runs")
+        kept += [runs] if runs else []
+    if len(kept) == 1 and n:  # the runs' line says how to resume; the chunks' not yet
+        kept.append("run the same command again to resume")
+    return "; ".join(kept)

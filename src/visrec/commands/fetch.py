@@ -22,7 +22,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
-from visrec.errors import VisrecError
+from visrec.errors import InputNotFoundError, VisrecError
 
 if TYPE_CHECKING:
     from visrec.images.fetch import FetchReport
@@ -205,7 +205,7 @@ def source_files(sources: list[str], what: str | None = None) -> list[Path]:
     for s in sources:
         p = Path(s)
         if not p.exists():
-            raise FileNotFoundError(2, "No such file or directory", str(p))
+            raise InputNotFoundError(p)
         if not p.is_dir():
             paths.append(p)
             continue

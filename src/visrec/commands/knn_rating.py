@@ -24,6 +24,7 @@ from visrec.commands._common import (
     with_run,
 )
 from visrec.commands._help import HelpFormatter
+from visrec.commands._progress import add_no_bar_args
 from visrec.errors import VisrecError, names_text
 
 EPILOG = """\
@@ -96,6 +97,7 @@ def register(subparsers: Any) -> None:
         "bar chart, the confusion matrix",
     )
     add_layout_args(p, "the stars predicted", "not used here")
+    add_no_bar_args(p)
     p.set_defaults(func=run)
 
 

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import numpy as np
-    from tqdm import tqdm
 
     from visrec.commands import _recs_progress
     from visrec.models.base import Recommender
@@ -394,16 +393,16 @@ def _write_lists(
     quoting: Literal[0, 1],
 ) -> None:
     """Writes the lists of the users of ``order`` not done yet, under a progress bar."""
-    from tqdm import tqdm
-
+    from visrec._bars import progress_bar
     from visrec.models.candidates import iter_recommendations
 
-    bar = tqdm(
+    bar = progress_bar(
         total=tally.n_asked,
         initial=prog.users_done,
         unit="user",
         desc="recommend",
-        disable=not show_progress(args),
+        show=show_progress(args),
+        auto=False,
         file=sys.stderr,
         leave=False,
     )
@@ -450,7 +449,7 @@ def _write_batches(
     batches: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]],
     user_ids: np.ndarray,
     raw: np.ndarray,
-    bar: tqdm[Any],
+    bar: Any,
     tally: _Tally,
     prog: _recs_progress.Progress,
     quoting: Literal[0, 1],

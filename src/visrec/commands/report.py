@@ -11,6 +11,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
+from visrec.commands._progress import add_no_bar_args
 from visrec.errors import VisrecError
 
 EPILOG = """\
@@ -45,6 +46,7 @@ def register(subparsers: Any) -> None:
             "the interactions file's name when the result records it)"
         ),
     )
+    add_no_bar_args(p)
     p.set_defaults(func=run)
 
 

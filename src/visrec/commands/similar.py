@@ -22,6 +22,7 @@ from visrec.commands._common import (
     take_vectors_arg,
 )
 from visrec.commands._help import HelpFormatter
+from visrec.commands._progress import add_no_bar_args
 from visrec.errors import VisrecError, shown
 
 EPILOG = """\
@@ -57,6 +58,7 @@ def register(subparsers: Any) -> None:
             "visrec similar [-h] VECTORS ITEM_ID [ITEM_ID ...] [--n N] [--json OUT]\n"
             "                      [--report HTML] [--images DIR]\n"
             "                      [--labels TABLE --id-col ID_COL --label-col LABEL_COL]\n"
+            "                      [-v | -q]\n"
             "       (or --vectors VECTORS in VECTORS' place)"
         ),
         help="items whose pictures look most like the given items",
@@ -89,6 +91,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--label-col", help="with --labels: the column of TABLE to show (a title, a category)"
     )
+    add_no_bar_args(p)
     p.set_defaults(func=run)
 
 
@@ -183,8 +186,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         elif photos:
-            unreadable = _note_unreadable(results, photos)
-            notes += [unreadable] if unreadable else []
+            notes += _note_missing_photos(results, photos, args.images)
 
         info = {
             "vectors": args.vectors,
@@ -262,18 +264,29 @@ def _labelled(lists: dict[str, Any], label_of: dict[str, str] | None) -> dict[st
     return {"item_id": query, "label": label_of.get(query), "neighbours": lists["neighbours"]}
 
 
-def _note_unreadable(results: list[Any], photos: dict[str, Path]) -> str | None:
-    """One note when photos of the items shown cannot be read (a missing file named
-    by a manifest, a broken image): they show as grey tiles. Returns it, or None."""
+def _note_missing_photos(results: list[Any], photos: dict[str, Path], where: str) -> list[str]:
+    """Notes (also said on stderr) on the items shown whose photo ``where`` lacks, or
+    whose photo cannot be read (a missing file named by a manifest, a broken image):
+    they show as grey tiles."""
     from visrec.report.plots import thumbnail_jpeg
 
+    def listed(ids: list[str]) -> str:
+        return ", ".join(map(repr, ids[:5])) + (", ..." if len(ids) > 5 else "")
+
     shown = dict.fromkeys(str(i) for r in results for i in (r.query, *r.ids))
+    absent = [i for i in shown if i not in photos]
     bad = [i for i in shown if i in photos and thumbnail_jpeg(photos[i]) is None]
-    if not bad:
-        return None
-    note = (
-        f"{len(bad):,} of the photos shown cannot be read (missing or not an image) and "
-        f"show as grey tiles: {', '.join(map(repr, bad[:5]))}{', ...' if len(bad) > 5 else ''}"
-    )
-    print(f"note: {note}", file=sys.stderr)
-    return note
+    notes = []
+    if absent:
+        notes.append(
+            f"{len(absent):,} of the {len(shown):,} items shown have no image in {where} "
+            f"and show as grey tiles: {listed(absent)}"
+        )
+    if bad:
+        notes.append(
+            f"{len(bad):,} of the photos shown cannot be read (missing or not an image) and "
+            f"show as grey tiles: {listed(bad)}"
+        )
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return notes

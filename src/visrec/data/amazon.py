@@ -27,7 +27,7 @@ from visrec.data.column_names import ALIASES, column_key
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.data.tables import BadRecord, LoadResult, encoding_warnings
 from visrec.data.text_files import PathLike, decode_text
-from visrec.errors import VisrecError, names_text
+from visrec.errors import InputNotFoundError, VisrecError, names_text
 
 REVIEW_COLUMNS = (
     "review_id",
@@ -381,7 +381,7 @@ def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
         raise VisrecError("no input files given")
     for p in out:
         if not p.exists():
-            raise FileNotFoundError(2, "No such file or directory", str(p))
+            raise InputNotFoundError(p)
         if p.is_dir():
             raise VisrecError(f"{p}: is a folder, expected an Amazon .json or .json.gz file")
     return out

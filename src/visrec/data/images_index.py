@@ -10,7 +10,14 @@ from pathlib import Path
 
 from visrec.data.column_names import column_key
 from visrec.data.text_files import decode_text, first_text_line, sniff_sep
-from visrec.errors import VisrecError, has_control, names_text, not_utf8_hint, shown
+from visrec.errors import (
+    InputNotFoundError,
+    VisrecError,
+    has_control,
+    names_text,
+    not_utf8_hint,
+    shown,
+)
 
 
 def _image_suffixes() -> frozenset[str]:
@@ -119,14 +126,14 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
     VisrecError
         When ``folder`` is not a folder, or two files give one id (``12.jpg`` and
         ``12.png``, or ``12.jpg`` and ``12 .jpg``), naming both.
-    FileNotFoundError
+    InputNotFoundError
         When ``folder`` does not exist.
     """
     root = Path(folder)
     if not root.is_dir():
         if root.exists():
             raise VisrecError(f"{root}: expected a folder of <item_id>.<{suffix_list()}> images")
-        raise FileNotFoundError(2, "No such file or directory", str(root))
+        raise InputNotFoundError(root)
     found: dict[str, Path] = {}
     clashes: dict[str, list[Path]] = {}  # item -> every file of it past the first
     skipped: list[tuple[str, str]] = []

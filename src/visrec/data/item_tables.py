@@ -35,7 +35,7 @@ from visrec.data.text_files import (
     split_rows,
     text_lines,
 )
-from visrec.errors import VisrecError, names_text
+from visrec.errors import InputNotFoundError, VisrecError, names_text
 
 # File names searched in a dataset folder, in order of preference.
 ITEM_FILES = ("u.item", "styles.csv", "items.csv")
@@ -98,7 +98,7 @@ def load_item_table(
     """
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(p))
+        raise InputNotFoundError(p)
     if p.is_dir():
         p = resolve_folder(p, ITEM_FILES, "item table")
     if p.name == "u.item":

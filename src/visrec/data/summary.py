@@ -39,7 +39,7 @@ from visrec.data.text_files import (
     split_first,
 )
 from visrec.data.variants import count_variant_copies
-from visrec.errors import VisrecError, names_text
+from visrec.errors import InputNotFoundError, VisrecError, names_text
 
 _IMAGE_SUBDIRS = ("posters", "images", "photos", "img")
 # Item-table columns shown as categories when present, in order of preference.
@@ -56,7 +56,7 @@ def summarize(
     ps = [Path(p) for p in paths]
     for p in ps:
         if not p.exists():
-            raise FileNotFoundError(2, "No such file or directory", str(p))
+            raise InputNotFoundError(p)
     reviews = [p for p in ps if p.is_file() and is_json_file(p) and not is_meta_file(p)]
     metas = [p for p in ps if p.is_file() and is_json_file(p) and is_meta_file(p)]
     sections: list[dict[str, Any]] = []

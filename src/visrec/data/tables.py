@@ -53,7 +53,7 @@ from visrec.data.text_files import (
     split_first,
     split_rows,
 )
-from visrec.errors import VisrecError, names_text
+from visrec.errors import InputNotFoundError, VisrecError, names_text
 
 # File names searched in a dataset folder, in order of preference.
 INTERACTION_FILES = ("u.data", "ratings.csv", "ratings.dat", "interactions.csv")
@@ -269,7 +269,7 @@ def _refuse_options(
 ) -> None:
     """Errors for a path that does not exist and for options that cannot apply."""
     if not p.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(p))
+        raise InputNotFoundError(p)
     if sep == "":
         raise VisrecError(f"{p}: an empty separator (sep, --sep) splits nothing; give one")
     if keep_rating and not ids_only:

@@ -5,7 +5,8 @@ Layouts (checked in this order)::
     movielens-100k-posters/   u.data + posters/<item_id>.jpg (+ u.item: category =
                               the movie's first listed genre)
     fashion-products/         styles.csv + images/<id>.jpg (category = masterCategory;
-                              no interactions, so the rating sections are skipped)
+                              + interactions.csv, a shop's own: the catalogue has none,
+                              so without it the rating sections are skipped)
     generic                   items.csv (item_id, category) + images/<item_id>.<ext>
                               (+ interactions.csv: user_id,item_id[,rating,timestamp])
 
@@ -27,7 +28,8 @@ from visrec.errors import VisrecError
 EXPECTED_LAYOUTS = (
     "expected one of these layouts: MovieLens posters (u.data and "
     "posters/<item_id>.jpg; u.item optional, gives genres); fashion products "
-    "(styles.csv with id, masterCategory, and images/<id>.jpg); generic (items.csv with "
+    "(styles.csv with id, masterCategory, and images/<id>.jpg; optionally "
+    "interactions.csv); generic (items.csv with "
     "item_id, category, and images/<item_id>.<jpg|png|...>; optionally interactions.csv "
     "with user_id,item_id[,rating,timestamp])"
 )
@@ -130,6 +132,14 @@ class _Layout:
                 f"so they are not embedded, clustered or used by the rating KNN ({shown}{more})"
                 + respelt_hint(respelt(no_image, list(images)), f"{self.images}/")
             )
+        for other in _LAYOUTS:  # a folder that two layouts fit: the one read said
+            if other.marker not in (self.marker, self.items, self.interactions) and (
+                (root / other.marker).is_file()
+            ):
+                notes.append(
+                    f"{other.marker} is not read: the folder is read in the {self.name} "
+                    f"layout ({self.marker} is looked for first)"
+                )
         inter = None if self.interactions is None else root / self.interactions
         interactions = _interactions(inter, notes) if inter and inter.is_file() else None
         return DemoDataset(
@@ -165,7 +175,7 @@ _LAYOUTS = (
         id_col="id",
         label_col="masterCategory",
         label_name="masterCategory",
-        interactions=None,
+        interactions="interactions.csv",
     ),
     _Layout(
         "generic",

@@ -182,6 +182,11 @@ def run_demo(
         max_items=max_items, random_state=random_state, rng=rng, say=say, tell=tell,
     )  # fmt: skip
     timings["generate catalogue" if data_dir is None else "load data"] = data.load_s
+    if recommenders is True and not data.n_inter_all:  # asked for: refused before embedding
+        raise VisrecError(
+            f"--recommenders: {data_dir} has no interactions to compare recommenders on "
+            "(read from u.data in the MovieLens layout, interactions.csv in the others)"
+        )
     ds, images, interactions = data.ds, data.images, data.interactions
 
     t0 = time.perf_counter()

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from visrec._atomic import file_version
-from visrec.errors import VisrecError, names_text
+from visrec.errors import InputNotFoundError, VisrecError, names_text
 
 if TYPE_CHECKING:
     import torch
@@ -60,7 +60,7 @@ def _file_id(path: str) -> str:
     # reuse the old
     version = file_version(path)
     if version is None:
-        raise FileNotFoundError(2, "No such file or directory", path)
+        raise InputNotFoundError(path)
     return _content_id(path, version)
 
 

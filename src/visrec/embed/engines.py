@@ -11,8 +11,10 @@ whole pipeline rather than one batch, so ``visrec.embed.extract`` handles it.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -77,11 +79,6 @@ class TorchEngine:
         from visrec.embed.backbones import build_quietly
 
         model = build_quietly(backbone).eval()
-        if self.device.startswith("cuda"):
-            # cuDNN autotuning may pick different kernels run to run; the reference path
-            # promises identical vectors for identical inputs.
-            torch.backends.cudnn.benchmark = False
-            torch.backends.cudnn.deterministic = True
         # channels_last roughly doubles eager CPU throughput for these convnets.
         model = model.to(self.device)
         self.model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -95,13 +92,33 @@ class TorchEngine:
             return np.zeros((0, self.backbone.dim), dtype=np.float32)
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
         x = x.to(self.device).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
+        with torch.inference_mode(), _deterministic_cudnn(torch, self.device):
             out = self.model(x)
         feats: np.ndarray = out.float().cpu().numpy().astype(np.float32, copy=False)
         return feats
 
     def __repr__(self) -> str:
         return f"<TorchEngine {self.backbone.name} device={self.device} batch={self.batch_size}>"
+
+
+@contextlib.contextmanager
+def _deterministic_cudnn(torch: Any, device: str) -> Iterator[None]:
+    """cuDNN without autotuning, in deterministic mode, for one forward pass on a GPU.
+
+    Autotuning may pick different kernels run to run; the reference path promises
+    identical vectors for identical inputs. The flags are the process's: they are put
+    back after the pass, not left for the host's own training to run under.
+    """
+    if not device.startswith("cuda"):
+        yield
+        return
+    cudnn = torch.backends.cudnn
+    before = (cudnn.benchmark, cudnn.deterministic)
+    cudnn.benchmark, cudnn.deterministic = False, True
+    try:
+        yield
+    finally:
+        cudnn.benchmark, cudnn.deterministic = before
 
 
 def _make_onnx(

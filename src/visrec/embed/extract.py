@@ -614,14 +614,14 @@ def _engine_for(bb: Backbone, engine: Any, device: str, batch_size: int | None) 
 
 def _progress_bar(total: int, initial: int, enabled: bool, desc: str) -> Any:
     """A tqdm bar of images on stderr (``initial`` of them already done)."""
-    from tqdm.auto import tqdm
+    from visrec._bars import progress_bar
 
-    return tqdm(
+    return progress_bar(
         total=total,
         initial=initial,
         unit="img",
         desc=desc,
-        disable=not enabled,
+        show=enabled,
         smoothing=0.1,
         file=sys.stderr,
     )

@@ -17,9 +17,9 @@ import time
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
 from visrec import _progress_lines
+from visrec._bars import progress_bar
 from visrec.data.interactions import ITEM, USER, Interactions, id_column
 from visrec.embed.store import ItemVectors, distinct_rows
 from visrec.errors import VisrecError
@@ -121,8 +121,8 @@ def evaluate_model(
     # into a log file (no bar), a line a minute: scoring a large split takes minutes
     _progress_lines.fit_started()
     begun = time.monotonic()
-    bar = tqdm(
-        total=len(users), desc=f"  score {model.name}", unit="user", disable=not progress,
+    bar = progress_bar(
+        total=len(users), desc=f"  score {model.name}", unit="user", show=progress,
         leave=False,
     )  # fmt: skip
     for s in starts:

@@ -41,9 +41,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from visrec._atomic import check_side_file, remove_empty
+from visrec._bars import progress_bar
 from visrec.data.interactions import ITEM, Interactions, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors
 from visrec.errors import VisrecError
@@ -341,11 +341,11 @@ def _run_all(
     rows: list[dict[str, Any]] = []
     info: dict[str, Any] = {}
     skipped: dict[int, str] = {}  # seed -> why its split has no test user
-    bar = tqdm(
+    bar = progress_bar(
         total=len(setup.seeds) * len(setup.specs),
         initial=len(done),
         desc=f"evaluate {setup.protocol}",
-        disable=not setup.progress,
+        show=setup.progress,
         # no time-left estimate: runs differ by orders of magnitude (popularity's
         # seconds against BPR's minutes), so an average over runs misleads
         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs "
@@ -409,7 +409,7 @@ def _run_seed(
     seed: int,
     split: Split | None,
     stats: dict[str, Any],
-    bar: tqdm[Any],
+    bar: Any,
 ) -> list[dict[str, Any]]:
     """Every model's row on one seed's split, from the record or fitted and recorded now."""
     rows: list[dict[str, Any]] = []

@@ -466,7 +466,7 @@ def fetch_images(
         and those in progress stopped at once (their sockets are shut), without writing
         anything of them; the exception holds the report so far.
     """
-    from tqdm.auto import tqdm
+    from visrec._bars import progress_bar
 
     check_seconds(timeout, "timeout")
     if max_time is None:
@@ -483,12 +483,12 @@ def fetch_images(
             report.n_cached += 1
         else:
             todo.append(url)
-    with tqdm(
+    with progress_bar(
         total=len(report.urls),
         initial=report.n_cached,
         desc="fetch",
         unit="url",  # tried: a failure counts too
-        disable=not progress,
+        show=progress,
     ) as bar:
         if todo:
             stop = Stop()

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
 from visrec import _progress_lines
+from visrec._bars import progress_bar
 from visrec._holdout import per_user_holdout
 from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
@@ -147,7 +147,7 @@ def choose_penalties(
     scores: dict[str, float] = {}
     # the validation rows in the key: random_state=None draws another split each run
     split_id = hashlib.sha1(np.packbits(is_val).tobytes()).hexdigest()[:16]
-    trials = tqdm(grid, desc=f"{model.name} reg=auto", disable=not verbose, leave=False)
+    trials = progress_bar(grid, desc=f"{model.name} reg=auto", show=verbose, leave=False)
     for n, values in enumerate(trials, 1):
         # under `visrec train` a finished trial's score is kept (keyed by its penalties
         # too): a resumed run refits only the trials it had not finished

@@ -135,12 +135,11 @@ class FeatureScaler:
             # the leading principal components carry most of the variance, cost a
             # fraction of the full width downstream, and are less to overfit
             from sklearn.utils.extmath import randomized_svd
-            from threadpoolctl import threadpool_limits
+
+            from visrec._blas_threads import one_blas_thread
 
             k = min(int(self.n_components), len(rows))
-            # one BLAS thread: the matrices are small and hand-offs cost more than they
-            # gain on a busy machine
-            with threadpool_limits(limits=1, user_api="blas"):
+            with one_blas_thread():
                 _, _, self.components_ = randomized_svd(centred, k, random_state=0)
             centred = centred @ self.components_.T
         # row norms in float64, a block of rows at a time (not a float64 copy of all)
@@ -310,7 +309,7 @@ def fit_pairwise(
     :mod:`visrec.models._checkpoint`). Inside a ``_progress_lines.fit_lines`` block a line
     tells the progress now and then (for logs, where no bar shows).
     """
-    from tqdm.auto import tqdm
+    from visrec._bars import progress_bar
 
     module.to(device)
     lazy = _lazy_rows(module, batch_size)
@@ -324,13 +323,13 @@ def fit_pairwise(
         start, losses = _checkpoint.restore_state(ckpt, desc, module, opts, rng, epochs)
     started = time.monotonic()
     _progress_lines.fit_started()
-    bar = tqdm(
+    bar = progress_bar(
         range(start, epochs),
         desc=_progress_lines.fit_name(desc),  # "bpr of visual-cf", as its log lines say
         unit="epoch",
         initial=start,
         total=epochs,
-        disable=not verbose,
+        show=verbose,
         leave=False,
     )
     with single_cpu_thread(device):

@@ -90,8 +90,17 @@ def read_arrays(npz: Path) -> dict[str, np.ndarray]:
             raise VisrecError(f"{npz} is {what}, not the model's arrays; train it again")
         raise VisrecError(f"{npz}: missing; the model folder is incomplete (train it again)")
     try:
-        with np.load(npz, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        # our own handle: np.load of a damaged zip leaks the one it opens, and the
+        # error (kept by a notebook) held the file open
+        with open(npz, "rb") as fh:
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):  # a lone .npy array saved there
+                raise VisrecError(
+                    f"{npz}: a single .npy array, not the model's .npz archive of arrays; "
+                    "train the model again"
+                )
+            with z:
+                arrays = {k: z[k] for k in z.files}
     # NotImplementedError / RuntimeError: zipfile on an unknown compression method or an
     # encrypted member; MemoryError: a damaged header declaring a huge shape
     # SyntaxError / TokenError: a damaged .npy header (numpy parses it as Python text)

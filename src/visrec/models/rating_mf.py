@@ -189,7 +189,7 @@ class RatingMF(ParamsMixin):
         vectors: np.ndarray | None,
         has_image: np.ndarray | None,
     ) -> Self:
-        from threadpoolctl import threadpool_limits
+        from visrec._blas_threads import one_blas_thread
 
         self.user_map_, self.item_map_ = interactions.user_map, interactions.item_map
         n_users, n_items = interactions.n_users, interactions.n_items
@@ -219,9 +219,7 @@ class RatingMF(ParamsMixin):
         params = _initial_params(rng, n_users, n_items, k, f, self.init_scale)
         batch = _training_batch(u, i, r - mu, n_u, n_i, self.reg)
         adam = _Adam(params, lr=self.lr)
-        # The matrices are small: BLAS threads cost more in hand-offs than they gain
-        # (4x slower on a busy 2-core machine), so one thread for the loop.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             for _ in range(int(self.n_epochs)):
                 adam.step(_gradients(params, f, batch, self.reg_visual))
 
