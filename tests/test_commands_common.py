@@ -155,7 +155,9 @@ def test_load_min_rating(tmp_path: Path) -> None:
 
 def test_load_min_rating_needs_a_rating_column(tmp_path: Path) -> None:
     path = _write(tmp_path / "r.csv", "user_id,item_id\nu1,i1\n")
-    with pytest.raises(VisrecError, match=r"--min-rating given but .* has no rating column"):
+    with pytest.raises(
+        VisrecError, match=r": no rating column, which --min-rating needs; .* --rating-col NAME"
+    ):
         split_min_rating(load_interactions_frame(path), 4, path, print)
 
 
@@ -174,7 +176,9 @@ def test_load_ids_only_keeps_rows_with_blank_rating_or_time(tmp_path: Path) -> N
         ["u2", "i3"],
     ]
     assert lines == []
-    with pytest.raises(VisrecError, match=r"--min-rating given but .* has no rating column"):
+    with pytest.raises(
+        VisrecError, match=r": no rating column, which --min-rating needs; .* --rating-col NAME"
+    ):
         split_min_rating(ids, 4, path, print)  # ids only: the rating was not read
 
 

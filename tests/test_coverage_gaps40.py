@@ -65,7 +65,8 @@ def test_rating_eval_needs_a_rating_column(
     csv.write_text("user_id,item_id\nu1,i1\nu2,i2\nu3,i1\n")
     assert main(["rating-eval", "--interactions", str(csv)]) == 2
     assert capsys.readouterr().err == (
-        f"error: {csv}: no rating column; rating-eval needs ratings\n"
+        f"error: {csv}: no rating column, which rating-eval needs; a rating column of another "
+        "name is read with --rating-col NAME\n"
     )
 
 
@@ -88,7 +89,10 @@ def test_embed_refuses_both_an_images_folder_and_a_manifest(
     ("text", "why"),
     [
         ("[1, 2]\n", "(expected a JSON object)"),
-        ('{"protocol": 3, "k": 10, "runs": [{"model": "popularity"}]}\n', "('protocol' is 3)"),
+        (
+            '{"protocol": 3, "k": 10, "runs": [{"model": "popularity"}]}\n',
+            "('protocol' is 3, not one of warm, time, cold-items)",
+        ),
     ],
 )
 def test_report_names_why_a_json_file_is_not_an_evaluate_result(

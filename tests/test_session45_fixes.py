@@ -330,3 +330,57 @@ def test_similar_report_names_the_items_shown_without_a_photo(
     err = capsys.readouterr().err
     assert f"3 of the 4 items shown have no image in {imgs} and show as grey tiles" in err
     assert "'b'" in err and "'c'" in err and "'d'" in err
+
+
+def test_an_array_line_of_a_json_lines_file_is_one_bad_record(tmp_path: Path) -> None:
+    from visrec.data.amazon import load_amazon_reviews
+
+    review = '{"overall": 5.0, "reviewerID": "u1", "asin": "a1", "unixReviewTime": 1500000000}'
+    path = tmp_path / "r.json"
+    path.write_text(f'{review}\n[1, 2]\n"text"\n[3, {{"b": 2}}]\n', encoding="utf-8")
+    res = load_amazon_reviews(path)
+    assert len(res.frame) == 1
+    assert [(b.line, b.reason) for b in res.bad] == [
+        (2, "expected a JSON object, got an array"),
+        (3, "expected a JSON object, got a string"),
+        (4, "expected a JSON object, got an array"),
+    ]
+    whole = tmp_path / "all.json"  # a file that is one array: its elements are the records
+    whole.write_text(f"[{review}, {review.replace('u1', 'u2')}]\n", encoding="utf-8")
+    res = load_amazon_reviews(whole)
+    assert len(res.frame) == 2 and res.bad == []
+
+
+def test_evaluate_advises_the_command_line_form_for_a_model_listed_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "i.csv"
+    csv.write_text("user_id,item_id\n1,2\n2,2\n1,3\n")
+    argv = ["evaluate", "--interactions", str(csv), "--models", "popularity,popularity", "-q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "label the other one: popularity,popularity@b, with --param popularity@b.KEY" in err
+    assert "{...its params}" not in err  # the Python form, for run_experiment's lists
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"protocol": "zzz"}, "('protocol' is 'zzz', not one of warm, time, cold-items)"),
+        ({"protocol": ["warm"]}, "('protocol' is ['warm'], not one of warm, time, cold-items)"),
+        ({"seeds": -1}, "('seeds' is -1, not a list of seeds)"),
+    ],
+)
+def test_report_refuses_an_unknown_protocol_or_seeds_that_are_no_list(
+    change: dict[str, object], why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    run = {"seed": 0, "model": "popularity", "auc": 0.5, "recall": 0.1, "ndcg": 0.1}
+    result = {"protocol": "warm", "k": 10, "seeds": [0], "runs": [run], **change}
+    src = tmp_path / "res.json"
+    src.write_text(json.dumps(result))
+    assert main(["report", str(src), "-o", str(tmp_path / "r.html")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {src}: not a result of `visrec evaluate --json` {why}\n"
+    )

@@ -72,7 +72,10 @@ def test_knn_rating_names_the_file_without_ratings(
     bare = tmp_path / "bare.csv"
     bare.write_text("user_id,item_id\nu,10001\n")
     assert main(["knn-rating", "--interactions", str(bare), "--vectors", str(vec)]) == 2
-    assert capsys.readouterr().err.startswith(f"error: {bare}: no 'rating' column")
+    assert capsys.readouterr().err.startswith(
+        f"error: {bare}: no rating column, which knn-rating needs; a rating column of another "
+        "name is read with --rating-col NAME"
+    )
 
 
 def test_cluster_and_knn_rating_name_the_item_whose_vector_is_not_finite(

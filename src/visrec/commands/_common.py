@@ -348,13 +348,22 @@ def skipped_records(frame: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(n) for k, n in frame.attrs.get(SKIPPED, {}).items()}
 
 
+def no_rating_column(path: str | Path, who: str) -> VisrecError:
+    """The one error for interactions without a rating column that ``who`` needs (the
+    commands worded it three ways, and only one of them named --rating-col)."""
+    return VisrecError(
+        f"{path}: no rating column, which {who} needs; a rating column of another name "
+        "is read with --rating-col NAME"
+    )
+
+
 def split_min_rating(
     frame: pd.DataFrame, min_rating: float, path: str | Path, log: Callable[[str], None]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(rows with rating >= min_rating, the rows below)``, the counts logged; an error
     when there is no rating column or no row is kept."""
     if "rating" not in frame.columns:
-        raise VisrecError(f"--min-rating given but {path} has no rating column")
+        raise no_rating_column(path, "--min-rating")
     keep = (frame["rating"] >= min_rating).to_numpy()
     log(
         f"--min-rating {min_rating:g}: kept {int(keep.sum()):,} of {len(frame):,} rows "

@@ -16,6 +16,7 @@ from visrec.commands._common import (
     check_vectors_match,
     layout_args,
     load_interactions_frame,
+    no_rating_column,
     run_rows,
     say_note,
     say_written,
@@ -113,16 +114,17 @@ def ratings_with_vectors(
 
     from visrec.embed.store import check_finite_vectors, read_vectors, spread_notes
 
-    for col in (key_col, "rating"):
-        if col not in frame.columns:
-            why = (
-                ": review ids come with Amazon review files (give one, or --key-col item_id)"
-                if col == "review_id"
-                else ""
-            )
-            raise VisrecError(
-                f"{source}: no {col!r} column (columns: {names_text(frame.columns)}){why}"
-            )
+    if key_col not in frame.columns:
+        why = (
+            ": review ids come with Amazon review files (give one, or --key-col item_id)"
+            if key_col == "review_id"
+            else ""
+        )
+        raise VisrecError(
+            f"{source}: no {key_col!r} column (columns: {names_text(frame.columns)}){why}"
+        )
+    if "rating" not in frame.columns:
+        raise no_rating_column(source, "knn-rating")
     notes: list[str] = []
     rating = frame["rating"].astype("float64")
     bad = ~np.isfinite(rating.to_numpy())

@@ -18,6 +18,7 @@ from visrec.commands._common import (
     check_vectors_match,
     layout_args,
     load_interactions_frame,
+    no_rating_column,
     say_note,
     say_written,
     skipped_records,
@@ -179,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     )
     skipped = skipped_records(frame)  # kept with the results: rows they are not about
     if "rating" not in frame.columns:
-        raise VisrecError(f"{args.interactions}: no rating column; rating-eval needs ratings")
+        raise no_rating_column(args.interactions, "rating-eval")
     from visrec.data.variants import take_copy_note
 
     frame, copies = take_copy_note(frame, args.interactions)  # Amazon's copies of a review

@@ -64,14 +64,17 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
 
     Works for JSON lines and for concatenated (pretty-printed) objects alike. After a
     parse error it resumes at the next line that starts with ``{`` after the broken
-    record's first line, which is the next record in both layouts. A top-level array
-    yields its elements (all with the array's line). Commas between top-level objects
-    are tolerated.
+    record's first line, which is the next record in both layouts. An array that is the
+    whole file, or that holds only objects, yields its elements (all with the array's
+    line); any other (a line ``[1, 2]`` of a JSON-lines file) is one value, one bad
+    record, not one per element. Commas between top-level objects are tolerated.
     """
     pos = 0
     line = 1
     counted_to = 0
     n = len(text)
+    first = _NONWS.search(text)
+    start, stop = (first.start() if first else 0), len(text.rstrip())  # the file's values
     while pos < n:
         m = _NONWS.search(text, pos)
         if m is None:
@@ -91,12 +94,25 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
             nxt = text.find("\n{", pos)
             pos = n if nxt < 0 else nxt + 1
             continue
-        if isinstance(obj, list):
+        if isinstance(obj, list) and (
+            (pos == start and end == stop) or (obj and all(isinstance(e, dict) for e in obj))
+        ):
             for el in obj:
                 yield line, el
         else:
             yield line, obj
         pos = end
+
+
+#: what a JSON reader calls each value (not Python's int, str, NoneType)
+_JSON_KINDS: dict[type, str] = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
 
 
 def _load_json_file(
@@ -414,7 +430,7 @@ class _JsonScan:
                 if isinstance(rec, BadRecord):
                     self.bad.append(rec)
                 elif not isinstance(rec, dict):
-                    kind = type(rec).__name__
+                    kind = _JSON_KINDS.get(type(rec), type(rec).__name__)
                     self.bad.append(
                         BadRecord(
                             where, line, "not an object", f"expected a JSON object, got {kind}"

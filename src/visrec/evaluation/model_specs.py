@@ -25,6 +25,7 @@ def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict
     ``[(name, params), ...]`` with the popularity baseline first when it was not listed.
     An estimator instance stands for its name and the hyperparameters it sets away
     from their defaults (it is not fitted itself: each seed fits a fresh one)."""
+    listed = isinstance(models, str)  # "a,b": --models, and the advice is its form
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]
     elif isinstance(models, Recommender):
@@ -60,9 +61,14 @@ def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         base = dup.partition("@")[0]
+        other = (
+            f"{base},{base}@b, with --param {base}@b.KEY=VALUE for its settings"
+            if listed
+            else f"('{base}@b', {{...its params}})"
+        )
         raise VisrecError(
             f"model {dup!r} is listed twice; to compare two settings of one model, label "
-            f"the other one: ('{base}@b', {{...its params}}), or {base}@b in --models"
+            f"the other one: {other}"
         )
     if BASELINE not in names:
         out.insert(0, (BASELINE, {}))

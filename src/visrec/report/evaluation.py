@@ -138,8 +138,11 @@ def _check(result: Any, source: str) -> None:
     k = result["k"]
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise VisrecError(f"{source}: {what} ('k' is {k!r}, not a positive integer)")
-    if not isinstance(result["protocol"], str):
-        raise VisrecError(f"{source}: {what} ('protocol' is {result['protocol']!r})")
+    protocol = result["protocol"]
+    if not isinstance(protocol, str) or protocol not in PROTOCOLS:  # a page explaining none
+        raise VisrecError(
+            f"{source}: {what} ('protocol' is {protocol!r}, not one of {', '.join(PROTOCOLS)})"
+        )
     for key in ("splits", "params", "inputs"):
         if not isinstance(result.get(key) or {}, dict):
             raise VisrecError(f"{source}: {what} ('{key}' is not a JSON object)")
@@ -149,6 +152,8 @@ def _check(result: Any, source: str) -> None:
     if not isinstance(result.get("notes") or [], list):
         raise VisrecError(f"{source}: {what} ('notes' is not a list)")
     seeds = result.get("seeds")
+    if seeds is not None and not isinstance(seeds, list):
+        raise VisrecError(f"{source}: {what} ('seeds' is {seeds!r}, not a list of seeds)")
     first: dict[tuple[int, str], int] = {}  # (seed, model) -> the run that has it
     for i, run in enumerate(runs):
         gone = [k for k in NEEDED if not isinstance(run, dict) or k not in run]
