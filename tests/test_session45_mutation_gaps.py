@@ -182,3 +182,60 @@ def test_a_tie_of_seeds_is_seen_the_way_up() -> None:
     assert verdict.Picks(up=3, down=1).seen(1, 1)[0] == 3
     assert verdict.against_the_mean("up", 0.0) == "up"
     assert verdict.against_the_mean("up", -0.01) == "mixed"
+
+
+# --- outputs that would replace or shadow inputs ---------------------------------------
+
+
+def test_a_new_output_shadowing_a_linked_input_folder_is_refused(tmp_path: Path) -> None:
+    from visrec.commands._output_paths import check_outputs_distinct
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "interactions.csv").write_text("user_id,item_id\nu,i\n")
+    link = tmp_path / "link"
+    link.symlink_to(data)  # the folder given by another name
+    for name in ("ratings.csv", "items.csv"):  # an interactions and an item table name
+        with pytest.raises(VisrecError, match=r"under a name its loader reads"):
+            check_outputs_distinct({"-o": data / name}, {"--interactions": link})
+
+
+def test_a_dangling_link_named_like_a_table_is_refused_as_the_input_it_is(
+    tmp_path: Path,
+) -> None:
+    from visrec.commands._output_paths import check_outputs_distinct
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "ratings.csv").symlink_to(tmp_path / "gone.csv")
+    with pytest.raises(VisrecError, match=r"is the --interactions file"):
+        check_outputs_distinct({"-o": data / "ratings.csv"}, {"--interactions": data})
+
+
+def test_an_amazon_meta_file_of_an_input_folder_is_an_input(tmp_path: Path) -> None:
+    from visrec.commands._output_paths import check_outputs_distinct, folder_data
+
+    (tmp_path / "meta_Beauty.json").write_text("{}\n")
+    with pytest.raises(VisrecError, match=r"is the source file"):
+        check_outputs_distinct({"--json": tmp_path / "meta_Beauty.json"}, {"source": tmp_path})
+    assert folder_data(tmp_path / "x.png") and folder_data(tmp_path / "items.csv")
+    assert not folder_data(tmp_path / "recs.csv")  # an earlier run's output
+
+
+def test_two_outputs_that_are_one_file_by_a_hard_link_are_refused(tmp_path: Path) -> None:
+    from visrec.commands._output_paths import check_outputs_distinct
+
+    a, b = tmp_path / "a.json", tmp_path / "b.html"
+    a.write_text("{}")
+    os.link(a, b)
+    with pytest.raises(VisrecError, match=r"--report and --json name the same file"):
+        check_outputs_distinct({"--json": a, "--report": b}, {})
+
+
+def test_outputs_are_looked_for_by_name_and_json_takes_json(tmp_path: Path) -> None:
+    from visrec.commands._output_paths import check_output_file, named_like_outputs
+
+    found = named_like_outputs({"-o": "out/a.jpg", "--json": None}, ["d/a.jpg", "d/b.jpg"])
+    assert found == [Path("d/a.jpg")]
+    with pytest.raises(VisrecError, match=r"--json: .*r\.html.* visrec writes JSON there"):
+        check_output_file(tmp_path / "r.html", "--json")
