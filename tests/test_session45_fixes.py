@@ -384,3 +384,29 @@ def test_report_refuses_an_unknown_protocol_or_seeds_that_are_no_list(
     assert capsys.readouterr().err == (
         f"error: {src}: not a result of `visrec evaluate --json` {why}\n"
     )
+
+
+def test_cudnn_flags_come_back_when_two_threads_passes_end_out_of_order() -> None:
+    import torch
+
+    cudnn = torch.backends.cudnn
+    before = (cudnn.benchmark, cudnn.deterministic)
+    try:
+        cudnn.benchmark, cudnn.deterministic = True, False
+        first, second = _deterministic_cudnn(torch, "cuda:0"), _deterministic_cudnn(torch, "cuda:1")
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert (cudnn.benchmark, cudnn.deterministic) == (False, True)  # the second runs on
+        second.__exit__(None, None, None)
+        assert (cudnn.benchmark, cudnn.deterministic) == (True, False)
+    finally:
+        cudnn.benchmark, cudnn.deterministic = before
+
+
+def test_input_not_found_survives_a_trip_through_pickle() -> None:
+    import pickle
+
+    err = pickle.loads(pickle.dumps(InputNotFoundError("/data/gone.csv")))
+    assert isinstance(err, InputNotFoundError) and err.filename == "/data/gone.csv"
+    assert str(err) == "/data/gone.csv: no such file or directory"

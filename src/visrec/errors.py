@@ -33,6 +33,11 @@ class InputNotFoundError(VisrecError, FileNotFoundError):
     def __str__(self) -> str:
         return f"{self.filename}: no such file or directory"
 
+    def __reduce__(self) -> tuple[type, tuple[object]]:
+        # pickled (a worker process's error) as its path: OSError's own would call
+        # __init__ with (errno, text)
+        return (type(self), (self.filename,))
+
 
 class InvalidParameterError(VisrecError, ValueError):
     """A hyperparameter an estimator does not have (``set_params``) or a value it does

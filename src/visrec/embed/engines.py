@@ -12,6 +12,7 @@ whole pipeline rather than one batch, so ``visrec.embed.extract`` handles it.
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -107,18 +108,32 @@ def _deterministic_cudnn(torch: Any, device: str) -> Iterator[None]:
 
     Autotuning may pick different kernels run to run; the reference path promises
     identical vectors for identical inputs. The flags are the process's: they are put
-    back after the pass, not left for the host's own training to run under.
+    back after the pass, not left for the host's own training to run under. With passes
+    in several threads, the first to start saves the host's flags and the last to end
+    restores them (each restoring what it saw would leave the host in this mode).
     """
+    global _cudnn_passes, _cudnn_before
     if not device.startswith("cuda"):
         yield
         return
     cudnn = torch.backends.cudnn
-    before = (cudnn.benchmark, cudnn.deterministic)
-    cudnn.benchmark, cudnn.deterministic = False, True
+    with _CUDNN_LOCK:
+        if _cudnn_passes == 0:
+            _cudnn_before = (cudnn.benchmark, cudnn.deterministic)
+            cudnn.benchmark, cudnn.deterministic = False, True
+        _cudnn_passes += 1
     try:
         yield
     finally:
-        cudnn.benchmark, cudnn.deterministic = before
+        with _CUDNN_LOCK:
+            _cudnn_passes -= 1
+            if _cudnn_passes == 0:
+                cudnn.benchmark, cudnn.deterministic = _cudnn_before
+
+
+_CUDNN_LOCK = threading.Lock()
+_cudnn_passes = 0  # GPU forward passes inside _deterministic_cudnn now
+_cudnn_before = (False, False)  # the host's flags the first of them found
 
 
 def _make_onnx(
