@@ -14,19 +14,34 @@ from typing import Any
 
 
 class QuietBar:
-    """The part of tqdm's interface visrec uses, showing nothing."""
+    """The part of tqdm's interface visrec uses, showing nothing; as tqdm, ``total``
+    defaults to the iterable's length and ``n`` counts what was passed to ``update``."""
 
     def __init__(
-        self, iterable: Iterable[Any] | None = None, total: int | None = None, initial: int = 0
+        self,
+        iterable: Iterable[Any] | None = None,
+        total: float | None = None,
+        initial: float = 0,
     ) -> None:
+        if total is None and iterable is not None:
+            try:
+                total = len(iterable)  # type: ignore[arg-type]
+            except (TypeError, AttributeError):  # a generator: no length
+                total = None
         self.iterable = iterable
         self.total = total
         self.n = initial
 
     def __iter__(self) -> Iterator[Any]:
-        for x in self.iterable or ():
+        # "is not None", not truthiness: a numpy array has none
+        for x in self.iterable if self.iterable is not None else ():
             yield x
             self.n += 1
+
+    def __len__(self) -> int:
+        if self.total is None:
+            raise TypeError("a QuietBar over an iterable of unknown length has no len()")
+        return int(self.total)
 
     def __enter__(self) -> QuietBar:
         return self
@@ -35,12 +50,18 @@ class QuietBar:
         return None
 
     def update(self, n: float = 1) -> None:
-        self.n += int(n)
+        self.n += n
 
     def set_postfix(self, *args: Any, **kwargs: Any) -> None:
         return None
 
     def set_postfix_str(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def set_description(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def refresh(self, *args: Any, **kwargs: Any) -> None:
         return None
 
     def close(self) -> None:
@@ -53,7 +74,7 @@ def progress_bar(
     """A tqdm bar (``tqdm.auto``'s, a notebook widget in Jupyter, unless ``auto`` is
     False) when ``show``, else a :class:`QuietBar` with the same ``total``/``initial``."""
     if not show:
-        return QuietBar(iterable, kwargs.get("total"), int(kwargs.get("initial", 0)))
+        return QuietBar(iterable, kwargs.get("total"), kwargs.get("initial", 0))
     if auto:
         from tqdm.auto import tqdm as auto_tqdm
 

@@ -3,6 +3,7 @@
 import errno
 import re
 from collections.abc import Iterable
+from typing import Any
 
 
 class VisrecError(Exception):
@@ -33,10 +34,10 @@ class InputNotFoundError(VisrecError, FileNotFoundError):
     def __str__(self) -> str:
         return f"{self.filename}: no such file or directory"
 
-    def __reduce__(self) -> tuple[type, tuple[object]]:
+    def __reduce__(self) -> tuple[type, tuple[object], dict[str, Any] | None]:
         # pickled (a worker process's error) as its path: OSError's own would call
-        # __init__ with (errno, text)
-        return (type(self), (self.filename,))
+        # __init__ with (errno, text); the instance's attributes (add_note's) kept
+        return (type(self), (self.filename,), self.__dict__ or None)
 
 
 class InvalidParameterError(VisrecError, ValueError):

@@ -384,9 +384,16 @@ def _rating_numbers(ratings: Any) -> np.ndarray:
     """``ratings`` as float64; one that is not a number ('a', None) is refused by its
     row, not with numpy's "could not convert string to float"."""
     try:
-        return np.asarray(ratings, dtype=np.float64)
+        y = np.asarray(ratings, dtype=np.float64)
     except (ValueError, TypeError):
         pass
+    else:
+        if y.ndim != 1:  # a table of ratings: one per vector row is wanted
+            raise VisrecError(
+                f"rating KNN: ratings of shape {y.shape}; expected one rating per vector "
+                "row (a 1-D sequence)"
+            )
+        return y
     for n, r in enumerate(np.asarray(ratings, dtype=object).ravel()):
         try:
             float(r)

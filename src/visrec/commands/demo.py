@@ -49,7 +49,7 @@ the results are written) are not fitted again. --no-resume fits them all again.
   MovieLens posters: u.data + posters/<item_id>.jpg
                      (+ u.item: first genre = category)
   fashion products:  styles.csv (id, masterCategory) + images/<id>.jpg
-                     (no ratings)
+                     [+ interactions.csv]
   generic:           items.csv (item_id, category) + images/
                      [+ interactions.csv]
 """
@@ -313,6 +313,8 @@ def _run_locked(args: argparse.Namespace) -> int:
         kept = _kept_runs(args)
         say_note(f"interrupted: {kept}" if kept else "interrupted")
         return 130
+    except VisrecError:  # bad input: the same command would fail again, so no resume advice
+        raise
     except Exception:  # a later step failed (the report, a full disk): say what stays
         kept = _kept_runs(args)
         if kept:

@@ -65,7 +65,7 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
     Works for JSON lines and for concatenated (pretty-printed) objects alike. After a
     parse error it resumes at the next line that starts with ``{`` after the broken
     record's first line, which is the next record in both layouts. An array that is the
-    whole file, or that holds only objects, yields its elements (all with the array's
+    whole file, or that holds an object, yields its elements (all with the array's
     line); any other (a line ``[1, 2]`` of a JSON-lines file) is one value, one bad
     record, not one per element. Commas between top-level objects are tolerated.
     """
@@ -95,8 +95,8 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
             pos = n if nxt < 0 else nxt + 1
             continue
         if isinstance(obj, list) and (
-            (pos == start and end == stop) or (obj and all(isinstance(e, dict) for e in obj))
-        ):
+            (pos == start and end == stop) or any(isinstance(e, dict) for e in obj)
+        ):  # a batch of records (each non-object in it is its own bad record)
             for el in obj:
                 yield line, el
         else:
