@@ -122,7 +122,7 @@ def knn_predict(
         # NaN failed inside scikit-learn; a huge value took every neighbourhood
         if x.ndim == 2 and (where := unusable_rows(x)):
             raise VisrecError(f"knn_predict: {name} {where} holds {UNUSABLE_VALUES}")
-    _check_k(len(x_train), k)
+    _check_k(len(x_train), k, "knn_predict")
     classes, y_code = np.unique(y_train, return_inverse=True)
     u_train, g_train = _unique_rows(x_train)
     u_test, g_test = _unique_rows(x_test)
@@ -145,7 +145,7 @@ def knn_predict_items(
     train_items = np.asarray(train_items, dtype=np.int64)
     test_items = np.asarray(test_items, dtype=np.int64)
     y_train = np.asarray(y_train)
-    _check_k(len(train_items), k)
+    _check_k(len(train_items), k, "knn_predict_items")
     classes, y_code = np.unique(y_train, return_inverse=True)
     distinct, of_item = _unique_rows(item_vectors)
     # numbered by first appearance in the training rows, as knn_predict numbers them
@@ -161,7 +161,10 @@ def knn_predict_items(
     return out
 
 
-def _check_k(n_train: int, k: int) -> None:
+def _check_k(n_train: int, k: int, who: str) -> None:
+    integer_arg(k, f"{who}: k")  # 2.5 or 0 failed inside scikit-learn
+    if k < 1:
+        raise VisrecError(f"{who}: k must be at least 1, got {k}")
     if n_train < k:
         raise VisrecError(
             f"rating KNN: k={k} neighbours but only {n_train:,} training row(s); "
