@@ -128,3 +128,24 @@ def test_knn_rating_refuses_a_table_of_ratings() -> None:
 
     with pytest.raises(VisrecError, match=r"ratings of shape \(40, 2\); expected one rating"):
         knn_rating(np.zeros((40, 3)), [[1, 2]] * 40)
+
+
+def test_a_rerun_without_a_chunk_size_cuts_as_the_output_was_cut(tmp_path: Path) -> None:
+    from tiny_embed import embed_tiny, image_folder
+
+    folder = image_folder(tmp_path / "imgs", 12)
+    out = tmp_path / "v.parquet"
+    first = embed_tiny(folder, out, chunk_size=3)
+    again = embed_tiny(folder, out, chunk_size=None)  # the CLI without --chunk-size
+    assert again.n_reused == 12 and again.n_computed == 0
+    assert np.array_equal(again.vectors.vectors, first.vectors.vectors)
+    other = embed_tiny(folder, out, chunk_size=5)
+    assert other.n_computed > 0
+    (said,) = [n for n in other.notes if "chunk size" in n]
+    assert said.startswith(
+        f"{out}: made with a chunk size of 3, this run's is 5: reuse is by chunk, so only the "
+        "chunks both cut alike are reused ("
+    )
+    assert said.endswith("); with chunk size 3 each unchanged image would be")
+    fresh = embed_tiny(folder, tmp_path / "new.parquet", chunk_size=None)
+    assert fresh.n_computed == 12  # no output yet: the default size

@@ -120,9 +120,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--chunk-size",
         type=int,
-        default=512,
         metavar="N",
-        help="mean images per resumable chunk (default 512)",
+        help="mean images per resumable chunk (default: the one OUT was made with, else "
+        "512; reuse is by chunk, so another size recomputes every image)",
     )
     p.add_argument(
         "--ray-address",

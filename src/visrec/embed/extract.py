@@ -72,6 +72,7 @@ from visrec.embed.output import (
     OldOutput,
     assemble,
     check_dropped,
+    chunk_size_of,
     engines_of,
     holding_their_chunks,
     old_output,
@@ -210,7 +211,7 @@ def embed_images(
     batch_size: int | None = None,
     workers: int | None = None,
     progress: bool = True,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
     ray_address: str | None = None,
     overwrite: bool = False,
 ) -> EmbedResult:
@@ -238,9 +239,11 @@ def embed_images(
         Decode threads; default min(4, number of CPUs). Does not change the result.
     progress : bool, default True
         tqdm progress bar and notes on stderr.
-    chunk_size : int, default 512
+    chunk_size : int, optional
         Mean images per resumable chunk (and per Parquet row group); chunks hold
         between ``chunk_size // 4`` and ``2 * chunk_size`` images (see ``cut_chunks``).
+        Default: the one ``output`` was made with, when it is a vectors file that says
+        (reuse is by chunk: another size recomputes every image), else 512.
     ray_address : str, optional
         Only for ``engine="ray"``: an existing cluster; default a local Ray instance.
     overwrite : bool, default False
@@ -258,6 +261,9 @@ def embed_images(
     """
     t0 = time.perf_counter()
     pairs = _normalise_items(items)
+    if chunk_size is None:
+        made = None if output is None else chunk_size_of(Path(output))
+        chunk_size = made or DEFAULT_CHUNK_SIZE
     if chunk_size < 1:
         raise VisrecError(f"chunk size must be >= 1, got {chunk_size}")
     if workers is not None and workers < 1:
@@ -295,6 +301,14 @@ def embed_images(
 
         # --- what can be reused -------------------------------------------------------
         old = _what_to_reuse(run, fps, foreign, dropped)
+        made = None if foreign else chunk_size_of(out)
+        if made is not None and made != chunk_size:
+            alike = sum(f in old.groups for f in fps)
+            run.note(
+                f"{out}: made with a chunk size of {made}, this run's is {chunk_size}: "
+                f"reuse is by chunk, so only the chunks both cut alike are reused ({alike:,} "
+                f"of {len(fps):,}); with chunk size {made} each unchanged image would be"
+            )
         if _up_to_date(old, fps, len(pairs)):
             return _reused_whole(run, old)
         part_files, part_retry = finished_parts(run.parts, key, fps, chunks, run.note)

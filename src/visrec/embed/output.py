@@ -115,6 +115,23 @@ class OldOutput:
     n_rows: int = 0
 
 
+def chunk_size_of(out: Path) -> int | None:
+    """The chunk size the vectors file ``out`` was cut with (None: no such file, not a
+    visrec vectors file, or one that does not say): a run that is not given one cuts
+    as it did, so its chunks, not the whole file, are reused."""
+    try:
+        if not out.is_file():
+            return None
+        with open_parquet(out) as pf:
+            raw = (pf.schema_arrow.metadata or {}).get(META_KEY)
+        size = parse_meta(raw, str(out)).get("chunk_size")
+    # not a Parquet file, or a damaged one: said, and refused or recomputed, by the run
+    except (OSError, VisrecError, pa.ArrowException):
+        return None
+    ok = isinstance(size, int) and not isinstance(size, bool) and size >= 1
+    return size if ok else None
+
+
 def old_output(out: Path, key: str, note: Callable[[str], None]) -> OldOutput:
     """The reusable row groups of the vectors file ``out`` (none when it is missing or
     was computed with another backbone, weights or preprocessing)."""
