@@ -149,3 +149,51 @@ def test_a_rerun_without_a_chunk_size_cuts_as_the_output_was_cut(tmp_path: Path)
     assert said.endswith("); with chunk size 3 each unchanged image would be")
     fresh = embed_tiny(folder, tmp_path / "new.parquet", chunk_size=None)
     assert fresh.n_computed == 12  # no output yet: the default size
+
+
+def test_every_missing_input_is_an_input_not_found_error(tmp_path: Path) -> None:
+    import visrec
+    from visrec.report.evaluation import read_result
+
+    calls = [
+        (visrec.read_vectors, tmp_path / "v.parquet", "vectors file"),
+        (visrec.Recommender.load, tmp_path / "model", "model folder"),
+        (read_result, tmp_path / "r.json", "result file"),
+        (visrec.load_interactions, tmp_path / "r.csv", ""),
+    ]
+    for load, path, what in calls:
+        with pytest.raises(InputNotFoundError) as info:
+            load(path)
+        assert isinstance(info.value, FileNotFoundError) and info.value.filename == str(path)
+        assert what in str(info.value)
+        back = pickle.loads(pickle.dumps(info.value))
+        assert str(back) == str(info.value)
+
+
+def test_a_recorded_vectors_files_error_keeps_its_kind_and_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import argparse
+
+    from visrec.commands import _recs_inputs
+
+    def missing(*args: object, **kw: object) -> None:
+        raise InputNotFoundError("v.parquet", "vectors file 'v.parquet' does not exist")
+
+    monkeypatch.setattr(_recs_inputs, "unseen_vectors", missing)
+    monkeypatch.setattr(_recs_inputs, "note_respelt_candidates", lambda *a: [])
+    args = argparse.Namespace(vectors=None, items=None, model_dir="m")
+    with pytest.raises(InputNotFoundError) as info:
+        _recs_inputs._new_candidate_vectors(
+            args,
+            None,  # type: ignore[arg-type]
+            np.array(["new"], dtype=object),
+            np.array([0]),
+            "v.parquet",
+        )
+    assert info.value.filename == "v.parquet"
+    assert str(info.value) == (
+        "vectors file 'v.parquet' does not exist (v.parquet is the vectors file "
+        f"{Path('m') / 'train.json'} recorded when the model was trained; pass --vectors "
+        "V.parquet to use another)"
+    )

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from visrec.errors import VisrecError, not_utf8_hint
+from visrec.errors import InputNotFoundError, VisrecError, not_utf8_hint
 
 
 class OutputPathError(VisrecError, IsADirectoryError):
@@ -164,9 +164,10 @@ def content_stamp(path: str | os.PathLike[str]) -> str | None:
 def check_input_exists(path: str | os.PathLike[str], what: str) -> None:
     """Refuse an input that is not there, in one line naming it as ``what`` ("vectors
     file 'v.parquet' does not exist", or "... is a link to a file or folder that does
-    not exist": :func:`absent`)."""
+    not exist": :func:`absent`), as an ``InputNotFoundError``: a ``VisrecError`` and a
+    ``FileNotFoundError``, as every missing input is."""
     if not os.path.exists(path):
-        raise VisrecError(f"{what} {os.fspath(path)!r} {absent(path)}")
+        raise InputNotFoundError(path, f"{what} {os.fspath(path)!r} {absent(path)}")
 
 
 def blocking_parent(path: Path) -> str | None:

@@ -30,7 +30,7 @@ from visrec.commands._common import (
     survives_closed_stderr,
 )
 from visrec.commands._help import HelpFormatter, Parser
-from visrec.errors import VisrecError, not_utf8_hint
+from visrec.errors import InputNotFoundError, VisrecError, not_utf8_hint
 
 # Order here is the order in ``visrec --help``.
 COMMAND_MODULES = (
@@ -278,6 +278,9 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
                 file=sys.stderr,
             )
             status = 1
+        elif isinstance(exc, InputNotFoundError) and exc.message:  # worded by its caller
+            print(f"error: {_one_line(exc.message)}", file=sys.stderr)
+            status = 2
         elif exc.filename is None:  # no file named: e.g. the current folder was removed
             print(f"error: {_nameless_missing(exc)}", file=sys.stderr)
             status = 2

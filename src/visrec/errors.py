@@ -28,11 +28,13 @@ class InputNotFoundError(VisrecError, FileNotFoundError):
     bad input (one ``except`` catches them all) and a ``FileNotFoundError`` (errno
     ENOENT, ``filename``) as code that caught that one expects."""
 
-    def __init__(self, path: object) -> None:
+    def __init__(self, path: object, message: str | None = None) -> None:
         super().__init__(errno.ENOENT, "No such file or directory", str(path))
+        # the message a caller words itself ("vectors file 'v.parquet' does not exist")
+        self.message = message
 
     def __str__(self) -> str:
-        return f"{self.filename}: no such file or directory"
+        return self.message or f"{self.filename}: no such file or directory"
 
     def __reduce__(self) -> tuple[type, tuple[object], dict[str, Any] | None]:
         # pickled (a worker process's error) as its path: OSError's own would call

@@ -23,7 +23,7 @@ from visrec.commands._new_items import (
     say_none_scored,
     unseen_vectors,
 )
-from visrec.errors import VisrecError, os_error
+from visrec.errors import InputNotFoundError, VisrecError, os_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -279,11 +279,14 @@ def _new_candidate_vectors(
             raise
         # a file nobody named on this command line: say where its path came from
         tj = Path(args.model_dir) / TRAIN_JSON
-        wrapped = type(exc)(
+        text = (
             f"{exc} ({vpath} is the vectors file {tj} recorded when the model was trained; "
             "pass --vectors V.parquet to use another)"
         )
-        raise wrapped from exc
+        # an InputNotFoundError takes its path first, its words second
+        if isinstance(exc, InputNotFoundError):
+            raise InputNotFoundError(exc.filename, text) from exc
+        raise type(exc)(text) from exc
 
 
 def _in_seeded_order(

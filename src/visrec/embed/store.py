@@ -809,8 +809,8 @@ def read_vectors(
     Raises
     ------
     VisrecError
-        A missing, unreadable or non-Parquet file, or rows of unequal width, naming
-        the file (and the item).
+        A missing (``InputNotFoundError``, also a ``FileNotFoundError``), unreadable or
+        non-Parquet file, or rows of unequal width, naming the file (and the item).
     """
     p = os.fspath(path)
     if isinstance(only, str):  # one id, not one per character
