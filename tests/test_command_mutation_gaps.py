@@ -127,7 +127,6 @@ DEFAULTS = [
     (["similar", "v.parquet", "a"], "--n", "N", "n", 10),
     (["fetch", "urls.csv", "--cache", "c"], "--workers", "N", "workers", 16),
     (["fetch", "urls.csv", "--cache", "c"], "--retries", "RETRIES", "retries", 3),
-    (["embed", "imgs", "-o", "v.parquet"], "--chunk-size", "N", "chunk_size", 512),
 ]
 
 

@@ -130,7 +130,9 @@ def test_knn_rating_refuses_a_table_of_ratings() -> None:
         knn_rating(np.zeros((40, 3)), [[1, 2]] * 40)
 
 
-def test_a_rerun_without_a_chunk_size_cuts_as_the_output_was_cut(tmp_path: Path) -> None:
+def test_a_rerun_without_a_chunk_size_cuts_as_the_output_was_cut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tiny_embed import embed_tiny, image_folder
 
     folder = image_folder(tmp_path / "imgs", 12)
@@ -147,8 +149,15 @@ def test_a_rerun_without_a_chunk_size_cuts_as_the_output_was_cut(tmp_path: Path)
         "chunks both cut alike are reused ("
     )
     assert said.endswith("); with chunk size 3 each unchanged image would be")
+    from visrec.embed.output import chunk_size_of
+
     fresh = embed_tiny(folder, tmp_path / "new.parquet", chunk_size=None)
-    assert fresh.n_computed == 12  # no output yet: the default size
+    assert fresh.n_computed == 12 and chunk_size_of(tmp_path / "new.parquet") == 512
+    assert chunk_size_of(out) == 5  # the last run's cut
+    with pytest.raises(SystemExit):
+        main(["embed", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "(default: the one OUT was made with, else 512;" in said
 
 
 def test_every_missing_input_is_an_input_not_found_error(tmp_path: Path) -> None:
