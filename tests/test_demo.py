@@ -21,7 +21,7 @@ from visrec.demo.datasets import load_demo_dataset
 from visrec.demo.pipeline import run_demo
 from visrec.demo.synth import CATEGORIES, COLOURS, make_catalogue
 from visrec.embed.store import ItemVectors
-from visrec.errors import VisrecError
+from visrec.errors import SystemRefusal, VisrecError
 
 if TYPE_CHECKING:
     from conftest import BarCase
@@ -533,11 +533,18 @@ def test_cli_demo_interrupted_says_what_it_kept(
     assert f"interrupted: {said}" in err
 
     def failed(args: Any) -> Any:  # a later step failed: the runs stay, and it says so
-        raise VisrecError("cannot write the report")
+        raise SystemRefusal("cannot write the report")
 
     monkeypatch.setattr(demo_cmd, "_run_demo", failed)
-    assert main(argv) == 2
+    assert main(argv) == 1
     assert capsys.readouterr().err.splitlines() == [said, "error: cannot write the report"]
+
+    def refused(args: Any) -> Any:  # bad input, before this run kept anything
+        raise VisrecError("--data: no such layout")
+
+    monkeypatch.setattr(demo_cmd, "_run_demo", refused)
+    assert main(argv) == 2  # the same command fails again: no resume advice
+    assert capsys.readouterr().err.splitlines() == ["error: --data: no such layout"]
     # with --no-resume the same command would drop them: the advice says so
     monkeypatch.setattr(demo_cmd, "_run_demo", interrupted)
     assert main([*argv, "--no-resume"]) == 130

@@ -4,10 +4,10 @@ Each block is read from its document at test time (by file and block index) and 
 with ``exec`` in a namespace prepared for it, in a temporary folder holding the files
 its relative paths name (a small subset of the real MovieLens-100K posters and ratings,
 the two Amazon review files). The placeholders the docs leave to the reader
-(``interactions``, ``item_vectors``, ``frame``) are provided; no line of a block is
-rewritten. A renamed function, a changed signature or a comment that lies about a return
-shape makes a test fail; a new block fails ``test_every_block_is_covered`` until it gets
-a test here.
+(``interactions``, ``item_vectors``, ``new_item_vectors``, ``frame``) are provided; no
+line of a block is rewritten. A renamed function, a changed signature or a comment that
+lies about a return shape makes a test fail; a new block fails
+``test_every_block_is_covered`` until it gets a test here.
 
 Not executed in full, on purpose:
 
@@ -400,7 +400,12 @@ def test_models_visual_cf_new_items_save_load(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     interactions = Interactions.from_frame(movielens.frame)
-    ns: dict[str, Any] = {"interactions": interactions, "item_vectors": movielens.vectors}
+    # the subset's vectors file also holds the items "new1" and "new2"
+    ns: dict[str, Any] = {
+        "interactions": interactions,
+        "item_vectors": movielens.vectors,
+        "new_item_vectors": movielens.vectors,
+    }
     run(block("docs/models.md", 0), "docs/models.md#0", ns)
 
     m, users, ids, scores = ns["m"], ns["users"], ns["ids"], ns["scores"]
@@ -414,7 +419,7 @@ def test_models_visual_cf_new_items_save_load(
     assert ns["has_image"].tolist() == [True, True]
     new = ns["new"]
     assert new.shape == (2, 2) and np.isfinite(new).all()
-    # "no image: -inf"
+    # "an id without an image: -inf"
     no_image = m.score_new_items(users, *movielens.vectors.align(["new1", "nowhere"]))
     np.testing.assert_array_equal(no_image[:, 0], new[:, 0])
     assert np.isneginf(no_image[:, 1]).all()

@@ -206,3 +206,23 @@ def test_a_recorded_vectors_files_error_keeps_its_kind_and_words(
         f"{Path('m') / 'train.json'} recorded when the model was trained; pass --vectors "
         "V.parquet to use another)"
     )
+
+
+def test_ids_joined_by_dropping_their_spaces_are_said(tmp_path: Path) -> None:
+    from visrec.data.tables import load_interactions
+
+    path = tmp_path / "r.csv"
+    path.write_text('user_id,item_id\nu0,a\n" sp ",a\nsp,b\nsp ,c\ny, a\n', encoding="utf-8")
+    res = load_interactions(path)
+    assert sorted(res.frame["user_id"].unique()) == ["sp", "u0", "y"]
+    said = [(w.line, w.reason) for w in res.warnings]
+    assert said == [
+        (3, "1 user id(s) written with and without spaces around them (' sp ', 'sp', 'sp '): "
+            "spaces around ids are dropped, so such spellings are one user"),
+        (2, "1 item id(s) written with and without spaces around them ('a', ' a'): spaces "
+            "around ids are dropped, so such spellings are one item"),
+    ]  # fmt: skip
+    # spaces after every comma join nothing: no caveat
+    even = tmp_path / "even.csv"
+    even.write_text("user_id, item_id\nu1, a\nu2, b\nu1, b\n", encoding="utf-8")
+    assert load_interactions(even).warnings == []

@@ -307,17 +307,19 @@ def _run_locked(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
 
     t0 = time.perf_counter()
+    found = _kept_runs(args)  # an earlier run's, before this one adds to it
     try:
         result = _run_demo(args)
     except KeyboardInterrupt:
         kept = _kept_runs(args)
         say_note(f"interrupted: {kept}" if kept else "interrupted")
         return 130
-    except VisrecError:  # bad input: the same command would fail again, so no resume advice
-        raise
-    except Exception:  # a later step failed (the report, a full disk): say what stays
+    except Exception as exc:  # a later step failed (the report, a full disk): say what stays
         kept = _kept_runs(args)
-        if kept:
+        # bad input refused before this run kept anything: the same command fails again,
+        # so an earlier run's chunks are no news and "run it again" no advice
+        refused = isinstance(exc, VisrecError) and exc.exit_status == 2 and kept == found
+        if kept and not refused:
             say_note(kept)
         raise
     # the pipeline knows no command line: the CLI's results.json says how it was made,

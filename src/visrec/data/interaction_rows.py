@@ -155,6 +155,9 @@ def _validate(
             )
         keep &= ~empty
         frame[c] = ids[c] = s
+        if n:
+            merged = _merged_by_spaces(series[c], s, keep, lines, where, label)
+            notes += [merged] if merged is not None else []
     if header is not None and n:
         again = _header_again(ids[USER], ids[ITEM], header) & keep
         for j in np.flatnonzero(again):
@@ -228,6 +231,35 @@ def _validate(
     if TIMESTAMP in df.columns:
         df[TIMESTAMP] = df[TIMESTAMP].astype("int64")
     return LoadResult(frame=df, bad=problems, warnings=notes, n_read=n)
+
+
+def _merged_by_spaces(
+    raw: pd.Series, stripped: pd.Series, keep: np.ndarray, lines: np.ndarray, where: str, label: str
+) -> BadRecord | None:
+    """A caveat when ids written differently only in the spaces around them (``' sp '``
+    and ``'sp'``) became one id: dropping those spaces is the rule, but it joins what
+    the file kept apart, which must not pass without a word (None when nothing joined)."""
+    moved = (raw != stripped).to_numpy(dtype=bool) & keep
+    if not moved.any():  # the usual case: nothing stripped
+        return None
+    # distinct spellings first: a table of millions of rows has far fewer ids
+    spellings = pd.Series(pd.unique(raw[keep]), dtype=object)
+    ids = spellings.str.strip()
+    twice = ids.duplicated(keep=False).to_numpy()
+    if not twice.any():
+        return None
+    joined = pd.DataFrame({"raw": spellings[twice], "id": ids[twice]})
+    first = int(lines[keep & stripped.isin(set(joined["id"])).to_numpy()].min())
+    groups = joined.groupby("id", sort=False)["raw"].agg(list)
+    shown = "; ".join(", ".join(repr(v) for v in g) for g in groups.iloc[:3])
+    more = f"; and {len(groups) - 3:,} more" if len(groups) > 3 else ""
+    return BadRecord(
+        where,
+        first,
+        f"{label} ids joined",
+        f"{len(groups):,} {label} id(s) written with and without spaces around them "
+        f"({shown}{more}): spaces around ids are dropped, so such spellings are one {label}",
+    )
 
 
 def _header_again(user: pd.Series, item: pd.Series, header: Header) -> np.ndarray:
