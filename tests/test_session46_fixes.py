@@ -226,3 +226,51 @@ def test_ids_joined_by_dropping_their_spaces_are_said(tmp_path: Path) -> None:
     even = tmp_path / "even.csv"
     even.write_text("user_id, item_id\nu1, a\nu2, b\nu1, b\n", encoding="utf-8")
     assert load_interactions(even).warnings == []
+
+
+def test_a_second_terminate_signal_does_not_cut_the_fetch_report_short() -> None:
+    import os
+    import signal
+
+    from visrec.images.fetch import _presses_ignored
+
+    got: list[int] = []
+    before = signal.signal(signal.SIGTERM, lambda s, f: got.append(s))
+    try:
+        with _presses_ignored():
+            os.kill(os.getpid(), signal.SIGTERM)  # timeout's second one, to the group
+        assert got == []
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler is back after the report
+        assert got == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_two_demos_writing_one_report_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visrec._atomic import exclusive_lock
+
+    report = tmp_path / "report" / "index.html"
+    with exclusive_lock(report, "visrec demo", advice="give another --report"):
+        argv = ["demo", "--out", str(tmp_path / "b"), "--report", str(report), "-q"]
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{report} is being written by another visrec demo" in err
+    assert err.rstrip().endswith("give another --report")
+
+
+def test_a_demo_interrupted_after_embedding_says_its_vectors_are_kept(tmp_path: Path) -> None:
+    import argparse
+
+    from visrec.commands.demo import _kept_runs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    args = argparse.Namespace(out=str(out), recommenders=False, data=None, resume=True)
+    assert _kept_runs(args) == ""
+    (out / "vectors.parquet").write_bytes(b"")
+    assert _kept_runs(args) == (
+        f"the image vectors in {out / 'vectors.parquet'} are kept; run the same command "
+        "again to resume"
+    )

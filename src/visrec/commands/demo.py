@@ -297,7 +297,12 @@ def run(args: argparse.Namespace) -> int:
         raise VisrecError(f"--backbone {args.backbone}: {missing}")
     # one demo per folder: a second would regenerate the catalogue under the first,
     # which would then report figures of a mix of the two (with exit 0)
-    with exclusive_lock(out, "visrec demo", advice="give another --out"):
+    with (
+        exclusive_lock(out, "visrec demo", advice="give another --out"),
+        # and one per report: two demos into two folders both said they wrote the
+        # default report/index.html, which held the last one's figures
+        exclusive_lock(args.report, "visrec demo", advice="give another --report"),
+    ):
         return _run_locked(args)
 
 
@@ -368,9 +373,10 @@ def _run_demo(args: argparse.Namespace) -> Any:
 
 
 def _kept_runs(args: argparse.Namespace) -> str:
-    """What an interrupted demo kept for a rerun: the embedding's finished chunks and the
-    recommender runs it finished ("" when neither: none had finished, or this demo does
-    not run the recommenders, so the same command would not resume them)."""
+    """What an interrupted demo kept for a rerun: the embedding's finished chunks (or its
+    finished vectors) and the recommender runs it finished ("" when none: nothing had
+    finished, or this demo does not run the recommenders, so the same command would not
+    resume them)."""
     from visrec.commands._resume import kept_runs
     from visrec.demo.recommenders import _recommenders_wanted, record_paths
     from visrec.embed.chunk_files import chunk_files_in, parts_dir
@@ -381,11 +387,15 @@ def _kept_runs(args: argparse.Namespace) -> str:
         n = len(chunk_files_in(parts))
     except OSError:  # no such folder: no chunk had finished
         n = 0
+    vectors = Path(args.out) / "vectors.parquet"
     if n:  # reused whatever --no-resume says: it is about the recommenders
         kept.append(f"{n:,} finished embedding chunk(s) are kept in {parts}")
+    elif vectors.is_file():  # embedding done (this run's or an earlier one's): reused
+        kept.append(f"the image vectors in {vectors} are kept")
+    runs = None
     if _recommenders_wanted(args.recommenders, args.data)[0]:
         runs = kept_runs(record_paths(Path(args.out)), args.resume, "recommender runs")
         kept += [runs] if runs else []
-    if len(kept) == 1 and n:  # the runs' line says how to resume; the chunks' not yet
+    if kept and not runs:  # the runs' line says how to resume; the others' not yet
         kept.append("run the same command again to resume")
     return "; ".join(kept)

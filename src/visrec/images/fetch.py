@@ -578,16 +578,20 @@ def _interrupt(
 
 @contextlib.contextmanager
 def _presses_ignored() -> Iterator[None]:
-    """Ctrl-C ignored inside the block (from the main thread only, where signals land)."""
+    """Ctrl-C, SIGTERM and SIGHUP ignored inside the block (from the main thread only,
+    where signals land): ``timeout`` sends its signal to the process and again to its
+    group, and the second one lost the report the first one asked for."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    names = (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))  # none on Windows
+    before = {s: signal.signal(s, signal.SIG_IGN) for s in names if s is not None}
     try:
         yield
     finally:  # None: a handler not set from Python, which Python cannot set back
-        if before is not None:
-            signal.signal(signal.SIGINT, before)
+        for s, handler in before.items():
+            if handler is not None:
+                signal.signal(s, handler)
 
 
 def _in_input_order(report: FetchReport) -> FetchReport:
