@@ -190,7 +190,7 @@ def test_ctrl_c_stops_downloads_in_progress_at_once_and_leaves_no_partial_file(
     lines = err.strip().splitlines()
     assert lines == [
         "interrupted: 4 downloads in progress stopped (nothing of them kept); the cache has "
-        "0 of the 4 images; run the same command again to fetch the rest and write the manifest"
+        "0 of the 4 images; run the same command again to fetch them and write the manifest"
     ], err
     # nothing at all: no image, no hidden temp file (.<name>.<random>.part), no manifest,
     # not even the cache folder the run made (left empty)

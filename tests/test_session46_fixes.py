@@ -274,3 +274,14 @@ def test_a_demo_interrupted_after_embedding_says_its_vectors_are_kept(tmp_path: 
         f"the image vectors in {out / 'vectors.parquet'} are kept; run the same command "
         "again to resume"
     )
+
+
+def test_the_fetch_interrupt_note_for_one_download_and_an_empty_cache() -> None:
+    from visrec.commands.fetch import _interrupted_note
+    from visrec.images.fetch import FetchReport
+
+    report = FetchReport(urls=["u1", "u2"])
+    assert _interrupted_note(report, 1) == (
+        "interrupted: 1 download in progress stopped (nothing of it kept); the cache has 0 "
+        "of the 2 images; run the same command again to fetch them and write the manifest"
+    )

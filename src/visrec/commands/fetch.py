@@ -49,8 +49,10 @@ SOURCE kinds:
       product's images' hi_res (else large)
 
 Each URL is cached once under DIR as <sha256(url)>.<ext> once it decodes as an image;
-cached URLs are not downloaded again. Ctrl-C stops at once, keeping what was fetched
-(nothing partial): run the same command again to resume. The manifest (-o, default
+cached URLs are not downloaded again (two fetches into one DIR at the same time are not
+coordinated: each downloads what is not cached yet, and both end correct). Ctrl-C stops
+at once, keeping what was fetched (nothing partial): run the same command again to
+resume. The manifest (-o, default
 DIR/manifest.csv) lists item_id,path,url for the images that were fetched; failures are
 summarised by reason. Embed the manifest (`visrec embed --manifest`): the files in DIR
 are named by URL hash, not by item id.
@@ -353,8 +355,8 @@ def _interrupted_note(report: FetchReport, n_stopped: int) -> str:
     """The line printed on Ctrl-C: what was dropped, what is kept, what to do."""
     stopped = ""
     if n_stopped:
-        s = "" if n_stopped == 1 else "s"
-        stopped = f"{n_stopped:,} download{s} in progress stopped (nothing of them kept); "
+        s, them = ("", "it") if n_stopped == 1 else ("s", "them")
+        stopped = f"{n_stopped:,} download{s} in progress stopped (nothing of {them} kept); "
     n_kept, n_urls = len(report.paths), len(report.urls)
     images = "image" if n_urls == 1 else "images"
     if not n_stopped and n_kept + len(report.errors) == n_urls:  # every URL was tried
@@ -362,9 +364,10 @@ def _interrupted_note(report: FetchReport, n_stopped: int) -> str:
             f"interrupted: the cache has {n_kept:,} of the {n_urls:,} {images} (every URL "
             "was tried); run the same command again to write the manifest"
         )
+    rest = "the rest" if n_kept else "them"
     return (
         f"interrupted: {stopped}the cache has {n_kept:,} of the {n_urls:,} {images}; "
-        "run the same command again to fetch the rest and write the manifest"
+        f"run the same command again to fetch {rest} and write the manifest"
     )
 
 
