@@ -52,10 +52,9 @@ Each URL is cached once under DIR as <sha256(url)>.<ext> once it decodes as an i
 cached URLs are not downloaded again (two fetches into one DIR at the same time are not
 coordinated: each downloads what is not cached yet, and both end correct). Ctrl-C stops
 at once, keeping what was fetched (nothing partial): run the same command again to
-resume. The manifest (-o, default
-DIR/manifest.csv) lists item_id,path,url for the images that were fetched; failures are
-summarised by reason. Embed the manifest (`visrec embed --manifest`): the files in DIR
-are named by URL hash, not by item id.
+resume. The manifest (-o, default DIR/manifest.csv) lists item_id,path,url for the
+images that were fetched; failures are summarised by reason. Embed the manifest
+(`visrec embed --manifest`): the files in DIR are named by URL hash, not by item id.
 
 A manifest entry meant as a URL that is not http(s) (ftp://, file://, //host/x,
 127.0.0.1/x.jpg, cdn.shop.com/x.jpg) is a failure (invalid url) naming its item and
