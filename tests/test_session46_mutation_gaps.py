@@ -7,6 +7,7 @@ shared, one cluster), the figure's AUC floor and the split table's counts."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -193,3 +194,22 @@ def test_a_rating_table_with_plain_mf_alone_has_no_picture_sentence() -> None:
     alone = runs[runs["model"] != "biased MF + visual"]
     lines = rating_verdict(alone)
     assert not any("picture in the MF" in line for line in lines)
+
+
+def test_a_result_with_k_true_or_a_nameless_model_is_refused(tmp_path: Path) -> None:
+    import json
+
+    from visrec.report.evaluation import read_result
+
+    base = _result("warm", {"bpr": [0.2] * 3})
+    bad_k = {**base, "k": True}  # JSON's true is no K, though Python's bool is an int
+    nameless = {**base, "runs": [{**base["runs"][0], "model": ""}]}
+    for name, res, said in (
+        ("k.json", bad_k, "('k' is True, not a positive integer)"),
+        ("m.json", nameless, "runs[0]: model '' is not a name"),
+    ):
+        path = tmp_path / name
+        path.write_text(json.dumps(res), encoding="utf-8")
+        with pytest.raises(VisrecError) as info:
+            read_result(path)
+        assert said in str(info.value)
