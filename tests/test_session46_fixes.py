@@ -11,16 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
 
+from test_session45_fixes import _blas_threads
 from visrec._bars import QuietBar, progress_bar
 from visrec._blas_threads import one_blas_thread
 from visrec.cli import main
 from visrec.errors import InputNotFoundError, VisrecError
-
-
-def _blas_threads() -> list[int]:
-    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
 
 
 def test_blocks_in_many_threads_leave_the_hosts_blas_threads_as_they_were() -> None:

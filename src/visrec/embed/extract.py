@@ -261,8 +261,9 @@ def embed_images(
     """
     t0 = time.perf_counter()
     pairs = _normalise_items(items)
+    # the size an existing output was cut with: the default, and a note when another is given
+    made = None if output is None else chunk_size_of(Path(output))
     if chunk_size is None:
-        made = None if output is None else chunk_size_of(Path(output))
         chunk_size = made or DEFAULT_CHUNK_SIZE
     if chunk_size < 1:
         raise VisrecError(f"chunk size must be >= 1, got {chunk_size}")
@@ -301,8 +302,7 @@ def embed_images(
 
         # --- what can be reused -------------------------------------------------------
         old = _what_to_reuse(run, fps, foreign, dropped)
-        made = None if foreign else chunk_size_of(out)
-        if made is not None and made != chunk_size:
+        if made is not None and made != chunk_size and not foreign:
             alike = sum(f in old.groups for f in fps)
             run.note(
                 f"{out}: made with a chunk size of {made}, this run's is {chunk_size}: "
