@@ -174,9 +174,9 @@ def test_rating_verdict() -> None:
     # new items: why the plain MF sits at the user mean and the item mean at the global
     assert lines[3].startswith("Every test item is new here: the item mean has no rating")
     assert len(by_rows) == 3  # not said for a split by rows
-    # 5 of 5: p = 0.031 one-sided, 0.062 two-sided: still weak; 6 of 6 (0.031) not
+    # 5 of 5: p = 0.031 one-sided, 0.063 two-sided: still weak; 6 of 6 (0.031) not
     five = rating_verdict(_rating_runs([0.92] * 5, [0.91] * 5))
-    assert "p = 0.031" in five[2] and "Weak evidence (0.062 two-sided" in five[2]
+    assert "p = 0.031" in five[2] and "Weak evidence (0.063 two-sided" in five[2]
     six = rating_verdict(_rating_runs([0.92] * 6, [0.91] * 6))
     assert "p = 0.016" in six[2] and "Weak evidence" not in six[2]
     mixed = rating_verdict(_rating_runs([0.92, 0.93, 0.91], [0.91, 0.94, 0.92]))

@@ -96,7 +96,7 @@ def test_verdict_allows_for_picking_the_best_of_several_models() -> None:
                             "vbpr@b": [0.41] * 4})  # fmt: skip
     assert verdict(four)[-1].startswith(
         "Pictures help here: +0.0175 Recall@20 (+4.3%) on average, better on 4 of 4 seeds; sign "
-        "test p = 0.062, 0.125 for the best of 2 picture models, picked on these seeds."
+        "test p = 0.063, 0.125 for the best of 2 picture models, picked on these seeds."
     )
     # the other way, the pick is the best of the models without pictures
     down = _result("warm", {"popularity": [0.41, 0.43, 0.42], "bpr": [0.40, 0.42, 0.41],
@@ -122,7 +122,7 @@ def test_a_call_against_pictures_says_how_weak_it_is_in_full() -> None:
     assert verdict(five)[-1] == (
         "Pictures do not help here: -0.0100 Recall@20 (-2.5%) on average, better on 0 of 5 "
         "seeds; "
-        "sign test p = 0.031. Weak evidence (0.062 two-sided, above 0.05, as either way "
+        "sign test p = 0.031. Weak evidence (0.063 two-sided, above 0.05, as either way "
         "could have been called): more seeds would firm it up. (bpr itself moves 0.0000 "
         "(std) between the splits.)"
     )
@@ -244,15 +244,15 @@ def test_verdict_cold_start() -> None:
     four = _result("cold-items", {"vbpr": [0.1] * 4, "visual-cf": [0.2] * 4},
                    {"vbpr": [0.6] * 4, "visual-cf": [0.65] * 4})  # fmt: skip
     assert verdict(four)[1].endswith(
-        "(above chance: above 0.5 on 4 of 4 splits of this data; sign test p = 0.062, 0.125 "
+        "(above chance: above 0.5 on 4 of 4 splits of this data; sign test p = 0.063, 0.125 "
         "for the best of 2 picture models, picked on these seeds), Recall@20 0.200. Weak "
         "evidence (0.250 two-sided, above 0.05, "
         "as either way could have been called): more seeds would firm it up."
     )
-    # five of five splits: p = 0.031, 0.062 two-sided: still weak; six of six no longer
+    # five of five splits: p = 0.031, 0.063 two-sided: still weak; six of six no longer
     five = _result("cold-items", {"vbpr": [0.2] * 5}, {"vbpr": [0.6] * 5})
     assert verdict(five)[1].endswith(
-        "of this data; sign test p = 0.031), Recall@20 0.200. Weak evidence (0.062 two-sided, "
+        "of this data; sign test p = 0.031), Recall@20 0.200. Weak evidence (0.063 two-sided, "
         "above 0.05, as either way could have been called): more seeds would firm it up."
     )
     six = _result("cold-items", {"vbpr": [0.2] * 6}, {"vbpr": [0.6] * 6})
@@ -276,7 +276,7 @@ def test_cold_verdict_goes_by_auc_seed_by_seed() -> None:
     mixed = _result("cold-items", {"vbpr": [1.0] * 4}, {"vbpr": [0.6, 0.46, 0.6, 0.55]})
     assert (
         "(not consistently above chance: above 0.5 on 3 of 4 splits of this data; sign test "
-        "p = 0.312)" in verdict(mixed)[1]
+        "p = 0.313)" in verdict(mixed)[1]
     )
     # Recall@K 1 for every model (no more candidates than K): the best is the best AUC
     tiny = _result(

@@ -47,7 +47,7 @@ def test_the_lowest_rmse_sentence_says_a_tied_split() -> None:
     )
     assert lines[0].startswith(
         "Lowest RMSE: biased MF + visual, 0.912 stars (below biased MF, 0.920, on 4 of 5 "
-        "splits, equal on 1; sign test p = 0.062). Weak evidence (0.125 two-sided"
+        "splits, equal on 1; sign test p = 0.063). Weak evidence (0.125 two-sided"
     )
 
 

@@ -273,16 +273,17 @@ def test_cli_train_resumes_after_ctrl_c(
     with monkeypatch.context() as mp:
         _interrupt_at(mp, 5)
         assert main(argv) == 130
-    assert "interrupted (state saved every minute): run the same command again" in (
-        capsys.readouterr().err
-    )
+    assert (
+        "interrupted (state saved every minute; last: vbpr, epoch 4 of 6): run the same "
+        "command again"
+    ) in capsys.readouterr().err
     assert not out.exists() and (checkpoint_folder(out) / "vbpr.pt").is_file()
     # under --no-resume, "the same command" would drop the state and start over
     with monkeypatch.context() as mp:
         _interrupt_at(mp, 5)
         noresume = [*argv[:8], str(tmp_path / "nr"), *argv[9:], "--no-resume"]
         assert main(noresume) == 130
-    assert "state saved every minute): run the command without --no-resume again" in (
+    assert "last: vbpr, epoch 4 of 6): run the command without --no-resume again" in (
         capsys.readouterr().err
     )
     # interrupted before any save: no resume is promised

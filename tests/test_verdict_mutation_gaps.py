@@ -81,7 +81,7 @@ def test_the_seed_by_seed_section_shows_ndcg_on_a_filled_list() -> None:
 
 
 def test_lowest_rmse_is_level_with_the_runner_up_when_higher_on_one_of_four() -> None:
-    # lower on 3 of 4 splits, higher on the 4th: sign test p = 0.312, no winner named
+    # lower on 3 of 4 splits, higher on the 4th: sign test p = 0.313, no winner named
     runs = _rr([0.910, 0.910, 0.910, 0.906], [0.900, 0.900, 0.900, 0.912])
     assert rating_verdict(runs)[0] == (
         "Lowest RMSE: biased MF + visual, 0.903 stars, level with biased MF (0.909: lower "

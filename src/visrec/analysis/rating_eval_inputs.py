@@ -56,10 +56,21 @@ def _check_args(
         raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
     if n_seeds < 1:
         raise VisrecError(f"rating-eval: n_seeds must be at least 1, got {n_seeds}")
+    if not isinstance(test_size, numbers.Real) or isinstance(test_size, bool):
+        raise VisrecError(f"rating-eval: test size must be a number, got {test_size!r}")
     if not 0.0 < test_size < 1.0:
         raise VisrecError(f"rating-eval: test size must be between 0 and 1, got {test_size}")
     if knn_k < 1:
         raise VisrecError(f"rating-eval: knn_k must be at least 1, got {knn_k}")
+    # split s uses random_state + s, as scikit-learn takes it: outside 0 .. 2**32 - 1 its
+    # own error came out, after the seeds before it were fitted
+    top = 2**32 - 1 - (int(n_seeds) - 1)
+    if not 0 <= int(random_state) <= top:
+        extra = f" (with {n_seeds} seeds, the last is random_state + {n_seeds - 1})"
+        raise VisrecError(
+            f"rating-eval: random_state must be between 0 and {top}"
+            f"{extra if n_seeds > 1 else ''}, got {random_state}"
+        )
 
 
 def _check_mf_params(mf_params: dict[str, Any] | None) -> None:

@@ -117,12 +117,22 @@ def knn_predict(
     """
     x_train = np.asarray(x_train, dtype=np.float32)
     x_test = np.asarray(x_test, dtype=np.float32)
-    y_train = np.asarray(y_train)
     for name, x in (("x_train", x_train), ("x_test", x_test)):
+        # a 1-D array, a width mismatch or no rows failed inside numpy or scikit-learn
+        if x.ndim != 2 or x.shape[1] == 0:
+            raise VisrecError(f"knn_predict: {name} has shape {x.shape}; expected (n, d), d >= 1")
         # NaN failed inside scikit-learn; a huge value took every neighbourhood
-        if x.ndim == 2 and (where := unusable_rows(x)):
+        if where := unusable_rows(x):
             raise VisrecError(f"knn_predict: {name} {where} holds {UNUSABLE_VALUES}")
+    if x_train.shape[1] != x_test.shape[1]:
+        raise VisrecError(
+            f"knn_predict: x_train rows have {x_train.shape[1]} values, x_test rows "
+            f"{x_test.shape[1]}; both must come from the same vectors"
+        )
+    y_train = _labels(y_train, len(x_train), "knn_predict")
     _check_k(len(x_train), k, "knn_predict")
+    if len(x_test) == 0:
+        return y_train[:0]
     classes, y_code = np.unique(y_train, return_inverse=True)
     u_train, g_train = _unique_rows(x_train)
     u_test, g_test = _unique_rows(x_test)
@@ -141,11 +151,18 @@ def knn_predict_items(
     ``item_vectors[train_items[r]]`` (``test_items`` likewise). The same predictions,
     without a vector per rating: with one, ``rating-eval`` on 900,000 ratings of
     20,000 items peaked at 12.5 GB."""
+    who = "knn_predict_items"
     item_vectors = np.asarray(item_vectors, dtype=np.float32)
-    train_items = np.asarray(train_items, dtype=np.int64)
-    test_items = np.asarray(test_items, dtype=np.int64)
-    y_train = np.asarray(y_train)
-    _check_k(len(train_items), k, "knn_predict_items")
+    if item_vectors.ndim != 2 or item_vectors.shape[1] == 0:
+        raise VisrecError(
+            f"{who}: item_vectors has shape {item_vectors.shape}; expected (n_items, d), d >= 1"
+        )
+    train_items = _positions(train_items, len(item_vectors), "train_items", who)
+    test_items = _positions(test_items, len(item_vectors), "test_items", who)
+    y_train = _labels(y_train, len(train_items), who)
+    _check_k(len(train_items), k, who)
+    if len(test_items) == 0:
+        return y_train[:0]
     classes, y_code = np.unique(y_train, return_inverse=True)
     distinct, of_item = _unique_rows(item_vectors)
     # numbered by first appearance in the training rows, as knn_predict numbers them
@@ -167,9 +184,37 @@ def _check_k(n_train: int, k: int, who: str) -> None:
         raise VisrecError(f"{who}: k must be at least 1, got {k}")
     if n_train < k:
         raise VisrecError(
-            f"rating KNN: k={k} neighbours but only {n_train:,} training row(s); "
+            f"{who}: k={k} neighbours but only {n_train:,} training row(s); "
             "lower k or the test size"
         )
+
+
+def _labels(y: ArrayLike, n_rows: int, who: str) -> np.ndarray:
+    """``y`` as one label per training row: a longer one was cut silently (its tail never
+    voted), a shorter one failed inside numpy."""
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n_rows:
+        raise VisrecError(
+            f"{who}: y_train has shape {y.shape} for {n_rows:,} training row(s); "
+            "expected one label per row"
+        )
+    if y.dtype.kind in "fc" and not np.isfinite(y).all():
+        raise VisrecError(f"{who}: y_train {unusable_rows(y)} is missing or not finite")
+    return y
+
+
+def _positions(items: ArrayLike, n_items: int, name: str, who: str) -> np.ndarray:
+    """Row positions into the item vectors: -1 would take the last item silently."""
+    pos = np.asarray(items)
+    if pos.ndim != 1 or (pos.size and pos.dtype.kind not in "iu"):
+        raise VisrecError(f"{who}: {name} must be a 1-D array of item row positions")
+    pos = pos.astype(np.int64, copy=False)
+    if pos.size and (pos.min() < 0 or pos.max() >= n_items):
+        bad = int(pos[(pos < 0) | (pos >= n_items)][0])
+        raise VisrecError(
+            f"{who}: {name} holds position {bad}, outside the {n_items:,} item vectors"
+        )
+    return pos
 
 
 def _vote(

@@ -323,7 +323,9 @@ def _fit_and_save(
         elif ckpt is not None and ckpt.kept:  # saved (or resumed) under this run's key
             # --no-resume drops the state first: "the same command" would start over
             again = "the command without --no-resume" if args.no_resume else "the same command"
-            what = f"interrupted (state saved every minute): run {again} again to resume"
+            # which fit and epoch, so a user can tell how much a resume saves
+            last = f"; last: {ckpt.last[0]}" if ckpt.last else ""
+            what = f"interrupted (state saved every minute{last}): run {again} again to resume"
         else:  # no state was saved: a resume would find nothing
             what = (
                 "interrupted before the training state was first saved (once a minute): "

@@ -5,6 +5,7 @@ same p reads the same everywhere."""
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 __all__ = ["p_figure", "p_said", "sign_p", "two_sided_sign_p"]
 
@@ -44,11 +45,17 @@ def p_figure(p: float) -> str:
     if p < 0.001:
         return "< 0.001"
     digits = 4 if round(p, 3) == 0.05 else 3
-    text = f"{p:.{digits}f}"
+    text = _half_up(p, digits)
     while digits < 12 and (float(text) <= 0.05) != (p <= 0.05):
         digits += 1
-        text = f"{p:.{digits}f}"
+        text = _half_up(p, digits)
     return text if (float(text) <= 0.05) == (p <= 0.05) else repr(float(p))
+
+
+def _half_up(p: float, digits: int) -> str:
+    # sign-test p's are k / 2**n, exact halves in binary: f"{0.0625:.3f}" rounds half
+    # to even ("0.062"), where a reader rounding by hand writes 0.063
+    return str(Decimal(repr(float(p))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP))
 
 
 def p_said(p: float) -> str:

@@ -60,6 +60,9 @@ class Checkpoint:
     #: the fits and validation trials that resumed or reused a saved state (shared like
     #: ``kept``): this run timed only their rest
     resumed: list[str] = field(default_factory=list, compare=False)
+    #: the state a rerun would resume from, in words ("bpr, epoch 12 of 80"), once a
+    #: fit saved or resumed one (shared like ``kept``)
+    last: list[str] = field(default_factory=list, compare=False)
     #: notes given once per block (shared like ``kept``)
     said: set[str] = field(default_factory=set, compare=False)
     #: when the block last saved (its start at first), shared like ``kept``: one clock

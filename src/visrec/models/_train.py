@@ -321,6 +321,8 @@ def fit_pairwise(
     start = 0
     if ckpt is not None:
         start, losses = _checkpoint.restore_state(ckpt, desc, module, opts, rng, epochs)
+        if start:
+            ckpt.last[:] = [f"{_progress_lines.fit_name(desc)}, epoch {start} of {epochs}"]
     started = time.monotonic()
     _progress_lines.fit_started()
     bar = progress_bar(
@@ -348,6 +350,8 @@ def fit_pairwise(
                     ckpt = None  # said once; no retry every epoch
                 else:
                     ckpt.saved_at[0] = time.monotonic()
+                    said = f"{_progress_lines.fit_name(desc)}, epoch {epoch + 1} of {epochs}"
+                    ckpt.last[:] = [said]
     return losses
 
 

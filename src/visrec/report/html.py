@@ -62,7 +62,7 @@ class ReportData:
     recommenders_note : str, optional
         What the table shows, or why it is absent.
     timings : mapping of str to float
-        Seconds per stage.
+        Seconds per stage; with two or more (and none named "total"), a total row.
     parts : tuple of str
         The sections to show, of ``PARTS`` (``visrec cluster --report`` shows only the
         clusters and the map; the demo shows all).
@@ -467,9 +467,16 @@ def render_report(data: ReportData) -> str:
     if "recommenders" in data.parts:
         parts.append(_recommender_section(data))
     if data.timings:
+        rows = {k: f"{v:.1f} s" for k, v in data.timings.items()}
+        if len(rows) > 1 and "total" not in rows:
+            rows["total"] = f"{sum(data.timings.values()):.1f} s"
         parts.append(
             _section(
-                "timings", "Run time", _kv_table({k: f"{v:.1f} s" for k, v in data.timings.items()})
+                "timings",
+                "Run time",
+                _kv_table(rows)
+                # the page cannot time its own writing: the demo's results.json has it
+                + '<p class="explain">Not counting the writing of this report.</p>',
             )
         )
     parts += page_foot()

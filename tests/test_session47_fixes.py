@@ -1,0 +1,131 @@
+"""Mended in the forty-seventh session: p-values on exact halves round as a reader
+rounds, the report's run-time table has a total, an interrupted train says which saved
+epoch a rerun resumes from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_train_checkpoint import _interrupt_at, _train_files, dense_data
+from visrec.analysis.rating_eval import rating_eval
+from visrec.analysis.rating_knn import knn_predict, knn_predict_items
+from visrec.cli import main
+from visrec.errors import VisrecError
+from visrec.evaluation.significance import p_figure, p_said, sign_p
+from visrec.models import _checkpoint
+from visrec.report.html import ReportData, render_report
+
+
+def test_a_sign_test_p_on_an_exact_half_rounds_up() -> None:
+    # 4 of 4 seeds won: one-sided p = 1/16 = 0.0625, printed by f"{:.3f}" as 0.062
+    assert sign_p(4, 0) == 0.0625
+    assert p_figure(0.0625) == "0.063" and p_said(0.0625) == "p = 0.063"
+    assert p_figure(1 / 32) == "0.031"  # 0.03125: the digit after is 2, down
+    assert p_figure(0.1875) == "0.188"  # 3/16
+    # the 0.05 line still decides the digits, rounding half up or not
+    assert p_figure(0.050016) == "0.05002" and p_figure(0.05) == "0.0500"
+    assert p_figure(0.5) == "0.500" and p_figure(1.0) == "1.000"
+
+
+def _timing_rows(html: str) -> dict[str, str]:
+    section = html.split('<section id="timings">', 1)[1].split("</section>", 1)[0]
+    return dict(re.findall(r"<tr><th>([^<]*)</th><td[^>]*>([^<]*)</td></tr>", section))
+
+
+def test_the_run_time_table_adds_up_its_stages() -> None:
+    data = ReportData(title="t", dataset="d", timings={"embed images": 1.25, "cluster": 0.5})
+    html = render_report(data)
+    assert _timing_rows(html) == {"embed images": "1.2 s", "cluster": "0.5 s", "total": "1.8 s"}
+    assert "Not counting the writing of this report." in html
+    # one stage needs no total, and a stage the caller named "total" is not overwritten
+    one = render_report(replace(data, timings={"embed images": 1.25}))
+    assert _timing_rows(one) == {"embed images": "1.2 s"}
+    named = render_report(replace(data, timings={"load": 1.0, "total": 9.0}))
+    assert _timing_rows(named) == {"load": "1.0 s", "total": "9.0 s"}
+    assert '<section id="timings">' not in render_report(replace(data, timings={}))
+
+
+def test_an_interrupted_train_says_which_saved_epoch_a_rerun_resumes_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, vec = _train_files(dense_data(), tmp_path)
+    argv = ["train", "--model", "visual-cf", "--interactions", str(train), "--vectors",
+            str(vec), "-o", str(tmp_path / "m"), "--param", "epochs=4", "--quiet"]  # fmt: skip
+    monkeypatch.setattr(_checkpoint, "SAVE_EVERY_S", 0.0)
+    with monkeypatch.context() as mp:
+        _interrupt_at(mp, 3)  # visual-cf's inner BPR: saved after its second epoch
+        assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert "(state saved every minute; last: bpr of visual-cf, epoch 2 of 4): run" in err
+    # resumed, then stopped before its next save: the state on disk is the resumed one
+    with monkeypatch.context() as mp:
+        mp.setattr(_checkpoint, "SAVE_EVERY_S", 3600.0)
+        _interrupt_at(mp, 1)
+        assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert "resuming bpr at epoch 3 of 4" in err
+    assert "(state saved every minute; last: bpr of visual-cf, epoch 2 of 4): run" in err
+
+
+def test_knn_predict_refuses_labels_and_arrays_that_do_not_fit() -> None:
+    x = np.eye(3)
+    for args, said in [
+        ((x, [1, 2, 3, 4, 5], x), "y_train has shape (5,) for 3 training row(s)"),  # was cut
+        ((x, [[1, 9], [2, 9], [3, 9]], x), "y_train has shape (3, 2)"),
+        ((x, [1, 2], x), "y_train has shape (2,)"),
+        ((x, [1.0, np.nan, 3.0], x), "y_train row 1 is missing or not finite"),
+        ((x, [1, 2, 3], np.eye(4)), "x_train rows have 3 values, x_test rows 4"),
+        ((x[:, 0], [1, 2, 3], x), "x_train has shape (3,); expected (n, d)"),
+        ((np.empty((3, 0)), [1, 2, 3], np.empty((1, 0))), "x_train has shape (3, 0)"),
+    ]:
+        with pytest.raises(VisrecError, match=re.escape(f"knn_predict: {said}")):
+            knn_predict(*args, k=1)
+    with pytest.raises(VisrecError, match=r"^knn_predict: k=4 neighbours but only 3 training"):
+        knn_predict(x, [1, 2, 3], x, k=4)
+    none = knn_predict(x, np.array([1, 2, 3]), np.empty((0, 3)), k=1)
+    assert none.shape == (0,) and none.dtype == np.int64
+    assert knn_predict(x, ["a", "b", "c"], x[::-1], k=1).tolist() == ["c", "b", "a"]
+
+
+def test_knn_predict_items_refuses_positions_outside_the_vectors() -> None:
+    x = np.eye(3)
+    for train, test, said in [
+        ([0, 1], [-1], "test_items holds position -1, outside the 3 item vectors"),
+        ([0, 5], [0], "train_items holds position 5, outside the 3 item vectors"),
+        ([0, 1], [0.5], "test_items must be a 1-D array of item row positions"),
+    ]:
+        with pytest.raises(VisrecError, match=re.escape(f"knn_predict_items: {said}")):
+            knn_predict_items(x, train, [1, 2], test, k=1)
+    with pytest.raises(VisrecError, match=r"knn_predict_items: y_train has shape \(3,\)"):
+        knn_predict_items(x, [0, 1], [1, 2, 3], [0], k=1)
+    assert knn_predict_items(x, [0, 1], [1, 2], [], k=1).shape == (0,)
+    assert knn_predict_items(x, [0, 1], [1, 2], [1, 0], k=1).tolist() == [2, 1]
+
+
+def test_rating_eval_refuses_a_seed_scikit_learn_would_refuse_before_any_fit() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 20, 200).astype(str),
+            "item_id": rng.integers(0, 15, 200).astype(str),
+            "rating": rng.integers(1, 6, 200).astype(float),
+        }
+    ).drop_duplicates(["user_id", "item_id"])
+    with pytest.raises(VisrecError, match=r"random_state must be between 0 and 4294967295, got -1"):
+        rating_eval(frame, None, random_state=-1)
+    with pytest.raises(
+        VisrecError,
+        match=r"between 0 and 4294967294 \(with 2 seeds, the last is random_state \+ 1\), got "
+        r"4294967295",
+    ):
+        rating_eval(frame, None, random_state=2**32 - 1, n_seeds=2)
+    with pytest.raises(VisrecError, match=r"test size must be a number, got '0.2'"):
+        rating_eval(frame, None, test_size="0.2")  # type: ignore[arg-type]
+    top = rating_eval(frame, None, random_state=2**32 - 2, n_seeds=2, mf_params={"n_epochs": 1})
+    assert top.seeds == [2**32 - 2, 2**32 - 1]
