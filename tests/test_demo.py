@@ -624,7 +624,7 @@ def test_max_items_uses_the_sample_everywhere(
     assert res.knn_note == (
         f"{n_all - n_mine} of {n_all} rating rows left out: their item is not in the "
         f"--max-items sample; {n_broken} of {n_all} rating rows left out: their item has "
-        "no usable image"
+        f"no usable image ('{broken}')"
     )
     assert res.recommenders_note == (
         f"compared. On the {n_mine} interaction rows of the 8 sampled items (--max-items)."

@@ -157,7 +157,7 @@ def test_the_demo_rating_knn_uses_only_rows_whose_item_has_an_image(tmp_path: Pa
     assert knn is not None and knn.n_train + knn.n_test == with_image < len(frame)
     assert note == (
         f"{len(frame) - with_image} of {len(frame)} rating rows left out: their item has no "
-        "usable image"
+        "usable image ('i5')"
     )
 
 

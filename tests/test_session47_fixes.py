@@ -4,6 +4,7 @@ epoch a rerun resumes from."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -13,10 +14,12 @@ import pandas as pd
 import pytest
 
 from test_train_checkpoint import _interrupt_at, _train_files, dense_data
+from visrec.analysis.cluster import cluster_vs_labels, total_name
 from visrec.analysis.rating_eval import rating_eval
 from visrec.analysis.rating_knn import knn_predict, knn_predict_items
 from visrec.cli import main
-from visrec.errors import VisrecError
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import VisrecError, shown
 from visrec.evaluation.significance import p_figure, p_said, sign_p
 from visrec.models import _checkpoint
 from visrec.report.html import ReportData, render_report
@@ -129,3 +132,126 @@ def test_rating_eval_refuses_a_seed_scikit_learn_would_refuse_before_any_fit() -
         rating_eval(frame, None, test_size="0.2")  # type: ignore[arg-type]
     top = rating_eval(frame, None, random_state=2**32 - 2, n_seeds=2, mf_params={"n_epochs": 1})
     assert top.seeds == [2**32 - 2, 2**32 - 1]
+
+
+def test_a_category_called_total_keeps_its_column_beside_the_sums() -> None:
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 0.1, (6, 3)), rng.normal(5, 0.1, (6, 3))])
+    labels = ["total"] * 4 + ["x"] * 5 + ["label"] * 3
+    res = cluster_vs_labels(x, labels, k=2)
+    head, *rows = res.format().splitlines()[2:5]
+    assert head.split() == ["label", *map(str, res.table.columns), "(total)"]
+    for line, (_, counts) in zip(rows, res.table.iterrows(), strict=True):
+        # the category's own counts, then the row sum, which "total" used to overwrite
+        assert line.split()[2:] == [*map(str, counts.tolist()), str(int(counts.sum()))]
+    html = render_report(ReportData(title="t", dataset="d", cluster=res, parts=("clusters",)))
+    assert "<th>total</th><th>label</th><th>(total)</th></tr>" in html
+    assert total_name(["a", "(total)", "total"]) == "((total))"
+
+
+def test_bidi_and_invisible_characters_are_shown_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert shown("a\u202ecod.png") == "'a\\u202ecod.png'"
+    assert shown("x\u200by") == "'x\\u200by'" and shown("\ufeff007") == "'\\ufeff007'"
+    # accents and emoji sequences (joined by U+200D) are printed as they are
+    assert shown("café") == "café" and shown("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"
+    ids = np.array(["a\nb", "e\u202eevil", "zz"], dtype=object)
+    iv = ItemVectors(ids=ids, vectors=np.eye(3, dtype=np.float32), has_image=np.ones(3, bool))
+    write_vectors(tmp_path / "v.parquet", iv)
+    labels = tmp_path / "l.csv"
+    labels.write_text("id,t\nzz,\u202eevil\n", encoding="utf-8")
+    v, page = str(tmp_path / "v.parquet"), str(tmp_path / "s.html")
+    rc = main(["similar", v, "--labels", str(labels), "--id-col", "id", "--label-col", "t",
+               "--report", page, "--", "zz"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0 and "items most like zz ('\\u202eevil'):" in out
+    assert "\u202e" not in out and "'e\\u202eevil'" in out and "'a\\nb'" in out
+    page = (tmp_path / "s.html").read_text(encoding="utf-8")
+    # the page shows them as the terminal does: a browser would obey or fold them
+    assert "\u202e" not in page and "\n" not in page.split("<figcaption>", 1)[1].split("<")[0]
+    assert "<figcaption>&#x27;a\\nb&#x27;" in page
+    assert "<h3>items most like zz (&#x27;\\u202eevil&#x27;)</h3>" in page
+
+
+def test_similar_takes_ids_after_a_double_dash_that_follows_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = np.array(["-1e3", "-", "b"], dtype=object)
+    vecs = np.array([[1, 0], [1, 0.1], [0, 1]], dtype=np.float32)
+    write_vectors(
+        tmp_path / "v.parquet", ItemVectors(ids=ids, vectors=vecs, has_image=np.ones(3, bool))
+    )
+    v = str(tmp_path / "v.parquet")
+    # --help: "an id that starts with '-' goes after '--', the options before it"
+    assert main(["similar", v, "--n", "1", "--", "-1e3"]) == 0
+    assert "items most like -1e3:\n    1  -  " in capsys.readouterr().out
+    assert main(["similar", v, "b", "--n", "1", "--", "-"]) == 0
+    out = capsys.readouterr().out
+    assert "items most like b:" in out and "items most like -:" in out
+    with pytest.raises(SystemExit) as stop:
+        main(["similar", v, "-1e3"])
+    assert stop.value.code == 2
+    assert (
+        "unrecognized arguments: -1e3; ITEM_ID starting with '-': put it after '--', the "
+        "options before it"
+    ) in capsys.readouterr().err
+
+
+def test_knn_rating_keeps_the_spelt_otherwise_note_and_names_the_items_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    ids = np.array([str(i) for i in range(1, 11)], dtype=object)
+    vecs = rng.random((10, 4)).astype(np.float32)
+    write_vectors(
+        tmp_path / "v.parquet", ItemVectors(ids=ids, vectors=vecs, has_image=np.ones(10, bool))
+    )
+    rows = [(f"u{u}", str(i), 1 + (i + u) % 5) for u in range(8) for i in range(1, 11)]
+    rows += [("u1", "007", 3), ("u2", "007", 4), ("u3", "zz", 5)]
+    pd.DataFrame(rows, columns=["user_id", "item_id", "rating"]).to_csv(
+        tmp_path / "r.csv", index=False
+    )
+    rc = main(["knn-rating", "--interactions", str(tmp_path / "r.csv"), "--vectors",
+               str(tmp_path / "v.parquet"), "--json", str(tmp_path / "k.json"),
+               "--report", str(tmp_path / "k.html")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0
+    respelt = "1 of them is in it spelt otherwise ('007' as '7')"
+    assert err.count(respelt) == 1  # said once, among the other notes
+    assert "left out 3 of 83 rows whose item_id has no image ('007', 'zz')" in err
+    notes = json.loads((tmp_path / "k.json").read_text())["notes"]
+    assert any(respelt in n for n in notes)
+    assert respelt.replace("'", "&#x27;") in (tmp_path / "k.html").read_text(encoding="utf-8")
+
+
+def test_demo_says_what_the_commands_say_of_odd_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    data = tmp_path / "dd"
+    (data / "images").mkdir(parents=True)
+    items, inter = ["item_id,category"], ["user_id,item_id,rating"]
+    rng = np.random.default_rng(0)
+    for i in range(1, 13):
+        Image.new("RGB", (16, 16), (255, 0, 0) if i % 2 else (0, 0, 255)).save(
+            data / "images" / f"{i}.png"
+        )
+        items.append(f"{i},{'red' if i % 2 else 'blue'}")
+    inter += [f"u{u},{i},{1 + (i % 2) * 3}" for u in range(20) for i in rng.choice(12, 5) + 1]
+    inter += ["u1,007,3", "u2,007,4", "u3,011,5", "u4,7,2"]
+    (data / "items.csv").write_text("\n".join(items) + "\n")
+    (data / "interactions.csv").write_text("\n".join(inter) + "\n")
+    assert main(["demo", "--data", str(data), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = capsys.readouterr()
+    said = out.out + out.err
+    assert (
+        "interactions.csv: 2 item id(s) spelt in more than one way ('7', '007'; '11', '011')"
+    ) in said
+    assert (
+        "rating rows left out: their item has no usable image ('007', '011'); 2 of them are in "
+        "the images spelt otherwise ('007' as '7', '011' as '11')"
+    ) in said
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert any("spelt in more than one way" in n for n in results["notes"])

@@ -98,10 +98,20 @@ def has_control(text: str) -> bool:
     return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
 
 
+#: invisible characters that change how the rest of a line reads: bidi overrides and
+#: isolates (U+202E turns "acod.png" into "a" + "gnp.doc"), zero-width spaces, line and
+#: paragraph separators; not the joiners of emoji sequences
+DECEPTIVE = frozenset(
+    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2028\u2029\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
 def shown(text: str) -> str:
     """``text`` as a listing prints it: as it is, or as Python writes it (quoted, with
-    escapes) when it holds a control character (:func:`has_control`)."""
-    return repr(text) if has_control(text) else text
+    escapes) when it holds a control character (:func:`has_control`) or one of the
+    invisible characters that reorder or hide what follows (``DECEPTIVE``)."""
+    return repr(text) if has_control(text) or not DECEPTIVE.isdisjoint(text) else text
 
 
 def names_text(names: Iterable[object]) -> str:

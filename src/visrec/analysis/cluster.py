@@ -136,7 +136,7 @@ class ClusterResult:
         tab.index = [f"cluster {c}" for c in tab.index]
         # a label's escape sequence or line break would reach the terminal as it is
         tab.columns = pd.Index([shown(str(c)) for c in tab.columns], name=tab.columns.name)
-        tab["total"] = tab.sum(axis=1)
+        tab[total_name(tab.columns)] = tab.sum(axis=1)
         lines = [
             f"K-means with k={self.k} on {self.n:,} items",
             "",
@@ -350,6 +350,16 @@ def ari_permutation_p(assignments: np.ndarray, labels: np.ndarray, random_state:
     rng = np.random.default_rng(random_state)
     reached = sum(pairs(rng.permutation(codes)) >= seen for _ in range(ARI_SHUFFLES))
     return (1 + reached) / (1 + ARI_SHUFFLES)
+
+
+def total_name(labels: Iterable[object]) -> str:
+    """The header of a table's row-sum column: "total", or "(total)" when a label is
+    called that (a category "total" lost its own column to the sums)."""
+    taken = {str(x) for x in labels}
+    name = "total"
+    while name in taken:
+        name = f"({name})"
+    return name
 
 
 def ari_p_said(p: float) -> str:

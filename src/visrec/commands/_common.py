@@ -480,6 +480,7 @@ def check_vectors_match(
     noun: str = "items",
     respelt_note: bool = True,
     review_photo_advice: str = REVIEW_PHOTO_ADVICE,
+    quiet: bool = False,
 ) -> str | None:
     """Refuse a vectors file that has no image vector for any of ``item_ids`` (the ids
     of the interactions file ``ipath``): a file of another dataset, or ids spelt
@@ -489,7 +490,8 @@ def check_vectors_match(
     When only some lack a vector and the file holds them under another spelling of the
     same whole number (``'007'`` as ``'7'``), a note on stderr says so (``respelt_note``;
     ``visrec train`` says it in its own note): they count as items without a picture,
-    which is no photo gap. Returns that note (for a results file), None without one.
+    which is no photo gap. Returns that note (for a results file), None without one;
+    ``quiet``: returned only, for a caller that prints it among its own notes.
     """
     import numpy as np
 
@@ -508,7 +510,8 @@ def check_vectors_match(
                 f"{'has' if n == 1 else 'have'} no image vector{hint}, and they count as "
                 "items without a picture"
             )
-            print(f"note: {note}", file=sys.stderr)
+            if not quiet:
+                print(f"note: {note}", file=sys.stderr)
     if has.any() or not len(ids):
         return note
     known = set(vectors.ids)

@@ -206,10 +206,14 @@ class Parser(argparse.ArgumentParser):
         positional (``visrec similar V 1 --n 5 2``: argparse does not resume a
         positional after an option); what is left to report as unrecognized."""
         lists = [a for a in self._actions if not a.option_strings and a.nargs in ("+", "*")]
-        if not extra or len(lists) != 1 or any(a.startswith("-") for a in extra):
+        # after "--" every word is a positional, "-" and "-1e3" too (`visrec similar V
+        # --n 2 -- -1e3`, as --help says): argparse leaves the "--" among the extras
+        cut = extra.index("--") if "--" in extra else len(extra)
+        words = [*extra[:cut], *extra[cut + 1 :]]
+        if not extra or len(lists) != 1 or any(a.startswith("-") for a in extra[:cut]):
             return list(extra)
         dest = lists[0].dest
-        setattr(args, dest, [*(getattr(args, dest, None) or []), *extra])
+        setattr(args, dest, [*(getattr(args, dest, None) or []), *words])
         return []
 
     def unknown_options(self, extra: Sequence[str]) -> None:
@@ -220,6 +224,12 @@ class Parser(argparse.ArgumentParser):
     def unrecognized(self, extra: Sequence[str]) -> str:
         """``"unrecognized arguments: A B; HINT"``: the words, then a hint per option."""
         hints = [h for h in (self.hint(a) for a in extra if a.startswith("-")) if h]
+        lists = [a for a in self._actions if not a.option_strings and a.nargs in ("+", "*")]
+        odd = [a for a in extra if a.startswith("-") and not a.startswith("--") and a != "-"]
+        if len(lists) == 1 and odd and not any(self.hint(a) for a in odd):
+            # "-1e3" or "-x" meant as an id, not an option
+            name = lists[0].metavar or lists[0].dest.upper()
+            hints.append(f"{name} starting with '-': put it after '--', the options before it")
         message = f"unrecognized arguments: {' '.join(extra)}"
         if hints:
             message += "; " + "; ".join(dict.fromkeys(hints))

@@ -16,6 +16,7 @@ from visrec.commands._common import (
     check_vectors_match,
     layout_args,
     load_interactions_frame,
+    name_ids,
     no_rating_column,
     run_rows,
     say_note,
@@ -139,7 +140,7 @@ def ratings_with_vectors(
     if not len(iv):
         raise VisrecError(f"{vectors_path} holds no items")
     # --include-missing would otherwise run on all-zero vectors, silently
-    check_vectors_match(
+    respelt = check_vectors_match(
         iv,
         frame[key_col],
         vectors_path,
@@ -149,7 +150,10 @@ def ratings_with_vectors(
             "; the vectors are one per review photo (<asin>_<reviewerID>_<time>, as visrec "
             "fetch names them): give --key-col review_id with the review file"
         ),
+        quiet=True,  # said with the other notes, and kept in --json and --report
     )
+    if respelt:
+        notes.append(respelt)
     rated = frame[key_col].astype(str).unique()
     check_finite_vectors(iv, rated, vectors_path)
     notes += spread_notes(
@@ -169,9 +173,11 @@ def ratings_with_vectors(
         )
     else:
         if n_missing:
+            # which ones, so a user can look for their pictures (by first appearance)
+            lacking = frame[key_col].astype(str)[~has].drop_duplicates().to_numpy()
             notes.append(
-                f"left out {n_missing:,} of {len(frame):,} rows whose {key_col} has no image "
-                "(--include-missing keeps them with zero vectors)"
+                f"left out {n_missing:,} of {len(frame):,} rows whose {key_col} has no image"
+                f"{name_ids(lacking, None, 3)} (--include-missing keeps them with zero vectors)"
             )
         frame = frame.loc[has].reset_index(drop=True)
         vecs, has = vecs[has], has[has]

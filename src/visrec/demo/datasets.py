@@ -87,6 +87,7 @@ def _labels(path: Path, id_col: str, label_col: str, notes: list[str]) -> dict[s
 
 
 def _interactions(path: Path, notes: list[str]) -> pd.DataFrame:
+    from visrec.data.id_spelling import id_notes
     from visrec.data.tables import load_interactions
 
     res = load_interactions(path)
@@ -94,6 +95,8 @@ def _interactions(path: Path, notes: list[str]) -> pd.DataFrame:
     frame = res.frame.copy()
     frame["user_id"] = frame["user_id"].astype(str)
     frame["item_id"] = frame["item_id"].astype(str)
+    # what the standalone commands say of the same file ("7" and "007": two items)
+    notes += [f"{path.name}: {line}" for line in id_notes(frame)]
     return frame
 
 

@@ -454,9 +454,16 @@ def _rating_knn(
             "not in the --max-items sample"
         )
     if (~has_vec).sum():
+        from visrec.data.id_spelling import respelt, respelt_hint, shown_ids
+
+        # which items, and whether the images spell them otherwise ("007" as "7"), as
+        # knn-rating says of the same files
+        lacking = inter["item_id"].astype(str)[~has_vec].drop_duplicates().to_numpy()
+        hint = respelt_hint(respelt(lacking, ok_set, inter["item_id"].astype(str)), "the images")
+        more = f" and {len(lacking) - 3:,} more" if len(lacking) > 3 else ""
         left_out.append(
-            f"{int((~has_vec).sum()):,} of {n_rated:,} rating rows left out: "
-            "their item has no usable image"
+            f"{int((~has_vec).sum()):,} of {n_rated:,} rating rows left out: their item has "
+            f"no usable image ({shown_ids(lacking)}{more}){hint}"
         )
     note = "; ".join(left_out) or None
     inter = inter[has_vec]

@@ -108,6 +108,15 @@ def _e(x: object) -> str:
     return html.escape(str(x), quote=True)
 
 
+def id_html(item_id: object) -> str:
+    """An id or label escaped for the page, as the terminal shows it: a line break, a
+    NUL or a bidi override in quotes with escapes (a browser would fold, drop or obey
+    them, and two ids would read alike)."""
+    from visrec.errors import shown
+
+    return _e(shown(str(item_id)))
+
+
 def _img(png: bytes, alt: str, mime: str = "image/png", cls: str = "plot") -> str:
     data = base64.b64encode(png).decode("ascii")
     return f'<img class="{cls}" alt="{_e(alt)}" src="data:{mime};base64,{data}">'
@@ -152,8 +161,10 @@ def header_row(names: Sequence[str]) -> str:
 
 def _table(frame: pd.DataFrame, index_name: str = "", total: bool = False) -> str:
     """An escaped HTML table of ``frame`` (values formatted with ``_fmt``)."""
+    from visrec.analysis.cluster import total_name
+
     cols = [str(c) for c in frame.columns]
-    head = header_row([index_name, *cols, *(["total"] if total else [])])
+    head = header_row([index_name, *cols, *([total_name(cols)] if total else [])])
     rows = []
     for idx, row in frame.iterrows():
         cells = "".join(f"<td{_num_cls(v)}>{_e(_fmt(v))}</td>" for v in row.to_list())
@@ -178,6 +189,14 @@ def _note(text: str | None, cls: str = "note") -> str:
     return f'<p class="{cls}">{_e(text)}</p>' if text else ""
 
 
+def _label_of(labels: Mapping[str, str], item_id: str) -> str | None:
+    """An item's label for a caption, shown as :func:`id_html` shows ids."""
+    from visrec.errors import shown
+
+    label = labels.get(item_id)
+    return None if label is None else shown(str(label))
+
+
 def photo_tile(
     item_id: str,
     photo: str | os.PathLike[str] | None,
@@ -195,7 +214,7 @@ def photo_tile(
     )
     under = f"<br>{_e(caption)}" if caption else ""
     marked = f' class="{cls}"' if cls else ""
-    return f"<figure{marked}>{inner}<figcaption>{_e(item_id)}{under}</figcaption></figure>"
+    return f"<figure{marked}>{inner}<figcaption>{id_html(item_id)}{under}</figcaption></figure>"
 
 
 def _cluster_sections(data: ReportData) -> list[str]:
@@ -243,7 +262,7 @@ def _cluster_sections(data: ReportData) -> list[str]:
     for c in res.table.index:
         samples = data.cluster_samples.get(int(c), [])
         # each photo's own label: a mixed cluster shows which of its items are which
-        tiles = [photo_tile(i, path, data.item_labels.get(i)) for i, path in samples]
+        tiles = [photo_tile(i, path, _label_of(data.item_labels, i)) for i, path in samples]
         n_c = int(res.table.loc[c].sum())
         grids.append(
             f'<div class="cluster"><h3>cluster {_e(c)} &middot; {n_c:,} items &middot; '

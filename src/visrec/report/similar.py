@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from visrec._atomic import write_text_atomic
+from visrec.errors import shown
 from visrec.report.html import (
     _e,
     _kv_table,
     _note,
     _section,
     data_name,
+    id_html,
     page_foot,
     page_head,
     photo_tile,
@@ -52,13 +54,13 @@ def render_similar_report(
     shared, style = _shared_photos(results, photos)
 
     def tile(item: str, caption: str, cls: str | None = None) -> str:
-        named = f"{labels[item]} · {caption}" if item in labels else caption
+        named = f"{shown(str(labels[item]))} · {caption}" if item in labels else caption
         if item in shared:
             marked = f' class="{cls}"' if cls else ""
             under = f"<br>{_e(named)}"
             return (
                 f'<figure{marked}><span class="thumb shared {shared[item]}" role="img" '
-                f'aria-label="photo"></span><figcaption>{_e(item)}{under}</figcaption></figure>'
+                f'aria-label="photo"></span><figcaption>{id_html(item)}{under}</figcaption></figure>'
             )
         return photo_tile(item, photos.get(item), named, cls)
 
@@ -71,9 +73,9 @@ def render_similar_report(
             for rank, (i, score) in enumerate(zip(res.ids, res.scores, strict=True), 1)
         ]
         empty = "" if len(res.ids) else _note("no other item has a usable image", "skipped")
-        named = f" ({_e(labels[query])})" if query in labels else ""
+        named = f" ({id_html(labels[query])})" if query in labels else ""
         rows.append(
-            f"<h3>items most like {_e(res.query)}{named}</h3>"
+            f"<h3>items most like {id_html(res.query)}{named}</h3>"
             f'<div class="tiles">{"".join(tiles)}</div>{empty}'
         )
     how = (
