@@ -28,6 +28,7 @@ import inspect
 import json
 import re
 import shutil
+import textwrap
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,7 @@ DOCS = ["README.md", *sorted(f"docs/{p.name}" for p in (REPO / "docs").glob("*.m
 #: every ```python block, by (document, index), and the test that runs it
 COVERED = {
     ("README.md", 0): "test_readme_quick_python",
+    ("docs/analysis.md", 0): "test_analysis_review_categories_table",
     ("docs/data.md", 0): "test_data_amazon_reviews",
     ("docs/demo.md", 0): "test_demo_imports_and_return_types",
     ("docs/embed.md", 0): "test_embed_folder_and_resnet18",
@@ -69,7 +71,9 @@ USERS = ("196", "186")  # the users docs/models.md asks for
 
 def python_blocks(doc: str) -> list[str]:
     text = (REPO / doc).read_text(encoding="utf-8")
-    return re.findall(r"^```python[ \t]*\n(.*?)^```", text, flags=re.S | re.M)
+    # a block inside a list item is indented: found too, and dedented
+    found = re.findall(r"^([ \t]*)```python[ \t]*\n(.*?)^\1```", text, flags=re.S | re.M)
+    return [textwrap.dedent(code) for _, code in found]
 
 
 def block(doc: str, index: int) -> str:
@@ -220,6 +224,21 @@ def test_data_amazon_reviews(
     assert set(res.formats) == set(res.files) and len(res.files) == 2
     assert capsys.readouterr().out.startswith("bad records: 0")
     assert isinstance(ns["inter"], Interactions)
+
+
+def test_analysis_review_categories_table(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AMAZON_FASHION_5.json.gz", "All_Beauty_5.json.gz"):
+        (tmp_path / name).symlink_to(shared_data / "amazon" / name)
+    monkeypatch.chdir(tmp_path)
+    run(block("docs/analysis.md", 0), "docs/analysis.md#0", {})
+    # the table `visrec cluster --labels review_categories.csv --id-col review_id` reads
+    table = pd.read_csv(tmp_path / "review_categories.csv", dtype=str)
+    assert list(table.columns) == ["review_id", "category"]
+    assert len(table) == 3176 + 5269  # one row per review of the two files
+    assert set(table["category"]) == {"AMAZON_FASHION", "All_Beauty"}
+    assert table["review_id"].notna().all()
 
 
 def test_demo_imports_and_return_types() -> None:

@@ -50,6 +50,11 @@ def purity_score(table: pd.DataFrame | np.ndarray) -> float:
         Non-negative counts.
     """
     counts = np.asarray(table, dtype=np.float64)
+    # a 1-D table failed inside numpy; a negative or NaN cell gave a purity above 1 or nan
+    if counts.ndim != 2:
+        raise VisrecError(f"purity: a count table of shape {counts.shape}; expected 2-D")
+    if not np.isfinite(counts).all() or (counts < 0).any():
+        raise VisrecError("purity: the count table holds a negative, missing or infinite count")
     total = counts.sum()
     if total <= 0:
         raise VisrecError("purity: the count table is empty")
@@ -259,6 +264,8 @@ def _checked_k(x: np.ndarray, labs: np.ndarray, k: int | None) -> int:
     """The number of clusters to form; a VisrecError if ``x`` and ``labs`` cannot give it."""
     if x.ndim != 2:
         raise VisrecError(f"cluster: vectors must be 2-D (n, d), got shape {x.shape}")
+    if x.shape[1] == 0:  # said as "only 0 distinct vectors ... a placeholder?"
+        raise VisrecError("cluster: the vectors have width 0: nothing to cluster by")
     n = x.shape[0]
     if len(labs) != n:
         raise VisrecError(f"cluster: {n} vectors but {len(labs)} labels")

@@ -19,6 +19,7 @@ On data without repeated vectors it gives the same predictions as
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,8 @@ def random_split(
     """
     from sklearn.model_selection import train_test_split
 
+    if not isinstance(test_size, numbers.Real) or isinstance(test_size, bool):
+        raise VisrecError(f"{who}: test size must be a number, got {test_size!r}")
     if not 0.0 < test_size < 1.0:
         raise VisrecError(f"{who}: test size must be between 0 and 1, got {test_size}")
     test_size = float(test_size)  # scikit-learn refuses np.float32(0.2)
@@ -488,6 +491,8 @@ def knn_rating(
             f"rating KNN: vectors of shape {x.shape} and {len(y)} ratings; "
             "expected (n, d) and n ratings"
         )
+    if not x.shape[1]:  # scikit-learn's "n_neighbors ... Got 0" said nothing of this
+        raise VisrecError("rating KNN: the vectors have width 0: nothing to compare by")
     if not np.isfinite(y).all():
         raise VisrecError(f"rating KNN: ratings {unusable_rows(y)} is missing or not finite")
     if where := unusable_rows(x):

@@ -535,6 +535,12 @@ def register_backbone(name: str, factory: Callable[..., Backbone]) -> None:
     """Add a backbone under ``name`` (``factory(**options)`` returns a ``Backbone``)."""
     if not isinstance(name, str) or not _key(name):
         raise VisrecError(f"register_backbone: a backbone needs a name, not {name!r}")
+    # an instance failed only later, at get_backbone ("object is not callable")
+    if isinstance(factory, Backbone) or not callable(factory):
+        raise VisrecError(
+            f"register_backbone: {name!r} needs a factory (a Backbone class or a function "
+            f"returning a Backbone), got {factory!r}"
+        )
     _REGISTRY[_key(name)] = factory
 
 

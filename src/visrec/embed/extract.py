@@ -34,6 +34,7 @@ The steps live in ``chunk_files`` (1, and the chunk files of 2-3), ``compute`` (
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import sys
 import time
@@ -53,6 +54,7 @@ from visrec._atomic import (
     sweep_temp_files,
     utf8_path,
 )
+from visrec._output_names import check_output_suffix
 from visrec.data.id_spelling import is_one_id, spell_ids
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
 from visrec.embed.chunk_files import (
@@ -149,14 +151,17 @@ class EmbedResult:
 
     @property
     def n(self) -> int:
+        """Items asked for (with and without a usable picture)."""
         return len(self.ids)
 
     @property
     def n_ok(self) -> int:
+        """Items with a vector: those not in ``failures``."""
         return self.n - len(self.failures)
 
     @property
     def images_per_second(self) -> float:
+        """Images computed (not reused) per second of the run; 0 when none was."""
         return self.n_computed / self.seconds if self.seconds > 0 else 0.0
 
 
@@ -180,6 +185,10 @@ def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
             )
         if bool(pd.isna(item_id)):  # spelt, the item 'nan' or 'None'
             raise VisrecError(f"items[{k}]: item id {item_id!r} is missing; give it an id")
+        if not isinstance(path, str | os.PathLike):  # None or a number: os.fspath's TypeError
+            raise VisrecError(
+                f"items[{k}]: the location of item {item_id!r} is {path!r}, not a path"
+            )
         ids.append(item_id)
         paths.append(os.fspath(path))
     out: list[tuple[str, str]] = []
@@ -265,10 +274,12 @@ def embed_images(
     made = None if output is None else chunk_size_of(Path(output))
     if chunk_size is None:
         chunk_size = made or DEFAULT_CHUNK_SIZE
-    if chunk_size < 1:
-        raise VisrecError(f"chunk size must be >= 1, got {chunk_size}")
-    if workers is not None and workers < 1:
-        raise VisrecError(f"workers must be >= 1, got {workers}")
+    # 2.5 was kept in the metadata and no later run reused a chunk; "2" failed deep inside
+    chunk_size = _count_arg(chunk_size, "chunk size")
+    workers = None if workers is None else _count_arg(workers, "workers")
+    batch_size = None if batch_size is None else _count_arg(batch_size, "batch size")
+    if not isinstance(backbone, str | Backbone):
+        raise VisrecError(_not_a_backbone(backbone))
     if isinstance(engine, str) and engine.strip().lower() == "ray":
         return _embed_with_ray(
             pairs,
@@ -560,6 +571,7 @@ def _check_output(out: Path) -> Path:
     if out.is_dir():
         raise VisrecError(f"output {out} is a folder; expected a .parquet file path")
     check_output_path(out)  # not a pipe or device: reading it for reuse would block
+    check_output_suffix(out, "output", "Parquet")  # "v.csv" would hold Parquet, as the CLI says
     check_utf8_output(out)
     parts = parts_dir(out)
     if os.path.lexists(parts) and not parts.is_dir():
@@ -615,6 +627,25 @@ def _plan(
             todo.append((k, redo))
         n_reused += len(chunk) - len(redo)
     return todo, partial, n_reused
+
+
+def _count_arg(value: object, what: str) -> int:
+    """``value`` as a count of at least 1: an int, not a float or a bool."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise VisrecError(f"{what} must be an integer, got {value!r}")
+    if value < 1:
+        raise VisrecError(f"{what} must be >= 1, got {value}")
+    return int(value)
+
+
+def _not_a_backbone(value: object) -> str:
+    """Why ``value`` is no ``backbone`` argument (a name or a Backbone instance)."""
+    if isinstance(value, type) and issubclass(value, Backbone):
+        return (
+            f"backbone: {value.__name__} is a Backbone class; pass an instance "
+            f"({value.__name__}()) or a registered name"
+        )
+    return f"backbone must be a name or a Backbone instance, got {value!r}"
 
 
 def _engine_for(bb: Backbone, engine: Any, device: str, batch_size: int | None) -> Any:
@@ -718,6 +749,7 @@ def _embed_in_memory(
 def embed_folder(
     images_dir: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
+    recursive: bool = False,
     **kw: Any,
 ) -> EmbedResult:
     """Embed every ``<item_id>.<ext>`` image in ``images_dir`` (``visrec embed DIR``).
@@ -725,9 +757,11 @@ def embed_folder(
     Parameters
     ----------
     images_dir : str or path-like
-        A folder of images named by item id (not searched recursively).
+        A folder of images named by item id.
     output : str or path-like, optional
         The vectors ``.parquet`` file; with one the run is chunked and resumable.
+    recursive : bool, default False
+        Also read the images in its subfolders (``visrec embed --recursive``).
     **kw
         The other arguments of :func:`embed_images` (``backbone``, ``engine``,
         ``device``, ``batch_size``, ``workers``, ``progress``, ``chunk_size``,
@@ -741,7 +775,7 @@ def embed_folder(
     """
     from visrec.data.images_index import scan_images
 
-    scan = scan_images(Path(images_dir))
+    scan = scan_images(Path(images_dir), recursive=recursive)
     if not scan.images:
         raise VisrecError(no_images_message(images_dir, scan.skipped_note()))
     result = embed_images(scan.images, output, **kw)

@@ -11,7 +11,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -605,6 +605,9 @@ def vectors_schema(dim: int, meta: dict[str, Any] | None = None) -> pa.Schema:
         raise VisrecError(
             f"item vectors: meta must hold JSON values (text, numbers, lists, dicts): {exc}"
         ) from None
+    if problem := _meta_problem(json.loads(text)):
+        # written, it would be refused on read as damaged
+        raise VisrecError(f"item vectors: meta {problem}")
     return schema.with_metadata({META_KEY: text.encode()})
 
 
@@ -813,8 +816,8 @@ def read_vectors(
         non-Parquet file, or rows of unequal width, naming the file (and the item).
     """
     p = os.fspath(path)
-    if isinstance(only, str):  # one id, not one per character
-        only = [only]
+    if only is not None and is_one_id(only):  # one id, not one per character; 5 too
+        only = [only]  # type: ignore[list-item]
     check_input_exists(p, "vectors file")
     if os.path.isdir(p):  # pyarrow would read it as a dataset of every file inside
         raise VisrecError(
@@ -921,7 +924,9 @@ def _read_table(p: str, only: Collection[str] | None = None) -> pa.Table:
             # the ids as a whole read spells them (a float column's 1.0 is "1" only
             # when every id of the column is whole), then the rows
             spelt = [str(i) for i in table_to_ids(col, p)]
-            wanted = {str(i) for i in only}
+            # looked up as every other lookup does (3.0 finds "3"), not str(3.0) = "3.0"
+            found = find_ids({s: k for k, s in enumerate(spelt)}, only)
+            wanted = {spelt[k] for k in found if k is not None}
             keep = np.fromiter((i in wanted for i in spelt), dtype=bool, count=len(spelt))
             at = table.column_names.index("item_id")
             table = table.set_column(at, "item_id", pa.array(spelt, type=pa.string()))
@@ -990,6 +995,25 @@ def read_vectors_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
+def _meta_problem(meta: Any) -> str | None:
+    """What is wrong with a vectors file's parsed metadata, None when nothing: checked
+    on read (:func:`parse_meta`) and on write (:func:`vectors_schema`), so a file that
+    is written can be read."""
+    if not isinstance(meta, dict):
+        return f"a JSON {type(meta).__name__}, not an object"
+    dim = meta.get("dim")
+    if not isinstance(meta.get("backbone", ""), str):
+        return f"backbone {meta['backbone']!r} is not a name"
+    if not isinstance(meta.get("preprocessing", {}), dict):
+        # what a model trained on the file records and checks new vectors against
+        return f"preprocessing {meta['preprocessing']!r} is not an object"
+    if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
+        return f"dim {dim!r} is not a width"
+    if not _is_count(meta.get("vectors_format", 1)):
+        return f"vectors_format {meta['vectors_format']!r} is not a positive integer"
+    return None
+
+
 def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
     """The visrec metadata of a vectors file's schema (``{}`` when it has none); a
     one-line error naming ``source`` when it is damaged: not JSON, not an object, or a
@@ -1002,18 +1026,8 @@ def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
         detail = f"not JSON: {exc}"
     else:
-        dim = meta.get("dim") if isinstance(meta, dict) else None
-        if not isinstance(meta, dict):
-            detail = f"a JSON {type(meta).__name__}, not an object"
-        elif not isinstance(meta.get("backbone", ""), str):
-            detail = f"backbone {meta['backbone']!r} is not a name"
-        elif not isinstance(meta.get("preprocessing", {}), dict):
-            # what a model trained on the file records and checks new vectors against
-            detail = f"preprocessing {meta['preprocessing']!r} is not an object"
-        elif dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
-            detail = f"dim {dim!r} is not a width"
-        elif not _is_count(meta.get("vectors_format", 1)):
-            detail = f"vectors_format {meta['vectors_format']!r} is not a positive integer"
+        if problem := _meta_problem(meta):
+            detail = problem
         elif meta.get("vectors_format", 1) > VECTORS_FORMAT:
             raise VisrecError(
                 f"{source}: written in vectors format {meta['vectors_format']} by a newer visrec "
@@ -1021,7 +1035,7 @@ def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
                 f"format {VECTORS_FORMAT}: upgrade visrec"
             )
         else:
-            return meta
+            return cast(dict[str, Any], meta)
     raise VisrecError(
         f"{source}: the visrec metadata in its Parquet schema is damaged ({detail}); "
         "embed the items again"

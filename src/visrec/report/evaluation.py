@@ -49,7 +49,7 @@ from visrec.report.verdict import TIE as TIE
 from visrec.report.verdict import UNKNOWN as UNKNOWN
 from visrec.report.verdict import YES as YES
 from visrec.report.verdict import Picks as Picks
-from visrec.report.verdict import _fills_the_list, _runs
+from visrec.report.verdict import _fills_the_list, _runs, as_result
 from visrec.report.verdict import by_little as by_little
 from visrec.report.verdict import picture_roles as picture_roles
 from visrec.report.verdict import seeds_said as seeds_said
@@ -310,6 +310,7 @@ def render_evaluation_report(
     ``inputs`` (e.g. ``{"interactions": "u.data", "vectors": "v.parquet"}``) is shown
     under the heading.
     """
+    result = as_result(result)  # an ExperimentResult as it is
     _check(result, "result")
     runs = _runs(result)
     k = int(result["k"])

@@ -13,7 +13,7 @@ import html
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -260,7 +260,8 @@ def _cluster_sections(data: ReportData) -> list[str]:
 
     grids = []
     for c in res.table.index:
-        samples = data.cluster_samples.get(int(c), [])
+        # keyed by the cluster number, as an int or as text ("0" from a JSON file)
+        samples = data.cluster_samples.get(int(c)) or data.cluster_samples.get(str(c), [])  # type: ignore[call-overload]
         # each photo's own label: a mixed cluster shows which of its items are which
         tiles = [photo_tile(i, path, _label_of(data.item_labels, i)) for i, path in samples]
         n_c = int(res.table.loc[c].sum())
@@ -472,9 +473,12 @@ def render_report(data: ReportData) -> str:
         f'<p class="explain">Dataset: <b>{_e(data.dataset)}</b>. '
         f"{_e(data.intro or DEMO_INTRO)}</p>",
     ]
-    unknown = [p for p in data.parts if p not in PARTS]
+    # one name is one part, not one per letter
+    wanted = (data.parts,) if isinstance(data.parts, str) else tuple(data.parts)
+    unknown = [p for p in wanted if p not in PARTS]
     if unknown:
         raise ValueError(f"unknown report parts {unknown}; known: {', '.join(PARTS)}")
+    data = replace(data, parts=wanted)
     if "summary" in data.parts:
         parts.append(_section("summary", "Dataset summary", _kv_table(data.summary)))
     if "clusters" in data.parts:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import file_version
+from visrec.errors import VisrecError
 
 # A colour-blind-safe qualitative palette (Okabe & Ito); projection_png draws labels
 # beyond the eighth in grey as "other".
@@ -94,6 +95,14 @@ def projection_png(
 
     Labels beyond the eighth most frequent are drawn in grey as "other".
     """
+    coords = np.asarray(coords, dtype=float)
+    # a third column was dropped silently, unequal lengths failed inside numpy
+    if coords.ndim != 2 or coords.shape[1] != 2:
+        raise VisrecError(f"projection: coordinates of shape {coords.shape}; expected (n, 2)")
+    if len(labels) != len(coords):
+        raise VisrecError(
+            f"projection: {len(labels):,} labels for {len(coords):,} points; expected one each"
+        )
     labs = pd.Series([str(v) for v in labels])
     shown = label_order(labels)[: len(PALETTE)]
     legend = projection_legend(labels)  # the same words as the page's caption

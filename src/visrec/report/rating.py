@@ -53,7 +53,7 @@ from visrec.report.html import (
     results_title,
     verdict_section,
 )
-from visrec.report.verdict import against_the_mean, more_seeds, seeds_for_call
+from visrec.report.verdict import against_the_mean, as_result, more_seeds, seeds_for_call
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
@@ -254,8 +254,16 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     return f"{call}: {said}{tail}.{weak_evidence(wins, losses, diff.size)}"
 
 
-def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -> str:
-    """The report of ``result`` (``RatingEvalResult.to_dict()``) as an HTML string."""
+def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str] | None = None) -> str:
+    """The report of ``result`` (``RatingEvalResult.to_dict()``, or the result itself)
+    as an HTML string; ``inputs`` (e.g. ``{"interactions": PATH}``) are listed on it."""
+    result = as_result(result)
+    inputs = inputs or {}
+    if not isinstance(result, Mapping) or "runs" not in result:
+        raise VisrecError(
+            "result: not a result of `visrec rating-eval --json` (expected a JSON object "
+            "with 'runs', or a RatingEvalResult)"
+        )
     runs = pd.DataFrame(result["runs"])
     runs["model"] = runs["model"].astype(str).replace({MAJORITY: majority_label(runs)})
     uses = _uses(runs)
@@ -322,7 +330,9 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str]) -
 
 
 def write_rating_report(
-    path: str | os.PathLike[str], result: Mapping[str, Any], inputs: Mapping[str, str]
+    path: str | os.PathLike[str],
+    result: Mapping[str, Any],
+    inputs: Mapping[str, str] | None = None,
 ) -> Path:
     """Render the report of ``result`` and write it to ``path`` atomically."""
     target = Path(path)

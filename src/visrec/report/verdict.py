@@ -62,10 +62,23 @@ def _runs(result: Mapping[str, Any]) -> pd.DataFrame:
     return runs
 
 
+def as_result(result: Any) -> Any:
+    """``result`` as the ``--json`` dict the report functions read: an
+    ``ExperimentResult`` or ``RatingEvalResult`` given as it is becomes its
+    ``to_dict()``; anything else is returned unchanged (for the caller's check)."""
+    to_dict = getattr(result, "to_dict", None)
+    return to_dict() if not isinstance(result, Mapping) and callable(to_dict) else result
+
+
 def verdict(result: Mapping[str, Any]) -> list[str]:
     """Plain sentences: does the best model with pictures beat the best one without?
     (see :func:`_picture_verdict`), then the settings that differ from the defaults: an
-    answer for 5 epochs is not one for the defaults."""
+    answer for 5 epochs is not one for the defaults. ``result`` is the ``--json`` dict
+    (or the ``ExperimentResult``) of ``visrec evaluate``."""
+    from visrec.report.evaluation import _check
+
+    result = as_result(result)
+    _check(result, "result")  # a missing key was a KeyError from inside
     lines = _picture_verdict(result)
     models = list(dict.fromkeys(_runs(result)["model"]))
     recorded = result.get("defaults")
