@@ -255,3 +255,40 @@ def test_demo_says_what_the_commands_say_of_odd_ids(
     ) in said
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert any("spelt in more than one way" in n for n in results["notes"])
+
+
+def test_a_quoted_id_longer_than_the_csv_module_field_limit_is_read(tmp_path: Path) -> None:
+    from visrec.data.tables import load_interactions
+
+    long = "x" * 200_000  # read unquoted by the C parser; quoted, the csv module gave up
+    path = tmp_path / "long.csv"
+    path.write_text(f'user_id,item_id,rating\nu1,"{long}",3\nu2,"a,b",4\nu3,c,5\n')
+    frame = load_interactions(path).frame
+    assert frame["item_id"].astype(str).tolist() == [long, "a,b", "c"]
+
+
+def test_label_tables_say_labels_written_two_ways(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    ids = [str(i) for i in range(12)]
+    vecs = rng.random((12, 3)).astype(np.float32)
+    write_vectors(
+        tmp_path / "v.parquet", ItemVectors(ids=ids, vectors=vecs, has_image=np.ones(12, bool))
+    )
+    labels = ["Caf\u00e9"] * 3 + ["Cafe\u0301"] * 3 + ["Shoes"] * 3 + ["Shoes "] * 3
+    pd.DataFrame({"id": ids, "t": labels}).to_parquet(tmp_path / "lab.parquet")
+    argv = ["cluster", str(tmp_path / "v.parquet"), "--labels", str(tmp_path / "lab.parquet"),
+            "--id-col", "id", "--label-col", "t", "--json", str(tmp_path / "c.json")]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert (
+        "lab.parquet: 1 label(s) written with and without spaces around them ('Shoes', "
+        "'Shoes ') are taken as one each"
+    ) in err
+    assert (
+        "lab.parquet: 1 label(s) written in two Unicode forms that print alike ('Caf\\xe9', "
+        "'Cafe\\u0301'): two labels, as written"
+    ) in err
+    table = json.loads((tmp_path / "c.json").read_text())["table"]
+    assert set(next(iter(table.values()))) == {"Caf\u00e9", "Cafe\u0301", "Shoes"}

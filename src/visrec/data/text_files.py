@@ -339,6 +339,9 @@ def split_rows(
     the file is an error naming its line: every row after it would be one field.
     """
     if len(sep) == 1:
+        # the C parser reads a field of any length unquoted; quoted, the csv module
+        # stopped at 131,072 characters ("field larger than field limit")
+        csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
         reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=False)
         start = 1
         last_span: tuple[int, int] | None = None
