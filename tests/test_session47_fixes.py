@@ -292,3 +292,21 @@ def test_label_tables_say_labels_written_two_ways(
     ) in err
     table = json.loads((tmp_path / "c.json").read_text())["table"]
     assert set(next(iter(table.values()))) == {"Caf\u00e9", "Cafe\u0301", "Shoes"}
+
+
+def test_a_label_with_an_escape_is_drawn_escaped_and_a_warning_is_printed_escaped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import warnings
+
+    from visrec.cli import _warnings_in_one_line
+    from visrec.report import plots
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        plots.projection_png([[0.0, 1.0], [1.0, 2.0]], ["\x1b[31mred", "b"])
+    assert [str(w.message) for w in seen] == []  # matplotlib: "Glyph 27 missing"
+    assert plots._text("\x1b[31mred $5") == "'\\x1b[31mred \\$5'"
+    with _warnings_in_one_line():
+        line = warnings.formatwarning("Glyph 27 (\x1b) missing", UserWarning, "x.py", 1)
+    assert line == "warning: 'Glyph 27 (\\x1b) missing'\n"

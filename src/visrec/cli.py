@@ -173,7 +173,11 @@ def _warnings_in_one_line() -> Iterator[None]:
         lineno: int,
         line: str | None = None,
     ) -> str:
-        text = " ".join(str(message).split())
+        from visrec.errors import shown
+
+        # an escape sequence in a library's text (a label's, quoted by matplotlib) would
+        # reach the terminal as a command
+        text = shown(" ".join(str(message).split()))
         if f"{os.sep}PIL{os.sep}" in filename:  # Pillow's: about the file being read
             decode = sys.modules.get("visrec.images.decode")
             where = decode.image_being_read() if decode is not None else None

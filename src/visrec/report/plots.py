@@ -62,8 +62,12 @@ def _label_counts(labels: Sequence[object]) -> pd.Series:
 def _text(s: str) -> str:
     """``s`` drawn as written: matplotlib reads text between two ``$`` as TeX math (a
     label "$10-$20" would be set in italics, "$\\foo$" would stop the plot), and leaves
-    a legend label that starts with ``_`` out of the legend (a zero-width space keeps it)."""
-    s = s.replace("$", r"\$")
+    a legend label that starts with ``_`` out of the legend (a zero-width space keeps it).
+    A control character is drawn escaped, as the terminal shows it (matplotlib has no
+    glyph for it and warns)."""
+    from visrec.errors import shown
+
+    s = shown(s).replace("$", r"\$")
     return "\u200b" + s if s.startswith("_") else s
 
 
