@@ -67,7 +67,8 @@ def _text(s: str) -> str:
     glyph for it and warns)."""
     from visrec.errors import shown
 
-    s = shown(s).replace("$", r"\$")
+    # line by line: a title's or bar name's own line break is kept
+    s = "\n".join(shown(line) for line in s.split("\n")).replace("$", r"\$")
     return "\u200b" + s if s.startswith("_") else s
 
 
