@@ -158,19 +158,10 @@ def test_the_result_renderers_take_the_result_objects() -> None:
 
 
 def test_rating_report_inputs_are_optional_and_the_object_is_taken() -> None:
-    import pandas as pd
-
+    from test_session47_fixes import star_ratings
     from visrec.analysis.rating_eval import rating_eval
 
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
-        {
-            "user_id": rng.integers(0, 20, 200).astype(str),
-            "item_id": rng.integers(0, 15, 200).astype(str),
-            "rating": rng.integers(1, 6, 200).astype(float),
-        }
-    ).drop_duplicates(["user_id", "item_id"])
-    res = rating_eval(frame, None, mf_params={"n_epochs": 2})
+    res = rating_eval(star_ratings(), None, mf_params={"n_epochs": 2})
     page = render_rating_report(res)  # type: ignore[arg-type]
     assert page == render_rating_report(res.to_dict(), {})
     assert "<!DOCTYPE html>" in page

@@ -111,15 +111,20 @@ def test_knn_predict_items_refuses_positions_outside_the_vectors() -> None:
     assert knn_predict_items(x, [0, 1], [1, 2], [1, 0], k=1).tolist() == [2, 1]
 
 
-def test_rating_eval_refuses_a_seed_scikit_learn_would_refuse_before_any_fit() -> None:
+def star_ratings() -> pd.DataFrame:
+    """About 180 random 1-5 star ratings of 15 items by 20 users, one per pair."""
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "user_id": rng.integers(0, 20, 200).astype(str),
             "item_id": rng.integers(0, 15, 200).astype(str),
             "rating": rng.integers(1, 6, 200).astype(float),
         }
     ).drop_duplicates(["user_id", "item_id"])
+
+
+def test_rating_eval_refuses_a_seed_scikit_learn_would_refuse_before_any_fit() -> None:
+    frame = star_ratings()
     with pytest.raises(VisrecError, match=r"random_state must be between 0 and 4294967295, got -1"):
         rating_eval(frame, None, random_state=-1)
     with pytest.raises(
