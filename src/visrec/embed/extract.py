@@ -241,7 +241,8 @@ def embed_images(
         PyTorch. ``"ray"`` runs the
         same extraction as a Ray Data pipeline (``visrec.embed.ray_engine``).
         An engine object (e.g. ``ray_engine.RayPipeline``) is used as given.
-    device : {"auto", "cpu", "cuda"}, default "auto"
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default "auto"
+        ``"auto"`` takes the GPU when the engine can use one; ``"cuda:N"`` the N-th GPU.
     batch_size : int, optional
         Default: the engine's preferred batch (on CPU 4 for ONNX Runtime, 16 for torch).
     workers : int, optional

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -466,6 +467,11 @@ def page_foot() -> list[str]:
     ]
 
 
+def _is_seconds(v: object) -> bool:
+    real = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+    return real and math.isfinite(float(v)) and float(v) >= 0  # type: ignore[arg-type]
+
+
 def render_report(data: ReportData) -> str:
     """The report as an HTML string (see :func:`write_report`)."""
     parts = [
@@ -479,6 +485,13 @@ def render_report(data: ReportData) -> str:
     if unknown:
         raise ValueError(f"unknown report parts {unknown}; known: {', '.join(PARTS)}")
     data = replace(data, parts=wanted)
+    bad = {k: v for k, v in data.timings.items() if not _is_seconds(v)}
+    if bad:
+        k, v = next(iter(bad.items()))
+        raise ValueError(
+            f"timings: {k!r} is {v!r}; each stage's time must be a number of seconds, "
+            "at least 0"
+        )
     if "summary" in data.parts:
         parts.append(_section("summary", "Dataset summary", _kv_table(data.summary)))
     if "clusters" in data.parts:
