@@ -209,7 +209,8 @@ def test_cli_cluster_notes_tiny_labels_that_k_counts(tmp_path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert "note: 1 of the 3 labels hold under 2% of the items ('pin' 2)" in err
     # the suggestion can be pasted: a label with a comma is quoted as --keep reads it
-    assert '--keep shirt,"shoe, boot" (or --top-labels 2)' in err
+    # quoted for the shell: pasted as shown, it keeps the two labels
+    assert "--keep 'shirt,\"shoe, boot\"' (or --top-labels 2)" in err
     # and the report says it too: its ARI is read without the terminal
     html = report.read_text()
     assert "1 of the 3 labels hold under 2% of the items (&#x27;pin&#x27; 2)" in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -261,7 +262,10 @@ def _select_labels(
     else:
         import pandas as pd
 
-        wanted = pd.Series(present).value_counts().index[: args.top_labels].tolist()
+        counts = pd.Series(present).value_counts()
+        # ties by label: the same items in another row order keep the same labels
+        order = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        wanted = [str(k) for k, _ in order[: args.top_labels]]
     wanted_set = set(wanted)
     in_set = np.asarray([lab in wanted_set for lab in item_labels])
     n_out = int((keep & ~in_set).sum())
@@ -438,7 +442,7 @@ def _note_small_labels(labels: Any) -> str | None:
     # the same set both ways: --keep lists them all, so only while the list is short
     # never empty: at most MAX_DEFAULT_K labels, so one holds 2% of the items or more
     how = (
-        f"--keep {','.join(big)} (or --top-labels {len(big)})"
+        f"--keep {shlex.quote(','.join(big))} (or --top-labels {len(big)})"
         if len(big) <= 6
         else f"--top-labels {len(big)}"
     )

@@ -198,12 +198,6 @@ class SaveLoadMixin:
         # leave one save's arrays with another's model.json, which load tells by this
         token = secrets.token_hex(8)
         arrays[SAVE_TOKEN] = np.asarray(token)
-        with atomic_path(folder / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        # `visrec train`'s record of an earlier fit would describe another model
-        stale = folder / TRAIN_JSON
-        if stale.is_file():
-            stale.unlink()
         meta = {
             "model": self.name,
             "format": MODEL_FORMAT,
@@ -215,7 +209,22 @@ class SaveLoadMixin:
             "vector_meta": getattr(self, "vector_meta_", None),
             "extra": self._extra_state(),
         }
-        write_text_atomic(folder / MODEL_JSON, json.dumps(meta, indent=2, default=json_default))
+        # written out before any file is touched: a value JSON cannot hold must not
+        # leave the folder's earlier model half replaced
+        try:
+            text = json.dumps(meta, indent=2, default=json_default)
+        except (TypeError, ValueError) as e:
+            raise VisrecError(
+                f"cannot save the model to {folder}: its settings or the vectors' "
+                f"metadata hold a value JSON cannot hold ({e}); nothing was written"
+            ) from None
+        with atomic_path(folder / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+        # `visrec train`'s record of an earlier fit would describe another model
+        stale = folder / TRAIN_JSON
+        if stale.is_file():
+            stale.unlink()
+        write_text_atomic(folder / MODEL_JSON, text)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Self:

@@ -303,6 +303,8 @@ def seen_matrix(
 def json_default(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, np.ndarray):  # e.g. a preprocessing mean in the vectors' meta
+        return obj.tolist()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 

@@ -489,8 +489,7 @@ def render_report(data: ReportData) -> str:
     if bad:
         k, v = next(iter(bad.items()))
         raise ValueError(
-            f"timings: {k!r} is {v!r}; each stage's time must be a number of seconds, "
-            "at least 0"
+            f"timings: {k!r} is {v!r}; each stage's time must be a number of seconds, at least 0"
         )
     if "summary" in data.parts:
         parts.append(_section("summary", "Dataset summary", _kv_table(data.summary)))
