@@ -91,3 +91,32 @@ def test_top_labels_ties_keep_the_same_labels_in_any_row_order(tmp_path, capsys)
         err = capsys.readouterr().err
         kept.append([ln for ln in err.splitlines() if "kept labels" in ln])
     assert kept[0] == kept[1] and "kept labels A, B;" in kept[0][0]
+
+
+def test_cluster_refuses_k_zero_in_one_line() -> None:
+    from visrec.analysis.cluster import cluster_vs_labels
+    from visrec.errors import VisrecError
+
+    x = np.random.default_rng(0).normal(size=(20, 4))
+    with pytest.raises(VisrecError, match="k must be at least 1, got 0"):
+        cluster_vs_labels(x, ["a", "b"] * 10, k=0)
+
+
+def test_a_small_real_win_on_every_seed_is_not_a_tie() -> None:
+    from test_evaluation_report import _result
+    from visrec.report.evaluation import verdict
+
+    last = verdict(_result("warm", {"bpr": [0.4] * 3, "vbpr": [0.4005] * 3}))[-1]
+    assert last.startswith(
+        "Pictures help here: +0.0005 Recall@20 (+0.1%) on average, better on 3 of 3 seeds"
+    )
+
+
+def test_the_popularity_check_names_the_best_model() -> None:
+    from test_evaluation_report import _result
+    from visrec.report.evaluation import verdict
+
+    res = _result("warm", {"popularity": [0.2] * 3, "bpr": [0.4] * 3, "bpr@b": [0.3] * 3})
+    assert verdict(res)[-1] == (
+        "Against the popularity baseline: bpr Recall@20 0.400 vs 0.200, better on 3 of 3 seeds."
+    )
