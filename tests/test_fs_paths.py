@@ -27,7 +27,10 @@ def _train(tmp_path: Path, out: Path | str, *extra: str) -> int:
 def test_a_system_error_is_one_line_naming_the_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # imported before the patch: a module first imported under it would keep the fake
+    # write_text_atomic for the rest of the run (the train tests below, run alone)
     from visrec.commands import data as data_cmd
+    from visrec.commands import train as _train_cmd  # noqa: F401
 
     def full(*args: object, **kw: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "s.json"))
