@@ -260,12 +260,10 @@ def _select_labels(
                 "holding a comma is quoted: --keep '\"Clothing, Shoes & Jewelry\",Beauty')"
             )
     else:
-        import pandas as pd
+        from visrec.report.plots import label_order
 
-        counts = pd.Series(present).value_counts()
         # ties by label: the same items in another row order keep the same labels
-        order = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
-        wanted = [str(k) for k, _ in order[: args.top_labels]]
+        wanted = label_order(present)[: args.top_labels]
     wanted_set = set(wanted)
     in_set = np.asarray([lab in wanted_set for lab in item_labels])
     n_out = int((keep & ~in_set).sum())
