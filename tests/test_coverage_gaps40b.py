@@ -205,7 +205,7 @@ def test_fetch_says_which_review_records_it_could_not_read(
     assert err == (
         "1 review file(s): 1 reviews, 1 with photos (first photo each; 1 distinct URLs)\n"
         "bad records: 2 (invalid JSON 1, missing asin 1)\n"
-        f"  {reviews}:2: invalid JSON: Expecting value\n"
+        f"  {reviews}:2: invalid JSON: Expecting value (column 1)\n"
         f"  {reviews}:3: no 'asin' field\n"
     )
 

@@ -66,6 +66,7 @@ def check_outputs_distinct(
     outputs: Mapping[str, str | os.PathLike[str] | None],
     inputs: Mapping[str, str | os.PathLike[str] | None]
     | Iterable[tuple[str, str | os.PathLike[str] | None]],
+    writes: Mapping[str, str] | None = None,
 ) -> None:
     """Refuse, before any work, an output option that names one of the command's input
     files (through a symlink or hard link too) or the same file as another output: the
@@ -78,6 +79,11 @@ def check_outputs_distinct(
     ``--json`` naming ``DIR/All_Beauty_5.json.gz`` would replace one (the loaders read a
     folder's own files, not its subfolders'); an earlier run's ``DIR/recs.csv`` is not
     one. Each path is resolved once (a folder of photos can be thousands of inputs).
+
+    An output already there that is no input is then held to the format written there
+    (``writes`` by option, default JSON for ``--json`` and HTML for ``--report``), as
+    :func:`check_output_file` holds a new one: ``report -o old.json`` would put HTML over
+    an earlier JSON result.
     """
     pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
     known: list[tuple[str, Path, bool]] = []  # (name, path, is an input)
@@ -122,6 +128,12 @@ def check_outputs_distinct(
         if by_inode is not None and target.exists():
             st = target.stat()
             by_inode[(st.st_dev, st.st_ino)] = entry
+    for option, out in outputs.items():
+        fmt = (writes or {}).get(option) or _DEFAULT_WRITES.get(option)
+        # a new output's name was checked by check_output_file; an existing one waited
+        # for the check above, whose "would replace" is the message for an input
+        if out is not None and fmt is not None and os.path.lexists(out) and str(out).strip():
+            check_output_suffix(out, option, fmt)
 
 
 def _real(path: Path) -> str:

@@ -220,7 +220,7 @@ def run_merge_variants(args: argparse.Namespace) -> int:
     files = _distinct_paths(
         _review_files(paths), "is a file already read (given twice, or a link); read once"
     )
-    check_outputs_distinct(outputs, [("REVIEWS", f) for f in files])
+    check_outputs_distinct(outputs, [("REVIEWS", f) for f in files], {"-o": "CSV", "--map": "CSV"})
     # the columns written and the digest only (the full load's category, from the file
     # name, and its review ids are not needed)
     loaded = load_amazon_reviews(

@@ -278,7 +278,7 @@ def _check_args(args: argparse.Namespace) -> None:
     check_utf8_output(args.output, "-o")  # before the file is read to tell whether it is ours
     check_output_file(args.json, "--json")
     outputs = {"-o": args.output, "--json": args.json}
-    check_outputs_distinct(outputs, {"--manifest": args.manifest})
+    check_outputs_distinct(outputs, {"--manifest": args.manifest}, {"-o": "Parquet"})
     for option, value in (
         ("--batch-size", args.batch_size),
         ("--workers", args.workers),

@@ -406,7 +406,9 @@ def _check_outputs_apart(
             f"--json: {args.json!r} is also the manifest ({out_option}); name another"
         )
     # writing a source would replace the URL list with only the images fetched
-    check_outputs_distinct({out_option: out, "--json": args.json}, [("source", f) for f in files])
+    check_outputs_distinct(
+        {out_option: out, "--json": args.json}, [("source", f) for f in files], {out_option: "CSV"}
+    )
     for option, path in ((out_option, out), ("--json", args.json)):
         if path is not None and _is_cache_entry(Path(path), cache):  # trusted when read
             raise VisrecError(

@@ -288,6 +288,7 @@ def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
             f"vectors (recorded in {TRAIN_JSON})": recorded,
             f"training interactions (recorded in {TRAIN_JSON})": paths["interactions"],
         },
+        {"-o": "CSV"},
     )
     return recorded
 

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.title is not None and not args.title.strip():
         raise VisrecError("--title is empty; leave it out for the default title")
     check_output_file(args.output, "-o", "HTML")
-    check_outputs_distinct({"-o": args.output}, {"RESULT.json": args.result})
+    check_outputs_distinct({"-o": args.output}, {"RESULT.json": args.result}, {"-o": "HTML"})
     result = read_result(args.result)
     write_evaluation_report(args.output, result, {"result": str(args.result)}, args.title)
     print(f"wrote {args.output}")

@@ -89,7 +89,9 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
             obj, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             err_line = line + text.count("\n", pos, exc.pos)
-            detail = exc.msg if err_line == line else f"{exc.msg} (line {err_line})"
+            col = exc.pos - text.rfind("\n", 0, exc.pos)  # 1-based, on the line it is on
+            said = f"column {col}" if err_line == line else f"line {err_line}, column {col}"
+            detail = f"{exc.msg} ({said})"
             yield line, BadRecord(where, line, "invalid JSON", f"invalid JSON: {detail}")
             nxt = text.find("\n{", pos)
             pos = n if nxt < 0 else nxt + 1

@@ -29,6 +29,7 @@ from visrec.data.tables import (
     is_json_file,
     load_interactions,
     refuse_layout,
+    unread_interaction_files,
 )
 from visrec.data.text_files import (
     PathLike,
@@ -347,6 +348,11 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
         item_ids = set()
         in_order = np.asarray([], dtype=object)
     out["folder"] = str(p)
+    # a second table or image folder beside the one summarised: said, not a silent guess
+    unread = [f.name for f in unread_interaction_files(p)] if inter is not None else []
+    unread += [f"{n}/" for n in _IMAGE_SUBDIRS if img_dir != p / n and (p / n).is_dir()]
+    if unread:
+        out["files_not_read"] = unread
     if inter is not None and items_file is not None:
         cat = _load_items_guess(items_file)
         out["catalogue_items"] = cat.n_rows
@@ -510,6 +516,11 @@ def _category_lines(s: dict[str, Any]) -> list[str]:
 def _not_read_lines(s: dict[str, Any]) -> list[str]:
     """What reading left out or doubted: columns not read, bad records, warnings."""
     lines: list[str] = []
+    if s.get("files_not_read"):
+        read = [Path(f).name for f in s.get("files", [])[:1]]
+        read += [f"{Path(s['image_folder']).name}/"] if s.get("image_folder") else []
+        lines.append(f"   not read: {', '.join(s['files_not_read'])} (read: {', '.join(read)})")
+        lines.append("     (give the file or image folder itself to read another)")
     if s.get("columns_not_read"):
         names = ", ".join(s["columns_not_read"])
         lines.append(f"   columns not read (every row is one interaction): {names}")

@@ -1,0 +1,89 @@
+"""Session-49 fixes in the commands' edges: an existing output file is held to the
+format written there, as a new one is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from visrec.cli import main
+
+
+def _result(tmp_path: Path) -> Path:
+    """A result file for `visrec report`: the outputs are checked before it is read."""
+    out = tmp_path / "ev.json"
+    out.write_text("{}")
+    return out
+
+
+def test_report_will_not_put_html_over_an_existing_json_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = _result(tmp_path)
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text('{"kept": true}')
+    capsys.readouterr()
+    assert main(["report", str(result), "-o", str(earlier)]) == 2
+    err = capsys.readouterr().err
+    assert "ends in .json (JSON), but visrec writes HTML there; name it 'earlier.html'" in err
+    assert json.loads(earlier.read_text()) == {"kept": True}
+    # the input itself is still named as the input, the message that matters there
+    assert main(["report", str(result), "-o", str(result)]) == 2
+    assert "is the RESULT.json file; writing it would replace it" in capsys.readouterr().err
+
+
+def test_evaluate_will_not_put_json_over_an_existing_html_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id,item_id\nu1,i1\n")
+    page = tmp_path / "page.html"
+    page.write_text("<p>an earlier page</p>")
+    argv = ["evaluate", "--interactions", str(ratings), "--json", str(page)]
+    assert main(argv) == 2
+    assert "--json: " in capsys.readouterr().err
+    assert page.read_text() == "<p>an earlier page</p>"
+
+
+def test_invalid_json_names_the_column_of_the_fault() -> None:
+    from visrec.data.amazon import iter_json_records
+    from visrec.data.load_result import BadRecord
+
+    text = (
+        '{"asin": "B1"}\n{"asin": "B2" "overall": 5}\n{"asin": "B3",\n\n  "x" 1}\n{"asin": "B4"}\n'
+    )
+    records = list(iter_json_records(text, "r.json"))
+    bad = [(line, r.reason) for line, r in records if isinstance(r, BadRecord)]
+    assert bad == [
+        (2, "invalid JSON: Expecting ',' delimiter (column 15)"),
+        (3, "invalid JSON: Expecting ':' delimiter (line 5, column 7)"),
+    ]
+    kept = [r["asin"] for _, r in records if isinstance(r, dict)]
+    assert kept == ["B1", "B4"]
+
+
+def test_data_summary_says_which_table_and_image_folder_of_a_folder_it_left_unread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "ds"
+    for sub in ("posters", "images"):
+        (folder / sub).mkdir(parents=True)
+        Image.new("RGB", (4, 4)).save(folder / sub / "1.jpg")
+    (folder / "u.data").write_text("1\t1\t5\t1\n2\t1\t4\t2\n")
+    (folder / "ratings.csv").write_text("user_id,item_id\n1,1\n")
+    out = tmp_path / "s.json"
+    assert main(["data", "summary", str(folder), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "   not read: ratings.csv, images/ (read: u.data, posters/)\n" in text
+    section = json.loads(out.read_text())["sections"][0]
+    assert section["files_not_read"] == ["ratings.csv", "images/"]
+    # one table and one image folder: nothing to say
+    (folder / "ratings.csv").unlink()
+    (folder / "images" / "1.jpg").unlink()
+    (folder / "images").rmdir()
+    assert main(["data", "summary", str(folder)]) == 0
+    assert "not read:" not in capsys.readouterr().out
