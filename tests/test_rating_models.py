@@ -479,12 +479,11 @@ def test_visual_features_standardised():
     np.testing.assert_array_equal(fv[~has], 0.0)  # no image: the neutral row
     np.testing.assert_allclose(fv[has].mean(axis=0), 0.0, atol=1e-12)
     assert np.sqrt((fv[has] ** 2).sum(axis=1).mean()) == pytest.approx(1.0)
-    # no image anywhere: zero features of the requested width
-    none = RatingMF(visual=True, n_epochs=2, visual_dim=4).fit(
-        inter, vectors, np.zeros(inter.n_items, dtype=bool)
-    )
-    assert none.item_visual_ is not None
-    np.testing.assert_array_equal(none.item_visual_, np.zeros((inter.n_items, 4)))
+    # no image anywhere: refused (tests/test_s49_rating_mf.py), not a fit on zero rows
+    with pytest.raises(VisrecError, match="none of the 30 items has an image vector"):
+        RatingMF(visual=True, n_epochs=2, visual_dim=4).fit(
+            inter, vectors, np.zeros(inter.n_items, dtype=bool)
+        )
 
 
 def test_knn_rating_keeps_rows_whose_unused_timestamp_is_bad(

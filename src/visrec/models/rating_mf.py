@@ -37,12 +37,32 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from visrec.data.interactions import Interactions
-from visrec.embed.store import ItemVectors, image_flags
+from visrec.embed.store import (
+    UNUSABLE_VALUES,
+    ItemVectors,
+    check_some_vector,
+    image_flags,
+    nonzero_rows,
+    usable_rows,
+    usable_values,
+)
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._fresh_fit import check_fit_inputs, fit_from_scratch
 from visrec.models._indices import as_indices
 from visrec.models._train import FeatureScaler
 from visrec.models.params import ParamsMixin
+
+#: the trained parameters and the fitted attributes that keep them (E, w: visual only)
+_LEARNED = {
+    "bu": "user_bias_",
+    "bi": "item_bias_",
+    "p": "user_factors_",
+    "q": "item_factors_",
+    "E": "visual_projection_",
+    "w": "visual_bias_",
+}
+#: how a refusal of the item vectors ends: the way to fit without them
+_NO_VISUAL = "; use visual=False to fit without images"
 
 
 class RatingMF(ParamsMixin):
@@ -157,8 +177,18 @@ class RatingMF(ParamsMixin):
         Returns
         -------
         self
+
+        Raises
+        ------
+        VisrecError
+            Before anything is learned: no ratings, a bad hyperparameter, or (with
+            ``visual=True``) vectors of another shape, an image row holding NaN, infinite
+            or huge (beyond ±1e12) values, or no image for any item. After training: a
+            fit that diverged (a learned array NaN, infinite or beyond ±1e12; lower
+            ``lr``). A failed fit leaves the model unfitted.
         """
         check_fit_inputs("RatingMF", interactions)
+        store = vectors if isinstance(vectors, ItemVectors) else None
         if isinstance(vectors, ItemVectors):
             if has_image is not None:
                 raise VisrecError("RatingMF: an ItemVectors brings its own has_image; drop it")
@@ -179,6 +209,10 @@ class RatingMF(ParamsMixin):
                 "RatingMF(visual=True) needs item vectors aligned to the item map; "
                 "pass vectors=... or use visual=False"
             )
+        if self.visual and store is not None:
+            # ids spelt otherwise ('242.0' for '242') align to no row: said, as the
+            # recommenders say it, not a fit without its visual term
+            check_some_vector(store, interactions.item_map.ids, "RatingMF", "items", _NO_VISUAL)
         if self.visual and vectors is not None:
             vectors, has_image = _checked_vectors(vectors, has_image, interactions.item_map.ids)
         return fit_from_scratch(self, lambda: self._fit_all(interactions, vectors, has_image))
@@ -216,12 +250,22 @@ class RatingMF(ParamsMixin):
         self.user_mean_ = np.where(self.user_seen_, sums / np.maximum(n_u, 1.0), mu)
         f = self.item_visual_
 
-        params = _initial_params(rng, n_users, n_items, k, f, self.init_scale)
-        batch = _training_batch(u, i, r - mu, n_u, n_i, self.reg)
-        adam = _Adam(params, lr=self.lr)
-        with one_blas_thread():
+        # float(): a Fraction passes the type check but would turn the arrays' updates
+        # into object arithmetic that numpy refuses mid-fit
+        params = _initial_params(rng, n_users, n_items, k, f, float(self.init_scale))
+        batch = _training_batch(u, i, r - mu, n_u, n_i, float(self.reg))
+        adam = _Adam(params, lr=float(self.lr))
+        # an overflow is said in words below (the fit diverged), not as numpy warnings
+        with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             for _ in range(int(self.n_epochs)):
-                adam.step(_gradients(params, f, batch, self.reg_visual))
+                adam.step(_gradients(params, f, batch, float(self.reg_visual)))
+        for key, attr in _LEARNED.items():
+            # as Recommender.fit: such arrays would predict NaN or clip every rating
+            if key in params and not usable_values(params[key]):
+                raise VisrecError(
+                    f"model 'RatingMF': the fit diverged ({attr} holds {UNUSABLE_VALUES}); "
+                    "lower lr or raise reg"
+                )
 
         self._keep_learned(params)
         self.n_users_, self.n_items_ = n_users, n_items
@@ -248,11 +292,7 @@ class RatingMF(ParamsMixin):
         item_ids: np.ndarray,
         rated: np.ndarray,
     ) -> np.ndarray:
-        """``v`` and ``has`` as :func:`_checked_vectors` returns them."""
-        n_items = len(item_ids)
-        if not has.any():
-            dim = v.shape[1] if self.visual_dim is None else min(int(self.visual_dim), v.shape[1])
-            return np.zeros((n_items, dim))
+        """``v`` and ``has`` as :func:`_checked_vectors` returns them (at least one image)."""
         # centred, reduced to the leading principal components (cheaper per step, less
         # to overfit), rows of root-mean-square norm 1 so reg_visual means the same for
         # any backbone; items without an image get the neutral zero row. Fitted on the
@@ -357,7 +397,9 @@ def _checked_vectors(
     vectors: np.ndarray, has_image: np.ndarray | None, item_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``vectors`` as float64 ``(n_items, d)`` with the rows without an image zeroed,
-    and the ``has_image`` mask (default: the non-zero rows), once both are usable."""
+    and the ``has_image`` mask (default: the non-zero rows), once both are usable: no
+    image row with NaN, infinite or huge values (the recommenders' rule), and at least
+    one image (else ``visual=True`` would quietly fit the model without its visual term)."""
     n_items = len(item_ids)
     v = np.asarray(vectors, dtype=np.float64)
     if v.ndim != 2 or v.shape[0] != n_items or v.shape[1] == 0:
@@ -365,11 +407,10 @@ def _checked_vectors(
             f"RatingMF: vectors of shape {v.shape}, expected ({n_items}, d) aligned "
             "to the item map, d >= 1"
         )
-    finite = np.asarray(np.isfinite(v).all(axis=1), dtype=bool)
+    usable = usable_rows(v)
     if has_image is None:
         # a NaN row is neither zero nor usable: refused, not taken for "no image"
-        has = np.zeros(n_items, dtype=bool)
-        has[finite] = np.abs(v[finite]).sum(axis=1) > 0
+        has = usable & nonzero_rows(np.where(usable[:, None], v, 0.0))
         check = np.ones(n_items, dtype=bool)
     else:
         try:
@@ -379,11 +420,19 @@ def _checked_vectors(
         if len(has) != n_items:
             raise VisrecError(f"RatingMF: has_image has {len(has)} rows, expected {n_items}")
         check = has  # rows without an image are not read
-    if not finite[check].all():
-        bad = int(np.flatnonzero(check & ~finite)[0])
+    broken = np.flatnonzero(check & ~usable)
+    if len(broken):
+        bad = int(broken[0])
         raise VisrecError(
-            f"RatingMF: the vector of item {item_ids[bad]!r} (row {bad}) holds NaN or "
-            "infinite values"
+            f"RatingMF: the vector of item {item_ids[bad]!r} (row {bad}) holds "
+            f"{UNUSABLE_VALUES} ({len(broken):,} item(s) in all); re-embed them or mark "
+            "them has_image=False"
+        )
+    if not has.any():
+        what = "is all zeros" if has_image is None else "has has_image false"
+        raise VisrecError(
+            f"RatingMF: none of the {n_items:,} items has an image vector (every row "
+            f"{what}){_NO_VISUAL}"
         )
     return np.where(has[:, None], v, 0.0), has
 
