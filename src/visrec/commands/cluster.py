@@ -25,7 +25,7 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._labels import read_label_table
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -268,8 +268,10 @@ def _select_labels(
     in_set = np.asarray([lab in wanted_set for lab in item_labels])
     n_out = int((keep & ~in_set).sum())
     keep &= in_set
-    say_note(f"kept labels {', '.join(wanted)}; left out {n_out:,} items with other labels")
-    return {"labels kept": ", ".join(wanted), "left out: other labels": n_out}
+    # a label's tab or escape sequence would reach the terminal and the page as it is
+    said = ", ".join(shown(w) for w in wanted)
+    say_note(f"kept labels {said}; left out {n_out:,} items with other labels")
+    return {"labels kept": said, "left out: other labels": n_out}
 
 
 def _check_items_to_cluster(

@@ -155,23 +155,26 @@ def grid_table(head: str, rows: Iterable[str]) -> str:
 
 
 def header_row(names: Sequence[str]) -> str:
-    """A table's header cells; an empty one (the corner above the row names) is a
-    plain cell, not a header a screen reader announces as blank."""
-    return "".join(f"<th>{_e(n)}</th>" if n else "<td></td>" for n in names)
+    """A table's header cells, shown as :func:`id_html` shows ids (the names are often
+    labels from the data); an empty one (the corner above the row names) is a plain
+    cell, not a header a screen reader announces as blank."""
+    return "".join(f"<th>{id_html(n)}</th>" if n else "<td></td>" for n in names)
 
 
 def _table(frame: pd.DataFrame, index_name: str = "", total: bool = False) -> str:
     """An escaped HTML table of ``frame`` (values formatted with ``_fmt``)."""
     from visrec.analysis.cluster import total_name
+    from visrec.errors import shown
 
-    cols = [str(c) for c in frame.columns]
+    # the total's name is kept apart from the labels as the page shows them
+    cols = [shown(str(c)) for c in frame.columns]
     head = header_row([index_name, *cols, *([total_name(cols)] if total else [])])
     rows = []
     for idx, row in frame.iterrows():
         cells = "".join(f"<td{_num_cls(v)}>{_e(_fmt(v))}</td>" for v in row.to_list())
         if total:
             cells += f'<td class="num total">{_e(_fmt(row.sum()))}</td>'
-        rows.append(f"<tr><th>{_e(idx)}</th>{cells}</tr>")
+        rows.append(f"<tr><th>{id_html(idx)}</th>{cells}</tr>")
     return grid_table(head, rows)
 
 
@@ -401,16 +404,19 @@ def _recommender_section(data: ReportData) -> str:
     )
 
 
+#: h3 and .explain break a word wider than the page (a 300-character label) instead
+#: of widening it
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1000px;
 color:#222;background:#fff;padding:0 1em;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;
-margin-top:1.8em}h3{font-size:1em;margin:.8em 0 .3em}
+margin-top:1.8em}h3{font-size:1em;margin:.8em 0 .3em;overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:.6em 0}th,td{padding:.25em .7em;border:1px solid #ddd}
 thead th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.total{color:#666}table.kv th{text-align:left;background:#fafafa}
-.explain{color:#444;font-size:.95em;max-width:48em}.skipped{color:#8a5a00;background:#fff6e0;
-padding:.5em .8em;border-radius:4px}.verdict{font-weight:600}
+.explain{color:#444;font-size:.95em;max-width:48em;overflow-wrap:anywhere}
+.skipped{color:#8a5a00;background:#fff6e0;padding:.5em .8em;border-radius:4px}
+.verdict{font-weight:600}
 .note{color:#555;font-size:.95em;border-left:3px solid #ccc;padding-left:.6em}
 .warn{color:#7a2a00;background:#fff0e6;padding:.5em .8em;border-radius:4px}
 .scroll{max-width:100%;overflow-x:auto}
@@ -536,13 +542,16 @@ def cluster_label(counts: pd.Series) -> str:
     """What a cluster holds, in words: "mostly X (90%)" only for a majority, else the most
     common category with its share ("most common: Drama, 39 of 120 (33%), tied with
     Comedy")."""
+    from visrec.errors import shown
+
     total = int(counts.sum())
     top = counts.sort_values(ascending=False, kind="stable")
-    first, n = str(top.index[0]), int(top.iloc[0])
+    # the labels as the table above shows them: a tab or a bidi override in quotes
+    first, n = shown(str(top.index[0])), int(top.iloc[0])
     share = f"{n / total:.0%}" if total else "0%"
     if total and n * 2 > total:
         return f"mostly {first} ({share})"
-    tied = [str(x) for x, v in top.items() if int(v) == n][1:]
+    tied = [shown(str(x)) for x, v in top.items() if int(v) == n][1:]
     tail = f", tied with {', '.join(tied)}" if tied else ""
     return f"most common: {first}, {n:,} of {total:,} ({share}){tail}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -31,6 +32,8 @@ PALETTE = (
     "#F0E442",
     "#000000",
 )
+#: the characters per line of a legend entry of the map (a longer label is wrapped)
+LEGEND_WIDTH = 40
 # ... and a shape for each, so colour is not the only way to tell the labels apart
 MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
 
@@ -38,9 +41,13 @@ MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
 def projection_legend(labels: Sequence[object]) -> list[str]:
     """The legend of :func:`projection_png` as text ("Apparel (1,683)", ..., "other: 3
     more labels (40)"), for the plot and for the page's alt text and caption: one entry
-    per coloured label (:func:`label_order`), then the grey rest."""
+    per coloured label (:func:`label_order`), then the grey rest. A label is shown whole
+    as the terminal shows it (:func:`visrec.errors.shown`): a line break in it would
+    read as two entries, a tab or a bidi override would hide where one ends."""
+    from visrec.errors import shown
+
     counts = _label_counts(labels)
-    out = [f"{lab} ({n:,})" for lab, n in counts.iloc[: len(PALETTE)].items()]
+    out = [f"{shown(str(lab))} ({n:,})" for lab, n in counts.iloc[: len(PALETTE)].items()]
     rest = counts.iloc[len(PALETTE) :]
     if len(rest):
         s = "s" if len(rest) > 1 else ""
@@ -64,12 +71,21 @@ def _text(s: str) -> str:
     label "$10-$20" would be set in italics, "$\\foo$" would stop the plot), and leaves
     a legend label that starts with ``_`` out of the legend (a zero-width space keeps it).
     A control character is drawn escaped, as the terminal shows it (matplotlib has no
-    glyph for it and warns)."""
+    glyph for it and warns). A label from the data is passed through ``shown`` first
+    (:func:`_label_text`), whole: here a line break is taken as the caller's."""
     from visrec.errors import shown
 
     # line by line: a title's or bar name's own line break is kept
     s = "\n".join(shown(line) for line in s.split("\n")).replace("$", r"\$")
     return "\u200b" + s if s.startswith("_") else s
+
+
+def _label_text(s: object) -> str:
+    """A label from the data drawn as :func:`_text` draws it, its line breaks escaped
+    with the rest (not kept as lines), as the page and the terminal show it."""
+    from visrec.errors import shown
+
+    return _text(shown(str(s)))
 
 
 def _subplots(nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Any, Any]:
@@ -123,7 +139,9 @@ def projection_png(
             s=14,
             c=colour,
             marker=marker,
-            label=_text(entry),
+            # a long label wrapped, not cut: two that start alike stay apart, and the
+            # legend does not shrink the map to a strip beside it
+            label=_text(textwrap.fill(entry, LEGEND_WIDTH, break_on_hyphens=False)),
             alpha=0.85,
             # a dark rim: the light colours (yellow, sky blue) stand out from white
             edgecolors="#333333",
@@ -144,8 +162,13 @@ def projection_png(
 
 def knn_bar_png(accuracy: float, majority_accuracy: float, majority_class: str) -> bytes:
     """Two bars: KNN accuracy and the majority-class baseline on the same test rows."""
+    from visrec.errors import shown
+
     fig, ax = _subplots(figsize=(5.0, 3.2))
-    names = ["KNN on image vectors", _text(f"always {majority_class} stars\n(majority class)")]
+    names = [
+        "KNN on image vectors",
+        _text(f"always {shown(majority_class)} stars\n(majority class)"),
+    ]
     vals = [accuracy, majority_accuracy]
     bars = ax.barh(names, vals, color=[PALETTE[0], "#999999"])
     for b, v in zip(bars, vals, strict=True):
@@ -164,8 +187,8 @@ def confusion_png(confusion: pd.DataFrame) -> bytes:
     # from 0: a scale from the smallest count makes 600 vs 685 look like none vs many
     im = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(int(top), 1))
     ticks = [_short(v) for v in confusion.columns]
-    ax.set_xticks(range(len(ticks)), [_text(t) for t in ticks])
-    ax.set_yticks(range(len(confusion.index)), [_text(_short(v)) for v in confusion.index])
+    ax.set_xticks(range(len(ticks)), [_label_text(t) for t in ticks])
+    ax.set_yticks(range(len(confusion.index)), [_label_text(_short(v)) for v in confusion.index])
     ax.set_xlabel("predicted rating")
     ax.set_ylabel("true rating")
     for (r, c), v in np.ndenumerate(counts):
@@ -268,7 +291,7 @@ def metric_bars_png(
         low = min([*seen, chance])  # an AUC below chance stays on the axis
         pad = 0.05 if chance or low < chance else 0.0
         ax.set_xlim(low - pad, top + (top - low) * 0.2)
-        ax.set_yticks(ys, [_text(str(m)) for m in models])
+        ax.set_yticks(ys, [_label_text(m) for m in models])
         ax.set_ylim(len(models) - 0.4, -0.6)  # top to bottom, no blank margin
         ax.set_title(_text(title), fontsize=10)
         ax.grid(axis="x", alpha=0.3)
