@@ -73,7 +73,8 @@ def read_id_list(
     file of quoted lines; skipping it is noted)."""
     import csv
 
-    from visrec.data.text_files import decode_text, text_lines
+    from visrec.data.id_spelling import shown
+    from visrec.data.text_files import csv_reader, decode_text, text_lines
 
     p = Path(path)
     # is_file() said "does not exist" of a pipe (--items <(...)), which reads fine, and
@@ -106,15 +107,20 @@ def read_id_list(
         text = line.strip()
         quoted = text.startswith('"')
         try:  # strict: '"new' read alone is an error, not the id 'new'
-            fields = next(csv.reader([text], strict=True)) if quoted else [text]
+            # a field of any length: the csv module's default limit, 131,072
+            # characters, was reported as a quote left open
+            fields = next(csv_reader([text], strict=True)) if quoted else [text]
         except csv.Error as exc:
             why = (
                 "text after the closing quote in"  # '"7"x': a quote inside is written ""
                 if "expected after" in str(exc)
                 else "a quote left open in"
+                if "unexpected end of data" in str(exc)
+                else f"not readable as CSV ({exc}):"
             )
+            # cut short: the whole line may be 140,000 characters
             raise VisrecError(
-                f"{what} file {path!r} line {lineno}: {why} {text!r} (one {noun} id per "
+                f"{what} file {path!r} line {lineno}: {why} {shown(text)} (one {noun} id per "
                 'line; a quote inside a quoted id is written "", and an id cannot run over '
                 "several lines)"
             ) from None
@@ -142,7 +148,7 @@ def read_id_list(
         if len(fields) != 1 or (not quoted and ("," in one or "\t" in one)):
             raise VisrecError(
                 f"{what} file {path!r} line {lineno}: expected one {noun} id per line, got "
-                f'{text!r} (an id that holds a comma or a tab is quoted: "a,b")'
+                f'{shown(text)} (an id that holds a comma or a tab is quoted: "a,b")'
             )
         if one in seen:
             dup += 1

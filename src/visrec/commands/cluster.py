@@ -133,11 +133,11 @@ def keep_labels(text: str, present: set[str]) -> list[str]:
     """The labels ``--keep`` names: comma-separated, a label holding a comma in double
     quotes (a CSV line: Amazon's "Clothing, Shoes & Jewelry"), or the whole text when it
     is one label present; repeats dropped ("Apparel,Apparel" is one label)."""
-    import csv
+    from visrec.data.text_files import csv_reader
 
     if text.strip() in present:
         return [text.strip()]
-    fields = next(csv.reader([text], skipinitialspace=True), [])
+    fields = next(csv_reader([text], skipinitialspace=True), [])
     return list(dict.fromkeys(f.strip() for f in fields if f.strip()))
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from visrec.data.column_names import column_key
-from visrec.data.text_files import decode_text, first_text_line, sniff_sep
+from visrec.data.text_files import decode_text, first_text_line, sniff_sep, split_rows
 from visrec.errors import (
     InputNotFoundError,
     VisrecError,
@@ -302,8 +300,9 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     Raises
     ------
     VisrecError
-        Missing columns, a row with the wrong field count, an empty id or location, an
-        id listed twice, or the header repeated -- naming the line.
+        Missing columns, an id or image column named twice, a row with the wrong field
+        count, an empty id or location, a line break in one, an id listed twice, the
+        header repeated, or a line the csv module cannot read -- naming the line.
     """
     base = manifest_base(path)
     out: dict[str, str] = {}
@@ -345,8 +344,9 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
     sep = decoded.sep or sniff_sep(first, p.suffix.lower())
     if len(sep) != 1:  # "::" is MovieLens' ratings, no manifest's
         sep = ","
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    header = next((r for r in reader if any(f.strip() for f in r)), None)
+    # split as the other tables are: a field of any length, a csv error naming its line
+    rows = iter(split_rows(text, sep, str(p)))
+    header = next((r for _, r in rows if any(f.strip() for f in r)), None)
     if not header:
         raise VisrecError(f"{p}: empty manifest, expected a header 'item_id,path' or 'item_id,url'")
     id_i = pick_column(header, MANIFEST_ID_COLUMNS)
@@ -360,19 +360,22 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
             + " / ".join(MANIFEST_PATH_COLUMNS + MANIFEST_URL_COLUMNS)
             + ")"
         )
+    keys = [column_key(h) for h in header]
+    for i in (id_i, path_i, url_i):
+        if i is not None and keys.count(keys[i]) > 1:
+            # only the first was read: the other's ids or images were dropped unsaid
+            raise VisrecError(
+                f"{p}: the manifest header ({names_text(header)}) names column "
+                f"{header[i].strip()!r} more than once; rename or drop the extra ones"
+            )
     out: list[tuple[str, str, int]] = []
     first_line: dict[str, int] = {}
-    line = reader.line_num  # the header's (blank lines may come before it)
-    for row in reader:
-        line_start = line + 1
-        line = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
+    for line_start, row in rows:
         if len(row) != len(header):
             raise VisrecError(
                 f"{p} line {line_start}: expected {len(header)} fields, got {len(row)}"
             )
-        if [column_key(f) for f in row] == [column_key(h) for h in header]:
+        if [column_key(f) for f in row] == keys:
             # manifests joined with cat: the header would be the item 'item_id'
             raise VisrecError(
                 f"{p} line {line_start}: the header again (manifests joined with cat?); "
@@ -384,13 +387,27 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         loc = (url or path) if prefer_url else (path or url)
         if not item:
             raise VisrecError(f"{p} line {line_start}: empty item id")
+        broken = next((f for f in (item, path, url) if "\n" in f or "\r" in f), None)
+        if broken is not None:  # a quote left open, or an id no table holds
+            what = "item id" if broken is item else "path" if broken is path else "url"
+            raise VisrecError(
+                f"{p} line {line_start}: the {what} {_id(broken)} holds a line break, which "
+                "no id, path or URL can; if a quote was left open on that line, close it"
+            )
         if not loc:
-            raise VisrecError(f"{p} line {line_start}: item {item!r} has no path or url")
+            raise VisrecError(f"{p} line {line_start}: item {_id(item)} has no path or url")
         if item in first_line:
             raise VisrecError(
-                f"{p} line {line_start}: item {item!r} listed twice "
+                f"{p} line {line_start}: item {_id(item)} listed twice "
                 f"(first on line {first_line[item]})"
             )
         out.append((item, loc, line_start))
         first_line[item] = line_start
     return out
+
+
+def _id(item: str) -> str:
+    """An id for a message, cut short: an id 140,000 characters long makes no message."""
+    from visrec.data.id_spelling import shown as shown_id  # pandas: only for an error
+
+    return shown_id(item)

@@ -15,9 +15,12 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visrec.errors import VisrecError
+
+if TYPE_CHECKING:
+    from _csv import Reader as _csv_reader
 
 PathLike = str | Path
 
@@ -287,6 +290,22 @@ def sniff_sep(first_line: str, suffix: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+#: the longest field :func:`csv_reader` reads: the csv module's default, 131,072
+#: characters, stopped a long quoted value (a URL, an id, a description) with "field
+#: larger than field limit". Not ``sys.maxsize``: the limit is a C ``long``, 32 bits on
+#: Windows, where that overflows.
+FIELD_LIMIT = 2**31 - 1
+
+
+def csv_reader(lines: Iterable[str], sep: str = ",", **options: Any) -> _csv_reader:
+    """``csv.reader(lines, delimiter=sep, **options)`` that reads a field of any length
+    (:data:`FIELD_LIMIT`): every CSV reader of the package is made by it. The limit is
+    the csv module's, for the whole process: it is only ever raised."""
+    if csv.field_size_limit() < FIELD_LIMIT:
+        csv.field_size_limit(FIELD_LIMIT)
+    return csv.reader(lines, delimiter=sep, **options)
+
+
 def text_lines(text: str) -> list[str]:
     """The lines of ``text``, broken at ``\\n``, ``\\r\\n`` and ``\\r`` only, as the csv reader
     counts them: ``str.splitlines`` also breaks at U+2028, form feeds and other
@@ -339,10 +358,7 @@ def split_rows(
     the file is an error naming its line: every row after it would be one field.
     """
     if len(sep) == 1:
-        # the C parser reads a field of any length unquoted; quoted, the csv module
-        # stopped at 131,072 characters ("field larger than field limit")
-        csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
-        reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=False)
+        reader = csv_reader(io.StringIO(text), sep, skipinitialspace=False)
         start = 1
         last_span: tuple[int, int] | None = None
         try:
@@ -389,7 +405,7 @@ def _open_to_the_end(text: str, sep: str, line: int) -> bool:
     the lenient reader takes that silently, the strict one says so."""
     tail = "".join(itertools.islice(io.StringIO(text), line - 1, None))
     try:
-        for _ in csv.reader(io.StringIO(tail), delimiter=sep, strict=True):
+        for _ in csv_reader(io.StringIO(tail), sep, strict=True):
             pass
     except csv.Error as exc:
         return "unexpected end of data" in str(exc)
@@ -414,5 +430,5 @@ def split_first(line: str, sep: str) -> list[str]:
     one (``"::"``) is a plain split.
     """
     if len(sep) == 1:
-        return next(csv.reader([line], delimiter=sep))
+        return next(csv_reader([line], sep))
     return line.split(sep)
