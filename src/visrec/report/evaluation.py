@@ -109,7 +109,7 @@ _OTHER_RESULTS: tuple[tuple[str, set[str]], ...] = (
 
 def _check(result: Any, source: str) -> None:
     what = "not a result of `visrec evaluate --json`"
-    if not isinstance(result, dict):
+    if not isinstance(result, Mapping):  # the dict of `--json`, or any mapping like it
         raise VisrecError(f"{source}: {what} (expected a JSON object)")
     missing = [k for k in ("protocol", "k", "runs") if k not in result]
     # another command's --json: name it and where its page comes from
@@ -227,12 +227,14 @@ def _results_table(runs: pd.DataFrame, models: list[str], k: int, roles: dict[st
 def per_seed_table(runs: pd.DataFrame, models: list[str], col: str, title: str) -> str:
     """``col`` of every model seed by seed, to 4 decimals: the verdicts call a seed won
     on any difference, which 3 decimals showed as a tie (0.925 vs 0.925)."""
-    table = runs.pivot_table(index="model", columns="seed", values=col).reindex(models)
+    table = runs.pivot_table(index="model", columns="seed", values=col)
+    # every seed, one with no figure on any model too: pivot_table drops that column
+    table = table.reindex(index=models, columns=sorted(runs["seed"].unique()))
     head = "".join(f"<th>seed {_e(s)}</th>" for s in table.columns)
     rows = []
     for m, r in table.iterrows():
         cells = "".join(
-            f'<td class="num">{"" if pd.isna(v) else f"{v:.4f}"}</td>' for v in r.to_list()
+            f'<td class="num">{"n/a" if pd.isna(v) else f"{v:.4f}"}</td>' for v in r.to_list()
         )
         rows.append(f"<tr><th>{_e(m)}</th>{cells}</tr>")
     return f"<h3>{_e(title)}</h3>" + grid_table(f"<th>model</th>{head}", rows)

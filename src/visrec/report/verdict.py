@@ -184,7 +184,7 @@ def _classing_notes(models: list[str], roles: dict[str, str]) -> list[str]:
             f"{', '.join(only_new)} use{'s' if one else ''} pictures only for items nobody "
             "interacted with; every candidate here has interactions, so "
             f"{'it ranks' if one else 'they rank'} them without pictures (visual-cf as BPR "
-            f"does) and count{'s' if one else ''} as a model without pictures."
+            f"does) and {'counts as a model' if one else 'count as models'} without pictures."
         )
     if unknown:
         lines.append(
@@ -272,15 +272,18 @@ def _pair_call(
     n_run = int(_runs(result)["seed"].nunique())
     # the size in plain terms: +0.0015 is 1.7% more hits of the same test items
     base = float(plain.mean())
-    rel = f" ({diff.mean() / base:+.1%})" if base > 0 and np.isfinite(base) else ""
-    said = f"{diff.mean():+.4f} {label}{rel} on average, {seeds_said(wins, losses, diff.size)}"
+    rel = f" ({_signed(diff.mean() / base, '.1%')})" if base > 0 and np.isfinite(base) else ""
+    said = (
+        f"{_signed(diff.mean(), '.4f')} {label}{rel} on average, "
+        f"{seeds_said(wins, losses, diff.size)}"
+    )
     if diff.size > 1 and ties < diff.size:
         said += sign_test_said(wins, losses, picks)
     if ties == diff.size:
         call = f"No difference: {best_img} and {best_plain} have the same {label} on every seed."
     elif diff.size == 1:
         call = (
-            f"{diff[0]:+.4f} {label} on one seed: "
+            f"{_signed(diff[0], '.4f')} {label} on one seed: "
             + more_seeds(picks.seeds(diff[0] > 0), diff.size, n_run)
             + "."
         )
@@ -310,6 +313,13 @@ def _pair_call(
         )
         call += f" ({best_plain} itself moves {spread:.4f} (std) {what}.)"
     return call
+
+
+def _signed(x: float, spec: str) -> str:
+    """``x`` to ``spec`` with its sign (``"+0.0015"``, ``"-1.7%"``), but one that rounds
+    to 0 without it: "-0.0000 (-0.0%)" read as a loss where the two are level."""
+    said = f"{x:+{spec}}"
+    return said[1:] if not said[1:].strip("0.%") else said
 
 
 TIE = 1e-9  # Recall@K differences below this are ties (the same ranking)
@@ -377,8 +387,9 @@ def _by_little(diff: np.ndarray, plain: pd.Series) -> str:
 
 
 def seeds_said(wins: int, losses: int, n: int) -> str:
-    """``"better on 2 of 3 seeds, worse on 1"``; ties (``n - wins - losses``) said as
-    ``", equal on 1"``."""
+    """``"better on 2 of 3 seeds"`` (the rest worse); with ties (``n - wins - losses``)
+    the losses and ties too: ``", worse on 1, equal on 1"``, or ``", equal on 1"``
+    where none was worse."""
     said = f"better on {wins} of {n} seed{'s' if n != 1 else ''}"
     ties = n - wins - losses
     if losses and ties:
