@@ -87,3 +87,31 @@ def test_data_summary_says_which_table_and_image_folder_of_a_folder_it_left_unre
     (folder / "images").rmdir()
     assert main(["data", "summary", str(folder)]) == 0
     assert "not read:" not in capsys.readouterr().out
+
+
+def test_signed_figure_drops_the_sign_only_of_a_figure_rounding_to_zero() -> None:
+    from visrec.report.verdict import signed_figure
+
+    assert signed_figure(-0.00001, ".4f") == "0.0000"
+    assert signed_figure(0.00001, ".4f") == "0.0000"
+    assert signed_figure(-0.0004, ".1%") == "0.0%"
+    assert signed_figure(-0.00016, ".4f") == "-0.0002"
+    assert signed_figure(0.5, ".1f") == "+0.5"
+    assert signed_figure(-10.0, ".1f") == "-10.0"
+
+
+def test_the_rating_reports_picture_term_says_a_tiny_loss_without_a_minus() -> None:
+    import pandas as pd
+
+    from visrec.report.rating import _visual_term
+
+    runs = pd.DataFrame(
+        {
+            "seed": [0, 0, 1, 1],
+            "model": ["mf", "vmf", "mf", "vmf"],
+            "rmse": [0.95, 0.95002, 0.96, 0.96001],
+        }
+    )
+    said = _visual_term(runs, "mf", "vmf")
+    assert "0.0000 RMSE on average (negative is better), better on 0 of 2 seeds" in said
+    assert "-0.0000" not in said and "+0.0000" not in said

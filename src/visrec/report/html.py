@@ -311,6 +311,8 @@ def _projection_section(data: ReportData) -> str:
 
 
 def _knn_sections(data: ReportData) -> list[str]:
+    from visrec.report.verdict import signed_figure
+
     res = data.knn
     if res is None:
         msg = data.knn_note or "rating KNN was not run"
@@ -329,7 +331,8 @@ def _knn_sections(data: ReportData) -> list[str]:
     elif call == "level":
         verdict = (
             f"No significant difference between KNN and the majority class: "
-            f"{diff * 100:+.1f} percentage points of accuracy on {res.n_test:,} test rows: "
+            f"{signed_figure(diff * 100, '.1f')} percentage points of accuracy on {res.n_test:,} "
+            "test rows: "
             f"{why}."
         )
     else:

@@ -53,7 +53,13 @@ from visrec.report.html import (
     results_title,
     verdict_section,
 )
-from visrec.report.verdict import against_the_mean, as_result, more_seeds, seeds_for_call
+from visrec.report.verdict import (
+    against_the_mean,
+    as_result,
+    more_seeds,
+    seeds_for_call,
+    signed_figure,
+)
 
 __all__ = ["rating_verdict", "render_rating_report", "write_rating_report"]
 
@@ -225,7 +231,7 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     wins, losses = int((diff < -TIE).sum()), int((diff > TIE).sum())
     ties = diff.size - wins - losses
     said = (
-        f"{diff.mean():+.4f} RMSE on average (negative is better), "
+        f"{signed_figure(diff.mean(), '.4f')} RMSE on average (negative is better), "
         f"{seeds_said(wins, losses, diff.size)}"
     )
     if ties == diff.size:

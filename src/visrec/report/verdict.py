@@ -272,9 +272,9 @@ def _pair_call(
     n_run = int(_runs(result)["seed"].nunique())
     # the size in plain terms: +0.0015 is 1.7% more hits of the same test items
     base = float(plain.mean())
-    rel = f" ({_signed(diff.mean() / base, '.1%')})" if base > 0 and np.isfinite(base) else ""
+    rel = f" ({signed_figure(diff.mean() / base, '.1%')})" if base > 0 and np.isfinite(base) else ""
     said = (
-        f"{_signed(diff.mean(), '.4f')} {label}{rel} on average, "
+        f"{signed_figure(diff.mean(), '.4f')} {label}{rel} on average, "
         f"{seeds_said(wins, losses, diff.size)}"
     )
     if diff.size > 1 and ties < diff.size:
@@ -283,7 +283,7 @@ def _pair_call(
         call = f"No difference: {best_img} and {best_plain} have the same {label} on every seed."
     elif diff.size == 1:
         call = (
-            f"{_signed(diff[0], '.4f')} {label} on one seed: "
+            f"{signed_figure(diff[0], '.4f')} {label} on one seed: "
             + more_seeds(picks.seeds(diff[0] > 0), diff.size, n_run)
             + "."
         )
@@ -315,7 +315,7 @@ def _pair_call(
     return call
 
 
-def _signed(x: float, spec: str) -> str:
+def signed_figure(x: float, spec: str) -> str:
     """``x`` to ``spec`` with its sign (``"+0.0015"``, ``"-1.7%"``), but one that rounds
     to 0 without it: "-0.0000 (-0.0%)" read as a loss where the two are level."""
     said = f"{x:+{spec}}"
