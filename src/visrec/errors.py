@@ -47,6 +47,12 @@ class InvalidParameterError(VisrecError, ValueError):
     not take (checked in ``fit``): a ValueError, like scikit-learn's."""
 
 
+class ArgumentTypeError(VisrecError, TypeError):
+    """An argument of the wrong kind (a list where a DataFrame is expected): a
+    TypeError, as Python's own would be, naming the argument; the CLI says it in one
+    line like any ``VisrecError``."""
+
+
 class MixedSavesError(VisrecError):
     """A model folder whose ``model.json`` and ``arrays.npz`` come from two saves: an
     interrupted save, a file copied in, or a save still between its two renames, which

@@ -20,9 +20,10 @@ import scipy.sparse as sp
 
 from visrec import _progress_lines
 from visrec._bars import progress_bar
+from visrec.data.id_spelling import shown_ids
 from visrec.data.interactions import ITEM, USER, Interactions, id_column
-from visrec.embed.store import ItemVectors, distinct_rows
-from visrec.errors import VisrecError
+from visrec.embed.store import UNUSABLE_VALUES, ItemVectors, distinct_rows, usable_rows
+from visrec.errors import ArgumentTypeError, VisrecError
 from visrec.evaluation import metrics as M
 from visrec.evaluation.protocols import Split, known_at_test
 from visrec.models.base import Recommender
@@ -33,7 +34,7 @@ __all__ = ["evaluate_model"]
 def _integer(value: object, what: str) -> int:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
-    raise VisrecError(f"{what} must be an integer, got {value!r}")
+    raise ArgumentTypeError(f"{what} must be an integer, got {value!r}")
 
 
 def _check_k(k: object) -> None:
@@ -83,7 +84,15 @@ def evaluate_model(
     dict with ``auc, recall, ndcg, hit_rate`` (means over test users), ``coverage``
     (the share of the candidates in any top-K list), ``score_s``, ``n_test_users``,
     ``n_candidates``.
+
+    Raises
+    ------
+    VisrecError
+        Among others: an argument of the wrong kind (also a TypeError, naming it);
+        ``item_vectors`` of another backbone than the model's fit, or holding NaN for
+        a candidate (named); a NaN score (naming the user and the item).
     """
+    _check_types(model, split, item_vectors, exclude)
     _check_batch_size(batch_size)  # 0 would fail in range(), < 0 would score no user
     _check_k(k)
     test = split.test
@@ -102,10 +111,13 @@ def evaluate_model(
             raise VisrecError(
                 f"model {model.name!r} scores cold items from image vectors: pass item vectors"
             )
+        # the arrays below carry no backbone: checked here, as score_new_items does
+        model._check_vector_meta(item_vectors.meta)
         aligned, has = item_vectors.align(test.item_map.ids)
         # each distinct vector scored once (as visrec recommend does): a matrix product
         # rounds a row by its place in the block, and items with one photo must tie
         new_cols = np.flatnonzero(has)
+        _check_usable(aligned[has], test.item_map.ids[new_cols])
         new_vectors, new_inverse = distinct_rows(aligned[has])
     seen = None if split.cold else train_rows
     if exclude is not None and len(exclude):
@@ -147,6 +159,7 @@ def evaluate_model(
                 f"model {model.name!r} returned scores of shape {scores.shape}, "
                 f"expected {(len(u), n_cand)}"
             )
+        _check_no_nan(model, scores, test.user_map.ids[u], test.item_map.ids)
         relevant = test_csr[u].toarray().astype(bool)
         per["auc"].append(M.auc(scores, relevant, mask))
         top = M.top_k(scores, k_list, mask)
@@ -168,6 +181,60 @@ def evaluate_model(
     return out
 
 
+def _check_types(model: object, split: object, item_vectors: object, exclude: object) -> None:
+    """Arguments of the wrong kind, named, before an attribute of theirs is missed."""
+    if not isinstance(model, Recommender):
+        raise ArgumentTypeError(
+            f"model must be a fitted Recommender (make_model('bpr').fit(split.train)), "
+            f"got {type(model).__name__}"
+        )
+    if not isinstance(split, Split):
+        raise ArgumentTypeError(
+            f"split must be a Split (make_split(data, protocol)), got {type(split).__name__}"
+        )
+    if item_vectors is not None and not isinstance(item_vectors, ItemVectors):
+        raise ArgumentTypeError(
+            "item_vectors must be an ItemVectors or None (visrec.read_vectors(path) reads "
+            f"one), got {type(item_vectors).__name__}"
+        )
+    if exclude is not None and not (
+        isinstance(exclude, pd.DataFrame) and {USER, ITEM} <= set(exclude.columns)
+    ):
+        got = list(exclude.columns) if isinstance(exclude, pd.DataFrame) else None
+        raise ArgumentTypeError(
+            "exclude must be None or a DataFrame with user_id and item_id columns, got "
+            + (f"the columns {got}" if got is not None else type(exclude).__name__)
+        )
+
+
+def _check_usable(vectors: np.ndarray, ids: np.ndarray) -> None:
+    """Refuse candidates' image vectors holding NaN, infinity or huge values, by item
+    id (the model's own check names a row of the distinct vectors: no one's row)."""
+    bad = np.flatnonzero(~usable_rows(vectors))
+    if len(bad):
+        raise VisrecError(
+            f"item_vectors: {len(bad):,} candidate item vector(s) hold {UNUSABLE_VALUES} "
+            f"({shown_ids(ids[bad], 5)}); re-embed those images or mark them has_image=false"
+        )
+
+
+def _check_no_nan(
+    model: Recommender, scores: np.ndarray, user_ids: np.ndarray, item_ids: np.ndarray
+) -> None:
+    """Refuse NaN scores naming a user and an item (the metrics can only name a row of
+    the block of users)."""
+    if scores.dtype.kind not in "fc":  # no NaN to hold; the metrics check the type
+        return
+    nan = np.isnan(scores)
+    if nan.any():
+        row, col = (int(x) for x in np.argwhere(nan)[0])
+        raise VisrecError(
+            f"model {model.name!r} scored NaN for user {user_ids[row]!r} and item "
+            f"{item_ids[col]!r} ({int(nan.sum()):,} NaN score(s) among {len(user_ids):,} "
+            "users); did its fit diverge? Refit it with other hyperparameters"
+        )
+
+
 def _excluded_pairs(
     exclude: pd.DataFrame | None, frame: pd.DataFrame, protocol: str
 ) -> pd.DataFrame | None:
@@ -178,7 +245,7 @@ def _excluded_pairs(
     if exclude is None:
         return None
     if not isinstance(exclude, pd.DataFrame):
-        raise VisrecError(
+        raise ArgumentTypeError(
             f"exclude must be a DataFrame with user_id and item_id columns, got "
             f"{type(exclude).__name__}"
         )

@@ -8,10 +8,10 @@ a registered model); ``_make`` builds the estimator of one run for its seed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from visrec.errors import InvalidParameterError, VisrecError
+from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError
 from visrec.models.base import Recommender
 
 ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
@@ -25,6 +25,16 @@ def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict
     ``[(name, params), ...]`` with the popularity baseline first when it was not listed.
     An estimator instance stands for its name and the hyperparameters it sets away
     from their defaults (it is not fitted itself: each seed fits a fresh one)."""
+    if isinstance(models, Mapping):  # its keys alone would be read: params lost
+        raise ArgumentTypeError(
+            "models must be a list, not a dict: give (name, params) pairs, e.g. "
+            "list(models.items())"
+        )
+    if not isinstance(models, str | Recommender | Iterable):
+        raise ArgumentTypeError(
+            "models must be a name ('bpr'), 'name,name', or a list of names, (name, "
+            f"params dict) pairs and estimators, got {models!r}"
+        )
     listed = isinstance(models, str)  # "a,b": --models, and the advice is its form
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]

@@ -46,7 +46,7 @@ from visrec._atomic import check_side_file, remove_empty
 from visrec._bars import progress_bar
 from visrec.data.interactions import ITEM, Interactions, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors
-from visrec.errors import VisrecError
+from visrec.errors import ArgumentTypeError, VisrecError
 from visrec.evaluation import run_record
 from visrec.evaluation.experiment_result import COUNTS as COUNTS
 from visrec.evaluation.experiment_result import METRICS as METRICS
@@ -66,6 +66,7 @@ from visrec.evaluation.model_specs import parse_model_specs as parse_model_specs
 from visrec.evaluation.protocols import (
     PROTOCOLS,
     Split,
+    _check_seed,
     check_ratio,
     make_split,
     warm_known,
@@ -89,11 +90,13 @@ def seed_list(seeds: Sequence[int] | int) -> list[int]:
         return list(range(int(seeds)))
     # a bool (True is no number of seeds), or text, which would be read digit by digit
     if isinstance(seeds, int | str | bytes):
-        raise VisrecError(f"seeds must be a number or a list of ints, got {seeds!r}")
+        raise ArgumentTypeError(f"seeds must be a number or a list of ints, got {seeds!r}")
     try:
-        out = [_integer(s, "seed") for s in seeds]
+        listed = list(seeds)  # _integer's own TypeError names the seed: not caught here
     except TypeError as exc:
-        raise VisrecError(f"seeds must be a number or a list of ints, got {seeds!r}") from exc
+        raise ArgumentTypeError(f"seeds must be a number or a list of ints, got {seeds!r}") from exc
+    # < 0 said now, as a seed: the models' check of their random_state comes next
+    out = [_check_seed(_integer(s, "seed")) for s in listed]
     if not out:
         raise VisrecError("need at least one seed")
     if len(set(out)) != len(out):
@@ -108,7 +111,7 @@ def _as_frame(data: pd.DataFrame | Interactions) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         check_columns_once(data)
         return data
-    raise VisrecError(f"expected a DataFrame or Interactions, got {type(data).__name__}")
+    raise ArgumentTypeError(f"data must be a DataFrame or Interactions, got {type(data).__name__}")
 
 
 def run_experiment(
@@ -214,6 +217,8 @@ def run_experiment(
     k = int(k)  # np.int64(20) is a whole number too, but no JSON one (to_json)
     used: dict[str, dict[str, Any]] = {}
     for name, params in specs:
+        for seed in seeds:  # each fit checks its params: here, before any fit or split
+            _make(name, params, seed).check_params()
         defaults = _make(name, params, 0).get_params()  # __init__ only: cheap
         # a seed fixed in the params is a setting of the run; otherwise each split's
         used[name] = {
@@ -476,7 +481,7 @@ def _check_setup(
     specs = parse_model_specs(models)
     classes = {name: model_class(name) for name, _ in specs}  # fail fast on typos
     if item_vectors is not None and not isinstance(item_vectors, ItemVectors):
-        raise VisrecError(  # a path, as `visrec evaluate --vectors` takes
+        raise ArgumentTypeError(  # a path, as `visrec evaluate --vectors` takes
             "item_vectors must be an ItemVectors or None (visrec.read_vectors(path) reads "
             f"one), got {type(item_vectors).__name__}"
         )

@@ -497,6 +497,24 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         u = self._check_users(user_idx)
         return self.score_new_item_terms(u, self.new_item_terms(vectors, has_image))
 
+    def _check_vector_meta(self, meta: Any) -> None:
+        """Refuse vectors (their ``ItemVectors.meta``) of another backbone, weights or
+        preprocessing than the fit's: of the same width, they would be scored as if
+        they were these. Also run by ``evaluate_model``, which scores aligned arrays."""
+        mine, theirs = backbone_names(getattr(self, "vector_meta_", None), meta)
+        if mine and theirs and mine != theirs:
+            raise VisrecError(
+                f"the vectors are from {theirs!r}, the model was trained on {mine!r} "
+                "vectors: embed the new items with the same backbone"
+            )
+        differ = made_differently(getattr(self, "vector_meta_", None), meta)
+        if differ:
+            raise VisrecError(
+                "the vectors were made with other weights or preprocessing than the "
+                f"ones the model was trained on ({'; '.join(differ)}): embed the new "
+                "items the way the training items were"
+            )
+
     def new_item_terms(
         self, vectors: ArrayLike | ItemVectors, has_image: ArrayLike | None = None
     ) -> NewItemTerms:
@@ -509,19 +527,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         if isinstance(vectors, ItemVectors):
             if has_image is not None:
                 raise VisrecError("has_image comes with the ItemVectors: pass one or the other")
-            mine, theirs = backbone_names(getattr(self, "vector_meta_", None), vectors.meta)
-            if mine and theirs and mine != theirs:
-                raise VisrecError(
-                    f"the vectors are from {theirs!r}, the model was trained on {mine!r} "
-                    "vectors: embed the new items with the same backbone"
-                )
-            differ = made_differently(getattr(self, "vector_meta_", None), vectors.meta)
-            if differ:
-                raise VisrecError(
-                    "the vectors were made with other weights or preprocessing than the "
-                    f"ones the model was trained on ({'; '.join(differ)}): embed the new "
-                    "items the way the training items were"
-                )
+            self._check_vector_meta(vectors.meta)
             has_image = vectors.has_image
             vectors = vectors.vectors
         elif isinstance(vectors, str | os.PathLike):

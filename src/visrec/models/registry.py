@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from visrec.errors import InvalidParameterError, VisrecError
+from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError
 
 if TYPE_CHECKING:
     from visrec.models.base import Recommender
@@ -23,6 +23,12 @@ MODELS: dict[str, str] = {
 
 def get_model_class(name: str) -> type[Recommender]:
     """The class registered under ``name``; a clear error lists the known names."""
+    if not isinstance(name, str):  # MODELS.get(['bpr']) said only "unhashable type"
+        several = isinstance(name, list | tuple) and all(isinstance(n, str) for n in name)
+        raise ArgumentTypeError(
+            f"the model name must be a string such as 'bpr', got {name!r}"
+            + ("; make one model per name" if several and name else "")
+        )
     target = MODELS.get(name)
     if target is None:
         raise VisrecError(f"unknown model {name!r}; choose from: {', '.join(MODELS)}")
@@ -79,7 +85,8 @@ def make_model(name: str, **params: object) -> Recommender:
     Raises
     ------
     VisrecError
-        An unknown name (the known ones listed) or hyperparameter (the model's listed).
+        An unknown name (the known ones listed) or hyperparameter (the model's listed);
+        a name that is no string (``["bpr"]``) is also a TypeError.
     """
     klass = get_model_class(name)
     unknown = sorted(set(params) - set(klass().get_params()))
