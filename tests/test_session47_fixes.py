@@ -101,7 +101,8 @@ def test_knn_predict_items_refuses_positions_outside_the_vectors() -> None:
     for train, test, said in [
         ([0, 1], [-1], "test_items holds position -1, outside the 3 item vectors"),
         ([0, 5], [0], "train_items holds position 5, outside the 3 item vectors"),
-        ([0, 1], [0.5], "test_items must be a 1-D array of item row positions"),
+        ([0, 1], [0.5], "test_items holds 0.5 at index 0, not an item row position"),
+        ([0, 1], [[0]], "test_items must be a 1-D array of item row positions"),
     ]:
         with pytest.raises(VisrecError, match=re.escape(f"knn_predict_items: {said}")):
             knn_predict_items(x, train, [1, 2], test, k=1)

@@ -370,12 +370,16 @@ def total_name(labels: Iterable[object]) -> str:
 
 
 def ari_p_said(p: float) -> str:
-    """``"p = 0.015"``; ``"none reached it, p = 0.005"`` (the smallest p there is)."""
+    """``"p = 0.015"``; ``"none reached it, p = 0.005"`` (the smallest p there is).
+    Written as every other p (:func:`~visrec.evaluation.significance.p_said`): 0.05 is
+    "0.0500" there, and was "0.050" here."""
+    from visrec.evaluation.significance import p_said
+
     if not np.isfinite(p):
         return "p n/a"
     if p <= 1 / (1 + ARI_SHUFFLES):
-        return f"none reached it, p = {p:.3f}"
-    return f"p = {p:.3f}"
+        return f"none reached it, {p_said(p)}"
+    return p_said(p)
 
 
 def shuffled_levels(

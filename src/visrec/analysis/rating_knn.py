@@ -196,6 +196,8 @@ def _labels(y: ArrayLike, n_rows: int, who: str) -> np.ndarray:
     """``y`` as one label per training row: a longer one was cut silently (its tail never
     voted), a shorter one failed inside numpy."""
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:  # a column, as scikit-learn takes it (with a warning)
+        y = y.ravel()
     if y.ndim != 1 or len(y) != n_rows:
         raise VisrecError(
             f"{who}: y_train has shape {y.shape} for {n_rows:,} training row(s); "
@@ -203,14 +205,49 @@ def _labels(y: ArrayLike, n_rows: int, who: str) -> np.ndarray:
         )
     if y.dtype.kind in "fc" and not np.isfinite(y).all():
         raise VisrecError(f"{who}: y_train {unusable_rows(y)} is missing or not finite")
+    if y.dtype == object:
+        # None was numpy's "'<' not supported between ... 'NoneType'" from np.unique
+        gone = [
+            j for j, v in enumerate(y) if v is None or (pd.api.types.is_scalar(v) and pd.isna(v))
+        ]
+        if gone:
+            raise VisrecError(
+                f"{who}: y_train holds {len(gone):,} missing label(s) (None/NaN; the first "
+                f"at position {gone[0]}); drop those rows or give them a label"
+            )
+        try:
+            np.unique(y)
+        except TypeError:
+            kinds = ", ".join(sorted({type(v).__name__ for v in y}))
+            raise VisrecError(
+                f"{who}: y_train mixes labels of kinds that cannot be ordered ({kinds}); "
+                "give labels of one kind (all numbers or all text)"
+            ) from None
     return y
 
 
 def _positions(items: ArrayLike, n_items: int, name: str, who: str) -> np.ndarray:
     """Row positions into the item vectors: -1 would take the last item silently."""
     pos = np.asarray(items)
-    if pos.ndim != 1 or (pos.size and pos.dtype.kind not in "iu"):
+    if pos.ndim != 1 or (pos.size and pos.dtype.kind not in "iufO"):
         raise VisrecError(f"{who}: {name} must be a 1-D array of item row positions")
+    if pos.size and pos.dtype.kind in "fO":
+        # 3.0 (a column read as floats) or an object array of ints is a position as good
+        # as 3; 2.5, NaN or "a" is none
+        as_float = (
+            pos.astype(np.float64)
+            if pos.dtype.kind == "f"
+            else np.array([_as_float(v) for v in pos], dtype=np.float64)
+        )
+        odd = ~np.isfinite(as_float) | (as_float != np.round(as_float))
+        if odd.any():
+            j = int(np.flatnonzero(odd)[0])
+            bad_value = pos[j].item() if isinstance(pos[j], np.generic) else pos[j]
+            raise VisrecError(
+                f"{who}: {name} holds {bad_value!r} at index {j}, not an item row position "
+                "(a whole number)"
+            )
+        pos = as_float
     pos = pos.astype(np.int64, copy=False)
     if pos.size and (pos.min() < 0 or pos.max() >= n_items):
         bad = int(pos[(pos < 0) | (pos >= n_items)][0])
@@ -218,6 +255,13 @@ def _positions(items: ArrayLike, n_items: int, name: str, who: str) -> np.ndarra
             f"{who}: {name} holds position {bad}, outside the {n_items:,} item vectors"
         )
     return pos
+
+
+def _as_float(v: Any) -> float:
+    """``v`` as a float; NaN when it is not a number (None, "3", True)."""
+    if isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_):
+        return float(v)
+    return float("nan")
 
 
 def _vote(
@@ -392,14 +436,17 @@ class KnnRatingResult:
         conf = self.confusion.copy()
         conf.index = [f"true {_fmt(v)}" for v in conf.index]
         conf.columns = [f"pred {_fmt(v)}" for v in conf.columns]
+        majority = f"majority class ({_fmt(self.majority_class)} stars, train)"
+        # a half-star majority ("3.5") made this name 33 characters: its figures
+        # stood one column right of the header's
+        w = max(32, len(majority) + 1)
         lines = [
             f"rating KNN (k={self.k}) on image vectors: "
             f"{self.n_train:,} train / {self.n_test:,} test rows",
             "",
-            f"{'':32}{'accuracy':>9}{'MAE':>8}",
-            f"{'KNN on image vectors':32}{self.accuracy:9.3f}{self.mae:8.3f}",
-            f"{'majority class (' + _fmt(self.majority_class) + ' stars, train)':32}"
-            f"{self.majority_accuracy:9.3f}{self.majority_mae:8.3f}",
+            f"{'':{w}}{'accuracy':>9}{'MAE':>8}",
+            f"{'KNN on image vectors':{w}}{self.accuracy:9.3f}{self.mae:8.3f}",
+            f"{majority:{w}}{self.majority_accuracy:9.3f}{self.majority_mae:8.3f}",
             "",
             f"KNN {verdict} the majority class: accuracy {diff:+.3f}"
             + (self.on_copies() if call == "beats" else ""),

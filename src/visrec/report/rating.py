@@ -270,7 +270,20 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str] | 
             "result: not a result of `visrec rating-eval --json` (expected a JSON object "
             "with 'runs', or a RatingEvalResult)"
         )
-    runs = pd.DataFrame(result["runs"])
+    given = result["runs"]
+    # an empty list was a KeyError 'model' from inside pandas
+    if not isinstance(given, list) or not given or not all(isinstance(r, Mapping) for r in given):
+        raise VisrecError(
+            "result: 'runs' is empty or not a list of runs (objects), so there is no model "
+            "to report on; give the JSON `visrec rating-eval --json` wrote"
+        )
+    lacking = sorted({key for r in given for key in ("model", "seed") if key not in r})
+    if lacking:
+        raise VisrecError(
+            f"result: a run has no {' or '.join(map(repr, lacking))}: not a result of "
+            "`visrec rating-eval --json`"
+        )
+    runs = pd.DataFrame(given)
     runs["model"] = runs["model"].astype(str).replace({MAJORITY: majority_label(runs)})
     uses = _uses(runs)
     models = list(uses)
