@@ -50,6 +50,9 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         A file is in the way of the folders above ``path``; ``path`` is ``-`` or names
         something other than a regular file (``/dev/stdout``, a pipe).
     """
+    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
+        # os.fspath's own error names no argument
+        raise TypeError(f"output path must be a str or os.PathLike, got {path!r}")
     raw = os.fspath(path)
     target = Path(path)
     if str(path) == "-":  # not stdout: a file named "-" nobody asked for

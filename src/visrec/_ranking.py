@@ -89,6 +89,9 @@ def hits_in_top(top: np.ndarray, relevant: Any) -> np.ndarray:
     The one hit rule behind ``evaluation.metrics`` and the models' validation scores.
     """
     valid = top >= 0
+    if relevant.shape[1] == 0:
+        # no candidates: every slot is padding, and column 0, read for it, is not there
+        return np.zeros(top.shape, dtype=bool)
     cols = np.where(valid, top, 0)
     if isinstance(relevant, np.ndarray):
         return np.asarray(np.take_along_axis(relevant, cols, axis=1) & valid)

@@ -82,6 +82,48 @@ _REFUSALS = frozenset(
 )
 
 
+class WriteError(VisrecError, OSError):
+    """An output the system would not let visrec write (a folder that cannot be made,
+    no permission, a full disk): one line naming the output, like any ``VisrecError``
+    (exit status 1 when the system refused, as :func:`os_error` says), and still an
+    ``OSError`` with the failed call's ``errno`` and ``filename`` for code that
+    catches those. Made by :func:`write_error`."""
+
+    def __init__(
+        self,
+        message: str,
+        err: int | None = None,
+        strerror: str | None = None,
+        filename: object = None,
+    ) -> None:
+        super().__init__(err, strerror, filename)
+        self.message = message
+        self.exit_status = 1 if err in _REFUSALS else 2
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        # OSError's own would call __init__ with (errno, text) only
+        return (type(self), (self.message, self.errno, self.strerror, self.filename))
+
+
+def write_error(message: str, exc: OSError) -> WriteError:
+    """``message`` as the :class:`WriteError` to raise for ``exc``."""
+    return WriteError(message, errno_of(exc), exc.strerror, exc.filename)
+
+
+def failed_write(exc: OSError, output: object) -> str:
+    """Why a write of ``output`` failed, for a message that names ``output`` already:
+    the system's reason, after the file or folder it is about when that is another (a
+    folder above ``output`` that could not be made, a file inside an output folder)."""
+    why = exc.strerror or str(exc)
+    named = exc.filename
+    if named is None or str(named) == str(output):
+        return why
+    return f"{str(named)!r}: {why}"
+
+
 def not_utf8_hint() -> str:
     """For a name 'not valid UTF-8': "" when Python reads names as UTF-8, else the
     likelier cause (``LC_ALL=C`` with ``PYTHONUTF8=0`` makes every name with an accent

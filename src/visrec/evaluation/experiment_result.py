@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import write_text_atomic
+from visrec.errors import VisrecError, failed_write, write_error
 
 METRICS = ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s")
 
@@ -194,10 +195,20 @@ class ExperimentResult:
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The result as JSON; written atomically to ``path`` when given."""
+        """The result as JSON; written atomically to ``path`` when given (a
+        :class:`~visrec.errors.WriteError` naming it when the system refuses)."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            write_text_atomic(path, text + "\n")
+            try:
+                write_text_atomic(path, text + "\n")
+            except VisrecError:
+                raise
+            except OSError as exc:  # "No such file or directory: '/proc/x.json'" misled
+                raise write_error(
+                    f"cannot write the experiment result to {str(path)!r} "
+                    f"({failed_write(exc, path)})",
+                    exc,
+                ) from exc
         return text
 
 

@@ -28,6 +28,10 @@ Definitions (those of the issue's judge and, except Recall, Cornac's):
 * **HitRate@K**: 1 when at least one test item is in the top-K, else 0.
 * **Coverage@K**: distinct items recommended in anyone's top-K / number of candidates.
 
+With no candidates at all (zero columns) no user has a test item, so the per-user
+metrics are ``nan`` for every user, as for any user without one; coverage, a share
+of nothing, is refused.
+
 Ties in a top-K list are broken by the lower candidate index (a stable order), so the
 lists, and every @K metric, are deterministic. A model giving every candidate the same
 score therefore recommends the first K candidates in index order, and its AUC is 0.5.
@@ -259,7 +263,13 @@ def auc(scores: np.ndarray, relevant: np.ndarray, exclude: np.ndarray | None = N
 
 
 def coverage(topk: np.ndarray, n_candidates: int) -> float:
-    """Catalogue coverage: distinct items in any top-K list / ``n_candidates``."""
+    """Catalogue coverage: distinct items in any top-K list / ``n_candidates`` (a
+    positive whole number, at least as many as the lists name)."""
+    # 2.5 candidates gave a share no catalogue has; True read as 1
+    if not isinstance(n_candidates, numbers.Integral) or isinstance(n_candidates, bool):
+        raise VisrecError(
+            f"n_candidates must be a whole number of candidates, got {n_candidates!r}"
+        )
     if n_candidates <= 0:
         raise VisrecError(f"n_candidates must be positive, got {n_candidates}")
     t = _check_lists(topk, n_candidates)

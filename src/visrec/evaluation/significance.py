@@ -5,7 +5,11 @@ same p reads the same everywhere."""
 from __future__ import annotations
 
 import math
+import numbers
 from decimal import ROUND_HALF_UP, Decimal
+from typing import SupportsInt, cast
+
+import numpy as np
 
 __all__ = ["p_figure", "p_said", "sign_p", "two_sided_sign_p"]
 
@@ -15,7 +19,7 @@ def sign_p(wins: int, losses: int) -> float:
     Exact in integers up to 1,000 flips (seeds; the one division rounds correctly);
     beyond, scipy's binomial tail (McNemar's test sees up to millions of rows, where the
     integer sum grows quadratically and a float ``2.0 ** n`` overflows)."""
-    wins, losses = int(wins), int(losses)  # numpy counts: 1 << n and the terms overflow
+    wins, losses = _count("wins", wins), _count("losses", losses)
     n = wins + losses
     if n == 0 or wins <= 0:
         return 1.0
@@ -29,6 +33,20 @@ def sign_p(wins: int, losses: int) -> float:
         total += term
         term = term * (n - j) // (j + 1)
     return total / (1 << n)
+
+
+def _count(name: str, value: object) -> int:
+    """``value`` as a Python int (numpy counts: ``1 << n`` and the terms overflow), once
+    it is a count: a negative one gave p = 0 (3 wins, -1 losses) and 2.7 was cut to 2."""
+    whole_float = isinstance(value, float | np.floating) and float(value).is_integer()
+    if isinstance(value, bool | np.bool_) or not (
+        isinstance(value, numbers.Integral) or whole_float
+    ):
+        raise ValueError(f"sign test: {name} must be a whole number of pairs, got {value!r}")
+    count = int(cast(SupportsInt, value))
+    if count < 0:
+        raise ValueError(f"sign test: {name} must not be negative, got {count}")
+    return count
 
 
 def two_sided_sign_p(a: int, b: int) -> float:

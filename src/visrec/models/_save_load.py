@@ -29,7 +29,7 @@ from visrec._atomic import (
     write_text_atomic,
 )
 from visrec.embed.store import UNUSABLE_VALUES, usable_values
-from visrec.errors import MixedSavesError, VisrecError
+from visrec.errors import MixedSavesError, VisrecError, failed_write, write_error
 from visrec.models.model_folder import (
     ARRAYS_NPZ,
     DAMAGE,
@@ -148,14 +148,19 @@ class SaveLoadMixin:
 
         Raises
         ------
+        TypeError
+            ``path`` is no path (``None``, a number).
+        WriteError
+            The folder cannot be made or its files written (no permission, a full
+            disk): a ``VisrecError`` and an ``OSError``, naming the folder.
         VisrecError
-            ``path`` is a file; a folder holding other files but no visrec model (its
+            ``path`` is empty or a file; a folder holding other files but no visrec model (its
             ``model.json`` or ``arrays.npz`` would be overwritten: ``visrec train -o``
             refuses such a folder too); or another save (a thread, another process) is
             writing the same folder: one save at a time, so the two files are one model's.
         """
         self._check_fitted()
-        folder = Path(path)
+        folder = _folder_arg(path, f"{type(self).__name__}.save")
         if folder.exists() and not folder.is_dir():
             raise VisrecError(
                 f"cannot save the model to {str(folder)!r}: it is a file, not a folder"
@@ -165,8 +170,23 @@ class SaveLoadMixin:
             _refuse_foreign_folder(folder)
             made: list[Path] = []
             try:
-                make_folders(folder, made)
-                self._save_files(folder)
+                try:
+                    make_folders(folder, made)
+                except OSError as exc:  # "No such file or directory: '/proc/x'" misled
+                    raise write_error(
+                        f"cannot save the model to {str(folder)!r}: cannot make the folder "
+                        f"({failed_write(exc, folder)}); save to a folder you can write",
+                        exc,
+                    ) from exc
+                try:
+                    self._save_files(folder)
+                except VisrecError:
+                    raise
+                except OSError as exc:  # a full disk, a read-only folder
+                    raise write_error(
+                        f"cannot save the model to {str(folder)!r} ({failed_write(exc, folder)})",
+                        exc,
+                    ) from exc
             except BaseException:
                 remove_empty(made)  # a failed save (a full disk) leaves no empty folder
                 raise
@@ -241,6 +261,13 @@ class SaveLoadMixin:
             The fitted model; ``Recommender.load`` gives any model, ``VBPR.load`` refuses
             a folder holding another kind.
 
+        Raises
+        ------
+        TypeError
+            ``path`` is no path (``None``, a number).
+        VisrecError
+            ``path`` is empty, no model folder, or its files are damaged or mismatched.
+
         Notes
         -----
         Loading runs no code from the file: arrays come from ``np.load`` with
@@ -249,7 +276,7 @@ class SaveLoadMixin:
         while it was read (its model.json from one save, its arrays from the next) is
         read again.
         """
-        folder = Path(path)
+        folder = _folder_arg(path, f"{cls.__name__}.load")
         for _ in range(_LOAD_TRIES - 1):
             before = _folder_identity(folder)
             try:
@@ -289,6 +316,16 @@ class SaveLoadMixin:
         _rebuild_derived(model, folder, npz)
         model._check_loaded(npz)
         return cast(Self, model)  # a subclass of cls: checked above
+
+
+def _folder_arg(path: object, call: str) -> Path:
+    """``path`` as a ``Path``, once it names a folder: ``None`` gave os.fspath's
+    ``TypeError`` naming no argument, and ``""`` is the current folder to ``Path``."""
+    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
+        raise TypeError(f"{call}: path must be a folder's path (str or os.PathLike), got {path!r}")
+    if not os.fspath(path):
+        raise VisrecError(f"{call}: path is empty; name the model folder")
+    return Path(path)
 
 
 def _model_json(folder: Path) -> Path:

@@ -287,8 +287,27 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         """Per row of ``vectors (m, d)``: far from the training items' vectors (over
         ``OUTLIER_LENGTH`` times their typical distance from their mean), where a
         vector's length decides its score (``vector_length_matters``); all False for
-        other models."""
-        return np.zeros(len(vectors), dtype=bool)
+        other models. A ``vectors`` that is no ``(m, d)`` array of the model's width
+        is a VisrecError (a 1-D row failed deep inside the scaler)."""
+        return np.zeros(len(self._far_input(vectors)), dtype=bool)
+
+    def _far_input(self, vectors: np.ndarray) -> np.ndarray:
+        """``vectors`` as a 2-D array of ``vector_dim()`` columns (when the model has
+        one), for :meth:`far_vectors`."""
+        self._check_fitted()
+        v = np.asarray(vectors)
+        if v.ndim != 2:
+            hint = " (one vector: pass vectors[None, :])" if v.ndim == 1 else ""
+            raise VisrecError(
+                f"vectors must have shape (m, d), one row per item, got {v.shape}{hint}"
+            )
+        want = self.vector_dim()
+        if want is not None and v.shape[1] != want:
+            raise VisrecError(
+                f"vectors have dimension {v.shape[1]}, the model was trained on {want}-d "
+                "vectors (use the same backbone)"
+            )
+        return v
 
     def fit_notes(self) -> list[str]:
         """Lines on what validation did during the last fit (``reg="auto"`` on sparse

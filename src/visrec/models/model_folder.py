@@ -291,6 +291,8 @@ def seen_matrix(
     elif len(indices) and (indices.min() < 0 or indices.max() >= n_items):
         bad = indices[(indices < 0) | (indices >= n_items)][0]
         why = f"{name}_indices holds item index {int(bad)}; the model has {n_items:,} items"
+    else:
+        why = _pair_twice(name, indptr, indices, n_items)
     if why is not None:
         raise VisrecError(
             f"{npz}: the {name}_ arrays do not fit the id maps ({why}); train the model again"
@@ -298,6 +300,28 @@ def seen_matrix(
     return sp.csr_matrix(
         (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(n_users, n_items)
     )
+
+
+def _pair_twice(name: str, indptr: np.ndarray, indices: np.ndarray, n_items: int) -> str | None:
+    """Words for a (user, item) pair listed twice in a row of the CSR arrays, or None:
+    one would load as a training pair of weight 2 (``save`` writes each pair once)."""
+    if len(indices) < 2:
+        return None
+    # no int64 copy of a large int32 array for the common case; unsigned would wrap
+    ind = indices if indices.dtype.kind == "i" else indices.astype(np.int64)
+    same_row = np.ones(len(ind) - 1, dtype=bool)
+    starts = indptr[1:-1].astype(np.int64)
+    same_row[starts[(starts > 0) & (starts < len(ind))] - 1] = False
+    if not (np.diff(ind)[same_row] <= 0).any():
+        return None  # rising within every row, as save writes them: no pair twice
+    # not sorted: find a repeat by sorting the pairs (a folder saved otherwise)
+    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+    pairs = np.sort(rows * max(n_items, 1) + ind.astype(np.int64))
+    twice = np.flatnonzero(pairs[1:] == pairs[:-1])
+    if not len(twice):
+        return None
+    user, item = divmod(int(pairs[twice[0]]), max(n_items, 1))
+    return f"{name}_indices lists item index {item} twice for user index {user}"
 
 
 def json_default(obj: Any) -> Any:

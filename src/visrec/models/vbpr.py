@@ -402,8 +402,8 @@ class VBPR(AutoRegMixin, Recommender):
 
     def far_vectors(self, vectors: np.ndarray) -> np.ndarray:
         # the scaled training vectors have a root-mean-square length of about 1
-        self._check_fitted()
-        far: np.ndarray = np.linalg.norm(self._transform(vectors), axis=1) > OUTLIER_LENGTH
+        v = self._far_input(vectors)
+        far: np.ndarray = np.linalg.norm(self._transform(v), axis=1) > OUTLIER_LENGTH
         return far
 
     def _transform(self, vectors: np.ndarray) -> np.ndarray:
