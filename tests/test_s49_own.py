@@ -115,3 +115,32 @@ def test_the_rating_reports_picture_term_says_a_tiny_loss_without_a_minus() -> N
     said = _visual_term(runs, "mf", "vmf")
     assert "0.0000 RMSE on average (negative is better), better on 0 of 2 seeds" in said
     assert "-0.0000" not in said and "+0.0000" not in said
+
+
+def test_a_retry_after_over_the_cap_is_not_said_to_be_what_the_server_asked() -> None:
+    from visrec.images.http_get import MAX_RETRY_AFTER_S, FetchError, retry_after
+
+    wait = retry_after("3600")
+    assert wait == MAX_RETRY_AFTER_S
+    said = str(FetchError("http 429", "Too Many Requests", True, wait))
+    assert said == (
+        "http 429: Too Many Requests (the server asked to wait 60s or longer; a retry "
+        "waits 60s at most)"
+    )
+    assert str(FetchError("http 429", "Too Many Requests", True, 2.0)).endswith(
+        "(the server asked to wait 2s)"
+    )
+
+
+def test_the_fetch_summary_cuts_a_huge_url_short_and_the_json_keeps_it() -> None:
+    from visrec.images.fetch import FetchReport
+
+    url = "http://127.0.0.1:9/" + "a" * 140_000 + ".jpg"
+    report = FetchReport(urls=[url, "http://127.0.0.1:9/b.jpg"])
+    report.add_failure(url, "http 404: Not Found")
+    report.add_failure("http://127.0.0.1:9/b.jpg", "http 404: Not Found")
+    text = report.summary()
+    assert max(len(line) for line in text.splitlines()) < 300
+    assert f"... ({len(url):,} characters)  (http 404: Not Found)" in text
+    assert "      http://127.0.0.1:9/b.jpg  (http 404: Not Found)" in text
+    assert url in report.to_dict()["errors"]  # type: ignore[operator]

@@ -180,7 +180,7 @@ class FetchReport(Mapping[str, "Path | str"]):
             lines.append(f"  {kind:<20} {n:>7,}")
             shown = [u for u, e in self.errors.items() if e.split(":", 1)[0] == kind]
             for u in shown[:examples]:
-                lines.append(f"      {hide_password(u)}  ({self.errors[u]})")
+                lines.append(f"      {_cut(hide_password(u))}  ({_cut(self.errors[u])})")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
@@ -193,6 +193,18 @@ class FetchReport(Mapping[str, "Path | str"]):
             "failures_by_kind": self.failures_by_kind(),
             "errors": _shown_keys(self.errors),
         }
+
+
+#: the longest URL or reason a summary line shows whole (the JSON keeps them whole)
+SHOWN_URL_CHARS = 200
+
+
+def _cut(text: str) -> str:
+    """``text`` cut to :data:`SHOWN_URL_CHARS` characters, saying how long it was: a
+    URL 140,000 characters long made a summary line of as many."""
+    if len(text) <= SHOWN_URL_CHARS:
+        return text
+    return f"{text[: SHOWN_URL_CHARS - 40]}... ({len(text):,} characters)"
 
 
 def _shown_keys(errors: Mapping[str, str]) -> dict[str, str]:

@@ -32,7 +32,13 @@ class FetchError(Exception):
     def __init__(self, kind: str, detail: str, retry: bool, wait: float | None = None) -> None:
         # one line, whatever the library said (urllib's redirect-loop reason spans three)
         detail = " ".join(detail.split())
-        if wait is not None:
+        if wait is not None and wait >= MAX_RETRY_AFTER_S:
+            # the cap, not the ask: an hour asked for is not waited for
+            detail += (
+                f" (the server asked to wait {wait:g}s or longer; a retry waits "
+                f"{MAX_RETRY_AFTER_S:g}s at most)"
+            )
+        elif wait is not None:
             detail += f" (the server asked to wait {wait:g}s)"
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
