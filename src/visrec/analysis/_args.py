@@ -37,6 +37,16 @@ def unusable_rows(values: np.ndarray) -> str:
     return f"row {int(bad[0])}" + (f" ({len(bad):,} rows in all)" if len(bad) > 1 else "")
 
 
+def missing_labels(labels: np.ndarray) -> list[int]:
+    """The positions of ``labels`` (an object array) holding no label: None, NaN of any
+    float type, pandas' NA and NaT (``str`` would make 'nan' a label of its own)."""
+    import pandas as pd
+
+    return [
+        j for j, v in enumerate(labels) if v is None or (pd.api.types.is_scalar(v) and pd.isna(v))
+    ]
+
+
 def integer_arg(value: object, what: str) -> int:
     """``value`` as an int: a float such as 2.5 would be truncated or fail deep inside."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):

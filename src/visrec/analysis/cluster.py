@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike
 
 from visrec.analysis._args import (
     integer_arg,
+    missing_labels,
     row_hashes,
     seed_arg,
     unusable_rows,
@@ -247,10 +248,7 @@ def _label_array(labels: ArrayLike) -> np.ndarray:
     labels = np.asarray(given, dtype=object)
     if labels.ndim != 1:  # one string, None, or a table: not one label per item
         raise VisrecError(f"cluster: labels must be 1-D (one per item), got shape {labels.shape}")
-    # None, NaN of any float type, pandas' NA and NaT: no label
-    missing = [
-        j for j, v in enumerate(labels) if v is None or (pd.api.types.is_scalar(v) and pd.isna(v))
-    ]
+    missing = missing_labels(labels)
     if missing:
         # str(NaN) would make 'nan' a category of its own, counted in ARI and purity
         raise VisrecError(

@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike
 
 from visrec.analysis._args import (
     integer_arg,
+    missing_labels,
     row_hashes,
     seed_arg,
     unusable_rows,
@@ -207,9 +208,7 @@ def _labels(y: ArrayLike, n_rows: int, who: str) -> np.ndarray:
         raise VisrecError(f"{who}: y_train {unusable_rows(y)} is missing or not finite")
     if y.dtype == object:
         # None was numpy's "'<' not supported between ... 'NoneType'" from np.unique
-        gone = [
-            j for j, v in enumerate(y) if v is None or (pd.api.types.is_scalar(v) and pd.isna(v))
-        ]
+        gone = missing_labels(y)
         if gone:
             raise VisrecError(
                 f"{who}: y_train holds {len(gone):,} missing label(s) (None/NaN; the first "
