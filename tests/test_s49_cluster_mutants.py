@@ -137,10 +137,10 @@ def test_cluster_format_prints_the_table_and_scores_as_computed() -> None:
 
 def test_label_spellings_note_shows_four_spellings_at_most() -> None:
     # (the CSV loader strips cells; a Parquet column keeps the spaces)
-    from visrec.commands._labels import _label_spelling_notes
+    from visrec.data.item_tables import label_spelling_notes
 
     raw = pd.Series(["a", " a", "a ", " a ", "b", " b", "b ", "c", " c"])
-    notes = _label_spelling_notes("t.parquet", raw, raw.str.strip())
+    notes = label_spelling_notes("t.parquet", raw, raw.str.strip())
     assert notes == [
         "t.parquet: 3 label(s) written with and without spaces around them "
         "('a', ' a', 'a ', ' a ') are taken as one each"

@@ -21,7 +21,7 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     import numpy as np
 
     from visrec.data.interactions import ITEM
-    from visrec.data.item_tables import load_item_table
+    from visrec.data.item_tables import label_spelling_notes, load_item_table
 
     check_input_exists(path, "label table")
     loaded = load_item_table(path, id_col=id_col, label_col=label_col)
@@ -47,31 +47,5 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
             f"{ids[empty].iloc[0]!r})"
         )
         ids, labels = ids[~empty], labels[~empty]
-    notes += _label_spelling_notes(path, cells[~empty].astype(str), labels)
+    notes += label_spelling_notes(path, cells[~empty].astype(str), labels)
     return ids, labels, notes
-
-
-def _label_spelling_notes(path: str, raw: Any, labels: Any) -> list[str]:
-    """What the label column writes two ways: with and without spaces around (taken as
-    one label, as ids are), or in two Unicode forms that print alike (two labels, as
-    written: two columns the table shows with one name)."""
-    from visrec.data.id_spelling import look_alike
-
-    notes = []
-    distinct = raw.drop_duplicates()
-    stripped = distinct.str.strip()
-    joined = stripped[stripped.duplicated(keep=False)].drop_duplicates()
-    if len(joined):
-        spellings = distinct[stripped.isin(joined.iloc[:2])].tolist()[:4]
-        notes.append(
-            f"{path}: {len(joined):,} label(s) written with and without spaces around them "
-            f"({', '.join(ascii(v) for v in spellings)}) are taken as one each"
-        )
-    n, groups = look_alike(labels.drop_duplicates().to_numpy(dtype=object))
-    if n:
-        shown = "; ".join(", ".join(ascii(g) for g in group) for group in groups)
-        notes.append(
-            f"{path}: {n:,} label(s) written in two Unicode forms that print alike ({shown}): "
-            "two labels, as written; write each one way"
-        )
-    return notes

@@ -317,15 +317,16 @@ def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str |
     (``150.0`` for ``150``): compared as written, they are new items, and a user's own
     training item could be recommended to them under its other spelling. Returns the
     candidates named (no other note names them again)."""
-    from visrec.data.id_spelling import examples, respelt
+    from visrec.data.id_spelling import PASTED_ID, examples, respelt, shown_as
 
     pairs = respelt(unseen, model.item_map_.ids) if len(unseen) else []
     if pairs:
+        pasted = f"; {PASTED_ID}" if any(shown_as(a, b) for a, b in pairs) else ""
         print(
             f"note: {items}: {counted(len(pairs), 'candidate')} unseen in training "
             f"{'may be a training item' if len(pairs) == 1 else 'may be training items'} "
             f"spelt otherwise ({examples(pairs)}); ids are compared as written, so "
-            f"{'it is a new item' if len(pairs) == 1 else 'they are new items'} here",
+            f"{'it is a new item' if len(pairs) == 1 else 'they are new items'} here{pasted}",
             file=sys.stderr,
         )
     return {a for a, _ in pairs}

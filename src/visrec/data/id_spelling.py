@@ -1,5 +1,6 @@
 """Ids that differ only in how a whole number is written (``7``, ``007``, ``7.0``), or
-in letter case, Unicode form or an image file's extension.
+in letter case, Unicode form, characters that print as nothing (zero-width) or an
+image file's extension.
 
 visrec compares ids as written: an id is a name (``A-007`` is not ``A-7``), and a file
 read back must give the ids it was given. So ``007`` in one file and ``7`` in another
@@ -13,6 +14,7 @@ Python's or pandas' regex.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import numbers
 import unicodedata
@@ -33,6 +35,12 @@ _WHOLE = r"^\s*(?P<s>[+-]?)0*(?P<n>\d+?)(?:\.0*)?\s*$"
 _IMAGE_SUFFIX = r"\.(jpe?g|png|webp|gif|bmp|tiff?)$"
 # what a plain spelling ('7', '0', 'A-007') never has
 _DRESSED = r"^\s|\s$|^\+|^-?0\d|^-0$|^-?\d+\.0*$"
+# characters that print as nothing (zero-width space, non-joiner, joiner, BOM, word
+# joiner): pasted from a web page or a spreadsheet, they make 'ab' and 'a\u200bb'
+# two ids that no reader can tell apart
+_ZERO_WIDTH = "[\u200b\u200c\u200d\ufeff\u2060]"
+# an id as notes and listings show it (Python's repr: "'a\\tb'" for a tab in it)
+_QUOTED = r"^'.*'$|^\".*\"$"
 
 #: ids that pandas (its default ``na_values``), R and spreadsheets read as a missing value
 MISSING_WORDS = frozenset(
@@ -79,11 +87,12 @@ def respelt(
     """``(id, there)`` for each of the ``missing`` ids (not in ``reference``) that is
     in ``reference`` spelt otherwise, in the order of ``missing`` (one spelling of
     ``reference`` per key): as a whole number (``'086'`` / ``'86'``), or in another
-    letter case, Unicode form (``'é'`` typed or as macOS writes file names) or with an
-    image file's extension (``'sku-7.JPG'`` / ``'SKU-7'``). A ``reference`` id that is
-    in ``taken`` (the ids ``missing`` come from) is an item of its own there, named only
-    when no other spelling is: for ``'7'``, ``'07'`` rather than the training item
-    ``'007'``."""
+    letter case, Unicode form (``'é'`` typed or as macOS writes file names), with a
+    zero-width character (``'a\\u200bb'``) or an image file's extension (``'sku-7.JPG'``
+    / ``'SKU-7'``), or as a note or listing shows it (in quotes, a tab escaped: see
+    :func:`shown_as`). A ``reference`` id that is in ``taken`` (the ids ``missing`` come
+    from) is an item of its own there, named only when no other spelling is: for ``'7'``,
+    ``'07'`` rather than the training item ``'007'``."""
     miss = _texts(dict.fromkeys(str(i) for i in missing))
     if len(miss) == 0:
         return []
@@ -93,7 +102,47 @@ def respelt(
     rest = [m for m in miss.to_pylist() if m not in found]
     if rest:  # ids that are no number, or whose number is not there
         found.update(_matches(_texts(rest), ref, _folded, own))
+    rest = [m for m in rest if m not in found]
+    if rest:
+        found.update(_pasted(_texts(rest), ref))
     return [(m, found[m]) for m in miss.to_pylist() if m in found]
+
+
+def _pasted(miss: pa.Array, ref: pa.Array) -> list[tuple[str, str]]:
+    """``(id, there)`` for the ``miss`` ids that are a ``ref`` id as notes and listings
+    show it, pasted back: its ``repr`` or ``ascii``, quotes included."""
+    quoted = miss.filter(pc.match_substring_regex(miss, _QUOTED))
+    pairs = []
+    for m in quoted.to_pylist():  # the few quoted ones
+        there = _unquoted(m)
+        if there is not None:
+            pairs.append((m, there))
+    if not pairs:
+        return []
+    known = pc.is_in(pa.array([t for _, t in pairs], type=pa.string()), value_set=ref)
+    return [p for p, k in zip(pairs, known.to_pylist(), strict=True) if k]
+
+
+def _unquoted(text: str) -> str | None:
+    """The id whose ``repr`` (or ``ascii``) ``text`` is, None when it is none."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, str) and value != text else None
+
+
+def shown_as(given: str, there: str) -> bool:
+    """True when ``given`` is the id ``there`` as notes and listings show it (in quotes,
+    a tab or line break escaped: ``"'a\\tb'"``), pasted back as an id."""
+    return given[:1] in ("'", '"') and _unquoted(given) == there
+
+
+#: what a note on an id pasted as it was shown adds
+PASTED_ID = (
+    "notes and listings show an id as Python writes it (in quotes, a tab or line break "
+    "in it escaped): pass the id itself"
+)
 
 
 def _matches(
@@ -123,8 +172,9 @@ def _matches(
 
 
 def _folded(arr: pa.Array) -> np.ndarray:
-    """Each id in lower case, Unicode NFC, trimmed, without an image extension."""
-    text = pc.utf8_trim_whitespace(pc.utf8_lower(pc.utf8_normalize(arr, form="NFC")))
+    """Each id in lower case, Unicode NFC, trimmed, without an image extension or
+    zero-width characters."""
+    text = pc.utf8_trim_whitespace(pc.utf8_lower(pc.utf8_normalize(_visible(arr), form="NFC")))
     bare = pc.replace_substring_regex(text, _IMAGE_SUFFIX, "")
     return np.asarray(bare.to_numpy(zero_copy_only=False), dtype=object)
 
@@ -143,15 +193,21 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def _visible(arr: pa.Array) -> pa.Array:
+    """``arr`` without its zero-width characters."""
+    return pc.replace_substring_regex(arr, _ZERO_WIDTH, "")
+
+
 def respelt_hint(pairs: Sequence[tuple[str, str]], where: str) -> str:
     """``"; 3 of them are in WHERE spelt otherwise ('086' as '86', ...): ids are
     compared as written"`` ("" without pairs), to end a note on unmatched ids."""
     if not pairs:
         return ""
     n = len(pairs)
+    pasted = f"; {PASTED_ID}" if any(shown_as(a, b) for a, b in pairs) else ""
     return (
         f"; {n:,} of them {'is' if n == 1 else 'are'} in {where} spelt otherwise "
-        f"({examples(pairs)}): ids are compared as written"
+        f"({examples(pairs)}): ids are compared as written{pasted}"
     )
 
 
@@ -191,20 +247,38 @@ def look_alike(ids: np.ndarray | Sequence[object], limit: int = 3) -> tuple[int,
     arr = _texts(ids)
     if len(arr) == 0 or pc.all(pc.string_is_ascii(arr)).as_py():
         return 0, []  # the usual case: ASCII has one Unicode form
-    normal = pc.utf8_normalize(arr, form="NFC")
+    return _alike(arr, pc.utf8_normalize(arr, form="NFC"), limit)
+
+
+def zero_width_alike(
+    ids: np.ndarray | Sequence[object], limit: int = 3
+) -> tuple[int, list[list[str]]]:
+    """How many ids of the distinct ``ids`` (one file's) differ only by characters that
+    print as nothing (U+200B, U+200C, U+200D, U+FEFF, U+2060: ``'ab'`` and
+    ``'a\\u200bb'``): two ids to visrec that no reader can tell apart; and the first
+    ``limit`` such groups."""
+    arr = _texts(ids)
+    if len(arr) == 0 or pc.all(pc.string_is_ascii(arr)).as_py():
+        return 0, []  # the usual case: no ASCII character is zero-width
+    return _alike(arr, _visible(arr), limit)
+
+
+def _alike(arr: pa.Array, normal: pa.Array, limit: int) -> tuple[int, list[list[str]]]:
+    """Groups of ``arr`` ids that share their ``normal`` form (the ids as a reader sees
+    them), at least one of them changed by it: how many, and the first ``limit``."""
     changed = pc.fill_null(pc.not_equal(normal, arr), False)
     if not pc.any(changed).as_py():
-        return 0, []  # every id already NFC: distinct ids stay distinct
-    # a group holds at least one id that NFC changes: only those keys are looked at
+        return 0, []  # every id already in that form: distinct ids stay distinct
+    # a group holds at least one id the form changes: only those keys are looked at
     near = pc.fill_null(pc.is_in(normal, value_set=pc.unique(normal.filter(changed))), False)
     arr, normal = arr.filter(near), normal.filter(near)
-    nfc = pd.Series(normal.to_pylist(), dtype=object)
-    twice = nfc.duplicated(keep=False).to_numpy()
+    key = pd.Series(normal.to_pylist(), dtype=object)
+    twice = key.duplicated(keep=False).to_numpy()
     if not twice.any():
         return 0, []
     groups: dict[str, list[str]] = {}
-    for spelling, key in zip(arr.filter(pa.array(twice)).to_pylist(), nfc[twice], strict=True):
-        groups.setdefault(key, []).append(spelling)
+    for spelling, k in zip(arr.filter(pa.array(twice)).to_pylist(), key[twice], strict=True):
+        groups.setdefault(k, []).append(spelling)
     return len(groups), list(groups.values())[:limit]
 
 
@@ -240,6 +314,14 @@ def id_notes(frame: pd.DataFrame) -> list[str]:
             notes.append(
                 f"{n_alike:,} {noun} id(s) written in two Unicode forms that print alike "
                 f"({listed}{more}); each form is a different {noun}, as written"
+            )
+        n_zw, zw = zero_width_alike(ids)
+        if n_zw:
+            listed = "; ".join(", ".join(ascii(i) for i in g) for g in zw)
+            more = f"; and {n_zw - len(zw):,} more" if n_zw > len(zw) else ""
+            notes.append(
+                f"{n_zw:,} {noun} id(s) written with and without a character that prints "
+                f"as nothing ({listed}{more}); each spelling is a different {noun}, as written"
             )
         words = missing_words(ids)
         if words:

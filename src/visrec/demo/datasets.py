@@ -77,13 +77,16 @@ class DemoDataset:
 
 
 def _labels(path: Path, id_col: str, label_col: str, notes: list[str]) -> dict[str, str]:
-    from visrec.data.item_tables import load_item_table
+    from visrec.data.item_tables import label_spelling_notes, load_item_table
 
     res = load_item_table(path, id_col=id_col, label_col=label_col)
     notes += res.report_lines(path.name)
     col = "genre" if path.name == "u.item" else label_col
     frame = res.frame
-    return dict(zip(frame["item_id"].astype(str), frame[col].astype(str), strict=True))
+    raw = frame[col].astype(str)
+    labels = raw.str.strip()  # as visrec cluster reads them, and says the same of them
+    notes += label_spelling_notes(path.name, raw, labels)
+    return dict(zip(frame["item_id"].astype(str), labels, strict=True))
 
 
 def _interactions(path: Path, notes: list[str]) -> pd.DataFrame:
