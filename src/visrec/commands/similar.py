@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
     outputs = {"--json": args.json, "--report": args.report}
-    check_outputs_distinct(outputs, {"VECTORS": args.vectors})
+    # --labels here too: an output that is the table is named as it, not by its suffix
+    check_outputs_distinct(outputs, {"VECTORS": args.vectors, "--labels": args.labels})
     photos = scan_photos(args.images, args.report, outputs)
     check_at_least(args.n, 1, "--n")
     label_of = _read_labels(args, outputs)

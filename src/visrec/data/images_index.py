@@ -301,7 +301,7 @@ def load_manifest(path: str | Path) -> dict[str, str]:
     ------
     VisrecError
         Missing columns, an id or image column named twice, a row with the wrong field
-        count, an empty id or location, a line break in one, an id listed twice, the
+        count, an empty id or location, an id listed twice, the
         header repeated, or a line the csv module cannot read -- naming the line.
     """
     base = manifest_base(path)
@@ -387,13 +387,6 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         loc = (url or path) if prefer_url else (path or url)
         if not item:
             raise VisrecError(f"{p} line {line_start}: empty item id")
-        broken = next((f for f in (item, path, url) if "\n" in f or "\r" in f), None)
-        if broken is not None:  # a quote left open, or an id no table holds
-            what = "item id" if broken is item else "path" if broken is path else "url"
-            raise VisrecError(
-                f"{p} line {line_start}: the {what} {_id(broken)} holds a line break, which "
-                "no id, path or URL can; if a quote was left open on that line, close it"
-            )
         if not loc:
             raise VisrecError(f"{p} line {line_start}: item {_id(item)} has no path or url")
         if item in first_line:
