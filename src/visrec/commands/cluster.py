@@ -325,8 +325,8 @@ def _report_summary(
 ) -> dict[str, Any]:
     """The report's summary lines: the inputs, the items clustered and left out, the seed."""
     return {
-        "vectors": args.vectors,
-        "labels": f"{args.labels}, column {args.label_col}",
+        "vectors": shown(str(args.vectors)),
+        "labels": f"{shown(str(args.labels))}, column {shown(args.label_col)}",
         "items clustered": int(keep.sum()),
         "left out: no image": int(no_image.sum()),
         "left out: no label": int(no_label.sum()),
@@ -395,9 +395,12 @@ def _write_report(
                 "report shows no photos"
             )
         images_note = f"no image in {args.images} is named after a clustered item id"
+    # the page escapes them; shown() is for a line break or a bidi override in a path
+    # or a column name, which a browser would fold or obey
+    vectors_name, label_col = shown(data_name(args.vectors) or "vectors"), shown(args.label_col)
     data = ReportData(
-        title=f"visrec cluster: {data_name(args.vectors) or 'vectors'} vs {args.label_col}",
-        dataset=f"{args.vectors}, labels {args.label_col} from {args.labels}",
+        title=f"visrec cluster: {vectors_name} vs {label_col}",
+        dataset=f"{shown(str(args.vectors))}, labels {label_col} from {shown(str(args.labels))}",
         summary=summary,
         cluster=res,
         cluster_samples=samples,
@@ -425,6 +428,12 @@ MAX_DEFAULT_K = 50
 SMALL_LABEL_SHARE = 0.02
 
 
+def _keep_field(label: str) -> str:
+    """``label`` as a field of ``--keep``, which reads a CSV line: quoted when it holds a
+    comma or a double quote (doubled inside)."""
+    return f'"{label.replace(chr(34), chr(34) * 2)}"' if "," in label or '"' in label else label
+
+
 def _note_small_labels(labels: Any) -> str | None:
     """Say when some labels are tiny: with k = the number of labels, one cluster goes to
     each, so a big category is split in two and the scores drop for a reason that has
@@ -437,15 +446,16 @@ def _note_small_labels(labels: Any) -> str | None:
         return None
     listing = ", ".join(f"{k!r} {v:,}" for k, v in small.head(5).items())
     more = f" and {len(small) - 5:,} more" if len(small) > 5 else ""
-    # a label holding a comma is quoted, as --keep reads it
-    big = [f'"{k}"' if "," in str(k) else str(k) for k in counts.index if k not in small.index]
+    big = [str(k) for k in counts.index if k not in small.index]
     # the same set both ways: --keep lists them all, so only while the list is short
     # never empty: at most MAX_DEFAULT_K labels, so one holds 2% of the items or more
-    how = (
-        f"--keep {shlex.quote(','.join(big))} (or --top-labels {len(big)})"
-        if len(big) <= 6
-        else f"--top-labels {len(big)}"
-    )
+    how = f"--top-labels {len(big)}"
+    if len(big) <= 6 and all(shown(k) == k for k in big):
+        how = f"--keep {shlex.quote(','.join(map(_keep_field, big)))} (or {how})"
+    elif len(big) <= 6:
+        # a tab, line break or bidi override pasted into a shell (or printed to the
+        # terminal) is not the label any more: --top-labels picks the same labels
+        how += " (not --keep: a label holds a control or invisible character)"
     note = (
         f"{len(small):,} of the {len(counts):,} labels hold under "
         f"{SMALL_LABEL_SHARE:.0%} of the items ({listing}{more}), yet k counts them as "

@@ -97,6 +97,8 @@ class BPR(AutoRegMixin, Recommender):
         self.random_state = random_state
         self.verbose = verbose
 
+    _widths = ("factors",)
+
     def _validate(self) -> None:
         self._check_params(
             at_least_one=("factors", "epochs", "batch_size"),

@@ -95,6 +95,28 @@ class ParamsMixin:
     def _validate(self) -> None:
         """Value checks beyond the types (ranges, choices); models override it."""
 
+    #: integer hyperparameters that set the width of arrays with a row per user and
+    #: per item (the factor matrices): checked by ``_check_widths`` once fit knows the
+    #: rows; numpy's own error for them was "Maximum allowed dimension exceeded"
+    _widths: tuple[str, ...] = ()
+
+    def _check_widths(self, n_rows: int) -> None:
+        """Refuse, before anything is allocated, a width (``_widths``) whose arrays of
+        ``n_rows`` rows could not fit in this machine's memory even at 4 bytes a value;
+        every width a machine can hold passes as it is."""
+        memory = _memory_bytes()
+        label = getattr(self, "name", type(self).__name__)
+        for name in self._widths:
+            width = int(getattr(self, name))
+            need = n_rows * width * 4
+            if need > memory:
+                raise InvalidParameterError(
+                    f"model {label!r}: {name}={_count_text(width)} is too large: its arrays "
+                    f"({n_rows:,} users and items x {name}) need {_bytes_text(need)} or more, "
+                    f"beyond this machine's {_bytes_text(memory)} of memory; give a smaller "
+                    f"{name}"
+                )
+
     def _check_params(
         self,
         at_least_one: tuple[str, ...] = (),
@@ -105,8 +127,8 @@ class ParamsMixin:
         be None or >= 0 (numpy's rule). Errors name the model, like ``check_param_types``."""
         rules: list[tuple[str, str, typing.Callable[[Any], bool]]]
         rules = [(n, ">= 1", lambda v: int(v) >= 1) for n in at_least_one]
-        rules += [(n, ">= 0", lambda v: float(v) >= 0) for n in non_negative]
-        rules += [(n, "> 0", lambda v: float(v) > 0) for n in positive]
+        rules += [(n, ">= 0", lambda v: _real(v) >= 0) for n in non_negative]
+        rules += [(n, "> 0", lambda v: _real(v) > 0) for n in positive]
         if getattr(self, "random_state", None) is not None:
             rules.append(("random_state", ">= 0 or None", lambda v: int(v) >= 0))
         label = getattr(self, "name", type(self).__name__)
@@ -170,3 +192,39 @@ def _is_of(value: Any, kinds: tuple[type, ...]) -> bool:
 
 def _describe(kinds: tuple[type, ...]) -> str:
     return " or ".join(_PLAIN_TYPES[k] for k in kinds)
+
+
+def _memory_bytes() -> int:
+    """This machine's physical memory; 1 TiB where the system does not say."""
+    import os
+
+    try:
+        size = int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        size = -1
+    return size if size > 0 else 2**40
+
+
+def _bytes_text(n: int) -> str:
+    """``n`` bytes in words ("192.0 GiB", "87 TiB"); whole TiB above (a width of 10**400
+    is beyond a float)."""
+    if n >= 2**40:
+        return f"{_count_text(n // 2**40)} TiB"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:,} bytes"
+
+
+def _count_text(n: int) -> str:
+    """``n`` with thousands separators, or as ``1.23e45`` beyond 15 digits (a width of
+    10**400 is beyond a float, and 400 digits say no more)."""
+    digits = str(n)
+    if len(digits) <= 15:
+        return f"{n:,}"
+    return f"{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
+
+
+def _real(value: Any) -> Any:
+    """``value`` to compare with 0: an int as it is (10**400 is beyond a float)."""
+    return value if isinstance(value, numbers.Integral) else float(value)

@@ -144,6 +144,8 @@ class RatingMF(ParamsMixin):
         self.visual_dim = visual_dim
         self.random_state = random_state
 
+    _widths = ("n_factors",)
+
     def _validate(self) -> None:
         self._check_params(
             at_least_one=("n_epochs",),
@@ -204,6 +206,7 @@ class RatingMF(ParamsMixin):
             raise VisrecError("RatingMF needs ratings; the interactions have none")
         if len(interactions) == 0:
             raise VisrecError("RatingMF: no training ratings")
+        self._check_widths(interactions.n_users + interactions.n_items)
         if self.visual and vectors is None:
             raise VisrecError(
                 "RatingMF(visual=True) needs item vectors aligned to the item map; "

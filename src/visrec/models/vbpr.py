@@ -236,6 +236,8 @@ class VBPR(AutoRegMixin, Recommender):
         self.random_state = random_state
         self.verbose = verbose
 
+    _widths = ("factors", "visual_factors")
+
     def _validate(self) -> None:
         self._check_params(
             at_least_one=("factors", "visual_factors", "epochs", "batch_size"),

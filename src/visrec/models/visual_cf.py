@@ -201,6 +201,8 @@ class VisualCF(AutoRegMixin, Recommender):
         self.random_state = random_state
         self.verbose = verbose
 
+    _widths = ("factors",)
+
     def _validate(self) -> None:
         self._check_params(
             at_least_one=("factors", "epochs", "batch_size", "profile_dim"),

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from visrec._atomic import check_input_exists, write_text_atomic
-from visrec.errors import VisrecError, os_error
+from visrec.errors import VisrecError, os_error, shown
 from visrec.evaluation.experiment_result import RESULT_FORMAT
 from visrec.report import plots
 from visrec.report.html import (
@@ -36,6 +36,7 @@ from visrec.report.html import (
     _section,
     data_name,
     grid_table,
+    id_html,
     page_foot,
     page_head,
     results_title,
@@ -220,7 +221,7 @@ def _results_table(runs: pd.DataFrame, models: list[str], k: int, roles: dict[st
     for m in models:
         r = runs[runs["model"] == m]
         cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
-        rows.append(f"<tr><th>{_e(m)}</th><td>{roles[m]}</td>{cells}</tr>")
+        rows.append(f"<tr><th>{id_html(m)}</th><td>{roles[m]}</td>{cells}</tr>")
     return grid_table(f"<th>model</th><th>uses pictures</th>{head}", rows)
 
 
@@ -230,13 +231,13 @@ def per_seed_table(runs: pd.DataFrame, models: list[str], col: str, title: str) 
     table = runs.pivot_table(index="model", columns="seed", values=col)
     # every seed, one with no figure on any model too: pivot_table drops that column
     table = table.reindex(index=models, columns=sorted(runs["seed"].unique()))
-    head = "".join(f"<th>seed {_e(s)}</th>" for s in table.columns)
+    head = "".join(f"<th>seed {id_html(s)}</th>" for s in table.columns)
     rows = []
     for m, r in table.iterrows():
         cells = "".join(
             f'<td class="num">{"n/a" if pd.isna(v) else f"{v:.4f}"}</td>' for v in r.to_list()
         )
-        rows.append(f"<tr><th>{_e(m)}</th>{cells}</tr>")
+        rows.append(f"<tr><th>{id_html(m)}</th>{cells}</tr>")
     return f"<h3>{_e(title)}</h3>" + grid_table(f"<th>model</th>{head}", rows)
 
 
@@ -252,17 +253,18 @@ def _splits_table(splits: Mapping[str, Any]) -> str:
         "n_dropped_items": "test rows of unknown items (dropped)",
         "n_duplicates": "duplicate rows collapsed",
     }
-    frame = pd.DataFrame({f"seed {s}": v for s, v in splits.items() if isinstance(v, dict)})
+    frame = pd.DataFrame({str(s): v for s, v in splits.items() if isinstance(v, dict)})
     if frame.empty:
         return _note("no split statistics in this result", "skipped")
     frame = frame.reindex(
         [n for n in names if n in frame.index] + [n for n in frame.index if n not in names]
     )
-    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    # seeds and field names from the JSON file: a hand-edited one may hold anything
+    head = "".join(f"<th>seed {id_html(c)}</th>" for c in frame.columns)
     rows = []
     for key, r in frame.iterrows():
-        cells = "".join(f'<td class="num">{_e(_count(v))}</td>' for v in r.to_list())
-        rows.append(f"<tr><th>{_e(names.get(str(key), key))}</th>{cells}</tr>")
+        cells = "".join(f'<td class="num">{id_html(_count(v))}</td>' for v in r.to_list())
+        rows.append(f"<tr><th>{id_html(names.get(str(key), key))}</th>{cells}</tr>")
     return grid_table(f"<th>split</th>{head}", rows)
 
 
@@ -280,8 +282,8 @@ def _params_section(params: Mapping[str, Any]) -> str:
         return _note("no hyperparameters recorded", "skipped")
     parts = []
     for model, p in params.items():
-        body = _kv_table({str(k): json.dumps(v) for k, v in p.items()}) if p else "(none)"
-        parts.append(f"<details><summary>{_e(model)}</summary>{body}</details>")
+        body = _kv_table({shown(str(k)): json.dumps(v) for k, v in p.items()}) if p else "(none)"
+        parts.append(f"<details><summary>{id_html(model)}</summary>{body}</details>")
     return "".join(parts)
 
 
@@ -290,10 +292,10 @@ def _tuned_section(runs: pd.DataFrame) -> str | None:
         return None
     rows = runs.dropna(subset=["tuned"])
     table = rows.pivot_table(index="model", columns="seed", values="tuned", aggfunc="first")
-    head = "".join(f"<th>seed {_e(s)}</th>" for s in table.columns)
+    head = "".join(f"<th>seed {id_html(s)}</th>" for s in table.columns)
     body = "".join(
-        f"<tr><th>{_e(m)}</th>"
-        + "".join(f"<td>{'' if pd.isna(v) else _e(v)}</td>" for v in r.to_list())
+        f"<tr><th>{id_html(m)}</th>"
+        + "".join(f"<td>{'' if pd.isna(v) else id_html(v)}</td>" for v in r.to_list())
         + "</tr>"
         for m, r in table.iterrows()
     )
@@ -323,7 +325,9 @@ def render_evaluation_report(
     shown_inputs = {**(result.get("inputs") or {}), **(inputs or {})}
     # the data's name in the title: several reports open side by side tell apart in tabs
     name = data_name(shown_inputs.get("interactions"))
-    heading = title or f"visrec evaluate: {protocol} protocol" + (f" on {name}" if name else "")
+    heading = title or f"visrec evaluate: {protocol} protocol" + (
+        f" on {shown(name)}" if name else ""
+    )
     info = _run_info(result, shown_inputs, protocol, k, seeds)
     notes = [str(n) for n in result.get("notes") or []]
     figure = _metric_figure(result, runs, models, roles, k)
@@ -369,7 +373,8 @@ def _run_info(
         "protocol": f"{protocol}: {PROTOCOLS.get(protocol, '')}".rstrip(": "),
         "list length K": k,
         "seeds": ", ".join(map(str, seeds)),
-        **{str(key): str(v) for key, v in shown_inputs.items() if v},
+        # file paths: a line break or a bidi override in one shown as the terminal shows it
+        **{shown(str(key)): shown(str(v)) for key, v in shown_inputs.items() if v},
     }
     return {**info, **run_rows(result)}
 
@@ -381,7 +386,8 @@ def run_rows(result: Mapping[str, Any]) -> dict[str, str]:
     rows: dict[str, str] = {}
     if isinstance(run, dict):
         if run.get("command"):
-            rows["command"] = str(run["command"])
+            # its arguments are paths and names: a line break or bidi override said
+            rows["command"] = shown(str(run["command"]))
         if run.get("created"):
             rows["run"] = f"visrec {run.get('visrec', '?')}, {run['created']}"
     return rows

@@ -27,7 +27,7 @@ from visrec.analysis.rating_eval import (
     format_sizes,
     majority_label,
 )
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, shown
 from visrec.report import plots
 from visrec.report.evaluation import (
     TIE,
@@ -48,6 +48,7 @@ from visrec.report.html import (
     _section,
     data_name,
     grid_table,
+    id_html,
     page_foot,
     page_head,
     results_title,
@@ -260,6 +261,10 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     return f"{call}: {said}{tail}.{weak_evidence(wins, losses, diff.size)}"
 
 
+#: what each run of a rating-eval result holds, besides its model and seed
+RUN_FIGURES = ("accuracy", "mae", "rmse", "fit_seconds")
+
+
 def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str] | None = None) -> str:
     """The report of ``result`` (``RatingEvalResult.to_dict()``, or the result itself)
     as an HTML string; ``inputs`` (e.g. ``{"interactions": PATH}``) are listed on it."""
@@ -283,6 +288,17 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str] | 
             f"result: a run has no {' or '.join(map(repr, lacking))}: not a result of "
             "`visrec rating-eval --json`"
         )
+    # the figures the page shows (a run without one shows n/a), and the split's size
+    # where 'sizes' is absent: each was a KeyError from inside pandas
+    figures = [key for key in RUN_FIGURES if all(key not in r for r in given)]
+    sizes = [] if result.get("sizes") else [k for k in ("n_train", "n_test") if k not in result]
+    if figures or sizes:
+        said = [f"no run has {' or '.join(map(repr, figures))}"] if figures else []
+        said += [f"no 'sizes' and no {' or '.join(map(repr, sizes))}"] if sizes else []
+        raise VisrecError(
+            f"result: {'; '.join(said)}: not a result of `visrec rating-eval --json`; "
+            "give the JSON it wrote"
+        )
     runs = pd.DataFrame(given)
     runs["model"] = runs["model"].astype(str).replace({MAJORITY: majority_label(runs)})
     uses = _uses(runs)
@@ -295,7 +311,7 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str] | 
         r = runs[runs["model"] == m]
         cells = "".join(f'<td class="num">{_e(mean_std(r[c], d))}</td>' for c, _, d in cols)
         cells += f'<td class="num">{_e(mean_std(r["fit_seconds"], 1))}</td>'
-        rows.append(f"<tr><th>{_e(m)}</th><td>{_e(uses[m])}</td>{cells}</tr>")
+        rows.append(f"<tr><th>{id_html(m)}</th><td>{id_html(uses[m])}</td>{cells}</tr>")
     table = grid_table(f"<th>model</th><th>uses</th>{head}", rows)
     plot = plots.metric_bars_png(
         runs,
@@ -312,12 +328,13 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str] | 
         "split": str(result.get("protocol", "random")),
         "ratings": format_sizes(result.get("sizes") or [(result["n_train"], result["n_test"])]),
         "seeds": ", ".join(map(str, seeds)),
-        **{k: v for k, v in inputs.items() if v},
+        # file paths: a line break or a bidi override in one shown as the terminal shows it
+        **{shown(str(k)): shown(str(v)) for k, v in inputs.items() if v},
         **run_rows(result),
     }
     name = data_name(inputs.get("interactions"))
     title = "visrec rating-eval: who rated, what it looks like, and the baselines" + (
-        f" ({name})" if name else ""
+        f" ({shown(name)})" if name else ""
     )
     notes = "".join(_note(n) for n in result.get("notes", []))
     parts = [
