@@ -55,15 +55,18 @@ def test_recommend_n_beyond_the_catalogue_lists_every_candidate(
     assert per_user.sort_index().tolist() == want.sort_index().tolist()
 
 
-def test_a_failed_allocation_is_one_line_exit_1(
+def test_a_width_beyond_memory_is_one_line_before_any_allocation(
     train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # refused by the width check (models/params.py); an allocation that fails anyway is
+    # "out of memory", exit 1 (the test below)
     argv = ["train", "--model", "bpr", "--interactions", str(train_csv), "-o", str(tmp_path / "m")]
     argv += ["--param", "factors=100000000000", "--param", "epochs=1", "--param", "reg=0.01"]
-    assert main(argv) == 1
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("error: out of memory (")
+    assert err[-1].startswith("error: model 'bpr': factors=100,000,000,000 is too large: ")
     assert "Traceback" not in "\n".join(err)
+    assert not (tmp_path / "m").exists()
 
 
 def test_torch_allocator_failure_is_out_of_memory_too(capsys: pytest.CaptureFixture[str]) -> None:

@@ -180,7 +180,8 @@ class FetchReport(Mapping[str, "Path | str"]):
             lines.append(f"  {kind:<20} {n:>7,}")
             shown = [u for u, e in self.errors.items() if e.split(":", 1)[0] == kind]
             for u in shown[:examples]:
-                lines.append(f"      {_cut(hide_password(u))}  ({_cut(self.errors[u])})")
+                reason = _cut(self.errors[u], SHOWN_REASON_CHARS)
+                lines.append(f"      {_cut(hide_password(u), SHOWN_URL_CHARS)}  ({reason})")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
@@ -195,16 +196,18 @@ class FetchReport(Mapping[str, "Path | str"]):
         }
 
 
-#: the longest URL or reason a summary line shows whole (the JSON keeps them whole)
+#: the longest URL, and reason (which names up to 3 items and their lines), a summary
+#: line shows whole; the JSON keeps them whole
 SHOWN_URL_CHARS = 200
+SHOWN_REASON_CHARS = 1000
 
 
-def _cut(text: str) -> str:
-    """``text`` cut to :data:`SHOWN_URL_CHARS` characters, saying how long it was: a
-    URL 140,000 characters long made a summary line of as many."""
-    if len(text) <= SHOWN_URL_CHARS:
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was: a URL 140,000
+    characters long made a summary line of as many."""
+    if len(text) <= limit:
         return text
-    return f"{text[: SHOWN_URL_CHARS - 40]}... ({len(text):,} characters)"
+    return f"{text[: limit - 40]}... ({len(text):,} characters)"
 
 
 def _shown_keys(errors: Mapping[str, str]) -> dict[str, str]:
