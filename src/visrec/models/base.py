@@ -296,14 +296,18 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         """``vectors`` as a 2-D array of ``vector_dim()`` columns (when the model has
         one), for :meth:`far_vectors`."""
         self._check_fitted()
-        v = np.asarray(vectors)
+        return self._check_vector_shape(np.asarray(vectors))
+
+    def _check_vector_shape(self, v: np.ndarray) -> np.ndarray:
+        """``v`` once it is ``(m, d)`` with the width of the fit's vectors (when the model
+        has them): the rule of :meth:`new_item_terms` and :meth:`far_vectors`."""
         if v.ndim != 2:
             hint = " (one vector: pass vectors[None, :])" if v.ndim == 1 else ""
             raise VisrecError(
                 f"vectors must have shape (m, d), one row per item, got {v.shape}{hint}"
             )
         want = self.vector_dim()
-        if want is not None and v.shape[1] != want:
+        if want is not None and v.shape[1] != want:  # here, not in each model's _score_new
             raise VisrecError(
                 f"vectors have dimension {v.shape[1]}, the model was trained on {want}-d "
                 "vectors (use the same backbone)"
@@ -556,15 +560,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
                 f"reads a file), got the path {os.fspath(vectors)!r}"
             )
         with np.errstate(over="ignore"):  # a float64 beyond float32 is refused just below
-            v = vector_rows(vectors)  # a pandas column of per-item arrays too
-        if v.ndim != 2:
-            raise VisrecError(f"vectors must have shape (m, d), got {v.shape}")
-        want = self.vector_dim()
-        if want is not None and v.shape[1] != want:  # here, not in each model's _score_new
-            raise VisrecError(
-                f"vectors have dimension {v.shape[1]}, the model was trained on {want}-d "
-                "vectors (use the same backbone)"
-            )
+            v = self._check_vector_shape(vector_rows(vectors))  # a pandas column too
         has = np.ones(len(v), dtype=bool)
         if has_image is not None:
             has = image_flags(has_image)  # true/false or 1/0, as ItemVectors takes it
