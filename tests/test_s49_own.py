@@ -144,3 +144,30 @@ def test_the_fetch_summary_cuts_a_huge_url_short_and_the_json_keeps_it() -> None
     assert f"... ({len(url):,} characters)  (http 404: Not Found)" in text
     assert "      http://127.0.0.1:9/b.jpg  (http 404: Not Found)" in text
     assert url in report.to_dict()["errors"]  # type: ignore[operator]
+
+
+def test_arguments_of_the_wrong_kind_are_type_errors_naming_them(tmp_path: Path) -> None:
+    import numpy as np
+
+    from visrec.analysis.cluster import cluster_vs_labels
+    from visrec.data.interactions import Interactions
+    from visrec.data.tables import load_interactions
+    from visrec.embed.store import write_vectors
+    from visrec.errors import ArgumentTypeError, VisrecError
+    from visrec.evaluation.protocols import make_split
+    from visrec.models.registry import make_model
+    from visrec.search.knn import SimilarItems
+
+    calls = [
+        (lambda: Interactions.from_frame([("u", "i")]), "takes a DataFrame, got list"),
+        (lambda: make_split([("u", "i")], "warm"), "got list"),
+        (lambda: make_model("bpr").fit([("u", "i")]), "fit takes an Interactions, got list"),
+        (lambda: load_interactions(3), "takes a file or folder path, got int"),
+        (lambda: write_vectors(tmp_path / "v.parquet", [1.0]), "got list"),
+        (lambda: cluster_vs_labels(np.zeros((3, 2)), {1, 2, 3}), "got set"),
+        (lambda: SimilarItems(np.zeros((3, 2))), "got ndarray"),
+    ]
+    for call, said in calls:
+        with pytest.raises(ArgumentTypeError, match=said) as err:
+            call()
+        assert isinstance(err.value, TypeError) and isinstance(err.value, VisrecError)

@@ -37,7 +37,7 @@ from visrec.analysis._args import (
     vector_matrix,
 )
 from visrec.embed.store import UNUSABLE_VALUES
-from visrec.errors import VisrecError
+from visrec.errors import ArgumentTypeError, VisrecError
 
 
 def purity_score(table: pd.DataFrame | np.ndarray) -> float:
@@ -236,7 +236,7 @@ def _label_array(labels: ArrayLike) -> np.ndarray:
     """The labels as an object array of str; a VisrecError if any is missing."""
     if isinstance(labels, Mapping | AbstractSet | pd.DataFrame):
         # a dict's iteration is its keys, a set's has no order, a table's its columns
-        raise VisrecError(
+        raise ArgumentTypeError(
             f"cluster: labels must be one label per item, in the vectors' order (a list, "
             f"array or Series), got {type(labels).__name__}"
         )

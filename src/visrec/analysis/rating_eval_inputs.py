@@ -16,7 +16,7 @@ import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors, check_some_vector
-from visrec.errors import InvalidParameterError, VisrecError, names_text
+from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError, names_text
 from visrec.evaluation.protocols import collapse_duplicates
 
 PROTOCOLS = ("random", "cold-items")
@@ -32,7 +32,7 @@ def _check_args(
     random_state: object,
 ) -> None:
     if not isinstance(frame, pd.DataFrame):
-        raise VisrecError(
+        raise ArgumentTypeError(
             "rating-eval: the ratings must be a DataFrame (user_id, item_id, rating) or "
             f"an Interactions, got {type(frame).__name__}"
         )

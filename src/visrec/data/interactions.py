@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from visrec._frozen import restore_read_only
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
-from visrec.errors import VisrecError, names_text
+from visrec.errors import ArgumentTypeError, VisrecError, names_text
 
 # Canonical column names used by every loader.
 USER = "user_id"
@@ -259,7 +259,9 @@ class Interactions:
         numbers as integers (``7``, not ``7.0``; pandas makes a column with a gap float).
         """
         if not isinstance(df, pd.DataFrame):
-            raise VisrecError(f"Interactions.from_frame takes a DataFrame, got {type(df).__name__}")
+            raise ArgumentTypeError(
+                f"Interactions.from_frame takes a DataFrame, got {type(df).__name__}"
+            )
         for col in (USER, ITEM):
             if col not in df.columns:
                 raise VisrecError(

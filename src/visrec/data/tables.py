@@ -53,7 +53,7 @@ from visrec.data.text_files import (
     split_first,
     split_rows,
 )
-from visrec.errors import InputNotFoundError, VisrecError, names_text
+from visrec.errors import ArgumentTypeError, InputNotFoundError, VisrecError, names_text
 
 # File names searched in a dataset folder, in order of preference.
 INTERACTION_FILES = ("u.data", "ratings.csv", "ratings.dat", "interactions.csv")
@@ -234,7 +234,7 @@ def load_interactions(
         read are in ``bad`` with line numbers.
     """
     if not isinstance(path, str | os.PathLike):  # a DataFrame: Interactions.from_frame
-        raise VisrecError(
+        raise ArgumentTypeError(
             f"load_interactions takes a file or folder path, got {type(path).__name__}"
             + (
                 " (a table already in memory: Interactions.from_frame(df))"

@@ -23,7 +23,7 @@ from visrec._atomic import atomic_path, check_input_exists, require_utf8_name
 from visrec._frozen import read_only, restore_read_only
 from visrec._parquet import open_parquet, read_columns, write_table
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
-from visrec.errors import SystemRefusal, VisrecError, names_text
+from visrec.errors import ArgumentTypeError, SystemRefusal, VisrecError, names_text
 
 META_KEY = b"visrec"
 
@@ -774,7 +774,7 @@ def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
         of a copy: a later ``visrec embed`` to ``path`` computes every image.
     """
     if not isinstance(iv, ItemVectors):  # e.g. the arguments swapped
-        raise VisrecError(
+        raise ArgumentTypeError(
             f"write_vectors(path, iv): iv must be an ItemVectors, got {type(iv).__name__}"
         )
     if len(iv) and not iv.dim:

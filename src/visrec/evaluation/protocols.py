@@ -50,7 +50,7 @@ from visrec.data.interactions import (
     id_column,
     sortable_times,
 )
-from visrec.errors import VisrecError, names_text
+from visrec.errors import ArgumentTypeError, VisrecError, names_text
 
 PROTOCOLS: tuple[str, ...] = ("warm", "time", "cold-items")
 
@@ -111,7 +111,7 @@ def _check_frame(frame: pd.DataFrame | Interactions) -> pd.DataFrame:
     if isinstance(frame, Interactions):
         frame = frame.to_frame()
     if not isinstance(frame, pd.DataFrame):
-        raise VisrecError(
+        raise ArgumentTypeError(
             f"expected a DataFrame or Interactions to split, got {type(frame).__name__}"
         )
     for col in (USER, ITEM):

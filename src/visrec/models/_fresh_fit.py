@@ -15,7 +15,7 @@ import pandas as pd
 
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
-from visrec.errors import VisrecError
+from visrec.errors import ArgumentTypeError, VisrecError
 
 _T = TypeVar("_T")
 
@@ -36,11 +36,11 @@ def check_fit_inputs(name: str, interactions: object, item_vectors: object = Non
             if isinstance(interactions, pd.DataFrame)
             else ""
         )
-        raise VisrecError(
+        raise ArgumentTypeError(
             f"model {name!r}: fit takes an Interactions, got {type(interactions).__name__}{hint}"
         )
     if item_vectors is not None and not isinstance(item_vectors, ItemVectors):
-        raise VisrecError(
+        raise ArgumentTypeError(
             f"model {name!r}: item_vectors must be an ItemVectors (ids, vectors, has_image; "
             f"visrec.read_vectors reads one), got {type(item_vectors).__name__}"
         )

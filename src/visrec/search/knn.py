@@ -17,7 +17,7 @@ import numpy as np
 
 from visrec.data.id_spelling import find_ids, is_one_id, spell_ids
 from visrec.embed.store import ItemVectors
-from visrec.errors import VisrecError
+from visrec.errors import ArgumentTypeError, VisrecError
 from visrec.models._top_n import check_list_length, top_n
 
 # Queries scored per matrix product: bounds memory at _BATCH x n_items floats.
@@ -77,7 +77,7 @@ class SimilarItems:
 
     def __init__(self, vectors: ItemVectors) -> None:
         if not isinstance(vectors, ItemVectors):  # a path, as `visrec similar` takes
-            raise VisrecError(
+            raise ArgumentTypeError(
                 "similar items: vectors must be an ItemVectors (visrec.read_vectors(path) "
                 f"reads one), got {type(vectors).__name__}"
             )
