@@ -307,22 +307,19 @@ def id_notes(frame: pd.DataFrame) -> list[str]:
                 f"{n_groups:,} {noun} id(s) spelt in more than one way ({listed}{more}); "
                 f"each spelling is a different {noun}, as written"
             )
-        n_alike, alike = look_alike(ids)
-        if n_alike:  # two ids no reader of the output can tell apart
-            listed = "; ".join(", ".join(ascii(i) for i in g) for g in alike)
-            more = f"; and {n_alike - len(alike):,} more" if n_alike > len(alike) else ""
-            notes.append(
-                f"{n_alike:,} {noun} id(s) written in two Unicode forms that print alike "
-                f"({listed}{more}); each form is a different {noun}, as written"
-            )
-        n_zw, zw = zero_width_alike(ids)
-        if n_zw:
-            listed = "; ".join(", ".join(ascii(i) for i in g) for g in zw)
-            more = f"; and {n_zw - len(zw):,} more" if n_zw > len(zw) else ""
-            notes.append(
-                f"{n_zw:,} {noun} id(s) written with and without a character that prints "
-                f"as nothing ({listed}{more}); each spelling is a different {noun}, as written"
-            )
+        # two ids no reader of the output can tell apart
+        for alike, how, each in (
+            (look_alike, "in two Unicode forms that print alike", "form"),
+            (zero_width_alike, "with and without a character that prints as nothing", "spelling"),
+        ):
+            n_alike, groups = alike(ids)
+            if n_alike:
+                listed = "; ".join(", ".join(ascii(i) for i in g) for g in groups)
+                more = f"; and {n_alike - len(groups):,} more" if n_alike > len(groups) else ""
+                notes.append(
+                    f"{n_alike:,} {noun} id(s) written {how} ({listed}{more}); each {each} "
+                    f"is a different {noun}, as written"
+                )
         words = missing_words(ids)
         if words:
             more = f" and {len(words) - 5:,} more" if len(words) > 5 else ""
