@@ -4,8 +4,6 @@ merge-variants links no items through a review without text."""
 
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +12,7 @@ import pytest
 
 from visrec.cli import main
 from visrec.commands._labels import read_label_table
-from visrec.data.amazon import load_amazon_reviews
 from visrec.data.id_spelling import id_notes, respelt, respelt_hint
-from visrec.data.variants import merge_variants
 from visrec.demo.datasets import load_demo_dataset
 from visrec.embed.store import ItemVectors, write_vectors
 
@@ -95,40 +91,6 @@ def test_recommend_users_file_with_an_id_pasted_as_shown_says_so(
     err = capsys.readouterr().err
     assert "line 2: user \"'u\\\\tx'\" is not a user the model was trained on" in err
     assert "(\"'u\\\\tx'\" as 'u\\tx'): ids are compared as written; notes and listings" in err
-
-
-def _reviews(tmp_path: Path, rows: list[tuple[str, str, str | None]]) -> pd.DataFrame:
-    """(reviewer, asin, text) reviews, all at one time with five stars and Amazon's
-    "Five Stars" summary; ``None``: no reviewText field."""
-    path = tmp_path / "Shop_5.json.gz"
-    with gzip.open(path, "wt", encoding="utf-8") as fh:
-        for user, asin, text in rows:
-            rec = {"reviewerID": user, "asin": asin, "overall": 5.0, "unixReviewTime": 100,
-                   "summary": "Five Stars"}  # fmt: skip
-            if text is not None:
-                rec["reviewText"] = text
-            fh.write(json.dumps(rec) + "\n")
-    return load_amazon_reviews(path, review_digest=True).frame
-
-
-def test_a_review_without_text_links_no_items(tmp_path: Path) -> None:
-    # one person's star-only ratings of two products on one day: two reviews, not one
-    for blank in ("", "  ", None):
-        m = merge_variants(_reviews(tmp_path, [("u", "A", blank), ("u", "B", blank)]))
-        assert m.items["product_id"].tolist() == ["A", "B"], blank
-        assert m.frame["item_id"].tolist() == ["A", "B"]
-    # with text, the same listing is one review under two variants
-    m = merge_variants(_reviews(tmp_path, [("u", "A", "soft"), ("u", "B", "soft")]))
-    assert m.items["product_id"].tolist() == ["A", "A"]
-    assert m.frame["item_id"].tolist() == ["A"]
-
-
-def test_a_review_without_text_under_merged_variants_is_one_row(tmp_path: Path) -> None:
-    rows = [("u", "A", "soft"), ("u", "B", "soft"), ("v", "A", ""), ("v", "B", ""),
-            ("v", "C", "")]  # fmt: skip
-    m = merge_variants(_reviews(tmp_path, rows))
-    assert m.items["product_id"].tolist() == ["A", "A", "C"]
-    assert m.frame[["user_id", "item_id"]].values.tolist() == [["u", "A"], ["v", "A"], ["v", "C"]]
 
 
 def test_recommend_items_file_with_an_id_pasted_as_shown_says_so(

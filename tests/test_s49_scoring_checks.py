@@ -131,3 +131,10 @@ def test_run_experiment_names_data_and_seeds_of_the_wrong_kind() -> None:
     # a seed of the wrong kind is named, not hidden behind "seeds must be..."
     with pytest.raises(TypeError, match=r"seed must be an integer, got 1\.5"):
         run_experiment(inter, None, "warm", seeds=[1.5], progress=False)
+
+
+def test_an_empty_exclude_frame_excludes_nothing_with_or_without_columns(warm) -> None:
+    split, model = warm
+    plain = evaluate_model(model, split, k=5)
+    for empty in (pd.DataFrame(), pd.DataFrame(columns=["user_id", "item_id"])):
+        assert evaluate_model(model, split, k=5, exclude=empty)["recall"] == plain["recall"]

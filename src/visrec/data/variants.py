@@ -7,15 +7,11 @@ variant, so warm and time figures reward finding the variant, not taste, and a
 cold-start item's reviews are in training under its sibling. Merging turns each
 product's variants into one item before any split.
 
-Two asins are variants of one product when one review with text (the same reviewer,
-time, stars, summary and text: ``load_amazon_reviews(..., review_digest=True)``) is
-listed under both; products are the connected groups of that relation. A review without
-text links nothing: one person's star-only ratings of two different products on one day
-("Five Stars", the summary Amazon fills in) would read as one review, and a chain of them
-would merge unrelated products; under variants merged by other reviews it is one row.
-Each product keeps the id of its variant with the most distinct reviews (the first in
-text order on a tie), so vectors keyed by asin still match it, and each review is one
-row of its product.
+Two asins are variants of one product when one review (the same reviewer, time,
+stars, summary and text: ``load_amazon_reviews(..., review_digest=True)``) is listed
+under both; products are the connected groups of that relation. Each product keeps the
+id of its variant with the most distinct reviews (the first in text order on a tie), so
+vectors keyed by asin still match it, and each review is one row of its product.
 """
 
 from __future__ import annotations
@@ -32,8 +28,6 @@ from visrec.errors import VisrecError
 
 #: the columns that say two rows are one review listed twice
 REVIEW_KEY = (USER, "review_digest")
-#: the bit of a ``review_digest`` set when the review has text (``reviewText``/``text``)
-HAS_TEXT = 1
 
 
 def count_variant_copies(frame: pd.DataFrame) -> int:
@@ -130,9 +124,7 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
     ----------
     reviews : pandas.DataFrame
         ``visrec.data.amazon.load_amazon_reviews(..., review_digest=True).frame``: the
-        columns ``user_id``, ``item_id``, ``rating``, ``timestamp``, ``review_digest``
-        (int64; its :data:`HAS_TEXT` bit unset for a review without text, which links
-        no items).
+        columns ``user_id``, ``item_id``, ``rating``, ``timestamp``, ``review_digest``.
 
     Returns
     -------
@@ -162,12 +154,9 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
     items = reviews[ITEM].astype(str).to_numpy()
     item_ids, item_code = np.unique(items, return_inverse=True)  # text order
     review_code = reviews.groupby(list(REVIEW_KEY), sort=False, dropna=False).ngroup().to_numpy()
-    # each review with text links the item of its first row to the items of its other
-    # rows (one without text, only its own item); one edge per linked pair (summed
-    # repeats could wrap a small integer type to 0)
+    # each review links the item of its first row to the items of its other rows; one
+    # edge per linked pair (summed repeats could wrap a small integer type to 0)
     first_row = pd.Series(item_code).groupby(review_code).transform("first").to_numpy()
-    wordless = (reviews["review_digest"].to_numpy(dtype=np.int64) & HAS_TEXT) == 0
-    first_row = np.where(wordless, item_code, first_row)
     n = len(item_ids)
     pairs = np.unique(first_row.astype(np.int64) * n + item_code)
     graph = coo_matrix((np.ones(len(pairs), dtype=bool), (pairs // n, pairs % n)), shape=(n, n))

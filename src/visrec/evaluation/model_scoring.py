@@ -197,8 +197,9 @@ def _check_types(model: object, split: object, item_vectors: object, exclude: ob
             "item_vectors must be an ItemVectors or None (visrec.read_vectors(path) reads "
             f"one), got {type(item_vectors).__name__}"
         )
-    if exclude is not None and not (
-        isinstance(exclude, pd.DataFrame) and {USER, ITEM} <= set(exclude.columns)
+    if exclude is not None and not (  # an empty frame excludes nothing, columns or not
+        isinstance(exclude, pd.DataFrame)
+        and (not len(exclude) or {USER, ITEM} <= set(exclude.columns))
     ):
         got = list(exclude.columns) if isinstance(exclude, pd.DataFrame) else None
         raise ArgumentTypeError(
