@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeGuard
 
 from visrec.errors import InputNotFoundError, VisrecError, not_utf8_hint
 
@@ -38,6 +39,12 @@ def check_dotdot(path: Path) -> None:
             )
 
 
+def is_path(value: object) -> TypeGuard[str | os.PathLike[str]]:
+    """Whether ``value`` is a path (``str`` or ``os.PathLike`` of text): ``None``, a
+    number or bytes would meet ``os.fspath``'s own TypeError, which names no argument."""
+    return isinstance(value, str | os.PathLike) and isinstance(os.fspath(value), str)
+
+
 def check_output_path(path: str | os.PathLike[str]) -> Path:
     """``path`` as a ``Path``, checked to be writable as a file by :func:`atomic_path`.
 
@@ -50,8 +57,7 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         A file is in the way of the folders above ``path``; ``path`` is ``-`` or names
         something other than a regular file (``/dev/stdout``, a pipe).
     """
-    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
-        # os.fspath's own error names no argument
+    if not is_path(path):
         raise TypeError(f"output path must be a str or os.PathLike, got {path!r}")
     raw = os.fspath(path)
     target = Path(path)

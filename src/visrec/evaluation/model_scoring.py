@@ -197,9 +197,16 @@ def _check_types(model: object, split: object, item_vectors: object, exclude: ob
             "item_vectors must be an ItemVectors or None (visrec.read_vectors(path) reads "
             f"one), got {type(item_vectors).__name__}"
         )
-    if exclude is not None and not (  # an empty frame excludes nothing, columns or not
-        isinstance(exclude, pd.DataFrame)
-        and (not len(exclude) or {USER, ITEM} <= set(exclude.columns))
+    # an empty frame excludes nothing, columns or not
+    if not (isinstance(exclude, pd.DataFrame) and not len(exclude)):
+        _check_exclude(exclude)
+
+
+def _check_exclude(exclude: object) -> None:
+    """``exclude`` is None or a DataFrame with ``user_id`` and ``item_id`` columns (for
+    ``evaluate_model`` and ``run_experiment`` alike)."""
+    if exclude is not None and not (
+        isinstance(exclude, pd.DataFrame) and {USER, ITEM} <= set(exclude.columns)
     ):
         got = list(exclude.columns) if isinstance(exclude, pd.DataFrame) else None
         raise ArgumentTypeError(
@@ -243,17 +250,9 @@ def _excluded_pairs(
     know at its test time (``protocols.known_at_test``: none on a cold-items split). A
     pair that is also a positive of the data needs no care here: a training pair is no
     candidate of its user anyway, and ``evaluate_model`` keeps a test pair a positive."""
+    _check_exclude(exclude)
     if exclude is None:
         return None
-    if not isinstance(exclude, pd.DataFrame):
-        raise ArgumentTypeError(
-            f"exclude must be a DataFrame with user_id and item_id columns, got "
-            f"{type(exclude).__name__}"
-        )
-    if not {USER, ITEM} <= set(exclude.columns):
-        raise VisrecError(
-            f"exclude must have user_id and item_id columns, got {list(exclude.columns)}"
-        )
     exclude = known_at_test(exclude, frame, protocol)
     pairs = pd.DataFrame({USER: id_column(exclude, USER), ITEM: id_column(exclude, ITEM)})
     return pairs.drop_duplicates(ignore_index=True)

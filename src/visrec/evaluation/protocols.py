@@ -188,7 +188,7 @@ def _build(
     )
 
 
-def _check_seed(seed: object) -> int:
+def split_seed(seed: object) -> int:
     """A split's seed: a whole number >= 0 (it is written in reports and JSON)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise VisrecError(f"seed must be an integer >= 0, got {seed!r}")
@@ -216,7 +216,7 @@ def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed
     check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
     _refuse_missing(frame)
-    seed = _check_seed(seed)  # as written in reports and JSON
+    seed = split_seed(seed)  # as written in reports and JSON
     rng = np.random.default_rng(seed)
     ucode, uinv = np.unique(df[USER].to_numpy(), return_inverse=True)
     is_test = per_user_holdout(uinv, len(ucode), test_ratio, rng)
@@ -344,7 +344,7 @@ def cold_items_split(
     check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
     _refuse_missing(frame)
-    seed = _check_seed(seed)  # as written in reports and JSON
+    seed = split_seed(seed)  # as written in reports and JSON
     rng = np.random.default_rng(seed)
     held = draw_cold_items(df[ITEM], test_ratio, rng, eligible_items)
     is_test = df[ITEM].isin(held).to_numpy()

@@ -66,9 +66,9 @@ from visrec.evaluation.model_specs import parse_model_specs as parse_model_specs
 from visrec.evaluation.protocols import (
     PROTOCOLS,
     Split,
-    _check_seed,
     check_ratio,
     make_split,
+    split_seed,
     warm_known,
 )
 
@@ -96,7 +96,7 @@ def seed_list(seeds: Sequence[int] | int) -> list[int]:
     except TypeError as exc:
         raise ArgumentTypeError(f"seeds must be a number or a list of ints, got {seeds!r}") from exc
     # < 0 said now, as a seed: the models' check of their random_state comes next
-    out = [_check_seed(_integer(s, "seed")) for s in listed]
+    out = [split_seed(_integer(s, "seed")) for s in listed]
     if not out:
         raise VisrecError("need at least one seed")
     if len(set(out)) != len(out):

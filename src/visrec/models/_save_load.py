@@ -23,6 +23,7 @@ from visrec._atomic import (
     check_input_exists,
     exclusive_lock,
     file_version,
+    is_path,
     make_folders,
     not_regular,
     remove_empty,
@@ -321,7 +322,7 @@ class SaveLoadMixin:
 def _folder_arg(path: object, call: str) -> Path:
     """``path`` as a ``Path``, once it names a folder: ``None`` gave os.fspath's
     ``TypeError`` naming no argument, and ``""`` is the current folder to ``Path``."""
-    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
+    if not is_path(path):
         raise TypeError(f"{call}: path must be a folder's path (str or os.PathLike), got {path!r}")
     if not os.fspath(path):
         raise VisrecError(f"{call}: path is empty; name the model folder")
