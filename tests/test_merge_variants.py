@@ -109,7 +109,7 @@ def test_the_review_digest_reads_2018_and_2023_fields_and_null_as_absent(tmp_pat
     assert d23 != [d[0]]  # title/text are not summary/reviewText: fields kept apart
     # the ids-only load (evaluate's) gives the full load's digest
     ids = load_amazon_reviews(path, ids_only=True, review_digest=True).frame
-    assert ids.columns.tolist() == ["user_id", "item_id", "review_digest"]
+    assert ids.columns.tolist() == ["user_id", "item_id", "review_digest", "review_has_text"]
     assert ids["review_digest"].tolist() == d23
     with pytest.raises(Exception, match="not a column of the review photos"):
         load_amazon_reviews(path, for_photos=True, review_digest=True)

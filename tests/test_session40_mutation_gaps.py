@@ -40,18 +40,19 @@ def _merge(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, st
 
 def test_the_copy_note_quotes_a_path_for_the_shell() -> None:
     frame = pd.DataFrame(
-        {"user_id": ["u", "u"], "item_id": ["A", "B"], "review_digest": ["d", "d"]}
-    )
+        {"user_id": ["u", "u"], "item_id": ["A", "B"], "review_digest": ["d", "d"],
+         "review_has_text": [True, True]}
+    )  # fmt: skip
     said = variant_copy_note(frame, Path("my shop") / "Shop_5.json.gz")
     assert said is not None
     assert said.endswith("merge-variants 'my shop/Shop_5.json.gz' -o merged.csv")
 
 
-@pytest.mark.parametrize("missing", ["review_digest", "timestamp", "rating"])
+@pytest.mark.parametrize("missing", ["review_digest", "timestamp", "rating", "review_has_text"])
 def test_merge_variants_names_each_missing_column(missing: str) -> None:
     frame = pd.DataFrame(
         {"user_id": ["u"], "item_id": ["A"], "rating": [5.0], "timestamp": [1],
-         "review_digest": ["d"]}
+         "review_digest": ["d"], "review_has_text": [True]}
     ).drop(columns=[missing])  # fmt: skip
     with pytest.raises(VisrecError) as err:
         merge_variants(frame)

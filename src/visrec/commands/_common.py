@@ -245,8 +245,8 @@ def load_interactions_frame(
     time_use : str, default "this command does not use the time"
         Ends the note on an unread time column: when the command reads the time.
     review_digest : bool, default False
-        Amazon review files get their ``review_digest`` column
-        (:func:`visrec.data.variants.variant_copy_note` reads it).
+        Amazon review files get their ``review_digest`` and ``review_has_text`` columns
+        (:func:`visrec.data.variants.variant_copy_note` reads them).
 
     Returns
     -------

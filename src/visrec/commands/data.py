@@ -247,6 +247,7 @@ def run_merge_variants(args: argparse.Namespace) -> int:
             "rows_out": len(merged.frame),
             "variant_copies": merged.variant_copies,
             "repeats": merged.repeats,
+            "no_text_listed_again": merged.no_text_listed_again,
             "items": merged.n_items,
             "products": merged.n_products,
             "items_merged": merged.n_merged,
@@ -296,8 +297,17 @@ def _merge_text(m: VariantMerge, source: str) -> str:
         )
         lines.append(f"  {m.variant_copies:,} row(s) copied a review under another variant")
     else:
-        lines.append("  no review is listed under two items: no variants to merge")
+        some = "with a summary or text " if m.no_text_listed_again else ""
+        lines.append(f"  no review {some}is listed under two items: no variants to merge")
+    if m.no_text_listed_again:
+        lines.append(
+            f"  {m.no_text_listed_again:,} row(s) listed a review without summary or text "
+            "under another product too: kept, as stars on a day link no items"
+        )
     if m.repeats:
         lines.append(f"  {m.repeats:,} row(s) repeated a review under its own item")
-    lines.append(f"  {len(m.frame):,} reviews written, one row each")
+    if m.no_text_listed_again:
+        lines.append(f"  {len(m.frame):,} rows written: each review once per product it is under")
+    else:
+        lines.append(f"  {len(m.frame):,} reviews written, one row each")
     return "\n".join(lines)

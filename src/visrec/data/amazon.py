@@ -41,6 +41,8 @@ REVIEW_COLUMNS = (
 )
 PHOTO_COLUMNS = ("review_id", USER, ITEM, "image", "category", "_where")
 META_COLUMNS = (ITEM, "title", "category", "main_cat", "categories", "image_urls")
+#: ``load_amazon_reviews(..., review_digest=True)``'s column saying a review has text
+REVIEW_HAS_TEXT = "review_has_text"
 
 _NONWS = re.compile(r"\S")
 # A line holding something other than whitespace ("\r" of CRLF endings included).
@@ -492,7 +494,10 @@ def load_amazon_reviews(
         Add a ``review_digest`` column (int64): a digest of the review's time, stars,
         summary and text as the record gives them (2023: timestamp, rating, title and
         text), the same for the copies Amazon lists under each variant of a product
-        (:mod:`visrec.data.variants`); with ``ids_only`` too.
+        (:mod:`visrec.data.variants`); and ``review_has_text`` (bool): the summary or
+        text (2023: title or text) is a non-blank string. Only a review with text tells
+        a copy: one without is a reviewer's stars on a day, which two products can
+        share. With ``ids_only`` too.
 
     Returns
     -------
@@ -525,6 +530,7 @@ def load_amazon_reviews(
         return scan.result(_review_photos(scan))
     cols: dict[str, list[object]] = {c: [] for c in REVIEW_COLUMNS}
     digests: list[int] = []
+    has_text: list[bool] = []
     ids = _ReviewIds()
     for r in _checked_reviews(scan, _review_problem):
         ts = _review_time(r.rec)
@@ -556,6 +562,7 @@ def load_amazon_reviews(
         cols["category"].append(r.category)
         if review_digest:
             digests.append(_review_digest(r.rec))
+            has_text.append(_review_has_text(r.rec))
     frame = pd.DataFrame(
         {
             "review_id": pd.Series(cols["review_id"], dtype=str),
@@ -570,6 +577,7 @@ def load_amazon_reviews(
     )
     if review_digest:
         frame["review_digest"] = pd.Series(digests, dtype="int64")
+        frame[REVIEW_HAS_TEXT] = pd.Series(has_text, dtype=bool)
     return scan.result(frame)
 
 
@@ -593,6 +601,16 @@ def _review_digest(rec: dict[str, Any]) -> int:
     get = rec.get
     said = repr(tuple([get(k) for k in _REVIEW_FIELDS])).encode("utf-8", "backslashreplace")
     return int.from_bytes(hashlib.blake2b(said, digest_size=8).digest(), "little", signed=True)
+
+
+#: the texts of a review (2018 names, then 2023's): one of them non-blank is what lets
+#: its digest tell a copy (stars and a day alone are shared by unrelated reviews)
+_TEXT_FIELDS = ("summary", "reviewText", "title", "text")
+
+
+def _review_has_text(rec: dict[str, Any]) -> bool:
+    """Whether the review's summary or text (2023: title or text) is a non-blank string."""
+    return any(isinstance(v := rec.get(k), str) and v.strip() for k in _TEXT_FIELDS)
 
 
 class _ReviewIds:
@@ -661,13 +679,14 @@ def _review_ids(
     scan: _JsonScan, keep_rating: bool = False, keep_time: bool = False, digest: bool = False
 ) -> pd.DataFrame:
     """``user_id``/``item_id`` (and ``rating`` with ``keep_rating``, ``timestamp`` with
-    ``keep_time``, ``review_digest`` with ``digest``) of every review that has them
-    (``ids_only``)."""
+    ``keep_time``, ``review_digest`` and ``review_has_text`` with ``digest``) of every
+    review that has them (``ids_only``)."""
     users: list[str] = []
     items: list[str] = []
     ratings: list[float] = []
     times: list[int] = []
     digests: list[int] = []
+    has_text: list[bool] = []
     # the full loader's checks in its order (ids, then rating, then time), less the
     # fields that are not read
     for r in _checked_reviews(scan, _review_problem if keep_rating else _id_problem):
@@ -684,6 +703,7 @@ def _review_ids(
         items.append(r.item)
         if digest:
             digests.append(_review_digest(r.rec))
+            has_text.append(_review_has_text(r.rec))
     cols: dict[str, pd.Series] = {
         USER: pd.Series(users, dtype=str),
         ITEM: pd.Series(items, dtype=str),
@@ -694,6 +714,7 @@ def _review_ids(
         cols[TIMESTAMP] = pd.Series(times, dtype="int64")
     if digest:
         cols["review_digest"] = pd.Series(digests, dtype="int64")
+        cols[REVIEW_HAS_TEXT] = pd.Series(has_text, dtype=bool)
     return pd.DataFrame(cols)
 
 

@@ -220,9 +220,9 @@ def load_interactions(
         usable time is still dropped and reported, one without a usable rating is not
         (unless ``keep_rating``).
     review_digest : bool, default False
-        For Amazon review files, add their ``review_digest`` column (what tells a review
-        Amazon copied under several variants of a product, :mod:`visrec.data.variants`);
-        other tables have none.
+        For Amazon review files, add their ``review_digest`` and ``review_has_text``
+        columns (what tells a review Amazon copied under several variants of a product,
+        :mod:`visrec.data.variants`); other tables have none.
 
     Returns
     -------
