@@ -17,7 +17,7 @@ import pytest
 from visrec import cli
 from visrec.cli import main
 from visrec.embed.store import ItemVectors, write_vectors
-from visrec.errors import SystemRefusal, VisrecError, os_error
+from visrec.errors import SystemRefusal, VisrecError, read_error
 
 
 def test_load_fit_backend_imports_torch_for_factor_models_only() -> None:
@@ -65,21 +65,21 @@ def test_a_fit_after_load_fit_backend_imports_no_more_of_torch() -> None:
         (errno.ENOENT, VisrecError, 2),
     ],
 )
-def test_os_error_tells_a_refusal_from_a_wrong_path(code: int, kind: type, status: int) -> None:
-    err = os_error("x: cannot write", OSError(code, "why"))
+def test_read_error_tells_a_refusal_from_a_wrong_path(code: int, kind: type, status: int) -> None:
+    err = read_error("x: cannot read", OSError(code, "why"))
     assert type(err) is kind and err.exit_status == status
 
 
 def test_a_file_size_limit_is_a_refusal_in_pyarrows_words_too() -> None:
     # pyarrow's OSError has no errno: the number is only in its text (embed's chunk
     # write under `ulimit -f` was exit 2, "bad input")
-    assert type(os_error("x", OSError(errno.EFBIG, "File too large"))) is SystemRefusal
+    assert type(read_error("x", OSError(errno.EFBIG, "File too large"))) is SystemRefusal
     arrow = OSError("Error writing bytes to file. Detail: [errno 27] File too large")
-    assert type(os_error("x", arrow)) is SystemRefusal
-    assert type(os_error("x", OSError("Detail: [errno 2] No such file"))) is VisrecError
-    assert type(os_error("x", OSError("no number"))) is VisrecError
+    assert type(read_error("x", arrow)) is SystemRefusal
+    assert type(read_error("x", OSError("Detail: [errno 2] No such file"))) is VisrecError
+    assert type(read_error("x", OSError("no number"))) is VisrecError
     # a number in a path is no errno
-    assert type(os_error("x", FileNotFoundError("x[errno 28]/v.parquet"))) is VisrecError
+    assert type(read_error("x", FileNotFoundError("x[errno 28]/v.parquet"))) is VisrecError
 
 
 def _popularity_model(tmp_path: Path) -> Path:

@@ -17,8 +17,9 @@ class VisrecError(Exception):
 
 
 class SystemRefusal(VisrecError):
-    """The system refused a read or write (no permission, a full disk, an I/O error):
-    said in one line like any ``VisrecError``, exit status 1 like an ``OSError``."""
+    """The system refused a read (no permission, an I/O error, no threads to read with):
+    said in one line like any ``VisrecError``, exit status 1 like an ``OSError``. A
+    refused write is a :class:`WriteError`."""
 
     exit_status = 1
 
@@ -83,11 +84,13 @@ _REFUSALS = frozenset(
 
 
 class WriteError(VisrecError, OSError):
-    """An output the system would not let visrec write (a folder that cannot be made,
-    no permission, a full disk): one line naming the output, like any ``VisrecError``
-    (exit status 1 when the system refused, as :func:`os_error` says), and still an
-    ``OSError`` with the failed call's ``errno`` and ``filename`` for code that
-    catches those. Made by :func:`write_error`."""
+    """An output the system would not let visrec write, make, rename or remove (a folder
+    that cannot be made, no permission, a full disk): one line naming the output, like
+    any ``VisrecError`` (exit status 1 when the system refused: ``EACCES``, ``EROFS``,
+    ``ENOSPC``, ``EIO``...; 2 otherwise, a folder given for a file), and still an
+    ``OSError`` with the failed call's ``errno`` and ``filename`` for code that catches
+    those. Every failed write raises one (:func:`write_error`), so one ``except`` serves
+    a model save, a result file and a command's output alike."""
 
     def __init__(
         self,
@@ -109,7 +112,8 @@ class WriteError(VisrecError, OSError):
 
 
 def write_error(message: str, exc: OSError) -> WriteError:
-    """``message`` as the :class:`WriteError` to raise for ``exc``."""
+    """``message`` as the :class:`WriteError` to raise for the failed write ``exc`` (a
+    failed read: :func:`read_error`)."""
     return WriteError(message, errno_of(exc), exc.strerror, exc.filename)
 
 
@@ -190,8 +194,9 @@ def refusal_status(exc: OSError) -> int:
     return 1 if errno_of(exc) in _REFUSALS else 2
 
 
-def os_error(message: str, exc: OSError) -> VisrecError:
-    """``message`` as the error to raise for ``exc``: a :class:`SystemRefusal` (exit 1)
-    when the system refused (no permission, a read-only or full disk, an I/O error),
-    else a plain ``VisrecError`` (exit 2: a folder given for a file, a missing one)."""
+def read_error(message: str, exc: OSError) -> VisrecError:
+    """``message`` as the error to raise for the failed read ``exc``: a
+    :class:`SystemRefusal` (exit 1) when the system refused (no permission, an I/O
+    error), else a plain ``VisrecError`` (exit 2: a folder given for a file, a missing
+    one). A failed write: :func:`write_error`."""
     return (SystemRefusal if errno_of(exc) in _REFUSALS else VisrecError)(message)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from visrec._output_names import check_output_suffix
-from visrec.errors import VisrecError, os_error
+from visrec.errors import VisrecError, write_error
 
 _DEFAULT_WRITES = {"--json": "JSON", "--report": "HTML"}
 
@@ -57,7 +57,7 @@ def check_output_file(
     try:
         probe_writable(target)
     except OSError as exc:
-        raise os_error(
+        raise write_error(
             f"{option}: cannot write {str(path)!r} ({exc.strerror or exc})", exc
         ) from exc
 

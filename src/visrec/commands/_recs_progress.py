@@ -32,7 +32,7 @@ from visrec._atomic import (
     write_text_atomic,
 )
 from visrec._revision import code_revision
-from visrec.errors import VisrecError, os_error
+from visrec.errors import VisrecError, read_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -283,7 +283,7 @@ def _unrecorded_rows(rows: Path, note: Callable[[str], None]) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise os_error(f"{rows}: cannot be read ({exc.strerror or exc})", exc) from exc
+        raise read_error(f"{rows}: cannot be read ({exc.strerror or exc})", exc) from exc
     if head in (HEADER.encode(), b""):  # b"": killed between creating and writing it
         note(
             f"resume: {rows} has no resume record (its run stopped before the first); starting over"

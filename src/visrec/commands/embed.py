@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         return _list_backbones()
 
     from visrec.embed.extract import embed_images
-    from visrec.errors import os_error
+    from visrec.errors import VisrecError, write_error
 
     _check_args(args)
     items, source, skipped = _list_items(args)
@@ -200,10 +200,10 @@ def run(args: argparse.Namespace) -> int:
                 overwrite=args.overwrite,
             )
     except OSError as exc:  # e.g. an unwritable output folder: a message, not a traceback
-        if isinstance(exc, FileNotFoundError):
+        if isinstance(exc, FileNotFoundError | VisrecError):  # said already
             raise
         where = exc.filename or args.output
-        raise os_error(f"{where}: {exc.strerror or exc}", exc) from exc
+        raise write_error(f"{where}: {exc.strerror or exc}", exc) from exc
     except KeyboardInterrupt:
         print(f"interrupted: {_kept_chunks(args.output, before)}", file=sys.stderr)
         return 130

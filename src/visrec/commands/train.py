@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -44,7 +45,7 @@ from visrec.commands._progress import (
     fit_lines_in_logs,
     show_progress,
 )
-from visrec.errors import SystemRefusal, VisrecError, os_error
+from visrec.errors import VisrecError, WriteError, write_error
 from visrec.models.registry import MODELS
 
 if TYPE_CHECKING:
@@ -458,7 +459,7 @@ def _remove_checkpoint(folder: Path) -> None:
         elif folder.exists() or folder.is_symlink():
             folder.unlink()
     except OSError as exc:
-        raise os_error(
+        raise write_error(
             f"--no-resume: cannot remove the saved training state {folder} ({exc.strerror or exc})",
             exc,
         ) from exc
@@ -528,7 +529,7 @@ def _check_writable(out: Path) -> None:
     try:
         probe_writable(out)
     except OSError as exc:
-        raise os_error(f"-o: cannot write {str(out)!r} ({exc.strerror or exc})", exc) from exc
+        raise write_error(f"-o: cannot write {str(out)!r} ({exc.strerror or exc})", exc) from exc
 
 
 def check_model_folder(out: Path) -> None:
@@ -541,6 +542,8 @@ def check_model_folder(out: Path) -> None:
 
     Raises
     ------
+    WriteError
+        The folder cannot be written, or its files removed (no permission).
     VisrecError
         Naming the folder and why it cannot be used.
     """
@@ -584,10 +587,13 @@ def check_model_folder(out: Path) -> None:
     if not out.is_symlink() and not os.access(out, os.W_OK | os.X_OK):
         # the swap would succeed, but the previous model's files could not be removed
         # from it: a hidden copy left beside it on every run, without a word
-        raise SystemRefusal(
+        raise WriteError(
             f"-o: {out} exists and its files cannot be removed (no write permission on "
             "the folder), so the previous model could not be replaced cleanly; fix its "
-            "permissions or name another folder"
+            "permissions or name another folder",
+            errno.EACCES,
+            os.strerror(errno.EACCES),
+            str(out),
         )
 
 
@@ -629,7 +635,7 @@ def _swap_in(new: Path, out: Path) -> None:
         os.replace(out, parked)
     except OSError as exc:
         old.rmdir()  # the error would name it, gone now
-        raise os_error(
+        raise write_error(
             f"{out}: cannot replace the model folder ({exc.strerror or exc}); the previous "
             "model is unchanged",
             exc,
@@ -643,7 +649,7 @@ def _swap_in(new: Path, out: Path) -> None:
         try:
             os.replace(parked, out)  # put the previous model back
         except OSError as restore_exc:
-            raise os_error(
+            raise write_error(
                 f"{out}: could not replace the model folder ({exc}) nor put the previous "
                 f"one back ({restore_exc}); the previous model is in {parked}",
                 restore_exc,

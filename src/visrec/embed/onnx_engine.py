@@ -271,7 +271,8 @@ _EXPORT_LOCK = threading.Lock()
 
 class CacheUnwritable(VisrecError):
     """The ONNX export cache cannot be written: ``engine="auto"`` runs torch instead.
-    ``exit_status`` is 1 when the system refused (as :func:`~visrec.errors.os_error`)."""
+    ``exit_status`` is 1 when the system refused (as a
+    :class:`~visrec.errors.WriteError`'s)."""
 
 
 def _export_to_cache(backbone: Any, path: Path) -> Path:

@@ -112,7 +112,7 @@ def evaluate_model(
                 f"model {model.name!r} scores cold items from image vectors: pass item vectors"
             )
         # the arrays below carry no backbone: checked here, as score_new_items does
-        model._check_vector_meta(item_vectors.meta)
+        model.check_vector_meta(item_vectors.meta)
         aligned, has = item_vectors.align(test.item_map.ids)
         # each distinct vector scored once (as visrec recommend does): a matrix product
         # rounds a row by its place in the block, and items with one photo must tie

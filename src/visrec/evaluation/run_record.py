@@ -32,7 +32,7 @@ from visrec._atomic import make_folders, remove_empty, write_text_atomic
 from visrec._revision import code_revision, library_versions
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.embed.store import ItemVectors
-from visrec.errors import VisrecError, os_error
+from visrec.errors import VisrecError, read_error, write_error
 
 
 def _digest(*parts: bytes) -> str:
@@ -147,7 +147,9 @@ def read_record(path: Path, note: Callable[[str], None] | None = None) -> list[d
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise os_error(f"cannot read the resume record {path}: {exc.strerror or exc}", exc) from exc
+        raise read_error(
+            f"cannot read the resume record {path}: {exc.strerror or exc}", exc
+        ) from exc
     out = []
     altered = 0
     lines = [line for line in data.split(b"\n")[:-1] if line.strip()]  # after the last \n: torn
@@ -310,7 +312,7 @@ def open_record(
         make_folders(path.parent, made)
     except OSError as exc:
         remove_empty(made)  # the parents made before the one that failed
-        raise os_error(
+        raise write_error(
             f"cannot make the folder of the resume record {path}: {exc.strerror or exc}", exc
         ) from exc
     got = _sorted(records, check)

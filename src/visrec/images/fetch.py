@@ -30,7 +30,7 @@ from pathlib import Path
 
 from visrec import _progress_lines
 from visrec._atomic import atomic_path, probe_writable
-from visrec.errors import VisrecError, refusal_status
+from visrec.errors import VisrecError, WriteError, errno_of, shown
 
 # The same pixel limit as embed, checked here from the header; Pillow's
 # DecompressionBombWarning is quieted only by the command line, for its run
@@ -83,10 +83,10 @@ _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _HOST_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-class CacheDirError(VisrecError, OSError):
-    """The image cache folder cannot be made or written to (:func:`check_cache_dir`).
-    A :class:`VisrecError` (one line at the CLI) that stays an ``OSError`` for callers
-    that handle a failed write as such."""
+class CacheDirError(WriteError):
+    """The image cache folder cannot be made or written to (:func:`check_cache_dir`):
+    a :class:`~visrec.errors.WriteError` as every failed write is (one line at the CLI,
+    exit 1 when the system refused, an ``OSError`` with the failed call's ``errno``)."""
 
 
 def check_cache_dir(cache_dir: str | os.PathLike[str], *, make: bool = True) -> Path:
@@ -113,9 +113,12 @@ def check_cache_dir(cache_dir: str | os.PathLike[str], *, make: bool = True) -> 
             cache.mkdir(parents=True, exist_ok=True)
         probe_writable(cache / "cache")
     except OSError as exc:
-        err = CacheDirError(f"cannot write to {str(cache)!r} ({exc.strerror or exc})")
-        err.exit_status = refusal_status(exc)  # no permission: exit 1, as for a write
-        raise err from exc
+        raise CacheDirError(
+            f"cannot write to {str(cache)!r} ({exc.strerror or exc})",
+            errno_of(exc),
+            exc.strerror,
+            exc.filename,
+        ) from exc
     return cache
 
 
@@ -177,9 +180,9 @@ class FetchReport(Mapping[str, "Path | str"]):
             f"{len(self.errors):,} failed"
         ]
         for kind, n in self.failures_by_kind().items():
-            lines.append(f"  {kind:<20} {n:>7,}")
-            shown = [u for u, e in self.errors.items() if e.split(":", 1)[0] == kind]
-            for u in shown[:examples]:
+            lines.append(f"  {shown(kind):<20} {n:>7,}")  # add_failure's caller words it
+            failed = [u for u, e in self.errors.items() if e.split(":", 1)[0] == kind]
+            for u in failed[:examples]:
                 reason = _cut(self.errors[u], SHOWN_REASON_CHARS)
                 lines.append(f"      {_cut(hide_password(u), SHOWN_URL_CHARS)}  ({reason})")
         return "\n".join(lines)
@@ -203,24 +206,26 @@ SHOWN_REASON_CHARS = 1000
 
 
 def _cut(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, saying how long it was: a URL 140,000
-    characters long made a summary line of as many."""
+    """``text`` cut to ``limit`` characters, saying how long it was (a URL 140,000
+    characters long made a summary line of as many), and shown as listings show text
+    (:func:`~visrec.errors.shown`): an escape or a bidi override in a URL or a server's
+    reason would reach the terminal as a command or reorder the line."""
     if len(text) <= limit:
-        return text
-    return f"{text[: limit - 40]}... ({len(text):,} characters)"
+        return shown(text)
+    return f"{shown(text[: limit - 40])}... ({len(text):,} characters)"
 
 
 def _shown_keys(errors: Mapping[str, str]) -> dict[str, str]:
     """``errors`` keyed by URLs with their passwords hidden; two URLs that differ only
     in the password keep both entries (the second's key gets `` (2)``)."""
-    shown: dict[str, str] = {}
+    keyed: dict[str, str] = {}
     for url, error in errors.items():
         key, n = hide_password(url), 1
-        while key in shown:
+        while key in keyed:
             n += 1
             key = f"{hide_password(url)} ({n})"
-        shown[key] = error
-    return shown
+        keyed[key] = error
+    return keyed
 
 
 class FetchInterrupted(KeyboardInterrupt):

@@ -521,10 +521,25 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         u = self._check_users(user_idx)
         return self.score_new_item_terms(u, self.new_item_terms(vectors, has_image))
 
-    def _check_vector_meta(self, meta: Any) -> None:
-        """Refuse vectors (their ``ItemVectors.meta``) of another backbone, weights or
-        preprocessing than the fit's: of the same width, they would be scored as if
-        they were these. Also run by ``evaluate_model``, which scores aligned arrays."""
+    def check_vector_meta(self, meta: Any) -> None:
+        """Refuse vectors of another backbone, weights or preprocessing than the fit's:
+        of the same width, they would be scored as if they were these.
+
+        :meth:`score_new_items` runs it on an ``ItemVectors``; code that scores arrays
+        taken out of one (``evaluate_model`` aligns them to the test items) runs it
+        first, as the arrays no longer carry their backbone.
+
+        Parameters
+        ----------
+        meta : dict or None
+            The vectors' ``ItemVectors.meta`` (backbone name, weights, preprocessing);
+            None or a model fitted without vectors: nothing to compare, no error.
+
+        Raises
+        ------
+        VisrecError
+            The backbone, its weights or its preprocessing differ from the fit's.
+        """
         mine, theirs = backbone_names(getattr(self, "vector_meta_", None), meta)
         if mine and theirs and mine != theirs:
             raise VisrecError(
@@ -551,7 +566,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         if isinstance(vectors, ItemVectors):
             if has_image is not None:
                 raise VisrecError("has_image comes with the ItemVectors: pass one or the other")
-            self._check_vector_meta(vectors.meta)
+            self.check_vector_meta(vectors.meta)
             has_image = vectors.has_image
             vectors = vectors.vectors
         elif isinstance(vectors, str | os.PathLike):

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from visrec._atomic import not_regular
 from visrec.data.interactions import IdMap
-from visrec.errors import MixedSavesError, VisrecError, os_error
+from visrec.errors import MixedSavesError, VisrecError, read_error
 
 if TYPE_CHECKING:
     from visrec.models.base import Recommender
@@ -47,7 +47,7 @@ def read_model_json(mj: Path) -> dict[str, Any]:
     except RecursionError as exc:
         raise VisrecError(f"{mj}: invalid JSON (nested too deep)") from exc
     except OSError as exc:  # no permission: the system's refusal, exit 1
-        raise os_error(f"{mj}: cannot be read ({exc})", exc) from exc
+        raise read_error(f"{mj}: cannot be read ({exc})", exc) from exc
     except UnicodeDecodeError as exc:
         raise VisrecError(f"{mj}: cannot be read ({exc})") from exc
     except ValueError as exc:  # Python's limit on the digits of a number read from text

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from visrec._atomic import check_input_exists, write_text_atomic
-from visrec.errors import VisrecError, os_error, shown
+from visrec.errors import VisrecError, read_error, shown
 from visrec.evaluation.experiment_result import RESULT_FORMAT
 from visrec.report import plots
 from visrec.report.html import (
@@ -84,7 +84,7 @@ def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise os_error(f"{path}: cannot read ({exc.strerror or exc})", exc) from exc
+        raise read_error(f"{path}: cannot read ({exc.strerror or exc})", exc) from exc
     except UnicodeDecodeError as exc:  # a Parquet or .gz file named by mistake
         raise VisrecError(
             f"{path}: not a text file (byte {exc.start}: not UTF-8); give the file "
