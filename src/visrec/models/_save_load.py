@@ -20,6 +20,7 @@ import numpy as np
 from visrec import __version__
 from visrec._atomic import (
     atomic_path,
+    blocking_parent,
     check_input_exists,
     exclusive_lock,
     file_version,
@@ -155,7 +156,8 @@ class SaveLoadMixin:
             The folder cannot be made or its files written (no permission, a full
             disk): a ``VisrecError`` and an ``OSError``, naming the folder.
         VisrecError
-            ``path`` is empty or a file; a folder holding other files but no visrec model (its
+            ``path`` is empty or a file, or a file stands where a folder above it
+            should be (named); a folder holding other files but no visrec model (its
             ``model.json`` or ``arrays.npz`` would be overwritten: ``visrec train -o``
             refuses such a folder too); or another save (a thread, another process) is
             writing the same folder: one save at a time, so the two files are one model's.
@@ -166,6 +168,9 @@ class SaveLoadMixin:
             raise VisrecError(
                 f"cannot save the model to {str(folder)!r}: it is a file, not a folder"
             )
+        blocked = blocking_parent(folder)
+        if blocked is not None:  # said as `visrec train -o` says it, not "Not a directory"
+            raise VisrecError(f"cannot save the model to {str(folder)!r}: {blocked}")
         # two saves at once (threads of a host) interleaved the two files: one at a time
         with exclusive_lock(folder, "model save", advice="save to another folder"):
             _refuse_foreign_folder(folder)

@@ -212,6 +212,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         if len(interactions) == 0:
             raise VisrecError("cannot fit on an empty interactions table")
         self._check_widths(interactions.n_users + interactions.n_items)
+        self._check_epochs(len(interactions))
         if self.uses_vectors and item_vectors is not None:
             self._check_usable_vectors(interactions, item_vectors)
         return fit_from_scratch(self, lambda: self._fit_all(interactions, item_vectors))

@@ -98,6 +98,7 @@ class BPR(AutoRegMixin, Recommender):
         self.verbose = verbose
 
     _widths = ("factors",)
+    _epochs = ("epochs",)
 
     def _validate(self) -> None:
         self._check_params(

@@ -117,6 +117,25 @@ class ParamsMixin:
                     f"{name}"
                 )
 
+    #: integer hyperparameters that count passes over the training rows: checked by
+    #: ``_check_epochs`` once fit knows the rows (epochs=10**30 used to run for ever)
+    _epochs: tuple[str, ...] = ()
+
+    def _check_epochs(self, n_rows: int) -> None:
+        """Refuse, before anything is trained, an epoch count (``_epochs``) whose passes
+        over ``n_rows`` training rows could not end within a year even at a billion rows a
+        second (far faster than any model here): a slip for a smaller number, not a plan.
+        Every count a run could finish passes as it is."""
+        label = getattr(self, "name", type(self).__name__)
+        for name in self._epochs:
+            epochs = int(getattr(self, name))
+            if epochs * n_rows > _ROWS_A_YEAR:
+                raise InvalidParameterError(
+                    f"model {label!r}: {name}={_count_text(epochs)} is too large: that many "
+                    f"passes over {n_rows:,} training rows could not end within a year even "
+                    f"at a billion rows a second; give a smaller {name}"
+                )
+
     def _check_params(
         self,
         at_least_one: tuple[str, ...] = (),
@@ -148,6 +167,9 @@ class ParamsMixin:
             except VisrecError as exc:
                 raise InvalidParameterError(f"model {label!r}: {exc}") from None
 
+
+#: training rows a fit could pass over in a year at a billion a second (``_check_epochs``)
+_ROWS_A_YEAR = 10**9 * 365 * 24 * 3600
 
 #: the annotations ``check_param_types`` checks, and how its errors name them
 _PLAIN_TYPES: dict[type, str] = {

@@ -45,8 +45,9 @@ from visrec.embed.store import (
     nonzero_rows,
     usable_rows,
     usable_values,
+    vector_rows,
 )
-from visrec.errors import NotFittedError, VisrecError
+from visrec.errors import ArgumentTypeError, NotFittedError, VisrecError
 from visrec.models._fresh_fit import check_fit_inputs, fit_from_scratch
 from visrec.models._indices import as_indices
 from visrec.models._train import FeatureScaler
@@ -145,6 +146,7 @@ class RatingMF(ParamsMixin):
         self.random_state = random_state
 
     _widths = ("n_factors",)
+    _epochs = ("n_epochs",)
 
     def _validate(self) -> None:
         self._check_params(
@@ -173,8 +175,9 @@ class RatingMF(ParamsMixin):
             Image vectors aligned to ``interactions.item_map`` (an ``ItemVectors`` is
             aligned here, with its own ``has_image``). Required when ``visual=True``.
         has_image : ndarray of bool, shape (n_items,), optional
-            Which rows of ``vectors`` are real images (default: non-zero rows). Rows
-            without an image contribute no visual term.
+            Which rows of ``vectors`` are real images (default: non-zero rows; a row
+            of zeros has none whatever its flag). Rows without an image contribute no
+            visual term.
 
         Returns
         -------
@@ -207,6 +210,7 @@ class RatingMF(ParamsMixin):
         if len(interactions) == 0:
             raise VisrecError("RatingMF: no training ratings")
         self._check_widths(interactions.n_users + interactions.n_items)
+        self._check_epochs(len(interactions))
         if self.visual and vectors is None:
             raise VisrecError(
                 "RatingMF(visual=True) needs item vectors aligned to the item map; "
@@ -400,11 +404,19 @@ def _checked_vectors(
     vectors: np.ndarray, has_image: np.ndarray | None, item_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``vectors`` as float64 ``(n_items, d)`` with the rows without an image zeroed,
-    and the ``has_image`` mask (default: the non-zero rows), once both are usable: no
-    image row with NaN, infinite or huge values (the recommenders' rule), and at least
-    one image (else ``visual=True`` would quietly fit the model without its visual term)."""
+    and the ``has_image`` mask (the non-zero rows, of those it flags), once both are
+    usable: no image row with NaN, infinite or huge values (the recommenders' rule), and
+    at least one image (else ``visual=True`` would quietly fit the model without its
+    visual term). A row of zeros has no image whatever its flag, as ``ItemVectors`` reads
+    it: standardised, it would give a picture-less item the mean image's term."""
     n_items = len(item_ids)
-    v = np.asarray(vectors, dtype=np.float64)
+    try:
+        v = np.asarray(vectors, dtype=np.float64)
+    except (ValueError, TypeError):  # text, None: said in the store's words, not numpy's
+        try:
+            v = vector_rows(vectors).astype(np.float64)  # a column of arrays stacks
+        except VisrecError as exc:
+            raise ArgumentTypeError(f"RatingMF: {exc}") from None
     if v.ndim != 2 or v.shape[0] != n_items or v.shape[1] == 0:
         raise VisrecError(
             f"RatingMF: vectors of shape {v.shape}, expected ({n_items}, d) aligned "
@@ -423,6 +435,7 @@ def _checked_vectors(
         if len(has) != n_items:
             raise VisrecError(f"RatingMF: has_image has {len(has)} rows, expected {n_items}")
         check = has  # rows without an image are not read
+        has = has & nonzero_rows(v)  # a row of zeros is no picture, as in ItemVectors
     broken = np.flatnonzero(check & ~usable)
     if len(broken):
         bad = int(broken[0])
@@ -432,7 +445,11 @@ def _checked_vectors(
             "them has_image=False"
         )
     if not has.any():
-        what = "is all zeros" if has_image is None else "has has_image false"
+        what = (
+            "is all zeros"
+            if has_image is None
+            else "has has_image false" + (" or is all zeros" if check.any() else "")
+        )
         raise VisrecError(
             f"RatingMF: none of the {n_items:,} items has an image vector (every row "
             f"{what}){_NO_VISUAL}"

@@ -237,6 +237,7 @@ class VBPR(AutoRegMixin, Recommender):
         self.verbose = verbose
 
     _widths = ("factors", "visual_factors")
+    _epochs = ("epochs", "finetune_epochs")
 
     def _validate(self) -> None:
         self._check_params(

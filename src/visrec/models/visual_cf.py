@@ -202,6 +202,7 @@ class VisualCF(AutoRegMixin, Recommender):
         self.verbose = verbose
 
     _widths = ("factors",)
+    _epochs = ("epochs",)
 
     def _validate(self) -> None:
         self._check_params(

@@ -232,7 +232,8 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     wins, losses = int((diff < -TIE).sum()), int((diff > TIE).sum())
     ties = diff.size - wins - losses
     said = (
-        f"{signed_figure(diff.mean(), '.4f')} RMSE on average (negative is better), "
+        f"{signed_figure(diff.mean(), '.4f', one=diff.size == 1)} RMSE on average "
+        "(negative is better), "
         f"{seeds_said(wins, losses, diff.size)}"
     )
     if ties == diff.size:

@@ -283,7 +283,7 @@ def _pair_call(
         call = f"No difference: {best_img} and {best_plain} have the same {label} on every seed."
     elif diff.size == 1:
         call = (
-            f"{signed_figure(diff[0], '.4f')} {label} on one seed: "
+            f"{signed_figure(diff[0], '.4f', one=True)} {label} on one seed: "
             + more_seeds(picks.seeds(diff[0] > 0), diff.size, n_run)
             + "."
         )
@@ -315,11 +315,20 @@ def _pair_call(
     return call
 
 
-def signed_figure(x: float, spec: str) -> str:
+def signed_figure(x: float, spec: str, *, one: bool = False) -> str:
     """``x`` to ``spec`` with its sign (``"+0.0015"``, ``"-1.7%"``), but one that rounds
-    to 0 without it: "-0.0000 (-0.0%)" read as a loss where the two are level."""
+    to 0 without it: "-0.0000 (-0.0%)" read as a loss where the two are level. With
+    ``one`` (``x`` is one seed's difference, no tie), a non-zero ``x`` that rounds to 0
+    gets the digits to its first one instead (``"+0.00003"``): "0.0000 on one seed" read
+    as level where that seed went one way."""
     said = f"{x:+{spec}}"
-    return said[1:] if not said[1:].strip("0.%") else said
+    if said[1:].strip("0.%"):
+        return said
+    if one and x != 0 and np.isfinite(x):
+        scale = 100 if spec.endswith("%") else 1
+        digits = -int(np.floor(np.log10(abs(x) * scale)))
+        return f"{x:+.{digits}{spec[-1]}}"
+    return said[1:]
 
 
 TIE = 1e-9  # Recall@K differences below this are ties (the same ranking)

@@ -156,6 +156,10 @@ class SimilarItems:
         Returns
         -------
         list of Neighbours, one per query, in query order
+            An id given twice is answered twice, so the list lines up with
+            ``item_ids`` (``zip(item_ids, result)``), as scikit-learn's
+            ``kneighbors`` answers each row; ``visrec similar`` lists each distinct id
+            once (``list(dict.fromkeys(ids))`` does that here).
         """
         n = check_list_length(n)
         rows = self._rows(item_ids)
@@ -192,7 +196,8 @@ def similar_items(vectors: ItemVectors, ids: Iterable[object], n: int = 10) -> l
     Returns
     -------
     list of Neighbours, one per query
-        A shortcut for ``SimilarItems(vectors).query(ids, n)``; build the index once
-        with ``SimilarItems`` to ask many times.
+        In query order, an id given twice answered twice. A shortcut for
+        ``SimilarItems(vectors).query(ids, n)``; build the index once with
+        ``SimilarItems`` to ask many times.
     """
     return SimilarItems(vectors).query(ids, n)
