@@ -266,9 +266,11 @@ def _scan_cache(cache_dir: Path) -> dict[str, Path]:
         for e in it:
             if e.name.startswith("."):
                 # Temp files of in-flight writes; old ones are left by killed runs.
-                if e.name.endswith(_TMP_SUFFIX) and now - e.stat().st_mtime > _STALE_TMP_S:
-                    with contextlib.suppress(OSError):
-                        os.unlink(e.path)
+                if e.name.endswith(_TMP_SUFFIX):
+                    st = _stat(e)
+                    if st is not None and now - st.st_mtime > _STALE_TMP_S:
+                        with contextlib.suppress(OSError):
+                            os.unlink(e.path)
                 continue
             stem, _, _ = e.name.partition(".")
             if not e.is_file():
@@ -279,12 +281,24 @@ def _scan_cache(cache_dir: Path) -> dict[str, Path]:
                     with contextlib.suppress(OSError):
                         os.unlink(e.path)
                 continue
-            if CACHE_NAME.fullmatch(stem) and e.stat().st_size == 0:
+            if CACHE_NAME.fullmatch(stem):
+                st = _stat(e)
                 # no image is empty (a download is checked before it is kept): a file
                 # emptied by a crash or by hand is fetched again, not trusted for ever
-                continue
+                if st is None or st.st_size == 0:
+                    continue
             out[stem] = Path(e.path)
     return out
+
+
+def _stat(entry: os.DirEntry[str]) -> os.stat_result | None:
+    """``entry``'s stat, or None when it is gone since the listing: another fetch into
+    the same cache renames its temp files meanwhile (which stopped this one with a
+    FileNotFoundError)."""
+    try:
+        return entry.stat()
+    except FileNotFoundError:
+        return None
 
 
 def normalize_url(url: str) -> str:
