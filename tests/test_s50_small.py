@@ -54,7 +54,7 @@ def test_the_rating_reports_one_split_says_a_tiny_rmse_change_with_its_digits() 
         {"seed": [0, 0], "model": ["mf", "vmf"], "rmse": [0.95, 0.95002]},
     )
     said = _visual_term(runs, "mf", "vmf")
-    assert "+0.00002 RMSE on average (negative is better), better on 0 of 1 seed" in said
+    assert "+0.00002 RMSE on one seed (negative is better)" in said
 
 
 # -- 2. RatingMF's vectors ------------------------------------------------------------

@@ -17,9 +17,10 @@ class VisrecError(Exception):
 
 
 class SystemRefusal(VisrecError):
-    """The system refused a read (no permission, an I/O error, no threads to read with):
-    said in one line like any ``VisrecError``, exit status 1 like an ``OSError``. A
-    refused write is a :class:`WriteError`."""
+    """The system refused what a read needs but no file call failed (no threads to read
+    with): one line like any ``VisrecError``, exit status 1. A file the system would not
+    let visrec read is a :class:`ReadError`, one it would not let it write a
+    :class:`WriteError`."""
 
     exit_status = 1
 
@@ -83,14 +84,9 @@ _REFUSALS = frozenset(
 )
 
 
-class WriteError(VisrecError, OSError):
-    """An output the system would not let visrec write, make, rename or remove (a folder
-    that cannot be made, no permission, a full disk): one line naming the output, like
-    any ``VisrecError`` (exit status 1 when the system refused: ``EACCES``, ``EROFS``,
-    ``ENOSPC``, ``EIO``...; 2 otherwise, a folder given for a file), and still an
-    ``OSError`` with the failed call's ``errno`` and ``filename`` for code that catches
-    those. Every failed write raises one (:func:`write_error`), so one ``except`` serves
-    a model save, a result file and a command's output alike."""
+class _FailedCall(VisrecError, OSError):
+    """A failed system call, a ``VisrecError`` and an ``OSError``: the base of
+    :class:`WriteError` and :class:`ReadError`, which say the rest."""
 
     def __init__(
         self,
@@ -98,23 +94,46 @@ class WriteError(VisrecError, OSError):
         err: int | None = None,
         strerror: str | None = None,
         filename: object = None,
+        filename2: object = None,
     ) -> None:
-        super().__init__(err, strerror, filename)
+        # OSError's five arguments: the fourth is Windows' error code
+        super().__init__(err, strerror, filename, None, filename2)
         self.message = message
         self.exit_status = 1 if err in _REFUSALS else 2
 
     def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        # OSError's own would call __init__ with (errno, text) only
-        return (type(self), (self.message, self.errno, self.strerror, self.filename))
+    def __reduce__(self) -> tuple[type, tuple[object, ...], dict[str, Any]]:
+        # OSError's own would call __init__ with (errno, text) only; the instance's
+        # attributes (add_note's) kept
+        args = (self.message, self.errno, self.strerror, self.filename, self.filename2)
+        return (type(self), args, self.__dict__)
+
+
+class WriteError(_FailedCall):
+    """An output the system would not let visrec write, make, rename or remove (a folder
+    that cannot be made, no permission, a full disk): one line naming the output, like
+    any ``VisrecError`` (exit status 1 when the system refused: ``EACCES``, ``EROFS``,
+    ``ENOSPC``, ``EIO``...; 2 otherwise, a folder given for a file), and still an
+    ``OSError`` with the failed call's ``errno`` and ``filename`` (``filename2``: a
+    rename's second path) for code that catches those. Every failed write raises one
+    (:func:`write_error`), so one ``except`` serves a model save, a result file and a
+    command's output alike."""
+
+
+class ReadError(_FailedCall):
+    """An input the system would not let visrec read (no permission, an I/O error, a
+    folder given for a file): one line naming it, exit status 1 when the system refused
+    (2 otherwise), and an ``OSError`` with the failed call's ``errno``, as a
+    :class:`WriteError` is for outputs (:func:`read_error`). A missing input is an
+    :class:`InputNotFoundError`."""
 
 
 def write_error(message: str, exc: OSError) -> WriteError:
     """``message`` as the :class:`WriteError` to raise for the failed write ``exc`` (a
     failed read: :func:`read_error`)."""
-    return WriteError(message, errno_of(exc), exc.strerror, exc.filename)
+    return WriteError(message, errno_of(exc), exc.strerror, exc.filename, exc.filename2)
 
 
 def failed_write(exc: OSError, output: object) -> str:
@@ -189,14 +208,8 @@ def errno_of(exc: OSError) -> int | None:
     return int(found[-1]) if found else None
 
 
-def refusal_status(exc: OSError) -> int:
-    """The exit status of an error raised for ``exc``: 1 when the system refused."""
-    return 1 if errno_of(exc) in _REFUSALS else 2
-
-
-def read_error(message: str, exc: OSError) -> VisrecError:
-    """``message`` as the error to raise for the failed read ``exc``: a
-    :class:`SystemRefusal` (exit 1) when the system refused (no permission, an I/O
-    error), else a plain ``VisrecError`` (exit 2: a folder given for a file, a missing
-    one). A failed write: :func:`write_error`."""
-    return (SystemRefusal if errno_of(exc) in _REFUSALS else VisrecError)(message)
+def read_error(message: str, exc: OSError) -> ReadError:
+    """``message`` as the :class:`ReadError` to raise for the failed read ``exc``: exit
+    status 1 when the system refused (no permission, an I/O error), 2 otherwise (a
+    folder given for a file). A failed write: :func:`write_error`."""
+    return ReadError(message, errno_of(exc), exc.strerror, exc.filename, exc.filename2)

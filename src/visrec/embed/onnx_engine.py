@@ -42,7 +42,7 @@ from visrec._atomic import (
 from visrec._device import parse_device, resolve_device
 from visrec._interrupt import reraise_if_pressed
 from visrec._revision import package_version
-from visrec.errors import VisrecError, refusal_status
+from visrec.errors import VisrecError, WriteError, errno_of
 
 log = logging.getLogger(__name__)
 
@@ -269,10 +269,10 @@ def cached_onnx_path(backbone: Any, directory: str | os.PathLike[str] | None = N
 _EXPORT_LOCK = threading.Lock()
 
 
-class CacheUnwritable(VisrecError):
+class CacheUnwritable(WriteError):
     """The ONNX export cache cannot be written: ``engine="auto"`` runs torch instead.
-    ``exit_status`` is 1 when the system refused (as a
-    :class:`~visrec.errors.WriteError`'s)."""
+    A :class:`~visrec.errors.WriteError` as every failed write is (exit status 1 when
+    the system refused, an ``OSError`` with the failed call's ``errno``)."""
 
 
 def _export_to_cache(backbone: Any, path: Path) -> Path:
@@ -299,11 +299,13 @@ def _export_to_cache(backbone: Any, path: Path) -> Path:
             if exc.errno in WRITE_FULL
             else "set VISREC_CACHE to a writable folder"
         )
-        err = CacheUnwritable(
-            f"cannot write the ONNX model cache {path} ({exc.strerror or exc}); {advice}"
-        )
-        err.exit_status = refusal_status(exc)
-        raise err from exc
+        raise CacheUnwritable(
+            f"cannot write the ONNX model cache {path} ({exc.strerror or exc}); {advice}",
+            errno_of(exc),
+            exc.strerror,
+            exc.filename,
+            exc.filename2,
+        ) from exc
 
 
 class OnnxEngine:

@@ -23,7 +23,14 @@ from visrec._atomic import atomic_path, check_input_exists, require_utf8_name
 from visrec._frozen import read_only, restore_read_only
 from visrec._parquet import open_parquet, read_columns, write_table
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
-from visrec.errors import ArgumentTypeError, SystemRefusal, VisrecError, names_text
+from visrec.errors import (
+    ArgumentTypeError,
+    SystemRefusal,
+    VisrecError,
+    errno_of,
+    names_text,
+    read_error,
+)
 
 META_KEY = b"visrec"
 
@@ -846,14 +853,19 @@ def read_vectors(
 
 def parquet_read_error(path: str | os.PathLike[str], exc: BaseException) -> VisrecError:
     """The one-line error for a Parquet file pyarrow could not read: a damaged or
-    foreign file (exit 2), or a system that would not start pyarrow's reader threads
-    (``ulimit -v``, a thread limit: exit 1; the file is not to blame)."""
+    foreign file (exit 2), a file the system would not let it read (a
+    :class:`~visrec.errors.ReadError`: exit 1 for no permission or an I/O error), or a
+    system that would not start pyarrow's reader threads (``ulimit -v``, a thread limit:
+    exit 1; the file is not to blame)."""
     if no_reader_threads(exc):
         return SystemRefusal(
             f"{os.fspath(path)}: cannot start the threads that read it ({str(exc).strip()}): the "
             "system's limit on threads or memory is reached; free memory or raise the limit"
         )
-    return VisrecError(f"{os.fspath(path)}: {unreadable_parquet(exc)}")
+    said = f"{os.fspath(path)}: {unreadable_parquet(exc)}"
+    if isinstance(exc, OSError) and errno_of(exc) is not None:  # the system's, not the file's
+        return read_error(said, exc)
+    return VisrecError(said)
 
 
 def no_reader_threads(exc: BaseException) -> bool:
@@ -891,12 +903,12 @@ def read_vector_ids(path: str | os.PathLike[str]) -> ItemVectors:
     :class:`ItemVectors` of width 0 (cheap; for the checks that look at every id)."""
     p = os.fspath(path)
     try:
-        schema = pq.read_schema(p)
-        if "vector" not in schema.names:  # not a vectors file: read_vectors says so
-            return read_vectors(p)
-        table = read_columns(p, [c for c in schema.names if c != "vector"])
+        names = pq.read_schema(p).names
+        table = read_columns(p, [c for c in names if c != "vector"]) if "vector" in names else None
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise parquet_read_error(p, exc) from exc
+    if table is None:  # not a vectors file: read_vectors says so (after the except: its
+        return read_vectors(p)  # ReadError is an OSError, not to be worded twice)
     empty = pa.array([[]] * table.num_rows, type=pa.list_(pa.float32()))
     return table_to_vectors(table.append_column("vector", empty), source=p, ids_only=True)
 

@@ -31,7 +31,13 @@ from visrec._atomic import (
     write_text_atomic,
 )
 from visrec.embed.store import UNUSABLE_VALUES, usable_values
-from visrec.errors import MixedSavesError, VisrecError, failed_write, write_error
+from visrec.errors import (
+    InputNotFoundError,
+    MixedSavesError,
+    VisrecError,
+    failed_write,
+    write_error,
+)
 from visrec.models.model_folder import (
     ARRAYS_NPZ,
     DAMAGE,
@@ -338,6 +344,9 @@ def _model_json(folder: Path) -> Path:
     """The ``model.json`` of ``folder``, once ``folder`` is a folder holding one as a
     regular file."""
     mj = folder / MODEL_JSON
+    blocked = blocking_parent(folder)
+    if blocked is not None:  # said as save says it: not only "does not exist"
+        raise InputNotFoundError(folder, f"cannot load the model from {str(folder)!r}: {blocked}")
     check_input_exists(folder, "model folder")
     if folder.is_file():
         raise VisrecError(

@@ -231,9 +231,12 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
         return f"{what}: no split has both RMSEs, so they cannot be compared."
     wins, losses = int((diff < -TIE).sum()), int((diff > TIE).sum())
     ties = diff.size - wins - losses
+    # one seed's difference is no average, and its sign says how that seed went (as
+    # evaluate's one-seed verdict words it)
     said = (
-        f"{signed_figure(diff.mean(), '.4f', one=diff.size == 1)} RMSE on average "
-        "(negative is better), "
+        f"{signed_figure(diff[0], '.4f', one=True)} RMSE on one seed (negative is better)"
+        if diff.size == 1
+        else f"{signed_figure(diff.mean(), '.4f')} RMSE on average (negative is better), "
         f"{seeds_said(wins, losses, diff.size)}"
     )
     if ties == diff.size:
