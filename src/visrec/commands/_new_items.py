@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from visrec._atomic import absent
 from visrec.commands._common import name_ids
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, errno_of, read_error
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -39,7 +39,10 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
     try:
         return read_vectors_meta(p)
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        raise VisrecError(f"vectors file {path!r} cannot be read as Parquet ({exc})") from exc
+        said = f"vectors file {path!r} cannot be read as Parquet ({exc})"
+        if isinstance(exc, OSError) and errno_of(exc) is not None:  # refused, as read_vectors
+            raise read_error(said, exc) from exc  # says it: exit 1, errno kept
+        raise VisrecError(said) from exc
 
 
 def say_none_scored(model: Recommender, vpath: str | None) -> None:

@@ -34,6 +34,7 @@ import numpy as np
 from visrec._atomic import (
     atomic_path,
     blocking_parent,
+    not_regular,
     shown_path,
     sweep_temp_files,
     utf8_path,
@@ -277,15 +278,26 @@ class CacheUnwritable(WriteError):
 
 def _export_to_cache(backbone: Any, path: Path) -> Path:
     """Export ``backbone`` to the cache file ``path``; errors name VISREC_CACHE."""
-    if path.exists():
-        log.warning("ONNX cache %s is missing its digest or corrupted; exporting again", path)
-    log.info("exporting %s to ONNX at %s (once)", backbone.name, path)
+    where = "VISREC_CACHE" if os.environ.get("VISREC_CACHE") else "the cache folder"
     # a file where the cache folder should be: said in the variable's name, not as the
     # output path of a hashed export file inside it
     blocked = blocking_parent(path)
     if blocked is not None:
-        where = "VISREC_CACHE" if os.environ.get("VISREC_CACHE") else "the cache folder"
         raise CacheUnwritable(f"{where}: {blocked}; set VISREC_CACHE to a writable folder")
+    # a folder or pipe at the export's or its digest's name: the write's own check
+    # (an OutputPathError, an OSError) was worded again below as "cannot write ...
+    # (output path ... name a file)", advice no user of a cache can follow; a pipe was
+    # no CacheUnwritable at all (engine "auto" failed instead of running torch)
+    for file in (path, path.with_suffix(".sha256")):
+        kind = not_regular(file)
+        if kind is not None:
+            raise CacheUnwritable(
+                f"{where}: '{shown_path(file)}' is {kind}, where the ONNX export keeps a "
+                "file; remove it or set VISREC_CACHE to another folder"
+            )
+    if path.exists():
+        log.warning("ONNX cache %s is missing its digest or corrupted; exporting again", path)
+    log.info("exporting %s to ONNX at %s (once)", backbone.name, path)
     try:
         return export_onnx(backbone, path)
     except OSError as exc:

@@ -527,8 +527,10 @@ def _refuse_foreign_folder(folder: Path) -> None:
         held = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
     except FileNotFoundError:
         return
-    except OSError as exc:
-        raise VisrecError(f"cannot save the model to {str(folder)!r}: {exc.strerror}") from None
+    except OSError as exc:  # a folder it may not list: refused, as every failed save is
+        raise write_error(
+            f"cannot save the model to {str(folder)!r}: {exc.strerror or exc}", exc
+        ) from None
     # what a save stopped between its two files leaves: visrec's own, saved over
     leftover = (
         ARRAYS_NPZ in held

@@ -92,7 +92,11 @@ def read_arrays(npz: Path) -> dict[str, np.ndarray]:
     try:
         # our own handle: np.load of a damaged zip leaks the one it opens, and the
         # error (kept by a notebook) held the file open
-        with open(npz, "rb") as fh:
+        fh = open(npz, "rb")  # noqa: SIM115 -- closed by the with below
+    except OSError as exc:  # no permission: the system's refusal (exit 1), as model.json's
+        raise read_error(f"{npz}: cannot be read ({exc.strerror or exc})", exc) from exc
+    try:
+        with fh:
             z = np.load(fh, allow_pickle=False)
             if not isinstance(z, np.lib.npyio.NpzFile):  # a lone .npy array saved there
                 raise VisrecError(
