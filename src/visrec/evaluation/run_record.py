@@ -599,9 +599,10 @@ def forget(path: Path, plan: Collection[tuple[int, str]]) -> None:
     from the record; the runs of other models or seeds stay for their own resume, and a
     record left empty is removed. A record that cannot be rewritten (a full or
     read-only disk) is left as it is: its runs are finished ones, and a rerun with the
-    same inputs reuses them, so failing the experiment over it would lose more."""
-    kept = [r for r in read_record(path) if (r["seed"], r["model"]) not in plan]
+    same inputs reuses them, so failing the experiment over it would lose more; so is
+    one the system no longer lets it read (a ``ReadError``)."""
     with contextlib.suppress(OSError):
+        kept = [r for r in read_record(path) if (r["seed"], r["model"]) not in plan]
         _rewrite(path, kept)
 
 
