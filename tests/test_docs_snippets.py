@@ -4,7 +4,7 @@ Each block is read from its document at test time (by file and block index) and 
 with ``exec`` in a namespace prepared for it, in a temporary folder holding the files
 its relative paths name (a small subset of the real MovieLens-100K posters and ratings,
 the two Amazon review files). The placeholders the docs leave to the reader
-(``interactions``, ``item_vectors``, ``new_item_vectors``, ``frame``) are provided; no
+(``item_vectors``, ``frame``) are provided; no
 line of a block is rewritten. A renamed function, a changed signature or a comment that
 lies about a return shape makes a test fail; a new block fails
 ``test_every_block_is_covered`` until it gets a test here.
@@ -179,9 +179,12 @@ def test_every_block_is_covered() -> None:
 def test_readme_quick_python(
     movielens: Subset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copytree(movielens.root / "posters", tmp_path / "posters")
-    shutil.copyfile(movielens.root / "u.data", tmp_path / "u.data")
-    monkeypatch.chdir(tmp_path)
+    # run from a repository root beside shared/data, as the README's commands are
+    data = tmp_path / "shared" / "data" / "movielens-100k-posters"
+    shutil.copytree(movielens.root / "posters", data / "posters")
+    shutil.copyfile(movielens.root / "u.data", data / "u.data")
+    (tmp_path / "repo").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
     ns = run(block("README.md", 0), "README.md#0", {})
 
     frame = ns["frame"]
@@ -196,7 +199,7 @@ def test_readme_quick_python(
     assert items.shape == scores.shape == (3, 10)
     assert ((items >= 0) & (items < len(model.item_map_))).all()  # indices into item_map_
     assert (np.diff(scores, axis=1) <= 0).all()
-    loaded = Recommender.load("vbpr-model/")
+    loaded = Recommender.load("models/vbpr")
     items2, scores2 = loaded.recommend([0, 1, 2], n=10)
     np.testing.assert_array_equal(items2, items)
     np.testing.assert_allclose(scores2, scores)
@@ -418,13 +421,10 @@ def test_models_visual_cf_new_items_save_load(
     movielens: Subset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    interactions = Interactions.from_frame(movielens.frame)
+    movielens.frame.to_csv("TRAIN.csv", index=False)
     # the subset's vectors file also holds the items "new1" and "new2"
-    ns: dict[str, Any] = {
-        "interactions": interactions,
-        "item_vectors": movielens.vectors,
-        "new_item_vectors": movielens.vectors,
-    }
+    write_vectors("V.parquet", movielens.vectors)
+    ns: dict[str, Any] = {}
     run(block("docs/models.md", 0), "docs/models.md#0", ns)
 
     m, users, ids, scores = ns["m"], ns["users"], ns["ids"], ns["scores"]
