@@ -8,19 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from small_vectors import item_vectors as _iv
 from visrec.cli import main
-from visrec.embed.store import ItemVectors, write_vectors
+from visrec.embed.store import write_vectors
 from visrec.errors import VisrecError
 from visrec.search.knn import SimilarItems
-
-
-def _iv(ids: list[str], rows: list[list[float]], has: list[bool] | None = None) -> ItemVectors:
-    return ItemVectors(
-        ids=np.array(ids, dtype=object),
-        vectors=np.array(rows, dtype=np.float32),
-        has_image=np.array([True] * len(ids) if has is None else has),
-        meta={"backbone": "test"},
-    )
 
 
 def test_an_infinite_vector_marked_with_an_image_is_left_out_and_named() -> None:

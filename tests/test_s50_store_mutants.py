@@ -14,23 +14,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from small_vectors import item_vectors as _iv
 from visrec.embed import store
 from visrec.embed.store import (
-    ItemVectors,
     check_some_vector,
     read_vectors,
     write_vectors,
 )
 from visrec.errors import VisrecError
-
-
-def _iv(ids: list[str], rows: list[list[float]], has: list[bool] | None = None) -> ItemVectors:
-    return ItemVectors(
-        ids=np.array(ids, dtype=object),
-        vectors=np.array(rows, dtype=np.float32),
-        has_image=np.array([True] * len(ids) if has is None else has),
-        meta={"backbone": "test"},
-    )
 
 
 def test_no_items_to_check_is_no_error() -> None:
