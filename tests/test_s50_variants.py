@@ -211,12 +211,14 @@ def test_a_frame_without_the_text_flag_is_refused_naming_the_load() -> None:
          "timestamp": [1, 1], "review_digest": [7, 7]}
     )  # fmt: skip
     said = (
-        r"needs the columns review_has_text \(load the reviews with "
+        r"needs the column review_has_text \(load the reviews with "
         r"load_amazon_reviews\(\.\.\., review_digest=True\)\)"
     )
     with pytest.raises(VisrecError, match=rf"^merge_variants {said}$"):
         merge_variants(frame)
     with pytest.raises(VisrecError, match=rf"^count_variant_copies {said}$"):
         count_variant_copies(frame)
+    with pytest.raises(VisrecError, match=r"^merge_variants needs the columns rating, review_has"):
+        merge_variants(frame.drop(columns="rating"))
     # other tables (no digest) have no copies to count, as before
     assert count_variant_copies(frame.drop(columns="review_digest")) == 0

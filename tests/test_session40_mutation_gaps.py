@@ -57,7 +57,7 @@ def test_merge_variants_names_each_missing_column(missing: str) -> None:
     with pytest.raises(VisrecError) as err:
         merge_variants(frame)
     assert str(err.value) == (
-        f"merge_variants needs the columns {missing} (load the reviews with "
+        f"merge_variants needs the column {missing} (load the reviews with "
         "load_amazon_reviews(..., review_digest=True))"
     )
 

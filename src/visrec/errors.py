@@ -1,9 +1,10 @@
 """Errors that the CLI turns into a one-line message instead of a traceback."""
 
 import errno
+import os
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 
 class VisrecError(Exception):
@@ -96,8 +97,13 @@ class _FailedCall(VisrecError, OSError):
         filename: object = None,
         filename2: object = None,
     ) -> None:
-        # OSError's five arguments: the fourth is Windows' error code
-        super().__init__(err, strerror, filename, None, filename2)
+        if err is None and strerror is None and filename is None and filename2 is None:
+            super().__init__(message)  # said in words only: args and repr hold them
+        else:  # OSError's five arguments (the fourth is Windows' error code); pyarrow's
+            # OSError gives the number in its text only: its words from the number
+            if strerror is None and err is not None:
+                strerror = os.strerror(err)
+            super().__init__(err, strerror, filename, None, filename2)
         self.message = message
         self.exit_status = 1 if err in _REFUSALS else 2
 
@@ -130,10 +136,13 @@ class ReadError(_FailedCall):
     :class:`InputNotFoundError`."""
 
 
-def write_error(message: str, exc: OSError) -> WriteError:
-    """``message`` as the :class:`WriteError` to raise for the failed write ``exc`` (a
-    failed read: :func:`read_error`)."""
-    return WriteError(message, errno_of(exc), exc.strerror, exc.filename, exc.filename2)
+_Write = TypeVar("_Write", bound=WriteError)
+
+
+def write_error(message: str, exc: OSError, cls: type[_Write] = WriteError) -> _Write:  # type: ignore[assignment]
+    """``message`` as the :class:`WriteError` (or the subclass ``cls``) to raise for the
+    failed write ``exc`` (a failed read: :func:`read_error`)."""
+    return cls(message, errno_of(exc), exc.strerror, exc.filename, exc.filename2)
 
 
 def failed_write(exc: OSError, output: object) -> str:
@@ -208,8 +217,19 @@ def errno_of(exc: OSError) -> int | None:
     return int(found[-1]) if found else None
 
 
-def read_error(message: str, exc: OSError) -> ReadError:
+def read_error(message: str, exc: OSError, path: object = None) -> ReadError:
     """``message`` as the :class:`ReadError` to raise for the failed read ``exc``: exit
     status 1 when the system refused (no permission, an I/O error), 2 otherwise (a
-    folder given for a file). A failed write: :func:`write_error`."""
-    return ReadError(message, errno_of(exc), exc.strerror, exc.filename, exc.filename2)
+    folder given for a file); its ``filename`` is ``path`` where ``exc`` names none
+    (pyarrow's). A failed write: :func:`write_error`."""
+    named = exc.filename if exc.filename is not None else path
+    return ReadError(message, errno_of(exc), exc.strerror, named, exc.filename2)
+
+
+def unreadable_file(message: str, exc: BaseException, path: object) -> VisrecError:
+    """``message`` for a file of ``path`` a library could not read: a :class:`ReadError`
+    when the system refused (an ``OSError`` with an errno; pyarrow's gives it in its text
+    only), else a plain ``VisrecError`` (a damaged or foreign file, exit 2)."""
+    if isinstance(exc, OSError) and errno_of(exc) is not None:
+        return read_error(message, exc, path)
+    return VisrecError(message)

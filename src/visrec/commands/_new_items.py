@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from visrec._atomic import absent
 from visrec.commands._common import name_ids
-from visrec.errors import VisrecError, errno_of, read_error
+from visrec.errors import VisrecError, unreadable_file
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -40,9 +40,7 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
         return read_vectors_meta(p)
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         said = f"vectors file {path!r} cannot be read as Parquet ({exc})"
-        if isinstance(exc, OSError) and errno_of(exc) is not None:  # refused, as read_vectors
-            raise read_error(said, exc) from exc  # says it: exit 1, errno kept
-        raise VisrecError(said) from exc
+        raise unreadable_file(said, exc, path) from exc  # refused: exit 1, as read_vectors
 
 
 def say_none_scored(model: Recommender, vpath: str | None) -> None:

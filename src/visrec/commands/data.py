@@ -68,8 +68,9 @@ examples:
 Amazon's 2018 review files list one review under each variant (size, colour) of a
 product: the same reviewer, time, stars and text under several asins. A split by rows
 then finds the copy under the other variant, and a held-out item's reviews stay in
-training under its sibling. Two asins are variants of one product when one review is
-listed under both (linked in chains: A~B and B~C make one product). Each product keeps
+training under its sibling. Two asins are variants of one product when one review with
+a summary or text is listed under both (linked in chains: A~B and B~C make one product;
+a review without either is stars on a day and links nothing). Each product keeps
 the id of its variant with the most distinct reviews, so vectors keyed by asin still
 match it.
 
@@ -108,10 +109,11 @@ def register(subparsers: Any) -> None:
     m = sub.add_parser(
         "merge-variants",
         help="one item per product in Amazon review files (a review copied under "
-        "each variant kept once)",
+        "each variant kept once per product)",
         description=(
-            "Merge the variants of each product in Amazon review files into one item, "
-            "each review kept once, and write the reviews as an interactions table."
+            "Merge the variants of each product in Amazon review files into one item "
+            "(linked by reviews with a summary or text listed under both), each review "
+            "kept once per product, and write the reviews as an interactions table."
         ),
         epilog=MERGE_EPILOG,
         formatter_class=HelpFormatter,

@@ -57,9 +57,8 @@ from visrec.errors import (
     ArgumentTypeError,
     InputNotFoundError,
     VisrecError,
-    errno_of,
     names_text,
-    read_error,
+    unreadable_file,
 )
 
 # File names searched in a dataset folder, in order of preference.
@@ -566,10 +565,7 @@ def read_parquet_frame(p: Path) -> pd.DataFrame:
             raise parquet_read_error(p, exc) from None
         # its first line: the rest is a schema dump
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        said = f"{p}: cannot read parquet ({first})"
-        if isinstance(exc, OSError) and errno_of(exc) is not None:  # no permission, an I/O error
-            raise read_error(said, exc) from None
-        raise VisrecError(said) from None
+        raise unreadable_file(f"{p}: cannot read parquet ({first})", exc, p) from None
     # set_index("user_id", drop=False) keeps it as a column too: that one is read
     saved = [n for n in df.index.names if n is not None and n not in df.columns]
     if saved:

@@ -38,7 +38,8 @@ def _need_columns(frame: pd.DataFrame, cols: tuple[str, ...], who: str) -> None:
     missing = [c for c in cols if c not in frame.columns]
     if missing:
         raise VisrecError(
-            f"{who} needs the columns {', '.join(missing)} (load the reviews with "
+            f"{who} needs the column{'s' * (len(missing) > 1)} {', '.join(missing)} "
+            "(load the reviews with "
             "load_amazon_reviews(..., review_digest=True))"
         )
 

@@ -43,7 +43,7 @@ from visrec._atomic import (
 from visrec._device import parse_device, resolve_device
 from visrec._interrupt import reraise_if_pressed
 from visrec._revision import package_version
-from visrec.errors import VisrecError, WriteError, errno_of
+from visrec.errors import VisrecError, WriteError, write_error
 
 log = logging.getLogger(__name__)
 
@@ -311,13 +311,8 @@ def _export_to_cache(backbone: Any, path: Path) -> Path:
             if exc.errno in WRITE_FULL
             else "set VISREC_CACHE to a writable folder"
         )
-        raise CacheUnwritable(
-            f"cannot write the ONNX model cache {path} ({exc.strerror or exc}); {advice}",
-            errno_of(exc),
-            exc.strerror,
-            exc.filename,
-            exc.filename2,
-        ) from exc
+        said = f"cannot write the ONNX model cache {path} ({exc.strerror or exc}); {advice}"
+        raise write_error(said, exc, CacheUnwritable) from exc
 
 
 class OnnxEngine:

@@ -27,9 +27,8 @@ from visrec.errors import (
     ArgumentTypeError,
     SystemRefusal,
     VisrecError,
-    errno_of,
     names_text,
-    read_error,
+    unreadable_file,
 )
 
 META_KEY = b"visrec"
@@ -862,10 +861,7 @@ def parquet_read_error(path: str | os.PathLike[str], exc: BaseException) -> Visr
             f"{os.fspath(path)}: cannot start the threads that read it ({str(exc).strip()}): the "
             "system's limit on threads or memory is reached; free memory or raise the limit"
         )
-    said = f"{os.fspath(path)}: {unreadable_parquet(exc)}"
-    if isinstance(exc, OSError) and errno_of(exc) is not None:  # the system's, not the file's
-        return read_error(said, exc)
-    return VisrecError(said)
+    return unreadable_file(f"{os.fspath(path)}: {unreadable_parquet(exc)}", exc, path)
 
 
 def no_reader_threads(exc: BaseException) -> bool:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from visrec import _progress_lines
 from visrec._atomic import atomic_path, probe_writable
-from visrec.errors import VisrecError, WriteError, errno_of, shown
+from visrec.errors import VisrecError, WriteError, shown, write_error
 
 # The same pixel limit as embed, checked here from the header; Pillow's
 # DecompressionBombWarning is quieted only by the command line, for its run
@@ -113,12 +113,8 @@ def check_cache_dir(cache_dir: str | os.PathLike[str], *, make: bool = True) -> 
             cache.mkdir(parents=True, exist_ok=True)
         probe_writable(cache / "cache")
     except OSError as exc:
-        raise CacheDirError(
-            f"cannot write to {str(cache)!r} ({exc.strerror or exc})",
-            errno_of(exc),
-            exc.strerror,
-            exc.filename,
-        ) from exc
+        said = f"cannot write to {str(cache)!r} ({exc.strerror or exc})"
+        raise write_error(said, exc, CacheDirError) from exc
     return cache
 
 

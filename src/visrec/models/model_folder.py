@@ -47,7 +47,7 @@ def read_model_json(mj: Path) -> dict[str, Any]:
     except RecursionError as exc:
         raise VisrecError(f"{mj}: invalid JSON (nested too deep)") from exc
     except OSError as exc:  # no permission: the system's refusal, exit 1
-        raise read_error(f"{mj}: cannot be read ({exc})", exc) from exc
+        raise read_error(f"{mj}: cannot be read ({exc.strerror or exc})", exc) from exc
     except UnicodeDecodeError as exc:
         raise VisrecError(f"{mj}: cannot be read ({exc})") from exc
     except ValueError as exc:  # Python's limit on the digits of a number read from text

@@ -326,7 +326,10 @@ def signed_figure(x: float, spec: str, *, one: bool = False) -> str:
         return said
     if one and x != 0 and np.isfinite(x):
         scale = 100 if spec.endswith("%") else 1
-        digits = -int(np.floor(np.log10(abs(x) * scale)))
+        # from the first digit as rounded (9.6e-6 is "+0.00001", not "+0.000010")
+        digits = -int(np.floor(np.log10(float(f"{abs(x) * scale:.0e}"))))
+        if digits > 12:  # no line of zeros for what no figure here comes near
+            return f"{x * scale:+.0e}{'%' * (scale == 100)}"
         return f"{x:+.{digits}{spec[-1]}}"
     return said[1:]
 
