@@ -592,8 +592,7 @@ def check_model_folder(out: Path) -> None:
             "the folder), so the previous model could not be replaced cleanly; fix its "
             "permissions or name another folder",
             errno.EACCES,
-            os.strerror(errno.EACCES),
-            str(out),
+            filename=str(out),
         )
 
 

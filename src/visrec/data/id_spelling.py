@@ -299,26 +299,24 @@ def id_notes(frame: pd.DataFrame) -> list[str]:
         if col not in frame.columns:
             continue
         ids = frame[col].unique()
-        n_groups, groups = spelt_two_ways(ids)
-        if n_groups:
-            listed = "; ".join(", ".join(shown(i) for i in g) for g in groups)
-            more = f"; and {n_groups - len(groups):,} more" if n_groups > len(groups) else ""
-            notes.append(
-                f"{n_groups:,} {noun} id(s) spelt in more than one way ({listed}{more}); "
-                f"each spelling is a different {noun}, as written"
-            )
-        # two ids no reader of the output can tell apart
-        for alike, how, each in (
-            (look_alike, "in two Unicode forms that print alike", "form"),
-            (zero_width_alike, "with and without a character that prints as nothing", "spelling"),
+        # the last two: ids no reader of the output can tell apart, listed as escapes
+        for find, how, each, show in (
+            (spelt_two_ways, "spelt in more than one way", "spelling", shown),
+            (look_alike, "written in two Unicode forms that print alike", "form", ascii),
+            (
+                zero_width_alike,
+                "written with and without a character that prints as nothing",
+                "spelling",
+                ascii,
+            ),
         ):
-            n_alike, groups = alike(ids)
-            if n_alike:
-                listed = "; ".join(", ".join(ascii(i) for i in g) for g in groups)
-                more = f"; and {n_alike - len(groups):,} more" if n_alike > len(groups) else ""
+            n_groups, groups = find(ids)
+            if n_groups:
+                listed = "; ".join(", ".join(show(i) for i in g) for g in groups)
+                more = f"; and {n_groups - len(groups):,} more" if n_groups > len(groups) else ""
                 notes.append(
-                    f"{n_alike:,} {noun} id(s) written {how} ({listed}{more}); each {each} "
-                    f"is a different {noun}, as written"
+                    f"{n_groups:,} {noun} id(s) {how} ({listed}{more}); each {each} is a "
+                    f"different {noun}, as written"
                 )
         words = missing_words(ids)
         if words:
