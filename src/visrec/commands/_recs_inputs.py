@@ -23,7 +23,7 @@ from visrec.commands._new_items import (
     say_none_scored,
     unseen_vectors,
 )
-from visrec.errors import InputNotFoundError, VisrecError, read_error
+from visrec.errors import InputNotFoundError, VisrecError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -91,10 +91,9 @@ def read_id_list(
         raise VisrecError(f"{what} file {path!r} is a device; name a file of {noun} ids")
     try:
         decoded = decode_text(p)
+    # an unreadable one (no permission, an I/O error) is decode_text's ReadError
     except FileNotFoundError:
         raise VisrecError(f"{what} file {path!r} {absent(p)}") from None
-    except OSError as exc:  # no permission, an I/O error: one line, not a traceback
-        raise read_error(f"{path}: cannot read ({exc.strerror or exc})", exc) from exc
     if decoded.warning is not None:  # ids of lines decoded otherwise may not match
         line_no, message = decoded.warning
         print(f"warning: {path}:{line_no}: {message}", file=sys.stderr)

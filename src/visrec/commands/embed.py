@@ -200,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
                 overwrite=args.overwrite,
             )
     except OSError as exc:  # e.g. an unwritable output folder: a message, not a traceback
+        # a failed read (the existing output, a chunk file, the weights) is a ReadError
+        # where it happens: what reaches here unsaid is a failed write
         if isinstance(exc, FileNotFoundError | VisrecError):  # said already
             raise
         where = exc.filename or args.output

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, read_error
 
 if TYPE_CHECKING:
     from _csv import Reader as _csv_reader
@@ -85,12 +85,20 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     VisrecError
         ``path`` is a folder, not valid gzip (bzip2, xz), zip- or zstd-compressed (not
         read: one error saying so), or a binary (or UTF-16) file.
+    ReadError
+        The system would not let it be read (no permission, an I/O error).
+    FileNotFoundError
+        ``path`` does not exist.
     """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
         raise VisrecError(f"{path}: is a folder, expected a file") from None
+    except FileNotFoundError:  # the caller's to word (an InputNotFoundError, its hint)
+        raise
+    except OSError as exc:  # no permission, an I/O error: one line, as Parquet's say it
+        raise read_error(f"{path}: cannot read ({exc.strerror or exc})", exc, path) from exc
     raw = _decompressed(path, raw)
     if _looks_binary(raw[:8192]):
         # such bytes would reach the CSV reader and come back as garbled column names

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from visrec._atomic import file_version
-from visrec.errors import InputNotFoundError, VisrecError, names_text
+from visrec.errors import InputNotFoundError, VisrecError, names_text, read_error
 
 if TYPE_CHECKING:
     import torch
@@ -61,7 +61,12 @@ def _file_id(path: str) -> str:
     version = file_version(path)
     if version is None:
         raise InputNotFoundError(path)
-    return _content_id(path, version)
+    try:
+        return _content_id(path, version)
+    except OSError as exc:  # no permission, an I/O error: a failed read, said as one
+        raise read_error(
+            f"weights file {path!r}: cannot read ({exc.strerror or exc})", exc
+        ) from exc
 
 
 @lru_cache(maxsize=16)

@@ -276,8 +276,12 @@ class CacheUnwritable(WriteError):
     the system refused, an ``OSError`` with the failed call's ``errno``)."""
 
 
-def _export_to_cache(backbone: Any, path: Path) -> Path:
-    """Export ``backbone`` to the cache file ``path``; errors name VISREC_CACHE."""
+def _export_to_cache(
+    backbone: Any, path: Path, why: str = "is missing its digest or corrupted"
+) -> Path:
+    """Export ``backbone`` to the cache file ``path`` (``why`` an existing one is
+    replaced, for the log); a failed write is a :class:`CacheUnwritable` naming
+    VISREC_CACHE. The caller holds ``_EXPORT_LOCK``."""
     where = "VISREC_CACHE" if os.environ.get("VISREC_CACHE") else "the cache folder"
     # a file where the cache folder should be: said in the variable's name, not as the
     # output path of a hashed export file inside it
@@ -296,7 +300,7 @@ def _export_to_cache(backbone: Any, path: Path) -> Path:
                 "file; remove it or set VISREC_CACHE to another folder"
             )
     if path.exists():
-        log.warning("ONNX cache %s is missing its digest or corrupted; exporting again", path)
+        log.warning("ONNX cache %s %s; exporting again", path, why)
     log.info("exporting %s to ONNX at %s (once)", backbone.name, path)
     try:
         return export_onnx(backbone, path)
@@ -411,10 +415,16 @@ class OnnxEngine:
                 # out of memory (ulimit -v), not a damaged file: the cache is kept as it
                 # is, digest included, not exported again by every later run
                 raise MemoryError(f"onnxruntime could not load {self.model_path}") from exc
-            log.warning("cannot load %s (%s); exporting again", self.model_path, exc)
-            with contextlib.suppress(FileNotFoundError):
+            # its digest goes first: an export cut short must not leave the old file
+            # marked good. One that cannot be removed (a read-only cache) is left: the
+            # export below writes to the same folder and says why it cannot
+            with contextlib.suppress(OSError):
                 self.model_path.with_suffix(".sha256").unlink()
-            self.model_path = export_onnx(self.backbone, self.model_path)
+            # as the first export: a failed write is a CacheUnwritable (engine "auto"
+            # runs torch instead), not a raw OSError; one export at a time
+            with _EXPORT_LOCK:
+                why = f"cannot be loaded by onnxruntime ({exc})"
+                self.model_path = _export_to_cache(self.backbone, self.model_path, why)
             try:
                 return ort.InferenceSession(str(self.model_path), opts, providers=providers)
             except Exception as exc2:

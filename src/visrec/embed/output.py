@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from visrec.embed.chunk_files import IMAGE_KEY, chunk_engine, read_chunk_file
 from visrec.embed.store import (
     META_KEY,
     is_foreign_file,
+    parquet_read_error,
     parse_meta,
     table_to_ids,
     table_to_vectors,
@@ -47,6 +48,18 @@ __all__ = [
 OLD_RETRY_CHUNK = "retry-"
 
 
+@contextlib.contextmanager
+def _reading(path: str | os.PathLike[str]) -> Iterator[None]:
+    """A failed read of the existing output or a chunk file ``path`` said as one
+    (:func:`~visrec.embed.store.parquet_read_error`: a ``ReadError`` when the system
+    refused, else a damaged file), not an ``OSError`` a caller would word as the
+    failed write of the output."""
+    try:
+        yield
+    except (OSError, pa.ArrowException) as exc:
+        raise parquet_read_error(path, exc) from exc
+
+
 def dropped_items(output: str | os.PathLike[str], ids: Sequence[str]) -> tuple[int, list[str]]:
     """What writing ``ids`` to ``output`` would drop from the vectors file there.
 
@@ -58,7 +71,8 @@ def dropped_items(output: str | os.PathLike[str], ids: Sequence[str]) -> tuple[i
         spaces (ids from file names are stripped now; ``"a .jpg"`` used to be item
         ``'a '``) is the same item renamed, not dropped. ``(0, [])`` when ``output`` is
         missing, is not a vectors file (``is_foreign_file`` handles those) or its ids
-        cannot be read.
+        cannot be read (a damaged file; one the system will not let visrec read is
+        ``is_foreign_file``'s ``ReadError``).
     """
     if not os.path.isfile(output) or is_foreign_file(output):
         return 0, []
@@ -137,7 +151,7 @@ def old_output(out: Path, key: str, note: Callable[[str], None]) -> OldOutput:
     was computed with another backbone, weights or preprocessing)."""
     if not out.exists():
         return OldOutput()
-    with open_parquet(out) as pf:
+    with _reading(out), open_parquet(out) as pf:
         raw = (pf.schema_arrow.metadata or {}).get(META_KEY)
         n_groups, n_rows = pf.metadata.num_row_groups, pf.metadata.num_rows
     try:
@@ -267,12 +281,13 @@ def with_kept_rows(
     file or a row group of the old output; and the engine of the kept rows."""
     columns = ["item_id", "vector", "has_image"]
     if isinstance(base, Path):
-        table = read_columns(base, [*columns, "error"])
+        with _reading(base):
+            table = read_columns(base, [*columns, "error"])
         kept_errors: list[str | None] = table.column("error").to_pylist()
         kept_by = chunk_engine(table)
         source = str(base)
     else:
-        with open_parquet(out) as pf:
+        with _reading(out), open_parquet(out) as pf:
             table = pf.read_row_group(base, columns=columns)
         kept_errors = [old.failures.get(i) for i in ids]
         kept_by = old.engines.get(fp)
@@ -369,15 +384,19 @@ def assemble(
         tmp = stack.enter_context(atomic_path(out, sweep=True))
         old_file = None
         if any(kind == "old" for kind, _ in sources):
-            old_file = stack.enter_context(open_parquet(out))
+            with _reading(out):
+                old_file = stack.enter_context(open_parquet(out))
         # The old output is read while the new one is written next to it: the rename
-        # at the end replaces it only once everything is in place.
+        # at the end replaces it only once everything is in place. A failed read is a
+        # read error (_reading); only a failed write is left to be said as one.
         with parquet_writer(tmp, schema) as writer:
             for kind, src in sources:
                 if kind == "part":
-                    t = read_columns(src, columns)
+                    with _reading(src):
+                        t = read_columns(src, columns)
                 else:
                     assert old_file is not None
-                    t = old_file.read_row_group(src, columns=columns)
+                    with _reading(out):
+                        t = old_file.read_row_group(src, columns=columns)
                 writer.write_table(t.cast(schema), row_group_size=max(1, len(t)))
     return failures

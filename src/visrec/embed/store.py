@@ -27,6 +27,7 @@ from visrec.errors import (
     ArgumentTypeError,
     SystemRefusal,
     VisrecError,
+    errno_of,
     names_text,
     unreadable_file,
 )
@@ -1053,10 +1054,20 @@ def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
 def is_foreign_file(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` exists but is not a visrec vectors file (not Parquet, or
     Parquet without visrec metadata): writing vectors there would destroy someone's data.
+
+    Raises
+    ------
+    ReadError
+        The system would not let it be read (no permission, an I/O error): whose it is
+        cannot be told, and "not a visrec vectors file" would send the user the wrong way.
     """
     if not os.path.exists(path):
         return False
     try:
         return not read_vectors_meta(path)
-    except (OSError, ValueError, VisrecError):  # not Parquet (ArrowInvalid), damaged meta
+    except OSError as exc:
+        if errno_of(exc) is not None:  # refused by the system (a folder's has no errno)
+            raise parquet_read_error(path, exc) from exc
+        return True
+    except (ValueError, VisrecError):  # not Parquet (ArrowInvalid), damaged meta
         return True
