@@ -53,7 +53,7 @@ from visrec.commands._streams import stdout_closed as stdout_closed
 from visrec.commands._streams import stdout_failed_status as stdout_failed_status
 from visrec.commands._streams import survives_closed_stderr as survives_closed_stderr
 from visrec.commands._streams import survives_closed_stdout as survives_closed_stdout
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
     import numpy as np
@@ -332,6 +332,8 @@ def load_interactions_frame(
     frame = loaded.frame
     if len(frame) == 0:
         why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""
+        if not loaded.n_read and loaded.columns:  # said, not left to guess at
+            why = f" (no rows, only the column names: {names_text(loaded.columns)})"
         raise VisrecError(f"{path}: no usable interactions{why}")
     note_id_spellings(frame, str(path))
     frame.attrs[SKIPPED] = loaded.bad_by_kind()
