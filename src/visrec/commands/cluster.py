@@ -108,7 +108,7 @@ def register(subparsers: Any) -> None:
         type=int,
         default=0,
         metavar="S",
-        help="K-means seed (default 0)",
+        help="seed of K-means, the label shuffles and the report's photos (default 0)",
     )
     p.add_argument("--json", default=None, metavar="OUT", help="write the scores and table")
     p.add_argument(
