@@ -494,10 +494,11 @@ def earlier_runs(path: Path | None) -> list[dict[str, Any]]:
 
 def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list[dict[str, Any]]:
     """:func:`earlier_runs`; ``note`` hears of visrec results that hold no runs to
-    reuse (written before visrec kept them), which are fitted again without a word
-    otherwise."""
+    reuse (written before visrec kept them) or cannot be read (JSON broken by an edit,
+    no permission), which are fitted again without a word otherwise."""
     if path is None:
         return []
+    results = False  # whether the file is visrec's results (its head tells)
     try:
         if not path.is_file():
             return []
@@ -512,6 +513,7 @@ def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list
             head = fh.read(_HEAD_BYTES).removeprefix(_BOM)
             if not (head.lstrip().startswith(b"{") and _RESULTS_KEY.search(head)):
                 return []
+            results = True
             fh.seek(0)
             data = json.loads(fh.read().removeprefix(_BOM))
         section = data.get("resume") if isinstance(data, dict) else None
@@ -531,7 +533,19 @@ def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list
             for r in raw
             if isinstance(r, dict)
         ]  # fmt: skip
-    except (OSError, ValueError, RecursionError):  # nested past Python's limit too
+    except (OSError, ValueError, RecursionError) as exc:  # nested past Python's limit too
+        # results of visrec edited into bad JSON, or a file the system will not let us
+        # read: replaced at the end, so the runs of other seeds or models it holds would
+        # go without a word
+        if note is not None and (results or isinstance(exc, OSError)):
+            why = exc.strerror or exc if isinstance(exc, OSError) else exc
+            if isinstance(exc, RecursionError):
+                why = "nested too deeply"
+            note(
+                f"resume: cannot read the earlier results in {path} ({why}): every run is "
+                "fitted, and the runs it holds of other seeds or models are lost when it is "
+                "replaced (stop now and repair it to keep them)"
+            )
         return []
     good = [r for r in recs if _is_record(r)]
     if note is not None and len(good) < len(raw):
@@ -544,8 +558,9 @@ def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list
 
 @dataclass
 class _Sorted:
-    """A record's lines by use: ``done`` (reusable, by key), ``damaged``, and the count
-    of stale ones with the names of what ``changed``."""
+    """A record's lines of the plan by use: ``done`` (reusable, by key), ``damaged``,
+    and the count of stale ones fitted again (none for a key another line gives) with
+    the names of what ``changed``."""
 
     done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     damaged: list[dict[str, Any]] = field(default_factory=list)
@@ -568,29 +583,32 @@ def _sorted(records: list[dict[str, Any]], check: _Check) -> _Sorted:
     """``records`` sorted as :func:`open_record` uses them."""
     got = _Sorted()
     plan, metrics, usable = check.plan, check.metrics, check.usable
+    stale: list[tuple[tuple[int, str], set[str]]] = []  # with the names of what changed
     for rec in records:
         key = (rec["seed"], rec["model"])
+        if key not in plan:  # another experiment's run: neither used nor fitted, kept
+            continue
         old = _as_compared(rec["fp"]) if isinstance(rec["fp"], dict) else {}
         skip = check.ignored.get(key, ())
         fp = {n: v for n, v in check.fp.items() if n not in skip}
         old = {n: v for n, v in old.items() if n not in skip}
         if old != fp:
-            got.n_stale += 1
             # between time and another protocol, the ratio is not what changed
             timed = "time" in (old.get("protocol"), fp.get("protocol"))
-            got.changed.update(
-                n for n in fp if old.get(n) != fp[n] and not (timed and n == "test_ratio")
-            )
-        elif key in plan and rec["params"] != plan[key]:
-            got.n_stale += 1
-            got.changed.add(f"{rec['model']} parameters")
-        elif key in plan and any(m not in rec["row"] for m in metrics):
-            got.n_stale += 1
-            got.changed.add("metrics")
-        elif key in plan and usable is not None and not usable(rec):
+            names = {n for n in fp if old.get(n) != fp[n] and not (timed and n == "test_ratio")}
+            stale.append((key, names))
+        elif rec["params"] != plan[key]:
+            stale.append((key, {f"{rec['model']} parameters"}))
+        elif any(m not in rec["row"] for m in metrics):
+            stale.append((key, {"metrics"}))
+        elif usable is not None and not usable(rec):
             got.damaged.append(rec)
-        elif key in plan:
+        else:
             got.done[key] = rec
+    for key, names in stale:
+        if key not in got.done:  # one another line holds is not fitted again: not said
+            got.n_stale += 1
+            got.changed |= names
     return got
 
 
