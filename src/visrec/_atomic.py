@@ -450,8 +450,26 @@ def _create_temp(folder: Path, name: str, suffix: str) -> Path:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
-        os.close(fd)
+        except OSError:  # refused: nothing was made
+            raise
+        except BaseException:
+            # a signal that arrived during the open is handled as it returns, before the
+            # caller knows the name: the empty file stayed for good
+            _remove_made(path)
+            raise
+        try:
+            os.close(fd)
+        except BaseException:
+            _remove_made(path)
+            raise
         return path
+
+
+def _remove_made(path: Path) -> None:
+    """Remove the temporary file :func:`_create_temp` made before it failed (the name is
+    its own: a file of that name already there fails the open with FileExistsError)."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def new_temp_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Path:

@@ -43,6 +43,11 @@ def exit_status() -> int:
     return 128 + (_signum or int(signal.SIGINT))
 
 
+def ending_signal() -> int:
+    """The signal that ended the command when not a Ctrl-C (SIGTERM, SIGHUP); 0: none."""
+    return _signum
+
+
 def pressed() -> bool:
     """Whether Ctrl-C was pressed since the command started."""
     return _pressed

@@ -85,7 +85,8 @@ def _ctrl_c_seen() -> Iterator[None]:
     A SIGTERM, where its handler is the default (which kills at once), is raised as
     :class:`visrec._interrupt.Terminated`, a KeyboardInterrupt: temporary files are
     removed, resume notes printed, and ``main`` returns 143. So is a SIGHUP (a closed
-    terminal, a dropped SSH session; status 129), unless ignored (``nohup``).
+    terminal, a dropped SSH session; status 129), unless ignored (``nohup``). Once one
+    is raised, another SIGTERM or SIGHUP is noted, not raised: the cleanup runs to its end.
     """
     _interrupt.clear()
     if threading.current_thread() is not threading.main_thread():
@@ -105,8 +106,14 @@ def _ctrl_c_seen() -> Iterator[None]:
         signal.default_int_handler(signum, frame)
 
     def note_term(signum: int, frame: FrameType | None) -> None:
+        # a repeat is the same request (`timeout` sends one to the process and one to
+        # its group): raised again, it cut short the cleanup the first one started
+        # (the demo lost the line saying what it kept for a rerun, and said
+        # "interrupted" twice). A Ctrl-C still interrupts it.
+        again = _interrupt.ending_signal() != 0
         _interrupt.mark(signum=signum)
-        raise _interrupt.Terminated
+        if not again:
+            raise _interrupt.Terminated
 
     if ctrl_c:
         signal.signal(signal.SIGINT, note)
