@@ -233,20 +233,14 @@ def _unlabelled_note(
 ) -> str | None:
     """One note when items shown have no label in ``--labels`` (another id spelling, or
     a table of other items); None when every one has."""
-    from visrec.data.id_spelling import examples, respelt
+    from visrec.data.id_spelling import respelt, respelt_hint
 
     listed = list(dict.fromkeys(str(i) for r in results for i in (r.query, *r.ids)))
     bare = [i for i in listed if i not in label_of]
     if not bare:
         return None
-    pairs = respelt(bare, list(label_of))  # '10001' here, '0010001' in the table
-    are = "is" if len(pairs) == 1 else "are"
-    again = (
-        f"; {len(pairs):,} of them {are} in it spelt otherwise ({examples(pairs)}): ids are "
-        "compared as written"
-        if pairs
-        else ""
-    )
+    # '10001' here, '0010001' in the table
+    again = respelt_hint(respelt(bare, list(label_of)), "it")
     have = "has" if len(bare) == 1 else "have"
     return (
         f"{len(bare):,} of the {len(listed):,} items shown {have} no {args.label_col!r} in "
@@ -269,6 +263,7 @@ def _note_missing_photos(results: list[Any], photos: dict[str, Path], where: str
     """Notes (also said on stderr) on the items shown whose photo ``where`` lacks, or
     whose photo cannot be read (a missing file named by a manifest, a broken image):
     they show as grey tiles."""
+    from visrec.data.id_spelling import respelt, respelt_hint
     from visrec.report.plots import thumbnail_jpeg
 
     def listed(ids: list[str]) -> str:
@@ -279,9 +274,12 @@ def _note_missing_photos(results: list[Any], photos: dict[str, Path], where: str
     bad = [i for i in shown if i in photos and thumbnail_jpeg(photos[i]) is None]
     notes = []
     if absent:
+        have, show = ("has", "shows") if len(absent) == 1 else ("have", "show")
         notes.append(
-            f"{len(absent):,} of the {len(shown):,} items shown have no image in {where} "
-            f"and show as grey tiles: {listed(absent)}"
+            f"{len(absent):,} of the {len(shown):,} items shown {have} no image in {where} "
+            f"and {show} as grey tiles: {listed(absent)}"
+            # 'café' here, 'café' in another Unicode form there: said, as cluster says it
+            + respelt_hint(respelt(absent, list(photos)), "it")
         )
     if bad:
         notes.append(

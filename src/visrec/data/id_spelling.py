@@ -1,6 +1,6 @@
 """Ids that differ only in how a whole number is written (``7``, ``007``, ``7.0``), or
-in letter case, Unicode form, characters that print as nothing (zero-width) or an
-image file's extension.
+in letter case, Unicode form, characters that print as nothing (zero-width), a dash
+that looks like ``-`` or an image file's extension.
 
 visrec compares ids as written: an id is a name (``A-007`` is not ``A-7``), and a file
 read back must give the ids it was given. So ``007`` in one file and ``7`` in another
@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import itertools
 import numbers
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import cast
@@ -39,6 +40,10 @@ _DRESSED = r"^\s|\s$|^\+|^-?0\d|^-0$|^-?\d+\.0*$"
 # joiner): pasted from a web page or a spreadsheet, they make 'ab' and 'a\u200bb'
 # two ids that no reader can tell apart
 _ZERO_WIDTH = "[\u200b\u200c\u200d\ufeff\u2060]"
+# dashes that look like '-' (hyphen, non-breaking hyphen, figure/en/em dash, horizontal
+# bar, minus sign, small and full-width hyphen-minus): a word processor or a web page
+# writes them for a typed '-' ('A\u2011007' is not 'A-007' to visrec). NFC keeps them.
+_DASH = "[\u2010-\u2015\u2212\ufe63\uff0d]"
 # an id as notes and listings show it (Python's repr: "'a\\tb'" for a tab in it)
 _QUOTED = r"^'.*'$|^\".*\"$"
 
@@ -173,29 +178,41 @@ def _matches(
 
 def _folded(arr: pa.Array) -> np.ndarray:
     """Each id in lower case, Unicode NFC, trimmed, without an image extension or
-    zero-width characters."""
-    text = pc.utf8_trim_whitespace(pc.utf8_lower(pc.utf8_normalize(_visible(arr), form="NFC")))
+    zero-width characters, each dash that looks like '-' as '-'."""
+    plain = _plain_dashes(_visible(arr))
+    text = pc.utf8_trim_whitespace(pc.utf8_lower(pc.utf8_normalize(plain, form="NFC")))
     bare = pc.replace_substring_regex(text, _IMAGE_SUFFIX, "")
     return np.asarray(bare.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def examples(pairs: Sequence[tuple[str, str]], limit: int = 3) -> str:
     """``"'086' as '86', '087' as '87', ..."``: the first ``limit`` pairs, for a note."""
-    listed = ", ".join(
-        # two Unicode forms print alike: their code points tell them apart
-        f"{a!a} as {b!a}" if _nfc(a) == _nfc(b) else f"{shown(a)} as {shown(b)}"
-        for a, b in pairs[:limit]
-    )
+    listed = ", ".join("{} as {}".format(*shown_pair(a, b)) for a, b in pairs[:limit])
     return listed + (", ..." if len(pairs) > limit else "")
 
 
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
+def shown_pair(given: str, there: str, show: Callable[[str], str] = shown) -> tuple[str, str]:
+    """Two spellings of an id for a message: by ``show``, or as escapes (``ascii``) when
+    they would print alike (two Unicode forms, a dash that looks like '-'): their code
+    points are what tells them apart."""
+    if _print_form(given) == _print_form(there):
+        return ascii(given), ascii(there)
+    return show(given), show(there)
+
+
+def _print_form(text: str) -> str:
+    """``text`` as a reader sees it: Unicode NFC, each dash that looks like '-' as '-'."""
+    return re.sub(_DASH, "-", unicodedata.normalize("NFC", text))
 
 
 def _visible(arr: pa.Array) -> pa.Array:
     """``arr`` without its zero-width characters."""
     return pc.replace_substring_regex(arr, _ZERO_WIDTH, "")
+
+
+def _plain_dashes(arr: pa.Array) -> pa.Array:
+    """``arr`` with each dash that looks like '-' written '-'."""
+    return pc.replace_substring_regex(arr, _DASH, "-")
 
 
 def respelt_hint(pairs: Sequence[tuple[str, str]], where: str) -> str:
@@ -263,6 +280,17 @@ def zero_width_alike(
     return _alike(arr, _visible(arr), limit)
 
 
+def dash_alike(ids: np.ndarray | Sequence[object], limit: int = 3) -> tuple[int, list[list[str]]]:
+    """How many ids of the distinct ``ids`` (one file's) differ only by a dash that looks
+    like ``-`` (a non-breaking hyphen, an en dash, a minus sign: ``'A-7'`` and
+    ``'A\\u20117'``): two ids to visrec that a reader takes for one; and the first
+    ``limit`` such groups."""
+    arr = _texts(ids)
+    if len(arr) == 0 or pc.all(pc.string_is_ascii(arr)).as_py():
+        return 0, []  # the usual case: ASCII has one dash
+    return _alike(arr, _plain_dashes(arr), limit)
+
+
 def _alike(arr: pa.Array, normal: pa.Array, limit: int) -> tuple[int, list[list[str]]]:
     """Groups of ``arr`` ids that share their ``normal`` form (the ids as a reader sees
     them), at least one of them changed by it: how many, and the first ``limit``."""
@@ -288,10 +316,48 @@ def missing_words(ids: np.ndarray | Sequence[object]) -> list[str]:
     return [str(i) for i in s[s.isin(list(MISSING_WORDS))]]
 
 
+_Finder = tuple[Callable[..., tuple[int, list[list[str]]]], str, str, Callable[[str], str]]
+
+#: ids (or labels) that print alike but are two to visrec: how each finder's groups are
+#: written, what makes them two, and how a note shows them (as escapes: the code points
+#: are what tells them apart)
+PRINT_ALIKE: tuple[_Finder, ...] = (
+    (look_alike, "written in two Unicode forms that print alike", "form", ascii),
+    (
+        zero_width_alike,
+        "written with and without a character that prints as nothing",
+        "spelling",
+        ascii,
+    ),
+    (dash_alike, "written with '-' and with a dash that looks like it", "spelling", ascii),
+)
+# for ids, a whole number spelt two ways too ('7', '007'), shown as written
+_TWO_WAYS = ((spelt_two_ways, "spelt in more than one way", "spelling", shown), *PRINT_ALIKE)
+
+
+def written_two_ways(
+    ids: np.ndarray | Sequence[object],
+    finders: Sequence[_Finder] = PRINT_ALIKE,
+) -> list[tuple[int, str, str, str]]:
+    """``(n_groups, how, each, listed)`` for each of ``finders`` (:data:`PRINT_ALIKE`
+    unless told) that finds groups in the distinct ``ids``: how many, the finder's words
+    for them, and the first groups listed (``"'a', 'a\\u200b'; ...; and 2 more"``). Shared
+    by the notes on ids and on labels, so they find and say the same."""
+    found = []
+    for find, how, each, show in finders:
+        n_groups, groups = find(ids)
+        if n_groups:
+            listed = "; ".join(", ".join(show(i) for i in g) for g in groups)
+            more = f"; and {n_groups - len(groups):,} more" if n_groups > len(groups) else ""
+            found.append((n_groups, how, each, listed + more))
+    return found
+
+
 def id_notes(frame: pd.DataFrame) -> list[str]:
     """What to say about how an interactions frame writes its ids: one whole number
-    spelt two ways (``7`` and ``007``: two items, as written), an id in two Unicode
-    forms that print alike, ids other tools read as missing (``NA``: kept as an id, but
+    spelt two ways (``7`` and ``007``: two items, as written), an id written two ways
+    that print alike (:data:`PRINT_ALIKE`: Unicode forms, a zero-width character, a dash
+    that looks like ``-``), ids other tools read as missing (``NA``: kept as an id, but
     ``pandas.read_csv`` of the recommendations makes it NaN). The loaders' commands say
     these on stderr; ``data summary`` under the file's counts."""
     notes = []
@@ -299,25 +365,11 @@ def id_notes(frame: pd.DataFrame) -> list[str]:
         if col not in frame.columns:
             continue
         ids = frame[col].unique()
-        # the last two: ids no reader of the output can tell apart, listed as escapes
-        for find, how, each, show in (
-            (spelt_two_ways, "spelt in more than one way", "spelling", shown),
-            (look_alike, "written in two Unicode forms that print alike", "form", ascii),
-            (
-                zero_width_alike,
-                "written with and without a character that prints as nothing",
-                "spelling",
-                ascii,
-            ),
-        ):
-            n_groups, groups = find(ids)
-            if n_groups:
-                listed = "; ".join(", ".join(show(i) for i in g) for g in groups)
-                more = f"; and {n_groups - len(groups):,} more" if n_groups > len(groups) else ""
-                notes.append(
-                    f"{n_groups:,} {noun} id(s) {how} ({listed}{more}); each {each} is a "
-                    f"different {noun}, as written"
-                )
+        for n_groups, how, each, listed in written_two_ways(ids, _TWO_WAYS):
+            notes.append(
+                f"{n_groups:,} {noun} id(s) {how} ({listed}); each {each} is a "
+                f"different {noun}, as written"
+            )
         words = missing_words(ids)
         if words:
             more = f" and {len(words) - 5:,} more" if len(words) > 5 else ""

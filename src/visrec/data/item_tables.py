@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.column_names import column_key
-from visrec.data.id_spelling import ids_as_text, look_alike
+from visrec.data.id_spelling import ids_as_text, written_two_ways
 from visrec.data.interactions import ITEM
 from visrec.data.tables import (
     BadRecord,
@@ -449,9 +449,10 @@ def _load_ml_items(p: Path) -> LoadResult:
 def label_spelling_notes(where: str, raw: pd.Series, labels: pd.Series) -> list[str]:
     """What a label column writes two ways, each line starting with ``where``: with and
     without spaces around (``raw`` as read, ``labels`` trimmed: taken as one label, as ids
-    are), or in two Unicode forms that print alike (two labels, as written: two columns
-    a table shows with one name). ``visrec cluster``, ``similar`` and ``demo`` say these
-    of the same labels alike."""
+    are), or two ways that print alike (two labels, as written: two columns a table shows
+    with one name): two Unicode forms, with and without a zero-width character, with '-'
+    and a dash that looks like it (:data:`visrec.data.id_spelling.PRINT_ALIKE`). ``visrec
+    cluster``, ``similar`` and ``demo`` say these of the same labels alike."""
     notes = []
     distinct = raw.drop_duplicates()
     stripped = distinct.str.strip()
@@ -462,11 +463,9 @@ def label_spelling_notes(where: str, raw: pd.Series, labels: pd.Series) -> list[
             f"{where}: {len(joined):,} label(s) written with and without spaces around them "
             f"({', '.join(ascii(v) for v in spellings)}) are taken as one each"
         )
-    n, groups = look_alike(labels.drop_duplicates().to_numpy(dtype=object))
-    if n:
-        shown = "; ".join(", ".join(ascii(g) for g in group) for group in groups)
+    # the checks of ids, each said as of labels
+    for n, how, _, listed in written_two_ways(labels.drop_duplicates().to_numpy(dtype=object)):
         notes.append(
-            f"{where}: {n:,} label(s) written in two Unicode forms that print alike ({shown}): "
-            "two labels, as written; write each one way"
+            f"{where}: {n:,} label(s) {how} ({listed}): two labels, as written; write each one way"
         )
     return notes

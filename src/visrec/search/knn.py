@@ -122,18 +122,18 @@ class SimilarItems:
             else:
                 rows.append(row)
         if unknown:  # all of them at once, not one per run
-            from visrec.data.id_spelling import PASTED_ID, respelt, shown_as
+            from visrec.data.id_spelling import PASTED_ID, respelt, shown_as, shown_pair
 
             # '007' asked, '7' there: ids are compared as written
             there = respelt(unknown[:1], self._all)
-            hint = f" (it has {there[0][1]!r}; ids are compared as written)" if there else ""
+            # 'café' asked, 'café' there in another Unicode form: both as escapes
+            name, has = shown_pair(*there[0], show=repr) if there else (repr(unknown[0]), "")
+            hint = f" (it has {has}; ids are compared as written)" if there else ""
             if there and shown_as(*there[0]):  # "'a\tb'": a listing's id pasted back
                 hint = f" (did you mean the id shown as {unknown[0]}? {PASTED_ID})"
             rest = ", ".join(map(repr, unknown[1:6])) + (", ..." if len(unknown) > 6 else "")
             more = f" (and {len(unknown) - 1:,} more: {rest})" if len(unknown) > 1 else ""
-            raise VisrecError(
-                f"unknown item id {unknown[0]!r}: not in the vectors file{hint}{more}"
-            )
+            raise VisrecError(f"unknown item id {name}: not in the vectors file{hint}{more}")
         if pictureless:
             raise VisrecError(
                 f"item {pictureless[0]!r} has no usable image (has_image is false or its "
