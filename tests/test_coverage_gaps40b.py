@@ -312,7 +312,7 @@ def test_a_cached_onnx_model_that_cannot_be_loaded_is_exported_again(
     with caplog.at_level(logging.WARNING, logger="visrec.embed.onnx_engine"):
         engine = OnnxEngine(bb, "cpu", model_dir=tmp_path / "onnx")
     (record,) = caplog.records
-    assert record.getMessage().startswith(f"cannot load {path} (")
+    assert record.getMessage().startswith(f"ONNX cache {path} cannot be loaded by onnxruntime (")
     assert record.getMessage().endswith("); exporting again")
     assert engine.model_path == path
     assert path.read_bytes() != b"not an onnx model" and _cache_valid(path)  # digest renewed

@@ -131,36 +131,38 @@ def test_a_repeated_sigterm_is_noted_but_a_ctrl_c_still_interrupts(
 
 
 @pytest.mark.parametrize("after", ["open", "close"])
-def test_an_interrupt_as_the_temporary_file_is_made_leaves_none(
+def test_an_interrupt_as_the_temporary_file_is_made_leaves_no_file_nor_descriptor(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: str
 ) -> None:
-    # a signal that arrives during the open(2) is handled as it returns, before the
-    # descriptor is even stored: the empty `.name.<hex>.tmp` stayed (one per interrupted
-    # catalogue image, never swept)
+    # a real Ctrl-C that arrives during the open(2) or close(2): handled as the call
+    # returned, before the descriptor was stored or the caller knew the name, it left
+    # an empty `.name.<hex>.tmp` (one per interrupted catalogue image, never swept) or
+    # an open descriptor; now held until both are done, then raised
     target = tmp_path / "item0001.jpg"
     real = {"open": os.open, "close": os.close}
-    made: list[str] = []
+    fds: list[int] = []
 
     def open_(path: Any, *a: Any, **kw: Any) -> int:
         fd = real["open"](path, *a, **kw)
         if str(path).endswith(".tmp"):
-            made.append(str(path))
+            fds.append(fd)
             if after == "open":
-                real["close"](fd)
-                raise KeyboardInterrupt
+                os.kill(os.getpid(), signal.SIGINT)
         return fd
 
     def close(fd: int) -> None:
         real["close"](fd)
-        if after == "close" and made:
-            raise KeyboardInterrupt
+        if after == "close" and fd in fds:
+            os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(_atomic.os, "open", open_)
     monkeypatch.setattr(_atomic.os, "close", close)
     with pytest.raises(KeyboardInterrupt), _atomic.atomic_path(target) as tmp:
         tmp.write_bytes(b"never")
     monkeypatch.undo()
-    assert made and sorted(p.name for p in tmp_path.iterdir()) == []
+    assert fds and sorted(p.name for p in tmp_path.iterdir()) == []
+    with pytest.raises(OSError):  # closed (a later open may reuse the number: checked now)
+        os.fstat(fds[0])
 
 
 def test_the_generated_catalogue_has_the_documented_size_by_default(

@@ -446,23 +446,42 @@ def _create_temp(folder: Path, name: str, suffix: str) -> Path:
     prefix = _temp_prefix(name, suffix)
     while True:
         path = folder / f"{prefix}{os.urandom(6).hex()}{suffix}"
+        made = False
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            # a Ctrl-C or SIGTERM handled between the open and the close would leave the
+            # descriptor open and an empty file the caller cannot name: held till both
+            # are done, then raised below, where the file is removed
+            with _signals_held():
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                made = True
+                os.close(fd)
         except FileExistsError:
             continue
-        except OSError:  # refused: nothing was made
-            raise
         except BaseException:
-            # a signal that arrived during the open is handled as it returns, before the
-            # caller knows the name: the empty file stayed for good
-            _remove_made(path)
-            raise
-        try:
-            os.close(fd)
-        except BaseException:
-            _remove_made(path)
+            if made:
+                _remove_made(path)
             raise
         return path
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP while the block runs (Python runs signal handlers
+    in the main thread only, so other threads need not; no-op without sigmasks)."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or (
+        threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _remove_made(path: Path) -> None:

@@ -378,9 +378,10 @@ def split_min_rating(
 
 def note_id_spellings(frame: pd.DataFrame, source: str) -> None:
     """Say on stderr when ``source`` spells one whole number in two ways (``7`` and
-    ``007``: two items, as written), writes an id in two Unicode forms that print alike,
-    or has ids that other tools read as missing (``NA``: kept as an id, but
-    ``pandas.read_csv`` of the recommendations makes it NaN)."""
+    ``007``: two items, as written), writes an id two ways that print alike (Unicode
+    forms, a zero-width character, a dash that looks like '-'), or has ids that other
+    tools read as missing (``NA``: kept as an id, but ``pandas.read_csv`` of the
+    recommendations makes it NaN)."""
     from visrec.data.id_spelling import id_notes
 
     for line in id_notes(frame):

@@ -34,7 +34,7 @@ _SEPARATORS_RE2 = r"[\s\p{Z}\x{85}\x{1c}-\x{1f}_\-.]"
 
 
 #: a header field that is a number: data, not a column name
-_NUMBER = re.compile(r"\s*-?\d+(\.\d+)?\s*")
+NUMBER = re.compile(r"\s*-?\d+(\.\d+)?\s*")
 
 
 def _norm(name: str) -> str:
@@ -162,7 +162,7 @@ def _match_columns(
         hint = (
             "; the first line looks like data, not a header: a file without a header "
             "is read as user item [rating [timestamp]] when no column is named"
-            if all(_NUMBER.fullmatch(h) for h in header)
+            if all(NUMBER.fullmatch(h) for h in header)
             else ""
         )
         raise VisrecError(f"{where}: no column {want!r} (columns: {names_text(header)}){hint}")
@@ -176,15 +176,9 @@ def _match_columns(
             if alias in normed and normed.index(alias) not in found.values():
                 found[canon] = normed.index(alias)
                 break
-    # a headerless file of text ids ('u12,i10,3'): read with its first row for a header,
-    # whose advice to rename a column in it misled where there is no header to rename
-    headless = (
-        "; its first line looks like data, not a header (a number among the names): a "
-        "file is read without a header only when every field of its first line is a "
-        "number, so add a header line"
-        if not found and any(_NUMBER.fullmatch(h) for h in header)
-        else ""
-    )
+    # a headerless file of text ids ('u12,i10,3') is read with its first row for a
+    # header: advice to rename a column in it sends the user after a header it lacks
+    headless = not found and any(NUMBER.fullmatch(h) for h in header)
     for canon in (USER, ITEM):
         if canon not in found:
             kind = canon.split("_")[0]
@@ -196,13 +190,20 @@ def _match_columns(
             raise NoIdColumnError(
                 canon,
                 f"{where}: cannot tell which column holds the {kind} ids "
-                f"(columns: {names_text(header)}{taken}){headless}; rename that column in the "
-                f"header to {canon} "
-                f"(or one of {', '.join(ALIASES[canon])}; case, spaces, '_', '-', '.' "
-                "ignored), e.g. 'user_id,item_id,rating,timestamp', or drop the header "
-                "for numeric ids (user item [rating [timestamp]], like MovieLens u.data); "
-                "or name the columns: --user-col / --item-col on the command line, "
-                "load_interactions(..., user_col=, item_col=) from Python",
+                f"(columns: {names_text(header)}{taken})"
+                + (
+                    "; its first line looks like data, not a header (a number among the "
+                    "names): a file is read without a header only when every field of its "
+                    "first line is a number, so add a header line, e.g. "
+                    "'user_id,item_id,rating,timestamp'"
+                    if headless
+                    else f"; rename that column in the header to {canon} "
+                    f"(or one of {', '.join(ALIASES[canon])}; case, spaces, '_', '-', '.' "
+                    "ignored), e.g. 'user_id,item_id,rating,timestamp', or drop the header "
+                    "for numeric ids (user item [rating [timestamp]], like MovieLens u.data); "
+                    "or name the columns: --user-col / --item-col on the command line, "
+                    "load_interactions(..., user_col=, item_col=) from Python"
+                ),
             )
     for canon, pos in found.items():
         if canon not in used:

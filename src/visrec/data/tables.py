@@ -27,9 +27,9 @@ import pandas as pd
 
 from visrec.data.column_names import ALIASES as ALIASES
 from visrec.data.column_names import ALL_COLUMNS as ALL_COLUMNS
+from visrec.data.column_names import NUMBER, _match_columns
 from visrec.data.column_names import SHOP_TIME_ALIASES as SHOP_TIME_ALIASES
 from visrec.data.column_names import NoIdColumnError as NoIdColumnError
-from visrec.data.column_names import _match_columns
 from visrec.data.column_names import column_key as column_key
 from visrec.data.column_names import is_item_header as is_item_header
 from visrec.data.column_names import is_user_header as is_user_header
@@ -445,7 +445,7 @@ def _table_layout(
     headerless = all(v is None for v in explicit.values()) and (
         name == "u.data"
         or bool(_ML_ROW.match(first))
-        or all(re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", f) for f in split_first(first, sep))
+        or all(NUMBER.fullmatch(f) for f in split_first(first, sep))
     )
     if headerless:
         n_fields = len(split_first(first, sep))

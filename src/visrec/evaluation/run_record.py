@@ -494,8 +494,8 @@ def earlier_runs(path: Path | None) -> list[dict[str, Any]]:
 
 def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list[dict[str, Any]]:
     """:func:`earlier_runs`; ``note`` hears of visrec results that hold no runs to
-    reuse (written before visrec kept them) or cannot be read (JSON broken by an edit,
-    no permission), which are fitted again without a word otherwise."""
+    reuse (written before visrec kept them) or cannot be read past their head (JSON
+    broken by an edit, an I/O error), which are fitted again without a word otherwise."""
     if path is None:
         return []
     results = False  # whether the file is visrec's results (its head tells)
@@ -534,10 +534,10 @@ def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list
             if isinstance(r, dict)
         ]  # fmt: skip
     except (OSError, ValueError, RecursionError) as exc:  # nested past Python's limit too
-        # results of visrec edited into bad JSON, or a file the system will not let us
+        # results of visrec (its head says so) edited into bad JSON, or cut off by a failed
         # read: replaced at the end, so the runs of other seeds or models it holds would
         # go without a word
-        if note is not None and (results or isinstance(exc, OSError)):
+        if note is not None and results:
             why = exc.strerror or exc if isinstance(exc, OSError) else exc
             if isinstance(exc, RecursionError):
                 why = "nested too deeply"
