@@ -446,20 +446,20 @@ def _create_temp(folder: Path, name: str, suffix: str) -> Path:
     prefix = _temp_prefix(name, suffix)
     while True:
         path = folder / f"{prefix}{os.urandom(6).hex()}{suffix}"
-        made = False
         try:
-            # a Ctrl-C or SIGTERM handled between the open and the close would leave the
-            # descriptor open and an empty file the caller cannot name: held till both
-            # are done, then raised below, where the file is removed
+            # a Ctrl-C or SIGTERM handled as the open returns would leave the descriptor
+            # open and an empty file the caller cannot name: held till both calls are
+            # done, then raised below, where the file is removed. (A signal another
+            # thread receives is not held: its descriptor may stay open until exit.)
             with _signals_held():
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                made = True
                 os.close(fd)
         except FileExistsError:
             continue
+        except OSError:  # refused: nothing was made
+            raise
         except BaseException:
-            if made:
-                _remove_made(path)
+            _remove_made(path)  # the name is random: a file there now is the one made
             raise
         return path
 
