@@ -10,9 +10,11 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import stat
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -468,9 +470,6 @@ def _create_temp(folder: Path, name: str, suffix: str) -> Path:
 def _signals_held() -> Iterator[None]:
     """Hold SIGINT, SIGTERM and SIGHUP while the block runs (Python runs signal handlers
     in the main thread only, so other threads need not; no-op without sigmasks)."""
-    import signal
-    import threading
-
     if not hasattr(signal, "pthread_sigmask") or (
         threading.current_thread() is not threading.main_thread()
     ):

@@ -542,8 +542,8 @@ def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list
             if isinstance(exc, RecursionError):
                 why = "nested too deeply"
             note(
-                f"resume: cannot read the earlier results in {path} ({why}): every run is "
-                "fitted, and the runs it holds of other seeds or models are lost when it is "
+                f"resume: cannot read the earlier results in {path} ({why}): none of its runs "
+                "is reused, and the runs it holds of other seeds or models are lost when it is "
                 "replaced (stop now and repair it to keep them)"
             )
         return []
