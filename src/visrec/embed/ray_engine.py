@@ -245,6 +245,20 @@ class _ProcessState:
             faulthandler.disable()
 
 
+def _next_batch(batches: Iterator[dict[str, np.ndarray]]) -> dict[str, np.ndarray] | None:
+    """The next batch of results Ray Data gives (None at the end); its failure as "Ray
+    pipeline failed". Only Ray's: a chunk the driver cannot save (a full disk) raises
+    what a local run raises, not a VisrecError blaming Ray (exit 2 for a full disk)."""
+    try:
+        return next(batches)
+    except StopIteration:
+        return None
+    except (VisrecError, MemoryError):  # out of memory: the CLI's line for it, as at start
+        raise
+    except Exception as exc:
+        raise VisrecError(f"Ray pipeline failed: {type(exc).__name__}: {exc}") from exc
+
+
 class RayPipeline:
     """An engine for ``visrec.embed.extract`` that computes whole chunks on Ray.
 
@@ -291,7 +305,19 @@ class RayPipeline:
         engine: str = "auto",
         num_cpus: int | None = None,
     ) -> None:
+        from visrec.embed.extract import _count_arg
+
         parse_device(device)  # a bad device fails here, not after Ray has started
+        # a 0 was taken as "the default" and a negative count or 2.5 failed inside Ray
+        counts = {
+            "batch size": batch_size,
+            "number of actors": num_actors,
+            "CPUs per actor": cpus_per_actor,
+            "number of CPUs": num_cpus,
+        }
+        for what, value in counts.items():
+            if value is not None:
+                _count_arg(value, what)
         self.backbone = backbone
         self.device = device
         self.batch_size = int(batch_size or 16)
@@ -303,8 +329,6 @@ class RayPipeline:
         if self.engine not in ("auto", "onnx", "torch"):
             raise VisrecError(f"inner engine for Ray must be auto, onnx or torch, got {engine!r}")
         self.num_cpus = num_cpus
-        if batch_size is not None and batch_size < 1:
-            raise VisrecError(f"batch size must be >= 1, got {batch_size}")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         raise VisrecError("the ray engine embeds whole chunks (compute_chunks), not batches")
@@ -469,7 +493,7 @@ class RayPipeline:
         batches = iter(ds.iter_batches(batch_size=None, batch_format="numpy"))
         ended = False
         try:
-            for batch in batches:
+            while (batch := _next_batch(batches)) is not None:
                 for k, r, vec, ok, why in zip(
                     batch["chunk"],
                     batch["row"],
@@ -499,10 +523,6 @@ class RayPipeline:
                         on_chunk(k, vectors, has, errors)
                 on_progress(len(batch["row"]))
             ended = True
-        except VisrecError:
-            raise
-        except Exception as exc:
-            raise VisrecError(f"Ray pipeline failed: {type(exc).__name__}: {exc}") from exc
         finally:
             if not ended:  # Ray Data stops its prefetcher itself at a normal end
                 close = getattr(batches, "close", None)
