@@ -387,7 +387,7 @@ def test_a_failed_ray_run_leaves_no_prefetch_thread(
 
     monkeypatch.setattr(extract, "write_chunk", full_disk)
     items = [(f"{k}-{i}", path) for k in range(10) for i, path in _make_items(tmp_path)]
-    with pytest.raises((VisrecError, OSError)):
+    with pytest.raises(OSError, match="No space left"):  # the driver's own failure, not Ray's
         embed_images(items, tmp_path / "ray.parquet", engine="ray", progress=False, chunk_size=50)
     assert [t for t in threading.enumerate() if t.name == "Prefetcher" and t.is_alive()] == []
 
