@@ -15,6 +15,7 @@ command fits only the runs that file does not hold (:func:`earlier_runs`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -142,16 +143,28 @@ def read_record(path: Path, note: Callable[[str], None] | None = None) -> list[d
         ``path`` cannot be read, or it has complete lines and none is a record (another
         file, e.g. the JSON report, named by mistake: it is left alone, not rewritten).
     """
+    out, altered = _read_lines(path)
+    if altered and note is not None:
+        note(
+            f"{path}: {len(altered):,} line(s) do not match their digest (changed after they "
+            "were written): their runs are fitted again"
+        )
+    return out
+
+
+def _read_lines(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`read_record`'s records, and the records whose digest does not match
+    (``open_record`` tells which of their runs this call fits again)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return []
+        return [], []
     except OSError as exc:
         raise read_error(
             f"cannot read the resume record {path}: {exc.strerror or exc}", exc
         ) from exc
     out = []
-    altered = 0
+    altered = []
     lines = [line for line in data.split(b"\n")[:-1] if line.strip()]  # after the last \n: torn
     for line in lines:
         try:
@@ -163,20 +176,15 @@ def read_record(path: Path, note: Callable[[str], None] | None = None) -> list[d
         # none: also changed (a record of an older visrec is set aside by its
         # fingerprint's code revision before its figures would be read)
         if rec.pop("digest", None) != _line_digest(rec):
-            altered += 1
+            altered.append(rec)
             continue
         out.append(_from_json_safe(rec))
-    if altered and note is not None:
-        note(
-            f"{path}: {altered:,} line(s) do not match their digest (changed after they "
-            "were written): their runs are fitted again"
-        )
     if lines and not out and not altered:
         raise VisrecError(
             f"{path}: not a resume record of visrec (no line of it is one); "
             "name another file, or delete this one to start over"
         )
-    return out
+    return out, altered
 
 
 def append_record(path: Path, rec: dict[str, Any]) -> None:
@@ -299,14 +307,15 @@ def open_record(
     adding a picture model does not refit BPR.
     """
     check = _Check(fp, plan, metrics, usable, ignored or {})
-    before = _read_earlier(earlier, note)
-    carried = _carried(before, plan, fp, earlier, note, what)
+    before, broken = _read_earlier(earlier, note)
+    carried = _carried(before, broken, plan, fp, earlier, note, what)
     if path is None:
-        done = _earlier_done(earlier, before, check, note, what, set())
-        if done:
-            note(f"resuming: {len(done)} of {len(plan)} {what} already done ({earlier})")
-        return Resumed(done=done, plan=plan, fp=fp, carried=carried)
-    records = read_record(path, note)
+        early = _earlier_sorted(before, broken, check, set())
+        _say_refits(note, what, plan, None, early, earlier, early.done)
+        if early.done:
+            note(f"resuming: {len(early.done)} of {len(plan)} {what} already done ({earlier})")
+        return Resumed(done=early.done, plan=plan, fp=fp, carried=carried)
+    records, altered = _read_lines(path)
     made: list[Path] = []
     try:  # now, not at the first append after a fit
         make_folders(path.parent, made)
@@ -316,34 +325,96 @@ def open_record(
             f"cannot make the folder of the resume record {path}: {exc.strerror or exc}", exc
         ) from exc
     got = _sorted(records, check)
-    if got.n_stale:
-        names = ", ".join(sorted(got.changed)) or "settings"
-        note(
-            f"resume: ignoring {got.n_stale} {what[:-1]}(s) recorded in {path} with other "
-            f"inputs ({names} changed); they are fitted again (and kept in the record "
-            "until this run completes)"
-        )
-    if got.damaged:
-        note(
-            f"resume: {len(got.damaged)} {what[:-1]}(s) recorded in {path} lack a field or "
-            "hold a wrong value (written by an older visrec, edited or damaged); they are "
-            "fitted again"
-        )
-    if records or path.exists():  # a damaged run is of no use to any rerun: dropped
+    if records or path.exists():  # a damaged or altered run is of no use to any rerun: dropped
         dropped = {id(r) for r in got.damaged}
         _rewrite(path, [r for r in records if id(r) not in dropped])
     # the record's runs came later than the results': theirs are not looked at
-    done = _earlier_done(earlier, before, check, note, what, set(got.done))
-    done.update(got.done)
+    early = _earlier_sorted(before, broken, check, set(got.done))
+    done = {**early.done, **got.done}
+    # each run fitted again is counted once, in the first note that names it; a line or
+    # entry whose run another one gives is reused, so not counted
+    _say_refits(note, what, plan, (path, got, altered), early, earlier, done)
     if done:
-        n_earlier = len(done) - len(got.done)
-        where = {path: len(got.done), earlier: n_earlier}
+        where = {path: len(got.done), earlier: len(early.done)}
         at = [f"{n} in {w}" for w, n in where.items() if n]
         # one source: its name alone
         at = [str(path if got.done else earlier)] if len(at) == 1 else at
         note(f"resuming: {len(done)} of {len(plan)} {what} already done ({', '.join(at)})")
     recorder = Recorder(path, fp, note, what)
     return Resumed(path, done, plan, recorder, made, fp, carried=carried)
+
+
+def _say_refits(
+    note: Callable[[str], None],
+    what: str,
+    plan: Collection[tuple[int, str]],
+    record: tuple[Path, _Sorted, list[dict[str, Any]]] | None,
+    early: _Sorted,
+    earlier: Path | None,
+    done: Collection[tuple[int, str]],
+) -> None:
+    """The notes on the lines of the record (its path, its lines sorted, those whose
+    digest does not match) and the runs of the earlier results that are not reused,
+    each counting the runs this call fits again that no note before it counted (none
+    that ``done`` holds: another line or entry gives it; a line of a run not in ``plan``
+    is another experiment's)."""
+    told: set[tuple[int, str] | None] = {None, *done}
+
+    def refits(keys: Iterable[tuple[int, str] | None]) -> set[tuple[int, str] | None]:
+        new = set(keys) - told
+        told.update(new)
+        return new
+
+    def changed(stale: dict[tuple[int, str], set[str]], keys: Collection[Any]) -> str:
+        return ", ".join(sorted(set().union(*(stale[k] for k in keys)))) or "settings"
+
+    one = what[:-1]
+    if record is not None:
+        path, got, altered = record
+        if altered:
+            n = len(refits(k for k in map(_key_of, altered) if k in plan))
+            tail = "their runs are fitted again" if n == len(altered) else (
+                "they are dropped" + (f"; {n:,} of their {what} are fitted again" if n else "")
+            )  # fmt: skip
+            note(
+                f"{path}: {len(altered):,} line(s) do not match their digest (changed after "
+                f"they were written): {tail}"
+            )
+        new = refits(got.stale)
+        if new:
+            note(
+                f"resume: ignoring {len(new)} {one}(s) recorded in {path} with other inputs "
+                f"({changed(got.stale, new)} changed); they are fitted again (and kept in the "
+                "record until this run completes)"
+            )
+        new = refits(map(_key_of, got.damaged))
+        if new:
+            note(
+                f"resume: {len(new)} {one}(s) recorded in {path} lack a field or hold a wrong "
+                "value (written by an older visrec, edited or damaged); they are fitted again"
+            )
+    new = refits(early.stale)
+    if new:
+        note(
+            f"resume: not reusing {len(new)} {one}(s) of the earlier results in {earlier} "
+            f"({changed(early.stale, new)} changed); they are fitted again"
+        )
+    new = refits(map(_key_of, early.damaged))
+    if new:
+        note(
+            f"resume: {len(new)} {one}(s) of the earlier results in {earlier} lack a field, "
+            "hold a wrong value or were edited; they are fitted again"
+        )
+
+
+def _key_of(rec: Any) -> tuple[int, str] | None:
+    """The ``(seed, model)`` of a record or results entry, None when it holds none."""
+    if not isinstance(rec, dict):
+        return None
+    seed, model = rec.get("seed"), rec.get("model")
+    if isinstance(seed, int) and not isinstance(seed, bool) and isinstance(model, str):
+        return (seed, model)
+    return None
 
 
 #: fingerprint entries that only some runs depend on (``open_record``'s ``ignored``):
@@ -357,6 +428,7 @@ def _shared(fp: Any) -> dict[str, Any]:
 
 def _carried(
     before: list[dict[str, Any]],
+    broken: list[Any],
     plan: dict[tuple[int, str], dict[str, Any]],
     fp: dict[str, Any],
     earlier: Path | None,
@@ -365,7 +437,15 @@ def _carried(
 ) -> list[dict[str, Any]]:
     """The runs of the earlier results that this call does not make (other seeds or
     models), made under the same data and settings: they stay in the results, for a
-    later call. Those made under other ones are dropped, with a note."""
+    later call. Those made under other ones are dropped, with a note, and so are the
+    ``broken`` entries (no record) of no run of ``plan``."""
+    lost = [e for e in broken if _key_of(e) not in plan]
+    if lost:
+        note(
+            f"resume: {len(lost)} entr(ies) of the earlier results in {earlier} lack a "
+            "field or hold a wrong value; they are dropped from it (none is a "
+            f"{what[:-1]} this command makes)"
+        )
     other = [r for r in before if (r["seed"], r["model"]) not in plan]
     kept = [r for r in other if r["intact"] and _shared(r["fp"]) == _shared(fp)]
     if len(kept) < len(other):
@@ -380,38 +460,27 @@ def _carried(
     return kept
 
 
-def _earlier_done(
-    earlier: Path | None,
+def _earlier_sorted(
     before: list[dict[str, Any]],
+    broken: list[Any],
     check: _Check,
-    note: Callable[[str], None],
-    what: str,
     recorded: set[tuple[int, str]],
-) -> dict[tuple[int, str], dict[str, Any]]:
-    """The runs of ``check.plan`` in the results file ``earlier`` (its runs ``before``)
-    that can be reused, those of ``recorded`` (the resume record has them) aside; a
-    note when some of them cannot be (other inputs, parameters or code; or an entry
-    edited or damaged). A run without a digest (results of a visrec before it) is stale
-    by its code anyway."""
+) -> _Sorted:
+    """The runs of ``check.plan`` in the earlier results (their runs ``before``, and the
+    ``broken`` entries that are no record) sorted by use, those of ``recorded`` (the
+    resume record has them) aside: an entry edited since it was written (its digest),
+    or one that is no record, is damaged. A run without a digest (results of a visrec
+    before it) is stale by its code anyway."""
     open_keys = set(check.plan) - recorded
     wanted = [r for r in before if (r["seed"], r["model"]) in open_keys]
-    got = _sorted(wanted, check)
-    edited = [key for key, r in got.done.items() if not r["intact"]]
-    for key in edited:
-        got.damaged.append(got.done.pop(key))
-    if got.n_stale:
-        names = ", ".join(sorted(got.changed)) or "settings"
-        note(
-            f"resume: not reusing {got.n_stale} {what[:-1]}(s) of the earlier results in "
-            f"{earlier} ({names} changed); they are fitted again"
-        )
-    n_bad = len(got.damaged)
-    if n_bad:
-        note(
-            f"resume: {n_bad} {what[:-1]}(s) of the earlier results in {earlier} lack a "
-            "field, hold a wrong value or were edited; they are fitted again"
-        )
-    return got.done
+    usable = check.usable
+
+    def intact(rec: dict[str, Any]) -> bool:
+        return bool(rec["intact"]) and (usable is None or usable(rec))
+
+    got = _sorted(wanted, dataclasses.replace(check, usable=intact))
+    got.damaged += [e for e in broken if _key_of(e) in open_keys]
+    return got
 
 
 #: the largest results file :func:`earlier_runs` reads: ten thousand runs are ~15 MB
@@ -489,30 +558,34 @@ def earlier_runs(path: Path | None) -> list[dict[str, Any]]:
     matches); empty when there is none: no file, another file (it is about to be
     replaced, so it is not refused: one without visrec's keys near its start is not
     even parsed), or results written by a visrec that did not keep the section."""
-    return _read_earlier(path, None)
+    return _read_earlier(path, None)[0]
 
 
-def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list[dict[str, Any]]:
-    """:func:`earlier_runs`; ``note`` hears of visrec results that hold no runs to
-    reuse (written before visrec kept them) or cannot be read past their head (JSON
-    broken by an edit, an I/O error), which are fitted again without a word otherwise."""
+def _read_earlier(
+    path: Path | None, note: Callable[[str], None] | None
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """:func:`earlier_runs`, and the entries that are no record (for ``open_record`` to
+    tell whether their runs are fitted again); ``note`` hears of visrec results that hold
+    no runs to reuse (written before visrec kept them) or cannot be read past their head
+    (JSON broken by an edit, an I/O error), which are fitted again without a word
+    otherwise."""
     if path is None:
-        return []
+        return [], []
     results = False  # whether the file is visrec's results (its head tells)
     try:
         if not path.is_file():
-            return []
+            return [], []
         if path.stat().st_size > _EARLIER_MAX_BYTES:
             if note is not None:
                 note(
                     f"resume: {path} is over {_EARLIER_MAX_BYTES // 2**20} MB, so it is not "
                     "read: every run is fitted (and its runs kept for other calls are lost)"
                 )
-            return []
+            return [], []
         with open(path, "rb") as fh:
             head = fh.read(_HEAD_BYTES).removeprefix(_BOM)
             if not (head.lstrip().startswith(b"{") and _RESULTS_KEY.search(head)):
-                return []
+                return [], []
             results = True
             fh.seek(0)
             data = json.loads(fh.read().removeprefix(_BOM))
@@ -523,7 +596,7 @@ def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list
                     f"resume: {path} holds results without the runs to reuse (written by "
                     "a visrec before it kept them): every run is fitted"
                 )
-            return []
+            return [], []
         fp = section.get("fingerprint")
         raw = section["runs"]
         recs = [
@@ -546,26 +619,21 @@ def _read_earlier(path: Path | None, note: Callable[[str], None] | None) -> list
                 "is reused, and the runs it holds of other seeds or models are lost when it is "
                 "replaced (stop now and repair it to keep them)"
             )
-        return []
+        return [], []
     good = [r for r in recs if _is_record(r)]
-    if note is not None and len(good) < len(raw):
-        note(
-            f"resume: {len(raw) - len(good)} entr(ies) of the earlier results in {path} lack "
-            "a field or hold a wrong value; their runs are fitted again"
-        )
-    return good
+    broken = [r for r in recs if not _is_record(r)] + [r for r in raw if not isinstance(r, dict)]
+    return good, broken
 
 
 @dataclass
 class _Sorted:
     """A record's lines of the plan by use: ``done`` (reusable, by key), ``damaged``,
-    and the count of stale ones fitted again (none for a key another line gives) with
-    the names of what ``changed``."""
+    and the keys of the ``stale`` ones with the names of what changed (a key another
+    line gives is reused: :func:`_say_refits` does not count it)."""
 
     done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     damaged: list[dict[str, Any]] = field(default_factory=list)
-    n_stale: int = 0
-    changed: set[str] = field(default_factory=set)
+    stale: dict[tuple[int, str], set[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -583,7 +651,6 @@ def _sorted(records: list[dict[str, Any]], check: _Check) -> _Sorted:
     """``records`` sorted as :func:`open_record` uses them."""
     got = _Sorted()
     plan, metrics, usable = check.plan, check.metrics, check.usable
-    stale: list[tuple[tuple[int, str], set[str]]] = []  # with the names of what changed
     for rec in records:
         key = (rec["seed"], rec["model"])
         if key not in plan:  # another experiment's run: neither used nor fitted, kept
@@ -596,19 +663,15 @@ def _sorted(records: list[dict[str, Any]], check: _Check) -> _Sorted:
             # between time and another protocol, the ratio is not what changed
             timed = "time" in (old.get("protocol"), fp.get("protocol"))
             names = {n for n in fp if old.get(n) != fp[n] and not (timed and n == "test_ratio")}
-            stale.append((key, names))
+            got.stale.setdefault(key, set()).update(names)
         elif rec["params"] != plan[key]:
-            stale.append((key, {f"{rec['model']} parameters"}))
+            got.stale.setdefault(key, set()).add(f"{rec['model']} parameters")
         elif any(m not in rec["row"] for m in metrics):
-            stale.append((key, {"metrics"}))
+            got.stale.setdefault(key, set()).add("metrics")
         elif usable is not None and not usable(rec):
             got.damaged.append(rec)
         else:
             got.done[key] = rec
-    for key, names in stale:
-        if key not in got.done:  # one another line holds is not fitted again: not said
-            got.n_stale += 1
-            got.changed |= names
     return got
 
 
