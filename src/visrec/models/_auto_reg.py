@@ -362,4 +362,22 @@ class AutoRegMixin:
             if not usable or not math.isfinite(v) or v < 0:
                 raise VisrecError(f"model {self.name!r}: model.json holds no usable {n} ({v!r})")
             setattr(self, f"{n}_", float(v))
-        self.reg_validation_ = dict(state.get("reg_validation", {}))
+        self.reg_validation_ = saved_scores(self.name, state, "reg_validation")
+
+
+def saved_scores(model: str, state: dict[str, Any], key: str) -> dict[str, float]:
+    """``state[key]`` (default empty), once it is what validation saves: an object of
+    validation Recall@K by setting. An edited one made ``fit_notes`` and ``tuned`` of
+    the loaded model fail later with a bare ValueError or TypeError."""
+    scores = state.get(key, {})
+    if isinstance(scores, dict) and all(_real(v) for v in scores.values()):
+        return {k: float(v) for k, v in scores.items()}
+    raise VisrecError(
+        f"model {model!r}: model.json holds no usable {key} ({scores!r}: expected an "
+        "object of validation scores by setting)"
+    )
+
+
+def _real(value: Any) -> bool:
+    """A number JSON wrote (NaN too: a trial that ranked no user scores NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -3,6 +3,7 @@ map for the ones nobody has (cold start)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -13,11 +14,18 @@ from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import InvalidParameterError, VisrecError
-from visrec.models._auto_reg import AUTO, AutoRegMixin, K, _finite_number, distinct_digits
+from visrec.models._auto_reg import (
+    AUTO,
+    AutoRegMixin,
+    K,
+    _finite_number,
+    distinct_digits,
+    saved_scores,
+)
 from visrec.models._indices import among
 from visrec.models._train import FeatureScaler, power_normalise, ridge
 from visrec.models.base import Recommender
-from visrec.models.model_folder import ARRAYS_NPZ
+from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON
 
 
 class VisualCF(AutoRegMixin, Recommender):
@@ -485,7 +493,18 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def _set_extra_state(self, state: dict[str, Any]) -> None:
         super()._set_extra_state(state)
-        self.profile_validation_ = dict(state.get("profile_validation", {}))
+        scores = saved_scores(self.name, state, "profile_validation")
+        # what profile_weight="auto" decides by: "profile_weight=W", 0 among them
+        weights = [k.partition("=") for k in scores]
+        if scores and not (
+            all(key == "profile_weight" and _is_number(w) for key, _, w in weights)
+            and "profile_weight=0" in scores
+        ):
+            raise VisrecError(
+                f"model {self.name!r}: model.json holds no usable profile_validation "
+                f"({scores!r}: expected validation scores by 'profile_weight=W', 0 among them)"
+            )
+        self.profile_validation_ = scores
 
     def _after_load(self) -> None:
         self._check_left_out()
@@ -497,7 +516,15 @@ class VisualCF(AutoRegMixin, Recommender):
         # derived, not saved: the items scored by mapped terms
         untrained = np.diff(self.seen_.tocsc().indptr) == 0
         self.image_only_ = np.flatnonzero(self.item_scorable_ & untrained)
-        if not hasattr(self, "profile_scale_"):  # weight 0, or saved before the term
+        if hasattr(self, "profile_scale_"):
+            rows, n = len(self.image_only_profiles_), len(self.image_only_)
+            if rows != n:  # more rows scored silently; fewer failed as an IndexError
+                raise VisrecError(
+                    f"{ARRAYS_NPZ}: image_only_profiles_ has {rows:,} rows, but the model has "
+                    f"{n:,} items known only by an image (one row each): the folder is "
+                    "damaged; train the model again"
+                )
+        else:  # weight 0, or saved before the term
             d = len(self.feature_mean_)
             self.profile_components_ = np.zeros((0, d), dtype=np.float32)
             self.user_profiles_ = np.zeros((self.seen_.shape[0], 0), dtype=np.float32)
@@ -507,7 +534,9 @@ class VisualCF(AutoRegMixin, Recommender):
     def _check_left_out(self) -> None:
         """Arrays ``save`` leaves out only when they hold nothing (``_derivable``) are
         missing from a damaged folder too: tell the two apart by what the model says it
-        was trained with, instead of scoring without the taste term or the second BPR."""
+        was trained with, instead of scoring without the taste term or the second BPR.
+        Taste-term arrays a model of weight 0 never has, or a scale that flips the term,
+        are damage too."""
         have = [a for a in self._profile_arrays if hasattr(self, a)]
         if have and len(have) < len(self._profile_arrays):
             gone = next(a for a in self._profile_arrays if a not in have)
@@ -516,6 +545,17 @@ class VisualCF(AutoRegMixin, Recommender):
                 "saved together): the folder is damaged; train the model again"
             )
         weight = self.chosen_profile_weight()
+        if have and weight == 0:  # it scored with them, and save would leave them out
+            raise VisrecError(
+                f"{ARRAYS_NPZ} holds the taste term's arrays of a model that {MODEL_JSON} "
+                "says scores with profile_weight 0 (without them): the folder is damaged; "
+                "train the model again"
+            )
+        if have and not float(self.profile_scale_[0]) >= 0:  # would flip the term
+            raise VisrecError(
+                f"{ARRAYS_NPZ}: profile_scale_ is {float(self.profile_scale_[0]):g}, below 0 "
+                "(a weight >= 0 times a spread): the folder is damaged; train the model again"
+            )
         if not have and weight != 0:
             raise VisrecError(
                 f"{ARRAYS_NPZ} lacks the taste term's arrays ({', '.join(self._profile_arrays)}) "
@@ -599,6 +639,13 @@ class VisualCF(AutoRegMixin, Recommender):
 
     def _item_embeddings(self) -> np.ndarray:
         return self.item_factors_
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
