@@ -2,9 +2,10 @@
 
 :func:`_parse_rows` checks each row's field count (and a value running over several
 lines), :func:`_fast_parse` reads a clean file with pandas' C parser instead, and both
-hand the columns to :func:`_validate`: empty ids, ratings that are no (finite, float32)
-number and timestamps that are no time (read by :mod:`visrec.data.timestamps`) become
-:class:`~visrec.data.load_result.BadRecord` entries with their line, and a column of
+hand the columns to :func:`_validate`: empty ids and ids holding a NUL byte, ratings that
+are no (finite, float32) number and timestamps that are no time (read by
+:mod:`visrec.data.timestamps`) become :class:`~visrec.data.load_result.BadRecord`
+entries with their line, and a column of
 epoch numbers mixing units a warning (:func:`_mixed_time_units`). Used by the
 interactions loader (:mod:`visrec.data.tables`).
 """
@@ -46,12 +47,20 @@ def _parse_rows(
     for line, fields in rows:
         n_read += 1
         if len(fields) != n_expected:
+            # a separator at each line's end (a spreadsheet's export): said, as every
+            # row of such a file is refused
+            empty_end = len(fields) > n_expected and not "".join(fields[n_expected:]).strip()
             bad.append(
                 BadRecord(
                     where,
                     line,
                     "wrong field count",
-                    f"expected {n_expected} fields, got {len(fields)}",
+                    f"expected {n_expected} fields, got {len(fields)}"
+                    + (
+                        " (the extra field(s) empty: a separator at the end of the line?)"
+                        if empty_end
+                        else ""
+                    ),
                 )
             )
             continue
@@ -154,6 +163,19 @@ def _validate(
                 BadRecord(where, int(lines[j]), f"empty {label} id", f"empty {label} id")
             )
         keep &= ~empty
+        # a damaged file's NUL bytes (the binary check reads only its start): no id
+        # holds one, as the Amazon loader says too
+        nul = s.str.contains("\x00", regex=False).to_numpy(dtype=bool) if n else empty
+        for j in np.flatnonzero(nul & keep):
+            problems.append(
+                BadRecord(
+                    where,
+                    int(lines[j]),
+                    f"NUL in {label} id",
+                    f"{label} id {s.iloc[j]!r} holds a NUL byte, which no id can (a damaged file?)",
+                )
+            )
+        keep &= ~nul
         frame[c] = ids[c] = s
         if n:
             merged = _merged_by_spaces(series[c], s, keep, lines, where, label)
