@@ -138,13 +138,22 @@ class _Layout:
                 f"so they are not embedded, clustered or used by the rating KNN ({shown}{more})"
                 + respelt_hint(respelt(no_image, list(images)), f"{self.images}/")
             )
-        for other in _LAYOUTS:  # a folder that two layouts fit: the one read said
-            if other.marker not in (self.marker, self.items, self.interactions) and (
+        earlier = True
+        for other in _LAYOUTS:  # another layout's file here: the one read said, and why
+            if other is self:
+                earlier = False
+            elif other.marker not in (self.marker, self.items, self.interactions) and (
                 (root / other.marker).is_file()
             ):
+                # a layout checked before this one did not match: its folder is missing
+                why = (
+                    f"the {other.name} layout also needs a {other.images}/ folder"
+                    if earlier
+                    else f"{self.marker} is looked for first"
+                )
                 notes.append(
                     f"{other.marker} is not read: the folder is read in the {self.name} "
-                    f"layout ({self.marker} is looked for first)"
+                    f"layout ({why})"
                 )
         inter = None if self.interactions is None else root / self.interactions
         interactions = _interactions(inter, notes) if inter and inter.is_file() else None
