@@ -3,7 +3,9 @@
 Items are cut into chunks with content-defined boundaries (``cut_chunks``); each chunk
 has a fingerprint of the key (backbone, weights, preprocessing) and of its items' ids
 and file signatures, and is saved as ``OUT.parts/chunk-<fingerprint>.parquet`` once
-computed, so an interrupted run resumes from the chunks it finished.
+computed, so an interrupted run resumes from the chunks it finished, also when it is
+resumed with another chunk size (``finished_parts``: a chunk whose images all lie in
+chunk files of another cut is put together from their rows).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,8 @@ from visrec.embed.backbones import Backbone
 from visrec.embed.store import META_KEY, parse_meta
 from visrec.errors import VisrecError
 from visrec.images.decode import is_transient
+
+Chunk = list[tuple[str, str]]
 
 __all__ = [
     "CHUNK_FORMAT",
@@ -225,17 +230,24 @@ def finished_parts(
     fps: list[str],
     chunks: list[list[tuple[str, str]]],
     note: Callable[[str], None],
+    held: Container[str] = (),
 ) -> tuple[dict[str, Path], dict[str, set[str]]]:
     """Chunk files of an interrupted run that belong to this one (fingerprint -> file),
     and for those holding images whose read error may pass, their ids (fingerprint ->
     ids, computed again); damaged ones are recomputed, those for other images or
-    another backbone ignored."""
+    another backbone ignored.
+
+    A chunk of this run that an interrupted run cut otherwise (another chunk size)
+    but finished every image of, in chunk files whose images are all unchanged, is
+    put together from their rows into a chunk file of its own (:func:`_recut`), unless
+    ``held`` (the fingerprints the existing output holds) lists it."""
     found: dict[str, Path] = {}
     retry: dict[str, set[str]] = {}
     if not parts.is_dir():
         return found, retry
     wanted = {fp: k for k, fp in enumerate(fps)}
-    stale_key = stale_input = older = 0
+    stale_key = older = 0
+    others: list[Path] = []
     for f in chunk_files_in(parts):
         fp = f.stem.removeprefix("chunk-")
         if fp in wanted:
@@ -261,7 +273,17 @@ def finished_parts(
         elif m.get("image_key") != IMAGE_KEY:
             older += 1
         else:
-            stale_input += 1
+            others.append(f)
+    rows, n_unchanged = _rows_of(others, key, chunks)
+    stale_input = len(others) - n_unchanged
+    reused, lost = _recut(parts, key, fps, chunks, rows, held, found, retry)
+    if reused or lost:
+        but = f"; {lost:,} computed again, as their chunks here are only part done" if lost else ""
+        note(
+            f"{parts}: chunk files of an interrupted run whose chunks were cut otherwise "
+            f"(another chunk size, or images added since): {reused:,} of their images "
+            f"reused{but}"
+        )
     # removed with the folder once this run is done: said, as the run they came from
     # (another command into the same output) will then start over
     gone = "not used, and removed when this run completes"
@@ -278,6 +300,117 @@ def finished_parts(
             f"another way (size and time alone): computed again once; {gone}"
         )
     return found, retry
+
+
+@dataclass
+class _Row:
+    """Where an image's row is in a chunk file of another cut, and whether its read
+    failed with an error that may pass."""
+
+    file: Path
+    at: int
+    transient: bool
+
+
+def _rows_of(files: list[Path], key: str, chunks: list[Chunk]) -> tuple[dict[str, _Row], int]:
+    """The rows of the chunk files ``files`` (for this key, not this run's chunks) whose
+    images are all in this run and unchanged, by item id: such a file's fingerprint is
+    the one of its items as they are now. Also how many of the files are so."""
+    path_of = {i: p for chunk in chunks for i, p in chunk}
+    rows: dict[str, _Row] = {}
+    n_unchanged = 0
+    for f in files:
+        fp = f.stem.removeprefix("chunk-")
+        table = read_chunk_file(f, key, fp, ["item_id", "error"])
+        if table is None:
+            continue
+        ids = table.column("item_id").to_pylist()
+        if not all(i in path_of for i in ids):  # an image gone: not one to tell unchanged
+            continue
+        if fingerprint(key, [(i, path_of[i]) for i in ids]) != fp:
+            continue
+        n_unchanged += 1
+        for r, (i, err) in enumerate(zip(ids, table.column("error").to_pylist(), strict=True)):
+            if i not in rows or (rows[i].transient and not is_transient(err)):
+                rows[i] = _Row(f, r, is_transient(err))
+    return rows, n_unchanged
+
+
+@dataclass
+class _Rows:
+    """A chunk file's columns as arrays (``_recut`` reads each file once or twice)."""
+
+    vectors: np.ndarray
+    has_image: np.ndarray
+    errors: list[str | None]
+    engine: str | None
+
+
+def _read_rows(f: Path, key: str) -> _Rows | None:
+    table = read_chunk_file(f, key, f.stem.removeprefix("chunk-"))
+    if table is None:  # damaged since: its images are computed
+        return None
+    n = table.num_rows
+    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    return _Rows(
+        vectors=np.asarray(flat, dtype=np.float32).reshape(n, -1),
+        has_image=np.asarray(table.column("has_image").to_pylist(), dtype=bool),
+        errors=table.column("error").to_pylist(),
+        engine=chunk_engine(table),
+    )
+
+
+def _recut(
+    parts: Path,
+    key: str,
+    fps: list[str],
+    chunks: list[Chunk],
+    rows: dict[str, _Row],
+    held: Container[str],
+    found: dict[str, Path],
+    retry: dict[str, set[str]],
+) -> tuple[int, int]:
+    """Write a chunk file for each chunk of this run (not ``held``, nor in ``found``)
+    whose every image has a row in ``rows``, from those rows; add it to ``found`` (and
+    its images whose read error may pass to ``retry``). Returns the images so reused,
+    and those of ``rows`` left to compute, their chunk having images without one."""
+    reused = lost = 0
+    cache: dict[Path, _Rows | None] = {}  # the last chunk's files: chunks come in order
+    for k, (fp, chunk) in enumerate(zip(fps, chunks, strict=True)):
+        ids = [i for i, _ in chunk]
+        have = [rows[i] for i in ids if i in rows]
+        if not have or fp in held or fp in found:
+            continue
+        if len(have) < len(ids):
+            lost += sum(not row.transient for row in have)
+            continue
+        cache = {f: cache[f] if f in cache else _read_rows(f, key) for f in {r.file for r in have}}
+        got = [cache[row.file] for row in have]
+        if any(g is None for g in got):
+            lost += sum(not row.transient for row in have)
+            continue
+        src = [(g, row.at) for g, row in zip(got, have, strict=True) if g is not None]
+        vectors = np.stack([g.vectors[r] for g, r in src])
+        has = np.array([g.has_image[r] for g, r in src], dtype=bool)
+        errors = [g.errors[r] for g, r in src]
+        found[fp] = write_chunk(parts, key, fp, k, _engine_of_rows(src), ids, vectors, has, errors)
+        again = {i for i, e in zip(ids, errors, strict=True) if is_transient(e)}
+        if again:
+            retry[fp] = again
+        reused += len(ids) - len(again)
+    return reused, lost
+
+
+def _engine_of_rows(src: list[tuple[_Rows, int]]) -> str | None:
+    """The engine entry of a chunk of rows from chunk files ``src`` (file, row): the
+    engines of those with a vector (:func:`~visrec.embed.output.engines_of`'s spelling;
+    None when one is unknown), else the first file's."""
+    made = [g.engine for g, r in src if g.has_image[r]]
+    if not made:
+        return src[0][0].engine
+    if None in made:
+        return None
+    return "+".join(sorted({part for e in made if e is not None for part in e.split("+")}))
 
 
 def vectors_engine(eng: Any) -> str:

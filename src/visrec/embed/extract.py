@@ -9,7 +9,9 @@ How a run works (``embed_images(items, "vectors.parquet")``):
    size and modification time.
 2. Chunks already computed -- files ``vectors.parquet.parts/chunk-<fingerprint>.parquet``
    left by an interrupted run, or row groups of an existing ``vectors.parquet`` whose
-   metadata lists that fingerprint -- are reused. A changed backbone, weights,
+   metadata lists that fingerprint -- are reused; so is a chunk whose images all lie
+   in chunk files of another cut (another ``chunk_size``) that are unchanged, put
+   together from their rows into a chunk file of its own. A changed backbone, weights,
    preprocessing or image file changes the fingerprint, so stale vectors are never
    reused. Images whose read failed with an error that may pass (``is_transient``: a
    read error, out of memory) are listed per chunk (the output's ``retry``; in a chunk
@@ -253,7 +255,9 @@ def embed_images(
         Mean images per resumable chunk (and per Parquet row group); chunks hold
         between ``chunk_size // 4`` and ``2 * chunk_size`` images (see ``cut_chunks``).
         Default: the one ``output`` was made with, when it is a vectors file that says
-        (reuse is by chunk: another size recomputes every image), else 512.
+        (reuse of it is by chunk: another size recomputes every image), else 512. The
+        images an interrupted run finished are reused under any size: a chunk they
+        cover whole is put together from its chunk files (``finished_parts``).
     ray_address : str, optional
         Only for ``engine="ray"``: an existing cluster; default a local Ray instance.
     overwrite : bool, default False
@@ -323,7 +327,9 @@ def embed_images(
             )
         if _up_to_date(old, fps, len(pairs)):
             return _reused_whole(run, old)
-        part_files, part_retry = finished_parts(run.parts, key, fps, chunks, run.note)
+        part_files, part_retry = finished_parts(
+            run.parts, key, fps, chunks, run.note, held=old.groups
+        )
 
         # --- compute what is missing --------------------------------------------------
         todo, partial, n_reused = _plan(fps, chunks, old, part_files, part_retry)
