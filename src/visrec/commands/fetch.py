@@ -128,7 +128,8 @@ def register(subparsers: Any) -> None:
         type=int,
         default=3,
         help="extra attempts on timeouts, 5xx, 429 and connection errors, after 0.5, 1, 2 "
-        "... s, or as long as the server's Retry-After asks, a minute at most (default 3)",
+        "... s, doubling up to a minute, or as long as the server's Retry-After asks, a minute "
+        "at most (default 3)",
     )
     p.add_argument(
         "--max-bytes",

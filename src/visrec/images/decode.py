@@ -104,12 +104,19 @@ def os_failure(exc: OSError, source: str = "") -> BadImageError:
     return BadImageError(what, source, transient=exc.errno not in _PERMANENT_ERRNOS)
 
 
-def _sniff(head: bytes) -> str:
+def sniffed_kind(head: bytes) -> str | None:
+    """What a body that is no image holds, from its first bytes (``"HTML page"``,
+    ``"PDF document"``), or None when they say nothing."""
     stripped = head.lstrip().lower()
     for magic, what in _MAGIC:
         if stripped.startswith(magic.lower()):
-            return f"not an image ({what})"
-    return "not an image"
+            return what
+    return None
+
+
+def _sniff(head: bytes) -> str:
+    what = sniffed_kind(head)
+    return f"not an image ({what})" if what else "not an image"
 
 
 def _bomb_reason(exc: Exception) -> str:

@@ -35,8 +35,15 @@ from visrec.errors import VisrecError, WriteError, shown, write_error
 # The same pixel limit as embed, checked here from the header; Pillow's
 # DecompressionBombWarning is quieted only by the command line, for its run
 # (images.pillow_warnings).
-from visrec.images.decode import DEFAULT_MAX_PIXELS, says_truncated
-from visrec.images.http_get import FetchError, Stop, Stopped, download, hide_password
+from visrec.images.decode import DEFAULT_MAX_PIXELS, says_truncated, sniffed_kind
+from visrec.images.http_get import (
+    MAX_RETRY_AFTER_S,
+    FetchError,
+    Stop,
+    Stopped,
+    download,
+    hide_password,
+)
 
 # MPO (what Pillow calls many phones' JPEGs: a JPEG with more frames after the first)
 # is a JPEG to every reader: saved as .jpg, as the phone named it
@@ -371,8 +378,13 @@ def _verify_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
         if says_truncated(str(exc)):  # an image, cut off within its header
             raise FetchError("broken image", _ENDS_EARLY, retry=False) from None
         # Pillow names the in-memory buffer by its address: drop it so reports are stable
-        detail = re.sub(r" <_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc))
-        raise FetchError("not an image", f"{type(exc).__name__}: {detail}", retry=False) from None
+        detail = f"{type(exc).__name__}: " + re.sub(
+            r" <_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc)
+        )
+        # an error or login page sent with 200 reads as Pillow reads an AVIF it lacks a
+        # plugin for ("cannot identify image file"): say what the body is when it shows
+        what = sniffed_kind(data[:1024])
+        raise FetchError("not an image", f"{what} ({detail})" if what else detail, False) from None
     try:
         with im:
             fmt = im.format or ""
@@ -402,6 +414,18 @@ def _bomb_detail(what: str, max_pixels: int) -> str:
     m = re.search(r"\((\d+) pixels\)", what)  # Pillow's own message
     size = f"{int(m.group(1)):,} pixels" if m else what
     return f"decompression bomb ({size}; visrec embed's limit is {max_pixels:,} pixels)"
+
+
+#: the longest wait the doubling of ``backoff`` reaches (``--retries 20`` waited 0.5 s,
+#: 1 s, ... 3 days before its last attempt); a Retry-After is capped the same
+MAX_BACKOFF_S = MAX_RETRY_AFTER_S
+
+
+def backoff_wait(backoff: float, attempt: int) -> float:
+    """Seconds to wait before retry ``attempt + 1``: ``backoff * 2**attempt``, at most
+    ``MAX_BACKOFF_S`` (or ``backoff`` itself when that is longer)."""
+    # the exponent is bounded too: 2.0**1024 is no float (backoff=0 with 1,100 retries)
+    return min(backoff * 2.0 ** min(attempt, 1000), max(backoff, MAX_BACKOFF_S))
 
 
 def _fetch_one(
@@ -434,7 +458,7 @@ def _fetch_one(
         except FetchError as exc:
             if not exc.retry or attempt >= retries:
                 raise
-            if stop.wait(max(backoff * (2**attempt), exc.wait or 0.0)):
+            if stop.wait(max(backoff_wait(backoff, attempt), exc.wait or 0.0)):
                 raise Stopped from None
             attempt += 1
 
@@ -467,8 +491,9 @@ def fetch_images(
     retries : int, default 3
         Extra attempts after the first, on connection errors, timeouts, truncated
         transfers, HTTP 5xx and 429 (never on other 4xx or bad content); the k-th
-        retry waits ``backoff * 2**(k-1)`` seconds, or what the server's
-        ``Retry-After`` asks when longer (a minute at most).
+        retry waits ``backoff * 2**(k-1)`` seconds, a minute at most (``MAX_BACKOFF_S``,
+        or ``backoff`` when longer), or what the server's ``Retry-After`` asks when
+        longer (a minute at most).
     backoff : float, default 0.5
     max_bytes : int, default 20_000_000
         Larger bodies are refused (by Content-Length, or by stopping the read).

@@ -371,7 +371,13 @@ def _read(req: urllib.request.Request, dog: Watchdog, timeout: float, max_bytes:
                 # Ctrl-C: a blocked read returns as its socket is shut; no further read
                 if dog.stopped:
                     raise Stopped
-                chunk = resp.read(READ_SIZE)
+                try:
+                    chunk = resp.read(READ_SIZE)
+                except http.client.IncompleteRead as exc:
+                    # a chunked body cut off; ``partial`` is only this read's share (the
+                    # bytes of its last, unfinished chunk are not even in that)
+                    got = len(buf) + len(exc.partial)
+                    raise FetchError("truncated download", f"got {got:,} bytes", True) from None
                 if not chunk:
                     break
                 buf += chunk
@@ -409,8 +415,6 @@ def _read(req: urllib.request.Request, dog: Watchdog, timeout: float, max_bytes:
         raise FetchError("connection error", why, True) from None
     except TimeoutError:
         raise FetchError("timeout", f"no data within {timeout:g}s", True) from None
-    except http.client.IncompleteRead as exc:
-        raise FetchError("truncated download", f"got {len(exc.partial):,} bytes", True) from None
     except http.client.InvalidURL as exc:  # what normalize_url let through; never retried
         raise FetchError("invalid url", str(exc), False) from None
     except (http.client.HTTPException, OSError) as exc:
