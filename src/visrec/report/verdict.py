@@ -135,7 +135,10 @@ def _picture_verdict_on(
     lines = _classing_notes(models, roles)
 
     mean = runs.groupby("model")[col].mean().dropna()
-    no_figure = [m for m in with_img if m not in mean.index]
+    # a model without pictures with no figure is named too: dropped unsaid, the best
+    # "without" would be another (popularity), or the verdict would read as if none ran
+    no_figure = [m for m in models if m in with_img + without and m not in mean.index]
+    pictures_unscored = any(m in with_img for m in no_figure)
     with_img = [m for m in with_img if m in mean.index]
     without = [m for m in without if m in mean.index]
     if no_figure:
@@ -144,7 +147,7 @@ def _picture_verdict_on(
             f"{label} on any seed (no user with a test item could be scored)."
         )
     if not with_img:
-        if no_figure:
+        if pictures_unscored:
             return lines
         return [*lines, *_no_picture_model_verdict(result, runs, mean, roles, col, label)]
     if result["protocol"] == "cold-items":
@@ -213,8 +216,10 @@ def _no_picture_model_verdict(
             "pictures help them.",
         ]
     given = bool((result.get("inputs") or {}).get("vectors"))
+    # a model not classed may read pictures: only the known ones are said not to
     return [
-        "No model that reads pictures ran: "
+        f"No model {'known to read' if UNKNOWN in roles.values() else 'that reads'} "
+        "pictures ran: "
         + ("" if given else "give --vectors and ")
         + f"add {or_list(models_that('uses_vectors'))} to --models to ask whether "
         "pictures help.",
