@@ -252,3 +252,18 @@ def test_an_intact_earlier_entry_is_reused_beside_an_edited_copy(tmp_path: Path)
     res = _run(["popularity"], (0,), earlier=out, note=notes.append)
     assert notes == [f"resuming: 1 of 1 runs already done ({out})"]
     assert res.runs["recall"].iloc[0] == run["row"]["recall"] != 0.999
+
+
+def test_an_earlier_entry_naming_no_run_is_not_said_to_be_no_run_of_this_call(
+    tmp_path: Path,
+) -> None:
+    out, data = _results(tmp_path, ["popularity"])
+    data["resume"]["runs"][0]["seed"] = "0"  # this call's run, edited: cannot be told
+    out.write_text(json.dumps(data))
+    notes: list[str] = []
+    _run(["popularity"], (0,), earlier=out, note=notes.append)
+    assert not any("none is a run" in n for n in notes)
+    assert (
+        f"resume: 1 entr(ies) of the earlier results in {out} name no seed and model; "
+        "they are dropped from it"
+    ) in notes

@@ -157,10 +157,11 @@ def test_no_backoff_and_a_thousand_retries_end_in_the_servers_error(
 def test_a_chunked_body_cut_off_says_how_much_came_and_is_retried(
     server: tuple[str, Counter[str]], tmp_path: Path, waits: list[float]
 ) -> None:
-    """Only the last read's share was counted (``got 18,928 bytes`` of 150,000)."""
+    """Only the last read's share was counted (``got 18,928 bytes`` of 151,000: three
+    whole chunks and 1,000 bytes of a fourth)."""
     base, hits = server
     rep = fetch_images([f"{base}/chunks"], tmp_path, retries=1, backoff=0.01, **FAST)
-    assert rep.errors == {f"{base}/chunks": "truncated download: got 150,000 bytes"}
+    assert rep.errors == {f"{base}/chunks": "truncated download: got 151,000 bytes"}
     assert hits["/chunks"] == 2 and waits == [0.01]
     assert list(tmp_path.iterdir()) == []
 

@@ -217,7 +217,7 @@ def test_a_negative_profile_scale_is_refused(saved: dict[str, Any], tmp_path: Pa
 
     _rewrite(folder, change)
     assert _load_error(folder) == (
-        f"{folder}: arrays.npz: profile_scale_ is {-scale:g}, below 0 (a weight >= 0 times "
+        f"{folder}: arrays.npz: profile_scale_ is {-scale:g}, not >= 0 (a weight >= 0 times "
         "a spread): the folder is damaged; train the model again"
     )
 

@@ -116,8 +116,8 @@ def test_an_earlier_run_that_is_no_object_is_passed_over_not_a_traceback(
                      earlier=out, note=notes.append)  # fmt: skip
     assert oracle_registry.seeds_seen == []
     assert notes == [
-        f"resume: 4 entr(ies) of the earlier results in {out} lack a field or hold a wrong "
-        "value; they are dropped from it (none is a run this command makes)",
+        f"resume: 4 entr(ies) of the earlier results in {out} name no seed and model; "
+        "they are dropped from it",
         f"resuming: 2 of 2 runs already done ({out})",
     ]
 

@@ -439,12 +439,19 @@ def _carried(
     models), made under the same data and settings: they stay in the results, for a
     later call. Those made under other ones are dropped, with a note, and so are the
     ``broken`` entries (no record) of no run of ``plan``."""
-    lost = [e for e in broken if _key_of(e) not in plan]
+    keys = [_key_of(e) for e in broken]
+    lost = sum(k is not None and k not in plan for k in keys)
     if lost:
         note(
-            f"resume: {len(lost)} entr(ies) of the earlier results in {earlier} lack a "
+            f"resume: {lost} entr(ies) of the earlier results in {earlier} lack a "
             "field or hold a wrong value; they are dropped from it (none is a "
             f"{what[:-1]} this command makes)"
+        )
+    # no seed and model to tell: this call's own run, if it was one, is made again
+    if unnamed := keys.count(None):
+        note(
+            f"resume: {unnamed} entr(ies) of the earlier results in {earlier} name no "
+            f"seed and model; they are dropped from it"
         )
     other = [r for r in before if (r["seed"], r["model"]) not in plan]
     kept = [r for r in other if r["intact"] and _shared(r["fp"]) == _shared(fp)]

@@ -374,9 +374,11 @@ def _read(req: urllib.request.Request, dog: Watchdog, timeout: float, max_bytes:
                 try:
                     chunk = resp.read(READ_SIZE)
                 except http.client.IncompleteRead as exc:
-                    # a chunked body cut off; ``partial`` is only this read's share (the
-                    # bytes of its last, unfinished chunk are not even in that)
+                    # a chunked body cut off: ``partial`` is this read's finished chunks,
+                    # the one cut off is in the IncompleteRead it was raised from
+                    cut = exc.__cause__
                     got = len(buf) + len(exc.partial)
+                    got += len(cut.partial) if isinstance(cut, http.client.IncompleteRead) else 0
                     raise FetchError("truncated download", f"got {got:,} bytes", True) from None
                 if not chunk:
                     break

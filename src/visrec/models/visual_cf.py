@@ -553,7 +553,7 @@ class VisualCF(AutoRegMixin, Recommender):
             )
         if have and not float(self.profile_scale_[0]) >= 0:  # would flip the term
             raise VisrecError(
-                f"{ARRAYS_NPZ}: profile_scale_ is {float(self.profile_scale_[0]):g}, below 0 "
+                f"{ARRAYS_NPZ}: profile_scale_ is {float(self.profile_scale_[0]):g}, not >= 0 "
                 "(a weight >= 0 times a spread): the folder is damaged; train the model again"
             )
         if not have and weight != 0:
