@@ -152,3 +152,18 @@ def signed(rec: dict[str, object]) -> dict[str, object]:
 
     body = {n: v for n, v in rec.items() if n != "digest"}
     return {**body, "digest": _line_digest(body)}
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff waits image fetching asks for, in order; none is slept."""
+    from visrec.images import http_get
+
+    asked: list[float] = []
+
+    def wait(self: http_get.Stop, seconds: float) -> bool:
+        asked.append(seconds)
+        return False
+
+    monkeypatch.setattr(http_get.Stop, "wait", wait)
+    return asked

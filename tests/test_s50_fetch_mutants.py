@@ -82,19 +82,6 @@ def server() -> Iterator[tuple[str, Counter[str]]]:
             release.set()
 
 
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The backoff waits asked for, in order; none is slept."""
-    asked: list[float] = []
-
-    def wait(self: http_get.Stop, seconds: float) -> bool:
-        asked.append(seconds)
-        return False
-
-    monkeypatch.setattr(http_get.Stop, "wait", wait)
-    return asked
-
-
 FAST: dict[str, Any] = {"timeout": 5.0, "progress": False, "workers": 1}
 
 

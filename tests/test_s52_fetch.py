@@ -23,7 +23,6 @@ from PIL import Image
 
 from quiet_http import serving
 from visrec.cli import main
-from visrec.images import http_get
 from visrec.images.fetch import MAX_BACKOFF_S, backoff_wait, fetch_images
 
 
@@ -101,19 +100,6 @@ def server() -> Iterator[tuple[str, Counter[str]]]:
 
     with serving(Handler) as base:
         yield base, hits
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The backoff waits asked for, in order; none is slept."""
-    asked: list[float] = []
-
-    def wait(self: http_get.Stop, seconds: float) -> bool:
-        asked.append(seconds)
-        return False
-
-    monkeypatch.setattr(http_get.Stop, "wait", wait)
-    return asked
 
 
 FAST: dict[str, Any] = {"timeout": 5.0, "progress": False, "workers": 1}
