@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -133,7 +134,7 @@ def test_a_repeated_sigterm_is_noted_but_a_ctrl_c_still_interrupts(
 
 def _ctrl_c() -> None:
     # sent to the main thread, which the hold covers: a process-wide SIGINT may be taken
-    # by another thread of the test process and handled unheld (see _create_temp)
+    # by another thread of the test process and handled unheld (see _make_empty)
     signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
 
 
@@ -141,13 +142,16 @@ def _ctrl_c() -> None:
 def test_an_interrupt_as_the_temporary_file_is_made_leaves_no_file_nor_descriptor(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: str
 ) -> None:
-    # a real Ctrl-C that arrives during the open(2) or close(2): handled as the call
-    # returned, before the descriptor was stored or the caller knew the name, it left
-    # an empty `.name.<hex>.tmp` (one per interrupted catalogue image, never swept) or
-    # an open descriptor; now held until both are done, then raised
+    # where mknod is refused: a real Ctrl-C that arrives during the open(2) or close(2),
+    # handled as the call returned, before the descriptor was stored or the caller knew
+    # the name, left an empty `.name.<hex>.tmp` (one per interrupted catalogue image,
+    # never swept) or an open descriptor; now held until both are done, then raised
     target = tmp_path / "item0001.jpg"
     real = {"open": os.open, "close": os.close}
     fds: list[int] = []
+
+    def refused(*a: Any, **kw: Any) -> None:
+        raise PermissionError(1, "Operation not permitted")  # macOS without root
 
     def open_(path: Any, *a: Any, **kw: Any) -> int:
         fd = real["open"](path, *a, **kw)
@@ -162,6 +166,7 @@ def test_an_interrupt_as_the_temporary_file_is_made_leaves_no_file_nor_descripto
         if after == "close" and fd in fds:
             _ctrl_c()
 
+    monkeypatch.setattr(_atomic.os, "mknod", refused)
     monkeypatch.setattr(_atomic.os, "open", open_)
     monkeypatch.setattr(_atomic.os, "close", close)
     with pytest.raises(KeyboardInterrupt), _atomic.atomic_path(target) as tmp:
@@ -170,6 +175,41 @@ def test_an_interrupt_as_the_temporary_file_is_made_leaves_no_file_nor_descripto
     assert fds and sorted(p.name for p in tmp_path.iterdir()) == []
     with pytest.raises(OSError):  # closed (a later open may reuse the number: checked now)
         os.fstat(fds[0])
+
+
+def test_a_ctrl_c_any_thread_takes_as_the_temporary_file_is_made_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a process-wide SIGINT, which the kernel may give a thread the main thread's hold
+    # does not cover (PyTorch's): the file is made without a descriptor to leave open
+    target = tmp_path / "item0001.jpg"
+    real = os.mknod
+    made: list[str] = []
+
+    def mknod(path: Any, *a: Any, **kw: Any) -> None:
+        real(path, *a, **kw)
+        made.append(os.fspath(path))
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def no_open(*a: Any, **kw: Any) -> int:
+        raise AssertionError("opened: a descriptor an interrupt could leave open")
+
+    monkeypatch.setattr(_atomic.os, "mknod", mknod)
+    monkeypatch.setattr(_atomic.os, "open", no_open)
+    with pytest.raises(KeyboardInterrupt), _atomic.atomic_path(target) as tmp:
+        tmp.write_bytes(b"never")
+    monkeypatch.undo()
+    assert made and sorted(p.name for p in tmp_path.iterdir()) == []
+    with _atomic.atomic_path(target) as tmp:  # made with the same mode as before
+        assert stat.S_IMODE(tmp.stat().st_mode) == 0o666 & ~_umask()
+        tmp.write_bytes(b"kept")
+    assert target.read_bytes() == b"kept"
+
+
+def _umask() -> int:
+    old = os.umask(0)
+    os.umask(old)
+    return old
 
 
 def test_the_generated_catalogue_has_the_documented_size_by_default(

@@ -442,20 +442,14 @@ def _create_temp(folder: Path, name: str, suffix: str) -> Path:
     """Create a new empty file ``.<name>.<12 hex><suffix>`` in ``folder`` (see
     :func:`side_prefix`) with mode 0666 minus the process umask.
 
-    mkstemp would make it 0600; creating it with O_EXCL and mode 0o666 lets the kernel
+    mkstemp would make it 0600; creating it exclusively with mode 0o666 lets the kernel
     apply the umask in force now, which needs no (racy) os.umask read from threads.
     """
     prefix = _temp_prefix(name, suffix)
     while True:
         path = folder / f"{prefix}{os.urandom(6).hex()}{suffix}"
         try:
-            # a Ctrl-C or SIGTERM handled as the open returns would leave the descriptor
-            # open and an empty file the caller cannot name: held till both calls are
-            # done, then raised below, where the file is removed. (A signal another
-            # thread receives is not held: its descriptor may stay open until exit.)
-            with _signals_held():
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                os.close(fd)
+            _make_empty(path)
         except FileExistsError:
             continue
         except OSError:  # refused: nothing was made
@@ -464,6 +458,26 @@ def _create_temp(folder: Path, name: str, suffix: str) -> Path:
             _remove_made(path)  # the name is random: a file there now is the one made
             raise
         return path
+
+
+def _make_empty(path: Path) -> None:
+    """Create the empty file ``path`` (0o666 minus the umask), failing if it exists.
+
+    A Ctrl-C or SIGTERM handled as an open(2) returns leaves its descriptor open (the
+    caller then removes the file it cannot name). mknod(2) makes the file without one;
+    where it is refused (macOS without root, some network file systems) the open and
+    close run with the signals held, which covers the main thread only: a signal the
+    kernel gives another thread (PyTorch's) is handled unheld."""
+    try:
+        os.mknod(path, stat.S_IFREG | 0o666)
+        return
+    except FileExistsError:
+        raise
+    except (AttributeError, OSError):  # no mknod here, or refused: the open says why
+        pass
+    with _signals_held():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        os.close(fd)
 
 
 @contextlib.contextmanager
