@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from conftest import flip_vector_page
 from test_embed import TinyBackbone
 from test_embed_retry_rows import Flaky
 from tiny_embed import embed_tiny, image_folder, stopped_before_output
@@ -287,11 +287,7 @@ def test_a_chunk_file_damaged_on_disk_is_not_used_to_put_a_chunk_together(
 ) -> None:
     _files(tmp_path, "K", [(["a", "b"], "torch", True), (["c", "d"], "torch", True)])
     cd = tmp_path / f"chunk-{fingerprint('K', [(i, f'/nowhere/{i}.jpg') for i in 'cd'])}.parquet"
-    column = pq.ParquetFile(cd).metadata.row_group(0).column(1)  # the vectors, not the ids
-    data = bytearray(cd.read_bytes())
-    end = column.data_page_offset + column.total_compressed_size
-    data[end - 4 : end] = bytes(b ^ 0xFF for b in data[end - 4 : end])
-    cd.write_bytes(bytes(data))
+    flip_vector_page(cd)  # the vectors, not the ids: found only by the page CRC
     fps, chunks = _one_chunk(["a", "b", "c", "d"])
     notes: list[str] = []
     found, _ = finished_parts(tmp_path, "K", fps, chunks, notes.append)

@@ -105,7 +105,8 @@ def _fast_parse(
     if text.startswith("\n"):
         rest = text.lstrip("\n")
         lead, text = len(text) - len(rest), rest
-    if len(sep) != 1 or not text[:1].strip() or '"' in text or "\r" in text:
+    # an older pandas' C parser (2.1) ends a field at a NUL byte: '5\x006' read as '5'
+    if len(sep) != 1 or not text[:1].strip() or '"' in text or "\r" in text or "\x00" in text:
         return None
     if skip and _NO_CONTENT.fullmatch(text.split("\n", 1)[0]):
         return None  # a spreadsheet's empty first row (',,,'): the header is below it
