@@ -268,6 +268,18 @@ def written_file(path: str | os.PathLike[str]) -> Path:
     return Path(os.path.realpath(target)) if target.is_symlink() else target
 
 
+def remove_output(path: str | os.PathLike[str]) -> None:
+    """Remove the file a write to ``path`` would replace (:func:`written_file`: through a
+    symlink, the file it names, and the link stays, as :func:`atomic_path` keeps it), so
+    that an earlier run's output does not outlive a failed write beside this run's other
+    outputs. Nothing there is no error; a folder is left for the write to refuse."""
+    target = written_file(path)
+    if target.is_dir():
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)
+
+
 def side_file(target: Path, tail: str) -> Path:
     """``<target>.<tail>`` beside the output ``target`` (a resume record, a partial
     file), or, where that name would pass the system's limit, the hidden

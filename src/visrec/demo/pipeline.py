@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from visrec._atomic import check_side_file, write_text_atomic
+from visrec._atomic import check_side_file, remove_output, write_text_atomic
 from visrec.data.id_spelling import respelt, respelt_hint
 from visrec.demo.datasets import DemoDataset, load_demo_dataset
 from visrec.demo.recommenders import REC_K as REC_K
@@ -222,11 +222,15 @@ def run_demo(
         vectors_path=vectors_path, iv=iv, failures=failures, clusters=clusters, knn=knn,
         knn_note=knn_note, rec_table=rec_table, rec_note=rec_note, timings=timings,
     )  # fmt: skip
+    results_path = out / "results.json"
+    # an earlier demo's figures would stay beside this run's report if writing the new
+    # ones failed: gone first, so a failure leaves the new report and no results.json
+    remove_output(results_path)
     t0 = time.perf_counter()
     write_report(report, _report_data(data, sections, backbone))
     timings["report"] = time.perf_counter() - t0
 
-    result = _demo_result(data, sections, report=report, results_path=out / "results.json")
+    result = _demo_result(data, sections, report=report, results_path=results_path)
     write_text_atomic(result.results_path, json.dumps(result.to_dict(), indent=2))
     if recommenders_on:  # the figures are written: nothing left to resume
         drop_records(out)

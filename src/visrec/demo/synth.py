@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFilter
 
-from visrec._atomic import atomic_path, write_text_atomic
+from visrec._atomic import atomic_path, remove_output, write_text_atomic
 from visrec.errors import VisrecError
 
 CATEGORIES: tuple[str, ...] = ("t-shirt", "sneaker", "handbag", "mug")
@@ -307,7 +307,10 @@ def make_catalogue(
     ----------
     out_dir : path
         Created if missing; existing files of the same names are replaced, and item
-        images (``images/item*.jpg``) of an earlier catalogue there are removed.
+        images (``images/item*.jpg``) of an earlier catalogue there are removed. An
+        earlier catalogue's CSVs are removed first and ``items.csv`` is written last,
+        so an interrupted or failed run leaves no ``items.csv`` (no dataset folder to
+        :func:`visrec.demo.datasets.load_demo_dataset`), never a mix of two catalogues.
     n_items : int, default 320
         Items, spread evenly over the four categories (at least 4).
     n_users : int, default 150
@@ -327,6 +330,12 @@ def make_catalogue(
     rng = np.random.default_rng(random_state)
     root = Path(out_dir)
     images_dir = root / "images"
+    csvs = {name: root / name for name in ("items.csv", "users.csv", "interactions.csv")}
+    # an interrupted run must not leave an earlier catalogue's tables beside this one's
+    # images or tables: they go first, and items.csv (what a reader of the folder looks
+    # for) is written last, so the folder holds the whole new set or no items.csv
+    for path in csvs.values():
+        remove_output(path)
     images_dir.mkdir(parents=True, exist_ok=True)
 
     items = _draw_items(n_items, rng)
@@ -346,17 +355,18 @@ def make_catalogue(
     )
     interactions = _interactions_frame(items, users, ratings_per_user, rng)
 
-    write_text_atomic(root / "items.csv", items_frame.to_csv(index=False, lineterminator="\n"))
-    write_text_atomic(root / "users.csv", users_frame.to_csv(index=False, lineterminator="\n"))
-    write_text_atomic(
-        root / "interactions.csv", interactions.to_csv(index=False, lineterminator="\n")
-    )
+    for name, frame in (
+        ("users.csv", users_frame),
+        ("interactions.csv", interactions),
+        ("items.csv", items_frame),
+    ):
+        write_text_atomic(csvs[name], frame.to_csv(index=False, lineterminator="\n"))
     return Catalogue(
         root=root,
         images_dir=images_dir,
-        items_csv=root / "items.csv",
-        users_csv=root / "users.csv",
-        interactions_csv=root / "interactions.csv",
+        items_csv=csvs["items.csv"],
+        users_csv=csvs["users.csv"],
+        interactions_csv=csvs["interactions.csv"],
         n_items=n_items,
         n_users=n_users,
         n_interactions=len(interactions),
