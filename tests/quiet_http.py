@@ -20,6 +20,21 @@ class QuietServer(ThreadingHTTPServer):
         pass  # the slow handlers write to sockets the client already closed
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A handler that logs nothing, with ``_send`` for a whole answer."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, code: int, body: bytes, extra: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 @contextlib.contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """A :class:`QuietServer` of ``handler`` on a free port, in a thread: its base URL."""

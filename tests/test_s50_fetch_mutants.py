@@ -9,14 +9,13 @@ import io
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from quiet_http import serving
+from quiet_http import QuietHandler, serving
 from visrec.images import http_get
 from visrec.images.fetch import cache_key, fetch_images
 
@@ -40,18 +39,7 @@ def server() -> Iterator[tuple[str, Counter[str]]]:
     lock = threading.Lock()
     release = threading.Event()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _send(self, code: int, body: bytes, extra: dict[str, str] | None = None) -> None:
-            self.send_response(code)
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             with lock:
                 hits[self.path] += 1

@@ -6,22 +6,19 @@ HTTP server on 127.0.0.1; backoff waits are recorded instead of slept."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import socket
 import struct
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from quiet_http import serving
+from quiet_http import QuietHandler, serving
 from visrec.cli import main
 from visrec.images.fetch import MAX_BACKOFF_S, backoff_wait, fetch_images
 
@@ -51,19 +48,8 @@ def server() -> Iterator[tuple[str, Counter[str]]]:
     hits: Counter[str] = Counter()
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _send(self, code: int, body: bytes, extra: dict[str, str] | None = None) -> None:
-            self.send_response(code)
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
 
         def _reset(self) -> None:
             # SO_LINGER 0: the close sends a reset, not a clean end
@@ -161,39 +147,6 @@ def test_a_connection_reset_before_the_answer_is_retried(
     assert not rep.errors and rep.n_downloaded == 1
     assert Path(rep[url]).read_bytes() == JPEG
     assert hits["/drop/2/a"] == 3 and waits == [0.01, 0.02]
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port whose listener never accepts and whose queue is full: a connect to it
-    gets no answer (the SYN is dropped) until the client's timeout."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    queued = []
-    for _ in range(4):
-        c = socket.socket()
-        c.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            c.connect(("127.0.0.1", port))
-        queued.append(c)
-    time.sleep(0.05)
-    try:
-        yield port
-    finally:
-        for c in queued:
-            c.close()
-        listener.close()
-
-
-def test_a_connect_that_times_out_is_retried(
-    silent_port: int, tmp_path: Path, waits: list[float]
-) -> None:
-    url = f"http://127.0.0.1:{silent_port}/x.jpg"
-    rep = fetch_images([url], tmp_path, retries=2, backoff=0.01, timeout=0.2, progress=False)
-    assert rep.errors == {url: "timeout: no answer within 0.2s"}
-    assert waits == [0.01, 0.02]
 
 
 def test_a_connection_reset_every_time_is_a_connection_error(
