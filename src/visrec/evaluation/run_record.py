@@ -373,9 +373,11 @@ def _say_refits(
         path, got, altered = record
         if altered:
             n = len(refits(k for k in map(_key_of, altered) if k in plan))
-            tail = "their runs are fitted again" if n == len(altered) else (
-                "they are dropped" + (f"; {n:,} of their {what} are fitted again" if n else "")
-            )  # fmt: skip
+            tail = "their runs are fitted again"
+            if n < len(altered):  # some are another line's runs, or another experiment's
+                tail = "they are dropped" + (
+                    f"; {n:,} of their {what} are fitted again" if n else ""
+                )
             note(
                 f"{path}: {len(altered):,} line(s) do not match their digest (changed after "
                 f"they were written): {tail}"
