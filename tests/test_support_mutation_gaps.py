@@ -222,7 +222,12 @@ def test_a_temporary_file_that_cannot_be_made_is_reported_as_the_output(
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, flags, *args)  # type: ignore[arg-type]
 
+    def refuse_node(path: object, mode: int = 0o600, device: int = 0) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    # a folder that refuses new files refuses mknod(2) and open(2) alike
     monkeypatch.setattr(os, "open", refuse_temp)
+    monkeypatch.setattr(os, "mknod", refuse_node)
     with pytest.raises(PermissionError) as err:
         write_text_atomic(out, "{}")
     assert err.value.filename == str(out)
