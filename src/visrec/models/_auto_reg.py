@@ -361,6 +361,13 @@ class AutoRegMixin:
             usable = isinstance(v, int | float) and not isinstance(v, bool)
             if not usable or not math.isfinite(v) or v < 0:
                 raise VisrecError(f"model {self.name!r}: model.json holds no usable {n} ({v!r})")
+            given = getattr(self, n)
+            if given != AUTO and float(given) != float(v):
+                # a number given is the one trained with: refits and notes would disagree
+                raise VisrecError(
+                    f"model {self.name!r}: model.json's params give {n}={given!r} but its "
+                    f"penalties say the model was trained with {v!r}"
+                )
             setattr(self, f"{n}_", float(v))
         self.reg_validation_ = saved_scores(self.name, state, "reg_validation")
 
