@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -35,10 +35,12 @@ def _parse_rows(
     where: str,
     header: Header = None,
     quoted: bool = True,
+    names: Sequence[str] = (),
 ) -> LoadResult:
     """Row-by-row parse: checks field counts, then validates values column-wise.
     ``quoted``: the rows come from text with quotes (not Parquet), where a line break in
-    a value is most often a quote left open."""
+    a value is most often a quote left open. ``names``: the header line's names as read
+    (none for a headerless table), for :func:`field_count_hint`."""
     bad: list[BadRecord] = []
     lines: list[int] = []
     values: dict[str, list[str]] = {c: [] for c in cols}
@@ -47,20 +49,13 @@ def _parse_rows(
     for line, fields in rows:
         n_read += 1
         if len(fields) != n_expected:
-            # a separator at each line's end (a spreadsheet's export): said, as every
-            # row of such a file is refused
-            empty_end = len(fields) > n_expected and not "".join(fields[n_expected:]).strip()
             bad.append(
                 BadRecord(
                     where,
                     line,
                     "wrong field count",
                     f"expected {n_expected} fields, got {len(fields)}"
-                    + (
-                        " (the extra field(s) empty: a separator at the end of the line?)"
-                        if empty_end
-                        else ""
-                    ),
+                    + field_count_hint(fields, n_expected, names),
                 )
             )
             continue
@@ -84,6 +79,34 @@ def _parse_rows(
     result.bad = sorted(bad + result.bad, key=lambda b: b.line)
     result.n_read = n_read
     return result
+
+
+def field_count_hint(fields: Sequence[str], n_expected: int, names: Sequence[str] = ()) -> str:
+    """What a row of ``fields`` (not ``n_expected`` of them) suggests, as `` (...)`` to
+    follow "expected N fields, got M", or "" for nothing. Every such row of a file is
+    refused, so a cause the whole file shares is said: a separator at each line's end
+    (a spreadsheet's export), or at the end of the header line (``names``, the header's
+    names as read: blank ones at its end are columns with no name the rows lack). NUL
+    bytes are a damaged file's, not a table's."""
+    hints = []
+    if len(fields) > n_expected and not "".join(fields[n_expected:]).strip():
+        hints.append("the extra field(s) empty: a separator at the end of the line?")
+    unnamed = 0
+    while unnamed < len(names) and not names[-1 - unnamed].strip():
+        unnamed += 1
+    if 0 < n_expected - len(fields) <= unnamed:
+        which = "last column has" if unnamed == 1 else f"last {unnamed} columns have"
+        seps = "a separator" if unnamed == 1 else "separators"
+        hints.append(f"the header's {which} no name: {seps} at the end of the header line?")
+    if any("\x00" in f for f in fields):
+        hints.append("the line holds NUL bytes: a damaged file?")
+    return f" ({'; '.join(hints)})" if hints else ""
+
+
+def nul_id_reason(label: str, value: str) -> str:
+    """Why the ``label`` ("user", "item") id ``value`` is refused for holding a NUL
+    byte: the words of every loader of interactions and item tables."""
+    return f"{label} id {value!r} holds a NUL byte, which no id can (a damaged file?)"
 
 
 def _fast_parse(
@@ -173,7 +196,7 @@ def _validate(
                     where,
                     int(lines[j]),
                     f"NUL in {label} id",
-                    f"{label} id {s.iloc[j]!r} holds a NUL byte, which no id can (a damaged file?)",
+                    nul_id_reason(label, s.iloc[j]),
                 )
             )
         keep &= ~nul

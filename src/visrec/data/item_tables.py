@@ -16,6 +16,7 @@ import pandas as pd
 
 from visrec.data.column_names import column_key
 from visrec.data.id_spelling import ids_as_text, written_two_ways
+from visrec.data.interaction_rows import field_count_hint, nul_id_reason
 from visrec.data.interactions import ITEM
 from visrec.data.tables import (
     BadRecord,
@@ -92,9 +93,10 @@ def load_item_table(
         Rows with more fields than the header (unquoted commas in a free-text column)
         are repaired by joining the extra fields into the last column when that is not
         the id or label column (listed in ``warnings``), otherwise dropped (``bad``).
-        Rows with too few fields, empty ids, empty labels or duplicate ids are in
-        ``bad``; of the rows sharing an id, the first one not rejected for another reason
-        is kept (a row with an empty label does not shadow a later labelled one).
+        Rows with too few fields, empty ids, ids holding a NUL byte (a damaged file's),
+        empty labels or duplicate ids are in ``bad``; of the rows sharing an id, the
+        first one not rejected for another reason is kept (a row with an empty label
+        does not shadow a later labelled one).
     """
     p = Path(path)
     if not p.exists():
@@ -179,10 +181,22 @@ def _load_parquet_items(p: Path, id_col: str) -> LoadResult:
         BadRecord(where, int(lines[j]), "empty item id", f"row {lines[j]}: empty {id_col!r}")
         for j in np.flatnonzero(empty)
     ]
+    # a NUL byte, kept as read, would make an id no other file spells
+    nul = ~empty & ids.str.contains("\x00", regex=False, na=False).to_numpy(dtype=bool)
+    bad += [
+        BadRecord(
+            where,
+            int(lines[j]),
+            "NUL in item id",
+            f"row {lines[j]}: {nul_id_reason('item', ids.iloc[j])}",
+        )
+        for j in np.flatnonzero(nul)
+    ]
+    bad.sort(key=lambda b: b.line)
     df = df.rename(columns={id_col: ITEM})
     df[ITEM] = ids
     df["_line"] = lines
-    df = df[~empty].reset_index(drop=True)
+    df = df[~(empty | nul)].reset_index(drop=True)
     return LoadResult(
         frame=df, bad=bad, n_read=len(lines), files=[where], formats={where: "parquet"}
     )
@@ -256,12 +270,14 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
         sep = decoded.sep or sniff_sep(first, p.suffix.lower())
     where = str(p)
     rows = iter(split_rows(text, sep, where))
-    header = header_row(rows, where)
-    id_col = spelt_as(id_col, header)
-    label_col = None if label_col is None else spelt_as(label_col, header)
-    header = _checked_header(header, id_col, label_col, where)
+    names = header_row(rows, where)
+    id_col = spelt_as(id_col, names)
+    label_col = None if label_col is None else spelt_as(label_col, names)
+    header = _checked_header(names, id_col, label_col, where)
     warnings = encoding_warnings(decoded, where)
-    data, lines, bad, n_read = _item_rows(rows, header, id_col, label_col, sep, where, warnings)
+    data, lines, bad, n_read = _item_rows(
+        rows, header, id_col, label_col, sep, where, warnings, names
+    )
     df = pd.DataFrame(data, columns=header)
     df = df.rename(columns={id_col: ITEM})
     df[ITEM] = df[ITEM].astype(str)
@@ -318,8 +334,10 @@ def _item_rows(
     sep: str,
     where: str,
     warnings: list[BadRecord],
+    names: Sequence[str] = (),
 ) -> tuple[list[list[str]], list[int], list[BadRecord], int]:
-    """``(data, lines, bad, n_read)`` of the data ``rows``; merges go to ``warnings``."""
+    """``(data, lines, bad, n_read)`` of the data ``rows``; merges go to ``warnings``.
+    ``names``: the header line's names as read (``header`` has them made unique)."""
     idx = header.index(id_col)
     n = len(header)
     # Extra fields can only be merged into a last column that is free text.
@@ -344,12 +362,19 @@ def _item_rows(
         elif len(fields) != n:
             bad.append(
                 BadRecord(
-                    where, line, "wrong field count", f"expected {n} fields, got {len(fields)}"
+                    where,
+                    line,
+                    "wrong field count",
+                    f"expected {n} fields, got {len(fields)}" + field_count_hint(fields, n, names),
                 )
             )
             continue
         if not fields[idx].strip():
             bad.append(BadRecord(where, line, "empty item id", f"empty {id_col!r}"))
+            continue
+        if "\x00" in fields[idx]:
+            reason = nul_id_reason("item", fields[idx].strip())
+            bad.append(BadRecord(where, line, "NUL in item id", reason))
             continue
         if fields[idx].strip() == id_col and all(
             f.strip() == h for f, h in zip(fields, header, strict=True) if f.strip()
@@ -412,14 +437,23 @@ def _load_ml_items(p: Path) -> LoadResult:
             continue
         n_read += 1
         f = raw.split("|")
-        if len(f) != n_expected or not f[0].strip():
+        if len(f) != n_expected:
             bad.append(
                 BadRecord(
                     where,
                     line,
                     "wrong field count",
-                    f"expected {n_expected} '|'-separated fields, got {len(f)}",
+                    f"expected {n_expected} '|'-separated fields, got {len(f)}"
+                    + field_count_hint(f, n_expected),
                 )
+            )
+            continue
+        if not f[0].strip():
+            bad.append(BadRecord(where, line, "empty item id", "empty item id"))
+            continue
+        if "\x00" in f[0]:
+            bad.append(
+                BadRecord(where, line, "NUL in item id", nul_id_reason("item", f[0].strip()))
             )
             continue
         flags = [g for g, v in zip(genres, f[5:], strict=True) if v.strip() == "1"]

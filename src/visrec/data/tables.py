@@ -372,8 +372,9 @@ def _load_text_interactions(
         p.name.lower(), first, sep, rows, explicit, where, ids_only, keep_rating, keep_time
     )
     skip = 0 if header == "aliases" else 1
-    fast = _fast_parse(text, sep, cols, n_expected, skip, where, header)
-    result = fast if fast is not None else _parse_rows(rows, cols, n_expected, where, header)
+    result = _fast_parse(text, sep, cols, n_expected, skip, where, header)
+    if result is None:
+        result = _parse_rows(rows, cols, n_expected, where, header, names=names)
     result.warnings = _file_warnings(decoded, result, multiline, where) + result.warnings
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
