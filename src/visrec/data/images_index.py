@@ -372,8 +372,11 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
     first_line: dict[str, int] = {}
     for line_start, row in rows:
         if len(row) != len(header):
+            from visrec.data.interaction_rows import field_count_hint  # pandas: on error
+
             raise VisrecError(
                 f"{p} line {line_start}: expected {len(header)} fields, got {len(row)}"
+                + field_count_hint(row, len(header), header)
             )
         if [column_key(f) for f in row] == keys:
             # manifests joined with cat: the header would be the item 'item_id'
@@ -387,6 +390,10 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         loc = (url or path) if prefer_url else (path or url)
         if not item:
             raise VisrecError(f"{p} line {line_start}: empty item id")
+        if "\x00" in item:  # an id no interactions file spells: its image would go unused
+            from visrec.data.interaction_rows import nul_id_reason
+
+            raise VisrecError(f"{p} line {line_start}: {nul_id_reason('item', item)}")
         if not loc:
             raise VisrecError(f"{p} line {line_start}: item {_id(item)} has no path or url")
         if item in first_line:
