@@ -149,6 +149,10 @@ def read_id_list(
                 f"{what} file {path!r} line {lineno}: expected one {noun} id per line, got "
                 f'{shown(text)} (an id that holds a comma or a tab is quoted: "a,b")'
             )
+        if "\x00" in one:  # past decode_text's first 8 KiB, which it refuses as binary
+            from visrec.data.interaction_rows import nul_id_reason
+
+            raise VisrecError(f"{what} file {path!r} line {lineno}: {nul_id_reason(noun, one)}")
         if one in seen:
             dup += 1
             continue
@@ -186,8 +190,10 @@ def model_users(
         if unknown_users == "popular":
             print(
                 f"note: users file {path!r}: {len(unknown):,} of {len(ids):,} users the model "
-                "was not trained on get the candidates most taken in training, after the "
-                f"others{name_ids(ids[unknown], None)}{hint}",
+                "was not trained on get the candidates most taken in training"
+                # with no known user there are no others to come after
+                + (", after the others" if len(unknown) < len(ids) else "")
+                + f"{name_ids(ids[unknown], None)}{hint}",
                 file=sys.stderr,
             )
             return np.asarray(idx[idx >= 0], dtype=np.int64), [str(i) for i in ids[unknown]]
@@ -221,6 +227,23 @@ def model_users(
     return np.asarray(idx, dtype=np.int64), []
 
 
+#: the files ``visrec recommend`` reads, by option: what an empty path would have named
+_NAMED_FILES = {
+    "--items": "a file of item ids",
+    "--users": "a file of user ids",
+    "--vectors": "the .parquet file of item vectors",
+}
+
+
+def check_named_files(args: argparse.Namespace) -> None:
+    """An empty ``--items``, ``--users`` or ``--vectors`` path is an error: read as false,
+    it meant every known item, every user or the recorded vectors, without a word (an
+    unset shell variable, ``--items "$CANDS"``)."""
+    for option, what in _NAMED_FILES.items():
+        if getattr(args, option.lstrip("-")) == "":
+            raise VisrecError(f"{option}: path is empty; name {what}")
+
+
 def _check_vectors_option(
     args: argparse.Namespace, vmeta: dict[str, Any] | None, model: Recommender
 ) -> None:
@@ -232,7 +255,13 @@ def _check_vectors_option(
         )
     elif vmeta is not None:
         # checked even when no candidate is new: a wrong file is a mistake either way
-        check_vector_dim(args.vectors, vmeta.get("dim"), model)
+        dim = vmeta.get("dim")
+        if not isinstance(dim, int):  # a vector column of no fixed width (made elsewhere)
+            from visrec.embed.store import read_vector_ids, vector_width
+
+            read_vector_ids(args.vectors)  # refused as such when it is no vectors file
+            dim = vector_width(args.vectors)
+        check_vector_dim(args.vectors, dim, model)
         check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
 
 
