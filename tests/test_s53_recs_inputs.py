@@ -80,9 +80,9 @@ def test_an_id_holding_a_nul_byte_past_the_binary_sniff_is_refused_naming_its_li
 @pytest.mark.parametrize(
     ("option", "what"),
     [
-        ("--items", "a file of item ids"),
-        ("--users", "a file of user ids"),
-        ("--vectors", "the .parquet file of item vectors"),
+        ("--items", "CANDIDATES.txt"),
+        ("--users", "USERS.txt"),
+        ("--vectors", "V.parquet"),
     ],
 )
 def test_an_empty_path_is_refused_not_read_as_the_option_left_out(
@@ -97,7 +97,10 @@ def test_an_empty_path_is_refused_not_read_as_the_option_left_out(
     # shell variable: --items "$CANDS")
     out = tmp_path / "recs.csv"
     assert _recommend(popularity_dir, out, option, "") == 2
-    assert capsys.readouterr().err == f"error: {option}: path is empty; name {what}\n"
+    assert capsys.readouterr().err == (
+        f"error: {option}: path is empty (an unset shell variable?); name {what}, or leave "
+        "the option out\n"
+    )
     assert not out.exists()
 
 
@@ -107,7 +110,7 @@ def test_an_empty_users_path_is_named_before_unknown_users_is_checked(
     # an empty --users is the mistake to name, not "--unknown-users is for a --users file"
     out = tmp_path / "recs.csv"
     assert _recommend(popularity_dir, out, "--users", "", "--unknown-users", "skip") == 2
-    assert capsys.readouterr().err == "error: --users: path is empty; name a file of user ids\n"
+    assert capsys.readouterr().err.startswith("error: --users: path is empty (an unset shell")
 
 
 def _list_vectors(path: Path, width: int, column: str = "vector") -> Path:

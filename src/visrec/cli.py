@@ -219,6 +219,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if func is None:
         parser.print_help(sys.stderr)  # a usage error (status 2): nothing on stdout
         return 2
+    empty = empty_value(_command_parser(parser, args), args)
+    if empty:
+        print(f"error: {empty}", file=sys.stderr)
+        return 2
     with _ctrl_c_seen():
         status = _run(func, args)
         # 128 + SIGTERM (or SIGHUP), as the shell reports a process the signal killed
@@ -237,6 +241,38 @@ def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         found = subs[0].choices[chosen]
     assert isinstance(found, Parser)
     return found
+
+
+#: the arguments that name a file or folder to read. An empty one read as false meant
+#: the option left out (``--vectors ""``: fitted with no pictures, exit 0) or as the
+#: current folder (``visrec data summary ""``), without a word. Outputs given as ""
+#: are refused where they are written (``--json: output path is empty``).
+_INPUT_PATHS = frozenset(
+    {"vectors", "vectors_opt", "items", "users", "manifest", "data", "labels", "images",
+     "interactions", "model_dir", "result", "images_dir", "paths", "sources"}
+)  # fmt: skip
+
+
+def empty_value(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """What is wrong with an input path given as "" (an unset shell variable:
+    ``--vectors "$V"``), or None."""
+    for action in parser._actions:
+        if action.dest not in _INPUT_PATHS or not isinstance(
+            action, argparse._StoreAction | argparse._AppendAction
+        ):
+            continue
+        value = getattr(args, action.dest, None)
+        if value == action.default or "" not in (value if isinstance(value, list) else [value]):
+            continue
+        metavar = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+        said = "path is empty (an unset shell variable?)"
+        if not action.option_strings:  # a positional argument
+            return f"{metavar}: {said}; name a file or folder"
+        name = max(action.option_strings, key=len)
+        if action.required:
+            return f"{name}: {said}; name {metavar}"
+        return f"{name}: {said}; name {metavar}, or leave the option out"
+    return None
 
 
 def _print_any_name() -> None:

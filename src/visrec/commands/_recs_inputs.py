@@ -227,23 +227,6 @@ def model_users(
     return np.asarray(idx, dtype=np.int64), []
 
 
-#: the files ``visrec recommend`` reads, by option: what an empty path would have named
-_NAMED_FILES = {
-    "--items": "a file of item ids",
-    "--users": "a file of user ids",
-    "--vectors": "the .parquet file of item vectors",
-}
-
-
-def check_named_files(args: argparse.Namespace) -> None:
-    """An empty ``--items``, ``--users`` or ``--vectors`` path is an error: read as false,
-    it meant every known item, every user or the recorded vectors, without a word (an
-    unset shell variable, ``--items "$CANDS"``)."""
-    for option, what in _NAMED_FILES.items():
-        if getattr(args, option.lstrip("-")) == "":
-            raise VisrecError(f"{option}: path is empty; name {what}")
-
-
 def _check_vectors_option(
     args: argparse.Namespace, vmeta: dict[str, Any] | None, model: Recommender
 ) -> None:

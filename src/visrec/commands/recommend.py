@@ -25,7 +25,7 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._new_items import counted, vectors_file_meta
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
-from visrec.commands._recs_inputs import _candidate_set, _check_vectors_option, check_named_files
+from visrec.commands._recs_inputs import _candidate_set, _check_vectors_option
 from visrec.commands._recs_inputs import model_users as model_users
 from visrec.commands._recs_inputs import read_candidates as read_candidates
 from visrec.commands._recs_inputs import read_id_list as read_id_list
@@ -250,7 +250,6 @@ def _checked_options(args: argparse.Namespace) -> str:
     """The ``--unknown-users`` mode, once ``--n``, ``--batch-users``, ``--new-slots`` pass."""
     if args.n < 1:
         raise VisrecError(f"--n must be >= 1, got {args.n}")
-    check_named_files(args)  # before --unknown-users, which an empty --users would confuse
     unknown_users = _unknown_users_mode(args)
     if args.batch_users is not None and args.batch_users < 1:
         raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
