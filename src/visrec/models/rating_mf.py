@@ -47,7 +47,7 @@ from visrec.embed.store import (
     usable_values,
     vector_rows,
 )
-from visrec.errors import ArgumentTypeError, NotFittedError, VisrecError
+from visrec.errors import ArgumentTypeError, InvalidParameterError, NotFittedError, VisrecError
 from visrec.models._fresh_fit import check_fit_inputs, fit_from_scratch
 from visrec.models._indices import as_indices
 from visrec.models._train import FeatureScaler
@@ -84,7 +84,8 @@ class RatingMF(ParamsMixin):
     lr : float, default 0.04
         Adam learning rate.
     init_scale : float, default 0.1
-        Standard deviation of the initial factors.
+        Standard deviation of the initial factors; > 0 when ``n_factors >= 1`` (factors
+        that all start at 0 get no gradient and never move).
     visual_dim : int or None, default 128
         Image vectors are centred and reduced to this many principal components
         (None keeps all dimensions) before ``E`` and ``w`` act on them.
@@ -156,6 +157,14 @@ class RatingMF(ParamsMixin):
         )
         if self.visual_dim is not None:
             self._check_params(at_least_one=("visual_dim",))
+        if int(self.n_factors) >= 1 and float(self.init_scale) == 0:
+            # p = q = E = 0 is a stationary point of the loss: every factor's gradient
+            # is 0 at every step, so the fit would quietly be the biases-only model
+            raise InvalidParameterError(
+                "model 'RatingMF': init_scale must be > 0 with n_factors >= 1 (factors "
+                "that start at 0 never move from it); n_factors=0 fits the biases only, "
+                f"got {self.init_scale!r}"
+            )
 
     # ------------------------------------------------------------------ fit
     def fit(
