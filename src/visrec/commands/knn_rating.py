@@ -27,7 +27,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError, names_text
+from visrec.errors import VisrecError, names_text, shown
 
 EPILOG = """\
 examples:
@@ -256,13 +256,15 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         from visrec.report.html import ReportData, data_name, write_report
 
+        # the page escapes them; shown() is for a line break or a bidi override in a
+        # path or a column name, which a browser would fold or obey (as `visrec cluster`)
+        name, key_col = shown(data_name(args.interactions)), shown(args.key_col)
         data = ReportData(
-            title="visrec knn-rating"
-            + (f": {name}" if (name := data_name(args.interactions)) else ""),
-            dataset=f"{args.interactions}, vectors {args.vectors}",
+            title="visrec knn-rating" + (f": {name}" if name else ""),
+            dataset=f"{shown(str(args.interactions))}, vectors {shown(str(args.vectors))}",
             summary={
                 "rating rows used": len(frame),
-                "vectors joined on": args.key_col,
+                "vectors joined on": key_col,
                 "rows without an image": "kept, zero vector"
                 if args.include_missing
                 else "left out",

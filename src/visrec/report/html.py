@@ -124,7 +124,10 @@ def _img(png: bytes, alt: str, mime: str = "image/png", cls: str = "plot") -> st
 
 
 def _fmt(v: object) -> str:
-    if isinstance(v, bool):
+    # a missing value as a NaN reads: "None" or "<NA>" would be taken for data
+    if v is None or v is pd.NA or v is pd.NaT:
+        return "n/a"
+    if isinstance(v, bool | np.bool_):
         return "yes" if v else "no"
     if isinstance(v, int | np.integer):
         return f"{int(v):,}"
@@ -395,6 +398,13 @@ def _recommender_section(data: ReportData) -> str:
             "Recommenders: popularity vs BPR vs VBPR vs visual-cf",
             _note(data.recommenders_note or "not run", "skipped"),
         )
+    if data.recommenders.empty:  # no models or no metrics: a table of headers only
+        return _section(
+            "recommenders",
+            "Recommenders: popularity vs BPR vs VBPR vs visual-cf",
+            _note("no models or no metrics in the results table", "skipped")
+            + _note(data.recommenders_note, "explain"),
+        )
     table = data.recommenders.copy()
     for col in [c for c in table.columns if str(c).startswith("fit")]:
         # seconds to a tenth: 3.930 read like a metric
@@ -501,7 +511,9 @@ def render_report(data: ReportData) -> str:
             f"timings: {k!r} is {v!r}; each stage's time must be a number of seconds, at least 0"
         )
     if "summary" in data.parts:
-        parts.append(_section("summary", "Dataset summary", _kv_table(data.summary)))
+        # a table with no rows would say nothing, not even that it is empty
+        summary = _kv_table(data.summary) if data.summary else _note("no summary given", "skipped")
+        parts.append(_section("summary", "Dataset summary", summary))
     if "clusters" in data.parts:
         parts += _cluster_sections(data)
     if "projection" in data.parts:
