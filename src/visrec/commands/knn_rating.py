@@ -42,8 +42,9 @@ Amazon review photos, as the tutorial embedded one photo per review). The accura
 always printed next to the majority class learned on the training split.
 
 --json writes accuracy, majority_accuracy, majority_class, mae, majority_mae, k, n_train,
-n_test, labels, the confusion matrix, include_missing, key_col and records_skipped (bad
-rows left out, by kind).
+n_test, labels, same_vector_share, against_majority (the call against the majority
+class), confusion (the matrix), notes, include_missing, key_col, records_skipped (bad rows
+left out, by kind) and run (the visrec version, time and command line).
 """
 
 

@@ -47,10 +47,12 @@ biased MF with a visual term (the image vector shifts the item's factors and bia
 Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in stars.
 
 --json writes {"n_train", "n_test", "seeds", "protocol", "notes", "sizes", "models": {name:
-{accuracy, mae, rmse, fit_seconds[, *_std]}}, "runs": [...], "records_skipped"}
-("models" keyed as the runs name them: "majority class", its rating(s) in "classes";
-"sizes": [train, test] per seed; "records_skipped": bad rows left out, by kind). A
-progress bar shows on a terminal (--quiet hides it, --verbose shows it in a log too).
+{accuracy, mae, rmse, fit_seconds[, *_std]}}, "runs": [...], "resume", "records_skipped",
+"run"} ("models" keyed as the runs name them: "majority class", its rating(s) in
+"classes"; "sizes": [train, test] per seed; "resume": the seeds a rerun into the same
+--json reuses; "records_skipped": bad rows left out, by kind; "run": the visrec version,
+time and command line). A progress bar shows on a terminal (--quiet hides it, --verbose
+shows it in a log too).
 
 interrupted runs:
   Every finished seed (all its models) is recorded at once in
