@@ -14,17 +14,19 @@ from visrec.cli import main
 SAID = "path is empty (an unset shell variable?); name"
 CASES = [
     (["evaluate", "--interactions", "{t}", "--vectors", ""],
-     f"--vectors: {SAID} V, or leave the option out"),
+     f"--vectors: {SAID} a vectors file, or leave it out"),
     (["train", "--model", "bpr", "--interactions", "{t}", "-o", "{o}", "--vectors", ""],
-     f"--vectors: {SAID} V.parquet, or leave the option out"),
+     f"--vectors: {SAID} a vectors file, or leave it out"),
     (["rating-eval", "--interactions", "{t}", "--vectors", ""],
-     f"--vectors: {SAID} V, or leave the option out"),
-    (["embed", "-o", "{o}", "--manifest", ""], f"--manifest: {SAID} CSV, or leave the option out"),
-    (["demo", "--out", "{o}", "--data", ""], f"--data: {SAID} DIR, or leave the option out"),
+     f"--vectors: {SAID} a vectors file, or leave it out"),
+    (["embed", "-o", "{o}", "--manifest", ""],
+     f"--manifest: {SAID} a manifest file, or leave it out"),
+    (["demo", "--out", "{o}", "--data", ""], f"--data: {SAID} a dataset folder, or leave it out"),
     # required: there is no leaving it out
-    (["knn-rating", "--interactions", "{t}", "--vectors", ""], f"--vectors: {SAID} V"),
+    (["knn-rating", "--interactions", "{t}", "--vectors", ""], f"--vectors: {SAID} a vectors file"),
+    (["evaluate", "--interactions", ""], f"--interactions: {SAID} an interactions file"),
     # positionals, one of several too
-    (["report", "", "-o", "{o}"], f"RESULT.json: {SAID} a file or folder"),
+    (["report", "", "-o", "{o}"], f"RESULT.json: {SAID} a results file"),
     (["data", "summary", "{t}", ""], f"PATH: {SAID} a file or folder"),
 ]  # fmt: skip
 
@@ -41,12 +43,52 @@ def test_an_empty_input_path_is_refused_before_the_command_runs(
     assert not (tmp_path / "out").exists()
 
 
-def test_outputs_keep_the_writers_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["data", "summary", "{t}", "--json", ""], "--json: output path is empty; name a file"),
+        # Path("") is the current folder: the demo was written there
+        (["demo", "--out", ""], "--out: output path is empty; name a folder, e.g. --out demo-out"),
+    ],
+)
+def test_outputs_keep_the_writers_words(
+    argv: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # an empty output is refused where it is written, naming the option already
     t = tmp_path / "t.csv"
     t.write_text("user_id,item_id,rating\nu,i,5\n")
-    assert main(["data", "summary", str(t), "--json", ""]) == 2
-    assert capsys.readouterr().err == "error: --json: output path is empty; name a file\n"
+    assert main([a.format(t=t) for a in argv]) == 2
+    assert capsys.readouterr().err == f"error: {said}\n"
+
+
+#: every other argument of every command: not a path read (an output, a number, a name)
+NOT_READ = {
+    "backbone", "batch_size", "batch_users", "cache", "chunk_size", "device", "engine",
+    "id_col", "image_size", "item_col", "item_ids", "json", "k", "keep", "key_col", "knn_k",
+    "label_col", "map", "max_bytes", "max_items", "max_time", "min_rating", "model", "models",
+    "n", "n_epochs", "n_factors", "n_items", "n_users", "new_slots", "out", "output", "param",
+    "protocol", "random_state", "rating_col", "ray_address", "reg", "reg_visual", "report",
+    "retries", "seed", "seeds", "sep", "test_ratio", "test_size", "time_col", "timeout",
+    "title", "top_labels", "unknown_users", "user_col", "what", "workers",
+}  # fmt: skip
+
+
+def test_every_argument_is_an_input_path_or_known_not_to_be() -> None:
+    # a new option that reads a file is added to INPUT_PATHS (or here, if it reads none)
+    import argparse
+
+    from visrec.cli import INPUT_PATHS, build_parser
+
+    dests: set[str] = set()
+    parsers = [build_parser()]
+    while parsers:
+        for action in parsers.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers += action.choices.values()
+            elif isinstance(action, argparse._StoreAction | argparse._AppendAction):
+                dests.add(action.dest)
+    assert sorted(dests - set(INPUT_PATHS) - NOT_READ) == []
+    assert set(INPUT_PATHS) <= dests and not NOT_READ & set(INPUT_PATHS)
 
 
 def test_a_path_left_out_is_not_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -180,6 +180,6 @@ def test_a_u_item_line_with_no_id_is_an_empty_item_id(tmp_path: Path) -> None:
     p = _u_item(tmp_path, " ", "300")
     res = load_item_table(p)
     assert [(b.line, b.kind, b.reason) for b in res.bad] == [
-        (300, "empty item id", "empty item id")
+        (300, "empty item id", "empty first field (the movie id)")
     ]
     assert res.frame["item_id"].iloc[-1] == "300"

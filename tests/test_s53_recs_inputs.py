@@ -80,9 +80,9 @@ def test_an_id_holding_a_nul_byte_past_the_binary_sniff_is_refused_naming_its_li
 @pytest.mark.parametrize(
     ("option", "what"),
     [
-        ("--items", "CANDIDATES.txt"),
-        ("--users", "USERS.txt"),
-        ("--vectors", "V.parquet"),
+        ("--items", "a file of item ids"),
+        ("--users", "a file of user ids"),
+        ("--vectors", "a vectors file"),
     ],
 )
 def test_an_empty_path_is_refused_not_read_as_the_option_left_out(
@@ -98,8 +98,7 @@ def test_an_empty_path_is_refused_not_read_as_the_option_left_out(
     out = tmp_path / "recs.csv"
     assert _recommend(popularity_dir, out, option, "") == 2
     assert capsys.readouterr().err == (
-        f"error: {option}: path is empty (an unset shell variable?); name {what}, or leave "
-        "the option out\n"
+        f"error: {option}: path is empty (an unset shell variable?); name {what}, or leave it out\n"
     )
     assert not out.exists()
 

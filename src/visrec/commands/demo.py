@@ -236,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
         dataset_layout(Path(args.data))
     check_output_file(args.json, "--json")
     check_output_file(args.report, "--report")
+    if args.out == "":  # Path("") is the current folder
+        raise VisrecError("--out: output path is empty; name a folder, e.g. --out demo-out")
     out = Path(args.out)
     try:  # `new/../out` would make `new` to reach `out`
         check_dotdot(out)

@@ -190,10 +190,11 @@ def run(args: argparse.Namespace) -> int:
             notes += _note_missing_photos(results, photos, args.images)
 
         info = {
-            "vectors": args.vectors,
+            # as the terminal shows them (cluster's and knn-rating's pages do too)
+            "vectors": shown(str(args.vectors)),
             "backbone": str(backbone),
-            "images": args.images or "",
-            "labels": f"{args.labels} ({args.label_col})" if args.labels else "",
+            "images": shown(str(args.images)) if args.images else "",
+            "labels": f"{shown(str(args.labels))} ({shown(args.label_col)})" if args.labels else "",
             **run_rows(args),
         }
         write_similar_report(

@@ -396,6 +396,11 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
             raise VisrecError(f"{p} line {line_start}: {nul_id_reason('item', item)}")
         if not loc:
             raise VisrecError(f"{p} line {line_start}: item {_id(item)} has no path or url")
+        if "\x00" in loc:  # no file has such a name: open() would raise a bare ValueError
+            raise VisrecError(
+                f"{p} line {line_start}: item {_id(item)}: its path or url {_id(loc)} holds a "
+                "NUL byte, which no file name can (a damaged file?)"
+            )
         if item in first_line:
             raise VisrecError(
                 f"{p} line {line_start}: item {_id(item)} listed twice "

@@ -449,7 +449,7 @@ def _load_ml_items(p: Path) -> LoadResult:
             )
             continue
         if not f[0].strip():
-            bad.append(BadRecord(where, line, "empty item id", "empty item id"))
+            bad.append(BadRecord(where, line, "empty item id", "empty first field (the movie id)"))
             continue
         if "\x00" in f[0]:
             bad.append(

@@ -49,7 +49,7 @@ from visrec.demo.recommenders import (
     record_paths,
 )
 from visrec.demo.result import DemoResult as DemoResult
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, shown
 
 if TYPE_CHECKING:
     from visrec.report.html import ReportData
@@ -601,9 +601,10 @@ def _report_data(data: _DemoData, sections: _Sections, backbone: str) -> ReportD
     from visrec.report.html import ReportData
 
     ds, clusters = data.ds, sections.clusters
+    name = shown(ds.name)  # a folder's name: a bidi override would be obeyed on the page
     return ReportData(
-        title="visrec demo report" if data.layout == "generated" else f"visrec report: {ds.name}",
-        dataset=ds.name,
+        title="visrec demo report" if data.layout == "generated" else f"visrec report: {name}",
+        dataset=name,
         summary=_summary(data, sections.iv, sections.failures, backbone),
         cluster=clusters.cluster,
         cluster_samples=clusters.samples,

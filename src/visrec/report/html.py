@@ -123,9 +123,13 @@ def _img(png: bytes, alt: str, mime: str = "image/png", cls: str = "plot") -> st
     return f'<img class="{cls}" alt="{_e(alt)}" src="data:{mime};base64,{data}">'
 
 
+def _missing(v: object) -> bool:
+    """None, pd.NA or a NaT: read as a NaN is ("None" or "<NA>" would be taken for data)."""
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, np.datetime64) and np.isnat(v))
+
+
 def _fmt(v: object) -> str:
-    # a missing value as a NaN reads: "None" or "<NA>" would be taken for data
-    if v is None or v is pd.NA or v is pd.NaT:
+    if _missing(v):
         return "n/a"
     if isinstance(v, bool | np.bool_):
         return "yes" if v else "no"
@@ -140,7 +144,7 @@ def _num_cls(v: object) -> str:
     """Right-aligned for numbers only: a path or a sentence reads from the left."""
     number = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
     written = isinstance(v, str) and re.fullmatch(r"[-+]?[\d,]*\.?\d+%?|n/a", v.strip())
-    return ' class="num"' if number or written else ""
+    return ' class="num"' if number or written or _missing(v) else ""
 
 
 def scrolling(table: str) -> str:
@@ -449,10 +453,13 @@ footer{margin-top:2em;color:#666;font-size:.85em}
 def data_name(path: object) -> str:
     """The file name a report's title shows for an input ("u.csv"); empty for a pipe
     or device (``<(...)`` is /dev/fd/63: "63" would name nothing)."""
+    from visrec.errors import shown
+
     text = str(path or "")
     if not text or text.startswith(("/dev/", "/proc/")):
         return ""
-    return Path(text).name
+    # a line break or a bidi override would be folded or obeyed by the browser
+    return shown(Path(text).name)
 
 
 def page_head(title: str, css: str = "") -> list[str]:
