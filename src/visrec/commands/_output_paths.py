@@ -170,7 +170,7 @@ def folder_inputs(folder: Path, outputs: Mapping[str, str | os.PathLike[str] | N
     be thousands of them: only those are looked at)."""
     from visrec.data.images_index import IMAGE_SUFFIXES
 
-    names = {Path(o).name for o in outputs.values() if o is not None}
+    names = _output_names(outputs)
     return [
         f
         for f in folder.iterdir()
@@ -203,7 +203,23 @@ def named_like_outputs(
 ) -> list[Path]:
     """The ``paths`` (of a folder of thousands of inputs) whose file name is that of one
     of ``outputs``: the only ones :func:`check_outputs_distinct` needs to resolve there,
-    so a large folder is not stat-ed file by file (a hard link under another name is
-    not caught this way)."""
-    names = {Path(o).name for o in outputs.values() if o is not None}
+    so a large folder is not stat-ed file by file. An output that is a symlink counts
+    by its target's name too (``-o v.vec`` linking to ``imgs/12.jpg``: written through,
+    the photo would be replaced); a hard link under another name is not caught this way,
+    and needs not be: the write replaces the output's name, not the photo."""
+    names = _output_names(outputs)
     return [Path(p) for p in paths if names and Path(p).name in names]
+
+
+def _output_names(outputs: Mapping[str, str | os.PathLike[str] | None]) -> set[str]:
+    """The file names of ``outputs``, and of what those that are symlinks point to (the
+    atomic writers write through a link, replacing its target)."""
+    names: set[str] = set()
+    for o in outputs.values():
+        if o is None:
+            continue
+        path = Path(o).expanduser()
+        names.add(path.name)
+        if path.is_symlink():
+            names.add(os.path.basename(_real(path)))
+    return names

@@ -233,6 +233,9 @@ def _load_meta_items(p: Path, id_col: str) -> LoadResult:
         )
     # repeated asins are resolved after the label check, as for other tables
     result = load_amazon_meta(p, with_lines=True, keep_repeats=True)
+    # "_where" (file and line, for fetch's messages) is no column of the file: an item
+    # table keeps only the internal "_line", which the caller drops
+    result.frame = result.frame.drop(columns="_where")
     result.frame["categories"] = [" > ".join(c) for c in result.frame["categories"]]
     # the 2023 release's name for main_cat, so --label-col takes the file's own name
     result.frame["main_category"] = result.frame["main_cat"]
