@@ -159,8 +159,8 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="MODEL.NAME=VALUE",
-        help="a model hyperparameter, e.g. --param vbpr.epochs=30 (repeatable; VALUE is JSON "
-        "or a string)",
+        help="a model hyperparameter, e.g. --param vbpr.epochs=30 (repeatable; VALUE is JSON, "
+        "a number such as .01, or a string)",
     )
     p.add_argument(
         "--batch-users",

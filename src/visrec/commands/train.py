@@ -128,7 +128,7 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a hyperparameter, e.g. --param factors=32 (repeatable; a value is "
-        "read as JSON, else as a plain string)",
+        "read as JSON or as a number such as .01, else as a plain string)",
     )
     p.add_argument(
         "--no-resume",
