@@ -166,6 +166,7 @@ def save_state(
         "opts": [o.state_dict() for o in opts],
         "rng": json.dumps(rng.bit_generator.state),
         "losses": list(losses),
+        "versions": _versions(),  # not checked: only to say why another key is not resumed
     }
     made = not ckpt.folder.exists()
     try:
@@ -186,6 +187,13 @@ def save_state(
         return False
     ckpt.kept.append(desc)
     return True
+
+
+def _versions() -> list[str]:
+    """visrec's code revision and the libraries' versions, as a saved state records them."""
+    from visrec._revision import code_revision, library_versions
+
+    return [code_revision(), library_versions()]
 
 
 def _why(exc: BaseException) -> str:
@@ -301,7 +309,13 @@ def restore_state(
         ckpt.log(f"note: {path}: not a training checkpoint, starting over")
         return 0, []
     if state.get("format") != _FORMAT or state.get("key") != ckpt.key:
-        ckpt.log(f"note: {path}: checkpoint of other data or settings, starting over")
+        # the key folds the code's revision in: an upgrade (or an edit of visrec's own
+        # code) was said as "other data or settings", which sent users looking for one
+        saved_versions = state.get("versions")
+        other = "other data or settings"
+        if saved_versions is not None and saved_versions != _versions():
+            other = "another visrec or library version (torch, numpy)"
+        ckpt.log(f"note: {path}: checkpoint of {other}, starting over")
         return 0, []
     own = module.state_dict()
     try:  # fields of the right kind: a file with the key but odd contents starts over
