@@ -16,34 +16,26 @@ from visrec.models import _checkpoint
 from visrec.models.registry import make_model
 
 
-def test_a_checkpoint_of_another_version_is_said_to_be_one(
+@pytest.mark.parametrize(
+    ("revision", "said"),
+    [
+        # what train's key does when the code changes: another revision, another key
+        ("9.9+000000000000", "another visrec or library version (torch, numpy)"),
+        (None, "other data or settings"),  # the same versions under another key
+    ],
+)
+def test_a_checkpoint_under_another_key_says_whether_its_versions_differ(
     data: tuple[Interactions, ItemVectors],  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    revision: str | None,
+    said: str,
 ) -> None:
     inter, _ = data
     _fit_interrupted(monkeypatch, tmp_path, "old", 3, "bpr", {"epochs": 5}, inter)
-    # what train's key does when the code changes: another revision, another key
-    monkeypatch.setattr(_revision, "code_revision", lambda: "9.9+000000000000")
+    if revision is not None:
+        monkeypatch.setattr(_revision, "code_revision", lambda: revision)
     notes: list[str] = []
     with _checkpoint.checkpointing(tmp_path, "new", every_s=0, log=notes.append):
         make_model("bpr", epochs=5).fit(inter)
-    assert notes == [
-        f"note: {tmp_path / 'bpr.pt'}: checkpoint of another visrec or library version "
-        "(torch, numpy), starting over"
-    ]
-
-
-def test_the_same_version_under_another_key_is_other_data_or_settings(
-    data: tuple[Interactions, ItemVectors],  # noqa: F811
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    inter, _ = data
-    _fit_interrupted(monkeypatch, tmp_path, "old", 3, "bpr", {"epochs": 5}, inter)
-    notes: list[str] = []
-    with _checkpoint.checkpointing(tmp_path, "new", every_s=0, log=notes.append):
-        make_model("bpr", epochs=5).fit(inter)
-    assert notes == [
-        f"note: {tmp_path / 'bpr.pt'}: checkpoint of other data or settings, starting over"
-    ]
+    assert notes == [f"note: {tmp_path / 'bpr.pt'}: checkpoint of {said}, starting over"]
