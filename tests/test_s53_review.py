@@ -78,3 +78,21 @@ def test_the_cluster_page_says_an_images_folder_as_the_terminal_does(tmp_path: P
     page = out.read_text()
     assert "\u202e" not in page
     assert f"no image in {str(images)!r} is named".replace("'", "&#x27;") in page
+
+
+def test_embed_says_no_parquet_name_note_for_an_output_it_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the "written as a Parquet file" note came before the refusal of the same output
+    from PIL import Image
+
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    for i, colour in enumerate(["red", "blue"]):
+        Image.new("RGB", (8, 8), colour).save(imgs / f"p{i}.png")
+    link = tmp_path / "v.vec"
+    link.symlink_to(imgs / "p1.png")
+    assert main(["embed", str(imgs), "-o", str(link), "--overwrite", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "writing it would replace it" in err

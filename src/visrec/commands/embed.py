@@ -183,6 +183,14 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     items, source, skipped = _list_items(args)
+    if not args.output.lower().endswith((".parquet", ".pq")):
+        # written all the same (a name that says no format is the user's choice; one
+        # that says another, vectors.csv, was refused at start-up), with a word on it,
+        # once the checks of the output against the images passed
+        print(
+            f"note: {args.output} is written as a Parquet file (its name does not end in .parquet)",
+            file=sys.stderr,
+        )
     before, json_before = file_state(args.output), file_state(args.json)
     try:
         with fit_lines_in_logs(args):  # no bar in a log file: a line a minute instead
@@ -308,13 +316,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise VisrecError(
             f"{args.output} exists and is not a visrec vectors file; give another -o, or "
             "--overwrite to replace it"
-        )
-    if not args.output.lower().endswith((".parquet", ".pq")):
-        # written all the same (a name that says no format is the user's choice; one
-        # that says another, vectors.csv, was refused at start-up), with a word on it
-        print(
-            f"note: {args.output} is written as a Parquet file (its name does not end in .parquet)",
-            file=sys.stderr,
         )
 
 
