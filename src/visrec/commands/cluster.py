@@ -397,7 +397,7 @@ def _write_report(
         images_note = f"no image in {shown(str(args.images))} is named after a clustered item id"
     # the page escapes them; shown() is for a line break or a bidi override in a path
     # or a column name, which a browser would fold or obey
-    vectors_name, label_col = shown(data_name(args.vectors) or "vectors"), shown(args.label_col)
+    vectors_name, label_col = data_name(args.vectors) or "vectors", shown(args.label_col)
     data = ReportData(
         title=f"visrec cluster: {vectors_name} vs {label_col}",
         dataset=f"{shown(str(args.vectors))}, labels {label_col} from {shown(str(args.labels))}",

@@ -259,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
 
         # the page escapes them; shown() is for a line break or a bidi override in a
         # path or a column name, which a browser would fold or obey (as `visrec cluster`)
-        name, key_col = shown(data_name(args.interactions)), shown(args.key_col)
+        name, key_col = data_name(args.interactions), shown(args.key_col)
         data = ReportData(
             title="visrec knn-rating" + (f": {name}" if name else ""),
             dataset=f"{shown(str(args.interactions))}, vectors {shown(str(args.vectors))}",

@@ -325,9 +325,7 @@ def render_evaluation_report(
     shown_inputs = {**(result.get("inputs") or {}), **(inputs or {})}
     # the data's name in the title: several reports open side by side tell apart in tabs
     name = data_name(shown_inputs.get("interactions"))
-    heading = title or f"visrec evaluate: {protocol} protocol" + (
-        f" on {shown(name)}" if name else ""
-    )
+    heading = title or f"visrec evaluate: {protocol} protocol" + (f" on {name}" if name else "")
     info = _run_info(result, shown_inputs, protocol, k, seeds)
     notes = [str(n) for n in result.get("notes") or []]
     figure = _metric_figure(result, runs, models, roles, k)

@@ -451,8 +451,9 @@ footer{margin-top:2em;color:#666;font-size:.85em}
 
 
 def data_name(path: object) -> str:
-    """The file name a report's title shows for an input ("u.csv"); empty for a pipe
-    or device (``<(...)`` is /dev/fd/63: "63" would name nothing)."""
+    """The file name a report's title shows for an input ("u.csv"), as the terminal
+    shows it (:func:`visrec.errors.shown`: callers need not quote it again); empty for
+    a pipe or device (``<(...)`` is /dev/fd/63: "63" would name nothing)."""
     from visrec.errors import shown
 
     text = str(path or "")

@@ -338,7 +338,7 @@ def render_rating_report(result: Mapping[str, Any], inputs: Mapping[str, str] | 
     }
     name = data_name(inputs.get("interactions"))
     title = "visrec rating-eval: who rated, what it looks like, and the baselines" + (
-        f" ({shown(name)})" if name else ""
+        f" ({name})" if name else ""
     )
     notes = "".join(_note(n) for n in result.get("notes", []))
     parts = [
