@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from visrec.data.interaction_rows import field_count_hint, nul_id_reason
 from visrec.data.item_tables import load_item_table
+from visrec.data.row_reasons import field_count_hint, nul_id_reason
 from visrec.data.tables import load_interactions
 
 HEADER_HINT = "the header's last column has no name: a separator at the end of the header line?"

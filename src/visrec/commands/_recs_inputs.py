@@ -23,6 +23,7 @@ from visrec.commands._new_items import (
     say_none_scored,
     unseen_vectors,
 )
+from visrec.data.row_reasons import nul_id_reason
 from visrec.errors import InputNotFoundError, VisrecError
 
 if TYPE_CHECKING:
@@ -150,8 +151,6 @@ def read_id_list(
                 f'{shown(text)} (an id that holds a comma or a tab is quoted: "a,b")'
             )
         if "\x00" in one:  # past decode_text's first 8 KiB, which it refuses as binary
-            from visrec.data.interaction_rows import nul_id_reason
-
             raise VisrecError(f"{what} file {path!r} line {lineno}: {nul_id_reason(noun, one)}")
         if one in seen:
             dup += 1

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from visrec.data.column_names import column_key
+from visrec.data.row_reasons import field_count_hint, nul_id_reason
 from visrec.data.text_files import decode_text, first_text_line, sniff_sep, split_rows
 from visrec.errors import (
     InputNotFoundError,
@@ -372,8 +373,6 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
     first_line: dict[str, int] = {}
     for line_start, row in rows:
         if len(row) != len(header):
-            from visrec.data.interaction_rows import field_count_hint  # pandas: on error
-
             raise VisrecError(
                 f"{p} line {line_start}: expected {len(header)} fields, got {len(row)}"
                 + field_count_hint(row, len(header), header)
@@ -391,8 +390,6 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
         if not item:
             raise VisrecError(f"{p} line {line_start}: empty item id")
         if "\x00" in item:  # an id no interactions file spells: its image would go unused
-            from visrec.data.interaction_rows import nul_id_reason
-
             raise VisrecError(f"{p} line {line_start}: {nul_id_reason('item', item)}")
         if not loc:
             raise VisrecError(f"{p} line {line_start}: item {_id(item)} has no path or url")

@@ -24,6 +24,7 @@ import pandas as pd
 from visrec.data.column_names import ALIASES, column_key, column_keys
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.data.load_result import BadRecord, LoadResult
+from visrec.data.row_reasons import field_count_hint, nul_id_reason
 from visrec.data.text_files import _NO_CONTENT
 from visrec.data.timestamps import _fits_the_other_order, _parse_timestamps, _to_float
 
@@ -79,34 +80,6 @@ def _parse_rows(
     result.bad = sorted(bad + result.bad, key=lambda b: b.line)
     result.n_read = n_read
     return result
-
-
-def field_count_hint(fields: Sequence[str], n_expected: int, names: Sequence[str] = ()) -> str:
-    """What a row of ``fields`` (not ``n_expected`` of them) suggests, as `` (...)`` to
-    follow "expected N fields, got M", or "" for nothing. Every such row of a file is
-    refused, so a cause the whole file shares is said: a separator at each line's end
-    (a spreadsheet's export), or at the end of the header line (``names``, the header's
-    names as read: blank ones at its end are columns with no name the rows lack). NUL
-    bytes are a damaged file's, not a table's."""
-    hints = []
-    if len(fields) > n_expected and not "".join(fields[n_expected:]).strip():
-        hints.append("the extra field(s) empty: a separator at the end of the line?")
-    unnamed = 0
-    while unnamed < len(names) and not names[-1 - unnamed].strip():
-        unnamed += 1
-    if 0 < n_expected - len(fields) <= unnamed:
-        which = "last column has" if unnamed == 1 else f"last {unnamed} columns have"
-        seps = "a separator" if unnamed == 1 else "separators"
-        hints.append(f"the header's {which} no name: {seps} at the end of the header line?")
-    if any("\x00" in f for f in fields):
-        hints.append("the line holds NUL bytes: a damaged file?")
-    return f" ({'; '.join(hints)})" if hints else ""
-
-
-def nul_id_reason(label: str, value: str) -> str:
-    """Why the ``label`` ("user", "item") id ``value`` is refused for holding a NUL
-    byte: the words of every loader of interactions and item tables."""
-    return f"{label} id {value!r} holds a NUL byte, which no id can (a damaged file?)"
 
 
 def _fast_parse(

@@ -16,8 +16,8 @@ import pandas as pd
 
 from visrec.data.column_names import column_key
 from visrec.data.id_spelling import ids_as_text, written_two_ways
-from visrec.data.interaction_rows import field_count_hint, nul_id_reason
 from visrec.data.interactions import ITEM
+from visrec.data.row_reasons import field_count_hint, nul_id_reason
 from visrec.data.tables import (
     BadRecord,
     LoadResult,
