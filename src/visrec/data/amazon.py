@@ -27,7 +27,7 @@ from visrec.data.column_names import ALIASES, column_key
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.data.tables import BadRecord, LoadResult, encoding_warnings
 from visrec.data.text_files import PathLike, decode_text
-from visrec.errors import InputNotFoundError, VisrecError, names_text
+from visrec.errors import InputNotFoundError, VisrecError, names_text, shown
 
 REVIEW_COLUMNS = (
     "review_id",
@@ -138,11 +138,22 @@ def _refuse_other_json(p: Path, text: str, records: list[tuple[int, object | Bad
     (``user_id``, ``item_id``), or the 2014 release's Python-literal records."""
     first = next((rec for _, rec in records if isinstance(rec, dict)), None)
     if first is None:
-        if records and text.lstrip().startswith("{'"):
+        head = text.lstrip()
+        if records and head.startswith("{'"):
             raise VisrecError(
                 f"{p}: records in Python's notation ({{'asin': ...}}, the 2014 Amazon "
                 "release's files), not JSON; visrec reads the 2018 and 2023 releases' JSON "
                 "files"
+            )
+        if records and head[:1] not in ("{", "["):
+            # no JSON object at all (a CSV under a .json name): the parser would lump the
+            # whole file into one "invalid JSON" record and load an empty table
+            start = head.splitlines()[0][:60]
+            raise VisrecError(
+                f"{shown(str(p))}: no JSON object in it (it starts {start!r}); Amazon review "
+                "files are JSON lines or concatenated JSON objects, and a .json or .jsonl "
+                "name is read as one: a CSV or TSV table of interactions needs another name, "
+                "e.g. .csv"
             )
         return
     if {"reviewerID", "asin", "parent_asin"} & first.keys():

@@ -40,7 +40,7 @@ import numbers
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,7 @@ from visrec.embed.output import (
     with_kept_rows,
 )
 from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors
-from visrec.errors import VisrecError, not_utf8_hint
+from visrec.errors import ArgumentTypeError, VisrecError, not_utf8_hint
 from visrec.images.decode import RETRY_PREFIX, is_transient
 
 __all__ = [
@@ -168,10 +168,15 @@ class EmbedResult:
 
 
 def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
-    pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+    _check_items_kind(items)
+    given: Any = items
+    # a Series maps item id -> path as a dict does; iterated, it gives only the paths
+    pairs = list(given.items()) if isinstance(given, Mapping | pd.Series) else list(given)
     ids: list[object] = []
     paths: list[str] = []
     for k, entry in enumerate(pairs):
+        if isinstance(entry, str | bytes):  # "ab" would unpack as item "a" at path "b"
+            raise VisrecError(f"items[{k}]: expected an (item_id, path) pair, got {entry!r}")
         try:
             item_id, path = entry
         except (TypeError, ValueError):
@@ -212,6 +217,25 @@ def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
     return out
 
 
+def _check_items_kind(items: object) -> None:
+    """An ``items`` that iterates into something else than (id, path) pairs: a folder's
+    path (its characters), a DataFrame (its column names, a two-letter one read as a
+    pair), a number."""
+    usage = "items must be a mapping item_id -> path or a sequence of (item_id, path) pairs"
+    if isinstance(items, str | bytes | os.PathLike):
+        raise ArgumentTypeError(
+            f"embed_images: {usage}, got the path {os.fsdecode(items)!r}; for a folder of "
+            "<item_id>.<ext> images use embed_folder(folder, output)"
+        )
+    if isinstance(items, pd.DataFrame):
+        raise ArgumentTypeError(
+            f"embed_images: {usage}, got a DataFrame (iterated, it gives its column names); "
+            "pass its id and path columns as pairs, e.g. zip(df['item_id'], df['path'])"
+        )
+    if not isinstance(items, Iterable):
+        raise ArgumentTypeError(f"embed_images: {usage}, got {type(items).__name__}")
+
+
 def embed_images(
     items: ItemsArg,
     output: str | os.PathLike[str] | None = None,
@@ -231,7 +255,10 @@ def embed_images(
     Parameters
     ----------
     items : mapping of item_id -> path, or sequence of (item_id, path)
-        Output rows follow this order. ``http(s)://`` locations are reported as failures.
+        Output rows follow this order. ``http(s)://`` locations are reported as
+        failures. A pandas Series (index item_id, values path) counts as a mapping; a
+        folder's path, a DataFrame or a non-iterable raises ``ArgumentTypeError`` (for a
+        folder: :func:`embed_folder`).
     output : path, optional
         Parquet file (``visrec.embed.store`` format). With an output the run is
         chunked, crash-safe and resumable; without one everything stays in memory.
