@@ -55,8 +55,9 @@ def list_images(folder: Path, limit: int | None, quiet: bool = False) -> list[Pa
     answer for a broken file, so all three paths time the same readable images."""
     from visrec.images.decode import BadImageError, load_image
 
+    # VisrecError, not SystemExit(text): a wrong IMAGES_DIR is bad input, exit 2
     if not folder.is_dir():
-        raise SystemExit(f"error: {folder} is not a folder")
+        raise VisrecError(f"{folder} is not a folder")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
     good: list[Path] = []
     bad: list[str] = []
@@ -72,7 +73,7 @@ def list_images(folder: Path, limit: int | None, quiet: bool = False) -> list[Pa
     if bad and not quiet:
         print(f"skipped {len(bad)} unreadable image(s), e.g. {bad[0]}")
     if not good:
-        raise SystemExit(f"error: no readable images ({', '.join(sorted(IMAGE_EXTS))}) in {folder}")
+        raise VisrecError(f"no readable images ({', '.join(sorted(IMAGE_EXTS))}) in {folder}")
     return good
 
 
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except VisrecError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status  # 1 where the system refused (a folder not writable)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,6 +30,11 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import write_text_atomic
+from visrec.errors import VisrecError
+
+# beside the checkout, as the other benchmarks find it: not "../shared" from wherever
+# the script is started (from benchmarks/ that named a folder that is not there)
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens-100k-posters"
 
 
 def k_core(frame: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -58,8 +63,9 @@ def cuts(ratings: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default="../shared/data/movielens-100k-posters",
-                   help="folder with MovieLens-100K's u.data")  # fmt: skip
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                   help="folder with MovieLens-100K's u.data (default "
+                   "../shared/data/movielens-100k-posters beside the checkout)")  # fmt: skip
     p.add_argument("-o", "--output", required=True, help="folder to write the CSVs into")
     args = p.parse_args(argv)
     udata = Path(args.data) / "u.data"
@@ -74,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: -o {out}: cannot make the folder ({exc.strerror})", file=sys.stderr)
         return 2
     for name, frame in cuts(ratings).items():
-        write_text_atomic(out / f"{name}.csv", frame.to_csv(index=False))
+        try:
+            write_text_atomic(out / f"{name}.csv", frame.to_csv(index=False))
+        except VisrecError as exc:  # a full disk: one line, not a traceback
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_status
         print(f"{name}.csv: {len(frame):,} rows, {frame.user_id.nunique():,} users, "
               f"{frame.item_id.nunique():,} items")  # fmt: skip
     return 0

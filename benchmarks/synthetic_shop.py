@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         check_output_file(args.output, "-o")
     except VisrecError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status  # 1 where the system refused (a folder not writable)
     if not args.styles.is_file():
         print(
             f"error: {args.styles} not found (the fashion-products data); name its "
@@ -136,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     df = generate(pd.read_csv(args.styles, on_bad_lines="skip"), args.variant)
-    write_text_atomic(args.output, df.to_csv(index=False))
+    try:
+        write_text_atomic(args.output, df.to_csv(index=False))
+    except VisrecError as exc:  # a full disk: one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_status
     per_item = df.item_id.value_counts()
     print(
         f"{args.variant}: {len(df):,} rows, {df.user_id.nunique():,} users, "

@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MovieLens-100K posters folder")
     p.add_argument("--vectors", default=None, help="item vectors Parquet (default: embed posters)")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=30, help="epochs of both models (default 30)")
     p.add_argument(
         "--finetune-epochs",
         type=int,
@@ -222,9 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         default=256,
         help="principal components our VBPR trains on (default 256, its default; 0: all)",
     )
-    p.add_argument("--k", type=int, default=10, help="latent factors (gamma)")
-    p.add_argument("--k2", type=int, default=10, help="visual factors (theta)")
-    p.add_argument("--seed", type=int, default=0, help="split and initialisation seed")
+    p.add_argument("--k", type=int, default=10, help="latent factors (gamma; default 10)")
+    p.add_argument("--k2", type=int, default=10, help="visual factors (theta; default 10)")
+    p.add_argument("--seed", type=int, default=0, help="split and initialisation seed (default 0)")
     p.add_argument("--top-k", type=int, default=20, help="K of Recall@K / NDCG@K (default 20)")
     p.add_argument("--cold", action="store_true", help="also run the cold-start items split")
     p.add_argument("--json", default=None, help="write the figures as JSON")
@@ -233,8 +233,18 @@ def main(argv: list[str] | None = None) -> int:
         if importlib.util.find_spec("cornac") is None:  # before minutes of our own fit
             raise VisrecError(CORNAC_MISSING)
         check_output_file(args.json, "--json")
-        if args.top_k < 1:
-            raise VisrecError(f"--top-k must be >= 1, got {args.top_k}")
+        # before the data and the vectors (embedding the posters takes minutes); the
+        # model would say it only then, and by its own parameter names
+        for option, value, least in (
+            ("--epochs", args.epochs, 1),
+            ("--k", args.k, 1),
+            ("--k2", args.k2, 1),
+            ("--top-k", args.top_k, 1),
+            ("--finetune-epochs", args.finetune_epochs, 0),
+            ("--visual-dim", args.visual_dim, 0),
+        ):
+            if value < least:
+                raise VisrecError(f"{option} must be >= {least}, got {value}")
         if not args.data.exists():
             raise VisrecError(f"data folder {args.data} does not exist (see --data)")
         frame = load_frame(args.data)
@@ -253,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             print_table("cold-items", results["cold-items"], args.top_k)
     except VisrecError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status  # 1 where the system refused (a folder not writable)
     if args.json:
         write_text_atomic(
             args.json,
