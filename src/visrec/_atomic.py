@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeGuard
 
-from visrec.errors import InputNotFoundError, VisrecError, not_utf8_hint
+from visrec.errors import InputNotFoundError, VisrecError, not_utf8_hint, write_error
 
 
 class OutputPathError(VisrecError, IsADirectoryError):
@@ -71,18 +71,25 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         raise OutputPathError(
             f"output path {raw!r} ends with '/', so it names a folder; name a file"
         )
-    if target.is_dir():
-        raise OutputPathError(f"output path {str(target)!r} is a directory; name a file")
-    check_dotdot(target)
     try:
         st = os.stat(target)  # through symlinks: /dev/stdout -> /proc/self/fd/1
+        loop = False
     except OSError as exc:
-        if exc.errno == errno.ELOOP:  # from 3.13 the rename would replace the link
-            raise VisrecError(
-                f"output path {str(target)!r} goes through a symlink loop (a link that "
-                "leads back to itself); remove the link or name another file"
-            ) from None
+        if exc.errno == errno.ENAMETOOLONG:
+            # said now, as another output that cannot be written is: Path.is_dir let it
+            # out bare before 3.13, and from 3.13 says nothing, so the rename of the
+            # (shorter) temporary file met it only after all the work
+            raise write_error(f"cannot write {str(target)!r} ({exc.strerror})", exc) from None
         st = None
+        loop = exc.errno == errno.ELOOP  # from 3.13 the rename would replace the link
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise OutputPathError(f"output path {str(target)!r} is a directory; name a file")
+    check_dotdot(target)
+    if loop:
+        raise VisrecError(
+            f"output path {str(target)!r} goes through a symlink loop (a link that "
+            "leads back to itself); remove the link or name another file"
+        )
     if st is not None and not stat.S_ISREG(st.st_mode):
         # the rename would put a file in place of the device or pipe (of /dev/stdout
         # itself, as root), and nothing would reach it
@@ -265,7 +272,8 @@ def written_file(path: str | os.PathLike[str]) -> Path:
     """The file a write to ``path`` replaces: through a symlink, the file it names (the
     link stays, as :func:`atomic_path` keeps it); else ``path`` itself."""
     target = Path(path)
-    return Path(os.path.realpath(target)) if target.is_symlink() else target
+    # os.path: Path.is_symlink lets a name too long out bare (before 3.13)
+    return Path(os.path.realpath(target)) if os.path.islink(target) else target
 
 
 def remove_output(path: str | os.PathLike[str]) -> None:
@@ -301,6 +309,10 @@ def probe_writable(target: Path) -> None:
     try:
         make_folders(target.parent, made)
         _create_temp(target.parent, target.name, ".probe").unlink()
+        # the output's own name may pass the system's limit where the temporary file's
+        # (cut to fit) does not: the lookup says so (ENAMETOOLONG), not the rename at the end
+        with contextlib.suppress(FileNotFoundError):
+            os.lstat(target)
     finally:
         remove_empty(made)
 
@@ -592,6 +604,12 @@ def atomic_path(
             except OSError as exc:  # it names the hidden temporary file: the output is news
                 exc.filename = str(target)
                 raise
+    except OSError as exc:
+        remove_empty(made)
+        # no folder or file for the output can be made: said as the commands' checks say
+        # it (check_output_file), naming the output, not the folder above it that failed,
+        # and a WriteError as every failed write of the API is (write_report, save...)
+        raise write_error(f"cannot write {str(path)!r} ({exc.strerror or exc})", exc) from exc
     except BaseException:
         remove_empty(made)
         raise

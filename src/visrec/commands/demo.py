@@ -184,7 +184,7 @@ def check_demo_folder(out: Path) -> None:
     embedding's resume parts, temporary files) are the demo's own."""
     from visrec.demo.pipeline import DEMO_MARKER  # pandas: not for `visrec --help`
 
-    if not out.exists():
+    if not os.path.exists(out):  # not Path.exists: a name too long is the probe's to say
         # a file in the way of the folders to make: said as the other outputs say it
         # (it was "Not a directory", exit 1, after the catalogue was planned)
         from visrec._atomic import blocking_parent
@@ -225,10 +225,10 @@ def _demo_results(path: Path) -> bool:
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
-    from visrec._atomic import check_dotdot, exclusive_lock
+    from visrec._atomic import check_dotdot, exclusive_lock, probe_writable
     from visrec.demo.synth import CATEGORIES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
     from visrec.embed.backbones import get_backbone
-    from visrec.errors import VisrecError
+    from visrec.errors import VisrecError, write_error
 
     if args.data:  # first: a wrong folder is the error to see, before outputs are made
         from visrec.demo.datasets import dataset_layout
@@ -244,6 +244,11 @@ def run(args: argparse.Namespace) -> int:
     except VisrecError as exc:
         raise VisrecError(f"--out: {exc}") from None
     check_demo_folder(out)
+    try:  # for real, before the catalogue is made (a read-only disk, a name too long)
+        probe_writable(out / "results.json")
+    except OSError as exc:
+        said = f"--out: cannot write to {str(out)!r} ({exc.strerror or exc})"
+        raise write_error(said, exc) from exc
     for option, path, example in (
         ("--json", args.json, "results.json"),
         ("--report", args.report, "report.html"),

@@ -154,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         check_seed(args.seed, "--seed")
     out = Path(args.output)
-    if out.is_symlink() and out.is_dir():  # swap in the folder it names; keep the link
+    # os.path: Path.is_symlink lets a name too long out bare (before 3.13)
+    if os.path.islink(out) and out.is_dir():  # swap in the folder it names; keep the link
         out = Path(os.path.realpath(out))
     check_model_folder(out)  # before training: never lose an hour's fit to a bad -o
     klass = get_model_class(args.model)
@@ -557,7 +558,9 @@ def check_model_folder(out: Path) -> None:
             f"{out}: is the current folder or one above it; name a folder for the model, "
             "e.g. -o models/bpr"
         )
-    if not out.exists() and not out.is_symlink():
+    # lexists: Path.exists lets a name too long out bare (before 3.13), where the probe
+    # says "-o: cannot write" as for any output
+    if not os.path.lexists(out):
         _check_writable(out)
         return
     if not out.is_dir():

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import write_text_atomic
-from visrec.errors import VisrecError, failed_write, write_error
+from visrec.errors import VisrecError, WriteError, failed_write, write_error
 
 METRICS = ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s")
 
@@ -201,9 +201,9 @@ class ExperimentResult:
         if path is not None:
             try:
                 write_text_atomic(path, text + "\n")
-            except VisrecError:
-                raise
             except OSError as exc:  # "No such file or directory: '/proc/x.json'" misled
+                if isinstance(exc, VisrecError) and not isinstance(exc, WriteError):
+                    raise  # a folder given for the file: said already
                 raise write_error(
                     f"cannot write the experiment result to {str(path)!r} "
                     f"({failed_write(exc, path)})",

@@ -108,12 +108,14 @@ def check_cache_dir(cache_dir: str | os.PathLike[str], *, make: bool = True) -> 
         ``cache_dir`` is a file, a link to nothing, or cannot be made or written to.
     """
     cache = Path(cache_dir)
-    if cache.is_symlink() and not cache.exists():
+    # os.path, not Path: before 3.13 Path's let a name too long out bare, where the
+    # probe below says "cannot write to" as for any folder that cannot be written
+    if os.path.islink(cache) and not os.path.exists(cache):
         raise CacheDirError(
             f"{str(cache)!r} is a link to {os.readlink(cache)!r}, which does not exist; "
             "make that folder or name another"
         )
-    if cache.exists() and not cache.is_dir():
+    if os.path.exists(cache) and not os.path.isdir(cache):
         raise CacheDirError(f"{str(cache)!r} is not a folder; name a folder")
     try:
         if make:

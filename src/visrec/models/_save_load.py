@@ -35,6 +35,7 @@ from visrec.errors import (
     InputNotFoundError,
     MixedSavesError,
     VisrecError,
+    WriteError,
     failed_write,
     write_error,
 )
@@ -192,9 +193,9 @@ class SaveLoadMixin:
                     ) from exc
                 try:
                     self._save_files(folder)
-                except VisrecError:
-                    raise
                 except OSError as exc:  # a full disk, a read-only folder
+                    if isinstance(exc, VisrecError) and not isinstance(exc, WriteError):
+                        raise  # said already; atomic_path's "cannot write F" is said here
                     raise write_error(
                         f"cannot save the model to {str(folder)!r} ({failed_write(exc, folder)})",
                         exc,
