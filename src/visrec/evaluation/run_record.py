@@ -116,6 +116,7 @@ def _is_record(rec: Any) -> bool:
         isinstance(rec, dict)
         and set(rec) >= _RECORD_KEYS
         and isinstance(rec["seed"], int)
+        and not isinstance(rec["seed"], bool)  # true is no seed, though it equals 1
         and isinstance(rec["model"], str)
         and all(isinstance(rec[n], dict) for n in ("fp", "params", "split", "row"))
     )

@@ -107,7 +107,7 @@ def _picture_verdict(result: Mapping[str, Any]) -> list[str]:
     """
     runs = _runs(result)
     k = int(result["k"])
-    if "auc" in runs and len(runs) and runs["auc"].isna().all():
+    if "auc" in runs and runs["auc"].isna().all():  # no runs: refused by _check
         from visrec.evaluation.experiment_result import NOTHING_TO_RANK
 
         return [f"No verdict: {NOTHING_TO_RANK}."]
