@@ -42,6 +42,7 @@ import numpy as np
 
 from _peak_memory import ru_maxrss_kb
 from visrec._atomic import write_text_atomic
+from visrec.cli import run_command
 from visrec.commands._common import check_output_file
 from visrec.data.images_index import IMAGE_SUFFIXES as IMAGE_EXTS
 from visrec.errors import VisrecError
@@ -223,13 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    try:
-        if args.rss_child:
-            return rss_child(args)
-        return run(args)
-    except VisrecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_status  # 1 where the system refused (a folder not writable)
+    return run_command(rss_child if args.rss_child else run, args)
 
 
 def run(args: argparse.Namespace) -> int:

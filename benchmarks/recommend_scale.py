@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from _peak_memory import ru_maxrss_kb
+from visrec.cli import run_command
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
 from visrec.models.base import Recommender
@@ -68,12 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     ap.add_argument("--n", type=int, default=20, help="list length (default 20)")
     args = ap.parse_args(argv)
+    return run_command(measure, args)
+
+
+def measure(args: argparse.Namespace) -> int:
+    """Fit a one-epoch BPR on drawn pairs; time and weigh ranking all and some items."""
     if min(args.users, args.items, args.pairs, args.n) < 1:
-        print("error: --users, --items, --pairs and --n must be >= 1", file=sys.stderr)
-        return 2
+        raise VisrecError("--users, --items, --pairs and --n must be >= 1")
     if not 0 < args.share <= 1:
-        print(f"error: --share must be in (0, 1], got {args.share}", file=sys.stderr)
-        return 2
+        raise VisrecError(f"--share must be in (0, 1], got {args.share}")
     rng = np.random.default_rng(0)
     popular = (rng.pareto(1.0, args.pairs) * 50).astype(np.int64) % args.items
     items = np.where(rng.random(args.pairs) < 0.5, popular, rng.integers(0, args.items, args.pairs))
@@ -83,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             "item_id": [f"i{i}" for i in items],
         }
     )
-    try:
-        model = make_model("bpr", epochs=1, reg=0.01).fit(Interactions.from_frame(frame))
-    except VisrecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    model = make_model("bpr", epochs=1, reg=0.01).fit(Interactions.from_frame(frame))
     ids = np.asarray(model.item_map_.ids)
     some = ids[rng.permutation(len(ids))[: max(1, int(args.share * len(ids)))]]
     print(f"{len(model.user_map_):,} users, {len(ids):,} items, top {args.n}")

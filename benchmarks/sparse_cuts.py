@@ -29,12 +29,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _shared_data import SHARED_DATA
 from visrec._atomic import write_text_atomic
-from visrec.errors import VisrecError
+from visrec.cli import run_command
+from visrec.errors import VisrecError, write_error
 
 # beside the checkout, as the other benchmarks find it: not "../shared" from wherever
 # the script is started (from benchmarks/ that named a folder that is not there)
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens-100k-posters"
+DEFAULT_DATA = SHARED_DATA / "movielens-100k-posters"
 
 
 def k_core(frame: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -61,6 +63,37 @@ def cuts(ratings: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
+def read_udata(data: Path) -> pd.DataFrame:
+    """MovieLens-100K's ``u.data``: four whole numbers a line, tab-separated."""
+    udata = data / "u.data"
+    if not udata.is_file():
+        raise VisrecError(f"{udata} not found (pass --data)")
+    names = ["user_id", "item_id", "rating", "timestamp"]
+    try:
+        return pd.read_csv(udata, sep="\t", names=names, dtype="int64")
+    except (ValueError, pd.errors.ParserError) as exc:  # a line that is not 4 numbers
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VisrecError(
+            f"{udata}: not MovieLens-100K's u.data (four whole numbers a line, "
+            f"tab-separated): {reason}"
+        ) from exc
+
+
+def write_cuts(args: argparse.Namespace) -> int:
+    """Draw the four cuts and write them as CSVs into ``args.output``."""
+    ratings = read_udata(Path(args.data))  # first: bad data leaves no empty folder
+    out = Path(args.output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, or no right to make it
+        raise write_error(f"-o: cannot make the folder {out} ({exc.strerror})", exc) from exc
+    for name, frame in cuts(ratings).items():
+        write_text_atomic(out / f"{name}.csv", frame.to_csv(index=False))
+        print(f"{name}.csv: {len(frame):,} rows, {frame.user_id.nunique():,} users, "
+              f"{frame.item_id.nunique():,} items")  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA,
@@ -68,26 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                    "../shared/data/movielens-100k-posters beside the checkout)")  # fmt: skip
     p.add_argument("-o", "--output", required=True, help="folder to write the CSVs into")
     args = p.parse_args(argv)
-    udata = Path(args.data) / "u.data"
-    if not udata.is_file():
-        print(f"error: {udata} not found (pass --data)", file=sys.stderr)
-        return 2
-    ratings = pd.read_csv(udata, sep="\t", names=["user_id", "item_id", "rating", "timestamp"])
-    out = Path(args.output)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a file of that name, or no right to make it
-        print(f"error: -o {out}: cannot make the folder ({exc.strerror})", file=sys.stderr)
-        return 2
-    for name, frame in cuts(ratings).items():
-        try:
-            write_text_atomic(out / f"{name}.csv", frame.to_csv(index=False))
-        except VisrecError as exc:  # a full disk: one line, not a traceback
-            print(f"error: {exc}", file=sys.stderr)
-            return exc.exit_status
-        print(f"{name}.csv: {len(frame):,} rows, {frame.user_id.nunique():,} users, "
-              f"{frame.item_id.nunique():,} items")  # fmt: skip
-    return 0
+    return run_command(write_cuts, args)
 
 
 if __name__ == "__main__":

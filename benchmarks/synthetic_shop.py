@@ -39,11 +39,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _shared_data import SHARED_DATA
 from visrec._atomic import write_text_atomic
+from visrec.cli import run_command
 from visrec.commands._common import check_output_file
 from visrec.errors import VisrecError
 
-STYLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fashion-products"
+STYLES = SHARED_DATA / "fashion-products"
+STYLE_COLUMNS = ("id", "gender", "articleType", "baseColour", "usage")
 WEIGHTS = {"strong": (3.0, 1.5, 0.7, 0.0), "weak": (0.6, 0.3, 0.1, 0.3)}
 N_USERS = 3000
 
@@ -101,6 +104,47 @@ def _liked(rng: np.random.Generator, values: np.ndarray, most: int = 3) -> np.nd
     return rng.choice(v, size=min(len(v), int(rng.integers(1, most + 1))), replace=False, p=p)
 
 
+def read_styles(path: Path) -> pd.DataFrame:
+    """The catalogue's rows, with the columns :func:`generate` draws on."""
+    if not path.is_file():
+        raise VisrecError(
+            f"{path} not found (the fashion-products data); name its styles.csv with --styles PATH"
+        )
+    # Kaggle's full catalogue has a few lines with an extra comma in a name: skipped,
+    # and said (the shared 3,000-row sample has none)
+    skipped: list[list[str]] = []
+    try:
+        styles = pd.read_csv(path, on_bad_lines=skipped.append, engine="python")
+    except (ValueError, pd.errors.ParserError) as exc:  # not text, an unclosed quote
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VisrecError(f"{path}: not a readable CSV ({reason})") from exc
+    if skipped:
+        print(
+            f"{path}: skipped {len(skipped)} line(s) with more fields than the header",
+            file=sys.stderr,
+        )
+    missing = [c for c in STYLE_COLUMNS if c not in styles.columns]
+    if missing:
+        raise VisrecError(
+            f"{path}: no column {', '.join(map(repr, missing))}; expected the "
+            f"fashion-products styles.csv ({', '.join(STYLE_COLUMNS)}, ...)"
+        )
+    return styles
+
+
+def write_shop(args: argparse.Namespace) -> int:
+    """Draw the variant's interactions and write them to ``args.output``."""
+    check_output_file(args.output, "-o")
+    df = generate(read_styles(args.styles), args.variant)
+    write_text_atomic(args.output, df.to_csv(index=False))
+    per_item = df.item_id.value_counts()
+    print(
+        f"{args.variant}: {len(df):,} rows, {df.user_id.nunique():,} users, "
+        f"{df.item_id.nunique():,} items ({per_item.mean():.1f} per item) -> {args.output}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -123,30 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", type=Path, required=True, help="the CSV to write (atomically)"
     )
     args = ap.parse_args(argv)
-    try:
-        check_output_file(args.output, "-o")
-    except VisrecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_status  # 1 where the system refused (a folder not writable)
-    if not args.styles.is_file():
-        print(
-            f"error: {args.styles} not found (the fashion-products data); name its "
-            "styles.csv with --styles PATH",
-            file=sys.stderr,
-        )
-        return 2
-    df = generate(pd.read_csv(args.styles, on_bad_lines="skip"), args.variant)
-    try:
-        write_text_atomic(args.output, df.to_csv(index=False))
-    except VisrecError as exc:  # a full disk: one line, not a traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    per_item = df.item_id.value_counts()
-    print(
-        f"{args.variant}: {len(df):,} rows, {df.user_id.nunique():,} users, "
-        f"{df.item_id.nunique():,} items ({per_item.mean():.1f} per item) -> {args.output}"
-    )
-    return 0
+    return run_command(write_shop, args)
 
 
 if __name__ == "__main__":

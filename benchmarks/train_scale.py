@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import write_text_atomic
+from visrec.cli import run_command
 from visrec.commands._common import check_output_file
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
@@ -57,6 +58,70 @@ def make_data(
     return inter, ItemVectors(ids=ids, vectors=vectors, has_image=np.ones(len(ids), dtype=bool))
 
 
+def measure(args: argparse.Namespace) -> int:
+    """Time each model's fit and recommend on the drawn data; print (and save) the figures."""
+    check_output_file(args.json, "--json")
+    if min(args.users, args.items, args.pairs, args.dim, args.epochs) < 1:
+        raise VisrecError("--users, --items, --pairs, --dim and --epochs must be >= 1")
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not names:  # else the data is drawn and nothing is timed, exit 0
+        raise VisrecError(f"--models names no model ({args.models!r}); e.g. bpr,vbpr")
+    for name in names:  # before the data is drawn: a typo costs no minutes
+        if "epochs" not in make_model(name).get_params():
+            raise VisrecError(
+                f"--models: {name!r} trains no epochs; this times the pairwise models "
+                "(bpr, vbpr, visual-cf)"
+            )
+    inter, iv = make_data(args.users, args.items, args.pairs, args.dim, args.seed)
+    n_users, n_items = inter.n_users, inter.n_items
+    print(
+        f"data: {n_users:,} users, {n_items:,} items, {len(inter):,} pairs, {args.dim}-d vectors",
+        flush=True,
+    )
+    rows = []
+    for name in names:
+        params = {"epochs": args.epochs, "random_state": args.seed}
+        default_ft = make_model(name).get_params().get("finetune_epochs")
+        tuned = default_ft is not None
+        if tuned:  # time the main epochs; fine-tuning epochs cost about a bpr epoch
+            params["finetune_epochs"] = 0
+        # reg="auto" adds 3 validation fits on data under 40 pairs per item: time the
+        # model's own epochs, with the penalties dense data gets
+        fixed = dict(getattr(make_model(name), "_auto_grid", ({},))[0])
+        params.update(fixed)
+        model = make_model(name, **params).load_fit_backend()
+        t0 = time.perf_counter()
+        model.fit(inter, iv if model.uses_vectors else None)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.recommend(np.arange(n_users), n=20, filter_seen=True)
+        rec_s = time.perf_counter() - t0
+        per_epoch = fit_s / args.epochs
+        row = {
+            "model": name,
+            "epochs": args.epochs,
+            "fit_s": round(fit_s, 2),
+            "s_per_epoch": round(per_epoch, 3),
+            "fit_80_epochs_s": round(80 * per_epoch, 1),
+            "recommend_all_s": round(rec_s, 2),
+        }
+        if tuned:  # the JSON says it too: these figures leave the fine-tuning out
+            row["finetune_epochs"] = 0
+        if fixed:
+            row["penalties"] = fixed
+        rows.append(row)
+        print(
+            f"{name:10s} fit {fit_s:7.1f} s for {args.epochs} epoch{'s' * (args.epochs != 1)} "
+            f"({per_epoch:.2f} s/epoch, "
+            f"~{80 * per_epoch:.0f} s for 80)   recommend 20 x {n_users:,} users {rec_s:.1f} s"
+            + (f"  [main epochs; + {default_ft} fine-tuning by default]" if tuned else ""),
+            flush=True,
+        )
+    if args.json:
+        write_text_atomic(args.json, json.dumps({"args": vars(args), "results": rows}, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -79,72 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="data and model seed (default 0)")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args(argv)
-    try:
-        check_output_file(args.json, "--json")
-        if min(args.users, args.items, args.pairs, args.dim, args.epochs) < 1:
-            raise VisrecError("--users, --items, --pairs, --dim and --epochs must be >= 1")
-        names = [m.strip() for m in args.models.split(",") if m.strip()]
-        if not names:  # else the data is drawn and nothing is timed, exit 0
-            raise VisrecError(f"--models names no model ({args.models!r}); e.g. bpr,vbpr")
-        for name in names:  # before the data is drawn: a typo costs no minutes
-            if "epochs" not in make_model(name).get_params():
-                raise VisrecError(
-                    f"--models: {name!r} trains no epochs; this times the pairwise models "
-                    "(bpr, vbpr, visual-cf)"
-                )
-        inter, iv = make_data(args.users, args.items, args.pairs, args.dim, args.seed)
-        n_users, n_items = inter.n_users, inter.n_items
-        print(
-            f"data: {n_users:,} users, {n_items:,} items, {len(inter):,} pairs, "
-            f"{args.dim}-d vectors",
-            flush=True,
-        )
-        rows = []
-        for name in names:
-            params = {"epochs": args.epochs, "random_state": args.seed}
-            default_ft = make_model(name).get_params().get("finetune_epochs")
-            tuned = default_ft is not None
-            if tuned:  # time the main epochs; fine-tuning epochs cost about a bpr epoch
-                params["finetune_epochs"] = 0
-            # reg="auto" adds 3 validation fits on data under 40 pairs per item: time the
-            # model's own epochs, with the penalties dense data gets
-            fixed = dict(getattr(make_model(name), "_auto_grid", ({},))[0])
-            params.update(fixed)
-            model = make_model(name, **params).load_fit_backend()
-            t0 = time.perf_counter()
-            model.fit(inter, iv if model.uses_vectors else None)
-            fit_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            model.recommend(np.arange(n_users), n=20, filter_seen=True)
-            rec_s = time.perf_counter() - t0
-            per_epoch = fit_s / args.epochs
-            row = {
-                "model": name,
-                "epochs": args.epochs,
-                "fit_s": round(fit_s, 2),
-                "s_per_epoch": round(per_epoch, 3),
-                "fit_80_epochs_s": round(80 * per_epoch, 1),
-                "recommend_all_s": round(rec_s, 2),
-            }
-            if tuned:  # the JSON says it too: these figures leave the fine-tuning out
-                row["finetune_epochs"] = 0
-            if fixed:
-                row["penalties"] = fixed
-            rows.append(row)
-            print(
-                f"{name:10s} fit {fit_s:7.1f} s for {args.epochs} epochs ({per_epoch:.2f} s/epoch, "
-                f"~{80 * per_epoch:.0f} s for 80)   recommend 20 x {n_users:,} users {rec_s:.1f} s"
-                + (f"  [main epochs; + {default_ft} fine-tuning by default]" if tuned else ""),
-                flush=True,
-            )
-        if args.json:
-            write_text_atomic(
-                args.json, json.dumps({"args": vars(args), "results": rows}, indent=2)
-            )
-    except VisrecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_status  # 1 where the system refused (a folder not writable)
-    return 0
+    return run_command(measure, args)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from _shared_data import SHARED_DATA
 from visrec._atomic import write_text_atomic
 from visrec._cache import cache_dir
+from visrec.cli import run_command
+from visrec.commands._checks import check_at_least
 from visrec.commands._common import check_output_file, load_interactions_frame
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors, read_vectors
@@ -46,7 +49,7 @@ from visrec.evaluation.runner import evaluate_model
 from visrec.models.base import Recommender
 from visrec.models.registry import make_model
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens-100k-posters"
+DEFAULT_DATA = SHARED_DATA / "movielens-100k-posters"
 
 
 class CornacScores(Recommender):
@@ -203,6 +206,49 @@ def print_table(protocol: str, res: dict[str, Any], k: int) -> None:
     print(f"fit time ratio visrec / Cornac = {res['ratio']:.3f} (target <= 0.2)", flush=True)
 
 
+def compare(args: argparse.Namespace) -> int:
+    """Fit both VBPRs on the split(s); print (and save) the table."""
+    if importlib.util.find_spec("cornac") is None:  # before minutes of our own fit
+        raise VisrecError(CORNAC_MISSING)
+    check_output_file(args.json, "--json")
+    # before the data and the vectors (embedding the posters takes minutes); the
+    # model would say it only then, and by its own parameter names
+    for option, value, least in (
+        ("--epochs", args.epochs, 1),
+        ("--k", args.k, 1),
+        ("--k2", args.k2, 1),
+        ("--top-k", args.top_k, 1),
+        ("--finetune-epochs", args.finetune_epochs, 0),
+        ("--visual-dim", args.visual_dim, 0),
+    ):
+        check_at_least(value, least, option)
+    if not args.data.exists():
+        raise VisrecError(f"data folder {args.data} does not exist (see --data)")
+    frame = load_frame(args.data)
+    iv = load_vectors(args.vectors, args.data)
+    print(
+        f"k={args.k} k2={args.k2} epochs={args.epochs} seed={args.seed} "
+        f"(ours: visual_dim={args.visual_dim or 'all'}, "
+        f"finetune_epochs={args.finetune_epochs})"
+    )
+    results = {"warm": run_split(warm_split(frame, seed=args.seed), iv, args)}
+    print_table("warm", results["warm"], args.top_k)
+    if args.cold:
+        eligible = iv.ids[iv.has_image]
+        split = cold_items_split(frame, seed=args.seed, eligible_items=eligible)
+        results["cold-items"] = run_split(split, iv, args)
+        print_table("cold-items", results["cold-items"], args.top_k)
+    if args.json:
+        write_text_atomic(
+            args.json,
+            json.dumps(
+                {"args": vars(args) | {"data": str(args.data)}, "results": results}, indent=2
+            )
+            + "\n",
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -229,50 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cold", action="store_true", help="also run the cold-start items split")
     p.add_argument("--json", default=None, help="write the figures as JSON")
     args = p.parse_args(argv)
-    try:
-        if importlib.util.find_spec("cornac") is None:  # before minutes of our own fit
-            raise VisrecError(CORNAC_MISSING)
-        check_output_file(args.json, "--json")
-        # before the data and the vectors (embedding the posters takes minutes); the
-        # model would say it only then, and by its own parameter names
-        for option, value, least in (
-            ("--epochs", args.epochs, 1),
-            ("--k", args.k, 1),
-            ("--k2", args.k2, 1),
-            ("--top-k", args.top_k, 1),
-            ("--finetune-epochs", args.finetune_epochs, 0),
-            ("--visual-dim", args.visual_dim, 0),
-        ):
-            if value < least:
-                raise VisrecError(f"{option} must be >= {least}, got {value}")
-        if not args.data.exists():
-            raise VisrecError(f"data folder {args.data} does not exist (see --data)")
-        frame = load_frame(args.data)
-        iv = load_vectors(args.vectors, args.data)
-        print(
-            f"k={args.k} k2={args.k2} epochs={args.epochs} seed={args.seed} "
-            f"(ours: visual_dim={args.visual_dim or 'all'}, "
-            f"finetune_epochs={args.finetune_epochs})"
-        )
-        results = {"warm": run_split(warm_split(frame, seed=args.seed), iv, args)}
-        print_table("warm", results["warm"], args.top_k)
-        if args.cold:
-            eligible = iv.ids[iv.has_image]
-            split = cold_items_split(frame, seed=args.seed, eligible_items=eligible)
-            results["cold-items"] = run_split(split, iv, args)
-            print_table("cold-items", results["cold-items"], args.top_k)
-    except VisrecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_status  # 1 where the system refused (a folder not writable)
-    if args.json:
-        write_text_atomic(
-            args.json,
-            json.dumps(
-                {"args": vars(args) | {"data": str(args.data)}, "results": results}, indent=2
-            )
-            + "\n",
-        )
-    return 0
+    return run_command(compare, args)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ def test_no_usable_temporary_folder_is_a_refusal_of_the_system(
 
     import argparse
 
-    assert cli._run(run, argparse.Namespace()) == 1
+    assert cli.run_command(run, argparse.Namespace()) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: no room to write a temporary file (No usable temporary")
     assert "set TMPDIR to a writable folder" in err

@@ -76,7 +76,7 @@ def test_torch_allocator_failure_is_out_of_memory_too(capsys: pytest.CaptureFixt
             "you tried to allocate 400000000000 bytes.\nmore detail"
         )
 
-    assert cli._run(fails, object()) == 1  # type: ignore[arg-type]
+    assert cli.run_command(fails, object()) == 1  # type: ignore[arg-type]
     err = capsys.readouterr().err
     assert err.startswith("error: out of memory ([enforce fail")
     assert "more detail" not in err

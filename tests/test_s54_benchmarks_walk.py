@@ -70,9 +70,9 @@ def test_embed_throughput_says_a_wrong_images_dir_as_bad_input(
 @pytest.mark.parametrize(
     ("option", "value", "said"),
     [
-        ("--k", "0", "--k must be >= 1, got 0"),
-        ("--epochs", "0", "--epochs must be >= 1, got 0"),
-        ("--visual-dim", "-3", "--visual-dim must be >= 0, got -3"),
+        ("--k", "0", "--k must be at least 1, got 0"),
+        ("--epochs", "0", "--epochs must be at least 1, got 0"),
+        ("--visual-dim", "-3", "--visual-dim must be at least 0, got -3"),
     ],
 )
 def test_vbpr_vs_cornac_checks_its_options_before_loading_anything(

@@ -102,7 +102,7 @@ def _ctrl_c_seen() -> Iterator[None]:
     ctrl_c = signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
     def note(signum: int, frame: FrameType | None) -> None:
-        _interrupt.mark()  # read by _run and by lower layers that fall back on an exception
+        _interrupt.mark()  # read by run_command and by lower layers that fall back on an exception
         signal.default_int_handler(signum, frame)
 
     def note_term(signum: int, frame: FrameType | None) -> None:
@@ -155,7 +155,7 @@ def _guarded_main(argv: Sequence[str] | None) -> int:
             warnings.filterwarnings("always", category=UserWarning, module="PIL")
             quiet_pillow_warnings()  # undone when the command returns (main may run in-process)
             return _main(argv)
-    except KeyboardInterrupt:  # before _run's handler is in place: parsing, imports
+    except KeyboardInterrupt:  # before run_command's handler is in place: parsing, imports
         print("interrupted", file=sys.stderr)
         return 130
 
@@ -224,7 +224,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"error: {empty}", file=sys.stderr)
         return 2
     with _ctrl_c_seen():
-        status = _run(func, args)
+        status = run_command(func, args)
         # 128 + SIGTERM (or SIGHUP), as the shell reports a process the signal killed
         return _interrupt.exit_status() if status == 130 else status
 
@@ -312,7 +312,14 @@ _RAW_OR_ESCAPED = "visrec-raw-or-escaped"
 codecs.register_error(_RAW_OR_ESCAPED, _raw_or_escaped)
 
 
-def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """``func(args)``'s exit status, with every failure a user can fix or the system
+    caused said in one ``error:`` line (status 2 bad input, 1 refused by the system,
+    130 interrupted) and only a bug left as a traceback.
+
+    Every ``visrec`` command runs through it, and so do the scripts in ``benchmarks/``,
+    so a full disk or a Ctrl-C reads the same there.
+    """
     try:
         status = int(func(args) or 0)
     # before VisrecError: an InputNotFoundError is both, and this branch says a missing
