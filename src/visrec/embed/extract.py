@@ -36,6 +36,7 @@ The steps live in ``chunk_files`` (1, and the chunk files of 2-3), ``compute`` (
 from __future__ import annotations
 
 import contextlib
+import inspect
 import numbers
 import os
 import sys
@@ -780,6 +781,14 @@ def _embed_in_memory(
     )
 
 
+#: embed_images' keyword-only arguments, which embed_folder passes on
+EMBED_OPTIONS = frozenset(
+    name
+    for name, param in inspect.signature(embed_images).parameters.items()
+    if param.kind is inspect.Parameter.KEYWORD_ONLY
+)
+
+
 def embed_folder(
     images_dir: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
@@ -809,6 +818,12 @@ def embed_folder(
     """
     from visrec.data.images_index import scan_images
 
+    unknown = sorted(set(kw) - EMBED_OPTIONS)
+    if unknown:  # before a big folder is listed, and in this function's name
+        raise ArgumentTypeError(
+            f"embed_folder() got an unexpected keyword argument {unknown[0]!r}; it takes "
+            f"{', '.join(sorted(EMBED_OPTIONS))} (those of embed_images)"
+        )
     scan = scan_images(Path(images_dir), recursive=recursive)
     if not scan.images:
         raise VisrecError(no_images_message(images_dir, scan.skipped_note()))
