@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from bench_scripts import bench
+
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
 ML100K = ROOT.parent / "shared" / "data" / "movielens-100k-posters"
-
-
-def bench(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """benchmarks/<name>.py as a module (its ``_peak_memory`` import resolved)."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location(f"s54_bench_{name}", BENCHMARKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_train_scale_refuses_a_models_list_that_names_none(

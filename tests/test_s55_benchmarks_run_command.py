@@ -5,26 +5,15 @@ failure the system causes after the work (a full disk at the last write) is one
 from __future__ import annotations
 
 import errno
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from bench_scripts import bench
+
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
 ML100K = ROOT.parent / "shared" / "data" / "movielens-100k-posters"
-
-
-def bench(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """benchmarks/<name>.py as a module (its sibling imports resolved)."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location(f"s55_bench_{name}", BENCHMARKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def full_disk(path: Any, text: str) -> None:
