@@ -339,7 +339,11 @@ def normalize_url(url: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise ValueError(f"bad port ({exc})") from None
-    if ":" in host:  # an IPv6 literal (urlsplit took off the brackets)
+    # an IPv6 literal (urlsplit took off the brackets); not ":" in host: [v1.fe], an
+    # IPvFuture that urlsplit lets through, was looked up as the host name v1.fe
+    if "[" in parts.netloc:
+        if not parts.netloc.startswith("["):  # h[::1]: looked up as the name h[::1]
+            raise ValueError(f"host {parts.netloc.partition(']')[0] + ']'!r} is not a valid name")
         try:
             ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
