@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Set
 from pathlib import Path
 from typing import Any
 
@@ -95,15 +96,19 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _shown(item_id: str) -> str:
+def _shown(item_id: str, alike: Set[str] = frozenset()) -> str:
     """An id as printed: as it is, or as Python writes it when it holds a line break
-    or another control character that would cut or garble the listing."""
+    or another control character that would cut or garble the listing; as escapes
+    (``ascii``) when it is in ``alike``, the ids that print like another one shown."""
+    if item_id in alike:
+        return ascii(item_id)
     return repr(item_id) if any(not c.isprintable() for c in item_id) else item_id
 
 
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
+    from visrec.data.id_spelling import look_alikes
     from visrec.embed.store import read_vectors
     from visrec.search.knn import SimilarItems
 
@@ -165,13 +170,15 @@ def run(args: argparse.Namespace) -> int:
         f"{len(index):,} of {len(vectors):,} items have an image ({backbone}); "
         "cosine similarity, 1 = same direction"
     )
+    # café given in two Unicode forms is two queries: their headings must differ
+    alike = look_alikes(str(i) for r in results for i in (r.query, *r.ids))
     for res in results:
         # a label's no-break space is text; only control characters are escaped
         named = f" ({shown(labels[res.query])})" if res.query in labels else ""
-        print(f"\nitems most like {_shown(res.query)}{named}:")
+        print(f"\nitems most like {_shown(res.query, alike)}{named}:")
         for rank, (iid, score) in enumerate(zip(res.ids, res.scores, strict=True), 1):
             label = f"  {shown(labels[iid])}" if iid in labels else ""
-            print(f"  {rank:>3}  {_shown(iid):<24} {score:.3f}{label}")
+            print(f"  {rank:>3}  {_shown(iid, alike):<24} {score:.3f}{label}")
         if not res.ids:  # the query is the only item with a usable image
             print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:

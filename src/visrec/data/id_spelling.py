@@ -200,6 +200,16 @@ def shown_pair(given: str, there: str, show: Callable[[str], str] = shown) -> tu
     return show(given), show(there)
 
 
+def look_alikes(ids: Iterable[str]) -> set[str]:
+    """The ids among ``ids`` that print like another, different one (café in two Unicode
+    forms, a dash that looks like '-'): a listing shows these as escapes (``ascii``), so
+    two headings or rows that read the same are told apart."""
+    forms: dict[str, set[str]] = {}
+    for i in ids:
+        forms.setdefault(_print_form(i), set()).add(i)
+    return {i for same in forms.values() if len(same) > 1 for i in same}
+
+
 def _print_form(text: str) -> str:
     """``text`` as a reader sees it: Unicode NFC, each dash that looks like '-' as '-'."""
     return re.sub(_DASH, "-", unicodedata.normalize("NFC", text))

@@ -109,13 +109,14 @@ def _e(x: object) -> str:
     return html.escape(str(x), quote=True)
 
 
-def id_html(item_id: object) -> str:
+def id_html(item_id: object, as_escapes: bool = False) -> str:
     """An id or label escaped for the page, as the terminal shows it: a line break, a
     NUL or a bidi override in quotes with escapes (a browser would fold, drop or obey
-    them, and two ids would read alike)."""
+    them, and two ids would read alike); all of it as escapes (``ascii``) with
+    ``as_escapes``, for an id that prints like another one on the page."""
     from visrec.errors import shown
 
-    return _e(shown(str(item_id)))
+    return _e(ascii(str(item_id)) if as_escapes else shown(str(item_id)))
 
 
 def _img(png: bytes, alt: str, mime: str = "image/png", cls: str = "plot") -> str:
@@ -213,10 +214,11 @@ def photo_tile(
     photo: str | os.PathLike[str] | None,
     caption: str | None = None,
     cls: str | None = None,
+    as_escapes: bool = False,
 ) -> str:
     """A small embedded photo captioned with the item id (and ``caption`` under it); a
     grey "?" tile when there is no photo or it cannot be decoded. ``cls`` marks the tile
-    (``"query"``: outlined)."""
+    (``"query"``: outlined); ``as_escapes``: the id as :func:`id_html` writes it so."""
     jpg = plots.thumbnail_jpeg(photo) if photo is not None else None
     inner = (
         _img(jpg, "photo", mime="image/jpeg", cls="thumb")  # the caption names the item
@@ -225,7 +227,8 @@ def photo_tile(
     )
     under = f"<br>{_e(caption)}" if caption else ""
     marked = f' class="{cls}"' if cls else ""
-    return f"<figure{marked}>{inner}<figcaption>{id_html(item_id)}{under}</figcaption></figure>"
+    caption_html = f"<figcaption>{id_html(item_id, as_escapes)}{under}</figcaption>"
+    return f"<figure{marked}>{inner}{caption_html}</figure>"
 
 
 def _cluster_sections(data: ReportData) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from visrec._atomic import write_text_atomic
+from visrec.data.id_spelling import look_alikes
 from visrec.errors import shown
 from visrec.report.html import (
     _e,
@@ -52,6 +53,8 @@ def render_similar_report(
     photos = photos or {}
     labels = labels or {}
     shared, style = _shared_photos(results, photos)
+    # café in two Unicode forms: two ids that would read alike on the page
+    alike = look_alikes(str(i) for r in results for i in (r.query, *r.ids))
 
     def tile(item: str, caption: str, cls: str | None = None) -> str:
         named = f"{shown(str(labels[item]))} · {caption}" if item in labels else caption
@@ -60,9 +63,10 @@ def render_similar_report(
             under = f"<br>{_e(named)}"
             return (
                 f'<figure{marked}><span class="thumb shared {shared[item]}" role="img" '
-                f'aria-label="photo"></span><figcaption>{id_html(item)}{under}</figcaption></figure>'
+                f'aria-label="photo"></span><figcaption>{id_html(item, item in alike)}{under}'
+                "</figcaption></figure>"
             )
-        return photo_tile(item, photos.get(item), named, cls)
+        return photo_tile(item, photos.get(item), named, cls, as_escapes=item in alike)
 
     rows = []
     for res in results:
@@ -75,7 +79,7 @@ def render_similar_report(
         empty = "" if len(res.ids) else _note("no other item has a usable image", "skipped")
         named = f" ({id_html(labels[query])})" if query in labels else ""
         rows.append(
-            f"<h3>items most like {id_html(res.query)}{named}</h3>"
+            f"<h3>items most like {id_html(query, query in alike)}{named}</h3>"
             f'<div class="tiles">{"".join(tiles)}</div>{empty}'
         )
     how = (
