@@ -30,7 +30,7 @@ class FetchError(Exception):
     """One failed attempt; ``retry`` says whether another attempt may succeed."""
 
     def __init__(self, kind: str, detail: str, retry: bool, wait: float | None = None) -> None:
-        # one line, whatever the library said (urllib's redirect-loop reason spans three)
+        # one line, whatever the library or server said (a reason may hold line breaks)
         detail = " ".join(detail.split())
         if wait is not None and wait >= MAX_RETRY_AFTER_S:
             # the cap, not the ask: an hour asked for is not waited for
