@@ -42,7 +42,9 @@ _INT64_LIMIT = 2.0**63
 _EXACT_FLOAT = 2.0**53
 
 
-_NUMERIC_DATE = r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)(.*)$"
+# a year of one or three digits is matched too, so that it is refused (a typo of a
+# year, '01/02/202'), not left to dateutil, which reads it in either day/month order
+_NUMERIC_DATE = r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{1,4})(?!\d)(.*)$"
 
 
 def _full_year(yy: int) -> int:
@@ -69,6 +71,8 @@ def _fits_the_other_order(value: str) -> bool:
     if m is None:
         return False
     a, b, y = int(m.group(1)), int(m.group(3)), m.group(4)
+    if len(y) not in (2, 4):
+        return False  # no date in either order
     year = int(y) if len(y) == 4 else _full_year(int(y))
 
     def real(day: int, month: int) -> bool:
@@ -85,6 +89,8 @@ def _one_day_month_order(s: pd.Series) -> pd.Series:
     """Dates such as ``03/04/2020`` rewritten as ``2020-04-03`` by one day/month order
     for the whole column: day first when some value's first number is above 12 (and no
     more values say month first), else month first (the US order, pandas' default).
+    A year of one or three digits is no year (``01/02/202``): not a date, and no say
+    in the order.
     A value that contradicts the order is made unparseable: a bad record, never read
     the other way round (``format="mixed"`` judged each value alone, so one file's
     ``13/01/2020`` and ``01/02/2020`` were read in different orders)."""
@@ -94,11 +100,12 @@ def _one_day_month_order(s: pd.Series) -> pd.Series:
         return s
     first = parts[0][hit].astype(int).to_numpy()
     second = parts[2][hit].astype(int).to_numpy()
-    day_first = (first > 12).sum() > (second > 12).sum()
-    day, month = (first, second) if day_first else (second, first)
     year = parts[3][hit].astype(str).to_numpy()
+    has_year = np.asarray([len(y) in (2, 4) for y in year], dtype=bool)
+    day_first = (first[has_year] > 12).sum() > (second[has_year] > 12).sum()
+    day, month = (first, second) if day_first else (second, first)
+    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31) & has_year
     year = np.asarray([y if len(y) == 4 else str(_full_year(int(y))) for y in year], dtype=object)
-    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     tail = parts[4][hit].fillna("").astype(str).to_numpy()
     iso = [
         f"{y}-{m:02d}-{d:02d}{t}" if good else "not a date"
