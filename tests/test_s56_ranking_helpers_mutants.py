@@ -48,7 +48,8 @@ def test_nan_never_takes_the_top() -> None:
 
 
 def test_n_beyond_the_candidates_gives_all_columns_only() -> None:
-    # F8 (`min(n, shape[1])` -> `n`: padding columns), F9 (k == 0 shortcut removed)
+    # F8 (`min(n, shape[1])` -> `n`: padding columns); zero columns pinned too (F9, the
+    # k == 0 shortcut removed, is equivalent: the general path gives (n_rows, 0) as well)
     idx, _ = top_n(np.array([[0.1, 0.3]]), 10**6)
     assert idx.tolist() == [[1, 0]]
     idx, val = top_n(np.zeros((2, 0)), 3)

@@ -1,6 +1,8 @@
 """Session 56: a small mutation audit of ``models._top_n`` and ``_holdout`` (14 mutants,
-12 killed by the tests before; this file pins one more, one is equivalent: ``counts >= 2``
-as ``counts >= 1``, since a one-row user's ``min(n_out, counts - 1)`` is 0 either way)."""
+12 killed before by the protocol, evaluation, reg="auto" and top-n tests; this file pins
+one more; one is equivalent: ``counts >= 2`` as ``counts >= 1``, since a one-row user's
+``min(n_out, counts - 1)`` is 0 either way). tests/test_s56_ranking_helpers_mutants.py
+pins the holdout rules on their own."""
 
 from __future__ import annotations
 
