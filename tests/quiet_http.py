@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -45,3 +48,30 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def full_listener() -> tuple[socket.socket, list[socket.socket]]:
+    """A listener on 127.0.0.1 whose accept queue is full, and the sockets that fill it:
+    Linux drops further SYNs, so a connect to it blocks until its timeout (the test is
+    skipped where a connect gets through). The caller closes them all."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    probe = socket.socket()
+    probe.settimeout(1.0)
+    try:
+        probe.connect(("127.0.0.1", port))
+    except TimeoutError:
+        return listener, fillers
+    finally:
+        probe.close()
+    for s in [listener, *fillers]:
+        s.close()
+    pytest.skip("this system accepts connections past a full listen queue")

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from quiet_http import serving
+from quiet_http import full_listener, serving
 from visrec.cli import main
 from visrec.images.fetch import cache_key
 
@@ -258,27 +258,8 @@ def test_ctrl_c_ends_a_backoff_wait_between_retries(server: Server, tmp_path: Pa
 def test_ctrl_c_ends_a_connect_to_a_silent_host(tmp_path: Path) -> None:
     # A listener whose accept queue is full: Linux drops further SYNs, so a connect
     # blocks until --timeout (20 s here) unless the stop shuts its socket first.
-    import socket
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
+    listener, fillers = full_listener()
     port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        s = socket.socket()
-        s.setblocking(False)
-        s.connect_ex(("127.0.0.1", port))
-        fillers.append(s)
-    probe = socket.socket()
-    probe.settimeout(1.0)
-    try:
-        probe.connect(("127.0.0.1", port))
-        pytest.skip("this system accepts connections past a full listen queue")
-    except TimeoutError:
-        pass
-    finally:
-        probe.close()
     urls = tmp_path / "urls.csv"
     urls.write_text(f"item_id,url\na,http://127.0.0.1:{port}/a.jpg\n")
     cache = tmp_path / "cache"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from quiet_http import QuietHandler, serving
+from quiet_http import QuietHandler, full_listener, serving
 from small_vectors import item_vectors as _iv
 from visrec import __version__
 from visrec.errors import VisrecError
@@ -173,39 +173,13 @@ def test_a_socket_connected_after_a_halt_is_shut_at_once() -> None:
         b.close()
 
 
-def _full_listener() -> tuple[socket.socket, list[socket.socket]]:
-    """A listener whose accept queue is full, and the sockets that fill it: Linux drops
-    further SYNs, so a connect to it blocks (skipped where a connect gets through)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        s = socket.socket()
-        s.setblocking(False)
-        s.connect_ex(("127.0.0.1", port))
-        fillers.append(s)
-    probe = socket.socket()
-    probe.settimeout(0.5)
-    try:
-        probe.connect(("127.0.0.1", port))
-    except TimeoutError:
-        return listener, fillers
-    finally:
-        probe.close()
-    for s in [listener, *fillers]:
-        s.close()
-    pytest.skip("this system accepts connections past a full listen queue")
-
-
 def test_a_connect_cut_off_by_max_time_tries_no_other_address(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """H14 (a connect shut on purpose taken as a failed address): a host with two
     addresses, both silent; max_time ends the first connect and no second one starts
     (it would wait the whole ``timeout``)."""
-    listener, fillers = _full_listener()
+    listener, fillers = full_listener()
     addr = listener.getsockname()
     two = [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", addr)] * 2
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: two)
