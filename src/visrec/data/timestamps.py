@@ -116,6 +116,33 @@ def _one_day_month_order(s: pd.Series) -> pd.Series:
     return out
 
 
+# a four-digit year outside pandas 2's nanosecond range (1677-09-21 to 2262-04-11)
+_FAR_YEAR = re.compile(
+    r"(?<!\d)(?:0\d{3}|1[0-5]\d\d|16[0-7]\d|226[2-9]|22[7-9]\d|2[3-9]\d\d|[3-9]\d{3})(?!\d)"
+)
+
+
+def _date_seconds(s: pd.Series) -> np.ndarray:
+    """Seconds since the epoch of each value read as a date, NaN where it is none."""
+    text = _one_day_month_order(s)
+    dt = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+    # the epoch in the dates' own unit: a nanosecond one overflows past 2262
+    epoch = pd.Timestamp(0, tz="UTC").as_unit(dt.dt.unit)
+    secs = (dt - epoch).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+    # pandas 2 parses a column of text in nanoseconds only, so 2300-01-01 is NaT there
+    # (pandas 3 picks a wider unit); its scalar Timestamp reads such a date in seconds
+    nat = np.flatnonzero(np.isnan(secs))
+    far = text.iloc[nat].astype(str).str.contains(_FAR_YEAR).to_numpy(dtype=bool)
+    for j in nat[far]:
+        try:
+            t = pd.Timestamp(text.iloc[j])
+        except (ValueError, OverflowError):
+            continue
+        if not pd.isna(t):  # "NaT" itself parses, as no time
+            secs[j] = (t if t.tzinfo else t.tz_localize("UTC")).timestamp()
+    return secs
+
+
 @dataclass
 class _TimeKinds:
     """What a time column holds: ``dates`` when it is read as dates."""
@@ -139,10 +166,7 @@ def _time_kinds(s: pd.Series, numbers: np.ndarray) -> _TimeKinds:
         return _TimeKinds(False, numbers, n_filled, n_num, 0)
     if n_num == 0:  # no number: dates, each value parsed as one
         return _TimeKinds(True, numbers, n_filled, 0, 0)
-    parsed = pd.to_datetime(
-        _one_day_month_order(s[rest]), errors="coerce", utc=True, format="mixed"
-    )
-    n_dates = int(parsed.notna().sum())
+    n_dates = int(np.isfinite(_date_seconds(s[rest])).sum())
     return _TimeKinds(n_dates > n_num, numbers, n_filled, n_num, n_dates)
 
 
@@ -159,12 +183,8 @@ def _parse_timestamps(
     bad = ~np.isfinite(num)
     kinds = _time_kinds(s, ~bad)
     if len(s) and kinds.dates:
-        dt = pd.to_datetime(_one_day_month_order(s), errors="coerce", utc=True, format="mixed")
-        ok = dt.notna().to_numpy() & bad  # a number among dates is no date
-        secs = np.zeros(len(s), dtype=np.float64)
-        # the epoch in the dates' own unit: a nanosecond one overflows past 2262
-        epoch = pd.Timestamp(0, tz="UTC").as_unit(dt.dt.unit)
-        secs[ok] = (dt[ok] - epoch).dt.total_seconds().to_numpy()
+        secs = _date_seconds(s)
+        ok = np.isfinite(secs) & bad  # a number among dates is no date
         return np.where(ok, secs, 0).astype(np.int64), ~ok, np.zeros(len(s), dtype=bool), kinds
     big = ~bad & (np.abs(num) >= _EXACT_FLOAT)
     out_of_range = ~bad & ((num >= _INT64_LIMIT) | (num < -_INT64_LIMIT))
