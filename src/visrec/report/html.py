@@ -113,10 +113,19 @@ def id_html(item_id: object, as_escapes: bool = False) -> str:
     """An id or label escaped for the page, as the terminal shows it: a line break, a
     NUL or a bidi override in quotes with escapes (a browser would fold, drop or obey
     them, and two ids would read alike); all of it as escapes (``ascii``) with
-    ``as_escapes``, for an id that prints like another one on the page."""
+    ``as_escapes``, for an id that prints like another one on the page. An id with a
+    run of spaces, or one at either end, keeps them (``pre-wrap``): a browser folds
+    them into one or none, and ``"a  b"`` would read as ``"a b"``."""
     from visrec.errors import shown
 
-    return _e(ascii(str(item_id)) if as_escapes else shown(str(item_id)))
+    text = ascii(str(item_id)) if as_escapes else shown(str(item_id))
+    if _FOLDED_SPACES.search(text):
+        return f'<span style="white-space:pre-wrap">{_e(text)}</span>'
+    return _e(text)
+
+
+#: spaces a browser would fold: a run of them, or one at the start or end
+_FOLDED_SPACES = re.compile(r"^ | $|  ")
 
 
 def _img(png: bytes, alt: str, mime: str = "image/png", cls: str = "plot") -> str:
