@@ -216,7 +216,8 @@ def validation_ahead(model: object, seen: sp.csr_matrix) -> str | None:
     """What a fit of ``model`` on ``seen`` will do first when ``reg="auto"`` validates
     (for a log that shows no bars), or None when it will not."""
     sparse = _sparse_auto(model, seen)
-    if sparse is None:
+    # no user with a second item: inner_split holds nothing out, so no trial is fitted
+    if sparse is None or not (np.diff(seen.indptr) > 1).any():
         return None
     auto, per_item = sparse
     n = len(getattr(model, "_auto_grid", GRID))
@@ -358,8 +359,8 @@ class AutoRegMixin:
         chosen = state.get("penalties", {})
         for n in self._penalties():
             v = chosen.get(n, getattr(self, n))  # saved before "auto": its own number
-            usable = isinstance(v, int | float) and not isinstance(v, bool)
-            if not usable or not math.isfinite(v) or v < 0:
+            # _finite_number: an int too large for a float is refused, not an OverflowError
+            if not _finite_number(v) or v < 0:
                 raise VisrecError(f"model {self.name!r}: model.json holds no usable {n} ({v!r})")
             given = getattr(self, n)
             if given != AUTO and float(given) != float(v):
@@ -387,4 +388,10 @@ def saved_scores(model: str, state: dict[str, Any], key: str) -> dict[str, float
 
 def _real(value: Any) -> bool:
     """A number JSON wrote (NaN too: a trial that ranked no user scores NaN)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:  # an int too large for a float: float() would fail on load
+        return False
+    return True
