@@ -1,0 +1,125 @@
+"""Session 58 mutation audit of ``visrec recommend --new-slots K``: tests that kill the
+mutations the older tests let live. Each test names the mutation it kills."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import visrec.models.candidates as candidates
+from visrec.cli import main
+from visrec.commands import _recs_progress
+from visrec.embed.store import ItemVectors, write_vectors
+
+
+@pytest.fixture()
+def popularity_dir(tmp_path: Path) -> Path:
+    """Popularity on users u1..u9 and items i0..i6."""
+    rows = [(f"u{u}", f"i{(u + k) % 7}") for u in range(1, 10) for k in range(3)]
+    train = tmp_path / "train.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
+    out = tmp_path / "m"
+    argv = ["train", "--model", "popularity", "--interactions", str(train), "-o", str(out)]
+    assert main([*argv, "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture()
+def visual_cf_dir(tmp_path: Path) -> dict[str, Path]:
+    """visual-cf on 12 users x items i0..i5 and a vectors file with the unseen 'n0'."""
+    rng = np.random.default_rng(1)
+    rows = [(f"u{u}", f"i{(u + k) % 6}") for u in range(12) for k in range(2)]
+    train = tmp_path / "train.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
+    ids = np.asarray([*(f"i{i}" for i in range(6)), "n0"])
+    vectors = tmp_path / "v.parquet"
+    write_vectors(
+        vectors, ItemVectors(ids, rng.normal(size=(7, 4)).astype(np.float32), np.ones(7, bool))
+    )
+    out = tmp_path / "m"
+    argv = ["train", "--model", "visual-cf", "--interactions", str(train), "-o", str(out),
+            "--vectors", str(vectors), "--param=epochs=3", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    return {"model": out, "vectors": vectors}
+
+
+@pytest.mark.parametrize("k", ["-1", "-3"])
+def test_negative_new_slots_are_refused(
+    popularity_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], k: str
+) -> None:
+    # kills: the bound `0 <= K <= n` made `K <= n` (recommend.py _checked_options): a
+    # negative K then meant "no slots" without a word, and no output may be written
+    out = tmp_path / "recs.csv"
+    argv = ["recommend", str(popularity_dir), "--n", "2", "-o", str(out), "--quiet"]
+    assert main([*argv, "--new-slots", k]) == 2
+    assert f"--new-slots must be between 0 and --n (2), got {k}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_new_slots_note_says_no_unseen_candidate_has_a_usable_vector(
+    visual_cf_dir: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # kills: the third reason of the "--new-slots has no effect" note reworded or swapped
+    # (_recs_inputs.py _candidate_set; no test reached that branch): the model can score
+    # new items, but the only unseen candidate has no vector in the file
+    items = tmp_path / "items.txt"
+    items.write_text("i0\ni1\nghost\n")
+    out = tmp_path / "recs.csv"
+    argv = ["recommend", str(visual_cf_dir["model"]), "--n", "2", "-o", str(out), "--quiet",
+            "--items", str(items), "--vectors", str(visual_cf_dir["vectors"])]  # fmt: skip
+    assert main([*argv, "--new-slots", "1"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "note: --new-slots has no effect: none of the candidates unseen in training has a "
+        "usable vector\n"
+    ) in err
+    # no note without --new-slots
+    assert main(argv) == 0
+    assert "--new-slots has no effect" not in capsys.readouterr().err
+
+
+def _stop_after_blocks(monkeypatch: pytest.MonkeyPatch, n_blocks: int) -> None:
+    """Ctrl-C once ``n_blocks`` blocks of lists were yielded."""
+    real = candidates.iter_recommendations
+
+    def iterate(*a: Any, **kw: Any) -> Iterator[tuple[np.ndarray, ...]]:
+        for k, block in enumerate(real(*a, **kw)):
+            if k == n_blocks:
+                raise KeyboardInterrupt
+            yield block
+
+    monkeypatch.setattr(candidates, "iter_recommendations", iterate)
+
+
+def test_a_resume_goes_on_when_new_slots_beyond_the_candidates_change(
+    visual_cf_dir: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # kills: the resume fingerprint taking --new-slots as given instead of
+    # min(--new-slots, list length) (recommend.py _write_recommendations): with 7
+    # candidates, --new-slots 8 and 9 (of --n 9) keep the same 7 places, so the rows are
+    # the same and an interrupted run goes on instead of starting over
+    cands = tmp_path / "cands.txt"
+    cands.write_text("".join(f"i{i}\n" for i in range(6)) + "n0\n")
+    ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
+    base = ["recommend", str(visual_cf_dir["model"]), "--n", "9", "--quiet",
+            "--batch-users", "3", "--items", str(cands),
+            "--vectors", str(visual_cf_dir["vectors"])]  # fmt: skip
+    assert main([*base, "-o", str(ref), "--new-slots", "9"]) == 0
+    monkeypatch.setattr(_recs_progress, "SAVE_EVERY_S", 0.0)  # a record after each block
+    with monkeypatch.context() as m:
+        _stop_after_blocks(m, 2)
+        assert main([*base, "-o", str(out), "--new-slots", "8"]) == 130
+    capsys.readouterr()
+    assert main([*base, "-o", str(out), "--new-slots", "9"]) == 0
+    err = capsys.readouterr().err
+    assert "resuming: 6 users' lists already written" in err
+    assert "starting over" not in err
+    assert out.read_bytes() == ref.read_bytes()
