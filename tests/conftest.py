@@ -45,6 +45,23 @@ class BarCase(NamedTuple):
         self.monkeypatch.setattr(sys.stderr, "isatty", lambda: self.tty)
 
 
+@pytest.fixture()
+def popularity_dir(tmp_path: Path) -> Path:
+    """A popularity model folder: users u1..u9 (user index order u1 < u2 < ... < u9),
+    three of items i0..i6 each."""
+    import pandas as pd
+
+    from visrec.cli import main
+
+    rows = [(f"u{u}", f"i{(u + k) % 7}") for u in range(1, 10) for k in range(3)]
+    train = tmp_path / "train.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
+    out = tmp_path / "m"
+    argv = ["train", "--model", "popularity", "--interactions", str(train), "-o", str(out)]
+    assert main([*argv, "--quiet"]) == 0
+    return out
+
+
 @pytest.fixture(name="csv")
 def small_interactions_csv(tmp_path: Path) -> Path:
     """``train.csv``: 20 users x 5 of 20 items (100 rows), a small input for evaluate."""

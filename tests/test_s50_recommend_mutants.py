@@ -23,18 +23,6 @@ from visrec.models.candidates import CandidateSet, iter_recommendations
 from visrec.models.popularity import Popularity
 
 
-@pytest.fixture()
-def popularity_dir(tmp_path: Path) -> Path:
-    """Popularity on users u1..u9 (user index order u1 < u2 < ... < u9)."""
-    rows = [(f"u{u}", f"i{(u + k) % 7}") for u in range(1, 10) for k in range(3)]
-    train = tmp_path / "train.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
-    out = tmp_path / "m"
-    argv = ["train", "--model", "popularity", "--interactions", str(train), "-o", str(out)]
-    assert main([*argv, "--quiet"]) == 0
-    return out
-
-
 @pytest.mark.parametrize("mode", ["skip", "popular"])
 def test_known_users_keep_the_users_file_order_whatever_the_unknown_users_mode(
     popularity_dir: Path, tmp_path: Path, mode: str

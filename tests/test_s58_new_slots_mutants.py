@@ -3,30 +3,15 @@ mutations the older tests let live. Each test names the mutation it kills."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import visrec.models.candidates as candidates
+from test_s50_recommend_mutants import _resumed
 from visrec.cli import main
-from visrec.commands import _recs_progress
 from visrec.embed.store import ItemVectors, write_vectors
-
-
-@pytest.fixture()
-def popularity_dir(tmp_path: Path) -> Path:
-    """Popularity on users u1..u9 and items i0..i6."""
-    rows = [(f"u{u}", f"i{(u + k) % 7}") for u in range(1, 10) for k in range(3)]
-    train = tmp_path / "train.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
-    out = tmp_path / "m"
-    argv = ["train", "--model", "popularity", "--interactions", str(train), "-o", str(out)]
-    assert main([*argv, "--quiet"]) == 0
-    return out
 
 
 @pytest.fixture()
@@ -83,19 +68,6 @@ def test_new_slots_note_says_no_unseen_candidate_has_a_usable_vector(
     assert "--new-slots has no effect" not in capsys.readouterr().err
 
 
-def _stop_after_blocks(monkeypatch: pytest.MonkeyPatch, n_blocks: int) -> None:
-    """Ctrl-C once ``n_blocks`` blocks of lists were yielded."""
-    real = candidates.iter_recommendations
-
-    def iterate(*a: Any, **kw: Any) -> Iterator[tuple[np.ndarray, ...]]:
-        for k, block in enumerate(real(*a, **kw)):
-            if k == n_blocks:
-                raise KeyboardInterrupt
-            yield block
-
-    monkeypatch.setattr(candidates, "iter_recommendations", iterate)
-
-
 def test_a_resume_goes_on_when_new_slots_beyond_the_candidates_change(
     visual_cf_dir: dict[str, Path],
     tmp_path: Path,
@@ -113,13 +85,8 @@ def test_a_resume_goes_on_when_new_slots_beyond_the_candidates_change(
             "--batch-users", "3", "--items", str(cands),
             "--vectors", str(visual_cf_dir["vectors"])]  # fmt: skip
     assert main([*base, "-o", str(ref), "--new-slots", "9"]) == 0
-    monkeypatch.setattr(_recs_progress, "SAVE_EVERY_S", 0.0)  # a record after each block
-    with monkeypatch.context() as m:
-        _stop_after_blocks(m, 2)
-        assert main([*base, "-o", str(out), "--new-slots", "8"]) == 130
-    capsys.readouterr()
-    assert main([*base, "-o", str(out), "--new-slots", "9"]) == 0
-    err = capsys.readouterr().err
+    argv = [*base, "-o", str(out)]
+    err = _resumed(monkeypatch, capsys, argv, ["--new-slots", "8"], ["--new-slots", "9"])
     assert "resuming: 6 users' lists already written" in err
     assert "starting over" not in err
     assert out.read_bytes() == ref.read_bytes()

@@ -65,6 +65,12 @@ def inner_split(seen: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
     return per_user_holdout(users, seen.shape[0], VALID_RATIO, rng)
 
 
+def can_hold_out(seen: sp.csr_matrix) -> bool:
+    """Whether :func:`inner_split` holds anything out: some user has a second item (a
+    user with one item keeps it)."""
+    return bool((np.diff(seen.indptr) > 1).any())
+
+
 def validation_users(valid: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
     """The users with validation items, or ``VALID_USERS`` of them drawn by ``rng``."""
     users = np.flatnonzero(np.diff(valid.indptr) > 0)
@@ -116,7 +122,7 @@ def choose_penalties(
     with no scores, when the data is dense enough, when no user has a second item to
     hold out, or when the 80% cannot be fitted (e.g. visual-cf left with one image item).
     """
-    if pairs_per_item(seen) >= DENSE_PAIRS_PER_ITEM:
+    if pairs_per_item(seen) >= DENSE_PAIRS_PER_ITEM or not can_hold_out(seen):
         return grid[0], {}
     from visrec.models import _checkpoint
 
@@ -124,8 +130,6 @@ def choose_penalties(
     # a stream of its own: the split must not shift with the model's own draws
     rng = np.random.default_rng(None if rs is None else [int(rs), 0xA7])
     is_val = inner_split(seen, rng)
-    if not is_val.any():  # every user has a single item: nothing to validate on
-        return grid[0], {}
     coo = seen.tocoo()
     inner = Interactions(
         user_map=interactions.user_map,
@@ -216,8 +220,7 @@ def validation_ahead(model: object, seen: sp.csr_matrix) -> str | None:
     """What a fit of ``model`` on ``seen`` will do first when ``reg="auto"`` validates
     (for a log that shows no bars), or None when it will not."""
     sparse = _sparse_auto(model, seen)
-    # no user with a second item: inner_split holds nothing out, so no trial is fitted
-    if sparse is None or not (np.diff(seen.indptr) > 1).any():
+    if sparse is None or not can_hold_out(seen):
         return None
     auto, per_item = sparse
     n = len(getattr(model, "_auto_grid", GRID))
@@ -274,13 +277,20 @@ def auto_note(model: object) -> str | None:
     )
 
 
-def _finite_number(value: Any) -> bool:
+def _as_float(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (no bool) a float can hold, else
+    None: JSON's ``true`` is no number, and its integers may be too large for a float."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool | np.bool_):
-        return False
+        return None
     try:
-        return math.isfinite(float(value))
+        return float(value)
     except OverflowError:  # an int too large for a float
-        return False
+        return None
+
+
+def _finite_number(value: Any) -> bool:
+    number = _as_float(value)
+    return number is not None and math.isfinite(number)
 
 
 class AutoRegMixin:
@@ -359,7 +369,6 @@ class AutoRegMixin:
         chosen = state.get("penalties", {})
         for n in self._penalties():
             v = chosen.get(n, getattr(self, n))  # saved before "auto": its own number
-            # _finite_number: an int too large for a float is refused, not an OverflowError
             if not _finite_number(v) or v < 0:
                 raise VisrecError(f"model {self.name!r}: model.json holds no usable {n} ({v!r})")
             given = getattr(self, n)
@@ -388,10 +397,4 @@ def saved_scores(model: str, state: dict[str, Any], key: str) -> dict[str, float
 
 def _real(value: Any) -> bool:
     """A number JSON wrote (NaN too: a trial that ranked no user scores NaN)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return False
-    try:
-        float(value)
-    except OverflowError:  # an int too large for a float: float() would fail on load
-        return False
-    return True
+    return _as_float(value) is not None
