@@ -168,28 +168,6 @@ def test_a_resume_with_other_users_starts_over(
     assert out.read_bytes() == ref.read_bytes()
 
 
-@pytest.fixture()
-def visual_cf_dir(tmp_path: Path) -> dict[str, Path]:
-    """visual-cf on 12 users x items i0..i5, a vectors file with the unseen 'n0', and a
-    candidates file of i0..i5 and n0."""
-    rng = np.random.default_rng(1)
-    rows = [(f"u{u}", f"i{(u + k) % 6}") for u in range(12) for k in range(2)]
-    train = tmp_path / "train.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
-    ids = np.asarray([*(f"i{i}" for i in range(6)), "n0"])
-    vectors = tmp_path / "v.parquet"
-    write_vectors(
-        vectors, ItemVectors(ids, rng.normal(size=(7, 4)).astype(np.float32), np.ones(7, bool))
-    )
-    cands = tmp_path / "cands.txt"
-    cands.write_text("\n".join(ids) + "\n")
-    out = tmp_path / "m"
-    argv = ["train", "--model", "visual-cf", "--interactions", str(train), "-o", str(out),
-            "--vectors", str(vectors), "--param=epochs=3", "--quiet"]  # fmt: skip
-    assert main(argv) == 0
-    return {"model": out, "vectors": vectors, "cands": cands}
-
-
 def test_a_resume_with_other_new_item_vectors_or_new_slots_starts_over(
     visual_cf_dir: dict[str, Path],
     tmp_path: Path,

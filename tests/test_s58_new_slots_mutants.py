@@ -5,32 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from test_s50_recommend_mutants import _resumed
 from visrec.cli import main
-from visrec.embed.store import ItemVectors, write_vectors
-
-
-@pytest.fixture()
-def visual_cf_dir(tmp_path: Path) -> dict[str, Path]:
-    """visual-cf on 12 users x items i0..i5 and a vectors file with the unseen 'n0'."""
-    rng = np.random.default_rng(1)
-    rows = [(f"u{u}", f"i{(u + k) % 6}") for u in range(12) for k in range(2)]
-    train = tmp_path / "train.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(train, index=False)
-    ids = np.asarray([*(f"i{i}" for i in range(6)), "n0"])
-    vectors = tmp_path / "v.parquet"
-    write_vectors(
-        vectors, ItemVectors(ids, rng.normal(size=(7, 4)).astype(np.float32), np.ones(7, bool))
-    )
-    out = tmp_path / "m"
-    argv = ["train", "--model", "visual-cf", "--interactions", str(train), "-o", str(out),
-            "--vectors", str(vectors), "--param=epochs=3", "--quiet"]  # fmt: skip
-    assert main(argv) == 0
-    return {"model": out, "vectors": vectors}
 
 
 @pytest.mark.parametrize("k", ["-1", "-3"])
@@ -78,8 +56,7 @@ def test_a_resume_goes_on_when_new_slots_beyond_the_candidates_change(
     # min(--new-slots, list length) (recommend.py _write_recommendations): with 7
     # candidates, --new-slots 8 and 9 (of --n 9) keep the same 7 places, so the rows are
     # the same and an interrupted run goes on instead of starting over
-    cands = tmp_path / "cands.txt"
-    cands.write_text("".join(f"i{i}\n" for i in range(6)) + "n0\n")
+    cands = visual_cf_dir["cands"]  # i0..i5 and n0
     ref, out = tmp_path / "ref.csv", tmp_path / "recs.csv"
     base = ["recommend", str(visual_cf_dir["model"]), "--n", "9", "--quiet",
             "--batch-users", "3", "--items", str(cands),
