@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import io
 import os
+import re
 import signal
 import sys
 import threading
@@ -385,6 +386,9 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
                 file=sys.stderr,
             )
             status = 2
+        elif _accelerator_out_of_memory(exc):
+            print(_out_of_memory_on_gpu(str(exc)), file=sys.stderr)
+            status = 1
         elif _no_memory_to_load(exc) or (
             isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
         ):
@@ -423,6 +427,30 @@ def _no_memory_to_load(exc: Exception) -> bool:
     text = str(exc)
     return isinstance(exc, ImportError | OSError) and (
         "failed to map segment" in text or "cannot allocate memory" in text.lower()
+    )
+
+
+def _accelerator_out_of_memory(exc: Exception) -> bool:
+    """torch out of GPU memory: CUDA's ``OutOfMemoryError`` (a RuntimeError, checked by
+    name so that torch need not be imported here) or Apple's MPS RuntimeError."""
+    if not isinstance(exc, RuntimeError):
+        return False
+    text = str(exc)
+    return (
+        type(exc).__name__ == "OutOfMemoryError" and type(exc).__module__.startswith("torch")
+    ) or text.startswith(("CUDA out of memory", "MPS backend out of memory"))
+
+
+def _out_of_memory_on_gpu(text: str) -> str:
+    """The one line for torch out of GPU memory: its message's first sentences (what was
+    asked, what the GPU has), not its advice on allocator settings."""
+    sentences = re.split(r"(?<=\.)\s+", _one_line(text.strip().splitlines()[0] if text else ""))
+    said = [s for s in sentences[:3] if not s.startswith(("Of the allocated", "If reserved"))]
+    detail = " ".join(said).rstrip(".") or "an allocation failed"
+    return (
+        f"error: out of GPU memory ({detail}); ask for less (e.g. fewer factors, a smaller "
+        "batch), free the GPU, or run on the CPU (--device cpu, or --param device=cpu "
+        "for a model)"
     )
 
 
