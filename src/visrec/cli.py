@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "data",
     "fetch",
     "embed",
+    "features",
     "cluster",
     "knn_rating",
     "train",
@@ -256,6 +257,7 @@ INPUT_PATHS = {
     "images": "a folder of images", "images_dir": "a folder of images",
     "interactions": "an interactions file", "model_dir": "a model folder",
     "result": "a results file", "paths": "a file or folder", "sources": "a file or folder",
+    "table": "an item table", "like": "a `visrec features` output",
 }  # fmt: skip
 
 

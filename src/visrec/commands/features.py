@@ -1,0 +1,269 @@
+"""``visrec features``: an item table's attributes as a vectors file, alone or next to
+the image vectors, so every command that takes ``--vectors`` can weigh them."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from visrec.commands._checks import check_at_least
+from visrec.commands._common import (
+    check_output_file,
+    check_outputs_distinct,
+    say_note,
+    survives_closed_stdout,
+)
+from visrec.commands._help import HelpFormatter
+from visrec.commands._progress import add_no_bar_args
+from visrec.errors import VisrecError, names_text
+
+EPILOG = """\
+examples:
+  # MovieLens: genres and release date; then cold start with them
+  visrec features u.item --columns genres,release_date -o meta.parquet
+  visrec evaluate --interactions u.data --vectors meta.parquet \\
+      --protocol cold-items
+  # the same next to the posters' vectors
+  visrec features u.item --columns genres,release_date \\
+      --vectors posters.parquet -o both.parquet
+  # a shop's category, colour and year; new items later, encoded alike
+  visrec features styles.csv --id-col id \\
+      --columns masterCategory,baseColour,year -o attrs.parquet
+  visrec features new_styles.csv --id-col id --like attrs.parquet \\
+      -o new_attrs.parquet
+
+Each column becomes numbers by its kind, guessed or given after a colon
+(genres:multi):
+  category  one 0/1 feature per value (the --max-levels most common; the
+            rest share "(other)"); nearly unique values (a title, an id)
+            are refused
+  multi     "|"-joined values (MovieLens genres): one 0/1 feature per value
+  number    the value standardised, plus value >= each decile (a linear
+            model can then fit a curve), plus a "missing" flag where cells
+            are empty
+  date      its year (with the fraction), as a number
+Each column's block is scaled to the same size, so a column with many values
+does not outweigh one with few. The output is a vectors file like `visrec
+embed`'s (item_id, vector, has_image) whose metadata keeps the encoding:
+`--like` encodes other items the same way, and a model trained on one
+encoding refuses vectors of another.
+
+With --vectors the image vectors come first, scaled to a typical length of 1,
+then the attributes, of typical length 1 times --weight (default 1). Items of
+the table with no image get zeros in the image part, items with an image but
+no row in the table zeros in the attributes part; both are kept and counted.
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "features",
+        help="an item table's attributes (category, genres, year...) as vectors",
+        description=(
+            "Turn columns of an item table (CSV/TSV/Parquet with a header, MovieLens "
+            "u.item, Amazon meta_*.json) into a vectors file, alone or next to the "
+            "image vectors: do the pictures say more than the catalogue already does?"
+        ),
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("table", metavar="ITEMS", help="the item table (or a folder holding u.item)")
+    p.add_argument("-o", "--output", required=True, metavar="FEATURES.parquet")
+    p.add_argument(
+        "--columns",
+        metavar="NAME[:KIND],...",
+        help="the columns to encode, comma-separated; KIND is category, multi, number "
+        "or date (guessed when left out). Required unless --like",
+    )
+    p.add_argument(
+        "--id-col",
+        default="item_id",
+        metavar="NAME",
+        help="the column of item ids (default: item_id; ignored for u.item)",
+    )
+    p.add_argument(
+        "--vectors",
+        metavar="V.parquet",
+        help="image vectors (from `visrec embed`) to put the attributes next to",
+    )
+    p.add_argument(
+        "--weight",
+        type=float,
+        default=None,
+        help="with --vectors: the attributes' size next to the image part's (default 1)",
+    )
+    p.add_argument(
+        "--max-levels",
+        type=int,
+        default=50,
+        metavar="N",
+        help="a category keeps its N most common values, the rest are '(other)' (default 50)",
+    )
+    p.add_argument(
+        "--like",
+        metavar="FEATURES.parquet",
+        help="encode as an earlier output of this command did (its columns, values, "
+        "scales and --weight): for items added later",
+    )
+    add_no_bar_args(p)
+    p.set_defaults(func=run)
+
+
+@survives_closed_stdout
+def run(args: argparse.Namespace) -> int:
+    import math
+
+    from visrec._atomic import check_input_exists
+    from visrec.data import item_features as f
+    from visrec.data.interactions import ITEM
+    from visrec.data.item_tables import load_item_table
+    from visrec.embed.store import read_vectors, write_vectors
+
+    check_at_least(args.max_levels, 1, "--max-levels")
+    if args.weight is not None and not (math.isfinite(args.weight) and args.weight > 0):
+        raise VisrecError(f"--weight must be a positive number, got {args.weight}")
+    if args.weight is not None and args.vectors is None and args.like is None:
+        raise VisrecError("--weight weighs the attributes against --vectors; give --vectors")
+    if (args.columns is None) == (args.like is None):
+        raise VisrecError(
+            "give --columns (which attributes to encode) or --like (an earlier output "
+            "whose encoding to reuse)"
+            if args.columns is None
+            else "--columns and --like both say which columns to encode; give one"
+        )
+    check_input_exists(args.table, "item table")
+    for name, path in (("--vectors", args.vectors), ("--like", args.like)):
+        if path is not None:
+            check_input_exists(path, f"{name} file")
+    check_output_file(args.output, "-o", "Parquet")
+    inputs = {"ITEMS": args.table, "--vectors": args.vectors, "--like": args.like}
+    check_outputs_distinct({"-o": args.output}, inputs, {"-o": "Parquet"})
+
+    like_meta: dict[str, Any] | None = None
+    if args.like is not None:
+        like_meta = read_vectors(args.like, only=()).meta
+        if not isinstance(like_meta.get("item_features"), dict):
+            raise VisrecError(f"{args.like}: not a `visrec features` output (no encoding in it)")
+        saved = like_meta["item_features"]
+        codes = f.codes_from_json(saved.get("columns"), args.like)
+        weight = saved.get("weight")
+        if (weight is None) != (args.vectors is None):
+            raise VisrecError(
+                f"{args.like} was made without image vectors: leave out --vectors"
+                if weight is None
+                else f"{args.like} was made with image vectors: give --vectors too"
+            )
+        if args.weight is not None and weight is not None and args.weight != weight:
+            raise VisrecError(
+                f"--weight {args.weight:g} differs from {args.like}'s {weight:g}; leave it out"
+            )
+    loaded = load_item_table(args.table, id_col=args.id_col)
+    for line in loaded.report_lines(args.table):
+        say_note(line)
+    frame = loaded.frame
+    shown = [c for c in frame.columns if c != ITEM]
+    if args.like is None:
+        columns = f.parse_columns(args.columns)
+        for name, _ in columns:
+            if name not in frame.columns or name == ITEM:
+                raise VisrecError(
+                    f"{args.table}: no column {name!r} to encode (columns: {names_text(shown)})"
+                )
+        try:
+            codes = f.fit_encoding(frame, columns, args.max_levels)
+        except VisrecError as exc:
+            raise VisrecError(f"{args.table}: {exc}") from None
+        weight = None if args.vectors is None else (1.0 if args.weight is None else args.weight)
+    else:
+        lacking = [c.name for c in codes if c.name not in frame.columns]
+        if lacking:
+            raise VisrecError(
+                f"{args.table}: no column {names_text(lacking)}, which {args.like} encodes "
+                f"(columns: {names_text(shown)})"
+            )
+    attrs = f.encode(frame, codes)
+    ids = frame[ITEM].astype(str).to_numpy(object)
+    meta: dict[str, Any] = {
+        "backbone": "item-features",
+        "item_features": {"columns": f.codes_to_json(codes), "weight": weight},
+        "feature_names": f.feature_names(codes),
+    }
+    digest = f.encoding_digest(codes, weight)
+    if args.vectors is None:
+        meta["preprocessing"] = {"item_features": digest}
+        vectors, has = attrs, _ones(len(ids))
+        say = ""
+    else:
+        vectors, ids, has, meta, say = _next_to_images(
+            read_vectors(args.vectors), ids, attrs, float(weight or 1.0), meta, digest, like_meta
+        )
+    from visrec.embed.store import ItemVectors
+
+    write_vectors(args.output, ItemVectors(ids, vectors, has, meta))
+    parts = "; ".join(c.summary() for c in codes)
+    print(
+        f"wrote {args.output}: {len(ids):,} items x {vectors.shape[1]:,} numbers "
+        f"({attrs.shape[1]:,} from the table: {parts}){say}"
+    )
+    return 0
+
+
+def _ones(n: int) -> Any:
+    import numpy as np
+
+    return np.ones(n, bool)
+
+
+def _next_to_images(
+    iv: Any,
+    ids: Any,
+    attrs: Any,
+    weight: float,
+    meta: dict[str, Any],
+    digest: str,
+    like_meta: dict[str, Any] | None,
+) -> tuple[Any, Any, Any, dict[str, Any], str]:
+    """The image vectors (scaled to RMS row norm 1 over the rows with an image), then the
+    attributes times ``weight``, for the union of both files' items."""
+    import numpy as np
+
+    img = iv.vectors.astype(np.float64)
+    rows = img[iv.has_image]
+    if not len(rows):
+        raise VisrecError("the --vectors file has no item with an image")
+    saved = None if like_meta is None else like_meta.get("image_scale")
+    scale = float(saved) if saved else 1.0 / float(np.sqrt((rows**2).sum(axis=1).mean()))
+    table_ids = {i: k for k, i in enumerate(ids)}
+    only_images = [i for i in iv.ids if i not in table_ids]
+    all_ids = np.asarray(list(ids) + only_images, dtype=object)
+    out = np.zeros((len(all_ids), img.shape[1] + attrs.shape[1]), np.float32)
+    at = {i: k for k, i in enumerate(all_ids)}
+    where = np.fromiter((at[i] for i in iv.ids), int, len(iv.ids))
+    out[where[iv.has_image], : img.shape[1]] = img[iv.has_image] * scale
+    out[: len(ids), img.shape[1] :] = attrs * weight
+    has = np.zeros(len(all_ids), bool)
+    has[: len(ids)] = True
+    has[where[iv.has_image]] = True
+    image_meta = dict(iv.meta)
+    backbone = f"{image_meta.get('backbone') or 'image'}+item-features"
+    if like_meta is not None and like_meta.get("backbone") != backbone:
+        raise VisrecError(
+            f"the --vectors file's backbone makes {backbone!r}, the --like file holds "
+            f"{like_meta.get('backbone')!r}: give the image vectors it was made with"
+        )
+    pre = image_meta.get("preprocessing")
+    new = {
+        **{k: v for k, v in image_meta.items() if k in ("weights_id", "dim_image")},
+        **meta,
+        "backbone": backbone,
+        "preprocessing": {**(pre if isinstance(pre, dict) else {}), "item_features": digest},
+        "image_scale": scale,
+    }
+    with_image = set(np.asarray(iv.ids)[iv.has_image])
+    no_image = sum(1 for i in ids if i not in with_image)
+    say = (
+        f"; {no_image:,} of the table's items have no image (zeros there), "
+        f"{len(set(only_images) & with_image):,} items with an image are not in the table "
+        "(zeros there)"
+    )
+    return out, all_ids, has, new, say

@@ -1,0 +1,266 @@
+"""An item table's own attributes (genres, category, brand, release date, price) as
+vectors, to compare with what the pictures say or to use next to them.
+
+Each named column becomes a block of numbers:
+
+* ``category``: one 0/1 column per level (the ``max_levels`` most common; the rest share
+  ``(other)``), an empty cell all zeros;
+* ``multi``: ``|``-joined levels (MovieLens genres), one 0/1 column per level;
+* ``number`` and ``date`` (a date's year, with its fraction): the value standardised,
+  plus ``value >= q`` for the deciles ``q`` (a linear model downstream can then fit a
+  curve, e.g. recent films being watched most) and, where the table has empty cells, a
+  ``missing`` flag (the others are 0 there).
+
+Each block is scaled so that its rows' mean squared norm is 1 over the table it was
+fitted on: every column has the same say, whatever its number of levels. The encoding
+(levels, means, deciles, scales) is kept in the vectors file, so that new items are
+encoded alike later (``visrec features --like``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from visrec.errors import VisrecError
+
+KINDS = ("category", "multi", "number", "date")
+OTHER = "(other)"
+_DECILES = np.linspace(0.1, 0.9, 9)
+
+
+@dataclass
+class ColumnCode:
+    """How one column is encoded (see the module's docstring)."""
+
+    name: str
+    kind: str
+    levels: list[str] = field(default_factory=list)
+    mean: float = 0.0
+    sd: float = 1.0
+    cuts: list[float] = field(default_factory=list)
+    missing_flag: bool = False
+    scale: float = 1.0
+    lo: float | None = None  # number/date: the range seen, for the summary line
+    hi: float | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """The block's feature names, ``genres=Drama``, ``year>=1995``..."""
+        if self.kind in ("category", "multi"):
+            return [f"{self.name}={level}" for level in self.levels]
+        base = f"{self.name}:year" if self.kind == "date" else self.name
+        out = [base] + [f"{base}>={_cut_text(c)}" for c in self.cuts]
+        return out + ([f"{self.name}:missing"] if self.missing_flag else [])
+
+    def summary(self) -> str:
+        if self.kind in ("category", "multi"):
+            other = OTHER in self.levels
+            n = len(self.levels) - other
+            return f"{self.name}: {self.kind}, {n} level{'s' * (n != 1)}" + (
+                f" + {OTHER}" if other else ""
+            )
+        lo, hi = self.lo, self.hi
+        if self.kind == "date" and lo is not None and hi is not None:
+            lo, hi = math.floor(lo), math.floor(hi)  # years, not their fractions
+        span = "" if lo is None else f" {_cut_text(lo)}-{_cut_text(hi)}"
+        what = "year" if self.kind == "date" else "number"
+        return f"{self.name}: {self.kind} ({what}{span})"
+
+
+def _cut_text(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3g}"
+
+
+def parse_columns(text: str) -> list[tuple[str, str | None]]:
+    """``"genres,release_date:date"`` -> ``[("genres", None), ("release_date", "date")]``
+    (a kind after ``:`` overrides the guess)."""
+    out: list[tuple[str, str | None]] = []
+    for part in text.split(","):
+        name, kind = part.strip(), None
+        head, colon, tail = name.rpartition(":")
+        if colon and tail.strip() in KINDS:  # "a:b" with no kind after it is a name
+            name, kind = head.strip(), tail.strip()
+        if not name:
+            raise VisrecError(f"--columns {text!r}: an empty column name; give NAME[:KIND],...")
+        if any(name == n for n, _ in out):
+            raise VisrecError(f"--columns: column {name!r} is named twice")
+        out.append((name, kind))
+    return out
+
+
+def _cells(values: pd.Series) -> pd.Series:
+    """The column as stripped text, None where empty (NaN, None, blank)."""
+    text = values.map(lambda v: None if _empty(v) else str(v).strip())
+    return text.where(text != "", None)
+
+
+def _empty(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # a list or an array cell
+        return False
+
+
+def _numbers(cells: pd.Series) -> pd.Series:
+    return pd.to_numeric(cells, errors="coerce")
+
+
+def _years(cells: pd.Series) -> pd.Series:
+    """Dates as years with their fraction (1995-07-02 -> 1995.5); NaN where unreadable."""
+    with np.errstate(all="ignore"):
+        when = pd.to_datetime(cells, errors="coerce", format="mixed", utc=True)
+    start = pd.to_datetime(when.dt.year.astype("Int64").astype(str) + "-01-01", utc=True,
+                           errors="coerce")  # fmt: skip
+    frac = (when - start).dt.days / 365.25
+    return (when.dt.year + frac).astype(float)
+
+
+def _guess_kind(name: str, cells: pd.Series) -> str:
+    present = cells.dropna()
+    if present.empty:
+        raise VisrecError(f"column {name!r} is empty in every row: nothing to encode")
+    if _numbers(present).notna().all():
+        return "number"
+    if present.str.contains("|", regex=False).mean() >= 0.05:
+        return "multi"
+    # a date only where most cells read as one and the text has a digit (a category such
+    # as "May" would otherwise read as a date of this year)
+    if present.str.contains(r"\d", regex=True).all() and _years(present).notna().mean() >= 0.9:
+        return "date"
+    return "category"
+
+
+def fit_encoding(
+    frame: pd.DataFrame, columns: list[tuple[str, str | None]], max_levels: int = 50
+) -> list[ColumnCode]:
+    """The encoding of ``columns`` (name, kind or None to guess) fitted on ``frame``.
+
+    A category column whose distinct values are both more than ``max_levels`` and more
+    than half its rows (a title, an id, free text) is refused: one column per value would
+    say nothing about an item it has not seen.
+    """
+    codes = []
+    for name, kind in columns:
+        cells = _cells(frame[name])
+        kind = kind or _guess_kind(name, cells)
+        code = ColumnCode(name, kind)
+        present = cells.dropna()
+        if present.empty:
+            raise VisrecError(f"column {name!r} is empty in every row: nothing to encode")
+        if kind in ("category", "multi"):
+            values = present if kind == "category" else _split(present).explode().dropna()
+            counts = values.value_counts()
+            if kind == "category" and len(counts) > max_levels and len(counts) > len(present) / 2:
+                raise VisrecError(
+                    f"column {name!r} has {len(counts):,} distinct values in {len(present):,} "
+                    "rows: not a category (an id, a title or free text); leave it out"
+                )
+            # most common first, then by name: the same levels however the rows are ordered
+            order = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            code.levels = [str(v) for v, _ in order[:max_levels]]
+            if len(order) > max_levels:
+                code.levels.append(OTHER)
+        else:
+            x = (_numbers if kind == "number" else _years)(present)
+            bad = present[x.isna()]
+            if len(bad):
+                what = "a number" if kind == "number" else "a date"
+                raise VisrecError(
+                    f"column {name!r}: {len(bad):,} value(s) are not {what} (e.g. "
+                    f"{bad.iloc[0]!r}); give the column's kind after its name "
+                    f"({name}:category) or mend those cells"
+                )
+            v = x.to_numpy(float)
+            code.mean = float(v.mean())
+            code.sd = float(v.std()) or 1.0
+            code.cuts = sorted({float(q) for q in np.quantile(v, _DECILES)} - {float(v.min())})
+            code.missing_flag = bool(cells.isna().any())
+            code.lo, code.hi = float(v.min()), float(v.max())
+        block = _block(cells, code)
+        mean_sq = float((block.astype(np.float64) ** 2).sum(axis=1).mean())
+        code.scale = 1.0 / math.sqrt(mean_sq) if mean_sq > 0 else 1.0
+        codes.append(code)
+    return codes
+
+
+def _split(cells: pd.Series) -> pd.Series:
+    return cells.map(lambda s: [p.strip() for p in str(s).split("|") if p.strip()])
+
+
+def _block(cells: pd.Series, code: ColumnCode) -> np.ndarray:
+    """One column's block, before its scale."""
+    n = len(cells)
+    if code.kind in ("category", "multi"):
+        index = {level: j for j, level in enumerate(code.levels)}
+        other = index.get(OTHER)
+        out = np.zeros((n, len(code.levels)), np.float32)
+        lists = cells.map(lambda s: None if s is None else [s]) if code.kind == "category" else None
+        for i, value in enumerate(lists if lists is not None else _split(cells.fillna(""))):
+            for level in value or ():
+                j = index.get(level, other)
+                if j is not None:
+                    out[i, j] = 1.0
+        return out
+    x = (_numbers if code.kind == "number" else _years)(cells).to_numpy(float)
+    seen = ~np.isnan(x)
+    cols = [np.where(seen, np.clip((x - code.mean) / code.sd, -5, 5), 0.0)]
+    cols += [np.where(seen, (x >= c).astype(float), 0.0) for c in code.cuts]
+    if code.missing_flag:
+        cols.append((~seen).astype(float))
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+def encode(frame: pd.DataFrame, codes: list[ColumnCode]) -> np.ndarray:
+    """``frame``'s rows as the feature vectors ``codes`` describe, ``(n, d)`` float32.
+    A value the fit did not see is ``(other)`` (or nothing, without one); a number or date
+    that cannot be read, or an empty cell, is missing."""
+    blocks = [_block(_cells(frame[c.name]), c) * np.float32(c.scale) for c in codes]
+    # every column's block has mean squared row norm 1: the whole row, one per column
+    whole = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0), np.float32)
+    return (whole / np.float32(math.sqrt(max(len(codes), 1)))).astype(np.float32)
+
+
+def feature_names(codes: list[ColumnCode]) -> list[str]:
+    return [n for c in codes for n in c.names]
+
+
+def codes_to_json(codes: list[ColumnCode]) -> list[dict[str, Any]]:
+    return [asdict(c) for c in codes]
+
+
+def codes_from_json(data: Any, where: str) -> list[ColumnCode]:
+    """The encoding saved in a features file's metadata; an error naming ``where`` when
+    it is not one."""
+    try:
+        codes = [ColumnCode(**d) for d in data]
+        for c in codes:
+            if c.kind not in KINDS or not isinstance(c.name, str):
+                raise ValueError(f"column {c.name!r}: kind {c.kind!r}")
+            c.levels = [str(v) for v in c.levels]
+            c.cuts = [float(v) for v in c.cuts]
+            c.mean, c.sd, c.scale = float(c.mean), float(c.sd), float(c.scale)
+            if not all(math.isfinite(v) for v in (c.mean, c.sd, c.scale, *c.cuts)) or not c.sd:
+                raise ValueError(f"column {c.name!r}: a number that is not finite")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise VisrecError(f"{where}: its item-features encoding cannot be read ({exc})") from None
+    if not codes:
+        raise VisrecError(f"{where}: its item-features encoding names no column")
+    return codes
+
+
+def encoding_digest(codes: list[ColumnCode], image_weight: float | None) -> str:
+    """A short name of the encoding: two feature files that encode alike share it, so a
+    model trained on one refuses vectors from a different encoding of the same width."""
+    text = json.dumps([codes_to_json(codes), image_weight], sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
