@@ -267,3 +267,32 @@ def test_movielens_genres_and_release_date(tmp_path: Path) -> None:
     assert (
         star_wars[names.index("genres=Sci-Fi")] > 0 and not star_wars[names.index("genres=Drama")]
     )
+
+
+def test_evaluate_on_attribute_vectors_speaks_of_attributes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # items of kind "hit" are what every user takes: attributes alone find them cold
+    n_items = 40
+    kind = ["hit" if i % 4 == 0 else "dud" for i in range(n_items)]
+    items = _csv(tmp_path, pd.DataFrame({"item_id": [f"i{i}" for i in range(n_items)],
+                                         "kind": kind}))  # fmt: skip
+    feats = tmp_path / "f.parquet"
+    assert main(["features", str(items), "--columns", "kind", "-o", str(feats)]) == 0
+    rng = np.random.default_rng(1)
+    rows = [(f"u{u}", f"i{i}") for u in range(30) for i in range(n_items)
+            if rng.random() < (0.8 if kind[i] == "hit" else 0.05)]  # fmt: skip
+    inter = tmp_path / "inter.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(inter, index=False)
+    capsys.readouterr()
+    report = tmp_path / "r.html"
+    fast = ["--param", "visual-cf.epochs=3", "--param", "visual-cf.factors=4"]
+    argv = ["evaluate", "--interactions", str(inter), "--vectors", str(feats), "--protocol",
+            "cold-items", "--models", "popularity,visual-cf", "--seeds", "2", *fast,
+            "--report", str(report)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "\ndo attributes help here?\n" in out and "Best with attributes: visual-cf" in out
+    assert "pictures" not in out.partition("do attributes help here?")[2]
+    page = report.read_text()
+    assert "Do attributes help here?" in page and "item-features" in page

@@ -65,7 +65,8 @@ def test_outputs_keep_the_writers_words(
 NOT_READ = {
     "backbone", "batch_size", "batch_users", "cache", "chunk_size", "columns", "device", "engine",
     "id_col", "image_size", "item_col", "item_ids", "json", "k", "keep", "key_col", "knn_k",
-    "label_col", "map", "max_bytes", "max_items", "max_levels", "max_time", "min_rating", "model", "models",
+    "label_col", "map", "max_bytes", "max_items", "max_levels", "max_time", "min_rating",
+    "model", "models",
     "n", "n_epochs", "n_factors", "n_items", "n_users", "new_slots", "out", "output", "param",
     "protocol", "random_state", "rating_col", "ray_address", "reg", "reg_visual", "report",
     "retries", "seed", "seeds", "sep", "test_ratio", "test_size", "time_col", "timeout",

@@ -251,6 +251,10 @@ def run(args: argparse.Namespace) -> int:
                 earlier=args.json if args.json and args.resume else None,
             )
         _attach_inputs(args, res, notes, skipped)
+        made_by = None if iv is None else iv.meta.get("backbone")
+        if isinstance(made_by, str) and made_by.endswith("item-features"):
+            # the verdict then speaks of attributes, not pictures (report.verdict.MADE_BY)
+            res.inputs["vectors made by"] = made_by
         _report(args, res, record)
         # how long (resumed runs: this run's part); train, recommend and embed give
         # theirs in their result line
@@ -289,11 +293,11 @@ def _check_options(args: argparse.Namespace, say: Callable[[str], None]) -> None
 def _print_verdict(data: dict[str, Any]) -> None:
     """The report's answer under the table: the question the toolkit is for, answered
     on the terminal too (it was in the HTML only)."""
-    from visrec.report.verdict import verdict
+    from visrec.report.verdict import in_words_of, verdict
 
     lines = verdict(data)
     if lines:
-        print("\ndo pictures help here?")
+        print("\n" + in_words_of(data, "do pictures help here?"))
         for line in lines:
             print(f"  {line}")
 

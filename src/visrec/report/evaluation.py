@@ -50,7 +50,7 @@ from visrec.report.verdict import TIE as TIE
 from visrec.report.verdict import UNKNOWN as UNKNOWN
 from visrec.report.verdict import YES as YES
 from visrec.report.verdict import Picks as Picks
-from visrec.report.verdict import _fills_the_list, _runs, as_result
+from visrec.report.verdict import _fills_the_list, _runs, as_result, in_words_of
 from visrec.report.verdict import by_little as by_little
 from visrec.report.verdict import picture_roles as picture_roles
 from visrec.report.verdict import seeds_said as seeds_said
@@ -332,7 +332,7 @@ def render_evaluation_report(
     parts = [
         *page_head(heading),
         _kv_table(info),
-        verdict_section("Do pictures help here?", verdict(result)),
+        verdict_section(in_words_of(result, "Do pictures help here?"), verdict(result)),
         *(
             [_section("notes", "Notes", "".join(_note(n, "explain") for n in notes))]
             if notes

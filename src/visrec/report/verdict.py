@@ -25,6 +25,27 @@ from visrec.evaluation.significance import p_figure, p_said, sign_p
 
 YES, NO, NEW_ONLY, UNKNOWN = "yes", "no", "new items only", "unknown"
 
+#: ``inputs`` key of a result: the vectors' backbone (``item-features`` for `visrec
+#: features`' output, ``<backbone>+item-features`` next to image vectors)
+MADE_BY = "vectors made by"
+
+
+def vectors_noun(result: Mapping[str, Any]) -> str:
+    """What the vectors of ``result`` describe, for its sentences: "pictures", or
+    "attributes" / "pictures and attributes" where they came from ``visrec features``."""
+    inputs = result.get("inputs") if isinstance(result, Mapping) else None
+    made_by = str((inputs if isinstance(inputs, Mapping) else {}).get(MADE_BY) or "")
+    if made_by == "item-features":
+        return "attributes"
+    return "pictures and attributes" if made_by.endswith("+item-features") else "pictures"
+
+
+def in_words_of(result: Mapping[str, Any], line: str) -> str:
+    """``line`` with "pictures" as :func:`vectors_noun` says (the sentences are written
+    for image vectors; a model reads attribute vectors the same way)."""
+    noun = vectors_noun(result)
+    return line if noun == "pictures" else re.sub(r"\bpictures\b", noun, line)
+
 
 def picture_roles(models: list[str], protocol: str) -> dict[str, str]:
     """Whether each model (``NAME`` or ``NAME@LABEL``) uses pictures for the candidates
@@ -79,7 +100,7 @@ def verdict(result: Mapping[str, Any]) -> list[str]:
 
     result = as_result(result)
     _check(result, "result")  # a missing key was a KeyError from inside
-    lines = _picture_verdict(result)
+    lines = [in_words_of(result, line) for line in _picture_verdict(result)]
     models = list(dict.fromkeys(_runs(result)["model"]))
     recorded = result.get("defaults")
     recorded = recorded if isinstance(recorded, Mapping) else {}
