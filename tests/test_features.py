@@ -296,3 +296,24 @@ def test_evaluate_on_attribute_vectors_speaks_of_attributes(
     assert "pictures" not in out.partition("do attributes help here?")[2]
     page = report.read_text()
     assert "Do attributes help here?" in page and "item-features" in page
+
+
+@pytest.mark.parametrize(
+    ("made_by", "said"),
+    [
+        (None, "the best of 2 picture models; Best with pictures: vbpr"),
+        ("efficientnet-lite0", "the best of 2 picture models; Best with pictures: vbpr"),
+        ("item-features", "the best of 2 models with attributes; Best with attributes: vbpr"),
+        (
+            "efficientnet-lite0+item-features",
+            "the best of 2 models with pictures and attributes; Best with pictures and "
+            "attributes: vbpr",
+        ),
+    ],
+)
+def test_the_verdict_names_what_the_vectors_describe(made_by: str | None, said: str) -> None:
+    from visrec.report.verdict import in_words_of
+
+    inputs = {} if made_by is None else {"vectors made by": made_by}
+    line = "the best of 2 picture models; Best with pictures: vbpr"
+    assert in_words_of({"inputs": inputs}, line) == said

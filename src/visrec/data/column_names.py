@@ -33,8 +33,8 @@ _SEPARATORS = r"[\s_\-.]"
 _SEPARATORS_RE2 = r"[\s\p{Z}\x{85}\x{1c}-\x{1f}_\-.]"
 
 
-#: a header field that is a number: data, not a column name
-NUMBER = re.compile(r"\s*-?\d+(\.\d+)?\s*")
+#: a header field that is a number (signed: a +1/-1 rating): data, not a column name
+NUMBER = re.compile(r"\s*[-+]?\d+(\.\d+)?\s*")
 
 
 def _norm(name: str) -> str:

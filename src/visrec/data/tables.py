@@ -176,7 +176,7 @@ def unread_interaction_files(folder: PathLike) -> list[Path]:
 _ML_ROW = re.compile(r"^\s*\d+(\t|::)\d+\1\d+(\.\d+)?\1\d+\s*$")
 
 #: 2-4 numbers separated by spaces only: a whitespace-separated headerless table
-_SPACED_NUMBERS = r"\s*-?\d+(?:\.\d+)?(?: +-?\d+(?:\.\d+)?){1,3}\s*"
+_SPACED_NUMBERS = r"\s*[-+]?\d+(?:\.\d+)?(?: +[-+]?\d+(?:\.\d+)?){1,3}\s*"
 
 
 def load_interactions(

@@ -44,7 +44,13 @@ def in_words_of(result: Mapping[str, Any], line: str) -> str:
     """``line`` with "pictures" as :func:`vectors_noun` says (the sentences are written
     for image vectors; a model reads attribute vectors the same way)."""
     noun = vectors_noun(result)
-    return line if noun == "pictures" else re.sub(r"\bpictures\b", noun, line)
+    if noun == "pictures":
+        return line
+    return re.sub(
+        r"\bpicture models\b|\bpictures\b",
+        lambda m: f"models with {noun}" if m.group(0) == "picture models" else noun,
+        line,
+    )
 
 
 def picture_roles(models: list[str], protocol: str) -> dict[str, str]:
