@@ -565,6 +565,8 @@ def sync_path(path: Path) -> None:
         os.fsync(fd)
     except OSError as exc:
         if not folder and exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            if exc.filename is None:  # fsync names no file: "Input/output error" alone
+                exc.filename = str(path)
             raise
     finally:
         os.close(fd)
