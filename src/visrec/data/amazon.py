@@ -65,11 +65,12 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
     """Yield ``(line, object)`` for each top-level JSON value, or ``(line, BadRecord)``.
 
     Works for JSON lines and for concatenated (pretty-printed) objects alike. After a
-    parse error it resumes at the next line that starts with ``{`` after the broken
-    record's first line, which is the next record in both layouts. An array that is the
-    whole file, or that holds an object, yields its elements (all with the array's
-    line); any other (a line ``[1, 2]`` of a JSON-lines file) is one value, one bad
-    record, not one per element. Commas between top-level objects are tolerated.
+    parse error it resumes at the next line that starts with ``{`` (after no more
+    indentation than the broken record's line) after the broken record's first line,
+    which is the next record in both layouts. An array that is the whole file, or that
+    holds an object, yields its elements (all with the array's line); any other (a
+    line ``[1, 2]`` of a JSON-lines file) is one value, one bad record, not one per
+    element. Commas between top-level objects are tolerated.
     """
     pos = 0
     line = 1
@@ -95,8 +96,12 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
             said = f"column {col}" if err_line == line else f"line {err_line}, column {col}"
             detail = f"{exc.msg} ({said})"
             yield line, BadRecord(where, line, "invalid JSON", f"invalid JSON: {detail}")
-            nxt = text.find("\n{", pos)
-            pos = n if nxt < 0 else nxt + 1
+            # the next record: a line starting with "{" no deeper than this record's line
+            # (records may be indented; a pretty-printed one's nested objects are deeper)
+            ls = text.rfind("\n", 0, pos) + 1
+            indent = len(text[ls:pos]) - len(text[ls:pos].lstrip())
+            nxt = re.compile(rf"\n[^\S\n]{{0,{indent}}}\{{").search(text, pos)
+            pos = n if nxt is None else nxt.end() - 1
             continue
         if isinstance(obj, list) and (
             (pos == start and end == stop) or any(isinstance(e, dict) for e in obj)
