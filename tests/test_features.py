@@ -165,7 +165,7 @@ def test_next_to_image_vectors(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main([*argv, "--weight", "2"]) == 0
     said = capsys.readouterr().out
     assert "4 of the table's items have no image" in said  # c (flag off), d, e, f
-    assert "1 items with an image are not in the table" in said  # g; h has no image
+    assert "1 item with an image is not in the table" in said  # g; h has no image
     iv = read_vectors(out)
     assert list(iv.ids) == ["a", "b", "c", "d", "e", "f", "g", "h"]
     # d has neither an image nor a colour: a row of zeros, no vector (as everywhere)

@@ -37,7 +37,8 @@ Each column becomes numbers by its kind, guessed or given after a colon
   category  one 0/1 feature per value (the --max-levels most common; the
             rest share "(other)"); nearly unique values (a title, an id)
             are refused
-  multi     "|"-joined values (MovieLens genres): one 0/1 feature per value
+  multi     "|"-joined values (MovieLens genres): one 0/1 feature per value,
+            as for a category
   number    the value standardised, plus value >= each decile (a linear
             model can then fit a curve), plus a "missing" flag where cells
             are empty
@@ -97,7 +98,8 @@ def register(subparsers: Any) -> None:
         type=int,
         default=50,
         metavar="N",
-        help="a category keeps its N most common values, the rest are '(other)' (default 50)",
+        help="a category or multi column keeps its N most common values, the rest are "
+        "'(other)' (default 50)",
     )
     p.add_argument(
         "--like",
@@ -122,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     check_at_least(args.max_levels, 1, "--max-levels")
     if args.weight is not None and not (math.isfinite(args.weight) and args.weight > 0):
         raise VisrecError(f"--weight must be a positive number, got {args.weight}")
-    if args.weight is not None and args.vectors is None and args.like is None:
+    if args.weight is not None and args.vectors is None:
         raise VisrecError("--weight weighs the attributes against --vectors; give --vectors")
     if (args.columns is None) == (args.like is None):
         raise VisrecError(
@@ -147,6 +149,11 @@ def run(args: argparse.Namespace) -> int:
         saved = like_meta["item_features"]
         codes = f.codes_from_json(saved.get("columns"), args.like)
         weight = saved.get("weight")
+        for key, value in (("weight", weight), ("image_scale", like_meta.get("image_scale"))):
+            if value is not None and not _positive(value):
+                raise VisrecError(
+                    f"{args.like}: its item-features encoding cannot be read ({key} {value!r})"
+                )
         if (weight is None) != (args.vectors is None):
             raise VisrecError(
                 f"{args.like} was made without image vectors: leave out --vectors"
@@ -161,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
     for line in loaded.report_lines(args.table):
         say_note(line)
     frame = loaded.frame
+    if frame.empty:
+        raise VisrecError(f"{args.table}: no items in it: nothing to encode")
     shown = [c for c in frame.columns if c != ITEM]
     if args.like is None:
         columns = f.parse_columns(args.columns)
@@ -206,6 +215,18 @@ def run(args: argparse.Namespace) -> int:
         f"({attrs.shape[1]:,} from the table: {parts}){say}"
     )
     return 0
+
+
+def _positive(value: Any) -> bool:
+    """A finite number above 0 (not a bool, not text): a saved weight or scale."""
+    import math
+
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _ones(n: int) -> Any:
@@ -261,9 +282,10 @@ def _next_to_images(
     }
     with_image = set(np.asarray(iv.ids)[iv.has_image])
     no_image = sum(1 for i in ids if i not in with_image)
+    outside = len(set(only_images) & with_image)
     say = (
-        f"; {no_image:,} of the table's items have no image (zeros there), "
-        f"{len(set(only_images) & with_image):,} items with an image are not in the table "
-        "(zeros there)"
+        f"; {no_image:,} of the table's items {'has' if no_image == 1 else 'have'} no image "
+        f"(zeros there), {outside:,} item{'' if outside == 1 else 's'} with an image "
+        f"{'is' if outside == 1 else 'are'} not in the table (zeros there)"
     )
     return out, all_ids, has, new, say

@@ -113,7 +113,10 @@ def _empty(v: Any) -> bool:
 
 
 def _numbers(cells: pd.Series) -> pd.Series:
-    return pd.to_numeric(cells, errors="coerce")
+    """The cells as numbers; NaN where not one, and for "inf" or "1e999" too (they would
+    make every item's value NaN once standardised)."""
+    x = pd.to_numeric(cells, errors="coerce")
+    return x.where(np.isfinite(x.to_numpy(float)))
 
 
 def _years(cells: pd.Series) -> pd.Series:
@@ -153,7 +156,7 @@ def fit_encoding(
     codes = []
     for name, kind in columns:
         cells = _cells(frame[name])
-        kind = kind or _guess_kind(name, cells)
+        guessed, kind = kind is None, kind or _guess_kind(name, cells)
         code = ColumnCode(name, kind)
         present = cells.dropna()
         if present.empty:
@@ -162,6 +165,14 @@ def fit_encoding(
             values = present if kind == "category" else _split(present).explode().dropna()
             counts = values.value_counts()
             if kind == "category" and len(counts) > max_levels and len(counts) > len(present) / 2:
+                x = _numbers(present)
+                if guessed and x.notna().mean() >= 0.9:  # numbers, a few cells of text
+                    bad = present[x.isna()]
+                    raise VisrecError(
+                        f"column {name!r}: {len(bad):,} value(s) are not a number (e.g. "
+                        f"{bad.iloc[0]!r}), and as a category its {len(counts):,} distinct "
+                        "values are too many; empty or mend those cells"
+                    )
                 raise VisrecError(
                     f"column {name!r} has {len(counts):,} distinct values in {len(present):,} "
                     "rows: not a category (an id, a title or free text); leave it out"
@@ -247,6 +258,8 @@ def codes_from_json(data: Any, where: str) -> list[ColumnCode]:
         for c in codes:
             if c.kind not in KINDS or not isinstance(c.name, str):
                 raise ValueError(f"column {c.name!r}: kind {c.kind!r}")
+            if not isinstance(c.levels, list) or not isinstance(c.cuts, list):  # not "abc"
+                raise ValueError(f"column {c.name!r}: levels or cuts not a list")
             c.levels = [str(v) for v in c.levels]
             c.cuts = [float(v) for v in c.cuts]
             c.mean, c.sd, c.scale = float(c.mean), float(c.sd), float(c.scale)
