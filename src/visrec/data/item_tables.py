@@ -23,6 +23,7 @@ from visrec.data.tables import (
     LoadResult,
     encoding_warnings,
     is_json_file,
+    multiline_warnings,
     read_parquet_frame,
 )
 from visrec.data.text_files import (
@@ -96,7 +97,9 @@ def load_item_table(
         Rows with too few fields, empty ids, ids holding a NUL byte (a damaged file's),
         empty labels or duplicate ids are in ``bad``; of the rows sharing an id, the
         first one not rejected for another reason is kept (a row with an empty label
-        does not shadow a later labelled one).
+        does not shadow a later labelled one). Records kept whose quoted field ran
+        over several lines (a quote left open swallows the rows after it) are said in
+        ``warnings``.
     """
     p = Path(path)
     if not p.exists():
@@ -272,7 +275,10 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     if sep is None:
         sep = decoded.sep or sniff_sep(first, p.suffix.lower())
     where = str(p)
-    rows = iter(split_rows(text, sep, where))
+    # records whose quoted field runs over lines: a quote left open in a title makes
+    # the rows after it part of that field, said as the interactions loader says it
+    multiline: list[tuple[int, int]] = []
+    rows = iter(split_rows(text, sep, where, multiline))
     names = header_row(rows, where)
     id_col = spelt_as(id_col, names)
     label_col = None if label_col is None else spelt_as(label_col, names)
@@ -281,6 +287,7 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     data, lines, bad, n_read = _item_rows(
         rows, header, id_col, label_col, sep, where, warnings, names
     )
+    warnings += multiline_warnings(multiline, bad, where)
     df = pd.DataFrame(data, columns=header)
     df = df.rename(columns={id_col: ITEM})
     df[ITEM] = df[ITEM].astype(str)

@@ -502,23 +502,31 @@ def _file_warnings(
                 "(latin-1); its ids with accents are written out as UTF-8",
             )
         )
-    dropped = {b.line for b in result.bad}
+    return warnings + multiline_warnings(multiline, result.bad, where)
+
+
+def multiline_warnings(
+    multiline: list[tuple[int, int]], bad: list[BadRecord], where: str
+) -> list[BadRecord]:
+    """One warning for the records kept that ran over several lines (``multiline``, as
+    :func:`~visrec.data.text_files.split_rows` lists them; those in ``bad`` left out)."""
+    dropped = {b.line for b in bad}
     kept_spans = [span for span in multiline if span[0] not in dropped]
-    if kept_spans:
-        # kept (a review text may hold line breaks), but two stray quotes make the lines
-        # between them one field: said, so such a loss is not silent
-        top, bottom = kept_spans[0]
-        warnings.append(
-            BadRecord(
-                where,
-                top,
-                "quoted line breaks",
-                f"{len(kept_spans):,} record(s) run over several lines (a quoted field with "
-                f"line breaks, the first over lines {top}-{bottom}); if a quote was left "
-                "open there, the rows inside it were read as part of one field",
-            )
+    if not kept_spans:
+        return []
+    # kept (a review text may hold line breaks), but two stray quotes make the lines
+    # between them one field: said, so such a loss is not silent
+    top, bottom = kept_spans[0]
+    return [
+        BadRecord(
+            where,
+            top,
+            "quoted line breaks",
+            f"{len(kept_spans):,} record(s) run over several lines (a quoted field with "
+            f"line breaks, the first over lines {top}-{bottom}); if a quote was left "
+            "open there, the rows inside it were read as part of one field",
         )
-    return warnings
+    ]
 
 
 def _any_non_ascii_id(frame: pd.DataFrame) -> bool:

@@ -267,6 +267,8 @@ def _decode(
         if says_truncated(str(exc)):  # "Truncated File Read": cut off in its header
             raise BadImageError("truncated", label) from None
         raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
+    except MemoryError:  # not the file's fault: load_image marks it transient
+        raise
     except Exception as exc:  # Pillow raises many types on malformed headers
         raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
     with img:
@@ -300,6 +302,8 @@ def _decode(
             raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
         try:
             oriented = ImageOps.exif_transpose(img)
+        except MemoryError:  # transient (load_image): not an unrotated image
+            raise
         except Exception:
             # A corrupt EXIF block should not cost us an otherwise good image.
             oriented = img
@@ -307,6 +311,8 @@ def _decode(
             out = _to_rgb(oriented)
         except BadImageError as exc:  # the file's name goes with it
             raise BadImageError(exc.reason, label) from None
+        except MemoryError:  # transient (load_image), not "unreadable: MemoryError"
+            raise
         except Exception as exc:
             raise BadImageError(f"unreadable: {type(exc).__name__}: {exc}", label) from None
         if out is img:
