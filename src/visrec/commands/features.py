@@ -115,11 +115,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import math
 
+    import numpy as np
+
     from visrec._atomic import check_input_exists
     from visrec.data import item_features as f
     from visrec.data.interactions import ITEM
     from visrec.data.item_tables import load_item_table
-    from visrec.embed.store import read_vectors, write_vectors
+    from visrec.embed.store import ItemVectors, read_vectors, write_vectors
 
     check_at_least(args.max_levels, 1, "--max-levels")
     if args.weight is not None and not (math.isfinite(args.weight) and args.weight > 0):
@@ -200,14 +202,12 @@ def run(args: argparse.Namespace) -> int:
     digest = f.encoding_digest(codes, weight)
     if args.vectors is None:
         meta["preprocessing"] = {"item_features": digest}
-        vectors, has = attrs, _ones(len(ids))
+        vectors, has = attrs, np.ones(len(ids), bool)
         say = ""
     else:
         vectors, ids, has, meta, say = _next_to_images(
             read_vectors(args.vectors), ids, attrs, float(weight or 1.0), meta, digest, like_meta
         )
-    from visrec.embed.store import ItemVectors
-
     write_vectors(args.output, ItemVectors(ids, vectors, has, meta))
     parts = "; ".join(c.summary() for c in codes)
     print(
@@ -227,12 +227,6 @@ def _positive(value: Any) -> bool:
         and math.isfinite(value)
         and value > 0
     )
-
-
-def _ones(n: int) -> Any:
-    import numpy as np
-
-    return np.ones(n, bool)
 
 
 def _next_to_images(

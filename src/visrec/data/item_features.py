@@ -129,10 +129,9 @@ def _years(cells: pd.Series) -> pd.Series:
     return (when.dt.year + frac).astype(float)
 
 
-def _guess_kind(name: str, cells: pd.Series) -> str:
+def _guess_kind(cells: pd.Series) -> str:
+    """The kind of a column's non-empty cells (``fit_encoding`` refuses an empty one)."""
     present = cells.dropna()
-    if present.empty:
-        raise VisrecError(f"column {name!r} is empty in every row: nothing to encode")
     if _numbers(present).notna().all():
         return "number"
     if present.str.contains("|", regex=False).mean() >= 0.05:
@@ -156,11 +155,11 @@ def fit_encoding(
     codes = []
     for name, kind in columns:
         cells = _cells(frame[name])
-        guessed, kind = kind is None, kind or _guess_kind(name, cells)
-        code = ColumnCode(name, kind)
         present = cells.dropna()
         if present.empty:
             raise VisrecError(f"column {name!r} is empty in every row: nothing to encode")
+        guessed, kind = kind is None, kind or _guess_kind(present)
+        code = ColumnCode(name, kind)
         if kind in ("category", "multi"):
             values = present if kind == "category" else _split(present).explode().dropna()
             counts = values.value_counts()
