@@ -620,6 +620,7 @@ def atomic_path(
         # synced before the rename, and the folder after it: a power cut or crash must
         # not leave the new name on an empty or cut file (resume reads outputs back)
         sync_path(tmp_path)
+        _keep_mode(target, tmp_path)
         os.replace(tmp_path, target)
         sync_path(target.parent)
     except BaseException as exc:
@@ -629,6 +630,17 @@ def atomic_path(
         if isinstance(exc, OSError):
             name_output(exc, target, tmp_path)
         raise
+
+
+def _keep_mode(target: Path, tmp_path: Path) -> None:
+    """Give ``tmp_path`` the permissions of the file it replaces: a rewrite must not
+    turn a ``chmod 600`` output (private ratings, say) into one the umask opens."""
+    try:
+        old = os.stat(target)
+    except OSError:  # nothing there yet (or unreadable: the rename will say)
+        return
+    if stat.S_ISREG(old.st_mode):
+        os.chmod(tmp_path, stat.S_IMODE(old.st_mode))
 
 
 #: a write that found no room: the disk, the user's quota, the file size limit

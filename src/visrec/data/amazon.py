@@ -70,11 +70,14 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
     which is the next record in both layouts. An array that is the whole file, or that
     holds an object, yields its elements (all with the array's line); any other (a
     line ``[1, 2]`` of a JSON-lines file) is one value, one bad record, not one per
-    element. Commas between top-level objects are tolerated.
+    element. An array of objects that does not parse is read element by element (each
+    with its own line), so only its broken element is lost. Commas between top-level
+    objects are tolerated.
     """
     pos = 0
     line = 1
     counted_to = 0
+    open_arrays: list[int] = []  # lines of the broken arrays of records being read
     n = len(text)
     first = _NONWS.search(text)
     start, stop = (first.start() if first else 0), len(text.rstrip())  # the file's values
@@ -88,9 +91,20 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
         if text[pos] == ",":
             pos += 1
             continue
+        if text[pos] == "]" and open_arrays:  # the end of an array stepped into below
+            open_arrays.pop()
+            pos += 1
+            continue
         try:
             obj, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
+            inner = _NONWS.search(text, pos + 1)
+            if text[pos] == "[" and inner is not None and text[inner.start()] == "{":
+                # a batch of records with a broken one: read its elements one by one, so
+                # the broken one is the bad record and the others load
+                open_arrays.append(line)
+                pos += 1
+                continue
             err_line = line + text.count("\n", pos, exc.pos)
             col = exc.pos - text.rfind("\n", 0, exc.pos)  # 1-based, on the line it is on
             said = f"column {col}" if err_line == line else f"line {err_line}, column {col}"
@@ -111,6 +125,9 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
         else:
             yield line, obj
         pos = end
+    for opened in open_arrays:
+        why = "invalid JSON: the array that starts on this line is not closed (no ']')"
+        yield opened, BadRecord(where, opened, "invalid JSON", why)
 
 
 #: what a JSON reader calls each value (not Python's int, str, NoneType)
