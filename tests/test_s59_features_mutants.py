@@ -263,11 +263,11 @@ def test_a_number_column_with_a_few_words_says_so(
 ) -> None:
     # the fix: refused as "not a category (an id, a title or free text)"
     price = [str(10 + i) for i in range(100)]
-    price[3] = price[50] = "n/a"
+    price[3] = price[50] = "tba"
     items = _csv(tmp_path, pd.DataFrame({"item_id": [f"i{i}" for i in range(100)], "p": price}))
     assert main(["features", str(items), "--columns", "p", "-o", str(tmp_path / "o.parquet")]) == 2
     err = capsys.readouterr().err
-    assert "column 'p': 2 value(s) are not a number (e.g. 'n/a')" in err
+    assert "column 'p': 2 value(s) are not a number (e.g. 'tba')" in err
     assert "empty or mend those cells" in err and "free text" not in err
 
 

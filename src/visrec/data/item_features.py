@@ -97,10 +97,15 @@ def parse_columns(text: str) -> list[tuple[str, str | None]]:
     return out
 
 
+#: cells that spell "no value" in exported tables (pandas reads them as NaN); "None" is
+#: left a value, it can be one (a season, a usage)
+MISSING_WORDS = frozenset({"nan", "n/a", "na", "null", "#n/a", "<na>"})
+
+
 def _cells(values: pd.Series) -> pd.Series:
-    """The column as stripped text, None where empty (NaN, None, blank)."""
+    """The column as stripped text, None where empty (NaN, None, blank, ``n/a``...)."""
     text = values.map(lambda v: None if _empty(v) else str(v).strip())
-    return text.where(text != "", None)
+    return text.where((text != "") & ~text.str.lower().isin(MISSING_WORDS), None)
 
 
 def _empty(v: Any) -> bool:
