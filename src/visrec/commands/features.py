@@ -4,7 +4,7 @@ the image vectors, so every command that takes ``--vectors`` can weigh them."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from visrec.commands._checks import check_at_least
 from visrec.commands._common import (
@@ -16,6 +16,9 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
 from visrec.errors import VisrecError, names_text
+
+if TYPE_CHECKING:
+    from visrec.data.item_features import SavedEncoding
 
 EPILOG = """\
 examples:
@@ -143,19 +146,10 @@ def run(args: argparse.Namespace) -> int:
     inputs = {"ITEMS": args.table, "--vectors": args.vectors, "--like": args.like}
     check_outputs_distinct({"-o": args.output}, inputs, {"-o": "Parquet"})
 
-    like_meta: dict[str, Any] | None = None
+    like: f.SavedEncoding | None = None
     if args.like is not None:
-        like_meta = read_vectors(args.like, only=()).meta
-        if not isinstance(like_meta.get("item_features"), dict):
-            raise VisrecError(f"{args.like}: not a `visrec features` output (no encoding in it)")
-        saved = like_meta["item_features"]
-        codes = f.codes_from_json(saved.get("columns"), args.like)
-        weight = saved.get("weight")
-        for key, value in (("weight", weight), ("image_scale", like_meta.get("image_scale"))):
-            if value is not None and not _positive(value):
-                raise VisrecError(
-                    f"{args.like}: its item-features encoding cannot be read ({key} {value!r})"
-                )
+        like = f.saved_encoding(read_vectors(args.like, only=()).meta, args.like)
+        codes, weight = like.codes, like.weight
         if (weight is None) != (args.vectors is None):
             raise VisrecError(
                 f"{args.like} was made without image vectors: leave out --vectors"
@@ -202,31 +196,29 @@ def run(args: argparse.Namespace) -> int:
     digest = f.encoding_digest(codes, weight)
     if args.vectors is None:
         meta["preprocessing"] = {"item_features": digest}
-        vectors, has = attrs, np.ones(len(ids), bool)
-        say = ""
+        out = Combined(attrs, ids, np.ones(len(ids), bool), meta, "")
     else:
-        vectors, ids, has, meta, say = _next_to_images(
-            read_vectors(args.vectors), ids, attrs, float(weight or 1.0), meta, digest, like_meta
+        out = _next_to_images(
+            read_vectors(args.vectors), ids, attrs, float(weight or 1.0), meta, digest, like
         )
-    write_vectors(args.output, ItemVectors(ids, vectors, has, meta))
+    write_vectors(args.output, ItemVectors(out.ids, out.vectors, out.has_image, out.meta))
     parts = "; ".join(c.summary() for c in codes)
     print(
-        f"wrote {args.output}: {len(ids):,} items x {vectors.shape[1]:,} numbers "
-        f"({attrs.shape[1]:,} from the table: {parts}){say}"
+        f"wrote {args.output}: {len(out.ids):,} items x {out.vectors.shape[1]:,} numbers "
+        f"({attrs.shape[1]:,} from the table: {parts}){out.said}"
     )
     return 0
 
 
-def _positive(value: Any) -> bool:
-    """A finite number above 0 (not a bool, not text): a saved weight or scale."""
-    import math
+class Combined(NamedTuple):
+    """What ``visrec features`` writes: the vectors file's rows and its metadata, and
+    what it says of them after the counts (empty without --vectors)."""
 
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )
+    vectors: Any
+    ids: Any
+    has_image: Any
+    meta: dict[str, Any]
+    said: str
 
 
 def _next_to_images(
@@ -236,8 +228,8 @@ def _next_to_images(
     weight: float,
     meta: dict[str, Any],
     digest: str,
-    like_meta: dict[str, Any] | None,
-) -> tuple[Any, Any, Any, dict[str, Any], str]:
+    like: SavedEncoding | None,
+) -> Combined:
     """The image vectors (scaled to RMS row norm 1 over the rows with an image), then the
     attributes times ``weight``, for the union of both files' items."""
     import numpy as np
@@ -246,8 +238,8 @@ def _next_to_images(
     rows = img[iv.has_image]
     if not len(rows):
         raise VisrecError("the --vectors file has no item with an image")
-    saved = None if like_meta is None else like_meta.get("image_scale")
-    scale = float(saved) if saved else 1.0 / float(np.sqrt((rows**2).sum(axis=1).mean()))
+    saved = None if like is None else like.image_scale
+    scale = saved if saved else 1.0 / float(np.sqrt((rows**2).sum(axis=1).mean()))
     table_ids = {i: k for k, i in enumerate(ids)}
     only_images = [i for i in iv.ids if i not in table_ids]
     all_ids = np.asarray(list(ids) + only_images, dtype=object)
@@ -261,10 +253,10 @@ def _next_to_images(
     has[where[iv.has_image]] = True
     image_meta = dict(iv.meta)
     backbone = f"{image_meta.get('backbone') or 'image'}+item-features"
-    if like_meta is not None and like_meta.get("backbone") != backbone:
+    if like is not None and like.backbone != backbone:
         raise VisrecError(
             f"the --vectors file's backbone makes {backbone!r}, the --like file holds "
-            f"{like_meta.get('backbone')!r}: give the image vectors it was made with"
+            f"{like.backbone!r}: give the image vectors it was made with"
         )
     pre = image_meta.get("preprocessing")
     new = {
@@ -282,4 +274,4 @@ def _next_to_images(
         f"(zeros there), {outside:,} item{'' if outside == 1 else 's'} with an image "
         f"{'is' if outside == 1 else 'are'} not in the table (zeros there)"
     )
-    return out, all_ids, has, new, say
+    return Combined(out, all_ids, has, new, say)

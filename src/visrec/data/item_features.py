@@ -22,8 +22,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -274,6 +275,49 @@ def codes_from_json(data: Any, where: str) -> list[ColumnCode]:
     if not codes:
         raise VisrecError(f"{where}: its item-features encoding names no column")
     return codes
+
+
+class SavedEncoding(NamedTuple):
+    """What a features file keeps of how it was made, for ``visrec features --like``."""
+
+    codes: list[ColumnCode]
+    #: the attributes' weight next to image vectors; None: made without them
+    weight: float | None
+    #: the factor the image vectors were scaled by (None without them)
+    image_scale: float | None
+    backbone: str | None
+
+
+def saved_encoding(meta: Mapping[str, Any], where: str) -> SavedEncoding:
+    """The encoding in a features file's metadata ``meta``; an error naming ``where``
+    when there is none, or when it cannot be read."""
+    saved = meta.get("item_features")
+    if not isinstance(saved, dict):
+        raise VisrecError(f"{where}: not a `visrec features` output (no encoding in it)")
+    codes = codes_from_json(saved.get("columns"), where)
+    weight, image_scale = saved.get("weight"), meta.get("image_scale")
+    for key, value in (("weight", weight), ("image_scale", image_scale)):
+        if value is not None and not _positive(value):
+            raise VisrecError(
+                f"{where}: its item-features encoding cannot be read ({key} {value!r})"
+            )
+    backbone = meta.get("backbone")
+    return SavedEncoding(
+        codes,
+        None if weight is None else float(weight),
+        None if image_scale is None else float(image_scale),
+        backbone if isinstance(backbone, str) else None,
+    )
+
+
+def _positive(value: Any) -> bool:
+    """A finite number above 0 (not a bool, not text): a saved weight or scale."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def encoding_digest(codes: list[ColumnCode], image_weight: float | None) -> str:
