@@ -178,7 +178,7 @@ def unseen_vectors(
     if len(scored) > 1 and (scored == scored[0]).all():  # one score for all of them
         unseen.note(
             f"the {counted(len(scored), 'candidate')} unseen in training that have a vector "
-            f"all have the same one in {vpath}: the pictures cannot tell them apart, so "
+            f"all have the same one in {vpath}: the {_shows(model)} cannot tell them apart, so "
             "each user gives them one score and their order among themselves is arbitrary",
             unseen_pos[has],
         )
@@ -257,13 +257,15 @@ def _note_lacking_vectors(
         )
     elif not has.all():
         from visrec.data.id_spelling import respelt, respelt_hint
+        from visrec.embed.store import item_vector_word
 
         lacking = [str(i) for i in raw[unseen_pos[~has]] if str(i) not in named]
         hint = respelt_hint(respelt(lacking, listed.ids[listed.has_image]), "it")
         n_lacking = int((~has).sum())
         unseen.note(
             f"{n_lacking:,} of {counted(n_unseen, 'candidate')} unseen in training "
-            f"{_verb(n_lacking)} no image vector in {vpath}; {_they(n_lacking)} ranked last",
+            f"{_verb(n_lacking)} no {item_vector_word(_backbone(model))} in {vpath}; "
+            f"{_they(n_lacking)} ranked last",
             unseen_pos[~has],
             hint,
         )
@@ -300,9 +302,27 @@ def _note_far_vectors(
             f"{_verb(n_far)} a vector far from the training items' in {vpath} (over "
             f"{OUTLIER_LENGTH:g} times their typical distance from their mean); "
             f"{model.name}'s scores for {'it' if n_far == 1 else 'them'} follow the "
-            "vector's size more than the picture",
+            f"vector's size more than {_what_it_shows(model)}",
             unseen.pos[has][far],
         )
+
+
+def _backbone(model: Recommender) -> object:
+    """The backbone of the vectors ``model`` was trained on (None without)."""
+    meta = getattr(model, "vector_meta_", None)
+    return meta.get("backbone") if isinstance(meta, dict) else None
+
+
+def _shows(model: Recommender) -> str:
+    """What the model's vectors describe: "pictures", "attributes", or both."""
+    from visrec.embed.store import what_vectors_show
+
+    return what_vectors_show(_backbone(model))
+
+
+def _what_it_shows(model: Recommender) -> str:
+    shows = _shows(model)
+    return "the picture" if shows == "pictures" else f"its {shows}"
 
 
 def _verb(n: int) -> str:

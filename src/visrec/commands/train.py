@@ -405,7 +405,7 @@ def check_training_vectors(
     """
     from visrec.commands._common import check_vectors_match, name_ids
     from visrec.data.id_spelling import respelt, respelt_hint
-    from visrec.embed.store import check_finite_vectors
+    from visrec.embed.store import check_finite_vectors, item_vector_word
 
     check_finite_vectors(vectors, item_ids, vpath, noun="training item")
     check_vectors_match(vectors, item_ids, vpath, ipath, noun="training items", respelt_note=False)
@@ -420,7 +420,7 @@ def check_training_vectors(
         # them), not a photo gap: a warning then
         print(
             f"{'warning' if hint else 'note'}: {vpath}: {missing:,} of {len(has):,} "
-            "training items have no image vector "
+            f"training items have no {item_vector_word(vectors.meta.get('backbone'))} "
             f"({effect})"
             f"{name_ids(item_ids[~has], None)}{hint}",
             file=sys.stderr,

@@ -33,11 +33,10 @@ MADE_BY = "vectors made by"
 def vectors_noun(result: Mapping[str, Any]) -> str:
     """What the vectors of ``result`` describe, for its sentences: "pictures", or
     "attributes" / "pictures and attributes" where they came from ``visrec features``."""
+    from visrec.embed.store import what_vectors_show
+
     inputs = result.get("inputs") if isinstance(result, Mapping) else None
-    made_by = str((inputs if isinstance(inputs, Mapping) else {}).get(MADE_BY) or "")
-    if made_by == "item-features":
-        return "attributes"
-    return "pictures and attributes" if made_by.endswith("+item-features") else "pictures"
+    return what_vectors_show((inputs if isinstance(inputs, Mapping) else {}).get(MADE_BY))
 
 
 def in_words_of(result: Mapping[str, Any], line: str) -> str:
