@@ -178,3 +178,11 @@ def test_an_unfitted_model_says_to_call_fit() -> None:
     # kills: _check_fitted's message without "call fit() first" (what to do next)
     with pytest.raises(NotFittedError, match=r"^Popularity is not fitted yet: call fit\(\) first$"):
         Popularity().recommend(0)
+
+
+def test_tie_seed_is_the_fits_not_a_later_set_params() -> None:
+    # the helper's observation, fixed: set_params(random_state=...) after a fit changed
+    # the tie order of the fitted model's lists
+    fitted = SimpleNamespace(random_state=9, fit_params_={"random_state": 3})
+    assert tie_seed(fitted) == 3  # type: ignore[arg-type]
+    assert tie_seed(SimpleNamespace(random_state=9, fit_params_=None)) == 9  # type: ignore[arg-type]
