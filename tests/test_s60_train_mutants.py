@@ -164,3 +164,18 @@ def test_a_failed_save_names_the_users_folder_not_the_hidden_one(
         train_cmd.save_model_folder(model, out, {})
     assert info.value.filename == str(out / "train.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_dangling_link_as_model_folder_is_said_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the audit's observation, mended: "dang exists and is not a visrec model folder"
+    inter = tmp_path / "t.csv"
+    inter.write_text("user_id,item_id\nu1,a\nu2,b\n")
+    link = tmp_path / "dang"
+    link.symlink_to(tmp_path / "nowhere")
+    argv = ["train", "--model", "popularity", "--interactions", str(inter), "-o", str(link)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is a link to" in err and "which does not exist" in err and "exists and" not in err
+    assert link.is_symlink() and not (tmp_path / "nowhere").exists()

@@ -563,6 +563,11 @@ def check_model_folder(out: Path) -> None:
     if not os.path.lexists(out):
         _check_writable(out)
         return
+    if out.is_symlink() and not out.exists():
+        raise VisrecError(
+            f"{out} is a link to {os.readlink(out)!r}, which does not exist; remove the link "
+            "or make the folder it names"
+        )
     if not out.is_dir():
         what = "it is a file" if out.is_file() else "it is not a folder"
         raise VisrecError(f"{out} exists and is not a visrec model folder ({what})")
