@@ -49,3 +49,10 @@ def test_a_closing_bracket_outside_any_array_is_a_bad_record() -> None:
     got = list(iter_json_records('{"a": 1}\n]\n{"b": 2}\n', "f"))
     assert [o for _, o in got if not isinstance(o, BadRecord)] == [{"a": 1}, {"b": 2}]
     assert [ln for ln, o in got if isinstance(o, BadRecord)] == [2]
+
+
+def test_a_broken_last_element_is_one_bad_record_not_two() -> None:
+    # the resume after the broken element skips past the "]": no "not closed" too
+    got = list(iter_json_records('[\n {"a": 1},\n {"a": 2,,}\n]\n', "f"))
+    assert got[0] == (2, {"a": 1})
+    assert [ln for ln, o in got if isinstance(o, BadRecord)] == [3]

@@ -78,6 +78,8 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
     line = 1
     counted_to = 0
     open_arrays: list[int] = []  # lines of the broken arrays of records being read
+    errors = 0  # invalid JSON said so far
+    errors_at_open: list[int] = []  # ... when each of open_arrays was stepped into
     n = len(text)
     first = _NONWS.search(text)
     start, stop = (first.start() if first else 0), len(text.rstrip())  # the file's values
@@ -93,6 +95,7 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
             continue
         if text[pos] == "]" and open_arrays:  # the end of an array stepped into below
             open_arrays.pop()
+            errors_at_open.pop()
             pos += 1
             continue
         try:
@@ -103,8 +106,10 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
                 # a batch of records with a broken one: read its elements one by one, so
                 # the broken one is the bad record and the others load
                 open_arrays.append(line)
+                errors_at_open.append(errors)
                 pos += 1
                 continue
+            errors += 1
             err_line = line + text.count("\n", pos, exc.pos)
             col = exc.pos - text.rfind("\n", 0, exc.pos)  # 1-based, on the line it is on
             said = f"column {col}" if err_line == line else f"line {err_line}, column {col}"
@@ -125,7 +130,9 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
         else:
             yield line, obj
         pos = end
-    for opened in open_arrays:
+    for opened, before in zip(open_arrays, errors_at_open, strict=True):
+        if errors > before:  # resuming after its broken element may have passed its "]"
+            continue
         why = "invalid JSON: the array that starts on this line is not closed (no ']')"
         yield opened, BadRecord(where, opened, "invalid JSON", why)
 
