@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from visrec.cli import main
-from visrec.embed.store import ItemVectors, item_vector_word, what_vectors_show, write_vectors
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.embed.vector_source import item_vector_word, what_vectors_show
 
 
 def test_words_follow_the_backbone() -> None:

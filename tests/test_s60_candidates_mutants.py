@@ -21,6 +21,7 @@ from visrec.cli import main
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import NotFittedError, VisrecError
+from visrec.models.base import Recommender
 from visrec.models.candidates import CandidateSet, iter_recommendations, tie_seed
 from visrec.models.popularity import Popularity
 
@@ -166,11 +167,17 @@ def test_vectors_that_name_no_backbone_are_not_refused() -> None:
         model.check_vector_meta({"backbone": "clip"})
 
 
+class _Seeded(SimpleNamespace):
+    """A stand-in model: a seed, maybe the fit's, and the base class's rule for which."""
+
+    fitted_param = Recommender.fitted_param
+
+
 def test_tie_seed_is_the_integer_random_state_only() -> None:
     # kills: tie_seed taking a bool for an integer (True would seed 1)
-    assert tie_seed(SimpleNamespace(random_state=True)) == 0  # type: ignore[arg-type]
-    assert tie_seed(SimpleNamespace(random_state=np.int64(7))) == 7  # type: ignore[arg-type]
-    assert tie_seed(SimpleNamespace(random_state=None)) == 0  # type: ignore[arg-type]
+    assert tie_seed(_Seeded(random_state=True)) == 0  # type: ignore[arg-type]
+    assert tie_seed(_Seeded(random_state=np.int64(7))) == 7  # type: ignore[arg-type]
+    assert tie_seed(_Seeded(random_state=None)) == 0  # type: ignore[arg-type]
     assert tie_seed(_popularity()) == 0
 
 
@@ -183,6 +190,6 @@ def test_an_unfitted_model_says_to_call_fit() -> None:
 def test_tie_seed_is_the_fits_not_a_later_set_params() -> None:
     # the helper's observation, fixed: set_params(random_state=...) after a fit changed
     # the tie order of the fitted model's lists
-    fitted = SimpleNamespace(random_state=9, fit_params_={"random_state": 3})
+    fitted = _Seeded(random_state=9, fit_params_={"random_state": 3})
     assert tie_seed(fitted) == 3  # type: ignore[arg-type]
-    assert tie_seed(SimpleNamespace(random_state=9, fit_params_=None)) == 9  # type: ignore[arg-type]
+    assert tie_seed(_Seeded(random_state=9)) == 9  # type: ignore[arg-type]

@@ -257,7 +257,7 @@ def _note_lacking_vectors(
         )
     elif not has.all():
         from visrec.data.id_spelling import respelt, respelt_hint
-        from visrec.embed.store import item_vector_word
+        from visrec.embed.vector_source import item_vector_word
 
         lacking = [str(i) for i in raw[unseen_pos[~has]] if str(i) not in named]
         hint = respelt_hint(respelt(lacking, listed.ids[listed.has_image]), "it")
@@ -315,7 +315,7 @@ def _backbone(model: Recommender) -> object:
 
 def _shows(model: Recommender) -> str:
     """What the model's vectors describe: "pictures", "attributes", or both."""
-    from visrec.embed.store import what_vectors_show
+    from visrec.embed.vector_source import what_vectors_show
 
     return what_vectors_show(_backbone(model))
 

@@ -251,10 +251,13 @@ def run(args: argparse.Namespace) -> int:
                 earlier=args.json if args.json and args.resume else None,
             )
         _attach_inputs(args, res, notes, skipped)
+        from visrec.embed.vector_source import what_vectors_show
+        from visrec.report.verdict import MADE_BY
+
         made_by = None if iv is None else iv.meta.get("backbone")
-        if isinstance(made_by, str) and made_by.endswith("item-features"):
-            # the verdict then speaks of attributes, not pictures (report.verdict.MADE_BY)
-            res.inputs["vectors made by"] = made_by
+        if what_vectors_show(made_by) != "pictures":  # then a str
+            # the verdict then speaks of attributes, not pictures
+            res.inputs[MADE_BY] = str(made_by)
         _report(args, res, record)
         # how long (resumed runs: this run's part); train, recommend and embed give
         # theirs in their result line

@@ -15,6 +15,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
+from visrec.embed.vector_source import ATTRIBUTES, attributes_backbone
 from visrec.errors import VisrecError, names_text
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = {"ITEMS": args.table, "--vectors": args.vectors, "--like": args.like}
     check_outputs_distinct({"-o": args.output}, inputs, {"-o": "Parquet"})
 
-    like: f.SavedEncoding | None = None
+    like: SavedEncoding | None = None
     if args.like is not None:
         like = f.saved_encoding(read_vectors(args.like, only=()).meta, args.like)
         codes, weight = like.codes, like.weight
@@ -189,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     attrs = f.encode(frame, codes)
     ids = frame[ITEM].astype(str).to_numpy(object)
     meta: dict[str, Any] = {
-        "backbone": "item-features",
+        "backbone": ATTRIBUTES,
         "item_features": {"columns": f.codes_to_json(codes), "weight": weight},
         "feature_names": f.feature_names(codes),
     }
@@ -252,7 +253,7 @@ def _next_to_images(
     has[: len(ids)] = True
     has[where[iv.has_image]] = True
     image_meta = dict(iv.meta)
-    backbone = f"{image_meta.get('backbone') or 'image'}+item-features"
+    backbone = attributes_backbone(image_meta.get("backbone") or "image")
     if like is not None and like.backbone != backbone:
         raise VisrecError(
             f"the --vectors file's backbone makes {backbone!r}, the --like file holds "

@@ -405,7 +405,8 @@ def check_training_vectors(
     """
     from visrec.commands._common import check_vectors_match, name_ids
     from visrec.data.id_spelling import respelt, respelt_hint
-    from visrec.embed.store import check_finite_vectors, item_vector_word
+    from visrec.embed.store import check_finite_vectors
+    from visrec.embed.vector_source import item_vector_word
 
     check_finite_vectors(vectors, item_ids, vpath, noun="training item")
     check_vectors_match(vectors, item_ids, vpath, ipath, noun="training items", respelt_note=False)

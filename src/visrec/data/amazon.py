@@ -77,9 +77,9 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
     pos = 0
     line = 1
     counted_to = 0
-    open_arrays: list[int] = []  # lines of the broken arrays of records being read
     errors = 0  # invalid JSON said so far
-    errors_at_open: list[int] = []  # ... when each of open_arrays was stepped into
+    # the broken arrays of records being read: their line, and the errors said before
+    open_arrays: list[tuple[int, int]] = []
     n = len(text)
     first = _NONWS.search(text)
     start, stop = (first.start() if first else 0), len(text.rstrip())  # the file's values
@@ -95,18 +95,16 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
             continue
         if text[pos] == "]" and open_arrays:  # the end of an array stepped into below
             open_arrays.pop()
-            errors_at_open.pop()
             pos += 1
             continue
         try:
             obj, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            inner = _NONWS.search(text, pos + 1)
-            if text[pos] == "[" and inner is not None and text[inner.start()] == "{":
+            inner = _NONWS.search(text, pos + 1) if text[pos] == "[" else None
+            if inner is not None and text[inner.start()] == "{":
                 # a batch of records with a broken one: read its elements one by one, so
                 # the broken one is the bad record and the others load
-                open_arrays.append(line)
-                errors_at_open.append(errors)
+                open_arrays.append((line, errors))
                 pos += 1
                 continue
             errors += 1
@@ -130,7 +128,7 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
         else:
             yield line, obj
         pos = end
-    for opened, before in zip(open_arrays, errors_at_open, strict=True):
+    for opened, before in open_arrays:
         if errors > before:  # resuming after its broken element may have passed its "]"
             continue
         why = "invalid JSON: the array that starts on this line is not closed (no ']')"

@@ -80,22 +80,6 @@ def _missing_ids(raw: Any, spelt: np.ndarray) -> None:
         )
 
 
-def what_vectors_show(backbone: object) -> str:
-    """What vectors made by ``backbone`` describe, for messages: "pictures", or
-    "attributes" / "pictures and attributes" for ``visrec features``' output (backbone
-    ``item-features``, or ``<backbone>+item-features`` next to image vectors)."""
-    made_by = backbone if isinstance(backbone, str) else ""
-    if made_by == "item-features":
-        return "attributes"
-    return "pictures and attributes" if made_by.endswith("+item-features") else "pictures"
-
-
-def item_vector_word(backbone: object) -> str:
-    """ "image vector" for image vectors, "vector" for those ``visrec features`` made (an
-    item of a table has one whether or not it has a picture)."""
-    return "image vector" if what_vectors_show(backbone) == "pictures" else "vector"
-
-
 @dataclass(frozen=True)
 class ItemVectors:
     """Image vectors for a set of items. Frozen, as ``Interactions`` is: the checks

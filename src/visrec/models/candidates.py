@@ -75,8 +75,7 @@ def tie_seed(model: Recommender) -> int:
     """The model's integer ``random_state`` (0 when it has none, e.g. popularity), so the
     tie order of its candidates is fixed for a given model and seed: the seed of its
     fit, not one ``set_params`` gave it since (that takes effect at the next fit)."""
-    fitted = getattr(model, "fit_params_", None) or {}
-    seed = fitted.get("random_state", getattr(model, "random_state", None))
+    seed = model.fitted_param("random_state") if hasattr(model, "random_state") else None
     return int(seed) if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) else 0
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from visrec import __version__
+from visrec.embed.vector_source import what_vectors_show
 from visrec.errors import VisrecError
 from visrec.evaluation.significance import p_figure, p_said, sign_p
 
@@ -33,8 +34,6 @@ MADE_BY = "vectors made by"
 def vectors_noun(result: Mapping[str, Any]) -> str:
     """What the vectors of ``result`` describe, for its sentences: "pictures", or
     "attributes" / "pictures and attributes" where they came from ``visrec features``."""
-    from visrec.embed.store import what_vectors_show
-
     inputs = result.get("inputs") if isinstance(result, Mapping) else None
     return what_vectors_show((inputs if isinstance(inputs, Mapping) else {}).get(MADE_BY))
 
