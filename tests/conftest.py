@@ -159,7 +159,7 @@ def _evaluate_records_in_tmp(
         folder = tmp_path_factory.getbasetemp() / f"{name}-records"
         real = cmd._cache_dir  # kept where a test sets VISREC_CACHE itself
 
-        def cache_dir(real=real, folder: Path = folder) -> Path:
+        def cache_dir(real: Callable[[], Path] = real, folder: Path = folder) -> Path:
             # the user's own VISREC_CACHE (set before the run) is not a test's
             set_here = os.environ.get("VISREC_CACHE") not in (None, _USERS_CACHE)
             return real() if set_here else folder

@@ -58,6 +58,7 @@ class TinyBackbone(Backbone):
         conv = torch.nn.Conv2d(3, self.dim, 5, stride=2)
         with torch.no_grad():
             conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * 0.1)
+            assert conv.bias is not None
             conv.bias.copy_(torch.randn(conv.bias.shape, generator=gen) * 0.1)
         return torch.nn.Sequential(
             conv, torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()
@@ -90,7 +91,8 @@ def _reference(bb: Backbone, paths: list[Path]) -> np.ndarray:
         np.stack([bb.preprocess(load_image(p, draft_size=bb.draft_size)) for p in paths])
     )
     with torch.inference_mode():
-        return model(x).numpy()
+        out: np.ndarray = model(x).numpy()
+    return out
 
 
 # ----------------------------------------------------------------------- backbones
@@ -139,6 +141,7 @@ def test_resnet18_from_local_torchvision_state_dict(tmp_path: Path, monkeypatch:
     ref = _plain_resnet18().eval()
     for m in ref.modules():  # non-trivial BN statistics so a mis-load would show
         if isinstance(m, torch.nn.BatchNorm2d):
+            assert m.running_mean is not None and m.running_var is not None
             m.running_mean.uniform_(-0.1, 0.1)
             m.running_var.uniform_(0.5, 1.5)
     path = tmp_path / "resnet18.pth"
@@ -428,13 +431,13 @@ def _crash_after(folder: Path, out: Path, bb: Backbone, n_chunks: int) -> bool:
 
         return Dying()
 
-    engines_mod.make_engine = dying  # type: ignore[assignment]
+    engines_mod.make_engine = dying
     try:
         _run(folder, out, bb=bb)
     except _Boom:
         return True
     finally:
-        engines_mod.make_engine = real  # type: ignore[assignment]
+        engines_mod.make_engine = real
     return False
 
 
