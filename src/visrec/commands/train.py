@@ -371,17 +371,21 @@ def _fit_and_save(
         "fit_resumed": resumed,
     }
     save_model_folder(model, out, provenance, sole_writer=sole_writer)
+    # named as typed; a link -o (out is then the folder it names) with that folder beside
+    shown = (
+        args.output if str(Path(args.output)) == str(out) else f"{args.output} (a link to {out})"
+    )
     try:
         _say_other_states(ckpt_dir, ckpt.kept if ckpt is not None else [])
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     except KeyboardInterrupt:  # the model is whole (swapped in): only clean-up was left
-        print(f"interrupted: the model was written to {out}", file=sys.stderr)
+        print(f"interrupted: the model was written to {shown}", file=sys.stderr)
         return 130
     total = time.perf_counter() - t0
     print(
         f"trained {args.model}: {inter.n_users:,} users, {inter.n_items:,} items, "
         f"{len(inter):,} rows ({n_pairs:,} distinct pairs); fit {fit_s:.1f} s"
-        f"{' (the resumed part)' if resumed else ''}, total {total:.1f} s -> {out}"
+        f"{' (the resumed part)' if resumed else ''}, total {total:.1f} s -> {shown}"
     )
     return 0
 
