@@ -114,10 +114,11 @@ def iter_json_records(text: str, where: str) -> Iterator[tuple[int, object | Bad
             detail = f"{exc.msg} ({said})"
             yield line, BadRecord(where, line, "invalid JSON", f"invalid JSON: {detail}")
             # the next record: a line starting with "{" no deeper than this record's line
-            # (records may be indented; a pretty-printed one's nested objects are deeper)
+            # (records may be indented; a pretty-printed one's nested objects are deeper),
+            # or with a "," before it (a comma-first layout)
             ls = text.rfind("\n", 0, pos) + 1
             indent = len(text[ls:pos]) - len(text[ls:pos].lstrip())
-            nxt = re.compile(rf"\n[^\S\n]{{0,{indent}}}\{{").search(text, pos)
+            nxt = re.compile(rf"\n[^\S\n]{{0,{indent}}}(?:,[^\S\n]*)?\{{").search(text, pos)
             pos = n if nxt is None else nxt.end() - 1
             continue
         if isinstance(obj, list) and (
