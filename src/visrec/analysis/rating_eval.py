@@ -99,6 +99,8 @@ def split_rows(
     """
     if protocol not in PROTOCOLS:
         raise VisrecError(f"rating-eval: protocol {protocol!r}; expected one of {PROTOCOLS}")
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float, np.number)):
+        raise VisrecError(f"rating-eval: test size must be a number, got {test_size!r}")
     if not 0.0 < test_size < 1.0:
         raise VisrecError(f"rating-eval: test size must be between 0 and 1, got {test_size}")
     rows = np.arange(len(frame))
@@ -131,6 +133,10 @@ def nearest_level(pred: np.ndarray, levels: np.ndarray) -> np.ndarray:
         The rating scale, e.g. ``[1, 2, 3, 4, 5]``.
     """
     lv = np.unique(np.asarray(levels, dtype=np.float64))
+    if len(lv) == 0:  # no scale to round to (a bare IndexError from numpy otherwise)
+        raise VisrecError(
+            "nearest_level: levels is empty; give the rating scale, e.g. [1, 2, 3, 4, 5]"
+        )
     p = np.asarray(pred, dtype=np.float64)
     pos = np.clip(np.searchsorted(lv, p), 1, max(len(lv) - 1, 1))
     if len(lv) == 1:
