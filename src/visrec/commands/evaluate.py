@@ -89,8 +89,9 @@ interrupted runs:
   those of an uninterrupted run. Records made with other data, vectors,
   settings or hyperparameters are ignored (with a note). The record is removed
   once the JSON is written (without --json: once the table is printed);
-  --no-resume starts over (a file there that is no record is left alone, and
-  nothing is recorded).
+  --no-resume starts over: the old record is deleted and this run's finished
+  runs are recorded afresh (a file there that is no record is left alone, and
+  then nothing is recorded).
   The JSON keeps the runs too: the same command into the same --json with
   more --seeds or another model fits only the new runs (an identical rerun
   fits nothing; --no-resume fits them all again).
