@@ -167,7 +167,12 @@ _WITH_EXPONENT = 1e15
 
 def _num(v: float) -> str:
     # whole numbers as written, up to where they get an exponent
-    return str(int(v)) if float(v).is_integer() and abs(v) < _WITH_EXPONENT else f"{v:g}"
+    if float(v).is_integer() and abs(v) < _WITH_EXPONENT:
+        return str(int(v))
+    short = f"{v:g}"
+    # a value six digits cannot tell from its neighbour (0.3 and 0.30000000000000004,
+    # 4.0000001) is written in full: else two ratings took one key and a count was lost
+    return short if float(short) == v else repr(float(v))
 
 
 def _mean(v: float) -> str:
@@ -497,9 +502,10 @@ def _item_lines(s: dict[str, Any], rows: int) -> list[str]:
 
 
 def _category_lines(s: dict[str, Any]) -> list[str]:
-    """The categories of a section with their shares (none when it has no categories)."""
+    """The categories of a section with their shares (none when it has no category column)."""
     lines: list[str] = []
-    if s.get("categories"):
+    # a category column of blanks only is said too (all "(no category)"), not left out
+    if s.get("categories") or s.get("items_without_category"):
         col = s.get("category_column", "category")
         lines.append(f"   categories ({col})")
         total = s.get("category_total") or sum(s["categories"].values())
