@@ -246,7 +246,7 @@ def finished_parts(
     if not parts.is_dir():
         return found, retry
     wanted = {fp: k for k, fp in enumerate(fps)}
-    stale_key = older = 0
+    stale_key = older = damaged = 0
     others: list[Path] = []
     for f in chunk_files_in(parts):
         fp = f.stem.removeprefix("chunk-")
@@ -268,7 +268,9 @@ def finished_parts(
             m = parse_meta(pq.read_schema(f).metadata.get(META_KEY), str(f))
         except Exception:
             m = {}
-        if m.get("key") not in (None, key):
+        if not m.get("key"):  # not Parquet, or no chunk metadata: not "an older visrec"'s
+            damaged += 1
+        elif m.get("key") != key:
             stale_key += 1
         elif m.get("image_key") != IMAGE_KEY:
             older += 1
@@ -294,6 +296,8 @@ def finished_parts(
         )
     if stale_input:
         note(f"{parts}: {stale_input} chunk(s) for other or changed images: {gone}")
+    if damaged:
+        note(f"{parts}: {damaged} damaged or unreadable chunk file(s): {gone}")
     if older:
         note(
             f"{parts}: {older} chunk(s) made by an older visrec, which keyed the images "
