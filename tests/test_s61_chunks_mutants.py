@@ -211,3 +211,24 @@ def test_an_engine_entry_that_is_no_name_is_unknown() -> None:
         meta = {META_KEY: json.dumps({"key": "K", "engine": engine}).encode()}
         assert chunk_engine(table.replace_schema_metadata(meta)) == expected
     assert chunk_engine(table) is None
+
+
+def test_a_chunk_file_without_its_error_column_is_recomputed_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    # a chunk file of this run with valid metadata but no "error" column (hand-made, or
+    # a future format) used to end in a KeyError when its rows were read
+    import pyarrow.parquet as pq
+
+    from visrec.embed.chunk_files import finished_parts, read_chunk_file, write_chunk
+
+    made = write_chunk(
+        tmp_path, "K", "fp0", 0, "torch", ["a", "b"], np.eye(2), np.ones(2, bool), [None] * 2
+    )
+    table = pq.read_table(made)
+    pq.write_table(table.drop_columns(["error"]), made)
+    assert read_chunk_file(made, "K", "fp0") is None
+    notes: list[str] = []
+    found, retry = finished_parts(tmp_path, "K", ["fp0"], [[("a", "x"), ("b", "y")]], notes.append)
+    assert found == {} and retry == {}
+    assert notes == [f"{made}: damaged chunk file, recomputing it"]

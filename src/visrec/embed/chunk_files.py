@@ -181,7 +181,15 @@ def read_chunk_file(
         return None
     if meta.get("key") != key or meta.get("fingerprint") != fp:
         return None
+    # a column missing (a hand-made file, another format) is a damaged chunk, recomputed,
+    # not a KeyError when its rows are read
+    if not set(columns or _CHUNK_COLUMNS) <= set(table.column_names):
+        return None
     return table
+
+
+#: the columns every chunk file holds (chunk_table)
+_CHUNK_COLUMNS = ("item_id", "vector", "has_image", "error")
 
 
 #: a parts folder untouched this long belongs to no running embed (a chunk takes seconds)
