@@ -487,8 +487,15 @@ def _nameless_missing(exc: FileNotFoundError) -> str:
 
 def _one_line(what: object) -> str:
     """An error as the one line it must be: a line break in a file name (Linux allows
-    one) is shown as ``\\n``, so the message is not cut in two."""
-    return str(what).replace("\r", "\\r").replace("\n", "\\n")
+    one) is shown as ``\\n``, so the message is not cut in two, and any other control
+    character (an escape sequence in a name) as ``\\xNN``, so it does not drive the
+    terminal. A tab stays."""
+    text = str(what).replace("\r", "\\r").replace("\n", "\\n")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+#: C0 controls but tab (line breaks are worded above), DEL and the C1 controls
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _undecodable_name(exc: BaseException) -> TypeGuard[UnicodeEncodeError]:
