@@ -122,7 +122,8 @@ def projection_png(
         raise VisrecError(f"projection: coordinates of shape {coords.shape}; expected (n, 2)")
     if len(labels) != len(coords):
         raise VisrecError(
-            f"projection: {len(labels):,} labels for {len(coords):,} points; expected one each"
+            f"projection: {len(labels):,} label{'' if len(labels) == 1 else 's'} for "
+            f"{len(coords):,} point{'' if len(coords) == 1 else 's'}; expected one each"
         )
     labs = pd.Series([str(v) for v in labels])
     shown = label_order(labels)[: len(PALETTE)]
