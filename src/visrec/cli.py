@@ -31,7 +31,7 @@ from visrec.commands._common import (
     survives_closed_stderr,
 )
 from visrec.commands._help import HelpFormatter, Parser
-from visrec.errors import InputNotFoundError, VisrecError, not_utf8_hint
+from visrec.errors import InputNotFoundError, VisrecError, is_control, not_utf8_hint
 
 # Order here is the order in ``visrec --help``.
 COMMAND_MODULES = (
@@ -491,11 +491,7 @@ def _one_line(what: object) -> str:
     character (an escape sequence in a name) as ``\\xNN``, so it does not drive the
     terminal. A tab stays."""
     text = str(what).replace("\r", "\\r").replace("\n", "\\n")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-#: C0 controls but tab (line breaks are worded above), DEL and the C1 controls
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+    return "".join(f"\\x{ord(c):02x}" if is_control(c) and c != "\t" else c for c in text)
 
 
 def _undecodable_name(exc: BaseException) -> TypeGuard[UnicodeEncodeError]:

@@ -171,11 +171,17 @@ def not_utf8_hint() -> str:
     )
 
 
+def is_control(c: str) -> bool:
+    """Whether the character ``c`` is a C0 control (a line break, tab, escape...), DEL
+    or a C1 control."""
+    return ord(c) < 32 or 127 <= ord(c) < 160
+
+
 def has_control(text: str) -> bool:
     """Whether ``text`` holds a line break, tab, escape or another control character:
     printed as it is, it cuts a one-line-per-entry listing or reaches the terminal as
     a command (``\x1b[31m``)."""
-    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+    return any(is_control(c) for c in text)
 
 
 #: invisible characters that change how the rest of a line reads: bidi overrides and

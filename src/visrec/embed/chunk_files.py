@@ -125,6 +125,10 @@ def fingerprint(key: str, chunk: Sequence[tuple[str, str]]) -> str:
     return h.hexdigest()[:24]
 
 
+#: the columns of every chunk file (chunk_table's), checked when one is read back
+_CHUNK_COLUMNS = ("item_id", "vector", "has_image", "error")
+
+
 def chunk_table(
     ids: Sequence[str], vectors: np.ndarray, has_image: np.ndarray, errors: Sequence[str | None]
 ) -> pa.Table:
@@ -186,10 +190,6 @@ def read_chunk_file(
     if not set(columns or _CHUNK_COLUMNS) <= set(table.column_names):
         return None
     return table
-
-
-#: the columns every chunk file holds (chunk_table)
-_CHUNK_COLUMNS = ("item_id", "vector", "has_image", "error")
 
 
 #: a parts folder untouched this long belongs to no running embed (a chunk takes seconds)
