@@ -99,6 +99,8 @@ def test_a_missing_file_with_a_line_break_in_its_name_stays_one_line(
         ("a\x07b\x7fc\x9bd.csv", "a\\x07b\\x7fc\\x9bd.csv"),
         ("tab\there.csv", "tab\there.csv"),  # a tab is harmless: kept
         ("caf\u00e9.csv", "caf\u00e9.csv"),  # printable non-ASCII is not touched
+        # a right-to-left override would show "a\u202egpj.csv" as "avsc.jpg"
+        ("a\u202egpj.csv", "a\\u202egpj.csv"),
     ],
 )
 def test_control_characters_in_a_missing_name_are_escaped(

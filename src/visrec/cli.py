@@ -31,7 +31,7 @@ from visrec.commands._common import (
     survives_closed_stderr,
 )
 from visrec.commands._help import HelpFormatter, Parser
-from visrec.errors import InputNotFoundError, VisrecError, is_control, not_utf8_hint
+from visrec.errors import DECEPTIVE, InputNotFoundError, VisrecError, is_control, not_utf8_hint
 
 # Order here is the order in ``visrec --help``.
 COMMAND_MODULES = (
@@ -489,9 +489,18 @@ def _one_line(what: object) -> str:
     """An error as the one line it must be: a line break in a file name (Linux allows
     one) is shown as ``\\n``, so the message is not cut in two, and any other control
     character (an escape sequence in a name) as ``\\xNN``, so it does not drive the
-    terminal. A tab stays."""
+    terminal, and an invisible one that reorders what follows (``errors.DECEPTIVE``)
+    as ``\\uNNNN``, so the name reads as it is. A tab stays."""
     text = str(what).replace("\r", "\\r").replace("\n", "\\n")
-    return "".join(f"\\x{ord(c):02x}" if is_control(c) and c != "\t" else c for c in text)
+    return "".join(_escaped(c) for c in text)
+
+
+def _escaped(c: str) -> str:
+    # a control character (an escape sequence) would drive the terminal, an invisible
+    # one that reorders what follows (errors.DECEPTIVE) would misname the file; a tab stays
+    if is_control(c) and c != "\t":
+        return f"\\x{ord(c):02x}"
+    return f"\\u{ord(c):04x}" if c in DECEPTIVE else c
 
 
 def _undecodable_name(exc: BaseException) -> TypeGuard[UnicodeEncodeError]:
