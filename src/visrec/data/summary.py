@@ -312,12 +312,25 @@ def _image_folder(p: Path) -> Path | None:
     return None
 
 
+def _images_beside_reviews(p: Path) -> list[str]:
+    """Image folders and loose images in review folder ``p``: review photos are URLs
+    inside the records, so these are not read, and are said to be left out."""
+    unread = [f"{n}/" for n in _IMAGE_SUBDIRS if (p / n).is_dir()]
+    loose = sum(1 for c in p.iterdir() if c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES)
+    if loose:
+        unread.append(f"{loose:,} image file{'s' if loose != 1 else ''}")
+    return unread
+
+
 def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
     inter = next((p / n for n in INTERACTION_FILES if (p / n).is_file()), None)
     reviews = amazon_review_files(p) if inter is None else []
     if reviews:  # the one table load_interactions reads from this folder
         _refuse_layout(reviews[0], layout)
-        return _summarize_reviews(load_amazon_reviews(reviews, review_digest=True))
+        section = _summarize_reviews(load_amazon_reviews(reviews, review_digest=True))
+        if unread_images := _images_beside_reviews(p):
+            section["files_not_read"] = unread_images
+        return section
     items_file = next((p / n for n in ITEM_FILES if (p / n).is_file()), None)
     img_dir = _image_folder(p)
     scan = scan_images(img_dir) if img_dir is not None else None
@@ -523,10 +536,18 @@ def _not_read_lines(s: dict[str, Any]) -> list[str]:
     """What reading left out or doubted: columns not read, bad records, warnings."""
     lines: list[str] = []
     if s.get("files_not_read"):
-        read = [Path(f).name for f in s.get("files", [])[:1]]
+        reviews = s["kind"] == "Amazon reviews"  # every review file is read, no image
+        files = s.get("files", [])
+        read = [Path(f).name for f in (files if reviews else files[:1])]
         read += [f"{Path(s['image_folder']).name}/"] if s.get("image_folder") else []
         lines.append(f"   not read: {', '.join(s['files_not_read'])} (read: {', '.join(read)})")
-        lines.append("     (give the file or image folder itself to read another)")
+        if reviews:
+            lines.append(
+                "     (review photos are the URLs in the records; give an image folder "
+                "itself to summarise it)"
+            )
+        else:
+            lines.append("     (give the file or image folder itself to read another)")
     if s.get("columns_not_read"):
         names = ", ".join(s["columns_not_read"])
         lines.append(f"   columns not read (every row is one interaction): {names}")
