@@ -31,7 +31,14 @@ from visrec.commands._common import (
     survives_closed_stderr,
 )
 from visrec.commands._help import HelpFormatter, Parser
-from visrec.errors import DECEPTIVE, InputNotFoundError, VisrecError, is_control, not_utf8_hint
+from visrec.errors import (
+    DECEPTIVE,
+    InputNotFoundError,
+    VisrecError,
+    failed_call_status,
+    is_control,
+    not_utf8_hint,
+)
 
 # Order here is the order in ``visrec --help``.
 COMMAND_MODULES = (
@@ -375,9 +382,10 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
             status = 130
         elif _refused_by_system(exc):
             # a full disk, no permission, a name too long: not a bug, so one line
-            # naming the path; writes are atomic, so no output was damaged
+            # naming the path; writes are atomic, so no output was damaged. The status
+            # is a worded ReadError's or WriteError's for the same errno
             print(f"error: {_one_line(_os_error(exc))}", file=sys.stderr)
-            status = 1
+            status = failed_call_status(exc.errno)
         elif _undecodable_name(exc):
             # a path that is not UTF-8 (Linux allows any bytes) meets a library that
             # encodes paths strictly: pyarrow, for every Parquet file

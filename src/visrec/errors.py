@@ -105,7 +105,7 @@ class _FailedCall(VisrecError, OSError):
                 strerror = os.strerror(err)
             super().__init__(err, strerror, filename, None, filename2)
         self.message = message
-        self.exit_status = 1 if err in _REFUSALS else 2
+        self.exit_status = failed_call_status(err)
 
     def __str__(self) -> str:
         return self.message
@@ -115,6 +115,13 @@ class _FailedCall(VisrecError, OSError):
         # attributes (add_note's) kept
         args = (self.message, self.errno, self.strerror, self.filename, self.filename2)
         return (type(self), args, self.__dict__)
+
+
+def failed_call_status(err: int | None) -> int:
+    """The exit status for a system call that failed with errno ``err``: 1 when the
+    system refused (a full disk, no permission), 2 for a wrong path or name (a folder
+    given for a file, a name too long)."""
+    return 1 if err in _REFUSALS else 2
 
 
 class WriteError(_FailedCall):
