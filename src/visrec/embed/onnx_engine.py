@@ -160,7 +160,9 @@ def _file_sha256(path: Path) -> str:
 def _export_ready(model: Any) -> Any:
     """Swap autograd-Function activations (MemoryEfficientSwish) for plain ones.
 
-    The tracer cannot export custom ``torch.autograd.Function``s. Only those modules are
+    Whether the tracer exports a custom ``torch.autograd.Function`` depends on the torch
+    release (2.13 traces through this one under ``no_grad``); the plain form computes the
+    same and exports under every release ``torch>=2.6`` allows. Only those modules are
     replaced: ``EfficientNet.set_swish(False)`` would also turn Lite's ReLU6 into Swish
     and change the network.
     """
