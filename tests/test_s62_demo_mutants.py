@@ -1,9 +1,9 @@
 """Mutation audit (session 62) of ``visrec.demo``: datasets, recommenders, result, synth
 and the pure helpers of pipeline (``_summary``, ``_recommenders``, ``_demo_result``).
 
-84 mutants; 49 killed by the existing tests, 76 with these; 6 equivalent; 2 left
+84 mutants; 49 killed by the existing tests, 76 with these; 6 equivalent; the last 2
 (``_rating_knn``'s too-few-rows floor ``max(knn_k + 1, 5)`` and its "and N more" after
-3 ids: boundaries no test reaches, not covered for want of time).
+3 ids) are killed by test_s62_demo_rating_knn_bounds.py.
 
 Equivalent:
 - labels not stripped in ``datasets._labels``: ``load_item_table`` strips them already.
