@@ -290,7 +290,10 @@ def seen_matrix(
         why = f"must be one-dimensional, got shapes {indptr.shape} and {indices.shape}"
     elif len(indptr) != n_users + 1:
         why = f"{name}_indptr has {len(indptr):,} entries for {n_users:,} users (expected n + 1)"
-    elif indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
+    # in int64: np.diff of an unsigned indptr wraps a fall round to a huge rise
+    elif (
+        indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr.astype(np.int64)) < 0).any()
+    ):
         why = f"{name}_indptr must rise from 0 to {len(indices):,} (the number of entries)"
     elif len(indices) and (indices.min() < 0 or indices.max() >= n_items):
         bad = indices[(indices < 0) | (indices >= n_items)][0]
