@@ -15,12 +15,15 @@ from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError
 from visrec.models.base import Recommender
 
 ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
+# what parse_model_specs and run_experiment take: "a,b", one estimator, or a list of
+# specs (a pair may be a list, as JSON reads it back)
+ModelSpecs = str | Recommender | Sequence[ModelSpec | list[Any]]
 BASELINE = "popularity"
 
-__all__ = ["BASELINE", "ModelSpec", "model_class", "parse_model_specs"]
+__all__ = ["BASELINE", "ModelSpec", "ModelSpecs", "model_class", "parse_model_specs"]
 
 
-def parse_model_specs(models: Sequence[ModelSpec] | str) -> list[tuple[str, dict[str, Any]]]:
+def parse_model_specs(models: ModelSpecs) -> list[tuple[str, dict[str, Any]]]:
     """Normalise ``"a,b"`` / ``["a", ("b", {...}), BPR(factors=32)]`` to
     ``[(name, params), ...]`` with the popularity baseline first when it was not listed.
     An estimator instance stands for its name and the hyperparameters it sets away

@@ -60,6 +60,7 @@ from visrec.evaluation.model_scoring import (
 from visrec.evaluation.model_scoring import evaluate_model as evaluate_model
 from visrec.evaluation.model_specs import BASELINE as BASELINE
 from visrec.evaluation.model_specs import ModelSpec as ModelSpec
+from visrec.evaluation.model_specs import ModelSpecs as ModelSpecs
 from visrec.evaluation.model_specs import _make as _make
 from visrec.evaluation.model_specs import model_class as model_class
 from visrec.evaluation.model_specs import parse_model_specs as parse_model_specs
@@ -118,7 +119,7 @@ def run_experiment(
     data: pd.DataFrame | Interactions,
     item_vectors: ItemVectors | None,
     protocol: str,
-    models: Sequence[ModelSpec] | str = ("popularity",),
+    models: ModelSpecs = ("popularity",),
     seeds: Sequence[int] | int = (0, 1, 2),
     k: int = 20,
     test_ratio: float = 0.2,
@@ -468,7 +469,7 @@ def _check_setup(
     k: int,
     batch_size: int,
     seeds: Sequence[int] | int,
-    models: Sequence[ModelSpec] | str,
+    models: ModelSpecs,
     item_vectors: ItemVectors | None,
 ) -> tuple[list[int], list[tuple[str, dict[str, Any]]], dict[str, Any]]:
     """Everything checkable before the data is read; returns the seeds as ints, the
