@@ -207,6 +207,11 @@ def shown(text: str) -> str:
     return repr(text) if has_control(text) or not DECEPTIVE.isdisjoint(text) else text
 
 
+def counted(count: int, noun: str) -> str:
+    """``"1,200 users"``, ``"1 user"``: a count and its noun, plural unless one."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def names_text(names: Iterable[object]) -> str:
     """Column names for a message, as written (``user_id, item_id``), not as a Python
     list (``['user_id', 'item_id']``). A blank name is shown in quotes (``a, "", b``):

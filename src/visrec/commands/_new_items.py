@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from visrec._atomic import absent
 from visrec.commands._common import name_ids
-from visrec.errors import VisrecError, unreadable_file
+from visrec.errors import VisrecError, counted, unreadable_file
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -121,11 +121,6 @@ def check_vector_dim(path: str, dim: Any, model: Recommender) -> None:
             "vectors; pass the vectors it was trained with (or one embedded with the same "
             "backbone)"
         )
-
-
-def counted(count: int, noun: str) -> str:
-    """``"1,200 users"``, ``"1 user"``: a count and its noun, plural unless one."""
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def unseen_vectors(

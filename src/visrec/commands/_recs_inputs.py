@@ -18,13 +18,12 @@ from visrec.commands._common import name_ids
 from visrec.commands._new_items import (
     check_same_backbone,
     check_vector_dim,
-    counted,
     note_respelt_candidates,
     say_none_scored,
     unseen_vectors,
 )
 from visrec.data.row_reasons import nul_id_reason
-from visrec.errors import InputNotFoundError, VisrecError
+from visrec.errors import InputNotFoundError, VisrecError, counted
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -23,14 +23,14 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._new_items import counted, vectors_file_meta
+from visrec.commands._new_items import vectors_file_meta
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.commands._recs_inputs import _candidate_set, _check_vectors_option
 from visrec.commands._recs_inputs import model_users as model_users
 from visrec.commands._recs_inputs import read_candidates as read_candidates
 from visrec.commands._recs_inputs import read_id_list as read_id_list
 from visrec.commands._recs_inputs import read_users as read_users
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -40,7 +40,7 @@ from visrec.data.text_files import (
     split_first,
 )
 from visrec.data.variants import count_variant_copies
-from visrec.errors import InputNotFoundError, VisrecError, names_text
+from visrec.errors import InputNotFoundError, VisrecError, counted, names_text
 
 _IMAGE_SUBDIRS = ("posters", "images", "photos", "img")
 # Item-table columns shown as categories when present, in order of preference.
@@ -318,7 +318,7 @@ def _images_beside_reviews(p: Path) -> list[str]:
     unread = [f"{n}/" for n in _IMAGE_SUBDIRS if (p / n).is_dir()]
     loose = sum(1 for c in p.iterdir() if c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES)
     if loose:
-        unread.append(f"{loose:,} image file{'s' if loose != 1 else ''}")
+        unread.append(counted(loose, "image file"))
     return unread
 
 

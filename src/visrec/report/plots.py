@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import file_version
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 
 # A colour-blind-safe qualitative palette (Okabe & Ito); projection_png draws labels
 # beyond the eighth in grey as "other".
@@ -122,8 +122,8 @@ def projection_png(
         raise VisrecError(f"projection: coordinates of shape {coords.shape}; expected (n, 2)")
     if len(labels) != len(coords):
         raise VisrecError(
-            f"projection: {len(labels):,} label{'' if len(labels) == 1 else 's'} for "
-            f"{len(coords):,} point{'' if len(coords) == 1 else 's'}; expected one each"
+            f"projection: {counted(len(labels), 'label')} for "
+            f"{counted(len(coords), 'point')}; expected one each"
         )
     labs = pd.Series([str(v) for v in labels])
     shown = label_order(labels)[: len(PALETTE)]
