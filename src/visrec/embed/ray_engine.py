@@ -124,6 +124,11 @@ def _decode_batch(batch: dict[str, np.ndarray], backbone: Backbone) -> dict[str,
             pixels[i] = arr
             ok[i] = True
             reason[i] = ""
+        elif arr is not None:
+            # a backbone whose preprocessing follows the image's size: name both shapes
+            reason[i] = (
+                f"preprocessed to shape {tuple(arr.shape)}, not the batch's {tuple(shape or ())}"
+            )
         else:
             reason[i] = why or "unreadable"
     return {
