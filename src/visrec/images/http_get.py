@@ -322,7 +322,10 @@ def download(
 ) -> bytes:
     # a max_time stop is not retried: a link this slow would spend max_time again and
     # fail again (four 60 s attempts per URL at the defaults)
-    req = urllib.request.Request(url, headers={"User-Agent": f"visrec/{__version__}"})
+    try:
+        req = urllib.request.Request(url, headers={"User-Agent": f"visrec/{__version__}"})
+    except ValueError as exc:  # e.g. "http://[::1/x": fetch checks URLs first, a caller may not
+        raise FetchError("invalid url", str(exc), False) from None
     with Watchdog(max_time, stop) as dog:
         try:
             data = _read(req, dog, timeout, max_bytes)
