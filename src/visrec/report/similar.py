@@ -36,8 +36,8 @@ __all__ = ["any_photo_shown", "render_similar_report", "write_similar_report"]
 
 def any_photo_shown(results: Sequence[Any], photos: Mapping[str, Path] | None) -> bool:
     """Whether ``photos`` holds the photo of any query or neighbour in ``results``."""
-    shown = {str(r.query) for r in results} | {str(i) for r in results for i in r.ids}
-    return bool(shown & set(photos or {}))
+    on_page = {str(r.query) for r in results} | {str(i) for r in results for i in r.ids}
+    return bool(on_page & set(photos or {}))
 
 
 def render_similar_report(
