@@ -108,10 +108,12 @@ def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     untimed = 0
     if TIMESTAMP in frame.columns:
         ts = pd.to_numeric(frame[TIMESTAMP], errors="coerce").to_numpy()[~bad]
-        if np.isfinite(ts).all():
+        # a datetime column's NaT becomes int64's minimum, a finite number: ask pandas
+        missing = frame[TIMESTAMP].isna().to_numpy()[~bad] | ~np.isfinite(ts)
+        if not missing.any():
             df[TIMESTAMP] = ts
         else:  # one rule for all rows: a time for some would order only those
-            untimed = int((~np.isfinite(ts)).sum())
+            untimed = int(missing.sum())
     # A review listed twice (Amazon's 5-core files repeat them) must not be split into
     # a training rating and its own copy as a test rating: only MF could look it up.
     kept = "the latest" if TIMESTAMP in df.columns else "the last row"
