@@ -27,7 +27,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError, names_text, shown
+from visrec.errors import VisrecError, counted, names_text, shown
 
 EPILOG = """\
 examples:
@@ -131,11 +131,11 @@ def ratings_with_vectors(
     rating = frame["rating"].astype("float64")
     bad = ~np.isfinite(rating.to_numpy())
     if bad.any():
-        notes.append(f"left out {int(bad.sum()):,} rows without a rating")
+        notes.append(f"left out {counted(int(bad.sum()), 'row')} with no rating")
     keys = frame[key_col]
     no_key = keys.isna().to_numpy()
     if (no_key & ~bad).any():
-        notes.append(f"left out {int((no_key & ~bad).sum()):,} rows without a {key_col}")
+        notes.append(f"left out {counted(int((no_key & ~bad).sum()), 'row')} with no {key_col}")
     frame = frame.loc[~bad & ~no_key].reset_index(drop=True)
     iv = read_vectors(vectors_path)
     if not len(iv):
