@@ -16,27 +16,14 @@ Mutants: 60 in total; 43 killed by the suite before this file, 57 after it; the 
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from pathlib import Path
 
 import pytest
 
+from test_session40_mutation_gaps import _review, _write
 from visrec.cli import main
-
-
-def _review(
-    user: str, asin: str, t: int, stars: float | None, text: str = "fine"
-) -> dict[str, object]:
-    return {"reviewerID": user, "asin": asin, "overall": stars, "unixReviewTime": t,
-            "reviewText": text, "summary": "ok"}  # fmt: skip
-
-
-def _write(path: Path, rows: list[dict[str, object]]) -> Path:
-    with gzip.open(path, "wt", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r) + "\n" for r in rows)
-    return path
 
 
 def _plain(path: Path, rows: list[dict[str, object]]) -> Path:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_rating_knn import _cli_fixture
 from visrec._atomic import exclusive_lock
 from visrec.analysis.rating_knn import knn_rating
 from visrec.cli import main
@@ -111,21 +112,10 @@ def test_a_row_without_rating_or_item_is_counted_once(tmp_path: Path) -> None:
 
 
 def _knn_files(tmp_path: Path) -> tuple[str, str]:
-    """30 items in 3 blobs (rating = blob + 3), 3 ratings each; 'i0' has no image."""
-    rng = np.random.default_rng(0)
-    ids = [f"i{j}" for j in range(30)]
-    blob = np.arange(30) % 3
-    vecs = (np.eye(3, 5)[blob] * 40 + rng.normal(scale=0.2, size=(30, 5))).astype(np.float32)
-    has = np.ones(30, dtype=bool)
-    has[0] = False
-    vecs[0] = 0.0
-    write_vectors(
-        tmp_path / "v.parquet", ItemVectors(ids=np.array(ids), vectors=vecs, has_image=has)
-    )
-    rows = [(f"u{u}", ids[j], float(blob[j] + 3)) for j in range(30) for u in range(3)]
-    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "rating"])
-    frame.to_csv(tmp_path / "r.csv", index=False)
-    return str(tmp_path / "r.csv"), str(tmp_path / "v.parquet")
+    """test_rating_knn's files: 30 items in 3 blobs (rating = blob + 3), 3 ratings each;
+    'i0' has no image and 'ghost' no vector."""
+    r, v = _cli_fixture(tmp_path)
+    return str(r), str(v)
 
 
 @pytest.mark.parametrize("include_missing", [False, True])
@@ -139,7 +129,9 @@ def test_knn_rating_json_says_whether_rows_without_an_image_were_kept(
     data = json.loads(out.read_text())
     assert data["include_missing"] is include_missing
     assert data["key_col"] == "item_id"
-    assert data["n_train"] + data["n_test"] == (90 if include_missing else 87)
+    # 91 rows: 3 of them rate i0 (no image) and 1 the ghost (no vector); both kinds kept
+    # with a zero vector only under --include-missing
+    assert data["n_train"] + data["n_test"] == (91 if include_missing else 87)
 
 
 def _random_knn_files(tmp_path: Path) -> tuple[str, str, np.ndarray, np.ndarray]:

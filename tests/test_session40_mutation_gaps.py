@@ -18,7 +18,9 @@ from visrec.data.variants import merge_variants, variant_copy_note
 from visrec.errors import VisrecError
 
 
-def _review(user: str, asin: str, t: int, stars: float, text: str = "fine") -> dict[str, object]:
+def _review(
+    user: str, asin: str, t: int, stars: float | None, text: str = "fine"
+) -> dict[str, object]:
     return {"reviewerID": user, "asin": asin, "overall": stars, "unixReviewTime": t,
             "reviewText": text, "summary": "ok"}  # fmt: skip
 
