@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs_distinct(outputs, {"VECTORS": args.vectors, "--labels": args.labels})
     photos = scan_photos(args.images, args.report, outputs)
     check_at_least(args.n, 1, "--n")
-    label_of = _read_labels(args, outputs)
+    label_of = _read_labels(args)
     vectors = read_vectors(args.vectors)
     if not len(vectors):
         raise VisrecError(f"{args.vectors} holds no items")
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
             print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:
         lists = [_labelled(r.to_dict(), label_of) for r in results]
-        write_text_atomic(args.json, json.dumps(lists, indent=2))
+        write_text_atomic(args.json, json.dumps(lists, indent=2) + "\n")
     if args.report:
         from visrec.report.similar import any_photo_shown, write_similar_report
 
@@ -211,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_labels(args: argparse.Namespace, outputs: dict[str, Any]) -> dict[str, str] | None:
+def _read_labels(args: argparse.Namespace) -> dict[str, str] | None:
     """``--labels``: each item's label by id (None without), read before the search so
     that a bad table stops it at once; the records the table lost are said."""
     from visrec.commands._common import say_note
@@ -229,7 +229,6 @@ def _read_labels(args: argparse.Namespace, outputs: dict[str, Any]) -> dict[str,
             f"--labels needs {' and '.join(missing)}: the column of {args.labels} holding the "
             "item id, and the one to show"
         )
-    check_outputs_distinct(outputs, {"VECTORS": args.vectors, "--labels": args.labels})
     ids, labels, notes = read_label_table(args.labels, args.id_col, args.label_col)
     for line in notes:
         say_note(line)
