@@ -126,9 +126,7 @@ def _decode_batch(batch: dict[str, np.ndarray], backbone: Backbone) -> dict[str,
             reason[i] = ""
         elif arr is not None:
             # a backbone whose preprocessing follows the image's size: name both shapes
-            reason[i] = (
-                f"preprocessed to shape {tuple(arr.shape)}, not the batch's {tuple(shape or ())}"
-            )
+            reason[i] = f"preprocessed to shape {arr.shape}, not the batch's {shape}"
         else:
             reason[i] = why or "unreadable"
     return {

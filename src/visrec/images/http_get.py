@@ -322,13 +322,9 @@ def download(
 ) -> bytes:
     # a max_time stop is not retried: a link this slow would spend max_time again and
     # fail again (four 60 s attempts per URL at the defaults)
-    try:
-        req = urllib.request.Request(url, headers={"User-Agent": f"visrec/{__version__}"})
-    except ValueError as exc:  # e.g. "http://[::1/x": fetch checks URLs first, a caller may not
-        raise FetchError("invalid url", str(exc), False) from None
     with Watchdog(max_time, stop) as dog:
         try:
-            data = _read(req, dog, timeout, max_bytes)
+            data = _read(url, dog, timeout, max_bytes)
         except Exception:
             # whatever the shut-down socket made the reader raise
             if dog.stopped:
@@ -348,7 +344,7 @@ def _too_slow(max_time: float) -> str:
     return f"download not finished within {max_time:g}s (max_time)"
 
 
-def _read(req: urllib.request.Request, dog: Watchdog, timeout: float, max_bytes: int) -> bytes:
+def _read(url: str, dog: Watchdog, timeout: float, max_bytes: int) -> bytes:
     # build_opener's defaults would also follow a redirect to ftp://
     opener = urllib.request.OpenerDirector()
     for h in (
@@ -362,6 +358,8 @@ def _read(req: urllib.request.Request, dog: Watchdog, timeout: float, max_bytes:
     ):
         opener.add_handler(h)
     try:
+        # built in here: a URL urllib cannot parse ("http://[::1/x") is the ValueError below
+        req = urllib.request.Request(url, headers={"User-Agent": f"visrec/{__version__}"})
         with opener.open(req, timeout=timeout) as resp:
             length_h = resp.headers.get("Content-Length")
             length = int(length_h) if length_h and length_h.strip().isdigit() else None
