@@ -185,6 +185,31 @@ def test_a_row_group_that_cannot_be_read_is_not_retried_either(
     ]
 
 
+def test_two_damaged_row_groups_are_named_by_the_first_ones_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """O49 of session 63 (``why = why or ...`` made ``why = ...``: the note named the
+    last damaged group's error, not the first's)."""
+    path = _vectors_file(tmp_path / "v.parquet", [["a"], ["b"], ["c"]], _meta())
+    real = output._group_ids
+
+    def group_ids(pf: pq.ParquetFile, group: int) -> list[str]:
+        if group < 2:
+            raise pa.ArrowInvalid(["Corrupt page", "Bad encoding"][group])
+        return real(pf, group)
+
+    monkeypatch.setattr(output, "_group_ids", group_ids)
+    old = OldOutput(groups={"f0": 0, "f1": 1, "f2": 2})
+    notes: list[str] = []
+    chunks = [[("a", "x")], [("b", "y")], [("c", "z")]]
+    old = output.holding_their_chunks(path, old, ["f0", "f1", "f2"], chunks, notes.append)
+    assert old.groups == {"f2": 2}
+    assert notes == [
+        f"{path}: 2 of its row groups cannot be read back intact (Corrupt page); those "
+        "images are computed again"
+    ]
+
+
 def test_a_row_group_holding_other_images_is_not_retried_either(tmp_path: Path) -> None:
     """O30 (the ``retry`` entry of a group that holds other images kept)."""
     path = _vectors_file(tmp_path / "v.parquet", [["a", "b"], ["c"]], _meta())

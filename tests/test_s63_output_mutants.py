@@ -7,9 +7,9 @@ test files that cover each module (12 embed files, 7 evaluation files).
 Total 83; killed before 76 (47 output, 29 experiment_result); killed after 79
 (E15, E26, E28 closed here; E29's test pins a mutant only the slow test_auto_reg
 killed), and O41 (failures of reused old row groups not reported again) by the last
-test, added after the audit; equivalent 2; open 1 (O49: a note names the last damaged
-row group's error instead of the first's; wording only, with two groups damaged in
-different ways).
+test, added after the audit; equivalent 2; O49 (a note names the last damaged row
+group's error instead of the first's, with two groups damaged in different ways) is
+killed by test_s55_checkpoint_output_mutants.py, added in session 64.
 
 Equivalent:
 - E3 (``summary`` returning ``out`` instead of ``out.loc[order]``): ``groupby(sort=False)``
