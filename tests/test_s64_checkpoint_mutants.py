@@ -112,6 +112,16 @@ def test_reused_values_are_floats_whatever_json_held(tmp_path: Path) -> None:
     assert got is not None and [type(v) for v in got] == [float, float, float]
 
 
+def test_a_json_true_among_the_values_is_not_reused(tmp_path: Path) -> None:
+    # a bool is an int to Python: a hand-edited true was reused as 1.0
+    (tmp_path / "fold-1.json").write_text(
+        json.dumps({"format": 1, "key": "k", "values": [True, 0.5]}), encoding="utf-8"
+    )
+    notes: list[str] = []
+    assert _checkpoint.load_values(_ckpt(tmp_path, notes), "fold-1", 2) is None
+    assert notes == []
+
+
 def _save_then_edit(tmp_path: Path, **changes: Any) -> None:
     """``bpr.pt`` of a 3x2 layer after 2 of its epochs, with ``changes`` to its fields."""
     import torch

@@ -258,7 +258,11 @@ def load_values(ckpt: Checkpoint, desc: str, n: int) -> list[float] | None:
         or state.get("key") != ckpt.key
         or not isinstance(values, list)
         or len(values) != n
-        or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in values)
+        # a JSON true is a Python int too: not a value save_values writes
+        or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+            for v in values
+        )
     ):
         return None
     ckpt.log(f"reusing {desc} (from {path})")
