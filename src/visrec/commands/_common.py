@@ -415,7 +415,9 @@ def scan_photos(
 
     if os.path.isfile(images) and images.lower().endswith((".csv", ".tsv")):
         listed = load_manifest(images)
-        files = {i: Path(p) for i, p in listed.items() if not p.startswith(("http:", "https:"))}
+        # load_manifest keeps a URL as written (any case of its scheme), makes the rest paths
+        web = ("http://", "https://")
+        files = {i: Path(p) for i, p in listed.items() if not p.lower().startswith(web)}
     elif os.path.isdir(images):
         files = scan_images(images, recursive=True).images
     else:
