@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from visrec.cli import main
+from test_cli_parsing import error_of
 from visrec.commands._help import HelpFormatter
 
 
@@ -78,14 +78,6 @@ def test_blank_and_indented_lines_end_a_paragraph() -> None:
     assert sum(line.endswith("end") for line in lines) == 3
     assert lines[-1].endswith("end") and lines[0].startswith("word")
     assert textwrap.dedent("\n".join(lines)).count("word word") >= 3
-
-
-def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """The last stderr line of a command that argparse refuses (exit 2)."""
-    with pytest.raises(SystemExit) as stop:
-        main(argv)
-    assert stop.value.code == 2
-    return capsys.readouterr().err.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_interop_fixes import write_rating_case
 from visrec.analysis._args import (
     integer_arg,
     missing_labels,
@@ -45,15 +46,7 @@ from visrec.errors import VisrecError
 
 def _rating_case(tmp_path: Path) -> tuple[Path, Path]:
     """30 users x 12 items of random 1-5 ratings and 4-d vectors of the 12 items."""
-    rng = np.random.default_rng(0)
-    rows = [f"u{u},i{i},{rng.integers(1, 6)}" for u in range(30) for i in range(12)]
-    data = tmp_path / "r.csv"
-    data.write_text("user_id,item_id,rating\n" + "\n".join(rows) + "\n")
-    ids = np.array([f"i{i}" for i in range(12)], dtype=object)
-    vectors = tmp_path / "v.parquet"
-    vecs = rng.normal(size=(12, 4)).astype(np.float32)
-    write_vectors(vectors, ItemVectors(ids, vecs, np.ones(12, dtype=bool)))
-    return data, vectors
+    return write_rating_case(tmp_path, {})
 
 
 # --- visrec rating-eval ---------------------------------------------------------------
