@@ -43,8 +43,9 @@ _EXACT_FLOAT = 2.0**53
 
 
 # a year of one or three digits is matched too, so that it is refused (a typo of a
-# year, '01/02/202'), not left to dateutil, which reads it in either day/month order
-_NUMERIC_DATE = r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{1,4})(?!\d)(.*)$"
+# year, '01/02/202'), not left to dateutil, which reads it in either day/month order;
+# so are mixed separators ('01/02-2020'), read in the column's order as the rest
+_NUMERIC_DATE = r"^\s*(\d{1,2})([/.\-])(\d{1,2})[/.\-](\d{1,4})(?!\d)(.*)$"
 
 
 def _full_year(yy: int) -> int:
@@ -128,7 +129,9 @@ def _date_seconds(s: pd.Series) -> np.ndarray:
     dt = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
     # the epoch in the dates' own unit: a nanosecond one overflows past 2262
     epoch = pd.Timestamp(0, tz="UTC").as_unit(dt.dt.unit)
-    secs = (dt - epoch).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+    secs = (dt - epoch).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    # pandas reads "now" and "today" as the moment of the load: no time the file holds
+    secs[text.astype(str).isin(["now", "today"]).to_numpy(dtype=bool)] = np.nan
     # pandas 2 parses a column of text in nanoseconds only, so 2300-01-01 is NaT there
     # (pandas 3 picks a wider unit); its scalar Timestamp reads such a date in seconds
     nat = np.flatnonzero(np.isnan(secs))
