@@ -306,17 +306,24 @@ def test_cluster_report_with_no_matching_photo_says_so(tmp_path, monkeypatch, ca
     assert seen[0].images_note == f"no image in {images} is named after a clustered item id"
 
 
-def test_unreadable_photos_are_counted_and_five_named(tmp_path, capsys) -> None:
+@pytest.mark.parametrize(
+    ("n", "named"),
+    [
+        (7, "'p0', 'p1', 'p2', 'p3', 'p4', ..."),
+        # session 64's C27: "..." only past five (len(bad) > 5); five are named in full
+        (5, "'p0', 'p1', 'p2', 'p3', 'p4'"),
+    ],
+)
+def test_unreadable_photos_are_counted_and_five_named(tmp_path, capsys, n, named) -> None:
     from visrec.commands.cluster import _note_unreadable
 
     paths = []
     for j in range(7):
         (tmp_path / f"p{j}.jpg").write_bytes(b"junk")
         paths.append((f"p{j}", tmp_path / f"p{j}.jpg"))
-    _note_unreadable({0: paths[:4], 1: paths[4:]})
+    _note_unreadable({0: paths[:3], 1: paths[3:n]})
     assert capsys.readouterr().err == (
-        "note: 7 of the sampled photos cannot be read and show as '?' in the report: "
-        "'p0', 'p1', 'p2', 'p3', 'p4', ...\n"
+        f"note: {n} of the sampled photos cannot be read and show as '?' in the report: {named}\n"
     )
     _note_unreadable({0: paths[:6]})  # six: five named, then "..."
     assert capsys.readouterr().err.endswith("in the report: 'p0', 'p1', 'p2', 'p3', 'p4', ...\n")

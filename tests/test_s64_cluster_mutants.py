@@ -21,7 +21,8 @@ Killed after: 54. Equivalent: 7:
 - R3 the dtypes left out of the interactions digest: a dtype change that keeps every
   value's row hash (int32 vs int64, category vs object) leaves the figures as they are.
 - R27 a carried run always written with its own fingerprint: it reads back the same.
-The 6 new kills: C9, C27, R1, R4, R22, A22 (each test names its mutant).
+The 6 new kills: C9, C27, R1, R4, R22, A22 (each test names its mutant; C27 by a case
+added to test_s49_cluster_mutants.py::test_unreadable_photos_are_counted_and_five_named).
 """
 
 from __future__ import annotations
@@ -146,23 +147,6 @@ def test_earlier_runs_of_other_models_are_carried_across_new_vectors(tmp_path: P
     got = open_record(None, {**fp_new, "k": 20}, {(0, "vbpr"): {}}, notes.append, earlier=earlier)
     assert got.carried == []
     assert len(notes) == 1 and "(k changed)" in notes[0]
-
-
-def test_exactly_five_unreadable_photos_are_all_named_without_dots(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # C27: "..." only past five (len(bad) > 5); five are named in full
-    from visrec.commands.cluster import _note_unreadable
-
-    paths = []
-    for j in range(5):
-        (tmp_path / f"p{j}.jpg").write_bytes(b"junk")
-        paths.append((f"p{j}", tmp_path / f"p{j}.jpg"))
-    _note_unreadable({0: paths[:3], 1: paths[3:]})
-    assert capsys.readouterr().err == (
-        "note: 5 of the sampled photos cannot be read and show as '?' in the report: "
-        "'p0', 'p1', 'p2', 'p3', 'p4'\n"
-    )
 
 
 def test_shuffled_nmi_of_one_cluster_follows_scikit_learn() -> None:

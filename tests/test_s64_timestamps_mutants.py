@@ -186,3 +186,16 @@ def test_now_and_today_are_no_time_the_file_holds(tmp_path: Path) -> None:
         (3, "timestamp 'now' is not a number or a date"),
         (5, "timestamp 'today' is not a number or a date"),
     ]
+
+
+def test_now_is_no_release_date_of_an_item_either() -> None:
+    """The item features read dates through the same reader: "now" in a date column was
+    this year, a value that changed with the day the features were fitted."""
+    from visrec.data.item_features import fit_encoding
+    from visrec.errors import VisrecError
+
+    frame = pd.DataFrame({"item_id": ["a", "b", "c"], "released": ["1995-07-02", "1996", "now"]})
+    with pytest.raises(
+        VisrecError, match=r"column 'released': 1 value\(s\) are not a date \(e\.g\. 'now'\)"
+    ):
+        fit_encoding(frame, [("released", "date")])

@@ -411,13 +411,11 @@ def scan_photos(
         return None
     if report is None:
         raise VisrecError("--images is for the report's photos: give --report HTML too")
-    from visrec.data.images_index import load_manifest, scan_images
+    from visrec.data.images_index import is_web_url, load_manifest, scan_images
 
     if os.path.isfile(images) and images.lower().endswith((".csv", ".tsv")):
         listed = load_manifest(images)
-        # load_manifest keeps a URL as written (any case of its scheme), makes the rest paths
-        web = ("http://", "https://")
-        files = {i: Path(p) for i, p in listed.items() if not p.lower().startswith(web)}
+        files = {i: Path(p) for i, p in listed.items() if not is_web_url(p)}
     elif os.path.isdir(images):
         files = scan_images(images, recursive=True).images
     else:

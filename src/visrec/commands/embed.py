@@ -322,6 +322,7 @@ def _check_args(args: argparse.Namespace) -> None:
 def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
     """``(item_id -> image path, where they were listed, note on skipped files)``, the
     outputs checked against them before the model loads."""
+    from visrec.data.images_index import is_web_url
     from visrec.embed.extract import check_dropped, no_images_message
     from visrec.errors import VisrecError
 
@@ -345,7 +346,7 @@ def _list_items(args: argparse.Namespace) -> tuple[Any, str, str | None]:
             raise VisrecError(f"{source}: the manifest lists no images (no rows after its header)")
         raise VisrecError(no_images_message(source, skipped))
     # an output named like one of the images would replace it (before the model loads)
-    local = (p for p in items.values() if not str(p).lower().startswith(("http://", "https://")))
+    local = (p for p in items.values() if not is_web_url(str(p)))
     check_outputs_distinct(
         outputs, [(f"image {p.name}", p) for p in named_like_outputs(outputs, local)]
     )

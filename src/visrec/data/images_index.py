@@ -280,6 +280,12 @@ def manifest_base(path: str | Path) -> Path:
     return Path(path).resolve().parent if os.path.isfile(path) else Path.cwd()
 
 
+def is_web_url(loc: str) -> bool:
+    """A manifest location to download (``http://`` or ``https://``, any case), not a
+    local file; :func:`load_manifest` keeps such a location as written."""
+    return loc.lower().startswith(("http://", "https://"))
+
+
 def load_manifest(path: str | Path) -> dict[str, str]:
     """Read a manifest of item id -> image path or URL.
 
@@ -313,7 +319,7 @@ def load_manifest(path: str | Path) -> dict[str, str]:
             from urllib.request import url2pathname
 
             loc = url2pathname(urlsplit(loc).path)
-        if not loc.lower().startswith(("http://", "https://")):
+        if not is_web_url(loc):
             lp = Path(loc).expanduser()
             loc = str(lp if lp.is_absolute() else (base / lp))
         out[item] = loc

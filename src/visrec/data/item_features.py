@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from visrec.data.timestamps import read_dates
 from visrec.errors import VisrecError
 
 KINDS = ("category", "multi", "number", "date")
@@ -128,7 +129,7 @@ def _numbers(cells: pd.Series) -> pd.Series:
 def _years(cells: pd.Series) -> pd.Series:
     """Dates as years with their fraction (1995-07-02 -> 1995.5); NaN where unreadable."""
     with np.errstate(all="ignore"):
-        when = pd.to_datetime(cells, errors="coerce", format="mixed", utc=True)
+        when = read_dates(cells)
     start = pd.to_datetime(when.dt.year.astype("Int64").astype(str) + "-01-01", utc=True,
                            errors="coerce")  # fmt: skip
     frac = (when - start).dt.days / 365.25

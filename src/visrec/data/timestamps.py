@@ -123,15 +123,22 @@ _FAR_YEAR = re.compile(
 )
 
 
+def read_dates(cells: pd.Series) -> pd.Series[pd.Timestamp]:
+    """The cells as UTC datetimes, each value parsed alone; NaT where unreadable, and for
+    "now" and "today", which pandas reads as the moment of the call: no date a file
+    holds, and one that would change from run to run."""
+    dt = pd.to_datetime(cells, errors="coerce", utc=True, format="mixed")
+    return dt.mask(cells.astype(str).isin(["now", "today"]))
+
+
 def _date_seconds(s: pd.Series) -> np.ndarray:
     """Seconds since the epoch of each value read as a date, NaN where it is none."""
     text = _one_day_month_order(s)
-    dt = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+    dt = read_dates(text)
     # the epoch in the dates' own unit: a nanosecond one overflows past 2262
     epoch = pd.Timestamp(0, tz="UTC").as_unit(dt.dt.unit)
+    # a copy: pandas 3 may hand back a read-only view, and the fallback below writes to it
     secs = (dt - epoch).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-    # pandas reads "now" and "today" as the moment of the load: no time the file holds
-    secs[text.astype(str).isin(["now", "today"]).to_numpy(dtype=bool)] = np.nan
     # pandas 2 parses a column of text in nanoseconds only, so 2300-01-01 is NaT there
     # (pandas 3 picks a wider unit); its scalar Timestamp reads such a date in seconds
     nat = np.flatnonzero(np.isnan(secs))
