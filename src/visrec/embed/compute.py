@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from visrec._interrupt import reraise_if_pressed
-from visrec.data.images_index import is_web_url
 from visrec.embed.backbones import Backbone
 from visrec.embed.store import nonzero_rows
 from visrec.errors import VisrecError
@@ -39,7 +38,8 @@ class Decoder:
         self.max_inflight = max(1, max_inflight)
 
     def _one(self, path: str) -> tuple[np.ndarray | None, str | None]:
-        if is_web_url(path):
+        # images_index.is_web_url, written out: that module pulls pandas into decoding
+        if path.lower().startswith(("http://", "https://")):
             return None, "URL, not a local file (download it first: visrec fetch)"
         try:
             img = load_image(path, draft_size=self.backbone.draft_size)
