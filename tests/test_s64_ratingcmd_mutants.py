@@ -16,12 +16,13 @@ a13 drop ``v is None``: pd.isna(None) is True too; a21 blocks stepped by 4,096 b
 by 8,192: overlapping writes of the same hashes; c38 ``args.vectors`` for ``or ""``: the
 report drops falsy inputs; c41 drop_when_read also with --json: the record was forgotten
 just before, a second forget or kept_runs finds nothing.
-Left (not equivalent, not tested): c37 write_text for write_text_atomic on --json: seen
-only on a crash mid-write or a read-only target (the tests run as root).
+c37 (write_text for write_text_atomic on --json), left by session 64, is killed by
+test_a_json_write_cut_short_by_a_full_disk_leaves_the_earlier_results (session 65).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,31 @@ def test_report_that_is_a_folder_fails_before_the_run(
     captured = capsys.readouterr()
     assert captured.err == f"error: --report: output path '{folder}' is a directory; name a file\n"
     assert captured.out == "" and list(folder.iterdir()) == []
+
+
+def test_a_json_write_cut_short_by_a_full_disk_leaves_the_earlier_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, vectors = write_rating_case(tmp_path, {})
+    out = tmp_path / "re.json"
+    argv = ["rating-eval", "--interactions", str(data), "--vectors", str(vectors), "--seeds",
+            "1", "--n-epochs", "2", "--json", str(out), "--no-resume", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    before = out.read_bytes()
+    assert json.loads(before)["models"]
+    real = Path.write_text
+
+    def full_disk(self: Path, text: str, *args: Any, **kwargs: Any) -> int:
+        real(self, text[: len(text) // 2], *args, **kwargs)  # half of it, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(f"error: '{out}': No space left on device\n")
+    assert out.read_bytes() == before  # the earlier results, whole, and no temporary file
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["r.csv", "re.json", "re.json.partial.jsonl", "v.parquet"]
 
 
 # --- analysis._args -------------------------------------------------------------------
