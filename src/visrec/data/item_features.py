@@ -105,7 +105,8 @@ MISSING_WORDS = frozenset({"nan", "n/a", "na", "null", "#n/a", "<na>"})
 
 
 def _cells(values: pd.Series) -> pd.Series:
-    """The column as stripped text, None where empty (NaN, None, blank, ``n/a``...)."""
+    """The column as stripped text, missing where empty (NaN, None, blank, ``n/a``...):
+    None or NaN, as pandas gives it (pandas 3's text dtype holds NaN, never None)."""
     text = values.map(lambda v: None if _empty(v) else str(v).strip())
     return text.where((text != "") & ~text.str.lower().isin(MISSING_WORDS), None)
 
@@ -222,7 +223,12 @@ def _block(cells: pd.Series, code: ColumnCode) -> np.ndarray:
         index = {level: j for j, level in enumerate(code.levels)}
         other = index.get(OTHER)
         out = np.zeros((n, len(code.levels)), np.float32)
-        lists = cells.map(lambda s: None if s is None else [s]) if code.kind == "category" else None
+        # an empty cell (None or NaN, see _cells) has no level, not "(other)"
+        lists = (
+            cells.map(lambda s: [s] if isinstance(s, str) else None)
+            if code.kind == "category"
+            else None
+        )
         for i, value in enumerate(lists if lists is not None else _split(cells.fillna(""))):
             for level in value or ():
                 j = index.get(level, other)
