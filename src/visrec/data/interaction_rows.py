@@ -174,9 +174,6 @@ def _validate(
             )
         keep &= ~nul
         frame[c] = ids[c] = s
-        if n:
-            merged = _merged_by_spaces(series[c], s, keep, lines, where, label)
-            notes += [merged] if merged is not None else []
     if header is not None and n:
         again = _header_again(ids[USER], ids[ITEM], header) & keep
         for j in np.flatnonzero(again):
@@ -241,6 +238,12 @@ def _validate(
             mixed = _mixed_time_units(ts[keep], lines[keep], raw[keep], where)
             if mixed is not None:
                 notes.append(mixed)
+    if n:  # among the rows kept: a spelling that only a refused row holds joins nothing
+        joined = [
+            _merged_by_spaces(series[c], ids[c], keep, lines, where, label)
+            for c, label in ((USER, "user"), (ITEM, "item"))
+        ]
+        notes = [m for m in joined if m is not None] + notes
     problems.sort(key=lambda b: b.line)
     df = pd.DataFrame(frame)
     if not keep.all():
