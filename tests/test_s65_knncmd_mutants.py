@@ -10,7 +10,11 @@ infinite rating left out as no rating (C21); review ids that match no vector cal
 "review_id values" (C29); --report naming a folder refused before any work (C04);
 --json onto the --vectors file refused as an input (C05, with the vectors under a .json
 name, else the suffix check refuses it first).
-Not run (listed in the session report): C14 C26 C31 and R01-R15 (rating_knn.py).
+C04 was run again against the 49 files unfiltered (902 tests) and survived them too.
+A later pass ran C14, C26, C31, R01-R15 and 4 more of rating_knn.py (22): older tests
+kill 19; R01, R09 and R12 are equivalent (n_test >= 1 whenever rows exist; a blank
+vector never equals a non-blank one; every line shares one column width). 14 further
+rating_knn.py mutants (A02, A04, A05, ...) were written but not run.
 """
 
 from __future__ import annotations
