@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_s63_scoring_mutants import _DESC, ITEMS, _Fixed, _fixed, _warm
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import ArgumentTypeError, VisrecError
@@ -41,44 +42,6 @@ from visrec.evaluation.model_specs import parse_model_specs
 from visrec.evaluation.protocols import Split
 from visrec.evaluation.runner import evaluate_model
 from visrec.models.popularity import Popularity
-
-ITEMS = ["i0", "i1", "i2", "i3", "i4"]
-
-
-def _warm() -> Split:
-    # a: trained on i0, tested on i1; b: trained on i1, tested on i2 and i3; c: trained
-    # on i2 and i4, tested on i0
-    train = Interactions.from_frame(
-        pd.DataFrame({"user_id": ["a", "b", "c", "c"], "item_id": ["i0", "i1", "i2", "i4"]}),
-        user_map=IdMap(np.array(["a", "b", "c"], dtype=object)),
-        item_map=IdMap(np.array(ITEMS, dtype=object)),
-    )
-    test = Interactions.from_frame(
-        pd.DataFrame({"user_id": ["a", "b", "b", "c"], "item_id": ["i1", "i2", "i3", "i0"]}),
-        user_map=train.user_map,
-        item_map=train.item_map,
-    )
-    return Split(protocol="warm", train=train, test=test)
-
-
-class _Fixed(Popularity):
-    """Scores user u's items by the row u of a fixed matrix."""
-
-    def __init__(self, table: np.ndarray | None = None) -> None:
-        self.table = table
-
-    def _score(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
-        assert self.table is not None
-        s: np.ndarray = self.table[np.asarray(user_idx)].astype(np.float32)
-        return s if item_idx is None else s[:, item_idx]
-
-
-# i4 > i3 > i2 > i1 > i0 for everyone
-_DESC = np.tile(np.array([1.0, 2.0, 3.0, 4.0, 5.0], dtype=np.float32), (3, 1))
-
-
-def _fixed(split: Split, table: np.ndarray = _DESC) -> _Fixed:
-    return _Fixed(table).fit(split.train)
 
 
 class _Pictures(Popularity):
