@@ -103,3 +103,29 @@ def test_the_components_are_of_items_with_interactions(monkeypatch: pytest.Monke
     assert len(masks) == 2  # the scaling, then the components: no folds with a weight
     for m in masks:
         assert m is not None and np.array_equal(m, trained)
+
+
+def test_each_folds_map_weighs_the_predicted_bias_by_bias_weight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the folds' map must score held-out items as the fitted model will, bias_weight
+    # included: the same fits with bias_weight 1 and 3 map the same factors and a bias
+    # three times larger (session 65's visual-cf audit left this mutant alive)
+    from visrec.models import visual_cf
+
+    inter, iv = _shop(visual=True)
+    fold_recall = visual_cf._fold_recall
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def recall(p: np.ndarray, mq: np.ndarray, mb: np.ndarray, *args: Any) -> Any:
+        seen.append((mq.copy(), mb.copy()))
+        return fold_recall(p, mq, mb, *args)
+
+    monkeypatch.setattr(visual_cf, "_fold_recall", recall)
+    VisualCF(**{**AUTO, "bias_weight": 1.0}).fit(inter, iv)
+    VisualCF(**{**AUTO, "bias_weight": 3.0}).fit(inter, iv)
+    assert len(seen) == 6  # three folds each
+    for (q1, b1), (q3, b3) in zip(seen[:3], seen[3:], strict=True):
+        np.testing.assert_allclose(q3, q1, rtol=1e-5, atol=1e-6)
+        assert np.abs(b1).max() > 0.01
+        np.testing.assert_allclose(b3, 3 * b1, rtol=1e-4, atol=1e-6)
