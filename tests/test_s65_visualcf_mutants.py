@@ -8,8 +8,9 @@ a two-BPR folder without ``image_user_factors_`` loaded silently, ``new_item_fit
 
 Mutants: 42 run (of 48 written; 6 auto-validation ones left unrun for time); killed
 before 32 (one of them, new_item_fit always None, only by test_auto_reg's train test,
-outside the files run; also killed here); killed after 40; equivalent 2 (the last one, the validation folds' map ignoring
-bias_weight, is killed by test_profile_fold_statistics.py's bias_weight test):
+outside the files run; also killed here); killed after 40 (the last, the validation
+folds' map ignoring bias_weight, by test_profile_fold_statistics.py's bias_weight
+test); equivalent 2:
 - the has_image mask on the taste pictures ``g`` dropped: FeatureScaler.transform
   already zeroes the rows without an image, and ``_unit`` keeps zero rows zero.
 - a fold's profiles built with the held-out items' pictures too: ``inner`` has no
