@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_s63_scoring_mutants import _DESC, ITEMS, _Fixed, _fixed, _warm
+from test_s63_scoring_mutants import _DESC, ITEMS, _cold, _Fixed, _fixed, _warm
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import ArgumentTypeError, VisrecError
@@ -52,18 +52,6 @@ class _Pictures(Popularity):
 
     def new_item_scorer(self, vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         return lambda u: np.tile(vectors[:, 0].astype(np.float32), (len(u), 1))
-
-
-def _cold() -> Split:
-    train = Interactions.from_frame(
-        pd.DataFrame({"user_id": ["a", "a", "b"], "item_id": ["t0", "t1", "t0"]})
-    )
-    test = Interactions.from_frame(
-        pd.DataFrame({"user_id": ["a", "b"], "item_id": ["c0", "c1"]}),
-        user_map=train.user_map,
-        item_map=IdMap(np.array(["c0", "c1", "c2"], dtype=object)),
-    )
-    return Split(protocol="cold-items", train=train, test=test)
 
 
 def _vectors(first: list[float], backbone: str = "test") -> ItemVectors:
