@@ -31,18 +31,12 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from test_s65_fittorch_mutants import _seen
 from visrec import _bars, _progress_lines
 from visrec.models import _checkpoint, _train
 from visrec.models._train import TripleSampler, fit_pairwise, rows
 
 CPU = torch.device("cpu")
-
-
-def _seen(n_users: int = 8, n_items: int = 12, seed: int = 9) -> sp.csr_matrix:
-    rng = np.random.default_rng(seed)
-    dense = rng.random((n_users, n_items)) < 0.3
-    dense[np.arange(n_users), rng.integers(0, n_items, n_users)] = True  # nobody empty
-    return sp.csr_matrix(dense.astype(np.float32))
 
 
 class _Rows(torch.nn.Module):
@@ -73,7 +67,7 @@ def _fit(module: torch.nn.Module, seed: int = 0, **kw: Any) -> list[float]:
     args: dict[str, Any] = {"epochs": 2, "batch_size": 1000, "lr": 0.05, "desc": "t"}
     return fit_pairwise(
         module,
-        TripleSampler(_seen()),
+        TripleSampler(_seen(8, 12, 9)),
         rng=np.random.default_rng(seed),
         device=CPU,
         **{**args, **kw},
@@ -226,7 +220,7 @@ def test_extras_are_drawn_once_an_epoch_and_sliced_batch_by_batch() -> None:
     # kills: every batch given the epoch's first rows of the extras (autograd path)
     calls: list[int] = []
     m = _Rows()
-    n = len(TripleSampler(_seen()))
+    n = len(TripleSampler(_seen(8, 12, 9)))
     _fit(m, epochs=2, batch_size=5, extra=_extra(calls))
     assert calls == [n, n]
     got = np.concatenate(m.extras)
@@ -253,7 +247,7 @@ def test_the_lazy_step_gets_its_batchs_extras(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(_train, "LAZY_ROWS_PER_BATCH", 0)
     calls: list[int] = []
     m = _LazyRows()
-    n = len(TripleSampler(_seen()))
+    n = len(TripleSampler(_seen(8, 12, 9)))
     losses = _fit(m, epochs=1, batch_size=5, extra=_extra(calls))
     assert m.lazy_calls == -(-n // 5) and losses == [0.5]
     np.testing.assert_array_equal(np.concatenate(m.extras), np.arange(n) + 1000)
@@ -274,7 +268,7 @@ def _by_hand(lazy: bool, epochs: int, batch_size: int, lr: float) -> tuple[Any, 
     -log sigmoid loss plus the penalty, batch by batch, the loss averaged by triple."""
     m = _Rows()
     m.lazy_rows = lazy
-    sampler, rng = TripleSampler(_seen()), np.random.default_rng(0)
+    sampler, rng = TripleSampler(_seen(8, 12, 9)), np.random.default_rng(0)
     if lazy:
         opts: list[Any] = [torch.optim.SparseAdam([m.r], lr=lr), torch.optim.Adam([m.w], lr=lr)]
     else:
@@ -374,7 +368,7 @@ def test_negatives_come_from_the_pool_given() -> None:
 
 def test_an_epoch_is_every_pair_once_shuffled() -> None:
     # kills: the pairs taken in the matrix's order (the permutation drawn but unused)
-    seen = _seen(20, 15, seed=4)
+    seen = _seen(20, 15, 4)
     sampler = TripleSampler(seen)
     assert len(sampler) == seen.nnz
     coo = seen.tocoo()
