@@ -27,14 +27,13 @@ import pandas as pd
 import pytest
 
 from test_models import DIM, FAST, checkerboard
+from test_s61_saveload_mutants import Arrays, _load_error, _rewrite
 from visrec.data.interactions import IdMap, Interactions
 from visrec.embed.store import ItemVectors
 from visrec.errors import MixedSavesError, VisrecError
 from visrec.models.base import Recommender
 from visrec.models.model_folder import SAVE_TOKEN
 from visrec.models.registry import make_model
-
-Arrays = dict[str, np.ndarray]
 
 
 def _popularity(users: list[str], items: list[str]) -> Recommender:
@@ -56,29 +55,12 @@ def fitted() -> dict[str, Recommender]:
     return {n: make_model(n, **FAST[n]).fit(inter, vec) for n in ("bpr", "vbpr")}
 
 
-def _rewrite(folder: Path, change: Callable[[Arrays], object]) -> Path:
-    npz = folder / "arrays.npz"
-    with np.load(npz) as z:
-        arrays = {k: z[k] for k in z.files}
-    change(arrays)
-    np.savez(npz, **arrays)
-    return npz
-
-
 def _edit_json(folder: Path, change: Callable[[dict[str, Any]], object]) -> Path:
     mj = folder / "model.json"
     meta = json.loads(mj.read_text())
     change(meta)
     mj.write_text(json.dumps(meta))
     return mj
-
-
-def _load_error(folder: Path) -> str:
-    with pytest.raises(VisrecError) as info:
-        Recommender.load(folder)
-    msg = str(info.value)
-    assert "\n" not in msg
-    return msg
 
 
 # ------------------------------------------------------------------ model.json
