@@ -100,4 +100,4 @@ def test_rating_eval_baselines_by_hand_on_a_known_split() -> None:
         assert t.loc[model, "mae"] == pytest.approx(mae), model
         assert t.loc[model, "rmse"] == pytest.approx(rmse), model
     # Pins E19 (the count of test rows by new users dropped when there are no vectors)
-    assert any(n.startswith("1 test ratings (last split) are by users absent") for n in res.notes)
+    assert any(n.startswith("1 test rating (last split) is by a user absent") for n in res.notes)

@@ -74,4 +74,16 @@ def test_new_users_counted_with_vectors_too() -> None:
     )
     res = rating_eval(_hand_frame(), iv, mf_params={"n_epochs": 2})
     # Kills R18 (``test_u <= 0``: the known user of index 0 counted as new)
-    assert any(n.startswith("1 test ratings (last split) are by users absent") for n in res.notes)
+    assert any(n.startswith("1 test rating (last split) is by a user absent") for n in res.notes)
+
+
+def test_two_new_users_test_ratings_are_counted_in_the_plural() -> None:
+    frame = _hand_frame()
+    frame.loc[2, "user_id"] = "un2"  # the other held-out row: a second new user
+    res = rating_eval(frame, None, mf_params={"n_epochs": 2})
+    said = [n for n in res.notes if "absent from training" in n]
+    assert said == [
+        "2 test ratings (last split) are by users absent from training: the models' "
+        "fallbacks (mean, item mean, global mean for the user mean, item bias + visual "
+        "term) score them"
+    ]

@@ -51,7 +51,7 @@ def test_one_new_user_in_the_test_split_is_said_too() -> None:
         if "absent from training" in n
     ]
     # "solo" (one rating) falls in the test part of some splits, nobody else's six do
-    assert said and all(n.startswith("1 test ratings (last split)") for n in said)
+    assert said and all(n.startswith("1 test rating (last split) is by a user") for n in said)
 
 
 def test_rating_eval_reports_the_last_splits_sizes() -> None:
