@@ -15,28 +15,16 @@ No network: local servers on 127.0.0.1 only. Each test names the mutant it kills
 
 from __future__ import annotations
 
-import io
 import socket
-import time
 from collections.abc import Iterator
 
 import pytest
-from PIL import Image
 
 from quiet_http import QuietHandler, full_listener, serving
 from visrec import __version__
 from visrec.images.http_get import FetchError, download
 
 MAX = 1000  # max_bytes of the size-limit tests
-
-
-def _jpeg() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (16, 16), (10, 200, 30)).save(buf, format="JPEG")
-    return buf.getvalue()
-
-
-JPEG = _jpeg()
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +47,6 @@ def base() -> Iterator[str]:
                 self.wfile.write(b"r" * int(parts[1]))
             elif parts[0] == "redirect":
                 self._send(int(parts[1]), b"", {"Location": query.removeprefix("to=")})
-            elif parts[0] == "img":  # /img/DELAY_MS/NAME: a JPEG after DELAY_MS
-                time.sleep(int(parts[1]) / 1000)
-                self._send(200, JPEG, {"Content-Type": "image/jpeg"})
             elif parts[0] == "ua":
                 self._send(200, self.headers.get("User-Agent", "").encode())
             else:
