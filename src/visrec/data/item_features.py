@@ -131,9 +131,8 @@ def _years(cells: pd.Series) -> pd.Series:
     """Dates as years with their fraction (1995-07-02 -> 1995.5); NaN where unreadable."""
     with np.errstate(all="ignore"):
         when = read_dates(cells)
-    start = pd.to_datetime(when.dt.year.astype("Int64").astype(str) + "-01-01", utc=True,
-                           errors="coerce")  # fmt: skip
-    frac = (when - start).dt.days / 365.25
+    # whole days since 1 January; no text to parse (pandas 2 warned on "<NA>-01-01")
+    frac = (when.dt.day_of_year - 1) / 365.25
     return (when.dt.year + frac).astype(float)
 
 
