@@ -49,19 +49,27 @@ def test_count_labels_are_readable_on_every_shade_of_the_heatmap() -> None:
     assert plots.ink_on((1.0, 1.0, 1.0)) == "black" and plots.ink_on((0, 0, 0.3)) == "white"
 
 
+def axes_calls(monkeypatch: pytest.MonkeyPatch, method: str) -> list[dict[str, Any]]:
+    """The keyword arguments of each call of ``matplotlib.axes.Axes.<method>`` from now
+    on (the real method still draws)."""
+    calls: list[dict[str, Any]] = []
+    real = getattr(matplotlib.axes.Axes, method)
+
+    def spy(self: Any, *args: Any, **kw: Any) -> Any:
+        calls.append(kw)
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, method, spy)
+    return calls
+
+
 def test_the_heatmap_scale_starts_at_zero(monkeypatch: pytest.MonkeyPatch) -> None:
     # near-chance counts must not look like a strong diagonal: 600 vs 685 is not
     # "nothing vs a lot"
-    seen: dict[str, Any] = {}
-    real = matplotlib.axes.Axes.imshow
-
-    def spy(self: Any, data: Any, **kw: Any) -> Any:
-        seen.update(kw)
-        return real(self, data, **kw)
-
-    monkeypatch.setattr(matplotlib.axes.Axes, "imshow", spy)
+    calls = axes_calls(monkeypatch, "imshow")
     conf = pd.DataFrame([[685, 618], [637, 600]], index=[0, 1], columns=[0, 1])
     assert plots.confusion_png(conf)[:4] == b"\x89PNG"
+    seen = calls[-1]
     assert seen["vmin"] == 0 and seen["vmax"] == 685
 
 
@@ -214,14 +222,7 @@ def test_luminance_weights_and_the_ink_of_each_drawn_cell(monkeypatch: pytest.Mo
 
 
 def test_the_map_draws_a_shape_and_a_rim_per_category(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict[str, Any]] = []
-    real = matplotlib.axes.Axes.scatter
-
-    def spy(self: Any, *args: Any, **kw: Any) -> Any:
-        calls.append(kw)
-        return real(self, *args, **kw)
-
-    monkeypatch.setattr(matplotlib.axes.Axes, "scatter", spy)
+    calls = axes_calls(monkeypatch, "scatter")
     plots.projection_png(np.random.default_rng(0).normal(size=(6, 2)), list("aabbcc"))
     assert [kw.get("marker") for kw in calls] == list(plots.MARKERS[:3])
     assert all(kw.get("edgecolors") not in (None, "none") for kw in calls)

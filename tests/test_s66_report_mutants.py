@@ -29,6 +29,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from test_report_accessibility import axes_calls
 from visrec.analysis.cluster import cluster_vs_labels
 from visrec.analysis.rating_knn import knn_rating
 from visrec.report import html as report_html
@@ -120,15 +121,9 @@ def test_plots_leave_no_figure_open(tmp_path: Path) -> None:
 
 # p05: a table of zeros still gets a scale from 0 to 1, not a singular one
 def test_an_all_zero_confusion_has_a_scale(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, Any] = {}
-    real = matplotlib.axes.Axes.imshow
-
-    def spy(self: Any, data: Any, **kw: Any) -> Any:
-        seen.update(kw)
-        return real(self, data, **kw)
-
-    monkeypatch.setattr(matplotlib.axes.Axes, "imshow", spy)
+    calls = axes_calls(monkeypatch, "imshow")
     png = plots.confusion_png(pd.DataFrame(np.zeros((2, 2), dtype=int)))
+    seen = calls[-1]
     assert png.startswith(b"\x89PNG") and (seen["vmin"], seen["vmax"]) == (0, 1)
 
 
@@ -214,14 +209,7 @@ def test_cluster_samples_keyed_by_text_are_shown(tmp_path: Path) -> None:
 
 # p03: eight labels get a colour each, as the legend text says; the ninth is grey
 def test_the_map_colours_eight_labels_and_greys_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict[str, Any]] = []
-    real = matplotlib.axes.Axes.scatter
-
-    def spy(self: Any, *args: Any, **kw: Any) -> Any:
-        calls.append(kw)
-        return real(self, *args, **kw)
-
-    monkeypatch.setattr(matplotlib.axes.Axes, "scatter", spy)
+    calls = axes_calls(monkeypatch, "scatter")
     labels = [c for i, c in enumerate("abcdefghi") for _ in range(10 - i)]  # a most, i least
     coords = np.random.default_rng(0).normal(size=(len(labels), 2))
     plots.projection_png(coords, labels)
