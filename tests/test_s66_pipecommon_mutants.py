@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_session42_mutation_gaps import load_stub_data
 from visrec.commands import _common
 from visrec.demo import pipeline
 from visrec.demo.datasets import DemoDataset
@@ -109,15 +110,7 @@ def test_max_items_equal_to_the_item_count_samples_nothing(
     # `max_items < len(images)` made `<=`: a "random sample of 4 of 4 items" note
     items = [f"i{k}" for k in range(4)]
     frame = pd.DataFrame({"user_id": ["u"] * 4, "item_id": items, "rating": [1.0] * 4})
-    ds = DemoDataset(
-        name="t", layout="test", root=tmp_path, images={i: tmp_path / f"{i}.jpg" for i in items},
-        labels={}, label_name="x", interactions=frame,
-    )  # fmt: skip
-    monkeypatch.setattr(pipeline, "load_demo_dataset", lambda _: ds)
-    data = pipeline._load_data(
-        tmp_path, "data", n_items=0, n_users=0, image_size=32, max_items=4, random_state=0,
-        rng=np.random.default_rng(0), say=_quiet, tell=_quiet,
-    )  # fmt: skip
+    data = load_stub_data(tmp_path, monkeypatch, frame, items, max_items=4)
     assert data.notes == [] and sorted(data.images) == items
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from visrec.data.interactions import Interactions
 from visrec.data.tables import load_interactions, unread_interaction_files
+from visrec.demo.pipeline import _DemoData
 from visrec.embed.store import ItemVectors
 from visrec.models.rating_mf import RatingMF
 
@@ -180,28 +181,40 @@ def test_a_category_of_exactly_the_minimum_share_is_clustered(tmp_path: Path) ->
     assert fewer.note is not None and "C 2" in fewer.note and "C" not in fewer.projection_labels
 
 
-def test_the_demo_counts_only_rated_rows_outside_its_item_sample(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # `rated & ~in_sample` made `~in_sample`: unrated rows outside the sample counted
-    # as rating rows left out
+def load_stub_data(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    frame: pd.DataFrame,
+    items: list[str],
+    max_items: int,
+) -> _DemoData:
+    """The demo's ``_load_data`` on a stand-in dataset: ``items`` with an image each
+    (never read here), ``frame`` as the interactions, no labels."""
     from visrec.demo import pipeline
     from visrec.demo.datasets import DemoDataset
 
-    items = [f"i{k}" for k in range(10)]
-    frame = pd.DataFrame(
-        {"user_id": [f"u{k % 4}" for k in range(40)], "item_id": [items[k % 10] for k in range(40)]}
-    )
-    frame["rating"] = [np.nan if k % 3 == 0 else 4.0 for k in range(40)]
     ds = DemoDataset(
         name="t", layout="test", root=tmp_path, images={i: tmp_path / f"{i}.jpg" for i in items},
         labels={}, label_name="x", interactions=frame,
     )  # fmt: skip
     monkeypatch.setattr(pipeline, "load_demo_dataset", lambda _: ds)
-    data = pipeline._load_data(
-        tmp_path, "data", n_items=0, n_users=0, image_size=32, max_items=4, random_state=0,
-        rng=np.random.default_rng(0), say=lambda _: None, tell=lambda _: None,
+    return pipeline._load_data(
+        tmp_path, "data", n_items=0, n_users=0, image_size=32, max_items=max_items,
+        random_state=0, rng=np.random.default_rng(0), say=lambda _: None, tell=lambda _: None,
     )  # fmt: skip
+
+
+def test_the_demo_counts_only_rated_rows_outside_its_item_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `rated & ~in_sample` made `~in_sample`: unrated rows outside the sample counted
+    # as rating rows left out
+    items = [f"i{k}" for k in range(10)]
+    frame = pd.DataFrame(
+        {"user_id": [f"u{k % 4}" for k in range(40)], "item_id": [items[k % 10] for k in range(40)]}
+    )
+    frame["rating"] = [np.nan if k % 3 == 0 else 4.0 for k in range(40)]
+    data = load_stub_data(tmp_path, monkeypatch, frame, items, max_items=4)
     outside = ~frame["item_id"].isin(list(data.images))
     assert data.n_rated_outside == int((outside & frame["rating"].notna()).sum())
     assert data.n_rated_outside < int(outside.sum())
