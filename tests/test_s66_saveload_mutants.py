@@ -17,7 +17,6 @@ finds no pair twice either. Killed after: 44 of 45.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_model_folder_damage import _edit_model_json
 from test_models import DIM, FAST, checkerboard
 from test_s61_saveload_mutants import Arrays, _load_error, _rewrite
 from visrec.data.interactions import IdMap, Interactions
@@ -55,26 +55,18 @@ def fitted() -> dict[str, Recommender]:
     return {n: make_model(n, **FAST[n]).fit(inter, vec) for n in ("bpr", "vbpr")}
 
 
-def _edit_json(folder: Path, change: Callable[[dict[str, Any]], object]) -> Path:
-    mj = folder / "model.json"
-    meta = json.loads(mj.read_text())
-    change(meta)
-    mj.write_text(json.dumps(meta))
-    return mj
-
-
 # ------------------------------------------------------------------ model.json
 
 
 def test_params_that_are_no_object_are_refused(pop_folder: Path) -> None:
     # mutant: read_model_json no longer checks that "params" is an object
-    mj = _edit_json(pop_folder, lambda m: m.update(params=["x"]))
+    mj = _edit_model_json(pop_folder, lambda m: m.update(params=["x"]))
     assert _load_error(pop_folder).startswith(f"{mj}: not a visrec model.json")
 
 
 def test_a_model_json_without_the_arrays_save_token_is_a_mix(pop_folder: Path) -> None:
     # mutant: a model.json lacking the token accepted whatever arrays.npz holds
-    _edit_json(pop_folder, lambda m: m.pop(SAVE_TOKEN))
+    _edit_model_json(pop_folder, lambda m: m.pop(SAVE_TOKEN))
     with pytest.raises(MixedSavesError, match="come from two different saves"):
         Recommender.load(pop_folder)
 
@@ -82,7 +74,7 @@ def test_a_model_json_without_the_arrays_save_token_is_a_mix(pop_folder: Path) -
 def test_a_count_of_true_is_no_whole_number(tmp_path: Path) -> None:
     # mutant: a bool taken for an int; True == 1, the one user's count
     folder = _popularity(["a"], ["x"]).save(tmp_path / "m")
-    mj = _edit_json(folder, lambda m: m.update(n_users=True))
+    mj = _edit_model_json(folder, lambda m: m.update(n_users=True))
     assert _load_error(folder) == (
         f"{mj}: n_users is True, not a whole number; train the model again"
     )
@@ -90,7 +82,7 @@ def test_a_count_of_true_is_no_whole_number(tmp_path: Path) -> None:
 
 def test_a_count_of_another_fit_is_refused(pop_folder: Path) -> None:
     # mutant: model.json's n_items never compared with the id map
-    mj = _edit_json(pop_folder, lambda m: m.update(n_items=5))
+    mj = _edit_model_json(pop_folder, lambda m: m.update(n_items=5))
     assert _load_error(pop_folder).startswith(f"{mj}: n_items is 5, but arrays.npz holds 4")
 
 
@@ -278,7 +270,7 @@ def test_a_vector_meta_holding_an_array_is_saved_as_a_list(tmp_path: Path) -> No
 
 def test_a_vector_meta_whose_preprocessing_is_no_object_is_refused(pop_folder: Path) -> None:
     # mutant: the preprocessing's kind left unchecked
-    mj = _edit_json(pop_folder, lambda m: m.update(vector_meta={"preprocessing": "x"}))
+    mj = _edit_model_json(pop_folder, lambda m: m.update(vector_meta={"preprocessing": "x"}))
     assert _load_error(pop_folder) == (
         f"{mj}: vector_meta is an object whose preprocessing 'x' is not an object; "
         "train the model again"
