@@ -163,6 +163,16 @@ def _loader_reads(name: str) -> bool:
     return name in INTERACTION_FILES or name in ITEM_FILES
 
 
+def _loader_name(name: str) -> str | None:
+    """The file name a loader given a folder looks for that ``name`` matches without
+    case, or None."""
+    from visrec.data.item_tables import ITEM_FILES
+    from visrec.data.tables import INTERACTION_FILES
+
+    folded = name.casefold()
+    return next((n for n in (*INTERACTION_FILES, *ITEM_FILES) if n.casefold() == folded), None)
+
+
 def folder_inputs(folder: Path, outputs: Mapping[str, str | os.PathLike[str] | None]) -> list[Path]:
     """The files of the input ``folder`` an output must not replace: its tables and
     Amazon files, all of them (an output that is a link to one, under any name, is
@@ -183,18 +193,29 @@ def _refuse_shadowing(
 ) -> None:
     """Refuse a new output (one not there yet) directly in the input ``folder`` under a
     name its loader looks for (``ratings.csv`` beside an ``interactions.csv``,
-    ``u.item``): the next run on the folder would read it in place of the data."""
+    ``u.item``): the next run on the folder would read it in place of the data.
+
+    The name is compared without case: on a file system that ignores case (macOS's and
+    Windows' defaults) a new ``Ratings.csv`` is the ``ratings.csv`` the loader opens, and
+    a command refused there should not pass on Linux (nor the data folder break when
+    copied to a Mac)."""
     for option, out in outputs.items():
         if out is None:
             continue
         target = Path(out).expanduser()
         if target.exists() or target.is_symlink():  # there: an input, refused as one
             continue
-        if _loader_reads(target.name) and _real(target.parent) == _real(folder):
+        read = _loader_name(target.name)
+        if read is not None and _real(target.parent) == _real(folder):
+            why = (
+                "a name its loader reads"
+                if read == target.name
+                else f"a name its loader reads as {read!r} where case is ignored (macOS, Windows)"
+            )
             raise VisrecError(
-                f"{option}: {str(out)!r} is in the {name} folder under a name its loader "
-                "reads, so the next run on that folder would read it in place of the data. "
-                "Name another output file"
+                f"{option}: {str(out)!r} is in the {name} folder under {why}, so the next "
+                "run on that folder would read it in place of the data. Name another "
+                "output file"
             )
 
 
