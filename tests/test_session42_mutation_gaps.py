@@ -86,6 +86,7 @@ def test_all_zero_rows_are_no_image_when_has_image_is_not_given() -> None:
     f = inter.item_map.to_index(["fresh"])[0]
     vectors[f] = 0.0
     model = RatingMF(visual=True, n_epochs=3, visual_dim=None).fit(inter, vectors)
+    assert model.item_visual_ is not None
     assert not model.item_visual_[f].any()
     u = inter.user_map.to_index(["u1"])[0]
     assert model.predict([u], [f])[0] == pytest.approx(
