@@ -166,7 +166,7 @@ def test_cli_reports_skipped_records_and_reads_a_folder(
     folder = tmp_path / "amazon"
     folder.mkdir()
     _write(folder / "One_5.json.gz", [_review("u1", "A", 1, 5, "x")])
-    bad = {"reviewerID": "u1", "asin": "B", "overall": None, "unixReviewTime": 1}
+    bad: dict[str, object] = {"reviewerID": "u1", "asin": "B", "overall": None, "unixReviewTime": 1}
     _write(folder / "Two_5.json.gz", [_review("u1", "B", 1, 5, "x"), bad])
     out = tmp_path / "m.csv"
     assert main(["data", "merge-variants", str(folder), "-o", str(out)]) == 0

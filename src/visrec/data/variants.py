@@ -172,9 +172,16 @@ def merge_variants(reviews: pd.DataFrame) -> VariantMerge:
     cols = (ITEM, RATING, TIMESTAMP, *REVIEW_KEY, REVIEW_HAS_TEXT)
     _need_columns(reviews, cols, "merge_variants")
     if not len(reviews):
-        empty = pd.DataFrame({"item_id": [], "product_id": [], "reviews": [], "rows": []})
+        # the same column types as a non-empty table's (a caller may concatenate them)
+        no_items = pd.DataFrame(
+            {
+                "item_id": pd.Series([], dtype=str),
+                "product_id": pd.Series([], dtype=str),
+                "reviews": np.zeros(0, dtype=np.int64),
+                "rows": np.zeros(0, dtype=np.int64),
+            }
+        )
         frame = reviews[[USER, ITEM, RATING, TIMESTAMP]].reset_index(drop=True)
-        no_items = empty.astype({"reviews": np.int64, "rows": np.int64})
         return VariantMerge(
             frame=frame, items=no_items, rows_in=0, item_reviews=0, no_text_listed_again=0
         )
