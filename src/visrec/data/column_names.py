@@ -166,6 +166,16 @@ def _match_columns(
             else ""
         )
         raise VisrecError(f"{where}: no column {want!r} (columns: {names_text(header)}){hint}")
+    # two names that differ only in spelling ('a' and 'A') find one column
+    seen: dict[int, str] = {}
+    for canon, pos in found.items():
+        other = seen.setdefault(pos, canon)
+        if other != canon:
+            raise VisrecError(
+                f"{where}: column {header[pos]!r} is named for both {other.split('_')[0]}_col "
+                f"({explicit[other]!r}) and {canon.split('_')[0]}_col ({explicit[canon]!r}) "
+                "(--user-col, --item-col, ...); each needs a column of its own"
+            )
     # explicit names first, so that an alias never takes a column named for another
     # role (item_col="userId" must not also leave userId to the user role)
     for canon, aliases in ALIASES.items():
