@@ -113,8 +113,10 @@ def test_time_split_ties_broken_by_row_order_and_needs_timestamps() -> None:
     assert len(s.train) == 4
     with pytest.raises(VisrecError, match="needs a timestamp"):
         time_split(df.drop(columns="timestamp"))
-    with pytest.raises(VisrecError, match="1 rows without one"):
-        time_split(df.assign(timestamp=[1.0, None, 3.0, 1.0, 1.0]))
+    with pytest.raises(VisrecError, match=r"the table has 1 row without one \("):
+        time_split(df.assign(timestamp=[1.0, np.nan, 3.0, 1.0, 1.0]))
+    with pytest.raises(VisrecError, match=r"the table has 2 rows without one \("):
+        time_split(df.assign(timestamp=[1.0, np.nan, np.nan, 1.0, 1.0]))
 
 
 def test_latest_ties_counts_users_whose_test_item_the_row_order_picks() -> None:

@@ -50,7 +50,7 @@ from visrec.data.interactions import (
     id_column,
     sortable_times,
 )
-from visrec.errors import ArgumentTypeError, VisrecError, names_text
+from visrec.errors import ArgumentTypeError, VisrecError, counted, names_text
 
 PROTOCOLS: tuple[str, ...] = ("warm", "time", "cold-items")
 
@@ -300,7 +300,7 @@ def time_split(frame: pd.DataFrame | Interactions) -> Split:
             + (
                 "no 'timestamp' column"
                 if TIMESTAMP not in df.columns
-                else f"{int(df[TIMESTAMP].isna().sum())} rows without one"
+                else f"{counted(int(df[TIMESTAMP].isna().sum()), 'row')} without one"
             )
             + " (a time column under another name: --time-col NAME on the command line, "
             "timestamp_col= in load_interactions; or use the 'warm' protocol)"
