@@ -10,7 +10,7 @@ the cache record's name tracking every setting and its folder's parents; a pipe 
 cache record; drop_when_read without a record; a row without rating or item counted once,
 never kept with a zero vector; the note on rows without a rating; include_missing in
 --json; the --report line on rows without an image; --seed reaching the KNN; the "only 1
-rating row(s) have a vector" error.
+rating row has a vector" error.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def test_knn_rating_with_one_usable_row_says_the_ids_may_not_match(
     rc = main(["knn-rating", "--interactions", str(r), "--vectors", v])
     assert rc == 2
     err = capsys.readouterr().err
-    assert f"only 1 rating row(s) have a vector in {v}" in err
+    assert f"only 1 rating row has a vector in {v}" in err
     assert "(do the item_id values match the vector ids?)" in err
 
 

@@ -221,9 +221,16 @@ def run(args: argparse.Namespace) -> int:
     for line in notes:
         say_note(line)
     if len(frame) < 2:
+        # one row to train on and one to test, at least
+        n = len(frame)
+        if args.include_missing:  # rows without a vector were kept: too few ratings
+            raise VisrecError(
+                f"only {counted(n, 'rating row')} in {args.interactions}; the KNN needs 2 "
+                "(one to train on, one to test)"
+            )
         raise VisrecError(
-            f"only {len(frame)} rating row(s) have a vector in {args.vectors} "
-            f"(do the {args.key_col} values match the vector ids?)"
+            f"only {counted(n, 'rating row')} {'has' if n == 1 else 'have'} a vector in "
+            f"{args.vectors} (do the {args.key_col} values match the vector ids?)"
         )
     res = knn_rating(
         vecs,
