@@ -20,8 +20,6 @@ from typing import Any
 from test_evaluation_report import _result
 from visrec.report.verdict import verdict
 
-COLD_HEAD = "Cold start: the candidates are items nobody interacted with in training."
-
 
 def _drop(res: dict[str, Any], model: str, col: str, seeds: set[int] | None = None) -> None:
     """Blank ``col`` of ``model`` on ``seeds`` (all of them by default)."""
