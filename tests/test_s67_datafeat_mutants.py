@@ -174,7 +174,8 @@ def test_summary_json_is_written_when_a_long_summary_meets_a_closed_pipe(
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # the reader is gone before the summary is printed
-    err = proc.stderr.read().decode()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert "Traceback" not in err, err
     assert len(json.loads(js.read_text())["sections"]) == 40
