@@ -27,14 +27,9 @@ import pandas as pd
 import pytest
 
 from test_recommend_resume import _stop_after
-from visrec.cli import main
+from test_s61_recommend_mutants import _run
 from visrec.commands import _recs_progress
 from visrec.embed import engines
-
-
-def _run(model: Path, out: Path, *extra: str) -> int:
-    return main(["recommend", str(model), "-o", str(out), "--quiet", *extra])
-
 
 # ------------------------------------------------------------------ recommend.py
 

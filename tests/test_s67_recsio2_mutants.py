@@ -30,6 +30,7 @@ import pytest
 
 from small_vectors import item_vectors
 from test_s53_recs_inputs import FAST, _list_vectors, _train_csv
+from test_s61_recommend_mutants import _run
 from visrec.cli import main
 from visrec.commands import _recs_progress
 from visrec.commands._recs_inputs import read_candidates
@@ -139,7 +140,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _recommend(model: Path, out: Path, *extra: str) -> int:
-    return main(["recommend", str(model), "--n", "3", "-o", str(out), "--quiet", *extra])
+    return _run(model, out, "--n", "3", *extra)
 
 
 def test_vectors_named_on_the_command_line_beat_the_file_train_json_records(

@@ -156,11 +156,8 @@ def folder_data(path: Path) -> bool:
 
 
 def _loader_reads(name: str) -> bool:
-    """Whether a loader given a folder looks for a file of this name in it."""
-    from visrec.data.item_tables import ITEM_FILES
-    from visrec.data.tables import INTERACTION_FILES
-
-    return name in INTERACTION_FILES or name in ITEM_FILES
+    """Whether a loader given a folder looks for a file of exactly this name in it."""
+    return _loader_name(name) == name
 
 
 def _loader_name(name: str) -> str | None:

@@ -133,6 +133,21 @@ def is_user_header(name: str) -> bool:
 ALL_COLUMNS: tuple[str, ...] = (USER, ITEM, RATING, TIMESTAMP)
 
 
+def role_option(canon: str) -> str:
+    """The keyword that names the column of a canonical role: ``user_id`` -> ``user_col``,
+    ``timestamp`` -> ``timestamp_col``."""
+    return f"{canon.split('_')[0]}_col"
+
+
+def shared_column_error(where: object, column: str, first: str, second: str) -> VisrecError:
+    """One column named for two roles (``first`` and ``second``, as the user named them):
+    every user would be an item of the same id."""
+    return VisrecError(
+        f"{where}: column {column!r} is named for both {first} and {second} "
+        "(--user-col, --item-col, ...); each needs a column of its own"
+    )
+
+
 def _match_columns(
     header: Sequence[str],
     explicit: dict[str, str | None],
@@ -171,10 +186,11 @@ def _match_columns(
     for canon, pos in found.items():
         other = seen.setdefault(pos, canon)
         if other != canon:
-            raise VisrecError(
-                f"{where}: column {header[pos]!r} is named for both {other.split('_')[0]}_col "
-                f"({explicit[other]!r}) and {canon.split('_')[0]}_col ({explicit[canon]!r}) "
-                "(--user-col, --item-col, ...); each needs a column of its own"
+            raise shared_column_error(
+                where,
+                header[pos],
+                f"{role_option(other)} ({explicit[other]!r})",
+                f"{role_option(canon)} ({explicit[canon]!r})",
             )
     # explicit names first, so that an alias never takes a column named for another
     # role (item_col="userId" must not also leave userId to the user role)
@@ -193,7 +209,7 @@ def _match_columns(
         if canon not in found:
             kind = canon.split("_")[0]
             taken = "".join(
-                f"; {header[pos]!r} is named for {other.split('_')[0]}_col"
+                f"; {header[pos]!r} is named for {role_option(other)}"
                 for other, pos in found.items()
                 if explicit.get(other) is not None and normed[pos] in ALIASES[canon]
             )

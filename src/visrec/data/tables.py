@@ -27,7 +27,7 @@ import pandas as pd
 
 from visrec.data.column_names import ALIASES as ALIASES
 from visrec.data.column_names import ALL_COLUMNS as ALL_COLUMNS
-from visrec.data.column_names import NUMBER, _match_columns
+from visrec.data.column_names import NUMBER, _match_columns, role_option, shared_column_error
 from visrec.data.column_names import SHOP_TIME_ALIASES as SHOP_TIME_ALIASES
 from visrec.data.column_names import NoIdColumnError as NoIdColumnError
 from visrec.data.column_names import column_key as column_key
@@ -405,19 +405,16 @@ def _refuse_shared_columns(p: Path, explicit: dict[str, str | None]) -> None:
     for canon, col in explicit.items():
         if col is None:
             continue
-        role = f"{canon.split('_')[0]}_col"
+        role = role_option(canon)
         if col in roles:
-            raise VisrecError(
-                f"{p}: column {col!r} is named for both {roles[col]} and {role} "
-                "(--user-col, --item-col, ...); each needs a column of its own"
-            )
+            raise shared_column_error(p, col, roles[col], role)
         roles[col] = role
 
 
 def refuse_layout(p: Path, sep: str | None, explicit: dict[str, str | None]) -> None:
     """A separator or column names given for a file that has none to choose: an error,
     not an option silently ignored."""
-    args = {"sep": sep, **{f"{k.split('_')[0]}_col": v for k, v in explicit.items()}}
+    args = {"sep": sep, **{role_option(k): v for k, v in explicit.items()}}
     named = [f"{k}={v!r}" for k, v in args.items() if v is not None]
     if not named:
         return

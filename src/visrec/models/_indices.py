@@ -34,10 +34,11 @@ def as_indices(values: Any, what: str) -> np.ndarray:
         ``"user"`` or ``"item"``, for the message.
     """
     a = np.atleast_1d(np.asarray(values))
-    bools = isinstance(values, (list, tuple)) and any(
-        isinstance(v, (bool, np.bool_)) for v in values
-    )
-    if a.dtype.kind in "iu" and bools:
+    if (
+        a.dtype.kind in "iu"
+        and isinstance(values, (list, tuple))
+        and any(isinstance(v, (bool, np.bool_)) for v in values)
+    ):
         # np.asarray([1, True]) is an int64 array: keep the bool to name it below
         a = np.atleast_1d(np.asarray(values, dtype=object))
     if a.ndim > 1:  # flattening would answer for a list of users as if it were one
