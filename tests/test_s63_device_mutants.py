@@ -167,10 +167,19 @@ def test_step_lines_come_every_interval_between_the_first_and_the_last(
 
 @pytest.mark.parametrize(
     ("seconds", "said"),
-    [(59, "59 s"), (60, "60 s"), (89, "89 s"), (90, "1.5 min"), (150, "2.5 min")],
+    # 89.6 s rounds to 90: minutes, not "90 s" (session 68)
+    [
+        (59, "59 s"),
+        (60, "60 s"),
+        (89, "89 s"),
+        (89.4, "89 s"),
+        (89.6, "1.5 min"),
+        (90, "1.5 min"),
+        (150, "2.5 min"),
+    ],
 )
 def test_times_under_ninety_seconds_are_seconds_then_minutes(
-    clock: _Clock, seconds: int, said: str
+    clock: _Clock, seconds: float, said: str
 ) -> None:
     lines: list[str] = []
     with _progress_lines.fit_lines(lines.append, every_s=0):

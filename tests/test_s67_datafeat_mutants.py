@@ -14,7 +14,7 @@ a table lacking an encoded column, the written line counting the table's items, 
   when both are None or both given, so the two tests agree.
 - ids without ``.astype(str)``: every item-table loader hands the ids as text already.
 - image meta keeps ``weights_id`` only (not ``dim_image``): nothing in visrec writes a
-  ``dim_image`` key.
+  ``dim_image`` key (session 68 dropped the name from the source).
 - merge-variants / features without ``survives_closed_stdout``: their stdout is a few
   short lines (below the stream buffer), so ``cli.main``'s final flush gives the same
   status and one error line, and their files are written before it.
@@ -100,7 +100,7 @@ def test_like_on_a_table_without_an_encoded_column_names_it(
     out = tmp_path / "new.parquet"
     assert main(["features", str(new), "--like", str(first), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert f"{new}: no column price, which {first} encodes" in err, err
+    assert f"{new}: no column 'price', which {first} encodes" in err, err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 

@@ -122,4 +122,5 @@ def say(line: str) -> None:
 
 
 def _minutes(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+    # rounded first: 89.6 s would print as "90 s" below the switch to minutes
+    return f"{seconds:.0f} s" if round(seconds) < 90 else f"{seconds / 60:.1f} min"

@@ -212,6 +212,19 @@ def counted(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
+# the verb phrases of none_of for an image vector
+HAS_VECTOR = ("has an image vector", "has no image vector")
+
+
+def none_of(count: int, noun: str, holds: str, lacks: str) -> str:
+    """``"none of the 3 items has an image vector"``; for a single one, where "none of
+    the 1 items" reads as a slip, ``"the only item has no image vector"``. ``noun`` is
+    plural; ``holds`` and ``lacks`` are the verb phrase and its negation."""
+    if count == 1:
+        return f"the only {noun[:-1] if noun.endswith('s') else noun} {lacks}"
+    return f"none of the {count:,} {noun} {holds}"
+
+
 def names_text(names: Iterable[object]) -> str:
     """Column names for a message, as written (``user_id, item_id``), not as a Python
     list (``['user_id', 'item_id']``). A blank name is shown in quotes (``a, "", b``):

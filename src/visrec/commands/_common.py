@@ -53,7 +53,7 @@ from visrec.commands._streams import stdout_closed as stdout_closed
 from visrec.commands._streams import stdout_failed_status as stdout_failed_status
 from visrec.commands._streams import survives_closed_stderr as survives_closed_stderr
 from visrec.commands._streams import survives_closed_stdout as survives_closed_stdout
-from visrec.errors import VisrecError, names_text
+from visrec.errors import HAS_VECTOR, VisrecError, names_text, none_of
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
     import numpy as np
@@ -521,14 +521,14 @@ def check_vectors_match(
     in_file = np.array([i in known for i in ids], dtype=bool)
     if in_file.all():
         raise VisrecError(
-            f"{vpath}: none of the {len(ids):,} {noun} has an image vector (each has "
+            f"{vpath}: {none_of(len(ids), noun, *HAS_VECTOR)} (each has "
             "has_image false or a vector of zeros: no picture)"
         )
     if in_file.any():  # the rest absent: most likely spelt otherwise, said as such
         n_in = int(in_file.sum())
         absent = ids[~in_file]
         raise VisrecError(
-            f"{vpath}: none of the {len(ids):,} {noun} has an image vector: {n_in:,} "
+            f"{vpath}: {none_of(len(ids), noun, *HAS_VECTOR)}: {n_in:,} "
             f"{'is' if n_in == 1 else 'are'} in it without a picture (has_image false or "
             f"a vector of zeros) and {len(absent):,} {'is' if len(absent) == 1 else 'are'} "
             f"not in it ({ipath}{name_ids(absent, None, 3)}, "
@@ -536,8 +536,8 @@ def check_vectors_match(
             + respelt_hint(respelt(absent, vectors.ids), "it")
         )
     raise VisrecError(
-        f"{vpath}: none of the {len(ids):,} {noun} is in it; item ids must be spelt the "
-        f"same in both files ({ipath}{name_ids(ids, None, 3)}, "
+        f"{vpath}: {none_of(len(ids), noun, 'is in it', 'is not in it')}; item ids must be "
+        f"spelt the same in both files ({ipath}{name_ids(ids, None, 3)}, "
         f"{vpath}{name_ids(vectors.ids, None, 3)})"
         + respelt_hint(respelt(ids, vectors.ids), "it")
         + (review_photo_advice if _keyed_by_review(ids, vectors.ids) else "")

@@ -184,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
         lacking = [c.name for c in codes if c.name not in frame.columns]
         if lacking:
             raise VisrecError(
-                f"{args.table}: no column {names_text(lacking)}, which {args.like} encodes "
+                f"{args.table}: no {'column' if len(lacking) == 1 else 'columns'} "
+                f"{', '.join(map(repr, lacking))}, which {args.like} encodes "
                 f"(columns: {names_text(shown)})"
             )
     attrs = f.encode(frame, codes)
@@ -261,7 +262,7 @@ def _next_to_images(
         )
     pre = image_meta.get("preprocessing")
     new = {
-        **{k: v for k, v in image_meta.items() if k in ("weights_id", "dim_image")},
+        **{k: v for k, v in image_meta.items() if k == "weights_id"},
         **meta,
         "backbone": backbone,
         "preprocessing": {**(pre if isinstance(pre, dict) else {}), "item_features": digest},

@@ -78,13 +78,17 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     ``warning`` naming them (one bad byte must not turn ``café`` into ``cafÃ©`` in the
     whole file, nor drop a review over a stray byte in its text); otherwise the file is
     read as Windows-1252 (MovieLens and other older sets; every byte decodes),
-    with a ``warning`` when some of its lines were valid UTF-8.
+    with a ``warning`` when some of its lines were valid UTF-8. Given another
+    ``encoding`` that the bytes do not fit, the whole file is read as latin-1 (every
+    byte decodes), without a warning.
 
     Raises
     ------
     VisrecError
         ``path`` is a folder, not valid gzip (bzip2, xz), zip- or zstd-compressed (not
         read: one error saying so), or a binary (or UTF-16) file.
+    LookupError
+        ``encoding`` names no codec Python knows.
     ReadError
         The system would not let it be read (no permission, an I/O error).
     FileNotFoundError

@@ -24,11 +24,13 @@ from visrec._frozen import read_only, restore_read_only
 from visrec._parquet import open_parquet, read_columns, write_table
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
 from visrec.errors import (
+    HAS_VECTOR,
     ArgumentTypeError,
     SystemRefusal,
     VisrecError,
     errno_of,
     names_text,
+    none_of,
     unreadable_file,
 )
 
@@ -274,14 +276,14 @@ def check_some_vector(
         listed = iv.positions(ids) >= 0
         if listed.all():  # the ids match: the rows say "no picture"
             raise VisrecError(
-                f"{who}: none of the {len(ids):,} {noun} has an image vector: the vectors "
+                f"{who}: {none_of(len(ids), noun, *HAS_VECTOR)}: the vectors "
                 f"list each of them with has_image false or a vector of zeros (no "
                 f"picture){advice}"
             )
         if listed.any():  # the rest absent, most likely spelt otherwise
             n_in = int(listed.sum())
             raise VisrecError(
-                f"{who}: none of the {len(ids):,} {noun} has an image vector: the vectors "
+                f"{who}: {none_of(len(ids), noun, *HAS_VECTOR)}: the vectors "
                 f"list {n_in:,} of them without a picture (has_image false or a vector of "
                 f"zeros) and not the other {len(ids) - n_in:,} (the vectors' ids look like "
                 f"{shown_ids(iv.ids)}; the {noun}' like {shown_ids(ids[~listed])})"
@@ -290,7 +292,7 @@ def check_some_vector(
             )
         hint = respelt_hint(respelt(ids[:1000], iv.ids), "the vectors")
         raise VisrecError(
-            f"{who}: none of the {len(ids):,} {noun} has an image vector (the vectors' ids "
+            f"{who}: {none_of(len(ids), noun, *HAS_VECTOR)} (the vectors' ids "
             f"look like {shown_ids(iv.ids) or 'nothing'}; the {noun}' like "
             f"{shown_ids(ids)}){hint}{advice}"
         )

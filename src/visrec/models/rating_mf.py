@@ -47,7 +47,14 @@ from visrec.embed.store import (
     usable_values,
     vector_rows,
 )
-from visrec.errors import ArgumentTypeError, InvalidParameterError, NotFittedError, VisrecError
+from visrec.errors import (
+    HAS_VECTOR,
+    ArgumentTypeError,
+    InvalidParameterError,
+    NotFittedError,
+    VisrecError,
+    none_of,
+)
 from visrec.models._fresh_fit import check_fit_inputs, fit_from_scratch
 from visrec.models._indices import as_indices
 from visrec.models._train import FeatureScaler
@@ -460,8 +467,7 @@ def _checked_vectors(
             else "has has_image false" + (" or is all zeros" if check.any() else "")
         )
         raise VisrecError(
-            f"RatingMF: none of the {n_items:,} items has an image vector (every row "
-            f"{what}){_NO_VISUAL}"
+            f"RatingMF: {none_of(n_items, 'items', *HAS_VECTOR)} (every row {what}){_NO_VISUAL}"
         )
     return np.where(has[:, None], v, 0.0), has
 

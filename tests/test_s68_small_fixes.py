@@ -1,0 +1,68 @@
+"""Session 68's small fixes, each with a test that fails on the old source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_features import _csv, _table
+from visrec.cli import main
+from visrec.commands._common import check_vectors_match
+from visrec.embed.store import ItemVectors, check_some_vector
+from visrec.errors import VisrecError, none_of
+
+
+def _vectors(ids: list[str], has: list[bool]) -> ItemVectors:
+    return ItemVectors(
+        ids=np.array(ids, dtype=object),
+        vectors=np.ones((len(ids), 3), dtype=np.float32),
+        has_image=np.array(has),
+    )
+
+
+def test_none_of_reads_for_one_and_for_many() -> None:
+    assert none_of(3, "items", "is in it", "is not in it") == "none of the 3 items is in it"
+    assert none_of(1, "items", "is in it", "is not in it") == "the only item is not in it"
+    assert none_of(0, "rated items", "x", "y") == "none of the 0 rated items x"
+    assert none_of(1_200, "item_id values", "x", "y") == "none of the 1,200 item_id values x"
+
+
+@pytest.mark.parametrize(
+    ("ids", "has", "expected"),
+    [
+        (["a", "b"], [True, True], "V.parquet: the only training item is not in it;"),
+        (["x", "b"], [False, True], "V.parquet: the only training item has no image vector"),
+    ],
+)
+def test_one_item_without_a_vector_is_said_in_the_singular(
+    ids: list[str], has: list[bool], expected: str
+) -> None:
+    """The old wording was 'none of the 1 training items is in it'."""
+    with pytest.raises(VisrecError) as err:
+        check_vectors_match(_vectors(ids, has), ["x"], "V.parquet", "R.csv", noun="training items")
+    assert expected in str(err.value)
+    assert "none of the 1 " not in str(err.value)
+
+
+def test_check_some_vector_says_the_only_one() -> None:
+    with pytest.raises(VisrecError, match=r"^model 'vbpr': the only training item has no "):
+        check_some_vector(_vectors(["a"], [True]), ["z"], "model 'vbpr'", "training items")
+    with pytest.raises(VisrecError, match=r"^m: none of the 2 training items has an image "):
+        check_some_vector(_vectors(["a"], [True]), ["z", "y"], "m", "training items")
+
+
+def test_like_names_every_missing_column_quoted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--like` on a table lacking two encoded columns names both, quoted as the
+    `--columns` message quotes its name (it said 'no column colour, price')."""
+    items = _csv(tmp_path, _table())
+    first = tmp_path / "f.parquet"
+    assert main(["features", str(items), "--columns", "colour,price", "-o", str(first)]) == 0
+    capsys.readouterr()
+    new = _csv(tmp_path, _table().drop(columns=["price", "colour"]), "new.csv")
+    assert main(["features", str(new), "--like", str(first), "-o", str(tmp_path / "n.pq")]) == 2
+    err = capsys.readouterr().err
+    assert f"{new}: no columns 'colour', 'price', which {first} encodes (columns: " in err, err
