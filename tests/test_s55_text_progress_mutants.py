@@ -44,7 +44,8 @@ def test_a_nul_past_the_first_512_bytes_still_makes_the_file_binary(tmp_path: Pa
     with pytest.raises(VisrecError) as info:
         decode_text(f)
     assert str(info.value) == (
-        f"{f}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 text table"
+        f"{f}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 text table "
+        "(a NUL byte on line 202)"
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from test_features import _csv, _table
 from visrec.cli import main
 from visrec.commands._common import check_vectors_match
+from visrec.data.text_files import decode_text
 from visrec.embed.store import ItemVectors, check_some_vector
 from visrec.errors import VisrecError, none_of
 
@@ -66,3 +67,22 @@ def test_like_names_every_missing_column_quoted(
     assert main(["features", str(new), "--like", str(first), "-o", str(tmp_path / "n.pq")]) == 2
     err = capsys.readouterr().err
     assert f"{new}: no columns 'colour', 'price', which {first} encodes (columns: " in err, err
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        (b"item_id,path\r\na,a.jpg\r\nb\x00,b.jpg\r\n", " (a NUL byte on line 3)"),
+        (b"item_id,path\ra,a.jpg\rb\x00,b.jpg\r", " (a NUL byte on line 3)"),
+        (b"\x00item_id,path\n", " (a NUL byte on line 1)"),
+        ("item_id,path\na,a.jpg\n".encode("utf-16"), ""),  # NULs everywhere
+        (b"PAR1" + b"\x00\x01\x02" * 100, ""),
+    ],
+)
+def test_a_stray_nul_is_placed_on_its_line(tmp_path: Path, raw: bytes, said: str) -> None:
+    """A manifest with one NUL in an id was refused as binary without saying where."""
+    f = tmp_path / "m.csv"
+    f.write_bytes(raw)
+    with pytest.raises(VisrecError) as err:
+        decode_text(f)
+    assert str(err.value).endswith(f"not a UTF-8 or latin-1 text table{said}")

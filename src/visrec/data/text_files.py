@@ -107,7 +107,8 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     if _looks_binary(raw[:8192]):
         # such bytes would reach the CSV reader and come back as garbled column names
         raise VisrecError(
-            f"{path}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 text table"
+            f"{path}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 "
+            f"text table{_stray_nul(raw[:8192])}"
         )
     try:
         out = DecodedText(raw.decode(encoding), encoding)
@@ -274,6 +275,17 @@ def _looks_binary(head: bytes) -> bool:
         return True
     control = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
     return control > 0.05 * len(head)
+
+
+def _stray_nul(head: bytes) -> str:
+    """Where a text with a few NUL bytes (one in an id, say) has its first: ``" (a NUL
+    byte on line 3)"``; nothing for UTF-16 or a real binary, whose NULs are many."""
+    n = head.count(b"\x00")
+    if not n or n > max(1, len(head) // 100):
+        return ""
+    before = head[: head.index(b"\x00")].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    line = before.count(b"\n") + 1
+    return f" (a NUL byte on line {line:,})"
 
 
 def sniff_sep(first_line: str, suffix: str) -> str:
