@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from test_features import _csv, _table
 from visrec.cli import main
 from visrec.commands._common import check_vectors_match
+from visrec.data.id_spelling import ids_as_text, spell_ids
 from visrec.data.text_files import decode_text
 from visrec.embed.store import ItemVectors, check_some_vector
 from visrec.errors import VisrecError, none_of
@@ -86,3 +88,27 @@ def test_a_stray_nul_is_placed_on_its_line(tmp_path: Path, raw: bytes, said: str
     with pytest.raises(VisrecError) as err:
         decode_text(f)
     assert str(err.value).endswith(f"not a UTF-8 or latin-1 text table{said}")
+
+
+def test_bytes_in_a_mixed_column_are_their_text_on_every_pandas() -> None:
+    """A Parquet object column of bytes and numbers: `astype(str)` wrote b"a" as "b'a'"
+    on pandas 2 and failed inside pandas 3 on bytes that are not UTF-8."""
+    col = pd.Series([b"a", 7, None, b"caf\xc3\xa9"], name="item_id", dtype=object)
+    assert ids_as_text(col, "f.parquet").tolist() == ["a", "7", None, "café"]
+    with pytest.raises(VisrecError) as err:
+        ids_as_text(pd.Series([b"\xff", 7], name="item_id", dtype=object), "f.parquet")
+    assert (
+        str(err.value)
+        == "f.parquet: column 'item_id': id b'\\xff' is bytes that are not UTF-8 text"
+    )
+
+
+def test_lookups_refuse_bytes_that_are_not_utf8_as_the_loaders_do() -> None:
+    """spell_ids wrote b"\\xff" and b"\\xfe" both as "\\ufffd": two items of an
+    ItemVectors became one repeated id; a mixed list failed inside pandas."""
+    for ids in ([b"\xff", b"\xfe"], [b"\xff", 1.0], b"\xff"):
+        with pytest.raises(VisrecError, match=r"^id b'\\xff' is bytes that are not UTF-8 text$"):
+            spell_ids(ids)
+    with pytest.raises(VisrecError, match="is bytes that are not UTF-8 text"):
+        _vectors([b"\xff", b"\xfe"], [True, True])  # type: ignore[list-item]
+    assert spell_ids([b"caf\xc3\xa9", 2]) == ["café", "2"]

@@ -395,9 +395,9 @@ def _utf8_id(v: bytes, col: pd.Series, where: str) -> str:
         return v.decode("utf-8")
     except UnicodeDecodeError:
         place = f"{where}: " if where else ""
-        raise VisrecError(
-            f"{place}column {str(col.name)!r}: id {v!r} is bytes that are not UTF-8 text"
-        ) from None
+        if col.name is not None:  # ids looked up from a list have no column
+            place += f"column {str(col.name)!r}: "
+        raise VisrecError(f"{place}id {v!r} is bytes that are not UTF-8 text") from None
 
 
 def ids_as_text(col: pd.Series, where: str = "") -> pd.Series:
@@ -430,10 +430,16 @@ def ids_as_text(col: pd.Series, where: str = "") -> pd.Series:
         text[fits] = values[fits].astype(np.int64).astype(str)
         rest = ~fits & ~null  # beyond int64 (1e+20): as the float is written
         text[rest] = col[rest].astype(str).to_numpy(dtype=object)
+    elif col.dtype == object:
+        # value by value: pandas 3 writes bytes b"a" as "a" and fails on bytes that are
+        # not UTF-8, pandas 2 writes "b'a'"; here both as the bytes-only branch above
+        text = np.array(
+            [_utf8_id(v, col, where) if isinstance(v, bytes) else str(v) for v in col],
+            dtype=object,
+        )
+        _refuse_merged_ids(col, text, null, where)
     else:
         text = col.astype(str).to_numpy(dtype=object)
-        if col.dtype == object:
-            _refuse_merged_ids(col, text, null, where)
     text[null] = None
     return pd.Series(text, index=col.index, dtype=object)
 
@@ -542,8 +548,8 @@ def _is_text(values: object) -> bool:
 def _spell_one(v: object) -> str:
     if type(v) is str:  # the usual case first
         return v
-    if isinstance(v, bytes):
-        return v.decode("utf-8", errors="replace")
+    if isinstance(v, bytes):  # as ids_as_text: not UTF-8 is refused, not respelt
+        return _utf8_id(v, pd.Series(dtype=object), "")
     if isinstance(v, float | np.floating):
         f = float(v)
         if f.is_integer() and abs(f) < 2.0**63:

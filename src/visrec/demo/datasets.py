@@ -224,6 +224,8 @@ def dataset_layout(root: Path) -> _Layout:
     ------
     VisrecError
         When it is no folder or matches none of the layouts; the message lists them.
+    PermissionError
+        When it matches none and cannot be listed (``visrec demo`` says so in one line).
     """
     if not root.is_dir():
         raise VisrecError(f"dataset folder {str(root)!r} does not exist or is not a folder")
