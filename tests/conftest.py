@@ -170,10 +170,21 @@ def _evaluate_records_in_tmp(
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that reads ``../shared/data`` (the ``shared_data`` fixture, directly or
     through another fixture) carries the ``realdata`` marker: ``-m realdata`` selects
-    them all, and ``-m "not realdata"`` none."""
+    them all, and ``-m "not realdata"`` none.
+
+    A test that makes a named pipe gets a 180 s limit (not the suite's 900 s): if the
+    code under test stopped skipping the pipe, reading it would wait for ever, and the
+    test should fail soon rather than hold CI until its limit."""
     for item in items:
         if "shared_data" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.realdata)
+        code = getattr(getattr(item, "function", None), "__code__", None)
+        if (
+            code is not None
+            and "mkfifo" in code.co_names
+            and not item.get_closest_marker("timeout")
+        ):
+            item.add_marker(pytest.mark.timeout(180))
 
 
 def flip_vector_page(path: Path, group: int = 0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +113,14 @@ def test_lookups_refuse_bytes_that_are_not_utf8_as_the_loaders_do() -> None:
     with pytest.raises(VisrecError, match="is bytes that are not UTF-8 text"):
         _vectors([b"\xff", b"\xfe"], [True, True])  # type: ignore[list-item]
     assert spell_ids([b"caf\xc3\xa9", 2]) == ["café", "2"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_test_that_makes_a_pipe_fails_soon_rather_than_hangs(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """conftest gives it 180 s, not the suite's 900: a pipe read by mistake would
+    otherwise hold CI for 15 minutes before failing."""
+    os.mkfifo(tmp_path / "p")
+    marker = request.node.get_closest_marker("timeout")
+    assert marker is not None and marker.args == (180,)
