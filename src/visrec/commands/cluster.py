@@ -228,8 +228,9 @@ def _items_left_out(
         pairs = respelt(iv.ids[no_label], ids)
         if pairs:  # '10001' in the vectors, '010001' in the table: no label gap
             say_note(
-                f"note: {len(pairs):,} of the items without a label are in {args.labels} "
-                f"spelt otherwise ({examples(pairs)}): ids are compared as written"
+                f"note: {len(pairs):,} of the items without a label "
+                f"{'is' if len(pairs) == 1 else 'are'} in {args.labels} spelt otherwise "
+                f"({examples(pairs)}): ids are compared as written"
             )
     return item_labels, no_image, no_label
 
