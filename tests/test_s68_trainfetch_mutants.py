@@ -35,16 +35,15 @@ No bug found. Popularity, visual-cf or a 3-epoch tiny bpr; a local HTTP server o
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from quiet_http import QuietHandler, serving
+from test_s50_fetch_mutants import JPEG
 from test_s60_train_mutants import _argv, _csv
 from visrec.cli import main
 from visrec.commands import fetch as fetch_cmd
@@ -52,15 +51,6 @@ from visrec.commands import train as train_cmd
 from visrec.images import fetch as fetch_mod
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens on port 9
-
-
-def _jpeg() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), (10, 120, 200)).save(buf, format="JPEG")
-    return buf.getvalue()
-
-
-JPEG = _jpeg()
 
 
 @pytest.fixture(scope="module")
