@@ -150,8 +150,9 @@ class SimilarItems:
             Query ids (one string or number is one id); every one must be in the index (a clear
             error names the first unknown id or the first id without an image).
         n : int, default 10
-            Neighbours per query; the query itself is excluded. Ties break by store
-            order, so results are deterministic.
+            Neighbours per query; the query itself is excluded. Equal float32 cosines
+            break by store order, so results are deterministic (a vector and a copy of
+            it scaled by 3 can differ in the last bit after normalising: not a tie).
 
         Returns
         -------
