@@ -124,3 +124,17 @@ def test_a_test_that_makes_a_pipe_fails_soon_rather_than_hangs(
     os.mkfifo(tmp_path / "p")
     marker = request.node.get_closest_marker("timeout")
     assert marker is not None and marker.args == (180,)
+
+
+def test_no_bars_on_a_closed_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A closed stream as sys.stderr raised ValueError from isatty (None was handled)."""
+    import argparse
+    import io
+
+    from visrec.commands._progress import show_progress
+
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr("sys.stderr", closed)
+    assert show_progress(argparse.Namespace(verbose=True, quiet=False)) is False
+    assert show_progress(argparse.Namespace(verbose=False, quiet=False)) is False

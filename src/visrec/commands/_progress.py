@@ -83,8 +83,9 @@ def check_quiet_params(args: argparse.Namespace, params: dict[str, Any], what: s
 
 def show_progress(args: argparse.Namespace) -> bool:
     """True when bars should show: ``--verbose``, or stderr is a terminal and no ``--quiet``;
-    never with stderr closed (``2>&-``: Python's ``sys.stderr`` is then None)."""
-    if sys.stderr is None:
+    never with stderr closed (``2>&-``: Python's ``sys.stderr`` is then None; or a
+    closed file object, in a program that calls visrec's commands)."""
+    if sys.stderr is None or getattr(sys.stderr, "closed", False):
         return False
     return bool(args.verbose or (not args.quiet and sys.stderr.isatty()))
 
