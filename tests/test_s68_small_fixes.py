@@ -127,14 +127,19 @@ def test_a_test_that_makes_a_pipe_fails_soon_rather_than_hangs(
 
 
 def test_no_bars_on_a_closed_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A closed stream as sys.stderr raised ValueError from isatty (None was handled)."""
+    """A closed stream as sys.stderr raised ValueError from isatty (None was handled),
+    and the minute lines of a fit were printed to it."""
     import argparse
+    import contextlib
     import io
 
-    from visrec.commands._progress import show_progress
+    from visrec.commands._progress import fit_lines_in_logs, show_progress
 
     closed = io.StringIO()
     closed.close()
     monkeypatch.setattr("sys.stderr", closed)
     assert show_progress(argparse.Namespace(verbose=True, quiet=False)) is False
     assert show_progress(argparse.Namespace(verbose=False, quiet=False)) is False
+    # nor minute lines: they would be printed to the closed stream
+    quiet_not = argparse.Namespace(verbose=False, quiet=False)
+    assert isinstance(fit_lines_in_logs(quiet_not), contextlib.nullcontext)

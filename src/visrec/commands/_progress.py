@@ -85,15 +85,20 @@ def show_progress(args: argparse.Namespace) -> bool:
     """True when bars should show: ``--verbose``, or stderr is a terminal and no ``--quiet``;
     never with stderr closed (``2>&-``: Python's ``sys.stderr`` is then None; or a
     closed file object, in a program that calls visrec's commands)."""
-    if sys.stderr is None or getattr(sys.stderr, "closed", False):
+    if _no_stderr():
         return False
     return bool(args.verbose or (not args.quiet and sys.stderr.isatty()))
+
+
+def _no_stderr() -> bool:
+    """stderr closed: None (``2>&-``), or a closed file object in a calling program."""
+    return sys.stderr is None or bool(getattr(sys.stderr, "closed", False))
 
 
 def fit_lines_in_logs(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
     """Where no bar shows and no ``--quiet`` (stderr is a log file), a block in which
     long fits and steps print a line a minute to stderr (``visrec._progress_lines``)."""
-    if args.quiet or show_progress(args) or sys.stderr is None:  # None: print() is stdout
+    if args.quiet or show_progress(args) or _no_stderr():  # nowhere to write the lines
         return contextlib.nullcontext()
     from visrec._progress_lines import fit_lines
 

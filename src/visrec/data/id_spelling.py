@@ -390,13 +390,13 @@ def id_notes(frame: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _utf8_id(v: bytes, col: pd.Series, where: str) -> str:
+def _utf8_id(v: bytes, column: object, where: str) -> str:
     try:
         return v.decode("utf-8")
     except UnicodeDecodeError:
         place = f"{where}: " if where else ""
-        if col.name is not None:  # ids looked up from a list have no column
-            place += f"column {str(col.name)!r}: "
+        if column is not None:  # ids looked up from a list have no column
+            place += f"column {str(column)!r}: "
         raise VisrecError(f"{place}id {v!r} is bytes that are not UTF-8 text") from None
 
 
@@ -419,7 +419,7 @@ def ids_as_text(col: pd.Series, where: str = "") -> pd.Series:
     if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) == "bytes":
         # a Parquet binary column (pandas writes bytes so): the text, not "b'i1'"
         return pd.Series(
-            [None if n else _utf8_id(v, col, where) for v, n in zip(col, null, strict=True)],
+            [None if n else _utf8_id(v, col.name, where) for v, n in zip(col, null, strict=True)],
             index=col.index,
             dtype=object,
         )
@@ -434,7 +434,7 @@ def ids_as_text(col: pd.Series, where: str = "") -> pd.Series:
         # value by value: pandas 3 writes bytes b"a" as "a" and fails on bytes that are
         # not UTF-8, pandas 2 writes "b'a'"; here both as the bytes-only branch above
         text = np.array(
-            [_utf8_id(v, col, where) if isinstance(v, bytes) else str(v) for v in col],
+            [_utf8_id(v, col.name, where) if isinstance(v, bytes) else str(v) for v in col],
             dtype=object,
         )
         _refuse_merged_ids(col, text, null, where)
@@ -549,7 +549,7 @@ def _spell_one(v: object) -> str:
     if type(v) is str:  # the usual case first
         return v
     if isinstance(v, bytes):  # as ids_as_text: not UTF-8 is refused, not respelt
-        return _utf8_id(v, pd.Series(dtype=object), "")
+        return _utf8_id(v, None, "")
     if isinstance(v, float | np.floating):
         f = float(v)
         if f.is_integer() and abs(f) < 2.0**63:

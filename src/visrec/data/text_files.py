@@ -104,11 +104,12 @@ def decode_text(path: PathLike, encoding: str = "utf-8") -> DecodedText:
     except OSError as exc:  # no permission, an I/O error: one line, as Parquet's say it
         raise read_error(f"{path}: cannot read ({exc.strerror or exc})", exc, path) from exc
     raw = _decompressed(path, raw)
-    if _looks_binary(raw[:8192]):
+    head = raw[:8192]
+    if _looks_binary(head):
         # such bytes would reach the CSV reader and come back as garbled column names
         raise VisrecError(
             f"{path}: looks like a binary file (or UTF-16 text), not a UTF-8 or latin-1 "
-            f"text table{_stray_nul(raw[:8192])}"
+            f"text table{_stray_nul(head)}"
         )
     try:
         out = DecodedText(raw.decode(encoding), encoding)
