@@ -41,6 +41,13 @@ def as_indices(values: Any, what: str) -> np.ndarray:
     ):
         # np.asarray([1, True]) is an int64 array: keep the bool to name it below
         a = np.atleast_1d(np.asarray(values, dtype=object))
+    elif (
+        a.dtype.kind == "f"
+        and isinstance(values, (list, tuple))
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    ):
+        # np.asarray([2**63, -1]) is a float array: keep the ints to name the big one below
+        a = np.atleast_1d(np.asarray(values, dtype=object))
     if a.ndim > 1:  # flattening would answer for a list of users as if it were one
         raise VisrecError(
             f"{what} indices must be one index or a 1-D list of them, got shape {a.shape}"
