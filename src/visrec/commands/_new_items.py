@@ -30,11 +30,11 @@ def vectors_file_meta(path: str) -> dict[str, Any]:
     """
     import pyarrow as pa
 
-    from visrec.embed.store import read_vectors_meta, require_parquet
+    from visrec.embed.store import folder_advice, read_vectors_meta, require_parquet
 
     p = Path(path)
     if not p.is_file():
-        raise VisrecError(f"vectors file {path!r} {not_a_file(p)}")
+        raise VisrecError(f"vectors file {path!r} {not_a_file(p)}{folder_advice(path)}")
     require_parquet(path)  # said as the other commands say it, not in pyarrow's words
     try:
         return read_vectors_meta(p)

@@ -10,6 +10,7 @@ from visrec.commands._checks import check_at_least
 from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
+    check_vectors_match,
     say_note,
     survives_closed_stdout,
 )
@@ -170,10 +171,11 @@ def run(args: argparse.Namespace) -> int:
     shown = [c for c in frame.columns if c != ITEM]
     if args.like is None:
         columns = f.parse_columns(args.columns)
-        for name, _ in columns:
+        for name, kind in columns:
             if name not in frame.columns or name == ITEM:
                 raise VisrecError(
                     f"{args.table}: no column {name!r} to encode (columns: {names_text(shown)})"
+                    + _kind_hint(name, kind, shown, f.KINDS)
                 )
         try:
             codes = f.fit_encoding(frame, columns, args.max_levels)
@@ -200,9 +202,10 @@ def run(args: argparse.Namespace) -> int:
         meta["preprocessing"] = {"item_features": digest}
         out = Combined(attrs, ids, np.ones(len(ids), bool), meta, "")
     else:
-        out = _next_to_images(
-            read_vectors(args.vectors), ids, attrs, float(weight or 1.0), meta, digest, like
-        )
+        images = read_vectors(args.vectors)
+        # another dataset's vectors (or ids spelt otherwise) would join nothing
+        check_vectors_match(images, ids, args.vectors, args.table)
+        out = _next_to_images(images, ids, attrs, float(weight or 1.0), meta, digest, like)
     write_vectors(args.output, ItemVectors(out.ids, out.vectors, out.has_image, out.meta))
     parts = "; ".join(c.summary() for c in codes)
     print(
@@ -210,6 +213,21 @@ def run(args: argparse.Namespace) -> int:
         f"({attrs.shape[1]:,} from the table: {parts}){out.said}"
     )
     return 0
+
+
+def _kind_hint(name: str, kind: str | None, columns: list[Any], kinds: tuple[str, ...]) -> str:
+    """What a ``:`` in ``--columns`` was taken for, when that is why no column matched:
+    ``price:numeric`` (a kind misspelt) or ``rel:date`` (a column named so, read as
+    column ``rel`` of kind ``date``)."""
+    if kind is not None and f"{name}:{kind}" in columns:
+        return (
+            f"; {name}:{kind} was read as column {name!r} of kind {kind!r}: a name holding "
+            f"':' takes its kind after one more (--columns '{name}:{kind}:KIND')"
+        )
+    head, colon, tail = name.rpartition(":")
+    if kind is None and colon and head.strip() in columns:
+        return f"; {tail.strip()!r} after ':' is no kind ({', '.join(kinds)})"
+    return ""
 
 
 class Combined(NamedTuple):

@@ -795,6 +795,21 @@ def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
         write_table(table, tmp)
 
 
+def folder_advice(p: str) -> str:
+    """What to give instead of the folder ``p`` named as a vectors file when it is a
+    model folder: the vectors its train.json names ("" for any other folder)."""
+    if os.path.isfile(os.path.join(p, "model.json")):  # `visrec train -o`: it read them
+        try:
+            with open(os.path.join(p, "train.json"), encoding="utf-8") as fh:
+                used = json.load(fh).get("vectors")
+        except (OSError, ValueError, AttributeError, RecursionError):
+            used = None
+        return ": a model folder (visrec train -o); give the vectors file " + (
+            f"it was trained with: {used}" if isinstance(used, str) else "from visrec embed"
+        )
+    return ""
+
+
 def read_vectors(
     path: str | os.PathLike[str], *, only: Collection[str] | None = None
 ) -> ItemVectors:
@@ -830,8 +845,11 @@ def read_vectors(
     check_input_exists(p, "vectors file")
     if os.path.isdir(p):  # pyarrow would read it as a dataset of every file inside
         raise VisrecError(
-            f"vectors file {p!r} is a directory, not a file (vectors of a folder of "
-            f"images: visrec embed {p} -o vectors.parquet)"
+            f"vectors file {p!r} is a directory, not a file"
+            + (
+                folder_advice(p)
+                or f" (vectors of a folder of images: visrec embed {p} -o vectors.parquet)"
+            )
         )
     require_utf8_name(p)  # pyarrow encodes the name strictly: said before the content
     if not os.path.isfile(p):  # pyarrow reads a file whole, from its footer: no pipe

@@ -82,7 +82,8 @@ def read_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A ``visrec evaluate --json`` file, checked enough to report on."""
     check_input_exists(path, "result file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # utf-8-sig: a BOM an editor added (Notepad) is no part of the JSON
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise read_error(f"{path}: cannot read ({exc.strerror or exc})", exc) from exc
     except UnicodeDecodeError as exc:  # a Parquet or .gz file named by mistake
