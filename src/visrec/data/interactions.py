@@ -283,7 +283,7 @@ class Interactions:
         for col in (RATING, TIMESTAMP):
             if col in df.columns:
                 _check_complete(df, col)
-        rating = df[RATING].to_numpy(dtype=np.float32) if RATING in df.columns else None
+        rating = rating_values(df[RATING]) if RATING in df.columns else None
         ts = timestamp_seconds(df[TIMESTAMP]) if TIMESTAMP in df.columns else None
         return cls(
             user_map=user_map,
@@ -295,8 +295,32 @@ class Interactions:
         )
 
     def subset(self, mask_or_index: np.ndarray) -> Interactions:
-        """Rows selected by a boolean mask or index array; id maps are kept as they are."""
+        """Rows selected by a boolean mask or index array; id maps are kept as they are.
+
+        Raises
+        ------
+        VisrecError
+            For a mask of another length than the rows, positions that are no integers
+            or lie outside ``-n..n-1``: said here, not as numpy's ``IndexError``.
+        """
         sel = np.asarray(mask_or_index)
+        n = len(self)
+        if sel.size == 0 and sel.dtype.kind != "b":  # [] is no rows, not a float index
+            sel = sel.astype(np.int64)
+        if sel.dtype.kind == "b":
+            if sel.shape != (n,):
+                raise VisrecError(
+                    f"interactions: a subset mask needs one flag per row, shape ({n},), "
+                    f"got shape {sel.shape}"
+                )
+        elif sel.dtype.kind not in "iu" or sel.ndim != 1:
+            raise VisrecError(
+                "interactions: subset takes a boolean mask or a 1-D array of row positions "
+                f"(integers), got {sel.dtype.name} of shape {sel.shape}"
+            )
+        elif sel.size and (sel.min() < -n or sel.max() >= n):
+            bad = int(sel[(sel < -n) | (sel >= n)][0])
+            raise VisrecError(f"interactions: subset row {bad} is outside 0..{n - 1}")
         return Interactions(
             user_map=self.user_map,
             item_map=self.item_map,
@@ -423,6 +447,32 @@ def sortable_times(col: pd.Series) -> pd.Series:
             "seconds; convert the column (pandas.to_datetime for dates)"
         )
     return num
+
+
+def rating_values(col: pd.Series) -> np.ndarray:
+    """A complete rating column as float32, text such as ``"4"`` read as a number.
+
+    Raises
+    ------
+    VisrecError
+        Naming the first value that is no finite number or is beyond float32's range:
+        pandas' own error for ``"five"`` named no row, and ``1e300`` became infinity.
+    """
+    num = col if pd.api.types.is_numeric_dtype(col) else pd.to_numeric(col, errors="coerce")
+    # a complex number is no rating (numpy would drop its imaginary part)
+    complex_ = pd.api.types.is_complex_dtype(num)
+    values = np.full(len(col), np.nan) if complex_ else np.asarray(num, dtype=np.float64)
+    bad = ~np.isfinite(values) | (np.abs(values) > np.finfo(np.float32).max)
+    if bad.any():
+        j = int(np.argmax(bad))
+        value = col.iloc[j]
+        if isinstance(value, np.generic):  # said as inf, not np.float64(inf)
+            value = value.item()
+        raise VisrecError(
+            f"interactions: rating {value!r} at position {j} is not a finite number within "
+            "float32's range (NaN or infinite values, text and huge numbers are refused)"
+        )
+    return values.astype(np.float32)
 
 
 def timestamp_seconds(col: pd.Series) -> np.ndarray:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.timestamps import read_dates
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, names_text
 
 KINDS = ("category", "multi", "number", "date")
 OTHER = "(other)"
@@ -158,9 +159,35 @@ def fit_encoding(
     A category column whose distinct values are both more than ``max_levels`` and more
     than half its rows (a title, an id, free text) is refused: one column per value would
     say nothing about an item it has not seen.
+
+    Raises
+    ------
+    VisrecError
+        Also for an entry of ``columns`` that is no ``(name, kind)`` pair, a kind not in
+        :data:`KINDS` (``"numeric"`` was read as a date), a column ``frame`` lacks, and
+        a ``max_levels`` below 1.
     """
+    if (
+        not isinstance(max_levels, numbers.Integral)
+        or isinstance(max_levels, bool)
+        or max_levels < 1
+    ):
+        raise VisrecError(f"max_levels must be a whole number >= 1, got {max_levels!r}")
+    pairs = [columns] if isinstance(columns, str) else list(columns)
+    for entry in pairs:
+        if not (isinstance(entry, tuple | list) and len(entry) == 2):
+            raise VisrecError(
+                f"columns must be (name, kind) pairs, kind one of {', '.join(KINDS)} or "
+                f"None to guess, e.g. [('genres', None)]; got {entry!r}"
+            )
+        if entry[1] is not None and entry[1] not in KINDS:
+            raise VisrecError(
+                f"column {entry[0]!r}: unknown kind {entry[1]!r}; expected one of "
+                f"{', '.join(KINDS)}, or None to guess"
+            )
+    _check_present(frame, [name for name, _ in pairs])
     codes = []
-    for name, kind in columns:
+    for name, kind in pairs:
         cells = _cells(frame[name])
         present = cells.dropna()
         if present.empty:
@@ -211,6 +238,16 @@ def fit_encoding(
     return codes
 
 
+def _check_present(frame: pd.DataFrame, names: list[Any]) -> None:
+    """Every column of ``names`` is in ``frame`` (pandas' ``KeyError`` named no other)."""
+    lacking = [n for n in names if n not in frame.columns]
+    if lacking:
+        raise VisrecError(
+            f"no column {lacking[0]!r} in the item table (columns: "
+            f"{names_text([str(c) for c in frame.columns])})"
+        )
+
+
 def _split(cells: pd.Series) -> pd.Series:
     return cells.map(lambda s: [p.strip() for p in str(s).split("|") if p.strip()])
 
@@ -247,6 +284,7 @@ def encode(frame: pd.DataFrame, codes: list[ColumnCode]) -> np.ndarray:
     """``frame``'s rows as the feature vectors ``codes`` describe, ``(n, d)`` float32.
     A value the fit did not see is ``(other)`` (or nothing, without one); a number or date
     that cannot be read, or an empty cell, is missing."""
+    _check_present(frame, [c.name for c in codes])
     blocks = [_block(_cells(frame[c.name]), c) * np.float32(c.scale) for c in codes]
     # every column's block has mean squared row norm 1: the whole row, one per column
     whole = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0), np.float32)

@@ -94,7 +94,15 @@ def _mask(name: str, arr: np.ndarray, shape: tuple[int, ...] | None = None) -> n
 def _prepare(
     scores: np.ndarray, relevant: np.ndarray | None, exclude: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    s = _as_2d("scores", scores).astype(np.float64, copy=False)
+    s = _as_2d("scores", scores)
+    if s.dtype.kind not in "biuf" and s.dtype != object and s.size:  # text, complex, times
+        first = s.flat[0].item() if isinstance(s.flat[0], np.generic) else s.flat[0]
+        raise VisrecError(f"scores must be numbers, got {s.dtype.name} values, e.g. {first!r}")
+    try:
+        s = s.astype(np.float64, copy=False)
+    except (TypeError, ValueError):  # objects that are no numbers
+        first = next(v for v in s.flat if not isinstance(v, numbers.Real))
+        raise VisrecError(f"scores must be numbers, got {first!r}") from None
     if np.isnan(s).any():
         row = int(np.argwhere(np.isnan(s))[0][0])
         raise VisrecError(f"scores contain NaN (first in row {row}); a model diverged?")

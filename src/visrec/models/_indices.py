@@ -7,6 +7,8 @@ edges (``model.user_map_.to_index([...])``); here only integers pass.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, KeysView, ValuesView
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,13 @@ def as_indices(values: Any, what: str) -> np.ndarray:
     what : str
         ``"user"`` or ``"item"``, for the message.
     """
+    if isinstance(values, Iterator | KeysView | ValuesView):  # a generator, dict.keys()
+        values = list(values)
+    elif isinstance(values, AbstractSet):  # numpy makes one object of it
+        raise VisrecError(
+            f"{what} indices: a set has no order, and answers follow the order given; "
+            "pass a list or an array (sorted(...), say)"
+        )
     a = np.atleast_1d(np.asarray(values))
     if (
         a.dtype.kind in "iu"

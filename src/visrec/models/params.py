@@ -35,14 +35,16 @@ class ParamsMixin:
         }
 
     def set_params(self, **params: Any) -> Self:
-        """Set hyperparameters by name (scikit-learn style); checked in ``fit``."""
+        """Set hyperparameters by name (scikit-learn style); checked in ``fit``. An
+        unknown name sets none of them: the error must not leave the others changed."""
         known = self.get_params()
-        for name, value in params.items():
+        for name in params:
             if name not in known:
                 raise InvalidParameterError(
                     f"{type(self).__name__} has no hyperparameter {name!r}; "
                     + (f"known: {', '.join(known)}" if known else "it takes none")
                 )
+        for name, value in params.items():
             setattr(self, name, value)
         return self
 
