@@ -418,10 +418,27 @@ def scan_photos(
         files = {i: Path(p) for i, p in listed.items() if not is_web_url(p)}
     elif os.path.isdir(images):
         files = scan_images(images, recursive=True).images
+        files = _fetch_cache_photos(images, files)
     else:
         raise VisrecError(f"--images: {images!r} is not a folder (or a manifest .csv/.tsv)")
     check_outputs_distinct(outputs, {f"--images photo {p.name}": p for p in files.values()})
     return files
+
+
+def _fetch_cache_photos(folder: str, files: dict[str, Path]) -> dict[str, Path]:
+    """A `visrec fetch` cache names its files by the URL's hash, never by item id: with
+    its ``manifest.csv`` inside, the photos are found through that (as ``visrec embed``
+    asks for), not shown as grey tiles for want of an ``<item_id>.<ext>`` file."""
+    from visrec.data.images_index import is_web_url, load_manifest
+    from visrec.images.fetch import CACHE_NAME
+
+    manifest = Path(folder) / "manifest.csv"
+    hashed = sum(1 for i in files if CACHE_NAME.fullmatch(i))
+    if not files or hashed <= len(files) // 2 or not manifest.is_file():
+        return files
+    say_note(f"note: {folder} is a visrec fetch cache: its photos are found through {manifest}")
+    listed = load_manifest(manifest)
+    return {i: Path(p) for i, p in listed.items() if not is_web_url(p)}
 
 
 def with_run(payload: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:

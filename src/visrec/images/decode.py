@@ -104,9 +104,21 @@ def os_failure(exc: OSError, source: str = "") -> BadImageError:
     return BadImageError(what, source, transient=exc.errno not in _PERMANENT_ERRNOS)
 
 
+# ISO base media file brands of HEIC/HEIF pictures (an iPhone's photos): Pillow reads
+# none of them, and a phone's photo copied as "IMG_0001.jpg" is no "not an image"
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+HEIF_KIND = "a HEIC/HEIF photo, which visrec cannot decode: convert it to JPEG"
+
+
 def sniffed_kind(head: bytes) -> str | None:
     """What a body that is no image holds, from its first bytes (``"HTML page"``,
     ``"PDF document"``), or None when they say nothing."""
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        size = int.from_bytes(head[:4], "big")
+        if b"avif" not in head[16 : max(16, size)]:  # 'mif1' is AVIF's too: said by its brands
+            return HEIF_KIND
     stripped = head.lstrip().lower()
     for magic, what in _MAGIC:
         if stripped.startswith(magic.lower()):
@@ -116,6 +128,8 @@ def sniffed_kind(head: bytes) -> str | None:
 
 def _sniff(head: bytes) -> str:
     what = sniffed_kind(head)
+    if what == HEIF_KIND:  # a picture all the same, of a format Pillow lacks
+        return what
     return f"not an image ({what})" if what else "not an image"
 
 
@@ -213,7 +227,8 @@ def load_image(
     ------
     BadImageError
         With ``reason`` one of ``"empty file"``, ``"file not found"``,
-        ``"not an image"`` / ``"not an image (PDF document)"``, ``"truncated"``,
+        ``"not an image"`` / ``"not an image (PDF document)"``, :data:`HEIF_KIND`
+        (a phone's HEIC photo), ``"truncated"``,
         ``"decompression bomb (W x H)"``, ``"unreadable: ..."``; a read error of the
         system (``transient``) starts with ``RETRY_PREFIX``.
     """

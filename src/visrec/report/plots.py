@@ -237,15 +237,16 @@ def thumbnail_jpeg(path: str | os.PathLike[str], size: int = 72) -> bytes | None
 
 @lru_cache(maxsize=1024)  # cluster --report decodes its samples for a note, then the page
 def _thumbnail(path: str, size: int, version: tuple[int, int, int, int]) -> bytes | None:
-    from PIL import Image, ImageOps
+    from visrec.images.decode import load_image
 
     try:
-        with Image.open(path) as src:
-            im = ImageOps.exif_transpose(src)
-            im.thumbnail((size, size))
-            buf = io.BytesIO()
-            im.convert("RGB").save(buf, format="JPEG", quality=80)
-            return buf.getvalue()
+        # embed's decoder: EXIF orientation, 16-bit and float pixels scaled (a plain
+        # convert("RGB") clips them to white), transparency on white, the pixel limit
+        im = load_image(path, draft_size=(size, size))
+        im.thumbnail((size, size))
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=80)
+        return buf.getvalue()
     except Exception:  # any undecodable file just shows as a blank tile
         return None
 
