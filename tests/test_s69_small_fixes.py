@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from visrec.errors import VisrecError
@@ -18,3 +20,24 @@ def test_a_list_of_ints_beyond_int64_names_the_big_index_not_a_float() -> None:
     # a float among them is still named as one
     with pytest.raises(VisrecError, match=r"got 1\.5 at position 1 \(float64\)"):
         as_indices([2**63, 1.5], "item")
+
+
+def test_one_of_a_count_is_said_in_the_singular(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # was "1 images could not be used", "1 embedded items have no category" and
+    # "majority class (1 stars, train)"
+    from test_s49_cluster_mutants import _knn_result
+    from test_s66_pipecommon_mutants import _cluster, _fake_embed, _quiet
+    from visrec.demo import pipeline
+
+    _fake_embed(monkeypatch, 1, [])
+    told: list[str] = []
+    pipeline._embed(
+        {}, tmp_path / "v.parquet", backbone="b", engine="auto", batch_size=None,
+        workers=None, progress=True, say=_quiet, tell=told.append,
+    )  # fmt: skip
+    assert told[0] == "1 image could not be used (zero vector, has_image=false):"
+    labels = {f"i{k}": "AB"[k % 2] for k in range(8)}
+    assert _cluster(tmp_path, labels, 9).note == "1 embedded item has no category"
+    assert "majority class (1 star, train) " in _knn_result(1.0, [1.0, 2.0]).format()

@@ -435,7 +435,8 @@ class KnnRatingResult:
         conf = self.confusion.copy()
         conf.index = [f"true {_fmt(v)}" for v in conf.index]
         conf.columns = [f"pred {_fmt(v)}" for v in conf.columns]
-        majority = f"majority class ({_fmt(self.majority_class)} stars, train)"
+        stars = "star" if self.majority_class == 1 else "stars"
+        majority = f"majority class ({_fmt(self.majority_class)} {stars}, train)"
         # a half-star majority ("3.5") made this name 33 characters: its figures
         # stood one column right of the header's
         w = max(32, len(majority) + 1)

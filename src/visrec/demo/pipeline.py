@@ -49,7 +49,7 @@ from visrec.demo.recommenders import (
     record_paths,
 )
 from visrec.demo.result import DemoResult as DemoResult
-from visrec.errors import VisrecError, shown
+from visrec.errors import VisrecError, counted, shown
 
 if TYPE_CHECKING:
     from visrec.report.html import ReportData
@@ -348,7 +348,7 @@ def _embed(
             tell(f"note: {msg}")
     failures = [(str(a), str(b), str(c)) for a, b, c in emb.failures]
     if failures:
-        tell(f"{len(failures):,} images could not be used (zero vector, has_image=false):")
+        tell(f"{counted(len(failures), 'image')} could not be used (zero vector, has_image=false):")
         for iid, path, reason in failures[:10]:
             tell(f"  {iid}: {path}: {reason}")
         if len(failures) > 10:
@@ -392,7 +392,8 @@ def _clusters(
     parts = []
     if (~labelled).sum():
         parts.append(
-            f"{int((~labelled).sum()):,} embedded items have no {ds.label_name}"
+            f"{counted(int((~labelled).sum()), 'embedded item')} "
+            f"{'has' if (~labelled).sum() == 1 else 'have'} no {ds.label_name}"
             + respelt_hint(respelt(ok_ids[~labelled], list(ds.labels)), "the item table")
         )
     if len(small):
