@@ -346,7 +346,7 @@ def test_interactions_refuse_indices_outside_their_maps() -> None:
 def test_from_frame_ids_as_the_loaders_write_them() -> None:
     frame = pd.DataFrame({"user_id": ["u", "v"], "item_id": [7.0, 10.0]})
     assert Interactions.from_frame(frame).item_map.to_list() == ["7", "10"]
-    with pytest.raises(VisrecError, match=r"1 of 2 item_id values are missing or empty \(the "):
+    with pytest.raises(VisrecError, match=r"1 of 2 item_id values is missing or empty \(the "):
         Interactions.from_frame(pd.DataFrame({"user_id": ["u", "v"], "item_id": ["7", None]}))
     # an empty string is no id either: every blank cell would be one and the same user
     blank = pd.DataFrame({"user_id": ["u", "", " \t"], "item_id": ["7", "8", "9"]})

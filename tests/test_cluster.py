@@ -207,13 +207,13 @@ def test_cli_cluster_notes_tiny_labels_that_k_counts(tmp_path, capsys: pytest.Ca
     report = tmp_path / "r.html"
     assert main([*base, "--report", str(report)]) == 0
     err = capsys.readouterr().err
-    assert "note: 1 of the 3 labels hold under 2% of the items ('pin' 2)" in err
+    assert "note: 1 of the 3 labels holds under 2% of the items ('pin' 2)" in err
     # the suggestion can be pasted: a label with a comma is quoted as --keep reads it
     # quoted for the shell: pasted as shown, it keeps the two labels
     assert "--keep 'shirt,\"shoe, boot\"' (or --top-labels 2)" in err
     # and the report says it too: its ARI is read without the terminal
     html = report.read_text()
-    assert "1 of the 3 labels hold under 2% of the items (&#x27;pin&#x27; 2)" in html
+    assert "1 of the 3 labels holds under 2% of the items (&#x27;pin&#x27; 2)" in html
     assert main([*base, "--keep", 'shirt,"shoe, boot"', "--report", str(report)]) == 0
     assert "hold under 2%" not in capsys.readouterr().err
     assert "hold under 2%" not in report.read_text()

@@ -115,7 +115,7 @@ def test_cold_split_takes_one_eligible_id_as_one_id() -> None:
     # "10" must not become the items '1' and '0'
     split = cold_items_split(df, test_ratio=0.5, seed=0, eligible_items=["10", "11"])
     assert set(split.candidate_ids) == {"10"}
-    with pytest.raises(VisrecError, match="1 eligible items"):
+    with pytest.raises(VisrecError, match=r"1 eligible item \(of the 12 items"):
         cold_items_split(df, test_ratio=0.5, seed=0, eligible_items="10")
 
 

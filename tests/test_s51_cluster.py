@@ -47,7 +47,7 @@ def test_a_label_of_exactly_two_percent_is_not_called_tiny(capsys) -> None:
     assert _note_small_labels(["a"] * 49 + ["b"] * 49 + ["c"] * 2) is None
     assert capsys.readouterr().err == ""
     note = _note_small_labels(["a"] * 50 + ["b"] * 49 + ["c"] * 1)
-    assert note is not None and note.startswith("1 of the 3 labels hold under 2% of the items")
+    assert note is not None and note.startswith("1 of the 3 labels holds under 2% of the items")
 
 
 def test_photos_drawn_do_not_depend_on_the_row_order() -> None:
@@ -129,7 +129,7 @@ def test_no_tiny_label_note_when_k_is_given(tmp_path, capsys) -> None:
     argv = ["cluster", str(tmp_path / "v.parquet"), "--labels", str(tmp_path / "t.csv"),
             "--id-col", "id", "--label-col", "kind"]  # fmt: skip
     assert main(argv) == 0
-    assert "1 of the 3 labels hold under 2%" in capsys.readouterr().err
+    assert "1 of the 3 labels holds under 2%" in capsys.readouterr().err
     assert main([*argv, "--k", "3"]) == 0
     assert "under 2%" not in capsys.readouterr().err
 

@@ -247,13 +247,13 @@ def test_a_missing_time_is_named_at_its_place_in_the_table_whatever_the_seed() -
             "timestamp": [1, 2, 3, 4, 5, 6, 7, np.nan, 9, 10],
         }
     )
-    said = r"1 of 10 timestamp values are missing: position 7 \(user 'b', item 'x'\)"
+    said = r"1 of 10 timestamp values is missing: position 7 \(user 'b', item 'x'\)"
     for protocol in ("warm", "cold-items"):
         for seed in range(4):  # in the part it fell in, it was named otherwise, or not at all
             with pytest.raises(VisrecError, match=said):
                 make_split(frame, protocol, seed=seed, test_ratio=0.4)
     ratings = frame.assign(timestamp=range(10), rating=[5, 4, 3, np.nan, 1, 2, 3, 4, 5, 1])
-    with pytest.raises(VisrecError, match="1 of 10 rating values are missing: position 3"):
+    with pytest.raises(VisrecError, match="1 of 10 rating values is missing: position 3"):
         make_split(ratings, "warm", seed=1, test_ratio=0.4)
     complete = make_split(ratings.dropna(), "warm", seed=1, test_ratio=0.4)
     assert len(complete.train) + len(complete.test) + complete.n_dropped_items == 9
@@ -475,7 +475,7 @@ def test_knn_predict_refuses_unusable_vectors_and_time_split_names_a_missing_rat
             "rating": [5, 4, 3, 2, np.nan, 1],  # b's y: a training row of the time split
         }
     )
-    with pytest.raises(VisrecError, match="1 of 6 rating values are missing: position 4"):
+    with pytest.raises(VisrecError, match="1 of 6 rating values is missing: position 4"):
         make_split(frame, "time")
 
 
@@ -555,7 +555,7 @@ def test_a_missing_time_on_a_repeated_pair_is_counted_in_the_whole_table() -> No
         }
     )
     for protocol in ("warm", "cold-items"):  # not dropped as a duplicate, not recounted
-        with pytest.raises(VisrecError, match="1 of 11 timestamp values are missing: position 10"):
+        with pytest.raises(VisrecError, match="1 of 11 timestamp values is missing: position 10"):
             make_split(frame, protocol, seed=0, test_ratio=0.4)
 
 

@@ -172,7 +172,7 @@ def test_the_knn_table_and_bars_give_each_model_its_own_figures(figures: list[An
     }
     assert widths["KNN on image vectors"] == pytest.approx(res.accuracy)
     # its own line break kept (a label's escape is drawn escaped, not this)
-    assert widths["always 1 stars\n(majority class)"] == pytest.approx(res.majority_accuracy)
+    assert widths["always 1 star\n(majority class)"] == pytest.approx(res.majority_accuracy)
     # half stars are labelled as such: "always 3 stars" for 3.5 would be wrong
     assert plots._short(3.5) == "3.5" and plots._short(4.0) == "4"
 

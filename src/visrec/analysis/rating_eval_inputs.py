@@ -16,7 +16,7 @@ import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors, check_some_vector
-from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError, names_text
+from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError, counted, names_text
 from visrec.evaluation.protocols import collapse_duplicates
 
 PROTOCOLS = ("random", "cold-items")
@@ -96,7 +96,7 @@ def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     rating = pd.to_numeric(frame[RATING], errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(rating)
     if bad.any():
-        notes.append(f"left out {int(bad.sum()):,} rows without a numeric rating")
+        notes.append(f"left out {counted(int(bad.sum()), 'row')} without a numeric rating")
     df = pd.DataFrame(
         {
             # spelt as every loader and the vectors spell ids (7.0 -> "7")
@@ -161,8 +161,10 @@ def _check_vectors(
         eligible = np.asarray(rated)[has]
     has_row = has[codes]  # per rating, from the one alignment of its items
     if (~has_row).any():
+        n_bare = int((~has_row).sum())
         notes.append(
-            f"{int((~has_row).sum()):,} of {len(df):,} ratings are of items without an "
+            f"{n_bare:,} of {len(df):,} ratings {'is' if n_bare == 1 else 'are'} of items "
+            "without an "
             "image: zero vector for the KNN (the tutorial's behaviour), no visual term "
             "for the MF"
         )

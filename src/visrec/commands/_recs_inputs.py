@@ -188,7 +188,8 @@ def model_users(
         if unknown_users == "popular":
             print(
                 f"note: users file {path!r}: {len(unknown):,} of {len(ids):,} users the model "
-                "was not trained on get the candidates most taken in training"
+                f"was not trained on {'gets' if len(unknown) == 1 else 'get'} the candidates most "
+                "taken in training"
                 # with no known user there are no others to come after
                 + (", after the others" if len(unknown) < len(ids) else "")
                 + f"{name_ids(ids[unknown], None)}{hint}",

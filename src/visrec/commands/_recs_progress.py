@@ -212,7 +212,8 @@ class Progress:
             return ""
         again = "the same command" if resume else "the command without --no-resume"
         return (
-            f"{self.users_done:,} of {n_users:,} users' lists are kept in {self.rows}; run "
+            f"{self.users_done:,} of {n_users:,} users' lists "
+            f"{'is' if self.users_done == 1 else 'are'} kept in {self.rows}; run "
             f"{again} again to resume"
         )
 
@@ -269,7 +270,8 @@ def start(
         state.unlink()
         return fresh
     done = Progress(rows, state, fp, rec["users_done"], rec["offset"], rec["counts"], digest)
-    note(f"resuming: {rec['users_done']:,} users' lists already written ({rows})")
+    done_said = "1 user's list" if rec["users_done"] == 1 else f"{rec['users_done']:,} users' lists"
+    note(f"resuming: {done_said} already written ({rows})")
     return done
 
 

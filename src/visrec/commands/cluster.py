@@ -25,7 +25,7 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._labels import read_label_table
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError, shown
+from visrec.errors import VisrecError, counted, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -271,7 +271,7 @@ def _select_labels(
     keep &= in_set
     # a label's tab or escape sequence would reach the terminal and the page as it is
     said = ", ".join(shown(w) for w in wanted)
-    say_note(f"kept labels {said}; left out {n_out:,} items with other labels")
+    say_note(f"kept labels {said}; left out {counted(n_out, 'item')} with other labels")
     return {"labels kept": said, "left out: other labels": n_out}
 
 
@@ -458,7 +458,8 @@ def _note_small_labels(labels: Any) -> str | None:
         # terminal) is not the label any more: --top-labels picks the same labels
         how += " (not --keep: a label holds a control or invisible character)"
     note = (
-        f"{len(small):,} of the {len(counts):,} labels hold under "
+        f"{len(small):,} of the {len(counts):,} labels "
+        f"{'holds' if len(small) == 1 else 'hold'} under "
         f"{SMALL_LABEL_SHARE:.0%} of the items ({listing}{more}), yet k counts them as "
         f"clusters, so a big label may be split to make room; to compare the main "
         f"categories, {how}"

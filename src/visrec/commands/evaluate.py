@@ -35,7 +35,7 @@ from visrec.commands._progress import (
     fit_lines_in_logs,
     show_progress,
 )
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -395,7 +395,8 @@ def _note_latest_ties(frame: pd.DataFrame, notes: list[str], say: Callable[[str]
     tied, tested = latest_ties(frame)
     if tied:  # the file's row order picks their test item: say so
         notes.append(
-            f"{tied:,} of {tested:,} users have several items at their latest time; "
+            f"{tied:,} of {tested:,} users {'has' if tied == 1 else 'have'} several items at "
+            "their latest time; "
             "the later row in the file is their test item"
         )
         say(f"note: {notes[-1]}")
@@ -413,8 +414,8 @@ def _note_vector_coverage(
     respelt = check_vectors_match(iv, frame["item_id"], args.vectors, args.interactions)
     n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())
     coverage = (
-        f"{args.vectors}: {len(iv):,} item vectors; {n_known:,} of {len(frame):,} rows "
-        "are on an item with an image"
+        f"{args.vectors}: {counted(len(iv), 'item vector')}; {n_known:,} of {len(frame):,} rows "
+        f"{'is' if n_known == 1 else 'are'} on an item with an image"
     )
     if n_known < len(frame):  # what the image models can use: said under --quiet too
         notes.append(coverage)

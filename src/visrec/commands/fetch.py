@@ -22,7 +22,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
-from visrec.errors import InputNotFoundError, VisrecError
+from visrec.errors import InputNotFoundError, VisrecError, counted
 
 if TYPE_CHECKING:
     from visrec.images.fetch import FetchReport
@@ -279,15 +279,17 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
         res = load_amazon_reviews(reviews, for_photos=True)  # rating and time not needed
         n = _add_first_urls(out, res.frame["review_id"], res.frame["image"], res.frame["_where"])
         notes.append(
-            f"{len(reviews)} review file(s): {res.n_rows:,} reviews, {n:,} with "
-            f"photos (first photo each; {len(set(urls.values())):,} distinct URLs)"
+            f"{len(reviews)} review file(s): {counted(res.n_rows, 'review')}, {n:,} with "
+            f"photos (first photo each; {counted(len(set(urls.values())), 'distinct URL')})"
         )
         if res.n_bad:
             notes.append(res.describe_bad())
     if meta:
         res = load_amazon_meta(meta, with_lines=True)
         n = _add_first_urls(out, res.frame["item_id"], res.frame["image_urls"], res.frame["_where"])
-        notes.append(f"{len(meta)} meta file(s): {res.n_rows:,} products, {n:,} with images")
+        notes.append(
+            f"{len(meta)} meta file(s): {counted(res.n_rows, 'product')}, {n:,} with images"
+        )
         if res.n_bad:
             notes.append(res.describe_bad())
     for m in manifests:

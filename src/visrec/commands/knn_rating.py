@@ -169,7 +169,8 @@ def ratings_with_vectors(
     n_missing = int((~has).sum())
     if include_missing:
         notes.append(
-            f"{n_missing:,} of {len(frame):,} rows have no image: kept with an all-zero "
+            f"{n_missing:,} of {len(frame):,} rows {'has' if n_missing == 1 else 'have'} no image: "
+            "kept with an all-zero "
             "vector (--include-missing, the tutorial's behaviour)"
         )
     else:
@@ -214,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
     if n_rep:
         # the 5-core files list some reviews more than once (All_Beauty_5: 1,177)
         notes.append(
-            f"{n_rep:,} of {len(frame):,} rows repeat an earlier row's (user, item); the "
+            f"{n_rep:,} of {len(frame):,} rows {'repeats' if n_rep == 1 else 'repeat'} an earlier "
+            "row's (user, item); the "
             "tutorial's row split can train on a copy of a test row (visrec rating-eval "
             "counts each pair once)"
         )

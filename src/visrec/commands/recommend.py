@@ -529,7 +529,7 @@ def _say_done(
     print(
         f"recommended for {counted(n_users, 'user')}{empty} from "
         f"{counted(n_candidates, 'candidate')} "
-        f"({n_unseen:,} unseen in training): {tally.n_rows:,} rows in "
+        f"({n_unseen:,} unseen in training): {counted(tally.n_rows, 'row')} in "
         f"{time.perf_counter() - t0:.1f} s -> {output}"
     )
     if not tally.n_rows:  # a header alone is a success only on paper: said on stderr too

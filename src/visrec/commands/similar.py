@@ -167,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
     labels = label_of or {}
     backbone = vectors.meta.get("backbone", "unknown backbone")
     print(
-        f"{len(index):,} of {len(vectors):,} items have an image ({backbone}); "
+        f"{len(index):,} of {len(vectors):,} items {'has' if len(index) == 1 else 'have'} an "
+        f"image ({backbone}); "
         "cosine similarity, 1 = same direction"
     )
     # café given in two Unicode forms is two queries: their headings must differ

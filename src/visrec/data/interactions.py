@@ -410,7 +410,8 @@ def id_column(df: pd.DataFrame, col: str) -> np.ndarray:
     if missing.any():
         j = int(np.argmax(missing))
         raise VisrecError(
-            f"interactions: {int(missing.sum()):,} of {len(df):,} {col} values are missing "
+            f"interactions: {int(missing.sum()):,} of {len(df):,} {col} values "
+            f"{'is' if missing.sum() == 1 else 'are'} missing "
             f"or empty (the first at position {j}); drop those rows or give them an id"
         )
     return text.to_numpy(dtype=object)
@@ -502,6 +503,7 @@ def _check_complete(df: pd.DataFrame, col: str, shown: int = 5) -> None:
     )
     more = f" and {len(pos) - shown:,} more" if len(pos) > shown else ""
     raise VisrecError(
-        f"interactions: {len(pos):,} of {len(df):,} {col} values are missing: {rows}{more}; "
+        f"interactions: {len(pos):,} of {len(df):,} {col} values "
+        f"{'is' if len(pos) == 1 else 'are'} missing: {rows}{more}; "
         f"drop those rows or the {col!r} column first"
     )

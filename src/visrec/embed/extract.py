@@ -84,7 +84,7 @@ from visrec.embed.output import (
     with_kept_rows,
 )
 from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors
-from visrec.errors import ArgumentTypeError, VisrecError, not_utf8_hint
+from visrec.errors import ArgumentTypeError, VisrecError, counted, not_utf8_hint
 from visrec.images.decode import RETRY_PREFIX, is_transient
 
 __all__ = [
@@ -481,7 +481,7 @@ def _reused_whole(run: _Run, old: OldOutput) -> EmbedResult:
     """The result of a run whose output is up to date: its failures kept, nothing computed."""
     kept = [(i, run.path_of[i], r) for i, r in old.failures.items() if i in run.path_of]
     if run.progress:
-        print(f"{run.out}: up to date, reused {len(run.pairs)} vectors", file=sys.stderr)
+        print(f"{run.out}: up to date, reused {counted(len(run.pairs), 'vector')}", file=sys.stderr)
     drop_idle_parts(run.parts, run.note)
     return run.result(kept, len(run.pairs), "reused")
 
@@ -496,7 +496,8 @@ def _tell_plan(run: _Run, partial: dict[int, tuple[Path | int, Chunk]], n_reused
         )
     if n_reused and run.progress:
         print(
-            f"resuming: reused {n_reused} vectors, {len(run.pairs) - n_reused} to compute",
+            f"resuming: reused {counted(n_reused, 'vector')}, "
+            f"{len(run.pairs) - n_reused} to compute",
             file=sys.stderr,
         )
 

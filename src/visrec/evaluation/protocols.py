@@ -389,8 +389,9 @@ def draw_cold_items(
             else ""
         )
         raise VisrecError(
-            f"{who}: {len(pool)} eligible items{which} x {ratio_name} {test_ratio} "
-            f"gives {n_hold} held-out items; need at least 1 and fewer than all {len(items)}"
+            f"{who}: {counted(len(pool), 'eligible item')}{which} x {ratio_name} {test_ratio} "
+            f"gives {counted(n_hold, 'held-out item')}; need at least 1 and fewer than all "
+            f"{len(items)}"
         )
     return set(pool[rng.choice(len(pool), size=n_hold, replace=False)])
 

@@ -46,7 +46,7 @@ from visrec._atomic import check_side_file, remove_empty
 from visrec._bars import progress_bar
 from visrec.data.interactions import ITEM, Interactions, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors
-from visrec.errors import ArgumentTypeError, VisrecError
+from visrec.errors import ArgumentTypeError, VisrecError, counted
 from visrec.evaluation import run_record
 from visrec.evaluation.experiment_result import COUNTS as COUNTS
 from visrec.evaluation.experiment_result import METRICS as METRICS
@@ -402,10 +402,10 @@ def _log_split(setup: _Setup, seed: int, stats: dict[str, Any]) -> None:
     if tell is not None:
         tell(
             f"seed {seed}: {stats['n_train']:,} train / {stats['n_test']:,} test rows, "
-            f"{stats['n_candidates']:,} candidates; dropped "
-            f"{stats['n_dropped_users']:,} test rows of unknown users, "
+            f"{counted(stats['n_candidates'], 'candidate')}; dropped "
+            f"{counted(stats['n_dropped_users'], 'test row')} of unknown users, "
             f"{stats['n_dropped_items']:,} of unknown items, collapsed "
-            f"{stats['n_duplicates']:,} duplicates"
+            f"{counted(stats['n_duplicates'], 'duplicate')}"
         )
 
 

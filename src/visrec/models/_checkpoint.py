@@ -31,7 +31,7 @@ import numpy as np
 
 from visrec._atomic import atomic_path, not_regular
 from visrec.embed.store import usable_values
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 
 if TYPE_CHECKING:
     import torch
@@ -351,7 +351,7 @@ def restore_state(
             f"{path}: damaged training checkpoint ({exc}); delete {ckpt.folder} and re-run"
         ) from exc
     if epoch == epochs:  # a finished stage of a fit with more (vbpr's fine-tuning)
-        ckpt.log(f"reusing the finished {desc} ({epochs} epochs, from {path})")
+        ckpt.log(f"reusing the finished {desc} ({counted(epochs, 'epoch')}, from {path})")
     else:
         ckpt.log(f"resuming {desc} at epoch {epoch + 1} of {epochs} (from {path})")
     ckpt.kept.append(desc)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from visrec import __version__
 from visrec._atomic import write_text_atomic
+from visrec.errors import counted
 from visrec.report import plots
 
 
@@ -289,7 +290,7 @@ def _cluster_sections(data: ReportData) -> list[str]:
         tiles = [photo_tile(i, path, _label_of(data.item_labels, i)) for i, path in samples]
         n_c = int(res.table.loc[c].sum())
         grids.append(
-            f'<div class="cluster"><h3>cluster {_e(c)} &middot; {n_c:,} items &middot; '
+            f'<div class="cluster"><h3>cluster {_e(c)} &middot; {counted(n_c, "item")} &middot; '
             f"{_e(cluster_label(res.table.loc[c]))}</h3>"
             f'<div class="tiles">{"".join(tiles) or "<p>(no images)</p>"}</div></div>'
         )
@@ -368,7 +369,7 @@ def _knn_sections(data: ReportData) -> list[str]:
             "accuracy": [res.accuracy, res.majority_accuracy],
             "MAE (stars)": [res.mae, res.majority_mae],
         },
-        index=[knn_label, f"majority class (always {maj} stars)"],
+        index=[knn_label, f"majority class (always {maj} {'star' if maj == '1' else 'stars'})"],
     )
     body = "\n".join(
         [

@@ -168,7 +168,10 @@ def knn_bar_png(accuracy: float, majority_accuracy: float, majority_class: str) 
     fig, ax = _subplots(figsize=(5.0, 3.2))
     names = [
         "KNN on image vectors",
-        _text(f"always {shown(majority_class)} stars\n(majority class)"),
+        _text(
+            f"always {shown(majority_class)} {'star' if majority_class == '1' else 'stars'}"
+            "\n(majority class)"
+        ),
     ]
     vals = [accuracy, majority_accuracy]
     bars = ax.barh(names, vals, color=[PALETTE[0], "#999999"])
