@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from visrec.evaluation.experiment_result import seed_mean, seed_std
+
 METRICS = ("accuracy", "mae", "rmse")
 
 # What each model draws on (the runs' ``uses`` column): the report groups, colours and
@@ -192,9 +194,10 @@ def _table(runs: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
     """Mean (and, over several seeds, standard deviation) per model, in run order."""
     order = list(dict.fromkeys(runs["model"]))
     grouped = runs.groupby("model", sort=False)
-    table = grouped[[*METRICS, "fit_seconds"]].mean().reindex(order)
+    # summed as the report and the verdict sum them: the same figure, rounded alike
+    table = grouped[[*METRICS, "fit_seconds"]].agg(seed_mean).reindex(order)
     if n_seeds > 1:
-        std = grouped[[*METRICS, "fit_seconds"]].std(ddof=1).reindex(order)
+        std = grouped[[*METRICS, "fit_seconds"]].agg(seed_std).reindex(order)
         for m in (*METRICS, "fit_seconds"):
             table[m + "_std"] = std[m]
     table.index.name = "model"

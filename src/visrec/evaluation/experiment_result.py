@@ -25,7 +25,7 @@ from visrec.errors import VisrecError, WriteError, failed_write, write_error
 
 METRICS = ("auc", "recall", "ndcg", "hit_rate", "coverage", "fit_s")
 
-__all__ = ["METRICS", "ExperimentResult"]
+__all__ = ["METRICS", "ExperimentResult", "seed_mean", "seed_std"]
 
 
 #: what is said when no test user has a candidate outside their test items (AUC n/a
@@ -95,13 +95,16 @@ class ExperimentResult:
         JSON) when only one of its several seeds defines it (no spread is known).
         """
         order = list(dict.fromkeys(self.runs["model"]))
-        g = self.runs.groupby("model", sort=False)[list(METRICS)]
-        one_run = self.runs.groupby("model", sort=False).size() == 1
-        std = g.std(ddof=1)
-        std[one_run] = std[one_run].fillna(0.0)
-        out = pd.concat({"mean": g.mean(), "std": std}, axis=1)
-        out = out.swaplevel(axis=1)[[(m, s) for m in METRICS for s in ("mean", "std")]]
-        return out.loc[order]
+        cols = pd.MultiIndex.from_tuples([(m, s) for m in METRICS for s in ("mean", "std")])
+        rows = []
+        for model in order:
+            r = self.runs[self.runs["model"] == model]
+            row = []
+            for m in METRICS:
+                sd = seed_std(r[m])
+                row += [seed_mean(r[m]), 0.0 if len(r) == 1 and math.isnan(sd) else sd]
+            rows.append(row)
+        return pd.DataFrame(rows, index=pd.Index(order, name="model"), columns=cols, dtype=float)
 
     def __repr__(self) -> str:  # the comparison table, not the frames and dicts
         return f"ExperimentResult(protocol={self.protocol!r}, k={self.k})\n{self.table()}"
@@ -210,6 +213,30 @@ class ExperimentResult:
                     exc,
                 ) from exc
         return text
+
+
+def _defined(values: Any) -> list[float]:
+    return [float(v) for v in values if v is not None and not math.isnan(float(v))]
+
+
+def seed_mean(values: Any) -> float:
+    """The mean of ``values`` over the seeds where it is defined (NaN when none is),
+    summed exactly (``math.fsum``): the same figure whatever the order or the pandas
+    code path (a groupby mean and a Series mean differ in the last bit, 0.2225 read as
+    0.22249999 by one and 0.22250001 by the other), so the table, the JSON, the report
+    and the verdict round it alike."""
+    vals = _defined(values)
+    return math.fsum(vals) / len(vals) if vals else math.nan
+
+
+def seed_std(values: Any) -> float:
+    """The sample standard deviation (ddof 1) over the seeds where ``values`` is defined,
+    about :func:`seed_mean`; NaN with fewer than two."""
+    vals = _defined(values)
+    if len(vals) < 2:
+        return math.nan
+    mu = math.fsum(vals) / len(vals)
+    return math.sqrt(math.fsum((v - mu) ** 2 for v in vals) / (len(vals) - 1))
 
 
 def _defaults(params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

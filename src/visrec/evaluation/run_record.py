@@ -308,7 +308,7 @@ def open_record(
     adding a picture model does not refit BPR.
     """
     check = _Check(fp, plan, metrics, usable, ignored or {})
-    before, broken = _read_earlier(earlier, note)
+    before, broken = _read_earlier(earlier, note, what)
     carried = _carried(before, broken, plan, fp, earlier, note, what)
     if path is None:
         early = _earlier_sorted(before, broken, check, set())
@@ -571,8 +571,13 @@ def earlier_runs(path: Path | None) -> list[dict[str, Any]]:
     return _read_earlier(path, None)[0]
 
 
+#: the command whose results a JSON holds, by what its records are called (``what``)
+#: and the key only that command's results have at the top
+_COMMANDS = {"runs": ("evaluate", "summary"), "seeds": ("rating-eval", "n_train")}
+
+
 def _read_earlier(
-    path: Path | None, note: Callable[[str], None] | None
+    path: Path | None, note: Callable[[str], None] | None, what: str = "runs"
 ) -> tuple[list[dict[str, Any]], list[Any]]:
     """:func:`earlier_runs`, and the entries that are no record (for ``open_record`` to
     tell whether their runs are fitted again); ``note`` hears of visrec results that hold
@@ -599,6 +604,18 @@ def _read_earlier(
             results = True
             fh.seek(0)
             data = json.loads(fh.read().removeprefix(_BOM))
+        # the results of the other command (evaluate's and rating-eval's JSON both keep
+        # runs): none is a run of this one, and comparing its fingerprint with this
+        # one's named inputs as changed that were not
+        keys = data if isinstance(data, dict) else {}
+        other = [cmd for w, (cmd, key) in _COMMANDS.items() if w != what and key in keys]
+        if what in _COMMANDS and other:
+            if note is not None:
+                note(
+                    f"resume: {path} holds a result of `visrec {other[0]} --json`, not of "
+                    f"`visrec {_COMMANDS[what][0]}`: none of it is reused, and it is replaced"
+                )
+            return [], []
         section = data.get("resume") if isinstance(data, dict) else None
         if not isinstance(section, dict) or not isinstance(section.get("runs"), list):
             if note is not None and isinstance(data, dict) and "runs" in data:

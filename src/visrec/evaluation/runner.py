@@ -603,9 +603,12 @@ def _split_stats(split: Split) -> dict[str, int]:
 
 
 def _run_line(row: dict[str, Any], k: int) -> str:
+    def fig(v: Any) -> str:  # "n/a", as the table and the report say, not "nan"
+        return "n/a" if v is None or np.isnan(v) else f"{v:.3f}"
+
     return (
-        f"AUC {row['auc']:.3f} Recall@{k} {row['recall']:.3f} "
-        f"NDCG@{k} {row['ndcg']:.3f} fit {row['fit_s']:.1f}s"
+        f"AUC {fig(row['auc'])} Recall@{k} {fig(row['recall'])} "
+        f"NDCG@{k} {fig(row['ndcg'])} fit {row['fit_s']:.1f}s"
     )
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from visrec._atomic import check_input_exists, write_text_atomic
 from visrec.errors import VisrecError, read_error, shown
-from visrec.evaluation.experiment_result import RESULT_FORMAT
+from visrec.evaluation.experiment_result import RESULT_FORMAT, seed_mean, seed_std
 from visrec.report import plots
 from visrec.report.html import (
     _e,
@@ -203,7 +203,7 @@ def mean_std(v: pd.Series, digits: int = 3) -> str:
     if len(defined) == 1:
         text = f"{defined.iloc[0]:.{digits}f}"
     else:
-        text = f"{defined.mean():.{digits}f} ± {defined.std(ddof=1):.{digits}f}"
+        text = f"{seed_mean(defined):.{digits}f} ± {seed_std(defined):.{digits}f}"
     return text + (f" ({len(defined)} of {len(v)} seeds)" if len(defined) < len(v) else "")
 
 

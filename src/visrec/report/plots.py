@@ -269,6 +269,8 @@ def metric_bars_png(
     ``image_models`` are drawn in blue, ``baselines`` in grey, the rest in orange, so
     "with pictures" and "without" read at a glance.
     """
+    from visrec.evaluation.experiment_result import seed_mean
+
     fig, axes = _subplots(
         1, len(metrics), figsize=(3.3 * len(metrics), 0.6 + 0.42 * len(models)), squeeze=False
     )
@@ -280,7 +282,7 @@ def metric_bars_png(
     for ax, (col, title, chance) in zip(axes[0], metrics, strict=True):
         values = [runs.loc[runs["model"] == m, col].to_numpy(dtype=float) for m in models]
         values = [v[np.isfinite(v)] for v in values]
-        means = np.array([v.mean() if v.size else np.nan for v in values])
+        means = np.array([seed_mean(v) for v in values])  # as the tables round them
         shown = np.nan_to_num(means, nan=chance)
         ax.barh(ys, shown - chance, left=chance, color=colours, alpha=0.85)
         for y, v, mu in zip(ys, values, means, strict=True):

@@ -28,6 +28,7 @@ from visrec.analysis.rating_eval import (
     majority_label,
 )
 from visrec.errors import VisrecError, shown
+from visrec.evaluation.experiment_result import seed_mean, seed_std
 from visrec.report import plots
 from visrec.report.evaluation import (
     TIE,
@@ -87,7 +88,7 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
     the seeds where the two MFs differ (p <= 0.125), ties apart, and "by little" when
     the mean change is smaller than the plain MF's own spread between splits.
     """
-    rmse = runs.groupby("model", sort=False)["rmse"].mean()
+    rmse = runs.groupby("model", sort=False)["rmse"].agg(seed_mean)
     uses = _uses(runs)
     if rmse.isna().all():  # every fit diverged, or a hand-made table without figures
         return ["No model has an RMSE on any split: nothing to compare."]
@@ -106,7 +107,7 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
         base = str(rmse[baselines].idxmin())
         gaps = _paired(runs, knn[0], base)
         # on the splits both ran, when there are several (a mean over others would not be a gap)
-        gap = float(gaps.mean()) if len(gaps) > 1 else rmse[knn[0]] - rmse[base]
+        gap = seed_mean(gaps) if len(gaps) > 1 else rmse[knn[0]] - rmse[base]
         if abs(gap) <= TIE:
             compared = f"the same as the best baseline ({base})"
         else:
@@ -190,7 +191,7 @@ def _level_with(runs: pd.DataFrame, rmse: pd.Series, best: str) -> tuple[str, st
         )
     return (
         f", level with {second} ({rmse[second]:.3f}: lower than it on {lower} of "
-        f"{len(gaps)} splits, too few to call a gap of {gaps.mean():.4f})",
+        f"{len(gaps)} splits, too few to call a gap of {seed_mean(gaps):.4f})",
         "",
     )
 
@@ -236,15 +237,15 @@ def _visual_term(runs: pd.DataFrame, plain: str, visual: str) -> str:
     said = (
         f"{signed_figure(diff[0], '.4f', one=True)} RMSE on one seed (negative is better)"
         if diff.size == 1
-        else f"{signed_figure(diff.mean(), '.4f')} RMSE on average (negative is better), "
+        else f"{signed_figure(seed_mean(diff), '.4f')} RMSE on average (negative is better), "
         f"{seeds_said(wins, losses, diff.size)}"
     )
     if ties == diff.size:
         return f"{what}: no difference, the same RMSE on every seed."
-    spread = pair[plain].std(ddof=1) if len(pair) > 1 else float("nan")
+    spread = seed_std(pair[plain])
     little = by_little(diff, pair[plain])
     # "up" is a lower RMSE: the change that way is minus the mean difference
-    verdict = against_the_mean(sign_call(wins, losses, wins + losses), -diff.mean())
+    verdict = against_the_mean(sign_call(wins, losses, wins + losses), -seed_mean(diff))
     if diff.size > 1:
         said += sign_test_said(wins, losses)
     n_run = int(runs["seed"].nunique())

@@ -22,6 +22,7 @@ import pandas as pd
 from visrec import __version__
 from visrec.embed.vector_source import what_vectors_show
 from visrec.errors import VisrecError
+from visrec.evaluation.experiment_result import seed_mean, seed_std
 from visrec.evaluation.significance import p_figure, p_said, sign_p
 
 YES, NO, NEW_ONLY, UNKNOWN = "yes", "no", "new items only", "unknown"
@@ -159,7 +160,7 @@ def _picture_verdict_on(
     without = [m for m in models if roles[m] in (NO, NEW_ONLY)]
     lines = _classing_notes(models, roles)
 
-    mean = runs.groupby("model")[col].mean().dropna()
+    mean = runs.groupby("model")[col].agg(seed_mean).dropna()
     # a model without pictures with no figure is named too: dropped unsaid, the best
     # "without" would be another (popularity), or the verdict would read as if none ran
     no_figure = [m for m in models if m in with_img + without and m not in mean.index]
@@ -279,8 +280,8 @@ def _best_pair_verdict(
         else f" (on the {len(pair)} seed{'s' if len(pair) > 1 else ''} both ran)"
     )
     head = (
-        f"Best with pictures: {best_img}, {label} {a.mean():.3f}; best without: "
-        f"{best_plain}, {b.mean():.3f}{shared}."
+        f"Best with pictures: {best_img}, {label} {seed_mean(a):.3f}; best without: "
+        f"{best_plain}, {seed_mean(b):.3f}{shared}."
     )
     call = _pair_call(result, (a - b).to_numpy(), b, best_img, best_plain, picks, label)
     return [head, call]
@@ -301,10 +302,14 @@ def _pair_call(
     ties = diff.size - wins - losses
     n_run = int(_runs(result)["seed"].nunique())
     # the size in plain terms: +0.0015 is 1.7% more hits of the same test items
-    base = float(plain.mean())
-    rel = f" ({signed_figure(diff.mean() / base, '.1%')})" if base > 0 and np.isfinite(base) else ""
+    base = seed_mean(plain)
+    rel = (
+        f" ({signed_figure(seed_mean(diff) / base, '.1%')})"
+        if base > 0 and np.isfinite(base)
+        else ""
+    )
     said = (
-        f"{signed_figure(diff.mean(), '.4f')} {label}{rel} on average, "
+        f"{signed_figure(seed_mean(diff), '.4f')} {label}{rel} on average, "
         f"{seeds_said(wins, losses, diff.size)}"
     )
     if diff.size > 1 and ties < diff.size:
@@ -319,7 +324,7 @@ def _pair_call(
         )
     else:
         # seeds where the two rank alike tell the sign test nothing: not counted as run
-        kind = against_the_mean(sign_call(wins, losses, wins + losses, picks), diff.mean())
+        kind = against_the_mean(sign_call(wins, losses, wins + losses, picks), seed_mean(diff))
         call = {
             "up": f"Pictures help here{_by_little(diff, plain)}: {said}.",
             "down": f"Pictures do not help here{_by_little(diff, plain)}: {said}.",
@@ -332,7 +337,7 @@ def _pair_call(
         }[kind]
         if kind != "mixed":
             call += weak_evidence(wins, losses, diff.size, picks)
-    spread = plain.std(ddof=1) if len(plain) > 1 else float("nan")
+    spread = seed_std(plain)
     if np.isfinite(spread) and ties < diff.size:
         what = (
             "between seeds (the time split is the same for every seed: the seeds change "
@@ -409,8 +414,8 @@ def _against_popularity(runs: pd.DataFrame, mean: pd.Series, col: str, label: st
     gap = pair[best] - pair["popularity"]
     wins, losses = int((gap > TIE).sum()), int((gap < -TIE).sum())
     return [
-        f"Against the popularity baseline: {best} {label} {pair[best].mean():.3f} vs "
-        f"{pair['popularity'].mean():.3f}, {seeds_said(wins, losses, len(pair))}."
+        f"Against the popularity baseline: {best} {label} {seed_mean(pair[best]):.3f} vs "
+        f"{seed_mean(pair['popularity']):.3f}, {seeds_said(wins, losses, len(pair))}."
     ]
 
 
@@ -420,8 +425,8 @@ SIGN_P = 0.125  # one-sided sign test: 3 of 3 seeds is p = 0.125
 def by_little(diff: np.ndarray, plain: pd.Series) -> bool:
     """Whether the mean change is smaller than the model without pictures moves between
     seeds: a real but small effect, to be said as such."""
-    spread = plain.std(ddof=1) if len(plain) > 1 else float("nan")
-    return bool(abs(diff.mean()) < spread)
+    spread = seed_std(plain)
+    return bool(abs(seed_mean(diff)) < spread)
 
 
 def _by_little(diff: np.ndarray, plain: pd.Series) -> str:
@@ -574,9 +579,9 @@ def _cold_verdict(
     quoted then), called above or below chance split by split with the sign test of
     the warm verdict. The splits are of one data set: the call says how steady the
     result is across them, with its p."""
-    auc = runs.groupby("model")["auc"].mean()
+    auc = runs.groupby("model")["auc"].agg(seed_mean)
     top = "ndcg" if fills and "ndcg" in runs else "recall"
-    recall = runs.groupby("model")[top].mean()
+    recall = runs.groupby("model")[top].agg(seed_mean)
     lines = []
     if without:
         lines.append(
