@@ -41,3 +41,24 @@ def test_one_of_a_count_is_said_in_the_singular(
     labels = {f"i{k}": "AB"[k % 2] for k in range(8)}
     assert _cluster(tmp_path, labels, 9).note == "1 embedded item has no category"
     assert "majority class (1 star, train) " in _knn_result(1.0, [1.0, 2.0]).format()
+
+
+def test_a_bare_list_of_urls_is_told_it_needs_a_header(tmp_path: Path) -> None:
+    # was: "manifest header (http://a/1.jpg) needs an id column ...", as if the first
+    # link were a header with a typo
+    from visrec.data.images_index import load_manifest
+
+    links = tmp_path / "links.txt"
+    links.write_text("http://a/1.jpg\nhttp://a/2.jpg\n")
+    with pytest.raises(VisrecError) as info:
+        load_manifest(links)
+    assert str(info.value).endswith(
+        "; the first line is a URL, not a header: a manifest has a header line "
+        "'item_id,url' and an item id on each row"
+    )
+    # a header with a typo gets no such words
+    typo = tmp_path / "typo.csv"
+    typo.write_text("itme_id,url\n1,http://a/1.jpg\n")
+    with pytest.raises(VisrecError) as info:
+        load_manifest(typo)
+    assert "not a header" not in str(info.value)

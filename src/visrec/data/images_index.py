@@ -360,12 +360,20 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
     path_i = pick_column(header, MANIFEST_PATH_COLUMNS)
     url_i = pick_column(header, MANIFEST_URL_COLUMNS)
     if id_i is None or (path_i is None and url_i is None):
+        # a bare list of links (one URL a line) has no header: its first URL was read as one
+        bare = any(is_web_url(h.strip()) for h in header)
         raise VisrecError(
             f"{p}: manifest header ({names_text(header)}) needs an id column ("
             + " / ".join(MANIFEST_ID_COLUMNS)
             + ") and an image column ("
             + " / ".join(MANIFEST_PATH_COLUMNS + MANIFEST_URL_COLUMNS)
             + ")"
+            + (
+                "; the first line is a URL, not a header: a manifest has a header line "
+                "'item_id,url' and an item id on each row"
+                if bare
+                else ""
+            )
         )
     keys = [column_key(h) for h in header]
     for i in (id_i, path_i, url_i):
