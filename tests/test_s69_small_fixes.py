@@ -62,3 +62,24 @@ def test_a_bare_list_of_urls_is_told_it_needs_a_header(tmp_path: Path) -> None:
     with pytest.raises(VisrecError) as info:
         load_manifest(typo)
     assert "not a header" not in str(info.value)
+
+
+def test_labels_the_plot_font_cannot_draw_are_one_warning_naming_them() -> None:
+    # was: one "Glyph 36816 (...) missing from font(s) DejaVu Sans." line per character
+    # (a dozen Chinese category names: dozens of lines); matplotlib's bundled DejaVu
+    # Sans has no CJK glyph
+    import warnings
+
+    import numpy as np
+
+    from visrec.report.plots import projection_png
+
+    coords = np.random.default_rng(0).normal(size=(20, 2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = projection_png(coords, ["连衣裙"] * 10 + ["运动鞋"] * 10)
+    assert png.startswith(b"\x89PNG")
+    said = [str(w.message) for w in caught]
+    assert len(said) == 1, said
+    assert said[0].startswith("the plot's font has no glyph for 6 characters of the labels (")
+    assert sorted(said[0].split("(")[1].split(")")[0]) == sorted("连衣裙运动鞋")

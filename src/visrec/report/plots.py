@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import textwrap
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -101,8 +103,32 @@ def _subplots(nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Any, Any]:
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")  # sharp on HiDPI
+    # matplotlib warns once per character its font lacks (a label in Chinese: dozens
+    # of lines); said here once, naming them
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")  # sharp on HiDPI
+    missing: dict[str, None] = {}
+    for w in caught:
+        m = _NO_GLYPH.match(str(w.message))
+        if m is not None:
+            missing[chr(int(m.group(1)))] = None
+        else:  # not ours to judge: passed on as it came
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if missing:
+        chars = "".join(list(missing)[:10]) + (" ..." if len(missing) > 10 else "")
+        warnings.warn(
+            f"the plot's font has no glyph for {len(missing)} character"
+            f"{'' if len(missing) == 1 else 's'} of the labels ({chars}); they are drawn "
+            "as boxes there (the page's text shows them as written)",
+            UserWarning,
+            stacklevel=3,
+        )
     return buf.getvalue()
+
+
+#: matplotlib's warning for a character its font cannot draw
+_NO_GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
 
 
 def projection_png(
