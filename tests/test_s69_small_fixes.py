@@ -83,3 +83,28 @@ def test_labels_the_plot_font_cannot_draw_are_one_warning_naming_them() -> None:
     assert len(said) == 1, said
     assert said[0].startswith("the plot's font has no glyph for 6 characters of the labels (")
     assert sorted(said[0].split("(")[1].split(")")[0]) == sorted("连衣裙运动鞋")
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        # was "... holding the item id, and the one to show" for either one missing
+        (["--label-col", "t"], "--labels needs --id-col: the column of T holding the item id"),
+        (["--id-col", "i"], "--labels needs --label-col: the column of T to show beside each id"),
+        (
+            [],
+            "--labels needs --id-col and --label-col: the column of T holding the item id, "
+            "and the one to show beside each id",
+        ),
+    ],
+)
+def test_similar_says_what_each_missing_labels_option_is_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], given: list[str], said: str
+) -> None:
+    from visrec.cli import main
+
+    table = tmp_path / "items.csv"
+    table.write_text("sku,title\na,Red shirt\n")
+    argv = ["similar", str(tmp_path / "v.parquet"), "a", "--labels", str(table), *given]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"error: {said.replace('T', str(table), 1)}\n"

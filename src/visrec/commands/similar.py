@@ -226,9 +226,10 @@ def _read_labels(args: argparse.Namespace) -> dict[str, str] | None:
         return None
     missing = [o for o, v in (("--id-col", args.id_col), ("--label-col", args.label_col)) if not v]
     if missing:
+        what = {"--id-col": "holding the item id", "--label-col": "to show beside each id"}
         raise VisrecError(
-            f"--labels needs {' and '.join(missing)}: the column of {args.labels} holding the "
-            "item id, and the one to show"
+            f"--labels needs {' and '.join(missing)}: the column of {args.labels} "
+            + ", and the one ".join(what[o] for o in missing)
         )
     ids, labels, notes = read_label_table(args.labels, args.id_col, args.label_col)
     for line in notes:
