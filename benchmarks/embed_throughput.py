@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from _peak_memory import ru_maxrss_kb
+from _peak_memory import peak_rss_kb
 from visrec._atomic import write_text_atomic
 from visrec.cli import run_command
 from visrec.commands._common import check_output_file
@@ -169,23 +169,8 @@ def rss_child(args: argparse.Namespace) -> int:
     paths = list_images(args.images_dir, args.limit, quiet=True)
     with tempfile.TemporaryDirectory(prefix="visrec-bench-") as tmp:
         full_path(paths, args.backbone, args.engine, Path(tmp))  # (wall, CPU) unused
-    print(json.dumps({"n": len(paths), "peak_rss_mb": _peak_rss_kb() / 1024}))
+    print(json.dumps({"n": len(paths), "peak_rss_mb": peak_rss_kb() / 1024}))
     return 0
-
-
-def _peak_rss_kb() -> int:
-    """This process's peak RSS in kB.
-
-    VmHWM, not ``getrusage(...).ru_maxrss``: Linux carries ru_maxrss across fork + exec,
-    so a child started by a big parent would report the parent's size.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return ru_maxrss_kb()
 
 
 def positive_int(text: str) -> int:

@@ -28,7 +28,8 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from _peak_memory import ru_maxrss_kb
+from _machine import machine_line
+from _peak_memory import peak_rss_kb
 from visrec.cli import run_command
 from visrec.data.interactions import Interactions
 from visrec.errors import VisrecError
@@ -51,7 +52,8 @@ def loop_peak_gb(model: Recommender, cands: CandidateSet, n: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
+        description=__doc__,  # all of it: what is measured and printed
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example: python benchmarks/recommend_scale.py --users 3000 --items 5000 "
         "--pairs 30000",
     )
@@ -67,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         "--share", type=float, default=0.2,
         help="the candidate file's share of the items, in (0, 1] (default 0.2)",
     )  # fmt: skip
-    ap.add_argument("--n", type=int, default=20, help="list length (default 20)")
+    ap.add_argument(
+        "--n", type=int, default=20, help="list length, at most the candidates (default 20)"
+    )
     args = ap.parse_args(argv)
     return run_command(measure, args)
 
@@ -78,6 +82,7 @@ def measure(args: argparse.Namespace) -> int:
         raise VisrecError("--users, --items, --pairs and --n must be >= 1")
     if not 0 < args.share <= 1:
         raise VisrecError(f"--share must be in (0, 1], got {args.share}")
+    print(machine_line("scored with numpy on its BLAS's default threads, as `visrec recommend` is"))
     rng = np.random.default_rng(0)
     popular = (rng.pareto(1.0, args.pairs) * 50).astype(np.int64) % args.items
     items = np.where(rng.random(args.pairs) < 0.5, popular, rng.integers(0, args.items, args.pairs))
@@ -94,12 +99,15 @@ def measure(args: argparse.Namespace) -> int:
     for label, cand_ids in (("all items", ids), (f"{len(some) / len(ids):.0%} of the items", some)):
         known = np.asarray(model.item_map_.to_index(cand_ids), dtype=np.int64)
         cands = CandidateSet(cand_ids, known, None, np.zeros(0, dtype=np.int64))
+        # as `visrec recommend` does: a list never holds more than the candidates (an
+        # --n beyond them sized the blocks, users x n, for nothing, up to out of memory)
+        n_list = min(args.n, len(cand_ids))
         t0 = time.perf_counter()
-        n_users = sum(len(u) for u, _, _ in iter_recommendations(model, cands, args.n))
+        n_users = sum(len(u) for u, _, _ in iter_recommendations(model, cands, n_list))
         secs = time.perf_counter() - t0
         per = secs / (n_users * len(cand_ids)) * 1e9
-        loop = loop_peak_gb(model, cands, args.n)
-        process = ru_maxrss_kb() / 1e6
+        loop = loop_peak_gb(model, cands, n_list)
+        process = peak_rss_kb() / 1e6
         print(
             f"  {label:>18}: {len(cand_ids):>9,} candidates  {secs:7.2f} s  "
             f"{per:5.1f} ns/score  memory: loop {loop:.2f} GB, process {process:.2f} GB"

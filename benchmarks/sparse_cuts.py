@@ -52,8 +52,11 @@ def k_core(frame: pd.DataFrame, k: int) -> pd.DataFrame:
 def cuts(ratings: pd.DataFrame) -> dict[str, pd.DataFrame]:
     by_time = ratings.sort_values(["user_id", "timestamp"], kind="stable")
     rng = np.random.default_rng(0)
+    # a user with fewer ratings than drawn keeps them all (ML-100K has none: 20+ each;
+    # pandas refused a larger sample than the user's rows with a traceback)
     few = pd.concat(
-        g.sample(n=int(rng.integers(4, 9)), random_state=rng) for _, g in ratings.groupby("user_id")
+        g.sample(n=min(int(rng.integers(4, 9)), len(g)), random_state=rng)
+        for _, g in ratings.groupby("user_id")
     )
     return {
         "first12": k_core(by_time.groupby("user_id").head(12), 5),
@@ -95,7 +98,9 @@ def write_cuts(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(  # all of the docstring: the four cuts and their use
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--data", type=Path, default=DEFAULT_DATA,
                    help="folder with MovieLens-100K's u.data (default "
                    "../shared/data/movielens-100k-posters beside the checkout)")  # fmt: skip

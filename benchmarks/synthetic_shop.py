@@ -65,6 +65,8 @@ def generate(styles: pd.DataFrame, variant: str) -> pd.DataFrame:
     for u in range(N_USERS):
         g = rng.choice(["Men", "Women"], p=[0.6, 0.4])
         idx = np.flatnonzero(np.isin(gender, [g, "Unisex", "Boys" if g == "Men" else "Girls"]))
+        if not len(idx):  # a catalogue with nothing for this gender (never the shared one)
+            continue
 
         liked_t = _liked(rng, types[idx])
         liked_c = _liked(rng, cols[idx])
@@ -80,7 +82,8 @@ def generate(styles: pd.DataFrame, variant: str) -> pd.DataFrame:
         n_noise = int(rng.binomial(n, p_noise))
         # Gumbel top-k: sampling without replacement from softmax(util)
         pick = list(idx[np.argsort(-(util + rng.gumbel(size=len(idx))))[: n - n_noise]])
-        pick += list(rng.choice(np.setdiff1d(idx, pick), size=n_noise, replace=False))
+        rest = np.setdiff1d(idx, pick)  # fewer than n_noise only in a tiny catalogue
+        pick += list(rng.choice(rest, size=min(n_noise, len(rest)), replace=False))
         t0 = 1_500_000_000 + int(rng.integers(0, 10**7))
         for k, i in enumerate(pick):
             rating = int(rng.integers(3, 6))  # noise on purpose: the taste is in the picks
@@ -135,7 +138,14 @@ def read_styles(path: Path) -> pd.DataFrame:
 def write_shop(args: argparse.Namespace) -> int:
     """Draw the variant's interactions and write them to ``args.output``."""
     check_output_file(args.output, "-o")
-    df = generate(read_styles(args.styles), args.variant)
+    styles = read_styles(args.styles)
+    df = generate(styles, args.variant)
+    if df.empty:  # was: an empty CSV written, "nan per item" and exit status 0
+        raise VisrecError(
+            f"{args.styles}: no interactions survive the 5-core filter from its "
+            f"{len(styles):,} product(s); the shop needs a catalogue like the "
+            "fashion-products one (3,000 products)"
+        )
     write_text_atomic(args.output, df.to_csv(index=False))
     per_item = df.item_id.value_counts()
     print(
@@ -147,7 +157,8 @@ def write_shop(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
+        description=__doc__,  # all of it: how the shop is drawn, and what to run on it
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example: python benchmarks/synthetic_shop.py --variant weak -o shop_weak.csv",
     )
     ap.add_argument(

@@ -31,8 +31,10 @@ import time
 import numpy as np
 import pandas as pd
 
+from _machine import machine_line
 from visrec._atomic import write_text_atomic
 from visrec.cli import run_command
+from visrec.commands._checks import check_at_least
 from visrec.commands._common import check_output_file
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
@@ -63,6 +65,7 @@ def measure(args: argparse.Namespace) -> int:
     check_output_file(args.json, "--json")
     if min(args.users, args.items, args.pairs, args.dim, args.epochs) < 1:
         raise VisrecError("--users, --items, --pairs, --dim and --epochs must be >= 1")
+    check_at_least(args.seed, 0, "--seed")  # else numpy's traceback, after the checks
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     if not names:  # else the data is drawn and nothing is timed, exit 0
         raise VisrecError(f"--models names no model ({args.models!r}); e.g. bpr,vbpr")
@@ -72,6 +75,15 @@ def measure(args: argparse.Namespace) -> int:
                 f"--models: {name!r} trains no epochs; this times the pairwise models "
                 "(bpr, vbpr, visual-cf)"
             )
+    from visrec.models._train import fit_device
+
+    where = fit_device(None)  # the models' default device, which the fits below use
+    threads = (
+        "fits train on 1 torch thread (visrec's CPU rule)"
+        if where.type == "cpu"
+        else f"fits train on {where} (the models' default device when torch sees a GPU)"
+    )
+    print(machine_line(threads), flush=True)
     inter, iv = make_data(args.users, args.items, args.pairs, args.dim, args.seed)
     n_users, n_items = inter.n_users, inter.n_items
     print(
