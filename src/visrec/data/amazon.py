@@ -778,6 +778,8 @@ def _checked_reviews(
     """The review objects of ``scan`` that pass ``problem_of`` (it returns ``None``);
     one it gives a ``(kind, message)`` goes to ``scan.bad`` instead, in file order."""
     kinds = _IdKinds()
+    items: set[str] = set()
+    lower: dict[str, tuple[str, int, dict[str, Any]]] = {}  # first row of each
     for category, where, line, rec in scan.objects():
         problem = problem_of(rec)
         if problem is not None:
@@ -788,7 +790,34 @@ def _checked_reviews(
         assert user is not None and item is not None  # vetted by problem_of
         kinds.check("reviewerID", rec["reviewerID"], user, where, line)
         kinds.check("asin", rec["asin"], item, where, line)
+        if item not in items:
+            items.add(item)
+            if item != item.upper():
+                lower.setdefault(item, (where, line, rec))
         yield _Review(category, where, line, rec, user, item)
+    _note_lower_case_asins(scan, items, lower)
+
+
+def _note_lower_case_asins(
+    scan: _JsonScan, items: set[str], lower: dict[str, tuple[str, int, dict[str, Any]]]
+) -> None:
+    """A warning for each asin written in lower case beside its upper-case spelling
+    (Amazon writes asins in upper case): two items, as written, that are one product."""
+    for item, (where, line, rec) in lower.items():
+        upper = item.upper()
+        if upper in items:
+            scan.warnings.append(
+                BadRecord(
+                    where,
+                    line,
+                    _own_names(rec, "asin in lower case"),
+                    _own_names(
+                        rec,
+                        f"asin {item!r} is the asin {upper!r} in lower case: two items, "
+                        "as written (Amazon writes asins in upper case)",
+                    ),
+                )
+            )
 
 
 def _id_problem(rec: dict[str, object]) -> tuple[str, str] | None:
