@@ -173,7 +173,7 @@ def test_ties_at_the_latest_time_are_noted_only_when_there_are_some(
     flags = ("--protocol", "time", "--models", "popularity", "--seeds", "1", "--k", "3")
     assert _evaluate(csv, *flags, "--json", str(out)) == 0
     note = (
-        "1 of 12 users have several items at their latest time; the later row in the "
+        "1 of 12 users has several items at their latest time; the later row in the "
         "file is their test item"
     )
     err = capsys.readouterr().err

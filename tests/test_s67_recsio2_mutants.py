@@ -336,7 +336,7 @@ def test_nothing_is_said_kept_before_the_first_record(tmp_path: Path) -> None:
     other = _recorded(target)
     fresh = _recs_progress.Progress(other.rows, other.state, FP)
     assert fresh.kept(5) == ""
-    assert other.kept(5).startswith("1 of 5 users' lists are kept in")
+    assert other.kept(5).startswith("1 of 5 users' lists is kept in")
 
 
 def test_a_lock_less_run_leaves_another_run_s_record_and_its_own_rows_go(

@@ -409,9 +409,9 @@ def test_the_tiny_label_note_is_left_out_when_k_is_given(
     # C14: the note says k counts the tiny labels, which a given --k does not
     _, _, base = _cluster_files(tmp_path, with_tiny=True)
     assert main(base) == 0
-    assert "hold under 2%" in capsys.readouterr().err
+    assert "holds under 2%" in capsys.readouterr().err
     assert main([*base, "--k", "3"]) == 0
-    assert "hold under 2%" not in capsys.readouterr().err
+    assert "under 2% of the items" not in capsys.readouterr().err
 
 
 def test_json_follows_the_seed_carries_the_run_and_is_written_atomically(

@@ -138,7 +138,7 @@ def test_cli_explains_an_empty_neighbour_list(tmp_path, capsys: pytest.CaptureFi
     write_vectors(vpath, iv)
     assert main(["similar", str(vpath), "a"]) == 0
     printed = capsys.readouterr().out
-    assert "1 of 2 items have an image" in printed
+    assert "1 of 2 items has an image" in printed
     assert "items most like a:\n  (none: no other item in the file has a usable image" in printed
 
 
