@@ -58,11 +58,11 @@ def test_ratings_that_are_no_finite_number_are_refused(bad: float) -> None:
 def test_arrays_shorter_than_the_user_index_are_refused() -> None:
     # m08: the row count check `len(arr) != n` made `len(arr) > n`
     m = IdMap.from_values(["u", "v"])
-    with pytest.raises(VisrecError, match="item_idx has 1 rows, expected 2"):
+    with pytest.raises(VisrecError, match="item_idx has 1 row, expected 2"):
         Interactions(m, m, np.array([0, 1]), np.array([0]))
-    with pytest.raises(VisrecError, match="rating has 1 rows, expected 2"):
+    with pytest.raises(VisrecError, match="rating has 1 row, expected 2"):
         Interactions(m, m, np.array([0, 1]), np.array([0, 1]), rating=np.array([1.0]))
-    with pytest.raises(VisrecError, match="timestamp has 1 rows, expected 2"):
+    with pytest.raises(VisrecError, match="timestamp has 1 row, expected 2"):
         Interactions(m, m, np.array([0, 1]), np.array([0, 1]), timestamp=np.array([5]))
 
 

@@ -108,3 +108,28 @@ def test_similar_says_what_each_missing_labels_option_is_for(
     argv = ["similar", str(tmp_path / "v.parquet"), "a", "--labels", str(table), *given]
     assert main(argv) == 2
     assert capsys.readouterr().err == f"error: {said.replace('T', str(table), 1)}\n"
+
+
+def test_interactions_given_twice_names_the_file_left_unread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: the last one read without a word (two category files: one silently lost);
+    # and "1 users x 1 items (1 rows)" / "1 distinct pairs"
+    from visrec.cli import main
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("user_id,item_id\nu,i\n")
+    second.write_text("user_id,item_id\nu,j\n")
+    out = tmp_path / "m"
+    argv = ["train", "--model", "popularity", "-o", str(out), "--interactions", str(first)]
+    assert main([*argv, "--interactions", str(second)]) == 0
+    got = capsys.readouterr()
+    assert got.err.startswith(
+        f"note: --interactions given twice: {second} is read, {first} is not (one file or "
+        "folder is read; for several review files, give the folder holding them)\n"
+    )
+    assert "training popularity on 1 user x 1 item (1 row) ..." in got.err
+    assert got.out.startswith("trained popularity: 1 user, 1 item, 1 row (1 distinct pair);")
+    # the same file twice is no loss: nothing said
+    assert main([*argv, "--interactions", str(first)]) == 0
+    assert "given twice" not in capsys.readouterr().err

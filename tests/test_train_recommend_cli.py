@@ -416,7 +416,7 @@ def test_train_reports_bad_lines_and_empty_files(
     cap = capsys.readouterr()
     assert f"{path}: skipped 1 record(s)" in cap.err
     assert f"{path}:3: expected 2 fields, got 1" in cap.err  # names file and line
-    assert "1 users, 1 items, 1 rows" in cap.out
+    assert "1 user, 1 item, 1 row" in cap.out
     path.write_text("user_id,item_id\nbad\n")
     assert main(argv) == 2
     assert f"{path}: no usable interactions (all 1 record(s) were skipped)" in (

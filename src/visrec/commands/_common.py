@@ -81,7 +81,30 @@ def add_interactions_args(
     metavar : str or None, default "F"
         ``None`` keeps argparse's default (``INTERACTIONS``).
     """
-    parser.add_argument("--interactions", required=True, metavar=metavar, help=help)
+    parser.add_argument(
+        "--interactions", required=True, metavar=metavar, help=help, action=_LastInputNoted
+    )
+
+
+class _LastInputNoted(argparse.Action):
+    """An input given twice is read once, with its last value, as every option is; a
+    note says which file is left unread (``--interactions A.json.gz --interactions
+    B.json.gz`` for two category files read B alone without a word)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        before = getattr(namespace, self.dest, None)
+        if before is not None and before != values:
+            say_note(
+                f"note: {option_string} given twice: {values} is read, {before} is not (one "
+                "file or folder is read; for several review files, give the folder holding them)"
+            )
+        setattr(namespace, self.dest, values)
 
 
 def finite_number(text: str) -> float:

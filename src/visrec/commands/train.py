@@ -45,7 +45,7 @@ from visrec.commands._progress import (
     fit_lines_in_logs,
     show_progress,
 )
-from visrec.errors import VisrecError, WriteError, write_error
+from visrec.errors import VisrecError, WriteError, counted, write_error
 from visrec.models.registry import MODELS
 
 if TYPE_CHECKING:
@@ -247,8 +247,9 @@ def _load_fit_and_save(
 
         ahead = validation_ahead(model, inter.to_csr("binary"))
         print(
-            f"training {args.model} on {inter.n_users:,} users x {inter.n_items:,} items "
-            f"({len(inter):,} rows) ..." + (f"\n  {ahead}" if ahead else ""),
+            f"training {args.model} on {counted(inter.n_users, 'user')} x "
+            f"{counted(inter.n_items, 'item')} ({counted(len(inter), 'row')}) ..."
+            + (f"\n  {ahead}" if ahead else ""),
             file=sys.stderr,
             flush=True,
         )
@@ -383,8 +384,9 @@ def _fit_and_save(
         return 130
     total = time.perf_counter() - t0
     print(
-        f"trained {args.model}: {inter.n_users:,} users, {inter.n_items:,} items, "
-        f"{len(inter):,} rows ({n_pairs:,} distinct pairs); fit {fit_s:.1f} s"
+        f"trained {args.model}: {counted(inter.n_users, 'user')}, "
+        f"{counted(inter.n_items, 'item')}, {counted(len(inter), 'row')} "
+        f"({counted(n_pairs, 'distinct pair')}); fit {fit_s:.1f} s"
         f"{' (the resumed part)' if resumed else ''}, total {total:.1f} s -> {shown}"
     )
     return 0

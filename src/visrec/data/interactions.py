@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from visrec._frozen import restore_read_only
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
-from visrec.errors import ArgumentTypeError, VisrecError, names_text
+from visrec.errors import ArgumentTypeError, VisrecError, counted, names_text
 
 # Canonical column names used by every loader.
 USER = "user_id"
@@ -209,7 +209,9 @@ class Interactions:
         for name in ("item_idx", "rating", "timestamp"):
             arr = getattr(self, name)
             if arr is not None and len(arr) != n:
-                raise VisrecError(f"interactions: {name} has {len(arr)} rows, expected {n}")
+                raise VisrecError(
+                    f"interactions: {name} has {counted(len(arr), 'row')}, expected {n}"
+                )
         for name, id_map in (("user_idx", self.user_map), ("item_idx", self.item_map)):
             arr = getattr(self, name)
             # a float index would be truncated, one out of range fails far away (scipy)

@@ -53,6 +53,7 @@ from visrec.errors import (
     InvalidParameterError,
     NotFittedError,
     VisrecError,
+    counted,
     none_of,
 )
 from visrec.models._fresh_fit import check_fit_inputs, fit_from_scratch
@@ -449,7 +450,9 @@ def _checked_vectors(
         except VisrecError as exc:
             raise VisrecError(f"RatingMF: {exc}") from None
         if len(has) != n_items:
-            raise VisrecError(f"RatingMF: has_image has {len(has)} rows, expected {n_items}")
+            raise VisrecError(
+                f"RatingMF: has_image has {counted(len(has), 'row')}, expected {n_items}"
+            )
         check = has  # rows without an image are not read
         has = has & nonzero_rows(v)  # a row of zeros is no picture, as in ItemVectors
     broken = np.flatnonzero(check & ~usable)
