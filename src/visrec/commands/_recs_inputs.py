@@ -73,8 +73,14 @@ def read_id_list(
     file of quoted lines; skipping it is noted)."""
     import csv
 
+    from visrec.data.column_names import column_key
     from visrec.data.id_spelling import shown
     from visrec.data.text_files import csv_reader, decode_text, text_lines
+
+    def header(name: str) -> bool:
+        # a bare 'id' heads a one-column list as surely (pd.Series(ids, name="id")); a
+        # table's 'id' column is taken for neither role, but here there is one column
+        return is_header(name) or column_key(name) == "id"
 
     p = Path(path)
     # is_file() said "does not exist" of a pipe (--items <(...)), which reads fine, and
@@ -132,10 +138,10 @@ def read_id_list(
             # csv writer quoting all: '"asin"'); but '"Product"' over bare ids is how a
             # file says it is an id
             # a header even quoted: the canonical name, or every other line quoted too
-            header_quoted = is_header(one) and (
+            header_quoted = header(one) and (
                 one.strip().lower() == f"{noun}_id" or _all_quoted(lines[lineno:])
             )
-            if is_header(one) and (not quoted or header_quoted):
+            if header(one) and (not quoted or header_quoted):
                 # said, as an item or user named 'Product' or 'customer' is skipped too;
                 # quoting is the way out only where it keeps the id
                 hint = "" if quoted or header_quoted else f'; if it is an id, quote it ("{one}")'
