@@ -661,10 +661,7 @@ def table_to_vectors(
 ) -> ItemVectors:
     for col in ("item_id", "vector"):
         if col not in table.column_names:
-            raise VisrecError(
-                f"{source}: not a visrec vectors file (no {col!r} column; "
-                f"columns: {names_text(table.column_names)})"
-            )
+            raise VisrecError(f"{source}: not a visrec vectors file ({_no_column(table, col)})")
     ids = table_to_ids(table.column("item_id"), source)
     # a file made by other tools may list only items that have a vector: all of them
     flags = (
@@ -694,6 +691,27 @@ def table_to_vectors(
         )
     except VisrecError as exc:
         raise VisrecError(f"{source}: {exc}") from exc
+
+
+def _no_column(table: pa.Table, col: str) -> str:
+    """Why ``table`` is no vectors file, lacking ``col``: its columns (the first 8 of
+    more), and for vectors spread over number columns (``f0 .. f511``, one a value, as
+    pandas writes a DataFrame of an array) how to make the one list column read."""
+    names = table.column_names
+    shown = names_text(names[:8]) + (f", ... ({len(names):,} columns)" if len(names) > 8 else "")
+    text = f"no {col!r} column; columns: {shown}"
+    numbers = [
+        f.name
+        for f in table.schema
+        if f.name != "item_id" and (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
+    ]
+    if col == "vector" and len(numbers) >= 8:  # not a year and a price beside the ids
+        text += (
+            f"; the vectors look spread over {len(numbers):,} number columns "
+            f"({names_text(numbers[:1])} ... {names_text(numbers[-1:])}): visrec reads one "
+            "list column 'vector' (pandas: df['vector'] = list(df[cols].to_numpy('float32')))"
+        )
+    return text
 
 
 def table_to_ids(id_col: pa.ChunkedArray, source: str) -> list[Any]:
@@ -740,7 +758,11 @@ def _vector_rows(
         )
     if col.null_count:
         first = int(np.flatnonzero(pc.is_null(col).to_numpy(zero_copy_only=False))[0])
-        raise VisrecError(f"{source}: item {ids[first]!r} has no vector (null)")
+        raise VisrecError(
+            f"{source}: item {ids[first]!r} has no vector (null) ({col.null_count:,} "
+            f"of {len(col):,} rows); an item without a picture is written with a vector of "
+            "zeros (and has_image false), or left out"
+        )
     if pa.types.is_fixed_size_list(kind):
         d = kind.list_size
     else:
@@ -797,7 +819,8 @@ def write_vectors(path: str | os.PathLike[str], iv: ItemVectors) -> None:
 
 def folder_advice(p: str) -> str:
     """What to give instead of the folder ``p`` named as a vectors file when it is a
-    model folder: the vectors its train.json names ("" for any other folder)."""
+    model folder (the vectors its train.json names) or a folder of Parquet part files
+    (one table as Spark or Dask write it: join them); "" for any other folder."""
     if os.path.isfile(os.path.join(p, "model.json")):  # `visrec train -o`: it read them
         try:
             with open(os.path.join(p, "train.json"), encoding="utf-8") as fh:
@@ -806,6 +829,16 @@ def folder_advice(p: str) -> str:
             used = None
         return ": a model folder (visrec train -o); give the vectors file " + (
             f"it was trained with: {used}" if isinstance(used, str) else "from visrec embed"
+        )
+    try:  # Spark's _SUCCESS and hidden .crc files, Dask's _metadata beside the parts
+        names = [n for n in os.listdir(p) if not n.startswith((".", "_"))]
+    except OSError:
+        return ""
+    if names and all(n.lower().endswith(".parquet") for n in names):
+        return (
+            f": a folder of {len(names):,} Parquet part files (one table, as Spark or Dask "
+            "write it); join them into one file, e.g. with pyarrow.parquet: "
+            f"write_table(read_table({p!r}), 'vectors.parquet')"
         )
     return ""
 
@@ -1043,6 +1076,12 @@ def _meta_problem(meta: Any) -> str | None:
     return None
 
 
+def _finite_or_none(text: str) -> float | None:
+    """A JSON number of the metadata, None when beyond a float (``1e999``)."""
+    value = float(text)
+    return value if np.isfinite(value) else None
+
+
 def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
     """The visrec metadata of a vectors file's schema (``{}`` when it has none); a
     one-line error naming ``source`` when it is damaged: not JSON, not an object, or a
@@ -1051,7 +1090,9 @@ def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        meta = json.loads(raw)
+        # NaN / Infinity (Python's json writes them) are no JSON, and 1e999 is read as
+        # inf: read as unknown, so that model.json, which carries this meta, stays JSON
+        meta = json.loads(raw, parse_constant=lambda _: None, parse_float=_finite_or_none)
     except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
         detail = f"not JSON: {exc}"
     else:
@@ -1084,7 +1125,9 @@ def is_foreign_file(path: str | os.PathLike[str]) -> bool:
     if not os.path.exists(path):
         return False
     try:
-        return not read_vectors_meta(path)
+        # a dim alone is read from a fixed-size-list column, which other tools write
+        # too; visrec's metadata says more (vectors_format, backbone...)
+        return not set(read_vectors_meta(path)) - {"dim"}
     except OSError as exc:
         if errno_of(exc) is not None:  # refused by the system (a folder's has no errno)
             raise parquet_read_error(path, exc) from exc
