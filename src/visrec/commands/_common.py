@@ -86,8 +86,9 @@ def add_interactions_args(
     )
 
 
-class _LastInputNoted(argparse.Action):
-    """An input given twice is read once, with its last value, as every option is; a
+class _LastInputNoted(argparse._StoreAction):
+    """An input given twice is read once, with its last value, as every option is (a
+    store action still: `cli.empty_value` checks those for ""); a
     note says which file is left unread (``--interactions A.json.gz --interactions
     B.json.gz`` for two category files read B alone without a word)."""
 
