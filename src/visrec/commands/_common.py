@@ -87,10 +87,10 @@ def add_interactions_args(
 
 
 class _LastInputNoted(argparse._StoreAction):
-    """An input given twice is read once, with its last value, as every option is (a
-    store action still: `cli.empty_value` checks those for ""); a
+    """An input given twice is read once, with its last value, as every option is; a
     note says which file is left unread (``--interactions A.json.gz --interactions
-    B.json.gz`` for two category files read B alone without a word)."""
+    B.json.gz`` for two category files read B alone without a word). A store action
+    still, as ``cli.empty_value`` checks those for an empty path."""
 
     def __call__(
         self,
