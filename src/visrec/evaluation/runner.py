@@ -186,12 +186,14 @@ def run_experiment(
     exclude : DataFrame, optional
         ``(user_id, item_id)`` pairs (``timestamp`` optional) that are neither
         positives nor negatives: no candidate of that user, as far as a model could
-        know them at the test time (``protocols.known_at_test``): all on ``warm``, those
-        no later than the user's test item on ``time``, none on ``cold-items`` (nobody
-        had rated a new item). ``visrec evaluate --min-rating`` passes the rows rated
-        below it, which a model trained with ``--min-rating`` never recommends, so the
-        figures are those of the lists ``visrec recommend`` writes. Pairs also in
-        ``data`` are positives and stay.
+        know them at the test time (``protocols.known_at_test``): on ``warm`` a random
+        share per seed, the ``1 - test_ratio`` the split keeps for training
+        (``protocols.warm_known``: the others fall among the held-out rows and stay
+        candidates), those no later than the user's test item on ``time``, none on
+        ``cold-items`` (nobody had rated a new item). ``visrec evaluate --min-rating``
+        passes the rows rated below it, which a model trained with ``--min-rating``
+        never recommends, so the figures are those of the lists ``visrec recommend``
+        writes. Pairs also in ``data`` are positives and stay.
     earlier : path, optional
         The results JSON of an earlier complete run (:meth:`ExperimentResult.to_json`
         keeps its runs under ``"resume"``): its runs made under the same inputs,
