@@ -18,4 +18,5 @@ def machine_line(threads: str) -> str:
     load = (
         f", load average {os.getloadavg()[0]:.1f} at the start" if hasattr(os, "getloadavg") else ""
     )
-    return f"machine: {usable_cpus()} CPUs{load}; {threads}"
+    cpus = usable_cpus()
+    return f"machine: {cpus} CPU{'' if cpus == 1 else 's'}{load}; {threads}"

@@ -133,3 +133,12 @@ def test_interactions_given_twice_names_the_file_left_unread(
     # the same file twice is no loss: nothing said
     assert main([*argv, "--interactions", str(first)]) == 0
     assert "given twice" not in capsys.readouterr().err
+
+
+def test_a_whole_float_among_ints_is_named_where_it_was_given() -> None:
+    # was "got 1.0 at position 0": numpy made [1, 2.0] a float array, and the first
+    # element of that was named, not the 2.0 the caller passed
+    with pytest.raises(VisrecError, match=r"got 2\.0 at position 1 \(float64\)"):
+        as_indices([1, 2.0], "item")
+    with pytest.raises(VisrecError, match=r"got 7\.0 at position 2 \(float64\)"):
+        as_indices((4, 5, 7.0, 1.5), "user")

@@ -56,7 +56,7 @@ def test_report_reads_a_result_saved_with_a_bom(
     """A result opened and saved in an editor that writes a UTF-8 BOM (Windows Notepad):
     `evaluate --json` reads it back for its resume, `report` said 'not JSON (line 1:
     Unexpected UTF-8 BOM (decode using utf-8-sig))'."""
-    from tests.test_evaluation_report import _result
+    from test_evaluation_report import _result
 
     res = _result("warm", {"popularity": [0.2, 0.21], "bpr": [0.4, 0.42]})
     path = tmp_path / "ev.json"
