@@ -55,17 +55,22 @@ def test_figures_say_the_machine_and_threads(
     assert ("1 torch thread" in first) == (script == "train_scale")
 
 
-def test_vbpr_vs_cornac_says_the_threads_of_each_side(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # README said "both fits run torch on every core"; ours trains on one thread
-    vbpr_vs_cornac = bench("vbpr_vs_cornac", monkeypatch)
+def _with_cornac(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """vbpr_vs_cornac, told that Cornac is installed (its fits are never reached)."""
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,
         "find_spec",
         lambda name, *a: object() if name == "cornac" else find_spec(name, *a),
     )
+    return bench("vbpr_vs_cornac", monkeypatch)
+
+
+def test_vbpr_vs_cornac_says_the_threads_of_each_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # README said "both fits run torch on every core"; ours trains on one thread
+    vbpr_vs_cornac = _with_cornac(monkeypatch)
     result = {"n_candidates": 3, "models": {}, "ratio": 0.1}
     monkeypatch.setattr(vbpr_vs_cornac, "load_frame", lambda data: None)
     monkeypatch.setattr(vbpr_vs_cornac, "load_vectors", lambda path, data: None)
@@ -101,13 +106,7 @@ def test_vbpr_vs_cornac_refuses_a_negative_seed_before_the_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # was: said by the split, after reading the data and embedding the posters (minutes)
-    vbpr_vs_cornac = bench("vbpr_vs_cornac", monkeypatch)
-    find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: object() if name == "cornac" else find_spec(name, *a),
-    )
+    vbpr_vs_cornac = _with_cornac(monkeypatch)
 
     def no_data(data: Any) -> Any:
         raise AssertionError("the data was read before the seed was checked")
