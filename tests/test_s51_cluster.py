@@ -3,7 +3,10 @@ the mutants the earlier tests let through."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
@@ -94,22 +97,25 @@ def test_cli_random_state_seeds_the_clustering(tmp_path, capsys) -> None:
 def test_a_mixed_clusters_heading_counts_all_its_items(tmp_path) -> None:
     # kills n_c = table row's sum -> its max: a cluster of 6 shoes and 4 bags was headed
     # "6 items" (its largest label), every blob test having one label a cluster
-    import pandas as pd
+    html = cluster_page(tmp_path, pd.DataFrame({"shoe": [6, 0], "bag": [4, 5]}))
+    assert "cluster 0 &middot; 10 items &middot; mostly shoe (60%)</h3>" in html
+    assert "cluster 1 &middot; 5 items &middot; mostly bag (100%)</h3>" in html
 
+
+def cluster_page(tmp_path: Path, table: pd.DataFrame) -> str:
+    """The report page of a 2-cluster result whose cluster x label counts are ``table``."""
     from visrec.analysis.cluster import ClusterResult
     from visrec.report.html import ReportData, render_report
 
-    table = pd.DataFrame({"shoe": [6, 0], "bag": [4, 5]}, index=pd.RangeIndex(2))
-    res = ClusterResult(k=2, n=15, ari=0.3, nmi=0.3, purity=11 / 15, table=table,
-                        assignments=np.array([0] * 10 + [1] * 5), ari_p=0.01)  # fmt: skip
+    sizes = table.sum(axis=1).to_numpy()
+    res = ClusterResult(k=2, n=int(sizes.sum()), ari=0.3, nmi=0.3, purity=0.5, table=table,
+                        assignments=np.repeat([0, 1], sizes), ari_p=0.01)  # fmt: skip
     photo = tmp_path / "p.jpg"
     photo.write_bytes(b"x")
     data = ReportData(title="t", dataset="d", cluster=res,
                       cluster_samples={0: [("a", photo)], 1: [("b", photo)]},
                       parts=("clusters",))  # fmt: skip
-    html = render_report(data)
-    assert "cluster 0 &middot; 10 items &middot; mostly shoe (60%)</h3>" in html
-    assert "cluster 1 &middot; 5 items &middot; mostly bag (100%)</h3>" in html
+    return render_report(data)
 
 
 def test_no_tiny_label_note_when_k_is_given(tmp_path, capsys) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from test_embed import TinyBackbone
+from test_s51_cluster import cluster_page
 from tiny_embed import image_folder
 from visrec.analysis.rating_eval_inputs import _check_vectors, _clean_ratings
 from visrec.analysis.rating_knn import knn_rating
@@ -122,17 +123,7 @@ def test_cluster_keep_that_leaves_out_one_item_says_one_item(
 
 
 def test_a_cluster_of_one_item_is_headed_one_item(tmp_path: Path) -> None:
-    from visrec.analysis.cluster import ClusterResult
-
-    table = pd.DataFrame({"shoe": [6, 0], "bag": [4, 1]}, index=pd.RangeIndex(2))
-    res = ClusterResult(k=2, n=11, ari=0.3, nmi=0.3, purity=7 / 11, table=table,
-                        assignments=np.array([0] * 10 + [1]), ari_p=0.01)  # fmt: skip
-    photo = tmp_path / "p.jpg"
-    photo.write_bytes(b"x")
-    data = ReportData(title="t", dataset="d", cluster=res,
-                      cluster_samples={0: [("a", photo)], 1: [("b", photo)]},
-                      parts=("clusters",))  # fmt: skip
-    html = render_report(data)
+    html = cluster_page(tmp_path, pd.DataFrame({"shoe": [6, 0], "bag": [4, 1]}))
     assert "cluster 1 &middot; 1 item &middot; mostly bag (100%)</h3>" in html
     assert "cluster 0 &middot; 10 items &middot;" in html
 
