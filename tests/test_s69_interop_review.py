@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,9 @@ def test_nan_and_infinity_in_a_vectors_files_metadata_keep_model_json_strict(
     tmp_path: Path,
 ) -> None:
     """Python's json writes NaN / Infinity into a file's metadata (and reads 1e999 as
-    inf); they are read as unknown, so the model.json that carries the meta is JSON
-    that jq, JavaScript or any strict reader takes."""
+    inf); the model.json that carries the meta writes them as null, so it is JSON that
+    jq, JavaScript or any strict reader takes. The vectors' own meta keeps them, so a
+    damaged value is still seen as one (a features file's NaN weight)."""
     path = tmp_path / "v.parquet"
     ids = [f"i{k}" for k in range(12)]
     vectors = np.random.default_rng(0).normal(size=(12, 4)).astype(np.float32)
@@ -89,12 +91,8 @@ def test_nan_and_infinity_in_a_vectors_files_metadata_keep_model_json_strict(
         '"preprocessing": {"mean": [0.5, -Infinity]}}'
     )
     pq.write_table(table.replace_schema_metadata({"visrec": meta}), path)
-    assert read_vectors(path).meta == {
-        "backbone": "clip",
-        "temperature": None,
-        "big": None,
-        "preprocessing": {"mean": [0.5, None]},
-    }
+    read = read_vectors(path).meta
+    assert math.isnan(read["temperature"]) and read["big"] == math.inf
     rows = [(f"u{u}", ids[(u * 5 + k) % 12], 5) for u in range(6) for k in range(4)]
     inter = tmp_path / "inter.csv"
     pd.DataFrame(rows, columns=["user_id", "item_id", "rating"]).to_csv(inter, index=False)
@@ -103,7 +101,8 @@ def test_nan_and_infinity_in_a_vectors_files_metadata_keep_model_json_strict(
     assert main([*argv, "-o", str(out), "-q", "--param", "epochs=1"]) == 0
     saved = _strict((out / "model.json").read_text(encoding="utf-8"))
     assert saved["vector_meta"]["backbone"] == "clip"
-    assert saved["vector_meta"]["temperature"] is None
+    assert saved["vector_meta"]["temperature"] is None and saved["vector_meta"]["big"] is None
+    assert saved["vector_meta"]["preprocessing"] == {"mean": [0.5, None]}
 
 
 def test_another_tools_fixed_size_list_vectors_are_not_replaced_by_embed(

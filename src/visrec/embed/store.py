@@ -1076,12 +1076,6 @@ def _meta_problem(meta: Any) -> str | None:
     return None
 
 
-def _finite_or_none(text: str) -> float | None:
-    """A JSON number of the metadata, None when beyond a float (``1e999``)."""
-    value = float(text)
-    return value if np.isfinite(value) else None
-
-
 def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
     """The visrec metadata of a vectors file's schema (``{}`` when it has none); a
     one-line error naming ``source`` when it is damaged: not JSON, not an object, or a
@@ -1090,9 +1084,7 @@ def parse_meta(raw: bytes | None, source: str) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        # NaN / Infinity (Python's json writes them) are no JSON, and 1e999 is read as
-        # inf: read as unknown, so that model.json, which carries this meta, stays JSON
-        meta = json.loads(raw, parse_constant=lambda _: None, parse_float=_finite_or_none)
+        meta = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
         detail = f"not JSON: {exc}"
     else:

@@ -50,6 +50,7 @@ from visrec.models.model_folder import (
     check_array_forms,
     check_counts,
     check_same_save,
+    finite_json,
     id_keys,
     is_model_folder,
     json_default,
@@ -239,7 +240,9 @@ class SaveLoadMixin:
             "visrec_version": __version__,
             "n_users": len(self.user_map_),
             "n_items": len(self.item_map_),
-            "vector_meta": getattr(self, "vector_meta_", None),
+            # NaN / Infinity in a vectors file's metadata (Python's json writes them)
+            # are no JSON: model.json stays readable by jq or JavaScript
+            "vector_meta": finite_json(getattr(self, "vector_meta_", None)),
             "extra": self._extra_state(),
         }
         # written out before any file is touched: a value JSON cannot hold must not

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import tokenize
 import zipfile
 import zlib
@@ -329,6 +330,24 @@ def _pair_twice(name: str, indptr: np.ndarray, indices: np.ndarray, n_items: int
         return None
     user, item = divmod(int(pairs[twice[0]]), max(n_items, 1))
     return f"{name}_indices lists item index {item} twice for user index {user}"
+
+
+def finite_json(obj: Any, _within: frozenset[int] = frozenset()) -> Any:
+    """``obj`` with every float that is NaN or infinite (in dicts and lists) as None. A
+    container inside itself is left as it is, for ``json.dumps`` to refuse in words."""
+    if isinstance(obj, np.ndarray) and obj.ndim == 0:  # tolist() gives no list of it
+        return finite_json(obj.item(), _within)
+    if isinstance(obj, dict | list | tuple | np.ndarray):
+        if id(obj) in _within:
+            return obj
+        inner = _within | {id(obj)}
+        if isinstance(obj, dict):
+            return {k: finite_json(v, inner) for k, v in obj.items()}
+        items = obj.tolist() if isinstance(obj, np.ndarray) else obj
+        return [finite_json(v, inner) for v in items]
+    if isinstance(obj, float | np.floating) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def json_default(obj: Any) -> Any:
