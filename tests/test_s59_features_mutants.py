@@ -247,7 +247,9 @@ def test_infinite_numbers_are_not_numbers(
     items = _csv(tmp_path, pd.DataFrame({"item_id": [f"i{i}" for i in range(101)], "p": rows}))
     out = tmp_path / "o.parquet"
     assert main(["features", str(items), "--columns", "p", "-o", str(out)]) == 2
-    assert "not a number (e.g. '1e999')" in capsys.readouterr().err and not out.exists()
+    assert (
+        "not a number (e.g. '1e999', item 'i100')" in capsys.readouterr().err and not out.exists()
+    )
     # encoded --like an earlier file: missing, not NaN
     first = tmp_path / "f.parquet"
     ok = _csv(tmp_path, pd.DataFrame({"item_id": ["a", "b", "c"], "p": ["1", "", "3"]}), "ok.csv")
@@ -267,7 +269,7 @@ def test_a_number_column_with_a_few_words_says_so(
     items = _csv(tmp_path, pd.DataFrame({"item_id": [f"i{i}" for i in range(100)], "p": price}))
     assert main(["features", str(items), "--columns", "p", "-o", str(tmp_path / "o.parquet")]) == 2
     err = capsys.readouterr().err
-    assert "column 'p': 2 value(s) are not a number (e.g. 'tba')" in err
+    assert "column 'p': 2 value(s) are not a number (e.g. 'tba', item 'i3')" in err
     assert "empty or mend those cells" in err and "free text" not in err
 
 

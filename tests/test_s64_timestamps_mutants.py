@@ -196,6 +196,7 @@ def test_now_is_no_release_date_of_an_item_either() -> None:
 
     frame = pd.DataFrame({"item_id": ["a", "b", "c"], "released": ["1995-07-02", "1996", "now"]})
     with pytest.raises(
-        VisrecError, match=r"column 'released': 1 value\(s\) are not a date \(e\.g\. 'now'\)"
+        VisrecError,
+        match=r"column 'released': 1 value\(s\) are not a date \(e\.g\. 'now', item 'c'\)",
     ):
         fit_encoding(frame, [("released", "date")])

@@ -190,6 +190,14 @@ def run(args: argparse.Namespace) -> int:
                 f"{', '.join(map(repr, lacking))}, which {args.like} encodes "
                 f"(columns: {names_text(shown)})"
             )
+        # encoded as missing, as an empty cell is: said, not lost unseen
+        for c in (c for c in codes if c.kind in ("number", "date")):
+            bad = f.unreadable_cells(frame, c.name, c.kind)
+            if len(bad):
+                say_note(
+                    f"note: {args.table}: {f.unreadable_text(frame, c.name, c.kind, bad)}; "
+                    f"encoded as missing, as {args.like} encodes an empty cell"
+                )
     attrs = f.encode(frame, codes)
     ids = frame[ITEM].astype(str).to_numpy(object)
     meta: dict[str, Any] = {

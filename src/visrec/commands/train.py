@@ -227,6 +227,10 @@ def _load_fit_and_save(
                 args.interactions,
                 model.missing_vector_effect,
             )
+            try:  # the model's own needs (visual-cf: two pictured items), naming the file
+                model._check_usable_vectors(inter, vectors)
+            except VisrecError as exc:
+                raise VisrecError(f"{args.vectors}: {exc}") from None
             for text in spread_notes(
                 vectors,
                 inter.item_map.ids,

@@ -200,11 +200,11 @@ def fit_encoding(
             if kind == "category" and len(counts) > max_levels and len(counts) > len(present) / 2:
                 x = _numbers(present)
                 if guessed and x.notna().mean() >= 0.9:  # numbers, a few cells of text
-                    bad = present[x.isna()]
+                    bad = np.flatnonzero(cells.notna().to_numpy(dtype=bool))[x.isna().to_numpy()]
                     raise VisrecError(
-                        f"column {name!r}: {len(bad):,} value(s) are not a number (e.g. "
-                        f"{bad.iloc[0]!r}), and as a category its {len(counts):,} distinct "
-                        "values are too many; empty or mend those cells"
+                        f"{unreadable_text(frame, name, 'number', bad)}, and as a category "
+                        f"its {len(counts):,} distinct values are too many; empty or mend "
+                        "those cells"
                     )
                 raise VisrecError(
                     f"column {name!r} has {len(counts):,} distinct values in {len(present):,} "
@@ -217,13 +217,11 @@ def fit_encoding(
                 code.levels.append(OTHER)
         else:
             x = (_numbers if kind == "number" else _years)(present)
-            bad = present[x.isna()]
+            bad = np.flatnonzero(cells.notna().to_numpy(dtype=bool))[x.isna().to_numpy()]
             if len(bad):
-                what = "a number" if kind == "number" else "a date"
                 raise VisrecError(
-                    f"column {name!r}: {len(bad):,} value(s) are not {what} (e.g. "
-                    f"{bad.iloc[0]!r}); give the column's kind after its name "
-                    f"({name}:category) or mend those cells"
+                    f"{unreadable_text(frame, name, kind, bad)}; give the column's kind "
+                    f"after its name ({name}:category) or mend those cells"
                 )
             v = x.to_numpy(float)
             code.mean = float(v.mean())
@@ -236,6 +234,25 @@ def fit_encoding(
         code.scale = 1.0 / math.sqrt(mean_sq) if mean_sq > 0 else 1.0
         codes.append(code)
     return codes
+
+
+def unreadable_cells(frame: pd.DataFrame, name: str, kind: str) -> np.ndarray:
+    """The rows (positions from 0) of ``frame``'s column ``name`` whose value a column of
+    ``kind`` ("number" or "date") cannot read: what :func:`encode` takes as missing."""
+    cells = _cells(frame[name])
+    x = (_numbers if kind == "number" else _years)(cells).to_numpy(float)
+    return np.flatnonzero(cells.notna().to_numpy(dtype=bool) & np.isnan(x))
+
+
+def unreadable_text(frame: pd.DataFrame, name: str, kind: str, rows: np.ndarray) -> str:
+    """``column 'year': 2 value(s) are not a number (e.g. 'tba', item 'i3')``: the rows
+    :func:`unreadable_cells` found, the first by its value and its item (its
+    ``item_id``, where ``frame`` has one)."""
+    j = int(rows[0])
+    first = _cells(frame[name]).iloc[j]
+    item = f", item {frame['item_id'].iloc[j]!r}" if "item_id" in frame.columns else ""
+    what = "a number" if kind == "number" else "a date"
+    return f"column {name!r}: {len(rows):,} value(s) are not {what} (e.g. {first!r}{item})"
 
 
 def _check_present(frame: pd.DataFrame, names: list[Any]) -> None:

@@ -690,6 +690,14 @@ def table_to_vectors(
             meta=meta,
         )
     except VisrecError as exc:
+        # a blank id: its row in the file, counted from 1 as the null one above, not
+        # ItemVectors' position from 0 (looked for only here, on the way out)
+        blank = next((k for k, i in enumerate(ids) if isinstance(i, str) and not i.strip()), None)
+        if blank is not None:
+            raise VisrecError(
+                f"{source}: row {blank + 1} has a blank item_id ({ids[blank]!r}); every "
+                "vector needs an item id"
+            ) from exc
         raise VisrecError(f"{source}: {exc}") from exc
 
 

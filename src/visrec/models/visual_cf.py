@@ -237,9 +237,15 @@ class VisualCF(AutoRegMixin, Recommender):
         # earlier fit, as fit's docstring promises for a wrong argument
         super()._check_usable_vectors(interactions, item_vectors)
         trained = np.bincount(interactions.item_idx, minlength=interactions.n_items) > 0
-        if (trained & item_vectors.has_image_for(interactions.item_map.ids)).sum() < 2:
+        pictured = interactions.item_map.ids[
+            trained & item_vectors.has_image_for(interactions.item_map.ids)
+        ]
+        if len(pictured) < 2:
+            n, which = len(pictured), "".join(f" ({i!r})" for i in pictured)
             raise VisrecError(
-                "visual-cf needs at least 2 items with both interactions and an image vector"
+                f"model {self.name!r} needs at least 2 items with both interactions and an "
+                f"image vector (to learn how pictures map to tastes); {n} of the "
+                f"{int(trained.sum()):,} training items {'has' if n == 1 else 'have'} one{which}"
             )
 
     def _fit(
