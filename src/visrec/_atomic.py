@@ -620,7 +620,7 @@ def atomic_path(
         # synced before the rename, and the folder after it: a power cut or crash must
         # not leave the new name on an empty or cut file (resume reads outputs back)
         sync_path(tmp_path)
-        _keep_mode(target, tmp_path)
+        keep_mode(target, tmp_path)
         os.replace(tmp_path, target)
         sync_path(target.parent)
     except BaseException as exc:
@@ -632,14 +632,15 @@ def atomic_path(
         raise
 
 
-def _keep_mode(target: Path, tmp_path: Path) -> None:
+def keep_mode(target: Path, tmp_path: Path) -> None:
     """Give ``tmp_path`` the permissions of the file it replaces: a rewrite must not
-    turn a ``chmod 600`` output (private ratings, say) into one the umask opens."""
+    turn a ``chmod 600`` output (private ratings, say) into one the umask opens. A
+    folder that replaces a folder (a model folder) keeps its permissions alike."""
     try:
         old = os.stat(target)
     except OSError:  # nothing there yet (or unreadable: the rename will say)
         return
-    if stat.S_ISREG(old.st_mode):
+    if stat.S_ISREG(old.st_mode) or (stat.S_ISDIR(old.st_mode) and tmp_path.is_dir()):
         os.chmod(tmp_path, stat.S_IMODE(old.st_mode))
 
 

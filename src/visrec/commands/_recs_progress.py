@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from visrec._atomic import (
     check_side_file,
     content_stamp,
+    keep_mode,
     new_temp_file,
     side_file,
     sweep_temp_files,
+    sync_path,
     write_text_atomic,
 )
 from visrec._revision import code_revision
@@ -187,9 +189,14 @@ class Progress:
         self.saved_at = time.monotonic()
 
     def finish(self, target: Path) -> None:
-        """The rows file becomes ``target``; the record goes."""
+        """The rows file becomes ``target``; the record goes. As :func:`atomic_path`
+        writes: the rows synced before the rename (those after the last record were
+        not), the folder after it, and the permissions of the file replaced kept."""
+        sync_path(self.rows)
+        keep_mode(target, self.rows)
         os.replace(self.rows, target)
         self.finished = True  # a Ctrl-C from here on finds the output whole
+        sync_path(target.parent)
         self.forget()
 
     def forget(self) -> None:
@@ -256,6 +263,9 @@ def start(
     check_side_files(target)  # again: one may have come since run() checked
     sweep_temp_files(target)  # a killed lock-less run's file (see private), once stale
     rows, state = side_files(target)
+    # a record's write killed (kill -9) before its rename: only the holder of the
+    # output's lock, as this run is, writes records, so none is in use
+    sweep_temp_files(state, max_age=0)
     fresh = Progress(rows, state, fp)
     if not state.exists():
         _unrecorded_rows(rows, note)

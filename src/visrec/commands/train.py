@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from visrec._atomic import (
     content_stamp,
     create_temp_folder,
+    keep_mode,
     side_prefix,
     sync_path,
     write_text_atomic,
@@ -732,6 +733,11 @@ def save_model_folder(
         model._save_files(tmp)
         write_text_atomic(tmp / TRAIN_JSON, json.dumps(provenance, indent=2))  # synced
         if out.exists():
+            # as atomic_path keeps a file's: a `chmod 700` model folder (its users' ids
+            # and seen items) must not come back opened by the umask
+            for name in os.listdir(tmp):
+                keep_mode(out / name, tmp / name)
+            keep_mode(out, tmp)
             _swap_in(tmp, out)
         else:
             os.replace(tmp, out)
