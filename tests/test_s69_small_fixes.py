@@ -141,4 +141,4 @@ def test_a_whole_float_among_ints_is_named_where_it_was_given() -> None:
     with pytest.raises(VisrecError, match=r"got 2\.0 at position 1 \(float64\)"):
         as_indices([1, 2.0], "item")
     with pytest.raises(VisrecError, match=r"got 7\.0 at position 2 \(float64\)"):
-        as_indices((4, 5, 7.0, 1.5), "user")
+        as_indices((4, 5, 7.0), "user")

@@ -62,7 +62,12 @@ def as_indices(values: Any, what: str) -> np.ndarray:
             f"{what} indices must be one index or a 1-D list of them, got shape {a.shape}"
         )
     bad = _first_non_integer(a)
-    if bad is not None and a.dtype.kind == "f" and isinstance(values, (list, tuple)):
+    if (
+        bad is not None
+        and a.dtype.kind == "f"
+        and isinstance(values, (list, tuple))
+        and bool(np.isfinite(a).all() and np.array_equal(a, np.round(a)))  # no 1.5, NaN, inf
+    ):
         # [1, 2.0] is a float array of whole numbers: name the 2.0 given, not position 0
         bad = next((j for j, v in enumerate(values) if isinstance(v, (float, np.floating))), bad)
     if bad is not None:
