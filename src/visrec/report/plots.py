@@ -128,7 +128,7 @@ def _png(fig: Any) -> bytes:
 
 
 #: matplotlib's warning for a character its font cannot draw
-_NO_GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
+_NO_GLYPH = re.compile(r"Glyph (\d+) .*missing from (current )?font")
 
 
 def projection_png(
