@@ -137,12 +137,16 @@ def test_a_majority_class_of_one_star_is_always_1_star() -> None:
     assert "majority class (always 1 star)" in html and "always 1 stars" not in html
 
 
+def _one_image(tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """A folder of one image, the vectors file to embed it to, and embed_images' options."""
+    kw: dict[str, Any] = {"backbone": TinyBackbone(), "engine": "torch", "progress": True}
+    return image_folder(tmp_path / "imgs", 1), tmp_path / "v.parquet", kw
+
+
 def test_an_up_to_date_output_of_one_image_reused_1_vector(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = image_folder(tmp_path / "imgs", 1)
-    out = tmp_path / "v.parquet"
-    kw: dict[str, Any] = {"backbone": TinyBackbone(), "engine": "torch", "progress": True}
+    folder, out, kw = _one_image(tmp_path)
     embed_images(scan_images(folder).images, out, **kw)
     capsys.readouterr()
     embed_images(scan_images(folder).images, out, **kw)
@@ -152,9 +156,7 @@ def test_an_up_to_date_output_of_one_image_reused_1_vector(
 def test_resuming_with_one_chunk_done_reused_1_vector(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = image_folder(tmp_path / "imgs", 1)
-    out = tmp_path / "v.parquet"
-    kw: dict[str, Any] = {"backbone": TinyBackbone(), "engine": "torch", "progress": True}
+    folder, out, kw = _one_image(tmp_path)
     embed_images(scan_images(folder).images, out, chunk_size=1, **kw)
     image_folder(tmp_path / "more", 1)
     (tmp_path / "more" / "000.jpg").rename(folder / "new.jpg")
