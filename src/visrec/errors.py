@@ -212,6 +212,12 @@ def counted(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
+def agree(count: object, one: str, many: str) -> str:
+    """``one`` for a count of 1, else ``many``: the word after a count that must agree
+    with it (``"has"`` / ``"have"``, ``"is"`` / ``"are"``, ``""`` / ``"s"``)."""
+    return one if count == 1 else many
+
+
 # the verb phrases of none_of for an image vector
 HAS_VECTOR = ("has an image vector", "has no image vector")
 

@@ -74,7 +74,7 @@ from visrec.analysis.rating_eval_result import format_sizes as format_sizes
 from visrec.analysis.rating_eval_result import majority_label as majority_label
 from visrec.data.interactions import ITEM, RATING, USER, Interactions
 from visrec.embed.store import ItemVectors
-from visrec.errors import VisrecError, counted
+from visrec.errors import VisrecError, agree, counted
 from visrec.evaluation.protocols import draw_cold_items
 
 if TYPE_CHECKING:
@@ -265,7 +265,7 @@ def rating_eval(
     if n_cold:
         notes.append(
             f"{counted(n_cold, 'test rating')} (last split) "
-            f"{'is by a user' if n_cold == 1 else 'are by users'} absent from training: "
+            f"{agree(n_cold, 'is by a user', 'are by users')} absent from training: "
             "the models' fallbacks (mean, item mean, global mean for the user mean, item "
             "bias + visual term) score them"
         )

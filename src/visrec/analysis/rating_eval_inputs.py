@@ -16,7 +16,14 @@ import pandas as pd
 
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors, check_some_vector
-from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError, counted, names_text
+from visrec.errors import (
+    ArgumentTypeError,
+    InvalidParameterError,
+    VisrecError,
+    agree,
+    counted,
+    names_text,
+)
 from visrec.evaluation.protocols import collapse_duplicates
 
 PROTOCOLS = ("random", "cold-items")
@@ -163,7 +170,7 @@ def _check_vectors(
     if (~has_row).any():
         n_bare = int((~has_row).sum())
         notes.append(
-            f"{n_bare:,} of {len(df):,} ratings {'is' if n_bare == 1 else 'are'} of items "
+            f"{n_bare:,} of {len(df):,} ratings {agree(n_bare, 'is', 'are')} of items "
             "without an "
             "image: zero vector for the KNN (the tutorial's behaviour), no visual term "
             "for the MF"

@@ -53,7 +53,7 @@ from visrec.commands._streams import stdout_closed as stdout_closed
 from visrec.commands._streams import stdout_failed_status as stdout_failed_status
 from visrec.commands._streams import survives_closed_stderr as survives_closed_stderr
 from visrec.commands._streams import survives_closed_stdout as survives_closed_stdout
-from visrec.errors import HAS_VECTOR, VisrecError, names_text, none_of
+from visrec.errors import HAS_VECTOR, VisrecError, agree, names_text, none_of
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
     import numpy as np
@@ -551,7 +551,7 @@ def check_vectors_match(
             n = int((~has).sum())
             note = (
                 f"{vpath}: {n:,} of the {len(ids):,} {noun} of {ipath} "
-                f"{'has' if n == 1 else 'have'} no image vector{hint}, and they count as "
+                f"{agree(n, 'has', 'have')} no image vector{hint}, and they count as "
                 "items without a picture"
             )
             if not quiet:
@@ -570,8 +570,8 @@ def check_vectors_match(
         absent = ids[~in_file]
         raise VisrecError(
             f"{vpath}: {none_of(len(ids), noun, *HAS_VECTOR)}: {n_in:,} "
-            f"{'is' if n_in == 1 else 'are'} in it without a picture (has_image false or "
-            f"a vector of zeros) and {len(absent):,} {'is' if len(absent) == 1 else 'are'} "
+            f"{agree(n_in, 'is', 'are')} in it without a picture (has_image false or "
+            f"a vector of zeros) and {len(absent):,} {agree(len(absent), 'is', 'are')} "
             f"not in it ({ipath}{name_ids(absent, None, 3)}, "
             f"{vpath}{name_ids(vectors.ids, None, 3)})"
             + respelt_hint(respelt(absent, vectors.ids), "it")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from visrec._atomic import absent
 from visrec.commands._common import name_ids
-from visrec.errors import VisrecError, counted, unreadable_file
+from visrec.errors import VisrecError, agree, counted, unreadable_file
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -296,7 +296,7 @@ def _note_far_vectors(
             f"{n_far:,} of {counted(len(unseen.pos), 'candidate')} unseen in training "
             f"{_verb(n_far)} a vector far from the training items' in {vpath} (over "
             f"{OUTLIER_LENGTH:g} times their typical distance from their mean); "
-            f"{model.name}'s scores for {'it' if n_far == 1 else 'them'} follow the "
+            f"{model.name}'s scores for {agree(n_far, 'it', 'them')} follow the "
             f"vector's size more than {_what_it_shows(model)}",
             unseen.pos[has][far],
         )
@@ -340,9 +340,9 @@ def note_respelt_candidates(unseen: np.ndarray, model: Recommender, items: str |
         pasted = f"; {PASTED_ID}" if any(shown_as(a, b) for a, b in pairs) else ""
         print(
             f"note: {items}: {counted(len(pairs), 'candidate')} unseen in training "
-            f"{'may be a training item' if len(pairs) == 1 else 'may be training items'} "
+            f"{agree(len(pairs), 'may be a training item', 'may be training items')} "
             f"spelt otherwise ({examples(pairs)}); ids are compared as written, so "
-            f"{'it is a new item' if len(pairs) == 1 else 'they are new items'} here{pasted}",
+            f"{agree(len(pairs), 'it is a new item', 'they are new items')} here{pasted}",
             file=sys.stderr,
         )
     return {a for a, _ in pairs}

@@ -23,7 +23,7 @@ from visrec.commands._new_items import (
     unseen_vectors,
 )
 from visrec.data.row_reasons import nul_id_reason
-from visrec.errors import InputNotFoundError, VisrecError, counted
+from visrec.errors import InputNotFoundError, VisrecError, agree, counted
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -194,7 +194,7 @@ def model_users(
         if unknown_users == "popular":
             print(
                 f"note: users file {path!r}: {len(unknown):,} of {len(ids):,} users the model "
-                f"was not trained on {'gets' if len(unknown) == 1 else 'get'} the candidates most "
+                f"was not trained on {agree(len(unknown), 'gets', 'get')} the candidates most "
                 "taken in training"
                 # with no known user there are no others to come after
                 + (", after the others" if len(unknown) < len(ids) else "")

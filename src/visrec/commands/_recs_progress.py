@@ -34,7 +34,7 @@ from visrec._atomic import (
     write_text_atomic,
 )
 from visrec._revision import code_revision
-from visrec.errors import VisrecError, read_error
+from visrec.errors import VisrecError, agree, read_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -220,7 +220,7 @@ class Progress:
         again = "the same command" if resume else "the command without --no-resume"
         return (
             f"{self.users_done:,} of {n_users:,} users' lists "
-            f"{'is' if self.users_done == 1 else 'are'} kept in {self.rows}; run "
+            f"{agree(self.users_done, 'is', 'are')} kept in {self.rows}; run "
             f"{again} again to resume"
         )
 

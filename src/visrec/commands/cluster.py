@@ -25,7 +25,7 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._labels import read_label_table
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError, counted, shown
+from visrec.errors import VisrecError, agree, counted, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -229,7 +229,7 @@ def _items_left_out(
         if pairs:  # '10001' in the vectors, '010001' in the table: no label gap
             say_note(
                 f"note: {len(pairs):,} of the items without a label "
-                f"{'is' if len(pairs) == 1 else 'are'} in {args.labels} spelt otherwise "
+                f"{agree(len(pairs), 'is', 'are')} in {args.labels} spelt otherwise "
                 f"({examples(pairs)}): ids are compared as written"
             )
     return item_labels, no_image, no_label
@@ -459,7 +459,7 @@ def _note_small_labels(labels: Any) -> str | None:
         how += " (not --keep: a label holds a control or invisible character)"
     note = (
         f"{len(small):,} of the {len(counts):,} labels "
-        f"{'holds' if len(small) == 1 else 'hold'} under "
+        f"{agree(len(small), 'holds', 'hold')} under "
         f"{SMALL_LABEL_SHARE:.0%} of the items ({listing}{more}), yet k counts them as "
         f"clusters, so a big label may be split to make room; to compare the main "
         f"categories, {how}"

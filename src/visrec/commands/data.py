@@ -16,7 +16,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, agree
 
 if TYPE_CHECKING:
     from visrec.data.variants import VariantMerge
@@ -229,7 +229,7 @@ def run_merge_variants(args: argparse.Namespace) -> int:
         files, ids_only=True, keep_rating=True, keep_time=True, review_digest=True
     )
     # a folder by its name; several paths by the files' count
-    many = f"{len(files)} review file{'' if len(files) == 1 else 's'}"
+    many = f"{len(files)} review file{agree(len(files), '', 's')}"
     shown = Path(paths[0]) if len(paths) == 1 else Path(many)
     for line in loaded.report_lines(shown, BAD_LINES_SHOWN):
         say_note(line)

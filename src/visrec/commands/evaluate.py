@@ -35,7 +35,7 @@ from visrec.commands._progress import (
     fit_lines_in_logs,
     show_progress,
 )
-from visrec.errors import VisrecError, counted
+from visrec.errors import VisrecError, agree, counted
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -395,7 +395,7 @@ def _note_latest_ties(frame: pd.DataFrame, notes: list[str], say: Callable[[str]
     tied, tested = latest_ties(frame)
     if tied:  # the file's row order picks their test item: say so
         notes.append(
-            f"{tied:,} of {tested:,} users {'has' if tied == 1 else 'have'} several items at "
+            f"{tied:,} of {tested:,} users {agree(tied, 'has', 'have')} several items at "
             "their latest time; "
             "the later row in the file is their test item"
         )
@@ -415,7 +415,7 @@ def _note_vector_coverage(
     n_known = int(frame["item_id"].astype(str).isin(set(iv.ids[iv.has_image])).sum())
     coverage = (
         f"{args.vectors}: {counted(len(iv), 'item vector')}; {n_known:,} of {len(frame):,} rows "
-        f"{'is' if n_known == 1 else 'are'} on an item with an image"
+        f"{agree(n_known, 'is', 'are')} on an item with an image"
     )
     if n_known < len(frame):  # what the image models can use: said under --quiet too
         notes.append(coverage)

@@ -17,7 +17,7 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
 from visrec.embed.vector_source import ATTRIBUTES, attributes_backbone
-from visrec.errors import VisrecError, names_text
+from visrec.errors import VisrecError, agree, names_text
 
 if TYPE_CHECKING:
     from visrec.data.item_features import SavedEncoding
@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         lacking = [c.name for c in codes if c.name not in frame.columns]
         if lacking:
             raise VisrecError(
-                f"{args.table}: no {'column' if len(lacking) == 1 else 'columns'} "
+                f"{args.table}: no {agree(len(lacking), 'column', 'columns')} "
                 f"{', '.join(map(repr, lacking))}, which {args.like} encodes "
                 f"(columns: {names_text(shown)})"
             )
@@ -298,8 +298,8 @@ def _next_to_images(
     no_image = sum(1 for i in ids if i not in with_image)
     outside = len(set(only_images) & with_image)
     say = (
-        f"; {no_image:,} of the table's items {'has' if no_image == 1 else 'have'} no image "
-        f"(zeros there), {outside:,} item{'' if outside == 1 else 's'} with an image "
-        f"{'is' if outside == 1 else 'are'} not in the table (zeros there)"
+        f"; {no_image:,} of the table's items {agree(no_image, 'has', 'have')} no image "
+        f"(zeros there), {outside:,} item{agree(outside, '', 's')} with an image "
+        f"{agree(outside, 'is', 'are')} not in the table (zeros there)"
     )
     return Combined(out, all_ids, has, new, say)

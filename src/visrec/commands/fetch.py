@@ -22,7 +22,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
-from visrec.errors import InputNotFoundError, VisrecError, counted
+from visrec.errors import InputNotFoundError, VisrecError, agree, counted
 
 if TYPE_CHECKING:
     from visrec.images.fetch import FetchReport
@@ -480,7 +480,7 @@ def _write_manifest(
     written = bool(rows) or not urls or not out.exists()
     n_rows = write_manifest(out, rows) if written else 0
     if written:
-        print(f"wrote {out} ({n_rows:,} image{'' if n_rows == 1 else 's'})")
+        print(f"wrote {out} ({n_rows:,} image{agree(n_rows, '', 's')})")
     return n_rows, written
 
 

@@ -27,7 +27,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError, counted, names_text, shown
+from visrec.errors import VisrecError, agree, counted, names_text, shown
 
 EPILOG = """\
 examples:
@@ -169,7 +169,7 @@ def ratings_with_vectors(
     n_missing = int((~has).sum())
     if include_missing:
         notes.append(
-            f"{n_missing:,} of {len(frame):,} rows {'has' if n_missing == 1 else 'have'} no image: "
+            f"{n_missing:,} of {len(frame):,} rows {agree(n_missing, 'has', 'have')} no image: "
             "kept with an all-zero "
             "vector (--include-missing, the tutorial's behaviour)"
         )
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     if n_rep:
         # the 5-core files list some reviews more than once (All_Beauty_5: 1,177)
         notes.append(
-            f"{n_rep:,} of {len(frame):,} rows {'repeats' if n_rep == 1 else 'repeat'} an earlier "
+            f"{n_rep:,} of {len(frame):,} rows {agree(n_rep, 'repeats', 'repeat')} an earlier "
             "row's (user, item); the "
             "tutorial's row split can train on a copy of a test row (visrec rating-eval "
             "counts each pair once)"
@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
                 "(one to train on, one to test)"
             )
         raise VisrecError(
-            f"only {counted(n, 'rating row')} {'has' if n == 1 else 'have'} a vector in "
+            f"only {counted(n, 'rating row')} {agree(n, 'has', 'have')} a vector in "
             f"{args.vectors} (do the {args.key_col} values match the vector ids?)"
         )
     res = knn_rating(

@@ -24,7 +24,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError, shown
+from visrec.errors import VisrecError, agree, shown
 
 EPILOG = """\
 examples:
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     others = len(index) - 1  # every query has an image (query() refuses one without)
     if 0 < others < args.n:
         notes.append(
-            f"only {others:,} other {'item has' if others == 1 else 'items have'} an "
+            f"only {others:,} other {agree(others, 'item has', 'items have')} an "
             f"image; showing {others:,} per item, not {args.n:,}"
         )
     # has_image rows that are left out all the same: said, not silently dropped
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     labels = label_of or {}
     backbone = vectors.meta.get("backbone", "unknown backbone")
     print(
-        f"{len(index):,} of {len(vectors):,} items {'has' if len(index) == 1 else 'have'} an "
+        f"{len(index):,} of {len(vectors):,} items {agree(len(index), 'has', 'have')} an "
         f"image ({backbone}); "
         "cosine similarity, 1 = same direction"
     )

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, agree
 
 # a whole number with leading zeros, a sign, a '.0' tail or spaces around it; the
 # number without them (at least one digit: '000' is '0'), its '-' kept apart
@@ -233,7 +233,7 @@ def respelt_hint(pairs: Sequence[tuple[str, str]], where: str) -> str:
     n = len(pairs)
     pasted = f"; {PASTED_ID}" if any(shown_as(a, b) for a, b in pairs) else ""
     return (
-        f"; {n:,} of them {'is' if n == 1 else 'are'} in {where} spelt otherwise "
+        f"; {n:,} of them {agree(n, 'is', 'are')} in {where} spelt otherwise "
         f"({examples(pairs)}): ids are compared as written{pasted}"
     )
 

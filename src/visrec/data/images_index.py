@@ -12,6 +12,7 @@ from visrec.data.text_files import decode_text, first_text_line, sniff_sep, spli
 from visrec.errors import (
     InputNotFoundError,
     VisrecError,
+    agree,
     has_control,
     names_text,
     not_utf8_hint,
@@ -93,7 +94,7 @@ class FolderImages:
                 shown += f" and {len(names) - examples:,} more"
             parts.append(f"{shown} ({reason})")
         n = len(self.skipped)
-        return f"skipped {n:,} {'entry' if n == 1 else 'entries'}: " + "; ".join(parts)
+        return f"skipped {n:,} {agree(n, 'entry', 'entries')}: " + "; ".join(parts)
 
 
 def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from visrec._frozen import restore_read_only
 from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown_ids, spell_ids
-from visrec.errors import ArgumentTypeError, VisrecError, counted, names_text
+from visrec.errors import ArgumentTypeError, VisrecError, agree, counted, names_text
 
 # Canonical column names used by every loader.
 USER = "user_id"
@@ -413,7 +413,7 @@ def id_column(df: pd.DataFrame, col: str) -> np.ndarray:
         j = int(np.argmax(missing))
         raise VisrecError(
             f"interactions: {int(missing.sum()):,} of {len(df):,} {col} values "
-            f"{'is' if missing.sum() == 1 else 'are'} missing "
+            f"{agree(missing.sum(), 'is', 'are')} missing "
             f"or empty (the first at position {j}); drop those rows or give them an id"
         )
     return text.to_numpy(dtype=object)
@@ -506,6 +506,6 @@ def _check_complete(df: pd.DataFrame, col: str, shown: int = 5) -> None:
     more = f" and {len(pos) - shown:,} more" if len(pos) > shown else ""
     raise VisrecError(
         f"interactions: {len(pos):,} of {len(df):,} {col} values "
-        f"{'is' if len(pos) == 1 else 'are'} missing: {rows}{more}; "
+        f"{agree(len(pos), 'is', 'are')} missing: {rows}{more}; "
         f"drop those rows or the {col!r} column first"
     )

@@ -49,7 +49,7 @@ from visrec.demo.recommenders import (
     record_paths,
 )
 from visrec.demo.result import DemoResult as DemoResult
-from visrec.errors import VisrecError, counted, shown
+from visrec.errors import VisrecError, agree, counted, shown
 
 if TYPE_CHECKING:
     from visrec.report.html import ReportData
@@ -393,7 +393,7 @@ def _clusters(
     if (~labelled).sum():
         parts.append(
             f"{counted(int((~labelled).sum()), 'embedded item')} "
-            f"{'has' if (~labelled).sum() == 1 else 'have'} no {ds.label_name}"
+            f"{agree((~labelled).sum(), 'has', 'have')} no {ds.label_name}"
             + respelt_hint(respelt(ok_ids[~labelled], list(ds.labels)), "the item table")
         )
     if len(small):

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from visrec._ranking import recall_rows, top_candidates
 from visrec.data.interactions import Interactions
 from visrec.embed.store import ItemVectors
-from visrec.errors import InvalidParameterError, VisrecError
+from visrec.errors import InvalidParameterError, VisrecError, agree
 from visrec.models._auto_reg import (
     AUTO,
     AutoRegMixin,
@@ -245,7 +245,7 @@ class VisualCF(AutoRegMixin, Recommender):
             raise VisrecError(
                 f"model {self.name!r} needs at least 2 items with both interactions and an "
                 f"image vector (to learn how pictures map to tastes); {n} of the "
-                f"{int(trained.sum()):,} training items {'has' if n == 1 else 'have'} one{which}"
+                f"{int(trained.sum()):,} training items {agree(n, 'has', 'have')} one{which}"
             )
 
     def _fit(

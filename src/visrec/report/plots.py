@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from visrec._atomic import file_version
-from visrec.errors import VisrecError, counted
+from visrec.errors import VisrecError, agree, counted
 
 # A colour-blind-safe qualitative palette (Okabe & Ito); projection_png draws labels
 # beyond the eighth in grey as "other".
@@ -119,7 +119,7 @@ def _png(fig: Any) -> bytes:
         chars = "".join(list(missing)[:10]) + (" ..." if len(missing) > 10 else "")
         warnings.warn(
             f"the plot's font has no glyph for {len(missing)} character"
-            f"{'' if len(missing) == 1 else 's'} of the labels ({chars}); they are drawn "
+            f"{agree(len(missing), '', 's')} of the labels ({chars}); they are drawn "
             "as boxes there (the page's text shows them as written)",
             UserWarning,
             stacklevel=3,

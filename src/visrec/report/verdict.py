@@ -21,7 +21,7 @@ import pandas as pd
 
 from visrec import __version__
 from visrec.embed.vector_source import what_vectors_show
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, agree
 from visrec.evaluation.experiment_result import seed_mean, seed_std
 from visrec.evaluation.significance import p_figure, p_said, sign_p
 
@@ -169,7 +169,7 @@ def _picture_verdict_on(
     without = [m for m in without if m in mean.index]
     if no_figure:
         lines.append(
-            f"{', '.join(no_figure)} ran but {'has' if len(no_figure) == 1 else 'have'} no "
+            f"{', '.join(no_figure)} ran but {agree(len(no_figure), 'has', 'have')} no "
             f"{label} on any seed (no user with a test item could be scored)."
         )
     if not with_img:
@@ -497,7 +497,7 @@ def more_seeds(
     ``figures`` (a model failed on the others), that."""
     if n_run >= needed and compared < n_run:
         return (
-            f"only {compared} of the {n_run} seeds {'has' if compared == 1 else 'have'} "
+            f"only {compared} of the {n_run} seeds {agree(compared, 'has', 'have')} "
             f"{figures} (a call needs {needed}): see why a model has none on the others"
         )
     return f"run --seeds {needed} or more{then}"
