@@ -86,11 +86,14 @@ def add_interactions_args(
     )
 
 
-class _LastInputNoted(argparse._StoreAction):
-    """An input given twice is read once, with its last value, as every option is; a
-    note says which file is left unread (``--interactions A.json.gz --interactions
-    B.json.gz`` for two category files read B alone without a word). A store action
-    still, as ``cli.empty_value`` checks those for an empty path."""
+class LastPathNoted(argparse._StoreAction):
+    """An input path given twice is read once, with its last value, as every option is;
+    a note says which file is left unread (``--vectors A --vectors B`` read B alone
+    without a word). A store action still, as ``cli.empty_value`` checks those for an
+    empty path. For every optional input of ``cli.INPUT_PATHS``."""
+
+    #: the note's reason, in brackets after it
+    why = "the last value given wins"
 
     def __call__(
         self,
@@ -102,10 +105,15 @@ class _LastInputNoted(argparse._StoreAction):
         before = getattr(namespace, self.dest, None)
         if before is not None and before != values:
             say_note(
-                f"note: {option_string} given twice: {values} is read, {before} is not (one "
-                "file or folder is read; for several review files, give the folder holding them)"
+                f"note: {option_string} given twice: {values} is read, {before} is not ({self.why})"
             )
         setattr(namespace, self.dest, values)
+
+
+class _LastInputNoted(LastPathNoted):
+    """``--interactions`` given twice (two category files: one read alone)."""
+
+    why = "one file or folder is read; for several review files, give the folder holding them"
 
 
 def finite_number(text: str) -> float:
@@ -141,7 +149,13 @@ def add_vectors_positional(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         help="vectors Parquet from `visrec embed` (required; --vectors VECTORS works too)",
     )
-    parser.add_argument("--vectors", dest="vectors_opt", metavar="VECTORS", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--vectors",
+        dest="vectors_opt",
+        metavar="VECTORS",
+        help=argparse.SUPPRESS,
+        action=LastPathNoted,
+    )
 
 
 def take_vectors_arg(args: argparse.Namespace, command: str, more: str | None = None) -> None:

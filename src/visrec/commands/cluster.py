@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
+    LastPathNoted,
     add_vectors_positional,
     check_output_file,
     check_outputs_distinct,
@@ -78,6 +79,7 @@ def register(subparsers: Any) -> None:
     add_vectors_positional(p)
     p.add_argument(
         "--labels",
+        action=LastPathNoted,
         required=True,
         metavar="TABLE",
         help="item table (CSV, TSV, Parquet, a MovieLens u.item, an Amazon meta file)",
@@ -119,6 +121,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--images",
+        action=LastPathNoted,
         default=None,
         metavar="DIR",
         help="with --report: the folder of <item_id>.<ext> images, subfolders too (or a "

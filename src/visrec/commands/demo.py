@@ -10,6 +10,7 @@ from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
+    LastPathNoted,
     check_output_file,
     check_outputs_distinct,
     named_like_outputs,
@@ -72,6 +73,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--data",
+        action=LastPathNoted,
         metavar="DIR",
         help="a real dataset folder instead of the generated catalogue (layouts below)",
     )

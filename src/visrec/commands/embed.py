@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visrec.commands._common import (
+    LastPathNoted,
     check_output_file,
     check_outputs_distinct,
     named_like_outputs,
@@ -87,7 +88,12 @@ def register(subparsers: Any) -> None:
         metavar="OUT",
         help="vectors Parquet file to write (required, except with --list-backbones)",
     )
-    p.add_argument("--manifest", metavar="CSV", help="item_id,path CSV/TSV instead of IMAGES_DIR")
+    p.add_argument(
+        "--manifest",
+        metavar="CSV",
+        help="item_id,path CSV/TSV instead of IMAGES_DIR",
+        action=LastPathNoted,
+    )
     p.add_argument(
         "--recursive",
         action="store_true",

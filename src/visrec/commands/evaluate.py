@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from visrec.commands import _resume
 from visrec.commands._checks import check_seed, check_seeds
 from visrec.commands._common import (
+    LastPathNoted,
     add_interactions_args,
     add_layout_args,
     add_min_rating_arg,
@@ -113,6 +114,7 @@ def register(subparsers: Any) -> None:
     add_interactions_args(p)
     p.add_argument(
         "--vectors",
+        action=LastPathNoted,
         default=None,
         metavar="V",
         help="item vectors Parquet from `visrec embed` (needed by the models that read "

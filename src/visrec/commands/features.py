@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from visrec.commands._checks import check_at_least
 from visrec.commands._common import (
+    LastPathNoted,
     check_output_file,
     check_outputs_distinct,
     check_vectors_match,
@@ -89,6 +90,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--vectors",
+        action=LastPathNoted,
         metavar="V.parquet",
         help="image vectors (from `visrec embed`) to put the attributes next to",
     )
@@ -108,6 +110,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--like",
+        action=LastPathNoted,
         metavar="FEATURES.parquet",
         help="encode as an earlier output of this command did (its columns, values, "
         "scales and --weight): for items added later",

@@ -9,6 +9,7 @@ from typing import Any
 
 from visrec.commands._checks import check_at_least, check_seed
 from visrec.commands._common import (
+    LastPathNoted,
     add_interactions_args,
     add_layout_args,
     check_output_file,
@@ -65,7 +66,9 @@ def register(subparsers: Any) -> None:
         "ratings: CSV/TSV/Parquet with user_id,item_id,rating, MovieLens u.data, "
         "or an Amazon review file",
     )
-    p.add_argument("--vectors", required=True, metavar="V", help="vectors Parquet")
+    p.add_argument(
+        "--vectors", required=True, metavar="V", help="vectors Parquet", action=LastPathNoted
+    )
     p.add_argument(
         "--key-col",
         default="item_id",

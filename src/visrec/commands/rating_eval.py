@@ -11,6 +11,7 @@ from typing import Any
 from visrec.commands import _resume
 from visrec.commands._checks import check_at_least, check_seed, check_seeds
 from visrec.commands._common import (
+    LastPathNoted,
     add_interactions_args,
     add_layout_args,
     check_output_file,
@@ -95,7 +96,11 @@ def register(subparsers: Any) -> None:
         "Amazon review file",
     )
     p.add_argument(
-        "--vectors", default=None, metavar="V", help="item vectors Parquet (`visrec embed`)"
+        "--vectors",
+        default=None,
+        metavar="V",
+        help="item vectors Parquet (`visrec embed`)",
+        action=LastPathNoted,
     )
     p.add_argument(
         "--protocol",

@@ -9,7 +9,6 @@ bookkeeping lives in :mod:`._recs_progress`.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from visrec.commands._common import (
+    LastPathNoted,
     check_output_file,
     check_outputs_distinct,
     say_note,
@@ -95,16 +95,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="RECS.csv", help="output CSV")
     p.add_argument(
         "--items",
+        action=LastPathNoted,
         metavar="CANDIDATES.txt",
         help="candidate item ids, one per line (default: all known items)",
     )
     p.add_argument(
         "--vectors",
+        action=LastPathNoted,
         metavar="V.parquet",
         help="item vectors parquet for candidates unseen in training",
     )
     p.add_argument(
         "--users",
+        action=LastPathNoted,
         metavar="USERS.txt",
         help="user ids to recommend for, one per line (default: every training user)",
     )
@@ -163,16 +166,13 @@ def recorded_paths(tj: Path) -> dict[str, str | None]:
     folder's ``train.json`` (None: not recorded), with a note when the file is there but
     unusable (the vectors are only a default for ``--vectors``, the interactions only
     an input ``-o`` must not replace, so damage there never stops a run)."""
+    from visrec.models.model_folder import read_train_json
+
     out: dict[str, str | None] = {"vectors": None, "interactions": None}
-    if not tj.is_file():
-        return out
     try:
-        provenance = json.loads(tj.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # not UTF-8 or not JSON
-        print(f"note: {tj} is unreadable ({exc}); {_UNUSED_PATHS}", file=sys.stderr)
-        return out
-    if not isinstance(provenance, dict):
-        print(f"note: {tj} is not a JSON object; {_UNUSED_PATHS}", file=sys.stderr)
+        provenance = read_train_json(tj)
+    except VisrecError as exc:  # unreadable, or not a JSON object
+        print(f"note: {exc}; {_UNUSED_PATHS}", file=sys.stderr)
         return out
     for key in out:
         path = provenance.get(key)

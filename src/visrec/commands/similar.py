@@ -12,6 +12,7 @@ from typing import Any
 
 from visrec.commands._checks import check_at_least
 from visrec.commands._common import (
+    LastPathNoted,
     add_vectors_positional,
     check_output_file,
     check_outputs_distinct,
@@ -78,12 +79,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--images",
+        action=LastPathNoted,
         metavar="DIR",
         help="with --report: the folder of <item_id>.<ext> images, subfolders too (or a "
         "manifest CSV, as for `visrec embed --manifest`)",
     )
     p.add_argument(
         "--labels",
+        action=LastPathNoted,
         metavar="TABLE",
         help="item table whose --label-col is shown beside each id (CSV, TSV, Parquet, "
         "a MovieLens u.item, an Amazon meta file)",

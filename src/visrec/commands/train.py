@@ -26,6 +26,7 @@ from visrec._atomic import (
 from visrec.commands._checks import check_seed
 from visrec.commands._common import (
     INTERACTIONS_HELP,
+    LastPathNoted,
     add_interactions_args,
     add_layout_args,
     add_min_rating_arg,
@@ -109,7 +110,10 @@ def register(subparsers: Any) -> None:
         p, f"training {INTERACTIONS_HELP}; every row a positive", metavar="TRAIN.csv"
     )
     p.add_argument(
-        "--vectors", metavar="V.parquet", help="item vectors parquet from `visrec embed`"
+        "--vectors",
+        metavar="V.parquet",
+        help="item vectors parquet from `visrec embed`",
+        action=LastPathNoted,
     )
     add_min_rating_arg(p, "; the items a user rated below it are never recommended to them either")
     p.add_argument(

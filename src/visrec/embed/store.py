@@ -11,6 +11,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -830,10 +831,11 @@ def folder_advice(p: str) -> str:
     model folder (the vectors its train.json names) or a folder of Parquet part files
     (one table as Spark or Dask write it: join them); "" for any other folder."""
     if os.path.isfile(os.path.join(p, "model.json")):  # `visrec train -o`: it read them
+        from visrec.models.model_folder import TRAIN_JSON, read_train_json
+
         try:
-            with open(os.path.join(p, "train.json"), encoding="utf-8") as fh:
-                used = json.load(fh).get("vectors")
-        except (OSError, ValueError, AttributeError, RecursionError):
+            used = read_train_json(Path(p) / TRAIN_JSON).get("vectors")
+        except VisrecError:  # unreadable or not an object: advise visrec embed
             used = None
         return ": a model folder (visrec train -o); give the vectors file " + (
             f"it was trained with: {used}" if isinstance(used, str) else "from visrec embed"

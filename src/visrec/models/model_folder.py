@@ -66,6 +66,22 @@ def read_model_json(mj: Path) -> dict[str, Any]:
     return meta
 
 
+def read_train_json(tj: Path) -> dict[str, Any]:
+    """``visrec train``'s record in a model folder (``train.json``: the ``vectors`` and
+    ``interactions`` paths it read...) as a dict; {} when there is no such file. Raises
+    ``VisrecError`` naming the file when it is there but unreadable or not a JSON
+    object; each caller decides what that costs (a note, or nothing)."""
+    if not tj.is_file():
+        return {}
+    try:
+        record = json.loads(tj.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # not UTF-8 or not JSON
+        raise VisrecError(f"{tj} is unreadable ({exc})") from exc
+    if not isinstance(record, dict):
+        raise VisrecError(f"{tj} is not a JSON object")
+    return record
+
+
 def check_format(mj: Path, meta: dict[str, Any]) -> None:
     """Refuse a folder saved in a newer layout than this version reads: its arrays
     could load and score wrongly, without any error."""
