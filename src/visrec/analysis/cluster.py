@@ -136,6 +136,7 @@ class ClusterResult:
 
     def format(self) -> str:
         """Human-readable table and scores."""
+        from visrec._display_width import wide_aware
         from visrec.errors import shown
 
         tab = self.table.copy()
@@ -143,10 +144,12 @@ class ClusterResult:
         # a label's escape sequence or line break would reach the terminal as it is
         tab.columns = pd.Index([shown(str(c)) for c in tab.columns], name=tab.columns.name)
         tab[total_name(tab.columns)] = tab.sum(axis=1)
+        with wide_aware():  # a label in CJK stood its figures a column out
+            table = tab.to_string()
         lines = [
             f"K-means with k={self.k} on {self.n:,} items",
             "",
-            tab.to_string(),
+            table,
             "",
             f"ARI     {self.ari:.3f}   (1 = clusters match the labels, 0 = chance; labels "
             f"shuffled {ARI_SHUFFLES} times: {ari_p_said(self.ari_p)})",

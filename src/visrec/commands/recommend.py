@@ -161,11 +161,13 @@ _UNUSED_PATHS = (
 )
 
 
-def recorded_paths(tj: Path) -> dict[str, str | None]:
+def recorded_paths(tj: Path, say: bool = True) -> dict[str, str | None]:
     """The ``vectors`` and ``interactions`` paths ``visrec train`` recorded in the model
     folder's ``train.json`` (None: not recorded), with a note when the file is there but
     unusable (the vectors are only a default for ``--vectors``, the interactions only
-    an input ``-o`` must not replace, so damage there never stops a run)."""
+    an input ``-o`` must not replace, so damage there never stops a run). A path gone
+    since is the one at the same place relative to the model folder, when there is one
+    (said, for the vectors, unless ``say`` is False: ``--vectors`` was given)."""
     from visrec.models.model_folder import read_train_json
 
     out: dict[str, str | None] = {"vectors": None, "interactions": None}
@@ -177,10 +179,27 @@ def recorded_paths(tj: Path) -> dict[str, str | None]:
     for key in out:
         path = provenance.get(key)
         if path is None or isinstance(path, str):
-            out[key] = path or None
+            gone = bool(path) and not Path(str(path)).exists()
+            out[key] = (_moved(tj, provenance, key, say) if gone else path) or None
         elif key == "vectors":  # the one a run reads
             print(f"note: {tj}: 'vectors' is not a path ({path!r}); not used", file=sys.stderr)
     return out
+
+
+def _moved(tj: Path, provenance: dict[str, Any], key: str, say: bool) -> str:
+    """The recorded ``key`` path, gone: the one at its place relative to the model folder
+    when there is one there (the project folder moved), said for the vectors."""
+    path, rel = provenance[key], provenance.get(f"{key}_relative")
+    if not isinstance(rel, str) or not rel or not (tj.parent / rel).exists():
+        return str(path)
+    found = str(tj.parent / rel)
+    if key == "vectors" and say:
+        print(
+            f"note: {path} (the vectors file {tj} records) is gone; using {found}, at the "
+            "same place relative to the model folder",
+            file=sys.stderr,
+        )
+    return found
 
 
 def _unknown_users_mode(args: argparse.Namespace) -> str:
@@ -270,7 +289,7 @@ def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
     }
     # the vectors train.json names: read for unseen candidates, and hours of embedding;
     # the training interactions it names: `-o` must not replace the data behind the model
-    paths = recorded_paths(folder / TRAIN_JSON)
+    paths = recorded_paths(folder / TRAIN_JSON, say=not args.vectors)
     recorded = paths["vectors"]
     rows, record = _recs_progress.side_files(written_file(args.output))
     check_outputs_distinct(

@@ -111,6 +111,7 @@ def _shown(item_id: str, alike: Set[str] = frozenset()) -> str:
 @survives_closed_stdout
 def run(args: argparse.Namespace) -> int:
     from visrec._atomic import write_text_atomic
+    from visrec._display_width import ljust_display
     from visrec.data.id_spelling import look_alikes
     from visrec.embed.store import read_vectors
     from visrec.search.knn import SimilarItems
@@ -182,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nitems most like {_shown(res.query, alike)}{named}:")
         for rank, (iid, score) in enumerate(zip(res.ids, res.scores, strict=True), 1):
             label = f"  {shown(labels[iid])}" if iid in labels else ""
-            print(f"  {rank:>3}  {_shown(iid, alike):<24} {score:.3f}{label}")
+            # padded by terminal columns: an id in CJK stood its score a column out
+            print(f"  {rank:>3}  {ljust_display(_shown(iid, alike), 24)} {score:.3f}{label}")
         if not res.ids:  # the query is the only item with a usable image
             print("  (none: no other item in the file has a usable image to compare with)")
     if args.json:

@@ -369,6 +369,12 @@ def _fit_and_save(
             else str(Path(args.interactions).resolve())
         ),
         "vectors": str(Path(args.vectors).resolve()) if args.vectors else None,
+        # the same two relative to the model folder: `recommend` tries them when the
+        # absolute ones are gone (the whole project folder moved)
+        "interactions_relative": (
+            None if _is_stream(args.interactions) else _relative(args.interactions, out)
+        ),
+        "vectors_relative": _relative(args.vectors, out) if args.vectors else None,
         "seed": model.get_params().get("random_state"),  # None: a model without one
         "min_rating": args.min_rating,
         "n_users": inter.n_users,
@@ -441,6 +447,15 @@ def check_training_vectors(
             f"{name_ids(item_ids[~has], None)}{hint}",
             file=sys.stderr,
         )
+
+
+def _relative(path: str, out: Path) -> str | None:
+    """``path`` relative to the model folder ``out`` (None where there is no such path:
+    another drive)."""
+    try:
+        return os.path.relpath(Path(path).resolve(), Path(out).resolve())
+    except ValueError:
+        return None
 
 
 def checkpoint_folder(out: Path) -> Path:

@@ -27,7 +27,14 @@ from visrec.data.column_names import ALIASES, column_key
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.data.tables import BadRecord, LoadResult, encoding_warnings
 from visrec.data.text_files import PathLike, decode_text
-from visrec.errors import InputNotFoundError, VisrecError, names_text, shown
+from visrec.errors import (
+    InputNotFoundError,
+    VisrecError,
+    agree,
+    counted,
+    names_text,
+    shown,
+)
 
 REVIEW_COLUMNS = (
     "review_id",
@@ -414,6 +421,7 @@ def _shown(v: object) -> str:
 
 
 def _url_list(v: object) -> list[str]:
+    """The review photo URLs of an ``image`` value: its non-blank strings."""
     if v is None:
         return []
     if isinstance(v, str):
@@ -460,6 +468,22 @@ class _JsonScan:
     warnings: list[BadRecord] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)
     n_read: int = 0
+    #: reviews whose ``image`` held an entry that is no URL (``[null]``, ``[""]``), and
+    #: the first of them: said in one warning by :meth:`result`
+    n_odd_images: int = 0
+    first_odd_image: _Review | None = None
+
+    def images(self, r: _Review) -> list[str]:
+        """The photo URLs of review ``r``, counting it when an entry of its ``image``
+        is not one (it is read as no photo)."""
+        v = r.rec.get("image")
+        urls = _url_list(v)
+        entries = [v] if isinstance(v, str) else v if isinstance(v, list) else []
+        if len(urls) < len(entries):
+            self.n_odd_images += 1
+            if self.first_odd_image is None:
+                self.first_odd_image = r
+        return urls
 
     def objects(self) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
         """Every JSON object of the files as ``(category, where, line, record)``."""
@@ -483,6 +507,8 @@ class _JsonScan:
                     yield category, where, line, as_2018_record(rec)
 
     def result(self, frame: pd.DataFrame) -> LoadResult:
+        if self.first_odd_image is not None:
+            self.warnings.append(_odd_images_note(self.n_odd_images, self.first_odd_image))
         return LoadResult(
             frame=frame,
             bad=self.bad,
@@ -597,7 +623,7 @@ def load_amazon_reviews(
                 )
             )
         cols["verified"].append(bool(verified))
-        cols["image"].append(_url_list(r.rec.get("image")))
+        cols["image"].append(scan.images(r))
         cols["category"].append(r.category)
         if review_digest:
             digests.append(_review_digest(r.rec))
@@ -688,7 +714,7 @@ def _review_photos(scan: _JsonScan) -> pd.DataFrame:
         cols["review_id"].append(review_id)
         cols[USER].append(r.user)
         cols[ITEM].append(r.item)
-        cols["image"].append(_url_list(r.rec.get("image")))
+        cols["image"].append(scan.images(r))
         cols["category"].append(r.category)
         cols["_where"].append(f"{r.where} line {r.line}")
     return pd.DataFrame(
@@ -818,6 +844,22 @@ def _note_lower_case_asins(
                     ),
                 )
             )
+
+
+def _odd_images_note(n: int, first: _Review) -> BadRecord:
+    """One warning for the ``n`` reviews whose ``image`` held an entry that is no URL
+    (``[null]``, ``[""]``): read as no photo, which the file does not quite say."""
+    if _FROM_2023 in first.rec:
+        entry = "an 'images' entry without a large_image_url or medium_image_url"
+    else:
+        entry = "an 'image' entry that is null or blank, not a URL (e.g. [null])"
+    return BadRecord(
+        first.where,
+        first.line,
+        "image entry without a URL",
+        f"{counted(n, 'review')} {agree(n, 'has', 'have')} {entry}: read as no photo; "
+        "the first is here",
+    )
 
 
 def _id_problem(rec: dict[str, object]) -> tuple[str, str] | None:

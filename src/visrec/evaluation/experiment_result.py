@@ -143,7 +143,10 @@ class ExperimentResult:
                     cell += f" ({n} of {n_runs[model]} seeds)"
                 row[names[m]] = cell
             rows.append(row)
-        return pd.DataFrame(rows).to_string(index=False)
+        from visrec._display_width import wide_aware
+
+        with wide_aware():  # a model label in CJK stood a column out
+            return pd.DataFrame(rows).to_string(index=False)
 
     def tuned_note(self) -> str | None:
         """One line per model whose ``reg="auto"`` chose by validation: the setting

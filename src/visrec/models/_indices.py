@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, KeysView, ValuesView
 from collections.abc import Set as AbstractSet
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from visrec.errors import VisrecError
+
+#: what the index arguments of the models' methods take: an int, a list or an array of
+#: them, or a generator or ``dict.keys()`` / ``.values()`` of them (read once, in order;
+#: a set is refused at run time: it has no order)
+Indices: TypeAlias = ArrayLike | Iterator[int | np.integer[Any]] | KeysView[Any] | ValuesView[Any]
 
 
 def among(subset: np.ndarray, item_idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -55,7 +55,7 @@ from visrec.embed.store import (
 from visrec.errors import NotFittedError, VisrecError
 from visrec.models._fresh_fit import check_fit_inputs as check_fit_inputs
 from visrec.models._fresh_fit import fit_from_scratch, forget_fit
-from visrec.models._indices import as_indices
+from visrec.models._indices import Indices, as_indices
 from visrec.models._save_load import SaveLoadMixin
 from visrec.models._top_n import check_list_length as check_list_length
 from visrec.models._top_n import top_n
@@ -439,7 +439,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         terms = self.new_item_terms(vectors)
         return lambda user_idx: self.score_new_item_terms(user_idx, terms)
 
-    def _check_users(self, user_idx: ArrayLike) -> np.ndarray:
+    def _check_users(self, user_idx: Indices) -> np.ndarray:
         u = as_indices(user_idx, "user")
         bad = (u < 0) | (u >= len(self.user_map_))
         if bad.any():
@@ -448,7 +448,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             )
         return u
 
-    def _check_items(self, item_idx: ArrayLike) -> np.ndarray:
+    def _check_items(self, item_idx: Indices) -> np.ndarray:
         i = as_indices(item_idx, "item")
         bad = (i < 0) | (i >= len(self.item_map_))
         if bad.any():
@@ -457,7 +457,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             )
         return i
 
-    def score(self, user_idx: ArrayLike, item_idx: ArrayLike | None = None) -> np.ndarray:
+    def score(self, user_idx: Indices, item_idx: Indices | None = None) -> np.ndarray:
         """Scores of users for known items.
 
         Parameters
@@ -487,7 +487,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
 
     def score_new_items(
         self,
-        user_idx: ArrayLike,
+        user_idx: Indices,
         vectors: ArrayLike | ItemVectors,
         has_image: ArrayLike | None = None,
     ) -> np.ndarray:
@@ -597,7 +597,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             v = np.where(has[:, None], v, np.float32(0.0))
         return NewItemTerms(self._new_terms(v) if self._new_scoring_split() else (v,), has)
 
-    def score_new_item_terms(self, user_idx: ArrayLike, terms: NewItemTerms) -> np.ndarray:
+    def score_new_item_terms(self, user_idx: Indices, terms: NewItemTerms) -> np.ndarray:
         """:meth:`score_new_items` of the items :meth:`new_item_terms` described: float32
         ``(n_users_query, m)``, ``-inf`` for the rows without an image."""
         self._check_fitted()
@@ -613,10 +613,10 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
 
     def recommend(
         self,
-        user_idx: ArrayLike,
+        user_idx: Indices,
         n: int = 10,
         filter_seen: bool = True,
-        items: ArrayLike | None = None,
+        items: Indices | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The top-``n`` items of each user.
 
@@ -664,7 +664,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
             return top_n(np.empty((0, len(self.item_map_))), n)
         return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
-    def exclude_pairs(self, user_idx: ArrayLike, item_idx: ArrayLike) -> int:
+    def exclude_pairs(self, user_idx: Indices, item_idx: Indices) -> int:
         """Never recommend item ``item_idx[k]`` to user ``user_idx[k]`` (indices into the
         id maps), as if they were training items, without making them positives: say
         the films a user rated 2 stars (``visrec train --min-rating``). Saved with the
@@ -725,7 +725,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         out_val[:, :w] = val[:, :w]
         return out_idx, out_val
 
-    def similar_items(self, item_idx: ArrayLike, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def similar_items(self, item_idx: Indices, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` items most similar to each query item, by the cosine of the
         model's item embeddings (its item factors), the item itself excluded.
 

@@ -34,7 +34,6 @@ from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import ArrayLike
 
 from visrec.data.interactions import Interactions
 from visrec.embed.store import (
@@ -57,7 +56,7 @@ from visrec.errors import (
     none_of,
 )
 from visrec.models._fresh_fit import check_fit_inputs, fit_from_scratch
-from visrec.models._indices import as_indices
+from visrec.models._indices import Indices, as_indices
 from visrec.models._train import FeatureScaler
 from visrec.models.params import ParamsMixin
 
@@ -327,7 +326,7 @@ class RatingMF(ParamsMixin):
         return scaler.transform(v, has)
 
     # ------------------------------------------------------------------ predict
-    def predict(self, user_idx: ArrayLike, item_idx: ArrayLike) -> np.ndarray:
+    def predict(self, user_idx: Indices, item_idx: Indices) -> np.ndarray:
         """Predicted ratings, clipped to the training scale.
 
         Parameters
