@@ -153,11 +153,13 @@ def test_a_second_save_to_a_folder_being_saved_is_refused_and_the_first_loads(
     first = make_model("bpr", **FAST["bpr"]).fit(frame)
     second = make_model("bpr", **{**FAST["bpr"], "random_state": 1}).fit(frame)
     real = Recommender._save_files
-    inside = threading.Event()
+    inside, tried = threading.Event(), threading.Event()
 
     def slow(self: Recommender, folder: Path) -> None:
         inside.set()
-        time.sleep(0.5)  # the two files of one save, while another save comes
+        # the two files of one save, while another save comes: held until it came (a
+        # fixed sleep let a loaded machine's first save finish before the second began)
+        tried.wait(20)
         real(self, folder)
 
     monkeypatch.setattr(Recommender, "_save_files", slow)
@@ -169,6 +171,8 @@ def test_a_second_save_to_a_folder_being_saved_is_refused_and_the_first_loads(
         second.save(tmp_path / "m")
     except VisrecError as exc:
         errors.append(exc)
+    finally:
+        tried.set()
     saver.join(20)
     assert len(errors) == 1 and "is being written by another model save" in str(errors[0])
     back = Recommender.load(tmp_path / "m")

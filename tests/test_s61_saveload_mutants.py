@@ -166,7 +166,7 @@ def test_load_waits_for_the_second_file_of_a_save_in_progress(
     import os
     import threading
 
-    from visrec.models import base
+    from visrec.models import _save_load, base
 
     folder = fitted["popularity"].save(tmp_path / "m")
     newer = fitted["vbpr"].save(tmp_path / "newer")
@@ -183,6 +183,8 @@ def test_load_waits_for_the_second_file_of_a_save_in_progress(
         return real(npz)
 
     monkeypatch.setattr(base, "read_arrays", save_lands)
+    # load's 0.5 s wait for model.json, longer: a loaded machine may start the timer late
+    monkeypatch.setattr(_save_load, "_MIXED_WAIT_S", 60.0)
     loaded = Recommender.load(folder)
     timers[0].join()
     assert loaded.name == "vbpr"

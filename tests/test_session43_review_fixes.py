@@ -291,7 +291,10 @@ def test_ray_out_of_memory_at_start_is_a_memory_error_and_an_empty_reason_named(
 
 def _load_while_the_second_file_lands(folder: Path, staged: Path) -> Recommender:
     """``Recommender.load(folder)`` while a save of ``staged`` lands in it: its arrays
-    already there (the first rename), its model.json 0.1 s later."""
+    already there (the first rename), its model.json 0.1 s later. Load waits longer
+    than its 0.5 s for it here: a loaded machine may start the thread late."""
+    from visrec.models import _save_load
+
     shutil.copy2(staged / "arrays.npz", folder / "arrays.npz")
 
     def second_rename() -> None:
@@ -299,11 +302,13 @@ def _load_while_the_second_file_lands(folder: Path, staged: Path) -> Recommender
         os.replace(staged / "model.json", folder / "model.json")
 
     lands = threading.Thread(target=second_rename)
-    lands.start()
-    try:
-        return Recommender.load(folder)
-    finally:
-        lands.join()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_save_load, "_MIXED_WAIT_S", 60.0)
+        lands.start()
+        try:
+            return Recommender.load(folder)
+        finally:
+            lands.join()
 
 
 def test_load_waits_for_a_save_between_its_two_files(tmp_path: Path) -> None:

@@ -255,11 +255,14 @@ def test_a_training_state_that_is_a_pipe_is_replaced_by_the_fits_own(tmp_path: P
     state = tmp_path / "bpr.pt"
     os.mkfifo(state)
     notes: list[str] = []
+    # torch loaded first: its first import alone took 6 s of the 10 of UNJAM_AFTER_S on
+    # a loaded machine, with this file run alone
+    model = make_model("bpr", epochs=3, batch_size=64, reg=0.01).load_fit_backend()
     with (
         unjammed(state) as jammed,
         _checkpoint.checkpointing(tmp_path, "key", every_s=0, log=notes.append),
     ):
-        make_model("bpr", epochs=3, batch_size=64, reg=0.01).fit(inter)
+        model.fit(inter)
     assert not jammed
     assert notes == [f"note: {state}: not a regular file (a pipe), starting over"]
     assert state.is_file()  # the fit's own state, saved after its epochs
