@@ -62,6 +62,7 @@ COVERED = {
     ("docs/evaluation.md", 1): "test_evaluation_split_as_files",
     ("docs/evaluation.md", 2): "test_evaluation_split_as_files",
     ("docs/models.md", 0): "test_models_visual_cf_new_items_save_load",
+    ("docs/models.md", 1): "test_models_adding_a_model_example",
     ("docs/scale.md", 0): "test_scale_ray_imports_and_signatures",
 }
 
@@ -465,3 +466,27 @@ def test_scale_ray_imports_and_signatures() -> None:
         "embed_with_ray",
         "get_backbone",
     ]
+
+
+def test_models_adding_a_model_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the example model, registered, fits, ranks each checkerboard group's own items
+    # first, and loads back with the same scores
+    import sys
+    import types
+
+    from test_models import checkerboard
+    from visrec.models import registry
+
+    names = {"ClassVar": typing.ClassVar, "np": np, "Recommender": Recommender}
+    names["Interactions"] = Interactions
+    ns = run(block("docs/models.md", 1), "docs/models.md#1", names)
+    module = types.ModuleType("docs_item_knn")
+    module.ItemKNN = ns["ItemKNN"]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "docs_item_knn", module)
+    monkeypatch.setitem(registry.MODELS, "item-knn", "docs_item_knn:ItemKNN")
+    inter, _ = checkerboard()
+    model = registry.make_model("item-knn", k=5).fit(inter)
+    ids, _ = model.recommend(np.arange(24), n=3)
+    assert (ids[:12] < 10).all() and (ids[12:] >= 10).all(), ids
+    back = Recommender.load(model.save(tmp_path / "m"))
+    np.testing.assert_array_equal(back.score([0, 13]), model.score([0, 13]))

@@ -146,6 +146,8 @@ class RecommenderContract:
     def test_score_shape(self, fitted: Recommender) -> None:
         s = fitted.score([0, 5, 13])
         assert s.shape == (3, N_ITEMS) and s.dtype == np.float32
+        # -inf marks what cannot be scored; a NaN (0 / 0) is ranked as -inf unnoticed
+        assert not np.isnan(s).any()
         assert fitted.score([2], [3, 1]).shape == (1, 2)
         np.testing.assert_allclose(
             fitted.score([2], [3, 1])[0], fitted.score([2])[0][[3, 1]], rtol=1e-5, atol=1e-6

@@ -130,6 +130,16 @@ class SaveLoadMixin:
         for what, call, expected in checks:
             try:
                 shape = np.shape(call())
+            except AttributeError as exc:
+                # learned state the model's code reads that no array or hook restored:
+                # the model's own fault, not the folder's
+                if exc.obj is not self or not exc.name:
+                    raise
+                raise VisrecError(
+                    f"{npz}: model {self.name!r} scores with {exc.name}, which load does "
+                    f"not restore: list it in _array_attrs and _array_dims, or rebuild it "
+                    "in _after_load"
+                ) from exc
             except DAMAGE_OR_REFUSED as exc:
                 detail = one_line(exc)
             else:

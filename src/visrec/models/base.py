@@ -59,7 +59,7 @@ from visrec.models._indices import Indices, as_indices
 from visrec.models._save_load import SaveLoadMixin
 from visrec.models._top_n import check_list_length as check_list_length
 from visrec.models._top_n import top_n
-from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON
+from visrec.models.model_folder import ARRAYS_NPZ, MODEL_JSON, check_array_forms
 
 # SaveLoadMixin.load reads the arrays with this name, where callers (and tests) patch it
 from visrec.models.model_folder import read_arrays as read_arrays
@@ -98,6 +98,16 @@ class NewItemTerms:
 
     def __len__(self) -> int:
         return len(self.has_image)
+
+
+def _same(a: object, b: object) -> bool:
+    """``a`` is ``b``, or equal (False where ``==`` gives no truth value)."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 class Recommender(ParamsMixin, SaveLoadMixin, ABC):
@@ -209,6 +219,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
                 "(an ItemVectors; --vectors on the command line)"
             )
         self.check_params()
+        self._check_params_stored()
         if len(interactions) == 0:
             raise VisrecError("cannot fit on an empty interactions table")
         self._check_widths(interactions.n_users + interactions.n_items)
@@ -216,6 +227,20 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         if self.uses_vectors and item_vectors is not None:
             self._check_usable_vectors(interactions, item_vectors)
         return fit_from_scratch(self, lambda: self._fit_all(interactions, item_vectors))
+
+    def _check_params_stored(self) -> None:
+        """Refuse a class whose ``__init__`` changes a hyperparameter (``self.k = 2 * k``):
+        ``save`` writes ``get_params()`` and ``load`` passes it to ``__init__`` again, so
+        each save and load changed the value, silently."""
+        params = self.get_params()
+        again = type(self)(**params).get_params()
+        for key, value in params.items():
+            if not _same(again.get(key), value):
+                raise VisrecError(
+                    f"model {self.name!r}: __init__ changes its hyperparameters ({key}="
+                    f"{value!r} is stored as {again.get(key)!r}); store each one unchanged "
+                    "(convert and check it in _validate or _fit)"
+                )
 
     def _check_usable_vectors(self, interactions: Interactions, item_vectors: ItemVectors) -> None:
         """One training item's vector holding NaN makes a whole model NaN (VBPR draws
@@ -271,7 +296,40 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
                 raise VisrecError(
                     f"model {self.name!r}: the fit diverged ({attr} holds {UNUSABLE_VALUES}); {fix}"
                 )
+        self._check_learned_arrays()
         return self
+
+    def _check_learned_arrays(self) -> None:
+        """What ``_fit`` left in ``_array_attrs`` is what ``load`` takes back: numpy
+        arrays of numbers, each with its axes in ``_array_dims`` and of that form. A dict
+        or a sparse matrix was saved as a pickle that load refused as a corrupt file, an
+        int array as damage, and an array without axes was never checked."""
+        arrays: dict[str, np.ndarray] = {}
+        for attr in self._array_attrs:
+            value = getattr(self, attr, None)
+            if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+                what = (
+                    f"an array of {value.dtype}"
+                    if isinstance(value, np.ndarray)
+                    else f"a value of type {type(value).__name__}"
+                )
+                raise VisrecError(
+                    f"model {self.name!r}: _fit left {attr} (listed in _array_attrs) as "
+                    f"{what}; save keeps only numpy arrays of numbers: make it one, or keep "
+                    "other state with _extra_state"
+                )
+            if attr not in self._array_dims:
+                raise VisrecError(
+                    f"model {self.name!r}: {attr} is in _array_attrs but not in _array_dims; "
+                    "give its axes there (e.g. ('items',)) so that load can check it"
+                )
+            arrays[attr] = value
+        check_array_forms(
+            f"model {self.name!r} after fit",
+            self,
+            arrays,
+            advice="fix its _fit, or its _array_dims / _mask_arrays",
+        )
 
     def _expected_dims(self) -> dict[str, int]:
         """Sizes of the axes of ``_array_dims`` named after a hyperparameter
@@ -475,15 +533,31 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         """
         self._check_fitted()
         u = self._check_users(user_idx)
-        s = self._score(u) if item_idx is None else self._score_some(u, self._check_items(item_idx))
-        return np.asarray(s, dtype=np.float32)
+        i = None if item_idx is None else self._check_items(item_idx)
+        s = self._score(u) if i is None else self._score_some(u, i)
+        return np.asarray(self._checked_scores(s, len(u), i), dtype=np.float32)
+
+    def _checked_scores(
+        self, s: np.ndarray, n_users: int, item_idx: np.ndarray | None
+    ) -> np.ndarray:
+        """``s`` once it has a row per user asked for and a column per item (all of
+        ``item_map_``, or ``item_idx``): a model's ``_score`` of another shape was
+        returned as it was, or failed as an IndexError deep in ``recommend``."""
+        want = (n_users, len(self.item_map_) if item_idx is None else len(item_idx))
+        shape = np.shape(s)
+        if shape != want:
+            raise VisrecError(
+                f"model {self.name!r}: _score returned scores of shape {shape}, expected "
+                f"{want} (one row per user asked for, one column per item); fix its _score"
+            )
+        return s
 
     def _score_some(self, u: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
         """``_score`` over ``item_idx`` only: computed for those items where the model
         can, else the columns of the full block."""
-        return (
-            self._score(u, item_idx) if self._scores_item_subsets else self._score(u)[:, item_idx]
-        )
+        if self._scores_item_subsets:
+            return self._score(u, item_idx)
+        return self._checked_scores(self._score(u), len(u), None)[:, item_idx]
 
     def score_new_items(
         self,
@@ -702,10 +776,11 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         self, u: np.ndarray, n: int, filter_seen: bool, cand: np.ndarray | None, width: int
     ) -> tuple[np.ndarray, np.ndarray]:
         if cand is None:
-            scores = self._score(u).astype(np.float64, copy=True)
+            scores = np.array(self._checked_scores(self._score(u), len(u), None), np.float64)
             col_of = None
         else:
-            scores = np.asarray(self._score_some(u, cand), dtype=np.float64).copy()
+            scored = self._checked_scores(self._score_some(u, cand), len(u), cand)
+            scores = np.array(scored, dtype=np.float64)
             col_of = np.full(len(self.item_map_), -1, dtype=np.int64)
             col_of[cand] = np.arange(len(cand))
         if filter_seen:

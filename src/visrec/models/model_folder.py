@@ -179,10 +179,17 @@ def check_counts(mj: Path, meta: dict[str, Any], n_users: int, n_items: int) -> 
             )
 
 
-def check_array_forms(npz: Path, model: Recommender, arrays: dict[str, np.ndarray]) -> None:
+def check_array_forms(
+    npz: Path | str,
+    model: Recommender,
+    arrays: dict[str, np.ndarray],
+    advice: str = "train the model again",
+) -> None:
     """Kind and shape of every saved array against ``_array_dims``: a mask saved as
     integers, a vector where a matrix belongs or a factor width that is not the one in
-    ``model.json`` would otherwise load and score wrongly, or fail deep in scoring."""
+    ``model.json`` would otherwise load and score wrongly, or fail deep in scoring.
+    ``npz`` starts each message and ``advice`` ends it (``fit`` checks its own arrays
+    so, saying what to fix in the model)."""
     sizes: dict[str, int] = {
         "users": len(model.user_map_),
         "items": len(model.item_map_),
@@ -199,12 +206,12 @@ def check_array_forms(npz: Path, model: Recommender, arrays: dict[str, np.ndarra
         if value.dtype.kind != kind:
             want = "true/false values" if kind == "b" else "floating-point numbers"
             raise VisrecError(
-                f"{npz}: {attr} holds {value.dtype} values, expected {want}; train the model again"
+                f"{npz}: {attr} holds {value.dtype} values, expected {want}; {advice}"
             )
         named = ", ".join(str(d) for d in dims)
         if value.ndim != len(dims):
             raise VisrecError(
-                f"{npz}: {attr} has shape {value.shape}, expected ({named}); train the model again"
+                f"{npz}: {attr} has shape {value.shape}, expected ({named}); {advice}"
             )
         for axis, (size, dim) in enumerate(zip(value.shape, dims, strict=True)):
             if dim == "*":
@@ -216,7 +223,7 @@ def check_array_forms(npz: Path, model: Recommender, arrays: dict[str, np.ndarra
                 given = "" if isinstance(dim, int) else f" from {source[dim]}"
                 raise VisrecError(
                     f"{npz}: {attr} has shape {value.shape}, expected ({named}) with "
-                    f"{dim} = {want_size:,}{given} (axis {axis}); train the model again"
+                    f"{dim} = {want_size:,}{given} (axis {axis}); {advice}"
                 )
 
 

@@ -28,11 +28,18 @@ class ParamsMixin:
         scikit-learn's ``clone``; there are no nested estimators)."""
         sig = inspect.signature(type(self).__init__)
         kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        return {
-            p: getattr(self, p)
-            for p, spec in sig.parameters.items()
-            if p != "self" and spec.kind in kinds
-        }
+        params = {}
+        for p, spec in sig.parameters.items():
+            if p == "self" or spec.kind not in kinds:
+                continue
+            if not hasattr(self, p):  # said as AttributeError: 'X' object has no attribute
+                label = getattr(self, "name", type(self).__name__)
+                raise VisrecError(
+                    f"model {label!r}: __init__ takes {p!r} but does not store it as "
+                    f"self.{p}; store each hyperparameter unchanged under its own name"
+                )
+            params[p] = getattr(self, p)
+        return params
 
     def set_params(self, **params: Any) -> Self:
         """Set hyperparameters by name (scikit-learn style); checked in ``fit``. An

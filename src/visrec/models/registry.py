@@ -34,6 +34,15 @@ def get_model_class(name: str) -> type[Recommender]:
         raise VisrecError(f"unknown model {name!r}; choose from: {', '.join(MODELS)}")
     module, _, cls = target.partition(":")
     klass: type[Recommender] = getattr(importlib.import_module(module), cls)
+    own = klass.name
+    if own != name and MODELS.get(own) != target:
+        # save writes the class's name into model.json and load looks that name up: a
+        # class left at "base" saved folders that never loaded, one named after another
+        # model loaded as that model (an alias of the same class is fine)
+        raise VisrecError(
+            f"model {name!r} is registered as {target}, whose name is {own!r}; "
+            f"set name = {name!r} in the class"
+        )
     return klass
 
 
