@@ -354,7 +354,10 @@ def test_ray_starts_without_its_dashboard_and_names_the_cluster_it_cannot_join()
     joining = RayPipeline(BB, "cpu", ray_address=address)
     with pytest.raises(VisrecError) as got:
         joining._start(_InitRay(ConnectionError("connection timed out")))
-    assert str(got.value) == f"cannot start/connect Ray ({address}): connection timed out"
+    assert str(got.value) == (
+        f"cannot start/connect Ray ({address}): connection timed out; to start a local "
+        "Ray for this run instead, leave out --ray-address"
+    )
     assert repr(joining) == f"<RayPipeline {BB.name} device=cpu ray={address}>"
     assert repr(pipeline) == f"<RayPipeline {BB.name} device=cpu ray=local>"
 

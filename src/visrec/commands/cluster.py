@@ -61,8 +61,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "cluster",
         usage=(
-            "visrec cluster [-h] VECTORS --labels TABLE --id-col ID_COL\n"
-            "                      --label-col LABEL_COL [--k K]\n"
+            "visrec cluster [-h] VECTORS --labels TABLE --id-col NAME\n"
+            "                      --label-col NAME [--k K]\n"
             "                      [--keep A,B,C | --top-labels N] [--random-state S]\n"
             "                      [--json OUT] [--report HTML] [--images DIR]\n"
             "                      [-v | -q]\n"
@@ -84,8 +84,12 @@ def register(subparsers: Any) -> None:
         metavar="TABLE",
         help="item table (CSV, TSV, Parquet, a MovieLens u.item, an Amazon meta file)",
     )
-    p.add_argument("--id-col", required=True, help="column of TABLE holding the item id")
-    p.add_argument("--label-col", required=True, help="column of TABLE holding the category")
+    p.add_argument(
+        "--id-col", required=True, metavar="NAME", help="column of TABLE holding the item id"
+    )
+    p.add_argument(
+        "--label-col", required=True, metavar="NAME", help="column of TABLE holding the category"
+    )
     p.add_argument(
         "--k", type=int, default=None, help="number of clusters (default: number of labels)"
     )

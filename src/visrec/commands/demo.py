@@ -146,6 +146,7 @@ def register(subparsers: Any) -> None:
         "--knn-k",
         type=int,
         default=3,
+        metavar="K",
         help="neighbours in the rating KNN (default 3, the tutorial's)",
     )
     p.add_argument(

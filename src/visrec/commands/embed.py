@@ -36,6 +36,7 @@ examples:
   visrec embed images/ -o vectors.parquet --backbone efficientnet-lite2
   visrec embed --manifest items.csv -o vectors.parquet      # CSV: item_id,path
   visrec embed images/ -o vectors.parquet --engine torch --device cuda
+  # on the Ray cluster `ray start --head` began on this machine
   visrec embed images/ -o vectors.parquet --engine ray --ray-address auto
   visrec embed --list-backbones
 
@@ -133,7 +134,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--ray-address",
         metavar="ADDR",
-        help="with --engine ray: an existing cluster, or 'auto' (default: start a local Ray)",
+        help="with --engine ray: the running Ray cluster to join, HOST:PORT or 'auto' (the one "
+        "`ray start` began on this machine); default: start a local Ray for this run",
     )
     p.add_argument("--json", metavar="JSON", help="also write the summary (all failures) as JSON")
     p.add_argument(

@@ -75,7 +75,13 @@ def register(subparsers: Any) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument("table", metavar="ITEMS", help="the item table (or a folder holding u.item)")
-    p.add_argument("-o", "--output", required=True, metavar="FEATURES.parquet")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FEATURES.parquet",
+        help="the vectors file to write (Parquet, read wherever `visrec embed`'s is)",
+    )
     p.add_argument(
         "--columns",
         metavar="NAME[:KIND],...",

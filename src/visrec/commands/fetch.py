@@ -135,6 +135,7 @@ def register(subparsers: Any) -> None:
         "--max-bytes",
         type=int,
         default=20_000_000,
+        metavar="BYTES",
         help="largest accepted image in bytes (default 20000000)",
     )
     add_progress_args(p)

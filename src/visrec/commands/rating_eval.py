@@ -129,16 +129,25 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--k", type=int, default=None, help=f"neighbours of the KNN (default {KNN_K})")
     p.add_argument(
-        "--n-factors", type=int, default=None, help="MF latent factors (default 32; 0: biases only)"
+        "--n-factors",
+        type=int,
+        default=None,
+        metavar="N",
+        help="MF latent factors (default 32; 0: biases only)",
     )
     p.add_argument(
-        "--n-epochs", type=int, default=None, help="MF full-batch Adam steps (default 150)"
+        "--n-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="MF full-batch Adam steps (default 150)",
     )
     p.add_argument("--reg", type=float, default=None, help="MF L2 regularisation (default 0.1)")
     p.add_argument(
         "--reg-visual",
         type=float,
         default=None,
+        metavar="REG",
         help="L2 penalty on the visual term of MF + visual (default 0.01; lower lets "
         "pictures say more, which helps only when they carry signal)",
     )

@@ -41,15 +41,14 @@ examples:
 
 Exact cosine nearest neighbours among items that have an image; the query item itself
 is never listed. An id given twice is answered once; one that starts with '-' goes
-after '--', the options before it (visrec similar --n 5 vectors.parquet -- -A7).
-When fewer than --n other items
-have an image, all of them are listed (a note on stderr says so). --json writes
-[{"item_id", "neighbours": [{"item_id", "rank", "score"}, ...]}, ...]. --report writes
-one self-contained HTML page showing each query's photo next to its neighbours' photos
-(from --images, the folder given to `visrec embed`), with rank and cosine.
---labels TABLE --id-col C --label-col L shows each item's L (a title, a category) beside
-its id, in the listing, the JSON ("label") and the report; TABLE is read as for `visrec
-cluster` (CSV/TSV/Parquet, a MovieLens u.item, an Amazon meta file).
+after '--', the options before it (visrec similar --n 5 vectors.parquet -- -A7). When
+fewer than --n other items have an image, all of them are listed (noted on stderr).
+--json writes [{"item_id", "neighbours": [{"item_id", "rank", "score"}, ...]}, ...].
+--report writes one self-contained HTML page showing each query's photo next to its
+neighbours' photos (from --images, the folder given to `visrec embed`), with rank and
+cosine. --labels TABLE --id-col C --label-col L shows each item's L (a title, a
+category) beside its id, in the listing, the JSON ("label") and the report; TABLE is
+read as for `visrec cluster` (CSV/TSV/Parquet, a MovieLens u.item, an Amazon meta file).
 """
 
 
@@ -59,7 +58,7 @@ def register(subparsers: Any) -> None:
         usage=(
             "visrec similar [-h] VECTORS ITEM_ID [ITEM_ID ...] [--n N] [--json OUT]\n"
             "                      [--report HTML] [--images DIR]\n"
-            "                      [--labels TABLE --id-col ID_COL --label-col LABEL_COL]\n"
+            "                      [--labels TABLE --id-col NAME --label-col NAME]\n"
             "                      [-v | -q]\n"
             "       (or --vectors VECTORS in VECTORS' place)"
         ),
@@ -91,9 +90,13 @@ def register(subparsers: Any) -> None:
         help="item table whose --label-col is shown beside each id (CSV, TSV, Parquet, "
         "a MovieLens u.item, an Amazon meta file)",
     )
-    p.add_argument("--id-col", help="with --labels: the column of TABLE holding the item id")
     p.add_argument(
-        "--label-col", help="with --labels: the column of TABLE to show (a title, a category)"
+        "--id-col", metavar="NAME", help="with --labels: the column of TABLE holding the item id"
+    )
+    p.add_argument(
+        "--label-col",
+        metavar="NAME",
+        help="with --labels: the column of TABLE to show (a title, a category)",
     )
     add_no_bar_args(p)
     p.set_defaults(func=run)

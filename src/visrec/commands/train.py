@@ -82,12 +82,12 @@ evaluate; duplicate user-item pairs collapse). Accepted layouts: a CSV with head
 user_id,item_id[,rating,timestamp] (and common aliases, or --user-col and --item-col;
 TSV too), MovieLens u.data, Parquet, Amazon reviews .json.gz (or a folder of them).
 
-Models: {", ".join(MODELS)} (those that read pictures need --vectors: vbpr and visual-cf
-of the built-in ones); defaults
-are the tuned ones (see docs/models.md). On sparse data (under 40 distinct interactions
-per item) bpr, vbpr and visual-cf choose their L2 penalties on an inner validation split
-(reg=auto: three extra fits, one line on stderr says what was chosen); --param reg=0.01
-(vbpr: and --param reg_visual=0.001) keeps the MovieLens values without it.
+Models: {", ".join(MODELS)} (those that read pictures need --vectors: vbpr and
+visual-cf of the built-in ones); defaults are the tuned ones (see docs/models.md). On
+sparse data (under 40 distinct interactions per item) bpr, vbpr and visual-cf choose
+their L2 penalties on an inner validation split (reg=auto: three extra fits, one line
+on stderr says what was chosen); --param reg=0.01 (vbpr: and --param reg_visual=0.001)
+keeps the MovieLens values without it.
 """
 
 

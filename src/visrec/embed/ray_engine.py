@@ -366,6 +366,8 @@ class RayPipeline:
                 raise  # out of memory: the CLI's line for it, not "cannot start Ray: "
             where = self.ray_address or "a local instance"
             why = str(exc) or type(exc).__name__
+            if self.ray_address:  # Ray's own words may ask for its CLI's `--address`
+                why += "; to start a local Ray for this run instead, leave out --ray-address"
             raise VisrecError(f"cannot start/connect Ray ({where}): {why}") from exc
         finally:
             notice.removeFilter(drop)
