@@ -84,15 +84,15 @@ pictures help here (seed by seed, with a sign test), as the --report gives it.
 interrupted runs:
   Every finished (seed, model) run is recorded at once in OUT.partial.jsonl
   next to --json OUT (for an OUT name near the system's 255 bytes: hidden,
-  under a cut name; without --json: in $VISREC_CACHE/evaluate/, default
-  ~/.cache/visrec/evaluate/). Run the same command again after Ctrl-C, a kill
-  or a crash and only the missing runs are fitted; the table and JSON are
-  those of an uninterrupted run. Records made with other data, vectors,
-  settings or hyperparameters are ignored (with a note). The record is removed
-  once the JSON is written (without --json: once the table is printed);
-  --no-resume starts over: the old record is deleted and this run's finished
-  runs are recorded afresh (a file there that is no record is left alone, and
-  then nothing is recorded).
+  under a cut name; without --json: in $VISREC_CACHE/evaluate/, else
+  $XDG_CACHE_HOME/visrec/evaluate/, else ~/.cache/visrec/evaluate/). Run the
+  same command again after Ctrl-C, a kill or a crash and only the missing runs
+  are fitted; the table and JSON are those of an uninterrupted run. Records
+  made with other data, vectors, settings or hyperparameters are ignored (with
+  a note). The record is removed once the JSON is written (without --json:
+  once the table is printed); --no-resume starts over: the old record is
+  deleted and this run's finished runs are recorded afresh (a file there that
+  is no record is left alone, and then nothing is recorded).
   The JSON keeps the runs too: the same command into the same --json with
   more --seeds or another model fits only the new runs (an identical rerun
   fits nothing; --no-resume fits them all again).

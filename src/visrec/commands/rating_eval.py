@@ -58,14 +58,15 @@ shows it in a log too).
 interrupted runs:
   Every finished seed (all its models) is recorded at once in
   OUT.partial.jsonl next to --json OUT (without --json: in
-  $VISREC_CACHE/rating-eval/, default ~/.cache/visrec/rating-eval/). Run the
-  same command again after Ctrl-C, a kill or a crash and only the missing
-  seeds are fitted; the table and JSON are those of an uninterrupted run.
-  Records made with other data, vectors, settings or MF hyperparameters are
-  ignored (with a note). The record is removed once the JSON and report are
-  written (without --json: once the table is printed); --no-resume starts over:
-  the old record is deleted and this run's finished seeds are recorded afresh
-  (a file there that is no record is left alone, and then nothing is recorded).
+  $VISREC_CACHE/rating-eval/, else $XDG_CACHE_HOME/visrec/rating-eval/, else
+  ~/.cache/visrec/rating-eval/). Run the same command again after Ctrl-C, a
+  kill or a crash and only the missing seeds are fitted; the table and JSON
+  are those of an uninterrupted run. Records made with other data, vectors,
+  settings or MF hyperparameters are ignored (with a note). The record is
+  removed once the JSON and report are written (without --json: once the table
+  is printed); --no-resume starts over: the old record is deleted and this
+  run's finished seeds are recorded afresh (a file there that is no record is
+  left alone, and then nothing is recorded).
   The JSON keeps the seeds too: the same command into the same --json with
   more --seeds fits only the new ones (an identical rerun fits nothing;
   --no-resume fits them all again).
