@@ -324,7 +324,7 @@ def test_evaluate_says_when_k_covers_every_candidate(
     assert "<= --k 20" not in err
     # warm: 6 candidates, less the user's own training item(s)
     assert main([*argv, "--protocol", "warm", "--k", "5"]) == 0
-    assert "5 candidate(s) per test user at most, <= --k 5" in capsys.readouterr().err
+    assert "5 candidates per test user at most, <= --k 5" in capsys.readouterr().err
     assert main([*argv, "--protocol", "warm", "--k", "4"]) == 0
     assert "are 1 for any ranking" not in capsys.readouterr().err
 

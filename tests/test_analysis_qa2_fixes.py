@@ -148,7 +148,7 @@ def test_similar_names_the_vectors_it_leaves_out(
     assert main(["similar", str(path), "a0", "--n", "2"]) == 0
     captured = capsys.readouterr()
     assert "5 of 6 items have an image" in captured.out
-    assert "1 item(s) whose vector holds NaN or infinite values are left out ('a2')" in captured.err
+    assert "1 item whose vector holds NaN or infinite values is left out ('a2')" in captured.err
 
 
 def test_demo_items_below_the_categories_is_an_option_error(
@@ -170,7 +170,7 @@ def test_items_without_an_image_file_are_named(tmp_path: Path) -> None:
     ds = load_demo_dataset(folder)
     assert len(ds.images) == 6
     assert (
-        "2 item(s) of items.csv have no image in images/, so they are not embedded, "
+        "2 items of items.csv have no image in images/, so they are not embedded, "
         "clustered or used by the rating KNN ('zz1', 'zz2')" in ds.notes
     )
 

@@ -67,7 +67,7 @@ def test_pandas_missing_labels_are_no_cluster_label() -> None:
         pd.Series([1] * 10 + [2] * 10 + [None] * 10, dtype="Int64"),
         np.r_[np.ones(20, np.float32), np.full(10, np.nan, np.float32)],
     ):
-        with pytest.raises(VisrecError, match=r"10 label\(s\) are missing .* position 20"):
+        with pytest.raises(VisrecError, match=r"10 labels are missing .* position 20"):
             cluster_vs_labels(x, labels)
 
 
@@ -106,6 +106,6 @@ def test_dropped_timestamps_are_said_where_repeats_are_collapsed() -> None:
     # without every time, the last row wins, and the note says why
     assert df.loc[df.user_id == "u1", "rating"].tolist() == [1]
     assert notes == [
-        "1 repeated (user, item) ratings collapsed to one (the last row; 1 row(s) have no "
+        "1 repeated (user, item) ratings collapsed to one (the last row; 1 row has no "
         "usable time, so no time is used) before splitting"
     ]

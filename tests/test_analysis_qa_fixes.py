@@ -82,7 +82,7 @@ def test_rating_eval_random_split_without_training_rows():
 
 def test_rating_eval_knn_with_fewer_training_ratings_than_k():
     # ceil(0.85 * 10) = 9 held out, 1 rating left for a 3-neighbour KNN
-    with pytest.raises(VisrecError, match=r"test size 0\.85 leaves 1 training rating\(s\) of 10"):
+    with pytest.raises(VisrecError, match=r"test size 0\.85 leaves 1 training rating of 10"):
         rating_eval(_frame(10, 5), _vectors(5), test_size=0.85, knn_k=3)
 
 

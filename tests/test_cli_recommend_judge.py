@@ -59,9 +59,9 @@ def test_train_refuses_nan_training_vectors(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"error: {bad}: 1 training item vector(s) hold NaN, infinite or huge "
+        f"error: {bad}: 1 training item vector holds NaN, infinite or huge "
         f"(beyond ±1e12) values ('i4'); "
-        "re-embed those images or mark them has_image=false\n"
+        "re-embed that image or mark it has_image=false\n"
     )
     assert not (shop["dir"] / f"m_{model}").exists()
     # the same row marked has_image=false is simply an item without a picture

@@ -40,7 +40,7 @@ def test_missing_labels_are_an_error_not_a_nan_category() -> None:
     from visrec.errors import VisrecError
 
     x = np.random.default_rng(0).random((6, 3))
-    with pytest.raises(VisrecError, match=r"^cluster: 2 label\(s\) are missing .*position 1\)"):
+    with pytest.raises(VisrecError, match=r"^cluster: 2 labels are missing .*position 1\)"):
         cluster_vs_labels(x, ["a", float("nan"), "b", None, "a", "b"], k=2)
 
 
@@ -148,7 +148,7 @@ def test_cli_cluster_reports_drops_and_writes_json(tmp_path, capsys: pytest.Capt
     assert rc == 0
     shown, text = capsys.readouterr()  # results on stdout, what was left out on stderr
     assert shown.startswith("K-means with k=3 on 59 items") and "left out" not in shown
-    assert "skipped 1 record" in text and "1 warning(s), rows kept: " in text
+    assert "skipped 1 record" in text and "1 warning, rows kept: " in text
     assert (
         "left out 1 without an image (has_image false, or an all-zero vector) and 1 without a label"
         in text
@@ -308,7 +308,7 @@ def test_an_all_zero_vector_is_no_image_and_placeholders_cannot_fill_k(
     )
     assert json.loads(out.read_text())["n"] == len(y) - 3
     # one picture shared by every item (a placeholder): no K-means with empty clusters
-    with pytest.raises(VisrecError, match=r"only 2 distinct vector\(s\), fewer than k=3"):
+    with pytest.raises(VisrecError, match=r"only 2 distinct vectors, fewer than k=3"):
         cluster_vs_labels(
             np.repeat([[1.0, 0.0], [0.0, 1.0]], 5, axis=0), ["a", "b", "c"] * 3 + ["a"]
         )

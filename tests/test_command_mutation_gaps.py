@@ -196,7 +196,7 @@ def test_a_top_k_of_exactly_half_the_candidates_is_noted(
     assert main(argv) == 0
     text, err = capsys.readouterr()
     assert ", 21 candidates," in text  # one of them is the user's training item
-    half = f"20 candidate(s) per test user at most: the top {k} is half of them or more"
+    half = f"20 candidates per test user at most: the top {k} is half of them or more"
     assert (f"note: {half}" in err) is noted, err
     assert any(n.startswith(half) for n in json.loads(out.read_text())["notes"]) is noted
 
@@ -256,7 +256,7 @@ def test_ctrl_c_inside_the_embedding_exits_130_with_one_line(
     argv = ["embed", str(folder), "-o", str(out), "-q", "--chunk-size", "2"]
     assert main(argv) == 130
     assert capsys.readouterr().err == (
-        f"interrupted: 1 finished chunk(s) are kept in {out}.parts; run the same command "
+        f"interrupted: 1 finished chunk is kept in {out}.parts; run the same command "
         "again to resume\n"
     )
 

@@ -103,7 +103,7 @@ def test_load_reports_bad_line_by_file_and_line(tmp_path: Path) -> None:
     frame = load_interactions_frame(path, log=lines.append)
     assert frame[["user_id", "item_id"]].values.tolist() == [["u1", "i1"], ["u2", "i2"]]
     assert len(lines) == 1
-    assert lines[0].startswith(f"{path}: skipped 1 record(s);")
+    assert lines[0].startswith(f"{path}: skipped 1 record;")
     assert f"{path}:3:" in lines[0]  # the header is line 1
 
 
@@ -119,7 +119,7 @@ def test_load_default_log_is_stderr(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = _write(tmp_path / "r.csv", "user_id,item_id\nu1,i1\nbad\n")
     load_interactions_frame(str(path))
     cap = capsys.readouterr()
-    assert "skipped 1 record(s)" in cap.err and cap.out == ""
+    assert "skipped 1 record" in cap.err and cap.out == ""
 
 
 def test_load_no_usable_rows_is_an_error(tmp_path: Path) -> None:
@@ -127,7 +127,7 @@ def test_load_no_usable_rows_is_an_error(tmp_path: Path) -> None:
     lines: list[str] = []
     with pytest.raises(VisrecError, match=r"r\.csv: no usable interactions \(all 2 record"):
         load_interactions_frame(path, log=lines.append)
-    assert "skipped 2 record(s)" in lines[0]  # the report comes before the error
+    assert "skipped 2 records" in lines[0]  # the report comes before the error
 
 
 def test_load_header_only_is_an_error(tmp_path: Path) -> None:
@@ -166,7 +166,7 @@ def test_load_ids_only_keeps_rows_with_blank_rating_or_time(tmp_path: Path) -> N
     path = _write(tmp_path / "r.csv", text)
     lines: list[str] = []
     full = load_interactions_frame(path, log=lines.append)
-    assert len(full) == 1 and "skipped 3 record(s)" in lines[0]  # rating/time are parsed
+    assert len(full) == 1 and "skipped 3 records" in lines[0]  # rating/time are parsed
     lines.clear()
     ids = load_interactions_frame(path, ids_only=True, log=lines.append)
     assert ids[["user_id", "item_id"]].values.tolist() == [
@@ -190,7 +190,7 @@ def test_load_min_rating_on_ids_and_ratings_keeps_rows_with_a_bad_time(tmp_path:
     frame, _ = split_min_rating(frame, 4, path, lines.append)
     assert frame.values.tolist() == [["u1", "i1", 5.0], ["u1", "i2", 4.0], ["u2", "i1", 5.0]]
     assert lines == [
-        f"{path}: skipped 1 record(s); bad records: 1 (non-numeric rating 1)\n"
+        f"{path}: skipped 1 record; bad records: 1 (non-numeric rating 1)\n"
         f"  {path}:5: rating 'x' is not a number",
         "--min-rating 4: kept 3 of 3 rows (0 below the threshold dropped)",
     ]
@@ -200,4 +200,4 @@ def test_load_min_rating_on_ids_and_ratings_keeps_rows_with_a_bad_time(tmp_path:
     )
     timed, _ = split_min_rating(timed, 4, path, lines.append)
     assert timed.values.tolist() == [["u1", "i1", 5.0, 1]]
-    assert "skipped 3 record(s)" in lines[0] and "bad timestamp 2" in lines[0]
+    assert "skipped 3 records" in lines[0] and "bad timestamp 2" in lines[0]

@@ -82,7 +82,7 @@ def test_evaluate_refuses_a_nan_vector_without_a_false_warning_first(
     err = capsys.readouterr().err
     # the NaN spread through min/max: 'all the same' was said before the refusal
     assert "all the same" not in err
-    assert err.startswith(f"error: {nan}: 1 item vector(s) hold NaN") and "'i3'" in err
+    assert err.startswith(f"error: {nan}: 1 item vector holds NaN") and "'i3'" in err
     # a cold-items split reads has_image: the NaN item is refused there too
     assert main([*base, "--models", "popularity", "--protocol", "cold-items"]) == 2
     assert "'i3'" in capsys.readouterr().err
@@ -135,7 +135,7 @@ def test_data_summary_says_what_the_loaders_say_about_ids(
     out_json = tmp_path / "s.json"
     assert main(["data", "summary", str(pad), "--json", str(out_json)]) == 0
     out = capsys.readouterr().out
-    said = "1 item id(s) spelt in more than one way ('7', '007')"
+    said = "1 item id spelt in more than one way ('7', '007')"
     assert f"note: {said}" in out
     (section,) = json.loads(out_json.read_text())["sections"]
     assert any(said in n for n in section["id_notes"])

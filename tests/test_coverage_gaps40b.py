@@ -203,7 +203,7 @@ def test_fetch_says_which_review_records_it_could_not_read(
     out, err = capsys.readouterr()
     assert "fetched 1 of 1 image URLs" in out
     assert err == (
-        "1 review file(s): 1 review, 1 with photos (first photo each; 1 distinct URL)\n"
+        "1 review file: 1 review, 1 with photos (first photo each; 1 distinct URL)\n"
         "bad records: 2 (invalid JSON 1, missing asin 1)\n"
         f"  {reviews}:2: invalid JSON: Expecting value (column 1)\n"
         f"  {reviews}:3: no 'asin' field\n"
@@ -224,7 +224,7 @@ def test_fetch_says_which_meta_records_it_could_not_read(
     out, err = capsys.readouterr()
     assert "fetched 1 of 1 image URLs" in out
     assert err == (
-        "1 meta file(s): 1 product, 1 with images\n"
+        "1 meta file: 1 product, 1 with images\n"
         "bad records: 1 (bad asin 1)\n"
         f"  {meta}:2: 'asin' is [\"A2\"], expected a string id\n"
     )

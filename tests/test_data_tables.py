@@ -592,10 +592,10 @@ def test_report_lines_say_what_was_skipped_and_what_was_kept_with_a_caveat() -> 
     kept = [BadRecord("r.csv", n, "latin-1", "read as latin-1") for n in (3, 4, 6, 7)]
     res = LoadResult(pd.DataFrame(), bad=bad, warnings=kept)
     skipped, caveats = res.report_lines("r.csv", limit=3)
-    assert skipped.startswith("r.csv: skipped 2 record(s); bad records: 2 (null rating 2)")
+    assert skipped.startswith("r.csv: skipped 2 records; bad records: 2 (null rating 2)")
     assert "r.csv:5: rating is empty" in skipped
     assert caveats == (
-        "r.csv: 4 warning(s), rows kept: r.csv:3: read as latin-1; r.csv:4: read as latin-1; "
+        "r.csv: 4 warnings, rows kept: r.csv:3: read as latin-1; r.csv:4: read as latin-1; "
         "r.csv:6: read as latin-1 ... and 1 more"
     )
     assert LoadResult(pd.DataFrame()).report_lines("r.csv") == []
@@ -685,4 +685,4 @@ def test_a_label_column_read_for_labels_leaves_empty_labels_out_with_a_note(
     f.write_bytes(text.encode("latin-1"))
     ids, labels, notes = read_label_table(str(f), "item_id", "genres")  # "" for item 2
     assert list(ids) == ["1"] and list(labels) == ["Animation"]
-    assert notes == [f"{f}: 1 item(s) with an empty 'genres' left out (e.g. '2')"]
+    assert notes == [f"{f}: 1 item with an empty 'genres' left out (e.g. '2')"]

@@ -369,7 +369,7 @@ def test_changed_preprocessing_never_reuses(tmp_path: Path) -> None:
     res2 = _run(folder, out2, bb=TinySquash())
     assert res2.n_reused == 0 and res2.n_computed == 6
     assert any(
-        "1 chunk(s) computed with a different backbone, weights or preprocessing: not used, "
+        "1 chunk computed with a different backbone, weights or preprocessing: not used, "
         "and removed when this run completes" in n
         for n in res2.notes
     )
@@ -381,7 +381,7 @@ def test_changed_preprocessing_never_reuses(tmp_path: Path) -> None:
     res3 = _run(other, out3)
     assert res3.n_reused == 0 and res3.n_computed == 5
     assert any(
-        "1 chunk(s) for other or changed images: not used, and removed when this run completes" in n
+        "1 chunk for other or changed images: not used, and removed when this run completes" in n
         for n in res3.notes
     )
     assert not parts_dir(out3).exists()
@@ -762,7 +762,7 @@ def test_cli_embed_notes_items_that_share_one_photo(tmp_path: Path, capsys: Any)
             "--quiet", "--json", str(summary)]  # fmt: skip
     assert cli_main(argv) == 0
     note = (
-        "2 items share their vector with another item (1 group(s) of identical vectors; the "
+        "2 items share their vector with another item (1 group of identical vectors; the "
         "largest, 2 items: 'fan', 'pest'): one photo for several items (a placeholder, or a "
         "photo fetched for the wrong item?) makes them look alike to every model"
     )

@@ -123,7 +123,7 @@ def test_quiet_still_reports_skipped_records_and_the_min_rating_filter(
     assert main(argv) == 0
     err = capsys.readouterr().err
     n = len(frame) - 1
-    assert f"{csv}: skipped 1 record(s)" in err
+    assert f"{csv}: skipped 1 record" in err
     assert f"--min-rating 4: kept {n - 1} of {n} rows (1 below the threshold dropped)" in err
     assert "seed 0:" not in err  # the per-seed lines stay hidden
 
@@ -149,9 +149,9 @@ def test_a_nan_vector_is_named_with_its_file_before_any_fit(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"error: {vec}: 1 item vector(s) hold NaN, infinite or huge "
+        f"error: {vec}: 1 item vector holds NaN, infinite or huge "
         f"(beyond ±1e12) values ('i5'); re-embed "
-        "those images or mark them has_image=false\n"
+        "that image or mark it has_image=false\n"
     )
     assert DotModel.fits == 0
 
@@ -159,7 +159,7 @@ def test_a_nan_vector_is_named_with_its_file_before_any_fit(
 def test_run_experiment_checks_the_vectors_of_every_item_up_front() -> None:
     frame, iv = _uneven()
     bad = _with_nan(iv, "i7")
-    with pytest.raises(VisrecError, match=r"^item vectors: 1 item vector\(s\) .*\('i7'\)"):
+    with pytest.raises(VisrecError, match=r"^item vectors: 1 item vector .*\('i7'\)"):
         R.run_experiment(frame, bad, "cold-items", ["dot"], seeds=(0, 1), k=3, progress=False)
     assert DotModel.fits == 0
     # no model scores from vectors and a warm split: nothing reads them, nothing to refuse
@@ -168,7 +168,7 @@ def test_run_experiment_checks_the_vectors_of_every_item_up_front() -> None:
     assert len(res.runs) == 1
     # a cold-items split reads has_image (which items may be held out): refused as the
     # recommenders refuse it, not taken as an item with a picture
-    with pytest.raises(VisrecError, match=r"^item vectors: 1 item vector\(s\) .*\('i7'\)"):
+    with pytest.raises(VisrecError, match=r"^item vectors: 1 item vector .*\('i7'\)"):
         R.run_experiment(frame, bad, "cold-items", ["popularity"], seeds=(0,), k=3,
                          progress=False)  # fmt: skip
     # an item without an image, or one the data never mentions, is not looked at
@@ -183,7 +183,7 @@ def test_float_item_ids_are_matched_to_the_vectors_as_the_loaders_write_them() -
     vectors = np.ones((2, 3), dtype=np.float32)
     vectors[0, 1] = np.nan
     iv = ItemVectors(np.array(["7", "8"], dtype=object), vectors, np.ones(2, dtype=bool), {})
-    with pytest.raises(VisrecError, match=r"1 item vector\(s\) .*\('7'\)"):
+    with pytest.raises(VisrecError, match=r"1 item vector .*\('7'\)"):
         R.check_item_vectors(frame, iv)
 
 
@@ -263,7 +263,7 @@ def test_no_user_with_two_interactions_is_an_error(
         "has 2 or more interactions to split (a single one stays in training)\n"
     )
     assert captured.out == "" and not out.exists()
-    assert main([*argv, "--min-rating", "4"]) == 2  # no "0 candidate(s)" note either
+    assert main([*argv, "--min-rating", "4"]) == 2  # no "0 candidates" note either
     err = capsys.readouterr().err
     assert "0 candidate" not in err and "leaves no test user" in err
 
@@ -291,7 +291,7 @@ def test_a_seed_without_test_users_is_left_out_with_a_note() -> None:
     assert "skipped" not in res.info["1"]
     assert notes == [
         "seed 0: no test user (every test row was dropped: 1 by users with no training row); "
-        "left out: the results are over seed(s) 1"
+        "left out: the results are over seed 1"
     ]
     with pytest.raises(VisrecError, match=r"^protocol 'cold-items' leaves no test user"):
         R.run_experiment(frame, iv, "cold-items", ["dot"], seeds=(0,), test_ratio=0.5,
@@ -309,7 +309,7 @@ def test_cli_names_the_seed_left_out(tmp_path: Path, capsys: pytest.CaptureFixtu
     captured = capsys.readouterr()
     assert captured.out.splitlines()[0] == (
         "protocol cold-items: 4 train / 1 test rows, 1 candidates, 1 seed (no spread); "
-        "seed(s) 0 left out: no test user"
+        "seed 0 left out: no test user"
     )
     assert "seed 0: no test user" in captured.err  # --quiet too
 

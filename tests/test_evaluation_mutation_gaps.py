@@ -259,8 +259,8 @@ def test_a_damaged_recorded_run_is_fitted_again_and_dropped(tmp_path: Path, dama
                          progress=False, resume=record, keep_record=True,
                          note=notes.append, log=log.append)  # fmt: skip
     assert notes == [
-        f"resume: 1 run(s) recorded in {record} lack a field or hold a wrong value "
-        "(written by an older visrec, edited or damaged); they are fitted again"
+        f"resume: 1 run recorded in {record} lacks a field or holds a wrong value "
+        "(written by an older visrec, edited or damaged); it is fitted again"
     ]
     assert "(reused)" not in log[-1]
     pd.testing.assert_frame_equal(got.runs.drop(columns=["fit_s", "score_s"]),
@@ -283,7 +283,7 @@ def test_a_recorded_run_changed_after_writing_is_fitted_again(tmp_path: Path) ->
                          progress=False, resume=record, keep_record=True,
                          note=notes.append)  # fmt: skip
     assert notes == [
-        f"{record}: 1 line(s) do not match their digest (changed after they were written): "
-        "their runs are fitted again"
+        f"{record}: 1 line does not match its digest (changed after it was written): "
+        "its runs are fitted again"
     ]
     assert got.runs["auc"].iloc[0] == ref["auc"].iloc[0] != 0.999

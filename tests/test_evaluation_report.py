@@ -475,7 +475,7 @@ def test_notes_and_inputs_stay_with_the_figures(
         "12 of 12 users have several items at their latest time; the later row in the "
         "file is their test item",
         f"{vec}: 10 item vectors; 61 of 121 rows are on an item with an image",
-        "19 candidate(s) per test user at most, <= --k 50: Recall@50 and HitRate@50 are 1 "
+        "19 candidates per test user at most, <= --k 50: Recall@50 and HitRate@50 are 1 "
         "for any ranking (every candidate is in the top 50); compare AUC and NDCG@50, or "
         "lower --k",
     ]

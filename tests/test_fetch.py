@@ -376,7 +376,7 @@ def test_cli_fetch_from_manifest_and_review_file(
     assert Path(got["A"]).read_bytes() == JPEG
     assert json.loads(js.read_text())["failures_by_kind"] == {"http 404": 1}
     # the item missing from the manifest is named, by id, not only its URL
-    assert f"1 of 3 image(s) are not in the manifest: their URL failed ('B'; --json {js}" in err
+    assert f"1 of 3 images is not in the manifest: its URL failed ('B'; --json {js}" in err
     failed = json.loads(js.read_text())["failed_items"]
     assert list(failed) == ["B"] and failed["B"].startswith("http 404")
     # its own manifest (item_id,path,url) fetches its URLs again into another cache,
@@ -466,9 +466,9 @@ def test_cli_fetch_all_failed_exit_1_and_kind_mismatch(
     for _ in range(2):
         assert main(["fetch", str(urls), "--cache", str(tmp_path / "c"), "--no-progress"]) == 1
         err = capsys.readouterr().err
-        assert "1 of 1 image(s) are not in the manifest: their URL failed ('A'" in err
+        assert "1 of 1 image is not in the manifest: its URL failed ('A'" in err
         assert err.endswith(
-            "error: none of the 1 URL(s) could be fetched (for 1 image(s); the summary says why): "
+            "error: the only URL could not be fetched (for 1 image; the summary says why): "
             f"{tmp_path / 'c' / 'manifest.csv'} is left as it was\n"
         )
     meta = tmp_path / "meta_X.json"

@@ -99,7 +99,7 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     assert len(downloads) == 2 and keep.read_text() == before
     err = capsys.readouterr().err
     assert (
-        "error: none of the 2 URL(s) could be fetched (for 2 image(s); the summary says "
+        "error: none of the 2 URLs could be fetched (for 2 images; the summary says "
         f"why): {keep} is left as it was; if this machine cannot reach them"
     ) in err
     # one photo for several items (Amazon reviews do this): URLs are counted once
@@ -108,7 +108,7 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     got = capsys.readouterr()
     assert "fetched 0 of 2 image URLs" in got.out  # the summary's count, the same
     assert (
-        "error: none of the 2 URL(s) could be fetched (for 3 image(s); the summary says "
+        "error: none of the 2 URLs could be fetched (for 3 images; the summary says "
         f"why): {keep} is left as it was; if this machine cannot reach them"
     ) in got.err
     data = json.loads(report.read_text())
@@ -121,7 +121,7 @@ def test_nothing_fetched_leaves_an_existing_manifest(
     assert fresh.read_text() == "item_id,path,url\n"
     # said on stderr with the exit status, not only in the summary on stdout
     assert (
-        f"could be fetched (for 3 image(s); the summary says why): {fresh} holds only its "
+        f"could be fetched (for 3 images; the summary says why): {fresh} holds only its "
         "header; if this machine cannot reach them" in (capsys.readouterr().err)
     )
 

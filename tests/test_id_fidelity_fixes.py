@@ -218,6 +218,6 @@ def test_ids_in_two_unicode_forms_that_print_alike_are_noted(
     assert main([*argv, "-o", str(tmp_path / "m"), "-q"]) == 0
     err = capsys.readouterr().err
     assert (
-        "1 item id(s) written in two Unicode forms that print alike ('Caf\\xe9', "
+        "1 item id written in two Unicode forms that print alike ('Caf\\xe9', "
         "'Cafe\\u0301'); each form is a different item, as written"
     ) in err

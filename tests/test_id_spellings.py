@@ -140,12 +140,12 @@ def test_train_notes_one_number_spelt_two_ways_and_missing_words(
     _train(shop, "popularity", mixed)
     err = capsys.readouterr().err
     assert (
-        f"note: {mixed}: 1 item id(s) spelt in more than one way ('7', '007', '7.0'); "
+        f"note: {mixed}: 1 item id spelt in more than one way ('7', '007', '7.0'); "
         "each spelling is a different item, as written"
     ) in err
-    assert f"note: {mixed}: user id(s) that other tools read as a missing value" in err
+    assert f"note: {mixed}: user id that other tools read as a missing value is kept" in err
     assert "('NA')" in err and "('null')" in err
-    assert "user id(s) spelt" not in err
+    assert "user id spelt" not in err and "user ids spelt" not in err
 
 
 def test_recommend_says_candidates_are_training_items_spelt_otherwise(
@@ -239,7 +239,7 @@ def test_evaluate_notes_ids_spelt_otherwise(
         "them are in it spelt otherwise ('003' as '3', '004' as '4'): ids are compared as "
         "written, and they count as items without a picture"
     ) in got.err
-    assert f"note: {padded}: 1 item id(s) spelt in more than one way ('003', '3')" in (
+    assert f"note: {padded}: 1 item id spelt in more than one way ('003', '3')" in (
         got.out + got.err
     )
 

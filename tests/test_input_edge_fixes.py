@@ -227,7 +227,8 @@ def test_items_rated_below_min_rating_are_never_recommended_to_that_user(
     argv = ["train", "--model", model, "--interactions", str(csv), "-o", str(m), "--quiet"]
     assert main([*argv, "--min-rating", "4", "--param", "epochs=3"] if model == "bpr" else
                 [*argv, "--min-rating", "4"]) == 0  # fmt: skip
-    assert "pair(s) rated below it are never recommended" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "rated below it" in err and "never recommended" in err
     out = tmp_path / "recs.csv"
     assert main(["recommend", str(m), "--n", "12", "-o", str(out), "--quiet"]) == 0
     recs = pd.read_csv(out, dtype=str)
@@ -410,7 +411,7 @@ def test_damaged_excluded_arrays_are_named_on_load(tmp_path: Path) -> None:
         Recommender.load(tmp_path / "m")
     del arrays["excluded_indices"]
     np.savez(npz, **arrays)
-    with pytest.raises(VisrecError, match=r"missing array\(s\) excluded_indices"):
+    with pytest.raises(VisrecError, match=r"missing array excluded_indices"):
         Recommender.load(tmp_path / "m")
 
 

@@ -212,7 +212,7 @@ def test_one_bad_byte_keeps_the_utf8_lines(tmp_path: Path) -> None:
     res = load_interactions(f)
     assert res.frame["item_id"].tolist() == ["café", "naïve", "xÿ"] and res.n_bad == 0
     assert [str(w) for w in res.warnings] == [
-        f"{f}:4: 1 line(s) not valid UTF-8 (first: byte 0xff at column 5), read as "
+        f"{f}:4: 1 line not valid UTF-8 (byte 0xff at column 5), read as "
         "Windows-1252 (latin-1), the rest of the file as UTF-8; save the file as UTF-8"
     ]
     assert res.warnings[0].kind == "mixed encodings"
@@ -259,7 +259,7 @@ def test_latin1_files_stay_latin1(tmp_path: Path) -> None:
     res = load_interactions(f)
     assert res.frame["item_id"].tolist() == ["café", "naïve", "cafÃ©"]
     assert [(w.line, w.kind) for w in res.warnings] == [(2, "mixed encodings")]
-    assert "1 line(s) of it are valid UTF-8 (first: line 4)" in res.warnings[0].reason
+    assert "1 line of it is valid UTF-8 (line 4)" in res.warnings[0].reason
     t = tmp_path / "items.csv"
     t.write_bytes(b"id,cat\ncaf\xe9,a\nx,b\n")
     assert load_item_table(t).frame["item_id"].tolist() == ["café", "x"]
@@ -339,7 +339,7 @@ def test_a_quote_closed_rows_later_is_reported(tmp_path: Path) -> None:
     res = load_interactions(f)
     assert res.n_rows == 190  # the ten rows inside the quoted title are one field
     assert [(w.line, w.kind) for w in res.warnings] == [(12, "quoted line breaks")]
-    assert "the first over lines 12-22" in res.warnings[0].reason
+    assert "line breaks, over lines 12-22)" in res.warnings[0].reason
     # an id running over lines is no id: a bad record, not a warning as well
     g = tmp_path / "ids.csv"
     g.write_text('user_id,item_id\na,"007\nb,7\nc,"5\nd,6\n', encoding="utf-8")

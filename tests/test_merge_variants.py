@@ -130,9 +130,9 @@ def test_cli_writes_the_merged_table_the_map_and_counts(
     assert main([*argv, "--json", str(js)]) == 0
     text = capsys.readouterr().out
     assert f"{src}: 10 rows of 6 items" in text
-    assert "3 item(s) merged into another variant of their product: 6 items -> 3 products" in text
-    assert "3 row(s) copied a review under another variant" in text
-    assert "1 row(s) repeated a review under its own item" in text
+    assert "3 items merged into another variant of their product: 6 items -> 3 products" in text
+    assert "3 rows copied a review under another variant" in text
+    assert "1 row repeated a review under its own item" in text
     assert "6 reviews written, one row each" in text
     assert f"wrote {out}\nwrote {mp}\nwrote {js}" in text
     assert out.read_text().splitlines()[:3] == [
@@ -172,8 +172,8 @@ def test_cli_reports_skipped_records_and_reads_a_folder(
     assert main(["data", "merge-variants", str(folder), "-o", str(out)]) == 0
     cap = capsys.readouterr()
     assert f"{folder}: 2 rows of 2 items" in cap.out
-    assert "1 item(s) merged" in cap.out
-    assert f"{folder}: skipped 1 record(s); bad records: 1 (null rating 1)" in cap.err
+    assert "1 item merged" in cap.out
+    assert f"{folder}: skipped 1 record; bad records: 1 (null rating 1)" in cap.err
     assert "Two_5.json.gz:2: 'overall' is null" in cap.err
     both = [str(folder / "One_5.json.gz"), str(folder / "Two_5.json.gz")]
     assert main(["data", "merge-variants", *both, "-o", str(out)]) == 0
@@ -332,8 +332,8 @@ def test_rating_eval_keeps_amazon_reviews_without_a_time_as_it_keeps_table_rows(
     assert main(["rating-eval", "--interactions", str(src), "--json", str(js)]) == 0
     err = capsys.readouterr().err
     assert (
-        f"note: {src}: 1 row(s) have no usable time, which only picks the latest of repeated "
-        "ratings of a pair: the time is not read, so they are kept"
+        f"note: {src}: 1 row has no usable time, which only picks the latest of repeated "
+        "ratings of a pair: the time is not read, so it is kept"
     ) in err
     result = json.loads(js.read_text())
     assert result["n_train"] + result["n_test"] == 30

@@ -463,7 +463,7 @@ def test_old_layout_with_seen_index_out_of_range_is_refused(
 def test_missing_id_arrays_are_named(fitted: dict[str, Recommender], tmp_path: Path) -> None:
     npz = _rewrite(_saved(fitted, "bpr", tmp_path), lambda a: a.pop("item_ids_offsets"))
     assert _load_error(npz.parent) == (
-        f"{npz}: missing array(s) item_ids_offsets; train the model again"
+        f"{npz}: missing array item_ids_offsets; train the model again"
     )
 
 

@@ -219,9 +219,7 @@ def test_load_missing_arrays(model_dir: Path) -> None:
     assert len(arrays) < len(z.files)
     np.savez(npz.with_name("x.npz"), **arrays)  # type: ignore[arg-type]
     npz.with_name("x.npz").replace(npz)
-    assert _load_error(model_dir) == (
-        f"{npz}: missing array(s) item_factors_; train the model again"
-    )
+    assert _load_error(model_dir) == (f"{npz}: missing array item_factors_; train the model again")
     npz.unlink()
     assert _load_error(model_dir).startswith(f"{npz}: missing; the model folder is incomplete")
 

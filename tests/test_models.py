@@ -317,7 +317,7 @@ class NewItemContract(RecommenderContract):
         broken = ItemVectors(ids=vec.ids, vectors=bad, has_image=vec.has_image)
         m = self.make().fit(inter, vec)
         before = m.recommend([0], n=5)[0]
-        with pytest.raises(VisrecError, match=r"item 'i3' holds NaN, .*\(3 item\(s\) in all\)"):
+        with pytest.raises(VisrecError, match=r"item 'i3' holds NaN, .*\(3 items in all\)"):
             m.fit(inter, broken)
         # refused before anything was learned: the earlier fit is left as it was
         np.testing.assert_array_equal(m.recommend([0], n=5)[0], before)

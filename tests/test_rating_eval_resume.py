@@ -156,8 +156,8 @@ def test_records_of_other_settings_are_refitted_with_a_note(
     rating_eval(frame, iv, resume=record, note=notes.append, **{**kw, **change})
     assert len(fits) == 4  # both seeds fitted again
     assert notes == [
-        f"resume: ignoring 1 seed(s) recorded in {record} with other inputs ({what} "
-        "changed); they are fitted again (and kept in the record until this run completes)"
+        f"resume: ignoring 1 seed recorded in {record} with other inputs ({what} "
+        "changed); it is fitted again (and kept in the record until this run completes)"
     ]
 
 
@@ -371,8 +371,8 @@ def test_a_damaged_recorded_seed_is_fitted_again_and_dropped(
         rating_eval(frame, iv, resume=record, note=notes.append, **kw)
     assert len(fits) == 3
     assert notes == [
-        f"resume: 1 seed(s) recorded in {record} lack a field or hold a wrong value "
-        "(written by an older visrec, edited or damaged); they are fitted again"
+        f"resume: 1 seed recorded in {record} lacks a field or holds a wrong value "
+        "(written by an older visrec, edited or damaged); it is fitted again"
     ]
     # the damaged line is gone, the seed's new one took its place
     assert [r["seed"] for r in run_record.read_record(record)] == [1234]
@@ -401,6 +401,6 @@ def test_cli_more_seeds_into_the_same_json_fit_only_the_new_ones(
     assert main([*argv, "--seeds", "3", "--json", str(out), "--reg", "0.5"]) == 0
     assert len(fits) == 6
     assert (
-        f"resume: not reusing 3 seed(s) of the earlier results in {out} (rating-eval "
+        f"resume: not reusing 3 seeds of the earlier results in {out} (rating-eval "
         "parameters changed); they are fitted again"
     ) in capsys.readouterr().err

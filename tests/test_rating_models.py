@@ -332,9 +332,9 @@ def test_cli_rating_eval_refuses_a_nan_vector_naming_the_item(
     assert main(argv) == 2
     err = capsys.readouterr().err
     # worded as every command words it, naming the file
-    assert err == (f"error: {tmp_path / 'v.parquet'}: 1 item vector(s) hold NaN, infinite or "
-                   f"huge (beyond ±1e12) values ({str(iv.ids[row])!r}); re-embed those images "
-                   "or mark them has_image=false\n")  # fmt: skip
+    assert err == (f"error: {tmp_path / 'v.parquet'}: 1 item vector holds NaN, infinite or "
+                   f"huge (beyond ±1e12) values ({str(iv.ids[row])!r}); re-embed that image "
+                   "or mark it has_image=false\n")  # fmt: skip
 
 
 @pytest.mark.slow
@@ -509,7 +509,8 @@ def test_knn_rating_keeps_rows_whose_unused_timestamp_is_bad(
     assert main(["rating-eval", *data, "--n-epochs", "2", "--quiet"]) == 0
     n_bad = len(frame.loc[::7]) + len(frame.loc[3::7])
     said, err = capsys.readouterr()
-    assert f"{n_bad:,} row(s) have no usable time" in err and "skipped" not in err
+    assert n_bad > 1
+    assert f"{n_bad:,} rows have no usable time" in err and "skipped" not in err
     assert f"{n - n_test:,} train / {n_test:,} test ratings" in said
 
 

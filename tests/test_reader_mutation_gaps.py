@@ -207,7 +207,7 @@ def test_the_warning_counts_every_bom_inside_the_file(tmp_path: Path) -> None:
     assert res.frame["user_id"].tolist() == ["1", "2", "3"]
     (w,) = res.warnings
     assert (w.line, w.kind) == (3, "byte-order mark inside")
-    assert w.reason.startswith("2 line(s) begin with a byte-order mark")
+    assert w.reason.startswith("2 lines begin with a byte-order mark")
 
 
 # ------------------------------------------------------------------ failed writes

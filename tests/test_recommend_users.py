@@ -162,7 +162,7 @@ def test_popular_lists_count_positives_not_pairs_rated_below_min_rating(
     m = tmp_path / "m"
     argv = ["train", "--model", "popularity", "--interactions", str(train), "-o", str(m)]
     assert main([*argv, "--min-rating", "4", "--quiet"]) == 0
-    assert "the 5 (user, item) pair(s) rated below it are never recommended" in (
+    assert "the 5 (user, item) pairs rated below it are never recommended" in (
         capsys.readouterr().err
     )
     users = tmp_path / "users.txt"

@@ -27,7 +27,7 @@ def test_runs_fitted_under_other_library_versions_are_fitted_again(
     R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3, progress=False,
                      earlier=out, note=notes.append)  # fmt: skip
     assert notes == [
-        f"resume: not reusing 2 run(s) of the earlier results in {out} (libraries "
+        f"resume: not reusing 2 runs of the earlier results in {out} (libraries "
         "changed); they are fitted again"
     ]
 

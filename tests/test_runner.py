@@ -243,7 +243,7 @@ def test_scaled_scores_change_nothing() -> None:
 
 def test_errors() -> None:
     frame, iv = checkerboard()
-    with pytest.raises(VisrecError, match="need item vectors"):
+    with pytest.raises(VisrecError, match="model oracle needs item vectors"):
         R.run_experiment(frame, None, "warm", ["oracle"], seeds=(0,), progress=False)
     with pytest.raises(VisrecError, match="cold-items' needs item vectors"):
         R.run_experiment(frame, None, "cold-items", ["popularity"], seeds=(0,), progress=False)
@@ -394,7 +394,7 @@ def test_cli_evaluate_min_rating_needs_no_time_unless_the_split_is_by_time(
             protocol, "--json", str(out)]  # fmt: skip
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert f"skipped {n_skipped} record(s)" in err
+    assert f"skipped {n_skipped} record{'' if n_skipped == 1 else 's'}" in err
     assert ("bad timestamp 4" in err) == (protocol == "time")
     assert f"--min-rating 4: kept {n_rows} of {n_rows + 1} rows" in err
     split = json.loads(out.read_text())["splits"]["0"]
@@ -526,7 +526,7 @@ def test_resume_ignores_runs_of_other_inputs_or_parameters(tmp_path: Path) -> No
     R.run_experiment(frame.iloc[1:], iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
                      progress=False, resume=record, note=notes.append)  # fmt: skip
     assert GroupOracle.seeds_seen == [0, 1, 2]
-    assert notes == [f"resume: ignoring 5 run(s) recorded in {record} with other inputs "
+    assert notes == [f"resume: ignoring 5 runs recorded in {record} with other inputs "
                      "(interactions changed); they are fitted again (and kept in the record until "
                      "this run completes)"]  # fmt: skip
     # changed vectors, k or test ratio: nothing is reused either
@@ -552,7 +552,7 @@ def test_resume_ignores_runs_of_other_inputs_or_parameters(tmp_path: Path) -> No
                      progress=False, resume=record, note=notes.append)  # fmt: skip
     assert GroupOracle.seeds_seen == [0, 1, 2]
     assert notes == [
-        f"resume: ignoring 2 run(s) recorded in {record} with other inputs (oracle "
+        f"resume: ignoring 2 runs recorded in {record} with other inputs (oracle "
         "parameters changed); they are fitted again (and kept in the record until this "
         "run completes)",
         f"resuming: 3 of 6 runs already done ({record})",
@@ -796,8 +796,7 @@ def test_resume_refits_a_run_recorded_without_one_of_todays_metrics(tmp_path: Pa
     res = R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0, 1, 2), k=3,
                            progress=False, resume=record, note=notes.append)  # fmt: skip
     assert (
-        notes[0].startswith("resume: ignoring 1 run(s) recorded")
-        and "(metrics changed)" in notes[0]
+        notes[0].startswith("resume: ignoring 1 run recorded") and "(metrics changed)" in notes[0]
     )
     assert res.runs["ndcg"].notna().all() and len(res.runs) == 6
 
@@ -848,7 +847,7 @@ def test_earlier_results_of_other_settings_are_fitted_again_with_a_note(tmp_path
                      progress=False, earlier=out, note=notes.append)  # fmt: skip
     assert GroupOracle.seeds_seen == [0, 1]
     assert notes == [
-        f"resume: not reusing 2 run(s) of the earlier results in {out} (oracle parameters "
+        f"resume: not reusing 2 runs of the earlier results in {out} (oracle parameters "
         "changed); they are fitted again",
         f"resuming: 2 of 4 runs already done ({out})",  # popularity's are the same
     ]
@@ -859,9 +858,9 @@ def test_earlier_results_of_other_settings_are_fitted_again_with_a_note(tmp_path
     assert GroupOracle.seeds_seen == [0]
     assert notes == [
         # seed 1's runs: not asked for, and of another k, so not kept either
-        f"resume: 2 other run(s) of the earlier results in {out} are dropped from it (k "
+        f"resume: 2 other runs of the earlier results in {out} are dropped from it (k "
         "changed): this command does not make them",
-        f"resume: not reusing 2 run(s) of the earlier results in {out} (k changed); they "
+        f"resume: not reusing 2 runs of the earlier results in {out} (k changed); they "
         "are fitted again",
     ]
 
@@ -915,8 +914,8 @@ def test_a_damaged_earlier_run_is_fitted_again(tmp_path: Path) -> None:
                      earlier=out, note=notes.append)  # fmt: skip
     assert GroupOracle.seeds_seen == [1]
     assert notes == [
-        f"resume: 1 run(s) of the earlier results in {out} lack a field, hold a wrong value "
-        "or were edited; they are fitted again",
+        f"resume: 1 run of the earlier results in {out} lacks a field, holds a wrong value "
+        "or was edited; it is fitted again",
         f"resuming: 3 of 4 runs already done ({out})",
     ]
 
@@ -933,7 +932,7 @@ def test_an_earlier_run_edited_by_hand_is_fitted_again(tmp_path: Path) -> None:
                            earlier=out, note=notes.append)  # fmt: skip
     assert GroupOracle.seeds_seen == [0]
     assert res.runs.loc[res.runs["model"] == "oracle", "recall"].item() == 1.0
-    assert "were edited" in notes[0]
+    assert "was edited" in notes[0]
 
 
 def test_earlier_runs_the_record_holds_are_neither_counted_nor_refitted(tmp_path: Path) -> None:
@@ -1038,8 +1037,8 @@ def test_a_run_is_refitted_only_for_what_it_depends_on(
                      earlier=out, note=notes.append)  # fmt: skip
     assert GroupOracle.seeds_seen == [0]
     assert notes == [
-        f"resume: not reusing 1 run(s) of the earlier results in {out} (vectors changed); "
-        "they are fitted again",
+        f"resume: not reusing 1 run of the earlier results in {out} (vectors changed); "
+        "it is fitted again",
         f"resuming: 2 of 3 runs already done ({out})",
     ]
     # a GPU where the results were made on a CPU: BPR (device=None) is fitted again
@@ -1067,7 +1066,7 @@ def test_results_of_an_older_visrec_are_stale_not_edited(tmp_path: Path) -> None
     R.run_experiment(frame, iv, "warm", ["oracle"], seeds=(0,), k=3, progress=False,
                      earlier=out, note=notes.append)  # fmt: skip
     assert notes == [
-        f"resume: not reusing 2 run(s) of the earlier results in {out} (visrec changed); "
+        f"resume: not reusing 2 runs of the earlier results in {out} (visrec changed); "
         "they are fitted again"
     ]
 

@@ -94,7 +94,7 @@ def test_knn_takes_a_label_column_and_names_a_missing_label() -> None:
         knn_predict(x, np.ones((4, 2)), x, k=1)
     with pytest.raises(
         VisrecError,
-        match=r"^knn_predict: y_train holds 1 missing label\(s\) \(None/NaN; the first at "
+        match=r"^knn_predict: y_train holds 1 missing label \(None/NaN; at "
         r"position 2\)",
     ):
         knn_predict(x, np.asarray([1, 1, None, 5], dtype=object), x, k=1)
@@ -142,7 +142,7 @@ def test_label_spellings_note_shows_four_spellings_at_most() -> None:
     raw = pd.Series(["a", " a", "a ", " a ", "b", " b", "b ", "c", " c"])
     notes = label_spelling_notes("t.parquet", raw, raw.str.strip())
     assert notes == [
-        "t.parquet: 3 label(s) written with and without spaces around them "
+        "t.parquet: 3 labels written with and without spaces around them "
         "('a', ' a', 'a ', ' a ') are taken as one each"
     ]
 

@@ -29,11 +29,11 @@ def test_demo_says_of_its_labels_what_cluster_says(tmp_path: Path) -> None:
     ds = load_demo_dataset(root)
     _, _, cluster_notes = read_label_table(str(root / "items.csv"), "item_id", "category")
     assert cluster_notes == [
-        f"{root / 'items.csv'}: 1 label(s) written in two Unicode forms that print alike "
-        "('Caf\\xe9', 'Cafe\\u0301'): two labels, as written; write each one way"
+        f"{root / 'items.csv'}: 1 label written in two Unicode forms that print alike "
+        "('Caf\\xe9', 'Cafe\\u0301'): two labels, as written; write it one way"
     ]
     # the same line, the file named as the demo names its files
-    assert [n for n in ds.notes if "label(s)" in n] == [
+    assert [n for n in ds.notes if "1 label " in n] == [
         cluster_notes[0].replace(str(root / "items.csv"), "items.csv")
     ]
 
@@ -42,7 +42,7 @@ def test_demo_says_of_its_labels_what_cluster_says(tmp_path: Path) -> None:
 def test_ids_differing_by_a_zero_width_character_get_a_note(zw: str) -> None:
     frame = pd.DataFrame({"user_id": ["u1", "u2"], "item_id": ["sku7", f"sku{zw}7"]})
     assert id_notes(frame) == [
-        f"1 item id(s) written with and without a character that prints as nothing "
+        f"1 item id written with and without a character that prints as nothing "
         f"('sku7', {'sku' + zw + '7'!a}); each spelling is a different item, as written"
     ]
     assert respelt([f"sku{zw}7", "other"], ["sku7"]) == [(f"sku{zw}7", "sku7")]

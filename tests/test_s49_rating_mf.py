@@ -63,7 +63,7 @@ def test_an_image_row_with_huge_or_non_finite_values_is_refused_naming_the_item(
     with pytest.raises(
         VisrecError,
         match=rf"^RatingMF: the vector of item {inter.item_map.ids[3]!r} \(row 3\) holds NaN, "
-        r"infinite or huge \(beyond ±1e12\) values \(2 item\(s\) in all\); re-embed",
+        r"infinite or huge \(beyond ±1e12\) values \(2 items in all\); re-embed",
     ):
         model.fit(inter, v)
     assert hasattr(model, "global_mean_")  # refused before the earlier fit is dropped

@@ -48,7 +48,7 @@ def test_evaluate_names_a_broken_candidate_vector_by_item_id(cold) -> None:
     v = iv.vectors.copy()
     v[list(iv.ids).index(held)] = np.nan
     broken = ItemVectors(iv.ids, v, iv.has_image, iv.meta)
-    with pytest.raises(VisrecError, match=rf"1 candidate item vector\(s\) hold NaN.*'{held}'"):
+    with pytest.raises(VisrecError, match=rf"1 candidate item vector holds NaN.*'{held}'"):
         evaluate_model(model, split, k=5, item_vectors=broken)
 
 

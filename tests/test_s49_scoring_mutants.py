@@ -200,7 +200,7 @@ def test_a_broken_candidate_vector_is_named_when_an_earlier_candidate_has_no_ima
     v, has = iv.vectors.copy(), iv.has_image.copy()
     has[ids.index(first)] = False
     v[ids.index(broken)] = np.inf
-    with pytest.raises(VisrecError, match=rf"1 candidate item vector\(s\) hold .*\('{broken}'\)"):
+    with pytest.raises(VisrecError, match=rf"1 candidate item vector holds .*\('{broken}'\)"):
         evaluate_model(model, split, k=5, item_vectors=ItemVectors(iv.ids, v, has, iv.meta))
 
 
@@ -220,7 +220,7 @@ def test_nan_scores_name_the_first_user_and_item_and_count_them(warm, monkeypatc
     uid, iid = test.user_map.ids[users[1]], test.item_map.ids[3]
     with pytest.raises(
         VisrecError,
-        match=rf"NaN for user '{uid}' and item '{iid}' \(3 NaN score\(s\) among 4 users\)",
+        match=rf"NaN for user '{uid}' and item '{iid}' \(3 NaN scores among 4 users\)",
     ):
         evaluate_model(model, split, k=5, batch_size=4)
 

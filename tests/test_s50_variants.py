@@ -188,7 +188,7 @@ def test_cli_says_what_reviews_without_text_did(
     assert text.splitlines()[:4] == [
         f"{src}: 2 rows of 2 items",
         "  no review with a summary or text is listed under two items: no variants to merge",
-        "  1 row(s) listed a review without summary or text under another product too: kept, "
+        "  1 row listed a review without summary or text under another product too: kept, "
         "as stars on a day link no items",
         "  2 rows written: each review once per product it is under",
     ]

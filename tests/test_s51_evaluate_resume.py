@@ -129,7 +129,7 @@ def test_the_note_of_ignored_runs_counts_only_runs_fitted_again(tmp_path: Path) 
     R.run_experiment(frame, None, "warm", ["popularity"], seeds=(0, 1), k=6, progress=False,
                      resume=record, keep_record=True, note=notes.append)  # fmt: skip
     assert notes == [
-        f"resume: ignoring 2 run(s) recorded in {record} with other inputs (k changed); "
+        f"resume: ignoring 2 runs recorded in {record} with other inputs (k changed); "
         "they are fitted again (and kept in the record until this run completes)"
     ]
     notes.clear()  # k=5 again: its popularity runs are there, beside the k=6 ones
@@ -178,8 +178,8 @@ def test_a_run_edited_by_hand_is_not_carried_into_the_new_results(tmp_path: Path
     notes: list[str] = []
     _run(frame, ["popularity"], (0,), earlier=out, note=notes.append).to_json(out)
     assert notes[0] == (
-        f"resume: 1 other run(s) of the earlier results in {out} are dropped from it "
-        "(damaged or edited): this command does not make them"
+        f"resume: 1 other run of the earlier results in {out} is dropped from it "
+        "(damaged or edited): this command does not make it"
     )
     assert _keys(out) == [(0, "popularity")]
     res = _run(frame, ["popularity", BPR], (0,), earlier=out)
@@ -205,8 +205,8 @@ def test_a_carried_run_keeps_the_vectors_it_was_fitted_on(tmp_path: Path) -> Non
     R.run_experiment(frame, other, "warm", ["popularity", vcf], seeds=(0,), k=5,
                      progress=False, earlier=out, note=notes.append)  # fmt: skip
     assert notes == [
-        f"resume: not reusing 1 run(s) of the earlier results in {out} (vectors changed); "
-        "they are fitted again",
+        f"resume: not reusing 1 run of the earlier results in {out} (vectors changed); "
+        "it is fitted again",
         f"resuming: 1 of 2 runs already done ({out})",
     ]
 
@@ -224,8 +224,8 @@ def test_a_fingerprint_edited_by_hand_does_not_make_runs_reusable(tmp_path: Path
     R.run_experiment(frame, None, "warm", ["popularity"], seeds=(0,), k=6, progress=False,
                      earlier=out, note=notes.append)  # fmt: skip
     assert notes == [
-        f"resume: 1 run(s) of the earlier results in {out} lack a field, hold a wrong "
-        "value or were edited; they are fitted again"
+        f"resume: 1 run of the earlier results in {out} lacks a field, holds a wrong "
+        "value or was edited; it is fitted again"
     ]
 
 

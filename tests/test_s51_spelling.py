@@ -25,7 +25,7 @@ def test_an_id_written_with_a_dash_that_looks_like_hyphen_is_noticed(dash: str) 
     odd = f"A{dash}007"
     frame = pd.DataFrame({"user_id": ["u1", "u2"], "item_id": ["A-007", odd]})
     assert id_notes(frame) == [
-        f"1 item id(s) written with '-' and with a dash that looks like it ('A-007', "
+        f"1 item id written with '-' and with a dash that looks like it ('A-007', "
         f"{odd!a}); each spelling is a different item, as written"
     ]
     # an unmatched id that is a known one with a plain '-': the hint names it, as escapes
@@ -52,10 +52,10 @@ def test_label_notes_find_what_id_notes_find(tmp_path: Path) -> None:
     _, labels, notes = read_label_table(str(table), "item_id", "category")
     assert labels.nunique() == 5  # kept as written: two labels each
     assert notes == [
-        f"{table}: 1 label(s) written with and without a character that prints as nothing "
-        "('Beauty', 'Beauty\\u200b'): two labels, as written; write each one way",
-        f"{table}: 1 label(s) written with '-' and with a dash that looks like it "
-        "('Sci-Fi', 'Sci\\u2011Fi'): two labels, as written; write each one way",
+        f"{table}: 1 label written with and without a character that prints as nothing "
+        "('Beauty', 'Beauty\\u200b'): two labels, as written; write it one way",
+        f"{table}: 1 label written with '-' and with a dash that looks like it "
+        "('Sci-Fi', 'Sci\\u2011Fi'): two labels, as written; write it one way",
     ]
 
 
@@ -102,7 +102,7 @@ def test_label_notes_count_every_group_and_list_the_first_three(tmp_path: Path) 
     table.write_text("item_id,category\n" + "".join(rows), encoding="utf-8")
     _, _, notes = read_label_table(str(table), "item_id", "category")
     assert notes == [
-        f"{table}: 4 label(s) written with '-' and with a dash that looks like it "
+        f"{table}: 4 labels written with '-' and with a dash that looks like it "
         "('Cata\\u20111', 'Cata-1'; 'Catb\\u20111', 'Catb-1'; 'Catc\\u20111', 'Catc-1'; "
         "and 1 more): two labels, as written; write each one way"
     ]

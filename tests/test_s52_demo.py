@@ -216,7 +216,7 @@ def test_the_comparison_passes_its_seed_models_and_k_and_keeps_each_metric(
     ("warm", "said"),
     [
         # a warm test user's training item is no candidate: 11 items leave 10
-        (11, "warm: 10 candidate(s) per test user at most, <= 10: Recall@10 is 1 for any "
+        (11, "warm: 10 candidates per test user at most, <= 10: Recall@10 is 1 for any "
              "ranking; compare AUC and NDCG@10"),
         (12, None),
     ],
@@ -230,7 +230,7 @@ def test_the_comparison_says_when_the_top_10_holds_every_candidate(
     _fake_runner(monkeypatch, {"warm": warm, "cold-items": 10}, auc)
     _, note = _compare_recommenders(pd.DataFrame({"user_id": [], "item_id": []}), None, 0)
     cold = (
-        "cold-items: 10 candidate(s) per test user at most, <= 10: Recall@10 is 1 for any "
+        "cold-items: 10 candidates per test user at most, <= 10: Recall@10 is 1 for any "
         "ranking; compare AUC and NDCG@10"
     )
     assert note.split(" Note: ")[1] == "; ".join(c for c in (said, cold) if c) + "."
@@ -281,7 +281,7 @@ def test_items_without_an_image_are_named_five_at_most(
     files = {"items.csv": f"item_id,category\n{rows}"}
     ds = load_demo_dataset(_folder(tmp_path / "g", "images", files))
     (note,) = ds.notes
-    assert note.startswith(f"{n_missing} item(s) of items.csv have no image in images/")
+    assert note.startswith(f"{n_missing} items of items.csv have no image in images/")
     assert note.endswith(f"('2', '3', '4', '5', '6'{more})")
 
 

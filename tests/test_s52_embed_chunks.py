@@ -191,7 +191,7 @@ def test_rows_of_another_key_are_not_reused(tmp_path: Path) -> None:
     notes: list[str] = []
     found, _ = finished_parts(tmp_path, "K", fps, chunks, notes.append)
     assert found == {}
-    assert any("2 chunk(s) computed with a different backbone" in n for n in notes)
+    assert any("2 chunks computed with a different backbone" in n for n in notes)
 
 
 def test_a_row_without_a_read_error_is_preferred_to_one_with(tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_chunk_files_holding_an_image_removed_since_are_not_reused(
     (folder / "007.jpg").unlink()
     res = embed_tiny(folder, out, chunk_size=8)
     assert 0 < res.n_reused < N - 1
-    assert any("1 chunk(s) for other or changed images" in n for n in res.notes)
+    assert any("1 chunk for other or changed images" in n for n in res.notes)
     got = read_vectors(out)
     assert "007" not in list(got.ids) and got.has_image.all()
     assert np.allclose(got.vectors, _fresh(folder, 8), atol=1e-5)

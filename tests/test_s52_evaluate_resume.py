@@ -90,8 +90,8 @@ def test_a_damaged_run_no_other_line_gives_is_counted_once(tmp_path: Path) -> No
     notes: list[str] = []
     _run(["popularity"], (0, 1), resume=record, note=notes.append)
     assert notes == [
-        f"resume: 1 run(s) recorded in {record} lack a field or hold a wrong value (written "
-        "by an older visrec, edited or damaged); they are fitted again",
+        f"resume: 1 run recorded in {record} lacks a field or holds a wrong value (written "
+        "by an older visrec, edited or damaged); it is fitted again",
         f"resuming: 1 of 2 runs already done ({record})",
     ]
 
@@ -107,7 +107,7 @@ def test_altered_lines_are_said_dropped_unless_their_runs_are_fitted_again(
     notes: list[str] = []
     _run(["popularity"], (0,), resume=record, keep_record=True, note=notes.append)
     assert notes == [
-        f"{record}: 2 line(s) do not match their digest (changed after they were written): "
+        f"{record}: 2 lines do not match their digest (changed after they were written): "
         "they are dropped",
         f"resuming: 1 of 1 runs already done ({record})",
     ]
@@ -121,15 +121,15 @@ def test_altered_lines_count_only_the_runs_fitted_again(tmp_path: Path) -> None:
     notes: list[str] = []
     _run(["popularity"], (0,), resume=record, note=notes.append)
     assert notes == [
-        f"{record}: 2 line(s) do not match their digest (changed after they were written): "
-        "they are dropped; 1 of their runs are fitted again"
+        f"{record}: 2 lines do not match their digest (changed after they were written): "
+        "they are dropped; 1 of their runs is fitted again"
     ]
     notes.clear()
     record.write_text(_altered(lines[0]) + "\n")  # the one run of this call
     _run(["popularity"], (0,), resume=record, note=notes.append)
     assert notes == [
-        f"{record}: 1 line(s) do not match their digest (changed after they were written): "
-        "their runs are fitted again"
+        f"{record}: 1 line does not match its digest (changed after it was written): "
+        "its runs are fitted again"
     ]
 
 
@@ -142,8 +142,8 @@ def test_two_stale_lines_of_one_run_are_one_run_fitted_again(tmp_path: Path) -> 
     notes: list[str] = []
     _run(["popularity"], (0,), k=7, resume=record, note=notes.append)
     assert notes == [
-        f"resume: ignoring 1 run(s) recorded in {record} with other inputs (k changed); "
-        "they are fitted again (and kept in the record until this run completes)"
+        f"resume: ignoring 1 run recorded in {record} with other inputs (k changed); "
+        "it is fitted again (and kept in the record until this run completes)"
     ]
 
 
@@ -160,8 +160,8 @@ def test_the_changes_named_are_those_of_the_runs_fitted_again(tmp_path: Path) ->
     notes: list[str] = []
     _run([BPR], (0, 1), resume=record, keep_record=True, note=notes.append)
     assert notes == [
-        f"resume: ignoring 1 run(s) recorded in {record} with other inputs (bpr parameters "
-        "changed); they are fitted again (and kept in the record until this run completes)",
+        f"resume: ignoring 1 run recorded in {record} with other inputs (bpr parameters "
+        "changed); it is fitted again (and kept in the record until this run completes)",
         f"resuming: 3 of 4 runs already done ({record})",
     ]
 
@@ -201,9 +201,9 @@ def test_a_run_stale_in_the_record_and_the_earlier_json_is_counted_once(
     _cli(tmp_path, out, "--k", "7")
     err = [line for line in capsys.readouterr().err.splitlines() if "resum" in line]
     assert err == [
-        f"resume: ignoring 1 run(s) recorded in {record} with other inputs (k changed); "
-        "they are fitted again (and kept in the record until this run completes)",
-        f"resume: not reusing 1 run(s) of the earlier results in {out} (k changed); they are "
+        f"resume: ignoring 1 run recorded in {record} with other inputs (k changed); "
+        "it is fitted again (and kept in the record until this run completes)",
+        f"resume: not reusing 1 run of the earlier results in {out} (k changed); it is "
         "fitted again",
     ]
 
@@ -224,10 +224,10 @@ def test_an_earlier_entry_without_its_row_counts_as_fitted_again_only_in_the_pla
     notes: list[str] = []
     _run(["popularity"], (0,), earlier=out, note=notes.append)
     assert notes == [
-        f"resume: 1 entr(ies) of the earlier results in {out} lack a field or hold a wrong "
-        "value; they are dropped from it (none is a run this command makes)",
-        f"resume: 1 run(s) of the earlier results in {out} lack a field, hold a wrong value "
-        "or were edited; they are fitted again",
+        f"resume: 1 entry of the earlier results in {out} lacks a field or holds a wrong "
+        "value; it is dropped from it (it is not a run this command makes)",
+        f"resume: 1 run of the earlier results in {out} lacks a field, holds a wrong value "
+        "or was edited; it is fitted again",
     ]
 
 
@@ -264,6 +264,6 @@ def test_an_earlier_entry_naming_no_run_is_not_said_to_be_no_run_of_this_call(
     _run(["popularity"], (0,), earlier=out, note=notes.append)
     assert not any("none is a run" in n for n in notes)
     assert (
-        f"resume: 1 entr(ies) of the earlier results in {out} name no seed and model; "
-        "they are dropped from it"
+        f"resume: 1 entry of the earlier results in {out} names no seed and model; "
+        "it is dropped from it"
     ) in notes

@@ -52,9 +52,9 @@ def test_a_separator_at_each_line_end_is_said_in_the_field_count_reason(tmp_path
     p.write_text("user_id,item_id,rating\n1,2,3,\n2,3,4, ,\n3,4,5,x\n")
     res = load_interactions(p)
     assert [str(b) for b in res.bad] == [
-        f"{p}:2: expected 3 fields, got 4 (the extra field(s) empty: a separator at the end "
+        f"{p}:2: expected 3 fields, got 4 (the extra field empty: a separator at the end "
         "of the line?)",
-        f"{p}:3: expected 3 fields, got 5 (the extra field(s) empty: a separator at the end "
+        f"{p}:3: expected 3 fields, got 5 (the extra fields empty: a separator at the end "
         "of the line?)",
         f"{p}:4: expected 3 fields, got 4",
     ]
@@ -79,7 +79,7 @@ def test_ids_joined_by_their_spaces_are_named_in_every_spelling(tmp_path: Path) 
     [note] = res.warnings
     assert (note.line, note.kind) == (2, "user ids joined")
     assert note.reason == (
-        "1 user id(s) written with and without spaces around them ('sp', ' sp '): spaces "
+        "1 user id written with and without spaces around it ('sp', ' sp '): spaces "
         "around ids are dropped, so such spellings are one user"
     )
 

@@ -242,7 +242,7 @@ def test_a_row_ray_never_returns_is_an_error_not_a_missing_vector(
     fake_ray.shuffle, fake_ray.dropped = False, 2  # both of the first chunk
     saved: list[int] = []
     todo = [(0, _items(tmp_path)[:4]), (1, _items(tmp_path)[4:8])]
-    with pytest.raises(VisrecError, match=r"no result for 2 image\(s\)"):
+    with pytest.raises(VisrecError, match=r"no result for 2 images"):
         RayPipeline(BB, "cpu").compute_chunks(todo, lambda k, *a: saved.append(k), lambda n: None)
     assert len(saved) == 1  # the chunk that lost a row is not saved
 

@@ -271,7 +271,7 @@ def test_an_array_every_save_writes_is_named_when_missing(
     """Not an AttributeError out of ``_after_load`` or the new-item probe."""
     folder = _copy(saved, "two", tmp_path)
     npz = _rewrite(folder, lambda arrays: arrays.pop(name))
-    assert _load_error(folder) == f"{npz}: missing array(s) {name}; train the model again"
+    assert _load_error(folder) == f"{npz}: missing array {name}; train the model again"
 
 
 def test_a_penalty_of_0_is_a_penalty_and_below_0_is_refused() -> None:

@@ -93,7 +93,7 @@ def test_a_short_line_holding_nul_bytes_says_so(tmp_path: Path) -> None:
 def test_a_long_line_holding_nul_bytes_and_an_empty_end_gives_both_hints() -> None:
     # the hints are joined, not one in place of the other
     got = field_count_hint(["1", "2\x00", ""], 2)
-    assert got == f" (the extra field(s) empty: a separator at the end of the line?; {NUL_HINT})"
+    assert got == f" (the extra field empty: a separator at the end of the line?; {NUL_HINT})"
 
 
 def test_a_u_item_line_of_the_wrong_count_holding_nul_says_so(tmp_path: Path) -> None:

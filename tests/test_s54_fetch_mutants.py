@@ -170,7 +170,7 @@ def test_sources_without_photos_write_an_empty_manifest_and_succeed(
 ) -> None:
     # kills C20 (`written = bool(rows) or not out.exists()`: an earlier manifest, of
     # other sources, left in place for `visrec embed` to read as this run's) and C30
-    # (`if n_rows == 0`: exit 1, "none of the 0 URL(s) could be fetched")
+    # (`if n_rows == 0`: exit 1, "none of the 0 URLs could be fetched")
     reviews = tmp_path / "AMAZON_FASHION_5.json"
     reviews.write_text(
         json.dumps({"overall": 4.0, "reviewerID": "U1", "asin": "B1", "unixReviewTime": 2}) + "\n"
@@ -311,7 +311,7 @@ def test_the_offline_advice_needs_every_failure_to_be_unreachable(
         assert main(argv) == 1
     out, err = capsys.readouterr()
     assert "http 404" in out and "connection error" in out
-    assert "none of the 2 URL(s) could be fetched" in err and "cannot reach" not in err
+    assert "none of the 2 URLs could be fetched" in err and "cannot reach" not in err
 
 
 def test_a_blank_cache_name_is_refused_as_empty(

@@ -79,8 +79,8 @@ def test_an_intact_earlier_entry_the_caller_cannot_use_is_fitted_again(tmp_path:
     notes: list[str] = []
     res = _run(["popularity"], (0,), earlier=out, note=notes.append)
     assert notes == [
-        f"resume: 1 run(s) of the earlier results in {out} lack a field, hold a wrong value "
-        "or were edited; they are fitted again"
+        f"resume: 1 run of the earlier results in {out} lacks a field, holds a wrong value "
+        "or was edited; it is fitted again"
     ]
     assert res.runs["seed"].tolist() == [0]
 
@@ -177,6 +177,6 @@ def test_an_earlier_entry_with_true_for_its_seed_names_no_seed(tmp_path: Path) -
     notes: list[str] = []
     _run(["popularity"], (1,), earlier=out, note=notes.append)
     assert notes == [
-        f"resume: 1 entr(ies) of the earlier results in {out} name no seed and model; "
-        "they are dropped from it"
+        f"resume: 1 entry of the earlier results in {out} names no seed and model; "
+        "it is dropped from it"
     ]

@@ -116,7 +116,7 @@ def test_a_tie_of_utf8_and_other_lines_is_read_as_windows_1252(tmp_path: Path) -
     assert got.warning == (
         3,
         "not valid UTF-8 here, so the file is read as Windows-1252 (latin-1), but 1 "
-        "line(s) of it are valid UTF-8 (first: line 2), now garbled ('é' read as 'Ã©'); "
+        "line of it is valid UTF-8 (line 2), now garbled ('é' read as 'Ã©'); "
         "save the file as UTF-8",
     )
 
@@ -130,7 +130,7 @@ def test_a_mostly_utf8_file_names_its_first_bad_line(tmp_path: Path) -> None:
     assert got.encoding == "utf-8" and got.text.split("\n")[4:7] == ["café", "é4", "xÿ"]
     assert got.warning == (
         5,
-        "2 line(s) not valid UTF-8 (first: byte 0xe9 at column 4), read as Windows-1252 "
+        "2 lines not valid UTF-8 (first: byte 0xe9 at column 4), read as Windows-1252 "
         "(latin-1), the rest of the file as UTF-8; save the file as UTF-8",
     )
 
@@ -143,7 +143,7 @@ def test_a_windows_1252_file_names_its_first_utf8_line(tmp_path: Path) -> None:
     got = decode_text(f)
     assert got.encoding == "cp1252" and got.first_8bit == 2
     assert got.warning is not None and got.warning[0] == 2
-    assert "but 2 line(s) of it are valid UTF-8 (first: line 3)," in got.warning[1]
+    assert "but 2 lines of it are valid UTF-8 (first: line 3)," in got.warning[1]
 
 
 def test_a_csv_file_keeps_its_commas_beside_a_tab() -> None:

@@ -221,7 +221,7 @@ def test_missing_words_note_lists_five_then_says_how_many_more(n: int) -> None:
     frame = pd.DataFrame({"user_id": ["u"] * n, "item_id": words})
     more = " and 1 more" if n == 6 else ""
     assert id_notes(frame) == [
-        "item id(s) that other tools read as a missing value are kept as ids "
+        "item ids that other tools read as a missing value are kept as ids "
         f"('NA', 'null', 'None', 'nan', 'NULL'{more})"
     ]
 

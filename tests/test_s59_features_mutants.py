@@ -241,7 +241,7 @@ def test_infinite_numbers_are_not_numbers(
 ) -> None:
     # the fix: "inf" or "1e999" made the mean inf and every item's value NaN, silently
     frame = pd.DataFrame({"p": ["1", "2", "inf", "4"]})
-    with pytest.raises(VisrecError, match=r"1 value\(s\) are not a number \(e.g. 'inf'\)"):
+    with pytest.raises(VisrecError, match=r"1 value is not a number \(e.g. 'inf'\)"):
         fit_encoding(frame, [("p", "number")])
     rows = [str(v) for v in range(100)] + ["1e999"]
     items = _csv(tmp_path, pd.DataFrame({"item_id": [f"i{i}" for i in range(101)], "p": rows}))
@@ -269,7 +269,7 @@ def test_a_number_column_with_a_few_words_says_so(
     items = _csv(tmp_path, pd.DataFrame({"item_id": [f"i{i}" for i in range(100)], "p": price}))
     assert main(["features", str(items), "--columns", "p", "-o", str(tmp_path / "o.parquet")]) == 2
     err = capsys.readouterr().err
-    assert "column 'p': 2 value(s) are not a number (e.g. 'tba', item 'i3')" in err
+    assert "column 'p': 2 values are not a number (e.g. 'tba', item 'i3')" in err
     assert "empty or mend those cells" in err and "free text" not in err
 
 

@@ -118,7 +118,7 @@ def test_cold_items_checks_the_vectors_even_for_popularity_alone() -> None:
     frame = _frame()
     ids = sorted(set(frame["item_id"]))
     iv = _vectors(ids, nan_at="i4")
-    with pytest.raises(VisrecError, match=r"v\.npz: 1 item vector\(s\) hold NaN.*'i4'"):
+    with pytest.raises(VisrecError, match=r"v\.npz: 1 item vector holds NaN.*'i4'"):
         _run(frame, protocol="cold-items", vectors=iv, vectors_source="v.npz")
 
 
@@ -169,7 +169,7 @@ def test_a_seed_without_test_users_is_left_out_with_a_note_and_info() -> None:
     assert list(res.runs["seed"]) == [1, 2]
     assert res.info["0"]["skipped"] == "every test row was dropped: 1 on items with no training row"
     assert "skipped" not in res.info["1"]
-    assert notes[-1].endswith("; left out: the results are over seed(s) 1, 2")
+    assert notes[-1].endswith("; left out: the results are over seeds 1, 2")
     assert notes[-1].startswith("seed 0: no test user (every test row was dropped")
 
 

@@ -130,7 +130,7 @@ def test_a_damaged_chunk_file_of_another_run_is_said_to_be_damaged_not_older(
     pq.write_table(pa.table({"x": [1]}), parts / f"chunk-{'1' * 24}.parquet")
     res = embed_tiny(folder, out)
     assert (res.n_reused, res.n_computed) == (8, 0)
-    assert f"{parts}: 2 damaged or unreadable chunk file(s): " in "\n".join(res.notes)
+    assert f"{parts}: 2 damaged or unreadable chunk files: " in "\n".join(res.notes)
     assert not any("older visrec" in n for n in res.notes)
     assert list(read_vectors(out).ids) == [f"{i:03d}" for i in range(8)]
     assert not parts.exists()

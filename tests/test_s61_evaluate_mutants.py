@@ -218,7 +218,7 @@ def test_a_far_too_long_vector_is_warned_of_when_any_model_minds_it(
     iv = ItemVectors(ids, vectors, np.ones(5, bool))
     notes, said = _spread_warnings(iv, ["vbpr", "visual-cf"], monkeypatch)
     assert len(notes) == 1 and said == [f"warning: {notes[0]}"]
-    assert notes[0].startswith("v.parquet: 1 item vector(s) are over 100 times as long as the")
+    assert notes[0].startswith("v.parquet: 1 item vector is over 100 times as long as the")
     assert "median one ('i2')" in notes[0]
     assert _spread_warnings(iv, ["visual-cf"], monkeypatch) == ([], [])  # length not minded
 
@@ -234,7 +234,7 @@ def test_as_many_candidates_as_k_is_said_to_make_recall_trivial(
     csv = _rows(tmp_path / "r.csv")  # 20 items: 19 candidates for a test user of warm
     assert _evaluate(csv, "--models", "popularity", "--seeds", "1", "--k", "19") == 0
     assert (
-        "note: 19 candidate(s) per test user at most, <= --k 19: Recall@19 and HitRate@19 "
+        "note: 19 candidates per test user at most, <= --k 19: Recall@19 and HitRate@19 "
         "are 1 for any ranking (every candidate is in the top 19); compare AUC and "
         "NDCG@19, or lower --k"
     ) in capsys.readouterr().err.splitlines()

@@ -204,9 +204,7 @@ def test_excluded_pairs_with_one_of_their_two_arrays_gone_are_refused(tmp_path: 
     assert model.exclude_pairs([0], [2]) == 1
     folder = model.save(tmp_path / "m")
     npz = _rewrite(folder, lambda a: a.pop("excluded_indices"))
-    assert _load_error(folder) == (
-        f"{npz}: missing array(s) excluded_indices; train the model again"
-    )
+    assert _load_error(folder) == (f"{npz}: missing array excluded_indices; train the model again")
 
 
 @pytest.mark.parametrize(

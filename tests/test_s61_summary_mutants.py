@@ -272,7 +272,7 @@ def test_a_latin1_file_says_its_warning_and_id_notes(tmp_path: Path) -> None:
     assert "   warnings (rows kept): 1" in lines
     assert any(line.startswith(f"     {f}:2: not valid UTF-8") for line in lines)
     assert (
-        "   note: 1 item id(s) spelt in more than one way ('007', '7'); each spelling "
+        "   note: 1 item id spelt in more than one way ('007', '7'); each spelling "
         "is a different item, as written" in lines
     )
 

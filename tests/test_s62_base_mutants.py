@@ -220,7 +220,7 @@ def test_new_items_broken_row_without_image_is_fine(model: _Table) -> None:
     v = np.array([[np.nan, 1], [1, 1], [np.inf, 0]], dtype=np.float32)
     s = model.score_new_items(0, v, has_image=[False, True, False])
     np.testing.assert_array_equal(s[0], [-np.inf, 2, -np.inf])
-    with pytest.raises(VisrecError, match=r"vectors row 2 holds .*\(1 row\(s\) in all\)"):
+    with pytest.raises(VisrecError, match=r"vectors row 2 holds .*\(1 row in all\)"):
         model.score_new_items(0, v, has_image=[False, True, True])
 
 
@@ -305,7 +305,7 @@ def test_broken_training_vectors_are_counted_among_training_items_only() -> None
     rows["i2"] = [np.nan, 0.0]
     rows["i4"] = [np.inf, 0.0]
     rows["other"] = [np.nan, 1.0]  # not a training item: not counted
-    with pytest.raises(VisrecError, match=r"item 'i2' holds .*\(2 item\(s\) in all\)"):
+    with pytest.raises(VisrecError, match=r"item 'i2' holds .*\(2 items in all\)"):
         _Diverges().fit(_inter(), _vectors(rows))
 
 

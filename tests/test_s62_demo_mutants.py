@@ -206,7 +206,7 @@ def test_item_ids_spelt_two_ways_in_the_interactions_are_noted(tmp_path: Path) -
     assert ds.interactions is not None
     assert ds.interactions.item_id.tolist() == ["007", "7"]
     assert any(
-        n.startswith("interactions.csv: 1 item id(s) spelt in more than one way ('007', '7')")
+        n.startswith("interactions.csv: 1 item id spelt in more than one way ('007', '7')")
         for n in ds.notes
     ), ds.notes
 

@@ -187,7 +187,7 @@ def test_gpu_actors_leave_a_cpu_for_decoding() -> None:
     # 2-CPU node left no CPU for the decode tasks and the run waited for ever
     pipe = RayPipeline(BB)
     with pytest.raises(
-        VisrecError, match=r"has 2 CPU\(s\), and 2 actor\(s\) of 1 CPU and 1 CPU for decoding"
+        VisrecError, match=r"has 2 CPUs, and 2 actors of 1 CPU and 1 CPU for decoding"
     ):
         pipe._plan(_Resources({"CPU": 2.0, "GPU": 2.0}), "cuda", fixed=True)
     assert pipe._plan(_Resources({"CPU": 3.0, "GPU": 2.0}), "cuda", fixed=True) == (2, 1, 1)

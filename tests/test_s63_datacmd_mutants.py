@@ -191,7 +191,7 @@ def test_merge_of_thousands_of_bad_records_counts_them_with_separators(
 ) -> None:
     src = _write(tmp_path / "Bad_5.json.gz", [_review(f"u{i}", "A", i, None) for i in range(1000)])
     assert main(["data", "merge-variants", str(src), "-o", str(tmp_path / "m.csv")]) != 0
-    assert "no usable reviews (all 1,000 record(s) were skipped)" in capsys.readouterr().err
+    assert "no usable reviews (all 1,000 records were skipped)" in capsys.readouterr().err
 
 
 def test_merge_json_says_how_it_was_made(

@@ -75,7 +75,7 @@ def test_the_label_tables_lost_records_are_said(
     argv = ["similar", str(vec), "a", "--n", "1", "--labels", str(table)]
     assert main([*argv, "--id-col", "item_id", "--label-col", "title"]) == 0
     cap = capsys.readouterr()
-    assert cap.err.startswith(f"{table}: skipped 1 record(s); bad records: 1 (empty")
+    assert cap.err.startswith(f"{table}: skipped 1 record; bad records: 1 (empty")
     assert "items most like a (Alpha):" in cap.out
 
 

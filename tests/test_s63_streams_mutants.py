@@ -386,14 +386,14 @@ def test_report_lines_say_skipped_records_and_kept_warnings() -> None:
     warn = [BadRecord("r.csv", i, "extra fields", f"merged {i}") for i in range(1, 5)]
     res = LoadResult(pd.DataFrame({"a": range(10)}), bad=_bad("aaaa"), warnings=warn)
     assert res.report_lines("r.csv") == [
-        "r.csv: skipped 4 record(s); bad records: 4 (a 4)\n  r.csv:2: reason 0\n"
+        "r.csv: skipped 4 records; bad records: 4 (a 4)\n  r.csv:2: reason 0\n"
         "  r.csv:3: reason 1\n  r.csv:4: reason 2\n  ... and 1 more",
-        "r.csv: 4 warning(s), rows kept: r.csv:1: merged 1; r.csv:2: merged 2; "
+        "r.csv: 4 warnings, rows kept: r.csv:1: merged 1; r.csv:2: merged 2; "
         "r.csv:3: merged 3 ... and 1 more",
     ]
     three = LoadResult(pd.DataFrame(), warnings=warn[:3])
     assert three.report_lines("r.csv") == [
-        "r.csv: 3 warning(s), rows kept: r.csv:1: merged 1; r.csv:2: merged 2; r.csv:3: merged 3"
+        "r.csv: 3 warnings, rows kept: r.csv:1: merged 1; r.csv:2: merged 2; r.csv:3: merged 3"
     ]
 
 
@@ -409,7 +409,7 @@ def test_encoding_warnings_name_their_lines() -> None:
     mixed, joined = encoding_warnings(decoded, "r.csv")
     assert mixed == BadRecord("r.csv", 7, "mixed encodings", "line 7 is not UTF-8")
     assert (joined.file, joined.line, joined.kind) == ("r.csv", 40, "byte-order mark inside")
-    assert joined.reason.startswith("1,200 line(s) begin with a byte-order mark")
+    assert joined.reason.startswith("1,200 lines begin with a byte-order mark")
 
 
 def test_the_module_keeps_its_names() -> None:

@@ -70,7 +70,7 @@ def test_a_nan_vector_to_cluster_is_named_by_file_and_item(
     lab = _labels(tmp_path / "lab.csv", ids, ["a", "b"] * 3)
     assert _cluster(v, lab, "--k", "2") == 2
     err = capsys.readouterr().err
-    assert f"{v}: 1 item vector(s) hold NaN" in err and "'i2'" in err
+    assert f"{v}: 1 item vector holds NaN" in err and "'i2'" in err
     assert "Traceback" not in err
 
 

@@ -168,14 +168,14 @@ def test_unread_columns_are_named_five_at_most(tmp_path: Path, n_cols: int, list
     notes: list[str] = []
     load_interactions_frame(f, ids_only=True, log=notes.append)
     assert notes == [
-        f"note: {f}: column(s) {listed} not read: every row is one interaction; a rating "
+        f"note: {f}: columns {listed} not read: every row is one interaction; a rating "
         "or time column under another name is named with --rating-col / --time-col (or "
         "renamed to rating / timestamp)"
     ]
     # a load that reads the rating does not say every row is one interaction
     notes.clear()
     load_interactions_frame(f, ids_only=True, keep_rating=True, log=notes.append)
-    assert notes == [f"note: {f}: column(s) {listed} not read"]
+    assert notes == [f"note: {f}: columns {listed} not read"]
 
 
 def test_the_run_block_is_made_once_and_says_the_command_line_and_folder(

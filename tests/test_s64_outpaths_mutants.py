@@ -160,7 +160,7 @@ def test_empty_labels_left_out_are_counted_with_thousands_separators(tmp_path: P
     f.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     ids, labels, notes = read_label_table(str(f), "item_id", "genres")
     assert list(ids) == ["1202"] and list(labels) == ["Animation"]
-    assert notes == [f"{f}: 1,201 item(s) with an empty 'genres' left out (e.g. '1')"]
+    assert notes == [f"{f}: 1,201 items with an empty 'genres' left out (e.g. '1')"]
 
 
 def test_labels_of_a_parquet_table_are_stripped(tmp_path: Path) -> None:
@@ -171,8 +171,8 @@ def test_labels_of_a_parquet_table_are_stripped(tmp_path: Path) -> None:
     ids, labels, notes = read_label_table(str(f), "item_id", "cat")
     assert list(ids) == ["a", "b"] and list(labels) == ["Toys", "Toys"]
     assert notes == [
-        f"{f}: 1 label(s) written with and without spaces around them ('  Toys ', 'Toys') "
-        "are taken as one each"
+        f"{f}: 1 label written with and without spaces around it ('  Toys ', 'Toys') "
+        "is taken as one"
     ]
 
 

@@ -76,7 +76,7 @@ def test_time_optional_reread_keeps_the_review_digest(tmp_path: Path) -> None:
     src = _copies_without_a_time(tmp_path)
     said: list[str] = []
     frame = load_interactions_frame(src, time_optional=True, review_digest=True, log=said.append)
-    assert any("1 row(s) have no usable time" in s for s in said)
+    assert any("1 row has no usable time" in s for s in said)
     assert len(frame) == 60 and "timestamp" not in frame.columns
     assert {"review_digest", "review_has_text"} <= set(frame.columns)
     # u0's two copies share one digest, other reviews differ
@@ -93,7 +93,7 @@ def test_rating_eval_notes_copies_when_a_review_has_no_time(
     js = tmp_path / "r.json"
     assert main(["rating-eval", "--interactions", str(src), "--json", str(js)]) == 0
     err = capsys.readouterr().err
-    assert "1 row(s) have no usable time" in err
+    assert "1 row has no usable time" in err
     said = "12 of 60 rows (20.0%) copy a review under another item"
     assert f"note: {said}" in err
     result = json.loads(js.read_text())
@@ -197,6 +197,6 @@ def test_now_is_no_release_date_of_an_item_either() -> None:
     frame = pd.DataFrame({"item_id": ["a", "b", "c"], "released": ["1995-07-02", "1996", "now"]})
     with pytest.raises(
         VisrecError,
-        match=r"column 'released': 1 value\(s\) are not a date \(e\.g\. 'now', item 'c'\)",
+        match=r"column 'released': 1 value is not a date \(e\.g\. 'now', item 'c'\)",
     ):
         fit_encoding(frame, [("released", "date")])

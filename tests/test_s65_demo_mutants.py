@@ -304,7 +304,7 @@ def test_an_interrupted_demo_counts_one_finished_chunk(tmp_path: Path) -> None:
     (parts / "chunk-00000.parquet").write_bytes(b"")
     said = _kept_runs(args)
     assert said == (
-        f"1 finished embedding chunk(s) are kept in {parts}; run the same command again to resume"
+        f"1 finished embedding chunk is kept in {parts}; run the same command again to resume"
     )
 
 

@@ -101,7 +101,7 @@ def test_a_candidate_vector_holding_nan_is_refused_by_its_item_id() -> None:
     # M9: dropping _check_usable: the NaN vector reached the model and came back as a
     # NaN score (or, for a model without a NaN check, a silent rank)
     split = _cold()
-    with pytest.raises(VisrecError, match=r"^item_vectors: 1 candidate item vector\(s\) hold .*c1"):
+    with pytest.raises(VisrecError, match=r"^item_vectors: 1 candidate item vector holds .*c1"):
         evaluate_model(
             _Pictures().fit(split.train), split, k=1, item_vectors=_vectors([1.0, np.nan, 3.0])
         )
@@ -150,7 +150,7 @@ def test_a_nan_score_names_the_first_user_and_item_holding_one() -> None:
     table[2, 1] = np.nan  # user c, item i1
     with pytest.raises(
         VisrecError,
-        match=r"^model 'popularity' scored NaN for user 'b' and item 'i2' \(2 NaN score\(s\) "
+        match=r"^model 'popularity' scored NaN for user 'b' and item 'i2' \(2 NaN scores "
         r"among 3 users\); did its fit diverge\?",
     ):
         evaluate_model(_fixed(split, table), split, k=2)

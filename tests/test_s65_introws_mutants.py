@@ -184,7 +184,7 @@ def test_ids_joined_by_spaces_name_three_groups_and_the_first_line(tmp_path: Pat
         (
             3,
             "user ids joined",
-            "4 user id(s) written with and without spaces around them ('b', ' b'; ' a ', 'a'; "
+            "4 user ids written with and without spaces around them ('b', ' b'; ' a ', 'a'; "
             "' c', 'c'; and 1 more): spaces around ids are dropped, so such spellings are one "
             "user",
         )

@@ -58,7 +58,7 @@ def test_a_list_cell_is_a_value_not_an_empty_cell() -> None:
 def test_a_date_column_with_one_bad_cell_in_ten_is_refused_as_not_a_date() -> None:
     # F16: "90% read as dates" -> 99%: the column was taken as a category of 10 values
     dates = [f"200{k}-01-01" for k in range(9)] + ["junk9"]
-    with pytest.raises(VisrecError, match=r"1 value\(s\) are not a date \(e\.g\. 'junk9'\)"):
+    with pytest.raises(VisrecError, match=r"1 value is not a date \(e\.g\. 'junk9'\)"):
         fit_encoding(pd.DataFrame({"d": dates}), [("d", None)])
 
 
@@ -66,7 +66,7 @@ def test_a_column_typed_category_with_too_many_values_is_not_said_to_hold_number
     # F18: the "value(s) are not a number" message given where the kind was typed too
     cells = [str(k) for k in range(60)] + ["abc"]
     frame = pd.DataFrame({"c": cells})
-    with pytest.raises(VisrecError, match="are not a number"):
+    with pytest.raises(VisrecError, match="1 value is not a number"):
         fit_encoding(frame, [("c", None)])
     with pytest.raises(VisrecError, match=r"61 distinct values in 61 rows: not a category"):
         fit_encoding(frame, [("c", "category")])
@@ -75,7 +75,7 @@ def test_a_column_typed_category_with_too_many_values_is_not_said_to_hold_number
 def test_exactly_90_percent_numbers_is_said_to_be_a_number_column() -> None:
     # F19: ">= 90% numbers" -> "> 90%": 54 numbers and 6 words was called free text
     cells = [str(k) for k in range(54)] + [f"w{k}" for k in range(6)]
-    with pytest.raises(VisrecError, match=r"6 value\(s\) are not a number \(e\.g\. 'w0'\)"):
+    with pytest.raises(VisrecError, match=r"6 values are not a number \(e\.g\. 'w0'\)"):
         fit_encoding(pd.DataFrame({"c": cells}), [("c", None)])
 
 
@@ -195,6 +195,6 @@ def test_label_spellings_name_two_labels_written_with_spaces() -> None:
     raw = pd.Series(["a", " a", "b", "b ", "c"])
     notes = label_spelling_notes("t.csv", raw, raw.str.strip())
     assert notes == [
-        "t.csv: 2 label(s) written with and without spaces around them "
+        "t.csv: 2 labels written with and without spaces around them "
         "('a', ' a', 'b', 'b ') are taken as one each"
     ]

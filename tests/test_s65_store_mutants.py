@@ -120,10 +120,10 @@ def test_five_broken_vectors_are_named_with_no_more_said() -> None:
     rows = [[np.nan, 0]] * 5 + [[1, 1]]
     with pytest.raises(VisrecError) as err:
         check_finite_vectors(_iv(ids, rows), ids, "v.parquet")
-    assert "5 item vector(s)" in str(err.value)
+    assert "5 item vectors" in str(err.value)
     assert "more" not in str(err.value)
     rows = [[np.nan, 0]] * 6
-    with pytest.raises(VisrecError, match=r"6 item vector\(s\).* and 1 more\)"):
+    with pytest.raises(VisrecError, match=r"6 item vectors.* and 1 more\)"):
         check_finite_vectors(_iv(ids, rows), ids, "v.parquet")
 
 
@@ -172,7 +172,7 @@ def test_the_duplicate_note_counts_items_and_marks_a_longer_group() -> None:
     ids = np.array(["a", "b", "c", "d", "e", "f", "g"], dtype=object)
     note = duplicate_note(ids, [np.array([0, 1, 2]), np.array([3, 4])])
     assert note is not None
-    assert note.startswith("5 items share their vector with another item (2 group(s)")
+    assert note.startswith("5 items share their vector with another item (2 groups")
     assert "the largest, 3 items: 'a', 'b', 'c'):" in note
     note = duplicate_note(ids, [np.array([0, 1, 2, 5])])
     assert note is not None and "4 items: 'a', 'b', 'c', ...):" in note

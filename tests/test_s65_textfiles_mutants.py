@@ -181,7 +181,7 @@ def test_the_mixed_warning_counts_bad_lines_and_names_the_first_bytes(tmp_path: 
     assert got.first_8bit is None
     assert got.warning == (
         7,
-        "2 line(s) not valid UTF-8 (first: byte 0xe9 at column 3), read as Windows-1252 "
+        "2 lines not valid UTF-8 (first: byte 0xe9 at column 3), read as Windows-1252 "
         "(latin-1), the rest of the file as UTF-8; save the file as UTF-8",
     )
     # an undefined byte in a bad line stays itself (decode_8bit, not plain latin-1 '\x80')
@@ -204,7 +204,7 @@ def test_the_windows_1252_warning_counts_utf8_lines_and_names_the_first_bad_one(
     assert got.first_8bit == 2
     assert got.warning is not None
     assert got.warning[0] == 2
-    assert "but 1 line(s) of it are valid UTF-8 (first: line 5)" in got.warning[1]
+    assert "but 1 line of it is valid UTF-8 (line 5)" in got.warning[1]
 
 
 def test_ascii_lines_do_not_count_as_utf8(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_an_unread_column_named_on_the_command_line_is_said_once(tmp_path: Path)
     assert len(frame) == 2
     assert lines[0] == "note: --rating-col qty is not read here (only with --min-rating)"
     unread = [line for line in lines if "not read:" in line]
-    assert len(unread) == 1 and "column(s) 'when_x' not read" in unread[0], lines
+    assert len(unread) == 1 and "column 'when_x' not read" in unread[0], lines
 
 
 # --- pipeline: step 1 --------------------------------------------------------------------

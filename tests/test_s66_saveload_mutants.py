@@ -92,9 +92,7 @@ def test_a_count_of_another_fit_is_refused(pop_folder: Path) -> None:
 def test_a_learned_array_gone_is_named(pop_folder: Path) -> None:
     # mutant: the last needed array (the model's own) left out of the check
     npz = _rewrite(pop_folder, lambda a: a.pop("item_counts_"))
-    assert _load_error(pop_folder) == (
-        f"{npz}: missing array(s) item_counts_; train the model again"
-    )
+    assert _load_error(pop_folder) == (f"{npz}: missing array item_counts_; train the model again")
 
 
 def test_a_learned_array_with_an_extra_axis_is_refused_in_one_line(pop_folder: Path) -> None:

@@ -53,8 +53,8 @@ def test_a_changed_timestamp_makes_a_time_record_stale(tmp_path: Path) -> None:
     R.run_experiment(later, None, "time", ["popularity"], seeds=(0,), k=5, progress=False,
                      resume=record, keep_record=True, note=notes.append)  # fmt: skip
     assert notes == [
-        f"resume: ignoring 1 run(s) recorded in {record} with other inputs (interactions "
-        "changed); they are fitted again (and kept in the record until this run completes)"
+        f"resume: ignoring 1 run recorded in {record} with other inputs (interactions "
+        "changed); it is fitted again (and kept in the record until this run completes)"
     ]
 
 
@@ -117,8 +117,8 @@ def test_an_edited_fingerprint_of_earlier_results_is_not_trusted(tmp_path: Path)
     R.run_experiment(later, None, "warm", ["popularity"], seeds=(0,), k=5, progress=False,
                      earlier=out, note=notes.append)  # fmt: skip
     assert notes == [
-        f"resume: 1 run(s) of the earlier results in {out} lack a field, hold a wrong "
-        "value or were edited; they are fitted again"
+        f"resume: 1 run of the earlier results in {out} lacks a field, holds a wrong "
+        "value or was edited; it is fitted again"
     ]
 
 
@@ -135,8 +135,8 @@ def test_a_split_size_that_is_no_whole_number_is_fitted_again(tmp_path: Path) ->
     notes: list[str] = []
     _run(["popularity"], (0,), resume=record, keep_record=True, note=notes.append)
     assert notes == [
-        f"resume: 1 run(s) recorded in {record} lack a field or hold a wrong value (written "
-        "by an older visrec, edited or damaged); they are fitted again"
+        f"resume: 1 run recorded in {record} lacks a field or holds a wrong value (written "
+        "by an older visrec, edited or damaged); it is fitted again"
     ]
 
 
@@ -194,8 +194,8 @@ def test_an_earlier_run_of_other_interactions_is_not_carried(tmp_path: Path) -> 
     later = _frame().iloc[1:].reset_index(drop=True)
     notes, res = _other_seed_run(tmp_path, later, out)
     assert notes == [
-        f"resume: 1 other run(s) of the earlier results in {out} are dropped from it "
-        "(interactions changed): this command does not make them"
+        f"resume: 1 other run of the earlier results in {out} is dropped from it "
+        "(interactions changed): this command does not make it"
     ]
     assert [r["seed"] for r in res.resume["runs"]] == [1]
 
@@ -209,8 +209,8 @@ def test_an_edited_earlier_run_of_another_seed_is_not_carried(tmp_path: Path) ->
     out.write_text(json.dumps(data))
     notes, res = _other_seed_run(tmp_path, _frame(), out)
     assert notes == [
-        f"resume: 1 other run(s) of the earlier results in {out} are dropped from it "
-        "(damaged or edited): this command does not make them"
+        f"resume: 1 other run of the earlier results in {out} is dropped from it "
+        "(damaged or edited): this command does not make it"
     ]
     assert [r["seed"] for r in res.resume["runs"]] == [1]
 
@@ -328,8 +328,8 @@ def test_a_line_without_its_digest_is_not_reused(tmp_path: Path) -> None:
     notes: list[str] = []
     res = _run(["popularity"], (0,), resume=record, keep_record=True, note=notes.append)
     assert notes == [
-        f"{record}: 1 line(s) do not match their digest (changed after they were written): "
-        "their runs are fitted again"
+        f"{record}: 1 line does not match its digest (changed after it was written): "
+        "its runs are fitted again"
     ]
     assert res.runs["recall"].tolist() != [0.999]
 
@@ -354,8 +354,8 @@ def test_a_switch_to_the_time_protocol_names_only_the_protocol(tmp_path: Path) -
     record = tmp_path / "rec.jsonl"
     _record(record, ["popularity"], (0,))
     assert _time_run(record, 0.2) == [
-        f"resume: ignoring 1 run(s) recorded in {record} with other inputs (protocol "
-        "changed); they are fitted again (and kept in the record until this run completes)"
+        f"resume: ignoring 1 run recorded in {record} with other inputs (protocol "
+        "changed); it is fitted again (and kept in the record until this run completes)"
     ]
 
 
@@ -402,8 +402,8 @@ def test_an_earlier_entry_whose_seed_is_true_names_no_seed(tmp_path: Path) -> No
     notes: list[str] = []
     _run(["popularity"], (0,), earlier=out, note=notes.append)
     assert notes == [
-        f"resume: 1 entr(ies) of the earlier results in {out} name no seed and model; "
-        "they are dropped from it",
+        f"resume: 1 entry of the earlier results in {out} names no seed and model; "
+        "it is dropped from it",
         f"resuming: 1 of 1 runs already done ({out})",
     ]
 

@@ -119,7 +119,7 @@ def test_every_note_on_the_label_table_is_said(
         capsys, v, "a", "--labels", str(table), "--id-col", "id", "--label-col", "title"
     )
     assert "(duplicate item id 1)" in err
-    assert "1 label(s) written in two Unicode forms that print alike" in err
+    assert "1 label written in two Unicode forms that print alike" in err
 
 
 def test_ctrl_c_after_the_results_with_no_resume_advises_dropping_it(

@@ -118,8 +118,7 @@ def test_a_single_pair_rated_below_is_said(
     assert main(_argv(csv, out, "--min-rating", "3", "-q")) == 0
     err = capsys.readouterr().err
     assert (
-        "--min-rating: the 1 (user, item) pair(s) rated below it are never recommended to "
-        "their user\n"
+        "--min-rating: the (user, item) pair rated below it is never recommended to its user\n"
     ) in err
     data = _train_json(out)
     assert (data["n_excluded_below_min_rating"], data["min_rating"]) == (1, 3.0)

@@ -155,7 +155,7 @@ def test_k_limits_are_checked_with_visrec_errors() -> None:
         cluster_vs_labels(x, labels, k=5)
     dup = np.array([[0.0, 0.0], [0.0, 0.0], [5.0, 5.0], [5.0, 6.0]])  # 3 distinct rows
     assert cluster_vs_labels(dup, labels, k=3).k == 3
-    with pytest.raises(VisrecError, match=r"only 3 distinct vector\(s\), fewer than k=4"):
+    with pytest.raises(VisrecError, match=r"only 3 distinct vectors, fewer than k=4"):
         cluster_vs_labels(dup, labels, k=4)
 
 

@@ -158,11 +158,11 @@ def test_kept_chunks_counts_the_finished_chunks_and_names_their_folder(tmp_path:
     for name in ("chunk-aa.parquet", "chunk-bb.parquet", "other.txt"):
         (parts / name).write_bytes(b"x")
     assert _kept_chunks(str(out)) == (
-        f"2 finished chunk(s) are kept in {parts}; run the same command again to resume"
+        f"2 finished chunks are kept in {parts}; run the same command again to resume"
     )
     out.write_bytes(b"old")
     before = file_state(str(out))
-    assert _kept_chunks(str(out), before).startswith("2 finished chunk(s) are kept in ")
+    assert _kept_chunks(str(out), before).startswith("2 finished chunks are kept in ")
     for name in ("chunk-aa.parquet", "chunk-bb.parquet"):
         (parts / name).unlink()
     assert _kept_chunks(str(out), before) == f"{out} is as it was; no new chunk had finished"

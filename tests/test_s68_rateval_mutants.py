@@ -175,7 +175,7 @@ def test_knn_needs_k_training_ratings_exactly_and_only_with_vectors() -> None:
     with pytest.raises(VisrecError) as err:
         rating_eval(frame, iv, test_size=0.7, knn_k=4, mf_params=_FAST)
     assert str(err.value) == (
-        "rating-eval: the random split with test size 0.7 leaves 3 training rating(s) of "
+        "rating-eval: the random split with test size 0.7 leaves 3 training ratings of "
         "10, fewer than the KNN's k=4; lower the test size or k"
     )
     # Kills V24: without vectors there is no KNN, so no k to satisfy

@@ -206,7 +206,7 @@ def test_a_review_file_that_reaches_nothing_says_what_it_held_and_kept(
     assert "3 reviews, 2 with photos (first photo each; 1 distinct URL)" in err
     assert "bad records: 1 (invalid JSON 1)" in err and f"{reviews.name}:4" in err
     assert "their URL failed ('B1_U1_100', 'B1_U2_101'; --json lists them)" in err
-    assert "none of the 1 URL(s) could be fetched (for 2 image(s);" in err
+    assert "the only URL could not be fetched (for 2 images;" in err
     assert f"{manifest} holds only its header; if this machine cannot reach them" in err
     assert manifest.read_text().splitlines() == ["item_id,path,url"]
 
@@ -226,7 +226,7 @@ def test_meta_files_that_reach_nothing_leave_the_manifest_and_say_so(
     report = tmp_path / "j.json"
     assert _fetch(tmp_path, str(meta), "--json", str(report)) == 1
     err = capsys.readouterr().err
-    assert "1 meta file(s): 1 product, 1 with images" in err
+    assert "1 meta file: 1 product, 1 with images" in err
     assert "bad records: 1 (invalid JSON 1)" in err and f"{meta.name}:2" in err
     assert f"('B1'; --json {report} lists them all)" in err
     assert f"{manifest} is left as it was" in err

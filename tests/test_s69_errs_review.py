@@ -55,7 +55,7 @@ def test_a_value_that_is_no_number_names_its_item(
     out = tmp_path / "f.parquet"
     assert main(["features", str(items), "--columns", "year:number", "-o", str(out)]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"error: {items}: column 'year': 1 value(s) are not a number (e.g. 'x', item 'i1'); "
+        f"error: {items}: column 'year': 1 value is not a number (e.g. 'x', item 'i1'); "
         "give the column's kind after its name (year:category) or mend those cells"
     )
 
@@ -73,7 +73,7 @@ def test_like_says_the_values_it_encodes_as_missing(
     assert main(["features", str(new), "--like", str(first), "-o", str(out)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        f"note: {new}: column 'year': 2 value(s) are not a number (e.g. 'soon', item 'e'); "
+        f"note: {new}: column 'year': 2 values are not a number (e.g. 'soon', item 'e'); "
         f"encoded as missing, as {first} encodes an empty cell"
     ]
 

@@ -116,7 +116,7 @@ def test_an_earlier_run_that_is_no_object_is_passed_over_not_a_traceback(
                      earlier=out, note=notes.append)  # fmt: skip
     assert oracle_registry.seeds_seen == []
     assert notes == [
-        f"resume: 4 entr(ies) of the earlier results in {out} name no seed and model; "
+        f"resume: 4 entries of the earlier results in {out} name no seed and model; "
         "they are dropped from it",
         f"resuming: 2 of 2 runs already done ({out})",
     ]
@@ -156,8 +156,8 @@ def test_under_cold_items_a_popularity_run_depends_on_the_vectors(
                            progress=False, earlier=out, note=notes.append)  # fmt: skip
     assert set(res.runs["n_candidates"]) == {2.0}  # floor(0.2 * 10), not the 4 of before
     assert notes == [
-        f"resume: not reusing 1 run(s) of the earlier results in {out} (vectors changed); "
-        "they are fitted again"
+        f"resume: not reusing 1 run of the earlier results in {out} (vectors changed); "
+        "it is fitted again"
     ]
 
 
@@ -352,7 +352,7 @@ def test_the_empty_label_note_counts_every_item_and_names_the_first(tmp_path: Pa
     f.write_bytes(text.encode("latin-1"))
     ids, labels, notes = read_label_table(str(f), "item_id", "genres")  # "" for 1 and 3
     assert list(ids) == ["2"] and list(labels) == ["Animation"]
-    assert notes == [f"{f}: 2 item(s) with an empty 'genres' left out (e.g. '1')"]
+    assert notes == [f"{f}: 2 items with an empty 'genres' left out (e.g. '1')"]
 
 
 def test_items_shown_for_two_queries_are_counted_once_in_the_unlabelled_note(

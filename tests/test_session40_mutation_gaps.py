@@ -89,7 +89,7 @@ def test_nothing_to_merge_and_no_repeat_says_just_that(
         f"{src}: 2 rows of 1 items",
         "  no review is listed under two items: no variants to merge",
         "  2 reviews written, one row each",
-    ]  # no "0 row(s) repeated..." line
+    ]  # no "0 rows repeated..." line
 
 
 def test_one_file_given_twice_is_read_once_and_named(
@@ -166,7 +166,7 @@ def test_a_file_of_bad_records_alone_is_refused_and_nothing_written(
     out = tmp_path / "m.csv"
     rc, said, err = _merge([str(src), "-o", str(out)], capsys)
     assert rc != 0 and said == ""
-    assert f"error: {src}: no usable reviews (all 2 record(s) were skipped)" in err
+    assert f"error: {src}: no usable reviews (all 2 records were skipped)" in err
     assert not out.exists()
 
 

@@ -363,8 +363,8 @@ def test_a_resume_record_line_changed_after_writing_is_not_reused(tmp_path: Path
     got = read_record(path, notes.append)
     assert [r["seed"] for r in got] == [1]
     assert notes == [
-        f"{path}: 1 line(s) do not match their digest (changed after they were written): "
-        "their runs are fitted again"
+        f"{path}: 1 line does not match its digest (changed after it was written): "
+        "its runs are fitted again"
     ]
     # a line whose digest was deleted with the edit: not reused either
     edited = json.loads(lines[0].replace("0.8012", "0.9012"))

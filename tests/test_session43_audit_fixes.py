@@ -270,9 +270,9 @@ def test_fetch_says_when_the_file_size_limit_failed_the_images(
     failed = _failed_items(report, {"A": "http://h/a", "B": "http://h/b"}, None)
     assert failed == {"A": big, "B": "http 404: Not Found"}
     err = capsys.readouterr().err
-    assert "2 of 2 image(s) are not in the manifest: their URL failed ('A', 'B'" in err
+    assert "2 of 2 images are not in the manifest: their URL failed ('A', 'B'" in err
     assert err.rstrip().endswith(
-        "; 1 of them could not be cached: the file size limit (ulimit -f) refused them"
+        "; 1 of them could not be cached: the file size limit (ulimit -f) refused it"
     )
     _failed_items(FetchReport(errors={"http://h/b": "http 404"}), {"B": "http://h/b"}, None)
     assert "ulimit" not in capsys.readouterr().err

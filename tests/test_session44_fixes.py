@@ -774,7 +774,7 @@ def test_chunks_and_outputs_of_an_older_image_key_are_said_to_be_older(tmp_path:
                        np.ones(1, bool), [None])  # fmt: skip
     older(made, made)
     res = embed_tiny(folder, out, chunk_size=1)
-    assert any("1 chunk(s) made by an older visrec" in n for n in res.notes), res.notes
+    assert any("1 chunk made by an older visrec" in n for n in res.notes), res.notes
 
 
 def test_a_pipe_or_device_named_as_an_image_is_said_to_be_one(tmp_path: Path) -> None:

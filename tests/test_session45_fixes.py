@@ -308,7 +308,7 @@ def test_an_interrupted_demo_says_its_embedding_chunks_are_kept(tmp_path: Path) 
     for name in ("chunk-a.parquet", "chunk-b.parquet"):
         (parts / name).write_bytes(b"")
     assert _kept_runs(args) == (
-        f"2 finished embedding chunk(s) are kept in {parts}; run the same command again to resume"
+        f"2 finished embedding chunks are kept in {parts}; run the same command again to resume"
     )
 
 

@@ -213,9 +213,9 @@ def test_ids_joined_by_dropping_their_spaces_are_said(tmp_path: Path) -> None:
     assert sorted(res.frame["user_id"].unique()) == ["sp", "u0", "y"]
     said = [(w.line, w.reason) for w in res.warnings]
     assert said == [
-        (3, "1 user id(s) written with and without spaces around them (' sp ', 'sp', 'sp '): "
+        (3, "1 user id written with and without spaces around it (' sp ', 'sp', 'sp '): "
             "spaces around ids are dropped, so such spellings are one user"),
-        (2, "1 item id(s) written with and without spaces around them ('a', ' a'): spaces "
+        (2, "1 item id written with and without spaces around it ('a', ' a'): spaces "
             "around ids are dropped, so such spellings are one item"),
     ]  # fmt: skip
     # spaces after every comma join nothing: no caveat

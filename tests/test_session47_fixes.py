@@ -79,7 +79,7 @@ def test_an_interrupted_train_says_which_saved_epoch_a_rerun_resumes_from(
 def test_knn_predict_refuses_labels_and_arrays_that_do_not_fit() -> None:
     x = np.eye(3)
     for args, said in [
-        ((x, [1, 2, 3, 4, 5], x), "y_train has shape (5,) for 3 training row(s)"),  # was cut
+        ((x, [1, 2, 3, 4, 5], x), "y_train has shape (5,) for 3 training rows"),  # was cut
         ((x, [[1, 9], [2, 9], [3, 9]], x), "y_train has shape (3, 2)"),
         ((x, [1, 2], x), "y_train has shape (2,)"),
         ((x, [1.0, np.nan, 3.0], x), "y_train row 1 is missing or not finite"),
@@ -253,7 +253,7 @@ def test_demo_says_what_the_commands_say_of_odd_ids(
     out = capsys.readouterr()
     said = out.out + out.err
     assert (
-        "interactions.csv: 2 item id(s) spelt in more than one way ('7', '007'; '11', '011')"
+        "interactions.csv: 2 item ids spelt in more than one way ('7', '007'; '11', '011')"
     ) in said
     assert (
         "rating rows left out: their item has no usable image ('007', '011'); 2 of them are in "
@@ -289,11 +289,11 @@ def test_label_tables_say_labels_written_two_ways(
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert (
-        "lab.parquet: 1 label(s) written with and without spaces around them ('Shoes', "
-        "'Shoes ') are taken as one each"
+        "lab.parquet: 1 label written with and without spaces around it ('Shoes', "
+        "'Shoes ') is taken as one"
     ) in err
     assert (
-        "lab.parquet: 1 label(s) written in two Unicode forms that print alike ('Caf\\xe9', "
+        "lab.parquet: 1 label written in two Unicode forms that print alike ('Caf\\xe9', "
         "'Cafe\\u0301'): two labels, as written"
     ) in err
     table = json.loads((tmp_path / "c.json").read_text())["table"]

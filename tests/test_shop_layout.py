@@ -64,7 +64,7 @@ def test_layout_options_name_the_columns_and_separator(
     err = capsys.readouterr().err
     assert "note: --time-col when is not read here (this command does not use the time)" in err
     # 'n' is unknown and said; 'when' was named, so it is not listed as lost
-    assert "column(s) 'n' not read: every row is one interaction" in err
+    assert "column 'n' not read: every row is one interaction" in err
     model = Recommender.load(out)
     assert model.user_map_.to_list() == ["C001", "C002", "C003"]
     assert model.item_map_.to_list() == ["SKU-000001", "SKU-000002", "SKU-000003"]

@@ -149,7 +149,7 @@ def test_plain_list_vectors_are_read(tmp_path: Path) -> None:
             ["x", "y", "x", "y", "z"],
             pa.array([[1.0], [2.0], [3.0], [4.0], [5.0]]),
             [True] * 5,
-            r"v\.parquet: item vectors: item id 'x' has 2 rows \(1, 3, counting from 1; 2 id\(s\) "
+            r"v\.parquet: item vectors: item id 'x' has 2 rows \(1, 3, counting from 1; 2 ids "
             r"repeated\)",
         ),
     ],
@@ -224,7 +224,7 @@ def test_check_finite_vectors_names_the_used_items_with_a_broken_vector() -> Non
     with pytest.raises(VisrecError) as err:
         check_finite_vectors(iv, used, "v.parquet", noun="training item")
     assert str(err.value) == (
-        "v.parquet: 6 training item vector(s) hold NaN, infinite or huge "
+        "v.parquet: 6 training item vectors hold NaN, infinite or huge "
         "(beyond ±1e12) values ('i1', 'i3', "
         "'i4', 'i5', 'i6' and 1 more); re-embed those images or mark them has_image=false"
     )

@@ -414,12 +414,12 @@ def test_train_reports_bad_lines_and_empty_files(
     argv = ["train", "--model", "popularity", "--interactions", str(path), "-o", str(out)]
     assert main(argv) == 0
     cap = capsys.readouterr()
-    assert f"{path}: skipped 1 record(s)" in cap.err
+    assert f"{path}: skipped 1 record" in cap.err
     assert f"{path}:3: expected 2 fields, got 1" in cap.err  # names file and line
     assert "1 user, 1 item, 1 row" in cap.out
     path.write_text("user_id,item_id\nbad\n")
     assert main(argv) == 2
-    assert f"{path}: no usable interactions (all 1 record(s) were skipped)" in (
+    assert f"{path}: no usable interactions (the only record was skipped)" in (
         capsys.readouterr().err
     )
     argv[4] = str(tmp_path / "nope.csv")
@@ -766,8 +766,8 @@ def test_train_prints_the_loaders_warnings(
             str(tmp_path / "m"), "--quiet"]  # fmt: skip
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert f"{csv}: 1 warning(s), rows kept: {csv}:2: not valid UTF-8 here" in err
-    assert "(first: line 4)" in err
+    assert f"{csv}: 1 warning, rows kept: {csv}:2: not valid UTF-8 here" in err
+    assert "1 line of it is valid UTF-8 (line 4)" in err
 
 
 def test_recommend_counts_users_left_with_no_candidate(

@@ -39,7 +39,7 @@ def test_far_longer_vectors_are_named_where_length_matters() -> None:
     vecs[[3, 7]] *= 1000.0
     long = ItemVectors(iv.ids, vecs, iv.has_image)
     (text,) = spread_notes(long, long.ids, "v.parquet")
-    assert "2 item vector(s) are over 100 times as long as the median one ('i3', 'i7')" in text
+    assert "2 item vectors are over 100 times as long as the median one ('i3', 'i7')" in text
     assert spread_notes(long, long.ids, "v.parquet", length_matters=False) == []
     # items without an image are not looked at, nor items outside the ones asked about
     hidden = ItemVectors(iv.ids, vecs, [k not in (3, 7) for k in range(len(iv))])
@@ -61,7 +61,7 @@ def test_train_and_evaluate_warn(tmp_path: Path, capsys: pytest.CaptureFixture[s
     base = ["--interactions", str(train), "--vectors", str(vpath)]
     assert main(["train", "--model", "vbpr", *base, "-o", str(tmp_path / "m"), *fast]) == 0
     err = capsys.readouterr().err
-    assert f"warning: {vpath}: 1 training item vector(s) are over 100 times" in err
+    assert f"warning: {vpath}: 1 training item vector is over 100 times" in err
     assert "('i5')" in err
     # visual-cf normalises every vector: their length does not matter to it
     assert main(["train", "--model", "visual-cf", *base, "-o", str(tmp_path / "p"), *fast]) == 0
@@ -70,7 +70,7 @@ def test_train_and_evaluate_warn(tmp_path: Path, capsys: pytest.CaptureFixture[s
             "--seeds", "1", "--param", "vbpr.epochs=2", "-q"]  # fmt: skip
     assert main(argv) == 0
     captured = capsys.readouterr()
-    assert "1 item vector(s) are over 100 times as long" in captured.out + captured.err
+    assert "1 item vector is over 100 times as long" in captured.out + captured.err
 
 
 def test_recommend_names_new_candidates_far_longer_than_the_training_items(

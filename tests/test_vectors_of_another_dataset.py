@@ -92,7 +92,7 @@ def test_cluster_and_knn_rating_name_the_item_whose_vector_is_not_finite(
     labels = tmp_path / "labels.csv"
     labels.write_text("id,kind\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(12)))
     want = (
-        f"error: {vec}: 1 item vector(s) hold NaN, infinite or huge "
+        f"error: {vec}: 1 item vector holds NaN, infinite or huge "
         f"(beyond ±1e12) values ('5'); re-embed"
     )
     for argv in (

@@ -37,7 +37,7 @@ from visrec.analysis._args import (
     vector_matrix,
 )
 from visrec.embed.store import UNUSABLE_VALUES
-from visrec.errors import ArgumentTypeError, VisrecError
+from visrec.errors import ArgumentTypeError, VisrecError, agree, counted
 
 
 def purity_score(table: pd.DataFrame | np.ndarray) -> float:
@@ -255,8 +255,10 @@ def _label_array(labels: ArrayLike) -> np.ndarray:
     if missing:
         # str(NaN) would make 'nan' a category of its own, counted in ARI and purity
         raise VisrecError(
-            f"cluster: {len(missing):,} label(s) are missing (None/NaN; the first at "
-            f"position {missing[0]}); drop those items or give them a label"
+            f"cluster: {counted(len(missing), 'label')} {agree(len(missing), 'is', 'are')} "
+            f"missing (None/NaN; {agree(len(missing), '', 'the first ')}at position "
+            f"{missing[0]}); drop "
+            f"{agree(len(missing), 'that item or give it', 'those items or give them')} a label"
         )
     return np.asarray([str(v) for v in labels], dtype=object)
 
@@ -296,7 +298,7 @@ def _checked_k(x: np.ndarray, labs: np.ndarray, k: int | None) -> int:
     n_distinct = len(np.unique(rows.ravel()))
     if n_distinct < k_eff:  # K-means would leave clusters empty (and sklearn warn)
         raise VisrecError(
-            f"cluster: the {n:,} items have only {n_distinct:,} distinct vector(s), fewer "
+            f"cluster: the {n:,} items have only {counted(n_distinct, 'distinct vector')}, fewer "
             f"than k={k_eff}: many share one picture (a placeholder?); lower k or leave "
             "those items out"
         )

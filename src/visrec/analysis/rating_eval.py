@@ -403,7 +403,7 @@ def _run_seed(
     if setup.item_vectors is not None and n_train < setup.knn_k:
         raise VisrecError(
             f"rating-eval: the {setup.protocol} split with test size {setup.test_size} leaves "
-            f"{n_train:,} training rating(s) of {len(df):,}, fewer than the KNN's "
+            f"{counted(n_train, 'training rating')} of {len(df):,}, fewer than the KNN's "
             f"k={setup.knn_k}; lower the test size or k"
         )
     # each split's MF starts from its own random factors (as `evaluate` seeds its

@@ -125,7 +125,10 @@ def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     # a training rating and its own copy as a test rating: only MF could look it up.
     kept = "the latest" if TIMESTAMP in df.columns else "the last row"
     if untimed:
-        kept += f"; {untimed:,} row(s) have no usable time, so no time is used"
+        kept += (
+            f"; {counted(untimed, 'row')} {agree(untimed, 'has', 'have')} no usable time, so "
+            "no time is used"
+        )
     df, n_dup = collapse_duplicates(df)
     df = df[[USER, ITEM, RATING]]
     if n_dup:

@@ -36,7 +36,7 @@ from visrec.analysis._args import (
     vector_matrix,
 )
 from visrec.embed.store import UNUSABLE_VALUES
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, agree, counted
 from visrec.evaluation.significance import p_said, two_sided_sign_p
 
 
@@ -188,7 +188,7 @@ def _check_k(n_train: int, k: int, who: str) -> None:
         raise VisrecError(f"{who}: k must be at least 1, got {k}")
     if n_train < k:
         raise VisrecError(
-            f"{who}: k={k} neighbours but only {n_train:,} training row(s); "
+            f"{who}: k={k} neighbours but only {counted(n_train, 'training row')}; "
             "lower k or the test size"
         )
 
@@ -201,7 +201,7 @@ def _labels(y: ArrayLike, n_rows: int, who: str) -> np.ndarray:
         y = y.ravel()
     if y.ndim != 1 or len(y) != n_rows:
         raise VisrecError(
-            f"{who}: y_train has shape {y.shape} for {n_rows:,} training row(s); "
+            f"{who}: y_train has shape {y.shape} for {counted(n_rows, 'training row')}; "
             "expected one label per row"
         )
     if y.dtype.kind in "fc" and not np.isfinite(y).all():
@@ -211,8 +211,9 @@ def _labels(y: ArrayLike, n_rows: int, who: str) -> np.ndarray:
         gone = missing_labels(y)
         if gone:
             raise VisrecError(
-                f"{who}: y_train holds {len(gone):,} missing label(s) (None/NaN; the first "
-                f"at position {gone[0]}); drop those rows or give them a label"
+                f"{who}: y_train holds {counted(len(gone), 'missing label')} (None/NaN; "
+                f"{agree(len(gone), '', 'the first ')}at position {gone[0]}); drop "
+                f"{agree(len(gone), 'that row or give it', 'those rows or give them')} a label"
             )
         try:
             np.unique(y)
@@ -569,8 +570,9 @@ def knn_rating(
     idx_train, idx_test = random_split(len(y), test_size, random_state)
     if len(idx_train) < k:
         raise VisrecError(
-            f"rating KNN: test size {test_size} of {len(y):,} rows leaves {len(idx_train):,} "
-            f"training row(s), fewer than k={k} neighbours; lower the test size or k"
+            f"rating KNN: test size {test_size} of {len(y):,} rows leaves "
+            f"{counted(len(idx_train), 'training row')}, fewer than k={k} neighbours; lower "
+            "the test size or k"
         )
     y_train, y_test = y[idx_train], y[idx_test]
     pred = knn_predict(x[idx_train], y_train, x[idx_test], k=k)

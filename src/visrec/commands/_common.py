@@ -53,7 +53,7 @@ from visrec.commands._streams import stdout_closed as stdout_closed
 from visrec.commands._streams import stdout_failed_status as stdout_failed_status
 from visrec.commands._streams import survives_closed_stderr as survives_closed_stderr
 from visrec.commands._streams import survives_closed_stdout as survives_closed_stdout
-from visrec.errors import HAS_VECTOR, VisrecError, agree, names_text, none_of
+from visrec.errors import HAS_VECTOR, VisrecError, agree, counted, names_text, none_of
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
     import numpy as np
@@ -324,9 +324,10 @@ def load_interactions_frame(
     n_bad_time = sum(b.kind in ("bad timestamp", "missing time") for b in loaded.bad)
     if time_optional and not ids_only and n_bad_time:
         log(
-            f"note: {path}: {n_bad_time:,} row(s) have no usable time, which only picks "
-            "the latest of repeated ratings of a pair: the time is not read, so they are "
-            "kept (of repeated ratings of a pair, the last row wins)"
+            f"note: {path}: {counted(n_bad_time, 'row')} {agree(n_bad_time, 'has', 'have')} "
+            "no usable time, which only picks the latest of repeated ratings of a pair: the "
+            f"time is not read, so {agree(n_bad_time, 'it is', 'they are')} kept (of repeated "
+            "ratings of a pair, the last row wins)"
         )
         loaded = load_interactions(
             path,
@@ -366,10 +367,12 @@ def load_interactions_frame(
             if ids_only and not keep_rating
             else ""
         )
-        log(f"note: {path}: column(s) {names} not read{why}")
+        log(f"note: {path}: {agree(len(cols), 'column', 'columns')} {names} not read{why}")
     frame = loaded.frame
     if len(frame) == 0:
-        why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""
+        n_bad = loaded.n_bad
+        all_skipped = agree(n_bad, "the only record was", f"all {n_bad:,} records were")
+        why = f" ({all_skipped} skipped)" if n_bad else ""
         if not loaded.n_read and loaded.columns:  # said, not left to guess at
             why = f" (no rows, only the column names: {names_text(loaded.columns)})"
         raise VisrecError(f"{path}: no usable interactions{why}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from visrec._atomic import check_input_exists
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 
 
 def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, list[str]]:
@@ -43,7 +43,7 @@ def read_label_table(path: str, id_col: str, label_col: str) -> tuple[Any, Any, 
     if empty.any():
         n = int(empty.sum())
         notes.append(
-            f"{path}: {n:,} item(s) with an empty {label_col!r} left out (e.g. "
+            f"{path}: {counted(n, 'item')} with an empty {label_col!r} left out (e.g. "
             f"{ids[empty].iloc[0]!r})"
         )
         ids, labels = ids[~empty], labels[~empty]

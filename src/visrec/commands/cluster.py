@@ -263,7 +263,8 @@ def _select_labels(
             values = sorted(present_set)
             more = f", ... ({len(values) - 30:,} more)" if len(values) > 30 else ""
             raise VisrecError(
-                f"--keep: no item has label(s) {', '.join(map(repr, missing))} "
+                f"--keep: no item has {agree(len(missing), 'label', 'labels')} "
+                f"{', '.join(map(repr, missing))} "
                 f"(labels present: {', '.join(map(repr, values[:30]))}{more}; a label "
                 "holding a comma is quoted: --keep '\"Clothing, Shoes & Jewelry\",Beauty')"
             )

@@ -16,7 +16,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError, agree
+from visrec.errors import VisrecError, agree, counted
 
 if TYPE_CHECKING:
     from visrec.data.variants import VariantMerge
@@ -234,7 +234,9 @@ def run_merge_variants(args: argparse.Namespace) -> int:
     for line in loaded.report_lines(shown, BAD_LINES_SHOWN):
         say_note(line)
     if not len(loaded.frame):
-        why = f" (all {loaded.n_bad:,} record(s) were skipped)" if loaded.n_bad else ""
+        n_bad = loaded.n_bad
+        all_skipped = agree(n_bad, "the only record was", f"all {n_bad:,} records were")
+        why = f" ({all_skipped} skipped)" if n_bad else ""
         raise VisrecError(f"{shown}: no usable reviews{why}")
     merged = merge_variants(loaded.frame)
     print(_merge_text(merged, str(shown)))
@@ -294,20 +296,21 @@ def _merge_text(m: VariantMerge, source: str) -> str:
     lines = [f"{source}: {m.rows_in:,} rows of {m.n_items:,} items"]
     if m.n_merged:
         lines.append(
-            f"  {m.n_merged:,} item(s) merged into another variant of their product: "
-            f"{m.n_items:,} items -> {m.n_products:,} products"
+            f"  {counted(m.n_merged, 'item')} merged into another variant of "
+            f"{agree(m.n_merged, 'its', 'their')} product: "
+            f"{m.n_items:,} items -> {counted(m.n_products, 'product')}"
         )
-        lines.append(f"  {m.variant_copies:,} row(s) copied a review under another variant")
+        lines.append(f"  {counted(m.variant_copies, 'row')} copied a review under another variant")
     else:
         some = "with a summary or text " if m.no_text_listed_again else ""
         lines.append(f"  no review {some}is listed under two items: no variants to merge")
     if m.no_text_listed_again:
         lines.append(
-            f"  {m.no_text_listed_again:,} row(s) listed a review without summary or text "
+            f"  {counted(m.no_text_listed_again, 'row')} listed a review without summary or text "
             "under another product too: kept, as stars on a day link no items"
         )
     if m.repeats:
-        lines.append(f"  {m.repeats:,} row(s) repeated a review under its own item")
+        lines.append(f"  {counted(m.repeats, 'row')} repeated a review under its own item")
     if m.no_text_listed_again:
         lines.append(f"  {len(m.frame):,} rows written: each review once per product it is under")
     else:

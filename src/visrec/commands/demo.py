@@ -20,7 +20,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, agree, counted
 
 EPILOG = """\
 examples:
@@ -399,7 +399,9 @@ def _kept_runs(args: argparse.Namespace) -> str:
         n = 0
     vectors = Path(args.out) / "vectors.parquet"
     if n:  # reused whatever --no-resume says: it is about the recommenders
-        kept.append(f"{n:,} finished embedding chunk(s) are kept in {parts}")
+        kept.append(
+            f"{counted(n, 'finished embedding chunk')} {agree(n, 'is', 'are')} kept in {parts}"
+        )
     elif vectors.is_file():  # embedding done (this run's or an earlier one's): reused
         kept.append(f"the image vectors in {vectors} are kept")
     runs = None

@@ -21,7 +21,7 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.commands._resume import file_state
-from visrec.errors import shown
+from visrec.errors import agree, counted, shown
 
 if TYPE_CHECKING:
     from visrec.embed.extract import EmbedResult
@@ -258,7 +258,8 @@ def _kept_chunks(output: str | None, before: tuple[int, int, int, int] | None = 
     if not n:
         return "no chunk had finished, so nothing was kept"
     return (
-        f"{n:,} finished chunk(s) are kept in {parts_dir(output)}; run the same command "
+        f"{counted(n, 'finished chunk')} {agree(n, 'is', 'are')} kept in {parts_dir(output)}; "
+        "run the same command "
         "again to resume"
     )
 

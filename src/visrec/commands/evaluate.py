@@ -485,7 +485,7 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
         res.notes.append(no_auc)
     elif n_cand <= args.k:
         trivial = (
-            f"{n_cand:,} candidate(s) per test user at most, <= --k {args.k}: "
+            f"{counted(n_cand, 'candidate')} per test user at most, <= --k {args.k}: "
             f"Recall@{args.k} and HitRate@{args.k} are 1 for any ranking (every candidate "
             f"is in the top {args.k}); compare AUC and NDCG@{args.k}, "
             "or lower --k"
@@ -494,7 +494,7 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     elif 2 * args.k >= n_cand:
         # 20 of 36 new items: a random list already finds half the test items
         trivial = (
-            f"{n_cand:,} candidate(s) per test user at most: the top {args.k} is half of "
+            f"{counted(n_cand, 'candidate')} per test user at most: the top {args.k} is half of "
             f"them or more, so even a random ranking has a high Recall@{args.k}; read it "
             "against popularity's, or lower --k"
         )
@@ -511,7 +511,8 @@ def _report(args: argparse.Namespace, res: Any, record: Path | None) -> None:
     left_out = [seed for seed, s in res.info.items() if "skipped" in s]
     seeds = f"seeds {n_seeds} (mean ± std)" if n_seeds > 1 else "1 seed (no spread)"
     if left_out:
-        seeds += f"; seed(s) {', '.join(left_out)} left out: no test user"
+        which = agree(len(left_out), "seed", "seeds")
+        seeds += f"; {which} {', '.join(left_out)} left out: no test user"
     # ranges over the seeds: a warm or cold-items split differs from seed to seed
     print(
         f"protocol {args.protocol}: {_span(stats, 'n_train')} train / "

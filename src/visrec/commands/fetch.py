@@ -22,7 +22,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
-from visrec.errors import InputNotFoundError, VisrecError, agree, counted
+from visrec.errors import InputNotFoundError, VisrecError, agree, counted, none_of
 
 if TYPE_CHECKING:
     from visrec.images.fetch import FetchReport
@@ -280,7 +280,7 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
         res = load_amazon_reviews(reviews, for_photos=True)  # rating and time not needed
         n = _add_first_urls(out, res.frame["review_id"], res.frame["image"], res.frame["_where"])
         notes.append(
-            f"{len(reviews)} review file(s): {counted(res.n_rows, 'review')}, {n:,} with "
+            f"{counted(len(reviews), 'review file')}: {counted(res.n_rows, 'review')}, {n:,} with "
             f"photos (first photo each; {counted(len(set(urls.values())), 'distinct URL')})"
         )
         if res.n_bad:
@@ -289,7 +289,8 @@ def read_sources(files: list[Path], what: str | None = None) -> Sources:
         res = load_amazon_meta(meta, with_lines=True)
         n = _add_first_urls(out, res.frame["item_id"], res.frame["image_urls"], res.frame["_where"])
         notes.append(
-            f"{len(meta)} meta file(s): {counted(res.n_rows, 'product')}, {n:,} with images"
+            f"{counted(len(meta), 'meta file')}: {counted(res.n_rows, 'product')}, {n:,} with "
+            "images"
         )
         if res.n_bad:
             notes.append(res.describe_bad())
@@ -458,13 +459,14 @@ def _failed_items(
         too_large = sum("File too large" in why for why in failed.values())
         limit = (
             f"; {too_large:,} of them could not be cached: the file size limit "
-            "(ulimit -f) refused them"
+            f"(ulimit -f) refused {agree(too_large, 'it', 'them')}"
             if too_large
             else ""
         )
         say_note(
-            f"{len(failed):,} of {len(urls):,} image(s) are not in the manifest: their "
-            f"URL failed ({_examples_of(list(failed))}"
+            f"{len(failed):,} of {counted(len(urls), 'image')} "
+            f"{agree(len(failed), 'is', 'are')} not in the manifest: "
+            f"{agree(len(failed), 'its', 'their')} URL failed ({_examples_of(list(failed))}"
             + (f"; --json {json_out} lists them all" if json_out else "; --json lists them")
             + f"){limit}"
         )
@@ -578,8 +580,8 @@ def _fetch_and_write(
             else ""
         )
         say_note(
-            f"error: none of the {n_urls:,} URL(s) could be fetched (for {len(urls):,} "
-            f"image(s); the summary says why): {out} {kept}{advice}"
+            f"error: {none_of(n_urls, 'URLs', 'could be fetched', 'could not be fetched')} "
+            f"(for {counted(len(urls), 'image')}; the summary says why): {out} {kept}{advice}"
         )
         return 1
     return 0

@@ -25,7 +25,7 @@ from visrec.commands._common import (
 )
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
-from visrec.errors import VisrecError, agree, shown
+from visrec.errors import VisrecError, agree, counted, shown
 
 EPILOG = """\
 examples:
@@ -163,8 +163,9 @@ def run(args: argparse.Namespace) -> int:
     broken = index.not_finite_
     if len(broken):
         notes.append(
-            f"{args.vectors}: {len(broken):,} item(s) whose vector holds NaN or "
-            f"infinite values are left out{name_ids(broken, None)}"
+            f"{args.vectors}: {counted(len(broken), 'item')} whose vector holds NaN or "
+            f"infinite values {agree(len(broken), 'is', 'are')} left out"
+            f"{name_ids(broken, None)}"
         )
     if label_of is not None:
         unlabelled = _unlabelled_note(args, results, label_of)

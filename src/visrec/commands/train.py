@@ -47,7 +47,7 @@ from visrec.commands._progress import (
     fit_lines_in_logs,
     show_progress,
 )
-from visrec.errors import VisrecError, WriteError, counted, write_error
+from visrec.errors import VisrecError, WriteError, agree, counted, write_error
 from visrec.models.registry import MODELS
 
 if TYPE_CHECKING:
@@ -354,8 +354,10 @@ def _fit_and_save(
     n_excluded = _exclude_rated_below(model, below)
     if n_excluded:
         print(
-            f"--min-rating: the {n_excluded:,} (user, item) pair(s) rated below it are never "
-            "recommended to their user",
+            "--min-rating: "
+            + agree(n_excluded, "the (user, item) pair", f"the {n_excluded:,} (user, item) pairs")
+            + f" rated below it {agree(n_excluded, 'is', 'are')} never recommended to "
+            + f"{agree(n_excluded, 'its', 'their')} user",
             file=sys.stderr,
         )
 

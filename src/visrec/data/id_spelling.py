@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from visrec.errors import VisrecError, agree
+from visrec.errors import VisrecError, agree, counted
 
 # a whole number with leading zeros, a sign, a '.0' tail or spaces around it; the
 # number without them (at least one digit: '000' is '0'), its '-' kept apart
@@ -377,14 +377,15 @@ def id_notes(frame: pd.DataFrame) -> list[str]:
         ids = frame[col].unique()
         for n_groups, how, each, listed in written_two_ways(ids, _TWO_WAYS):
             notes.append(
-                f"{n_groups:,} {noun} id(s) {how} ({listed}); each {each} is a "
+                f"{counted(n_groups, noun + ' id')} {how} ({listed}); each {each} is a "
                 f"different {noun}, as written"
             )
         words = missing_words(ids)
         if words:
             more = f" and {len(words) - 5:,} more" if len(words) > 5 else ""
             notes.append(
-                f"{noun} id(s) that other tools read as a missing value are kept as ids "
+                f"{noun} {agree(len(words), 'id', 'ids')} that other tools read as a missing "
+                f"value {agree(len(words), 'is kept as an id', 'are kept as ids')} "
                 f"({shown_ids(words, 5)}{more})"
             )
     return notes

@@ -27,6 +27,7 @@ from visrec.data.load_result import BadRecord, LoadResult
 from visrec.data.row_reasons import field_count_hint, nul_id_reason
 from visrec.data.text_files import _NO_CONTENT
 from visrec.data.timestamps import _fits_the_other_order, _parse_timestamps, _to_float
+from visrec.errors import agree, counted
 
 
 def _parse_rows(
@@ -279,8 +280,9 @@ def _merged_by_spaces(
         where,
         first,
         f"{label} ids joined",
-        f"{len(groups):,} {label} id(s) written with and without spaces around them "
-        f"({shown}{more}): spaces around ids are dropped, so such spellings are one {label}",
+        f"{counted(len(groups), label + ' id')} written with and without spaces around "
+        f"{agree(len(groups), 'it', 'them')} ({shown}{more}): spaces around ids are dropped, "
+        f"so such spellings are one {label}",
     )
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from visrec.data.timestamps import read_dates
-from visrec.errors import VisrecError, names_text
+from visrec.errors import VisrecError, agree, counted, names_text
 
 KINDS = ("category", "multi", "number", "date")
 OTHER = "(other)"
@@ -245,14 +245,17 @@ def unreadable_cells(frame: pd.DataFrame, name: str, kind: str) -> np.ndarray:
 
 
 def unreadable_text(frame: pd.DataFrame, name: str, kind: str, rows: np.ndarray) -> str:
-    """``column 'year': 2 value(s) are not a number (e.g. 'tba', item 'i3')``: the rows
+    """``column 'year': 2 values are not a number (e.g. 'tba', item 'i3')``: the rows
     :func:`unreadable_cells` found, the first by its value and its item (its
     ``item_id``, where ``frame`` has one)."""
     j = int(rows[0])
     first = _cells(frame[name]).iloc[j]
     item = f", item {frame['item_id'].iloc[j]!r}" if "item_id" in frame.columns else ""
     what = "a number" if kind == "number" else "a date"
-    return f"column {name!r}: {len(rows):,} value(s) are not {what} (e.g. {first!r}{item})"
+    return (
+        f"column {name!r}: {counted(len(rows), 'value')} {agree(len(rows), 'is', 'are')} not "
+        f"{what} (e.g. {first!r}{item})"
+    )
 
 
 def _check_present(frame: pd.DataFrame, names: list[Any]) -> None:

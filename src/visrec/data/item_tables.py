@@ -37,7 +37,7 @@ from visrec.data.text_files import (
     split_rows,
     text_lines,
 )
-from visrec.errors import InputNotFoundError, VisrecError, names_text
+from visrec.errors import InputNotFoundError, VisrecError, agree, counted, names_text
 
 # File names searched in a dataset folder, in order of preference.
 ITEM_FILES = ("u.item", "styles.csv", "items.csv")
@@ -504,12 +504,14 @@ def label_spelling_notes(where: str, raw: pd.Series, labels: pd.Series) -> list[
     if len(joined):
         spellings = distinct[stripped.isin(joined.iloc[:2])].tolist()[:4]
         notes.append(
-            f"{where}: {len(joined):,} label(s) written with and without spaces around them "
-            f"({', '.join(ascii(v) for v in spellings)}) are taken as one each"
+            f"{where}: {counted(len(joined), 'label')} written with and without spaces "
+            f"around {agree(len(joined), 'it', 'them')} ({', '.join(ascii(v) for v in spellings)}) "
+            f"{agree(len(joined), 'is taken as one', 'are taken as one each')}"
         )
     # the checks of ids, each said as of labels
     for n, how, _, listed in written_two_ways(labels.drop_duplicates().to_numpy(dtype=object)):
         notes.append(
-            f"{where}: {n:,} label(s) {how} ({listed}): two labels, as written; write each one way"
+            f"{where}: {counted(n, 'label')} {how} ({listed}): two labels, as written; write "
+            f"{agree(n, 'it', 'each')} one way"
         )
     return notes

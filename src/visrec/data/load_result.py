@@ -16,6 +16,7 @@ import pandas as pd
 
 from visrec.data.interactions import Interactions
 from visrec.data.text_files import DecodedText, PathLike
+from visrec.errors import agree, counted
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,14 @@ class LoadResult:
         fields); empty when there is nothing to say."""
         lines = []
         if self.bad:
-            lines.append(f"{source}: skipped {self.n_bad:,} record(s); " + self.describe_bad(limit))
+            lines.append(
+                f"{source}: skipped {counted(self.n_bad, 'record')}; " + self.describe_bad(limit)
+            )
         if self.warnings:
             shown = "; ".join(str(w) for w in self.warnings[:limit])
             more = len(self.warnings) - limit
             lines.append(
-                f"{source}: {len(self.warnings):,} warning(s), rows kept: {shown}"
+                f"{source}: {counted(len(self.warnings), 'warning')}, rows kept: {shown}"
                 + (f" ... and {more:,} more" if more > 0 else "")
             )
         return lines
@@ -146,8 +149,9 @@ def encoding_warnings(decoded: DecodedText, where: str) -> list[BadRecord]:
                 where,
                 line,
                 "byte-order mark inside",
-                f"{n:,} line(s) begin with a byte-order mark (files joined with cat?), the "
-                "first here; it was dropped there, as at the start of the file",
+                f"{counted(n, 'line')} {agree(n, 'begins', 'begin')} with a byte-order mark "
+                f"(files joined with cat?), {agree(n, 'here', 'the first here')}; it was "
+                "dropped there, as at the start of the file",
             )
         )
     return out

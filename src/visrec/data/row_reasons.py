@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from visrec.errors import agree
+
 
 def field_count_hint(fields: Sequence[str], n_expected: int, names: Sequence[str] = ()) -> str:
     """What a row of ``fields`` (not ``n_expected`` of them) suggests, as `` (...)`` to
@@ -19,7 +21,8 @@ def field_count_hint(fields: Sequence[str], n_expected: int, names: Sequence[str
     bytes are a damaged file's, not a table's."""
     hints = []
     if len(fields) > n_expected and not "".join(fields[n_expected:]).strip():
-        hints.append("the extra field(s) empty: a separator at the end of the line?")
+        extra = agree(len(fields) - n_expected, "field", "fields")
+        hints.append(f"the extra {extra} empty: a separator at the end of the line?")
     unnamed = 0
     while unnamed < len(names) and not names[-1 - unnamed].strip():
         unnamed += 1

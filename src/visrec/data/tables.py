@@ -57,6 +57,8 @@ from visrec.errors import (
     ArgumentTypeError,
     InputNotFoundError,
     VisrecError,
+    agree,
+    counted,
     names_text,
     unreadable_file,
 )
@@ -519,8 +521,10 @@ def multiline_warnings(
             where,
             top,
             "quoted line breaks",
-            f"{len(kept_spans):,} record(s) run over several lines (a quoted field with "
-            f"line breaks, the first over lines {top}-{bottom}); if a quote was left "
+            f"{counted(len(kept_spans), 'record')} {agree(len(kept_spans), 'runs', 'run')} "
+            f"over several lines (a quoted field with line breaks, "
+            f"{agree(len(kept_spans), '', 'the first ')}over lines {top}-{bottom}); if a "
+            "quote was left "
             "open there, the rows inside it were read as part of one field",
         )
     ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visrec.errors import VisrecError, read_error
+from visrec.errors import VisrecError, agree, counted, read_error
 
 if TYPE_CHECKING:
     from _csv import Reader as _csv_reader
@@ -253,9 +253,9 @@ def _decode_mixed(raw: bytes) -> DecodedText:
             "utf-8",
             (
                 first,
-                f"{len(invalid):,} line(s) not valid UTF-8 (first: {invalid[first]}), read "
-                "as Windows-1252 (latin-1), the rest of the file as UTF-8; save the file as "
-                "UTF-8",
+                f"{counted(len(invalid), 'line')} not valid UTF-8 "
+                f"({agree(len(invalid), '', 'first: ')}{invalid[first]}), read as Windows-1252 "
+                "(latin-1), the rest of the file as UTF-8; save the file as UTF-8",
             ),
         )
     warning = None
@@ -263,8 +263,9 @@ def _decode_mixed(raw: bytes) -> DecodedText:
         first = min(invalid)
         warning = (
             first,
-            f"not valid UTF-8 here, so the file is read as Windows-1252 (latin-1), but {n_utf8:,} "
-            f"line(s) of it are valid UTF-8 (first: line {first_utf8}), now garbled "
+            "not valid UTF-8 here, so the file is read as Windows-1252 (latin-1), but "
+            f"{counted(n_utf8, 'line')} of it {agree(n_utf8, 'is', 'are')} valid UTF-8 "
+            f"({agree(n_utf8, '', 'first: ')}line {first_utf8}), now garbled "
             "('é' read as 'Ã©'); save the file as UTF-8",
         )
     return DecodedText(decode_8bit(raw), "cp1252", warning, min(invalid, default=None))

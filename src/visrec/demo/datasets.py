@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from visrec.data.id_spelling import respelt, respelt_hint, shown_ids
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, agree, counted
 
 # one line: the CLI prints an error on one line (a newline would show as "\n")
 EXPECTED_LAYOUTS = (
@@ -134,8 +134,10 @@ class _Layout:
             shown = shown_ids(no_image, 5)
             more = f" and {len(no_image) - 5:,} more" if len(no_image) > 5 else ""
             notes.append(
-                f"{len(no_image):,} item(s) of {self.items} have no image in {self.images}/, "
-                f"so they are not embedded, clustered or used by the rating KNN ({shown}{more})"
+                f"{counted(len(no_image), 'item')} of {self.items} "
+                f"{agree(len(no_image), 'has', 'have')} no image in {self.images}/, so "
+                f"{agree(len(no_image), 'it is', 'they are')} not embedded, clustered or used "
+                f"by the rating KNN ({shown}{more})"
                 + respelt_hint(respelt(no_image, list(images)), f"{self.images}/")
             )
         earlier = True

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 from visrec.evaluation.experiment_result import NOTHING_TO_RANK
 
 
@@ -95,7 +95,7 @@ def _compare_recommenders(
             caveats.append(f"{protocol}: {NOTHING_TO_RANK}")
         elif stats and n_cand <= REC_K:
             caveats.append(
-                f"{protocol}: {n_cand:,} candidate(s) per test user at most, <= {REC_K}: "
+                f"{protocol}: {counted(n_cand, 'candidate')} per test user at most, <= {REC_K}: "
                 f"Recall@{REC_K} is 1 for any ranking; compare AUC and NDCG@{REC_K}"
             )
         if no_auc.any() and not no_auc.all():

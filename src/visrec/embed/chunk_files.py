@@ -28,7 +28,7 @@ from visrec._atomic import atomic_path, content_stamp, side_prefix
 from visrec._parquet import read_columns, write_table
 from visrec.embed.backbones import Backbone
 from visrec.embed.store import META_KEY, parse_meta
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 from visrec.images.decode import is_transient
 
 Chunk = list[tuple[str, str]]
@@ -299,16 +299,17 @@ def finished_parts(
     gone = "not used, and removed when this run completes"
     if stale_key:
         note(
-            f"{parts}: {stale_key} chunk(s) computed with a different backbone, weights or "
+            f"{parts}: {counted(stale_key, 'chunk')} computed with a different backbone, "
+            "weights or "
             f"preprocessing: {gone}"
         )
     if stale_input:
-        note(f"{parts}: {stale_input} chunk(s) for other or changed images: {gone}")
+        note(f"{parts}: {counted(stale_input, 'chunk')} for other or changed images: {gone}")
     if damaged:
-        note(f"{parts}: {damaged} damaged or unreadable chunk file(s): {gone}")
+        note(f"{parts}: {counted(damaged, 'damaged or unreadable chunk file')}: {gone}")
     if older:
         note(
-            f"{parts}: {older} chunk(s) made by an older visrec, which keyed the images "
+            f"{parts}: {counted(older, 'chunk')} made by an older visrec, which keyed the images "
             f"another way (size and time alone): computed again once; {gone}"
         )
     return found, retry

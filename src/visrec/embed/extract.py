@@ -84,7 +84,7 @@ from visrec.embed.output import (
     with_kept_rows,
 )
 from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors
-from visrec.errors import ArgumentTypeError, VisrecError, counted, not_utf8_hint
+from visrec.errors import ArgumentTypeError, VisrecError, agree, counted, not_utf8_hint
 from visrec.images.decode import RETRY_PREFIX, is_transient
 
 __all__ = [
@@ -491,8 +491,9 @@ def _tell_plan(run: _Run, partial: dict[int, tuple[Path | int, Chunk]], n_reused
     if partial:
         n_again = sum(len(redo) for _, redo in partial.values())
         run.note(
-            f"{run.out}: computing again {n_again} image(s) that had a read error (the "
-            f"other vectors of their {len(partial)} chunk(s) are reused)"
+            f"{run.out}: computing again {counted(n_again, 'image')} that had a read error "
+            f"(the other vectors of {agree(n_again, 'its', 'their')} "
+            f"{counted(len(partial), 'chunk')} are reused)"
         )
     if n_reused and run.progress:
         print(

@@ -29,7 +29,7 @@ from visrec.embed.store import (
     table_to_vectors,
     vectors_schema,
 )
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 from visrec.images.decode import is_transient
 
 __all__ = [
@@ -182,7 +182,9 @@ def old_output(out: Path, key: str, note: Callable[[str], None]) -> OldOutput:
     # name, which matches no fingerprint: it is computed whole
     retried = sum(1 for fp in chunks if str(fp).startswith(OLD_RETRY_CHUNK))
     if retried:
-        note(f"{out}: computing again {retried} chunk(s) with images that had a read error")
+        note(
+            f"{out}: computing again {counted(retried, 'chunk')} with images that had a read error"
+        )
     groups = {fp: g for g, fp in enumerate(chunks)}
     engines = meta.get("engines")
     if not isinstance(engines, list) or len(engines) != len(chunks):

@@ -39,7 +39,7 @@ import numpy as np
 
 from visrec._device import parse_device, resolve_device
 from visrec.embed.backbones import DEFAULT_BACKBONE, Backbone, get_backbone
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 
 __all__ = ["RayPipeline", "embed_with_ray"]
 
@@ -385,9 +385,9 @@ class RayPipeline:
         if device.startswith("cuda"):
             gpus = max(1, int(res.get("GPU", 1)))
             actors = self.num_actors or gpus
-            self._check_fits(f"{actors} actor(s) of 1 GPU", actors, gpus, "GPU(s)", fixed)
-            what = f"{actors} actor(s) of 1 CPU and 1 CPU for decoding"
-            self._check_fits(what, actors + 1, cpus, "CPU(s)", fixed)
+            self._check_fits(f"{counted(actors, 'actor')} of 1 GPU", actors, gpus, "GPU", fixed)
+            what = f"{counted(actors, 'actor')} of 1 CPU and 1 CPU for decoding"
+            self._check_fits(what, actors + 1, cpus, "CPU", fixed)
             return actors, 1, 1
         # by default at most 4, and one CPU left at least for decoding; with the actors
         # given, as many as leave that CPU free
@@ -395,8 +395,8 @@ class RayPipeline:
         if self.num_actors and not self.cpus_per_actor:
             per = max(1, min(per, (cpus - 1) // self.num_actors))
         actors = self.num_actors or max(1, (cpus - max(1, cpus // 4)) // per)
-        what = f"{actors} actor(s) of {per} CPU(s) and 1 CPU for decoding"
-        self._check_fits(what, actors * per + 1, cpus, "CPU(s)", fixed)
+        what = f"{counted(actors, 'actor')} of {counted(per, 'CPU')} and 1 CPU for decoding"
+        self._check_fits(what, actors * per + 1, cpus, "CPU", fixed)
         return actors, per, 0
 
     def _check_fits(self, what: str, need: int, have: int, unit: str, fixed: bool) -> None:
@@ -404,7 +404,7 @@ class RayPipeline:
         tasks reserve: say so instead of showing 0% for ever."""
         if need <= have:
             return
-        msg = f"the Ray cluster has {have} {unit}, and {what} need {need}"
+        msg = f"the Ray cluster has {counted(have, unit)}, and {what} need {need}"
         if fixed:
             raise VisrecError(
                 f"{msg}: it would wait for them for ever; ask for fewer actors or CPUs per "
@@ -536,7 +536,7 @@ class RayPipeline:
                 _stop_prefetchers(threads_before)
         if pending:
             missing = sum(sizes[k] - c[3][0] for k, c in pending.items())
-            raise VisrecError(f"Ray pipeline returned no result for {missing} image(s)")
+            raise VisrecError(f"Ray pipeline returned no result for {counted(missing, 'image')}")
 
     def __repr__(self) -> str:
         where = self.ray_address or "local"

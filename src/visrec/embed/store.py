@@ -29,6 +29,8 @@ from visrec.errors import (
     ArgumentTypeError,
     SystemRefusal,
     VisrecError,
+    agree,
+    counted,
     errno_of,
     names_text,
     none_of,
@@ -136,7 +138,7 @@ class ItemVectors:
             shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
             raise VisrecError(
                 f"item vectors: item id {dup[0]!r} has {counts[dup[0]]} rows ({shown}, "
-                f"counting from 1; {len(set(dup)):,} id(s) repeated); each item needs "
+                f"counting from 1; {counted(len(set(dup)), 'id')} repeated); each item needs "
                 "exactly one vector"
             )
 
@@ -322,8 +324,8 @@ def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str 
     Raises
     ------
     VisrecError
-        ``"v.parquet: 1 item vector(s) hold NaN, infinite or huge (beyond ±1e12)
-        values ('b'); re-embed those images or mark them has_image=false"``.
+        ``"v.parquet: 1 item vector holds NaN, infinite or huge (beyond ±1e12)
+        values ('b'); re-embed that image or mark it has_image=false"``.
     """
     bad = ~usable_rows(iv.vectors) & iv.has_image
     if not bad.any():
@@ -334,8 +336,10 @@ def check_finite_vectors(iv: ItemVectors, item_ids: Any, source: str, noun: str 
         shown = shown_ids(ids, 5)
         more = f" and {len(ids) - 5:,} more" if len(ids) > 5 else ""
         raise VisrecError(
-            f"{source}: {len(ids):,} {noun} vector(s) hold {UNUSABLE_VALUES} "
-            f"({shown}{more}); re-embed those images or mark them has_image=false"
+            f"{source}: {counted(len(ids), noun + ' vector')} "
+            f"{agree(len(ids), 'holds', 'hold')} {UNUSABLE_VALUES} ({shown}{more}); "
+            f"re-embed {agree(len(ids), 'that image or mark it', 'those images or mark them')} "
+            "has_image=false"
         )
 
 
@@ -504,7 +508,7 @@ def duplicate_note(ids: np.ndarray, groups: list[np.ndarray]) -> str | None:
     shown = shown_ids(ids[largest[:3]])
     more = ", ..." if len(largest) > 3 else ""
     return (
-        f"{n:,} items share their vector with another item ({len(groups):,} group(s) of "
+        f"{n:,} items share their vector with another item ({counted(len(groups), 'group')} of "
         f"identical vectors; the largest, {len(largest):,} items: {shown}{more}): one photo "
         "for several items (a placeholder, or a photo fetched for the wrong item?) makes "
         "them look alike to every model"
@@ -567,10 +571,12 @@ def spread_notes(
     ids = iv.ids[rows[far]]
     shown = shown_ids(ids) + (", ..." if len(ids) > 3 else "")
     return [
-        f"{source}: {len(ids):,} {noun} vector(s) are over {OUTLIER_LENGTH:g} times as long "
-        f"as the median one ({shown}): they set the scale and the principal components of "
-        "every image term, so the other items' image terms nearly vanish; check those "
-        "vectors (another network's, or not normalised?)"
+        f"{source}: {counted(len(ids), noun + ' vector')} {agree(len(ids), 'is', 'are')} over "
+        f"{OUTLIER_LENGTH:g} times as long as the median one ({shown}): "
+        f"{agree(len(ids), 'it sets', 'they set')} the scale and the principal components of "
+        "every image term, so the other items' image terms nearly vanish; check "
+        f"{agree(len(ids), 'that vector', 'those vectors')} (another network's, or not "
+        "normalised?)"
     ]
 
 

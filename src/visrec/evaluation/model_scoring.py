@@ -23,7 +23,7 @@ from visrec._bars import progress_bar
 from visrec.data.id_spelling import shown_ids
 from visrec.data.interactions import ITEM, USER, Interactions, id_column
 from visrec.embed.store import UNUSABLE_VALUES, ItemVectors, distinct_rows, usable_rows
-from visrec.errors import ArgumentTypeError, VisrecError
+from visrec.errors import ArgumentTypeError, VisrecError, agree, counted
 from visrec.evaluation import metrics as M
 from visrec.evaluation.protocols import Split, known_at_test
 from visrec.models.base import Recommender
@@ -221,8 +221,10 @@ def _check_usable(vectors: np.ndarray, ids: np.ndarray) -> None:
     bad = np.flatnonzero(~usable_rows(vectors))
     if len(bad):
         raise VisrecError(
-            f"item_vectors: {len(bad):,} candidate item vector(s) hold {UNUSABLE_VALUES} "
-            f"({shown_ids(ids[bad], 5)}); re-embed those images or mark them has_image=false"
+            f"item_vectors: {counted(len(bad), 'candidate item vector')} "
+            f"{agree(len(bad), 'holds', 'hold')} {UNUSABLE_VALUES} ({shown_ids(ids[bad], 5)}); "
+            f"re-embed {agree(len(bad), 'that image or mark it', 'those images or mark them')} "
+            "has_image=false"
         )
 
 
@@ -238,8 +240,9 @@ def _check_no_nan(
         row, col = (int(x) for x in np.argwhere(nan)[0])
         raise VisrecError(
             f"model {model.name!r} scored NaN for user {user_ids[row]!r} and item "
-            f"{item_ids[col]!r} ({int(nan.sum()):,} NaN score(s) among {len(user_ids):,} "
-            "users); did its fit diverge? Refit it with other hyperparameters"
+            f"{item_ids[col]!r} ({counted(int(nan.sum()), 'NaN score')} among "
+            f"{counted(len(user_ids), 'user')}); did its fit diverge? Refit it with other "
+            "hyperparameters"
         )
 
 

@@ -33,7 +33,7 @@ from visrec._atomic import make_folders, remove_empty, write_text_atomic
 from visrec._revision import code_revision, library_versions
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.embed.store import ItemVectors
-from visrec.errors import VisrecError, read_error, write_error
+from visrec.errors import VisrecError, agree, counted, read_error, write_error
 
 
 def _digest(*parts: bytes) -> str:
@@ -147,8 +147,10 @@ def read_record(path: Path, note: Callable[[str], None] | None = None) -> list[d
     out, altered = _read_lines(path)
     if altered and note is not None:
         note(
-            f"{path}: {len(altered):,} line(s) do not match their digest (changed after they "
-            "were written): their runs are fitted again"
+            f"{path}: {counted(len(altered), 'line')} "
+            f"{agree(len(altered), 'does not match its', 'do not match their')} digest "
+            f"(changed after {agree(len(altered), 'it was', 'they were')} written): "
+            f"{agree(len(altered), 'its', 'their')} runs are fitted again"
         )
     return out
 
@@ -374,39 +376,46 @@ def _say_refits(
         path, got, altered = record
         if altered:
             n = len(refits(k for k in map(_key_of, altered) if k in plan))
-            tail = "their runs are fitted again"
+            tail = agree(len(altered), "its", "their") + " runs are fitted again"
             if n < len(altered):  # some are another line's runs, or another experiment's
-                tail = "they are dropped" + (
-                    f"; {n:,} of their {what} are fitted again" if n else ""
+                tail = agree(len(altered), "it is dropped", "they are dropped") + (
+                    f"; {n:,} of their {what} {agree(n, 'is', 'are')} fitted again" if n else ""
                 )
             note(
-                f"{path}: {len(altered):,} line(s) do not match their digest (changed after "
-                f"they were written): {tail}"
+                f"{path}: {counted(len(altered), 'line')} "
+                f"{agree(len(altered), 'does not match its', 'do not match their')} digest "
+                f"(changed after {agree(len(altered), 'it was', 'they were')} written): {tail}"
             )
         new = refits(got.stale)
         if new:
             note(
-                f"resume: ignoring {len(new)} {one}(s) recorded in {path} with other inputs "
-                f"({changed(got.stale, new)} changed); they are fitted again (and kept in the "
-                "record until this run completes)"
+                f"resume: ignoring {counted(len(new), one)} recorded in {path} with other "
+                f"inputs ({changed(got.stale, new)} changed); "
+                f"{agree(len(new), 'it is', 'they are')} fitted again (and kept in the record "
+                "until this run completes)"
             )
         new = refits(map(_key_of, got.damaged))
         if new:
             note(
-                f"resume: {len(new)} {one}(s) recorded in {path} lack a field or hold a wrong "
-                "value (written by an older visrec, edited or damaged); they are fitted again"
+                f"resume: {counted(len(new), one)} recorded in {path} "
+                f"{agree(len(new), 'lacks a field or holds', 'lack a field or hold')} a wrong "
+                "value (written by an older visrec, edited or damaged); "
+                f"{agree(len(new), 'it is', 'they are')} fitted again"
             )
     new = refits(early.stale)
     if new:
         note(
-            f"resume: not reusing {len(new)} {one}(s) of the earlier results in {earlier} "
-            f"({changed(early.stale, new)} changed); they are fitted again"
+            f"resume: not reusing {counted(len(new), one)} of the earlier results in "
+            f"{earlier} ({changed(early.stale, new)} changed); "
+            f"{agree(len(new), 'it is', 'they are')} fitted again"
         )
     new = refits(map(_key_of, early.damaged))
     if new:
         note(
-            f"resume: {len(new)} {one}(s) of the earlier results in {earlier} lack a field, "
-            "hold a wrong value or were edited; they are fitted again"
+            f"resume: {counted(len(new), one)} of the earlier results in {earlier} "
+            f"{agree(len(new), 'lacks a field, holds', 'lack a field, hold')} a wrong value or "
+            f"{agree(len(new), 'was', 'were')} edited; {agree(len(new), 'it is', 'they are')} "
+            "fitted again"
         )
 
 
@@ -446,15 +455,17 @@ def _carried(
     lost = sum(k is not None and k not in plan for k in keys)
     if lost:
         note(
-            f"resume: {lost} entr(ies) of the earlier results in {earlier} lack a "
-            "field or hold a wrong value; they are dropped from it (none is a "
-            f"{what[:-1]} this command makes)"
+            f"resume: {lost:,} {agree(lost, 'entry', 'entries')} of the earlier results in "
+            f"{earlier} {agree(lost, 'lacks a field or holds', 'lack a field or hold')} a "
+            f"wrong value; {agree(lost, 'it is', 'they are')} dropped from it "
+            f"({agree(lost, 'it is not', 'none is')} a {what[:-1]} this command makes)"
         )
     # no seed and model to tell: this call's own run, if it was one, is made again
     if unnamed := keys.count(None):
         note(
-            f"resume: {unnamed} entr(ies) of the earlier results in {earlier} name no "
-            f"seed and model; they are dropped from it"
+            f"resume: {unnamed:,} {agree(unnamed, 'entry', 'entries')} of the earlier results "
+            f"in {earlier} {agree(unnamed, 'names', 'name')} no seed and model; "
+            f"{agree(unnamed, 'it is', 'they are')} dropped from it"
         )
     other = [r for r in before if (r["seed"], r["model"]) not in plan]
     kept = [r for r in other if r["intact"] and _shared(r["fp"]) == _shared(fp)]
@@ -464,8 +475,9 @@ def _carried(
         names = sorted({n for o in old for n in {*o, *now} if o.get(n) != now.get(n)})
         why = f"{', '.join(names)} changed" if names else "damaged or edited"
         note(
-            f"resume: {len(other) - len(kept)} other {what[:-1]}(s) of the earlier results "
-            f"in {earlier} are dropped from it ({why}): this command does not make them"
+            f"resume: {counted(len(other) - len(kept), 'other ' + what[:-1])} of the earlier "
+            f"results in {earlier} {agree(len(other) - len(kept), 'is', 'are')} dropped from "
+            f"it ({why}): this command does not make {agree(len(other) - len(kept), 'it', 'them')}"
         )
     return kept
 

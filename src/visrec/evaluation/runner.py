@@ -46,7 +46,7 @@ from visrec._atomic import check_side_file, remove_empty
 from visrec._bars import progress_bar
 from visrec.data.interactions import ITEM, Interactions, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors
-from visrec.errors import ArgumentTypeError, VisrecError, counted
+from visrec.errors import ArgumentTypeError, VisrecError, agree, counted
 from visrec.evaluation import run_record
 from visrec.evaluation.experiment_result import COUNTS as COUNTS
 from visrec.evaluation.experiment_result import METRICS as METRICS
@@ -459,10 +459,11 @@ def _check_skipped_seeds(
             + "; ".join(reasons)
         )
     if skipped:
+        kept = [str(s) for s in setup.seeds if s not in skipped]
         setup.say(
             "; ".join(f"seed {s}: no test user ({why})" for s, why in skipped.items())
-            + "; left out: the results are over seed(s) "
-            + ", ".join(str(s) for s in setup.seeds if s not in skipped)
+            + f"; left out: the results are over {agree(len(kept), 'seed', 'seeds')} "
+            + ", ".join(kept)
         )
 
 
@@ -492,7 +493,8 @@ def _check_setup(
         needs = [n for n, c in classes.items() if c.uses_vectors]
         if needs:
             raise VisrecError(
-                f"model(s) {', '.join(needs)} need item vectors (item_vectors; --vectors "
+                f"{agree(len(needs), 'model', 'models')} {', '.join(needs)} "
+                f"{agree(len(needs), 'needs', 'need')} item vectors (item_vectors; --vectors "
                 "on the command line)"
             )
         if protocol == "cold-items":
@@ -562,7 +564,7 @@ def check_item_vectors(
     Raises
     ------
     VisrecError
-        ``"v.parquet: 1 item vector(s) hold NaN, infinite or huge (beyond ±1e12)
+        ``"v.parquet: 1 item vector holds NaN, infinite or huge (beyond ±1e12)
         values ('b'); ..."``.
     """
     # as text ids the way the loaders write them: a float id 7.0 is item "7"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from visrec import _progress_lines
 from visrec._atomic import atomic_path, probe_writable
-from visrec.errors import VisrecError, WriteError, shown, write_error
+from visrec.errors import VisrecError, WriteError, counted, shown, write_error
 
 # The same pixel limit as embed, checked here from the header; Pillow's
 # DecompressionBombWarning is quieted only by the command line, for its run
@@ -249,7 +249,7 @@ class FetchInterrupted(KeyboardInterrupt):
     """
 
     def __init__(self, report: FetchReport, n_stopped: int) -> None:
-        super().__init__(f"fetch interrupted; {n_stopped} download(s) in progress stopped")
+        super().__init__(f"fetch interrupted; {counted(n_stopped, 'download')} in progress stopped")
         self.report = report
         self.n_stopped = n_stopped
 

@@ -52,7 +52,7 @@ from visrec.embed.store import (
     usable_values,
     vector_rows,
 )
-from visrec.errors import NotFittedError, VisrecError
+from visrec.errors import NotFittedError, VisrecError, agree, counted
 from visrec.models._fresh_fit import check_fit_inputs as check_fit_inputs
 from visrec.models._fresh_fit import fit_from_scratch, forget_fit
 from visrec.models._indices import Indices, as_indices
@@ -259,7 +259,8 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         if broken:
             raise VisrecError(
                 f"model {self.name!r}: the vector of item {broken[0]!r} holds "
-                f"{UNUSABLE_VALUES} ({len(broken):,} item(s) in all); re-embed or drop them"
+                f"{UNUSABLE_VALUES} ({counted(len(broken), 'item')} in all); re-embed or drop "
+                + agree(len(broken), "it", "them")
             )
 
     def _fit_all(self, interactions: Interactions, item_vectors: ItemVectors | None) -> Self:
@@ -665,7 +666,7 @@ class Recommender(ParamsMixin, SaveLoadMixin, ABC):
         if len(broken):
             raise VisrecError(
                 f"vectors row {int(broken[0])} holds {UNUSABLE_VALUES} "
-                f"({len(broken):,} row(s) in all); re-embed it or mark it has_image=False"
+                f"({counted(len(broken), 'row')} in all); re-embed it or mark it has_image=False"
             )
         if not has.all():
             v = np.where(has[:, None], v, np.float32(0.0))

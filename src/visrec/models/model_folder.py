@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from visrec._atomic import not_regular
 from visrec.data.interactions import IdMap
-from visrec.errors import MixedSavesError, VisrecError, read_error
+from visrec.errors import MixedSavesError, VisrecError, agree, read_error
 
 if TYPE_CHECKING:
     from visrec.models.base import Recommender
@@ -230,7 +230,10 @@ def check_array_forms(
 def require_arrays(npz: Path, arrays: dict[str, np.ndarray], needed: tuple[str, ...]) -> None:
     missing = [k for k in needed if k not in arrays]
     if missing:
-        raise VisrecError(f"{npz}: missing array(s) {', '.join(missing)}; train the model again")
+        raise VisrecError(
+            f"{npz}: missing {agree(len(missing), 'array', 'arrays')} {', '.join(missing)}; "
+            "train the model again"
+        )
 
 
 def pack_ids(name: str, ids: list[str]) -> dict[str, np.ndarray]:

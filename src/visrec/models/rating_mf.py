@@ -52,6 +52,7 @@ from visrec.errors import (
     InvalidParameterError,
     NotFittedError,
     VisrecError,
+    agree,
     counted,
     none_of,
 )
@@ -459,8 +460,8 @@ def _checked_vectors(
         bad = int(broken[0])
         raise VisrecError(
             f"RatingMF: the vector of item {item_ids[bad]!r} (row {bad}) holds "
-            f"{UNUSABLE_VALUES} ({len(broken):,} item(s) in all); re-embed them or mark "
-            "them has_image=False"
+            f"{UNUSABLE_VALUES} ({counted(len(broken), 'item')} in all); re-embed "
+            f"{agree(len(broken), 'it or mark it', 'them or mark them')} has_image=False"
         )
     if not has.any():
         what = (
