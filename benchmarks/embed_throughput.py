@@ -45,7 +45,7 @@ from visrec._atomic import write_text_atomic
 from visrec.cli import run_command
 from visrec.commands._common import check_output_file
 from visrec.data.images_index import IMAGE_SUFFIXES as IMAGE_EXTS
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
 TORCH_BATCH_SIZES = (1, 4, 16)  # eager torch is far slower; a few sizes show it
@@ -72,7 +72,7 @@ def list_images(folder: Path, limit: int | None, quiet: bool = False) -> list[Pa
             continue
         good.append(p)
     if bad and not quiet:
-        print(f"skipped {len(bad)} unreadable image(s), e.g. {bad[0]}")
+        print(f"skipped {counted(len(bad), 'unreadable image')}, e.g. {bad[0]}")
     if not good:
         raise VisrecError(f"no readable images ({', '.join(sorted(IMAGE_EXTS))}) in {folder}")
     return good

@@ -43,7 +43,7 @@ from _shared_data import SHARED_DATA
 from visrec._atomic import write_text_atomic
 from visrec.cli import run_command
 from visrec.commands._common import check_output_file
-from visrec.errors import VisrecError
+from visrec.errors import VisrecError, counted
 
 STYLES = SHARED_DATA / "fashion-products"
 STYLE_COLUMNS = ("id", "gender", "articleType", "baseColour", "usage")
@@ -123,7 +123,7 @@ def read_styles(path: Path) -> pd.DataFrame:
         raise VisrecError(f"{path}: not a readable CSV ({reason})") from exc
     if skipped:
         print(
-            f"{path}: skipped {len(skipped)} line(s) with more fields than the header",
+            f"{path}: skipped {counted(len(skipped), 'line')} with more fields than the header",
             file=sys.stderr,
         )
     missing = [c for c in STYLE_COLUMNS if c not in styles.columns]
@@ -143,7 +143,7 @@ def write_shop(args: argparse.Namespace) -> int:
     if df.empty:  # was: an empty CSV written, "nan per item" and exit status 0
         raise VisrecError(
             f"{args.styles}: no interactions survive the 5-core filter from its "
-            f"{len(styles):,} product(s); the shop needs a catalogue like the "
+            f"{counted(len(styles), 'product')}; the shop needs a catalogue like the "
             "fashion-products one (3,000 products)"
         )
     write_text_atomic(args.output, df.to_csv(index=False))

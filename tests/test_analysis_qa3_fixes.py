@@ -106,6 +106,6 @@ def test_dropped_timestamps_are_said_where_repeats_are_collapsed() -> None:
     # without every time, the last row wins, and the note says why
     assert df.loc[df.user_id == "u1", "rating"].tolist() == [1]
     assert notes == [
-        "1 repeated (user, item) ratings collapsed to one (the last row; 1 row has no "
+        "1 repeated (user, item) rating collapsed to one (the last row; 1 row has no "
         "usable time, so no time is used) before splitting"
     ]

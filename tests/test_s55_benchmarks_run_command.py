@@ -101,7 +101,7 @@ def test_synthetic_shop_says_the_catalogue_lines_it_skips(
     frame = synthetic_shop.read_styles(styles)
     err = capsys.readouterr().err
     assert frame["id"].tolist() == [1, 3]
-    assert err == f"{styles}: skipped 1 line(s) with more fields than the header\n"
+    assert err == f"{styles}: skipped 1 line with more fields than the header\n"
 
 
 def test_recommend_scale_says_running_out_of_memory_in_one_line(

@@ -164,7 +164,7 @@ def test_clean_ratings_keeps_the_latest_copy_when_every_row_is_timed() -> None:
     assert len(df) == 11
     assert df.loc[df["item_id"] == "i0", "rating"].tolist() == [1.0]
     assert notes == [
-        "1 repeated (user, item) ratings collapsed to one (the latest) before splitting"
+        "1 repeated (user, item) rating collapsed to one (the latest) before splitting"
     ]
 
 
@@ -176,7 +176,7 @@ def test_clean_ratings_without_usable_times_keeps_the_last_row_and_says_why() ->
     assert list(df.columns) == ["user_id", "item_id", "rating"]
     assert df.loc[df["item_id"] == "i0", "rating"].tolist() == [5.0]
     assert notes == [
-        "1 repeated (user, item) ratings collapsed to one (the last row; 1 row has no "
+        "1 repeated (user, item) rating collapsed to one (the last row; 1 row has no "
         "usable time, so no time is used) before splitting"
     ]
 
@@ -191,7 +191,7 @@ def test_clean_ratings_takes_a_datetime_columns_nat_as_no_usable_time() -> None:
     df, notes = _clean_ratings(f)
     assert df.loc[df["item_id"] == "i0", "rating"].tolist() == [5.0]
     assert notes == [
-        "1 repeated (user, item) ratings collapsed to one (the last row; 1 row has no "
+        "1 repeated (user, item) rating collapsed to one (the last row; 1 row has no "
         "usable time, so no time is used) before splitting"
     ]
     f["timestamp"] = pd.to_datetime([1_000] * 11 + [500], unit="s")  # every row timed
@@ -206,7 +206,7 @@ def test_clean_ratings_without_a_time_column_says_the_last_row() -> None:
     df, notes = _clean_ratings(f)
     assert df.loc[df["item_id"] == "i0", "rating"].tolist() == [5.0]
     assert notes == [
-        "1 repeated (user, item) ratings collapsed to one (the last row) before splitting"
+        "1 repeated (user, item) rating collapsed to one (the last row) before splitting"
     ]
     _, none = _clean_ratings(_frame(10))
     assert none == []

@@ -137,7 +137,7 @@ def _styles(path: Path, rows: list[str]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("n_products", [0, 2])
+@pytest.mark.parametrize("n_products", [0, 1, 2])
 def test_synthetic_shop_refuses_a_catalogue_too_small_for_a_shop(
     n_products: int,
     tmp_path: Path,
@@ -154,7 +154,8 @@ def test_synthetic_shop_refuses_a_catalogue_too_small_for_a_shop(
     assert rc == 2
     assert err.count("\n") == 1
     assert err.startswith(f"error: {styles}: no interactions survive the 5-core filter")
-    assert f"its {n_products:,} product(s)" in err
+    products = "product" if n_products == 1 else "products"
+    assert f"its {n_products:,} {products};" in err
     assert not out.exists()
 
 

@@ -86,7 +86,7 @@ def test_nothing_to_merge_and_no_repeat_says_just_that(
     rc, said, _ = _merge([str(src), "-o", str(out)], capsys)
     assert rc == 0
     assert said.splitlines()[:3] == [
-        f"{src}: 2 rows of 1 items",
+        f"{src}: 2 rows of 1 item",
         "  no review is listed under two items: no variants to merge",
         "  2 reviews written, one row each",
     ]  # no "0 rows repeated..." line

@@ -133,7 +133,8 @@ def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     df = df[[USER, ITEM, RATING]]
     if n_dup:
         notes.append(
-            f"{n_dup:,} repeated (user, item) ratings collapsed to one ({kept}) before splitting"
+            f"{counted(n_dup, 'repeated (user, item) rating')} collapsed to one ({kept}) before "
+            "splitting"
         )
     if len(df) < 10:
         raise VisrecError(f"rating-eval: need at least 10 ratings, got {len(df)}")

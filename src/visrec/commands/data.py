@@ -293,7 +293,7 @@ def _review_files(paths: list[str]) -> list[Path]:
 
 def _merge_text(m: VariantMerge, source: str) -> str:
     """What merge-variants did, for stdout."""
-    lines = [f"{source}: {m.rows_in:,} rows of {m.n_items:,} items"]
+    lines = [f"{source}: {counted(m.rows_in, 'row')} of {counted(m.n_items, 'item')}"]
     if m.n_merged:
         lines.append(
             f"  {counted(m.n_merged, 'item')} merged into another variant of "
