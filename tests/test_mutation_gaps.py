@@ -14,7 +14,7 @@ from visrec.data.interactions import IdMap, Interactions, timestamp_seconds
 from visrec.data.item_tables import load_item_table
 from visrec.data.summary import summarize
 from visrec.data.tables import load_interactions
-from visrec.embed import store
+from visrec.embed import store, vector_checks
 from visrec.embed.store import ItemVectors, check_finite_vectors, write_vectors
 from visrec.errors import VisrecError
 from visrec.search import knn
@@ -73,7 +73,8 @@ def test_the_index_and_its_queries_past_their_first_block(monkeypatch) -> None:
 
 
 def test_row_checks_past_their_first_block(monkeypatch) -> None:
-    monkeypatch.setattr(store, "ROW_BLOCK", 3)
+    # the row loops live in vector_checks (store re-exports them): patched where read
+    monkeypatch.setattr(vector_checks, "ROW_BLOCK", 3)
     vecs = np.ones((10, 2), dtype=np.float32)
     vecs[8, 1] = np.nan  # in the third block
     vecs[9, 0] = 1e20

@@ -323,10 +323,13 @@ def test_duplicate_groups_are_exact_and_largest_first() -> None:
 def test_duplicate_groups_check_values_not_only_the_projection(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from visrec.embed import store
+    from visrec.embed import store, vector_checks
 
     # every row gets the same key: only the value-by-value check tells them apart
-    monkeypatch.setattr(store, "_row_keys", lambda block, coef: np.zeros(len(block), np.uint64))
+    # (duplicate_groups lives in vector_checks, re-exported by store: patched where read)
+    monkeypatch.setattr(
+        vector_checks, "_row_keys", lambda block, coef: np.zeros(len(block), np.uint64)
+    )
     v = np.array([[1, 2], [3, 4], [1, 2], [5, 6], [3, 4]], dtype=np.float32)
     groups = store.duplicate_groups(v, np.ones(5, dtype=bool))
     assert [g.tolist() for g in groups] == [[0, 2], [1, 4]]

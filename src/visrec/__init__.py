@@ -19,7 +19,7 @@ _EXPORTS = {
     "IdMap": "visrec.data.interactions",
     "load_interactions": "visrec.data.tables",
     "load_amazon_reviews": "visrec.data.amazon",
-    "ItemVectors": "visrec.embed.store",
+    "ItemVectors": "visrec.embed.item_vectors",  # read and written by visrec.embed.store
     "read_vectors": "visrec.embed.store",
     "write_vectors": "visrec.embed.store",
     "embed_images": "visrec.embed.extract",
