@@ -408,9 +408,26 @@ def split_min_rating(
     if "rating" not in frame.columns:
         raise no_rating_column(path, "--min-rating")
     keep = (frame["rating"] >= min_rating).to_numpy()
+    # a user who rated nothing at or above it is gone from the data: said, as no list
+    # for them (recommend) or no test rows (evaluate) would otherwise be unexplained
+    import pandas as pd
+
+    from visrec.data.id_spelling import shown_ids
+    from visrec.data.interactions import USER
+
+    users = frame[USER] if USER in frame.columns else None
+    left = ""
+    if users is not None and not keep.all():
+        gone = pd.Index(users[~keep].unique()).difference(users[keep].unique(), sort=False)
+        if len(gone):
+            n = len(gone)
+            left = (
+                f"; {counted(n, 'user')} {agree(n, 'has', 'have')} no row left and "
+                f"{agree(n, 'is', 'are')} left out ({agree(n, '', 'e.g. ')}{shown_ids(gone)})"
+            )
     log(
         f"--min-rating {min_rating:g}: kept {int(keep.sum()):,} of {len(frame):,} rows "
-        f"({int((~keep).sum()):,} below the threshold dropped)"
+        f"({int((~keep).sum()):,} below the threshold dropped{left})"
     )
     if not keep.any():
         raise VisrecError(f"{path}: no interactions with rating >= {min_rating:g}")
