@@ -14,17 +14,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import pytest
 
 import test_library_hygiene
 import test_s61_saveload_mutants
 import test_session43_review_fixes
 import test_session44_fixes
-from test_models import FAST, checkerboard
 from test_s61_saveload_mutants import fitted  # noqa: F401  (a fixture used below)
 from visrec.models.base import Recommender
-from visrec.models.registry import make_model
 
 #: longer than load's 0.5 s wait for a save's second file
 LATE_S = 0.8
@@ -37,14 +34,7 @@ def test_load_between_a_saves_two_files_waits_for_a_late_second_file(
     real_sleep = time.sleep
     slow = SimpleNamespace(sleep=lambda s: real_sleep(s + LATE_S), monotonic=time.monotonic)
     monkeypatch.setattr(test_session43_review_fixes, "time", slow)
-    inter, iv = checkerboard()
-    old = make_model("bpr", **FAST["bpr"]).fit(inter, iv)
-    new = make_model("bpr", **{**FAST["bpr"], "random_state": 9}).fit(inter, iv)
-    folder, staged = tmp_path / "m", tmp_path / "staged"
-    old.save(folder)
-    new.save(staged)
-    loaded = test_session43_review_fixes._load_while_the_second_file_lands(folder, staged)
-    np.testing.assert_array_equal(loaded.score([0, 3]), new.score([0, 3]))
+    test_session43_review_fixes.test_load_waits_for_a_save_between_its_two_files(tmp_path)
 
 
 def test_load_waits_for_a_late_timer_of_a_save_in_progress(
