@@ -200,7 +200,7 @@ def fit_encoding(
             if kind == "category" and len(counts) > max_levels and len(counts) > len(present) / 2:
                 x = _numbers(present)
                 if guessed and x.notna().mean() >= 0.9:  # numbers, a few cells of text
-                    bad = np.flatnonzero(cells.notna().to_numpy(dtype=bool))[x.isna().to_numpy()]
+                    bad = _failed_rows(cells, x)
                     raise VisrecError(
                         f"{unreadable_text(frame, name, 'number', bad)}, and as a category "
                         f"its {len(counts):,} distinct values are too many; empty or mend "
@@ -217,7 +217,7 @@ def fit_encoding(
                 code.levels.append(OTHER)
         else:
             x = (_numbers if kind == "number" else _years)(present)
-            bad = np.flatnonzero(cells.notna().to_numpy(dtype=bool))[x.isna().to_numpy()]
+            bad = _failed_rows(cells, x)
             if len(bad):
                 raise VisrecError(
                     f"{unreadable_text(frame, name, kind, bad)}; give the column's kind "
@@ -236,12 +236,17 @@ def fit_encoding(
     return codes
 
 
+def _failed_rows(cells: pd.Series, read: pd.Series) -> np.ndarray:
+    """The rows (positions from 0) of ``cells`` holding a value that ``read`` (the
+    values read from its non-empty cells, in order) could not read."""
+    return np.flatnonzero(cells.notna().to_numpy(dtype=bool))[read.isna().to_numpy()]
+
+
 def unreadable_cells(frame: pd.DataFrame, name: str, kind: str) -> np.ndarray:
     """The rows (positions from 0) of ``frame``'s column ``name`` whose value a column of
     ``kind`` ("number" or "date") cannot read: what :func:`encode` takes as missing."""
     cells = _cells(frame[name])
-    x = (_numbers if kind == "number" else _years)(cells).to_numpy(float)
-    return np.flatnonzero(cells.notna().to_numpy(dtype=bool) & np.isnan(x))
+    return _failed_rows(cells, (_numbers if kind == "number" else _years)(cells.dropna()))
 
 
 def unreadable_text(frame: pd.DataFrame, name: str, kind: str, rows: np.ndarray) -> str:

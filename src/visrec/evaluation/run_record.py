@@ -474,10 +474,11 @@ def _carried(
         now = _shared(fp)
         names = sorted({n for o in old for n in {*o, *now} if o.get(n) != now.get(n)})
         why = f"{', '.join(names)} changed" if names else "damaged or edited"
+        n = len(other) - len(kept)
         note(
-            f"resume: {counted(len(other) - len(kept), 'other ' + what[:-1])} of the earlier "
-            f"results in {earlier} {agree(len(other) - len(kept), 'is', 'are')} dropped from "
-            f"it ({why}): this command does not make {agree(len(other) - len(kept), 'it', 'them')}"
+            f"resume: {counted(n, 'other ' + what[:-1])} of the earlier results in {earlier} "
+            f"{agree(n, 'is', 'are')} dropped from it ({why}): this command does not make "
+            f"{agree(n, 'it', 'them')}"
         )
     return kept
 
