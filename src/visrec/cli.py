@@ -27,6 +27,7 @@ from visrec import __version__, _interrupt
 from visrec._atomic import NO_DASH_STDIN, broken_link, shown_path
 from visrec.commands._common import (
     closed_stdout_status,
+    say_parse_notes,
     stdout_failed_status,
     survives_closed_stderr,
 )
@@ -232,6 +233,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if empty:
         print(f"error: {empty}", file=sys.stderr)
         return 2
+    say_parse_notes(args)
     with _ctrl_c_seen():
         status = run_command(func, args)
         # 128 + SIGTERM (or SIGHUP), as the shell reports a process the signal killed

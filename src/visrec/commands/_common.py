@@ -104,10 +104,25 @@ class LastPathNoted(argparse._StoreAction):
     ) -> None:
         before = getattr(namespace, self.dest, None)
         if before is not None and before != values:
-            say_note(
+            # said by cli once the whole line parsed: not above a usage error it ends in
+            held = getattr(namespace, PARSE_NOTES, None)
+            if held is None:
+                held = []
+                setattr(namespace, PARSE_NOTES, held)
+            held.append(
                 f"note: {option_string} given twice: {values} is read, {before} is not ({self.why})"
             )
         setattr(namespace, self.dest, values)
+
+
+#: the ``args`` attribute holding the notes found while parsing (``LastPathNoted``)
+PARSE_NOTES = "parse_notes_"
+
+
+def say_parse_notes(args: argparse.Namespace) -> None:
+    """Print the notes found while parsing ``args`` (after it parsed without error)."""
+    for line in getattr(args, PARSE_NOTES, None) or ():
+        say_note(line)
 
 
 class _LastInputNoted(LastPathNoted):
