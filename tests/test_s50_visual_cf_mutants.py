@@ -130,7 +130,7 @@ def test_validation_folds_are_a_seeded_draw_of_trained_items_with_an_image(
 
     def scores(self: VisualCF, desc: str, map_reg: float, *args: Any) -> np.ndarray:
         drawn.append(np.asarray(args[3]))  # normed, has_image, learn, held
-        return np.zeros(len(visual_cf.PROFILE_WEIGHTS))
+        return np.zeros((3, len(visual_cf.PROFILE_WEIGHTS)))  # recall, sign counts
 
     monkeypatch.setattr(VisualCF, "_fold_scores", scores)
 

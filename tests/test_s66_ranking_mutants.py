@@ -35,7 +35,8 @@ def _fake_folds(
     monkeypatch: pytest.MonkeyPatch, per_fold: list[list[float]] | None = None
 ) -> list[dict[str, Any]]:
     """Replace each fold's BPR refit and scoring by given Recall@20 values (the same
-    values for every fold when ``per_fold`` is None); record what each fold was given."""
+    values for every fold when ``per_fold`` is None), with sign counts that make any
+    gain significant; record what each fold was given."""
     calls: list[dict[str, Any]] = []
 
     def scores(self: VisualCF, *args: Any) -> np.ndarray:
@@ -43,7 +44,8 @@ def _fake_folds(
         calls.append({"learn": learn.copy(), "held": np.asarray(held), "inner": inner})
         calls[-1].update(test=test, users=np.asarray(users))
         vals = per_fold[len(calls) - 1] if per_fold else [0.2, 0.1, 0.1, 0.1]
-        return np.asarray(vals, dtype=np.float64)
+        n = len(vals)
+        return np.asarray([vals, [0] + [100] * (n - 1), [0] * n], dtype=np.float64)
 
     monkeypatch.setattr(VisualCF, "_fold_scores", scores)
     return calls
@@ -158,7 +160,7 @@ def test_fold_recall_averages_over_users_across_blocks() -> None:
     got = visual_cf._fold_recall(
         p, mq, mb, 1.0, profiles, pictures, sp.csr_matrix(rel), np.arange(n_users)
     )
-    np.testing.assert_allclose(got, [want] * len(PROFILE_WEIGHTS))
+    np.testing.assert_allclose(got[0], [want] * len(PROFILE_WEIGHTS))
 
 
 def test_padding_is_never_a_hit_in_a_sparse_relevance_matrix() -> None:

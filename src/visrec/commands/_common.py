@@ -263,6 +263,7 @@ def load_interactions_frame(
     time_use: str = "this command does not use the time",
     time_optional: bool = False,
     review_digest: bool = False,
+    peek_rating: bool = False,
 ) -> pd.DataFrame:
     """An interactions file as a frame with canonical columns, reporting what was dropped.
 
@@ -300,6 +301,11 @@ def load_interactions_frame(
     review_digest : bool, default False
         Amazon review files get their ``review_digest`` and ``review_has_text`` columns
         (:func:`visrec.data.variants.variant_copy_note` reads them).
+    peek_rating : bool, default False
+        With ``ids_only`` (and no ``keep_rating``), the rating column is read too when
+        there is one, for a note only (:func:`low_ratings_note`): the rows are those of
+        the load without it (when a row's rating is unusable, the file is read again
+        without the rating, and the frame has no ``rating`` column).
 
     Returns
     -------
@@ -323,10 +329,11 @@ def load_interactions_frame(
     if ids_only and timestamp_col is not None and not keep_time:
         log(f"note: --time-col {timestamp_col} is not read here ({time_use})")
         unused["--time-col"], timestamp_col = timestamp_col, None
+    peek = peek_rating and ids_only and not keep_rating and rating_col is None
     loaded = load_interactions(
         path,
         ids_only=ids_only,
-        keep_rating=keep_rating,
+        keep_rating=keep_rating or peek,
         keep_time=keep_time,
         sep=sep,
         user_col=user_col,
@@ -335,6 +342,19 @@ def load_interactions_frame(
         timestamp_col=timestamp_col,
         review_digest=review_digest,
     )
+    if peek and loaded.bad:
+        # a row the rating drops would be lost to a note: read as if there were none
+        # (a load reading fewer columns drops no row that one reading more keeps)
+        loaded = load_interactions(
+            path,
+            ids_only=True,
+            keep_time=keep_time,
+            sep=sep,
+            user_col=user_col,
+            item_col=item_col,
+            timestamp_col=timestamp_col,
+            review_digest=review_digest,
+        )
     # a table's unreadable time, an Amazon review's missing one
     n_bad_time = sum(b.kind in ("bad timestamp", "missing time") for b in loaded.bad)
     if time_optional and not ids_only and n_bad_time:
@@ -447,6 +467,30 @@ def split_min_rating(
     if not keep.any():
         raise VisrecError(f"{path}: no interactions with rating >= {min_rating:g}")
     return frame[keep].reset_index(drop=True), frame[~keep].reset_index(drop=True)
+
+
+def low_ratings_note(ratings: pd.Series) -> str | None:
+    """What ``train`` says when it learns from every row of a file whose ratings include
+    low ones: on a star scale (ratings from 0 to a top of 5 or 10, half stars too),
+    the rows rated at or below 40% of the top (2 of 5, 4 of 10) are counted, as every
+    row is a positive all the same. None for another scale (what is low there is not
+    known) or no such row."""
+    import numpy as np
+
+    values = ratings.to_numpy(dtype=np.float64)
+    if not len(values) or np.isnan(values).any():
+        return None
+    top = float(values.max())
+    if values.min() < 0 or top not in (5.0, 10.0):
+        return None
+    cut = 0.4 * top
+    n = int((values <= cut).sum())
+    if not n:
+        return None
+    return (
+        f"note: {counted(n, 'row')} {agree(n, 'is', 'are')} rated {cut:g} or lower; every "
+        "row counts as a positive (use --min-rating R to keep only rows rated R or more)"
+    )
 
 
 def note_id_spellings(frame: pd.DataFrame, source: str) -> None:

@@ -83,7 +83,8 @@ def check_outputs_distinct(
     An output already there that is no input is then held to the format written there
     (``writes`` by option, default JSON for ``--json`` and HTML for ``--report``), as
     :func:`check_output_file` holds a new one: ``report -o old.json`` would put HTML over
-    an earlier JSON result.
+    an earlier JSON result; and a JSON or HTML output to its bytes
+    (:func:`refuse_foreign_output`: ``--json u.data``).
     """
     pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
     known: list[tuple[str, Path, bool]] = []  # (name, path, is an input)
@@ -134,6 +135,63 @@ def check_outputs_distinct(
         # for the check above, whose "would replace" is the message for an input
         if out is not None and fmt is not None and os.path.lexists(out) and str(out).strip():
             check_output_suffix(out, option, fmt)
+            refuse_foreign_output(out, option, fmt)
+
+
+def refuse_foreign_output(path: str | os.PathLike[str], option: str, writes: str) -> None:
+    """Refuse an existing output file whose bytes are not the ``writes`` format at all
+    (``--json u.data``, ``--report notes.txt``): the name passed
+    :func:`check_output_suffix`, but the write would replace someone's data. Only JSON
+    and HTML are told apart here (a ``.parquet`` or recs CSV is judged by its command).
+    An empty file (``touch``, ``mktemp``) and an earlier result are replaced."""
+    kind = _not_format(path, writes)
+    if kind is not None:
+        raise VisrecError(
+            f"{option}: {str(path)!r} exists and is not {writes} ({kind}); name "
+            f"another {option}, or remove it first"
+        )
+
+
+def _not_format(path: str | os.PathLike[str], writes: str) -> str | None:
+    """What the existing regular file ``path`` looks like when its start cannot be the
+    ``writes`` format (JSON: one document opening with ``{`` or ``[``; HTML: a ``<``),
+    else None (also for an empty or unreadable file: its writer says why)."""
+    from visrec.data.images_index import IMAGE_SUFFIXES
+
+    if writes not in ("JSON", "HTML") or not os.path.isfile(path):
+        return None  # a pipe is not opened: it would wait for a writer
+    if {Path(path).suffix.lower(), Path(os.path.realpath(path)).suffix.lower()} & set(
+        IMAGE_SUFFIXES
+    ):
+        # a photo the command reads (or a link to one) is found later (a folder listed,
+        # --images), and said to be that input: "remove it first" would be wrong advice
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return None
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if not text:  # empty, or blank lines only
+        return None
+    if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "it is an image"
+    if b"\x00" in head[:512]:
+        return "it is binary"
+    if writes == "HTML":
+        return None if text.startswith("<") else "it looks like text"
+    if not text.startswith(("{", "[")):
+        first = text.split("\n", 1)[0]
+        return "it looks like a table" if "," in first or "\t" in first else "it looks like text"
+    import json
+
+    try:
+        _, end = json.JSONDecoder().raw_decode(text)
+    except ValueError:  # a document longer than the head, or a damaged one: maybe ours
+        return None
+    if text[end:].strip():
+        return "it holds several JSON documents, as JSON lines do"
+    return None
 
 
 def _real(path: Path) -> str:

@@ -22,7 +22,7 @@ from visrec.commands._new_items import (
     say_none_scored,
     unseen_vectors,
 )
-from visrec.data.row_reasons import nul_id_reason
+from visrec.data.row_reasons import nul_id_reason, spaced_note
 from visrec.errors import InputNotFoundError, VisrecError, agree, counted
 
 if TYPE_CHECKING:
@@ -105,6 +105,7 @@ def read_id_list(
         print(f"warning: {path}:{line_no}: {message}", file=sys.stderr)
     out: list[tuple[str, int]] = []
     seen: set[str] = set()
+    spaced: list[str] = []  # ids written with spaces around them
     dup = 0
     first = True  # the first line with an id may be a header, blank lines before it or not
     lines = text_lines(decoded.text)
@@ -162,6 +163,12 @@ def read_id_list(
             continue
         seen.add(one)
         out.append((one, lineno))
+        written = fields[0] if quoted else line
+        if written != one:
+            spaced.append(written)
+    said = spaced_note(noun, spaced)
+    if said:  # the rule (docs/data.md), said as the interactions loader says it
+        print(f"note: {path}: {said}", file=sys.stderr)
     if dup:
         print(f"note: {path}: {counted(dup, f'duplicate {noun} id')} kept once", file=sys.stderr)
     if not out:

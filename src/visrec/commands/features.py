@@ -4,6 +4,7 @@ the image vectors, so every command that takes ``--vectors`` can weigh them."""
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from visrec.commands._checks import check_at_least
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.data import item_features as f
     from visrec.data.interactions import ITEM
     from visrec.data.item_tables import load_item_table
-    from visrec.embed.store import ItemVectors, read_vectors, write_vectors
+    from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors, write_vectors
 
     check_at_least(args.max_levels, 1, "--max-levels")
     if args.weight is not None and not (math.isfinite(args.weight) and args.weight > 0):
@@ -156,6 +157,17 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.output, "-o", "Parquet")
     inputs = {"ITEMS": args.table, "--vectors": args.vectors, "--like": args.like}
     check_outputs_distinct({"-o": args.output}, inputs, {"-o": "Parquet"})
+    # an empty file (touch, mktemp) and an earlier output are replaced; anything else
+    # may be the user's data (interactions.parquet, u.data)
+    if (
+        os.path.isfile(args.output)
+        and os.path.getsize(args.output)
+        and is_foreign_file(args.output)
+    ):
+        raise VisrecError(
+            f"-o: {args.output} exists and is not a visrec vectors file; name another -o, "
+            "or remove it first"
+        )
 
     like: SavedEncoding | None = None
     if args.like is not None:

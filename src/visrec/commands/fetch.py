@@ -410,16 +410,17 @@ def _check_outputs_apart(
         raise VisrecError(
             f"--json: {args.json!r} is also the manifest ({out_option}); name another"
         )
-    # writing a source would replace the URL list with only the images fetched
-    check_outputs_distinct(
-        {out_option: out, "--json": args.json}, [("source", f) for f in files], {out_option: "CSV"}
-    )
+    # before the outputs' other checks: the image's name says more than its bytes
     for option, path in ((out_option, out), ("--json", args.json)):
         if path is not None and _is_cache_entry(Path(path), cache):  # trusted when read
             raise VisrecError(
                 f"{option}: {str(path)!r} is an image of the --cache (its name is a URL's "
                 "hash); writing it would replace that image. Name another output file"
             )
+    # writing a source would replace the URL list with only the images fetched
+    check_outputs_distinct(
+        {out_option: out, "--json": args.json}, [("source", f) for f in files], {out_option: "CSV"}
+    )
 
 
 def _refused_urls(got: Sources) -> dict[str, tuple[str, list[str]]]:

@@ -9,6 +9,7 @@ bookkeeping lives in :mod:`._recs_progress`.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -309,7 +310,35 @@ def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
         },
         {"-o": "CSV"},
     )
+    _refuse_foreign_recs(args.output)
     return recorded
+
+
+def _refuse_foreign_recs(output: str) -> None:
+    """Refuse an existing ``-o`` that is not a list of recommendations (another
+    dataset's ratings.csv, u.data): replaced, it would be lost. An earlier run's list
+    (or another tool's: a header naming a rank or score column) and an empty file
+    (touch, mktemp) are replaced."""
+    from visrec._atomic import written_file
+    from visrec.commands._recs_progress import HEADER
+
+    target = written_file(output)
+    if not target.is_file():  # a pipe is not opened: it would wait for a writer
+        return
+    try:
+        with open(target, "rb") as fh:
+            head = fh.read(1 << 12)
+    except OSError:  # the write says why
+        return
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    first = text.split("\n", 1)[0].strip().lower()
+    columns = {c.strip().strip('"') for c in re.split("[,\t;]", first)}
+    if text and not columns & {"rank", "score"}:
+        raise VisrecError(
+            f"-o: {output} exists and is not a list of recommendations (its first line "
+            f"names no rank or score column, as {HEADER.strip()} does); name another -o, "
+            "or remove it first"
+        )
 
 
 @dataclass

@@ -34,6 +34,7 @@ from visrec.commands._common import (
     check_param_names,
     layout_args,
     load_interactions_frame,
+    low_ratings_note,
     parse_params,
     say_note,
     skipped_records,
@@ -77,8 +78,9 @@ A progress bar shows on a terminal; when stderr goes to a file, a line a minute 
 how a long fit is going instead (--quiet hides both).
 
 Every row of the interactions file is an implicit positive (ratings and timestamps are
-not read, unless --min-rating keeps only rows rated at least that, as in visrec
-evaluate; duplicate user-item pairs collapse). Accepted layouts: a CSV with header
+not used, unless --min-rating keeps only rows rated at least that, as in visrec
+evaluate; duplicate user-item pairs collapse; a note counts the rows rated 2 of 5, or 4
+of 10, or lower). Accepted layouts: a CSV with header
 user_id,item_id[,rating,timestamp] (and common aliases, or --user-col and --item-col;
 TSV too), MovieLens u.data, Parquet, Amazon reviews .json.gz (or a folder of them).
 
@@ -213,9 +215,16 @@ def _load_fit_and_save(
         args.interactions,
         ids_only=True,
         keep_rating=args.min_rating is not None,
+        peek_rating=args.min_rating is None,
         **layout_args(args),
     )
     skipped = skipped_records(frame)  # for train.json: rows this model never saw
+    low = None
+    if args.min_rating is None and "rating" in frame.columns:
+        # every row a positive, as documented; said (once the inputs are found usable)
+        # when 1-star rows are among them
+        low = low_ratings_note(frame["rating"])
+        frame = frame.drop(columns="rating")
     below = frame.iloc[:0]
     if args.min_rating is not None:
         frame, below = split_min_rating(frame, args.min_rating, args.interactions, say_note)
@@ -249,6 +258,8 @@ def _load_fit_and_save(
     elif model.uses_vectors:
         raise VisrecError(f"model {args.model!r} needs item vectors: pass --vectors V.parquet")
 
+    if low:
+        say_note(low)
     if not args.quiet and not show_progress(args):
         # no bar in a log file: at least say that a (possibly long) fit has started,
         # and that the validation fits of reg=auto come first

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from visrec.data.column_names import column_key
-from visrec.data.row_reasons import field_count_hint, nul_id_reason
+from visrec.data.row_reasons import field_count_hint, nul_id_reason, spaced_note
 from visrec.data.text_files import decode_text, first_text_line, sniff_sep, split_rows
 from visrec.errors import (
     InputNotFoundError,
@@ -386,6 +387,7 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
             )
     out: list[tuple[str, str, int]] = []
     first_line: dict[str, int] = {}
+    spaced: list[str] = []  # ids written with spaces around them
     for line_start, row in rows:
         if len(row) != len(header):
             raise VisrecError(
@@ -420,6 +422,11 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
             )
         out.append((item, loc, line_start))
         first_line[item] = line_start
+        if item != row[id_i]:
+            spaced.append(row[id_i])
+    said = spaced_note("item", spaced)
+    if said:  # the rule (docs/data.md), said, as every loader of ids says it
+        print(f"note: {p}: {said}", file=sys.stderr)
     return out
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 from visrec.data.column_names import ALIASES, column_key, column_keys
 from visrec.data.interactions import ITEM, RATING, TIMESTAMP, USER
 from visrec.data.load_result import BadRecord, LoadResult
-from visrec.data.row_reasons import field_count_hint, nul_id_reason
+from visrec.data.row_reasons import field_count_hint, nul_id_reason, spaced_ids_note
 from visrec.data.text_files import _NO_CONTENT
 from visrec.data.timestamps import _fits_the_other_order, _parse_timestamps, _to_float
 from visrec.errors import agree, counted
@@ -239,12 +239,15 @@ def _validate(
             mixed = _mixed_time_units(ts[keep], lines[keep], raw[keep], where)
             if mixed is not None:
                 notes.append(mixed)
+    spaced = None
     if n:  # among the rows kept: a spelling that only a refused row holds joins nothing
+        moved = {c: (series[c] != ids[c]).to_numpy(dtype=bool) & keep for c in (USER, ITEM)}
         joined = [
-            _merged_by_spaces(series[c], ids[c], keep, lines, where, label)
+            _merged_by_spaces(series[c], ids[c], moved[c], keep, lines, where, label)
             for c, label in ((USER, "user"), (ITEM, "item"))
         ]
         notes = [m for m in joined if m is not None] + notes
+        spaced = _spaced_note(series, moved)
     problems.sort(key=lambda b: b.line)
     df = pd.DataFrame(frame)
     if not keep.all():
@@ -253,16 +256,39 @@ def _validate(
     df[ITEM] = df[ITEM].astype(str)
     if TIMESTAMP in df.columns:
         df[TIMESTAMP] = df[TIMESTAMP].astype("int64")
-    return LoadResult(frame=df, bad=problems, warnings=notes, n_read=n)
+    return LoadResult(
+        frame=df, bad=problems, warnings=notes, n_read=n, notes=[spaced] if spaced else []
+    )
+
+
+def _spaced_note(raw: dict[str, pd.Series], moved: dict[str, np.ndarray]) -> str | None:
+    """The file's one note on user and item ids (of the rows kept) written with spaces
+    around them, which were removed (``moved``: those rows, per column): counted
+    (distinct spellings) with one example."""
+    counts, example = [], None
+    for c, label in ((USER, "user"), (ITEM, "item")):
+        if not moved[c].any():  # the usual case
+            continue
+        spellings = pd.unique(raw[c][moved[c]])
+        counts.append((len(spellings), label))
+        if example is None:
+            example = (str(spellings[0]), str(spellings[0]).strip())
+    return spaced_ids_note(counts, example) if example else None
 
 
 def _merged_by_spaces(
-    raw: pd.Series, stripped: pd.Series, keep: np.ndarray, lines: np.ndarray, where: str, label: str
+    raw: pd.Series,
+    stripped: pd.Series,
+    moved: np.ndarray,
+    keep: np.ndarray,
+    lines: np.ndarray,
+    where: str,
+    label: str,
 ) -> BadRecord | None:
     """A caveat when ids written differently only in the spaces around them (``' sp '``
     and ``'sp'``) became one id: dropping those spaces is the rule, but it joins what
-    the file kept apart, which must not pass without a word (None when nothing joined)."""
-    moved = (raw != stripped).to_numpy(dtype=bool) & keep
+    the file kept apart, which must not pass without a word (None when nothing joined).
+    ``moved``: the rows kept whose id lost spaces."""
     if not moved.any():  # the usual case: nothing stripped
         return None
     # distinct spellings first: a table of millions of rows has far fewer ids

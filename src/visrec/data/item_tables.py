@@ -17,7 +17,7 @@ import pandas as pd
 from visrec.data.column_names import column_key
 from visrec.data.id_spelling import ids_as_text, written_two_ways
 from visrec.data.interactions import ITEM
-from visrec.data.row_reasons import field_count_hint, nul_id_reason
+from visrec.data.row_reasons import field_count_hint, nul_id_reason, spaced_note
 from visrec.data.tables import (
     BadRecord,
     LoadResult,
@@ -177,7 +177,8 @@ def _load_parquet_items(p: Path, id_col: str) -> LoadResult:
             f"(the id column {id_col!r} becomes {ITEM!r}); rename it"
         )
     where = str(p)
-    ids = ids_as_text(df[id_col], where).str.strip()
+    raw_ids = ids_as_text(df[id_col], where)
+    ids = raw_ids.str.strip()
     empty = (ids.isna() | (ids == "")).to_numpy()
     lines = np.arange(1, len(df) + 1, dtype=np.int64)
     bad = [
@@ -199,9 +200,16 @@ def _load_parquet_items(p: Path, id_col: str) -> LoadResult:
     df = df.rename(columns={id_col: ITEM})
     df[ITEM] = ids
     df["_line"] = lines
-    df = df[~(empty | nul)].reset_index(drop=True)
+    kept = ~(empty | nul)
+    df = df[kept].reset_index(drop=True)
+    spaced = spaced_note("item", raw_ids[kept & (raw_ids != ids).to_numpy(dtype=bool)].unique())
     return LoadResult(
-        frame=df, bad=bad, n_read=len(lines), files=[where], formats={where: "parquet"}
+        frame=df,
+        bad=bad,
+        n_read=len(lines),
+        files=[where],
+        formats={where: "parquet"},
+        notes=[spaced] if spaced else [],
     )
 
 
@@ -284,8 +292,9 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
     label_col = None if label_col is None else spelt_as(label_col, names)
     header = _checked_header(names, id_col, label_col, where)
     warnings = encoding_warnings(decoded, where)
+    spaced: list[str] = []
     data, lines, bad, n_read = _item_rows(
-        rows, header, id_col, label_col, sep, where, warnings, names
+        rows, header, id_col, label_col, sep, where, warnings, names, spaced
     )
     warnings += multiline_warnings(multiline, bad, where)
     df = pd.DataFrame(data, columns=header)
@@ -298,6 +307,7 @@ def _load_text_items(p: Path, id_col: str, label_col: str | None, sep: str | Non
         n_read=n_read,
         files=[where],
         formats={where: f"table with header, sep {sep!r}"},
+        notes=[n for n in [spaced_note("item", spaced)] if n],
     )
     df["_line"] = np.asarray(lines, dtype=np.int64)
     return result
@@ -345,9 +355,11 @@ def _item_rows(
     where: str,
     warnings: list[BadRecord],
     names: Sequence[str] = (),
+    spaced: list[str] | None = None,
 ) -> tuple[list[list[str]], list[int], list[BadRecord], int]:
     """``(data, lines, bad, n_read)`` of the data ``rows``; merges go to ``warnings``.
-    ``names``: the header line's names as read (``header`` has them made unique)."""
+    ``names``: the header line's names as read (``header`` has them made unique);
+    ``spaced`` gets the ids kept that had spaces around them, as written."""
     idx = header.index(id_col)
     n = len(header)
     # Extra fields can only be merged into a last column that is free text.
@@ -395,6 +407,8 @@ def _item_rows(
             continue
         data.append([f.strip() for f in fields])
         lines.append(line)
+        if spaced is not None and fields[idx] != data[-1][idx]:
+            spaced.append(fields[idx])
     return data, lines, bad, n_read
 
 
@@ -438,6 +452,7 @@ def _load_ml_items(p: Path) -> LoadResult:
             genres = named
     where = str(p)
     n_expected = 5 + len(genres)
+    spaced: list[str] = []
     bad: list[BadRecord] = []
     rows: list[dict[str, object]] = []
     lines: list[int] = []
@@ -477,6 +492,8 @@ def _load_ml_items(p: Path) -> LoadResult:
             }
         )
         lines.append(line)
+        if f[0] != f[0].strip():
+            spaced.append(f[0])
     df = pd.DataFrame(rows, columns=[ITEM, "title", "release_date", "genres", "genre"])
     result = LoadResult(
         frame=df,
@@ -485,6 +502,7 @@ def _load_ml_items(p: Path) -> LoadResult:
         n_read=n_read,
         files=[where],
         formats={where: "MovieLens u.item"},
+        notes=[n for n in [spaced_note("item", spaced)] if n],
     )
     df["_line"] = np.asarray(lines, dtype=np.int64)
     return result

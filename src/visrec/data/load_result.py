@@ -79,6 +79,9 @@ class LoadResult:
         A table's header names (none for a headerless table or Amazon files): a column
         named but not read (``--time-col`` where the time is not used) is checked
         against them.
+    notes : list of str
+        Said of the file as a whole, after its name (``"2 user ids had spaces around
+        them, removed (...)"``, :func:`~visrec.data.row_reasons.spaced_ids_note`).
     """
 
     frame: pd.DataFrame
@@ -89,6 +92,7 @@ class LoadResult:
     n_read: int = 0
     unread_columns: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -115,8 +119,9 @@ class LoadResult:
     def report_lines(self, source: PathLike, limit: int = 3) -> list[str]:
         """What a command says about this load: the records skipped (counts per kind,
         the first ``limit``) and the rows kept with a caveat (latin-1 text, merged extra
-        fields); empty when there is nothing to say."""
-        lines = []
+        fields) and the notes on the file (ids that had spaces around them); empty when
+        there is nothing to say."""
+        lines = [f"note: {source}: {n}" for n in self.notes]
         if self.bad:
             lines.append(
                 f"{source}: skipped {counted(self.n_bad, 'record')}; " + self.describe_bad(limit)

@@ -7,7 +7,7 @@ list) can say a reason without importing pandas.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from visrec.errors import agree
 
@@ -39,3 +39,29 @@ def nul_id_reason(label: str, value: str) -> str:
     """Why the ``label`` ("user", "item") id ``value`` is refused for holding a NUL
     byte: the words of every loader of interactions and item tables."""
     return f"{label} id {value!r} holds a NUL byte, which no id can (a damaged file?)"
+
+
+def spaced_ids_note(counts: Sequence[tuple[int, str]], example: tuple[str, str]) -> str | None:
+    """``"3 user ids and 1 item id had spaces around them, removed (' u1' is read as
+    'u1')"``: what every loader says once per file when ids lost the white space around
+    them (the rule, docs/data.md; said so that a file whose ids were written padded is
+    not read otherwise unseen). ``counts``: (number of distinct ids so written, their
+    label), ``example``: one such id as written and as read. None when none was."""
+    parts = [f"{n:,} {label} {agree(n, 'id', 'ids')}" for n, label in counts if n]
+    if not parts:
+        return None
+    total = sum(n for n, _ in counts)
+    raw, bare = (r if len(r) <= 40 else r[:37] + "..." for r in example)
+    return (
+        f"{' and '.join(parts)} had spaces around {agree(total, 'it', 'them')}, removed "
+        f"({raw!r} is read as {bare!r})"
+    )
+
+
+def spaced_note(label: str, ids: Iterable[object]) -> str | None:
+    """:func:`spaced_ids_note` of one kind of id (``label``: "item") from ``ids``, the
+    ids as read: those with white space around them counted once each."""
+    spaced = list(dict.fromkeys(s for s in map(str, ids) if s != s.strip()))
+    if not spaced:
+        return None
+    return spaced_ids_note([(len(spaced), label)], (spaced[0], spaced[0].strip()))

@@ -15,6 +15,7 @@ spread) in :mod:`visrec.embed.vector_checks`; the file's metadata in
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ import pyarrow.parquet as pq
 
 from visrec._atomic import atomic_path, check_input_exists, require_utf8_name
 from visrec._parquet import open_parquet, read_columns, write_table
-from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id
+from visrec.data.id_spelling import find_ids, ids_as_text, is_one_id, shown
+from visrec.data.row_reasons import spaced_note
 from visrec.embed.item_vectors import ItemVectors as ItemVectors
 from visrec.embed.item_vectors import image_flags as image_flags
 from visrec.embed.item_vectors import vector_rows as vector_rows
@@ -164,8 +166,46 @@ def table_to_ids(id_col: pa.ChunkedArray, source: str) -> list[Any]:
             f"{source}: column 'item_id' must hold text or whole numbers, not {id_col.type}"
         )
     if pa.types.is_floating(kind) or binary:
-        return list(ids_as_text(id_col.to_pandas().rename("item_id"), source).tolist())
+        return _stripped(list(ids_as_text(id_col.to_pandas().rename("item_id"), source)), source)
+    if text:
+        return _stripped(id_col.to_pylist(), source)
     return list(id_col.to_pylist())
+
+
+#: vectors files whose spaced ids were noted: a run reading one file's ids and then its
+#: vectors (or some rows of them) says it once
+_NOTED: set[str] = set()
+
+
+def _stripped(ids: list[Any], source: str) -> list[Any]:
+    """``ids`` without white space around them, as the interactions and every other
+    loader reads ids (docs/data.md), so that ``' i1'`` here is the interactions' ``i1``;
+    said once per file, and an error naming both when two ids become one."""
+    # a blank id stays as it is: the check of blank ids names its row
+    moved = [k for k, i in enumerate(ids) if isinstance(i, str) and i != i.strip() and i.strip()]
+    if not moved:  # the usual case
+        return ids
+    out = list(ids)
+    for k in moved:
+        out[k] = out[k].strip()
+    bare = {out[k] for k in moved}
+    rows: dict[str, list[int]] = {}
+    for k, i in enumerate(out):
+        if i in bare:
+            rows.setdefault(i, []).append(k)
+    twice = next((r for r in rows.values() if len(r) > 1), None)
+    if twice is not None:
+        a, b = twice[:2]
+        raise VisrecError(
+            f"{source}: item ids {shown(str(ids[a]))} (row {a + 1}) and {shown(str(ids[b]))} "
+            f"(row {b + 1}) are one id once the spaces around ids are removed, as every "
+            "loader removes them; keep one row of that item"
+        )
+    if source and source not in _NOTED:  # "": a row group embed checks, no file to name
+        _NOTED.add(source)
+        note = spaced_note("item", (ids[k] for k in moved))
+        print(f"note: {source}: {note}", file=sys.stderr)
+    return out
 
 
 def _vector_rows(

@@ -75,7 +75,8 @@ class VisualCF(AutoRegMixin, Recommender):
         0.287, on ML-100K posters it lowered it from 0.187 to 0.161. ``"auto"`` chooses
         among 0, 0.5, 1 and 2 on three folds, each holding out 20% of the training
         items (a BPR refitted without them: three more BPR fits), and keeps 0 unless
-        the best gains at least 10% validation Recall@20 over it. It chose 2 on that
+        the best gains at least 10% validation Recall@20 over it and does better than 0
+        for significantly more validation users than worse (sign test). It chose 2 on that
         shop (0.292) and 0 on ML-100K (figures unchanged) (docs/models.md).
     profile_dim : int, default 64
         Principal components the taste term compares pictures in.
@@ -106,6 +107,15 @@ class VisualCF(AutoRegMixin, Recommender):
         The known items' BPR penalty (``"auto"`` resolved).
     reg_validation_, profile_validation_ : dict
         Validation Recall@20 of each penalty / taste weight tried (empty when none was).
+    profile_sign_ : dict or None
+        For each positive weight tried, ``[better, worse]``: the validation users (of
+        all folds) whose Recall@20 it raised / lowered against weight 0 (None: a model
+        saved before this was kept, decided by the mean gain alone).
+    profile_unvalidated_ : str
+        Why ``profile_weight="auto"`` could not validate (``"items"``: too few items
+        with interactions and an image; ``"users"``: no user with a held-out item and
+        another), ``""`` when it did or was not asked to, ``"unknown"`` when saved
+        before this was kept.
     image_only_ : ndarray of int64
         Positions of the id map's items known only by an image (derived, not saved).
     user_map_, item_map_, seen_, vector_meta_
@@ -316,6 +326,8 @@ class VisualCF(AutoRegMixin, Recommender):
         ``profile_scale_`` holds the weight times the spread factor. ``normed`` are the
         vectors before scaling, which the validation folds scale themselves."""
         self.profile_validation_: dict[str, float] = {}
+        self.profile_sign_: dict[str, list[int]] | None = {}
+        self.profile_unvalidated_ = ""
         if self.profile_weight != AUTO and float(self.profile_weight) == 0:
             return
         self.profile_components_ = self._profile_components(feats, learn)
@@ -352,19 +364,21 @@ class VisualCF(AutoRegMixin, Recommender):
         have interactions and an image (a BPR refitted without them; the vector scaling,
         the taste term's components, the map and the profiles learned on the rest; the
         held-out items are the candidates, as in the cold-items protocol). 0 unless the
-        best gains ``PROFILE_MARGIN`` over it."""
+        best gains ``PROFILE_MARGIN`` over it, significantly (``_decide``). Sets
+        ``profile_sign_`` and, when no validation is possible, ``profile_unvalidated_``."""
         import hashlib
 
         from visrec.models import _checkpoint
 
         rows = np.flatnonzero(learn)
         if len(rows) < 5 * MIN_FOLD_ITEMS:  # folds of fewer candidates rank all of them
+            self.profile_unvalidated_ = "items"
             return 0.0, {}
         rs = self.random_state
         rng = np.random.default_rng(None if rs is None else [int(rs), 0x7A57E])
         map_reg = self.reg_ if self.map_reg is None else float(self.map_reg)
         n_w = len(PROFILE_WEIGHTS)
-        recall = np.zeros(n_w)
+        total = np.zeros((3, n_w))  # mean recall; users better / worse than weight 0
         folds = np.array_split(rng.permutation(rows), 5)[:PROFILE_FOLDS]
         for k, held in enumerate(folds):
             out = np.zeros(self.seen_.shape[1], dtype=bool)
@@ -374,6 +388,7 @@ class VisualCF(AutoRegMixin, Recommender):
             test = sp.csr_matrix(self.seen_[:, held])
             users = np.flatnonzero((np.diff(test.indptr) > 0) & (np.diff(inner.indptr) > 0))
             if not len(users):  # no user with a held-out item and another one
+                self.profile_unvalidated_ = "users"
                 return 0.0, {}
             if len(users) > PROFILE_USERS:  # a random sample: ids may follow signup order
                 users = np.sort(rng.choice(users, PROFILE_USERS, replace=False))
@@ -384,22 +399,28 @@ class VisualCF(AutoRegMixin, Recommender):
             digest = hashlib.sha1(np.asarray(held, np.int64).tobytes()).hexdigest()[:16]
             with _checkpoint.keyed(f"{desc}:{digest}:{map_reg!r}"):
                 ckpt = _checkpoint.active()
-                done = None if ckpt is None else _checkpoint.load_values(ckpt, desc, n_w)
+                # 3 x n_w values: one saved before the sign counts (n_w) is redone
+                done = None if ckpt is None else _checkpoint.load_values(ckpt, desc, 3 * n_w)
                 if done is None:
                     fold = self._fold_scores(
                         desc, map_reg, normed, has_image, learn, held, inner, test, users
                     )
                     if ckpt is not None:
-                        _checkpoint.save_values(ckpt, desc, fold.tolist())
+                        _checkpoint.save_values(ckpt, desc, fold.ravel().tolist())
                 else:
-                    fold = np.asarray(done)
-            recall += fold
-        recall /= len(folds)
+                    fold = np.asarray(done).reshape(3, n_w)
+            total += fold
+        recall = total[0] / len(folds)
         scores = {
             f"profile_weight={w:g}": round(float(r), 4)
             for w, r in zip(PROFILE_WEIGHTS, recall, strict=True)
         }
-        return _decide(scores), scores
+        self.profile_sign_ = {
+            f"profile_weight={w:g}": [int(total[1, j]), int(total[2, j])]
+            for j, w in enumerate(PROFILE_WEIGHTS)
+            if w
+        }
+        return _decide(scores, self.profile_sign_), scores
 
     def _fold_scores(
         self,
@@ -413,7 +434,7 @@ class VisualCF(AutoRegMixin, Recommender):
         test: sp.csr_matrix,
         users: np.ndarray,
     ) -> np.ndarray:
-        """Validation Recall@20 of each profile weight on one fold: BPR refitted on
+        """``_fold_recall`` of each profile weight on one fold: BPR refitted on
         ``inner`` (the interactions without the ``held`` items), the scaling, components,
         map and profiles learned on the other items, the held-out items as candidates."""
         p, q, b = self._bpr(inner, map_reg, desc)
@@ -449,15 +470,28 @@ class VisualCF(AutoRegMixin, Recommender):
             return None
         val = self.profile_validation_
         if not val:
+            items = f"fewer than {5 * MIN_FOLD_ITEMS} items with interactions and an image"
+            users = "no user with a held-out item and another"
+            why = {"items": items, "users": users}.get(self.profile_unvalidated_)
             return (
-                "profile_weight=auto: no validation possible (fewer than "
-                f"{5 * MIN_FOLD_ITEMS} items with interactions and an image, or no user with "
-                "a held-out item and another), so profile_weight=0: no taste term"
+                f"profile_weight=auto: no validation possible ({why or f'{items}, or {users}'}), "
+                "so profile_weight=0: no taste term"
             )
         d = distinct_digits(list(val.values()))
         scores = "; ".join(f"{k.split('=')[1]} -> {v:.{d}f}" for k, v in val.items())
         chosen = self.chosen_profile_weight()
-        why = "" if chosen else f" (none gains {PROFILE_MARGIN:.0%} over 0)"
+        why = ""
+        if not chosen:
+            why = f" (none gains {PROFILE_MARGIN:.0%} over 0"
+            best = max(val, key=val.__getitem__)
+            sign = self.profile_sign_
+            if sign is not None and val[best] >= (1 + PROFILE_MARGIN) * val["profile_weight=0"]:
+                better, worse = sign.get(best, [0, 0])
+                why += (
+                    f" significantly: {best.split('=')[1]} did better for {better:,} "
+                    f"validation {agree(better, 'user', 'users')}, worse for {worse:,}"
+                )
+            why += ")"
         return (
             f"profile_weight=auto: validation Recall@20 on {PROFILE_FOLDS} folds of held-out "
             f"items ({scores}): {chosen:g}{why}"
@@ -481,7 +515,9 @@ class VisualCF(AutoRegMixin, Recommender):
         weight = self.fitted_param("profile_weight")
         if weight != AUTO:
             return float(weight)
-        return _decide(getattr(self, "profile_validation_", {}))
+        return _decide(
+            getattr(self, "profile_validation_", {}), getattr(self, "profile_sign_", None)
+        )
 
     def _pictures(self, feats: np.ndarray, comps: np.ndarray | None = None) -> np.ndarray:
         """Unit-length principal-component coordinates of scaled features (on ``comps``,
@@ -495,7 +531,12 @@ class VisualCF(AutoRegMixin, Recommender):
         return taste
 
     def _extra_state(self) -> dict[str, Any]:
-        return {**super()._extra_state(), "profile_validation": self.profile_validation_}
+        return {
+            **super()._extra_state(),
+            "profile_validation": self.profile_validation_,
+            "profile_sign": self.profile_sign_,
+            "profile_unvalidated": self.profile_unvalidated_,
+        }
 
     def _set_extra_state(self, state: dict[str, Any]) -> None:
         super()._set_extra_state(state)
@@ -511,6 +552,25 @@ class VisualCF(AutoRegMixin, Recommender):
                 f"({scores!r}: expected validation scores by 'profile_weight=W', 0 among them)"
             )
         self.profile_validation_ = scores
+        # saved before these were kept: decided by the mean gain alone, reason unknown
+        sign = state.get("profile_sign")
+        if sign is not None and not (
+            isinstance(sign, dict)
+            and set(sign) <= set(scores)
+            and all(
+                isinstance(v, list)
+                and len(v) == 2
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in v)
+                for v in sign.values()
+            )
+        ):
+            raise VisrecError(
+                f"model {self.name!r}: model.json holds no usable profile_sign ({sign!r}: "
+                "expected [better, worse] user counts by 'profile_weight=W'); train the model again"
+            )
+        self.profile_sign_ = sign
+        why = state.get("profile_unvalidated", "unknown")
+        self.profile_unvalidated_ = why if why in ("", "items", "users") else "unknown"
 
     def _after_load(self) -> None:
         self._check_left_out()
@@ -660,10 +720,12 @@ def _unit(a: np.ndarray) -> np.ndarray:
     return (a / np.where(norm == 0, 1.0, norm)).astype(np.float32)
 
 
-#: ``profile_weight="auto"``: the weights tried, the folds, the gain over 0 required
+#: ``profile_weight="auto"``: the weights tried, the folds, the gain over 0 required,
+#: and the one-sided sign-test p-value that gain must reach (``_decide``)
 PROFILE_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 PROFILE_FOLDS = 3
 PROFILE_MARGIN = 0.10
+PROFILE_SIGNIFICANCE = 0.01
 #: the list length validation scores (the penalties' validation uses the same)
 K_VALID = K
 #: fewer items with interactions and an image than 5x this: no validation, weight 0
@@ -672,15 +734,30 @@ MIN_FOLD_ITEMS = 5 * K_VALID
 PROFILE_USERS = 5000
 
 
-def _decide(scores: dict[str, float]) -> float:
+def _decide(scores: dict[str, float], sign: dict[str, list[int]] | None = None) -> float:
     """The weight ``profile_weight="auto"`` keeps from its validation ``scores``: the best
-    (first of equals), unless it gains less than ``PROFILE_MARGIN`` over 0; 0 if none."""
+    (first of equals), unless it gains less than ``PROFILE_MARGIN`` over 0 or, with the
+    ``sign`` counts (``[better, worse]`` users by weight; None: a model saved before
+    them), fails the sign test at ``PROFILE_SIGNIFICANCE``; 0 if none."""
     if not scores:
         return 0.0
     best = max(scores, key=scores.__getitem__)
     if scores[best] < (1 + PROFILE_MARGIN) * scores["profile_weight=0"]:
         return 0.0
+    # At a tiny recall a 10% gain is a few hits (random vectors on a million rows: 0.0053
+    # vs 0.0048): the best of three weights then wins by chance. The gain must also come
+    # from clearly more users helped than hurt (one-sided sign test on per-user recall).
+    if sign is not None and _sign_p(*sign.get(best, [0, 0])) >= PROFILE_SIGNIFICANCE:
+        return 0.0
     return float(best.split("=")[1])
+
+
+def _sign_p(better: int, worse: int) -> float:
+    """One-sided sign-test p-value of ``better`` users against ``worse`` (ties left out):
+    the chance of at least ``better`` heads in ``better + worse`` fair coin tosses."""
+    from scipy.special import bdtrc
+
+    return float(bdtrc(better - 1, better + worse, 0.5)) if better > 0 else 1.0
 
 
 def _profiles(seen: sp.csr_matrix, has_image: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -721,10 +798,12 @@ def _fold_recall(
     test: sp.csr_matrix,
     users: np.ndarray,
 ) -> np.ndarray:
-    """Mean Recall@``K_VALID`` of ``users`` over the held-out items (the columns of
-    ``test``) for each weight of ``PROFILE_WEIGHTS``, scored in blocks of users (a
-    users x items array of a million-item catalogue would not fit)."""
-    total = np.zeros(len(PROFILE_WEIGHTS))
+    """For each weight of ``PROFILE_WEIGHTS`` (columns): the mean Recall@``K_VALID`` of
+    ``users`` over the held-out items (the columns of ``test``), then the number of those
+    users whose recall is higher / lower than at weight 0 (rows 1 and 2, for
+    ``_decide``'s sign test). Scored in blocks of users (a users x items array of a
+    million-item catalogue would not fit)."""
+    total = np.zeros((3, len(PROFILE_WEIGHTS)))
     step = max(1, 2_000_000 // max(len(mb), 1))
     for start in range(0, len(users), step):
         ub = users[start : start + step]
@@ -733,5 +812,9 @@ def _fold_recall(
         relevant = test[ub].toarray().astype(bool)  # users with a held-out item only
         for j, weight in enumerate(PROFILE_WEIGHTS):
             top, _ = top_candidates(mapped + weight * taste, K_VALID)
-            total[j] += float(recall_rows(top, relevant).sum())
-    return total / len(users)
+            r = recall_rows(top, relevant)
+            if j == 0:  # PROFILE_WEIGHTS[0] is 0: what the others are compared with
+                base = r
+            total[:, j] += [float(r.sum()), float((r > base).sum()), float((r < base).sum())]
+    total[0] /= len(users)
+    return total
