@@ -64,7 +64,7 @@ def test_a_null_vector_is_refused_saying_how_a_missing_picture_is_written(
         read_vectors(path)
     assert str(e.value) == (
         f"{path}: item 'b' has no vector (null) (1 of 3 rows); an item without a picture "
-        "is written with a vector of zeros (and has_image false), or left out"
+        "is written with has_image false (and a vector of zeros, or none), or left out"
     )
 
 

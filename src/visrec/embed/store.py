@@ -103,7 +103,8 @@ def table_to_vectors(
             raise VisrecError(f"{source}: row {values.index(None) + 1} has no {col}")
     if pa.types.is_integer(flags.type) and not set(flag_values) <= {0, 1}:
         raise VisrecError(f"{source}: column 'has_image' must hold 1 or 0 as integers")
-    vectors = _vector_rows(table.column("vector"), ids, source, ids_only)
+    no_image = ~np.asarray(flag_values, dtype=bool) if "has_image" in table.column_names else None
+    vectors = _vector_rows(table.column("vector"), ids, source, ids_only, no_image)
     meta = parse_meta((table.schema.metadata or {}).get(META_KEY), source)
     try:
         return ItemVectors(
@@ -209,12 +210,17 @@ def _stripped(ids: list[Any], source: str) -> list[Any]:
 
 
 def _vector_rows(
-    col: pa.ChunkedArray, ids: list[Any], source: str, ids_only: bool = False
+    col: pa.ChunkedArray,
+    ids: list[Any],
+    source: str,
+    ids_only: bool = False,
+    no_image: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ``vector`` column as float32 ``(n, d)``, filled chunk by chunk (no combined
     copy of the column next to the table); a one-line error naming the file and the
     first bad item for anything else (not lists of numbers, a missing vector, rows of
-    different lengths)."""
+    different lengths). A missing (null) vector is read as zeros where ``no_image``
+    (the file's ``has_image`` false) says the item has no picture."""
     kind = col.type
     if not (
         pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
@@ -225,36 +231,49 @@ def _vector_rows(
         raise VisrecError(
             f"{source}: column 'vector' must hold lists of numbers, not lists of {value}"
         )
+    null = np.zeros(len(col), dtype=bool)
     if col.null_count:
-        first = int(np.flatnonzero(pc.is_null(col).to_numpy(zero_copy_only=False))[0])
-        raise VisrecError(
-            f"{source}: item {ids[first]!r} has no vector (null) ({col.null_count:,} "
-            f"of {len(col):,} rows); an item without a picture is written with a vector of "
-            "zeros (and has_image false), or left out"
-        )
+        null = pc.is_null(col).to_numpy(zero_copy_only=False)
+        # has_image false with no vector is what other tools write for an item without
+        # a picture; a null where a picture is claimed (or no has_image) is a lost row
+        lost = null if no_image is None else null & ~no_image
+        if lost.any():
+            first = int(np.flatnonzero(lost)[0])
+            raise VisrecError(
+                f"{source}: item {ids[first]!r} has no vector (null) ({int(lost.sum()):,} "
+                f"of {len(col):,} rows{'' if no_image is None else ' with has_image true'}); "
+                "an item without a picture is written with has_image false (and a vector "
+                "of zeros, or none), or left out"
+            )
     if pa.types.is_fixed_size_list(kind):
         d = kind.list_size
     else:
-        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)[~null]
         values, counts = np.unique(lengths, return_counts=True)
         d = int(values[np.argmax(counts)]) if len(values) else 0  # the usual length
         odd = np.flatnonzero(lengths != d)
         if len(odd):
+            at_odd = int(np.flatnonzero(~null)[odd[0]])
             raise VisrecError(
-                f"{source}: vectors of different lengths: item {ids[int(odd[0])]!r} has "
-                f"length {int(lengths[odd[0]])} where {int(counts.max()):,} of {len(col):,} "
+                f"{source}: vectors of different lengths: item {ids[at_odd]!r} has "
+                f"length {int(lengths[odd[0]])} where {int(counts.max()):,} of {len(lengths):,} "
                 f"items have length {d}; all vectors need one length"
             )
     if d == 0 and len(col) and not ids_only:  # nothing to compare items by
         raise VisrecError(f"{source}: every vector has length 0; a vector needs numbers")
-    out = np.empty((len(col), d), dtype=np.float32)
+    out = (
+        np.zeros((len(col), d), dtype=np.float32)
+        if null.any()
+        else np.empty((len(col), d), np.float32)
+    )
     at = 0
     for chunk in col.chunks:
-        flat = chunk.flatten().to_numpy(zero_copy_only=False)  # a slice's own values
+        flat = chunk.flatten().to_numpy(zero_copy_only=False)  # a slice's own values, nulls'
+        rows = ~null[at : at + len(chunk)]  # ones left out
         # a float64 beyond float32 becomes inf here, which every user of the vectors
         # refuses naming the item (usable_rows), not numpy's warning with a source line
         with np.errstate(over="ignore"):
-            out[at : at + len(chunk)] = np.asarray(flat).reshape(len(chunk), d)
+            out[at : at + len(chunk)][rows] = np.asarray(flat).reshape(int(rows.sum()), d)
         at += len(chunk)
     return out
 
