@@ -403,7 +403,9 @@ def _write_report(
                 f"note: no image in {args.images} is named after a clustered item id: the "
                 "report shows no photos"
             )
-        images_note = f"no image in {shown(str(args.images))} is named after a clustered item id"
+            images_note = (
+                f"no image in {shown(str(args.images))} is named after a clustered item id"
+            )
     # the page escapes them; shown() is for a line break or a bidi override in a path
     # or a column name, which a browser would fold or obey
     vectors_name, label_col = data_name(args.vectors) or "vectors", shown(args.label_col)
