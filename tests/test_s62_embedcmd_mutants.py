@@ -311,7 +311,7 @@ def test_a_run_where_every_image_failed_exits_1(
     out = tmp_path / "v.parquet"
     assert main(["embed", str(folder), "-o", str(out), "-q"]) == 1
     err = capsys.readouterr().err
-    assert f"error: none of the 1 image could be embedded (all failed; see above); {out}" in err
+    assert f"error: the only image could not be embedded (all failed; see above); {out}" in err
     assert out.exists()
 
 

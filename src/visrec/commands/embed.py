@@ -21,7 +21,7 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.commands._resume import file_state
-from visrec.errors import agree, counted, shown
+from visrec.errors import agree, counted, none_of, shown
 
 if TYPE_CHECKING:
     from visrec.embed.extract import EmbedResult
@@ -483,8 +483,8 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
     if result.n and not result.n_ok:
         # like visrec fetch: a script must not go on with a file of zero vectors only
         print(
-            f"error: none of the {result.n:,} {images} could be embedded "
-            f"(all failed; see above); {args.output} has zero vectors only",
+            f"error: {none_of(result.n, 'images', 'could be embedded', 'could not be embedded')}"
+            f" (all failed; see above); {args.output} has zero vectors only",
             file=sys.stderr,
         )
         return 1

@@ -29,7 +29,7 @@ from visrec.embed.store import (
     table_to_vectors,
     vectors_schema,
 )
-from visrec.errors import VisrecError, counted
+from visrec.errors import VisrecError, agree, counted
 from visrec.images.decode import is_transient
 
 __all__ = [
@@ -98,10 +98,13 @@ def check_dropped(
     if not gone:
         return None
     if 2 * len(gone) > n_old and not replace:
-        raise VisrecError(
-            f"{output} holds {n_old:,} items, {len(gone):,} of them not in this run; they "
-            f"would be dropped: {advice}"
+        lost = (
+            "1 item, not in this run; it would be dropped"
+            if n_old == 1
+            else f"{n_old:,} items, {len(gone):,} of them not in this run; "
+            f"{agree(len(gone), 'it', 'they')} would be dropped"
         )
+        raise VisrecError(f"{output} holds {lost}: {advice}")
     example = shown_ids(gone) + (", ..." if len(gone) > 3 else "")
     if len(gone) == n_old:  # another dataset's file, replaced as asked: no loss in this run
         return (

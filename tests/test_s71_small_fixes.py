@@ -1,0 +1,36 @@
+"""Session 71 small fixes: two embed messages said "none of the 1 image" and "holds 1
+items, 1 of them"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from visrec.embed.output import check_dropped
+from visrec.embed.store import ItemVectors, write_vectors
+from visrec.errors import VisrecError
+
+
+def _file(path: Path, ids: list[str]) -> Path:
+    n = len(ids)
+    iv = ItemVectors(np.asarray(ids, dtype=object), np.ones((n, 2), np.float32), np.ones(n, bool))
+    write_vectors(path, iv)
+    return path
+
+
+def test_a_one_item_file_is_named_in_the_singular(tmp_path: Path) -> None:
+    out = _file(tmp_path / "v.parquet", ["a"])
+    with pytest.raises(VisrecError) as e:
+        check_dropped(out, ["b"], replace=False, advice="ADVICE")
+    assert str(e.value) == f"{out} holds 1 item, not in this run; it would be dropped: ADVICE"
+
+
+def test_many_items_keep_the_count(tmp_path: Path) -> None:
+    out = _file(tmp_path / "v.parquet", ["a", "b", "c"])
+    with pytest.raises(VisrecError) as e:
+        check_dropped(out, ["a", "x"], replace=False, advice="ADVICE")
+    assert str(e.value) == (
+        f"{out} holds 3 items, 2 of them not in this run; they would be dropped: ADVICE"
+    )
