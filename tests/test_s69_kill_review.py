@@ -37,7 +37,7 @@ def test_recommend_keeps_the_mode_of_the_recs_file_it_replaces(tmp_path: Path) -
     # chmod 600 recs.csv came back 0644, as every other output no longer does
     model_dir = _popularity_model(tmp_path)
     out = tmp_path / "recs.csv"
-    out.write_text("old\n")
+    out.write_text("user_id,item_id,rank,score\nold\n")  # an earlier list: replaced
     out.chmod(0o600)
     assert _recommend(model_dir, out) == 0
     assert out.read_text().startswith(_recs_progress.HEADER)

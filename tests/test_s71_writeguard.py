@@ -6,6 +6,7 @@ left byte for byte; the command's own earlier output and an empty file (``touch`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -221,3 +222,19 @@ def test_recommend_replaces_another_list_of_recommendations(content: bytes, data
     out.write_bytes(content)
     assert main(_recommend(data, out)) == 0
     assert out.read_bytes().startswith(b"user_id,item_id,rank,score\n")
+
+
+@pytest.mark.parametrize("case", ["features over u.data", "recommend over u.data",
+                                  "evaluate --json over u.data"])  # fmt: skip
+def test_a_file_with_other_hard_links_is_replaced_as_its_data_stays(
+    case: str, data: Path, tmp_path: Path
+) -> None:
+    # the atomic write replaces the name only: the data stays under its other name
+    argv, name, content, _ = FOREIGN[case]
+    keep = tmp_path / "kept.data"
+    keep.write_bytes(content)
+    out = data / name
+    os.link(keep, out)
+    assert main(argv(data, out)) == 0
+    assert keep.read_bytes() == content
+    assert out.read_bytes() != content

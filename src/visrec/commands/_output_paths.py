@@ -152,6 +152,16 @@ def refuse_foreign_output(path: str | os.PathLike[str], option: str, writes: str
         )
 
 
+def has_other_links(path: str | os.PathLike[str]) -> bool:
+    """Whether the file ``path`` (through a symlink) has other hard links: the atomic
+    write replaces this name only, and its data stays under the others, so nothing is
+    lost."""
+    try:
+        return os.stat(path).st_nlink > 1
+    except OSError:
+        return False
+
+
 def _not_format(path: str | os.PathLike[str], writes: str) -> str | None:
     """What the existing regular file ``path`` looks like when its start cannot be the
     ``writes`` format (JSON: one document opening with ``{`` or ``[``; HTML: a ``<``),
@@ -160,6 +170,8 @@ def _not_format(path: str | os.PathLike[str], writes: str) -> str | None:
 
     if writes not in ("JSON", "HTML") or not os.path.isfile(path):
         return None  # a pipe is not opened: it would wait for a writer
+    if has_other_links(path):
+        return None
     if {Path(path).suffix.lower(), Path(os.path.realpath(path)).suffix.lower()} & set(
         IMAGE_SUFFIXES
     ):

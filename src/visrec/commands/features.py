@@ -17,6 +17,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
+from visrec.commands._output_paths import has_other_links
 from visrec.commands._progress import add_no_bar_args
 from visrec.embed.vector_source import ATTRIBUTES, attributes_backbone
 from visrec.errors import VisrecError, agree, names_text
@@ -162,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
     if (
         os.path.isfile(args.output)
         and os.path.getsize(args.output)
+        and not has_other_links(args.output)
         and is_foreign_file(args.output)
     ):
         raise VisrecError(

@@ -320,10 +320,12 @@ def _refuse_foreign_recs(output: str) -> None:
     (or another tool's: a header naming a rank or score column) and an empty file
     (touch, mktemp) are replaced."""
     from visrec._atomic import written_file
+    from visrec.commands._output_paths import has_other_links
     from visrec.commands._recs_progress import HEADER
 
     target = written_file(output)
-    if not target.is_file():  # a pipe is not opened: it would wait for a writer
+    # a pipe is not opened (it would wait for a writer); a hard link's data stays
+    if not target.is_file() or has_other_links(target):
         return
     try:
         with open(target, "rb") as fh:
