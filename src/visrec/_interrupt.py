@@ -9,7 +9,10 @@ stops instead of carrying on with the fallback. ``visrec.cli`` marks the press.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
+from collections.abc import Iterator
 
 _pressed = False
 #: the signal that ended the command, when not a Ctrl-C: SIGTERM or SIGHUP (0: none)
@@ -58,3 +61,31 @@ def reraise_if_pressed(exc: BaseException) -> None:
     what the interrupt became on its way out of compiled code."""
     if _pressed:
         raise KeyboardInterrupt from exc
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Run the block with SIGINT, SIGTERM and SIGHUP noted, not handled; their Python
+    handlers run once it ends (a KeyboardInterrupt raised there, then).
+
+    For compiled code a KeyboardInterrupt must not be raised into: a Ctrl-C while
+    ``import torch`` ran aborted the process now and then (SIGABRT, status 134, no
+    "interrupted" line) instead of ending it with 130. Main thread only (elsewhere no
+    handler runs); a signal whose handler is not Python's (ignored, default) is left as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    sigs = [getattr(signal, n) for n in names if hasattr(signal, n)]
+    handlers = {s: h for s in sigs if callable(h := signal.getsignal(s))}
+    seen: list[int] = []
+    for s in handlers:
+        signal.signal(s, lambda signum, frame: seen.append(signum))
+    try:
+        yield
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+        for signum in dict.fromkeys(seen):  # each once, in the order they came
+            signal.raise_signal(signum)

@@ -69,7 +69,10 @@ class TorchEngine:
         batch_size: int | None = None,
         threads: int | None = None,
     ):
-        import torch
+        from visrec import _interrupt
+
+        with _interrupt.held():  # a Ctrl-C raised inside torch's import aborted the process
+            import torch
 
         if threads:
             torch.set_num_threads(int(threads))
