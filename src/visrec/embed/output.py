@@ -29,7 +29,7 @@ from visrec.embed.store import (
     table_to_vectors,
     vectors_schema,
 )
-from visrec.errors import VisrecError, agree, counted
+from visrec.errors import VisrecError, counted
 from visrec.images.decode import is_transient
 
 __all__ = [
@@ -101,8 +101,8 @@ def check_dropped(
         lost = (
             "1 item, not in this run; it would be dropped"
             if n_old == 1
-            else f"{n_old:,} items, {len(gone):,} of them not in this run; "
-            f"{agree(len(gone), 'it', 'they')} would be dropped"
+            # more than half of two or more items: at least two
+            else f"{n_old:,} items, {len(gone):,} of them not in this run; they would be dropped"
         )
         raise VisrecError(f"{output} holds {lost}: {advice}")
     example = shown_ids(gone) + (", ..." if len(gone) > 3 else "")
