@@ -68,11 +68,15 @@ def test_the_meta_dim_read_is_the_columns_width(tmp_path: Path) -> None:
 
 
 def test_vector_width_of_a_file_whose_first_vector_is_null(tmp_path: Path) -> None:
-    # S35 (a null first vector given a width): None says "width unknown", read_vectors
-    # then names the item without a vector
+    # S35 (a null first vector given a width): a null vector tells no width (has_image
+    # false: an item without a picture, session 71); the first vector does, and a file
+    # of null vectors only has none
     vec = pa.array([None, [1.0, 2.0]], pa.list_(pa.float32()))
     pq.write_table(pa.table({"item_id": ["a", "b"], "vector": vec}), tmp_path / "n.parquet")
-    assert store.vector_width(tmp_path / "n.parquet") is None
+    assert store.vector_width(tmp_path / "n.parquet") == 2
+    vec = pa.array([None], pa.list_(pa.float32()))
+    pq.write_table(pa.table({"item_id": ["a"], "vector": vec}), tmp_path / "z.parquet")
+    assert store.vector_width(tmp_path / "z.parquet") is None
     vec = pa.array([[1.0, 2.0, 3.0]], pa.list_(pa.float32()))
     pq.write_table(pa.table({"item_id": ["a"], "vector": vec}), tmp_path / "v.parquet")
     assert store.vector_width(tmp_path / "v.parquet") == 3

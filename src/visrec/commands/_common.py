@@ -342,9 +342,10 @@ def load_interactions_frame(
         timestamp_col=timestamp_col,
         review_digest=review_digest,
     )
-    if peek and loaded.bad:
+    if peek and any("rating" in b.kind for b in loaded.bad):
         # a row the rating drops would be lost to a note: read as if there were none
-        # (a load reading fewer columns drops no row that one reading more keeps)
+        # (a load reading fewer columns drops no row that one reading more keeps; a
+        # row dropped for its id is dropped either way: no second read of a big file)
         loaded = load_interactions(
             path,
             ids_only=True,

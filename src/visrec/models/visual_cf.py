@@ -485,8 +485,11 @@ class VisualCF(AutoRegMixin, Recommender):
             why = f" (none gains {PROFILE_MARGIN:.0%} over 0"
             best = max(val, key=val.__getitem__)
             sign = self.profile_sign_
-            if sign is not None and val[best] >= (1 + PROFILE_MARGIN) * val["profile_weight=0"]:
-                better, worse = sign.get(best, [0, 0])
+            # said only of a taste weight (the best is 0 itself when every score is 0)
+            # that gained enough: the sign test refused it
+            gained = val[best] >= (1 + PROFILE_MARGIN) * val["profile_weight=0"]
+            if sign is not None and best in sign and gained:
+                better, worse = sign[best]
                 why += (
                     f" significantly: {best.split('=')[1]} did better for {better:,} "
                     f"validation {agree(better, 'user', 'users')}, worse for {worse:,}"
