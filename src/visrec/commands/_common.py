@@ -552,7 +552,14 @@ def _fetch_cache_photos(folder: str, files: dict[str, Path]) -> dict[str, Path]:
 
     manifest = Path(folder) / "manifest.csv"
     hashed = sum(1 for i in files if CACHE_NAME.fullmatch(i))
-    if not files or hashed <= len(files) // 2 or not manifest.is_file():
+    if not files or hashed <= len(files) // 2:
+        return files
+    if not manifest.is_file():  # fetch -o wrote it elsewhere: the ids are in that file
+        say_note(
+            f"note: {folder} looks like a visrec fetch cache: {hashed:,} of {len(files):,} "
+            "files are named by a 64-hex hash, not by item id, and it holds no manifest.csv; "
+            "give --images the manifest that visrec fetch -o wrote (--images MANIFEST.csv)"
+        )
         return files
     say_note(f"note: {folder} is a visrec fetch cache: its photos are found through {manifest}")
     listed = load_manifest(manifest)

@@ -31,7 +31,7 @@ from visrec.commands._recs_inputs import model_users as model_users
 from visrec.commands._recs_inputs import read_candidates as read_candidates
 from visrec.commands._recs_inputs import read_id_list as read_id_list
 from visrec.commands._recs_inputs import read_users as read_users
-from visrec.errors import VisrecError, counted
+from visrec.errors import VisrecError, agree, counted
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -263,6 +263,17 @@ def run(args: argparse.Namespace) -> int:
     if tally is None:  # Ctrl-C: said where the finished lists are
         return 130
     _say_done(tally, newcomers, len(cands.raw_ids), n_unseen, t0, args.output)
+    if n_unseen and tally.n_new == 0 and tally.n_rows and model.scores_new_items:
+        which = (
+            "the only candidate unseen in training is in no list"
+            if n_unseen == 1
+            else f"none of the {n_unseen:,} candidates unseen in training is in any list"
+        )
+        say_note(
+            f"note: {which}: a new item's score is what its picture alone predicts, and the "
+            "items people took rank above it; --new-slots K keeps K places of each list for "
+            "the best-scored new items"
+        )
     return 0
 
 
@@ -352,6 +363,8 @@ class _Tally:
     n_rows: int = 0
     n_empty: int = 0
     n_short: int = 0
+    #: rows of candidates unseen in training; None when a resumed run wrote only a part
+    n_new: int | None = 0
 
     def counts(self) -> dict[str, int]:
         """The counts a resumed run starts from (see :mod:`._recs_progress`)."""
@@ -404,6 +417,8 @@ def _write_recommendations(
     )
     for name, value in prog.counts.items():
         setattr(tally, name, value)
+    if prog.users_done:  # the lists written before are not counted again
+        tally.n_new = None
     # from the ids, once: a check of every written row doubled the time to write them
     quoting = csv_quoting(model.user_map_.ids, cands.raw_ids, newcomers)
     try:
@@ -466,7 +481,7 @@ def _write_lists(
             options["--new-slots"],
             order[prog.users_done :],
         )
-        _write_batches(fh, batches, model.user_map_.ids, cands.raw_ids, bar, tally, prog, quoting)
+        _write_batches(fh, batches, model.user_map_.ids, cands, bar, tally, prog, quoting)
 
 
 def _write_popular(
@@ -483,6 +498,17 @@ def _write_popular(
 
     raw = cands.raw_ids
     top, score = popular_list(model, raw, cands.known_idx, n_list)
+    taken = int(np.isfinite(score).sum())  # a list cut short of them holds them all
+    if taken < len(top):  # nothing to rank the rest by: said, not left to '-inf' alone
+        of = f"of the {counted(len(raw), 'candidate')}"
+        say_note(
+            f"note: none {of} was taken in training, so the new users' lists are in a "
+            "seeded random order (score -inf)"
+            if not taken
+            else f"note: only {taken:,} {of} {agree(taken, 'was', 'were')} taken in "
+            f"training, so the new users' lists end with {counted(len(top) - taken, 'candidate')}"
+            " in a seeded random order (score -inf)"
+        )
     tally.n_rows += _write_rows(
         fh,
         {
@@ -499,7 +525,7 @@ def _write_batches(
     fh: TextIO,
     batches: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]],
     user_ids: np.ndarray,
-    raw: np.ndarray,
+    cands: CandidateSet,
     bar: Any,
     tally: _Tally,
     prog: _recs_progress.Progress,
@@ -513,6 +539,7 @@ def _write_batches(
 
     _progress_lines.fit_started()
     begun, done = time.monotonic(), prog.users_done
+    raw, unseen = cands.raw_ids, cands.known_idx < 0
     for u, pos, val in batches:
         bar.update(len(u))
         done += len(u)
@@ -522,6 +549,8 @@ def _write_batches(
         n_ok = ok.sum(axis=1)
         tally.n_short += int(((n_ok > 0) & (n_ok < tally.full)).sum())
         rows, cols = np.nonzero(ok)
+        if tally.n_new is not None:
+            tally.n_new += int(unseen[pos[rows, cols]].sum())
         tally.n_rows += _write_rows(
             fh,
             {

@@ -89,6 +89,31 @@ def _labels(path: Path, id_col: str, label_col: str, notes: list[str]) -> dict[s
     return dict(zip(frame["item_id"].astype(str), labels, strict=True))
 
 
+def _item_id_col(path: Path, want: str) -> str:
+    """``want`` when the table ``path`` has that column, else its first column the
+    interactions loader takes for the item (``sku``, ``product_id``, ...), else ``want``
+    (for the loader's error)."""
+    from visrec.data.column_names import is_item_header
+    from visrec.data.item_tables import spelt_as
+    from visrec.data.text_files import (
+        decode_text,
+        first_text_line,
+        header_row,
+        sniff_sep,
+        split_rows,
+    )
+
+    decoded = decode_text(path)
+    first = first_text_line(decoded.text)
+    if not first:
+        return want
+    sep = decoded.sep or sniff_sep(first, path.suffix.lower())
+    names = header_row(iter(split_rows(decoded.text, sep, str(path))), str(path))
+    if spelt_as(want, names) in names:
+        return want
+    return next((n for n in names if is_item_header(n)), want)
+
+
 def _interactions(path: Path, notes: list[str]) -> pd.DataFrame:
     from visrec.data.id_spelling import id_notes
     from visrec.data.tables import load_interactions
@@ -128,7 +153,10 @@ class _Layout:
         notes: list[str] = []
         images = find_images(root / self.images)
         items = root / self.items
-        labels = _labels(items, self.id_col, self.label_col, notes) if items.is_file() else {}
+        id_col = self.id_col
+        if self.name == "generic" and items.is_file():  # a shop's 'sku', as in its orders
+            id_col = _item_id_col(items, id_col)
+        labels = _labels(items, id_col, self.label_col, notes) if items.is_file() else {}
         no_image = [i for i in labels if i not in images]
         if no_image:  # left out of every step: counted and named, not silently
             shown = shown_ids(no_image, 5)

@@ -131,6 +131,8 @@ class SimilarItems:
             hint = f" (it has {has}; ids are compared as written)" if there else ""
             if there and shown_as(*there[0]):  # "'a\tb'": a listing's id pasted back
                 hint = f" (did you mean the id shown as {unknown[0]}? {PASTED_ID})"
+            if not there:  # '17570' asked, 'SKU-17570' there: the number without its prefix
+                hint = _prefixed_hint(unknown[0], self._all)
             rest = ", ".join(map(repr, unknown[1:6])) + (", ..." if len(unknown) > 6 else "")
             more = f" (and {len(unknown) - 1:,} more: {rest})" if len(unknown) > 1 else ""
             raise VisrecError(f"unknown item id {name}: not in the vectors file{hint}{more}")
@@ -202,3 +204,14 @@ def similar_items(vectors: ItemVectors, ids: Iterable[object], n: int = 10) -> l
         ``SimilarItems`` to ask many times.
     """
     return SimilarItems(vectors).query(ids, n)
+
+
+def _prefixed_hint(asked: str, ids: set[str]) -> str:
+    """``" (it has 'SKU-17570': ids are compared whole)"``: the ids that end in
+    ``asked`` after a character that is no letter or digit (a shop's prefix), a few."""
+    n = len(asked)
+    found = sorted(i for i in ids if len(i) > n and i.endswith(asked) and not i[-n - 1].isalnum())
+    if not asked or not found:
+        return ""
+    listed = ", ".join(map(repr, found[:3])) + (", ..." if len(found) > 3 else "")
+    return f" (it has {listed}: ids are compared whole)"
