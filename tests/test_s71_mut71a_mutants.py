@@ -188,7 +188,9 @@ def test_a_null_first_in_a_later_chunk_is_read_by_its_own_rows() -> None:
     # row groups; a table of record batches keeps them): each chunk's nulls are its own
     kind = pa.list_(pa.float32())
     batches = [
-        pa.record_batch({"item_id": ids, "vector": pa.array(vecs, kind), "has_image": flags})
+        pa.RecordBatch.from_pydict(
+            {"item_id": ids, "vector": pa.array(vecs, kind), "has_image": flags}
+        )
         for ids, vecs, flags in [
             (["a", "b"], [None, [1.0, 2.0]], [False, True]),
             (["c", "d"], [[3.0, 4.0], [5.0, 6.0]], [True, True]),

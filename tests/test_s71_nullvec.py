@@ -32,8 +32,16 @@ def _write(
 @pytest.mark.parametrize("fixed", [0, 2])
 def test_no_vector_where_has_image_is_false_reads_as_zeros(tmp_path: Path, fixed: int) -> None:
     vecs = [[1.0, 2.0], None, [0.5, 0.25], None, [3.0, 4.0]]
-    path = _write(tmp_path / "v.parquet", vecs, [True, False, True, False, True], fixed=fixed,
-                  row_group_size=2)  # fmt: skip
+    flags = [True, False, True, False, True]
+    path = tmp_path / "v.parquet"
+    if fixed:
+        # older pyarrow (15-18) cannot write, or read back, a null in a fixed-size list
+        try:
+            _write(path, vecs, flags, fixed=fixed, row_group_size=2)
+            pq.read_table(path)
+        except pa.ArrowException as exc:
+            pytest.skip(f"pyarrow {pa.__version__} keeps no null fixed-size list in Parquet: {exc}")
+    _write(path, vecs, flags, fixed=fixed, row_group_size=2)
     iv = read_vectors(path)
     assert list(iv.ids) == ["a", "b", "c", "d", "e"]
     expected = np.array([[1, 2], [0, 0], [0.5, 0.25], [0, 0], [3, 4]], dtype=np.float32)
