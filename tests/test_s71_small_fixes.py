@@ -1,5 +1,5 @@
 """Session 71 small fixes: two embed messages said "none of the 1 image" and "holds 1
-items, 1 of them"."""
+items, 1 of them", and recommend's popular-list note "none of the 1 candidate"."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from test_recommend_users import model_dir as model_dir
+from test_s71_journey import _popular
 from visrec.embed.output import check_dropped
 from visrec.embed.store import ItemVectors, write_vectors
 from visrec.errors import VisrecError
@@ -34,3 +36,18 @@ def test_many_items_keep_the_count(tmp_path: Path) -> None:
     assert str(e.value) == (
         f"{out} holds 3 items, 2 of them not in this run; they would be dropped: ADVICE"
     )
+
+
+def test_a_single_untaken_candidate_is_named_in_the_singular(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: "none of the 1 candidate was taken in training, so the new users' lists are in
+    # a seeded random order"
+    capsys.readouterr()
+    assert _popular(model_dir, tmp_path, ["new1"], 2) == [float("-inf")]
+    err = capsys.readouterr().err
+    assert (
+        "note: the only candidate was not taken in training, so it is scored -inf in the "
+        "new users' lists"
+    ) in err
+    assert "none of the 1" not in err

@@ -31,7 +31,7 @@ from visrec.commands._recs_inputs import model_users as model_users
 from visrec.commands._recs_inputs import read_candidates as read_candidates
 from visrec.commands._recs_inputs import read_id_list as read_id_list
 from visrec.commands._recs_inputs import read_users as read_users
-from visrec.errors import VisrecError, agree, counted
+from visrec.errors import VisrecError, agree, counted, none_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -263,7 +263,9 @@ def run(args: argparse.Namespace) -> int:
     if tally is None:  # Ctrl-C: said where the finished lists are
         return 130
     _say_done(tally, newcomers, len(cands.raw_ids), n_unseen, t0, args.output)
-    if n_unseen and tally.n_new == 0 and tally.n_rows and model.scores_new_items:
+    # only where some new candidate was scored: ranked last for want of a vector,
+    # --new-slots does nothing for it (and _candidate_set said why)
+    if n_unseen and tally.n_new == 0 and tally.n_rows and len(cands.new_pos):
         which = (
             "the only candidate unseen in training is in no list"
             if n_unseen == 1
@@ -501,14 +503,21 @@ def _write_popular(
     taken = int(np.isfinite(score).sum())  # a list cut short of them holds them all
     if taken < len(top):  # nothing to rank the rest by: said, not left to '-inf' alone
         of = f"of the {counted(len(raw), 'candidate')}"
+        none = none_of(len(raw), "candidates", "was taken", "was not taken")
         say_note(
-            f"note: none {of} was taken in training, so the new users' lists are in a "
-            "seeded random order (score -inf)"
+            f"note: {none} in training, so "
+            + (
+                "the new users' lists are in a seeded random order (score -inf)"
+                if len(raw) > 1
+                else "it is scored -inf in the new users' lists"
+            )
             if not taken
             else f"note: only {taken:,} {of} {agree(taken, 'was', 'were')} taken in "
             f"training, so the new users' lists end with {counted(len(top) - taken, 'candidate')}"
             " in a seeded random order (score -inf)"
         )
+    if tally.n_new is not None:  # their lists end with the new candidates when room is left
+        tally.n_new += len(newcomers) * int((cands.known_idx[top] < 0).sum())
     tally.n_rows += _write_rows(
         fh,
         {
