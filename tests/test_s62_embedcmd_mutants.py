@@ -286,12 +286,13 @@ def test_a_missing_file_met_while_embedding_is_bad_input_not_a_failed_write(
     assert err == "error: /gone/weights.pth: no such file or directory\n"
 
 
+@pytest.mark.parametrize("name", ["photo.jpg", "COVER.JPG"])  # s71 M27: a camera's suffix
 def test_an_existing_image_as_output_is_refused_even_with_overwrite(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
     calls = _recorder(monkeypatch)
     folder = _images(tmp_path / "imgs", 1)
-    photo = tmp_path / "photo.jpg"  # not one of the inputs: only this check stops it
+    photo = tmp_path / name  # not one of the inputs: only this check stops it
     photo.write_bytes((folder / "000.jpg").read_bytes())
     before = photo.read_bytes()
     assert main(["embed", str(folder), "-o", str(photo), "--overwrite", "-q"]) == 2

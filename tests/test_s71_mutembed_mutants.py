@@ -32,7 +32,8 @@ json_keeps_whole_paths (M07 the failure path cut to its name, M10 the rate to on
 place, M11 the engine asked for, M13 no run block); ctrl_c_without_json (M17 "not yet
 --json None"); kept_chunks_of_an_unreadable_parts_folder (M20 the OSError let
 through); json_naming_one_of_the_images (M24 --json left out of the check against
-the images); upper_case_suffix (M27 "-o COVER.JPG" replaced with --overwrite);
+the images); M27 ("-o COVER.JPG" replaced with --overwrite) by the COVER.JPG case of
+test_s62_embedcmd_mutants' existing-image test;
 cluster_json_ends_its_last_line (K01 no final line break); keep_fields_read_back (K14
 inner quotes not doubled, K15 a label with a quote and no comma not quoted);
 tiny_label_note_offers_no_keep (K13 a tab pasted into --keep advice);
@@ -155,20 +156,6 @@ def test_a_json_naming_one_of_the_images_is_refused_before_any_work(
     err = capsys.readouterr().err
     assert err.startswith(f"error: --json: '{photo}' is the image 001.jpg") and not calls
     assert photo.read_bytes() == before
-
-
-def test_an_existing_image_with_an_upper_case_suffix_is_no_output_even_with_overwrite(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # M27: the suffix compared as written, so a camera's PHOTO.JPG was replaced
-    calls = _recorder(monkeypatch)
-    folder = _images(tmp_path / "imgs", 1)
-    photo = tmp_path / "COVER.JPG"  # not one of the inputs: only this check stops it
-    photo.write_bytes((folder / "000.jpg").read_bytes())
-    before = photo.read_bytes()
-    assert main(["embed", str(folder), "-o", str(photo), "--overwrite", "-q"]) == 2
-    assert f"-o {photo} is an image" in capsys.readouterr().err
-    assert not calls and photo.read_bytes() == before
 
 
 # --- cluster: --json and --report -------------------------------------------------------
