@@ -51,3 +51,19 @@ def test_a_single_untaken_candidate_is_named_in_the_singular(
         "new users' lists"
     ) in err
     assert "none of the 1" not in err
+
+
+def test_demo_items_take_the_item_column_the_interactions_loader_takes(tmp_path: Path) -> None:
+    # was: the first item-like name in header order ('sku'), where the loader, going by
+    # its alias order, reads 'product_id' of the same header
+    from visrec.data.tables import load_interactions
+    from visrec.demo.datasets import _item_id_col
+
+    header = "sku,product_id,user_id,label"
+    inter = tmp_path / "interactions.csv"
+    inter.write_text(f"{header}\ns1,p1,u1,x\n")
+    items = tmp_path / "items.csv"
+    items.write_text(f"{header}\ns1,p1,u1,x\n")
+    loaded = load_interactions(inter).frame["item_id"].tolist()
+    picked = _item_id_col(items, "item_id")
+    assert {"sku": ["s1"], "product_id": ["p1"]}[picked] == loaded

@@ -123,6 +123,14 @@ def is_item_header(name: str) -> bool:
     return name.strip().lower() == ITEM or _norm(name) in ALIASES[ITEM]
 
 
+def item_column(names: Sequence[str]) -> str | None:
+    """The column of ``names`` the interactions loader takes for the item when none is
+    named (the first of ``ALIASES[ITEM]``, in that order, as :func:`_match_columns`
+    picks), or None."""
+    normed = [_norm(n) for n in names]
+    return next((names[normed.index(a)] for a in ALIASES[ITEM] if a in normed), None)
+
+
 def is_user_header(name: str) -> bool:
     """True when ``name`` is a header the loader takes for the user column (``user_id``,
     ``reviewerID``, ``userId``, ...), as :func:`is_item_header` for items."""

@@ -90,10 +90,10 @@ def _labels(path: Path, id_col: str, label_col: str, notes: list[str]) -> dict[s
 
 
 def _item_id_col(path: Path, want: str) -> str:
-    """``want`` when the table ``path`` has that column, else its first column the
+    """``want`` when the table ``path`` has that column, else the column the
     interactions loader takes for the item (``sku``, ``product_id``, ...), else ``want``
     (for the loader's error)."""
-    from visrec.data.column_names import is_item_header
+    from visrec.data.column_names import item_column
     from visrec.data.item_tables import spelt_as
     from visrec.data.text_files import (
         decode_text,
@@ -111,7 +111,7 @@ def _item_id_col(path: Path, want: str) -> str:
     names = header_row(iter(split_rows(decoded.text, sep, str(path))), str(path))
     if spelt_as(want, names) in names:
         return want
-    return next((n for n in names if is_item_header(n)), want)
+    return item_column(names) or want
 
 
 def _interactions(path: Path, notes: list[str]) -> pd.DataFrame:
