@@ -9,10 +9,13 @@ stops instead of carrying on with the fallback. ``visrec.cli`` marks the press.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from types import ModuleType
 
 _pressed = False
 #: the signal that ended the command, when not a Ctrl-C: SIGTERM or SIGHUP (0: none)
@@ -89,3 +92,41 @@ def held() -> Iterator[None]:
             signal.signal(s, h)
         for signum in dict.fromkeys(seen):  # each once, in the order they came
             signal.raise_signal(signum)
+
+
+@contextlib.contextmanager
+def imports_held(names: Sequence[str] = ("torch",)) -> Iterator[None]:
+    """While the block runs, the first import of each of ``names`` (wherever in the
+    code its ``import`` statement is) runs :func:`held`: a Ctrl-C there is raised by
+    that statement once the import is over. The command line imports torch at about
+    twenty sites (models, checkpoints, the device probe, backbones).
+
+    ``builtins.__import__`` is wrapped, not an import hook added: a KeyboardInterrupt
+    raised from a loader, even after the module ran, makes the import system drop the
+    module from ``sys.modules`` (its submodules stay, so a second import runs it again
+    over them)."""
+    waiting = frozenset(n for n in names if n not in sys.modules)
+    if not waiting or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    real = builtins.__import__
+
+    def hold(
+        name: str,
+        globals: Mapping[str, object] | None = None,
+        locals: Mapping[str, object] | None = None,
+        fromlist: Sequence[str] | None = (),
+        level: int = 0,
+    ) -> ModuleType:
+        top = name.partition(".")[0]
+        if level == 0 and top in waiting and top not in sys.modules:
+            with held():
+                return real(name, globals, locals, fromlist, level)
+        return real(name, globals, locals, fromlist, level)
+
+    builtins.__import__ = hold
+    try:
+        yield
+    finally:
+        if builtins.__import__ is hold:  # else someone wrapped it after us: theirs stays
+            builtins.__import__ = real

@@ -130,7 +130,8 @@ def _ctrl_c_seen() -> Iterator[None]:
     for s in ends:
         signal.signal(s, note_term)
     try:
-        yield
+        with _interrupt.imports_held(("torch",)):  # raised into its import, it aborted
+            yield
     finally:
         if ctrl_c:
             signal.signal(signal.SIGINT, signal.default_int_handler)
