@@ -62,7 +62,6 @@ import pytest
 from visrec import _interrupt
 from visrec.commands._common import low_ratings_note
 from visrec.commands._output_paths import refuse_foreign_output
-from visrec.commands.recommend import _refuse_foreign_recs
 from visrec.data.item_tables import load_item_table
 from visrec.data.row_reasons import spaced_note
 from visrec.data.tables import load_interactions
@@ -70,6 +69,11 @@ from visrec.embed import store
 from visrec.errors import VisrecError
 
 JPEG = b"\xff\xd8\xff\xe0 jpeg"
+
+
+def _refuse_foreign_recs(output: str) -> None:
+    """recommend's -o check, moved into _output_paths in session 72."""
+    refuse_foreign_output(output, "-o", "recommendations CSV")
 
 
 # ------------------------------------------------------------- the output guard

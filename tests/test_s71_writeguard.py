@@ -204,7 +204,7 @@ def test_the_format_check_tells_json_and_html_apart(tmp_path: Path) -> None:
     photo = tmp_path / "p.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0 jpeg")
     refuse_foreign_output(photo, "--json", "JSON")
-    # CSV and Parquet outputs are judged by their commands (recommend, features)
+    # plain CSV and Parquet are not judged (recommend and features name their own kinds)
     p.write_bytes(b"words")
     refuse_foreign_output(p, "-o", "CSV")
 

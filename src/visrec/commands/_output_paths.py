@@ -21,6 +21,19 @@ from visrec.errors import VisrecError, write_error
 
 _DEFAULT_WRITES = {"--json": "JSON", "--report": "HTML"}
 
+#: the ``writes`` kinds held to more than their format, by that format (the one
+#: :func:`check_output_suffix` names), and what :func:`refuse_foreign_output` says the
+#: file is not
+_KINDS = {
+    "recommendations CSV": ("CSV", "a list of recommendations"),
+    "vectors Parquet": ("Parquet", "a visrec vectors file"),
+}
+
+
+def _format(writes: str) -> str:
+    """The file format of the ``writes`` kind: ``"CSV"`` for ``"recommendations CSV"``."""
+    return _KINDS[writes][0] if writes in _KINDS else writes
+
 
 def check_output_file(
     path: str | os.PathLike[str] | None, option: str, writes: str | None = None
@@ -49,7 +62,7 @@ def check_output_file(
     # an existing file may be one of the command's inputs: check_outputs_distinct's
     # "writing it would replace it" is the message that matters then
     if writes is not None and str(path).strip() and not os.path.lexists(path):
-        check_output_suffix(path, option, writes)
+        check_output_suffix(path, option, _format(writes))
     try:
         target = check_output_path(path)
     except VisrecError as exc:
@@ -83,8 +96,8 @@ def check_outputs_distinct(
     An output already there that is no input is then held to the format written there
     (``writes`` by option, default JSON for ``--json`` and HTML for ``--report``), as
     :func:`check_output_file` holds a new one: ``report -o old.json`` would put HTML over
-    an earlier JSON result; and a JSON or HTML output to its bytes
-    (:func:`refuse_foreign_output`: ``--json u.data``).
+    an earlier JSON result; and a JSON, HTML, recommendations CSV or vectors Parquet
+    output to its bytes (:func:`refuse_foreign_output`: ``--json u.data``).
     """
     pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
     known: list[tuple[str, Path, bool]] = []  # (name, path, is an input)
@@ -134,22 +147,39 @@ def check_outputs_distinct(
         # a new output's name was checked by check_output_file; an existing one waited
         # for the check above, whose "would replace" is the message for an input
         if out is not None and fmt is not None and os.path.lexists(out) and str(out).strip():
-            check_output_suffix(out, option, fmt)
+            check_output_suffix(out, option, _format(fmt))
             refuse_foreign_output(out, option, fmt)
 
 
 def refuse_foreign_output(path: str | os.PathLike[str], option: str, writes: str) -> None:
-    """Refuse an existing output file whose bytes are not the ``writes`` format at all
-    (``--json u.data``, ``--report notes.txt``): the name passed
-    :func:`check_output_suffix`, but the write would replace someone's data. Only JSON
-    and HTML are told apart here (a ``.parquet`` or recs CSV is judged by its command).
-    An empty file (``touch``, ``mktemp``) and an earlier result are replaced."""
+    """Refuse an existing output file whose bytes are not the ``writes`` kind at all
+    (``--json u.data``, ``--report notes.txt``, ``recommend -o ratings.csv``): the name
+    passed :func:`check_output_suffix`, but the write would replace someone's data.
+    JSON, HTML, ``"recommendations CSV"`` (a header naming a rank or score column) and
+    ``"vectors Parquet"`` (a Parquet file with visrec's metadata) are told apart; other
+    kinds (plain ``"CSV"``, ``"Parquet"``) pass. An empty file (``touch``, ``mktemp``),
+    a hard-linked one (its data stays under the other name), a pipe and an earlier
+    result are replaced.
+
+    Raises
+    ------
+    ReadError
+        A ``"vectors Parquet"`` output the system would not let be read
+        (:func:`visrec.embed.store.is_foreign_file`).
+    """
     kind = _not_format(path, writes)
-    if kind is not None:
+    if kind is None:
+        return
+    if writes in _KINDS:  # the commands' own wording, as it was before it moved here
+        why = f" ({kind})" if kind else ""
         raise VisrecError(
-            f"{option}: {str(path)!r} exists and is not {writes} ({kind}); name "
+            f"{option}: {os.fspath(path)} exists and is not {_KINDS[writes][1]}{why}; name "
             f"another {option}, or remove it first"
         )
+    raise VisrecError(
+        f"{option}: {str(path)!r} exists and is not {writes} ({kind}); name "
+        f"another {option}, or remove it first"
+    )
 
 
 def has_other_links(path: str | os.PathLike[str]) -> bool:
@@ -163,15 +193,23 @@ def has_other_links(path: str | os.PathLike[str]) -> bool:
 
 
 def _not_format(path: str | os.PathLike[str], writes: str) -> str | None:
-    """What the existing regular file ``path`` looks like when its start cannot be the
-    ``writes`` format (JSON: one document opening with ``{`` or ``[``; HTML: a ``<``),
-    else None (also for an empty or unreadable file: its writer says why)."""
+    """What the existing regular file ``path`` looks like when it cannot be the
+    ``writes`` kind (JSON: one document opening with ``{`` or ``[``; HTML: a ``<``;
+    recommendations CSV: a first line naming a rank or score column; vectors Parquet:
+    visrec's metadata; ``""`` when there is no more to say), else None (also for an
+    empty or unreadable file: its writer says why)."""
     from visrec.data.images_index import IMAGE_SUFFIXES
 
-    if writes not in ("JSON", "HTML") or not os.path.isfile(path):
+    if writes not in ("JSON", "HTML", *_KINDS) or not os.path.isfile(path):
         return None  # a pipe is not opened: it would wait for a writer
     if has_other_links(path):
         return None
+    if writes == "recommendations CSV":
+        return _not_recommendations(path)
+    if writes == "vectors Parquet":
+        from visrec.embed.store import is_foreign_file
+
+        return "" if os.path.getsize(path) and is_foreign_file(path) else None
     if {Path(path).suffix.lower(), Path(os.path.realpath(path)).suffix.lower()} & set(
         IMAGE_SUFFIXES
     ):
@@ -203,6 +241,28 @@ def _not_format(path: str | os.PathLike[str], writes: str) -> str | None:
         return None
     if text[end:].strip():
         return "it holds several JSON documents, as JSON lines do"
+    return None
+
+
+def _not_recommendations(path: str | os.PathLike[str]) -> str | None:
+    """Why the regular file ``path`` is not a list of recommendations (another dataset's
+    ratings.csv, u.data), else None: an earlier run's list (or another tool's: a header
+    naming a rank or score column), an empty or unreadable file."""
+    import re
+
+    from visrec._atomic import written_file
+    from visrec.commands._recs_progress import HEADER
+
+    try:
+        with open(written_file(path), "rb") as fh:  # through a link: the file it names
+            head = fh.read(1 << 12)
+    except OSError:  # the write says why
+        return None
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    first = text.split("\n", 1)[0].strip().lower()
+    columns = {c.strip().strip('"') for c in re.split("[,\t;]", first)}
+    if text and not columns & {"rank", "score"}:
+        return f"its first line names no rank or score column, as {HEADER.strip()} does"
     return None
 
 

@@ -4,7 +4,6 @@ the image vectors, so every command that takes ``--vectors`` can weigh them."""
 from __future__ import annotations
 
 import argparse
-import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from visrec.commands._checks import check_at_least
@@ -17,7 +16,6 @@ from visrec.commands._common import (
     survives_closed_stdout,
 )
 from visrec.commands._help import HelpFormatter
-from visrec.commands._output_paths import has_other_links
 from visrec.commands._progress import add_no_bar_args
 from visrec.embed.vector_source import ATTRIBUTES, attributes_backbone
 from visrec.errors import VisrecError, agree, names_text
@@ -137,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     from visrec.data import item_features as f
     from visrec.data.interactions import ITEM
     from visrec.data.item_tables import load_item_table
-    from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors, write_vectors
+    from visrec.embed.store import ItemVectors, read_vectors, write_vectors
 
     check_at_least(args.max_levels, 1, "--max-levels")
     if args.weight is not None and not (math.isfinite(args.weight) and args.weight > 0):
@@ -157,19 +155,9 @@ def run(args: argparse.Namespace) -> int:
             check_input_exists(path, f"{name} file")
     check_output_file(args.output, "-o", "Parquet")
     inputs = {"ITEMS": args.table, "--vectors": args.vectors, "--like": args.like}
-    check_outputs_distinct({"-o": args.output}, inputs, {"-o": "Parquet"})
     # an empty file (touch, mktemp) and an earlier output are replaced; anything else
     # may be the user's data (interactions.parquet, u.data)
-    if (
-        os.path.isfile(args.output)
-        and os.path.getsize(args.output)
-        and not has_other_links(args.output)
-        and is_foreign_file(args.output)
-    ):
-        raise VisrecError(
-            f"-o: {args.output} exists and is not a visrec vectors file; name another -o, "
-            "or remove it first"
-        )
+    check_outputs_distinct({"-o": args.output}, inputs, {"-o": "vectors Parquet"})
 
     like: SavedEncoding | None = None
     if args.like is not None:

@@ -9,7 +9,6 @@ bookkeeping lives in :mod:`._recs_progress`.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -321,39 +320,10 @@ def _check_output_replaces_no_input(args: argparse.Namespace) -> str | None:
             f"vectors (recorded in {TRAIN_JSON})": recorded,
             f"training interactions (recorded in {TRAIN_JSON})": paths["interactions"],
         },
-        {"-o": "CSV"},
+        # an -o there must be a list of recommendations: another table would be lost
+        {"-o": "recommendations CSV"},
     )
-    _refuse_foreign_recs(args.output)
     return recorded
-
-
-def _refuse_foreign_recs(output: str) -> None:
-    """Refuse an existing ``-o`` that is not a list of recommendations (another
-    dataset's ratings.csv, u.data): replaced, it would be lost. An earlier run's list
-    (or another tool's: a header naming a rank or score column) and an empty file
-    (touch, mktemp) are replaced."""
-    from visrec._atomic import written_file
-    from visrec.commands._output_paths import has_other_links
-    from visrec.commands._recs_progress import HEADER
-
-    target = written_file(output)
-    # a pipe is not opened (it would wait for a writer); a hard link's data stays
-    if not target.is_file() or has_other_links(target):
-        return
-    try:
-        with open(target, "rb") as fh:
-            head = fh.read(1 << 12)
-    except OSError:  # the write says why
-        return
-    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
-    first = text.split("\n", 1)[0].strip().lower()
-    columns = {c.strip().strip('"') for c in re.split("[,\t;]", first)}
-    if text and not columns & {"rank", "score"}:
-        raise VisrecError(
-            f"-o: {output} exists and is not a list of recommendations (its first line "
-            f"names no rank or score column, as {HEADER.strip()} does); name another -o, "
-            "or remove it first"
-        )
 
 
 @dataclass

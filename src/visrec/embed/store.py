@@ -173,9 +173,20 @@ def table_to_ids(id_col: pa.ChunkedArray, source: str) -> list[Any]:
     return list(id_col.to_pylist())
 
 
-#: vectors files whose spaced ids were noted: a run reading one file's ids and then its
-#: vectors (or some rows of them) says it once
-_NOTED: set[str] = set()
+#: vectors files whose spaced ids were noted, by :func:`_file_key`: a run reading one
+#: file's ids and then its vectors (or some rows of them) says it once; the file
+#: rewritten (a notebook saving it again) is another file, noted again
+_NOTED: set[tuple[str, int, int, int, int]] = set()
+
+
+def _file_key(source: str) -> tuple[str, int, int, int, int]:
+    """The file ``source`` as it is now: its real path, and its device, inode, size and
+    time of change (a rewrite in place or by a rename changes one of them)."""
+    try:
+        st = os.stat(source)
+    except OSError:  # gone meanwhile: the path alone
+        return (os.path.realpath(source), -1, -1, -1, -1)
+    return (os.path.realpath(source), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _stripped(ids: list[Any], source: str) -> list[Any]:
@@ -206,8 +217,9 @@ def _stripped(ids: list[Any], source: str) -> list[Any]:
                 f"{shown(str(ids[b]))} (row {b + 1}) are one id once the spaces around ids "
                 "are removed, as every loader removes them; keep one row of that item"
             )
-    if source and source not in _NOTED:  # "": a row group embed checks, no file to name
-        _NOTED.add(source)
+    key = _file_key(source) if source else None  # "": a row group embed checks, no file
+    if key is not None and key not in _NOTED:
+        _NOTED.add(key)
         written = pd.unique(raw.iloc[moved].to_numpy())
         note = spaced_ids_note([(len(written), "item")], (str(written[0]), str(written[0]).strip()))
         print(f"note: {source}: {note}", file=sys.stderr)
