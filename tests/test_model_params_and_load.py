@@ -234,7 +234,10 @@ def test_load_missing_arrays(model_dir: Path) -> None:
         (b'{"model": "bpr", "params": [1]}', "not a visrec model.json"),
         (b'{"model": "nope", "params": {}}', "unknown model 'nope'"),
         # a model this version does not have: the folder is likely from a newer one
-        (b'{"model": "ease", "params": {}}', "(saved by a newer visrec? upgrade it)"),
+        (
+            b'{"model": "ease", "params": {}}',
+            "Saved by a newer visrec (upgrade it), or by a model class",
+        ),
         (b'{"model": "bpr", "params": {"bogus": 1}}', "parameters do not fit model 'bpr'"),
     ],
 )

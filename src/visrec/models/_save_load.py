@@ -182,6 +182,11 @@ class SaveLoadMixin:
         """
         self._check_fitted()
         folder = _folder_arg(path, f"{type(self).__name__}.save")
+        if type(self).name == "base":  # load finds the class by it: the folder would not load
+            raise VisrecError(
+                f"{type(self).__name__}.save: the class has no model name of its own; set "
+                "a class attribute name = '...' (the registry key, for a registered model)"
+            )
         if folder.exists() and not folder.is_dir():
             raise VisrecError(
                 f"cannot save the model to {str(folder)!r}: it is a file, not a folder"
@@ -380,15 +385,55 @@ def _saved_class(
     """The model class ``model.json`` names: ``cls`` or a subclass of it (any model for
     ``Recommender.load``)."""
     from visrec.models.base import Recommender
-    from visrec.models.registry import get_model_class
+    from visrec.models.registry import MODELS, get_model_class
 
+    name = meta["model"]
+    if cls is not Recommender and cls.name == name:
+        # the class asked, when the registry knows no kind of it: the user's own (a
+        # subclass of a registered model keeps its name, and its own code)
+        try:
+            registered: type[Recommender] | None = get_model_class(name)
+        except (ImportError, AttributeError, VisrecError):
+            registered = None
+        if registered is None or not issubclass(registered, cls):
+            return cast("type[Recommender]", cls)
+    own: list[type[Recommender]] = []
+    if name not in MODELS:
+        # a model class of the user's own, not in the registry (a notebook's): one
+        # defined in this process, chosen among classes already there (nothing the
+        # file names is imported)
+        own = _defined_classes(name)
+        if len(own) > 1:
+            raise VisrecError(
+                f"{mj}: several model classes defined here are named {name!r} ("
+                + ", ".join(f"{k.__module__}.{k.__qualname__}" for k in own)
+                + "); load it with that class's load"
+            )
     try:
-        klass = get_model_class(meta["model"])
-    except VisrecError as exc:  # a model of a newer visrec, most likely
-        raise VisrecError(f"{mj}: {exc} (saved by a newer visrec? upgrade it)") from exc
+        klass = own[0] if own else get_model_class(name)
+    except VisrecError as exc:  # a model of a newer visrec, or a class not defined here
+        raise VisrecError(
+            f"{mj}: {exc}. Saved by a newer visrec (upgrade it), or by a model class of "
+            "your own: define or import that class first, then load"
+        ) from exc
     if cls is not Recommender and not issubclass(klass, cls):
         raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
     return klass
+
+
+def _defined_classes(name: str) -> list[type[Recommender]]:
+    """The subclasses of ``Recommender`` defined in this process whose ``name`` is ``name``
+    (a class redefined in a notebook cell counts once: the newest)."""
+    from visrec.models.base import Recommender
+
+    found: dict[str, type[Recommender]] = {}
+    stack = list(Recommender.__subclasses__())
+    while stack:
+        klass = stack.pop()
+        stack.extend(klass.__subclasses__())
+        if klass.__dict__.get("name") == name:
+            found[f"{klass.__module__}.{klass.__qualname__}"] = klass  # later: newer
+    return list(found.values())
 
 
 def _unfitted_model(klass: type[Recommender], mj: Path, meta: dict[str, Any]) -> Recommender:
