@@ -269,7 +269,7 @@ def _check_args(args: argparse.Namespace) -> None:
     from visrec.commands._checks import check_at_least
     from visrec.data.images_index import IMAGE_SUFFIXES
     from visrec.embed.backbones import get_backbone
-    from visrec.embed.extract import check_utf8_output
+    from visrec.embed.extract import check_utf8_output, empty_file
     from visrec.embed.store import is_foreign_file
     from visrec.errors import VisrecError
 
@@ -320,7 +320,7 @@ def _check_args(args: argparse.Namespace) -> None:
             f"-o {args.output} is an image; -o names the vectors file to write "
             "(e.g. vectors.parquet)"
         )
-    if not args.overwrite and is_foreign_file(args.output):
+    if not args.overwrite and is_foreign_file(args.output) and not empty_file(args.output):
         # refused before the images are even listed; embed_images would refuse too
         raise VisrecError(
             f"{args.output} exists and is not a visrec vectors file; give another -o, or "

@@ -445,7 +445,8 @@ def _claim_output(run: _Run, held: bool, overwrite: bool) -> tuple[bool, str | N
         # beside the file a symlinked output names: where atomic_path writes
         sweep_temp_files(os.path.realpath(out), max_age=0.0)
     foreign = is_foreign_file(out)
-    if foreign and not overwrite:
+    # an empty file (touch, mktemp) holds nothing to lose: replaced, as every output is
+    if foreign and not overwrite and not empty_file(out):
         raise VisrecError(
             f"{out} exists and is not a visrec vectors file; give another output, or "
             "overwrite=True to replace it"
@@ -454,10 +455,19 @@ def _claim_output(run: _Run, held: bool, overwrite: bool) -> tuple[bool, str | N
     return foreign, dropped
 
 
+def empty_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a regular file of no bytes."""
+    try:
+        return os.path.isfile(path) and os.path.getsize(path) == 0
+    except OSError:
+        return False
+
+
 def _what_to_reuse(run: _Run, fps: list[str], foreign: bool, dropped: str | None) -> OldOutput:
     """The row groups of the existing output that hold chunks of this run (with notes)."""
     if foreign:
-        run.note(f"{run.out}: existing file is not a visrec vectors file; it will be replaced")
+        if not empty_file(run.out):
+            run.note(f"{run.out}: existing file is not a visrec vectors file; it will be replaced")
         old = OldOutput()
     else:
         old = holding_their_chunks(
