@@ -304,8 +304,8 @@ def load_interactions_frame(
     peek_rating : bool, default False
         With ``ids_only`` (and no ``keep_rating``), the rating column is read too when
         there is one, for a note only (:func:`low_ratings_note`): the rows are those of
-        the load without it (when a row's rating is unusable, the file is read again
-        without the rating, and the frame has no ``rating`` column).
+        the load without it (when a row's rating is unusable, the frame has no
+        ``rating`` column; Amazon review files are read again without the rating).
 
     Returns
     -------
@@ -317,6 +317,7 @@ def load_interactions_frame(
     VisrecError
         The file does not exist, or no usable row is left.
     """
+    from visrec.data.interactions import RATING
     from visrec.data.tables import load_interactions, unread_interaction_files
 
     log = say_note if log is None else log
@@ -341,11 +342,16 @@ def load_interactions_frame(
         rating_col=rating_col,
         timestamp_col=timestamp_col,
         review_digest=review_digest,
+        peek_rating=peek,
     )
+    if peek and RATING in loaded.frame.columns and loaded.frame[RATING].isna().any():
+        # a kept row's rating is unusable (read as NaN, the row kept: the rows are
+        # those of the load without the rating): no note, and no rating column
+        loaded.frame = loaded.frame.drop(columns=RATING)
     if peek and any("rating" in b.kind for b in loaded.bad):
-        # a row the rating drops would be lost to a note: read as if there were none
-        # (a load reading fewer columns drops no row that one reading more keeps; a
-        # row dropped for its id is dropped either way: no second read of a big file)
+        # Amazon review files drop a row for its rating even so: read as if there
+        # were no rating (a load reading fewer columns drops no row that one reading
+        # more keeps; a row dropped for its id is dropped either way)
         loaded = load_interactions(
             path,
             ids_only=True,

@@ -38,16 +38,20 @@ def _parse_rows(
     header: Header = None,
     quoted: bool = True,
     names: Sequence[str] = (),
+    soft_rating: bool = False,
 ) -> LoadResult:
     """Row-by-row parse: checks field counts, then validates values column-wise.
     ``quoted``: the rows come from text with quotes (not Parquet), where a line break in
     a value is most often a quote left open. ``names``: the header line's names as read
-    (none for a headerless table), for :func:`field_count_hint`."""
+    (none for a headerless table), for :func:`field_count_hint`. ``soft_rating``: see
+    :func:`_validate` (a line break in the rating drops no row either)."""
     bad: list[BadRecord] = []
     lines: list[int] = []
     values: dict[str, list[str]] = {c: [] for c in cols}
     n_read = 0
     pairs = list(cols.items())
+    # checked for a line break: the columns whose value can drop a row
+    checked = [(c, j) for c, j in pairs if not (soft_rating and c == RATING)]
     for line, fields in rows:
         n_read += 1
         if len(fields) != n_expected:
@@ -61,7 +65,7 @@ def _parse_rows(
                 )
             )
             continue
-        broken = next((c for c, j in pairs if "\n" in fields[j] or "\r" in fields[j]), None)
+        broken = next((c for c, j in checked if "\n" in fields[j] or "\r" in fields[j]), None)
         if broken is not None:  # a quote left open, not an id or a number
             bad.append(
                 BadRecord(
@@ -77,7 +81,7 @@ def _parse_rows(
         for c, j in pairs:
             values[c].append(fields[j])
     series = {c: pd.Series(v, dtype=str) for c, v in values.items()}
-    result = _validate(series, np.asarray(lines, dtype=np.int64), where, header)
+    result = _validate(series, np.asarray(lines, dtype=np.int64), where, header, soft_rating)
     result.bad = sorted(bad + result.bad, key=lambda b: b.line)
     result.n_read = n_read
     return result
@@ -91,6 +95,7 @@ def _fast_parse(
     skip: int,
     where: str,
     header: Header = None,
+    soft_rating: bool = False,
 ) -> LoadResult | None:
     """The pandas C parser for clean files; None when the slow path must decide.
 
@@ -133,7 +138,7 @@ def _fast_parse(
         return None
     series = {c: df.iloc[:, j].astype(str) for c, j in cols.items()}
     lines = np.arange(1 + lead + skip, 1 + lead + skip + len(df), dtype=np.int64)
-    result = _validate(series, lines, where, header)
+    result = _validate(series, lines, where, header, soft_rating)
     result.n_read = len(df)
     return result
 
@@ -144,9 +149,15 @@ Header = tuple[str, str] | Literal["aliases"] | None
 
 
 def _validate(
-    series: dict[str, pd.Series], lines: np.ndarray, where: str, header: Header = None
+    series: dict[str, pd.Series],
+    lines: np.ndarray,
+    where: str,
+    header: Header = None,
+    soft_rating: bool = False,
 ) -> LoadResult:
-    """Strip, check ids and parse numbers column-wise; build the canonical frame."""
+    """Strip, check ids and parse numbers column-wise; build the canonical frame.
+    ``soft_rating``: a rating that is no usable number reads as NaN, neither dropping
+    nor reporting its row (the rows are those of a load without the rating)."""
     n = len(lines)
     keep = np.ones(n, dtype=bool)
     problems: list[BadRecord] = []
@@ -195,6 +206,9 @@ def _validate(
         # refused later under a row number of the split, not this file's line
         huge = np.isfinite(num) & (np.abs(num) > np.finfo(np.float32).max)
         bad_mask = ~np.isfinite(num) | huge
+        if soft_rating:
+            num = np.where(bad_mask, np.nan, num)
+            bad_mask = np.zeros_like(bad_mask)
         for j in np.flatnonzero(bad_mask & keep):
             v = raw.iloc[j]
             kind = "missing rating" if v == "" else "non-numeric rating"

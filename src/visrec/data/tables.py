@@ -193,6 +193,7 @@ def load_interactions(
     keep_rating: bool = False,
     keep_time: bool = False,
     review_digest: bool = False,
+    peek_rating: bool = False,
 ) -> LoadResult:
     """Load a user-item interactions table.
 
@@ -231,6 +232,11 @@ def load_interactions(
         For Amazon review files, add their ``review_digest`` and ``review_has_text``
         columns (what tells a review Amazon copied under several variants of a product,
         :mod:`visrec.data.variants`); other tables have none.
+    peek_rating : bool, default False
+        With ``keep_rating``, a text or Parquet table's rating that is no usable number
+        neither drops nor reports its row: it reads as NaN, and the rows, ``bad`` and
+        ``warnings`` are those of the load without the rating (one parse where a note
+        only looks at the ratings). Amazon review files drop and report such a row.
 
     Returns
     -------
@@ -268,8 +274,12 @@ def load_interactions(
     if is_json_file(p):
         return _load_reviews(p, ids_only, keep_rating, keep_time, review_digest)
     if p.name.lower().endswith(".parquet"):
-        return _load_parquet_interactions(p, explicit, ids_only, keep_rating, keep_time)
-    return _load_text_interactions(p, sep, explicit, ids_only, keep_rating, keep_time)
+        return _load_parquet_interactions(
+            p, explicit, ids_only, keep_rating, keep_time, soft_rating=peek_rating
+        )
+    return _load_text_interactions(
+        p, sep, explicit, ids_only, keep_rating, keep_time, soft_rating=peek_rating
+    )
 
 
 def _refuse_options(
@@ -356,8 +366,10 @@ def _load_text_interactions(
     ids_only: bool,
     keep_rating: bool,
     keep_time: bool,
+    soft_rating: bool = False,
 ) -> LoadResult:
-    """A CSV/TSV/MovieLens text table: its layout from the first line, then its rows."""
+    """A CSV/TSV/MovieLens text table: its layout from the first line, then its rows
+    (``soft_rating``: see :func:`~visrec.data.interaction_rows._validate`)."""
     decoded = decode_text(p)
     text = decoded.text
     first = first_text_line(text)
@@ -374,9 +386,11 @@ def _load_text_interactions(
         p.name.lower(), first, sep, rows, explicit, where, ids_only, keep_rating, keep_time
     )
     skip = 0 if header == "aliases" else 1
-    result = _fast_parse(text, sep, cols, n_expected, skip, where, header)
+    result = _fast_parse(text, sep, cols, n_expected, skip, where, header, soft_rating)
     if result is None:
-        result = _parse_rows(rows, cols, n_expected, where, header, names=names)
+        result = _parse_rows(
+            rows, cols, n_expected, where, header, names=names, soft_rating=soft_rating
+        )
     result.warnings = _file_warnings(decoded, result, multiline, where) + result.warnings
     result.files = [where]
     result.formats = {where: f"{fmt}, sep {sep!r}"}
@@ -594,6 +608,7 @@ def _load_parquet_interactions(
     ids_only: bool = False,
     keep_rating: bool = False,
     keep_time: bool = False,
+    soft_rating: bool = False,
 ) -> LoadResult:
     df = read_parquet_frame(p)
     if {"item_id", "vector", "has_image"} <= set(map(str, df.columns)) and "user_id" not in df:
@@ -629,7 +644,14 @@ def _load_parquet_interactions(
         (k + 1, [str(v) for v in row])
         for k, row in enumerate(sub.itertuples(index=False, name=None))
     )
-    result = _parse_rows(rows, {c: j for j, c in enumerate(names)}, len(names), where, quoted=False)
+    result = _parse_rows(
+        rows,
+        {c: j for j, c in enumerate(names)},
+        len(names),
+        where,
+        quoted=False,
+        soft_rating=soft_rating,
+    )
     # Parquet has no lines; say "row" so the numbers are not misread.
     result.bad = [_as_row(b) for b in result.bad]
     result.warnings = [_as_row(b) for b in result.warnings]
