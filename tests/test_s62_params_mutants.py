@@ -8,11 +8,12 @@ test_cli_option_ranges, test_model_params_and_load, test_s60_runner_mutants, the
 on the spec/set_params tests of test_runner, test_python_api_fixes, test_notebook_api_fixes,
 test_api_contract, and on test_review_fixes39, test_python_api_audit39, test_s49_report_edges,
 test_s50_small). Killed after this file: 59 (it alone kills 44). Equivalent: 0.
-The tests below pin the gaps: get_params skipping ``**kwargs``, unresolvable or
-non-plain annotations left unchecked, ``non_negative`` accepting 0, a huge int compared
-as an int, the device-form error naming the model, the exact width/epoch boundaries and
-the numbers in their messages, and the spec forms (stripping, list pairs, only changed
-params of an estimator, the duplicate advice, labels, unknown params, seeding).
+The tests below pin the gaps: get_params refusing ``*args``/``**kwargs`` (skipped
+before session 72), unresolvable or non-plain annotations left unchecked,
+``non_negative`` accepting 0, a huge int compared as an int, the device-form error
+naming the model, the exact width/epoch boundaries and the numbers in their messages,
+and the spec forms (stripping, list pairs, only changed params of an estimator, the
+duplicate advice, labels, unknown params, seeding).
 """
 
 from __future__ import annotations
@@ -90,9 +91,10 @@ def test_set_params_returns_self_and_names_the_known_ones() -> None:
     assert toy.factors == 8
 
 
-def test_get_params_skips_star_args() -> None:
-    assert WithExtras().get_params() == {"a": 1}
-    assert repr(WithExtras()) == "WithExtras(a=1)"
+def test_get_params_refuses_star_args() -> None:
+    # session 72: skipped, what they passed on was lost by clone, save and load
+    with pytest.raises(VisrecError, match=r"WithExtras.__init__ takes \*args; name every"):
+        WithExtras().get_params()
 
 
 def test_annotations_that_do_not_resolve_or_are_not_plain_are_left_unchecked() -> None:

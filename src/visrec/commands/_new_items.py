@@ -95,11 +95,18 @@ def check_same_backbone(
         )
         return
     if mine != theirs:
+        from visrec.embed.backbones import _key, list_backbones
+
+        how = f"`visrec embed --backbone {mine}`"
+        if _key(mine) not in list_backbones():  # one's own: plain `visrec embed` lacks it
+            how = (
+                f"the {mine} backbone (register_backbone it in the process that embeds, "
+                "docs/embed.md)"
+            )
         raise VisrecError(
             f"{path}: holds {theirs} vectors, but model {model_name!r} was trained on "
             f"{mine} vectors, so its scores of new items from these would be meaningless; "
-            f"embed the new items with `visrec embed --backbone {mine}`, or train on "
-            f"{theirs} vectors"
+            f"embed the new items with {how}, or train on {theirs} vectors"
         )
     differ = made_differently(model_meta, meta)
     if differ:  # e.g. embedded by a visrec whose preprocessing changed since training

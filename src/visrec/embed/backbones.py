@@ -558,5 +558,11 @@ def get_backbone(name: str = DEFAULT_BACKBONE, **options: Any) -> Backbone:
     """The backbone registered as ``name``; ``options`` go to its constructor."""
     key = _key(name)
     if key not in _REGISTRY:
-        raise VisrecError(f"unknown backbone {name!r}; available: {', '.join(list_backbones())}")
+        # one's own backbone is known only where register_backbone ran (no plugin
+        # discovery): plain `visrec embed --backbone NAME` cannot find it
+        raise VisrecError(
+            f"unknown backbone {name!r}; available: {', '.join(list_backbones())} (a "
+            "backbone of your own: register_backbone it in the process that embeds, "
+            "docs/embed.md)"
+        )
     return _REGISTRY[key](**options)

@@ -48,6 +48,14 @@ def parse_model_specs(models: ModelSpecs) -> list[tuple[str, dict[str, Any]]]:
         if isinstance(spec, str):
             out.append((spec, {}))
         elif isinstance(spec, Recommender):
+            if spec.name not in _registered():
+                # a class of the user's own (docs/models.md): the registry's "unknown
+                # model" said neither that nor what to do
+                raise VisrecError(
+                    f"models: {type(spec).__name__} ({spec.name!r}) is no registered model; "
+                    "run_experiment fits registered models by name, so fit and score your "
+                    "class with make_split and evaluate_model"
+                )
             if type(spec) is not model_class(spec.name):
                 # runs fit the registered class by name: a subclass would be replaced
                 raise VisrecError(
@@ -86,6 +94,12 @@ def parse_model_specs(models: ModelSpecs) -> list[tuple[str, dict[str, Any]]]:
     if BASELINE not in names:
         out.insert(0, (BASELINE, {}))
     return out
+
+
+def _registered() -> dict[str, str]:
+    from visrec.models.registry import MODELS
+
+    return MODELS
 
 
 def model_class(spec: str) -> type[Recommender]:

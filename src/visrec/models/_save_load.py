@@ -427,10 +427,13 @@ def _defined_classes(name: str) -> list[type[Recommender]]:
     from visrec.models.base import Recommender
 
     found: dict[str, type[Recommender]] = {}
-    stack = list(Recommender.__subclasses__())
-    while stack:
-        klass = stack.pop()
-        stack.extend(klass.__subclasses__())
+    # breadth first, from the front: __subclasses__ lists a class's subclasses in the
+    # order they were made, so a cell run again comes after the first one's class
+    # (popped from the back, the first one's, older, class won)
+    queue = list(Recommender.__subclasses__())
+    while queue:
+        klass = queue.pop(0)
+        queue.extend(klass.__subclasses__())
         if klass.__dict__.get("name") == name:
             found[f"{klass.__module__}.{klass.__qualname__}"] = klass  # later: newer
     return list(found.values())

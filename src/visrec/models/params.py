@@ -28,6 +28,22 @@ class ParamsMixin:
         scikit-learn's ``clone``; there are no nested estimators)."""
         sig = inspect.signature(type(self).__init__)
         kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        if type(self).__init__ is not object.__init__:  # a class with no __init__ takes none
+            # `def __init__(self, epochs=2, **kw)` in a subclass: what **kw passed on was
+            # read nowhere, and clone, save and load dropped it silently (scikit-learn
+            # refuses such a signature too)
+            var = [
+                ("*" if spec.kind is inspect.Parameter.VAR_POSITIONAL else "**") + p
+                for p, spec in sig.parameters.items()
+                if spec.kind not in kinds and spec.kind is not inspect.Parameter.POSITIONAL_ONLY
+            ]
+            if var:
+                label = getattr(self, "name", type(self).__name__)
+                raise VisrecError(
+                    f"model {label!r}: {type(self).__name__}.__init__ takes {var[0]}; name "
+                    "every hyperparameter in its signature (get_params, clone, save and "
+                    "load read them there, and would drop what it passes on)"
+                )
         params = {}
         for p, spec in sig.parameters.items():
             if p == "self" or spec.kind not in kinds:
