@@ -111,6 +111,8 @@ def _base(kind: str, res: LoadResult) -> dict[str, Any]:
         "bad": _bad(res),
         # a quantity, a date under a name no alias has: seen here before a fit ignores it
         "columns_not_read": list(res.unread_columns),
+        # the loader's notes on the ids (spaces removed around them), as commands say them
+        "id_notes": list(res.notes),
     }
 
 
@@ -126,12 +128,12 @@ def _bad(res: LoadResult) -> dict[str, Any]:
     return out
 
 
-def _interaction_counts(df: pd.DataFrame) -> dict[str, Any]:
+def _interaction_counts(df: pd.DataFrame, notes: Sequence[str] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {
         "users": int(df[USER].nunique()),
         "items": int(df[ITEM].nunique()),
         "duplicate_pairs": int(df.duplicated([USER, ITEM]).sum()),
-        "id_notes": id_notes(df),  # as the commands that train on it say them
+        "id_notes": [*notes, *id_notes(df)],  # as the commands that train on it say them
     }
     if len(df):
         # how sparse: what reg="auto" reads (distinct pairs per item) and a split needs
@@ -183,7 +185,7 @@ def _mean(v: float) -> str:
 def _summarize_reviews(res: LoadResult) -> dict[str, Any]:
     df = res.frame
     out = _base("Amazon reviews", res)
-    out.update(_interaction_counts(df))
+    out.update(_interaction_counts(df, res.notes))
     has_photo = df["image"].map(len).to_numpy() > 0 if len(df) else np.zeros(0, dtype=bool)
     out["reviews_with_photos"] = int(has_photo.sum())
     out["photo_urls"] = int(df["image"].map(len).sum()) if len(df) else 0
@@ -227,7 +229,7 @@ def _summarize_table(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
             "manifest is read by visrec embed --manifest)"
         ) from exc
     out = _base("interactions", res)
-    out.update(_interaction_counts(res.frame))
+    out.update(_interaction_counts(res.frame, res.notes))
     return out
 
 
@@ -339,7 +341,7 @@ def _summarize_folder(p: Path, layout: dict[str, Any]) -> dict[str, Any]:
     if inter is not None:
         res = load_interactions(inter, **layout)
         out = _base("interactions", res)
-        out.update(_interaction_counts(res.frame))
+        out.update(_interaction_counts(res.frame, res.notes))
         in_order = res.frame[ITEM].unique()  # first-seen order: a deterministic reference
         item_ids = set(in_order)
     elif items_file is not None:
