@@ -138,7 +138,7 @@ class IdMap:
 
     def __repr__(self) -> str:  # a notebook shows it: the count and a few ids, not all
         more = ", ..." if len(self.ids) > 3 else ""
-        return f"IdMap({len(self.ids):,} ids: {shown_ids(self.ids)}{more})"
+        return f"IdMap({counted(len(self.ids), 'id')}: {shown_ids(self.ids)}{more})"
 
 
 def check_columns_once(df: pd.DataFrame, what: str = "interactions table") -> None:
@@ -349,8 +349,8 @@ class Interactions:
         ]
         with_ = f", with {' and '.join(extra)}" if extra else ""
         return (
-            f"Interactions({self.n_users:,} users x {self.n_items:,} items, "
-            f"{len(self):,} rows{with_})"
+            f"Interactions({counted(self.n_users, 'user')} x {counted(self.n_items, 'item')}, "
+            f"{counted(len(self), 'row')}{with_})"
         )
 
     def __len__(self) -> int:

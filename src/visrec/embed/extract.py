@@ -138,7 +138,7 @@ class EmbedResult:
 
     def __repr__(self) -> str:  # counts, not every id and failure
         return (
-            f"EmbedResult({len(self.ids):,} items: {self.n_computed:,} computed, "
+            f"EmbedResult({counted(len(self.ids), 'item')}: {self.n_computed:,} computed, "
             f"{self.n_reused:,} reused, {len(self.failures):,} failed; {self.seconds:.1f} s, "
             f"backbone={self.backbone!r}, engine={self.engine!r}, output={self.output!r})"
         )

@@ -135,7 +135,7 @@ class ItemVectors:
         backbone = self.meta.get("backbone")
         named = f", backbone={backbone!r}" if backbone else ""
         return (
-            f"ItemVectors({len(self):,} items x {self.dim}, "
+            f"ItemVectors({counted(len(self), 'item')} x {self.dim}, "
             f"{int(self.has_image.sum()):,} with an image{named})"
         )
 
