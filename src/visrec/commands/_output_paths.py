@@ -167,6 +167,12 @@ def refuse_foreign_output(path: str | os.PathLike[str], option: str, writes: str
         A ``"vectors Parquet"`` output the system would not let be read
         (:func:`visrec.embed.store.is_foreign_file`).
     """
+    saved = _saved_model_file(path) if writes == "JSON" else None
+    if saved is not None:  # JSON too, so _not_format lets it pass: the model would be lost
+        raise VisrecError(
+            f"{option}: {str(path)!r} is the {saved}; writing it would replace that model's file. "
+            f"Name another {option}"
+        )
     kind = _not_format(path, writes)
     if kind is None:
         return
@@ -180,6 +186,22 @@ def refuse_foreign_output(path: str | os.PathLike[str], option: str, writes: str
         f"{option}: {str(path)!r} exists and is not {writes} ({kind}); name "
         f"another {option}, or remove it first"
     )
+
+
+def _saved_model_file(path: str | os.PathLike[str]) -> str | None:
+    """``"model.json file of the visrec model folder 'm'"`` when the existing ``path``
+    (through a symlink) is the ``model.json`` or ``train.json`` of a saved model, else
+    None: both are JSON, which a ``--json`` output may replace, and the model was
+    unreadable after (``similar --json models/bpr/model.json``)."""
+    from visrec.models.model_folder import MODEL_JSON, TRAIN_JSON, is_model_folder
+
+    real = Path(os.path.realpath(path))
+    if real.name not in (MODEL_JSON, TRAIN_JSON) or not real.is_file():
+        return None
+    if not is_model_folder(real.parent):
+        return None
+    folder = real.parent if os.path.islink(path) else Path(path).parent
+    return f"{real.name} file of the visrec model folder {str(folder)!r}"
 
 
 def has_other_links(path: str | os.PathLike[str]) -> bool:

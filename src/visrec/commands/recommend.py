@@ -578,7 +578,7 @@ def _say_done(
         )
     if tally.n_short:
         parts.append(
-            f"{counted(tally.n_short, 'user')} with fewer than {tally.full} candidates left once "
+            f"{counted(tally.n_short, 'user')} with fewer than {tally.full:,} candidates left once "
             "their training items are out: shorter lists"
         )
     empty = f" ({'; '.join(parts)})" if parts else ""
