@@ -258,8 +258,8 @@ def _reaches_the_pipeline(
     [
         # killed mutant: --users / --knn-k floors at 0 (the catalogue's own error came
         # after the folder was made, naming n_users=, not the option)
-        (["--users", "0"], "--users must be >= 1, got 0"),
-        (["--knn-k", "0"], "--knn-k must be >= 1, got 0"),
+        (["--users", "0"], "--users must be at least 1, got 0"),
+        (["--knn-k", "0"], "--knn-k must be at least 1, got 0"),
         # killed mutant: --max-items 1 taken (a one-item demo: no clusters, no KNN)
         (["--max-items", "1"], "--max-items 1: expected at least 2"),
     ],

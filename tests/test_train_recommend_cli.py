@@ -528,7 +528,7 @@ def test_recommend_errors(
     assert main(["recommend", str(folder), "-o", out, "--n", "0"]) == 2
     for b in ("0", "-5"):
         assert main(["recommend", str(folder), "-o", out, "--batch-users", b]) == 2
-        assert f"error: --batch-users must be >= 1, got {b}\n" in capsys.readouterr().err
+        assert f"error: --batch-users must be at least 1, got {b}\n" in capsys.readouterr().err
     assert main(["recommend", str(folder), "-o", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
         f"error: -o: output path {str(tmp_path)!r} is a directory; name a file\n"

@@ -283,13 +283,13 @@ def run(args: argparse.Namespace) -> int:
     check_outputs_distinct(outputs, [("--data", f) for f in named_like_outputs(outputs, files)])
     if not args.data and args.n_items < len(CATEGORIES):  # the generated catalogue's rule
         raise VisrecError(
-            f"--items must be >= {len(CATEGORIES)} (one item per category of the generated "
+            f"--items must be at least {len(CATEGORIES)} (one item per category of the generated "
             f"catalogue), got {args.n_items}"
         )
     for name in ("n_items", "n_users", "knn_k"):
         if getattr(args, name) < 1:
             option = f"--{name.removeprefix('n_').replace('_', '-')}"
-            raise VisrecError(f"{option} must be >= 1, got {getattr(args, name)}")
+            raise VisrecError(f"{option} must be at least 1, got {getattr(args, name)}")
     # Checked before anything is written, with --data too (where it is not used).
     if not MIN_IMAGE_SIZE <= args.image_size <= MAX_IMAGE_SIZE:
         raise VisrecError(

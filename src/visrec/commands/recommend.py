@@ -281,10 +281,10 @@ def run(args: argparse.Namespace) -> int:
 def _checked_options(args: argparse.Namespace) -> str:
     """The ``--unknown-users`` mode, once ``--n``, ``--batch-users``, ``--new-slots`` pass."""
     if args.n < 1:
-        raise VisrecError(f"--n must be >= 1, got {args.n}")
+        raise VisrecError(f"--n must be at least 1, got {args.n}")
     unknown_users = _unknown_users_mode(args)
     if args.batch_users is not None and args.batch_users < 1:
-        raise VisrecError(f"--batch-users must be >= 1, got {args.batch_users}")
+        raise VisrecError(f"--batch-users must be at least 1, got {args.batch_users}")
     if not 0 <= args.new_slots <= args.n:
         raise VisrecError(f"--new-slots must be between 0 and --n ({args.n}), got {args.new_slots}")
     return unknown_users
