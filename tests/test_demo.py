@@ -306,7 +306,7 @@ def test_cli_demo_refuses_an_out_folder_another_demo_is_writing(
     argv = ["demo", "--items", "8", "--users", "4", "--image-size", "32", "--no-recommenders",
             "--out", str(out), "--report", str(tmp_path / "r.html")]  # fmt: skip
     with exclusive_lock(out, "visrec demo"):
-        assert main(argv) == 2
+        assert main(argv) == 75  # busy: EX_TEMPFAIL, try again later
     err = capsys.readouterr().err
     assert err.startswith(
         f"error: {out} is being written by another visrec demo (pid {os.getpid()}"

@@ -155,7 +155,7 @@ def test_cli_says_so_in_one_line(
     out = tmp_path / "v.parquet"
     argv = ["embed", str(folder), "-o", str(out), "--engine", "torch", "--quiet"]
     with exclusive_lock(out, WHAT):
-        assert cli_main(argv) == 2
+        assert cli_main(argv) == 75  # busy: EX_TEMPFAIL, try again later
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith(f"error: {out} is being written by another visrec embed (pid ")

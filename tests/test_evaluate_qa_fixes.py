@@ -558,7 +558,7 @@ def test_a_second_evaluate_on_the_same_result_stops_and_keeps_the_first_ones_rec
     record.write_text("the first run's record\n")
     with exclusive_lock(out, "visrec evaluate"):  # a run in progress
         argv = _argv(csv, "--models", "popularity", "--seeds", "1", "--json", str(out))
-        assert main(argv) == 2
+        assert main(argv) == 75  # busy: EX_TEMPFAIL, try again later
     err = capsys.readouterr().err
     assert f"error: {out} is being written by another visrec evaluate (pid " in err
     assert record.read_text() == "the first run's record\n" and not out.exists()

@@ -32,7 +32,9 @@ def test_fetch_holds_its_manifest_for_one_run(
     urls.write_text("item_id,url\nA,http://127.0.0.1:9/a.jpg\n")
     cache = tmp_path / "c"
     with exclusive_lock(cache / "manifest.csv", "visrec fetch"):
-        assert main(["fetch", str(urls), "--cache", str(cache), "--quiet"]) == 2
+        assert (
+            main(["fetch", str(urls), "--cache", str(cache), "--quiet"]) == 75
+        )  # busy: EX_TEMPFAIL, try again later
     err = capsys.readouterr().err
     assert f"{cache / 'manifest.csv'} is being written by another visrec fetch (pid " in err
     assert "give another -o" in err

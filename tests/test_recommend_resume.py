@@ -280,7 +280,7 @@ def test_a_second_run_on_the_same_output_stops_at_once(
     out = tmp_path / "recs.csv"
     capsys.readouterr()
     with exclusive_lock(out, "visrec recommend"):  # as a first run holds it
-        assert main(_argv(model_dir, out)) == 2
+        assert main(_argv(model_dir, out)) == 75  # busy: EX_TEMPFAIL, try again later
     err = capsys.readouterr().err
     assert err.startswith(f"error: {out} is being written by another visrec recommend (pid ")
     assert not list(tmp_path.glob("recs.csv*"))
@@ -397,7 +397,7 @@ def test_the_lock_is_taken_before_the_inputs_are_read(
     out = tmp_path / "recs.csv"
     with exclusive_lock(out, "visrec recommend"):
         # a model folder that is not there: the lock says so first, before any loading
-        assert main(_argv(tmp_path / "no-model", out)) == 2
+        assert main(_argv(tmp_path / "no-model", out)) == 75  # busy: EX_TEMPFAIL, try again later
     assert "is being written by another visrec recommend" in capsys.readouterr().err
 
 

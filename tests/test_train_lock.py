@@ -29,7 +29,7 @@ def test_a_second_train_on_the_same_folder_stops_and_touches_nothing(
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     capsys.readouterr()
     with exclusive_lock(out, "visrec train"):  # a fit in progress
-        assert main([*argv, "--seed", "1"]) == 2
+        assert main([*argv, "--seed", "1"]) == 75  # busy: EX_TEMPFAIL, try again later
         err = capsys.readouterr().err
     assert err.startswith(
         f"error: {out} is being written by another visrec train (pid {os.getpid()}"

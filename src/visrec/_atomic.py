@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeGuard
 
-from visrec.errors import InputNotFoundError, VisrecError, not_utf8_hint, write_error
+from visrec.errors import BusyError, InputNotFoundError, VisrecError, not_utf8_hint, write_error
 
 
 class OutputPathError(VisrecError, IsADirectoryError):
@@ -792,7 +792,7 @@ def _acquire(lock: Path, target: Path, what: str, advice: str) -> int | None:
             os.close(fd)
             if released:
                 continue
-            raise VisrecError(
+            raise BusyError(
                 f"{target} is being written by another {holder_what or what} ({holder}); "
                 f"wait for it to finish, or {advice}"
             ) from None

@@ -26,6 +26,14 @@ class SystemRefusal(VisrecError):
     exit_status = 1
 
 
+class BusyError(VisrecError):
+    """The output is being written by another visrec run now (its lock is held): exit
+    status 75, ``EX_TEMPFAIL`` of sysexits.h (try again later), so that a scheduler
+    retries it, where 2 (bad input) says the same command will fail again."""
+
+    exit_status = 75
+
+
 class InputNotFoundError(VisrecError, FileNotFoundError):
     """An input file or folder that does not exist: a ``VisrecError`` like every other
     bad input (one ``except`` catches them all) and a ``FileNotFoundError`` (errno
