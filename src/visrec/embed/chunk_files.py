@@ -118,10 +118,13 @@ def _signature(path: str) -> str:
     return content_stamp(path) or "missing"
 
 
-def fingerprint(key: str, chunk: Sequence[tuple[str, str]]) -> str:
+def fingerprint(key: str, chunk: Sequence[tuple[str, str]], unread: Container[str] = ()) -> str:
+    """The chunk's key on disk; ``unread``: ids keyed as a file that could not be read
+    (the key an earlier run gave a chunk whose images it could not open then)."""
     h = hashlib.sha256(key.encode())
     for item_id, path in chunk:
-        h.update(f"\n{item_id}\t{_signature(path)}".encode())
+        sig = "missing" if item_id in unread else _signature(path)
+        h.update(f"\n{item_id}\t{sig}".encode())
     return h.hexdigest()[:24]
 
 

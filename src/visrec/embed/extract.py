@@ -360,7 +360,7 @@ def embed_images(
         )
 
         # --- compute what is missing --------------------------------------------------
-        todo, partial, n_reused = _plan(fps, chunks, old, part_files, part_retry)
+        todo, partial, n_reused = _plan(fps, chunks, old, part_files, part_retry, key)
         _tell_plan(run, partial, n_reused)
         engine_name = "reused"
         if todo:
@@ -642,6 +642,7 @@ def _plan(
     old: OldOutput,
     part_files: dict[str, Path],
     part_retry: dict[str, set[str]],
+    key: str,
 ) -> tuple[list[tuple[int, Chunk]], dict[int, tuple[Path | int, Chunk]], int]:
     """What to compute: ``(todo, partial, n_reused)``.
 
@@ -665,6 +666,11 @@ def _plan(
             again = part_retry.get(fp, set())
         elif fp in old.groups:
             base, again = old.groups[fp], old_again
+        elif (alt := _unread_then(key, chunk, old)) is not None:
+            # its images that could not be opened then (chmod) are readable now: the
+            # chunk changed key, not content; only those are computed again
+            base, again = old.groups[alt], old.retry[alt]
+            old.engines.setdefault(fp, old.engines.get(alt))
         else:
             todo.append((k, chunk))
             continue
@@ -674,6 +680,17 @@ def _plan(
             todo.append((k, redo))
         n_reused += len(chunk) - len(redo)
     return todo, partial, n_reused
+
+
+def _unread_then(key: str, chunk: Chunk, old: OldOutput) -> str | None:
+    """The fingerprint of the old output's row group that holds ``chunk`` as keyed when
+    its images listed under ``retry`` could not be read (None: no such group)."""
+    retried = set().union(*old.retry.values()) if old.retry else set()
+    unread = {i for i, _ in chunk if i in retried}
+    if not unread:
+        return None
+    alt = fingerprint(key, chunk, unread)
+    return alt if alt in old.groups and unread <= old.retry.get(alt, set()) else None
 
 
 def _count_arg(value: object, what: str) -> int:
