@@ -282,7 +282,8 @@ def _checked_k(x: np.ndarray, labs: np.ndarray, k: int | None) -> int:
         # One label makes every partition agree (k=1: ARI = NMI = purity = 1) or
         # disagree (ARI = NMI = 0) by construction, and purity is 1 whatever the clusters.
         raise VisrecError(
-            f"cluster: all {n:,} items have the label {distinct[0]!r}; comparing clusters "
+            f"cluster: {agree(n, 'the only item has', f'all {n:,} items have')} the label "
+            f"{distinct[0]!r}; comparing clusters "
             "with labels needs at least 2 distinct labels (with one, ARI, NMI and purity "
             "are fixed by construction)"
         )

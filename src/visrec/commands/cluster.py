@@ -313,7 +313,12 @@ def _check_labels_to_compare(
             else ""
         )
         raise VisrecError(
-            f"all {int(keep.sum()):,} items left to cluster have the label {distinct[0]!r}"
+            agree(
+                int(keep.sum()),
+                "the only item left to cluster has",
+                f"all {int(keep.sum()):,} items left to cluster have",
+            )
+            + f" the label {distinct[0]!r}"
             f"{how}: clusters can only be compared with at least 2 distinct labels (with "
             "one, ARI, NMI and purity are fixed by construction); keep more labels"
         )

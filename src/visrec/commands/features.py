@@ -18,7 +18,7 @@ from visrec.commands._common import (
 from visrec.commands._help import HelpFormatter
 from visrec.commands._progress import add_no_bar_args
 from visrec.embed.vector_source import ATTRIBUTES, attributes_backbone
-from visrec.errors import VisrecError, agree, names_text
+from visrec.errors import VisrecError, agree, counted, names_text
 
 if TYPE_CHECKING:
     from visrec.data.item_features import SavedEncoding
@@ -228,7 +228,8 @@ def run(args: argparse.Namespace) -> int:
     write_vectors(args.output, ItemVectors(out.ids, out.vectors, out.has_image, out.meta))
     parts = "; ".join(c.summary() for c in codes)
     print(
-        f"wrote {args.output}: {len(out.ids):,} items x {out.vectors.shape[1]:,} numbers "
+        f"wrote {args.output}: {counted(len(out.ids), 'item')} x "
+        f"{counted(out.vectors.shape[1], 'number')} "
         f"({attrs.shape[1]:,} from the table: {parts}){out.said}"
     )
     return 0

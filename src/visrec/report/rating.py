@@ -95,12 +95,23 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
     best = str(rmse.idxmin())
     level, weak = _level_with(runs, rmse, best)
     lines = [f"Lowest RMSE: {best}, {rmse[best]:.3f} stars{level}.{weak}"]
+    plain, visual = _with(uses, RATINGS), _with(uses, RATINGS_PICTURE)
+    # on new items: otherwise read as the MF learning nothing, or the picture a big step
+    new_items = (
+        "Every test item is new here: the item mean has no rating of it (it is the "
+        f"global mean), and {plain[0]} has no item term for it, so it predicts about "
+        "the user's mean"
+        if protocol == "cold-items" and plain
+        else None
+    )
     if not _with(uses, PICTURE, RATINGS_PICTURE):
         lines.insert(
             0,
             "No item vectors were given (--vectors), so the picture was not tested: "
             "only the baselines and the MF of who rated what ran.",
         )
+        if new_items:
+            lines.append(f"{new_items}.")
         return lines
     baselines, knn = _with(uses, BASELINE), _with(uses, PICTURE)
     if baselines and knn and np.isfinite(rmse[knn[0]]) and rmse[baselines].notna().any():
@@ -122,16 +133,10 @@ def rating_verdict(runs: pd.DataFrame, protocol: str = "random") -> list[str]:
             "items; --protocol cold-items asks the picture alone)"
         )
         lines.append(f"The tutorial's KNN {how}: RMSE {rmse[knn[0]]:.3f}, {compared}.")
-    plain, visual = _with(uses, RATINGS), _with(uses, RATINGS_PICTURE)
     if plain and visual:
         lines.append(_visual_term(runs, plain[0], visual[0]))
-    if protocol == "cold-items" and plain:
-        # otherwise read as the MF learning nothing, or the picture a big step
-        lines.append(
-            "Every test item is new here: the item mean has no rating of it (it is the "
-            f"global mean), and {plain[0]} has no item term for it, so it predicts about "
-            "the user's mean; only the picture can move the MF + visual away from that."
-        )
+    if new_items:
+        lines.append(f"{new_items}; only the picture can move the MF + visual away from that.")
     return lines
 
 
