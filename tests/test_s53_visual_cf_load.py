@@ -25,7 +25,7 @@ def test_a_penalty_unlike_the_numeric_param_is_refused(
     _edit_json(folder, change)
     assert _load_error(folder) == (
         f"{folder}: model 'visual-cf': model.json's params give reg=0.05 but its "
-        "penalties say the model was trained with 0.5"
+        "penalties say the model was trained with 0.5; train the model again"
     )
 
 

@@ -158,4 +158,4 @@ def test_a_bpr_folder_whose_penalty_is_not_the_trained_one_is_refused(
     meta_file.write_text(json.dumps(meta))
     with pytest.raises(VisrecError) as err:
         Recommender.load(folder)
-    assert str(err.value) == f"{folder}: model 'bpr': {words}"
+    assert str(err.value) == f"{folder}: model 'bpr': {words}; train the model again"

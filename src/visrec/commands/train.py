@@ -361,8 +361,17 @@ def _fit_and_save(
     fit_s = time.perf_counter() - t1
     # a resumed fit timed only what was left: said, so the figure is not read as a fit's
     resumed = ckpt is not None and bool(ckpt.resumed)
-    for note in model.fit_notes():  # what validation chose: reg=auto, profile_weight
+    notes = model.fit_notes()  # what validation chose: reg=auto, profile_weight
+    for note in notes:
         print(note, file=sys.stderr)
+    second = model.new_item_fit()
+    if second and not any("second fit at" in note for note in notes):
+        # given penalties (no reg=auto line to say it): the extra fit's time is explained
+        print(
+            f"note: {args.model} made a second fit, at {second}, to score items known only "
+            "by an image (its penalties for known items differ)",
+            file=sys.stderr,
+        )
     n_pairs = int(model.seen_.nnz)  # fit built the binary matrix: no second build
     n_excluded = _exclude_rated_below(model, below)
     if n_excluded:

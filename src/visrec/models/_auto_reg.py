@@ -370,13 +370,16 @@ class AutoRegMixin:
         for n in self._penalties():
             v = chosen.get(n, getattr(self, n))  # saved before "auto": its own number
             if not _finite_number(v) or v < 0:
-                raise VisrecError(f"model {self.name!r}: model.json holds no usable {n} ({v!r})")
+                raise VisrecError(
+                    f"model {self.name!r}: model.json holds no usable {n} ({v!r}); "
+                    "train the model again"
+                )
             given = getattr(self, n)
             if given != AUTO and float(given) != float(v):
                 # a number given is the one trained with: refits and notes would disagree
                 raise VisrecError(
                     f"model {self.name!r}: model.json's params give {n}={given!r} but its "
-                    f"penalties say the model was trained with {v!r}"
+                    f"penalties say the model was trained with {v!r}; train the model again"
                 )
             setattr(self, f"{n}_", float(v))
         self.reg_validation_ = saved_scores(self.name, state, "reg_validation")
@@ -391,7 +394,7 @@ def saved_scores(model: str, state: dict[str, Any], key: str) -> dict[str, float
         return {k: float(v) for k, v in scores.items()}
     raise VisrecError(
         f"model {model!r}: model.json holds no usable {key} ({scores!r}: expected an "
-        "object of validation scores by setting)"
+        "object of validation scores by setting); train the model again"
     )
 
 

@@ -552,7 +552,8 @@ class VisualCF(AutoRegMixin, Recommender):
         ):
             raise VisrecError(
                 f"model {self.name!r}: model.json holds no usable profile_validation "
-                f"({scores!r}: expected validation scores by 'profile_weight=W', 0 among them)"
+                f"({scores!r}: expected validation scores by 'profile_weight=W', 0 among them); "
+                "train the model again"
             )
         self.profile_validation_ = scores
         # saved before these were kept: decided by the mean gain alone, reason unknown
