@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from visrec._atomic import exclusive_lock
-from visrec.errors import VisrecError
+from visrec.errors import BusyError, VisrecError
 
 
 def test_a_held_output_names_the_command_that_holds_it(tmp_path: Path) -> None:
@@ -21,6 +21,8 @@ def test_a_held_output_names_the_command_that_holds_it(tmp_path: Path) -> None:
     ):
         pass
     assert str(exc.value).startswith(f"{out} is being written by another visrec evaluate (pid ")
+    # busy, not bad input: the CLI exits 75 (EX_TEMPFAIL, try again later)
+    assert isinstance(exc.value, BusyError) and exc.value.exit_status == 75
 
 
 def test_fetch_holds_its_manifest_for_one_run(

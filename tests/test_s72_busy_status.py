@@ -10,18 +10,6 @@ import pytest
 
 from visrec._atomic import exclusive_lock
 from visrec.cli import main
-from visrec.errors import BusyError, VisrecError
-
-
-def test_the_lock_refusal_is_a_busy_error(tmp_path: Path) -> None:
-    out = tmp_path / "v.json"
-    with (
-        exclusive_lock(out, "visrec evaluate"),
-        pytest.raises(BusyError) as err,
-        exclusive_lock(out, "visrec evaluate"),
-    ):
-        pass
-    assert isinstance(err.value, VisrecError) and err.value.exit_status == 75
 
 
 def test_a_second_run_on_one_output_exits_75(
