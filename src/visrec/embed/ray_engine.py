@@ -431,7 +431,9 @@ class RayPipeline:
         started = self._start(ray)
         try:
             with _quiet_ray_data(ray):
-                self._run(ray, todo, on_chunk, on_progress, fixed=started)
+                # only the local instance started here cannot grow; a joined cluster may
+                fixed = started and not self.ray_address
+                self._run(ray, todo, on_chunk, on_progress, fixed=fixed)
         finally:
             if started:
                 ray.shutdown()
