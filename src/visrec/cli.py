@@ -328,7 +328,8 @@ codecs.register_error(_RAW_OR_ESCAPED, _raw_or_escaped)
 def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """``func(args)``'s exit status, with every failure a user can fix or the system
     caused said in one ``error:`` line (status 2 bad input, 1 refused by the system,
-    130 interrupted) and only a bug left as a traceback.
+    75 an output another run is writing now, 130 interrupted) and only a bug left as a
+    traceback.
 
     Every ``visrec`` command runs through it, and so do the scripts in ``benchmarks/``,
     so a full disk or a Ctrl-C reads the same there.

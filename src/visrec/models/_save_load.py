@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -435,8 +436,19 @@ def _defined_classes(name: str) -> list[type[Recommender]]:
         klass = queue.pop(0)
         queue.extend(klass.__subclasses__())
         if klass.__dict__.get("name") == name:
-            found[f"{klass.__module__}.{klass.__qualname__}"] = klass  # later: newer
+            key = f"{klass.__module__}.{klass.__qualname__}"
+            # later: newer, among classes under one base; the one its module names now
+            # wins over both (a cell run again with another base comes earlier here)
+            if key not in found or not _named_by_module(found[key]):
+                found[key] = klass
     return list(found.values())
+
+
+def _named_by_module(klass: type) -> bool:
+    """Whether ``klass``'s module names it now (a notebook's ``__main__.Mine`` is the
+    newest cell's class)."""
+    module = sys.modules.get(klass.__module__)
+    return getattr(module, klass.__qualname__, None) is klass
 
 
 def _unfitted_model(klass: type[Recommender], mj: Path, meta: dict[str, Any]) -> Recommender:

@@ -31,7 +31,7 @@ class ParamsMixin:
         if type(self).__init__ is not object.__init__:  # a class with no __init__ takes none
             # `def __init__(self, epochs=2, **kw)` in a subclass: what **kw passed on was
             # read nowhere, and clone, save and load dropped it silently (scikit-learn
-            # refuses such a signature too)
+            # refuses *args and ignores **kw)
             var = [
                 ("*" if spec.kind is inspect.Parameter.VAR_POSITIONAL else "**") + p
                 for p, spec in sig.parameters.items()
@@ -72,7 +72,11 @@ class ParamsMixin:
         return self
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        try:
+            params = self.get_params()
+        except VisrecError:  # a signature get_params refuses: shown, not raised (fit says why)
+            return f"{type(self).__name__}(...)"
+        args = ", ".join(f"{k}={v!r}" for k, v in params.items())
         return f"{type(self).__name__}({args})"
 
     def __sklearn_tags__(self) -> Any:
