@@ -156,7 +156,8 @@ def test_demo_items_below_the_categories_is_an_option_error(
 ) -> None:
     assert main(["demo", "--items", "2", "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err == (
-        "error: --items must be at least 4 (one item per category of the generated catalogue), got 2\n"
+        "error: --items must be at least 4 (one item per category of the generated "
+        "catalogue), got 2\n"
     )
 
 
