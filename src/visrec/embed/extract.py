@@ -655,6 +655,8 @@ def _plan(
     todo: list[tuple[int, Chunk]] = []
     partial: dict[int, tuple[Path | int, Chunk]] = {}
     n_reused = 0
+    # once, not per chunk: every chunk misses when the image list changed
+    retried: set[str] = set().union(*old.retry.values()) if old.retry else set()
     for k, (fp, chunk) in enumerate(zip(fps, chunks, strict=True)):
         old_again = old.retry.get(fp, set()) | {
             i for i, _ in chunk if is_transient(old.failures.get(i))
@@ -666,7 +668,7 @@ def _plan(
             again = part_retry.get(fp, set())
         elif fp in old.groups:
             base, again = old.groups[fp], old_again
-        elif (alt := _unread_then(key, chunk, old)) is not None:
+        elif (alt := _unread_then(key, chunk, old, retried)) is not None:
             # its images that could not be opened then (chmod) are readable now: the
             # chunk changed key, not content; only those are computed again
             base, again = old.groups[alt], old.retry[alt]
@@ -682,10 +684,10 @@ def _plan(
     return todo, partial, n_reused
 
 
-def _unread_then(key: str, chunk: Chunk, old: OldOutput) -> str | None:
+def _unread_then(key: str, chunk: Chunk, old: OldOutput, retried: set[str]) -> str | None:
     """The fingerprint of the old output's row group that holds ``chunk`` as keyed when
-    its images listed under ``retry`` could not be read (None: no such group)."""
-    retried = set().union(*old.retry.values()) if old.retry else set()
+    its images listed under ``retry`` (``retried``: all of them) could not be read
+    (None: no such group)."""
     unread = {i for i, _ in chunk if i in retried}
     if not unread:
         return None

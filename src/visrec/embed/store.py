@@ -181,7 +181,7 @@ _NOTED: set[tuple[str, int, int, int, int]] = set()
 
 def _file_key(source: str) -> tuple[str, int, int, int, int]:
     """The file ``source`` as it is now: its real path, and its device, inode, size and
-    time of change (a rewrite in place or by a rename changes one of them)."""
+    modification time (a rewrite in place or by a rename changes one of them)."""
     try:
         st = os.stat(source)
     except OSError:  # gone meanwhile: the path alone
