@@ -262,7 +262,9 @@ def test_a_value_in_model_json_that_is_no_usable_number_is_refused(
     meta_file.write_text(json.dumps(meta))
     with pytest.raises(VisrecError) as err:
         Recommender.load(folder)
-    assert str(err.value) == f"{folder}: model 'bpr': model.json holds {words}"
+    assert (
+        str(err.value) == f"{folder}: model 'bpr': model.json holds {words}; train the model again"
+    )
 
 
 def test_settings_the_fixed_penalty_makes_equal_are_tried_once(

@@ -75,7 +75,7 @@ def test_repr_names_the_backbone() -> None:
         "ItemVectors(2 items x 2, 1 with an image, backbone='test')"
     )
     plain = _one()
-    assert repr(plain) == "ItemVectors(1 items x 1, 1 with an image)"
+    assert repr(plain) == "ItemVectors(1 item x 1, 1 with an image)"
 
 
 def test_has_image_for_reads_the_first_row_too() -> None:
