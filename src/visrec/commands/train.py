@@ -319,6 +319,7 @@ def _fit_and_save(
     """Fit under a checkpointing block keyed by ``key`` (None: keep no state, the
     inputs changed while they were read), then save the model folder (``skipped``: the
     records the loader skipped, by kind, for train.json)."""
+    from visrec.models._auto_reg import chosen_label
     from visrec.models._checkpoint import checkpointing
 
     ckpt_dir = checkpoint_folder(out)
@@ -361,12 +362,12 @@ def _fit_and_save(
     fit_s = time.perf_counter() - t1
     # a resumed fit timed only what was left: said, so the figure is not read as a fit's
     resumed = ckpt is not None and bool(ckpt.resumed)
-    notes = model.fit_notes()  # what validation chose: reg=auto, profile_weight
-    for note in notes:
+    for note in model.fit_notes():  # what validation chose: reg=auto, profile_weight
         print(note, file=sys.stderr)
     second = model.new_item_fit()
-    if second and not any("second fit at" in note for note in notes):
-        # given penalties (no reg=auto line to say it): the extra fit's time is explained
+    if second and chosen_label(model) is None:
+        # penalties the user gave (reg=auto's line names a second fit it chose): the
+        # extra fit's time is explained
         print(
             f"note: {args.model} made a second fit, at {second}, to score items known only "
             "by an image (its penalties for known items differ)",

@@ -13,6 +13,7 @@ from typing import Any
 
 from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError
 from visrec.models.base import Recommender
+from visrec.models.registry import MODELS
 
 ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
 # what parse_model_specs and run_experiment take: "a,b", one estimator, or a list of
@@ -48,7 +49,7 @@ def parse_model_specs(models: ModelSpecs) -> list[tuple[str, dict[str, Any]]]:
         if isinstance(spec, str):
             out.append((spec, {}))
         elif isinstance(spec, Recommender):
-            if spec.name not in _registered():
+            if spec.name not in MODELS:
                 # a class of the user's own (docs/models.md): the registry's "unknown
                 # model" said neither that nor what to do
                 raise VisrecError(
@@ -94,12 +95,6 @@ def parse_model_specs(models: ModelSpecs) -> list[tuple[str, dict[str, Any]]]:
     if BASELINE not in names:
         out.insert(0, (BASELINE, {}))
     return out
-
-
-def _registered() -> dict[str, str]:
-    from visrec.models.registry import MODELS
-
-    return MODELS
 
 
 def model_class(spec: str) -> type[Recommender]:
