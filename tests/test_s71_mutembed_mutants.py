@@ -69,10 +69,10 @@ def test_nothing_to_compute_is_said_when_nothing_was_computed_not_when_none_was_
     assert main(argv) == 0
     assert capsys.readouterr().out.splitlines()[2] == "  1.0 s, nothing to compute"
     failures = [(i, str(folder / f"{i}.jpg"), "not an image") for i in ("000", "001")]
-    _fixed(monkeypatch, failures=failures, n_computed=2, seconds=4.0)
+    _fixed(monkeypatch, failures=failures, n_computed=2, n_computed_failed=2, seconds=4.0)
     assert main(argv) == 1
     line = capsys.readouterr().out.splitlines()[2]
-    assert line == "  4.0 s, 0.5 img/s (computed images / wall time)"
+    assert line == "  4.0 s, 0.0 img/s (images embedded this run / wall time)"
 
 
 # --- embed: --json ----------------------------------------------------------------------

@@ -41,8 +41,9 @@ class RatingEvalResult:
     ----------
     table : DataFrame
         One row per model (in the order they were run); columns ``accuracy``, ``mae``,
-        ``rmse``, ``fit_seconds`` (means over seeds) and, with several seeds,
-        ``accuracy_std``, ``mae_std``, ``rmse_std``, ``fit_seconds_std``.
+        ``rmse``, ``fit_seconds`` (means over seeds), ``accuracy_std``, ``mae_std``,
+        ``rmse_std``, ``fit_seconds_std`` (ddof 1; 0 with a single seed, as
+        ``visrec evaluate``'s; NaN where only one of several seeds defines it).
     runs : DataFrame
         One row per (seed, model): ``seed``, ``model``, ``uses`` (what the model draws
         on: :data:`BASELINE`, :data:`PICTURE`, :data:`RATINGS` or
@@ -191,15 +192,15 @@ def _finite(v: Any) -> float | None:
 
 
 def _table(runs: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
-    """Mean (and, over several seeds, standard deviation) per model, in run order."""
+    """Mean and standard deviation per model, in run order; the std is 0 over a single
+    seed, as ``visrec evaluate``'s, so the JSON has the same keys whatever ``--seeds``."""
     order = list(dict.fromkeys(runs["model"]))
     grouped = runs.groupby("model", sort=False)
     # summed as the report and the verdict sum them: the same figure, rounded alike
     table = grouped[[*METRICS, "fit_seconds"]].agg(seed_mean).reindex(order)
-    if n_seeds > 1:
-        std = grouped[[*METRICS, "fit_seconds"]].agg(seed_std).reindex(order)
-        for m in (*METRICS, "fit_seconds"):
-            table[m + "_std"] = std[m]
+    std = grouped[[*METRICS, "fit_seconds"]].agg(seed_std).reindex(order)
+    for m in (*METRICS, "fit_seconds"):
+        table[m + "_std"] = std[m] if n_seeds > 1 else 0.0
     table.index.name = "model"
     return table.rename(index={MAJORITY: majority_label(runs)})
 

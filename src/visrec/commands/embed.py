@@ -441,7 +441,7 @@ def _report(args: argparse.Namespace, result: EmbedResult, source: str, skipped:
         f"reused {result.n_reused}, computed {result.n_computed}"
     )
     if result.n_computed:
-        print(f"  {result.seconds:.1f} s, {rate:.1f} img/s (computed images / wall time)")
+        print(f"  {result.seconds:.1f} s, {rate:.1f} img/s (images embedded this run / wall time)")
     else:
         print(f"  {result.seconds:.1f} s, nothing to compute")
     notes = ([skipped] if skipped else []) + result.notes

@@ -48,7 +48,7 @@ biased MF with a visual term (the image vector shifts the item's factors and bia
 Accuracy rounds each prediction to the nearest rating value; MAE and RMSE are in stars.
 
 --json writes {"n_train", "n_test", "seeds", "protocol", "notes", "sizes", "models": {name:
-{accuracy, mae, rmse, fit_seconds[, *_std]}}, "runs": [...], "resume", "records_skipped",
+{accuracy, mae, rmse, fit_seconds, *_std}}, "runs": [...], "resume", "records_skipped",
 "run"} ("models" keyed as the runs name them: "majority class", its rating(s) in
 "classes"; "sizes": [train, test] per seed; "resume": the seeds a rerun into the same
 --json reuses; "records_skipped": bad rows left out, by kind; "run": the visrec version,

@@ -41,7 +41,7 @@ import numbers
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,8 @@ class EmbedResult:
     backbone, engine : str
     notes : list of str
         Why something was recomputed (stale key, changed files), for the summary.
+    n_computed_failed : int, default 0
+        Of ``n_computed``, the items that failed (a zero vector): the rate leaves them out.
     """
 
     ids: list[str]
@@ -134,6 +136,7 @@ class EmbedResult:
     backbone: str
     engine: str
     notes: list[str] = field(default_factory=list)
+    n_computed_failed: int = 0
     _vectors: ItemVectors | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # counts, not every id and failure
@@ -163,9 +166,16 @@ class EmbedResult:
         return self.n - len(self.failures)
 
     @property
+    def n_embedded(self) -> int:
+        """Items this run gave a vector: computed (not reused) and not failed."""
+        return self.n_computed - self.n_computed_failed
+
+    @property
     def images_per_second(self) -> float:
-        """Images computed (not reused) per second of the run; 0 when none was."""
-        return self.n_computed / self.seconds if self.seconds > 0 else 0.0
+        """Images embedded in this run (:attr:`n_embedded`) per second; 0 when none was.
+        Failures are left out: a missing or corrupt file fails at once, and counted, a
+        run where most images failed reported a high rate."""
+        return self.n_embedded / self.seconds if self.seconds > 0 else 0.0
 
 
 def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
@@ -372,7 +382,8 @@ def embed_images(
         # --- assemble -----------------------------------------------------------------
         failures = assemble(out, chunks, fps, part_files, old, run.path_of, meta, bb, key)
         remove_parts(run.parts, run.note)
-        return run.result(failures, n_reused, engine_name)
+        computed = {i for _, items in todo for i, _ in items}
+        return run.result(failures, n_reused, engine_name, computed)
 
 
 #: the failure of a picture that is not there (images.decode.os_failure)
@@ -420,9 +431,14 @@ class _Run:
             print(f"note: {msg}", file=sys.stderr)
 
     def result(
-        self, failures: list[tuple[str, str, str]], n_reused: int, engine: str
+        self,
+        failures: list[tuple[str, str, str]],
+        n_reused: int,
+        engine: str,
+        computed: Collection[str] = (),
     ) -> EmbedResult:
-        """The run's ``EmbedResult``, timed now; the items not reused count as computed."""
+        """The run's ``EmbedResult``, timed now; the items not reused count as computed,
+        the ``failures`` among ``computed`` (this run's items) as computed and failed."""
         return EmbedResult(
             ids=self.ids,
             failures=failures,
@@ -433,6 +449,7 @@ class _Run:
             backbone=self.bb.name,
             engine=engine,
             notes=self.notes,
+            n_computed_failed=sum(i in computed for i, _, _ in failures),
         )
 
 
@@ -808,6 +825,7 @@ def _embed_in_memory(
         output=None,
         backbone=bb.name,
         engine=engine_name,
+        n_computed_failed=len(failures),
         _vectors=iv,
     )
 
