@@ -29,6 +29,7 @@ _EXPORTS = {
     "rating_eval": "visrec.analysis.rating_eval",
     "Recommender": "visrec.models.base",
     "make_model": "visrec.models.registry",
+    "register_model": "visrec.models.registry",
     "make_split": "visrec.evaluation.protocols",
     "run_experiment": "visrec.evaluation.runner",
     "similar_items": "visrec.search.knn",
@@ -52,6 +53,7 @@ __all__ = [
     "make_split",
     "rating_eval",
     "read_vectors",
+    "register_model",
     "run_experiment",
     "similar_items",
     "write_vectors",
@@ -71,7 +73,7 @@ if TYPE_CHECKING:
     from visrec.evaluation.protocols import make_split
     from visrec.evaluation.runner import run_experiment
     from visrec.models.base import Recommender
-    from visrec.models.registry import make_model
+    from visrec.models.registry import make_model, register_model
     from visrec.search.knn import similar_items
 
 

@@ -110,12 +110,34 @@ SAME_MEANING["embed"]["--no-resume"] = (
 PARAM_FORM = {"train": "--param {name}=VALUE", "evaluate": "--param MODEL.{name}=VALUE"}
 
 
+#: in a help text, the names of the models known here, written in when the help is
+#: shown: an installed package's models included, read only then (not each time the
+#: parser is built, which every command does)
+MODEL_NAMES = "%(models)s"
+
+
+def with_model_names(text: str) -> str:
+    """``text`` with :data:`MODEL_NAMES` replaced by the known model names."""
+    if MODEL_NAMES not in text:
+        return text
+    from visrec.models.registry import model_names
+
+    return text.replace(MODEL_NAMES, ", ".join(model_names()))
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """A description or epilog as written (indented examples and tables stay as they
     are), except that a paragraph of prose (lines that start at the margin, between
     blank or indented lines) with a line longer than the width is wrapped to it: the
     texts are laid out for about 88 columns, and an 80-column terminal cut them
-    mid-word."""
+    mid-word. :data:`MODEL_NAMES` in a text becomes the model names."""
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(with_model_names(text))
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = super()._get_help_string(action)
+        return None if text is None else with_model_names(text)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         out: list[str] = []
@@ -259,7 +281,14 @@ class Parser(argparse.ArgumentParser):
 
 
 def hyperparameter_names() -> set[str]:
-    """The hyperparameters of every registered recommender (imported only for a hint)."""
+    """The hyperparameters of every registered recommender (imported only for a hint; one
+    that cannot be imported is left out, and an installed package's is not imported)."""
     from visrec.models.registry import MODELS, get_model_class
 
-    return {p for name in MODELS for p in get_model_class(name)().get_params()}
+    names: set[str] = set()
+    for name in MODELS:
+        try:
+            names.update(get_model_class(name)().get_params())
+        except Exception:  # a hint must not fail the command: a broken plugin says so itself
+            continue
+    return names

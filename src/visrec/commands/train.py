@@ -41,7 +41,7 @@ from visrec.commands._common import (
     split_min_rating,
     survives_closed_stdout,
 )
-from visrec.commands._help import HelpFormatter
+from visrec.commands._help import MODEL_NAMES, HelpFormatter
 from visrec.commands._progress import (
     add_progress_args,
     check_quiet_params,
@@ -49,7 +49,6 @@ from visrec.commands._progress import (
     show_progress,
 )
 from visrec.errors import VisrecError, WriteError, agree, counted, write_error
-from visrec.models.registry import MODELS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -84,7 +83,7 @@ of 10, or lower). Accepted layouts: a CSV with header
 user_id,item_id[,rating,timestamp] (and common aliases, or --user-col and --item-col;
 TSV too), MovieLens u.data, Parquet, Amazon reviews .json.gz (or a folder of them).
 
-Models: {", ".join(MODELS)} (those that read pictures need --vectors: vbpr and
+Models: {MODEL_NAMES} (those that read pictures need --vectors: vbpr and
 visual-cf of the built-in ones); defaults are the tuned ones (see docs/models.md). On
 sparse data (under 40 distinct interactions per item) bpr, vbpr and visual-cf choose
 their L2 penalties on an inner validation split (reg=auto: three extra fits, one line
@@ -96,7 +95,7 @@ keeps the MovieLens values without it.
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "train",
-        help=f"fit a recommender ({', '.join(MODELS)}) and save it",
+        help=f"fit a recommender ({MODEL_NAMES}) and save it",
         description="Fit a recommender on implicit feedback and save it to a model folder "
         "(plain arrays + JSON; loading runs no code).",
         epilog=EPILOG,
@@ -106,7 +105,7 @@ def register(subparsers: Any) -> None:
         "--model",
         required=True,
         metavar="NAME",
-        help=f"model name ({', '.join(MODELS)})",
+        help=f"model name ({MODEL_NAMES})",
     )
     add_interactions_args(
         p, f"training {INTERACTIONS_HELP}; every row a positive", metavar="TRAIN.csv"

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError
+from visrec.models import registry
 from visrec.models.base import Recommender
-from visrec.models.registry import MODELS
 
 ModelSpec = str | tuple[str, dict[str, Any]] | Recommender
 # what parse_model_specs and run_experiment take: "a,b", one estimator, or a list of
@@ -28,7 +28,9 @@ def parse_model_specs(models: ModelSpecs) -> list[tuple[str, dict[str, Any]]]:
     """Normalise ``"a,b"`` / ``["a", ("b", {...}), BPR(factors=32)]`` to
     ``[(name, params), ...]`` with the popularity baseline first when it was not listed.
     An estimator instance stands for its name and the hyperparameters it sets away
-    from their defaults (it is not fitted itself: each seed fits a fresh one)."""
+    from their defaults (it is not fitted itself: each seed fits a fresh one); one of an
+    unregistered class of the user's own registers that class (:func:`register_model`),
+    as runs and reports find a model's class by its name."""
     if isinstance(models, Mapping):  # its keys alone would be read: params lost
         raise ArgumentTypeError(
             "models must be a list, not a dict: give (name, params) pairs, e.g. "
@@ -49,21 +51,7 @@ def parse_model_specs(models: ModelSpecs) -> list[tuple[str, dict[str, Any]]]:
         if isinstance(spec, str):
             out.append((spec, {}))
         elif isinstance(spec, Recommender):
-            if spec.name not in MODELS:
-                # a class of the user's own (docs/models.md): the registry's "unknown
-                # model" said neither that nor what to do
-                raise VisrecError(
-                    f"models: {type(spec).__name__} ({spec.name!r}) is no registered model; "
-                    "run_experiment fits registered models by name, so fit and score your "
-                    "class with make_split and evaluate_model"
-                )
-            if type(spec) is not model_class(spec.name):
-                # runs fit the registered class by name: a subclass would be replaced
-                raise VisrecError(
-                    f"models: {type(spec).__name__} is not the registered {spec.name!r} "
-                    "model; run_experiment fits models by name, so fit and score your "
-                    "class with make_split and evaluate_model"
-                )
+            _register_own(spec)
             defaults = type(spec)().get_params()
             changed = {k: v for k, v in spec.get_params().items() if v != defaults.get(k)}
             out.append((spec.name, changed))
@@ -95,6 +83,29 @@ def parse_model_specs(models: ModelSpecs) -> list[tuple[str, dict[str, Any]]]:
     if BASELINE not in names:
         out.insert(0, (BASELINE, {}))
     return out
+
+
+def _register_own(spec: Recommender) -> None:
+    """Registers the class of ``spec`` when it is the user's own: its name free, or held
+    by an older definition of it (a notebook cell run again). Refuses a class whose name
+    another class holds: the runs would fit that one instead."""
+    klass = type(spec)
+    name = spec.name
+    # registry.MODELS read now, not bound at import: a test may swap the dict
+    if name in registry.BUILTIN_MODELS or (
+        name not in registry.MODELS and registry.is_model_name(name)
+    ):
+        if klass is not model_class(name):  # a subclass keeping the name, say
+            raise VisrecError(
+                f"models: {klass.__name__} is not the registered {name!r} model; "
+                "run_experiment fits models by name: give your class a name of its own "
+                "(name = '...'), or fit and score it with make_split and evaluate_model"
+            )
+        return
+    refused = registry._registration(klass, None)[1]
+    if refused:  # said as run_experiment's, not as a register_model call's
+        raise VisrecError(f"models: {refused}")
+    registry.register_model(klass)
 
 
 def model_class(spec: str) -> type[Recommender]:

@@ -386,7 +386,7 @@ def _saved_class(
     """The model class ``model.json`` names: ``cls`` or a subclass of it (any model for
     ``Recommender.load``)."""
     from visrec.models.base import Recommender
-    from visrec.models.registry import MODELS, get_model_class
+    from visrec.models.registry import get_model_class, is_model_name
 
     name = meta["model"]
     if cls is not Recommender and cls.name == name:
@@ -399,10 +399,10 @@ def _saved_class(
         if registered is None or not issubclass(registered, cls):
             return cast("type[Recommender]", cls)
     own: list[type[Recommender]] = []
-    if name not in MODELS:
+    if not is_model_name(name):
         # a model class of the user's own, not in the registry (a notebook's): one
         # defined in this process, chosen among classes already there (nothing the
-        # file names is imported)
+        # file names is imported; a registered or installed one is what the user chose)
         own = _defined_classes(name)
         if len(own) > 1:
             raise VisrecError(
@@ -413,9 +413,12 @@ def _saved_class(
     try:
         klass = own[0] if own else get_model_class(name)
     except VisrecError as exc:  # a model of a newer visrec, or a class not defined here
+        if is_model_name(name):  # a plugin that fails to import: no advice to define it
+            raise VisrecError(f"{mj}: {exc}") from exc
         raise VisrecError(
             f"{mj}: {exc}. Saved by a newer visrec (upgrade it), or by a model class of "
-            "your own: define or import that class first, then load"
+            "your own: define or import that class first (or register_model it, or install "
+            "the package that provides it), then load"
         ) from exc
     if cls is not Recommender and not issubclass(klass, cls):
         raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")

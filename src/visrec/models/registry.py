@@ -1,24 +1,189 @@
-"""Model registry: name -> "module:Class", imported lazily.
+"""Model registry: name -> "module:Class" (imported lazily) or a class.
 
-Adding a model: one new module, one line here, one test class (README, "Extending").
+Three ways in: a built-in line in ``MODELS`` (one new module, one line here, one test
+class: README, "Extending"); :func:`register_model` at run time (a script, a notebook);
+or an installed package's entry point in the group ``visrec.models``
+(``item-knn = "mypkg.knn:ItemKNN"``), read only when a name is not in ``MODELS`` or the
+names are listed, so a built-in model never imports a plugin. A built-in name always
+means the built-in model.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import re
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError
 
 if TYPE_CHECKING:
     from visrec.models.base import Recommender
 
-MODELS: dict[str, str] = {
+MODELS: dict[str, str | type[Recommender]] = {
     "popularity": "visrec.models.popularity:Popularity",
     "bpr": "visrec.models.bpr:BPR",
     "vbpr": "visrec.models.vbpr:VBPR",
     "visual-cf": "visrec.models.visual_cf:VisualCF",
 }
+BUILTIN_MODELS = tuple(MODELS)
+#: the entry-point group an installed package lists its models in
+ENTRY_POINT_GROUP = "visrec.models"
+
+# what --models, NAME@LABEL and --param NAME.KEY=VALUE can carry (no ',', '@', '=')
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
+_TARGET = re.compile(rf"\s*{_DOTTED}\s*:\s*{_DOTTED}\s*\Z")  # "module:Class"
+_Model = TypeVar("_Model", bound="str | type[Recommender]")
+
+
+@dataclass(frozen=True)
+class _Plugin:
+    """A model an installed package lists under ``visrec.models``."""
+
+    target: str  # "mypkg.knn:ItemKNN"
+    origin: str  # "entry point 'item-knn = mypkg.knn:ItemKNN' of package mypkg 0.1"
+    rival: str | None = None  # another package's entry point of the same name
+
+
+_plugins: dict[str, _Plugin] | None = None  # read once per process, on first need
+
+
+def _note(text: str) -> None:
+    if sys.stderr is not None:
+        print(f"note: {text}", file=sys.stderr)
+
+
+def _installed_plugins() -> dict[str, _Plugin]:
+    """The ``visrec.models`` entry points of the installed packages (metadata only:
+    nothing is imported), read once; one naming a built-in model is left out."""
+    global _plugins
+    if _plugins is None:
+        _plugins = _read_entry_points()
+    return _plugins
+
+
+def _read_entry_points() -> dict[str, _Plugin]:
+    from importlib.metadata import entry_points
+
+    try:
+        points = list(entry_points(group=ENTRY_POINT_GROUP))
+    except Exception as exc:  # a damaged installed package must not stop the command
+        _note(
+            f"cannot read the {ENTRY_POINT_GROUP!r} entry points of the installed packages "
+            f"({type(exc).__name__}: {exc}); only the built-in models are known"
+        )
+        return {}
+    found: dict[str, _Plugin] = {}
+    for ep in points:
+        dist = getattr(ep, "dist", None)
+        package = f"{dist.name} {dist.version}" if dist is not None else "an unnamed package"
+        origin = f"entry point '{ep.name} = {ep.value}' of package {package}"
+        if ep.name in BUILTIN_MODELS:  # `--model bpr` must mean the same on every machine
+            _note(
+                f"{origin} is ignored: {ep.name!r} is a built-in model, which wins; the "
+                "package should give its model another name"
+            )
+        elif not _NAME.match(ep.name):
+            _note(f"{origin} is ignored: a model name is letters, digits, '-', '_' and '.'")
+        elif ep.name in found and found[ep.name].target != ep.value.strip():
+            found[ep.name] = _Plugin(found[ep.name].target, found[ep.name].origin, origin)
+        else:
+            found.setdefault(ep.name, _Plugin(ep.value.strip(), origin))
+    return found
+
+
+def model_names() -> list[str]:
+    """Every model name known here: the built-in and registered ones, then those of
+    installed packages (their metadata is read, nothing imported)."""
+    return [*MODELS, *(n for n in _installed_plugins() if n not in MODELS)]
+
+
+def is_model_name(name: str) -> bool:
+    """Whether ``name`` is registered (built in, :func:`register_model`, or an installed
+    package's entry point)."""
+    return name in MODELS or name in _installed_plugins()
+
+
+def _key(target: str | type) -> str:
+    """``module:Class``, for a class or a target string: the same key is the same class
+    (a notebook cell run again makes a new class object under the same key)."""
+    if isinstance(target, str):
+        return target.replace(" ", "")
+    return f"{target.__module__}:{target.__qualname__}"
+
+
+def register_model(model: _Model, name: str | None = None) -> _Model:
+    """Make a model class of your own known by its name to :func:`make_model`,
+    ``run_experiment`` and ``Recommender.load`` in this process.
+
+    Parameters
+    ----------
+    model : Recommender subclass or str
+        The class (``@register_model`` over it works too), or ``"module:Class"``,
+        imported only when the model is first used.
+    name : str, optional
+        The class's ``name`` (what ``save`` writes into ``model.json``); required with a
+        string, checked against the class when it is imported.
+
+    Returns
+    -------
+    Recommender subclass or str
+        ``model`` itself.
+
+    Raises
+    ------
+    VisrecError
+        Not a Recommender subclass; ``name`` not the class's ``name``; a name that a
+        built-in model or another class holds. The same class again, or a class
+        redefined under the same module and name (a notebook cell run again), replaces
+        the entry.
+    """
+    name, refused = _registration(model, name)
+    if refused:
+        raise VisrecError(f"register_model: {refused}")
+    if name not in BUILTIN_MODELS:  # a built-in's own class again: nothing to change
+        MODELS[name] = model
+    return model
+
+
+def _registration(model: object, name: str | None) -> tuple[str, str | None]:
+    """The name ``model`` registers under, and why it cannot (None: it can)."""
+    from visrec.models.base import Recommender
+
+    if isinstance(model, str):
+        if not _TARGET.match(model):
+            return "", f"{model!r} is not 'module:Class', e.g. 'mypkg.knn:ItemKNN'"
+        if name is None:
+            return "", (
+                f"give the model's name with the string, e.g. register_model({model!r}, "
+                "name='item-knn'): it is imported only when the model is used"
+            )
+    elif isinstance(model, type) and issubclass(model, Recommender):
+        own = model.name
+        if own == Recommender.name:
+            return "", f"{model.__qualname__} has no name; set a class attribute name = '...'"
+        if name is not None and name != own:
+            return "", (
+                f"name {name!r} is not {model.__qualname__}'s name {own!r}: save writes the "
+                "class's name into model.json and load looks it up; give name="
+                f"{own!r} or leave it out"
+            )
+        name = own
+    elif isinstance(model, Recommender):
+        kind = type(model).__qualname__
+        return "", f"got a {kind} instance; give its class: register_model({kind})"
+    else:
+        return "", f"expected a Recommender subclass or a 'module:Class' string, got {model!r}"
+    if not isinstance(name, str) or not _NAME.match(name):
+        return "", f"model name {name!r}: use letters, digits, '-', '_' and '.', e.g. 'item-knn'"
+    held = MODELS.get(name)
+    if held is None or _key(held) == _key(model):
+        return name, None
+    if name in BUILTIN_MODELS:
+        return name, f"{name!r} is a built-in model ({_key(held)}); give your class another name"
+    return name, f"{name!r} is already registered to {_key(held)}; give your class another name"
 
 
 def get_model_class(name: str) -> type[Recommender]:
@@ -30,19 +195,49 @@ def get_model_class(name: str) -> type[Recommender]:
             + ("; make one model per name" if several and name else "")
         )
     target = MODELS.get(name)
+    origin = f"registered as {_key(target)}" if target is not None else ""
     if target is None:
-        raise VisrecError(f"unknown model {name!r}; choose from: {', '.join(MODELS)}")
-    module, _, cls = target.partition(":")
-    klass: type[Recommender] = getattr(importlib.import_module(module), cls)
+        plugin = _installed_plugins().get(name)
+        if plugin is None:
+            raise VisrecError(f"unknown model {name!r}; choose from: {', '.join(model_names())}")
+        if plugin.rival is not None:
+            raise VisrecError(
+                f"model {name!r} is given by two installed packages ({plugin.origin}; "
+                f"{plugin.rival}); uninstall one of them"
+            )
+        target, origin = plugin.target, f"given by {plugin.origin}"
+    klass = target if isinstance(target, type) else _import(name, target, origin)
     own = klass.name
     if own != name and MODELS.get(own) != target:
         # save writes the class's name into model.json and load looks that name up: a
         # class left at "base" saved folders that never loaded, one named after another
         # model loaded as that model (an alias of the same class is fine)
         raise VisrecError(
-            f"model {name!r} is registered as {target}, whose name is {own!r}; "
-            f"set name = {name!r} in the class"
+            f"model {name!r} is {origin}, whose name is {own!r}; set name = {name!r} in the class"
         )
+    return klass
+
+
+def _import(name: str, target: str, origin: str) -> type[Recommender]:
+    """The class ``target`` names; a registered or installed one that fails to import is
+    one error naming where it came from, not the plugin's traceback."""
+    module, _, attr = target.replace(" ", "").partition(":")
+    if name in BUILTIN_MODELS and MODELS.get(name) == target:
+        return cast("type[Recommender]", getattr(importlib.import_module(module), attr))
+    from visrec.models.base import Recommender
+
+    if not _TARGET.match(target):
+        raise VisrecError(f"model {name!r} ({origin}) does not name a class as 'module:Class'")
+    try:
+        klass: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            klass = getattr(klass, part)
+    except Exception as exc:  # the plugin's own code: any error, said in one line
+        raise VisrecError(
+            f"model {name!r} ({origin}) cannot be imported: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not (isinstance(klass, type) and issubclass(klass, Recommender)):
+        raise VisrecError(f"model {name!r} ({origin}) is not a Recommender subclass: {klass!r}")
     return klass
 
 
@@ -51,7 +246,8 @@ def models_that(*flags: str) -> list[str]:
     (``"scores_new_items"``, ``"uses_vectors"``), in registry order: messages that
     suggest such a model name every one registered, not only the built-in ones. A
     registered model that cannot be loaded here (a module missing) is left out: the
-    message is advice, and must not fail the command that gives it."""
+    message is advice, and must not fail the command that gives it. Installed packages'
+    models are not offered: advice given beside a built-in model imports no plugin."""
     names = []
     for name in MODELS:
         try:
@@ -74,7 +270,7 @@ def default_params(name: str) -> dict[str, Any] | None:
     """The hyperparameter defaults of the registered model ``name`` (``bpr@b``: bpr's);
     None for a name this version does not register."""
     base = name.partition("@")[0]
-    return get_model_class(base)().get_params() if base in MODELS else None
+    return get_model_class(base)().get_params() if is_model_name(base) else None
 
 
 def make_model(name: str, **params: object) -> Recommender:
@@ -83,7 +279,9 @@ def make_model(name: str, **params: object) -> Recommender:
     Parameters
     ----------
     name : str
-        A registered name: ``popularity``, ``bpr``, ``vbpr``, ``visual-cf`` (``MODELS``).
+        A registered name: ``popularity``, ``bpr``, ``vbpr``, ``visual-cf`` (``MODELS``),
+        one given to :func:`register_model`, or an installed package's (entry point
+        group ``visrec.models``).
     **params
         Hyperparameters; the model's defaults for the rest.
 
