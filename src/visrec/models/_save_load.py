@@ -149,7 +149,7 @@ class SaveLoadMixin:
                 detail = f"scores of shape {shape}, expected {expected}"
             raise VisrecError(
                 f"{npz}: the saved arrays do not fit together ({what}: {detail}); "
-                "train the model again"
+                f"train the model again{_own_code_hint(type(self))}"
             )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -551,6 +551,16 @@ def _set_json_state(model: Recommender, folder: Path, mj: Path, meta: dict[str, 
         raise VisrecError(
             f"{mj}: unusable saved state ({one_line(exc)}); train the model again"
         ) from exc
+
+
+def _own_code_hint(klass: type) -> str:
+    """For a model class that is not visrec's (a plugin's, a notebook's): its code may be
+    what does not fit, as ``train`` saves what ``fit`` made without scoring it, and
+    training again would save the same."""
+    if klass.__module__.split(".")[0] == "visrec":
+        return ""
+    name = f"{klass.__module__}.{klass.__qualname__}"
+    return f", or check the code of {name} (not visrec's), which training again would not change"
 
 
 def _rebuild_derived(model: Recommender, folder: Path, npz: Path) -> None:

@@ -206,7 +206,7 @@ def get_model_class(name: str) -> type[Recommender]:
                 f"{plugin.rival}); uninstall one of them"
             )
         target, origin = plugin.target, f"given by {plugin.origin}"
-    klass = target if isinstance(target, type) else _import(name, target, origin)
+    klass = _newest(name, target) if isinstance(target, type) else _import(name, target, origin)
     own = klass.name
     if own != name and MODELS.get(own) != target:
         # save writes the class's name into model.json and load looks that name up: a
@@ -215,6 +215,20 @@ def get_model_class(name: str) -> type[Recommender]:
         raise VisrecError(
             f"model {name!r} is {origin}, whose name is {own!r}; set name = {name!r} in the class"
         )
+    return klass
+
+
+def _newest(name: str, klass: type[Recommender]) -> type[Recommender]:
+    """The newest class defined under ``klass``'s module and qualified name: a notebook
+    cell edited and run again after its class was registered (by ``register_model`` in
+    another cell, or by ``run_experiment``) is the code the user means; the registered,
+    older class made ``make_model`` and ``Recommender.load`` run the old code."""
+    from visrec.models._save_load import _defined_classes
+
+    key = _key(klass)
+    newer = [k for k in _defined_classes(klass.name) if _key(k) == key and k is not klass]
+    if newer:
+        MODELS[name] = klass = newer[-1]
     return klass
 
 
