@@ -94,6 +94,18 @@ class LoadResult:
     columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        # a notebook shows it: counts, not the frame and every record (10,000 bad rows
+        # printed a 1.2 MB repr)
+        names = [str(c) for c in self.frame.columns]
+        cols = ", ".join(names[:8]) + (f", ... ({len(names)} columns)" if len(names) > 8 else "")
+        bad = by_kind_text(self.bad_by_kind()) if self.bad else "0"
+        return (
+            f"LoadResult({counted(self.n_rows, 'row')} ({cols}) from "
+            f"{counted(len(self.files), 'file')}; bad records: {bad}; "
+            f"{counted(len(self.warnings), 'warning')})"
+        )
+
     @property
     def n_rows(self) -> int:
         return len(self.frame)

@@ -715,16 +715,18 @@ def _sorted(records: list[dict[str, Any]], check: _Check) -> _Sorted:
     return got
 
 
-def forget(path: Path, plan: Collection[tuple[int, str]]) -> None:
+def forget(path: str | os.PathLike[str], plan: Collection[tuple[int, str]]) -> None:
     """Drop the runs of ``plan`` (the ``(seed, model)`` keys of a completed experiment)
     from the record; the runs of other models or seeds stay for their own resume, and a
     record left empty is removed. A record that cannot be rewritten (a full or
     read-only disk) is left as it is: its runs are finished ones, and a rerun with the
     same inputs reuses them, so failing the experiment over it would lose more; so is
     one the system no longer lets it read (a ``ReadError``)."""
+    # the docs' call from a notebook passes the str given as run_experiment's resume
+    record = Path(path)
     with contextlib.suppress(OSError):
-        kept = [r for r in read_record(path) if (r["seed"], r["model"]) not in plan]
-        _rewrite(path, kept)
+        kept = [r for r in read_record(record) if (r["seed"], r["model"]) not in plan]
+        _rewrite(record, kept)
 
 
 def _line(rec: dict[str, Any]) -> str:
