@@ -74,7 +74,7 @@ def test_a_module_class_string_is_imported_when_first_used() -> None:
         ((ItemKNN, "item-knn"), "name 'item-knn' is not ItemKNN's name 's72-item-knn'"),
         ((BPR,), None),  # a built-in's own class again: nothing changes
         ((type("MyBPR", (BPR,), {}),), "'bpr' is a built-in model (visrec.models.bpr:BPR)"),
-        ((ItemKNN(),), "got a ItemKNN instance; give its class: register_model(ItemKNN)"),
+        ((ItemKNN(),), "got an ItemKNN instance; give its class: register_model(ItemKNN)"),
         ((pd.DataFrame,), "expected a Recommender subclass or a 'module:Class' string"),
         (("mypkg.knn.ItemKNN", "x"), "'mypkg.knn.ItemKNN' is not 'module:Class'"),
         (("mypkg.knn:ItemKNN",), "give the model's name with the string"),

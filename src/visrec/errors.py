@@ -220,6 +220,19 @@ def counted(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
+def a_or_an(word: str) -> str:
+    """``"an"`` before ``word`` when it is said with a vowel first (``"ItemKNN"``,
+    ``"'item-knn'"``, ``"NDCG@20"``), else ``"a"`` (``"UserKNN"``, ``"BPR"``): for names
+    put in a sentence, which may start with any letter."""
+    w = word.lstrip("'\"`")
+    if w[:2].isupper():  # an acronym is spelt letter by letter: "an NDCG", "a BPR"
+        return "an" if w[0] in "AEFHILMNORSX" else "a"
+    low = w.lower()
+    if low.startswith("u"):  # "a user", "a unit", but "an update"
+        return "a" if low.startswith(("uni", "use", "usu", "uti")) else "an"
+    return "an" if low[:1] in ("a", "e", "i", "o") else "a"
+
+
 def agree(count: object, one: str, many: str) -> str:
     """``one`` for a count of 1, else ``many``: the word after a count that must agree
     with it (``"has"`` / ``"have"``, ``"is"`` / ``"are"``, ``""`` / ``"s"``)."""

@@ -98,6 +98,13 @@ class ClusterResult:
     chance_purity: float = float("nan")
     ari_p: float = float("nan")
 
+    def __repr__(self) -> str:  # counts and scores, not every assignment and the table
+        return (
+            f"ClusterResult(k={self.k} on {counted(self.n, 'item')}, "
+            f"{counted(self.table.shape[1], 'label')}: ARI {self.ari:.3f}, NMI {self.nmi:.3f}, "
+            f"purity {self.purity:.3f} (majority share {self.majority_share:.3f}))"
+        )
+
     @property
     def majority_share(self) -> float:
         """Purity's naive baseline: the share of the most common label, the purity of

@@ -342,6 +342,14 @@ class KnnRatingResult:
     same_vector_share: float = 0.0
     picture_alone: str = "visrec rating-eval --protocol cold-items asks the picture alone"
 
+    def __repr__(self) -> str:  # headline figures, not the confusion matrix
+        return (
+            f"KnnRatingResult(k={self.k}, {self.n_train:,} train / "
+            f"{counted(self.n_test, 'test row')}: accuracy {self.accuracy:.3f} "
+            f"(majority class {self.majority_accuracy:.3f}), MAE {self.mae:.3f} "
+            f"(majority class {self.majority_mae:.3f}))"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """All fields as JSON types; ``confusion`` is ``{"labels": [...], "counts":
         [[...], ...]}`` with rows = true rating, columns = predicted rating;

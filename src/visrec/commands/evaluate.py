@@ -29,7 +29,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
     with_run,
 )
-from visrec.commands._help import HelpFormatter
+from visrec.commands._help import MODEL_NAMES, HelpFormatter
 from visrec.commands._progress import (
     add_progress_args,
     check_quiet_params,
@@ -126,10 +126,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--models",
         default=None,
-        help=f"comma-separated registered models (default {DEFAULT_MODELS} with --vectors, "
-        f"{DEFAULT_MODELS_NO_VECTORS} without); NAME@LABEL adds a variant with its own "
-        "--param NAME@LABEL.KEY=VALUE, e.g. bpr@strong (it starts from the defaults, not "
-        "from NAME's --param)",
+        help=f"comma-separated registered models ({MODEL_NAMES}; default {DEFAULT_MODELS} "
+        f"with --vectors, {DEFAULT_MODELS_NO_VECTORS} without); NAME@LABEL adds a variant "
+        "with its own --param NAME@LABEL.KEY=VALUE, e.g. bpr@strong (it starts from the "
+        "defaults, not from NAME's --param)",
     )
     p.add_argument(
         "--seeds",

@@ -84,7 +84,14 @@ from visrec.embed.output import (
     with_kept_rows,
 )
 from visrec.embed.store import ItemVectors, is_foreign_file, read_vectors
-from visrec.errors import ArgumentTypeError, VisrecError, agree, counted, not_utf8_hint
+from visrec.errors import (
+    ArgumentTypeError,
+    VisrecError,
+    a_or_an,
+    agree,
+    counted,
+    not_utf8_hint,
+)
 from visrec.images.decode import RETRY_PREFIX, is_transient
 
 __all__ = [
@@ -197,8 +204,9 @@ def _normalise_items(items: ItemsArg) -> list[tuple[str, str]]:
         if isinstance(item_id, np.ndarray) and item_id.ndim == 0:
             item_id = item_id.item()  # np.array(7.0), as indexing an array gives one
         if not is_one_id(item_id):  # a tuple or list: no one id (spelt, its first part)
+            kind = type(item_id).__name__
             raise VisrecError(
-                f"items[{k}]: item id {item_id!r} is a {type(item_id).__name__}, not one id "
+                f"items[{k}]: item id {item_id!r} is {a_or_an(kind)} {kind}, not one id "
                 "(text or a number)"
             )
         if bool(pd.isna(item_id)):  # spelt, the item 'nan' or 'None'

@@ -77,17 +77,20 @@ class ItemVectors:
     vectors : ndarray of float32, shape (n, d)
         Rows where ``has_image`` is False are never read by a model or a search
         (``visrec embed`` writes zeros there).
-    has_image : ndarray of bool, shape (n,)
+    has_image : ndarray of bool, shape (n,), default None
         True/False, or 1/0 (anything else is an error: ``bool("False")`` is True). A
         row of zeros has no image whatever its flag says (another tool's "no picture"
         row; no image gives a CNN feature of all zeros): one rule for every command.
+        None (the default): every row has an image but those of zeros, as a vectors
+        file without a ``has_image`` column is read.
     meta : dict
         backbone, dim, preprocessing, visrec_version, ...
     """
 
     ids: np.ndarray
     vectors: np.ndarray
-    has_image: np.ndarray
+    # None only until __post_init__, which makes it an array: readers see an array
+    has_image: np.ndarray = None  # type: ignore[assignment]
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -100,7 +103,8 @@ class ItemVectors:
         set_(self, "ids", read_only(np.asarray(spell_ids(raw), dtype=object)))
         _missing_ids(raw, self.ids)
         set_(self, "vectors", read_only(vector_rows(self.vectors, self.ids)))
-        flags = image_flags(self.has_image)
+        given = self.has_image
+        flags = np.ones(len(self.ids), dtype=bool) if given is None else image_flags(given)
         v = self.vectors
         if len(flags) == len(v) and v.ndim == 2 and v.shape[1] and flags.any():
             flags = flags & nonzero_rows(v)  # width 0: ids only, no vector to be zero

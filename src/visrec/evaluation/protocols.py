@@ -195,12 +195,14 @@ def split_seed(seed: object) -> int:
     return int(seed)
 
 
-def check_ratio(test_ratio: object) -> None:
-    """A test share in (0, 1); a string or a bool is refused by name, not compared."""
+def check_ratio(test_ratio: object) -> float:
+    """A test share in (0, 1), as a plain float (``split.info`` keeps it: a numpy scalar
+    there is no JSON number); a string or a bool is refused by name, not compared."""
     if isinstance(test_ratio, bool) or not isinstance(test_ratio, (int, float, np.number)):
         raise VisrecError(f"test_ratio must be a number in (0, 1), got {test_ratio!r}")
     if not 0.0 < test_ratio < 1.0:
         raise VisrecError(f"test_ratio must be in (0, 1), got {test_ratio}")
+    return float(test_ratio)
 
 
 def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed: int = 0) -> Split:
@@ -213,7 +215,7 @@ def warm_split(frame: pd.DataFrame | Interactions, test_ratio: float = 0.2, seed
     test_ratio : float, default 0.2
     seed : int, default 0
     """
-    check_ratio(test_ratio)
+    test_ratio = check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
     _refuse_missing(frame)
     seed = split_seed(seed)  # as written in reports and JSON
@@ -341,7 +343,7 @@ def cold_items_split(
     ``test.item_map`` lists the held-out items in a random order drawn from ``seed``
     (so that index-order tie-breaking carries no information).
     """
-    check_ratio(test_ratio)
+    test_ratio = check_ratio(test_ratio)
     df, n_dup = collapse_duplicates(frame)
     _refuse_missing(frame)
     seed = split_seed(seed)  # as written in reports and JSON

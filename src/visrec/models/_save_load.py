@@ -37,6 +37,7 @@ from visrec.errors import (
     MixedSavesError,
     VisrecError,
     WriteError,
+    a_or_an,
     failed_write,
     write_error,
 )
@@ -421,7 +422,8 @@ def _saved_class(
             "the package that provides it), then load"
         ) from exc
     if cls is not Recommender and not issubclass(klass, cls):
-        raise VisrecError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
+        saved = repr(meta["model"])
+        raise VisrecError(f"{folder} holds {a_or_an(saved)} {saved} model, not {cls.name!r}")
     return klass
 
 
@@ -549,7 +551,8 @@ def _set_json_state(model: Recommender, folder: Path, mj: Path, meta: dict[str, 
         raise VisrecError(f"{folder}: {exc}") from exc
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise VisrecError(
-            f"{mj}: unusable saved state ({one_line(exc)}); train the model again"
+            f"{mj}: unusable saved state ({one_line(exc)}); train the model "
+            f"again{_own_code_hint(type(model))}"
         ) from exc
 
 
@@ -571,7 +574,8 @@ def _rebuild_derived(model: Recommender, folder: Path, npz: Path) -> None:
         raise VisrecError(f"{folder}: {exc}") from exc
     except DAMAGE as exc:  # arrays of the wrong shape or kind
         raise VisrecError(
-            f"{npz}: the saved arrays do not fit together ({one_line(exc)}); train the model again"
+            f"{npz}: the saved arrays do not fit together ({one_line(exc)}); train the model "
+            f"again{_own_code_hint(type(model))}"
         ) from exc
 
 

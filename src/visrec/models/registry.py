@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError
+from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError, a_or_an
 
 if TYPE_CHECKING:
     from visrec.models.base import Recommender
@@ -173,7 +173,7 @@ def _registration(model: object, name: str | None) -> tuple[str, str | None]:
         name = own
     elif isinstance(model, Recommender):
         kind = type(model).__qualname__
-        return "", f"got a {kind} instance; give its class: register_model({kind})"
+        return "", f"got {a_or_an(kind)} {kind} instance; give its class: register_model({kind})"
     else:
         return "", f"expected a Recommender subclass or a 'module:Class' string, got {model!r}"
     if not isinstance(name, str) or not _NAME.match(name):

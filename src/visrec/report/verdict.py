@@ -21,7 +21,7 @@ import pandas as pd
 
 from visrec import __version__
 from visrec.embed.vector_source import what_vectors_show
-from visrec.errors import VisrecError, agree
+from visrec.errors import VisrecError, a_or_an, agree
 from visrec.evaluation.experiment_result import seed_mean, seed_std
 from visrec.evaluation.significance import p_figure, p_said, sign_p
 
@@ -271,7 +271,7 @@ def _best_pair_verdict(
     if len(pair) == 0:
         return [
             f"Best with pictures: {best_img}; best without: {best_plain}; no seed ran both "
-            f"with a {label}, so they cannot be compared split by split.",
+            f"with {a_or_an(label)} {label}, so they cannot be compared split by split.",
         ]
     a, b = pair[best_img], pair[best_plain]
     shared = (
