@@ -224,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
         images = read_vectors(args.vectors)
         # another dataset's vectors (or ids spelt otherwise) would join nothing
         check_vectors_match(images, ids, args.vectors, args.table)
+        images = _without_broken_vectors(images, args.vectors)
         out = _next_to_images(images, ids, attrs, float(weight or 1.0), meta, digest, like)
     write_vectors(args.output, ItemVectors(out.ids, out.vectors, out.has_image, out.meta))
     parts = "; ".join(c.summary() for c in codes)
@@ -259,6 +260,26 @@ class Combined(NamedTuple):
     has_image: Any
     meta: dict[str, Any]
     said: str
+
+
+def _without_broken_vectors(iv: Any, path: str) -> Any:
+    """``iv`` with each vector holding NaN or infinity taken as no image, said: one such
+    row made the shared image scale NaN, and so every item's image part."""
+    import dataclasses
+
+    import numpy as np
+
+    broken = iv.has_image & ~np.isfinite(iv.vectors).all(axis=1)
+    if not broken.any():
+        return iv
+    shown = ", ".join(map(repr, np.asarray(iv.ids)[broken][:5]))
+    more = ", ..." if broken.sum() > 5 else ""
+    say_note(
+        f"note: {path}: {counted(int(broken.sum()), 'item')} whose vector holds NaN or "
+        f"infinite values {agree(int(broken.sum()), 'is', 'are')} taken as having no image "
+        f"(zeros there): {shown}{more}"
+    )
+    return dataclasses.replace(iv, has_image=iv.has_image & ~broken)
 
 
 def _next_to_images(

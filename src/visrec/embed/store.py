@@ -463,6 +463,11 @@ def vector_width(path: str | os.PathLike[str]) -> int | None:
     kind = pf.schema_arrow.field("vector").type
     if pa.types.is_fixed_size_list(kind):
         return int(kind.list_size)
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)):
+        # a column of text: len() of its first value raised a TypeError from pyarrow
+        raise VisrecError(
+            f"{os.fspath(path)}: column 'vector' must hold lists of numbers, not {kind}"
+        )
     # the first row that has a vector: a null one (has_image false) tells no width
     for batch in pf.iter_batches(batch_size=1024, columns=["vector"]):
         given = batch.column(0).drop_null()
