@@ -70,7 +70,9 @@ def test_layout_options_name_the_columns_and_separator(
     assert model.item_map_.to_list() == ["SKU-000001", "SKU-000002", "SKU-000003"]
     ev = ["evaluate", "--interactions", str(f), "--protocol", "time", "--seeds", "1", "-q"]
     assert main([*ev, *layout]) == 2  # no time column found
-    assert "--time-col NAME on the command line" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"error: {f}: protocol 'time' needs a timestamp" in err
+    assert "another name: --time-col NAME" in err
     assert main([*ev, *layout, "--time-col", "when", "--json", str(tmp_path / "r.json")]) == 0
     assert (tmp_path / "r.json").is_file()
 
