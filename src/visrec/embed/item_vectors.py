@@ -111,9 +111,11 @@ class ItemVectors:
         set_(self, "has_image", read_only(flags))
         n = len(self.ids)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != n or len(self.has_image) != n:
+            # without has_image, its flags are made one per id: not counted as given
+            flags_said = "no has_image" if given is None else f"{len(flags)} has_image flags"
             raise VisrecError(
                 f"item vectors: {n} ids, vectors of shape {self.vectors.shape}, "
-                f"{len(self.has_image)} has_image flags; expected (n, d) with n = {n}"
+                f"{flags_said}; expected (n, d) with n = {n}"
             )
         # align() maps each id to one row: a second row would silently win
         if len(set(self.ids)) != n:

@@ -114,6 +114,21 @@ def _key(target: str | type) -> str:
     return f"{target.__module__}:{target.__qualname__}"
 
 
+def _same_class(name: str, held: str | type, model: str | type) -> bool:
+    """Whether ``held`` (registered under ``name``) and ``model`` are one class: the same
+    key, or a class and a string naming it where its package re-exports it
+    (``"mypkg:ItemKNN"`` for ``mypkg.knn.ItemKNN``), which only importing tells."""
+    if _key(held) == _key(model):
+        return True
+    target, klass = (held, model) if isinstance(held, str) else (model, held)
+    if not (isinstance(target, str) and isinstance(klass, type)):
+        return False
+    try:  # what get_model_class would import: the user's own registration
+        return _import(name, target, f"registered as {_key(target)}") is klass
+    except VisrecError:  # it does not import: not the class given
+        return False
+
+
 def register_model(model: _Model, name: str | None = None) -> _Model:
     """Make a model class of your own known by its name to :func:`make_model`,
     ``run_experiment`` and ``Recommender.load`` in this process.
@@ -179,7 +194,7 @@ def _registration(model: object, name: str | None) -> tuple[str, str | None]:
     if not isinstance(name, str) or not _NAME.match(name):
         return "", f"model name {name!r}: use letters, digits, '-', '_' and '.', e.g. 'item-knn'"
     held = MODELS.get(name)
-    if held is None or _key(held) == _key(model):
+    if held is None or _same_class(name, held, cast("str | type", model)):
         return name, None
     if name in BUILTIN_MODELS:
         return name, f"{name!r} is a built-in model ({_key(held)}); give your class another name"
