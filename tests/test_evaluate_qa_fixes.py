@@ -259,7 +259,7 @@ def test_no_user_with_two_interactions_is_an_error(
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert captured.err == (
-        f"error: protocol {protocol!r} leaves no test user to evaluate on any seed: no user "
+        f"error: {csv}: protocol {protocol!r} leaves no test user to evaluate on any seed: no user "
         "has 2 or more interactions to split (a single one stays in training)\n"
     )
     assert captured.out == "" and not out.exists()

@@ -63,6 +63,6 @@ def test_load_result_repr_is_singular_for_one_and_caps_wide_tables(tmp_path: Pat
 
     wide = LoadResult(pd.DataFrame(np.zeros((2, 12)), columns=[f"c{i}" for i in range(12)]))
     assert repr(wide) == (
-        "LoadResult(2 rows (c0, c1, c2, c3, c4, c5, c6, c7, ... (12 columns)) from 0 files; "
+        "LoadResult(2 rows (c0, c1, c2, c3, c4, c5, c6, c7, ... (12 columns)); "
         "bad records: 0; 0 warnings)"
     )

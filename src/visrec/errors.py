@@ -76,6 +76,12 @@ class NotFittedError(VisrecError, ValueError, AttributeError):
     AttributeError, like scikit-learn's ``NotFittedError``)."""
 
 
+class TooLittleDataError(VisrecError):
+    """The interactions as a whole leave nothing to measure (too few ratings, one rating
+    value, no test user): no row is at fault, so the message names none; the CLI puts
+    the file's path before it, which the library function does not know."""
+
+
 #: errnos that mean the system refused (not a wrong path or name): exit status 1
 _REFUSALS = frozenset(
     {

@@ -19,6 +19,7 @@ from visrec.embed.store import ItemVectors, check_finite_vectors, check_some_vec
 from visrec.errors import (
     ArgumentTypeError,
     InvalidParameterError,
+    TooLittleDataError,
     VisrecError,
     agree,
     counted,
@@ -137,9 +138,9 @@ def _clean_ratings(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             "splitting"
         )
     if len(df) < 10:
-        raise VisrecError(f"rating-eval: need at least 10 ratings, got {len(df)}")
+        raise TooLittleDataError(f"rating-eval: need at least 10 ratings, got {len(df)}")
     if df[RATING].nunique() < 2:  # every model scores 0 error: a table that means nothing
-        raise VisrecError(
+        raise TooLittleDataError(
             f"rating-eval: all {len(df):,} ratings are {df[RATING].iloc[0]:g}: accuracy, "
             "MAE and RMSE are fixed by construction (the global mean is never wrong); "
             "rating prediction needs at least 2 distinct ratings"

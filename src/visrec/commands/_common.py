@@ -29,7 +29,8 @@ import itertools
 import math
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +54,15 @@ from visrec.commands._streams import stdout_closed as stdout_closed
 from visrec.commands._streams import stdout_failed_status as stdout_failed_status
 from visrec.commands._streams import survives_closed_stderr as survives_closed_stderr
 from visrec.commands._streams import survives_closed_stdout as survives_closed_stdout
-from visrec.errors import HAS_VECTOR, VisrecError, agree, counted, names_text, none_of
+from visrec.errors import (
+    HAS_VECTOR,
+    TooLittleDataError,
+    VisrecError,
+    agree,
+    counted,
+    names_text,
+    none_of,
+)
 
 if TYPE_CHECKING:  # pandas is imported by the loader, not by ``visrec --help``
     import numpy as np
@@ -440,6 +449,17 @@ def no_rating_column(path: str | Path, who: str) -> VisrecError:
         f"{path}: no rating column, which {who} needs; a rating column of another name "
         "is read with --rating-col NAME"
     )
+
+
+@contextmanager
+def interactions_named(path: str | Path) -> Iterator[None]:
+    """A :class:`~visrec.errors.TooLittleDataError` raised inside (too few ratings, no
+    test user) names the interactions file, as the command's other errors do: the
+    library function that raises it has the table, not the file."""
+    try:
+        yield
+    except TooLittleDataError as exc:
+        raise TooLittleDataError(f"{path}: {exc}") from None
 
 
 def split_min_rating(

@@ -20,6 +20,7 @@ from visrec.commands._common import (
     check_outputs_distinct,
     check_param_names,
     check_vectors_match,
+    interactions_named,
     layout_args,
     load_interactions_frame,
     parse_model_params,
@@ -233,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
 
     def body(record: Path | None) -> None:
         # no bars in a log file: a line a minute from a long fit instead (as visrec train)
-        with fit_lines_in_logs(args):
+        with fit_lines_in_logs(args), interactions_named(args.interactions):
             res = run_experiment(
                 frame,
                 iv,

@@ -17,6 +17,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     check_vectors_match,
+    interactions_named,
     layout_args,
     load_interactions_frame,
     no_rating_column,
@@ -235,23 +236,24 @@ def run(args: argparse.Namespace) -> int:
     record = _record_path(args)
 
     def body(record: Path | None) -> None:
-        res = rating_eval(
-            frame,
-            iv,
-            test_size=args.test_size,
-            random_state=args.random_state,
-            n_seeds=args.seeds,
-            protocol=args.protocol,
-            knn_k=args.k,
-            mf_params=mf,
-            progress=show_progress(args),
-            resume=record,
-            note=say_note,  # resume notes: shown with --quiet too
-            keep_record=True,  # until the results are out: see _report
-            vectors_source=str(args.vectors),  # a NaN vector's error names the file
-            # the seeds of the last complete run into the same --json
-            earlier=args.json if args.json and args.resume else None,
-        )
+        with interactions_named(args.interactions):  # too few ratings: which file
+            res = rating_eval(
+                frame,
+                iv,
+                test_size=args.test_size,
+                random_state=args.random_state,
+                n_seeds=args.seeds,
+                protocol=args.protocol,
+                knn_k=args.k,
+                mf_params=mf,
+                progress=show_progress(args),
+                resume=record,
+                note=say_note,  # resume notes: shown with --quiet too
+                keep_record=True,  # until the results are out: see _report
+                vectors_source=str(args.vectors),  # a NaN vector's error names the file
+                # the seeds of the last complete run into the same --json
+                earlier=args.json if args.json and args.resume else None,
+            )
         if respelt:
             res.notes.append(respelt)
         res.notes.extend(same)

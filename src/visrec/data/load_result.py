@@ -100,10 +100,11 @@ class LoadResult:
         names = [str(c) for c in self.frame.columns]
         cols = ", ".join(names[:8]) + (f", ... ({len(names)} columns)" if len(names) > 8 else "")
         bad = by_kind_text(self.bad_by_kind()) if self.bad else "0"
+        # one built by hand, or of no rows: no "()" nor "from 0 files"
+        read = f" from {counted(len(self.files), 'file')}" if self.files else ""
         return (
-            f"LoadResult({counted(self.n_rows, 'row')} ({cols}) from "
-            f"{counted(len(self.files), 'file')}; bad records: {bad}; "
-            f"{counted(len(self.warnings), 'warning')})"
+            f"LoadResult({counted(self.n_rows, 'row')}{f' ({cols})' if cols else ''}{read}; "
+            f"bad records: {bad}; {counted(len(self.warnings), 'warning')})"
         )
 
     @property

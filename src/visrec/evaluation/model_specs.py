@@ -90,34 +90,12 @@ def _register_own(spec: Recommender) -> None:
     by an older definition of it (a notebook cell run again). Refuses a class whose name
     another class holds: the runs would fit that one instead."""
     klass = type(spec)
-    name = spec.name
-    # registry.MODELS read now, not bound at import: a test may swap the dict
-    if name in registry.BUILTIN_MODELS:
-        if klass is not model_class(name):  # a subclass keeping the name, say
-            raise VisrecError(
-                f"models: {klass.__name__} is not the registered {name!r} model; "
-                "run_experiment fits models by name: give your class a name of its own "
-                "(name = '...'), or fit and score it with make_split and evaluate_model"
-            )
-        return
-    if name not in registry.MODELS and registry.is_model_name(name):
-        try:
-            theirs: type[Recommender] | None = model_class(name)
-        except VisrecError:  # the package's class does not import: yours is not it either
-            theirs = None
-        if klass is not theirs:  # a class registered wins over a package's: say so
-            origin = registry._installed_plugins()[name].origin
-            raise VisrecError(
-                f"models: {klass.__name__} is not the {name!r} model, which is given by "
-                f"{origin}; run_experiment fits models by name: register_model("
-                f"{klass.__name__}) first to use yours in this process, or give your class "
-                "a name of its own (name = '...')"
-            )
-        return
-    refused = registry._registration(klass, None)[1]
+    refused = registry.registration_refused(klass, by_name=True)
     if refused:  # said as run_experiment's, not as a register_model call's
         raise VisrecError(f"models: {refused}")
-    registry.register_model(klass)
+    # registry.MODELS read now, not bound at import: a test may swap the dict
+    if klass.name in registry.MODELS or not registry.is_model_name(klass.name):
+        registry.register_model(klass)  # an installed package's own class stays its entry
 
 
 def model_class(spec: str) -> type[Recommender]:

@@ -46,7 +46,7 @@ from visrec._atomic import check_side_file, remove_empty
 from visrec._bars import progress_bar
 from visrec.data.interactions import ITEM, Interactions, check_columns_once, id_column
 from visrec.embed.store import ItemVectors, check_finite_vectors
-from visrec.errors import ArgumentTypeError, VisrecError, agree, counted
+from visrec.errors import ArgumentTypeError, TooLittleDataError, VisrecError, agree, counted
 from visrec.evaluation import run_record
 from visrec.evaluation.experiment_result import COUNTS as COUNTS
 from visrec.evaluation.experiment_result import METRICS as METRICS
@@ -454,7 +454,7 @@ def _check_skipped_seeds(
     if skipped and not rows:
         reasons = list(dict.fromkeys(skipped.values()))
         where = " on any seed" if len(setup.seeds) > 1 else ""
-        raise VisrecError(
+        raise TooLittleDataError(
             f"protocol {setup.protocol!r} leaves no test user to evaluate{where}: "
             + "; ".join(reasons)
         )

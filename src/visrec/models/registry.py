@@ -34,7 +34,7 @@ ENTRY_POINT_GROUP = "visrec.models"
 # what --models, NAME@LABEL and --param NAME.KEY=VALUE can carry (no ',', '@', '=')
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
-_TARGET = re.compile(rf"\s*{_DOTTED}\s*:\s*{_DOTTED}\s*\Z")  # "module:Class"
+_TARGET = re.compile(rf"{_DOTTED}:{_DOTTED}\Z")  # "module:Class", as _target writes it
 _Model = TypeVar("_Model", bound="str | type[Recommender]")
 
 
@@ -48,6 +48,13 @@ class _Plugin:
 
 
 _plugins: dict[str, _Plugin] | None = None  # read once per process, on first need
+
+
+def _target(text: str) -> str:
+    """``"mypkg.knn:ItemKNN"`` for ``" mypkg.knn : ItemKNN "``: a target is stored so
+    (spaces around the colon are allowed in an entry point), and compared and imported
+    as stored."""
+    return re.sub(r"\s*:\s*", ":", text.strip())
 
 
 def _note(text: str) -> None:
@@ -87,10 +94,10 @@ def _read_entry_points() -> dict[str, _Plugin]:
             )
         elif not _NAME.match(ep.name):
             _note(f"{origin} is ignored: a model name is letters, digits, '-', '_' and '.'")
-        elif ep.name in found and found[ep.name].target != ep.value.strip():
+        elif ep.name in found and found[ep.name].target != _target(ep.value):
             found[ep.name] = _Plugin(found[ep.name].target, found[ep.name].origin, origin)
         else:
-            found.setdefault(ep.name, _Plugin(ep.value.strip(), origin))
+            found.setdefault(ep.name, _Plugin(_target(ep.value), origin))
     return found
 
 
@@ -110,7 +117,7 @@ def _key(target: str | type) -> str:
     """``module:Class``, for a class or a target string: the same key is the same class
     (a notebook cell run again makes a new class object under the same key)."""
     if isinstance(target, str):
-        return target.replace(" ", "")
+        return target
     return f"{target.__module__}:{target.__qualname__}"
 
 
@@ -155,32 +162,59 @@ def register_model(model: _Model, name: str | None = None) -> _Model:
         redefined under the same module and name (a notebook cell run again), replaces
         the entry.
     """
-    name, refused = _registration(model, name)
+    refused = registration_refused(model, name)
     if refused:
         raise VisrecError(f"register_model: {refused}")
+    stored: str | type[Recommender]
+    if isinstance(model, str):  # with its name: refused without one
+        name, stored = cast(str, name), _target(model)
+    else:
+        name, stored = model.name, model
     if name not in BUILTIN_MODELS:  # a built-in's own class again: nothing to change
-        MODELS[name] = model
+        MODELS[name] = stored
     return model
 
 
-def _registration(model: object, name: str | None) -> tuple[str, str | None]:
-    """The name ``model`` registers under, and why it cannot (None: it can)."""
+def registration_refused(
+    model: object, name: str | None = None, *, by_name: bool = False
+) -> str | None:
+    """Why :func:`register_model` would refuse ``model``; nothing is registered.
+
+    Parameters
+    ----------
+    model : object
+        What :func:`register_model` takes: a Recommender subclass or ``"module:Class"``.
+    name : str, optional
+        As :func:`register_model`'s ``name``.
+    by_name : bool, default False
+        The rules of ``run_experiment`` for a class, which it registers for an
+        estimator given to it and then fits by its name: a class whose name a built-in
+        model or an installed package's model holds is refused (the runs would fit that
+        model), where :func:`register_model` lets a class take a package's name.
+
+    Returns
+    -------
+    str or None
+        The reason in words, without the caller's prefix (``register_model: ``); None
+        when ``model`` may be registered, or the name holds this class already.
+    """
     from visrec.models.base import Recommender
 
     if isinstance(model, str):
-        if not _TARGET.match(model):
-            return "", f"{model!r} is not 'module:Class', e.g. 'mypkg.knn:ItemKNN'"
+        if not _TARGET.match(_target(model)):
+            return f"{model!r} is not 'module:Class', e.g. 'mypkg.knn:ItemKNN'"
         if name is None:
-            return "", (
+            return (
                 f"give the model's name with the string, e.g. register_model({model!r}, "
                 "name='item-knn'): it is imported only when the model is used"
             )
+        model = _target(model)  # as register_model stores it
     elif isinstance(model, type) and issubclass(model, Recommender):
         own = model.name
         if own == Recommender.name:
-            return "", f"{model.__qualname__} has no name; set a class attribute name = '...'"
+            return f"{model.__qualname__} has no name; set a class attribute name = '...'"
         if name is not None and name != own:
-            return "", (
+            return (
                 f"name {name!r} is not {model.__qualname__}'s name {own!r}: save writes the "
                 "class's name into model.json and load looks it up; give name="
                 f"{own!r} or leave it out"
@@ -188,17 +222,45 @@ def _registration(model: object, name: str | None) -> tuple[str, str | None]:
         name = own
     elif isinstance(model, Recommender):
         kind = type(model).__qualname__
-        return "", f"got {a_or_an(kind)} {kind} instance; give its class: register_model({kind})"
+        return f"got {a_or_an(kind)} {kind} instance; give its class: register_model({kind})"
     else:
-        return "", f"expected a Recommender subclass or a 'module:Class' string, got {model!r}"
+        return f"expected a Recommender subclass or a 'module:Class' string, got {model!r}"
     if not isinstance(name, str) or not _NAME.match(name):
-        return "", f"model name {name!r}: use letters, digits, '-', '_' and '.', e.g. 'item-knn'"
+        return f"model name {name!r}: use letters, digits, '-', '_' and '.', e.g. 'item-knn'"
     held = MODELS.get(name)
-    if held is None or _same_class(name, held, cast("str | type", model)):
-        return name, None
+    fitted = model if by_name and isinstance(model, type) else None  # run_experiment's
+    if held is None:
+        return None if fitted is None else _plugin_held(name, fitted)
+    if _same_class(name, held, cast("str | type", model)):
+        return None
+    if name in BUILTIN_MODELS and fitted is not None:
+        return (
+            f"{fitted.__name__} is not the registered {name!r} model; run_experiment fits "
+            "models by name: give your class a name of its own (name = '...'), or fit and "
+            "score it with make_split and evaluate_model"
+        )
     if name in BUILTIN_MODELS:
-        return name, f"{name!r} is a built-in model ({_key(held)}); give your class another name"
-    return name, f"{name!r} is already registered to {_key(held)}; give your class another name"
+        return f"{name!r} is a built-in model ({_key(held)}); give your class another name"
+    return f"{name!r} is already registered to {_key(held)}; give your class another name"
+
+
+def _plugin_held(name: str, klass: type) -> str | None:
+    """Why run_experiment refuses ``klass`` where an installed package's model holds
+    ``name``: a class registered wins over a package's, which must be said."""
+    plugin = _installed_plugins().get(name)
+    if plugin is None:
+        return None
+    try:
+        theirs: type | None = get_model_class(name)
+    except VisrecError:  # the package's class does not import: yours is not it either
+        theirs = None
+    if klass is theirs:
+        return None
+    return (
+        f"{klass.__name__} is not the {name!r} model, which is given by {plugin.origin}; "
+        f"run_experiment fits models by name: register_model({klass.__name__}) first to use "
+        "yours in this process, or give your class a name of its own (name = '...')"
+    )
 
 
 def get_model_class(name: str) -> type[Recommender]:
@@ -250,7 +312,7 @@ def _newest(name: str, klass: type[Recommender]) -> type[Recommender]:
 def _import(name: str, target: str, origin: str) -> type[Recommender]:
     """The class ``target`` names; a registered or installed one that fails to import is
     one error naming where it came from, not the plugin's traceback."""
-    module, _, attr = target.replace(" ", "").partition(":")
+    module, _, attr = target.partition(":")
     if name in BUILTIN_MODELS and MODELS.get(name) == target:
         return cast("type[Recommender]", getattr(importlib.import_module(module), attr))
     from visrec.models.base import Recommender

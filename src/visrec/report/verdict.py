@@ -377,15 +377,13 @@ def _away_from_defaults(
 ) -> str:
     """``"bpr epochs=5 (default 80)"``: the hyperparameters of the run's models that
     differ from their defaults: those ``recorded`` in the file, else this version's
-    (models unknown to it left out)."""
-    from visrec.models.registry import default_params
-
+    (models unknown to it, or whose installed package fails to import, left out)."""
     said = []
     for name in models:
         if name not in params:
             continue
         kept = recorded.get(name)
-        defaults = dict(kept) if isinstance(kept, Mapping) else default_params(name)
+        defaults = dict(kept) if isinstance(kept, Mapping) else _todays_defaults(name)
         if defaults is None:
             continue
         moved = [
@@ -396,6 +394,17 @@ def _away_from_defaults(
         if moved:
             said.append(f"{name} {', '.join(moved)}")
     return "; ".join(said)
+
+
+def _todays_defaults(name: str) -> dict[str, Any] | None:
+    """This version's defaults of ``name``; None where its class cannot be had (a
+    plugin that fails to import): a report still comes out, as for an unknown name."""
+    from visrec.models.registry import default_params
+
+    try:
+        return default_params(name)
+    except VisrecError:
+        return None
 
 
 def _against_popularity(runs: pd.DataFrame, mean: pd.Series, col: str, label: str) -> list[str]:
