@@ -146,17 +146,22 @@ class ItemKNN(Popularity):
 
 
 def _package(
-    root: Path, entry_points: str, module: str = KNN_MODULE, package: str = "mypkg"
+    root: Path,
+    entry_points: str,
+    module: str = KNN_MODULE,
+    package: str = "mypkg",
+    group: str = "visrec.models",
+    file: str = "knn",
 ) -> Path:
-    """``root`` holding ``package/knn.py`` and its ``dist-info`` with ``entry_points``
-    (lines of the ``[visrec.models]`` section), as pip would install them."""
+    """``root`` holding ``package/<file>.py`` and its ``dist-info`` with ``entry_points``
+    (lines of the ``[group]`` section), as pip would install them."""
     (root / package).mkdir(parents=True)
     (root / package / "__init__.py").write_text("")
-    (root / package / "knn.py").write_text(module)
+    (root / package / f"{file}.py").write_text(module)
     info = root / f"{package}-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[visrec.models]\n" + textwrap.dedent(entry_points))
+    (info / "entry_points.txt").write_text(f"[{group}]\n" + textwrap.dedent(entry_points))
     return root
 
 

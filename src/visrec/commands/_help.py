@@ -110,19 +110,25 @@ SAME_MEANING["embed"]["--no-resume"] = (
 PARAM_FORM = {"train": "--param {name}=VALUE", "evaluate": "--param MODEL.{name}=VALUE"}
 
 
-#: in a help text, the names of the models known here, written in when the help is
-#: shown: an installed package's models included, read only then (not each time the
+#: in a help text, the names of the models (backbones) known here, written in when the
+#: help is shown: an installed package's included, read only then (not each time the
 #: parser is built, which every command does)
 MODEL_NAMES = "%(models)s"
+BACKBONE_NAMES = "%(backbones)s"
 
 
-def with_model_names(text: str) -> str:
-    """``text`` with :data:`MODEL_NAMES` replaced by the known model names."""
-    if MODEL_NAMES not in text:
-        return text
-    from visrec.models.registry import model_names
+def with_names(text: str) -> str:
+    """``text`` with :data:`MODEL_NAMES` and :data:`BACKBONE_NAMES` replaced by the
+    known names."""
+    if MODEL_NAMES in text:
+        from visrec.models.registry import model_names
 
-    return text.replace(MODEL_NAMES, ", ".join(model_names()))
+        text = text.replace(MODEL_NAMES, ", ".join(model_names()))
+    if BACKBONE_NAMES in text:
+        from visrec.embed.backbones import list_backbones
+
+        text = text.replace(BACKBONE_NAMES, ", ".join(list_backbones()))
+    return text
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -130,14 +136,15 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     are), except that a paragraph of prose (lines that start at the margin, between
     blank or indented lines) with a line longer than the width is wrapped to it: the
     texts are laid out for about 88 columns, and an 80-column terminal cut them
-    mid-word. :data:`MODEL_NAMES` in a text becomes the model names."""
+    mid-word. :data:`MODEL_NAMES` (:data:`BACKBONE_NAMES`) in a text becomes the model
+    (backbone) names."""
 
     def _format_text(self, text: str) -> str:
-        return super()._format_text(with_model_names(text))
+        return super()._format_text(with_names(text))
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = super()._get_help_string(action)
-        return None if text is None else with_model_names(text)
+        return None if text is None else with_names(text)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         out: list[str] = []

@@ -95,12 +95,15 @@ def check_same_backbone(
         )
         return
     if mine != theirs:
-        from visrec.embed.backbones import _key, list_backbones
+        from visrec.embed.backbones import ENTRY_POINT_GROUP, is_backbone_name
 
         how = f"`visrec embed --backbone {mine}`"
-        if _key(mine) not in list_backbones():  # one's own: plain `visrec embed` lacks it
+        # one registered by a script: plain `visrec embed` lacks it (an installed
+        # package's is known by its metadata: nothing is imported to say so)
+        if not is_backbone_name(mine):
             how = (
                 f"the {mine} backbone (register_backbone it in the process that embeds, "
+                f"or install the package that lists it in {ENTRY_POINT_GROUP!r}; "
                 "docs/embed.md)"
             )
         raise VisrecError(

@@ -18,7 +18,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
     with_run,
 )
-from visrec.commands._help import HelpFormatter
+from visrec.commands._help import BACKBONE_NAMES, HelpFormatter
 from visrec.commands._progress import add_progress_args, show_progress
 from visrec.errors import VisrecError, agree, counted
 
@@ -124,7 +124,8 @@ def register(subparsers: Any) -> None:
         "--backbone",
         default="efficientnet-lite0",
         metavar="NAME",
-        help="image network (default efficientnet-lite0; visrec embed --list-backbones)",
+        help=f"image network: {BACKBONE_NAMES} (default efficientnet-lite0; visrec embed "
+        "--list-backbones)",
     )
     p.add_argument(
         "--engine",

@@ -18,7 +18,7 @@ from visrec.commands._common import (
     survives_closed_stdout,
     with_run,
 )
-from visrec.commands._help import HelpFormatter
+from visrec.commands._help import BACKBONE_NAMES, HelpFormatter
 from visrec.commands._progress import add_progress_args, fit_lines_in_logs, show_progress
 from visrec.commands._resume import file_state
 from visrec.errors import agree, counted, none_of, shown
@@ -105,7 +105,8 @@ def register(subparsers: Any) -> None:
         "--backbone",
         default="efficientnet-lite0",
         metavar="NAME",
-        help="see --list-backbones (default efficientnet-lite0)",
+        help=f"image network: {BACKBONE_NAMES} (default efficientnet-lite0; sizes and "
+        "preprocessing: --list-backbones)",
     )
     p.add_argument(
         "--engine",
@@ -156,11 +157,16 @@ def register(subparsers: Any) -> None:
 
 def _list_backbones() -> int:
     from visrec.embed.backbones import DEFAULT_BACKBONE, get_backbone, list_backbones
+    from visrec.errors import VisrecError
 
     names = list_backbones()
     width = max(20, *(len(n) for n in names))  # a registered long name keeps the columns
     for name in names:
-        bb = get_backbone(name)
+        try:
+            bb = get_backbone(name)
+        except VisrecError as exc:  # an installed package's that fails: the others listed
+            print(f"{name:<{width}} not usable: {exc}")
+            continue
         pp = bb.preprocessing
         h, w = pp["input_size"]
         resize = (

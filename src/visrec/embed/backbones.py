@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from visrec._atomic import file_version
+from visrec._plugins import Plugin, import_target, read_entry_points
 from visrec.errors import InputNotFoundError, VisrecError, names_text, read_error
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ __all__ = [
     "EfficientNetLite2",
     "ResNet18",
     "get_backbone",
+    "is_backbone_name",
     "list_backbones",
     "register_backbone",
 ]
@@ -549,20 +551,83 @@ def register_backbone(name: str, factory: Callable[..., Backbone]) -> None:
     _REGISTRY[_key(name)] = factory
 
 
+BUILTIN_BACKBONES = tuple(_REGISTRY)
+#: the entry-point group an installed package lists its backbones in
+ENTRY_POINT_GROUP = "visrec.backbones"
+_plugins: dict[str, Plugin] | None = None  # read once per process, on first need
+
+
+def _installed_plugins() -> dict[str, Plugin]:
+    """The ``visrec.backbones`` entry points of the installed packages by registry key
+    (metadata only: nothing is imported), read once; one naming a built-in backbone is
+    left out."""
+    global _plugins
+    if _plugins is None:
+        _plugins = read_entry_points(ENTRY_POINT_GROUP, "backbone", BUILTIN_BACKBONES, _key)
+    return _plugins
+
+
 def list_backbones() -> list[str]:
-    """Registered backbone names, the default first."""
-    return sorted(_REGISTRY, key=lambda n: (n != DEFAULT_BACKBONE, n))
+    """Registered backbone names, the default first, then those of installed packages
+    (their metadata is read, nothing imported)."""
+    own = sorted(_REGISTRY, key=lambda n: (n != DEFAULT_BACKBONE, n))
+    return [*own, *sorted(n for n in _installed_plugins() if n not in _REGISTRY)]
+
+
+def is_backbone_name(name: str) -> bool:
+    """Whether ``name`` is registered (built in, :func:`register_backbone`, or an
+    installed package's entry point): ``visrec embed --backbone NAME`` knows it."""
+    return _key(name) in _REGISTRY or _key(name) in _installed_plugins()
 
 
 def get_backbone(name: str = DEFAULT_BACKBONE, **options: Any) -> Backbone:
-    """The backbone registered as ``name``; ``options`` go to its constructor."""
+    """The backbone registered as ``name``; ``options`` go to its constructor.
+
+    An installed package's backbone (entry point group ``visrec.backbones``) is looked
+    up only for a name not registered here, so a built-in backbone never imports one.
+    """
     key = _key(name)
-    if key not in _REGISTRY:
-        # one's own backbone is known only where register_backbone ran (no plugin
-        # discovery): plain `visrec embed --backbone NAME` cannot find it
+    if key in _REGISTRY:
+        return _REGISTRY[key](**options)
+    plugin = _installed_plugins().get(key)
+    if plugin is None:
         raise VisrecError(
             f"unknown backbone {name!r}; available: {', '.join(list_backbones())} (a "
-            "backbone of your own: register_backbone it in the process that embeds, "
+            "backbone of your own: register_backbone it in the process that embeds, or "
+            f"install a package that lists it in the entry-point group {ENTRY_POINT_GROUP!r}; "
             "docs/embed.md)"
         )
-    return _REGISTRY[key](**options)
+    plugin.check_single("backbone", key)
+    return _plugin_backbone(key, plugin, options)
+
+
+def _plugin_backbone(key: str, plugin: Plugin, options: dict[str, Any]) -> Backbone:
+    """The backbone an installed package's factory makes; the package's own failures are
+    one error naming its entry point, not its traceback."""
+    origin = f"given by {plugin.origin}"
+    factory = import_target(
+        "backbone", key, plugin.target, origin, "a factory as 'module:Class' or 'module:function'"
+    )
+    if isinstance(factory, Backbone) or not callable(factory):
+        raise VisrecError(
+            f"backbone {key!r} ({origin}) is not a factory (a Backbone class or a function "
+            f"returning a Backbone): {factory!r}"
+        )
+    try:
+        bb = factory(**options)
+    except VisrecError:
+        raise
+    except Exception as exc:  # the plugin's own code
+        raise VisrecError(
+            f"backbone {key!r} ({origin}) cannot be made: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(bb, Backbone):
+        raise VisrecError(f"backbone {key!r} ({origin}) made {bb!r}, not a Backbone")
+    if _key(bb.name) != key:
+        # a vectors file records the backbone's name, and a mismatch is advised as
+        # `visrec embed --backbone NAME`: a name the entry point does not give misleads
+        raise VisrecError(
+            f"backbone {key!r} is {origin}, whose name is {bb.name!r}; set name = {key!r} "
+            "in the class"
+        )
+    return bb

@@ -11,11 +11,12 @@ means the built-in model.
 from __future__ import annotations
 
 import importlib
-import re
-import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from visrec._plugins import NAME as _NAME
+from visrec._plugins import TARGET as _TARGET
+from visrec._plugins import Plugin, import_target, read_entry_points
+from visrec._plugins import target as _target
 from visrec.errors import ArgumentTypeError, InvalidParameterError, VisrecError, a_or_an
 
 if TYPE_CHECKING:
@@ -31,74 +32,18 @@ BUILTIN_MODELS = tuple(MODELS)
 #: the entry-point group an installed package lists its models in
 ENTRY_POINT_GROUP = "visrec.models"
 
-# what --models, NAME@LABEL and --param NAME.KEY=VALUE can carry (no ',', '@', '=')
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
-_DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
-_TARGET = re.compile(rf"{_DOTTED}:{_DOTTED}\Z")  # "module:Class", as _target writes it
 _Model = TypeVar("_Model", bound="str | type[Recommender]")
 
-
-@dataclass(frozen=True)
-class _Plugin:
-    """A model an installed package lists under ``visrec.models``."""
-
-    target: str  # "mypkg.knn:ItemKNN"
-    origin: str  # "entry point 'item-knn = mypkg.knn:ItemKNN' of package mypkg 0.1"
-    rival: str | None = None  # another package's entry point of the same name
+_plugins: dict[str, Plugin] | None = None  # read once per process, on first need
 
 
-_plugins: dict[str, _Plugin] | None = None  # read once per process, on first need
-
-
-def _target(text: str) -> str:
-    """``"mypkg.knn:ItemKNN"`` for ``" mypkg.knn : ItemKNN "``: a target is stored so
-    (spaces around the colon are allowed in an entry point), and compared and imported
-    as stored."""
-    return re.sub(r"\s*:\s*", ":", text.strip())
-
-
-def _note(text: str) -> None:
-    if sys.stderr is not None:
-        print(f"note: {text}", file=sys.stderr)
-
-
-def _installed_plugins() -> dict[str, _Plugin]:
+def _installed_plugins() -> dict[str, Plugin]:
     """The ``visrec.models`` entry points of the installed packages (metadata only:
     nothing is imported), read once; one naming a built-in model is left out."""
     global _plugins
     if _plugins is None:
-        _plugins = _read_entry_points()
+        _plugins = read_entry_points(ENTRY_POINT_GROUP, "model", BUILTIN_MODELS)
     return _plugins
-
-
-def _read_entry_points() -> dict[str, _Plugin]:
-    from importlib.metadata import entry_points
-
-    try:
-        points = list(entry_points(group=ENTRY_POINT_GROUP))
-    except Exception as exc:  # a damaged installed package must not stop the command
-        _note(
-            f"cannot read the {ENTRY_POINT_GROUP!r} entry points of the installed packages "
-            f"({type(exc).__name__}: {exc}); only the built-in models are known"
-        )
-        return {}
-    found: dict[str, _Plugin] = {}
-    for ep in points:
-        dist = getattr(ep, "dist", None)
-        package = f"{dist.name} {dist.version}" if dist is not None else "an unnamed package"
-        origin = f"entry point '{ep.name} = {ep.value}' of package {package}"
-        if ep.name in BUILTIN_MODELS:  # `--model bpr` must mean the same on every machine
-            _note(
-                f"{origin} is ignored: {ep.name!r} is a built-in model, which wins; the "
-                "package should give its model another name"
-            )
-        elif not _NAME.match(ep.name):
-            _note(f"{origin} is ignored: a model name is letters, digits, '-', '_' and '.'")
-        elif ep.name in found and found[ep.name].target != _target(ep.value):
-            found[ep.name] = _Plugin(found[ep.name].target, found[ep.name].origin, origin)
-        else:
-            found.setdefault(ep.name, _Plugin(_target(ep.value), origin))
-    return found
 
 
 def model_names() -> list[str]:
@@ -277,11 +222,7 @@ def get_model_class(name: str) -> type[Recommender]:
         plugin = _installed_plugins().get(name)
         if plugin is None:
             raise VisrecError(f"unknown model {name!r}; choose from: {', '.join(model_names())}")
-        if plugin.rival is not None:
-            raise VisrecError(
-                f"model {name!r} is given by two installed packages ({plugin.origin}; "
-                f"{plugin.rival}); uninstall one of them"
-            )
+        plugin.check_single("model", name)
         target, origin = plugin.target, f"given by {plugin.origin}"
     klass = _newest(name, target) if isinstance(target, type) else _import(name, target, origin)
     own = klass.name
@@ -317,16 +258,7 @@ def _import(name: str, target: str, origin: str) -> type[Recommender]:
         return cast("type[Recommender]", getattr(importlib.import_module(module), attr))
     from visrec.models.base import Recommender
 
-    if not _TARGET.match(target):
-        raise VisrecError(f"model {name!r} ({origin}) does not name a class as 'module:Class'")
-    try:
-        klass: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            klass = getattr(klass, part)
-    except Exception as exc:  # the plugin's own code: any error, said in one line
-        raise VisrecError(
-            f"model {name!r} ({origin}) cannot be imported: {type(exc).__name__}: {exc}"
-        ) from exc
+    klass = import_target("model", name, target, origin, "a class as 'module:Class'")
     if not (isinstance(klass, type) and issubclass(klass, Recommender)):
         raise VisrecError(f"model {name!r} ({origin}) is not a Recommender subclass: {klass!r}")
     return klass
