@@ -95,22 +95,7 @@ def check_same_backbone(
         )
         return
     if mine != theirs:
-        from visrec.embed.backbones import ENTRY_POINT_GROUP, is_backbone_name
-
-        how = f"`visrec embed --backbone {mine}`"
-        # one registered by a script: plain `visrec embed` lacks it (an installed
-        # package's is known by its metadata: nothing is imported to say so)
-        if not is_backbone_name(mine):
-            how = (
-                f"the {mine} backbone (register_backbone it in the process that embeds, "
-                f"or install the package that lists it in {ENTRY_POINT_GROUP!r}; "
-                "docs/embed.md)"
-            )
-        raise VisrecError(
-            f"{path}: holds {theirs} vectors, but model {model_name!r} was trained on "
-            f"{mine} vectors, so its scores of new items from these would be meaningless; "
-            f"embed the new items with {how}, or train on {theirs} vectors"
-        )
+        raise _other_backbone(path, mine, theirs, model_name)
     differ = made_differently(model_meta, meta)
     if differ:  # e.g. embedded by a visrec whose preprocessing changed since training
         raise VisrecError(
@@ -121,11 +106,42 @@ def check_same_backbone(
         )
 
 
-def check_vector_dim(path: str, dim: Any, model: Recommender) -> None:
+def _other_backbone(path: str, mine: str, theirs: str, model_name: str) -> VisrecError:
+    """The error for a file of ``theirs`` vectors given to a model fitted on ``mine``:
+    it says which backbone to embed the new items with."""
+    from visrec.embed.backbones import ENTRY_POINT_GROUP, is_backbone_name
+
+    how = f"`visrec embed --backbone {mine}`"
+    # one registered by a script: plain `visrec embed` lacks it (an installed
+    # package's is known by its metadata: nothing is imported to say so)
+    if not is_backbone_name(mine):
+        how = (
+            f"the {mine} backbone (register_backbone it in the process that embeds, "
+            f"or install the package that lists it in {ENTRY_POINT_GROUP!r}; "
+            "docs/embed.md)"
+        )
+    return VisrecError(
+        f"{path}: holds {theirs} vectors, but model {model_name!r} was trained on "
+        f"{mine} vectors, so its scores of new items from these would be meaningless; "
+        f"embed the new items with {how}, or train on {theirs} vectors"
+    )
+
+
+def check_vector_dim(
+    path: str, dim: Any, model: Recommender, meta: dict[str, Any] | None = None
+) -> None:
     """A vectors file whose width is not the one ``model`` scores new items from is an
-    error naming it (``dim`` not an int: unknown, nothing to check)."""
+    error naming it (``dim`` not an int: unknown, nothing to check); when the file
+    (``meta``) and the model name different backbones, the error says so, as
+    :func:`check_same_backbone` would: another backbone's vectors are mostly of another
+    width too (a backbone of one's own), and the backbone is what to embed with."""
     want = model.vector_dim()
     if want is not None and isinstance(dim, int) and dim != want:
+        from visrec.embed.store import backbone_names
+
+        mine, theirs = backbone_names(getattr(model, "vector_meta_", None), meta)
+        if mine is not None and theirs is not None and mine != theirs:
+            raise _other_backbone(path, mine, theirs, model.name)
         raise VisrecError(
             f"{path}: vectors have dimension {dim}, the model was trained on {want}-d "
             "vectors; pass the vectors it was trained with (or one embedded with the same "
@@ -217,7 +233,7 @@ def _read_unseen_vectors(
     # refused as such, not read as "no image vector")
     width = store.dim if len(store) else vector_width(vpath)
     if width is not None:
-        check_vector_dim(vpath, width, model)
+        check_vector_dim(vpath, width, model, store.meta)
     if not checked:
         check_same_backbone(vpath, store.meta, getattr(model, "vector_meta_", None), model.name)
     vecs, has = store.align(raw[unseen_pos])

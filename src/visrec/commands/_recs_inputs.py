@@ -256,7 +256,7 @@ def _check_vectors_option(
 
             read_vector_ids(args.vectors)  # refused as such when it is no vectors file
             dim = vector_width(args.vectors)
-        check_vector_dim(args.vectors, dim, model)
+        check_vector_dim(args.vectors, dim, model, vmeta)
         check_same_backbone(args.vectors, vmeta, getattr(model, "vector_meta_", None), model.name)
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from visrec._atomic import file_version
+from visrec._interrupt import reraise_if_pressed
 from visrec._plugins import Plugin, import_target, read_entry_points
 from visrec.errors import InputNotFoundError, VisrecError, names_text, read_error
 
@@ -208,7 +209,19 @@ def build_quietly(backbone: Backbone) -> torch.nn.Module:
     import torch
 
     with torch.random.fork_rng(devices=[]):
-        return backbone.build_model()
+        if type(backbone).__module__.partition(".")[0] == "visrec":
+            return backbone.build_model()  # ours: each says its own failures
+        try:
+            return backbone.build_model()
+        except (VisrecError, MemoryError):
+            raise
+        except Exception as exc:  # a backbone of one's own: one line naming its class
+            reraise_if_pressed(exc)
+            cls = f"{type(backbone).__module__}.{type(backbone).__qualname__}"
+            raise VisrecError(
+                f"backbone {backbone.name!r} ({cls}) cannot build its model: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
 
 def _effnet_features(net: Any) -> torch.nn.Module:

@@ -92,6 +92,19 @@ def _run_batch(
     has[rows] = True
 
 
+def _check_input(backbone: Backbone, arr: np.ndarray, item: tuple[str, str]) -> None:
+    """A preprocessed image of another shape than the backbone's input is its
+    ``preprocess``'s mistake (a backbone of one's own), said as such: not numpy's
+    "all input arrays must have the same shape" or an engine's traceback, a batch later."""
+    want = (3, *backbone.input_size)
+    if np.shape(arr) != want:
+        raise VisrecError(
+            f"backbone {backbone.name!r}: preprocess returned shape {np.shape(arr)} for "
+            f"item {item[0]!r} ({item[1]}), expected {want} (channels, then its "
+            "input_size (height, width))"
+        )
+
+
 #: the failure of an image whose vector came out all zeros
 ZERO_VECTOR = "the backbone gave an all-zero vector (no picture to compare)"
 
@@ -166,6 +179,7 @@ def compute_chunks(
                     errors[row] = reason or "unreadable"
                     on_progress(1)
                     continue
+                _check_input(backbone, arr, chunk[row])
                 rows.append(row)
                 arrays.append(arr)
                 if len(rows) == bs:
