@@ -36,7 +36,7 @@ from visrec.analysis._args import (
     vector_matrix,
 )
 from visrec.embed.store import UNUSABLE_VALUES
-from visrec.errors import VisrecError, agree, counted
+from visrec.errors import TooLittleDataError, VisrecError, agree, counted
 from visrec.evaluation.significance import p_said, two_sided_sign_p
 
 
@@ -78,7 +78,7 @@ def random_split(
     n_test = math.ceil(test_size * n_rows)  # scikit-learn's rule
     n_train = n_rows - n_test
     if n_train < 1 or n_test < 1:
-        raise VisrecError(
+        raise TooLittleDataError(
             f"{who}: test size {test_size} of {n_rows:,} {unit} holds out {n_test:,} "
             f"(ceil({test_size} x {n_rows:,})) and leaves {n_train:,} to train on; "
             "need at least one on each side (lower the test size or give more data)"
@@ -537,6 +537,12 @@ def knn_rating(
     Returns
     -------
     KnnRatingResult
+
+    Raises
+    ------
+    TooLittleDataError
+        Fewer than 2 rows, one rating value, or a split that leaves fewer training rows
+        than ``k`` (the caller, who knows the file, names it).
     """
     x = vector_matrix(vectors, "rating KNN", np.float32)
     y = _rating_numbers(ratings)
@@ -556,12 +562,12 @@ def knn_rating(
     if k < 1:
         raise VisrecError(f"rating KNN: k must be at least 1, got {k}")
     if len(y) < 2:
-        raise VisrecError(f"rating KNN: need at least 2 rating rows, got {len(y)}")
+        raise TooLittleDataError(f"rating KNN: need at least 2 rating rows, got {len(y)}")
     levels = np.unique(y)
     if len(levels) < 2:
         # every model, the majority class too, is right every time: a perfect score
         # that says nothing about the pictures (cluster refuses one label alike)
-        raise VisrecError(
+        raise TooLittleDataError(
             f"rating KNN: all {len(y):,} ratings are {_fmt(levels[0])}: accuracy and MAE "
             "are fixed by construction (every prediction is right); rating prediction "
             "needs at least 2 distinct ratings"
@@ -577,7 +583,7 @@ def knn_rating(
         )
     idx_train, idx_test = random_split(len(y), test_size, random_state)
     if len(idx_train) < k:
-        raise VisrecError(
+        raise TooLittleDataError(
             f"rating KNN: test size {test_size} of {len(y):,} rows leaves "
             f"{counted(len(idx_train), 'training row')}, fewer than k={k} neighbours; lower "
             "the test size or k"

@@ -15,6 +15,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     check_vectors_match,
+    interactions_named,
     layout_args,
     load_interactions_frame,
     name_ids,
@@ -143,6 +144,11 @@ def ratings_with_vectors(
     iv = read_vectors(vectors_path)
     if not len(iv):
         raise VisrecError(f"{vectors_path} holds no items")
+    if len(frame) < 2:  # too few ratings, whatever the vectors hold
+        raise VisrecError(
+            f"only {counted(len(frame), 'rating row')} in {source}; the KNN needs 2 (one to "
+            "train on, one to test)"
+        )
     # --include-missing would otherwise run on all-zero vectors, silently
     respelt = check_vectors_match(
         iv,
@@ -225,25 +231,20 @@ def run(args: argparse.Namespace) -> int:
         )
     for line in notes:
         say_note(line)
-    if len(frame) < 2:
-        # one row to train on and one to test, at least
+    if len(frame) < 2:  # 2 rated rows, at least one without a vector (left out)
         n = len(frame)
-        if args.include_missing:  # rows without a vector were kept: too few ratings
-            raise VisrecError(
-                f"only {counted(n, 'rating row')} in {args.interactions}; the KNN needs 2 "
-                "(one to train on, one to test)"
-            )
         raise VisrecError(
             f"only {counted(n, 'rating row')} {agree(n, 'has', 'have')} a vector in "
             f"{args.vectors} (do the {args.key_col} values match the vector ids?)"
         )
-    res = knn_rating(
-        vecs,
-        frame["rating"].to_numpy(dtype="float64"),
-        k=args.k,
-        test_size=args.test_size,
-        random_state=args.random_state,
-    )
+    with interactions_named(args.interactions):  # one rating value, too few rows: which file
+        res = knn_rating(
+            vecs,
+            frame["rating"].to_numpy(dtype="float64"),
+            k=args.k,
+            test_size=args.test_size,
+            random_state=args.random_state,
+        )
     if args.key_col != "item_id":
         # rating-eval reads one vector per item: review photos are no input of it
         res = dataclasses.replace(
