@@ -54,6 +54,15 @@ NO_ID = "no item id before the extension"
 NOT_UTF8 = "a name that is not valid UTF-8: rename it"
 CONTROL = "a line break or other control character in its name: no table holds that id; rename it"
 UNREADABLE_FOLDER = "a folder that cannot be read"
+HIDDEN = "hidden: a name starting with '.'; rename it to embed it"
+
+
+def _hidden_image(name: str) -> bool:
+    """A hidden file named as an image (``.i9.jpg``): most likely a photo hidden by
+    mistake, so it is listed. Other hidden entries (``.DS_Store``, a ``.cache`` folder)
+    and macOS's AppleDouble ``._x.jpg`` (resource data beside ``x.jpg``, no picture) are
+    junk: listing them would bury the note's real news."""
+    return not name.startswith("._") and Path(name[1:]).suffix.lower() in IMAGE_SUFFIXES
 
 
 def suffix_list() -> str:
@@ -73,7 +82,8 @@ class FolderImages:
         Item id -> image file, sorted by id.
     skipped : list of (str, str)
         ``(name, reason)`` for every entry that is not read (a subfolder, another
-        extension, a broken link), in name order; hidden entries are not listed.
+        extension, a broken link, a hidden file named as an image), in name order;
+        other hidden entries are not listed.
     """
 
     images: dict[str, Path]
@@ -109,8 +119,9 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
         (jpg, jpeg, jfif, png, webp, gif, bmp, tif, tiff, and avif when Pillow can
         decode it). The item id is the file name without its last extension and
         without spaces around it (as every interaction loader strips ids), so
-        ``trail .jpg`` is item ``trail``. Hidden entries (``.name``) are ignored; other
-        entries that are not read are listed in ``skipped`` (a name that is not valid
+        ``trail .jpg`` is item ``trail``. Hidden entries (``.name``) are not read; those
+        named as images (``.i9.jpg``, not AppleDouble ``._i9.jpg``) and other entries
+        that are not read are listed in ``skipped`` (a name that is not valid
         UTF-8 by its ``repr``). Whether a file really is
         an image is checked later, when it is decoded.
     recursive : bool, default False
@@ -140,6 +151,8 @@ def scan_images(folder: str | Path, recursive: bool = False) -> FolderImages:
     skipped: list[tuple[str, str]] = []
     for p in _entries(root, recursive, skipped):
         if p.name.startswith("."):
+            if _hidden_image(p.name) and not p.is_dir():
+                skipped.append((_printable(_shown(p, root)), HIDDEN))
             continue
         if p.is_dir():  # a link to a folder too (read when recursive, unless a link)
             # a folder's name is no id: only shown, escaped (its images are read)
@@ -408,6 +421,13 @@ def read_manifest_rows(path: str | Path, prefer_url: bool = False) -> list[tuple
             raise VisrecError(f"{p} line {line_start}: empty item id")
         if "\x00" in item:  # an id no interactions file spells: its image would go unused
             raise VisrecError(f"{p} line {line_start}: {nul_id_reason('item', item)}")
+        if "\n" in item or "\r" in item:
+            # no ratings table holds it (their loaders drop such a row), and the folder
+            # reader refuses such a file name: its vector would go unused
+            raise VisrecError(
+                f"{p} line {line_start}: item id {_id(item)} holds a line break, which no "
+                "id can (a quote left open?); fix that id"
+            )
         if not loc:
             raise VisrecError(f"{p} line {line_start}: item {_id(item)} has no path or url")
         if "\x00" in loc:  # no file has such a name: open() would raise a bare ValueError

@@ -126,9 +126,10 @@ class Backbone:
     @property
     def weights_id(self) -> str:
         """Names the weights: the ONNX export cache and ``embed``'s reuse of earlier
-        vectors are keyed by it (with the name, ``dim`` and preprocessing), so it must
-        change whenever the weights or the layers do (the built-in ones: the weights
-        file's name and SHA-256 prefix)."""
+        vectors are keyed by it (with the name, ``dim`` and preprocessing settings, no
+        code), so it must change whenever the weights, the layers or an overridden
+        ``preprocess`` do (the built-in ones: the weights file's name and SHA-256
+        prefix)."""
         raise NotImplementedError
 
     def build_model(self) -> torch.nn.Module:

@@ -77,13 +77,21 @@ def default_workers() -> int:
 
 def _run_batch(
     engine: Any,
-    dim: int,
+    backbone: Backbone,
     rows: list[int],
     arrays: list[np.ndarray],
     vectors: np.ndarray,
     has: np.ndarray,
 ) -> None:
+    dim = backbone.dim
     out = np.asarray(engine(np.stack(arrays)), dtype=np.float32)
+    if out.ndim == 2 and out.shape[0] == len(rows) and out.shape[1] != dim:
+        # one vector per image, of another width: the backbone's ``dim`` is wrong (a
+        # backbone of one's own), not the engine
+        raise VisrecError(
+            f"backbone {backbone.name!r} returned {out.shape[1]}-d vectors (engine "
+            f"{engine.name!r}), its dim says {dim}; set dim = {out.shape[1]} in its class"
+        )
     if out.shape != (len(rows), dim):
         raise VisrecError(
             f"engine {engine.name!r} returned shape {out.shape}, expected ({len(rows)}, {dim})"
@@ -161,7 +169,7 @@ def compute_chunks(
         # bounded: at most two batches per inference thread wait, so memory stays flat
         while len(pending) >= 2 * parallel:
             finish_oldest()
-        fut = infer.submit(_run_batch, engine, backbone.dim, rows, arrays, vectors, has)
+        fut = infer.submit(_run_batch, engine, backbone, rows, arrays, vectors, has)
         pending.append((fut, len(rows)))
 
     try:
