@@ -72,7 +72,7 @@ def test_layout_options_name_the_columns_and_separator(
     assert main([*ev, *layout]) == 2  # no time column found
     err = capsys.readouterr().err
     assert f"error: {f}: protocol 'time' needs a timestamp" in err
-    assert "another name: --time-col NAME" in err
+    assert "--time-col NAME on the command line" in err
     assert main([*ev, *layout, "--time-col", "when", "--json", str(tmp_path / "r.json")]) == 0
     assert (tmp_path / "r.json").is_file()
 

@@ -45,6 +45,17 @@ class Plugin:
             )
 
 
+def class_path(klass: type) -> str:
+    """``mypkg.knn.ItemKNN``: where a class is defined, as errors name it."""
+    return f"{klass.__module__}.{klass.__qualname__}"
+
+
+def outside_visrec(klass: type) -> bool:
+    """Whether ``klass`` is code of one's own (a plugin's, a notebook's), whose failures
+    its errors should point at, rather than visrec's."""
+    return klass.__module__.partition(".")[0] != "visrec"
+
+
 def note(text: str) -> None:
     if sys.stderr is not None:
         print(f"note: {text}", file=sys.stderr)

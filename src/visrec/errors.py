@@ -77,9 +77,10 @@ class NotFittedError(VisrecError, ValueError, AttributeError):
 
 
 class TooLittleDataError(VisrecError):
-    """The interactions as a whole leave nothing to measure (too few ratings, one rating
-    value, no test user): no row is at fault, so the message names none; the CLI puts
-    the file's path before it, which the library function does not know."""
+    """The interactions as a whole lack what a measure needs (too few ratings, one rating
+    value, no test user, no time for a time split): no row is at fault, so the message
+    names none; the CLI puts the file's path before it, which the library function does
+    not know (``commands._common.interactions_named``)."""
 
 
 #: errnos that mean the system refused (not a wrong path or name): exit status 1

@@ -220,7 +220,6 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args, say)
     specs = _model_specs(args)
     frame, skipped = _load_frame(args, say)
-    _refuse_untimed(args, frame)
     notes: list[str] = []  # what qualifies the figures: printed, and kept with them
     frame, below = _drop_below_min_rating(args, frame, notes, say)
     frame, below = _note_variant_copies(args, frame, below, notes, say)
@@ -353,18 +352,6 @@ def _load_frame(
         **layout_args(args),
     )
     return frame, skipped_records(frame)  # kept with the results: rows they are not about
-
-
-def _refuse_untimed(args: argparse.Namespace, frame: pd.DataFrame) -> None:
-    """A time split of a table with no time column stops here, naming the file (the
-    split's own error, raised later, cannot name it)."""
-    if args.protocol == "time" and "timestamp" not in frame.columns:
-        raise VisrecError(
-            f"{args.interactions}: protocol 'time' needs a timestamp for every "
-            "interaction, and this table has no time column (columns are found from the "
-            "header: timestamp, unixReviewTime, ...; another name: --time-col NAME; or use "
-            "--protocol warm)"
-        )
 
 
 def _drop_below_min_rating(

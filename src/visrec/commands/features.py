@@ -12,6 +12,7 @@ from visrec.commands._common import (
     check_output_file,
     check_outputs_distinct,
     check_vectors_match,
+    name_ids,
     say_note,
     survives_closed_stdout,
 )
@@ -263,21 +264,21 @@ class Combined(NamedTuple):
 
 
 def _without_broken_vectors(iv: Any, path: str) -> Any:
-    """``iv`` with each vector holding NaN or infinity taken as no image, said: one such
-    row made the shared image scale NaN, and so every item's image part."""
+    """``iv`` with each vector a fit could not use (``usable_rows``: NaN, infinite or
+    huge values) taken as no image, said: one such row made the shared image scale NaN,
+    and so every item's image part."""
     import dataclasses
 
-    import numpy as np
+    from visrec.embed.vector_checks import UNUSABLE_VALUES, usable_rows
 
-    broken = iv.has_image & ~np.isfinite(iv.vectors).all(axis=1)
-    if not broken.any():
+    broken = iv.has_image & ~usable_rows(iv.vectors)
+    n = int(broken.sum())
+    if not n:
         return iv
-    shown = ", ".join(map(repr, np.asarray(iv.ids)[broken][:5]))
-    more = ", ..." if broken.sum() > 5 else ""
     say_note(
-        f"note: {path}: {counted(int(broken.sum()), 'item')} whose vector holds NaN or "
-        f"infinite values {agree(int(broken.sum()), 'is', 'are')} taken as having no image "
-        f"(zeros there): {shown}{more}"
+        f"note: {path}: {counted(n, 'item')} whose vector holds {UNUSABLE_VALUES} "
+        f"{agree(n, 'is', 'are')} taken as having no image (zeros there)"
+        f"{name_ids(iv.ids[broken], None)}"
     )
     return dataclasses.replace(iv, has_image=iv.has_image & ~broken)
 

@@ -29,7 +29,7 @@ from PIL import Image
 
 from visrec._atomic import file_version
 from visrec._interrupt import reraise_if_pressed
-from visrec._plugins import Plugin, import_target, read_entry_points
+from visrec._plugins import Plugin, class_path, import_target, outside_visrec, read_entry_points
 from visrec.errors import InputNotFoundError, VisrecError, names_text, read_error
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ def build_quietly(backbone: Backbone) -> torch.nn.Module:
     import torch
 
     with torch.random.fork_rng(devices=[]):
-        if type(backbone).__module__.partition(".")[0] == "visrec":
+        if not outside_visrec(type(backbone)):
             return backbone.build_model()  # ours: each says its own failures
         try:
             return backbone.build_model()
@@ -218,9 +218,9 @@ def build_quietly(backbone: Backbone) -> torch.nn.Module:
             raise
         except Exception as exc:  # a backbone of one's own: one line naming its class
             reraise_if_pressed(exc)
-            cls = f"{type(backbone).__module__}.{type(backbone).__qualname__}"
             raise VisrecError(
-                f"backbone {backbone.name!r} ({cls}) cannot build its model: "
+                f"backbone {backbone.name!r} ({class_path(type(backbone))}) cannot build its "
+                "model: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
 

@@ -50,7 +50,7 @@ from visrec.data.interactions import (
     id_column,
     sortable_times,
 )
-from visrec.errors import ArgumentTypeError, VisrecError, counted, names_text
+from visrec.errors import ArgumentTypeError, TooLittleDataError, VisrecError, counted, names_text
 
 PROTOCOLS: tuple[str, ...] = ("warm", "time", "cold-items")
 
@@ -297,7 +297,7 @@ def time_split(frame: pd.DataFrame | Interactions) -> Split:
     """Leave-last-out by timestamp (see the module docstring); deterministic."""
     df, n_dup = collapse_duplicates(frame)
     if TIMESTAMP not in df.columns or df[TIMESTAMP].isna().any():
-        raise VisrecError(
+        raise TooLittleDataError(
             "protocol 'time' needs a timestamp for every interaction; the table has "
             + (
                 "no 'timestamp' column"

@@ -31,6 +31,7 @@ from visrec._atomic import (
     remove_empty,
     write_text_atomic,
 )
+from visrec._plugins import class_path, outside_visrec
 from visrec.embed.store import UNUSABLE_VALUES, usable_values
 from visrec.errors import (
     InputNotFoundError,
@@ -408,7 +409,7 @@ def _saved_class(
         if len(own) > 1:
             raise VisrecError(
                 f"{mj}: several model classes defined here are named {name!r} ("
-                + ", ".join(f"{k.__module__}.{k.__qualname__}" for k in own)
+                + ", ".join(map(class_path, own))
                 + "); load it with that class's load"
             )
     try:
@@ -441,7 +442,7 @@ def _defined_classes(name: str) -> list[type[Recommender]]:
         klass = queue.pop(0)
         queue.extend(klass.__subclasses__())
         if klass.__dict__.get("name") == name:
-            key = f"{klass.__module__}.{klass.__qualname__}"
+            key = class_path(klass)
             # later: newer, among classes under one base; the one its module names now
             # wins over both (a cell run again with another base comes earlier here)
             if key not in found or not _named_by_module(found[key]):
@@ -560,10 +561,12 @@ def _own_code_hint(klass: type) -> str:
     """For a model class that is not visrec's (a plugin's, a notebook's): its code may be
     what does not fit, as ``train`` saves what ``fit`` made without scoring it, and
     training again would save the same."""
-    if klass.__module__.split(".")[0] == "visrec":
+    if not outside_visrec(klass):
         return ""
-    name = f"{klass.__module__}.{klass.__qualname__}"
-    return f", or check the code of {name} (not visrec's), which training again would not change"
+    return (
+        f", or check the code of {class_path(klass)} (not visrec's), which training again "
+        "would not change"
+    )
 
 
 def _rebuild_derived(model: Recommender, folder: Path, npz: Path) -> None:
